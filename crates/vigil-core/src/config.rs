@@ -1,0 +1,438 @@
+//! `vigil.toml`: one file, a section per command. Errors name the file, the line and the key;
+//! `${VAR}` in a value reads the environment; no error ever quotes a value.
+
+use serde::de::DeserializeOwned;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+/// The file name looked for in the working directory when `--config` is not given.
+pub const DEFAULT_FILE: &str = "vigil.toml";
+
+/// Subtrees whose strings are patterns, not settings: `${...}` there is regex, not a variable.
+const NO_EXPANSION: &[&str] = &["scan.rules", "scan.allowlist", "scan.allowlists"];
+
+/// A configuration problem, always with the file and, where it has one, the line and key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML.
+    #[error("{path}:{line}: {message}")]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// What the parser said.
+        message: String,
+    },
+    /// A key is unknown, has the wrong type, or names an unset variable.
+    #[error("{path}:{line}: {key}: {message}")]
+    Key {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the key (or of its value).
+        line: usize,
+        /// Dotted key path, e.g. `scan.max_file_size`.
+        key: String,
+        /// What is wrong, never quoting the value.
+        message: String,
+    },
+}
+
+/// A loaded `vigil.toml`: its text, its spans, and its values with `${VAR}` expanded.
+#[derive(Debug, Clone)]
+pub struct Config {
+    path: PathBuf,
+    text: String,
+    doc: toml_edit::ImDocument<String>,
+    table: toml::Table,
+}
+
+impl Config {
+    /// An empty configuration (no file), as if `vigil.toml` were empty.
+    pub fn empty() -> Self {
+        Self::parse(PathBuf::from(DEFAULT_FILE), String::new()).expect("the empty document parses")
+    }
+
+    /// Reads and parses a file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        Self::parse(path.to_owned(), read(path)?)
+    }
+
+    /// Reads and parses a file of patterns (a `.gitleaks.toml`): no `${VAR}` expansion, since
+    /// `${` there is regex.
+    pub fn parse_patterns(path: &Path) -> Result<Self, ConfigError> {
+        Self::parse_with(path.to_owned(), read(path)?, false)
+    }
+
+    /// Deserializes the whole document (for files that are one section, like `.gitleaks.toml`).
+    pub fn root<T: DeserializeOwned>(&self) -> Result<T, ConfigError> {
+        self.typed(toml::Value::Table(self.table.clone()), "")
+    }
+
+    /// Finds the configuration: the explicit path if given, else `vigil.toml` in `dir` if present,
+    /// else an empty configuration.
+    pub fn discover(explicit: Option<&Path>, dir: &Path) -> Result<Self, ConfigError> {
+        match explicit {
+            Some(p) => Self::load(p),
+            None => {
+                let p = dir.join(DEFAULT_FILE);
+                if p.is_file() {
+                    Self::load(&p)
+                } else {
+                    Ok(Self::empty())
+                }
+            }
+        }
+    }
+
+    /// Parses text that came from `path`, expanding `${VAR}` in values.
+    pub fn parse(path: PathBuf, text: String) -> Result<Self, ConfigError> {
+        Self::parse_with(path, text, true)
+    }
+
+    fn parse_with(path: PathBuf, text: String, expand: bool) -> Result<Self, ConfigError> {
+        let syntax = |span: Option<Range<usize>>, message: &str| ConfigError::Syntax {
+            line: line_of(&text, span.map_or(0, |r| r.start)),
+            path: path.clone(),
+            message: message.trim().to_owned(),
+        };
+        let doc = toml_edit::ImDocument::parse(text.clone())
+            .map_err(|e| syntax(e.span(), e.message()))?;
+        let mut table: toml::Table =
+            toml::from_str(&text).map_err(|e| syntax(e.span(), e.message()))?;
+        let mut cfg = Config {
+            path,
+            text,
+            doc,
+            table: toml::Table::new(),
+        };
+        if expand {
+            for (k, v) in table.iter_mut() {
+                cfg.expand(v, k)?;
+            }
+        }
+        cfg.table = table;
+        Ok(cfg)
+    }
+
+    /// The file this configuration came from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Rejects top-level sections no command knows, naming the line of the first one.
+    pub fn check_sections(&self, known: &[&str]) -> Result<(), ConfigError> {
+        for key in self.table.keys() {
+            if !known.contains(&key.as_str()) {
+                return Err(self.key_error(
+                    key,
+                    &format!("unknown section (known: {})", known.join(", ")),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The top-level keys, in file order.
+    pub fn keys(&self) -> Vec<&str> {
+        self.table.keys().map(String::as_str).collect()
+    }
+
+    /// Whether a top-level section is present.
+    pub fn has_section(&self, name: &str) -> bool {
+        self.table.contains_key(name)
+    }
+
+    /// Deserializes one section into its typed form (`T` should `deny_unknown_fields`). A missing
+    /// section gives `T::default()`.
+    pub fn section<T: DeserializeOwned + Default>(&self, name: &str) -> Result<T, ConfigError> {
+        let Some(value) = self.table.get(name) else {
+            return Ok(T::default());
+        };
+        self.typed(value.clone(), name)
+    }
+
+    fn typed<T: DeserializeOwned>(&self, value: toml::Value, name: &str) -> Result<T, ConfigError> {
+        serde_path_to_error::deserialize(value).map_err(|e| {
+            let mut key = name.to_owned();
+            for seg in e.path().iter() {
+                match seg {
+                    serde_path_to_error::Segment::Seq { index } => {
+                        key.push_str(&format!("[{index}]"))
+                    }
+                    serde_path_to_error::Segment::Map { key: k } => {
+                        if !key.is_empty() {
+                            key.push('.');
+                        }
+                        key.push_str(k);
+                    }
+                    _ => {}
+                }
+            }
+            self.key_error(&key, &sanitize(&e.inner().to_string()))
+        })
+    }
+
+    /// An error for `key` (dotted, with `[i]` indices), pointing at the key's line in the file.
+    pub fn key_error(&self, key: &str, message: &str) -> ConfigError {
+        ConfigError::Key {
+            path: self.path.clone(),
+            line: self.line_of_key(key),
+            key: key.to_owned(),
+            message: message.to_owned(),
+        }
+    }
+
+    /// The 1-based line where `key` (or its nearest present ancestor) is written.
+    pub fn line_of_key(&self, key: &str) -> usize {
+        let mut item: &toml_edit::Item = self.doc.as_item();
+        let mut best = 0;
+        for seg in split_key(key) {
+            let next = match seg {
+                Seg::Key(k) => item.get(k),
+                Seg::Index(i) => item.get(i),
+            };
+            let Some(next) = next else { break };
+            item = next;
+            if let Some(span) = item.span() {
+                best = span.start;
+            }
+            // Keys of a table: prefer the key's own position (`name = ...`).
+            if let Seg::Key(k) = seg {
+                let _ = k;
+            }
+        }
+        if best == 0 {
+            // Fall back to a textual search for the last key segment.
+            if let Some(last) = key.rsplit('.').next() {
+                let bare = last.split('[').next().unwrap_or(last);
+                if let Some(pos) = self
+                    .text
+                    .find(&format!("{bare} ="))
+                    .or_else(|| self.text.find(bare))
+                {
+                    best = pos;
+                }
+            }
+        }
+        line_of(&self.text, best)
+    }
+
+    fn expand(&self, v: &mut toml::Value, key: &str) -> Result<(), ConfigError> {
+        if NO_EXPANSION.iter().any(|p| {
+            key == *p || key.starts_with(&format!("{p}.")) || key.starts_with(&format!("{p}["))
+        }) {
+            return Ok(());
+        }
+        match v {
+            toml::Value::String(s) => {
+                if let Some(new) = expand_env(s).map_err(|var| {
+                    self.key_error(key, &format!("environment variable {var} is not set"))
+                })? {
+                    *s = new;
+                }
+            }
+            toml::Value::Array(a) => {
+                for (i, x) in a.iter_mut().enumerate() {
+                    self.expand(x, &format!("{key}[{i}]"))?;
+                }
+            }
+            toml::Value::Table(t) => {
+                for (k, x) in t.iter_mut() {
+                    self.expand(x, &format!("{key}.{k}"))?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Replaces `${NAME}` with the environment variable's value. `\${` stays literal. Returns
+/// `Ok(None)` when nothing was replaced, `Err(name)` for an unset variable.
+pub fn expand_env(s: &str) -> Result<Option<String>, String> {
+    if !s.contains("${") {
+        return Ok(None);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    let mut changed = false;
+    while let Some(pos) = rest.find("${") {
+        let escaped = pos > 0 && rest.as_bytes()[pos - 1] == b'\\';
+        let after = &rest[pos + 2..];
+        let end = after.find('}');
+        let name = end.map(|e| &after[..e]);
+        match name {
+            Some(n) if !escaped && is_var_name(n) => {
+                out.push_str(&rest[..pos]);
+                let val = std::env::var(n).map_err(|_| n.to_owned())?;
+                out.push_str(&val);
+                rest = &after[n.len() + 1..];
+                changed = true;
+            }
+            _ => {
+                out.push_str(&rest[..pos + 2]);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    Ok(changed.then_some(out))
+}
+
+fn is_var_name(n: &str) -> bool {
+    let mut c = n.chars();
+    matches!(c.next(), Some(ch) if ch == '_' || ch.is_ascii_alphabetic())
+        && c.all(|ch| ch == '_' || ch.is_ascii_alphanumeric())
+}
+
+enum Seg<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+fn split_key(key: &str) -> Vec<Seg<'_>> {
+    let mut out = Vec::new();
+    for part in key.split('.') {
+        let mut it = part.split('[');
+        if let Some(k) = it.next() {
+            if !k.is_empty() {
+                out.push(Seg::Key(k));
+            }
+        }
+        for idx in it {
+            if let Ok(i) = idx.trim_end_matches(']').parse() {
+                out.push(Seg::Index(i));
+            }
+        }
+    }
+    out
+}
+
+/// 1-based line number of a byte offset.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    let offset = offset.min(text.len());
+    text.as_bytes()[..offset]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// Serde's messages quote the offending value (`invalid type: string "hunter2"`); keep only
+/// what was expected, so a misplaced secret is never echoed.
+fn sanitize(msg: &str) -> String {
+    if let Some(rest) = msg
+        .strip_prefix("invalid type: ")
+        .or_else(|| msg.strip_prefix("invalid value: "))
+    {
+        let kind = rest.split([' ', ',']).next().unwrap_or("value");
+        let expected = rest.split(", expected ").nth(1).unwrap_or("another type");
+        return format!("wrong type ({kind}), expected {expected}");
+    }
+    if msg.starts_with("unknown field") {
+        return msg.to_owned();
+    }
+    if msg.starts_with("unknown variant") {
+        let expected = msg.split(", expected ").nth(1).unwrap_or("a known value");
+        return format!("unknown value, expected {expected}");
+    }
+    msg.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(deny_unknown_fields, default)]
+    struct Scan {
+        max_file_size: u64,
+        format: Option<String>,
+        paths: Vec<String>,
+    }
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(PathBuf::from("vigil.toml"), text.to_owned())
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_key() {
+        let c = parse("# top\n[scan]\nmax_file_size = 10\nmax_size = 5\n").unwrap();
+        let e = c.section::<Scan>("scan").unwrap_err().to_string();
+        assert!(
+            e.starts_with("vigil.toml:4: scan.max_size: unknown field `max_size`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn wrong_type_names_line_and_never_quotes_the_value() {
+        let c = parse("[scan]\n\nmax_file_size = \"hunter2-secret\"\n").unwrap();
+        let e = c.section::<Scan>("scan").unwrap_err().to_string();
+        assert!(
+            e.starts_with("vigil.toml:3: scan.max_file_size: wrong type"),
+            "{e}"
+        );
+        assert!(!e.contains("hunter2"), "{e}");
+    }
+
+    #[test]
+    fn syntax_errors_name_the_line() {
+        let e = parse("[scan]\nmax_file_size = = 3\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("vigil.toml:2: "), "{e}");
+    }
+
+    #[test]
+    fn unknown_sections_are_rejected() {
+        let c = parse("[scan]\n[gatway]\nlisten = \"x\"\n").unwrap();
+        let e = c.check_sections(&["scan"]).unwrap_err().to_string();
+        assert!(
+            e.starts_with("vigil.toml:2: gatway: unknown section"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn env_vars_are_expanded_and_missing_ones_named() {
+        std::env::set_var("VIGIL_TEST_FORMAT", "sarif");
+        let c = parse(
+            "[scan]\nformat = \"${VIGIL_TEST_FORMAT}\"\npaths = [\"a\", \"\\\\${NOT_A_VAR}\"]\n",
+        )
+        .unwrap();
+        let s: Scan = c.section("scan").unwrap();
+        assert_eq!(s.format.as_deref(), Some("sarif"));
+        assert_eq!(s.paths[1], "\\${NOT_A_VAR}");
+        let e = parse("[scan]\n\nformat = \"x-${VIGIL_TEST_SURELY_UNSET}\"\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "vigil.toml:3: scan.format: environment variable VIGIL_TEST_SURELY_UNSET is not set"
+        );
+    }
+
+    #[test]
+    fn missing_section_is_default() {
+        let s: Scan = Config::empty().section("scan").unwrap();
+        assert_eq!(s.max_file_size, 0);
+    }
+}

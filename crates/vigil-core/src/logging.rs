@@ -1,0 +1,185 @@
+//! Structured logs that cannot leak: every formatted line passes through [`crate::redact`]
+//! before it reaches its writer, whichever code path logged it and in whichever format.
+
+use std::io::{self, Write};
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::EnvFilter;
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Human text, one line per event.
+    #[default]
+    Text,
+    /// JSON Lines, one object per event.
+    Json,
+}
+
+/// Wraps a [`MakeWriter`] so that each event is buffered whole, redacted, then written once.
+#[derive(Debug, Clone)]
+pub struct Redacting<M>(pub M);
+
+/// The per-event writer of [`Redacting`]: collects the event, redacts it on drop.
+pub struct RedactingWriter<W: Write> {
+    inner: W,
+    buf: Vec<u8>,
+}
+
+impl<W: Write> Write for RedactingWriter<W> {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<W: Write> Drop for RedactingWriter<W> {
+    fn drop(&mut self) {
+        if self.buf.is_empty() {
+            return;
+        }
+        let text = String::from_utf8_lossy(&self.buf);
+        let clean = crate::redact::redact(&text);
+        let _ = self.inner.write_all(clean.as_bytes());
+        let _ = self.inner.flush();
+    }
+}
+
+impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for Redacting<M> {
+    type Writer = RedactingWriter<M::Writer>;
+    fn make_writer(&'a self) -> Self::Writer {
+        RedactingWriter {
+            inner: self.0.make_writer(),
+            buf: Vec::with_capacity(256),
+        }
+    }
+}
+
+/// Builds the subscriber Vigil logs through: `VIGIL_LOG` (an `EnvFilter`) or `default_level`,
+/// text or JSON, ANSI colour only when asked, every line redacted.
+pub fn subscriber<M>(
+    format: LogFormat,
+    default_level: &str,
+    ansi: bool,
+    writer: M,
+) -> Box<dyn tracing::Subscriber + Send + Sync>
+where
+    M: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    let filter =
+        EnvFilter::try_from_env("VIGIL_LOG").unwrap_or_else(|_| EnvFilter::new(default_level));
+    let w = Redacting(writer);
+    match format {
+        LogFormat::Text => Box::new(
+            tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_writer(w)
+                .with_ansi(ansi)
+                .with_target(false)
+                .finish(),
+        ),
+        LogFormat::Json => Box::new(
+            tracing_subscriber::fmt()
+                .json()
+                .with_env_filter(filter)
+                .with_writer(w)
+                .with_current_span(false)
+                .finish(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Secret;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Capture(Arc<Mutex<Vec<u8>>>);
+    impl Write for Capture {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    impl<'a> MakeWriter<'a> for Capture {
+        type Writer = Capture;
+        fn make_writer(&'a self) -> Capture {
+            self.clone()
+        }
+    }
+
+    #[derive(Debug)]
+    #[allow(dead_code)]
+    struct Upstream {
+        name: String,
+        token: Secret<String>,
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("upstream refused the request: {0}")]
+    struct Refused(String);
+
+    fn log_everything(secret: &str) {
+        let holder = Upstream {
+            name: "memory".into(),
+            token: Secret::from(secret),
+        };
+        tracing::info!(?holder, "configured");
+        tracing::warn!("raw value slipped into a message: {secret}");
+        tracing::error!(field = secret, "as a field");
+        let err: anyhow_like::Error = Refused(format!("key {secret} rejected")).into();
+        tracing::error!("chain: {:#}", err);
+        tracing::info!("header Authorization: Bearer {secret}");
+    }
+
+    // A tiny stand-in for an error chain built with `source()`, so this crate needs no anyhow.
+    mod anyhow_like {
+        pub struct Error(pub Box<dyn std::error::Error + Send + Sync>);
+        impl<E: std::error::Error + Send + Sync + 'static> From<E> for Error {
+            fn from(e: E) -> Self {
+                Error(Box::new(e))
+            }
+        }
+        impl std::fmt::Display for Error {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "request failed: {}", self.0)
+            }
+        }
+    }
+
+    fn run(format: LogFormat) -> String {
+        let secret = ["vgl", "-test-", "Q9x2LmP0aZ7rT4wK8sN1"].concat();
+        crate::redact::register(&secret);
+        let cap = Capture::default();
+        let sub = subscriber(format, "info", false, cap.clone());
+        tracing::subscriber::with_default(sub, || log_everything(&secret));
+        let out = String::from_utf8(cap.0.lock().unwrap().clone()).unwrap();
+        assert!(!out.contains(&secret), "{out}");
+        assert!(!out.contains("Q9x2LmP0aZ7rT4wK8sN1"), "{out}");
+        assert!(out.contains("configured"), "{out}");
+        assert!(out.lines().count() >= 5, "{out}");
+        out
+    }
+
+    #[test]
+    fn registered_secret_never_reaches_text_logs() {
+        let out = run(LogFormat::Text);
+        assert!(out.contains(crate::redact::MASK));
+    }
+
+    #[test]
+    fn registered_secret_never_reaches_json_logs_and_lines_stay_json() {
+        let out = run(LogFormat::Json);
+        for line in out.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).expect("each log line is JSON");
+            assert!(v.get("level").is_some());
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! Redaction of log text: registered secret values, and anything shaped like a credential
+//! (bearer tokens, `Authorization` headers, `password=` pairs), are masked wherever they appear.
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use regex::Regex;
+use std::borrow::Cow;
+use std::sync::{LazyLock, RwLock};
+
+/// What every masked span is replaced with.
+pub const MASK: &str = "[REDACTED]";
+
+/// Values shorter than this are not registered: masking every `abc` in a log would hide the log.
+pub const MIN_REGISTERED_LEN: usize = 6;
+
+struct Registry {
+    values: Vec<String>,
+    matcher: Option<AhoCorasick>,
+}
+
+static REGISTRY: LazyLock<RwLock<Registry>> = LazyLock::new(|| {
+    RwLock::new(Registry {
+        values: Vec::new(),
+        matcher: None,
+    })
+});
+
+/// Credential shapes masked even when nobody registered them. The name part is kept so a log
+/// still says *which* credential was there; only the value is masked.
+static SHAPES: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        // `Authorization: Bearer x`, `"authorization":"Basic x"`, `Proxy-Authorization=...`
+        r#"(?i)(?P<n1>(?:proxy-)?authorization\\?"?\s*[:=]\s*\\?"?\s*(?:(?:bearer|basic|token|bot|digest)\s+)?)(?P<v1>[^\s"\\,;]+)"#,
+        // a bare `Bearer x` anywhere
+        r#"|(?P<n2>\b(?:bearer|bot)\s+)(?P<v2>[A-Za-z0-9._~+/=-]{8,})"#,
+        // `password=x`, `"api_key": "x"`, `client_secret: x`, `MCP_JWT_SECRET=x`
+        r#"|(?P<n3>(?i:[a-z0-9_.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|private[_-]?key|access[_-]?key|credential)s?)\\?"?\s*[:=]\s*\\?"?)(?P<v3>[^\s"\\,;&]{1,})"#,
+        // credentials inside URLs: scheme://user:pass@host
+        r#"|(?P<n4>[a-z][a-z0-9+.-]*://[^\s:/@"]*:)(?P<v4>[^\s@/"]+)(?P<t4>@)"#,
+    ))
+    .expect("redaction shapes compile")
+});
+
+/// Registers a secret value: from now on it is masked in every log line, in its raw form and in
+/// its JSON-escaped form (so JSON logs are covered too).
+pub fn register(value: &str) {
+    if value.len() < MIN_REGISTERED_LEN {
+        return;
+    }
+    let mut reg = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
+    let escaped = serde_json::to_string(value).unwrap_or_default();
+    let escaped = escaped.trim_matches('"').to_owned();
+    for v in [value.to_owned(), escaped] {
+        if !reg.values.contains(&v) {
+            reg.values.push(v);
+        }
+    }
+    reg.matcher = AhoCorasick::builder()
+        .match_kind(MatchKind::LeftmostLongest)
+        .build(&reg.values)
+        .ok();
+}
+
+/// Masks every registered value and every credential shape in `text`.
+pub fn redact(text: &str) -> Cow<'_, str> {
+    let reg = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
+    let mut out: Cow<'_, str> = Cow::Borrowed(text);
+    if let Some(m) = &reg.matcher {
+        if m.is_match(text) {
+            out = Cow::Owned(m.replace_all(text, &vec![MASK; reg.values.len()]));
+        }
+    }
+    drop(reg);
+    if SHAPES.is_match(&out) {
+        let replaced = SHAPES
+            .replace_all(&out, |c: &regex::Captures<'_>| {
+                for (n, v, t) in [
+                    ("n1", "v1", ""),
+                    ("n2", "v2", ""),
+                    ("n3", "v3", ""),
+                    ("n4", "v4", "t4"),
+                ] {
+                    if let (Some(name), Some(val)) = (c.name(n), c.name(v)) {
+                        let tail = if t.is_empty() {
+                            ""
+                        } else {
+                            c.name(t).map_or("", |m| m.as_str())
+                        };
+                        // Already masked, or a reference to a variable rather than a value.
+                        if val.as_str() == MASK
+                            || val.as_str().starts_with("${")
+                            || val.as_str().starts_with("[REDACTED")
+                        {
+                            return c[0].to_owned();
+                        }
+                        return format!("{}{MASK}{tail}", name.as_str());
+                    }
+                }
+                c[0].to_owned()
+            })
+            .into_owned();
+        out = Cow::Owned(replaced);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tok(parts: &[&str]) -> String {
+        parts.concat()
+    }
+
+    #[test]
+    fn registered_values_are_masked_raw_and_json_escaped() {
+        let v = tok(&["s3cr3t", "\"quoted\\", "value-9911"]);
+        register(&v);
+        let line = format!("value is {v} and again {v}");
+        let r = redact(&line);
+        assert!(!r.contains(&v));
+        assert_eq!(r.matches(MASK).count(), 2);
+        let json = serde_json::to_string(&serde_json::json!({ "msg": v })).unwrap();
+        let r = redact(&json);
+        assert!(!r.contains("value-9911"), "{r}");
+    }
+
+    #[test]
+    fn shapes_are_masked_without_registration() {
+        let bearer = tok(&["eyJhbGciOi", "JIUzI1NiJ9.abc.def"]);
+        for (input, hidden) in [
+            (format!("Authorization: Bearer {bearer}"), bearer.as_str()),
+            (format!("sending bearer {bearer} upstream"), bearer.as_str()),
+            (
+                tok(&["pass", "word=hunter2-", "but-longer"]),
+                "hunter2-but-longer",
+            ),
+            (r#"{"api_key": "k-123456789"}"#.to_owned(), "k-123456789"),
+            (
+                "MCP_JWT_SECRET=abcdefgh12345678".to_owned(),
+                "abcdefgh12345678",
+            ),
+            (
+                tok(&["redis://user:", "pa55word", "@localhost:6379"]),
+                "pa55word",
+            ),
+            (
+                r#"{"message":"authorization=\"Basic dXNlcjpwYXNz\""}"#.to_owned(),
+                "dXNlcjpwYXNz",
+            ),
+        ] {
+            let r = redact(&input);
+            assert!(!r.contains(hidden), "{input} -> {r}");
+            assert!(r.contains(MASK), "{input} -> {r}");
+        }
+    }
+
+    #[test]
+    fn harmless_text_is_untouched() {
+        for s in [
+            "scanned 12 files in 3 ms",
+            "token count: the rule has keywords",
+            "password rules: see docs",
+        ] {
+            assert_eq!(redact(s), s);
+        }
+        assert_eq!(redact("API_KEY=${API_KEY}"), "API_KEY=${API_KEY}");
+    }
+}

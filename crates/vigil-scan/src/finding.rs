@@ -1,0 +1,64 @@
+//! A finding: which rule found what where, with the secret kept as a [`Secret`] so it is
+//! redacted everywhere unless a report is asked to show it.
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use vigil_core::Secret;
+
+/// One secret found at one location.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// Rule id.
+    pub rule: String,
+    /// The rule's description.
+    pub description: String,
+    /// Path relative to the scanned root (`-` for stdin).
+    pub file: String,
+    /// 1-based line of the secret's first byte.
+    pub line: usize,
+    /// 1-based column (in bytes) of the secret's first byte.
+    pub column: usize,
+    /// 1-based line of the secret's last byte.
+    pub end_line: usize,
+    /// 1-based column of the byte after the secret's end.
+    pub end_column: usize,
+    /// The secret; serialized redacted.
+    pub secret: Secret<String>,
+    /// Shannon entropy of the secret.
+    pub entropy: f64,
+    /// The rule's tags.
+    pub tags: Vec<String>,
+    /// gitleaks-style fingerprint, `file:rule:line` (with `commit:` first for history).
+    pub fingerprint: String,
+    /// A hash of rule, file and secret: stable when lines move, used by baselines.
+    pub hash: String,
+    /// The commit that introduced the secret (history scans).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+}
+
+impl Finding {
+    /// Builds the fingerprint and content hash from the other fields.
+    pub fn seal(mut self) -> Self {
+        self.fingerprint = match &self.commit {
+            Some(c) => format!("{c}:{}:{}:{}", self.file, self.rule, self.line),
+            None => format!("{}:{}:{}", self.file, self.rule, self.line),
+        };
+        self.hash = content_hash(&self.rule, &self.file, self.secret.expose_secret());
+        self
+    }
+}
+
+/// The content hash: the first 16 bytes of SHA-256 over a version tag, the rule, the file and the
+/// secret, in hex. It identifies a finding across line moves without revealing the secret.
+pub fn content_hash(rule: &str, file: &str, secret: &str) -> String {
+    let mut h = Sha256::new();
+    for part in ["vigil-finding-v1", rule, file, secret] {
+        h.update(part.as_bytes());
+        h.update([0u8]);
+    }
+    h.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

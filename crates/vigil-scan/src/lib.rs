@@ -1,0 +1,31 @@
+//! Vigil's secret detection: built-in rules kept as data, gitleaks-compatible configuration, a
+//! keyword prefilter that decides where regexes run, entropy and placeholder filters, structural
+//! checks, allowlists, parallel sources and five report formats.
+//!
+//! ```
+//! use vigil_scan::Ruleset;
+//! let rules = Ruleset::builtin();
+//! let mut found = Vec::new();
+//! let line = format!("OPENROUTER_API_KEY=sk-or-v1-{}", "4f9a".repeat(16));
+//! rules.scan_bytes(".env", None, line.as_bytes(), &mut found);
+//! assert_eq!(found[0].rule, "openrouter-api-key");
+//! assert_eq!(found[0].line, 1);
+//! assert!(!format!("{:?}", found[0]).contains("4f9a4f9a"));
+//! ```
+
+pub mod baseline;
+pub mod builtin;
+pub mod config;
+mod engine;
+pub mod entropy;
+pub mod examples;
+pub mod finding;
+pub mod placeholder;
+pub mod report;
+pub mod rule;
+pub mod ruleset;
+pub mod source;
+pub mod validate;
+
+pub use finding::Finding;
+pub use ruleset::Ruleset;

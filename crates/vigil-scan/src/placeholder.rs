@@ -1,0 +1,185 @@
+//! Placeholders and examples that look like secrets but are not: `${VAR}`, `<TOKEN>`,
+//! `your-key-here`, `changeme`, `xxxx`, runs of one character, AWS's documented example keys,
+//! and values that only name an environment variable.
+
+/// Words that mark a value as an example rather than a credential.
+const MARKERS: &[&str] = &[
+    "your-",
+    "your_",
+    "yourkey",
+    "yourtoken",
+    "yoursecret",
+    "_here",
+    "-here",
+    "changeme",
+    "change_me",
+    "change-me",
+    "placeholder",
+    "example",
+    "sample",
+    "dummy",
+    "redacted",
+    "removed",
+    "xxxx",
+    "****",
+    "....",
+    "<",
+    ">",
+    "${",
+    "{{",
+    "%s",
+    "%(",
+    "insert",
+    "replace_",
+    "replace-",
+    "todo",
+    "fixme",
+    "fake",
+    "notreal",
+    "not-a-real",
+    "not_a_real",
+];
+
+/// Values that are well-known defaults, compared case-insensitively with the whole secret.
+const DEFAULTS: &[&str] = &[
+    "password",
+    "passwd",
+    "pass",
+    "secret",
+    "admin",
+    "root",
+    "guest",
+    "test",
+    "postgres",
+    "mysql",
+    "redis",
+    "default",
+    "user",
+    "username",
+    "changeit",
+    "letmein",
+    "qwerty",
+    "token",
+    "apikey",
+    "api_key",
+    "none",
+    "null",
+    "undefined",
+    "true",
+    "false",
+];
+
+/// Whether a secret value is a placeholder or an example, not a credential.
+pub fn is_placeholder(secret: &[u8]) -> bool {
+    let Ok(s) = std::str::from_utf8(secret) else {
+        return false;
+    };
+    let lower = s.to_ascii_lowercase();
+    if DEFAULTS.contains(&lower.as_str()) {
+        return true;
+    }
+    if MARKERS.iter().any(|m| lower.contains(m)) {
+        return true;
+    }
+    // A value that only names a variable: `$VAR`, `%VAR%`, `DISCORD_BOT_TOKEN`, `process.env.X`.
+    if let Some(rest) = s.strip_prefix('$') {
+        if rest.chars().all(|c| c == '_' || c.is_ascii_alphanumeric()) {
+            return true;
+        }
+    }
+    if s.len() > 2 && s.starts_with('%') && s.ends_with('%') {
+        return true;
+    }
+    if looks_like_env_name(s) {
+        return true;
+    }
+    if lower.contains("process.env") || lower.contains("environ") || lower.contains("getenv") {
+        return true;
+    }
+    longest_run(secret) >= 6 || has_sequence(&lower) || distinct(secret) <= 3
+}
+
+/// `ALL_CAPS_WITH_UNDERSCORES` names such as `OPENAI_API_KEY`.
+fn looks_like_env_name(s: &str) -> bool {
+    s.len() >= 4
+        && s.contains('_')
+        && s.bytes()
+            .all(|b| b == b'_' || b.is_ascii_uppercase() || b.is_ascii_digit())
+        && s.bytes().next().is_some_and(|b| b.is_ascii_uppercase())
+}
+
+fn longest_run(s: &[u8]) -> usize {
+    let mut best = 0;
+    let mut run = 0;
+    let mut prev = None;
+    for &b in s {
+        if Some(b) == prev {
+            run += 1;
+        } else {
+            run = 1;
+            prev = Some(b);
+        }
+        best = best.max(run);
+    }
+    best
+}
+
+fn has_sequence(lower: &str) -> bool {
+    const SEQS: &[&str] = &[
+        "0123456789",
+        "1234567890",
+        "abcdefghijklmnopqrstuvwxyz",
+        "qwertyuiop",
+    ];
+    let b = lower.as_bytes();
+    b.windows(8).any(|w| {
+        let w = std::str::from_utf8(w).unwrap_or("");
+        SEQS.iter().any(|s| s.contains(w))
+    })
+}
+
+fn distinct(s: &[u8]) -> usize {
+    let mut seen = [false; 256];
+    s.iter()
+        .filter(|&&b| !std::mem::replace(&mut seen[b as usize], true))
+        .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_placeholder;
+
+    #[test]
+    fn placeholders_are_recognised() {
+        for p in [
+            "${API_KEY}",
+            "<TOKEN>",
+            "your-api-key-here",
+            "changeme",
+            "xxxxxxxxxxxxxxxx",
+            "aaaaaaaaaaaaaaaa",
+            "AKIAIOSFODNN7EXAMPLE",
+            "OPENAI_API_KEY",
+            "$SECRET",
+            "%DB_PASS%",
+            "postgres",
+            "0123456789abcdef",
+            "abababababababab",
+            "process.env.TOKEN",
+            "{{ secrets.TOKEN }}",
+        ] {
+            assert!(is_placeholder(p.as_bytes()), "{p}");
+        }
+    }
+
+    #[test]
+    fn random_values_are_not_placeholders() {
+        for p in [
+            "Q9x2LmP0aZ7rT4wK8sN1",
+            "8f14e45fceea167a5a36dedd4bea2543",
+            "hunter2-but-Longer7",
+        ] {
+            assert!(!is_placeholder(p.as_bytes()), "{p}");
+        }
+    }
+}

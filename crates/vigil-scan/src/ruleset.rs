@@ -1,0 +1,461 @@
+//! Compiling a configuration into a [`Ruleset`]: regexes, allowlists, and the keyword
+//! automata that decide which rules run where.
+
+use crate::builtin;
+use crate::rule::{AllowlistSpec, ConfigFile, KeywordCase, RuleSpec, Window};
+use crate::validate::Validator;
+use aho_corasick::{AhoCorasick, MatchKind};
+use regex::bytes::{Regex, RegexBuilder};
+use std::path::Path;
+use vigil_core::Config;
+
+/// A problem in a rule or allowlist, naming the file, line and key.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct RuleError(pub String);
+
+impl From<vigil_core::ConfigError> for RuleError {
+    fn from(e: vigil_core::ConfigError) -> Self {
+        RuleError(e.to_string())
+    }
+}
+
+/// What an allowlist's regexes are matched against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// The secret (gitleaks's default).
+    Secret,
+    /// The whole regex match.
+    Match,
+    /// The line holding the finding.
+    Line,
+}
+
+/// A compiled allowlist.
+#[derive(Debug, Clone)]
+pub struct Allowlist {
+    and: bool,
+    commits: Vec<String>,
+    paths: Vec<Regex>,
+    target: Target,
+    regexes: Vec<Regex>,
+    stopwords: Vec<String>,
+    target_rules: Vec<String>,
+}
+
+/// What an allowlist is asked about one candidate finding.
+pub struct Candidate<'a> {
+    /// The rule's id.
+    pub rule: &'a str,
+    /// The file path as reported.
+    pub path: &'a str,
+    /// The commit, for history scans.
+    pub commit: Option<&'a str>,
+    /// The secret bytes.
+    pub secret: &'a [u8],
+    /// The whole match.
+    pub matched: &'a [u8],
+    /// The line(s) holding the match.
+    pub line: &'a [u8],
+}
+
+impl Allowlist {
+    /// Whether the candidate is allowed (dropped).
+    pub fn allows(&self, c: &Candidate<'_>) -> bool {
+        if !self.target_rules.is_empty() && !self.target_rules.iter().any(|r| r == c.rule) {
+            return false;
+        }
+        let target = match self.target {
+            Target::Secret => c.secret,
+            Target::Match => c.matched,
+            Target::Line => c.line,
+        };
+        let lower = String::from_utf8_lossy(c.secret).to_ascii_lowercase();
+        let checks: [Option<bool>; 4] = [
+            (!self.commits.is_empty()).then(|| {
+                c.commit
+                    .is_some_and(|id| self.commits.iter().any(|x| id.starts_with(x.as_str())))
+            }),
+            (!self.paths.is_empty())
+                .then(|| self.paths.iter().any(|r| r.is_match(c.path.as_bytes()))),
+            (!self.regexes.is_empty()).then(|| self.regexes.iter().any(|r| r.is_match(target))),
+            (!self.stopwords.is_empty())
+                .then(|| self.stopwords.iter().any(|w| lower.contains(w.as_str()))),
+        ];
+        let mut given = checks.iter().flatten().peekable();
+        if given.peek().is_none() {
+            return false;
+        }
+        if self.and {
+            given.all(|&b| b)
+        } else {
+            given.any(|&b| b)
+        }
+    }
+
+    /// Whether only path criteria are given (so a whole file can be skipped up front).
+    pub fn allows_path(&self, path: &str) -> bool {
+        self.target_rules.is_empty()
+            && self.commits.is_empty()
+            && self.regexes.is_empty()
+            && self.stopwords.is_empty()
+            && self.paths.iter().any(|r| r.is_match(path.as_bytes()))
+    }
+}
+
+/// A compiled rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// Unique id.
+    pub id: String,
+    /// One line saying what it finds.
+    pub description: String,
+    /// The pattern, if the rule has one.
+    pub regex: Option<Regex>,
+    /// The capture group holding the secret.
+    pub secret_group: usize,
+    /// Minimum entropy of the secret.
+    pub entropy: Option<f64>,
+    /// Limit to paths matching this.
+    pub path: Option<Regex>,
+    /// Labels.
+    pub tags: Vec<String>,
+    /// Per-rule allowlists.
+    pub allowlists: Vec<Allowlist>,
+    /// Matches but is never reported.
+    pub skip_report: bool,
+    /// Where the regex runs.
+    pub window: Window,
+    /// Structural check.
+    pub validate: Option<Validator>,
+    /// Yields to specific rules.
+    pub generic: bool,
+    /// Whether the rule has keywords (else it runs on every file).
+    pub has_keywords: bool,
+    /// The source spec (examples and counterexamples live here).
+    pub spec: RuleSpec,
+}
+
+/// All rules of a scan, compiled, with their keyword automata.
+#[derive(Debug, Clone)]
+pub struct Ruleset {
+    /// The rules, specific ones first.
+    pub rules: Vec<Rule>,
+    /// Global allowlists.
+    pub global: Vec<Allowlist>,
+    pub(crate) ac_sensitive: Option<AhoCorasick>,
+    pub(crate) ac_insensitive: Option<AhoCorasick>,
+    pub(crate) sensitive_rules: Vec<Vec<u32>>,
+    pub(crate) insensitive_rules: Vec<Vec<u32>>,
+    pub(crate) always: Vec<u32>,
+    pub(crate) path_only: Vec<u32>,
+}
+
+/// Where a configuration came from, for error messages: the loaded file and the key prefix of
+/// the scan configuration inside it (`scan.` in `vigil.toml`, nothing in `.gitleaks.toml`).
+pub struct Origin<'a> {
+    /// The loaded file.
+    pub config: &'a Config,
+    /// Key prefix.
+    pub prefix: &'a str,
+}
+
+impl Origin<'_> {
+    fn err(&self, key: &str, msg: &str) -> RuleError {
+        RuleError(
+            self.config
+                .key_error(&format!("{}{key}", self.prefix), msg)
+                .to_string(),
+        )
+    }
+}
+
+impl Ruleset {
+    /// The built-in rules alone.
+    pub fn builtin() -> Self {
+        let cfg = Config::empty();
+        Self::compile(
+            builtin::rules(),
+            Vec::new(),
+            &Origin {
+                config: &cfg,
+                prefix: "builtin.",
+            },
+        )
+        .expect("built-in rules compile")
+    }
+
+    /// Resolves a configuration file (extend, disabledRules, overrides) and compiles it. With no
+    /// rules and no `[extend]`, the built-in rules are used, so an allowlist-only file works.
+    pub fn from_config(file: &ConfigFile, origin: &Origin<'_>) -> Result<Self, RuleError> {
+        let (specs, allow) = resolve(file, origin, 0)?;
+        let mut global = Vec::new();
+        for (i, a) in allow.iter().enumerate() {
+            global.push(compile_allowlist(a, origin, &format!("allowlists[{i}]"))?);
+        }
+        let mut rs = Self::compile(specs, Vec::new(), origin)?;
+        rs.global = global;
+        Ok(rs)
+    }
+
+    /// Compiles rule specs.
+    pub fn compile(
+        specs: Vec<RuleSpec>,
+        global: Vec<Allowlist>,
+        origin: &Origin<'_>,
+    ) -> Result<Self, RuleError> {
+        let mut rules = Vec::with_capacity(specs.len());
+        let mut kw_s: Vec<(String, u32)> = Vec::new();
+        let mut kw_i: Vec<(String, u32)> = Vec::new();
+        let (mut always, mut path_only) = (Vec::new(), Vec::new());
+        for (i, spec) in specs.into_iter().enumerate() {
+            let key = |f: &str| format!("rules[{i}].{f}");
+            if spec.id.is_empty() {
+                return Err(origin.err(&format!("rules[{i}]"), "rule has no id"));
+            }
+            let regex = match &spec.regex {
+                Some(r) if !r.is_empty() => Some(build_regex(r).map_err(|e| {
+                    origin.err(&key("regex"), &format!("invalid regex ({}): {e}", spec.id))
+                })?),
+                _ => None,
+            };
+            let path = match &spec.path {
+                Some(p) => Some(
+                    build_regex(p)
+                        .map_err(|e| origin.err(&key("path"), &format!("invalid regex: {e}")))?,
+                ),
+                None => None,
+            };
+            if regex.is_none() && path.is_none() {
+                return Err(origin.err(
+                    &key("regex"),
+                    &format!("rule {} has neither regex nor path", spec.id),
+                ));
+            }
+            let groups = regex.as_ref().map_or(0, |r| r.captures_len() - 1);
+            let secret_group = spec.secret_group.unwrap_or(if groups > 0 { 1 } else { 0 });
+            if secret_group > groups {
+                return Err(origin.err(
+                    &key("secretGroup"),
+                    &format!("rule {} has {groups} group(s), not {secret_group}", spec.id),
+                ));
+            }
+            let validate = match &spec.validate {
+                Some(v) => Some(Validator::parse(v).ok_or_else(|| {
+                    origin.err(
+                        &key("validate"),
+                        "unknown validator (github-crc32, discord-bot, jwt)",
+                    )
+                })?),
+                None => None,
+            };
+            let mut allowlists = Vec::new();
+            for (j, a) in spec
+                .allowlist
+                .iter()
+                .chain(spec.allowlists.iter())
+                .enumerate()
+            {
+                allowlists.push(compile_allowlist(
+                    a,
+                    origin,
+                    &key(&format!("allowlists[{j}]")),
+                )?);
+            }
+            let idx = rules.len() as u32;
+            let kws: Vec<String> = spec
+                .keywords
+                .iter()
+                .filter(|k| !k.is_empty())
+                .cloned()
+                .collect();
+            if regex.is_none() {
+                path_only.push(idx);
+            } else if kws.is_empty() {
+                always.push(idx);
+            }
+            for k in &kws {
+                match spec.keyword_case {
+                    KeywordCase::Sensitive => kw_s.push((k.clone(), idx)),
+                    KeywordCase::Insensitive => kw_i.push((k.to_ascii_lowercase(), idx)),
+                }
+            }
+            rules.push(Rule {
+                id: spec.id.clone(),
+                description: spec.description.clone(),
+                regex,
+                secret_group,
+                entropy: spec.entropy.filter(|e| *e > 0.0),
+                path,
+                tags: spec.tags.clone(),
+                allowlists,
+                skip_report: spec.skip_report,
+                window: spec.window.unwrap_or_default(),
+                validate,
+                generic: spec.generic,
+                has_keywords: !kws.is_empty(),
+                spec,
+            });
+        }
+        let (ac_sensitive, sensitive_rules) = automaton(kw_s, false);
+        let (ac_insensitive, insensitive_rules) = automaton(kw_i, true);
+        Ok(Ruleset {
+            rules,
+            global,
+            ac_sensitive,
+            ac_insensitive,
+            sensitive_rules,
+            insensitive_rules,
+            always,
+            path_only,
+        })
+    }
+
+    /// The rule with this id.
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+}
+
+fn automaton(
+    mut kws: Vec<(String, u32)>,
+    insensitive: bool,
+) -> (Option<AhoCorasick>, Vec<Vec<u32>>) {
+    if kws.is_empty() {
+        return (None, Vec::new());
+    }
+    kws.sort();
+    let mut pats: Vec<String> = Vec::new();
+    let mut map: Vec<Vec<u32>> = Vec::new();
+    for (k, r) in kws {
+        if pats.last() == Some(&k) {
+            let m = map.last_mut().expect("parallel to pats");
+            if !m.contains(&r) {
+                m.push(r);
+            }
+        } else {
+            pats.push(k);
+            map.push(vec![r]);
+        }
+    }
+    let ac = AhoCorasick::builder()
+        .ascii_case_insensitive(insensitive)
+        .match_kind(MatchKind::Standard)
+        .build(&pats)
+        .expect("keywords build an automaton");
+    (Some(ac), map)
+}
+
+/// Compiles a regex as gitleaks users write them (Go RE2 syntax), ASCII-only where possible.
+pub fn build_regex(pattern: &str) -> Result<Regex, regex::Error> {
+    RegexBuilder::new(pattern)
+        .unicode(false)
+        .size_limit(64 << 20)
+        .dfa_size_limit(64 << 20)
+        .build()
+        .or_else(|_| RegexBuilder::new(pattern).size_limit(64 << 20).build())
+}
+
+fn compile_allowlist(
+    a: &AllowlistSpec,
+    origin: &Origin<'_>,
+    key: &str,
+) -> Result<Allowlist, RuleError> {
+    let re = |v: &[String], field: &str| -> Result<Vec<Regex>, RuleError> {
+        v.iter()
+            .enumerate()
+            .map(|(i, r)| {
+                build_regex(r).map_err(|e| {
+                    origin.err(
+                        &format!("{key}.{field}[{i}]"),
+                        &format!("invalid regex: {e}"),
+                    )
+                })
+            })
+            .collect()
+    };
+    let and = match a
+        .condition
+        .as_deref()
+        .map(str::to_ascii_uppercase)
+        .as_deref()
+    {
+        None | Some("OR") => false,
+        Some("AND") => true,
+        Some(_) => return Err(origin.err(&format!("{key}.condition"), "must be \"OR\" or \"AND\"")),
+    };
+    let target = match a.regex_target.as_deref() {
+        None | Some("secret") | Some("") => Target::Secret,
+        Some("match") => Target::Match,
+        Some("line") => Target::Line,
+        Some(_) => {
+            return Err(origin.err(
+                &format!("{key}.regexTarget"),
+                "must be \"secret\", \"match\" or \"line\"",
+            ))
+        }
+    };
+    Ok(Allowlist {
+        and,
+        commits: a.commits.clone(),
+        paths: re(&a.paths, "paths")?,
+        target,
+        regexes: re(&a.regexes, "regexes")?,
+        stopwords: a.stopwords.iter().map(|s| s.to_ascii_lowercase()).collect(),
+        target_rules: a.target_rules.clone(),
+    })
+}
+
+/// Follows `[extend]`: the built-ins and/or another file, minus disabled rules, then this file's
+/// rules (replacing extended ones of the same id). Returns the rules and the global allowlists.
+fn resolve(
+    file: &ConfigFile,
+    origin: &Origin<'_>,
+    depth: usize,
+) -> Result<(Vec<RuleSpec>, Vec<AllowlistSpec>), RuleError> {
+    let mut rules: Vec<RuleSpec> = Vec::new();
+    let mut allow: Vec<AllowlistSpec> = Vec::new();
+    let extend = file.extend.clone().unwrap_or_default();
+    if extend.use_default || (file.extend.is_none() && file.rules.is_empty()) {
+        rules = builtin::rules();
+    }
+    if let Some(p) = &extend.path {
+        if depth >= 4 {
+            return Err(origin.err("extend.path", "extends nest too deep (more than 4 files)"));
+        }
+        let base = origin.config.path().parent().unwrap_or(Path::new("."));
+        let other = Config::parse_patterns(&base.join(p))?;
+        let spec: ConfigFile = other.root()?;
+        let (r, a) = resolve(
+            &spec,
+            &Origin {
+                config: &other,
+                prefix: "",
+            },
+            depth + 1,
+        )?;
+        for x in r {
+            upsert(&mut rules, x);
+        }
+        allow.extend(a);
+    }
+    rules.retain(|r| !extend.disabled_rules.contains(&r.id));
+    for r in &file.rules {
+        let mut r = r.clone();
+        if r.window.is_none() && r.keywords.is_empty() {
+            r.window = Some(Window::File);
+        }
+        upsert(&mut rules, r);
+    }
+    allow.extend(file.allowlist.iter().cloned());
+    allow.extend(file.allowlists.iter().cloned());
+    rules.sort_by_key(|r| r.generic);
+    Ok((rules, allow))
+}
+
+fn upsert(rules: &mut Vec<RuleSpec>, r: RuleSpec) {
+    match rules.iter_mut().find(|x| x.id == r.id) {
+        Some(x) => *x = r,
+        None => rules.push(r),
+    }
+}

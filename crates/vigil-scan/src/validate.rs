@@ -1,0 +1,121 @@
+//! Structural checks run after a rule's regex matched, to drop shapes that cannot be real: the
+//! GitHub CRC32 checksum, Discord's snowflake segment, a JWT's decodable JSON header.
+
+use base64::Engine;
+
+/// A structural check named by a rule's `validate` field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Validator {
+    /// GitHub classic tokens: the last 6 characters are base62(CRC32(random part)).
+    GithubCrc32,
+    /// Discord bot tokens: the first segment is base64 of the bot's numeric user id.
+    DiscordBot,
+    /// JWTs: header and payload are base64url JSON objects, the header has `alg`.
+    Jwt,
+}
+
+impl Validator {
+    /// Parses a rule's `validate` value.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "github-crc32" => Some(Self::GithubCrc32),
+            "discord-bot" => Some(Self::DiscordBot),
+            "jwt" => Some(Self::Jwt),
+            _ => None,
+        }
+    }
+
+    /// Whether the secret passes the check.
+    pub fn check(self, secret: &[u8]) -> bool {
+        match self {
+            Self::GithubCrc32 => github_crc32_ok(secret),
+            Self::DiscordBot => discord_bot_ok(secret),
+            Self::Jwt => jwt_ok(secret),
+        }
+    }
+}
+
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// base62 of a CRC32, left-padded with `0` to 6 characters (GitHub's token checksum).
+pub fn github_checksum(random_part: &[u8]) -> String {
+    let mut n = crc32fast::hash(random_part) as u64;
+    let mut out = [b'0'; 6];
+    for slot in out.iter_mut().rev() {
+        *slot = BASE62[(n % 62) as usize];
+        n /= 62;
+    }
+    String::from_utf8(out.to_vec()).expect("base62 is ASCII")
+}
+
+fn github_crc32_ok(secret: &[u8]) -> bool {
+    let Some(us) = secret.iter().position(|&b| b == b'_') else {
+        return false;
+    };
+    let body = &secret[us + 1..];
+    if body.len() != 36 {
+        return false;
+    }
+    github_checksum(&body[..30]).as_bytes() == &body[30..]
+}
+
+fn discord_bot_ok(secret: &[u8]) -> bool {
+    let first = secret.split(|&b| b == b'.').next().unwrap_or_default();
+    let engine = base64::engine::general_purpose::GeneralPurpose::new(
+        &base64::alphabet::URL_SAFE,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
+            .with_decode_allow_trailing_bits(true),
+    );
+    // Segment one may use the standard alphabet's characters too; normalise first.
+    let norm: Vec<u8> = first
+        .iter()
+        .map(|&b| match b {
+            b'+' => b'-',
+            b'/' => b'_',
+            x => x,
+        })
+        .collect();
+    match engine.decode(&norm) {
+        Ok(id) => id.len() >= 17 && id.len() <= 20 && id.iter().all(u8::is_ascii_digit),
+        Err(_) => false,
+    }
+}
+
+fn jwt_ok(secret: &[u8]) -> bool {
+    let mut parts = secret.split(|&b| b == b'.');
+    let (Some(h), Some(p)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    let decode = |s: &[u8]| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(s)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+    };
+    matches!(decode(h), Some(serde_json::Value::Object(m)) if m.contains_key("alg"))
+        && matches!(decode(p), Some(serde_json::Value::Object(_)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn github_checksum_round_trip() {
+        let body = "aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1";
+        let tok = format!("{}_{body}{}", "ghp", github_checksum(body.as_bytes()));
+        assert!(Validator::GithubCrc32.check(tok.as_bytes()));
+        let mut bad = tok.clone().into_bytes();
+        bad[10] = if bad[10] == b'x' { b'y' } else { b'x' };
+        assert!(!Validator::GithubCrc32.check(&bad));
+    }
+
+    #[test]
+    fn discord_first_segment_must_be_a_snowflake() {
+        let id = base64::engine::general_purpose::STANDARD_NO_PAD.encode("123456789012345678");
+        assert!(Validator::DiscordBot.check(format!("{id}.abcdef.rest").as_bytes()));
+        let not = base64::engine::general_purpose::STANDARD_NO_PAD.encode("hello-world-abcdef");
+        assert!(!Validator::DiscordBot.check(format!("{not}.abcdef.rest").as_bytes()));
+    }
+}

@@ -1,0 +1,67 @@
+//! The command tree (clap derive): global flags shared by every subcommand, and one variant per
+//! subcommand whose arguments live beside its implementation.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Vigil: find leaked secrets and keep AI-agent, bot and MCP-server stacks safe.
+#[derive(Debug, Parser)]
+#[command(name = "vigil", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Flags every subcommand takes.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every subcommand takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Configuration file: a `vigil.toml`, or (for `scan`) a gitleaks `.gitleaks.toml`
+    /// [default: ./vigil.toml if present].
+    #[arg(long, global = true, env = "VIGIL_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormatArg::Text)]
+    pub log_format: LogFormatArg,
+    /// Print only errors (no summary, no progress).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// More log detail (-v debug, -vv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// When to use colour.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormatArg {
+    /// Human text.
+    Text,
+    /// JSON Lines.
+    Json,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when the stream is a terminal and NO_COLOR is unset.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Find secrets in files, directories or stdin.
+    Scan(crate::commands::scan::ScanArgs),
+    /// Print a shell completion script.
+    Completions(crate::commands::completions::CompletionsArgs),
+}

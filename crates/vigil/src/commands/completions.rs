@@ -1,0 +1,20 @@
+//! `vigil completions SHELL`: print a completion script for bash, zsh, fish, elvish or PowerShell.
+
+use clap::{Args, CommandFactory};
+use clap_complete::Shell;
+use vigil_core::ExitStatus;
+
+/// Arguments of `vigil completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+/// Writes the script to stdout.
+pub fn run(args: CompletionsArgs) -> anyhow::Result<ExitStatus> {
+    let mut cmd = crate::cli::Cli::command();
+    clap_complete::generate(args.shell, &mut cmd, "vigil", &mut std::io::stdout());
+    Ok(ExitStatus::Success)
+}

@@ -1,0 +1,32 @@
+//! The `vigil` binary: parse the command line, set up logging, dispatch, map the outcome to an
+//! exit code. Everything else lives in the subcommand files and the library crates.
+
+mod cli;
+mod commands;
+mod output;
+
+use clap::Parser;
+use std::process::ExitCode;
+use vigil_core::ExitStatus;
+
+fn main() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitStatus::Error.into()
+            } else {
+                ExitStatus::Success.into()
+            };
+        }
+    };
+    output::init_logging(&cli.global);
+    match commands::run(cli) {
+        Ok(status) => status.into(),
+        Err(err) => {
+            output::print_error(&err);
+            ExitStatus::Error.into()
+        }
+    }
+}

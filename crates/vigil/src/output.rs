@@ -1,0 +1,94 @@
+//! What goes to the terminal besides data: logging set-up, colour decisions, the one-line error,
+//! and the progress bar. stdout carries only data.
+
+use crate::cli::{ColorChoice, GlobalArgs, LogFormatArg};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use vigil_core::logging::{self, LogFormat};
+
+/// Installs the global, redacting subscriber.
+pub fn init_logging(g: &GlobalArgs) {
+    let level = match (g.quiet, g.verbose) {
+        (true, _) => "error",
+        (_, 0) => "warn",
+        (_, 1) => "debug",
+        _ => "trace",
+    };
+    let format = match g.log_format {
+        LogFormatArg::Text => LogFormat::Text,
+        LogFormatArg::Json => LogFormat::Json,
+    };
+    let sub = logging::subscriber(
+        format,
+        level,
+        use_color(g.color, &std::io::stderr()),
+        std::io::stderr,
+    );
+    let _ = tracing::subscriber::set_global_default(sub);
+}
+
+/// Whether to colour a stream.
+pub fn use_color(choice: ColorChoice, stream: &impl IsTerminal) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            stream.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
+}
+
+/// Prints an error as one redacted line (the full chain joined by `: `).
+pub fn print_error(err: &anyhow::Error) {
+    let line = format!("vigil: {err:#}");
+    let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
+    eprintln!("{}", vigil_core::redact::redact(&line));
+}
+
+/// A bytes/s progress bar on stderr that appears only on a terminal, and only once a scan has run
+/// for more than a second.
+pub struct Progress {
+    bar: ProgressBar,
+    start: Instant,
+    enabled: bool,
+    shown: AtomicBool,
+}
+
+impl Progress {
+    /// A bar, enabled when stderr is a terminal and not `--quiet`.
+    pub fn new(quiet: bool) -> Self {
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} scanned {binary_bytes} ({binary_bytes_per_sec}) in {elapsed}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        Progress {
+            bar,
+            start: Instant::now(),
+            enabled: !quiet && std::io::stderr().is_terminal(),
+            shown: AtomicBool::new(false),
+        }
+    }
+
+    /// Counts bytes read.
+    pub fn inc(&self, bytes: u64) {
+        self.bar.inc(bytes);
+        if self.enabled
+            && !self.shown.load(Ordering::Relaxed)
+            && self.start.elapsed() > Duration::from_secs(1)
+            && !self.shown.swap(true, Ordering::Relaxed)
+        {
+            self.bar.set_draw_target(ProgressDrawTarget::stderr());
+            self.bar.enable_steady_tick(Duration::from_millis(200));
+        }
+    }
+
+    /// Removes the bar.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
