@@ -12,6 +12,13 @@ use vigil_core::Secret;
 
 const MULTILINE_SPAN: usize = 64 * 1024;
 const PREFIX_SPAN: usize = 1024;
+/// Scratch buffers larger than this are freed after use rather than kept per thread.
+const KEEP_SCRATCH: usize = 16 << 20;
+
+thread_local! {
+    /// Per-thread scratch: the ASCII-lowercased copy of the buffer being scanned.
+    static LOWER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
 
 /// A finding before line numbers are computed, with byte offsets into the buffer.
 struct Raw {
@@ -77,19 +84,29 @@ impl Ruleset {
                 }
             }
         };
-        if let Some(ac) = &self.ac_sensitive {
-            for m in ac.find_overlapping_iter(data) {
-                for &r in &self.sensitive_rules[m.pattern().as_usize()] {
-                    on_hit(r, m.start(), m.end(), &mut windows);
+        if let Some(ac) = &self.keywords {
+            LOWER.with_borrow_mut(|lower| {
+                lower.clear();
+                lower.extend(data.iter().map(u8::to_ascii_lowercase));
+                let mut at = 0;
+                while at < lower.len() {
+                    let Some((pat, ms, me)) = ac.find(lower, at) else {
+                        break;
+                    };
+                    for t in &self.keyword_rules[pat] {
+                        let end = match &t.exact {
+                            Some(k) if !data[ms..].starts_with(k) => continue,
+                            Some(k) => ms + k.len(),
+                            None => me,
+                        };
+                        on_hit(t.rule, ms, end, &mut windows);
+                    }
+                    at = ms + 1;
                 }
-            }
-        }
-        if let Some(ac) = &self.ac_insensitive {
-            for m in ac.find_overlapping_iter(data) {
-                for &r in &self.insensitive_rules[m.pattern().as_usize()] {
-                    on_hit(r, m.start(), m.end(), &mut windows);
+                if lower.capacity() > KEEP_SCRATCH {
+                    *lower = Vec::new();
                 }
-            }
+            });
         }
         for &r in &self.always {
             if path_allowed(&self.rules[r as usize], r) {
@@ -279,6 +296,9 @@ fn generic_ok(secret: &[u8]) -> bool {
     if !(letters && (digits || random_case)) {
         return false;
     }
+    if !digits && is_identifier(secret) {
+        return false;
+    }
     // `config.auth.secret_key_v2`, `self.token2`: identifiers joined by dots.
     let dotted = secret.contains(&b'.')
         && secret.split(|&b| b == b'.').all(|p| {
@@ -287,6 +307,34 @@ fn generic_ok(secret: &[u8]) -> bool {
                 && !p[0].is_ascii_digit()
         });
     !dotted
+}
+
+/// `_S_token_char_class_name`, `getAuthTokenValue`: names made of word-like pieces (all lower,
+/// all upper, or capitalised), split at `_` and at lower-to-upper case changes, with at most
+/// one single-letter piece. Random strings break into many one-letter pieces.
+fn is_identifier(s: &[u8]) -> bool {
+    if !s.iter().all(|&b| b == b'_' || b.is_ascii_alphabetic()) {
+        return false;
+    }
+    let mut pieces: Vec<&[u8]> = Vec::new();
+    for part in s.split(|&b| b == b'_').filter(|p| !p.is_empty()) {
+        let mut start = 0;
+        for i in 1..part.len() {
+            if part[i].is_ascii_uppercase() && part[i - 1].is_ascii_lowercase() {
+                pieces.push(&part[start..i]);
+                start = i;
+            }
+        }
+        pieces.push(&part[start..]);
+    }
+    let word_like = |p: &&[u8]| {
+        p.iter().all(u8::is_ascii_lowercase)
+            || p.iter().all(u8::is_ascii_uppercase)
+            || (p[0].is_ascii_uppercase() && p[1..].iter().all(u8::is_ascii_lowercase))
+    };
+    pieces.len() >= 2
+        && pieces.iter().all(word_like)
+        && pieces.iter().filter(|p| p.len() == 1).count() <= 1
 }
 
 fn max_run(s: &[u8], class: fn(&u8) -> bool) -> usize {

@@ -59,6 +59,16 @@ pub struct Example {
     pub secret: std::ops::Range<usize>,
 }
 
+/// If `rest` starts with `{name}` or `{name:N}`, the index of its `}`.
+fn template_end(rest: &str) -> Option<usize> {
+    let inner = rest.strip_prefix('{')?;
+    let close = inner.find('}')?;
+    let spec = &inner[..close];
+    let (name, n) = spec.split_once(':').unwrap_or((spec, "0"));
+    let ok = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric()) && n.bytes().all(|b| b.is_ascii_digit());
+    ok.then_some(close + 1)
+}
+
 /// Expands a template. Errors name the unknown placeholder.
 pub fn expand(template: &str, gen: &mut Gen) -> Result<Example, String> {
     let mut out = String::new();
@@ -71,8 +81,7 @@ pub fn expand(template: &str, gen: &mut Gen) -> Result<Example, String> {
         } else if let Some(r) = rest.strip_prefix('»') {
             e = Some(out.len());
             rest = r;
-        } else if rest.starts_with('{') && rest.contains('}') {
-            let close = rest.find('}').expect("checked");
+        } else if let Some(close) = template_end(rest) {
             let spec = &rest[1..close];
             rest = &rest[close + 1..];
             let (name, n) = match spec.split_once(':') {
