@@ -65,7 +65,9 @@ fn template_end(rest: &str) -> Option<usize> {
     let close = inner.find('}')?;
     let spec = &inner[..close];
     let (name, n) = spec.split_once(':').unwrap_or((spec, "0"));
-    let ok = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric()) && n.bytes().all(|b| b.is_ascii_digit());
+    let ok = !name.is_empty()
+        && name.bytes().all(|b| b.is_ascii_alphanumeric())
+        && n.bytes().all(|b| b.is_ascii_digit());
     ok.then_some(close + 1)
 }
 

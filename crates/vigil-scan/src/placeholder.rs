@@ -87,7 +87,9 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
             return true;
         }
     }
-    if s.len() > 2 && s.starts_with('%') && s.ends_with('%') {
+    if s.len() > 2
+        && ((s.starts_with('%') && s.ends_with('%')) || (s.starts_with('{') && s.ends_with('}')))
+    {
         return true;
     }
     if looks_like_env_name(s) {

@@ -232,59 +232,8 @@ impl Ruleset {
         let mut all_kws: Vec<(String, bool, u32)> = Vec::new();
         let (mut always, mut path_only) = (Vec::new(), Vec::new());
         for (i, spec) in specs.into_iter().enumerate() {
-            let key = |f: &str| format!("rules[{i}].{f}");
-            if spec.id.is_empty() {
-                return Err(origin.err(&format!("rules[{i}]"), "rule has no id"));
-            }
-            let regex = match &spec.regex {
-                Some(r) if !r.is_empty() => Some(build_regex(r).map_err(|e| {
-                    origin.err(&key("regex"), &format!("invalid regex ({}): {e}", spec.id))
-                })?),
-                _ => None,
-            };
-            let path = match &spec.path {
-                Some(p) => Some(
-                    build_regex(p)
-                        .map_err(|e| origin.err(&key("path"), &format!("invalid regex: {e}")))?,
-                ),
-                None => None,
-            };
-            if regex.is_none() && path.is_none() {
-                return Err(origin.err(
-                    &key("regex"),
-                    &format!("rule {} has neither regex nor path", spec.id),
-                ));
-            }
-            let groups = regex.as_ref().map_or(0, |r| r.captures_len() - 1);
-            let secret_group = spec.secret_group.unwrap_or(if groups > 0 { 1 } else { 0 });
-            if secret_group > groups {
-                return Err(origin.err(
-                    &key("secretGroup"),
-                    &format!("rule {} has {groups} group(s), not {secret_group}", spec.id),
-                ));
-            }
-            let validate = match &spec.validate {
-                Some(v) => Some(Validator::parse(v).ok_or_else(|| {
-                    origin.err(
-                        &key("validate"),
-                        "unknown validator (github-crc32, discord-bot, jwt)",
-                    )
-                })?),
-                None => None,
-            };
-            let mut allowlists = Vec::new();
-            for (j, a) in spec
-                .allowlist
-                .iter()
-                .chain(spec.allowlists.iter())
-                .enumerate()
-            {
-                allowlists.push(compile_allowlist(
-                    a,
-                    origin,
-                    &key(&format!("allowlists[{j}]")),
-                )?);
-            }
+            let (regex, path, secret_group, validate, allowlists) =
+                compile_parts(&spec, origin, &format!("rules[{i}]"))?;
             let idx = rules.len() as u32;
             let kws: Vec<String> = spec
                 .keywords
@@ -467,6 +416,22 @@ fn resolve(
         allow.extend(a);
     }
     rules.retain(|r| !extend.disabled_rules.contains(&r.id));
+    for (i, r) in file.rules.iter().enumerate() {
+        check_spec(r, origin, i)?;
+    }
+    for (key, a) in file
+        .allowlist
+        .iter()
+        .map(|a| ("allowlist".to_owned(), a))
+        .chain(
+            file.allowlists
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (format!("allowlists[{i}]"), a)),
+        )
+    {
+        compile_allowlist(a, origin, &key)?;
+    }
     for r in &file.rules {
         let mut r = r.clone();
         if r.window.is_none() && r.keywords.is_empty() {
@@ -478,6 +443,82 @@ fn resolve(
     allow.extend(file.allowlists.iter().cloned());
     rules.sort_by_key(|r| r.generic);
     Ok((rules, allow))
+}
+
+/// Compiles one rule's regexes, validator and allowlists; errors name `at` (e.g. `rules[3]`).
+#[allow(clippy::type_complexity)]
+fn compile_parts(
+    spec: &RuleSpec,
+    origin: &Origin<'_>,
+    at: &str,
+) -> Result<
+    (
+        Option<Regex>,
+        Option<Regex>,
+        usize,
+        Option<Validator>,
+        Vec<Allowlist>,
+    ),
+    RuleError,
+> {
+    let key = |f: &str| format!("{at}.{f}");
+    if spec.id.is_empty() {
+        return Err(origin.err(at, "rule has no id"));
+    }
+    let regex = match &spec.regex {
+        Some(r) if !r.is_empty() => Some(build_regex(r).map_err(|e| {
+            origin.err(&key("regex"), &format!("invalid regex ({}): {e}", spec.id))
+        })?),
+        _ => None,
+    };
+    let path = match &spec.path {
+        Some(p) => Some(
+            build_regex(p).map_err(|e| origin.err(&key("path"), &format!("invalid regex: {e}")))?,
+        ),
+        None => None,
+    };
+    if regex.is_none() && path.is_none() {
+        return Err(origin.err(
+            &key("regex"),
+            &format!("rule {} has neither regex nor path", spec.id),
+        ));
+    }
+    let groups = regex.as_ref().map_or(0, |r| r.captures_len() - 1);
+    let secret_group = spec.secret_group.unwrap_or(if groups > 0 { 1 } else { 0 });
+    if secret_group > groups {
+        return Err(origin.err(
+            &key("secretGroup"),
+            &format!("rule {} has {groups} group(s), not {secret_group}", spec.id),
+        ));
+    }
+    let validate = match &spec.validate {
+        Some(v) => Some(Validator::parse(v).ok_or_else(|| {
+            origin.err(
+                &key("validate"),
+                "unknown validator (github-crc32, discord-bot, jwt)",
+            )
+        })?),
+        None => None,
+    };
+    let mut allowlists = Vec::new();
+    for (j, a) in spec
+        .allowlist
+        .iter()
+        .chain(spec.allowlists.iter())
+        .enumerate()
+    {
+        allowlists.push(compile_allowlist(
+            a,
+            origin,
+            &key(&format!("allowlists[{j}]")),
+        )?);
+    }
+    Ok((regex, path, secret_group, validate, allowlists))
+}
+
+/// Compiles one rule of this file alone, so its errors name this file's own index and line.
+fn check_spec(spec: &RuleSpec, origin: &Origin<'_>, i: usize) -> Result<(), RuleError> {
+    compile_parts(spec, origin, &format!("rules[{i}]")).map(|_| ())
 }
 
 fn upsert(rules: &mut Vec<RuleSpec>, r: RuleSpec) {

@@ -10,8 +10,10 @@ use vigil_core::logging::{self, LogFormat};
 
 /// Installs the global, redacting subscriber.
 pub fn init_logging(g: &GlobalArgs) {
+    let json = matches!(g.log_format, LogFormatArg::Json);
     let level = match (g.quiet, g.verbose) {
         (true, _) => "error",
+        (_, 0) if json => "info",
         (_, 0) => "warn",
         (_, 1) => "debug",
         _ => "trace",

@@ -1,6 +1,6 @@
 //! `vigil scan [PATH...]`: find secrets in files, directories and stdin, and report them.
 
-use crate::cli::GlobalArgs;
+use crate::cli::{GlobalArgs, LogFormatArg};
 use crate::output::{use_color, Progress};
 use anyhow::{bail, Context as _};
 use clap::{Args, ValueEnum};
@@ -98,7 +98,13 @@ impl From<FormatArg> for Format {
 /// Runs a scan.
 pub fn run(g: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitStatus> {
     let started = Instant::now();
+    for p in args.paths.iter().filter(|p| p.as_os_str() != "-") {
+        if let Err(e) = std::fs::symlink_metadata(p) {
+            bail!("{}: cannot scan: {e}", p.display());
+        }
+    }
     let (rules, section) = load_rules(g, &args.paths)?;
+    tracing::debug!(rules = rules.rules.len(), "rules loaded");
     let max = match (&args.max_file_size, &section.max_file_size) {
         (Some(s), _) => parse_size(s).map_err(|e| anyhow::anyhow!("--max-file-size: {e}"))?,
         (None, Some(SizeValue::Bytes(b))) => *b,
@@ -189,20 +195,32 @@ pub fn run(g: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitStatus> {
         }
     }
 
-    if !g.quiet {
-        let secs = started.elapsed().as_secs_f64();
-        let bytes = stats.bytes.load(Ordering::Relaxed);
+    let secs = started.elapsed().as_secs_f64();
+    let bytes = stats.bytes.load(Ordering::Relaxed);
+    let (files, binary, large, unreadable) = (
+        stats.files.load(Ordering::Relaxed),
+        stats.binary.load(Ordering::Relaxed),
+        stats.too_large.load(Ordering::Relaxed),
+        stats.unreadable.load(Ordering::Relaxed),
+    );
+    if matches!(g.log_format, LogFormatArg::Json) {
+        tracing::info!(
+            findings = findings.len(),
+            files,
+            bytes,
+            seconds = secs,
+            binary,
+            too_large = large,
+            unreadable,
+            "scan finished"
+        );
+    } else if !g.quiet {
         eprintln!(
-            "vigil: {} finding(s) in {} file(s), {:.1} MiB in {:.2} s ({:.0} MiB/s); skipped {} binary, {} over {}, {} unreadable",
+            "vigil: {} finding(s) in {files} file(s), {:.1} MiB in {secs:.2} s ({:.0} MiB/s); skipped {binary} binary, {large} over {}, {unreadable} unreadable",
             findings.len(),
-            stats.files.load(Ordering::Relaxed),
             bytes as f64 / 1048576.0,
-            secs,
             bytes as f64 / 1048576.0 / secs.max(1e-6),
-            stats.binary.load(Ordering::Relaxed),
-            stats.too_large.load(Ordering::Relaxed),
             human(max),
-            stats.unreadable.load(Ordering::Relaxed),
         );
     }
     if findings.is_empty() {

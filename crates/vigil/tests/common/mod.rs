@@ -1,0 +1,134 @@
+//! Helpers shared by the CLI tests: run the real binary, build token-shaped strings at run time,
+//! and find the external validators (Python's jsonschema, the official SARIF schema from npm).
+
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use vigil_scan::examples::{expand, Gen};
+
+/// The `vigil` binary under test, with logs and colour fixed.
+pub fn vigil(dir: &Path) -> Command {
+    let mut c = Command::cargo_bin("vigil").expect("binary built");
+    c.current_dir(dir)
+        .env_remove("VIGIL_CONFIG")
+        .env_remove("VIGIL_LOG")
+        .env("NO_COLOR", "1");
+    c
+}
+
+/// A token from a template (see crates/vigil-scan/rules/README.md), deterministic per seed.
+pub fn token(template: &str, seed: u64) -> String {
+    let ex = expand(template, &mut Gen::new(seed)).expect("template");
+    ex.text[ex.secret].to_owned()
+}
+
+/// Writes a file, creating parent directories.
+pub fn write(root: &Path, rel: &str, body: impl AsRef<[u8]>) -> PathBuf {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(&p, body).unwrap();
+    p
+}
+
+/// Parses stdout as JSON.
+pub fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+/// (file, rule, line) of every finding in a JSON report, sorted.
+pub fn triples(v: &serde_json::Value) -> Vec<(String, String, u64)> {
+    let mut t: Vec<_> = v
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|f| {
+            (
+                f["file"].as_str().unwrap().to_owned(),
+                f["rule"].as_str().unwrap().to_owned(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    t.sort();
+    t
+}
+
+fn test_deps() -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("test-deps");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A Python interpreter that has `module` (installing `package` into a venv under target/ from
+/// PyPI when the system one lacks it).
+pub fn python_with(module: &str, package: &str) -> PathBuf {
+    let sys = PathBuf::from("python3");
+    let ok = |py: &Path| {
+        std::process::Command::new(py)
+            .args(["-c", &format!("import {module}")])
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if ok(&sys) {
+        return sys;
+    }
+    let venv = test_deps().join("venv");
+    let py = venv.join("bin/python");
+    if !py.exists() {
+        let s = std::process::Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .unwrap();
+        assert!(s.success(), "python3 -m venv failed");
+    }
+    if !ok(&py) {
+        let s = std::process::Command::new(&py)
+            .args(["-m", "pip", "install", "-q", package])
+            .status()
+            .unwrap();
+        assert!(s.success(), "pip install {package} failed");
+    }
+    py
+}
+
+/// The official SARIF 2.1.0 JSON schema, as shipped in the npm package @microsoft/jest-sarif.
+pub fn sarif_schema() -> PathBuf {
+    let dir = test_deps().join("sarif");
+    let schema = dir.join("package/lib/schemas/sarif-2.1.0-rtm.5.json");
+    if !schema.exists() {
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = std::process::Command::new("npm")
+            .args([
+                "pack",
+                "@microsoft/jest-sarif@1.0.0-beta.0",
+                "--silent",
+                "--pack-destination",
+            ])
+            .arg(&dir)
+            .output()
+            .expect("npm is installed");
+        assert!(
+            out.status.success(),
+            "npm pack failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let s = std::process::Command::new("tar")
+            .arg("xzf")
+            .arg(dir.join("microsoft-jest-sarif-1.0.0-beta.0.tgz"))
+            .arg("-C")
+            .arg(&dir)
+            .status()
+            .unwrap();
+        assert!(s.success());
+    }
+    assert!(schema.exists(), "schema missing at {}", schema.display());
+    schema
+}

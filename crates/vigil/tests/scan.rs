@@ -1,0 +1,449 @@
+//! `vigil scan` end to end through the real binary: a planted tree found in full with no
+//! placeholder reported, exit codes, every report format (SARIF checked against the official
+//! schema), baselines, ignore files, stdin, and inputs that must not crash it.
+
+mod common;
+
+use common::*;
+use std::process::Command as Std;
+use tempfile::TempDir;
+
+struct Planted {
+    dir: TempDir,
+    secrets: Vec<String>,
+}
+
+/// A tree with real-shaped secrets (made now, from templates) and placeholders that must stay quiet.
+fn planted() -> Planted {
+    let dir = TempDir::new().unwrap();
+    let r = dir.path();
+    let s = |t: &str, seed| token(t, seed);
+    let discord = s("«{b64digits:18}.{b64url:6}.{b64url:38}»", 1);
+    let openai = s("«sk-proj-{b64url:74}T3BlbkFJ{b64url:74}»", 2);
+    let anthropic = s("«sk-ant-api03-{b64url:93}AA»", 3);
+    let github = s("«ghp_{alnum:30}{ghcrc}»", 4);
+    let akia = s("«AKIA{upper32:16}»", 5);
+    let aws_secret = s("«{b64:40}»", 6);
+    let db_pw = s("«{alnum:24}»", 7);
+    let jwt_secret = s("«{alnum:44}»", 8);
+    let slack = s(
+        "«https://hooks.slack.com/services/T{uppernum:10}/B{uppernum:10}/{alnum:24}»",
+        9,
+    );
+    let discord2 = s("«{b64digits:19}.{b64url:6}.{b64url:27}»", 10);
+    let pem = s(
+        "«-----BEGIN OPENSSH PRIVATE KEY-----\n{pem}\n-----END OPENSSH PRIVATE KEY-----»",
+        11,
+    );
+    let jwt = s("«{jwt}»", 12);
+    let groq = s("«gsk_{alnum:52}»", 13);
+    write(
+        r,
+        ".env",
+        format!(
+            "# bot\nDISCORD_TOKEN={discord}\nOPENAI_API_KEY={openai}\nANTHROPIC_API_KEY={anthropic}\nGITHUB_TOKEN={github}\n\
+             AWS_ACCESS_KEY_ID={akia}\nAWS_SECRET_ACCESS_KEY={aws_secret}\nDATABASE_URL=postgres://app:{db_pw}@db:5432/app\n\
+             MCP_JWT_SECRET={jwt_secret}\n"
+        ),
+    );
+    write(
+        r,
+        "bots/voice/config.py",
+        format!("slack_webhook = \"{slack}\"\nclient.run('{discord2}')\n"),
+    );
+    write(r, "keys/deploy.pem", format!("{pem}\n"));
+    write(
+        r,
+        "mcp/client.json",
+        format!("{{\"headers\": {{\"Authorization\": \"Bearer {jwt}\"}}}}\n"),
+    );
+    write(
+        r,
+        "placeholders/.env.example",
+        "OPENAI_API_KEY=${OPENAI_API_KEY}\nDISCORD_TOKEN=<TOKEN>\nGROQ_API_KEY=your-groq-api-key-here\nMCP_JWT_SECRET=changeme\n\
+         SLACK_BOT_TOKEN=xoxb-xxxxxxxxxxxx\nAWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\nOPENAI_API_KEY=sk-proj-your-key-here\n\
+         API_KEY=OPENAI_API_KEY\nDB_PASSWORD=aaaaaaaaaaaaaaaaaaaa\nDATABASE_URL=postgres://user:password@localhost/db\n",
+    );
+    write(r, "ignored/.gitignore", "secret.txt\n");
+    write(r, "ignored/secret.txt", format!("GROQ_API_KEY={groq}\n"));
+    let secrets = vec![
+        discord, openai, anthropic, github, akia, aws_secret, db_pw, jwt_secret, slack, discord2,
+        pem, jwt, groq,
+    ];
+    Planted { dir, secrets }
+}
+
+fn expected(with_ignored: bool) -> Vec<(String, String, u64)> {
+    let mut e: Vec<(String, String, u64)> = [
+        (".env", "discord-bot-token", 2),
+        (".env", "openai-api-key", 3),
+        (".env", "anthropic-api-key", 4),
+        (".env", "github-pat", 5),
+        (".env", "aws-access-token", 6),
+        (".env", "aws-secret-access-key", 7),
+        (".env", "database-url-password", 8),
+        (".env", "generic-api-key", 9),
+        ("bots/voice/config.py", "slack-webhook-url", 1),
+        ("bots/voice/config.py", "discord-bot-token", 2),
+        ("keys/deploy.pem", "private-key", 1),
+        ("mcp/client.json", "jwt", 1),
+    ]
+    .iter()
+    .map(|(f, r, l)| (f.to_string(), r.to_string(), *l))
+    .collect();
+    if with_ignored {
+        e.push(("ignored/secret.txt".into(), "groq-api-key".into(), 1));
+    }
+    e.sort();
+    e
+}
+
+#[test]
+fn planted_tree_is_found_in_full_and_no_placeholder_is_reported() {
+    let p = planted();
+    let out = vigil(p.dir.path())
+        .args(["scan", ".", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(triples(&json(&out)), expected(false));
+    let out = vigil(p.dir.path())
+        .args(["scan", "--no-ignore", "-f", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(triples(&json(&out)), expected(true));
+}
+
+#[test]
+fn secrets_never_reach_stdout_or_stderr_unless_asked() {
+    let p = planted();
+    for format in ["text", "json", "sarif", "csv", "junit"] {
+        let out = vigil(p.dir.path())
+            .args(["scan", "--no-ignore", "-v", "--format", format])
+            .output()
+            .unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for s in &p.secrets {
+            let middle = &s[s.len() / 3..s.len() / 3 + 8];
+            assert!(!all.contains(middle), "{format} leaked part of a secret");
+        }
+    }
+    let out = vigil(p.dir.path())
+        .args(["scan", "--no-ignore", "-f", "json", "--show-secrets"])
+        .output()
+        .unwrap();
+    let shown: Vec<String> = json(&out)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["secret"].as_str().unwrap().to_owned())
+        .collect();
+    for s in &p.secrets {
+        assert!(
+            shown.contains(s),
+            "--show-secrets must print every secret in full"
+        );
+    }
+}
+
+#[test]
+fn json_findings_carry_every_documented_field() {
+    let p = planted();
+    let out = vigil(p.dir.path())
+        .args(["scan", "-f", "json"])
+        .output()
+        .unwrap();
+    let v = json(&out);
+    let f = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "github-pat")
+        .unwrap();
+    assert_eq!(f["file"], ".env");
+    assert_eq!(f["line"], 5);
+    assert_eq!(f["column"], 14);
+    assert_eq!(f["fingerprint"], ".env:github-pat:5");
+    assert_eq!(f["hash"].as_str().unwrap().len(), 32);
+    assert!(f["entropy"].as_f64().unwrap() > 4.0);
+    let secret = f["secret"].as_str().unwrap();
+    assert!(
+        secret.starts_with("ghp_") && secret.contains('…') && secret.chars().count() == 9,
+        "{secret}"
+    );
+}
+
+#[test]
+fn exit_codes_follow_the_contract() {
+    let clean = TempDir::new().unwrap();
+    write(clean.path(), "README.md", "nothing to see\n");
+    vigil(clean.path()).args(["scan", "."]).assert().code(0);
+    let p = planted();
+    vigil(p.dir.path()).args(["scan", "."]).assert().code(1);
+    vigil(p.dir.path())
+        .args(["scan", ".", "--exit-code", "7"])
+        .assert()
+        .code(7);
+    vigil(p.dir.path())
+        .args(["scan", ".", "--exit-code", "0"])
+        .assert()
+        .code(0);
+    let out = vigil(p.dir.path())
+        .args(["scan", "--format", "yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = vigil(p.dir.path())
+        .args(["scan", "no/such/dir"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("vigil: no/such/dir: cannot scan"), "{err}");
+}
+
+#[test]
+fn sarif_is_valid_against_the_official_schema() {
+    let p = planted();
+    let out = vigil(p.dir.path())
+        .args([
+            "scan",
+            "--no-ignore",
+            "--format",
+            "sarif",
+            "--report-path",
+            "out.sarif",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let report = p.dir.path().join("out.sarif");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(v["version"], "2.1.0");
+    let results = v["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 13);
+    let rules = v["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
+    for r in results {
+        let i = r["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[i]["id"], r["ruleId"]);
+    }
+    let py = python_with("jsonschema", "jsonschema");
+    let schema = sarif_schema();
+    let check = Std::new(py)
+        .args(["-c", "import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))); print('valid')"])
+        .arg(&report)
+        .arg(&schema)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "SARIF invalid: {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
+
+#[test]
+fn csv_and_junit_reports_parse() {
+    let p = planted();
+    let csv = vigil(p.dir.path())
+        .args(["scan", "-f", "csv"])
+        .output()
+        .unwrap();
+    let xml = vigil(p.dir.path())
+        .args(["scan", "--report-format", "junit"])
+        .output()
+        .unwrap();
+    let check = Std::new("python3")
+        .args([
+            "-c",
+            "import csv,sys,io,xml.etree.ElementTree as ET\n\
+             rows=list(csv.DictReader(io.StringIO(open(sys.argv[1]).read())))\n\
+             root=ET.fromstring(open(sys.argv[2]).read())\n\
+             print(len(rows), root.find('testsuite').get('failures'), len(list(root.iter('testcase'))), len(set(r['fingerprint'] for r in rows)))",
+        ])
+        .arg(write(p.dir.path(), "r.csv", &csv.stdout))
+        .arg(write(p.dir.path(), "r.xml", &xml.stdout))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert_eq!(said.trim(), "12 12 12 12");
+}
+
+#[test]
+fn baseline_reports_only_new_findings_even_when_lines_move() {
+    let p = planted();
+    let r = p.dir.path();
+    vigil(r)
+        .args(["scan", ".", "--baseline-write", "base.json"])
+        .assert()
+        .code(0);
+    // Move everything down three lines and add one new secret.
+    let env = std::fs::read_to_string(r.join(".env")).unwrap();
+    let fresh = token("«sk-or-v1-{hex:64}»", 77);
+    std::fs::write(
+        r.join(".env"),
+        format!("\n\n\n{env}OPENROUTER_API_KEY={fresh}\n"),
+    )
+    .unwrap();
+    let out = vigil(r)
+        .args(["scan", ".", "--baseline", "base.json", "-f", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        triples(&json(&out)),
+        vec![(".env".to_string(), "openrouter-api-key".to_string(), 13)]
+    );
+    std::fs::write(r.join("bad.json"), "{ not json").unwrap();
+    let out = vigil(r)
+        .args(["scan", ".", "--baseline", "bad.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).starts_with("vigil: bad.json: line 1"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn gitleaksignore_fingerprints_and_inline_allow_comments_suppress() {
+    let p = planted();
+    let r = p.dir.path();
+    write(
+        r,
+        ".gitleaksignore",
+        "# known\n.env:github-pat:5\nkeys/deploy.pem:private-key:1\n",
+    );
+    let env = std::fs::read_to_string(r.join(".env")).unwrap();
+    let env = env.replace("@db:5432/app\n", "@db:5432/app # gitleaks:allow\n");
+    std::fs::write(r.join(".env"), env).unwrap();
+    let out = vigil(r).args(["scan", ".", "-f", "json"]).output().unwrap();
+    let got: Vec<String> = triples(&json(&out))
+        .into_iter()
+        .map(|(f, rule, l)| format!("{f}:{rule}:{l}"))
+        .collect();
+    assert!(!got.contains(&".env:github-pat:5".to_string()));
+    assert!(!got.contains(&"keys/deploy.pem:private-key:1".to_string()));
+    assert!(!got.contains(&".env:database-url-password:8".to_string()));
+    assert_eq!(got.len(), 9, "{got:?}");
+}
+
+#[test]
+fn stdin_is_scanned_with_dash() {
+    let dir = TempDir::new().unwrap();
+    let key = token("«sk-or-v1-{hex:64}»", 3);
+    let out = vigil(dir.path())
+        .args(["scan", "-", "-f", "json"])
+        .write_stdin(format!("first\nkey: {key}\n"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        triples(&json(&out)),
+        vec![("-".to_string(), "openrouter-api-key".to_string(), 2)]
+    );
+}
+
+#[test]
+fn awkward_inputs_are_counted_or_warned_never_fatal() {
+    let dir = TempDir::new().unwrap();
+    let r = dir.path();
+    let key = token("«sk-or-v1-{hex:64}»", 21);
+    write(r, "empty.txt", "");
+    let mut bin = vec![0u8, 1, 2, 3, 0, 0];
+    bin.extend_from_slice(key.as_bytes());
+    write(r, "blob.bin", bin);
+    let mut latin1 = b"caf\xe9 \xff\xfe key=".to_vec();
+    latin1.extend_from_slice(key.as_bytes());
+    latin1.extend_from_slice(b"\n\xc3\x28\n");
+    write(r, "latin1.txt", latin1);
+    let huge = std::fs::File::create(r.join("huge.log")).unwrap();
+    huge.set_len(1 << 30).unwrap();
+    std::os::unix::fs::symlink(r.join("loop"), r.join("loop/self")).ok();
+    std::fs::create_dir(r.join("loop")).unwrap();
+    std::os::unix::fs::symlink(r, r.join("loop/self")).unwrap();
+    let out = vigil(r)
+        .args(["scan", ".", "-f", "json", "--follow-symlinks"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(
+        triples(&json(&out)),
+        vec![(
+            "latin1.txt".to_string(),
+            "openrouter-api-key".to_string(),
+            1
+        )]
+    );
+    assert!(err.contains("skipped 1 binary, 1 over 10 MiB"), "{err}");
+    assert!(
+        err.to_lowercase().contains("loop"),
+        "symlink loop should be warned about: {err}"
+    );
+}
+
+#[test]
+fn unreadable_files_are_warned_about_by_name() {
+    let dir = TempDir::new().unwrap();
+    let r = dir.path();
+    write(r, "ok.txt", "fine\n");
+    let locked = write(r, "locked.env", "X=1\n");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    std::fs::set_permissions(r, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("vigil");
+    // Root reads everything; drop to `nobody` so the permission bits apply.
+    let is_root = Std::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(false);
+    let mut cmd = if is_root {
+        let mut c = Std::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&bin);
+        c
+    } else {
+        Std::new(&bin)
+    };
+    let out = cmd
+        .current_dir(r)
+        .env("NO_COLOR", "1")
+        .args(["scan", "."])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("locked.env: cannot read"), "{err}");
+    assert!(err.contains("1 unreadable"), "{err}");
+}
+
+#[test]
+fn the_repository_itself_scans_clean() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = vigil(&root).args(["scan", "."]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
