@@ -213,7 +213,7 @@ impl Ruleset {
                 return false;
             }
         }
-        if rule.generic && !generic_ok(secret) {
+        if rule.generic && (!generic_ok(secret) || key_is_file_name(&data[m.0..sec.0])) {
             return false;
         }
         let line = &data[line_start(data, m.0)..line_end(data, m.1)];
@@ -296,7 +296,7 @@ fn generic_ok(secret: &[u8]) -> bool {
     if !(letters && (digits || random_case)) {
         return false;
     }
-    if !digits && is_identifier(secret) {
+    if is_identifier(secret) {
         return false;
     }
     // `config.auth.secret_key_v2`, `self.token2`: identifiers joined by dots.
@@ -309,18 +309,23 @@ fn generic_ok(secret: &[u8]) -> bool {
     !dotted
 }
 
-/// `_S_token_char_class_name`, `getAuthTokenValue`: names made of word-like pieces (all lower,
-/// all upper, or capitalised), split at `_` and at lower-to-upper case changes, with at most
-/// one single-letter piece. Random strings break into many one-letter pieces.
+/// `_S_token_char_class_name`, `BCryptDestroySecretFn`, `MI_UserCredentials_0`: names made of
+/// word-like pieces (all lower, all upper, or capitalised; short numbers allowed), split at `_`,
+/// at lower-to-upper changes and at the end of an acronym, with at most one single-letter piece.
+/// Random strings break into pieces that mix letters and digits, or into many single letters.
 fn is_identifier(s: &[u8]) -> bool {
-    if !s.iter().all(|&b| b == b'_' || b.is_ascii_alphabetic()) {
+    if !s.iter().all(|&b| b == b'_' || b.is_ascii_alphanumeric()) {
         return false;
     }
     let mut pieces: Vec<&[u8]> = Vec::new();
     for part in s.split(|&b| b == b'_').filter(|p| !p.is_empty()) {
         let mut start = 0;
         for i in 1..part.len() {
-            if part[i].is_ascii_uppercase() && part[i - 1].is_ascii_lowercase() {
+            let camel = part[i].is_ascii_uppercase() && part[i - 1].is_ascii_lowercase();
+            let acronym_end = part[i].is_ascii_uppercase()
+                && part[i - 1].is_ascii_uppercase()
+                && part.get(i + 1).is_some_and(u8::is_ascii_lowercase);
+            if camel || acronym_end {
                 pieces.push(&part[start..i]);
                 start = i;
             }
@@ -332,9 +337,32 @@ fn is_identifier(s: &[u8]) -> bool {
             || p.iter().all(u8::is_ascii_uppercase)
             || (p[0].is_ascii_uppercase() && p[1..].iter().all(u8::is_ascii_lowercase))
     };
-    pieces.len() >= 2
-        && pieces.iter().all(word_like)
-        && pieces.iter().filter(|p| p.len() == 1).count() <= 1
+    let number = |p: &&[u8]| p.len() <= 3 && p.iter().all(u8::is_ascii_digit);
+    let words = pieces.iter().filter(|p| word_like(p)).count();
+    words >= 2
+        && pieces.iter().all(|p| word_like(p) || number(p))
+        && pieces
+            .iter()
+            .filter(|p| p.len() == 1 && p[0].is_ascii_alphabetic())
+            .count()
+            <= 1
+}
+
+/// Extensions that mark a key as a file name (`"src/token.rs": "<digest>"`), not a setting.
+const FILE_EXTENSIONS: &[&str] = &[
+    "rs", "py", "js", "ts", "tsx", "jsx", "go", "rb", "java", "kt", "c", "h", "cc", "cpp", "hpp",
+    "cs", "json", "yaml", "yml", "toml", "md", "txt", "html", "css", "sh", "lock", "xml", "php",
+    "swift", "pyi", "mjs", "cjs",
+];
+
+/// Whether the generic rule's key (the text before the separator) is a file name.
+fn key_is_file_name(name: &[u8]) -> bool {
+    let name = String::from_utf8_lossy(name);
+    let key = name.trim_end_matches(|c: char| {
+        c.is_whitespace() || matches!(c, '=' | ':' | '>' | '|' | '"' | '\'' | '`')
+    });
+    key.rsplit_once('.')
+        .is_some_and(|(_, ext)| FILE_EXTENSIONS.contains(&ext))
 }
 
 fn max_run(s: &[u8], class: fn(&u8) -> bool) -> usize {

@@ -409,8 +409,11 @@ fn unreadable_files_are_warned_about_by_name() {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
     std::fs::set_permissions(r, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let bin = assert_cmd::cargo::cargo_bin("vigil");
-    // Root reads everything; drop to `nobody` so the permission bits apply.
+    // Root reads everything; drop to `nobody` so the permission bits apply. The binary is copied
+    // beside the data so `nobody` can run it wherever the checkout lives.
+    let bin = r.join("vigil-under-test");
+    std::fs::copy(assert_cmd::cargo::cargo_bin("vigil"), &bin).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
     let is_root = Std::new("id")
         .arg("-u")
         .output()
