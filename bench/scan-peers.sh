@@ -52,7 +52,13 @@ run() {
     times+=("$t"); [ "$m" -gt "$rss" ] && rss=$m
   done
   local med; med=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-  local n; n=$(eval "$count")
+  if grep -q 'status 124' "$out/$name.time"; then
+    # Killed by the cap: report a lower bound on time and no findings.
+    printf '| %-14s | > %6s | < %7.1f | %8.0f | %8s |\n' "$name" "$cap" "$(awk -v b="$bytes" -v t="$cap" 'BEGIN {print b/1e6/t}')" "$((rss / 1024))" "n/a"
+    echo "$name $cap" >>"$out/medians"
+    return
+  fi
+  local n; n=$(eval "$count" 2>/dev/null || echo "n/a")
   printf '| %-14s | %8.2f | %9.1f | %8.0f | %8s |\n' "$name" "$med" "$(awk -v b="$bytes" -v t="$med" 'BEGIN {print b/1e6/t}')" "$((rss / 1024))" "$n"
   echo "$name $med" >>"$out/medians"
 }
