@@ -20,13 +20,35 @@ pub struct ScanSection {
     pub title: Option<String>,
     /// gitleaks `[extend]`; in `vigil.toml` the built-in rules are kept unless
     /// `extend.useDefault = false` is written.
-    pub extend: Option<Extend>,
+    pub extend: Option<ScanExtend>,
     /// Extra rules, in gitleaks's format.
     pub rules: Vec<RuleSpec>,
     /// Global allowlist.
     pub allowlist: Option<AllowlistSpec>,
     /// Global allowlists.
     pub allowlists: Vec<AllowlistSpec>,
+}
+
+/// `[scan.extend]`: gitleaks's `[extend]`, except that `useDefault` defaults to true.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct ScanExtend {
+    /// Keep the built-in rules (default true).
+    pub use_default: bool,
+    /// Also load another gitleaks configuration file (relative to vigil.toml).
+    pub path: Option<String>,
+    /// Rule ids to drop.
+    pub disabled_rules: Vec<String>,
+}
+
+impl Default for ScanExtend {
+    fn default() -> Self {
+        ScanExtend {
+            use_default: true,
+            path: None,
+            disabled_rules: Vec::new(),
+        }
+    }
 }
 
 /// A size written as a number of bytes or a string with a unit.
@@ -43,16 +65,14 @@ impl ScanSection {
     /// The rule configuration this section describes. Built-in rules stay on unless the section
     /// says `[scan.extend] useDefault = false`.
     pub fn to_config_file(&self) -> ConfigFile {
-        let mut extend = self.extend.clone().unwrap_or(Extend {
-            use_default: true,
-            ..Default::default()
-        });
-        if self.extend.is_none() {
-            extend.use_default = true;
-        }
+        let e = self.extend.clone().unwrap_or_default();
         ConfigFile {
             title: self.title.clone(),
-            extend: Some(extend),
+            extend: Some(Extend {
+                use_default: e.use_default,
+                path: e.path,
+                disabled_rules: e.disabled_rules,
+            }),
             rules: self.rules.clone(),
             allowlist: self.allowlist.clone(),
             allowlists: self.allowlists.clone(),
@@ -86,6 +106,18 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::parse_size;
+
+    #[test]
+    fn scan_extend_keeps_builtins_unless_told() {
+        let s: super::ScanSection =
+            toml::from_str("[extend]\ndisabledRules = [\"jwt\"]\n").unwrap();
+        let f = s.to_config_file();
+        let e = f.extend.unwrap();
+        assert!(e.use_default);
+        assert_eq!(e.disabled_rules, vec!["jwt".to_string()]);
+        let s: super::ScanSection = toml::from_str("[extend]\nuseDefault = false\n").unwrap();
+        assert!(!s.to_config_file().extend.unwrap().use_default);
+    }
 
     #[test]
     fn sizes() {
