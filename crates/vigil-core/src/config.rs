@@ -205,10 +205,6 @@ impl Config {
             if let Some(span) = item.span() {
                 best = span.start;
             }
-            // Keys of a table: prefer the key's own position (`name = ...`).
-            if let Seg::Key(k) = seg {
-                let _ = k;
-            }
         }
         if best == 0 {
             // Fall back to a textual search for the last key segment.

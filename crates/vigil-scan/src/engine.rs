@@ -7,6 +7,7 @@ use crate::finding::Finding;
 use crate::placeholder::is_placeholder;
 use crate::rule::Window;
 use crate::ruleset::{Candidate, Rule, Ruleset};
+use aho_corasick::Input;
 use memchr::{memchr, memrchr};
 use vigil_core::Secret;
 
@@ -49,7 +50,7 @@ impl Ruleset {
         for &i in &self.path_only {
             let r = &self.rules[i as usize];
             if path_allowed(r, i) && !r.skip_report {
-                out.push(self.finding(r, path, commit, b""));
+                out.push(self.finding(r, path, commit, b"").seal());
             }
         }
         if data.is_empty() {
@@ -90,9 +91,10 @@ impl Ruleset {
                 lower.extend(data.iter().map(u8::to_ascii_lowercase));
                 let mut at = 0;
                 while at < lower.len() {
-                    let Some((pat, ms, me)) = ac.find(lower, at) else {
+                    let Some(m) = ac.find(Input::new(&lower[..]).span(at..lower.len())) else {
                         break;
                     };
+                    let (pat, ms, me) = (m.pattern().as_usize(), m.start(), m.end());
                     for t in &self.keyword_rules[pat] {
                         let end = match &t.exact {
                             Some(k) if !data[ms..].starts_with(k) => continue,
@@ -263,6 +265,7 @@ impl Ruleset {
         out
     }
 
+    /// A finding at line 1, column 1; the caller sets the position, then seals it once.
     fn finding(&self, r: &Rule, path: &str, commit: Option<&str>, secret: &[u8]) -> Finding {
         Finding {
             rule: r.id.clone(),
@@ -279,7 +282,6 @@ impl Ruleset {
             hash: String::new(),
             commit: commit.map(str::to_owned),
         }
-        .seal()
     }
 }
 

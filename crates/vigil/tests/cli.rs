@@ -10,7 +10,7 @@ use tempfile::TempDir;
 fn help_lists_only_working_subcommands() {
     let dir = TempDir::new().unwrap();
     let out = vigil(dir.path()).arg("help").output().unwrap();
-    assert_eq!(out.status.code(), Some(0));
+    expect_exit(&out, 0);
     insta::assert_snapshot!("help", String::from_utf8_lossy(&out.stdout));
 }
 
@@ -27,11 +27,8 @@ fn version_and_completions() {
         ("zsh", "#compdef vigil"),
         ("fish", "complete -c vigil"),
     ] {
-        let out = vigil(dir.path())
-            .args(["completions", shell])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(0));
+        let out = run(dir.path(), &["completions", shell]);
+        expect_exit(&out, 0);
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains(marker), "{shell}");
         assert!(
@@ -39,11 +36,8 @@ fn version_and_completions() {
             "{shell} completes the scan subcommand"
         );
     }
-    let out = vigil(dir.path())
-        .args(["completions", "tcsh"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    let out = run(dir.path(), &["completions", "tcsh"]);
+    expect_exit(&out, 2);
 }
 
 #[test]
@@ -51,11 +45,11 @@ fn json_logs_are_json_lines_and_redacted() {
     let dir = TempDir::new().unwrap();
     let key = token("«sk-or-v1-{hex:64}»", 8);
     write(dir.path(), ".env", format!("OPENROUTER_API_KEY={key}\n"));
-    let out = vigil(dir.path())
-        .args(["--log-format", "json", "-v", "scan", ".", "-f", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    let out = run(
+        dir.path(),
+        &["--log-format", "json", "-v", "scan", ".", "-f", "json"],
+    );
+    expect_exit(&out, 1);
     let err = String::from_utf8_lossy(&out.stderr);
     let mut messages = Vec::new();
     for line in err.lines() {
@@ -91,9 +85,9 @@ fn text_report_snapshot() {
         ),
     );
     write(r, "mcp/servers.json", format!("{{\"memory\": {{\"url\": \"https://mcp.example/memory\", \"headers\": {{\"Authorization\": \"Bearer {}\"}}}}}}\n", token("«{jwt}»", 33)));
-    let out = vigil(r).args(["scan", "."]).output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    let out = run(r, &["scan", "."]);
+    expect_exit(&out, 1);
     insta::assert_snapshot!("text_report", String::from_utf8_lossy(&out.stdout));
-    let quiet = vigil(r).args(["scan", ".", "-q"]).output().unwrap();
+    let quiet = run(r, &["scan", ".", "-q"]);
     assert!(quiet.stderr.is_empty(), "--quiet prints nothing on stderr");
 }

@@ -113,16 +113,11 @@ fn found(out: &std::process::Output) -> Vec<String> {
 #[test]
 fn every_gitleaks_field_is_honoured() {
     let d = tree();
-    let out = vigil(d.path())
-        .args(["scan", ".", "--config", "rules/team.toml", "-f", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = run(
+        d.path(),
+        &["scan", ".", "--config", "rules/team.toml", "-f", "json"],
     );
+    expect_exit(&out, 1);
     assert_eq!(
         found(&out),
         vec![
@@ -154,10 +149,7 @@ fn custom_rules_without_extend_replace_the_defaults() {
     let only = CONFIG.replace("[extend]\nuseDefault = true\npath = \"base.toml\"\ndisabledRules = [\"generic-api-key\"]\n", "");
     write(d.path(), ".gitleaks.toml", only);
     // Auto-detected beside the scanned directory.
-    let out = vigil(d.path())
-        .args(["scan", ".", "-f", "json"])
-        .output()
-        .unwrap();
+    let out = run(d.path(), &["scan", ".", "-f", "json"]);
     let got = found(&out);
     assert!(
         got.iter()
@@ -175,11 +167,8 @@ fn a_bad_regex_names_file_line_and_key() {
         "regex = '''mcp_live_[A-Za-z0-9{24}'''",
     );
     write(d.path(), "rules/bad.toml", bad);
-    let out = vigil(d.path())
-        .args(["scan", ".", "--config", "rules/bad.toml"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    let out = run(d.path(), &["scan", ".", "--config", "rules/bad.toml"]);
+    expect_exit(&out, 2);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
     let line = CONFIG
@@ -203,10 +192,7 @@ fn vigil_toml_scan_section_adds_rules_and_allowlists_to_the_builtins() {
         "vigil.toml",
         "[scan]\nmax_file_size = \"1MiB\"\n\n[[scan.rules]]\nid = \"internal-service-token\"\nregex = '''svc_tok_[a-f0-9]{40}'''\nkeywords = [\"svc_tok_\"]\n\n[scan.allowlist]\npaths = ['''^(fixtures|other|vendor)/''']\n",
     );
-    let out = vigil(d.path())
-        .args(["scan", ".", "-f", "json"])
-        .output()
-        .unwrap();
+    let out = run(d.path(), &["scan", ".", "-f", "json"]);
     let got = found(&out);
     assert!(
         got.contains(&".env:internal-service-token:7".to_string()),
@@ -232,8 +218,8 @@ fn vigil_toml_errors_name_file_line_and_key() {
         "vigil.toml",
         "# settings\n[scan]\nmax_file_size = \"1MiB\"\nmax_size = 3\n",
     );
-    let out = vigil(d.path()).args(["scan", "."]).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    let out = run(d.path(), &["scan", "."]);
+    expect_exit(&out, 2);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.starts_with("vigil: vigil.toml:4: scan.max_size: unknown field `max_size`"),
@@ -244,18 +230,14 @@ fn vigil_toml_errors_name_file_line_and_key() {
         "vigil.toml",
         "[scan]\nexit_code = \"hunter2-ish\"\n",
     );
-    let err =
-        String::from_utf8_lossy(&vigil(d.path()).args(["scan", "."]).output().unwrap().stderr)
-            .into_owned();
+    let err = String::from_utf8_lossy(&run(d.path(), &["scan", "."]).stderr).into_owned();
     assert!(
         err.starts_with("vigil: vigil.toml:2: scan.exit_code: wrong type"),
         "{err}"
     );
     assert!(!err.contains("hunter2"), "{err}");
     write(d.path(), "vigil.toml", "[scna]\nx = 1\n");
-    let err =
-        String::from_utf8_lossy(&vigil(d.path()).args(["scan", "."]).output().unwrap().stderr)
-            .into_owned();
+    let err = String::from_utf8_lossy(&run(d.path(), &["scan", "."]).stderr).into_owned();
     assert!(
         err.starts_with("vigil: vigil.toml:1: scna: unknown section"),
         "{err}"

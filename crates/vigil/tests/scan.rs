@@ -101,21 +101,10 @@ fn expected(with_ignored: bool) -> Vec<(String, String, u64)> {
 #[test]
 fn planted_tree_is_found_in_full_and_no_placeholder_is_reported() {
     let p = planted();
-    let out = vigil(p.dir.path())
-        .args(["scan", ".", "--format", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run(p.dir.path(), &["scan", ".", "--format", "json"]);
+    expect_exit(&out, 1);
     assert_eq!(triples(&json(&out)), expected(false));
-    let out = vigil(p.dir.path())
-        .args(["scan", "--no-ignore", "-f", "json"])
-        .output()
-        .unwrap();
+    let out = run(p.dir.path(), &["scan", "--no-ignore", "-f", "json"]);
     assert_eq!(triples(&json(&out)), expected(true));
 }
 
@@ -123,10 +112,10 @@ fn planted_tree_is_found_in_full_and_no_placeholder_is_reported() {
 fn secrets_never_reach_stdout_or_stderr_unless_asked() {
     let p = planted();
     for format in ["text", "json", "sarif", "csv", "junit"] {
-        let out = vigil(p.dir.path())
-            .args(["scan", "--no-ignore", "-v", "--format", format])
-            .output()
-            .unwrap();
+        let out = run(
+            p.dir.path(),
+            &["scan", "--no-ignore", "-v", "--format", format],
+        );
         let all = format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),
@@ -137,10 +126,10 @@ fn secrets_never_reach_stdout_or_stderr_unless_asked() {
             assert!(!all.contains(middle), "{format} leaked part of a secret");
         }
     }
-    let out = vigil(p.dir.path())
-        .args(["scan", "--no-ignore", "-f", "json", "--show-secrets"])
-        .output()
-        .unwrap();
+    let out = run(
+        p.dir.path(),
+        &["scan", "--no-ignore", "-f", "json", "--show-secrets"],
+    );
     let shown: Vec<String> = json(&out)
         .as_array()
         .unwrap()
@@ -158,10 +147,7 @@ fn secrets_never_reach_stdout_or_stderr_unless_asked() {
 #[test]
 fn json_findings_carry_every_documented_field() {
     let p = planted();
-    let out = vigil(p.dir.path())
-        .args(["scan", "-f", "json"])
-        .output()
-        .unwrap();
+    let out = run(p.dir.path(), &["scan", "-f", "json"]);
     let v = json(&out);
     let f = v
         .as_array()
@@ -197,16 +183,10 @@ fn exit_codes_follow_the_contract() {
         .args(["scan", ".", "--exit-code", "0"])
         .assert()
         .code(0);
-    let out = vigil(p.dir.path())
-        .args(["scan", "--format", "yaml"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let out = vigil(p.dir.path())
-        .args(["scan", "no/such/dir"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    let out = run(p.dir.path(), &["scan", "--format", "yaml"]);
+    expect_exit(&out, 2);
+    let out = run(p.dir.path(), &["scan", "no/such/dir"]);
+    expect_exit(&out, 2);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.starts_with("vigil: no/such/dir: cannot scan"), "{err}");
@@ -215,18 +195,18 @@ fn exit_codes_follow_the_contract() {
 #[test]
 fn sarif_is_valid_against_the_official_schema() {
     let p = planted();
-    let out = vigil(p.dir.path())
-        .args([
+    let out = run(
+        p.dir.path(),
+        &[
             "scan",
             "--no-ignore",
             "--format",
             "sarif",
             "--report-path",
             "out.sarif",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+        ],
+    );
+    expect_exit(&out, 1);
     let report = p.dir.path().join("out.sarif");
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     assert_eq!(v["version"], "2.1.0");
@@ -255,14 +235,8 @@ fn sarif_is_valid_against_the_official_schema() {
 #[test]
 fn csv_and_junit_reports_parse() {
     let p = planted();
-    let csv = vigil(p.dir.path())
-        .args(["scan", "-f", "csv"])
-        .output()
-        .unwrap();
-    let xml = vigil(p.dir.path())
-        .args(["scan", "--report-format", "junit"])
-        .output()
-        .unwrap();
+    let csv = run(p.dir.path(), &["scan", "-f", "csv"]);
+    let xml = run(p.dir.path(), &["scan", "--report-format", "junit"]);
     let check = Std::new("python3")
         .args([
             "-c",
@@ -300,21 +274,15 @@ fn baseline_reports_only_new_findings_even_when_lines_move() {
         format!("\n\n\n{env}OPENROUTER_API_KEY={fresh}\n"),
     )
     .unwrap();
-    let out = vigil(r)
-        .args(["scan", ".", "--baseline", "base.json", "-f", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    let out = run(r, &["scan", ".", "--baseline", "base.json", "-f", "json"]);
+    expect_exit(&out, 1);
     assert_eq!(
         triples(&json(&out)),
         vec![(".env".to_string(), "openrouter-api-key".to_string(), 13)]
     );
     std::fs::write(r.join("bad.json"), "{ not json").unwrap();
-    let out = vigil(r)
-        .args(["scan", ".", "--baseline", "bad.json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    let out = run(r, &["scan", ".", "--baseline", "bad.json"]);
+    expect_exit(&out, 2);
     assert!(
         String::from_utf8_lossy(&out.stderr).starts_with("vigil: bad.json: line 1"),
         "{}",
@@ -334,7 +302,7 @@ fn gitleaksignore_fingerprints_and_inline_allow_comments_suppress() {
     let env = std::fs::read_to_string(r.join(".env")).unwrap();
     let env = env.replace("@db:5432/app\n", "@db:5432/app # gitleaks:allow\n");
     std::fs::write(r.join(".env"), env).unwrap();
-    let out = vigil(r).args(["scan", ".", "-f", "json"]).output().unwrap();
+    let out = run(r, &["scan", ".", "-f", "json"]);
     let got: Vec<String> = triples(&json(&out))
         .into_iter()
         .map(|(f, rule, l)| format!("{f}:{rule}:{l}"))
@@ -354,7 +322,7 @@ fn stdin_is_scanned_with_dash() {
         .write_stdin(format!("first\nkey: {key}\n"))
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    expect_exit(&out, 1);
     assert_eq!(
         triples(&json(&out)),
         vec![("-".to_string(), "openrouter-api-key".to_string(), 2)]
@@ -379,12 +347,9 @@ fn awkward_inputs_are_counted_or_warned_never_fatal() {
     std::os::unix::fs::symlink(r.join("loop"), r.join("loop/self")).ok();
     std::fs::create_dir(r.join("loop")).unwrap();
     std::os::unix::fs::symlink(r, r.join("loop/self")).unwrap();
-    let out = vigil(r)
-        .args(["scan", ".", "-f", "json", "--follow-symlinks"])
-        .output()
-        .unwrap();
+    let out = run(r, &["scan", ".", "-f", "json", "--follow-symlinks"]);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    expect_exit(&out, 1);
     assert_eq!(
         triples(&json(&out)),
         vec![(
@@ -434,7 +399,7 @@ fn unreadable_files_are_warned_about_by_name() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{err}");
+    expect_exit(&out, 0);
     assert!(err.contains("locked.env: cannot read"), "{err}");
     assert!(err.contains("1 unreadable"), "{err}");
 }
@@ -442,7 +407,7 @@ fn unreadable_files_are_warned_about_by_name() {
 #[test]
 fn the_repository_itself_scans_clean() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let out = vigil(&root).args(["scan", "."]).output().unwrap();
+    let out = run(&root, &["scan", "."]);
     assert_eq!(
         out.status.code(),
         Some(0),

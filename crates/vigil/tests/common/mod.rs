@@ -132,3 +132,18 @@ pub fn sarif_schema() -> PathBuf {
     assert!(schema.exists(), "schema missing at {}", schema.display());
     schema
 }
+
+/// Runs `vigil ARGS` in `dir` and returns its output.
+pub fn run(dir: &Path, args: &[&str]) -> Output {
+    vigil(dir).args(args).output().expect("vigil runs")
+}
+
+/// Asserts the exit code, showing stderr when it differs.
+pub fn expect_exit(out: &Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
