@@ -5,11 +5,13 @@
 //! written once.
 
 pub mod config;
+pub mod duration;
 pub mod exit;
 pub mod fsx;
 pub mod logging;
 pub mod redact;
 pub mod secret;
+pub mod strength;
 
 pub use config::{Config, ConfigError};
 pub use exit::ExitStatus;

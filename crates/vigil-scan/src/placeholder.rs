@@ -98,7 +98,27 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     if lower.contains("process.env") || lower.contains("environ") || lower.contains("getenv") {
         return true;
     }
+    if looks_like_key_path(&lower) {
+        return true;
+    }
     longest_run(secret) >= 6 || has_sequence(&lower) || distinct(secret) <= 3
+}
+
+/// A path to a key or config file (`keys/ed.pem`, `./secrets.json`): it names where a secret is,
+/// it is not one. No credential format ends in a dot and a short file extension.
+fn looks_like_key_path(lower: &str) -> bool {
+    const EXT: &[&str] = &[
+        "pem", "key", "crt", "cer", "der", "pub", "p12", "pfx", "jks", "json", "toml", "yaml",
+        "yml", "txt", "env", "asc", "gpg", "age",
+    ];
+    let Some((stem, ext)) = lower.rsplit_once('.') else {
+        return false;
+    };
+    EXT.contains(&ext)
+        && !stem.is_empty()
+        && stem
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'_' | b'-' | b'~'))
 }
 
 /// `ALL_CAPS_WITH_UNDERSCORES` names such as `OPENAI_API_KEY`.
@@ -169,6 +189,8 @@ mod tests {
             "abababababababab",
             "process.env.TOKEN",
             "{{ secrets.TOKEN }}",
+            "keys/ed-2026-11.pem",
+            "./config/service-account.json",
         ] {
             assert!(is_placeholder(p.as_bytes()), "{p}");
         }

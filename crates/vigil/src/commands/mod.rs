@@ -2,6 +2,10 @@
 
 pub mod completions;
 pub mod scan;
+pub mod token;
+
+/// The sections `vigil.toml` may have, one per command that reads it.
+pub const SECTIONS: &[&str] = &["scan", "token"];
 
 use crate::cli::{Cli, Command};
 use vigil_core::ExitStatus;
@@ -10,6 +14,7 @@ use vigil_core::ExitStatus;
 pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Scan(args) => scan::run(&cli.global, args),
+        Command::Token(args) => token::run(&cli.global, args),
         Command::Completions(args) => completions::run(args),
     }
 }

@@ -17,8 +17,7 @@ use vigil_scan::ruleset::Origin;
 use vigil_scan::source::{self, Outcome, WalkOptions};
 use vigil_scan::Ruleset;
 
-/// The sections `vigil.toml` may have, one per command that reads it.
-pub const SECTIONS: &[&str] = &["scan"];
+use super::SECTIONS;
 
 /// Top-level keys of a gitleaks configuration file.
 const GITLEAKS_KEYS: &[&str] = &[

@@ -1,0 +1,179 @@
+//! `vigil token check-config`: the design's "JWT configuration compliance" gate. Each
+//! environment (a `.env` file or the process environment) must hold a strong, non-default
+//! secret of its own; production must not switch authentication off; the policy's lifetimes must
+//! stay within bounds. Problems name variables and environments, never values.
+
+use crate::config::{TokenSection, POLICY_MAX_TTL};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use vigil_core::strength;
+use vigil_core::Secret;
+
+/// Entropy a signing secret must reach: 32 random bytes.
+pub const MIN_SECRET_BITS: f64 = 256.0;
+/// Longest leeway accepted.
+pub const MAX_LEEWAY: u64 = 300;
+
+/// One environment's variables.
+#[derive(Debug)]
+pub struct Environment {
+    /// `production`, `staging`, `process`…
+    pub name: String,
+    /// Where it was read from (a file path or `process environment`).
+    pub origin: String,
+    /// Whether production rules apply.
+    pub production: bool,
+    /// The variables.
+    pub vars: BTreeMap<String, Secret<String>>,
+}
+
+/// One compliance problem.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Problem {
+    /// Stable name: `secret_missing`, `secret_weak`, `secret_default`, `secret_shared`,
+    /// `previous_equals_current`, `dev_bypass`, `max_ttl`, `leeway`.
+    pub code: &'static str,
+    /// The environment, or `vigil.toml` for policy problems.
+    pub environment: String,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+/// Whether a variable's value switches a flag on.
+pub fn truthy(v: &str) -> bool {
+    matches!(
+        v.trim().to_ascii_lowercase().as_str(),
+        "1" | "true" | "yes" | "on" | "y"
+    )
+}
+
+/// Whether an environment name means production under the section's rules.
+pub fn is_production(name: &str, section: &TokenSection) -> bool {
+    match &section.production {
+        Some(list) => list.iter().any(|p| p == name),
+        None => name.to_ascii_lowercase().contains("prod"),
+    }
+}
+
+/// Runs every check.
+pub fn check(envs: &[Environment], section: &TokenSection) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let secret = section.secret_env();
+    let previous = section.previous_env();
+    let has_keys = !section.keys.is_empty() || section.jwks.is_some();
+    let mut push = |code, environment: &str, message: String| {
+        out.push(Problem {
+            code,
+            environment: environment.to_owned(),
+            message,
+        })
+    };
+    for env in envs {
+        let value = env
+            .vars
+            .get(secret)
+            .map(|s| s.expose_secret().as_str())
+            .filter(|v| !v.is_empty());
+        match value {
+            None if !has_keys => push(
+                "secret_missing",
+                &env.name,
+                format!("{secret} is not set in {}", env.origin),
+            ),
+            None => {}
+            Some(v) => {
+                if strength::is_known_default(v) {
+                    push(
+                        "secret_default",
+                        &env.name,
+                        format!("{secret} is a well-known default value; generate one: openssl rand -base64 32"),
+                    );
+                } else {
+                    let bits = strength::estimate_bits(v);
+                    if bits < MIN_SECRET_BITS {
+                        push(
+                            "secret_weak",
+                            &env.name,
+                            format!(
+                                "{secret} has about {bits:.0} bits of entropy, under {MIN_SECRET_BITS:.0} (32 random bytes: openssl rand -base64 32)"
+                            ),
+                        );
+                    }
+                }
+                if env
+                    .vars
+                    .get(previous)
+                    .is_some_and(|p| p.expose_secret() == v)
+                {
+                    push(
+                        "previous_equals_current",
+                        &env.name,
+                        format!(
+                            "{previous} equals {secret}: the rotation did not change the secret"
+                        ),
+                    );
+                }
+            }
+        }
+        if env.production {
+            for flag in section.dev_bypass() {
+                if env
+                    .vars
+                    .get(&flag)
+                    .is_some_and(|v| truthy(v.expose_secret()))
+                {
+                    push(
+                        "dev_bypass",
+                        &env.name,
+                        format!("{flag} is on in a production environment: authentication is switched off"),
+                    );
+                }
+            }
+        }
+    }
+    // The same secret in two environments: a leak in one opens the other.
+    let mut by_value: Vec<(&str, Vec<&str>)> = Vec::new();
+    for env in envs {
+        if let Some(v) = env
+            .vars
+            .get(secret)
+            .map(|s| s.expose_secret().as_str())
+            .filter(|v| !v.is_empty())
+        {
+            match by_value.iter_mut().find(|(val, _)| *val == v) {
+                Some((_, names)) => names.push(&env.name),
+                None => by_value.push((v, vec![&env.name])),
+            }
+        }
+    }
+    for (_, names) in by_value.iter().filter(|(_, n)| n.len() > 1) {
+        push(
+            "secret_shared",
+            names[0],
+            format!(
+                "{secret} has the same value in {}: give each environment its own",
+                names.join(", ")
+            ),
+        );
+    }
+    let max_ttl = section
+        .max_ttl
+        .map(|d| d.as_secs())
+        .unwrap_or(POLICY_MAX_TTL);
+    if max_ttl > POLICY_MAX_TTL {
+        push(
+            "max_ttl",
+            "vigil.toml",
+            format!("[token] max_ttl is {max_ttl}s, above the policy's {POLICY_MAX_TTL}s (1 day)"),
+        );
+    }
+    let leeway = section.leeway.map(|d| d.as_secs()).unwrap_or(30);
+    if leeway > MAX_LEEWAY {
+        push(
+            "leeway",
+            "vigil.toml",
+            format!("[token] leeway is {leeway}s, above {MAX_LEEWAY}s: expired tokens stay usable"),
+        );
+    }
+    out
+}

@@ -1,0 +1,107 @@
+//! Minting: a token signed with the ring's current key, with `iat`, `nbf`, `exp` and a random
+//! `jti`, its lifetime bounded by the policy.
+
+use crate::keyring::{alg_name, Key};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jsonwebtoken::Header;
+use serde_json::{Map, Value};
+
+/// What to put in a token.
+#[derive(Debug, Clone, Default)]
+pub struct MintRequest {
+    /// Audiences (`aud`): one becomes a string, several a list.
+    pub audiences: Vec<String>,
+    /// Subject (`sub`).
+    pub subject: Option<String>,
+    /// Issuer (`iss`).
+    pub issuer: Option<String>,
+    /// Lifetime in seconds.
+    pub ttl: u64,
+    /// Extra claims; registered claim names are refused.
+    pub claims: Map<String, Value>,
+}
+
+/// Why a token could not be minted.
+#[derive(Debug, thiserror::Error)]
+pub enum MintError {
+    /// `--ttl` above the policy's maximum.
+    #[error("ttl {ttl}s exceeds the maximum of {max}s (raise [token] max_ttl to allow it)")]
+    TtlTooLong {
+        /// Asked.
+        ttl: u64,
+        /// Allowed.
+        max: u64,
+    },
+    /// `--ttl 0`.
+    #[error("ttl must be at least 1 second")]
+    TtlZero,
+    /// An extra claim would overwrite a registered one.
+    #[error("claim `{0}` is set by vigil; use the matching option instead")]
+    Reserved(String),
+    /// The key cannot sign.
+    #[error("key `{0}` has no private key or secret to sign with")]
+    CannotSign(String),
+    /// The signing library failed.
+    #[error("signing with {0} failed: {1}")]
+    Sign(&'static str, String),
+    /// The OS random source failed.
+    #[error("the OS random source failed: {0}")]
+    Random(String),
+}
+
+/// Registered claims that mint sets itself.
+pub const RESERVED: &[&str] = &["iss", "sub", "aud", "exp", "nbf", "iat", "jti"];
+
+/// Mints a token with `key` as of `now`, refusing lifetimes above `max_ttl`.
+pub fn mint(key: &Key, req: &MintRequest, now: u64, max_ttl: u64) -> Result<String, MintError> {
+    if req.ttl == 0 {
+        return Err(MintError::TtlZero);
+    }
+    if req.ttl > max_ttl {
+        return Err(MintError::TtlTooLong {
+            ttl: req.ttl,
+            max: max_ttl,
+        });
+    }
+    let signing = key
+        .signing()
+        .ok_or_else(|| MintError::CannotSign(key.label.clone()))?;
+    let mut claims = Map::new();
+    if let Some(iss) = &req.issuer {
+        claims.insert("iss".into(), iss.clone().into());
+    }
+    if let Some(sub) = &req.subject {
+        claims.insert("sub".into(), sub.clone().into());
+    }
+    match req.audiences.as_slice() {
+        [] => {}
+        [one] => {
+            claims.insert("aud".into(), one.clone().into());
+        }
+        many => {
+            claims.insert("aud".into(), many.to_vec().into());
+        }
+    }
+    claims.insert("iat".into(), now.into());
+    claims.insert("nbf".into(), now.into());
+    claims.insert("exp".into(), (now + req.ttl).into());
+    claims.insert("jti".into(), jti()?.into());
+    for (k, v) in &req.claims {
+        if RESERVED.contains(&k.as_str()) {
+            return Err(MintError::Reserved(k.clone()));
+        }
+        claims.insert(k.clone(), v.clone());
+    }
+    let mut header = Header::new(key.alg);
+    header.kid = key.kid.clone();
+    jsonwebtoken::encode(&header, &claims, signing)
+        .map_err(|e| MintError::Sign(alg_name(key.alg), e.to_string()))
+}
+
+/// 128 random bits from the OS, base64url.
+fn jti() -> Result<String, MintError> {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).map_err(|e| MintError::Random(e.to_string()))?;
+    Ok(URL_SAFE_NO_PAD.encode(b))
+}

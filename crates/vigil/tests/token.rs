@@ -1,0 +1,651 @@
+//! `vigil token` end to end: the real binary, PyJWT from PyPI on the other side, key files made by
+//! `openssl`, a JWKS served over loopback HTTP, configuration errors with file and line.
+
+mod common;
+
+use common::{expect_exit, json, python_with, run, vigil, write};
+use std::io::{BufRead, BufReader, Write as _};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::Command as StdCommand;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use tempfile::TempDir;
+
+/// A secret shaped like `openssl rand -base64 32`, different per seed, made at run time.
+fn secret(seed: u64) -> String {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut s: String = (0..43)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            alphabet[(x % 64) as usize] as char
+        })
+        .collect();
+    s.push('=');
+    s
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn mint(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> String {
+    let mut c = vigil(dir);
+    c.args(["token", "mint"]).args(args);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.output().unwrap();
+    expect_exit(&out, 0);
+    stdout(&out)
+}
+
+fn verify(dir: &Path, env: &[(&str, &str)], token: &str, args: &[&str]) -> std::process::Output {
+    let mut c = vigil(dir);
+    c.args(["token", "verify", "--format", "json"])
+        .args(args)
+        .arg(token);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+/// Runs a PyJWT snippet; `argv[1..]` are the extra arguments. Returns (exit code, stdout).
+fn py(python: &Path, code: &str, args: &[&str]) -> (i32, String) {
+    let out = StdCommand::new(python)
+        .args(["-c", code])
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+    )
+}
+
+const PY_DECODE: &str = r#"
+import sys, jwt
+try:
+    c = jwt.decode(sys.argv[1], sys.argv[2], algorithms=["HS256"], audience=sys.argv[3], leeway=0)
+    print("ok", c["sub"], c["aud"])
+except jwt.ExpiredSignatureError: print("expired"); sys.exit(1)
+except jwt.InvalidAudienceError: print("wrong_audience"); sys.exit(1)
+except jwt.InvalidSignatureError: print("bad_signature"); sys.exit(1)
+"#;
+
+const PY_ENCODE: &str = r#"
+import sys, time, jwt
+now = int(time.time())
+exp = now + int(sys.argv[3])
+print(jwt.encode({"sub": "admin", "aud": sys.argv[2], "iat": now, "exp": exp}, sys.argv[1], algorithm="HS256"))
+"#;
+
+const PY_EDDSA_DECODE: &str = r#"
+import sys, jwt
+key = open(sys.argv[2]).read()
+c = jwt.decode(sys.argv[1], key, algorithms=["EdDSA"], audience="git")
+print("ok", c["aud"], jwt.get_unverified_header(sys.argv[1])["kid"])
+"#;
+
+#[test]
+fn tokens_cross_between_vigil_and_pyjwt_in_both_directions() {
+    let python = python_with("jwt, cryptography", "PyJWT[crypto]");
+    let dir = TempDir::new().unwrap();
+    let s = secret(11);
+    let env = [("MCP_JWT_SECRET", s.as_str())];
+
+    // Vigil mints, PyJWT verifies with the same secret and audience.
+    let t = mint(
+        dir.path(),
+        &env,
+        &["--aud", "filesystem", "--ttl", "900", "--sub", "admin"],
+    );
+    assert_eq!(
+        py(&python, PY_DECODE, &[&t, &s, "filesystem"]),
+        (0, "ok admin filesystem".into())
+    );
+    // …and refuses it for another audience, with another secret, or tampered.
+    assert_eq!(
+        py(&python, PY_DECODE, &[&t, &s, "memory"]).1,
+        "wrong_audience"
+    );
+    assert_eq!(
+        py(&python, PY_DECODE, &[&t, &secret(12), "filesystem"]).1,
+        "bad_signature"
+    );
+    let mut parts: Vec<String> = t.split('.').map(str::to_owned).collect();
+    parts[1] = parts[1].replacen('e', "f", 1);
+    let tampered = parts.join(".");
+    assert_ne!(py(&python, PY_DECODE, &[&tampered, &s, "filesystem"]).0, 0);
+    // Vigil agrees on all three.
+    assert_eq!(
+        json(&verify(dir.path(), &env, &t, &["--aud", "memory"]))["reason"],
+        "wrong_audience"
+    );
+    assert_eq!(
+        json(&verify(
+            dir.path(),
+            &[("MCP_JWT_SECRET", &secret(12))],
+            &t,
+            &[]
+        ))["reason"],
+        "bad_signature"
+    );
+    let v = verify(dir.path(), &env, &tampered, &[]);
+    expect_exit(&v, 1);
+    assert!(["bad_signature", "malformed"].contains(&json(&v)["reason"].as_str().unwrap()));
+
+    // PyJWT mints, Vigil verifies; and both refuse PyJWT's expired and wrong-audience tokens.
+    let (_, pt) = py(&python, PY_ENCODE, &[&s, "memory", "600"]);
+    let ok = verify(dir.path(), &env, &pt, &["--aud", "memory"]);
+    expect_exit(&ok, 0);
+    let v = json(&ok);
+    assert_eq!(
+        (v["valid"].as_bool(), v["claims"]["sub"].as_str()),
+        (Some(true), Some("admin"))
+    );
+    assert!(v["expires_in"].as_u64().unwrap() > 590);
+    assert_eq!(
+        json(&verify(dir.path(), &env, &pt, &["--aud", "git"]))["reason"],
+        "wrong_audience"
+    );
+    let (_, expired) = py(&python, PY_ENCODE, &[&s, "memory", "-3600"]);
+    let e = verify(dir.path(), &env, &expired, &["--aud", "memory"]);
+    expect_exit(&e, 1);
+    assert_eq!(json(&e)["reason"], "expired");
+    assert_eq!(
+        py(&python, PY_DECODE, &[&expired, &s, "memory"]).1,
+        "expired"
+    );
+
+    // A Vigil token that has expired (1 s lifetime, then 2 s later) is refused by both sides.
+    let short = mint(dir.path(), &env, &["--aud", "vector", "--ttl", "1"]);
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    assert_eq!(
+        py(
+            &python,
+            PY_DECODE.replace("c[\"sub\"]", "c.get(\"sub\")").as_str(),
+            &[&short, &s, "vector"]
+        )
+        .1,
+        "expired"
+    );
+    assert_eq!(
+        json(&verify(dir.path(), &env, &short, &["--leeway", "0"]))["reason"],
+        "expired"
+    );
+
+    // EdDSA: Vigil mints with a key from vigil.toml, PyJWT verifies with the public PEM.
+    let keys = dir.path().join("keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    openssl(&keys, "ed");
+    write(
+        dir.path(),
+        "vigil.toml",
+        "[token]\ncurrent = \"ed-1\"\n\n[[token.keys]]\nkid = \"ed-1\"\npublic_key = \"keys/ed.pub.pem\"\nprivate_key = \"keys/ed.pem\"\n",
+    );
+    let et = mint(dir.path(), &[], &["--aud", "git"]);
+    let pubkey = keys.join("ed.pub.pem");
+    assert_eq!(
+        py(&python, PY_EDDSA_DECODE, &[&et, pubkey.to_str().unwrap()]),
+        (0, "ok git ed-1".into())
+    );
+}
+
+fn openssl(dir: &Path, name: &str) {
+    let private = dir.join(format!("{name}.pem"));
+    let out = StdCommand::new("openssl")
+        .args(["genpkey", "-algorithm", "ed25519", "-out"])
+        .arg(&private)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let out = StdCommand::new("openssl")
+        .args(["pkey", "-pubout", "-in"])
+        .arg(&private)
+        .arg("-out")
+        .arg(dir.join(format!("{name}.pub.pem")))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+}
+
+#[test]
+fn token_help_lists_the_subcommands() {
+    let dir = TempDir::new().unwrap();
+    let out = run(dir.path(), &["token", "--help"]);
+    expect_exit(&out, 0);
+    insta::assert_snapshot!("token_help", stdout(&out));
+}
+
+#[test]
+fn rotation_keeps_previous_tokens_valid_and_mints_with_the_new_secret() {
+    let dir = TempDir::new().unwrap();
+    let (old, new) = (secret(21), secret(22));
+    let before = mint(
+        dir.path(),
+        &[("MCP_JWT_SECRET", &old)],
+        &["--aud", "memory", "--ttl", "10m"],
+    );
+    // Rotate: the old secret moves to MCP_JWT_SECRET_PREVIOUS.
+    let env = [
+        ("MCP_JWT_SECRET", new.as_str()),
+        ("MCP_JWT_SECRET_PREVIOUS", old.as_str()),
+    ];
+    let v = verify(dir.path(), &env, &before, &[]);
+    expect_exit(&v, 0);
+    let v = json(&v);
+    assert_eq!(v["key"]["label"], "MCP_JWT_SECRET_PREVIOUS");
+    assert_eq!(v["key"]["current"], false);
+    let after = mint(dir.path(), &env, &["--aud", "memory"]);
+    let v = json(&verify(dir.path(), &env, &after, &[]));
+    assert_eq!(
+        (v["key"]["label"].as_str(), v["key"]["current"].as_bool()),
+        (Some("MCP_JWT_SECRET"), Some(true))
+    );
+    // Retire the previous secret: tokens signed with it stop working.
+    let v = verify(dir.path(), &[("MCP_JWT_SECRET", &new)], &before, &[]);
+    expect_exit(&v, 1);
+    assert_eq!(json(&v)["reason"], "bad_signature");
+    // Text output: the claims and the time left; the previous key is called out.
+    let mut c = vigil(dir.path());
+    c.args(["token", "verify", &before]).envs(env);
+    let out = c.output().unwrap();
+    expect_exit(&out, 0);
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("valid: HS256 signed by MCP_JWT_SECRET_PREVIOUS (previous"),
+        "{text}"
+    );
+    assert!(
+        text.contains("expires in 9m") || text.contains("expires in 10m"),
+        "{text}"
+    );
+    assert!(text.contains("\"aud\""));
+    assert!(!stderr(&out).contains(&old) && !stdout(&out).contains(&old));
+}
+
+#[test]
+fn secrets_and_tokens_never_reach_logs_or_errors() {
+    let dir = TempDir::new().unwrap();
+    let s = secret(31);
+    let t = mint(
+        dir.path(),
+        &[("MCP_JWT_SECRET", &s)],
+        &["--aud", "git", "-vv"],
+    );
+    let mut c = vigil(dir.path());
+    c.args([
+        "-vv",
+        "--log-format",
+        "json",
+        "token",
+        "mint",
+        "--aud",
+        "git",
+    ])
+    .env("MCP_JWT_SECRET", &s);
+    let out = c.output().unwrap();
+    expect_exit(&out, 0);
+    let err = stderr(&out);
+    assert!(err.contains("token minted"), "the mint is logged: {err}");
+    assert!(!err.contains(&s), "secret in logs");
+    assert!(!err.contains(&stdout(&out)), "token in logs");
+    // A rejected token: the reason, never the token.
+    let mut c = vigil(dir.path());
+    c.args(["-vv", "token", "verify", &t])
+        .env("MCP_JWT_SECRET", secret(32));
+    let out = c.output().unwrap();
+    expect_exit(&out, 1);
+    assert_eq!(
+        stderr(&out).trim(),
+        "vigil: token rejected: bad signature: no live key of the ring signed this token"
+    );
+    assert!(!stderr(&out).contains(&t));
+}
+
+#[test]
+fn mint_refuses_what_the_policy_forbids() {
+    let dir = TempDir::new().unwrap();
+    let s = secret(41);
+    let env = [("MCP_JWT_SECRET", s.as_str())];
+    let mut c = vigil(dir.path());
+    c.args(["token", "mint", "--aud", "git", "--ttl", "2d"])
+        .envs(env);
+    let out = c.output().unwrap();
+    expect_exit(&out, 2);
+    assert_eq!(
+        stderr(&out).trim(),
+        "vigil: ttl 172800s exceeds the maximum of 86400s (raise [token] max_ttl to allow it)"
+    );
+    write(dir.path(), "vigil.toml", "[token]\naudiences = [\"filesystem\", \"memory\"]\nmax_ttl = \"1h\"\nissuer = \"vigil-test\"\n");
+    let mut c = vigil(dir.path());
+    c.args(["token", "mint", "--aud", "git"]).envs(env);
+    let out = c.output().unwrap();
+    expect_exit(&out, 2);
+    assert!(stderr(&out)
+        .contains("--aud: `git` is not one of the configured audiences (filesystem, memory)"));
+    let mut c = vigil(dir.path());
+    c.args(["token", "mint", "--aud", "memory", "--ttl", "2h"])
+        .envs(env);
+    expect_exit(&c.output().unwrap(), 2);
+    let mut c = vigil(dir.path());
+    c.args(["token", "mint", "--aud", "memory", "--claim", "exp=1"])
+        .envs(env);
+    let out = c.output().unwrap();
+    expect_exit(&out, 2);
+    assert!(stderr(&out).contains("claim `exp` is set by vigil"));
+    // Issuer and extra claims land in the token and are checked on verify.
+    let t = mint(
+        dir.path(),
+        &env,
+        &[
+            "--aud",
+            "memory",
+            "--claim",
+            "scope=[\"read\",\"write\"]",
+            "--claim",
+            "team=ops",
+        ],
+    );
+    let v = json(&verify(dir.path(), &env, &t, &[]));
+    assert_eq!(v["claims"]["iss"], "vigil-test");
+    assert_eq!(v["claims"]["scope"], serde_json::json!(["read", "write"]));
+    assert_eq!(v["claims"]["team"], "ops");
+    assert_eq!(v["header"]["alg"], "HS256");
+    // No secret at all: a clear error naming the variable.
+    let out = run(dir.path(), &["token", "mint", "--aud", "memory"]);
+    expect_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("no key: set MCP_JWT_SECRET"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn configuration_errors_name_file_line_and_key() {
+    let dir = TempDir::new().unwrap();
+    let env = [("MCP_JWT_SECRET", secret(51))];
+    let cases = [
+        ("[token]\nleeway = \"30s\"\nmax_tll = \"1h\"\n", "vigil.toml:3: token.max_tll: unknown field"),
+        ("[token]\nleeway = \"soon\"\n", "vigil.toml:2: token.leeway: not a duration"),
+        ("[token]\nalgorithms = [\"HS256\", \"none\"]\n", "vigil.toml:2: token.algorithms[1]: `none` can never be allowed"),
+        (
+            "[token]\n\n[[token.keys]]\nkid = \"a\"\npublic_key = \"missing.pem\"\nalg = \"EdDSA\"\n",
+            "vigil.toml:5: token.keys[0].public_key: missing.pem: cannot read key",
+        ),
+        ("[token]\ncurrent = \"nope\"\n", "vigil.toml:2: token.current: no key with kid or name `nope`"),
+    ];
+    for (toml, want) in cases {
+        write(dir.path(), "vigil.toml", toml);
+        let mut c = vigil(dir.path());
+        c.args(["token", "mint", "--aud", "git"]).envs(env.clone());
+        let out = c.output().unwrap();
+        expect_exit(&out, 2);
+        let err = stderr(&out);
+        assert!(
+            err.starts_with(&format!("vigil: {want}")),
+            "{toml:?}: {err}"
+        );
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+}
+
+#[test]
+fn inspect_decodes_without_verifying_and_says_so() {
+    let dir = TempDir::new().unwrap();
+    let t = mint(
+        dir.path(),
+        &[("MCP_JWT_SECRET", &secret(61))],
+        &["--aud", "filesystem", "--sub", "ops"],
+    );
+    let mut c = vigil(dir.path());
+    c.args(["token", "inspect", "--format", "json", "-"])
+        .write_stdin(format!("Bearer {t}\n"));
+    let out = c.output().unwrap();
+    expect_exit(&out, 0);
+    assert!(stderr(&out).contains("NOT VERIFIED"));
+    let v = json(&out);
+    assert_eq!(v["verified"], false);
+    assert_eq!(v["claims"]["sub"], "ops");
+    assert!(v["notes"][0].as_str().unwrap().starts_with("expires in"));
+    // An unsigned token is decoded, and flagged.
+    let none = format!(
+        "{}.{}.",
+        common_b64(br#"{"alg":"none"}"#),
+        common_b64(br#"{"sub":"root"}"#)
+    );
+    let out = run(dir.path(), &["token", "inspect", &none]);
+    expect_exit(&out, 0);
+    let text = stdout(&out);
+    assert!(text.contains("note: no `exp`"), "{text}");
+    assert!(text.contains("note: alg `none`"), "{text}");
+}
+
+fn common_b64(b: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+/// A one-route HTTP server on loopback that serves `body` and counts requests.
+fn serve(body: String) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://{}/.well-known/jwks.json",
+        listener.local_addr().unwrap()
+    );
+    let hits = Arc::new(AtomicUsize::new(0));
+    let h = hits.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut r = BufReader::new(s.try_clone().unwrap());
+            let mut line = String::new();
+            while r.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            h.fetch_add(1, Ordering::SeqCst);
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (url, hits)
+}
+
+#[test]
+fn jwks_published_by_one_side_verifies_on_the_other_over_http_with_a_cache() {
+    let issuer = TempDir::new().unwrap();
+    let keys = issuer.path().join("keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    openssl(&keys, "ed");
+    write(
+        issuer.path(),
+        "vigil.toml",
+        "[token]\n\n[[token.keys]]\nkid = \"ed-2026-11\"\nprivate_key = \"keys/ed.pem\"\n",
+    );
+    let token = mint(issuer.path(), &[], &["--aud", "vector", "--ttl", "5m"]);
+    let out = run(issuer.path(), &["token", "jwks"]);
+    expect_exit(&out, 0);
+    let jwks = json(&out);
+    assert_eq!(jwks["keys"][0]["kid"], "ed-2026-11");
+    assert_eq!(jwks["keys"][0]["kty"], "OKP");
+    assert!(
+        jwks["keys"][0].get("d").is_none(),
+        "the private half is never published"
+    );
+
+    // The verifying side knows only the URL.
+    let (url, hits) = serve(jwks.to_string());
+    let verifier = TempDir::new().unwrap();
+    write(
+        verifier.path(),
+        "vigil.toml",
+        format!("[token]\naudiences = [\"vector\"]\n\n[token.jwks]\nurl = \"{url}\"\n"),
+    );
+    let v = verify(verifier.path(), &[], &token, &[]);
+    expect_exit(&v, 0);
+    assert_eq!(json(&v)["key"]["kid"], "ed-2026-11");
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    // A second run uses the cache in .vigil/.
+    expect_exit(&verify(verifier.path(), &[], &token, &[]), 0);
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    assert!(verifier.path().join(".vigil/jwks-cache.json").is_file());
+    // A token with an unknown kid: the cache is under a minute old, so no refetch…
+    let forged = format!(
+        "{}.{}.{}",
+        common_b64(br#"{"alg":"EdDSA","kid":"ed-unknown"}"#),
+        token.split('.').nth(1).unwrap(),
+        token.split('.').nth(2).unwrap()
+    );
+    let v = verify(verifier.path(), &[], &forged, &[]);
+    expect_exit(&v, 1);
+    assert_eq!(json(&v)["reason"], "unknown_kid");
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    // …and with no minimum interval, one refetch before the same refusal.
+    write(
+        verifier.path(),
+        "vigil.toml",
+        format!("[token.jwks]\nurl = \"{url}\"\nrefresh_interval = \"0s\"\n"),
+    );
+    let v = verify(verifier.path(), &[], &forged, &[]);
+    expect_exit(&v, 1);
+    assert_eq!(json(&v)["reason"], "unknown_kid");
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
+    // Plain HTTP to a non-loopback host is refused before any connection.
+    write(
+        verifier.path(),
+        "vigil.toml",
+        "[token.jwks]\nurl = \"http://example.invalid/jwks.json\"\ncache = \"other-cache.json\"\n",
+    );
+    let out = verify(verifier.path(), &[], &token, &[]);
+    expect_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("vigil.toml:2: token.jwks.url"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("only https:// URLs"));
+}
+
+#[test]
+fn check_config_is_the_jwt_compliance_gate() {
+    let dir = TempDir::new().unwrap();
+    let strong = secret(71);
+    let shared = secret(72);
+    write(
+        dir.path(),
+        ".env.production",
+        format!("MCP_JWT_SECRET={shared}\nMCP_DEV_BYPASS=1\n"),
+    );
+    write(
+        dir.path(),
+        ".env.staging",
+        format!("MCP_JWT_SECRET={shared}\n"),
+    );
+    write(
+        dir.path(),
+        ".env.development",
+        "MCP_JWT_SECRET=changeme\nMCP_DEV_BYPASS=1\n",
+    );
+    write(
+        dir.path(),
+        ".env.ci",
+        "MCP_JWT_SECRET=abcabcabcabcabcabcabcabcabcabcabcabc\n",
+    );
+    write(dir.path(), ".env.example", "MCP_JWT_SECRET=\n");
+    write(dir.path(), "vigil.toml", "[token]\nmax_ttl = \"7d\"\n");
+    let out = run(dir.path(), &["token", "check-config", "--format", "json"]);
+    expect_exit(&out, 1);
+    let v = json(&out);
+    let mut got: Vec<(String, String)> = v["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["environment"].as_str().unwrap().to_owned(),
+                p["code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    got.sort();
+    let want: Vec<(String, String)> = [
+        ("ci", "secret_weak"),
+        ("development", "secret_default"),
+        ("production", "dev_bypass"),
+        ("production", "secret_shared"),
+        ("vigil.toml", "max_ttl"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(got, want);
+    let names: Vec<&str> = v["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["ci", "development", "production", "staging"],
+        "templates are skipped"
+    );
+    let text = run(dir.path(), &["token", "check-config"]);
+    expect_exit(&text, 1);
+    insta::assert_snapshot!("check_config_text", stdout(&text));
+    let all = format!("{}{}{}", stdout(&out), stdout(&text), stderr(&text));
+    assert!(
+        !all.contains(&shared) && !all.contains("changeme"),
+        "values never printed"
+    );
+
+    // Fixed: distinct strong secrets, no bypass in production, a 1-day max.
+    write(dir.path(), "vigil.toml", "[token]\nmax_ttl = \"1d\"\n");
+    let out = run(
+        dir.path(),
+        &[
+            "token",
+            "check-config",
+            &format!("production={}", dir.path().join("p.env").display()),
+        ],
+    );
+    expect_exit(&out, 2);
+    assert!(stderr(&out).contains("p.env: cannot read"));
+    write(
+        dir.path(),
+        "p.env",
+        format!("MCP_JWT_SECRET={strong}\nMCP_DEV_BYPASS=0\n"),
+    );
+    let out = run(dir.path(), &["token", "check-config", "production=p.env"]);
+    expect_exit(&out, 0);
+    assert_eq!(stdout(&out), "");
+    // No file: the process environment, as production.
+    let mut c = vigil(dir.path());
+    c.args(["token", "check-config"])
+        .env("MCP_JWT_SECRET", &strong)
+        .env("MCP_DEV_BYPASS", "true");
+    std::fs::remove_file(dir.path().join(".env.production")).unwrap();
+    for f in [".env.staging", ".env.development", ".env.ci", "p.env"] {
+        std::fs::remove_file(dir.path().join(f)).unwrap();
+    }
+    let out = c.output().unwrap();
+    expect_exit(&out, 1);
+    assert!(
+        stdout(&out).contains("production: MCP_DEV_BYPASS is on in a production environment"),
+        "{}",
+        stdout(&out)
+    );
+}
