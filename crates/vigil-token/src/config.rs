@@ -208,16 +208,43 @@ impl TokenSection {
             None => jsonwebtoken::Algorithm::HS256,
         };
         if let Some(file) = &o.key_file {
+            let bytes = std::fs::read(file).map_err(|e| {
+                problem(
+                    "--key-file",
+                    format!("{}: cannot read key: {e}", file.display()),
+                )
+            })?;
+            let is_pem = bytes.windows(11).any(|w| w == b"-----BEGIN ");
             let alg = match o.alg.as_deref() {
                 Some(a) => Some(parse_alg(a).map_err(|m| problem("--alg", m))?),
                 None => None,
             };
-            // A private key can mint and verify; a public key (with --alg) only verify.
-            let key = match Key::from_pem_files(o.kid.clone(), alg, None, Some(file)) {
-                Ok(k) => k,
-                Err(e) if alg.is_none() => return Err(problem("--key-file", e)),
-                Err(_) => Key::from_pem_files(o.kid.clone(), alg, Some(file), None)
-                    .map_err(|e| problem("--key-file", e))?,
+            let key = if !is_pem {
+                // A secret file (one line, e.g. from `openssl rand -base64 32 > jwt.key`): HMAC.
+                let text = String::from_utf8(bytes).map_err(|_| {
+                    problem(
+                        "--key-file",
+                        format!("{}: neither PEM nor a text secret", file.display()),
+                    )
+                })?;
+                let secret = text.trim_end_matches(['\n', '\r']);
+                vigil_core::redact::register(secret);
+                let mut k = Key::hmac(
+                    &file.display().to_string(),
+                    secret.as_bytes(),
+                    alg.unwrap_or(secret_alg),
+                )
+                .map_err(|e| problem("--key-file", e))?;
+                k.kid = o.kid.clone();
+                k
+            } else {
+                // A private key can mint and verify; a public key (with --alg) only verify.
+                match Key::from_pem_files(o.kid.clone(), alg, None, Some(file)) {
+                    Ok(k) => k,
+                    Err(e) if alg.is_none() => return Err(problem("--key-file", e)),
+                    Err(_) => Key::from_pem_files(o.kid.clone(), alg, Some(file), None)
+                        .map_err(|e| problem("--key-file", e))?,
+                }
             };
             ring.push(key);
             return Ok(ring);

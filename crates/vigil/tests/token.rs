@@ -251,6 +251,15 @@ fn rotation_keeps_previous_tokens_valid_and_mints_with_the_new_secret() {
         (v["key"]["label"].as_str(), v["key"]["current"].as_bool()),
         (Some("MCP_JWT_SECRET"), Some(true))
     );
+    // The same secret from a key file (as `openssl rand -base64 32 > jwt.key` writes it).
+    write(dir.path(), "jwt.key", format!("{new}\n"));
+    let from_file = mint(
+        dir.path(),
+        &[],
+        &["--aud", "memory", "--key-file", "jwt.key"],
+    );
+    let v = json(&verify(dir.path(), &env, &from_file, &[]));
+    assert_eq!(v["key"]["label"], "MCP_JWT_SECRET");
     // Retire the previous secret: tokens signed with it stop working.
     let v = verify(dir.path(), &[("MCP_JWT_SECRET", &new)], &before, &[]);
     expect_exit(&v, 1);

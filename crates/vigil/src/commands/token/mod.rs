@@ -47,7 +47,8 @@ pub struct KeyArgs {
     /// Read the HMAC secret from this variable [default: [token] secret_env, MCP_JWT_SECRET].
     #[arg(long, value_name = "NAME")]
     pub secret_env: Option<String>,
-    /// Use this PEM key instead of the configured ring (private to mint; public needs --alg).
+    /// Use this key instead of the configured ring: a PEM key (private to mint; public needs
+    /// --alg) or a file holding an HMAC secret.
     #[arg(long, value_name = "FILE")]
     pub key_file: Option<PathBuf>,
     /// Algorithm of the secret or key file (HS256, ES256, EdDSA, RS256, …).
