@@ -107,7 +107,7 @@ impl Document {
         for &i in targets.iter().rev() {
             let b = &self.bindings[i];
             let quote = match b.quote {
-                Quote::None if !is_bare(value) => Quote::Single,
+                Quote::None if !value.is_empty() && !is_bare(value) => Quote::Single,
                 q => q,
             };
             let span = b.value_span.clone();
@@ -139,6 +139,53 @@ impl Document {
             }
         }
         Ok(targets.len())
+    }
+}
+
+impl Document {
+    /// Adds `key=value` on a new line right after the last binding of `anchor`, with the same
+    /// `export ` prefix and line ending; every other byte stays. Used to create a `_BACKUP` beside
+    /// its `_DEFAULT`.
+    pub fn insert_after(&mut self, anchor: &str, key: &str, value: &str) -> Result<(), ParseError> {
+        let b = self
+            .bindings
+            .iter()
+            .rev()
+            .find(|b| b.key == anchor)
+            .ok_or_else(|| ParseError {
+                line: 0,
+                message: format!("no binding named {anchor}"),
+            })?;
+        let quote = if is_bare(value) {
+            Quote::None
+        } else {
+            Quote::Single
+        };
+        let prefix = if b.export { "export " } else { "" };
+        let line = format!("{prefix}{key}={}", encode(value, quote));
+        let bytes = self.text.as_bytes();
+        let mut text = self.text.clone();
+        match bytes[b.value_span.end..].iter().position(|&c| c == b'\n') {
+            Some(off) => {
+                let nl = b.value_span.end + off;
+                let eol = if nl > 0 && bytes[nl - 1] == b'\r' {
+                    "\r\n"
+                } else {
+                    "\n"
+                };
+                text.insert_str(nl + 1, &format!("{line}{eol}"));
+            }
+            None => {
+                let eol = if self.text.contains("\r\n") {
+                    "\r\n"
+                } else {
+                    "\n"
+                };
+                text.push_str(&format!("{eol}{line}"));
+            }
+        }
+        *self = Document::parse(&text)?;
+        Ok(())
     }
 }
 

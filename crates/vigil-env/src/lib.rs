@@ -1,5 +1,6 @@
-//! Vigil's `.env` files: a lossless document model (python-dotenv's reading of each line), so a
-//! rotation can replace one value's bytes and keep every other byte of the user's file.
+//! Vigil's `.env` files: a lossless document model (python-dotenv's reading of each line), the
+//! project's env files, rotation planned in memory and committed as one crash-safe transaction,
+//! checks, and the rotation ledger with its schedules.
 //!
 //! ```
 //! use vigil_env::Document;
@@ -10,6 +11,17 @@
 //! assert_eq!(doc.to_string(), "# bot\r\nexport AUTH_TOKEN='n3wV4lue' # rotated monthly\r\nPORT=8080");
 //! ```
 
+pub mod check;
+pub mod config;
+pub mod discover;
 pub mod document;
+pub mod generate;
+pub mod ledger;
+pub mod rotate;
+pub mod schedule;
+pub mod status;
+pub mod txn;
 
+pub use config::EnvSection;
+pub use discover::EnvFile;
 pub use document::{Binding, Document, ParseError, Quote};

@@ -62,6 +62,8 @@ pub enum ColorChoice {
 pub enum Command {
     /// Find secrets in files, directories or stdin.
     Scan(crate::commands::scan::ScanArgs),
+    /// Rotate, check and track the secrets in .env files.
+    Env(crate::commands::env::EnvArgs),
     /// Mint, verify and inspect the JWTs that guard MCP servers; check the JWT configuration.
     Token(crate::commands::token::TokenArgs),
     /// Print a shell completion script.

@@ -1,11 +1,12 @@
 //! Dispatch: one file per subcommand, each turning its arguments into library calls.
 
 pub mod completions;
+pub mod env;
 pub mod scan;
 pub mod token;
 
 /// The sections `vigil.toml` may have, one per command that reads it.
-pub const SECTIONS: &[&str] = &["scan", "token"];
+pub const SECTIONS: &[&str] = &["scan", "env", "token"];
 
 use crate::cli::{Cli, Command};
 use vigil_core::ExitStatus;
@@ -14,6 +15,7 @@ use vigil_core::ExitStatus;
 pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Scan(args) => scan::run(&cli.global, args),
+        Command::Env(args) => env::run(&cli.global, args),
         Command::Token(args) => token::run(&cli.global, args),
         Command::Completions(args) => completions::run(args),
     }

@@ -1,0 +1,278 @@
+//! `vigil env check`: what is wrong with the project's env files. Problems name the file, the
+//! line and the variable, never the value.
+
+use crate::config::EnvSection;
+use crate::rotate::{is_placeholder, Loaded};
+use crate::schedule::glob_match;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use vigil_core::strength;
+
+/// Estimated entropy under which a secret value is weak.
+pub const WEAK_BITS: f64 = 100.0;
+/// Length under which a secret value is short.
+pub const SHORT_LEN: usize = 16;
+
+/// Flags that switch authentication off, by glob.
+pub const BYPASS_FLAGS: &[&str] = &[
+    "*DEV_BYPASS*",
+    "*AUTH_BYPASS*",
+    "*SKIP_AUTH*",
+    "*DISABLE_AUTH*",
+    "*AUTH_DISABLED*",
+    "*NO_AUTH",
+];
+
+/// For one variable of one environment: each distinct value and the (file, line)s holding it.
+type ValuesAt = BTreeMap<String, Vec<(String, usize)>>;
+
+/// One problem.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Problem {
+    /// Stable name: `inconsistent`, `weak`, `placeholder`, `template_real_value`, `tracked`,
+    /// `not_ignored`, `dev_bypass`.
+    pub code: &'static str,
+    /// File, relative to the project root.
+    pub file: String,
+    /// 1-based line (0 for the whole file).
+    pub line: usize,
+    /// The variable (empty for whole-file problems).
+    pub key: String,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+/// Whether a variable name holds a secret: `…TOKEN…`, `…SECRET…`, `…PASSWORD…`, `…API_KEY…`,
+/// `…_KEY`, `…CREDENTIAL…`, but not `…_ID`, `…_URL`, `…_PATH`, `…_FILE`, `…_USER`, `…_NAME`.
+pub fn is_secret_name(name: &str) -> bool {
+    let n = name.to_ascii_uppercase();
+    let benign = [
+        "_ID",
+        "_URL",
+        "_PATH",
+        "_FILE",
+        "_USER",
+        "_USERNAME",
+        "_NAME",
+        "_HOST",
+        "_PORT",
+        "_TTL",
+        "_ALG",
+        "_BYPASS",
+        "_ENABLED",
+        "_LENGTH",
+    ];
+    if benign.iter().any(|b| n.ends_with(b)) {
+        return false;
+    }
+    [
+        "TOKEN",
+        "SECRET",
+        "PASSWORD",
+        "PASSWD",
+        "API_KEY",
+        "APIKEY",
+        "PRIVATE_KEY",
+        "CREDENTIAL",
+    ]
+    .iter()
+    .any(|k| n.contains(k))
+        || n.ends_with("_KEY")
+        || n.ends_with("_PASS")
+}
+
+fn truthy(v: &str) -> bool {
+    matches!(
+        v.trim().to_ascii_lowercase().as_str(),
+        "1" | "true" | "yes" | "on" | "y"
+    )
+}
+
+/// Runs every check; the tracked/ignored checks run only when `root` is inside a git work tree.
+pub fn check(
+    root: &Path,
+    loaded: &[Loaded],
+    section: &EnvSection,
+    tokens: &[String],
+) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let placeholder = section.placeholder();
+    // Per environment, per variable: the distinct values and where.
+    let mut groups: BTreeMap<(String, String), ValuesAt> = BTreeMap::new();
+    for l in loaded {
+        let path = l.file.path.display().to_string();
+        let mut seen = BTreeSet::new();
+        for b in l.doc.bindings().iter().rev() {
+            if !seen.insert(b.key.clone()) {
+                continue; // python-dotenv: the last binding wins; check that one.
+            }
+            let Some(v) = b.value.as_deref() else {
+                continue;
+            };
+            let secretish = is_secret_name(&b.key) || tokens.contains(&b.key);
+            let mut push = |code, message: String| {
+                out.push(Problem {
+                    code,
+                    file: path.clone(),
+                    line: b.line,
+                    key: b.key.clone(),
+                    message,
+                })
+            };
+            if section.is_production(&l.file.environment) {
+                let flag = BYPASS_FLAGS.iter().any(|g| glob_match(g, &b.key))
+                    || section
+                        .dev_bypass
+                        .as_ref()
+                        .is_some_and(|d| d.contains(&b.key));
+                if flag && truthy(v) {
+                    push(
+                        "dev_bypass",
+                        format!(
+                            "{} is on in a production file: authentication is switched off",
+                            b.key
+                        ),
+                    );
+                }
+            }
+            if !secretish || v.is_empty() || v.starts_with("${") {
+                continue;
+            }
+            if l.file.template {
+                if !is_placeholder(v, placeholder) && strength::estimate_bits(v) >= 64.0 {
+                    push("template_real_value", format!("{} holds what looks like a real value in a template; use a placeholder", b.key));
+                }
+                continue;
+            }
+            if is_placeholder(v, placeholder) {
+                push("placeholder", format!("{} still holds a placeholder; set a real value (vigil env rotate --tokens {} --write)", b.key, b.key));
+            } else if v.len() < SHORT_LEN {
+                push(
+                    "weak",
+                    format!(
+                        "{} is short ({} characters); use at least 32 random characters",
+                        b.key,
+                        v.chars().count()
+                    ),
+                );
+            } else {
+                let bits = strength::estimate_bits(v);
+                if bits < WEAK_BITS {
+                    push("weak", format!("{} has low entropy (about {bits:.0} bits); rotate it to a random value", b.key));
+                }
+            }
+            groups
+                .entry((l.file.environment.clone(), b.key.clone()))
+                .or_default()
+                .entry(v.to_owned())
+                .or_default()
+                .push((path.clone(), b.line));
+        }
+    }
+    // A token declared shared ([env] tokens) must agree everywhere; any other secret counts as
+    // drifted when some files share a value and others do not (all-distinct values are taken
+    // as per-service secrets).
+    for ((env, key), values) in &groups {
+        let shared = values.values().any(|v| v.len() >= 2);
+        if values.len() < 2 || !(tokens.contains(key) || shared) {
+            continue;
+        }
+        let mut files: Vec<&(String, usize)> = values.values().flatten().collect();
+        files.sort();
+        let names: Vec<&str> = files.iter().map(|(f, _)| f.as_str()).collect();
+        for (f, line) in &files {
+            out.push(Problem {
+                code: "inconsistent",
+                file: f.clone(),
+                line: *line,
+                key: key.clone(),
+                message: format!(
+                    "{key} has {} different values across {} (environment `{env}`); services sharing it will reject each other",
+                    values.len(),
+                    names.join(", ")
+                ),
+            });
+        }
+    }
+    git_checks(root, loaded, &mut out);
+    out.sort_by(|a, b| (&a.file, a.line, a.code).cmp(&(&b.file, b.line, b.code)));
+    out
+}
+
+/// Tracked env files, and env files git would pick up (not ignored). Templates are meant to be
+/// committed and are skipped.
+fn git_checks(root: &Path, loaded: &[Loaded], out: &mut Vec<Problem>) {
+    let inside = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["rev-parse", "--is-inside-work-tree"])
+        .stderr(Stdio::null())
+        .output()
+        .is_ok_and(|o| o.status.success() && o.stdout.starts_with(b"true"));
+    if !inside {
+        return;
+    }
+    let files: Vec<String> = loaded
+        .iter()
+        .filter(|l| !l.file.template)
+        .map(|l| l.file.path.display().to_string())
+        .collect();
+    if files.is_empty() {
+        return;
+    }
+    let run = |args: &[&str], input: Option<&str>| -> BTreeSet<String> {
+        let mut c = Command::new("git");
+        c.arg("-C")
+            .arg(root)
+            .args(args)
+            .stderr(Stdio::null())
+            .stdout(Stdio::piped());
+        if input.is_some() {
+            c.stdin(Stdio::piped());
+        }
+        let Ok(mut child) = c.spawn() else {
+            return BTreeSet::new();
+        };
+        if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
+            use std::io::Write as _;
+            let _ = stdin.write_all(text.as_bytes());
+        }
+        let Ok(o) = child.wait_with_output() else {
+            return BTreeSet::new();
+        };
+        o.stdout
+            .split(|&b| b == 0)
+            .filter(|s| !s.is_empty())
+            .map(|s| String::from_utf8_lossy(s).into_owned())
+            .collect()
+    };
+    let mut args = vec!["ls-files", "-z", "--"];
+    args.extend(files.iter().map(String::as_str));
+    let tracked = run(&args, None);
+    let stdin: String = files.iter().map(|f| format!("{f}\0")).collect();
+    let ignored = run(
+        &["check-ignore", "-z", "--stdin", "--no-index"],
+        Some(&stdin),
+    );
+    for f in &files {
+        if tracked.contains(f) {
+            out.push(Problem {
+                code: "tracked",
+                file: f.clone(),
+                line: 0,
+                key: String::new(),
+                message: format!("{f} is tracked by git: its secrets are in history (git rm --cached {f}, add it to .gitignore, rotate, and see `vigil purge`)"),
+            });
+        } else if !ignored.contains(f) {
+            out.push(Problem {
+                code: "not_ignored",
+                file: f.clone(),
+                line: 0,
+                key: String::new(),
+                message: format!("{f} is not covered by .gitignore: one `git add .` commits it"),
+            });
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! The `[env]` section of `vigil.toml`.
+//!
+//! ```toml
+//! [env]
+//! files = ["**/.env*", "**/*.env"]       # which files belong to the project (the default)
+//! tokens = ["ORCH_AUTH_TOKEN", "BOT_AUTH_TOKEN"]   # what `vigil env rotate` rotates by default
+//! length = 32
+//! charset = "alnum"                      # alnum, hex, base64url, lower, custom:CHARS
+//! placeholder = "change-me"              # what template files get instead of real values
+//! production = ["production", "prod"]    # environment names held to production rules
+//!
+//! [env.dual.WEBHOOK_SECRET]              # names of a dual secret (the defaults are found alone)
+//! current = "WEBHOOK_SECRET_DEFAULT"
+//! previous = "WEBHOOK_SECRET_BACKUP"
+//!
+//! [env.schedules]                        # rotation schedules, by name or glob
+//! "MCP_JWT_SECRET" = "monthly"
+//! "*_BOT_TOKEN" = "quarterly"
+//! "LEGACY_*" = "45 days"
+//! ```
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// `[env]`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvSection {
+    /// Globs of the project's env files.
+    pub files: Option<Vec<String>>,
+    /// Tokens `rotate` rotates when `--tokens` is not given.
+    pub tokens: Option<Vec<String>>,
+    /// Length of generated values.
+    pub length: Option<usize>,
+    /// Alphabet of generated values.
+    pub charset: Option<String>,
+    /// Value template files get.
+    pub placeholder: Option<String>,
+    /// Environment names held to production rules (default: names containing `prod`).
+    pub production: Option<Vec<String>>,
+    /// Extra names of flags that switch authentication off.
+    pub dev_bypass: Option<Vec<String>>,
+    /// Dual secrets: base name → the two variable names.
+    #[serde(default)]
+    pub dual: BTreeMap<String, DualNames>,
+    /// Rotation schedules: name or glob → `monthly`, `quarterly`, `annually`, `weekly`, `N days`.
+    #[serde(default)]
+    pub schedules: BTreeMap<String, String>,
+}
+
+/// The two variables of a dual secret.
+#[derive(Debug, Default, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DualNames {
+    /// The value new requests are signed with (`WEBHOOK_SECRET_DEFAULT`, `MCP_JWT_SECRET`).
+    pub current: String,
+    /// The value still accepted while traffic moves (`WEBHOOK_SECRET_BACKUP`,
+    /// `MCP_JWT_SECRET_PREVIOUS`).
+    pub previous: String,
+}
+
+/// Default env-file globs.
+pub const DEFAULT_FILES: &[&str] = &["**/.env*", "**/*.env"];
+/// Default length of generated values.
+pub const DEFAULT_LENGTH: usize = 32;
+/// Default placeholder for template files.
+pub const DEFAULT_PLACEHOLDER: &str = "change-me";
+
+impl EnvSection {
+    /// The env-file globs.
+    pub fn file_globs(&self) -> Vec<String> {
+        self.files
+            .clone()
+            .unwrap_or_else(|| DEFAULT_FILES.iter().map(|s| s.to_string()).collect())
+    }
+
+    /// The placeholder for templates.
+    pub fn placeholder(&self) -> &str {
+        self.placeholder.as_deref().unwrap_or(DEFAULT_PLACEHOLDER)
+    }
+
+    /// Whether an environment name is production.
+    pub fn is_production(&self, environment: &str) -> bool {
+        match &self.production {
+            Some(list) => list.iter().any(|p| p == environment),
+            None => environment.to_ascii_lowercase().contains("prod"),
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! The rotation ledger, `.vigil/rotation.toml`: for each rotated secret its name, when it was
+//! rotated, which files hold it, and a salted SHA-256 of its value so that a change made outside
+//! Vigil is noticed. No value is ever stored.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The ledger file, relative to the project root.
+pub const LEDGER: &str = ".vigil/rotation.toml";
+
+/// The whole ledger.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ledger {
+    /// Random salt of the hashes (hex), made on first write.
+    #[serde(default)]
+    pub salt: String,
+    /// Name → record.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, Record>,
+}
+
+/// One secret's record.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Record {
+    /// RFC 3339 time of the last rotation.
+    pub rotated_at: String,
+    /// Salted hash of the value set then.
+    pub hash: String,
+    /// Files that hold it.
+    #[serde(default)]
+    pub files: Vec<String>,
+}
+
+/// A ledger that cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct LedgerError {
+    /// The file.
+    pub path: PathBuf,
+    /// Why (line and key when TOML says so).
+    pub message: String,
+}
+
+impl Ledger {
+    /// Reads the ledger under `root` (an absent file is an empty ledger).
+    pub fn load(root: &Path) -> Result<Ledger, LedgerError> {
+        let path = root.join(LEDGER);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => toml::from_str(&text).map_err(|e| LedgerError {
+                message: match e.span() {
+                    Some(s) => format!(
+                        "line {}: {}",
+                        vigil_core::config::line_of(&text, s.start),
+                        e.message()
+                    ),
+                    None => e.message().to_owned(),
+                },
+                path,
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Ledger::default()),
+            Err(e) => Err(LedgerError {
+                path,
+                message: e.to_string(),
+            }),
+        }
+    }
+
+    /// The salted hash of a value of `name`.
+    pub fn hash(&self, name: &str, value: &str) -> String {
+        let mut h = Sha256::new();
+        h.update(self.salt.as_bytes());
+        h.update([0]);
+        h.update(name.as_bytes());
+        h.update([0]);
+        h.update(value.as_bytes());
+        h.finalize()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// Records a rotation (making the salt on first use).
+    pub fn record(
+        &mut self,
+        name: &str,
+        value: &str,
+        at: &str,
+        files: Vec<String>,
+    ) -> Result<(), getrandom::Error> {
+        if self.salt.is_empty() {
+            let mut b = [0u8; 16];
+            getrandom::fill(&mut b)?;
+            self.salt = b.iter().map(|x| format!("{x:02x}")).collect();
+        }
+        let hash = self.hash(name, value);
+        self.secrets.insert(
+            name.to_owned(),
+            Record {
+                rotated_at: at.to_owned(),
+                hash,
+                files,
+            },
+        );
+        Ok(())
+    }
+
+    /// The file's text.
+    pub fn to_text(&self) -> String {
+        format!(
+            "# Written by `vigil env`: names, dates and salted hashes only, never a secret value.\n{}",
+            toml::to_string_pretty(self).expect("ledger serializes")
+        )
+    }
+}

@@ -1,0 +1,342 @@
+//! Planning a rotation: which bytes of which files change. Nothing here touches the disk; the
+//! plan becomes [`crate::txn::Change`]s that one transaction commits.
+//!
+//! - **single** (`--tokens A,B`): each token gets one new value, written into every non-template
+//!   file that binds it, so services sharing a token stay in step;
+//! - **dual** (`--dual NAME`): per file, the current value moves to the previous variable (created
+//!   beside the current one when missing) and the current variable gets the new value;
+//! - **retire** (`retire NAME`): the previous variable of a dual secret is emptied.
+//!
+//! Template files (`.env.example`…) never receive a real value: a template that holds a
+//! non-placeholder value for a rotated name gets the placeholder instead; others stay untouched.
+
+use crate::config::{DualNames, EnvSection};
+use crate::discover::EnvFile;
+use crate::document::Document;
+use std::collections::BTreeMap;
+use vigil_core::Secret;
+
+/// A loaded env file: where it is, what it is, its parsed text.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The file.
+    pub file: EnvFile,
+    /// Its document.
+    pub doc: Document,
+}
+
+/// One value that changes.
+#[derive(Debug, Clone)]
+pub struct Edit {
+    /// Variable.
+    pub key: String,
+    /// 1-based line of the binding (in the old text; 0 for a new line).
+    pub line: usize,
+    /// The old value.
+    pub old: Option<Secret<String>>,
+    /// The new value.
+    pub new: Secret<String>,
+    /// What happens: `rotated`, `moved to previous`, `placeholder`, `retired`.
+    pub what: &'static str,
+}
+
+/// The plan for one file.
+#[derive(Debug, Clone)]
+pub struct FilePlan {
+    /// The file.
+    pub file: EnvFile,
+    /// Old text.
+    pub old: String,
+    /// New text.
+    pub new: String,
+    /// The values that change.
+    pub edits: Vec<Edit>,
+}
+
+/// A rotation plan: the files that change and the new value of each rotated name.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// Changed files only.
+    pub files: Vec<FilePlan>,
+    /// Name → its new value (for the ledger).
+    pub values: BTreeMap<String, Secret<String>>,
+    /// Name → the files holding it after the change.
+    pub holders: BTreeMap<String, Vec<String>>,
+}
+
+/// A plan that cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// A name is in no (non-template) file.
+    #[error("{0} is not set in any env file of the project")]
+    NotFound(String),
+    /// A name is not a valid variable name.
+    #[error("`{0}` is not a variable name (letters, digits and _)")]
+    BadName(String),
+    /// The document refused an edit.
+    #[error("{path}: {message}")]
+    Edit {
+        /// File.
+        path: String,
+        /// Why.
+        message: String,
+    },
+    /// The OS random source failed.
+    #[error("the OS random source failed: {0}")]
+    Random(String),
+}
+
+/// Whether a value in a template is already a placeholder: empty, `change-me`-like, `<…>`,
+/// `${…}`, `your-…`, `xxx…`.
+pub fn is_placeholder(v: &str, placeholder: &str) -> bool {
+    let l = v.trim().to_ascii_lowercase();
+    l.is_empty()
+        || l == placeholder.to_ascii_lowercase()
+        || vigil_core::strength::is_known_default(&l)
+        || (l.starts_with('<') && l.ends_with('>'))
+        || l.starts_with("${")
+        || l.starts_with("your")
+        || l.contains("xxx")
+        || l.contains("change")
+        || l.contains("replace")
+        || l.contains("example")
+        || l.contains("placeholder")
+        || l.ends_with("here")
+}
+
+fn check_name(n: &str) -> Result<(), PlanError> {
+    if n.is_empty()
+        || !n
+            .bytes()
+            .all(|b| b == b'_' || b.is_ascii_alphanumeric() || b == b'.')
+    {
+        return Err(PlanError::BadName(n.to_owned()));
+    }
+    Ok(())
+}
+
+struct Work {
+    files: Vec<(EnvFile, Document, Vec<Edit>)>,
+}
+
+impl Work {
+    fn new(loaded: &[Loaded]) -> Self {
+        Work {
+            files: loaded
+                .iter()
+                .map(|l| (l.file.clone(), l.doc.clone(), Vec::new()))
+                .collect(),
+        }
+    }
+
+    fn set(
+        &mut self,
+        i: usize,
+        key: &str,
+        value: &str,
+        what: &'static str,
+    ) -> Result<(), PlanError> {
+        let (file, doc, edits) = &mut self.files[i];
+        let line = doc
+            .bindings()
+            .iter()
+            .rev()
+            .find(|b| b.key == key)
+            .map(|b| b.line);
+        let old = doc.get(key).map(|v| Secret::new(v.to_owned()));
+        let err = |e: crate::ParseError| PlanError::Edit {
+            path: file.path.display().to_string(),
+            message: e.message,
+        };
+        if line.is_some() {
+            doc.set(key, value).map_err(err)?;
+        }
+        edits.push(Edit {
+            key: key.to_owned(),
+            line: line.unwrap_or(0),
+            old,
+            new: Secret::new(value.to_owned()),
+            what,
+        });
+        Ok(())
+    }
+
+    fn insert(
+        &mut self,
+        i: usize,
+        anchor: &str,
+        key: &str,
+        value: &str,
+        what: &'static str,
+    ) -> Result<(), PlanError> {
+        let (file, doc, edits) = &mut self.files[i];
+        doc.insert_after(anchor, key, value)
+            .map_err(|e| PlanError::Edit {
+                path: file.path.display().to_string(),
+                message: e.message,
+            })?;
+        edits.push(Edit {
+            key: key.to_owned(),
+            line: 0,
+            old: None,
+            new: Secret::new(value.to_owned()),
+            what,
+        });
+        Ok(())
+    }
+
+    fn into_plan(self, loaded: &[Loaded], values: BTreeMap<String, Secret<String>>) -> Plan {
+        let mut plan = Plan {
+            values,
+            ..Plan::default()
+        };
+        for ((file, doc, edits), l) in self.files.into_iter().zip(loaded) {
+            for name in plan.values.keys() {
+                if !file.template && doc.get(name).is_some() {
+                    plan.holders
+                        .entry(name.clone())
+                        .or_default()
+                        .push(file.path.display().to_string());
+                }
+            }
+            let new = doc.to_string();
+            let old = l.doc.to_string();
+            if new != old {
+                plan.files.push(FilePlan {
+                    file,
+                    old,
+                    new,
+                    edits,
+                });
+            }
+        }
+        plan
+    }
+}
+
+/// Plans a rotation of single tokens, each to one new value from `gen`.
+pub fn plan_single(
+    loaded: &[Loaded],
+    tokens: &[String],
+    section: &EnvSection,
+    gen: &mut dyn FnMut() -> Result<String, String>,
+) -> Result<Plan, PlanError> {
+    let mut work = Work::new(loaded);
+    let mut values = BTreeMap::new();
+    for t in tokens {
+        check_name(t)?;
+        if !loaded
+            .iter()
+            .any(|l| !l.file.template && l.doc.get(t).is_some())
+        {
+            return Err(PlanError::NotFound(t.clone()));
+        }
+        let value = gen().map_err(PlanError::Random)?;
+        for (i, l) in loaded.iter().enumerate() {
+            match l.doc.get(t) {
+                None => {}
+                Some(_) if !l.file.template => work.set(i, t, &value, "rotated")?,
+                Some(v) if !is_placeholder(v, section.placeholder()) => {
+                    work.set(i, t, section.placeholder(), "placeholder")?
+                }
+                Some(_) => {}
+            }
+        }
+        values.insert(t.clone(), Secret::new(value));
+    }
+    Ok(work.into_plan(loaded, values))
+}
+
+/// The two variables of dual secret `name`: `[env.dual.<name>]`, else `<name>_DEFAULT` /
+/// `<name>_BACKUP` when the files use those, else `<name>` / `<name>_PREVIOUS`.
+pub fn dual_names(name: &str, loaded: &[Loaded], section: &EnvSection) -> DualNames {
+    if let Some(d) = section.dual.get(name) {
+        return d.clone();
+    }
+    let default = format!("{name}_DEFAULT");
+    if loaded.iter().any(|l| l.doc.get(&default).is_some()) {
+        return DualNames {
+            current: default,
+            previous: format!("{name}_BACKUP"),
+        };
+    }
+    DualNames {
+        current: name.to_owned(),
+        previous: format!("{name}_PREVIOUS"),
+    }
+}
+
+/// Plans a dual rotation: current → previous, new → current.
+pub fn plan_dual(
+    loaded: &[Loaded],
+    names: &[String],
+    section: &EnvSection,
+    gen: &mut dyn FnMut() -> Result<String, String>,
+) -> Result<Plan, PlanError> {
+    let mut work = Work::new(loaded);
+    let mut values = BTreeMap::new();
+    for n in names {
+        check_name(n)?;
+        let d = dual_names(n, loaded, section);
+        if !loaded
+            .iter()
+            .any(|l| !l.file.template && l.doc.get(&d.current).is_some())
+        {
+            return Err(PlanError::NotFound(d.current));
+        }
+        let value = gen().map_err(PlanError::Random)?;
+        for (i, l) in loaded.iter().enumerate() {
+            let Some(cur) = l.doc.get(&d.current) else {
+                continue;
+            };
+            if l.file.template {
+                for key in [&d.current, &d.previous] {
+                    if let Some(v) = l.doc.get(key) {
+                        if !is_placeholder(v, section.placeholder()) {
+                            work.set(i, key, section.placeholder(), "placeholder")?;
+                        }
+                    }
+                }
+                continue;
+            }
+            let cur = cur.to_owned();
+            if l.doc.get(&d.previous).is_some()
+                || l.doc.bindings().iter().any(|b| b.key == d.previous)
+            {
+                work.set(i, &d.previous, &cur, "moved to previous")?;
+            } else {
+                work.insert(i, &d.current, &d.previous, &cur, "moved to previous")?;
+            }
+            work.set(i, &d.current, &value, "rotated")?;
+        }
+        values.insert(d.current.clone(), Secret::new(value));
+    }
+    Ok(work.into_plan(loaded, values))
+}
+
+/// Plans retiring dual secrets: the previous variable is emptied wherever it is set.
+pub fn plan_retire(
+    loaded: &[Loaded],
+    names: &[String],
+    section: &EnvSection,
+) -> Result<Plan, PlanError> {
+    let mut work = Work::new(loaded);
+    for n in names {
+        check_name(n)?;
+        let d = dual_names(n, loaded, section);
+        let mut any = false;
+        for (i, l) in loaded.iter().enumerate() {
+            if l.doc.get(&d.previous).is_some_and(|v| !v.is_empty()) {
+                any = true;
+                work.set(i, &d.previous, "", "retired")?;
+            }
+        }
+        if !any {
+            return Err(PlanError::NotFound(format!(
+                "{} (nothing to retire)",
+                d.previous
+            )));
+        }
+    }
+    Ok(work.into_plan(loaded, BTreeMap::new()))
+}

@@ -1,0 +1,97 @@
+//! `vigil env status`: each secret's age against its schedule, from the ledger. A secret whose
+//! value no longer matches the ledger's hash was changed outside Vigil; one the ledger has never
+//! seen is untracked.
+
+use crate::ledger::Ledger;
+use crate::rotate::Loaded;
+use crate::schedule::Schedules;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Days before the due date that count as "due soon".
+pub const SOON_DAYS: i64 = 7;
+
+/// One secret's status.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Row {
+    /// Variable.
+    pub name: String,
+    /// `overdue`, `due_soon`, `ok`, `changed` (outside Vigil), `untracked` (never rotated by
+    /// Vigil), `unscheduled`.
+    pub state: &'static str,
+    /// The schedule as written (`monthly`, `45 days`).
+    pub schedule: Option<String>,
+    /// Last rotation (RFC 3339).
+    pub rotated_at: Option<String>,
+    /// Days since the last rotation.
+    pub age_days: Option<i64>,
+    /// Days until due, rounded (negative: overdue by that many).
+    pub due_in_days: Option<i64>,
+    /// Non-template files holding it.
+    pub files: Vec<String>,
+}
+
+fn parse_time(s: &str) -> Option<i64> {
+    let t = humantime::parse_rfc3339_weak(s).ok()?;
+    Some(t.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs() as i64)
+}
+
+/// Computes the status of every scheduled or recorded secret as of `now` (seconds since epoch).
+pub fn status(loaded: &[Loaded], ledger: &Ledger, schedules: &Schedules, now: i64) -> Vec<Row> {
+    let mut names: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    for l in loaded.iter().filter(|l| !l.file.template) {
+        for b in l.doc.bindings() {
+            let Some(v) = l.doc.get(&b.key) else { continue };
+            // The previous half of a dual secret ages with its current half.
+            let previous = b.key.ends_with("_BACKUP") || b.key.ends_with("_PREVIOUS");
+            if (schedules.period(&b.key).is_some() && !previous)
+                || ledger.secrets.contains_key(&b.key)
+            {
+                let e = names.entry(b.key.clone()).or_default();
+                let f = l.file.path.display().to_string();
+                if !e.iter().any(|(p, _)| p == &f) {
+                    e.push((f, v.to_owned()));
+                }
+            }
+        }
+    }
+    for n in ledger.secrets.keys() {
+        names.entry(n.clone()).or_default();
+    }
+    let mut rows = Vec::new();
+    for (name, holders) in names {
+        let period = schedules.period(&name);
+        let record = ledger.secrets.get(&name);
+        let files: Vec<String> = holders.iter().map(|(f, _)| f.clone()).collect();
+        let at = record.and_then(|r| parse_time(&r.rotated_at));
+        let age = at.map(|t| (now - t).max(0) / 86_400);
+        let due_secs = match (at, period) {
+            (Some(t), Some((days, _))) => Some(t + days as i64 * 86_400 - now),
+            _ => None,
+        };
+        let due = due_secs.map(|s| (s as f64 / 86_400.0).round() as i64);
+        let changed = record.is_some_and(|r| {
+            holders
+                .iter()
+                .any(|(_, v)| !v.is_empty() && ledger.hash(&name, v) != r.hash)
+        });
+        let state = match (record, period, due_secs) {
+            (None, _, _) => "untracked",
+            (Some(_), _, _) if changed => "changed",
+            (Some(_), None, _) => "unscheduled",
+            (Some(_), Some(_), Some(s)) if s < 0 => "overdue",
+            (Some(_), Some(_), Some(s)) if s <= SOON_DAYS * 86_400 => "due_soon",
+            _ => "ok",
+        };
+        rows.push(Row {
+            name,
+            state,
+            schedule: period.map(|(_, t)| t.to_owned()),
+            rotated_at: record.map(|r| r.rotated_at.clone()),
+            age_days: age,
+            due_in_days: due,
+            files,
+        });
+    }
+    rows
+}

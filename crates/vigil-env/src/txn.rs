@@ -1,0 +1,391 @@
+//! A multi-file transaction that survives a crash at any point: every file ends with all its old
+//! bytes or all its new bytes, and all files agree.
+//!
+//! Under an exclusive lock on `.vigil/env.lock`:
+//! 1. the journal `.vigil/env-journal.json` is written in state `prepared` (paths and SHA-256 of
+//!    old and new contents only, never values);
+//! 2. each new content goes to `<file>.vigil-tmp` beside its file, fsynced, with the file's mode;
+//! 3. with `--backup`, each old content is copied under `.vigil/backup/`;
+//! 4. the journal moves to `committed`: the commit point;
+//! 5. each temp file is renamed over its file, and the directories are fsynced;
+//! 6. older backups are removed and the journal is deleted.
+//!
+//! [`recover`], run first by every `vigil env` command, finishes a `committed` journal (renames
+//! what is left) and rolls back a `prepared` one (deletes the temp files; no file was touched).
+//! A file whose bytes match neither side (edited by hand since) is left alone and reported.
+//!
+//! Crash tests drive this through `VIGIL_TEST_FAULT_AFTER=k` (abort the process at the k-th
+//! step) and `VIGIL_TEST_STEP_DELAY_MS` (slow each step so a real `kill -9` lands mid-way).
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The state directory under the project root.
+pub const STATE_DIR: &str = ".vigil";
+const JOURNAL: &str = "env-journal.json";
+const LOCK: &str = "env.lock";
+const BACKUP: &str = "backup";
+/// Suffix of temp files.
+pub const TMP_SUFFIX: &str = ".vigil-tmp";
+/// Hash recorded for a file that does not exist.
+const ABSENT: &str = "absent";
+
+/// A transaction problem. Never holds file contents.
+#[derive(Debug, thiserror::Error)]
+pub enum TxnError {
+    /// Another process holds the lock.
+    #[error("another `vigil env` command is changing these files (lock {path} held{by}); try again when it has finished")]
+    Locked {
+        /// The lock file.
+        path: String,
+        /// ` by pid N` when known.
+        by: String,
+    },
+    /// A file changed between planning and committing, or during recovery matches neither side.
+    #[error("{path}: changed by something else since {when}; left as it is (the journal is kept: fix the file, then run `vigil env check`)")]
+    Conflict {
+        /// The file.
+        path: String,
+        /// `the plan was made` or `the interrupted rotation`.
+        when: &'static str,
+    },
+    /// An I/O failure, with the path.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The journal cannot be read.
+    #[error(
+        "{path}: unreadable journal ({message}); inspect it and the *.vigil-tmp files by hand"
+    )]
+    Journal {
+        /// The journal path.
+        path: String,
+        /// Why.
+        message: String,
+    },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TxnError + '_ {
+    move |source| TxnError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// One file to change: its path and the exact old and new bytes (`None` old: the file is new).
+#[derive(Clone)]
+pub struct Change {
+    /// Path (absolute, or relative to the working directory).
+    pub path: PathBuf,
+    /// The bytes the plan was made from.
+    pub old: Option<Vec<u8>>,
+    /// The bytes to write.
+    pub new: Vec<u8>,
+}
+
+impl std::fmt::Debug for Change {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Change")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Journal {
+    version: u32,
+    state: String,
+    backup: Option<PathBuf>,
+    entries: Vec<Entry>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Entry {
+    path: PathBuf,
+    tmp: PathBuf,
+    old: String,
+    new: String,
+}
+
+/// What [`recover`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recovery {
+    /// No interrupted transaction.
+    Nothing,
+    /// A transaction interrupted before its commit point was undone; no file had changed.
+    RolledBack(usize),
+    /// A transaction interrupted after its commit point was finished.
+    RolledForward(usize),
+}
+
+/// The exclusive project lock; released on drop.
+#[derive(Debug)]
+pub struct Lock {
+    _file: File,
+}
+
+/// Hex SHA-256 of bytes.
+pub fn sha256(bytes: &[u8]) -> String {
+    let d = Sha256::digest(bytes);
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn hash_of(path: &Path) -> Result<String, TxnError> {
+    match fs::read(path) {
+        Ok(b) => Ok(sha256(&b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ABSENT.into()),
+        Err(e) => Err(io(path)(e)),
+    }
+}
+
+static STEPS: AtomicU64 = AtomicU64::new(0);
+
+/// One step of the protocol: where crash tests abort or slow the process.
+fn step() {
+    let n = STEPS.fetch_add(1, Ordering::SeqCst) + 1;
+    if let Some(ms) = std::env::var("VIGIL_TEST_STEP_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
+    if std::env::var("VIGIL_TEST_FAULT_AFTER")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        == Some(n)
+    {
+        std::process::abort();
+    }
+}
+
+fn fsync_dir(dir: &Path) -> Result<(), TxnError> {
+    let d = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    File::open(d).and_then(|f| f.sync_all()).map_err(io(d))
+}
+
+fn state_dir(root: &Path) -> Result<PathBuf, TxnError> {
+    let d = root.join(STATE_DIR);
+    fs::create_dir_all(&d).map_err(io(&d))?;
+    Ok(d)
+}
+
+/// Takes the project lock, failing at once (not waiting) if another process holds it.
+pub fn lock(root: &Path) -> Result<Lock, TxnError> {
+    let path = state_dir(root)?.join(LOCK);
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(io(&path))?;
+    match file.try_lock() {
+        Ok(()) => {
+            let _ = file.set_len(0);
+            let _ = write!(file, "{}", std::process::id());
+            Ok(Lock { _file: file })
+        }
+        Err(fs::TryLockError::WouldBlock) => {
+            let mut pid = String::new();
+            let _ = file.read_to_string(&mut pid);
+            let pid = pid.trim();
+            Err(TxnError::Locked {
+                path: path.display().to_string(),
+                by: if pid.is_empty() {
+                    String::new()
+                } else {
+                    format!(" by pid {pid}")
+                },
+            })
+        }
+        Err(fs::TryLockError::Error(e)) => Err(io(&path)(e)),
+    }
+}
+
+fn tmp_path(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(TMP_SUFFIX);
+    PathBuf::from(s)
+}
+
+/// The file a rename must replace: the target of a symbolic link, the path itself otherwise.
+fn real_path(path: &Path) -> PathBuf {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+        }
+        _ => path.to_path_buf(),
+    }
+}
+
+fn write_journal(root: &Path, j: &Journal) -> Result<(), TxnError> {
+    let path = state_dir(root)?.join(JOURNAL);
+    let text = serde_json::to_vec_pretty(j).expect("journal serializes");
+    vigil_core::fsx::atomic_write(&path, &text).map_err(io(&path))
+}
+
+/// Commits `changes` as one transaction (the caller holds [`lock`] and ran [`recover`]).
+/// With `backup`, the old contents are kept under `.vigil/backup/<n>/` until the next
+/// successful commit.
+pub fn commit(root: &Path, changes: &[Change], backup: bool) -> Result<(), TxnError> {
+    // Re-check that nothing changed since the plan was made.
+    let mut entries = Vec::new();
+    for c in changes {
+        let path = real_path(&c.path);
+        let old = c
+            .old
+            .as_deref()
+            .map(sha256)
+            .unwrap_or_else(|| ABSENT.into());
+        if hash_of(&path)? != old {
+            return Err(TxnError::Conflict {
+                path: c.path.display().to_string(),
+                when: "the plan was made",
+            });
+        }
+        entries.push(Entry {
+            tmp: tmp_path(&path),
+            path,
+            old,
+            new: sha256(&c.new),
+        });
+    }
+    let backup_dir = backup.then(|| {
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0);
+        root.join(STATE_DIR).join(BACKUP).join(stamp.to_string())
+    });
+    let mut journal = Journal {
+        version: 1,
+        state: "prepared".into(),
+        backup: backup_dir.clone(),
+        entries,
+    };
+    write_journal(root, &journal)?;
+    step();
+    for (c, e) in changes.iter().zip(&journal.entries) {
+        let mut f = File::create(&e.tmp).map_err(io(&e.tmp))?;
+        if let Ok(m) = fs::metadata(&e.path) {
+            let _ = fs::set_permissions(&e.tmp, m.permissions());
+        }
+        f.write_all(&c.new).map_err(io(&e.tmp))?;
+        f.sync_all().map_err(io(&e.tmp))?;
+        step();
+    }
+    if let Some(dir) = &backup_dir {
+        for (c, e) in changes.iter().zip(&journal.entries) {
+            let Some(old) = &c.old else { continue };
+            let rel = e.path.strip_prefix(root).unwrap_or(&e.path);
+            let rel: PathBuf = rel
+                .components()
+                .filter(|c| matches!(c, std::path::Component::Normal(_)))
+                .collect();
+            let dest = dir.join(rel);
+            if let Some(p) = dest.parent() {
+                fs::create_dir_all(p).map_err(io(p))?;
+            }
+            vigil_core::fsx::atomic_write(&dest, old).map_err(io(&dest))?;
+        }
+        step();
+    }
+    journal.state = "committed".into();
+    write_journal(root, &journal)?;
+    step();
+    finish(root, &journal)?;
+    Ok(())
+}
+
+/// Renames what is left, fsyncs, prunes old backups, deletes the journal.
+fn finish(root: &Path, journal: &Journal) -> Result<usize, TxnError> {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    for e in &journal.entries {
+        let now = hash_of(&e.path)?;
+        if now == e.new {
+            let _ = fs::remove_file(&e.tmp);
+        } else if now == e.old && hash_of(&e.tmp)? == e.new {
+            fs::rename(&e.tmp, &e.path).map_err(io(&e.path))?;
+            step();
+        } else {
+            return Err(TxnError::Conflict {
+                path: e.path.display().to_string(),
+                when: "the interrupted rotation",
+            });
+        }
+        let dir = e.path.parent().map(Path::to_path_buf).unwrap_or_default();
+        if !dirs.contains(&dir) {
+            dirs.push(dir);
+        }
+    }
+    for d in &dirs {
+        fsync_dir(d)?;
+    }
+    let backups = root.join(STATE_DIR).join(BACKUP);
+    if let Ok(list) = fs::read_dir(&backups) {
+        for b in list.flatten() {
+            if journal.backup.as_deref() != Some(b.path().as_path()) {
+                let _ = fs::remove_dir_all(b.path());
+            }
+        }
+    }
+    let jpath = root.join(STATE_DIR).join(JOURNAL);
+    fs::remove_file(&jpath).map_err(io(&jpath))?;
+    fsync_dir(&root.join(STATE_DIR))?;
+    step();
+    Ok(journal.entries.len())
+}
+
+/// Finishes or undoes an interrupted transaction (the caller holds [`lock`]).
+pub fn recover(root: &Path) -> Result<Recovery, TxnError> {
+    let jpath = root.join(STATE_DIR).join(JOURNAL);
+    let text = match fs::read(&jpath) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Recovery::Nothing),
+        Err(e) => return Err(io(&jpath)(e)),
+    };
+    let journal: Journal = serde_json::from_slice(&text).map_err(|e| TxnError::Journal {
+        path: jpath.display().to_string(),
+        message: e.to_string(),
+    })?;
+    match journal.state.as_str() {
+        "committed" => {
+            let n = finish(root, &journal)?;
+            tracing::debug!(
+                files = n,
+                "finished a rotation that was interrupted after its commit point"
+            );
+            Ok(Recovery::RolledForward(n))
+        }
+        _ => {
+            for e in &journal.entries {
+                let _ = fs::remove_file(&e.tmp);
+                if hash_of(&e.path)? != e.old {
+                    tracing::warn!(path = %e.path.display(), "changed since the interrupted rotation began; left as it is");
+                }
+            }
+            if let Some(b) = &journal.backup {
+                let _ = fs::remove_dir_all(b);
+            }
+            fs::remove_file(&jpath).map_err(io(&jpath))?;
+            fsync_dir(&root.join(STATE_DIR))?;
+            tracing::debug!(
+                files = journal.entries.len(),
+                "rolled back a rotation interrupted before its commit point"
+            );
+            Ok(Recovery::RolledBack(journal.entries.len()))
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! `vigil env rotate`: new random values for tokens, in every env file at once, as one
+//! crash-safe transaction; `--dual` moves the current value to the previous variable first.
+
+use super::{commit, open, print_plan};
+use crate::cli::GlobalArgs;
+use anyhow::bail;
+use clap::Args;
+use vigil_core::ExitStatus;
+use vigil_env::generate;
+use vigil_env::rotate::{plan_dual, plan_single};
+
+/// Arguments of `vigil env rotate`.
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// Tokens to rotate, comma-separated [default: [env] tokens].
+    #[arg(long, value_delimiter = ',', value_name = "A,B")]
+    pub tokens: Vec<String>,
+    /// Dual secrets to rotate (WEBHOOK_SECRET: _DEFAULT moves to _BACKUP; MCP_JWT_SECRET: moves to
+    /// MCP_JWT_SECRET_PREVIOUS), comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "NAME",
+        conflicts_with = "tokens"
+    )]
+    pub dual: Vec<String>,
+    /// Length of each new value [default: [env] length, 32].
+    #[arg(long, value_name = "N")]
+    pub length: Option<usize>,
+    /// Alphabet: alnum, hex, base64url, lower, or custom:CHARS [default: [env] charset, alnum].
+    #[arg(long, value_name = "CHARSET")]
+    pub charset: Option<String>,
+    /// Apply the rotation (without it, print what would change and touch nothing).
+    #[arg(long)]
+    pub write: bool,
+    /// Keep a copy of the old files under .vigil/backup/ until the next successful rotation.
+    #[arg(long)]
+    pub backup: bool,
+    /// Print old and new values in full (redacted by default).
+    #[arg(long)]
+    pub show_secrets: bool,
+}
+
+/// Runs `vigil env rotate`.
+pub fn run(g: &GlobalArgs, args: RotateArgs) -> anyhow::Result<ExitStatus> {
+    let p = open(g)?;
+    let length = args
+        .length
+        .or(p.section.length)
+        .unwrap_or(vigil_env::config::DEFAULT_LENGTH);
+    if !(16..=4096).contains(&length) {
+        bail!("--length: {length} is outside 16..=4096 (32 or more is recommended)");
+    }
+    let spec = args
+        .charset
+        .clone()
+        .or_else(|| p.section.charset.clone())
+        .unwrap_or_else(|| "alnum".into());
+    let alphabet = generate::charset(&spec).map_err(|m| anyhow::anyhow!("--charset: {m}"))?;
+    let mut gen = || generate::generate(&alphabet, length).map_err(|e| e.to_string());
+    let plan = if !args.dual.is_empty() {
+        plan_dual(&p.files, &args.dual, &p.section, &mut gen)?
+    } else {
+        let tokens = if args.tokens.is_empty() {
+            p.section.tokens.clone().unwrap_or_default()
+        } else {
+            args.tokens.clone()
+        };
+        if tokens.is_empty() {
+            bail!("say what to rotate: --tokens A,B, --dual NAME, or [env] tokens in vigil.toml");
+        }
+        plan_single(&p.files, &tokens, &p.section, &mut gen)?
+    };
+    for v in plan.values.values() {
+        vigil_core::redact::register(v.expose_secret());
+    }
+    print_plan(&plan, args.show_secrets);
+    let bits = generate::bits(alphabet.len(), length);
+    let names: Vec<&str> = plan.values.keys().map(String::as_str).collect();
+    if !args.write {
+        eprintln!(
+            "dry run: {} file(s) would change ({}; new values of {length} characters, {bits:.0} bits); add --write to apply",
+            plan.files.len(),
+            names.join(", ")
+        );
+        return Ok(ExitStatus::Success);
+    }
+    commit(&p, &plan, args.backup, true)?;
+    tracing::info!(names = ?names, files = plan.files.len(), "rotation committed");
+    if !g.quiet {
+        eprintln!(
+            "rotated {} in {} file(s); recorded in .vigil/rotation.toml",
+            names.join(", "),
+            plan.files.len()
+        );
+    }
+    Ok(ExitStatus::Success)
+}

@@ -1,0 +1,76 @@
+//! `vigil env status`: each secret's age against its schedule, from `.vigil/rotation.toml`;
+//! exit code 1 when something is overdue.
+
+use super::open;
+use crate::cli::GlobalArgs;
+use clap::{Args, ValueEnum};
+use vigil_core::ExitStatus;
+use vigil_env::ledger::Ledger;
+use vigil_env::schedule::Schedules;
+
+/// Arguments of `vigil env status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A table.
+    Text,
+    /// A JSON array of rows.
+    Json,
+}
+
+/// Runs `vigil env status`.
+pub fn run(g: &GlobalArgs, args: StatusArgs) -> anyhow::Result<ExitStatus> {
+    let p = open(g)?;
+    let ledger = Ledger::load(&p.root)?;
+    let schedules =
+        Schedules::new(&p.section.schedules).map_err(|(key, m)| p.config.key_error(&key, &m))?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs() as i64;
+    let rows = vigil_env::status::status(&p.files, &ledger, &schedules, now);
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+        Format::Text => {
+            let w = rows.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
+            println!(
+                "{:<w$}  {:<11}  {:<10}  {:<20}  {:>5}  {:>6}",
+                "NAME", "STATE", "SCHEDULE", "LAST ROTATED", "AGE", "DUE IN"
+            );
+            for r in &rows {
+                println!(
+                    "{:<w$}  {:<11}  {:<10}  {:<20}  {:>5}  {:>6}",
+                    r.name,
+                    r.state,
+                    r.schedule.as_deref().unwrap_or("-"),
+                    r.rotated_at.as_deref().unwrap_or("never (by vigil)"),
+                    r.age_days
+                        .map(|d| format!("{d}d"))
+                        .unwrap_or_else(|| "-".into()),
+                    r.due_in_days
+                        .map(|d| format!("{d}d"))
+                        .unwrap_or_else(|| "-".into()),
+                );
+            }
+        }
+    }
+    let overdue = rows.iter().filter(|r| r.state == "overdue").count();
+    if !g.quiet {
+        let soon = rows.iter().filter(|r| r.state == "due_soon").count();
+        eprintln!(
+            "{} secret(s): {overdue} overdue, {soon} due within a week",
+            rows.len()
+        );
+    }
+    Ok(if overdue > 0 {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Success
+    })
+}
