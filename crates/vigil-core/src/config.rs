@@ -83,7 +83,12 @@ impl Config {
         match explicit {
             Some(p) => Self::load(p),
             None => {
-                let p = dir.join(DEFAULT_FILE);
+                // `vigil.toml`, not `./vigil.toml`, in messages when `dir` is the working directory.
+                let p = if dir.as_os_str().is_empty() || dir == Path::new(".") {
+                    PathBuf::from(DEFAULT_FILE)
+                } else {
+                    dir.join(DEFAULT_FILE)
+                };
                 if p.is_file() {
                     Self::load(&p)
                 } else {

@@ -54,6 +54,14 @@ pub fn is_known_default(value: &str) -> bool {
     KNOWN_DEFAULTS.iter().any(|d| d.eq_ignore_ascii_case(v))
 }
 
+/// Whether a flag variable's value switches it on (`1`, `true`, `yes`, `on`, `y`, any case).
+pub fn truthy(value: &str) -> bool {
+    matches!(
+        value.trim().to_ascii_lowercase().as_str(),
+        "1" | "true" | "yes" | "on" | "y"
+    )
+}
+
 /// A conservative estimate of the entropy of `value`, in bits. See the module documentation.
 pub fn estimate_bits(value: &str) -> f64 {
     let unit = shortest_period(value);

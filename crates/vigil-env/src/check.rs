@@ -83,13 +83,6 @@ pub fn is_secret_name(name: &str) -> bool {
         || n.ends_with("_PASS")
 }
 
-fn truthy(v: &str) -> bool {
-    matches!(
-        v.trim().to_ascii_lowercase().as_str(),
-        "1" | "true" | "yes" | "on" | "y"
-    )
-}
-
 /// Runs every check; the tracked/ignored checks run only when `root` is inside a git work tree.
 pub fn check(
     root: &Path,
@@ -127,7 +120,7 @@ pub fn check(
                         .dev_bypass
                         .as_ref()
                         .is_some_and(|d| d.contains(&b.key));
-                if flag && truthy(v) {
+                if flag && strength::truthy(v) {
                     push(
                         "dev_bypass",
                         format!(

@@ -48,20 +48,29 @@ pub struct LedgerError {
 impl Ledger {
     /// Reads the ledger under `root` (an absent file is an empty ledger).
     pub fn load(root: &Path) -> Result<Ledger, LedgerError> {
+        Ok(Self::load_with_text(root)?.0)
+    }
+
+    /// The ledger and the bytes it was read from (`None` when there is no file), so a writer can
+    /// commit the file against exactly what it read.
+    pub fn load_with_text(root: &Path) -> Result<(Ledger, Option<String>), LedgerError> {
         let path = root.join(LEDGER);
         match std::fs::read_to_string(&path) {
-            Ok(text) => toml::from_str(&text).map_err(|e| LedgerError {
-                message: match e.span() {
-                    Some(s) => format!(
-                        "line {}: {}",
-                        vigil_core::config::line_of(&text, s.start),
-                        e.message()
-                    ),
-                    None => e.message().to_owned(),
-                },
-                path,
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Ledger::default()),
+            Ok(text) => match toml::from_str(&text) {
+                Ok(l) => Ok((l, Some(text))),
+                Err(e) => Err(LedgerError {
+                    message: match e.span() {
+                        Some(s) => format!(
+                            "line {}: {}",
+                            vigil_core::config::line_of(&text, s.start),
+                            e.message()
+                        ),
+                        None => e.message().to_owned(),
+                    },
+                    path,
+                }),
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((Ledger::default(), None)),
             Err(e) => Err(LedgerError {
                 path,
                 message: e.to_string(),

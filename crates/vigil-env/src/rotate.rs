@@ -161,6 +161,22 @@ impl Work {
         Ok(())
     }
 
+    /// A template's `key` becomes the placeholder, unless it already is one (or is unset).
+    fn placeholder(
+        &mut self,
+        i: usize,
+        doc: &Document,
+        key: &str,
+        section: &EnvSection,
+    ) -> Result<(), PlanError> {
+        match doc.get(key) {
+            Some(v) if !is_placeholder(v, section.placeholder()) => {
+                self.set(i, key, section.placeholder(), "placeholder")
+            }
+            _ => Ok(()),
+        }
+    }
+
     fn insert(
         &mut self,
         i: usize,
@@ -236,10 +252,7 @@ pub fn plan_single(
             match l.doc.get(t) {
                 None => {}
                 Some(_) if !l.file.template => work.set(i, t, &value, "rotated")?,
-                Some(v) if !is_placeholder(v, section.placeholder()) => {
-                    work.set(i, t, section.placeholder(), "placeholder")?
-                }
-                Some(_) => {}
+                Some(_) => work.placeholder(i, &l.doc, t, section)?,
             }
         }
         values.insert(t.clone(), Secret::new(value));
@@ -291,11 +304,7 @@ pub fn plan_dual(
             };
             if l.file.template {
                 for key in [&d.current, &d.previous] {
-                    if let Some(v) = l.doc.get(key) {
-                        if !is_placeholder(v, section.placeholder()) {
-                            work.set(i, key, section.placeholder(), "placeholder")?;
-                        }
-                    }
+                    work.placeholder(i, &l.doc, key, section)?;
                 }
                 continue;
             }

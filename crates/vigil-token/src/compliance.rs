@@ -39,14 +39,6 @@ pub struct Problem {
     pub message: String,
 }
 
-/// Whether a variable's value switches a flag on.
-pub fn truthy(v: &str) -> bool {
-    matches!(
-        v.trim().to_ascii_lowercase().as_str(),
-        "1" | "true" | "yes" | "on" | "y"
-    )
-}
-
 /// Whether an environment name means production under the section's rules.
 pub fn is_production(name: &str, section: &TokenSection) -> bool {
     match &section.production {
@@ -120,7 +112,7 @@ pub fn check(envs: &[Environment], section: &TokenSection) -> Vec<Problem> {
                 if env
                     .vars
                     .get(&flag)
-                    .is_some_and(|v| truthy(v.expose_secret()))
+                    .is_some_and(|v| strength::truthy(v.expose_secret()))
                 {
                     push(
                         "dev_bypass",

@@ -9,6 +9,7 @@ pub mod token;
 pub const SECTIONS: &[&str] = &["scan", "env", "token"];
 
 use crate::cli::{Cli, Command};
+use clap::ValueEnum;
 use vigil_core::ExitStatus;
 
 /// Runs the chosen subcommand.
@@ -19,4 +20,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Token(args) => token::run(&cli.global, args),
         Command::Completions(args) => completions::run(args),
     }
+}
+
+/// `--format` of the subcommands that print text or one JSON document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum OutputFormat {
+    /// Human text.
+    #[default]
+    Text,
+    /// One JSON document.
+    Json,
 }

@@ -37,6 +37,20 @@ pub enum EnvCommand {
     Status(status::StatusArgs),
 }
 
+/// What `rotate` and `retire` share: dry run or write, backup, showing values.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Apply (without it, print what would change and touch nothing).
+    #[arg(long)]
+    pub write: bool,
+    /// Keep a copy of the old files under .vigil/backup/ until the next successful rotation.
+    #[arg(long)]
+    pub backup: bool,
+    /// Print old and new values in full (redacted by default).
+    #[arg(long)]
+    pub show_secrets: bool,
+}
+
 /// Runs a `vigil env` subcommand.
 pub fn run(g: &GlobalArgs, args: EnvArgs) -> anyhow::Result<ExitStatus> {
     match args.command {
@@ -63,7 +77,7 @@ pub struct Project {
 /// Opens the project: lock, recovery, discovery, parsing (a file that does not parse is an error
 /// naming its line, and nothing is changed).
 pub fn open(g: &GlobalArgs) -> anyhow::Result<Project> {
-    let config = Config::discover(g.config.as_deref(), Path::new(""))?;
+    let config = Config::discover(g.config.as_deref(), Path::new("."))?;
     config.check_sections(super::SECTIONS)?;
     let section: EnvSection = config.section("env")?;
     let dir = config
@@ -158,8 +172,8 @@ pub fn commit(p: &Project, plan: &Plan, backup: bool, ledger: bool) -> anyhow::R
         .collect();
     if ledger && !plan.values.is_empty() {
         let path = p.root.join(vigil_env::ledger::LEDGER);
-        let old = std::fs::read(&path).ok();
-        let mut l = vigil_env::ledger::Ledger::load(&p.root)?;
+        let (mut l, old) = vigil_env::ledger::Ledger::load_with_text(&p.root)?;
+        let old = old.map(String::into_bytes);
         let at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
         for (name, value) in &plan.values {
             let files = plan.holders.get(name).cloned().unwrap_or_default();

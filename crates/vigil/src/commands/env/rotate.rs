@@ -1,7 +1,7 @@
 //! `vigil env rotate`: new random values for tokens, in every env file at once, as one
 //! crash-safe transaction; `--dual` moves the current value to the previous variable first.
 
-use super::{commit, open, print_plan};
+use super::{commit, open, print_plan, ApplyArgs};
 use crate::cli::GlobalArgs;
 use anyhow::bail;
 use clap::Args;
@@ -30,15 +30,9 @@ pub struct RotateArgs {
     /// Alphabet: alnum, hex, base64url, lower, or custom:CHARS [default: [env] charset, alnum].
     #[arg(long, value_name = "CHARSET")]
     pub charset: Option<String>,
-    /// Apply the rotation (without it, print what would change and touch nothing).
-    #[arg(long)]
-    pub write: bool,
-    /// Keep a copy of the old files under .vigil/backup/ until the next successful rotation.
-    #[arg(long)]
-    pub backup: bool,
-    /// Print old and new values in full (redacted by default).
-    #[arg(long)]
-    pub show_secrets: bool,
+    /// Dry run or write, backup, showing values.
+    #[command(flatten)]
+    pub apply: ApplyArgs,
 }
 
 /// Runs `vigil env rotate`.
@@ -74,10 +68,10 @@ pub fn run(g: &GlobalArgs, args: RotateArgs) -> anyhow::Result<ExitStatus> {
     for v in plan.values.values() {
         vigil_core::redact::register(v.expose_secret());
     }
-    print_plan(&plan, args.show_secrets);
+    print_plan(&plan, args.apply.show_secrets);
     let bits = generate::bits(alphabet.len(), length);
     let names: Vec<&str> = plan.values.keys().map(String::as_str).collect();
-    if !args.write {
+    if !args.apply.write {
         eprintln!(
             "dry run: {} file(s) would change ({}; new values of {length} characters, {bits:.0} bits); add --write to apply",
             plan.files.len(),
@@ -85,7 +79,7 @@ pub fn run(g: &GlobalArgs, args: RotateArgs) -> anyhow::Result<ExitStatus> {
         );
         return Ok(ExitStatus::Success);
     }
-    commit(&p, &plan, args.backup, true)?;
+    commit(&p, &plan, args.apply.backup, true)?;
     tracing::info!(names = ?names, files = plan.files.len(), "rotation committed");
     if !g.quiet {
         eprintln!(

@@ -3,7 +3,8 @@
 
 use super::open;
 use crate::cli::GlobalArgs;
-use clap::{Args, ValueEnum};
+use crate::commands::OutputFormat;
+use clap::Args;
 use vigil_core::ExitStatus;
 use vigil_env::ledger::Ledger;
 use vigil_env::schedule::Schedules;
@@ -12,17 +13,8 @@ use vigil_env::schedule::Schedules;
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     /// Output format.
-    #[arg(short, long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
-}
-
-/// `--format`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// A table.
-    Text,
-    /// A JSON array of rows.
-    Json,
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
 }
 
 /// Runs `vigil env status`.
@@ -36,8 +28,8 @@ pub fn run(g: &GlobalArgs, args: StatusArgs) -> anyhow::Result<ExitStatus> {
         .as_secs() as i64;
     let rows = vigil_env::status::status(&p.files, &ledger, &schedules, now);
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
-        Format::Text => {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+        OutputFormat::Text => {
             let w = rows.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
             println!(
                 "{:<w$}  {:<11}  {:<10}  {:<20}  {:>5}  {:>6}",

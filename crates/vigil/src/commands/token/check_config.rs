@@ -8,8 +8,9 @@ use crate::cli::GlobalArgs;
 use anyhow::Context as _;
 use clap::Args;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use vigil_core::{ExitStatus, Secret};
+use vigil_env::EnvFile;
 use vigil_token::compliance::{self, Environment};
 
 /// Arguments of `vigil token check-config`.
@@ -25,28 +26,6 @@ pub struct CheckConfigArgs {
     pub format: OutputFormat,
 }
 
-fn env_name(path: &Path) -> String {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let name = name.trim_start_matches('.');
-    match name
-        .strip_prefix("env.")
-        .or_else(|| name.strip_suffix(".env"))
-    {
-        Some(rest) if !rest.is_empty() => rest.to_owned(),
-        _ => "default".to_owned(),
-    }
-}
-
-fn is_template(path: &Path) -> bool {
-    let n = path.to_string_lossy().to_ascii_lowercase();
-    ["example", "sample", "template", "dist"]
-        .iter()
-        .any(|t| n.ends_with(t))
-}
-
 /// Runs `vigil token check-config`.
 pub fn run(g: &GlobalArgs, args: CheckConfigArgs) -> anyhow::Result<ExitStatus> {
     let loaded = load(g)?;
@@ -55,7 +34,7 @@ pub fn run(g: &GlobalArgs, args: CheckConfigArgs) -> anyhow::Result<ExitStatus> 
         .iter()
         .map(|a| match a.split_once('=') {
             Some((n, p)) => (n.to_owned(), PathBuf::from(p)),
-            None => (env_name(Path::new(a)), PathBuf::from(a)),
+            None => (EnvFile::new(PathBuf::from(a)).environment, PathBuf::from(a)),
         })
         .collect();
     if specs.is_empty() {
@@ -67,11 +46,16 @@ pub fn run(g: &GlobalArgs, args: CheckConfigArgs) -> anyhow::Result<ExitStatus> 
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                p.is_file() && (n.starts_with(".env") || n.ends_with(".env")) && !is_template(p)
+                p.is_file()
+                    && (n.starts_with(".env") || n.ends_with(".env"))
+                    && !EnvFile::new(p.clone()).template
             })
             .collect();
         found.sort();
-        specs = found.into_iter().map(|p| (env_name(&p), p)).collect();
+        specs = found
+            .into_iter()
+            .map(|p| (EnvFile::new(p.clone()).environment, p))
+            .collect();
     }
     let mut envs = Vec::new();
     for (name, path) in &specs {

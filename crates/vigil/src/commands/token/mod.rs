@@ -8,9 +8,11 @@ mod jwks;
 mod mint;
 mod verify;
 
+pub use super::OutputFormat;
+
 use crate::cli::GlobalArgs;
 use anyhow::Context as _;
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -62,16 +64,6 @@ pub struct KeyArgs {
     pub env_file: Vec<PathBuf>,
 }
 
-/// `--format` of the token subcommands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum OutputFormat {
-    /// Human text.
-    #[default]
-    Text,
-    /// One JSON document.
-    Json,
-}
-
 /// Runs a `vigil token` subcommand.
 pub fn run(g: &GlobalArgs, args: TokenArgs) -> anyhow::Result<ExitStatus> {
     match args.command {
@@ -95,7 +87,7 @@ pub struct Loaded {
 
 /// Loads `[token]` from `--config` or `./vigil.toml`.
 pub fn load(g: &GlobalArgs) -> anyhow::Result<Loaded> {
-    let config = Config::discover(g.config.as_deref(), Path::new(""))?;
+    let config = Config::discover(g.config.as_deref(), Path::new("."))?;
     config.check_sections(super::SECTIONS)?;
     let section: TokenSection = config.section("token")?;
     let base = config
