@@ -281,6 +281,10 @@ impl Ruleset {
             fingerprint: String::new(),
             hash: String::new(),
             commit: commit.map(str::to_owned),
+            author: None,
+            email: None,
+            date: None,
+            message: None,
         }
     }
 }

@@ -20,6 +20,8 @@ mod engine;
 pub mod entropy;
 pub mod examples;
 pub mod finding;
+pub mod git;
+mod pack_trees;
 pub mod placeholder;
 pub mod report;
 pub mod rule;

@@ -176,6 +176,17 @@ impl Origin<'_> {
 }
 
 impl Ruleset {
+    /// Whether any allowlist names commits (history scans then scan per commit).
+    pub fn has_commit_allowlists(&self) -> bool {
+        self.global.iter().any(|a| !a.commits.is_empty())
+            || self
+                .rules
+                .iter()
+                .any(|r| r.allowlists.iter().any(|a| !a.commits.is_empty()))
+    }
+}
+
+impl Ruleset {
     /// The built-in rules alone.
     pub fn builtin() -> Self {
         let cfg = Config::empty();

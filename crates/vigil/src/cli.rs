@@ -62,6 +62,10 @@ pub enum ColorChoice {
 pub enum Command {
     /// Find secrets in files, directories or stdin.
     Scan(crate::commands::scan::ScanArgs),
+    /// Install git hooks that scan before every commit (and push).
+    Hook(crate::commands::hook::HookArgs),
+    /// Remove leaked secrets from git history (plan, then apply on a mirror clone).
+    Purge(crate::commands::purge::PurgeArgs),
     /// Rotate, check and track the secrets in .env files.
     Env(crate::commands::env::EnvArgs),
     /// Mint, verify and inspect the JWTs that guard MCP servers; check the JWT configuration.

@@ -2,6 +2,8 @@
 
 pub mod completions;
 pub mod env;
+pub mod hook;
+pub mod purge;
 pub mod scan;
 pub mod token;
 
@@ -17,6 +19,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Scan(args) => scan::run(&cli.global, args),
         Command::Env(args) => env::run(&cli.global, args),
+        Command::Hook(args) => hook::run(args),
+        Command::Purge(args) => purge::run(&cli.global, args),
         Command::Token(args) => token::run(&cli.global, args),
         Command::Completions(args) => completions::run(args),
     }

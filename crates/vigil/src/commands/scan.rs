@@ -5,12 +5,14 @@ use crate::output::{use_color, Progress};
 use anyhow::{bail, Context as _};
 use clap::{Args, ValueEnum};
 use std::io::Write;
+use std::io::{IsTerminal as _, Read as _};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 use vigil_core::{Config, ExitStatus};
 use vigil_scan::baseline::Known;
 use vigil_scan::config::{parse_size, ScanSection, SizeValue};
+use vigil_scan::git::{self, GitStats, HistoryOptions};
 use vigil_scan::report::{self, Context, Format};
 use vigil_scan::rule::ConfigFile;
 use vigil_scan::ruleset::Origin;
@@ -65,6 +67,25 @@ pub struct ScanArgs {
     /// Record the current findings as a baseline and exit 0.
     #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
     pub baseline_write: Option<PathBuf>,
+    /// Scan the git history of the repository at PATH (every commit reachable from any ref).
+    #[arg(long, conflicts_with_all = ["staged", "pre_push"])]
+    pub git: bool,
+    /// With --git: only the history of this branch (or any revision).
+    #[arg(long, value_name = "REV", requires = "git", conflicts_with = "range")]
+    pub branch: Option<String>,
+    /// With --git: only commits authored at or after this date (2026-01-31 or RFC 3339).
+    #[arg(long, value_name = "DATE", requires = "git")]
+    pub since: Option<String>,
+    /// With --git: only commits in A..B (reachable from B, not from A).
+    #[arg(long, value_name = "A..B", requires = "git")]
+    pub range: Option<String>,
+    /// Scan what `git commit` is about to record (the index against HEAD), new lines only.
+    #[arg(long, conflicts_with = "pre_push")]
+    pub staged: bool,
+    /// Scan the commits a push would send (git's pre-push stdin, pre-commit's
+    /// PRE_COMMIT_FROM_REF/TO_REF, or else HEAD minus every remote-tracking branch).
+    #[arg(long)]
+    pub pre_push: bool,
 }
 
 /// `--format`.
@@ -118,6 +139,30 @@ pub fn run(g: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitStatus> {
         follow_symlinks: args.follow_symlinks,
         threads: args.threads.unwrap_or(0),
     };
+    if args.git || args.staged || args.pre_push {
+        let repo = args
+            .paths
+            .first()
+            .cloned()
+            .unwrap_or_else(|| PathBuf::from("."));
+        let (findings, stats) = git_scan(&rules, &args, &repo, max)?;
+        let summary = format!(
+            "{} commit(s), {} blob(s), {:.1} MiB; skipped {} binary or over {}, {} unreadable object(s)",
+            stats.commits,
+            stats.blobs,
+            stats.bytes as f64 / 1048576.0,
+            stats.skipped,
+            human(max),
+            stats.unreadable
+        );
+        let tally = Tally {
+            files: stats.blobs as u64,
+            bytes: stats.bytes,
+            commits: Some(stats.commits as u64),
+            summary,
+        };
+        return finish(g, &args, &rules, &section, findings, started, tally);
+    }
     let progress = Progress::new(g.quiet);
     let outcome = if args.paths.iter().any(|p| p.as_os_str() == "-") {
         if args.paths.len() > 1 {
@@ -132,11 +177,53 @@ pub fn run(g: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitStatus> {
         tracing::warn!("{w}");
     }
     let Outcome {
-        mut findings,
-        stats,
-        ..
+        findings, stats, ..
     } = outcome;
+    let secs = started.elapsed().as_secs_f64();
+    let bytes = stats.bytes.load(Ordering::Relaxed);
+    let (files, binary, large, unreadable) = (
+        stats.files.load(Ordering::Relaxed),
+        stats.binary.load(Ordering::Relaxed),
+        stats.too_large.load(Ordering::Relaxed),
+        stats.unreadable.load(Ordering::Relaxed),
+    );
+    let summary = format!(
+        "{files} file(s), {:.1} MiB in {secs:.2} s ({:.0} MiB/s); skipped {binary} binary, {large} over {}, {unreadable} unreadable",
+        bytes as f64 / 1048576.0,
+        bytes as f64 / 1048576.0 / secs.max(1e-6),
+        human(max),
+    );
+    let tally = Tally {
+        files,
+        bytes,
+        commits: None,
+        summary,
+    };
+    finish(g, &args, &rules, &section, findings, started, tally)
+}
 
+/// What a scan read, for the structured `scan finished` log event.
+struct Tally {
+    /// Files (or distinct blobs, for history scans) scanned.
+    files: u64,
+    /// Bytes scanned.
+    bytes: u64,
+    /// Commits walked, for history scans.
+    commits: Option<u64>,
+    /// The one-line summary printed on stderr.
+    summary: String,
+}
+
+/// Filters by ignore files and baseline, writes the report, prints the summary, picks the exit code.
+fn finish(
+    g: &GlobalArgs,
+    args: &ScanArgs,
+    rules: &Ruleset,
+    section: &ScanSection,
+    mut findings: Vec<vigil_scan::finding::Finding>,
+    started: Instant,
+    tally: Tally,
+) -> anyhow::Result<ExitStatus> {
     let mut known = Known::default();
     for f in ignore_files(&args.paths) {
         known.load_ignore_file(&f)?;
@@ -146,7 +233,7 @@ pub fn run(g: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitStatus> {
     }
 
     let ctx = Context {
-        rules: &rules,
+        rules,
         show_secrets: args.show_secrets,
         color: false,
         version: env!("CARGO_PKG_VERSION"),
@@ -194,33 +281,29 @@ pub fn run(g: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitStatus> {
         }
     }
 
-    let secs = started.elapsed().as_secs_f64();
-    let bytes = stats.bytes.load(Ordering::Relaxed);
-    let (files, binary, large, unreadable) = (
-        stats.files.load(Ordering::Relaxed),
-        stats.binary.load(Ordering::Relaxed),
-        stats.too_large.load(Ordering::Relaxed),
-        stats.unreadable.load(Ordering::Relaxed),
-    );
     if matches!(g.log_format, LogFormatArg::Json) {
-        tracing::info!(
-            findings = findings.len(),
-            files,
-            bytes,
-            seconds = secs,
-            binary,
-            too_large = large,
-            unreadable,
-            "scan finished"
-        );
+        let seconds = started.elapsed().as_secs_f64();
+        match tally.commits {
+            Some(commits) => tracing::info!(
+                findings = findings.len(),
+                files = tally.files,
+                bytes = tally.bytes,
+                commits,
+                seconds,
+                summary = tally.summary,
+                "scan finished"
+            ),
+            None => tracing::info!(
+                findings = findings.len(),
+                files = tally.files,
+                bytes = tally.bytes,
+                seconds,
+                summary = tally.summary,
+                "scan finished"
+            ),
+        }
     } else if !g.quiet {
-        eprintln!(
-            "vigil: {} finding(s) in {files} file(s), {:.1} MiB in {secs:.2} s ({:.0} MiB/s); skipped {binary} binary, {large} over {}, {unreadable} unreadable",
-            findings.len(),
-            bytes as f64 / 1048576.0,
-            bytes as f64 / 1048576.0 / secs.max(1e-6),
-            human(max),
-        );
+        eprintln!("vigil: {} finding(s) in {}", findings.len(), tally.summary);
     }
     if findings.is_empty() {
         Ok(ExitStatus::Success)
@@ -232,10 +315,82 @@ pub fn run(g: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitStatus> {
     }
 }
 
+/// History, staged or pre-push scans.
+fn git_scan(
+    rules: &Ruleset,
+    args: &ScanArgs,
+    repo: &Path,
+    max: u64,
+) -> anyhow::Result<(Vec<vigil_scan::finding::Finding>, GitStats)> {
+    if args.staged {
+        return Ok(git::scan_staged(repo, rules, max)?);
+    }
+    let mut opts = HistoryOptions {
+        branch: args.branch.clone(),
+        range: args.range.clone(),
+        max_blob_size: max,
+        threads: args.threads.unwrap_or(0),
+        ..HistoryOptions::default()
+    };
+    if let Some(s) = &args.since {
+        let t = humantime::parse_rfc3339_weak(s)
+            .or_else(|_| humantime::parse_rfc3339_weak(&format!("{s} 00:00:00")))
+            .map_err(|_| {
+                anyhow::anyhow!("--since: `{s}` is not a date (2026-01-31 or RFC 3339)")
+            })?;
+        opts.since = Some(t.duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64);
+    }
+    if args.pre_push {
+        push_range(&mut opts)?;
+    }
+    Ok(git::scan_history(repo, rules, &opts)?)
+}
+
+/// What a push sends: git's pre-push stdin (`<local ref> <local sha> <remote ref> <remote sha>`
+/// lines), pre-commit's `PRE_COMMIT_FROM_REF`/`PRE_COMMIT_TO_REF`, or HEAD minus every
+/// remote-tracking branch.
+fn push_range(opts: &mut HistoryOptions) -> anyhow::Result<()> {
+    const ZERO: &str = "0000000000000000000000000000000000000000";
+    if let (Ok(from), Ok(to)) = (
+        std::env::var("PRE_COMMIT_FROM_REF"),
+        std::env::var("PRE_COMMIT_TO_REF"),
+    ) {
+        opts.tips.push(to);
+        opts.hidden.push(from);
+        return Ok(());
+    }
+    let mut input = String::new();
+    if !std::io::stdin().is_terminal() {
+        std::io::Read::read_to_string(&mut std::io::stdin().take(1 << 20), &mut input)
+            .context("reading pre-push stdin")?;
+    }
+    for line in input.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() != 4 {
+            continue;
+        }
+        if f[1] == ZERO {
+            continue; // a deletion sends nothing
+        }
+        opts.tips.push(f[1].to_owned());
+        if f[3] != ZERO {
+            opts.hidden.push(f[3].to_owned());
+        }
+    }
+    if opts.tips.is_empty() {
+        opts.tips.push("HEAD".into());
+    }
+    opts.hide_remotes = true;
+    Ok(())
+}
+
 /// Picks the rules: `--config` (a gitleaks file or a vigil.toml), else `vigil.toml [scan]` in the
 /// working directory, else `.gitleaks.toml` beside the first scanned directory or here, else the
 /// built-in rules.
-fn load_rules(g: &GlobalArgs, paths: &[PathBuf]) -> anyhow::Result<(Ruleset, ScanSection)> {
+pub(crate) fn load_rules(
+    g: &GlobalArgs,
+    paths: &[PathBuf],
+) -> anyhow::Result<(Ruleset, ScanSection)> {
     if let Some(p) = &g.config {
         let raw = Config::parse_patterns(p)?;
         if is_gitleaks(&raw) {

@@ -81,6 +81,9 @@ pub fn python_with(module: &str, package: &str) -> PathBuf {
     }
     let venv = test_deps().join("venv");
     let py = venv.join("bin/python");
+    // Tests run in parallel: one venv creation and one pip install at a time.
+    let lock = std::fs::File::create(test_deps().join("venv.lock")).unwrap();
+    lock.lock().unwrap();
     if !py.exists() {
         let s = std::process::Command::new("python3")
             .args(["-m", "venv"])

@@ -1,0 +1,630 @@
+//! `vigil scan --git|--staged|--pre-push`, `vigil hook install` and `vigil purge` on real
+//! repositories built at run time with the `git` command: branches, a secret added then removed,
+//! the same blob in many commits, a merge, a rename, a shallow clone, a bare clone, packed and
+//! loose objects, a gitlink, a missing object; git-filter-repo from PyPI for the purge.
+
+mod common;
+
+use common::{expect_exit, json, run, token, vigil, write};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use tempfile::TempDir;
+
+/// Runs git in `dir` with a fixed identity and date (`day` days after 2026-01-01).
+fn git_at(dir: &Path, day: u32, who: &str, args: &[&str]) -> String {
+    let date = format!("2026-01-{:02}T12:00:00Z", day.clamp(1, 28));
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", who)
+        .env(
+            "GIT_AUTHOR_EMAIL",
+            format!("{}@example.org", who.to_lowercase()),
+        )
+        .env("GIT_AUTHOR_DATE", &date)
+        .env("GIT_COMMITTER_NAME", who)
+        .env(
+            "GIT_COMMITTER_EMAIL",
+            format!("{}@example.org", who.to_lowercase()),
+        )
+        .env("GIT_COMMITTER_DATE", &date)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", dir)
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    git_at(dir, 1, "Tester", args)
+}
+
+fn commit(dir: &Path, day: u32, who: &str, msg: &str) -> String {
+    git_at(dir, day, who, &["add", "-A"]);
+    git_at(dir, day, who, &["commit", "-q", "-m", msg]);
+    git(dir, &["rev-parse", "HEAD"])
+}
+
+fn init(dir: &Path) {
+    git(dir, &["init", "-q", "-b", "main"]);
+    git(dir, &["config", "gc.auto", "0"]);
+}
+
+fn gh(seed: u64) -> String {
+    token("ghp_{alnum:30}{ghcrc}", seed)
+}
+
+fn slack(seed: u64) -> String {
+    token("xoxb-{digits:12}-{digits:13}-{alnum:24}", seed)
+}
+
+/// (file, rule, commit, author, message) of each finding.
+fn attributions(v: &serde_json::Value) -> Vec<(String, String, String, String, String)> {
+    let mut out: Vec<_> = v
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|f| {
+            (
+                f["file"].as_str().unwrap().to_owned(),
+                f["rule"].as_str().unwrap().to_owned(),
+                f["commit"].as_str().unwrap_or("").to_owned(),
+                f["author"].as_str().unwrap_or("").to_owned(),
+                f["message"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+struct History {
+    dir: TempDir,
+    added: String,
+    feature: String,
+    settings: String,
+    renamed: String,
+    secrets: Vec<String>,
+}
+
+/// main: c1 clean; c2 Alice adds config/.env (GitHub token); c3 Bob removes it; c4 adds
+/// src/settings.py (Slack token) then 12 commits edit other files (the same blob in 13
+/// commits); feature (from c2): Carol adds docs/notes.md (a second GitHub token) and edits it;
+/// merge into main; c_last renames src/settings.py.
+fn history() -> History {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    init(d);
+    write(d, "README.md", "# demo\n");
+    write(d, "src/app.py", "print('hello')\n");
+    commit(d, 1, "Tester", "initial");
+    let (t1, t2, t3) = (gh(1), slack(2), gh(3));
+    write(d, "config/.env", format!("GITHUB_TOKEN={t1}\nPORT=8080\n"));
+    let added = commit(d, 2, "Alice", "add config");
+    git(d, &["branch", "feature"]);
+    std::fs::remove_file(d.join("config/.env")).unwrap();
+    write(d, "README.md", "# demo\nNever commit .env files.\n");
+    commit(d, 3, "Bob", "remove leaked config");
+    write(
+        d,
+        "src/settings.py",
+        format!("SLACK_BOT_TOKEN = \"{t2}\"\n"),
+    );
+    let settings = commit(d, 4, "Dana", "settings");
+    for i in 0..12 {
+        write(d, "src/app.py", format!("print('hello {i}')\n"));
+        commit(d, 5 + i, "Dana", &format!("edit {i}"));
+    }
+    git(d, &["checkout", "-q", "feature"]);
+    write(d, "docs/notes.md", format!("token: {t3}\n"));
+    let feature = commit(d, 18, "Carol", "notes");
+    write(d, "docs/notes.md", format!("token: {t3}\nmore notes\n"));
+    commit(d, 19, "Carol", "more notes");
+    git(d, &["checkout", "-q", "main"]);
+    git_at(
+        d,
+        20,
+        "Dana",
+        &["merge", "-q", "--no-ff", "-m", "merge feature", "feature"],
+    );
+    git_at(d, 21, "Dana", &["mv", "src/settings.py", "src/config.py"]);
+    let renamed = commit(d, 21, "Dana", "rename settings");
+    History {
+        dir,
+        added,
+        feature,
+        settings,
+        renamed,
+        secrets: vec![t1, t2, t3],
+    }
+}
+
+#[test]
+fn history_findings_are_attributed_to_the_commit_that_introduced_them() {
+    let h = history();
+    let d = h.dir.path();
+    let out = run(d, &["scan", "--git", "-f", "json"]);
+    expect_exit(&out, 1);
+    let v = json(&out);
+    let want = vec![
+        (
+            "config/.env".to_owned(),
+            "github-pat".to_owned(),
+            h.added.clone(),
+            "Alice".to_owned(),
+            "add config".to_owned(),
+        ),
+        (
+            "docs/notes.md".into(),
+            "github-pat".into(),
+            h.feature.clone(),
+            "Carol".into(),
+            "notes".into(),
+        ),
+        (
+            "src/settings.py".into(),
+            "slack-bot-token".into(),
+            h.settings.clone(),
+            "Dana".into(),
+            "settings".into(),
+        ),
+    ];
+    assert_eq!(attributions(&v), want);
+    let f = &v[0];
+    assert_eq!(f["email"], "alice@example.org");
+    assert_eq!(f["date"], "2026-01-02T12:00:00Z");
+    assert_eq!(
+        f["fingerprint"],
+        format!("{}:config/.env:github-pat:1", h.added)
+    );
+    let all = String::from_utf8_lossy(&out.stdout);
+    for s in &h.secrets {
+        assert!(!all.contains(s.as_str()), "secrets are redacted");
+    }
+    assert!(!h.renamed.is_empty());
+
+    // --branch, --range, --since narrow the walk.
+    let b = json(&run(
+        d,
+        &["scan", "--git", "--branch", "feature", "-f", "json"],
+    ));
+    assert_eq!(
+        attributions(&b)
+            .iter()
+            .map(|a| a.0.as_str())
+            .collect::<Vec<_>>(),
+        ["config/.env", "docs/notes.md"]
+    );
+    let r = json(&run(
+        d,
+        &[
+            "scan",
+            "--git",
+            "--range",
+            &format!("{}..main", h.added),
+            "-f",
+            "json",
+        ],
+    ));
+    assert_eq!(
+        attributions(&r)
+            .iter()
+            .map(|a| a.0.as_str())
+            .collect::<Vec<_>>(),
+        ["docs/notes.md", "src/settings.py"]
+    );
+    let s = json(&run(
+        d,
+        &["scan", "--git", "--since", "2026-01-10", "-f", "json"],
+    ));
+    assert_eq!(
+        attributions(&s)
+            .iter()
+            .map(|a| a.0.as_str())
+            .collect::<Vec<_>>(),
+        ["docs/notes.md", "src/config.py"]
+    );
+    // A bad revision is one line, exit 2.
+    let bad = run(d, &["scan", "--git", "--branch", "nope"]);
+    expect_exit(&bad, 2);
+    assert!(String::from_utf8_lossy(&bad.stderr)
+        .starts_with("vigil: --branch `nope` does not name a commit"));
+
+    // Packed objects, a bare clone and SARIF/text reports give the same answer.
+    git(d, &["gc", "-q"]);
+    let packed = json(&run(d, &["scan", "--git", "-f", "json"]));
+    assert_eq!(attributions(&packed), want);
+    let bare = d.join("bare.git");
+    git(d, &["clone", "-q", "--bare", ".", bare.to_str().unwrap()]);
+    let b = json(&run(d, &["scan", "--git", "bare.git", "-f", "json"]));
+    assert_eq!(attributions(&b), want);
+    let text = run(d, &["scan", "--git"]);
+    assert!(String::from_utf8_lossy(&text.stdout)
+        .contains(&format!("config/.env:1:14 @ {}", &h.added[..12])));
+}
+
+/// A long history (over the size where `scan --git` reads every tree of the pack in pack order
+/// first) made with `git fast-import` and repacked with deep tree deltas: the pack-order path
+/// (the default full walk) and the per-commit path (`--since` before the first commit) give the
+/// same, correctly attributed findings.
+#[test]
+fn long_packed_histories_give_the_same_findings_on_both_tree_paths() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    init(d);
+    let (t1, t2) = (gh(41), slack(42));
+    let mut stream = String::new();
+    let blob = |s: &mut String, path: &str, body: &str| {
+        s.push_str(&format!(
+            "M 100644 inline {path}\ndata {}\n{body}\n",
+            body.len()
+        ));
+    };
+    for i in 1..=320u32 {
+        let when = 1_767_268_800 + u64::from(i) * 3600;
+        let msg = format!("change {i}");
+        stream.push_str(&format!(
+            "commit refs/heads/main\nmark :{i}\nauthor Eve <eve@example.org> {when} +0000\n\
+             committer Eve <eve@example.org> {when} +0000\ndata {}\n{msg}\n",
+            msg.len()
+        ));
+        if i > 1 {
+            stream.push_str(&format!("from :{}\n", i - 1));
+        }
+        blob(
+            &mut stream,
+            &format!("src/mod{}.rs", i % 17),
+            &format!("// v{i}\n"),
+        );
+        match i {
+            50 => blob(&mut stream, "deploy/.env", &format!("GITHUB_TOKEN={t1}\n")),
+            60 => stream.push_str("D deploy/.env\n"),
+            250 => blob(&mut stream, "bot/config.py", &format!("TOKEN = \"{t2}\"\n")),
+            _ => {}
+        }
+        stream.push('\n');
+    }
+    let mut child = Command::new("git")
+        .current_dir(d)
+        .args(["fast-import", "--quiet"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("git fast-import runs");
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), stream.as_bytes()).unwrap();
+    drop(child.stdin.take());
+    assert!(child.wait().unwrap().success());
+    git(d, &["repack", "-adfq", "--depth=50", "--window=20"]);
+    let at = |n: u32| git(d, &["rev-parse", &format!("main~{}", 320 - n)]);
+    let want = vec![
+        (
+            "bot/config.py".to_owned(),
+            "slack-bot-token".to_owned(),
+            at(250),
+            "Eve".to_owned(),
+            "change 250".to_owned(),
+        ),
+        (
+            "deploy/.env".into(),
+            "github-pat".into(),
+            at(50),
+            "Eve".into(),
+            "change 50".into(),
+        ),
+    ];
+    let full = run(d, &["scan", "--git", "-f", "json"]);
+    expect_exit(&full, 1);
+    assert_eq!(attributions(&json(&full)), want);
+    let walked = run(d, &["scan", "--git", "--since", "2000-01-01", "-f", "json"]);
+    assert_eq!(attributions(&json(&walked)), want);
+}
+
+#[test]
+fn shallow_clones_gitlinks_and_missing_objects_are_handled() {
+    let h = history();
+    let d = h.dir.path();
+    let shallow = TempDir::new().unwrap();
+    let url = format!("file://{}", d.display());
+    let s = shallow.path().join("s");
+    git(
+        shallow.path(),
+        &[
+            "clone",
+            "-q",
+            "--depth",
+            "2",
+            "--no-single-branch",
+            &url,
+            s.to_str().unwrap(),
+        ],
+    );
+    let out = run(&s, &["scan", "--git", "-f", "json"]);
+    expect_exit(&out, 1);
+    let files: BTreeSet<String> = attributions(&json(&out)).into_iter().map(|a| a.0).collect();
+    // The boundary commits (the merge on main, "notes" on feature) count as roots: what they
+    // hold is reported there, nothing older is needed.
+    let want: BTreeSet<String> = ["config/.env", "docs/notes.md", "src/settings.py"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(files, want);
+
+    // A gitlink (submodule entry) is not content.
+    let g = TempDir::new().unwrap();
+    let gd = g.path();
+    init(gd);
+    write(gd, "a.txt", "x\n");
+    let c = commit(gd, 1, "T", "a");
+    git(
+        gd,
+        &[
+            "update-index",
+            "--add",
+            "--cacheinfo",
+            &format!("160000,{c},vendor/lib"),
+        ],
+    );
+    git(gd, &["commit", "-q", "-m", "submodule"]);
+    write(gd, "b.txt", format!("{}\n", gh(9)));
+    let leak = commit(gd, 2, "T", "leak");
+    expect_exit(&run(gd, &["scan", "--git"]), 1);
+    // A missing blob is a warning naming it, not a crash; other commits are still scanned.
+    let blob = git(gd, &["rev-parse", "HEAD:b.txt"]);
+    let p = gd.join(".git/objects").join(&blob[..2]).join(&blob[2..]);
+    std::fs::remove_file(&p).unwrap();
+    let out = run(gd, &["scan", "--git"]);
+    expect_exit(&out, 0);
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("blob unreadable") && e.contains(&blob), "{e}");
+    assert!(e.contains("1 unreadable object(s)"), "{e}");
+    assert!(!leak.is_empty());
+}
+
+#[test]
+fn staged_scans_only_what_the_commit_adds_and_the_hook_refuses_it() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    init(d);
+    write(d, "app.env", format!("OLD_TOKEN={}\n", gh(20)));
+    commit(d, 1, "T", "old leak, being purged");
+    // An unrelated edit of the same file: the old secret is not on a new line.
+    write(d, "app.env", format!("OLD_TOKEN={}\nPORT=1\n", gh(20)));
+    git(d, &["add", "app.env"]);
+    let out = run(d, &["scan", "--staged"]);
+    expect_exit(&out, 0);
+    write(d, "new.py", format!("TOKEN = '{}'\n", slack(21)));
+    git(d, &["add", "new.py"]);
+    let out = run(d, &["scan", "--staged", "-f", "json"]);
+    expect_exit(&out, 1);
+    let v = json(&out);
+    assert_eq!(v.as_array().unwrap().len(), 1);
+    assert_eq!(v[0]["file"], "new.py");
+    assert!(v[0].get("commit").is_none());
+
+    // vigil hook install writes a pre-commit hook that refuses the commit.
+    let out = run(d, &["hook", "install", "--pre-push"]);
+    expect_exit(&out, 0);
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_vigil"));
+    let path = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap()
+    );
+    let c = Command::new("git")
+        .current_dir(d)
+        .args(["commit", "-q", "-m", "leak"])
+        .env("PATH", &path)
+        .env("HOME", d)
+        .env("GIT_AUTHOR_NAME", "T")
+        .env("GIT_AUTHOR_EMAIL", "t@example.org")
+        .env("GIT_COMMITTER_NAME", "T")
+        .env("GIT_COMMITTER_EMAIL", "t@example.org")
+        .output()
+        .unwrap();
+    assert!(!c.status.success(), "the hook refused the commit");
+    assert!(
+        String::from_utf8_lossy(&c.stderr).contains("1 finding(s)"),
+        "{}",
+        String::from_utf8_lossy(&c.stderr)
+    );
+    // A foreign hook is not overwritten without --force, and is kept with it.
+    let hook = d.join(".git/hooks/pre-commit");
+    std::fs::write(&hook, "#!/bin/sh\necho mine\n").unwrap();
+    let out = run(d, &["hook", "install"]);
+    expect_exit(&out, 2);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("a hook Vigil did not write is there"));
+    expect_exit(&run(d, &["hook", "install", "--force"]), 0);
+    assert_eq!(
+        std::fs::read_to_string(d.join(".git/hooks/pre-commit.bak")).unwrap(),
+        "#!/bin/sh\necho mine\n"
+    );
+    assert!(std::fs::read_to_string(&hook)
+        .unwrap()
+        .contains("vigil scan --staged"));
+}
+
+#[test]
+fn pre_push_scans_only_commits_the_remote_lacks() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let remote = d.join("remote.git");
+    git(d, &["init", "-q", "--bare", remote.to_str().unwrap()]);
+    let w = d.join("work");
+    std::fs::create_dir_all(&w).unwrap();
+    init(&w);
+    write(&w, "old.txt", format!("{}\n", gh(30)));
+    let pushed = commit(&w, 1, "T", "already public");
+    git(&w, &["remote", "add", "origin", remote.to_str().unwrap()]);
+    git(&w, &["push", "-q", "origin", "main"]);
+    write(&w, "new.txt", format!("{}\n", slack(31)));
+    let local = commit(&w, 2, "T", "new leak");
+    let mut c = vigil(&w);
+    c.args(["scan", "--pre-push", "-f", "json"])
+        .write_stdin(format!(
+            "refs/heads/main {local} refs/heads/main {pushed}\n"
+        ));
+    let out = c.output().unwrap();
+    expect_exit(&out, 1);
+    let v = json(&out);
+    assert_eq!(
+        attributions(&v)
+            .iter()
+            .map(|a| (a.0.as_str(), a.2.as_str()))
+            .collect::<Vec<_>>(),
+        [("new.txt", local.as_str())]
+    );
+    // Without stdin: HEAD minus every remote-tracking branch.
+    git(&w, &["fetch", "-q", "origin"]);
+    let out = run(&w, &["scan", "--pre-push", "-f", "json"]);
+    expect_exit(&out, 1);
+    assert_eq!(json(&out).as_array().unwrap().len(), 1);
+}
+
+/// `git-filter-repo` from PyPI, in the shared test venv.
+fn filter_repo_dir() -> PathBuf {
+    let py = common::python_with("git_filter_repo", "git-filter-repo");
+    let bin = py.parent().unwrap().to_path_buf();
+    if bin.join("git-filter-repo").exists() {
+        return bin;
+    }
+    // The system python has the module: find its script.
+    let out = Command::new("sh")
+        .args(["-c", "command -v git-filter-repo"])
+        .output()
+        .unwrap();
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+#[test]
+fn purge_removes_every_secret_and_keeps_every_clean_tree() {
+    let h = history();
+    let d = h.dir.path();
+    let out = run(d, &["purge", "plan", "-o", "repl.txt"]);
+    expect_exit(&out, 0);
+    let plan = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        plan.contains("Rotate every one of these secrets first"),
+        "{plan}"
+    );
+    assert!(plan.contains("3 secret(s)"), "{plan}");
+    let repl = std::fs::read_to_string(d.join("repl.txt")).unwrap();
+    for s in &h.secrets {
+        assert!(repl.contains(&format!("literal:{s}==>***REMOVED***")));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(
+            std::fs::metadata(d.join("repl.txt"))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o600
+        );
+    }
+    // A redacted report cannot drive a purge.
+    let rep = run(d, &["scan", "--git", "-f", "json", "-o", "redacted.json"]);
+    expect_exit(&rep, 1);
+    let out = run(d, &["purge", "plan", "--report", "redacted.json"]);
+    expect_exit(&out, 2);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the secret is redacted"));
+
+    // Trees of commits that hold no secret, before the purge.
+    let clean_trees = |repo: &Path| -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        for line in git(repo, &["rev-list", "--all", "--format=%H %T"])
+            .lines()
+            .filter(|l| !l.starts_with("commit "))
+        {
+            let (c, t) = line.split_once(' ').unwrap();
+            let dirty = h.secrets.iter().any(|s| {
+                Command::new("git")
+                    .current_dir(repo)
+                    .args(["grep", "-q", "-F", s, c])
+                    .status()
+                    .unwrap()
+                    .success()
+            });
+            if !dirty {
+                out.insert(t.to_owned());
+            }
+        }
+        out
+    };
+    let before = clean_trees(d);
+    assert_eq!(
+        before.len(),
+        2,
+        "initial and after-removal commits hold no secret"
+    );
+    let mirror = d.join("purge.git");
+    git(
+        d,
+        &["clone", "-q", "--mirror", ".", mirror.to_str().unwrap()],
+    );
+    // Not a mirror: refused.
+    let out = run(
+        d,
+        &[
+            "purge",
+            "apply",
+            "--mirror",
+            ".",
+            "--replacements",
+            "repl.txt",
+        ],
+    );
+    expect_exit(&out, 2);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a mirror clone"));
+    let bin = filter_repo_dir();
+    let mut c = vigil(d);
+    c.args([
+        "purge",
+        "apply",
+        "--mirror",
+        "purge.git",
+        "--replacements",
+        "repl.txt",
+    ])
+    .env(
+        "PATH",
+        format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+    );
+    let out = c.output().unwrap();
+    expect_exit(&out, 0);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is clean"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The whole history re-scans clean, every clean tree survives, and nothing was pushed.
+    expect_exit(&run(d, &["scan", "--git", "purge.git"]), 0);
+    let after: BTreeSet<String> = git(&mirror, &["rev-list", "--all", "--format=%T"])
+        .lines()
+        .filter(|l| !l.starts_with("commit "))
+        .map(str::to_owned)
+        .collect();
+    assert!(
+        before.is_subset(&after),
+        "clean trees changed: {:?}",
+        before.difference(&after).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        git(&mirror, &["rev-list", "--all"]).lines().count(),
+        git(d, &["rev-list", "--all"]).lines().count()
+    );
+    assert_eq!(
+        attributions(&json(&run(d, &["scan", "--git", "-f", "json"]))).len(),
+        3,
+        "the original is untouched"
+    );
+}
