@@ -11,6 +11,7 @@ pub mod fsx;
 pub mod logging;
 pub mod redact;
 pub mod secret;
+pub mod size;
 pub mod strength;
 
 pub use config::{Config, ConfigError};

@@ -51,15 +51,7 @@ impl Default for ScanExtend {
     }
 }
 
-/// A size written as a number of bytes or a string with a unit.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-pub enum SizeValue {
-    /// Bytes.
-    Bytes(u64),
-    /// `10MiB`, `500KB`, `1G`...
-    Text(String),
-}
+pub use vigil_core::size::{parse as parse_size, SizeValue};
 
 impl ScanSection {
     /// The rule configuration this section describes. Built-in rules stay on unless the section
@@ -80,32 +72,8 @@ impl ScanSection {
     }
 }
 
-/// Parses `10MiB`, `10M`, `500KB`, `1g`, `4096` into bytes (K/M/G are powers of 1024).
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("`{t}` is not a size (examples: 10MiB, 500KB, 4096)"))?;
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        _ => {
-            return Err(format!(
-                "`{t}` has an unknown unit (use B, KiB, MiB or GiB)"
-            ))
-        }
-    };
-    n.checked_mul(mult)
-        .ok_or_else(|| format!("`{t}` is too large"))
-}
-
 #[cfg(test)]
 mod tests {
-    use super::parse_size;
 
     #[test]
     fn scan_extend_keeps_builtins_unless_told() {
@@ -117,14 +85,5 @@ mod tests {
         assert_eq!(e.disabled_rules, vec!["jwt".to_string()]);
         let s: super::ScanSection = toml::from_str("[extend]\nuseDefault = false\n").unwrap();
         assert!(!s.to_config_file().extend.unwrap().use_default);
-    }
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("4096"), Ok(4096));
-        assert_eq!(parse_size("10MiB"), Ok(10 << 20));
-        assert_eq!(parse_size("1g"), Ok(1 << 30));
-        assert!(parse_size("ten").is_err());
-        assert!(parse_size("5 parsecs").is_err());
     }
 }

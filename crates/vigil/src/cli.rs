@@ -17,7 +17,7 @@ pub struct Cli {
 }
 
 /// Flags every subcommand takes.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Clone)]
 pub struct GlobalArgs {
     /// Configuration file: a `vigil.toml`, or (for `scan`) a gitleaks `.gitleaks.toml`
     /// [default: ./vigil.toml if present].
@@ -70,6 +70,8 @@ pub enum Command {
     Env(crate::commands::env::EnvArgs),
     /// Mint, verify and inspect the JWTs that guard MCP servers; check the JWT configuration.
     Token(crate::commands::token::TokenArgs),
+    /// The authenticating gateway in front of MCP servers: JWT, rate limits, CORS, metrics.
+    Gateway(crate::commands::gateway::GatewayArgs),
     /// Print a shell completion script.
     Completions(crate::commands::completions::CompletionsArgs),
 }

@@ -21,7 +21,8 @@ fn main() -> ExitCode {
             };
         }
     };
-    output::init_logging(&cli.global);
+    let chatty = matches!(cli.command, cli::Command::Gateway(_));
+    output::init_logging(&cli.global, chatty);
     match commands::run(cli) {
         Ok(status) => status.into(),
         Err(err) => {

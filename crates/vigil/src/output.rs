@@ -8,12 +8,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use vigil_core::logging::{self, LogFormat};
 
-/// Installs the global, redacting subscriber.
-pub fn init_logging(g: &GlobalArgs) {
+/// Installs the global, redacting subscriber. `chatty` commands (the gateway, whose access log
+/// is its output) log at info by default.
+pub fn init_logging(g: &GlobalArgs, chatty: bool) {
     let json = matches!(g.log_format, LogFormatArg::Json);
     let level = match (g.quiet, g.verbose) {
         (true, _) => "error",
-        (_, 0) if json => "info",
+        (_, 0) if json || chatty => "info",
         (_, 0) => "warn",
         (_, 1) => "debug",
         _ => "trace",

@@ -2,13 +2,14 @@
 
 pub mod completions;
 pub mod env;
+pub mod gateway;
 pub mod hook;
 pub mod purge;
 pub mod scan;
 pub mod token;
 
 /// The sections `vigil.toml` may have, one per command that reads it.
-pub const SECTIONS: &[&str] = &["scan", "env", "token"];
+pub const SECTIONS: &[&str] = &["scan", "env", "token", "gateway"];
 
 use crate::cli::{Cli, Command};
 use clap::ValueEnum;
@@ -22,6 +23,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Hook(args) => hook::run(args),
         Command::Purge(args) => purge::run(&cli.global, args),
         Command::Token(args) => token::run(&cli.global, args),
+        Command::Gateway(args) => gateway::run(&cli.global, args),
         Command::Completions(args) => completions::run(args),
     }
 }

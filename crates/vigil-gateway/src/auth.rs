@@ -1,0 +1,217 @@
+//! Bearer authentication for one route: the token from `Authorization`, verified by
+//! `vigil-token`'s [`Verifier`] for the route's audience, then issuer, scopes and required claims;
+//! failures become RFC 6750 answers with a `WWW-Authenticate` header pointing at the RFC 9728
+//! metadata. No message ever holds the token.
+
+use crate::config::Route;
+use http::{HeaderMap, HeaderValue, StatusCode};
+use vigil_token::{Rejection, Verified, Verifier};
+
+/// Who a request acts for.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// The token's `sub` (or `-` when it has none).
+    pub subject: String,
+    /// Seconds until the token expires.
+    pub expires_in: u64,
+}
+
+/// Why a request was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// 401 or 403.
+    pub status: StatusCode,
+    /// RFC 6750 error code; `None` when the request carried no credentials at all.
+    pub error: Option<&'static str>,
+    /// Human description (no token).
+    pub description: String,
+    /// Stable reason for metrics: `missing`, `not_bearer`, a [`Rejection::code`], `scope`, `claim`,
+    /// `issuer`.
+    pub reason: &'static str,
+    /// Scopes the route needs (for `insufficient_scope`).
+    pub scope: Option<String>,
+}
+
+impl Refusal {
+    fn invalid(reason: &'static str, description: impl Into<String>) -> Self {
+        Refusal {
+            status: StatusCode::UNAUTHORIZED,
+            error: Some("invalid_token"),
+            description: description.into(),
+            reason,
+            scope: None,
+        }
+    }
+
+    /// The `WWW-Authenticate` value for this refusal.
+    pub fn challenge(&self, resource_metadata: &str) -> HeaderValue {
+        let mut v = String::from("Bearer");
+        let mut sep = " ";
+        if let Some(e) = self.error {
+            v.push_str(&format!("{sep}error=\"{e}\""));
+            sep = ", ";
+            v.push_str(&format!(
+                "{sep}error_description=\"{}\"",
+                quoted(&self.description)
+            ));
+        }
+        if let Some(s) = &self.scope {
+            v.push_str(&format!("{sep}scope=\"{}\"", quoted(s)));
+            sep = ", ";
+        }
+        v.push_str(&format!(
+            "{sep}resource_metadata=\"{}\"",
+            quoted(resource_metadata)
+        ));
+        HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
+    }
+}
+
+/// Keeps what may appear inside a quoted-string of a header: visible ASCII and spaces, without
+/// `"` and `\`.
+fn quoted(s: &str) -> String {
+    s.chars()
+        .filter(|c| (' '..='~').contains(c) && *c != '"' && *c != '\\')
+        .take(200)
+        .collect()
+}
+
+/// The bearer token of a request, if it has an `Authorization` header.
+pub fn bearer(headers: &HeaderMap) -> Result<Option<&str>, Refusal> {
+    let Some(v) = headers.get(http::header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let v = v.to_str().map_err(|_| {
+        Refusal::invalid("malformed", "the Authorization header is not visible ASCII")
+    })?;
+    let (scheme, token) = v.split_once(' ').unwrap_or((v, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(Refusal {
+            status: StatusCode::UNAUTHORIZED,
+            error: Some("invalid_request"),
+            description: "use the Bearer scheme".into(),
+            reason: "not_bearer",
+            scope: None,
+        });
+    }
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(Refusal {
+            status: StatusCode::UNAUTHORIZED,
+            error: Some("invalid_request"),
+            description: "empty bearer token".into(),
+            reason: "missing",
+            scope: None,
+        });
+    }
+    Ok(Some(token))
+}
+
+/// The refusal for a request without credentials.
+pub fn missing() -> Refusal {
+    Refusal {
+        status: StatusCode::UNAUTHORIZED,
+        error: None,
+        description: "a bearer token is required".into(),
+        reason: "missing",
+        scope: None,
+    }
+}
+
+/// Verifies `token` for `route` at `now` (seconds since the epoch).
+pub fn check(
+    verifier: &Verifier,
+    default_issuer: Option<&str>,
+    route: &Route,
+    token: &str,
+    now: u64,
+) -> Result<Principal, Refusal> {
+    let audiences = std::slice::from_ref(&route.audience);
+    let v: Verified = if verifier.ring().jwks().is_some() {
+        // A JWKS URL may be refetched (blocking I/O) on an unknown kid.
+        tokio::task::block_in_place(|| verifier.verify_for(token, now, audiences))
+    } else {
+        verifier.verify_for(token, now, audiences)
+    }
+    .map_err(|r: Rejection| Refusal::invalid(r.code(), r.to_string()))?;
+    if let Some(iss) = route.issuer.as_deref().or(default_issuer) {
+        if v.claims.iss.as_deref() != Some(iss) {
+            return Err(Refusal::invalid(
+                "wrong_issuer",
+                format!("wrong issuer, expected {iss}"),
+            ));
+        }
+    }
+    if !route.scopes.is_empty() {
+        let have = scopes(&v);
+        if let Some(missing) = route.scopes.iter().find(|s| !have.contains(&s.as_str())) {
+            return Err(Refusal {
+                status: StatusCode::FORBIDDEN,
+                error: Some("insufficient_scope"),
+                description: format!("scope `{missing}` is required"),
+                reason: "scope",
+                scope: Some(route.scopes.join(" ")),
+            });
+        }
+    }
+    for (name, want) in &route.claims {
+        if v.claims.other.get(name) != Some(want) {
+            return Err(Refusal {
+                status: StatusCode::FORBIDDEN,
+                error: Some("insufficient_scope"),
+                description: format!("claim `{name}` is missing or has another value"),
+                reason: "claim",
+                scope: None,
+            });
+        }
+    }
+    Ok(Principal {
+        subject: v.claims.sub.clone().unwrap_or_else(|| "-".into()),
+        expires_in: v.expires_in,
+    })
+}
+
+/// The token's scopes: `scope` (space-separated string) and `scp` (string or array).
+fn scopes(v: &Verified) -> Vec<&str> {
+    let mut out = Vec::new();
+    for key in ["scope", "scp"] {
+        match v.claims.other.get(key) {
+            Some(serde_json::Value::String(s)) => out.extend(s.split_whitespace()),
+            Some(serde_json::Value::Array(a)) => out.extend(a.iter().filter_map(|x| x.as_str())),
+            _ => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn challenges_follow_rfc_6750() {
+        let m = "http://127.0.0.1:8443/.well-known/oauth-protected-resource/mcp/fs";
+        assert_eq!(
+            missing().challenge(m),
+            format!("Bearer resource_metadata=\"{m}\"").as_str()
+        );
+        let r = Refusal::invalid("expired", "expired 3m ago \"x\"");
+        assert_eq!(
+            r.challenge(m),
+            format!(
+                "Bearer error=\"invalid_token\", error_description=\"expired 3m ago x\", resource_metadata=\"{m}\""
+            )
+            .as_str()
+        );
+    }
+
+    #[test]
+    fn bearer_tokens_are_read_strictly() {
+        let mut h = HeaderMap::new();
+        assert_eq!(bearer(&h), Ok(None));
+        h.insert("authorization", HeaderValue::from_static("Basic abc"));
+        assert_eq!(bearer(&h).unwrap_err().reason, "not_bearer");
+        h.insert("authorization", HeaderValue::from_static("bearer a.b.c"));
+        assert_eq!(bearer(&h), Ok(Some("a.b.c")));
+    }
+}

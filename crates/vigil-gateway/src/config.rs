@@ -1,0 +1,786 @@
+//! The `[gateway]` section of `vigil.toml`, as written (serde), and its validation into
+//! [`Settings`]: every default filled in, every problem named by its dotted key.
+//!
+//! ```toml
+//! [gateway]
+//! listen = "127.0.0.1:8443"
+//!
+//! [[gateway.routes]]
+//! path = "/mcp/filesystem"
+//! upstream = "http://127.0.0.1:9001"
+//! audience = "filesystem"
+//!
+//! [gateway.rate_limit]
+//! per_ip = "100/minute"
+//! ```
+
+use crate::rate::Rate;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+use vigil_core::duration;
+use vigil_core::size::SizeValue;
+
+/// `[gateway]`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewaySection {
+    /// Address to listen on (default `127.0.0.1:8443`).
+    pub listen: Option<String>,
+    /// The URL clients reach the gateway at (for `resource_metadata`); default `http://<listen>`.
+    pub public_url: Option<String>,
+    /// Authorization servers advertised in the protected-resource metadata (RFC 9728).
+    pub authorization_servers: Option<Vec<String>>,
+    /// Largest request body (default 1 MiB).
+    pub body_limit: Option<SizeValue>,
+    /// Largest request head, request line and headers together (default 16 KiB).
+    pub header_limit: Option<SizeValue>,
+    /// Time a client has to send its request head (default 10 s): slow-loris protection.
+    #[serde(default, deserialize_with = "duration::deserialize_opt")]
+    pub header_timeout: Option<Duration>,
+    /// Time an upstream has to answer with its response head (default 30 s).
+    #[serde(default, deserialize_with = "duration::deserialize_opt")]
+    pub upstream_timeout: Option<Duration>,
+    /// Peers whose `X-Forwarded-For` is believed (IP addresses or CIDR blocks).
+    pub trusted_proxies: Option<Vec<String>>,
+    /// Browser origins every route accepts (each route may add its own).
+    pub allowed_origins: Option<Vec<String>>,
+    /// `Content-Security-Policy` on every response (default `default-src 'none'`).
+    pub content_security_policy: Option<String>,
+    /// Send `Strict-Transport-Security` (default: when `public_url` is https).
+    pub hsts: Option<bool>,
+    /// The routes.
+    #[serde(default)]
+    pub routes: Vec<RouteSection>,
+    /// Rate limits every route starts from.
+    pub rate_limit: Option<RateLimitSection>,
+    /// Alert thresholds and the webhook.
+    pub alerts: Option<AlertsSection>,
+}
+
+/// `[[gateway.routes]]`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteSection {
+    /// Path prefix (`/mcp/filesystem`), matched on segment boundaries.
+    pub path: Option<String>,
+    /// Host the route answers for (the `Host` header without port); any host when unset.
+    pub host: Option<String>,
+    /// Upstream base URL (`http://127.0.0.1:9001` or `http://127.0.0.1:9001/mcp`).
+    pub upstream: Option<String>,
+    /// Audience a token must carry (default: the last segment of `path`).
+    pub audience: Option<String>,
+    /// Issuer a token must carry (default: `[token] issuer`, if any).
+    pub issuer: Option<String>,
+    /// Scopes a token must carry (in `scope`, space-separated, or `scp`).
+    pub scopes: Option<Vec<String>>,
+    /// Claims a token must carry with exactly these values.
+    pub claims: Option<BTreeMap<String, toml::Value>>,
+    /// Require a token (default true).
+    pub auth: Option<bool>,
+    /// Keep the route's path prefix when forwarding (default false: `/mcp/filesystem/x` → `/x`
+    /// under the upstream's path).
+    pub keep_prefix: Option<bool>,
+    /// Headers added to every upstream request (values may use `${VAR}` for credentials).
+    pub headers: Option<BTreeMap<String, String>>,
+    /// This route's rate limits (override `[gateway.rate_limit]`).
+    pub rate_limit: Option<RateLimitSection>,
+    /// This route's CORS policy.
+    pub cors: Option<CorsSection>,
+    /// Upstream response-head timeout for this route.
+    #[serde(default, deserialize_with = "duration::deserialize_opt")]
+    pub timeout: Option<Duration>,
+}
+
+/// `[gateway.rate_limit]` and `[gateway.routes.rate_limit]`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSection {
+    /// Requests per client IP: `100/minute`, `10/second`, `1000/hour`, or `off`.
+    pub per_ip: Option<String>,
+    /// Requests per token subject (default off).
+    pub per_subject: Option<String>,
+    /// Requests allowed back to back (default: the whole window's count).
+    pub burst: Option<u32>,
+    /// `memory` (default) or `redis`.
+    pub backend: Option<String>,
+    /// `redis://host:port/db` for the redis backend.
+    pub url: Option<String>,
+}
+
+/// `[gateway.routes.cors]`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorsSection {
+    /// Allowed origins (`https://app.example`), or `*` for any (never with credentials).
+    pub origins: Option<Vec<String>>,
+    /// Allowed methods (default GET, POST, DELETE, OPTIONS).
+    pub methods: Option<Vec<String>>,
+    /// Allowed request headers (default the MCP ones).
+    pub headers: Option<Vec<String>>,
+    /// Response headers exposed to scripts (default `Mcp-Session-Id`).
+    pub expose: Option<Vec<String>>,
+    /// How long a preflight answer may be cached (default 10 minutes).
+    #[serde(default, deserialize_with = "duration::deserialize_opt")]
+    pub max_age: Option<Duration>,
+}
+
+/// `[gateway.alerts]`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsSection {
+    /// Auth failures per minute, all clients, above which an alert fires (default 10).
+    pub auth_failures_per_minute: Option<u32>,
+    /// Auth failures per minute from one IP (default 10).
+    pub auth_failures_per_ip_per_minute: Option<u32>,
+    /// Requests per minute from one IP (default 100).
+    pub requests_per_ip_per_minute: Option<u32>,
+    /// A presented token expiring within this fires an alert (default 1h).
+    #[serde(default, deserialize_with = "duration::deserialize_opt")]
+    pub token_expiry: Option<Duration>,
+    /// Discord/Slack-compatible webhook receiving each alert.
+    pub webhook_url: Option<String>,
+}
+
+/// A problem in `[gateway]`, with the dotted key it concerns; never quotes a secret.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{key}: {message}")]
+pub struct Problem {
+    /// Dotted key such as `gateway.routes[0].upstream`.
+    pub key: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn problem(key: impl Into<String>, message: impl ToString) -> Problem {
+    Problem {
+        key: key.into(),
+        message: message.to_string(),
+    }
+}
+
+/// Defaults of the design.
+pub mod defaults {
+    use std::time::Duration;
+    /// Where the gateway listens.
+    pub const LISTEN: &str = "127.0.0.1:8443";
+    /// Request body limit.
+    pub const BODY_LIMIT: u64 = 1 << 20;
+    /// Request head limit.
+    pub const HEADER_LIMIT: u64 = 16 << 10;
+    /// Request head timeout.
+    pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+    /// Upstream response-head timeout.
+    pub const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
+    /// Per-IP rate.
+    pub const PER_IP: &str = "100/minute";
+    /// CSP.
+    pub const CSP: &str = "default-src 'none'; frame-ancestors 'none'";
+}
+
+/// A validated route.
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// Index in `[[gateway.routes]]` (for messages and keys).
+    pub index: usize,
+    /// Path prefix, without a trailing slash (`""` for `/`).
+    pub prefix: String,
+    /// Host to match, lowercased.
+    pub host: Option<String>,
+    /// Upstream scheme + authority, e.g. `http://127.0.0.1:9001`.
+    pub upstream_base: String,
+    /// Upstream authority (`127.0.0.1:9001`), for `Host` and readiness checks.
+    pub upstream_authority: String,
+    /// Upstream path prefix, without a trailing slash.
+    pub upstream_path: String,
+    /// Audience required.
+    pub audience: String,
+    /// Issuer required.
+    pub issuer: Option<String>,
+    /// Scopes required.
+    pub scopes: Vec<String>,
+    /// Claims required.
+    pub claims: Vec<(String, serde_json::Value)>,
+    /// Whether a token is required.
+    pub auth: bool,
+    /// Keep the prefix when forwarding.
+    pub keep_prefix: bool,
+    /// Headers injected upstream.
+    pub headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    /// Per-IP rate (None: off).
+    pub per_ip: Option<Rate>,
+    /// Per-subject rate (None: off).
+    pub per_subject: Option<Rate>,
+    /// CORS policy.
+    pub cors: Cors,
+    /// Upstream response-head timeout.
+    pub timeout: Duration,
+    /// The label used in metrics and logs (the path prefix, or `host` + prefix).
+    pub label: String,
+}
+
+/// A validated CORS policy.
+#[derive(Debug, Clone)]
+pub struct Cors {
+    /// Allowed origins (exact, lowercased); `*` allows any.
+    pub origins: Vec<String>,
+    /// `Access-Control-Allow-Methods`.
+    pub methods: String,
+    /// `Access-Control-Allow-Headers`.
+    pub headers: String,
+    /// `Access-Control-Expose-Headers`.
+    pub expose: String,
+    /// `Access-Control-Max-Age` in seconds.
+    pub max_age: u64,
+}
+
+impl Cors {
+    /// Whether `origin` may call this route.
+    pub fn allows(&self, origin: &str) -> bool {
+        self.origins
+            .iter()
+            .any(|o| o == "*" || o.eq_ignore_ascii_case(origin))
+    }
+}
+
+/// Rate-limit backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// In this process.
+    Memory,
+    /// Shared through Redis at this URL.
+    Redis(String),
+}
+
+/// Alert thresholds.
+#[derive(Debug, Clone)]
+pub struct Alerting {
+    /// Auth failures per minute overall.
+    pub auth_failures: u32,
+    /// Auth failures per minute per IP.
+    pub auth_failures_per_ip: u32,
+    /// Requests per minute per IP.
+    pub requests_per_ip: u32,
+    /// Token expiry warning, in seconds.
+    pub token_expiry: u64,
+    /// Webhook URL.
+    pub webhook_url: Option<String>,
+}
+
+/// Everything the gateway needs, validated.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Public URL, without a trailing slash.
+    pub public_url: String,
+    /// Whether `public_url` was configured (else it follows the bound address).
+    pub explicit_public_url: bool,
+    /// Authorization servers for RFC 9728 metadata.
+    pub authorization_servers: Vec<String>,
+    /// Body limit in bytes.
+    pub body_limit: u64,
+    /// Head limit in bytes.
+    pub header_limit: usize,
+    /// Head timeout.
+    pub header_timeout: Duration,
+    /// Trusted proxies.
+    pub trusted_proxies: Vec<Cidr>,
+    /// CSP header value.
+    pub csp: String,
+    /// Whether HSTS is sent.
+    pub hsts: bool,
+    /// Routes, in file order.
+    pub routes: Vec<Route>,
+    /// Burst override (None: the window's count).
+    pub backend: Backend,
+    /// Alerts.
+    pub alerts: Alerting,
+}
+
+/// An IP network (`10.0.0.0/8`, `::1/128`, or a bare address).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    addr: IpAddr,
+    bits: u8,
+}
+
+impl Cidr {
+    /// Parses `10.0.0.0/8` or `192.0.2.1`.
+    pub fn parse(s: &str) -> Result<Cidr, String> {
+        let (a, bits) = match s.split_once('/') {
+            Some((a, b)) => (a, Some(b)),
+            None => (s, None),
+        };
+        let addr: IpAddr = a
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{s}` is not an IP address or CIDR block"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let bits = match bits {
+            Some(b) => b
+                .trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|b| *b <= max)
+                .ok_or_else(|| format!("`{s}`: prefix length must be 0 to {max}"))?,
+            None => max,
+        };
+        Ok(Cidr { addr, bits })
+    }
+
+    /// Whether `ip` lies in this network.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+            v4 => v4,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(n), IpAddr::V4(a)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.bits)).unwrap_or(0);
+                u32::from(n) & mask == u32::from(a) & mask
+            }
+            (IpAddr::V6(n), IpAddr::V6(a)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.bits))
+                    .unwrap_or(0);
+                u128::from(n) & mask == u128::from(a) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+const DEFAULT_ALLOW_HEADERS: &str =
+    "authorization, content-type, accept, mcp-session-id, mcp-protocol-version, last-event-id";
+
+impl GatewaySection {
+    /// Validates the section into [`Settings`]; `listen` overrides `[gateway] listen`.
+    pub fn settings(&self, listen: Option<&str>) -> Result<Settings, Problem> {
+        let (listen_text, listen_key) = match listen {
+            Some(l) => (l, "--listen"),
+            None => (
+                self.listen.as_deref().unwrap_or(defaults::LISTEN),
+                "gateway.listen",
+            ),
+        };
+        let listen: SocketAddr = listen_text
+            .parse()
+            .map_err(|_| problem(listen_key, "not an address such as 127.0.0.1:8443"))?;
+        let public_url = match &self.public_url {
+            Some(u) => {
+                let uri: http::Uri = u
+                    .parse()
+                    .map_err(|_| problem("gateway.public_url", "not a URL"))?;
+                if uri.scheme().is_none() || uri.authority().is_none() {
+                    return Err(problem(
+                        "gateway.public_url",
+                        "give scheme and host, e.g. https://gw.example",
+                    ));
+                }
+                u.trim_end_matches('/').to_owned()
+            }
+            None => format!("http://{listen}"),
+        };
+        let size = |v: &Option<SizeValue>, key: &str, default: u64| -> Result<u64, Problem> {
+            match v {
+                Some(v) => v.bytes().map_err(|m| problem(key, m)),
+                None => Ok(default),
+            }
+        };
+        let body_limit = size(&self.body_limit, "gateway.body_limit", defaults::BODY_LIMIT)?;
+        let header_limit = size(
+            &self.header_limit,
+            "gateway.header_limit",
+            defaults::HEADER_LIMIT,
+        )?;
+        if header_limit < 8192 {
+            // hyper's smallest read buffer.
+            return Err(problem("gateway.header_limit", "must be at least 8KiB"));
+        }
+        let mut trusted_proxies = Vec::new();
+        for (i, p) in self.trusted_proxies.iter().flatten().enumerate() {
+            trusted_proxies.push(
+                Cidr::parse(p).map_err(|m| problem(format!("gateway.trusted_proxies[{i}]"), m))?,
+            );
+        }
+        let global_origins = origins(
+            self.allowed_origins.as_deref().unwrap_or_default(),
+            "gateway.allowed_origins",
+        )?;
+        let base_rate = self.rate_limit.clone().unwrap_or_default();
+        let backend = match (base_rate.backend.as_deref(), &base_rate.url) {
+            (None | Some("memory"), None) => Backend::Memory,
+            (None | Some("memory"), Some(_)) => {
+                return Err(problem(
+                    "gateway.rate_limit.url",
+                    "only used with backend = \"redis\"",
+                ))
+            }
+            (Some("redis"), Some(u)) => {
+                if !u.starts_with("redis://") {
+                    return Err(problem(
+                        "gateway.rate_limit.url",
+                        "must be redis://[user:password@]host:port[/db] (no TLS to Redis in this build)",
+                    ));
+                }
+                // It may hold a password.
+                vigil_core::redact::register(u);
+                Backend::Redis(u.clone())
+            }
+            (Some("redis"), None) => {
+                return Err(problem(
+                    "gateway.rate_limit.url",
+                    "backend = \"redis\" needs url = \"redis://host:port\"",
+                ))
+            }
+            (Some(_), _) => {
+                return Err(problem(
+                    "gateway.rate_limit.backend",
+                    "must be \"memory\" or \"redis\"",
+                ))
+            }
+        };
+        if self.routes.is_empty() {
+            return Err(problem(
+                "gateway.routes",
+                "no routes: add [[gateway.routes]] with path and upstream",
+            ));
+        }
+        let mut routes = Vec::new();
+        for (i, r) in self.routes.iter().enumerate() {
+            routes.push(route(i, r, &base_rate, &global_origins)?);
+        }
+        for (i, a) in routes.iter().enumerate() {
+            for b in &routes[..i] {
+                if a.prefix == b.prefix && a.host == b.host {
+                    return Err(problem(
+                        format!("gateway.routes[{i}].path"),
+                        format!("same path and host as gateway.routes[{}]", b.index),
+                    ));
+                }
+            }
+        }
+        let a = self.alerts.clone().unwrap_or_default();
+        if let Some(u) = &a.webhook_url {
+            let uri: http::Uri = u
+                .parse()
+                .map_err(|_| problem("gateway.alerts.webhook_url", "not a URL"))?;
+            if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
+                return Err(problem(
+                    "gateway.alerts.webhook_url",
+                    "must be an http(s) URL",
+                ));
+            }
+        }
+        let alerts = Alerting {
+            auth_failures: a.auth_failures_per_minute.unwrap_or(10),
+            auth_failures_per_ip: a.auth_failures_per_ip_per_minute.unwrap_or(10),
+            requests_per_ip: a.requests_per_ip_per_minute.unwrap_or(100),
+            token_expiry: a.token_expiry.map_or(3600, |d| d.as_secs()),
+            webhook_url: a.webhook_url.clone(),
+        };
+        if let Some(u) = &alerts.webhook_url {
+            vigil_core::redact::register(u);
+        }
+        Ok(Settings {
+            listen,
+            hsts: self
+                .hsts
+                .unwrap_or_else(|| public_url.starts_with("https://")),
+            public_url,
+            explicit_public_url: self.public_url.is_some(),
+            authorization_servers: self.authorization_servers.clone().unwrap_or_default(),
+            body_limit,
+            header_limit: header_limit as usize,
+            header_timeout: self.header_timeout.unwrap_or(defaults::HEADER_TIMEOUT),
+            trusted_proxies,
+            csp: self
+                .content_security_policy
+                .clone()
+                .unwrap_or_else(|| defaults::CSP.into()),
+            routes,
+            backend,
+            alerts,
+        })
+        .map(|mut s| {
+            for r in &mut s.routes {
+                if r.timeout.is_zero() {
+                    r.timeout = self.upstream_timeout.unwrap_or(defaults::UPSTREAM_TIMEOUT);
+                }
+            }
+            s
+        })
+    }
+}
+
+fn origins(list: &[String], key: &str) -> Result<Vec<String>, Problem> {
+    let mut out = Vec::new();
+    for (i, o) in list.iter().enumerate() {
+        if o == "*" {
+            out.push(o.clone());
+            continue;
+        }
+        let uri: http::Uri = o
+            .parse()
+            .map_err(|_| problem(format!("{key}[{i}]"), "not an origin"))?;
+        if uri.scheme().is_none()
+            || uri.host().is_none()
+            || uri.path_and_query().is_some_and(|p| p.as_str() != "/")
+        {
+            return Err(problem(
+                format!("{key}[{i}]"),
+                "an origin is scheme://host[:port], e.g. https://app.example",
+            ));
+        }
+        out.push(o.trim_end_matches('/').to_ascii_lowercase());
+    }
+    Ok(out)
+}
+
+fn rate(spec: &Option<String>, key: &str, burst: Option<u32>) -> Result<Option<Rate>, Problem> {
+    match spec.as_deref() {
+        None | Some("off") => Ok(None),
+        Some(s) => Rate::parse(s, burst).map(Some).map_err(|m| problem(key, m)),
+    }
+}
+
+fn route(
+    i: usize,
+    r: &RouteSection,
+    base: &RateLimitSection,
+    global_origins: &[String],
+) -> Result<Route, Problem> {
+    let at = |f: &str| format!("gateway.routes[{i}].{f}");
+    let path = r
+        .path
+        .as_deref()
+        .ok_or_else(|| problem(at("path"), "missing (e.g. path = \"/mcp/filesystem\")"))?;
+    if !path.starts_with('/') || path.contains("..") || path.contains('?') || path.contains('#') {
+        return Err(problem(
+            at("path"),
+            "must start with / and hold no .., ? or #",
+        ));
+    }
+    let prefix = path.trim_end_matches('/').to_owned();
+    let upstream = r.upstream.as_deref().ok_or_else(|| {
+        problem(
+            at("upstream"),
+            "missing (e.g. upstream = \"http://127.0.0.1:9001\")",
+        )
+    })?;
+    let uri: http::Uri = upstream
+        .parse()
+        .map_err(|_| problem(at("upstream"), "not a URL"))?;
+    if uri.scheme_str() != Some("http") {
+        return Err(problem(
+            at("upstream"),
+            "must be an http:// URL (upstreams are reached over loopback or a private network)",
+        ));
+    }
+    let authority = uri
+        .authority()
+        .ok_or_else(|| problem(at("upstream"), "has no host"))?
+        .to_string();
+    if uri.query().is_some() {
+        return Err(problem(at("upstream"), "may not have a query"));
+    }
+    let upstream_path = uri.path().trim_end_matches('/').to_owned();
+    let audience = match &r.audience {
+        Some(a) if !a.is_empty() => a.clone(),
+        Some(_) => return Err(problem(at("audience"), "is empty")),
+        None => match prefix.rsplit('/').next().filter(|s| !s.is_empty()) {
+            Some(last) => last.to_owned(),
+            None => {
+                return Err(problem(
+                    at("audience"),
+                    "missing (the path `/` has no last segment to default to)",
+                ))
+            }
+        },
+    };
+    let mut claims = Vec::new();
+    for (k, v) in r.claims.iter().flatten() {
+        let json = serde_json::to_value(v).map_err(|e| problem(at(&format!("claims.{k}")), e))?;
+        claims.push((k.clone(), json));
+    }
+    let mut headers = Vec::new();
+    for (k, v) in r.headers.iter().flatten() {
+        let name = http::HeaderName::from_bytes(k.as_bytes())
+            .map_err(|_| problem(at(&format!("headers.{k}")), "not a header name"))?;
+        if matches!(
+            name.as_str(),
+            "host" | "connection" | "content-length" | "transfer-encoding" | "upgrade" | "te"
+        ) || name.as_str().starts_with("x-vigil-")
+        {
+            return Err(problem(
+                at(&format!("headers.{k}")),
+                "this header is set by the gateway itself",
+            ));
+        }
+        let mut value = http::HeaderValue::from_str(v)
+            .map_err(|_| problem(at(&format!("headers.{k}")), "not a valid header value"))?;
+        value.set_sensitive(true);
+        vigil_core::redact::register(v);
+        headers.push((name, value));
+    }
+    let rl = r.rate_limit.clone().unwrap_or_default();
+    if rl.backend.is_some() || rl.url.is_some() {
+        return Err(problem(
+            at("rate_limit.backend"),
+            "the backend is chosen once, in [gateway.rate_limit]",
+        ));
+    }
+    let burst = rl.burst.or(if r.rate_limit.is_some() {
+        None
+    } else {
+        base.burst
+    });
+    let per_ip = match &rl.per_ip {
+        Some(_) => rate(&rl.per_ip, &at("rate_limit.per_ip"), burst)?,
+        None => rate(
+            &Some(
+                base.per_ip
+                    .clone()
+                    .unwrap_or_else(|| defaults::PER_IP.into()),
+            ),
+            "gateway.rate_limit.per_ip",
+            burst,
+        )?,
+    };
+    let per_subject = match &rl.per_subject {
+        Some(_) => rate(&rl.per_subject, &at("rate_limit.per_subject"), burst)?,
+        None => rate(&base.per_subject, "gateway.rate_limit.per_subject", burst)?,
+    };
+    let c = r.cors.clone().unwrap_or_default();
+    let mut route_origins = global_origins.to_vec();
+    route_origins.extend(origins(
+        c.origins.as_deref().unwrap_or_default(),
+        &at("cors.origins"),
+    )?);
+    let methods = c.methods.clone().unwrap_or_else(|| {
+        vec![
+            "GET".into(),
+            "POST".into(),
+            "DELETE".into(),
+            "OPTIONS".into(),
+        ]
+    });
+    for (j, m) in methods.iter().enumerate() {
+        if http::Method::from_bytes(m.as_bytes()).is_err() {
+            return Err(problem(
+                at(&format!("cors.methods[{j}]")),
+                "not an HTTP method",
+            ));
+        }
+    }
+    let allow_headers = match &c.headers {
+        Some(h) => {
+            for (j, name) in h.iter().enumerate() {
+                if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                    return Err(problem(
+                        at(&format!("cors.headers[{j}]")),
+                        "not a header name",
+                    ));
+                }
+            }
+            h.join(", ").to_ascii_lowercase()
+        }
+        None => DEFAULT_ALLOW_HEADERS.into(),
+    };
+    let host = r.host.as_ref().map(|h| h.to_ascii_lowercase());
+    Ok(Route {
+        index: i,
+        label: match &host {
+            Some(h) => format!("{h}{prefix}"),
+            None => {
+                if prefix.is_empty() {
+                    "/".into()
+                } else {
+                    prefix.clone()
+                }
+            }
+        },
+        prefix,
+        host,
+        upstream_base: format!("http://{authority}"),
+        upstream_authority: authority,
+        upstream_path,
+        audience,
+        issuer: r.issuer.clone(),
+        scopes: r.scopes.clone().unwrap_or_default(),
+        claims,
+        auth: r.auth.unwrap_or(true),
+        keep_prefix: r.keep_prefix.unwrap_or(false),
+        headers,
+        per_ip,
+        per_subject,
+        cors: Cors {
+            origins: route_origins,
+            methods: methods.join(", "),
+            headers: allow_headers,
+            expose: c
+                .expose
+                .clone()
+                .unwrap_or_else(|| vec!["Mcp-Session-Id".into()])
+                .join(", "),
+            max_age: c.max_age.map_or(600, |d| d.as_secs()),
+        },
+        timeout: r.timeout.unwrap_or(Duration::ZERO),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Settings, Problem> {
+        let v: toml::Table = toml::from_str(text).unwrap();
+        let s: GatewaySection = v["gateway"].clone().try_into().unwrap();
+        s.settings(None)
+    }
+
+    #[test]
+    fn the_minimal_form_works_with_defaults() {
+        let s = parse(
+            "[gateway]\nlisten = \"127.0.0.1:8443\"\n[[gateway.routes]]\npath = \"/mcp/filesystem\"\n\
+             upstream = \"http://127.0.0.1:9001\"\naudience = \"filesystem\"\n\
+             [gateway.rate_limit]\nper_ip = \"100/minute\"\n",
+        )
+        .unwrap();
+        let r = &s.routes[0];
+        assert_eq!(r.prefix, "/mcp/filesystem");
+        assert_eq!(r.audience, "filesystem");
+        assert_eq!(r.per_ip.unwrap().burst, 100);
+        assert!(r.auth && r.per_subject.is_none());
+        assert_eq!(s.body_limit, 1 << 20);
+        assert_eq!(s.backend, Backend::Memory);
+        assert!(!s.hsts);
+    }
+
+    #[test]
+    fn problems_name_their_key() {
+        let e = parse("[gateway]\n[[gateway.routes]]\npath = \"/a\"\nupstream = \"ftp://x\"\n")
+            .unwrap_err();
+        assert_eq!(e.key, "gateway.routes[0].upstream");
+        let e = parse(
+            "[gateway]\n[[gateway.routes]]\npath = \"/a\"\nupstream = \"http://x\"\n\
+             rate_limit = { per_ip = \"5/fortnight\" }\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "gateway.routes[0].rate_limit.per_ip");
+        let e = parse("[gateway]\n").unwrap_err();
+        assert_eq!(e.key, "gateway.routes");
+    }
+
+    #[test]
+    fn cidrs_contain_what_they_should() {
+        let c = Cidr::parse("10.0.0.0/8").unwrap();
+        assert!(c.contains("10.1.2.3".parse().unwrap()));
+        assert!(c.contains("::ffff:10.1.2.3".parse().unwrap()));
+        assert!(!c.contains("11.0.0.1".parse().unwrap()));
+        assert!(Cidr::parse("::1").unwrap().contains("::1".parse().unwrap()));
+        assert!(Cidr::parse("10.0.0.0/33").is_err());
+    }
+}

@@ -1,0 +1,169 @@
+//! The gateway's state: validated settings, the token verifier, one limiter per route and kind,
+//! metrics, alerts and the pooled upstream client. One value per configuration; a reload builds
+//! a new one and keeps the metrics.
+
+use crate::alerts::Alerts;
+use crate::body::Body;
+use crate::config::{Backend, Route, Settings};
+use crate::metrics::Metrics;
+use crate::rate::{Limiter, Rate, RouteLimiter};
+use crate::security_headers::SecurityHeaders;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use vigil_token::Verifier;
+
+/// Everything a request needs.
+pub struct Gateway {
+    /// The validated settings.
+    pub settings: Settings,
+    /// Verifies tokens (current and previous keys, JWKS).
+    pub verifier: Verifier,
+    /// Issuer every route requires unless it names its own (`[token] issuer`).
+    pub default_issuer: Option<String>,
+    /// Requests without a valid token pass (`MCP_DEV_BYPASS` on a loopback listener).
+    pub bypass: bool,
+    /// Per-route, per-IP limiters (None: off).
+    pub ip_limits: Vec<Option<RouteLimiter<IpAddr>>>,
+    /// Per-route, per-subject limiters (None: off).
+    pub subject_limits: Vec<Option<RouteLimiter<String>>>,
+    /// Metrics (kept across reloads).
+    pub metrics: Arc<Metrics>,
+    /// Alerts.
+    pub alerts: Alerts,
+    /// Headers on every response.
+    pub security: SecurityHeaders,
+}
+
+/// A pooled HTTP/1.1 client to the upstreams; each worker thread has its own, so a request and
+/// its upstream connection stay on one thread.
+pub type UpstreamClient = Client<HttpConnector, Body>;
+
+/// A new upstream client for the current thread's runtime.
+pub fn upstream_client() -> UpstreamClient {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    connector.set_connect_timeout(Some(Duration::from_secs(5)));
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(60))
+        .pool_max_idle_per_host(256)
+        .build(connector)
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("listen", &self.settings.listen)
+            .field("routes", &self.settings.routes.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a gateway cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The Redis of `[gateway.rate_limit]` did not answer.
+    #[error("gateway.rate_limit.url: cannot reach redis: {0}")]
+    Redis(String),
+}
+
+impl Gateway {
+    /// Builds the state (connecting to Redis when the rate limits are shared); must run inside a
+    /// tokio runtime (alerts start their webhook task).
+    pub async fn new(
+        settings: Settings,
+        verifier: Verifier,
+        default_issuer: Option<String>,
+        bypass: bool,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, BuildError> {
+        let redis = match &settings.backend {
+            Backend::Memory => None,
+            Backend::Redis(url) => Some(
+                crate::redis_limit::connect(url)
+                    .await
+                    .map_err(|e| BuildError::Redis(e.to_string()))?,
+            ),
+        };
+        fn make<K>(
+            rate: Option<Rate>,
+            redis: &Option<redis::aio::ConnectionManager>,
+            prefix: String,
+        ) -> Option<RouteLimiter<K>>
+        where
+            K: std::hash::Hash + Eq + Clone + std::fmt::Display,
+        {
+            let rate = rate?;
+            Some(match redis {
+                None => RouteLimiter::Local(Limiter::new(rate)),
+                Some(c) => {
+                    RouteLimiter::Shared(crate::redis_limit::Shared::new(rate, prefix, c.clone()))
+                }
+            })
+        }
+        let ip_limits = settings
+            .routes
+            .iter()
+            .map(|r| make(r.per_ip, &redis, format!("vigil:rl:{}:ip:", r.label)))
+            .collect();
+        let subject_limits = settings
+            .routes
+            .iter()
+            .map(|r| make(r.per_subject, &redis, format!("vigil:rl:{}:sub:", r.label)))
+            .collect();
+        Ok(Gateway {
+            alerts: Alerts::new(settings.alerts.clone(), metrics.clone()),
+            security: SecurityHeaders::new(&settings.csp, settings.hsts),
+            settings,
+            verifier,
+            default_issuer,
+            bypass,
+            ip_limits,
+            subject_limits,
+            metrics,
+        })
+    }
+
+    /// The route for a host and path: the longest matching prefix, host-specific routes first.
+    pub fn route(&self, host: Option<&str>, path: &str) -> Option<&Route> {
+        let host = host.map(|h| {
+            h.rsplit_once(':')
+                .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
+                .map_or(h, |(name, _)| name)
+        });
+        self.settings
+            .routes
+            .iter()
+            .filter(|r| {
+                r.host
+                    .as_deref()
+                    .is_none_or(|h| host.is_some_and(|x| x.eq_ignore_ascii_case(h)))
+            })
+            .filter(|r| {
+                path.strip_prefix(r.prefix.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+            })
+            .max_by_key(|r| (r.host.is_some(), r.prefix.len()))
+    }
+
+    /// Drops rate-limit state of keys that are back to full allowance.
+    pub fn shrink(&self) {
+        for l in self.ip_limits.iter().flatten() {
+            l.shrink();
+        }
+        for l in self.subject_limits.iter().flatten() {
+            l.shrink();
+        }
+    }
+
+    /// RFC 9728 metadata URL of a route (path-inserted form).
+    pub fn resource_metadata(&self, route: &Route) -> String {
+        format!(
+            "{}/.well-known/oauth-protected-resource{}",
+            self.settings.public_url, route.prefix
+        )
+    }
+}

@@ -1,0 +1,26 @@
+//! Vigil's authenticating gateway in front of MCP servers: one listener that routes by path or
+//! host to upstreams, verifies bearer JWTs per route (`vigil-token`), rate-limits per IP and per
+//! subject (GCRA), enforces Origin/CORS, adds security headers, counts everything for
+//! Prometheus, fires alerts, and logs one line per request without arguments or tokens.
+
+pub mod alerts;
+pub mod auth;
+pub mod body;
+pub mod client_ip;
+pub mod config;
+pub mod cors;
+pub mod endpoints;
+pub mod gateway;
+pub mod jsonrpc;
+pub mod metrics;
+pub mod proxy;
+pub mod rate;
+pub mod redis_limit;
+pub mod security_headers;
+pub mod server;
+pub mod service;
+
+pub use config::{GatewaySection, Settings};
+pub use gateway::Gateway;
+pub use metrics::Metrics;
+pub use server::{serve, terminate, Reloader};

@@ -1,0 +1,157 @@
+//! The gateway's Prometheus metrics (`prometheus-client`), served as text on `/metrics`.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+/// `route`, `status`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteStatus {
+    /// Route label.
+    pub route: String,
+    /// HTTP status code.
+    pub status: u16,
+}
+
+/// `route`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabel {
+    /// Route label.
+    pub route: String,
+}
+
+/// `reason`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Reason {
+    /// Why.
+    pub reason: String,
+}
+
+/// `route`, `kind`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteKind {
+    /// Route label.
+    pub route: String,
+    /// `ip` or `subject` (rate limits), `connect`/`timeout`/… (upstream errors).
+    pub kind: String,
+}
+
+/// `alert`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AlertLabel {
+    /// The alert's name.
+    pub alert: String,
+}
+
+fn latency() -> Histogram {
+    // 0.1 ms .. ~3.3 s
+    Histogram::new(exponential_buckets(0.0001, 2.0, 16))
+}
+
+fn ttl() -> Histogram {
+    // 1 min .. ~1.4 days
+    Histogram::new(exponential_buckets(60.0, 2.0, 12))
+}
+
+/// Every metric the gateway keeps.
+pub struct Metrics {
+    registry: Registry,
+    /// Requests by route and status.
+    pub requests: Family<RouteStatus, Counter>,
+    /// Latency by route, in seconds.
+    pub latency: Family<RouteLabel, Histogram, fn() -> Histogram>,
+    /// Auth failures by reason.
+    pub auth_failures: Family<Reason, Counter>,
+    /// Rate-limit refusals by route and kind.
+    pub rate_limited: Family<RouteKind, Counter>,
+    /// Seconds until expiry of each accepted token.
+    pub token_ttl: Histogram,
+    /// Upstream failures by route and kind.
+    pub upstream_errors: Family<RouteKind, Counter>,
+    /// Alerts fired.
+    pub alerts: Family<AlertLabel, Counter>,
+    /// Requests let through by `MCP_DEV_BYPASS`.
+    pub bypassed: Counter,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Fresh metrics, registered.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("vigil_gateway");
+        let requests = Family::<RouteStatus, Counter>::default();
+        let latency = Family::<RouteLabel, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency as fn() -> Histogram,
+        );
+        let auth_failures = Family::<Reason, Counter>::default();
+        let rate_limited = Family::<RouteKind, Counter>::default();
+        let token_ttl = ttl();
+        let upstream_errors = Family::<RouteKind, Counter>::default();
+        let alerts = Family::<AlertLabel, Counter>::default();
+        let bypassed = Counter::default();
+        registry.register("requests", "Requests by route and status", requests.clone());
+        registry.register(
+            "request_duration_seconds",
+            "Time from request head to response head, by route",
+            latency.clone(),
+        );
+        registry.register(
+            "auth_failures",
+            "Requests refused for their token, by reason",
+            auth_failures.clone(),
+        );
+        registry.register(
+            "rate_limited",
+            "Requests refused by a rate limit, by route and kind",
+            rate_limited.clone(),
+        );
+        registry.register(
+            "token_time_to_expiry_seconds",
+            "Seconds left before expiry of each accepted token",
+            token_ttl.clone(),
+        );
+        registry.register(
+            "upstream_errors",
+            "Upstream failures by route and kind",
+            upstream_errors.clone(),
+        );
+        registry.register("alerts", "Alerts fired, by alert", alerts.clone());
+        registry.register(
+            "dev_bypassed_requests",
+            "Requests let through without a token by MCP_DEV_BYPASS",
+            bypassed.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            latency,
+            auth_failures,
+            rate_limited,
+            token_ttl,
+            upstream_errors,
+            alerts,
+            bypassed,
+        }
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("writing to a String cannot fail");
+        out
+    }
+}

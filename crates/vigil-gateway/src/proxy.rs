@@ -1,0 +1,195 @@
+//! Forwarding to an upstream: the upstream URI, the headers it may see (never the client's token,
+//! never hop-by-hop headers; injected credentials and `X-Vigil-*` added), a response-head timeout,
+//! bodies streamed both ways, and protocol upgrades (WebSocket) tunnelled.
+
+use crate::body::{self, Body};
+use crate::config::Route;
+use crate::gateway::{Gateway, UpstreamClient};
+use crate::metrics::RouteKind;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Request, Response, StatusCode, Uri};
+use http_body_util::BodyExt;
+use hyper_util::rt::TokioIo;
+use std::net::IpAddr;
+
+/// Headers that describe one connection, not the message (RFC 9110 §7.6.1).
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Removes hop-by-hop headers, including those `Connection` names.
+pub fn strip_hop_by_hop(h: &mut HeaderMap) {
+    let named: Vec<HeaderName> = h
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+        .collect();
+    for n in named {
+        h.remove(n);
+    }
+    for n in HOP_BY_HOP {
+        h.remove(n);
+    }
+}
+
+/// The upstream URI for a request path and query.
+pub fn upstream_uri(route: &Route, path: &str, query: Option<&str>) -> Result<Uri, http::Error> {
+    let rest = if route.keep_prefix {
+        path
+    } else {
+        &path[route.prefix.len()..]
+    };
+    let mut p = format!("{}{}", route.upstream_path, rest);
+    if p.is_empty() {
+        p.push('/');
+    }
+    if let Some(q) = query {
+        p.push('?');
+        p.push_str(q);
+    }
+    Uri::builder()
+        .scheme("http")
+        .authority(route.upstream_authority.as_str())
+        .path_and_query(p)
+        .build()
+}
+
+/// Who the upstream is told the request is for.
+pub struct Forwarded<'a> {
+    /// Client IP.
+    pub ip: IpAddr,
+    /// Token subject, if authenticated.
+    pub subject: Option<&'a str>,
+    /// The host the client asked for.
+    pub host: Option<HeaderValue>,
+}
+
+/// Sends `req` (already authorized) to the route's upstream and returns its response, streaming.
+pub async fn forward(
+    gw: &Gateway,
+    client: &UpstreamClient,
+    route: &Route,
+    mut req: Request<Body>,
+    client_upgrade: Option<hyper::upgrade::OnUpgrade>,
+    who: Forwarded<'_>,
+) -> Response<Body> {
+    let uri = match upstream_uri(route, req.uri().path(), req.uri().query()) {
+        Ok(u) => u,
+        Err(_) => return body::error(StatusCode::BAD_REQUEST, "bad_request", "bad request path"),
+    };
+    *req.uri_mut() = uri;
+    let upgrade = client_upgrade
+        .is_some()
+        .then(|| req.headers().get(header::UPGRADE).cloned())
+        .flatten();
+    let h = req.headers_mut();
+    strip_hop_by_hop(h);
+    h.remove(header::AUTHORIZATION);
+    h.remove(header::HOST);
+    h.remove(header::FORWARDED);
+    let own: Vec<HeaderName> = h
+        .keys()
+        .filter(|k| k.as_str().starts_with("x-vigil-") || k.as_str().starts_with("x-forwarded-"))
+        .cloned()
+        .collect();
+    for k in own {
+        h.remove(k);
+    }
+    if let Ok(v) = HeaderValue::from_str(&route.upstream_authority) {
+        h.insert(header::HOST, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&who.ip.to_string()) {
+        h.insert("x-forwarded-for", v);
+    }
+    h.insert("x-forwarded-proto", HeaderValue::from_static("http"));
+    if let Some(host) = who.host {
+        h.insert("x-forwarded-host", host);
+    }
+    for (k, v) in &route.headers {
+        h.insert(k.clone(), v.clone());
+    }
+    if let Some(s) = who.subject.and_then(|s| HeaderValue::from_str(s).ok()) {
+        h.insert("x-vigil-subject", s);
+    }
+    if let Ok(a) = HeaderValue::from_str(&route.audience) {
+        h.insert("x-vigil-audience", a);
+    }
+    if let Some(u) = &upgrade {
+        h.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        h.insert(header::UPGRADE, u.clone());
+    }
+    let sent = tokio::time::timeout(route.timeout, client.request(req)).await;
+    let mut resp = match sent {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => {
+            let kind = if e.is_connect() {
+                "connect"
+            } else {
+                "protocol"
+            };
+            count(gw, route, kind);
+            tracing::warn!(route = %route.label, error = %e, "upstream request failed");
+            return body::error(
+                StatusCode::BAD_GATEWAY,
+                "upstream_error",
+                "the upstream did not answer",
+            );
+        }
+        Err(_) => {
+            count(gw, route, "timeout");
+            return body::error(
+                StatusCode::GATEWAY_TIMEOUT,
+                "upstream_timeout",
+                "the upstream did not answer in time",
+            );
+        }
+    };
+    if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
+        if let Some(client_side) = client_upgrade {
+            let upstream_side = hyper::upgrade::on(&mut resp);
+            let label = route.label.clone();
+            tokio::spawn(async move {
+                match (client_side.await, upstream_side.await) {
+                    (Ok(c), Ok(u)) => {
+                        let (mut c, mut u) = (TokioIo::new(c), TokioIo::new(u));
+                        let _ = tokio::io::copy_bidirectional(&mut c, &mut u).await;
+                    }
+                    _ => tracing::warn!(route = %label, "upgrade failed"),
+                }
+            });
+            let (mut parts, _) = resp.into_parts();
+            // Keep Connection/Upgrade: they are the point of a 101.
+            let keep_upgrade = parts.headers.get(header::UPGRADE).cloned();
+            strip_hop_by_hop(&mut parts.headers);
+            parts
+                .headers
+                .insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+            if let Some(u) = keep_upgrade {
+                parts.headers.insert(header::UPGRADE, u);
+            }
+            return Response::from_parts(parts, body::empty());
+        }
+    }
+    let (mut parts, incoming) = resp.into_parts();
+    strip_hop_by_hop(&mut parts.headers);
+    Response::from_parts(parts, incoming.map_err(Into::into).boxed())
+}
+
+fn count(gw: &Gateway, route: &Route, kind: &str) {
+    gw.metrics
+        .upstream_errors
+        .get_or_create(&RouteKind {
+            route: route.label.clone(),
+            kind: kind.into(),
+        })
+        .inc();
+}

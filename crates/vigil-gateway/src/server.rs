@@ -1,0 +1,197 @@
+//! The listener: one accept loop hands connections round-robin to worker threads, each running
+//! its own single-threaded runtime and upstream pool (thread per core, as nginx runs a process
+//! per core: a request never hops between threads). Connections are HTTP/1.1 with a
+//! request-head timeout and size limit (slow-loris and oversized-header defence) and upgrades.
+//! SIGTERM/SIGINT stop accepting and let in-flight requests finish (30 s at most); SIGHUP reloads
+//! the configuration and keys without dropping connections.
+
+use crate::gateway::{upstream_client, Gateway};
+use crate::service;
+use arc_swap::ArcSwap;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+
+/// Builds a fresh gateway from the configuration on disk (for SIGHUP).
+pub type Reloader = Box<
+    dyn Fn() -> std::pin::Pin<Box<dyn Future<Output = Result<Gateway, String>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// How long shutdown waits for in-flight requests.
+const DRAIN: Duration = Duration::from_secs(30);
+
+type Shared = Arc<ArcSwap<Gateway>>;
+
+/// Serves with `workers` threads (at least one) until `shutdown` completes, then drains
+/// in-flight requests (at most 30 s). Call from a tokio runtime; it runs the accept loop,
+/// signals and reloads, the workers run the requests.
+pub async fn serve(
+    listener: TcpListener,
+    initial: Gateway,
+    reload: Option<Reloader>,
+    shutdown: impl Future<Output = ()>,
+    workers: usize,
+) -> std::io::Result<()> {
+    let state: Shared = Arc::new(ArcSwap::from_pointee(initial));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut queues = Vec::new();
+    let mut done = Vec::new();
+    for i in 0..workers.max(1) {
+        let (tx, rx) = mpsc::unbounded_channel::<(std::net::TcpStream, SocketAddr)>();
+        let (state, stop) = (state.clone(), stop_rx.clone());
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name(format!("vigil-gw-{i}"))
+            .spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a worker runtime");
+                rt.block_on(worker(rx, state, stop));
+                let _ = done_tx.send(());
+            })?;
+        queues.push(tx);
+        done.push(done_rx);
+    }
+    let shrinker = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                state.load().shrink();
+            }
+        })
+    };
+    #[cfg(unix)]
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    tokio::pin!(shutdown);
+    let mut next = 0usize;
+    loop {
+        #[cfg(unix)]
+        let hangup = hup.recv();
+        #[cfg(not(unix))]
+        let hangup = std::future::pending::<Option<()>>();
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(x) => x,
+                    Err(e) => {
+                        // EMFILE and friends: back off instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let Ok(stream) = stream.into_std() else { continue };
+                let _ = queues[next % queues.len()].send((stream, peer));
+                next = next.wrapping_add(1);
+            }
+            Some(()) = hangup => {
+                let next = match reload.as_ref() {
+                    Some(r) => Some(r().await),
+                    None => None,
+                };
+                match next {
+                    Some(Ok(next)) => {
+                        state.store(Arc::new(next));
+                        tracing::info!("configuration and keys reloaded (SIGHUP)");
+                    }
+                    Some(Err(e)) => tracing::error!(error = %e, "reload failed; keeping the running configuration"),
+                    None => tracing::warn!("SIGHUP ignored: no configuration to reload"),
+                }
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    drop(queues);
+    shrinker.abort();
+    tracing::info!("shutting down: finishing in-flight requests");
+    let _ = stop_tx.send(true);
+    let all = async {
+        for d in done {
+            let _ = d.await;
+        }
+    };
+    if tokio::time::timeout(DRAIN, all).await.is_err() {
+        tracing::warn!("in-flight requests still running after 30s; closing");
+    }
+    Ok(())
+}
+
+/// One worker: serves the connections it is handed until the queue closes, then waits for them.
+async fn worker(
+    mut rx: mpsc::UnboundedReceiver<(std::net::TcpStream, SocketAddr)>,
+    state: Shared,
+    stop: watch::Receiver<bool>,
+) {
+    let client = upstream_client();
+    // Each connection holds a clone of `alive`; the worker ends when every clone is gone.
+    let (alive, mut all_done) = mpsc::channel::<()>(1);
+    while let Some((stream, peer)) = rx.recv().await {
+        let Ok(stream) = tokio::net::TcpStream::from_std(stream) else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let gw_now = state.load_full();
+        let conn = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(gw_now.settings.header_timeout)
+            .max_buf_size(gw_now.settings.header_limit)
+            .keep_alive(true)
+            .serve_connection(
+                TokioIo::new(stream),
+                service_fn({
+                    let (state, client) = (state.clone(), client.clone());
+                    move |req| service::handle(state.load_full(), client.clone(), peer, req)
+                }),
+            )
+            .with_upgrades();
+        let (alive, mut stop) = (alive.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut conn = std::pin::pin!(conn);
+            let ended = tokio::select! {
+                r = conn.as_mut() => r,
+                _ = async { let _ = stop.wait_for(|s| *s).await; } => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(e) = ended {
+                tracing::debug!(error = %e, client = %peer, "connection ended");
+            }
+            drop(alive);
+        });
+    }
+    drop(alive);
+    let _ = all_done.recv().await;
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+pub async fn terminate() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

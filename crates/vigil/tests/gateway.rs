@@ -1,0 +1,1059 @@
+//! `vigil gateway` end to end: the real binary between real HTTP clients and a small MCP server
+//! on loopback. Auth (401/403 with RFC 6750 challenges, RFC 9728 metadata, no token passthrough),
+//! MCP Streamable HTTP (JSON, SSE streamed unbuffered, GET streams, DELETE, session headers),
+//! WebSocket tunnels, rate limits, CORS and Origin, health and metrics, alerts with a webhook,
+//! access logs without arguments, config errors, insecure binds, dev bypass, SIGTERM draining,
+//! SIGHUP reload, and good clients served through a flood of bad tokens and slow-loris clients.
+
+mod common;
+mod gw;
+
+use common::{expect_exit, run};
+use gw::{bearer, call, now, secret, token, token_with, Gateway, Upstream, Webhook};
+use http_body_util::BodyExt;
+use std::time::Duration;
+use tempfile::TempDir;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn config(up: &Upstream, extra_route: &str, extra: &str) -> String {
+    format!(
+        "[gateway]\nlisten = \"127.0.0.1:8443\"\n{extra}\n\n[[gateway.routes]]\npath = \"/mcp/filesystem\"\n\
+         upstream = \"http://{}/mcp\"\naudience = \"filesystem\"\n{extra_route}\n",
+        up.addr
+    )
+}
+
+const MCP: &str = "application/json, text/event-stream";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_mcp_session_runs_through_the_gateway_and_the_token_stays_there() {
+    let up = Upstream::start().await;
+    let dir = TempDir::new().unwrap();
+    let gw = Gateway::start(dir.path(), &config(&up, "", ""), &[]);
+    let t = token("filesystem", "alice");
+    let auth = bearer(&t);
+    let url = gw.url("/mcp/filesystem");
+
+    // initialize: JSON answer, session id back to the client.
+    let (status, headers, body) = call(
+        "POST",
+        &url,
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json"),
+            ("accept", MCP),
+            ("mcp-protocol-version", "2025-06-18"),
+        ],
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(headers["mcp-session-id"], "sess-0123");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert!(headers["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .starts_with("default-src 'none'"));
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["result"]["serverInfo"]["name"], "test-upstream");
+
+    let session = [
+        ("authorization", auth.as_str()),
+        ("content-type", "application/json"),
+        ("accept", MCP),
+        ("mcp-session-id", "sess-0123"),
+        ("mcp-protocol-version", "2025-06-18"),
+    ];
+    let (status, _, _) = call(
+        "POST",
+        &url,
+        &session,
+        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+    )
+    .await;
+    assert_eq!(status, 202);
+    let (status, _, body) = call(
+        "POST",
+        &url,
+        &session,
+        r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(body.contains("\"echo\""));
+
+    // tools/call answered as an SSE stream: the first event reaches the client while the
+    // upstream still holds the last one, so nothing buffers the stream.
+    let marker = "argument-that-must-not-be-logged";
+    let mut req = http::Request::builder().method("POST").uri(&url);
+    for (k, v) in session {
+        req = req.header(k, v);
+    }
+    let body = format!(
+        r#"{{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{{"name":"echo","arguments":{{"text":"{marker}"}}}}}}"#
+    );
+    let resp = gw::client()
+        .request(
+            req.body(http_body_util::Full::new(body.into()).boxed())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "text/event-stream");
+    let mut stream = resp.into_body();
+    let first = tokio::time::timeout(Duration::from_secs(5), stream.frame())
+        .await
+        .expect("first event arrives before the upstream finishes")
+        .unwrap()
+        .unwrap()
+        .into_data()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&first).contains("notifications/progress"));
+    up.release.notify_one();
+    let rest = stream.collect().await.unwrap().to_bytes();
+    assert!(String::from_utf8_lossy(&rest).contains(marker));
+
+    // GET opens a server stream; DELETE ends the session.
+    let mut get = http::Request::builder()
+        .uri(&url)
+        .header("authorization", &auth)
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", "sess-0123");
+    get = get.header("last-event-id", "7");
+    let resp = gw::client()
+        .request(get.body(http_body_util::Empty::new().boxed()).unwrap())
+        .await
+        .unwrap();
+    let mut stream = resp.into_body();
+    let first = stream.frame().await.unwrap().unwrap().into_data().unwrap();
+    assert!(String::from_utf8_lossy(&first).contains("hello"));
+    up.release.notify_one();
+    drop(stream);
+    let (status, _, _) = call(
+        "DELETE",
+        &url,
+        &[("authorization", &auth), ("mcp-session-id", "sess-0123")],
+        "",
+    )
+    .await;
+    assert_eq!(status, 204);
+
+    // The upstream saw the session headers and the gateway's identity headers, never the token.
+    let seen = up.seen();
+    assert!(seen.len() >= 6);
+    for s in &seen {
+        assert!(
+            s.headers.get("authorization").is_none(),
+            "token passed through"
+        );
+        assert_eq!(s.headers["x-vigil-subject"], "alice");
+        assert_eq!(s.headers["x-vigil-audience"], "filesystem");
+        assert_eq!(s.headers["x-forwarded-for"], "127.0.0.1");
+        assert!(s.uri.starts_with("/mcp"), "prefix replaced: {}", s.uri);
+    }
+    assert!(seen
+        .iter()
+        .any(|s| s.headers.get("mcp-session-id").is_some()));
+    assert!(seen
+        .iter()
+        .any(|s| s.headers.get("mcp-protocol-version").is_some()));
+    assert!(seen
+        .iter()
+        .any(|s| s.headers.get("last-event-id").is_some()));
+
+    // One access line per request, with method and tool, never arguments or the token.
+    assert!(gw.wait_log("\"tool\":\"echo\""));
+    let logs = gw.log_text();
+    assert!(logs.contains("\"rpc_method\":\"tools/call\""));
+    assert!(logs.contains("\"subject\":\"alice\""));
+    assert!(!logs.contains(marker), "arguments logged");
+    assert!(!logs.contains(&t), "token logged");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_tokens_are_refused_with_a_challenge_and_metrics_count_them() {
+    let up = Upstream::start().await;
+    let dir = TempDir::new().unwrap();
+    let old_secret = {
+        let mut b = [0u8; 32];
+        getrandom::fill(&mut b).unwrap();
+        b.iter().map(|x| format!("{x:02x}")).collect::<String>()
+    };
+    let cfg = config(&up, "", "")
+        + "\n[[gateway.routes]]\npath = \"/mcp/git\"\nupstream = \"http://"
+        + &up.addr.to_string()
+        + "\"\nscopes = [\"git:read\"]\n";
+    let gw = Gateway::start(
+        dir.path(),
+        &cfg,
+        &[("MCP_JWT_SECRET_PREVIOUS", old_secret.as_str())],
+    );
+    let url = gw.url("/mcp/filesystem/x");
+    let metadata = gw.url("/.well-known/oauth-protected-resource/mcp/filesystem");
+
+    let (status, h, _) = call("GET", &url, &[], "").await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        h["www-authenticate"],
+        format!("Bearer resource_metadata=\"{metadata}\"").as_str()
+    );
+
+    let forged = token_with(
+        &"f".repeat(64),
+        "filesystem",
+        "mallory",
+        now(),
+        900,
+        serde_json::json!({}),
+    );
+    let expired = token_with(
+        &secret(),
+        "filesystem",
+        "alice",
+        now() - 7200,
+        900,
+        serde_json::json!({}),
+    );
+    let wrong_aud = token("memory", "alice");
+    let none = {
+        use base64::Engine;
+        let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        format!(
+            "{}.{}.",
+            e.encode(r#"{"alg":"none","typ":"JWT"}"#),
+            e.encode(format!(
+                r#"{{"aud":"filesystem","sub":"x","exp":{}}}"#,
+                now() + 600
+            ))
+        )
+    };
+    for (t, reason) in [
+        (forged.as_str(), "bad signature"),
+        (expired.as_str(), "expired"),
+        (wrong_aud.as_str(), "wrong audience"),
+        (none.as_str(), "unsigned token"),
+        ("not-a-jwt", "malformed"),
+    ] {
+        let (status, h, body) = call("GET", &url, &[("authorization", &bearer(t))], "").await;
+        assert_eq!(status, 401, "{reason}: {body}");
+        let c = h["www-authenticate"].to_str().unwrap();
+        assert!(
+            c.starts_with("Bearer error=\"invalid_token\", error_description=\""),
+            "{c}"
+        );
+        assert!(c.contains(reason), "{reason} in {c}");
+        assert!(
+            c.ends_with(&format!("resource_metadata=\"{metadata}\"")),
+            "{c}"
+        );
+    }
+    let (status, h, _) = call("GET", &url, &[("authorization", "Basic dXNlcjpwdw==")], "").await;
+    assert_eq!(status, 401);
+    assert!(h["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .contains("invalid_request"));
+
+    // The previous secret still verifies during a rotation.
+    let old = token_with(
+        &old_secret,
+        "filesystem",
+        "bob",
+        now(),
+        900,
+        serde_json::json!({}),
+    );
+    assert_eq!(
+        call("GET", &url, &[("authorization", &bearer(&old))], "")
+            .await
+            .0,
+        200
+    );
+
+    // Scopes: 403 insufficient_scope without, 200 with.
+    let git = gw.url("/mcp/git/log");
+    let plain = token("git", "carol");
+    let (status, h, _) = call("GET", &git, &[("authorization", &bearer(&plain))], "").await;
+    assert_eq!(status, 403);
+    let c = h["www-authenticate"].to_str().unwrap();
+    assert!(
+        c.contains("error=\"insufficient_scope\"") && c.contains("scope=\"git:read\""),
+        "{c}"
+    );
+    let scoped = token_with(
+        &secret(),
+        "git",
+        "carol",
+        now(),
+        900,
+        serde_json::json!({"scope": "git:read git:write"}),
+    );
+    assert_eq!(
+        call("GET", &git, &[("authorization", &bearer(&scoped))], "")
+            .await
+            .0,
+        200
+    );
+
+    // RFC 9728 metadata, health and metrics answer without a token.
+    let (status, _, body) = call("GET", &metadata, &[], "").await;
+    assert_eq!(status, 200);
+    let m: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(m["resource"], gw.url("/mcp/filesystem"));
+    assert_eq!(m["bearer_methods_supported"], serde_json::json!(["header"]));
+    let git_meta: serde_json::Value = serde_json::from_str(
+        &call(
+            "GET",
+            &gw.url("/.well-known/oauth-protected-resource/mcp/git"),
+            &[],
+            "",
+        )
+        .await
+        .2,
+    )
+    .unwrap();
+    assert_eq!(
+        git_meta["scopes_supported"],
+        serde_json::json!(["git:read"])
+    );
+    assert_eq!(call("GET", &gw.url("/healthz"), &[], "").await.0, 200);
+    let (status, _, ready) = call("GET", &gw.url("/readyz"), &[], "").await;
+    assert_eq!(status, 200, "{ready}");
+    let (_, _, metrics) = call("GET", &gw.url("/metrics"), &[], "").await;
+    for line in [
+        "vigil_gateway_auth_failures_total{reason=\"missing\"} 1",
+        "vigil_gateway_auth_failures_total{reason=\"bad_signature\"} 1",
+        "vigil_gateway_auth_failures_total{reason=\"expired\"} 1",
+        "vigil_gateway_auth_failures_total{reason=\"wrong_audience\"} 1",
+        "vigil_gateway_auth_failures_total{reason=\"alg_none\"} 1",
+        "vigil_gateway_auth_failures_total{reason=\"scope\"} 1",
+        "vigil_gateway_requests_total{route=\"/mcp/filesystem\",status=\"401\"} 7",
+        "vigil_gateway_requests_total{route=\"/mcp/filesystem\",status=\"200\"} 1",
+        "vigil_gateway_token_time_to_expiry_seconds_count 2",
+    ] {
+        assert!(metrics.contains(line), "{line} missing from\n{metrics}");
+    }
+    assert!(metrics.contains("vigil_gateway_request_duration_seconds_bucket"));
+    for t in [&forged, &expired, &old, &scoped] {
+        assert!(!gw.log_text().contains(t.as_str()));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_answer_429_at_the_configured_rate_and_not_before() {
+    let up = Upstream::start().await;
+    let dir = TempDir::new().unwrap();
+    let cfg = config(
+        &up,
+        "rate_limit = { per_ip = \"60/minute\", burst = 3 }",
+        "trusted_proxies = [\"127.0.0.1\"]\n[gateway.rate_limit]\nper_ip = \"5/minute\"",
+    ) + &format!(
+        "\n[[gateway.routes]]\npath = \"/mcp/memory\"\nupstream = \"http://{0}\"\n\
+         \n[[gateway.routes]]\npath = \"/mcp/vector\"\nupstream = \"http://{0}\"\n\
+         rate_limit = {{ per_subject = \"2/minute\" }}\n",
+        up.addr
+    );
+    let gw = Gateway::start(dir.path(), &cfg, &[]);
+    let mem = gw.url("/mcp/memory/x");
+    let t = token("memory", "dana");
+    let a = bearer(&t);
+    // The default: 5 a minute per IP, the whole window as burst: five pass, the sixth waits.
+    for i in 0..5 {
+        let (s, _, b) = call("GET", &mem, &[("authorization", &a)], "").await;
+        assert_eq!(s, 200, "request {i}: {b}");
+    }
+    let (s, h, _) = call("GET", &mem, &[("authorization", &a)], "").await;
+    assert_eq!(s, 429);
+    let wait: u64 = h["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=12).contains(&wait), "retry-after {wait}");
+    // Another client IP (through the trusted proxy) has its own allowance.
+    let other = [
+        ("authorization", a.as_str()),
+        ("x-forwarded-for", "203.0.113.5"),
+    ];
+    assert_eq!(call("GET", &mem, &other, "").await.0, 200);
+
+    // The filesystem route: 60/minute with a burst of 3: three pass, the fourth waits about a
+    // second, and one more passes once that second is over.
+    let fs = gw.url("/mcp/filesystem/x");
+    let ft = token("filesystem", "erin");
+    let ip = [
+        ("authorization", bearer(&ft)),
+        ("x-forwarded-for", "198.51.100.1".to_owned()),
+    ];
+    let ip: Vec<(&str, &str)> = ip.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    for _ in 0..3 {
+        assert_eq!(call("GET", &fs, &ip, "").await.0, 200);
+    }
+    let (s, h, _) = call("GET", &fs, &ip, "").await;
+    assert_eq!(s, 429);
+    assert_eq!(h["retry-after"], "1");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(call("GET", &fs, &ip, "").await.0, 200);
+    // Per subject (2 a minute on /mcp/vector): a third request fails from any address.
+    let vec_url = gw.url("/mcp/vector/q");
+    let vt = bearer(&token("vector", "kim"));
+    for ip in ["192.0.2.1", "192.0.2.2"] {
+        assert_eq!(
+            call(
+                "GET",
+                &vec_url,
+                &[("authorization", &vt), ("x-forwarded-for", ip)],
+                ""
+            )
+            .await
+            .0,
+            200
+        );
+    }
+    let (s, _, body) = call(
+        "GET",
+        &vec_url,
+        &[("authorization", &vt), ("x-forwarded-for", "192.0.2.3")],
+        "",
+    )
+    .await;
+    assert_eq!(s, 429, "{body}");
+
+    let (_, _, metrics) = call("GET", &gw.url("/metrics"), &[], "").await;
+    assert!(
+        metrics.contains("vigil_gateway_rate_limited_total{route=\"/mcp/memory\",kind=\"ip\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics
+        .contains("vigil_gateway_rate_limited_total{route=\"/mcp/filesystem\",kind=\"ip\"} 1"));
+    assert!(metrics
+        .contains("vigil_gateway_rate_limited_total{route=\"/mcp/vector\",kind=\"subject\"} 1"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browsers_get_cors_for_allowed_origins_and_403_for_others() {
+    let up = Upstream::start().await;
+    let dir = TempDir::new().unwrap();
+    let cfg = config(
+        &up,
+        "cors = { origins = [\"https://app.example\"], max_age = \"5m\" }",
+        "allowed_origins = [\"http://localhost:6274\"]",
+    );
+    let gw = Gateway::start(dir.path(), &cfg, &[]);
+    let url = gw.url("/mcp/filesystem");
+    let (s, h, _) = call(
+        "OPTIONS",
+        &url,
+        &[
+            ("origin", "https://app.example"),
+            ("access-control-request-method", "POST"),
+            (
+                "access-control-request-headers",
+                "authorization, content-type, mcp-session-id",
+            ),
+        ],
+        "",
+    )
+    .await;
+    assert_eq!(s, 204);
+    assert_eq!(h["access-control-allow-origin"], "https://app.example");
+    assert!(h["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .contains("mcp-session-id"));
+    assert!(h["access-control-allow-methods"]
+        .to_str()
+        .unwrap()
+        .contains("POST"));
+    assert_eq!(h["access-control-max-age"], "300");
+    // DNS rebinding: a page from another origin is refused before auth.
+    let (s, _, body) = call(
+        "POST",
+        &url,
+        &[
+            ("origin", "http://evil.example"),
+            ("content-type", "application/json"),
+        ],
+        "{}",
+    )
+    .await;
+    assert_eq!(s, 403);
+    assert!(body.contains("origin_not_allowed"));
+    let (s, _, _) = call(
+        "OPTIONS",
+        &url,
+        &[
+            ("origin", "http://evil.example"),
+            ("access-control-request-method", "POST"),
+        ],
+        "",
+    )
+    .await;
+    assert_eq!(s, 403);
+    // Allowed origins (the route's and the gateway-wide one) get CORS headers on real answers.
+    let t = token("filesystem", "fay");
+    for origin in ["https://app.example", "http://localhost:6274"] {
+        let (s, h, _) = call(
+            "GET",
+            &url,
+            &[("origin", origin), ("authorization", &bearer(&t))],
+            "",
+        )
+        .await;
+        assert_eq!(s, 200);
+        assert_eq!(h["access-control-allow-origin"], origin);
+        assert_eq!(h["access-control-expose-headers"], "Mcp-Session-Id");
+    }
+    assert!(
+        up.seen().iter().all(|s| s.method != "OPTIONS"),
+        "preflights stay at the gateway"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_fire_once_per_window_and_reach_the_webhook_without_tokens() {
+    let up = Upstream::start().await;
+    let hook = Webhook::start().await;
+    let dir = TempDir::new().unwrap();
+    let cfg = config(
+        &up,
+        "",
+        &format!(
+            "[gateway.alerts]\nauth_failures_per_minute = 3\nauth_failures_per_ip_per_minute = 50\n\
+             requests_per_ip_per_minute = 1000\ntoken_expiry = \"1h\"\nwebhook_url = \"{}\"",
+            hook.url
+        ),
+    );
+    let gw = Gateway::start(dir.path(), &cfg, &[]);
+    let url = gw.url("/mcp/filesystem");
+    let forged = token_with(
+        &"0".repeat(64),
+        "filesystem",
+        "m",
+        now(),
+        900,
+        serde_json::json!({}),
+    );
+    for _ in 0..6 {
+        assert_eq!(
+            call("GET", &url, &[("authorization", &bearer(&forged))], "")
+                .await
+                .0,
+            401
+        );
+    }
+    // A valid token expiring within the hour fires token_expiring, once per subject and window.
+    let t = token("filesystem", "gus");
+    for _ in 0..2 {
+        assert_eq!(
+            call("GET", &url, &[("authorization", &bearer(&t))], "")
+                .await
+                .0,
+            200
+        );
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while hook.got.lock().unwrap().len() < 2 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let got = hook.got.lock().unwrap().clone();
+    let kinds: Vec<&str> = got
+        .iter()
+        .map(|g| g["alert"]["alert"].as_str().unwrap())
+        .collect();
+    // Fired at most once per minute window; a window boundary during the test could repeat one.
+    assert!(
+        kinds.contains(&"auth_failures") && kinds.contains(&"token_expiring"),
+        "{kinds:?}"
+    );
+    assert!(kinds.len() <= 4, "{kinds:?}");
+    for g in &got {
+        let text = g.to_string();
+        assert!(g["content"]
+            .as_str()
+            .unwrap()
+            .starts_with("[vigil gateway]"));
+        assert_eq!(g["content"], g["text"]);
+        assert!(
+            !text.contains(&forged) && !text.contains(&t),
+            "token in an alert"
+        );
+    }
+    let (_, _, metrics) = call("GET", &gw.url("/metrics"), &[], "").await;
+    assert!(
+        metrics.contains("vigil_gateway_alerts_total{alert=\"auth_failures\"}"),
+        "{metrics}"
+    );
+    assert!(gw.log_text().contains("\"alert\":\"auth_failures\""));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_upgrades_are_tunnelled_after_auth() {
+    let up = Upstream::start().await;
+    let dir = TempDir::new().unwrap();
+    let gw = Gateway::start(dir.path(), &config(&up, "", ""), &[]);
+    let t = token("filesystem", "hal");
+    let handshake = |auth: &str| {
+        format!(
+            "GET /mcp/filesystem/ws HTTP/1.1\r\nHost: {}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+             Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n{auth}\r\n",
+            gw.addr
+        )
+    };
+    let mut s = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
+    s.write_all(handshake(&format!("Authorization: Bearer {t}\r\n")).as_bytes())
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = s.read(&mut buf).await.unwrap();
+    let head = String::from_utf8_lossy(&buf[..n]).to_lowercase();
+    assert!(head.starts_with("http/1.1 101"), "{head}");
+    assert!(head.contains("upgrade: websocket"));
+    s.write_all(b"ping through the tunnel").await.unwrap();
+    let mut echo = vec![0u8; 23];
+    tokio::time::timeout(Duration::from_secs(5), s.read_exact(&mut echo))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&echo, b"ping through the tunnel");
+    // Without a token the upgrade never reaches the upstream.
+    let before = up.seen().len();
+    let mut s = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
+    s.write_all(handshake("").as_bytes()).await.unwrap();
+    let n = s.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 401"));
+    assert_eq!(up.seen().len(), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn good_clients_are_served_through_a_bad_token_flood_and_slow_loris() {
+    let up = Upstream::start().await;
+    let dir = TempDir::new().unwrap();
+    let cfg = config(
+        &up,
+        "",
+        "trusted_proxies = [\"127.0.0.1\"]\nheader_timeout = \"2s\"",
+    );
+    let gw = Gateway::start(dir.path(), &cfg, &[]);
+    let addr = gw.addr;
+    // 64 slow-loris connections: a request head sent one byte every 300 ms, never finished.
+    let mut loris = Vec::new();
+    for _ in 0..64 {
+        loris.push(tokio::spawn(async move {
+            let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let head = b"GET /mcp/filesystem HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+            let started = std::time::Instant::now();
+            for b in head
+                .iter()
+                .chain(b"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".iter())
+            {
+                if s.write_all(&[*b]).await.is_err() {
+                    return started.elapsed();
+                }
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                let mut probe = [0u8; 64];
+                if let Ok(Ok(0)) =
+                    tokio::time::timeout(Duration::from_millis(1), s.read(&mut probe)).await
+                {
+                    return started.elapsed();
+                }
+            }
+            Duration::MAX
+        }));
+    }
+    // Two flooders with forged tokens from many addresses (behind the trusted proxy).
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut flood = Vec::new();
+    for f in 0..2u8 {
+        let stop = stop.clone();
+        let url = gw.url("/mcp/filesystem");
+        flood.push(tokio::spawn(async move {
+            let forged = token_with(
+                &"e".repeat(64),
+                "filesystem",
+                "x",
+                now(),
+                900,
+                serde_json::json!({}),
+            );
+            let a = bearer(&forged);
+            let mut n = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && n < 5000 {
+                let ip = format!("203.0.{f}.{}", n % 250);
+                let (s, _, _) = call(
+                    "GET",
+                    &url,
+                    &[("authorization", &a), ("x-forwarded-for", &ip)],
+                    "",
+                )
+                .await;
+                assert!(s == 401 || s == 429);
+                n += 1;
+            }
+            n
+        }));
+    }
+    let t = token("filesystem", "ivy");
+    let a = bearer(&t);
+    for i in 0..40 {
+        let got = tokio::time::timeout(
+            Duration::from_secs(3),
+            call(
+                "GET",
+                &gw.url("/mcp/filesystem/ok"),
+                &[("authorization", &a), ("x-forwarded-for", "198.51.100.77")],
+                "",
+            ),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("good request {i} starved"));
+        assert_eq!(got.0, 200, "good request {i}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut bad = 0;
+    for f in flood {
+        bad += f.await.unwrap();
+    }
+    assert!(bad > 100, "the flood ran ({bad} requests)");
+    // Slow heads are cut off at the 2 s header timeout, not left open.
+    for l in loris {
+        let lived = l.await.unwrap();
+        assert!(
+            lived < Duration::from_secs(6),
+            "slow-loris connection lived {lived:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_in_flight_requests_and_sighup_reloads_on_open_connections() {
+    let up = Upstream::start().await;
+    let dir = TempDir::new().unwrap();
+    let mut gw = Gateway::start(dir.path(), &config(&up, "", ""), &[]);
+    let t = token("filesystem", "jo");
+    let a = bearer(&t);
+
+    // One kept-alive connection across the reload.
+    let stream = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let get = |path: &str| {
+        http::Request::get(path)
+            .header("host", "gw")
+            .header("authorization", &a)
+            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .unwrap()
+    };
+    assert_eq!(
+        sender
+            .send_request(get("/mcp/filesystem/a"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        sender
+            .send_request(get("/mcp/tools/a"))
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    // Add a route and reload.
+    let cfg = config(&up, "", "")
+        + &format!(
+            "\n[[gateway.routes]]\npath = \"/mcp/tools\"\nupstream = \"http://{}\"\n",
+            up.addr
+        );
+    std::fs::write(dir.path().join("vigil.toml"), cfg).unwrap();
+    gw.signal("HUP");
+    assert!(gw.wait_log("configuration and keys reloaded"));
+    let tools = token("tools", "jo");
+    let req = http::Request::get("/mcp/tools/a")
+        .header("host", "gw")
+        .header("authorization", bearer(&tools))
+        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .unwrap();
+    assert_eq!(
+        sender.send_request(req).await.unwrap().status(),
+        200,
+        "same connection, new route"
+    );
+
+    // A broken configuration on reload keeps the running one.
+    std::fs::write(dir.path().join("vigil.toml"), "[gateway]\nlisten = 5\n").unwrap();
+    gw.signal("HUP");
+    assert!(gw.wait_log("reload failed"));
+    assert_eq!(
+        sender
+            .send_request(get("/mcp/filesystem/b"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    // SIGTERM while a slow request is in flight: it completes, then the process exits 0.
+    let (slow_url, a2) = (gw.url("/mcp/filesystem/slow"), a.clone());
+    let slow =
+        tokio::spawn(async move { call("GET", &slow_url, &[("authorization", &a2)], "").await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    gw.signal("TERM");
+    let (s, _, body) = slow.await.unwrap();
+    assert_eq!((s.as_u16(), body.as_str()), (200, "slow done"));
+    let status = tokio::task::spawn_blocking(move || {
+        let st = gw.child.wait().unwrap();
+        (st, gw)
+    })
+    .await
+    .unwrap()
+    .0;
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn check_validates_and_bad_configs_name_file_line_and_key() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let good = "[gateway]\nlisten = \"127.0.0.1:8443\"\n\n[[gateway.routes]]\npath = \"/mcp/filesystem\"\n\
+                upstream = \"http://127.0.0.1:9001\"\naudience = \"filesystem\"\n\n\
+                [gateway.rate_limit]\nper_ip = \"100/minute\"\n";
+    std::fs::write(d.join("vigil.toml"), good).unwrap();
+    let out = common::vigil(d)
+        .args(["gateway", "check"])
+        .env("MCP_JWT_SECRET", secret())
+        .output()
+        .unwrap();
+    expect_exit(&out, 0);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("route /mcp/filesystem -> http://127.0.0.1:9001 audience=filesystem auth=bearer per_ip=100/60s burst 100"), "{text}");
+
+    // No key at all: refused.
+    let out = common::vigil(d)
+        .args(["gateway", "check"])
+        .env_remove("MCP_JWT_SECRET")
+        .output()
+        .unwrap();
+    expect_exit(&out, 2);
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("no key to verify tokens with (set MCP_JWT_SECRET"));
+
+    for (text, want) in [
+        (
+            good.replace("100/minute", "lots"),
+            "vigil.toml:10: gateway.rate_limit.per_ip: `lots` is not a rate",
+        ),
+        (
+            good.replace("http://127.0.0.1:9001", "ftp://x"),
+            "vigil.toml:6: gateway.routes[0].upstream: must be an http:// URL",
+        ),
+        (good.replace("audience =", "audiense ="), "vigil.toml:"),
+        (
+            good.replace("listen = \"127.0.0.1:8443\"", "listen = \"here\""),
+            "vigil.toml:2: gateway.listen: not an address",
+        ),
+    ] {
+        std::fs::write(d.join("vigil.toml"), &text).unwrap();
+        let out = common::vigil(d)
+            .args(["gateway", "check"])
+            .env("MCP_JWT_SECRET", secret())
+            .output()
+            .unwrap();
+        expect_exit(&out, 2);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with(&format!("vigil: {want}")), "{err}");
+        if text.contains("audiense") {
+            assert!(
+                err.contains("gateway.routes[0]") && err.contains("unknown field `audiense`"),
+                "{err}"
+            );
+        }
+    }
+
+    // A non-loopback listener with an unauthenticated route is refused unless asked for.
+    let open = good.replace(
+        "audience = \"filesystem\"",
+        "audience = \"filesystem\"\nauth = false",
+    );
+    std::fs::write(d.join("vigil.toml"), &open).unwrap();
+    let out = common::vigil(d)
+        .args(["gateway", "check", "--listen", "0.0.0.0:8443"])
+        .env("MCP_JWT_SECRET", secret())
+        .output()
+        .unwrap();
+    expect_exit(&out, 2);
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("gateway.routes[0].auth: route /mcp/filesystem has no authentication"));
+    let out = common::vigil(d)
+        .args([
+            "gateway",
+            "check",
+            "--listen",
+            "0.0.0.0:8443",
+            "--allow-insecure-bind",
+        ])
+        .env("MCP_JWT_SECRET", secret())
+        .output()
+        .unwrap();
+    expect_exit(&out, 0);
+    let _ = run;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dev_bypass_works_only_on_loopback_and_says_so() {
+    let up = Upstream::start().await;
+    let dir = TempDir::new().unwrap();
+    let gw = Gateway::start(dir.path(), &config(&up, "", ""), &[("MCP_DEV_BYPASS", "1")]);
+    assert!(gw.wait_log("MCP_DEV_BYPASS is on"));
+    let (s, _, _) = call("GET", &gw.url("/mcp/filesystem/x"), &[], "").await;
+    assert_eq!(s, 200);
+    assert!(gw.wait_log("MCP_DEV_BYPASS: request let through"));
+    assert_eq!(up.seen()[0].headers["x-vigil-subject"], "dev-bypass");
+    drop(gw);
+    // On a non-loopback address the bypass is ignored (and said to be).
+    let gw = Gateway::start_args(
+        dir.path(),
+        &config(&up, "", ""),
+        &[("MCP_DEV_BYPASS", "1")],
+        &["--listen", "0.0.0.0:0"],
+    );
+    assert!(gw.wait_log("MCP_DEV_BYPASS is ignored"));
+    let url = format!("http://127.0.0.1:{}/mcp/filesystem/x", gw.addr.port());
+    assert_eq!(call("GET", &url, &[], "").await.0, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_gateways_sharing_redis_enforce_one_limit() {
+    let up = Upstream::start().await;
+    let redis = gw::Redis::start();
+    let cfg = config(
+        &up,
+        "",
+        &format!(
+            "[gateway.rate_limit]\nper_ip = \"7/minute\"\nbackend = \"redis\"\nurl = \"{}\"",
+            redis.url()
+        ),
+    );
+    let (d1, d2) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    let a = Gateway::start(d1.path(), &cfg, &[]);
+    let b = Gateway::start(d2.path(), &cfg, &[]);
+    let t = bearer(&token("filesystem", "lee"));
+    // Alternating between the instances: seven pass in all, then both refuse.
+    for i in 0..7 {
+        let gw = if i % 2 == 0 { &a } else { &b };
+        let (s, _, body) = call(
+            "GET",
+            &gw.url("/mcp/filesystem/x"),
+            &[("authorization", &t)],
+            "",
+        )
+        .await;
+        assert_eq!(s, 200, "request {i}: {body}");
+    }
+    for gw in [&a, &b] {
+        let (s, h, _) = call(
+            "GET",
+            &gw.url("/mcp/filesystem/x"),
+            &[("authorization", &t)],
+            "",
+        )
+        .await;
+        assert_eq!(s, 429);
+        let wait: u64 = h["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=9).contains(&wait), "retry-after {wait}");
+    }
+    // If Redis goes away, each instance keeps limiting on its own (and says so).
+    drop(redis);
+    let (s, _, _) = call(
+        "GET",
+        &a.url("/mcp/filesystem/x"),
+        &[("authorization", &t)],
+        "",
+    )
+    .await;
+    assert_eq!(s, 200, "the local fallback starts with a fresh allowance");
+    assert!(a.wait_log("redis rate limit unavailable"));
+
+    // An unreachable Redis at start is a one-line error naming the key.
+    let dir = TempDir::new().unwrap();
+    let dead = cfg.replace(&format!("127.0.0.1:{}", redis_port(&cfg)), "127.0.0.1:1");
+    std::fs::write(dir.path().join("vigil.toml"), dead).unwrap();
+    let out = common::vigil(dir.path())
+        .args(["gateway", "--listen", "127.0.0.1:0"])
+        .env("MCP_JWT_SECRET", secret())
+        .timeout(Duration::from_secs(20))
+        .output()
+        .unwrap();
+    expect_exit(&out, 2);
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .starts_with("vigil: gateway.rate_limit.url: cannot reach redis"));
+}
+
+fn redis_port(cfg: &str) -> String {
+    let at = cfg.find("redis://127.0.0.1:").unwrap() + "redis://127.0.0.1:".len();
+    cfg[at..].chars().take_while(char::is_ascii_digit).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_official_typescript_sdk_client_and_server_work_through_the_gateway() {
+    let sdk = gw::sdk_dir();
+    let server = gw::SdkServer::start(&sdk);
+    let dir = TempDir::new().unwrap();
+    let cfg = format!(
+        "[gateway]\n\n[[gateway.routes]]\npath = \"/mcp/sdk\"\nupstream = \"http://127.0.0.1:{}/mcp\"\n",
+        server.port
+    );
+    let gw = Gateway::start(dir.path(), &cfg, &[]);
+    let url = gw.url("/mcp/sdk");
+    let client = |token: String| {
+        let (sdk, url) = (sdk.clone(), url.clone());
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new("node")
+                .arg("sdk-client.mjs")
+                .arg(url)
+                .arg(token)
+                .current_dir(sdk)
+                .output()
+                .unwrap()
+        })
+    };
+    let out = client(token("sdk", "nia")).await.unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stdout)));
+    assert!(out.status.success(), "{v}");
+    assert_eq!(v["tools"], serde_json::json!(["add"]));
+    assert_eq!(v["result"]["content"][0]["text"], "42");
+    assert_eq!(
+        v["progress"],
+        serde_json::json!([1]),
+        "the progress event streamed through"
+    );
+    assert!(v["session"].as_str().is_some_and(|s| !s.is_empty()));
+
+    let out = client(token("memory", "nia")).await.unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("wrong audience"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    let (_, _, seen) = call(
+        "GET",
+        &format!("http://127.0.0.1:{}/authorization-seen", server.port),
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(
+        seen, "{\"count\":0}",
+        "the upstream never saw a client token"
+    );
+    assert!(gw.wait_log("\"tool\":\"add\""));
+    let (_, _, metrics) = call("GET", &gw.url("/metrics"), &[], "").await;
+    assert!(metrics.contains("vigil_gateway_requests_total{route=\"/mcp/sdk\",status=\"401\"}"));
+}

@@ -1,0 +1,585 @@
+//! Harness for the gateway tests: a small MCP upstream (Streamable HTTP: JSON and SSE answers,
+//! a GET stream, DELETE, a WebSocket echo) on loopback, the real `vigil gateway` process, a
+//! webhook receiver, HTTP clients, and tokens minted at run time.
+
+#![allow(dead_code)]
+
+use bytes::Bytes;
+use http::{HeaderMap, Request, Response, StatusCode};
+use http_body_util::channel::Channel;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use std::convert::Infallible;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+/// A streaming test body.
+pub type TBody = http_body_util::combinators::BoxBody<Bytes, Infallible>;
+
+fn full(b: impl Into<Bytes>) -> TBody {
+    Full::new(b.into()).boxed()
+}
+
+/// One request as the upstream saw it.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    /// Method.
+    pub method: String,
+    /// Path and query.
+    pub uri: String,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body.
+    pub body: Bytes,
+}
+
+/// The test MCP server.
+pub struct Upstream {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Every request it received.
+    pub seen: Arc<Mutex<Vec<Seen>>>,
+    /// Lets a streamed answer send its last event.
+    pub release: Arc<Notify>,
+}
+
+impl Upstream {
+    /// Starts the server on a free loopback port.
+    pub async fn start() -> Upstream {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let release = Arc::new(Notify::new());
+        let (s2, r2) = (seen.clone(), release.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let (seen, release) = (s2.clone(), r2.clone());
+                tokio::spawn(async move {
+                    let svc = service_fn(move |req| upstream(req, seen.clone(), release.clone()));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .with_upgrades()
+                        .await;
+                });
+            }
+        });
+        Upstream {
+            addr,
+            seen,
+            release,
+        }
+    }
+
+    /// The requests seen so far.
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+fn sse(release: Arc<Notify>, first: String, last: String) -> Response<TBody> {
+    let (mut tx, body) = Channel::<Bytes, Infallible>::new(4);
+    tokio::spawn(async move {
+        let _ = tx
+            .send_data(Bytes::from(format!("event: message\ndata: {first}\n\n")))
+            .await;
+        release.notified().await;
+        let _ = tx
+            .send_data(Bytes::from(format!("event: message\ndata: {last}\n\n")))
+            .await;
+    });
+    Response::builder()
+        .header("content-type", "text/event-stream")
+        .header("cache-control", "no-cache")
+        .body(body.boxed())
+        .unwrap()
+}
+
+async fn upstream(
+    mut req: Request<Incoming>,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    release: Arc<Notify>,
+) -> Result<Response<TBody>, Infallible> {
+    let upgrade = req
+        .headers()
+        .contains_key("upgrade")
+        .then(|| hyper::upgrade::on(&mut req));
+    let (parts, body) = req.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .unwrap_or_default();
+    seen.lock().unwrap().push(Seen {
+        method: parts.method.to_string(),
+        uri: parts.uri.to_string(),
+        headers: parts.headers.clone(),
+        body: body.clone(),
+    });
+    if let Some(on) = upgrade {
+        tokio::spawn(async move {
+            if let Ok(io) = on.await {
+                let mut io = TokioIo::new(io);
+                let (mut r, mut w) = tokio::io::split(&mut io);
+                let _ = tokio::io::copy(&mut r, &mut w).await;
+            }
+        });
+        return Ok(Response::builder()
+            .status(StatusCode::SWITCHING_PROTOCOLS)
+            .header("connection", "upgrade")
+            .header("upgrade", "websocket")
+            .body(full(""))
+            .unwrap());
+    }
+    let path = parts.uri.path();
+    if path.ends_with("/slow") {
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        return Ok(Response::new(full("slow done")));
+    }
+    match parts.method.as_str() {
+        "DELETE" => {
+            return Ok(Response::builder()
+                .status(StatusCode::NO_CONTENT)
+                .body(full(""))
+                .unwrap())
+        }
+        "GET" => {
+            let wants_sse = parts
+                .headers
+                .get("accept")
+                .is_some_and(|a| a.to_str().unwrap_or("").contains("text/event-stream"));
+            if wants_sse {
+                return Ok(sse(
+                    release,
+                    r#"{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"hello"}}"#.into(),
+                    r#"{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"bye"}}"#.into(),
+                ));
+            }
+            return Ok(Response::new(full(format!("GET {}", parts.uri))));
+        }
+        _ => {}
+    }
+    let msg: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let id = msg["id"].clone();
+    let method = msg["method"].as_str().unwrap_or("");
+    let result = match method {
+        "initialize" => serde_json::json!({
+            "protocolVersion": "2025-06-18",
+            "capabilities": {"tools": {}},
+            "serverInfo": {"name": "test-upstream", "version": "1.0.0"}
+        }),
+        "tools/list" => serde_json::json!({"tools": [{
+            "name": "echo", "description": "echo text",
+            "inputSchema": {"type": "object", "properties": {"text": {"type": "string"}}}
+        }]}),
+        "tools/call" => {
+            let text = msg["params"]["arguments"]["text"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned();
+            let done = serde_json::json!({"jsonrpc": "2.0", "id": id,
+                "result": {"content": [{"type": "text", "text": text}]}});
+            let streamed = parts
+                .headers
+                .get("accept")
+                .is_some_and(|a| a.to_str().unwrap_or("").contains("text/event-stream"));
+            if streamed {
+                let progress = serde_json::json!({"jsonrpc": "2.0", "method": "notifications/progress",
+                    "params": {"progressToken": 1, "progress": 50, "total": 100}});
+                return Ok(sse(release, progress.to_string(), done.to_string()));
+            }
+            return Ok(json_response(done));
+        }
+        m if m.starts_with("notifications/") => {
+            return Ok(Response::builder()
+                .status(StatusCode::ACCEPTED)
+                .body(full(""))
+                .unwrap())
+        }
+        _ => serde_json::json!({}),
+    };
+    let mut r = json_response(serde_json::json!({"jsonrpc": "2.0", "id": id, "result": result}));
+    if method == "initialize" {
+        r.headers_mut()
+            .insert("mcp-session-id", "sess-0123".parse().unwrap());
+    }
+    Ok(r)
+}
+
+fn json_response(v: serde_json::Value) -> Response<TBody> {
+    Response::builder()
+        .header("content-type", "application/json")
+        .body(full(v.to_string()))
+        .unwrap()
+}
+
+/// A webhook receiver: every POST body it gets.
+pub struct Webhook {
+    /// Its URL.
+    pub url: String,
+    /// Bodies received.
+    pub got: Arc<Mutex<Vec<serde_json::Value>>>,
+}
+
+impl Webhook {
+    /// Starts it.
+    pub async fn start() -> Webhook {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let g2 = got.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let got = g2.clone();
+                tokio::spawn(async move {
+                    let svc = service_fn(move |req: Request<Incoming>| {
+                        let got = got.clone();
+                        async move {
+                            let b = req.into_body().collect().await.unwrap().to_bytes();
+                            got.lock()
+                                .unwrap()
+                                .push(serde_json::from_slice(&b).unwrap_or_default());
+                            Ok::<_, Infallible>(Response::new(full("")))
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+        Webhook { url, got }
+    }
+}
+
+/// A running `vigil gateway`.
+pub struct Gateway {
+    /// The process.
+    pub child: Child,
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its stderr lines (JSON logs), as they come.
+    pub logs: Arc<Mutex<Vec<String>>>,
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The secret tests sign with: random per run, never a constant in the source.
+pub fn secret() -> String {
+    use std::sync::OnceLock;
+    static S: OnceLock<String> = OnceLock::new();
+    S.get_or_init(|| {
+        let mut b = [0u8; 32];
+        getrandom::fill(&mut b).unwrap();
+        b.iter().map(|x| format!("{x:02x}")).collect()
+    })
+    .clone()
+}
+
+impl Gateway {
+    /// Starts `vigil gateway` in `dir` with `config` as vigil.toml and `MCP_JWT_SECRET` set.
+    pub fn start(dir: &Path, config: &str, env: &[(&str, &str)]) -> Gateway {
+        Self::start_args(dir, config, env, &["--listen", "127.0.0.1:0"])
+    }
+
+    /// Starts it with these extra arguments.
+    pub fn start_args(dir: &Path, config: &str, env: &[(&str, &str)], args: &[&str]) -> Gateway {
+        std::fs::write(dir.join("vigil.toml"), config).unwrap();
+        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("vigil"));
+        cmd.current_dir(dir)
+            .args(["--log-format", "json", "gateway"])
+            .args(args)
+            .env_remove("VIGIL_CONFIG")
+            .env_remove("MCP_DEV_BYPASS")
+            .env("MCP_JWT_SECRET", secret())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("vigil gateway starts");
+        let stderr = child.stderr.take().unwrap();
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let l2 = logs.clone();
+        std::thread::spawn(move || {
+            let mut sent = false;
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if !sent {
+                    if let Some(a) = listening(&line) {
+                        let _ = tx.send(Some(a));
+                        sent = true;
+                    }
+                }
+                l2.lock().unwrap().push(line);
+            }
+            let _ = tx.send(None);
+        });
+        let addr = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(Some(a)) => a,
+            _ => {
+                let _ = child.kill();
+                panic!("gateway did not start: {:?}", logs.lock().unwrap());
+            }
+        };
+        Gateway { child, addr, logs }
+    }
+
+    /// `http://addr`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Log lines so far.
+    pub fn log_text(&self) -> String {
+        self.logs.lock().unwrap().join("\n")
+    }
+
+    /// Sends a signal to the process.
+    pub fn signal(&self, sig: &str) {
+        let s = Command::new("kill")
+            .args([&format!("-{sig}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(s.success());
+    }
+
+    /// Waits for a log line containing `needle`.
+    pub fn wait_log(&self, needle: &str) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if self.log_text().contains(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+}
+
+fn listening(line: &str) -> Option<SocketAddr> {
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    let fields = v.get("fields").unwrap_or(&v);
+    fields.get("address")?.as_str()?.parse().ok()
+}
+
+/// A pooled HTTP client.
+pub fn client(
+) -> hyper_util::client::legacy::Client<hyper_util::client::legacy::connect::HttpConnector, TBody> {
+    hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build_http()
+}
+
+/// Sends a request with these headers and body; returns status, headers and the whole body.
+pub async fn call(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (StatusCode, HeaderMap, String) {
+    let mut b = Request::builder().method(method).uri(url);
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    let resp = client()
+        .request(b.body(full(body.to_owned())).unwrap())
+        .await
+        .expect("request sent");
+    let (parts, body) = resp.into_parts();
+    let bytes = body.collect().await.unwrap().to_bytes();
+    (
+        parts.status,
+        parts.headers,
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
+}
+
+/// Seconds since the epoch.
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// A token signed with `secret`, for `aud`, issued at `iat`, living `ttl` seconds.
+pub fn token_with(
+    secret: &str,
+    aud: &str,
+    sub: &str,
+    iat: u64,
+    ttl: u64,
+    extra: serde_json::Value,
+) -> String {
+    let key =
+        vigil_token::Key::hmac("test", secret.as_bytes(), vigil_token::Algorithm::HS256).unwrap();
+    let req = vigil_token::MintRequest {
+        audiences: vec![aud.to_owned()],
+        subject: Some(sub.to_owned()),
+        issuer: None,
+        ttl,
+        claims: extra.as_object().cloned().unwrap_or_default(),
+    };
+    vigil_token::mint(&key, &req, iat, 86_400).unwrap()
+}
+
+/// A valid 15-minute token for `aud` and `sub`.
+pub fn token(aud: &str, sub: &str) -> String {
+    token_with(&secret(), aud, sub, now(), 900, serde_json::json!({}))
+}
+
+/// `Bearer <token>`.
+pub fn bearer(t: &str) -> String {
+    format!("Bearer {t}")
+}
+
+/// A real `redis-server` on a free loopback port, stopped on drop.
+pub struct Redis {
+    child: Child,
+    /// Its port.
+    pub port: u16,
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Redis {
+    /// Starts it (no persistence) and waits until it answers PING.
+    // The child moves into `Redis`, whose Drop kills and waits for it.
+    #[allow(clippy::zombie_processes)]
+    pub fn start() -> Redis {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed (.ci/run installs it)");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+                use std::io::{Read, Write};
+                let mut buf = [0u8; 7];
+                if s.write_all(b"PING\r\n").is_ok()
+                    && s.read_exact(&mut buf).is_ok()
+                    && &buf == b"+PONG\r\n"
+                {
+                    return Redis { child, port };
+                }
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("redis-server did not start");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// `redis://127.0.0.1:port`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+}
+
+/// A folder holding `@modelcontextprotocol/sdk` from npm and the two SDK scripts of this folder.
+pub fn sdk_dir() -> std::path::PathBuf {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("test-deps/mcp-sdk");
+    std::fs::create_dir_all(&dir).unwrap();
+    let lock = std::fs::File::create(dir.join(".lock")).unwrap();
+    lock.lock().unwrap();
+    if !dir
+        .join("node_modules/@modelcontextprotocol/sdk/package.json")
+        .exists()
+    {
+        let out = Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
+            .arg(&dir)
+            .arg("@modelcontextprotocol/sdk@1.32.2")
+            .output()
+            .expect("npm is installed");
+        assert!(
+            out.status.success(),
+            "npm install failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/gw");
+    for f in ["sdk-server.mjs", "sdk-client.mjs"] {
+        std::fs::copy(here.join(f), dir.join(f)).unwrap();
+    }
+    dir
+}
+
+/// The SDK server, stopped on drop.
+pub struct SdkServer {
+    child: Child,
+    /// Its port.
+    pub port: u16,
+}
+
+impl Drop for SdkServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl SdkServer {
+    /// Starts `node sdk-server.mjs` and reads its port.
+    pub fn start(dir: &Path) -> SdkServer {
+        let mut child = Command::new("node")
+            .arg("sdk-server.mjs")
+            .current_dir(dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("node is installed");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&line).expect("the SDK server printed its port");
+        SdkServer {
+            port: v["port"].as_u64().unwrap() as u16,
+            child,
+        }
+    }
+}
