@@ -20,21 +20,10 @@ corpus=$work/corpus
 hist=$work/history-$commits
 mkdir -p "$work"
 
-command -v /usr/bin/time >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q time; }
-eval "$(bash ../shared/bench/peers.sh)"
-cargo build --release -q -p vigil
-vigil=$root/target/release/vigil
-
-if [ ! -f "$corpus/.complete" ]; then
-  rm -rf "$corpus" && mkdir -p "$corpus"
-  cargo vendor -q --versioned-dirs "$corpus/vendor" >/dev/null
-  stdlib=$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')
-  cp -r "$stdlib" "$corpus/cpython"
-  rm -rf "$corpus/cpython/site-packages"
-  find "$corpus/cpython" -name __pycache__ -type d -prune -exec rm -rf {} +
-  cp -r /usr/include "$corpus/include"
-  touch "$corpus/.complete"
-fi
+# shellcheck source=bench/common.sh
+source "$root/bench/common.sh"
+peer_setup
+build_corpus "$corpus"
 if [ ! -f "$hist/.complete" ]; then
   rm -rf "$hist" && mkdir -p "$hist"
   git init -q -b main "$hist/repo"

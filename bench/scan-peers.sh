@@ -19,21 +19,10 @@ work=${BENCH_DIR:-$root/target/bench}
 corpus=$work/corpus
 mkdir -p "$work"
 
-command -v /usr/bin/time >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q time; }
-eval "$(bash ../shared/bench/peers.sh)"
-cargo build --release -q -p vigil
-vigil=$root/target/release/vigil
-
-if [ ! -f "$corpus/.complete" ]; then
-  rm -rf "$corpus" && mkdir -p "$corpus"
-  cargo vendor -q --versioned-dirs "$corpus/vendor" >/dev/null
-  stdlib=$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')
-  cp -r "$stdlib" "$corpus/cpython"
-  rm -rf "$corpus/cpython/site-packages"
-  find "$corpus/cpython" -name __pycache__ -type d -prune -exec rm -rf {} +
-  cp -r /usr/include "$corpus/include"
-  touch "$corpus/.complete"
-fi
+# shellcheck source=bench/common.sh
+source "$root/bench/common.sh"
+peer_setup
+build_corpus "$corpus"
 bytes=$(find "$corpus" -type f -printf '%s\n' | awk '{s+=$1} END {print s}')
 files=$(find "$corpus" -type f | wc -l)
 mb=$(awk -v b="$bytes" 'BEGIN {printf "%.1f", b/1e6}')

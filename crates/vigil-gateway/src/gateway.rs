@@ -3,17 +3,12 @@
 //! a new one and keeps the metrics.
 
 use crate::alerts::Alerts;
-use crate::body::Body;
 use crate::config::{Backend, Route, Settings};
 use crate::metrics::Metrics;
 use crate::rate::{Limiter, Rate, RouteLimiter};
 use crate::security_headers::SecurityHeaders;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Duration;
 use vigil_token::Verifier;
 
 /// Everything a request needs.
@@ -38,19 +33,13 @@ pub struct Gateway {
     pub security: SecurityHeaders,
 }
 
-/// A pooled HTTP/1.1 client to the upstreams; each worker thread has its own, so a request and
-/// its upstream connection stay on one thread.
-pub type UpstreamClient = Client<HttpConnector, Body>;
+/// The upstream connections of one worker thread (each worker has its own, so a request and its
+/// upstream connection stay on one thread).
+pub type UpstreamClient = crate::pool::Pool;
 
-/// A new upstream client for the current thread's runtime.
+/// A new, empty upstream pool.
 pub fn upstream_client() -> UpstreamClient {
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    connector.set_connect_timeout(Some(Duration::from_secs(5)));
-    Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(60))
-        .pool_max_idle_per_host(256)
-        .build(connector)
+    crate::pool::Pool::new()
 }
 
 impl std::fmt::Debug for Gateway {

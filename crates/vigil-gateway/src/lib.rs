@@ -13,6 +13,7 @@ pub mod endpoints;
 pub mod gateway;
 pub mod jsonrpc;
 pub mod metrics;
+pub mod pool;
 pub mod proxy;
 pub mod rate;
 pub mod redis_limit;

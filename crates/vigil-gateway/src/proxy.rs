@@ -8,7 +8,6 @@ use crate::gateway::{Gateway, UpstreamClient};
 use crate::metrics::RouteKind;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode, Uri};
-use http_body_util::BodyExt;
 use hyper_util::rt::TokioIo;
 use std::net::IpAddr;
 
@@ -41,7 +40,7 @@ pub fn strip_hop_by_hop(h: &mut HeaderMap) {
     }
 }
 
-/// The upstream URI for a request path and query.
+/// The request target sent upstream (origin form) for a request path and query.
 pub fn upstream_uri(route: &Route, path: &str, query: Option<&str>) -> Result<Uri, http::Error> {
     let rest = if route.keep_prefix {
         path
@@ -56,11 +55,8 @@ pub fn upstream_uri(route: &Route, path: &str, query: Option<&str>) -> Result<Ur
         p.push('?');
         p.push_str(q);
     }
-    Uri::builder()
-        .scheme("http")
-        .authority(route.upstream_authority.as_str())
-        .path_and_query(p)
-        .build()
+    // Origin form (`/path?query`): the connection already names the upstream, `Host` too.
+    Uri::builder().path_and_query(p).build()
 }
 
 /// Who the upstream is told the request is for.
@@ -127,14 +123,14 @@ pub async fn forward(
         h.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
         h.insert(header::UPGRADE, u.clone());
     }
-    let sent = tokio::time::timeout(route.timeout, client.request(req)).await;
+    let sent =
+        tokio::time::timeout(route.timeout, client.send(&route.upstream_authority, req)).await;
     let mut resp = match sent {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {
-            let kind = if e.is_connect() {
-                "connect"
-            } else {
-                "protocol"
+            let kind = match e {
+                crate::pool::UpstreamError::Connect(_) => "connect",
+                crate::pool::UpstreamError::Protocol(_) => "protocol",
             };
             count(gw, route, kind);
             tracing::warn!(route = %route.label, error = %e, "upstream request failed");
@@ -179,9 +175,9 @@ pub async fn forward(
             return Response::from_parts(parts, body::empty());
         }
     }
-    let (mut parts, incoming) = resp.into_parts();
+    let (mut parts, body) = resp.into_parts();
     strip_hop_by_hop(&mut parts.headers);
-    Response::from_parts(parts, incoming.map_err(Into::into).boxed())
+    Response::from_parts(parts, body)
 }
 
 fn count(gw: &Gateway, route: &Route, kind: &str) {

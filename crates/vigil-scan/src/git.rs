@@ -574,6 +574,14 @@ fn topo_order(ids: &[String], parents: &[Vec<ObjectId>], infos: &[CommitInfo]) -
 /// What one commit introduced: its info, its parents, its new (path, blob) pairs.
 type Introduced = (CommitInfo, Vec<ObjectId>, Vec<(String, ObjectId)>);
 
+/// `--threads`, or one per core.
+fn worker_threads(opts: &HistoryOptions) -> usize {
+    match opts.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+}
+
 /// Compares every commit's tree with its parents' trees, in parallel (one repository handle and
 /// one object cache per thread). `None` for commits that are unreadable or older than `since`.
 fn compare_trees(
@@ -583,13 +591,7 @@ fn compare_trees(
     preloaded: &crate::pack_trees::Trees,
     unreadable: &AtomicUsize,
 ) -> Vec<Option<Introduced>> {
-    let threads = if opts.threads == 0 {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    } else {
-        opts.threads
-    };
+    let threads = worker_threads(opts);
     let sync = repo.clone().into_sync();
     let next = AtomicUsize::new(0);
     let slots: Mutex<Vec<Option<Introduced>>> = Mutex::new(vec![None; commits.len()]);
@@ -647,13 +649,7 @@ fn scan_blobs(
     stats: &mut GitStats,
     unreadable: &AtomicUsize,
 ) -> Vec<Vec<Finding>> {
-    let threads = if opts.threads == 0 {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    } else {
-        opts.threads
-    };
+    let threads = worker_threads(opts);
     let sync = repo.clone().into_sync();
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Vec<Finding>>> = Mutex::new(vec![Vec::new(); pairs.len()]);

@@ -452,25 +452,28 @@ pub fn bearer(t: &str) -> String {
     format!("Bearer {t}")
 }
 
-/// A real `redis-server` on a free loopback port, stopped on drop.
-pub struct Redis {
+/// A server process the tests started (redis-server, the SDK server), killed on drop.
+pub struct Server {
     child: Child,
     /// Its port.
     pub port: u16,
 }
 
-impl Drop for Redis {
+impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
 
+/// A real `redis-server` on a free loopback port.
+pub struct Redis;
+
 impl Redis {
     /// Starts it (no persistence) and waits until it answers PING.
     // The child moves into `Redis`, whose Drop kills and waits for it.
     #[allow(clippy::zombie_processes)]
-    pub fn start() -> Redis {
+    pub fn start() -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -500,7 +503,7 @@ impl Redis {
                     && s.read_exact(&mut buf).is_ok()
                     && &buf == b"+PONG\r\n"
                 {
-                    return Redis { child, port };
+                    return Server { child, port };
                 }
             }
             if Instant::now() >= deadline {
@@ -511,9 +514,11 @@ impl Redis {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
+}
 
+impl Server {
     /// `redis://127.0.0.1:port`.
-    pub fn url(&self) -> String {
+    pub fn redis_url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
 }
@@ -547,23 +552,12 @@ pub fn sdk_dir() -> std::path::PathBuf {
     dir
 }
 
-/// The SDK server, stopped on drop.
-pub struct SdkServer {
-    child: Child,
-    /// Its port.
-    pub port: u16,
-}
-
-impl Drop for SdkServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+/// The SDK server.
+pub struct SdkServer;
 
 impl SdkServer {
     /// Starts `node sdk-server.mjs` and reads its port.
-    pub fn start(dir: &Path) -> SdkServer {
+    pub fn start(dir: &Path) -> Server {
         let mut child = Command::new("node")
             .arg("sdk-server.mjs")
             .current_dir(dir)
@@ -577,7 +571,7 @@ impl SdkServer {
             .unwrap();
         let v: serde_json::Value =
             serde_json::from_str(&line).expect("the SDK server printed its port");
-        SdkServer {
+        Server {
             port: v["port"].as_u64().unwrap() as u16,
             child,
         }
