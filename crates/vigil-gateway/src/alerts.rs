@@ -58,7 +58,8 @@ impl std::fmt::Debug for Alerts {
     }
 }
 
-fn now() -> u64 {
+/// Seconds since the Unix epoch (0 if the clock is before it).
+pub(crate) fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())

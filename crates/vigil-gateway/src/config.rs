@@ -448,9 +448,10 @@ impl GatewaySection {
                 "no routes: add [[gateway.routes]] with path and upstream",
             ));
         }
+        let timeout = self.upstream_timeout.unwrap_or(defaults::UPSTREAM_TIMEOUT);
         let mut routes = Vec::new();
         for (i, r) in self.routes.iter().enumerate() {
-            routes.push(route(i, r, &base_rate, &global_origins)?);
+            routes.push(route(i, r, &base_rate, &global_origins, timeout)?);
         }
         for (i, a) in routes.iter().enumerate() {
             for b in &routes[..i] {
@@ -504,14 +505,6 @@ impl GatewaySection {
             backend,
             alerts,
         })
-        .map(|mut s| {
-            for r in &mut s.routes {
-                if r.timeout.is_zero() {
-                    r.timeout = self.upstream_timeout.unwrap_or(defaults::UPSTREAM_TIMEOUT);
-                }
-            }
-            s
-        })
     }
 }
 
@@ -551,6 +544,7 @@ fn route(
     r: &RouteSection,
     base: &RateLimitSection,
     global_origins: &[String],
+    default_timeout: Duration,
 ) -> Result<Route, Problem> {
     let at = |f: &str| format!("gateway.routes[{i}].{f}");
     let path = r
@@ -727,7 +721,7 @@ fn route(
                 .join(", "),
             max_age: c.max_age.map_or(600, |d| d.as_secs()),
         },
-        timeout: r.timeout.unwrap_or(Duration::ZERO),
+        timeout: r.timeout.unwrap_or(default_timeout),
     })
 }
 

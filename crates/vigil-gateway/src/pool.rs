@@ -124,12 +124,10 @@ impl Pool {
         let keep = !upgrade && resp.status() != http::StatusCode::SWITCHING_PROTOCOLS;
         resp.map(|inner| {
             let done = keep.then(|| (self.clone(), authority.to_owned(), sender));
-            let body = Returning { inner, done };
+            let mut body = Returning { inner, done };
             if body.inner.is_end_stream() {
                 // Nothing to read (204, HEAD, empty): the connection is free now.
-                let mut body = body;
                 body.finish();
-                return http_body_util::BodyExt::boxed(body);
             }
             http_body_util::BodyExt::boxed(body)
         })

@@ -18,7 +18,7 @@ use hyper::body::Incoming;
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// How long a client has to send a buffered (JSON) request body.
 const BODY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -74,12 +74,6 @@ pub async fn handle(
         "request"
     );
     Ok(resp)
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 fn too_many(gw: &Gateway, route: &str, kind: &str, wait: Duration) -> Response<Body> {
@@ -157,7 +151,7 @@ async fn pipeline(
                 gw.default_issuer.as_deref(),
                 route,
                 token,
-                now(),
+                crate::alerts::now(),
             ),
             Ok(None) => Err(auth::missing()),
             Err(r) => Err(r),
