@@ -116,24 +116,35 @@ declare -A url=(
 )
 targets=(direct nginx vigil)
 # to_ms "1.23ms" | "850.00us" | "1.02s" -> milliseconds
+# cpu_ticks PID... -> user+system clock ticks of those processes (and their threads) so far
+cpu_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$t"; }
+declare -A pids=(
+  [direct]="$(pgrep -P "$(cat "$work/upstream/nginx.pid")" | tr '\n' ' ')"
+  [nginx]="$(pgrep -P "$(cat "$work/proxy/nginx.pid")" | tr '\n' ' ')"
+  [vigil]="$gw_pid"
+)
+hz=$(getconf CLK_TCK)
 to_ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) { sub(/us$/, "", v); print v / 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v); print v + 0 } else { sub(/s$/, "", v); print v * 1000 } }'; }
 for r in $(seq "$rounds"); do
   for t in "${targets[@]}"; do
+    before=$(cpu_ticks ${pids[$t]})
     out=$(wrk -t1 -c"$conns" -d"${secs}s" --latency -s "$work/post.lua" "${url[$t]}")
     rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
+    total=$(awk '/requests in/ {print $1}' <<<"$out")
+    cpu_us=$(awk -v a="$before" -v b="$(cpu_ticks ${pids[$t]})" -v hz="$hz" -v n="$total" 'BEGIN { printf "%.1f", (b - a) * 1e6 / hz / n }')
     p50=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
     p99=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
     non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
-    echo "$rps $p50 $p99 ${non2xx:-0}" >>"$work/$t.rounds"
-    echo "round $r $t: $rps req/s, p50 $p50 ms, p99 $p99 ms, non-2xx ${non2xx:-0}" >&2
+    echo "$rps $p50 $p99 ${non2xx:-0} $cpu_us" >>"$work/$t.rounds"
+    echo "round $r $t: $rps req/s, p50 $p50 ms, p99 $p99 ms, non-2xx ${non2xx:-0}, server CPU $cpu_us us/request" >&2
   done
 done
 echo
 echo "wrk -t1 -c$conns, ${secs}s x $rounds rounds, median round by req/s:"
-echo "| target | req/s | p50 ms | p99 ms | non-2xx |"
-echo "| --- | ---: | ---: | ---: | ---: |"
+echo "| target | req/s | p50 ms | p99 ms | non-2xx | server CPU us/request |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: |"
 for t in "${targets[@]}"; do
-  sort -n "$work/$t.rounds" | awk -v n="$rounds" -v t="$t" 'NR == int((n + 1) / 2) {printf "| %s | %.0f | %.3f | %.3f | %s |\n", t, $1, $2, $3, $4}'
+  sort -n "$work/$t.rounds" | awk -v n="$rounds" -v t="$t" 'NR == int((n + 1) / 2) {printf "| %s | %.0f | %.3f | %.3f | %s | %s |\n", t, $1, $2, $3, $4, $5}'
 done | tee "$work/table"
 awk '$2 == "nginx" {n = $4; np = $8} $2 == "vigil" {v = $4; vp = $8} END {
   printf "\nvigil / nginx: %.0f%% of the requests/s (target >= 100%%), p99 %.0f%% of nginx'"'"'s (target <= 100%%)\n", 100 * v / n, 100 * vp / np }' "$work/table"

@@ -88,7 +88,11 @@ impl Alerts {
     }
 
     fn with_window<R>(&self, f: impl FnOnce(&mut Window) -> R) -> R {
-        let minute = now() / 60;
+        self.with_window_at(now(), f)
+    }
+
+    fn with_window_at<R>(&self, now: u64, f: impl FnOnce(&mut Window) -> R) -> R {
+        let minute = now / 60;
         let mut w = self.window.lock().unwrap_or_else(|e| e.into_inner());
         if w.minute != minute {
             *w = Window {
@@ -99,10 +103,10 @@ impl Alerts {
         f(&mut w)
     }
 
-    /// A request arrived from `ip`.
-    pub fn request(&self, ip: IpAddr) {
+    /// A request arrived from `ip` at `now` (seconds since the epoch).
+    pub fn request(&self, ip: IpAddr, now: u64) {
         let limit = self.cfg.requests_per_ip;
-        let fire = self.with_window(|w| {
+        let fire = self.with_window_at(now, |w| {
             if w.requests_per_ip.len() >= MAX_TRACKED && !w.requests_per_ip.contains_key(&ip) {
                 return None;
             }
@@ -119,7 +123,7 @@ impl Alerts {
                 subject: None,
                 value: n.into(),
                 threshold: limit.into(),
-                at: now(),
+                at: now,
             });
         }
     }

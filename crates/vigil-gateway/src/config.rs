@@ -218,6 +218,10 @@ pub struct Route {
     pub timeout: Duration,
     /// The label used in metrics and logs (the path prefix, or `host` + prefix).
     pub label: String,
+    /// `Host` sent upstream (the upstream authority).
+    pub host_header: Option<http::HeaderValue>,
+    /// `X-Vigil-Audience` sent upstream.
+    pub audience_header: Option<http::HeaderValue>,
 }
 
 /// A validated CORS policy.
@@ -699,6 +703,8 @@ fn route(
         prefix,
         host,
         upstream_base: format!("http://{authority}"),
+        host_header: http::HeaderValue::from_str(&authority).ok(),
+        audience_header: http::HeaderValue::from_str(&audience).ok(),
         upstream_authority: authority,
         upstream_path,
         audience,

@@ -13,6 +13,8 @@ use vigil_token::Verifier;
 
 /// Everything a request needs.
 pub struct Gateway {
+    /// Sets this configuration apart from earlier ones (per-thread caches key on it).
+    pub generation: u64,
     /// The validated settings.
     pub settings: Settings,
     /// Verifies tokens (current and previous keys, JWKS).
@@ -103,7 +105,9 @@ impl Gateway {
             .iter()
             .map(|r| make(r.per_subject, &redis, format!("vigil:rl:{}:sub:", r.label)))
             .collect();
+        static GENERATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Ok(Gateway {
+            generation: GENERATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             alerts: Alerts::new(settings.alerts.clone(), metrics.clone()),
             security: SecurityHeaders::new(&settings.csp, settings.hsts),
             settings,

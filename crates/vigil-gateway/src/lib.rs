@@ -3,6 +3,7 @@
 //! subject (GCRA), enforces Origin/CORS, adds security headers, counts everything for
 //! Prometheus, fires alerts, and logs one line per request without arguments or tokens.
 
+pub mod access_log;
 pub mod alerts;
 pub mod auth;
 pub mod body;
@@ -20,6 +21,7 @@ pub mod redis_limit;
 pub mod security_headers;
 pub mod server;
 pub mod service;
+pub mod token_cache;
 
 pub use config::{GatewaySection, Settings};
 pub use gateway::Gateway;

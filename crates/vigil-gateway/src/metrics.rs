@@ -5,6 +5,15 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// One route's metric handles, as a thread keeps them.
+struct RouteHandles {
+    latency: Histogram,
+    by_status: Vec<(u16, Counter)>,
+}
 
 /// `route`, `status`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -57,6 +66,7 @@ fn ttl() -> Histogram {
 
 /// Every metric the gateway keeps.
 pub struct Metrics {
+    id: u64,
     registry: Registry,
     /// Requests by route and status.
     pub requests: Family<RouteStatus, Counter>,
@@ -134,7 +144,9 @@ impl Metrics {
             "Requests let through without a token by MCP_DEV_BYPASS",
             bypassed.clone(),
         );
+        static IDS: AtomicU64 = AtomicU64::new(0);
         Metrics {
+            id: IDS.fetch_add(1, Ordering::Relaxed),
             registry,
             requests,
             latency,
@@ -145,6 +157,51 @@ impl Metrics {
             alerts,
             bypassed,
         }
+    }
+
+    /// Counts one finished request of `route` with `status` that took `secs`. The metric
+    /// handles are kept per thread, so the hot path allocates no label and takes no family lock.
+    pub fn request_done(&self, route: &str, status: u16, secs: f64) {
+        thread_local! {
+            static HANDLES: RefCell<(u64, HashMap<String, RouteHandles>)> =
+                RefCell::new((u64::MAX, HashMap::new()));
+        }
+        HANDLES.with(|h| {
+            let mut h = h.borrow_mut();
+            if h.0 != self.id {
+                *h = (self.id, HashMap::new());
+            }
+            if !h.1.contains_key(route) {
+                let latency = self
+                    .latency
+                    .get_or_create(&RouteLabel {
+                        route: route.to_owned(),
+                    })
+                    .clone();
+                h.1.insert(
+                    route.to_owned(),
+                    RouteHandles {
+                        latency,
+                        by_status: Vec::new(),
+                    },
+                );
+            }
+            let Some(r) = h.1.get_mut(route) else { return };
+            r.latency.observe(secs);
+            if let Some((_, c)) = r.by_status.iter().find(|(s, _)| *s == status) {
+                c.inc();
+                return;
+            }
+            let c = self
+                .requests
+                .get_or_create(&RouteStatus {
+                    route: route.to_owned(),
+                    status,
+                })
+                .clone();
+            c.inc();
+            r.by_status.push((status, c));
+        });
     }
 
     /// The text exposition format.

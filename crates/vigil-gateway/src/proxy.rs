@@ -9,22 +9,32 @@ use crate::metrics::RouteKind;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode, Uri};
 use hyper_util::rt::TokioIo;
-use std::net::IpAddr;
 
 /// Headers that describe one connection, not the message (RFC 9110 §7.6.1).
-const HOP_BY_HOP: [&str; 8] = [
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
+const HOP_BY_HOP: [HeaderName; 8] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
 ];
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+const X_VIGIL_SUBJECT: HeaderName = HeaderName::from_static("x-vigil-subject");
+const X_VIGIL_AUDIENCE: HeaderName = HeaderName::from_static("x-vigil-audience");
 
 /// Removes hop-by-hop headers, including those `Connection` names.
 pub fn strip_hop_by_hop(h: &mut HeaderMap) {
+    if !h.contains_key(header::CONNECTION) {
+        for n in HOP_BY_HOP {
+            h.remove(n);
+        }
+        return;
+    }
     let named: Vec<HeaderName> = h
         .get_all(header::CONNECTION)
         .iter()
@@ -61,8 +71,8 @@ pub fn upstream_uri(route: &Route, path: &str, query: Option<&str>) -> Result<Ur
 
 /// Who the upstream is told the request is for.
 pub struct Forwarded<'a> {
-    /// Client IP.
-    pub ip: IpAddr,
+    /// Client IP, as text.
+    pub ip: HeaderValue,
     /// Token subject, if authenticated.
     pub subject: Option<&'a str>,
     /// The host the client asked for.
@@ -100,24 +110,22 @@ pub async fn forward(
     for k in own {
         h.remove(k);
     }
-    if let Ok(v) = HeaderValue::from_str(&route.upstream_authority) {
-        h.insert(header::HOST, v);
+    if let Some(v) = &route.host_header {
+        h.insert(header::HOST, v.clone());
     }
-    if let Ok(v) = HeaderValue::from_str(&who.ip.to_string()) {
-        h.insert("x-forwarded-for", v);
-    }
-    h.insert("x-forwarded-proto", HeaderValue::from_static("http"));
+    h.insert(X_FORWARDED_FOR, who.ip);
+    h.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
     if let Some(host) = who.host {
-        h.insert("x-forwarded-host", host);
+        h.insert(X_FORWARDED_HOST, host);
     }
     for (k, v) in &route.headers {
         h.insert(k.clone(), v.clone());
     }
     if let Some(s) = who.subject.and_then(|s| HeaderValue::from_str(s).ok()) {
-        h.insert("x-vigil-subject", s);
+        h.insert(X_VIGIL_SUBJECT, s);
     }
-    if let Ok(a) = HeaderValue::from_str(&route.audience) {
-        h.insert("x-vigil-audience", a);
+    if let Some(a) = &route.audience_header {
+        h.insert(X_VIGIL_AUDIENCE, a.clone());
     }
     if let Some(u) = &upgrade {
         h.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));

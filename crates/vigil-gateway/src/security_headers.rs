@@ -1,6 +1,6 @@
 //! Security headers on every response the gateway sends, its own and the upstreams'.
 
-use http::header::{self, HeaderMap, HeaderValue};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
 /// The fixed set, built once from the settings.
 #[derive(Debug, Clone)]
@@ -32,7 +32,7 @@ impl SecurityHeaders {
         );
         h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
         h.insert(
-            "cross-origin-resource-policy",
+            HeaderName::from_static("cross-origin-resource-policy"),
             HeaderValue::from_static("same-origin"),
         );
         if self.hsts {

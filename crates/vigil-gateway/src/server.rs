@@ -125,6 +125,7 @@ pub async fn serve(
     if tokio::time::timeout(DRAIN, all).await.is_err() {
         tracing::warn!("in-flight requests still running after 30s; closing");
     }
+    crate::access_log::flush_all();
     Ok(())
 }
 
@@ -152,7 +153,8 @@ async fn worker(
                 TokioIo::new(stream),
                 service_fn({
                     let (state, client) = (state.clone(), client.clone());
-                    move |req| service::handle(state.load_full(), client.clone(), peer, req)
+                    let peer = Arc::new(service::Peer::new(peer));
+                    move |req| service::handle(state.load_full(), client.clone(), peer.clone(), req)
                 }),
             )
             .with_upgrades();

@@ -2,6 +2,7 @@
 //! → token → per-subject limit → body limit → upstream; then security headers, metrics and one
 //! access-log line (route, status, latency, subject, client IP, JSON-RPC method and tool only).
 
+use crate::access_log;
 use crate::auth::{self, Principal};
 use crate::body::{self, Body};
 use crate::client_ip::client_ip;
@@ -9,8 +10,9 @@ use crate::cors::{self, Verdict};
 use crate::endpoints;
 use crate::gateway::{Gateway, UpstreamClient};
 use crate::jsonrpc;
-use crate::metrics::{Reason, RouteKind, RouteLabel, RouteStatus};
+use crate::metrics::{Reason, RouteKind};
 use crate::proxy::{self, Forwarded};
+use crate::token_cache;
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
@@ -18,7 +20,7 @@ use hyper::body::Incoming;
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// How long a client has to send a buffered (JSON) request body.
 const BODY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -32,46 +34,75 @@ struct Access {
     tool: Option<String>,
 }
 
+/// The client end of a connection, with its IP already written out (once per connection, not
+/// per request).
+#[derive(Debug)]
+pub struct Peer {
+    /// Socket address of the client (or of the proxy in front).
+    pub addr: SocketAddr,
+    ip_text: HeaderValue,
+}
+
+impl Peer {
+    /// The peer at `addr`.
+    pub fn new(addr: SocketAddr) -> Self {
+        Peer {
+            addr,
+            ip_text: ip_header(addr.ip()),
+        }
+    }
+}
+
+fn ip_header(ip: IpAddr) -> HeaderValue {
+    HeaderValue::from_str(&ip.to_string()).unwrap_or_else(|_| HeaderValue::from_static("-"))
+}
+
+/// The client's IP, and as text.
+pub(crate) struct Client {
+    pub ip: IpAddr,
+    pub text: HeaderValue,
+}
+
 /// Serves one request.
 pub async fn handle(
     gw: Arc<Gateway>,
     client: UpstreamClient,
-    peer: SocketAddr,
+    peer: Arc<Peer>,
     req: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
     let start = Instant::now();
-    let ip = client_ip(peer.ip(), req.headers(), &gw.settings.trusted_proxies);
+    let wall = SystemTime::now();
+    let ip = client_ip(peer.addr.ip(), req.headers(), &gw.settings.trusted_proxies);
+    let who = Client {
+        ip,
+        text: if ip == peer.addr.ip() {
+            peer.ip_text.clone()
+        } else {
+            ip_header(ip)
+        },
+    };
+    let now = wall.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let http_method = req.method().clone();
     let mut access = Access::default();
-    let mut resp = pipeline(&gw, &client, ip, req, &mut access).await;
+    let mut resp = pipeline(&gw, &client, &who, now, req, &mut access).await;
     gw.security.apply(resp.headers_mut());
     let status = resp.status().as_u16();
     let elapsed = start.elapsed();
     let route = access.route.as_deref().unwrap_or("-");
     gw.metrics
-        .requests
-        .get_or_create(&RouteStatus {
-            route: route.to_owned(),
+        .request_done(route, status, elapsed.as_secs_f64());
+    access_log::record(
+        wall,
+        &access_log::Entry {
+            route,
             status,
-        })
-        .inc();
-    gw.metrics
-        .latency
-        .get_or_create(&RouteLabel {
-            route: route.to_owned(),
-        })
-        .observe(elapsed.as_secs_f64());
-    tracing::info!(
-        target: "vigil::access",
-        route,
-        status,
-        latency_ms = elapsed.as_secs_f64() * 1000.0,
-        subject = access.subject.as_deref().unwrap_or("-"),
-        client_ip = %ip,
-        http_method = %http_method,
-        rpc_method = access.method.as_deref().unwrap_or("-"),
-        tool = access.tool.as_deref().unwrap_or("-"),
-        "request"
+            latency: elapsed,
+            subject: access.subject.as_deref().unwrap_or("-"),
+            client_ip: who.text.to_str().unwrap_or("-"),
+            http_method: http_method.as_str(),
+            rpc_method: access.method.as_deref().unwrap_or("-"),
+            tool: access.tool.as_deref().unwrap_or("-"),
+        },
     );
     Ok(resp)
 }
@@ -98,7 +129,8 @@ fn too_many(gw: &Gateway, route: &str, kind: &str, wait: Duration) -> Response<B
 async fn pipeline(
     gw: &Gateway,
     client: &UpstreamClient,
-    ip: IpAddr,
+    who: &Client,
+    now: u64,
     mut req: Request<Incoming>,
     access: &mut Access,
 ) -> Response<Body> {
@@ -137,7 +169,8 @@ async fn pipeline(
         Verdict::NoOrigin => None,
     };
 
-    gw.alerts.request(ip);
+    let ip = who.ip;
+    gw.alerts.request(ip, now);
     if let Some(l) = &gw.ip_limits[route.index] {
         if let Err(wait) = l.check(&ip).await {
             return too_many(gw, &route.label, "ip", wait);
@@ -146,13 +179,22 @@ async fn pipeline(
 
     let principal = if route.auth {
         let verdict = match auth::bearer(req.headers()) {
-            Ok(Some(token)) => auth::check(
-                &gw.verifier,
-                gw.default_issuer.as_deref(),
-                route,
-                token,
-                crate::alerts::now(),
-            ),
+            Ok(Some(token)) => match token_cache::get(gw.generation, route.index, token, now) {
+                Some(p) => Ok(p),
+                None => {
+                    let v = auth::check(
+                        &gw.verifier,
+                        gw.default_issuer.as_deref(),
+                        route,
+                        token,
+                        now,
+                    );
+                    if let Ok(p) = &v {
+                        token_cache::put(gw.generation, route.index, token, p, now);
+                    }
+                    v
+                }
+            },
             Ok(None) => Err(auth::missing()),
             Err(r) => Err(r),
         };
@@ -271,7 +313,7 @@ async fn pipeline(
         limited.boxed()
     };
     let who = Forwarded {
-        ip,
+        ip: who.text.clone(),
         subject: principal.as_ref().map(|p| p.subject.as_str()),
         host: parts.headers.get(header::HOST).cloned(),
     };

@@ -6,6 +6,12 @@ mod commands;
 mod output;
 
 use clap::Parser;
+
+/// mimalloc instead of the system allocator: the gateway allocates small, short-lived buffers on
+/// every request, and the scanner on every file, where glibc's malloc spends its time
+/// consolidating free chunks.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 use vigil_core::ExitStatus;
 

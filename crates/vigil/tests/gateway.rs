@@ -786,6 +786,21 @@ async fn sigterm_finishes_in_flight_requests_and_sighup_reloads_on_open_connecti
     assert!(gw.wait_log("reload failed"));
     assert_eq!(status(&mut sender, get("/mcp/filesystem/b")).await, 200);
 
+    // The token was accepted (and remembered) under the old rules; a reload that makes the route
+    // require a scope applies to it at once.
+    std::fs::write(
+        dir.path().join("vigil.toml"),
+        config(&up, "scopes = [\"fs:write\"]", ""),
+    )
+    .unwrap();
+    gw.signal("HUP");
+    assert!(gw.wait_log_n("configuration and keys reloaded", 2));
+    assert_eq!(status(&mut sender, get("/mcp/filesystem/c")).await, 403);
+    std::fs::write(dir.path().join("vigil.toml"), config(&up, "", "")).unwrap();
+    gw.signal("HUP");
+    assert!(gw.wait_log_n("configuration and keys reloaded", 3));
+    assert_eq!(status(&mut sender, get("/mcp/filesystem/d")).await, 200);
+
     // SIGTERM while a slow request is in flight: it completes, then the process exits 0.
     let (slow_url, a2) = (gw.url("/mcp/filesystem/slow"), a.clone());
     let slow =
@@ -799,9 +814,25 @@ async fn sigterm_finishes_in_flight_requests_and_sighup_reloads_on_open_connecti
         (st, gw)
     })
     .await
-    .unwrap()
-    .0;
-    assert!(status.success(), "{status:?}");
+    .unwrap();
+    assert!(status.0.success(), "{:?}", status.0);
+    // Every request has its access line, the last one (written just before exit) included.
+    let gw = status.1;
+    let count = || {
+        gw.log_text()
+            .lines()
+            .filter(|l| {
+                l.contains("\"target\":\"vigil::access\"")
+                    && l.contains("\"route\":\"/mcp/filesystem\"")
+            })
+            .count()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while count() < 5 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (fs, lines) = (count(), gw.log_text());
+    assert_eq!(fs, 5, "{lines}");
 }
 
 #[test]

@@ -181,6 +181,17 @@ fn check(g: &GlobalArgs, a: &RunArgs) -> anyhow::Result<ExitStatus> {
 
 fn serve(g: &GlobalArgs, a: RunArgs) -> anyhow::Result<ExitStatus> {
     let mut p = prepare(g, &a)?;
+    use vigil_gateway::access_log::{set_format, AccessFormat};
+    set_format(
+        match (
+            tracing::enabled!(target: "vigil::access", tracing::Level::INFO),
+            g.log_format,
+        ) {
+            (false, _) => AccessFormat::Off,
+            (true, crate::cli::LogFormatArg::Json) => AccessFormat::Json,
+            (true, crate::cli::LogFormatArg::Text) => AccessFormat::Text,
+        },
+    );
     let workers = a
         .threads
         .filter(|n| *n > 0)

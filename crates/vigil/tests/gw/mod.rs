@@ -366,9 +366,14 @@ impl Gateway {
 
     /// Waits for a log line containing `needle`.
     pub fn wait_log(&self, needle: &str) -> bool {
+        self.wait_log_n(needle, 1)
+    }
+
+    /// Waits until `needle` has appeared `n` times in the log.
+    pub fn wait_log_n(&self, needle: &str, n: usize) -> bool {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
-            if self.log_text().contains(needle) {
+            if self.log_text().matches(needle).count() >= n {
                 return true;
             }
             std::thread::sleep(Duration::from_millis(50));

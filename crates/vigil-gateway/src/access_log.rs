@@ -1,0 +1,257 @@
+//! The access log: one line per request (route, status, latency, subject, client IP, and for MCP
+//! JSON-RPC the method and tool only), redacted, in the format of the other logs (text or JSON
+//! Lines). Each worker thread collects its lines in a buffer of its own and writes them to stderr
+//! in whole lines, at the latest [`FLUSH_AFTER`] after the first one or as soon as [`FLUSH_BYTES`]
+//! are waiting (nginx's `access_log … buffer= flush=`, Envoy's flush interval), so requests never
+//! queue for the stderr lock and a busy worker makes one `write` per few hundred requests.
+//! Shutdown flushes every buffer; a crash loses at most the last [`FLUSH_AFTER`] of lines.
+
+use std::fmt::Write as _;
+use std::io::Write;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The longest a line waits in a worker's buffer.
+pub const FLUSH_AFTER: Duration = Duration::from_millis(100);
+/// A buffer this full is written at once.
+pub const FLUSH_BYTES: usize = 32 * 1024;
+
+/// How access lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessFormat {
+    /// No access log (`-q`, or a `VIGIL_LOG` filter that leaves out `vigil::access` at info).
+    Off = 0,
+    /// Text, like the other log lines.
+    Text = 1,
+    /// JSON Lines, the shape `tracing`'s JSON format gives the other log lines.
+    Json = 2,
+}
+
+static FORMAT: AtomicU8 = AtomicU8::new(AccessFormat::Text as u8);
+
+/// Sets the format for the whole process (the binary calls this once, after it sets up logging).
+pub fn set_format(f: AccessFormat) {
+    FORMAT.store(f as u8, Ordering::Relaxed);
+}
+
+/// The format in use.
+pub fn format() -> AccessFormat {
+    match FORMAT.load(Ordering::Relaxed) {
+        0 => AccessFormat::Off,
+        2 => AccessFormat::Json,
+        _ => AccessFormat::Text,
+    }
+}
+
+/// What one line says.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry<'a> {
+    /// Route label, `(gateway)` for the gateway's own endpoints, `-` when no route matched.
+    pub route: &'a str,
+    /// HTTP status sent.
+    pub status: u16,
+    /// Time from the request head to the response head.
+    pub latency: Duration,
+    /// Token subject, `-` without one.
+    pub subject: &'a str,
+    /// Client IP (after trusted-proxy resolution).
+    pub client_ip: &'a str,
+    /// HTTP method.
+    pub http_method: &'a str,
+    /// JSON-RPC method, `-` when the body was not JSON-RPC.
+    pub rpc_method: &'a str,
+    /// Tool name of `tools/call`, `-` otherwise.
+    pub tool: &'a str,
+}
+
+/// One redacted line (with its newline) for `entry` at `at`. The fields a client chose (subject,
+/// HTTP and JSON-RPC method, tool) pass the redactor one by one; the rest are numbers, an IP
+/// and the route label from the configuration, and no field name is a credential word, so no
+/// credential shape can form across fields.
+pub fn line(format: AccessFormat, entry: &Entry<'_>, at: SystemTime) -> String {
+    use vigil_core::redact::redact;
+    let (subject, http_method, rpc_method, tool) = (
+        redact(entry.subject),
+        redact(entry.http_method),
+        redact(entry.rpc_method),
+        redact(entry.tool),
+    );
+    let entry = &Entry {
+        subject: &subject,
+        http_method: &http_method,
+        rpc_method: &rpc_method,
+        tool: &tool,
+        ..*entry
+    };
+    let mut s = String::with_capacity(256);
+    let micros = entry.latency.as_micros();
+    let ms = format_args!("{}.{:03}", micros / 1000, micros % 1000);
+    match format {
+        AccessFormat::Off => return String::new(),
+        AccessFormat::Text => {
+            timestamp(&mut s, at);
+            let _ = write!(
+                s,
+                "  INFO request route={:?} status={} latency_ms={ms} subject={:?} client_ip={} http_method={} rpc_method={:?} tool={:?}",
+                entry.route,
+                entry.status,
+                entry.subject,
+                entry.client_ip,
+                entry.http_method,
+                entry.rpc_method,
+                entry.tool,
+            );
+        }
+        AccessFormat::Json => {
+            let q = |v: &str| serde_json::to_string(v).unwrap_or_else(|_| "\"\"".into());
+            s.push_str(r#"{"timestamp":""#);
+            timestamp(&mut s, at);
+            let _ = write!(
+                s,
+                r#"","level":"INFO","fields":{{"message":"request","route":{},"status":{},"latency_ms":{ms},"subject":{},"client_ip":"{}","http_method":{},"rpc_method":{},"tool":{}}},"target":"vigil::access"}}"#,
+                q(entry.route),
+                entry.status,
+                q(entry.subject),
+                entry.client_ip,
+                q(entry.http_method),
+                q(entry.rpc_method),
+                q(entry.tool),
+            );
+        }
+    }
+    s.push('\n');
+    s
+}
+
+/// RFC 3339 UTC with microseconds, as the other log lines print it.
+fn timestamp(out: &mut String, at: SystemTime) {
+    let d = at.duration_since(UNIX_EPOCH).unwrap_or_default();
+    thread_local! {
+        static SECOND: std::cell::RefCell<(u64, String)> = const { std::cell::RefCell::new((u64::MAX, String::new())) };
+    }
+    SECOND.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.0 != d.as_secs() {
+            let whole = UNIX_EPOCH + Duration::from_secs(d.as_secs());
+            let mut f = humantime::format_rfc3339_seconds(whole).to_string();
+            f.pop(); // the `Z`
+            *c = (d.as_secs(), f);
+        }
+        let _ = write!(out, "{}.{:06}Z", c.1, d.subsec_micros());
+    })
+}
+
+/// Lines waiting to be written, and whether a flush is already scheduled.
+#[derive(Default)]
+struct Pending {
+    bytes: Vec<u8>,
+    scheduled: bool,
+}
+
+type Shared = Arc<Mutex<Pending>>;
+
+/// Every worker's buffer, so shutdown can flush them all.
+static BUFFERS: Mutex<Vec<Shared>> = Mutex::new(Vec::new());
+
+thread_local! {
+    static MINE: Shared = {
+        let b = Shared::default();
+        lock(&BUFFERS).push(b.clone());
+        b
+    };
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn write_out(bytes: &mut Vec<u8>) {
+    if bytes.is_empty() {
+        return;
+    }
+    let _ = std::io::stderr().lock().write_all(bytes);
+    bytes.clear();
+}
+
+/// Logs one request that arrived `at` (in the process's format; nothing when it is off).
+pub fn record(at: SystemTime, entry: &Entry<'_>) {
+    let format = format();
+    if format == AccessFormat::Off {
+        return;
+    }
+    let l = line(format, entry, at);
+    let runtime = tokio::runtime::Handle::try_current().ok();
+    MINE.with(|mine| {
+        let mut p = lock(mine);
+        p.bytes.extend_from_slice(l.as_bytes());
+        if p.bytes.len() >= FLUSH_BYTES || runtime.is_none() {
+            write_out(&mut p.bytes);
+        } else if !p.scheduled {
+            p.scheduled = true;
+            let mine = mine.clone();
+            if let Some(rt) = runtime {
+                rt.spawn(async move {
+                    tokio::time::sleep(FLUSH_AFTER).await;
+                    let mut p = lock(&mine);
+                    p.scheduled = false;
+                    write_out(&mut p.bytes);
+                });
+            }
+        }
+    });
+}
+
+/// Writes every worker's waiting lines (at shutdown).
+pub fn flush_all() {
+    for b in lock(&BUFFERS).iter() {
+        write_out(&mut lock(b).bytes);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry<'a>(subject: &'a str, tool: &'a str) -> Entry<'a> {
+        Entry {
+            route: "/mcp/filesystem",
+            status: 200,
+            latency: Duration::from_micros(1534),
+            subject,
+            client_ip: "127.0.0.1",
+            http_method: "POST",
+            rpc_method: "tools/call",
+            tool,
+        }
+    }
+
+    #[test]
+    fn text_and_json_lines_carry_the_fields() {
+        let at = UNIX_EPOCH + Duration::new(1_795_000_000, 123_456_000);
+        let t = line(AccessFormat::Text, &entry("alice", "read_file"), at);
+        assert_eq!(
+            t,
+            "2026-11-18T11:06:40.123456Z  INFO request route=\"/mcp/filesystem\" status=200 latency_ms=1.534 subject=\"alice\" client_ip=127.0.0.1 http_method=POST rpc_method=\"tools/call\" tool=\"read_file\"\n"
+        );
+        let j = line(AccessFormat::Json, &entry("al\"ice", "read_file"), at);
+        let v: serde_json::Value = serde_json::from_str(&j).unwrap();
+        assert_eq!(v["timestamp"], "2026-11-18T11:06:40.123456Z");
+        assert_eq!(v["target"], "vigil::access");
+        assert_eq!(v["fields"]["subject"], "al\"ice");
+        assert_eq!(v["fields"]["status"], 200);
+        assert_eq!(v["fields"]["tool"], "read_file");
+        assert!(j.ends_with("}\n"));
+    }
+
+    #[test]
+    fn lines_are_redacted() {
+        let secretish = ["password", "=", "hunter2-correct-horse"].concat();
+        let at = SystemTime::now();
+        for f in [AccessFormat::Text, AccessFormat::Json] {
+            let l = line(f, &entry(&secretish, "t"), at);
+            assert!(!l.contains("hunter2-correct-horse"), "{l}");
+            assert!(l.contains("[REDACTED]"), "{l}");
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! Tokens already accepted, remembered per worker thread and per route, so a client that sends
+//! the same bearer token on every request is verified once, not on each (Envoy's and Kong's JWT
+//! caches do the same). Only acceptances are kept, never refusals. An entry is trusted until the
+//! token expires or for [`MAX_AGE`] seconds, whichever comes first, and only for the
+//! configuration it was verified under: a reload (new keys, new route rules) starts empty.
+//!
+//! After a token is accepted, time can only make it invalid through `exp` (`nbf`, `iat` and the
+//! lifetime limit are all met once and stay met), so a hit before expiry gives the same answer a
+//! fresh verification would, apart from keys a JWKS refresh removed, which [`MAX_AGE`] bounds.
+
+use crate::auth::Principal;
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+/// Seconds an accepted token is trusted before it is verified again.
+pub const MAX_AGE: u64 = 30;
+/// Tokens kept per route and thread; a full map is emptied (verification refills it).
+pub const MAX_ENTRIES: usize = 4096;
+
+struct Accepted {
+    subject: String,
+    /// Unix second of `exp` (`u64::MAX` without one).
+    exp: u64,
+    /// Trusted while now < this.
+    until: u64,
+}
+
+#[derive(Default)]
+struct Cache {
+    generation: u64,
+    routes: Vec<HashMap<Box<str>, Accepted>>,
+}
+
+thread_local! {
+    static CACHE: RefCell<Cache> = RefCell::new(Cache::default());
+}
+
+/// The principal of `token` on route `route` if this thread accepted it under configuration
+/// `generation` and the acceptance still holds at `now`.
+pub fn get(generation: u64, route: usize, token: &str, now: u64) -> Option<Principal> {
+    CACHE.with(|c| {
+        let c = c.borrow();
+        if c.generation != generation {
+            return None;
+        }
+        let a = c.routes.get(route)?.get(token)?;
+        (now < a.until).then(|| Principal {
+            subject: a.subject.clone(),
+            expires_in: a.exp.saturating_sub(now),
+        })
+    })
+}
+
+/// Remembers that `token` was accepted for `route` at `now` under configuration `generation`.
+pub fn put(generation: u64, route: usize, token: &str, p: &Principal, now: u64) {
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.generation != generation {
+            *c = Cache {
+                generation,
+                routes: Vec::new(),
+            };
+        }
+        if c.routes.len() <= route {
+            c.routes.resize_with(route + 1, HashMap::new);
+        }
+        let map = &mut c.routes[route];
+        if map.len() >= MAX_ENTRIES {
+            map.clear();
+        }
+        let exp = now.saturating_add(p.expires_in);
+        map.insert(
+            token.into(),
+            Accepted {
+                subject: p.subject.clone(),
+                exp,
+                until: exp.min(now.saturating_add(MAX_AGE)),
+            },
+        );
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alice(expires_in: u64) -> Principal {
+        Principal {
+            subject: "alice".into(),
+            expires_in,
+        }
+    }
+
+    #[test]
+    fn hits_only_for_the_same_configuration_route_and_token_until_expiry_or_max_age() {
+        let t = ["eyJ", "hdr.", "eyJ", "claims.", "sig"].concat();
+        put(7, 1, &t, &alice(100), 1_000);
+        let hit = get(7, 1, &t, 1_010).expect("cached");
+        assert_eq!((hit.subject.as_str(), hit.expires_in), ("alice", 90));
+        assert!(get(7, 0, &t, 1_010).is_none(), "another route");
+        assert!(get(8, 1, &t, 1_010).is_none(), "another configuration");
+        assert!(
+            get(7, 1, &(t.clone() + "x"), 1_010).is_none(),
+            "another token"
+        );
+        assert!(
+            get(7, 1, &t, 1_000 + MAX_AGE).is_none(),
+            "older than MAX_AGE"
+        );
+        put(7, 1, &t, &alice(5), 2_000);
+        assert!(get(7, 1, &t, 2_004).is_some());
+        assert!(get(7, 1, &t, 2_005).is_none(), "expired");
+        put(9, 0, &t, &alice(100), 3_000);
+        assert!(
+            get(7, 1, &t, 3_001).is_none(),
+            "a new configuration empties the cache"
+        );
+    }
+}
