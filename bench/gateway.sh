@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Requests/s and p50/p99 latency on loopback, in one run, with wrk (Debian package): straight to
-# an upstream, through nginx as a plain reverse proxy, and through `vigil gateway` with JWT
+# an upstream, through nginx as a plain reverse proxy (access log written per request, nginx's
+# default, and buffered as Vigil buffers its own), and through `vigil gateway` with JWT
 # verification and per-IP rate limiting on. Every request is an MCP-sized JSON-RPC POST carrying
 # a bearer token (nginx ignores it; Vigil verifies it).
 #
 #   bench/gateway.sh                         # 10 s per run, 3 interleaved rounds, wrk -t1 -c32
 #   BENCH_SECONDS=20 BENCH_ROUNDS=5 BENCH_CONNECTIONS=64 bench/gateway.sh
 #
-# The upstream is nginx answering a fixed JSON body (2 workers); the proxy nginx has 2 workers
+# The upstream is nginx answering a fixed JSON body (2 workers); each proxy nginx has 2 workers
 # and an upstream keepalive pool; Vigil runs with its default 2 worker threads on this machine.
-# Both proxies write their access logs to files. Rounds interleave the three targets so a slow
-# minute on a shared machine hits all of them alike; the table shows each target's median round.
+# Every proxy writes its access log to a file. Rounds interleave the targets so a slow minute on
+# a shared machine hits all of them alike; the table shows each target's median round, and the
+# CPU time the proxy's own processes spent per request.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -29,9 +31,9 @@ cargo build --release -q -p vigil
 vigil=$root/target/release/vigil
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-up_port=$(free_port); ngx_port=$(free_port); gw_port=$(free_port)
+up_port=$(free_port); ngx_port=$(free_port); ngxb_port=$(free_port); gw_port=$(free_port)
 
-nginx_conf() { # NAME BODY
+nginx_conf() { # NAME BODY [ACCESS_LOG_OPTIONS]
   mkdir -p "$work/$1"
   cat >"$work/$1/nginx.conf" <<EOF
 worker_processes 2;
@@ -39,7 +41,7 @@ pid $work/$1/nginx.pid;
 error_log $work/$1/error.log warn;
 events { worker_connections 4096; }
 http {
-  access_log $work/$1/access.log;
+  access_log $work/$1/access.log${3:+ $3};
   client_body_temp_path $work/$1/body;
   proxy_temp_path $work/$1/proxy;
   fastcgi_temp_path $work/$1/fastcgi;
@@ -56,24 +58,31 @@ nginx_conf upstream "
     access_log off;
     location / { default_type application/json; return 200 '{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"tools\":[]}}'; }
   }"
-nginx_conf proxy "
+proxy_conf() { # NAME PORT [ACCESS_LOG_OPTIONS]
+  nginx_conf "$1" "
   upstream mcp { server 127.0.0.1:$up_port; keepalive 64; }
   server {
-    listen 127.0.0.1:$ngx_port;
+    listen 127.0.0.1:$2;
     location /mcp/filesystem/ {
       proxy_pass http://mcp/;
       proxy_http_version 1.1;
       proxy_set_header Connection \"\";
       proxy_set_header Authorization \"\";
     }
-  }"
+  }" "${3:-}"
+}
+proxy_conf proxy "$ngx_port"
+# The same proxy with its access log buffered as Vigil buffers its own (32 KiB, 100 ms).
+proxy_conf proxybuf "$ngxb_port" "combined buffer=32k flush=100ms"
 cleanup() {
-  for n in upstream proxy; do [ -f "$work/$n/nginx.pid" ] && kill "$(cat "$work/$n/nginx.pid")" 2>/dev/null || true; done
+  for n in upstream proxy proxybuf; do [ -f "$work/$n/nginx.pid" ] && kill "$(cat "$work/$n/nginx.pid")" 2>/dev/null || true; done
   [ -n "${gw_pid:-}" ] && kill "$gw_pid" 2>/dev/null || true
 }
 trap cleanup EXIT
 "$nginx" -c "$work/upstream/nginx.conf" -e "$work/upstream/error.log" 2>/dev/null || "$nginx" -c "$work/upstream/nginx.conf"
-"$nginx" -c "$work/proxy/nginx.conf" -e "$work/proxy/error.log" 2>/dev/null || "$nginx" -c "$work/proxy/nginx.conf"
+for n in proxy proxybuf; do
+  "$nginx" -c "$work/$n/nginx.conf" -e "$work/$n/error.log" 2>/dev/null || "$nginx" -c "$work/$n/nginx.conf"
+done
 
 mkdir -p "$work/vigil"
 cat >"$work/vigil/vigil.toml" <<EOF
@@ -93,7 +102,7 @@ export MCP_JWT_SECRET
 (cd "$work/vigil" && exec ${BENCH_WRAP:-} "$vigil" ${VIGIL_FLAGS:-} gateway ${GATEWAY_FLAGS:-} 2>"$work/vigil/access.log") &
 gw_pid=$!
 token=$("$vigil" token mint --aud filesystem --sub bench --ttl 3600)
-for p in $up_port $ngx_port $gw_port; do
+for p in $up_port $ngx_port $ngxb_port $gw_port; do
   for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$p/" && break; sleep 0.1; done
 done
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "authorization: Bearer $token" -H 'content-type: application/json' --data '{}' "http://127.0.0.1:$gw_port/mcp/filesystem/")
@@ -112,15 +121,17 @@ EOF
 declare -A url=(
   [direct]="http://127.0.0.1:$up_port/"
   [nginx]="http://127.0.0.1:$ngx_port/mcp/filesystem/"
+  [nginx_buffered]="http://127.0.0.1:$ngxb_port/mcp/filesystem/"
   [vigil]="http://127.0.0.1:$gw_port/mcp/filesystem/"
 )
-targets=(direct nginx vigil)
+targets=(direct nginx nginx_buffered vigil)
 # to_ms "1.23ms" | "850.00us" | "1.02s" -> milliseconds
 # cpu_ticks PID... -> user+system clock ticks of those processes (and their threads) so far
 cpu_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$t"; }
 declare -A pids=(
   [direct]="$(pgrep -P "$(cat "$work/upstream/nginx.pid")" | tr '\n' ' ')"
   [nginx]="$(pgrep -P "$(cat "$work/proxy/nginx.pid")" | tr '\n' ' ')"
+  [nginx_buffered]="$(pgrep -P "$(cat "$work/proxybuf/nginx.pid")" | tr '\n' ' ')"
   [vigil]="$gw_pid"
 )
 hz=$(getconf CLK_TCK)
@@ -146,6 +157,7 @@ echo "| --- | ---: | ---: | ---: | ---: | ---: |"
 for t in "${targets[@]}"; do
   sort -n "$work/$t.rounds" | awk -v n="$rounds" -v t="$t" 'NR == int((n + 1) / 2) {printf "| %s | %.0f | %.3f | %.3f | %s | %s |\n", t, $1, $2, $3, $4, $5}'
 done | tee "$work/table"
-awk '$2 == "nginx" {n = $4; np = $8} $2 == "vigil" {v = $4; vp = $8} END {
-  printf "\nvigil / nginx: %.0f%% of the requests/s (target >= 100%%), p99 %.0f%% of nginx'"'"'s (target <= 100%%)\n", 100 * v / n, 100 * vp / np }' "$work/table"
+awk '$2 == "nginx" {n = $4; np = $8} $2 == "nginx_buffered" {b = $4; bp = $8} $2 == "vigil" {v = $4; vp = $8} END {
+  printf "\nvigil / nginx: %.0f%% of the requests/s (target >= 100%%), p99 %.0f%% of nginx'"'"'s (target <= 100%%)\n", 100 * v / n, 100 * vp / np
+  printf "vigil / nginx with a buffered access log: %.0f%% of the requests/s, p99 %.0f%%\n", 100 * v / b, 100 * vp / bp }' "$work/table"
 echo "vigil access log: $(wc -l <"$work/vigil/access.log") lines; nginx access log: $(wc -l <"$work/proxy/access.log") lines"

@@ -2,9 +2,10 @@
 //! (bearer tokens, `Authorization` headers, `password=` pairs), are masked wherever they appear.
 
 use aho_corasick::{AhoCorasick, MatchKind};
+use arc_swap::ArcSwap;
 use regex::Regex;
 use std::borrow::Cow;
-use std::sync::{LazyLock, RwLock};
+use std::sync::{Arc, LazyLock, Mutex};
 
 /// What every masked span is replaced with.
 pub const MASK: &str = "[REDACTED]";
@@ -12,17 +13,18 @@ pub const MASK: &str = "[REDACTED]";
 /// Values shorter than this are not registered: masking every `abc` in a log would hide the log.
 pub const MIN_REGISTERED_LEN: usize = 6;
 
+#[derive(Default, Clone)]
 struct Registry {
     values: Vec<String>,
     matcher: Option<AhoCorasick>,
 }
 
-static REGISTRY: LazyLock<RwLock<Registry>> = LazyLock::new(|| {
-    RwLock::new(Registry {
-        values: Vec::new(),
-        matcher: None,
-    })
-});
+/// Read on every log line by every thread, written a few times per process: an [`ArcSwap`], so a
+/// read touches no cache line another thread writes.
+static REGISTRY: LazyLock<ArcSwap<Registry>> = LazyLock::new(ArcSwap::default);
+
+/// Serialises [`register`] calls (each publishes a whole new registry).
+static REGISTERING: Mutex<()> = Mutex::new(());
 
 /// Credential shapes masked even when nobody registered them. The name part is kept so a log
 /// still says *which* credential was there; only the value is masked.
@@ -46,7 +48,8 @@ pub fn register(value: &str) {
     if value.len() < MIN_REGISTERED_LEN {
         return;
     }
-    let mut reg = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
+    let _one_at_a_time = REGISTERING.lock().unwrap_or_else(|e| e.into_inner());
+    let mut reg = Registry::clone(&REGISTRY.load());
     let escaped = serde_json::to_string(value).unwrap_or_default();
     let escaped = escaped.trim_matches('"').to_owned();
     for v in [value.to_owned(), escaped] {
@@ -58,11 +61,19 @@ pub fn register(value: &str) {
         .match_kind(MatchKind::LeftmostLongest)
         .build(&reg.values)
         .ok();
+    REGISTRY.store(Arc::new(reg));
+}
+
+/// Whether some credential shape could match `text`: every one of them needs a `:` or `=`
+/// (name and value) or whitespace (`Bearer x`), so text without any (an identifier, a path, a
+/// number) skips the regex.
+fn may_have_shape(text: &str) -> bool {
+    text.contains([':', '=']) || text.chars().any(char::is_whitespace)
 }
 
 /// Masks every registered value and every credential shape in `text`.
 pub fn redact(text: &str) -> Cow<'_, str> {
-    let reg = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
+    let reg = REGISTRY.load();
     let mut out: Cow<'_, str> = Cow::Borrowed(text);
     if let Some(m) = &reg.matcher {
         if m.is_match(text) {
@@ -70,7 +81,7 @@ pub fn redact(text: &str) -> Cow<'_, str> {
         }
     }
     drop(reg);
-    if SHAPES.is_match(&out) {
+    if may_have_shape(&out) && SHAPES.is_match(&out) {
         let replaced = SHAPES
             .replace_all(&out, |c: &regex::Captures<'_>| {
                 for (n, v, t) in [
@@ -152,6 +163,24 @@ mod tests {
             assert!(!r.contains(hidden), "{input} -> {r}");
             assert!(r.contains(MASK), "{input} -> {r}");
         }
+    }
+
+    #[test]
+    fn identifiers_skip_the_shapes_and_registered_values_still_count() {
+        let v = tok(&["regist", "ered-id-", "77813"]);
+        register(&v);
+        assert_eq!(redact(&v), MASK);
+        for s in [
+            "tools/call",
+            "read_file",
+            "POST",
+            "alice",
+            "/mcp/filesystem",
+        ] {
+            assert!(!may_have_shape(s));
+            assert_eq!(redact(s), s);
+        }
+        assert!(may_have_shape("bearer\u{a0}x"));
     }
 
     #[test]

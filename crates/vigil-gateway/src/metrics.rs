@@ -76,7 +76,8 @@ pub struct Metrics {
     pub auth_failures: Family<Reason, Counter>,
     /// Rate-limit refusals by route and kind.
     pub rate_limited: Family<RouteKind, Counter>,
-    /// Seconds until expiry of each accepted token.
+    /// Seconds until expiry of each accepted token, observed when it is verified (a token
+    /// remembered by a worker is verified again at most every 30 s).
     pub token_ttl: Histogram,
     /// Upstream failures by route and kind.
     pub upstream_errors: Family<RouteKind, Counter>,
@@ -130,7 +131,7 @@ impl Metrics {
         );
         registry.register(
             "token_time_to_expiry_seconds",
-            "Seconds left before expiry of each accepted token",
+            "Seconds left before expiry of each accepted token, when verified",
             token_ttl.clone(),
         );
         registry.register(

@@ -30,6 +30,30 @@ const DRAIN: Duration = Duration::from_secs(30);
 
 type Shared = Arc<ArcSwap<Gateway>>;
 
+/// The gateway as one worker hands it to requests: a worker-own `Arc` around the shared one, so
+/// the per-request clone touches a counter no other thread writes.
+pub type Local = Arc<Arc<Gateway>>;
+
+thread_local! {
+    static LOCAL: std::cell::RefCell<Option<Local>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The current gateway for this worker thread (a new one after a reload).
+fn local(state: &Shared) -> Local {
+    let current = state.load();
+    LOCAL.with(|l| {
+        let mut l = l.borrow_mut();
+        match &*l {
+            Some(mine) if Arc::ptr_eq(&**mine, &*current) => mine.clone(),
+            _ => {
+                let mine = Arc::new(Arc::clone(&current));
+                *l = Some(mine.clone());
+                mine
+            }
+        }
+    })
+}
+
 /// Serves with `workers` threads (at least one) until `shutdown` completes, then drains
 /// in-flight requests (at most 30 s). Call from a tokio runtime; it runs the accept loop,
 /// signals and reloads, the workers run the requests.
@@ -154,7 +178,7 @@ async fn worker(
                 service_fn({
                     let (state, client) = (state.clone(), client.clone());
                     let peer = Arc::new(service::Peer::new(peer));
-                    move |req| service::handle(state.load_full(), client.clone(), peer.clone(), req)
+                    move |req| service::handle(local(&state), client.clone(), peer.clone(), req)
                 }),
             )
             .with_upgrades();

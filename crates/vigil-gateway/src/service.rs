@@ -65,11 +65,12 @@ pub(crate) struct Client {
 
 /// Serves one request.
 pub async fn handle(
-    gw: Arc<Gateway>,
+    gw: crate::server::Local,
     client: UpstreamClient,
     peer: Arc<Peer>,
     req: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
+    let gw: &Gateway = &gw;
     let start = Instant::now();
     let wall = SystemTime::now();
     let ip = client_ip(peer.addr.ip(), req.headers(), &gw.settings.trusted_proxies);
@@ -84,7 +85,7 @@ pub async fn handle(
     let now = wall.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let http_method = req.method().clone();
     let mut access = Access::default();
-    let mut resp = pipeline(&gw, &client, &who, now, req, &mut access).await;
+    let mut resp = pipeline(gw, &client, &who, now, req, &mut access).await;
     gw.security.apply(resp.headers_mut());
     let status = resp.status().as_u16();
     let elapsed = start.elapsed();
@@ -190,6 +191,8 @@ async fn pipeline(
                         now,
                     );
                     if let Ok(p) = &v {
+                        // Once per verification, not per remembered hit.
+                        gw.metrics.token_ttl.observe(p.expires_in as f64);
                         token_cache::put(gw.generation, route.index, token, p, now);
                     }
                     v
@@ -200,7 +203,6 @@ async fn pipeline(
         };
         match verdict {
             Ok(p) => {
-                gw.metrics.token_ttl.observe(p.expires_in as f64);
                 gw.alerts.token_seen(&p.subject, p.expires_in);
                 Some(p)
             }
