@@ -21,6 +21,7 @@ pub mod redis_limit;
 pub mod security_headers;
 pub mod server;
 pub mod service;
+pub mod sharded;
 pub mod token_cache;
 
 pub use config::{GatewaySection, Settings};

@@ -1,5 +1,6 @@
 //! The gateway's Prometheus metrics (`prometheus-client`), served as text on `/metrics`.
 
+use crate::sharded::{ShardedCounter, ShardedHistogram};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -11,8 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// One route's metric handles, as a thread keeps them.
 struct RouteHandles {
-    latency: Histogram,
-    by_status: Vec<(u16, Counter)>,
+    latency: ShardedHistogram,
+    by_status: Vec<(u16, ShardedCounter)>,
 }
 
 /// `route`, `status`.
@@ -54,9 +55,9 @@ pub struct AlertLabel {
     pub alert: String,
 }
 
-fn latency() -> Histogram {
+fn latency() -> ShardedHistogram {
     // 0.1 ms .. ~3.3 s
-    Histogram::new(exponential_buckets(0.0001, 2.0, 16))
+    ShardedHistogram::new(exponential_buckets(0.0001, 2.0, 16))
 }
 
 fn ttl() -> Histogram {
@@ -69,9 +70,9 @@ pub struct Metrics {
     id: u64,
     registry: Registry,
     /// Requests by route and status.
-    pub requests: Family<RouteStatus, Counter>,
+    pub requests: Family<RouteStatus, ShardedCounter>,
     /// Latency by route, in seconds.
-    pub latency: Family<RouteLabel, Histogram, fn() -> Histogram>,
+    pub latency: Family<RouteLabel, ShardedHistogram, fn() -> ShardedHistogram>,
     /// Auth failures by reason.
     pub auth_failures: Family<Reason, Counter>,
     /// Rate-limit refusals by route and kind.
@@ -103,10 +104,11 @@ impl Metrics {
     /// Fresh metrics, registered.
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("vigil_gateway");
-        let requests = Family::<RouteStatus, Counter>::default();
-        let latency = Family::<RouteLabel, Histogram, fn() -> Histogram>::new_with_constructor(
-            latency as fn() -> Histogram,
-        );
+        let requests = Family::<RouteStatus, ShardedCounter>::default();
+        let latency =
+            Family::<RouteLabel, ShardedHistogram, fn() -> ShardedHistogram>::new_with_constructor(
+                latency as fn() -> ShardedHistogram,
+            );
         let auth_failures = Family::<Reason, Counter>::default();
         let rate_limited = Family::<RouteKind, Counter>::default();
         let token_ttl = ttl();
