@@ -11,7 +11,8 @@
 # The upstream is nginx answering a fixed JSON body (2 workers); each proxy nginx has 2 workers
 # and an upstream keepalive pool; Vigil runs with its default 2 worker threads on this machine.
 # Every proxy writes its access log to a file. Rounds interleave the targets so a slow minute on
-# a shared machine hits all of them alike; the table shows each target's median round, and the
+# a shared machine hits all of them alike; the table shows each column's median over the rounds
+# (requests/s, p50, p99 and CPU each on its own, so one bad round moves none of them), and the
 # CPU time the proxy's own processes spent per request.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -151,11 +152,12 @@ for r in $(seq "$rounds"); do
   done
 done
 echo
-echo "wrk -t1 -c$conns, ${secs}s x $rounds rounds, median round by req/s:"
+echo "wrk -t1 -c$conns, ${secs}s x $rounds rounds, median of each column:"
 echo "| target | req/s | p50 ms | p99 ms | non-2xx | server CPU us/request |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: |"
 for t in "${targets[@]}"; do
-  sort -n "$work/$t.rounds" | awk -v n="$rounds" -v t="$t" 'NR == int((n + 1) / 2) {printf "| %s | %.0f | %.3f | %.3f | %s | %s |\n", t, $1, $2, $3, $4, $5}'
+  med() { cut -d' ' -f"$1" "$work/$t.rounds" | sort -g | awk -v n="$rounds" 'NR == int((n + 1) / 2)'; }
+  printf "| %s | %.0f | %.3f | %.3f | %s | %s |\n" "$t" "$(med 1)" "$(med 2)" "$(med 3)" "$(med 4)" "$(med 5)"
 done | tee "$work/table"
 awk '$2 == "nginx" {n = $4; np = $8} $2 == "nginx_buffered" {b = $4; bp = $8} $2 == "vigil" {v = $4; vp = $8} END {
   printf "\nvigil / nginx: %.0f%% of the requests/s (target >= 100%%), p99 %.0f%% of nginx'"'"'s (target <= 100%%)\n", 100 * v / n, 100 * vp / np
