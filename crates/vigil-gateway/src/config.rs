@@ -48,8 +48,10 @@ pub struct GatewaySection {
     pub allowed_origins: Option<Vec<String>>,
     /// `Content-Security-Policy` on every response (default `default-src 'none'`).
     pub content_security_policy: Option<String>,
-    /// Send `Strict-Transport-Security` (default: when `public_url` is https).
+    /// Send `Strict-Transport-Security` (default: when TLS is on or `public_url` is https).
     pub hsts: Option<bool>,
+    /// Serve HTTPS with this certificate and key.
+    pub tls: Option<TlsSection>,
     /// The routes.
     #[serde(default)]
     pub routes: Vec<RouteSection>,
@@ -57,6 +59,16 @@ pub struct GatewaySection {
     pub rate_limit: Option<RateLimitSection>,
     /// Alert thresholds and the webhook.
     pub alerts: Option<AlertsSection>,
+}
+
+/// `[gateway.tls]`: the gateway terminates TLS itself.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSection {
+    /// PEM file with the certificate chain, leaf first (relative to `vigil.toml`).
+    pub cert: Option<String>,
+    /// PEM file with the private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: Option<String>,
 }
 
 /// `[[gateway.routes]]`.
@@ -295,6 +307,11 @@ pub struct Settings {
     pub csp: String,
     /// Whether HSTS is sent.
     pub hsts: bool,
+    /// Certificate and key files of `[gateway.tls]`, as written (relative to `vigil.toml`).
+    pub tls_files: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    /// The TLS configuration loaded from `tls_files` (by [`crate::tls::load`]); plain HTTP
+    /// when `None`.
+    pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
     /// Routes, in file order.
     pub routes: Vec<Route>,
     /// Burst override (None: the window's count).
@@ -372,6 +389,19 @@ impl GatewaySection {
         let listen: SocketAddr = listen_text
             .parse()
             .map_err(|_| problem(listen_key, "not an address such as 127.0.0.1:8443"))?;
+        let tls_files = match &self.tls {
+            None => None,
+            Some(t) => {
+                let cert = t.cert.as_deref().ok_or_else(|| {
+                    problem("gateway.tls.cert", "missing (a PEM certificate file)")
+                })?;
+                let key = t.key.as_deref().ok_or_else(|| {
+                    problem("gateway.tls.key", "missing (a PEM private-key file)")
+                })?;
+                Some((cert.into(), key.into()))
+            }
+        };
+        let scheme = if tls_files.is_some() { "https" } else { "http" };
         let public_url = match &self.public_url {
             Some(u) => {
                 let uri: http::Uri = u
@@ -385,7 +415,7 @@ impl GatewaySection {
                 }
                 u.trim_end_matches('/').to_owned()
             }
-            None => format!("http://{listen}"),
+            None => format!("{scheme}://{listen}"),
         };
         let size = |v: &Option<SizeValue>, key: &str, default: u64| -> Result<u64, Problem> {
             match v {
@@ -493,7 +523,9 @@ impl GatewaySection {
             listen,
             hsts: self
                 .hsts
-                .unwrap_or_else(|| public_url.starts_with("https://")),
+                .unwrap_or_else(|| tls_files.is_some() || public_url.starts_with("https://")),
+            tls_files,
+            tls: None,
             public_url,
             explicit_public_url: self.public_url.is_some(),
             authorization_servers: self.authorization_servers.clone().unwrap_or_default(),

@@ -33,6 +33,8 @@ pub struct Gateway {
     pub alerts: Alerts,
     /// Headers on every response.
     pub security: SecurityHeaders,
+    /// TLS handshakes, when `[gateway.tls]` is set.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 /// The upstream connections of one worker thread (each worker has its own, so a request and its
@@ -110,6 +112,7 @@ impl Gateway {
             generation: GENERATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             alerts: Alerts::new(settings.alerts.clone(), metrics.clone()),
             security: SecurityHeaders::new(&settings.csp, settings.hsts),
+            tls: settings.tls.clone().map(tokio_rustls::TlsAcceptor::from),
             settings,
             verifier,
             default_issuer,

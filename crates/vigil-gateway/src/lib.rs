@@ -22,6 +22,7 @@ pub mod security_headers;
 pub mod server;
 pub mod service;
 pub mod sharded;
+pub mod tls;
 pub mod token_cache;
 
 pub use config::{GatewaySection, Settings};

@@ -114,7 +114,10 @@ pub async fn forward(
         h.insert(header::HOST, v.clone());
     }
     h.insert(X_FORWARDED_FOR, who.ip);
-    h.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+    h.insert(
+        X_FORWARDED_PROTO,
+        HeaderValue::from_static(if gw.tls.is_some() { "https" } else { "http" }),
+    );
     if let Some(host) = who.host {
         h.insert(X_FORWARDED_HOST, host);
     }

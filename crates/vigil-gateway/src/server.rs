@@ -168,38 +168,90 @@ async fn worker(
         };
         let _ = stream.set_nodelay(true);
         let gw_now = state.load_full();
+        let serve = Serve {
+            state: state.clone(),
+            client: client.clone(),
+            peer,
+            header_timeout: gw_now.settings.header_timeout,
+            header_limit: gw_now.settings.header_limit,
+            stop: stop.clone(),
+            alive: alive.clone(),
+        };
+        match gw_now.tls.clone() {
+            None => {
+                tokio::spawn(serve.run(stream));
+            }
+            Some(acceptor) => {
+                tokio::spawn(async move {
+                    // The handshake shares the request-head deadline (slow-loris defence).
+                    match tokio::time::timeout(serve.header_timeout, acceptor.accept(stream)).await
+                    {
+                        Ok(Ok(tls)) => serve.run(tls).await,
+                        Ok(Err(e)) => {
+                            tracing::debug!(error = %e, client = %peer, "TLS handshake failed")
+                        }
+                        Err(_) => tracing::debug!(client = %peer, "TLS handshake timed out"),
+                    }
+                });
+            }
+        }
+    }
+    drop(alive);
+    let _ = all_done.recv().await;
+}
+
+/// One accepted connection, ready to be served over plain TCP or TLS.
+struct Serve {
+    state: Shared,
+    client: crate::gateway::UpstreamClient,
+    peer: SocketAddr,
+    header_timeout: Duration,
+    header_limit: usize,
+    stop: watch::Receiver<bool>,
+    alive: mpsc::Sender<()>,
+}
+
+impl Serve {
+    /// Serves HTTP/1.1 on `io` until the client leaves or shutdown drains the connection.
+    async fn run<I>(self, io: I)
+    where
+        I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let Serve {
+            state,
+            client,
+            peer,
+            header_timeout,
+            header_limit,
+            mut stop,
+            alive,
+        } = self;
         let conn = http1::Builder::new()
             .timer(TokioTimer::new())
-            .header_read_timeout(gw_now.settings.header_timeout)
-            .max_buf_size(gw_now.settings.header_limit)
+            .header_read_timeout(header_timeout)
+            .max_buf_size(header_limit)
             .keep_alive(true)
             .serve_connection(
-                TokioIo::new(stream),
+                TokioIo::new(io),
                 service_fn({
-                    let (state, client) = (state.clone(), client.clone());
                     let peer = Arc::new(service::Peer::new(peer));
                     move |req| service::handle(local(&state), client.clone(), peer.clone(), req)
                 }),
             )
             .with_upgrades();
-        let (alive, mut stop) = (alive.clone(), stop.clone());
-        tokio::spawn(async move {
-            let mut conn = std::pin::pin!(conn);
-            let ended = tokio::select! {
-                r = conn.as_mut() => r,
-                _ = async { let _ = stop.wait_for(|s| *s).await; } => {
-                    conn.as_mut().graceful_shutdown();
-                    conn.await
-                }
-            };
-            if let Err(e) = ended {
-                tracing::debug!(error = %e, client = %peer, "connection ended");
+        let mut conn = std::pin::pin!(conn);
+        let ended = tokio::select! {
+            r = conn.as_mut() => r,
+            _ = async { let _ = stop.wait_for(|s| *s).await; } => {
+                conn.as_mut().graceful_shutdown();
+                conn.await
             }
-            drop(alive);
-        });
+        };
+        if let Err(e) = ended {
+            tracing::debug!(error = %e, client = %peer, "connection ended");
+        }
+        drop(alive);
     }
-    drop(alive);
-    let _ = all_done.recv().await;
 }
 
 /// Completes on SIGTERM or Ctrl-C.

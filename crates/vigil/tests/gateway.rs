@@ -3,7 +3,8 @@
 //! MCP Streamable HTTP (JSON, SSE streamed unbuffered, GET streams, DELETE, session headers),
 //! WebSocket tunnels, rate limits, CORS and Origin, health and metrics, alerts with a webhook,
 //! access logs without arguments, config errors, insecure binds, dev bypass, SIGTERM draining,
-//! SIGHUP reload, and good clients served through a flood of bad tokens and slow-loris clients.
+//! SIGHUP reload, TLS termination (with HSTS, certificates reloaded on SIGHUP), and good clients
+//! served through a flood of bad tokens and slow-loris clients.
 
 mod common;
 mod gw;
@@ -876,6 +877,14 @@ fn check_validates_and_bad_configs_name_file_line_and_key() {
             good.replace("listen = \"127.0.0.1:8443\"", "listen = \"here\""),
             "vigil.toml:2: gateway.listen: not an address",
         ),
+        (
+            good.to_owned() + "\n[gateway.tls]\ncert = \"missing.pem\"\nkey = \"k.pem\"\n",
+            "vigil.toml:13: gateway.tls.cert: ",
+        ),
+        (
+            good.to_owned() + "\n[gateway.tls]\ncert = \"c.pem\"\n",
+            "vigil.toml:12: gateway.tls.key: missing",
+        ),
     ] {
         std::fs::write(d.join("vigil.toml"), &text).unwrap();
         let out = common::vigil(d)
@@ -1077,4 +1086,180 @@ async fn the_official_typescript_sdk_client_and_server_work_through_the_gateway(
     assert!(gw.wait_log("\"tool\":\"add\""));
     let (_, _, metrics) = call("GET", &gw.url("/metrics"), &[], "").await;
     assert!(metrics.contains("vigil_gateway_requests_total{route=\"/mcp/sdk\",status=\"401\"}"));
+}
+
+/// A fresh test CA and a server certificate for 127.0.0.1 signed by it (`cert.pem`, `key.pem` in
+/// `dir`); returns the CA certificate, the only root the client trusts.
+fn make_cert(dir: &std::path::Path) -> Vec<u8> {
+    let openssl = |args: &[&str]| {
+        let st = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success(), "openssl {args:?}");
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    openssl(
+        &[
+            &["req", "-x509"][..],
+            &ec,
+            &["-keyout", "ca.key", "-out", "ca.pem", "-days", "1"],
+        ]
+        .concat()
+        .into_iter()
+        .chain(["-subj", "/CN=vigil test CA"])
+        .collect::<Vec<_>>(),
+    );
+    openssl(
+        &[
+            &["req", "-x509", "-CA", "ca.pem", "-CAkey", "ca.key"][..],
+            &ec,
+        ]
+        .concat()
+        .into_iter()
+        .chain([
+            "-keyout",
+            "key.pem",
+            "-out",
+            "cert.pem",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+            "-addext",
+            "extendedKeyUsage=serverAuth",
+        ])
+        .collect::<Vec<_>>(),
+    );
+    std::fs::read(dir.join("ca.pem")).unwrap()
+}
+
+/// GET or POST over HTTPS trusting only `root`: status, headers and body.
+fn https(
+    root: &[u8],
+    method: &str,
+    url: &str,
+    auth: Option<&str>,
+) -> Result<(u16, http::HeaderMap, String), String> {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let root = ureq::tls::Certificate::from_pem(root).unwrap();
+    let tls = ureq::tls::TlsConfig::builder()
+        .root_certs(ureq::tls::RootCerts::Specific(std::sync::Arc::new(vec![
+            root,
+        ])))
+        .build();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .tls_config(tls)
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into();
+    let mut resp = match method {
+        "POST" => {
+            let mut r = agent
+                .post(url)
+                .header("content-type", "application/json")
+                .header("accept", "application/json, text/event-stream");
+            if let Some(a) = auth {
+                r = r.header("authorization", a);
+            }
+            r.send(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#)
+        }
+        _ => agent.get(url).call(),
+    }
+    .map_err(|e| e.to_string())?;
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let body = resp
+        .body_mut()
+        .read_to_string()
+        .map_err(|e| e.to_string())?;
+    Ok((status, headers, body))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_is_terminated_with_hsts_and_a_renewed_certificate_is_served_after_sighup() {
+    let up = Upstream::start().await;
+    let dir = TempDir::new().unwrap();
+    let first = make_cert(dir.path());
+    let gw = Gateway::start(
+        dir.path(),
+        &config(
+            &up,
+            "",
+            "[gateway.tls]\ncert = \"cert.pem\"\nkey = \"key.pem\"\n",
+        ),
+        &[],
+    );
+    let base = format!("https://{}", gw.addr);
+    let auth = bearer(&token("filesystem", "tess"));
+
+    let (b, a) = (base.clone(), auth.clone());
+    let (root, r2) = (first.clone(), first.clone());
+    let (health, call_fs, meta) = tokio::task::spawn_blocking(move || {
+        (
+            https(&root, "GET", &format!("{b}/healthz"), None),
+            https(&root, "POST", &format!("{b}/mcp/filesystem"), Some(&a)),
+            https(
+                &r2,
+                "GET",
+                &format!("{b}/.well-known/oauth-protected-resource/mcp/filesystem"),
+                None,
+            ),
+        )
+    })
+    .await
+    .unwrap();
+    let (status, h, _) = health.unwrap();
+    assert_eq!(status, 200);
+    assert!(h["strict-transport-security"]
+        .to_str()
+        .unwrap()
+        .starts_with("max-age="));
+    let (status, _, _) = call_fs.unwrap();
+    assert_eq!(status, 200);
+    let seen = up.seen.lock().unwrap().last().unwrap().headers.clone();
+    assert_eq!(seen["x-forwarded-proto"], "https");
+    assert!(seen.get("authorization").is_none());
+    let m: serde_json::Value = serde_json::from_str(&meta.unwrap().2).unwrap();
+    assert_eq!(m["resource"], format!("{base}/mcp/filesystem"));
+
+    // Plain HTTP on the TLS port is not served.
+    let mut plain = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
+    plain
+        .write_all(b"GET /healthz HTTP/1.1\r\nhost: gw\r\n\r\n")
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), plain.read_to_end(&mut got)).await;
+    assert!(!got.starts_with(b"HTTP/1.1 200"), "plain HTTP was served");
+
+    // A renewed certificate (new key) is served after SIGHUP; the old one is no longer trusted.
+    let second = make_cert(dir.path());
+    gw.signal("HUP");
+    assert!(gw.wait_log("configuration and keys reloaded"));
+    let (b, s2, f2) = (base.clone(), second.clone(), first.clone());
+    let (new_ok, old_refused) = tokio::task::spawn_blocking(move || {
+        (
+            https(&s2, "GET", &format!("{b}/healthz"), None),
+            https(&f2, "GET", &format!("{b}/healthz"), None),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(new_ok.unwrap().0, 200);
+    assert!(old_refused.is_err(), "the old certificate is still served");
 }

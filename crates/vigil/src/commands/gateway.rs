@@ -81,6 +81,14 @@ fn prepare(g: &GlobalArgs, a: &RunArgs) -> anyhow::Result<Prepared> {
             anyhow::anyhow!("{}: {}", p.key, p.message)
         }
     })?;
+    let mut settings = settings;
+    if let Some((cert, key)) = &settings.tls_files {
+        let (cert, key) = (loaded.base.join(cert), loaded.base.join(key));
+        settings.tls = Some(
+            vigil_gateway::tls::load(&cert, &key)
+                .map_err(|p| anyhow::Error::from(loaded.config.key_error(&p.key, &p.message)))?,
+        );
+    }
     let lookup = env_lookup(&a.env_file).map_err(|p| loaded.problem(p))?;
     let ring = loaded
         .section
@@ -149,6 +157,13 @@ fn check(g: &GlobalArgs, a: &RunArgs) -> anyhow::Result<ExitStatus> {
     let s = &p.settings;
     println!("listen {}", s.listen);
     println!("public_url {}", s.public_url);
+    if let Some((cert, _)) = &s.tls_files {
+        println!(
+            "tls {} (hsts {})",
+            cert.display(),
+            if s.hsts { "on" } else { "off" }
+        );
+    }
     for r in &s.routes {
         let rate = |r: Option<vigil_gateway::rate::Rate>| {
             r.map_or("off".to_owned(), |r| {
@@ -209,7 +224,12 @@ fn serve(g: &GlobalArgs, a: RunArgs) -> anyhow::Result<ExitStatus> {
             .with_context(|| format!("cannot listen on {listen}"))?;
         let bound = listener.local_addr()?;
         if !p.settings.explicit_public_url {
-            p.settings.public_url = format!("http://{bound}");
+            let scheme = if p.settings.tls.is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            p.settings.public_url = format!("{scheme}://{bound}");
         }
         let gw = Gateway::new(
             p.settings,
@@ -230,7 +250,12 @@ fn serve(g: &GlobalArgs, a: RunArgs) -> anyhow::Result<ExitStatus> {
             Box::pin(async move {
                 let mut p = prepared?;
                 if !p.settings.explicit_public_url {
-                    p.settings.public_url = format!("http://{bound}");
+                    let scheme = if p.settings.tls.is_some() {
+                        "https"
+                    } else {
+                        "http"
+                    };
+                    p.settings.public_url = format!("{scheme}://{bound}");
                 }
                 Gateway::new(
                     p.settings,
