@@ -27,8 +27,8 @@ pub fn describe(body: &[u8]) -> (Option<String>, Option<String>) {
         };
         (method, tool)
     };
-    if let Ok(m) = serde_json::from_slice::<Message>(body) {
-        return one(m);
+    if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+        return early(body);
     }
     if let Ok(batch) = serde_json::from_slice::<Vec<Message>>(body) {
         let parts: Vec<_> = batch.into_iter().map(one).collect();
@@ -38,6 +38,118 @@ pub fn describe(body: &[u8]) -> (Option<String>, Option<String>) {
         return (methods, tools);
     }
     (None, None)
+}
+
+/// One message, read only as far as needed: parsing stops once the method is known and, for
+/// `tools/call`, the tool's name, so a large `arguments` object after `name` (the usual order)
+/// is never scanned.
+fn early(body: &[u8]) -> (Option<String>, Option<String>) {
+    use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, Visitor};
+    use std::borrow::Cow;
+    use std::fmt;
+
+    #[derive(Default)]
+    struct Found {
+        method: Option<String>,
+        tool: Option<String>,
+        params_seen: bool,
+    }
+    impl Found {
+        fn done(&self) -> bool {
+            match self.method.as_deref() {
+                Some("tools/call") => self.tool.is_some() || self.params_seen,
+                Some(_) => true,
+                None => false,
+            }
+        }
+    }
+    const ENOUGH: &str = "enough";
+
+    struct Top<'f>(&'f mut Found);
+    impl<'de> Visitor<'de> for Top<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a JSON-RPC message")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                match key.as_ref() {
+                    "method" => {
+                        let m: Cow<'de, str> = map.next_value()?;
+                        self.0.method = Some(clip(&m));
+                    }
+                    "params" => {
+                        map.next_value_seed(Params(&mut *self.0))?;
+                        self.0.params_seen = true;
+                    }
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                if self.0.done() {
+                    return Err(A::Error::custom(ENOUGH));
+                }
+            }
+            Ok(())
+        }
+    }
+    impl<'de> DeserializeSeed<'de> for Top<'_> {
+        type Value = ();
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    struct Params<'f>(&'f mut Found);
+    impl<'de> Visitor<'de> for Params<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("params")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                if key == "name" {
+                    let n: Cow<'de, str> = map.next_value()?;
+                    self.0.tool = Some(clip(&n));
+                    if self.0.method.as_deref() == Some("tools/call") {
+                        return Err(A::Error::custom(ENOUGH));
+                    }
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(())
+        }
+    }
+    impl<'de> DeserializeSeed<'de> for Params<'_> {
+        type Value = ();
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    let mut found = Found::default();
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let complete = match Top(&mut found).deserialize(&mut de) {
+        Ok(()) => de.end().is_ok(),
+        Err(e) => e.to_string().starts_with(ENOUGH),
+    };
+    if !complete {
+        return (None, None);
+    }
+    let tool = if found.method.as_deref() == Some("tools/call") {
+        found.tool
+    } else {
+        None
+    };
+    (found.method, tool)
 }
 
 /// Method and tool names are identifiers; anything else is cut to 64 safe characters.
@@ -65,5 +177,27 @@ mod tests {
             Some("notifications/initialized,tools/list")
         );
         assert_eq!(describe(b"not json"), (None, None));
+        assert_eq!(describe(b"{\"method\": 5}"), (None, None));
+        // params before method, and a name outside tools/call, still come out right.
+        let late = br#"{"params":{"name":"x","arguments":{}},"id":1,"method":"tools/call"}"#;
+        assert_eq!(
+            describe(late),
+            (Some("tools/call".into()), Some("x".into()))
+        );
+        let other = br#"{"method":"prompts/get","params":{"name":"p"}}"#;
+        assert_eq!(describe(other), (Some("prompts/get".into()), None));
+        assert_eq!(describe(br#"{"id":1,"result":{}}"#), (None, None));
+        let null = br#"{"params":null,"method":"ping"}"#;
+        assert_eq!(describe(null), (Some("ping".into()), None));
+    }
+
+    #[test]
+    fn parsing_stops_once_method_and_tool_are_known() {
+        // Whatever follows the name is never read: here it is not even JSON.
+        let body = br#"{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"write_file","arguments":{"content":"#;
+        assert_eq!(
+            describe(body),
+            (Some("tools/call".into()), Some("write_file".into()))
+        );
     }
 }
