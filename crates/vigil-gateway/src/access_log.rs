@@ -181,22 +181,25 @@ pub fn record(at: SystemTime, entry: &Entry<'_>) {
         return;
     }
     let l = line(format, entry, at);
-    let runtime = tokio::runtime::Handle::try_current().ok();
     MINE.with(|mine| {
         let mut p = lock(mine);
         p.bytes.extend_from_slice(l.as_bytes());
-        if p.bytes.len() >= FLUSH_BYTES || runtime.is_none() {
+        if p.bytes.len() >= FLUSH_BYTES {
             write_out(&mut p.bytes);
         } else if !p.scheduled {
-            p.scheduled = true;
-            let mine = mine.clone();
-            if let Some(rt) = runtime {
-                rt.spawn(async move {
-                    tokio::time::sleep(FLUSH_AFTER).await;
-                    let mut p = lock(&mine);
-                    p.scheduled = false;
-                    write_out(&mut p.bytes);
-                });
+            match tokio::runtime::Handle::try_current() {
+                Ok(rt) => {
+                    p.scheduled = true;
+                    let mine = mine.clone();
+                    rt.spawn(async move {
+                        tokio::time::sleep(FLUSH_AFTER).await;
+                        let mut p = lock(&mine);
+                        p.scheduled = false;
+                        write_out(&mut p.bytes);
+                    });
+                }
+                // No runtime to flush later: write now.
+                Err(_) => write_out(&mut p.bytes),
             }
         }
     });

@@ -544,6 +544,21 @@ impl GatewaySection {
     }
 }
 
+impl Settings {
+    /// Points `public_url` at the address actually bound (`http`, or `https` with TLS), unless
+    /// `[gateway] public_url` was configured.
+    pub fn use_bound_address(&mut self, bound: SocketAddr) {
+        if !self.explicit_public_url {
+            let scheme = if self.tls_files.is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            self.public_url = format!("{scheme}://{bound}");
+        }
+    }
+}
+
 fn origins(list: &[String], key: &str) -> Result<Vec<String>, Problem> {
     let mut out = Vec::new();
     for (i, o) in list.iter().enumerate() {

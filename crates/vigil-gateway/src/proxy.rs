@@ -29,12 +29,6 @@ const X_VIGIL_AUDIENCE: HeaderName = HeaderName::from_static("x-vigil-audience")
 
 /// Removes hop-by-hop headers, including those `Connection` names.
 pub fn strip_hop_by_hop(h: &mut HeaderMap) {
-    if !h.contains_key(header::CONNECTION) {
-        for n in HOP_BY_HOP {
-            h.remove(n);
-        }
-        return;
-    }
     let named: Vec<HeaderName> = h
         .get_all(header::CONNECTION)
         .iter()

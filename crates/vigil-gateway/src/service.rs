@@ -20,7 +20,7 @@ use hyper::body::Incoming;
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 /// How long a client has to send a buffered (JSON) request body.
 const BODY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -82,7 +82,7 @@ pub async fn handle(
             ip_header(ip)
         },
     };
-    let now = wall.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let now = crate::alerts::unix_secs(wall);
     let http_method = req.method().clone();
     let mut access = Access::default();
     let mut resp = pipeline(gw, &client, &who, now, req, &mut access).await;

@@ -223,14 +223,7 @@ fn serve(g: &GlobalArgs, a: RunArgs) -> anyhow::Result<ExitStatus> {
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         let bound = listener.local_addr()?;
-        if !p.settings.explicit_public_url {
-            let scheme = if p.settings.tls.is_some() {
-                "https"
-            } else {
-                "http"
-            };
-            p.settings.public_url = format!("{scheme}://{bound}");
-        }
+        p.settings.use_bound_address(bound);
         let gw = Gateway::new(
             p.settings,
             Verifier::new(p.ring, p.policy),
@@ -249,14 +242,7 @@ fn serve(g: &GlobalArgs, a: RunArgs) -> anyhow::Result<ExitStatus> {
             let metrics = metrics.clone();
             Box::pin(async move {
                 let mut p = prepared?;
-                if !p.settings.explicit_public_url {
-                    let scheme = if p.settings.tls.is_some() {
-                        "https"
-                    } else {
-                        "http"
-                    };
-                    p.settings.public_url = format!("{scheme}://{bound}");
-                }
+                p.settings.use_bound_address(bound);
                 Gateway::new(
                     p.settings,
                     Verifier::new(p.ring, p.policy),
