@@ -70,6 +70,13 @@ pub struct Entry<'a> {
 /// and the route label from the configuration, and no field name is a credential word, so no
 /// credential shape can form across fields.
 pub fn line(format: AccessFormat, entry: &Entry<'_>, at: SystemTime) -> String {
+    let mut s = String::with_capacity(256);
+    push_line(&mut s, format, entry, at);
+    s
+}
+
+/// Appends [`line`]'s text to `s`.
+fn push_line(s: &mut String, format: AccessFormat, entry: &Entry<'_>, at: SystemTime) {
     use vigil_core::redact::redact;
     let (subject, http_method, rpc_method, tool) = (
         redact(entry.subject),
@@ -77,51 +84,97 @@ pub fn line(format: AccessFormat, entry: &Entry<'_>, at: SystemTime) -> String {
         redact(entry.rpc_method),
         redact(entry.tool),
     );
-    let entry = &Entry {
-        subject: &subject,
-        http_method: &http_method,
-        rpc_method: &rpc_method,
-        tool: &tool,
-        ..*entry
-    };
-    let mut s = String::with_capacity(256);
+    let mut n = itoa::Buffer::new();
     let micros = entry.latency.as_micros();
-    let ms = format_args!("{}.{:03}", micros / 1000, micros % 1000);
     match format {
-        AccessFormat::Off => return String::new(),
+        AccessFormat::Off => return,
         AccessFormat::Text => {
-            timestamp(&mut s, at);
-            let _ = write!(
-                s,
-                "  INFO request route={:?} status={} latency_ms={ms} subject={:?} client_ip={} http_method={} rpc_method={:?} tool={:?}",
-                entry.route,
-                entry.status,
-                entry.subject,
-                entry.client_ip,
-                entry.http_method,
-                entry.rpc_method,
-                entry.tool,
-            );
+            timestamp(s, at);
+            s.push_str("  INFO request route=");
+            quoted(s, entry.route, Quote::Debug);
+            s.push_str(" status=");
+            s.push_str(n.format(entry.status));
+            s.push_str(" latency_ms=");
+            millis(s, micros);
+            s.push_str(" subject=");
+            quoted(s, &subject, Quote::Debug);
+            s.push_str(" client_ip=");
+            s.push_str(entry.client_ip);
+            s.push_str(" http_method=");
+            s.push_str(&http_method);
+            s.push_str(" rpc_method=");
+            quoted(s, &rpc_method, Quote::Debug);
+            s.push_str(" tool=");
+            quoted(s, &tool, Quote::Debug);
         }
         AccessFormat::Json => {
-            let q = |v: &str| serde_json::to_string(v).unwrap_or_else(|_| "\"\"".into());
             s.push_str(r#"{"timestamp":""#);
-            timestamp(&mut s, at);
-            let _ = write!(
-                s,
-                r#"","level":"INFO","fields":{{"message":"request","route":{},"status":{},"latency_ms":{ms},"subject":{},"client_ip":"{}","http_method":{},"rpc_method":{},"tool":{}}},"target":"vigil::access"}}"#,
-                q(entry.route),
-                entry.status,
-                q(entry.subject),
-                entry.client_ip,
-                q(entry.http_method),
-                q(entry.rpc_method),
-                q(entry.tool),
-            );
+            timestamp(s, at);
+            s.push_str(r#"","level":"INFO","fields":{"message":"request","route":"#);
+            quoted(s, entry.route, Quote::Json);
+            s.push_str(r#","status":"#);
+            s.push_str(n.format(entry.status));
+            s.push_str(r#","latency_ms":"#);
+            millis(s, micros);
+            s.push_str(r#","subject":"#);
+            quoted(s, &subject, Quote::Json);
+            s.push_str(r#","client_ip":""#);
+            s.push_str(entry.client_ip);
+            s.push_str(r#"","http_method":"#);
+            quoted(s, &http_method, Quote::Json);
+            s.push_str(r#","rpc_method":"#);
+            quoted(s, &rpc_method, Quote::Json);
+            s.push_str(r#","tool":"#);
+            quoted(s, &tool, Quote::Json);
+            s.push_str(r#"},"target":"vigil::access"}"#);
         }
     }
     s.push('\n');
-    s
+}
+
+/// How a string field is quoted.
+#[derive(Clone, Copy)]
+enum Quote {
+    /// Rust's `{:?}`, as `tracing`'s text format prints string fields.
+    Debug,
+    /// A JSON string.
+    Json,
+}
+
+/// Appends `v` quoted. Printable ASCII without `"` or `\` reads the same in both forms and is
+/// copied as is; anything else goes through the escaper of its format.
+fn quoted(s: &mut String, v: &str, q: Quote) {
+    if v.bytes()
+        .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
+    {
+        s.push('"');
+        s.push_str(v);
+        s.push('"');
+        return;
+    }
+    match q {
+        Quote::Debug => {
+            let _ = write!(s, "{v:?}");
+        }
+        Quote::Json => s.push_str(&serde_json::to_string(v).unwrap_or_else(|_| "\"\"".into())),
+    }
+}
+
+/// Appends `micros` as milliseconds with three decimals.
+fn millis(s: &mut String, micros: u128) {
+    s.push_str(itoa::Buffer::new().format(micros / 1000));
+    s.push('.');
+    padded(s, (micros % 1000) as u32, 3);
+}
+
+/// Appends `v` in `width` digits, zero-padded (`v` has at most `width` digits).
+fn padded(s: &mut String, v: u32, width: usize) {
+    let mut n = itoa::Buffer::new();
+    let digits = n.format(v);
+    for _ in digits.len()..width {
+        s.push('0');
+    }
+    s.push_str(digits);
 }
 
 /// RFC 3339 UTC with microseconds, as the other log lines print it.
@@ -138,14 +191,17 @@ fn timestamp(out: &mut String, at: SystemTime) {
             f.pop(); // the `Z`
             *c = (d.as_secs(), f);
         }
-        let _ = write!(out, "{}.{:06}Z", c.1, d.subsec_micros());
+        out.push_str(&c.1);
+        out.push('.');
+        padded(out, d.subsec_micros(), 6);
+        out.push('Z');
     })
 }
 
 /// Lines waiting to be written, and whether a flush is already scheduled.
 #[derive(Default)]
 struct Pending {
-    bytes: Vec<u8>,
+    bytes: String,
     scheduled: bool,
 }
 
@@ -166,11 +222,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn write_out(bytes: &mut Vec<u8>) {
+fn write_out(bytes: &mut String) {
     if bytes.is_empty() {
         return;
     }
-    let _ = std::io::stderr().lock().write_all(bytes);
+    let _ = std::io::stderr().lock().write_all(bytes.as_bytes());
     bytes.clear();
 }
 
@@ -180,10 +236,9 @@ pub fn record(at: SystemTime, entry: &Entry<'_>) {
     if format == AccessFormat::Off {
         return;
     }
-    let l = line(format, entry, at);
     MINE.with(|mine| {
         let mut p = lock(mine);
-        p.bytes.extend_from_slice(l.as_bytes());
+        push_line(&mut p.bytes, format, entry, at);
         if p.bytes.len() >= FLUSH_BYTES {
             write_out(&mut p.bytes);
         } else if !p.scheduled {
@@ -245,6 +300,19 @@ mod tests {
         assert_eq!(v["fields"]["status"], 200);
         assert_eq!(v["fields"]["tool"], "read_file");
         assert!(j.ends_with("}\n"));
+        // Anything but plain printable ASCII is escaped as each format escapes it.
+        let odd = "b\\o\u{7}b \u{e9}\"x'";
+        let t = line(AccessFormat::Text, &entry(odd, "-"), at);
+        assert!(t.contains(&format!(" subject={odd:?} ")), "{t}");
+        let j = line(AccessFormat::Json, &entry(odd, "-"), at);
+        let v: serde_json::Value = serde_json::from_str(&j).unwrap();
+        assert_eq!(v["fields"]["subject"], odd);
+        assert_eq!(v["fields"]["latency_ms"].to_string(), "1.534");
+        let slow = Entry {
+            latency: Duration::from_micros(12_000_007),
+            ..entry("a", "b")
+        };
+        assert!(line(AccessFormat::Text, &slow, at).contains(" latency_ms=12000.007 "));
     }
 
     #[test]

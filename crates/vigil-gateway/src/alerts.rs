@@ -41,11 +41,34 @@ struct Window {
     auth_failures: u32,
     auth_per_ip: HashMap<IpAddr, u32>,
     requests_per_ip: HashMap<IpAddr, u32>,
-    fired: HashSet<(&'static str, String)>,
+    /// `auth_failures` fired in this window.
+    fired_overall: bool,
+    /// `(alert, IP)` fired in this window (looked up without allocating).
+    fired_ip: HashSet<(&'static str, IpAddr)>,
+    /// Subjects whose `token_expiring` fired in this window.
+    fired_subject: HashSet<String>,
 }
+
+/// Per worker thread: the alerts that thread has seen fire in the current minute, so an IP or
+/// subject past its threshold (a flood, an expiring token in use) costs no lock per request.
+/// Keyed by the [`Alerts`] instance, since tests run several gateways in one process.
+#[derive(Default)]
+struct Memo {
+    owner: u64,
+    minute: u64,
+    ip: Option<IpAddr>,
+    subject: Option<String>,
+}
+
+thread_local! {
+    static MEMO: std::cell::RefCell<Memo> = std::cell::RefCell::new(Memo::default());
+}
+
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// Counts events and fires alerts.
 pub struct Alerts {
+    id: u64,
     cfg: Alerting,
     metrics: Arc<Metrics>,
     window: Mutex<Window>,
@@ -56,11 +79,6 @@ impl std::fmt::Debug for Alerts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Alerts")
     }
-}
-
-/// Seconds since the Unix epoch (0 if the clock is before it).
-pub(crate) fn now() -> u64 {
-    unix_secs(SystemTime::now())
 }
 
 /// `t` in seconds since the Unix epoch (0 before it).
@@ -83,15 +101,12 @@ impl Alerts {
             tx
         });
         Alerts {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             cfg,
             metrics,
             window: Mutex::new(Window::default()),
             webhook,
         }
-    }
-
-    fn with_window<R>(&self, f: impl FnOnce(&mut Window) -> R) -> R {
-        self.with_window_at(now(), f)
     }
 
     fn with_window_at<R>(&self, now: u64, f: impl FnOnce(&mut Window) -> R) -> R {
@@ -106,18 +121,53 @@ impl Alerts {
         f(&mut w)
     }
 
+    /// Whether this thread already saw `check` fire in `minute` (for this instance).
+    fn memo(&self, minute: u64, check: impl FnOnce(&Memo) -> bool) -> bool {
+        MEMO.with(|m| {
+            let m = m.borrow();
+            m.owner == self.id && m.minute == minute && check(&m)
+        })
+    }
+
+    /// Notes in this thread's memo that an alert is fired in `minute`.
+    fn remember(&self, minute: u64, note: impl FnOnce(&mut Memo)) {
+        MEMO.with(|m| {
+            let mut m = m.borrow_mut();
+            if m.owner != self.id || m.minute != minute {
+                *m = Memo {
+                    owner: self.id,
+                    minute,
+                    ..Memo::default()
+                };
+            }
+            note(&mut m);
+        })
+    }
+
     /// A request arrived from `ip` at `now` (seconds since the epoch).
     pub fn request(&self, ip: IpAddr, now: u64) {
         let limit = self.cfg.requests_per_ip;
-        let fire = self.with_window_at(now, |w| {
+        let minute = now / 60;
+        // Fired already this window: it cannot fire again, so the count no longer matters.
+        if self.memo(minute, |m| m.ip == Some(ip)) {
+            return;
+        }
+        let (fire, fired) = self.with_window_at(now, |w| {
             if w.requests_per_ip.len() >= MAX_TRACKED && !w.requests_per_ip.contains_key(&ip) {
-                return None;
+                return (None, false);
             }
             let n = w.requests_per_ip.entry(ip).or_insert(0);
             *n += 1;
             let n = *n;
-            (n > limit && w.fired.insert(("requests_per_ip", ip.to_string()))).then_some(n)
+            if n <= limit {
+                return (None, false);
+            }
+            let first = w.fired_ip.insert(("requests_per_ip", ip));
+            (first.then_some(n), true)
         });
+        if fired {
+            self.remember(minute, |m| m.ip = Some(ip));
+        }
         if let Some(n) = fire {
             self.fire(Alert {
                 alert: "requests_per_ip",
@@ -131,20 +181,18 @@ impl Alerts {
         }
     }
 
-    /// A request from `ip` was refused for its token.
-    pub fn auth_failure(&self, ip: IpAddr) {
+    /// A request from `ip` was refused for its token at `now` (seconds since the epoch).
+    pub fn auth_failure(&self, ip: IpAddr, now: u64) {
         let (overall, per_ip) = (self.cfg.auth_failures, self.cfg.auth_failures_per_ip);
-        let (all, one) = self.with_window(|w| {
+        let (all, one) = self.with_window_at(now, |w| {
             w.auth_failures += 1;
-            let all = (w.auth_failures > overall
-                && w.fired.insert(("auth_failures", String::new())))
-            .then_some(w.auth_failures);
+            let all = (w.auth_failures > overall && !std::mem::replace(&mut w.fired_overall, true))
+                .then_some(w.auth_failures);
             let one = if w.auth_per_ip.len() < MAX_TRACKED || w.auth_per_ip.contains_key(&ip) {
                 let n = w.auth_per_ip.entry(ip).or_insert(0);
                 *n += 1;
                 let n = *n;
-                (n > per_ip && w.fired.insert(("auth_failures_per_ip", ip.to_string())))
-                    .then_some(n)
+                (n > per_ip && w.fired_ip.insert(("auth_failures_per_ip", ip))).then_some(n)
             } else {
                 None
             };
@@ -158,7 +206,7 @@ impl Alerts {
                 subject: None,
                 value: n.into(),
                 threshold: overall.into(),
-                at: now(),
+                at: now,
             });
         }
         if let Some(n) = one {
@@ -171,18 +219,25 @@ impl Alerts {
                 subject: None,
                 value: n.into(),
                 threshold: per_ip.into(),
-                at: now(),
+                at: now,
             });
         }
     }
 
-    /// A valid token of `subject` expires in `secs`.
-    pub fn token_seen(&self, subject: &str, secs: u64) {
+    /// A valid token of `subject`, presented at `now` (seconds since the epoch), expires in `secs`.
+    pub fn token_seen(&self, subject: &str, secs: u64, now: u64) {
         let limit = self.cfg.token_expiry;
         if secs >= limit {
             return;
         }
-        let first = self.with_window(|w| w.fired.insert(("token_expiring", subject.to_owned())));
+        let minute = now / 60;
+        if self.memo(minute, |m| m.subject.as_deref() == Some(subject)) {
+            return;
+        }
+        let first = self.with_window_at(now, |w| {
+            !w.fired_subject.contains(subject) && w.fired_subject.insert(subject.to_owned())
+        });
+        self.remember(minute, |m| m.subject = Some(subject.to_owned()));
         if first {
             self.fire(Alert {
                 alert: "token_expiring",
@@ -195,7 +250,7 @@ impl Alerts {
                 subject: Some(subject.to_owned()),
                 value: secs,
                 threshold: limit,
-                at: now(),
+                at: now,
             });
         }
     }
@@ -241,5 +296,103 @@ fn post(url: &str, a: &Alert) {
         .send(body.to_string().as_bytes())
     {
         tracing::warn!(alert = a.alert, error = %e, "alert webhook failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alerts(requests_per_ip: u32) -> (Alerts, Arc<Metrics>) {
+        let metrics = Arc::new(Metrics::new());
+        let cfg = Alerting {
+            auth_failures: 10,
+            auth_failures_per_ip: 10,
+            requests_per_ip,
+            token_expiry: 3600,
+            webhook_url: None,
+        };
+        (Alerts::new(cfg, metrics.clone()), metrics)
+    }
+
+    fn fired(m: &Metrics, alert: &str) -> u64 {
+        m.alerts
+            .get_or_create(&AlertLabel {
+                alert: alert.into(),
+            })
+            .get()
+    }
+
+    #[test]
+    fn each_alert_fires_once_per_window_and_again_in_the_next() {
+        let (a, m) = alerts(100);
+        let (one, two): (IpAddr, IpAddr) = ([192, 0, 2, 1].into(), [192, 0, 2, 2].into());
+        let t = 6_000_000; // the start of a minute
+        for _ in 0..100 {
+            a.request(one, t);
+        }
+        assert_eq!(
+            fired(&m, "requests_per_ip"),
+            0,
+            "100 is the threshold, not over it"
+        );
+        for _ in 0..500 {
+            a.request(one, t + 30);
+        }
+        assert_eq!(fired(&m, "requests_per_ip"), 1);
+        // Another IP has its own count, and another thread its own memo.
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                for _ in 0..101 {
+                    a.request(two, t + 59);
+                }
+                a.request(one, t + 59);
+            });
+        });
+        assert_eq!(fired(&m, "requests_per_ip"), 2);
+        // The next minute starts from zero.
+        for _ in 0..100 {
+            a.request(one, t + 60);
+        }
+        assert_eq!(fired(&m, "requests_per_ip"), 2);
+        a.request(one, t + 61);
+        assert_eq!(fired(&m, "requests_per_ip"), 3);
+        // A second gateway in the same thread does not inherit this one's memo.
+        let (b, mb) = alerts(1);
+        b.request(one, t + 61);
+        b.request(one, t + 61);
+        assert_eq!(fired(&mb, "requests_per_ip"), 1);
+    }
+
+    #[test]
+    fn an_expiring_token_alerts_once_per_subject_per_window() {
+        let (a, m) = alerts(100);
+        let t = 6_000_000;
+        a.token_seen("svc-a", 7200, t);
+        assert_eq!(fired(&m, "token_expiring"), 0, "two hours left is fine");
+        for _ in 0..5 {
+            a.token_seen("svc-a", 600, t);
+        }
+        assert_eq!(fired(&m, "token_expiring"), 1);
+        a.token_seen("svc-b", 600, t + 1);
+        a.token_seen("svc-a", 600, t + 2);
+        assert_eq!(fired(&m, "token_expiring"), 2);
+        a.token_seen("svc-a", 500, t + 60);
+        assert_eq!(fired(&m, "token_expiring"), 3);
+    }
+
+    #[test]
+    fn auth_failures_fire_overall_and_per_ip() {
+        let (a, m) = alerts(100);
+        for i in 0..11u8 {
+            a.auth_failure([192, 0, 2, i].into(), 6_000_000);
+        }
+        assert_eq!(fired(&m, "auth_failures"), 1);
+        assert_eq!(fired(&m, "auth_failures_per_ip"), 0);
+        for _ in 0..20 {
+            a.auth_failure([192, 0, 2, 200].into(), 6_000_001);
+        }
+        assert_eq!(fired(&m, "auth_failures"), 1);
+        assert_eq!(fired(&m, "auth_failures_per_ip"), 1);
     }
 }

@@ -40,22 +40,32 @@ pub fn describe(body: &[u8]) -> (Option<String>, Option<String>) {
     (None, None)
 }
 
+/// Bodies longer than this are read only as far as [`early`] needs.
+const HURRY_ABOVE: usize = 2048;
+
 /// One message, read only as far as needed: parsing stops once the method is known and, for
 /// `tools/call`, the tool's name, so a large `arguments` object after `name` (the usual order)
 /// is never scanned.
 fn early(body: &[u8]) -> (Option<String>, Option<String>) {
     use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, Visitor};
-    use std::borrow::Cow;
     use std::fmt;
 
     #[derive(Default)]
     struct Found {
+        /// Stop as soon as method and tool are known. A small body is read to its end instead:
+        /// that costs less than the error that cuts parsing short.
+        hurry: bool,
         method: Option<String>,
         tool: Option<String>,
         params_seen: bool,
+        /// Parsing was cut short on purpose (the error that stops it is not a parse error).
+        stopped: bool,
     }
     impl Found {
         fn done(&self) -> bool {
+            if !self.hurry {
+                return false;
+            }
             match self.method.as_deref() {
                 Some("tools/call") => self.tool.is_some() || self.params_seen,
                 Some(_) => true,
@@ -65,6 +75,53 @@ fn early(body: &[u8]) -> (Option<String>, Option<String>) {
     }
     const ENOUGH: &str = "enough";
 
+    /// The keys that matter, told apart without copying them.
+    enum K {
+        Method,
+        Params,
+        Name,
+        Other,
+    }
+    struct Key;
+    impl<'de> Visitor<'de> for Key {
+        type Value = K;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a key")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<K, E> {
+            Ok(match v {
+                "method" => K::Method,
+                "params" => K::Params,
+                "name" => K::Name,
+                _ => K::Other,
+            })
+        }
+    }
+    impl<'de> DeserializeSeed<'de> for Key {
+        type Value = K;
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<K, D::Error> {
+            d.deserialize_str(self)
+        }
+    }
+
+    /// A string value, clipped for the log as it is read.
+    struct Clipped;
+    impl<'de> Visitor<'de> for Clipped {
+        type Value = String;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<String, E> {
+            Ok(clip(v))
+        }
+    }
+    impl<'de> DeserializeSeed<'de> for Clipped {
+        type Value = String;
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
+            d.deserialize_str(self)
+        }
+    }
+
     struct Top<'f>(&'f mut Found);
     impl<'de> Visitor<'de> for Top<'_> {
         type Value = ();
@@ -72,21 +129,19 @@ fn early(body: &[u8]) -> (Option<String>, Option<String>) {
             f.write_str("a JSON-RPC message")
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-                match key.as_ref() {
-                    "method" => {
-                        let m: Cow<'de, str> = map.next_value()?;
-                        self.0.method = Some(clip(&m));
-                    }
-                    "params" => {
+            while let Some(key) = map.next_key_seed(Key)? {
+                match key {
+                    K::Method => self.0.method = Some(map.next_value_seed(Clipped)?),
+                    K::Params => {
                         map.next_value_seed(Params(&mut *self.0))?;
                         self.0.params_seen = true;
                     }
-                    _ => {
+                    K::Name | K::Other => {
                         map.next_value::<IgnoredAny>()?;
                     }
                 }
                 if self.0.done() {
+                    self.0.stopped = true;
                     return Err(A::Error::custom(ENOUGH));
                 }
             }
@@ -107,11 +162,11 @@ fn early(body: &[u8]) -> (Option<String>, Option<String>) {
             f.write_str("params")
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-                if key == "name" {
-                    let n: Cow<'de, str> = map.next_value()?;
-                    self.0.tool = Some(clip(&n));
-                    if self.0.method.as_deref() == Some("tools/call") {
+            while let Some(key) = map.next_key_seed(Key)? {
+                if matches!(key, K::Name) {
+                    self.0.tool = Some(map.next_value_seed(Clipped)?);
+                    if self.0.hurry && self.0.method.as_deref() == Some("tools/call") {
+                        self.0.stopped = true;
                         return Err(A::Error::custom(ENOUGH));
                     }
                 } else {
@@ -135,11 +190,14 @@ fn early(body: &[u8]) -> (Option<String>, Option<String>) {
         }
     }
 
-    let mut found = Found::default();
+    let mut found = Found {
+        hurry: body.len() > HURRY_ABOVE,
+        ..Found::default()
+    };
     let mut de = serde_json::Deserializer::from_slice(body);
     let complete = match Top(&mut found).deserialize(&mut de) {
         Ok(()) => de.end().is_ok(),
-        Err(e) => e.to_string().starts_with(ENOUGH),
+        Err(_) => found.stopped,
     };
     if !complete {
         return (None, None);
@@ -154,6 +212,9 @@ fn early(body: &[u8]) -> (Option<String>, Option<String>) {
 
 /// Method and tool names are identifiers; anything else is cut to 64 safe characters.
 fn clip(s: &str) -> String {
+    if s.len() <= 64 && s.bytes().all(|b| b.is_ascii_graphic()) {
+        return s.to_owned();
+    }
     s.chars()
         .filter(|c| c.is_ascii_graphic())
         .take(64)
@@ -193,10 +254,18 @@ mod tests {
 
     #[test]
     fn parsing_stops_once_method_and_tool_are_known() {
-        // Whatever follows the name is never read: here it is not even JSON.
-        let body = br#"{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"write_file","arguments":{"content":"#;
+        // In a large body, whatever follows the name is never read: here it is not even JSON.
+        let head = r#"{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"write_file","arguments":{"content":""#;
+        let body = format!("{head}{}", "x".repeat(super::HURRY_ABOVE));
         assert_eq!(
-            describe(body),
+            describe(body.as_bytes()),
+            (Some("tools/call".into()), Some("write_file".into()))
+        );
+        // A small body is read whole, so a broken one names nothing.
+        assert_eq!(describe(head.as_bytes()), (None, None));
+        let whole = format!("{head}x\"}}}}}}");
+        assert_eq!(
+            describe(whole.as_bytes()),
             (Some("tools/call".into()), Some("write_file".into()))
         );
     }

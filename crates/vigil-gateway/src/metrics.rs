@@ -166,13 +166,14 @@ impl Metrics {
     /// handles are kept per thread, so the hot path allocates no label and takes no family lock.
     pub fn request_done(&self, route: &str, status: u16, secs: f64) {
         thread_local! {
-            static HANDLES: RefCell<(u64, HashMap<String, RouteHandles>)> =
-                RefCell::new((u64::MAX, HashMap::new()));
+            // Keyed by route labels from the configuration: a fast hasher is safe.
+            static HANDLES: RefCell<(u64, HashMap<String, RouteHandles, foldhash::fast::RandomState>)> =
+                RefCell::new((u64::MAX, HashMap::default()));
         }
         HANDLES.with(|h| {
             let mut h = h.borrow_mut();
             if h.0 != self.id {
-                *h = (self.id, HashMap::new());
+                *h = (self.id, HashMap::default());
             }
             if !h.1.contains_key(route) {
                 let latency = self

@@ -29,10 +29,14 @@ pub enum UpstreamError {
     Protocol(#[from] hyper::Error),
 }
 
+/// Idle connections by upstream authority. The keys come from the configuration, so a fast
+/// hasher is safe.
+type Idle = HashMap<String, Vec<SendRequest<Body>>, foldhash::fast::RandomState>;
+
 /// A worker's pool of upstream connections.
 #[derive(Clone, Default)]
 pub struct Pool {
-    idle: Arc<Mutex<HashMap<String, Vec<SendRequest<Body>>>>>,
+    idle: Arc<Mutex<Idle>>,
 }
 
 impl std::fmt::Debug for Pool {
@@ -78,7 +82,9 @@ impl Pool {
         .map_err(|_| UpstreamError::Connect("timed out".into()))?
         .map_err(|e| UpstreamError::Connect(e.to_string()))?;
         let _ = stream.set_nodelay(true);
-        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        let (sender, conn) = hyper::client::conn::http1::Builder::new()
+            .writev(false)
+            .handshake(TokioIo::new(stream))
             .await
             .map_err(|e| UpstreamError::Connect(e.to_string()))?;
         tokio::spawn(async move {

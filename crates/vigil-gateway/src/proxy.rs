@@ -29,19 +29,43 @@ const X_VIGIL_AUDIENCE: HeaderName = HeaderName::from_static("x-vigil-audience")
 
 /// Removes hop-by-hop headers, including those `Connection` names.
 pub fn strip_hop_by_hop(h: &mut HeaderMap) {
-    let named: Vec<HeaderName> = h
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+    strip(h, |_| false);
+}
+
+/// Removes hop-by-hop headers, those `Connection` names, and every header `also` picks, in one
+/// pass over the names present (a message rarely has any of them, and a lookup per name it
+/// might have costs a hash each).
+fn strip(h: &mut HeaderMap, also: impl Fn(&HeaderName) -> bool) {
+    let mut gone: Vec<HeaderName> = h
+        .keys()
+        .filter(|k| HOP_BY_HOP.contains(k) || also(k))
+        .cloned()
         .collect();
-    for n in named {
+    if gone.is_empty() {
+        return;
+    }
+    if gone.contains(&header::CONNECTION) {
+        gone.extend(
+            h.get_all(header::CONNECTION)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok()),
+        );
+    }
+    for n in gone {
         h.remove(n);
     }
-    for n in HOP_BY_HOP {
-        h.remove(n);
-    }
+}
+
+/// Request headers the upstream never sees from the client: its token, the host it asked for
+/// (the upstream's own is set), and anything claiming to come from the gateway or a proxy.
+fn client_only(k: &HeaderName) -> bool {
+    k == header::AUTHORIZATION
+        || k == header::HOST
+        || k == header::FORWARDED
+        || k.as_str().starts_with("x-vigil-")
+        || k.as_str().starts_with("x-forwarded-")
 }
 
 /// The request target sent upstream (origin form) for a request path and query.
@@ -92,18 +116,7 @@ pub async fn forward(
         .then(|| req.headers().get(header::UPGRADE).cloned())
         .flatten();
     let h = req.headers_mut();
-    strip_hop_by_hop(h);
-    h.remove(header::AUTHORIZATION);
-    h.remove(header::HOST);
-    h.remove(header::FORWARDED);
-    let own: Vec<HeaderName> = h
-        .keys()
-        .filter(|k| k.as_str().starts_with("x-vigil-") || k.as_str().starts_with("x-forwarded-"))
-        .cloned()
-        .collect();
-    for k in own {
-        h.remove(k);
-    }
+    strip(h, client_only);
     if let Some(v) = &route.host_header {
         h.insert(header::HOST, v.clone());
     }
@@ -193,4 +206,68 @@ fn count(gw: &Gateway, route: &Route, kind: &str) {
             kind: kind.into(),
         })
         .inc();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        pairs
+            .iter()
+            .map(|(k, v)| {
+                (
+                    HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                    HeaderValue::from_str(v).unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    fn names(h: &HeaderMap) -> Vec<&str> {
+        let mut v: Vec<&str> = h.keys().map(HeaderName::as_str).collect();
+        v.sort_unstable();
+        v
+    }
+
+    #[test]
+    fn hop_by_hop_and_client_only_headers_are_removed_and_the_rest_kept() {
+        let all = [
+            ("connection", "keep-alive, X-Hop"),
+            ("x-hop", "1"),
+            ("keep-alive", "timeout=5"),
+            ("te", "trailers"),
+            ("transfer-encoding", "chunked"),
+            ("authorization", "Bearer x"),
+            ("host", "gw.example"),
+            ("forwarded", "for=192.0.2.1"),
+            ("x-vigil-subject", "mallory"),
+            ("x-forwarded-for", "192.0.2.9"),
+            ("content-type", "application/json"),
+            ("mcp-session-id", "s1"),
+        ];
+        let mut h = headers(&all);
+        strip(&mut h, client_only);
+        assert_eq!(names(&h), ["content-type", "mcp-session-id"]);
+
+        let mut h = headers(&all);
+        strip_hop_by_hop(&mut h);
+        assert_eq!(
+            names(&h),
+            [
+                "authorization",
+                "content-type",
+                "forwarded",
+                "host",
+                "mcp-session-id",
+                "x-forwarded-for",
+                "x-vigil-subject"
+            ]
+        );
+
+        let plain = [("content-type", "application/json"), ("accept", "*/*")];
+        let mut h = headers(&plain);
+        strip(&mut h, client_only);
+        assert_eq!(names(&h), ["accept", "content-type"]);
+    }
 }

@@ -227,6 +227,9 @@ impl Serve {
             alive,
         } = self;
         let conn = http1::Builder::new()
+            // One copy of a small answer into the head buffer costs less than a vectored write
+            // (and TLS cannot use one).
+            .writev(false)
             .timer(TokioTimer::new())
             .header_read_timeout(header_timeout)
             .max_buf_size(header_limit)

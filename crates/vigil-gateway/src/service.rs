@@ -203,7 +203,7 @@ async fn pipeline(
         };
         match verdict {
             Ok(p) => {
-                gw.alerts.token_seen(&p.subject, p.expires_in);
+                gw.alerts.token_seen(&p.subject, p.expires_in, now);
                 Some(p)
             }
             Err(refusal) if gw.bypass => {
@@ -226,7 +226,7 @@ async fn pipeline(
                         reason: refusal.reason.into(),
                     })
                     .inc();
-                gw.alerts.auth_failure(ip);
+                gw.alerts.auth_failure(ip, now);
                 let mut r = body::error(
                     refusal.status,
                     refusal.error.unwrap_or("unauthorized"),

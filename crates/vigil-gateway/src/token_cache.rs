@@ -12,6 +12,10 @@ use crate::auth::Principal;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
+/// Only accepted tokens are ever inserted, and only the gateway's own keys can sign one, so a
+/// client cannot fill a map with colliding keys: a fast hasher is safe here.
+type Map = HashMap<Box<str>, Accepted, foldhash::fast::RandomState>;
+
 /// Seconds an accepted token is trusted before it is verified again.
 pub const MAX_AGE: u64 = 30;
 /// Tokens kept per route and thread; a full map is emptied (verification refills it).
@@ -28,7 +32,7 @@ struct Accepted {
 #[derive(Default)]
 struct Cache {
     generation: u64,
-    routes: Vec<HashMap<Box<str>, Accepted>>,
+    routes: Vec<Map>,
 }
 
 thread_local! {
@@ -62,7 +66,7 @@ pub fn put(generation: u64, route: usize, token: &str, p: &Principal, now: u64) 
             };
         }
         if c.routes.len() <= route {
-            c.routes.resize_with(route + 1, HashMap::new);
+            c.routes.resize_with(route + 1, Map::default);
         }
         let map = &mut c.routes[route];
         if map.len() >= MAX_ENTRIES {
