@@ -7,6 +7,7 @@
 #
 #   bench/gateway.sh                         # 10 s per run, 3 interleaved rounds, wrk -t1 -c32
 #   BENCH_SECONDS=20 BENCH_ROUNDS=5 BENCH_CONNECTIONS=64 bench/gateway.sh
+#   VIGIL_BIN=/tmp/vigil-before BENCH_TARGETS="nginx vigil" bench/gateway.sh   # A/B a build
 #
 # The upstream is nginx answering a fixed JSON body (2 workers); each proxy nginx has 2 workers
 # and an upstream keepalive pool; Vigil runs with its default 2 worker threads on this machine.
@@ -28,8 +29,8 @@ command -v wrk >/dev/null || need+=(wrk)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
 if [ ${#need[@]} -gt 0 ]; then apt-get update -q && apt-get install -y -q "${need[@]}"; fi
 nginx=$(command -v nginx || echo /usr/sbin/nginx)
-cargo build --release -q -p vigil
-vigil=$root/target/release/vigil
+if [ -z "${VIGIL_BIN:-}" ]; then cargo build --release -q -p vigil; fi
+vigil=${VIGIL_BIN:-$root/target/release/vigil}
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 up_port=$(free_port); ngx_port=$(free_port); ngxb_port=$(free_port); gw_port=$(free_port)
@@ -125,7 +126,7 @@ declare -A url=(
   [nginx_buffered]="http://127.0.0.1:$ngxb_port/mcp/filesystem/"
   [vigil]="http://127.0.0.1:$gw_port/mcp/filesystem/"
 )
-targets=(direct nginx nginx_buffered vigil)
+read -r -a targets <<<"${BENCH_TARGETS:-direct nginx nginx_buffered vigil}"
 # to_ms "1.23ms" | "850.00us" | "1.02s" -> milliseconds
 # cpu_ticks PID... -> user+system clock ticks of those processes (and their threads) so far
 cpu_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$t"; }
@@ -160,6 +161,6 @@ for t in "${targets[@]}"; do
   printf "| %s | %.0f | %.3f | %.3f | %s | %s |\n" "$t" "$(med 1)" "$(med 2)" "$(med 3)" "$(med 4)" "$(med 5)"
 done | tee "$work/table"
 awk '$2 == "nginx" {n = $4; np = $8} $2 == "nginx_buffered" {b = $4; bp = $8} $2 == "vigil" {v = $4; vp = $8} END {
-  printf "\nvigil / nginx: %.0f%% of the requests/s (target >= 100%%), p99 %.0f%% of nginx'"'"'s (target <= 100%%)\n", 100 * v / n, 100 * vp / np
-  printf "vigil / nginx with a buffered access log: %.0f%% of the requests/s, p99 %.0f%%\n", 100 * v / b, 100 * vp / bp }' "$work/table"
+  if (v && n) printf "\nvigil / nginx: %.0f%% of the requests/s (target >= 100%%), p99 %.0f%% of nginx'"'"'s (target <= 100%%)\n", 100 * v / n, 100 * vp / np
+  if (v && b) printf "vigil / nginx with a buffered access log: %.0f%% of the requests/s, p99 %.0f%%\n", 100 * v / b, 100 * vp / bp }' "$work/table"
 echo "vigil access log: $(wc -l <"$work/vigil/access.log") lines; nginx access log: $(wc -l <"$work/proxy/access.log") lines"
