@@ -1263,3 +1263,90 @@ async fn tls_is_terminated_with_hsts_and_a_renewed_certificate_is_served_after_s
     assert_eq!(new_ok.unwrap().0, 200);
     assert!(old_refused.is_err(), "the old certificate is still served");
 }
+
+/// A bare HTTP/1.1 upstream answering every request head with `{}` (keep-alive, no
+/// `Connection: close`). It counts the connections it accepts; with `close_after`, it closes each
+/// connection that long after its first answer without a word, as an upstream's idle timeout does.
+async fn counting_upstream(
+    close_after: Option<Duration>,
+) -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let conns = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = conns.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut s, _)) = listener.accept().await else {
+                return;
+            };
+            counted.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        buf.drain(..end + 4);
+                        let answer = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}";
+                        if s.write_all(answer.as_bytes()).await.is_err() {
+                            return;
+                        }
+                        if let Some(after) = close_after {
+                            tokio::time::sleep(after).await;
+                            return;
+                        }
+                    }
+                    match s.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+            });
+        }
+    });
+    (addr, conns)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_connections_are_reused_and_one_closed_while_idle_is_replaced() {
+    use std::sync::atomic::Ordering;
+    let t = token("filesystem", "pat");
+    let auth = bearer(&t);
+    for close_after in [None, Some(Duration::from_millis(20))] {
+        let (addr, conns) = counting_upstream(close_after).await;
+        let dir = TempDir::new().unwrap();
+        let cfg = format!(
+            "[gateway]\nlisten = \"127.0.0.1:8443\"\n\n[[gateway.routes]]\npath = \"/mcp/filesystem\"\n\
+             upstream = \"http://{addr}/mcp\"\naudience = \"filesystem\"\n"
+        );
+        // One worker, so every request draws on one pool.
+        let gw = Gateway::start_args(
+            dir.path(),
+            &cfg,
+            &[],
+            &["--listen", "127.0.0.1:0", "--threads", "1"],
+        );
+        for i in 0..10 {
+            let (status, _, body) = call(
+                "GET",
+                &gw.url("/mcp/filesystem/"),
+                &[("authorization", &auth)],
+                "",
+            )
+            .await;
+            assert_eq!((status.as_u16(), body.as_str()), (200, "{}"), "request {i}");
+            if close_after.is_some() {
+                // Long enough for the upstream to have closed the pooled connection.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        let opened = conns.load(Ordering::SeqCst);
+        match close_after {
+            None => assert_eq!(opened, 1, "ten requests in a row share one connection"),
+            Some(_) => assert_eq!(opened, 10, "each closed connection was replaced"),
+        }
+    }
+}
