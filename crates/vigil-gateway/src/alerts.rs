@@ -109,7 +109,7 @@ impl Alerts {
         }
     }
 
-    fn with_window_at<R>(&self, now: u64, f: impl FnOnce(&mut Window) -> R) -> R {
+    fn with_window<R>(&self, now: u64, f: impl FnOnce(&mut Window) -> R) -> R {
         let minute = now / 60;
         let mut w = self.window.lock().unwrap_or_else(|e| e.into_inner());
         if w.minute != minute {
@@ -152,7 +152,7 @@ impl Alerts {
         if self.memo(minute, |m| m.ip == Some(ip)) {
             return;
         }
-        let (fire, fired) = self.with_window_at(now, |w| {
+        let (fire, over) = self.with_window(now, |w| {
             if w.requests_per_ip.len() >= MAX_TRACKED && !w.requests_per_ip.contains_key(&ip) {
                 return (None, false);
             }
@@ -165,7 +165,7 @@ impl Alerts {
             let first = w.fired_ip.insert(("requests_per_ip", ip));
             (first.then_some(n), true)
         });
-        if fired {
+        if over {
             self.remember(minute, |m| m.ip = Some(ip));
         }
         if let Some(n) = fire {
@@ -184,7 +184,7 @@ impl Alerts {
     /// A request from `ip` was refused for its token at `now` (seconds since the epoch).
     pub fn auth_failure(&self, ip: IpAddr, now: u64) {
         let (overall, per_ip) = (self.cfg.auth_failures, self.cfg.auth_failures_per_ip);
-        let (all, one) = self.with_window_at(now, |w| {
+        let (all, one) = self.with_window(now, |w| {
             w.auth_failures += 1;
             let all = (w.auth_failures > overall && !std::mem::replace(&mut w.fired_overall, true))
                 .then_some(w.auth_failures);
@@ -234,7 +234,7 @@ impl Alerts {
         if self.memo(minute, |m| m.subject.as_deref() == Some(subject)) {
             return;
         }
-        let first = self.with_window_at(now, |w| {
+        let first = self.with_window(now, |w| {
             !w.fired_subject.contains(subject) && w.fired_subject.insert(subject.to_owned())
         });
         self.remember(minute, |m| m.subject = Some(subject.to_owned()));

@@ -21,7 +21,7 @@ impl SecurityHeaders {
 
     /// Sets the headers, replacing an upstream's own values.
     pub fn apply(&self, h: &mut HeaderMap) {
-        h.reserve(6);
+        h.reserve(6); // room for all of them at once, not a growth midway
         h.insert(header::CONTENT_SECURITY_POLICY, self.csp.clone());
         h.insert(
             header::X_CONTENT_TYPE_OPTIONS,

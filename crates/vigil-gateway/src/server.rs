@@ -228,7 +228,7 @@ impl Serve {
         } = self;
         let conn = http1::Builder::new()
             // One copy of a small answer into the head buffer costs less than a vectored write
-            // (and TLS cannot use one).
+            // (and TLS streams mostly cannot take one).
             .writev(false)
             .timer(TokioTimer::new())
             .header_read_timeout(header_timeout)
