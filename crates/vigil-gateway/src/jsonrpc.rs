@@ -75,49 +75,37 @@ fn early(body: &[u8]) -> (Option<String>, Option<String>) {
     }
     const ENOUGH: &str = "enough";
 
-    /// The keys that matter, told apart without copying them.
+    /// The keys that matter.
     enum K {
         Method,
         Params,
         Name,
         Other,
     }
-    struct Key;
-    impl<'de> Visitor<'de> for Key {
-        type Value = K;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a key")
-        }
-        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<K, E> {
-            Ok(match v {
-                "method" => K::Method,
-                "params" => K::Params,
-                "name" => K::Name,
-                _ => K::Other,
-            })
-        }
-    }
-    impl<'de> DeserializeSeed<'de> for Key {
-        type Value = K;
-        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<K, D::Error> {
-            d.deserialize_str(self)
+    fn key(v: &str) -> K {
+        match v {
+            "method" => K::Method,
+            "params" => K::Params,
+            "name" => K::Name,
+            _ => K::Other,
         }
     }
 
-    /// A string value, clipped for the log as it is read.
-    struct Clipped;
-    impl<'de> Visitor<'de> for Clipped {
-        type Value = String;
+    /// A string, turned into what is kept of it as it is read (keys told apart, values
+    /// clipped), never copied whole.
+    struct Str<F>(F);
+    impl<'de, T, F: FnOnce(&str) -> T> Visitor<'de> for Str<F> {
+        type Value = T;
         fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
             f.write_str("a string")
         }
-        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<String, E> {
-            Ok(clip(v))
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<T, E> {
+            Ok((self.0)(v))
         }
     }
-    impl<'de> DeserializeSeed<'de> for Clipped {
-        type Value = String;
-        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
+    impl<'de, T, F: FnOnce(&str) -> T> DeserializeSeed<'de> for Str<F> {
+        type Value = T;
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
             d.deserialize_str(self)
         }
     }
@@ -129,9 +117,9 @@ fn early(body: &[u8]) -> (Option<String>, Option<String>) {
             f.write_str("a JSON-RPC message")
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-            while let Some(key) = map.next_key_seed(Key)? {
+            while let Some(key) = map.next_key_seed(Str(key))? {
                 match key {
-                    K::Method => self.0.method = Some(map.next_value_seed(Clipped)?),
+                    K::Method => self.0.method = Some(map.next_value_seed(Str(clip))?),
                     K::Params => {
                         map.next_value_seed(Params(&mut *self.0))?;
                         self.0.params_seen = true;
@@ -162,10 +150,10 @@ fn early(body: &[u8]) -> (Option<String>, Option<String>) {
             f.write_str("params")
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-            while let Some(key) = map.next_key_seed(Key)? {
+            while let Some(key) = map.next_key_seed(Str(key))? {
                 if matches!(key, K::Name) {
-                    self.0.tool = Some(map.next_value_seed(Clipped)?);
-                    if self.0.hurry && self.0.method.as_deref() == Some("tools/call") {
+                    self.0.tool = Some(map.next_value_seed(Str(clip))?);
+                    if self.0.done() {
                         self.0.stopped = true;
                         return Err(A::Error::custom(ENOUGH));
                     }
