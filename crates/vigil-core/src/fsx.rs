@@ -1,17 +1,53 @@
 //! File writes that never leave a half-written file: temp file in the same directory, fsync,
 //! rename over the target, fsync the directory. Targets that are not regular files (`/dev/null`,
 //! `/dev/stdout`, a FIFO) are written in place, never replaced; a symlink's target is replaced,
-//! never the link.
+//! never the link. Every temp file is created `0600` with `O_EXCL`, so no byte is ever readable by
+//! others on the way; [`write_private`] keeps it that way, [`atomic_write`] then gives the file the
+//! mode and owner the target had (or `0644` for a new, public file).
 
+use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-/// Writes `bytes` to `path` atomically. On any error the target is untouched.
+/// Who may read the file once it is in place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Access {
+    /// `0600`, whatever the target had: copies of secrets, reports with secrets in clear.
+    Private,
+    /// The target's own mode and owner; `0644` for a new file.
+    Keep,
+}
+
+/// Writes `bytes` to `path` atomically, keeping the mode and owner of the file it replaces (a
+/// new file gets `0644`). On any error the target is untouched.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write(path, bytes, Access::Keep)
+}
+
+/// Writes `bytes` to `path` atomically as a private file: mode `0600` from the first byte (the
+/// temp file is created with that mode, never chmodded afterwards), whatever mode the target had.
+/// Missing parent folders are created `0700`. For every file that may hold a secret in clear.
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        create_private_dir_all(parent)?;
+    }
+    write(path, bytes, Access::Private)
+}
+
+/// Creates `dir` and its missing parents with mode `0700` (folders that already exist keep theirs).
+pub fn create_private_dir_all(dir: &Path) -> std::io::Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+fn write(path: &Path, bytes: &[u8], access: Access) -> std::io::Result<()> {
     match std::fs::metadata(path) {
         // A device or a pipe: renaming over it would replace it with a plain file.
         Ok(m) if !m.is_file() && !m.is_dir() => {
-            let mut f = std::fs::OpenOptions::new().write(true).open(path)?;
+            let mut f = OpenOptions::new().write(true).open(path)?;
             return f.write_all(bytes);
         }
         _ => {}
@@ -28,13 +64,24 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.vigil-tmp-{}", std::process::id()));
+    let previous = std::fs::metadata(&real).ok();
+    let (tmp, mut f) = create_temp(&dir, &name)?;
     let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
+        if access == Access::Keep {
+            match &previous {
+                Some(m) => {
+                    if m.uid() != f.metadata()?.uid() || m.gid() != f.metadata()?.gid() {
+                        std::os::unix::fs::fchown(&f, Some(m.uid()), Some(m.gid()))?;
+                    }
+                    f.set_permissions(std::fs::Permissions::from_mode(m.mode() & 0o7777))?;
+                }
+                None => f.set_permissions(std::fs::Permissions::from_mode(0o644))?,
+            }
+        }
         f.sync_all()?;
         std::fs::rename(&tmp, &real)?;
-        if let Ok(d) = std::fs::File::open(&dir) {
+        if let Ok(d) = File::open(&dir) {
             let _ = d.sync_all();
         }
         Ok(())
@@ -43,6 +90,27 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// A new `0600` temp file beside the target, created with `O_EXCL` (a name already taken, by a
+/// stale temp file or a planted link, is never opened).
+fn create_temp(dir: &Path, name: &str) -> std::io::Result<(PathBuf, File)> {
+    let pid = std::process::id();
+    let mut last = None;
+    for attempt in 0..16u32 {
+        let tmp = dir.join(format!(".{name}.vigil-tmp-{pid}-{attempt}"));
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+        {
+            Ok(f) => return Ok((tmp, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no temp file name left")))
 }
 
 #[cfg(test)]
@@ -101,6 +169,53 @@ mod tests {
             .file_type()
             .is_symlink());
         assert_eq!(std::fs::read(&real).unwrap(), b"new");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn private_files_are_0600_and_their_new_folders_0700() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = scratch("private");
+        let p = dir.join("backup/deep/.env");
+        super::write_private(&p, b"TOKEN=x").unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&p), 0o600);
+        assert_eq!(mode(&dir.join("backup")), 0o700);
+        assert_eq!(mode(&dir.join("backup/deep")), 0o700);
+        // A world-readable file replaced privately becomes private.
+        let q = dir.join("report.json");
+        std::fs::write(&q, b"old").unwrap();
+        std::fs::set_permissions(&q, std::fs::Permissions::from_mode(0o644)).unwrap();
+        super::write_private(&q, b"new").unwrap();
+        assert_eq!(mode(&q), 0o600);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_replaced_file_keeps_its_mode_and_a_new_one_is_0644() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = scratch("mode");
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let env = dir.join(".env");
+        std::fs::write(&env, b"A=1").unwrap();
+        std::fs::set_permissions(&env, std::fs::Permissions::from_mode(0o640)).unwrap();
+        super::atomic_write(&env, b"A=2").unwrap();
+        assert_eq!(mode(&env), 0o640);
+        let fresh = dir.join("new.txt");
+        super::atomic_write(&fresh, b"x").unwrap();
+        assert_eq!(mode(&fresh), 0o644);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_stale_temp_file_is_never_reused() {
+        let dir = scratch("stale");
+        let p = dir.join("out");
+        let stale = dir.join(format!(".out.vigil-tmp-{}-0", std::process::id()));
+        std::fs::write(&stale, b"someone else's").unwrap();
+        super::write_private(&p, b"mine").unwrap();
+        assert_eq!(std::fs::read(&stale).unwrap(), b"someone else's");
+        assert_eq!(std::fs::read(&p).unwrap(), b"mine");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
