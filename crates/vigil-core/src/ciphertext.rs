@@ -73,7 +73,7 @@ mod tests {
     fn b64url(n: usize, first: &str) -> String {
         let mut s = first.to_owned();
         while s.len() < n {
-            s.push(if s.len() % 3 == 0 { 'q' } else { '9' });
+            s.push(if s.len().is_multiple_of(3) { 'q' } else { '9' });
         }
         s
     }
