@@ -146,9 +146,13 @@ pub fn run(g: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitStatus> {
             .cloned()
             .unwrap_or_else(|| PathBuf::from("."));
         let (findings, stats) = git_scan(&rules, &args, &repo, max)?;
+        let source = if args.staged {
+            "the index".to_owned()
+        } else {
+            format!("{} commit(s)", stats.commits)
+        };
         let summary = format!(
-            "{} commit(s), {} blob(s), {:.1} MiB; skipped {} binary or over {}, {} unreadable object(s)",
-            stats.commits,
+            "{source}, {} blob(s), {:.1} MiB; skipped {} binary or over {}, {} unreadable object(s)",
             stats.blobs,
             stats.bytes as f64 / 1048576.0,
             stats.skipped,
@@ -273,8 +277,12 @@ fn finish(
         None => {
             let color = format == Format::Text && use_color(g.color, &std::io::stdout());
             let ctx = Context { color, ..ctx };
+            // Rendered first, so a closed stdout is one clean EPIPE (serializers wrap it). The
+            // verdict (exit code) stands even when nobody reads the report.
+            let mut buf = Vec::new();
+            report::write(format, &findings, &ctx, &mut buf)?;
             let mut out = std::io::stdout().lock();
-            match report::write(format, &findings, &ctx, &mut out).and_then(|_| out.flush()) {
+            match out.write_all(&buf).and_then(|_| out.flush()) {
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
                 r => r?,
             }
