@@ -437,7 +437,7 @@ fn is_gitleaks(cfg: &Config) -> bool {
 }
 
 fn gitleaks(cfg: &Config) -> anyhow::Result<Ruleset> {
-    let file: ConfigFile = cfg.root()?;
+    let file = ConfigFile::from_document(cfg)?;
     Ok(Ruleset::from_config(
         &file,
         &Origin {
@@ -449,7 +449,7 @@ fn gitleaks(cfg: &Config) -> anyhow::Result<Ruleset> {
 
 fn vigil_toml(cfg: &Config) -> anyhow::Result<(Ruleset, ScanSection)> {
     cfg.check_sections(SECTIONS)?;
-    let section: ScanSection = cfg.section("scan")?;
+    let section = ScanSection::load(cfg)?;
     let rules = Ruleset::from_config(
         &section.to_config_file(),
         &Origin {
