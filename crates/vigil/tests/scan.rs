@@ -428,9 +428,11 @@ fn a_baseline_hides_only_the_secret_it_recorded() {
     let r = dir.path();
     let (a, b) = (
         token("«ghp_{alnum:30}{ghcrc}»", 40),
-        token("«ghp_{alnum:30}{ghcrc}»", 41),
+        token("«ghp_{alnum:30}{ghcrc}»", 1040),
     );
+    assert_ne!(a, b);
     write(r, "bot.py", format!("gh = \"{a}\"\n"));
+    expect_exit(&run(r, &["scan", "bot.py"]), 1);
     expect_exit(&run(r, &["scan", "bot.py", "--baseline-write", "base.json"]), 0);
     expect_exit(&run(r, &["scan", "bot.py", "--baseline", "base.json"]), 0);
     // A different secret on the very same line is a new finding.
@@ -479,7 +481,7 @@ fn old_and_gitleaks_baselines_match_the_secret_or_are_refused() {
     let r = dir.path();
     let (a, b) = (
         token("«ghp_{alnum:30}{ghcrc}»", 42),
-        token("«ghp_{alnum:30}{ghcrc}»", 43),
+        token("«ghp_{alnum:30}{ghcrc}»", 1042),
     );
     write(r, "bot.py", format!("gh = \"{a}\"\n"));
     // A baseline written before salting: a JSON report whose `hash` is the unsalted content hash.

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 use vigil_core::{Config, ExitStatus};
-use vigil_scan::baseline::Known;
+use vigil_scan::baseline::{Baseline, Known};
 use vigil_scan::config::{parse_size, ScanSection, SizeValue};
 use vigil_scan::git::{self, GitStats, HistoryOptions};
 use vigil_scan::report::{self, Context, Format};
@@ -243,9 +243,12 @@ fn finish(
         version: env!("CARGO_PKG_VERSION"),
     };
     if let Some(path) = &args.baseline_write {
-        let mut buf = Vec::new();
-        report::write(Format::Json, &findings, &ctx, &mut buf)?;
-        vigil_core::fsx::atomic_write(path, &buf)
+        // Rewriting a baseline keeps its salt, so its diff shows only what changed.
+        let salt = match Baseline::salt_of(path) {
+            Some(s) => s,
+            None => Baseline::new_salt().context("drawing a baseline salt")?,
+        };
+        vigil_core::fsx::atomic_write(path, &Baseline::render(&findings, &salt))
             .with_context(|| format!("{}: cannot write baseline", path.display()))?;
         if !g.quiet {
             eprintln!(
@@ -261,8 +264,10 @@ fn finish(
         .clone()
         .or_else(|| section.baseline.as_ref().map(PathBuf::from));
     if let Some(b) = baseline {
-        let mut base = Known::default();
-        base.load_baseline(&b)?;
+        let (base, warnings) = Baseline::load(&b)?;
+        for w in warnings {
+            tracing::warn!("{w}");
+        }
         findings.retain(|f| !base.contains(f));
     }
 
@@ -271,8 +276,13 @@ fn finish(
         Some(p) => {
             let mut buf = Vec::new();
             report::write(format, &findings, &ctx, &mut buf)?;
-            vigil_core::fsx::atomic_write(p, &buf)
-                .with_context(|| format!("{}: cannot write report", p.display()))?;
+            // Secrets in clear: private from the first byte (0600, new folders 0700).
+            let written = if args.show_secrets {
+                vigil_core::fsx::write_private(p, &buf)
+            } else {
+                vigil_core::fsx::atomic_write(p, &buf)
+            };
+            written.with_context(|| format!("{}: cannot write report", p.display()))?;
         }
         None => {
             let color = format == Format::Text && use_color(g.color, &std::io::stdout());
