@@ -23,6 +23,7 @@ pub mod finding;
 pub mod git;
 mod pack_trees;
 pub mod placeholder;
+pub mod purge;
 pub mod report;
 pub mod rule;
 pub mod ruleset;
