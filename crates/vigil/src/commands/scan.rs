@@ -181,7 +181,10 @@ pub fn run(g: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitStatus> {
         tracing::warn!("{w}");
     }
     let Outcome {
-        findings, stats, ..
+        findings,
+        stats,
+        ignored_env,
+        ..
     } = outcome;
     let secs = started.elapsed().as_secs_f64();
     let bytes = stats.bytes.load(Ordering::Relaxed);
@@ -191,12 +194,28 @@ pub fn run(g: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitStatus> {
         stats.too_large.load(Ordering::Relaxed),
         stats.unreadable.load(Ordering::Relaxed),
     );
-    let summary = format!(
+    let mut summary = format!(
         "{files} file(s), {:.1} MiB in {secs:.2} s ({:.0} MiB/s); skipped {binary} binary, {large} over {}, {unreadable} unreadable",
         bytes as f64 / 1048576.0,
         bytes as f64 / 1048576.0 / secs.max(1e-6),
         human(max),
     );
+    if !opts.no_ignore && !args.paths.iter().any(|p| p.as_os_str() == "-") {
+        summary.push_str(&format!(
+            ", {} ignored by ignore rules",
+            stats.ignored.load(Ordering::Relaxed)
+        ));
+        if !ignored_env.is_empty() {
+            let mut names = ignored_env.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+            if ignored_env.len() > 5 {
+                names.push_str(", …");
+            }
+            summary.push_str(&format!(
+                "; {} look like env files ({names}): add --no-ignore to scan them",
+                ignored_env.len()
+            ));
+        }
+    }
     let tally = Tally {
         files,
         bytes,
