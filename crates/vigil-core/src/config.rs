@@ -496,7 +496,9 @@ mod tests {
         );
         // A lookup (an --env-file) is asked before the process environment would be.
         let s: Scan = c
-            .section_with("scan", &|v| (v == "VIGIL_TEST_SURELY_UNSET").then(|| "json".into()))
+            .section_with("scan", &|v| {
+                (v == "VIGIL_TEST_SURELY_UNSET").then(|| "json".into())
+            })
             .unwrap();
         assert_eq!(s.format.as_deref(), Some("x-json"));
     }

@@ -21,6 +21,7 @@ pub mod entropy;
 pub mod examples;
 pub mod finding;
 pub mod git;
+pub mod hooks;
 mod pack_trees;
 pub mod placeholder;
 pub mod purge;

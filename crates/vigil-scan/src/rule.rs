@@ -22,7 +22,9 @@ pub struct ConfigFile {
 impl ConfigFile {
     /// Reads a whole gitleaks file (no `${VAR}` expansion: `${` there is regex), accepting
     /// gitleaks's keys in any letter case and refusing unknown keys in rules and allowlists.
-    pub fn from_document(cfg: &vigil_core::Config) -> Result<Self, vigil_core::config::ConfigError> {
+    pub fn from_document(
+        cfg: &vigil_core::Config,
+    ) -> Result<Self, vigil_core::config::ConfigError> {
         let mut v = cfg.root_value();
         gitleaks_keys(&mut v).map_err(|k| cfg.key_error(&k, TWICE))?;
         cfg.deserialize(v, "")
@@ -30,7 +32,8 @@ impl ConfigFile {
 }
 
 /// The error for a gitleaks key written twice in two letter cases.
-pub(crate) const TWICE: &str = "written twice in two spellings (gitleaks reads keys in any letter case)";
+pub(crate) const TWICE: &str =
+    "written twice in two spellings (gitleaks reads keys in any letter case)";
 
 /// gitleaks's `[extend]`: base this configuration on the defaults or another file.
 #[derive(Debug, Clone, Default, Deserialize)]

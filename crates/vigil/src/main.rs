@@ -16,6 +16,14 @@ macro_rules! println {
     }};
 }
 
+/// `print!` for this crate, for the same reason as `println!` above.
+macro_rules! print {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), $($arg)*)?;
+    }};
+}
+
 mod cli;
 mod commands;
 mod output;

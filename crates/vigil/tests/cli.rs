@@ -117,8 +117,16 @@ fn a_closed_stdout_is_a_quiet_normal_exit() {
     let dir = TempDir::new().unwrap();
     let d = dir.path();
     let secret = token("{alnum:64}", 51);
-    write(d, ".env", "ORCH_AUTH_TOKEN=abcdefghijklmnopqrstuvwxyz012345\n");
-    write(d, ".env.bot", "ORCH_AUTH_TOKEN=abcdefghijklmnopqrstuvwxyz012345\n");
+    write(
+        d,
+        ".env",
+        "ORCH_AUTH_TOKEN=abcdefghijklmnopqrstuvwxyz012345\n",
+    );
+    write(
+        d,
+        ".env.bot",
+        "ORCH_AUTH_TOKEN=abcdefghijklmnopqrstuvwxyz012345\n",
+    );
     write(
         d,
         "vigil.toml",
@@ -126,7 +134,16 @@ fn a_closed_stdout_is_a_quiet_normal_exit() {
     );
     let env = [("MCP_JWT_SECRET", secret.as_str())];
     let minted = vigil(d)
-        .args(["token", "mint", "--aud", "filesystem", "--sub", "a", "--ttl", "900"])
+        .args([
+            "token",
+            "mint",
+            "--aud",
+            "filesystem",
+            "--sub",
+            "a",
+            "--ttl",
+            "900",
+        ])
         .env("MCP_JWT_SECRET", &secret)
         .output()
         .unwrap();
@@ -151,7 +168,10 @@ fn a_closed_stdout_is_a_quiet_normal_exit() {
     write(
         repo.path(),
         "bot.py",
-        format!("T = '{}'\n", token("xoxb-{digits:12}-{digits:13}-{alnum:24}", 52)),
+        format!(
+            "T = '{}'\n",
+            token("xoxb-{digits:12}-{digits:13}-{alnum:24}", 52)
+        ),
     );
     g(&["add", "-A"]);
     g(&["commit", "-q", "-m", "leak"]);
@@ -165,7 +185,16 @@ fn a_closed_stdout_is_a_quiet_normal_exit() {
         vec!["env", "status"],
         vec!["env", "check"],
         vec!["env", "rotate", "--tokens", "ORCH_AUTH_TOKEN"],
-        vec!["token", "mint", "--aud", "filesystem", "--sub", "a", "--ttl", "900"],
+        vec![
+            "token",
+            "mint",
+            "--aud",
+            "filesystem",
+            "--sub",
+            "a",
+            "--ttl",
+            "900",
+        ],
         vec!["token", "verify", "--aud", "filesystem", &tok],
         vec!["token", "inspect", &tok],
         vec!["gateway", "check"],
@@ -174,7 +203,9 @@ fn a_closed_stdout_is_a_quiet_normal_exit() {
         let out = with_closed_stdout(d, args, &env);
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(
-            !err.contains("panicked") && !err.contains("Broken pipe") && !err.contains("os error 32"),
+            !err.contains("panicked")
+                && !err.contains("Broken pipe")
+                && !err.contains("os error 32"),
             "{args:?}: {err}"
         );
         assert!(
@@ -185,7 +216,12 @@ fn a_closed_stdout_is_a_quiet_normal_exit() {
     }
     // A scan keeps its verdict: the reader went away, the secret is still there.
     let out = with_closed_stdout(repo.path(), &["scan", ".", "-f", "json"], &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
     // And a real shell pipeline into `head`.
     let sh = std::process::Command::new("bash")
@@ -197,9 +233,18 @@ fn a_closed_stdout_is_a_quiet_normal_exit() {
         ))
         .output()
         .unwrap();
-    assert_eq!(sh.status.code(), Some(0), "{}", String::from_utf8_lossy(&sh.stderr));
+    assert_eq!(
+        sh.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&sh.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&sh.stdout).lines().count(), 1);
-    assert!(sh.stderr.is_empty(), "{}", String::from_utf8_lossy(&sh.stderr));
+    assert!(
+        sh.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&sh.stderr)
+    );
 }
 
 #[test]

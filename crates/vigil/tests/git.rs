@@ -432,16 +432,21 @@ fn staged_scans_only_what_the_commit_adds_and_the_hook_refuses_it() {
         "{}",
         String::from_utf8_lossy(&c.stderr)
     );
-    // A foreign hook is not overwritten without --force, and is kept with it.
+    // A foreign hook is chained, not replaced: kept beside, it runs after vigil (tests/hooks.rs
+    // runs it); --force replaces one instead and keeps it as .bak.
     let hook = d.join(".git/hooks/pre-commit");
     std::fs::write(&hook, "#!/bin/sh\necho mine\n").unwrap();
-    let out = run(d, &["hook", "install"]);
-    expect_exit(&out, 2);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("a hook Vigil did not write is there"));
+    expect_exit(&run(d, &["hook", "install"]), 0);
+    assert_eq!(
+        std::fs::read_to_string(d.join(".git/hooks/pre-commit.vigil-chained")).unwrap(),
+        "#!/bin/sh\necho mine\n"
+    );
+    std::fs::remove_file(d.join(".git/hooks/pre-commit.vigil-chained")).unwrap();
+    std::fs::write(&hook, "#!/bin/sh\necho other\n").unwrap();
     expect_exit(&run(d, &["hook", "install", "--force"]), 0);
     assert_eq!(
         std::fs::read_to_string(d.join(".git/hooks/pre-commit.bak")).unwrap(),
-        "#!/bin/sh\necho mine\n"
+        "#!/bin/sh\necho other\n"
     );
     assert!(std::fs::read_to_string(&hook)
         .unwrap()
@@ -526,11 +531,7 @@ fn purge_removes_every_secret_and_keeps_every_clean_tree() {
     {
         use std::os::unix::fs::PermissionsExt as _;
         assert_eq!(
-            std::fs::metadata(&repl_path)
-                .unwrap()
-                .permissions()
-                .mode()
-                & 0o777,
+            std::fs::metadata(&repl_path).unwrap().permissions().mode() & 0o777,
             0o600
         );
     }
@@ -711,7 +712,10 @@ fn the_replacements_file_is_private_and_never_in_the_working_tree() {
     // `purge apply` finds it without being told.
     let outside = TempDir::new().unwrap();
     let mirror = outside.path().join("mirror.git");
-    git(d, &["clone", "-q", "--mirror", ".", mirror.to_str().unwrap()]);
+    git(
+        d,
+        &["clone", "-q", "--mirror", ".", mirror.to_str().unwrap()],
+    );
     let bin = filter_repo_dir();
     let mut c = vigil(d);
     c.args(["purge", "apply", "--mirror", mirror.to_str().unwrap()])

@@ -352,7 +352,10 @@ paths = ['''^vendor/''']
 stopwords = ["zzzz"]
 "#;
     write(d.path(), "all.toml", all);
-    let out = run(d.path(), &["scan", ".", "--config", "all.toml", "-f", "json"]);
+    let out = run(
+        d.path(),
+        &["scan", ".", "--config", "all.toml", "-f", "json"],
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     expect_exit(&out, 1);
     let got = found(&out);

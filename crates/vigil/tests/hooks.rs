@@ -102,7 +102,10 @@ fn plain_hooks_run_and_chain_to_the_hooks_already_there() {
     // pre-push: the old hook still gets git's refs on stdin; a pushed secret is refused.
     let remote = TempDir::new().unwrap();
     git(remote.path(), &["init", "-q", "--bare"]);
-    git(d, &["remote", "add", "origin", remote.path().to_str().unwrap()]);
+    git(
+        d,
+        &["remote", "add", "origin", remote.path().to_str().unwrap()],
+    );
     git(d, &["push", "-q", "origin", "main"]);
     let refs = std::fs::read_to_string(d.join("pushed-refs")).unwrap();
     assert!(refs.starts_with("refs/heads/main "), "{refs:?}");
@@ -196,9 +199,14 @@ fn husky_v9_gets_the_command_in_its_own_hook_file() {
         .env("HOME", d)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(git(d, &["config", "core.hooksPath"]), ".husky/_");
     write(d, ".husky/pre-commit", "echo husky >> ran-husky\n");
+    write(d, ".husky/pre-push", "cat >> husky-pushed\n");
     let generated = |d: &Path| -> Vec<(String, String)> {
         let mut v: Vec<_> = std::fs::read_dir(d.join(".husky/_"))
             .unwrap()
@@ -216,7 +224,11 @@ fn husky_v9_gets_the_command_in_its_own_hook_file() {
     let before = generated(d);
     let out = run(d, &["hook", "install", "--pre-push"]);
     expect_exit(&out, 0);
-    assert_eq!(generated(d), before, "husky's generated .husky/_ is untouched");
+    assert_eq!(
+        generated(d),
+        before,
+        "husky's generated .husky/_ is untouched"
+    );
     let hook = std::fs::read_to_string(d.join(".husky/pre-commit")).unwrap();
     assert!(hook.contains("vigil scan --staged"), "{hook}");
     assert!(hook.contains("echo husky >> ran-husky"), "{hook}");
@@ -226,6 +238,21 @@ fn husky_v9_gets_the_command_in_its_own_hook_file() {
         std::fs::read_to_string(d.join("ran-husky")).unwrap(),
         "husky\n"
     );
+    // pre-push: the rest of the husky file still reads git's refs; a pushed secret is refused.
+    let remote = TempDir::new().unwrap();
+    git(remote.path(), &["init", "-q", "--bare"]);
+    git(
+        d,
+        &["remote", "add", "origin", remote.path().to_str().unwrap()],
+    );
+    git(d, &["push", "-q", "origin", "main"]);
+    let refs = std::fs::read_to_string(d.join("husky-pushed")).unwrap();
+    assert!(refs.starts_with("refs/heads/main "), "{refs:?}");
+    write(d, "later.py", format!("TOKEN = '{}'\n", slack(9)));
+    git(d, &["add", "later.py"]);
+    git(d, &["commit", "-q", "--no-verify", "-m", "sneaky"]);
+    let out = git_out(d, &["push", "-q", "origin", "main"]);
+    assert!(!out.status.success(), "the secret was pushed");
 }
 
 #[test]
@@ -241,16 +268,29 @@ fn lefthook_gets_a_command_in_lefthook_yml() {
         .env("HOME", d)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = run(d, &["hook", "install"]);
     expect_exit(&out, 0);
     let edited = std::fs::read_to_string(d.join("lefthook.yml")).unwrap();
-    assert!(edited.starts_with("# team hooks\npre-commit:\n"), "{edited}");
-    assert!(edited.contains("run: echo lefthook >> ran-lefthook"), "{edited}");
+    assert!(
+        edited.starts_with("# team hooks\npre-commit:\n"),
+        "{edited}"
+    );
+    assert!(
+        edited.contains("run: echo lefthook >> ran-lefthook"),
+        "{edited}"
+    );
     assert!(edited.contains("run: vigil scan --staged"), "{edited}");
     // The git hook is lefthook's own, untouched.
     let hook = std::fs::read_to_string(d.join(".git/hooks/pre-commit")).unwrap();
-    assert!(hook.contains("lefthook") && !hook.contains("vigil"), "{hook}");
+    assert!(
+        hook.contains("lefthook") && !hook.contains("vigil"),
+        "{hook}"
+    );
     // lefthook from node_modules: put its binary on the PATH the hook sees.
     let lefthook_path = |d: &Path, args: &[&str]| -> Output {
         let vigil = assert_cmd::cargo::cargo_bin("vigil");
@@ -289,8 +329,15 @@ fn lefthook_gets_a_command_in_lefthook_yml() {
     write(d, "notes.txt", "clean\n");
     git(d, &["add", "notes.txt", "lefthook.yml"]);
     let out = lefthook_path(d, &["commit", "-q", "-m", "clean"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(d.join("ran-lefthook").exists(), "the team's command still runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        d.join("ran-lefthook").exists(),
+        "the team's command still runs"
+    );
     // Twice is once.
     expect_exit(&run(d, &["hook", "install"]), 0);
     let again = std::fs::read_to_string(d.join("lefthook.yml")).unwrap();
@@ -301,7 +348,10 @@ fn lefthook_gets_a_command_in_lefthook_yml() {
     let out = run(other.path(), &["hook", "install"]);
     expect_exit(&out, 2);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("lefthook.toml") && err.contains("vigil scan --staged"), "{err}");
+    assert!(
+        err.contains("lefthook.toml") && err.contains("vigil scan --staged"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -317,8 +367,15 @@ fn pre_commit_framework_users_get_the_config_entry() {
     let entry = String::from_utf8_lossy(&out.stdout).into_owned();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("nothing was installed"), "{err}");
-    assert!(entry.contains("- id: vigil\n") && entry.contains("- id: vigil-pre-push\n"), "{entry}");
-    assert_eq!(git(d, &["status", "--porcelain"]), "", "nothing was written");
+    assert!(
+        entry.contains("- id: vigil\n") && entry.contains("- id: vigil-pre-push\n"),
+        "{entry}"
+    );
+    assert_eq!(
+        git(d, &["status", "--porcelain"]),
+        "",
+        "nothing was written"
+    );
     assert!(!d.join(".git/hooks/pre-commit").exists());
 
     // The entry works with the real pre-commit and this repository's .pre-commit-hooks.yaml.
@@ -359,9 +416,19 @@ fn pre_commit_framework_users_get_the_config_entry() {
             .env("PRE_COMMIT_HOME", d.join(".cache-pc"))
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
-    pc(&["install", "--hook-type", "pre-commit", "--hook-type", "pre-push"]);
+    pc(&[
+        "install",
+        "--hook-type",
+        "pre-commit",
+        "--hook-type",
+        "pre-push",
+    ]);
     write(d, ".gitignore", ".cache-pc/\nran-pre-commit\n");
     git(d, &["add", ".pre-commit-config.yaml", ".gitignore"]);
     secret_is_blocked_and_clean_commits_pass(d, 8);

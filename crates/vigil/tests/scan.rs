@@ -433,11 +433,17 @@ fn a_baseline_hides_only_the_secret_it_recorded() {
     assert_ne!(a, b);
     write(r, "bot.py", format!("gh = \"{a}\"\n"));
     expect_exit(&run(r, &["scan", "bot.py"]), 1);
-    expect_exit(&run(r, &["scan", "bot.py", "--baseline-write", "base.json"]), 0);
+    expect_exit(
+        &run(r, &["scan", "bot.py", "--baseline-write", "base.json"]),
+        0,
+    );
     expect_exit(&run(r, &["scan", "bot.py", "--baseline", "base.json"]), 0);
     // A different secret on the very same line is a new finding.
     write(r, "bot.py", format!("gh = \"{b}\"\n"));
-    let out = run(r, &["scan", "bot.py", "--baseline", "base.json", "-f", "json"]);
+    let out = run(
+        r,
+        &["scan", "bot.py", "--baseline", "base.json", "-f", "json"],
+    );
     expect_exit(&out, 1);
     assert_eq!(
         triples(&json(&out)),
@@ -446,7 +452,10 @@ fn a_baseline_hides_only_the_secret_it_recorded() {
     // The baseline holds salted hashes only: not the secret, not its unsalted content hash, and
     // a second baseline of the same finding has another salt and so other hashes.
     write(r, "bot.py", format!("gh = \"{a}\"\n"));
-    expect_exit(&run(r, &["scan", "bot.py", "--baseline-write", "again.json"]), 0);
+    expect_exit(
+        &run(r, &["scan", "bot.py", "--baseline-write", "again.json"]),
+        0,
+    );
     let (one, two) = (
         std::fs::read_to_string(r.join("base.json")).unwrap(),
         std::fs::read_to_string(r.join("again.json")).unwrap(),
@@ -529,12 +538,23 @@ fn old_and_gitleaks_baselines_match_the_secret_or_are_refused() {
 fn reports_with_secrets_in_clear_are_private() {
     let p = planted();
     let r = p.dir.path();
-    expect_exit(&run(r, &["scan", ".", "-f", "json", "-o", "redacted.json"]), 1);
+    expect_exit(
+        &run(r, &["scan", ".", "-f", "json", "-o", "redacted.json"]),
+        1,
+    );
     assert_eq!(mode(&r.join("redacted.json")), 0o644);
     let shown = r.join("out/shown.json");
     let out = run(
         r,
-        &["scan", ".", "-f", "json", "--show-secrets", "-o", "out/shown.json"],
+        &[
+            "scan",
+            ".",
+            "-f",
+            "json",
+            "--show-secrets",
+            "-o",
+            "out/shown.json",
+        ],
     );
     expect_exit(&out, 1);
     assert_eq!(mode(&shown), 0o600);
@@ -546,7 +566,15 @@ fn reports_with_secrets_in_clear_are_private() {
     for format in ["sarif", "csv", "junit", "text"] {
         let out = run(
             r,
-            &["scan", ".", "-f", format, "--show-secrets", "-o", "old.sarif"],
+            &[
+                "scan",
+                ".",
+                "-f",
+                format,
+                "--show-secrets",
+                "-o",
+                "old.sarif",
+            ],
         );
         expect_exit(&out, 1);
         assert_eq!(mode(&r.join("old.sarif")), 0o600, "{format}");

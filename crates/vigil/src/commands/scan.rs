@@ -206,7 +206,12 @@ pub fn run(g: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitStatus> {
             stats.ignored.load(Ordering::Relaxed)
         ));
         if !ignored_env.is_empty() {
-            let mut names = ignored_env.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+            let mut names = ignored_env
+                .iter()
+                .take(5)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
             if ignored_env.len() > 5 {
                 names.push_str(", …");
             }
