@@ -543,22 +543,6 @@ fn reports_with_secrets_in_clear_are_private() {
         1,
     );
     assert_eq!(mode(&r.join("redacted.json")), 0o644);
-    let shown = r.join("out/shown.json");
-    let out = run(
-        r,
-        &[
-            "scan",
-            ".",
-            "-f",
-            "json",
-            "--show-secrets",
-            "-o",
-            "out/shown.json",
-        ],
-    );
-    expect_exit(&out, 1);
-    assert_eq!(mode(&shown), 0o600);
-    assert_eq!(mode(&r.join("out")), 0o700);
     // A report that was public before becomes private when it holds secrets.
     write(r, "old.sarif", "{}");
     use std::os::unix::fs::PermissionsExt as _;
@@ -579,6 +563,22 @@ fn reports_with_secrets_in_clear_are_private() {
         expect_exit(&out, 1);
         assert_eq!(mode(&r.join("old.sarif")), 0o600, "{format}");
     }
+    // New folders for it are private too.
+    let out = run(
+        r,
+        &[
+            "scan",
+            ".",
+            "-f",
+            "json",
+            "--show-secrets",
+            "-o",
+            "out/shown.json",
+        ],
+    );
+    expect_exit(&out, 1);
+    assert_eq!(mode(&r.join("out/shown.json")), 0o600);
+    assert_eq!(mode(&r.join("out")), 0o700);
 }
 
 #[test]
