@@ -54,6 +54,18 @@ impl Default for ScanExtend {
 pub use vigil_core::size::{parse as parse_size, SizeValue};
 
 impl ScanSection {
+    /// Reads `[scan]` of a `vigil.toml` (`${VAR}` from the environment, outside rules and
+    /// allowlists), accepting gitleaks's keys in any letter case inside rules and allowlists and
+    /// refusing unknown keys everywhere, with file, line and key. No section: the defaults.
+    pub fn load(cfg: &vigil_core::Config) -> Result<Self, vigil_core::config::ConfigError> {
+        let Some(mut v) = cfg.section_value("scan", &|n| std::env::var(n).ok())? else {
+            return Ok(Self::default());
+        };
+        crate::rule::gitleaks_keys(&mut v)
+            .map_err(|k| cfg.key_error(&format!("scan.{k}"), crate::rule::TWICE))?;
+        cfg.deserialize(v, "scan")
+    }
+
     /// The rule configuration this section describes. Built-in rules stay on unless the section
     /// says `[scan.extend] useDefault = false`.
     pub fn to_config_file(&self) -> ConfigFile {

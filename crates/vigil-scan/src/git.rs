@@ -101,12 +101,15 @@ pub enum GitError {
     Walk(String),
 }
 
-/// Opens the repository at or above `path` (bare repositories included).
+/// Opens the repository at or above `path` (bare repositories included). The path is made
+/// absolute first: gix's discovery mishandles a relative path that climbs (`../bot.git`).
 pub fn open(path: &Path) -> Result<gix::Repository, GitError> {
-    gix::discover(path).map_err(|e| GitError::Open {
+    let err = |message: String| GitError::Open {
         path: path.display().to_string(),
-        message: e.to_string(),
-    })
+        message,
+    };
+    let absolute = std::fs::canonicalize(path).map_err(|e| err(e.to_string()))?;
+    gix::discover(&absolute).map_err(|e| err(e.to_string()))
 }
 
 fn resolve(repo: &gix::Repository, what: &'static str, rev: &str) -> Result<ObjectId, GitError> {

@@ -224,6 +224,13 @@ impl Ruleset {
         for (i, spec) in specs.into_iter().enumerate() {
             let (regex, path, secret_group, validate, allowlists) =
                 compile_parts(&spec, origin, &format!("rules[{i}]"))?;
+            if !spec.required.is_empty() {
+                tracing::warn!(
+                    "{}: rule `{}`: `required` (gitleaks composite rules) is not enforced yet; the rule reports on its own",
+                    origin.config.path().display(),
+                    spec.id
+                );
+            }
             let idx = rules.len() as u32;
             let kws: Vec<String> = spec
                 .keywords
@@ -391,7 +398,7 @@ fn resolve(
         }
         let base = origin.config.path().parent().unwrap_or(Path::new("."));
         let other = Config::parse_patterns(&base.join(p))?;
-        let spec: ConfigFile = other.root()?;
+        let spec = ConfigFile::from_document(&other)?;
         let (r, a) = resolve(
             &spec,
             &Origin {

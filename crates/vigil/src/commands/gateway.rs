@@ -66,14 +66,16 @@ struct Prepared {
 }
 
 fn prepare(g: &GlobalArgs, a: &RunArgs) -> anyhow::Result<Prepared> {
-    let loaded = super::token::load(g)?;
+    let loaded = super::token::load_with(g, &a.env_file)?;
     if !loaded.config.has_section("gateway") {
         bail!(
             "{}: no [gateway] section (add listen and [[gateway.routes]] with path, upstream, audience)",
             loaded.config.path().display()
         );
     }
-    let section: GatewaySection = loaded.config.section("gateway")?;
+    // `${VAR}` in [gateway] reads the --env-files first, then the environment.
+    let lookup = env_lookup(&a.env_file).map_err(|p| loaded.problem(p))?;
+    let section: GatewaySection = loaded.config.section_with("gateway", &lookup)?;
     let settings = section.settings(a.listen.as_deref()).map_err(|p| {
         if p.key.starts_with("gateway") {
             anyhow::Error::from(loaded.config.key_error(&p.key, &p.message))
@@ -89,7 +91,6 @@ fn prepare(g: &GlobalArgs, a: &RunArgs) -> anyhow::Result<Prepared> {
                 .map_err(|p| anyhow::Error::from(loaded.config.key_error(&p.key, &p.message)))?,
         );
     }
-    let lookup = env_lookup(&a.env_file).map_err(|p| loaded.problem(p))?;
     let ring = loaded
         .section
         .ring(&loaded.base, &lookup, &Default::default())

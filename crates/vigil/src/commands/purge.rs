@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use vigil_core::ExitStatus;
 use vigil_scan::git::{self, HistoryOptions};
+use vigil_scan::purge;
 
 /// What replaces each secret in history.
 pub const REPLACEMENT: &str = "***REMOVED***";
@@ -42,14 +43,10 @@ pub struct PlanArgs {
     /// Use the findings of this JSON report (written with --show-secrets) instead of scanning.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
-    /// Where to write the replacements (mode 0600: it holds the secrets).
-    #[arg(
-        short = 'o',
-        long,
-        default_value = "vigil-replacements.txt",
-        value_name = "FILE"
-    )]
-    pub replacements: PathBuf,
+    /// Where to write the replacements (mode 0600: it holds the secrets): outside the working
+    /// tree or in a git-ignored folder [default: .git/vigil/purge-replacements.txt].
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub replacements: Option<PathBuf>,
 }
 
 /// Arguments of `vigil purge apply`.
@@ -58,9 +55,10 @@ pub struct ApplyArgs {
     /// A mirror clone (`git clone --mirror URL DIR`) to rewrite.
     #[arg(long, value_name = "DIR")]
     pub mirror: PathBuf,
-    /// The replacements file from `vigil purge plan`.
-    #[arg(long, default_value = "vigil-replacements.txt", value_name = "FILE")]
-    pub replacements: PathBuf,
+    /// The replacements file from `vigil purge plan` [default: the one it wrote for the
+    /// repository here, .git/vigil/purge-replacements.txt].
+    #[arg(long, value_name = "FILE")]
+    pub replacements: Option<PathBuf>,
 }
 
 /// Runs `vigil purge`.
@@ -86,6 +84,12 @@ fn literals(secret: &str) -> Vec<String> {
 }
 
 fn plan(g: &GlobalArgs, a: PlanArgs) -> anyhow::Result<ExitStatus> {
+    let target = match &a.replacements {
+        Some(p) => p.clone(),
+        None => purge::default_replacements(&a.repo)?,
+    };
+    // Refused before any scan: the file must never land where `git add` picks it up.
+    purge::check_place(&target)?;
     let mut secrets = BTreeSet::new();
     let mut commits = BTreeSet::new();
     match &a.report {
@@ -132,8 +136,9 @@ fn plan(g: &GlobalArgs, a: PlanArgs) -> anyhow::Result<ExitStatus> {
             body.push_str(&format!("literal:{l}==>{REPLACEMENT}\n"));
         }
     }
-    write_private(&a.replacements, body.as_bytes())?;
-    let file = std::fs::canonicalize(&a.replacements)?;
+    vigil_core::fsx::write_private(&target, body.as_bytes())
+        .with_context(|| format!("{}: cannot write", target.display()))?;
+    let file = std::fs::canonicalize(&target)?;
     println!(
         "Purge plan: {} secret(s) in {} commit(s). Replacements: {}",
         secrets.len(),
@@ -161,26 +166,21 @@ fn plan(g: &GlobalArgs, a: PlanArgs) -> anyhow::Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
-fn write_private(path: &Path, body: &[u8]) -> anyhow::Result<()> {
-    vigil_core::fsx::atomic_write(path, body)
-        .with_context(|| format!("{}: cannot write", path.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    }
-    Ok(())
-}
-
 fn apply(g: &GlobalArgs, a: ApplyArgs) -> anyhow::Result<ExitStatus> {
     let repo = git::open(&a.mirror)?;
     if !repo.is_bare() {
         bail!("{}: not a mirror clone (make one with `git clone --mirror URL DIR`); vigil purge never rewrites a working repository", a.mirror.display());
     }
-    let replacements = std::fs::canonicalize(&a.replacements).with_context(|| {
+    let given = match &a.replacements {
+        Some(p) => p.clone(),
+        None => purge::default_replacements(Path::new(".")).context(
+            "no --replacements given and no repository here to find `vigil purge plan`'s file in",
+        )?,
+    };
+    let replacements = std::fs::canonicalize(&given).with_context(|| {
         format!(
             "{}: cannot read the replacements (run `vigil purge plan` first)",
-            a.replacements.display()
+            given.display()
         )
     })?;
     let probe = Command::new("git")

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 use vigil_core::{Config, ExitStatus};
-use vigil_scan::baseline::Known;
+use vigil_scan::baseline::{Baseline, Known};
 use vigil_scan::config::{parse_size, ScanSection, SizeValue};
 use vigil_scan::git::{self, GitStats, HistoryOptions};
 use vigil_scan::report::{self, Context, Format};
@@ -146,9 +146,13 @@ pub fn run(g: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitStatus> {
             .cloned()
             .unwrap_or_else(|| PathBuf::from("."));
         let (findings, stats) = git_scan(&rules, &args, &repo, max)?;
+        let source = if args.staged {
+            "the index".to_owned()
+        } else {
+            format!("{} commit(s)", stats.commits)
+        };
         let summary = format!(
-            "{} commit(s), {} blob(s), {:.1} MiB; skipped {} binary or over {}, {} unreadable object(s)",
-            stats.commits,
+            "{source}, {} blob(s), {:.1} MiB; skipped {} binary or over {}, {} unreadable object(s)",
             stats.blobs,
             stats.bytes as f64 / 1048576.0,
             stats.skipped,
@@ -177,7 +181,10 @@ pub fn run(g: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitStatus> {
         tracing::warn!("{w}");
     }
     let Outcome {
-        findings, stats, ..
+        findings,
+        stats,
+        ignored_env,
+        ..
     } = outcome;
     let secs = started.elapsed().as_secs_f64();
     let bytes = stats.bytes.load(Ordering::Relaxed);
@@ -187,12 +194,33 @@ pub fn run(g: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitStatus> {
         stats.too_large.load(Ordering::Relaxed),
         stats.unreadable.load(Ordering::Relaxed),
     );
-    let summary = format!(
+    let mut summary = format!(
         "{files} file(s), {:.1} MiB in {secs:.2} s ({:.0} MiB/s); skipped {binary} binary, {large} over {}, {unreadable} unreadable",
         bytes as f64 / 1048576.0,
         bytes as f64 / 1048576.0 / secs.max(1e-6),
         human(max),
     );
+    if !opts.no_ignore && !args.paths.iter().any(|p| p.as_os_str() == "-") {
+        summary.push_str(&format!(
+            ", {} ignored by ignore rules",
+            stats.ignored.load(Ordering::Relaxed)
+        ));
+        if !ignored_env.is_empty() {
+            let mut names = ignored_env
+                .iter()
+                .take(5)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
+            if ignored_env.len() > 5 {
+                names.push_str(", …");
+            }
+            summary.push_str(&format!(
+                "; {} look like env files ({names}): add --no-ignore to scan them",
+                ignored_env.len()
+            ));
+        }
+    }
     let tally = Tally {
         files,
         bytes,
@@ -239,9 +267,12 @@ fn finish(
         version: env!("CARGO_PKG_VERSION"),
     };
     if let Some(path) = &args.baseline_write {
-        let mut buf = Vec::new();
-        report::write(Format::Json, &findings, &ctx, &mut buf)?;
-        vigil_core::fsx::atomic_write(path, &buf)
+        // Rewriting a baseline keeps its salt, so its diff shows only what changed.
+        let salt = match Baseline::salt_of(path) {
+            Some(s) => s,
+            None => Baseline::new_salt().context("drawing a baseline salt")?,
+        };
+        vigil_core::fsx::atomic_write(path, &Baseline::render(&findings, &salt))
             .with_context(|| format!("{}: cannot write baseline", path.display()))?;
         if !g.quiet {
             eprintln!(
@@ -257,8 +288,10 @@ fn finish(
         .clone()
         .or_else(|| section.baseline.as_ref().map(PathBuf::from));
     if let Some(b) = baseline {
-        let mut base = Known::default();
-        base.load_baseline(&b)?;
+        let (base, warnings) = Baseline::load(&b)?;
+        for w in warnings {
+            tracing::warn!("{w}");
+        }
         findings.retain(|f| !base.contains(f));
     }
 
@@ -267,14 +300,23 @@ fn finish(
         Some(p) => {
             let mut buf = Vec::new();
             report::write(format, &findings, &ctx, &mut buf)?;
-            vigil_core::fsx::atomic_write(p, &buf)
-                .with_context(|| format!("{}: cannot write report", p.display()))?;
+            // Secrets in clear: private from the first byte (0600, new folders 0700).
+            let written = if args.show_secrets {
+                vigil_core::fsx::write_private(p, &buf)
+            } else {
+                vigil_core::fsx::atomic_write(p, &buf)
+            };
+            written.with_context(|| format!("{}: cannot write report", p.display()))?;
         }
         None => {
             let color = format == Format::Text && use_color(g.color, &std::io::stdout());
             let ctx = Context { color, ..ctx };
+            // Rendered first, so a closed stdout is one clean EPIPE (serializers wrap it). The
+            // verdict (exit code) stands even when nobody reads the report.
+            let mut buf = Vec::new();
+            report::write(format, &findings, &ctx, &mut buf)?;
             let mut out = std::io::stdout().lock();
-            match report::write(format, &findings, &ctx, &mut out).and_then(|_| out.flush()) {
+            match out.write_all(&buf).and_then(|_| out.flush()) {
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
                 r => r?,
             }
@@ -429,7 +471,7 @@ fn is_gitleaks(cfg: &Config) -> bool {
 }
 
 fn gitleaks(cfg: &Config) -> anyhow::Result<Ruleset> {
-    let file: ConfigFile = cfg.root()?;
+    let file = ConfigFile::from_document(cfg)?;
     Ok(Ruleset::from_config(
         &file,
         &Origin {
@@ -441,7 +483,7 @@ fn gitleaks(cfg: &Config) -> anyhow::Result<Ruleset> {
 
 fn vigil_toml(cfg: &Config) -> anyhow::Result<(Ruleset, ScanSection)> {
     cfg.check_sections(SECTIONS)?;
-    let section: ScanSection = cfg.section("scan")?;
+    let section = ScanSection::load(cfg)?;
     let rules = Ruleset::from_config(
         &section.to_config_file(),
         &Origin {

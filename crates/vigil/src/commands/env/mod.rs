@@ -131,7 +131,7 @@ fn shown(s: &vigil_core::Secret<String>, show: bool) -> String {
 }
 
 /// Prints a plan as a redacted diff, one block per file.
-pub fn print_plan(plan: &Plan, show_secrets: bool) {
+pub fn print_plan(plan: &Plan, show_secrets: bool) -> anyhow::Result<()> {
     for f in &plan.files {
         println!("{}", f.file.path.display());
         for Edit {
@@ -157,6 +157,7 @@ pub fn print_plan(plan: &Plan, show_secrets: bool) {
             );
         }
     }
+    Ok(())
 }
 
 /// Commits a plan (and the ledger, when `ledger` is set) as one transaction.

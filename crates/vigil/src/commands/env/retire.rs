@@ -22,7 +22,7 @@ pub struct RetireArgs {
 pub fn run(g: &GlobalArgs, args: RetireArgs) -> anyhow::Result<ExitStatus> {
     let p = open(g)?;
     let plan = plan_retire(&p.files, &args.names, &p.section)?;
-    print_plan(&plan, args.apply.show_secrets);
+    print_plan(&plan, args.apply.show_secrets)?;
     if !args.apply.write {
         eprintln!(
             "dry run: {} file(s) would change; add --write to apply",

@@ -68,7 +68,7 @@ pub fn run(g: &GlobalArgs, args: RotateArgs) -> anyhow::Result<ExitStatus> {
     for v in plan.values.values() {
         vigil_core::redact::register(v.expose_secret());
     }
-    print_plan(&plan, args.apply.show_secrets);
+    print_plan(&plan, args.apply.show_secrets)?;
     let bits = generate::bits(alphabet.len(), length);
     let names: Vec<&str> = plan.values.keys().map(String::as_str).collect();
     if !args.apply.write {

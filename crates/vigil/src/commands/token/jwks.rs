@@ -1,7 +1,7 @@
 //! `vigil token jwks`: the public JWKS of the ring's asymmetric keys, to publish for the servers
 //! (or the gateway) that verify tokens minted here.
 
-use super::{load, KeyArgs};
+use super::{load_with, KeyArgs};
 use crate::cli::GlobalArgs;
 use clap::Args;
 use vigil_core::ExitStatus;
@@ -16,7 +16,7 @@ pub struct JwksArgs {
 
 /// Runs `vigil token jwks`.
 pub fn run(g: &GlobalArgs, args: JwksArgs) -> anyhow::Result<ExitStatus> {
-    let loaded = load(g)?;
+    let loaded = load_with(g, &args.keys.env_file)?;
     let (ring, _) = loaded.ring(&args.keys)?;
     let keys: Vec<_> = ring.keys().iter().filter_map(|k| k.public_jwk()).collect();
     if keys.is_empty() {

@@ -1,6 +1,6 @@
 //! `vigil token mint`: a token for one MCP server, signed with the ring's current key.
 
-use super::{load, KeyArgs};
+use super::{load_with, KeyArgs};
 use crate::cli::GlobalArgs;
 use anyhow::{bail, Context as _};
 use clap::Args;
@@ -29,7 +29,7 @@ pub struct MintArgs {
 
 /// Runs `vigil token mint`.
 pub fn run(g: &GlobalArgs, args: MintArgs) -> anyhow::Result<ExitStatus> {
-    let loaded = load(g)?;
+    let loaded = load_with(g, &args.keys.env_file)?;
     let (ring, policy) = loaded.ring(&args.keys)?;
     let ttl = vigil_core::duration::parse(&args.ttl)
         .map_err(|m| anyhow::anyhow!("--ttl: {m}"))?

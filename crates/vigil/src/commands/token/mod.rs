@@ -85,11 +85,17 @@ pub struct Loaded {
     pub base: PathBuf,
 }
 
-/// Loads `[token]` from `--config` or `./vigil.toml`.
+/// Loads `[token]` from `--config` or `./vigil.toml`, `${VAR}` read from the environment.
 pub fn load(g: &GlobalArgs) -> anyhow::Result<Loaded> {
+    load_with(g, &[])
+}
+
+/// Loads `[token]` with `${VAR}` read from these `--env-file`s first, then the environment.
+pub fn load_with(g: &GlobalArgs, env_files: &[PathBuf]) -> anyhow::Result<Loaded> {
     let config = Config::discover(g.config.as_deref(), Path::new("."))?;
     config.check_sections(super::SECTIONS)?;
-    let section: TokenSection = config.section("token")?;
+    let lookup = env_lookup(env_files).map_err(|p| anyhow::anyhow!("{}: {}", p.key, p.message))?;
+    let section: TokenSection = config.section_with("token", &lookup)?;
     let base = config
         .path()
         .parent()

@@ -1,7 +1,7 @@
 //! `vigil token verify`: check a token against the key ring and the policy; print its claims
 //! and the time it has left, or the precise reason it is refused (exit code 1).
 
-use super::{load, read_token, rfc3339, KeyArgs, OutputFormat};
+use super::{load_with, read_token, rfc3339, KeyArgs, OutputFormat};
 use crate::cli::GlobalArgs;
 use clap::Args;
 use serde_json::json;
@@ -35,7 +35,7 @@ pub struct VerifyArgs {
 /// Runs `vigil token verify`.
 pub fn run(g: &GlobalArgs, args: VerifyArgs) -> anyhow::Result<ExitStatus> {
     let token = read_token(args.token.as_deref())?;
-    let loaded = load(g)?;
+    let loaded = load_with(g, &args.keys.env_file)?;
     let (ring, mut policy) = loaded.ring(&args.keys)?;
     if let Some(l) = &args.leeway {
         policy.leeway = vigil_core::duration::parse(l)
