@@ -10,6 +10,7 @@ pub mod duration;
 pub mod exit;
 pub mod fsx;
 pub mod logging;
+pub mod origin;
 pub mod redact;
 pub mod secret;
 pub mod size;
@@ -17,4 +18,5 @@ pub mod strength;
 
 pub use config::{Config, ConfigError};
 pub use exit::ExitStatus;
+pub use origin::{Located, Origin};
 pub use secret::Secret;

@@ -51,7 +51,7 @@ impl Default for ScanExtend {
     }
 }
 
-pub use vigil_core::size::{parse as parse_size, SizeValue};
+pub use vigil_core::size::SizeValue;
 
 impl ScanSection {
     /// Reads `[scan]` of a `vigil.toml` (`${VAR}` from the environment, outside rules and
@@ -62,7 +62,7 @@ impl ScanSection {
             return Ok(Self::default());
         };
         crate::rule::gitleaks_keys(&mut v)
-            .map_err(|k| cfg.key_error(&format!("scan.{k}"), crate::rule::TWICE))?;
+            .map_err(|e| cfg.key_error(&format!("scan.{}", e.key), crate::rule::TWICE))?;
         cfg.deserialize(v, "scan")
     }
 

@@ -1,0 +1,75 @@
+//! Findings the user already knows about, dropped before reporting: `.gitleaksignore` files
+//! (beside the scanned directories and in the working directory) and the baseline the settings
+//! name. [`Suppressions::discover`] finds and reads them once; [`Suppressions::apply`] filters.
+
+use crate::baseline::{Baseline, BaselineError, BaselineWarning, Known};
+use crate::finding::Finding;
+use crate::settings::{in_dir, ScanSettings};
+use std::path::PathBuf;
+
+/// The ignore files and baseline of a scan.
+#[derive(Debug, Default)]
+pub struct Suppressions {
+    /// The `.gitleaksignore` files read, canonical.
+    pub ignore_files: Vec<PathBuf>,
+    known: Known,
+    baseline: Option<Baseline>,
+    /// What to tell the user about them (an old baseline format).
+    pub warnings: Vec<BaselineWarning>,
+}
+
+/// How many findings each kind of suppression dropped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Suppressed {
+    /// By a `.gitleaksignore` fingerprint or hash.
+    pub ignored: usize,
+    /// By the baseline.
+    pub baselined: usize,
+}
+
+impl Suppressions {
+    /// Reads the `.gitleaksignore` files beside the scanned directories and in the settings'
+    /// working directory, and the baseline the settings name (none when recording one).
+    pub fn discover(settings: &ScanSettings) -> Result<Self, BaselineError> {
+        let mut s = Suppressions::default();
+        let dirs = settings
+            .roots
+            .iter()
+            .filter(|p| p.is_dir())
+            .cloned()
+            .chain([settings.cwd.clone()]);
+        for d in dirs {
+            let f = in_dir(&d, ".gitleaksignore");
+            if f.is_file() {
+                let canon = f.canonicalize().unwrap_or(f);
+                if !s.ignore_files.contains(&canon) {
+                    s.known.load_ignore_file(&canon)?;
+                    s.ignore_files.push(canon);
+                }
+            }
+        }
+        if let Some(b) = &settings.baseline {
+            let (base, warnings) = Baseline::load(b)?;
+            s.baseline = Some(base);
+            s.warnings = warnings;
+        }
+        Ok(s)
+    }
+
+    /// Drops the findings an ignore file lists, then those the baseline holds.
+    pub fn apply(&self, findings: &mut Vec<Finding>) -> Suppressed {
+        let before = findings.len();
+        if !self.known.is_empty() {
+            findings.retain(|f| !self.known.contains(f));
+        }
+        let ignored = before - findings.len();
+        let before = findings.len();
+        if let Some(b) = &self.baseline {
+            findings.retain(|f| !b.contains(f));
+        }
+        Suppressed {
+            ignored,
+            baselined: before - findings.len(),
+        }
+    }
+}
