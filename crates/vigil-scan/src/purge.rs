@@ -391,3 +391,88 @@ fn existing_ancestor(p: &Path) -> &Path {
         .find(|a| a.is_dir())
         .unwrap_or(Path::new("/"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::examples::{expand, Gen};
+    use vigil_report::{render, Format, RenderOptions};
+
+    /// Findings of two secrets (one multi-line), from templates.
+    fn findings() -> Vec<Finding> {
+        let text = [
+            "«ghp_{alnum:30}{ghcrc}»",
+            "«-----BEGIN OPENSSH PRIVATE KEY-----\n{pem}\n-----END OPENSSH PRIVATE KEY-----»",
+        ]
+        .iter()
+        .map(|t| expand(t, &mut Gen::new(7)).unwrap().text)
+        .collect::<Vec<_>>()
+        .join("\n");
+        let mut out = Vec::new();
+        crate::Ruleset::builtin().scan_bytes("a.txt", None, text.as_bytes(), &mut out);
+        assert_eq!(out.len(), 2, "{out:?}");
+        for f in &mut out {
+            f.commit = Some("c0ffee".into());
+        }
+        out
+    }
+
+    fn report(show_secrets: bool) -> String {
+        let f = findings();
+        let r = crate::report::build(&crate::Ruleset::builtin(), &f, Default::default(), "0");
+        let mut out = Vec::new();
+        let opts = RenderOptions {
+            show_secrets,
+            ..RenderOptions::default()
+        };
+        render(Format::Json, &r, &opts, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_report_in_clear_gives_the_same_replacements_as_the_findings() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let path = dir.path().join("r.json");
+        std::fs::write(&path, report(true)).unwrap();
+        let from_report = Replacements::from_report(&path).unwrap();
+        let from_findings = Replacements::from_findings(&findings());
+        assert_eq!(from_report.secret_count(), 2);
+        assert_eq!(from_report.commit_count(), 1);
+        let (a, b) = (from_report.render(), from_findings.render());
+        assert_eq!(a.expose_secret(), b.expose_secret());
+        // One line per long line of the PEM key, never its armour.
+        let body = a.expose_secret();
+        assert!(body.contains("literal:ghp_"), "{body}");
+        assert_eq!(body.matches("==>***REMOVED***").count(), 1 + 8);
+        assert!(!body.contains("BEGIN"));
+    }
+
+    #[test]
+    fn masked_unknown_and_missing_secrets_are_refused() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let path = dir.path().join("r.json");
+        std::fs::write(&path, report(false)).unwrap();
+        assert!(matches!(
+            Replacements::from_report(&path),
+            Err(PurgeError::Redacted { index: 0, .. })
+        ));
+        let mut v: serde_json::Value = serde_json::from_str(&report(true)).unwrap();
+        v[1].as_object_mut().unwrap().remove("redacted");
+        std::fs::write(&path, v.to_string()).unwrap();
+        assert!(matches!(
+            Replacements::from_report(&path),
+            Err(PurgeError::RedactionUnknown { index: 1, .. })
+        ));
+        std::fs::write(&path, r#"[{"rule": "x"}]"#).unwrap();
+        assert!(matches!(
+            Replacements::from_report(&path),
+            Err(PurgeError::NoSecret { index: 0, .. })
+        ));
+        std::fs::write(&path, "{}").unwrap();
+        let e = Replacements::from_report(&path).unwrap_err().to_string();
+        assert!(
+            e.ends_with("r.json: not a JSON report (an array of findings)"),
+            "{e}"
+        );
+    }
+}

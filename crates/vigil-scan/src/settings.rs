@@ -424,7 +424,8 @@ mod tests {
         };
         let flags = ScanFlags::default();
         let missing = d.path().join("nope");
-        let e = ScanSettings::resolve(src, d.path(), &[missing.clone()], &flags).unwrap_err();
+        let e = ScanSettings::resolve(src, d.path(), std::slice::from_ref(&missing), &flags)
+            .unwrap_err();
         assert!(
             matches!(e, SettingsError::Path { ref path, .. } if *path == missing),
             "{e}"

@@ -73,3 +73,74 @@ impl Suppressions {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::{ConfigSource, ScanFlags};
+    use crate::{scan, Target};
+
+    #[test]
+    fn ignore_files_then_the_baseline_drop_known_findings() {
+        let d = tempfile::TempDir::new().unwrap();
+        let r = d.path();
+        let key = |seed| {
+            crate::examples::expand("«sk-or-v1-{hex:64}»", &mut crate::examples::Gen::new(seed))
+                .unwrap()
+                .text
+        };
+        let (a, b, c) = (key(1), key(2), key(3));
+        std::fs::write(r.join("a.txt"), format!("k: {a}\n")).unwrap();
+        std::fs::write(r.join("b.txt"), format!("k: {b}\n")).unwrap();
+        std::fs::write(
+            r.join(".gitleaksignore"),
+            "# known\na.txt:openrouter-api-key:1\n",
+        )
+        .unwrap();
+        let src = ConfigSource {
+            explicit: None,
+            sections: &["scan"],
+        };
+        let resolve =
+            |flags: &ScanFlags| ScanSettings::resolve(src, r, &[r.to_owned()], flags).unwrap();
+        // Record b.txt's finding as the baseline.
+        let write = ScanFlags {
+            baseline_write: Some(r.join("base.json")),
+            ..ScanFlags::default()
+        };
+        let s = resolve(&write);
+        let mut found = scan(&s, Target::Paths, &|_| {}).unwrap().findings;
+        let sup = Suppressions::discover(&s).unwrap();
+        assert_eq!(
+            sup.ignore_files.len(),
+            1,
+            "beside the root and in cwd: read once"
+        );
+        assert_eq!(
+            sup.apply(&mut found),
+            Suppressed {
+                ignored: 1,
+                baselined: 0
+            }
+        );
+        Baseline::write(&r.join("base.json"), &found).unwrap();
+        // A new secret in c.txt: the only one left.
+        std::fs::write(r.join("c.txt"), format!("k: {c}\n")).unwrap();
+        let use_it = ScanFlags {
+            baseline: Some(r.join("base.json")),
+            ..ScanFlags::default()
+        };
+        let s = resolve(&use_it);
+        let mut found = scan(&s, Target::Paths, &|_| {}).unwrap().findings;
+        let sup = Suppressions::discover(&s).unwrap();
+        assert_eq!(
+            sup.apply(&mut found),
+            Suppressed {
+                ignored: 1,
+                baselined: 1
+            }
+        );
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].file, "c.txt");
+    }
+}

@@ -9,6 +9,7 @@ use std::process::Output;
 use vigil_scan::examples::{expand, Gen};
 
 mod deps;
+#[allow(unused_imports)] // Each test binary uses some of them.
 pub use deps::{python_with, sarif_schema};
 
 /// The `vigil` binary under test, with logs and colour fixed.
