@@ -152,6 +152,8 @@ pub fn check(
                 }
                 continue;
             }
+            // Placeholders and weak values are reported as such, not again as shared.
+            let mut real = false;
             if is_placeholder(v, placeholder) {
                 push("placeholder", format!("{} still holds a placeholder; set a real value (vigil env rotate --tokens {} --write)", b.key, b.key));
             } else if v.len() < SHORT_LEN {
@@ -167,6 +169,8 @@ pub fn check(
                 let bits = strength::estimate_bits(v);
                 if bits < WEAK_BITS {
                     push("weak", format!("{} has low entropy (about {bits:.0} bits); rotate it to a random value", b.key));
+                } else {
+                    real = true;
                 }
             }
             groups
@@ -175,7 +179,7 @@ pub fn check(
                 .entry(v.to_owned())
                 .or_default()
                 .push((path.clone(), b.line));
-            if !is_placeholder(v, placeholder) {
+            if real {
                 by_value.entry(v.to_owned()).or_default().push((
                     l.file.environment.clone(),
                     path.clone(),
@@ -216,11 +220,13 @@ pub fn check(
             });
         }
     }
-    // A token declared shared ([env] tokens) must agree everywhere; any other secret counts as
-    // drifted when some files share a value and others do not (all-distinct values are taken
-    // as per-service secrets).
+    // A shared token (declared, rotated by Vigil, or an `…AUTH_TOKEN`: the services' shared
+    // bearer token of the design) must agree in every service of its environment; any other
+    // secret counts as drifted when some files share a value and others do not (all-distinct
+    // values are taken as per-service secrets).
     for ((env, key), values) in &groups {
-        let shared = values.values().any(|v| v.len() >= 2);
+        let shared = values.values().any(|v| v.len() >= 2)
+            || glob_match("*AUTH_TOKEN", &key.to_ascii_uppercase());
         if values.len() < 2 || !(tokens.contains(key) || shared) {
             continue;
         }

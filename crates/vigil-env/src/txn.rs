@@ -17,8 +17,9 @@
 //! `.vigil/` is created `0700` and only by a command that writes ([`lock`]); readers take a shared
 //! lock on an existing lock file ([`lock_shared`]) and never create anything.
 //!
-//! [`recover`], run first by every `vigil env` command that may write, finishes a `committed` journal (renames
-//! what is left) and rolls back a `prepared` one (deletes the temp files; no file was touched).
+//! [`recover`], run first by every `vigil env` command that may write, finishes a `committed`
+//! journal (renames what is left) and rolls back a `prepared` one (deletes the temp files; no
+//! file was touched).
 //! A file whose bytes match neither side (edited by hand since) is left alone and reported.
 //!
 //! Crash tests drive this through `VIGIL_TEST_FAULT_AFTER=k` (abort the process at the k-th

@@ -62,8 +62,9 @@ pub fn from_project(files: &[Loaded], section: &TokenSection) -> Vec<Environment
         .collect()
 }
 
-/// Sources named on the command line: `NAME=FILE` (the environment given) or `FILE` (placed by
-/// `model` from its path, relative to `root` when it is inside it).
+/// Sources named on the command line: `NAME=FILE` (the environment given, `prod` read as
+/// production) or `FILE` (placed by `model` from its path, relative to `root` when it is inside
+/// it).
 pub fn from_args(
     args: &[String],
     root: &Path,
@@ -78,7 +79,8 @@ pub fn from_args(
         };
         let shown = path.display().to_string();
         let name = match name {
-            Some(n) => n,
+            // `prod=…` is production, as in file names.
+            Some(n) => model.environment_word(&n).unwrap_or(n),
             None => {
                 // The folder canonical (the root is), the name as given (a link stays itself).
                 let dir = path.parent().filter(|d| !d.as_os_str().is_empty());

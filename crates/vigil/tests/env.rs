@@ -1129,6 +1129,18 @@ fn check_finds_drift_inside_an_environment_and_one_value_in_two_environments() {
             (".env.voice".into(), 1, "inconsistent".into()),
         ]
     );
+    // Two services alone: an AUTH_TOKEN is the services' shared token, so two values are drift.
+    std::fs::remove_file(d.join(".env")).unwrap();
+    let out = run(d, &["env", "check", "--format", "json"]);
+    expect_exit(&out, 1);
+    assert_eq!(
+        problems(&out),
+        [
+            (".env.bot".to_owned(), 1, "inconsistent".to_owned()),
+            (".env.voice".into(), 1, "inconsistent".into()),
+        ]
+    );
+    write(d, ".env", format!("AUTH_TOKEN={tok}\n"));
     // Production holding the default environment's token is a problem too.
     write(d, ".env.voice", format!("AUTH_TOKEN={tok}\n"));
     write(d, ".env.prod", format!("AUTH_TOKEN={tok}\n"));
