@@ -1,5 +1,10 @@
 //! `vigil env check`: what is wrong with the project's env files. Problems name the file, the
 //! line and the variable, never the value.
+//!
+//! Environments come from [`crate::environment`]: a shared token must hold one value in every
+//! service (file) of an environment (`inconsistent`), and no secret value may appear in two
+//! environments (`shared_across_environments`). Encrypted values (SOPS, dotenvx, Fernet,
+//! `vigil seal`) are not judged: their text says nothing about the secret.
 
 use crate::config::EnvSection;
 use crate::rotate::{is_placeholder, Loaded};
@@ -31,8 +36,8 @@ type ValuesAt = BTreeMap<String, Vec<(String, usize)>>;
 /// One problem.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Problem {
-    /// Stable name: `inconsistent`, `weak`, `placeholder`, `template_real_value`, `tracked`,
-    /// `not_ignored`, `dev_bypass`.
+    /// Stable name: `inconsistent`, `shared_across_environments`, `weak`, `placeholder`,
+    /// `template_real_value`, `tracked`, `not_ignored`, `dev_bypass`.
     pub code: &'static str,
     /// File, relative to the project root.
     pub file: String,
@@ -84,6 +89,8 @@ pub fn is_secret_name(name: &str) -> bool {
 }
 
 /// Runs every check; the tracked/ignored checks run only when `root` is inside a git work tree.
+/// `tokens` are the names that must agree inside an environment whatever their values (`[env]
+/// tokens` and the names the ledger recorded: a rotation gives every service the same value).
 pub fn check(
     root: &Path,
     loaded: &[Loaded],
@@ -94,6 +101,8 @@ pub fn check(
     let placeholder = section.placeholder();
     // Per environment, per variable: the distinct values and where.
     let mut groups: BTreeMap<(String, String), ValuesAt> = BTreeMap::new();
+    // Per secret value: where it is (environment, file, line, variable).
+    let mut by_value: BTreeMap<String, Vec<(String, String, usize, String)>> = BTreeMap::new();
     for l in loaded {
         let path = l.file.path.display().to_string();
         let mut seen = BTreeSet::new();
@@ -130,7 +139,11 @@ pub fn check(
                     );
                 }
             }
-            if !secretish || v.is_empty() || v.starts_with("${") {
+            if !secretish
+                || v.is_empty()
+                || v.starts_with("${")
+                || vigil_core::ciphertext::sealed(v).is_some()
+            {
                 continue;
             }
             if l.file.template {
@@ -139,6 +152,8 @@ pub fn check(
                 }
                 continue;
             }
+            // Placeholders and weak values are reported as such, not again as shared.
+            let mut real = false;
             if is_placeholder(v, placeholder) {
                 push("placeholder", format!("{} still holds a placeholder; set a real value (vigil env rotate --tokens {} --write)", b.key, b.key));
             } else if v.len() < SHORT_LEN {
@@ -154,6 +169,8 @@ pub fn check(
                 let bits = strength::estimate_bits(v);
                 if bits < WEAK_BITS {
                     push("weak", format!("{} has low entropy (about {bits:.0} bits); rotate it to a random value", b.key));
+                } else {
+                    real = true;
                 }
             }
             groups
@@ -162,13 +179,54 @@ pub fn check(
                 .entry(v.to_owned())
                 .or_default()
                 .push((path.clone(), b.line));
+            if real {
+                by_value.entry(v.to_owned()).or_default().push((
+                    l.file.environment.clone(),
+                    path.clone(),
+                    b.line,
+                    b.key.clone(),
+                ));
+            }
         }
     }
-    // A token declared shared ([env] tokens) must agree everywhere; any other secret counts as
-    // drifted when some files share a value and others do not (all-distinct values are taken
-    // as per-service secrets).
+    // One value in two environments: a leak of one opens the other.
+    for places in by_value.values() {
+        let envs: BTreeSet<&str> = places.iter().map(|(e, ..)| e.as_str()).collect();
+        if envs.len() < 2 {
+            continue;
+        }
+        let list: Vec<String> = envs
+            .iter()
+            .map(|env| {
+                let mut files: Vec<&str> = places
+                    .iter()
+                    .filter(|(e, ..)| e == env)
+                    .map(|(_, f, ..)| f.as_str())
+                    .collect();
+                files.dedup();
+                format!("{env} ({})", files.join(", "))
+            })
+            .collect();
+        for (_, f, line, key) in places {
+            out.push(Problem {
+                code: "shared_across_environments",
+                file: f.clone(),
+                line: *line,
+                key: key.clone(),
+                message: format!(
+                    "{key} has the same value in environments {}; a leak of one opens the other: give each its own (vigil env rotate --tokens {key} --write)",
+                    list.join(" and ")
+                ),
+            });
+        }
+    }
+    // A shared token (declared, rotated by Vigil, or an `…AUTH_TOKEN`: the services' shared
+    // bearer token of the design) must agree in every service of its environment; any other
+    // secret counts as drifted when some files share a value and others do not (all-distinct
+    // values are taken as per-service secrets).
     for ((env, key), values) in &groups {
-        let shared = values.values().any(|v| v.len() >= 2);
+        let shared = values.values().any(|v| v.len() >= 2)
+            || glob_match("*AUTH_TOKEN", &key.to_ascii_uppercase());
         if values.len() < 2 || !(tokens.contains(key) || shared) {
             continue;
         }

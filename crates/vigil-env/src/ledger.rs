@@ -1,6 +1,7 @@
 //! The rotation ledger, `.vigil/rotation.toml`: for each rotated secret its name, when it was
-//! rotated, which files hold it, and a salted SHA-256 of its value so that a change made outside
-//! Vigil is noticed. No value is ever stored.
+//! rotated, which files hold it, and per environment a salted SHA-256 of its value (each
+//! environment has its own) so that a change made outside Vigil is noticed. No value is ever
+//! stored.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -28,11 +29,25 @@ pub struct Ledger {
 pub struct Record {
     /// RFC 3339 time of the last rotation.
     pub rotated_at: String,
-    /// Salted hash of the value set then.
-    pub hash: String,
+    /// Salted hash of the one value of a ledger written before environments had their own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
+    /// Environment → salted hash of the value it got.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub environments: BTreeMap<String, String>,
     /// Files that hold it.
     #[serde(default)]
     pub files: Vec<String>,
+}
+
+impl Record {
+    /// The hash recorded for `environment`'s value, if any.
+    pub fn hash_for(&self, environment: &str) -> Option<&str> {
+        self.environments
+            .get(environment)
+            .or(self.hash.as_ref())
+            .map(String::as_str)
+    }
 }
 
 /// A ledger that cannot be read.
@@ -92,11 +107,12 @@ impl Ledger {
             .collect()
     }
 
-    /// Records a rotation (making the salt on first use).
+    /// Records a rotation: `values` maps each environment to the value it got (making the salt
+    /// on first use).
     pub fn record(
         &mut self,
         name: &str,
-        value: &str,
+        values: &BTreeMap<String, vigil_core::Secret<String>>,
         at: &str,
         files: Vec<String>,
     ) -> Result<(), getrandom::Error> {
@@ -105,12 +121,16 @@ impl Ledger {
             getrandom::fill(&mut b)?;
             self.salt = b.iter().map(|x| format!("{x:02x}")).collect();
         }
-        let hash = self.hash(name, value);
+        let environments = values
+            .iter()
+            .map(|(env, v)| (env.clone(), self.hash(name, v.expose_secret())))
+            .collect();
         self.secrets.insert(
             name.to_owned(),
             Record {
                 rotated_at: at.to_owned(),
-                hash,
+                hash: None,
+                environments,
                 files,
             },
         );

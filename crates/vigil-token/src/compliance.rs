@@ -1,7 +1,9 @@
 //! `vigil token check-config`: the design's "JWT configuration compliance" gate. Each
-//! environment (a `.env` file or the process environment) must hold a strong, non-default
-//! secret of its own; production must not switch authentication off; the policy's lifetimes must
-//! stay within bounds. Problems name variables and environments, never values.
+//! environment (its `.env` files, placed by vigil-env's environment model, see
+//! [`crate::environments`], or the process environment) must hold a strong, non-default secret
+//! of its own; the services (files) of one environment may share it; production must not switch
+//! authentication off; the policy's lifetimes must stay within bounds. Problems name variables
+//! and environments, never values.
 
 use crate::config::{TokenSection, POLICY_MAX_TTL};
 use serde::Serialize;
@@ -14,7 +16,8 @@ pub const MIN_SECRET_BITS: f64 = 256.0;
 /// Longest leeway accepted.
 pub const MAX_LEEWAY: u64 = 300;
 
-/// One environment's variables.
+/// The variables of one source of an environment: one of its files, or the process
+/// environment. Several sources may carry the same environment `name` (its services).
 #[derive(Debug)]
 pub struct Environment {
     /// `production`, `staging`, `process`…
@@ -67,11 +70,29 @@ pub fn check(envs: &[Environment], section: &TokenSection) -> Vec<Problem> {
             .map(|s| s.expose_secret().as_str())
             .filter(|v| !v.is_empty());
         match value {
-            None if !has_keys => push(
-                "secret_missing",
-                &env.name,
-                format!("{secret} is not set in {}", env.origin),
-            ),
+            // Missing only when no source of the environment sets it (a service that does not
+            // verify tokens need not hold the secret); said once per environment.
+            None if !has_keys
+                && !envs.iter().any(|e| {
+                    e.name == env.name
+                        && e.vars
+                            .get(secret)
+                            .is_some_and(|v| !v.expose_secret().is_empty())
+                })
+                && envs.iter().find(|e| e.name == env.name).map(|e| &e.origin)
+                    == Some(&env.origin) =>
+            {
+                let origins: Vec<&str> = envs
+                    .iter()
+                    .filter(|e| e.name == env.name)
+                    .map(|e| e.origin.as_str())
+                    .collect();
+                push(
+                    "secret_missing",
+                    &env.name,
+                    format!("{secret} is not set in {}", origins.join(", ")),
+                )
+            }
             None => {}
             Some(v) => {
                 if strength::is_known_default(v) {
@@ -133,6 +154,8 @@ pub fn check(envs: &[Environment], section: &TokenSection) -> Vec<Problem> {
             .filter(|v| !v.is_empty())
         {
             match by_value.iter_mut().find(|(val, _)| *val == v) {
+                // The services of one environment share its secret: count environments.
+                Some((_, names)) if names.contains(&env.name.as_str()) => {}
                 Some((_, names)) => names.push(&env.name),
                 None => by_value.push((v, vec![&env.name])),
             }
@@ -167,5 +190,8 @@ pub fn check(envs: &[Environment], section: &TokenSection) -> Vec<Problem> {
             format!("[token] leeway is {leeway}s, above {MAX_LEEWAY}s: expired tokens stay usable"),
         );
     }
+    // Two services of one environment with the same weakness say it once.
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|p| seen.insert((p.code, p.environment.clone(), p.message.clone())));
     out
 }

@@ -20,6 +20,7 @@
 
 pub mod compliance;
 pub mod config;
+pub mod environments;
 pub mod jwks;
 pub mod keyring;
 pub mod mint;

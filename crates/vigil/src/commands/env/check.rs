@@ -1,12 +1,13 @@
 //! `vigil env check`: inconsistent, weak, placeholder, misplaced, tracked and bypassed secrets in
 //! the project's env files, as text, JSON or SARIF; exit code 1 when anything is found.
 
-use super::open;
+use super::{open, Access};
 use crate::cli::GlobalArgs;
 use clap::{Args, ValueEnum};
 use serde_json::json;
 use vigil_core::ExitStatus;
 use vigil_env::check::{check, Problem};
+use vigil_env::ledger::Ledger;
 
 /// Arguments of `vigil env check`.
 #[derive(Debug, Args)]
@@ -31,6 +32,10 @@ const RULES: &[(&str, &str)] = &[
     (
         "inconsistent",
         "A token has different values in env files of the same environment",
+    ),
+    (
+        "shared_across_environments",
+        "A secret has the same value in two environments",
     ),
     (
         "weak",
@@ -86,8 +91,11 @@ fn sarif(problems: &[Problem]) -> serde_json::Value {
 
 /// Runs `vigil env check`.
 pub fn run(g: &GlobalArgs, args: CheckArgs) -> anyhow::Result<ExitStatus> {
-    let p = open(g)?;
-    let tokens = p.section.tokens.clone().unwrap_or_default();
+    let p = open(g, Access::Recover)?;
+    // Names that must agree inside an environment: [env] tokens, and what Vigil rotated (a
+    // rotation gives every service of an environment the same value).
+    let mut tokens = p.section.tokens.clone().unwrap_or_default();
+    tokens.extend(Ledger::load(&p.root)?.secrets.into_keys());
     let problems = check(&p.root, &p.files, &p.section, &tokens);
     match args.format {
         Format::Text => {
@@ -106,6 +114,7 @@ pub fn run(g: &GlobalArgs, args: CheckArgs) -> anyhow::Result<ExitStatus> {
                 "files": p.files.iter().map(|l| json!({
                     "path": l.file.path.display().to_string(),
                     "environment": l.file.environment,
+                    "service": l.file.service,
                     "template": l.file.template,
                 })).collect::<Vec<_>>(),
                 "problems": problems,

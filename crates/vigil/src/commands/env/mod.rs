@@ -12,9 +12,11 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
 use vigil_core::{Config, ExitStatus};
-use vigil_env::rotate::{Edit, Loaded, Plan};
-use vigil_env::txn::{self, Lock, Recovery};
-use vigil_env::{discover, Document, EnvSection};
+use vigil_env::project::ProjectError;
+use vigil_env::rotate::{Edit, Plan};
+use vigil_env::txn::{self, Recovery};
+pub use vigil_env::Access;
+use vigil_env::EnvSection;
 
 /// Arguments of `vigil env`.
 #[derive(Debug, Args)]
@@ -61,34 +63,56 @@ pub fn run(g: &GlobalArgs, args: EnvArgs) -> anyhow::Result<ExitStatus> {
     }
 }
 
-/// The project: its root, `[env]`, the lock, and its env files.
+/// The project: `vigil.toml`, `[env]`, and the opened env files (with the lock they need).
 pub struct Project {
-    /// The directory of `vigil.toml` (or the working directory).
-    pub root: PathBuf,
     /// The configuration.
     pub config: Config,
     /// `[env]`.
     pub section: EnvSection,
-    /// The env files, parsed.
-    pub files: Vec<Loaded>,
-    _lock: Lock,
+    /// The env files, the lock, the root.
+    pub env: vigil_env::Project,
 }
 
-/// Opens the project: lock, recovery, discovery, parsing (a file that does not parse is an error
-/// naming its line, and nothing is changed).
-pub fn open(g: &GlobalArgs) -> anyhow::Result<Project> {
-    let config = Config::discover(g.config.as_deref(), Path::new("."))?;
-    config.check_sections(super::SECTIONS)?;
-    let section: EnvSection = config.section("env")?;
+impl std::ops::Deref for Project {
+    type Target = vigil_env::Project;
+    fn deref(&self) -> &vigil_env::Project {
+        &self.env
+    }
+}
+
+/// The project root: the folder of `vigil.toml` (or the working directory), canonical.
+pub fn project_root(config: &Config) -> anyhow::Result<PathBuf> {
     let dir = config
         .path()
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let root = std::fs::canonicalize(dir)
-        .with_context(|| format!("{}: cannot open the project directory", dir.display()))?;
-    let lock = txn::lock(&root)?;
-    match txn::recover(&root)? {
+    std::fs::canonicalize(dir)
+        .with_context(|| format!("{}: cannot open the project directory", dir.display()))
+}
+
+/// A library error as the one line the user sees (configuration problems name vigil.toml's line).
+pub fn project_error(config: &Config, e: ProjectError) -> anyhow::Error {
+    match e {
+        ProjectError::Glob(g) => config.key_error("env.files", &g.message).into(),
+        ProjectError::Model(m) => config
+            .key_error(&m.key, &format!("`{}`: {}", m.glob, m.message))
+            .into(),
+        other => other.into(),
+    }
+}
+
+/// Opens the project for `access` (a file that does not parse, or that the environment model
+/// cannot place, is an error naming it, and nothing is changed). Prints one warning per skipped
+/// file and what recovery did.
+pub fn open(g: &GlobalArgs, access: Access) -> anyhow::Result<Project> {
+    let config = Config::discover(g.config.as_deref(), Path::new("."))?;
+    config.check_sections(super::SECTIONS)?;
+    let section: EnvSection = config.section("env")?;
+    let root = project_root(&config)?;
+    let env =
+        vigil_env::Project::open(&root, &section, access).map_err(|e| project_error(&config, e))?;
+    match env.recovery {
         Recovery::Nothing => {}
         Recovery::RolledBack(n) => eprintln!(
             "vigil: undid a rotation interrupted before its commit point ({n} file(s) untouched)"
@@ -97,27 +121,23 @@ pub fn open(g: &GlobalArgs) -> anyhow::Result<Project> {
             eprintln!("vigil: finished a rotation interrupted after its commit point ({n} file(s))")
         }
     }
-    let found = discover::discover(&root, &section.file_globs())
-        .map_err(|e| config.key_error("env.files", &e.message))?;
-    let mut files = Vec::new();
-    for f in found {
-        let full = root.join(&f.path);
-        let bytes =
-            std::fs::read(&full).with_context(|| format!("{}: cannot read", f.path.display()))?;
-        let text = String::from_utf8(bytes)
-            .map_err(|_| anyhow::anyhow!("{}: not UTF-8 text", f.path.display()))?;
-        let doc = Document::parse(&text)
-            .map_err(|e| anyhow::anyhow!("{}:{}: {}", f.path.display(), e.line, e.message))?;
-        files.push(Loaded { file: f, doc });
-    }
-    tracing::debug!(files = files.len(), root = %root.display(), "env files loaded");
+    warn_skipped(&env.skipped);
     Ok(Project {
-        root,
         config,
         section,
-        files,
-        _lock: lock,
+        env,
     })
+}
+
+/// One warning per file discovery left out.
+pub fn warn_skipped(skipped: &[vigil_env::discover::Skipped]) {
+    for s in skipped {
+        tracing::warn!(
+            "{}: {}; skipped (name it in [env] files to read it)",
+            s.path.display(),
+            s.reason
+        );
+    }
 }
 
 fn shown(s: &vigil_core::Secret<String>, show: bool) -> String {
@@ -133,7 +153,12 @@ fn shown(s: &vigil_core::Secret<String>, show: bool) -> String {
 /// Prints a plan as a redacted diff, one block per file.
 pub fn print_plan(plan: &Plan, show_secrets: bool) -> anyhow::Result<()> {
     for f in &plan.files {
-        println!("{}", f.file.path.display());
+        let env = if f.file.template {
+            "template".to_owned()
+        } else {
+            format!("environment {}", f.file.environment)
+        };
+        println!("{} ({env})", f.file.path.display());
         for Edit {
             key,
             line,
@@ -176,9 +201,9 @@ pub fn commit(p: &Project, plan: &Plan, backup: bool, ledger: bool) -> anyhow::R
         let (mut l, old) = vigil_env::ledger::Ledger::load_with_text(&p.root)?;
         let old = old.map(String::into_bytes);
         let at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-        for (name, value) in &plan.values {
+        for (name, values) in &plan.values {
             let files = plan.holders.get(name).cloned().unwrap_or_default();
-            l.record(name, value.expose_secret(), &at, files)?;
+            l.record(name, values, &at, files)?;
         }
         changes.push(txn::Change {
             path,

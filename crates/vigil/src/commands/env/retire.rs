@@ -1,7 +1,7 @@
 //! `vigil env retire NAME`: once traffic uses the new value of a dual secret, empty its previous
 //! variable (`WEBHOOK_SECRET_BACKUP`, `MCP_JWT_SECRET_PREVIOUS`) everywhere, as one transaction.
 
-use super::{commit, open, print_plan, ApplyArgs};
+use super::{commit, open, print_plan, Access, ApplyArgs};
 use crate::cli::GlobalArgs;
 use clap::Args;
 use vigil_core::ExitStatus;
@@ -20,7 +20,14 @@ pub struct RetireArgs {
 
 /// Runs `vigil env retire`.
 pub fn run(g: &GlobalArgs, args: RetireArgs) -> anyhow::Result<ExitStatus> {
-    let p = open(g)?;
+    let p = open(
+        g,
+        if args.apply.write {
+            Access::Write
+        } else {
+            Access::ReadOnly
+        },
+    )?;
     let plan = plan_retire(&p.files, &args.names, &p.section)?;
     print_plan(&plan, args.apply.show_secrets)?;
     if !args.apply.write {

@@ -1,12 +1,12 @@
 //! `vigil env rotate`: new random values for tokens, in every env file at once, as one
 //! crash-safe transaction; `--dual` moves the current value to the previous variable first.
 
-use super::{commit, open, print_plan, ApplyArgs};
+use super::{commit, open, print_plan, Access, ApplyArgs};
 use crate::cli::GlobalArgs;
 use anyhow::bail;
 use clap::Args;
 use vigil_core::ExitStatus;
-use vigil_env::generate;
+use vigil_env::generate::{self, Generator};
 use vigil_env::rotate::{plan_dual, plan_single};
 
 /// Arguments of `vigil env rotate`.
@@ -24,7 +24,8 @@ pub struct RotateArgs {
         conflicts_with = "tokens"
     )]
     pub dual: Vec<String>,
-    /// Length of each new value [default: [env] length, 32].
+    /// Length of each new value [default: [env] length, else per kind: 64 for JWT and other
+    /// signing secrets, 48 for the rest].
     #[arg(long, value_name = "N")]
     pub length: Option<usize>,
     /// Alphabet: alnum, hex, base64url, lower, or custom:CHARS [default: [env] charset, alnum].
@@ -37,21 +38,26 @@ pub struct RotateArgs {
 
 /// Runs `vigil env rotate`.
 pub fn run(g: &GlobalArgs, args: RotateArgs) -> anyhow::Result<ExitStatus> {
-    let p = open(g)?;
-    let length = args
-        .length
-        .or(p.section.length)
-        .unwrap_or(vigil_env::config::DEFAULT_LENGTH);
-    if !(16..=4096).contains(&length) {
-        bail!("--length: {length} is outside 16..=4096 (32 or more is recommended)");
+    let access = if args.apply.write {
+        Access::Write
+    } else {
+        Access::ReadOnly
+    };
+    let p = open(g, access)?;
+    let length = args.length.or(p.section.length);
+    if let Some(length) = length {
+        if !(16..=4096).contains(&length) {
+            bail!("--length: {length} is outside 16..=4096 (48 or more is recommended)");
+        }
     }
-    let spec = args
-        .charset
-        .clone()
-        .or_else(|| p.section.charset.clone())
-        .unwrap_or_else(|| "alnum".into());
-    let alphabet = generate::charset(&spec).map_err(|m| anyhow::anyhow!("--charset: {m}"))?;
-    let mut gen = || generate::generate(&alphabet, length).map_err(|e| e.to_string());
+    let spec = args.charset.clone().or_else(|| p.section.charset.clone());
+    let alphabet = spec
+        .as_deref()
+        .map(generate::charset)
+        .transpose()
+        .map_err(|m| anyhow::anyhow!("--charset: {m}"))?;
+    let generator = Generator::new(length, alphabet, p.section.placeholder());
+    let mut gen = |name: &str| generator.value(name);
     let plan = if !args.dual.is_empty() {
         plan_dual(&p.files, &args.dual, &p.section, &mut gen)?
     } else {
@@ -65,17 +71,29 @@ pub fn run(g: &GlobalArgs, args: RotateArgs) -> anyhow::Result<ExitStatus> {
         }
         plan_single(&p.files, &tokens, &p.section, &mut gen)?
     };
-    for v in plan.values.values() {
+    for v in plan.values.values().flat_map(|m| m.values()) {
         vigil_core::redact::register(v.expose_secret());
     }
     print_plan(&plan, args.apply.show_secrets)?;
-    let bits = generate::bits(alphabet.len(), length);
     let names: Vec<&str> = plan.values.keys().map(String::as_str).collect();
+    let shapes: Vec<String> = plan
+        .values
+        .iter()
+        .map(|(name, per_env)| {
+            let (len, n) = generator.spec(name);
+            let envs: Vec<&str> = per_env.keys().map(String::as_str).collect();
+            format!(
+                "{name}: {len} characters, {:.0} bits, one value per environment ({})",
+                generate::bits(n, len),
+                envs.join(", ")
+            )
+        })
+        .collect();
     if !args.apply.write {
         eprintln!(
-            "dry run: {} file(s) would change ({}; new values of {length} characters, {bits:.0} bits); add --write to apply",
+            "dry run: {} file(s) would change ({}); add --write to apply",
             plan.files.len(),
-            names.join(", ")
+            shapes.join("; ")
         );
         return Ok(ExitStatus::Success);
     }
@@ -84,7 +102,7 @@ pub fn run(g: &GlobalArgs, args: RotateArgs) -> anyhow::Result<ExitStatus> {
     if !g.quiet {
         eprintln!(
             "rotated {} in {} file(s); recorded in .vigil/rotation.toml",
-            names.join(", "),
+            shapes.join("; "),
             plan.files.len()
         );
     }

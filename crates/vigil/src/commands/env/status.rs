@@ -1,7 +1,7 @@
 //! `vigil env status`: each secret's age against its schedule, from `.vigil/rotation.toml`;
 //! exit code 1 when something is overdue.
 
-use super::open;
+use super::{open, Access};
 use crate::cli::GlobalArgs;
 use crate::commands::OutputFormat;
 use clap::Args;
@@ -19,7 +19,7 @@ pub struct StatusArgs {
 
 /// Runs `vigil env status`.
 pub fn run(g: &GlobalArgs, args: StatusArgs) -> anyhow::Result<ExitStatus> {
-    let p = open(g)?;
+    let p = open(g, Access::Recover)?;
     let ledger = Ledger::load(&p.root)?;
     let schedules =
         Schedules::new(&p.section.schedules).map_err(|(key, m)| p.config.key_error(&key, &m))?;
@@ -32,12 +32,17 @@ pub fn run(g: &GlobalArgs, args: StatusArgs) -> anyhow::Result<ExitStatus> {
         OutputFormat::Text => {
             let w = rows.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
             println!(
-                "{:<w$}  {:<11}  {:<10}  {:<20}  {:>5}  {:>6}",
+                "{:<w$}  {:<11}  {:<10}  {:<20}  {:>5}  {:>6}  NOTE",
                 "NAME", "STATE", "SCHEDULE", "LAST ROTATED", "AGE", "DUE IN"
             );
             for r in &rows {
-                println!(
-                    "{:<w$}  {:<11}  {:<10}  {:<20}  {:>5}  {:>6}",
+                let note = if r.changed {
+                    "changed outside vigil since; the age counts from the last rotation by vigil"
+                } else {
+                    ""
+                };
+                let line = format!(
+                    "{:<w$}  {:<11}  {:<10}  {:<20}  {:>5}  {:>6}  {note}",
                     r.name,
                     r.state,
                     r.schedule.as_deref().unwrap_or("-"),
@@ -49,14 +54,16 @@ pub fn run(g: &GlobalArgs, args: StatusArgs) -> anyhow::Result<ExitStatus> {
                         .map(|d| format!("{d}d"))
                         .unwrap_or_else(|| "-".into()),
                 );
+                println!("{}", line.trim_end());
             }
         }
     }
     let overdue = rows.iter().filter(|r| r.state == "overdue").count();
     if !g.quiet {
         let soon = rows.iter().filter(|r| r.state == "due_soon").count();
+        let changed = rows.iter().filter(|r| r.changed).count();
         eprintln!(
-            "{} secret(s): {overdue} overdue, {soon} due within a week",
+            "{} secret(s): {overdue} overdue, {soon} due within a week, {changed} changed outside vigil",
             rows.len()
         );
     }

@@ -1,17 +1,17 @@
 //! `vigil token check-config [ENV...]`: the JWT configuration compliance gate. Each argument is
-//! an environment, `NAME=FILE` or a `.env` file whose name gives the environment
-//! (`.env.production` → production); with none, the `.env*` files here (templates excluded),
-//! or else the process environment. Exit code 1 when anything fails.
+//! an environment, `NAME=FILE`, or a `.env` file placed in its environment by the environment
+//! model (`.env.prod` → production, `.env.bot` → the default one); with none, the project's env
+//! files as `vigil env` finds them (templates excluded), or else the process environment. Exit
+//! code 1 when anything fails. It writes nothing.
 
 use super::{load, OutputFormat};
 use crate::cli::GlobalArgs;
-use anyhow::Context as _;
+use crate::commands::env::{project_error, project_root, warn_skipped};
 use clap::Args;
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-use vigil_core::{ExitStatus, Secret};
-use vigil_env::EnvFile;
-use vigil_token::compliance::{self, Environment};
+use vigil_core::ExitStatus;
+use vigil_env::{Access, EnvSection, Model};
+use vigil_token::compliance;
+use vigil_token::environments;
 
 /// Arguments of `vigil token check-config`.
 #[derive(Debug, Args)]
@@ -29,64 +29,26 @@ pub struct CheckConfigArgs {
 /// Runs `vigil token check-config`.
 pub fn run(g: &GlobalArgs, args: CheckConfigArgs) -> anyhow::Result<ExitStatus> {
     let loaded = load(g)?;
-    let mut specs: Vec<(String, PathBuf)> = args
-        .envs
-        .iter()
-        .map(|a| match a.split_once('=') {
-            Some((n, p)) => (n.to_owned(), PathBuf::from(p)),
-            None => (EnvFile::new(PathBuf::from(a)).environment, PathBuf::from(a)),
-        })
-        .collect();
-    if specs.is_empty() {
-        let mut found: Vec<PathBuf> = std::fs::read_dir(".")
-            .context("listing the working directory")?
-            .filter_map(|e| e.ok().map(|e| PathBuf::from(e.file_name())))
-            .filter(|p| {
-                let n = p
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                p.is_file()
-                    && (n.starts_with(".env") || n.ends_with(".env"))
-                    && !EnvFile::new(p.clone()).template
-            })
-            .collect();
-        found.sort();
-        specs = found
-            .into_iter()
-            .map(|p| (EnvFile::new(p.clone()).environment, p))
-            .collect();
-    }
-    let mut envs = Vec::new();
-    for (name, path) in &specs {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("{}: cannot read", path.display()))?;
-        let doc = vigil_env::Document::parse(&text)
-            .map_err(|e| anyhow::anyhow!("{}:{e}", path.display()))?;
-        let mut vars = BTreeMap::new();
-        for b in doc.bindings() {
-            if let Some(v) = &b.value {
-                vars.insert(b.key.clone(), Secret::new(v.clone()));
-            }
-        }
-        envs.push(Environment {
-            name: name.clone(),
-            origin: path.display().to_string(),
-            production: compliance::is_production(name, &loaded.section),
-            vars,
-        });
-    }
+    let env_section: EnvSection = loaded.config.section("env")?;
+    let root = project_root(&loaded.config)?;
+    let mut envs = if args.envs.is_empty() {
+        let project = vigil_env::Project::open(&root, &env_section, Access::ReadOnly)
+            .map_err(|e| project_error(&loaded.config, e))?;
+        warn_skipped(&project.skipped);
+        environments::from_project(&project.files, &loaded.section)
+    } else {
+        let model = Model::new(&env_section).map_err(|m| {
+            loaded
+                .config
+                .key_error(&m.key, &format!("`{}`: {}", m.glob, m.message))
+        })?;
+        environments::from_args(&args.envs, &root, &model, &loaded.section)?
+    };
     if envs.is_empty() {
-        let mut vars = BTreeMap::new();
-        for (k, v) in std::env::vars() {
-            vars.insert(k, Secret::new(v));
-        }
-        envs.push(Environment {
-            name: args.environment.clone(),
-            origin: "the process environment".into(),
-            production: compliance::is_production(&args.environment, &loaded.section),
-            vars,
-        });
+        envs.push(environments::from_process(
+            &args.environment,
+            &loaded.section,
+        ));
     }
     let problems = compliance::check(&envs, &loaded.section);
     match args.format {
@@ -95,9 +57,11 @@ pub fn run(g: &GlobalArgs, args: CheckConfigArgs) -> anyhow::Result<ExitStatus> 
                 println!("{}: {} [{}]", p.environment, p.message, p.code);
             }
             if !g.quiet {
-                let names: Vec<&str> = envs.iter().map(|e| e.name.as_str()).collect();
+                let mut names: Vec<&str> = envs.iter().map(|e| e.name.as_str()).collect();
+                names.sort_unstable();
+                names.dedup();
                 eprintln!(
-                    "{} problem(s) in {} environment(s): {}",
+                    "{} problem(s) in {} environment file(s): {}",
                     problems.len(),
                     envs.len(),
                     names.join(", ")
