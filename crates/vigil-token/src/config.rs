@@ -445,3 +445,49 @@ pub fn flag_duration(flag: &str, text: &str) -> Result<Duration, TokenError> {
         error: Box::new(Invalid::Duration(m)),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(text: &str) -> TokenSettings {
+        let config = Config::parse("vigil.toml".into(), text.to_owned()).unwrap();
+        TokenSettings::load(&config, &[]).unwrap()
+    }
+
+    #[test]
+    fn each_error_says_where_it_was_written() {
+        let e = settings("[token]\n\nalgorithms = [\"HS256\", \"none\"]\n")
+            .policy()
+            .unwrap_err();
+        assert_eq!(
+            e.origin(),
+            Some(Origin::ConfigKey {
+                path: "vigil.toml".into(),
+                line: Some(3),
+                key: "token.algorithms[1]".into()
+            })
+        );
+        assert_eq!(
+            e.to_string(),
+            "vigil.toml:3: token.algorithms[1]: `none` can never be allowed"
+        );
+        let s = settings("[token]\nsecret_env = \"VIGIL_TEST_SURELY_UNSET_SECRET\"\n");
+        let o = Overrides {
+            alg: Some("HS1".into()),
+            ..Overrides::default()
+        };
+        assert_eq!(
+            s.ring(&o).unwrap_err().origin(),
+            Some(Origin::Flag("--alg".into()))
+        );
+        let e = s.keys(&Overrides::default()).unwrap_err();
+        assert_eq!(
+            e.origin(),
+            Some(Origin::EnvVar("VIGIL_TEST_SURELY_UNSET_SECRET".into()))
+        );
+        assert!(e
+            .to_string()
+            .starts_with("no key: set VIGIL_TEST_SURELY_UNSET_SECRET"));
+    }
+}
