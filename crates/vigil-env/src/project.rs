@@ -45,6 +45,7 @@ pub struct Project {
     pub skipped: Vec<Skipped>,
     /// What recovery did.
     pub recovery: Recovery,
+    access: Access,
     _lock: Option<Lock>,
 }
 
@@ -126,6 +127,9 @@ pub enum CommitError {
     /// The transaction failed (and was rolled back when before its commit point).
     #[error(transparent)]
     Txn(#[from] TxnError),
+    /// The project was opened for reading: only [`Access::Write`] holds the lock a commit needs.
+    #[error("the project was opened read-only; a commit needs Access::Write (the exclusive lock)")]
+    ReadOnly,
 }
 
 impl Project {
@@ -222,6 +226,7 @@ impl Project {
             files,
             skipped,
             recovery,
+            access,
             _lock: lock,
         })
     }
@@ -231,11 +236,15 @@ impl Project {
         &self.settings.root
     }
 
-    /// Commits a plan as one transaction (the caller opened the project with
+    /// Commits a plan as one transaction (refused unless the project was opened with
     /// [`Access::Write`]): its files, and the ledger (one salted hash per environment of each
     /// new value, never a value) when the plan made new values. With `backup`, the old files
-    /// are kept under `.vigil/backup/` until the next successful commit.
+    /// are kept under `.vigil/backup/` until the next successful commit. The project keeps the
+    /// files as they were read: open it again to read the new ones.
     pub fn commit(&self, plan: &Plan, backup: bool) -> Result<(), CommitError> {
+        if self.access != Access::Write {
+            return Err(CommitError::ReadOnly);
+        }
         let root = self.root();
         let mut changes: Vec<txn::Change> = plan
             .files
