@@ -10,11 +10,13 @@ pub mod duration;
 pub mod exit;
 pub mod fsx;
 pub mod logging;
+pub mod origin;
 pub mod redact;
 pub mod secret;
 pub mod size;
 pub mod strength;
 
-pub use config::{Config, ConfigError};
+pub use config::{Config, ConfigError, Section};
 pub use exit::ExitStatus;
+pub use origin::Origin;
 pub use secret::Secret;
