@@ -71,10 +71,22 @@ impl ConfigError {
             }
             | ConfigError::UnsetVariable {
                 path, line, key, ..
-            } => Some(Origin::config_key(path.clone(), *line, key.clone())),
+            } => Some(Origin::ConfigKey {
+                path: path.clone(),
+                line: Some(*line).filter(|l| *l > 0),
+                key: key.clone(),
+            }),
             ConfigError::Io { .. } | ConfigError::Syntax { .. } => None,
         }
     }
+}
+
+/// A `vigil.toml` section a library owns: its typed form (`deny_unknown_fields`) and its table
+/// name. Each crate registers its own (`vigil_env::EnvSection`, `vigil_token::TokenSection`);
+/// the binary lists the registered names for [`Config::check_sections`].
+pub trait Section: DeserializeOwned + Default {
+    /// The top-level table (`env`, `token`).
+    const NAME: &'static str;
 }
 
 /// A loaded `vigil.toml`: its text, its spans, and its values as written (`${VAR}` is expanded
@@ -246,6 +258,28 @@ impl Config {
             }
             self.key_error(&key, &sanitize(&e.inner().to_string()))
         })
+    }
+
+    /// A section a library registered ([`Section`]), `${VAR}` read through `lookup`.
+    pub fn read<T: Section>(
+        &self,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<T, ConfigError> {
+        self.section_with(T::NAME, lookup)
+    }
+
+    /// Where `key` (dotted, with `[i]` indices) is: this file and the key's line.
+    pub fn origin(&self, key: &str) -> crate::Origin {
+        crate::Origin::ConfigKey {
+            path: self.path.clone(),
+            line: Some(self.line_of_key(key)),
+            key: key.to_owned(),
+        }
+    }
+
+    /// The folder relative paths of this file start from (`""` for the working directory).
+    pub fn base_dir(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new(""))
     }
 
     /// An error for `key` (dotted, with `[i]` indices), pointing at the key's line in the file.

@@ -16,7 +16,7 @@ pub mod secret;
 pub mod size;
 pub mod strength;
 
-pub use config::{Config, ConfigError};
+pub use config::{Config, ConfigError, Section};
 pub use exit::ExitStatus;
 pub use origin::{Located, Origin};
 pub use secret::Secret;

@@ -1,108 +1,69 @@
-//! Where a setting or value came from, so every error can name it: a key of a configuration file,
-//! a command-line flag, a line of an env file, an environment variable. Library errors wrap their
-//! cause with an [`Origin`] (ripgrep's `ignore::Error::{WithPath, WithLineNumber}` is the model).
+//! Where a setting or a value came from, so an error can say it: a `vigil.toml` key (with its
+//! file and line), a command-line flag, a binding in an env file, or a process variable.
+//! Library errors carry an [`Origin`] beside their cause (ripgrep's `ignore::Error::WithPath`
+//! is the model), so the binary never guesses where a problem is.
 
 use std::fmt;
 use std::path::PathBuf;
 
-/// Where a value was written.
+/// Where something came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
-    /// A key of a configuration file (`vigil.toml`, `.gitleaks.toml`).
+    /// A key of a configuration file: `vigil.toml:3: token.max_ttl`.
     ConfigKey {
-        /// The file, as the user named it.
+        /// The file.
         path: PathBuf,
-        /// 1-based line of the key (0 when unknown).
-        line: usize,
-        /// Dotted key, e.g. `scan.max_file_size` or `rules[1].regex`.
+        /// 1-based line of the key, when known.
+        line: Option<usize>,
+        /// Dotted key with `[i]` indices (`token.keys[0].public_key`).
         key: String,
     },
-    /// A command-line flag, e.g. `--max-file-size`.
-    Flag {
-        /// The flag as typed, with its dashes.
-        name: String,
-    },
-    /// A variable in an env file.
+    /// A command-line flag (`--ttl`).
+    Flag(String),
+    /// An env file, a line of it, a variable bound there: `.env.prod:3: MCP_JWT_SECRET`.
     EnvFile {
-        /// The file, as the user named it.
+        /// The file, as the user named it (or relative to the project root).
         path: PathBuf,
-        /// 1-based line of the variable (0 for the whole file).
-        line: usize,
-        /// The variable's name (empty for the whole file).
-        key: String,
+        /// 1-based line, when known.
+        line: Option<usize>,
+        /// The variable, when the problem is one binding.
+        key: Option<String>,
     },
     /// A variable of the process environment.
-    EnvVar {
-        /// Its name.
-        name: String,
-    },
+    EnvVar(String),
 }
 
-impl Origin {
-    /// A command-line flag.
-    pub fn flag(name: impl Into<String>) -> Self {
-        Origin::Flag { name: name.into() }
-    }
-
-    /// A key of a configuration file.
-    pub fn config_key(path: impl Into<PathBuf>, line: usize, key: impl Into<String>) -> Self {
-        Origin::ConfigKey {
-            path: path.into(),
-            line,
-            key: key.into(),
-        }
-    }
-
-    /// The file this origin is in, if it is in one.
-    pub fn path(&self) -> Option<&std::path::Path> {
-        match self {
-            Origin::ConfigKey { path, .. } | Origin::EnvFile { path, .. } => Some(path),
-            Origin::Flag { .. } | Origin::EnvVar { .. } => None,
-        }
-    }
-
-    /// The 1-based line in [`Origin::path`], if known.
-    pub fn line(&self) -> Option<usize> {
-        match self {
-            Origin::ConfigKey { line, .. } | Origin::EnvFile { line, .. } if *line > 0 => {
-                Some(*line)
-            }
-            _ => None,
-        }
-    }
-
-    /// The key, flag or variable name.
-    pub fn key(&self) -> &str {
-        match self {
-            Origin::ConfigKey { key, .. } | Origin::EnvFile { key, .. } => key,
-            Origin::Flag { name } | Origin::EnvVar { name } => name,
-        }
-    }
-}
-
-/// `vigil.toml:3: scan.max_file_size`, `--max-file-size`, `.env.production:4: DB_PASSWORD`,
-/// `environment variable MCP_JWT_SECRET`: the prefix of a one-line error.
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Origin::ConfigKey { path, line, key } | Origin::EnvFile { path, line, key } => {
+            Origin::ConfigKey { path, line, key } => {
                 write!(f, "{}", path.display())?;
-                if *line > 0 {
+                if let Some(line) = line {
                     write!(f, ":{line}")?;
                 }
-                if !key.is_empty() {
-                    write!(f, ": {key}")?;
-                }
-                Ok(())
+                write!(f, ": {key}")
             }
-            Origin::Flag { name } => f.write_str(name),
-            Origin::EnvVar { name } => write!(f, "environment variable {name}"),
+            Origin::Flag(flag) => f.write_str(flag),
+            Origin::EnvFile { path, line, key } => {
+                write!(f, "{}", path.display())?;
+                if let Some(line) = line {
+                    write!(f, ":{line}")?;
+                }
+                match key {
+                    Some(key) => write!(f, ": {key}"),
+                    None => Ok(()),
+                }
+            }
+            // Not `NAME: …`: a secret-named variable followed by a colon reads as a credential
+            // pair to the log redactor, which would mask the next word of the message.
+            Origin::EnvVar(name) => write!(f, "{name} (environment variable)"),
         }
     }
 }
 
-/// An error and where the value that caused it was written: `{origin}: {error}`. The cause is
-/// shown in the message rather than chained, so a `{:#}` chain says it once.
+/// An error and where the value that caused it was written: `{origin}: {error}` (ripgrep's
+/// `WithPath`/`WithLineNumber` wrappers, for any cause). The cause is shown in the message
+/// rather than chained, so a `{:#}` chain says it once.
 #[derive(Debug, thiserror::Error)]
 #[error("{origin}: {error}")]
 pub struct Located<E: std::error::Error> {
@@ -124,22 +85,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn origins_read_as_error_prefixes() {
-        let at = Origin::config_key("vigil.toml", 3, "scan.max_file_size");
-        assert_eq!(at.to_string(), "vigil.toml:3: scan.max_file_size");
-        assert_eq!(at.line(), Some(3));
-        assert_eq!(Origin::flag("--since").to_string(), "--since");
-        let env = Origin::EnvFile {
-            path: ".env.production".into(),
-            line: 0,
-            key: String::new(),
+    fn each_origin_reads_as_a_place() {
+        let key = Origin::ConfigKey {
+            path: "vigil.toml".into(),
+            line: Some(3),
+            key: "token.max_ttl".into(),
         };
-        assert_eq!(env.to_string(), ".env.production");
-        assert_eq!(env.line(), None);
-        let var = Origin::EnvVar {
-            name: "MCP_JWT_SECRET".into(),
+        assert_eq!(key.to_string(), "vigil.toml:3: token.max_ttl");
+        assert_eq!(Origin::Flag("--ttl".into()).to_string(), "--ttl");
+        let file = Origin::EnvFile {
+            path: ".env.prod".into(),
+            line: Some(2),
+            key: None,
         };
-        assert_eq!(var.to_string(), "environment variable MCP_JWT_SECRET");
-        assert_eq!(var.path(), None);
+        assert_eq!(file.to_string(), ".env.prod:2");
+        let size = Located::new(
+            Origin::Flag("--max-file-size".into()),
+            crate::size::SizeError::NotASize("lots".into()),
+        );
+        assert_eq!(
+            size.to_string(),
+            "--max-file-size: `lots` is not a size (examples: 10MiB, 500KB, 4096)"
+        );
+        let var = Origin::EnvVar("MCP_JWT_SECRET".into());
+        let line = format!("{var}: the secret is empty");
+        assert_eq!(crate::redact::redact(&line), line, "never masked");
     }
 }

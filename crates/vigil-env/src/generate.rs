@@ -119,7 +119,42 @@ pub enum GenError {
     },
     /// The OS random source failed.
     #[error("the OS random source failed: {0}")]
-    Random(String),
+    Random(getrandom::Error),
+}
+
+/// Lengths a new value may have.
+pub const LENGTHS: std::ops::RangeInclusive<usize> = 16..=4096;
+
+/// A `--length` or `--charset` (or `[env] length`, `charset`) that cannot be used; the caller
+/// says where it was written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SpecError {
+    /// A length outside [`LENGTHS`].
+    #[error("{0} is outside 16..=4096 (48 or more is recommended)")]
+    Length(usize),
+    /// A custom charset of fewer than two characters.
+    #[error("a custom charset needs at least 2 distinct characters")]
+    TooFewCharacters,
+    /// A character .env dialects read differently.
+    #[error("character `{0}` is not allowed in a custom charset (quotes, #, $, \\, `, = and non-printable characters are read differently by .env dialects)")]
+    Character(char),
+    /// A name that is not in [`CHARSETS`].
+    #[error("unknown charset `{name}` (known: {known}, or custom:CHARS)")]
+    Unknown {
+        /// The name given.
+        name: String,
+        /// The known names, comma-separated.
+        known: String,
+    },
+}
+
+/// Checks a length for new values.
+pub fn length(n: usize) -> Result<usize, SpecError> {
+    if LENGTHS.contains(&n) {
+        Ok(n)
+    } else {
+        Err(SpecError::Length(n))
+    }
 }
 
 /// Whether a new value of `kind` passes every check Vigil runs on it: not a known default or a
@@ -181,8 +216,7 @@ impl Generator {
             });
         }
         for _ in 0..256 {
-            let v =
-                generate(&self.alphabet, length).map_err(|e| GenError::Random(e.to_string()))?;
+            let v = generate(&self.alphabet, length).map_err(GenError::Random)?;
             if acceptable(kind, &v, &self.placeholder) {
                 return Ok(v);
             }
@@ -211,7 +245,7 @@ pub const CHARSETS: &[(&str, &str)] = &[
 /// Resolves `--charset`: a name from [`CHARSETS`], or `custom:` followed by the characters
 /// (printable ASCII, no quote, `#`, `$`, `\`, space, backtick or `=`, which .env dialects read
 /// differently).
-pub fn charset(spec: &str) -> Result<Vec<u8>, String> {
+pub fn charset(spec: &str) -> Result<Vec<u8>, SpecError> {
     if let Some((_, chars)) = CHARSETS.iter().find(|(n, _)| *n == spec) {
         return Ok(chars.as_bytes().to_vec());
     }
@@ -220,24 +254,21 @@ pub fn charset(spec: &str) -> Result<Vec<u8>, String> {
         set.sort_unstable();
         set.dedup();
         if set.len() < 2 {
-            return Err("a custom charset needs at least 2 distinct characters".into());
+            return Err(SpecError::TooFewCharacters);
         }
         if let Some(bad) = set
             .iter()
             .find(|b| !b.is_ascii_graphic() || b"'\"#$\\`=".contains(b))
         {
-            return Err(format!(
-                "character `{}` is not allowed in a custom charset (quotes, #, $, \\, `, = and non-printable characters are read differently by .env dialects)",
-                *bad as char
-            ));
+            return Err(SpecError::Character(*bad as char));
         }
         return Ok(set);
     }
     let names: Vec<&str> = CHARSETS.iter().map(|(n, _)| *n).collect();
-    Err(format!(
-        "unknown charset `{spec}` (known: {}, or custom:CHARS)",
-        names.join(", ")
-    ))
+    Err(SpecError::Unknown {
+        name: spec.to_owned(),
+        known: names.join(", "),
+    })
 }
 
 /// `len` characters drawn uniformly from `alphabet` (at most 256 characters).
@@ -320,7 +351,17 @@ mod tests {
     fn charsets_are_checked() {
         assert!(charset("custom:ab").is_ok());
         assert!(charset("custom:a").is_err());
-        assert!(charset("custom:ab#").unwrap_err().contains("`#`"));
-        assert!(charset("emoji").unwrap_err().contains("known: alnum"));
+        assert!(charset("custom:ab#")
+            .unwrap_err()
+            .to_string()
+            .contains("`#`"));
+        assert!(charset("emoji")
+            .unwrap_err()
+            .to_string()
+            .contains("known: alnum"));
+        assert!(length(8)
+            .unwrap_err()
+            .to_string()
+            .starts_with("8 is outside"));
     }
 }

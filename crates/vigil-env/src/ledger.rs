@@ -50,14 +50,34 @@ impl Record {
     }
 }
 
-/// A ledger that cannot be read.
+/// A ledger that cannot be read. Never holds a value from the file.
 #[derive(Debug, thiserror::Error)]
-#[error("{path}: {message}")]
-pub struct LedgerError {
-    /// The file.
-    pub path: PathBuf,
-    /// Why (line and key when TOML says so).
-    pub message: String,
+pub enum LedgerError {
+    /// The file cannot be read.
+    #[error("{}: {error}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why (said in the message, not chained).
+        error: std::io::Error,
+    },
+    /// The file is not a ledger (TOML syntax, an unknown key, a wrong type).
+    #[error("{}{}: {message}", path.display(), at(line))]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line, when TOML says it.
+        line: Option<usize>,
+        /// What TOML said.
+        message: String,
+    },
+    /// The OS random source failed while making the ledger's salt.
+    #[error("the OS random source failed: {0}")]
+    Random(getrandom::Error),
+}
+
+fn at(line: &Option<usize>) -> String {
+    line.map_or(String::new(), |l| format!(":{l}"))
 }
 
 impl Ledger {
@@ -73,23 +93,16 @@ impl Ledger {
         match std::fs::read_to_string(&path) {
             Ok(text) => match toml::from_str(&text) {
                 Ok(l) => Ok((l, Some(text))),
-                Err(e) => Err(LedgerError {
-                    message: match e.span() {
-                        Some(s) => format!(
-                            "line {}: {}",
-                            vigil_core::config::line_of(&text, s.start),
-                            e.message()
-                        ),
-                        None => e.message().to_owned(),
-                    },
+                Err(e) => Err(LedgerError::Syntax {
+                    line: e
+                        .span()
+                        .map(|s| vigil_core::config::line_of(&text, s.start)),
+                    message: e.message().to_owned(),
                     path,
                 }),
             },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((Ledger::default(), None)),
-            Err(e) => Err(LedgerError {
-                path,
-                message: e.to_string(),
-            }),
+            Err(error) => Err(LedgerError::Read { path, error }),
         }
     }
 
@@ -115,10 +128,10 @@ impl Ledger {
         values: &BTreeMap<String, vigil_core::Secret<String>>,
         at: &str,
         files: Vec<String>,
-    ) -> Result<(), getrandom::Error> {
+    ) -> Result<(), LedgerError> {
         if self.salt.is_empty() {
             let mut b = [0u8; 16];
-            getrandom::fill(&mut b)?;
+            getrandom::fill(&mut b).map_err(LedgerError::Random)?;
             self.salt = b.iter().map(|x| format!("{x:02x}")).collect();
         }
         let environments = values

@@ -44,8 +44,39 @@ pub struct Edit {
     pub old: Option<Secret<String>>,
     /// The new value.
     pub new: Secret<String>,
-    /// What happens: `rotated`, `moved to previous`, `placeholder`, `retired`.
-    pub what: &'static str,
+    /// What happens.
+    pub what: EditKind,
+}
+
+/// What an [`Edit`] does to a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EditKind {
+    /// A new random value.
+    Rotated,
+    /// The current value of a dual secret, copied to its previous variable.
+    MovedToPrevious,
+    /// A template's value, replaced by the placeholder.
+    Placeholder,
+    /// The previous value of a dual secret, emptied.
+    Retired,
+}
+
+impl EditKind {
+    /// How a preview says it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EditKind::Rotated => "rotated",
+            EditKind::MovedToPrevious => "moved to previous",
+            EditKind::Placeholder => "placeholder",
+            EditKind::Retired => "retired",
+        }
+    }
+}
+
+impl std::fmt::Display for EditKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
 }
 
 /// The plan for one file.
@@ -82,12 +113,12 @@ pub enum PlanError {
     #[error("`{0}` is not a variable name (letters, digits and _)")]
     BadName(String),
     /// The document refused an edit.
-    #[error("{path}: {message}")]
+    #[error("{path}: {}", error.message)]
     Edit {
         /// File.
         path: String,
         /// Why.
-        message: String,
+        error: crate::ParseError,
     },
     /// No new value can be made.
     #[error(transparent)]
@@ -201,13 +232,7 @@ impl Work {
         }
     }
 
-    fn set(
-        &mut self,
-        i: usize,
-        key: &str,
-        value: &str,
-        what: &'static str,
-    ) -> Result<(), PlanError> {
+    fn set(&mut self, i: usize, key: &str, value: &str, what: EditKind) -> Result<(), PlanError> {
         let (file, doc, edits) = &mut self.files[i];
         if is_sops(doc) {
             return Err(PlanError::Sops {
@@ -222,9 +247,9 @@ impl Work {
             .filter(|b| b.key == key)
             .map(|b| (b.line, b.value.clone().map(Secret::new)))
             .collect();
-        let err = |e: crate::ParseError| PlanError::Edit {
+        let err = |error: crate::ParseError| PlanError::Edit {
             path: file.path.display().to_string(),
-            message: e.message,
+            error,
         };
         if bound.is_empty() {
             edits.push(Edit {
@@ -259,7 +284,7 @@ impl Work {
     ) -> Result<(), PlanError> {
         match doc.get(key) {
             Some(v) if !is_placeholder(v, section.placeholder()) => {
-                self.set(i, key, section.placeholder(), "placeholder")
+                self.set(i, key, section.placeholder(), EditKind::Placeholder)
             }
             _ => Ok(()),
         }
@@ -271,7 +296,7 @@ impl Work {
         anchor: &str,
         key: &str,
         value: &str,
-        what: &'static str,
+        what: EditKind,
     ) -> Result<(), PlanError> {
         let (file, doc, edits) = &mut self.files[i];
         if is_sops(doc) {
@@ -280,9 +305,9 @@ impl Work {
             });
         }
         doc.insert_after(anchor, key, value)
-            .map_err(|e| PlanError::Edit {
+            .map_err(|error| PlanError::Edit {
                 path: file.path.display().to_string(),
-                message: e.message,
+                error,
             })?;
         edits.push(Edit {
             key: key.to_owned(),
@@ -349,7 +374,7 @@ pub fn plan_single(
                 None => {}
                 Some(_) if !l.file.template => {
                     let v = &new[&l.file.environment];
-                    work.set(i, t, v.expose_secret(), "rotated")?
+                    work.set(i, t, v.expose_secret(), EditKind::Rotated)?
                 }
                 Some(_) => work.placeholder(i, &l.doc, t, section)?,
             }
@@ -411,12 +436,12 @@ pub fn plan_dual(
             if l.doc.get(&d.previous).is_some()
                 || l.doc.bindings().iter().any(|b| b.key == d.previous)
             {
-                work.set(i, &d.previous, &cur, "moved to previous")?;
+                work.set(i, &d.previous, &cur, EditKind::MovedToPrevious)?;
             } else {
-                work.insert(i, &d.current, &d.previous, &cur, "moved to previous")?;
+                work.insert(i, &d.current, &d.previous, &cur, EditKind::MovedToPrevious)?;
             }
             let v = &new[&l.file.environment];
-            work.set(i, &d.current, v.expose_secret(), "rotated")?;
+            work.set(i, &d.current, v.expose_secret(), EditKind::Rotated)?;
         }
         values.insert(d.current.clone(), new);
     }
@@ -437,7 +462,7 @@ pub fn plan_retire(
         for (i, l) in loaded.iter().enumerate() {
             if l.doc.get(&d.previous).is_some_and(|v| !v.is_empty()) {
                 any = true;
-                work.set(i, &d.previous, "", "retired")?;
+                work.set(i, &d.previous, "", EditKind::Retired)?;
             }
         }
         if !any {
@@ -448,4 +473,101 @@ pub fn plan_retire(
         }
     }
     Ok(work.into_plan(loaded, BTreeMap::new()))
+}
+
+/// What a user asked to rotate (`vigil env rotate`'s flags).
+#[derive(Debug, Clone, Default)]
+pub struct RotationRequest {
+    /// `--tokens` (empty: `[env] tokens`).
+    pub tokens: Vec<String>,
+    /// `--dual`: dual secrets whose current value moves to the previous variable.
+    pub dual: Vec<String>,
+    /// `--length` (else `[env] length`, else each kind's default).
+    pub length: Option<usize>,
+    /// `--charset` (else `[env] charset`, else alphanumerics).
+    pub charset: Option<String>,
+}
+
+/// The shape of the new values of one name: what a dry run announces.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shape {
+    /// The variable.
+    pub name: String,
+    /// Characters per value.
+    pub length: usize,
+    /// Entropy per value.
+    pub bits: f64,
+    /// The environments, each getting its own value.
+    pub environments: Vec<String>,
+}
+
+/// A planned rotation: the plan, and the shape of its new values.
+#[derive(Debug, Clone)]
+pub struct Rotation {
+    /// Which bytes of which files change.
+    pub plan: Plan,
+    /// One per rotated name.
+    pub shapes: Vec<Shape>,
+}
+
+/// A rotation that cannot be planned.
+#[derive(Debug, thiserror::Error)]
+pub enum RotateError {
+    /// Nothing names what to rotate.
+    #[error("say what to rotate: --tokens A,B, --dual NAME, or [env] tokens in vigil.toml")]
+    NothingToRotate,
+    /// A length or alphabet (flag or `[env]`) that cannot be used.
+    #[error(transparent)]
+    Settings(#[from] crate::settings::SettingsError),
+    /// The plan itself.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+}
+
+impl crate::Project {
+    /// Plans a rotation: `--dual` names, else `--tokens`, else `[env] tokens`, one new value
+    /// per environment from the generator the flags and `[env]` describe. Every new value is
+    /// registered for log redaction before anything prints.
+    pub fn plan_rotation(&self, req: &RotationRequest) -> Result<Rotation, RotateError> {
+        let section = &self.settings.section;
+        let generator = self
+            .settings
+            .generator(req.length, req.charset.as_deref())?;
+        let mut gen = |name: &str| generator.value(name);
+        let plan = if !req.dual.is_empty() {
+            plan_dual(&self.files, &req.dual, section, &mut gen)?
+        } else {
+            let tokens = if req.tokens.is_empty() {
+                section.tokens.clone().unwrap_or_default()
+            } else {
+                req.tokens.clone()
+            };
+            if tokens.is_empty() {
+                return Err(RotateError::NothingToRotate);
+            }
+            plan_single(&self.files, &tokens, section, &mut gen)?
+        };
+        for v in plan.values.values().flat_map(|m| m.values()) {
+            vigil_core::redact::register(v.expose_secret());
+        }
+        let shapes = plan
+            .values
+            .iter()
+            .map(|(name, per_env)| {
+                let (length, n) = generator.spec(name);
+                Shape {
+                    name: name.clone(),
+                    length,
+                    bits: crate::generate::bits(n, length),
+                    environments: per_env.keys().cloned().collect(),
+                }
+            })
+            .collect();
+        Ok(Rotation { plan, shapes })
+    }
+
+    /// Plans retiring dual secrets: their previous variable is emptied wherever it is set.
+    pub fn plan_retire(&self, names: &[String]) -> Result<Plan, PlanError> {
+        plan_retire(&self.files, names, &self.settings.section)
+    }
 }

@@ -13,13 +13,48 @@ use std::collections::BTreeMap;
 /// Days before the due date that count as "due soon".
 pub const SOON_DAYS: i64 = 7;
 
+/// Where a secret stands against its schedule (serialized as its snake-case name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// Past its due date.
+    Overdue,
+    /// Due within [`SOON_DAYS`].
+    DueSoon,
+    /// Rotated within its schedule.
+    Ok,
+    /// Never rotated by Vigil.
+    Untracked,
+    /// Rotated by Vigil, but no schedule applies.
+    Unscheduled,
+}
+
+impl State {
+    /// The stable name (as serialized).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Overdue => "overdue",
+            State::DueSoon => "due_soon",
+            State::Ok => "ok",
+            State::Untracked => "untracked",
+            State::Unscheduled => "unscheduled",
+        }
+    }
+}
+
+impl std::fmt::Display for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
 /// One secret's status.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Row {
     /// Variable.
     pub name: String,
-    /// `overdue`, `due_soon`, `ok`, `untracked` (never rotated by Vigil), `unscheduled`.
-    pub state: &'static str,
+    /// Where it stands.
+    pub state: State,
     /// The value differs from what Vigil set last (in at least one environment).
     pub changed: bool,
     /// The schedule as written (`monthly`, `45 days`).
@@ -80,11 +115,11 @@ pub fn status(loaded: &[Loaded], ledger: &Ledger, schedules: &Schedules, now: i6
             })
         });
         let state = match (record, period, due_secs) {
-            (None, _, _) => "untracked",
-            (Some(_), None, _) => "unscheduled",
-            (Some(_), Some(_), Some(s)) if s < 0 => "overdue",
-            (Some(_), Some(_), Some(s)) if s <= SOON_DAYS * 86_400 => "due_soon",
-            _ => "ok",
+            (None, _, _) => State::Untracked,
+            (Some(_), None, _) => State::Unscheduled,
+            (Some(_), Some(_), Some(s)) if s < 0 => State::Overdue,
+            (Some(_), Some(_), Some(s)) if s <= SOON_DAYS * 86_400 => State::DueSoon,
+            _ => State::Ok,
         };
         rows.push(Row {
             name,
@@ -98,4 +133,24 @@ pub fn status(loaded: &[Loaded], ledger: &Ledger, schedules: &Schedules, now: i6
         });
     }
     rows
+}
+
+/// Why the status cannot be computed.
+#[derive(Debug, thiserror::Error)]
+pub enum StatusError {
+    /// A schedule of `[env.schedules]`.
+    #[error(transparent)]
+    Settings(#[from] crate::settings::SettingsError),
+    /// The ledger.
+    #[error(transparent)]
+    Ledger(#[from] crate::ledger::LedgerError),
+}
+
+impl crate::Project {
+    /// The status of every scheduled or recorded secret as of `now` (seconds since the epoch).
+    pub fn status(&self, now: i64) -> Result<Vec<Row>, StatusError> {
+        let ledger = Ledger::load(self.root())?;
+        let schedules = self.settings.schedules()?;
+        Ok(status(&self.files, &ledger, &schedules, now))
+    }
 }

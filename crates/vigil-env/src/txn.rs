@@ -117,10 +117,20 @@ impl std::fmt::Debug for Change {
     }
 }
 
+/// Where a transaction is: before or after its commit point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Phase {
+    /// Temp files and backups may exist; no file has changed.
+    Prepared,
+    /// The commit point has passed: every file gets its new content.
+    Committed,
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 struct Journal {
     version: u32,
-    state: String,
+    state: Phase,
     backup: Option<PathBuf>,
     entries: Vec<Entry>,
 }
@@ -327,7 +337,7 @@ pub fn commit(root: &Path, changes: &[Change], backup: bool) -> Result<(), TxnEr
     });
     let mut journal = Journal {
         version: 1,
-        state: "prepared".into(),
+        state: Phase::Prepared,
         backup: backup_dir.clone(),
         entries,
     };
@@ -337,7 +347,7 @@ pub fn commit(root: &Path, changes: &[Change], backup: bool) -> Result<(), TxnEr
         rollback(root, &journal);
         return Err(e);
     }
-    journal.state = "committed".into();
+    journal.state = Phase::Committed;
     write_journal(root, &journal)?;
     step();
     finish(root, &journal)?;
@@ -485,8 +495,8 @@ pub fn recover(root: &Path) -> Result<Recovery, TxnError> {
         path: jpath.display().to_string(),
         message: e.to_string(),
     })?;
-    match journal.state.as_str() {
-        "committed" => {
+    match journal.state {
+        Phase::Committed => {
             let n = finish(root, &journal)?;
             tracing::debug!(
                 files = n,
@@ -494,7 +504,7 @@ pub fn recover(root: &Path) -> Result<Recovery, TxnError> {
             );
             Ok(Recovery::RolledForward(n))
         }
-        _ => {
+        Phase::Prepared => {
             for e in &journal.entries {
                 let _ = fs::remove_file(&e.tmp);
                 if hash_of(&e.path)? != e.old {

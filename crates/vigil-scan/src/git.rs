@@ -210,7 +210,7 @@ pub fn open(path: &Path) -> Result<gix::Repository, GitError> {
 
 fn resolve(repo: &gix::Repository, what: &str, rev: &str) -> Result<ObjectId, GitError> {
     let err = |m: String| GitError::Rev {
-        origin: Origin::flag(what),
+        origin: Origin::Flag(what.to_owned()),
         rev: rev.to_owned(),
         message: m,
     };
@@ -510,7 +510,7 @@ pub fn scan_history(
         t
     } else if let Some(range) = &opts.range {
         let (a, b) = range.split_once("..").ok_or_else(|| GitError::Rev {
-            origin: Origin::flag("--range"),
+            origin: Origin::Flag("--range".into()),
             rev: range.clone(),
             message: "expected A..B".into(),
         })?;
@@ -909,7 +909,7 @@ mod tests {
 
     #[test]
     fn since_reads_dates_and_times() {
-        let flag = || Origin::flag("--since");
+        let flag = || Origin::Flag("--since".into());
         assert_eq!(parse_since("2026-01-02", flag), Ok(1_767_312_000));
         assert_eq!(parse_since("2026-01-02T12:00:00Z", flag), Ok(1_767_355_200));
         assert_eq!(

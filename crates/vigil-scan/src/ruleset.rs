@@ -233,7 +233,7 @@ impl ConfigRef<'_> {
     /// The origin of `key` (relative to the scan configuration) in this file.
     pub fn origin(&self, key: &str) -> vigil_core::Origin {
         let key = format!("{}{key}", self.prefix);
-        vigil_core::Origin::config_key(self.config.path(), self.config.line_of_key(&key), key)
+        self.config.origin(&key)
     }
 
     fn err(&self, key: &str, problem: RuleProblem) -> RuleError {

@@ -197,7 +197,7 @@ pub fn scan(
                 Scope::Push(p) => p.apply_to(&mut opts),
             }
             if let Some(s) = &h.since {
-                opts.since = Some(git::parse_since(s, || Origin::flag("--since"))?);
+                opts.since = Some(git::parse_since(s, || Origin::Flag("--since".into()))?);
             }
             let (findings, stats) = git::scan_history(&h.repo, &settings.rules, &opts)?;
             (findings, Scanned::History(stats), Vec::new(), Vec::new())

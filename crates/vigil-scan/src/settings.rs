@@ -158,7 +158,7 @@ impl ScanSettings {
         };
         let max_file_size = match &flags.max_file_size {
             Some(text) => vigil_core::size::parse(text)
-                .map_err(|e| Located::new(Origin::flag("--max-file-size"), e))?,
+                .map_err(|e| Located::new(Origin::Flag("--max-file-size".into()), e))?,
             None => configured_size.unwrap_or(DEFAULT_MAX_FILE_SIZE),
         };
         let baseline = match &flags.baseline_write {
@@ -252,7 +252,7 @@ fn choose(
     let here = in_dir(cwd, vigil_core::config::DEFAULT_FILE);
     if here.is_file() {
         let cfg = Config::load(&here)?;
-        if cfg.has_section("scan") {
+        if cfg.has_section(<ScanSection as vigil_core::Section>::NAME) {
             return vigil_toml(cfg, config.sections);
         }
         cfg.check_sections(config.sections)?;
@@ -450,7 +450,13 @@ mod tests {
             panic!("{e}")
         };
         let o = r.origin().expect("an origin");
-        assert_eq!(o.key(), "scan.rules[0].regex");
-        assert_eq!(o.line(), Some(4));
+        assert_eq!(
+            o,
+            Origin::ConfigKey {
+                path: d.path().join("vigil.toml"),
+                line: Some(4),
+                key: "scan.rules[0].regex".into(),
+            }
+        );
     }
 }

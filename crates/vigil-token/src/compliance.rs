@@ -30,12 +30,81 @@ pub struct Environment {
     pub vars: BTreeMap<String, Secret<String>>,
 }
 
+/// What kind of compliance problem: a stable code, serialized as its snake-case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Code {
+    /// No source of an environment sets the signing secret.
+    SecretMissing,
+    /// The signing secret has too little entropy.
+    SecretWeak,
+    /// The signing secret is a well-known default.
+    SecretDefault,
+    /// Two environments share one signing secret.
+    SecretShared,
+    /// The previous secret equals the current one.
+    PreviousEqualsCurrent,
+    /// Authentication is switched off in production.
+    DevBypass,
+    /// `[token] max_ttl` above the policy's ceiling.
+    MaxTtl,
+    /// `[token] leeway` above [`MAX_LEEWAY`].
+    Leeway,
+}
+
+impl Code {
+    /// Every code.
+    pub const ALL: [Code; 8] = [
+        Code::SecretMissing,
+        Code::SecretWeak,
+        Code::SecretDefault,
+        Code::SecretShared,
+        Code::PreviousEqualsCurrent,
+        Code::DevBypass,
+        Code::MaxTtl,
+        Code::Leeway,
+    ];
+
+    /// The stable name (as serialized).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::SecretMissing => "secret_missing",
+            Code::SecretWeak => "secret_weak",
+            Code::SecretDefault => "secret_default",
+            Code::SecretShared => "secret_shared",
+            Code::PreviousEqualsCurrent => "previous_equals_current",
+            Code::DevBypass => "dev_bypass",
+            Code::MaxTtl => "max_ttl",
+            Code::Leeway => "leeway",
+        }
+    }
+
+    /// What the check finds, in one line.
+    pub fn description(self) -> &'static str {
+        match self {
+            Code::SecretMissing => "An environment does not set the JWT signing secret",
+            Code::SecretWeak => "The JWT signing secret has under 256 bits of entropy",
+            Code::SecretDefault => "The JWT signing secret is a well-known default",
+            Code::SecretShared => "Two environments share one JWT signing secret",
+            Code::PreviousEqualsCurrent => "The previous JWT secret equals the current one",
+            Code::DevBypass => "Authentication is switched off in production",
+            Code::MaxTtl => "Tokens may live longer than the policy's one day",
+            Code::Leeway => "The clock leeway keeps expired tokens usable",
+        }
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
 /// One compliance problem.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Problem {
-    /// Stable name: `secret_missing`, `secret_weak`, `secret_default`, `secret_shared`,
-    /// `previous_equals_current`, `dev_bypass`, `max_ttl`, `leeway`.
-    pub code: &'static str,
+    /// What kind.
+    pub code: Code,
     /// The environment, or `vigil.toml` for policy problems.
     pub environment: String,
     /// What is wrong and what to do.
@@ -88,7 +157,7 @@ pub fn check(envs: &[Environment], section: &TokenSection) -> Vec<Problem> {
                     .map(|e| e.origin.as_str())
                     .collect();
                 push(
-                    "secret_missing",
+                    Code::SecretMissing,
                     &env.name,
                     format!("{secret} is not set in {}", origins.join(", ")),
                 )
@@ -97,7 +166,7 @@ pub fn check(envs: &[Environment], section: &TokenSection) -> Vec<Problem> {
             Some(v) => {
                 if strength::is_known_default(v) {
                     push(
-                        "secret_default",
+                        Code::SecretDefault,
                         &env.name,
                         format!("{secret} is a well-known default value; generate one: openssl rand -base64 32"),
                     );
@@ -105,7 +174,7 @@ pub fn check(envs: &[Environment], section: &TokenSection) -> Vec<Problem> {
                     let bits = strength::estimate_bits(v);
                     if bits < MIN_SECRET_BITS {
                         push(
-                            "secret_weak",
+                            Code::SecretWeak,
                             &env.name,
                             format!(
                                 "{secret} has about {bits:.0} bits of entropy, under {MIN_SECRET_BITS:.0} (32 random bytes: openssl rand -base64 32)"
@@ -119,7 +188,7 @@ pub fn check(envs: &[Environment], section: &TokenSection) -> Vec<Problem> {
                     .is_some_and(|p| p.expose_secret() == v)
                 {
                     push(
-                        "previous_equals_current",
+                        Code::PreviousEqualsCurrent,
                         &env.name,
                         format!(
                             "{previous} equals {secret}: the rotation did not change the secret"
@@ -136,7 +205,7 @@ pub fn check(envs: &[Environment], section: &TokenSection) -> Vec<Problem> {
                     .is_some_and(|v| strength::truthy(v.expose_secret()))
                 {
                     push(
-                        "dev_bypass",
+                        Code::DevBypass,
                         &env.name,
                         format!("{flag} is on in a production environment: authentication is switched off"),
                     );
@@ -163,7 +232,7 @@ pub fn check(envs: &[Environment], section: &TokenSection) -> Vec<Problem> {
     }
     for (_, names) in by_value.iter().filter(|(_, n)| n.len() > 1) {
         push(
-            "secret_shared",
+            Code::SecretShared,
             names[0],
             format!(
                 "{secret} has the same value in {}: give each environment its own",
@@ -177,7 +246,7 @@ pub fn check(envs: &[Environment], section: &TokenSection) -> Vec<Problem> {
         .unwrap_or(POLICY_MAX_TTL);
     if max_ttl > POLICY_MAX_TTL {
         push(
-            "max_ttl",
+            Code::MaxTtl,
             "vigil.toml",
             format!("[token] max_ttl is {max_ttl}s, above the policy's {POLICY_MAX_TTL}s (1 day)"),
         );
@@ -185,7 +254,7 @@ pub fn check(envs: &[Environment], section: &TokenSection) -> Vec<Problem> {
     let leeway = section.leeway.map(|d| d.as_secs()).unwrap_or(30);
     if leeway > MAX_LEEWAY {
         push(
-            "leeway",
+            Code::Leeway,
             "vigil.toml",
             format!("[token] leeway is {leeway}s, above {MAX_LEEWAY}s: expired tokens stay usable"),
         );

@@ -8,34 +8,57 @@ use crate::config::TokenSection;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use vigil_core::Secret;
+use vigil_env::discover::Skipped;
 use vigil_env::environment::{Model, PlaceError};
+use vigil_env::project::ProjectError;
 use vigil_env::rotate::Loaded;
-use vigil_env::Document;
+use vigil_env::{envfile, Access, Document, EnvFileError, EnvSettings, Project};
 
 /// An environment file that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum EnvironmentsError {
-    /// A file that cannot be read.
-    #[error("{path}: cannot read: {source}")]
-    Read {
-        /// The file.
-        path: String,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// A line no dialect reads.
-    #[error("{path}:{line}: {message}")]
-    Parse {
-        /// The file.
-        path: String,
-        /// 1-based line.
-        line: usize,
-        /// Why (never the line's content).
-        message: String,
-    },
+    /// A file that cannot be read or parsed.
+    #[error(transparent)]
+    EnvFile(#[from] EnvFileError),
     /// A file the model cannot place.
     #[error(transparent)]
     Place(#[from] PlaceError),
+    /// The project's env files cannot be opened.
+    #[error(transparent)]
+    Project(#[from] ProjectError),
+}
+
+/// The environments `check-config` judges, and the project files discovery left out.
+#[derive(Debug)]
+pub struct Gathered {
+    /// One source per file (or the process environment).
+    pub environments: Vec<Environment>,
+    /// Files discovery skipped (one warning each).
+    pub skipped: Vec<Skipped>,
+}
+
+/// Where `check-config` reads its environments: the `NAME=FILE` or `FILE` arguments when
+/// given, else the project's env files (templates excluded; the project is opened read-only,
+/// so nothing is written), else the process environment as `process_name`.
+pub fn gather(
+    args: &[String],
+    process_name: &str,
+    env: EnvSettings,
+    section: &TokenSection,
+) -> Result<Gathered, EnvironmentsError> {
+    let (mut environments, skipped) = if args.is_empty() {
+        let project = Project::open(env, Access::ReadOnly)?;
+        (from_project(&project.files, section), project.skipped)
+    } else {
+        (from_args(args, &env.root, &env.model, section)?, Vec::new())
+    };
+    if environments.is_empty() {
+        environments.push(from_process(process_name, section));
+    }
+    Ok(Gathered {
+        environments,
+        skipped,
+    })
 }
 
 fn vars(doc: &Document) -> BTreeMap<String, Secret<String>> {
@@ -94,15 +117,7 @@ pub fn from_args(
                 model.place(&rel)?.environment
             }
         };
-        let text = std::fs::read_to_string(&path).map_err(|source| EnvironmentsError::Read {
-            path: shown.clone(),
-            source,
-        })?;
-        let doc = Document::parse(&text).map_err(|e| EnvironmentsError::Parse {
-            path: shown.clone(),
-            line: e.line,
-            message: e.message,
-        })?;
+        let doc = envfile::load(&path)?;
         out.push(Environment {
             production: is_production(&name, section),
             name,

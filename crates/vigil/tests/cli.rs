@@ -300,3 +300,105 @@ fn an_unset_variable_only_matters_to_the_command_that_reads_it() {
         .unwrap();
     expect_exit(&out, 0);
 }
+
+// Issue 16: errors carry their origin; every .env file is read one way.
+
+#[test]
+fn errors_say_where_the_setting_was_written() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let secret = token("{alnum:48}", 161);
+    let line = |out: &Output| {
+        expect_exit(out, 2);
+        let e = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(e.trim().lines().count(), 1, "{e}");
+        e
+    };
+    // An --env-file: the file, then the line; never the line's content. Token and gateway
+    // commands read it the same way.
+    for args in [
+        &["token", "mint", "--aud", "git", "--env-file", "absent.env"][..],
+        &["gateway", "check", "--env-file", "absent.env"][..],
+    ] {
+        let e = line(&run(d, args));
+        assert!(
+            e.starts_with("vigil: absent.env: cannot read: "),
+            "{args:?}: {e}"
+        );
+    }
+    write(
+        d,
+        "bad.env",
+        format!("MCP_JWT_SECRET={secret}\nBROKEN='never closed\n"),
+    );
+    let e = line(&run(
+        d,
+        &["token", "mint", "--aud", "git", "--env-file", "bad.env"],
+    ));
+    assert!(e.starts_with("vigil: bad.env:2: "), "{e}");
+    assert!(!e.contains("never closed") && !e.contains(&secret), "{e}");
+    // The same file given to check-config reads the same.
+    let e = line(&run(d, &["token", "check-config", "production=bad.env"]));
+    assert!(e.starts_with("vigil: bad.env:2: "), "{e}");
+    // A flag is named as the flag; the same setting in vigil.toml by its key and line.
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    write(d, ".env", format!("AUTH_TOKEN={secret}\n"));
+    let e = line(&run(
+        d,
+        &[
+            "env",
+            "rotate",
+            "--tokens",
+            "AUTH_TOKEN",
+            "--charset",
+            "emoji",
+        ],
+    ));
+    assert!(e.starts_with("vigil: --charset: unknown charset"), "{e}");
+    write(
+        d,
+        "vigil.toml",
+        "[env]\n\ncharset = \"emoji\"\nlength = 8\n",
+    );
+    let e = line(&run(d, &["env", "rotate", "--tokens", "AUTH_TOKEN"]));
+    assert!(
+        e.starts_with("vigil: vigil.toml:4: env.length: 8 is outside"),
+        "{e}"
+    );
+    let e = line(&run(
+        d,
+        &["env", "rotate", "--tokens", "AUTH_TOKEN", "--length", "48"],
+    ));
+    assert!(
+        e.starts_with("vigil: vigil.toml:3: env.charset: unknown charset"),
+        "{e}"
+    );
+    write(
+        d,
+        "vigil.toml",
+        "[env.schedules]\n\"LEGACY_*\" = \"sometimes\"\n",
+    );
+    let e = line(&run(d, &["env", "status"]));
+    assert!(
+        e.starts_with("vigil: vigil.toml:2: env.schedules.LEGACY_*: `sometimes` is not a period"),
+        "{e}"
+    );
+    write(d, "vigil.toml", "[token]\nsecret_alg = \"HS999\"\n");
+    let mut c = vigil(d);
+    c.args(["token", "mint", "--aud", "git"])
+        .env("MCP_JWT_SECRET", &secret);
+    let e = line(&c.output().unwrap());
+    assert!(
+        e.starts_with("vigil: vigil.toml:2: token.secret_alg: unknown algorithm `HS999`"),
+        "{e}"
+    );
+    let mut c = vigil(d);
+    c.args(["token", "mint", "--aud", "git", "--alg", "HS999"])
+        .env("MCP_JWT_SECRET", &secret);
+    let e = line(&c.output().unwrap());
+    assert!(
+        e.starts_with("vigil: --alg: unknown algorithm `HS999`"),
+        "{e}"
+    );
+}

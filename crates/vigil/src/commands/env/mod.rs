@@ -1,6 +1,7 @@
 //! `vigil env`: rotate, retire, check and track the secrets in the project's `.env` files. One
-//! file per subcommand; this one holds what they share: finding the project root, taking the
-//! lock, finishing or undoing an interrupted rotation, loading the env files.
+//! file per subcommand; this one holds what they share: opening the project (vigil-env's
+//! `Project::open`: lock, recovery, discovery, parsing) and saying what it did, and the preview of
+//! a plan.
 
 mod check;
 mod retire;
@@ -8,15 +9,11 @@ mod rotate;
 mod status;
 
 use crate::cli::GlobalArgs;
-use anyhow::Context as _;
 use clap::{Args, Subcommand};
-use std::path::{Path, PathBuf};
-use vigil_core::{Config, ExitStatus};
-use vigil_env::project::ProjectError;
+use vigil_core::ExitStatus;
 use vigil_env::rotate::{Edit, Plan};
-use vigil_env::txn::{self, Recovery};
-pub use vigil_env::Access;
-use vigil_env::EnvSection;
+use vigil_env::txn::Recovery;
+use vigil_env::{Access, EnvSettings, Project};
 
 /// Arguments of `vigil env`.
 #[derive(Debug, Args)]
@@ -63,56 +60,11 @@ pub fn run(g: &GlobalArgs, args: EnvArgs) -> anyhow::Result<ExitStatus> {
     }
 }
 
-/// The project: `vigil.toml`, `[env]`, and the opened env files (with the lock they need).
-pub struct Project {
-    /// The configuration.
-    pub config: Config,
-    /// `[env]`.
-    pub section: EnvSection,
-    /// The env files, the lock, the root.
-    pub env: vigil_env::Project,
-}
-
-impl std::ops::Deref for Project {
-    type Target = vigil_env::Project;
-    fn deref(&self) -> &vigil_env::Project {
-        &self.env
-    }
-}
-
-/// The project root: the folder of `vigil.toml` (or the working directory), canonical.
-pub fn project_root(config: &Config) -> anyhow::Result<PathBuf> {
-    let dir = config
-        .path()
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::canonicalize(dir)
-        .with_context(|| format!("{}: cannot open the project directory", dir.display()))
-}
-
-/// A library error as the one line the user sees (configuration problems name vigil.toml's line).
-pub fn project_error(config: &Config, e: ProjectError) -> anyhow::Error {
-    match e {
-        ProjectError::Glob(g) => config.key_error("env.files", &g.message).into(),
-        ProjectError::Model(m) => config
-            .key_error(&m.key, &format!("`{}`: {}", m.glob, m.message))
-            .into(),
-        other => other.into(),
-    }
-}
-
-/// Opens the project for `access` (a file that does not parse, or that the environment model
-/// cannot place, is an error naming it, and nothing is changed). Prints one warning per skipped
-/// file and what recovery did.
+/// Opens the project for `access` and says what recovery did and which files were skipped.
 pub fn open(g: &GlobalArgs, access: Access) -> anyhow::Result<Project> {
-    let config = Config::discover(g.config.as_deref(), Path::new("."))?;
-    config.check_sections(super::SECTIONS)?;
-    let section: EnvSection = config.section("env")?;
-    let root = project_root(&config)?;
-    let env =
-        vigil_env::Project::open(&root, &section, access).map_err(|e| project_error(&config, e))?;
-    match env.recovery {
+    let settings = EnvSettings::resolve(&super::config(g)?)?;
+    let project = Project::open(settings, access)?;
+    match project.recovery {
         Recovery::Nothing => {}
         Recovery::RolledBack(n) => eprintln!(
             "vigil: undid a rotation interrupted before its commit point ({n} file(s) untouched)"
@@ -121,23 +73,8 @@ pub fn open(g: &GlobalArgs, access: Access) -> anyhow::Result<Project> {
             eprintln!("vigil: finished a rotation interrupted after its commit point ({n} file(s))")
         }
     }
-    warn_skipped(&env.skipped);
-    Ok(Project {
-        config,
-        section,
-        env,
-    })
-}
-
-/// One warning per file discovery left out.
-pub fn warn_skipped(skipped: &[vigil_env::discover::Skipped]) {
-    for s in skipped {
-        tracing::warn!(
-            "{}: {}; skipped (name it in [env] files to read it)",
-            s.path.display(),
-            s.reason
-        );
-    }
+    crate::output::warn_skipped(&project.skipped);
+    Ok(project)
 }
 
 fn shown(s: &vigil_core::Secret<String>, show: bool) -> String {
@@ -182,35 +119,5 @@ pub fn print_plan(plan: &Plan, show_secrets: bool) -> anyhow::Result<()> {
             );
         }
     }
-    Ok(())
-}
-
-/// Commits a plan (and the ledger, when `ledger` is set) as one transaction.
-pub fn commit(p: &Project, plan: &Plan, backup: bool, ledger: bool) -> anyhow::Result<()> {
-    let mut changes: Vec<txn::Change> = plan
-        .files
-        .iter()
-        .map(|f| txn::Change {
-            path: p.root.join(&f.file.path),
-            old: Some(f.old.clone().into_bytes()),
-            new: f.new.clone().into_bytes(),
-        })
-        .collect();
-    if ledger && !plan.values.is_empty() {
-        let path = p.root.join(vigil_env::ledger::LEDGER);
-        let (mut l, old) = vigil_env::ledger::Ledger::load_with_text(&p.root)?;
-        let old = old.map(String::into_bytes);
-        let at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-        for (name, values) in &plan.values {
-            let files = plan.holders.get(name).cloned().unwrap_or_default();
-            l.record(name, values, &at, files)?;
-        }
-        changes.push(txn::Change {
-            path,
-            old,
-            new: l.to_text().into_bytes(),
-        });
-    }
-    txn::commit(&p.root, &changes, backup)?;
     Ok(())
 }

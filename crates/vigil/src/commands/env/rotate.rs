@@ -1,13 +1,11 @@
 //! `vigil env rotate`: new random values for tokens, in every env file at once, as one
 //! crash-safe transaction; `--dual` moves the current value to the previous variable first.
 
-use super::{commit, open, print_plan, Access, ApplyArgs};
+use super::{open, print_plan, Access, ApplyArgs};
 use crate::cli::GlobalArgs;
-use anyhow::bail;
 use clap::Args;
 use vigil_core::ExitStatus;
-use vigil_env::generate::{self, Generator};
-use vigil_env::rotate::{plan_dual, plan_single};
+use vigil_env::rotate::RotationRequest;
 
 /// Arguments of `vigil env rotate`.
 #[derive(Debug, Args)]
@@ -44,48 +42,24 @@ pub fn run(g: &GlobalArgs, args: RotateArgs) -> anyhow::Result<ExitStatus> {
         Access::ReadOnly
     };
     let p = open(g, access)?;
-    let length = args.length.or(p.section.length);
-    if let Some(length) = length {
-        if !(16..=4096).contains(&length) {
-            bail!("--length: {length} is outside 16..=4096 (48 or more is recommended)");
-        }
-    }
-    let spec = args.charset.clone().or_else(|| p.section.charset.clone());
-    let alphabet = spec
-        .as_deref()
-        .map(generate::charset)
-        .transpose()
-        .map_err(|m| anyhow::anyhow!("--charset: {m}"))?;
-    let generator = Generator::new(length, alphabet, p.section.placeholder());
-    let mut gen = |name: &str| generator.value(name);
-    let plan = if !args.dual.is_empty() {
-        plan_dual(&p.files, &args.dual, &p.section, &mut gen)?
-    } else {
-        let tokens = if args.tokens.is_empty() {
-            p.section.tokens.clone().unwrap_or_default()
-        } else {
-            args.tokens.clone()
-        };
-        if tokens.is_empty() {
-            bail!("say what to rotate: --tokens A,B, --dual NAME, or [env] tokens in vigil.toml");
-        }
-        plan_single(&p.files, &tokens, &p.section, &mut gen)?
-    };
-    for v in plan.values.values().flat_map(|m| m.values()) {
-        vigil_core::redact::register(v.expose_secret());
-    }
-    print_plan(&plan, args.apply.show_secrets)?;
-    let names: Vec<&str> = plan.values.keys().map(String::as_str).collect();
-    let shapes: Vec<String> = plan
-        .values
+    let rotation = p.plan_rotation(&RotationRequest {
+        tokens: args.tokens,
+        dual: args.dual,
+        length: args.length,
+        charset: args.charset,
+    })?;
+    let plan = &rotation.plan;
+    print_plan(plan, args.apply.show_secrets)?;
+    let shapes: Vec<String> = rotation
+        .shapes
         .iter()
-        .map(|(name, per_env)| {
-            let (len, n) = generator.spec(name);
-            let envs: Vec<&str> = per_env.keys().map(String::as_str).collect();
+        .map(|s| {
             format!(
-                "{name}: {len} characters, {:.0} bits, one value per environment ({})",
-                generate::bits(n, len),
-                envs.join(", ")
+                "{}: {} characters, {:.0} bits, one value per environment ({})",
+                s.name,
+                s.length,
+                s.bits,
+                s.environments.join(", ")
             )
         })
         .collect();
@@ -97,7 +71,8 @@ pub fn run(g: &GlobalArgs, args: RotateArgs) -> anyhow::Result<ExitStatus> {
         );
         return Ok(ExitStatus::Success);
     }
-    commit(&p, &plan, args.apply.backup, true)?;
+    p.commit(plan, args.apply.backup)?;
+    let names: Vec<&str> = plan.values.keys().map(String::as_str).collect();
     tracing::info!(names = ?names, files = plan.files.len(), "rotation committed");
     if !g.quiet {
         eprintln!(

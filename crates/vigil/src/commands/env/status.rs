@@ -6,8 +6,7 @@ use crate::cli::GlobalArgs;
 use crate::commands::OutputFormat;
 use clap::Args;
 use vigil_core::ExitStatus;
-use vigil_env::ledger::Ledger;
-use vigil_env::schedule::Schedules;
+use vigil_env::status::State;
 
 /// Arguments of `vigil env status`.
 #[derive(Debug, Args)]
@@ -20,13 +19,10 @@ pub struct StatusArgs {
 /// Runs `vigil env status`.
 pub fn run(g: &GlobalArgs, args: StatusArgs) -> anyhow::Result<ExitStatus> {
     let p = open(g, Access::Recover)?;
-    let ledger = Ledger::load(&p.root)?;
-    let schedules =
-        Schedules::new(&p.section.schedules).map_err(|(key, m)| p.config.key_error(&key, &m))?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_secs() as i64;
-    let rows = vigil_env::status::status(&p.files, &ledger, &schedules, now);
+    let rows = p.status(now)?;
     match args.format {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
         OutputFormat::Text => {
@@ -58,9 +54,9 @@ pub fn run(g: &GlobalArgs, args: StatusArgs) -> anyhow::Result<ExitStatus> {
             }
         }
     }
-    let overdue = rows.iter().filter(|r| r.state == "overdue").count();
+    let overdue = rows.iter().filter(|r| r.state == State::Overdue).count();
     if !g.quiet {
-        let soon = rows.iter().filter(|r| r.state == "due_soon").count();
+        let soon = rows.iter().filter(|r| r.state == State::DueSoon).count();
         let changed = rows.iter().filter(|r| r.changed).count();
         eprintln!(
             "{} secret(s): {overdue} overdue, {soon} due within a week, {changed} changed outside vigil",

@@ -4,14 +4,14 @@
 //! files as `vigil env` finds them (templates excluded), or else the process environment. Exit
 //! code 1 when anything fails. It writes nothing.
 
-use super::{load, OutputFormat};
+use super::OutputFormat;
 use crate::cli::GlobalArgs;
-use crate::commands::env::{project_error, project_root, warn_skipped};
 use clap::Args;
 use vigil_core::ExitStatus;
-use vigil_env::{Access, EnvSection, Model};
+use vigil_env::EnvSettings;
 use vigil_token::compliance;
 use vigil_token::environments;
+use vigil_token::TokenSettings;
 
 /// Arguments of `vigil token check-config`.
 #[derive(Debug, Args)]
@@ -28,29 +28,13 @@ pub struct CheckConfigArgs {
 
 /// Runs `vigil token check-config`.
 pub fn run(g: &GlobalArgs, args: CheckConfigArgs) -> anyhow::Result<ExitStatus> {
-    let loaded = load(g)?;
-    let env_section: EnvSection = loaded.config.section("env")?;
-    let root = project_root(&loaded.config)?;
-    let mut envs = if args.envs.is_empty() {
-        let project = vigil_env::Project::open(&root, &env_section, Access::ReadOnly)
-            .map_err(|e| project_error(&loaded.config, e))?;
-        warn_skipped(&project.skipped);
-        environments::from_project(&project.files, &loaded.section)
-    } else {
-        let model = Model::new(&env_section).map_err(|m| {
-            loaded
-                .config
-                .key_error(&m.key, &format!("`{}`: {}", m.glob, m.message))
-        })?;
-        environments::from_args(&args.envs, &root, &model, &loaded.section)?
-    };
-    if envs.is_empty() {
-        envs.push(environments::from_process(
-            &args.environment,
-            &loaded.section,
-        ));
-    }
-    let problems = compliance::check(&envs, &loaded.section);
+    let config = crate::commands::config(g)?;
+    let token = TokenSettings::load(&config, &[])?;
+    let env = EnvSettings::resolve(&config)?;
+    let gathered = environments::gather(&args.envs, &args.environment, env, &token.section)?;
+    crate::output::warn_skipped(&gathered.skipped);
+    let envs = gathered.environments;
+    let problems = compliance::check(&envs, &token.section);
     match args.format {
         OutputFormat::Text => {
             for p in &problems {

@@ -1,11 +1,10 @@
 //! `vigil token mint`: a token for one MCP server, signed with the ring's current key.
 
-use super::{load_with, KeyArgs};
+use super::{settings, KeyArgs};
 use crate::cli::GlobalArgs;
-use anyhow::{bail, Context as _};
 use clap::Args;
 use vigil_core::ExitStatus;
-use vigil_token::MintRequest;
+use vigil_token::{MintFlags, MintRequest};
 
 /// Arguments of `vigil token mint`.
 #[derive(Debug, Args)]
@@ -29,45 +28,20 @@ pub struct MintArgs {
 
 /// Runs `vigil token mint`.
 pub fn run(g: &GlobalArgs, args: MintArgs) -> anyhow::Result<ExitStatus> {
-    let loaded = load_with(g, &args.keys.env_file)?;
-    let (ring, policy) = loaded.ring(&args.keys)?;
-    let ttl = vigil_core::duration::parse(&args.ttl)
-        .map_err(|m| anyhow::anyhow!("--ttl: {m}"))?
-        .as_secs();
-    if !policy.audiences.is_empty() {
-        for a in &args.aud {
-            if !policy.audiences.contains(a) {
-                bail!(
-                    "--aud: `{a}` is not one of the configured audiences ({})",
-                    policy.audiences.join(", ")
-                );
-            }
-        }
-    }
-    let mut claims = serde_json::Map::new();
-    for c in &args.claims {
-        let (k, v) = c.split_once('=').with_context(|| {
-            format!(
-                "--claim: `{k}` is not KEY=VALUE",
-                k = c.split('=').next().unwrap_or("")
-            )
-        })?;
-        let value =
-            serde_json::from_str(v).unwrap_or_else(|_| serde_json::Value::String(v.to_owned()));
-        claims.insert(k.to_owned(), value);
-    }
-    let key = ring
-        .current()
-        .context("no key in the ring can sign (the previous secret and public keys only verify)")?;
-    let req = MintRequest {
-        audiences: args.aud,
-        subject: args.sub,
-        issuer: policy.issuer.clone(),
-        ttl,
-        claims,
-    };
-    let token = vigil_token::mint(key, &req, super::now(None)?, policy.max_ttl)?;
-    tracing::info!(key = %key.label, aud = ?req.audiences, ttl, "token minted");
+    let loaded = settings(g, &args.keys.env_file)?;
+    let (ring, policy) = loaded.keys(&args.keys.overrides())?;
+    let req = MintRequest::from_flags(
+        &MintFlags {
+            audiences: args.aud,
+            ttl: args.ttl,
+            subject: args.sub,
+            claims: args.claims,
+        },
+        &policy,
+    )?;
+    let key = ring.signer()?;
+    let token = vigil_token::mint(key, &req, vigil_token::time::now()?, policy.max_ttl)?;
+    tracing::info!(key = %key.label, aud = ?req.audiences, ttl = req.ttl, "token minted");
     println!("{token}");
     Ok(ExitStatus::Success)
 }
