@@ -130,7 +130,7 @@ pub fn seal_keys(
             return Err(env_err(
                 path,
                 0,
-                format!("{key}: seal keys are not sealed into env files"),
+                format!("`{key}`: seal keys are not sealed into env files"),
             ));
         }
         let Some((b, v)) = single(path, &doc, key)? else {
@@ -210,7 +210,7 @@ pub fn open_all(
         let p = if v.trim_start().starts_with("vseal:") {
             let ctx = Context::for_env(environment, &b.key, extra)?;
             value::open(ring, &ctx, v)
-                .map_err(|e| env_err(path, b.line, format!("{}: {e}", b.key)))?
+                .map_err(|e| env_err(path, b.line, format!("`{}`: {e}", b.key)))?
         } else {
             Plaintext::from(v.as_str())
         };
@@ -293,14 +293,14 @@ mod tests {
         let e = open_all(&r, ".env.staging", &p.new, "staging", &Context::new()).unwrap_err();
         assert!(
             e.to_string()
-                .starts_with(".env.staging:1: A: does not decrypt"),
+                .starts_with(".env.staging:1: `A`: does not decrypt"),
             "{e}"
         );
         // Another key.
         let moved = format!("B={a}\n");
         let e = open_all(&r, ".env", &moved, "default", &Context::new()).unwrap_err();
         assert!(
-            e.to_string().starts_with(".env:1: B: does not decrypt"),
+            e.to_string().starts_with(".env:1: `B`: does not decrypt"),
             "{e}"
         );
     }

@@ -17,7 +17,7 @@ pub enum SealError {
         have: String,
     },
     /// Authentication failed: wrong context, a changed byte, or another key under the same id.
-    #[error("does not decrypt with key `{kid}` and context {context}: it was sealed for another context (user, field, store, environment or .env key), changed since, or sealed by a different key with the same id")]
+    #[error("does not decrypt with key `{kid}` and context [{context}]: it was sealed for another context (user, field, store, environment or .env key), changed since, or sealed by a different key with the same id")]
     Decrypt {
         /// The key id tried (the only one: the value names it).
         kid: String,

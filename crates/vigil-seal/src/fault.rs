@@ -1,5 +1,5 @@
 //! Crash points for tests: with `VIGIL_TEST_KILL_AT=k` in the environment, the process sends
-//! itself `SIGKILL` (through `kill -9`, exactly what an operator's `kill -9` does) at the k-th
+//! itself `SIGKILL` (through the shell's `kill -9`, exactly what an operator's `kill -9` does) at the k-th
 //! step of a rotation or migration. Unset, a step costs one counter increment.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,8 +16,14 @@ pub fn step() {
         return;
     };
     if at == n {
-        let _ = std::process::Command::new("kill")
-            .args(["-9", &std::process::id().to_string()])
+        // The shell's own `kill` (every system has `sh`; not every one has /bin/kill).
+        let _ = std::process::Command::new("sh")
+            .args([
+                "-c",
+                "kill -9 \"$1\"",
+                "sh",
+                &std::process::id().to_string(),
+            ])
             .status();
         // The signal is on its way; make no further progress.
         loop {

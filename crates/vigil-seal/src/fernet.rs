@@ -250,7 +250,7 @@ impl Fernet {
         ttl: Option<u64>,
         current_time: u64,
     ) -> Result<Plaintext> {
-        let invalid = |why: &str| SealError::Fernet(format!("invalid token: {why}"));
+        let invalid = |why: &str| SealError::Fernet(format!("invalid token ({why})"));
         let token = token.trim();
         if token.len() > MAX_TOKEN {
             return Err(invalid("too long"));

@@ -171,7 +171,7 @@ pub fn migrate(
             .zip(&key)
             .map(|(c, k)| format!("{c}={}", k.as_deref().unwrap_or("NULL")))
             .collect();
-        let at = |err: SealError| store_err(format!("{table} row {}: {err}", shown.join(",")));
+        let at = |err: SealError| store_err(format!("{table} row ({}): {err}", shown.join(",")));
         let key: Vec<String> = match key.into_iter().collect::<Option<Vec<_>>>() {
             Some(k) => k,
             None => return Err(at(SealError::Context("a context column is NULL".into()))),

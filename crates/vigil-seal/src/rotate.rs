@@ -74,7 +74,7 @@ pub fn rotate_store(ring: &KeyRing, store: &mut Store) -> Result<Counts> {
             let ctx = store.context(&user, &name)?;
             let p = value::open(ring, &ctx, &v).map_err(|err| SealError::Store {
                 path: path.display().to_string(),
-                message: format!("user={user} name={name}: {err}"),
+                message: format!("user `{user}`, secret `{name}`: {err}"),
             })?;
             let (new, fp) = value::seal_with_fingerprint(ring, &ctx, p.as_bytes())?;
             own.push((user, name, v, new, fp));
@@ -90,7 +90,12 @@ pub fn rotate_store(ring: &KeyRing, store: &mut Store) -> Result<Counts> {
             let ctx = store.row_context(col, row)?;
             let p = value::open(ring, &ctx, v).map_err(|err| SealError::Store {
                 path: path.display().to_string(),
-                message: format!("{}.{} row {}: {err}", col.table, col.column, row.join(",")),
+                message: format!(
+                    "{}.{} row ({}): {err}",
+                    col.table,
+                    col.column,
+                    row.join(",")
+                ),
             })?;
             let (new, fp) = value::seal_with_fingerprint(ring, &ctx, p.as_bytes())?;
             cells.push((col.clone(), row.to_vec(), v.to_owned(), new, fp));
@@ -176,7 +181,7 @@ pub fn plan_env(
             let at = |err: SealError| SealError::Env {
                 path: shown.clone(),
                 line,
-                message: format!("{key}: {err}"),
+                message: format!("`{key}`: {err}"),
             };
             let field = value::header_of(&v).map_err(at)?;
             if ring.is_primary(field) {

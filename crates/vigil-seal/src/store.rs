@@ -183,6 +183,10 @@ impl Store {
                         message: "no such store".into(),
                     });
                 }
+                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    vigil_core::fsx::create_private_dir_all(parent)
+                        .map_err(|err| SealError::io(parent, err))?;
+                }
                 // 0600 from the first byte; SQLite gives its -wal and -shm files the same mode.
                 match std::fs::OpenOptions::new()
                     .write(true)
@@ -535,7 +539,7 @@ impl Store {
             found = Some(
                 text_of(r.get_ref(0).map_err(&e)?).map_err(|m| SealError::Store {
                     path: self.path.display().to_string(),
-                    message: format!("{}.{}: {m}", col.table, col.column),
+                    message: format!("{m} in {}.{}", col.table, col.column),
                 })?,
             );
         }
@@ -687,7 +691,7 @@ impl Store {
         while let Some(r) = rows.next().map_err(&e)? {
             let Some(v) = text_of(r.get_ref(0).map_err(&e)?).map_err(|m| SealError::Store {
                 path: self.path.display().to_string(),
-                message: format!("{}.{}: {m}", col.table, col.column),
+                message: format!("{m} in {}.{}", col.table, col.column),
             })?
             else {
                 continue;

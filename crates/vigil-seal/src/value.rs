@@ -38,7 +38,29 @@ pub struct Fingerprint {
 
 /// Seals `plaintext` under the ring's primary key, bound to `ctx`.
 pub fn seal(ring: &KeyRing, ctx: &Context, plaintext: &[u8]) -> Result<String> {
-    seal_with_fingerprint(ring, ctx, plaintext).map(|(s, _)| s)
+    let (field, cipher) = ring.primary()?;
+    seal_with(&cipher.aead, &field, ctx, plaintext)
+}
+
+thread_local! {
+    /// Per-thread scratch for the associated data (no allocation per value).
+    static AAD: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with the associated data of (`field`, `ctx`).
+fn with_aad<T>(field: &str, ctx: &Context, f: impl FnOnce(&[u8]) -> T) -> T {
+    AAD.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut aad) => {
+            aad.clear();
+            ctx.encode_aad(field, &mut aad);
+            f(&aad)
+        }
+        Err(_) => {
+            let mut aad = Vec::new();
+            ctx.encode_aad(field, &mut aad);
+            f(&aad)
+        }
+    })
 }
 
 /// Seals, and returns the value's fingerprint too.
@@ -70,8 +92,6 @@ fn seal_with(
     if plaintext.len() > MAX_PLAINTEXT {
         return Err(SealError::TooLarge(plaintext.len()));
     }
-    let mut aad = Vec::with_capacity(64);
-    ctx.encode_aad(field, &mut aad);
     let mut buf = Vec::with_capacity(NONCE_LEN + plaintext.len() + TAG_LEN);
     buf.resize(NONCE_LEN, 0);
     getrandom::fill(&mut buf[..NONCE_LEN]).map_err(|e| SealError::Keys {
@@ -80,9 +100,10 @@ fn seal_with(
     })?;
     buf.extend_from_slice(plaintext);
     let (nonce, body) = buf.split_at_mut(NONCE_LEN);
-    let tag = aead
-        .encrypt_in_place_detached(XNonce::from_slice(nonce), &aad, body)
-        .map_err(|_| SealError::TooLarge(plaintext.len()))?;
+    let tag = with_aad(field, ctx, |aad| {
+        aead.encrypt_in_place_detached(XNonce::from_slice(nonce), aad, body)
+    })
+    .map_err(|_| SealError::TooLarge(plaintext.len()))?;
     buf.extend_from_slice(&tag);
     let mut out = String::with_capacity(PREFIX.len() + field.len() + 1 + buf.len() * 4 / 3 + 4);
     out.push_str(PREFIX);
@@ -92,7 +113,9 @@ fn seal_with(
     Ok(out)
 }
 
-/// Splits a sealed value into its header field and payload, checking the form (not the key).
+/// Splits a sealed value into its header field and payload, checking the prefix, the header
+/// field and the payload's length (not the key, and not the payload's alphabet: see
+/// [`is_sealed`]).
 pub fn parse(text: &str) -> Result<(&str, &str)> {
     let t = text.trim();
     let Some(rest) = t.strip_prefix(PREFIX) else {
@@ -111,13 +134,9 @@ pub fn parse(text: &str) -> Result<(&str, &str)> {
             field.escape_debug()
         )));
     }
+    // The alphabet is checked by the base64url decoder (or by `is_sealed`), not twice.
     let min = (NONCE_LEN + TAG_LEN) * 4 / 3;
-    if payload.len() < min
-        || payload.len() > MAX_PAYLOAD_CHARS
-        || !payload
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
+    if payload.len() < min || payload.len() > MAX_PAYLOAD_CHARS {
         return Err(SealError::Format(
             "sealed value with a malformed payload (truncated, or not base64url)".into(),
         ));
@@ -130,9 +149,13 @@ pub fn header_of(text: &str) -> Result<&str> {
     parse(text).map(|(f, _)| f)
 }
 
-/// Whether `text` has the form of a sealed value.
+/// Whether `text` has the form of a sealed value (the payload's alphabet included).
 pub fn is_sealed(text: &str) -> bool {
-    parse(text).is_ok()
+    parse(text).is_ok_and(|(_, payload)| {
+        payload
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    })
 }
 
 /// Opens a sealed value with the one key its header names, checking the context.
@@ -152,19 +175,19 @@ pub fn open(ring: &KeyRing, ctx: &Context, text: &str) -> Result<Plaintext> {
     if buf.len() < NONCE_LEN + TAG_LEN {
         return Err(SealError::Format("sealed value too short".into()));
     }
-    let mut aad = Vec::with_capacity(64);
-    ctx.encode_aad(field, &mut aad);
     let split = buf.len() - TAG_LEN;
     let tag = Tag::clone_from_slice(&buf[split..]);
     let (nonce, body) = buf[..split].split_at_mut(NONCE_LEN);
     let nonce = *XNonce::from_slice(nonce);
-    cipher
-        .aead
-        .decrypt_in_place_detached(&nonce, &aad, body, &tag)
-        .map_err(|_| SealError::Decrypt {
-            kid: field.to_owned(),
-            context: ctx.to_string(),
-        })?;
+    with_aad(field, ctx, |aad| {
+        cipher
+            .aead
+            .decrypt_in_place_detached(&nonce, aad, body, &tag)
+    })
+    .map_err(|_| SealError::Decrypt {
+        kid: field.to_owned(),
+        context: ctx.to_string(),
+    })?;
     buf.truncate(split);
     buf.drain(..NONCE_LEN);
     Ok(Plaintext::new(std::mem::take(&mut *buf)))

@@ -70,8 +70,7 @@ pub enum Command {
     Env(crate::commands::env::EnvArgs),
     /// Mint, verify and inspect the JWTs that guard MCP servers; check the JWT configuration.
     Token(crate::commands::token::TokenArgs),
-    /// Encrypt secrets at rest: context-bound values, a per-user SQLite store, sealed .env
-    /// values, rotation, Fernet interop.
+    /// Encrypt secrets at rest: a per-user SQLite store, sealed .env values, Fernet interop.
     Seal(crate::commands::seal::SealArgs),
     /// The authenticating gateway in front of MCP servers: JWT, rate limits, CORS, metrics.
     Gateway(crate::commands::gateway::GatewayArgs),

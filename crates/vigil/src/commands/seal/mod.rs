@@ -98,7 +98,7 @@ impl FernetArgs {
         let source: KeySource = self.fernet_key_from.parse()?;
         let value = zeroize::Zeroizing::new(std::env::var(&self.fernet_env).map_err(|_| {
             anyhow::anyhow!(
-                "{}: not set (it must hold the Fernet key or master secret)",
+                "`{}` is not set (it must hold the Fernet key or master secret)",
                 self.fernet_env
             )
         })?);

@@ -57,7 +57,9 @@ pub fn run(g: &GlobalArgs, a: RunArgs) -> anyhow::Result<ExitStatus> {
     let mut kept = Vec::new();
     for (k, v) in &values {
         if v.as_bytes().contains(&0) {
-            anyhow::bail!("{k}: the value holds a NUL byte and cannot be passed in an environment");
+            anyhow::bail!(
+                "`{k}`: the value holds a NUL byte and cannot be passed in an environment"
+            );
         }
         if !a.override_env && std::env::var_os(k).is_some() {
             if !kept.contains(k) {
