@@ -172,3 +172,36 @@ fn read(path: &Path) -> rusqlite::Result<Holds> {
         Holds::UserData(data)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inspect_tells_a_store_from_user_data_and_an_empty_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = |name: &str, sql: &str| {
+            let p = dir.path().join(name);
+            let c = Connection::open(&p).unwrap();
+            c.execute_batch(sql).unwrap();
+            drop(c);
+            inspect(&std::fs::read(p).unwrap())
+        };
+        assert_eq!(
+            db("a.db", "CREATE TABLE m (x); INSERT INTO m VALUES (1), (2);"),
+            Holds::UserData(vec![("m".into(), 2)])
+        );
+        assert_eq!(db("b.db", "CREATE TABLE m (x);"), Holds::Empty);
+        let ring = crate::KeyRing::new(vec![("k1".into(), crate::MasterKey::generate().unwrap())])
+            .unwrap();
+        let p = dir.path().join("s.db");
+        let mut s = crate::Store::open(&p, crate::store::Mode::Create).unwrap();
+        s.put(&ring, "u", "n", b"v").unwrap();
+        drop(s);
+        assert_eq!(inspect(&std::fs::read(&p).unwrap()), Holds::SealStore(1));
+        assert!(matches!(
+            inspect(b"SQLite format 3\0garbage"),
+            Holds::Unreadable(_)
+        ));
+    }
+}

@@ -219,6 +219,101 @@ pub fn open_all(
     Ok(out)
 }
 
+/// One file of [`seal_files`]: its name as given, its environment, and its plan.
+#[derive(Debug)]
+pub struct FilePlan {
+    /// The path as given.
+    pub path: std::path::PathBuf,
+    /// The environment its values are bound to.
+    pub environment: String,
+    /// What changes.
+    pub plan: EnvPlan,
+}
+
+/// Seals `keys` in every file (see [`seal_keys`]); with `write`, under the project lock at
+/// `root`, after finishing or undoing an interrupted transaction, the changed files and the
+/// fingerprint index are committed as one `vigil-env` transaction. Returns every file's plan.
+pub fn seal_files(
+    ring: &KeyRing,
+    root: &Path,
+    files: &[std::path::PathBuf],
+    keys: &[String],
+    environment: Option<&str>,
+    extra: &Context,
+    write: bool,
+) -> Result<Vec<FilePlan>> {
+    let _lock = if write {
+        let l = vigil_env::txn::lock(root)?;
+        vigil_env::txn::recover(root)?;
+        Some(l)
+    } else {
+        None
+    };
+    let (mut index, index_old) = crate::index::Index::load(root)?;
+    let mut out = Vec::new();
+    let mut changes = Vec::new();
+    for f in files {
+        let shown = f.display().to_string();
+        let text = std::fs::read_to_string(f).map_err(|e| SealError::io(f, e))?;
+        let env = environment.map_or_else(|| environment_of(f), str::to_owned);
+        let plan = seal_keys(ring, &shown, &text, &env, keys, extra)?;
+        for s in &plan.sealed {
+            index.insert(&s.sealed, s.fingerprint.clone());
+        }
+        if plan.new != plan.old {
+            changes.push(vigil_env::txn::Change {
+                // Absolute, so the journal means the same file whatever directory recovers it.
+                path: std::fs::canonicalize(f).map_err(|e| SealError::io(f, e))?,
+                old: Some(plan.old.clone().into_bytes()),
+                new: plan.new.clone().into_bytes(),
+            });
+        }
+        out.push(FilePlan {
+            path: f.clone(),
+            environment: env,
+            plan,
+        });
+    }
+    if write && !changes.is_empty() {
+        let new_index = index.to_bytes();
+        if index_old.as_deref() != Some(&new_index[..]) {
+            changes.push(vigil_env::txn::Change {
+                path: crate::index::Index::path(root),
+                old: index_old,
+                new: new_index,
+            });
+        }
+        vigil_env::txn::commit(root, &changes, false)?;
+    }
+    Ok(out)
+}
+
+/// Where a leaked plaintext is among the sealed values of env files: `file:line KEY` for each
+/// value whose fingerprint in the index at `root` matches the plaintext's under the same key.
+/// Nothing is decrypted.
+pub fn find(
+    ring: &KeyRing,
+    root: &Path,
+    files: &[std::path::PathBuf],
+    plaintext: &[u8],
+) -> Result<Vec<String>> {
+    let (index, _) = crate::index::Index::load(root)?;
+    let mut hits = Vec::new();
+    for f in files {
+        let shown = f.display().to_string();
+        let text = std::fs::read_to_string(f).map_err(|e| SealError::io(f, e))?;
+        for b in parse(&shown, &text)?.bindings() {
+            let Some(fp) = b.value.as_deref().and_then(|v| index.get(v)) else {
+                continue;
+            };
+            if value::fingerprint(ring, &fp.kid, plaintext).is_ok_and(|mine| &mine == fp) {
+                hits.push(format!("{shown}:{} {}", b.line, b.key));
+            }
+        }
+    }
+    Ok(hits)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -242,3 +242,68 @@ pub fn migrate(
     step();
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fernet::FernetKey;
+    use crate::key::MasterKey;
+    use crate::store::Mode;
+
+    #[test]
+    fn a_fernet_column_converts_both_ways_bound_to_its_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.db");
+        let ring = KeyRing::new(vec![("k1".into(), MasterKey::generate().unwrap())]).unwrap();
+        let f = Fernet::new(vec![FernetKey::generate().unwrap()]).unwrap();
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch("CREATE TABLE t (uid INTEGER, v TEXT)")
+            .unwrap();
+        for (uid, v) in [(1, "one-1"), (2, "two-2")] {
+            c.execute(
+                "INSERT INTO t VALUES (?1, ?2)",
+                params![uid, f.encrypt(v.as_bytes()).unwrap()],
+            )
+            .unwrap();
+        }
+        c.execute("INSERT INTO t VALUES (3, NULL)", []).unwrap();
+        drop(c);
+        let mut s = Store::open(&path, Mode::Create).unwrap();
+        let ctx = vec!["uid".to_owned()];
+        let r = migrate(&mut s, &ring, &f, "t", "v", &ctx, Direction::FromFernet).unwrap();
+        assert_eq!(
+            r,
+            Report {
+                converted: 2,
+                already: 0,
+                null: 1
+            }
+        );
+        let col = s.column("t", "v").unwrap();
+        assert_eq!(
+            s.get_in(&ring, &col, &["2".into()])
+                .unwrap()
+                .unwrap()
+                .as_bytes(),
+            b"two-2"
+        );
+        assert_eq!(s.find(&ring, b"one-1").unwrap(), ["table=t column=v uid=1"]);
+        // Idempotent.
+        let again = migrate(&mut s, &ring, &f, "t", "v", &ctx, Direction::FromFernet).unwrap();
+        assert_eq!(again.already, 2);
+        let back = migrate(&mut s, &ring, &f, "t", "v", &ctx, Direction::ToFernet).unwrap();
+        assert_eq!(back.converted, 2);
+        assert!(s.column("t", "v").is_err());
+        let v: String = s
+            .conn
+            .query_row("SELECT v FROM t WHERE uid = 1", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(f.decrypt(&v, None).unwrap().as_bytes(), b"one-1");
+        // A context column that does not pick one row is refused.
+        s.conn
+            .execute("INSERT INTO t VALUES (1, ?1)", [f.encrypt(b"dup").unwrap()])
+            .unwrap();
+        let e = migrate(&mut s, &ring, &f, "t", "v", &ctx, Direction::FromFernet).unwrap_err();
+        assert!(e.to_string().contains("does not pick one row"), "{e}");
+    }
+}

@@ -153,11 +153,13 @@ pub fn rotate_store(ring: &KeyRing, store: &mut Store) -> Result<Counts> {
 }
 
 /// Plans the re-encryption of every sealed value of the env files not under the primary key:
-/// the file changes (and the index) for one `txn::commit`.
+/// the file changes (and the index) for one `txn::commit`. `environment` overrides the one each
+/// file's name gives.
 pub fn plan_env(
     ring: &KeyRing,
     root: &Path,
     files: &[PathBuf],
+    environment: Option<&str>,
     extra: &Context,
 ) -> Result<(Vec<txn::Change>, Counts)> {
     let (mut index, index_old) = Index::load(root)?;
@@ -168,7 +170,7 @@ pub fn plan_env(
         let old = std::fs::read_to_string(f).map_err(|e| SealError::io(f, e))?;
         let mut doc = envfile::parse(&shown, &old)?;
         envfile::refuse_key_material(&shown, &doc)?;
-        let env = environment_of(f);
+        let env = environment.map_or_else(|| environment_of(f), str::to_owned);
         let mut done: Vec<String> = Vec::new();
         let bindings: Vec<(String, usize, String)> = doc
             .bindings()
@@ -222,7 +224,8 @@ pub fn plan_env(
         let new = doc.to_string();
         if new != old {
             changes.push(txn::Change {
-                path: f.clone(),
+                // Absolute, so the journal means the same file whatever directory recovers it.
+                path: std::fs::canonicalize(f).map_err(|e| SealError::io(f, e))?,
                 old: Some(old.into_bytes()),
                 new: new.into_bytes(),
             });
@@ -256,15 +259,23 @@ pub fn env_kids(files: &[PathBuf]) -> Result<BTreeSet<String>> {
     Ok(out)
 }
 
+/// What to rotate: stores, env files, and how the env values are bound.
+#[derive(Clone, Debug, Default)]
+pub struct Targets {
+    /// SQLite stores.
+    pub stores: Vec<PathBuf>,
+    /// Env files.
+    pub env_files: Vec<PathBuf>,
+    /// The environment the env values are bound to, when not the one each file's name gives.
+    pub environment: Option<String>,
+    /// Further context fields the env values were sealed with.
+    pub extra: Context,
+}
+
 /// Rotates stores and env files under the primary key. `root` holds `.vigil/` (the env lock,
 /// journal and fingerprint index); the caller has taken no lock.
-pub fn rotate(
-    ring: &KeyRing,
-    root: &Path,
-    stores: &[PathBuf],
-    env_files: &[PathBuf],
-    extra: &Context,
-) -> Result<Report> {
+pub fn rotate(ring: &KeyRing, root: &Path, targets: &Targets) -> Result<Report> {
+    let (stores, env_files) = (&targets.stores, &targets.env_files);
     let mut report = Report::default();
     let _lock = if env_files.is_empty() {
         None
@@ -282,7 +293,13 @@ pub fn rotate(
         opened.push(s);
     }
     if !env_files.is_empty() {
-        let (changes, counts) = plan_env(ring, root, env_files, extra)?;
+        let (changes, counts) = plan_env(
+            ring,
+            root,
+            env_files,
+            targets.environment.as_deref(),
+            &targets.extra,
+        )?;
         report.env = counts;
         if !changes.is_empty() {
             step();
@@ -310,4 +327,70 @@ pub fn rotate(
         report.unused.push("passphrase".into());
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::MasterKey;
+    use crate::store::Mode;
+
+    #[test]
+    fn a_store_moves_to_the_primary_key_and_old_keys_are_reported_unused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (k1, k2) = (
+            MasterKey::generate().unwrap(),
+            MasterKey::generate().unwrap(),
+        );
+        let old = KeyRing::new(vec![("k1".into(), k1.clone())]).unwrap();
+        let ring = KeyRing::new(vec![("k2".into(), k2), ("k1".into(), k1)]).unwrap();
+        let db = dir.path().join("s.db");
+        let mut s = Store::open(&db, Mode::Create).unwrap();
+        s.put(&old, "alice", "key", b"a-value").unwrap();
+        s.put(&ring, "bob", "key", b"b-value").unwrap();
+        drop(s);
+        let env = dir.path().join(".env.production");
+        let plan = envfile::seal_keys(
+            &old,
+            "e",
+            "A=1x\n",
+            "production",
+            &["A".into()],
+            &Context::new(),
+        )
+        .unwrap();
+        std::fs::write(&env, &plan.new).unwrap();
+        let targets = Targets {
+            stores: vec![db.clone()],
+            env_files: vec![env.clone()],
+            ..Targets::default()
+        };
+        let r = rotate(&ring, dir.path(), &targets).unwrap();
+        assert_eq!(
+            r.stores[0].1,
+            Counts {
+                values: 2,
+                rotated: 1
+            }
+        );
+        assert_eq!(
+            r.env,
+            Counts {
+                values: 1,
+                rotated: 1
+            }
+        );
+        assert_eq!(r.unused, ["k1"]);
+        let s = Store::open(&db, Mode::Existing).unwrap();
+        assert!(s.list(None).unwrap().iter().all(|e| e.kid == "k2"));
+        assert_eq!(
+            s.get(&ring, "alice", "key").unwrap().unwrap().as_bytes(),
+            b"a-value"
+        );
+        let text = std::fs::read_to_string(&env).unwrap();
+        assert!(text.starts_with("A=vseal:v1:k2:"), "{text}");
+        // A second run has nothing to do.
+        let r = rotate(&ring, dir.path(), &targets).unwrap();
+        assert_eq!(r.stores[0].1.rotated + r.env.rotated, 0);
+    }
 }

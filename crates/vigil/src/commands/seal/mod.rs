@@ -64,7 +64,7 @@ pub fn run(g: &GlobalArgs, args: SealArgs) -> anyhow::Result<ExitStatus> {
         SealCommand::Run(a) => run::run(g, a),
         SealCommand::Rotate(a) => rotate::run(g, a),
         SealCommand::Migrate(a) => migrate::run(g, a),
-        SealCommand::Find(a) => find::run(a),
+        SealCommand::Find(a) => find::run(g, a),
         SealCommand::Check(a) => check::run(g, a),
     }
 }

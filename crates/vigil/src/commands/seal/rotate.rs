@@ -19,6 +19,9 @@ pub struct RotateArgs {
     /// An env file to rotate (repeatable).
     #[arg(long = "env-file", value_name = "FILE")]
     pub env_files: Vec<PathBuf>,
+    /// The environment the env values are bound to [default: from each file's name].
+    #[arg(long, value_name = "NAME")]
+    pub environment: Option<String>,
     /// Further fields the env values were bound to with `seal env --context`.
     #[arg(long, value_name = "NAME=VALUE,…")]
     pub context: Vec<String>,
@@ -35,7 +38,13 @@ pub fn run(g: &GlobalArgs, a: RotateArgs) -> anyhow::Result<ExitStatus> {
     let ring = ring()?;
     let root = super::root(g)?;
     let primary = ring.primary_id()?;
-    let r = vigil_seal::rotate::rotate(&ring, &root, &a.db, &a.env_files, &context(&a.context)?)?;
+    let targets = vigil_seal::rotate::Targets {
+        stores: a.db.clone(),
+        env_files: a.env_files.clone(),
+        environment: a.environment.clone(),
+        extra: context(&a.context)?,
+    };
+    let r = vigil_seal::rotate::rotate(&ring, &root, &targets)?;
     match r.recovered {
         Some(Recovery::RolledBack(n)) => eprintln!("vigil: undid an env transaction interrupted before its commit point ({n} file(s) untouched)"),
         Some(Recovery::RolledForward(n)) => eprintln!("vigil: finished an env transaction interrupted after its commit point ({n} file(s))"),
