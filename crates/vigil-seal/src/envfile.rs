@@ -13,10 +13,19 @@ use vigil_core::ciphertext::{sealed as ciphertext, Sealed};
 use vigil_env::{Binding, Document, EnvFile};
 
 /// The environment a file's values are bound to, from its name (`.env.production` →
-/// `production`, `.env` → `default`), as `vigil env` reads it.
-pub fn environment_of(path: &Path) -> String {
+/// `production`, `.env`, `.env.bot` → `default`), as `vigil env`'s built-in environment model
+/// places it. A name the model cannot place is refused (give `--environment`), never guessed.
+pub fn environment_of(path: &Path) -> Result<String> {
     let name = path.file_name().map(Path::new).unwrap_or(path);
-    EnvFile::new(name.to_path_buf()).environment
+    EnvFile::placed(name.to_path_buf())
+        .map(|f| f.environment)
+        .map_err(|e| {
+            env_err(
+                &path.display().to_string(),
+                0,
+                format!("{e}; or give --environment"),
+            )
+        })
 }
 
 /// One value sealed.
@@ -255,7 +264,10 @@ pub fn seal_files(
     for f in files {
         let shown = f.display().to_string();
         let text = std::fs::read_to_string(f).map_err(|e| SealError::io(f, e))?;
-        let env = environment.map_or_else(|| environment_of(f), str::to_owned);
+        let env = match environment {
+            Some(e) => e.to_owned(),
+            None => environment_of(f)?,
+        };
         let plan = seal_keys(ring, &shown, &text, &env, keys, extra)?;
         for s in &plan.sealed {
             index.insert(&s.sealed, s.fingerprint.clone());
@@ -434,7 +446,7 @@ mod tests {
             "{e}"
         );
         assert_eq!(
-            environment_of(Path::new("deploy/.env.production")),
+            environment_of(Path::new("deploy/.env.production")).unwrap(),
             "production"
         );
     }

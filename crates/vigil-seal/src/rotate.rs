@@ -170,7 +170,10 @@ pub fn plan_env(
         let old = std::fs::read_to_string(f).map_err(|e| SealError::io(f, e))?;
         let mut doc = envfile::parse(&shown, &old)?;
         envfile::refuse_key_material(&shown, &doc)?;
-        let env = environment.map_or_else(|| environment_of(f), str::to_owned);
+        let env = match environment {
+            Some(e) => e.to_owned(),
+            None => environment_of(f)?,
+        };
         let mut done: Vec<String> = Vec::new();
         let bindings: Vec<(String, usize, String)> = doc
             .bindings()

@@ -1049,11 +1049,11 @@ fn seal_run_gives_the_child_plaintext_no_seal_variable_and_leaves_no_file() {
     assert_eq!(out.status.code(), Some(3));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "8080");
     // A file holding the seal key itself is refused.
-    write(d, ".env.bad", format!("VIGIL_SEAL_KEYS={k1}\nA=1\n"));
-    let out = seal(d, &env, &["env", ".env.bad", "--keys", "A"], b"");
+    write(d, ".env.voice", format!("VIGIL_SEAL_KEYS={k1}\nA=1\n"));
+    let out = seal(d, &env, &["env", ".env.voice", "--keys", "A"], b"");
     expect_exit(&out, 2);
     assert!(
-        stderr(&out).contains(".env.bad:1: VIGIL_SEAL_KEYS is set in this file"),
+        stderr(&out).contains(".env.voice:1: VIGIL_SEAL_KEYS is set in this file"),
         "{}",
         stderr(&out)
     );

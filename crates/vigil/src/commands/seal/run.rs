@@ -42,7 +42,10 @@ pub fn run(g: &GlobalArgs, a: RunArgs) -> anyhow::Result<ExitStatus> {
     for f in &a.env_files {
         let shown = f.display().to_string();
         let text = std::fs::read_to_string(f).with_context(|| format!("{shown}: cannot read"))?;
-        let env = a.environment.clone().unwrap_or_else(|| environment_of(f));
+        let env = match &a.environment {
+            Some(e) => e.clone(),
+            None => environment_of(f)?,
+        };
         values.extend(open_all(&ring, &shown, &text, &env, &extra)?);
     }
     drop(ring);
