@@ -540,8 +540,16 @@ async fn alerts_fire_once_per_window_and_reach_the_webhook_without_tokens() {
             401
         );
     }
-    // A valid token expiring within the hour fires token_expiring, once per subject and window.
-    let t = token("filesystem", "gus");
+    // A valid long-lived token now expiring within the hour fires token_expiring, once per
+    // subject and window.
+    let t = token_with(
+        &secret(),
+        "filesystem",
+        "gus",
+        now() - 3 * 3600 - 1800,
+        4 * 3600,
+        serde_json::json!({}),
+    );
     for _ in 0..2 {
         assert_eq!(
             call("GET", &url, &[("authorization", &bearer(&t))], "")

@@ -22,6 +22,9 @@ pub struct MintArgs {
     /// An extra claim, KEY=VALUE; VALUE is read as JSON when it parses, else as a string.
     #[arg(long = "claim", value_name = "KEY=VALUE")]
     pub claims: Vec<String>,
+    /// Mint even with a weak or well-known default secret (local development only; warns).
+    #[arg(long)]
+    pub allow_weak_secret: bool,
     /// Where the key comes from.
     #[command(flatten)]
     pub keys: KeyArgs,
@@ -59,6 +62,11 @@ pub fn run(g: &GlobalArgs, args: MintArgs) -> anyhow::Result<ExitStatus> {
     let key = ring
         .current()
         .context("no key in the ring can sign (the previous secret and public keys only verify)")?;
+    for w in vigil_token::compliance::refuse_weak([key], args.allow_weak_secret)? {
+        tracing::warn!(
+            "{w}: minting anyway (--allow-weak-secret); never use it outside development"
+        );
+    }
     let req = MintRequest {
         audiences: args.aud,
         subject: args.sub,
