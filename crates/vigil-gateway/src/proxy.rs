@@ -74,6 +74,19 @@ fn client_only(k: &HeaderName) -> bool {
         || n.starts_with("x-forwarded-")
 }
 
+/// Whether `k` is an `_` spelling of a header the route injects (`headers = { X-Api-Key = … }`):
+/// it would reach a CGI-style upstream merged with the injected value.
+fn alias_of_injected(route: &Route, k: &HeaderName) -> bool {
+    let n = k.as_str();
+    n.contains('_') && {
+        let dashed = n.replace('_', "-");
+        route
+            .headers
+            .iter()
+            .any(|(name, _)| name.as_str() == dashed)
+    }
+}
+
 /// Names the gateway sets, reads or frames messages with (lowercase, `-` spelling).
 fn reserved(n: &str) -> bool {
     n.starts_with("x-vigil-")
@@ -145,7 +158,7 @@ pub async fn forward(
         .then(|| req.headers().get(header::UPGRADE).cloned())
         .flatten();
     let h = req.headers_mut();
-    strip(h, client_only);
+    strip(h, |k| client_only(k) || alias_of_injected(route, k));
     if let Some(v) = &route.host_header {
         h.insert(header::HOST, v.clone());
     }

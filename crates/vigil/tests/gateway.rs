@@ -1525,7 +1525,10 @@ async fn a_weak_secret_serves_only_on_loopback_when_allowed_and_says_so() {
 async fn identity_headers_cannot_be_spoofed_in_any_spelling_and_two_authorizations_are_refused() {
     let up = Upstream::start().await;
     let dir = TempDir::new().unwrap();
-    let gw = Gateway::start(dir.path(), &hardened(&up, "", ""), &[]);
+    // The route injects a credential of its own: its `_` spelling is refused as well.
+    let injected = secret()[..40].to_owned();
+    let route = format!("headers = {{ X-Upstream-Key = \"{injected}\" }}");
+    let gw = Gateway::start(dir.path(), &hardened(&up, "", &route), &[]);
     let auth = bearer(&token("filesystem", "alice"));
     let spoofed = [
         ("X_Vigil_Subject", "admin"),
@@ -1538,6 +1541,7 @@ async fn identity_headers_cannot_be_spoofed_in_any_spelling_and_two_authorizatio
         ("Transfer_Encoding", "chunked"),
         ("Content_Length", "5"),
         ("Proxy_Authorization", "Basic eDp5"),
+        ("X_Upstream_Key", "attacker"),
     ];
     let mut headers = vec![("authorization", auth.as_str()), ("x_app_hint", "kept")];
     headers.extend(spoofed);
@@ -1559,6 +1563,8 @@ async fn identity_headers_cannot_be_spoofed_in_any_spelling_and_two_authorizatio
     assert_eq!(h["x-vigil-audience"], "filesystem");
     assert_eq!(h["x-forwarded-for"], "127.0.0.1");
     assert_eq!(h["x_app_hint"], "kept", "other underscore headers pass");
+    assert_eq!(h.get_all("x-upstream-key").iter().count(), 1);
+    assert_eq!(h["x-upstream-key"], injected.as_str());
 
     // Two Authorization headers are ambiguous: refused before anything reaches the upstream.
     let before = up.seen().len();
