@@ -6,6 +6,7 @@ pub mod gateway;
 pub mod hook;
 pub mod purge;
 pub mod scan;
+pub mod seal;
 pub mod token;
 
 use crate::cli::{Cli, Command, GlobalArgs};
@@ -37,6 +38,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Hook(args) => hook::run(args),
         Command::Purge(args) => purge::run(&cli.global, args),
         Command::Token(args) => token::run(&cli.global, args),
+        Command::Seal(args) => seal::run(&cli.global, args),
         Command::Gateway(args) => gateway::run(&cli.global, args),
         Command::Completions(args) => completions::run(args),
     }

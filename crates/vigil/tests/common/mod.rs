@@ -10,7 +10,7 @@ use vigil_scan::examples::{expand, Gen};
 
 mod deps;
 #[allow(unused_imports)] // Each test binary uses some of them.
-pub use deps::{python_with, sarif_schema};
+pub use deps::{python_with, sarif_schema, wheel_folder};
 
 /// The `vigil` binary under test, with logs and colour fixed.
 pub fn vigil(dir: &Path) -> Command {
