@@ -15,9 +15,9 @@ use std::path::Path;
 use vigil_core::{Config, ExitStatus, Section as _};
 
 /// The sections `vigil.toml` may have: the names the library crates registered for their
-/// sections (`scan` and `gateway` are still named here until their crates register theirs).
+/// sections (`gateway` is still named here until its crate registers its own).
 pub const SECTIONS: &[&str] = &[
-    "scan",
+    vigil_scan::config::ScanSection::NAME,
     vigil_env::EnvSection::NAME,
     vigil_token::TokenSection::NAME,
     "gateway",
