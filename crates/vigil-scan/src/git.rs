@@ -12,8 +12,8 @@
 //! the whole history (no range, push or date limit) first decodes every packed tree in pack order
 //! (`pack_trees`), so that deep tree delta chains cost one inflate per tree.
 
+use crate::content::{self, ContentOptions, ContentTally};
 use crate::finding::Finding;
-use crate::source::is_binary;
 use crate::Ruleset;
 use gix::bstr::ByteSlice;
 use gix::ObjectId;
@@ -43,6 +43,8 @@ pub struct HistoryOptions {
     pub max_blob_size: u64,
     /// Worker threads (0: one per core).
     pub threads: usize,
+    /// Decoding and archive depths and limits (blobs that are archives are opened).
+    pub content: ContentOptions,
 }
 
 /// What a push sends, as a pre-push hook learns it: explicit tips and what the remote already
@@ -163,6 +165,8 @@ pub struct GitStats {
     pub skipped: usize,
     /// Objects that could not be read.
     pub unreadable: usize,
+    /// Archives, archive members, decodings, inline markers, and what could not be finished.
+    pub content: ContentTally,
 }
 
 /// A repository-level failure (objects that cannot be read are warnings, not errors).
@@ -756,10 +760,15 @@ fn scan_blobs(
     let results: Mutex<Vec<Vec<Finding>>> = Mutex::new(vec![Vec::new(); pairs.len()]);
     let bytes = std::sync::atomic::AtomicU64::new(0);
     let skipped = AtomicUsize::new(0);
+    let tally = Mutex::new(ContentTally::default());
     let max = if opts.max_blob_size == 0 {
         u64::MAX
     } else {
         opts.max_blob_size
+    };
+    let copts = ContentOptions {
+        max_file_size: max,
+        ..opts.content
     };
     std::thread::scope(|s| {
         for _ in 0..threads.max(1) {
@@ -777,13 +786,21 @@ fn scan_blobs(
                             continue;
                         }
                     };
-                    if obj.data.len() as u64 > max || is_binary(&obj.data) {
+                    if obj.data.len() as u64 > max {
+                        skipped.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                    let mut found = Vec::new();
+                    let mut local = ContentTally::default();
+                    let read = content::scan(rules, &copts, path, commit.as_deref(), &obj.data, &mut found, &mut local);
+                    if read == content::Read::Binary {
                         skipped.fetch_add(1, Ordering::Relaxed);
                         continue;
                     }
                     bytes.fetch_add(obj.data.len() as u64, Ordering::Relaxed);
-                    let mut found = Vec::new();
-                    rules.scan_bytes(path, commit.as_deref(), &obj.data, &mut found);
+                    if local != ContentTally::default() {
+                        tally.lock().unwrap_or_else(|e| e.into_inner()).add(&local);
+                    }
                     if !found.is_empty() {
                         results.lock().unwrap_or_else(|e| e.into_inner())[i] = found;
                     }
@@ -793,6 +810,9 @@ fn scan_blobs(
     });
     stats.bytes = bytes.load(Ordering::Relaxed);
     stats.skipped = skipped.load(Ordering::Relaxed);
+    stats
+        .content
+        .add(&tally.into_inner().unwrap_or_else(|e| e.into_inner()));
     results.into_inner().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -804,6 +824,21 @@ pub fn scan_staged(
     rules: &Ruleset,
     max_blob_size: u64,
 ) -> Result<(Vec<Finding>, GitStats), GitError> {
+    let opts = ContentOptions {
+        max_file_size: max_blob_size,
+        ..ContentOptions::default()
+    };
+    scan_staged_with(path, rules, &opts)
+}
+
+/// [`scan_staged`] with decoding and archive options; archives found staged are reported
+/// whole (their members' lines are not the blob's).
+pub fn scan_staged_with(
+    path: &Path,
+    rules: &Ruleset,
+    opts: &ContentOptions,
+) -> Result<(Vec<Finding>, GitStats), GitError> {
+    let max_blob_size = opts.max_file_size;
     let repo = open(path)?;
     let index = repo.open_index().map_err(|e| GitError::Open {
         path: path.to_owned(),
@@ -847,15 +882,31 @@ pub fn scan_staged(
             tracing::warn!(object = %entry.id, path = %path, "staged blob unreadable; skipped");
             continue;
         };
-        if (max_blob_size > 0 && obj.data.len() as u64 > max_blob_size) || is_binary(&obj.data) {
+        if max_blob_size > 0 && obj.data.len() as u64 > max_blob_size {
+            stats.skipped += 1;
+            continue;
+        }
+        let mut found = Vec::new();
+        let read = content::scan(
+            rules,
+            opts,
+            &path,
+            None,
+            &obj.data,
+            &mut found,
+            &mut stats.content,
+        );
+        if read == content::Read::Binary {
             stats.skipped += 1;
             continue;
         }
         stats.blobs += 1;
         stats.bytes += obj.data.len() as u64;
-        let mut found = Vec::new();
-        rules.scan_bytes(&path, None, &obj.data, &mut found);
         if found.is_empty() {
+            continue;
+        }
+        if read == content::Read::Archive {
+            out.extend(found);
             continue;
         }
         match old.and_then(|o| repo.find_object(*o).ok()) {

@@ -35,7 +35,7 @@ pub fn diagnostic(f: &Finding) -> Diagnostic {
     let mut d = Diagnostic::new(
         &f.rule,
         Severity::Error,
-        Location::file(&f.file).at_span(f.line, f.column, f.end_line, f.end_column),
+        Location::file(f.outer_file()).at_span(f.line, f.column, f.end_line, f.end_column),
         format!("{what} found"),
     )
     .with_secret(f.secret.clone())
@@ -44,6 +44,8 @@ pub fn diagnostic(f: &Finding) -> Diagnostic {
         location: Some(f.fingerprint.clone()).filter(|s| !s.is_empty()),
         content: Some(f.hash.clone()).filter(|s| !s.is_empty()),
     };
+    d.decoded = f.decoded.clone();
+    d.archive_path = f.archive.clone();
     d.commit = f.commit.as_ref().map(|id| Commit {
         id: id.clone(),
         author: f.author.clone().unwrap_or_default(),

@@ -6,7 +6,9 @@
 //! `vigil.toml [scan]` in the working directory, else `.gitleaks.toml` in the first scanned
 //! directory or the working directory, else the built-in rules. A flag wins over `[scan]`.
 
+use crate::archive::ArchiveLimits;
 use crate::config::ScanSection;
+use crate::content::{ContentOptions, DEFAULT_ARCHIVE_DEPTH, DEFAULT_DECODE_DEPTH};
 use crate::rule::ConfigFile;
 use crate::ruleset::{ConfigRef, RuleError};
 use crate::source::WalkOptions;
@@ -23,6 +25,7 @@ const GITLEAKS_KEYS: &[&str] = &[
     "allowlist",
     "allowlists",
     "description",
+    "minVersion",
 ];
 
 /// Files larger than this are skipped unless told otherwise (10 MiB).
@@ -55,6 +58,12 @@ pub struct ScanFlags {
     pub baseline: Option<PathBuf>,
     /// `--baseline-write`: record findings instead of filtering by a baseline.
     pub baseline_write: Option<PathBuf>,
+    /// `--max-decode-depth`.
+    pub max_decode_depth: Option<u8>,
+    /// `--max-archive-depth`.
+    pub max_archive_depth: Option<u8>,
+    /// `--allow-incomplete`.
+    pub allow_incomplete: bool,
 }
 
 /// Where the rules came from.
@@ -119,6 +128,10 @@ pub struct ScanSettings {
     pub baseline: Option<PathBuf>,
     /// Record the findings here as a baseline (and report nothing).
     pub baseline_write: Option<PathBuf>,
+    /// Decoding and archive depths and limits.
+    pub content: ContentOptions,
+    /// Exit as if complete when the scan could not read everything.
+    pub allow_incomplete: bool,
 }
 
 impl ScanSettings {
@@ -161,6 +174,28 @@ impl ScanSettings {
                 .map_err(|e| Located::new(Origin::Flag("--max-file-size".into()), e))?,
             None => configured_size.unwrap_or(DEFAULT_MAX_FILE_SIZE),
         };
+        let mut limits = ArchiveLimits::default();
+        if let (Some((cfg, _)), Some(v)) = (&chosen.scan, &section.max_archive_size) {
+            limits.max_bytes = v.bytes_at(|| scan_key(cfg, "max_archive_size"))?;
+        }
+        if let Some(n) = section.max_archive_entries {
+            limits.max_entries = n;
+        }
+        if let Some(n) = section.max_archive_ratio {
+            limits.max_ratio = n.max(1);
+        }
+        let content = ContentOptions {
+            max_file_size: 0, // set below, once the size limit is known
+            max_decode_depth: flags
+                .max_decode_depth
+                .or(section.max_decode_depth)
+                .unwrap_or(DEFAULT_DECODE_DEPTH),
+            max_archive_depth: flags
+                .max_archive_depth
+                .or(section.max_archive_depth)
+                .unwrap_or(DEFAULT_ARCHIVE_DEPTH),
+            archive_limits: limits,
+        };
         let baseline = match &flags.baseline_write {
             // Recording a baseline: none applies.
             Some(_) => None,
@@ -181,7 +216,33 @@ impl ScanSettings {
             exit_code: flags.exit_code.or(section.exit_code),
             baseline,
             baseline_write: flags.baseline_write.clone(),
+            content: ContentOptions {
+                max_file_size,
+                ..content
+            },
+            allow_incomplete: flags.allow_incomplete || section.allow_incomplete.unwrap_or(false),
         })
+    }
+
+    /// How deep to look into each buffer (archives, decoding), with the size limit.
+    pub fn content_options(&self) -> ContentOptions {
+        ContentOptions {
+            max_file_size: self.max_file_size,
+            ..self.content
+        }
+    }
+
+    /// The exit status of a scan: 2 when it could not look at everything (unless
+    /// `--allow-incomplete`), else [`ScanSettings::exit_status`] of what it reports.
+    pub fn verdict(
+        &self,
+        findings: usize,
+        completeness: &vigil_report::Completeness,
+    ) -> ExitStatus {
+        if !completeness.is_complete() && !self.allow_incomplete {
+            return ExitStatus::Error;
+        }
+        self.exit_status(findings)
     }
 
     /// Whether the scan reads stdin (`-`).
@@ -204,6 +265,7 @@ impl ScanSettings {
             max_file_size: self.max_file_size,
             follow_symlinks: self.follow_symlinks,
             threads: self.threads,
+            content: self.content_options(),
         }
     }
 

@@ -373,15 +373,28 @@ fn shallow_clones_gitlinks_and_missing_objects_are_handled() {
     write(gd, "b.txt", format!("{}\n", gh(9)));
     let leak = commit(gd, 2, "T", "leak");
     expect_exit(&run(gd, &["scan", "--git"]), 1);
-    // A missing blob is a warning naming it, not a crash; other commits are still scanned.
+    // A missing blob is a warning naming it, not a crash; other commits are still scanned. The
+    // scan could not look at everything, so it is never clean: exit 2 (issue 20), unless
+    // --allow-incomplete.
     let blob = git(gd, &["rev-parse", "HEAD:b.txt"]);
     let p = gd.join(".git/objects").join(&blob[..2]).join(&blob[2..]);
     std::fs::remove_file(&p).unwrap();
     let out = run(gd, &["scan", "--git"]);
-    expect_exit(&out, 0);
+    expect_exit(&out, 2);
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(e.contains("blob unreadable") && e.contains(&blob), "{e}");
     assert!(e.contains("1 unreadable object(s)"), "{e}");
+    assert!(
+        e.contains("incomplete scan: 1 git object(s) could not be read"),
+        "{e}"
+    );
+    let out = run(gd, &["scan", "--git", "--allow-incomplete", "-f", "json"]);
+    expect_exit(&out, 0);
+    let v = json(&out);
+    let status = v.as_array().unwrap().last().unwrap();
+    assert_eq!(status["incomplete"], true, "{v}");
+    assert_eq!(status["reasons"][0]["gap"], "unreadable", "{v}");
+    assert_eq!(status["reasons"][0]["count"], 1, "{v}");
     assert!(!leak.is_empty());
 }
 

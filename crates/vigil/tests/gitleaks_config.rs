@@ -359,12 +359,28 @@ stopwords = ["zzzz"]
     let err = String::from_utf8_lossy(&out.stderr);
     expect_exit(&out, 1);
     let got = found(&out);
+    // `required` is enforced (issue 20): the only orchestrator tokens within 3 lines of line 7
+    // are allowed by that rule's own allowlists, so the composite rule reports nothing there.
     assert!(
-        got.contains(&".env:internal-service-token:7".to_string()),
+        !got.contains(&".env:internal-service-token:7".to_string()),
         "{got:?} {err}"
     );
-    // `required` is read; Vigil does not enforce composite rules and says so, reporting more.
-    assert!(err.contains("required"), "{err}");
+    // Within 6 lines, line 2's token counts, and the composite rule reports.
+    write(
+        d.path(),
+        "all6.toml",
+        all.replace("withinLines = 3", "withinLines = 6"),
+    );
+    let out = run(
+        d.path(),
+        &["scan", ".", "--config", "all6.toml", "-f", "json"],
+    );
+    expect_exit(&out, 1);
+    assert!(
+        found(&out).contains(&".env:internal-service-token:7".to_string()),
+        "{:?}",
+        found(&out)
+    );
 }
 
 #[test]

@@ -399,9 +399,26 @@ fn unreadable_files_are_warned_about_by_name() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    expect_exit(&out, 0);
+    // A file that could not be read makes the scan incomplete: never clean (issue 20).
+    expect_exit(&out, 2);
     assert!(err.contains("locked.env: cannot read"), "{err}");
     assert!(err.contains("1 unreadable"), "{err}");
+    assert!(
+        err.contains("incomplete scan: 1 file(s) or folder(s) could not be read"),
+        "{err}"
+    );
+    let out = cmd
+        .args(["--allow-incomplete", "-f", "sarif"])
+        .output()
+        .unwrap();
+    expect_exit(&out, 0);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let inv = &v["runs"][0]["invocations"][0];
+    assert_eq!(inv["executionSuccessful"], false, "{v}");
+    assert_eq!(
+        inv["toolExecutionNotifications"][0]["descriptor"]["id"],
+        "unreadable"
+    );
 }
 
 #[test]

@@ -35,9 +35,9 @@ pub(super) fn write(report: &Report, opts: &RenderOptions, out: &mut dyn Write) 
             out,
             r#"    <testcase classname="{}" name="{}">"#,
             x(&d.rule),
-            x(&d.location.to_string())
+            x(&d.place())
         )?;
-        let mut body = format!("{} at {}", description(report, d), d.location);
+        let mut body = format!("{} at {}", description(report, d), d.place());
         if let Some(s) = opts.secret(d) {
             body.push_str(&format!(" secret {s}"));
         }

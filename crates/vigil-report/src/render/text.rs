@@ -1,6 +1,8 @@
 //! The human report. Concise: `file:line: message [rule]`, one line each. Full: the place (and
 //! commit), the rule and the secret, then the rule's description, the report's columns, the
-//! fingerprint and where the secret hid. An incomplete run ends with one line per reason.
+//! fingerprint and how the secret was decoded. A secret inside an archive is placed at
+//! `outer.zip!member:line` (lines of the member). An incomplete run ends with one line per
+//! reason.
 
 use super::{description, RenderOptions, TextStyle};
 use crate::Report;
@@ -17,7 +19,9 @@ pub(super) fn write(report: &Report, opts: &RenderOptions, out: &mut dyn Write) 
             writeln!(
                 out,
                 "{bold}{}{reset}: {} [{red}{}{reset}]",
-                d.location, d.message, d.rule
+                d.place(),
+                d.message,
+                d.rule
             )?;
             continue;
         }
@@ -30,7 +34,8 @@ pub(super) fn write(report: &Report, opts: &RenderOptions, out: &mut dyn Write) 
         writeln!(
             out,
             "{bold}{}{reset}{commit}  {red}{}{reset}  {shown}",
-            d.location, d.rule
+            d.place(),
+            d.rule
         )?;
         let mut detail = description(report, d).to_owned();
         for col in &report.columns {
@@ -40,9 +45,6 @@ pub(super) fn write(report: &Report, opts: &RenderOptions, out: &mut dyn Write) 
         }
         if let Some(fp) = &d.fingerprints.location {
             detail.push_str(&format!("  fingerprint {fp}"));
-        }
-        if !d.archive_path.is_empty() {
-            detail.push_str(&format!("  in {}", d.archive_path.join(" > ")));
         }
         if !d.decoded.is_empty() {
             let steps: Vec<&str> = d.decoded.iter().map(|e| e.as_str()).collect();
