@@ -156,7 +156,8 @@ impl Budget {
 }
 
 /// Reads every regular file of the archive in `data` (of kind `kind`), handing each to
-/// `visit` with at most `max_member` bytes, in archive order. `name` is the archive's own name
+/// `visit` with at most `max_member` bytes, in archive order. A stop `visit` returns (a limit
+/// reached inside a nested archive) ends the reading. `name` is the archive's own name
 /// (a gzip's member is named after it when its header names nothing).
 pub fn read(
     kind: Kind,
@@ -164,7 +165,7 @@ pub fn read(
     data: &[u8],
     max_member: u64,
     budget: &Budget,
-    visit: &mut dyn FnMut(Member<'_>),
+    visit: &mut dyn FnMut(Member<'_>) -> Result<(), Stop>,
 ) -> Result<(), Stop> {
     match kind {
         Kind::Zip => zip_members(data, max_member, budget, visit),
@@ -177,7 +178,7 @@ fn zip_members(
     data: &[u8],
     max_member: u64,
     budget: &Budget,
-    visit: &mut dyn FnMut(Member<'_>),
+    visit: &mut dyn FnMut(Member<'_>) -> Result<(), Stop>,
 ) -> Result<(), Stop> {
     let mut zip =
         zip::ZipArchive::new(Cursor::new(data)).map_err(|e| Stop::Corrupt(e.to_string()))?;
@@ -205,11 +206,11 @@ fn zip_members(
             visit(Member::Unsupported {
                 name: &name,
                 why: "encrypted".into(),
-            });
+            })?;
             continue;
         }
         if size > max_member {
-            visit(Member::TooLarge { name: &name });
+            visit(Member::TooLarge { name: &name })?;
             continue;
         }
         let f = match zip.by_index(i) {
@@ -218,7 +219,7 @@ fn zip_members(
                 visit(Member::Unsupported {
                     name: &name,
                     why: format!("compression method {m}"),
-                });
+                })?;
                 continue;
             }
             Err(e) => return Err(Stop::Corrupt(e.to_string())),
@@ -234,13 +235,13 @@ fn zip_members(
         }
         read.map_err(|e| Stop::Corrupt(e.to_string()))?;
         if buf.len() as u64 > max_member {
-            visit(Member::TooLarge { name: &name });
+            visit(Member::TooLarge { name: &name })?;
             continue;
         }
         visit(Member::File {
             name: &name,
             data: &buf,
-        });
+        })?;
     }
     Ok(())
 }
@@ -249,7 +250,7 @@ fn tar_members<R: Read>(
     reader: R,
     max_member: u64,
     budget: &Budget,
-    visit: &mut dyn FnMut(Member<'_>),
+    visit: &mut dyn FnMut(Member<'_>) -> Result<(), Stop>,
     stopped: Option<&Cell<Option<Stop>>>,
 ) -> Result<(), Stop> {
     let mut ar = tar::Archive::new(reader);
@@ -272,7 +273,7 @@ fn tar_members<R: Read>(
         budget.entry()?;
         let size = e.size();
         if size > max_member {
-            visit(Member::TooLarge { name: &name });
+            visit(Member::TooLarge { name: &name })?;
             continue;
         }
         budget.charge(size)?;
@@ -281,7 +282,7 @@ fn tar_members<R: Read>(
         visit(Member::File {
             name: &name,
             data: &buf,
-        });
+        })?;
     }
     Ok(())
 }
@@ -291,7 +292,7 @@ fn gzip_members(
     data: &[u8],
     max_member: u64,
     budget: &Budget,
-    visit: &mut dyn FnMut(Member<'_>),
+    visit: &mut dyn FnMut(Member<'_>) -> Result<(), Stop>,
 ) -> Result<(), Stop> {
     let consumed = Rc::new(Cell::new(0));
     let counted = Counted {
@@ -342,13 +343,13 @@ fn gzip_members(
     read.map_err(|e| Stop::Corrupt(e.to_string()))?;
     budget.entry()?;
     if buf.len() as u64 > max_member {
-        visit(Member::TooLarge { name: &inner_name });
+        visit(Member::TooLarge { name: &inner_name })?;
         return Ok(());
     }
     visit(Member::File {
         name: &inner_name,
         data: &buf,
-    });
+    })?;
     Ok(())
 }
 

@@ -5,12 +5,13 @@
 //! Everything passed over or stopped is counted in a [`ContentTally`], which the scan's
 //! outcome turns into skip counts and the reasons a scan is incomplete.
 
-use crate::archive::{self, ArchiveLimits, Budget, Member};
+use crate::archive::{self, ArchiveLimits, Budget, Member, Stop};
 use crate::decode;
 use crate::engine::{allowed_by_marker, Hit, LineIndex};
 use crate::finding::Finding;
 use crate::source::is_binary;
 use crate::Ruleset;
+use std::cell::RefCell;
 
 /// How deep to look into a buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,8 +164,14 @@ pub fn scan(
             rules,
             opts,
             commit,
+            stopped_at: RefCell::new(None),
         };
-        s.open(kind, path, &[], data, 1, &budget, out, tally);
+        if let Err(stop) = s.open(kind, path, &[], data, 1, &budget, out, tally) {
+            // A bomb limit stops the whole archive, once, named where it tripped.
+            tally.limited += 1;
+            let at = s.stopped_at.take().unwrap_or_else(|| path.to_owned());
+            tally.note(GapKind::Limited, format!("{at}: {stop}"));
+        }
         return Read::Archive;
     }
     if is_binary(data) {
@@ -174,6 +181,7 @@ pub fn scan(
         rules,
         opts,
         commit,
+        stopped_at: RefCell::new(None),
     };
     s.text(path, &[], data, out, tally);
     Read::Text
@@ -183,10 +191,14 @@ struct Scanner<'a> {
     rules: &'a Ruleset,
     opts: &'a ContentOptions,
     commit: Option<&'a str>,
+    /// The (nested) archive a bomb limit stopped in.
+    stopped_at: RefCell<Option<String>>,
 }
 
 impl Scanner<'_> {
     /// Opens an archive at nesting `depth` (1: a file that is an archive) and scans its members.
+    /// A damaged archive is counted and the reading goes on around it; a bomb limit stops the
+    /// outermost archive, so it is returned.
     #[allow(clippy::too_many_arguments)]
     fn open(
         &self,
@@ -198,38 +210,41 @@ impl Scanner<'_> {
         budget: &Budget,
         out: &mut Vec<Finding>,
         tally: &mut ContentTally,
-    ) {
+    ) -> Result<(), Stop> {
         tally.archives += 1;
-        let mut visit = |m: Member<'_>| match m {
-            Member::File { name, data } => {
-                let inner = format!("{path}!{name}");
-                let mut chain = members.to_vec();
-                chain.push(name.to_owned());
-                if self.rules.skips_path(&inner) {
-                    return;
-                }
-                if let Some(k) = archive::kind(data) {
-                    if depth >= self.opts.max_archive_depth {
-                        tally.too_deep += 1;
-                        tally.note(GapKind::TooDeep, format!("{inner} (depth {})", depth + 1));
-                        return;
+        let mut visit = |m: Member<'_>| -> Result<(), Stop> {
+            match m {
+                Member::File { name, data } => {
+                    let inner = format!("{path}!{name}");
+                    let mut chain = members.to_vec();
+                    chain.push(name.to_owned());
+                    if self.rules.skips_path(&inner) {
+                        return Ok(());
                     }
-                    self.open(k, &inner, &chain, data, depth + 1, budget, out, tally);
-                } else if is_binary(data) {
-                    tally.member_binary += 1;
-                } else {
-                    tally.members += 1;
-                    tally.member_bytes += data.len() as u64;
-                    self.text(&inner, &chain, data, out, tally);
+                    if let Some(k) = archive::kind(data) {
+                        if depth >= self.opts.max_archive_depth {
+                            tally.too_deep += 1;
+                            tally.note(GapKind::TooDeep, format!("{inner} (depth {})", depth + 1));
+                            return Ok(());
+                        }
+                        self.open(k, &inner, &chain, data, depth + 1, budget, out, tally)?;
+                    } else if is_binary(data) {
+                        tally.member_binary += 1;
+                    } else {
+                        tally.members += 1;
+                        tally.member_bytes += data.len() as u64;
+                        self.text(&inner, &chain, data, out, tally);
+                    }
+                }
+                Member::TooLarge { .. } => tally.member_too_large += 1,
+                Member::Unsupported { name, why } => {
+                    tally.unsupported += 1;
+                    tally.note(GapKind::Unsupported, format!("{path}!{name}: {why}"));
                 }
             }
-            Member::TooLarge { .. } => tally.member_too_large += 1,
-            Member::Unsupported { name, why } => {
-                tally.unsupported += 1;
-                tally.note(GapKind::Unsupported, format!("{path}!{name}: {why}"));
-            }
+            Ok(())
         };
-        if let Err(stop) = archive::read(
+        match archive::read(
             kind,
             path,
             data,
@@ -237,14 +252,18 @@ impl Scanner<'_> {
             budget,
             &mut visit,
         ) {
-            let kind = if stop.is_limit() {
-                tally.limited += 1;
-                GapKind::Limited
-            } else {
+            Ok(()) => Ok(()),
+            Err(stop) if stop.is_limit() => {
+                self.stopped_at
+                    .borrow_mut()
+                    .get_or_insert_with(|| path.to_owned());
+                Err(stop)
+            }
+            Err(stop) => {
                 tally.corrupt += 1;
-                GapKind::Corrupt
-            };
-            tally.note(kind, format!("{path}: {stop}"));
+                tally.note(GapKind::Corrupt, format!("{path}: {stop}"));
+                Ok(())
+            }
         }
     }
 

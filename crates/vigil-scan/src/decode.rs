@@ -313,12 +313,13 @@ const CLASS: [u8; 256] = {
 
 /// The encoded runs of `text` that decode to printable text, in order and not overlapping.
 /// With `within`, only runs touching one of those ranges (decoded text of a previous level).
-/// Percent-encoding and escapes come first; a base64 or hex run overlapping one waits for the
-/// next level, as in gitleaks.
+/// Percent-encoding and escapes come first; a base64 or hex run overlapping or touching one
+/// waits for the next level, as in gitleaks.
 fn find_segments(text: &[u8], within: Option<&[Range<usize>]>) -> Vec<Segment> {
-    let touches = |r: &Range<usize>| {
-        within.is_none_or(|w| w.iter().any(|d| d.start < r.end && r.start < d.end))
-    };
+    // Touching counts as overlapping (gitleaks's `overlaps` is inclusive): a run that ends where
+    // a percent escape starts belongs with it, and is decoded once the escape is.
+    let meets = |a: &Range<usize>, b: &Range<usize>| a.start <= b.end && b.start <= a.end;
+    let touches = |r: &Range<usize>| within.is_none_or(|w| w.iter().any(|d| meets(d, r)));
     let mut out: Vec<Segment> = Vec::new();
     let mut taken: Vec<Range<usize>> = Vec::new();
     for r in percent_runs(text) {
@@ -334,7 +335,7 @@ fn find_segments(text: &[u8], within: Option<&[Range<usize>]>) -> Vec<Segment> {
         }
     }
     for r in escape_runs(text) {
-        if touches(&r) && !taken.iter().any(|t| t.start < r.end && r.start < t.end) {
+        if touches(&r) && !taken.iter().any(|t| meets(t, &r)) {
             if let Some(d) = decode_escapes(&text[r.clone()]) {
                 out.push(Segment {
                     at: r.clone(),
@@ -366,7 +367,7 @@ fn find_segments(text: &[u8], within: Option<&[Range<usize>]>) -> Vec<Segment> {
             end += 1;
         }
         let r = start..end;
-        if !touches(&r) || taken.iter().any(|t| t.start < r.end && r.start < t.end) {
+        if !touches(&r) || taken.iter().any(|t| meets(t, &r)) {
             continue;
         }
         let run = &text[start..i];

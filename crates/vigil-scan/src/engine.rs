@@ -287,7 +287,16 @@ impl Ruleset {
             } else {
                 m.end() + 1
             };
-            let Some((gs, ge)) = locs.get(rule.secret_group) else {
+            // No `secretGroup` given: the first group that matched something (gitleaks), else
+            // the whole match.
+            let group = if rule.spec.secret_group.is_none() && rule.secret_group > 0 {
+                (1..locs.len())
+                    .find(|&g| locs.get(g).is_some_and(|(a, b)| b > a))
+                    .unwrap_or(0)
+            } else {
+                rule.secret_group
+            };
+            let Some((gs, ge)) = locs.get(group) else {
                 continue;
             };
             let (ms, me) = (s + m.start(), s + m.end());
@@ -330,11 +339,14 @@ impl Ruleset {
         }
         let secret = &data[sec.0..sec.1];
         if let Some(min) = rule.entropy {
-            if shannon(secret) < min {
+            // gitleaks drops a secret whose entropy is at most the rule's; the built-in rules'
+            // thresholds are minimums.
+            let e = shannon(secret);
+            if e < min || (!rule.builtin && e <= min) {
                 return None;
             }
         }
-        if is_placeholder(secret) || is_ciphertext(data, sec) {
+        if rule.builtin && (is_placeholder(secret) || is_ciphertext(data, sec)) {
             return None;
         }
         if let Some(v) = rule.validate {

@@ -132,6 +132,10 @@ pub struct RuleSpec {
     pub examples: Vec<String>,
     /// Vigil: lines that must not be reported.
     pub counterexamples: Vec<String>,
+    /// Whether the rule is (or extends) a built-in rule: Vigil's own placeholder and ciphertext
+    /// filters apply to those only, so a gitleaks rule finds exactly what gitleaks finds.
+    #[serde(skip)]
+    pub builtin: bool,
 }
 
 /// gitleaks's `[[rules.required]]`: another rule that must match near this one.

@@ -78,9 +78,6 @@ pub enum RuleProblem {
     /// An allowlist `regexTarget` other than secret, match and line.
     #[error("must be \"secret\", \"match\" or \"line\"")]
     RegexTarget,
-    /// `[extend] path` chains more than four files.
-    #[error("extends nest too deep (more than 4 files)")]
-    ExtendTooDeep,
     /// `[[rules.required]]` names a rule the configuration does not have.
     #[error("required rule `{0}` is not a rule of this configuration")]
     UnknownRequired(String),
@@ -216,6 +213,9 @@ pub struct Rule {
     pub has_keywords: bool,
     /// gitleaks `[[rules.required]]`: rules that must match near each match of this one.
     pub required: Vec<Required>,
+    /// Vigil's placeholder and ciphertext filters apply (built-in rules, and rules extending
+    /// them).
+    pub builtin: bool,
     /// The source spec (examples and counterexamples live here).
     pub spec: RuleSpec,
 }
@@ -350,6 +350,7 @@ impl Ruleset {
                 generic: spec.generic,
                 has_keywords: !kws.is_empty(),
                 required: Vec::new(),
+                builtin: spec.builtin,
                 spec,
             });
         }
@@ -496,6 +497,9 @@ fn compile_allowlist(
     })
 }
 
+/// How many levels of `[extend] path` are followed (gitleaks's `maxExtendDepth`).
+const MAX_EXTEND_DEPTH: usize = 2;
+
 /// Follows `[extend]` as gitleaks 8.30 does: the built-ins and/or another file, minus disabled
 /// rules, then this file's rules, each merged into an extended rule of the same id (its
 /// description, entropy, secret group, regex and path replace the base's when given; tags,
@@ -512,10 +516,17 @@ fn resolve(
     if extend.use_default || (file.extend.is_none() && file.rules.is_empty()) {
         rules = builtin::rules();
     }
-    if let Some(p) = &extend.path {
-        if depth >= 4 {
-            return Err(origin.err("extend.path", RuleProblem::ExtendTooDeep));
+    if let Some(p) = extend.path.as_ref().filter(|_| {
+        // gitleaks follows two levels of `[extend] path` and ignores deeper ones; Vigil does the
+        // same, and says so.
+        if depth >= MAX_EXTEND_DEPTH {
+            tracing::warn!(
+                "{}: [extend] path is not followed: configurations extend at most {MAX_EXTEND_DEPTH} levels deep (as in gitleaks)",
+                origin.config.path().display()
+            );
         }
+        depth < MAX_EXTEND_DEPTH
+    }) {
         let base = origin.config.path().parent().unwrap_or(Path::new("."));
         let other = Config::parse_patterns(&base.join(p))?;
         let spec = ConfigFile::from_document(&other)?;
@@ -698,4 +709,5 @@ fn merge_rule(base: &mut RuleSpec, cur: RuleSpec) {
         base.validate = cur.validate;
     }
     base.skip_report |= cur.skip_report;
+    base.builtin |= cur.builtin;
 }

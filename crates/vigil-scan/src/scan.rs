@@ -415,7 +415,8 @@ impl ScanOutcome {
         c
     }
 
-    /// The one-line summary: what was read, how fast, what was skipped and why.
+    /// The one-line summary: what was read, how fast, what was skipped and why (archive members
+    /// skipped count with files).
     pub fn summary(&self) -> Summary<'_> {
         Summary(self)
     }
@@ -460,7 +461,7 @@ impl fmt::Display for Summary<'_> {
                     ", {} blob(s), {:.1} MiB; skipped {} binary or over {max}, {} unreadable object(s)",
                     s.blobs,
                     mib(s.bytes),
-                    s.skipped,
+                    s.skipped as u64 + o.content.member_binary + o.content.member_too_large,
                     s.unreadable
                 )?;
                 o.write_content(f)
@@ -473,8 +474,8 @@ impl fmt::Display for Summary<'_> {
                     t.files,
                     mib(t.bytes),
                     mib(t.bytes) / secs.max(1e-6),
-                    t.binary,
-                    t.too_large,
+                    t.binary + o.content.member_binary,
+                    t.too_large + o.content.member_too_large,
                     t.unreadable,
                 )?;
                 let Some(ignored) = t.ignored else {

@@ -624,3 +624,180 @@ fn the_summary_counts_ignored_files_and_names_ignored_env_files() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("ignored by"), "{err}");
 }
+
+/// A gzip of 1 GiB of zeros, built without deflating a gigabyte: one MiB of zeros deflated and
+/// flushed (a chunk that refers back only to itself), that chunk 1,024 times, a final empty
+/// block, then gzip's trailer (the CRC-32 of 1 GiB of zeros, combined chunk by chunk).
+fn gzip_of_a_gibibyte_of_zeros() -> Vec<u8> {
+    use std::io::Write as _;
+    let mib = vec![0u8; 1 << 20];
+    let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    e.write_all(&mib).unwrap();
+    e.flush().unwrap();
+    let chunk = e.get_ref().clone();
+    let mut one = crc32fast::Hasher::new();
+    one.update(&mib);
+    let mut crc = crc32fast::Hasher::new();
+    let mut gz = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+    for _ in 0..1024 {
+        gz.extend_from_slice(&chunk);
+        crc.combine(&one);
+    }
+    gz.extend_from_slice(&[0x03, 0x00]);
+    gz.extend_from_slice(&crc.finalize().to_le_bytes());
+    gz.extend_from_slice(&(1u32 << 30).to_le_bytes());
+    gz
+}
+
+/// 42.zip's shape: `levels` levels of zips of 16 zips each, the innermost holding 16 files of
+/// 2 MiB of zeros (16^levels files, 2 MiB each, in a few kilobytes).
+fn nested_zip_bomb(levels: usize) -> Vec<u8> {
+    use std::io::Write as _;
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    let zeros = vec![0u8; 2 << 20];
+    let mut inner: Option<Vec<u8>> = None;
+    for _ in 0..levels {
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for i in 0..16 {
+            match &inner {
+                None => {
+                    w.start_file(format!("{i}.bin"), opts).unwrap();
+                    w.write_all(&zeros).unwrap();
+                }
+                Some(z) => {
+                    w.start_file(format!("{i}.zip"), opts).unwrap();
+                    w.write_all(z).unwrap();
+                }
+            }
+        }
+        inner = Some(w.finish().unwrap().into_inner());
+    }
+    inner.unwrap()
+}
+
+/// The reasons of an incomplete JSON report's closing status.
+fn reasons(out: &std::process::Output) -> Vec<(String, String)> {
+    let v = json(out);
+    let status = v.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(status["incomplete"], true, "{v}");
+    status["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["gap"].as_str().unwrap().to_owned(),
+                r["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn bombs_are_stopped_by_their_limits_with_the_reason_in_the_report() {
+    let dir = TempDir::new().unwrap();
+    let r = dir.path();
+    let gz = gzip_of_a_gibibyte_of_zeros();
+    assert!(gz.len() < 2 << 20, "{} bytes", gz.len());
+    // It is what it says: gzip, zeros.
+    let mut head = vec![0u8; 8 << 20];
+    std::io::Read::read_exact(&mut flate2::read::GzDecoder::new(&gz[..]), &mut head).unwrap();
+    assert!(head.iter().all(|&b| b == 0));
+    write(r, "dist/zeros.gz", &gz);
+    write(r, "dist/42.zip", nested_zip_bomb(5));
+    write(r, "README.md", "nothing here\n");
+
+    // Default depth 2: 42.zip's third level is not opened (256 zips), the gzip stops at its
+    // ratio; the report says both, and the scan fails.
+    let out = run(r, &["scan", ".", "-f", "json"]);
+    expect_exit(&out, 2);
+    let got = reasons(&out);
+    assert!(
+        got.iter().any(|(g, m)| g == "truncated"
+            && m.starts_with(
+                "256 archive(s) nested deeper than --max-archive-depth 2 were not opened"
+            )
+            && m.contains("dist/42.zip!0.zip!0.zip (depth 3)")),
+        "{got:?}"
+    );
+    assert!(
+        got.iter().any(|(g, m)| g == "truncated"
+            && m.contains("stopped by a limit against decompression bombs")
+            && m.contains("dist/zeros.gz: expands more than 100 times")),
+        "{got:?}"
+    );
+    // Deeper: every level opens until the first 2 MiB of zeros trips the ratio.
+    let out = run(
+        r,
+        &[
+            "scan",
+            "dist/42.zip",
+            "-f",
+            "json",
+            "--max-archive-depth",
+            "9",
+        ],
+    );
+    expect_exit(&out, 2);
+    let got = reasons(&out);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(
+        got[0]
+            .1
+            .contains("dist/42.zip!0.zip!0.zip!0.zip!0.zip: expands more than 100 times"),
+        "{got:?}"
+    );
+    // The byte and entry limits, each named when it is the one that stops.
+    write(
+        r,
+        "vigil.toml",
+        "[scan]\nmax_archive_ratio = 100000\nmax_archive_size = \"16MiB\"\n",
+    );
+    let out = run(r, &["scan", ".", "-f", "json", "--max-archive-depth", "9"]);
+    expect_exit(&out, 2);
+    let got = reasons(&out);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(
+        got[0]
+            .1
+            .starts_with("1 archive(s) stopped by a limit against decompression bombs")
+            && got[0]
+                .1
+                .contains("dist/42.zip!0.zip!0.zip!0.zip!0.zip: unpacks to more than 16 MiB"),
+        "{got:?}"
+    );
+    // Past the ratio limit the gigabyte of zeros is only a member over the size limit: skipped
+    // and counted, as a file of that size would be.
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("1 over 10 MiB"), "{err}");
+    write(
+        r,
+        "vigil.toml",
+        "[scan]\nmax_archive_ratio = 100000\nmax_archive_entries = 40\n",
+    );
+    let out = run(
+        r,
+        &[
+            "scan",
+            "dist/42.zip",
+            "-f",
+            "json",
+            "--max-archive-depth",
+            "9",
+        ],
+    );
+    expect_exit(&out, 2);
+    let got = reasons(&out);
+    assert!(got[0].1.contains("holds more than 40 entries"), "{got:?}");
+    // What a limit stopped is named on stderr too, and --allow-incomplete only changes the exit.
+    std::fs::remove_file(r.join("vigil.toml")).unwrap();
+    let out = run(r, &["scan", "dist/zeros.gz", "--allow-incomplete"]);
+    expect_exit(&out, 0);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("incomplete scan: 1 archive(s) stopped by a limit"),
+        "{err}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("incomplete: 1 archive(s) stopped"));
+}
