@@ -1118,11 +1118,11 @@ paths = [
         .compression_method(zip::CompressionMethod::Deflated);
     let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     w.start_file("app/settings.py", opts).unwrap();
-    write!(w, "KEY = '{}'\n", token("«AKIA{upper32:16}»", 120)).unwrap();
+    writeln!(w, "KEY = '{}'", token("«AKIA{upper32:16}»", 120)).unwrap();
     w.start_file("app/.env.prod", opts).unwrap();
-    write!(w, "PASSWORD={}\n", token("«{alnum:20}»", 121)).unwrap();
+    writeln!(w, "PASSWORD={}", token("«{alnum:20}»", 121)).unwrap();
     w.start_file("app/.env.dev", opts).unwrap();
-    write!(w, "PASSWORD={}\n", token("«{alnum:20}»", 122)).unwrap();
+    writeln!(w, "PASSWORD={}", token("«{alnum:20}»", 122)).unwrap();
     write(r, "release.zip", w.finish().unwrap().into_inner());
     let out = run(
         r,
