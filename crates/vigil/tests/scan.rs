@@ -801,3 +801,95 @@ fn bombs_are_stopped_by_their_limits_with_the_reason_in_the_report() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("incomplete: 1 archive(s) stopped"));
 }
+
+#[test]
+fn the_neighbours_inline_markers_are_honoured_and_counted() {
+    use base64::Engine as _;
+    let dir = TempDir::new().unwrap();
+    let r = dir.path();
+    let gh = token("«ghp_{alnum:30}{ghcrc}»", 130);
+    let or = token("«sk-or-v1-{hex:64}»", 131);
+    let slack = token("«xoxb-{digits:12}-{digits:13}-{alnum:24}»", 132);
+    let pem = token(
+        "«-----BEGIN OPENSSH PRIVATE KEY-----\n{pem}\n-----END OPENSSH PRIVATE KEY-----»",
+        133,
+    );
+    let kept = token("«gsk_{alnum:52}»", 134);
+    // detect-secrets's same-line and next-line markers, gitleaks's, and a marked line holding
+    // an encoded secret; one secret unmarked.
+    write(
+        r,
+        ".env",
+        format!("GITHUB_TOKEN={gh}  # pragma: allowlist secret\nGROQ_API_KEY={kept}\n"),
+    );
+    write(
+        r,
+        "config.py",
+        format!("# pragma: allowlist nextline secret\nOPENROUTER = \"{or}\"\n"),
+    );
+    write(
+        r,
+        "bot.js",
+        format!("const slack = \"{slack}\"; // gitleaks:allow\n"),
+    );
+    write(
+        r,
+        "keys.rs",
+        format!(
+            "const K: &str = \"{}\"; // pragma: allowlist secret\n",
+            base64::engine::general_purpose::STANDARD.encode(&pem)
+        ),
+    );
+    let out = run(r, &["scan", ".", "-f", "json"]);
+    expect_exit(&out, 1);
+    assert_eq!(
+        triples(&json(&out)),
+        [(".env".to_owned(), "groq-api-key".to_owned(), 2)]
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("; 4 allowed by marker"), "{err}");
+    let out = run(r, &["scan", ".", "-f", "sarif"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["runs"][0]["invocations"][0]["properties"]["skipped"]["allowed_by_marker"],
+        4
+    );
+    let md = String::from_utf8_lossy(&run(r, &["scan", ".", "-f", "markdown"]).stdout).into_owned();
+    assert!(md.contains("Skipped: 4 allowed by marker."), "{md}");
+    // A marker on another line (not the one before) allows nothing.
+    write(
+        r,
+        "config.py",
+        format!("# pragma: allowlist nextline secret\n\nOPENROUTER = \"{or}\"\n"),
+    );
+    let out = run(r, &["scan", "config.py", "-f", "json"]);
+    expect_exit(&out, 1);
+}
+
+#[test]
+fn twilio_keys_are_found_by_shape_after_bearer_or_in_an_authorization_header() {
+    let dir = TempDir::new().unwrap();
+    let r = dir.path();
+    let sk = token("«SK{hex:32}»", 140);
+    write(
+        r,
+        "calls.sh",
+        format!("curl -s https://voice.example/v1/calls \\\n  -H 'Authorization: Bearer {sk}' \\\n  -d to=+15550100\n"),
+    );
+    write(
+        r,
+        "client.json",
+        format!("{{\"headers\": {{\"Authorization\": \"{sk}\"}}}}\n"),
+    );
+    write(r, "build.txt", format!("artifact {sk}\n"));
+    let out = run(r, &["scan", ".", "-f", "json"]);
+    expect_exit(&out, 1);
+    assert_eq!(
+        triples(&json(&out)),
+        [
+            ("calls.sh".to_owned(), "twilio-api-key".to_owned(), 2),
+            ("client.json".to_owned(), "twilio-api-key".to_owned(), 1),
+        ],
+        "the bare shape in build.txt proves nothing"
+    );
+}
