@@ -419,7 +419,7 @@ fn decode_base64(run: &[u8], classes: u8) -> Option<Vec<u8>> {
     if classes & (STD | URL) == 0 && !run.iter().any(u8::is_ascii_digit) {
         return None;
     }
-    if run.len() % 4 == 1 {
+    if run.len() % 4 == 1 || !could_be_text_b64(run) {
         return None;
     }
     let engine = if classes & URL != 0 {
@@ -431,8 +431,26 @@ fn decode_base64(run: &[u8], classes: u8) -> Option<Vec<u8>> {
     printable(&d).then_some(d)
 }
 
+/// Whether base64 could decode to text, without decoding: the first character of every group of
+/// four holds a byte's top six bits, which for printable ASCII, tab and line breaks is one of
+/// `C`, `D`, `I`–`Z`, `a`–`f`. Identifiers and digests almost never pass; real base64 text always
+/// does. (Saves the allocation and decoding of most candidate runs.)
+fn could_be_text_b64(run: &[u8]) -> bool {
+    run.iter()
+        .step_by(4)
+        .all(|&c| matches!(c, b'C' | b'D' | b'I'..=b'Z' | b'a'..=b'f'))
+}
+
 /// A run of hex digits as text (an odd last digit is left out).
 fn decode_hex(run: &[u8]) -> Option<Vec<u8>> {
+    // Printable ASCII and line breaks have a high nibble of 0 (tab, line breaks) or 2 to 7.
+    if !run
+        .iter()
+        .step_by(2)
+        .all(|&c| matches!(c, b'0' | b'2'..=b'7'))
+    {
+        return None;
+    }
     let nib = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
     let d: Option<Vec<u8>> = run
         .chunks_exact(2)
