@@ -280,17 +280,16 @@ pub fn scan_reader_with(
     let out = Outcome::default();
     let mut findings = Vec::new();
     let mut tally = ContentTally::default();
-    match content::scan(rules, opts, name, None, &data, &mut findings, &mut tally) {
-        content::Read::Binary => {
-            out.stats.binary.fetch_add(1, Ordering::Relaxed);
-        }
-        content::Read::Text | content::Read::Archive => {
-            out.stats.files.fetch_add(1, Ordering::Relaxed);
-            out.stats
-                .bytes
-                .fetch_add(data.len() as u64, Ordering::Relaxed);
-        }
+    if content::scan(rules, opts, name, None, &data, &mut findings, &mut tally)
+        == content::Read::Binary
+    {
+        // What is piped in is scanned whatever it looks like (`git diff`, a log with a NUL).
+        rules.scan_bytes(name, None, &data, &mut findings);
     }
+    out.stats.files.fetch_add(1, Ordering::Relaxed);
+    out.stats
+        .bytes
+        .fetch_add(data.len() as u64, Ordering::Relaxed);
     *lock(&out.stats.content) = tally;
     sort(&mut findings);
     Ok(Outcome { findings, ..out })
