@@ -409,7 +409,7 @@ fn introduced(
     parents: &[ObjectId],
     prefix: &mut Vec<u8>,
     unreadable: &AtomicUsize,
-    out: &mut Vec<(String, ObjectId)>,
+    out: &mut Vec<Pair>,
 ) {
     if parents.contains(&tree) {
         return;
@@ -442,6 +442,7 @@ fn introduced(
         }
         let mut subs: Vec<ObjectId> = Vec::new();
         let mut same = false;
+        let mut before: Option<ObjectId> = None;
         for pe in &parent_entries {
             if let Ok(k) = pe.binary_search_by(|x| x.cmp(&e)) {
                 let p = pe[k];
@@ -452,6 +453,8 @@ fn introduced(
                     }
                     if is_tree {
                         subs.push(p.oid.to_owned());
+                    } else if before.is_none() {
+                        before = Some(p.oid.to_owned());
                     }
                 }
             }
@@ -478,6 +481,7 @@ fn introduced(
             out.push((
                 String::from_utf8_lossy(prefix).into_owned(),
                 e.oid.to_owned(),
+                before,
             ));
         }
         prefix.truncate(len);
@@ -566,19 +570,20 @@ pub fn scan_history(
     let mut infos: Vec<CommitInfo> = Vec::new();
     let mut pairs: Vec<(String, ObjectId)> = Vec::new();
     let mut pair_index: HashMap<(String, ObjectId), usize> = HashMap::new();
-    let mut attributions: Vec<(usize, usize)> = Vec::new();
+    let mut attributions: Vec<(usize, usize, Option<ObjectId>)> = Vec::new();
     let mut parents_of: Vec<Vec<ObjectId>> = Vec::new();
     for (info, parents, found) in per_commit_pairs.into_iter().flatten() {
         let ci = infos.len();
         infos.push(info);
         parents_of.push(parents);
-        for pair in found {
+        for (path, oid, before) in found {
+            let pair = (path, oid);
             let next = pairs.len();
             let pi = *pair_index.entry(pair.clone()).or_insert(next);
             if pi == next {
                 pairs.push(pair);
             }
-            attributions.push((pi, ci));
+            attributions.push((pi, ci, before));
         }
     }
     tracing::debug!(pairs = pairs.len(), "trees compared");
@@ -592,20 +597,33 @@ pub fn scan_history(
     let jobs: Vec<(String, ObjectId, Option<String>)> = if per_commit {
         attributions
             .iter()
-            .map(|&(pi, ci)| (pairs[pi].0.clone(), pairs[pi].1, Some(infos[ci].id.clone())))
+            .map(|&(pi, ci, _)| (pairs[pi].0.clone(), pairs[pi].1, Some(infos[ci].id.clone())))
             .collect()
     } else {
         pairs.iter().map(|(p, o)| (p.clone(), *o, None)).collect()
     };
     let results = scan_blobs(&repo, rules, &jobs, opts, &mut stats, &unreadable);
     tracing::debug!("blobs scanned");
-    // A secret is reported once, at the oldest commit that holds it (parents before children;
-    // between unrelated lines, the older author date): later edits of the file, renames and
-    // merges carry it along without leaking it anew.
+    // A secret is reported at each commit that adds it to a file, as a diff would show it
+    // (gitleaks's `git log -p`): not where its lines were already in the parent's version of
+    // the file (an edit elsewhere in the file, a merge), nor where the whole file is one that
+    // history already had under another path (a rename, a copy). Commits are ordered parents
+    // first (between unrelated lines, the older author date first). A secret inside an archive
+    // has no lines to compare: it is reported once, at the oldest commit that holds it.
     let order = topo_order(&commits_of(&infos), &parents_of, &infos);
+    let mut blob_first: HashMap<ObjectId, (usize, usize)> = HashMap::new();
+    for &(pi, ci, _) in &attributions {
+        let e = blob_first.entry(pairs[pi].1).or_insert((order[ci], pi));
+        if order[ci] < e.0 {
+            *e = (order[ci], pi);
+        }
+    }
     let mut first: HashMap<(String, String), usize> = HashMap::new();
-    for (n, &(pi, ci)) in attributions.iter().enumerate() {
-        for f in &results[if per_commit { n } else { pi }] {
+    for (n, &(pi, ci, _)) in attributions.iter().enumerate() {
+        for f in results[if per_commit { n } else { pi }]
+            .iter()
+            .filter(|f| !f.archive.is_empty())
+        {
             let key = (f.rule.clone(), f.secret.expose_secret().clone());
             let e = first.entry(key).or_insert(ci);
             if order[ci] < order[*e] {
@@ -613,11 +631,25 @@ pub fn scan_history(
             }
         }
     }
+    let mut lines = BlobLines::default();
     let mut out = Vec::new();
-    for (n, (pi, ci)) in attributions.into_iter().enumerate() {
+    for (n, (pi, ci, before)) in attributions.into_iter().enumerate() {
+        let found = &results[if per_commit { n } else { pi }];
+        if found.is_empty() {
+            continue;
+        }
         let info = &infos[ci];
-        for f in &results[if per_commit { n } else { pi }] {
-            if first.get(&(f.rule.clone(), f.secret.expose_secret().clone())) != Some(&ci) {
+        let (path, oid) = &pairs[pi];
+        let (first_rank, first_pi) = blob_first[oid];
+        let copied = first_rank < order[ci] && pairs[first_pi].0 != *path;
+        for f in found {
+            if !f.archive.is_empty() {
+                if first.get(&(f.rule.clone(), f.secret.expose_secret().clone())) != Some(&ci) {
+                    continue;
+                }
+            } else if copied
+                || before.is_some_and(|b| lines.already_in(&repo, *oid, b, f.line, f.end_line))
+            {
                 continue;
             }
             let mut f = f.clone();
@@ -632,6 +664,42 @@ pub fn scan_history(
     stats.unreadable = unreadable.load(Ordering::Relaxed);
     out.sort_by(|a, b| (&a.file, a.line, &a.commit).cmp(&(&b.file, b.line, &b.commit)));
     Ok((out, stats))
+}
+
+/// The lines of blobs with findings, read on demand: whether a finding's lines were already in
+/// the parent's version of its file.
+#[derive(Default)]
+struct BlobLines {
+    blobs: HashMap<ObjectId, Option<std::sync::Arc<[u8]>>>,
+}
+
+impl BlobLines {
+    fn get(&mut self, repo: &gix::Repository, id: ObjectId) -> Option<std::sync::Arc<[u8]>> {
+        self.blobs
+            .entry(id)
+            .or_insert_with(|| repo.find_object(id).ok().map(|o| o.data.as_slice().into()))
+            .clone()
+    }
+
+    /// Whether lines `first..=last` (1-based) of blob `now` are all in blob `before`.
+    fn already_in(
+        &mut self,
+        repo: &gix::Repository,
+        now: ObjectId,
+        before: ObjectId,
+        first: usize,
+        last: usize,
+    ) -> bool {
+        let (Some(now), Some(before)) = (self.get(repo, now), self.get(repo, before)) else {
+            return false;
+        };
+        let old: std::collections::HashSet<&[u8]> = before.lines().collect();
+        let mut wanted = now
+            .lines()
+            .skip(first.saturating_sub(1))
+            .take(last.max(first) - first.max(1) + 1);
+        wanted.all(|l| old.contains(l))
+    }
 }
 
 fn commits_of(infos: &[CommitInfo]) -> Vec<String> {
@@ -677,7 +745,10 @@ fn topo_order(ids: &[String], parents: &[Vec<ObjectId>], infos: &[CommitInfo]) -
 }
 
 /// What one commit introduced: its info, its parents, its new (path, blob) pairs.
-type Introduced = (CommitInfo, Vec<ObjectId>, Vec<(String, ObjectId)>);
+type Introduced = (CommitInfo, Vec<ObjectId>, Vec<Pair>);
+
+/// A (path, blob) pair a commit introduced, and the blob a parent had at that path, if any.
+type Pair = (String, ObjectId, Option<ObjectId>);
 
 /// `--threads`, or one per core.
 fn worker_threads(opts: &HistoryOptions) -> usize {

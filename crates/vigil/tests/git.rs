@@ -1047,3 +1047,47 @@ fn encoded_and_archived_secrets_are_found_in_files_and_history() {
         "{status}"
     );
 }
+
+#[test]
+fn a_secret_is_reported_at_each_commit_that_adds_it_as_a_diff_shows() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    init(d);
+    let t = gh(3001);
+    write(d, "a.py", format!("TOKEN = \"{t}\"\nx = 1\n"));
+    let c1 = commit(d, 1, "A", "add");
+    write(d, "a.py", format!("TOKEN = \"{t}\"\nx = 2\n"));
+    commit(d, 2, "A", "edit another line");
+    write(
+        d,
+        "a.py",
+        format!("x = 2\n\nGITHUB_TOKEN = \"{t}\"  # renamed variable\n"),
+    );
+    let c3 = commit(d, 3, "A", "rewrite the line");
+    write(d, "b.py", format!("# copy for the worker\nTOKEN = '{t}'\n"));
+    let c4 = commit(d, 4, "A", "copy into b");
+    git(d, &["mv", "a.py", "c.py"]);
+    commit(d, 5, "A", "rename a");
+    let out = run(d, &["scan", "--git", "-f", "json"]);
+    expect_exit(&out, 1);
+    let mut got: Vec<(String, String, u64)> = json(&out)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["file"].as_str().unwrap().to_owned(),
+                f["commit"].as_str().unwrap().to_owned(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    got.sort();
+    let mut want = vec![
+        ("a.py".to_owned(), c1, 1),
+        ("a.py".to_owned(), c3, 3),
+        ("b.py".to_owned(), c4, 2),
+    ];
+    want.sort();
+    assert_eq!(got, want, "not the edit elsewhere, not the rename");
+}
