@@ -893,3 +893,59 @@ fn twilio_keys_are_found_by_shape_after_bearer_or_in_an_authorization_header() {
         "the bare shape in build.txt proves nothing"
     );
 }
+
+#[test]
+fn the_generic_rule_knows_files_whose_values_are_never_secrets() {
+    let dir = TempDir::new().unwrap();
+    let r = dir.path();
+    let value = token("«{alnum:32}»", 150);
+    let hex40 = token("«{hex:40}»", 151);
+    let line = format!("api_secret = \"{value}\"\n");
+    // The same assignment is a finding in code, and not in files that hold values by design.
+    write(r, "src/settings.py", &line);
+    for f in [
+        "Cargo.lock",
+        "web/package-lock.json",
+        "uv.lock",
+        "icons/key.svg",
+        ".secrets.baseline",
+    ] {
+        write(r, f, &line);
+    }
+    write(
+        r,
+        "dist/app.min.js",
+        format!("var a=1;{}token:\"{value}\"\n", "x=1;".repeat(300)),
+    );
+    write(r, "src/app.js", format!("const token = \"{value}\";\n"));
+    // Digests: in a scanner's report, and under a digest key anywhere.
+    write(
+        r,
+        "reports/gitleaks-report.json",
+        format!("[{{\"Secret\": \"{hex40}\"}}]\n"),
+    );
+    write(
+        r,
+        "manifest.json",
+        format!("{{\"hashed_secret\": \"{hex40}\"}}\n"),
+    );
+    write(
+        r,
+        "config.json",
+        format!("{{\"client_secret\": \"{hex40}\"}}\n"),
+    );
+    let out = run(r, &["scan", ".", "-f", "json"]);
+    expect_exit(&out, 1);
+    assert_eq!(
+        triples(&json(&out)),
+        [
+            ("config.json".to_owned(), "generic-api-key".to_owned(), 1),
+            ("src/app.js".to_owned(), "generic-api-key".to_owned(), 1),
+            (
+                "src/settings.py".to_owned(),
+                "generic-api-key".to_owned(),
+                1
+            ),
+        ]
+    );
+}
