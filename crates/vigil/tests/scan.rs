@@ -949,3 +949,36 @@ fn the_generic_rule_knows_files_whose_values_are_never_secrets() {
         ]
     );
 }
+
+#[test]
+fn a_scan_of_paths_that_reads_no_file_is_not_clean() {
+    let dir = TempDir::new().unwrap();
+    let r = dir.path();
+    // Nothing at all, then only what is skipped: never "clean".
+    let out = run(r, &["scan", ".", "-f", "json"]);
+    expect_exit(&out, 2);
+    let v = json(&out);
+    assert_eq!(
+        v.as_array().unwrap().last().unwrap()["reasons"][0]["gap"],
+        "nothing-scanned"
+    );
+    write(r, "logo.png", [0x89u8, b'P', b'N', b'G', 0, 0, 0, 13]);
+    let out = run(r, &["scan", "."]);
+    expect_exit(&out, 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("incomplete scan: no file was scanned (1 binary, 0 over 10 MiB, 0 unreadable, 0 ignored)"),
+        "{err}"
+    );
+    expect_exit(&run(r, &["scan", ".", "--allow-incomplete"]), 0);
+    // One text file is enough.
+    write(r, "README.md", "hello\n");
+    expect_exit(&run(r, &["scan", "."]), 0);
+    // stdin is one input however it looks.
+    let out = vigil(r)
+        .args(["scan", "-"])
+        .write_stdin(Vec::<u8>::new())
+        .output()
+        .unwrap();
+    expect_exit(&out, 0);
+}
