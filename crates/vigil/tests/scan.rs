@@ -982,3 +982,35 @@ fn a_scan_of_paths_that_reads_no_file_is_not_clean() {
         .unwrap();
     expect_exit(&out, 0);
 }
+
+#[test]
+fn decoding_stops_at_its_budget_and_says_so() {
+    use base64::Engine as _;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let dir = TempDir::new().unwrap();
+    let r = dir.path();
+    // 256 KiB of lines that are base64 of base64 of text: decoding two levels deep would scan
+    // about 1.3 times the file, more than the budget (the file's own size).
+    let line = b64(&b64(
+        "the quick brown fox jumps over the lazy dog, again and again",
+    ));
+    let body: String =
+        std::iter::repeat_n(format!("{line}\n"), 256 * 1024 / (line.len() + 1)).collect();
+    write(r, "vectors.txt", &body);
+    let out = run(r, &["scan", ".", "-f", "json"]);
+    expect_exit(&out, 2);
+    let v = json(&out);
+    let status = v.as_array().unwrap().last().unwrap();
+    assert_eq!(status["reasons"][0]["gap"], "truncated", "{status}");
+    assert!(
+        status["reasons"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with(
+                "decoding stopped at its budget (the file's own size) in 1 file(s): vectors.txt"
+            ),
+        "{status}"
+    );
+    // One level costs less than the file: complete.
+    expect_exit(&run(r, &["scan", ".", "--max-decode-depth", "1"]), 0);
+}
