@@ -1,6 +1,6 @@
 //! The fingerprints of sealed `.env` values, `<project root>/.vigil/seal-index.json`: for each
-//! value (keyed by the SHA-256 of its sealed text) the key it is under, its keyed fingerprint,
-//! and where it was put (the file, relative to the root, and the `.env` key). No secret is in
+//! value put somewhere, where (the file, relative to the root, and the `.env` key), which value
+//! (the SHA-256 of its sealed text), the key it is under and its keyed fingerprint. No secret is in
 //! it. Written in the same transaction as the env files.
 //!
 //! Three things read it: `seal find` (fingerprints, without decrypting), `seal rotate` (which
@@ -18,30 +18,34 @@ use std::path::{Path, PathBuf};
 pub const FILE: &str = "seal-index.json";
 const VERSION: u32 = 2;
 
-/// One sealed value's record.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+/// One sealed value's record: which value (the SHA-256 of its text), where it was put, and
+/// its fingerprint. The same value in two files (two services of one environment) has two
+/// records.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Record {
-    /// Its key and keyed fingerprint.
-    #[serde(flatten)]
-    pub fingerprint: Fingerprint,
     /// The file it was put in, relative to the project root.
     pub file: PathBuf,
     /// The `.env` key it was put under.
     pub key: String,
+    /// SHA-256 of the sealed text, hex.
+    pub digest: String,
+    /// Its key and keyed fingerprint.
+    #[serde(flatten)]
+    pub fingerprint: Fingerprint,
 }
 
-/// Records by value digest.
+/// The records, sorted by file, key and digest.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Index {
     version: u32,
-    values: BTreeMap<String, Record>,
+    values: Vec<Record>,
 }
 
 impl Default for Index {
     fn default() -> Self {
         Index {
             version: VERSION,
-            values: BTreeMap::new(),
+            values: Vec::new(),
         }
     }
 }
@@ -91,36 +95,39 @@ impl Index {
     /// Records a sealed value put under `key` in `file`. Older records of that file and key go:
     /// the value they describe has been replaced.
     pub fn insert(&mut self, sealed: &str, fingerprint: Fingerprint, file: &Path, key: &str) {
-        self.values.retain(|_, r| !(r.file == file && r.key == key));
-        self.values.insert(
-            crate::store::digest(sealed),
-            Record {
-                fingerprint,
-                file: file.to_path_buf(),
-                key: key.to_owned(),
-            },
-        );
-    }
-
-    /// Forgets a sealed value.
-    pub fn remove(&mut self, sealed: &str) {
-        self.values.remove(&crate::store::digest(sealed));
+        self.forget(file, key);
+        self.values.push(Record {
+            file: file.to_path_buf(),
+            key: key.to_owned(),
+            digest: crate::store::digest(sealed),
+            fingerprint,
+        });
+        self.values.sort();
     }
 
     /// Forgets every record of `key` in `file`.
     pub fn forget(&mut self, file: &Path, key: &str) {
-        self.values.retain(|_, r| !(r.file == file && r.key == key));
+        self.values.retain(|r| !(r.file == file && r.key == key));
     }
 
-    /// The record of a sealed value.
+    /// A record of a sealed value (any one: they share the key and fingerprint).
     pub fn get(&self, sealed: &str) -> Option<&Record> {
-        self.values.get(&crate::store::digest(sealed))
+        let d = crate::store::digest(sealed);
+        self.values.iter().find(|r| r.digest == d)
+    }
+
+    /// Whether the value is recorded under `key` in `file`.
+    pub fn has(&self, sealed: &str, file: &Path, key: &str) -> bool {
+        let d = crate::store::digest(sealed);
+        self.values
+            .iter()
+            .any(|r| r.digest == d && r.file == file && r.key == key)
     }
 
     /// The keys of `file` recorded as sealed.
     pub fn sealed_keys(&self, file: &Path) -> BTreeSet<&str> {
         self.values
-            .values()
+            .iter()
             .filter(|r| r.file == file)
             .map(|r| r.key.as_str())
             .collect()
@@ -131,12 +138,9 @@ impl Index {
     /// longer holds a recorded value, only makes the record stale. A file that cannot be read
     /// is an error: whether its values still need a key cannot be told.
     pub fn uses(&self, root: &Path) -> Result<Uses> {
-        let mut by_file: BTreeMap<&Path, Vec<(&String, &Record)>> = BTreeMap::new();
-        for (digest, r) in &self.values {
-            by_file
-                .entry(r.file.as_path())
-                .or_default()
-                .push((digest, r));
+        let mut by_file: BTreeMap<&Path, Vec<&Record>> = BTreeMap::new();
+        for r in &self.values {
+            by_file.entry(r.file.as_path()).or_default().push(r);
         }
         let mut out = Uses::new();
         for (file, records) in by_file {
@@ -149,12 +153,12 @@ impl Index {
                 }
                 Err(e) => return Err(e.into()),
             };
-            for (digest, r) in records {
+            for r in records {
                 if let Some(b) = doc.bindings().iter().find(|b| {
                     b.key == r.key
                         && b.value
                             .as_deref()
-                            .is_some_and(|v| crate::store::digest(v.trim()) == *digest)
+                            .is_some_and(|v| crate::store::digest(v) == r.digest)
                 }) {
                     out.entry(r.fingerprint.kid.clone())
                         .or_default()
@@ -165,9 +169,9 @@ impl Index {
         Ok(out)
     }
 
-    /// Every record (digest, record), in digest order.
-    pub fn records(&self) -> impl Iterator<Item = (&str, &Record)> {
-        self.values.iter().map(|(d, r)| (d.as_str(), r))
+    /// Every record.
+    pub fn records(&self) -> &[Record] {
+        &self.values
     }
 
     /// The JSON text.

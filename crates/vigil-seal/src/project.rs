@@ -181,9 +181,24 @@ impl Project {
         })
     }
 
-    /// Places several files, all of which must be in this project.
+    /// Places several files, all of which must be in this project; two names of one file (a
+    /// link and its target) are refused, as one transaction cannot change a file twice.
     pub fn place_all(&self, paths: &[PathBuf], environment: Option<&str>) -> Result<Vec<Placed>> {
-        paths.iter().map(|p| self.place(p, environment)).collect()
+        let mut out: Vec<Placed> = Vec::new();
+        for p in paths {
+            let placed = self.place(p, environment)?;
+            if let Some(first) = out.iter().find(|f| f.rel == placed.rel) {
+                return Err(project_err(
+                    p,
+                    format!(
+                        "the same file as {} (a link, or given twice); give it once",
+                        first.path.display()
+                    ),
+                ));
+            }
+            out.push(placed);
+        }
+        Ok(out)
     }
 }
 
@@ -217,6 +232,9 @@ mod tests {
         // A link that agrees is placed by its target's path.
         std::os::unix::fs::symlink(".env.staging", root.join(".env.stage")).unwrap();
         let l = p.place(&root.join(".env.stage"), None).unwrap();
+        let twice = [root.join(".env.stage"), root.join(".env.staging")];
+        let e = p.place_all(&twice, None).unwrap_err().to_string();
+        assert!(e.contains("the same file as"), "{e}");
         assert_eq!(
             (l.rel.as_path(), l.environment.as_str()),
             (Path::new(".env.staging"), "staging")

@@ -196,10 +196,7 @@ pub fn plan_env(
             };
             let field = value::header_of(&v).map_err(at)?;
             if ring.is_primary(field) {
-                if index
-                    .get(&v)
-                    .is_none_or(|r| r.file != f.rel || r.key != key)
-                {
+                if !index.has(&v, &f.rel, &key) {
                     // Sealed before the index knew it: record it now (decrypting once).
                     let ctx = Context::for_env(env, &key, extra)?;
                     let p = value::open(ring, &ctx, &v).map_err(at)?;
@@ -233,7 +230,6 @@ pub fn plan_env(
                 line: e.line,
                 message: e.message,
             })?;
-            index.remove(&v);
             index.insert(&new, fp, &f.rel, &key);
             counts.rotated += 1;
             done.push(key);
@@ -478,5 +474,53 @@ mod tests {
         // A second run has nothing to do.
         let r = rotate(&ring, Some(&project), &targets).unwrap();
         assert_eq!(r.stores[0].1.rotated + r.env.rotated, 0);
+    }
+
+    #[test]
+    fn a_value_copied_to_a_second_service_file_keeps_its_key_in_use_until_both_are_rotated() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("vigil.toml"), "").unwrap();
+        let k1 = MasterKey::generate().unwrap();
+        let old = KeyRing::new(vec![("k1".into(), k1.clone())]).unwrap();
+        let ring = KeyRing::new(vec![
+            ("k2".into(), MasterKey::generate().unwrap()),
+            ("k1".into(), k1),
+        ])
+        .unwrap();
+        let env = dir.path().join(".env");
+        std::fs::write(&env, "A=shared-value-1\n").unwrap();
+        let project = Project::of(None, &env).unwrap();
+        let placed = project.place_all(std::slice::from_ref(&env), None).unwrap();
+        envfile::seal_files(
+            &old,
+            &project,
+            &placed,
+            &["A".into()],
+            &Context::new(),
+            true,
+        )
+        .unwrap();
+        // `.env.bot` is a service of the same (default) environment: the copy is valid there.
+        let bot = dir.path().join(".env.bot");
+        std::fs::copy(&env, &bot).unwrap();
+        let targets = Targets {
+            env_files: project.place_all(std::slice::from_ref(&bot), None).unwrap(),
+            ..Targets::default()
+        };
+        let r = rotate(&ring, Some(&project), &targets).unwrap();
+        assert_eq!(r.env.rotated, 1);
+        assert_eq!(
+            r.in_use.get("k1").map(Vec::as_slice),
+            Some(&[".env:1 A".to_owned()][..])
+        );
+        assert!(r.unused.is_empty(), "{:?}", r.unused);
+        let targets = Targets {
+            env_files: project.place_all(&[env, bot], None).unwrap(),
+            ..Targets::default()
+        };
+        assert_eq!(
+            rotate(&ring, Some(&project), &targets).unwrap().unused,
+            ["k1"]
+        );
     }
 }

@@ -31,7 +31,9 @@ pub const MAX_TEXT: usize = PREFIX.len() + 128 + 1 + MAX_PAYLOAD_CHARS;
 /// A keyed fingerprint of a plaintext: HMAC-SHA256 under the fingerprint sub-key of the key
 /// that sealed it, first 16 bytes in hex. Matches a leaked plaintext to where it is stored
 /// without decrypting anything, and reveals nothing without the key.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct Fingerprint {
     /// The header field (key id or passphrase header) of the key it was made under.
     pub kid: String,

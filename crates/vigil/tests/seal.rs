@@ -2169,9 +2169,10 @@ fn seal_run_refuses_loader_hooks_and_sealed_keys_turned_plaintext() {
     assert_eq!(ok(run(&["--allow-var", "PYTHONPATH"])), secret);
     std::fs::remove_file(d.join("ran")).unwrap();
     // The sealed key replaced by a plaintext: refused, unless allowed.
+    let attackers = openrouter(151);
     let forged = sealed.replace(
         sealed.lines().next().unwrap(),
-        "OPENROUTER_API_KEY=sk-or-v1-attackers-own-key",
+        &format!("OPENROUTER_API_KEY={attackers}"),
     );
     std::fs::write(d.join(".env.production"), &forged).unwrap();
     let out = run(&[]);
@@ -2184,7 +2185,7 @@ fn seal_run_refuses_loader_hooks_and_sealed_keys_turned_plaintext() {
     assert!(!d.join("ran").exists());
     assert_eq!(
         ok(run(&["--allow-plaintext", "OPENROUTER_API_KEY"])),
-        "sk-or-v1-attackers-own-key"
+        attackers
     );
 }
 
@@ -2523,7 +2524,7 @@ fn fernet_tokens_python_accepts_are_accepted_and_migrated() {
     let got = ok(seal(
         d,
         &fenv,
-        &["decrypt", "--format", "fernet", "--in", "-"],
+        &["decrypt", "--format", "fernet"],
         odd.as_bytes(),
     ));
     assert_eq!(got, "value-1");
