@@ -4,6 +4,7 @@
 //! every part must keep (a secret never reaches a log, an error names its file, line and key) are
 //! written once.
 
+pub mod chain;
 pub mod ciphertext;
 pub mod config;
 pub mod duration;
