@@ -18,6 +18,7 @@
 //! assert_eq!(v.verify(&token, 1_800_001_000).unwrap_err().code(), "expired");
 //! ```
 
+pub mod assertion;
 pub mod compliance;
 pub mod config;
 pub mod jwks;
@@ -30,6 +31,7 @@ pub mod verify;
 pub use config::TokenSection;
 pub use jsonwebtoken::Algorithm;
 pub use keyring::{Key, KeyRing, KeyUsed};
-pub use mint::{mint, MintRequest};
+pub use assertion::{mint_assertion, AssertionVerifier};
+pub use mint::{mint, mint_typed, MintRequest};
 pub use rejection::Rejection;
 pub use verify::{Policy, Verified, Verifier};
