@@ -4,12 +4,13 @@ pub mod completions;
 pub mod env;
 pub mod gateway;
 pub mod hook;
+pub mod memory;
 pub mod purge;
 pub mod scan;
 pub mod token;
 
 /// The sections `vigil.toml` may have, one per command that reads it.
-pub const SECTIONS: &[&str] = &["scan", "env", "token", "gateway"];
+pub const SECTIONS: &[&str] = &["scan", "env", "token", "gateway", "memory"];
 
 use crate::cli::{Cli, Command};
 use clap::ValueEnum;
@@ -24,6 +25,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Purge(args) => purge::run(&cli.global, args),
         Command::Token(args) => token::run(&cli.global, args),
         Command::Gateway(args) => gateway::run(&cli.global, args),
+        Command::Memory(args) => memory::run(&cli.global, args),
         Command::Completions(args) => completions::run(args),
     }
 }
