@@ -61,7 +61,9 @@ pub enum ChainError {
     #[error("{0}: the head file is unreadable (run the audit verification)")]
     BadHead(PathBuf),
     /// The log and its head disagree in a way no crash explains: nothing is appended.
-    #[error("{path}: the log does not end where its head says ({detail}); run the audit verification")]
+    #[error(
+        "{path}: the log does not end where its head says ({detail}); run the audit verification"
+    )]
     Diverged {
         /// The log file.
         path: PathBuf,
@@ -388,6 +390,24 @@ impl Chain {
         }
     }
 
+    /// Checks, under the lock, that the chain can be extended (the same recovery and checks as
+    /// [`Chain::append`], without writing a line), and returns its head. Callers that must
+    /// refuse an action the log could not record ask this first.
+    pub fn ready(&self) -> Result<Option<Head>, ChainError> {
+        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(&self.log)
+            .map_err(io(&self.log))?;
+        file.lock().map_err(io(&self.log))?;
+        let result = self.recover(&mut file);
+        let _ = file.unlock();
+        result
+    }
+
     /// Appends one line holding `fields` (after `seq` and `prev`, in the map's order) and moves
     /// the head to it. Refuses to extend a chain whose end does not match its head.
     pub fn append(&self, fields: &Map<String, Value>) -> Result<Appended, ChainError> {
@@ -455,9 +475,7 @@ impl Chain {
         let torn = lines.pop().filter(|t| !t.is_empty());
         let last = lines.last().copied();
         let last_parsed = last.map(parse_line);
-        let matches = |h: &Head| {
-            matches!(&last_parsed, Some(Ok((seq, _, hash, _))) if *seq == h.seq && *hash == h.hash)
-        };
+        let matches = |h: &Head| matches!(&last_parsed, Some(Ok((seq, _, hash, _))) if *seq == h.seq && *hash == h.hash);
         let before_last = || {
             if lines.len() >= 2 {
                 lines.get(lines.len() - 2).map(|l| parse_line(l))
@@ -751,7 +769,12 @@ mod tests {
     }
 
     fn codes(c: &Chain) -> Vec<&'static str> {
-        c.verify().unwrap().problems.iter().map(|p| p.code()).collect()
+        c.verify()
+            .unwrap()
+            .problems
+            .iter()
+            .map(|p| p.code())
+            .collect()
     }
 
     #[test]

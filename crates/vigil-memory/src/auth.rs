@@ -53,9 +53,11 @@ impl Authenticator {
         assertions: Option<AssertionVerifier>,
     ) -> Result<Authenticator, String> {
         if tokens.is_none() && assertions.is_none() {
-            return Err("no key to verify requests with: configure [token] (MCP_JWT_SECRET, \
+            return Err(
+                "no key to verify requests with: configure [token] (MCP_JWT_SECRET, \
                         keys or a JWKS) or [memory.assertion]"
-                .into());
+                    .into(),
+            );
         }
         Ok(Authenticator {
             tokens,
@@ -91,8 +93,9 @@ impl Authenticator {
             let Some(v) = &self.assertions else {
                 return Err(Refusal {
                     code: "untrusted_assertion",
-                    message: "gateway assertions are not trusted here ([memory.assertion] is not set)"
-                        .into(),
+                    message:
+                        "gateway assertions are not trusted here ([memory.assertion] is not set)"
+                            .into(),
                 });
             };
             return v

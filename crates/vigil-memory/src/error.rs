@@ -43,7 +43,9 @@ pub enum MemoryError {
         reason: String,
     },
     /// Another entry of the directory has the same name up to case or Unicode folding.
-    #[error("{path}: collides with `{existing}` (names may not differ only in case or Unicode form)")]
+    #[error(
+        "{path}: collides with `{existing}` (names may not differ only in case or Unicode form)"
+    )]
     NameCollision {
         /// The path asked for.
         path: String,

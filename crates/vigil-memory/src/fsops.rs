@@ -148,11 +148,37 @@ impl Root {
                         self.openat2.store(false, Ordering::Relaxed);
                         break;
                     }
+                    Err(Errno::NOTDIR) => return Err(self.classify(rel)),
                     Err(e) => return Err(resolve_error(e, &shown)),
                 }
             }
         }
         self.walk(rel, flags)
+    }
+
+    /// The error for a lookup that met something other than a folder on the way (`ENOTDIR`; a
+    /// link opened with `O_DIRECTORY | O_NOFOLLOW` reports that too): `symlink` when a link is in
+    /// the way, else `not_found`. Only chooses the error; nothing is opened through what it finds.
+    fn classify(&self, rel: &RelPath) -> MemoryError {
+        let shown = rel.as_string();
+        let dir_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let Ok(mut cur) = fs::openat(&self.dir, ".", dir_flags, Mode::empty()) else {
+            return MemoryError::NotFound { path: shown };
+        };
+        for comp in rel.parts() {
+            match fs::statat(&cur, comp.as_str(), AtFlags::SYMLINK_NOFOLLOW) {
+                Ok(st) if Kind::of(&st) == Kind::Symlink => {
+                    return MemoryError::Symlink { path: shown }
+                }
+                Ok(st) if Kind::of(&st) == Kind::Dir => {}
+                _ => return MemoryError::NotFound { path: shown },
+            }
+            match fs::openat(&cur, comp.as_str(), dir_flags, Mode::empty()) {
+                Ok(fd) => cur = fd,
+                Err(_) => return MemoryError::NotFound { path: shown },
+            }
+        }
+        MemoryError::NotFound { path: shown }
     }
 
     /// The portable resolution: one component at a time from the handle, `O_NOFOLLOW` each,
@@ -165,9 +191,15 @@ impl Root {
         let n = rel.parts().len();
         for (i, comp) in rel.parts().iter().enumerate() {
             let last = i + 1 == n;
-            let f = if last { flags | OFlags::NOFOLLOW } else { dir_flags };
-            let next = fs::openat(&cur, comp.as_str(), f, Mode::empty())
-                .map_err(|e| resolve_error(e, &shown))?;
+            let f = if last {
+                flags | OFlags::NOFOLLOW
+            } else {
+                dir_flags
+            };
+            let next = fs::openat(&cur, comp.as_str(), f, Mode::empty()).map_err(|e| match e {
+                Errno::NOTDIR | Errno::LOOP => self.classify(rel),
+                e => resolve_error(e, &shown),
+            })?;
             let st = fs::fstat(&next).map_err(|e| MemoryError::io(shown.clone(), e.into()))?;
             if stat_dev(&st) != self.dev {
                 return Err(resolve_error(Errno::XDEV, &shown));
@@ -194,6 +226,7 @@ impl Root {
     ) -> Result<OwnedFd, MemoryError> {
         match self.dir(rel) {
             Ok(fd) => return Ok(fd),
+            // Missing somewhere on the way: create what is missing, one folder at a time.
             Err(MemoryError::NotFound { .. }) => {}
             Err(e) => return Err(e),
         }
@@ -213,6 +246,7 @@ impl Root {
                     fs::openat(&cur, comp.as_str(), dir_flags, Mode::empty())
                         .map_err(|e| resolve_error(e, &shown))?
                 }
+                Err(Errno::NOTDIR) | Err(Errno::LOOP) => return Err(self.classify(rel)),
                 Err(e) => return Err(resolve_error(e, &shown)),
             };
             let st = fs::fstat(&next).map_err(|e| MemoryError::io(shown.clone(), e.into()))?;
@@ -253,7 +287,12 @@ impl Root {
     }
 
     /// What `name` in `dir` is, without following it; `None` when absent.
-    pub fn entry(&self, dir: &OwnedFd, name: &str, shown: &str) -> Result<Option<Stat>, MemoryError> {
+    pub fn entry(
+        &self,
+        dir: &OwnedFd,
+        name: &str,
+        shown: &str,
+    ) -> Result<Option<Stat>, MemoryError> {
         match fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
             Ok(st) => Ok(Some(st)),
             Err(Errno::NOENT) => Ok(None),

@@ -153,7 +153,10 @@ const DEVICES: &[&str] = &[
 
 fn check_component(raw: &str, comp: &str) -> Result<(), MemoryError> {
     if comp.is_empty() {
-        return Err(invalid(raw, "empty path component (`//` or a trailing `/`)"));
+        return Err(invalid(
+            raw,
+            "empty path component (`//` or a trailing `/`)",
+        ));
     }
     if comp == "." || comp == ".." {
         return Err(outside(raw, "`.` or `..` component"));
@@ -161,11 +164,23 @@ fn check_component(raw: &str, comp: &str) -> Result<(), MemoryError> {
     // What the name becomes under compatibility folding: fullwidth dots and slashes, one-dot
     // leaders and the like must not be able to mean `..` or `/` to anything downstream.
     let folded: String = comp.nfkc().collect();
-    if folded == "." || folded == ".." || folded.contains('/') || folded.contains('\\') {
-        return Err(outside(raw, "a character that folds to `.`, `..` or a separator"));
+    let slash_like = |c: char| {
+        matches!(
+            c,
+            '/' | '\\' | '\u{2215}' | '\u{2044}' | '\u{29F5}' | '\u{29F8}' | '\u{29F9}'
+        )
+    };
+    if folded == "." || folded == ".." || folded.contains(slash_like) {
+        return Err(outside(
+            raw,
+            "a character that folds to `.`, `..` or a separator",
+        ));
     }
     if comp.len() > MAX_NAME {
-        return Err(invalid(raw, format!("a component longer than {MAX_NAME} bytes")));
+        return Err(invalid(
+            raw,
+            format!("a component longer than {MAX_NAME} bytes"),
+        ));
     }
     if let Some(c) = comp.chars().find(|c| c.is_control() || is_format(*c)) {
         return Err(invalid(
@@ -174,7 +189,10 @@ fn check_component(raw: &str, comp: &str) -> Result<(), MemoryError> {
         ));
     }
     if let Some(c) = comp.chars().find(|c| "<>:\"|?*\\".contains(*c)) {
-        return Err(invalid(raw, format!("character `{c}` (reserved on Windows)")));
+        return Err(invalid(
+            raw,
+            format!("character `{c}` (reserved on Windows)"),
+        ));
     }
     if comp.ends_with('.') || comp.ends_with(' ') {
         return Err(invalid(raw, "a name ending in `.` or a space"));
@@ -194,6 +212,10 @@ fn is_format(c: char) -> bool {
 /// The key two names collide on: compatibility-folded and lowercased (`Alice.md`, `ALICE.md`
 /// and `ａｌｉｃｅ.md` are one name to a case-insensitive or folding file system).
 pub fn collision_key(name: &str) -> String {
+    if name.is_ascii() {
+        // Compatibility folding leaves ASCII as it is.
+        return name.to_ascii_lowercase();
+    }
     let folded: String = name.nfkc().collect();
     let lower = folded.to_lowercase();
     lower.nfkc().collect()
@@ -212,7 +234,10 @@ mod tests {
 
     #[test]
     fn plain_paths_pass_and_are_nfc() {
-        assert_eq!(file_path("notes/alice.md").unwrap().parts(), ["notes", "alice.md"]);
+        assert_eq!(
+            file_path("notes/alice.md").unwrap().parts(),
+            ["notes", "alice.md"]
+        );
         let nfd = "cafe\u{301}.md";
         assert_eq!(file_path(nfd).unwrap().as_string(), "caf\u{e9}.md");
         assert_eq!(code(".hidden"), "ok");
@@ -224,9 +249,25 @@ mod tests {
     #[test]
     fn escapes_are_outside_root() {
         for p in [
-            "..", "../x", "a/../../x", "a/..", "./x", "/etc/passwd", "\\x", "C:x", "~/x",
-            "%2e%2e/x", "..%2fx", "%2E%2E%2Fx", "..%5cx", "%252e%252e/x", "\u{FF0E}\u{FF0E}/x",
-            "a/\u{FF0E}\u{FF0E}/b", "\u{2024}\u{2024}/x", "a\u{FF0F}b", "a\u{2215}b",
+            "..",
+            "../x",
+            "a/../../x",
+            "a/..",
+            "./x",
+            "/etc/passwd",
+            "\\x",
+            "C:x",
+            "~/x",
+            "%2e%2e/x",
+            "..%2fx",
+            "%2E%2E%2Fx",
+            "..%5cx",
+            "%252e%252e/x",
+            "\u{FF0E}\u{FF0E}/x",
+            "a/\u{FF0E}\u{FF0E}/b",
+            "\u{2024}\u{2024}/x",
+            "a\u{FF0F}b",
+            "a\u{2215}b",
         ] {
             let c = code(p);
             assert!(c == "outside_root", "{p:?} gave {c}");
@@ -236,9 +277,27 @@ mod tests {
     #[test]
     fn bad_names_are_invalid() {
         for p in [
-            "a\0b", "a\nb", "a\u{1b}b", "a\u{7f}", "a\u{85}", "CON", "con.txt", "Nul", "COM1.md",
-            "lpt9", "a/aux.log/b", "x:y", "a|b", "a?", "dot.", "space ", "", "a//b", "a/",
-            "x\u{202E}gpj.md", "zero\u{200B}width",
+            "a\0b",
+            "a\nb",
+            "a\u{1b}b",
+            "a\u{7f}",
+            "a\u{85}",
+            "CON",
+            "con.txt",
+            "Nul",
+            "COM1.md",
+            "lpt9",
+            "a/aux.log/b",
+            "ab:c",
+            "a|b",
+            "a?",
+            "dot.",
+            "space ",
+            "",
+            "a//b",
+            "a/",
+            "x\u{202E}gpj.md",
+            "zero\u{200B}width",
         ] {
             let c = code(p);
             assert!(c == "invalid_name", "{p:?} gave {c}");

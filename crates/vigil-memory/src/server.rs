@@ -200,7 +200,10 @@ fn to_value<T: serde::Serialize>(v: &T) -> Value {
     serde_json::to_value(v).expect("results serialise")
 }
 
-fn paged<T: serde::Serialize>(r: Result<T, MemoryError>, cursor: impl Fn(&T) -> Option<String>) -> Outcome {
+fn paged<T: serde::Serialize>(
+    r: Result<T, MemoryError>,
+    cursor: impl Fn(&T) -> Option<String>,
+) -> Outcome {
     match r {
         Ok(page) => match cursor(&page) {
             Some(c) => Outcome::Truncated(to_value(&page), c),
@@ -221,7 +224,9 @@ fn dispatch(store: &Store, tool: &str, arguments: Value, principal: &str) -> Opt
         Ok(match tool {
             "memory_read" => {
                 let a: PathArgs = args(arguments)?;
-                paged(store.read(&a.path, a.cursor.as_deref()), |p| p.cursor.clone())
+                paged(store.read(&a.path, a.cursor.as_deref()), |p| {
+                    p.cursor.clone()
+                })
             }
             "memory_write" => {
                 let a: WriteArgs = args(arguments)?;
@@ -236,14 +241,15 @@ fn dispatch(store: &Store, tool: &str, arguments: Value, principal: &str) -> Opt
             }
             "memory_list" => {
                 let a: ListArgs = args(arguments)?;
-                paged(store.list(&a.dir, a.cursor.as_deref()), |p| p.cursor.clone())
+                paged(store.list(&a.dir, a.cursor.as_deref()), |p| {
+                    p.cursor.clone()
+                })
             }
             "memory_search" => {
                 let a: SearchArgs = args(arguments)?;
-                paged(
-                    store.search(&a.query, &a.dir, a.cursor.as_deref()),
-                    |p| p.cursor.clone(),
-                )
+                paged(store.search(&a.query, &a.dir, a.cursor.as_deref()), |p| {
+                    p.cursor.clone()
+                })
             }
             "memory_delete" => {
                 let a: DeleteArgs = args(arguments)?;
@@ -251,7 +257,9 @@ fn dispatch(store: &Store, tool: &str, arguments: Value, principal: &str) -> Opt
             }
             "memory_history" => {
                 let a: PathArgs = args(arguments)?;
-                paged(store.history(&a.path, a.cursor.as_deref()), |p| p.cursor.clone())
+                paged(store.history(&a.path, a.cursor.as_deref()), |p| {
+                    p.cursor.clone()
+                })
             }
             _ => return Err(Outcome::BadArgs(String::new())),
         })
@@ -461,22 +469,23 @@ pub async fn serve_http(
         let _ = stream.set_nodelay(true);
         let (mcp, auth) = (mcp.clone(), auth.clone());
         tokio::spawn(async move {
-            let svc = hyper::service::service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
-                let (mut mcp, auth) = (mcp.clone(), auth.clone());
-                async move {
-                    let resp = match auth.principal(req.headers(), unix_now()) {
-                        Err(r) => {
-                            tracing::warn!(code = r.code, "memory request refused");
-                            refused(&r)
-                        }
-                        Ok(p) => {
-                            req.extensions_mut().insert(p);
-                            tower_service::Service::call(&mut mcp, req).await?
-                        }
-                    };
-                    Ok::<_, std::convert::Infallible>(resp)
-                }
-            });
+            let svc =
+                hyper::service::service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
+                    let (mut mcp, auth) = (mcp.clone(), auth.clone());
+                    async move {
+                        let resp = match auth.principal(req.headers(), unix_now()) {
+                            Err(r) => {
+                                tracing::warn!(code = r.code, "memory request refused");
+                                refused(&r)
+                            }
+                            Ok(p) => {
+                                req.extensions_mut().insert(p);
+                                tower_service::Service::call(&mut mcp, req).await?
+                            }
+                        };
+                        Ok::<_, std::convert::Infallible>(resp)
+                    }
+                });
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
                 .await;

@@ -295,7 +295,7 @@ impl Store {
             .map_err(io_at(&lock_path))?;
         let chain = Chain::new(state.join("audit.jsonl"), state.join("audit.head"))
             .with_fsync(limits.fsync);
-        Ok(Store {
+        let store = Store {
             root: root.to_owned(),
             files,
             tmp,
@@ -304,7 +304,10 @@ impl Store {
             limits,
             lock: Mutex::new(lock),
             counter: AtomicU64::new(0),
-        })
+        };
+        // Finish or forget what a crash interrupted, and drop stale temp files.
+        store.locked(|| store.clean_temp())?;
+        Ok(store)
     }
 
     /// The store's root folder.
@@ -636,7 +639,12 @@ impl Store {
     }
 
     /// Appends to a file (creating it).
-    pub fn append(&self, who: Actor<'_>, path: &str, content: &str) -> Result<Written, MemoryError> {
+    pub fn append(
+        &self,
+        who: Actor<'_>,
+        path: &str,
+        content: &str,
+    ) -> Result<Written, MemoryError> {
         self.mutate(who, path, |old, _| {
             let mut v = Vec::with_capacity(old.map_or(0, <[u8]>::len) + content.len());
             if let Some(o) = old {
@@ -683,9 +691,11 @@ impl Store {
         }
         let fname = rel.name().expect("a file path has a name").to_owned();
         self.locked(|| {
-            let parent = self.files.dir_create(&rel.parent(), &mut |dirfd, here, comp| {
-                self.check_new_entry(dirfd, &here.join(comp), comp)
-            })?;
+            let parent = self
+                .files
+                .dir_create(&rel.parent(), &mut |dirfd, here, comp| {
+                    self.check_new_entry(dirfd, &here.join(comp), comp)
+                })?;
             let existing = self.files.entry(&parent, &fname, &shown)?;
             let old = match &existing {
                 Some(st) => {
@@ -723,7 +733,7 @@ impl Store {
             self.journal(&fields, old.as_deref().map(sha256_hex))?;
             if let Err(e) = rfs::renameat(&self.tmp, tmp.as_str(), &parent, fname.as_str()) {
                 let _ = rfs::unlinkat(&self.tmp, tmp.as_str(), AtFlags::empty());
-                let _ = std::fs::remove_file(self.state.join("pending.json"));
+                let _ = self.clear_journal();
                 return Err(MemoryError::io(shown, e.into()));
             }
             if self.limits.fsync {
@@ -792,12 +802,7 @@ impl Store {
 
     /// Refuses a new entry `name` in `dir`: too deep, the directory full, or a name that collides
     /// with an entry there up to case or Unicode folding.
-    fn check_new_entry(
-        &self,
-        dir: &OwnedFd,
-        rel: &RelPath,
-        name: &str,
-    ) -> Result<(), MemoryError> {
+    fn check_new_entry(&self, dir: &OwnedFd, rel: &RelPath, name: &str) -> Result<(), MemoryError> {
         if rel.depth() > self.limits.max_depth {
             return Err(MemoryError::TooDeep {
                 path: rel.as_string(),
@@ -815,7 +820,11 @@ impl Store {
         }
         if names.len() as u64 >= self.limits.max_files_per_dir {
             return Err(MemoryError::TooManyFiles {
-                path: if parent.is_empty() { "/".into() } else { parent },
+                path: if parent.is_empty() {
+                    "/".into()
+                } else {
+                    parent
+                },
                 limit: self.limits.max_files_per_dir,
             });
         }
@@ -850,54 +859,60 @@ impl Store {
             }
             return Ok(name);
         }
-        Err(MemoryError::io(shown, std::io::Error::other("no temp file name left")))
+        Err(MemoryError::io(
+            shown,
+            std::io::Error::other("no temp file name left"),
+        ))
     }
 
     // ---- the audit side ----
 
-    /// Refuses to write when the audit chain cannot be extended.
+    /// Refuses to write when the audit chain cannot be extended (cut off, rewritten, head
+    /// lost): the change would go unrecorded.
     fn chain_ready(&self) -> Result<(), MemoryError> {
-        // `append` checks the same under the chain's own lock; checking first means a broken
-        // chain refuses the write before the file changes.
-        let v = self
-            .chain
-            .head()
-            .map_err(|e| MemoryError::Audit(e.to_string()))?;
-        let log_len = std::fs::metadata(self.chain.log_path()).map_or(0, |m| m.len());
-        if v.is_some() && log_len == 0 {
-            return Err(MemoryError::Audit(
-                "the log is empty but its head is not (run `vigil memory audit verify`)".into(),
-            ));
-        }
-        Ok(())
+        self.chain
+            .ready()
+            .map(|_| ())
+            .map_err(|e| MemoryError::Audit(e.to_string()))
     }
 
     /// Records what is about to change, so a crash between the rename and the audit line is
-    /// finished (or forgotten) by the next writer.
+    /// finished (or forgotten) by the next writer. The journal file is rewritten in place and
+    /// emptied afterwards (no new inode per write); a torn journal means the rename never
+    /// happened, since the journal is complete before it.
     fn journal(&self, fields: &Map<String, Value>, old: Option<String>) -> Result<(), MemoryError> {
         let mut j = fields.clone();
         j.insert("old_sha256".into(), old.map_or(Value::Null, Value::String));
         let p = self.state.join("pending.json");
         let bytes = serde_json::to_vec(&j).expect("a map serialises");
+        let mut f = std::fs::OpenOptions::new()
+            .mode(0o600)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&p)
+            .map_err(io_at(&p))?;
+        std::io::Write::write_all(&mut f, &bytes).map_err(io_at(&p))?;
+        f.set_len(bytes.len() as u64).map_err(io_at(&p))?;
         if self.limits.fsync {
-            vigil_core::fsx::write_private(&p, &bytes).map_err(io_at(&p))
-        } else {
-            std::fs::OpenOptions::new()
-                .mode(0o600)
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .open(&p)
-                .and_then(|mut f| std::io::Write::write_all(&mut f, &bytes))
-                .map_err(io_at(&p))
+            f.sync_data().map_err(io_at(&p))?;
+        }
+        Ok(())
+    }
+
+    fn clear_journal(&self) -> Result<(), MemoryError> {
+        let p = self.state.join("pending.json");
+        match std::fs::OpenOptions::new().write(true).open(&p) {
+            Ok(f) => f.set_len(0).map_err(io_at(&p)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(MemoryError::io(p.display().to_string(), e)),
         }
     }
 
-    /// Appends the audit line and drops the journal.
+    /// Appends the audit line and empties the journal.
     fn commit(&self, fields: &Map<String, Value>) -> Result<u64, MemoryError> {
         let seq = self.commit_direct(fields)?;
-        let p = self.state.join("pending.json");
-        std::fs::remove_file(&p).map_err(io_at(&p))?;
+        self.clear_journal()?;
         Ok(seq)
     }
 
@@ -916,13 +931,16 @@ impl Store {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(MemoryError::io(p.display().to_string(), e)),
         };
-        let Some(pending) = pending else {
+        let Some(pending) = pending.filter(|p| !p.is_empty()) else {
             return Ok(());
         };
         let mut fields: Map<String, Value> = serde_json::from_slice(&pending).unwrap_or_default();
         fields.remove("old_sha256");
         let path = fields.get("path").and_then(Value::as_str).unwrap_or("");
-        let want = fields.get("sha256").and_then(Value::as_str).map(str::to_owned);
+        let want = fields
+            .get("sha256")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         let now = name::file_path(path)
             .ok()
             .and_then(|rel| self.files.open_file(&rel).ok())
@@ -944,12 +962,17 @@ impl Store {
                 self.commit_direct(&fields)?;
             }
         }
-        std::fs::remove_file(&p).map_err(io_at(&p))?;
-        let tmp_names = fsops::names(&self.tmp, TMP)?;
-        for n in tmp_names {
+        self.clear_journal()?;
+        self.clean_temp()?;
+        let _ = std::fs::remove_file(self.state.join("usage"));
+        Ok(())
+    }
+
+    /// Under the lock: temp files are only ever in use while it is held, so any left is stale.
+    fn clean_temp(&self) -> Result<(), MemoryError> {
+        for n in fsops::names(&self.tmp, TMP)? {
             let _ = rfs::unlinkat(&self.tmp, n.as_str(), AtFlags::empty());
         }
-        let _ = std::fs::remove_file(self.state.join("usage"));
         Ok(())
     }
 

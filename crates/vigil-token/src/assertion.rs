@@ -128,11 +128,17 @@ mod tests {
         let s = [9u8; 32];
         let v = verifier(&s);
         let other = mint_assertion(&key(&[8u8; 32]), "vigil-gateway", "memory", "a", 1_000, 30);
-        assert_eq!(v.verify(&other.unwrap(), 1_001).unwrap_err().code(), "bad_signature");
+        assert_eq!(
+            v.verify(&other.unwrap(), 1_001).unwrap_err().code(),
+            "bad_signature"
+        );
         let stale = mint_assertion(&key(&s), "vigil-gateway", "memory", "a", 1_000, 30).unwrap();
         assert_eq!(v.verify(&stale, 1_100).unwrap_err().code(), "expired");
         let long = mint_assertion(&key(&s), "vigil-gateway", "memory", "a", 1_000, 200).unwrap();
-        assert_eq!(v.verify(&long, 1_001).unwrap_err().code(), "lifetime_too_long");
+        assert_eq!(
+            v.verify(&long, 1_001).unwrap_err().code(),
+            "lifetime_too_long"
+        );
         let aud = mint_assertion(&key(&s), "vigil-gateway", "git", "a", 1_000, 30).unwrap();
         assert_eq!(v.verify(&aud, 1_001).unwrap_err().code(), "wrong_audience");
         let iss = mint_assertion(&key(&s), "someone", "memory", "a", 1_000, 30).unwrap();

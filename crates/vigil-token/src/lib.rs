@@ -28,10 +28,10 @@ pub mod parts;
 pub mod rejection;
 pub mod verify;
 
+pub use assertion::{mint_assertion, AssertionVerifier};
 pub use config::TokenSection;
 pub use jsonwebtoken::Algorithm;
 pub use keyring::{Key, KeyRing, KeyUsed};
-pub use assertion::{mint_assertion, AssertionVerifier};
 pub use mint::{mint, mint_typed, MintRequest};
 pub use rejection::Rejection;
 pub use verify::{Policy, Verified, Verifier};

@@ -216,12 +216,18 @@ fn authenticator(
         .ring(&token.base, &lookup, &Default::default())
         .map_err(|p| token.problem(p))?;
     let policy = token.section.policy().map_err(|p| token.problem(p))?;
-    let tokens = (!ring.keys().is_empty() || ring.jwks().is_some())
-        .then(|| Verifier::new(ring, policy));
+    let tokens =
+        (!ring.keys().is_empty() || ring.jwks().is_some()).then(|| Verifier::new(ring, policy));
     let audience = loaded.section.audience();
     let assertions = match &loaded.section.assertion {
         None => None,
-        Some(a) => Some(assertion_verifier(loaded, &token.base, a, audience, &lookup)?),
+        Some(a) => Some(assertion_verifier(
+            loaded,
+            &token.base,
+            a,
+            audience,
+            &lookup,
+        )?),
     };
     Authenticator::new(tokens, audience, assertions).map_err(anyhow::Error::msg)
 }
@@ -235,9 +241,9 @@ fn assertion_verifier(
 ) -> anyhow::Result<AssertionVerifier> {
     let err = |key: &str, m: String| anyhow::Error::from(loaded.config.key_error(key, &m));
     let alg = match &a.alg {
-        Some(s) => Some(
-            vigil_token::keyring::parse_alg(s).map_err(|m| err("memory.assertion.alg", m))?,
-        ),
+        Some(s) => {
+            Some(vigil_token::keyring::parse_alg(s).map_err(|m| err("memory.assertion.alg", m))?)
+        }
         None => None,
     };
     let key = match (&a.public_key, &a.secret_env) {
@@ -324,7 +330,11 @@ fn verify(g: &GlobalArgs, a: VerifyArgs) -> anyhow::Result<ExitStatus> {
                     .map_or("none".to_owned(), |h| format!("seq {}", h.seq));
                 eprintln!(
                     "{}: {} log lines, head {head}, {} files checked, {} problem(s)",
-                    if report.is_intact() { "intact" } else { "NOT intact" },
+                    if report.is_intact() {
+                        "intact"
+                    } else {
+                        "NOT intact"
+                    },
                     report.chain.records.len(),
                     report.files_checked,
                     problems.len()
