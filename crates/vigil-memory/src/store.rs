@@ -729,8 +729,10 @@ impl Store {
             self.chain_ready()?;
             let version = sha256_hex(&new);
             let tmp = self.temp_file(&new, &shown)?;
+            fault("after-temp");
             let fields = record(who, &shown, new.len() as u64, Some(&version));
             self.journal(&fields, old.as_deref().map(sha256_hex))?;
+            fault("after-journal");
             if let Err(e) = rfs::renameat(&self.tmp, tmp.as_str(), &parent, fname.as_str()) {
                 let _ = rfs::unlinkat(&self.tmp, tmp.as_str(), AtFlags::empty());
                 let _ = self.clear_journal();
@@ -739,6 +741,7 @@ impl Store {
             if self.limits.fsync {
                 rfs::fsync(&parent).map_err(|e| MemoryError::io(shown.clone(), e.into()))?;
             }
+            fault("after-rename");
             let seq = self.commit(&fields)?;
             self.set_usage(total);
             Ok(Written {
@@ -1040,6 +1043,9 @@ impl Store {
     /// Recomputes the audit chain and every file's hash: edited, deleted, reordered or cut-off
     /// log lines, and files whose content is not what the log last recorded.
     pub fn verify(&self) -> Result<AuditReport, MemoryError> {
+        // Finish an interrupted write first, so a crash is not reported as an edit. A chain that
+        // cannot be extended is reported below, not here.
+        let _ = self.locked(|| Ok(()));
         let chain = self
             .chain
             .verify()
@@ -1119,6 +1125,19 @@ impl Store {
             files,
             files_checked: checked,
         })
+    }
+}
+
+/// Crash tests: `VIGIL_TEST_MEMORY_FAULT=after-temp|after-journal|after-rename` aborts the
+/// process at that step of a write (read once).
+fn fault(step: &str) {
+    static FAULT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    if FAULT
+        .get_or_init(|| std::env::var("VIGIL_TEST_MEMORY_FAULT").ok())
+        .as_deref()
+        == Some(step)
+    {
+        std::process::abort();
     }
 }
 
