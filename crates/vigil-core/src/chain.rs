@@ -4,9 +4,10 @@
 //! Each line is one JSON object: `{"seq":N,"prev":"<hex>",…fields…,"hash":"<hex>"}`. `hash` is
 //! the SHA-256 of the exact bytes of the line without its `,"hash":"…"` suffix (closed with `}`),
 //! so verification never depends on how a JSON library orders or spaces keys; `prev` is the
-//! previous line's `hash` (64 zeros for the first). After every append the head file is replaced
-//! atomically with `{"seq":N,"hash":"<hex>"}`: a log cut off after its last line, or rewritten
-//! whole with fresh hashes, no longer ends where the head says.
+//! previous line's `hash` (64 zeros for the first). After every append the head file records
+//! `{"seq":N,"hash":"<hex>"}` (in one of two slots, written in place, so a torn write loses only
+//! the newer): a log cut off after its last line, or rewritten whole with fresh hashes, no longer
+//! ends where the head says.
 //!
 //! Appends are serialised across threads (a mutex) and processes (`flock` on the log file), and
 //! are crash-safe: a line written without its head update is adopted by the next append once its
@@ -39,6 +40,9 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 
 /// Names every line sets itself; callers' fields may not use them.
 pub const RESERVED: &[&str] = &["seq", "prev", "hash"];
+
+/// Bytes per head slot (the head file holds two).
+const HEAD_SLOT: usize = 128;
 
 /// The longest line read back (a line is a few hundred bytes; more is corruption).
 const MAX_LINE: usize = 1 << 20;
@@ -247,6 +251,43 @@ impl Verification {
     }
 }
 
+/// The chain locked for appending (see [`Chain::session`]); unlocked on drop.
+#[derive(Debug)]
+pub struct Session<'a> {
+    chain: &'a Chain,
+    file: File,
+    head: Option<Head>,
+    _guard: std::sync::MutexGuard<'a, ()>,
+}
+
+impl Session<'_> {
+    /// The head the next line extends.
+    pub fn head(&self) -> Option<&Head> {
+        self.head.as_ref()
+    }
+
+    /// Appends one line holding `fields`; the session may append again.
+    pub fn append(&mut self, fields: &Map<String, Value>) -> Result<Appended, ChainError> {
+        if let Some(k) = fields.keys().find(|k| RESERVED.contains(&k.as_str())) {
+            return Err(ChainError::Reserved(k.clone()));
+        }
+        let a = self
+            .chain
+            .append_locked(&mut self.file, &self.head, fields)?;
+        self.head = Some(Head {
+            seq: a.seq,
+            hash: a.hash.clone(),
+        });
+        Ok(a)
+    }
+}
+
+impl Drop for Session<'_> {
+    fn drop(&mut self) {
+        let _ = self.file.unlock();
+    }
+}
+
 /// A hash-chained log: the log file and its head file.
 #[derive(Debug)]
 pub struct Chain {
@@ -370,31 +411,37 @@ impl Chain {
         &self.head
     }
 
-    /// The head file's content, if it exists.
+    /// The head file's content, if it exists: the newer of its two slots that reads back whole.
     pub fn head(&self) -> Result<Option<Head>, ChainError> {
-        let text = match std::fs::read_to_string(&self.head) {
+        let text = match std::fs::read(&self.head) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io(&self.head)(e)),
         };
-        let v: Value =
-            serde_json::from_str(&text).map_err(|_| ChainError::BadHead(self.head.clone()))?;
-        let seq = v.get("seq").and_then(Value::as_u64);
-        let hash = v.get("hash").and_then(Value::as_str).filter(|h| is_hash(h));
-        match (seq, hash) {
-            (Some(seq), Some(hash)) => Ok(Some(Head {
+        let parse = |slot: &[u8]| -> Option<Head> {
+            let v: Value = serde_json::from_slice(slot.trim_ascii()).ok()?;
+            let seq = v.get("seq").and_then(Value::as_u64)?;
+            let hash = v
+                .get("hash")
+                .and_then(Value::as_str)
+                .filter(|h| is_hash(h))?;
+            Some(Head {
                 seq,
                 hash: hash.to_owned(),
-            })),
-            _ => Err(ChainError::BadHead(self.head.clone())),
-        }
+            })
+        };
+        text.chunks(HEAD_SLOT)
+            .filter_map(parse)
+            .max_by_key(|h| h.seq)
+            .map(Some)
+            .ok_or_else(|| ChainError::BadHead(self.head.clone()))
     }
 
-    /// Checks, under the lock, that the chain can be extended (the same recovery and checks as
-    /// [`Chain::append`], without writing a line), and returns its head. Callers that must
-    /// refuse an action the log could not record ask this first.
-    pub fn ready(&self) -> Result<Option<Head>, ChainError> {
-        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+    /// Locks the chain (threads and processes), rolls a crash forward and checks that the
+    /// chain can be extended; the session appends under that one lock. A caller that must not act
+    /// unless the log can record it opens a session first, acts, then appends.
+    pub fn session(&self) -> Result<Session<'_>, ChainError> {
+        let guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let mut file = OpenOptions::new()
             .read(true)
             .append(true)
@@ -403,38 +450,39 @@ impl Chain {
             .open(&self.log)
             .map_err(io(&self.log))?;
         file.lock().map_err(io(&self.log))?;
-        let result = self.recover(&mut file);
-        let _ = file.unlock();
-        result
+        match self.recover(&mut file) {
+            Ok(head) => Ok(Session {
+                chain: self,
+                file,
+                head,
+                _guard: guard,
+            }),
+            Err(e) => {
+                let _ = file.unlock();
+                Err(e)
+            }
+        }
+    }
+
+    /// Checks that the chain can be extended ([`Chain::session`] without appending) and returns
+    /// its head.
+    pub fn ready(&self) -> Result<Option<Head>, ChainError> {
+        Ok(self.session()?.head.clone())
     }
 
     /// Appends one line holding `fields` (after `seq` and `prev`, in the map's order) and moves
     /// the head to it. Refuses to extend a chain whose end does not match its head.
     pub fn append(&self, fields: &Map<String, Value>) -> Result<Appended, ChainError> {
-        if let Some(k) = fields.keys().find(|k| RESERVED.contains(&k.as_str())) {
-            return Err(ChainError::Reserved(k.clone()));
-        }
-        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .mode(0o600)
-            .open(&self.log)
-            .map_err(io(&self.log))?;
-        file.lock().map_err(io(&self.log))?;
-        let result = self.append_locked(&mut file, fields);
-        let _ = file.unlock();
-        result
+        self.session()?.append(fields)
     }
 
     fn append_locked(
         &self,
         file: &mut File,
+        head: &Option<Head>,
         fields: &Map<String, Value>,
     ) -> Result<Appended, ChainError> {
-        let head = self.recover(file)?;
-        let (seq, prev) = match &head {
+        let (seq, prev) = match head {
             Some(h) => (h.seq + 1, h.hash.as_str()),
             None => (1, GENESIS),
         };
@@ -529,40 +577,27 @@ impl Chain {
         Ok(head)
     }
 
+    /// Writes the head into slot `seq % 2` of the head file, in place (no new file per append):
+    /// a write torn by a crash spoils only that slot, and the other still holds the head before
+    /// it, which the next append rolls forward from the log.
     fn write_head(&self, head: &Head) -> Result<(), ChainError> {
-        let text = format!("{{\"seq\":{},\"hash\":\"{}\"}}\n", head.seq, head.hash);
-        let dir = match self.head.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
-            _ => PathBuf::from("."),
-        };
-        let name = self
-            .head
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-        let _ = std::fs::remove_file(&tmp);
-        let mut f = OpenOptions::new()
+        use std::os::unix::fs::FileExt;
+        let mut slot = format!("{{\"seq\":{},\"hash\":\"{}\"}}", head.seq, head.hash).into_bytes();
+        slot.resize(HEAD_SLOT - 1, b' ');
+        slot.push(b'\n');
+        let f = OpenOptions::new()
             .write(true)
-            .create_new(true)
+            .create(true)
+            .truncate(false)
             .mode(0o600)
-            .open(&tmp)
-            .map_err(io(&tmp))?;
-        let done = (|| {
-            f.write_all(text.as_bytes())?;
-            if self.fsync {
-                f.sync_data()?;
-            }
-            std::fs::rename(&tmp, &self.head)?;
-            if self.fsync {
-                File::open(&dir)?.sync_all()?;
-            }
-            Ok(())
-        })();
-        if done.is_err() {
-            let _ = std::fs::remove_file(&tmp);
+            .open(&self.head)
+            .map_err(io(&self.head))?;
+        let offset = (head.seq % 2) * HEAD_SLOT as u64;
+        f.write_all_at(&slot, offset).map_err(io(&self.head))?;
+        if self.fsync {
+            f.sync_data().map_err(io(&self.head))?;
         }
-        done.map_err(io(&self.head))
+        Ok(())
     }
 
     /// Every line whose own hash checks out, in file order (no link or head checks: see

@@ -202,6 +202,10 @@ pub struct Store {
     counter: AtomicU64,
 }
 
+fn audit(e: vigil_core::chain::ChainError) -> MemoryError {
+    MemoryError::Audit(e.to_string())
+}
+
 fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> MemoryError + '_ {
     move |e| MemoryError::io(path.display().to_string(), e)
 }
@@ -726,7 +730,8 @@ impl Store {
                     limit: self.limits.max_total_size,
                 });
             }
-            self.chain_ready()?;
+            // The log must be able to record the change before it happens.
+            let mut session = self.chain.session().map_err(audit)?;
             let version = sha256_hex(&new);
             let tmp = self.temp_file(&new, &shown)?;
             fault("after-temp");
@@ -742,7 +747,9 @@ impl Store {
                 rfs::fsync(&parent).map_err(|e| MemoryError::io(shown.clone(), e.into()))?;
             }
             fault("after-rename");
-            let seq = self.commit(&fields)?;
+            let seq = session.append(&fields).map_err(audit)?.seq;
+            drop(session);
+            self.clear_journal()?;
             self.set_usage(total);
             Ok(Written {
                 path: shown,
@@ -763,7 +770,7 @@ impl Store {
             let Some(st) = self.files.entry(&parent, &fname, &shown)? else {
                 return Err(MemoryError::NotFound { path: shown });
             };
-            self.chain_ready()?;
+            let mut session = self.chain.session().map_err(audit)?;
             if fsops::kind(&st) == Kind::Dir {
                 let fields = record(who, &shown, 0, None);
                 match rfs::unlinkat(&parent, fname.as_str(), AtFlags::REMOVEDIR) {
@@ -773,7 +780,7 @@ impl Store {
                     }
                     Err(e) => return Err(fsops::resolve_error(e, &shown)),
                 }
-                let seq = self.commit_direct(&fields)?;
+                let seq = session.append(&fields).map_err(audit)?.seq;
                 return Ok(Written {
                     path: shown,
                     version: None,
@@ -791,7 +798,9 @@ impl Store {
             if self.limits.fsync {
                 rfs::fsync(&parent).map_err(|e| MemoryError::io(shown.clone(), e.into()))?;
             }
-            let seq = self.commit(&fields)?;
+            let seq = session.append(&fields).map_err(audit)?.seq;
+            drop(session);
+            self.clear_journal()?;
             let usage = self.usage()?;
             self.set_usage(usage.saturating_sub(old.len() as u64));
             Ok(Written {
@@ -870,15 +879,6 @@ impl Store {
 
     // ---- the audit side ----
 
-    /// Refuses to write when the audit chain cannot be extended (cut off, rewritten, head
-    /// lost): the change would go unrecorded.
-    fn chain_ready(&self) -> Result<(), MemoryError> {
-        self.chain
-            .ready()
-            .map(|_| ())
-            .map_err(|e| MemoryError::Audit(e.to_string()))
-    }
-
     /// Records what is about to change, so a crash between the rename and the audit line is
     /// finished (or forgotten) by the next writer. The journal file is rewritten in place and
     /// emptied afterwards (no new inode per write); a torn journal means the rename never
@@ -910,13 +910,6 @@ impl Store {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(MemoryError::io(p.display().to_string(), e)),
         }
-    }
-
-    /// Appends the audit line and empties the journal.
-    fn commit(&self, fields: &Map<String, Value>) -> Result<u64, MemoryError> {
-        let seq = self.commit_direct(fields)?;
-        self.clear_journal()?;
-        Ok(seq)
     }
 
     fn commit_direct(&self, fields: &Map<String, Value>) -> Result<u64, MemoryError> {
