@@ -328,7 +328,7 @@ pub fn check_stat(st: &Stat, dev: u64, shown: &str) -> Result<(), MemoryError> {
     if st.st_nlink != 1 {
         return Err(MemoryError::HardLink {
             path: shown.into(),
-            links: st.st_nlink as u64,
+            links: st.st_nlink,
         });
     }
     Ok(())

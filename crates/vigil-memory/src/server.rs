@@ -34,13 +34,25 @@ pub type Shutdown = CancellationToken;
 pub struct MemoryServer {
     store: Arc<Store>,
     operator: Option<String>,
+    inline: bool,
 }
 
 impl MemoryServer {
     /// A handler over `store`; `operator` is the principal of every call that carries none
     /// (stdio), `None` on HTTP, where every request carries a verified one.
     pub fn new(store: Arc<Store>, operator: Option<String>) -> MemoryServer {
-        MemoryServer { store, operator }
+        MemoryServer {
+            store,
+            operator,
+            inline: false,
+        }
+    }
+
+    /// Runs each tool on the calling thread instead of Tokio's blocking pool: for one client on
+    /// a single-threaded runtime (stdio), where a hand-off per call costs more than the call.
+    pub fn inline(mut self) -> MemoryServer {
+        self.inline = true;
+        self
     }
 }
 
@@ -73,8 +85,13 @@ fn tool(name: &'static str, description: &'static str, input: Value, read_only: 
     t
 }
 
-/// The seven tools with their input schemas.
-pub fn tools() -> Vec<Tool> {
+/// The seven tools with their input schemas (built once).
+pub fn tools() -> &'static [Tool] {
+    static TOOLS: std::sync::OnceLock<Vec<Tool>> = std::sync::OnceLock::new();
+    TOOLS.get_or_init(build_tools)
+}
+
+fn build_tools() -> Vec<Tool> {
     vec![
         tool(
             "memory_read",
@@ -332,11 +349,11 @@ impl ServerHandler for MemoryServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        Ok(ListToolsResult::with_all_items(tools()))
+        Ok(ListToolsResult::with_all_items(tools().to_vec()))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        tools().into_iter().find(|t| t.name == name)
+        tools().iter().find(|t| t.name == name).cloned()
     }
 
     async fn call_tool(
@@ -366,10 +383,13 @@ impl ServerHandler for MemoryServer {
         let limit = store.limits().max_result_size;
         let subject = principal.subject.clone();
         let tool = name.clone();
-        let outcome =
+        let outcome = if self.inline {
+            dispatch(&store, &tool, arguments, &subject)
+        } else {
             tokio::task::spawn_blocking(move || dispatch(&store, &tool, arguments, &subject))
                 .await
-                .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
+                .map_err(|e| ErrorData::internal_error(e.to_string(), None))?
+        };
         let Some(outcome) = outcome else {
             return Err(ErrorData::invalid_params(
                 format!("unknown tool `{}`", crate::name::shown(&name)),
@@ -382,11 +402,12 @@ impl ServerHandler for MemoryServer {
     }
 }
 
-/// Serves the tools on stdin/stdout until the client closes them.
+/// Serves the tools on stdin/stdout until the client closes them. Meant for a single-threaded
+/// runtime: one client, each call run in place, the pipes driven by the reactor.
 pub async fn serve_stdio(store: Arc<Store>, principal: String) -> std::io::Result<()> {
-    let server = MemoryServer::new(store, Some(principal));
+    let server = MemoryServer::new(store, Some(principal)).inline();
     let running = server
-        .serve(rmcp::transport::stdio())
+        .serve(rmcp::transport::io::stdio_pipes())
         .await
         .map_err(std::io::Error::other)?;
     running.waiting().await.map_err(std::io::Error::other)?;

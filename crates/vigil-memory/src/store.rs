@@ -199,6 +199,8 @@ pub struct Store {
     chain: Chain,
     limits: Limits,
     lock: Mutex<File>,
+    journal: Mutex<File>,
+    usage: Mutex<File>,
     counter: AtomicU64,
 }
 
@@ -227,6 +229,17 @@ fn create_dir(path: &Path) -> Result<(), MemoryError> {
         }
         Err(e) => Err(MemoryError::io(path.display().to_string(), e)),
     }
+}
+
+fn open_private(p: &Path) -> Result<File, MemoryError> {
+    std::fs::OpenOptions::new()
+        .mode(0o600)
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(p)
+        .map_err(io_at(p))
 }
 
 /// Now, RFC 3339 with milliseconds, UTC.
@@ -297,6 +310,8 @@ impl Store {
             .truncate(false)
             .open(&lock_path)
             .map_err(io_at(&lock_path))?;
+        let state_journal = state.join("pending.json");
+        let state_usage = state.join("usage");
         let chain = Chain::new(state.join("audit.jsonl"), state.join("audit.head"))
             .with_fsync(limits.fsync);
         let store = Store {
@@ -307,6 +322,8 @@ impl Store {
             chain,
             limits,
             lock: Mutex::new(lock),
+            journal: Mutex::new(open_private(&state_journal)?),
+            usage: Mutex::new(open_private(&state_usage)?),
             counter: AtomicU64::new(0),
         };
         // Finish or forget what a crash interrupted, and drop stale temp files.
@@ -621,7 +638,7 @@ impl Store {
     ) -> Result<Written, MemoryError> {
         self.mutate(who, path, |old, shown| {
             if let Some(want) = expected_version {
-                let found = old.map(|o| sha256_hex(o)).unwrap_or_default();
+                let found = old.map(sha256_hex).unwrap_or_default();
                 if want != found {
                     return Err(MemoryError::Conflict {
                         path: shown.into(),
@@ -884,18 +901,13 @@ impl Store {
     /// emptied afterwards (no new inode per write); a torn journal means the rename never
     /// happened, since the journal is complete before it.
     fn journal(&self, fields: &Map<String, Value>, old: Option<String>) -> Result<(), MemoryError> {
+        use std::os::unix::fs::FileExt;
         let mut j = fields.clone();
         j.insert("old_sha256".into(), old.map_or(Value::Null, Value::String));
-        let p = self.state.join("pending.json");
         let bytes = serde_json::to_vec(&j).expect("a map serialises");
-        let mut f = std::fs::OpenOptions::new()
-            .mode(0o600)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&p)
-            .map_err(io_at(&p))?;
-        std::io::Write::write_all(&mut f, &bytes).map_err(io_at(&p))?;
+        let f = self.journal.lock().unwrap_or_else(|p| p.into_inner());
+        let p = self.state.join("pending.json");
+        f.write_all_at(&bytes, 0).map_err(io_at(&p))?;
         f.set_len(bytes.len() as u64).map_err(io_at(&p))?;
         if self.limits.fsync {
             f.sync_data().map_err(io_at(&p))?;
@@ -904,12 +916,9 @@ impl Store {
     }
 
     fn clear_journal(&self) -> Result<(), MemoryError> {
-        let p = self.state.join("pending.json");
-        match std::fs::OpenOptions::new().write(true).open(&p) {
-            Ok(f) => f.set_len(0).map_err(io_at(&p)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(MemoryError::io(p.display().to_string(), e)),
-        }
+        let f = self.journal.lock().unwrap_or_else(|p| p.into_inner());
+        f.set_len(0)
+            .map_err(io_at(&self.state.join("pending.json")))
     }
 
     fn commit_direct(&self, fields: &Map<String, Value>) -> Result<u64, MemoryError> {
@@ -921,14 +930,17 @@ impl Store {
 
     /// Under the lock: finishes or forgets an interrupted write, removes stale temp files.
     fn recover(&self) -> Result<(), MemoryError> {
-        let p = self.state.join("pending.json");
-        let pending = match std::fs::read(&p) {
-            Ok(b) => Some(b),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(MemoryError::io(p.display().to_string(), e)),
-        };
-        let Some(pending) = pending.filter(|p| !p.is_empty()) else {
-            return Ok(());
+        let pending = {
+            use std::os::unix::fs::FileExt;
+            let p = self.state.join("pending.json");
+            let f = self.journal.lock().unwrap_or_else(|p| p.into_inner());
+            let len = f.metadata().map_err(io_at(&p))?.len();
+            if len == 0 {
+                return Ok(());
+            }
+            let mut buf = vec![0u8; len.min(1 << 20) as usize];
+            f.read_exact_at(&mut buf, 0).map_err(io_at(&p))?;
+            buf
         };
         let mut fields: Map<String, Value> = serde_json::from_slice(&pending).unwrap_or_default();
         fields.remove("old_sha256");
@@ -960,7 +972,12 @@ impl Store {
         }
         self.clear_journal()?;
         self.clean_temp()?;
-        let _ = std::fs::remove_file(self.state.join("usage"));
+        // Recounted by the next write.
+        let _ = self
+            .usage
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .set_len(0);
         Ok(())
     }
 
@@ -972,14 +989,19 @@ impl Store {
         Ok(())
     }
 
-    /// Total bytes in `files/` (from `state/usage`, recounted when missing).
+    /// Total bytes in `files/` (from `state/usage`, recounted when empty).
     fn usage(&self) -> Result<u64, MemoryError> {
-        let p = self.state.join("usage");
-        if let Some(n) = std::fs::read_to_string(&p)
-            .ok()
-            .and_then(|t| t.trim().parse().ok())
         {
-            return Ok(n);
+            use std::os::unix::fs::FileExt;
+            let f = self.usage.lock().unwrap_or_else(|p| p.into_inner());
+            let mut buf = [0u8; 24];
+            let n = f.read_at(&mut buf, 0).unwrap_or(0);
+            if let Some(v) = std::str::from_utf8(&buf[..n])
+                .ok()
+                .and_then(|t| t.trim().parse().ok())
+            {
+                return Ok(v);
+            }
         }
         let mut total = 0;
         let fd = self.files.dir(&RelPath::root())?;
@@ -993,14 +1015,11 @@ impl Store {
     }
 
     fn set_usage(&self, total: u64) {
-        // Derived data (recounted when missing), so a plain write; private like the rest.
-        let _ = std::fs::OpenOptions::new()
-            .mode(0o600)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(self.state.join("usage"))
-            .and_then(|mut f| std::io::Write::write_all(&mut f, total.to_string().as_bytes()));
+        use std::os::unix::fs::FileExt;
+        // Derived data (recounted when unreadable), so no fsync; padded so a shorter number
+        // overwrites a longer one whole.
+        let f = self.usage.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = f.write_all_at(format!("{total:<20}\n").as_bytes(), 0);
     }
 
     /// Every entry under `dir`, depth first, without following links.

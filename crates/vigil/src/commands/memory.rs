@@ -139,15 +139,14 @@ fn open(g: &GlobalArgs, root: &Path, create: bool) -> anyhow::Result<(Loaded, St
 fn serve(g: &GlobalArgs, a: ServeArgs) -> anyhow::Result<ExitStatus> {
     let (loaded, store) = open(g, &a.root, true)?;
     let store = Arc::new(store);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
     let Some(listen) = a.listen else {
         let Some(principal) = a.principal.filter(|p| !p.trim().is_empty()) else {
             bail!("--stdio needs --principal NAME: the name the audit log records for every write");
         };
         tracing::info!(root = %a.root.display(), principal = %principal, "vigil memory serving on stdio");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
         rt.block_on(server::serve_stdio(store, principal))?;
         return Ok(ExitStatus::Success);
     };
@@ -161,6 +160,10 @@ fn serve(g: &GlobalArgs, a: ServeArgs) -> anyhow::Result<ExitStatus> {
         );
     }
     let auth = authenticator(g, &loaded, &a.env_file)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     let s = &loaded.section;
     let settings = HttpSettings {
         allowed_hosts: s
