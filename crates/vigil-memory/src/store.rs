@@ -904,20 +904,23 @@ impl Store {
         use std::os::unix::fs::FileExt;
         let mut j = fields.clone();
         j.insert("old_sha256".into(), old.map_or(Value::Null, Value::String));
-        let bytes = serde_json::to_vec(&j).expect("a map serialises");
+        let mut bytes = serde_json::to_vec(&j).expect("a map serialises");
+        bytes.push(b'\n');
         let f = self.journal.lock().unwrap_or_else(|p| p.into_inner());
         let p = self.state.join("pending.json");
         f.write_all_at(&bytes, 0).map_err(io_at(&p))?;
-        f.set_len(bytes.len() as u64).map_err(io_at(&p))?;
         if self.limits.fsync {
             f.sync_data().map_err(io_at(&p))?;
         }
         Ok(())
     }
 
+    /// Marks the journal done by overwriting its first byte (`{`): what is left is no longer
+    /// a JSON object, so recovery sees nothing pending. One `pwrite`, no truncation.
     fn clear_journal(&self) -> Result<(), MemoryError> {
+        use std::os::unix::fs::FileExt;
         let f = self.journal.lock().unwrap_or_else(|p| p.into_inner());
-        f.set_len(0)
+        f.write_all_at(b" ", 0)
             .map_err(io_at(&self.state.join("pending.json")))
     }
 
@@ -942,7 +945,19 @@ impl Store {
             f.read_exact_at(&mut buf, 0).map_err(io_at(&p))?;
             buf
         };
-        let mut fields: Map<String, Value> = serde_json::from_slice(&pending).unwrap_or_default();
+        if pending.first() != Some(&b'{') {
+            return Ok(());
+        }
+        // The first JSON value only: a longer journal written before may trail it.
+        let Some(Ok(Value::Object(mut fields))) = serde_json::Deserializer::from_slice(&pending)
+            .into_iter::<Value>()
+            .next()
+        else {
+            // Torn: written before the rename, so the rename never happened.
+            self.clear_journal()?;
+            self.clean_temp()?;
+            return Ok(());
+        };
         fields.remove("old_sha256");
         let path = fields.get("path").and_then(Value::as_str).unwrap_or("");
         let want = fields
