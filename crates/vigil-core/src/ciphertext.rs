@@ -31,7 +31,7 @@ impl Sealed {
 pub fn sealed(value: &str) -> Option<Sealed> {
     let v = value.trim().trim_matches(|c| c == '"' || c == '\'').trim();
     if let Some(rest) = v.strip_prefix("vseal:") {
-        return (rest.len() > 4 && rest.bytes().all(is_vseal_byte)).then_some(Sealed::Vigil);
+        return is_vseal(rest).then_some(Sealed::Vigil);
     }
     if v.starts_with("ENC[AES256_GCM,data:") && v.ends_with(']') {
         return Some(Sealed::Sops);
@@ -62,8 +62,24 @@ fn is_base64_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_')
 }
 
-fn is_vseal_byte(b: u8) -> bool {
-    is_base64_byte(b) || matches!(b, b':' | b'$' | b',' | b'.')
+/// `v<n>:<field>:<payload>` (after `vseal:`): a version, a key id or passphrase header
+/// (`k2`, `argon2id.m19456.t2.p1.<salt>`), and at least 40 bytes (nonce and tag) of unpadded
+/// base64url. The whole shape is checked, so `vseal:` in front of a plaintext secret does not
+/// hide it from a scan.
+fn is_vseal(rest: &str) -> bool {
+    let mut parts = rest.splitn(3, ':');
+    let (Some(version), Some(field), Some(payload)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    let url = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+    version.len() >= 2
+        && version.starts_with('v')
+        && version[1..].bytes().all(|b| b.is_ascii_digit())
+        && (1..=128).contains(&field.len())
+        && field.bytes().all(|b| url(b) || b == b'.')
+        && payload.len() >= 53
+        && payload.bytes().all(url)
 }
 
 #[cfg(test)]
@@ -82,6 +98,14 @@ mod tests {
     fn recognises_each_format_and_nothing_else() {
         assert_eq!(
             sealed(&format!("vseal:v1:k1:{}", b64url(60, "A"))),
+            Some(Sealed::Vigil)
+        );
+        assert_eq!(
+            sealed(&format!(
+                "vseal:v1:argon2id.m19456.t2.p1.{}:{}",
+                b64url(22, "s"),
+                b64url(60, "A")
+            )),
             Some(Sealed::Vigil)
         );
         assert_eq!(
@@ -105,6 +129,8 @@ mod tests {
             &b64url(98, "hAAAAA"),
             "ENC[AES256_GCM,data:abc",
             &format!("vseal:v1:k1:{} and more", b64url(20, "A")),
+            &format!("vseal:{}", b64url(60, "sk-")),
+            &format!("vseal:v1:k1:{}", b64url(40, "A")),
         ] {
             assert_eq!(sealed(plain), None, "{plain}");
         }

@@ -1,6 +1,9 @@
 //! `vigil.toml`: one file, a section per command. Errors name the file, the line and the key;
-//! `${VAR}` in a value reads the environment; no error ever quotes a value.
+//! `${VAR}` in a value reads the environment, only in the section a command reads and only when
+//! it reads it (after its `--env-file`s), so an unset variable of one command never breaks
+//! another; no error ever quotes a value.
 
+use crate::origin::Origin;
 use serde::de::DeserializeOwned;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -15,12 +18,12 @@ const NO_EXPANSION: &[&str] = &["scan.rules", "scan.allowlist", "scan.allowlists
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("{path}: cannot read: {source}")]
+    #[error("{path}: cannot read: {error}")]
     Io {
         /// The file.
         path: PathBuf,
-        /// Why.
-        source: std::io::Error,
+        /// Why (shown in the message, not chained, so it is said once).
+        error: std::io::Error,
     },
     /// The file is not valid TOML.
     #[error("{path}:{line}: {message}")]
@@ -44,9 +47,50 @@ pub enum ConfigError {
         /// What is wrong, never quoting the value.
         message: String,
     },
+    /// A `${VAR}` in the value of `key` names a variable that is not set. The variable comes
+    /// first and the key last, so no credential-shaped `key: …` pair forms for the redactor.
+    #[error("{path}:{line}: environment variable {var} is not set (used by {key})")]
+    UnsetVariable {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the value.
+        line: usize,
+        /// Dotted key path, e.g. `gateway.routes[0].headers.Authorization`.
+        key: String,
+        /// The variable's name.
+        var: String,
+    },
 }
 
-/// A loaded `vigil.toml`: its text, its spans, and its values with `${VAR}` expanded.
+impl ConfigError {
+    /// Where the problem is: the file's key and line, when the error names one.
+    pub fn origin(&self) -> Option<Origin> {
+        match self {
+            ConfigError::Key {
+                path, line, key, ..
+            }
+            | ConfigError::UnsetVariable {
+                path, line, key, ..
+            } => Some(Origin::ConfigKey {
+                path: path.clone(),
+                line: Some(*line).filter(|l| *l > 0),
+                key: key.clone(),
+            }),
+            ConfigError::Io { .. } | ConfigError::Syntax { .. } => None,
+        }
+    }
+}
+
+/// A `vigil.toml` section a library owns: its typed form (`deny_unknown_fields`) and its table
+/// name. Each crate registers its own (`vigil_env::EnvSection`, `vigil_token::TokenSection`);
+/// the binary lists the registered names for [`Config::check_sections`].
+pub trait Section: DeserializeOwned + Default {
+    /// The top-level table (`env`, `token`).
+    const NAME: &'static str;
+}
+
+/// A loaded `vigil.toml`: its text, its spans, and its values as written (`${VAR}` is expanded
+/// per section, by [`Config::section`] and [`Config::section_with`]).
 #[derive(Debug, Clone)]
 pub struct Config {
     path: PathBuf,
@@ -69,12 +113,18 @@ impl Config {
     /// Reads and parses a file of patterns (a `.gitleaks.toml`): no `${VAR}` expansion, since
     /// `${` there is regex.
     pub fn parse_patterns(path: &Path) -> Result<Self, ConfigError> {
-        Self::parse_with(path.to_owned(), read(path)?, false)
+        Self::parse_with(path.to_owned(), read(path)?)
     }
 
-    /// Deserializes the whole document (for files that are one section, like `.gitleaks.toml`).
+    /// Deserializes the whole document as written, without `${VAR}` expansion (for files that
+    /// are one section of patterns, like `.gitleaks.toml`).
     pub fn root<T: DeserializeOwned>(&self) -> Result<T, ConfigError> {
-        self.typed(toml::Value::Table(self.table.clone()), "")
+        self.deserialize(self.root_value(), "")
+    }
+
+    /// The whole document as written, without `${VAR}` expansion.
+    pub fn root_value(&self) -> toml::Value {
+        toml::Value::Table(self.table.clone())
     }
 
     /// Finds the configuration: the explicit path if given, else `vigil.toml` in `dir` if present,
@@ -98,12 +148,12 @@ impl Config {
         }
     }
 
-    /// Parses text that came from `path`, expanding `${VAR}` in values.
+    /// Parses text that came from `path`. `${VAR}` stays as written until a section is read.
     pub fn parse(path: PathBuf, text: String) -> Result<Self, ConfigError> {
-        Self::parse_with(path, text, true)
+        Self::parse_with(path, text)
     }
 
-    fn parse_with(path: PathBuf, text: String, expand: bool) -> Result<Self, ConfigError> {
+    fn parse_with(path: PathBuf, text: String) -> Result<Self, ConfigError> {
         let syntax = |span: Option<Range<usize>>, message: &str| ConfigError::Syntax {
             line: line_of(&text, span.map_or(0, |r| r.start)),
             path: path.clone(),
@@ -111,21 +161,14 @@ impl Config {
         };
         let doc = toml_edit::ImDocument::parse(text.clone())
             .map_err(|e| syntax(e.span(), e.message()))?;
-        let mut table: toml::Table =
+        let table: toml::Table =
             toml::from_str(&text).map_err(|e| syntax(e.span(), e.message()))?;
-        let mut cfg = Config {
+        Ok(Config {
             path,
             text,
             doc,
-            table: toml::Table::new(),
-        };
-        if expand {
-            for (k, v) in table.iter_mut() {
-                cfg.expand(v, k)?;
-            }
-        }
-        cfg.table = table;
-        Ok(cfg)
+            table,
+        })
     }
 
     /// The file this configuration came from.
@@ -156,16 +199,47 @@ impl Config {
         self.table.contains_key(name)
     }
 
-    /// Deserializes one section into its typed form (`T` should `deny_unknown_fields`). A missing
-    /// section gives `T::default()`.
+    /// Deserializes one section into its typed form (`T` should `deny_unknown_fields`), with
+    /// `${VAR}` read from the process environment. A missing section gives `T::default()`.
     pub fn section<T: DeserializeOwned + Default>(&self, name: &str) -> Result<T, ConfigError> {
-        let Some(value) = self.table.get(name) else {
-            return Ok(T::default());
-        };
-        self.typed(value.clone(), name)
+        self.section_with(name, &|var| std::env::var(var).ok())
     }
 
-    fn typed<T: DeserializeOwned>(&self, value: toml::Value, name: &str) -> Result<T, ConfigError> {
+    /// [`Config::section`] with `${VAR}` read through `lookup` (e.g. `--env-file`s, then the
+    /// process environment).
+    pub fn section_with<T: DeserializeOwned + Default>(
+        &self,
+        name: &str,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<T, ConfigError> {
+        match self.section_value(name, lookup)? {
+            Some(value) => self.deserialize(value, name),
+            None => Ok(T::default()),
+        }
+    }
+
+    /// One section's value with `${VAR}` expanded through `lookup` (pattern subtrees such as
+    /// `scan.rules` excepted), or `None` when the section is absent.
+    pub fn section_value(
+        &self,
+        name: &str,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Option<toml::Value>, ConfigError> {
+        let Some(value) = self.table.get(name) else {
+            return Ok(None);
+        };
+        let mut value = value.clone();
+        self.expand(&mut value, name, lookup)?;
+        Ok(Some(value))
+    }
+
+    /// Deserializes `value`, the value at dotted key `name` of this file, naming the file, line
+    /// and key of the first problem.
+    pub fn deserialize<T: DeserializeOwned>(
+        &self,
+        value: toml::Value,
+        name: &str,
+    ) -> Result<T, ConfigError> {
         serde_path_to_error::deserialize(value).map_err(|e| {
             let mut key = name.to_owned();
             for seg in e.path().iter() {
@@ -184,6 +258,28 @@ impl Config {
             }
             self.key_error(&key, &sanitize(&e.inner().to_string()))
         })
+    }
+
+    /// A section a library registered ([`Section`]), `${VAR}` read through `lookup`.
+    pub fn read<T: Section>(
+        &self,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<T, ConfigError> {
+        self.section_with(T::NAME, lookup)
+    }
+
+    /// Where `key` (dotted, with `[i]` indices) is: this file and the key's line.
+    pub fn origin(&self, key: &str) -> crate::Origin {
+        crate::Origin::ConfigKey {
+            path: self.path.clone(),
+            line: Some(self.line_of_key(key)),
+            key: key.to_owned(),
+        }
+    }
+
+    /// The folder relative paths of this file start from (`""` for the working directory).
+    pub fn base_dir(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new(""))
     }
 
     /// An error for `key` (dotted, with `[i]` indices), pointing at the key's line in the file.
@@ -227,7 +323,12 @@ impl Config {
         line_of(&self.text, best)
     }
 
-    fn expand(&self, v: &mut toml::Value, key: &str) -> Result<(), ConfigError> {
+    fn expand(
+        &self,
+        v: &mut toml::Value,
+        key: &str,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
         if NO_EXPANSION.iter().any(|p| {
             key == *p || key.starts_with(&format!("{p}.")) || key.starts_with(&format!("{p}["))
         }) {
@@ -235,20 +336,25 @@ impl Config {
         }
         match v {
             toml::Value::String(s) => {
-                if let Some(new) = expand_env(s).map_err(|var| {
-                    self.key_error(key, &format!("environment variable {var} is not set"))
-                })? {
+                if let Some(new) =
+                    expand_with(s, lookup).map_err(|unset| ConfigError::UnsetVariable {
+                        path: self.path.clone(),
+                        line: self.line_of_key(key),
+                        key: key.to_owned(),
+                        var: unset.name,
+                    })?
+                {
                     *s = new;
                 }
             }
             toml::Value::Array(a) => {
                 for (i, x) in a.iter_mut().enumerate() {
-                    self.expand(x, &format!("{key}[{i}]"))?;
+                    self.expand(x, &format!("{key}[{i}]"), lookup)?;
                 }
             }
             toml::Value::Table(t) => {
                 for (k, x) in t.iter_mut() {
-                    self.expand(x, &format!("{key}.{k}"))?;
+                    self.expand(x, &format!("{key}.{k}"), lookup)?;
                 }
             }
             _ => {}
@@ -258,15 +364,31 @@ impl Config {
 }
 
 fn read(path: &Path) -> Result<String, ConfigError> {
-    std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+    std::fs::read_to_string(path).map_err(|error| ConfigError::Io {
         path: path.to_owned(),
-        source,
+        error,
     })
 }
 
+/// A `${NAME}` whose variable is not set.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("environment variable {name} is not set")]
+pub struct UnsetVariable {
+    /// The variable's name.
+    pub name: String,
+}
+
 /// Replaces `${NAME}` with the environment variable's value. `\${` stays literal. Returns
-/// `Ok(None)` when nothing was replaced, `Err(name)` for an unset variable.
-pub fn expand_env(s: &str) -> Result<Option<String>, String> {
+/// `Ok(None)` when nothing was replaced.
+pub fn expand_env(s: &str) -> Result<Option<String>, UnsetVariable> {
+    expand_with(s, &|var| std::env::var(var).ok())
+}
+
+/// [`expand_env`] with variables read through `lookup`.
+pub fn expand_with(
+    s: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<String>, UnsetVariable> {
     if !s.contains("${") {
         return Ok(None);
     }
@@ -281,7 +403,7 @@ pub fn expand_env(s: &str) -> Result<Option<String>, String> {
         match name {
             Some(n) if !escaped && is_var_name(n) => {
                 out.push_str(&rest[..pos]);
-                let val = std::env::var(n).map_err(|_| n.to_owned())?;
+                let val = lookup(n).ok_or_else(|| UnsetVariable { name: n.to_owned() })?;
                 out.push_str(&val);
                 rest = &after[n.len() + 1..];
                 changed = true;
@@ -422,13 +544,21 @@ mod tests {
         let s: Scan = c.section("scan").unwrap();
         assert_eq!(s.format.as_deref(), Some("sarif"));
         assert_eq!(s.paths[1], "\\${NOT_A_VAR}");
-        let e = parse("[scan]\n\nformat = \"x-${VIGIL_TEST_SURELY_UNSET}\"\n")
-            .unwrap_err()
-            .to_string();
+        // Unset: parsing and other sections are fine; reading the section names var and key.
+        let c = parse("[scan]\n\nformat = \"x-${VIGIL_TEST_SURELY_UNSET}\"\n[env]\n").unwrap();
+        let _: Scan = c.section_with("env", &|_| None).unwrap_or_default();
+        let e = c.section::<Scan>("scan").unwrap_err().to_string();
         assert_eq!(
             e,
-            "vigil.toml:3: scan.format: environment variable VIGIL_TEST_SURELY_UNSET is not set"
+            "vigil.toml:3: environment variable VIGIL_TEST_SURELY_UNSET is not set (used by scan.format)"
         );
+        // A lookup (an --env-file) is asked before the process environment would be.
+        let s: Scan = c
+            .section_with("scan", &|v| {
+                (v == "VIGIL_TEST_SURELY_UNSET").then(|| "json".into())
+            })
+            .unwrap();
+        assert_eq!(s.format.as_deref(), Some("x-json"));
     }
 
     #[test]

@@ -1,5 +1,10 @@
 //! `vigil env check`: what is wrong with the project's env files. Problems name the file, the
 //! line and the variable, never the value.
+//!
+//! Environments come from [`crate::environment`]: a shared token must hold one value in every
+//! service (file) of an environment (`inconsistent`), and no secret value may appear in two
+//! environments (`shared_across_environments`). Encrypted values (SOPS, dotenvx, Fernet,
+//! `vigil seal`) are not judged: their text says nothing about the secret.
 
 use crate::config::EnvSection;
 use crate::rotate::{is_placeholder, Loaded};
@@ -28,20 +33,113 @@ pub const BYPASS_FLAGS: &[&str] = &[
 /// For one variable of one environment: each distinct value and the (file, line)s holding it.
 type ValuesAt = BTreeMap<String, Vec<(String, usize)>>;
 
-/// One problem.
+/// What kind of problem: a stable code, serialized as its snake-case name (`weak`,
+/// `shared_across_environments`), with a one-line description for rule tables (SARIF).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Code {
+    /// A token has different values in env files of the same environment.
+    Inconsistent,
+    /// A secret has the same value in two environments.
+    SharedAcrossEnvironments,
+    /// A secret is short, low in entropy or a known default.
+    Weak,
+    /// A placeholder is left where a real value belongs.
+    Placeholder,
+    /// A template file holds what looks like a real secret.
+    TemplateRealValue,
+    /// An env file is tracked by git.
+    Tracked,
+    /// An env file is not covered by .gitignore.
+    NotIgnored,
+    /// An authentication bypass flag is on in a production file.
+    DevBypass,
+}
+
+impl Code {
+    /// Every code, in the order rule tables list them.
+    pub const ALL: [Code; 8] = [
+        Code::Inconsistent,
+        Code::SharedAcrossEnvironments,
+        Code::Weak,
+        Code::Placeholder,
+        Code::TemplateRealValue,
+        Code::Tracked,
+        Code::NotIgnored,
+        Code::DevBypass,
+    ];
+
+    /// The stable name (as serialized).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::Inconsistent => "inconsistent",
+            Code::SharedAcrossEnvironments => "shared_across_environments",
+            Code::Weak => "weak",
+            Code::Placeholder => "placeholder",
+            Code::TemplateRealValue => "template_real_value",
+            Code::Tracked => "tracked",
+            Code::NotIgnored => "not_ignored",
+            Code::DevBypass => "dev_bypass",
+        }
+    }
+
+    /// What the rule finds, in one line.
+    pub fn description(self) -> &'static str {
+        match self {
+            Code::Inconsistent => {
+                "A token has different values in env files of the same environment"
+            }
+            Code::SharedAcrossEnvironments => "A secret has the same value in two environments",
+            Code::Weak => "A secret is short, low in entropy or a known default",
+            Code::Placeholder => "A placeholder is left where a real value belongs",
+            Code::TemplateRealValue => "A template file holds what looks like a real secret",
+            Code::Tracked => "An env file is tracked by git",
+            Code::NotIgnored => "An env file is not covered by .gitignore",
+            Code::DevBypass => "An authentication bypass flag is on in a production file",
+        }
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// One problem: a diagnostic at a file (and line and variable), never quoting a value.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Problem {
-    /// Stable name: `inconsistent`, `weak`, `placeholder`, `template_real_value`, `tracked`,
-    /// `not_ignored`, `dev_bypass`.
-    pub code: &'static str,
+    /// What kind.
+    pub code: Code,
     /// File, relative to the project root.
     pub file: String,
-    /// 1-based line (0 for the whole file).
-    pub line: usize,
-    /// The variable (empty for whole-file problems).
-    pub key: String,
+    /// 1-based line; `None` for the whole file (serialized as 0).
+    #[serde(serialize_with = "line_or_zero")]
+    pub line: Option<usize>,
+    /// The variable; `None` for whole-file problems (serialized as "").
+    #[serde(serialize_with = "key_or_empty")]
+    pub key: Option<String>,
     /// What is wrong and what to do.
     pub message: String,
+}
+
+fn line_or_zero<S: serde::Serializer>(line: &Option<usize>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(line.unwrap_or(0) as u64)
+}
+
+fn key_or_empty<S: serde::Serializer>(key: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(key.as_deref().unwrap_or(""))
+}
+
+impl Problem {
+    /// Where the problem is: the file, its line and the variable.
+    pub fn origin(&self) -> vigil_core::Origin {
+        vigil_core::Origin::EnvFile {
+            path: self.file.clone().into(),
+            line: self.line,
+            key: self.key.clone(),
+        }
+    }
 }
 
 /// Whether a variable name holds a secret: `…TOKEN…`, `…SECRET…`, `…PASSWORD…`, `…API_KEY…`,
@@ -84,6 +182,8 @@ pub fn is_secret_name(name: &str) -> bool {
 }
 
 /// Runs every check; the tracked/ignored checks run only when `root` is inside a git work tree.
+/// `tokens` are the names that must agree inside an environment whatever their values (`[env]
+/// tokens` and the names the ledger recorded: a rotation gives every service the same value).
 pub fn check(
     root: &Path,
     loaded: &[Loaded],
@@ -94,6 +194,8 @@ pub fn check(
     let placeholder = section.placeholder();
     // Per environment, per variable: the distinct values and where.
     let mut groups: BTreeMap<(String, String), ValuesAt> = BTreeMap::new();
+    // Per secret value: where it is (environment, file, line, variable).
+    let mut by_value: BTreeMap<String, Vec<(String, String, usize, String)>> = BTreeMap::new();
     for l in loaded {
         let path = l.file.path.display().to_string();
         let mut seen = BTreeSet::new();
@@ -109,8 +211,8 @@ pub fn check(
                 out.push(Problem {
                     code,
                     file: path.clone(),
-                    line: b.line,
-                    key: b.key.clone(),
+                    line: Some(b.line),
+                    key: Some(b.key.clone()),
                     message,
                 })
             };
@@ -122,7 +224,7 @@ pub fn check(
                         .is_some_and(|d| d.contains(&b.key));
                 if flag && strength::truthy(v) {
                     push(
-                        "dev_bypass",
+                        Code::DevBypass,
                         format!(
                             "{} is on in a production file: authentication is switched off",
                             b.key
@@ -130,20 +232,26 @@ pub fn check(
                     );
                 }
             }
-            if !secretish || v.is_empty() || v.starts_with("${") {
+            if !secretish
+                || v.is_empty()
+                || v.starts_with("${")
+                || vigil_core::ciphertext::sealed(v).is_some()
+            {
                 continue;
             }
             if l.file.template {
                 if !is_placeholder(v, placeholder) && strength::estimate_bits(v) >= 64.0 {
-                    push("template_real_value", format!("{} holds what looks like a real value in a template; use a placeholder", b.key));
+                    push(Code::TemplateRealValue, format!("{} holds what looks like a real value in a template; use a placeholder", b.key));
                 }
                 continue;
             }
+            // Placeholders and weak values are reported as such, not again as shared.
+            let mut real = false;
             if is_placeholder(v, placeholder) {
-                push("placeholder", format!("{} still holds a placeholder; set a real value (vigil env rotate --tokens {} --write)", b.key, b.key));
+                push(Code::Placeholder, format!("{} still holds a placeholder; set a real value (vigil env rotate --tokens {} --write)", b.key, b.key));
             } else if v.len() < SHORT_LEN {
                 push(
-                    "weak",
+                    Code::Weak,
                     format!(
                         "{} is short ({} characters); use at least 32 random characters",
                         b.key,
@@ -153,7 +261,9 @@ pub fn check(
             } else {
                 let bits = strength::estimate_bits(v);
                 if bits < WEAK_BITS {
-                    push("weak", format!("{} has low entropy (about {bits:.0} bits); rotate it to a random value", b.key));
+                    push(Code::Weak, format!("{} has low entropy (about {bits:.0} bits); rotate it to a random value", b.key));
+                } else {
+                    real = true;
                 }
             }
             groups
@@ -162,13 +272,54 @@ pub fn check(
                 .entry(v.to_owned())
                 .or_default()
                 .push((path.clone(), b.line));
+            if real {
+                by_value.entry(v.to_owned()).or_default().push((
+                    l.file.environment.clone(),
+                    path.clone(),
+                    b.line,
+                    b.key.clone(),
+                ));
+            }
         }
     }
-    // A token declared shared ([env] tokens) must agree everywhere; any other secret counts as
-    // drifted when some files share a value and others do not (all-distinct values are taken
-    // as per-service secrets).
+    // One value in two environments: a leak of one opens the other.
+    for places in by_value.values() {
+        let envs: BTreeSet<&str> = places.iter().map(|(e, ..)| e.as_str()).collect();
+        if envs.len() < 2 {
+            continue;
+        }
+        let list: Vec<String> = envs
+            .iter()
+            .map(|env| {
+                let mut files: Vec<&str> = places
+                    .iter()
+                    .filter(|(e, ..)| e == env)
+                    .map(|(_, f, ..)| f.as_str())
+                    .collect();
+                files.dedup();
+                format!("{env} ({})", files.join(", "))
+            })
+            .collect();
+        for (_, f, line, key) in places {
+            out.push(Problem {
+                code: Code::SharedAcrossEnvironments,
+                file: f.clone(),
+                line: Some(*line),
+                key: Some(key.clone()),
+                message: format!(
+                    "{key} has the same value in environments {}; a leak of one opens the other: give each its own (vigil env rotate --tokens {key} --write)",
+                    list.join(" and ")
+                ),
+            });
+        }
+    }
+    // A shared token (declared, rotated by Vigil, or an `…AUTH_TOKEN`: the services' shared
+    // bearer token of the design) must agree in every service of its environment; any other
+    // secret counts as drifted when some files share a value and others do not (all-distinct
+    // values are taken as per-service secrets).
     for ((env, key), values) in &groups {
-        let shared = values.values().any(|v| v.len() >= 2);
+        let shared = values.values().any(|v| v.len() >= 2)
+            || glob_match("*AUTH_TOKEN", &key.to_ascii_uppercase());
         if values.len() < 2 || !(tokens.contains(key) || shared) {
             continue;
         }
@@ -177,10 +328,10 @@ pub fn check(
         let names: Vec<&str> = files.iter().map(|(f, _)| f.as_str()).collect();
         for (f, line) in &files {
             out.push(Problem {
-                code: "inconsistent",
+                code: Code::Inconsistent,
                 file: f.clone(),
-                line: *line,
-                key: key.clone(),
+                line: Some(*line),
+                key: Some(key.clone()),
                 message: format!(
                     "{key} has {} different values across {} (environment `{env}`); services sharing it will reject each other",
                     values.len(),
@@ -190,7 +341,13 @@ pub fn check(
         }
     }
     git_checks(root, loaded, &mut out);
-    out.sort_by(|a, b| (&a.file, a.line, a.code).cmp(&(&b.file, b.line, b.code)));
+    out.sort_by(|a, b| {
+        (&a.file, a.line.unwrap_or(0), a.code.as_str()).cmp(&(
+            &b.file,
+            b.line.unwrap_or(0),
+            b.code.as_str(),
+        ))
+    });
     out
 }
 
@@ -252,20 +409,36 @@ fn git_checks(root: &Path, loaded: &[Loaded], out: &mut Vec<Problem>) {
     for f in &files {
         if tracked.contains(f) {
             out.push(Problem {
-                code: "tracked",
+                code: Code::Tracked,
                 file: f.clone(),
-                line: 0,
-                key: String::new(),
+                line: None,
+                key: None,
                 message: format!("{f} is tracked by git: its secrets are in history (git rm --cached {f}, add it to .gitignore, rotate, and see `vigil purge`)"),
             });
         } else if !ignored.contains(f) {
             out.push(Problem {
-                code: "not_ignored",
+                code: Code::NotIgnored,
                 file: f.clone(),
-                line: 0,
-                key: String::new(),
+                line: None,
+                key: None,
                 message: format!("{f} is not covered by .gitignore: one `git add .` commits it"),
             });
         }
+    }
+}
+
+impl crate::Project {
+    /// Runs every check on the project's env files. The names that must agree inside an
+    /// environment are `[env] tokens` and what Vigil rotated (the ledger's names: a rotation
+    /// gives every service of an environment the same value).
+    pub fn check(&self) -> Result<Vec<Problem>, crate::ledger::LedgerError> {
+        let section = &self.settings.section;
+        let mut tokens = section.tokens.clone().unwrap_or_default();
+        tokens.extend(
+            crate::ledger::Ledger::load(self.root())?
+                .secrets
+                .into_keys(),
+        );
+        Ok(check(self.root(), &self.files, section, &tokens))
     }
 }

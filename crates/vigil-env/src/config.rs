@@ -13,6 +13,11 @@
 //! current = "WEBHOOK_SECRET_DEFAULT"
 //! previous = "WEBHOOK_SECRET_BACKUP"
 //!
+//! [env.environments]                     # which environment a file configures, by glob
+//! production = ["deploy/live/*.env"]     # (the file name decides otherwise: see `environment`)
+//! qa = [".env.qa"]                       # a name of its own
+//! default = [".env.docker"]              # a service of the default environment
+//!
 //! [env.schedules]                        # rotation schedules, by name or glob
 //! "MCP_JWT_SECRET" = "monthly"
 //! "*_BOT_TOKEN" = "quarterly"
@@ -40,6 +45,10 @@ pub struct EnvSection {
     pub production: Option<Vec<String>>,
     /// Extra names of flags that switch authentication off.
     pub dev_bypass: Option<Vec<String>>,
+    /// Environment name → globs of the files that configure it (before the file-name rules of
+    /// [`crate::environment`]). Each name is also an environment word in file names.
+    #[serde(default)]
+    pub environments: BTreeMap<String, Vec<String>>,
     /// Dual secrets: base name → the two variable names.
     #[serde(default)]
     pub dual: BTreeMap<String, DualNames>,
@@ -61,8 +70,9 @@ pub struct DualNames {
 
 /// Default env-file globs.
 pub const DEFAULT_FILES: &[&str] = &["**/.env*", "**/*.env"];
-/// Default length of generated values.
-pub const DEFAULT_LENGTH: usize = 32;
+/// Default length of generated values of secrets that are not signing keys (see
+/// [`crate::generate::Kind`] for each kind's own default).
+pub const DEFAULT_LENGTH: usize = 48;
 /// Default placeholder for template files.
 pub const DEFAULT_PLACEHOLDER: &str = "change-me";
 

@@ -1,10 +1,51 @@
-//! Which files belong to the project: the `[env] files` globs (default `**/.env*`, `**/*.env`),
-//! found with the `ignore` walker so ignored directories (`node_modules/`, `target/`) are
-//! skipped, while `.env` files that git ignores are included: that is where real secrets live.
+//! Which files belong to the project.
+//!
+//! - Without `[env] files`, the default globs (`**/.env*`, `**/*.env`) are walked with the
+//!   `ignore` walker: git-ignored *folders* are pruned, while git-ignored env files are included
+//!   (that is where real secrets live).
+//! - Globs in `[env] files` and `[env.environments]` are configured on purpose: they are always
+//!   in scope, git-ignored or not (ignore rules only prune discovery, never configuration).
+//! - Discovery never descends into [`NEVER_DESCEND`] folders (`node_modules`, `.venv`, `vendor`,
+//!   `target`…), with or without a `.gitignore`, unless a configured glob names a path inside one.
+//! - `.envrc` (direnv) and encrypted or key files (`.env.gpg`, `.env.vault`, `.env.keys`…) are
+//!   skipped, each with a reason, unless `[env] files` names them literally.
+//!
+//! Each file is then placed in its environment by [`crate::environment::Model`].
 
-use ignore::overrides::OverrideBuilder;
+use crate::config::EnvSection;
+use ignore::overrides::{Override, OverrideBuilder};
 use ignore::WalkBuilder;
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+/// Folders discovery never walks into (unless a configured glob goes there by name).
+pub const NEVER_DESCEND: &[&str] = &[
+    ".git",
+    ".vigil",
+    "node_modules",
+    ".venv",
+    "venv",
+    "vendor",
+    "target",
+    "__pycache__",
+    ".tox",
+    ".direnv",
+];
+
+/// Last words of names of encrypted or key files: `.env.gpg`, `.env.vault`, `secrets.enc.env`…
+const SEALED_WORDS: &[(&str, &str)] = &[
+    ("gpg", "a GnuPG-encrypted file"),
+    ("pgp", "a PGP-encrypted file"),
+    ("asc", "a PGP-armored file"),
+    ("age", "an age-encrypted file"),
+    ("enc", "an encrypted file"),
+    ("encrypted", "an encrypted file"),
+    ("vault", "a dotenv-vault file (encrypted)"),
+    (
+        "keys",
+        "a dotenvx key file (its keys decrypt other files; never rotated)",
+    ),
+];
 
 /// One env file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,55 +54,120 @@ pub struct EnvFile {
     pub path: PathBuf,
     /// `.env.example`, `.env.sample`, `.env.template`, `.env.dist`: holds placeholders only.
     pub template: bool,
-    /// The environment the file configures: `.env.production` → `production`, `prod.env` →
-    /// `prod`, `.env` → `default`, `.env.service` → `service` (`.local` is dropped).
+    /// The environment the file configures (see [`crate::environment`]).
     pub environment: String,
+    /// The service of that environment the file configures.
+    pub service: String,
 }
 
-/// A bad glob in `[env] files`.
-#[derive(Debug, thiserror::Error)]
-#[error("env.files: `{glob}`: {message}")]
+impl EnvFile {
+    /// Describes a file by its path (relative to the root) with the built-in model (no
+    /// `[env.environments]`).
+    pub fn placed(path: PathBuf) -> Result<Self, crate::environment::PlaceError> {
+        Self::with_model(path, &crate::environment::Model::default())
+    }
+
+    /// Describes a file by its path (relative to the root) with `model`.
+    pub fn with_model(
+        path: PathBuf,
+        model: &crate::environment::Model,
+    ) -> Result<Self, crate::environment::PlaceError> {
+        let p = model.place(&path)?;
+        Ok(EnvFile {
+            path,
+            template: p.template,
+            environment: p.environment,
+            service: p.service,
+        })
+    }
+}
+
+/// A bad glob in `[env] files` (or `[env.environments]`). Its place is [`GlobError::key`];
+/// [`crate::project::ProjectError`] puts the file and line in front.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("`{glob}`: {message}")]
 pub struct GlobError {
+    /// The dotted key the glob is written under (`env.files`, `env.environments.production`).
+    pub key: String,
     /// The glob.
     pub glob: String,
     /// Why.
     pub message: String,
 }
 
-impl EnvFile {
-    /// Describes a file by its path (relative to the root).
-    pub fn new(path: PathBuf) -> Self {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().to_ascii_lowercase())
-            .unwrap_or_default();
-        let template = ["example", "sample", "template", "dist"]
-            .iter()
-            .any(|t| name.contains(t));
-        let trimmed = name.trim_start_matches('.');
-        let env = trimmed
-            .strip_prefix("env.")
-            .or_else(|| trimmed.strip_suffix(".env"))
-            .unwrap_or("");
-        let env = env.strip_suffix(".local").unwrap_or(env);
-        let environment = if env.is_empty() || env == "local" {
-            "default".to_owned()
-        } else {
-            env.to_owned()
-        };
-        EnvFile {
-            path,
-            template,
-            environment,
-        }
+/// The key a configured glob is written under.
+fn key_of(section: &EnvSection, glob: &str) -> String {
+    if section.files.iter().flatten().any(|g| g == glob) {
+        return "env.files".into();
     }
+    section
+        .environments
+        .iter()
+        .find(|(_, globs)| globs.iter().any(|g| g == glob))
+        .map_or_else(
+            || "env.files".into(),
+            |(n, _)| format!("env.environments.{n}"),
+        )
 }
 
-/// Finds the env files under `root`, sorted by path.
-pub fn discover(root: &Path, globs: &[String]) -> Result<Vec<EnvFile>, GlobError> {
+/// A file discovery found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// Path relative to the project root.
+    pub path: PathBuf,
+    /// Named literally in `[env] files` (or `[env.environments]`): read whatever its name.
+    pub explicit: bool,
+}
+
+/// A file left out, and why (one warning each).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// Path relative to the project root.
+    pub path: PathBuf,
+    /// Why, for the warning.
+    pub reason: String,
+}
+
+/// What discovery found: the candidate env files, and what it skipped by name.
+#[derive(Debug, Clone, Default)]
+pub struct Discovery {
+    /// Candidates, sorted by path.
+    pub found: Vec<Found>,
+    /// Skipped by name (`.envrc`, `.env.gpg`…).
+    pub skipped: Vec<Skipped>,
+}
+
+fn is_literal(glob: &str) -> bool {
+    !glob.contains(['*', '?', '[', ']', '{', '}', '!', '\\'])
+}
+
+fn clean(glob: &str) -> &str {
+    glob.trim_start_matches("./").trim_start_matches('/')
+}
+
+/// The folder a configured glob can only match under: `secrets/*.env` → `secrets`,
+/// `vendor/acme/.env` → `vendor/acme`, `**/.env*` or `.env.*` (any folder) → the root.
+fn walk_root(glob: &str) -> PathBuf {
+    let g = clean(glob);
+    if !g.trim_end_matches('/').contains('/') {
+        return PathBuf::new(); // gitignore rules: a glob without a slash matches in any folder
+    }
+    let parts: Vec<&str> = g.split('/').collect();
+    let mut out = PathBuf::new();
+    for p in &parts[..parts.len() - 1] {
+        if !is_literal(p) || p.is_empty() {
+            break;
+        }
+        out.push(p);
+    }
+    out
+}
+
+fn build(root: &Path, globs: &[String], section: &EnvSection) -> Result<Override, GlobError> {
     let mut ob = OverrideBuilder::new(root);
     for g in globs {
         ob.add(g).map_err(|e| GlobError {
+            key: key_of(section, g),
             glob: g.clone(),
             message: e.to_string(),
         })?;
@@ -69,30 +175,134 @@ pub fn discover(root: &Path, globs: &[String]) -> Result<Vec<EnvFile>, GlobError
     for never in ["!.git/", "!.vigil/", "!*.vigil-tmp"] {
         ob.add(never).expect("fixed globs compile");
     }
-    let overrides = ob.build().map_err(|e| GlobError {
+    ob.build().map_err(|e| GlobError {
+        key: "env.files".into(),
         glob: globs.join(", "),
         message: e.to_string(),
-    })?;
-    let mut out = Vec::new();
-    for entry in WalkBuilder::new(root)
-        .hidden(false)
-        .overrides(overrides)
-        .build()
-        .flatten()
-    {
-        if !entry
-            .file_type()
-            .is_some_and(|t| t.is_file() || t.is_symlink())
-        {
+    })
+}
+
+fn pruned(entry: &ignore::DirEntry) -> bool {
+    entry.depth() > 0
+        && entry.file_type().is_some_and(|t| t.is_dir())
+        && NEVER_DESCEND.contains(&entry.file_name().to_string_lossy().as_ref())
+}
+
+fn collect(root: &Path, walker: WalkBuilder, out: &mut BTreeMap<PathBuf, bool>) {
+    for entry in walker.build().flatten() {
+        let Some(t) = entry.file_type() else { continue };
+        if !(t.is_file() || t.is_symlink()) {
             continue;
         }
         let rel = entry.path().strip_prefix(root).unwrap_or(entry.path());
-        if entry.path().is_file() {
-            out.push(EnvFile::new(rel.to_path_buf()));
+        if t.is_symlink() && entry.path().is_dir() {
+            continue;
+        }
+        out.entry(rel.to_path_buf()).or_insert(false);
+    }
+}
+
+/// Why a file is skipped by its name, unless named explicitly.
+pub fn skip_reason(name: &str) -> Option<&'static str> {
+    let lower = name.to_ascii_lowercase();
+    if lower == ".envrc" || lower.starts_with(".envrc.") {
+        return Some("a direnv script, not an env file");
+    }
+    let words: Vec<&str> = lower
+        .trim_start_matches('.')
+        .split('.')
+        .filter(|w| !w.is_empty())
+        .collect();
+    if !(lower.starts_with(".env") || lower.ends_with(".env")) {
+        return None;
+    }
+    words.iter().skip(1).find_map(|w| {
+        SEALED_WORDS
+            .iter()
+            .find(|(s, _)| s == w)
+            .map(|(_, why)| *why)
+    })
+}
+
+/// Finds the project's env files under `root`.
+pub fn discover(root: &Path, section: &EnvSection) -> Result<Discovery, GlobError> {
+    let mut out: BTreeMap<PathBuf, bool> = BTreeMap::new();
+    let mut configured: Vec<String> = section.files.clone().unwrap_or_default();
+    for globs in section.environments.values() {
+        configured.extend(globs.iter().cloned());
+    }
+    if section.files.is_none() {
+        let globs: Vec<String> = crate::config::DEFAULT_FILES
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let mut w = WalkBuilder::new(root);
+        w.hidden(false)
+            .overrides(build(root, &globs, section)?)
+            .filter_entry(|e| !pruned(e));
+        collect(root, w, &mut out);
+    }
+    if !configured.is_empty() {
+        let ov = build(root, &configured, section)?;
+        let mut roots: Vec<PathBuf> = configured
+            .iter()
+            .filter(|g| !g.starts_with('!'))
+            .map(|g| walk_root(g))
+            .collect();
+        roots.sort();
+        roots.dedup();
+        // A root inside another root is walked by it.
+        let outer: Vec<PathBuf> = roots
+            .iter()
+            .filter(|r| !roots.iter().any(|o| o != *r && r.starts_with(o)))
+            .cloned()
+            .collect();
+        for r in outer {
+            let dir = root.join(&r);
+            if !dir.is_dir() {
+                continue;
+            }
+            let mut w = WalkBuilder::new(&dir);
+            w.standard_filters(false)
+                .overrides(ov.clone())
+                .filter_entry(|e| !pruned(e));
+            collect(root, w, &mut out);
+        }
+        // Files named literally are in scope as they are.
+        for g in section
+            .files
+            .iter()
+            .flatten()
+            .chain(section.environments.values().flatten())
+        {
+            if !is_literal(g) {
+                continue;
+            }
+            let rel: PathBuf = Path::new(clean(g))
+                .components()
+                .filter(|c| matches!(c, Component::Normal(_)))
+                .collect();
+            let full = root.join(&rel);
+            if std::fs::symlink_metadata(&full).is_ok() && !full.is_dir() {
+                out.insert(rel, true);
+            }
         }
     }
-    out.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(out)
+    let mut d = Discovery::default();
+    for (path, explicit) in out {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        match skip_reason(&name) {
+            Some(reason) if !explicit => d.skipped.push(Skipped {
+                path,
+                reason: reason.to_owned(),
+            }),
+            _ => d.found.push(Found { path, explicit }),
+        }
+    }
+    Ok(d)
 }
 
 #[cfg(test)]
@@ -100,15 +310,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_give_environment_and_template() {
-        let f = |p: &str| EnvFile::new(PathBuf::from(p));
-        assert_eq!(f("svc/.env.production").environment, "production");
-        assert_eq!(f(".env").environment, "default");
-        assert_eq!(f(".env.local").environment, "default");
-        assert_eq!(f(".env.staging.local").environment, "staging");
-        assert_eq!(f("prod.env").environment, "prod");
-        assert!(f(".env.example").template);
-        assert!(f("config/.env.sample").template);
-        assert!(!f(".env.service").template);
+    fn walk_roots_and_skips() {
+        assert_eq!(walk_root("secrets/*.env"), PathBuf::from("secrets"));
+        assert_eq!(
+            walk_root("./vendor/acme/.env"),
+            PathBuf::from("vendor/acme")
+        );
+        assert_eq!(walk_root("**/.env*"), PathBuf::new());
+        assert_eq!(walk_root(".env.*"), PathBuf::new());
+        assert_eq!(walk_root("a/**/b/.env"), PathBuf::from("a"));
+        assert!(skip_reason(".envrc").unwrap().contains("direnv"));
+        assert!(skip_reason(".env.gpg").is_some());
+        assert!(skip_reason(".env.vault").is_some());
+        assert!(skip_reason(".env.keys").is_some());
+        assert!(skip_reason("secrets.enc.env").is_some());
+        assert_eq!(skip_reason(".env"), None);
+        assert_eq!(skip_reason(".env.production"), None);
+        assert_eq!(skip_reason("keys.txt"), None);
     }
 }

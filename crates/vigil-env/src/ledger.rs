@@ -1,6 +1,7 @@
 //! The rotation ledger, `.vigil/rotation.toml`: for each rotated secret its name, when it was
-//! rotated, which files hold it, and a salted SHA-256 of its value so that a change made outside
-//! Vigil is noticed. No value is ever stored.
+//! rotated, which files hold it, and per environment a salted SHA-256 of its value (each
+//! environment has its own) so that a change made outside Vigil is noticed. No value is ever
+//! stored.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -28,21 +29,55 @@ pub struct Ledger {
 pub struct Record {
     /// RFC 3339 time of the last rotation.
     pub rotated_at: String,
-    /// Salted hash of the value set then.
-    pub hash: String,
+    /// Salted hash of the one value of a ledger written before environments had their own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
+    /// Environment → salted hash of the value it got.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub environments: BTreeMap<String, String>,
     /// Files that hold it.
     #[serde(default)]
     pub files: Vec<String>,
 }
 
-/// A ledger that cannot be read.
+impl Record {
+    /// The hash recorded for `environment`'s value, if any.
+    pub fn hash_for(&self, environment: &str) -> Option<&str> {
+        self.environments
+            .get(environment)
+            .or(self.hash.as_ref())
+            .map(String::as_str)
+    }
+}
+
+/// A ledger that cannot be read. Never holds a value from the file.
 #[derive(Debug, thiserror::Error)]
-#[error("{path}: {message}")]
-pub struct LedgerError {
-    /// The file.
-    pub path: PathBuf,
-    /// Why (line and key when TOML says so).
-    pub message: String,
+pub enum LedgerError {
+    /// The file cannot be read.
+    #[error("{}: {error}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why (said in the message, not chained).
+        error: std::io::Error,
+    },
+    /// The file is not a ledger (TOML syntax, an unknown key, a wrong type).
+    #[error("{}{}: {message}", path.display(), at(line))]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line, when TOML says it.
+        line: Option<usize>,
+        /// What TOML said.
+        message: String,
+    },
+    /// The OS random source failed while making the ledger's salt.
+    #[error("the OS random source failed: {0}")]
+    Random(getrandom::Error),
+}
+
+fn at(line: &Option<usize>) -> String {
+    line.map_or(String::new(), |l| format!(":{l}"))
 }
 
 impl Ledger {
@@ -58,23 +93,16 @@ impl Ledger {
         match std::fs::read_to_string(&path) {
             Ok(text) => match toml::from_str(&text) {
                 Ok(l) => Ok((l, Some(text))),
-                Err(e) => Err(LedgerError {
-                    message: match e.span() {
-                        Some(s) => format!(
-                            "line {}: {}",
-                            vigil_core::config::line_of(&text, s.start),
-                            e.message()
-                        ),
-                        None => e.message().to_owned(),
-                    },
+                Err(e) => Err(LedgerError::Syntax {
+                    line: e
+                        .span()
+                        .map(|s| vigil_core::config::line_of(&text, s.start)),
+                    message: e.message().to_owned(),
                     path,
                 }),
             },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((Ledger::default(), None)),
-            Err(e) => Err(LedgerError {
-                path,
-                message: e.to_string(),
-            }),
+            Err(error) => Err(LedgerError::Read { path, error }),
         }
     }
 
@@ -92,25 +120,30 @@ impl Ledger {
             .collect()
     }
 
-    /// Records a rotation (making the salt on first use).
+    /// Records a rotation: `values` maps each environment to the value it got (making the salt
+    /// on first use).
     pub fn record(
         &mut self,
         name: &str,
-        value: &str,
+        values: &BTreeMap<String, vigil_core::Secret<String>>,
         at: &str,
         files: Vec<String>,
-    ) -> Result<(), getrandom::Error> {
+    ) -> Result<(), LedgerError> {
         if self.salt.is_empty() {
             let mut b = [0u8; 16];
-            getrandom::fill(&mut b)?;
+            getrandom::fill(&mut b).map_err(LedgerError::Random)?;
             self.salt = b.iter().map(|x| format!("{x:02x}")).collect();
         }
-        let hash = self.hash(name, value);
+        let environments = values
+            .iter()
+            .map(|(env, v)| (env.clone(), self.hash(name, v.expose_secret())))
+            .collect();
         self.secrets.insert(
             name.to_owned(),
             Record {
                 rotated_at: at.to_owned(),
-                hash,
+                hash: None,
+                environments,
                 files,
             },
         );

@@ -1,6 +1,7 @@
 //! Vigil's `.env` files: a lossless document model (python-dotenv's reading of each line), the
-//! project's env files, rotation planned in memory and committed as one crash-safe transaction,
-//! checks, and the rotation ledger with its schedules.
+//! project's env files placed in their environments (one model, [`environment`], used by every
+//! command), rotation planned in memory and committed as one crash-safe transaction, checks, and
+//! the rotation ledger with its schedules. Every crate reads `.env` files through [`envfile`].
 //!
 //! ```
 //! use vigil_env::Document;
@@ -15,13 +16,21 @@ pub mod check;
 pub mod config;
 pub mod discover;
 pub mod document;
+pub mod envfile;
+pub mod environment;
 pub mod generate;
 pub mod ledger;
+pub mod project;
 pub mod rotate;
 pub mod schedule;
+pub mod settings;
 pub mod status;
 pub mod txn;
 
 pub use config::EnvSection;
 pub use discover::EnvFile;
 pub use document::{Binding, Document, ParseError, Quote};
+pub use envfile::{EnvFileError, Lookup};
+pub use environment::{Model, Placement};
+pub use project::{Access, Project};
+pub use settings::{EnvSettings, SettingsError};

@@ -1,19 +1,27 @@
 //! Planning a rotation: which bytes of which files change. Nothing here touches the disk; the
 //! plan becomes [`crate::txn::Change`]s that one transaction commits.
 //!
-//! - **single** (`--tokens A,B`): each token gets one new value, written into every non-template
-//!   file that binds it, so services sharing a token stay in step;
+//! - **single** (`--tokens A,B`): each token gets one new value per environment (see
+//!   [`crate::environment`]), written into every non-template file of that environment that
+//!   binds it, so the services of an environment stay in step and two environments never share
+//!   a value;
 //! - **dual** (`--dual NAME`): per file, the current value moves to the previous variable (created
-//!   beside the current one when missing) and the current variable gets the new value;
+//!   beside the current one when missing) and the current variable gets its environment's new
+//!   value;
 //! - **retire** (`retire NAME`): the previous variable of a dual secret is emptied.
 //!
 //! Template files (`.env.example`…) never receive a real value: a template that holds a
 //! non-placeholder value for a rotated name gets the placeholder instead; others stay untouched.
+//!
+//! A value encrypted by SOPS, dotenvx, Fernet or `vigil seal` is never replaced by a plaintext
+//! one, and a SOPS-managed file (its `sops_mac` would no longer match) is never edited: the plan
+//! is refused with the reason. Every binding of a repeated key changes, and each is listed.
 
 use crate::config::{DualNames, EnvSection};
 use crate::discover::EnvFile;
 use crate::document::Document;
-use std::collections::BTreeMap;
+use crate::generate::GenError;
+use std::collections::{BTreeMap, BTreeSet};
 use vigil_core::Secret;
 
 /// A loaded env file: where it is, what it is, its parsed text.
@@ -36,8 +44,39 @@ pub struct Edit {
     pub old: Option<Secret<String>>,
     /// The new value.
     pub new: Secret<String>,
-    /// What happens: `rotated`, `moved to previous`, `placeholder`, `retired`.
-    pub what: &'static str,
+    /// What happens.
+    pub what: EditKind,
+}
+
+/// What an [`Edit`] does to a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EditKind {
+    /// A new random value.
+    Rotated,
+    /// The current value of a dual secret, copied to its previous variable.
+    MovedToPrevious,
+    /// A template's value, replaced by the placeholder.
+    Placeholder,
+    /// The previous value of a dual secret, emptied.
+    Retired,
+}
+
+impl EditKind {
+    /// How a preview says it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EditKind::Rotated => "rotated",
+            EditKind::MovedToPrevious => "moved to previous",
+            EditKind::Placeholder => "placeholder",
+            EditKind::Retired => "retired",
+        }
+    }
+}
+
+impl std::fmt::Display for EditKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
 }
 
 /// The plan for one file.
@@ -53,13 +92,13 @@ pub struct FilePlan {
     pub edits: Vec<Edit>,
 }
 
-/// A rotation plan: the files that change and the new value of each rotated name.
+/// A rotation plan: the files that change and the new values of each rotated name.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
     /// Changed files only.
     pub files: Vec<FilePlan>,
-    /// Name → its new value (for the ledger).
-    pub values: BTreeMap<String, Secret<String>>,
+    /// Name → environment → its new value there (for the ledger).
+    pub values: BTreeMap<String, BTreeMap<String, Secret<String>>>,
     /// Name → the files holding it after the change.
     pub holders: BTreeMap<String, Vec<String>>,
 }
@@ -74,16 +113,80 @@ pub enum PlanError {
     #[error("`{0}` is not a variable name (letters, digits and _)")]
     BadName(String),
     /// The document refused an edit.
-    #[error("{path}: {message}")]
+    #[error("{path}: {}", error.message)]
     Edit {
         /// File.
         path: String,
         /// Why.
-        message: String,
+        error: crate::ParseError,
     },
-    /// The OS random source failed.
-    #[error("the OS random source failed: {0}")]
-    Random(String),
+    /// No new value can be made.
+    #[error(transparent)]
+    Generate(#[from] GenError),
+    /// The value is encrypted: rotating it here would write it in plaintext.
+    #[error("{path}:{line}: {key} is encrypted ({tool}); Vigil will not replace it with a plaintext value: rotate it with {tool}, or decrypt the file first")]
+    Sealed {
+        /// File.
+        path: String,
+        /// 1-based line.
+        line: usize,
+        /// Variable.
+        key: String,
+        /// The tool that encrypted it.
+        tool: &'static str,
+    },
+    /// A SOPS-managed file: any edit breaks its MAC.
+    #[error("{path}: managed by SOPS (it has sops_mac); an edit would break its MAC: use `sops set` instead")]
+    Sops {
+        /// File.
+        path: String,
+    },
+}
+
+/// Whether a document is a SOPS-encrypted dotenv file (its metadata keys).
+pub fn is_sops(doc: &Document) -> bool {
+    doc.bindings()
+        .iter()
+        .any(|b| b.key == "sops_mac" || b.key == "sops_version")
+}
+
+/// Refuses when a non-template file binds `key` to an encrypted value.
+fn refuse_sealed(loaded: &[Loaded], key: &str) -> Result<(), PlanError> {
+    for l in loaded.iter().filter(|l| !l.file.template) {
+        for b in l.doc.bindings().iter().filter(|b| b.key == key) {
+            if let Some(tool) = b.value.as_deref().and_then(vigil_core::ciphertext::sealed) {
+                return Err(PlanError::Sealed {
+                    path: l.file.path.display().to_string(),
+                    line: b.line,
+                    key: key.to_owned(),
+                    tool: tool.name(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The environments of the non-template files that bind `key`.
+fn environments_of(loaded: &[Loaded], key: &str) -> BTreeSet<String> {
+    loaded
+        .iter()
+        .filter(|l| !l.file.template && l.doc.get(key).is_some())
+        .map(|l| l.file.environment.clone())
+        .collect()
+}
+
+/// One new value per environment.
+fn new_values(
+    envs: BTreeSet<String>,
+    name: &str,
+    gen: &mut dyn FnMut(&str) -> Result<String, GenError>,
+) -> Result<BTreeMap<String, Secret<String>>, PlanError> {
+    let mut out = BTreeMap::new();
+    for env in envs {
+        out.insert(env, Secret::new(gen(name)?));
+    }
+    Ok(out)
 }
 
 /// Whether a value in a template is already a placeholder: empty, `change-me`-like, `<…>`,
@@ -129,35 +232,45 @@ impl Work {
         }
     }
 
-    fn set(
-        &mut self,
-        i: usize,
-        key: &str,
-        value: &str,
-        what: &'static str,
-    ) -> Result<(), PlanError> {
+    fn set(&mut self, i: usize, key: &str, value: &str, what: EditKind) -> Result<(), PlanError> {
         let (file, doc, edits) = &mut self.files[i];
-        let line = doc
+        if is_sops(doc) {
+            return Err(PlanError::Sops {
+                path: file.path.display().to_string(),
+            });
+        }
+        // Every binding of the key changes (python-dotenv reads the last, dotenvy the first):
+        // each is an edit of its own, so the preview shows them all.
+        let bound: Vec<(usize, Option<Secret<String>>)> = doc
             .bindings()
             .iter()
-            .rev()
-            .find(|b| b.key == key)
-            .map(|b| b.line);
-        let old = doc.get(key).map(|v| Secret::new(v.to_owned()));
-        let err = |e: crate::ParseError| PlanError::Edit {
+            .filter(|b| b.key == key)
+            .map(|b| (b.line, b.value.clone().map(Secret::new)))
+            .collect();
+        let err = |error: crate::ParseError| PlanError::Edit {
             path: file.path.display().to_string(),
-            message: e.message,
+            error,
         };
-        if line.is_some() {
-            doc.set(key, value).map_err(err)?;
+        if bound.is_empty() {
+            edits.push(Edit {
+                key: key.to_owned(),
+                line: 0,
+                old: None,
+                new: Secret::new(value.to_owned()),
+                what,
+            });
+            return Ok(());
         }
-        edits.push(Edit {
-            key: key.to_owned(),
-            line: line.unwrap_or(0),
-            old,
-            new: Secret::new(value.to_owned()),
-            what,
-        });
+        doc.set(key, value).map_err(err)?;
+        for (line, old) in bound {
+            edits.push(Edit {
+                key: key.to_owned(),
+                line,
+                old,
+                new: Secret::new(value.to_owned()),
+                what,
+            });
+        }
         Ok(())
     }
 
@@ -171,7 +284,7 @@ impl Work {
     ) -> Result<(), PlanError> {
         match doc.get(key) {
             Some(v) if !is_placeholder(v, section.placeholder()) => {
-                self.set(i, key, section.placeholder(), "placeholder")
+                self.set(i, key, section.placeholder(), EditKind::Placeholder)
             }
             _ => Ok(()),
         }
@@ -183,13 +296,18 @@ impl Work {
         anchor: &str,
         key: &str,
         value: &str,
-        what: &'static str,
+        what: EditKind,
     ) -> Result<(), PlanError> {
         let (file, doc, edits) = &mut self.files[i];
-        doc.insert_after(anchor, key, value)
-            .map_err(|e| PlanError::Edit {
+        if is_sops(doc) {
+            return Err(PlanError::Sops {
                 path: file.path.display().to_string(),
-                message: e.message,
+            });
+        }
+        doc.insert_after(anchor, key, value)
+            .map_err(|error| PlanError::Edit {
+                path: file.path.display().to_string(),
+                error,
             })?;
         edits.push(Edit {
             key: key.to_owned(),
@@ -201,7 +319,11 @@ impl Work {
         Ok(())
     }
 
-    fn into_plan(self, loaded: &[Loaded], values: BTreeMap<String, Secret<String>>) -> Plan {
+    fn into_plan(
+        self,
+        loaded: &[Loaded],
+        values: BTreeMap<String, BTreeMap<String, Secret<String>>>,
+    ) -> Plan {
         let mut plan = Plan {
             values,
             ..Plan::default()
@@ -230,32 +352,34 @@ impl Work {
     }
 }
 
-/// Plans a rotation of single tokens, each to one new value from `gen`.
+/// Plans a rotation of single tokens: each gets one new value from `gen` per environment.
 pub fn plan_single(
     loaded: &[Loaded],
     tokens: &[String],
     section: &EnvSection,
-    gen: &mut dyn FnMut() -> Result<String, String>,
+    gen: &mut dyn FnMut(&str) -> Result<String, GenError>,
 ) -> Result<Plan, PlanError> {
     let mut work = Work::new(loaded);
     let mut values = BTreeMap::new();
     for t in tokens {
         check_name(t)?;
-        if !loaded
-            .iter()
-            .any(|l| !l.file.template && l.doc.get(t).is_some())
-        {
+        let envs = environments_of(loaded, t);
+        if envs.is_empty() {
             return Err(PlanError::NotFound(t.clone()));
         }
-        let value = gen().map_err(PlanError::Random)?;
+        refuse_sealed(loaded, t)?;
+        let new = new_values(envs, t, gen)?;
         for (i, l) in loaded.iter().enumerate() {
             match l.doc.get(t) {
                 None => {}
-                Some(_) if !l.file.template => work.set(i, t, &value, "rotated")?,
+                Some(_) if !l.file.template => {
+                    let v = &new[&l.file.environment];
+                    work.set(i, t, v.expose_secret(), EditKind::Rotated)?
+                }
                 Some(_) => work.placeholder(i, &l.doc, t, section)?,
             }
         }
-        values.insert(t.clone(), Secret::new(value));
+        values.insert(t.clone(), new);
     }
     Ok(work.into_plan(loaded, values))
 }
@@ -279,25 +403,25 @@ pub fn dual_names(name: &str, loaded: &[Loaded], section: &EnvSection) -> DualNa
     }
 }
 
-/// Plans a dual rotation: current → previous, new → current.
+/// Plans a dual rotation: current → previous, then a new value (one per environment) → current.
 pub fn plan_dual(
     loaded: &[Loaded],
     names: &[String],
     section: &EnvSection,
-    gen: &mut dyn FnMut() -> Result<String, String>,
+    gen: &mut dyn FnMut(&str) -> Result<String, GenError>,
 ) -> Result<Plan, PlanError> {
     let mut work = Work::new(loaded);
     let mut values = BTreeMap::new();
     for n in names {
         check_name(n)?;
         let d = dual_names(n, loaded, section);
-        if !loaded
-            .iter()
-            .any(|l| !l.file.template && l.doc.get(&d.current).is_some())
-        {
+        let envs = environments_of(loaded, &d.current);
+        if envs.is_empty() {
             return Err(PlanError::NotFound(d.current));
         }
-        let value = gen().map_err(PlanError::Random)?;
+        refuse_sealed(loaded, &d.current)?;
+        refuse_sealed(loaded, &d.previous)?;
+        let new = new_values(envs, &d.current, gen)?;
         for (i, l) in loaded.iter().enumerate() {
             let Some(cur) = l.doc.get(&d.current) else {
                 continue;
@@ -312,13 +436,14 @@ pub fn plan_dual(
             if l.doc.get(&d.previous).is_some()
                 || l.doc.bindings().iter().any(|b| b.key == d.previous)
             {
-                work.set(i, &d.previous, &cur, "moved to previous")?;
+                work.set(i, &d.previous, &cur, EditKind::MovedToPrevious)?;
             } else {
-                work.insert(i, &d.current, &d.previous, &cur, "moved to previous")?;
+                work.insert(i, &d.current, &d.previous, &cur, EditKind::MovedToPrevious)?;
             }
-            work.set(i, &d.current, &value, "rotated")?;
+            let v = &new[&l.file.environment];
+            work.set(i, &d.current, v.expose_secret(), EditKind::Rotated)?;
         }
-        values.insert(d.current.clone(), Secret::new(value));
+        values.insert(d.current.clone(), new);
     }
     Ok(work.into_plan(loaded, values))
 }
@@ -337,7 +462,7 @@ pub fn plan_retire(
         for (i, l) in loaded.iter().enumerate() {
             if l.doc.get(&d.previous).is_some_and(|v| !v.is_empty()) {
                 any = true;
-                work.set(i, &d.previous, "", "retired")?;
+                work.set(i, &d.previous, "", EditKind::Retired)?;
             }
         }
         if !any {
@@ -348,4 +473,101 @@ pub fn plan_retire(
         }
     }
     Ok(work.into_plan(loaded, BTreeMap::new()))
+}
+
+/// What a user asked to rotate (`vigil env rotate`'s flags).
+#[derive(Debug, Clone, Default)]
+pub struct RotationRequest {
+    /// `--tokens` (empty: `[env] tokens`).
+    pub tokens: Vec<String>,
+    /// `--dual`: dual secrets whose current value moves to the previous variable.
+    pub dual: Vec<String>,
+    /// `--length` (else `[env] length`, else each kind's default).
+    pub length: Option<usize>,
+    /// `--charset` (else `[env] charset`, else alphanumerics).
+    pub charset: Option<String>,
+}
+
+/// The shape of the new values of one name: what a dry run announces.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shape {
+    /// The variable.
+    pub name: String,
+    /// Characters per value.
+    pub length: usize,
+    /// Entropy per value.
+    pub bits: f64,
+    /// The environments, each getting its own value.
+    pub environments: Vec<String>,
+}
+
+/// A planned rotation: the plan, and the shape of its new values.
+#[derive(Debug, Clone)]
+pub struct Rotation {
+    /// Which bytes of which files change.
+    pub plan: Plan,
+    /// One per rotated name.
+    pub shapes: Vec<Shape>,
+}
+
+/// A rotation that cannot be planned.
+#[derive(Debug, thiserror::Error)]
+pub enum RotateError {
+    /// Nothing names what to rotate.
+    #[error("say what to rotate: --tokens A,B, --dual NAME, or [env] tokens in vigil.toml")]
+    NothingToRotate,
+    /// A length or alphabet (flag or `[env]`) that cannot be used.
+    #[error(transparent)]
+    Settings(#[from] crate::settings::SettingsError),
+    /// The plan itself.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+}
+
+impl crate::Project {
+    /// Plans a rotation: `--dual` names, else `--tokens`, else `[env] tokens`, one new value
+    /// per environment from the generator the flags and `[env]` describe. Every new value is
+    /// registered for log redaction before anything prints.
+    pub fn plan_rotation(&self, req: &RotationRequest) -> Result<Rotation, RotateError> {
+        let section = &self.settings.section;
+        let generator = self
+            .settings
+            .generator(req.length, req.charset.as_deref())?;
+        let mut gen = |name: &str| generator.value(name);
+        let plan = if !req.dual.is_empty() {
+            plan_dual(&self.files, &req.dual, section, &mut gen)?
+        } else {
+            let tokens = if req.tokens.is_empty() {
+                section.tokens.clone().unwrap_or_default()
+            } else {
+                req.tokens.clone()
+            };
+            if tokens.is_empty() {
+                return Err(RotateError::NothingToRotate);
+            }
+            plan_single(&self.files, &tokens, section, &mut gen)?
+        };
+        for v in plan.values.values().flat_map(|m| m.values()) {
+            vigil_core::redact::register(v.expose_secret());
+        }
+        let shapes = plan
+            .values
+            .iter()
+            .map(|(name, per_env)| {
+                let (length, n) = generator.spec(name);
+                Shape {
+                    name: name.clone(),
+                    length,
+                    bits: crate::generate::bits(n, length),
+                    environments: per_env.keys().cloned().collect(),
+                }
+            })
+            .collect();
+        Ok(Rotation { plan, shapes })
+    }
+
+    /// Plans retiring dual secrets: their previous variable is emptied wherever it is set.
+    pub fn plan_retire(&self, names: &[String]) -> Result<Plan, PlanError> {
+        plan_retire(&self.files, names, &self.settings.section)
+    }
 }

@@ -23,8 +23,19 @@ pub const DEFAULTS: &[(&str, &str)] = &[
     ("*SSH*KEY*", "annually"),
 ];
 
+/// A period that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PeriodError {
+    /// Neither a named period nor a duration.
+    #[error("`{0}` is not a period (weekly, monthly, quarterly, annually or e.g. 45 days)")]
+    Unknown(String),
+    /// A duration under one day.
+    #[error("`{0}` is shorter than a day")]
+    TooShort(String),
+}
+
 /// Parses a period into days.
-pub fn period_days(text: &str) -> Result<u64, String> {
+pub fn period_days(text: &str) -> Result<u64, PeriodError> {
     match text.trim().to_ascii_lowercase().as_str() {
         "weekly" => Ok(7),
         "monthly" => Ok(30),
@@ -32,10 +43,10 @@ pub fn period_days(text: &str) -> Result<u64, String> {
         "annually" | "yearly" => Ok(365),
         other => {
             let d = vigil_core::duration::parse(other)
-                .map_err(|_| format!("`{text}` is not a period (weekly, monthly, quarterly, annually or e.g. 45 days)"))?;
+                .map_err(|_| PeriodError::Unknown(text.to_owned()))?;
             let days = d.as_secs() / 86_400;
             if days == 0 {
-                return Err(format!("`{text}` is shorter than a day"));
+                return Err(PeriodError::TooShort(text.to_owned()));
             }
             Ok(days)
         }
@@ -72,13 +83,35 @@ pub struct Schedules {
     rules: Vec<(String, u64, String)>,
 }
 
+/// A schedule of `[env.schedules]` that cannot be read. Its place is the key
+/// `env.schedules.<name>` ([`ScheduleError::key`]); [`crate::settings`] puts the file and line
+/// in front.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{error}")]
+pub struct ScheduleError {
+    /// The name or glob the schedule is for.
+    pub name: String,
+    /// Why.
+    pub error: PeriodError,
+}
+
+impl ScheduleError {
+    /// The dotted key of the schedule (`env.schedules.DISCORD_BOT_TOKEN`).
+    pub fn key(&self) -> String {
+        format!("env.schedules.{}", self.name)
+    }
+}
+
 impl Schedules {
-    /// Builds from `[env.schedules]`; errors name the key.
-    pub fn new(user: &BTreeMap<String, String>) -> Result<Schedules, (String, String)> {
+    /// Builds from `[env.schedules]`.
+    pub fn new(user: &BTreeMap<String, String>) -> Result<Schedules, ScheduleError> {
         let mut exact = Vec::new();
         let mut globs = Vec::new();
         for (k, v) in user {
-            let days = period_days(v).map_err(|m| (format!("env.schedules.{k}"), m))?;
+            let days = period_days(v).map_err(|error| ScheduleError {
+                name: k.clone(),
+                error,
+            })?;
             let r = (k.clone(), days, v.clone());
             if k.contains('*') {
                 globs.push(r);

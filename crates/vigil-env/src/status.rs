@@ -1,6 +1,8 @@
 //! `vigil env status`: each secret's age against its schedule, from the ledger. A secret whose
-//! value no longer matches the ledger's hash was changed outside Vigil; one the ledger has never
-//! seen is untracked.
+//! value in some environment no longer matches that environment's hash in the ledger was changed
+//! outside Vigil: it is flagged `changed`, and still ages from its last recorded rotation (an
+//! overdue secret stays overdue until Vigil rotates it). One the ledger has never seen is
+//! untracked.
 
 use crate::ledger::Ledger;
 use crate::rotate::Loaded;
@@ -11,14 +13,50 @@ use std::collections::BTreeMap;
 /// Days before the due date that count as "due soon".
 pub const SOON_DAYS: i64 = 7;
 
+/// Where a secret stands against its schedule (serialized as its snake-case name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// Past its due date.
+    Overdue,
+    /// Due within [`SOON_DAYS`].
+    DueSoon,
+    /// Rotated within its schedule.
+    Ok,
+    /// Never rotated by Vigil.
+    Untracked,
+    /// Rotated by Vigil, but no schedule applies.
+    Unscheduled,
+}
+
+impl State {
+    /// The stable name (as serialized).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Overdue => "overdue",
+            State::DueSoon => "due_soon",
+            State::Ok => "ok",
+            State::Untracked => "untracked",
+            State::Unscheduled => "unscheduled",
+        }
+    }
+}
+
+impl std::fmt::Display for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
 /// One secret's status.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Row {
     /// Variable.
     pub name: String,
-    /// `overdue`, `due_soon`, `ok`, `changed` (outside Vigil), `untracked` (never rotated by
-    /// Vigil), `unscheduled`.
-    pub state: &'static str,
+    /// Where it stands.
+    pub state: State,
+    /// The value differs from what Vigil set last (in at least one environment).
+    pub changed: bool,
     /// The schedule as written (`monthly`, `45 days`).
     pub schedule: Option<String>,
     /// Last rotation (RFC 3339).
@@ -38,7 +76,8 @@ fn parse_time(s: &str) -> Option<i64> {
 
 /// Computes the status of every scheduled or recorded secret as of `now` (seconds since epoch).
 pub fn status(loaded: &[Loaded], ledger: &Ledger, schedules: &Schedules, now: i64) -> Vec<Row> {
-    let mut names: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    // Name → (file, environment, value) of each non-template holder.
+    let mut names: BTreeMap<String, Vec<(String, String, String)>> = BTreeMap::new();
     for l in loaded.iter().filter(|l| !l.file.template) {
         for b in l.doc.bindings() {
             let Some(v) = l.doc.get(&b.key) else { continue };
@@ -49,8 +88,8 @@ pub fn status(loaded: &[Loaded], ledger: &Ledger, schedules: &Schedules, now: i6
             {
                 let e = names.entry(b.key.clone()).or_default();
                 let f = l.file.path.display().to_string();
-                if !e.iter().any(|(p, _)| p == &f) {
-                    e.push((f, v.to_owned()));
+                if !e.iter().any(|(p, _, _)| p == &f) {
+                    e.push((f, l.file.environment.clone(), v.to_owned()));
                 }
             }
         }
@@ -62,7 +101,7 @@ pub fn status(loaded: &[Loaded], ledger: &Ledger, schedules: &Schedules, now: i6
     for (name, holders) in names {
         let period = schedules.period(&name);
         let record = ledger.secrets.get(&name);
-        let files: Vec<String> = holders.iter().map(|(f, _)| f.clone()).collect();
+        let files: Vec<String> = holders.iter().map(|(f, _, _)| f.clone()).collect();
         let at = record.and_then(|r| parse_time(&r.rotated_at));
         let age = at.map(|t| (now - t).max(0) / 86_400);
         let due_secs = match (at, period) {
@@ -71,21 +110,21 @@ pub fn status(loaded: &[Loaded], ledger: &Ledger, schedules: &Schedules, now: i6
         };
         let due = due_secs.map(|s| (s as f64 / 86_400.0).round() as i64);
         let changed = record.is_some_and(|r| {
-            holders
-                .iter()
-                .any(|(_, v)| !v.is_empty() && ledger.hash(&name, v) != r.hash)
+            holders.iter().any(|(_, env, v)| {
+                !v.is_empty() && r.hash_for(env) != Some(ledger.hash(&name, v).as_str())
+            })
         });
         let state = match (record, period, due_secs) {
-            (None, _, _) => "untracked",
-            (Some(_), _, _) if changed => "changed",
-            (Some(_), None, _) => "unscheduled",
-            (Some(_), Some(_), Some(s)) if s < 0 => "overdue",
-            (Some(_), Some(_), Some(s)) if s <= SOON_DAYS * 86_400 => "due_soon",
-            _ => "ok",
+            (None, _, _) => State::Untracked,
+            (Some(_), None, _) => State::Unscheduled,
+            (Some(_), Some(_), Some(s)) if s < 0 => State::Overdue,
+            (Some(_), Some(_), Some(s)) if s <= SOON_DAYS * 86_400 => State::DueSoon,
+            _ => State::Ok,
         };
         rows.push(Row {
             name,
             state,
+            changed,
             schedule: period.map(|(_, t)| t.to_owned()),
             rotated_at: record.map(|r| r.rotated_at.clone()),
             age_days: age,
@@ -94,4 +133,24 @@ pub fn status(loaded: &[Loaded], ledger: &Ledger, schedules: &Schedules, now: i6
         });
     }
     rows
+}
+
+/// Why the status cannot be computed.
+#[derive(Debug, thiserror::Error)]
+pub enum StatusError {
+    /// A schedule of `[env.schedules]`.
+    #[error(transparent)]
+    Settings(#[from] crate::settings::SettingsError),
+    /// The ledger.
+    #[error(transparent)]
+    Ledger(#[from] crate::ledger::LedgerError),
+}
+
+impl crate::Project {
+    /// The status of every scheduled or recorded secret as of `now` (seconds since the epoch).
+    pub fn status(&self, now: i64) -> Result<Vec<Row>, StatusError> {
+        let ledger = Ledger::load(self.root())?;
+        let schedules = self.settings.schedules()?;
+        Ok(status(&self.files, &ledger, &schedules, now))
+    }
 }

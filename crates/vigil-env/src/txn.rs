@@ -4,14 +4,22 @@
 //! Under an exclusive lock on `.vigil/env.lock`:
 //! 1. the journal `.vigil/env-journal.json` is written in state `prepared` (paths and SHA-256 of
 //!    old and new contents only, never values);
-//! 2. each new content goes to `<file>.vigil-tmp` beside its file, fsynced, with the file's mode;
-//! 3. with `--backup`, each old content is copied under `.vigil/backup/`;
+//! 2. each new content goes to `<file>.vigil-tmp` beside its file (created `0600` with `O_EXCL`,
+//!    then given the file's owner, group and mode before any byte is written), fsynced;
+//! 3. with `--backup`, each old content is copied under `.vigil/backup/` (files `0600`, folders
+//!    `0700`: they are copies of secrets);
 //! 4. the journal moves to `committed`: the commit point;
 //! 5. each temp file is renamed over its file, and the directories are fsynced;
 //! 6. older backups are removed and the journal is deleted.
 //!
-//! [`recover`], run first by every `vigil env` command, finishes a `committed` journal (renames
-//! what is left) and rolls back a `prepared` one (deletes the temp files; no file was touched).
+//! An error before the commit point removes the temp files and the journal at once.
+//!
+//! `.vigil/` is created `0700` and only by a command that writes ([`lock`]); readers take a shared
+//! lock on an existing lock file ([`lock_shared`]) and never create anything.
+//!
+//! [`recover`], run first by every `vigil env` command that may write, finishes a `committed`
+//! journal (renames what is left) and rolls back a `prepared` one (deletes the temp files; no
+//! file was touched).
 //! A file whose bytes match neither side (edited by hand since) is left alone and reported.
 //!
 //! Crash tests drive this through `VIGIL_TEST_FAULT_AFTER=k` (abort the process at the k-th
@@ -21,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -52,6 +61,15 @@ pub enum TxnError {
         path: String,
         /// `the plan was made` or `the interrupted rotation`.
         when: &'static str,
+    },
+    /// A file with several hard links: replacing it would leave the other names with the old
+    /// content.
+    #[error("{path}: has {links} hard links; a rotation replaces the file and would leave the other names with the old value: refused (use a symbolic link, which is written through)")]
+    HardLinked {
+        /// The file.
+        path: String,
+        /// How many names it has.
+        links: u64,
     },
     /// An I/O failure, with the path.
     #[error("{path}: {source}")]
@@ -99,10 +117,20 @@ impl std::fmt::Debug for Change {
     }
 }
 
+/// Where a transaction is: before or after its commit point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Phase {
+    /// Temp files and backups may exist; no file has changed.
+    Prepared,
+    /// The commit point has passed: every file gets its new content.
+    Committed,
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 struct Journal {
     version: u32,
-    state: String,
+    state: Phase,
     backup: Option<PathBuf>,
     entries: Vec<Entry>,
 }
@@ -177,8 +205,48 @@ fn fsync_dir(dir: &Path) -> Result<(), TxnError> {
 
 fn state_dir(root: &Path) -> Result<PathBuf, TxnError> {
     let d = root.join(STATE_DIR);
-    fs::create_dir_all(&d).map_err(io(&d))?;
+    vigil_core::fsx::create_private_dir_all(&d).map_err(io(&d))?;
     Ok(d)
+}
+
+/// The journal's path under `root`.
+pub fn journal_path(root: &Path) -> PathBuf {
+    root.join(STATE_DIR).join(JOURNAL)
+}
+
+/// Whether an interrupted transaction waits for [`recover`].
+pub fn pending(root: &Path) -> bool {
+    fs::symlink_metadata(journal_path(root)).is_ok()
+}
+
+fn locked(path: &Path, file: &mut File) -> TxnError {
+    let mut pid = String::new();
+    let _ = file.read_to_string(&mut pid);
+    let pid = pid.trim();
+    TxnError::Locked {
+        path: path.display().to_string(),
+        by: if pid.is_empty() {
+            String::new()
+        } else {
+            format!(" by pid {pid}")
+        },
+    }
+}
+
+/// A reader's lock: shared, on the lock file only if it exists (nothing is created), so that
+/// a reader never sees a rotation half done. `None` when no rotation ever ran here.
+pub fn lock_shared(root: &Path) -> Result<Option<Lock>, TxnError> {
+    let path = root.join(STATE_DIR).join(LOCK);
+    let mut file = match File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io(&path)(e)),
+    };
+    match file.try_lock_shared() {
+        Ok(()) => Ok(Some(Lock { _file: file })),
+        Err(fs::TryLockError::WouldBlock) => Err(locked(&path, &mut file)),
+        Err(fs::TryLockError::Error(e)) => Err(io(&path)(e)),
+    }
 }
 
 /// Takes the project lock, failing at once (not waiting) if another process holds it.
@@ -189,6 +257,7 @@ pub fn lock(root: &Path) -> Result<Lock, TxnError> {
         .write(true)
         .create(true)
         .truncate(false)
+        .mode(0o600)
         .open(&path)
         .map_err(io(&path))?;
     match file.try_lock() {
@@ -197,19 +266,7 @@ pub fn lock(root: &Path) -> Result<Lock, TxnError> {
             let _ = write!(file, "{}", std::process::id());
             Ok(Lock { _file: file })
         }
-        Err(fs::TryLockError::WouldBlock) => {
-            let mut pid = String::new();
-            let _ = file.read_to_string(&mut pid);
-            let pid = pid.trim();
-            Err(TxnError::Locked {
-                path: path.display().to_string(),
-                by: if pid.is_empty() {
-                    String::new()
-                } else {
-                    format!(" by pid {pid}")
-                },
-            })
-        }
+        Err(fs::TryLockError::WouldBlock) => Err(locked(&path, &mut file)),
         Err(fs::TryLockError::Error(e)) => Err(io(&path)(e)),
     }
 }
@@ -220,7 +277,8 @@ fn tmp_path(path: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// The file a rename must replace: the target of a symbolic link, the path itself otherwise.
+/// The file a rename must replace: the target of a symbolic link (so the link stays a link and
+/// the file it points to gets the new content), the path itself otherwise.
 fn real_path(path: &Path) -> PathBuf {
     match fs::symlink_metadata(path) {
         Ok(m) if m.file_type().is_symlink() => {
@@ -255,6 +313,14 @@ pub fn commit(root: &Path, changes: &[Change], backup: bool) -> Result<(), TxnEr
                 when: "the plan was made",
             });
         }
+        if let Ok(m) = fs::metadata(&path) {
+            if m.nlink() > 1 {
+                return Err(TxnError::HardLinked {
+                    path: c.path.display().to_string(),
+                    links: m.nlink(),
+                });
+            }
+        }
         entries.push(Entry {
             tmp: tmp_path(&path),
             path,
@@ -271,22 +337,85 @@ pub fn commit(root: &Path, changes: &[Change], backup: bool) -> Result<(), TxnEr
     });
     let mut journal = Journal {
         version: 1,
-        state: "prepared".into(),
+        state: Phase::Prepared,
         backup: backup_dir.clone(),
         entries,
     };
     write_journal(root, &journal)?;
     step();
-    for (c, e) in changes.iter().zip(&journal.entries) {
-        let mut f = File::create(&e.tmp).map_err(io(&e.tmp))?;
-        if let Ok(m) = fs::metadata(&e.path) {
-            let _ = fs::set_permissions(&e.tmp, m.permissions());
+    if let Err(e) = prepare(root, changes, &journal) {
+        rollback(root, &journal);
+        return Err(e);
+    }
+    journal.state = Phase::Committed;
+    write_journal(root, &journal)?;
+    step();
+    finish(root, &journal)?;
+    Ok(())
+}
+
+/// A temp file for `path`'s new content: created `0600` with `O_EXCL` (a stale temp file is
+/// removed first, never opened), then given the owner, group and mode `path` has (`0644` for a
+/// new file) before the content is written, so the rename keeps them.
+fn write_temp(path: &Path, tmp: &Path, bytes: &[u8]) -> Result<(), TxnError> {
+    match fs::remove_file(tmp) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(tmp)(e)),
+    }
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(tmp)
+        .map_err(io(tmp))?;
+    match fs::metadata(path) {
+        Ok(m) => {
+            let mine = f.metadata().map_err(io(tmp))?;
+            if (m.uid(), m.gid()) != (mine.uid(), mine.gid()) {
+                std::os::unix::fs::fchown(&f, Some(m.uid()), Some(m.gid())).map_err(|e| {
+                    TxnError::Io {
+                        path: path.display().to_string(),
+                        source: std::io::Error::new(
+                            e.kind(),
+                            format!(
+                                "cannot keep the file's owner {}:{} ({e}); run as that user",
+                                m.uid(),
+                                m.gid()
+                            ),
+                        ),
+                    }
+                })?;
+            }
+            f.set_permissions(fs::Permissions::from_mode(m.mode() & 0o7777))
+                .map_err(io(tmp))?;
         }
-        f.write_all(&c.new).map_err(io(&e.tmp))?;
-        f.sync_all().map_err(io(&e.tmp))?;
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            f.set_permissions(fs::Permissions::from_mode(0o644))
+                .map_err(io(tmp))?;
+        }
+        Err(e) => return Err(io(path)(e)),
+    }
+    f.write_all(bytes).map_err(io(tmp))?;
+    f.sync_all().map_err(io(tmp))
+}
+
+/// Steps 2 and 3: temp files, then backups.
+fn prepare(root: &Path, changes: &[Change], journal: &Journal) -> Result<(), TxnError> {
+    for (c, e) in changes.iter().zip(&journal.entries) {
+        write_temp(&e.path, &e.tmp, &c.new)?;
         step();
     }
-    if let Some(dir) = &backup_dir {
+    if let Some(dir) = &journal.backup {
+        let backups = root.join(STATE_DIR).join(BACKUP);
+        vigil_core::fsx::create_private_dir_all(dir).map_err(io(dir))?;
+        // A backup folder made by an older Vigil may be open to others: close it.
+        if let Ok(m) = fs::metadata(&backups) {
+            if m.mode() & 0o077 != 0 {
+                fs::set_permissions(&backups, fs::Permissions::from_mode(0o700))
+                    .map_err(io(&backups))?;
+            }
+        }
         for (c, e) in changes.iter().zip(&journal.entries) {
             let Some(old) = &c.old else { continue };
             let rel = e.path.strip_prefix(root).unwrap_or(&e.path);
@@ -295,18 +424,24 @@ pub fn commit(root: &Path, changes: &[Change], backup: bool) -> Result<(), TxnEr
                 .filter(|c| matches!(c, std::path::Component::Normal(_)))
                 .collect();
             let dest = dir.join(rel);
-            if let Some(p) = dest.parent() {
-                fs::create_dir_all(p).map_err(io(p))?;
-            }
-            vigil_core::fsx::atomic_write(&dest, old).map_err(io(&dest))?;
+            vigil_core::fsx::write_private(&dest, old).map_err(io(&dest))?;
         }
         step();
     }
-    journal.state = "committed".into();
-    write_journal(root, &journal)?;
-    step();
-    finish(root, &journal)?;
     Ok(())
+}
+
+/// Undoes a transaction before its commit point: temp files, backup and journal go; no file
+/// had changed.
+fn rollback(root: &Path, journal: &Journal) {
+    for e in &journal.entries {
+        let _ = fs::remove_file(&e.tmp);
+    }
+    if let Some(b) = &journal.backup {
+        let _ = fs::remove_dir_all(b);
+    }
+    let _ = fs::remove_file(journal_path(root));
+    let _ = fsync_dir(&root.join(STATE_DIR));
 }
 
 /// Renames what is left, fsyncs, prunes old backups, deletes the journal.
@@ -360,8 +495,8 @@ pub fn recover(root: &Path) -> Result<Recovery, TxnError> {
         path: jpath.display().to_string(),
         message: e.to_string(),
     })?;
-    match journal.state.as_str() {
-        "committed" => {
+    match journal.state {
+        Phase::Committed => {
             let n = finish(root, &journal)?;
             tracing::debug!(
                 files = n,
@@ -369,7 +504,7 @@ pub fn recover(root: &Path) -> Result<Recovery, TxnError> {
             );
             Ok(Recovery::RolledForward(n))
         }
-        _ => {
+        Phase::Prepared => {
             for e in &journal.entries {
                 let _ = fs::remove_file(&e.tmp);
                 if hash_of(&e.path)? != e.old {

@@ -1,67 +1,314 @@
-//! Baselines and ignore files: findings already known are not reported again. A baseline is a
-//! JSON report (Vigil's or gitleaks's); `.gitleaksignore` lists fingerprints, one per line.
+//! Baselines and ignore files: findings already known are not reported again.
+//!
+//! A baseline matches the secret's own content, never its place: each entry is a salted hash of
+//! rule, file and secret, so a moved line stays known and a different secret on a baselined line
+//! is new. The salt is random per baseline (the file is committed; an unsalted hash of a weak
+//! secret could be guessed offline). Older files are read too: Vigil's first format (a JSON
+//! report; its unsalted `hash` is used, never the fingerprint, with a warning to rewrite it) and
+//! gitleaks's JSON report (matched by its `Secret`; a report written with `--redact` cannot be
+//! matched by content and is refused).
+//!
+//! `.gitleaksignore` keeps gitleaks's meaning: a fingerprint (`file:rule:line`, with `commit:`
+//! first for history) ignores whatever that rule finds on that line; a line without `:` is a
+//! content hash from a report.
 
-use crate::finding::Finding;
+use crate::finding::{content_hash, Finding};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// Known findings, by content hash and by fingerprint.
+/// The baseline format this version writes.
+pub const FORMAT: u32 = 2;
+
+/// A baseline or ignore file that could not be used, naming the file (and the entry).
+#[derive(Debug, thiserror::Error)]
+pub enum BaselineError {
+    /// The file could not be read.
+    #[error("{}: cannot read: {error}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// Not JSON.
+    #[error("{}: line {line}: not JSON: {message}", path.display())]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// What the parser said.
+        message: String,
+    },
+    /// A baseline of a later format.
+    #[error("{}: baseline format {found} is newer than this Vigil reads ({FORMAT})", path.display())]
+    Newer {
+        /// The file.
+        path: PathBuf,
+        /// Its format number.
+        found: u64,
+    },
+    /// A JSON object that is not a baseline, or a baseline that does not parse.
+    #[error("{}: not a baseline ({problem})", path.display())]
+    NotABaseline {
+        /// The file.
+        path: PathBuf,
+        /// What is missing.
+        problem: String,
+    },
+    /// JSON that is neither a baseline object nor a report array.
+    #[error("{}: expected a baseline (a JSON object) or a JSON report", path.display())]
+    Shape {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A report entry with nothing that identifies its secret.
+    #[error("{}: finding [{index}] has neither `hash` nor gitleaks's `RuleID`, `File` and `Secret`; a baseline matches the secret itself, never a file and line alone", path.display())]
+    Unmatchable {
+        /// The file.
+        path: PathBuf,
+        /// 0-based index of the entry.
+        index: usize,
+    },
+    /// A gitleaks report entry whose secret is redacted.
+    #[error("{}: finding [{index}]: the secret is redacted (gitleaks --redact), so it cannot be matched by content; a baseline never matches a file and line alone. Write one with `vigil scan --baseline-write`", path.display())]
+    Redacted {
+        /// The file.
+        path: PathBuf,
+        /// 0-based index of the entry.
+        index: usize,
+    },
+    /// The baseline could not be written.
+    #[error("{}: cannot write baseline: {error}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        error: std::io::Error,
+    },
+}
+
+/// Something about a baseline that works but should be fixed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BaselineWarning {
+    /// Vigil's first format: unsalted content hashes.
+    #[error("{}: an old baseline with unsalted hashes (a weak secret's could be guessed offline); rewrite it with `vigil scan --baseline-write {}`", path.display(), path.display())]
+    Unsalted {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+/// Findings known from a baseline, matched by their content.
+#[derive(Debug, Default)]
+pub struct Baseline {
+    /// This baseline's salt (hex), empty for a file without one.
+    salt: String,
+    /// Salted hashes (format 2).
+    salted: HashSet<String>,
+    /// Unsalted content hashes ([`Finding::hash`]): Vigil's first format, and gitleaks entries
+    /// whose secret is in clear (hashed here, in memory).
+    unsalted: HashSet<String>,
+}
+
+/// The file Vigil writes: the format, the salt and one entry per finding.
+#[derive(Debug, Serialize, Deserialize)]
+struct File {
+    /// The format number ([`FORMAT`]).
+    vigil_baseline: u32,
+    /// What this file is, for a reader of the repository.
+    #[serde(default)]
+    about: String,
+    /// Random, hex; the key of every hash below.
+    salt: String,
+    /// One per known finding.
+    findings: Vec<Entry>,
+}
+
+/// One known finding: where it was (for people) and its salted content hash (for matching).
+#[derive(Debug, Serialize, Deserialize)]
+struct Entry {
+    rule: String,
+    file: String,
+    line: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    commit: Option<String>,
+    hash: String,
+}
+
+impl Baseline {
+    /// Reads a baseline. Returns it and the warnings to show (an old, unsalted format).
+    pub fn load(path: &Path) -> Result<(Self, Vec<BaselineWarning>), BaselineError> {
+        let at = || path.to_owned();
+        let text = std::fs::read_to_string(path)
+            .map_err(|error| BaselineError::Read { path: at(), error })?;
+        let v: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| BaselineError::Syntax {
+                path: at(),
+                line: e.line(),
+                message: e.to_string(),
+            })?;
+        if v.is_object() {
+            let version = v.get("vigil_baseline").and_then(|n| n.as_u64());
+            match version {
+                Some(2) => {}
+                Some(found) => return Err(BaselineError::Newer { path: at(), found }),
+                None => {
+                    return Err(BaselineError::NotABaseline {
+                        path: at(),
+                        problem: "no `vigil_baseline`".into(),
+                    })
+                }
+            }
+            let file: File =
+                serde_json::from_value(v).map_err(|e| BaselineError::NotABaseline {
+                    path: at(),
+                    problem: format!("format {FORMAT}: {e}"),
+                })?;
+            if file.salt.len() < 32 {
+                return Err(BaselineError::NotABaseline {
+                    path: at(),
+                    problem: "the salt is missing or too short".into(),
+                });
+            }
+            let salted = file.findings.into_iter().map(|e| e.hash).collect();
+            return Ok((
+                Baseline {
+                    salt: file.salt,
+                    salted,
+                    unsalted: HashSet::new(),
+                },
+                Vec::new(),
+            ));
+        }
+        let arr = v
+            .as_array()
+            .ok_or_else(|| BaselineError::Shape { path: at() })?;
+        let mut base = Baseline::default();
+        let mut old_vigil = false;
+        for (index, f) in arr.iter().enumerate() {
+            let s = |k: &str| f.get(k).and_then(|x| x.as_str());
+            if let Some(h) = s("hash") {
+                base.unsalted.insert(h.to_owned());
+                old_vigil = true;
+                continue;
+            }
+            let (Some(rule), Some(file)) = (s("RuleID"), s("File")) else {
+                return Err(BaselineError::Unmatchable { path: at(), index });
+            };
+            match s("Secret") {
+                Some(secret) if !is_redacted(secret) => {
+                    base.unsalted.insert(content_hash(rule, file, secret));
+                }
+                _ => return Err(BaselineError::Redacted { path: at(), index }),
+            }
+        }
+        let mut warnings = Vec::new();
+        if old_vigil {
+            warnings.push(BaselineWarning::Unsalted { path: at() });
+        }
+        Ok((base, warnings))
+    }
+
+    /// Whether a finding is in this baseline: the same secret, found by the same rule in the
+    /// same file.
+    pub fn contains(&self, f: &Finding) -> bool {
+        (!self.salted.is_empty() && self.salted.contains(&self.salted_hash(f)))
+            || self.unsalted.contains(&f.hash)
+    }
+
+    fn salted_hash(&self, f: &Finding) -> String {
+        salted_hash(&self.salt, &f.rule, &f.file, f.secret.expose_secret())
+    }
+
+    /// The baseline file for `findings`, salted with `salt` (hex; see [`Baseline::new_salt`],
+    /// or an existing baseline's, via [`Baseline::salt_of`], to keep its diff small).
+    pub fn render(findings: &[Finding], salt: &str) -> Vec<u8> {
+        let file = File {
+            vigil_baseline: FORMAT,
+            about: "Findings accepted by `vigil scan --baseline-write`: salted hashes of rule, file and secret, never a secret.".into(),
+            salt: salt.to_owned(),
+            findings: findings
+                .iter()
+                .map(|f| Entry {
+                    rule: f.rule.clone(),
+                    file: f.file.clone(),
+                    line: f.line,
+                    commit: f.commit.clone(),
+                    hash: salted_hash(salt, &f.rule, &f.file, f.secret.expose_secret()),
+                })
+                .collect(),
+        };
+        let mut out = serde_json::to_vec_pretty(&file).expect("a baseline serializes");
+        out.push(b'\n');
+        out
+    }
+
+    /// A new random salt (128 bits from the OS, hex).
+    pub fn new_salt() -> std::io::Result<String> {
+        let mut b = [0u8; 16];
+        getrandom::fill(&mut b).map_err(std::io::Error::other)?;
+        Ok(hex(&b))
+    }
+
+    /// The salt of the format-2 baseline at `path`, if there is one.
+    pub fn salt_of(path: &Path) -> Option<String> {
+        match Self::load(path) {
+            Ok((b, _)) if !b.salt.is_empty() => Some(b.salt),
+            _ => None,
+        }
+    }
+
+    /// Records `findings` as the baseline at `path`, atomically. Rewriting a baseline keeps its
+    /// salt, so its diff shows only what changed; a new one gets a fresh salt.
+    pub fn write(path: &Path, findings: &[Finding]) -> Result<(), BaselineError> {
+        let write_err = |error| BaselineError::Write {
+            path: path.to_owned(),
+            error,
+        };
+        let salt = match Self::salt_of(path) {
+            Some(s) => s,
+            None => Self::new_salt().map_err(write_err)?,
+        };
+        vigil_core::fsx::atomic_write(path, &Self::render(findings, &salt)).map_err(write_err)
+    }
+}
+
+/// gitleaks writes `REDACTED` (`--redact`) or a prefix and `...` (`--redact=N`).
+fn is_redacted(secret: &str) -> bool {
+    secret.is_empty() || secret.contains("REDACTED") || secret.ends_with("...")
+}
+
+/// The first 16 bytes of SHA-256 over salt, a version tag, rule, file and secret, in hex.
+fn salted_hash(salt: &str, rule: &str, file: &str, secret: &str) -> String {
+    let mut h = Sha256::new();
+    for part in [salt, "vigil-baseline-v2", rule, file, secret] {
+        h.update(part.as_bytes());
+        h.update([0u8]);
+    }
+    hex(&h.finalize()[..16])
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Findings listed in `.gitleaksignore` files, by fingerprint or content hash.
 #[derive(Debug, Default)]
 pub struct Known {
     hashes: HashSet<String>,
     fingerprints: HashSet<String>,
 }
 
-/// A baseline or ignore file that could not be used.
-#[derive(Debug, thiserror::Error)]
-#[error("{path}: {message}")]
-pub struct BaselineError {
-    /// The file.
-    pub path: String,
-    /// What is wrong.
-    pub message: String,
-}
-
 impl Known {
-    /// Reads a baseline: a JSON array of findings with `hash` (Vigil) or `Fingerprint` (gitleaks).
-    pub fn load_baseline(&mut self, path: &Path) -> Result<(), BaselineError> {
-        let err = |m: String| BaselineError {
-            path: path.display().to_string(),
-            message: m,
-        };
-        let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
-        let v: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| err(format!("line {}: not JSON: {e}", e.line())))?;
-        let arr = v
-            .as_array()
-            .ok_or_else(|| err("expected a JSON array of findings".into()))?;
-        for (i, f) in arr.iter().enumerate() {
-            let hash = f.get("hash").and_then(|h| h.as_str());
-            let fp = f
-                .get("fingerprint")
-                .or_else(|| f.get("Fingerprint"))
-                .and_then(|h| h.as_str());
-            if hash.is_none() && fp.is_none() {
-                return Err(err(format!(
-                    "finding [{i}] has neither `hash` nor `fingerprint`"
-                )));
-            }
-            if let Some(h) = hash {
-                self.hashes.insert(h.to_owned());
-            }
-            if let Some(fp) = fp {
-                self.fingerprints.insert(fp.to_owned());
-            }
-        }
-        Ok(())
-    }
-
     /// Reads a `.gitleaksignore`: fingerprints (`file:rule:line`, or `commit:file:rule:line`),
     /// or content hashes; `#` comments and blank lines are skipped.
     pub fn load_ignore_file(&mut self, path: &Path) -> Result<(), BaselineError> {
-        let text = std::fs::read_to_string(path).map_err(|e| BaselineError {
-            path: path.display().to_string(),
-            message: format!("cannot read: {e}"),
+        let text = std::fs::read_to_string(path).map_err(|error| BaselineError::Read {
+            path: path.to_owned(),
+            error,
         })?;
         for line in text
             .lines()
@@ -77,12 +324,12 @@ impl Known {
         Ok(())
     }
 
-    /// Whether a finding is already known.
+    /// Whether a finding is listed.
     pub fn contains(&self, f: &Finding) -> bool {
         self.hashes.contains(&f.hash) || self.fingerprints.contains(&f.fingerprint)
     }
 
-    /// Whether nothing is known (so filtering can be skipped).
+    /// Whether nothing is listed (so filtering can be skipped).
     pub fn is_empty(&self) -> bool {
         self.hashes.is_empty() && self.fingerprints.is_empty()
     }

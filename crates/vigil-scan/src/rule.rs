@@ -19,6 +19,30 @@ pub struct ConfigFile {
     pub allowlists: Vec<AllowlistSpec>,
 }
 
+impl ConfigFile {
+    /// Reads a whole gitleaks file (no `${VAR}` expansion: `${` there is regex), accepting
+    /// gitleaks's keys in any letter case and refusing unknown keys in rules and allowlists.
+    pub fn from_document(
+        cfg: &vigil_core::Config,
+    ) -> Result<Self, vigil_core::config::ConfigError> {
+        let mut v = cfg.root_value();
+        gitleaks_keys(&mut v).map_err(|e| cfg.key_error(&e.key, TWICE))?;
+        cfg.deserialize(v, "")
+    }
+}
+
+/// The error for a gitleaks key written twice in two letter cases.
+pub(crate) const TWICE: &str =
+    "written twice in two spellings (gitleaks reads keys in any letter case)";
+
+/// A gitleaks key written twice in two letter cases (`secretGroup` and `secretgroup`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key}: {TWICE}", TWICE = TWICE)]
+pub struct SpelledTwice {
+    /// Its dotted path, relative to the value given to [`gitleaks_keys`].
+    pub key: String,
+}
+
 /// gitleaks's `[extend]`: base this configuration on the defaults or another file.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
@@ -58,9 +82,10 @@ pub enum KeywordCase {
     Sensitive,
 }
 
-/// One detection rule as written in TOML.
+/// One detection rule as written in TOML. Unknown keys are errors; every key gitleaks 8.30 reads
+/// is accepted (in any letter case, as gitleaks's viper reads them: see [`gitleaks_keys`]).
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
 pub struct RuleSpec {
     /// Unique id, e.g. `github-pat`.
     pub id: String,
@@ -82,6 +107,9 @@ pub struct RuleSpec {
     pub allowlist: Option<AllowlistSpec>,
     /// Per-rule allowlists.
     pub allowlists: Vec<AllowlistSpec>,
+    /// gitleaks `[[rules.required]]` (composite rules): read, not enforced yet, so the rule
+    /// reports on its own (more findings, never fewer); a warning says so.
+    pub required: Vec<RequiredSpec>,
     /// gitleaks `skipReport`: the rule matches but is never reported.
     pub skip_report: bool,
     /// Vigil: where the regex runs after a keyword hit.
@@ -99,9 +127,21 @@ pub struct RuleSpec {
     pub counterexamples: Vec<String>,
 }
 
-/// An allowlist: findings matching it are dropped.
+/// gitleaks's `[[rules.required]]`: another rule that must match near this one.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
+pub struct RequiredSpec {
+    /// The required rule's id.
+    pub id: String,
+    /// Within this many lines.
+    pub within_lines: Option<u32>,
+    /// Within this many columns.
+    pub within_columns: Option<u32>,
+}
+
+/// An allowlist: findings matching it are dropped. Unknown keys are errors.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
 pub struct AllowlistSpec {
     /// Free text.
     pub description: Option<String>,
@@ -119,4 +159,104 @@ pub struct AllowlistSpec {
     pub stopwords: Vec<String>,
     /// For global `[[allowlists]]`: only these rules.
     pub target_rules: Vec<String>,
+}
+
+/// The keys gitleaks reads inside a rule, an allowlist, `[[rules.required]]` and `[extend]`, in
+/// their documented spelling. gitleaks reads its file with viper, which ignores letter case, so
+/// `secretgroup` and `SecretGroup` work there too.
+const GITLEAKS_KEYS: &[&str] = &[
+    "id",
+    "description",
+    "regex",
+    "secretGroup",
+    "entropy",
+    "keywords",
+    "path",
+    "tags",
+    "allowlist",
+    "allowlists",
+    "required",
+    "skipReport",
+    "condition",
+    "commits",
+    "paths",
+    "regexTarget",
+    "regexes",
+    "stopwords",
+    "targetRules",
+    "withinLines",
+    "withinColumns",
+    "useDefault",
+    "disabledRules",
+    "url",
+    "title",
+];
+
+/// Rewrites gitleaks keys written in another letter case (`secretgroup`, `StopWords`) to their
+/// documented spelling, in the rule and allowlist tables of a scan configuration (`value` is a
+/// `.gitleaks.toml` document or `vigil.toml`'s `[scan]`), so that every spelling gitleaks accepts
+/// is accepted, and anything else is an unknown key. A key written twice in two spellings is an
+/// error naming its dotted path (relative to `value`).
+pub fn gitleaks_keys(value: &mut toml::Value) -> Result<(), SpelledTwice> {
+    fn fix_table(t: &mut toml::Table, at: &str) -> Result<(), SpelledTwice> {
+        let renames: Vec<(String, &str)> = t
+            .keys()
+            .filter_map(|k| {
+                GITLEAKS_KEYS
+                    .iter()
+                    .find(|g| g.eq_ignore_ascii_case(k) && **g != k.as_str())
+                    .map(|g| (k.clone(), *g))
+            })
+            .collect();
+        for (from, to) in renames {
+            if t.contains_key(to) {
+                return Err(SpelledTwice {
+                    key: format!("{at}{from}"),
+                });
+            }
+            if let Some(v) = t.remove(&from) {
+                t.insert(to.to_owned(), v);
+            }
+        }
+        Ok(())
+    }
+    fn each(v: &mut toml::Value, at: &str, nested: &[&str]) -> Result<(), SpelledTwice> {
+        let visit = |t: &mut toml::Table, at: String| -> Result<(), SpelledTwice> {
+            fix_table(t, &at)?;
+            for n in nested {
+                if let Some(inner) = t.get_mut(*n) {
+                    each(inner, &format!("{at}{n}"), &[])?;
+                }
+            }
+            Ok(())
+        };
+        match v {
+            toml::Value::Table(t) => visit(t, format!("{at}.")),
+            toml::Value::Array(a) => {
+                for (i, x) in a.iter_mut().enumerate() {
+                    if let toml::Value::Table(t) = x {
+                        visit(t, format!("{at}[{i}]."))?;
+                    }
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+    let toml::Value::Table(root) = value else {
+        return Ok(());
+    };
+    fix_table(root, "")?;
+    let keys: Vec<String> = root.keys().cloned().collect();
+    for k in keys {
+        let nested: &[&str] = match k.as_str() {
+            "rules" => &["allowlist", "allowlists", "required"],
+            "allowlist" | "allowlists" | "extend" => &[],
+            _ => continue,
+        };
+        if let Some(v) = root.get_mut(&k) {
+            each(v, &k, nested)?;
+        }
+    }
+    Ok(())
 }

@@ -5,6 +5,7 @@
 use crate::finding::Finding;
 use crate::ruleset::Ruleset;
 use ignore::{WalkBuilder, WalkState};
+use std::collections::HashSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -47,6 +48,9 @@ pub struct Stats {
     pub too_large: AtomicU64,
     /// Entries that could not be read (each also produced a warning).
     pub unreadable: AtomicU64,
+    /// Files that `.gitignore`, `.ignore` or git's excludes kept out of the walk (counted by a
+    /// second, read-nothing walk; zero with `no_ignore`).
+    pub ignored: AtomicU64,
 }
 
 impl Stats {
@@ -67,6 +71,9 @@ pub struct Outcome {
     pub stats: Stats,
     /// One line per problem met (unreadable file, symlink loop), never containing file content.
     pub warnings: Vec<String>,
+    /// Ignored files that look like env files (`.env`, `.env.*`, `*.env`; templates aside), as
+    /// reported paths, sorted: the secrets a `.gitignore` hides from the scan.
+    pub ignored_env: Vec<String>,
 }
 
 /// How many leading bytes decide whether a file is binary.
@@ -87,6 +94,7 @@ pub fn scan_paths(
     let stats = Stats::default();
     let findings = Mutex::new(Vec::new());
     let warnings = Mutex::new(Vec::new());
+    let mut ignored_env = Vec::new();
     for root in roots {
         let warn = |w: String| warnings.lock().unwrap_or_else(|e| e.into_inner()).push(w);
         let meta = match std::fs::metadata(root) {
@@ -112,18 +120,9 @@ pub fn scan_paths(
             );
             continue;
         }
-        let mut b = WalkBuilder::new(root);
-        b.hidden(false)
-            .git_ignore(!opts.no_ignore)
-            .git_exclude(!opts.no_ignore)
-            .git_global(!opts.no_ignore)
-            .ignore(!opts.no_ignore)
-            .parents(!opts.no_ignore)
-            .require_git(false)
-            .follow_links(opts.follow_symlinks)
-            .threads(opts.threads)
-            .filter_entry(|e| e.file_name() != ".git");
-        b.build_parallel().run(|| {
+        let seen = AtomicU64::new(0);
+        let seen_env = Mutex::new(HashSet::new());
+        walker(root, opts, opts.no_ignore).build_parallel().run(|| {
             Box::new(|entry| {
                 let entry = match entry {
                     Ok(e) => e,
@@ -142,6 +141,10 @@ pub fn scan_paths(
                 let path = entry.path();
                 let rel = path.strip_prefix(root).unwrap_or(path);
                 let shown = display_path(rel);
+                seen.fetch_add(1, Ordering::Relaxed);
+                if looks_like_env(path) {
+                    lock(&seen_env).insert(shown.clone());
+                }
                 let len = entry.metadata().map(|m| m.len()).unwrap_or(0);
                 scan_file(
                     rules, path, &shown, len, opts, &stats, &findings, &warn, progress,
@@ -149,16 +152,87 @@ pub fn scan_paths(
                 WalkState::Continue
             })
         });
+        if !opts.no_ignore {
+            let (all, env) = count_all(root, opts);
+            let seen_env = seen_env.into_inner().unwrap_or_else(|e| e.into_inner());
+            stats.ignored.fetch_add(
+                all.saturating_sub(seen.load(Ordering::Relaxed)),
+                Ordering::Relaxed,
+            );
+            ignored_env.extend(env.into_iter().filter(|p| !seen_env.contains(p)));
+        }
     }
     let mut findings = findings.into_inner().unwrap_or_else(|e| e.into_inner());
     sort(&mut findings);
     let mut warnings = warnings.into_inner().unwrap_or_else(|e| e.into_inner());
     warnings.sort();
+    ignored_env.sort();
+    ignored_env.dedup();
     Outcome {
         findings,
         stats,
         warnings,
+        ignored_env,
     }
+}
+
+/// The walker of a scan: hidden files included, `.git` skipped, ignore rules unless `no_ignore`.
+fn walker(root: &Path, opts: &WalkOptions, no_ignore: bool) -> WalkBuilder {
+    let mut b = WalkBuilder::new(root);
+    b.hidden(false)
+        .git_ignore(!no_ignore)
+        .git_exclude(!no_ignore)
+        .git_global(!no_ignore)
+        .ignore(!no_ignore)
+        .parents(!no_ignore)
+        .require_git(false)
+        .follow_links(opts.follow_symlinks)
+        .threads(opts.threads)
+        .filter_entry(|e| e.file_name() != ".git");
+    b
+}
+
+/// Counts every file under `root` as if no ignore rule existed (reading none), and lists those
+/// that look like env files. The scan's own count subtracted from it is what ignore rules kept
+/// out: the `ignore` crate prunes ignored entries without reporting them.
+fn count_all(root: &Path, opts: &WalkOptions) -> (u64, Vec<String>) {
+    let all = AtomicU64::new(0);
+    let env = Mutex::new(Vec::new());
+    walker(root, opts, true).build_parallel().run(|| {
+        Box::new(|entry| {
+            if let Ok(e) = entry {
+                if e.file_type().is_some_and(|t| t.is_file()) {
+                    all.fetch_add(1, Ordering::Relaxed);
+                    if looks_like_env(e.path()) {
+                        let rel = e.path().strip_prefix(root).unwrap_or(e.path());
+                        lock(&env).push(display_path(rel));
+                    }
+                }
+            }
+            WalkState::Continue
+        })
+    });
+    (
+        all.into_inner(),
+        env.into_inner().unwrap_or_else(|e| e.into_inner()),
+    )
+}
+
+/// Whether a file name looks like an env file that holds real values (`.env`, `.env.local`,
+/// `prod.env`), not a template (`.env.example`, `.sample`, `.template`, `.dist`).
+pub fn looks_like_env(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    let env = name == ".env" || name.starts_with(".env.") || name.ends_with(".env");
+    let template = [".example", ".sample", ".template", ".dist"]
+        .iter()
+        .any(|t| name.ends_with(t));
+    env && !template
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Scans standard input as one file named `-`.

@@ -1,7 +1,9 @@
 //! `vigil token check-config`: the design's "JWT configuration compliance" gate. Each
-//! environment (a `.env` file or the process environment) must hold a strong, non-default
-//! secret of its own; production must not switch authentication off; the policy's lifetimes must
-//! stay within bounds. Problems name variables and environments, never values.
+//! environment (its `.env` files, placed by vigil-env's environment model, see
+//! [`crate::environments`], or the process environment) must hold a strong, non-default secret
+//! of its own; the services (files) of one environment may share it; production must not switch
+//! authentication off; the policy's lifetimes must stay within bounds. Problems name variables
+//! and environments, never values.
 
 use crate::config::{TokenSection, POLICY_MAX_TTL};
 use serde::Serialize;
@@ -14,7 +16,8 @@ pub const MIN_SECRET_BITS: f64 = 256.0;
 /// Longest leeway accepted.
 pub const MAX_LEEWAY: u64 = 300;
 
-/// One environment's variables.
+/// The variables of one source of an environment: one of its files, or the process
+/// environment. Several sources may carry the same environment `name` (its services).
 #[derive(Debug)]
 pub struct Environment {
     /// `production`, `staging`, `process`…
@@ -27,12 +30,81 @@ pub struct Environment {
     pub vars: BTreeMap<String, Secret<String>>,
 }
 
+/// What kind of compliance problem: a stable code, serialized as its snake-case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Code {
+    /// No source of an environment sets the signing secret.
+    SecretMissing,
+    /// The signing secret has too little entropy.
+    SecretWeak,
+    /// The signing secret is a well-known default.
+    SecretDefault,
+    /// Two environments share one signing secret.
+    SecretShared,
+    /// The previous secret equals the current one.
+    PreviousEqualsCurrent,
+    /// Authentication is switched off in production.
+    DevBypass,
+    /// `[token] max_ttl` above the policy's ceiling.
+    MaxTtl,
+    /// `[token] leeway` above [`MAX_LEEWAY`].
+    Leeway,
+}
+
+impl Code {
+    /// Every code.
+    pub const ALL: [Code; 8] = [
+        Code::SecretMissing,
+        Code::SecretWeak,
+        Code::SecretDefault,
+        Code::SecretShared,
+        Code::PreviousEqualsCurrent,
+        Code::DevBypass,
+        Code::MaxTtl,
+        Code::Leeway,
+    ];
+
+    /// The stable name (as serialized).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::SecretMissing => "secret_missing",
+            Code::SecretWeak => "secret_weak",
+            Code::SecretDefault => "secret_default",
+            Code::SecretShared => "secret_shared",
+            Code::PreviousEqualsCurrent => "previous_equals_current",
+            Code::DevBypass => "dev_bypass",
+            Code::MaxTtl => "max_ttl",
+            Code::Leeway => "leeway",
+        }
+    }
+
+    /// What the check finds, in one line.
+    pub fn description(self) -> &'static str {
+        match self {
+            Code::SecretMissing => "An environment does not set the JWT signing secret",
+            Code::SecretWeak => "The JWT signing secret has under 256 bits of entropy",
+            Code::SecretDefault => "The JWT signing secret is a well-known default",
+            Code::SecretShared => "Two environments share one JWT signing secret",
+            Code::PreviousEqualsCurrent => "The previous JWT secret equals the current one",
+            Code::DevBypass => "Authentication is switched off in production",
+            Code::MaxTtl => "Tokens may live longer than the policy's one day",
+            Code::Leeway => "The clock leeway keeps expired tokens usable",
+        }
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
 /// One compliance problem.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Problem {
-    /// Stable name: `secret_missing`, `secret_weak`, `secret_default`, `secret_shared`,
-    /// `previous_equals_current`, `dev_bypass`, `max_ttl`, `leeway`.
-    pub code: &'static str,
+    /// What kind.
+    pub code: Code,
     /// The environment, or `vigil.toml` for policy problems.
     pub environment: String,
     /// What is wrong and what to do.
@@ -67,16 +139,34 @@ pub fn check(envs: &[Environment], section: &TokenSection) -> Vec<Problem> {
             .map(|s| s.expose_secret().as_str())
             .filter(|v| !v.is_empty());
         match value {
-            None if !has_keys => push(
-                "secret_missing",
-                &env.name,
-                format!("{secret} is not set in {}", env.origin),
-            ),
+            // Missing only when no source of the environment sets it (a service that does not
+            // verify tokens need not hold the secret); said once per environment.
+            None if !has_keys
+                && !envs.iter().any(|e| {
+                    e.name == env.name
+                        && e.vars
+                            .get(secret)
+                            .is_some_and(|v| !v.expose_secret().is_empty())
+                })
+                && envs.iter().find(|e| e.name == env.name).map(|e| &e.origin)
+                    == Some(&env.origin) =>
+            {
+                let origins: Vec<&str> = envs
+                    .iter()
+                    .filter(|e| e.name == env.name)
+                    .map(|e| e.origin.as_str())
+                    .collect();
+                push(
+                    Code::SecretMissing,
+                    &env.name,
+                    format!("{secret} is not set in {}", origins.join(", ")),
+                )
+            }
             None => {}
             Some(v) => {
                 if strength::is_known_default(v) {
                     push(
-                        "secret_default",
+                        Code::SecretDefault,
                         &env.name,
                         format!("{secret} is a well-known default value; generate one: openssl rand -base64 32"),
                     );
@@ -84,7 +174,7 @@ pub fn check(envs: &[Environment], section: &TokenSection) -> Vec<Problem> {
                     let bits = strength::estimate_bits(v);
                     if bits < MIN_SECRET_BITS {
                         push(
-                            "secret_weak",
+                            Code::SecretWeak,
                             &env.name,
                             format!(
                                 "{secret} has about {bits:.0} bits of entropy, under {MIN_SECRET_BITS:.0} (32 random bytes: openssl rand -base64 32)"
@@ -98,7 +188,7 @@ pub fn check(envs: &[Environment], section: &TokenSection) -> Vec<Problem> {
                     .is_some_and(|p| p.expose_secret() == v)
                 {
                     push(
-                        "previous_equals_current",
+                        Code::PreviousEqualsCurrent,
                         &env.name,
                         format!(
                             "{previous} equals {secret}: the rotation did not change the secret"
@@ -115,7 +205,7 @@ pub fn check(envs: &[Environment], section: &TokenSection) -> Vec<Problem> {
                     .is_some_and(|v| strength::truthy(v.expose_secret()))
                 {
                     push(
-                        "dev_bypass",
+                        Code::DevBypass,
                         &env.name,
                         format!("{flag} is on in a production environment: authentication is switched off"),
                     );
@@ -133,6 +223,8 @@ pub fn check(envs: &[Environment], section: &TokenSection) -> Vec<Problem> {
             .filter(|v| !v.is_empty())
         {
             match by_value.iter_mut().find(|(val, _)| *val == v) {
+                // The services of one environment share its secret: count environments.
+                Some((_, names)) if names.contains(&env.name.as_str()) => {}
                 Some((_, names)) => names.push(&env.name),
                 None => by_value.push((v, vec![&env.name])),
             }
@@ -140,7 +232,7 @@ pub fn check(envs: &[Environment], section: &TokenSection) -> Vec<Problem> {
     }
     for (_, names) in by_value.iter().filter(|(_, n)| n.len() > 1) {
         push(
-            "secret_shared",
+            Code::SecretShared,
             names[0],
             format!(
                 "{secret} has the same value in {}: give each environment its own",
@@ -154,7 +246,7 @@ pub fn check(envs: &[Environment], section: &TokenSection) -> Vec<Problem> {
         .unwrap_or(POLICY_MAX_TTL);
     if max_ttl > POLICY_MAX_TTL {
         push(
-            "max_ttl",
+            Code::MaxTtl,
             "vigil.toml",
             format!("[token] max_ttl is {max_ttl}s, above the policy's {POLICY_MAX_TTL}s (1 day)"),
         );
@@ -162,10 +254,147 @@ pub fn check(envs: &[Environment], section: &TokenSection) -> Vec<Problem> {
     let leeway = section.leeway.map(|d| d.as_secs()).unwrap_or(30);
     if leeway > MAX_LEEWAY {
         push(
-            "leeway",
+            Code::Leeway,
             "vigil.toml",
             format!("[token] leeway is {leeway}s, above {MAX_LEEWAY}s: expired tokens stay usable"),
         );
     }
+    // Two services of one environment with the same weakness say it once.
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|p| seen.insert((p.code, p.environment.clone(), p.message.clone())));
     out
+}
+
+/// Why a signing secret is not good enough. Never holds the value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Weakness {
+    /// One of the well-known defaults (`changeme`, `password123`…).
+    Default,
+    /// Under [`MIN_SECRET_BITS`] of estimated entropy.
+    Weak {
+        /// The estimate.
+        bits: f64,
+    },
+}
+
+impl Weakness {
+    /// The `check-config` problem code: `secret_default` or `secret_weak`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Weakness::Default => "secret_default",
+            Weakness::Weak { .. } => "secret_weak",
+        }
+    }
+}
+
+impl std::fmt::Display for Weakness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Weakness::Default => f.write_str("is a well-known default value"),
+            Weakness::Weak { bits } => write!(
+                f,
+                "has about {bits:.0} bits of entropy, under {MIN_SECRET_BITS:.0}"
+            ),
+        }
+    }
+}
+
+/// The strength rule [`check`] applies to a signing secret (`secret_default`, `secret_weak`),
+/// for the commands that use a secret (`token mint`, the gateway) to apply it too.
+pub fn secret_weakness(value: &str) -> Option<Weakness> {
+    if strength::is_known_default(value) {
+        return Some(Weakness::Default);
+    }
+    let bits = strength::estimate_bits(value);
+    (bits < MIN_SECRET_BITS).then_some(Weakness::Weak { bits })
+}
+
+/// An HMAC secret too weak to sign or verify with, named by where it came from (a variable or
+/// a key file); the value is never part of it.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{source_name} {weakness} (generate one: openssl rand -base64 48)")]
+pub struct WeakSecret {
+    /// The variable (`MCP_JWT_SECRET`) or file the secret came from.
+    pub source_name: String,
+    /// Why it is weak.
+    pub weakness: Weakness,
+}
+
+/// Applies the strength rule to `keys`: the first weak HMAC secret is an error unless
+/// `allow_weak`, in which case every weak one is returned for the caller to warn about.
+pub fn refuse_weak<'k>(
+    keys: impl IntoIterator<Item = &'k crate::Key>,
+    allow_weak: bool,
+) -> Result<Vec<WeakSecret>, WeakSecret> {
+    let mut weak = Vec::new();
+    for k in keys {
+        if let Some(w) = k.weakness() {
+            let found = WeakSecret {
+                source_name: k.label.clone(),
+                weakness: w.clone(),
+            };
+            if !allow_weak {
+                return Err(found);
+            }
+            weak.push(found);
+        }
+    }
+    Ok(weak)
+}
+
+#[cfg(test)]
+mod strength_tests {
+    use super::*;
+
+    fn env(value: &str) -> Environment {
+        Environment {
+            name: "production".into(),
+            origin: ".env.production".into(),
+            production: true,
+            vars: [("MCP_JWT_SECRET".to_owned(), Secret::from(value))]
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_secret_rule_is_the_check_config_rule() {
+        // 48 distinct characters of a 62-letter alphabet, built here (no literal secret).
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        let strong: String = (0..48)
+            .map(|i| alphabet[(i * 37 + 11) % 62] as char)
+            .collect();
+        let strong = strong.as_str();
+        for v in [
+            "changeme",
+            "a",
+            "        ",
+            "password123",
+            "CHANGEME",
+            "abcabcabcabcabcabcabcabcabcabc",
+            strong,
+        ] {
+            let mine = secret_weakness(v).map(|w| w.code());
+            let theirs: Vec<&str> = check(&[env(v)], &TokenSection::default())
+                .into_iter()
+                .map(|p| p.code.as_str())
+                .filter(|c| c.starts_with("secret_"))
+                .collect();
+            assert_eq!(mine.into_iter().collect::<Vec<_>>(), theirs, "{v:?}");
+        }
+        assert!(secret_weakness(strong).is_none());
+    }
+
+    #[test]
+    fn weak_keys_are_refused_by_name_unless_allowed() {
+        let weak =
+            crate::Key::hmac("MCP_JWT_SECRET", b"changeme", crate::Algorithm::HS256).unwrap();
+        let e = refuse_weak([&weak], false).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "MCP_JWT_SECRET is a well-known default value (generate one: openssl rand -base64 48)"
+        );
+        assert!(!format!("{e:?}").contains("changeme"));
+        assert_eq!(refuse_weak([&weak], true).unwrap().len(), 1);
+    }
 }

@@ -1,4 +1,6 @@
-//! The `[token]` section of `vigil.toml` and how it becomes a key ring and a policy.
+//! The `[token]` section of `vigil.toml` and how it becomes a key ring and a policy
+//! ([`TokenSettings`]), with every problem naming where it was written: a `vigil.toml` key and
+//! its line, or a flag.
 //!
 //! ```toml
 //! [token]
@@ -20,13 +22,14 @@
 //! url = "https://auth.example/.well-known/jwks.json"   # or file = "keys/jwks.json"
 //! ```
 
-use crate::jwks::{Jwks, JwksSource};
-use crate::keyring::{parse_alg, Key, KeyRing};
+use crate::jwks::{Jwks, JwksError, JwksSource};
+use crate::keyring::{parse_alg, CurrentError, Key, KeyError, KeyRing, UnknownAlgorithm};
 use crate::verify::Policy;
 use serde::Deserialize;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
-use vigil_core::duration;
+use vigil_core::{duration, Config, ConfigError, Origin, Section};
+use vigil_env::{EnvFileError, Lookup};
 
 /// Default variable holding the current HMAC secret.
 pub const DEFAULT_SECRET_ENV: &str = "MCP_JWT_SECRET";
@@ -105,20 +108,96 @@ pub struct JwksSection {
     pub refresh_interval: Option<Duration>,
 }
 
-/// A problem in `[token]` (or in what it points at), with the dotted key it concerns.
-#[derive(Debug, thiserror::Error)]
-#[error("{key}: {message}")]
-pub struct ConfigProblem {
-    /// Dotted key, e.g. `token.keys[0].public_key`, or a command-line flag such as `--key-file`.
-    pub key: String,
-    /// What is wrong (never a secret).
-    pub message: String,
+impl Section for TokenSection {
+    const NAME: &'static str = "token";
 }
 
-fn problem(key: impl Into<String>, message: impl ToString) -> ConfigProblem {
-    ConfigProblem {
-        key: key.into(),
-        message: message.to_string(),
+/// What is wrong with one setting (a `[token]` key, a flag, or what they point at). Never
+/// holds a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum Invalid {
+    /// `none` in the allow-list.
+    #[error("`none` can never be allowed")]
+    AlgNone,
+    /// An algorithm name JOSE does not know.
+    #[error(transparent)]
+    Algorithm(#[from] UnknownAlgorithm),
+    /// A key file or secret that is not a usable key.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// A JWKS that cannot be loaded.
+    #[error(transparent)]
+    Jwks(#[from] JwksError),
+    /// `[token] current` names no key that can sign.
+    #[error(transparent)]
+    Current(#[from] CurrentError),
+    /// A `[[token.keys]]` entry without a file.
+    #[error("give public_key, private_key or both")]
+    NoKeyFile,
+    /// `[token.jwks]` with neither or both of `file` and `url`.
+    #[error("give exactly one of file or url")]
+    JwksSource,
+    /// A `--key-file` that is neither PEM nor text.
+    #[error("{}: neither PEM nor a text secret", path.display())]
+    NotAKey {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A duration that does not parse.
+    #[error("{0}")]
+    Duration(vigil_core::duration::DurationError),
+    /// An audience outside `[token] audiences`.
+    #[error("`{audience}` is not one of the configured audiences ({})", allowed.join(", "))]
+    Audience {
+        /// The one asked for.
+        audience: String,
+        /// The configured ones.
+        allowed: Vec<String>,
+    },
+    /// A claim that is not `KEY=VALUE`.
+    #[error("`{0}` is not KEY=VALUE")]
+    Claim(String),
+    /// A time that is neither seconds nor RFC 3339.
+    #[error("`{0}` is neither seconds since the epoch nor an RFC 3339 time")]
+    Time(String),
+}
+
+/// A problem with the token configuration: `vigil.toml`, an `--env-file`, one setting (with
+/// where it was written), or a ring that cannot do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// `vigil.toml` itself: unreadable, not TOML, an unknown key, a wrong type, an unset
+    /// `${VAR}`.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// An `--env-file` that cannot be read or parsed.
+    #[error(transparent)]
+    EnvFile(#[from] EnvFileError),
+    /// One setting.
+    #[error("{origin}: {error}")]
+    Invalid {
+        /// Where it was written.
+        origin: Origin,
+        /// What is wrong.
+        error: Box<Invalid>,
+    },
+    /// No key at all.
+    #[error("no key: set {var} (or use --secret-env, --key-file, [token] keys or [token] jwks)")]
+    NoKey {
+        /// The variable that would hold the secret.
+        var: String,
+    },
+}
+
+impl TokenError {
+    /// Where the problem is, when it is one setting, one file or one variable.
+    pub fn origin(&self) -> Option<Origin> {
+        match self {
+            TokenError::Config(_) => None,
+            TokenError::EnvFile(e) => Some(e.origin()),
+            TokenError::Invalid { origin, .. } => Some(origin.clone()),
+            TokenError::NoKey { var } => Some(Origin::EnvVar(var.clone())),
+        }
     }
 }
 
@@ -154,79 +233,121 @@ impl TokenSection {
             .clone()
             .unwrap_or_else(|| vec!["MCP_DEV_BYPASS".into()])
     }
+}
+
+/// `[token]` resolved: the section (`${VAR}` read from the `--env-file`s first), the variables
+/// secrets are read from, and the folder key paths start from.
+#[derive(Debug, Clone)]
+pub struct TokenSettings {
+    /// `[token]`.
+    pub section: TokenSection,
+    /// `--env-file`s, then the process environment.
+    pub env: Lookup,
+    /// Where relative key paths start (the folder of `vigil.toml`).
+    pub base: PathBuf,
+    config: Config,
+}
+
+impl TokenSettings {
+    /// Reads the `env_files` and `[token]` of `config`.
+    pub fn load(config: &Config, env_files: &[PathBuf]) -> Result<TokenSettings, TokenError> {
+        let env = Lookup::load(env_files)?;
+        let section: TokenSection = config.read(&|var| env.get(var))?;
+        Ok(TokenSettings {
+            section,
+            env,
+            base: config.base_dir().to_path_buf(),
+            config: config.clone(),
+        })
+    }
+
+    fn at(&self, key: &str) -> impl FnOnce(Invalid) -> TokenError {
+        let origin = self.config.origin(key);
+        move |error| TokenError::Invalid {
+            origin,
+            error: Box::new(error),
+        }
+    }
 
     /// The policy `[token]` describes.
-    pub fn policy(&self) -> Result<Policy, ConfigProblem> {
+    pub fn policy(&self) -> Result<Policy, TokenError> {
+        let s = &self.section;
         let mut p = Policy::default();
-        if let Some(list) = &self.algorithms {
+        if let Some(list) = &s.algorithms {
             for (i, a) in list.iter().enumerate() {
+                let at = self.at(&format!("token.algorithms[{i}]"));
                 if a.eq_ignore_ascii_case("none") {
-                    return Err(problem(
-                        format!("token.algorithms[{i}]"),
-                        "`none` can never be allowed",
-                    ));
+                    return Err(at(Invalid::AlgNone));
                 }
-                p.algorithms
-                    .push(parse_alg(a).map_err(|m| problem(format!("token.algorithms[{i}]"), m))?);
+                p.algorithms.push(parse_alg(a).map_err(|e| at(e.into()))?);
             }
         }
-        if let Some(l) = self.leeway {
+        if let Some(l) = s.leeway {
             p.leeway = l.as_secs();
         }
-        if let Some(t) = self.max_ttl {
+        if let Some(t) = s.max_ttl {
             p.max_ttl = t.as_secs();
         }
-        p.issuer = self.issuer.clone();
-        p.audiences = self.audiences.clone().unwrap_or_default();
-        if let Some(m) = self.max_token_bytes {
+        p.issuer = s.issuer.clone();
+        p.audiences = s.audiences.clone().unwrap_or_default();
+        if let Some(m) = s.max_token_bytes {
             p.max_token_bytes = m;
         }
         Ok(p)
     }
 
+    /// The key ring and policy for mint, verify and jwks: [`TokenSettings::ring`], refused when
+    /// it holds no key at all.
+    pub fn keys(&self, o: &Overrides) -> Result<(KeyRing, Policy), TokenError> {
+        let ring = self.ring(o)?;
+        let policy = self.policy()?;
+        if ring.keys().is_empty() && ring.jwks().is_none() {
+            return Err(TokenError::NoKey {
+                var: o
+                    .secret_env
+                    .clone()
+                    .unwrap_or_else(|| self.section.secret_env().to_owned()),
+            });
+        }
+        Ok((ring, policy))
+    }
+
     /// Builds the key ring: `--key-file` alone when given; otherwise the current and previous
-    /// secrets (from `lookup`), `[[token.keys]]` and `[token.jwks]`. Paths are relative to `base`.
-    /// Every secret found is registered for log redaction.
-    pub fn ring(
-        &self,
-        base: &Path,
-        lookup: &dyn Fn(&str) -> Option<String>,
-        o: &Overrides,
-    ) -> Result<KeyRing, ConfigProblem> {
+    /// secrets (from the `--env-file`s, then the environment), `[[token.keys]]` and
+    /// `[token.jwks]`. Paths are relative to [`TokenSettings::base`]. Every secret found is
+    /// registered for log redaction.
+    pub fn ring(&self, o: &Overrides) -> Result<KeyRing, TokenError> {
+        let s = &self.section;
+        let base = &self.base;
+        let flag = |name: &str| {
+            let origin = Origin::Flag(name.to_owned());
+            move |error| TokenError::Invalid {
+                origin,
+                error: Box::new(error),
+            }
+        };
         let mut ring = KeyRing::new();
-        let secret_alg = match o.alg.as_deref().or(self.secret_alg.as_deref()) {
-            Some(a) => parse_alg(a).map_err(|m| {
-                problem(
-                    if o.alg.is_some() {
-                        "--alg"
-                    } else {
-                        "token.secret_alg"
-                    },
-                    m,
-                )
-            })?,
-            None => jsonwebtoken::Algorithm::HS256,
+        let secret_alg = match (o.alg.as_deref(), s.secret_alg.as_deref()) {
+            (Some(a), _) => parse_alg(a).map_err(|e| flag("--alg")(e.into()))?,
+            (None, Some(a)) => parse_alg(a).map_err(|e| self.at("token.secret_alg")(e.into()))?,
+            (None, None) => jsonwebtoken::Algorithm::HS256,
         };
         if let Some(file) = &o.key_file {
-            let bytes = std::fs::read(file).map_err(|e| {
-                problem(
-                    "--key-file",
-                    format!("{}: cannot read key: {e}", file.display()),
-                )
+            let bytes = std::fs::read(file).map_err(|source| {
+                flag("--key-file")(Invalid::Key(KeyError::Read {
+                    path: file.display().to_string(),
+                    source,
+                }))
             })?;
             let is_pem = bytes.windows(11).any(|w| w == b"-----BEGIN ");
             let alg = match o.alg.as_deref() {
-                Some(a) => Some(parse_alg(a).map_err(|m| problem("--alg", m))?),
+                Some(a) => Some(parse_alg(a).map_err(|e| flag("--alg")(e.into()))?),
                 None => None,
             };
             let key = if !is_pem {
                 // A secret file (one line, e.g. from `openssl rand -base64 32 > jwt.key`): HMAC.
-                let text = String::from_utf8(bytes).map_err(|_| {
-                    problem(
-                        "--key-file",
-                        format!("{}: neither PEM nor a text secret", file.display()),
-                    )
-                })?;
+                let text = String::from_utf8(bytes)
+                    .map_err(|_| flag("--key-file")(Invalid::NotAKey { path: file.clone() }))?;
                 let secret = text.trim_end_matches(['\n', '\r']);
                 vigil_core::redact::register(secret);
                 let mut k = Key::hmac(
@@ -234,64 +355,58 @@ impl TokenSection {
                     secret.as_bytes(),
                     alg.unwrap_or(secret_alg),
                 )
-                .map_err(|e| problem("--key-file", e))?;
+                .map_err(|e| flag("--key-file")(e.into()))?;
                 k.kid = o.kid.clone();
                 k
             } else {
                 // A private key can mint and verify; a public key (with --alg) only verify.
                 match Key::from_pem_files(o.kid.clone(), alg, None, Some(file)) {
                     Ok(k) => k,
-                    Err(e) if alg.is_none() => return Err(problem("--key-file", e)),
+                    Err(e) if alg.is_none() => return Err(flag("--key-file")(e.into())),
                     Err(_) => Key::from_pem_files(o.kid.clone(), alg, Some(file), None)
-                        .map_err(|e| problem("--key-file", e))?,
+                        .map_err(|e| flag("--key-file")(e.into()))?,
                 }
             };
             ring.push(key);
             return Ok(ring);
         }
-        let current_env = o.secret_env.as_deref().unwrap_or(self.secret_env());
-        for (env, is_current) in [(current_env, true), (self.previous_env(), false)] {
-            let Some(value) = lookup(env).filter(|v| !v.is_empty()) else {
+        let current_env = o.secret_env.as_deref().unwrap_or(s.secret_env());
+        for (env, is_current) in [(current_env, true), (s.previous_env(), false)] {
+            let Some(value) = self.env.get(env).filter(|v| !v.is_empty()) else {
                 continue;
             };
             vigil_core::redact::register(&value);
             let mut key = Key::hmac(env, value.as_bytes(), secret_alg)
-                .map_err(|e| problem("token.secret_alg", e))?;
+                .map_err(|e| self.at("token.secret_alg")(e.into()))?;
             if !is_current {
                 // The previous secret verifies only; mint must never sign with it.
                 key = key.verify_only();
             }
             ring.push(key);
         }
-        for (i, k) in self.keys.iter().enumerate() {
-            let at = |f: &str| format!("token.keys[{i}].{f}");
+        for (i, k) in s.keys.iter().enumerate() {
+            let at = |f: &str| self.at(&format!("token.keys[{i}].{f}"));
             let alg = match &k.alg {
-                Some(a) => Some(parse_alg(a).map_err(|m| problem(at("alg"), m))?),
+                Some(a) => Some(parse_alg(a).map_err(|e| at("alg")(e.into()))?),
                 None => None,
             };
             if k.public_key.is_none() && k.private_key.is_none() {
-                return Err(problem(
-                    format!("token.keys[{i}]"),
-                    "give public_key, private_key or both",
-                ));
+                return Err(self.at(&format!("token.keys[{i}]"))(Invalid::NoKeyFile));
             }
             let public = k.public_key.as_ref().map(|p| base.join(p));
             let private = k.private_key.as_ref().map(|p| base.join(p));
             let key =
                 Key::from_pem_files(k.kid.clone(), alg, public.as_deref(), private.as_deref())
                     .map_err(|e| {
-                        problem(
-                            at(if k.private_key.is_some() {
-                                "private_key"
-                            } else {
-                                "public_key"
-                            }),
-                            e,
-                        )
+                        at(if k.private_key.is_some() {
+                            "private_key"
+                        } else {
+                            "public_key"
+                        })(e.into())
                     })?;
             ring.push(key);
         }
-        if let Some(j) = &self.jwks {
+        if let Some(j) = &s.jwks {
             let refresh = j.refresh_interval.unwrap_or(Duration::from_secs(60));
             let source = match (&j.file, &j.url) {
                 (Some(f), None) => JwksSource::File(base.join(f)),
@@ -306,37 +421,73 @@ impl TokenSection {
                     ),
                     cache_ttl: j.cache_ttl.unwrap_or(Duration::from_secs(600)),
                 },
-                _ => return Err(problem("token.jwks", "give exactly one of file or url")),
+                _ => return Err(self.at("token.jwks")(Invalid::JwksSource)),
             };
             let key = if j.url.is_some() {
                 "token.jwks.url"
             } else {
                 "token.jwks.file"
             };
-            ring.set_jwks(Jwks::load(source, refresh).map_err(|e| problem(key, e))?);
+            ring.set_jwks(Jwks::load(source, refresh).map_err(|e| self.at(key)(e.into()))?);
         }
-        if let Some(c) = &self.current {
+        if let Some(c) = &s.current {
             ring.set_current(c)
-                .map_err(|m| problem("token.current", m))?;
+                .map_err(|e| self.at("token.current")(e.into()))?;
         }
         Ok(ring)
     }
 }
 
-/// Reads `NAME` from the given `.env` files (the first that binds it wins), then from the
-/// process environment.
-pub fn env_lookup(files: &[PathBuf]) -> Result<impl Fn(&str) -> Option<String>, ConfigProblem> {
-    let mut docs = Vec::new();
-    for f in files {
-        let text = std::fs::read_to_string(f)
-            .map_err(|e| problem("--env-file", format!("{}: {e}", f.display())))?;
-        let doc = vigil_env::Document::parse(&text)
-            .map_err(|e| problem("--env-file", format!("{}:{}", f.display(), e)))?;
-        docs.push(doc);
-    }
-    Ok(move |name: &str| {
-        docs.iter()
-            .find_map(|d| d.get(name).map(str::to_owned))
-            .or_else(|| std::env::var(name).ok())
+/// Parses a duration given by `flag` (`--ttl`, `--leeway`).
+pub fn flag_duration(flag: &str, text: &str) -> Result<Duration, TokenError> {
+    duration::parse(text).map_err(|m| TokenError::Invalid {
+        origin: Origin::Flag(flag.to_owned()),
+        error: Box::new(Invalid::Duration(m)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(text: &str) -> TokenSettings {
+        let config = Config::parse("vigil.toml".into(), text.to_owned()).unwrap();
+        TokenSettings::load(&config, &[]).unwrap()
+    }
+
+    #[test]
+    fn each_error_says_where_it_was_written() {
+        let e = settings("[token]\n\nalgorithms = [\"HS256\", \"none\"]\n")
+            .policy()
+            .unwrap_err();
+        assert_eq!(
+            e.origin(),
+            Some(Origin::ConfigKey {
+                path: "vigil.toml".into(),
+                line: Some(3),
+                key: "token.algorithms[1]".into()
+            })
+        );
+        assert_eq!(
+            e.to_string(),
+            "vigil.toml:3: token.algorithms[1]: `none` can never be allowed"
+        );
+        let s = settings("[token]\nsecret_env = \"VIGIL_TEST_SURELY_UNSET_SECRET\"\n");
+        let o = Overrides {
+            alg: Some("HS1".into()),
+            ..Overrides::default()
+        };
+        assert_eq!(
+            s.ring(&o).unwrap_err().origin(),
+            Some(Origin::Flag("--alg".into()))
+        );
+        let e = s.keys(&Overrides::default()).unwrap_err();
+        assert_eq!(
+            e.origin(),
+            Some(Origin::EnvVar("VIGIL_TEST_SURELY_UNSET_SECRET".into()))
+        );
+        assert!(e
+            .to_string()
+            .starts_with("no key: set VIGIL_TEST_SURELY_UNSET_SECRET"));
+    }
 }

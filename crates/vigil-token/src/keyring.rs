@@ -3,6 +3,7 @@
 //! the token's. A key is bound to one algorithm, so a public key can never be used as an HMAC
 //! secret (the HS/RS confusion attack) and an RS256 key never verifies PS256.
 
+use crate::compliance::{secret_weakness, Weakness};
 use crate::jwks::Jwks;
 use crate::Rejection;
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, EncodingKey};
@@ -41,6 +42,8 @@ pub struct Key {
     pub alg: Algorithm,
     decoding: DecodingKey,
     signing: Option<EncodingKey>,
+    /// For an HMAC secret: why it is too weak to trust (`check-config`'s rule), if it is.
+    weakness: Option<Weakness>,
 }
 
 impl fmt::Debug for Key {
@@ -54,11 +57,35 @@ impl fmt::Debug for Key {
     }
 }
 
+/// An algorithm name JOSE does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown algorithm `{0}` (known: HS256 HS384 HS512 ES256 ES384 RS256 RS384 RS512 PS256 PS384 PS512 EdDSA)")]
+pub struct UnknownAlgorithm(pub String);
+
 /// Parses an algorithm name as JOSE writes it (`HS256`, `EdDSA`…).
-pub fn parse_alg(name: &str) -> Result<Algorithm, String> {
-    Algorithm::from_str(name).map_err(|_| {
-        format!("unknown algorithm `{name}` (known: HS256 HS384 HS512 ES256 ES384 RS256 RS384 RS512 PS256 PS384 PS512 EdDSA)")
-    })
+pub fn parse_alg(name: &str) -> Result<Algorithm, UnknownAlgorithm> {
+    Algorithm::from_str(name).map_err(|_| UnknownAlgorithm(name.to_owned()))
+}
+
+/// The ring has no key that can sign.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no key in the ring can sign (the previous secret and public keys only verify)")]
+pub struct NoSigner;
+
+/// The ring has no asymmetric key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the ring has no asymmetric key to publish (HMAC secrets are never published)")]
+pub struct NothingToPublish;
+
+/// A key that cannot be made the ring's current one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CurrentError {
+    /// No key has this `kid` or label.
+    #[error("no key with kid or name `{0}` in the ring")]
+    Unknown(String),
+    /// The key only verifies.
+    #[error("key `{0}` has no private key, so it cannot be current")]
+    CannotSign(String),
 }
 
 /// The JOSE name of an algorithm.
@@ -105,6 +132,7 @@ impl Key {
             alg,
             decoding: DecodingKey::from_secret(secret),
             signing: Some(EncodingKey::from_secret(secret)),
+            weakness: secret_weakness(&String::from_utf8_lossy(secret)),
         })
     }
 
@@ -166,6 +194,7 @@ impl Key {
             alg,
             decoding,
             signing: signing.map(|(_, k)| k),
+            weakness: None,
         })
     }
 
@@ -217,6 +246,7 @@ impl Key {
             alg,
             decoding,
             signing: None,
+            weakness: None,
         }))
     }
 
@@ -224,6 +254,12 @@ impl Key {
     pub fn verify_only(mut self) -> Key {
         self.signing = None;
         self
+    }
+
+    /// For an HMAC secret that fails `check-config`'s strength rule (a known default, or under
+    /// 256 bits of estimated entropy): why. `None` for strong secrets and asymmetric keys.
+    pub fn weakness(&self) -> Option<&Weakness> {
+        self.weakness.as_ref()
     }
 
     /// Whether this key can mint (holds a private key or a secret).
@@ -340,16 +376,14 @@ impl KeyRing {
     }
 
     /// Makes the key with this `kid` or label the current one.
-    pub fn set_current(&mut self, name: &str) -> Result<(), String> {
+    pub fn set_current(&mut self, name: &str) -> Result<(), CurrentError> {
         let i = self
             .keys
             .iter()
             .position(|k| k.kid.as_deref() == Some(name) || k.label == name)
-            .ok_or_else(|| format!("no key with kid or name `{name}` in the ring"))?;
+            .ok_or_else(|| CurrentError::Unknown(name.to_owned()))?;
         if !self.keys[i].can_sign() {
-            return Err(format!(
-                "key `{name}` has no private key, so it cannot be current"
-            ));
+            return Err(CurrentError::CannotSign(name.to_owned()));
         }
         self.current = Some(i);
         Ok(())
@@ -368,6 +402,20 @@ impl KeyRing {
     /// The key mint signs with.
     pub fn current(&self) -> Option<&Key> {
         self.current.map(|i| &self.keys[i])
+    }
+
+    /// The key mint signs with, or why there is none.
+    pub fn signer(&self) -> Result<&Key, NoSigner> {
+        self.current().ok_or(NoSigner)
+    }
+
+    /// The public JWK set of the ring's asymmetric keys, to publish; HMAC secrets never are.
+    pub fn public_set(&self) -> Result<jsonwebtoken::jwk::JwkSet, NothingToPublish> {
+        let keys: Vec<_> = self.keys.iter().filter_map(Key::public_jwk).collect();
+        if keys.is_empty() {
+            return Err(NothingToPublish);
+        }
+        Ok(jsonwebtoken::jwk::JwkSet { keys })
     }
 
     /// The static keys (secrets and PEM keys), current first.

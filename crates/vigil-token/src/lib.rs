@@ -21,17 +21,23 @@
 pub mod assertion;
 pub mod compliance;
 pub mod config;
+pub mod environments;
+pub mod input;
+pub mod inspect;
 pub mod jwks;
 pub mod keyring;
 pub mod mint;
 pub mod parts;
 pub mod rejection;
+pub mod request;
+pub mod time;
 pub mod verify;
 
+pub use config::{Overrides, TokenError, TokenSection, TokenSettings};
 pub use assertion::{mint_assertion, AssertionVerifier};
-pub use config::TokenSection;
 pub use jsonwebtoken::Algorithm;
 pub use keyring::{Key, KeyRing, KeyUsed};
 pub use mint::{mint, mint_typed, MintRequest};
 pub use rejection::Rejection;
+pub use request::MintFlags;
 pub use verify::{Policy, Verified, Verifier};

@@ -70,6 +70,8 @@ pub enum Command {
     Env(crate::commands::env::EnvArgs),
     /// Mint, verify and inspect the JWTs that guard MCP servers; check the JWT configuration.
     Token(crate::commands::token::TokenArgs),
+    /// Encrypt secrets at rest: a per-user SQLite store, sealed .env values, Fernet interop.
+    Seal(crate::commands::seal::SealArgs),
     /// The authenticating gateway in front of MCP servers: JWT, rate limits, CORS, metrics.
     Gateway(crate::commands::gateway::GatewayArgs),
     /// The agent memory store a model cannot escape: serve it over MCP, verify its audit log.

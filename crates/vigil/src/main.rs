@@ -1,6 +1,29 @@
 //! The `vigil` binary: parse the command line, set up logging, dispatch, map the outcome to an
 //! exit code. Everything else lives in the subcommand files and the library crates.
 
+/// `println!` for this crate, shadowing std's: it writes to stdout and returns the I/O error with
+/// `?` instead of panicking, so every command treats a closed stdout (`vigil … | head -1`) the
+/// same way: `main` ends it quietly with exit 0, as ripgrep does. Every command returns
+/// `anyhow::Result`, so `?` works wherever it is used.
+macro_rules! println {
+    () => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock())?;
+    }};
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)?;
+    }};
+}
+
+/// `print!` for this crate, for the same reason as `println!` above.
+macro_rules! print {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), $($arg)*)?;
+    }};
+}
+
 mod cli;
 mod commands;
 mod output;
@@ -33,9 +56,21 @@ fn main() -> ExitCode {
     output::init_logging(&cli.global, chatty);
     match commands::run(cli) {
         Ok(status) => status.into(),
+        // Whoever read stdout has gone (`| head`): nothing left to say, and no one to say it to.
+        Err(err) if is_broken_pipe(&err) => ExitStatus::Success.into(),
         Err(err) => {
             output::print_error(&err);
             ExitStatus::Error.into()
         }
     }
+}
+
+/// Whether an error comes from writing to a pipe whose reader has closed (EPIPE). Rust ignores
+/// SIGPIPE, so the write fails instead of killing the process; Unix tools exit quietly then.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -43,6 +43,17 @@ pub fn use_color(choice: ColorChoice, stream: &impl IsTerminal) -> bool {
     }
 }
 
+/// One warning per env file discovery left out.
+pub fn warn_skipped(skipped: &[vigil_env::discover::Skipped]) {
+    for s in skipped {
+        tracing::warn!(
+            "{}: {}; skipped (name it in [env] files to read it)",
+            s.path.display(),
+            s.reason
+        );
+    }
+}
+
 /// Prints an error as one redacted line (the full chain joined by `: `).
 pub fn print_error(err: &anyhow::Error) {
     let line = format!("vigil: {err:#}");

@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use std::process::Output;
 use tempfile::TempDir;
 
 #[test]
@@ -90,4 +91,314 @@ fn text_report_snapshot() {
     insta::assert_snapshot!("text_report", String::from_utf8_lossy(&out.stdout));
     let quiet = run(r, &["scan", ".", "-q"]);
     assert!(quiet.stderr.is_empty(), "--quiet prints nothing on stderr");
+}
+
+/// Runs `vigil ARGS` in `dir` with a stdout whose reader is already gone (every write gets
+/// EPIPE), and returns its output (stdout empty).
+fn with_closed_stdout(dir: &std::path::Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("vigil"));
+    c.current_dir(dir)
+        .args(args)
+        .env_remove("VIGIL_CONFIG")
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in envs {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+#[test]
+fn a_closed_stdout_is_a_quiet_normal_exit() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let secret = token("{alnum:64}", 51);
+    write(
+        d,
+        ".env",
+        "ORCH_AUTH_TOKEN=abcdefghijklmnopqrstuvwxyz012345\n",
+    );
+    write(
+        d,
+        ".env.bot",
+        "ORCH_AUTH_TOKEN=abcdefghijklmnopqrstuvwxyz012345\n",
+    );
+    write(
+        d,
+        "vigil.toml",
+        "[gateway]\nlisten = \"127.0.0.1:0\"\n\n[[gateway.routes]]\npath = \"/mcp/filesystem\"\nupstream = \"http://127.0.0.1:9\"\n",
+    );
+    let env = [("MCP_JWT_SECRET", secret.as_str())];
+    let minted = vigil(d)
+        .args([
+            "token",
+            "mint",
+            "--aud",
+            "filesystem",
+            "--sub",
+            "a",
+            "--ttl",
+            "900",
+        ])
+        .env("MCP_JWT_SECRET", &secret)
+        .output()
+        .unwrap();
+    expect_exit(&minted, 0);
+    let tok = String::from_utf8_lossy(&minted.stdout).trim().to_owned();
+    // A history with a secret, for `purge plan`.
+    let repo = TempDir::new().unwrap();
+    let g = |args: &[&str]| {
+        let s = std::process::Command::new("git")
+            .current_dir(repo.path())
+            .args(args)
+            .env("HOME", repo.path())
+            .env("GIT_AUTHOR_NAME", "T")
+            .env("GIT_AUTHOR_EMAIL", "t@example.org")
+            .env("GIT_COMMITTER_NAME", "T")
+            .env("GIT_COMMITTER_EMAIL", "t@example.org")
+            .status()
+            .unwrap();
+        assert!(s.success());
+    };
+    g(&["init", "-q", "-b", "main"]);
+    write(
+        repo.path(),
+        "bot.py",
+        format!(
+            "T = '{}'\n",
+            token("xoxb-{digits:12}-{digits:13}-{alnum:24}", 52)
+        ),
+    );
+    g(&["add", "-A"]);
+    g(&["commit", "-q", "-m", "leak"]);
+    let outside = TempDir::new().unwrap();
+    let repl = outside.path().join("repl.txt");
+    let repo_arg = repo.path().to_str().unwrap();
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["completions", "bash"],
+        vec!["--help"],
+        vec!["purge", "plan", repo_arg, "-o", repl.to_str().unwrap()],
+        vec!["env", "status"],
+        vec!["env", "check"],
+        vec!["env", "rotate", "--tokens", "ORCH_AUTH_TOKEN"],
+        vec![
+            "token",
+            "mint",
+            "--aud",
+            "filesystem",
+            "--sub",
+            "a",
+            "--ttl",
+            "900",
+        ],
+        vec!["token", "verify", "--aud", "filesystem", &tok],
+        vec!["token", "inspect", &tok],
+        vec!["gateway", "check"],
+    ];
+    for args in &cases {
+        let out = with_closed_stdout(d, args, &env);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !err.contains("panicked")
+                && !err.contains("Broken pipe")
+                && !err.contains("os error 32"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            matches!(out.status.code(), Some(0) | Some(1)),
+            "{args:?} exited {:?}: {err}",
+            out.status.code()
+        );
+    }
+    // A scan keeps its verdict: the reader went away, the secret is still there.
+    let out = with_closed_stdout(repo.path(), &["scan", ".", "-f", "json"], &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+    // And a real shell pipeline into `head`.
+    let sh = std::process::Command::new("bash")
+        .current_dir(d)
+        .arg("-c")
+        .arg(format!(
+            "set -o pipefail; '{}' completions bash | head -1",
+            assert_cmd::cargo::cargo_bin("vigil").display()
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(
+        sh.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&sh.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&sh.stdout).lines().count(), 1);
+    assert!(
+        sh.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&sh.stderr)
+    );
+}
+
+#[test]
+fn an_unset_variable_only_matters_to_the_command_that_reads_it() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let secret = token("{alnum:64}", 53);
+    let toml = "[scan]\nexit_code = 1\n\n[gateway]\nlisten = \"127.0.0.1:0\"\n\n[[gateway.routes]]\npath = \"/mcp/filesystem\"\nupstream = \"http://127.0.0.1:9\"\nheaders = { Authorization = \"Bearer ${VIGIL_TEST_FS_UPSTREAM}\" }\n";
+    write(d, "vigil.toml", toml);
+    write(d, "app.py", "print('hello')\n");
+    write(d, ".env", "PORT=8080\n");
+    // `scan` (the pre-commit hook's command) and `env` never read [gateway].
+    let out = vigil(d)
+        .args(["scan", "."])
+        .env_remove("VIGIL_TEST_FS_UPSTREAM")
+        .output()
+        .unwrap();
+    expect_exit(&out, 0);
+    let out = vigil(d)
+        .args(["env", "status"])
+        .env_remove("VIGIL_TEST_FS_UPSTREAM")
+        .output()
+        .unwrap();
+    expect_exit(&out, 0);
+    // `gateway check` does, and says which variable and which key, in a readable sentence.
+    let out = vigil(d)
+        .args(["gateway", "check"])
+        .env_remove("VIGIL_TEST_FS_UPSTREAM")
+        .env("MCP_JWT_SECRET", &secret)
+        .output()
+        .unwrap();
+    expect_exit(&out, 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("vigil: vigil.toml:10: ")
+            && err.contains("environment variable VIGIL_TEST_FS_UPSTREAM is not set")
+            && err.contains("gateway.routes[0].headers.Authorization")
+            && !err.contains("REDACTED"),
+        "{err}"
+    );
+    // Set by --env-file: expanded after the file is read.
+    write(
+        d,
+        "upstream.env",
+        format!("VIGIL_TEST_FS_UPSTREAM={}\n", token("{alnum:40}", 54)),
+    );
+    let out = vigil(d)
+        .args(["gateway", "check", "--env-file", "upstream.env"])
+        .env_remove("VIGIL_TEST_FS_UPSTREAM")
+        .env("MCP_JWT_SECRET", &secret)
+        .output()
+        .unwrap();
+    expect_exit(&out, 0);
+}
+
+// Issue 16: errors carry their origin; every .env file is read one way.
+
+#[test]
+fn errors_say_where_the_setting_was_written() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let secret = token("{alnum:48}", 161);
+    let line = |out: &Output| {
+        expect_exit(out, 2);
+        let e = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(e.trim().lines().count(), 1, "{e}");
+        e
+    };
+    // An --env-file: the file, then the line; never the line's content. Token and gateway
+    // commands read it the same way.
+    for args in [
+        &["token", "mint", "--aud", "git", "--env-file", "absent.env"][..],
+        &["gateway", "check", "--env-file", "absent.env"][..],
+    ] {
+        let e = line(&run(d, args));
+        assert!(
+            e.starts_with("vigil: absent.env: cannot read: "),
+            "{args:?}: {e}"
+        );
+    }
+    write(
+        d,
+        "bad.env",
+        format!("MCP_JWT_SECRET={secret}\nBROKEN='never closed\n"),
+    );
+    let e = line(&run(
+        d,
+        &["token", "mint", "--aud", "git", "--env-file", "bad.env"],
+    ));
+    assert!(e.starts_with("vigil: bad.env:2: "), "{e}");
+    assert!(!e.contains("never closed") && !e.contains(&secret), "{e}");
+    // The same file given to check-config reads the same.
+    let e = line(&run(d, &["token", "check-config", "production=bad.env"]));
+    assert!(e.starts_with("vigil: bad.env:2: "), "{e}");
+    // A flag is named as the flag; the same setting in vigil.toml by its key and line.
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    write(d, ".env", format!("AUTH_TOKEN={secret}\n"));
+    let e = line(&run(
+        d,
+        &[
+            "env",
+            "rotate",
+            "--tokens",
+            "AUTH_TOKEN",
+            "--charset",
+            "emoji",
+        ],
+    ));
+    assert!(e.starts_with("vigil: --charset: unknown charset"), "{e}");
+    write(
+        d,
+        "vigil.toml",
+        "[env]\n\ncharset = \"emoji\"\nlength = 8\n",
+    );
+    let e = line(&run(d, &["env", "rotate", "--tokens", "AUTH_TOKEN"]));
+    assert!(
+        e.starts_with("vigil: vigil.toml:4: env.length: 8 is outside"),
+        "{e}"
+    );
+    let e = line(&run(
+        d,
+        &["env", "rotate", "--tokens", "AUTH_TOKEN", "--length", "48"],
+    ));
+    assert!(
+        e.starts_with("vigil: vigil.toml:3: env.charset: unknown charset"),
+        "{e}"
+    );
+    write(
+        d,
+        "vigil.toml",
+        "[env.schedules]\n\"LEGACY_*\" = \"sometimes\"\n",
+    );
+    let e = line(&run(d, &["env", "status"]));
+    assert!(
+        e.starts_with("vigil: vigil.toml:2: env.schedules.LEGACY_*: `sometimes` is not a period"),
+        "{e}"
+    );
+    write(d, "vigil.toml", "[token]\nsecret_alg = \"HS999\"\n");
+    let mut c = vigil(d);
+    c.args(["token", "mint", "--aud", "git"])
+        .env("MCP_JWT_SECRET", &secret);
+    let e = line(&c.output().unwrap());
+    assert!(
+        e.starts_with("vigil: vigil.toml:2: token.secret_alg: unknown algorithm `HS999`"),
+        "{e}"
+    );
+    let mut c = vigil(d);
+    c.args(["token", "mint", "--aud", "git", "--alg", "HS999"])
+        .env("MCP_JWT_SECRET", &secret);
+    let e = line(&c.output().unwrap());
+    assert!(
+        e.starts_with("vigil: --alg: unknown algorithm `HS999`"),
+        "{e}"
+    );
 }

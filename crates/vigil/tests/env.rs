@@ -456,17 +456,17 @@ fn check_reports_every_kind_of_problem_in_text_json_and_valid_sarif() {
     }
     write(
         d,
-        "services/c/.env.other",
+        "services/c/.env.worker",
         format!("DRIFT_SECRET={}\n", value(30, 32)),
     );
     write(
         d,
-        "services/d/.env.other",
+        "services/d/.env.worker",
         format!("DRIFT_SECRET={}\n", value(30, 32)),
     );
     write(
         d,
-        "services/e/.env.other",
+        "services/e/.env.worker",
         format!("DRIFT_SECRET={}\n", value(31, 32)),
     );
     write(
@@ -505,12 +505,12 @@ fn check_reports_every_kind_of_problem_in_text_json_and_valid_sarif() {
         (".env.production", 4, "weak"),
         ("services/a/.env.service", 1, "inconsistent"),
         ("services/b/.env.service", 1, "inconsistent"),
-        ("services/c/.env.other", 0, "not_ignored"),
-        ("services/c/.env.other", 1, "inconsistent"),
-        ("services/d/.env.other", 0, "not_ignored"),
-        ("services/d/.env.other", 1, "inconsistent"),
-        ("services/e/.env.other", 0, "not_ignored"),
-        ("services/e/.env.other", 1, "inconsistent"),
+        ("services/c/.env.worker", 0, "not_ignored"),
+        ("services/c/.env.worker", 1, "inconsistent"),
+        ("services/d/.env.worker", 0, "not_ignored"),
+        ("services/d/.env.worker", 1, "inconsistent"),
+        ("services/e/.env.worker", 0, "not_ignored"),
+        ("services/e/.env.worker", 1, "inconsistent"),
     ]
     .iter()
     .map(|(f, l, c)| (f.to_string(), *l, c.to_string()))
@@ -733,6 +733,804 @@ fn bad_input_is_one_line_with_file_and_line_and_nothing_changes() {
     );
 }
 
+// Issue 15: scope, environments, defaults, file modes, dry runs, skipped files, status.
+
+fn git_init(d: &Path) {
+    let s = StdCommand::new("git")
+        .current_dir(d)
+        .args(["init", "-q"])
+        .output()
+        .unwrap();
+    assert!(s.status.success(), "git init: {}", stderr(&s));
+}
+
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::symlink_metadata(p)
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        .permissions()
+        .mode()
+        & 0o7777
+}
+
+/// The value of `key` in a file, as a service reads it.
+fn get(d: &Path, rel: &str, key: &str) -> String {
+    vigil_env::Document::parse(&read(d, rel))
+        .unwrap()
+        .get(key)
+        .unwrap_or_else(|| panic!("{rel}: no {key}"))
+        .to_owned()
+}
+
+/// The env files `env check --format json` saw: (path, environment).
+fn seen(out: &std::process::Output) -> Vec<(String, String)> {
+    json(out)["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_owned(),
+                f["environment"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// (file, line, code) of every problem `env check --format json` reported.
+fn problems(out: &std::process::Output) -> Vec<(String, u64, String)> {
+    json(out)["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["file"].as_str().unwrap().to_owned(),
+                p["line"].as_u64().unwrap(),
+                p["code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Every path under `d` (links not followed) with its mode, owner, bytes (or link target) and
+/// modification time: a dry run must leave all of it as it was.
+fn tree(d: &Path) -> BTreeMap<String, (u32, u32, Vec<u8>, i64, i64)> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = BTreeMap::new();
+    let mut stack = vec![d.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        let m = std::fs::symlink_metadata(&p).unwrap();
+        let body = if m.file_type().is_symlink() {
+            std::fs::read_link(&p)
+                .unwrap()
+                .into_os_string()
+                .into_encoded_bytes()
+        } else if m.is_dir() {
+            for e in std::fs::read_dir(&p).unwrap() {
+                stack.push(e.unwrap().path());
+            }
+            Vec::new()
+        } else {
+            std::fs::read(&p).unwrap()
+        };
+        let rel = p.strip_prefix(d).unwrap().display().to_string();
+        out.insert(rel, (m.mode(), m.uid(), body, m.mtime(), m.mtime_nsec()));
+    }
+    out
+}
+
+/// [`tree`] without what taking the lock creates (`.vigil/`, its lock file, the root folder's
+/// modification time): what a refused `--write` must leave as it was.
+fn files_tree(d: &Path) -> BTreeMap<String, (u32, u32, Vec<u8>, i64, i64)> {
+    let mut t = tree(d);
+    t.remove("");
+    t.remove(".vigil");
+    t.remove(".vigil/env.lock");
+    t
+}
+
+#[test]
+fn configured_env_files_in_a_gitignored_folder_are_rotated_and_checked() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    git_init(d);
+    write(d, ".gitignore", "secrets/\n.vigil/\n");
+    write(d, "vigil.toml", "[env]\nfiles = [\"secrets/*.env\"]\n");
+    write(
+        d,
+        "secrets/prod.env",
+        format!("AUTH_TOKEN={}\n", value(40, 32)),
+    );
+    write(
+        d,
+        "secrets/staging.env",
+        format!("AUTH_TOKEN={}\n", value(41, 32)),
+    );
+    let out = run(d, &["env", "check", "--format", "json"]);
+    expect_exit(&out, 0);
+    assert_eq!(
+        seen(&out),
+        [
+            ("secrets/prod.env".to_owned(), "production".to_owned()),
+            ("secrets/staging.env".into(), "staging".into()),
+        ],
+        "files named in [env] files are in scope although git ignores their folder"
+    );
+    let out = run(d, &["env", "rotate", "--tokens", "AUTH_TOKEN", "--write"]);
+    expect_exit(&out, 0);
+    let (p, s) = (
+        get(d, "secrets/prod.env", "AUTH_TOKEN"),
+        get(d, "secrets/staging.env", "AUTH_TOKEN"),
+    );
+    assert_ne!(p, value(40, 32));
+    assert_ne!(s, value(41, 32));
+    assert_ne!(p, s, "two environments never share a new value");
+}
+
+#[test]
+fn discovery_never_descends_into_dependency_folders_even_without_a_gitignore() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    for f in [
+        ".env",
+        "services/bot/.env",
+        "node_modules/pkg/.env",
+        ".venv/lib/python3.12/site-packages/pkg/.env",
+        "vendor/github.com/acme/lib/.env",
+        "target/debug/build/x/.env",
+        "web/node_modules/left-pad/.env.production",
+    ] {
+        write(d, f, "PORT=1\n");
+    }
+    let out = run(d, &["env", "check", "--format", "json"]);
+    expect_exit(&out, 0);
+    assert_eq!(
+        seen(&out),
+        [
+            (".env".to_owned(), "default".to_owned()),
+            ("services/bot/.env".into(), "default".into()),
+        ]
+    );
+    // Named in [env] files, a file inside such a folder is in scope.
+    write(
+        d,
+        "vigil.toml",
+        "[env]\nfiles = [\"/.env\", \"vendor/github.com/acme/lib/.env\"]\n",
+    );
+    let out = run(d, &["env", "check", "--format", "json"]);
+    expect_exit(&out, 0);
+    assert_eq!(
+        seen(&out),
+        [
+            (".env".to_owned(), "default".to_owned()),
+            ("vendor/github.com/acme/lib/.env".into(), "default".into()),
+        ]
+    );
+}
+
+#[test]
+fn a_symlinked_env_file_is_written_through_and_never_replaced() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let old = value(42, 32);
+    write(d, ".env", format!("AUTH_TOKEN={old}\n"));
+    write(
+        d,
+        "config/bot.secrets",
+        format!("AUTH_TOKEN={old}\nPORT=2\n"),
+    );
+    std::fs::create_dir_all(d.join("services/bot")).unwrap();
+    std::os::unix::fs::symlink("../../config/bot.secrets", d.join("services/bot/.env")).unwrap();
+    let out = run(d, &["env", "rotate", "--tokens", "AUTH_TOKEN", "--write"]);
+    expect_exit(&out, 0);
+    let link = d.join("services/bot/.env");
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the link stays a link"
+    );
+    assert_eq!(
+        std::fs::read_link(&link).unwrap(),
+        Path::new("../../config/bot.secrets")
+    );
+    let new = get(d, ".env", "AUTH_TOKEN");
+    assert_ne!(new, old);
+    assert_eq!(
+        read(d, "config/bot.secrets"),
+        format!("AUTH_TOKEN={new}\nPORT=2\n"),
+        "written through to the link's target"
+    );
+
+    // A hard link cannot be written through: replacing one name would leave the other with the
+    // old value. Refused, nothing changes.
+    write(d, "config/api.secrets", format!("AUTH_TOKEN={new}\n"));
+    std::fs::create_dir_all(d.join("services/api")).unwrap();
+    std::fs::hard_link(d.join("config/api.secrets"), d.join("services/api/.env")).unwrap();
+    let before = files_tree(d);
+    let out = run(d, &["env", "rotate", "--tokens", "AUTH_TOKEN", "--write"]);
+    expect_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("services/api/.env: has 2 hard links"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(files_tree(d), before);
+    std::fs::remove_file(d.join("services/api/.env")).unwrap();
+
+    // A link that would put one file into two environments is refused; nothing changes.
+    std::os::unix::fs::symlink(".env", d.join(".env.prod")).unwrap();
+    let before = files_tree(d);
+    for args in [
+        &["env", "rotate", "--tokens", "AUTH_TOKEN", "--write"][..],
+        &["env", "check"][..],
+    ] {
+        let out = run(d, args);
+        expect_exit(&out, 2);
+        let e = stderr(&out);
+        assert_eq!(e.trim().lines().count(), 1, "{e}");
+        assert!(
+            e.contains(".env.prod") && e.contains("production") && e.contains("default"),
+            "{e}"
+        );
+    }
+    assert_eq!(files_tree(d), before);
+}
+
+#[test]
+fn encrypted_values_are_never_rotated_into_plaintext() {
+    let b64 = |seed: u64, n: usize| {
+        let mut s = value(seed, n);
+        s.push_str("==");
+        s
+    };
+    let sops = format!(
+        "ENC[AES256_GCM,data:{},iv:{},tag:{},type:str]",
+        b64(43, 42),
+        b64(44, 22),
+        b64(45, 22)
+    );
+    let dotenvx = format!("\"encrypted:B{}\"", b64(46, 120));
+    let seal = format!("vseal:v1:k1:{}", value(47, 80));
+    for (tool, sealed) in [("SOPS", sops), ("dotenvx", dotenvx), ("vigil seal", seal)] {
+        let dir = TempDir::new().unwrap();
+        let d = dir.path();
+        write(d, ".env", format!("PORT=1\nAUTH_TOKEN={sealed}\n"));
+        write(
+            d,
+            "services/bot/.env",
+            format!("AUTH_TOKEN={}\n", value(48, 32)),
+        );
+        let before = files_tree(d);
+        for args in [
+            &["env", "rotate", "--tokens", "AUTH_TOKEN", "--write"][..],
+            &["env", "rotate", "--dual", "AUTH_TOKEN", "--write"][..],
+        ] {
+            let out = run(d, args);
+            expect_exit(&out, 2);
+            let e = stderr(&out);
+            assert_eq!(e.trim().lines().count(), 1, "{tool}: {e}");
+            assert!(
+                e.contains(".env:2")
+                    && e.contains("AUTH_TOKEN")
+                    && e.contains(tool)
+                    && e.contains("plaintext"),
+                "{tool}: {e}"
+            );
+        }
+        assert_eq!(files_tree(d), before, "{tool}: nothing written");
+    }
+}
+
+#[test]
+fn each_environment_gets_its_own_value_and_its_services_share_it() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let (jwt, tok) = (value(50, 44), value(51, 32));
+    let both = format!("MCP_JWT_SECRET={jwt}\nAUTH_TOKEN={tok}\n");
+    let production = [
+        ".env.prod",
+        "services/bot/.env.prod",
+        ".env.production.local",
+    ];
+    let staging = [".env.stage", "services/bot/.env.staging"];
+    let default = [".env", ".env.bot", ".env.voice", "services/tts/.env"];
+    for f in production.iter().chain(&staging).chain(&default) {
+        write(d, f, &both);
+    }
+    write(d, ".env.example", "MCP_JWT_SECRET=\nAUTH_TOKEN=\n");
+    let out = run(d, &["env", "check", "--format", "json"]);
+    let mut envs = seen(&out);
+    envs.sort();
+    let mut want: Vec<(String, String)> = production
+        .iter()
+        .map(|f| (f.to_string(), "production".to_owned()))
+        .chain(staging.iter().map(|f| (f.to_string(), "staging".into())))
+        .chain(default.iter().map(|f| (f.to_string(), "default".into())))
+        .chain([(".env.example".to_owned(), "default".to_owned())])
+        .collect();
+    want.sort();
+    assert_eq!(envs, want);
+
+    let out = run(
+        d,
+        &[
+            "env",
+            "rotate",
+            "--tokens",
+            "MCP_JWT_SECRET,AUTH_TOKEN",
+            "--write",
+        ],
+    );
+    expect_exit(&out, 0);
+    let mut per_env: BTreeMap<&str, (String, String)> = BTreeMap::new();
+    for (name, files) in [
+        ("production", &production[..]),
+        ("staging", &staging[..]),
+        ("default", &default[..]),
+    ] {
+        let first = (
+            get(d, files[0], "MCP_JWT_SECRET"),
+            get(d, files[0], "AUTH_TOKEN"),
+        );
+        for f in files {
+            assert_eq!(
+                (get(d, f, "MCP_JWT_SECRET"), get(d, f, "AUTH_TOKEN")),
+                first,
+                "{f}: every service of {name} shares its environment's new values"
+            );
+        }
+        per_env.insert(name, first);
+    }
+    let mut all: Vec<&String> = per_env.values().flat_map(|(a, b)| [a, b]).collect();
+    assert!(!all.contains(&&jwt) && !all.contains(&&tok));
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 6, "one new value per environment per secret");
+    assert_eq!(read(d, ".env.example"), "MCP_JWT_SECRET=\nAUTH_TOKEN=\n");
+
+    // What the other commands make of it: no problem anywhere.
+    let out = run(d, &["token", "check-config", "--format", "json"]);
+    expect_exit(&out, 0);
+    let v = json(&out);
+    let names: Vec<&str> = v["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(names, ["default", "production", "staging"]);
+    expect_exit(&run(d, &["env", "check"]), 0);
+}
+
+#[test]
+fn check_finds_drift_inside_an_environment_and_one_value_in_two_environments() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let tok = value(52, 32);
+    for f in [".env", ".env.bot", ".env.voice"] {
+        write(d, f, format!("AUTH_TOKEN={tok}\n"));
+    }
+    write(d, ".env.prod", format!("AUTH_TOKEN={}\n", value(53, 32)));
+    expect_exit(&run(d, &["env", "check"]), 0);
+    // The voice service alone gets another token: the bot and the voice service now disagree.
+    write(d, ".env.voice", format!("AUTH_TOKEN={}\n", value(54, 32)));
+    let out = run(d, &["env", "check", "--format", "json"]);
+    expect_exit(&out, 1);
+    assert_eq!(
+        problems(&out),
+        [
+            (".env".to_owned(), 1, "inconsistent".to_owned()),
+            (".env.bot".into(), 1, "inconsistent".into()),
+            (".env.voice".into(), 1, "inconsistent".into()),
+        ]
+    );
+    // Two services alone: an AUTH_TOKEN is the services' shared token, so two values are drift.
+    std::fs::remove_file(d.join(".env")).unwrap();
+    let out = run(d, &["env", "check", "--format", "json"]);
+    expect_exit(&out, 1);
+    assert_eq!(
+        problems(&out),
+        [
+            (".env.bot".to_owned(), 1, "inconsistent".to_owned()),
+            (".env.voice".into(), 1, "inconsistent".into()),
+        ]
+    );
+    write(d, ".env", format!("AUTH_TOKEN={tok}\n"));
+    // Production holding the default environment's token is a problem too.
+    write(d, ".env.voice", format!("AUTH_TOKEN={tok}\n"));
+    write(d, ".env.prod", format!("AUTH_TOKEN={tok}\n"));
+    let out = run(d, &["env", "check", "--format", "json"]);
+    expect_exit(&out, 1);
+    let got = problems(&out);
+    assert!(
+        got.contains(&(
+            ".env.prod".to_owned(),
+            1,
+            "shared_across_environments".to_owned()
+        )),
+        "{got:?}"
+    );
+    assert!(!format!("{}{}", stdout(&out), stderr(&out)).contains(&tok));
+}
+
+#[test]
+fn a_file_the_model_cannot_place_is_refused_with_the_line_to_add() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let tok = value(55, 32);
+    write(d, ".env", format!("AUTH_TOKEN={tok}\n"));
+    write(d, ".env.blue", format!("AUTH_TOKEN={tok}\n"));
+    let before = files_tree(d);
+    for args in [
+        &["env", "check"][..],
+        &["env", "rotate", "--tokens", "AUTH_TOKEN", "--write"][..],
+        &["env", "status"][..],
+        &["token", "check-config"][..],
+    ] {
+        let out = run(d, args);
+        expect_exit(&out, 2);
+        let e = stderr(&out);
+        assert_eq!(e.trim().lines().count(), 1, "{args:?}: {e}");
+        assert!(
+            e.starts_with("vigil: .env.blue: ")
+                && e.contains("[env.environments]")
+                && e.contains("blue = [\".env.blue\"]"),
+            "{args:?}: {e}"
+        );
+    }
+    assert_eq!(files_tree(d), before);
+    // Its own environment: its own value.
+    write(
+        d,
+        "vigil.toml",
+        "[env.environments]\nblue = [\".env.blue\"]\n",
+    );
+    expect_exit(
+        &run(d, &["env", "rotate", "--tokens", "AUTH_TOKEN", "--write"]),
+        0,
+    );
+    assert_ne!(
+        get(d, ".env", "AUTH_TOKEN"),
+        get(d, ".env.blue", "AUTH_TOKEN")
+    );
+    // A service of the default environment: the default environment's value.
+    write(
+        d,
+        "vigil.toml",
+        "[env.environments]\ndefault = [\".env.blue\"]\n",
+    );
+    expect_exit(
+        &run(d, &["env", "rotate", "--tokens", "AUTH_TOKEN", "--write"]),
+        0,
+    );
+    assert_eq!(
+        get(d, ".env", "AUTH_TOKEN"),
+        get(d, ".env.blue", "AUTH_TOKEN")
+    );
+    // Globs place whole layouts.
+    write(d, "deploy/live/app.env", format!("AUTH_TOKEN={tok}\n"));
+    write(
+        d,
+        "vigil.toml",
+        "[env.environments]\ndefault = [\".env.blue\"]\nproduction = [\"deploy/live/*.env\"]\n",
+    );
+    let out = run(d, &["env", "check", "--format", "json"]);
+    assert!(
+        seen(&out).contains(&("deploy/live/app.env".to_owned(), "production".to_owned())),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn rotated_defaults_pass_every_vigil_check() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        ".env",
+        format!(
+            "MCP_JWT_SECRET={}\nWEBHOOK_SECRET_DEFAULT={}\nWEBHOOK_SECRET_BACKUP=\nDB_PASSWORD={}\nAUTH_TOKEN={}\n",
+            value(56, 44),
+            value(57, 32),
+            value(58, 32),
+            value(59, 32)
+        ),
+    );
+    for _ in 0..3 {
+        expect_exit(
+            &run(
+                d,
+                &[
+                    "env",
+                    "rotate",
+                    "--tokens",
+                    "MCP_JWT_SECRET,DB_PASSWORD,AUTH_TOKEN",
+                    "--write",
+                ],
+            ),
+            0,
+        );
+        expect_exit(
+            &run(d, &["env", "rotate", "--dual", "WEBHOOK_SECRET", "--write"]),
+            0,
+        );
+        assert!(get(d, ".env", "MCP_JWT_SECRET").len() >= 48);
+        let out = run(d, &["token", "check-config", ".env"]);
+        expect_exit(&out, 0);
+        assert_eq!(stdout(&out), "");
+        expect_exit(&run(d, &["env", "check"]), 0);
+    }
+    // A length that would fall short of `token check-config` for a JWT secret is refused.
+    let out = run(
+        d,
+        &[
+            "env",
+            "rotate",
+            "--tokens",
+            "MCP_JWT_SECRET",
+            "--length",
+            "32",
+        ],
+    );
+    expect_exit(&out, 2);
+    assert!(stderr(&out).contains("256"), "{}", stderr(&out));
+}
+
+#[test]
+fn backups_are_private_and_rotated_files_keep_their_mode_and_owner() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let old = value(60, 32);
+    write(d, ".env", format!("AUTH_TOKEN={old}\n"));
+    write(
+        d,
+        "services/bot/.env.service",
+        format!("AUTH_TOKEN={old}\n"),
+    );
+    std::fs::set_permissions(d.join(".env"), std::fs::Permissions::from_mode(0o640)).unwrap();
+    std::fs::set_permissions(
+        d.join("services/bot/.env.service"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    // As root (the CI machine), also give the file another owner and group, as a deployment does.
+    let root = std::fs::metadata(d).unwrap().uid() == 0;
+    if root {
+        std::os::unix::fs::chown(d.join(".env"), Some(4242), Some(4343)).unwrap();
+    }
+    let owner = |p: &str| {
+        let m = std::fs::metadata(d.join(p)).unwrap();
+        (m.uid(), m.gid())
+    };
+    let before = owner(".env");
+    let out = run(
+        d,
+        &[
+            "env",
+            "rotate",
+            "--tokens",
+            "AUTH_TOKEN",
+            "--write",
+            "--backup",
+        ],
+    );
+    expect_exit(&out, 0);
+    assert_ne!(get(d, ".env", "AUTH_TOKEN"), old);
+    assert_eq!(mode(&d.join(".env")), 0o640);
+    assert_eq!(mode(&d.join("services/bot/.env.service")), 0o600);
+    assert_eq!(owner(".env"), before, "the owner and group are kept");
+    if root {
+        assert_eq!(before, (4242, 4343));
+    }
+    assert_eq!(mode(&d.join(".vigil")), 0o700);
+    assert_eq!(mode(&d.join(".vigil/backup")), 0o700);
+    let stamp: Vec<_> = std::fs::read_dir(d.join(".vigil/backup"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(stamp.len(), 1);
+    let b = &stamp[0];
+    assert_eq!(mode(b), 0o700);
+    assert_eq!(mode(&b.join("services")), 0o700);
+    assert_eq!(mode(&b.join("services/bot")), 0o700);
+    assert_eq!(mode(&b.join(".env")), 0o600);
+    assert_eq!(mode(&b.join("services/bot/.env.service")), 0o600);
+    assert_eq!(
+        std::fs::read_to_string(b.join(".env")).unwrap(),
+        format!("AUTH_TOKEN={old}\n")
+    );
+}
+
+#[test]
+fn a_dry_run_writes_nothing_at_all() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        ".env",
+        format!(
+            "AUTH_TOKEN={}\nWEBHOOK_SECRET_DEFAULT={}\nWEBHOOK_SECRET_BACKUP={}\n",
+            value(61, 32),
+            value(62, 32),
+            value(63, 32)
+        ),
+    );
+    write(d, ".env.bot", format!("AUTH_TOKEN={}\n", value(61, 32)));
+    let dry: [&[&str]; 5] = [
+        &["env", "rotate", "--tokens", "AUTH_TOKEN"],
+        &["env", "rotate", "--dual", "WEBHOOK_SECRET"],
+        &["env", "retire", "WEBHOOK_SECRET"],
+        &["env", "check"],
+        &["env", "status"],
+    ];
+    let before = tree(d);
+    for args in dry {
+        let out = run(d, args);
+        assert!(out.status.code() != Some(2), "{args:?}: {}", stderr(&out));
+        assert_eq!(tree(d), before, "{args:?} wrote into the project");
+    }
+    assert!(!d.join(".vigil").exists());
+    // Once a rotation has written .vigil/, dry runs still touch nothing in it.
+    expect_exit(
+        &run(d, &["env", "rotate", "--tokens", "AUTH_TOKEN", "--write"]),
+        0,
+    );
+    let before = tree(d);
+    for args in dry {
+        run(d, args);
+        assert_eq!(tree(d), before, "{args:?} wrote into the project");
+    }
+}
+
+#[test]
+fn direnv_and_encrypted_env_files_are_skipped_with_one_warning_each() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        ".envrc",
+        "use nix\nsource_env_if_exists .envrc.local\nexport API_HOST=localhost\nPATH_add bin\n",
+    );
+    write(
+        d,
+        ".env.gpg",
+        [0x85u8, 0x01, 0x0c, 0x03, 0x00, 0xff, 0x9e, 0x41, 0x00, 0x07],
+    );
+    write(
+        d,
+        ".env.vault",
+        format!(
+            "#/----------------settings/metadata-----------------/\nDOTENV_VAULT_DEVELOPMENT=\"{}\"\n",
+            value(64, 80)
+        ),
+    );
+    write(d, ".env", format!("AUTH_TOKEN={}\n", value(65, 32)));
+    for args in [
+        &["env", "check"][..],
+        &["env", "status"][..],
+        &["env", "rotate", "--tokens", "AUTH_TOKEN"][..],
+    ] {
+        let out = run(d, args);
+        expect_exit(&out, 0);
+        let e = stderr(&out);
+        for f in [".envrc", ".env.gpg", ".env.vault"] {
+            let n = e
+                .lines()
+                .filter(|l| l.contains(&format!(" {f}:")) || l.contains(&format!(" {f} ")))
+                .count();
+            assert_eq!(n, 1, "{args:?}: one warning for {f}: {e}");
+        }
+    }
+    // Named explicitly, a file is read, and what cannot be read is an error.
+    write(d, "vigil.toml", "[env]\nfiles = [\".env\", \".envrc\"]\n");
+    let out = run(d, &["env", "check"]);
+    expect_exit(&out, 2);
+    assert!(
+        stderr(&out).starts_with("vigil: .envrc:1: "),
+        "{}",
+        stderr(&out)
+    );
+    write(d, "vigil.toml", "[env]\nfiles = [\".env\", \".env.gpg\"]\n");
+    let out = run(d, &["env", "check"]);
+    expect_exit(&out, 2);
+    assert!(
+        stderr(&out).starts_with("vigil: .env.gpg: "),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn status_keeps_an_overdue_secret_overdue_after_an_out_of_band_change() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    write(d, ".env", format!("MCP_JWT_SECRET={}\n", value(66, 44)));
+    expect_exit(
+        &run(
+            d,
+            &["env", "rotate", "--tokens", "MCP_JWT_SECRET", "--write"],
+        ),
+        0,
+    );
+    // Rotated 40 days ago (monthly: overdue), then changed by hand.
+    let ago = humantime::format_rfc3339_seconds(
+        std::time::SystemTime::now() - Duration::from_secs(40 * 86_400),
+    );
+    let ledger = read(d, ".vigil/rotation.toml")
+        .lines()
+        .map(|l| {
+            if l.starts_with("rotated_at") {
+                format!("rotated_at = \"{ago}\"")
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    write(d, ".vigil/rotation.toml", ledger);
+    write(d, ".env", format!("MCP_JWT_SECRET={}\n", value(67, 44)));
+    let out = run(d, &["env", "status", "--format", "json"]);
+    expect_exit(&out, 1);
+    let row = &json(&out)[0];
+    assert_eq!(row["name"], "MCP_JWT_SECRET");
+    assert_eq!(row["state"], "overdue", "{row}");
+    assert_eq!(row["changed"], true, "{row}");
+    let out = run(d, &["env", "status"]);
+    expect_exit(&out, 1);
+    let line = stdout(&out)
+        .lines()
+        .find(|l| l.starts_with("MCP_JWT_SECRET"))
+        .unwrap()
+        .to_owned();
+    assert!(
+        line.contains("overdue") && line.contains("changed"),
+        "{line}"
+    );
+    assert!(stderr(&out).contains("1 overdue"));
+}
+
+#[test]
+fn a_twice_bound_key_shows_every_binding_in_the_preview() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        ".env",
+        format!(
+            "AUTH_TOKEN={}\nPORT=1\nexport AUTH_TOKEN='{}'\n",
+            value(68, 32),
+            value(69, 32)
+        ),
+    );
+    let out = run(d, &["env", "rotate", "--tokens", "AUTH_TOKEN"]);
+    expect_exit(&out, 0);
+    let lines: Vec<String> = stdout(&out)
+        .lines()
+        .filter(|l| l.contains("AUTH_TOKEN"))
+        .map(|l| l.trim().split(':').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(lines, ["line 1", "line 3"], "{}", stdout(&out));
+    let out = run(d, &["env", "rotate", "--tokens", "AUTH_TOKEN", "--write"]);
+    expect_exit(&out, 0);
+    let doc = vigil_env::Document::parse(&read(d, ".env")).unwrap();
+    let vals: Vec<_> = doc
+        .bindings()
+        .iter()
+        .filter(|b| b.key == "AUTH_TOKEN")
+        .map(|b| b.value.clone().unwrap())
+        .collect();
+    assert_eq!(vals.len(), 2);
+    assert_eq!(vals[0], vals[1], "both bindings get the new value");
+}
+
 #[test]
 fn templates_get_placeholders_and_backups_last_until_the_next_rotation() {
     let dir = TempDir::new().unwrap();
@@ -853,9 +1651,9 @@ fn discovery_includes_gitignored_env_files_but_not_ignored_directories() {
         files(&out),
         [
             (".env".to_owned(), "default".to_owned(), false),
-            (".env.example".into(), "example".into(), true),
+            (".env.example".into(), "default".into(), true),
             (".env.production".into(), "production".into(), false),
-            ("config/app.env".into(), "app".into(), false),
+            ("config/app.env".into(), "default".into(), false),
         ]
     );
     // [env] files replaces the default globs.
@@ -863,7 +1661,7 @@ fn discovery_includes_gitignored_env_files_but_not_ignored_directories() {
     let out = run(d, &["env", "check", "--format", "json"]);
     assert_eq!(
         files(&out),
-        [("config/app.env".to_owned(), "app".to_owned(), false)]
+        [("config/app.env".to_owned(), "default".to_owned(), false)]
     );
     write(d, "vigil.toml", "[env]\nfiles = [\"config/[.env\"]\n");
     let out = run(d, &["env", "check"]);

@@ -432,16 +432,21 @@ fn staged_scans_only_what_the_commit_adds_and_the_hook_refuses_it() {
         "{}",
         String::from_utf8_lossy(&c.stderr)
     );
-    // A foreign hook is not overwritten without --force, and is kept with it.
+    // A foreign hook is chained, not replaced: kept beside, it runs after vigil (tests/hooks.rs
+    // runs it); --force replaces one instead and keeps it as .bak.
     let hook = d.join(".git/hooks/pre-commit");
     std::fs::write(&hook, "#!/bin/sh\necho mine\n").unwrap();
-    let out = run(d, &["hook", "install"]);
-    expect_exit(&out, 2);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("a hook Vigil did not write is there"));
+    expect_exit(&run(d, &["hook", "install"]), 0);
+    assert_eq!(
+        std::fs::read_to_string(d.join(".git/hooks/pre-commit.vigil-chained")).unwrap(),
+        "#!/bin/sh\necho mine\n"
+    );
+    std::fs::remove_file(d.join(".git/hooks/pre-commit.vigil-chained")).unwrap();
+    std::fs::write(&hook, "#!/bin/sh\necho other\n").unwrap();
     expect_exit(&run(d, &["hook", "install", "--force"]), 0);
     assert_eq!(
         std::fs::read_to_string(d.join(".git/hooks/pre-commit.bak")).unwrap(),
-        "#!/bin/sh\necho mine\n"
+        "#!/bin/sh\necho other\n"
     );
     assert!(std::fs::read_to_string(&hook)
         .unwrap()
@@ -507,7 +512,10 @@ fn filter_repo_dir() -> PathBuf {
 fn purge_removes_every_secret_and_keeps_every_clean_tree() {
     let h = history();
     let d = h.dir.path();
-    let out = run(d, &["purge", "plan", "-o", "repl.txt"]);
+    let outside = TempDir::new().unwrap();
+    let repl_path = outside.path().join("repl.txt");
+    let repl_arg = repl_path.to_str().unwrap();
+    let out = run(d, &["purge", "plan", "-o", repl_arg]);
     expect_exit(&out, 0);
     let plan = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -515,7 +523,7 @@ fn purge_removes_every_secret_and_keeps_every_clean_tree() {
         "{plan}"
     );
     assert!(plan.contains("3 secret(s)"), "{plan}");
-    let repl = std::fs::read_to_string(d.join("repl.txt")).unwrap();
+    let repl = std::fs::read_to_string(&repl_path).unwrap();
     for s in &h.secrets {
         assert!(repl.contains(&format!("literal:{s}==>***REMOVED***")));
     }
@@ -523,11 +531,7 @@ fn purge_removes_every_secret_and_keeps_every_clean_tree() {
     {
         use std::os::unix::fs::PermissionsExt as _;
         assert_eq!(
-            std::fs::metadata(d.join("repl.txt"))
-                .unwrap()
-                .permissions()
-                .mode()
-                & 0o777,
+            std::fs::metadata(&repl_path).unwrap().permissions().mode() & 0o777,
             0o600
         );
     }
@@ -580,7 +584,7 @@ fn purge_removes_every_secret_and_keeps_every_clean_tree() {
             "--mirror",
             ".",
             "--replacements",
-            "repl.txt",
+            repl_arg,
         ],
     );
     expect_exit(&out, 2);
@@ -593,7 +597,7 @@ fn purge_removes_every_secret_and_keeps_every_clean_tree() {
         "--mirror",
         "purge.git",
         "--replacements",
-        "repl.txt",
+        repl_arg,
     ])
     .env(
         "PATH",
@@ -627,4 +631,113 @@ fn purge_removes_every_secret_and_keeps_every_clean_tree() {
         3,
         "the original is untouched"
     );
+}
+
+#[test]
+fn staged_scans_say_they_read_the_index() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    init(d);
+    write(d, "a.txt", "hello\n");
+    commit(d, 1, "T", "first");
+    write(d, "b.txt", format!("T = '{}'\n", slack(22)));
+    git(d, &["add", "b.txt"]);
+    let out = run(d, &["scan", "--staged"]);
+    expect_exit(&out, 1);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("1 finding(s) in the index"), "{err}");
+    assert!(!err.contains("commit(s)"), "{err}");
+}
+
+#[test]
+fn relative_paths_to_bare_repositories_work() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let w = d.join("work");
+    std::fs::create_dir_all(&w).unwrap();
+    init(&w);
+    write(&w, "bot.py", format!("TOKEN = '{}'\n", slack(23)));
+    commit(&w, 1, "T", "leak");
+    git(d, &["clone", "-q", "--bare", "work", "bot.git"]);
+    git(d, &["clone", "-q", "--mirror", "work", "purge.git"]);
+    let sib = d.join("elsewhere");
+    std::fs::create_dir_all(&sib).unwrap();
+    let out = run(&sib, &["scan", "--git", "../bot.git", "-f", "json"]);
+    expect_exit(&out, 1);
+    assert_eq!(json(&out).as_array().unwrap().len(), 1);
+    let out = run(&sib, &["purge", "plan", "../bot.git", "-o", "../repl.txt"]);
+    expect_exit(&out, 0);
+    let bin = filter_repo_dir();
+    let mut c = vigil(&sib);
+    c.args([
+        "purge",
+        "apply",
+        "--mirror",
+        "../purge.git",
+        "--replacements",
+        "../repl.txt",
+    ])
+    .env(
+        "PATH",
+        format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+    );
+    let out = c.output().unwrap();
+    expect_exit(&out, 0);
+    expect_exit(&run(&sib, &["scan", "--git", "../purge.git"]), 0);
+}
+
+#[test]
+fn the_replacements_file_is_private_and_never_in_the_working_tree() {
+    let h = history();
+    let d = h.dir.path();
+    let untracked = |d: &Path| git(d, &["status", "--porcelain", "--untracked-files=all"]);
+    assert_eq!(untracked(d), "");
+    // By default: outside the working tree, 0600 in a 0700 folder, named in the plan.
+    let out = run(d, &["purge", "plan"]);
+    expect_exit(&out, 0);
+    assert_eq!(untracked(d), "", "purge plan left a file git would add");
+    let plan = String::from_utf8_lossy(&out.stdout);
+    let file = plan
+        .lines()
+        .find_map(|l| l.split("Replacements: ").nth(1))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| panic!("{plan}"));
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&file), 0o600);
+    assert_eq!(mode(file.parent().unwrap()), 0o700);
+    assert!(std::fs::read_to_string(&file)
+        .unwrap()
+        .contains(&h.secrets[0]));
+    // `purge apply` finds it without being told.
+    let outside = TempDir::new().unwrap();
+    let mirror = outside.path().join("mirror.git");
+    git(
+        d,
+        &["clone", "-q", "--mirror", ".", mirror.to_str().unwrap()],
+    );
+    let bin = filter_repo_dir();
+    let mut c = vigil(d);
+    c.args(["purge", "apply", "--mirror", mirror.to_str().unwrap()])
+        .env(
+            "PATH",
+            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+        );
+    let out = c.output().unwrap();
+    expect_exit(&out, 0);
+    // Inside the working tree: only in a folder git ignores.
+    let out = run(d, &["purge", "plan", "-o", "repl.txt"]);
+    expect_exit(&out, 2);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("git-ignored"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!d.join("repl.txt").exists());
+    write(d, ".gitignore", "private/\n");
+    git(d, &["add", ".gitignore"]);
+    let out = run(d, &["purge", "plan", "-o", "private/repl.txt"]);
+    expect_exit(&out, 0);
+    assert_eq!(mode(&d.join("private/repl.txt")), 0o600);
+    assert_eq!(mode(&d.join("private")), 0o700);
 }

@@ -243,3 +243,136 @@ fn vigil_toml_errors_name_file_line_and_key() {
         "{err}"
     );
 }
+
+#[test]
+fn unknown_keys_in_rules_and_allowlists_are_refused_with_file_line_and_key() {
+    let d = tree();
+    for (body, line, key) in [
+        (
+            "[scan]\n[[scan.rules]]\nid = \"x\"\nregex = '''x_[a-z]{20}'''\nkeyword = [\"x_\"]\n",
+            5,
+            "scan.rules[0].keyword",
+        ),
+        (
+            "[scan]\n\n[scan.allowlist]\ndescription = \"d\"\npath = ['''^vendor/''']\n",
+            5,
+            "scan.allowlist.path",
+        ),
+        (
+            "[scan]\n[[scan.rules]]\nid = \"x\"\nregex = '''x_[a-z]{20}'''\n  [[scan.rules.allowlists]]\n  regex = ['''^x_test''']\n",
+            6,
+            "scan.rules[0].allowlists[0].regex",
+        ),
+        (
+            "[scan]\n[[scan.allowlists]]\ntargetRule = [\"x\"]\nregexes = ['''a''']\n",
+            3,
+            "scan.allowlists[0].targetRule",
+        ),
+    ] {
+        write(d.path(), "vigil.toml", body);
+        let out = run(d.path(), &["scan", "."]);
+        expect_exit(&out, 2);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.starts_with(&format!("vigil: vigil.toml:{line}: {key}: unknown field")),
+            "{err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    // The same in a gitleaks file.
+    std::fs::remove_file(d.path().join("vigil.toml")).unwrap();
+    write(
+        d.path(),
+        "typo.toml",
+        "[[rules]]\nid = \"x\"\nregex = '''x_[a-z]{20}'''\nsecretGroupp = 1\n",
+    );
+    let out = run(d.path(), &["scan", ".", "--config", "typo.toml"]);
+    expect_exit(&out, 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("vigil: typo.toml:4: rules[0].secretGroupp: unknown field"),
+        "{err}"
+    );
+}
+
+#[test]
+fn every_key_gitleaks_8_30_accepts_in_rules_and_allowlists_is_read() {
+    let d = tree();
+    // Every key of gitleaks's ViperConfig rules, rule allowlists, global allowlists and extend,
+    // in its documented spelling and in the other spellings viper (case-insensitive) takes.
+    let all = r#"
+title = "all keys"
+description = "every key gitleaks 8.30 reads"
+
+[extend]
+useDefault = true
+disabledRules = ["generic-api-key"]
+
+[[rules]]
+id = "internal-service-token"
+description = "Internal service token"
+regex = '''svc_tok_([a-f0-9]{40})'''
+secretGroup = 1
+entropy = 1.0
+keywords = ["svc_tok_"]
+path = '''\.env$'''
+tags = ["internal"]
+skipReport = false
+
+  [[rules.allowlists]]
+  description = "tests"
+  condition = "OR"
+  commits = ["0000000000000000000000000000000000000000"]
+  paths = ['''^fixtures/''']
+  regexTarget = "line"
+  regexes = ['''#\s*TEST''']
+  stopwords = ["dummy"]
+
+  [[rules.required]]
+  id = "orchestrator-token"
+  withinLines = 3
+  withinColumns = 80
+
+[[rules]]
+id = "orchestrator-token"
+regex = '''orch_[a-z0-9]{32}'''
+secretgroup = 0
+SkipReport = false
+
+  [rules.allowlist]
+  regextarget = "match"
+  stopWords = ["dummy"]
+  regexes = ['''^orch_0000''']
+
+[[allowlists]]
+description = "global, for one rule"
+targetRules = ["orchestrator-token"]
+condition = "AND"
+paths = ['''^vendor/''']
+stopwords = ["zzzz"]
+"#;
+    write(d.path(), "all.toml", all);
+    let out = run(
+        d.path(),
+        &["scan", ".", "--config", "all.toml", "-f", "json"],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    expect_exit(&out, 1);
+    let got = found(&out);
+    assert!(
+        got.contains(&".env:internal-service-token:7".to_string()),
+        "{got:?} {err}"
+    );
+    // `required` is read; Vigil does not enforce composite rules and says so, reporting more.
+    assert!(err.contains("required"), "{err}");
+}
+
+#[test]
+fn a_missing_config_file_is_reported_once() {
+    let d = tree();
+    let out = run(d.path(), &["scan", ".", "--config", "nope.toml"]);
+    expect_exit(&out, 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+    assert!(err.starts_with("vigil: nope.toml: cannot read"), "{err}");
+}

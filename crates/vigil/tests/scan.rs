@@ -415,3 +415,195 @@ fn the_repository_itself_scans_clean() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// Mode bits of a file.
+fn mode(p: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn a_baseline_hides_only_the_secret_it_recorded() {
+    let dir = TempDir::new().unwrap();
+    let r = dir.path();
+    let (a, b) = (
+        token("«ghp_{alnum:30}{ghcrc}»", 40),
+        token("«ghp_{alnum:30}{ghcrc}»", 1040),
+    );
+    assert_ne!(a, b);
+    write(r, "bot.py", format!("gh = \"{a}\"\n"));
+    expect_exit(&run(r, &["scan", "bot.py"]), 1);
+    expect_exit(
+        &run(r, &["scan", "bot.py", "--baseline-write", "base.json"]),
+        0,
+    );
+    expect_exit(&run(r, &["scan", "bot.py", "--baseline", "base.json"]), 0);
+    // A different secret on the very same line is a new finding.
+    write(r, "bot.py", format!("gh = \"{b}\"\n"));
+    let out = run(
+        r,
+        &["scan", "bot.py", "--baseline", "base.json", "-f", "json"],
+    );
+    expect_exit(&out, 1);
+    assert_eq!(
+        triples(&json(&out)),
+        vec![("bot.py".to_string(), "github-pat".to_string(), 1)]
+    );
+    // The baseline holds salted hashes only: not the secret, not its unsalted content hash, and
+    // a second baseline of the same finding has another salt and so other hashes.
+    write(r, "bot.py", format!("gh = \"{a}\"\n"));
+    expect_exit(
+        &run(r, &["scan", "bot.py", "--baseline-write", "again.json"]),
+        0,
+    );
+    let (one, two) = (
+        std::fs::read_to_string(r.join("base.json")).unwrap(),
+        std::fs::read_to_string(r.join("again.json")).unwrap(),
+    );
+    let unsalted = vigil_scan::finding::content_hash("github-pat", "bot.py", &a);
+    for text in [&one, &two] {
+        assert!(!text.contains(&a) && !text.contains(&a[4..20]), "{text}");
+        assert!(!text.contains(&unsalted), "{text}");
+    }
+    let hashes = |t: &str| -> Vec<String> {
+        let v: serde_json::Value = serde_json::from_str(t).unwrap();
+        let salt = v["salt"].as_str().expect("a salt").to_owned();
+        assert!(salt.len() >= 32, "{salt}");
+        let mut h: Vec<String> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["hash"].as_str().unwrap().to_owned())
+            .collect();
+        h.push(salt);
+        h
+    };
+    let (h1, h2) = (hashes(&one), hashes(&two));
+    assert_eq!(h1.len(), 2);
+    assert!(h1.iter().all(|h| !h2.contains(h)), "{h1:?} {h2:?}");
+    expect_exit(&run(r, &["scan", "bot.py", "--baseline", "again.json"]), 0);
+}
+
+#[test]
+fn old_and_gitleaks_baselines_match_the_secret_or_are_refused() {
+    let dir = TempDir::new().unwrap();
+    let r = dir.path();
+    let (a, b) = (
+        token("«ghp_{alnum:30}{ghcrc}»", 42),
+        token("«ghp_{alnum:30}{ghcrc}»", 1042),
+    );
+    write(r, "bot.py", format!("gh = \"{a}\"\n"));
+    // A baseline written before salting: a JSON report whose `hash` is the unsalted content hash.
+    let old = serde_json::json!([{
+        "rule": "github-pat", "file": "bot.py", "line": 1,
+        "fingerprint": "bot.py:github-pat:1",
+        "hash": vigil_scan::finding::content_hash("github-pat", "bot.py", &a),
+    }]);
+    write(r, "old.json", old.to_string());
+    // gitleaks's JSON report, secret in clear (its default) and redacted (`--redact`).
+    let gl = |secret: &str| {
+        serde_json::json!([{
+            "RuleID": "github-pat", "File": "bot.py", "StartLine": 1, "Secret": secret,
+            "Fingerprint": "bot.py:github-pat:1",
+        }])
+        .to_string()
+    };
+    write(r, "gitleaks.json", gl(&a));
+    write(r, "redacted.json", gl("REDACTED"));
+    for base in ["old.json", "gitleaks.json"] {
+        let out = run(r, &["scan", "bot.py", "--baseline", base]);
+        expect_exit(&out, 0);
+    }
+    let out = run(r, &["scan", "bot.py", "--baseline", "old.json"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--baseline-write"),
+        "an unsalted baseline is read with a warning to rewrite it: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    write(r, "bot.py", format!("gh = \"{b}\"\n"));
+    for base in ["old.json", "gitleaks.json"] {
+        let out = run(r, &["scan", "bot.py", "--baseline", base]);
+        expect_exit(&out, 1);
+    }
+    let out = run(r, &["scan", "bot.py", "--baseline", "redacted.json"]);
+    expect_exit(&out, 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("vigil: redacted.json: finding [0]") && err.contains("redacted"),
+        "{err}"
+    );
+}
+
+#[test]
+fn reports_with_secrets_in_clear_are_private() {
+    let p = planted();
+    let r = p.dir.path();
+    expect_exit(
+        &run(r, &["scan", ".", "-f", "json", "-o", "redacted.json"]),
+        1,
+    );
+    assert_eq!(mode(&r.join("redacted.json")), 0o644);
+    // A report that was public before becomes private when it holds secrets.
+    write(r, "old.sarif", "{}");
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(r.join("old.sarif"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    for format in ["sarif", "csv", "junit", "text"] {
+        let out = run(
+            r,
+            &[
+                "scan",
+                ".",
+                "-f",
+                format,
+                "--show-secrets",
+                "-o",
+                "old.sarif",
+            ],
+        );
+        expect_exit(&out, 1);
+        assert_eq!(mode(&r.join("old.sarif")), 0o600, "{format}");
+    }
+    // New folders for it are private too.
+    let out = run(
+        r,
+        &[
+            "scan",
+            ".",
+            "-f",
+            "json",
+            "--show-secrets",
+            "-o",
+            "out/shown.json",
+        ],
+    );
+    expect_exit(&out, 1);
+    assert_eq!(mode(&r.join("out/shown.json")), 0o600);
+    assert_eq!(mode(&r.join("out")), 0o700);
+}
+
+#[test]
+fn the_summary_counts_ignored_files_and_names_ignored_env_files() {
+    let p = planted();
+    let r = p.dir.path();
+    // Only ignored/secret.txt is ignored: counted, no hint.
+    let out = run(r, &["scan", "."]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("1 ignored by ignore rules"), "{err}");
+    assert!(!err.contains("--no-ignore"), "{err}");
+    // Ignored env files: counted and named, with the flag that scans them.
+    write(r, ".gitignore", ".env.local\nsecrets/\n");
+    write(r, ".env.local", "PORT=1\n");
+    write(r, "secrets/prod.env", "PORT=2\n");
+    write(r, "secrets/notes.txt", "hello\n");
+    let out = run(r, &["scan", "."]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("4 ignored by ignore rules"), "{err}");
+    assert!(
+        err.contains("2 look like env files (.env.local, secrets/prod.env)")
+            && err.contains("--no-ignore"),
+        "{err}"
+    );
+    let out = run(r, &["scan", ".", "--no-ignore"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("ignored by"), "{err}");
+}

@@ -549,6 +549,96 @@ fn jwks_published_by_one_side_verifies_on_the_other_over_http_with_a_cache() {
 }
 
 #[test]
+fn check_config_reads_environments_through_the_env_model() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let (shared, own) = (secret(73), secret(74));
+    // Production: two services with one secret; staging reuses it (the problem); the default
+    // environment's root file and bot service share another.
+    write(d, ".env.prod", format!("MCP_JWT_SECRET={shared}\n"));
+    write(
+        d,
+        "services/bot/.env.prod",
+        format!("MCP_JWT_SECRET={shared}\n"),
+    );
+    write(d, ".env.stage", format!("MCP_JWT_SECRET={shared}\n"));
+    write(d, ".env", format!("MCP_JWT_SECRET={own}\n"));
+    write(d, ".env.bot", format!("MCP_JWT_SECRET={own}\n"));
+    write(d, ".env.example", "MCP_JWT_SECRET=\n");
+    let out = run(d, &["token", "check-config", "--format", "json"]);
+    expect_exit(&out, 1);
+    let v = json(&out);
+    let got: Vec<(String, String)> = v["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["environment"].as_str().unwrap().to_owned(),
+                p["code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [("production".to_owned(), "secret_shared".to_owned())],
+        "services of one environment share its secret; environments do not"
+    );
+    let msg = v["problems"][0]["message"].as_str().unwrap();
+    assert!(msg.contains("production, staging"), "{msg}");
+    let mut envs: Vec<(String, String)> = v["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["origin"].as_str().unwrap().to_owned(),
+                e["name"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    envs.sort();
+    assert_eq!(
+        envs,
+        [
+            (".env".to_owned(), "default".to_owned()),
+            (".env.bot".into(), "default".into()),
+            (".env.prod".into(), "production".into()),
+            (".env.stage".into(), "staging".into()),
+            ("services/bot/.env.prod".into(), "production".into()),
+        ]
+    );
+    // Files given on the command line are placed by the same model.
+    let out = run(
+        d,
+        &[
+            "token",
+            "check-config",
+            "--format",
+            "json",
+            ".env.prod",
+            ".env.bot",
+        ],
+    );
+    expect_exit(&out, 0);
+    let names: Vec<String> = json(&out)["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["production", "default"]);
+    write(d, ".env.blue", format!("MCP_JWT_SECRET={own}\n"));
+    let out = run(d, &["token", "check-config", ".env.blue"]);
+    expect_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("blue = [\".env.blue\"]"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn check_config_is_the_jwt_compliance_gate() {
     let dir = TempDir::new().unwrap();
     let strong = secret(71);

@@ -15,6 +15,9 @@ pub struct CompletionsArgs {
 /// Writes the script to stdout.
 pub fn run(args: CompletionsArgs) -> anyhow::Result<ExitStatus> {
     let mut cmd = crate::cli::Cli::command();
-    clap_complete::generate(args.shell, &mut cmd, "vigil", &mut std::io::stdout());
+    // Into memory first: clap_complete panics when its writer fails (a closed pipe).
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut cmd, "vigil", &mut script);
+    std::io::Write::write_all(&mut std::io::stdout().lock(), &script)?;
     Ok(ExitStatus::Success)
 }

@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use vigil_core::ExitStatus;
 use vigil_gateway::{Gateway, GatewaySection, Metrics, Settings};
-use vigil_token::config::env_lookup;
 use vigil_token::{KeyRing, Policy, Verifier};
 
 /// Arguments of `vigil gateway`.
@@ -39,6 +38,9 @@ pub struct RunArgs {
     /// Allow listening on a non-loopback address although some route has no authentication.
     #[arg(long)]
     pub allow_insecure_bind: bool,
+    /// Accept a weak or well-known default MCP_JWT_SECRET (loopback listen only; warns).
+    #[arg(long)]
+    pub allow_weak_secret: bool,
     /// Read variables (MCP_JWT_SECRET, …) from this .env file before the process environment
     /// (repeatable).
     #[arg(long, value_name = "FILE")]
@@ -66,17 +68,20 @@ struct Prepared {
 }
 
 fn prepare(g: &GlobalArgs, a: &RunArgs) -> anyhow::Result<Prepared> {
-    let loaded = super::token::load(g)?;
-    if !loaded.config.has_section("gateway") {
+    let config = super::config(g)?;
+    let loaded = vigil_token::TokenSettings::load(&config, &a.env_file)?;
+    if !config.has_section("gateway") {
         bail!(
             "{}: no [gateway] section (add listen and [[gateway.routes]] with path, upstream, audience)",
-            loaded.config.path().display()
+            config.path().display()
         );
     }
-    let section: GatewaySection = loaded.config.section("gateway")?;
+    // `${VAR}` in [gateway] reads the --env-files first, then the environment.
+    let lookup = |var: &str| loaded.env.get(var);
+    let section: GatewaySection = config.section_with("gateway", &lookup)?;
     let settings = section.settings(a.listen.as_deref()).map_err(|p| {
         if p.key.starts_with("gateway") {
-            anyhow::Error::from(loaded.config.key_error(&p.key, &p.message))
+            anyhow::Error::from(config.key_error(&p.key, &p.message))
         } else {
             anyhow::anyhow!("{}: {}", p.key, p.message)
         }
@@ -86,15 +91,11 @@ fn prepare(g: &GlobalArgs, a: &RunArgs) -> anyhow::Result<Prepared> {
         let (cert, key) = (loaded.base.join(cert), loaded.base.join(key));
         settings.tls = Some(
             vigil_gateway::tls::load(&cert, &key)
-                .map_err(|p| anyhow::Error::from(loaded.config.key_error(&p.key, &p.message)))?,
+                .map_err(|p| anyhow::Error::from(config.key_error(&p.key, &p.message)))?,
         );
     }
-    let lookup = env_lookup(&a.env_file).map_err(|p| loaded.problem(p))?;
-    let ring = loaded
-        .section
-        .ring(&loaded.base, &lookup, &Default::default())
-        .map_err(|p| loaded.problem(p))?;
-    let mut policy = loaded.section.policy().map_err(|p| loaded.problem(p))?;
+    let ring = loaded.ring(&Default::default())?;
+    let mut policy = loaded.policy()?;
     // Each route checks its own audience and issuer.
     let issuer = policy.issuer.take();
     policy.audiences.clear();
@@ -128,11 +129,15 @@ fn prepare(g: &GlobalArgs, a: &RunArgs) -> anyhow::Result<Prepared> {
             loaded.section.secret_env()
         );
     }
+    for w in vigil_gateway::secrets::check(&ring, settings.listen, a.allow_weak_secret)? {
+        tracing::warn!(
+            "{w}: accepted on this loopback listener (--allow-weak-secret); anyone who guesses it can forge tokens"
+        );
+    }
     if !loopback && !a.allow_insecure_bind {
         if let Some(r) = settings.routes.iter().find(|r| !r.auth) {
             let key = format!("gateway.routes[{}].auth", r.index);
-            return Err(loaded
-                .config
+            return Err(config
                 .key_error(
                     &key,
                     &format!(
@@ -219,8 +224,7 @@ fn serve(g: &GlobalArgs, a: RunArgs) -> anyhow::Result<ExitStatus> {
     rt.block_on(async move {
         let metrics = Arc::new(Metrics::new());
         let listen = p.settings.listen;
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
+        let listener = vigil_gateway::server::bind(listen, p.settings.backlog)
             .with_context(|| format!("cannot listen on {listen}"))?;
         let bound = listener.local_addr()?;
         p.settings.use_bound_address(bound);

@@ -1,14 +1,12 @@
-//! `vigil hook install`: a plain git hook that runs `vigil scan --staged` before every commit
-//! (and, with `--pre-push`, `vigil scan --pre-push` before every push). A hook Vigil did not
-//! write is never overwritten without `--force`, and then it is kept beside as `<hook>.bak`.
+//! `vigil hook install`: run `vigil scan --staged` before every commit (and, with `--pre-push`,
+//! `vigil scan --pre-push` before every push), installed where git really looks for hooks and
+//! the way the repository's hook manager (husky, lefthook, pre-commit) wants them. The logic is
+//! `vigil_scan::hooks`; this file maps arguments and says what was done.
 
-use anyhow::{bail, Context as _};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use vigil_core::ExitStatus;
-
-/// The line that marks a hook as Vigil's.
-const MARKER: &str = "# installed by `vigil hook install`";
+use vigil_scan::hooks::{self, Hook, Installed, Options};
 
 /// Arguments of `vigil hook`.
 #[derive(Debug, Args)]
@@ -21,7 +19,7 @@ pub struct HookArgs {
 /// The `vigil hook` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum HookCommand {
-    /// Write .git/hooks/pre-commit (and pre-push with --pre-push).
+    /// Install the pre-commit (and with --pre-push the pre-push) hook where git runs hooks.
     Install(InstallArgs),
 }
 
@@ -34,7 +32,8 @@ pub struct InstallArgs {
     /// Also install a pre-push hook.
     #[arg(long)]
     pub pre_push: bool,
-    /// Replace a hook Vigil did not write (it is kept as <hook>.bak).
+    /// Replace a plain hook Vigil did not write (kept as <hook>.bak, no longer run) instead of
+    /// chaining to it.
     #[arg(long)]
     pub force: bool,
 }
@@ -42,44 +41,123 @@ pub struct InstallArgs {
 /// Runs `vigil hook`.
 pub fn run(args: HookArgs) -> anyhow::Result<ExitStatus> {
     let HookCommand::Install(a) = args.command;
-    let repo = vigil_scan::git::open(&a.repo)?;
-    let hooks = repo.git_dir().join("hooks");
-    std::fs::create_dir_all(&hooks)
-        .with_context(|| format!("{}: cannot create", hooks.display()))?;
-    let mut wanted = vec![("pre-commit", "vigil scan --staged")];
+    let mut wanted = vec![Hook::PreCommit];
     if a.pre_push {
-        wanted.push(("pre-push", "vigil scan --pre-push"));
+        wanted.push(Hook::PrePush);
     }
-    for (name, _) in &wanted {
-        let path = hooks.join(name);
-        if let Ok(existing) = std::fs::read_to_string(&path) {
-            if !existing.contains(MARKER) && !a.force {
-                bail!(
-                    "{}: a hook Vigil did not write is there; merge `vigil scan --staged` into it by hand, or use --force (it is kept as {name}.bak)",
-                    path.display()
+    let opts = Options {
+        hooks: wanted,
+        force: a.force,
+        pre_commit_repo: env!("CARGO_PKG_REPOSITORY").to_owned(),
+        pre_commit_rev: format!("v{}", env!("CARGO_PKG_VERSION")),
+    };
+    for done in hooks::install(&a.repo, &opts)? {
+        report(&done)?;
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// Says what was done, and plainly when git will not run it yet.
+fn report(done: &Installed) -> anyhow::Result<()> {
+    match done {
+        Installed::Script {
+            hook,
+            path,
+            chained,
+            backup,
+        } => {
+            eprintln!(
+                "vigil: installed {}: git runs `{}` before every {}",
+                path.display(),
+                hook.command(),
+                hook.action()
+            );
+            if let Some(c) = chained {
+                eprintln!(
+                    "vigil: the hook that was there is kept as {} and runs after vigil",
+                    c.display()
+                );
+            }
+            if let Some(b) = backup {
+                eprintln!(
+                    "vigil: the hook that was there is kept as {} and no longer runs (--force)",
+                    b.display()
                 );
             }
         }
-    }
-    for (name, command) in wanted {
-        let path = hooks.join(name);
-        if let Ok(existing) = std::fs::read_to_string(&path) {
-            if !existing.contains(MARKER) {
-                let bak = hooks.join(format!("{name}.bak"));
-                std::fs::rename(&path, &bak)
-                    .with_context(|| format!("{}: cannot keep the old hook", bak.display()))?;
-                eprintln!("vigil: kept the previous {name} hook as {}", bak.display());
+        Installed::Husky {
+            hook,
+            path,
+            added,
+            active,
+        } => {
+            if *added {
+                eprintln!(
+                    "vigil: added `{}` first in {} (husky runs it before every {})",
+                    hook.command(),
+                    path.display(),
+                    hook.action()
+                );
+            } else {
+                eprintln!(
+                    "vigil: {} already runs `{}`",
+                    path.display(),
+                    hook.command()
+                );
+            }
+            if !active {
+                eprintln!("vigil: husky has not generated its hooks in this clone, so git runs nothing yet: run `npx husky` (npm install does it)");
             }
         }
-        let body = format!("#!/bin/sh\n{MARKER}\n# Refuses the {name} when vigil finds a secret; bypass once with --no-verify.\nexec {command}\n");
-        vigil_core::fsx::atomic_write(&path, body.as_bytes())
-            .with_context(|| format!("{}: cannot write", path.display()))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+        Installed::Lefthook {
+            hook,
+            config,
+            added,
+            active,
+        } => {
+            if *added {
+                eprintln!(
+                    "vigil: added the command `vigil` ({}) to {} under {}",
+                    hook.command(),
+                    config.display(),
+                    hook.name()
+                );
+            } else {
+                eprintln!(
+                    "vigil: {} already runs `{}`",
+                    config.display(),
+                    hook.command()
+                );
+            }
+            if !active {
+                eprintln!(
+                    "vigil: lefthook's {} hook is not installed in this clone, so git runs nothing yet: run `lefthook install`",
+                    hook.name()
+                );
+            }
         }
-        eprintln!("vigil: installed {}", path.display());
+        Installed::PreCommit {
+            config,
+            entry,
+            configured,
+            active,
+        } => {
+            if *configured {
+                eprintln!(
+                    "vigil: {} already runs vigil's hooks; nothing to do",
+                    config.display()
+                );
+            } else {
+                print!("{entry}");
+                eprintln!(
+                    "vigil: pre-commit manages this repository's hooks, so nothing was installed: add the entry above to {} (under `repos:`), then run `pre-commit install --hook-type pre-commit --hook-type pre-push`",
+                    config.display()
+                );
+            }
+            if *configured && !active {
+                eprintln!("vigil: pre-commit's git hook is not installed in this clone: run `pre-commit install --hook-type pre-commit --hook-type pre-push`");
+            }
+        }
     }
-    Ok(ExitStatus::Success)
+    Ok(())
 }

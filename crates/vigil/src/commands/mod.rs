@@ -7,14 +7,29 @@ pub mod hook;
 pub mod memory;
 pub mod purge;
 pub mod scan;
+pub mod seal;
 pub mod token;
 
-/// The sections `vigil.toml` may have, one per command that reads it.
-pub const SECTIONS: &[&str] = &["scan", "env", "token", "gateway", "memory"];
-
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, GlobalArgs};
 use clap::ValueEnum;
-use vigil_core::ExitStatus;
+use std::path::Path;
+use vigil_core::{Config, ExitStatus, Section as _};
+
+/// The sections `vigil.toml` may have: the names the library crates registered for their
+/// sections (`gateway` is still named here until its crate registers its own).
+pub const SECTIONS: &[&str] = &[
+    vigil_scan::config::ScanSection::NAME,
+    vigil_env::EnvSection::NAME,
+    vigil_token::TokenSection::NAME,
+    "gateway",
+];
+
+/// `vigil.toml` (`--config`, else `./vigil.toml`, else empty), with no section unknown.
+pub fn config(g: &GlobalArgs) -> anyhow::Result<Config> {
+    let config = Config::discover(g.config.as_deref(), Path::new("."))?;
+    config.check_sections(SECTIONS)?;
+    Ok(config)
+}
 
 /// Runs the chosen subcommand.
 pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
@@ -24,6 +39,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Hook(args) => hook::run(args),
         Command::Purge(args) => purge::run(&cli.global, args),
         Command::Token(args) => token::run(&cli.global, args),
+        Command::Seal(args) => seal::run(&cli.global, args),
         Command::Gateway(args) => gateway::run(&cli.global, args),
         Command::Memory(args) => memory::run(&cli.global, args),
         Command::Completions(args) => completions::run(args),

@@ -1,12 +1,12 @@
 //! `vigil env check`: inconsistent, weak, placeholder, misplaced, tracked and bypassed secrets in
 //! the project's env files, as text, JSON or SARIF; exit code 1 when anything is found.
 
-use super::open;
+use super::{open, Access};
 use crate::cli::GlobalArgs;
 use clap::{Args, ValueEnum};
 use serde_json::json;
 use vigil_core::ExitStatus;
-use vigil_env::check::{check, Problem};
+use vigil_env::check::{Code, Problem};
 
 /// Arguments of `vigil env check`.
 #[derive(Debug, Args)]
@@ -27,42 +27,17 @@ pub enum Format {
     Sarif,
 }
 
-const RULES: &[(&str, &str)] = &[
-    (
-        "inconsistent",
-        "A token has different values in env files of the same environment",
-    ),
-    (
-        "weak",
-        "A secret is short, low in entropy or a known default",
-    ),
-    (
-        "placeholder",
-        "A placeholder is left where a real value belongs",
-    ),
-    (
-        "template_real_value",
-        "A template file holds what looks like a real secret",
-    ),
-    ("tracked", "An env file is tracked by git"),
-    ("not_ignored", "An env file is not covered by .gitignore"),
-    (
-        "dev_bypass",
-        "An authentication bypass flag is on in a production file",
-    ),
-];
-
 fn sarif(problems: &[Problem]) -> serde_json::Value {
     let results: Vec<_> = problems
         .iter()
         .map(|p| {
             let mut loc = json!({ "artifactLocation": { "uri": p.file } });
-            if p.line > 0 {
-                loc["region"] = json!({ "startLine": p.line });
+            if let Some(line) = p.line {
+                loc["region"] = json!({ "startLine": line });
             }
             json!({
                 "ruleId": p.code,
-                "ruleIndex": RULES.iter().position(|(id, _)| *id == p.code).unwrap_or(0),
+                "ruleIndex": Code::ALL.iter().position(|c| *c == p.code).unwrap_or(0),
                 "level": "error",
                 "message": { "text": p.message },
                 "locations": [{ "physicalLocation": loc }],
@@ -77,7 +52,7 @@ fn sarif(problems: &[Problem]) -> serde_json::Value {
                 "name": "vigil",
                 "version": env!("CARGO_PKG_VERSION"),
                 "informationUri": "https://example.invalid/vigil",
-                "rules": RULES.iter().map(|(id, d)| json!({ "id": id, "shortDescription": { "text": d } })).collect::<Vec<_>>(),
+                "rules": Code::ALL.iter().map(|c| json!({ "id": c, "shortDescription": { "text": c.description() } })).collect::<Vec<_>>(),
             }},
             "results": results,
         }]
@@ -86,16 +61,14 @@ fn sarif(problems: &[Problem]) -> serde_json::Value {
 
 /// Runs `vigil env check`.
 pub fn run(g: &GlobalArgs, args: CheckArgs) -> anyhow::Result<ExitStatus> {
-    let p = open(g)?;
-    let tokens = p.section.tokens.clone().unwrap_or_default();
-    let problems = check(&p.root, &p.files, &p.section, &tokens);
+    let p = open(g, Access::Recover)?;
+    let problems = p.check()?;
     match args.format {
         Format::Text => {
             for pr in &problems {
-                let at = if pr.line > 0 {
-                    format!("{}:{}", pr.file, pr.line)
-                } else {
-                    pr.file.clone()
+                let at = match pr.line {
+                    Some(line) => format!("{}:{line}", pr.file),
+                    None => pr.file.clone(),
                 };
                 println!("{at}: {} [{}]", pr.message, pr.code);
             }
@@ -106,6 +79,7 @@ pub fn run(g: &GlobalArgs, args: CheckArgs) -> anyhow::Result<ExitStatus> {
                 "files": p.files.iter().map(|l| json!({
                     "path": l.file.path.display().to_string(),
                     "environment": l.file.environment,
+                    "service": l.file.service,
                     "template": l.file.template,
                 })).collect::<Vec<_>>(),
                 "problems": problems,

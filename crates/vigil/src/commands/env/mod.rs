@@ -1,6 +1,7 @@
 //! `vigil env`: rotate, retire, check and track the secrets in the project's `.env` files. One
-//! file per subcommand; this one holds what they share: finding the project root, taking the
-//! lock, finishing or undoing an interrupted rotation, loading the env files.
+//! file per subcommand; this one holds what they share: opening the project (vigil-env's
+//! `Project::open`: lock, recovery, discovery, parsing) and saying what it did, and the preview of
+//! a plan.
 
 mod check;
 mod retire;
@@ -8,13 +9,11 @@ mod rotate;
 mod status;
 
 use crate::cli::GlobalArgs;
-use anyhow::Context as _;
 use clap::{Args, Subcommand};
-use std::path::{Path, PathBuf};
-use vigil_core::{Config, ExitStatus};
-use vigil_env::rotate::{Edit, Loaded, Plan};
-use vigil_env::txn::{self, Lock, Recovery};
-use vigil_env::{discover, Document, EnvSection};
+use vigil_core::ExitStatus;
+use vigil_env::rotate::{Edit, Plan};
+use vigil_env::txn::Recovery;
+use vigil_env::{Access, EnvSettings, Project};
 
 /// Arguments of `vigil env`.
 #[derive(Debug, Args)]
@@ -61,34 +60,11 @@ pub fn run(g: &GlobalArgs, args: EnvArgs) -> anyhow::Result<ExitStatus> {
     }
 }
 
-/// The project: its root, `[env]`, the lock, and its env files.
-pub struct Project {
-    /// The directory of `vigil.toml` (or the working directory).
-    pub root: PathBuf,
-    /// The configuration.
-    pub config: Config,
-    /// `[env]`.
-    pub section: EnvSection,
-    /// The env files, parsed.
-    pub files: Vec<Loaded>,
-    _lock: Lock,
-}
-
-/// Opens the project: lock, recovery, discovery, parsing (a file that does not parse is an error
-/// naming its line, and nothing is changed).
-pub fn open(g: &GlobalArgs) -> anyhow::Result<Project> {
-    let config = Config::discover(g.config.as_deref(), Path::new("."))?;
-    config.check_sections(super::SECTIONS)?;
-    let section: EnvSection = config.section("env")?;
-    let dir = config
-        .path()
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let root = std::fs::canonicalize(dir)
-        .with_context(|| format!("{}: cannot open the project directory", dir.display()))?;
-    let lock = txn::lock(&root)?;
-    match txn::recover(&root)? {
+/// Opens the project for `access` and says what recovery did and which files were skipped.
+pub fn open(g: &GlobalArgs, access: Access) -> anyhow::Result<Project> {
+    let settings = EnvSettings::resolve(&super::config(g)?)?;
+    let project = Project::open(settings, access)?;
+    match project.recovery {
         Recovery::Nothing => {}
         Recovery::RolledBack(n) => eprintln!(
             "vigil: undid a rotation interrupted before its commit point ({n} file(s) untouched)"
@@ -97,27 +73,8 @@ pub fn open(g: &GlobalArgs) -> anyhow::Result<Project> {
             eprintln!("vigil: finished a rotation interrupted after its commit point ({n} file(s))")
         }
     }
-    let found = discover::discover(&root, &section.file_globs())
-        .map_err(|e| config.key_error("env.files", &e.message))?;
-    let mut files = Vec::new();
-    for f in found {
-        let full = root.join(&f.path);
-        let bytes =
-            std::fs::read(&full).with_context(|| format!("{}: cannot read", f.path.display()))?;
-        let text = String::from_utf8(bytes)
-            .map_err(|_| anyhow::anyhow!("{}: not UTF-8 text", f.path.display()))?;
-        let doc = Document::parse(&text)
-            .map_err(|e| anyhow::anyhow!("{}:{}: {}", f.path.display(), e.line, e.message))?;
-        files.push(Loaded { file: f, doc });
-    }
-    tracing::debug!(files = files.len(), root = %root.display(), "env files loaded");
-    Ok(Project {
-        root,
-        config,
-        section,
-        files,
-        _lock: lock,
-    })
+    crate::output::warn_skipped(&project.skipped);
+    Ok(project)
 }
 
 fn shown(s: &vigil_core::Secret<String>, show: bool) -> String {
@@ -131,9 +88,14 @@ fn shown(s: &vigil_core::Secret<String>, show: bool) -> String {
 }
 
 /// Prints a plan as a redacted diff, one block per file.
-pub fn print_plan(plan: &Plan, show_secrets: bool) {
+pub fn print_plan(plan: &Plan, show_secrets: bool) -> anyhow::Result<()> {
     for f in &plan.files {
-        println!("{}", f.file.path.display());
+        let env = if f.file.template {
+            "template".to_owned()
+        } else {
+            format!("environment {}", f.file.environment)
+        };
+        println!("{} ({env})", f.file.path.display());
         for Edit {
             key,
             line,
@@ -157,34 +119,5 @@ pub fn print_plan(plan: &Plan, show_secrets: bool) {
             );
         }
     }
-}
-
-/// Commits a plan (and the ledger, when `ledger` is set) as one transaction.
-pub fn commit(p: &Project, plan: &Plan, backup: bool, ledger: bool) -> anyhow::Result<()> {
-    let mut changes: Vec<txn::Change> = plan
-        .files
-        .iter()
-        .map(|f| txn::Change {
-            path: p.root.join(&f.file.path),
-            old: Some(f.old.clone().into_bytes()),
-            new: f.new.clone().into_bytes(),
-        })
-        .collect();
-    if ledger && !plan.values.is_empty() {
-        let path = p.root.join(vigil_env::ledger::LEDGER);
-        let (mut l, old) = vigil_env::ledger::Ledger::load_with_text(&p.root)?;
-        let old = old.map(String::into_bytes);
-        let at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-        for (name, value) in &plan.values {
-            let files = plan.holders.get(name).cloned().unwrap_or_default();
-            l.record(name, value.expose_secret(), &at, files)?;
-        }
-        changes.push(txn::Change {
-            path,
-            old,
-            new: l.to_text().into_bytes(),
-        });
-    }
-    txn::commit(&p.root, &changes, backup)?;
     Ok(())
 }

@@ -1,11 +1,10 @@
 //! `vigil env retire NAME`: once traffic uses the new value of a dual secret, empty its previous
 //! variable (`WEBHOOK_SECRET_BACKUP`, `MCP_JWT_SECRET_PREVIOUS`) everywhere, as one transaction.
 
-use super::{commit, open, print_plan, ApplyArgs};
+use super::{open, print_plan, Access, ApplyArgs};
 use crate::cli::GlobalArgs;
 use clap::Args;
 use vigil_core::ExitStatus;
-use vigil_env::rotate::plan_retire;
 
 /// Arguments of `vigil env retire`.
 #[derive(Debug, Args)]
@@ -20,9 +19,16 @@ pub struct RetireArgs {
 
 /// Runs `vigil env retire`.
 pub fn run(g: &GlobalArgs, args: RetireArgs) -> anyhow::Result<ExitStatus> {
-    let p = open(g)?;
-    let plan = plan_retire(&p.files, &args.names, &p.section)?;
-    print_plan(&plan, args.apply.show_secrets);
+    let p = open(
+        g,
+        if args.apply.write {
+            Access::Write
+        } else {
+            Access::ReadOnly
+        },
+    )?;
+    let plan = p.plan_retire(&args.names)?;
+    print_plan(&plan, args.apply.show_secrets)?;
     if !args.apply.write {
         eprintln!(
             "dry run: {} file(s) would change; add --write to apply",
@@ -30,7 +36,7 @@ pub fn run(g: &GlobalArgs, args: RetireArgs) -> anyhow::Result<ExitStatus> {
         );
         return Ok(ExitStatus::Success);
     }
-    commit(&p, &plan, args.apply.backup, false)?;
+    p.commit(&plan, args.apply.backup)?;
     if !g.quiet {
         eprintln!(
             "retired the previous value of {} in {} file(s)",

@@ -1,13 +1,11 @@
 //! `vigil env rotate`: new random values for tokens, in every env file at once, as one
 //! crash-safe transaction; `--dual` moves the current value to the previous variable first.
 
-use super::{commit, open, print_plan, ApplyArgs};
+use super::{open, print_plan, Access, ApplyArgs};
 use crate::cli::GlobalArgs;
-use anyhow::bail;
 use clap::Args;
 use vigil_core::ExitStatus;
-use vigil_env::generate;
-use vigil_env::rotate::{plan_dual, plan_single};
+use vigil_env::rotate::RotationRequest;
 
 /// Arguments of `vigil env rotate`.
 #[derive(Debug, Args)]
@@ -24,7 +22,8 @@ pub struct RotateArgs {
         conflicts_with = "tokens"
     )]
     pub dual: Vec<String>,
-    /// Length of each new value [default: [env] length, 32].
+    /// Length of each new value [default: [env] length, else per kind: 64 for JWT and other
+    /// signing secrets, 48 for the rest].
     #[arg(long, value_name = "N")]
     pub length: Option<usize>,
     /// Alphabet: alnum, hex, base64url, lower, or custom:CHARS [default: [env] charset, alnum].
@@ -37,54 +36,48 @@ pub struct RotateArgs {
 
 /// Runs `vigil env rotate`.
 pub fn run(g: &GlobalArgs, args: RotateArgs) -> anyhow::Result<ExitStatus> {
-    let p = open(g)?;
-    let length = args
-        .length
-        .or(p.section.length)
-        .unwrap_or(vigil_env::config::DEFAULT_LENGTH);
-    if !(16..=4096).contains(&length) {
-        bail!("--length: {length} is outside 16..=4096 (32 or more is recommended)");
-    }
-    let spec = args
-        .charset
-        .clone()
-        .or_else(|| p.section.charset.clone())
-        .unwrap_or_else(|| "alnum".into());
-    let alphabet = generate::charset(&spec).map_err(|m| anyhow::anyhow!("--charset: {m}"))?;
-    let mut gen = || generate::generate(&alphabet, length).map_err(|e| e.to_string());
-    let plan = if !args.dual.is_empty() {
-        plan_dual(&p.files, &args.dual, &p.section, &mut gen)?
+    let access = if args.apply.write {
+        Access::Write
     } else {
-        let tokens = if args.tokens.is_empty() {
-            p.section.tokens.clone().unwrap_or_default()
-        } else {
-            args.tokens.clone()
-        };
-        if tokens.is_empty() {
-            bail!("say what to rotate: --tokens A,B, --dual NAME, or [env] tokens in vigil.toml");
-        }
-        plan_single(&p.files, &tokens, &p.section, &mut gen)?
+        Access::ReadOnly
     };
-    for v in plan.values.values() {
-        vigil_core::redact::register(v.expose_secret());
-    }
-    print_plan(&plan, args.apply.show_secrets);
-    let bits = generate::bits(alphabet.len(), length);
-    let names: Vec<&str> = plan.values.keys().map(String::as_str).collect();
+    let p = open(g, access)?;
+    let rotation = p.plan_rotation(&RotationRequest {
+        tokens: args.tokens,
+        dual: args.dual,
+        length: args.length,
+        charset: args.charset,
+    })?;
+    let plan = &rotation.plan;
+    print_plan(plan, args.apply.show_secrets)?;
+    let shapes: Vec<String> = rotation
+        .shapes
+        .iter()
+        .map(|s| {
+            format!(
+                "{}: {} characters, {:.0} bits, one value per environment ({})",
+                s.name,
+                s.length,
+                s.bits,
+                s.environments.join(", ")
+            )
+        })
+        .collect();
     if !args.apply.write {
         eprintln!(
-            "dry run: {} file(s) would change ({}; new values of {length} characters, {bits:.0} bits); add --write to apply",
+            "dry run: {} file(s) would change ({}); add --write to apply",
             plan.files.len(),
-            names.join(", ")
+            shapes.join("; ")
         );
         return Ok(ExitStatus::Success);
     }
-    commit(&p, &plan, args.apply.backup, true)?;
+    p.commit(plan, args.apply.backup)?;
+    let names: Vec<&str> = plan.values.keys().map(String::as_str).collect();
     tracing::info!(names = ?names, files = plan.files.len(), "rotation committed");
     if !g.quiet {
         eprintln!(
             "rotated {} in {} file(s); recorded in .vigil/rotation.toml",
-            names.join(", "),
+            shapes.join("; "),
             plan.files.len()
         );
     }

@@ -1,13 +1,12 @@
 //! `vigil env status`: each secret's age against its schedule, from `.vigil/rotation.toml`;
 //! exit code 1 when something is overdue.
 
-use super::open;
+use super::{open, Access};
 use crate::cli::GlobalArgs;
 use crate::commands::OutputFormat;
 use clap::Args;
 use vigil_core::ExitStatus;
-use vigil_env::ledger::Ledger;
-use vigil_env::schedule::Schedules;
+use vigil_env::status::State;
 
 /// Arguments of `vigil env status`.
 #[derive(Debug, Args)]
@@ -19,25 +18,27 @@ pub struct StatusArgs {
 
 /// Runs `vigil env status`.
 pub fn run(g: &GlobalArgs, args: StatusArgs) -> anyhow::Result<ExitStatus> {
-    let p = open(g)?;
-    let ledger = Ledger::load(&p.root)?;
-    let schedules =
-        Schedules::new(&p.section.schedules).map_err(|(key, m)| p.config.key_error(&key, &m))?;
+    let p = open(g, Access::Recover)?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_secs() as i64;
-    let rows = vigil_env::status::status(&p.files, &ledger, &schedules, now);
+    let rows = p.status(now)?;
     match args.format {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
         OutputFormat::Text => {
             let w = rows.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
             println!(
-                "{:<w$}  {:<11}  {:<10}  {:<20}  {:>5}  {:>6}",
+                "{:<w$}  {:<11}  {:<10}  {:<20}  {:>5}  {:>6}  NOTE",
                 "NAME", "STATE", "SCHEDULE", "LAST ROTATED", "AGE", "DUE IN"
             );
             for r in &rows {
-                println!(
-                    "{:<w$}  {:<11}  {:<10}  {:<20}  {:>5}  {:>6}",
+                let note = if r.changed {
+                    "changed outside vigil since; the age counts from the last rotation by vigil"
+                } else {
+                    ""
+                };
+                let line = format!(
+                    "{:<w$}  {:<11}  {:<10}  {:<20}  {:>5}  {:>6}  {note}",
                     r.name,
                     r.state,
                     r.schedule.as_deref().unwrap_or("-"),
@@ -49,14 +50,16 @@ pub fn run(g: &GlobalArgs, args: StatusArgs) -> anyhow::Result<ExitStatus> {
                         .map(|d| format!("{d}d"))
                         .unwrap_or_else(|| "-".into()),
                 );
+                println!("{}", line.trim_end());
             }
         }
     }
-    let overdue = rows.iter().filter(|r| r.state == "overdue").count();
+    let overdue = rows.iter().filter(|r| r.state == State::Overdue).count();
     if !g.quiet {
-        let soon = rows.iter().filter(|r| r.state == "due_soon").count();
+        let soon = rows.iter().filter(|r| r.state == State::DueSoon).count();
+        let changed = rows.iter().filter(|r| r.changed).count();
         eprintln!(
-            "{} secret(s): {overdue} overdue, {soon} due within a week",
+            "{} secret(s): {overdue} overdue, {soon} due within a week, {changed} changed outside vigil",
             rows.len()
         );
     }

@@ -1,17 +1,17 @@
 //! `vigil token check-config [ENV...]`: the JWT configuration compliance gate. Each argument is
-//! an environment, `NAME=FILE` or a `.env` file whose name gives the environment
-//! (`.env.production` → production); with none, the `.env*` files here (templates excluded),
-//! or else the process environment. Exit code 1 when anything fails.
+//! an environment, `NAME=FILE`, or a `.env` file placed in its environment by the environment
+//! model (`.env.prod` → production, `.env.bot` → the default one); with none, the project's env
+//! files as `vigil env` finds them (templates excluded), or else the process environment. Exit
+//! code 1 when anything fails. It writes nothing.
 
-use super::{load, OutputFormat};
+use super::OutputFormat;
 use crate::cli::GlobalArgs;
-use anyhow::Context as _;
 use clap::Args;
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-use vigil_core::{ExitStatus, Secret};
-use vigil_env::EnvFile;
-use vigil_token::compliance::{self, Environment};
+use vigil_core::ExitStatus;
+use vigil_env::EnvSettings;
+use vigil_token::compliance;
+use vigil_token::environments;
+use vigil_token::TokenSettings;
 
 /// Arguments of `vigil token check-config`.
 #[derive(Debug, Args)]
@@ -28,76 +28,24 @@ pub struct CheckConfigArgs {
 
 /// Runs `vigil token check-config`.
 pub fn run(g: &GlobalArgs, args: CheckConfigArgs) -> anyhow::Result<ExitStatus> {
-    let loaded = load(g)?;
-    let mut specs: Vec<(String, PathBuf)> = args
-        .envs
-        .iter()
-        .map(|a| match a.split_once('=') {
-            Some((n, p)) => (n.to_owned(), PathBuf::from(p)),
-            None => (EnvFile::new(PathBuf::from(a)).environment, PathBuf::from(a)),
-        })
-        .collect();
-    if specs.is_empty() {
-        let mut found: Vec<PathBuf> = std::fs::read_dir(".")
-            .context("listing the working directory")?
-            .filter_map(|e| e.ok().map(|e| PathBuf::from(e.file_name())))
-            .filter(|p| {
-                let n = p
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                p.is_file()
-                    && (n.starts_with(".env") || n.ends_with(".env"))
-                    && !EnvFile::new(p.clone()).template
-            })
-            .collect();
-        found.sort();
-        specs = found
-            .into_iter()
-            .map(|p| (EnvFile::new(p.clone()).environment, p))
-            .collect();
-    }
-    let mut envs = Vec::new();
-    for (name, path) in &specs {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("{}: cannot read", path.display()))?;
-        let doc = vigil_env::Document::parse(&text)
-            .map_err(|e| anyhow::anyhow!("{}:{e}", path.display()))?;
-        let mut vars = BTreeMap::new();
-        for b in doc.bindings() {
-            if let Some(v) = &b.value {
-                vars.insert(b.key.clone(), Secret::new(v.clone()));
-            }
-        }
-        envs.push(Environment {
-            name: name.clone(),
-            origin: path.display().to_string(),
-            production: compliance::is_production(name, &loaded.section),
-            vars,
-        });
-    }
-    if envs.is_empty() {
-        let mut vars = BTreeMap::new();
-        for (k, v) in std::env::vars() {
-            vars.insert(k, Secret::new(v));
-        }
-        envs.push(Environment {
-            name: args.environment.clone(),
-            origin: "the process environment".into(),
-            production: compliance::is_production(&args.environment, &loaded.section),
-            vars,
-        });
-    }
-    let problems = compliance::check(&envs, &loaded.section);
+    let config = crate::commands::config(g)?;
+    let token = TokenSettings::load(&config, &[])?;
+    let env = EnvSettings::resolve(&config)?;
+    let gathered = environments::gather(&args.envs, &args.environment, env, &token.section)?;
+    crate::output::warn_skipped(&gathered.skipped);
+    let envs = gathered.environments;
+    let problems = compliance::check(&envs, &token.section);
     match args.format {
         OutputFormat::Text => {
             for p in &problems {
                 println!("{}: {} [{}]", p.environment, p.message, p.code);
             }
             if !g.quiet {
-                let names: Vec<&str> = envs.iter().map(|e| e.name.as_str()).collect();
+                let mut names: Vec<&str> = envs.iter().map(|e| e.name.as_str()).collect();
+                names.sort_unstable();
+                names.dedup();
                 eprintln!(
-                    "{} problem(s) in {} environment(s): {}",
+                    "{} problem(s) in {} environment file(s): {}",
                     problems.len(),
                     envs.len(),
                     names.join(", ")

@@ -1,7 +1,7 @@
 //! `vigil token jwks`: the public JWKS of the ring's asymmetric keys, to publish for the servers
 //! (or the gateway) that verify tokens minted here.
 
-use super::{load, KeyArgs};
+use super::{settings, KeyArgs};
 use crate::cli::GlobalArgs;
 use clap::Args;
 use vigil_core::ExitStatus;
@@ -16,17 +16,7 @@ pub struct JwksArgs {
 
 /// Runs `vigil token jwks`.
 pub fn run(g: &GlobalArgs, args: JwksArgs) -> anyhow::Result<ExitStatus> {
-    let loaded = load(g)?;
-    let (ring, _) = loaded.ring(&args.keys)?;
-    let keys: Vec<_> = ring.keys().iter().filter_map(|k| k.public_jwk()).collect();
-    if keys.is_empty() {
-        anyhow::bail!(
-            "the ring has no asymmetric key to publish (HMAC secrets are never published)"
-        );
-    }
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&serde_json::json!({ "keys": keys }))?
-    );
+    let (ring, _) = settings(g, &args.keys.env_file)?.keys(&args.keys.overrides())?;
+    println!("{}", serde_json::to_string_pretty(&ring.public_set()?)?);
     Ok(ExitStatus::Success)
 }

@@ -1,13 +1,14 @@
 //! `vigil token verify`: check a token against the key ring and the policy; print its claims
 //! and the time it has left, or the precise reason it is refused (exit code 1).
 
-use super::{load, read_token, rfc3339, KeyArgs, OutputFormat};
+use super::{read_token, settings, KeyArgs, OutputFormat};
 use crate::cli::GlobalArgs;
 use clap::Args;
 use serde_json::json;
 use vigil_core::ExitStatus;
 use vigil_token::keyring::alg_name;
 use vigil_token::rejection::human;
+use vigil_token::time::rfc3339;
 use vigil_token::Verifier;
 
 /// Arguments of `vigil token verify`.
@@ -35,17 +36,9 @@ pub struct VerifyArgs {
 /// Runs `vigil token verify`.
 pub fn run(g: &GlobalArgs, args: VerifyArgs) -> anyhow::Result<ExitStatus> {
     let token = read_token(args.token.as_deref())?;
-    let loaded = load(g)?;
-    let (ring, mut policy) = loaded.ring(&args.keys)?;
-    if let Some(l) = &args.leeway {
-        policy.leeway = vigil_core::duration::parse(l)
-            .map_err(|m| anyhow::anyhow!("--leeway: {m}"))?
-            .as_secs();
-    }
-    if !args.aud.is_empty() {
-        policy.audiences = args.aud.clone();
-    }
-    let now = super::now(args.at.as_deref())?;
+    let (ring, policy) = settings(g, &args.keys.env_file)?.keys(&args.keys.overrides())?;
+    let policy = policy.with_flags(args.leeway.as_deref(), &args.aud)?;
+    let now = vigil_token::time::at(args.at.as_deref())?;
     let verifier = Verifier::new(ring, policy);
     match verifier.verify(&token, now) {
         Ok(v) => {

@@ -1,0 +1,185 @@
+//! Reading `.env` files: the one way every Vigil crate reads one (the project's env files, the
+//! files `token check-config` is given, `--env-file`), so each failure has one message: the
+//! file, and the line for what does not parse (never the line's content).
+//!
+//! [`Lookup`] reads variables the way `--env-file` promises: the files first (the first file
+//! that binds a name wins), then the process environment, and says where each value came from.
+
+use crate::document::{Document, ParseError};
+use std::path::{Path, PathBuf};
+use vigil_core::Origin;
+
+/// An env file that cannot be used. Never holds a value from the file.
+#[derive(Debug, thiserror::Error)]
+pub enum EnvFileError {
+    /// The file cannot be read.
+    #[error("{}: cannot read: {error}", path.display())]
+    Read {
+        /// The file, as named.
+        path: PathBuf,
+        /// Why (said in the message, not chained, so it is said once).
+        error: std::io::Error,
+    },
+    /// The file is not UTF-8 text, or holds a NUL byte (binary or encrypted).
+    #[error("{}: not UTF-8 text (binary or encrypted); decrypt it first", path.display())]
+    NotText {
+        /// The file, as named.
+        path: PathBuf,
+    },
+    /// A line no dialect reads.
+    #[error("{}:{}: {}", path.display(), error.line, error.message)]
+    Parse {
+        /// The file, as named.
+        path: PathBuf,
+        /// The line and why.
+        error: ParseError,
+    },
+}
+
+impl EnvFileError {
+    /// The file (and line) the error is about.
+    pub fn origin(&self) -> Origin {
+        let (path, line) = match self {
+            EnvFileError::Read { path, .. } | EnvFileError::NotText { path } => (path, None),
+            EnvFileError::Parse { path, error } => (path, Some(error.line)),
+        };
+        Origin::EnvFile {
+            path: path.clone(),
+            line,
+            key: None,
+        }
+    }
+
+    /// The file the error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            EnvFileError::Read { path, .. }
+            | EnvFileError::NotText { path }
+            | EnvFileError::Parse { path, .. } => path,
+        }
+    }
+}
+
+/// Reads and parses the env file at `path`; errors name `path` as given.
+pub fn load(path: &Path) -> Result<Document, EnvFileError> {
+    load_in(Path::new(""), path)
+}
+
+/// Reads and parses the env file at `base.join(path)`; errors name `path` (relative to the
+/// project root, say) as given.
+pub fn load_in(base: &Path, path: &Path) -> Result<Document, EnvFileError> {
+    let bytes = std::fs::read(base.join(path)).map_err(|error| EnvFileError::Read {
+        path: path.to_path_buf(),
+        error,
+    })?;
+    let text = match String::from_utf8(bytes) {
+        Ok(t) if !t.contains('\0') => t,
+        _ => {
+            return Err(EnvFileError::NotText {
+                path: path.to_path_buf(),
+            })
+        }
+    };
+    Document::parse(&text).map_err(|error| EnvFileError::Parse {
+        path: path.to_path_buf(),
+        error,
+    })
+}
+
+/// Variables from `--env-file`s, then the process environment.
+#[derive(Debug, Clone, Default)]
+pub struct Lookup {
+    files: Vec<(PathBuf, Document)>,
+}
+
+impl Lookup {
+    /// Reads `files` (each must exist and parse).
+    pub fn load(files: &[PathBuf]) -> Result<Lookup, EnvFileError> {
+        let files = files
+            .iter()
+            .map(|f| Ok((f.clone(), load(f)?)))
+            .collect::<Result<_, EnvFileError>>()?;
+        Ok(Lookup { files })
+    }
+
+    /// The process environment alone.
+    pub fn process() -> Lookup {
+        Lookup::default()
+    }
+
+    /// The value of `name`: from the first file that binds it (its last binding there, as
+    /// python-dotenv reads it), else from the process environment.
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.files
+            .iter()
+            .find_map(|(_, d)| d.get(name).map(str::to_owned))
+            .or_else(|| std::env::var(name).ok())
+    }
+
+    /// Where [`Lookup::get`] finds `name` (a process variable when no file binds it).
+    pub fn origin(&self, name: &str) -> Origin {
+        for (path, doc) in &self.files {
+            if let Some(b) = doc
+                .bindings()
+                .iter()
+                .rev()
+                .find(|b| b.key == name && b.value.is_some())
+            {
+                return Origin::EnvFile {
+                    path: path.clone(),
+                    line: Some(b.line),
+                    key: Some(name.to_owned()),
+                };
+            }
+        }
+        Origin::EnvVar(name.to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_message_per_failure_and_files_before_the_process() {
+        let dir = std::env::temp_dir().join(format!("vigil-envfile-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let missing = dir.join("missing.env");
+        let e = load(&missing).unwrap_err();
+        assert!(e
+            .to_string()
+            .starts_with(&format!("{}: cannot read: ", missing.display())));
+        std::fs::write(dir.join("bad.env"), "A=1\nB='never closed s3cr3t\n").unwrap();
+        let e = load_in(&dir, Path::new("bad.env")).unwrap_err();
+        assert!(e.to_string().starts_with("bad.env:2: "), "{e}");
+        assert!(!e.to_string().contains("s3cr3t"));
+        assert_eq!(
+            e.origin(),
+            Origin::EnvFile {
+                path: "bad.env".into(),
+                line: Some(2),
+                key: None
+            }
+        );
+        std::fs::write(dir.join("bin.env"), b"A=\0\n").unwrap();
+        assert!(matches!(
+            load(&dir.join("bin.env")),
+            Err(EnvFileError::NotText { .. })
+        ));
+        let a = dir.join("a.env");
+        std::fs::write(&a, "PATH=from-a\nX=1\nX=2\n").unwrap();
+        let l = Lookup::load(std::slice::from_ref(&a)).unwrap();
+        assert_eq!(l.get("PATH").as_deref(), Some("from-a"));
+        assert_eq!(l.get("X").as_deref(), Some("2"));
+        assert_eq!(
+            l.origin("X"),
+            Origin::EnvFile {
+                path: a.clone(),
+                line: Some(3),
+                key: Some("X".into())
+            }
+        );
+        assert_eq!(l.origin("HOME"), Origin::EnvVar("HOME".into()));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,274 @@
+//! A project's env files, opened for a rotation or for reading: the lock, recovery of an
+//! interrupted rotation, discovery, reading, parsing and placing each file in its environment;
+//! and committing a plan (with the ledger) as one transaction.
+//!
+//! Only a rotation (`--write`) creates `.vigil/` (mode `0700`) and takes the exclusive lock. A
+//! dry run or a CI gate ([`Access::ReadOnly`]) writes nothing at all: it takes a shared lock only
+//! when the lock file already exists, and refuses while an interrupted rotation is pending.
+//! `env check` and `env status` ([`Access::Recover`]) read the same way, but finish or undo an
+//! interrupted rotation first, as every `vigil env` command always has.
+//!
+//! The commands are `open` → (`plan_rotation` | `plan_retire` | `check` | `status`) →
+//! `commit`; the plans live in [`crate::rotate`], the checks in [`crate::check`] and
+//! [`crate::status`].
+
+use crate::discover::{self, EnvFile, Skipped};
+use crate::envfile::{self, EnvFileError};
+use crate::environment::PlaceError;
+use crate::ledger::{Ledger, LedgerError, LEDGER};
+use crate::rotate::{Loaded, Plan};
+use crate::settings::{EnvSettings, SettingsError};
+use crate::txn::{self, Lock, Recovery, TxnError};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// How a command uses the project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// A rotation: the exclusive lock (creating `.vigil/`), then recovery.
+    Write,
+    /// A reading command that finishes or undoes an interrupted rotation first (`env check`,
+    /// `env status`); it writes only then.
+    Recover,
+    /// A dry run or a gate: writes nothing at all.
+    ReadOnly,
+}
+
+/// The opened project.
+#[derive(Debug)]
+pub struct Project {
+    /// `[env]`, resolved.
+    pub settings: EnvSettings,
+    /// The env files, parsed and placed, sorted by path.
+    pub files: Vec<Loaded>,
+    /// Files left out, with the reason (one warning each).
+    pub skipped: Vec<Skipped>,
+    /// What recovery did.
+    pub recovery: Recovery,
+    access: Access,
+    _lock: Option<Lock>,
+}
+
+/// Why a project cannot be opened. Never holds a value from a file.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectError {
+    /// A setting of `[env]` (a bad glob in `[env] files`).
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    /// A file the environment model cannot place.
+    #[error(transparent)]
+    Place(#[from] PlaceError),
+    /// Two paths (a link and its target) that are one file, placed in two environments.
+    #[error("{a} and {b} are one file (a link): it cannot be in two environments ({env_a} and {env_b}); remove the link or place both in one environment under [env.environments]")]
+    SameFile {
+        /// One path.
+        a: String,
+        /// The other.
+        b: String,
+        /// Environment of `a`.
+        env_a: String,
+        /// Environment of `b`.
+        env_b: String,
+    },
+    /// A link to something that is not a regular file.
+    #[error("{path}: a link to something that is not a regular file; refused")]
+    NotRegular {
+        /// The link.
+        path: String,
+    },
+    /// A file that cannot be read or parsed.
+    #[error(transparent)]
+    EnvFile(#[from] EnvFileError),
+    /// A file named in `[env] files` that is not text.
+    #[error(
+        "{path}: not UTF-8 text (binary or encrypted); decrypt it, or leave it out of [env] files"
+    )]
+    NotText {
+        /// The file.
+        path: String,
+    },
+    /// The lock or the journal.
+    #[error(transparent)]
+    Txn(#[from] TxnError),
+    /// A read-only command found an interrupted rotation.
+    #[error("an interrupted rotation is pending ({journal}); this command changes nothing, so run `vigil env check` (which finishes or undoes it) first")]
+    Pending {
+        /// The journal.
+        journal: String,
+    },
+}
+
+impl ProjectError {
+    /// Where the problem is, when it is one setting or one file.
+    pub fn origin(&self) -> Option<vigil_core::Origin> {
+        match self {
+            ProjectError::Settings(e) => e.origin().cloned(),
+            ProjectError::EnvFile(e) => Some(e.origin()),
+            ProjectError::Place(PlaceError::Unknown { path, .. })
+            | ProjectError::Place(PlaceError::TwoEnvironments { path, .. })
+            | ProjectError::Place(PlaceError::TwoOverrides { path, .. })
+            | ProjectError::NotRegular { path }
+            | ProjectError::NotText { path } => Some(vigil_core::Origin::EnvFile {
+                path: path.into(),
+                line: None,
+                key: None,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Why a plan cannot be committed. Never holds a value.
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    /// The ledger cannot be read or its salt made.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// The transaction failed (and was rolled back when before its commit point).
+    #[error(transparent)]
+    Txn(#[from] TxnError),
+    /// The project was opened for reading: only [`Access::Write`] holds the lock a commit needs.
+    #[error("the project was opened read-only; a commit needs Access::Write (the exclusive lock)")]
+    ReadOnly,
+}
+
+impl Project {
+    /// Opens the project of `settings` for `access`: a file that does not parse, or that the
+    /// environment model cannot place, is an error naming it, and nothing is changed.
+    pub fn open(settings: EnvSettings, access: Access) -> Result<Project, ProjectError> {
+        let root = settings.root.as_path();
+        let (lock, recovery) = match access {
+            Access::Write => {
+                let l = txn::lock(root)?;
+                (Some(l), txn::recover(root)?)
+            }
+            Access::Recover | Access::ReadOnly => {
+                let shared = txn::lock_shared(root)?;
+                if txn::pending(root) {
+                    if access == Access::ReadOnly {
+                        return Err(ProjectError::Pending {
+                            journal: txn::journal_path(root).display().to_string(),
+                        });
+                    }
+                    drop(shared);
+                    let l = txn::lock(root)?;
+                    (Some(l), txn::recover(root)?)
+                } else {
+                    (shared, Recovery::Nothing)
+                }
+            }
+        };
+        let model = &settings.model;
+        let found = discover::discover(root, &settings.section)
+            .map_err(|e| ProjectError::Settings(settings.glob_error(e)))?;
+        let mut skipped = found.skipped;
+        let mut files: Vec<Loaded> = Vec::new();
+        let mut real: BTreeMap<PathBuf, usize> = BTreeMap::new();
+        for f in found.found {
+            let shown = f.path.display().to_string();
+            let full = root.join(&f.path);
+            let link = std::fs::symlink_metadata(&full)
+                .map(|m| m.file_type().is_symlink())
+                .unwrap_or(false);
+            match std::fs::metadata(&full) {
+                Ok(m) if m.is_file() => {}
+                Ok(_) => return Err(ProjectError::NotRegular { path: shown }),
+                Err(_) if link => {
+                    skipped.push(Skipped {
+                        path: f.path,
+                        reason: "a link to nothing".into(),
+                    });
+                    continue;
+                }
+                Err(error) => {
+                    return Err(EnvFileError::Read {
+                        path: f.path,
+                        error,
+                    }
+                    .into())
+                }
+            }
+            let doc = match envfile::load_in(root, &f.path) {
+                Ok(doc) => doc,
+                Err(EnvFileError::NotText { .. }) if f.explicit => {
+                    return Err(ProjectError::NotText { path: shown })
+                }
+                Err(EnvFileError::NotText { .. }) => {
+                    skipped.push(Skipped {
+                        path: f.path,
+                        reason: "binary or not UTF-8 text (encrypted?)".into(),
+                    });
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let file = EnvFile::with_model(f.path, model)?;
+            let canonical = std::fs::canonicalize(&full).unwrap_or(full);
+            if let Some(&i) = real.get(&canonical) {
+                let first: &EnvFile = &files[i].file;
+                if first.environment != file.environment && !first.template && !file.template {
+                    return Err(ProjectError::SameFile {
+                        a: first.path.display().to_string(),
+                        b: shown,
+                        env_a: first.environment.clone(),
+                        env_b: file.environment,
+                    });
+                }
+                tracing::debug!(path = %shown, "the same file as {}", first.path.display());
+                continue;
+            }
+            real.insert(canonical, files.len());
+            files.push(Loaded { file, doc });
+        }
+        tracing::debug!(files = files.len(), root = %root.display(), "env files loaded");
+        Ok(Project {
+            settings,
+            files,
+            skipped,
+            recovery,
+            access,
+            _lock: lock,
+        })
+    }
+
+    /// The project root (canonical).
+    pub fn root(&self) -> &Path {
+        &self.settings.root
+    }
+
+    /// Commits a plan as one transaction (refused unless the project was opened with
+    /// [`Access::Write`]): its files, and the ledger (one salted hash per environment of each
+    /// new value, never a value) when the plan made new values. With `backup`, the old files
+    /// are kept under `.vigil/backup/` until the next successful commit. The project keeps the
+    /// files as they were read: open it again to read the new ones.
+    pub fn commit(&self, plan: &Plan, backup: bool) -> Result<(), CommitError> {
+        if self.access != Access::Write {
+            return Err(CommitError::ReadOnly);
+        }
+        let root = self.root();
+        let mut changes: Vec<txn::Change> = plan
+            .files
+            .iter()
+            .map(|f| txn::Change {
+                path: root.join(&f.file.path),
+                old: Some(f.old.clone().into_bytes()),
+                new: f.new.clone().into_bytes(),
+            })
+            .collect();
+        if !plan.values.is_empty() {
+            let (mut ledger, old) = Ledger::load_with_text(root)?;
+            let at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+            for (name, values) in &plan.values {
+                let files = plan.holders.get(name).cloned().unwrap_or_default();
+                ledger.record(name, values, &at, files)?;
+            }
+            changes.push(txn::Change {
+                path: root.join(LEDGER),
+                old: old.map(String::into_bytes),
+                new: ledger.to_text().into_bytes(),
+            });
+        }
+        txn::commit(root, &changes, backup)?;
+        Ok(())
+    }
+}

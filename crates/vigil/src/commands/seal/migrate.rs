@@ -1,0 +1,78 @@
+//! `vigil seal migrate --db app.db --table T --column C --context-from user_id`: converts an
+//! application's Fernet column to sealed values in place, in one transaction (or back, with
+//! `--from vseal`).
+
+use super::{ring, FernetArgs};
+use crate::cli::GlobalArgs;
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+use vigil_core::ExitStatus;
+use vigil_seal::migrate::{migrate, Direction};
+use vigil_seal::store::{Mode, Store};
+
+/// The format a column holds now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum From {
+    /// Fernet tokens, to become sealed values.
+    Fernet,
+    /// Sealed values, to become Fernet tokens again.
+    Vseal,
+}
+
+/// Arguments of `vigil seal migrate`.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The application's SQLite file.
+    #[arg(long, value_name = "FILE")]
+    pub db: PathBuf,
+    /// The table.
+    #[arg(long)]
+    pub table: String,
+    /// The column holding the values.
+    #[arg(long)]
+    pub column: String,
+    /// The column(s) naming whose value each row holds (e.g. user_id), comma-separated.
+    #[arg(long, required = true, value_delimiter = ',', value_name = "COLUMN")]
+    pub context_from: Vec<String>,
+    /// What the column holds now.
+    #[arg(long, value_enum, default_value_t = From::Fernet)]
+    pub from: From,
+    /// The Fernet key.
+    #[command(flatten)]
+    pub fernet: FernetArgs,
+}
+
+/// Runs `vigil seal migrate`.
+pub fn run(g: &GlobalArgs, a: MigrateArgs) -> anyhow::Result<ExitStatus> {
+    let ring = ring()?;
+    let fernet = a.fernet.fernet()?;
+    let mut store = Store::open(&a.db, Mode::Create)?;
+    let direction = match a.from {
+        From::Fernet => Direction::FromFernet,
+        From::Vseal => Direction::ToFernet,
+    };
+    let r = migrate(
+        &mut store,
+        &ring,
+        &fernet,
+        &a.table,
+        &a.column,
+        &a.context_from,
+        direction,
+    )?;
+    if !g.quiet {
+        eprintln!(
+            "{}.{}: {} value(s) converted to {}, {} already were, {} NULL",
+            a.table,
+            a.column,
+            r.converted,
+            match direction {
+                Direction::FromFernet => "sealed values",
+                Direction::ToFernet => "Fernet tokens",
+            },
+            r.already,
+            r.null
+        );
+    }
+    Ok(ExitStatus::Success)
+}

@@ -1,0 +1,444 @@
+//! `vigil hook install` where git really looks for hooks, proven by real `git commit` and `git
+//! push` runs: plain `.git/hooks`, `core.hooksPath`, husky v9 and lefthook (both from npm), a
+//! linked worktree, the pre-commit framework (from PyPI); existing hooks keep running (chained).
+
+mod common;
+
+use common::{expect_exit, run, token, write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use tempfile::TempDir;
+
+/// Runs git in `dir` with a fixed identity, `vigil` on the PATH, HOME inside the test.
+fn git_out(dir: &Path, args: &[&str]) -> Output {
+    let bin = assert_cmd::cargo::cargo_bin("vigil");
+    let path = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap()
+    );
+    Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .env("PATH", path)
+        .env("HOME", dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "T")
+        .env("GIT_AUTHOR_EMAIL", "t@example.org")
+        .env("GIT_COMMITTER_NAME", "T")
+        .env("GIT_COMMITTER_EMAIL", "t@example.org")
+        .env_remove("VIGIL_CONFIG")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("git runs")
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = git_out(dir, args);
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn repo() -> TempDir {
+    let dir = TempDir::new().unwrap();
+    git(dir.path(), &["init", "-q", "-b", "main"]);
+    write(dir.path(), "README.md", "# bot\n");
+    git(dir.path(), &["add", "-A"]);
+    git(dir.path(), &["commit", "-q", "-m", "initial"]);
+    dir
+}
+
+fn slack(seed: u64) -> String {
+    token("xoxb-{digits:12}-{digits:13}-{alnum:24}", seed)
+}
+
+/// Stages a file holding a secret and tries to commit it: the hook must refuse. Then stages a
+/// clean change instead, which must commit.
+fn secret_is_blocked_and_clean_commits_pass(dir: &Path, seed: u64) {
+    write(dir, "leak.py", format!("TOKEN = '{}'\n", slack(seed)));
+    git(dir, &["add", "leak.py"]);
+    let out = git_out(dir, &["commit", "-q", "-m", "leak"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the secret was committed: {err}");
+    assert!(err.contains("1 finding(s) in the index"), "{err}");
+    git(dir, &["rm", "-q", "--cached", "leak.py"]);
+    std::fs::remove_file(dir.join("leak.py")).unwrap();
+    write(dir, "notes.txt", format!("clean {seed}\n"));
+    git(dir, &["add", "notes.txt"]);
+    git(dir, &["commit", "-q", "-m", "clean"]);
+}
+
+fn executable(p: &Path, body: &str) {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, body).unwrap();
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn plain_hooks_run_and_chain_to_the_hooks_already_there() {
+    let dir = repo();
+    let d = dir.path();
+    let hooks = d.join(".git/hooks");
+    executable(
+        &hooks.join("pre-commit"),
+        "#!/bin/sh\necho old >> ran-old-pre-commit\n",
+    );
+    executable(&hooks.join("pre-push"), "#!/bin/sh\ncat >> pushed-refs\n");
+    let out = run(d, &["hook", "install", "--pre-push"]);
+    expect_exit(&out, 0);
+    // Twice is the same as once: the old hook is chained once, not to Vigil's own hook.
+    expect_exit(&run(d, &["hook", "install", "--pre-push"]), 0);
+    secret_is_blocked_and_clean_commits_pass(d, 1);
+    assert_eq!(
+        std::fs::read_to_string(d.join("ran-old-pre-commit")).unwrap(),
+        "old\n",
+        "the hook that was there ran once, after vigil"
+    );
+    // pre-push: the old hook still gets git's refs on stdin; a pushed secret is refused.
+    let remote = TempDir::new().unwrap();
+    git(remote.path(), &["init", "-q", "--bare"]);
+    git(
+        d,
+        &["remote", "add", "origin", remote.path().to_str().unwrap()],
+    );
+    git(d, &["push", "-q", "origin", "main"]);
+    let refs = std::fs::read_to_string(d.join("pushed-refs")).unwrap();
+    assert!(refs.starts_with("refs/heads/main "), "{refs:?}");
+    write(d, "later.py", format!("TOKEN = '{}'\n", slack(2)));
+    git(d, &["add", "later.py"]);
+    git(d, &["commit", "-q", "--no-verify", "-m", "sneaky"]);
+    let out = git_out(d, &["push", "-q", "origin", "main"]);
+    assert!(!out.status.success(), "the secret was pushed");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 finding(s)"));
+}
+
+#[test]
+fn core_hooks_path_is_where_the_hook_goes() {
+    let dir = repo();
+    let d = dir.path();
+    git(d, &["config", "core.hooksPath", ".githooks"]);
+    let out = run(d, &["hook", "install"]);
+    expect_exit(&out, 0);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(".githooks/pre-commit"), "{err}");
+    assert!(!d.join(".git/hooks/pre-commit").exists());
+    secret_is_blocked_and_clean_commits_pass(d, 3);
+    // A hooks path that is a file cannot hold hooks: refused, nothing written.
+    write(d, "not-a-dir", "x\n");
+    git(d, &["config", "core.hooksPath", "not-a-dir"]);
+    let out = run(d, &["hook", "install"]);
+    expect_exit(&out, 2);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not-a-dir"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_linked_worktree_uses_the_shared_hooks() {
+    let dir = repo();
+    let d = dir.path();
+    let wt = d.join("wt");
+    git(d, &["worktree", "add", "-q", "-b", "feature", "wt"]);
+    let out = run(&wt, &["hook", "install"]);
+    expect_exit(&out, 0);
+    assert!(d.join(".git/hooks/pre-commit").exists());
+    secret_is_blocked_and_clean_commits_pass(&wt, 4);
+    // The main worktree is protected by the same hook.
+    secret_is_blocked_and_clean_commits_pass(d, 5);
+}
+
+/// husky and lefthook from npm, pinned, installed once under target/.
+fn npm_bin() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("test-deps/hook-managers");
+    std::fs::create_dir_all(&dir).unwrap();
+    let lock = std::fs::File::create(dir.join("npm.lock")).unwrap();
+    lock.lock().unwrap();
+    let bin = dir.join("node_modules/.bin");
+    if !bin.join("husky").exists() || !bin.join("lefthook").exists() {
+        std::fs::write(
+            dir.join("package.json"),
+            "{\"name\":\"hook-managers\",\"private\":true}\n",
+        )
+        .unwrap();
+        let out = Command::new("npm")
+            .current_dir(&dir)
+            .args([
+                "install",
+                "-E",
+                "--no-audit",
+                "--no-fund",
+                "--ignore-scripts",
+                "husky@9.1.7",
+                "lefthook@2.2.1",
+            ])
+            .output()
+            .expect("npm runs");
+        assert!(
+            out.status.success(),
+            "npm install failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    bin
+}
+
+#[test]
+fn husky_v9_gets_the_command_in_its_own_hook_file() {
+    let bin = npm_bin();
+    let dir = repo();
+    let d = dir.path();
+    let out = Command::new(bin.join("husky"))
+        .current_dir(d)
+        .env("HOME", d)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(git(d, &["config", "core.hooksPath"]), ".husky/_");
+    write(d, ".husky/pre-commit", "echo husky >> ran-husky\n");
+    write(d, ".husky/pre-push", "cat >> husky-pushed\n");
+    let generated = |d: &Path| -> Vec<(String, String)> {
+        let mut v: Vec<_> = std::fs::read_dir(d.join(".husky/_"))
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    std::fs::read_to_string(e.path()).unwrap(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let before = generated(d);
+    let out = run(d, &["hook", "install", "--pre-push"]);
+    expect_exit(&out, 0);
+    assert_eq!(
+        generated(d),
+        before,
+        "husky's generated .husky/_ is untouched"
+    );
+    let hook = std::fs::read_to_string(d.join(".husky/pre-commit")).unwrap();
+    assert!(hook.contains("vigil scan --staged"), "{hook}");
+    assert!(hook.contains("echo husky >> ran-husky"), "{hook}");
+    assert!(d.join(".husky/pre-push").exists());
+    secret_is_blocked_and_clean_commits_pass(d, 6);
+    assert_eq!(
+        std::fs::read_to_string(d.join("ran-husky")).unwrap(),
+        "husky\n"
+    );
+    // pre-push: the rest of the husky file still reads git's refs; a pushed secret is refused.
+    let remote = TempDir::new().unwrap();
+    git(remote.path(), &["init", "-q", "--bare"]);
+    git(
+        d,
+        &["remote", "add", "origin", remote.path().to_str().unwrap()],
+    );
+    git(d, &["push", "-q", "origin", "main"]);
+    let refs = std::fs::read_to_string(d.join("husky-pushed")).unwrap();
+    assert!(refs.starts_with("refs/heads/main "), "{refs:?}");
+    write(d, "later.py", format!("TOKEN = '{}'\n", slack(9)));
+    git(d, &["add", "later.py"]);
+    git(d, &["commit", "-q", "--no-verify", "-m", "sneaky"]);
+    let out = git_out(d, &["push", "-q", "origin", "main"]);
+    assert!(!out.status.success(), "the secret was pushed");
+}
+
+#[test]
+fn lefthook_gets_a_command_in_lefthook_yml() {
+    let bin = npm_bin();
+    let dir = repo();
+    let d = dir.path();
+    let yml = "# team hooks\npre-commit:\n  parallel: false\n  commands:\n    hello:\n      run: echo lefthook >> ran-lefthook\n";
+    write(d, "lefthook.yml", yml);
+    let out = Command::new(bin.join("lefthook"))
+        .current_dir(d)
+        .arg("install")
+        .env("HOME", d)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(d, &["hook", "install"]);
+    expect_exit(&out, 0);
+    let edited = std::fs::read_to_string(d.join("lefthook.yml")).unwrap();
+    assert!(
+        edited.starts_with("# team hooks\npre-commit:\n"),
+        "{edited}"
+    );
+    assert!(
+        edited.contains("run: echo lefthook >> ran-lefthook"),
+        "{edited}"
+    );
+    assert!(edited.contains("run: vigil scan --staged"), "{edited}");
+    // The git hook is lefthook's own, untouched.
+    let hook = std::fs::read_to_string(d.join(".git/hooks/pre-commit")).unwrap();
+    assert!(
+        hook.contains("lefthook") && !hook.contains("vigil"),
+        "{hook}"
+    );
+    // lefthook from node_modules: put its binary on the PATH the hook sees.
+    let lefthook_path = |d: &Path, args: &[&str]| -> Output {
+        let vigil = assert_cmd::cargo::cargo_bin("vigil");
+        Command::new("git")
+            .current_dir(d)
+            .args(args)
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}:{}",
+                    vigil.parent().unwrap().display(),
+                    bin.display(),
+                    std::env::var("PATH").unwrap()
+                ),
+            )
+            .env("HOME", d)
+            .env("GIT_AUTHOR_NAME", "T")
+            .env("GIT_AUTHOR_EMAIL", "t@example.org")
+            .env("GIT_COMMITTER_NAME", "T")
+            .env("GIT_COMMITTER_EMAIL", "t@example.org")
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    write(d, "leak.py", format!("TOKEN = '{}'\n", slack(7)));
+    git(d, &["add", "leak.py"]);
+    let out = lefthook_path(d, &["commit", "-q", "-m", "leak"]);
+    assert!(
+        !out.status.success(),
+        "the secret was committed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    git(d, &["rm", "-q", "--cached", "leak.py"]);
+    std::fs::remove_file(d.join("leak.py")).unwrap();
+    write(d, "notes.txt", "clean\n");
+    git(d, &["add", "notes.txt", "lefthook.yml"]);
+    let out = lefthook_path(d, &["commit", "-q", "-m", "clean"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        d.join("ran-lefthook").exists(),
+        "the team's command still runs"
+    );
+    // Twice is once.
+    expect_exit(&run(d, &["hook", "install"]), 0);
+    let again = std::fs::read_to_string(d.join("lefthook.yml")).unwrap();
+    assert_eq!(again.matches("vigil scan --staged").count(), 1, "{again}");
+    // A lefthook configuration Vigil cannot edit safely is refused with the lines to add.
+    let other = repo();
+    write(other.path(), "lefthook.toml", "[pre-commit]\n");
+    let out = run(other.path(), &["hook", "install"]);
+    expect_exit(&out, 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("lefthook.toml") && err.contains("vigil scan --staged"),
+        "{err}"
+    );
+}
+
+#[test]
+fn pre_commit_framework_users_get_the_config_entry() {
+    let dir = repo();
+    let d = dir.path();
+    let config = "repos:\n  - repo: local\n    hooks:\n      - id: hello\n        name: hello\n        entry: sh -c 'echo pc >> ran-pre-commit'\n        language: system\n        pass_filenames: false\n";
+    write(d, ".pre-commit-config.yaml", config);
+    git(d, &["add", ".pre-commit-config.yaml"]);
+    git(d, &["commit", "-q", "-m", "pre-commit"]);
+    let out = run(d, &["hook", "install", "--pre-push"]);
+    expect_exit(&out, 0);
+    let entry = String::from_utf8_lossy(&out.stdout).into_owned();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("nothing was installed"), "{err}");
+    assert!(
+        entry.contains("- id: vigil\n") && entry.contains("- id: vigil-pre-push\n"),
+        "{entry}"
+    );
+    assert_eq!(
+        git(d, &["status", "--porcelain"]),
+        "",
+        "nothing was written"
+    );
+    assert!(!d.join(".git/hooks/pre-commit").exists());
+
+    // The entry works with the real pre-commit and this repository's .pre-commit-hooks.yaml.
+    let py = common::python_with("pre_commit", "pre-commit");
+    let hooks_repo = TempDir::new().unwrap();
+    let h = hooks_repo.path();
+    git(h, &["init", "-q", "-b", "main"]);
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.pre-commit-hooks.yaml"),
+        h.join(".pre-commit-hooks.yaml"),
+    )
+    .unwrap();
+    git(h, &["add", "-A"]);
+    git(h, &["commit", "-q", "-m", "hooks"]);
+    let rev = entry
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("rev: "))
+        .unwrap_or_else(|| panic!("{entry}"))
+        .to_owned();
+    git(h, &["tag", &rev]);
+    let url = entry
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("- repo: "))
+        .unwrap()
+        .to_owned();
+    let items: String = entry
+        .lines()
+        .filter(|l| !l.starts_with("repos:") && !l.trim_start().starts_with('#'))
+        .map(|l| format!("{}\n", l.replace(&url, h.to_str().unwrap())))
+        .collect();
+    write(d, ".pre-commit-config.yaml", format!("{config}{items}"));
+    let pc = |args: &[&str]| {
+        let out = Command::new(&py)
+            .current_dir(d)
+            .args(["-m", "pre_commit"])
+            .args(args)
+            .env("HOME", d)
+            .env("PRE_COMMIT_HOME", d.join(".cache-pc"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    pc(&[
+        "install",
+        "--hook-type",
+        "pre-commit",
+        "--hook-type",
+        "pre-push",
+    ]);
+    write(d, ".gitignore", ".cache-pc/\nran-pre-commit\n");
+    git(d, &["add", ".pre-commit-config.yaml", ".gitignore"]);
+    secret_is_blocked_and_clean_commits_pass(d, 8);
+    assert!(d.join("ran-pre-commit").exists());
+    // Once configured, install says so.
+    let out = run(d, &["hook", "install"]);
+    expect_exit(&out, 0);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("already"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
