@@ -1,5 +1,6 @@
-//! The `[memory]` section of `vigil.toml`: the store's caps, its fsync policy, and who the HTTP
-//! server believes (the bearer token's audience, the gateway assertion's key).
+//! The `[memory]` section of `vigil.toml` as written (registered as a [`Section`]): the store's
+//! caps, its fsync policy, and who the HTTP server believes (the bearer token's audience, the
+//! gateway assertion's key). [`crate::settings`] resolves it.
 //!
 //! ```toml
 //! [memory]
@@ -16,7 +17,7 @@
 //! [memory.assertion]              # trust assertions signed by this gateway key
 //! issuer = "vigil-gateway"
 //! public_key = "keys/gateway.pub.pem"   # or secret_env = "VIGIL_ASSERTION_SECRET" (HS256)
-//! max_lifetime = "60s"
+//! max_lifetime = "60s"                 # at most 5 minutes
 //! ```
 
 use serde::Deserialize;
@@ -24,6 +25,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 use vigil_core::duration;
 use vigil_core::size::SizeValue;
+use vigil_core::Section;
 
 /// The caps and the durability policy of one store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,67 +102,11 @@ pub struct AssertionSection {
     pub max_lifetime: Option<Duration>,
 }
 
-/// A problem in `[memory]`, with the dotted key it concerns.
-#[derive(Debug, thiserror::Error)]
-#[error("{key}: {message}")]
-pub struct SectionProblem {
-    /// Dotted key, e.g. `memory.max_file_size`.
-    pub key: String,
-    /// What is wrong.
-    pub message: String,
-}
-
-fn size(v: &Option<SizeValue>, key: &str, default: u64) -> Result<u64, SectionProblem> {
-    match v {
-        None => Ok(default),
-        Some(s) => {
-            let b = s.bytes().map_err(|m| SectionProblem {
-                key: format!("memory.{key}"),
-                message: m,
-            })?;
-            if b == 0 {
-                return Err(SectionProblem {
-                    key: format!("memory.{key}"),
-                    message: "must be more than 0".into(),
-                });
-            }
-            Ok(b)
-        }
-    }
+impl Section for MemorySection {
+    const NAME: &'static str = "memory";
 }
 
 impl MemorySection {
-    /// The caps this section sets (defaults for what it leaves out).
-    pub fn limits(&self) -> Result<Limits, SectionProblem> {
-        let d = Limits::default();
-        let l = Limits {
-            max_file_size: size(&self.max_file_size, "max_file_size", d.max_file_size)?,
-            max_result_size: size(&self.max_result_size, "max_result_size", d.max_result_size)?,
-            max_files_per_dir: self.max_files_per_dir.unwrap_or(d.max_files_per_dir),
-            max_depth: self.max_depth.unwrap_or(d.max_depth),
-            max_total_size: size(&self.max_total_size, "max_total_size", d.max_total_size)?,
-            fsync: self.fsync.unwrap_or(d.fsync),
-        };
-        if l.max_result_size < 1024 {
-            return Err(SectionProblem {
-                key: "memory.max_result_size".into(),
-                message: "must be at least 1KiB".into(),
-            });
-        }
-        if l.max_files_per_dir == 0 || l.max_depth == 0 {
-            let key = if l.max_depth == 0 {
-                "max_depth"
-            } else {
-                "max_files_per_dir"
-            };
-            return Err(SectionProblem {
-                key: format!("memory.{key}"),
-                message: "must be more than 0".into(),
-            });
-        }
-        Ok(l)
-    }
-
     /// The bearer tokens' audience.
     pub fn audience(&self) -> &str {
         self.audience.as_deref().unwrap_or("memory")

@@ -129,7 +129,7 @@ pub enum MemoryError {
     BadCursor,
     /// The audit log refused the record (its chain does not check out): nothing was written.
     #[error("audit log: {0}")]
-    Audit(String),
+    Audit(#[from] vigil_core::chain::ChainError),
     /// An I/O error.
     #[error("{path}: {source}")]
     Io {

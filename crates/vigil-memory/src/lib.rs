@@ -15,6 +15,9 @@
 //!   place, a crash journal; `expected_version` for optimistic updates.
 //! - **MCP** ([`server`]): seven tools over stdio or Streamable HTTP (`rmcp`), the principal
 //!   proven by a bearer JWT or a gateway assertion ([`auth`]).
+//! - **Settings** ([`settings`]): `[memory]` ([`MemorySection`], registered as a
+//!   `vigil_core::Section`) resolved into caps and a [`server::Transport`] by
+//!   [`MemorySettings`], which owns every refusal to start; errors carry a `vigil_core::Origin`.
 
 pub mod auth;
 pub mod config;
@@ -22,8 +25,10 @@ pub mod error;
 pub mod fsops;
 pub mod name;
 pub mod server;
+pub mod settings;
 pub mod store;
 
 pub use config::{Limits, MemorySection};
 pub use error::MemoryError;
+pub use settings::{ChangeQuery, MemorySettings, Open, ServeFlags, SettingsError};
 pub use store::{Actor, Store};

@@ -22,6 +22,7 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use rmcp::{ServerHandler, ServiceExt};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio_util::sync::CancellationToken;
@@ -412,6 +413,102 @@ pub async fn serve_stdio(store: Arc<Store>, principal: String) -> std::io::Resul
         .map_err(std::io::Error::other)?;
     running.waiting().await.map_err(std::io::Error::other)?;
     Ok(())
+}
+
+/// How the server speaks, with what it needs for that: resolved from the flags by
+/// [`crate::MemorySettings::transport`], which owns every refusal to start.
+#[derive(Debug)]
+pub enum Transport {
+    /// MCP on stdin/stdout; every write is recorded under the operator's `principal`.
+    Stdio {
+        /// `--principal`.
+        principal: String,
+    },
+    /// Streamable HTTP on a loopback address; every request proves its principal.
+    Http {
+        /// The loopback address (port 0 picks a free one).
+        addr: SocketAddr,
+        /// Verifies bearer tokens and gateway assertions.
+        auth: Arc<Authenticator>,
+        /// Host and Origin allow-lists, body limit.
+        settings: HttpSettings,
+    },
+}
+
+/// Why the server stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The async runtime could not be built.
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+    /// The address cannot be listened on.
+    #[error("cannot listen on {addr}: {error}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// The transport failed (stdin/stdout, the listening socket).
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Serves `store` on `transport` until the client closes stdin (stdio) or the process gets
+/// SIGINT or SIGTERM (HTTP). On HTTP it logs `vigil memory listening on ADDR` with the bound
+/// `address` field once it accepts connections. Blocks the calling thread.
+pub fn run(store: Store, transport: Transport) -> Result<(), ServeError> {
+    let store = Arc::new(store);
+    match transport {
+        Transport::Stdio { principal } => {
+            tracing::info!(root = %store.root().display(), principal = %principal, "vigil memory serving on stdio");
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(ServeError::Runtime)?;
+            rt.block_on(serve_stdio(store, principal))?;
+        }
+        Transport::Http {
+            addr,
+            auth,
+            settings,
+        } => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .map_err(ServeError::Runtime)?;
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(|error| ServeError::Bind { addr, error })?;
+                let bound = listener.local_addr()?;
+                tracing::info!(address = %bound, root = %store.root().display(), "vigil memory listening on {bound}");
+                let shutdown = Shutdown::new();
+                stop_on_signals(shutdown.clone());
+                serve_http(store, auth, listener, settings, shutdown).await?;
+                Ok::<_, ServeError>(())
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Cancels `shutdown` on SIGINT (Ctrl-C) or SIGTERM.
+fn stop_on_signals(shutdown: Shutdown) {
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        stop.cancel();
+    });
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+            shutdown.cancel();
+        }
+    });
 }
 
 /// How the HTTP server admits requests.

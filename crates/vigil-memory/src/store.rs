@@ -182,10 +182,33 @@ pub struct AuditReport {
     pub files_checked: u64,
 }
 
+/// One problem `audit verify` reports: the log's (`edited`, `deleted`, `reordered`,
+/// `tail_cut`, …) then the files'.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditProblem {
+    /// The stable code.
+    pub code: &'static str,
+    /// A sentence naming the log line or the file.
+    pub message: String,
+}
+
 impl AuditReport {
     /// Nothing wrong.
     pub fn is_intact(&self) -> bool {
         self.chain.is_intact() && self.files.is_empty()
+    }
+
+    /// Every problem, the chain's first, in the order they were found.
+    pub fn problems(&self) -> Vec<AuditProblem> {
+        let chain = self.chain.problems.iter().map(|p| AuditProblem {
+            code: p.code(),
+            message: format!("audit log: {p}"),
+        });
+        let files = self.files.iter().map(|f| AuditProblem {
+            code: f.code,
+            message: f.message.clone(),
+        });
+        chain.chain(files).collect()
     }
 }
 
@@ -202,10 +225,6 @@ pub struct Store {
     journal: Mutex<File>,
     usage: Mutex<File>,
     counter: AtomicU64,
-}
-
-fn audit(e: vigil_core::chain::ChainError) -> MemoryError {
-    MemoryError::Audit(e.to_string())
 }
 
 fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> MemoryError + '_ {
@@ -606,10 +625,7 @@ impl Store {
         path: Option<&str>,
         since: Option<SystemTime>,
     ) -> Result<Vec<Change>, MemoryError> {
-        let records = self
-            .chain
-            .records()
-            .map_err(|e| MemoryError::Audit(e.to_string()))?;
+        let records = self.chain.records().map_err(MemoryError::Audit)?;
         let prefix = path.map(|p| format!("{p}/"));
         Ok(records
             .iter()
@@ -748,7 +764,7 @@ impl Store {
                 });
             }
             // The log must be able to record the change before it happens.
-            let mut session = self.chain.session().map_err(audit)?;
+            let mut session = self.chain.session().map_err(MemoryError::Audit)?;
             let version = sha256_hex(&new);
             let tmp = self.temp_file(&new, &shown)?;
             fault("after-temp");
@@ -764,7 +780,7 @@ impl Store {
                 rfs::fsync(&parent).map_err(|e| MemoryError::io(shown.clone(), e.into()))?;
             }
             fault("after-rename");
-            let seq = session.append(&fields).map_err(audit)?.seq;
+            let seq = session.append(&fields).map_err(MemoryError::Audit)?.seq;
             drop(session);
             self.clear_journal()?;
             self.set_usage(total);
@@ -787,7 +803,7 @@ impl Store {
             let Some(st) = self.files.entry(&parent, &fname, &shown)? else {
                 return Err(MemoryError::NotFound { path: shown });
             };
-            let mut session = self.chain.session().map_err(audit)?;
+            let mut session = self.chain.session().map_err(MemoryError::Audit)?;
             if fsops::kind(&st) == Kind::Dir {
                 let fields = record(who, &shown, 0, None);
                 match rfs::unlinkat(&parent, fname.as_str(), AtFlags::REMOVEDIR) {
@@ -797,7 +813,7 @@ impl Store {
                     }
                     Err(e) => return Err(fsops::resolve_error(e, &shown)),
                 }
-                let seq = session.append(&fields).map_err(audit)?.seq;
+                let seq = session.append(&fields).map_err(MemoryError::Audit)?.seq;
                 return Ok(Written {
                     path: shown,
                     version: None,
@@ -815,7 +831,7 @@ impl Store {
             if self.limits.fsync {
                 rfs::fsync(&parent).map_err(|e| MemoryError::io(shown.clone(), e.into()))?;
             }
-            let seq = session.append(&fields).map_err(audit)?.seq;
+            let seq = session.append(&fields).map_err(MemoryError::Audit)?.seq;
             drop(session);
             self.clear_journal()?;
             let usage = self.usage()?;
@@ -928,7 +944,7 @@ impl Store {
         self.chain
             .append(fields)
             .map(|a| a.seq)
-            .map_err(|e| MemoryError::Audit(e.to_string()))
+            .map_err(MemoryError::Audit)
     }
 
     /// Under the lock: finishes or forgets an interrupted write, removes stale temp files.
@@ -1073,10 +1089,7 @@ impl Store {
         // Finish an interrupted write first, so a crash is not reported as an edit. A chain that
         // cannot be extended is reported below, not here.
         let _ = self.locked(|| Ok(()));
-        let chain = self
-            .chain
-            .verify()
-            .map_err(|e| MemoryError::Audit(e.to_string()))?;
+        let chain = self.chain.verify().map_err(MemoryError::Audit)?;
         let mut last: std::collections::BTreeMap<String, Option<String>> = Default::default();
         for c in chain.records.iter().filter_map(change_of) {
             last.insert(c.path, c.sha256);

@@ -33,8 +33,8 @@ pub mod request;
 pub mod time;
 pub mod verify;
 
-pub use config::{Overrides, TokenError, TokenSection, TokenSettings};
 pub use assertion::{mint_assertion, AssertionVerifier};
+pub use config::{Overrides, TokenError, TokenSection, TokenSettings};
 pub use jsonwebtoken::Algorithm;
 pub use keyring::{Key, KeyRing, KeyUsed};
 pub use mint::{mint, mint_typed, MintRequest};

@@ -21,6 +21,7 @@ pub const SECTIONS: &[&str] = &[
     vigil_scan::config::ScanSection::NAME,
     vigil_env::EnvSection::NAME,
     vigil_token::TokenSection::NAME,
+    vigil_memory::MemorySection::NAME,
     "gateway",
 ];
 
