@@ -135,7 +135,7 @@ pub struct ScanSettings {
 }
 
 impl ScanSettings {
-    /// Resolves the settings: checks every root exists, picks and compiles the configuration,
+    /// Resolves the settings: checks stdin stands alone, picks and compiles the configuration,
     /// and merges flags over `[scan]`. `cwd` is where `vigil.toml`, `.gitleaks.toml` and
     /// `.gitleaksignore` are looked for (`.`: the process's working directory, named as such
     /// in messages).
@@ -149,14 +149,8 @@ impl ScanSettings {
         if stdin && roots.len() > 1 {
             return Err(SettingsError::StdinWithPaths);
         }
-        for p in roots.iter().filter(|p| p.as_os_str() != "-") {
-            if let Err(error) = std::fs::symlink_metadata(p) {
-                return Err(SettingsError::Path {
-                    path: p.clone(),
-                    error,
-                });
-            }
-        }
+        // A path that is not there is not refused here: a file scan reports it as a path it
+        // could not read (an incomplete scan, issue 20), a history scan as no repository.
         let chosen = choose(config, cwd, roots)?;
         tracing::debug!(rules = chosen.rules.rules.len(), "rules loaded");
         let (section, configured_size) = match &chosen.scan {
@@ -478,7 +472,7 @@ mod tests {
     }
 
     #[test]
-    fn roots_must_exist_and_stdin_stands_alone() {
+    fn missing_roots_resolve_and_stdin_stands_alone() {
         let d = tempfile::TempDir::new().unwrap();
         let src = ConfigSource {
             explicit: None,
@@ -486,12 +480,9 @@ mod tests {
         };
         let flags = ScanFlags::default();
         let missing = d.path().join("nope");
-        let e = ScanSettings::resolve(src, d.path(), std::slice::from_ref(&missing), &flags)
-            .unwrap_err();
-        assert!(
-            matches!(e, SettingsError::Path { ref path, .. } if *path == missing),
-            "{e}"
-        );
+        let s =
+            ScanSettings::resolve(src, d.path(), std::slice::from_ref(&missing), &flags).unwrap();
+        assert_eq!(s.roots, [missing]);
         let e = ScanSettings::resolve(src, d.path(), &["-".into(), d.path().into()], &flags)
             .unwrap_err();
         assert!(matches!(e, SettingsError::StdinWithPaths));

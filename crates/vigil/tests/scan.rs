@@ -185,11 +185,12 @@ fn exit_codes_follow_the_contract() {
         .code(0);
     let out = run(p.dir.path(), &["scan", "--format", "yaml"]);
     expect_exit(&out, 2);
+    // A path that is not there is a scan that could not look (issue 20): exit 2, named.
     let out = run(p.dir.path(), &["scan", "no/such/dir"]);
     expect_exit(&out, 2);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.starts_with("vigil: no/such/dir: cannot scan"), "{err}");
+    assert!(err.contains("no/such/dir: cannot read"), "{err}");
+    assert!(err.contains("vigil: incomplete scan: "), "{err}");
 }
 
 #[test]
@@ -1013,4 +1014,219 @@ fn decoding_stops_at_its_budget_and_says_so() {
     );
     // One level costs less than the file: complete.
     expect_exit(&run(r, &["scan", ".", "--max-decode-depth", "1"]), 0);
+}
+
+#[test]
+fn archives_are_recognised_by_their_bytes_not_their_names() {
+    use std::io::Write as _;
+    let dir = TempDir::new().unwrap();
+    let r = dir.path();
+    let work = TempDir::new().unwrap();
+    let w = work.path();
+    // A `docker save` image: a tar of layers named by digest, each layer a tar without extension.
+    let gh = token("«ghp_{alnum:30}{ghcrc}»", 140);
+    write(w, "layer/app/.env", format!("GITHUB_TOKEN={gh}\n"));
+    let digest = "3f4a9c1d0e8b7a6f5e4d3c2b1a09f8e7d6c5b4a3928170f6e5d4c3b2a1908f7e";
+    let tar = |cwd: &std::path::Path, out: &std::path::Path, what: &str| {
+        let st = Std::new("tar")
+            .current_dir(cwd)
+            .arg("cf")
+            .arg(out)
+            .arg(what)
+            .status()
+            .unwrap();
+        assert!(st.success());
+    };
+    std::fs::create_dir_all(w.join(format!("image/{digest}"))).unwrap();
+    tar(
+        &w.join("layer"),
+        &w.join(format!("image/{digest}/layer")),
+        "app",
+    );
+    write(w, "image/manifest.json", "[]\n");
+    tar(&w.join("image"), &r.join("image"), ".");
+    // Java, .NET and Android packages are zips; a gzip without a name; a text file named .zip.
+    let zip = |member: &str, body: String| {
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        z.start_file(member, opts).unwrap();
+        z.write_all(body.as_bytes()).unwrap();
+        z.finish().unwrap().into_inner()
+    };
+    let groq = token("«gsk_{alnum:52}»", 141);
+    let or = token("«sk-or-v1-{hex:64}»", 142);
+    let slack = token("«xoxb-{digits:12}-{digits:13}-{alnum:24}»", 143);
+    write(
+        r,
+        "libs/app.jar",
+        zip(
+            "BOOT-INF/classes/application.properties",
+            format!("groq.key={groq}\n"),
+        ),
+    );
+    write(
+        r,
+        "pkgs/Bot.1.0.0.nupkg",
+        zip(
+            "content/appsettings.json",
+            format!("{{\"OpenRouter\": \"{or}\"}}\n"),
+        ),
+    );
+    write(
+        r,
+        "app-release.apk",
+        zip("assets/config.txt", format!("SLACK_BOT_TOKEN={slack}\n")),
+    );
+    let anthropic = token("«sk-ant-api03-{b64url:93}AA»", 144);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(format!("ANTHROPIC_API_KEY={anthropic}\n").as_bytes())
+        .unwrap();
+    write(r, "blobs/sha256-0a1b2c", gz.finish().unwrap());
+    let groq2 = token("«gsk_{alnum:52}»", 145);
+    write(r, "notes.zip", format!("GROQ_API_KEY={groq2}\n"));
+
+    let out = run(r, &["scan", ".", "-f", "json"]);
+    expect_exit(&out, 1);
+    let v = json(&out);
+    let mut got: Vec<(String, String, serde_json::Value)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["file"].as_str().unwrap().to_owned(),
+                f["rule"].as_str().unwrap().to_owned(),
+                f["archive_path"].clone(),
+            )
+        })
+        .collect();
+    got.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    let layer = format!("./{digest}/layer");
+    assert_eq!(
+        got,
+        vec![
+            (
+                "app-release.apk!assets/config.txt".to_owned(),
+                "slack-bot-token".to_owned(),
+                serde_json::json!(["assets/config.txt"])
+            ),
+            (
+                // A gzip whose name does not end in .gz holds one member named `-`.
+                "blobs/sha256-0a1b2c!-".to_owned(),
+                "anthropic-api-key".to_owned(),
+                serde_json::json!(["-"])
+            ),
+            (
+                format!("image!{layer}!app/.env"),
+                "github-pat".to_owned(),
+                serde_json::json!([layer, "app/.env"])
+            ),
+            (
+                "libs/app.jar!BOOT-INF/classes/application.properties".to_owned(),
+                "groq-api-key".to_owned(),
+                serde_json::json!(["BOOT-INF/classes/application.properties"])
+            ),
+            (
+                "notes.zip".to_owned(),
+                "groq-api-key".to_owned(),
+                serde_json::Value::Null
+            ),
+            (
+                "pkgs/Bot.1.0.0.nupkg!content/appsettings.json".to_owned(),
+                "openrouter-api-key".to_owned(),
+                serde_json::json!(["content/appsettings.json"])
+            ),
+        ]
+    );
+    // Depth 1 opens the image but not the layer inside it, and says so.
+    let out = run(
+        r,
+        &["scan", "image", "-f", "json", "--max-archive-depth", "1"],
+    );
+    expect_exit(&out, 2);
+    let got = reasons(&out);
+    assert!(
+        got.iter().any(|(g, m)| g == "truncated"
+            && m.contains("nested deeper than --max-archive-depth 1")
+            && m.contains(&format!("image!{layer}"))),
+        "{got:?}"
+    );
+    // Depth 0 opens no archive: a gap too, never a silent pass.
+    let out = run(r, &["scan", "libs/app.jar", "--max-archive-depth", "0"]);
+    expect_exit(&out, 2);
+}
+
+#[test]
+fn escaped_text_is_decoded_and_a_missing_path_is_not_clean() {
+    let dir = TempDir::new().unwrap();
+    let r = dir.path();
+    let gh = token("«ghp_{alnum:30}{ghcrc}»", 150);
+    let or = token("«sk-or-v1-{hex:64}»", 151);
+    // JSON's \u escapes and Python's \x escapes of every character.
+    let u: String = gh.chars().map(|c| format!("\\u{:04x}", c as u32)).collect();
+    let x: String = or.bytes().map(|b| format!("\\x{b:02x}")).collect();
+    write(r, "config.json", format!("{{\"token\": \"{u}\"}}\n"));
+    write(r, "bot.py", format!("KEY = b\"{x}\"\n"));
+    let out = run(r, &["scan", ".", "-f", "json"]);
+    expect_exit(&out, 1);
+    let v = json(&out);
+    let mut got: Vec<(String, String, u64, u64, serde_json::Value)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["file"].as_str().unwrap().to_owned(),
+                f["rule"].as_str().unwrap().to_owned(),
+                f["line"].as_u64().unwrap(),
+                f["column"].as_u64().unwrap(),
+                f["decoded"].clone(),
+            )
+        })
+        .collect();
+    got.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        got,
+        vec![
+            (
+                "bot.py".to_owned(),
+                "openrouter-api-key".to_owned(),
+                1,
+                9,
+                serde_json::json!(["escapes"])
+            ),
+            (
+                "config.json".to_owned(),
+                "github-pat".to_owned(),
+                1,
+                12,
+                serde_json::json!(["escapes"])
+            ),
+        ]
+    );
+    // A path that is not there: the scan could not look, so it is not clean.
+    let out = run(r, &["scan", "bot.py", "no-such-dir"]);
+    expect_exit(&out, 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no-such-dir"), "{err}");
+    assert!(
+        err.contains("incomplete scan: 1 file(s) or folder(s) could not be read"),
+        "{err}"
+    );
+    let out = run(r, &["scan", "no-such-dir", "-f", "json"]);
+    expect_exit(&out, 2);
+    let got: Vec<String> = reasons(&out).into_iter().map(|(g, _)| g).collect();
+    assert_eq!(got, ["unreadable", "nothing-scanned"]);
+    // --allow-incomplete: the report still says so, only the exit changes.
+    let out = run(
+        r,
+        &["scan", "no-such-dir", "--allow-incomplete", "-f", "sarif"],
+    );
+    expect_exit(&out, 0);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["runs"][0]["invocations"][0]["executionSuccessful"], false,
+        "{v}"
+    );
 }

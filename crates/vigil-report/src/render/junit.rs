@@ -44,6 +44,10 @@ pub(super) fn write(report: &Report, opts: &RenderOptions, out: &mut dyn Write) 
         if let Some(fp) = &d.fingerprints.location {
             body.push_str(&format!(" fingerprint {fp}"));
         }
+        if !d.decoded.is_empty() {
+            let steps: Vec<&str> = d.decoded.iter().map(|e| e.as_str()).collect();
+            body.push_str(&format!(" decoded: {}", steps.join(" > ")));
+        }
         writeln!(
             out,
             r#"      <failure message="{}" type="{}">{}</failure>"#,

@@ -62,13 +62,18 @@ pub(super) fn write(report: &Report, opts: &RenderOptions, out: &mut dyn Write) 
             if let Some(c) = &d.commit {
                 at.push_str(&format!(" @ {}", &c.id[..c.id.len().min(12)]));
             }
+            let mut message = d.message.clone();
+            if !d.decoded.is_empty() {
+                let steps: Vec<&str> = d.decoded.iter().map(|e| e.as_str()).collect();
+                message.push_str(&format!(" (decoded: {})", steps.join(" > ")));
+            }
             write!(
                 out,
                 "| {} | {} | {} | {} |",
                 d.severity,
                 code(&d.rule),
                 code(&at),
-                cell(&d.message)
+                cell(&message)
             )?;
             match (secrets, opts.secret(d)) {
                 (true, Some(s)) => writeln!(out, " {} |", code(&s))?,

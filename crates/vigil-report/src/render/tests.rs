@@ -131,7 +131,7 @@ fn text_full_is_the_scan_layout() {
     bot/.env:2:15  demo-token  tok_…rwbg
         Demo token  entropy 4.83  fingerprint bot/.env:demo-token:2
     dir with space/a|b.py!dist.zip!config/.env:1:5 @ 4b825dc642cb  demo-token  tok_…ydin
-        Demo token  entropy 4.25  decoded base64 > gzip
+        Demo token  entropy 4.25  decoded: base64 > gzip
     ");
 }
 
@@ -242,7 +242,7 @@ fn an_incomplete_run_says_so_in_json_and_csv() {
     assert_eq!(rows[2].split(',').count(), cells, "{csv}");
     assert!(rows[2].starts_with("incomplete,,"), "{csv}");
     assert!(
-        rows[2].ends_with(",error,2 files could not be read,,"),
+        rows[2].ends_with(",error,2 files could not be read,,,"),
         "{csv}"
     );
 }
@@ -327,11 +327,11 @@ fn csv_has_a_fixed_header_and_quotes() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "rule,file,line,column,end_line,end_column,secret,entropy,fingerprint,hash,commit,description,severity,message,key,scope"
+        "rule,file,line,column,end_line,end_column,secret,entropy,fingerprint,hash,commit,description,severity,message,key,scope,decoded"
     );
     assert_eq!(
         lines.next().unwrap(),
-        "demo-token,bot/.env,2,15,2,51,tok_…rwbg,4.831,bot/.env:demo-token:2,0123456789abcdef0123456789abcdef,,Demo token,error,Demo token found,,"
+        "demo-token,bot/.env,2,15,2,51,tok_…rwbg,4.831,bot/.env:demo-token:2,0123456789abcdef0123456789abcdef,,Demo token,error,Demo token found,,,"
     );
     let empty = rendered(
         Format::Csv,
@@ -350,7 +350,7 @@ fn csv_has_a_fixed_header_and_quotes() {
             .starts_with("weak,.env.production,1,,,,,,,,"),
         "{p}"
     );
-    assert!(p.lines().nth(2).unwrap().ends_with(",DB_PASSWORD,"), "{p}");
+    assert!(p.lines().nth(2).unwrap().ends_with(",DB_PASSWORD,,"), "{p}");
 }
 
 #[test]
@@ -520,5 +520,33 @@ fn saved_reports_with_secrets_are_private() {
         mode(&masked) & 0o077,
         0o000,
         "a masked report keeps the usual mode"
+    );
+}
+
+#[test]
+fn the_decoding_is_named_in_every_format() {
+    let r = scan_like();
+    let text = rendered(Format::Text, &r, full());
+    assert!(text.contains("decoded: base64 > gzip"), "{text}");
+    let csv = rendered(Format::Csv, &r, full());
+    let rows: Vec<&str> = csv.lines().collect();
+    assert!(rows[0].ends_with(",decoded"), "{csv}");
+    assert!(rows[1].ends_with(",,"), "no decoding, empty cell: {csv}");
+    assert!(rows[2].ends_with(",base64>gzip"), "{csv}");
+    let junit = rendered(Format::Junit, &r, full());
+    assert!(
+        junit.contains(" decoded: base64 &gt; gzip</failure>"),
+        "{junit}"
+    );
+    let md = rendered(Format::Markdown, &r, full());
+    assert!(md.contains("(decoded: base64 > gzip)"), "{md}");
+    let json: serde_json::Value =
+        serde_json::from_str(&rendered(Format::Json, &r, full())).unwrap();
+    assert_eq!(json[1]["decoded"], serde_json::json!(["base64", "gzip"]));
+    let sarif: serde_json::Value =
+        serde_json::from_str(&rendered(Format::Sarif, &r, full())).unwrap();
+    assert_eq!(
+        sarif["runs"][0]["results"][1]["properties"]["decoded"],
+        serde_json::json!(["base64", "gzip"])
     );
 }

@@ -48,7 +48,7 @@ pub(super) fn write(report: &Report, opts: &RenderOptions, out: &mut dyn Write) 
         }
         if !d.decoded.is_empty() {
             let steps: Vec<&str> = d.decoded.iter().map(|e| e.as_str()).collect();
-            detail.push_str(&format!("  decoded {}", steps.join(" > ")));
+            detail.push_str(&format!("  decoded: {}", steps.join(" > ")));
         }
         writeln!(out, "    {dim}{detail}{reset}")?;
     }
