@@ -120,7 +120,7 @@ pub(crate) fn keep(
         }
     }
     let secret = &data[sec.0..sec.1];
-    if is_url_placeholder(secret) {
+    if is_url_placeholder(secret) || is_signing_scope(secret) {
         return None;
     }
     if is_digest(key, secret, kind) {
@@ -182,6 +182,13 @@ fn encodes_a_path(v: &[u8]) -> bool {
     let seps = memchr::memmem::find_iter(&lower, b"%2f").count()
         + memchr::memmem::find_iter(&lower, b"%3a").count();
     seps >= 2
+}
+
+/// An AWS SigV4 credential scope (`AKID/20250623/us-east-1/s3/aws4_request`), as it reads once
+/// percent-decoded: a date, region and service, never a secret (an access key id in its first
+/// segment is the AWS rule's to find).
+fn is_signing_scope(v: &[u8]) -> bool {
+    v.to_ascii_lowercase().ends_with(b"/aws4_request")
 }
 
 /// Key words under which a hex value is a digest (`"hashed_secret": "…"`, `sha256`,

@@ -606,8 +606,8 @@ pub fn scan_history(
     tracing::debug!("blobs scanned");
     // A secret is reported at each commit that adds it to a file, as a diff would show it
     // (gitleaks's `git log -p`): not where its lines were already in the parent's version of
-    // the file (an edit elsewhere in the file, a merge), nor where the whole file is one that
-    // history already had under another path (a rename, a copy). Commits are ordered parents
+    // the file (an edit elsewhere in the file, a merge), nor where the whole file was renamed
+    // from a path its parent had (a copy beside its source is a new file, as git shows it). Commits are ordered parents
     // first (between unrelated lines, the older author date first). A secret inside an archive
     // has no lines to compare: it is reported once, at the oldest commit that holds it.
     let order = topo_order(&commits_of(&infos), &parents_of, &infos);
@@ -641,7 +641,21 @@ pub fn scan_history(
         let info = &infos[ci];
         let (path, oid) = &pairs[pi];
         let (first_rank, first_pi) = blob_first[oid];
-        let copied = first_rank < order[ci] && pairs[first_pi].0 != *path;
+        // A rename (git's default diff finds renames, not copies): another path that history
+        // gave this blob held it in a parent and no longer does here. A copy beside its source
+        // is a new file to git, and so a new leak.
+        let copied = first_rank < order[ci] && pairs[first_pi].0 != *path && {
+            let here = ObjectId::from_hex(info.id.as_bytes()).ok();
+            pairs
+                .iter()
+                .filter(|(p, o)| o == oid && p != path)
+                .any(|(src, _)| {
+                    parents_of[ci]
+                        .iter()
+                        .any(|p| blob_at(&repo, *p, src) == Some(*oid))
+                        && here.is_some_and(|c| blob_at(&repo, c, src) != Some(*oid))
+                })
+        };
         for f in found {
             if !f.archive.is_empty() {
                 if first.get(&(f.rule.clone(), f.secret.expose_secret().clone())) != Some(&ci) {
@@ -667,10 +681,13 @@ pub fn scan_history(
 }
 
 /// The lines of blobs with findings, read on demand: whether a finding's lines were already in
-/// the parent's version of its file.
+/// the parent's version of its file, as `git diff` (Myers, what gitleaks's `git log -p` reads)
+/// shows it: a line the diff adds is new even when the same text is elsewhere in the file.
 #[derive(Default)]
 struct BlobLines {
     blobs: HashMap<ObjectId, Option<std::sync::Arc<[u8]>>>,
+    /// Per (now, before): which lines of `now` the diff adds.
+    added: HashMap<(ObjectId, ObjectId), Vec<bool>>,
 }
 
 impl BlobLines {
@@ -681,7 +698,8 @@ impl BlobLines {
             .clone()
     }
 
-    /// Whether lines `first..=last` (1-based) of blob `now` are all in blob `before`.
+    /// Whether none of lines `first..=last` (1-based) of blob `now` is one the diff from blob
+    /// `before` adds.
     fn already_in(
         &mut self,
         repo: &gix::Repository,
@@ -690,16 +708,50 @@ impl BlobLines {
         first: usize,
         last: usize,
     ) -> bool {
-        let (Some(now), Some(before)) = (self.get(repo, now), self.get(repo, before)) else {
+        if !self.added.contains_key(&(now, before)) {
+            let (Some(new), Some(old)) = (self.get(repo, now), self.get(repo, before)) else {
+                return false;
+            };
+            let old: Vec<&[u8]> = old.lines().collect();
+            let new: Vec<&[u8]> = new.lines().collect();
+            // A bound on a pathological diff: past it, similar returns a coarser (still valid)
+            // diff, which can only mark more lines added.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+            let ops = similar::capture_diff_slices_deadline(
+                similar::Algorithm::Myers,
+                &old,
+                &new,
+                Some(deadline),
+            );
+            let mut added = vec![false; new.len()];
+            for op in ops {
+                if let similar::DiffOp::Insert {
+                    new_index, new_len, ..
+                }
+                | similar::DiffOp::Replace {
+                    new_index, new_len, ..
+                } = op
+                {
+                    added[new_index..new_index + new_len].fill(true);
+                }
+            }
+            self.added.insert((now, before), added);
+        }
+        let added = &self.added[&(now, before)];
+        let from = first.max(1) - 1;
+        if from >= added.len() {
             return false;
-        };
-        let old: std::collections::HashSet<&[u8]> = before.lines().collect();
-        let mut wanted = now
-            .lines()
-            .skip(first.saturating_sub(1))
-            .take(last.max(first) - first.max(1) + 1);
-        wanted.all(|l| old.contains(l))
+        }
+        let to = last.max(first).min(added.len());
+        !added.get(from..to).unwrap_or(&[]).iter().any(|&a| a)
     }
+}
+
+/// The blob at `path` in commit `commit`, if any.
+fn blob_at(repo: &gix::Repository, commit: ObjectId, path: &str) -> Option<ObjectId> {
+    let tree = repo.find_commit(commit).ok()?.tree().ok()?;
+    let entry = tree.lookup_entry_by_path(path).ok()??;
+    Some(entry.object_id())
 }
 
 fn commits_of(infos: &[CommitInfo]) -> Vec<String> {

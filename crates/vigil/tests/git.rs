@@ -1068,6 +1068,20 @@ fn a_secret_is_reported_at_each_commit_that_adds_it_as_a_diff_shows() {
     let c4 = commit(d, 4, "A", "copy into b");
     git(d, &["mv", "a.py", "c.py"]);
     commit(d, 5, "A", "rename a");
+    // A second copy of a line the file already has: the diff adds it (uv's pip_install.rs).
+    let body = format!("x = 2\n\nGITHUB_TOKEN = \"{t}\"  # renamed variable\n");
+    write(
+        d,
+        "c.py",
+        format!("{body}GITHUB_TOKEN = \"{t}\"  # renamed variable\n"),
+    );
+    let c6 = commit(d, 6, "A", "the same line twice");
+    // A copy beside its source is a new file to git (uv's "mod (conflicted copy …).rs"); a
+    // rename of that copy is not.
+    std::fs::copy(d.join("c.py"), d.join("c (conflicted copy).py")).unwrap();
+    let c7 = commit(d, 7, "A", "sync client copy");
+    git(d, &["mv", "c (conflicted copy).py", "d.py"]);
+    commit(d, 8, "A", "rename the copy");
     let out = run(d, &["scan", "--git", "-f", "json"]);
     expect_exit(&out, 1);
     let mut got: Vec<(String, String, u64)> = json(&out)
@@ -1087,7 +1101,10 @@ fn a_secret_is_reported_at_each_commit_that_adds_it_as_a_diff_shows() {
         ("a.py".to_owned(), c1, 1),
         ("a.py".to_owned(), c3, 3),
         ("b.py".to_owned(), c4, 2),
+        ("c.py".to_owned(), c6.clone(), 4),
+        ("c (conflicted copy).py".to_owned(), c7.clone(), 3),
+        ("c (conflicted copy).py".to_owned(), c7, 4),
     ];
     want.sort();
-    assert_eq!(got, want, "not the edit elsewhere, not the rename");
+    assert_eq!(got, want, "not the edit elsewhere, not the renames");
 }

@@ -1230,3 +1230,29 @@ fn escaped_text_is_decoded_and_a_missing_path_is_not_clean() {
         "{v}"
     );
 }
+
+#[test]
+fn placeholders_stay_quiet_once_decoded() {
+    let dir = TempDir::new().unwrap();
+    let r = dir.path();
+    // astral-sh/uv's wheel.rs test URL: a percent-encoded SigV4 scope, decoded by the scanner.
+    write(
+        r,
+        "wheel.rs",
+        "        let url_str = \"https://foo.r2.cloudflarestorage.com/bar/pyfory-0.12.0.dev0-cp312-cp312-linux_aarch64.whl?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=foo%2Fauto%2Fs3%2Faws4_request&X-Amz-Date=20250623T043147Z&X-Amz-Expires=604800&X-Amz-SignedHeaders=host&X-Amz-Signature=bar\";\n",
+    );
+    let out = run(r, &["scan", ".", "-f", "json"]);
+    expect_exit(&out, 0);
+    // The same query holding a real-looking secret is still found once decoded.
+    let key = token("«{alnum:32}»", 160);
+    write(
+        r,
+        "client.rs",
+        format!("let u = \"https://api.example.org/v1?x=1%26api_key%3D{key}%26page%3D2\";\n"),
+    );
+    let out = run(r, &["scan", ".", "-f", "json"]);
+    expect_exit(&out, 1);
+    let v = json(&out);
+    assert_eq!(v[0]["file"], "client.rs", "{v}");
+    assert_eq!(v[0]["decoded"], serde_json::json!(["percent"]), "{v}");
+}
