@@ -185,10 +185,11 @@ fn encodes_a_path(v: &[u8]) -> bool {
 }
 
 /// An AWS SigV4 credential scope (`AKID/20250623/us-east-1/s3/aws4_request`), as it reads once
-/// percent-decoded: a date, region and service, never a secret (an access key id in its first
+/// percent-decoded or not: a date, region and service, never a secret (an access key id in its first
 /// segment is the AWS rule's to find).
 fn is_signing_scope(v: &[u8]) -> bool {
-    v.to_ascii_lowercase().ends_with(b"/aws4_request")
+    let v = v.to_ascii_lowercase();
+    v.ends_with(b"/aws4_request") || v.ends_with(b"%2faws4_request")
 }
 
 /// Key words under which a hex value is a digest (`"hashed_secret": "…"`, `sha256`,
