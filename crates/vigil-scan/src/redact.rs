@@ -7,8 +7,16 @@
 //! see, with [`OVERLAP`] bytes carried into the next piece so a secret near the cut is seen
 //! whole). Inline `gitleaks:allow` / `vigil:allow` markers are not honoured here: a log line is
 //! not reviewed code, and a marker an attacker writes into a log must not unmask a secret.
+//!
+//! Logs glue tokens to what precedes them (`\x1b[35m<token>`, `\n<token>` inside a JSON string,
+//! `%3D<token>`), which defeats the rules' word boundaries; lines holding such escapes are also
+//! scanned as a *view* with every escape blanked to spaces of the same length, so a match there
+//! falls on the same bytes of the original. Multi-line rule matches are replaced only through
+//! [`Redactor`]'s own PEM reader, which takes a block only while its lines look like a key: a
+//! fake header in an error message never swallows the lines after it.
 
 use crate::decode;
+use crate::rule::Window;
 use crate::Ruleset;
 use aho_corasick::{AhoCorasick, MatchKind};
 use memchr::memmem;
@@ -27,16 +35,17 @@ pub const OVERLAP: usize = 64 << 10;
 /// `info` in the log).
 pub const MIN_LITERAL: usize = 8;
 
-/// A private-key block not closed within this many bytes is taken as not a key after all.
-const MAX_KEY_BLOCK: usize = 64 << 10;
-
 /// Where a redacted span came from: its replacement names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Label {
-    /// A scan rule, by index.
-    Rule(u32),
-    /// A private-key block (PEM) that spans lines.
+    /// A scan rule: (ruleset, rule) indices.
+    Rule(usize, u32),
+    /// A private-key block (PEM): its first line.
     PrivateKey,
+    /// A later line of a private-key block (replaced by nothing).
+    KeyContinued,
+    /// A credential in a log-shaped pattern (`url-password`, `authorization`).
+    Log(&'static str),
     /// The value of an environment variable, by index into the literal names.
     Env(usize),
     /// Personal data, replaced by its pseudonym.
@@ -115,9 +124,11 @@ impl Pii {
         let re = Regex::new(concat!(
             r"(?P<mention><@[!&]?\d{15,21}>|<#\d{15,21}>)",
             r"|(?P<email>[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.)+[A-Za-z]{2,24})",
-            r"|(?P<ip4>\b(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\b)",
+            r"|(?P<ip4>(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]))",
             r"|(?P<ip6>(?:[0-9A-Fa-f]{1,4}:|::?)[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*[0-9A-Fa-f])",
-            r"|(?P<phone>(?:\+[1-9][0-9]{0,2}[ .-]?)?(?:\([0-9]{2,4}\)|[0-9]{2,4})[ .-][0-9]{3,4}[ .-][0-9]{3,4}\b|\+[1-9][0-9]{7,14}\b)",
+            r"|(?P<phone>\+[1-9][0-9]{0,3}(?:[ .-]?\(?[0-9]{1,5}\)?){1,6}",
+            r"|\(?[0-9]{3}\)?[ .-][0-9]{3}[ .-][0-9]{4}",
+            r"|0[0-9]{1,4}(?:[ .-][0-9]{2,4}){2,4})",
         ))
         .expect("the PII patterns compile");
         Pii {
@@ -158,6 +169,24 @@ impl Pii {
             } else {
                 continue;
             };
+            if kind != "user" && kind != "role" && kind != "channel" && kind != "email" {
+                // Not glued to a word, a hex run, a version or another address.
+                let before = m.start.checked_sub(1).map(|i| data[i]);
+                let after = data.get(m.end).copied();
+                let glued = |b: Option<u8>| {
+                    b.is_some_and(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b':'))
+                };
+                let dotted = |b: Option<u8>, next: Option<u8>| {
+                    b == Some(b'.') && next.is_some_and(|n| n.is_ascii_alphanumeric())
+                };
+                if glued(before)
+                    || glued(after)
+                    || dotted(before, m.start.checked_sub(2).map(|i| data[i]))
+                    || dotted(after, data.get(m.end + 1).copied())
+                {
+                    continue;
+                }
+            }
             let value = data[m.clone()].to_vec();
             let n = match self.names.get(&(kind, value.clone())) {
                 Some(n) => *n,
@@ -190,19 +219,168 @@ fn looks_like_date_or_time(t: &[u8]) -> bool {
         .filter(|g| !g.is_empty())
         .map(|g| g.len())
         .collect();
-    groups.first() == Some(&4) && groups.get(1) == Some(&2)
+    // The separator after the first group: dates use `-`, `/`, `.` (a phone number's groups
+    // are split by spaces as often).
+    let sep = t
+        .iter()
+        .skip_while(|b| !b.is_ascii_digit())
+        .find(|b| !b.is_ascii_digit())
+        .copied();
+    matches!(groups.as_slice(), [4, 2, ..])
+        || (matches!(sep, Some(b'-' | b'/' | b'.'))
+            && matches!(
+                groups.as_slice(),
+                [2, 2, 4, ..] | [1, 2, 4, ..] | [2, 1, 4, ..] | [1, 1, 4, ..]
+            ))
+}
+
+/// Credentials logs carry in shapes no secret rule has: a URL's password (`redis://:pw@host`,
+/// `https://user:pw@host`) and an `Authorization` header's credentials.
+struct LogPatterns {
+    url: Regex,
+    auth: Regex,
+}
+
+impl LogPatterns {
+    fn new() -> Self {
+        LogPatterns {
+            url: Regex::new(r"[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\s/:@]*:([^\s/@]{3,})@[^\s/@]")
+                .expect("URL pattern compiles"),
+            auth: Regex::new(
+                r#"(?i)authorization["']?\s*[:=]\s*["']?(?:bearer|basic|token|bot|digest)\s+([A-Za-z0-9._~+/=-]{8,})"#,
+            )
+            .expect("authorization pattern compiles"),
+        }
+    }
+
+    fn spans(&self, data: &[u8], out: &mut Vec<Span>) {
+        if memmem::find(data, b"://").is_some() {
+            for c in self.url.captures_iter(data) {
+                let m = c.get(1).expect("group 1");
+                out.push(Span {
+                    start: m.start(),
+                    end: m.end(),
+                    label: Label::Log("url-password"),
+                });
+            }
+        }
+        if memmem::find(data, b"uthorization").is_some()
+            || memmem::find(data, b"UTHORIZATION").is_some()
+        {
+            for c in self.auth.captures_iter(data) {
+                let m = c.get(1).expect("group 1");
+                out.push(Span {
+                    start: m.start(),
+                    end: m.end(),
+                    label: Label::Log("authorization"),
+                });
+            }
+        }
+    }
+}
+
+/// Whether a line of an open PEM block still looks like one: base64 text, a PEM header
+/// (`Proc-Type: …`, `DEK-Info: …`) or nothing.
+fn pem_body_line(line: &[u8]) -> bool {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    line.iter()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+        || line.starts_with(b"Proc-Type:")
+        || line.starts_with(b"DEK-Info:")
+        || line.starts_with(b"Comment:")
+}
+
+/// Where a copied line sits: (offset in the copy, offset in the original, length).
+type LineCopy = (usize, usize, usize);
+
+/// A copy of the lines of `data` that hold escapes (ANSI sequences, backslash escapes, `%XX`),
+/// each escape blanked to spaces of its length, with where each copied line starts in `data`:
+/// `(copy, [(offset in copy, offset in data, length)])`. `None` when no line holds one.
+fn escape_view(data: &[u8]) -> Option<(Vec<u8>, Vec<LineCopy>)> {
+    memchr::memchr3(0x1b, b'\\', b'%', data)?;
+    let mut copy = Vec::new();
+    let mut map = Vec::new();
+    let mut at = 0;
+    while at < data.len() {
+        let le = memchr::memchr(b'\n', &data[at..]).map_or(data.len(), |p| at + p);
+        let line = &data[at..le];
+        if memchr::memchr3(0x1b, b'\\', b'%', line).is_some() {
+            let start = copy.len();
+            copy.extend_from_slice(line);
+            blank_escapes(&mut copy[start..]);
+            copy.push(b'\n');
+            map.push((start, at, line.len()));
+        }
+        at = le + 1;
+    }
+    Some((copy, map))
+}
+
+/// Blanks escapes in place: `ESC [ … final`, `ESC ] … BEL|ESC \\`, `\\uXXXX`, `\\x`, `%XX`.
+fn blank_escapes(line: &mut [u8]) {
+    let mut i = 0;
+    while i < line.len() {
+        let len = match line[i] {
+            0x1b => {
+                let mut j = i + 1;
+                match line.get(j) {
+                    Some(b'[') => {
+                        j += 1;
+                        while j < line.len() && !(0x40..=0x7e).contains(&line[j]) {
+                            j += 1;
+                        }
+                        (j + 1).min(line.len()) - i
+                    }
+                    Some(b']') => {
+                        while j < line.len() && line[j] != 0x07 && line[j] != 0x1b {
+                            j += 1;
+                        }
+                        (j + 1).min(line.len()) - i
+                    }
+                    Some(_) => 2,
+                    None => 1,
+                }
+            }
+            b'\\' => match line.get(i + 1) {
+                Some(b'u')
+                    if line.len() >= i + 6
+                        && line[i + 2..i + 6].iter().all(u8::is_ascii_hexdigit) =>
+                {
+                    6
+                }
+                Some(b'x')
+                    if line.len() >= i + 4
+                        && line[i + 2..i + 4].iter().all(u8::is_ascii_hexdigit) =>
+                {
+                    4
+                }
+                Some(_) => 2,
+                None => 1,
+            },
+            b'%' if line.len() >= i + 3 && line[i + 1..i + 3].iter().all(u8::is_ascii_hexdigit) => {
+                3
+            }
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        line[i..i + len].fill(b' ');
+        i += len;
+    }
 }
 
 /// Replaces secrets in whole lines of text.
 pub struct Redactor<'r> {
-    rules: &'r Ruleset,
+    rulesets: Vec<&'r Ruleset>,
     literals: Option<AhoCorasick>,
     literal_names: Vec<String>,
     depth: u8,
     pii: Option<Pii>,
+    log: LogPatterns,
     json: bool,
-    /// Bytes of an open private-key block seen so far, when one is open.
-    in_key: Option<usize>,
+    /// Whether a private-key block is open (its header seen, its end not yet).
+    in_key: bool,
     stats: RedactStats,
 }
 
@@ -216,16 +394,65 @@ impl fmt::Debug for Redactor<'_> {
     }
 }
 
+/// The forms an environment value can take in a log besides itself: base64 (standard and
+/// URL-safe, at each of the three alignments it can have inside a longer encoding, such as
+/// `Basic base64(user:password)`), hex (both cases), percent-encoded and JSON-escaped.
+fn literal_forms(v: &str) -> Vec<Vec<u8>> {
+    use base64::Engine as _;
+    let mut forms = vec![v.as_bytes().to_vec()];
+    for engine in [
+        &base64::engine::general_purpose::STANDARD,
+        &base64::engine::general_purpose::URL_SAFE,
+    ] {
+        for pad in 0..3usize {
+            let mut bytes = vec![0u8; pad];
+            bytes.extend_from_slice(v.as_bytes());
+            let enc = engine.encode(&bytes);
+            // Characters that depend on bytes outside the value are dropped at both ends.
+            let skip = [0, 2, 3][pad];
+            let total = pad + v.len();
+            let keep_end = (total / 3) * 4;
+            let enc = enc.as_bytes();
+            if keep_end > skip + 11 {
+                forms.push(enc[skip..keep_end].to_vec());
+            }
+        }
+    }
+    let hex: String = v.bytes().map(|b| format!("{b:02x}")).collect();
+    forms.push(hex.clone().into_bytes());
+    forms.push(hex.to_ascii_uppercase().into_bytes());
+    let pct: String = v
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    forms.push(pct.into_bytes());
+    if let Ok(json) = serde_json::to_string(v) {
+        forms.push(json.as_bytes()[1..json.len() - 1].to_vec());
+    }
+    forms.sort();
+    forms.dedup();
+    forms
+}
+
 impl<'r> Redactor<'r> {
-    /// A redactor with `rules` and `options`.
-    pub fn new(rules: &'r Ruleset, options: RedactOptions) -> Self {
+    /// A redactor with `rulesets` (each applied; the built-in rules should be one of them)
+    /// and `options`.
+    pub fn new(rulesets: Vec<&'r Ruleset>, options: RedactOptions) -> Self {
         let mut names = Vec::new();
         let mut values = Vec::new();
         for (name, value) in options.literals {
             let v = value.expose_secret().trim();
             if v.len() >= MIN_LITERAL {
-                names.push(name);
-                values.push(v.as_bytes().to_vec());
+                for form in literal_forms(v) {
+                    names.push(name.clone());
+                    values.push(form);
+                }
             }
         }
         let literals = (!values.is_empty()).then(|| {
@@ -235,13 +462,14 @@ impl<'r> Redactor<'r> {
                 .expect("literal values build an automaton")
         });
         Redactor {
-            rules,
+            rulesets,
             literals,
             literal_names: names,
             depth: options.max_decode_depth,
             pii: options.pii.then(Pii::new),
+            log: LogPatterns::new(),
             json: options.json,
-            in_key: None,
+            in_key: false,
             stats: RedactStats::default(),
         }
     }
@@ -268,7 +496,11 @@ impl<'r> Redactor<'r> {
     /// Redacts the head of an over-long line: writes the redacted part of `data` it may and
     /// returns how many bytes of `data` it consumed (the rest is carried into the next call).
     pub fn redact_head(&mut self, data: &[u8], out: &mut Vec<u8>) -> usize {
+        // The rest of this line is read again with the next piece: the PEM reader's state
+        // must be the one at the start of the line then.
+        let in_key = self.in_key;
         let spans = self.spans(data);
+        self.in_key = in_key;
         let mut cut = data.len().saturating_sub(OVERLAP);
         // Never cut inside a secret: move the cut back before any span that crosses it.
         loop {
@@ -294,24 +526,53 @@ impl<'r> Redactor<'r> {
 
     fn spans(&mut self, data: &[u8]) -> Vec<Span> {
         let mut spans = Vec::new();
-        for h in self.rules.hits("-", None, data) {
-            spans.push(Span {
-                start: h.start,
-                end: h.end,
-                label: Label::Rule(h.rule),
-            });
-        }
-        if self.depth > 0 {
-            let d = decode::scan(self.rules, "-", None, data, self.depth);
-            if d.stopped {
-                self.stats.decode_budget_exhausted += 1;
-            }
-            for h in d.hits {
+        for (set, rules) in self.rulesets.iter().enumerate() {
+            for h in rules.hits("-", None, data) {
+                // Multi-line matches are left to the PEM reader (a fake header followed by a
+                // real key far below must not swallow the lines between).
+                if rules.rules[h.rule as usize].window == Window::Multiline
+                    && memchr::memchr(b'\n', &data[h.start..h.end]).is_some()
+                {
+                    continue;
+                }
                 spans.push(Span {
-                    start: h.hit.start,
-                    end: h.hit.end,
-                    label: Label::Rule(h.hit.rule),
+                    start: h.start,
+                    end: h.end,
+                    label: Label::Rule(set, h.rule),
                 });
+            }
+            if self.depth > 0 {
+                let d = decode::scan(rules, "-", None, data, self.depth);
+                if d.stopped {
+                    self.stats.decode_budget_exhausted += 1;
+                }
+                for h in d.hits {
+                    spans.push(Span {
+                        start: h.hit.start,
+                        end: h.hit.end,
+                        label: Label::Rule(set, h.hit.rule),
+                    });
+                }
+            }
+            if let Some((view, map)) = escape_view(data) {
+                for h in rules.hits("-", None, &view) {
+                    if rules.rules[h.rule as usize].window == Window::Multiline
+                        && memchr::memchr(b'\n', &view[h.start..h.end]).is_some()
+                    {
+                        continue;
+                    }
+                    // The copied line holding the hit, and where it sits in `data`.
+                    let i = map.partition_point(|&(c, _, _)| c <= h.start) - 1;
+                    let (c, d, len) = map[i];
+                    if h.end > c + len {
+                        continue;
+                    }
+                    spans.push(Span {
+                        start: h.start - c + d,
+                        end: h.end - c + d,
+                        label: Label::Rule(set, h.rule),
+                    });
+                }
             }
         }
         if let Some(ac) = &self.literals {
@@ -323,6 +584,7 @@ impl<'r> Redactor<'r> {
                 });
             }
         }
+        self.log.spans(data, &mut spans);
         self.key_spans(data, &mut spans);
         if let Some(pii) = &mut self.pii {
             pii.spans(data, &mut spans);
@@ -330,77 +592,84 @@ impl<'r> Redactor<'r> {
         spans
     }
 
-    /// Private-key blocks, also when they open in one piece of input and close in a later one.
+    /// Private-key blocks, line by line: a header line (`-----BEGIN … PRIVATE KEY-----`) opens
+    /// a block, which goes on while its lines look like a PEM body and ends at
+    /// `-----END …-----`, also when the block arrives over several reads. A line that does not
+    /// look like a key ends the block and is kept: a header quoted in an error message never
+    /// hides the log lines after it.
     fn key_spans(&mut self, data: &[u8], spans: &mut Vec<Span>) {
-        if self.in_key.is_none() && memmem::find(data, b"PRIVATE KEY").is_none() {
+        if !self.in_key && memmem::find(data, b"PRIVATE KEY").is_none() {
             return;
         }
-        let mut open: Option<usize> = self.in_key.map(|_| 0);
-        let mut seen = self.in_key.unwrap_or(0);
         let mut at = 0;
         while at < data.len() {
             let le = memchr::memchr(b'\n', &data[at..]).map_or(data.len(), |p| at + p);
             let line = &data[at..le];
             let mut from = 0;
+            // Several blocks can sit on one line (a JSON string with escaped newlines).
             loop {
-                match open {
-                    None => {
-                        let Some(b) = memmem::find(&line[from..], b"-----BEGIN ") else {
-                            break;
-                        };
-                        let b = from + b;
-                        let head_end = memmem::find(&line[b + 11..], b"-----")
-                            .map(|p| b + 11 + p + 5)
-                            .unwrap_or(line.len());
-                        if memmem::find(&line[b..head_end], b"PRIVATE KEY").is_none() {
-                            from = head_end;
-                            continue;
-                        }
-                        open = Some(at + b);
-                        seen = 0;
-                        from = head_end;
-                    }
-                    Some(start) => {
-                        let Some(e) = memmem::find(&line[from..], b"-----END ") else {
-                            break;
-                        };
+                if self.in_key {
+                    if let Some(e) = memmem::find(&line[from..], b"-----END ") {
                         let e = from + e + 9;
                         let end = memmem::find(&line[e..], b"-----")
                             .map(|p| e + p + 5)
                             .unwrap_or(line.len());
                         spans.push(Span {
-                            start,
+                            // A later line of the block takes its line break along.
+                            start: if from == 0 {
+                                at.saturating_sub(1)
+                            } else {
+                                at + from
+                            },
                             end: at + end,
-                            label: Label::PrivateKey,
+                            label: if from == 0 {
+                                Label::KeyContinued
+                            } else {
+                                Label::PrivateKey
+                            },
                         });
-                        open = None;
+                        self.in_key = false;
                         from = end;
+                        continue;
                     }
+                    if from == 0 && pem_body_line(line) {
+                        spans.push(Span {
+                            start: at.saturating_sub(1),
+                            end: le,
+                            label: Label::KeyContinued,
+                        });
+                    } else if from == 0 {
+                        // Not a key after all: this line and what follows are log text.
+                        self.in_key = false;
+                        continue;
+                    }
+                    break;
                 }
-            }
-            if let Some(start) = open {
-                seen += le + 1 - at;
-                if seen > MAX_KEY_BLOCK {
-                    // Not a key after all (never closed): mask what was taken for one, stop.
-                    spans.push(Span {
-                        start,
-                        end: le,
-                        label: Label::PrivateKey,
-                    });
-                    open = None;
+                let Some(b) = memmem::find(&line[from..], b"-----BEGIN ") else {
+                    break;
+                };
+                let b = from + b;
+                let head_end = memmem::find(&line[b + 11..], b"-----")
+                    .map(|p| b + 11 + p + 5)
+                    .unwrap_or(line.len());
+                if memmem::find(&line[b..head_end], b"PRIVATE KEY").is_none() {
+                    from = head_end;
+                    continue;
                 }
+                // The header and the rest of its line (an escaped block ends on the same line:
+                // the loop above finds its `-----END`).
+                self.in_key = true;
+                let rest_end = memmem::find(&line[head_end..], b"-----END ")
+                    .map(|p| head_end + p)
+                    .unwrap_or(line.len());
+                spans.push(Span {
+                    start: at + b,
+                    end: at + rest_end,
+                    label: Label::PrivateKey,
+                });
+                from = rest_end;
             }
             at = le + 1;
-        }
-        if let Some(start) = open {
-            spans.push(Span {
-                start,
-                end: data.len(),
-                label: Label::PrivateKey,
-            });
-            self.in_key = Some(seen);
-        } else {
-            self.in_key = None;
         }
     }
 
@@ -433,8 +702,13 @@ impl<'r> Redactor<'r> {
             }
             out.extend_from_slice(&data[at..start]);
             let name = match &label {
-                Label::Rule(r) => self.rules.rules[*r as usize].id.clone(),
+                Label::Rule(set, r) => self.rulesets[*set].rules[*r as usize].id.clone(),
                 Label::PrivateKey => "private-key".to_owned(),
+                Label::KeyContinued => {
+                    at = end;
+                    continue;
+                }
+                Label::Log(name) => (*name).to_owned(),
                 Label::Env(i) => format!("env:{}", self.literal_names[*i]),
                 Label::Pii(p) => {
                     let kind = p.split('#').next().unwrap_or("pii");
@@ -457,37 +731,39 @@ impl<'r> Redactor<'r> {
         out.extend_from_slice(&data[at..]);
     }
 
-    /// One line in JSON mode: redacted as text; if it was JSON and no longer is, or its string
-    /// values (unescaped) still hold a secret, it is rebuilt from its parsed values with every
-    /// string redacted (keys and their order kept; whitespace becomes compact).
+    /// One line in JSON mode: redacted as text; then, if it was JSON, its strings are read
+    /// unescaped and redacted again, and a line where that finds more (or whose text redaction
+    /// broke its JSON) is rebuilt: changed strings re-encoded, everything else (keys, order,
+    /// numbers as written) copied, whitespace between tokens dropped.
     fn redact_json_line(&mut self, line: &[u8], out: &mut Vec<u8>) {
-        let (body, nl) = match line.strip_suffix(b"\n") {
-            Some(b) => (b, &b"\n"[..]),
-            None => (line, &b""[..]),
+        let (body, nl) = match line.strip_suffix(b"\r\n") {
+            Some(b) => (b, &b"\r\n"[..]),
+            None => match line.strip_suffix(b"\n") {
+                Some(b) => (b, &b"\n"[..]),
+                None => (line, &b""[..]),
+            },
         };
         let spans = self.spans(body);
         let mut plain = Vec::with_capacity(body.len());
         self.write(body, spans, &mut plain);
         let first = body.iter().find(|b| !b.is_ascii_whitespace());
         if matches!(first, Some(b'{') | Some(b'[')) {
-            if let Ok(mut v) = serde_json::from_slice::<json::Ordered>(&plain) {
-                if !self.redact_strings(&mut v) {
-                    out.extend_from_slice(&plain);
-                    out.extend_from_slice(nl);
-                    return;
-                }
-                if let Ok(text) = serde_json::to_vec(&v) {
-                    out.extend_from_slice(&text);
-                    out.extend_from_slice(nl);
-                    return;
-                }
-            } else if let Ok(mut v) = serde_json::from_slice::<json::Ordered>(body) {
-                // Redacting the text broke the JSON (a secret ended inside an escape).
-                self.redact_strings(&mut v);
-                if let Ok(text) = serde_json::to_vec(&v) {
-                    out.extend_from_slice(&text);
-                    out.extend_from_slice(nl);
-                    return;
+            let source = if serde_json::from_slice::<serde::de::IgnoredAny>(&plain).is_ok() {
+                Some(&plain[..])
+            } else if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok() {
+                Some(body) // the text redaction broke the JSON (a secret ended inside an escape)
+            } else {
+                None
+            };
+            if let Some(src) = source {
+                let broke = src.as_ptr() == body.as_ptr();
+                if let Ok(raw) = serde_json::from_slice::<&serde_json::value::RawValue>(src) {
+                    let mut rebuilt = String::with_capacity(src.len());
+                    if self.rebuild(raw, &mut rebuilt) || broke {
+                        out.extend_from_slice(rebuilt.as_bytes());
+                        out.extend_from_slice(nl);
+                        return;
+                    }
                 }
             }
         }
@@ -495,34 +771,84 @@ impl<'r> Redactor<'r> {
         out.extend_from_slice(nl);
     }
 
-    /// Redacts every string (keys too) of a parsed JSON value; whether anything changed.
-    fn redact_strings(&mut self, v: &mut json::Ordered) -> bool {
-        let mut changed = false;
-        let mut one = |s: &mut String, this: &mut Self| {
-            let spans = this.spans(s.as_bytes());
-            if spans.is_empty() {
-                return;
-            }
-            let mut buf = Vec::with_capacity(s.len());
-            this.write(s.as_bytes(), spans, &mut buf);
-            *s = String::from_utf8_lossy(&buf).into_owned();
-            changed = true;
-        };
-        let mut stack = vec![v];
-        while let Some(v) = stack.pop() {
-            match v {
-                json::Ordered::String(s) => one(s, self),
-                json::Ordered::Array(a) => stack.extend(a.iter_mut()),
-                json::Ordered::Object(o) => {
-                    for (k, v) in o.iter_mut() {
-                        one(k, self);
-                        stack.push(v);
+    /// Writes `raw` to `out` with every string (keys too) redacted as unescaped text; whether
+    /// anything changed. Numbers, literals and unchanged strings are copied as written.
+    fn rebuild(&mut self, raw: &serde_json::value::RawValue, out: &mut String) -> bool {
+        let text = raw.get();
+        match text.as_bytes().first() {
+            Some(b'"') => match serde_json::from_str::<String>(text) {
+                Ok(s) => {
+                    let (new, changed) = self.redact_text(&s);
+                    if changed {
+                        out.push_str(&serde_json::to_string(&new).unwrap_or_default());
+                    } else {
+                        out.push_str(text);
                     }
+                    changed
                 }
-                json::Ordered::Other(_) => {}
+                Err(_) => {
+                    out.push_str(text);
+                    false
+                }
+            },
+            Some(b'[') => match serde_json::from_str::<Vec<&serde_json::value::RawValue>>(text) {
+                Ok(items) => {
+                    let mut changed = false;
+                    out.push('[');
+                    for (i, item) in items.into_iter().enumerate() {
+                        if i > 0 {
+                            out.push(',');
+                        }
+                        changed |= self.rebuild(item, out);
+                    }
+                    out.push(']');
+                    changed
+                }
+                Err(_) => {
+                    out.push_str(text);
+                    false
+                }
+            },
+            Some(b'{') => match serde_json::from_str::<json::Entries<'_>>(text) {
+                Ok(json::Entries(entries)) => {
+                    let mut changed = false;
+                    out.push('{');
+                    for (i, (k, v)) in entries.into_iter().enumerate() {
+                        if i > 0 {
+                            out.push(',');
+                        }
+                        let (key, c) = self.redact_text(&k);
+                        changed |= c;
+                        out.push_str(&serde_json::to_string(&key).unwrap_or_default());
+                        out.push(':');
+                        changed |= self.rebuild(v, out);
+                    }
+                    out.push('}');
+                    changed
+                }
+                Err(_) => {
+                    out.push_str(text);
+                    false
+                }
+            },
+            _ => {
+                out.push_str(text);
+                false
             }
         }
-        changed
+    }
+
+    /// One string redacted; whether it changed.
+    fn redact_text(&mut self, s: &str) -> (String, bool) {
+        let spans = self.spans(s.as_bytes());
+        if spans.is_empty() {
+            return (s.to_owned(), false);
+        }
+        let mut buf = Vec::with_capacity(s.len());
+        self.write(s.as_bytes(), spans, &mut buf);
+        let new = String::from_utf8_lossy(&buf).into_owned();
+        let changed = new != s;
+        (new, changed)
     }
 }
 
@@ -574,91 +900,34 @@ impl<'r> LineStream<'r> {
     }
 }
 
-/// JSON values whose objects keep their keys in order (serde_json's own map sorts them unless
-/// a feature the whole workspace would share is switched on).
+/// A JSON object's entries in order, values left raw.
 mod json {
-    use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-    use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+    use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+    use serde_json::value::RawValue;
     use std::fmt;
 
-    /// A JSON value: strings, arrays and objects as such, everything else kept as parsed.
-    pub(super) enum Ordered {
-        String(String),
-        Array(Vec<Ordered>),
-        Object(Vec<(String, Ordered)>),
-        Other(serde_json::Value),
-    }
+    /// An object's `(key, raw value)` pairs as written.
+    pub(super) struct Entries<'a>(pub(super) Vec<(String, &'a RawValue)>);
 
-    impl<'de> Deserialize<'de> for Ordered {
+    impl<'de> Deserialize<'de> for Entries<'de> {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            d.deserialize_any(V)
+            d.deserialize_map(V)
         }
     }
 
     struct V;
 
     impl<'de> Visitor<'de> for V {
-        type Value = Ordered;
+        type Value = Entries<'de>;
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a JSON value")
+            f.write_str("a JSON object")
         }
-        fn visit_bool<E>(self, v: bool) -> Result<Ordered, E> {
-            Ok(Ordered::Other(v.into()))
-        }
-        fn visit_i64<E>(self, v: i64) -> Result<Ordered, E> {
-            Ok(Ordered::Other(v.into()))
-        }
-        fn visit_u64<E>(self, v: u64) -> Result<Ordered, E> {
-            Ok(Ordered::Other(v.into()))
-        }
-        fn visit_f64<E>(self, v: f64) -> Result<Ordered, E> {
-            Ok(Ordered::Other(v.into()))
-        }
-        fn visit_str<E>(self, v: &str) -> Result<Ordered, E> {
-            Ok(Ordered::String(v.to_owned()))
-        }
-        fn visit_string<E>(self, v: String) -> Result<Ordered, E> {
-            Ok(Ordered::String(v))
-        }
-        fn visit_unit<E>(self) -> Result<Ordered, E> {
-            Ok(Ordered::Other(serde_json::Value::Null))
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Ordered, A::Error> {
+        fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Entries<'de>, A::Error> {
             let mut v = Vec::new();
-            while let Some(x) = a.next_element()? {
-                v.push(x);
-            }
-            Ok(Ordered::Array(v))
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Ordered, A::Error> {
-            let mut v = Vec::new();
-            while let Some((k, x)) = a.next_entry()? {
+            while let Some((k, x)) = a.next_entry::<String, &'de RawValue>()? {
                 v.push((k, x));
             }
-            Ok(Ordered::Object(v))
-        }
-    }
-
-    impl Serialize for Ordered {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            match self {
-                Ordered::String(v) => s.serialize_str(v),
-                Ordered::Other(v) => v.serialize(s),
-                Ordered::Array(a) => {
-                    let mut seq = s.serialize_seq(Some(a.len()))?;
-                    for x in a {
-                        seq.serialize_element(x)?;
-                    }
-                    seq.end()
-                }
-                Ordered::Object(o) => {
-                    let mut map = s.serialize_map(Some(o.len()))?;
-                    for (k, v) in o {
-                        map.serialize_entry(k, v)?;
-                    }
-                    map.end()
-                }
-            }
+            Ok(Entries(v))
         }
     }
 }
@@ -669,7 +938,7 @@ mod tests {
 
     fn run(input: &[u8], options: RedactOptions) -> (Vec<u8>, RedactStats) {
         let rules = Ruleset::builtin();
-        let mut s = LineStream::new(Redactor::new(&rules, options));
+        let mut s = LineStream::new(Redactor::new(vec![&rules], options));
         let mut out = Vec::new();
         for chunk in input.chunks(7) {
             s.push(chunk, &mut out);
@@ -765,6 +1034,102 @@ mod tests {
         assert!(
             text.find("\"z\"").unwrap() < text.find("\"a\"").unwrap(),
             "order kept"
+        );
+    }
+
+    #[test]
+    fn tokens_glued_to_escapes_are_found() {
+        let t = gh();
+        let text = format!("\x1b[35m{t}\x1b[39m\n{{\"err\":\"bad.\\n{t}\"}}\nq=a%0A{t}\n");
+        let (out, stats) = run(text.as_bytes(), RedactOptions::default());
+        let out = String::from_utf8(out).unwrap();
+        assert!(!out.contains(&t), "{out}");
+        assert_eq!(stats.redacted(), 3, "{out}");
+        assert!(
+            out.starts_with("\x1b[35m[REDACTED:github-pat]\x1b[39m\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_quoted_header_never_hides_the_lines_after_it() {
+        let body = "MIIEowIBAAKCAQEA".repeat(4);
+        let text = format!(
+            "ERROR invalid key: must start with -----BEGIN PRIVATE KEY-----\nINFO next request\nINFO another\n-----BEGIN RSA PRIVATE KEY-----\n{body}\n{body}\n-----END RSA PRIVATE KEY-----\nINFO done\n"
+        );
+        let (out, _) = run(text.as_bytes(), RedactOptions::default());
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.contains("INFO next request\nINFO another\n"), "{out}");
+        assert!(out.ends_with("INFO done\n"), "{out}");
+        assert!(!out.contains("MIIEow"), "{out}");
+    }
+
+    #[test]
+    fn url_passwords_and_authorization_values_are_masked() {
+        let text = "redis://:hunter2hunter2@cache:6379/0 https://bob:pa55w0rd99@example.org/x\nAuthorization: Bearer abcdefgh12345678opaque\n";
+        let (out, _) = run(text.as_bytes(), RedactOptions::default());
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(
+            out,
+            "redis://:[REDACTED:url-password]@cache:6379/0 https://bob:[REDACTED:url-password]@example.org/x\nAuthorization: Bearer [REDACTED:authorization]\n"
+        );
+    }
+
+    #[test]
+    fn env_values_are_found_encoded() {
+        use base64::Engine as _;
+        let pw = "correct horse battery staple";
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("admin:{pw}"));
+        let hex: String = pw.bytes().map(|b| format!("{b:02x}")).collect();
+        let text = format!("auth {basic}\nhex {hex}\npct correct%20horse%20battery%20staple\n");
+        let options = RedactOptions {
+            literals: vec![("ADMIN_PASSWORD".into(), Secret::new(pw.into()))],
+            max_decode_depth: 0,
+            ..Default::default()
+        };
+        let (out, stats) = run(text.as_bytes(), options);
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(stats.redacted(), 3, "{out}");
+        assert!(!out.contains(&hex) && !out.contains("horse"), "{out}");
+    }
+
+    #[test]
+    fn json_numbers_and_line_endings_are_kept() {
+        let t = gh();
+        // The secret is only visible unescaped (`\u0067` is `g`), so the line is rebuilt.
+        let line = format!(
+            "{{\"big\":12345678901234567890123,\"e\":1e3,\"z\":-0,\"msg\":\"\\u0067{}\"}}\r\n",
+            &t[1..]
+        );
+        let (out, _) = run(
+            line.as_bytes(),
+            RedactOptions {
+                json: true,
+                max_decode_depth: 0,
+                ..Default::default()
+            },
+        );
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            "{\"big\":12345678901234567890123,\"e\":1e3,\"z\":-0,\"msg\":\"[REDACTED:github-pat]\"}\r\n"
+        );
+    }
+
+    #[test]
+    fn pii_leaves_uuids_versions_and_hex_alone_and_knows_international_numbers() {
+        let text = "id 5a3c1234-5678-4abc-9def-0123456789ab v1.2.3.4.5 deadbeef::cafe\ncall +44 20 7946 0958 or +33 1 23 45 67 89 or (555) 123-4567\n";
+        let (out, _) = run(
+            text.as_bytes(),
+            RedactOptions {
+                pii: true,
+                ..Default::default()
+            },
+        );
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(
+            out,
+            "id 5a3c1234-5678-4abc-9def-0123456789ab v1.2.3.4.5 deadbeef::cafe\ncall phone#1 or phone#2 or phone#3\n"
         );
     }
 }

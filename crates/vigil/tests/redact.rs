@@ -43,6 +43,26 @@ fn unredacted(out: &str) -> String {
         .into_owned()
 }
 
+/// Asserts two long texts are equal, showing only where they first differ.
+fn assert_same(got: &str, want: &str) {
+    if got == want {
+        return;
+    }
+    let at = got
+        .bytes()
+        .zip(want.bytes())
+        .position(|(a, b)| a != b)
+        .unwrap_or(got.len().min(want.len()));
+    let from = at.saturating_sub(80);
+    panic!(
+        "texts differ at byte {at} (lengths {} and {}):\n got: {:?}\nwant: {:?}",
+        got.len(),
+        want.len(),
+        &got[from..(at + 80).min(got.len())],
+        &want[from..(at + 80).min(want.len())]
+    );
+}
+
 #[test]
 fn no_secret_survives_and_every_other_byte_does() {
     let dir = tempfile::tempdir().unwrap();
@@ -105,11 +125,7 @@ fn no_secret_survives_and_every_other_byte_does() {
         text.contains("for production\n"),
         "short or word-like values are kept"
     );
-    assert_eq!(
-        unredacted(&text),
-        without(&log, &secrets),
-        "every other byte kept"
-    );
+    assert_same(&unredacted(&text), &without(&log, &secrets));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("redacted"), "{stderr}");
     assert!(!stderr.contains(&bot_secret));
@@ -219,4 +235,25 @@ fn a_missing_variable_or_env_file_is_refused() {
         .unwrap();
     expect_exit(&out, 2);
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.env"));
+}
+
+#[test]
+fn a_repository_gitleaks_file_adds_rules_and_never_removes_the_builtin_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        ".gitleaks.toml",
+        "[[rules]]\nid = \"acme\"\nregex = '''acme_[0-9a-f]{16}'''\n\n[allowlist]\nregexes = ['''ghp_''']\n",
+    );
+    let gh = common::token("«ghp_{alnum:30}{ghcrc}»", 9);
+    let acme = format!("acme_{}", "0f1e2d3c4b5a6978");
+    let out = vigil(dir.path())
+        .args(["redact", "-q"])
+        .write_stdin(format!("\x1b[35m{gh}\x1b[39m and {acme}\n"))
+        .output()
+        .unwrap();
+    expect_exit(&out, 0);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains(&gh), "{text}");
+    assert!(!text.contains(&acme), "{text}");
 }

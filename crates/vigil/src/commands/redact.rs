@@ -10,15 +10,17 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use vigil_core::{ExitStatus, Secret};
 use vigil_scan::redact::{LineStream, RedactOptions, Redactor, MIN_LITERAL};
+use vigil_scan::settings::RulesFrom;
 use vigil_scan::{ConfigSource, ScanFlags, ScanSettings};
 
 /// Arguments of `vigil redact`.
 #[derive(Debug, Args)]
 pub struct RedactArgs {
-    /// Files to read in order [default: stdin].
+    /// Files to read in order; `-` is stdin [default: stdin].
     pub files: Vec<PathBuf>,
-    /// Also replace the values of this .env file's variables wherever they appear (values
-    /// shorter than 8 characters, and single lowercase words such as `production`, are kept).
+    /// Also replace the values of this .env file's secrets wherever they appear, also encoded
+    /// (variables named like secrets, values with URL credentials or random-looking values;
+    /// values shorter than 8 characters are kept).
     #[arg(long, value_name = "FILE")]
     pub env_file: Vec<PathBuf>,
     /// Also replace the values of these environment variables (comma-separated names; each
@@ -58,7 +60,7 @@ pub fn run(g: &GlobalArgs, args: RedactArgs) -> anyhow::Result<ExitStatus> {
         for b in doc.bindings() {
             if let Some(v) = &b.value {
                 let v = v.trim();
-                if v.len() >= MIN_LITERAL && !v.bytes().all(|c| c.is_ascii_lowercase()) {
+                if v.len() >= MIN_LITERAL && env_value_is_secret(&b.key, v) {
                     literals.push((b.key.clone(), Secret::new(v.to_owned())));
                 }
             }
@@ -76,7 +78,14 @@ pub fn run(g: &GlobalArgs, args: RedactArgs) -> anyhow::Result<ExitStatus> {
         pii: args.pii,
         json: args.json,
     };
-    let mut stream = LineStream::new(Redactor::new(&settings.rules, options));
+    // The built-in rules always apply: a repository's `.gitleaks.toml` (or any configuration)
+    // can add rules to a log filter, never take the built-in ones away.
+    let builtin = vigil_scan::Ruleset::builtin();
+    let rulesets = match settings.rules_from {
+        RulesFrom::Builtin => vec![&settings.rules],
+        _ => vec![&builtin, &settings.rules],
+    };
+    let mut stream = LineStream::new(Redactor::new(rulesets, options));
 
     let (tx, rx) = mpsc::sync_channel::<std::io::Result<Vec<u8>>>(8);
     let files = args.files.clone();
@@ -86,6 +95,12 @@ pub fn run(g: &GlobalArgs, args: RedactArgs) -> anyhow::Result<ExitStatus> {
             pump(std::io::stdin().lock(), &send);
         } else {
             for f in files {
+                if f.as_os_str() == "-" {
+                    if !pump(std::io::stdin().lock(), &send) {
+                        return;
+                    }
+                    continue;
+                }
                 match std::fs::File::open(&f) {
                     Ok(file) => {
                         if !pump(file, &send) {
@@ -162,6 +177,21 @@ pub fn run(g: &GlobalArgs, args: RedactArgs) -> anyhow::Result<ExitStatus> {
         return Err(e).context("cannot read the input");
     }
     Ok(ExitStatus::Success)
+}
+
+/// Whether a value of an env file is one to mask: its variable is named like a secret
+/// (`…TOKEN`, `…SECRET…`, `…PASSWORD…`, `…_KEY`), or it holds URL credentials, or it looks
+/// random (64 bits or more by Vigil's estimate); `NODE_ENV=production` or `MODEL=gpt-4o-mini` are
+/// left alone, so a log stays readable.
+fn env_value_is_secret(name: &str, value: &str) -> bool {
+    let url_credentials = value.split_once("://").is_some_and(|(_, rest)| {
+        rest.split('/')
+            .next()
+            .is_some_and(|auth| auth.contains('@'))
+    });
+    vigil_env::check::is_secret_name(name)
+        || url_credentials
+        || vigil_core::strength::estimate_bits(value) >= 64.0
 }
 
 /// Reads `r` in chunks into `send` until the end; false when the receiver has gone.
