@@ -31,6 +31,9 @@ pub const LONG_LINE: usize = 1 << 20;
 /// Bytes of a cut long line carried into its next piece (longer than any secret a rule finds).
 pub const OVERLAP: usize = 64 << 10;
 
+/// A JSON line with more `[` and `{` than this is redacted as text, not rebuilt.
+const MAX_JSON_NESTING: usize = 256;
+
 /// Environment values shorter than this are not redacted (`LOG_LEVEL=info` would mask every
 /// `info` in the log).
 pub const MIN_LITERAL: usize = 8;
@@ -179,15 +182,20 @@ impl Pii {
                 let dotted = |b: Option<u8>, next: Option<u8>| {
                     b == Some(b'.') && next.is_some_and(|n| n.is_ascii_alphanumeric())
                 };
+                let after_ok =
+                    kind == "ip" && after == Some(b':') && !data[m.clone()].contains(&b':');
                 if glued(before)
-                    || glued(after)
+                    || (glued(after) && !after_ok)
                     || dotted(before, m.start.checked_sub(2).map(|i| data[i]))
                     || dotted(after, data.get(m.end + 1).copied())
                 {
                     continue;
                 }
             }
-            let value = data[m.clone()].to_vec();
+            let mut value = data[m.clone()].to_vec();
+            if kind == "email" || kind == "ip" {
+                value.make_ascii_lowercase(); // one person, one pseudonym: `Bob@X.org` is `bob@x.org`
+            }
             let n = match self.names.get(&(kind, value.clone())) {
                 Some(n) => *n,
                 None if self.names.len() >= MAX_PSEUDONYMS => 0,
@@ -279,15 +287,48 @@ impl LogPatterns {
     }
 }
 
-/// Whether a line of an open PEM block still looks like one: base64 text, a PEM header
-/// (`Proc-Type: …`, `DEK-Info: …`) or nothing.
-fn pem_body_line(line: &[u8]) -> bool {
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    line.iter()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
-        || line.starts_with(b"Proc-Type:")
-        || line.starts_with(b"DEK-Info:")
-        || line.starts_with(b"Comment:")
+/// Non-key lines an open PEM block tolerates in a row (another writer's lines interleaved on
+/// `2>&1`, a comment) before it is taken as not a key after all.
+const KEY_MISSES: u8 = 3;
+
+/// Where the key text of a line of an open PEM block is, if the line looks like one: its last
+/// field (after any prefix a logger or a YAML indent put there: `bot-1  | `, a timestamp, `> `)
+/// is base64 of 16 characters or more or ends in `=` padding, or the whole line after the
+/// block's own header prefix is base64, or the field is a PEM header (`Proc-Type:`,
+/// `DEK-Info:`). Returns the field's range in `line`.
+fn key_field(line: &[u8], header_prefix: &[u8]) -> Option<std::ops::Range<usize>> {
+    let is_b64 = |t: &[u8]| {
+        !t.is_empty()
+            && t.iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+    };
+    let mut end = line.len();
+    while end > 0 && (line[end - 1].is_ascii_whitespace()) {
+        end -= 1;
+    }
+    // Colour codes around the field.
+    let text = &line[..end];
+    let mut start = end;
+    while start > 0 && !text[start - 1].is_ascii_whitespace() && text[start - 1] != b'|' {
+        start -= 1;
+    }
+    let field = &text[start..end];
+    let stripped = text
+        .strip_prefix(header_prefix)
+        .map(|t| t.trim_ascii_start());
+    if let Some(t) = stripped {
+        if t.starts_with(b"Proc-Type:") || t.starts_with(b"DEK-Info:") || t.starts_with(b"Comment:")
+        {
+            return Some(end - t.len()..end);
+        }
+        if is_b64(t) {
+            return Some(end - t.len()..end);
+        }
+    }
+    if is_b64(field) && (field.len() >= 16 || field.ends_with(b"=")) {
+        return Some(start..end);
+    }
+    None
 }
 
 /// Where a copied line sits: (offset in the copy, offset in the original, length).
@@ -379,8 +420,9 @@ pub struct Redactor<'r> {
     pii: Option<Pii>,
     log: LogPatterns,
     json: bool,
-    /// Whether a private-key block is open (its header seen, its end not yet).
-    in_key: bool,
+    /// The open private-key block, if any: the prefix its header line had, and the non-key
+    /// lines seen in a row since its last key line.
+    in_key: Option<(Vec<u8>, u8)>,
     stats: RedactStats,
 }
 
@@ -469,7 +511,7 @@ impl<'r> Redactor<'r> {
             pii: options.pii.then(Pii::new),
             log: LogPatterns::new(),
             json: options.json,
-            in_key: false,
+            in_key: None,
             stats: RedactStats::default(),
         }
     }
@@ -498,7 +540,7 @@ impl<'r> Redactor<'r> {
     pub fn redact_head(&mut self, data: &[u8], out: &mut Vec<u8>) -> usize {
         // The rest of this line is read again with the next piece: the PEM reader's state
         // must be the one at the start of the line then.
-        let in_key = self.in_key;
+        let in_key = self.in_key.clone();
         let spans = self.spans(data);
         self.in_key = in_key;
         let mut cut = data.len().saturating_sub(OVERLAP);
@@ -593,12 +635,13 @@ impl<'r> Redactor<'r> {
     }
 
     /// Private-key blocks, line by line: a header line (`-----BEGIN … PRIVATE KEY-----`) opens
-    /// a block, which goes on while its lines look like a PEM body and ends at
-    /// `-----END …-----`, also when the block arrives over several reads. A line that does not
-    /// look like a key ends the block and is kept: a header quoted in an error message never
-    /// hides the log lines after it.
+    /// a block; its later lines lose their key text (see [`key_field`]; a logger's prefix on
+    /// each line is kept) up to `-----END …-----`, also when the block arrives over several
+    /// reads. Lines that do not look like a key are kept; more than [`KEY_MISSES`] of them in a
+    /// row end the block, so a header quoted in an error message hides nothing after it, and a
+    /// line of another writer in the middle of a key does not let the rest of the key out.
     fn key_spans(&mut self, data: &[u8], spans: &mut Vec<Span>) {
-        if !self.in_key && memmem::find(data, b"PRIVATE KEY").is_none() {
+        if self.in_key.is_none() && memmem::find(data, b"PRIVATE KEY").is_none() {
             return;
         }
         let mut at = 0;
@@ -608,19 +651,28 @@ impl<'r> Redactor<'r> {
             let mut from = 0;
             // Several blocks can sit on one line (a JSON string with escaped newlines).
             loop {
-                if self.in_key {
+                if let Some((prefix, misses)) = &mut self.in_key {
                     if let Some(e) = memmem::find(&line[from..], b"-----END ") {
                         let e = from + e + 9;
                         let end = memmem::find(&line[e..], b"-----")
                             .map(|p| e + p + 5)
                             .unwrap_or(line.len());
-                        spans.push(Span {
-                            // A later line of the block takes its line break along.
-                            start: if from == 0 {
+                        let start = if from == 0 {
+                            // The END marker and whatever key text precedes it on its line.
+                            let head = &line[..e - 9];
+                            let trimmed = head.trim_ascii_end();
+                            let field =
+                                key_field(trimmed, prefix).map_or(trimmed.len(), |r| r.start);
+                            if field == 0 {
                                 at.saturating_sub(1)
                             } else {
-                                at + from
-                            },
+                                at + field
+                            }
+                        } else {
+                            at + from
+                        };
+                        spans.push(Span {
+                            start,
                             end: at + end,
                             label: if from == 0 {
                                 Label::KeyContinued
@@ -628,20 +680,33 @@ impl<'r> Redactor<'r> {
                                 Label::PrivateKey
                             },
                         });
-                        self.in_key = false;
+                        self.in_key = None;
                         from = end;
                         continue;
                     }
-                    if from == 0 && pem_body_line(line) {
-                        spans.push(Span {
-                            start: at.saturating_sub(1),
-                            end: le,
-                            label: Label::KeyContinued,
-                        });
-                    } else if from == 0 {
-                        // Not a key after all: this line and what follows are log text.
-                        self.in_key = false;
-                        continue;
+                    if from == 0 {
+                        match key_field(line, prefix) {
+                            Some(r) => {
+                                *misses = 0;
+                                spans.push(Span {
+                                    // A line that is all key takes its line break along.
+                                    start: if r.start == 0 {
+                                        at.saturating_sub(1)
+                                    } else {
+                                        at + r.start
+                                    },
+                                    end: at + r.end,
+                                    label: Label::KeyContinued,
+                                });
+                            }
+                            None => {
+                                *misses += 1;
+                                if *misses > KEY_MISSES {
+                                    self.in_key = None;
+                                    continue; // this line may open a block of its own
+                                }
+                            }
+                        }
                     }
                     break;
                 }
@@ -658,7 +723,7 @@ impl<'r> Redactor<'r> {
                 }
                 // The header and the rest of its line (an escaped block ends on the same line:
                 // the loop above finds its `-----END`).
-                self.in_key = true;
+                self.in_key = Some((line[..b].to_vec(), 0));
                 let rest_end = memmem::find(&line[head_end..], b"-----END ")
                     .map(|p| head_end + p)
                     .unwrap_or(line.len());
@@ -747,7 +812,10 @@ impl<'r> Redactor<'r> {
         let mut plain = Vec::with_capacity(body.len());
         self.write(body, spans, &mut plain);
         let first = body.iter().find(|b| !b.is_ascii_whitespace());
-        if matches!(first, Some(b'{') | Some(b'[')) {
+        // Deeply nested lines are redacted as text only: rebuilding them would cost time
+        // quadratic in the depth (and serde's recursion), for no log line anyone writes.
+        let nesting = memchr::memchr2_iter(b'[', b'{', body).count();
+        if matches!(first, Some(b'{') | Some(b'[')) && nesting <= MAX_JSON_NESTING {
             let source = if serde_json::from_slice::<serde::de::IgnoredAny>(&plain).is_ok() {
                 Some(&plain[..])
             } else if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok() {
@@ -1130,6 +1198,85 @@ mod tests {
         assert_eq!(
             out,
             "id 5a3c1234-5678-4abc-9def-0123456789ab v1.2.3.4.5 deadbeef::cafe\ncall phone#1 or phone#2 or phone#3\n"
+        );
+    }
+
+    fn pem_body(lines: usize) -> Vec<String> {
+        let mut gen = crate::examples::Gen::new(41);
+        (0..lines)
+            .map(|_| {
+                gen.pick(
+                    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+                    64,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn prefixed_indented_and_interleaved_keys_are_masked_whole() {
+        let body = pem_body(6);
+        let mut text = String::new();
+        // docker compose prefixes, then a YAML indent, then another writer in the middle.
+        text.push_str("bot-1  | -----BEGIN RSA PRIVATE KEY-----\n");
+        for l in &body {
+            text.push_str(&format!("bot-1  | {l}\n"));
+        }
+        text.push_str(
+            "bot-1  | -----END RSA PRIVATE KEY-----\nkey: |\n  -----BEGIN EC PRIVATE KEY-----\n",
+        );
+        for (i, l) in body.iter().enumerate() {
+            text.push_str(&format!("  {l}\n"));
+            if i == 2 {
+                text.push_str("2024-05-01 INFO voice: heartbeat ack\n");
+            }
+        }
+        text.push_str("  -----END EC PRIVATE KEY-----\nready\n");
+        let (out, _) = run(text.as_bytes(), RedactOptions::default());
+        let out = String::from_utf8(out).unwrap();
+        for l in &body {
+            assert!(!out.contains(&l[..20]), "{out}");
+        }
+        assert!(out.contains("bot-1  | [REDACTED:private-key]\n"), "{out}");
+        assert!(
+            out.contains("2024-05-01 INFO voice: heartbeat ack\n"),
+            "{out}"
+        );
+        assert!(out.ends_with("ready\n"), "{out}");
+    }
+
+    #[test]
+    fn deep_json_is_redacted_as_text_without_recursion() {
+        let t = gh();
+        let line = format!("{}\"{t}\"{}\n", "[".repeat(50_000), "]".repeat(50_000));
+        let (out, _) = run(
+            line.as_bytes(),
+            RedactOptions {
+                json: true,
+                ..Default::default()
+            },
+        );
+        let out = String::from_utf8(out).unwrap();
+        assert!(!out.contains(&t));
+        assert_eq!(
+            out.len(),
+            line.len() - t.len() + "[REDACTED:github-pat]".len()
+        );
+    }
+
+    #[test]
+    fn pii_keeps_ports_and_folds_case() {
+        let text = "client 203.0.113.45:51234 Bob@Example.org bob@example.org\n";
+        let (out, _) = run(
+            text.as_bytes(),
+            RedactOptions {
+                pii: true,
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "client ip#1:51234 email#1 email#1\n"
         );
     }
 }

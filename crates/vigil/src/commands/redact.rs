@@ -189,9 +189,32 @@ fn env_value_is_secret(name: &str, value: &str) -> bool {
             .next()
             .is_some_and(|auth| auth.contains('@'))
     });
+    // Names that say what the value is when it is not a secret: only credentials in them count.
+    const SETTINGS: &[&str] = &[
+        "_URL",
+        "_URI",
+        "_HOST",
+        "_ENDPOINT",
+        "_ID",
+        "_PATH",
+        "_FILE",
+        "_DIR",
+        "_NAME",
+        "_USER",
+        "_USERNAME",
+        "_PORT",
+        "_REGION",
+        "_MODEL",
+        "_VERSION",
+        "_LEVEL",
+        "_ENV",
+        "_MODE",
+    ];
+    let upper = name.to_ascii_uppercase();
+    let setting = SETTINGS.iter().any(|s| upper.ends_with(s)) || upper == "NODE_ENV";
     vigil_env::check::is_secret_name(name)
         || url_credentials
-        || vigil_core::strength::estimate_bits(value) >= 64.0
+        || (!setting && vigil_core::strength::estimate_bits(value) >= 64.0)
 }
 
 /// Reads `r` in chunks into `send` until the end; false when the receiver has gone.
