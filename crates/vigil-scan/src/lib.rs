@@ -35,6 +35,7 @@ pub mod hooks;
 mod pack_trees;
 pub mod placeholder;
 pub mod purge;
+pub mod redact;
 pub mod report;
 pub mod rule;
 pub mod ruleset;

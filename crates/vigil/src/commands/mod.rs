@@ -6,6 +6,7 @@ pub mod gateway;
 pub mod hook;
 pub mod memory;
 pub mod purge;
+pub mod redact;
 pub mod scan;
 pub mod seal;
 pub mod token;
@@ -39,6 +40,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Env(args) => env::run(&cli.global, args),
         Command::Hook(args) => hook::run(args),
         Command::Purge(args) => purge::run(&cli.global, args),
+        Command::Redact(args) => redact::run(&cli.global, args),
         Command::Token(args) => token::run(&cli.global, args),
         Command::Seal(args) => seal::run(&cli.global, args),
         Command::Gateway(args) => gateway::run(&cli.global, args),
