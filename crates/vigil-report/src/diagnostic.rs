@@ -117,11 +117,14 @@ impl Location {
 /// or a process variable becomes a scope.
 impl From<&Origin> for Location {
     fn from(o: &Origin) -> Self {
-        match o.path() {
-            Some(p) => Location::file(p.display().to_string())
-                .at_line(o.line().unwrap_or(0))
-                .with_key(o.key()),
-            None => Location::scope(o.to_string()),
+        match o {
+            Origin::ConfigKey { path, line, key } => Location::file(path.display().to_string())
+                .at_line(line.unwrap_or(0))
+                .with_key(key.clone()),
+            Origin::EnvFile { path, line, key } => Location::file(path.display().to_string())
+                .at_line(line.unwrap_or(0))
+                .with_key(key.clone().unwrap_or_default()),
+            Origin::Flag(_) | Origin::EnvVar(_) => Location::scope(o.to_string()),
         }
     }
 }
@@ -350,15 +353,17 @@ mod tests {
 
     #[test]
     fn origins_become_locations() {
-        let key = Origin::config_key("vigil.toml", 4, "token.max_ttl");
+        let key = Origin::ConfigKey {
+            path: "vigil.toml".into(),
+            line: Some(4),
+            key: "token.max_ttl".into(),
+        };
         let l = Location::from(&key);
         assert_eq!(l.to_string(), "vigil.toml:4");
         assert_eq!(l.key.as_deref(), Some("token.max_ttl"));
-        let l = Location::from(&Origin::EnvVar {
-            name: "MCP_JWT_SECRET".into(),
-        });
+        let l = Location::from(&Origin::EnvVar("MCP_JWT_SECRET".into()));
         assert_eq!(l.path, None);
-        assert_eq!(l.to_string(), "environment variable MCP_JWT_SECRET");
+        assert_eq!(l.to_string(), "MCP_JWT_SECRET (environment variable)");
     }
 
     #[test]
