@@ -111,6 +111,9 @@ pub struct Outcome {
     pub too_large: u64,
     /// Tools seen, for `--pin`.
     pub tools: Vec<SeenTool>,
+    /// `(server URL, origin)` pairs that voice manifests allow in their CORS settings, for
+    /// `--probe`'s comparison.
+    pub origins: Vec<(String, String)>,
 }
 
 /// The linter: settings and `vigil scan`'s built-in rules, compiled once.
@@ -275,6 +278,7 @@ impl Linter {
                 o.findings.extend(f);
                 o.tools.extend(t);
                 o.linted.push((doc.path.clone(), doc.kind.name()));
+                o.origins.extend(manifest_origins(&doc));
             }
             Ok(None) if named => lock(out).errors.push(InputError::NotRecognized {
                 path: shown.to_owned(),
@@ -457,4 +461,39 @@ pub fn probe_findings(
             }
         })
         .collect()
+}
+
+/// The origins a voice manifest's servers allow in their `cors` settings, with the server URL.
+pub fn manifest_origins(doc: &Document) -> Vec<(String, String)> {
+    if doc.kind != Kind::VoiceManifest {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for s in model::servers(doc.kind, &doc.root) {
+        let (Some(url), Some(cors)) = (s.url_text(), s.node.get("cors")) else {
+            continue;
+        };
+        if let Some(o) = cors.get_loose(&[
+            "allow_origin",
+            "allow_origins",
+            "allowed_origins",
+            "origins",
+            "origin",
+        ]) {
+            let list: Vec<String> = match &o.value.value {
+                crate::node::Value::String(v) => vec![v.clone()],
+                crate::node::Value::Array(a) => a
+                    .iter()
+                    .filter_map(|x| x.as_str().map(str::to_owned))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            out.extend(
+                list.into_iter()
+                    .filter(|o| o != "*")
+                    .map(|o| (url.to_owned(), o)),
+            );
+        }
+    }
+    out
 }

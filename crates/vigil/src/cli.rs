@@ -72,6 +72,9 @@ pub enum Command {
     Token(crate::commands::token::TokenArgs),
     /// The authenticating gateway in front of MCP servers: JWT, rate limits, CORS, metrics.
     Gateway(crate::commands::gateway::GatewayArgs),
+    /// Lint MCP client configurations, voice manifests, tools/list results, compose stacks and
+    /// Discord bots against the security checklist; pin tools; probe live endpoints.
+    Lint(crate::commands::lint::LintArgs),
     /// Print a shell completion script.
     Completions(crate::commands::completions::CompletionsArgs),
 }

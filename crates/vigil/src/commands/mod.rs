@@ -4,6 +4,7 @@ pub mod completions;
 pub mod env;
 pub mod gateway;
 pub mod hook;
+pub mod lint;
 pub mod purge;
 pub mod scan;
 pub mod token;
@@ -20,6 +21,7 @@ pub const SECTIONS: &[&str] = &[
     vigil_env::EnvSection::NAME,
     vigil_token::TokenSection::NAME,
     "gateway",
+    vigil_lint::LintSection::NAME,
 ];
 
 /// `vigil.toml` (`--config`, else `./vigil.toml`, else empty), with no section unknown.
@@ -38,6 +40,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Purge(args) => purge::run(&cli.global, args),
         Command::Token(args) => token::run(&cli.global, args),
         Command::Gateway(args) => gateway::run(&cli.global, args),
+        Command::Lint(args) => lint::run(&cli.global, args),
         Command::Completions(args) => completions::run(args),
     }
 }
