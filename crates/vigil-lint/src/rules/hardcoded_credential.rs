@@ -11,7 +11,7 @@
 //! Client configurations and manifests are committed, shared and synced; a literal token there
 //! leaks to everyone who can read the file (the design's first checklist item).
 
-use super::common::{compose_items, last_key, services, string_at, strings};
+use super::common::{compose_items, last_key, parse_url, services, string_at, strings};
 use super::{fx, Check, Cx, Emit, Family, Fixture, Rule};
 use crate::input::Kind;
 use crate::node::{KeyPath, Node, Span};
@@ -78,6 +78,12 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     // `vigil scan`'s rules, over the whole text.
     for hit in cx.scan {
         match string_at(root, hit.span.start) {
+            // A URL's password or query is credential-in-url's.
+            Some((_, node))
+                if node
+                    .as_str()
+                    .and_then(parse_url)
+                    .is_some_and(|u| u.password().is_some() || u.query().is_some()) => {}
             Some((key, node)) => {
                 report(
                     out,
