@@ -453,3 +453,245 @@ fn lint_never_starts_a_configured_server() {
     expect_exit(&out, 0);
     assert!(!marker.exists(), "lint ran a configured command");
 }
+
+mod gw;
+
+/// A fresh CA and a certificate for 127.0.0.1 (`cert.pem`, `key.pem` in `dir`); returns the
+/// CA file's path.
+fn make_cert(dir: &Path) -> PathBuf {
+    let openssl = |args: &[&str]| {
+        let st = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success(), "openssl {args:?}");
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    openssl(
+        &[
+            &["req", "-x509"][..],
+            &ec,
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=vigil lint test CA",
+            ],
+        ]
+        .concat(),
+    );
+    openssl(
+        &[
+            &["req", "-x509", "-CA", "ca.pem", "-CAkey", "ca.key"][..],
+            &ec,
+            &[
+                "-keyout",
+                "key.pem",
+                "-out",
+                "cert.pem",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-addext",
+                "subjectAltName=IP:127.0.0.1",
+                "-addext",
+                "basicConstraints=critical,CA:FALSE",
+                "-addext",
+                "extendedKeyUsage=serverAuth",
+            ],
+        ]
+        .concat(),
+    );
+    dir.join("ca.pem")
+}
+
+/// A deliberately bad MCP endpoint: plain HTTP, no authentication, `*` with credentials, no
+/// security headers, no rate limit. Counts the requests it gets and the JSON-RPC methods.
+async fn bad_server() -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) {
+    use http_body_util::BodyExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s2 = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let seen = s2.clone();
+            tokio::spawn(async move {
+                let svc =
+                    hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                        let seen = seen.clone();
+                        async move {
+                            let method = req.method().to_string();
+                            let body = req
+                                .into_body()
+                                .collect()
+                                .await
+                                .map(|c| c.to_bytes())
+                                .unwrap_or_default();
+                            let rpc: serde_json::Value =
+                                serde_json::from_slice(&body).unwrap_or_default();
+                            seen.lock().unwrap().push(format!(
+                                "{method} {}",
+                                rpc["method"].as_str().unwrap_or("-")
+                            ));
+                            Ok::<_, std::convert::Infallible>(
+                                http::Response::builder()
+                                    .header("content-type", "application/json")
+                                    .header("access-control-allow-origin", "*")
+                                    .header("access-control-allow-credentials", "true")
+                                    .body(http_body_util::Full::new(bytes::Bytes::from(
+                                        r#"{"jsonrpc":"2.0","id":1,"result":{}}"#,
+                                    )))
+                                    .unwrap(),
+                            )
+                        }
+                    });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    (addr, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probe_tells_a_vigil_gateway_from_a_bad_server() {
+    let up = gw::Upstream::start().await;
+    let dir = TempDir::new().unwrap();
+    let ca = make_cert(dir.path());
+    let cfg = format!(
+        "[gateway]\nlisten = \"127.0.0.1:8443\"\nauthorization_servers = [\"https://auth.example.com\"]\n\
+         [gateway.tls]\ncert = \"cert.pem\"\nkey = \"key.pem\"\n\n[[gateway.routes]]\npath = \"/mcp/filesystem\"\n\
+         upstream = \"http://{}/mcp\"\naudience = \"filesystem\"\ncors = {{ origins = [\"https://app.example.com\"] }}\n\
+         rate_limit = {{ per_ip = \"60/minute\", burst = 3 }}\n",
+        up.addr
+    );
+    let gateway = gw::Gateway::start(dir.path(), &cfg, &[]);
+    let good = format!("https://{}/mcp/filesystem", gateway.addr);
+    let (bad_addr, seen) = bad_server().await;
+    let bad = format!("http://{bad_addr}/mcp");
+
+    // The manifest both servers are meant to implement: one allowed origin.
+    let work = TempDir::new().unwrap();
+    let manifest = format!(
+        r#"{{"mcp": {{"servers": {{
+  "good": {{"url": "{good}", "headers": {{"Authorization": "Bearer ${{API_KEY}}"}}, "cors": {{"allow_origin": ["https://app.example.com"]}}}},
+  "bad": {{"url": "{bad}", "headers": {{"Authorization": "Bearer ${{API_KEY}}"}}, "cors": {{"allow_origin": ["https://app.example.com"]}}}}}}}},
+  "privacy": {{"data_retention": "30 days", "recording_consent": true, "pii_handling": "encrypt", "privacy_policy": "https://example.com/privacy"}},
+  "security": {{"last_reviewed": "2999-01-01"}}}}"#
+    );
+    common::write(work.path(), "voice-manifest.json", manifest);
+    let ca_arg = ca.display().to_string();
+    let (w, g2, b2) = (work.path().to_owned(), good.clone(), bad.clone());
+    let out = tokio::task::spawn_blocking(move || {
+        run(
+            &w,
+            &[
+                "lint",
+                "voice-manifest.json",
+                "--probe",
+                &g2,
+                "--probe",
+                &b2,
+                "--probe-burst",
+                "10",
+                "--probe-ca",
+                &ca_arg,
+                "-f",
+                "json",
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    expect_exit(&out, 1);
+    let v = json(&out);
+    let rules_of = |url: &str| -> BTreeSet<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["scope"] == url)
+            .map(|f| f["rule"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        rules_of(&good),
+        BTreeSet::new(),
+        "the gateway passes every probe check: {v:#}\n{stderr}"
+    );
+    let want: BTreeSet<String> = [
+        "probe-plaintext",
+        "probe-no-auth",
+        "probe-foreign-origin",
+        "probe-cors-wildcard-credentials",
+        "probe-cors-mismatch",
+        "probe-no-csp",
+        "probe-missing-security-headers",
+        "probe-no-rate-limit",
+    ]
+    .map(String::from)
+    .into_iter()
+    .collect();
+    assert_eq!(rules_of(&bad), want, "{v:#}");
+    // Every probe finding lists the requests sent; stderr lists them for both endpoints.
+    assert!(v[0]["requests"]
+        .as_str()
+        .unwrap()
+        .contains("OPTIONS (foreign origin)"));
+    assert!(stderr.contains(&format!("probed {good} with")), "{stderr}");
+    assert!(
+        stderr.contains("429 at #"),
+        "the gateway's rate limit was seen: {stderr}"
+    );
+    // Bounded and read-only: 5 requests and a burst of 10, never tools/call, never a token.
+    let got = seen.lock().unwrap().clone();
+    assert_eq!(got.len(), 4 + 10, "{got:?}");
+    assert!(
+        got.iter()
+            .all(|r| r.ends_with("initialize") || r.ends_with("ping") || r.ends_with(" -")),
+        "{got:?}"
+    );
+    assert!(up
+        .seen()
+        .iter()
+        .all(|s| !String::from_utf8_lossy(&s.body).contains("tools/call")));
+    // An endpoint that cannot be reached: exit 2, the URL named.
+    let w = work.path().to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        run(
+            &w,
+            &[
+                "lint",
+                "voice-manifest.json",
+                "--probe",
+                "http://127.0.0.1:9/mcp",
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    expect_exit(&out, 2);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("probe http://127.0.0.1:9/mcp:"));
+}
