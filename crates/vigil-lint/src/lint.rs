@@ -116,6 +116,9 @@ pub struct Outcome {
     pub origins: Vec<(String, String)>,
 }
 
+/// A document linted in memory: the document, its findings, its tools.
+pub type Linted = (Document, Vec<Finding>, Vec<SeenTool>);
+
 /// The linter: settings and `vigil scan`'s built-in rules, compiled once.
 pub struct Linter {
     settings: Settings,
@@ -217,11 +220,7 @@ impl Linter {
     }
 
     /// Lints text that came from `path` (as if read from disk). `Ok(None)`: not an input.
-    pub fn lint_text(
-        &self,
-        path: &Path,
-        text: &str,
-    ) -> Result<Option<(Document, Vec<Finding>, Vec<SeenTool>)>, InputError> {
+    pub fn lint_text(&self, path: &Path, text: &str) -> Result<Option<Linted>, InputError> {
         let shown = path.to_string_lossy().into_owned();
         let Some(doc) = Document::from_text(path, &shown, text.to_owned())? else {
             return Ok(None);

@@ -146,8 +146,7 @@ pub fn launched_package(argv: &[(String, &Node)]) -> Option<(usize, String, bool
             i += 1;
             continue;
         }
-        if npm && matches!(a, "-p" | "--package") || !npm && a == "--from" || !npm && a == "--spec"
-        {
+        if (npm && matches!(a, "-p" | "--package")) || (!npm && matches!(a, "--from" | "--spec")) {
             return argv.get(i + 1).map(|s| (i + 1, s.0.clone(), npm));
         }
         if let Some(v) = a
