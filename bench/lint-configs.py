@@ -44,28 +44,28 @@ for i in range(n):
     d = os.path.join(out, f"p{i:05d}")
     kind = i % 10
     if kind in (0, 1, 2, 3):
-        rel, doc = ".mcp.json", {"mcpServers": servers(18)}
+        rel, doc = ".mcp.json", {"mcpServers": servers(14)}
         if i % 100 == 0:
             doc["mcpServers"]["leak"] = {"command": "node", "args": ["s.js"], "env": {"SERVICE_API_KEY": tok(40)}}
         text = json.dumps(doc, indent=2)
     elif kind == 4:
-        rel, text = ".vscode/mcp.json", "// project servers\n" + json.dumps({"inputs": [{"type": "promptString", "id": "k", "description": "API key", "password": True}], "servers": servers(18)}, indent=2)
+        rel, text = ".vscode/mcp.json", "// project servers\n" + json.dumps({"inputs": [{"type": "promptString", "id": "k", "description": "API key", "password": True}], "servers": servers(14)}, indent=2)
     elif kind == 5:
         rel, text = "docker-compose.yml", compose(i)
     elif kind == 6:
         rel = "voice-manifest.json"
-        text = json.dumps({"name": f"app{i}", "mcp": {"servers": {"backend": {"url": "https://api.example.com/mcp", "headers": {"Authorization": "Bearer ${API_KEY}"}, "tools": tools(8)}}},
+        text = json.dumps({"name": f"app{i}", "mcp": {"servers": {"backend": {"url": "https://api.example.com/mcp", "headers": {"Authorization": "Bearer ${API_KEY}"}, "tools": tools(6)}}},
                            "privacy": {"data_retention": "30 days", "recording_consent": True, "pii_handling": "encrypt", "privacy_policy": "https://example.com/privacy"},
                            "security": {"last_reviewed": "2999-01-01"}}, indent=2)
     elif kind == 7:
-        rel, text = "tools.json", json.dumps({"server": f"s{i}", "tools": tools(10)}, indent=2)
+        rel, text = "tools.json", json.dumps({"server": f"s{i}", "tools": tools(8)}, indent=2)
     elif kind == 8:
         rel = ".continue/config.yaml"
         text = "name: a\nversion: 0.0.1\nschema: v1\nmcpServers:\n" + "".join(
-            f"  - name: s{j}\n    command: npx\n    args: [\"-y\", \"mcp-sqlite@1.0.7\", \"/srv/db{j}.db\"]\n    env:\n      TOKEN: ${{{{ secrets.T{j} }}}}\n      LOG_LEVEL: info\n" for j in range(24))
+            f"  - name: s{j}\n    command: npx\n    args: [\"-y\", \"mcp-sqlite@1.0.7\", \"/srv/db{j}.db\"]\n    env:\n      TOKEN: ${{{{ secrets.T{j} }}}}\n      LOG_LEVEL: info\n" for j in range(20))
     else:
         rel = ".codex/config.toml"
-        text = "".join(f"[mcp_servers.s{j}]\ncommand = \"npx\"\nargs = [\"-y\", \"mcp-server-docs@1.2.0\", \"--root\", \"/srv/docs{j}\"]\nenv = {{ DOCS_API_KEY = \"${{DOCS_API_KEY}}\", LOG_LEVEL = \"info\" }}\n\n" for j in range(22))
+        text = "".join(f"[mcp_servers.s{j}]\ncommand = \"npx\"\nargs = [\"-y\", \"mcp-server-docs@1.2.0\", \"--root\", \"/srv/docs{j}\"]\nenv = {{ DOCS_API_KEY = \"${{DOCS_API_KEY}}\", LOG_LEVEL = \"info\" }}\n\n" for j in range(18))
     p = os.path.join(d, rel)
     os.makedirs(os.path.dirname(p), exist_ok=True)
     with open(p, "w") as f:

@@ -298,13 +298,16 @@ impl Settings {
         self.severity.get(id).copied().unwrap_or(default)
     }
 
-    /// Whether a host is loopback or listed in `allowed_hosts`.
+    /// Whether a host is loopback, a single-label name (a compose service such as `redis`, a
+    /// container on the same network), or listed in `allowed_hosts`.
     pub fn is_trusted_host(&self, host: &str) -> bool {
         let h = host
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_ascii_lowercase();
-        h == "localhost"
+        let single_label = !h.is_empty() && !h.contains('.') && !h.contains(':');
+        single_label
+            || h == "localhost"
             || h.ends_with(".localhost")
             || h == "::1"
             || h.parse::<std::net::Ipv4Addr>()

@@ -398,7 +398,13 @@ pub fn intents(doc: &Document) -> Vec<Request> {
 pub fn permissions(doc: &Document) -> Vec<Request> {
     let mut out = Vec::new();
     let t = &doc.text;
-    for m in INVITE.find_iter(t) {
+    let has = |w: &str| memchr::memmem::find(t.as_bytes(), w.as_bytes()).is_some();
+    let invites: Vec<regex::Match<'_>> = if has("oauth2/authorize") {
+        INVITE.find_iter(t).collect()
+    } else {
+        Vec::new()
+    };
+    for m in invites {
         let url = m.as_str();
         let query = url.split_once('?').map_or("", |(_, q)| q);
         for pair in query.split('&') {
@@ -418,7 +424,7 @@ pub fn permissions(doc: &Document) -> Vec<Request> {
         }
     }
     match doc.kind {
-        crate::input::Kind::Source => {
+        crate::input::Kind::Source if has("nvite") || has("oauth_url") => {
             for call in INVITE_CALL.find_iter(t) {
                 let (base, a) = call_args(t, call.end());
                 let mut push = |s: usize, e: usize, bits: u64, what: String| {
@@ -460,6 +466,7 @@ pub fn permissions(doc: &Document) -> Vec<Request> {
                 }
             }
         }
+        crate::input::Kind::Source => {}
         crate::input::Kind::EnvFile => {
             for c in ENV_PERMISSIONS.captures_iter(t) {
                 let v = c.get(1).expect("group");

@@ -123,6 +123,7 @@ pub type Linted = (Document, Vec<Finding>, Vec<SeenTool>);
 pub struct Linter {
     settings: Settings,
     ruleset: Ruleset,
+    keep_tools: bool,
 }
 
 impl Linter {
@@ -131,7 +132,15 @@ impl Linter {
         Linter {
             settings,
             ruleset: Ruleset::builtin(),
+            keep_tools: true,
         }
+    }
+
+    /// Whether to keep each tool's JSON for `--pin` (on by default; off saves a copy of every
+    /// tool when no lock file is used).
+    pub fn keep_tools(mut self, keep: bool) -> Self {
+        self.keep_tools = keep;
+        self
     }
 
     /// The settings.
@@ -151,7 +160,9 @@ impl Linter {
         } else {
             Vec::new()
         };
+        let strings = crate::node::collect_strings(&doc.root);
         let cx = Cx {
+            strings: &strings,
             doc,
             servers: &servers,
             tools: &tools,
@@ -190,6 +201,7 @@ impl Linter {
             .collect();
         let seen = tools
             .iter()
+            .filter(|_| self.keep_tools)
             .map(|t| SeenTool {
                 server: t.server.clone(),
                 name: t.name.clone(),

@@ -94,10 +94,10 @@ impl Node {
 
     /// The value of the first of `keys` present, compared without case, `-` and `_`.
     pub fn get_loose(&self, keys: &[&str]) -> Option<&Member> {
-        self.members().iter().rev().find(|m| {
-            let k = loose(&m.key);
-            keys.iter().any(|want| loose(want) == k)
-        })
+        self.members()
+            .iter()
+            .rev()
+            .find(|m| keys.iter().any(|want| loose_eq(&m.key, want)))
     }
 
     /// The value at a path of keys.
@@ -200,6 +200,106 @@ pub fn loose(key: &str) -> String {
         .filter(|c| *c != '-' && *c != '_')
         .flat_map(char::to_lowercase)
         .collect()
+}
+
+/// Whether two keys are equal compared loosely (see [`loose`]), without allocating.
+pub fn loose_eq(a: &str, b: &str) -> bool {
+    fn norm(s: &str) -> impl Iterator<Item = u8> + '_ {
+        s.bytes()
+            .filter(|c| *c != b'-' && *c != b'_')
+            .map(|c| c.to_ascii_lowercase())
+    }
+    if a.is_ascii() && b.is_ascii() {
+        norm(a).eq(norm(b))
+    } else {
+        loose(a) == loose(b)
+    }
+}
+
+/// One step of a path into a tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seg<'a> {
+    /// An object key.
+    Key(&'a str),
+    /// An array index.
+    Index(usize),
+}
+
+/// A string of a tree and the path to it, collected once per document.
+#[derive(Debug, Clone)]
+pub struct StrAt<'a> {
+    /// The path.
+    pub path: Vec<Seg<'a>>,
+    /// The string's node.
+    pub node: &'a Node,
+}
+
+impl StrAt<'_> {
+    /// The last object key on the path.
+    pub fn last_key(&self) -> &str {
+        last_key(&self.path)
+    }
+
+    /// The path as a [`KeyPath`].
+    pub fn key(&self) -> KeyPath {
+        key_path(&self.path)
+    }
+}
+
+/// The last object key of a path.
+pub fn last_key<'a>(path: &[Seg<'a>]) -> &'a str {
+    path.iter()
+        .rev()
+        .find_map(|s| match s {
+            Seg::Key(k) => Some(*k),
+            Seg::Index(_) => None,
+        })
+        .unwrap_or("")
+}
+
+/// A path as a [`KeyPath`].
+pub fn key_path(path: &[Seg<'_>]) -> KeyPath {
+    KeyPath(
+        path.iter()
+            .map(|s| match s {
+                Seg::Key(k) => (*k).to_owned(),
+                Seg::Index(i) => i.to_string(),
+            })
+            .collect(),
+    )
+}
+
+/// Every string of `root`, depth first, with its path.
+pub fn collect_strings(root: &Node) -> Vec<StrAt<'_>> {
+    fn go<'a>(n: &'a Node, path: &mut Vec<Seg<'a>>, out: &mut Vec<StrAt<'a>>, depth: usize) {
+        if depth > 64 {
+            return;
+        }
+        match &n.value {
+            Value::String(_) => out.push(StrAt {
+                path: path.clone(),
+                node: n,
+            }),
+            Value::Array(a) => {
+                for (i, c) in a.iter().enumerate() {
+                    path.push(Seg::Index(i));
+                    go(c, path, out, depth + 1);
+                    path.pop();
+                }
+            }
+            Value::Object(m) => {
+                for m in m {
+                    path.push(Seg::Key(&m.key));
+                    go(&m.value, path, out, depth + 1);
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    go(root, &mut Vec::new(), &mut out, 0);
+    out
 }
 
 /// A dotted path of keys (`mcpServers.github.headers.Authorization`), the `key` of a finding.

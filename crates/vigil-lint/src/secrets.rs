@@ -51,7 +51,30 @@ pub fn is_reference(value: &str) -> bool {
 /// `public_key`).
 pub fn is_secret_name(name: &str) -> bool {
     let n = name.trim_start_matches('-');
+    if n.len() > 128 {
+        return false;
+    }
     let lower = n.to_ascii_lowercase();
+    const STEMS: &[&str] = &[
+        "key",
+        "token",
+        "secret",
+        "pass",
+        "pwd",
+        "auth",
+        "cookie",
+        "credential",
+        "dsn",
+        "connection",
+        "url",
+        "webhook",
+        "bearer",
+        "session",
+        "private",
+    ];
+    if !STEMS.iter().any(|s| lower.contains(s)) {
+        return false;
+    }
     if [
         "public",
         "pub_key",

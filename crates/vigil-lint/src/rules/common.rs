@@ -69,14 +69,6 @@ pub fn is_remote(s: &Server<'_>, settings: &Settings) -> bool {
         .is_some_and(|u| !settings.is_trusted_host(&host(&u)))
 }
 
-/// The last key of a path (`GITHUB_TOKEN` of `mcpServers.gh.env.GITHUB_TOKEN`).
-pub fn last_key(p: &KeyPath) -> &str {
-    p.0.iter()
-        .rev()
-        .find(|s| s.parse::<usize>().is_err())
-        .map_or("", String::as_str)
-}
-
 /// The compose `services` of a document, name and node.
 pub fn services(root: &Node) -> Vec<(&str, &Node, KeyPath)> {
     root.get("services")

@@ -8,7 +8,7 @@
 //! URLs are logged by proxies, shown in process lists and error messages, and copied around;
 //! a credential inside one leaks with it.
 
-use super::common::{parse_url, strings};
+use super::common::parse_url;
 use super::{fx, Check, Cx, Emit, Family, Rule};
 use crate::input::Kind;
 use crate::secrets::{is_fill_in, is_reference, is_secret_name, looks_random};
@@ -35,19 +35,24 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     if cx.doc.kind == Kind::ToolsList {
         return;
     }
-    strings(&cx.doc.root, &mut |key, node| {
-        let Some(text) = node.as_str() else { return };
-        let Some(u) = parse_url(text) else { return };
+    for s in cx.strings {
+        let node = s.node;
+        let Some(text) = node.as_str() else { continue };
+        if !text.contains("://") {
+            continue;
+        }
+        let Some(u) = parse_url(text) else { continue };
+        let key = s.key();
         if let Some(pw) = u.password() {
             let pw = percent_decode(pw);
             if !is_reference(&pw) && !is_fill_in(&pw) {
                 out.secret(
                     node.span,
-                    key,
+                    &key,
                     format!("the URL in `{key}` holds a password"),
                     pw,
                 );
-                return;
+                continue;
             }
         }
         for (k, v) in u.query_pairs() {
@@ -57,14 +62,14 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
             if is_secret_name(&k) || looks_random(&v) {
                 out.secret(
                     node.span,
-                    key,
+                    &key,
                     format!("the URL in `{key}` carries `{k}` in its query"),
                     v.into_owned(),
                 );
-                return;
+                break;
             }
         }
-    });
+    }
 }
 
 fn percent_decode(s: &str) -> String {

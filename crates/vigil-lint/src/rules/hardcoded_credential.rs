@@ -11,10 +11,10 @@
 //! Client configurations and manifests are committed, shared and synced; a literal token there
 //! leaks to everyone who can read the file (the design's first checklist item).
 
-use super::common::{compose_items, last_key, parse_url, services, string_at, strings};
+use super::common::{compose_items, parse_url, services, string_at};
 use super::{fx, Check, Cx, Emit, Family, Fixture, Rule};
 use crate::input::Kind;
-use crate::node::{KeyPath, Node, Span};
+use crate::node::{KeyPath, Node, Seg, Span};
 use crate::secrets::{
     is_secret_name, literal_under_secret_name, looks_random, strip_references, strip_scheme,
 };
@@ -106,33 +106,34 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
         return;
     }
     // Literals under a secret's name, anywhere in the tree.
-    strings(root, &mut |key, node| {
-        let name = last_key(key);
-        let Some(text) = node.as_str() else { return };
-        if is_secret_name(name) && !under_args(key) {
+    for s in cx.strings {
+        let node = s.node;
+        let Some(text) = node.as_str() else { continue };
+        let name = s.last_key();
+        if is_secret_name(name) && !under_args(&s.path) {
             let (rest, _) = strip_references(text);
             if literal_under_secret_name(&rest) {
                 report(
                     out,
                     node.span,
-                    key,
+                    &s.key(),
                     "a literal secret",
                     strip_scheme(rest.trim()),
                 );
             }
-        } else if in_env_or_headers(key) {
+        } else if in_env_or_headers(&s.path) {
             let (rest, _) = strip_references(text);
             if looks_random(&rest) {
                 report(
                     out,
                     node.span,
-                    key,
+                    &s.key(),
                     "a high-entropy token",
                     strip_scheme(rest.trim()),
                 );
             }
         }
-    });
+    }
     // Command lines.
     for s in cx.servers {
         let args = &s.argv[s.argv.len().min(1)..];
@@ -183,17 +184,16 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     }
 }
 
-fn under_args(key: &KeyPath) -> bool {
-    key.0.iter().any(|s| s == "args")
+fn under_args(path: &[Seg<'_>]) -> bool {
+    path.iter().any(|s| *s == Seg::Key("args"))
 }
 
-fn in_env_or_headers(key: &KeyPath) -> bool {
-    key.0.iter().rev().skip(1).take(1).any(|s| {
-        matches!(
-            s.as_str(),
-            "env" | "headers" | "http_headers" | "environment"
+fn in_env_or_headers(path: &[Seg<'_>]) -> bool {
+    path.len() >= 2
+        && matches!(
+            path[path.len() - 2],
+            Seg::Key("env" | "headers" | "http_headers" | "environment")
         )
-    })
 }
 
 fn arg_key(launch: &KeyPath, node: &Node, command: Option<&Node>) -> KeyPath {

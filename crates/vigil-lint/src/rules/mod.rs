@@ -220,6 +220,8 @@ pub struct Cx<'a> {
     pub settings: &'a Settings,
     /// What `vigil scan`'s rules found in the document's text.
     pub scan: &'a [ScanHit],
+    /// Every string of the document's tree with its path, collected once.
+    pub strings: &'a [crate::node::StrAt<'a>],
 }
 
 /// A secret `vigil scan`'s rules found in a document: where, which rule, and the secret.

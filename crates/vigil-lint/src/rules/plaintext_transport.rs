@@ -2,14 +2,15 @@
 //!
 //! ## What it finds
 //! A server URL, OAuth URL or any other URL in a configuration or manifest that uses plain
-//! HTTP or WebSocket to a host other than `localhost`, `127.0.0.0/8`, `::1` or
+//! HTTP or WebSocket to a host other than `localhost`, `127.0.0.0/8`, `::1`, a single-label name
+//! (a compose service such as `http://redis:6379`, reached on the container network) or
 //! `[lint] allowed_hosts`.
 //!
 //! ## Why it matters
 //! Tokens, prompts and tool results cross the network in clear; the design asks for HTTPS on
 //! every endpoint and `wss://` for WebSockets.
 
-use super::common::{host, parse_url, strings};
+use super::common::{host, parse_url};
 use super::{fx, Check, Cx, Emit, Family, Rule};
 use crate::input::Kind;
 use vigil_report::Severity;
@@ -35,28 +36,32 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     if matches!(cx.doc.kind, Kind::ToolsList) {
         return;
     }
-    strings(&cx.doc.root, &mut |key, node| {
-        let Some(text) = node.as_str() else { return };
-        let Some(u) = parse_url(text) else { return };
-        if !matches!(u.scheme(), "http" | "ws") || !text.trim_start().starts_with(u.scheme()) {
-            return;
+    for s in cx.strings {
+        let node = s.node;
+        let Some(text) = node.as_str() else { continue };
+        let t = text.trim_start();
+        if !(t.starts_with("http://") || t.starts_with("ws://")) {
+            continue;
         }
-        if key.0.iter().any(|k| {
-            matches!(
-                crate::node::loose(k).as_str(),
-                "authentication" | "auth" | "oauth" | "oauth2"
-            )
-        }) {
-            return; // oauth2-insecure-url's
+        let Some(u) = parse_url(text) else { continue };
+        let in_auth = s.path.iter().any(|k| match k {
+            crate::node::Seg::Key(k) => ["authentication", "auth", "oauth", "oauth2"]
+                .iter()
+                .any(|a| crate::node::loose_eq(k, a)),
+            crate::node::Seg::Index(_) => false,
+        });
+        if in_auth {
+            continue; // oauth2-insecure-url's
         }
         let h = host(&u);
         if cx.settings.is_trusted_host(&h) {
-            return;
+            continue;
         }
+        let key = s.key();
         out.at(
             node.span,
-            key,
+            &key,
             format!("`{key}` sends traffic to {h} over plain {}", u.scheme()),
         );
-    });
+    }
 }

@@ -70,9 +70,21 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
         "disablesslverification",
         "curlinsecure",
     ];
-    walk(&cx.doc.root, &mut Vec::new(), &mut |key, node| {
-        let name = loose(key.0.last().map_or("", String::as_str));
-        let flag = node.as_bool();
+    walk(&cx.doc.root, &mut Vec::new(), &mut |path, node| {
+        let Some(flag) = node.as_bool() else { return };
+        let last = path.last().copied().unwrap_or("");
+        let l = last.to_ascii_lowercase();
+        if !(l.contains("verif")
+            || l.contains("insecure")
+            || l.contains("unauthorized")
+            || l.contains("tls")
+            || l.contains("ssl"))
+        {
+            return;
+        }
+        let key = KeyPath(path.iter().map(|s| (*s).to_owned()).collect());
+        let name = loose(last);
+        let flag = Some(flag);
         let verify_off = name != "gitsslnoverify"
             && VERIFY
                 .iter()
@@ -84,7 +96,7 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
         if verify_off || git_off || insecure {
             out.at(
                 node.span,
-                key,
+                &key,
                 format!("`{key}` switches certificate verification off"),
             );
         }
@@ -105,23 +117,21 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     }
 }
 
-fn walk<'a>(n: &'a Node, path: &mut Vec<String>, f: &mut dyn FnMut(&KeyPath, &'a Node)) {
+fn walk<'a>(n: &'a Node, path: &mut Vec<&'a str>, f: &mut dyn FnMut(&[&'a str], &'a Node)) {
     match &n.value {
         Value::Object(m) => {
             for m in m {
-                path.push(m.key.clone());
+                path.push(&m.key);
                 if !m.value.is_object() && !m.value.is_array() {
-                    f(&KeyPath(path.clone()), &m.value);
+                    f(path, &m.value);
                 }
                 walk(&m.value, path, f);
                 path.pop();
             }
         }
         Value::Array(a) => {
-            for (i, c) in a.iter().enumerate() {
-                path.push(i.to_string());
+            for c in a {
                 walk(c, path, f);
-                path.pop();
             }
         }
         _ => {}

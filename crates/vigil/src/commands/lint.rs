@@ -149,7 +149,7 @@ pub fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> {
         Some(SeverityArg::Note) => Severity::Note,
         None => settings.fail_on,
     };
-    let linter = Linter::new(settings.clone());
+    let linter = Linter::new(settings.clone()).keep_tools(args.pin.is_some());
     let mut out = linter.run(&paths, args.threads.unwrap_or(0));
 
     if let Some(lock_path) = &args.pin {
