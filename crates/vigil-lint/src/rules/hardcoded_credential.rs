@@ -185,7 +185,7 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
 }
 
 fn under_args(path: &[Seg<'_>]) -> bool {
-    path.iter().any(|s| *s == Seg::Key("args"))
+    path.contains(&Seg::Key("args"))
 }
 
 fn in_env_or_headers(path: &[Seg<'_>]) -> bool {
