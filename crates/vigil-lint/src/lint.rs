@@ -160,7 +160,8 @@ impl Linter {
         } else {
             Vec::new()
         };
-        let strings = crate::node::collect_strings(&doc.root);
+        let collected = crate::node::Strings::collect(&doc.root);
+        let strings = collected.all();
         let cx = Cx {
             strings: &strings,
             doc,

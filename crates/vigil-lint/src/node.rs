@@ -226,10 +226,10 @@ pub enum Seg<'a> {
 }
 
 /// A string of a tree and the path to it, collected once per document.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct StrAt<'a> {
     /// The path.
-    pub path: Vec<Seg<'a>>,
+    pub path: &'a [Seg<'a>],
     /// The string's node.
     pub node: &'a Node,
 }
@@ -237,12 +237,12 @@ pub struct StrAt<'a> {
 impl StrAt<'_> {
     /// The last object key on the path.
     pub fn last_key(&self) -> &str {
-        last_key(&self.path)
+        last_key(self.path)
     }
 
     /// The path as a [`KeyPath`].
     pub fn key(&self) -> KeyPath {
-        key_path(&self.path)
+        key_path(self.path)
     }
 }
 
@@ -269,37 +269,59 @@ pub fn key_path(path: &[Seg<'_>]) -> KeyPath {
     )
 }
 
-/// Every string of `root`, depth first, with its path.
-pub fn collect_strings(root: &Node) -> Vec<StrAt<'_>> {
-    fn go<'a>(n: &'a Node, path: &mut Vec<Seg<'a>>, out: &mut Vec<StrAt<'a>>, depth: usize) {
-        if depth > 64 {
-            return;
-        }
-        match &n.value {
-            Value::String(_) => out.push(StrAt {
-                path: path.clone(),
-                node: n,
-            }),
-            Value::Array(a) => {
-                for (i, c) in a.iter().enumerate() {
-                    path.push(Seg::Index(i));
-                    go(c, path, out, depth + 1);
-                    path.pop();
-                }
+/// The strings of a tree with their paths, all paths in one buffer (one allocation per
+/// document, not one per string).
+#[derive(Debug, Default)]
+pub struct Strings<'a> {
+    arena: Vec<Seg<'a>>,
+    items: Vec<(usize, usize, &'a Node)>,
+}
+
+impl<'a> Strings<'a> {
+    /// Every string of `root`, depth first.
+    pub fn collect(root: &'a Node) -> Self {
+        fn go<'a>(n: &'a Node, path: &mut Vec<Seg<'a>>, out: &mut Strings<'a>, depth: usize) {
+            if depth > 64 {
+                return;
             }
-            Value::Object(m) => {
-                for m in m {
-                    path.push(Seg::Key(&m.key));
-                    go(&m.value, path, out, depth + 1);
-                    path.pop();
+            match &n.value {
+                Value::String(_) => {
+                    let start = out.arena.len();
+                    out.arena.extend_from_slice(path);
+                    out.items.push((start, out.arena.len(), n));
                 }
+                Value::Array(a) => {
+                    for (i, c) in a.iter().enumerate() {
+                        path.push(Seg::Index(i));
+                        go(c, path, out, depth + 1);
+                        path.pop();
+                    }
+                }
+                Value::Object(m) => {
+                    for m in m {
+                        path.push(Seg::Key(&m.key));
+                        go(&m.value, path, out, depth + 1);
+                        path.pop();
+                    }
+                }
+                _ => {}
             }
-            _ => {}
         }
+        let mut out = Strings::default();
+        go(root, &mut Vec::with_capacity(16), &mut out, 0);
+        out
     }
-    let mut out = Vec::new();
-    go(root, &mut Vec::new(), &mut out, 0);
-    out
+
+    /// The strings, each with its path.
+    pub fn all(&'a self) -> Vec<StrAt<'a>> {
+        self.items
+            .iter()
+            .map(|(s, e, n)| StrAt {
+                path: &self.arena[*s..*e],
+                node: n,
+            })
+            .collect()
+    }
 }
 
 /// A dotted path of keys (`mcpServers.github.headers.Authorization`), the `key` of a finding.

@@ -110,7 +110,7 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
         let node = s.node;
         let Some(text) = node.as_str() else { continue };
         let name = s.last_key();
-        if is_secret_name(name) && !under_args(&s.path) {
+        if is_secret_name(name) && !under_args(s.path) {
             let (rest, _) = strip_references(text);
             if literal_under_secret_name(&rest) {
                 report(
@@ -121,7 +121,7 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
                     strip_scheme(rest.trim()),
                 );
             }
-        } else if in_env_or_headers(&s.path) {
+        } else if in_env_or_headers(s.path) {
             let (rest, _) = strip_references(text);
             if looks_random(&rest) {
                 report(
@@ -138,12 +138,12 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     for s in cx.servers {
         let args = &s.argv[s.argv.len().min(1)..];
         for (i, (text, node)) in args.iter().enumerate() {
-            let key = arg_key(&s.launch_key, node, s.argv.first().map(|a| a.1));
+            let key = || arg_key(&s.launch_key, node, s.argv.first().map(|a| a.1));
             if let Some(value) = secret_in_arg(args, i) {
                 report(
                     out,
                     node.span,
-                    &key,
+                    &key(),
                     "a literal secret in the command line",
                     &value,
                 );
@@ -153,7 +153,7 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
                     report(
                         out,
                         node.span,
-                        &key,
+                        &key(),
                         "a high-entropy token in the command line",
                         rest.trim(),
                     );
