@@ -1,5 +1,7 @@
-//! Structured logs that cannot leak: every formatted line passes through [`crate::redact`]
-//! before it reaches its writer, whichever code path logged it and in whichever format.
+//! Structured logs that cannot leak or lie: every formatted line passes through
+//! [`crate::redact`] before it reaches its writer, whichever code path logged it and in
+//! whichever format, and control characters inside it are escaped, so no field (a token's
+//! subject, a header, a path) can end a line and forge the next one.
 
 use std::io::{self, Write};
 use tracing_subscriber::fmt::MakeWriter;
@@ -15,7 +17,8 @@ pub enum LogFormat {
     Json,
 }
 
-/// Wraps a [`MakeWriter`] so that each event is buffered whole, redacted, then written once.
+/// Wraps a [`MakeWriter`] so that each event is buffered whole, redacted, its control
+/// characters escaped, then written once.
 #[derive(Debug, Clone)]
 pub struct Redacting<M>(pub M);
 
@@ -42,9 +45,36 @@ impl<W: Write> Drop for RedactingWriter<W> {
         }
         let text = String::from_utf8_lossy(&self.buf);
         let clean = crate::redact::redact(&text);
+        let clean = escape_controls(&clean);
         let _ = self.inner.write_all(clean.as_bytes());
         let _ = self.inner.flush();
     }
+}
+
+/// `line` with every control character but its final newline escaped (`\n`, `\r`, `\t`,
+/// `\u{..}`). ESC stays: it starts the colour codes of a terminal's log (and `tracing` already
+/// escapes it inside values).
+pub fn escape_controls(line: &str) -> std::borrow::Cow<'_, str> {
+    let (body, end) = match line.strip_suffix('\n') {
+        Some(b) => (b, "\n"),
+        None => (line, ""),
+    };
+    let escaped = |c: char| c.is_control() && c != '\x1b';
+    if !body.chars().any(escaped) {
+        return std::borrow::Cow::Borrowed(line);
+    }
+    let mut out = String::with_capacity(line.len() + 16);
+    for c in body.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if escaped(c) => out.extend(c.escape_unicode()),
+            c => out.push(c),
+        }
+    }
+    out.push_str(end);
+    std::borrow::Cow::Owned(out)
 }
 
 impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for Redacting<M> {
@@ -166,6 +196,30 @@ mod tests {
         assert!(out.contains("configured"), "{out}");
         assert!(out.lines().count() >= 5, "{out}");
         out
+    }
+
+    #[test]
+    fn control_characters_never_start_a_line() {
+        let cap = Capture::default();
+        let sub = subscriber(LogFormat::Text, "info", false, cap.clone());
+        let sub_name = "eve\r\n2026-01-01T00:00:00Z  INFO forged\u{7}";
+        tracing::subscriber::with_default(sub, || {
+            tracing::warn!(subject = sub_name, "alert: token of {sub_name} expires");
+            tracing::info!("second");
+        });
+        let out = String::from_utf8(cap.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(out.lines().count(), 2, "{out}");
+        assert!(
+            out.contains("token of eve\\r\\n2026-01-01T00:00:00Z  INFO forged"),
+            "{out}"
+        );
+        assert!(!out.contains('\u{7}') && !out.contains('\r'), "{out}");
+        assert_eq!(escape_controls("plain\n"), "plain\n");
+        assert_eq!(escape_controls("a\tb"), "a\\tb");
+        assert_eq!(
+            escape_controls("\x1b[1mbold\x1b[0m\n"),
+            "\x1b[1mbold\x1b[0m\n"
+        );
     }
 
     #[test]

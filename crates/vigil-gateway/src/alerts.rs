@@ -224,10 +224,22 @@ impl Alerts {
         }
     }
 
-    /// A valid token of `subject`, presented at `now` (seconds since the epoch), expires in `secs`.
-    pub fn token_seen(&self, subject: &str, secs: u64, now: u64) {
+    /// A valid token of `subject`, presented by `ip` at `now` (seconds since the epoch), expires
+    /// in `secs` and lives `lifetime` seconds in all (`exp` − `iat`). `token_expiring` fires for
+    /// a token that is now inside the threshold but lived longer than it: a long-lived
+    /// credential about to lapse. A token issued for less than the threshold (every 15-minute
+    /// token against a 1-hour threshold) is short-lived by design, not expiring. Without `iat`
+    /// the lifetime is unknown and the token counts as long-lived.
+    pub fn token_seen(
+        &self,
+        subject: &str,
+        secs: u64,
+        lifetime: Option<u64>,
+        ip: IpAddr,
+        now: u64,
+    ) {
         let limit = self.cfg.token_expiry;
-        if secs >= limit {
+        if secs >= limit || lifetime.is_some_and(|l| l <= limit) {
             return;
         }
         let minute = now / 60;
@@ -242,11 +254,12 @@ impl Alerts {
             self.fire(Alert {
                 alert: "token_expiring",
                 summary: format!(
-                    "a token of subject {subject} expires in {} (threshold {})",
+                    "a token of subject {} used from {ip} expires in {} (threshold {})",
+                    subject.escape_debug(),
                     vigil_token::rejection::human(secs),
                     vigil_token::rejection::human(limit)
                 ),
-                client_ip: None,
+                client_ip: Some(ip.to_string()),
                 subject: Some(subject.to_owned()),
                 value: secs,
                 threshold: limit,
@@ -368,16 +381,30 @@ mod tests {
     fn an_expiring_token_alerts_once_per_subject_per_window() {
         let (a, m) = alerts(100);
         let t = 6_000_000;
-        a.token_seen("svc-a", 7200, t);
+        let ip: IpAddr = [192, 0, 2, 9].into();
+        let day = Some(86_400);
+        a.token_seen("svc-a", 7200, day, ip, t);
         assert_eq!(fired(&m, "token_expiring"), 0, "two hours left is fine");
+        a.token_seen("svc-a", 600, Some(900), ip, t);
+        assert_eq!(
+            fired(&m, "token_expiring"),
+            0,
+            "a 15-minute token is short-lived, not expiring"
+        );
+        a.token_seen("svc-a", 600, Some(3600), ip, t);
+        assert_eq!(
+            fired(&m, "token_expiring"),
+            0,
+            "a lifetime equal to the threshold"
+        );
         for _ in 0..5 {
-            a.token_seen("svc-a", 600, t);
+            a.token_seen("svc-a", 600, day, ip, t);
         }
         assert_eq!(fired(&m, "token_expiring"), 1);
-        a.token_seen("svc-b", 600, t + 1);
-        a.token_seen("svc-a", 600, t + 2);
+        a.token_seen("svc-b", 600, None, ip, t + 1);
+        a.token_seen("svc-a", 600, day, ip, t + 2);
         assert_eq!(fired(&m, "token_expiring"), 2);
-        a.token_seen("svc-a", 500, t + 60);
+        a.token_seen("svc-a", 500, day, ip, t + 60);
         assert_eq!(fired(&m, "token_expiring"), 3);
     }
 

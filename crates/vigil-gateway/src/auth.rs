@@ -14,6 +14,8 @@ pub struct Principal {
     pub subject: String,
     /// Seconds until the token expires.
     pub expires_in: u64,
+    /// The token's whole lifetime (`exp` − `iat`), when it says when it was issued.
+    pub lifetime: Option<u64>,
 }
 
 /// Why a request was refused.
@@ -165,9 +167,14 @@ pub fn check(
             });
         }
     }
+    let lifetime = match (v.claims.iat, v.claims.exp) {
+        (Some(iat), Some(exp)) => u64::try_from(exp.saturating_sub(iat)).ok(),
+        _ => None,
+    };
     Ok(Principal {
         subject: v.claims.sub.clone().unwrap_or_else(|| "-".into()),
         expires_in: v.expires_in,
+        lifetime,
     })
 }
 

@@ -42,6 +42,18 @@ pub struct GatewaySection {
     /// Time an upstream has to answer with its response head (default 30 s).
     #[serde(default, deserialize_with = "duration::deserialize_opt")]
     pub upstream_timeout: Option<Duration>,
+    /// Time a client has to send its whole request body (default 30 s).
+    #[serde(default, deserialize_with = "duration::deserialize_opt")]
+    pub body_timeout: Option<Duration>,
+    /// Connections the kernel queues before the gateway accepts them (default 1024; capped by
+    /// `net.core.somaxconn`).
+    pub backlog: Option<u32>,
+    /// `MCP-Protocol-Version` values accepted (default: every published MCP revision).
+    pub protocol_versions: Option<Vec<String>>,
+    /// Client networks allowed to read `/metrics` (and `/readyz` details); default: anyone.
+    pub metrics_allow: Option<Vec<String>>,
+    /// A bearer token that allows reading `/metrics` (use `${VAR}`); default: none.
+    pub metrics_token: Option<String>,
     /// Peers whose `X-Forwarded-For` is believed (IP addresses or CIDR blocks).
     pub trusted_proxies: Option<Vec<String>>,
     /// Browser origins every route accepts (each route may add its own).
@@ -189,6 +201,18 @@ pub mod defaults {
     pub const PER_IP: &str = "100/minute";
     /// CSP.
     pub const CSP: &str = "default-src 'none'; frame-ancestors 'none'";
+    /// Request body timeout.
+    pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+    /// Listen backlog.
+    pub const BACKLOG: u32 = 1024;
+    /// The published MCP revisions (`MCP-Protocol-Version` values), oldest first.
+    pub const PROTOCOL_VERSIONS: &[&str] = &[
+        "2024-11-05",
+        "2025-03-26",
+        "2025-06-18",
+        "2025-11-25",
+        "2026-07-28",
+    ];
 }
 
 /// A validated route.
@@ -249,6 +273,42 @@ pub struct Cors {
     pub expose: String,
     /// `Access-Control-Max-Age` in seconds.
     pub max_age: u64,
+    /// `expose` as a header value (built once, not per response).
+    pub expose_value: Option<http::HeaderValue>,
+    /// `expose` plus the headers of the gateway's own refusals a script needs
+    /// (`Retry-After`, `WWW-Authenticate`).
+    pub expose_refusal: Option<http::HeaderValue>,
+}
+
+/// Response headers of the gateway's own answers that a browser script must be able to read.
+const REFUSAL_HEADERS: &str = "Retry-After, WWW-Authenticate";
+
+impl Cors {
+    /// A policy for these origins, methods, request headers and exposed headers.
+    pub fn new(
+        origins: Vec<String>,
+        methods: String,
+        headers: String,
+        expose: String,
+        max_age: u64,
+    ) -> Cors {
+        let refusal = if expose.is_empty() {
+            REFUSAL_HEADERS.to_owned()
+        } else {
+            format!("{expose}, {REFUSAL_HEADERS}")
+        };
+        Cors {
+            expose_value: (!expose.is_empty())
+                .then(|| http::HeaderValue::from_str(&expose).ok())
+                .flatten(),
+            expose_refusal: http::HeaderValue::from_str(&refusal).ok(),
+            origins,
+            methods,
+            headers,
+            expose,
+            max_age,
+        }
+    }
 }
 
 impl Cors {
@@ -318,6 +378,28 @@ pub struct Settings {
     pub backend: Backend,
     /// Alerts.
     pub alerts: Alerting,
+    /// Time a client has to send its whole request body.
+    pub body_timeout: Duration,
+    /// Listen backlog.
+    pub backlog: u32,
+    /// `MCP-Protocol-Version` values accepted.
+    pub protocol_versions: Vec<String>,
+    /// Networks allowed to read `/metrics` (empty: no network restriction).
+    pub metrics_allow: Vec<Cidr>,
+    /// Bearer token allowed to read `/metrics`.
+    pub metrics_token: Option<vigil_core::Secret<String>>,
+    /// Per-IP rate of `/readyz` and `/metrics` (`[gateway.rate_limit] per_ip`).
+    pub endpoint_rate: Option<Rate>,
+    /// The browser policy of answers outside any route (404s, the gateway's own endpoints):
+    /// `[gateway] allowed_origins` with the default methods and headers.
+    pub cors: Cors,
+}
+
+impl Settings {
+    /// Whether reading `/metrics` is restricted (by network or token).
+    pub fn metrics_restricted(&self) -> bool {
+        !self.metrics_allow.is_empty() || self.metrics_token.is_some()
+    }
 }
 
 /// An IP network (`10.0.0.0/8`, `::1/128`, or a bare address).
@@ -373,6 +455,10 @@ impl Cidr {
     }
 }
 
+/// Entropy a `/metrics` bearer token must reach: 16 random bytes.
+const MIN_METRICS_TOKEN_BITS: f64 = 128.0;
+const DEFAULT_METHODS: [&str; 4] = ["GET", "POST", "DELETE", "OPTIONS"];
+const DEFAULT_EXPOSE: &str = "Mcp-Session-Id";
 const DEFAULT_ALLOW_HEADERS: &str =
     "authorization, content-type, accept, mcp-session-id, mcp-protocol-version, last-event-id";
 
@@ -519,7 +605,79 @@ impl GatewaySection {
         if let Some(u) = &alerts.webhook_url {
             vigil_core::redact::register(u);
         }
+        let backlog = self.backlog.unwrap_or(defaults::BACKLOG);
+        if !(1..=65_535).contains(&backlog) {
+            return Err(problem("gateway.backlog", "must be 1 to 65535"));
+        }
+        let protocol_versions: Vec<String> = match &self.protocol_versions {
+            None => defaults::PROTOCOL_VERSIONS
+                .iter()
+                .map(|v| (*v).to_owned())
+                .collect(),
+            Some(list) => {
+                if list.is_empty() {
+                    return Err(problem(
+                        "gateway.protocol_versions",
+                        "empty: list the MCP revisions to accept, e.g. [\"2025-11-25\"]",
+                    ));
+                }
+                for (i, v) in list.iter().enumerate() {
+                    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_graphic()) {
+                        return Err(problem(
+                            format!("gateway.protocol_versions[{i}]"),
+                            "not a protocol version such as 2025-11-25",
+                        ));
+                    }
+                }
+                list.clone()
+            }
+        };
+        let mut metrics_allow = Vec::new();
+        for (i, p) in self.metrics_allow.iter().flatten().enumerate() {
+            metrics_allow.push(
+                Cidr::parse(p).map_err(|m| problem(format!("gateway.metrics_allow[{i}]"), m))?,
+            );
+        }
+        let metrics_token = match &self.metrics_token {
+            None => None,
+            Some(t) => {
+                let t = t.trim();
+                vigil_core::redact::register(t);
+                if vigil_core::strength::is_known_default(t)
+                    || vigil_core::strength::estimate_bits(t) < MIN_METRICS_TOKEN_BITS
+                {
+                    return Err(problem(
+                        "gateway.metrics_token",
+                        "too weak for a bearer token (generate one: openssl rand -hex 32)",
+                    ));
+                }
+                Some(vigil_core::Secret::from(t))
+            }
+        };
+        let endpoint_rate = rate(
+            &Some(
+                base_rate
+                    .per_ip
+                    .clone()
+                    .unwrap_or_else(|| defaults::PER_IP.into()),
+            ),
+            "gateway.rate_limit.per_ip",
+            base_rate.burst,
+        )?;
         Ok(Settings {
+            endpoint_rate,
+            body_timeout: self.body_timeout.unwrap_or(defaults::BODY_TIMEOUT),
+            backlog,
+            protocol_versions,
+            metrics_allow,
+            metrics_token,
+            cors: Cors::new(
+                global_origins.clone(),
+                DEFAULT_METHODS.join(", "),
+                DEFAULT_ALLOW_HEADERS.into(),
+                DEFAULT_EXPOSE.into(),
+                600,
+            ),
             listen,
             hsts: self
                 .hsts
@@ -704,14 +862,10 @@ fn route(
         c.origins.as_deref().unwrap_or_default(),
         &at("cors.origins"),
     )?);
-    let methods = c.methods.clone().unwrap_or_else(|| {
-        vec![
-            "GET".into(),
-            "POST".into(),
-            "DELETE".into(),
-            "OPTIONS".into(),
-        ]
-    });
+    let methods = c
+        .methods
+        .clone()
+        .unwrap_or_else(|| DEFAULT_METHODS.iter().map(|m| (*m).to_owned()).collect());
     for (j, m) in methods.iter().enumerate() {
         if http::Method::from_bytes(m.as_bytes()).is_err() {
             return Err(problem(
@@ -763,17 +917,15 @@ fn route(
         headers,
         per_ip,
         per_subject,
-        cors: Cors {
-            origins: route_origins,
-            methods: methods.join(", "),
-            headers: allow_headers,
-            expose: c
-                .expose
+        cors: Cors::new(
+            route_origins,
+            methods.join(", "),
+            allow_headers,
+            c.expose
                 .clone()
-                .unwrap_or_else(|| vec!["Mcp-Session-Id".into()])
-                .join(", "),
-            max_age: c.max_age.map_or(600, |d| d.as_secs()),
-        },
+                .map_or_else(|| DEFAULT_EXPOSE.to_owned(), |e| e.join(", ")),
+            c.max_age.map_or(600, |d| d.as_secs()),
+        ),
         timeout: r.timeout.unwrap_or(default_timeout),
     })
 }

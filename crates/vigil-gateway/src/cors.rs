@@ -20,9 +20,14 @@ pub enum Verdict {
 
 /// Judges the request's `Origin` against the route's policy.
 pub fn judge(cors: &Cors, method: &Method, headers: &HeaderMap) -> Verdict {
-    let Some(origin) = headers.get(header::ORIGIN) else {
+    let mut all = headers.get_all(header::ORIGIN).iter();
+    let Some(origin) = all.next() else {
         return Verdict::NoOrigin;
     };
+    if all.next().is_some() {
+        // Two origins: which one the browser sent cannot be told.
+        return Verdict::Refused;
+    }
     let allowed = origin.to_str().is_ok_and(|o| cors.allows(o));
     if !allowed {
         return Verdict::Refused;
@@ -52,11 +57,18 @@ pub fn preflight(cors: &Cors, origin: HeaderValue) -> (StatusCode, HeaderMap) {
     (StatusCode::NO_CONTENT, h)
 }
 
-/// Adds the CORS headers of an allowed cross-origin response.
+/// Adds the CORS headers of an allowed cross-origin response. A script may read the exposed
+/// headers, and on the gateway's refusals `Retry-After` and `WWW-Authenticate` too.
 pub fn decorate(cors: &Cors, origin: HeaderValue, h: &mut HeaderMap) {
     h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
     h.append(header::VARY, HeaderValue::from_static("Origin"));
-    if let Ok(v) = HeaderValue::from_str(&cors.expose) {
-        h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, v);
+    let refusal = h.contains_key(header::RETRY_AFTER) || h.contains_key(header::WWW_AUTHENTICATE);
+    let expose = if refusal {
+        &cors.expose_refusal
+    } else {
+        &cors.expose_value
+    };
+    if let Some(v) = expose {
+        h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, v.clone());
     }
 }

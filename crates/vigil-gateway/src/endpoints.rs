@@ -1,33 +1,113 @@
-//! The gateway's own endpoints, exempt from auth and rate limits: `/healthz`, `/readyz`,
-//! `/metrics` and the RFC 9728 protected-resource metadata.
+//! The gateway's own endpoints, without a token: `/healthz`, `/readyz`, `/metrics` and the
+//! RFC 9728 protected-resource metadata. `/readyz` and `/metrics` count against the per-IP
+//! limit of `[gateway.rate_limit]`; readiness is probed at most once a second and shown in detail
+//! (which upstream is down) only to callers allowed to read `/metrics` when that is restricted
+//! (`metrics_allow`, `metrics_token`); everyone else sees ready or not ready.
 
 use crate::body::{self, Body};
 use crate::gateway::Gateway;
+use http::header::{self, HeaderMap, HeaderValue};
 use http::{Response, StatusCode};
-use std::time::Duration;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// The well-known path of RFC 9728 metadata.
 pub const METADATA: &str = "/.well-known/oauth-protected-resource";
 
-/// Answers `path` if it is one of the gateway's own endpoints.
-pub async fn answer(gw: &Gateway, path: &str) -> Option<Response<Body>> {
+/// How long one readiness probe's result is served.
+pub const READY_CACHE: Duration = Duration::from_secs(1);
+
+/// Answers `path` if it is one of the gateway's own endpoints; `ip` is the client's.
+pub async fn answer(
+    gw: &Gateway,
+    path: &str,
+    ip: IpAddr,
+    headers: &HeaderMap,
+) -> Option<Response<Body>> {
     match path {
         "/healthz" => Some(body::typed(
             StatusCode::OK,
             "text/plain; charset=utf-8",
             "ok\n",
         )),
-        "/readyz" => Some(ready(gw).await),
-        "/metrics" => Some(body::typed(
-            StatusCode::OK,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-            gw.metrics.render(),
-        )),
+        "/readyz" | "/metrics" => {
+            if let Some(l) = &gw.endpoint_limit {
+                if let Err(wait) = l.check(&ip).await {
+                    return Some(crate::service::too_many(gw, "(gateway)", "ip", wait));
+                }
+            }
+            let access = access(gw, ip, headers);
+            Some(if path == "/readyz" {
+                ready(gw, matches!(access, Access::Granted)).await
+            } else {
+                match access {
+                    Access::Refused(r) => r,
+                    Access::Open | Access::Granted => body::typed(
+                        StatusCode::OK,
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                        gw.metrics.render(),
+                    ),
+                }
+            })
+        }
         p if p == METADATA || p.starts_with("/.well-known/oauth-protected-resource/") => {
             Some(metadata(gw, &p[METADATA.len()..]))
         }
         _ => None,
     }
+}
+
+/// Who may read `/metrics`.
+enum Access {
+    /// Nothing restricts it.
+    Open,
+    /// Restricted, and this caller passed (by network or token).
+    Granted,
+    /// Restricted, and this caller did not: the answer to send.
+    Refused(Response<Body>),
+}
+
+fn access(gw: &Gateway, ip: IpAddr, headers: &HeaderMap) -> Access {
+    let s = &gw.settings;
+    if !s.metrics_restricted() {
+        return Access::Open;
+    }
+    let mut auth = headers.get_all(header::AUTHORIZATION).iter();
+    let (first, second) = (auth.next(), auth.next());
+    if let (Some(token), Some(v), None) = (&s.metrics_token, first, second) {
+        use subtle::ConstantTimeEq;
+        let presented = v
+            .as_bytes()
+            .strip_prefix(b"Bearer ")
+            .or_else(|| v.as_bytes().strip_prefix(b"bearer "))
+            .unwrap_or_default()
+            .trim_ascii();
+        if bool::from(presented.ct_eq(token.expose_secret().as_bytes())) {
+            return Access::Granted;
+        }
+    }
+    if s.metrics_allow.iter().any(|c| c.contains(ip)) {
+        return Access::Granted;
+    }
+    Access::Refused(if s.metrics_token.is_some() {
+        let mut r = body::error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "reading metrics needs the metrics bearer token",
+        );
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"vigil-metrics\""),
+        );
+        r
+    } else {
+        body::error(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "this address may not read metrics",
+        )
+    })
 }
 
 /// RFC 9728 §3.2: `resource`, `authorization_servers`, `bearer_methods_supported`,
@@ -61,8 +141,57 @@ fn metadata(gw: &Gateway, suffix: &str) -> Response<Body> {
     body::typed(StatusCode::OK, "application/json", doc.to_string())
 }
 
-/// 200 when every upstream accepts a TCP connection within a second, else 503; JSON either way.
-async fn ready(gw: &Gateway) -> Response<Body> {
+/// Each upstream authority and whether it accepted a TCP connection within a second.
+type Probed = Arc<Vec<(String, bool)>>;
+
+/// The last readiness probe, shared by every worker: at most one probe a second, whatever the
+/// number of callers.
+#[derive(Debug, Default)]
+pub struct Readiness {
+    last: tokio::sync::Mutex<Option<(Instant, Probed)>>,
+}
+
+impl Readiness {
+    /// The upstreams' readiness, probed now unless a probe ran within [`READY_CACHE`]. Callers
+    /// arriving during a probe wait for its result instead of probing again.
+    pub async fn get(&self, authorities: &[&str]) -> Probed {
+        let mut last = self.last.lock().await;
+        if let Some((at, probed)) = &*last {
+            if at.elapsed() < READY_CACHE {
+                return probed.clone();
+            }
+        }
+        let mut probes = tokio::task::JoinSet::new();
+        for (i, a) in authorities.iter().enumerate() {
+            let a = a.to_string();
+            probes.spawn(async move {
+                let ok = matches!(
+                    tokio::time::timeout(
+                        Duration::from_secs(1),
+                        tokio::net::TcpStream::connect(a.as_str())
+                    )
+                    .await,
+                    Ok(Ok(_))
+                );
+                (i, a, ok)
+            });
+        }
+        let mut results = Vec::with_capacity(authorities.len());
+        while let Some(r) = probes.join_next().await {
+            if let Ok(r) = r {
+                results.push(r);
+            }
+        }
+        results.sort_unstable_by_key(|(i, _, _)| *i);
+        let probed: Probed = Arc::new(results.into_iter().map(|(_, a, ok)| (a, ok)).collect());
+        *last = Some((Instant::now(), probed.clone()));
+        probed
+    }
+}
+
+/// 200 when every upstream accepts a TCP connection within a second, else 503; the upstreams by
+/// name only for a caller allowed to see them (`detail`).
+async fn ready(gw: &Gateway, detail: bool) -> Response<Body> {
     let mut authorities: Vec<&str> = gw
         .settings
         .routes
@@ -71,22 +200,16 @@ async fn ready(gw: &Gateway) -> Response<Body> {
         .collect();
     authorities.sort_unstable();
     authorities.dedup();
-    let checks = authorities.iter().map(|a| async move {
-        let ok = matches!(
-            tokio::time::timeout(Duration::from_secs(1), tokio::net::TcpStream::connect(*a)).await,
-            Ok(Ok(_))
-        );
-        (a.to_string(), ok)
-    });
-    let mut results = Vec::new();
-    for c in checks {
-        results.push(c.await);
-    }
-    let all = results.iter().all(|(_, ok)| *ok);
-    let doc = serde_json::json!({
-        "ready": all,
-        "upstreams": results.iter().map(|(a, ok)| (a.clone(), serde_json::json!(ok))).collect::<serde_json::Map<_, _>>(),
-    });
+    let probed = gw.readiness.get(&authorities).await;
+    let all = probed.len() == authorities.len() && probed.iter().all(|(_, ok)| *ok);
+    let doc = if detail {
+        serde_json::json!({
+            "ready": all,
+            "upstreams": probed.iter().map(|(a, ok)| (a.clone(), serde_json::json!(ok))).collect::<serde_json::Map<_, _>>(),
+        })
+    } else {
+        serde_json::json!({ "ready": all })
+    };
     body::typed(
         if all {
             StatusCode::OK

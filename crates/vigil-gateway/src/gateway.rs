@@ -27,6 +27,10 @@ pub struct Gateway {
     pub ip_limits: Vec<Option<RouteLimiter<IpAddr>>>,
     /// Per-route, per-subject limiters (None: off).
     pub subject_limits: Vec<Option<RouteLimiter<String>>>,
+    /// The per-IP limiter of `/readyz` and `/metrics` (None: off).
+    pub endpoint_limit: Option<RouteLimiter<IpAddr>>,
+    /// The last readiness probe.
+    pub readiness: crate::endpoints::Readiness,
     /// Metrics (kept across reloads).
     pub metrics: Arc<Metrics>,
     /// Alerts.
@@ -107,6 +111,11 @@ impl Gateway {
             .iter()
             .map(|r| make(r.per_subject, &redis, format!("vigil:rl:{}:sub:", r.label)))
             .collect();
+        let endpoint_limit = make(
+            settings.endpoint_rate,
+            &redis,
+            "vigil:rl:(gateway):ip:".to_owned(),
+        );
         static GENERATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Ok(Gateway {
             generation: GENERATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
@@ -119,6 +128,8 @@ impl Gateway {
             bypass,
             ip_limits,
             subject_limits,
+            endpoint_limit,
+            readiness: Default::default(),
             metrics,
         })
     }
@@ -151,6 +162,9 @@ impl Gateway {
             l.shrink();
         }
         for l in self.subject_limits.iter().flatten() {
+            l.shrink();
+        }
+        if let Some(l) = &self.endpoint_limit {
             l.shrink();
         }
     }

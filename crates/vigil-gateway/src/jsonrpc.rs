@@ -1,201 +1,387 @@
-//! What the request log may say about an MCP JSON-RPC message: its method and, for `tools/call`,
-//! the tool's name. Never arguments, never results (the design's privacy rule).
+//! The one reading of a request body the gateway makes: strict, whole, and whatever the body's
+//! size or declared media type, so what the access log (and, later, per-tool authorization) says
+//! a message is equals what a strict upstream executes. A body that looks like JSON (after an
+//! optional UTF-8 BOM) or is declared JSON must be valid JSON; in a JSON-RPC message a key
+//! repeated at the envelope level (`method`, `params`, `id`, …) or inside `params` (`name`, …)
+//! makes it ambiguous (parsers keep the first or the last), so it is refused, as are UTF-16/32
+//! bodies (read as JSON by some upstreams, as bytes by the gateway). Only the method and the
+//! tool's name are kept: never arguments, never results (the design's privacy rule).
 
-use serde::Deserialize;
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use std::borrow::Cow;
+use std::fmt;
 
-#[derive(Deserialize)]
-struct Message<'a> {
-    #[serde(borrow)]
-    method: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow)]
-    params: Option<Params<'a>>,
+/// What a body says, as far as the log (and authorization) may know.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Described {
+    /// The JSON-RPC method (for a batch, the methods joined by `,`).
+    pub method: Option<String>,
+    /// The tool of `tools/call` (for a batch, the tools joined by `,`).
+    pub tool: Option<String>,
+    /// Bytes of a UTF-8 byte-order mark to drop before forwarding, so every upstream reads the
+    /// same message (Python's `json.loads` skips a BOM, JavaScript's `JSON.parse` fails on it).
+    pub bom: usize,
 }
 
-#[derive(Deserialize)]
-struct Params<'a> {
-    #[serde(borrow)]
-    name: Option<std::borrow::Cow<'a, str>>,
+/// Why a body is refused (400).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Ambiguous {
+    /// Declared or shaped like JSON, but not valid JSON (or nested over 128 levels).
+    #[error("the body is not valid JSON")]
+    Invalid,
+    /// A key given twice at the JSON-RPC level.
+    #[error("the key `{0}` appears twice in a JSON-RPC message")]
+    Duplicate(String),
+    /// JSON in UTF-16 or UTF-32.
+    #[error("JSON bodies must be UTF-8")]
+    NotUtf8,
+    /// `method` or `params.name` that is not a string.
+    #[error("`{0}` must be a string")]
+    NotString(&'static str),
 }
 
-/// `(method, tool)` of a JSON-RPC body (for a batch, the methods joined by `,`), if it is one.
-pub fn describe(body: &[u8]) -> (Option<String>, Option<String>) {
-    let one = |m: Message| {
-        let method = m.method.map(|s| clip(&s));
-        let tool = match (&method, m.params) {
-            (Some(meth), Some(p)) if meth == "tools/call" => p.name.map(|s| clip(&s)),
-            _ => None,
-        };
-        (method, tool)
-    };
-    if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
-        return early(body);
-    }
-    if let Ok(batch) = serde_json::from_slice::<Vec<Message>>(body) {
-        let parts: Vec<_> = batch.into_iter().map(one).collect();
-        let join = |v: Vec<String>| (!v.is_empty()).then(|| v.join(","));
-        let methods = join(parts.iter().filter_map(|p| p.0.clone()).collect());
-        let tools = join(parts.iter().filter_map(|p| p.1.clone()).collect());
-        return (methods, tools);
-    }
-    (None, None)
-}
-
-/// Bodies longer than this are read only as far as [`early`] needs.
-const HURRY_ABOVE: usize = 2048;
-
-/// One message, read only as far as needed: parsing stops once the method is known and, for
-/// `tools/call`, the tool's name, so a large `arguments` object after `name` (the usual order)
-/// is never scanned.
-fn early(body: &[u8]) -> (Option<String>, Option<String>) {
-    use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, Visitor};
-    use std::fmt;
-
-    #[derive(Default)]
-    struct Found {
-        /// Stop as soon as method and tool are known. A small body is read to its end instead:
-        /// that costs less than the error that cuts parsing short.
-        hurry: bool,
-        method: Option<String>,
-        tool: Option<String>,
-        params_seen: bool,
-        /// Parsing was cut short on purpose (the error that stops it is not a parse error).
-        stopped: bool,
-    }
-    impl Found {
-        fn done(&self) -> bool {
-            if !self.hurry {
-                return false;
-            }
-            match self.method.as_deref() {
-                Some("tools/call") => self.tool.is_some() || self.params_seen,
-                Some(_) => true,
-                None => false,
-            }
-        }
-    }
-    const ENOUGH: &str = "enough";
-
-    /// The keys that matter.
-    enum K {
-        Method,
-        Params,
-        Name,
-        Other,
-    }
-    fn key(v: &str) -> K {
-        match v {
-            "method" => K::Method,
-            "params" => K::Params,
-            "name" => K::Name,
-            _ => K::Other,
-        }
-    }
-
-    /// A string, turned into what is kept of it as it is read (keys told apart, values
-    /// clipped), never copied whole.
-    struct Str<F>(F);
-    impl<'de, T, F: FnOnce(&str) -> T> Visitor<'de> for Str<F> {
-        type Value = T;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a string")
-        }
-        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<T, E> {
-            Ok((self.0)(v))
-        }
-    }
-    impl<'de, T, F: FnOnce(&str) -> T> DeserializeSeed<'de> for Str<F> {
-        type Value = T;
-        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
-            d.deserialize_str(self)
-        }
-    }
-
-    struct Top<'f>(&'f mut Found);
-    impl<'de> Visitor<'de> for Top<'_> {
-        type Value = ();
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a JSON-RPC message")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-            while let Some(key) = map.next_key_seed(Str(key))? {
-                match key {
-                    K::Method => self.0.method = Some(map.next_value_seed(Str(clip))?),
-                    K::Params => {
-                        map.next_value_seed(Params(&mut *self.0))?;
-                        self.0.params_seen = true;
-                    }
-                    K::Name | K::Other => {
-                        map.next_value::<IgnoredAny>()?;
-                    }
-                }
-                if self.0.done() {
-                    self.0.stopped = true;
-                    return Err(A::Error::custom(ENOUGH));
-                }
-            }
-            Ok(())
-        }
-    }
-    impl<'de> DeserializeSeed<'de> for Top<'_> {
-        type Value = ();
-        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-            d.deserialize_map(self)
-        }
-    }
-
-    struct Params<'f>(&'f mut Found);
-    impl<'de> Visitor<'de> for Params<'_> {
-        type Value = ();
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("params")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-            while let Some(key) = map.next_key_seed(Str(key))? {
-                if matches!(key, K::Name) {
-                    self.0.tool = Some(map.next_value_seed(Str(clip))?);
-                    if self.0.done() {
-                        self.0.stopped = true;
-                        return Err(A::Error::custom(ENOUGH));
-                    }
-                } else {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-            Ok(())
-        }
-        fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
-            Ok(())
-        }
-        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-            while seq.next_element::<IgnoredAny>()?.is_some() {}
-            Ok(())
-        }
-    }
-    impl<'de> DeserializeSeed<'de> for Params<'_> {
-        type Value = ();
-        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-            d.deserialize_any(self)
-        }
-    }
-
-    let mut found = Found {
-        hurry: body.len() > HURRY_ABOVE,
-        ..Found::default()
-    };
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let complete = match Top(&mut found).deserialize(&mut de) {
-        Ok(()) => de.end().is_ok(),
-        Err(_) => found.stopped,
-    };
-    if !complete {
-        return (None, None);
-    }
-    let tool = if found.method.as_deref() == Some("tools/call") {
-        found.tool
+/// Reads `body` once. `declared_json`: its `Content-Type` says JSON. A body that neither looks
+/// like JSON nor is declared JSON is opaque (nothing described).
+pub fn inspect(body: &[u8], declared_json: bool) -> Result<Described, Ambiguous> {
+    let bom = if body.starts_with(b"\xEF\xBB\xBF") {
+        3
     } else {
-        None
+        0
     };
-    (found.method, tool)
+    let rest = &body[bom..];
+    let opaque = Described {
+        bom,
+        ..Described::default()
+    };
+    if rest.is_empty() {
+        return Ok(opaque);
+    }
+    if bom == 0 && wide(rest) {
+        // UTF-16/32, as Python's json.detect_encoding would read it: JSON-shaped ones are refused.
+        let first = rest
+            .iter()
+            .find(|b| !matches!(b, 0 | 0xFE | 0xFF | b' ' | b'\t' | b'\n' | b'\r'));
+        return if declared_json || matches!(first, Some(b'{' | b'[')) {
+            Err(Ambiguous::NotUtf8)
+        } else {
+            Ok(opaque)
+        };
+    }
+    let first = rest
+        .iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+    if !declared_json && !matches!(first, Some(b'{' | b'[')) {
+        return Ok(opaque);
+    }
+    let mut found = Found::default();
+    let mut de = serde_json::Deserializer::from_slice(rest);
+    let parsed = Top(&mut found).deserialize(&mut de).and_then(|()| de.end());
+    if parsed.is_err() {
+        return Err(found.refusal.unwrap_or(Ambiguous::Invalid));
+    }
+    let join = |mut v: Vec<String>| match v.len() {
+        0 => None,
+        1 => v.pop(),
+        _ => Some(v.join(",")),
+    };
+    Ok(Described {
+        method: join(found.methods),
+        tool: join(found.tools),
+        bom,
+    })
+}
+
+/// Whether `b` is UTF-16 or UTF-32 by Python's `json.detect_encoding` rule: a UTF-16/32 BOM,
+/// or a NUL among the first two bytes.
+fn wide(b: &[u8]) -> bool {
+    b.starts_with(&[0xFF, 0xFE])
+        || b.starts_with(&[0xFE, 0xFF])
+        || b.starts_with(&[0, 0, 0xFE, 0xFF])
+        || (b.len() >= 2 && (b[0] == 0 || b[1] == 0))
+}
+
+/// What the parse has found so far.
+#[derive(Default)]
+struct Found {
+    methods: Vec<String>,
+    tools: Vec<String>,
+    /// Why the parse stopped, when the reason is not a syntax error.
+    refusal: Option<Ambiguous>,
+}
+
+/// Keys of a JSON-RPC message and of its `params` that matter, and the rest.
+enum Key<'de> {
+    Jsonrpc,
+    Id,
+    Method,
+    Params,
+    Result,
+    Error,
+    Name,
+    Arguments,
+    Meta,
+    Other(Cow<'de, str>),
+}
+
+impl Key<'_> {
+    fn bit(&self) -> Option<u16> {
+        Some(match self {
+            Key::Jsonrpc => 1,
+            Key::Id => 2,
+            Key::Method => 4,
+            Key::Params => 8,
+            Key::Result => 16,
+            Key::Error => 32,
+            Key::Name => 64,
+            Key::Arguments => 128,
+            Key::Meta => 256,
+            Key::Other(_) => return None,
+        })
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            Key::Jsonrpc => "jsonrpc",
+            Key::Id => "id",
+            Key::Method => "method",
+            Key::Params => "params",
+            Key::Result => "result",
+            Key::Error => "error",
+            Key::Name => "name",
+            Key::Arguments => "arguments",
+            Key::Meta => "_meta",
+            Key::Other(s) => s,
+        }
+    }
+}
+
+/// Reads a key without copying it (unless it holds escapes and is not one of ours).
+struct KeySeed;
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Key<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+        Ok(known(v).unwrap_or(Key::Other(Cow::Borrowed(v))))
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+        Ok(known(v).unwrap_or_else(|| Key::Other(Cow::Owned(v.to_owned()))))
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Key<'de>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Key<'de>, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+fn known(v: &str) -> Option<Key<'static>> {
+    Some(match v {
+        "jsonrpc" => Key::Jsonrpc,
+        "id" => Key::Id,
+        "method" => Key::Method,
+        "params" => Key::Params,
+        "result" => Key::Result,
+        "error" => Key::Error,
+        "name" => Key::Name,
+        "arguments" => Key::Arguments,
+        "_meta" => Key::Meta,
+        _ => return None,
+    })
+}
+
+/// Keys seen in one object: the usual ones as bits, others in a list.
+#[derive(Default)]
+struct Seen {
+    bits: u16,
+    others: Vec<String>,
+}
+
+impl Seen {
+    /// Notes `k`; false when it was already there.
+    fn first(&mut self, k: &Key) -> bool {
+        match k.bit() {
+            Some(bit) => {
+                let new = self.bits & bit == 0;
+                self.bits |= bit;
+                new
+            }
+            None => {
+                let name = k.name();
+                if self.others.iter().any(|o| o == name) {
+                    return false;
+                }
+                self.others.push(name.to_owned());
+                true
+            }
+        }
+    }
+}
+
+fn duplicate<E: serde::de::Error>(found: &mut Found, at: &str, key: &Key) -> E {
+    found.refusal = Some(Ambiguous::Duplicate(format!("{at}{}", clip(key.name()))));
+    E::custom("duplicate key")
+}
+
+/// A string value, turned into what is kept of it as it is read.
+struct Str<F>(F);
+
+impl<'de, T, F: FnOnce(&str) -> T> Visitor<'de> for Str<F> {
+    type Value = T;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<T, E> {
+        Ok((self.0)(v))
+    }
+}
+
+impl<'de, T, F: FnOnce(&str) -> T> DeserializeSeed<'de> for Str<F> {
+    type Value = T;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+/// The whole body: one message, a batch, or JSON that is not JSON-RPC.
+struct Top<'f>(&'f mut Found);
+
+impl<'de> Visitor<'de> for Top<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("JSON")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        message(self.0, map)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Message(&mut *self.0))?.is_some() {}
+        Ok(())
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Top<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+/// One message of a batch (an object; anything else makes the batch invalid).
+struct Message<'f>(&'f mut Found);
+
+impl<'de> Visitor<'de> for Message<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON-RPC message")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        message(self.0, map)
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Message<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+/// One JSON-RPC message: every key read once, the method and tool kept.
+fn message<'de, A: MapAccess<'de>>(found: &mut Found, mut map: A) -> Result<(), A::Error> {
+    let mut seen = Seen::default();
+    let mut method = None;
+    let mut tool = None;
+    while let Some(key) = map.next_key_seed(KeySeed)? {
+        if !seen.first(&key) {
+            return Err(duplicate(found, "", &key));
+        }
+        match key {
+            Key::Method => {
+                found.refusal = Some(Ambiguous::NotString("method"));
+                method = Some(map.next_value_seed(Str(clip))?);
+                found.refusal = None;
+            }
+            Key::Params => map.next_value_seed(Params {
+                found: &mut *found,
+                tool: &mut tool,
+            })?,
+            _ => {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+    }
+    if let Some(m) = method {
+        if m == "tools/call" {
+            found.tools.extend(tool);
+        }
+        found.methods.push(m);
+    }
+    Ok(())
+}
+
+/// `params`: an object (its keys read once, `name` kept), an array, or null.
+struct Params<'f> {
+    found: &'f mut Found,
+    tool: &'f mut Option<String>,
+}
+
+impl<'de> Visitor<'de> for Params<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("params")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = Seen::default();
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            if !seen.first(&key) {
+                return Err(duplicate(self.found, "params.", &key));
+            }
+            if matches!(key, Key::Name) {
+                self.found.refusal = Some(Ambiguous::NotString("params.name"));
+                *self.tool = Some(map.next_value_seed(Str(clip))?);
+                self.found.refusal = None;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(())
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Params<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
 }
 
 /// Method and tool names are identifiers; anything else is cut to 64 safe characters.
@@ -209,52 +395,136 @@ fn clip(s: &str) -> String {
         .collect()
 }
 
+/// Whether a `Content-Type` value declares JSON (`application/json`, `…+json`, any case, any
+/// parameters).
+pub fn is_json_media_type(v: &[u8]) -> bool {
+    let essence = v.split(|b| *b == b';').next().unwrap_or_default();
+    let essence = essence.trim_ascii();
+    essence.eq_ignore_ascii_case(b"application/json")
+        || (essence.len() > 5 && essence[essence.len() - 5..].eq_ignore_ascii_case(b"+json"))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::describe;
+    use super::*;
+
+    fn said(body: &[u8]) -> (Option<String>, Option<String>) {
+        let d = inspect(body, false).unwrap();
+        (d.method, d.tool)
+    }
 
     #[test]
     fn only_method_and_tool_name_are_kept() {
         let body = br#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"read_file","arguments":{"path":"/etc/secret"}}}"#;
         assert_eq!(
-            describe(body),
+            said(body),
             (Some("tools/call".into()), Some("read_file".into()))
         );
         let batch = br#"[{"jsonrpc":"2.0","method":"notifications/initialized"},{"jsonrpc":"2.0","id":1,"method":"tools/list"}]"#;
         assert_eq!(
-            describe(batch).0.as_deref(),
+            said(batch).0.as_deref(),
             Some("notifications/initialized,tools/list")
         );
-        assert_eq!(describe(b"not json"), (None, None));
-        assert_eq!(describe(b"{\"method\": 5}"), (None, None));
+        assert_eq!(said(b"not json"), (None, None));
         // params before method, and a name outside tools/call, still come out right.
         let late = br#"{"params":{"name":"x","arguments":{}},"id":1,"method":"tools/call"}"#;
-        assert_eq!(
-            describe(late),
-            (Some("tools/call".into()), Some("x".into()))
-        );
+        assert_eq!(said(late), (Some("tools/call".into()), Some("x".into())));
         let other = br#"{"method":"prompts/get","params":{"name":"p"}}"#;
-        assert_eq!(describe(other), (Some("prompts/get".into()), None));
-        assert_eq!(describe(br#"{"id":1,"result":{}}"#), (None, None));
+        assert_eq!(said(other), (Some("prompts/get".into()), None));
+        assert_eq!(said(br#"{"id":1,"result":{}}"#), (None, None));
         let null = br#"{"params":null,"method":"ping"}"#;
-        assert_eq!(describe(null), (Some("ping".into()), None));
+        assert_eq!(said(null), (Some("ping".into()), None));
+        // Escapes in keys are the keys they spell, as every JSON parser reads them.
+        let escaped = br#"{"m\u0065thod":"tools/call","params":{"n\u0061me":"x"}}"#;
+        assert_eq!(said(escaped), (Some("tools/call".into()), Some("x".into())));
     }
 
     #[test]
-    fn parsing_stops_once_method_and_tool_are_known() {
-        // In a large body, whatever follows the name is never read: here it is not even JSON.
-        let head = r#"{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"write_file","arguments":{"content":""#;
-        let body = format!("{head}{}", "x".repeat(super::HURRY_ABOVE));
+    fn ambiguous_bodies_are_refused_whatever_their_size() {
+        let pad = "x".repeat(4096);
+        for (body, why) in [
+            (
+                r#"{"method":"tools/list","method":"tools/call"}"#.to_owned(),
+                Ambiguous::Duplicate("method".into()),
+            ),
+            (
+                format!(
+                    r#"{{"method":"tools/list","params":{{"arguments":{{"p":"{pad}"}}}},"method":"tools/call"}}"#
+                ),
+                Ambiguous::Duplicate("method".into()),
+            ),
+            (
+                r#"{"method":"tools/call","params":{"name":"a","name":"b"}}"#.to_owned(),
+                Ambiguous::Duplicate("params.name".into()),
+            ),
+            (
+                r#"{"m\u0065thod":"a","method":"b"}"#.to_owned(),
+                Ambiguous::Duplicate("method".into()),
+            ),
+            (
+                r#"{"id":1,"id":2}"#.to_owned(),
+                Ambiguous::Duplicate("id".into()),
+            ),
+            (
+                r#"{"x":1,"x":2}"#.to_owned(),
+                Ambiguous::Duplicate("x".into()),
+            ),
+            (
+                r#"[{"method":"a"},{"params":null,"params":[]}]"#.to_owned(),
+                Ambiguous::Duplicate("params".into()),
+            ),
+            (r#"{"method":5}"#.to_owned(), Ambiguous::NotString("method")),
+            (
+                r#"{"method":"tools/call","params":{"name":7}}"#.to_owned(),
+                Ambiguous::NotString("params.name"),
+            ),
+            (
+                format!(
+                    r#"{{"method":"tools/call","params":{{"name":"w","arguments":{{"c":"{pad}"#
+                ),
+                Ambiguous::Invalid,
+            ),
+            (
+                r#"{"method":"ping"} trailing"#.to_owned(),
+                Ambiguous::Invalid,
+            ),
+            (r#"[1, 2]"#.to_owned(), Ambiguous::Invalid),
+        ] {
+            assert_eq!(
+                inspect(body.as_bytes(), false),
+                Err(why.clone()),
+                "{body:.80}"
+            );
+            assert_eq!(inspect(body.as_bytes(), true), Err(why), "{body:.80}");
+        }
+        // Deeper duplicates belong to the tool's arguments, not to the envelope.
+        let deep = br#"{"method":"tools/call","params":{"name":"w","arguments":{"a":1,"a":2}}}"#;
+        assert_eq!(said(deep), (Some("tools/call".into()), Some("w".into())));
+    }
+
+    #[test]
+    fn media_type_bom_and_encoding_are_handled() {
+        let body = "\u{feff}{\"method\":\"tools/call\",\"params\":{\"name\":\"t\"}}";
+        let d = inspect(body.as_bytes(), false).unwrap();
         assert_eq!(
-            describe(body.as_bytes()),
-            (Some("tools/call".into()), Some("write_file".into()))
+            (d.method.as_deref(), d.tool.as_deref(), d.bom),
+            (Some("tools/call"), Some("t"), 3)
         );
-        // A small body is read whole, so a broken one names nothing.
-        assert_eq!(describe(head.as_bytes()), (None, None));
-        let whole = format!("{head}x\"}}}}}}");
-        assert_eq!(
-            describe(whole.as_bytes()),
-            (Some("tools/call".into()), Some("write_file".into()))
-        );
+        let utf16: Vec<u8> = "{\"method\":\"tools/call\"}"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        assert_eq!(inspect(&utf16, false), Err(Ambiguous::NotUtf8));
+        let be: Vec<u8> = "{}".encode_utf16().flat_map(u16::to_be_bytes).collect();
+        assert_eq!(inspect(&be, false), Err(Ambiguous::NotUtf8));
+        assert_eq!(inspect(b"\x00\x01binary", false), Ok(Described::default()));
+        assert_eq!(inspect(b"plain text", false), Ok(Described::default()));
+        assert_eq!(inspect(b"plain text", true), Err(Ambiguous::Invalid));
+        assert_eq!(inspect(b"5", true), Ok(Described::default()));
+        assert!(is_json_media_type(b"Application/JSON"));
+        assert!(is_json_media_type(b" application/json ; charset=utf-8"));
+        assert!(is_json_media_type(b"application/vnd.api+JSON"));
+        assert!(!is_json_media_type(b"text/plain"));
+        assert!(!is_json_media_type(b"+json"));
     }
 }

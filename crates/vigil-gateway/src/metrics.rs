@@ -86,6 +86,9 @@ pub struct Metrics {
     pub alerts: Family<AlertLabel, Counter>,
     /// Requests let through by `MCP_DEV_BYPASS`.
     pub bypassed: Counter,
+    /// Request heads refused before the pipeline (`bad_head`, `head_too_large`,
+    /// `header_timeout`).
+    pub malformed: Family<Reason, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -115,6 +118,7 @@ impl Metrics {
         let upstream_errors = Family::<RouteKind, Counter>::default();
         let alerts = Family::<AlertLabel, Counter>::default();
         let bypassed = Counter::default();
+        let malformed = Family::<Reason, Counter>::default();
         registry.register("requests", "Requests by route and status", requests.clone());
         registry.register(
             "request_duration_seconds",
@@ -147,6 +151,11 @@ impl Metrics {
             "Requests let through without a token by MCP_DEV_BYPASS",
             bypassed.clone(),
         );
+        registry.register(
+            "malformed_requests",
+            "Request heads refused before routing, by reason",
+            malformed.clone(),
+        );
         static IDS: AtomicU64 = AtomicU64::new(0);
         Metrics {
             id: IDS.fetch_add(1, Ordering::Relaxed),
@@ -159,6 +168,7 @@ impl Metrics {
             upstream_errors,
             alerts,
             bypassed,
+            malformed,
         }
     }
 

@@ -59,13 +59,52 @@ fn strip(h: &mut HeaderMap, also: impl Fn(&HeaderName) -> bool) {
 }
 
 /// Request headers the upstream never sees from the client: its token, the host it asked for
-/// (the upstream's own is set), and anything claiming to come from the gateway or a proxy.
+/// (the upstream's own is set), anything claiming to come from the gateway or a proxy, and any
+/// name that reads as one of those (or as a framing or hop-by-hop header) once `_` is taken for
+/// `-`, as CGI, WSGI, PHP and Rack turn both into `HTTP_X_VIGIL_SUBJECT`.
 fn client_only(k: &HeaderName) -> bool {
+    let n = k.as_str();
+    if n.contains('_') {
+        return reserved(&n.replace('_', "-"));
+    }
     k == header::AUTHORIZATION
         || k == header::HOST
         || k == header::FORWARDED
-        || k.as_str().starts_with("x-vigil-")
-        || k.as_str().starts_with("x-forwarded-")
+        || n.starts_with("x-vigil-")
+        || n.starts_with("x-forwarded-")
+}
+
+/// Whether `k` is an `_` spelling of a header the route injects (`headers = { X-Api-Key = … }`):
+/// it would reach a CGI-style upstream merged with the injected value.
+fn alias_of_injected(route: &Route, k: &HeaderName) -> bool {
+    let n = k.as_str();
+    n.contains('_') && {
+        let dashed = n.replace('_', "-");
+        route
+            .headers
+            .iter()
+            .any(|(name, _)| name.as_str() == dashed)
+    }
+}
+
+/// Names the gateway sets, reads or frames messages with (lowercase, `-` spelling).
+fn reserved(n: &str) -> bool {
+    n.starts_with("x-vigil-")
+        || n.starts_with("x-forwarded-")
+        || HOP_BY_HOP.iter().any(|h| h.as_str() == n)
+        || matches!(
+            n,
+            "authorization"
+                | "host"
+                | "forwarded"
+                | "x-real-ip"
+                | "content-length"
+                | "content-type"
+                | "content-encoding"
+                | "mcp-protocol-version"
+                | "mcp-session-id"
+                | "origin"
+        )
 }
 
 /// The request target sent upstream (origin form) for a request path and query.
@@ -95,6 +134,8 @@ pub struct Forwarded<'a> {
     pub subject: Option<&'a str>,
     /// The host the client asked for.
     pub host: Option<HeaderValue>,
+    /// The request path with its dot-segments resolved, when that changed it.
+    pub path: Option<String>,
 }
 
 /// Sends `req` (already authorized) to the route's upstream and returns its response, streaming.
@@ -106,7 +147,8 @@ pub async fn forward(
     client_upgrade: Option<hyper::upgrade::OnUpgrade>,
     who: Forwarded<'_>,
 ) -> Response<Body> {
-    let uri = match upstream_uri(route, req.uri().path(), req.uri().query()) {
+    let path = who.path.as_deref().unwrap_or(req.uri().path());
+    let uri = match upstream_uri(route, path, req.uri().query()) {
         Ok(u) => u,
         Err(_) => return body::error(StatusCode::BAD_REQUEST, "bad_request", "bad request path"),
     };
@@ -116,7 +158,7 @@ pub async fn forward(
         .then(|| req.headers().get(header::UPGRADE).cloned())
         .flatten();
     let h = req.headers_mut();
-    strip(h, client_only);
+    strip(h, |k| client_only(k) || alias_of_injected(route, k));
     if let Some(v) = &route.host_header {
         h.insert(header::HOST, v.clone());
     }
@@ -242,6 +284,13 @@ mod tests {
             ("host", "gw.example"),
             ("forwarded", "for=192.0.2.1"),
             ("x-vigil-subject", "mallory"),
+            ("x_vigil_subject", "mallory"),
+            ("x-vigil_audience", "all"),
+            ("x_forwarded_for", "192.0.2.9"),
+            ("x_real_ip", "192.0.2.9"),
+            ("transfer_encoding", "chunked"),
+            ("content_length", "5"),
+            ("mcp_session_id", "s2"),
             ("x-forwarded-for", "192.0.2.9"),
             ("content-type", "application/json"),
             ("mcp-session-id", "s1"),
@@ -257,17 +306,28 @@ mod tests {
             [
                 "authorization",
                 "content-type",
+                "content_length",
                 "forwarded",
                 "host",
                 "mcp-session-id",
+                "mcp_session_id",
+                "transfer_encoding",
                 "x-forwarded-for",
-                "x-vigil-subject"
+                "x-vigil-subject",
+                "x-vigil_audience",
+                "x_forwarded_for",
+                "x_real_ip",
+                "x_vigil_subject"
             ]
         );
 
-        let plain = [("content-type", "application/json"), ("accept", "*/*")];
+        let plain = [
+            ("content-type", "application/json"),
+            ("accept", "*/*"),
+            ("x_api_hint", "1"),
+        ];
         let mut h = headers(&plain);
         strip(&mut h, client_only);
-        assert_eq!(names(&h), ["accept", "content-type"]);
+        assert_eq!(names(&h), ["accept", "content-type", "x_api_hint"]);
     }
 }

@@ -15,7 +15,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{mpsc, watch};
 
 /// Builds a fresh gateway from the configuration on disk (for SIGHUP).
@@ -52,6 +52,21 @@ fn local(state: &Shared) -> Local {
             }
         }
     })
+}
+
+/// Binds `addr` for listening with room for `backlog` connections waiting to be accepted
+/// (`[gateway] backlog`; tokio's own `bind` asks for 128, which a burst of idle connections
+/// overflows). The kernel caps it at `net.core.somaxconn`. Call inside a tokio runtime.
+pub fn bind(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(backlog)
 }
 
 /// Serves with `workers` threads (at least one) until `shutdown` completes, then drains
@@ -238,6 +253,7 @@ impl Serve {
                 TokioIo::new(io),
                 service_fn({
                     let peer = Arc::new(service::Peer::new(peer));
+                    let state = state.clone();
                     move |req| service::handle(local(&state), client.clone(), peer.clone(), req)
                 }),
             )
@@ -252,8 +268,45 @@ impl Serve {
         };
         if let Err(e) = ended {
             tracing::debug!(error = %e, client = %peer, "connection ended");
+            refused_head(&state.load(), &e, peer);
         }
         drop(alive);
+    }
+}
+
+/// Counts (and, when hyper answered it, logs) a request whose head hyper refused before it
+/// reached the pipeline: malformed (400) or too large (431), or not sent in time.
+fn refused_head(gw: &Gateway, e: &hyper::Error, peer: SocketAddr) {
+    let (reason, status) = if e.is_parse_too_large() {
+        ("head_too_large", Some(431))
+    } else if e.is_parse() {
+        ("bad_head", Some(400))
+    } else if e.is_timeout() {
+        ("header_timeout", None)
+    } else {
+        return;
+    };
+    gw.metrics
+        .malformed
+        .get_or_create(&crate::metrics::Reason {
+            reason: reason.into(),
+        })
+        .inc();
+    if let Some(status) = status {
+        let ip = peer.ip().to_string();
+        crate::access_log::record(
+            std::time::SystemTime::now(),
+            &crate::access_log::Entry {
+                route: "-",
+                status,
+                latency: Duration::ZERO,
+                subject: "-",
+                client_ip: &ip,
+                http_method: "-",
+                rpc_method: "-",
+                tool: "-",
+            },
+        );
     }
 }
 

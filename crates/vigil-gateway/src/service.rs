@@ -1,37 +1,48 @@
-//! One request through the gateway, in order: own endpoints → route → Origin/CORS → per-IP limit
-//! → token → per-subject limit → body limit → upstream; then security headers, metrics and one
-//! access-log line (route, status, latency, subject, client IP, JSON-RPC method and tool only).
+//! One request through the gateway, in order: own endpoints → path (dot-segments resolved,
+//! ambiguous spellings refused) → route → Origin/CORS → per-IP limit → request checks (one
+//! `Authorization`, an accepted `MCP-Protocol-Version`, no compressed body) → token →
+//! per-subject limit → body (read whole, within the limit and timeout, and parsed strictly once)
+//! → upstream. Every answer, the gateway's own refusals included, then passes [`finish`]: CORS
+//! headers, security headers, metrics and one access-log line (route, status, latency, subject,
+//! client IP, JSON-RPC method and tool only).
 
 use crate::access_log;
 use crate::auth::{self, Principal};
 use crate::body::{self, Body};
 use crate::client_ip::client_ip;
+use crate::config::Cors;
 use crate::cors::{self, Verdict};
 use crate::endpoints;
 use crate::gateway::{Gateway, UpstreamClient};
 use crate::jsonrpc;
 use crate::metrics::{Reason, RouteKind};
+use crate::path;
 use crate::proxy::{self, Forwarded};
 use crate::token_cache;
-use http::header::{self, HeaderValue};
+use bytes::Bytes;
+use http::header::{self, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Incoming};
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-/// How long a client has to send a buffered (JSON) request body.
-const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+const MCP_PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
 
-/// What the access log says about a request.
+/// What [`finish`] needs to know about a request once its answer is ready.
 #[derive(Default)]
-struct Access {
-    route: Option<String>,
+struct Exchange<'g> {
+    /// Route label, `(gateway)` for the gateway's own endpoints.
+    route: Option<&'g str>,
     subject: Option<String>,
     method: Option<String>,
     tool: Option<String>,
+    /// The CORS policy that judged the request's `Origin` and the allowed origin, when a
+    /// browser is allowed to read the answer.
+    cors: Option<(&'g Cors, HeaderValue)>,
 }
 
 /// The client end of a connection, with its IP already written out (once per connection, not
@@ -84,12 +95,30 @@ pub async fn handle(
     };
     let now = crate::alerts::unix_secs(wall);
     let http_method = req.method().clone();
-    let mut access = Access::default();
-    let mut resp = pipeline(gw, &client, &who, now, req, &mut access).await;
+    let mut ex = Exchange::default();
+    let resp = pipeline(gw, &client, &who, now, req, &mut ex).await;
+    Ok(finish(gw, &who, &http_method, start, wall, ex, resp))
+}
+
+/// The stage every answer passes, whichever stage made it: the CORS headers of the policy that
+/// judged the request (so a browser can read a 429's `Retry-After` or a 401's challenge), the
+/// security headers, the request metrics and the access-log line.
+fn finish(
+    gw: &Gateway,
+    who: &Client,
+    http_method: &Method,
+    start: Instant,
+    wall: SystemTime,
+    ex: Exchange<'_>,
+    mut resp: Response<Body>,
+) -> Response<Body> {
+    if let Some((policy, origin)) = ex.cors {
+        cors::decorate(policy, origin, resp.headers_mut());
+    }
     gw.security.apply(resp.headers_mut());
     let status = resp.status().as_u16();
     let elapsed = start.elapsed();
-    let route = access.route.as_deref().unwrap_or("-");
+    let route = ex.route.unwrap_or("-");
     gw.metrics
         .request_done(route, status, elapsed.as_secs_f64());
     access_log::record(
@@ -98,17 +127,18 @@ pub async fn handle(
             route,
             status,
             latency: elapsed,
-            subject: access.subject.as_deref().unwrap_or("-"),
+            subject: ex.subject.as_deref().unwrap_or("-"),
             client_ip: who.text.to_str().unwrap_or("-"),
             http_method: http_method.as_str(),
-            rpc_method: access.method.as_deref().unwrap_or("-"),
-            tool: access.tool.as_deref().unwrap_or("-"),
+            rpc_method: ex.method.as_deref().unwrap_or("-"),
+            tool: ex.tool.as_deref().unwrap_or("-"),
         },
     );
-    Ok(resp)
+    resp
 }
 
-fn too_many(gw: &Gateway, route: &str, kind: &str, wait: Duration) -> Response<Body> {
+/// A 429 with `Retry-After`, counted.
+pub(crate) fn too_many(gw: &Gateway, route: &str, kind: &str, wait: Duration) -> Response<Body> {
     gw.metrics
         .rate_limited
         .get_or_create(&RouteKind {
@@ -127,31 +157,132 @@ fn too_many(gw: &Gateway, route: &str, kind: &str, wait: Duration) -> Response<B
     r
 }
 
-async fn pipeline(
-    gw: &Gateway,
+fn bad_request(code: &str, message: &str) -> Response<Body> {
+    body::error(StatusCode::BAD_REQUEST, code, message)
+}
+
+/// The refusal of what the gateway and an upstream could read differently: two `Authorization`
+/// headers, an `MCP-Protocol-Version` that is not an accepted revision (or given twice), and a
+/// compressed body (the gateway must read the JSON-RPC message the upstream runs).
+fn check_headers(gw: &Gateway, h: &http::HeaderMap) -> Option<Response<Body>> {
+    let mut auth = h.get_all(header::AUTHORIZATION).iter();
+    if auth.next().is_some() && auth.next().is_some() {
+        return Some(bad_request(
+            "ambiguous_authorization",
+            "the request carries two authorization headers",
+        ));
+    }
+    let mut versions = h.get_all(MCP_PROTOCOL_VERSION).iter();
+    if let Some(v) = versions.next() {
+        let accepted = gw
+            .settings
+            .protocol_versions
+            .iter()
+            .any(|a| a.as_bytes() == v.as_bytes());
+        if !accepted || versions.next().is_some() {
+            return Some(bad_request(
+                "unsupported_protocol_version",
+                &format!(
+                    "MCP-Protocol-Version must be one accepted protocol version: {}",
+                    gw.settings.protocol_versions.join(", ")
+                ),
+            ));
+        }
+    }
+    if h.get_all(header::CONTENT_ENCODING)
+        .iter()
+        .any(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"))
+    {
+        return Some(body::error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "compressed_body",
+            "compressed request bodies are not accepted",
+        ));
+    }
+    None
+}
+
+/// The request body, read whole within the limit and the body timeout: the answer to send
+/// instead when it is too large (413), malformed (400: a chunk size that overflows, a body
+/// cut short) or too slow (408). Nothing reaches the upstream before this returns.
+async fn read_body(gw: &Gateway, incoming: Incoming) -> Result<Bytes, Response<Body>> {
+    if incoming.is_end_stream() {
+        return Ok(Bytes::new());
+    }
+    let limit = gw.settings.body_limit;
+    let limited = Limited::new(incoming, usize::try_from(limit).unwrap_or(usize::MAX));
+    match tokio::time::timeout(gw.settings.body_timeout, limited.collect()).await {
+        Ok(Ok(c)) => Ok(c.to_bytes()),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large(limit)),
+        Ok(Err(_)) => Err(bad_request(
+            "bad_request",
+            "the request body is malformed or was cut short",
+        )),
+        Err(_) => Err(body::error(
+            StatusCode::REQUEST_TIMEOUT,
+            "body_timeout",
+            "the request body was not sent in time",
+        )),
+    }
+}
+
+fn too_large(limit: u64) -> Response<Body> {
+    body::error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        &format!("request bodies are limited to {limit} bytes"),
+    )
+}
+
+async fn pipeline<'g>(
+    gw: &'g Gateway,
     client: &UpstreamClient,
     who: &Client,
     now: u64,
     mut req: Request<Incoming>,
-    access: &mut Access,
+    ex: &mut Exchange<'g>,
 ) -> Response<Body> {
-    let path = req.uri().path().to_owned();
-    if let Some(r) = endpoints::answer(gw, &path).await {
-        access.route = Some("(gateway)".into());
+    // Answers outside any route (404s, the gateway's own endpoints) follow the gateway-wide
+    // browser policy.
+    if let Verdict::Allowed(o) = cors::judge(&gw.settings.cors, req.method(), req.headers()) {
+        ex.cors = Some((&gw.settings.cors, o));
+    }
+    if let Some(r) = endpoints::answer(gw, req.uri().path(), who.ip, req.headers()).await {
+        ex.route = Some("(gateway)");
         return r;
     }
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| req.uri().host())
-        .map(str::to_owned);
-    let Some(route) = gw.route(host.as_deref(), &path) else {
-        return body::error(StatusCode::NOT_FOUND, "not_found", "no route for this path");
+    let (route, forward_path) = {
+        let normal = match path::normalise(req.uri().path()) {
+            Ok(n) => n,
+            Err(e) => return bad_request("bad_path", &e.to_string()),
+        };
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .or_else(|| req.uri().host());
+        let route = match (gw.route(host, &normal.path), normal.lowest) {
+            (Some(r), Some(lowest)) if lowest < path::depth(&r.prefix) => None,
+            (Some(r), _) => Some(r),
+            (None, None) => {
+                return body::error(StatusCode::NOT_FOUND, "not_found", "no route for this path")
+            }
+            (None, Some(_)) => None,
+        };
+        let Some(route) = route else {
+            return bad_request("bad_path", "the path's dot-segments lead out of its route");
+        };
+        let forward_path = match normal.path {
+            Cow::Owned(p) => Some(p),
+            Cow::Borrowed(_) => None,
+        };
+        (route, forward_path)
     };
-    access.route = Some(route.label.clone());
+    ex.route = Some(&route.label);
 
-    let origin = match cors::judge(&route.cors, req.method(), req.headers()) {
+    // From here on the route's browser policy decides.
+    ex.cors = None;
+    match cors::judge(&route.cors, req.method(), req.headers()) {
         Verdict::Refused => {
             return body::error(
                 StatusCode::FORBIDDEN,
@@ -166,9 +297,9 @@ async fn pipeline(
             *r.headers_mut() = headers;
             return r;
         }
-        Verdict::Allowed(o) => Some(o),
-        Verdict::NoOrigin => None,
-    };
+        Verdict::Allowed(o) => ex.cors = Some((&route.cors, o)),
+        Verdict::NoOrigin => {}
+    }
 
     let ip = who.ip;
     gw.alerts.request(ip, now);
@@ -176,6 +307,9 @@ async fn pipeline(
         if let Err(wait) = l.check(&ip).await {
             return too_many(gw, &route.label, "ip", wait);
         }
+    }
+    if let Some(r) = check_headers(gw, req.headers()) {
+        return r;
     }
 
     let principal = if route.auth {
@@ -203,7 +337,8 @@ async fn pipeline(
         };
         match verdict {
             Ok(p) => {
-                gw.alerts.token_seen(&p.subject, p.expires_in, now);
+                gw.alerts
+                    .token_seen(&p.subject, p.expires_in, p.lifetime, ip, now);
                 Some(p)
             }
             Err(refusal) if gw.bypass => {
@@ -217,6 +352,7 @@ async fn pipeline(
                 Some(Principal {
                     subject: "dev-bypass".into(),
                     expires_in: 0,
+                    lifetime: None,
                 })
             }
             Err(refusal) => {
@@ -236,9 +372,6 @@ async fn pipeline(
                     header::WWW_AUTHENTICATE,
                     refusal.challenge(&gw.resource_metadata(route)),
                 );
-                if let Some(o) = origin {
-                    cors::decorate(&route.cors, o, r.headers_mut());
-                }
                 return r;
             }
         }
@@ -246,7 +379,7 @@ async fn pipeline(
         None
     };
     if let Some(p) = &principal {
-        access.subject = Some(p.subject.clone());
+        ex.subject = Some(p.subject.clone());
         if let Some(l) = &gw.subject_limits[route.index] {
             if let Err(wait) = l.check(&p.subject).await {
                 return too_many(gw, &route.label, "subject", wait);
@@ -254,75 +387,54 @@ async fn pipeline(
         }
     }
 
-    let limit = gw.settings.body_limit;
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return body::error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            &format!("request bodies are limited to {limit} bytes"),
-        );
+    if declared.is_some_and(|n| n > gw.settings.body_limit) {
+        return too_large(gw.settings.body_limit);
     }
     let upgrade = req
         .headers()
         .contains_key(header::UPGRADE)
         .then(|| hyper::upgrade::on(&mut req));
-    let (parts, incoming) = req.into_parts();
-    let is_json = parts.method == Method::POST
-        && parts
-            .headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim_start().starts_with("application/json"));
-    let limited = Limited::new(incoming, limit as usize);
-    let body: Body = if is_json {
-        // MCP messages are small: buffered, so the log can name the method and tool.
-        match tokio::time::timeout(BODY_TIMEOUT, limited.collect()).await {
-            Ok(Ok(c)) => {
-                let bytes = c.to_bytes();
-                let (m, t) = jsonrpc::describe(&bytes);
-                access.method = m;
-                access.tool = t;
-                body::full(bytes)
+    let (mut parts, incoming) = req.into_parts();
+    let mut bytes = match read_body(gw, incoming).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let json = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| jsonrpc::is_json_media_type(v.as_bytes()));
+    if !bytes.is_empty() || json {
+        match jsonrpc::inspect(&bytes, json) {
+            Ok(d) => {
+                ex.method = d.method;
+                ex.tool = d.tool;
+                if d.bom > 0 {
+                    bytes = bytes.slice(d.bom..);
+                }
             }
-            Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
-                return body::error(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "body_too_large",
-                    &format!("request bodies are limited to {limit} bytes"),
-                )
-            }
-            Ok(Err(_)) => {
-                return body::error(
-                    StatusCode::BAD_REQUEST,
-                    "bad_request",
-                    "could not read the body",
-                )
-            }
-            Err(_) => {
-                return body::error(
-                    StatusCode::REQUEST_TIMEOUT,
-                    "body_timeout",
-                    "the request body was not sent in time",
-                )
-            }
+            Err(a) => return bad_request("ambiguous_body", &a.to_string()),
         }
+    }
+    let body = if bytes.is_empty() {
+        body::empty()
     } else {
-        limited.boxed()
+        // The body as read (chunked or not, a BOM dropped) goes up with its exact length.
+        parts
+            .headers
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+        body::full(bytes)
     };
     let who = Forwarded {
         ip: who.text.clone(),
         subject: principal.as_ref().map(|p| p.subject.as_str()),
         host: parts.headers.get(header::HOST).cloned(),
+        path: forward_path,
     };
     let req = Request::from_parts(parts, body);
-    let mut resp = proxy::forward(gw, client, route, req, upgrade, who).await;
-    if let Some(o) = origin {
-        cors::decorate(&route.cors, o, resp.headers_mut());
-    }
-    resp
+    proxy::forward(gw, client, route, req, upgrade, who).await
 }

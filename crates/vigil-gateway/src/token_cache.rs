@@ -23,6 +23,7 @@ pub const MAX_ENTRIES: usize = 4096;
 
 struct Accepted {
     subject: String,
+    lifetime: Option<u64>,
     /// Unix second of `exp` (`u64::MAX` without one).
     exp: u64,
     /// Trusted while now < this.
@@ -51,6 +52,7 @@ pub fn get(generation: u64, route: usize, token: &str, now: u64) -> Option<Princ
         (now < a.until).then(|| Principal {
             subject: a.subject.clone(),
             expires_in: a.exp.saturating_sub(now),
+            lifetime: a.lifetime,
         })
     })
 }
@@ -77,6 +79,7 @@ pub fn put(generation: u64, route: usize, token: &str, p: &Principal, now: u64) 
             token.into(),
             Accepted {
                 subject: p.subject.clone(),
+                lifetime: p.lifetime,
                 exp,
                 until: exp.min(now.saturating_add(MAX_AGE)),
             },
@@ -92,6 +95,7 @@ mod tests {
         Principal {
             subject: "alice".into(),
             expires_in,
+            lifetime: Some(3600),
         }
     }
 

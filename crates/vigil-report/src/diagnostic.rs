@@ -121,9 +121,13 @@ impl From<&Origin> for Location {
             Origin::ConfigKey { path, line, key } => Location::file(path.display().to_string())
                 .at_line(line.unwrap_or(0))
                 .with_key(key.clone()),
-            Origin::EnvFile { path, line, key } => Location::file(path.display().to_string())
-                .at_line(line.unwrap_or(0))
-                .with_key(key.clone().unwrap_or_default()),
+            Origin::EnvFile { path, line, key } => {
+                let l = Location::file(path.display().to_string()).at_line(line.unwrap_or(0));
+                match key {
+                    Some(k) => l.with_key(k.clone()),
+                    None => l,
+                }
+            }
             Origin::Flag(_) | Origin::EnvVar(_) => Location::scope(o.to_string()),
         }
     }
@@ -361,6 +365,13 @@ mod tests {
         let l = Location::from(&key);
         assert_eq!(l.to_string(), "vigil.toml:4");
         assert_eq!(l.key.as_deref(), Some("token.max_ttl"));
+        let l = Location::from(&Origin::EnvFile {
+            path: ".env.production".into(),
+            line: Some(2),
+            key: Some("DB_PASSWORD".into()),
+        });
+        assert_eq!(l.to_string(), ".env.production:2");
+        assert_eq!(l.key.as_deref(), Some("DB_PASSWORD"));
         let l = Location::from(&Origin::EnvVar("MCP_JWT_SECRET".into()));
         assert_eq!(l.path, None);
         assert_eq!(l.to_string(), "MCP_JWT_SECRET (environment variable)");

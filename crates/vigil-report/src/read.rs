@@ -139,7 +139,7 @@ mod tests {
         assert!(matches!(e[0].secret_state(), SecretState::Redacted));
         assert_eq!(e[0].commit.as_deref(), Some("abc"));
         match e[1].secret_state() {
-            SecretState::Clear(s) => assert!(s.expose_secret().as_bytes() == clear.as_bytes()),
+            SecretState::Clear(s) => assert!(s.ct_eq_bytes(clear.as_bytes())),
             other => panic!("{other:?}"),
         }
         assert!(matches!(e[2].secret_state(), SecretState::Unknown));

@@ -207,7 +207,7 @@ impl Ruleset {
                 return false;
             }
         }
-        if is_placeholder(secret) {
+        if is_placeholder(secret) || is_ciphertext(data, sec) {
             return false;
         }
         if let Some(v) = rule.validate {
@@ -287,6 +287,35 @@ impl Ruleset {
             message: None,
         }
     }
+}
+
+/// Whether the secret is (part of) a value that is already encrypted: a `vseal:` value, a
+/// Fernet token, SOPS or dotenvx ciphertext (`vigil_core::ciphertext`). The match is widened to
+/// the value token around it (up to quotes, whitespace or other separators), which may start
+/// after any `=` before the match (`KEY=vseal:…`, SOPS's `data:…=,iv:…`).
+fn is_ciphertext(data: &[u8], sec: (usize, usize)) -> bool {
+    let token = |b: u8| b.is_ascii_alphanumeric() || b"+/-_:.,[]=".contains(&b);
+    let sealed = |b: &[u8]| {
+        let b = b.strip_suffix(b",").unwrap_or(b);
+        std::str::from_utf8(b)
+            .ok()
+            .and_then(vigil_core::ciphertext::sealed)
+            .is_some()
+    };
+    if sealed(&data[sec.0..sec.1]) {
+        return true;
+    }
+    let mut s = sec.0;
+    while s > 0 && token(data[s - 1]) {
+        s -= 1;
+    }
+    let mut e = sec.1;
+    while e < data.len() && token(data[e]) {
+        e += 1;
+    }
+    std::iter::once(s)
+        .chain((s..sec.0).filter(|&i| data[i] == b'=').map(|i| i + 1))
+        .any(|start| sealed(&data[start..e]))
 }
 
 /// The generic rule's extra bar: letters with digits (or, for 16+ characters, upper and lower

@@ -264,3 +264,137 @@ pub fn check(envs: &[Environment], section: &TokenSection) -> Vec<Problem> {
     out.retain(|p| seen.insert((p.code, p.environment.clone(), p.message.clone())));
     out
 }
+
+/// Why a signing secret is not good enough. Never holds the value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Weakness {
+    /// One of the well-known defaults (`changeme`, `password123`…).
+    Default,
+    /// Under [`MIN_SECRET_BITS`] of estimated entropy.
+    Weak {
+        /// The estimate.
+        bits: f64,
+    },
+}
+
+impl Weakness {
+    /// The `check-config` problem code: `secret_default` or `secret_weak`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Weakness::Default => "secret_default",
+            Weakness::Weak { .. } => "secret_weak",
+        }
+    }
+}
+
+impl std::fmt::Display for Weakness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Weakness::Default => f.write_str("is a well-known default value"),
+            Weakness::Weak { bits } => write!(
+                f,
+                "has about {bits:.0} bits of entropy, under {MIN_SECRET_BITS:.0}"
+            ),
+        }
+    }
+}
+
+/// The strength rule [`check`] applies to a signing secret (`secret_default`, `secret_weak`),
+/// for the commands that use a secret (`token mint`, the gateway) to apply it too.
+pub fn secret_weakness(value: &str) -> Option<Weakness> {
+    if strength::is_known_default(value) {
+        return Some(Weakness::Default);
+    }
+    let bits = strength::estimate_bits(value);
+    (bits < MIN_SECRET_BITS).then_some(Weakness::Weak { bits })
+}
+
+/// An HMAC secret too weak to sign or verify with, named by where it came from (a variable or
+/// a key file); the value is never part of it.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{source_name} {weakness} (generate one: openssl rand -base64 48)")]
+pub struct WeakSecret {
+    /// The variable (`MCP_JWT_SECRET`) or file the secret came from.
+    pub source_name: String,
+    /// Why it is weak.
+    pub weakness: Weakness,
+}
+
+/// Applies the strength rule to `keys`: the first weak HMAC secret is an error unless
+/// `allow_weak`, in which case every weak one is returned for the caller to warn about.
+pub fn refuse_weak<'k>(
+    keys: impl IntoIterator<Item = &'k crate::Key>,
+    allow_weak: bool,
+) -> Result<Vec<WeakSecret>, WeakSecret> {
+    let mut weak = Vec::new();
+    for k in keys {
+        if let Some(w) = k.weakness() {
+            let found = WeakSecret {
+                source_name: k.label.clone(),
+                weakness: w.clone(),
+            };
+            if !allow_weak {
+                return Err(found);
+            }
+            weak.push(found);
+        }
+    }
+    Ok(weak)
+}
+
+#[cfg(test)]
+mod strength_tests {
+    use super::*;
+
+    fn env(value: &str) -> Environment {
+        Environment {
+            name: "production".into(),
+            origin: ".env.production".into(),
+            production: true,
+            vars: [("MCP_JWT_SECRET".to_owned(), Secret::from(value))]
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_secret_rule_is_the_check_config_rule() {
+        // 48 distinct characters of a 62-letter alphabet, built here (no literal secret).
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        let strong: String = (0..48)
+            .map(|i| alphabet[(i * 37 + 11) % 62] as char)
+            .collect();
+        let strong = strong.as_str();
+        for v in [
+            "changeme",
+            "a",
+            "        ",
+            "password123",
+            "CHANGEME",
+            "abcabcabcabcabcabcabcabcabcabc",
+            strong,
+        ] {
+            let mine = secret_weakness(v).map(|w| w.code());
+            let theirs: Vec<&str> = check(&[env(v)], &TokenSection::default())
+                .into_iter()
+                .map(|p| p.code.as_str())
+                .filter(|c| c.starts_with("secret_"))
+                .collect();
+            assert_eq!(mine.into_iter().collect::<Vec<_>>(), theirs, "{v:?}");
+        }
+        assert!(secret_weakness(strong).is_none());
+    }
+
+    #[test]
+    fn weak_keys_are_refused_by_name_unless_allowed() {
+        let weak =
+            crate::Key::hmac("MCP_JWT_SECRET", b"changeme", crate::Algorithm::HS256).unwrap();
+        let e = refuse_weak([&weak], false).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "MCP_JWT_SECRET is a well-known default value (generate one: openssl rand -base64 48)"
+        );
+        assert!(!format!("{e:?}").contains("changeme"));
+        assert_eq!(refuse_weak([&weak], true).unwrap().len(), 1);
+    }
+}

@@ -3,6 +3,7 @@
 //! the token's. A key is bound to one algorithm, so a public key can never be used as an HMAC
 //! secret (the HS/RS confusion attack) and an RS256 key never verifies PS256.
 
+use crate::compliance::{secret_weakness, Weakness};
 use crate::jwks::Jwks;
 use crate::Rejection;
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, EncodingKey};
@@ -41,6 +42,8 @@ pub struct Key {
     pub alg: Algorithm,
     decoding: DecodingKey,
     signing: Option<EncodingKey>,
+    /// For an HMAC secret: why it is too weak to trust (`check-config`'s rule), if it is.
+    weakness: Option<Weakness>,
 }
 
 impl fmt::Debug for Key {
@@ -129,6 +132,7 @@ impl Key {
             alg,
             decoding: DecodingKey::from_secret(secret),
             signing: Some(EncodingKey::from_secret(secret)),
+            weakness: secret_weakness(&String::from_utf8_lossy(secret)),
         })
     }
 
@@ -190,6 +194,7 @@ impl Key {
             alg,
             decoding,
             signing: signing.map(|(_, k)| k),
+            weakness: None,
         })
     }
 
@@ -241,6 +246,7 @@ impl Key {
             alg,
             decoding,
             signing: None,
+            weakness: None,
         }))
     }
 
@@ -248,6 +254,12 @@ impl Key {
     pub fn verify_only(mut self) -> Key {
         self.signing = None;
         self
+    }
+
+    /// For an HMAC secret that fails `check-config`'s strength rule (a known default, or under
+    /// 256 bits of estimated entropy): why. `None` for strong secrets and asymmetric keys.
+    pub fn weakness(&self) -> Option<&Weakness> {
+        self.weakness.as_ref()
     }
 
     /// Whether this key can mint (holds a private key or a secret).

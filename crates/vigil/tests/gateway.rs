@@ -540,8 +540,16 @@ async fn alerts_fire_once_per_window_and_reach_the_webhook_without_tokens() {
             401
         );
     }
-    // A valid token expiring within the hour fires token_expiring, once per subject and window.
-    let t = token("filesystem", "gus");
+    // A valid long-lived token now expiring within the hour fires token_expiring, once per
+    // subject and window.
+    let t = token_with(
+        &secret(),
+        "filesystem",
+        "gus",
+        now() - 3 * 3600 - 1800,
+        4 * 3600,
+        serde_json::json!({}),
+    );
     for _ in 0..2 {
         assert_eq!(
             call("GET", &url, &[("authorization", &bearer(&t))], "")
@@ -1348,5 +1356,991 @@ async fn upstream_connections_are_reused_and_one_closed_while_idle_is_replaced()
             None => assert_eq!(opened, 1, "ten requests in a row share one connection"),
             Some(_) => assert_eq!(opened, 10, "each closed connection was replaced"),
         }
+    }
+}
+
+// ---- Issue 15: hardening found by a black-box attack on the gateway -----------------------
+
+/// A config with routes for the hardening tests: `/mcp/filesystem` → `http://up/mcp`, plus
+/// `routes` (more `[[gateway.routes]]` text) and `extra` (more `[gateway]` keys).
+fn hardened(up: &Upstream, extra: &str, routes: &str) -> String {
+    format!(
+        "[gateway]\nlisten = \"127.0.0.1:8443\"\n{extra}\n\n[[gateway.routes]]\npath = \"/mcp/filesystem\"\n\
+         upstream = \"http://{}/mcp\"\naudience = \"filesystem\"\n{routes}\n",
+        up.addr
+    )
+}
+
+fn stderr_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn weak_and_default_secrets_are_refused_by_the_gateway_its_check_and_mint() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("vigil.toml"),
+        "[gateway]\n\n[[gateway.routes]]\npath = \"/mcp/filesystem\"\nupstream = \"http://127.0.0.1:9\"\n",
+    )
+    .unwrap();
+    let run = |env: &[(&str, &str)], args: &[&str]| {
+        let mut c = common::vigil(d);
+        c.args(args)
+            .env_remove("MCP_JWT_SECRET")
+            .env_remove("MCP_JWT_SECRET_PREVIOUS")
+            .env_remove("MCP_DEV_BYPASS")
+            .timeout(Duration::from_secs(20));
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    };
+    let refused: [&[&str]; 5] = [
+        &["gateway", "check"],
+        &["gateway", "check", "--listen", "0.0.0.0:8443"],
+        &["gateway", "--listen", "0.0.0.0:0"],
+        &["gateway", "--listen", "127.0.0.1:0"],
+        &["token", "mint", "--aud", "filesystem"],
+    ];
+    for weak in ["changeme", "a", "        ", "password123"] {
+        let env = [("MCP_JWT_SECRET", weak)];
+        for args in refused {
+            let out = run(&env, args);
+            expect_exit(&out, 2);
+            let err = stderr_of(&out);
+            assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+            assert!(err.contains("MCP_JWT_SECRET"), "{args:?}: {err}");
+            if weak.trim().len() > 1 {
+                assert!(!err.contains(weak), "the value is quoted: {err}");
+            }
+            assert!(out.stdout.is_empty(), "{args:?} printed something");
+        }
+        // --allow-weak-secret: never on a non-loopback listen address...
+        for args in [
+            &[
+                "gateway",
+                "check",
+                "--listen",
+                "0.0.0.0:8443",
+                "--allow-weak-secret",
+            ][..],
+            &["gateway", "--listen", "0.0.0.0:0", "--allow-weak-secret"],
+        ] {
+            let out = run(&env, args);
+            expect_exit(&out, 2);
+            assert!(
+                stderr_of(&out).contains("--allow-weak-secret"),
+                "{}",
+                stderr_of(&out)
+            );
+        }
+        // ...on loopback it is accepted, with a warning.
+        let out = run(&env, &["gateway", "check", "--allow-weak-secret"]);
+        expect_exit(&out, 0);
+        assert!(stderr_of(&out).contains("weak"), "{}", stderr_of(&out));
+        let out = run(
+            &env,
+            &[
+                "token",
+                "mint",
+                "--aud",
+                "filesystem",
+                "--allow-weak-secret",
+            ],
+        );
+        expect_exit(&out, 0);
+        assert!(stderr_of(&out).contains("weak"), "{}", stderr_of(&out));
+    }
+    // The previous secret verifies tokens too: a weak one is refused as well.
+    let strong = secret();
+    let out = run(
+        &[
+            ("MCP_JWT_SECRET", strong.as_str()),
+            ("MCP_JWT_SECRET_PREVIOUS", "changeme"),
+        ],
+        &["gateway", "check"],
+    );
+    expect_exit(&out, 2);
+    assert!(stderr_of(&out).contains("MCP_JWT_SECRET_PREVIOUS"));
+    // A key file holding a weak secret is named by its path.
+    std::fs::write(d.join("jwt.key"), "password123\n").unwrap();
+    let out = run(
+        &[],
+        &[
+            "token",
+            "mint",
+            "--aud",
+            "filesystem",
+            "--key-file",
+            "jwt.key",
+        ],
+    );
+    expect_exit(&out, 2);
+    assert!(stderr_of(&out).contains("jwt.key"), "{}", stderr_of(&out));
+    // A strong secret passes everywhere.
+    let out = run(
+        &[("MCP_JWT_SECRET", strong.as_str())],
+        &["gateway", "check"],
+    );
+    expect_exit(&out, 0);
+    let out = run(
+        &[("MCP_JWT_SECRET", strong.as_str())],
+        &["token", "mint", "--aud", "filesystem"],
+    );
+    expect_exit(&out, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_weak_secret_serves_only_on_loopback_when_allowed_and_says_so() {
+    let up = Upstream::start().await;
+    let dir = TempDir::new().unwrap();
+    let gw = Gateway::start_args(
+        dir.path(),
+        &hardened(&up, "", ""),
+        &[("MCP_JWT_SECRET", "changeme")],
+        &["--listen", "127.0.0.1:0", "--allow-weak-secret"],
+    );
+    assert!(gw.wait_log("weak"), "{}", gw.log_text());
+    assert!(!gw.log_text().contains("changeme"));
+    let t = token_with(
+        "changeme",
+        "filesystem",
+        "dev",
+        now(),
+        900,
+        serde_json::json!({}),
+    );
+    let (s, _, _) = call(
+        "GET",
+        &gw.url("/mcp/filesystem/x"),
+        &[("authorization", &bearer(&t))],
+        "",
+    )
+    .await;
+    assert_eq!(s, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identity_headers_cannot_be_spoofed_in_any_spelling_and_two_authorizations_are_refused() {
+    let up = Upstream::start().await;
+    let dir = TempDir::new().unwrap();
+    // The route injects a credential of its own: its `_` spelling is refused as well.
+    let injected = secret()[..40].to_owned();
+    let route = format!("headers = {{ X-Upstream-Key = \"{injected}\" }}");
+    let gw = Gateway::start(dir.path(), &hardened(&up, "", &route), &[]);
+    let auth = bearer(&token("filesystem", "alice"));
+    let spoofed = [
+        ("X_Vigil_Subject", "admin"),
+        ("X-Vigil_Subject", "admin"),
+        ("x_vigil_audience", "everything"),
+        ("X_Forwarded_For", "6.6.6.6"),
+        ("X-Forwarded_Host", "evil.example"),
+        ("x_forwarded_proto", "https"),
+        ("X_Real_IP", "6.6.6.6"),
+        ("Transfer_Encoding", "chunked"),
+        ("Content_Length", "5"),
+        ("Proxy_Authorization", "Basic eDp5"),
+        ("X_Upstream_Key", "attacker"),
+    ];
+    let mut headers = vec![("authorization", auth.as_str()), ("x_app_hint", "kept")];
+    headers.extend(spoofed);
+    let (s, _, body) = call("GET", &gw.url("/mcp/filesystem/x"), &headers, "").await;
+    assert_eq!(s, 200, "{body}");
+    let seen = up.seen();
+    let h = &seen.last().unwrap().headers;
+    for (name, _) in spoofed {
+        let normal = name.to_ascii_lowercase().replace('_', "-");
+        let spellings: Vec<&str> = h
+            .keys()
+            .map(|k| k.as_str())
+            .filter(|k| k.replace('_', "-") == normal && k.contains('_'))
+            .collect();
+        assert!(spellings.is_empty(), "{spellings:?} reached the upstream");
+    }
+    assert_eq!(h.get_all("x-vigil-subject").iter().count(), 1);
+    assert_eq!(h["x-vigil-subject"], "alice");
+    assert_eq!(h["x-vigil-audience"], "filesystem");
+    assert_eq!(h["x-forwarded-for"], "127.0.0.1");
+    assert_eq!(h["x_app_hint"], "kept", "other underscore headers pass");
+    assert_eq!(h.get_all("x-upstream-key").iter().count(), 1);
+    assert_eq!(h["x-upstream-key"], injected.as_str());
+
+    // Two Authorization headers are ambiguous: refused before anything reaches the upstream.
+    let before = up.seen().len();
+    let other = bearer(&token("filesystem", "mallory"));
+    let (s, _, body) = call(
+        "GET",
+        &gw.url("/mcp/filesystem/x"),
+        &[("authorization", &auth), ("authorization", &other)],
+        "",
+    )
+    .await;
+    assert_eq!(s, 400, "{body}");
+    assert!(body.contains("authorization"), "{body}");
+    assert_eq!(up.seen().len(), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_rpc_bodies_are_read_strictly_whatever_their_size_or_media_type() {
+    let up = Upstream::start().await;
+    let dir = TempDir::new().unwrap();
+    let gw = Gateway::start(dir.path(), &hardened(&up, "", ""), &[]);
+    let url = gw.url("/mcp/filesystem");
+    let auth = bearer(&token("filesystem", "rpc"));
+    let pad = "x".repeat(3000);
+    let ambiguous = [
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","method":"tools/call","params":{"name":"delete_all"}}"#.to_owned(),
+        format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{{"name":"delete_all","arguments":{{"pad":"{pad}"}}}},"method":"tools/call"}}"#),
+        r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"read_file","name":"delete_all"}}"#.to_owned(),
+        format!(r#"{{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{{"name":"read_file","arguments":{{"pad":"{pad}"}},"name":"delete_all"}}}}"#),
+        r#"{"jsonrpc":"2.0","id":3,"id":4,"method":"ping"}"#.to_owned(),
+        r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"a"},"params":{"name":"b"}}"#.to_owned(),
+        r#"[{"jsonrpc":"2.0","id":6,"method":"ping"},{"jsonrpc":"2.0","id":7,"method":"x","method":"tools/call"}]"#.to_owned(),
+        // Not JSON once past the first bytes, small and large.
+        r#"{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"x""#.to_owned(),
+        format!(r#"{{"jsonrpc":"2.0","id":9,"method":"tools/list","params":{{"name":"x","arguments":{{"pad":"{pad}"}}}}}} trailing"#),
+        r#"{"jsonrpc":"2.0","id":10,"method":5}"#.to_owned(),
+    ];
+    for (i, body) in ambiguous.iter().enumerate() {
+        for ct in ["application/json", "text/plain"] {
+            let before = up.seen().len();
+            let (s, _, answer) = call(
+                "POST",
+                &url,
+                &[
+                    ("authorization", &auth),
+                    ("content-type", ct),
+                    ("accept", "application/json"),
+                ],
+                body,
+            )
+            .await;
+            assert_eq!(s, 400, "body {i} as {ct}: {answer}");
+            assert_eq!(up.seen().len(), before, "body {i} reached the upstream");
+        }
+    }
+    // The same tools/call in every media type a lenient upstream accepts: parsed, logged, and
+    // passed on (a BOM is dropped so every upstream reads the same message).
+    let call_tool = |tool: &str, pad: &str| {
+        format!(
+            r#"{{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{{"name":"{tool}","arguments":{{"text":"{pad}"}}}}}}"#
+        )
+    };
+    for (tool, ct, bom, pad) in [
+        ("t_plain", Some("text/plain"), false, ""),
+        ("t_upper", Some("Application/JSON"), false, ""),
+        ("t_none", None, false, ""),
+        ("t_bom", Some("application/json; charset=utf-8"), true, ""),
+        (
+            "t_big_plain",
+            Some("text/plain;charset=UTF-8"),
+            false,
+            pad.as_str(),
+        ),
+        ("t_big_bom", None, true, pad.as_str()),
+    ] {
+        let body = format!(
+            "{}{}",
+            if bom { "\u{feff}" } else { "" },
+            call_tool(tool, pad)
+        );
+        let mut headers = vec![
+            ("authorization", auth.as_str()),
+            ("accept", "application/json"),
+        ];
+        if let Some(ct) = ct {
+            headers.push(("content-type", ct));
+        }
+        let (s, _, answer) = call("POST", &url, &headers, &body).await;
+        assert_eq!(s, 200, "{tool}: {answer}");
+        let got = up.seen().last().unwrap().body.clone();
+        assert!(
+            got.starts_with(b"{"),
+            "{tool}: the upstream got {:?}",
+            &got[..8]
+        );
+        assert!(
+            gw.wait_log(&format!(
+                "\"rpc_method\":\"tools/call\",\"tool\":\"{tool}\""
+            )),
+            "{tool} not logged: {}",
+            gw.log_text()
+        );
+    }
+    // Non-JSON bodies of other media types still pass untouched.
+    let (s, _, _) = call(
+        "POST",
+        &gw.url("/mcp/filesystem/upload"),
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/octet-stream"),
+        ],
+        "plain bytes",
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(&up.seen().last().unwrap().body[..], b"plain bytes");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_is_cached_terse_and_rate_limited_and_metrics_can_be_restricted() {
+    use std::sync::atomic::Ordering;
+    let (addr, conns) = counting_upstream(None).await;
+    let route = format!(
+        "\n\n[[gateway.routes]]\npath = \"/mcp/filesystem\"\nupstream = \"http://{addr}/mcp\"\n"
+    );
+    let dir = TempDir::new().unwrap();
+    let cfg = format!("[gateway]\n{route}\n[gateway.rate_limit]\nper_ip = \"8/minute\"\n");
+    let gw = Gateway::start(dir.path(), &cfg, &[]);
+    let ready = gw.url("/readyz");
+    for _ in 0..6 {
+        let (s, _, body) = call("GET", &ready, &[], "").await;
+        assert_eq!(s, 200, "{body}");
+        assert_eq!(body.trim(), r#"{"ready":true}"#);
+        assert!(!body.contains(&addr.to_string()));
+    }
+    let probes = conns.load(Ordering::SeqCst);
+    assert!(
+        (1..=2).contains(&probes),
+        "{probes} probes for 6 readiness checks"
+    );
+    // /readyz and /metrics answer under the per-IP limit (8 a minute here).
+    assert_eq!(call("GET", &gw.url("/metrics"), &[], "").await.0, 200);
+    assert_eq!(call("GET", &ready, &[], "").await.0, 200);
+    for path in ["/readyz", "/metrics"] {
+        let (s, h, _) = call("GET", &gw.url(path), &[], "").await;
+        assert_eq!(s, 429, "{path}");
+        assert!(h.contains_key("retry-after"));
+    }
+    drop(gw);
+
+    // metrics_allow and a bearer token restrict /metrics; who may read it also sees which
+    // upstream is (not) ready.
+    let dir = TempDir::new().unwrap();
+    let metrics_token = secret()[..48].to_owned();
+    let cfg = format!(
+        "[gateway]\nmetrics_allow = [\"10.0.0.0/8\"]\nmetrics_token = \"${{VIGIL_TEST_METRICS_TOKEN}}\"\n{route}"
+    );
+    let gw = Gateway::start(
+        dir.path(),
+        &cfg,
+        &[("VIGIL_TEST_METRICS_TOKEN", metrics_token.as_str())],
+    );
+    let allowed = bearer(&metrics_token);
+    let (s, _, body) = call("GET", &gw.url("/readyz"), &[], "").await;
+    assert_eq!((s.as_u16(), body.trim()), (200, r#"{"ready":true}"#));
+    let (s, _, body) = call(
+        "GET",
+        &gw.url("/readyz"),
+        &[("authorization", &allowed)],
+        "",
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(body.contains(&addr.to_string()), "{body}");
+    for auth in [None, Some("Bearer wrong-token")] {
+        let h: Vec<(&str, &str)> = auth.map(|a| ("authorization", a)).into_iter().collect();
+        let (s, _, body) = call("GET", &gw.url("/metrics"), &h, "").await;
+        assert!(s == 401 || s == 403, "{s}: {body}");
+        assert!(!body.contains("vigil_gateway_requests"));
+    }
+    let (s, _, body) = call(
+        "GET",
+        &gw.url("/metrics"),
+        &[("authorization", &allowed)],
+        "",
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(body.contains("vigil_gateway_requests"));
+    drop(gw);
+
+    // metrics_allow alone: loopback allowed.
+    let dir = TempDir::new().unwrap();
+    let cfg = format!("[gateway]\nmetrics_allow = [\"127.0.0.1/32\"]\n{route}");
+    let gw = Gateway::start(dir.path(), &cfg, &[]);
+    let (s, _, body) = call("GET", &gw.url("/metrics"), &[], "").await;
+    assert_eq!(s, 200, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paths_are_normalised_and_never_leave_their_route() {
+    let up = Upstream::start().await;
+    let dir = TempDir::new().unwrap();
+    let cfg = hardened(
+        &up,
+        "",
+        &format!(
+            "\n[[gateway.routes]]\npath = \"/mcp/memory\"\nupstream = \"http://{}\"\n",
+            up.addr
+        ),
+    );
+    let gw = Gateway::start(dir.path(), &cfg, &[]);
+    let t = token("filesystem", "pat");
+    let get = |path: &str| {
+        format!(
+            "GET {path} HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer {t}\r\nConnection: close\r\n\r\n"
+        )
+    };
+    let before = up.seen().len();
+    for path in [
+        "/mcp/filesystem/../../etc/passwd",
+        "/mcp/filesystem/%2e%2e/%2E%2E/etc/passwd",
+        "/mcp/filesystem/.%2e/.%2E/etc/passwd",
+        "/mcp/filesystem/..",
+        "/mcp/filesystem/../memory/x",
+        "/mcp/filesystem/a/../../memory/x",
+        "/mcp/filesystem/..%2f..%2fetc/passwd",
+        "/mcp/filesystem/a%2Fb",
+        "/mcp/filesystem/a%5cb",
+        "/mcp/filesystem/a\\..\\..\\etc",
+        "/mcp/filesystem/%252e%252e/etc",
+        "/mcp/filesystem/a%252fb",
+        "/mcp/filesystem/..;/..;/etc",
+    ] {
+        let answer = gw::raw(gw.addr, get(path).as_bytes()).await;
+        assert_eq!(gw::raw_status(&answer), 400, "{path}: {answer}");
+    }
+    assert_eq!(
+        up.seen().len(),
+        before,
+        "a refused path reached the upstream"
+    );
+    // Dot-segments that stay inside the route are resolved before forwarding.
+    for (path, upstream_sees) in [
+        ("/mcp/filesystem/a/./b/../c", "/mcp/a/c"),
+        ("/mcp/filesystem/a/%2e%2e/d?q=1", "/mcp/d?q=1"),
+        ("/mcp/filesystem/v1.2/file", "/mcp/v1.2/file"),
+    ] {
+        let answer = gw::raw(gw.addr, get(path).as_bytes()).await;
+        assert_eq!(gw::raw_status(&answer), 200, "{path}: {answer}");
+        assert_eq!(up.seen().last().unwrap().uri, upstream_sees);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_characters_never_split_a_log_line() {
+    let up = Upstream::start().await;
+    let hook = Webhook::start().await;
+    for format in ["text", "json"] {
+        let dir = TempDir::new().unwrap();
+        let cfg = hardened(
+            &up,
+            &format!(
+                "[gateway.alerts]\ntoken_expiry = \"30m\"\nwebhook_url = \"{}\"",
+                hook.url
+            ),
+            "",
+        );
+        let gw = Gateway::start_with(
+            dir.path(),
+            &cfg,
+            &[],
+            &["--log-format", format],
+            &["--listen", "127.0.0.1:0"],
+        );
+        // An hour-long token with ten minutes left, whose subject carries a forged log line.
+        let sub = "eve\r\n2026-01-01T00:00:00Z  INFO forged: admin logged in\n\u{7}";
+        let t = token_with(
+            &secret(),
+            "filesystem",
+            sub,
+            now() - 3000,
+            3600,
+            serde_json::json!({}),
+        );
+        let (s, _, _) = call(
+            "GET",
+            &gw.url("/mcp/filesystem/x"),
+            &[("authorization", &bearer(&t))],
+            "",
+        )
+        .await;
+        assert_eq!(s, 200);
+        assert!(gw.wait_log("token_expiring"), "{}", gw.log_text());
+        assert!(gw.wait_log("forged"), "{}", gw.log_text());
+        let logs = gw.log_text();
+        for line in logs.lines() {
+            assert!(
+                !line.contains("INFO forged") || line.contains("eve"),
+                "a subject started its own log line: {line:?}"
+            );
+            assert!(!line.contains('\r') && !line.contains('\u{7}'), "{line:?}");
+            if format == "json" {
+                serde_json::from_str::<serde_json::Value>(line)
+                    .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_and_oversized_requests_are_refused_before_the_upstream_and_counted() {
+    let up = Upstream::start().await;
+    let dir = TempDir::new().unwrap();
+    let gw = Gateway::start(dir.path(), &hardened(&up, "", ""), &[]);
+    let t = token("filesystem", "max");
+    let head = |te: &str| {
+        format!(
+            "POST /mcp/filesystem/upload HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer {t}\r\n\
+             Content-Type: application/octet-stream\r\n{te}\r\n"
+        )
+    };
+    // A chunk size that overflows 64 bits.
+    let overflow = format!(
+        "{}FFFFFFFFFFFFFFFFFFFFF\r\nabc\r\n0\r\n\r\n",
+        head("Transfer-Encoding: chunked\r\n")
+    );
+    let answer = gw::raw(gw.addr, overflow.as_bytes()).await;
+    assert_eq!(gw::raw_status(&answer), 400, "{answer}");
+    // 50 MB chunked: 413 before the upstream gets a byte.
+    let mut s = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
+    s.write_all(head("Transfer-Encoding: chunked\r\n").as_bytes())
+        .await
+        .unwrap();
+    let (mut r, mut w) = s.into_split();
+    let writer = tokio::spawn(async move {
+        let chunk = format!("10000\r\n{}\r\n", "z".repeat(0x10000));
+        for _ in 0..(50 << 20) / 0x10000 {
+            if w.write_all(chunk.as_bytes()).await.is_err() {
+                return;
+            }
+        }
+        let _ = w.write_all(b"0\r\n\r\n").await;
+    });
+    let mut got = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(20), r.read_to_end(&mut got)).await;
+    writer.abort();
+    let answer = String::from_utf8_lossy(&got);
+    assert_eq!(gw::raw_status(&answer), 413, "{answer}");
+    // A malformed request head, answered by hyper itself.
+    let answer = gw::raw(gw.addr, b"GET /mcp/filesystem HTTP/1.1\r\nHost gw\r\n\r\n").await;
+    assert_eq!(gw::raw_status(&answer), 400, "{answer}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(up.seen().is_empty(), "the upstream got {:?}", up.seen());
+    let (_, _, metrics) = call("GET", &gw.url("/metrics"), &[], "").await;
+    for line in [
+        "vigil_gateway_requests_total{route=\"/mcp/filesystem\",status=\"400\"} 1",
+        "vigil_gateway_requests_total{route=\"/mcp/filesystem\",status=\"413\"} 1",
+        "vigil_gateway_malformed_requests_total{reason=\"bad_head\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{line} missing from\n{metrics}");
+    }
+    assert!(gw.wait_log("\"status\":413"), "{}", gw.log_text());
+    assert!(gw.wait_log_n("\"status\":400", 2), "{}", gw.log_text());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protocol_versions_are_checked_and_two_origins_are_refused() {
+    let up = Upstream::start().await;
+    let dir = TempDir::new().unwrap();
+    let gw = Gateway::start(
+        dir.path(),
+        &hardened(&up, "allowed_origins = [\"https://app.example\"]", ""),
+        &[],
+    );
+    let url = gw.url("/mcp/filesystem");
+    let auth = bearer(&token("filesystem", "vic"));
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
+    let post = |extra: Vec<(&'static str, &'static str)>| {
+        let (url, auth) = (url.clone(), auth.clone());
+        async move {
+            let mut h = vec![
+                ("authorization", auth.as_str()),
+                ("content-type", "application/json"),
+            ];
+            h.extend(extra);
+            call("POST", &url, &h, body).await
+        }
+    };
+    for v in ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"] {
+        let (s, _, b) = post(vec![("mcp-protocol-version", v)]).await;
+        assert_eq!(s, 200, "{v}: {b}");
+    }
+    assert_eq!(post(vec![]).await.0, 200, "no version header");
+    let before = up.seen().len();
+    for bad in [
+        vec![("mcp-protocol-version", "2099-01-01")],
+        vec![("mcp-protocol-version", "not-a-version")],
+        vec![("mcp-protocol-version", "")],
+        vec![
+            ("mcp-protocol-version", "2025-06-18"),
+            ("mcp-protocol-version", "2025-03-26"),
+        ],
+    ] {
+        let (s, _, b) = post(bad.clone()).await;
+        assert_eq!(s, 400, "{bad:?}: {b}");
+        assert!(b.contains("protocol"), "{b}");
+    }
+    // Two Origin headers, even two allowed ones: 403.
+    let (s, _, b) = post(vec![
+        ("origin", "https://app.example"),
+        ("origin", "https://app.example"),
+    ])
+    .await;
+    assert_eq!(s, 403, "{b}");
+    assert_eq!(up.seen().len(), before);
+    drop(gw);
+
+    // The accepted versions are configurable (a new version needs no release).
+    let dir = TempDir::new().unwrap();
+    let gw = Gateway::start(
+        dir.path(),
+        &hardened(
+            &up,
+            "protocol_versions = [\"2025-11-25\", \"2026-07-28\"]",
+            "",
+        ),
+        &[],
+    );
+    let url = gw.url("/mcp/filesystem");
+    for (v, want) in [
+        ("2025-11-25", 200),
+        ("2026-07-28", 200),
+        ("2025-06-18", 400),
+    ] {
+        let (s, _, b) = call(
+            "POST",
+            &url,
+            &[
+                ("authorization", &auth),
+                ("content-type", "application/json"),
+                ("mcp-protocol-version", v),
+            ],
+            body,
+        )
+        .await;
+        assert_eq!(s, want, "{v}: {b}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_answer_carries_the_route_cors_and_security_headers() {
+    let up = Upstream::start().await;
+    let dir = TempDir::new().unwrap();
+    let origin = "https://app.example";
+    let cfg = hardened(
+        &up,
+        "allowed_origins = [\"https://app.example\"]\nbody_limit = \"1KiB\"",
+        &format!(
+            "timeout = \"300ms\"\n\n[[gateway.routes]]\npath = \"/mcp/down\"\nupstream = \"http://127.0.0.1:1\"\n\
+             \n[[gateway.routes]]\npath = \"/mcp/limited\"\nupstream = \"http://{0}\"\n\
+             rate_limit = {{ per_ip = \"1/minute\" }}\n\
+             \n[[gateway.routes]]\npath = \"/mcp/git\"\nupstream = \"http://{0}\"\nscopes = [\"git:write\"]\n",
+            up.addr
+        ),
+    );
+    let gw = Gateway::start(dir.path(), &cfg, &[]);
+    let with = |aud: &str| bearer(&token(aud, "cors"));
+    let fs = with("filesystem");
+    let mut answers = Vec::new();
+    let get = |name: &'static str,
+               method: &'static str,
+               path: &str,
+               auth: Option<String>,
+               extra: Vec<(&'static str, String)>,
+               body: String| {
+        let url = gw.url(path);
+        async move {
+            let mut h: Vec<(&str, String)> = vec![("origin", origin.to_owned())];
+            if let Some(a) = auth {
+                h.push(("authorization", a));
+            }
+            h.extend(extra);
+            let h: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let (s, headers, _) = call(method, &url, &h, &body).await;
+            (name, s.as_u16(), headers)
+        }
+    };
+    answers.push(
+        get(
+            "ok",
+            "GET",
+            "/mcp/filesystem/x",
+            Some(fs.clone()),
+            vec![],
+            String::new(),
+        )
+        .await,
+    );
+    answers.push(
+        get(
+            "no token",
+            "GET",
+            "/mcp/filesystem/x",
+            None,
+            vec![],
+            String::new(),
+        )
+        .await,
+    );
+    answers.push(
+        get(
+            "scope",
+            "GET",
+            "/mcp/git/x",
+            Some(with("git")),
+            vec![],
+            String::new(),
+        )
+        .await,
+    );
+    answers.push(
+        get(
+            "first",
+            "GET",
+            "/mcp/limited/x",
+            Some(with("limited")),
+            vec![],
+            String::new(),
+        )
+        .await,
+    );
+    answers.push(
+        get(
+            "limited",
+            "GET",
+            "/mcp/limited/x",
+            Some(with("limited")),
+            vec![],
+            String::new(),
+        )
+        .await,
+    );
+    answers.push(
+        get(
+            "too large",
+            "POST",
+            "/mcp/filesystem",
+            Some(fs.clone()),
+            vec![("content-type", "application/json".into())],
+            "x".repeat(2048),
+        )
+        .await,
+    );
+    answers.push(
+        get(
+            "bad version",
+            "POST",
+            "/mcp/filesystem",
+            Some(fs.clone()),
+            vec![("mcp-protocol-version", "1999-01-01".into())],
+            "{}".into(),
+        )
+        .await,
+    );
+    answers.push(
+        get(
+            "duplicate key",
+            "POST",
+            "/mcp/filesystem",
+            Some(fs.clone()),
+            vec![("content-type", "application/json".into())],
+            r#"{"method":"a","method":"b"}"#.into(),
+        )
+        .await,
+    );
+    answers.push(
+        get(
+            "bad path",
+            "GET",
+            "/mcp/filesystem/%2e%2e/x",
+            Some(fs.clone()),
+            vec![],
+            String::new(),
+        )
+        .await,
+    );
+    answers.push(
+        get(
+            "no route",
+            "GET",
+            "/nowhere",
+            Some(fs.clone()),
+            vec![],
+            String::new(),
+        )
+        .await,
+    );
+    answers.push(
+        get(
+            "upstream down",
+            "GET",
+            "/mcp/down/x",
+            Some(with("down")),
+            vec![],
+            String::new(),
+        )
+        .await,
+    );
+    answers.push(
+        get(
+            "upstream slow",
+            "GET",
+            "/mcp/filesystem/slow",
+            Some(fs.clone()),
+            vec![],
+            String::new(),
+        )
+        .await,
+    );
+    answers.push(get("metrics", "GET", "/metrics", None, vec![], String::new()).await);
+    let want = [
+        ("ok", 200),
+        ("no token", 401),
+        ("scope", 403),
+        ("first", 200),
+        ("limited", 429),
+        ("too large", 413),
+        ("bad version", 400),
+        ("duplicate key", 400),
+        ("bad path", 400),
+        ("no route", 404),
+        ("upstream down", 502),
+        ("upstream slow", 504),
+        ("metrics", 200),
+    ];
+    for ((name, status, h), (wname, wstatus)) in answers.iter().zip(want) {
+        assert_eq!((*name, *status), (wname, wstatus));
+        assert_eq!(
+            h.get("access-control-allow-origin")
+                .map(|v| v.to_str().unwrap()),
+            Some(origin),
+            "{name} ({status}) lacks CORS"
+        );
+        assert!(
+            h.get_all("vary")
+                .iter()
+                .any(|v| v.to_str().unwrap().contains("Origin")),
+            "{name} ({status}) lacks Vary: Origin"
+        );
+        assert_eq!(h["x-content-type-options"], "nosniff", "{name}");
+        assert!(h.contains_key("content-security-policy"), "{name}");
+        assert!(h.contains_key("x-frame-options"), "{name}");
+    }
+    let limited = &answers[4].2;
+    assert!(limited.contains_key("retry-after"));
+    assert!(
+        limited["access-control-expose-headers"]
+            .to_str()
+            .unwrap()
+            .to_ascii_lowercase()
+            .contains("retry-after"),
+        "a browser must be able to read Retry-After"
+    );
+    drop(gw);
+
+    // A body that never finishes: 408 at body_timeout.
+    let dir = TempDir::new().unwrap();
+    let gw = Gateway::start(
+        dir.path(),
+        &hardened(
+            &up,
+            "allowed_origins = [\"https://app.example\"]\nbody_timeout = \"1s\"",
+            "",
+        ),
+        &[],
+    );
+    let slow_body = format!(
+        "POST /mcp/filesystem HTTP/1.1\r\nHost: gw\r\nOrigin: {origin}\r\nAuthorization: {fs}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"jsonrpc\""
+    );
+    let slow = gw::raw(gw.addr, slow_body.as_bytes()).await;
+    assert_eq!(gw::raw_status(&slow), 408, "{slow}");
+    let slow_lower = slow.to_ascii_lowercase();
+    assert!(
+        slow_lower.contains(&format!("access-control-allow-origin: {origin}")),
+        "{slow}"
+    );
+    assert!(
+        slow_lower.contains("x-content-type-options: nosniff"),
+        "{slow}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_expiring_fires_only_for_long_lived_tokens_and_names_the_client() {
+    let up = Upstream::start().await;
+    let hook = Webhook::start().await;
+    let dir = TempDir::new().unwrap();
+    let cfg = hardened(
+        &up,
+        &format!(
+            "trusted_proxies = [\"127.0.0.1\"]\n[gateway.alerts]\ntoken_expiry = \"1h\"\nwebhook_url = \"{}\"",
+            hook.url
+        ),
+        "",
+    );
+    let gw = Gateway::start(dir.path(), &cfg, &[]);
+    let url = gw.url("/mcp/filesystem/x");
+    // A fresh 15-minute token lives less than the threshold from its start: no alert.
+    let short = token("filesystem", "short-lived");
+    // A four-hour token with thirty minutes left: the alert, naming the client.
+    let long = token_with(
+        &secret(),
+        "filesystem",
+        "long-lived",
+        now() - 3 * 3600 - 1800,
+        4 * 3600,
+        serde_json::json!({}),
+    );
+    for t in [&short, &long] {
+        let (s, _, _) = call(
+            "GET",
+            &url,
+            &[
+                ("authorization", &bearer(t)),
+                ("x-forwarded-for", "203.0.113.44"),
+            ],
+            "",
+        )
+        .await;
+        assert_eq!(s, 200);
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while hook.got.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let got = hook.got.lock().unwrap().clone();
+    let expiring: Vec<&serde_json::Value> = got
+        .iter()
+        .filter(|g| g["alert"]["alert"] == "token_expiring")
+        .collect();
+    assert_eq!(expiring.len(), 1, "{got:?}");
+    assert_eq!(expiring[0]["alert"]["subject"], "long-lived");
+    assert_eq!(expiring[0]["alert"]["client_ip"], "203.0.113.44");
+    let logs = gw.log_text();
+    let line = logs
+        .lines()
+        .find(|l| l.contains("\"alert\":\"token_expiring\""))
+        .unwrap();
+    assert!(line.contains("\"client_ip\":\"203.0.113.44\""), "{line}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_listen_backlog_is_at_least_1024_and_configurable() {
+    let up = Upstream::start().await;
+    let somaxconn: u32 = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    for (extra, want) in [("", 1024u32), ("backlog = 2048", 2048)] {
+        let dir = TempDir::new().unwrap();
+        let gw = Gateway::start(dir.path(), &hardened(&up, extra, ""), &[]);
+        // `ss` shows a listening socket's backlog in its Send-Q column.
+        let out = std::process::Command::new("ss")
+            .args(["-Hltn", &format!("sport = :{}", gw.addr.port())])
+            .output()
+            .expect("ss (iproute2) is installed");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let backlog: u32 = text
+            .split_whitespace()
+            .nth(2)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no listening socket in {text:?}"));
+        assert_eq!(backlog, want.min(somaxconn), "{text}");
     }
 }

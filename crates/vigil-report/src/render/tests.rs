@@ -237,7 +237,7 @@ fn json_reads_back_as_typed_entries() {
         );
         match (show, entries[0].secret_state()) {
             (true, crate::read::SecretState::Clear(s)) => {
-                assert!(s.expose_secret().as_bytes() == fake_secret(1).as_bytes())
+                assert!(s.ct_eq_bytes(fake_secret(1).as_bytes()))
             }
             (false, crate::read::SecretState::Redacted) => {}
             (_, other) => panic!("show {show}: {other:?}"),

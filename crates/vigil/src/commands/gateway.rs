@@ -38,6 +38,9 @@ pub struct RunArgs {
     /// Allow listening on a non-loopback address although some route has no authentication.
     #[arg(long)]
     pub allow_insecure_bind: bool,
+    /// Accept a weak or well-known default MCP_JWT_SECRET (loopback listen only; warns).
+    #[arg(long)]
+    pub allow_weak_secret: bool,
     /// Read variables (MCP_JWT_SECRET, …) from this .env file before the process environment
     /// (repeatable).
     #[arg(long, value_name = "FILE")]
@@ -124,6 +127,11 @@ fn prepare(g: &GlobalArgs, a: &RunArgs) -> anyhow::Result<Prepared> {
         bail!(
             "no key to verify tokens with (set {}, or [token] keys or [token] jwks)",
             loaded.section.secret_env()
+        );
+    }
+    for w in vigil_gateway::secrets::check(&ring, settings.listen, a.allow_weak_secret)? {
+        tracing::warn!(
+            "{w}: accepted on this loopback listener (--allow-weak-secret); anyone who guesses it can forge tokens"
         );
     }
     if !loopback && !a.allow_insecure_bind {
@@ -216,8 +224,7 @@ fn serve(g: &GlobalArgs, a: RunArgs) -> anyhow::Result<ExitStatus> {
     rt.block_on(async move {
         let metrics = Arc::new(Metrics::new());
         let listen = p.settings.listen;
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
+        let listener = vigil_gateway::server::bind(listen, p.settings.backlog)
             .with_context(|| format!("cannot listen on {listen}"))?;
         let bound = listener.local_addr()?;
         p.settings.use_bound_address(bound);

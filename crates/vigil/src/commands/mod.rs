@@ -5,8 +5,10 @@ pub mod env;
 pub mod gateway;
 pub mod hook;
 pub mod lint;
+pub mod memory;
 pub mod purge;
 pub mod scan;
+pub mod seal;
 pub mod token;
 
 use crate::cli::{Cli, Command, GlobalArgs};
@@ -15,11 +17,12 @@ use std::path::Path;
 use vigil_core::{Config, ExitStatus, Section as _};
 
 /// The sections `vigil.toml` may have: the names the library crates registered for their
-/// sections (`scan` and `gateway` are still named here until their crates register theirs).
+/// sections (`gateway` is still named here until its crate registers its own).
 pub const SECTIONS: &[&str] = &[
-    "scan",
+    vigil_scan::config::ScanSection::NAME,
     vigil_env::EnvSection::NAME,
     vigil_token::TokenSection::NAME,
+    vigil_memory::MemorySection::NAME,
     "gateway",
     vigil_lint::LintSection::NAME,
 ];
@@ -39,8 +42,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Hook(args) => hook::run(args),
         Command::Purge(args) => purge::run(&cli.global, args),
         Command::Token(args) => token::run(&cli.global, args),
+        Command::Seal(args) => seal::run(&cli.global, args),
         Command::Gateway(args) => gateway::run(&cli.global, args),
         Command::Lint(args) => lint::run(&cli.global, args),
+        Command::Memory(args) => memory::run(&cli.global, args),
         Command::Completions(args) => completions::run(args),
     }
 }

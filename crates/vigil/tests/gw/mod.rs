@@ -302,10 +302,22 @@ impl Gateway {
 
     /// Starts it with these extra arguments.
     pub fn start_args(dir: &Path, config: &str, env: &[(&str, &str)], args: &[&str]) -> Gateway {
+        Self::start_with(dir, config, env, &["--log-format", "json"], args)
+    }
+
+    /// Starts it with these global arguments (before `gateway`) and these gateway arguments.
+    pub fn start_with(
+        dir: &Path,
+        config: &str,
+        env: &[(&str, &str)],
+        global: &[&str],
+        args: &[&str],
+    ) -> Gateway {
         std::fs::write(dir.join("vigil.toml"), config).unwrap();
         let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("vigil"));
         cmd.current_dir(dir)
-            .args(["--log-format", "json", "gateway"])
+            .args(global)
+            .arg("gateway")
             .args(args)
             .env_remove("VIGIL_CONFIG")
             .env_remove("MCP_DEV_BYPASS")
@@ -383,6 +395,11 @@ impl Gateway {
 }
 
 fn listening(line: &str) -> Option<SocketAddr> {
+    if !line.starts_with('{') {
+        // A text log line.
+        let (_, addr) = line.split_once("vigil gateway listening on ")?;
+        return addr.split_whitespace().next()?.parse().ok();
+    }
     let v: serde_json::Value = serde_json::from_str(line).ok()?;
     let fields = v.get("fields").unwrap_or(&v);
     fields.get("address")?.as_str()?.parse().ok()
@@ -581,4 +598,24 @@ impl SdkServer {
             child,
         }
     }
+}
+
+/// Sends `request` (raw bytes: any request line, headers and framing) on a new connection and
+/// returns everything the gateway answers until it closes the connection or 10 s pass.
+pub async fn raw(addr: SocketAddr, request: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let _ = s.write_all(request).await;
+    let mut got = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut got)).await;
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+/// The status code of a raw HTTP/1.1 answer (0 when there is none).
+pub fn raw_status(answer: &str) -> u16 {
+    answer
+        .strip_prefix("HTTP/1.1 ")
+        .and_then(|r| r.get(..3))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
 }

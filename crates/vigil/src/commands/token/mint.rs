@@ -21,6 +21,9 @@ pub struct MintArgs {
     /// An extra claim, KEY=VALUE; VALUE is read as JSON when it parses, else as a string.
     #[arg(long = "claim", value_name = "KEY=VALUE")]
     pub claims: Vec<String>,
+    /// Mint even with a weak or well-known default secret (local development only; warns).
+    #[arg(long)]
+    pub allow_weak_secret: bool,
     /// Where the key comes from.
     #[command(flatten)]
     pub keys: KeyArgs,
@@ -40,6 +43,11 @@ pub fn run(g: &GlobalArgs, args: MintArgs) -> anyhow::Result<ExitStatus> {
         &policy,
     )?;
     let key = ring.signer()?;
+    for w in vigil_token::compliance::refuse_weak([key], args.allow_weak_secret)? {
+        tracing::warn!(
+            "{w}: minting anyway (--allow-weak-secret); never use it outside development"
+        );
+    }
     let token = vigil_token::mint(key, &req, vigil_token::time::now()?, policy.max_ttl)?;
     tracing::info!(key = %key.label, aud = ?req.audiences, ttl = req.ttl, "token minted");
     println!("{token}");
