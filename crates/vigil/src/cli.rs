@@ -85,8 +85,7 @@ pub enum Command {
     Seal(crate::commands::seal::SealArgs),
     /// The authenticating gateway in front of MCP servers: JWT, rate limits, CORS, metrics.
     Gateway(crate::commands::gateway::GatewayArgs),
-    /// Lint MCP client configurations, voice manifests, tools/list results, compose stacks and
-    /// Discord bots against the security checklist; pin tools; probe live endpoints.
+    /// Lint MCP configs, voice manifests, compose stacks and Discord bots; pin tools, probe.
     Lint(crate::commands::lint::LintArgs),
     /// The agent memory store a model cannot escape: serve it over MCP, verify its audit log.
     Memory(crate::commands::memory::MemoryArgs),
