@@ -124,6 +124,12 @@ pub enum Invalid {
     /// A principal the audit log cannot record safely.
     #[error("the principal {0} (refused)")]
     BadPrincipal(&'static str),
+    /// The previous secret equals the current one: a rotation that was never finished.
+    #[error("equals the current secret (a rotation left half done): unset it or give the old secret")]
+    SamePrevious,
+    /// A `--head` that is not `SEQ:HASH`.
+    #[error("`{0}` is not a head like 12:<64 hex digits> (as `audit verify` prints it)")]
+    Head(String),
     /// An audit key too short to key the log with.
     #[error("the audit key must have at least 32 characters (generate one: openssl rand -base64 48)")]
     ShortAuditKey,
@@ -300,6 +306,12 @@ impl MemorySettings {
     /// `[memory.assertion]`; at least one, and no weak HMAC secret in either.
     fn authenticator(&self) -> Result<Authenticator, SettingsError> {
         let token = TokenSettings::load(&self.config, &self.env_files)?;
+        let (cur, prev) = (token.section.secret_env(), token.section.previous_env());
+        if let (Some(a), Some(b)) = (self.env.get(cur), self.env.get(prev)) {
+            if !a.is_empty() && a == b && cur != prev {
+                return Err(SettingsError::at(self.env.origin(prev), Invalid::SamePrevious));
+            }
+        }
         let ring = token.ring(&Default::default())?;
         refuse_weak(ring.keys(), false).map_err(|w| self.weak(w))?;
         let tokens = (!ring.keys().is_empty() || ring.jwks().is_some())
@@ -430,6 +442,18 @@ impl ChangeQuery {
         let since = since.map(|s| parse_since(s, now)).transpose()?;
         Ok(ChangeQuery { path, since })
     }
+}
+
+/// A head given on the command line: `SEQ:HASH` (64 hex digits).
+pub fn parse_head(s: &str) -> Result<(u64, String), SettingsError> {
+    let bad = || SettingsError::flag("--head", Invalid::Head(s.chars().take(80).collect()));
+    let (seq, hash) = s.split_once(':').ok_or_else(bad)?;
+    let seq: u64 = seq.trim().parse().map_err(|_| bad())?;
+    let hash = hash.trim().to_ascii_lowercase();
+    if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(bad());
+    }
+    Ok((seq, hash))
 }
 
 fn parse_since(s: &str, now: SystemTime) -> Result<SystemTime, SettingsError> {
