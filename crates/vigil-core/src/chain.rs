@@ -647,7 +647,10 @@ impl Chain {
                 let mut last = k.last.clone();
                 let rest = &bytes[k.len as usize..];
                 let whole = rest.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
-                for raw in rest[..whole].split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                for raw in rest[..whole]
+                    .split(|b| *b == b'\n')
+                    .filter(|l| !l.is_empty())
+                {
                     let parsed = std::str::from_utf8(raw)
                         .map_err(|_| None)
                         .and_then(|t| parse_line_with(self.key.as_ref(), t));
@@ -865,11 +868,7 @@ impl Chain {
         Ok(self.verify_bytes(&bytes, self.head()))
     }
 
-    fn verify_bytes(
-        &self,
-        bytes: &[u8],
-        head: Result<Option<Head>, ChainError>,
-    ) -> Verification {
+    fn verify_bytes(&self, bytes: &[u8], head: Result<Option<Head>, ChainError>) -> Verification {
         let head_missing = matches!(head, Ok(None));
         let head = head.ok().flatten();
         let mut problems = Vec::new();

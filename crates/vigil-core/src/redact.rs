@@ -90,8 +90,8 @@ pub fn redact(text: &str) -> Cow<'_, str> {
                 if let Some(v) = c.name("v2") {
                     let after = src[c.get(0).map_or(0, |m| m.end())..].chars().next();
                     let inner_eq = v.as_str().trim_end_matches('=').contains('=');
-                    let key_then_value = v.as_str().ends_with('=')
-                        && after.is_some_and(|ch| !ch.is_whitespace());
+                    let key_then_value =
+                        v.as_str().ends_with('=') && after.is_some_and(|ch| !ch.is_whitespace());
                     if inner_eq || key_then_value {
                         return c[0].to_owned();
                     }
@@ -156,7 +156,10 @@ mod tests {
         ] {
             assert_eq!(redact(line), line);
         }
-        let t = tok(&["MTk4NjIyNDgzNDcxOTI1MjQ4", ".Cl2FMQ.ZnCjm1XVW7vRze4b7Cq4se7kKWs"]);
+        let t = tok(&[
+            "MTk4NjIyNDgzNDcxOTI1MjQ4",
+            ".Cl2FMQ.ZnCjm1XVW7vRze4b7Cq4se7kKWs",
+        ]);
         assert!(!redact(&format!("header Bot {t} sent")).contains(&t));
         assert!(!redact(&format!("header Bot {t}")).contains(&t));
     }

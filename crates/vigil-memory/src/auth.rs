@@ -135,9 +135,7 @@ pub fn check_principal(p: &str) -> Result<(), &'static str> {
     if p.len() > MAX_PRINCIPAL {
         return Err("longer than 256 bytes");
     }
-    let invisible = |c: char| {
-        matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
-    };
+    let invisible = |c: char| matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}');
     if p.chars().any(|c| c.is_control() || invisible(c)) {
         return Err("holds a control or invisible formatting character");
     }

@@ -131,9 +131,7 @@ pub enum MemoryError {
     #[error("audit log: {0}")]
     Audit(#[from] vigil_core::chain::ChainError),
     /// The audit log does not verify, so its records are not handed out as history.
-    #[error(
-        "the audit log does not verify ({detail}); run `vigil memory audit verify`"
-    )]
+    #[error("the audit log does not verify ({detail}); run `vigil memory audit verify`")]
     Untrusted {
         /// The first problem.
         detail: String,

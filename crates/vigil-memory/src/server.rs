@@ -447,10 +447,6 @@ where
     let (mine, theirs) = tokio::io::duplex(1 << 20);
     let (from_sdk, mut to_sdk) = tokio::io::split(mine);
     let server = MemoryServer::new(store, Some(principal)).inline();
-    let running = server
-        .serve(tokio::io::split(theirs))
-        .await
-        .map_err(std::io::Error::other)?;
     let pending: Arc<std::sync::Mutex<HashSet<String>>> = Arc::default();
     let answered = Arc::new(tokio::sync::Notify::new());
     let (errors_tx, mut errors_rx) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
@@ -477,8 +473,7 @@ where
                 }
             };
             let id = value.get("id").cloned();
-            if serde_json::from_value::<rmcp::model::ClientJsonRpcMessage>(value.clone()).is_err()
-            {
+            if serde_json::from_value::<rmcp::model::ClientJsonRpcMessage>(value.clone()).is_err() {
                 let _ = errors_tx.send(rpc_error(
                     id.unwrap_or(Value::Null),
                     -32600,
@@ -487,7 +482,9 @@ where
                 continue;
             }
             if let (Some(id), true) = (id, value.get("method").is_some()) {
-                p.lock().unwrap_or_else(|e| e.into_inner()).insert(id.to_string());
+                p.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(id.to_string());
             }
             if to_sdk.write_all(text).await.is_err() || to_sdk.write_all(b"\n").await.is_err() {
                 break;
@@ -564,11 +561,18 @@ where
         }
         let _ = out.flush().await;
     });
-    let r = running.waiting().await;
+    // The handshake comes through the tasks above, so they run before the SDK is awaited.
+    let r = match server.serve(tokio::io::split(theirs)).await {
+        Ok(running) => running
+            .waiting()
+            .await
+            .map(|_| ())
+            .map_err(std::io::Error::other),
+        Err(e) => Err(std::io::Error::other(e)),
+    };
     let _ = reader.await;
     let _ = writer.await;
-    r.map_err(std::io::Error::other)?;
-    Ok(())
+    r
 }
 
 /// How the server speaks, with what it needs for that: resolved from the flags by
@@ -687,7 +691,12 @@ fn http_error(status: http::StatusCode, code: &str, message: &str) -> http::Resp
     http::Response::builder()
         .status(status)
         .header(http::header::CONTENT_TYPE, "application/json")
-        .body(Full::new(Bytes::from(json!({"error": code, "message": message}).to_string())).boxed())
+        .body(
+            Full::new(Bytes::from(
+                json!({"error": code, "message": message}).to_string(),
+            ))
+            .boxed(),
+        )
         .expect("a valid response")
 }
 

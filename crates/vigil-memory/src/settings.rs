@@ -125,13 +125,17 @@ pub enum Invalid {
     #[error("the principal {0} (refused)")]
     BadPrincipal(&'static str),
     /// The previous secret equals the current one: a rotation that was never finished.
-    #[error("equals the current secret (a rotation left half done): unset it or give the old secret")]
+    #[error(
+        "equals the current secret (a rotation left half done): unset it or give the old secret"
+    )]
     SamePrevious,
     /// A `--head` that is not `SEQ:HASH`.
     #[error("`{0}` is not a head like 12:<64 hex digits> (as `audit verify` prints it)")]
     Head(String),
     /// An audit key too short to key the log with.
-    #[error("the audit key must have at least 32 characters (generate one: openssl rand -base64 48)")]
+    #[error(
+        "the audit key must have at least 32 characters (generate one: openssl rand -base64 48)"
+    )]
     ShortAuditKey,
     /// A `--since` that is neither a time nor a duration.
     #[error("`{0}` is neither an RFC 3339 time nor a duration like 2h or 7d")]
@@ -246,7 +250,10 @@ impl MemorySettings {
         };
         vigil_core::redact::register(&secret);
         if secret.len() < 32 || secret.chars().all(|c| Some(c) == secret.chars().next()) {
-            return Err(SettingsError::at(self.env.origin(var), Invalid::ShortAuditKey));
+            return Err(SettingsError::at(
+                self.env.origin(var),
+                Invalid::ShortAuditKey,
+            ));
         }
         let hk = hkdf::Hkdf::<sha2::Sha256>::new(Some(b"vigil-memory-audit"), secret.as_bytes());
         let mut key = [0u8; 32];
@@ -309,7 +316,10 @@ impl MemorySettings {
         let (cur, prev) = (token.section.secret_env(), token.section.previous_env());
         if let (Some(a), Some(b)) = (self.env.get(cur), self.env.get(prev)) {
             if !a.is_empty() && a == b && cur != prev {
-                return Err(SettingsError::at(self.env.origin(prev), Invalid::SamePrevious));
+                return Err(SettingsError::at(
+                    self.env.origin(prev),
+                    Invalid::SamePrevious,
+                ));
             }
         }
         let ring = token.ring(&Default::default())?;

@@ -276,7 +276,9 @@ fn open_private(state: &OwnedFd, dir: &Path, name: &str) -> Result<File, MemoryE
     )
     .map_err(|e| {
         let reason = if e == Errno::LOOP {
-            std::io::Error::other("is a symbolic link (refused: links in state/ are never followed)")
+            std::io::Error::other(
+                "is a symbolic link (refused: links in state/ are never followed)",
+            )
         } else {
             e.into()
         };

@@ -1207,7 +1207,13 @@ fn a_keyed_log_finds_a_consistent_rewrite_and_a_recorded_head_finds_a_rollback()
     let mut r = Raw::start(&root, "alice", &[], &env);
     let (v, err) = r.call(9, "memory_write", json!({"path": "b.md", "content": "x"}));
     assert!(err && v["error"] == "audit", "{v}");
-    assert!(!v["message"].as_str().unwrap().contains(t.path().to_str().unwrap()), "{v}");
+    assert!(
+        !v["message"]
+            .as_str()
+            .unwrap()
+            .contains(t.path().to_str().unwrap()),
+        "{v}"
+    );
     drop(r);
 
     // Plain log: a rollback (log and head cut back together) is consistent; the head recorded
@@ -1230,7 +1236,10 @@ fn a_keyed_log_finds_a_consistent_rewrite_and_a_recorded_head_finds_a_rollback()
         .collect();
     std::fs::write(&log2, format!("{}\n{}\n", lines[0], lines[1])).unwrap();
     let h2: Value = serde_json::from_str(&lines[1]).unwrap();
-    let slot = format!("{{\"seq\":2,\"hash\":\"{}\"}}", h2["hash"].as_str().unwrap());
+    let slot = format!(
+        "{{\"seq\":2,\"hash\":\"{}\"}}",
+        h2["hash"].as_str().unwrap()
+    );
     std::fs::write(
         root2.join("state/audit.head"),
         format!("{slot:<127}\n{slot:<127}\n"),
@@ -1269,7 +1278,10 @@ fn a_log_broken_in_the_middle_refuses_writes_and_history_and_log_say_so() {
     let o = run(t.path(), &["memory", "log", "--root", "mem"]);
     expect_exit(&o, 1);
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.lines().filter(|l| l.ends_with("UNVERIFIED")).count() >= 2, "{out}");
+    assert!(
+        out.lines().filter(|l| l.ends_with("UNVERIFIED")).count() >= 2,
+        "{out}"
+    );
     assert!(String::from_utf8_lossy(&o.stderr).contains("does not verify"));
 }
 
@@ -1403,21 +1415,42 @@ fn http_sessions_are_capped_and_belong_to_their_principal() {
         ("Mcp-Session-Id", id1.as_str()),
         ("MCP-Protocol-Version", "2025-06-18"),
     ];
-    assert_eq!(raw_http(server.addr, "POST", "/mcp", &host, &m, &list).0, 404);
-    assert_eq!(raw_http(server.addr, "DELETE", "/mcp", &host, &m, "").0, 404);
+    assert_eq!(
+        raw_http(server.addr, "POST", "/mcp", &host, &m, &list).0,
+        404
+    );
+    assert_eq!(
+        raw_http(server.addr, "DELETE", "/mcp", &host, &m, "").0,
+        404
+    );
     let mine = [
         ("Authorization", alice.as_str()),
         ("Mcp-Session-Id", id1.as_str()),
         ("MCP-Protocol-Version", "2025-06-18"),
     ];
-    assert_eq!(raw_http(server.addr, "POST", "/mcp", &host, &mine, &list).0, 200);
+    assert_eq!(
+        raw_http(server.addr, "POST", "/mcp", &host, &mine, &list).0,
+        200
+    );
     // The cap: a second session opens, a third is refused.
-    assert_eq!(raw_http(server.addr, "POST", "/mcp", &host, a, &init).0, 200);
-    assert_eq!(raw_http(server.addr, "POST", "/mcp", &host, a, &init).0, 503);
+    assert_eq!(
+        raw_http(server.addr, "POST", "/mcp", &host, a, &init).0,
+        200
+    );
+    assert_eq!(
+        raw_http(server.addr, "POST", "/mcp", &host, a, &init).0,
+        503
+    );
     // MCP lives at /mcp only; a Host with userinfo is refused.
-    assert_eq!(raw_http(server.addr, "POST", "/other", &host, a, &init).0, 404);
+    assert_eq!(
+        raw_http(server.addr, "POST", "/other", &host, a, &init).0,
+        404
+    );
     let evil = format!("evil@{host}");
-    assert_eq!(raw_http(server.addr, "POST", "/mcp", &evil, a, &init).0, 403);
+    assert_eq!(
+        raw_http(server.addr, "POST", "/mcp", &evil, a, &init).0,
+        403
+    );
 }
 
 #[test]
@@ -1451,7 +1484,11 @@ fn empty_files_and_folders_count_against_the_total_cap_and_the_counter_is_recoun
     // A counter reset to 0 is not believed: recounted at start.
     std::fs::write(root.join("state/usage"), "0").unwrap();
     let mut r = Raw::start(&root, "a", &["--config", cfg], &[]);
-    let (v, err) = r.call(1, "memory_write", json!({"path": "big.md", "content": "x".repeat(3000)}));
+    let (v, err) = r.call(
+        1,
+        "memory_write",
+        json!({"path": "big.md", "content": "x".repeat(3000)}),
+    );
     assert!(err && v["error"] == "store_full", "{v}");
 }
 
@@ -1461,7 +1498,11 @@ fn content_stays_out_of_verbose_logs_and_a_principal_named_bot_logs_cleanly() {
     let root = t.path().join("mem");
     let marker = format!("MARK{}", &secret()[..12]);
     let mut r = Raw::start(&root, "alice-bot", &["-vv"], &[]);
-    let (_, err) = r.call(1, "memory_write", json!({"path": "a.md", "content": marker}));
+    let (_, err) = r.call(
+        1,
+        "memory_write",
+        json!({"path": "a.md", "content": marker}),
+    );
     assert!(!err);
     let (_, logs) = r.close();
     assert!(!logs.contains(&marker), "{logs}");
@@ -1474,7 +1515,12 @@ fn a_replayed_or_jti_less_assertion_is_refused() {
     let t = tempfile::tempdir().unwrap();
     let gw = secret() + "-gateway";
     let config = "[memory.assertion]\nissuer = \"vigil-gateway\"\nsecret_env = \"GW_SECRET\"\n";
-    let server = Listening::start(t.path(), &t.path().join("mem"), config, &[("GW_SECRET", &gw)]);
+    let server = Listening::start(
+        t.path(),
+        &t.path().join("mem"),
+        config,
+        &[("GW_SECRET", &gw)],
+    );
     let host = server.addr.to_string();
     let a = vigil_token::mint_assertion(&key(&gw), "vigil-gateway", "memory", "carol", now(), 30)
         .unwrap();
@@ -1493,7 +1539,10 @@ fn stdio_answers_garbage_lines_and_drains_pipelined_calls_on_close() {
     assert_eq!(v["error"]["code"], -32700, "{v}");
     r.line(r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"memory_read","arguments":{"path":"\udc80"}}}"#);
     let v = r.out.recv_timeout(Duration::from_secs(10)).unwrap();
-    assert!(v.get("error").is_some() || v["result"]["isError"] == true, "{v}");
+    assert!(
+        v.get("error").is_some() || v["result"]["isError"] == true,
+        "{v}"
+    );
     r.line(r#"{"jsonrpc":"2.0","id":8,"bogus":true}"#);
     let v = r.out.recv_timeout(Duration::from_secs(10)).unwrap();
     assert_eq!(v["error"]["code"], -32600, "{v}");
@@ -1509,7 +1558,10 @@ fn stdio_answers_garbage_lines_and_drains_pipelined_calls_on_close() {
         rest.iter().filter_map(|v| v["id"].as_u64()).collect();
     assert_eq!(answered.len(), 60, "{} answered", answered.len());
     assert_eq!(
-        std::fs::read_to_string(root.join("files/log.md")).unwrap().lines().count(),
+        std::fs::read_to_string(root.join("files/log.md"))
+            .unwrap()
+            .lines()
+            .count(),
         60
     );
 }
