@@ -26,6 +26,15 @@ pub enum EnvFileError {
         /// The file, as named.
         path: PathBuf,
     },
+    /// Larger than [`MAX_SIZE`]: no env file is, and reading it whole would cost memory and
+    /// time for nothing.
+    #[error("{}: {size} bytes, over the 1 MiB an env file may have; refused (is it an env file?)", path.display())]
+    TooLarge {
+        /// The file, as named.
+        path: PathBuf,
+        /// Its size.
+        size: u64,
+    },
     /// A line no dialect reads.
     #[error("{}:{}: {}", path.display(), error.line, error.message)]
     Parse {
@@ -40,7 +49,9 @@ impl EnvFileError {
     /// The file (and line) the error is about.
     pub fn origin(&self) -> Origin {
         let (path, line) = match self {
-            EnvFileError::Read { path, .. } | EnvFileError::NotText { path } => (path, None),
+            EnvFileError::Read { path, .. }
+            | EnvFileError::NotText { path }
+            | EnvFileError::TooLarge { path, .. } => (path, None),
             EnvFileError::Parse { path, error } => (path, Some(error.line)),
         };
         Origin::EnvFile {
@@ -55,10 +66,14 @@ impl EnvFileError {
         match self {
             EnvFileError::Read { path, .. }
             | EnvFileError::NotText { path }
+            | EnvFileError::TooLarge { path, .. }
             | EnvFileError::Parse { path, .. } => path,
         }
     }
 }
+
+/// The largest env file Vigil reads (1 MiB).
+pub const MAX_SIZE: u64 = 1 << 20;
 
 /// Reads and parses the env file at `path`; errors name `path` as given.
 pub fn load(path: &Path) -> Result<Document, EnvFileError> {
@@ -68,10 +83,23 @@ pub fn load(path: &Path) -> Result<Document, EnvFileError> {
 /// Reads and parses the env file at `base.join(path)`; errors name `path` (relative to the
 /// project root, say) as given.
 pub fn load_in(base: &Path, path: &Path) -> Result<Document, EnvFileError> {
-    let bytes = std::fs::read(base.join(path)).map_err(|error| EnvFileError::Read {
+    use std::io::Read as _;
+    let read_err = |error| EnvFileError::Read {
         path: path.to_path_buf(),
         error,
-    })?;
+    };
+    let file = std::fs::File::open(base.join(path)).map_err(read_err)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_SIZE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_err)?;
+    if bytes.len() as u64 > MAX_SIZE {
+        let size = std::fs::metadata(base.join(path)).map_or(bytes.len() as u64, |m| m.len());
+        return Err(EnvFileError::TooLarge {
+            path: path.to_path_buf(),
+            size,
+        });
+    }
     let text = match String::from_utf8(bytes) {
         Ok(t) if !t.contains('\0') => t,
         _ => {

@@ -23,9 +23,11 @@ pub const SECTIONS: &[&str] = &[
     "gateway",
 ];
 
-/// `vigil.toml` (`--config`, else `./vigil.toml`, else empty), with no section unknown.
+/// `vigil.toml` (`--config`, else the nearest `vigil.toml` here or in a parent folder up to the
+/// git top level, else empty at that top level), with no section unknown. Its folder is the
+/// project root of `vigil env`, `vigil token check-config` and their kin.
 pub fn config(g: &GlobalArgs) -> anyhow::Result<Config> {
-    let config = Config::discover(g.config.as_deref(), Path::new("."))?;
+    let config = Config::discover_project(g.config.as_deref(), Path::new("."))?;
     config.check_sections(SECTIONS)?;
     Ok(config)
 }
@@ -35,7 +37,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Scan(args) => scan::run(&cli.global, args),
         Command::Env(args) => env::run(&cli.global, args),
-        Command::Hook(args) => hook::run(args),
+        Command::Hook(args) => hook::run(&cli.global, args),
         Command::Purge(args) => purge::run(&cli.global, args),
         Command::Token(args) => token::run(&cli.global, args),
         Command::Seal(args) => seal::run(&cli.global, args),
