@@ -3,8 +3,8 @@
 //! A baseline matches the secret's own content, never its place: each entry is a salted hash of
 //! rule, file and secret, so a moved line stays known and a different secret on a baselined line
 //! is new. The baseline is committed, so its hash is made deliberately slow: Argon2id
-//! ([`KDF`]: 12 MiB of memory and 3 passes, tens of milliseconds per guess) keyed with a random
-//! salt per baseline, so a guess of a weak secret costs an attacker that much work for each
+//! ([`KDF`]: 8 MiB of memory, about 10 ms of one core per guess) keyed with a random salt per
+//! baseline, so a guess of a weak secret costs an attacker that much work for each
 //! baseline and each entry; it is computed only for findings whose rule and file some entry
 //! names, so scans stay fast. Older files are read too, with a warning to rewrite them: format
 //! 2 (fast salted SHA-256), Vigil's first format (a JSON report; its unsalted `hash` is used,
@@ -30,8 +30,9 @@ use std::path::{Path, PathBuf};
 pub const FORMAT: u32 = 3;
 
 /// The key derivation of format 3 entries, as written in the file: Argon2id (version 0x13) with
-/// 12 MiB of memory, 3 passes, 1 lane (OWASP's second recommended setting).
-pub const KDF: &str = "argon2id m=12288 t=3 p=1";
+/// 8 MiB of memory, 1 pass, 1 lane: about 10 ms of one core per hash on this project's machine
+/// (BENCHMARKS.md), against microseconds for a SHA-256.
+pub const KDF: &str = "argon2id m=8192 t=1 p=1";
 
 /// Argon2id parameters (memory in KiB, passes, lanes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -23,10 +23,17 @@ pub const SECTIONS: &[&str] = &[
     "gateway",
 ];
 
-/// `vigil.toml` (`--config`, else the nearest `vigil.toml` here or in a parent folder up to the
-/// git top level, else empty at that top level), with no section unknown. Its folder is the
-/// project root of `vigil env`, `vigil token check-config` and their kin.
+/// `vigil.toml` (`--config`, else `./vigil.toml`, else empty), with no section unknown.
 pub fn config(g: &GlobalArgs) -> anyhow::Result<Config> {
+    let config = Config::discover(g.config.as_deref(), Path::new("."))?;
+    config.check_sections(SECTIONS)?;
+    Ok(config)
+}
+
+/// The project's `vigil.toml`: `--config`, else the nearest `vigil.toml` here or in a parent
+/// folder up to the git top level, else an empty one at that top level; no section unknown. Its
+/// folder is the project root of `vigil env` and `vigil token` (vigil-env's root rule).
+pub fn project_config(g: &GlobalArgs) -> anyhow::Result<Config> {
     let config = Config::discover_project(g.config.as_deref(), Path::new("."))?;
     config.check_sections(SECTIONS)?;
     Ok(config)

@@ -68,7 +68,7 @@ pub fn run(g: &GlobalArgs, args: EnvArgs) -> anyhow::Result<ExitStatus> {
 
 /// Opens the project for `access` and says what recovery did and which files were skipped.
 pub fn open(g: &GlobalArgs, access: Access) -> anyhow::Result<Project> {
-    let settings = EnvSettings::resolve(&super::config(g)?)?;
+    let settings = EnvSettings::resolve(&super::project_config(g)?)?;
     let project = Project::open(settings, access)?;
     match project.recovery {
         Recovery::Nothing => {}
