@@ -4,6 +4,7 @@
 //! rules every part must keep (a secret never reaches a log, an error names where its value was
 //! written: [`Origin`]) are written once.
 
+pub mod chain;
 pub mod ciphertext;
 pub mod config;
 pub mod duration;

@@ -16,6 +16,7 @@ const CRATES: &[&str] = &[
     "vigil-scan",
     "vigil-env",
     "vigil-token",
+    "vigil-memory",
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

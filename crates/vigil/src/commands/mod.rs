@@ -4,6 +4,7 @@ pub mod completions;
 pub mod env;
 pub mod gateway;
 pub mod hook;
+pub mod memory;
 pub mod purge;
 pub mod scan;
 pub mod seal;
@@ -20,6 +21,7 @@ pub const SECTIONS: &[&str] = &[
     vigil_scan::config::ScanSection::NAME,
     vigil_env::EnvSection::NAME,
     vigil_token::TokenSection::NAME,
+    vigil_memory::MemorySection::NAME,
     "gateway",
 ];
 
@@ -49,6 +51,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Token(args) => token::run(&cli.global, args),
         Command::Seal(args) => seal::run(&cli.global, args),
         Command::Gateway(args) => gateway::run(&cli.global, args),
+        Command::Memory(args) => memory::run(&cli.global, args),
         Command::Completions(args) => completions::run(args),
     }
 }
