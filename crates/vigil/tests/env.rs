@@ -2061,7 +2061,7 @@ fn overlapping_configurations_share_one_lock() {
             )
         }
     });
-    let slow = StdCommand::new(env!("CARGO_BIN_EXE_vigil"))
+    let slow = StdCommand::new(assert_cmd::cargo::cargo_bin("vigil"))
         .current_dir(&app)
         .args(["env", "rotate", "--write"])
         .env("VIGIL_TEST_STEP_DELAY_MS", "150")
@@ -2147,10 +2147,10 @@ fn configured_paths_that_match_nothing_and_empty_projects_are_refused() {
     }
 }
 
-/// N: a partial rotation is not "changed outside vigil"; a rotation time that is garbage or in
-/// the future is an error naming the ledger line, never `ok`.
+/// N: a rotation of some environments only (its files limited by a configuration, or by
+/// `--environment`) is not "changed outside vigil" in the others.
 #[test]
-fn status_after_a_partial_rotation_and_bad_ledger_dates() {
+fn status_after_a_partial_rotation_is_not_changed() {
     let dir = TempDir::new().unwrap();
     let d = dir.path();
     write(d, ".env", format!("MCP_JWT_SECRET={}\n", value(260, 64)));
@@ -2164,6 +2164,27 @@ fn status_after_a_partial_rotation_and_bad_ledger_dates() {
         ".env.staging",
         format!("MCP_JWT_SECRET={}\n", value(262, 64)),
     );
+    // Limited by a configuration used for that one run, then removed.
+    write(
+        d,
+        "vigil.toml",
+        "[env]\nfiles = [\".env.prod\", \".env.staging\"]\n",
+    );
+    let out = run(
+        d,
+        &["env", "rotate", "--tokens", "MCP_JWT_SECRET", "--write"],
+    );
+    expect_exit(&out, 0);
+    std::fs::remove_file(d.join("vigil.toml")).unwrap();
+    assert_eq!(
+        get(d, ".env", "MCP_JWT_SECRET"),
+        value(260, 64),
+        "default untouched"
+    );
+    let out = run(d, &["env", "status", "--format", "json"]);
+    expect_exit(&out, 0);
+    assert_eq!(json(&out)[0]["changed"], false, "{}", stdout(&out));
+    // Limited with --environment.
     let out = run(
         d,
         &[
@@ -2179,14 +2200,28 @@ fn status_after_a_partial_rotation_and_bad_ledger_dates() {
         ],
     );
     expect_exit(&out, 0);
-    assert_eq!(
-        get(d, ".env", "MCP_JWT_SECRET"),
-        value(260, 64),
-        "default untouched"
-    );
+    assert_eq!(get(d, ".env", "MCP_JWT_SECRET"), value(260, 64));
     let out = run(d, &["env", "status", "--format", "json"]);
     expect_exit(&out, 0);
     assert_eq!(json(&out)[0]["changed"], false, "{}", stdout(&out));
+}
+
+/// N: a rotation time that is garbage or in the future is an error naming the ledger line,
+/// never `ok`.
+#[test]
+fn status_refuses_bad_or_future_ledger_dates() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        ".env.prod",
+        format!("MCP_JWT_SECRET={}\n", value(263, 64)),
+    );
+    let out = run(
+        d,
+        &["env", "rotate", "--tokens", "MCP_JWT_SECRET", "--write"],
+    );
+    expect_exit(&out, 0);
     let ledger = read(d, ".vigil/rotation.toml");
     let line = ledger
         .lines()

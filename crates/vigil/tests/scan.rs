@@ -744,6 +744,25 @@ fn baselines_and_report_hashes_are_no_cheap_oracle() {
         cheap,
         "the report's hash is the cheap oracle"
     );
+    // The report hash is the slow one, the same in every run and format: SARIF's `vigil/v2`
+    // fingerprint stays stable for code scanning.
+    let slow = vigil_scan::baseline::report_hash(&rule, "app.py", weak);
+    assert_eq!(f["hash"].as_str().unwrap(), slow);
+    for _ in 0..2 {
+        let out = run(r, &["scan", "app.py", "-f", "sarif"]);
+        expect_exit(&out, 1);
+        let s = json(&out);
+        let fp = &s["runs"][0]["results"][0]["partialFingerprints"];
+        assert_eq!(fp["vigil/v2"].as_str(), Some(slow.as_str()), "{fp}");
+        assert_eq!(
+            fp["gitleaks/fingerprint"],
+            format!("app.py:{rule}:1"),
+            "{fp}"
+        );
+    }
+    let out = run(r, &["scan", "app.py", "-f", "csv"]);
+    expect_exit(&out, 1);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&slow));
     expect_exit(
         &run(r, &["scan", "app.py", "--baseline-write", "base.json"]),
         0,
