@@ -4,6 +4,7 @@ pub mod completions;
 pub mod env;
 pub mod gateway;
 pub mod hook;
+pub mod lint;
 pub mod memory;
 pub mod purge;
 pub mod scan;
@@ -23,6 +24,7 @@ pub const SECTIONS: &[&str] = &[
     vigil_token::TokenSection::NAME,
     vigil_memory::MemorySection::NAME,
     "gateway",
+    vigil_lint::LintSection::NAME,
 ];
 
 /// `vigil.toml` (`--config`, else `./vigil.toml`, else empty), with no section unknown.
@@ -51,6 +53,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Token(args) => token::run(&cli.global, args),
         Command::Seal(args) => seal::run(&cli.global, args),
         Command::Gateway(args) => gateway::run(&cli.global, args),
+        Command::Lint(args) => lint::run(&cli.global, args),
         Command::Memory(args) => memory::run(&cli.global, args),
         Command::Completions(args) => completions::run(args),
     }
