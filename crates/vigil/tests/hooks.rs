@@ -545,3 +545,16 @@ fn husky_v8_gets_the_command_in_its_own_hook_file() {
     expect_exit(&out, 0);
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }
+
+/// P: `-q` silences what `hook install` did (chatter on stderr); the hook is installed all the
+/// same and works.
+#[test]
+fn quiet_hook_install_says_nothing_and_still_protects() {
+    let dir = repo();
+    let d = dir.path();
+    let out = run(d, &["-q", "hook", "install"]);
+    expect_exit(&out, 0);
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "");
+    secret_is_blocked_and_clean_commits_pass(d, 9);
+}
