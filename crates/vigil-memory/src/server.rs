@@ -248,6 +248,12 @@ fn dispatch(store: &Store, tool: &str, arguments: Value, principal: &str) -> Opt
             }
             "memory_write" => {
                 let a: WriteArgs = args(arguments)?;
+                if a.expected_version.as_ref().is_some_and(|v| v.len() > 64) {
+                    return Err(Outcome::BadArgs(
+                        "expected_version: longer than 64 characters (a version is a SHA-256)"
+                            .into(),
+                    ));
+                }
                 paged(
                     store.write(who, &a.path, &a.content, a.expected_version.as_deref()),
                     |_| None,
@@ -322,7 +328,13 @@ fn result(outcome: Outcome, limit: u64, root: &str) -> (CallToolResult, &'static
             };
             let mut v = json!({"error": e.code(), "message": message});
             if let MemoryError::Conflict { found, .. } = &e {
-                v["found"] = found.clone().into();
+                // What to pass as `expected_version` to retry: `""` when there is no file.
+                let found = if found == "absent" {
+                    ""
+                } else {
+                    found.as_str()
+                };
+                v["found"] = found.into();
             }
             if let MemoryError::TooLarge { size, limit, .. } = &e {
                 v["size"] = (*size).into();

@@ -483,17 +483,53 @@ fn listen_refuses_missing_forged_and_header_only_requests() {
         ),
         200
     );
-    // The principal the audit log records is the assertion's subject, not a header's.
-    let a = assertion(&gateway_secret, "memory", "carol", now(), 30);
-    let spec = json!({"http": {"url": server.url(), "headers": {
-            "Authorization": bearer(&a), "X-Vigil-Subject": "mallory"}},
-        "calls": [call("memory_write", json!({"path": "who.md", "content": "x"})),
-                  call("memory_history", json!({"path": "who.md"}))]});
-    let out = run_py(&spec);
-    assert_eq!(
-        out["results"][1]["structured"]["changes"][0]["principal"],
-        "carol"
-    );
+    // The principal the audit log records is the assertion's subject, not a header's. A gateway
+    // signs one assertion per request (each is accepted once), so each request carries its own.
+    let fresh = || bearer(&assertion(&gateway_secret, "memory", "carol", now(), 30));
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "1"}}})
+    .to_string();
+    let a1 = fresh();
+    let h = [
+        ("Authorization", a1.as_str()),
+        ("X-Vigil-Subject", "mallory"),
+    ];
+    let (status, id) = raw_http(addr, "POST", "/mcp", &host, &h, &init);
+    assert_eq!(status, 200);
+    let id = id.expect("a session");
+    for (n, body) in [
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+            "name": "memory_write", "arguments": {"path": "who.md", "content": "x"}}}),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let a = fresh();
+        let h = [
+            ("Authorization", a.as_str()),
+            ("X-Vigil-Subject", "mallory"),
+            ("Mcp-Session-Id", id.as_str()),
+            ("MCP-Protocol-Version", "2025-06-18"),
+        ];
+        let status = raw_http(addr, "POST", "/mcp", &host, &h, &body.to_string()).0;
+        assert!(status == 200 || status == 202, "{n}: {status}");
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let o = run(t.path(), &["memory", "log", "--root", "mem", "-f", "json"]);
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+        if let Some(c) = v
+            .as_array()
+            .and_then(|a| a.iter().find(|c| c["path"] == "who.md"))
+        {
+            assert_eq!(c["principal"], "carol", "{c}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no write recorded: {v}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 #[test]
@@ -1563,5 +1599,35 @@ fn stdio_answers_garbage_lines_and_drains_pipelined_calls_on_close() {
             .lines()
             .count(),
         60
+    );
+}
+
+#[test]
+fn conflict_on_a_missing_file_and_an_over_long_expected_version_answer_usefully() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("mem");
+    let mut r = Raw::start(&root, "alice", &[], &[]);
+    let (v, err) = r.call(
+        1,
+        "memory_write",
+        json!({"path": "a.md", "content": "x", "expected_version": "0".repeat(64)}),
+    );
+    assert!(err && v["error"] == "conflict" && v["found"] == "", "{v}");
+    let (v, err) = r.call(
+        2,
+        "memory_write",
+        json!({"path": "a.md", "content": "x", "expected_version": "0".repeat(65)}),
+    );
+    assert!(err && v["error"] == "invalid_arguments", "{v}");
+    // An over-cap file planted outside the tools reports its real size.
+    std::fs::write(root.join("files/big.md"), "y".repeat(400_000)).unwrap();
+    let (v, err) = r.call(
+        3,
+        "memory_append",
+        json!({"path": "big.md", "content": "z"}),
+    );
+    assert!(
+        err && v["error"] == "too_large" && v["size"] == 400_000,
+        "{v}"
     );
 }
