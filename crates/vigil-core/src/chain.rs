@@ -673,10 +673,14 @@ impl Chain {
             }
         }
         let v = self.verify_bytes(&bytes, self.head());
-        if let Some(p) = v.problems.iter().find(|p| {
-            !matches!(p, Problem::HeadBehind { .. } | Problem::TornTail { .. })
-                && !(matches!(p, Problem::HeadMissing) && v.lines <= 1)
-        }) {
+        // A crash's traces are for `recover`: a torn last line, a line past the head, the first
+        // line written before its head.
+        let crash_trace = |p: &Problem| match p {
+            Problem::HeadBehind { .. } | Problem::TornTail { .. } => true,
+            Problem::HeadMissing => v.lines <= 1,
+            _ => false,
+        };
+        if let Some(p) = v.problems.iter().find(|p| !crash_trace(p)) {
             return Err(diverged(p.to_string()));
         }
         Ok(Some(bytes))

@@ -821,32 +821,28 @@ pub async fn serve_http(
                             .get(SESSION_HEADER)
                             .and_then(|h| h.to_str().ok())
                             .map(str::to_owned);
-                        match &session {
-                            Some(id) => {
-                                let owner = owners
-                                    .lock()
-                                    .unwrap_or_else(|e| e.into_inner())
-                                    .get(id)
-                                    .cloned();
-                                if owner.is_some_and(|o| o != p.subject) {
-                                    // Someone else's session: as if it did not exist.
-                                    return Ok(http_error(
-                                        http::StatusCode::NOT_FOUND,
-                                        "session_not_found",
-                                        "no such session",
-                                    ));
-                                }
+                        let opening = session.is_none() && req.method() == http::Method::POST;
+                        if opening && manager.sessions.read().await.len() >= max_sessions {
+                            return Ok(http_error(
+                                http::StatusCode::SERVICE_UNAVAILABLE,
+                                "too_many_sessions",
+                                "too many open sessions; close one or retry later",
+                            ));
+                        }
+                        if let Some(id) = &session {
+                            let owner = owners
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .get(id)
+                                .cloned();
+                            if owner.is_some_and(|o| o != p.subject) {
+                                // Someone else's session: as if it did not exist.
+                                return Ok(http_error(
+                                    http::StatusCode::NOT_FOUND,
+                                    "session_not_found",
+                                    "no such session",
+                                ));
                             }
-                            None if req.method() == http::Method::POST => {
-                                if manager.sessions.read().await.len() >= max_sessions {
-                                    return Ok(http_error(
-                                        http::StatusCode::SERVICE_UNAVAILABLE,
-                                        "too_many_sessions",
-                                        "too many open sessions; close one or retry later",
-                                    ));
-                                }
-                            }
-                            None => {}
                         }
                         let subject = p.subject.clone();
                         req.extensions_mut().insert(p);

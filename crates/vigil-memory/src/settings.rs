@@ -249,7 +249,7 @@ impl MemorySettings {
             return Ok(None);
         };
         vigil_core::redact::register(&secret);
-        if secret.len() < 32 || secret.chars().all(|c| Some(c) == secret.chars().next()) {
+        if secret.len() < 32 || secret.chars().all(|c| secret.starts_with(c)) {
             return Err(SettingsError::at(
                 self.env.origin(var),
                 Invalid::ShortAuditKey,
