@@ -128,18 +128,32 @@ pub const MAX_PRINCIPAL: usize = 256;
 /// Checks a principal before the audit log records it: 1 to [`MAX_PRINCIPAL`] bytes, no control
 /// character (a newline would forge a row of `vigil memory log`, an escape sequence would reach
 /// a terminal) and no invisible or bidirectional formatting character.
-pub fn check_principal(p: &str) -> Result<(), &'static str> {
+pub fn check_principal(p: &str) -> Result<(), BadPrincipal> {
     if p.trim().is_empty() {
-        return Err("empty");
+        return Err(BadPrincipal::Empty);
     }
     if p.len() > MAX_PRINCIPAL {
-        return Err("longer than 256 bytes");
+        return Err(BadPrincipal::TooLong);
     }
     let invisible = |c: char| matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}');
     if p.chars().any(|c| c.is_control() || invisible(c)) {
-        return Err("holds a control or invisible formatting character");
+        return Err(BadPrincipal::Control);
     }
     Ok(())
+}
+
+/// Why [`check_principal`] refused a principal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum BadPrincipal {
+    /// Empty or only spaces.
+    #[error("is empty")]
+    Empty,
+    /// Over [`MAX_PRINCIPAL`] bytes.
+    #[error("is longer than 256 bytes")]
+    TooLong,
+    /// A control or invisible formatting character.
+    #[error("holds a control or invisible formatting character")]
+    Control,
 }
 
 fn subject(subject: String, via: Via) -> Result<Principal, Refusal> {

@@ -123,7 +123,7 @@ pub enum Invalid {
     Principal,
     /// A principal the audit log cannot record safely.
     #[error("the principal {0} (refused)")]
-    BadPrincipal(&'static str),
+    BadPrincipal(crate::auth::BadPrincipal),
     /// The previous secret equals the current one: a rotation that was never finished.
     #[error(
         "equals the current secret (a rotation left half done): unset it or give the old secret"
