@@ -31,8 +31,11 @@ pub const NEVER_DESCEND: &[&str] = &[
     ".cache",
 ];
 
-/// Files larger than this are skipped (and counted) in walks; named files over it are errors.
+/// Files larger than this are not linted (an error when they could be inputs).
 pub const MAX_FILE_SIZE: u64 = 10 << 20;
+
+/// The size limit of a client's own file (matched by name).
+pub const MAX_CLIENT_FILE_SIZE: u64 = 256 << 20;
 
 /// One finding, placed.
 #[derive(Debug, Clone)]
@@ -81,11 +84,19 @@ pub enum InputError {
         /// The OS error.
         message: String,
     },
-    /// A named file over the size limit.
-    #[error("{path}: larger than {MAX_FILE_SIZE} bytes; not linted")]
+    /// A file over the size limit.
+    #[error("{path}: larger than {limit_mib} MiB; not linted")]
     TooLarge {
         /// The path.
         path: String,
+        /// The limit it is over, in MiB.
+        limit_mib: u64,
+    },
+    /// A folder of a walk could not be listed (or an ignore file read).
+    #[error("{message}")]
+    Walk {
+        /// The walker's message (it names the path).
+        message: String,
     },
     /// It did not parse.
     #[error(transparent)]
@@ -107,7 +118,7 @@ pub struct Outcome {
     pub errors: Vec<InputError>,
     /// Documents linted, by kind name.
     pub linted: Vec<(String, &'static str)>,
-    /// Files a walk skipped for size.
+    /// Inputs not linted for size (each is also an error).
     pub too_large: u64,
     /// Tools seen, for `--pin`.
     pub tools: Vec<SeenTool>,
@@ -243,32 +254,50 @@ impl Linter {
     }
 
     /// Lints files and folders. Files given by name must be inputs `vigil lint` reads; folders
-    /// are walked (`.gitignore` respected, hidden files included, [`NEVER_DESCEND`] and
-    /// `[lint] exclude` skipped) and keep only what is recognised.
+    /// are walked (`.gitignore` and `.ignore` respected, hidden files included, [`NEVER_DESCEND`]
+    /// and `[lint] exclude` skipped) and keep only what is recognised. A walk never skips an
+    /// input silently: a client's file (matched by name) is read even when an ignore file
+    /// excludes it, and an input that cannot be read, decoded, parsed for depth, or is too large,
+    /// a symlink leaving the folder, or a folder that cannot be listed is an error (the run is
+    /// incomplete).
     pub fn run(&self, paths: &[PathBuf], threads: usize) -> Outcome {
         let out = Mutex::new(Outcome::default());
         let mut dirs = Vec::new();
+        let mut named_seen = std::collections::HashSet::new();
         for p in paths {
             match std::fs::metadata(p) {
                 Ok(m) if m.is_dir() => dirs.push(p.clone()),
-                Ok(m) if m.len() > MAX_FILE_SIZE => lock(&out)
-                    .errors
-                    .push(InputError::TooLarge { path: shown(p) }),
-                Ok(_) => self.file(p, &shown(p), true, &out),
+                Ok(m) => {
+                    // The same file named twice (or by --discover and a path) is linted once.
+                    let key = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+                    if !named_seen.insert(key) {
+                        continue;
+                    }
+                    if m.len() > size_limit(p) {
+                        lock(&out).errors.push(InputError::TooLarge {
+                            path: shown(p),
+                            limit_mib: size_limit(p) >> 20,
+                        });
+                    } else {
+                        self.file(p, &shown(p), true, &out);
+                    }
+                }
                 Err(e) => lock(&out).errors.push(InputError::Unreadable {
                     path: shown(p),
                     message: e.to_string(),
                 }),
             }
         }
+        let seen = Mutex::new(named_seen);
         for d in dirs {
-            self.walk(&d, threads, &out);
+            self.walk(&d, threads, &out, &seen);
         }
         let mut o = out.into_inner().unwrap_or_else(|e| e.into_inner());
         o.findings
             .sort_by(|a, b| (&a.path, a.region, a.rule).cmp(&(&b.path, b.region, b.rule)));
         o.linted.sort();
         o.errors.sort_by_key(|e| e.to_string());
+        o.errors.dedup();
         o
     }
 
@@ -283,6 +312,8 @@ impl Linter {
                 return;
             }
         };
+        let lossy = (!named && std::str::from_utf8(&bytes).is_err())
+            .then(|| String::from_utf8_lossy(&bytes).into_owned());
         match Document::from_bytes(path, shown, bytes) {
             Ok(Some(doc)) => {
                 let (f, t) = self.check(&doc);
@@ -296,59 +327,215 @@ impl Linter {
                 path: shown.to_owned(),
             }),
             Ok(None) => {}
-            // A file found by a walk that is not UTF-8 is not one of ours.
-            Err(DocumentError::NotText { .. }) if !named => {}
+            // A file found by a walk that is not UTF-8 is not ours unless its name is a
+            // client's or, decoded leniently, it reads as an input (clients decode such files).
+            Err(DocumentError::NotText { .. })
+                if !named
+                    && !matches!(crate::input::guess(path), crate::input::Guess::Named(..))
+                    && !lossy.is_some_and(|t| {
+                        Document::from_text(path, shown, t).is_ok_and(|d| d.is_some())
+                    }) => {}
             Err(e) => lock(out).errors.push(e.into()),
         }
     }
 
-    fn walk(&self, root: &Path, threads: usize, out: &Mutex<Outcome>) {
-        let mut b = ignore::WalkBuilder::new(root);
-        b.hidden(false)
-            .git_ignore(true)
-            .git_exclude(true)
-            .ignore(true)
-            .parents(true)
-            .threads(threads);
-        b.filter_entry(|e| {
-            !(e.file_type().is_some_and(|t| t.is_dir())
-                && e.depth() > 0
-                && NEVER_DESCEND.iter().any(|n| e.file_name() == *n))
-        });
-        if !self.settings.exclude.is_empty() {
-            let mut o = ignore::overrides::OverrideBuilder::new(root);
-            for g in &self.settings.exclude {
-                let _ = o.add(&format!("!{g}"));
+    fn walk(
+        &self,
+        root: &Path,
+        threads: usize,
+        out: &Mutex<Outcome>,
+        seen: &Mutex<std::collections::HashSet<PathBuf>>,
+    ) {
+        let canon_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_owned());
+        for pass in [Pass::Respecting, Pass::ClientFiles] {
+            let honour = pass == Pass::Respecting;
+            let mut b = ignore::WalkBuilder::new(root);
+            b.hidden(false)
+                .git_ignore(honour)
+                .git_exclude(honour)
+                .git_global(honour)
+                .ignore(honour)
+                .parents(honour)
+                .threads(threads);
+            b.filter_entry(|e| {
+                !(e.file_type().is_some_and(|t| t.is_dir())
+                    && e.depth() > 0
+                    && NEVER_DESCEND.iter().any(|n| e.file_name() == *n))
+            });
+            if !self.settings.exclude.is_empty() {
+                let mut o = ignore::overrides::OverrideBuilder::new(root);
+                for g in &self.settings.exclude {
+                    let _ = o.add(&format!("!{g}"));
+                }
+                if let Ok(o) = o.build() {
+                    b.overrides(o);
+                }
             }
-            if let Ok(o) = o.build() {
-                b.overrides(o);
+            b.build_parallel().run(|| {
+                Box::new(|entry| {
+                    match entry {
+                        Ok(e) => self.entry(&e, pass, &canon_root, out, seen),
+                        Err(e) => {
+                            let message = e.to_string();
+                            lock(out).errors.push(InputError::Walk { message });
+                        }
+                    }
+                    ignore::WalkState::Continue
+                })
+            });
+        }
+    }
+
+    fn entry(
+        &self,
+        e: &ignore::DirEntry,
+        pass: Pass,
+        canon_root: &Path,
+        out: &Mutex<Outcome>,
+        seen: &Mutex<std::collections::HashSet<PathBuf>>,
+    ) {
+        use crate::input::{guess, Guess};
+        let p = e.path();
+        let g = guess(p);
+        let Some(ft) = e.file_type() else { return };
+        if g == Guess::No && !ft.is_symlink() {
+            return;
+        }
+        if pass == Pass::ClientFiles && !matches!(g, Guess::Named(..)) {
+            return;
+        }
+        let shown = shown(p);
+        let meta = if ft.is_symlink() {
+            // Walks do not follow links; what a link points to is linted under the link's name
+            // when it is a file, and a link to a folder outside the walk is reported.
+            match std::fs::metadata(p) {
+                Ok(m) if m.is_dir() => {
+                    let inside = std::fs::canonicalize(p).is_ok_and(|t| t.starts_with(canon_root));
+                    if !inside && pass == Pass::Respecting {
+                        lock(out).errors.push(InputError::Unreadable {
+                            path: shown,
+                            message: "symbolic link to a folder outside the walk; not followed (lint its target by name)".into(),
+                        });
+                    }
+                    return;
+                }
+                Ok(m) if m.is_file() && g != Guess::No => m,
+                Ok(_) if g == Guess::No => return,
+                Ok(_) => {
+                    lock(out).errors.push(InputError::Unreadable {
+                        path: shown,
+                        message: "symbolic link to something that is not a file".into(),
+                    });
+                    return;
+                }
+                Err(err) if g != Guess::No => {
+                    lock(out).errors.push(InputError::Unreadable {
+                        path: shown,
+                        message: format!("symbolic link: {err}"),
+                    });
+                    return;
+                }
+                Err(_) => return,
+            }
+        } else if ft.is_file() {
+            match e.metadata() {
+                Ok(m) => m,
+                Err(err) => {
+                    lock(out).errors.push(InputError::Unreadable {
+                        path: shown,
+                        message: err.to_string(),
+                    });
+                    return;
+                }
+            }
+        } else {
+            return;
+        };
+        {
+            // Each file once: named on the command line, reached by two walks, or by a link.
+            let canon = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_owned());
+            let mut s = seen.lock().unwrap_or_else(|e| e.into_inner());
+            if !s.insert(canon) {
+                return;
             }
         }
-        b.build_parallel().run(|| {
-            Box::new(|entry| {
-                let Ok(e) = entry else {
-                    return ignore::WalkState::Continue;
-                };
-                if !e.file_type().is_some_and(|t| t.is_file()) {
-                    return ignore::WalkState::Continue;
-                }
-                if e.metadata().is_ok_and(|m| m.len() > MAX_FILE_SIZE) {
-                    lock(out).too_large += 1;
-                    return ignore::WalkState::Continue;
-                }
-                let p = e.path();
-                if crate::input::guess(p) == crate::input::Guess::No {
-                    return ignore::WalkState::Continue;
-                }
-                let shown = p
-                    .strip_prefix("./")
-                    .unwrap_or(p)
-                    .to_string_lossy()
-                    .into_owned();
-                self.file(p, &shown, false, out);
-                ignore::WalkState::Continue
-            })
-        });
+        if meta.len() > size_limit(p) {
+            // Oversize: an error when the file could be an input (its name says so, or it
+            // holds a marker of one); other big files (data, bundles) are not ours.
+            if matches!(g, Guess::Named(..)) || holds_marker(p) {
+                lock(out).too_large += 1;
+                lock(out).errors.push(InputError::TooLarge {
+                    path: shown,
+                    limit_mib: size_limit(p) >> 20,
+                });
+            }
+            return;
+        }
+        self.file(p, &shown, false, out);
+    }
+}
+
+/// The two passes of a walk: everything the ignore files allow, then the clients' own files
+/// (matched by name) that the ignore files hide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    Respecting,
+    ClientFiles,
+}
+
+/// Files larger than this are not linted: [`MAX_CLIENT_FILE_SIZE`] for a client's own file
+/// (a long-used `~/.claude.json` grows), [`MAX_FILE_SIZE`] for the rest.
+fn size_limit(p: &Path) -> u64 {
+    if matches!(crate::input::guess(p), crate::input::Guess::Named(..)) {
+        MAX_CLIENT_FILE_SIZE
+    } else {
+        MAX_FILE_SIZE
+    }
+}
+
+/// Whether a (large) file holds any of the words that make a file an input, read in chunks.
+fn holds_marker(p: &Path) -> bool {
+    use std::io::Read as _;
+    const WORDS: &[&str] = &[
+        "mcpServers",
+        "mcp_servers",
+        "context_servers",
+        "servers",
+        "modelContextProtocolServers",
+        "inputSchema",
+        "services",
+        "intents",
+        "Intents",
+        "permissions",
+        "discord",
+        "Discord",
+        "DISCORD",
+        "INTENTS",
+        "PERMISSIONS",
+    ];
+    let Ok(mut f) = std::fs::File::open(p) else {
+        return true;
+    };
+    let finders: Vec<memchr::memmem::Finder<'_>> = WORDS
+        .iter()
+        .map(|w| memchr::memmem::Finder::new(w.as_bytes()))
+        .collect();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut carry = 0usize;
+    loop {
+        let n = match f.read(&mut buf[carry..]) {
+            Ok(0) => return false,
+            Ok(n) => n,
+            Err(_) => return true,
+        };
+        let filled = carry + n;
+        if finders.iter().any(|f| f.find(&buf[..filled]).is_some()) {
+            return true;
+        }
+        // Keep the tail so a word split across reads is still seen.
+        let keep = filled.min(32);
+        buf.copy_within(filled - keep..filled, 0);
+        carry = keep;
     }
 }
 

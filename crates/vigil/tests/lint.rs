@@ -695,3 +695,175 @@ async fn probe_tells_a_vigil_gateway_from_a_bad_server() {
     expect_exit(&out, 2);
     assert!(String::from_utf8_lossy(&out.stderr).contains("probe http://127.0.0.1:9/mcp:"));
 }
+
+/// Runs `vigil lint ARGS` in `dir` as an unprivileged user when the tests run as root (so a
+/// folder with mode 000 is really unreadable), else as the current user.
+fn run_unprivileged(dir: &Path, args: &[&str]) -> std::process::Output {
+    let uid = std::process::Command::new("id").arg("-u").output().unwrap();
+    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+        return run(dir, args);
+    }
+    let bin = assert_cmd::cargo::cargo_bin("vigil");
+    std::process::Command::new("setpriv")
+        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+        .arg(bin)
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("VIGIL_CONFIG")
+        .output()
+        .unwrap()
+}
+
+fn privileged_server(key: &str) -> &'static str {
+    if key == "servers" {
+        r#"{"servers": {"x": {"command": "docker", "args": ["run", "--privileged", "img:1.0"]}}}"#
+    } else {
+        r#"{"mcpServers": {"x": {"command": "docker", "args": ["run", "--privileged", "img:1.0"]}}}"#
+    }
+}
+
+#[test]
+fn walks_never_skip_an_input_silently() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let incomplete = |dir: &Path, what: &str| {
+        let out = run(dir, &["lint"]);
+        expect_exit(&out, 2);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("incomplete:") && text.contains(what),
+            "{text}"
+        );
+        let out = run(dir, &["lint", ".", "-f", "sarif"]);
+        expect_exit(&out, 2);
+        let v = json(&out);
+        assert_eq!(
+            v["runs"][0]["invocations"][0]["executionSuccessful"], false,
+            "{v}"
+        );
+    };
+    // a) A client file with one Latin-1 byte: clients decode it; lint must not skip it.
+    let a = TempDir::new().unwrap();
+    let body = privileged_server("servers").replacen('{', "{\n// caf\u{e9}\n", 1);
+    let bytes = body.replace('\u{e9}', "\u{1}").into_bytes();
+    let bytes: Vec<u8> = bytes
+        .into_iter()
+        .map(|b| if b == 1 { 0xe9 } else { b })
+        .collect();
+    common::write(a.path(), ".vscode/mcp.json", bytes);
+    incomplete(a.path(), ".vscode/mcp.json: not UTF-8 text");
+
+    // b) A client file that is a symbolic link: linted under the link's name; a dangling one
+    //    or a link to a folder outside the walk makes the run incomplete.
+    let b = TempDir::new().unwrap();
+    common::write(b.path(), "assets/logo.txt", privileged_server("servers"));
+    std::fs::create_dir_all(b.path().join(".vscode")).unwrap();
+    std::os::unix::fs::symlink("../assets/logo.txt", b.path().join(".vscode/mcp.json")).unwrap();
+    let out = run(b.path(), &["lint", "-f", "json"]);
+    expect_exit(&out, 1);
+    assert!(
+        common::triples(&json(&out)).contains(&(
+            ".vscode/mcp.json".into(),
+            "container-privileged".into(),
+            1
+        )),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    std::os::unix::fs::symlink("missing.json", b.path().join(".mcp.json")).unwrap();
+    incomplete(b.path(), ".mcp.json: cannot read: symbolic link");
+    let c = TempDir::new().unwrap();
+    let outside = TempDir::new().unwrap();
+    common::write(outside.path(), "mcp.json", privileged_server("mcpServers"));
+    std::os::unix::fs::symlink(outside.path(), c.path().join(".cursor")).unwrap();
+    incomplete(
+        c.path(),
+        ".cursor: cannot read: symbolic link to a folder outside the walk",
+    );
+
+    // c) A client file hidden by `.ignore` or a `.gitignore`d one added with `git add -f`.
+    for ignore_file in [".ignore", ".gitignore"] {
+        let d = TempDir::new().unwrap();
+        let git = std::process::Command::new("git")
+            .args(["init", "-q"])
+            .current_dir(d.path())
+            .status()
+            .unwrap();
+        assert!(git.success());
+        common::write(d.path(), ignore_file, ".cursor/\n");
+        common::write(
+            d.path(),
+            ".cursor/mcp.json",
+            privileged_server("mcpServers"),
+        );
+        let out = run(d.path(), &["lint", "-f", "json"]);
+        expect_exit(&out, 1);
+        assert!(
+            common::triples(&json(&out)).contains(&(
+                ".cursor/mcp.json".into(),
+                "container-privileged".into(),
+                1
+            )),
+            "{ignore_file}"
+        );
+    }
+
+    // d) Size: a client file over 10 MiB is still linted (its limit is 256 MiB); a file found
+    //    by shape over 10 MiB that could be an input makes the run incomplete; other big files
+    //    are not inputs.
+    let e = TempDir::new().unwrap();
+    let pad = " ".repeat(11 << 20);
+    common::write(
+        e.path(),
+        ".mcp.json",
+        format!("{}{pad}", privileged_server("mcpServers")),
+    );
+    common::write(e.path(), "data.json", format!("{{\"x\": 1}}{pad}"));
+    let out = run(e.path(), &["lint", "-f", "json"]);
+    expect_exit(&out, 1);
+    common::write(
+        e.path(),
+        "servers.json",
+        format!("{}{pad}", privileged_server("mcpServers")),
+    );
+    incomplete(e.path(), "servers.json: larger than 10 MiB");
+
+    // e) A tools/list snapshot found by shape with an unrelated array nested 600 deep.
+    let f = TempDir::new().unwrap();
+    let deep = format!("{}{}", "[".repeat(600), "]".repeat(600));
+    common::write(
+        f.path(),
+        "snapshot.json",
+        format!(
+            r#"{{"tools": [{{"name": "a", "description": "x", "inputSchema": {{}}}}], "x": {deep}}}"#
+        ),
+    );
+    incomplete(f.path(), "snapshot.json: too deeply nested");
+
+    // f) A folder the user cannot list.
+    let g = TempDir::new().unwrap();
+    std::fs::set_permissions(g.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    common::write(g.path(), "x/.mcp.json", privileged_server("mcpServers"));
+    std::fs::set_permissions(g.path().join("x"), std::fs::Permissions::from_mode(0o000)).unwrap();
+    let out = run_unprivileged(g.path(), &["lint"]);
+    std::fs::set_permissions(g.path().join("x"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    expect_exit(&out, 2);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("incomplete:") && text.contains("Permission denied"),
+        "{text}"
+    );
+
+    // The same file named twice (and reached by the walk) is linted once.
+    let out = run(
+        b.path(),
+        &["lint", ".", "assets/../.vscode/mcp.json", "-f", "json"],
+    );
+    let n = json(&out)
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "container-privileged")
+        .count();
+    assert_eq!(n, 1);
+}

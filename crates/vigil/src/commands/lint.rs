@@ -257,7 +257,7 @@ pub fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> {
             count(Severity::Warning),
             count(Severity::Note),
             if out.too_large > 0 {
-                format!("; {} file(s) over 10 MiB skipped", out.too_large)
+                format!("; {} input(s) too large to lint", out.too_large)
             } else {
                 String::new()
             }
