@@ -135,6 +135,7 @@ pub struct Linter {
     settings: Settings,
     ruleset: Ruleset,
     keep_tools: bool,
+    show_secrets: bool,
 }
 
 impl Linter {
@@ -144,7 +145,15 @@ impl Linter {
             settings,
             ruleset: Ruleset::builtin(),
             keep_tools: true,
+            show_secrets: false,
         }
+    }
+
+    /// Whether messages may quote credentials in full (`--show-secrets`); by default URL
+    /// userinfo, secret query values and known token shapes in messages are masked.
+    pub fn show_secrets(mut self, show: bool) -> Self {
+        self.show_secrets = show;
+        self
     }
 
     /// Whether to keep each tool's JSON for `--pin` (on by default; off saves a copy of every
@@ -205,7 +214,11 @@ impl Linter {
                     path: doc.path.clone(),
                     region: doc.region(r.span),
                     key: r.key,
-                    message: r.message,
+                    message: if self.show_secrets {
+                        r.message
+                    } else {
+                        crate::redact::redact(&r.message, &self.ruleset)
+                    },
                     secret: r.secret,
                     properties: Vec::new(),
                 }
@@ -641,7 +654,7 @@ pub fn probe_findings(
 ) -> Vec<Finding> {
     let requests: Vec<String> = sent
         .iter()
-        .map(|s| format!("{} {} → {}", s.what, s.url, s.outcome))
+        .map(|s| crate::redact::redact_builtin(&format!("{} {} → {}", s.what, s.url, s.outcome)))
         .collect();
     crate::probe::judge(obs)
         .into_iter()
@@ -651,10 +664,10 @@ pub fn probe_findings(
             Finding {
                 rule: rule.id,
                 severity: settings.severity_of(id, rule.severity),
-                path: obs.url.clone(),
+                path: crate::redact::redact_builtin(&obs.url),
                 region: (0, 0, 0, 0),
                 key: None,
-                message,
+                message: crate::redact::redact_builtin(&message),
                 secret: None,
                 properties: vec![("requests".into(), requests.join("; "))],
             }

@@ -867,3 +867,127 @@ fn walks_never_skip_an_input_silently() {
         .count();
     assert_eq!(n, 1);
 }
+
+/// An endpoint that answers every request with `status` (and `headers`), recording each
+/// request's method, URI and headers.
+async fn recording_server(
+    status: u16,
+    headers: &'static [(&'static str, &'static str)],
+) -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s2 = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let seen = s2.clone();
+            tokio::spawn(async move {
+                let svc =
+                    hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                        let seen = seen.clone();
+                        async move {
+                            seen.lock().unwrap().push(format!(
+                                "{} {} {:?}",
+                                req.method(),
+                                req.uri(),
+                                req.headers()
+                            ));
+                            let mut r = http::Response::builder().status(status);
+                            for (k, v) in headers {
+                                r = r.header(*k, *v);
+                            }
+                            Ok::<_, std::convert::Infallible>(
+                                r.body(http_body_util::Full::new(bytes::Bytes::new()))
+                                    .unwrap(),
+                            )
+                        }
+                    });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    (addr, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probe_never_sends_or_prints_credentials() {
+    let (addr, seen) = recording_server(401, &[("www-authenticate", "Bearer")]).await;
+    let password = common::token("«{alnum:20}»", 71);
+    let key = common::token("«sk-or-v1-{hex:64}»", 72);
+    let url = format!("http://probe-user:{password}@{addr}/mcp?api_key={key}&v=1");
+    let dir = TempDir::new().unwrap();
+    let d = dir.path().to_owned();
+    let out =
+        tokio::task::spawn_blocking(move || run(&d, &["lint", "--probe", &url, "-f", "json"]))
+            .await
+            .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    for s in [&password, &key] {
+        assert!(
+            !stdout.contains(s.as_str()) && !stderr.contains(s.as_str()),
+            "{stdout}\n{stderr}"
+        );
+    }
+    assert!(!stdout.contains("probe-user") && !stderr.contains("probe-user"));
+    assert!(
+        stderr.contains("userinfo") && stderr.contains("`api_key` removed"),
+        "{stderr}"
+    );
+    let got = seen.lock().unwrap().clone();
+    assert!(!got.is_empty());
+    for r in &got {
+        let lower = r.to_ascii_lowercase();
+        assert!(!lower.contains("\"authorization\":"), "{r}");
+        assert!(!r.contains("api_key") && !r.contains(&key), "{r}");
+        assert!(r.contains("/mcp?v=1"), "{r}");
+    }
+}
+
+#[test]
+fn messages_never_quote_a_credential_and_text_escapes_controls() {
+    let dir = TempDir::new().unwrap();
+    let t = common::token("«ghp_{alnum:30}{ghcrc}»", 73);
+    let gl = common::token("«glpat-{alnum:20}»", 74);
+    common::write(
+        dir.path(),
+        ".mcp.json",
+        format!(
+            r#"{{"mcpServers": {{
+  "a": {{"command": "npx", "args": ["-y", "git+https://{t}@github.com/acme/private-mcp.git"]}},
+  "b": {{"command": "uvx", "args": ["--from", "git+https://oauth2:{gl}@gitlab.com/acme/x.git@main", "x"]}},
+  "gh\u001b[2K\r\u001b[8m\nfake.json:1:1: ok": {{"command": "x", "env": {{"GITHUB_TOKEN": "{t}"}}}}
+}}}}"#
+        ),
+    );
+    for fmt in ["text", "json", "sarif", "junit", "csv", "markdown"] {
+        let out = run(dir.path(), &["lint", "-f", fmt]);
+        expect_exit(&out, 1);
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!all.contains(&t) && !all.contains(&gl), "{fmt}: {all}");
+        if fmt == "text" {
+            assert!(all.contains("git+https://[REDACTED]@github.com"), "{all}");
+            assert!(!all.contains('\u{1b}') && !all.contains('\r'), "{all:?}");
+            // One finding per line: the name's newline is escaped, not a new line.
+            assert!(
+                all.contains("gh\\u{1b}[2K\\u{d}\\u{1b}[8m\\u{a}fake.json"),
+                "{all}"
+            );
+            assert!(!all.lines().any(|l| l.starts_with("fake.json")), "{all}");
+        }
+    }
+    let out = run(dir.path(), &["lint", "-f", "json", "--show-secrets"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("git+https://{t}@")));
+}

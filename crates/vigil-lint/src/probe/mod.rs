@@ -73,11 +73,23 @@ pub enum ProbeError {
 }
 
 /// Probes `url`.
-pub fn probe(url: &str, opts: &ProbeOptions) -> Result<(Observed, Vec<Sent>), ProbeError> {
-    let parsed = url::Url::parse(url).map_err(|_| ProbeError::BadUrl(url.to_owned()))?;
+/// A URL as the probe will send it: parsed, http(s) only, without userinfo or credential query
+/// parameters (the probe never authenticates). Returns it and what was removed, for a warning.
+pub fn target(url: &str) -> Result<(String, Vec<String>), ProbeError> {
+    let bad = || ProbeError::BadUrl(crate::redact::redact_builtin(url));
+    let parsed = url::Url::parse(url).map_err(|_| bad())?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(ProbeError::BadUrl(url.to_owned()));
+        return Err(bad());
     }
+    let (clean, removed) = crate::redact::strip_credentials(&parsed);
+    Ok((clean.to_string(), removed))
+}
+
+/// Probes `url` (first made a [`target`]: no userinfo, no credential query parameters).
+pub fn probe(url: &str, opts: &ProbeOptions) -> Result<(Observed, Vec<Sent>), ProbeError> {
+    let (clean, _) = target(url)?;
+    let url = clean.as_str();
+    let parsed = url::Url::parse(url).map_err(|_| ProbeError::BadUrl(url.to_owned()))?;
     let agent = agent(opts.ca.as_deref())?;
     let mut sent = Vec::new();
     let mut obs = Observed {

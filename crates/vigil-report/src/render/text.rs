@@ -17,7 +17,9 @@ pub(super) fn write(report: &Report, opts: &RenderOptions, out: &mut dyn Write) 
             writeln!(
                 out,
                 "{bold}{}{reset}: {} [{red}{}{reset}]",
-                d.location, d.message, d.rule
+                esc(&d.location.to_string()),
+                esc(&d.message),
+                d.rule
             )?;
             continue;
         }
@@ -29,8 +31,10 @@ pub(super) fn write(report: &Report, opts: &RenderOptions, out: &mut dyn Write) 
         let shown = opts.secret(d).unwrap_or_else(|| d.message.clone());
         writeln!(
             out,
-            "{bold}{}{reset}{commit}  {red}{}{reset}  {shown}",
-            d.location, d.rule
+            "{bold}{}{reset}{commit}  {red}{}{reset}  {}",
+            esc(&d.location.to_string()),
+            d.rule,
+            esc(&shown)
         )?;
         let mut detail = description(report, d).to_owned();
         for col in &report.columns {
@@ -48,10 +52,41 @@ pub(super) fn write(report: &Report, opts: &RenderOptions, out: &mut dyn Write) 
             let steps: Vec<&str> = d.decoded.iter().map(|e| e.as_str()).collect();
             detail.push_str(&format!("  decoded {}", steps.join(" > ")));
         }
-        writeln!(out, "    {dim}{detail}{reset}")?;
+        writeln!(out, "    {dim}{}{reset}", esc(&detail))?;
     }
     for r in &report.completeness.reasons {
-        writeln!(out, "{bold}incomplete{reset}: {r}")?;
+        writeln!(out, "{bold}incomplete{reset}: {}", esc(&r.to_string()))?;
     }
     Ok(())
+}
+
+/// Text from inputs (file names, server names, messages quoting them), safe for a terminal:
+/// control characters and the invisible characters that reorder or hide text (bidi controls,
+/// zero-width marks, line separators) are written as `\u{…}`, so one finding stays one line and
+/// no escape sequence reaches the terminal.
+pub(crate) fn esc(text: &str) -> std::borrow::Cow<'_, str> {
+    let bad = |c: char| {
+        c.is_control()
+            || matches!(
+                c,
+                '\u{200B}'..='\u{200F}'
+                    | '\u{202A}'..='\u{202E}'
+                    | '\u{2028}'
+                    | '\u{2029}'
+                    | '\u{2066}'..='\u{2069}'
+                    | '\u{FEFF}'
+            )
+    };
+    if !text.chars().any(bad) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut s = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if bad(c) {
+            s.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            s.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(s)
 }

@@ -136,7 +136,7 @@ pub fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> {
         if !g.quiet {
             eprintln!("vigil lint: --discover found {} file(s)", found.len());
             for f in &found {
-                eprintln!("  {}", f.display());
+                eprintln!("  {}", esc(&f.display().to_string()));
             }
         }
         paths.extend(found);
@@ -149,7 +149,9 @@ pub fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> {
         Some(SeverityArg::Note) => Severity::Note,
         None => settings.fail_on,
     };
-    let linter = Linter::new(settings.clone()).keep_tools(args.pin.is_some());
+    let linter = Linter::new(settings.clone())
+        .keep_tools(args.pin.is_some())
+        .show_secrets(args.show_secrets);
     let mut out = linter.run(&paths, args.threads.unwrap_or(0));
 
     if let Some(lock_path) = &args.pin {
@@ -186,7 +188,25 @@ pub fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> {
     }
 
     let mut probe_errors = Vec::new();
-    for url in &args.probe {
+    for given in &args.probe {
+        // The probe never authenticates: userinfo and credential query parameters are removed
+        // before anything is sent, and only the cleaned URL is ever printed.
+        let url = match vigil_lint::probe::target(given) {
+            Ok((clean, removed)) => {
+                for r in &removed {
+                    eprintln!(
+                        "vigil lint: warning: --probe {}: {r} removed; the probe never sends credentials",
+                        esc(&clean)
+                    );
+                }
+                clean
+            }
+            Err(e) => {
+                probe_errors.push(e.to_string());
+                continue;
+            }
+        };
+        let url = &url;
         let allowed_origin = out
             .origins
             .iter()
@@ -200,9 +220,19 @@ pub fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> {
         match probe(url, &opts) {
             Ok((obs, sent)) => {
                 if !g.quiet {
-                    eprintln!("vigil lint: probed {url} with {} request(s):", sent.len());
+                    eprintln!(
+                        "vigil lint: probed {} with {} request(s):",
+                        esc(url),
+                        sent.len()
+                    );
                     for s in &sent {
-                        eprintln!("  {} {} → {}", s.what, s.url, s.outcome);
+                        eprintln!(
+                            "  {}",
+                            esc(&vigil_lint::redact::redact_builtin(&format!(
+                                "{} {} → {}",
+                                s.what, s.url, s.outcome
+                            )))
+                        );
                     }
                 }
                 out.findings
@@ -242,10 +272,10 @@ pub fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> {
     }
 
     for e in &out.errors {
-        eprintln!("vigil: {e}");
+        eprintln!("vigil: {}", esc(&e.to_string()));
     }
     for e in &probe_errors {
-        eprintln!("vigil: probe {e}");
+        eprintln!("vigil: probe {}", esc(e));
     }
     if !g.quiet {
         let count = |s: Severity| out.findings.iter().filter(|f| f.severity == s).count();
@@ -294,6 +324,11 @@ fn record(tools: &[lint::SeenTool]) -> LockFile {
         lock.record(s, &list);
     }
     lock
+}
+
+/// Text from files or servers, safe for a terminal (control characters escaped).
+fn esc(text: &str) -> String {
+    vigil_lint::redact::escape_controls(text).into_owned()
 }
 
 fn same_endpoint(a: &str, b: &str) -> bool {
