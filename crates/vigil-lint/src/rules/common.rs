@@ -373,3 +373,79 @@ pub fn tool_strings<'a>(t: &crate::model::Tool<'a>) -> Vec<(KeyPath, &'a Node)> 
     });
     v
 }
+
+/// A tool's text as the model reads it, for matching instructions and paths: HTML entities
+/// decoded (`&lt;IMPORTANT&gt;`), NFKC-folded (fullwidth `＜ＩＭＰＯＲＴＡＮＴ＞`), invisible
+/// characters dropped, and each non-ASCII letter that Unicode's confusables (UTS 39) say looks
+/// like ASCII replaced by it (a Cyrillic `о` in "Ignоre").
+pub(crate) fn as_read(s: &str) -> std::borrow::Cow<'_, str> {
+    use unicode_normalization::UnicodeNormalization as _;
+    if s.is_ascii() && !s.contains('&') {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let decoded = decode_entities(s);
+    let mut out = String::with_capacity(decoded.len());
+    for c in decoded.nfkc() {
+        if super::tool_invisible_unicode::invisible(c) {
+            continue;
+        }
+        if c.is_ascii() {
+            out.push(c);
+            continue;
+        }
+        let mut buf = [0u8; 4];
+        let skel: String = unicode_security::skeleton(c.encode_utf8(&mut buf)).collect();
+        if !skel.is_empty() && skel.is_ascii() && skel.chars().count() == 1 {
+            out.push_str(&skel);
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// `&lt;`, `&gt;`, `&amp;`, `&quot;`, `&apos;`, `&#60;`, `&#x3c;` decoded (repeatedly, so
+/// `&amp;lt;` is `<` too, up to three rounds); other text unchanged.
+fn decode_entities(s: &str) -> String {
+    static ENTITY: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?i)&(?:(lt|gt|amp|quot|apos|sol|bsol|tilde|period)|#(\d{1,7})|#x([0-9a-f]{1,6}));?",
+        )
+        .expect("entity pattern")
+    });
+    let mut cur = s.to_owned();
+    for _ in 0..3 {
+        if !cur.contains('&') {
+            break;
+        }
+        let next = ENTITY
+            .replace_all(&cur, |c: &regex::Captures<'_>| {
+                let ch = if let Some(n) = c.get(1) {
+                    match n.as_str().to_ascii_lowercase().as_str() {
+                        "lt" => Some('<'),
+                        "gt" => Some('>'),
+                        "amp" => Some('&'),
+                        "quot" => Some('"'),
+                        "apos" => Some('\''),
+                        "sol" => Some('/'),
+                        "bsol" => Some('\\'),
+                        "tilde" => Some('~'),
+                        _ => Some('.'),
+                    }
+                } else if let Some(d) = c.get(2) {
+                    d.as_str().parse::<u32>().ok().and_then(char::from_u32)
+                } else {
+                    c.get(3)
+                        .and_then(|h| u32::from_str_radix(h.as_str(), 16).ok())
+                        .and_then(char::from_u32)
+                };
+                ch.map_or_else(|| c[0].to_owned(), String::from)
+            })
+            .into_owned();
+        if next == cur {
+            break;
+        }
+        cur = next;
+    }
+    cur
+}
