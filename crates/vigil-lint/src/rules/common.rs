@@ -188,12 +188,15 @@ pub fn is_pinned(spec: &str, npm: bool) -> bool {
             None => return false,
         }
     } else if let Some((_, v)) = spec.split_once("==") {
-        v
+        // `===` is PEP 440's arbitrary equality: exact too.
+        v.strip_prefix('=').unwrap_or(v)
     } else if let Some((_, v)) = spec.rsplit_once('@').filter(|_| !spec.contains("://")) {
         v
     } else {
         return false;
     };
+    // `v1.2.3` names one version as exactly as `1.2.3`.
+    let version = version.strip_prefix('v').unwrap_or(version);
     let core = version.split(['-', '+']).next().unwrap_or("");
     let parts: Vec<&str> = core.split('.').collect();
     parts.len() >= 2

@@ -22,6 +22,8 @@ pub(crate) static RULE: Rule = Rule {
     examples: &[
         fx(".mcp.json", r#"{"mcpServers": {"shell": {"command": "docker", "args": ["run", "-i", "--rm", «"--privileged", "ghcr.io/acme/mcp-shell:1.0.0"]}}}"#),
         fx("docker-compose.yml", "services:\n  stt:\n    image: ghcr.io/acme/stt:1.4.2\n    privileged: «true\n"),
+        fx(".mcp.json", r#"{"mcpServers": {"shell": {"command": "sh", "args": ["-c", «"docker run --privileged -v /:/host ghcr.io/acme/mcp-shell:1.0.0"]}}}"#),
+        fx(".mcp.json", r#"{"mcpServers": {"shell": {"command": "cmd", "args": ["/c", "docker", "run", «"--privileged", "ghcr.io/acme/mcp-shell:1.0.0"]}}}"#),
     ],
     counterexamples: &[
         fx(".mcp.json", r#"{"mcpServers": {"shell": {"command": "docker", "args": ["run", "-i", "--rm", "--cap-drop", "ALL", "ghcr.io/acme/mcp-shell:1.0.0"]}}}"#),

@@ -23,10 +23,14 @@ pub(crate) static RULE: Rule = Rule {
         fx("claude_desktop_config.json", r#"{"mcpServers": {"fs": {"command": "npx", "args": ["-y", «"@modelcontextprotocol/server-filesystem", "/srv/data"]}}}"#),
         fx(".continue/mcpServers/pw.yaml", "name: Playwright\nversion: 0.0.1\nschema: v1\nmcpServers:\n  - name: Browser\n    command: npx\n    args:\n      - «\"@playwright/mcp@latest\"\n"),
         fx(".mcp.json", r#"{"mcpServers": {"fetch": {"command": "uvx", "args": [«"mcp-server-fetch"]}}}"#),
+        fx("claude_desktop_config.json", r#"{"mcpServers": {"fs": {"command": "cmd", "args": ["/c", "npx", "-y", «"@modelcontextprotocol/server-filesystem", "C:\\data"]}}}"#),
+        fx(".mcp.json", r#"{"mcpServers": {"fetch": {"command": "bash", "args": ["-lc", «"exec uvx mcp-server-fetch"]}}}"#),
     ],
     counterexamples: &[
         fx("claude_desktop_config.json", r#"{"mcpServers": {"fs": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-filesystem@2025.8.21", "/srv/data"]},
   "fetch": {"command": "uvx", "args": ["mcp-server-fetch==2025.4.7"]}, "local": {"command": "node", "args": ["build/index.js"]}}}"#),
+        fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "npx", "args": ["-y", "pkg@v1.2.3"]}, "b": {"command": "uvx", "args": ["pkg===1.0"]},
+  "c": {"command": "cmd", "args": ["/c", "npx", "-y", "@modelcontextprotocol/server-filesystem@2025.8.21", "C:\\data"]}}}"#),
     ],
 };
 
