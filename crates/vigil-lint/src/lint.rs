@@ -604,8 +604,35 @@ pub fn pin_findings(
             lock_text[..i].bytes().filter(|b| *b == b'\n').count() + 1
         })
     };
-    for (server, list) in &by_server {
+    // Pinned servers this run did not see: gone, or renamed (a snapshot saved under another
+    // file name, a server renamed in a manifest).
+    let mut gone: Vec<&str> = lock
+        .servers
+        .keys()
+        .map(String::as_str)
+        .filter(|s| !by_server.contains_key(s))
+        .collect();
+    for (seen_as, list) in &by_server {
         let json: Vec<serde_json::Value> = list.iter().map(|t| t.json.clone()).collect();
+        // A server the lock does not know whose tools overlap a pinned server that is gone is
+        // that server under a new name: compare it with its pins, so a rename cannot turn a
+        // changed tool into an "added" one.
+        let mut server: &str = seen_as;
+        if !lock.servers.contains_key(*seen_as) {
+            if let Some(i) = gone.iter().position(|g| {
+                lock.servers[*g]
+                    .tools
+                    .keys()
+                    .any(|t| list.iter().any(|x| &x.name == t))
+            }) {
+                server = gone.remove(i);
+            }
+        }
+        let server_shown = if server == *seen_as {
+            format!("`{server}`")
+        } else {
+            format!("`{seen_as}` (pinned as `{server}`)")
+        };
         for c in lock.compare(server, &json) {
             match c {
                 Change::Changed { tool, fields } => {
@@ -616,7 +643,7 @@ pub fn pin_findings(
                         t.line,
                         format!("{server}.{tool}"),
                         format!(
-                            "tool `{tool}` of `{server}` changed since it was pinned ({})",
+                            "tool `{tool}` of {server_shown} changed since it was pinned ({})",
                             fields.join(", ")
                         ),
                     );
@@ -628,7 +655,7 @@ pub fn pin_findings(
                         &t.path,
                         t.line,
                         format!("{server}.{tool}"),
-                        format!("tool `{tool}` of `{server}` is not pinned in {lock_path}"),
+                        format!("tool `{tool}` of {server_shown} is not pinned in {lock_path}"),
                     );
                 }
                 Change::Removed { tool } => {
@@ -637,10 +664,23 @@ pub fn pin_findings(
                         lock_path,
                         line_in_lock(&tool),
                         format!("{server}.{tool}"),
-                        format!("pinned tool `{tool}` of `{server}` is no longer offered"),
+                        format!("pinned tool `{tool}` of {server_shown} is no longer offered"),
                     );
                 }
             }
+        }
+    }
+    for server in gone {
+        for tool in lock.servers[server].tools.keys() {
+            push(
+                "tool-removed",
+                lock_path,
+                line_in_lock(tool),
+                format!("{server}.{tool}"),
+                format!(
+                    "pinned tool `{tool}` of `{server}` was not seen: no linted snapshot or manifest offers server `{server}` any more"
+                ),
+            );
         }
     }
     out

@@ -92,7 +92,10 @@ pub fn unwrap_launcher(argv: Vec<(String, &Node)>) -> Vec<(String, &Node)> {
                 .iter()
                 .skip(1)
                 .position(|(a, _)| {
-                    matches!(a.to_ascii_lowercase().as_str(), "-c" | "-command" | "/c" | "/command")
+                    matches!(
+                        a.to_ascii_lowercase().as_str(),
+                        "-c" | "-command" | "/c" | "/command"
+                    )
                 })
                 .map(|i| i + 2),
             "env" | "exec" | "nohup" => argv
@@ -107,14 +110,22 @@ pub fn unwrap_launcher(argv: Vec<(String, &Node)>) -> Vec<(String, &Node)> {
         };
         let tail: Vec<(String, &Node)> = argv.split_off(start);
         let single_script = !matches!(prog.as_str(), "env" | "exec" | "nohup") && tail.len() == 1
-            || matches!(prog.as_str(), "sh" | "bash" | "zsh" | "dash" | "ash" | "ksh" | "fish");
+            || matches!(
+                prog.as_str(),
+                "sh" | "bash" | "zsh" | "dash" | "ash" | "ksh" | "fish"
+            );
         argv = if single_script {
             // `sh -c SCRIPT [name args…]`: the script is one string; `cmd /c` and PowerShell
             // take the rest of the line, often as one string too.
             let (script, node) = tail[0].clone();
-            let mut v: Vec<(String, &Node)> =
-                shell_words(&script).into_iter().map(|p| (p, node)).collect();
-            if !matches!(prog.as_str(), "sh" | "bash" | "zsh" | "dash" | "ash" | "ksh" | "fish") {
+            let mut v: Vec<(String, &Node)> = shell_words(&script)
+                .into_iter()
+                .map(|p| (p, node))
+                .collect();
+            if !matches!(
+                prog.as_str(),
+                "sh" | "bash" | "zsh" | "dash" | "ash" | "ksh" | "fish"
+            ) {
                 v.extend(tail.into_iter().skip(1));
             }
             v

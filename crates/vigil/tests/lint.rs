@@ -991,3 +991,70 @@ fn messages_never_quote_a_credential_and_text_escapes_controls() {
     let out = run(dir.path(), &["lint", "-f", "json", "--show-secrets"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("git+https://{t}@")));
 }
+
+#[test]
+fn pinning_follows_a_renamed_snapshot_and_reports_a_deleted_one() {
+    let dir = TempDir::new().unwrap();
+    let tools = |desc: &str| {
+        format!(
+            r#"{{"tools": [{{"name": "add", "description": "{desc}", "inputSchema": {{"type": "object"}}}},
+  {{"name": "sub", "description": "Subtracts.", "inputSchema": {{"type": "object"}}}}]}}"#
+        )
+    };
+    common::write(dir.path(), "snaps/tools.json", tools("Adds two numbers."));
+    expect_exit(
+        &run(
+            dir.path(),
+            &["lint", "snaps", "--pin", "p.lock", "--severity", "error"],
+        ),
+        0,
+    );
+    // Renamed, with a changed tool: still `tool-changed` (an error), not `tool-added`.
+    std::fs::remove_file(dir.path().join("snaps/tools.json")).unwrap();
+    common::write(
+        dir.path(),
+        "snaps/other.json",
+        tools("Adds numbers quickly."),
+    );
+    let out = run(
+        dir.path(),
+        &[
+            "lint",
+            "snaps",
+            "--pin",
+            "p.lock",
+            "--severity",
+            "error",
+            "-f",
+            "json",
+        ],
+    );
+    expect_exit(&out, 1);
+    let v = json(&out);
+    let rules: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .filter(|r| r.starts_with("tool-") && *r != "tool-input-unvalidated")
+        .collect();
+    assert_eq!(rules, ["tool-changed"], "{v}");
+    assert!(v.as_array().unwrap().iter().any(|f| f["text"]
+        .as_str()
+        .unwrap()
+        .contains("`other` (pinned as `tools`)")));
+    // Deleted: every pinned tool of the server is reported removed.
+    std::fs::remove_file(dir.path().join("snaps/other.json")).unwrap();
+    let out = run(
+        dir.path(),
+        &["lint", "snaps", "--pin", "p.lock", "-f", "json"],
+    );
+    expect_exit(&out, 1);
+    let t = common::triples(&json(&out));
+    let removed: Vec<&str> = t
+        .iter()
+        .filter(|(_, r, _)| r == "tool-removed")
+        .map(|(f, _, _)| f.as_str())
+        .collect();
+    assert_eq!(removed, ["p.lock", "p.lock"], "{t:?}");
+}

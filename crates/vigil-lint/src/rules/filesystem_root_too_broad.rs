@@ -77,14 +77,21 @@ fn lexically_normal(p: &str) -> String {
     if !p.contains("..") && !p.contains("//") && !p.contains("/./") && !p.contains("\\") {
         return p.to_owned();
     }
-    let sep = if p.contains('\\') && !p.contains('/') { '\\' } else { '/' };
+    let sep = if p.contains('\\') && !p.contains('/') {
+        '\\'
+    } else {
+        '/'
+    };
     let rooted = p.starts_with(['/', '\\']);
     let mut parts: Vec<&str> = Vec::new();
     for seg in p.split(['/', '\\']) {
         match seg {
             "" | "." => {}
             ".." => {
-                if parts.last().is_some_and(|l| *l != ".." && !l.ends_with(':')) {
+                if parts
+                    .last()
+                    .is_some_and(|l| *l != ".." && !l.ends_with(':'))
+                {
                     parts.pop();
                 } else if !rooted && parts.is_empty() {
                     parts.push("..");
