@@ -1,6 +1,6 @@
-//! Is this value a credential? References are not (`${VAR}`, `${VAR:-x}`, `${env:VAR}`,
-//! `${input:id}`, `{{ secrets.X }}`, `${{ secrets.X }}`, `$VAR`, `%VAR%`); what remains after
-//! removing them is judged by `vigil scan`'s rules (run once over the whole file by
+//! Is this value a credential? References are not (`${VAR}`, `${env:VAR}`,
+//! `${input:id}`, `{{ secrets.X }}`, `${{ secrets.X }}`, `$VAR`, `%VAR%`), but the default of
+//! `${VAR:-default}` is a literal; what remains after removing them is judged by `vigil scan`'s rules (run once over the whole file by
 //! [`crate::document`]), by the name of the key that holds it, and by its entropy.
 
 use regex::Regex;
@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 static REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"\$?\{\{\s*(?:secrets|inputs|env|vars)\.[A-Za-z0-9_.\-]{1,128}\s*\}\}",
-        r"|\$\{(?:env:|input:|config:)?[A-Za-z_][A-Za-z0-9_.\-]{0,127}(?::-[^}]{0,256})?\}",
+        r"|\$\{(?:env:|input:|config:)?[A-Za-z_][A-Za-z0-9_.\-]{0,127}(?::?[-=]([^}]{0,256}))?\}",
         r"|\{env:[A-Za-z_][A-Za-z0-9_]{0,127}\}",
         r"|\$[A-Za-z_][A-Za-z0-9_]{0,127}",
         r"|%[A-Za-z_][A-Za-z0-9_]{0,127}%",
@@ -35,7 +35,11 @@ pub fn strip_references(value: &str) -> (String, bool) {
     if !value.contains(['$', '{', '%']) {
         return (value.to_owned(), false);
     }
-    let out = REFERENCE.replace_all(value, "");
+    // `${VAR:-default}` (and `-`, `:=`, `=`): the client uses the default when VAR is unset,
+    // so the default is a literal and stays to be judged.
+    let out = REFERENCE.replace_all(value, |c: &regex::Captures<'_>| {
+        c.get(1).map_or(String::new(), |d| d.as_str().to_owned())
+    });
     let had = out.len() != value.len();
     (out.into_owned(), had)
 }
@@ -226,6 +230,9 @@ mod tests {
         }
         assert!(!is_reference("Bearer abc${X}def"));
         assert_eq!(strip_references("Bearer ${X}").0, "Bearer ");
+        // A default is what the client uses when the variable is unset: a literal.
+        assert_eq!(strip_references("${GH:-abc123}").0, "abc123");
+        assert!(!is_reference("${GH:-abc123}"));
     }
 
     #[test]

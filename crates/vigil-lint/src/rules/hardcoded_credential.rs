@@ -32,6 +32,7 @@ pub(crate) static RULE: Rule = Rule {
 };
 
 const EXAMPLES: &[Fixture] = &[
+    fx(".mcp.json", r#"{"mcpServers": {"gh": {"command": "gh-mcp", "env": {"GITHUB_TOKEN": «"${GH:-{alnum:40}}"}}}}"#),
     fx(".mcp.json", r#"{"mcpServers": {"gh": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-github@2025.4.8"],
   "env": {"GITHUB_PERSONAL_ACCESS_TOKEN": «"{alnum:40}"}}}}"#),
     fx("voice-manifest.json", r#"{"mcp": {"servers": {"backend": {"url": "https://api.example.com/mcp",
