@@ -194,11 +194,45 @@ pub fn looks_random(value: &str) -> bool {
     if digits == 0 || letters == 0 || digits + letters < n * 3 / 4 {
         return false;
     }
-    if is_uuid(v) || vigil_scan::placeholder::is_placeholder(v.as_bytes()) {
+    if is_uuid(v)
+        || is_digest(v)
+        || is_identifier(v)
+        || vigil_scan::placeholder::is_placeholder(v.as_bytes())
+    {
         return false;
     }
     let e = vigil_scan::entropy::shannon(v.as_bytes());
     (n >= 20 && e >= 3.5) || e >= 3.8
+}
+
+/// A hex digest or id by itself (32, 40 or 64 hex digits: an MD5-sized id such as a Notion
+/// database id, a git commit, a SHA-256): high entropy, but not a credential unless its name
+/// says so (then [`literal_under_secret_name`] judges it).
+fn is_digest(v: &str) -> bool {
+    matches!(v.len(), 32 | 40 | 64) && v.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// A dash-separated identifier of words and numbers (`claude-sonnet-4-20250514`,
+/// `claude-3-5-sonnet-20241022`): every part all letters or all digits, at least two dashes.
+fn is_identifier(v: &str) -> bool {
+    v.matches('-').count() >= 2
+        && v.split('-').all(|p| {
+            !p.is_empty()
+                && (p.bytes().all(|b| b.is_ascii_alphabetic())
+                    || p.bytes().all(|b| b.is_ascii_digit()))
+        })
+}
+
+/// Whether a name is an id's (`SESSION_ID`, `databaseId`, `client-id`): a UUID or hex digest
+/// under it is an identifier, not a credential.
+pub fn is_id_name(name: &str) -> bool {
+    let l = name.to_ascii_lowercase();
+    l == "id" || l.ends_with("_id") || l.ends_with("-id") || l.ends_with(".id") || name.ends_with("Id")
+}
+
+/// Whether a value is a UUID or a hex digest.
+pub fn is_uuid_or_digest(v: &str) -> bool {
+    is_uuid(v.trim()) || is_digest(v.trim())
 }
 
 fn is_uuid(v: &str) -> bool {
