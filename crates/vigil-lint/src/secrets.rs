@@ -227,7 +227,11 @@ fn is_identifier(v: &str) -> bool {
 /// under it is an identifier, not a credential.
 pub fn is_id_name(name: &str) -> bool {
     let l = name.to_ascii_lowercase();
-    l == "id" || l.ends_with("_id") || l.ends_with("-id") || l.ends_with(".id") || name.ends_with("Id")
+    l == "id"
+        || l.ends_with("_id")
+        || l.ends_with("-id")
+        || l.ends_with(".id")
+        || name.ends_with("Id")
 }
 
 /// Whether a value is a UUID or a hex digest.

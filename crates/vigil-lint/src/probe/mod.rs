@@ -62,6 +62,16 @@ pub enum ProbeError {
         /// Why.
         message: String,
     },
+    /// The URL answered with a redirect or "not found": no MCP endpoint to judge there.
+    #[error("{url}: cannot be probed: answered {status}{}", if location.is_empty() { String::new() } else { format!(" (Location: {location}; probe that URL instead)") })]
+    NotAnEndpoint {
+        /// The URL.
+        url: String,
+        /// The status.
+        status: u16,
+        /// The redirect's target, if any.
+        location: String,
+    },
     /// The first request failed (connection refused, TLS failure, timeout).
     #[error("{url}: {message}")]
     Unreachable {
@@ -105,6 +115,18 @@ pub fn probe(url: &str, opts: &ProbeOptions) -> Result<(Observed, Vec<Sent>), Pr
         url: url.to_owned(),
         message,
     })?;
+    // A redirect (not followed) or "not found" says nothing about the endpoint's security:
+    // it cannot be probed, which is not "unauthenticated".
+    if (300..400).contains(&first.status) || matches!(first.status, 404 | 410) {
+        return Err(ProbeError::NotAnEndpoint {
+            url: url.to_owned(),
+            status: first.status,
+            location: first
+                .header("location")
+                .map(crate::redact::redact_builtin)
+                .unwrap_or_default(),
+        });
+    }
     if let Some(meta) = first
         .header("www-authenticate")
         .and_then(resource_metadata)
