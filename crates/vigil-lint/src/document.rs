@@ -150,10 +150,12 @@ impl Document {
         }))
     }
 
-    /// `(line, column)` of a span's start and end.
+    /// `(line, column)` of a span's start and end, columns in UTF-16 code units.
     pub fn region(&self, span: Span) -> (usize, usize, usize, usize) {
-        let (l, c) = self.lines.position(span.start);
-        let (el, ec) = self.lines.position(span.end.max(span.start));
+        let (l, c) = self.lines.position_utf16(&self.text, span.start);
+        let (el, ec) = self
+            .lines
+            .position_utf16(&self.text, span.end.max(span.start));
         (l, c, el, ec)
     }
 }

@@ -591,7 +591,12 @@ pub fn pin_findings(
                 rule: rule.id,
                 severity: settings.severity_of(id, rule.severity),
                 path: path.to_owned(),
-                region: (line, 0, line, 0),
+                // The tool's line (column 1), or the file when the lock does not name it.
+                region: if line > 0 {
+                    (line, 1, line, 1)
+                } else {
+                    (0, 0, 0, 0)
+                },
                 key: Some(key),
                 message,
                 secret: None,

@@ -1039,10 +1039,20 @@ fn pinning_follows_a_renamed_snapshot_and_reports_a_deleted_one() {
         .filter(|r| r.starts_with("tool-") && *r != "tool-input-unvalidated")
         .collect();
     assert_eq!(rules, ["tool-changed"], "{v}");
-    assert!(v.as_array().unwrap().iter().any(|f| f["text"]
+    let changed = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "tool-changed")
+        .unwrap();
+    assert!(changed["text"]
         .as_str()
         .unwrap()
-        .contains("`other` (pinned as `tools`)")));
+        .contains("`other` (pinned as `tools`)"));
+    assert_eq!(
+        changed["column"], 1,
+        "pin findings name a column: {changed}"
+    );
     // Deleted: every pinned tool of the server is reported removed.
     std::fs::remove_file(dir.path().join("snaps/other.json")).unwrap();
     let out = run(
@@ -1160,4 +1170,27 @@ fn wrapped_launchers_hidden_text_defaults_and_false_positives_through_the_binary
     .into_iter()
     .collect();
     assert_eq!(got, want);
+}
+
+#[test]
+fn columns_count_utf16_units_in_every_format() {
+    let dir = TempDir::new().unwrap();
+    let prefix = r#"{"note": "😀日本", "mcpServers": {"a": {"type": "http", "url": "#;
+    common::write(
+        dir.path(),
+        ".mcp.json",
+        format!("{prefix}\"http://mcp.example.com/mcp\", \"headers\": {{\"Authorization\": \"Bearer ${{T}}\"}}}}}}}}\n"),
+    );
+    let want = prefix.encode_utf16().count() as u64 + 1;
+    assert_ne!(want, prefix.len() as u64 + 1);
+    let out = run(dir.path(), &["lint", "-f", "json"]);
+    let v = json(&out);
+    assert_eq!(v[0]["rule"], "plaintext-transport");
+    assert_eq!(v[0]["column"], want, "{v}");
+    let out = run(dir.path(), &["lint", "-f", "sarif"]);
+    let s = json(&out);
+    let region = &s["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"];
+    assert_eq!(region["startColumn"], want, "{region}");
+    let out = run(dir.path(), &["lint"]);
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with(&format!(".mcp.json:1:{want}: ")));
 }
