@@ -1194,3 +1194,45 @@ fn columns_count_utf16_units_in_every_format() {
     let out = run(dir.path(), &["lint"]);
     assert!(String::from_utf8_lossy(&out.stdout).starts_with(&format!(".mcp.json:1:{want}: ")));
 }
+
+#[test]
+fn discover_reads_codex_home_claude_config_dir_and_profiles_and_lints_each_file_once() {
+    let dir = TempDir::new().unwrap();
+    let server = r#"{"mcpServers": {"x": {"command": "docker", "args": ["run", "--privileged", "img:1.0"]}}}"#;
+    common::write(dir.path(), ".mcp.json", server);
+    common::write(
+        dir.path(),
+        "cx/config.toml",
+        "[mcp_servers.x]\ncommand = \"docker\"\nargs = [\"run\", \"--privileged\", \"img:1.0\"]\n",
+    );
+    common::write(dir.path(), "cc/.claude.json", server);
+    common::write(
+        dir.path(),
+        "xdg/Code/User/profiles/p1/mcp.json",
+        server.replace("mcpServers", "servers"),
+    );
+    for args in [
+        &["lint", "--discover", "-f", "json"][..],
+        &["lint", ".", "--discover", "-f", "json"],
+    ] {
+        let out = vigil(dir.path())
+            .args(args)
+            .env("HOME", dir.path())
+            .env("XDG_CONFIG_HOME", dir.path().join("xdg"))
+            .env("CODEX_HOME", dir.path().join("cx"))
+            .env("CLAUDE_CONFIG_DIR", dir.path().join("cc"))
+            .output()
+            .unwrap();
+        expect_exit(&out, 1);
+        let v = json(&out);
+        let files: Vec<&str> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == "container-privileged")
+            .map(|f| f["file"].as_str().unwrap())
+            .collect();
+        // Each file once, though `.` walks them all and --discover names them again.
+        assert_eq!(files.len(), 4, "{args:?}: {files:?}");
+    }
+}
