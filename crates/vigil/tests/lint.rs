@@ -1236,3 +1236,35 @@ fn discover_reads_codex_home_claude_config_dir_and_profiles_and_lints_each_file_
         assert_eq!(files.len(), 4, "{args:?}: {files:?}");
     }
 }
+
+#[test]
+fn yaml_errors_speak_to_users_not_to_programmers() {
+    let dir = TempDir::new().unwrap();
+    common::write(
+        dir.path(),
+        "compose.yaml",
+        "services:\n  a:\n    image: x:1\n---\nservices: {}\n",
+    );
+    common::write(
+        dir.path(),
+        "docker-compose.yml",
+        "services:\n  a:\n    image: x:1\n  a:\n    image: y:1\n",
+    );
+    let out = run(dir.path(), &["lint", "compose.yaml", "docker-compose.yml"]);
+    expect_exit(&out, 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("vigil: compose.yaml:5:1: several YAML documents"),
+        "{err}"
+    );
+    assert!(
+        err.contains("vigil: docker-compose.yml:4:3: duplicate mapping key: a\n"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("from_str_multiple")
+            && !err.contains("DuplicateKeyPolicy")
+            && !err.contains("error: line"),
+        "{err}"
+    );
+}
