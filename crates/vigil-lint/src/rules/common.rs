@@ -205,10 +205,37 @@ pub fn is_pinned(spec: &str, npm: bool) -> bool {
             .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// A security option that switches a confinement off: `seccomp=unconfined`,
+/// `apparmor:unconfined`, `label=disable`, `systempaths=unconfined`.
+pub fn unconfined(opt: &str) -> bool {
+    let o = opt.to_ascii_lowercase().replace(':', "=");
+    matches!(
+        o.as_str(),
+        "seccomp=unconfined" | "apparmor=unconfined" | "label=disable" | "systempaths=unconfined"
+    )
+}
+
+/// A host device that gives the container the machine: physical memory, I/O ports, disks.
+pub fn host_device(spec: &str) -> bool {
+    let dev = spec.split(':').next().unwrap_or("");
+    matches!(dev, "/dev/mem" | "/dev/kmem" | "/dev/port")
+        || [
+            "/dev/sd",
+            "/dev/nvme",
+            "/dev/vd",
+            "/dev/xvd",
+            "/dev/hd",
+            "/dev/disk",
+        ]
+        .iter()
+        .any(|p| dev.starts_with(p))
+}
+
 /// What a `docker run` (or `podman run`) command line asks for, by index into `argv`.
 #[derive(Debug, Default)]
 pub struct DockerRun {
-    /// `--privileged`, `--cap-add ALL`, `--cap-add SYS_ADMIN`.
+    /// `--privileged`, `--cap-add ALL`, `--cap-add SYS_ADMIN`, `--pid host`, an unconfined
+    /// `--security-opt`, a host memory or disk `--device`.
     pub privileged: Vec<usize>,
     /// `--network host`, `--net=host`.
     pub host_network: Vec<usize>,
@@ -308,6 +335,9 @@ pub fn docker_run(argv: &[(String, &Node)]) -> Option<DockerRun> {
             {
                 r.privileged.push(vi)
             }
+            "--pid" if value == "host" => r.privileged.push(vi),
+            "--security-opt" if unconfined(&value) => r.privileged.push(vi),
+            "--device" if host_device(&value) => r.privileged.push(vi),
             "--network" | "--net" if value == "host" => r.host_network.push(vi),
             "-v" | "--volume" => r
                 .mounts
