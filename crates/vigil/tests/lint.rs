@@ -1109,6 +1109,13 @@ async fn probe_cannot_judge_a_redirect_or_not_found_and_accepts_loopback_http() 
         .collect();
     assert!(!rules.contains(&"probe-plaintext"), "{rules:?}");
     assert!(!rules.contains(&"probe-no-auth"), "{rules:?}");
+    // Metadata on another origin is not fetched, and that is said.
+    assert!(v
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["rule"] == "probe-bad-resource-metadata"
+            && f["text"].as_str().unwrap().contains("another origin")));
 }
 
 #[test]
