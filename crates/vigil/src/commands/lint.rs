@@ -1,4 +1,4 @@
-//! `vigil lint [PATH…] [--discover] [--pin FILE] [--probe URL…]`: map the arguments to
+//! `vigil lint [PATH…] [--discover] [--pin FILE] [--probe URL]…`: map the arguments to
 //! `vigil-lint`'s settings and calls, and print the report and a summary. The checks, the lock
 //! file and the probe live in the library.
 
@@ -48,7 +48,8 @@ pub struct LintArgs {
     /// initialize), GET of the RFC 9728 metadata it names (same origin only), OPTIONS and POST
     /// (JSON-RPC ping) with a foreign Origin, OPTIONS with an origin the linted manifest allows,
     /// and with --probe-burst N up to N more POST (ping). Never a token, never tools/call, no
-    /// redirects followed.
+    /// redirects followed; a URL's userinfo and credential query parameters are removed first.
+    /// Repeat --probe for several URLs.
     #[arg(long = "probe", value_name = "URL")]
     pub probe: Vec<String>,
     /// With --probe: send up to N (at most 50) unauthenticated requests and expect a 429.
