@@ -110,26 +110,27 @@ pub fn strip_credentials(url: &url::Url) -> (url::Url, Vec<String>) {
     (clean, removed)
 }
 
-/// `text` with control characters (and the invisible format characters that reorder or hide
-/// text: bidi controls, zero-width marks) escaped as `\u{…}`, so a name or path from a file can
-/// neither move the cursor, clear a line, nor start a new finding line.
+/// `text` with control characters escaped as the workspace's human output does
+/// ([`vigil_core::logging::printable`]: `\n`, `\r`, `\u{1b}`), and the invisible format
+/// characters that reorder or hide text (bidi controls, zero-width marks, line separators) as
+/// `\u{…}`, so a name or path from a file can neither move the cursor, clear a line, nor start
+/// a new finding line.
 pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
-    let bad = |c: char| {
-        c.is_control()
-            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2028}' | '\u{2029}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+    let hidden = |c: char| {
+        matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2028}' | '\u{2029}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
     };
-    if !text.chars().any(bad) {
+    if !text.chars().any(|c| c.is_control() || hidden(c)) {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut s = String::with_capacity(text.len() + 8);
     for c in text.chars() {
-        if bad(c) {
-            s.push_str(&format!("\\u{{{:x}}}", c as u32));
+        if hidden(c) {
+            s.extend(c.escape_unicode());
         } else {
             s.push(c);
         }
     }
-    std::borrow::Cow::Owned(s)
+    std::borrow::Cow::Owned(vigil_core::logging::printable(&s).into_owned())
 }
 
 #[cfg(test)]

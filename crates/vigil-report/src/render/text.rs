@@ -12,13 +12,16 @@ pub(super) fn write(report: &Report, opts: &RenderOptions, out: &mut dyn Write) 
     } else {
         ("", "", "", "")
     };
+    // Names come from the scanned tree: control characters in them are escaped, so a file name
+    // can neither break a line nor drive the terminal.
+    let clean = |s: String| vigil_core::logging::printable(&s).into_owned();
     for d in &report.diagnostics {
+        let location = clean(d.location.to_string());
         if opts.style == TextStyle::Concise {
             writeln!(
                 out,
-                "{bold}{}{reset}: {} [{red}{}{reset}]",
-                esc(&d.location.to_string()),
-                esc(&d.message),
+                "{bold}{location}{reset}: {} [{red}{}{reset}]",
+                clean(d.message.clone()),
                 d.rule
             )?;
             continue;
@@ -31,10 +34,9 @@ pub(super) fn write(report: &Report, opts: &RenderOptions, out: &mut dyn Write) 
         let shown = opts.secret(d).unwrap_or_else(|| d.message.clone());
         writeln!(
             out,
-            "{bold}{}{reset}{commit}  {red}{}{reset}  {}",
-            esc(&d.location.to_string()),
+            "{bold}{location}{reset}{commit}  {red}{}{reset}  {}",
             d.rule,
-            esc(&shown)
+            clean(shown)
         )?;
         let mut detail = description(report, d).to_owned();
         for col in &report.columns {
@@ -52,41 +54,10 @@ pub(super) fn write(report: &Report, opts: &RenderOptions, out: &mut dyn Write) 
             let steps: Vec<&str> = d.decoded.iter().map(|e| e.as_str()).collect();
             detail.push_str(&format!("  decoded {}", steps.join(" > ")));
         }
-        writeln!(out, "    {dim}{}{reset}", esc(&detail))?;
+        writeln!(out, "    {dim}{}{reset}", clean(detail))?;
     }
     for r in &report.completeness.reasons {
-        writeln!(out, "{bold}incomplete{reset}: {}", esc(&r.to_string()))?;
+        writeln!(out, "{bold}incomplete{reset}: {}", clean(r.to_string()))?;
     }
     Ok(())
-}
-
-/// Text from inputs (file names, server names, messages quoting them), safe for a terminal:
-/// control characters and the invisible characters that reorder or hide text (bidi controls,
-/// zero-width marks, line separators) are written as `\u{…}`, so one finding stays one line and
-/// no escape sequence reaches the terminal.
-pub(crate) fn esc(text: &str) -> std::borrow::Cow<'_, str> {
-    let bad = |c: char| {
-        c.is_control()
-            || matches!(
-                c,
-                '\u{200B}'..='\u{200F}'
-                    | '\u{202A}'..='\u{202E}'
-                    | '\u{2028}'
-                    | '\u{2029}'
-                    | '\u{2066}'..='\u{2069}'
-                    | '\u{FEFF}'
-            )
-    };
-    if !text.chars().any(bad) {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let mut s = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if bad(c) {
-            s.push_str(&format!("\\u{{{:x}}}", c as u32));
-        } else {
-            s.push(c);
-        }
-    }
-    std::borrow::Cow::Owned(s)
 }
