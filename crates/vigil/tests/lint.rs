@@ -982,7 +982,7 @@ fn messages_never_quote_a_credential_and_text_escapes_controls() {
             assert!(!all.contains('\u{1b}') && !all.contains('\r'), "{all:?}");
             // One finding per line: the name's newline is escaped, not a new line.
             assert!(
-                all.contains("gh\\u{1b}[2K\\u{d}\\u{1b}[8m\\u{a}fake.json"),
+                all.contains("gh\\u{1b}[2K\\r\\u{1b}[8m\\nfake.json"),
                 "{all}"
             );
             assert!(!all.lines().any(|l| l.starts_with("fake.json")), "{all}");
