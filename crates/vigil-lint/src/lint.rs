@@ -388,6 +388,10 @@ impl Linter {
                 Box::new(|entry| {
                     match entry {
                         Ok(e) => self.entry(&e, pass, &canon_root, out, seen),
+                        // A folder the ignore files hide and the user cannot read (a
+                        // database volume owned by its container) is not reported: only the
+                        // first pass, which honours the ignore files, must see everything.
+                        Err(_) if pass == Pass::ClientFiles => {}
                         Err(e) => {
                             let message = e.to_string();
                             lock(out).errors.push(InputError::Walk { message });

@@ -1275,3 +1275,36 @@ fn yaml_errors_speak_to_users_not_to_programmers() {
         "{err}"
     );
 }
+
+#[test]
+fn an_ignored_unreadable_folder_does_not_make_the_walk_incomplete() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let g = TempDir::new().unwrap();
+    std::fs::set_permissions(g.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let git = std::process::Command::new("git")
+        .args(["init", "-q"])
+        .current_dir(g.path())
+        .status()
+        .unwrap();
+    assert!(git.success());
+    common::write(g.path(), ".gitignore", "data/\n");
+    common::write(g.path(), "data/pg/PG_VERSION", "16\n");
+    common::write(
+        g.path(),
+        "docker-compose.yml",
+        "services:\n  db:\n    image: postgres:16.4\n    volumes: [\"./data/pg:/var/lib/postgresql/data\"]\n",
+    );
+    std::fs::set_permissions(
+        g.path().join("data/pg"),
+        std::fs::Permissions::from_mode(0o700),
+    )
+    .unwrap();
+    // Owned by root with mode 700: unreadable to the unprivileged run.
+    let out = run_unprivileged(g.path(), &["lint"]);
+    std::fs::set_permissions(
+        g.path().join("data/pg"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    expect_exit(&out, 0);
+}
