@@ -299,7 +299,9 @@ impl Settings {
     }
 
     /// Whether a host is loopback, a single-label name (a compose service such as `redis`, a
-    /// container on the same network), or listed in `allowed_hosts`.
+    /// container on the same network), the container runtimes' name for the host machine
+    /// (`host.docker.internal`, `gateway.docker.internal`, `host.containers.internal`), or
+    /// listed in `allowed_hosts`.
     pub fn is_trusted_host(&self, host: &str) -> bool {
         let h = host
             .trim_start_matches('[')
@@ -309,6 +311,10 @@ impl Settings {
         single_label
             || h == "localhost"
             || h.ends_with(".localhost")
+            || matches!(
+                h.as_str(),
+                "host.docker.internal" | "gateway.docker.internal" | "host.containers.internal"
+            )
             || h == "::1"
             || h.parse::<std::net::Ipv4Addr>()
                 .is_ok_and(|a| a.is_loopback())

@@ -286,6 +286,45 @@ static PY_PERMS_CALL: LazyLock<Regex> = LazyLock::new(|| {
 static PY_PERMS_CTOR: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"Permissions\s*\(([^()]{1,1000})\)").expect("regex"));
 
+/// The value of an integer expression as bots write bit sets: `8`, `0x8`, `1 << 3`,
+/// `268435456 | 8`, `value=2048 + 1024`, with parentheses around terms. Anything else: `None`.
+pub fn int_expr(text: &str) -> Option<u64> {
+    let t = text.trim();
+    let t = t
+        .strip_prefix("value")
+        .map(|r| r.trim_start())
+        .and_then(|r| r.strip_prefix('='))
+        .unwrap_or(t);
+    if t.is_empty() || t.len() > 200 {
+        return None;
+    }
+    let mut total = 0u64;
+    for term in t.split(['|', '+']) {
+        let term = term
+            .trim()
+            .trim_start_matches('(')
+            .trim_end_matches(')')
+            .trim();
+        let v = match term.split_once("<<") {
+            Some((a, b)) => {
+                let shift = int_literal(b.trim())?;
+                int_literal(a.trim())?.checked_shl(u32::try_from(shift).ok()?)?
+            }
+            None => int_literal(term)?,
+        };
+        total |= v;
+    }
+    Some(total)
+}
+
+fn int_literal(t: &str) -> Option<u64> {
+    let t = t.trim().replace('_', "");
+    match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(h) => u64::from_str_radix(h, 16).ok(),
+        None => t.parse().ok(),
+    }
+}
+
 /// The intents a document asks for.
 pub fn intents(doc: &Document) -> Vec<Request> {
     let mut out = Vec::new();
@@ -318,6 +357,15 @@ pub fn intents(doc: &Document) -> Vec<Request> {
             }
             for c in PY_INTENTS_CTOR.captures_iter(t) {
                 let args = c.get(1).expect("group");
+                // `Intents(value=3276799)`, `Intents(1 << 15 | 1)`.
+                if let Some(bits) = int_expr(args.as_str()) {
+                    out.push(Request {
+                        span: sp(args),
+                        bits,
+                        what: format!("Intents({})", args.as_str().trim()),
+                    });
+                    continue;
+                }
                 for k in PY_KWARG_TRUE.captures_iter(args.as_str()) {
                     if let Some(b) = intent_bit(&k[1]) {
                         let m = k.get(0).expect("match");
@@ -425,6 +473,31 @@ pub fn permissions(doc: &Document) -> Vec<Request> {
     }
     match doc.kind {
         crate::input::Kind::Source if has("nvite") || has("oauth_url") => {
+            // A permission set built outside the invite call (`perms = discord.Permissions(
+            // 268435456 | 8)`, then `oauth_url(id, permissions=perms)`).
+            let calls: Vec<(usize, usize)> = INVITE_CALL
+                .find_iter(t)
+                .map(|c| {
+                    let (b, a) = call_args(t, c.end());
+                    (b, b + a.len())
+                })
+                .collect();
+            for f in PY_PERMS_CTOR.captures_iter(t) {
+                let inner = f.get(1).expect("g");
+                if calls
+                    .iter()
+                    .any(|(s, e)| inner.start() >= *s && inner.end() <= *e)
+                {
+                    continue; // judged with its call below
+                }
+                if let Some(bits) = int_expr(inner.as_str()) {
+                    out.push(Request {
+                        span: Span::new(inner.start(), inner.end()),
+                        bits,
+                        what: format!("Permissions({})", inner.as_str().trim()),
+                    });
+                }
+            }
             for call in INVITE_CALL.find_iter(t) {
                 let (base, a) = call_args(t, call.end());
                 let mut push = |s: usize, e: usize, bits: u64, what: String| {
@@ -452,6 +525,15 @@ pub fn permissions(doc: &Document) -> Vec<Request> {
                 }
                 for f in PY_PERMS_CTOR.captures_iter(a) {
                     let inner = f.get(1).expect("g");
+                    if let Some(bits) = int_expr(inner.as_str()) {
+                        push(
+                            inner.start(),
+                            inner.end(),
+                            bits,
+                            format!("Permissions({})", inner.as_str().trim()),
+                        );
+                        continue;
+                    }
                     for k in PY_KWARG_TRUE.captures_iter(inner.as_str()) {
                         if let Some(b) = permission_bit(&k[1]) {
                             let m = k.get(0).expect("m");

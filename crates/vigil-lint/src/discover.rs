@@ -14,6 +14,10 @@ pub struct Places {
     pub config: Option<PathBuf>,
     /// The project folder (the working directory).
     pub project: PathBuf,
+    /// `$CODEX_HOME` (Codex's folder; default `~/.codex`).
+    pub codex_home: Option<PathBuf>,
+    /// `$CLAUDE_CONFIG_DIR` (Claude Code's folder holding `.claude.json`; default the home).
+    pub claude_config_dir: Option<PathBuf>,
 }
 
 impl Places {
@@ -35,6 +39,8 @@ impl Places {
             home,
             config,
             project: PathBuf::from("."),
+            codex_home: std::env::var_os("CODEX_HOME").map(PathBuf::from),
+            claude_config_dir: std::env::var_os("CLAUDE_CONFIG_DIR").map(PathBuf::from),
         }
     }
 }
@@ -57,6 +63,12 @@ pub fn candidates(p: &Places) -> Vec<PathBuf> {
         }
         v.extend(list(&h.join(".continue/mcpServers")));
     }
+    if let Some(c) = &p.codex_home {
+        v.push(c.join("config.toml"));
+    }
+    if let Some(c) = &p.claude_config_dir {
+        v.push(c.join(".claude.json"));
+    }
     if let Some(c) = &p.config {
         for rel in [
             "Claude/claude_desktop_config.json",
@@ -69,6 +81,12 @@ pub fn candidates(p: &Places) -> Vec<PathBuf> {
         ] {
             v.push(c.join(rel));
         }
+        // VS Code profiles keep their own mcp.json.
+        for app in ["Code", "Code - Insiders", "VSCodium"] {
+            for prof in list(&c.join(app).join("User/profiles")) {
+                v.push(prof.join("mcp.json"));
+            }
+        }
     }
     for rel in [
         ".mcp.json",
@@ -76,10 +94,18 @@ pub fn candidates(p: &Places) -> Vec<PathBuf> {
         ".vscode/mcp.json",
         ".gemini/settings.json",
         ".zed/settings.json",
+        ".vscode/settings.json",
+        ".codex/config.toml",
+        ".continue/config.yaml",
+        ".continue/config.json",
         "docker-compose.yml",
         "docker-compose.yaml",
+        "docker-compose.override.yml",
+        "docker-compose.override.yaml",
         "compose.yml",
         "compose.yaml",
+        "compose.override.yml",
+        "compose.override.yaml",
     ] {
         v.push(p.project.join(rel));
     }
@@ -120,6 +146,11 @@ mod tests {
             home.join(".continue/mcpServers/a.yaml"),
             proj.join(".vscode/mcp.json"),
             home.join(".config/Claude/claude_desktop_config.json"),
+            home.join(".config/Code/User/profiles/abc123/mcp.json"),
+            d.path().join("codex/config.toml"),
+            d.path().join("claude/.claude.json"),
+            proj.join(".vscode/settings.json"),
+            proj.join("docker-compose.override.yml"),
         ] {
             std::fs::create_dir_all(f.parent().unwrap()).unwrap();
             std::fs::write(&f, "{}").unwrap();
@@ -128,9 +159,12 @@ mod tests {
             home: Some(home.clone()),
             config: Some(home.join(".config")),
             project: proj.clone(),
+            codex_home: Some(d.path().join("codex")),
+            claude_config_dir: Some(d.path().join("claude")),
         };
         let got = discover(&p);
-        assert_eq!(got.len(), 4, "{got:?}");
+        assert_eq!(got.len(), 9, "{got:?}");
+        assert!(got.contains(&home.join(".config/Code/User/profiles/abc123/mcp.json")));
         assert!(got.contains(&home.join(".config/Claude/claude_desktop_config.json")));
     }
 }

@@ -40,6 +40,18 @@ pub enum DocumentError {
         /// The file.
         path: String,
     },
+    /// It nests deeper than the parsers go.
+    #[error("{path}: too deeply nested to parse; not linted")]
+    TooDeep {
+        /// The file.
+        path: String,
+    },
+}
+
+/// Whether a parser's message says the input nests too deeply (the parsers' recursion limits).
+fn too_deep(e: &SyntaxError) -> bool {
+    let m = e.message.to_ascii_lowercase();
+    m.contains("nesting depth") || m.contains("recursion limit") || m.contains("too deep")
 }
 
 impl Document {
@@ -66,9 +78,17 @@ impl Document {
         shown: &str,
         text: String,
     ) -> Result<Option<Document>, DocumentError> {
-        let syntax_err = |error| DocumentError::Syntax {
-            path: shown.to_owned(),
-            error,
+        let syntax_err = |error: SyntaxError| {
+            if too_deep(&error) {
+                DocumentError::TooDeep {
+                    path: shown.to_owned(),
+                }
+            } else {
+                DocumentError::Syntax {
+                    path: shown.to_owned(),
+                    error,
+                }
+            }
         };
         let (kind, root) = match guess(path) {
             Guess::No => return Ok(None),
@@ -83,9 +103,12 @@ impl Document {
                 if !SHAPE_MARKERS.iter().any(|m| finder(m)) {
                     return Ok(None);
                 }
-                // A file of unknown purpose that does not parse is not ours to judge.
-                let Ok(root) = parse(syntax, strip_bom(&text)) else {
-                    return Ok(None);
+                // A file of unknown purpose that does not parse is not ours to judge, unless it
+                // nests too deeply to tell: then the run is incomplete.
+                let root = match parse(syntax, strip_bom(&text)) {
+                    Ok(root) => root,
+                    Err(e) if too_deep(&e) => return Err(syntax_err(e)),
+                    Err(_) => return Ok(None),
                 };
                 match by_shape(&root, path) {
                     Some(k) => (k, root),
@@ -127,10 +150,12 @@ impl Document {
         }))
     }
 
-    /// `(line, column)` of a span's start and end.
+    /// `(line, column)` of a span's start and end, columns in UTF-16 code units.
     pub fn region(&self, span: Span) -> (usize, usize, usize, usize) {
-        let (l, c) = self.lines.position(span.start);
-        let (el, ec) = self.lines.position(span.end.max(span.start));
+        let (l, c) = self.lines.position_utf16(&self.text, span.start);
+        let (el, ec) = self
+            .lines
+            .position_utf16(&self.text, span.end.max(span.start));
         (l, c, el, ec)
     }
 }

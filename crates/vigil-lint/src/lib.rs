@@ -31,6 +31,7 @@ pub mod node;
 pub mod parse;
 pub mod pin;
 pub mod probe;
+pub mod redact;
 pub mod report;
 pub mod rules;
 pub mod secrets;

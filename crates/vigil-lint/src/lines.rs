@@ -1,5 +1,6 @@
-//! Byte offsets to 1-based lines and columns (columns count bytes, as SARIF's default and
-//! vigil-report's regions do).
+//! Byte offsets to 1-based lines and columns. Reported columns count UTF-16 code units (SARIF
+//! 2.1.0's default `columnKind`, and what editors such as VS Code count), so a region is right
+//! on lines with non-ASCII text; `vigil scan`'s byte columns are read back with [`LineIndex::offset`].
 
 /// The start of every line of a text.
 #[derive(Debug, Clone)]
@@ -25,6 +26,18 @@ impl LineIndex {
         let offset = offset.min(self.len);
         let line = self.starts.partition_point(|&s| s <= offset);
         (line, offset - self.starts[line - 1] + 1)
+    }
+
+    /// `(line, column)` of a byte offset in `text`, the column counted in UTF-16 code units,
+    /// both 1-based.
+    pub fn position_utf16(&self, text: &str, offset: usize) -> (usize, usize) {
+        let mut offset = offset.min(self.len).min(text.len());
+        while !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line = self.starts.partition_point(|&s| s <= offset);
+        let start = self.starts[line - 1];
+        (line, text[start..offset].encode_utf16().count() + 1)
     }
 
     /// The byte offset of a 1-based line and a 1-based column counted in bytes.
@@ -62,5 +75,9 @@ mod tests {
         assert_eq!(l.offset_of_char(t, 2, 2), 4);
         let u = "é: x\n";
         assert_eq!(LineIndex::new(u).offset_of_char(u, 1, 2), 2);
+        // `😀日本` is 2 + 1 + 1 UTF-16 units (10 bytes): the value after it is at column 5.
+        let w = "😀日本x";
+        assert_eq!(LineIndex::new(w).position_utf16(w, 10), (1, 5));
+        assert_eq!(LineIndex::new(w).position(10), (1, 11));
     }
 }

@@ -60,6 +60,82 @@ pub fn program_name(cmd: &str) -> String {
     base
 }
 
+/// A command line written as one string, split as a POSIX shell would (`shlex`); text that
+/// does not split (an open quote) falls back to whitespace.
+fn shell_words(text: &str) -> Vec<String> {
+    shlex::split(text)
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| text.split_whitespace().map(str::to_owned).collect())
+}
+
+/// The command a wrapper runs, so launchers are judged by what really starts: `cmd /c npx …`
+/// (the usual Windows form), `sh -c "docker run …"`, `bash -lc …`, `powershell -Command …`,
+/// `env K=V cmd …`, `exec cmd …`, nested up to four deep. A script string is split with `shlex`; each part
+/// keeps pointing at the node it came from.
+pub fn unwrap_launcher(argv: Vec<(String, &Node)>) -> Vec<(String, &Node)> {
+    let mut argv = argv;
+    for _ in 0..4 {
+        let Some(prog) = argv.first().map(|(c, _)| program_name(c)) else {
+            break;
+        };
+        let rest = match prog.as_str() {
+            "cmd" => argv
+                .iter()
+                .position(|(a, _)| matches!(a.to_ascii_lowercase().as_str(), "/c" | "/k" | "/r"))
+                .map(|i| i + 1),
+            "sh" | "bash" | "zsh" | "dash" | "ash" | "ksh" | "fish" => argv
+                .iter()
+                .skip(1)
+                .position(|(a, _)| a.starts_with('-') && !a.starts_with("--") && a.contains('c'))
+                .map(|i| i + 2),
+            "powershell" | "pwsh" => argv
+                .iter()
+                .skip(1)
+                .position(|(a, _)| {
+                    matches!(
+                        a.to_ascii_lowercase().as_str(),
+                        "-c" | "-command" | "/c" | "/command"
+                    )
+                })
+                .map(|i| i + 2),
+            "env" | "exec" | "nohup" => argv
+                .iter()
+                .skip(1)
+                .position(|(a, _)| !a.contains('=') && !a.starts_with('-'))
+                .map(|i| i + 1),
+            _ => None,
+        };
+        let Some(start) = rest.filter(|s| *s < argv.len()) else {
+            break;
+        };
+        let tail: Vec<(String, &Node)> = argv.split_off(start);
+        let single_script = !matches!(prog.as_str(), "env" | "exec" | "nohup") && tail.len() == 1
+            || matches!(
+                prog.as_str(),
+                "sh" | "bash" | "zsh" | "dash" | "ash" | "ksh" | "fish"
+            );
+        argv = if single_script {
+            // `sh -c SCRIPT [name args…]`: the script is one string; `cmd /c` and PowerShell
+            // take the rest of the line, often as one string too.
+            let (script, node) = tail[0].clone();
+            let mut v: Vec<(String, &Node)> = shell_words(&script)
+                .into_iter()
+                .map(|p| (p, node))
+                .collect();
+            if !matches!(
+                prog.as_str(),
+                "sh" | "bash" | "zsh" | "dash" | "ash" | "ksh" | "fish"
+            ) {
+                v.extend(tail.into_iter().skip(1));
+            }
+            v
+        } else {
+            tail
+        };
+    }
+    argv
+}
+
 /// One tool a document declares (a manifest's server) or saved (`tools/list`).
 #[derive(Debug, Clone)]
 pub struct Tool<'a> {
@@ -177,12 +253,10 @@ fn server(name: String, key: KeyPath, node: &Node) -> Server<'_> {
     let mut argv: Vec<(String, &Node)> = Vec::new();
     if let Some(c) = launch.get("command").or_else(|| launch.get("path")) {
         if let Some(text) = c.as_str() {
-            let mut parts = text.split_whitespace();
-            if let Some(first) = parts.next() {
-                argv.push((first.to_owned(), c));
-                if launch.get("args").is_none() {
-                    argv.extend(parts.map(|p| (p.to_owned(), c)));
-                }
+            if launch.get("args").is_none() {
+                argv.extend(shell_words(text).into_iter().map(|p| (p, c)));
+            } else if !text.trim().is_empty() {
+                argv.push((text.trim().to_owned(), c));
             }
         }
     }
@@ -191,6 +265,7 @@ fn server(name: String, key: KeyPath, node: &Node) -> Server<'_> {
             argv.push((t, a));
         }
     }
+    let argv = unwrap_launcher(argv);
     let env = launch
         .get("env")
         .map(|e| e.members().iter().collect())

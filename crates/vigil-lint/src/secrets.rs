@@ -1,6 +1,6 @@
-//! Is this value a credential? References are not (`${VAR}`, `${VAR:-x}`, `${env:VAR}`,
-//! `${input:id}`, `{{ secrets.X }}`, `${{ secrets.X }}`, `$VAR`, `%VAR%`); what remains after
-//! removing them is judged by `vigil scan`'s rules (run once over the whole file by
+//! Is this value a credential? References are not (`${VAR}`, `${env:VAR}`,
+//! `${input:id}`, `{{ secrets.X }}`, `${{ secrets.X }}`, `$VAR`, `%VAR%`), but the default of
+//! `${VAR:-default}` is a literal; what remains after removing them is judged by `vigil scan`'s rules (run once over the whole file by
 //! [`crate::document`]), by the name of the key that holds it, and by its entropy.
 
 use regex::Regex;
@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 static REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"\$?\{\{\s*(?:secrets|inputs|env|vars)\.[A-Za-z0-9_.\-]{1,128}\s*\}\}",
-        r"|\$\{(?:env:|input:|config:)?[A-Za-z_][A-Za-z0-9_.\-]{0,127}(?::-[^}]{0,256})?\}",
+        r"|\$\{(?:env:|input:|config:)?[A-Za-z_][A-Za-z0-9_.\-]{0,127}(?::?[-=]([^}]{0,256}))?\}",
         r"|\{env:[A-Za-z_][A-Za-z0-9_]{0,127}\}",
         r"|\$[A-Za-z_][A-Za-z0-9_]{0,127}",
         r"|%[A-Za-z_][A-Za-z0-9_]{0,127}%",
@@ -35,7 +35,11 @@ pub fn strip_references(value: &str) -> (String, bool) {
     if !value.contains(['$', '{', '%']) {
         return (value.to_owned(), false);
     }
-    let out = REFERENCE.replace_all(value, "");
+    // `${VAR:-default}` (and `-`, `:=`, `=`): the client uses the default when VAR is unset,
+    // so the default is a literal and stays to be judged.
+    let out = REFERENCE.replace_all(value, |c: &regex::Captures<'_>| {
+        c.get(1).map_or(String::new(), |d| d.as_str().to_owned())
+    });
     let had = out.len() != value.len();
     (out.into_owned(), had)
 }
@@ -190,11 +194,49 @@ pub fn looks_random(value: &str) -> bool {
     if digits == 0 || letters == 0 || digits + letters < n * 3 / 4 {
         return false;
     }
-    if is_uuid(v) || vigil_scan::placeholder::is_placeholder(v.as_bytes()) {
+    if is_uuid(v)
+        || is_digest(v)
+        || is_identifier(v)
+        || vigil_scan::placeholder::is_placeholder(v.as_bytes())
+    {
         return false;
     }
     let e = vigil_scan::entropy::shannon(v.as_bytes());
     (n >= 20 && e >= 3.5) || e >= 3.8
+}
+
+/// A hex digest or id by itself (32, 40 or 64 hex digits: an MD5-sized id such as a Notion
+/// database id, a git commit, a SHA-256): high entropy, but not a credential unless its name
+/// says so (then [`literal_under_secret_name`] judges it).
+fn is_digest(v: &str) -> bool {
+    matches!(v.len(), 32 | 40 | 64) && v.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// A dash-separated identifier of words and numbers (`claude-sonnet-4-20250514`,
+/// `claude-3-5-sonnet-20241022`): every part all letters or all digits, at least two dashes.
+fn is_identifier(v: &str) -> bool {
+    v.matches('-').count() >= 2
+        && v.split('-').all(|p| {
+            !p.is_empty()
+                && (p.bytes().all(|b| b.is_ascii_alphabetic())
+                    || p.bytes().all(|b| b.is_ascii_digit()))
+        })
+}
+
+/// Whether a name is an id's (`SESSION_ID`, `databaseId`, `client-id`): a UUID or hex digest
+/// under it is an identifier, not a credential.
+pub fn is_id_name(name: &str) -> bool {
+    let l = name.to_ascii_lowercase();
+    l == "id"
+        || l.ends_with("_id")
+        || l.ends_with("-id")
+        || l.ends_with(".id")
+        || name.ends_with("Id")
+}
+
+/// Whether a value is a UUID or a hex digest.
+pub fn is_uuid_or_digest(v: &str) -> bool {
+    is_uuid(v.trim()) || is_digest(v.trim())
 }
 
 fn is_uuid(v: &str) -> bool {
@@ -226,6 +268,9 @@ mod tests {
         }
         assert!(!is_reference("Bearer abc${X}def"));
         assert_eq!(strip_references("Bearer ${X}").0, "Bearer ");
+        // A default is what the client uses when the variable is unset: a literal.
+        assert_eq!(strip_references("${GH:-abc123}").0, "abc123");
+        assert!(!is_reference("${GH:-abc123}"));
     }
 
     #[test]

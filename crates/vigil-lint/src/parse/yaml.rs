@@ -8,7 +8,7 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::{Location, Spanned};
 use std::fmt;
 
-/// Parses the first YAML document.
+/// Parses a YAML file of one document (several are refused, as is a duplicate key).
 pub(super) fn parse(text: &str) -> Result<Node, SyntaxError> {
     if text.trim().is_empty() {
         return Ok(Node::new(Span::default(), Value::Null));
@@ -26,9 +26,28 @@ pub(super) fn parse(text: &str) -> Result<Node, SyntaxError> {
     Ok(node(text, root))
 }
 
-/// Drops a `line N column M` prefix or suffix the message may carry (the error has its own).
+/// Drops the `error: line N column M:` prefix the message may carry (the error has its own
+/// position) and the parser's advice to its programmers (which function or option to use),
+/// which means nothing to a user.
 fn strip_location(m: &str) -> String {
-    m.lines().next().unwrap_or("").to_owned()
+    static PREFIX: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"^(?:error:\s*)?(?:line \d+,? column \d+:?\s*)?").expect("prefix")
+    });
+    let first = m.lines().next().unwrap_or("");
+    let mut out = PREFIX.replace(first, "").into_owned();
+    if out.contains("multiple YAML documents") {
+        out = "several YAML documents (`---`) in one file; vigil lint reads one document per file"
+            .to_owned();
+    }
+    for advice in [
+        "; use from_str_multiple or from_str_multiple_with_options",
+        ", set DuplicateKeyPolicy in Options if acceptable",
+    ] {
+        if let Some(i) = out.find(advice) {
+            out.truncate(i);
+        }
+    }
+    out
 }
 
 fn offset(text: &str, l: &Location) -> usize {

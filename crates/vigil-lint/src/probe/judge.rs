@@ -112,7 +112,19 @@ pub fn judge(o: &Observed) -> Vec<(&'static str, String)> {
                     "the 401 answer's WWW-Authenticate has no resource_metadata (RFC 9728)".into(),
                 ));
             } else {
+                let named = super::resource_metadata(challenge);
+                let foreign = match (&named, url::Url::parse(&o.url)) {
+                    (Some(m), Ok(u)) => !super::same_origin(m, &u),
+                    _ => false,
+                };
                 match &o.metadata {
+                    None if foreign => out.push((
+                        "probe-bad-resource-metadata",
+                        format!(
+                            "resource_metadata names another origin ({}); RFC 9728 metadata lives under the resource's own origin, so it was not fetched",
+                            crate::redact::redact_builtin(named.as_deref().unwrap_or(""))
+                        ),
+                    )),
                     None => {}
                     Some(m) => {
                         if let Err(why) = metadata_ok(m) {

@@ -62,6 +62,16 @@ pub enum ProbeError {
         /// Why.
         message: String,
     },
+    /// The URL answered with a redirect or "not found": no MCP endpoint to judge there.
+    #[error("{url}: cannot be probed: answered {status}{}", if location.is_empty() { String::new() } else { format!(" (Location: {location}; probe that URL instead)") })]
+    NotAnEndpoint {
+        /// The URL.
+        url: String,
+        /// The status.
+        status: u16,
+        /// The redirect's target, if any.
+        location: String,
+    },
     /// The first request failed (connection refused, TLS failure, timeout).
     #[error("{url}: {message}")]
     Unreachable {
@@ -73,11 +83,23 @@ pub enum ProbeError {
 }
 
 /// Probes `url`.
-pub fn probe(url: &str, opts: &ProbeOptions) -> Result<(Observed, Vec<Sent>), ProbeError> {
-    let parsed = url::Url::parse(url).map_err(|_| ProbeError::BadUrl(url.to_owned()))?;
+/// A URL as the probe will send it: parsed, http(s) only, without userinfo or credential query
+/// parameters (the probe never authenticates). Returns it and what was removed, for a warning.
+pub fn target(url: &str) -> Result<(String, Vec<String>), ProbeError> {
+    let bad = || ProbeError::BadUrl(crate::redact::redact_builtin(url));
+    let parsed = url::Url::parse(url).map_err(|_| bad())?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(ProbeError::BadUrl(url.to_owned()));
+        return Err(bad());
     }
+    let (clean, removed) = crate::redact::strip_credentials(&parsed);
+    Ok((clean.to_string(), removed))
+}
+
+/// Probes `url` (first made a [`target`]: no userinfo, no credential query parameters).
+pub fn probe(url: &str, opts: &ProbeOptions) -> Result<(Observed, Vec<Sent>), ProbeError> {
+    let (clean, _) = target(url)?;
+    let url = clean.as_str();
+    let parsed = url::Url::parse(url).map_err(|_| ProbeError::BadUrl(url.to_owned()))?;
     let agent = agent(opts.ca.as_deref())?;
     let mut sent = Vec::new();
     let mut obs = Observed {
@@ -93,6 +115,18 @@ pub fn probe(url: &str, opts: &ProbeOptions) -> Result<(Observed, Vec<Sent>), Pr
         url: url.to_owned(),
         message,
     })?;
+    // A redirect (not followed) or "not found" says nothing about the endpoint's security:
+    // it cannot be probed, which is not "unauthenticated".
+    if (300..400).contains(&first.status) || matches!(first.status, 404 | 410) {
+        return Err(ProbeError::NotAnEndpoint {
+            url: url.to_owned(),
+            status: first.status,
+            location: first
+                .header("location")
+                .map(crate::redact::redact_builtin)
+                .unwrap_or_default(),
+        });
+    }
     if let Some(meta) = first
         .header("www-authenticate")
         .and_then(resource_metadata)

@@ -188,12 +188,15 @@ pub fn is_pinned(spec: &str, npm: bool) -> bool {
             None => return false,
         }
     } else if let Some((_, v)) = spec.split_once("==") {
-        v
+        // `===` is PEP 440's arbitrary equality: exact too.
+        v.strip_prefix('=').unwrap_or(v)
     } else if let Some((_, v)) = spec.rsplit_once('@').filter(|_| !spec.contains("://")) {
         v
     } else {
         return false;
     };
+    // `v1.2.3` names one version as exactly as `1.2.3`.
+    let version = version.strip_prefix('v').unwrap_or(version);
     let core = version.split(['-', '+']).next().unwrap_or("");
     let parts: Vec<&str> = core.split('.').collect();
     parts.len() >= 2
@@ -202,10 +205,37 @@ pub fn is_pinned(spec: &str, npm: bool) -> bool {
             .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// A security option that switches a confinement off: `seccomp=unconfined`,
+/// `apparmor:unconfined`, `label=disable`, `systempaths=unconfined`.
+pub fn unconfined(opt: &str) -> bool {
+    let o = opt.to_ascii_lowercase().replace(':', "=");
+    matches!(
+        o.as_str(),
+        "seccomp=unconfined" | "apparmor=unconfined" | "label=disable" | "systempaths=unconfined"
+    )
+}
+
+/// A host device that gives the container the machine: physical memory, I/O ports, disks.
+pub fn host_device(spec: &str) -> bool {
+    let dev = spec.split(':').next().unwrap_or("");
+    matches!(dev, "/dev/mem" | "/dev/kmem" | "/dev/port")
+        || [
+            "/dev/sd",
+            "/dev/nvme",
+            "/dev/vd",
+            "/dev/xvd",
+            "/dev/hd",
+            "/dev/disk",
+        ]
+        .iter()
+        .any(|p| dev.starts_with(p))
+}
+
 /// What a `docker run` (or `podman run`) command line asks for, by index into `argv`.
 #[derive(Debug, Default)]
 pub struct DockerRun {
-    /// `--privileged`, `--cap-add ALL`, `--cap-add SYS_ADMIN`.
+    /// `--privileged`, `--cap-add ALL`, `--cap-add SYS_ADMIN`, `--pid host`, an unconfined
+    /// `--security-opt`, a host memory or disk `--device`.
     pub privileged: Vec<usize>,
     /// `--network host`, `--net=host`.
     pub host_network: Vec<usize>,
@@ -305,6 +335,9 @@ pub fn docker_run(argv: &[(String, &Node)]) -> Option<DockerRun> {
             {
                 r.privileged.push(vi)
             }
+            "--pid" if value == "host" => r.privileged.push(vi),
+            "--security-opt" if unconfined(&value) => r.privileged.push(vi),
+            "--device" if host_device(&value) => r.privileged.push(vi),
             "--network" | "--net" if value == "host" => r.host_network.push(vi),
             "-v" | "--volume" => r
                 .mounts
@@ -372,4 +405,80 @@ pub fn tool_strings<'a>(t: &crate::model::Tool<'a>) -> Vec<(KeyPath, &'a Node)> 
         v.push((full, n));
     });
     v
+}
+
+/// A tool's text as the model reads it, for matching instructions and paths: HTML entities
+/// decoded (`&lt;IMPORTANT&gt;`), NFKC-folded (fullwidth `＜ＩＭＰＯＲＴＡＮＴ＞`), invisible
+/// characters dropped, and each non-ASCII letter that Unicode's confusables (UTS 39) say looks
+/// like ASCII replaced by it (a Cyrillic `о` in "Ignоre").
+pub(crate) fn as_read(s: &str) -> std::borrow::Cow<'_, str> {
+    use unicode_normalization::UnicodeNormalization as _;
+    if s.is_ascii() && !s.contains('&') {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let decoded = decode_entities(s);
+    let mut out = String::with_capacity(decoded.len());
+    for c in decoded.nfkc() {
+        if super::tool_invisible_unicode::invisible(c) {
+            continue;
+        }
+        if c.is_ascii() {
+            out.push(c);
+            continue;
+        }
+        let mut buf = [0u8; 4];
+        let skel: String = unicode_security::skeleton(c.encode_utf8(&mut buf)).collect();
+        if !skel.is_empty() && skel.is_ascii() && skel.chars().count() == 1 {
+            out.push_str(&skel);
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// `&lt;`, `&gt;`, `&amp;`, `&quot;`, `&apos;`, `&#60;`, `&#x3c;` decoded (repeatedly, so
+/// `&amp;lt;` is `<` too, up to three rounds); other text unchanged.
+fn decode_entities(s: &str) -> String {
+    static ENTITY: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?i)&(?:(lt|gt|amp|quot|apos|sol|bsol|tilde|period)|#(\d{1,7})|#x([0-9a-f]{1,6}));?",
+        )
+        .expect("entity pattern")
+    });
+    let mut cur = s.to_owned();
+    for _ in 0..3 {
+        if !cur.contains('&') {
+            break;
+        }
+        let next = ENTITY
+            .replace_all(&cur, |c: &regex::Captures<'_>| {
+                let ch = if let Some(n) = c.get(1) {
+                    match n.as_str().to_ascii_lowercase().as_str() {
+                        "lt" => Some('<'),
+                        "gt" => Some('>'),
+                        "amp" => Some('&'),
+                        "quot" => Some('"'),
+                        "apos" => Some('\''),
+                        "sol" => Some('/'),
+                        "bsol" => Some('\\'),
+                        "tilde" => Some('~'),
+                        _ => Some('.'),
+                    }
+                } else if let Some(d) = c.get(2) {
+                    d.as_str().parse::<u32>().ok().and_then(char::from_u32)
+                } else {
+                    c.get(3)
+                        .and_then(|h| u32::from_str_radix(h.as_str(), 16).ok())
+                        .and_then(char::from_u32)
+                };
+                ch.map_or_else(|| c[0].to_owned(), String::from)
+            })
+            .into_owned();
+        if next == cur {
+            break;
+        }
+        cur = next;
+    }
+    cur
 }

@@ -26,6 +26,8 @@ pub(crate) static RULE: Rule = Rule {
         fx("bot/invite.py", "INVITE = 'https://discord.com/oauth2/authorize?client_id=123456789012345678&«permissions=8&scope=bot%20applications.commands'\n"),
         fx(".env.bot", "DISCORD_PERMISSIONS=«268435456\n"),
         fx("bot/invite.js", "const url = client.generateInvite({ scopes: ['bot'], permissions: [«PermissionFlagsBits.Administrator] });\n"),
+        fx("bot/invite.py", "import discord\nperms = discord.Permissions(«268435456 | 8)\nurl = discord.utils.oauth_url(123, permissions=perms)\n"),
+        fx("bot/invite2.py", "import discord\nurl = discord.utils.oauth_url(123, permissions=discord.Permissions(«value=0x8))\n"),
     ],
     counterexamples: &[
         fx(".env.bot", "DISCORD_PERMISSIONS=2150631424\n"),

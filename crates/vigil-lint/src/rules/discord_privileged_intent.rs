@@ -24,6 +24,7 @@ pub(crate) static RULE: Rule = Rule {
         fx("bot/main.py", "import discord\nintents = discord.Intents.none()\nintents.guilds = True\n«intents.message_content = True\nbot = discord.Client(intents=intents)\n"),
         fx("bot/index.js", "const { Client, GatewayIntentBits } = require('discord.js');\nconst client = new Client({ intents: [GatewayIntentBits.Guilds, «GatewayIntentBits.GuildMembers] });\n"),
         fx("bot/run.py", "import discord\nclient = discord.Client(intents=discord.«Intents.all())\n"),
+        fx("bot/run2.py", "import discord\nclient = discord.Client(intents=discord.Intents(«value=1 << 15 | 1))\n"),
     ],
     counterexamples: &[
         fx("bot/main.py", "import discord\nintents = discord.Intents.none()\nintents.guilds = True\nintents.voice_states = True\nbot = discord.Client(intents=intents)\n"),

@@ -30,6 +30,11 @@ pub(crate) static RULE: Rule = Rule {
             "/h/.config/zed/settings.json",
             r#"{"context_servers": {"fs": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-filesystem@2025.8.21", «"~"]}}}"#,
         ),
+        fx(
+            "claude_desktop_config.json",
+            r#"{"mcpServers": {"filesystem": {"command": "npx",
+  "args": ["-y", "@modelcontextprotocol/server-filesystem@2025.8.21", «"/Users/alice/../../", «"/home/alice/..", «"/srv/../home/bob/"]}}}"#,
+        ),
     ],
     counterexamples: &[fx(
         "claude_desktop_config.json",
@@ -40,9 +45,10 @@ pub(crate) static RULE: Rule = Rule {
 
 /// Whether a path is the root, a home directory or every home directory.
 pub(crate) fn too_broad(p: &str) -> bool {
-    let t = p.trim().trim_end_matches(['/', '\\']);
+    let normal = lexically_normal(p.trim());
+    let t = normal.trim_end_matches(['/', '\\']);
     if t.is_empty() {
-        return !p.trim().is_empty(); // "/" or "\"
+        return !normal.is_empty(); // "/" or "\"
     }
     let l = t.to_ascii_lowercase();
     if matches!(
@@ -63,6 +69,45 @@ pub(crate) fn too_broad(p: &str) -> bool {
     let parts: Vec<&str> = l.split(['/', '\\']).filter(|s| !s.is_empty()).collect();
     matches!(parts.as_slice(), ["home", _] | ["users", _])
         || matches!(parts.as_slice(), ["c:", "users", _])
+}
+
+/// `p` with `.` and `..` resolved as text (`/Users/alice/../..` is `/`), `//` collapsed; a
+/// path that climbs above its start keeps its root.
+fn lexically_normal(p: &str) -> String {
+    if !p.contains("..") && !p.contains("//") && !p.contains("/./") && !p.contains("\\") {
+        return p.to_owned();
+    }
+    let sep = if p.contains('\\') && !p.contains('/') {
+        '\\'
+    } else {
+        '/'
+    };
+    let rooted = p.starts_with(['/', '\\']);
+    let mut parts: Vec<&str> = Vec::new();
+    for seg in p.split(['/', '\\']) {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                if parts
+                    .last()
+                    .is_some_and(|l| *l != ".." && !l.ends_with(':'))
+                {
+                    parts.pop();
+                } else if !rooted && parts.is_empty() {
+                    parts.push("..");
+                }
+            }
+            s => parts.push(s),
+        }
+    }
+    let body = parts.join(&sep.to_string());
+    if rooted {
+        format!("{sep}{body}")
+    } else if body.is_empty() {
+        ".".to_owned()
+    } else {
+        body
+    }
 }
 
 fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {

@@ -32,6 +32,7 @@ pub(crate) static RULE: Rule = Rule {
 };
 
 const EXAMPLES: &[Fixture] = &[
+    fx(".mcp.json", r#"{"mcpServers": {"gh": {"command": "gh-mcp", "env": {"GITHUB_TOKEN": «"${GH:-{alnum:40}}"}}}}"#),
     fx(".mcp.json", r#"{"mcpServers": {"gh": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-github@2025.4.8"],
   "env": {"GITHUB_PERSONAL_ACCESS_TOKEN": «"{alnum:40}"}}}}"#),
     fx("voice-manifest.json", r#"{"mcp": {"servers": {"backend": {"url": "https://api.example.com/mcp",
@@ -48,6 +49,9 @@ const EXAMPLES: &[Fixture] = &[
 ];
 
 const COUNTEREXAMPLES: &[Fixture] = &[
+    fx(".mcp.json", r#"{"mcpServers": {"ai": {"command": "ai-mcp", "args": ["--model", "claude-3-5-sonnet-20241022"],
+  "env": {"MODEL": "claude-sonnet-4-20250514", "DEFAULT_MODEL": "claude-sonnet-4-20250514", "GIT_COMMIT": "{hex:40}",
+    "CONFIG_SHA": "{hex:64}", "NOTION_DATABASE_ID": "{hex:32}", "SESSION_ID": "{hex:8}-{hex:4}-{hex:4}-{hex:4}-{hex:12}"}}}}"#),
     fx(".mcp.json", r#"{"mcpServers": {"gh": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-github@2025.4.8"],
   "env": {"GITHUB_PERSONAL_ACCESS_TOKEN": "${GITHUB_TOKEN}"}}}}"#),
     fx(".vscode/mcp.json", r#"{"inputs": [{"type": "promptString", "id": "key", "description": "API key", "password": true}],
@@ -112,7 +116,8 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
         let name = s.last_key();
         if is_secret_name(name) && !under_args(s.path) {
             let (rest, _) = strip_references(text);
-            if literal_under_secret_name(&rest) {
+            let id = crate::secrets::is_id_name(name) && crate::secrets::is_uuid_or_digest(&rest);
+            if literal_under_secret_name(&rest) && !id {
                 report(
                     out,
                     node.span,

@@ -28,6 +28,7 @@ pub(crate) static RULE: Rule = Rule {
         fx("voice-manifest.json", r#"{"mcp": {"servers": {"backend": {"url": "https://api.example.com/mcp",
   "authentication": {"type": "oauth2", "authorization_url": "https://auth.example.com/oauth/authorize", "token_url": "https://auth.example.com/oauth/token"}}}}}"#),
         fx("voice-manifest.json", r#"{"mcp": {"servers": {"backend": {"url": "https://api.example.com/mcp", "authentication": {"type": "user_key"}}}}}"#),
+        fx(".gemini/settings.json", r#"{"mcpServers": {"docs": {"httpUrl": "https://mcp.example.com/mcp", "oauth": {"enabled": true}}}}"#),
     ],
 };
 
@@ -64,7 +65,11 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
             {
                 missing.push("token_url");
             }
-            if !missing.is_empty() {
+            // An MCP client's `oauth` switch without URLs (Gemini CLI's `{"enabled": true}`)
+            // asks for OAuth discovery (RFC 9728/8414): nothing is missing. A voice manifest
+            // must name both URLs.
+            let discovery = missing.len() == 2 && cx.doc.kind != crate::input::Kind::VoiceManifest;
+            if !missing.is_empty() && !discovery {
                 out.at(
                     auth.value.span,
                     key,

@@ -29,6 +29,7 @@ pub(crate) static RULE: Rule = Rule {
     counterexamples: &[
         fx("voice-manifest.json", r#"{"mcp": {"servers": {"backend": {"url": "https://api.example.com/mcp"}, "local": {"url": "http://127.0.0.1:8080/mcp"}}}}"#),
         fx(".mcp.json", r#"{"mcpServers": {"dev": {"type": "http", "url": "http://localhost:3000/mcp"}}}"#),
+        fx(".mcp.json", r#"{"mcpServers": {"dev": {"type": "http", "url": "http://host.docker.internal:3000/mcp"}}}"#),
     ],
 };
 

@@ -57,7 +57,7 @@ pub(super) fn write(report: &Report, opts: &RenderOptions, out: &mut dyn Write) 
         writeln!(out, "    {dim}{}{reset}", clean(detail))?;
     }
     for r in &report.completeness.reasons {
-        writeln!(out, "{bold}incomplete{reset}: {r}")?;
+        writeln!(out, "{bold}incomplete{reset}: {}", clean(r.to_string()))?;
     }
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! `vigil lint [PATH…] [--discover] [--pin FILE] [--probe URL…]`: map the arguments to
+//! `vigil lint [PATH…] [--discover] [--pin FILE] [--probe URL]…`: map the arguments to
 //! `vigil-lint`'s settings and calls, and print the report and a summary. The checks, the lock
 //! file and the probe live in the library.
 
@@ -48,7 +48,8 @@ pub struct LintArgs {
     /// initialize), GET of the RFC 9728 metadata it names (same origin only), OPTIONS and POST
     /// (JSON-RPC ping) with a foreign Origin, OPTIONS with an origin the linted manifest allows,
     /// and with --probe-burst N up to N more POST (ping). Never a token, never tools/call, no
-    /// redirects followed.
+    /// redirects followed; a URL's userinfo and credential query parameters are removed first.
+    /// Repeat --probe for several URLs.
     #[arg(long = "probe", value_name = "URL")]
     pub probe: Vec<String>,
     /// With --probe: send up to N (at most 50) unauthenticated requests and expect a 429.
@@ -136,7 +137,7 @@ pub fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> {
         if !g.quiet {
             eprintln!("vigil lint: --discover found {} file(s)", found.len());
             for f in &found {
-                eprintln!("  {}", f.display());
+                eprintln!("  {}", esc(&f.display().to_string()));
             }
         }
         paths.extend(found);
@@ -149,7 +150,9 @@ pub fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> {
         Some(SeverityArg::Note) => Severity::Note,
         None => settings.fail_on,
     };
-    let linter = Linter::new(settings.clone()).keep_tools(args.pin.is_some());
+    let linter = Linter::new(settings.clone())
+        .keep_tools(args.pin.is_some())
+        .show_secrets(args.show_secrets);
     let mut out = linter.run(&paths, args.threads.unwrap_or(0));
 
     if let Some(lock_path) = &args.pin {
@@ -186,7 +189,25 @@ pub fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> {
     }
 
     let mut probe_errors = Vec::new();
-    for url in &args.probe {
+    for given in &args.probe {
+        // The probe never authenticates: userinfo and credential query parameters are removed
+        // before anything is sent, and only the cleaned URL is ever printed.
+        let url = match vigil_lint::probe::target(given) {
+            Ok((clean, removed)) => {
+                for r in &removed {
+                    eprintln!(
+                        "vigil lint: warning: --probe {}: {r} removed; the probe never sends credentials",
+                        esc(&clean)
+                    );
+                }
+                clean
+            }
+            Err(e) => {
+                probe_errors.push(e.to_string());
+                continue;
+            }
+        };
+        let url = &url;
         let allowed_origin = out
             .origins
             .iter()
@@ -200,9 +221,19 @@ pub fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> {
         match probe(url, &opts) {
             Ok((obs, sent)) => {
                 if !g.quiet {
-                    eprintln!("vigil lint: probed {url} with {} request(s):", sent.len());
+                    eprintln!(
+                        "vigil lint: probed {} with {} request(s):",
+                        esc(url),
+                        sent.len()
+                    );
                     for s in &sent {
-                        eprintln!("  {} {} → {}", s.what, s.url, s.outcome);
+                        eprintln!(
+                            "  {}",
+                            esc(&vigil_lint::redact::redact_builtin(&format!(
+                                "{} {} → {}",
+                                s.what, s.url, s.outcome
+                            )))
+                        );
                     }
                 }
                 out.findings
@@ -242,10 +273,10 @@ pub fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> {
     }
 
     for e in &out.errors {
-        eprintln!("vigil: {e}");
+        eprintln!("vigil: {}", esc(&e.to_string()));
     }
     for e in &probe_errors {
-        eprintln!("vigil: probe {e}");
+        eprintln!("vigil: probe {}", esc(e));
     }
     if !g.quiet {
         let count = |s: Severity| out.findings.iter().filter(|f| f.severity == s).count();
@@ -257,7 +288,7 @@ pub fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> {
             count(Severity::Warning),
             count(Severity::Note),
             if out.too_large > 0 {
-                format!("; {} file(s) over 10 MiB skipped", out.too_large)
+                format!("; {} input(s) too large to lint", out.too_large)
             } else {
                 String::new()
             }
@@ -294,6 +325,11 @@ fn record(tools: &[lint::SeenTool]) -> LockFile {
         lock.record(s, &list);
     }
     lock
+}
+
+/// Text from files or servers, safe for a terminal (control characters escaped).
+fn esc(text: &str) -> String {
+    vigil_lint::redact::escape_controls(text).into_owned()
 }
 
 fn same_endpoint(a: &str, b: &str) -> bool {
