@@ -1115,7 +1115,8 @@ impl Raw {
         drop(self.stdin.take());
         let status = self.child.wait().unwrap();
         assert!(status.success(), "{status}");
-        let rest: Vec<Value> = self.out.try_iter().collect();
+        // Until the reader thread has passed on everything the process wrote (it ends at EOF).
+        let rest: Vec<Value> = self.out.iter().collect();
         let err: Vec<String> = self.stderr.iter().collect();
         (rest, err.join("\n"))
     }
