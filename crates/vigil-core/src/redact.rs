@@ -96,8 +96,20 @@ pub fn redact(text: &str) -> Cow<'_, str> {
     }
     drop(reg);
     if may_have_shape(&out) && SHAPES.is_match(&out) {
+        let src: &str = &out;
         let replaced = SHAPES
-            .replace_all(&out, |c: &regex::Captures<'_>| {
+            .replace_all(src, |c: &regex::Captures<'_>| {
+                // `principal=alice-bot outcome="ok"`: the word after a bare `bot`/`bearer` is a
+                // field name (`name=` then a value), not a credential.
+                if let Some(v) = c.name("v2") {
+                    let after = src[c.get(0).map_or(0, |m| m.end())..].chars().next();
+                    let inner_eq = v.as_str().trim_end_matches('=').contains('=');
+                    let key_then_value =
+                        v.as_str().ends_with('=') && after.is_some_and(|ch| !ch.is_whitespace());
+                    if inner_eq || key_then_value {
+                        return c[0].to_owned();
+                    }
+                }
                 for (n, v, t) in [
                     ("n1", "v1", ""),
                     ("n2", "v2", ""),
@@ -147,6 +159,23 @@ mod tests {
         let json = serde_json::to_string(&serde_json::json!({ "msg": v })).unwrap();
         let r = redact(&json);
         assert!(!r.contains("value-9911"), "{r}");
+    }
+
+    #[test]
+    fn a_field_after_a_principal_named_bot_is_not_taken_for_a_token() {
+        for line in [
+            r#"memory tool call tool=memory_write principal=bot outcome="ok""#,
+            r#"memory tool call principal=alice-bot outcome="ok""#,
+            "principal=bot outcome=ok_result tool=memory_read",
+        ] {
+            assert_eq!(redact(line), line);
+        }
+        let t = tok(&[
+            "MTk4NjIyNDgzNDcxOTI1MjQ4",
+            ".Cl2FMQ.ZnCjm1XVW7vRze4b7Cq4se7kKWs",
+        ]);
+        assert!(!redact(&format!("header Bot {t} sent")).contains(&t));
+        assert!(!redact(&format!("header Bot {t}")).contains(&t));
     }
 
     #[test]

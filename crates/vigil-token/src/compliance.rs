@@ -175,7 +175,8 @@ pub fn check(envs: &[Environment], section: &TokenSection) -> Vec<Problem> {
                             Code::SecretWeak,
                             &env.name,
                             format!(
-                                "{secret} has about {bits:.0} bits of entropy, under {MIN_SECRET_BITS:.0} (32 random bytes: openssl rand -base64 32)"
+                                "{secret} has about {:.0} bits of entropy, under {MIN_SECRET_BITS:.0} (32 random bytes: openssl rand -base64 32)",
+                                bits.max(0.0)
                             ),
                         );
                     }
@@ -311,7 +312,8 @@ impl std::fmt::Display for Weakness {
             Weakness::Default => f.write_str("is a well-known default value"),
             Weakness::Weak { bits } => write!(
                 f,
-                "has about {bits:.0} bits of entropy, under {MIN_SECRET_BITS:.0}"
+                "has about {:.0} bits of entropy, under {MIN_SECRET_BITS:.0}",
+                bits.max(0.0)
             ),
         }
     }
