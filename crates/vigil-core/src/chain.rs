@@ -9,6 +9,19 @@
 //! the newer): a log cut off after its last line, or rewritten whole with fresh hashes, no longer
 //! ends where the head says.
 //!
+//! **Keyed or plain.** A plain chain hashes with SHA-256: it detects any edit that does not
+//! recompute every hash after it, but whoever can write the log and its head can rewrite both
+//! consistently. A keyed chain ([`Chain::with_key`]) uses HMAC-SHA256 under a key kept apart
+//! from the log: without the key no line can be forged or re-hashed, so a whole-log rewrite is
+//! found (every line fails). What no chain alone detects is a rollback to an earlier, genuine
+//! state (log and head cut back together): compare the head with one recorded elsewhere
+//! ([`Verification::anchored`]).
+//!
+//! **Fails closed on the whole log.** A session re-checks what changed since this process last
+//! saw the log: nothing when the file is as it left it; only the new lines when the bytes it
+//! verified are unchanged (another writer appended); the whole chain otherwise. A break
+//! anywhere, not only at the tail, refuses the append.
+//!
 //! Appends are serialised across threads (a mutex) and processes (`flock` on the log file), and
 //! are crash-safe: a line written without its head update is adopted by the next append once its
 //! hash and link check out; a torn last line (no newline) that the head never confirmed is cut
@@ -27,6 +40,7 @@
 //! # std::fs::remove_dir_all(&dir).unwrap();
 //! ```
 
+use hmac::{Hmac, Mac};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::fs::{File, OpenOptions};
@@ -74,6 +88,30 @@ pub enum ChainError {
         /// What disagrees.
         detail: String,
     },
+}
+
+/// The key of a keyed chain: 32 bytes, used as an HMAC-SHA256 key.
+#[derive(Clone)]
+pub struct ChainKey([u8; 32]);
+
+impl ChainKey {
+    /// A key from 32 bytes (derive them, e.g. with HKDF, from a secret kept apart from the log).
+    pub fn new(bytes: [u8; 32]) -> ChainKey {
+        ChainKey(bytes)
+    }
+}
+
+impl std::fmt::Debug for ChainKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ChainKey([REDACTED])")
+    }
+}
+
+impl Drop for ChainKey {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.0.zeroize();
+    }
 }
 
 /// The head: the last line's `seq` and `hash`.
@@ -179,9 +217,11 @@ pub enum Problem {
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Problem::Edited { line, seq: Some(s) } => {
-                write!(f, "line {line} (seq {s}): edited (its hash does not match its content)")
-            }
+            Problem::Edited { line, seq: Some(s) } => write!(
+                f,
+                "line {line} (seq {s}): edited (its hash does not match its content, or the \
+                 log is keyed with another audit key)"
+            ),
             Problem::Edited { line, seq: None } => {
                 write!(f, "line {line}: edited (not a chain line)")
             }
@@ -242,12 +282,33 @@ pub struct Verification {
     pub head: Option<Head>,
     /// Every problem, in file order, then the head's.
     pub problems: Vec<Problem>,
+    /// The highest `seq` up to which the chain is whole: lines `1..=trusted` are in order, each
+    /// hash checks out, each links to the one before, and the head confirms it (0 when nothing
+    /// can be trusted, e.g. the head's line was rewritten). Lines past it must not be believed.
+    pub trusted: u64,
+    /// Whether the lines were checked with a key (HMAC-SHA256) or plain SHA-256.
+    pub keyed: bool,
 }
 
 impl Verification {
     /// No problem at all.
     pub fn is_intact(&self) -> bool {
         self.problems.is_empty()
+    }
+
+    /// Whether the line `seq` with `hash` (a head recorded elsewhere earlier) is part of the
+    /// trusted chain: the log has not been rolled back or rewritten before it.
+    pub fn anchored(&self, seq: u64, hash: &str) -> bool {
+        seq <= self.trusted
+            && self
+                .records
+                .iter()
+                .any(|r| r.seq == seq && r.hash.eq_ignore_ascii_case(hash))
+    }
+
+    /// The record of `seq`, if its line reads back and lies within [`Verification::trusted`].
+    pub fn is_trusted(&self, seq: u64) -> bool {
+        seq <= self.trusted
     }
 }
 
@@ -257,7 +318,7 @@ pub struct Session<'a> {
     chain: &'a Chain,
     file: File,
     head: Option<Head>,
-    _guard: std::sync::MutexGuard<'a, ()>,
+    guard: std::sync::MutexGuard<'a, Option<Known>>,
 }
 
 impl Session<'_> {
@@ -271,9 +332,13 @@ impl Session<'_> {
         if let Some(k) = fields.keys().find(|k| RESERVED.contains(&k.as_str())) {
             return Err(ChainError::Reserved(k.clone()));
         }
-        let a = self
+        let (a, line) = self
             .chain
             .append_locked(&mut self.file, &self.head, fields)?;
+        if let Some(k) = self.guard.as_mut() {
+            k.extend(line.as_bytes(), a.seq, &a.hash);
+            k.ctime = ctime_of(&self.file);
+        }
         self.head = Some(Head {
             seq: a.seq,
             hash: a.hash.clone(),
@@ -294,7 +359,45 @@ pub struct Chain {
     log: PathBuf,
     head: PathBuf,
     fsync: bool,
-    lock: Mutex<()>,
+    key: Option<ChainKey>,
+    /// The log as this process last verified or wrote it (behind the append lock).
+    lock: Mutex<Option<Known>>,
+}
+
+/// What this process knows to be verified: the log's first `len` bytes (whole lines), their
+/// digest, and the last of those lines.
+#[derive(Debug, Clone)]
+pub struct Known {
+    ino: u64,
+    len: u64,
+    ctime: (i64, i64),
+    digest: Sha256,
+    last: Option<(u64, String)>,
+}
+
+impl Known {
+    fn extend(&mut self, bytes: &[u8], seq: u64, hash: &str) {
+        self.digest.update(bytes);
+        self.len += bytes.len() as u64;
+        self.last = Some((seq, hash.to_owned()));
+    }
+}
+
+fn ctime_of(f: &File) -> (i64, i64) {
+    use std::os::unix::fs::MetadataExt;
+    f.metadata().map_or((0, 0), |m| (m.ctime(), m.ctime_nsec()))
+}
+
+/// Opens without following a link at the last component.
+fn nofollow(o: &mut OpenOptions) -> &mut OpenOptions {
+    o.custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+}
+
+fn read_nofollow(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut f = nofollow(OpenOptions::new().read(true)).open(path)?;
+    let mut v = Vec::new();
+    f.read_to_end(&mut v)?;
+    Ok(v)
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ChainError + '_ {
@@ -326,9 +429,26 @@ fn is_hash(s: &str) -> bool {
 /// A checked line: `seq`, `prev`, `hash` and every field.
 pub type Parsed = (u64, String, String, Map<String, Value>);
 
-/// Checks one line (without its newline): its hash suffix, its bytes, and its `seq` and `prev`.
-/// `Err` carries the `seq` when it could be read.
+/// The hash of a line's body: HMAC-SHA256 under `key`, or SHA-256.
+fn digest_hex(key: Option<&ChainKey>, body: &[u8]) -> String {
+    match key {
+        None => sha256_hex(body),
+        Some(k) => {
+            let mut m = <Hmac<Sha256> as Mac>::new_from_slice(&k.0).expect("any key length");
+            m.update(body);
+            hex(&m.finalize().into_bytes())
+        }
+    }
+}
+
+/// Checks one line of a plain chain (without its newline): its hash suffix, its bytes, and its
+/// `seq` and `prev`. `Err` carries the `seq` when it could be read.
 pub fn parse_line(text: &str) -> Result<Parsed, Option<u64>> {
+    parse_line_with(None, text)
+}
+
+/// [`parse_line`] for a chain keyed with `key` (`None`: plain).
+pub fn parse_line_with(key: Option<&ChainKey>, text: &str) -> Result<Parsed, Option<u64>> {
     let seq_of = |t: &str| {
         serde_json::from_str::<Map<String, Value>>(t)
             .ok()
@@ -350,7 +470,7 @@ pub fn parse_line(text: &str) -> Result<Parsed, Option<u64>> {
         return Err(seq_of(text));
     }
     let body = format!("{body_part}}}");
-    if sha256_hex(body.as_bytes()) != hash {
+    if digest_hex(key, body.as_bytes()) != hash {
         return Err(seq_of(text));
     }
     let fields: Map<String, Value> = serde_json::from_str(text).map_err(|_| None)?;
@@ -365,7 +485,12 @@ pub fn parse_line(text: &str) -> Result<Parsed, Option<u64>> {
 }
 
 /// Builds one line (without newline) and its hash.
-fn build_line(seq: u64, prev: &str, fields: &Map<String, Value>) -> (String, String) {
+fn build_line(
+    key: Option<&ChainKey>,
+    seq: u64,
+    prev: &str,
+    fields: &Map<String, Value>,
+) -> (String, String) {
     let mut body = format!(r#"{{"seq":{seq},"prev":"{prev}""#);
     for (k, v) in fields {
         body.push(',');
@@ -374,7 +499,7 @@ fn build_line(seq: u64, prev: &str, fields: &Map<String, Value>) -> (String, Str
         body.push_str(&v.to_string());
     }
     body.push('}');
-    let hash = sha256_hex(body.as_bytes());
+    let hash = digest_hex(key, body.as_bytes());
     body.pop();
     body.push_str(r#","hash":""#);
     body.push_str(&hash);
@@ -390,8 +515,22 @@ impl Chain {
             log: log.into(),
             head: head.into(),
             fsync: true,
-            lock: Mutex::new(()),
+            key: None,
+            lock: Mutex::new(None),
         }
+    }
+
+    /// Keys the chain: every line's hash becomes an HMAC-SHA256 under `key`, so nobody without
+    /// the key can write a line that verifies. `None` keeps plain SHA-256. A log is verified
+    /// with the key it was written with.
+    pub fn with_key(mut self, key: Option<ChainKey>) -> Chain {
+        self.key = key;
+        self
+    }
+
+    /// Whether the chain is keyed.
+    pub fn is_keyed(&self) -> bool {
+        self.key.is_some()
     }
 
     /// Whether each append is flushed to disk (the log, the head and its directory) before it
@@ -413,7 +552,7 @@ impl Chain {
 
     /// The head file's content, if it exists: the newer of its two slots that reads back whole.
     pub fn head(&self) -> Result<Option<Head>, ChainError> {
-        let text = match std::fs::read(&self.head) {
+        let text = match read_nofollow(&self.head) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io(&self.head)(e)),
@@ -441,27 +580,140 @@ impl Chain {
     /// chain can be extended; the session appends under that one lock. A caller that must not act
     /// unless the log can record it opens a session first, acts, then appends.
     pub fn session(&self) -> Result<Session<'_>, ChainError> {
-        let guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .mode(0o600)
-            .open(&self.log)
-            .map_err(io(&self.log))?;
+        let mut guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut file = nofollow(
+            OpenOptions::new()
+                .read(true)
+                .append(true)
+                .create(true)
+                .mode(0o600),
+        )
+        .open(&self.log)
+        .map_err(io(&self.log))?;
         file.lock().map_err(io(&self.log))?;
-        match self.recover(&mut file) {
-            Ok(head) => Ok(Session {
-                chain: self,
-                file,
-                head,
-                _guard: guard,
-            }),
+        let checked = self
+            .check_whole(&mut file, &mut guard)
+            .and_then(|bytes| Ok((self.recover(&mut file)?, bytes)));
+        match checked {
+            Ok((head, bytes)) => {
+                if let Some(bytes) = bytes {
+                    *guard = self.known_from(&file, &bytes);
+                }
+                Ok(Session {
+                    chain: self,
+                    file,
+                    head,
+                    guard,
+                })
+            }
             Err(e) => {
+                *guard = None;
                 let _ = file.unlock();
                 Err(e)
             }
         }
+    }
+
+    /// Under the lock: checks what changed in the log since this process last saw it. Nothing
+    /// read when the file is as it was; only the new lines when the verified bytes are unchanged;
+    /// the whole chain otherwise (only a crash's traces, a torn last line or a line past the
+    /// head, are let through, for [`Chain::recover`]). Returns the bytes read, if any.
+    fn check_whole(
+        &self,
+        file: &mut File,
+        known: &mut Option<Known>,
+    ) -> Result<Option<Vec<u8>>, ChainError> {
+        use std::os::unix::fs::MetadataExt;
+        let m = file.metadata().map_err(io(&self.log))?;
+        let ctime = (m.ctime(), m.ctime_nsec());
+        if let Some(k) = known.as_ref() {
+            if k.ino == m.ino() && k.len == m.len() && k.ctime == ctime {
+                return Ok(None);
+            }
+        }
+        let mut bytes = Vec::with_capacity(m.len() as usize);
+        file.seek(SeekFrom::Start(0)).map_err(io(&self.log))?;
+        file.read_to_end(&mut bytes).map_err(io(&self.log))?;
+        let diverged = |detail: String| ChainError::Diverged {
+            path: self.log.clone(),
+            detail,
+        };
+        if let Some(k) = known.take() {
+            let same = k.ino == m.ino()
+                && bytes.len() as u64 >= k.len
+                && k.digest.clone().finalize()[..] == Sha256::digest(&bytes[..k.len as usize])[..];
+            if same {
+                // Another writer appended: the new whole lines must continue the chain.
+                let mut last = k.last.clone();
+                let rest = &bytes[k.len as usize..];
+                let whole = rest.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
+                for raw in rest[..whole]
+                    .split(|b| *b == b'\n')
+                    .filter(|l| !l.is_empty())
+                {
+                    let parsed = std::str::from_utf8(raw)
+                        .map_err(|_| None)
+                        .and_then(|t| parse_line_with(self.key.as_ref(), t));
+                    let (want_seq, want_prev) = match &last {
+                        Some((s, h)) => (s + 1, h.as_str()),
+                        None => (1, GENESIS),
+                    };
+                    match parsed {
+                        Ok((seq, prev, hash, _)) if seq == want_seq && prev == want_prev => {
+                            last = Some((seq, hash));
+                        }
+                        _ => {
+                            return Err(diverged(format!(
+                                "seq {want_seq} is not the line that follows"
+                            )))
+                        }
+                    }
+                }
+                return Ok(Some(bytes));
+            }
+        }
+        let v = self.verify_bytes(&bytes, self.head());
+        // A crash's traces are for `recover`: a torn last line, a line past the head, the first
+        // line written before its head.
+        let crash_trace = |p: &Problem| match p {
+            Problem::HeadBehind { .. } | Problem::TornTail { .. } => true,
+            Problem::HeadMissing => v.lines <= 1,
+            _ => false,
+        };
+        if let Some(p) = v.problems.iter().find(|p| !crash_trace(p)) {
+            return Err(diverged(p.to_string()));
+        }
+        Ok(Some(bytes))
+    }
+
+    /// What this process knows after a check: the file as it is now, if its bytes are a prefix
+    /// of `bytes` ending at a line boundary.
+    fn known_from(&self, file: &File, bytes: &[u8]) -> Option<Known> {
+        use std::os::unix::fs::MetadataExt;
+        let m = file.metadata().ok()?;
+        let len = m.len() as usize;
+        if len > bytes.len() || (len > 0 && bytes[len - 1] != b'\n') {
+            return None;
+        }
+        let prefix = &bytes[..len];
+        let last = prefix
+            .strip_suffix(b"\n")
+            .and_then(|b| b.rsplit(|c| *c == b'\n').next())
+            .and_then(|l| std::str::from_utf8(l).ok())
+            .and_then(|l| parse_line_with(self.key.as_ref(), l).ok())
+            .map(|(seq, _, hash, _)| (seq, hash));
+        if len > 0 && last.is_none() {
+            return None;
+        }
+        let mut digest = Sha256::new();
+        digest.update(prefix);
+        Some(Known {
+            ino: m.ino(),
+            len: len as u64,
+            ctime: (m.ctime(), m.ctime_nsec()),
+            digest,
+            last,
+        })
     }
 
     /// Checks that the chain can be extended ([`Chain::session`] without appending) and returns
@@ -481,12 +733,12 @@ impl Chain {
         file: &mut File,
         head: &Option<Head>,
         fields: &Map<String, Value>,
-    ) -> Result<Appended, ChainError> {
+    ) -> Result<(Appended, String), ChainError> {
         let (seq, prev) = match head {
             Some(h) => (h.seq + 1, h.hash.as_str()),
             None => (1, GENESIS),
         };
-        let (mut line, hash) = build_line(seq, prev, fields);
+        let (mut line, hash) = build_line(self.key.as_ref(), seq, prev, fields);
         line.push('\n');
         file.write_all(line.as_bytes()).map_err(io(&self.log))?;
         if self.fsync {
@@ -496,7 +748,7 @@ impl Chain {
             seq,
             hash: hash.clone(),
         })?;
-        Ok(Appended { seq, hash })
+        Ok((Appended { seq, hash }, line))
     }
 
     /// Under the lock: the head to extend, after rolling forward a line whose head update was
@@ -522,11 +774,12 @@ impl Chain {
         // `tail` starts at a line boundary; the last element is "" when the file ends in '\n'.
         let torn = lines.pop().filter(|t| !t.is_empty());
         let last = lines.last().copied();
-        let last_parsed = last.map(parse_line);
+        let key = self.key.as_ref();
+        let last_parsed = last.map(|l| parse_line_with(key, l));
         let matches = |h: &Head| matches!(&last_parsed, Some(Ok((seq, _, hash, _))) if *seq == h.seq && *hash == h.hash);
         let before_last = || {
             if lines.len() >= 2 {
-                lines.get(lines.len() - 2).map(|l| parse_line(l))
+                lines.get(lines.len() - 2).map(|l| parse_line_with(key, l))
             } else {
                 None
             }
@@ -585,13 +838,15 @@ impl Chain {
         let mut slot = format!("{{\"seq\":{},\"hash\":\"{}\"}}", head.seq, head.hash).into_bytes();
         slot.resize(HEAD_SLOT - 1, b' ');
         slot.push(b'\n');
-        let f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&self.head)
-            .map_err(io(&self.head))?;
+        let f = nofollow(
+            OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600),
+        )
+        .open(&self.head)
+        .map_err(io(&self.head))?;
         let offset = (head.seq % 2) * HEAD_SLOT as u64;
         f.write_all_at(&slot, offset).map_err(io(&self.head))?;
         if self.fsync {
@@ -609,12 +864,15 @@ impl Chain {
     /// Recomputes the whole chain and compares its end with the head: every edited, deleted,
     /// reordered, duplicated or inserted line, a torn or cut-off tail, a rewritten log.
     pub fn verify(&self) -> Result<Verification, ChainError> {
-        let bytes = match std::fs::read(&self.log) {
+        let bytes = match read_nofollow(&self.log) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(io(&self.log)(e)),
         };
-        let head = self.head();
+        Ok(self.verify_bytes(&bytes, self.head()))
+    }
+
+    fn verify_bytes(&self, bytes: &[u8], head: Result<Option<Head>, ChainError>) -> Verification {
         let head_missing = matches!(head, Ok(None));
         let head = head.ok().flatten();
         let mut problems = Vec::new();
@@ -642,7 +900,7 @@ impl Chain {
             }
             let parsed = std::str::from_utf8(raw)
                 .map_err(|_| None)
-                .and_then(parse_line);
+                .and_then(|t| parse_line_with(self.key.as_ref(), t));
             match parsed {
                 Err(seq) => {
                     problems.push(Problem::Edited { line, seq });
@@ -729,12 +987,35 @@ impl Chain {
                 }
             }
         }
-        Ok(Verification {
+        // The whole prefix: in order, linked from the genesis, and confirmed by the head.
+        let mut whole = 0u64;
+        let mut expect = GENESIS.to_owned();
+        for r in &records {
+            if r.seq != whole + 1 || r.prev != expect {
+                break;
+            }
+            whole = r.seq;
+            expect = r.hash.clone();
+        }
+        let trusted = match &head {
+            Some(h) if h.seq <= whole => {
+                let ok = h.seq == 0 || records.iter().any(|r| r.seq == h.seq && r.hash == h.hash);
+                if ok {
+                    h.seq
+                } else {
+                    0
+                }
+            }
+            _ => 0,
+        };
+        Verification {
             lines,
             records,
             head,
             problems,
-        })
+            trusted,
+            keyed: self.key.is_some(),
+        }
     }
 }
 
@@ -848,7 +1129,7 @@ mod tests {
             f.remove(*k);
         }
         f.insert("path".into(), "notes/forged.md".into());
-        l[2] = build_line(r.0, &r.1, &f).0;
+        l[2] = build_line(None, r.0, &r.1, &f).0;
         put(&c, &l);
         assert_eq!(codes(&c), ["broken_link"]);
         std::fs::remove_dir_all(&dir).unwrap();
@@ -983,6 +1264,121 @@ mod tests {
         let v = c.verify().unwrap();
         assert!(v.is_intact());
         assert_eq!(v.records.len(), 200);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_keyed_chain_finds_a_log_rewritten_whole_with_fresh_hashes() {
+        let dir = scratch("keyed");
+        let key = || Some(ChainKey::new([7u8; 32]));
+        let c = Chain::new(dir.join("log.jsonl"), dir.join("head.json"))
+            .with_fsync(false)
+            .with_key(key());
+        for i in 0..3 {
+            c.append(&fields(i)).unwrap();
+        }
+        assert!(c.verify().unwrap().is_intact());
+        // Someone without the key rewrites log and head consistently (plain SHA-256).
+        std::fs::remove_file(c.log_path()).unwrap();
+        std::fs::remove_file(c.head_path()).unwrap();
+        let forged = Chain::new(c.log_path(), c.head_path()).with_fsync(false);
+        for i in 10..13 {
+            forged.append(&fields(i)).unwrap();
+        }
+        assert!(forged.verify().unwrap().is_intact());
+        let v = c.verify().unwrap();
+        assert_eq!(v.trusted, 0);
+        assert_eq!(
+            v.problems.iter().filter(|p| p.code() == "edited").count(),
+            3,
+            "{:?}",
+            v.problems
+        );
+        // And the keyed chain refuses to extend it.
+        let fresh = Chain::new(c.log_path(), c.head_path()).with_key(key());
+        assert!(matches!(
+            fresh.append(&fields(9)),
+            Err(ChainError::Diverged { .. })
+        ));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_break_in_the_middle_refuses_appends_live_and_after_a_restart() {
+        for (tag, edit) in [
+            ("mid-edit", 0usize),
+            ("mid-delete", 1),
+            ("mid-swap", 2),
+            ("mid-dup", 3),
+        ] {
+            let dir = scratch(tag);
+            let c = chain_of(&dir, 6);
+            let mut l = lines(&c);
+            match edit {
+                0 => l[2] = l[2].replace("notes/2.md", "notes/Y.md"),
+                1 => {
+                    l.remove(2);
+                }
+                2 => l.swap(2, 3),
+                _ => {
+                    let d = l[2].clone();
+                    l.insert(3, d);
+                }
+            }
+            put(&c, &l);
+            // The live instance (it wrote the log) and a fresh one both refuse.
+            assert!(
+                matches!(c.append(&fields(9)), Err(ChainError::Diverged { .. })),
+                "{tag}"
+            );
+            let fresh = Chain::new(c.log_path(), c.head_path()).with_fsync(false);
+            assert!(
+                matches!(fresh.append(&fields(9)), Err(ChainError::Diverged { .. })),
+                "{tag}"
+            );
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+    }
+
+    #[test]
+    fn another_writers_appends_are_taken_without_a_full_recheck_and_checked() {
+        let dir = scratch("two");
+        let a = chain_of(&dir, 2);
+        let b = Chain::new(a.log_path(), a.head_path()).with_fsync(false);
+        for i in 0..3 {
+            b.append(&fields(10 + i)).unwrap();
+            a.append(&fields(20 + i)).unwrap();
+        }
+        let v = a.verify().unwrap();
+        assert!(v.is_intact(), "{:?}", v.problems);
+        assert_eq!(v.trusted, 8);
+        // A head recorded elsewhere is found while the chain holds it; a rollback loses it.
+        let h4 = v.records[3].hash.clone();
+        assert!(v.anchored(4, &h4));
+        assert!(!v.anchored(4, GENESIS));
+        let mut l = lines(&a);
+        l.truncate(3);
+        put(&a, &l);
+        let head = format!("{{\"seq\":3,\"hash\":\"{}\"}}", v.records[2].hash);
+        std::fs::write(a.head_path(), format!("{head:<127}\n{head:<127}\n")).unwrap();
+        let rolled = a.verify().unwrap();
+        assert!(rolled.is_intact(), "{:?}", rolled.problems);
+        assert!(!rolled.anchored(4, &h4));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn links_are_never_followed_for_the_log_or_its_head() {
+        let dir = scratch("links");
+        let victim = dir.join("victim");
+        std::fs::write(&victim, "keep").unwrap();
+        std::os::unix::fs::symlink(&victim, dir.join("log.jsonl")).unwrap();
+        let c = Chain::new(dir.join("log.jsonl"), dir.join("head.json")).with_fsync(false);
+        assert!(c.append(&fields(1)).is_err());
+        std::fs::remove_file(dir.join("log.jsonl")).unwrap();
+        std::os::unix::fs::symlink(&victim, dir.join("head.json")).unwrap();
+        assert!(c.append(&fields(1)).is_err());
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -42,6 +42,20 @@ static SHAPES: LazyLock<Regex> = LazyLock::new(|| {
     .expect("redaction shapes compile")
 });
 
+/// Names the redactor treats as credentials (`password`, `secret`, `token`, `api_key`…): a
+/// `NAME: text` or `NAME=text` pair with such a name has its text masked.
+static CREDENTIAL_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|private[_-]?key|access[_-]?key|credential)s?$")
+        .expect("credential name compiles")
+});
+
+/// Whether the redactor reads `name` as a credential's name, so that whatever follows
+/// `name: ` in a line would be masked. Messages about such a name (a configuration key, say)
+/// must not put text right after `name: `.
+pub fn is_credential_name(name: &str) -> bool {
+    CREDENTIAL_NAME.is_match(name)
+}
+
 /// Registers a secret value: from now on it is masked in every log line, in its raw form and in
 /// its JSON-escaped form (so JSON logs are covered too).
 pub fn register(value: &str) {
@@ -82,8 +96,20 @@ pub fn redact(text: &str) -> Cow<'_, str> {
     }
     drop(reg);
     if may_have_shape(&out) && SHAPES.is_match(&out) {
+        let src: &str = &out;
         let replaced = SHAPES
-            .replace_all(&out, |c: &regex::Captures<'_>| {
+            .replace_all(src, |c: &regex::Captures<'_>| {
+                // `principal=alice-bot outcome="ok"`: the word after a bare `bot`/`bearer` is a
+                // field name (`name=` then a value), not a credential.
+                if let Some(v) = c.name("v2") {
+                    let after = src[c.get(0).map_or(0, |m| m.end())..].chars().next();
+                    let inner_eq = v.as_str().trim_end_matches('=').contains('=');
+                    let key_then_value =
+                        v.as_str().ends_with('=') && after.is_some_and(|ch| !ch.is_whitespace());
+                    if inner_eq || key_then_value {
+                        return c[0].to_owned();
+                    }
+                }
                 for (n, v, t) in [
                     ("n1", "v1", ""),
                     ("n2", "v2", ""),
@@ -133,6 +159,23 @@ mod tests {
         let json = serde_json::to_string(&serde_json::json!({ "msg": v })).unwrap();
         let r = redact(&json);
         assert!(!r.contains("value-9911"), "{r}");
+    }
+
+    #[test]
+    fn a_field_after_a_principal_named_bot_is_not_taken_for_a_token() {
+        for line in [
+            r#"memory tool call tool=memory_write principal=bot outcome="ok""#,
+            r#"memory tool call principal=alice-bot outcome="ok""#,
+            "principal=bot outcome=ok_result tool=memory_read",
+        ] {
+            assert_eq!(redact(line), line);
+        }
+        let t = tok(&[
+            "MTk4NjIyNDgzNDcxOTI1MjQ4",
+            ".Cl2FMQ.ZnCjm1XVW7vRze4b7Cq4se7kKWs",
+        ]);
+        assert!(!redact(&format!("header Bot {t} sent")).contains(&t));
+        assert!(!redact(&format!("header Bot {t}")).contains(&t));
     }
 
     #[test]

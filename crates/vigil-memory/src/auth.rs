@@ -94,16 +94,11 @@ impl Authenticator {
                             .into(),
                 });
             };
-            return v
-                .verify(token, now)
-                .map(|subject| Principal {
-                    subject,
-                    via: Via::Gateway,
-                })
-                .map_err(|r| Refusal {
-                    code: r.code(),
-                    message: format!("gateway assertion refused: {r}"),
-                });
+            let verified = v.verify(token, now).map_err(|r| Refusal {
+                code: r.code(),
+                message: format!("gateway assertion refused: {r}"),
+            })?;
+            return subject(verified, Via::Gateway);
         }
         let Some(v) = &self.tokens else {
             return Err(Refusal {
@@ -118,15 +113,56 @@ impl Authenticator {
                 message: format!("token refused: {r}"),
             })?;
         match verified.claims.sub {
-            Some(s) if !s.is_empty() => Ok(Principal {
-                subject: s,
-                via: Via::Token,
-            }),
+            Some(s) if !s.is_empty() => subject(s, Via::Token),
             _ => Err(Refusal {
                 code: "missing_claim",
                 message: "token refused: no `sub` (the audit log needs a principal)".into(),
             }),
         }
+    }
+}
+
+/// The longest principal accepted, in bytes.
+pub const MAX_PRINCIPAL: usize = 256;
+
+/// Checks a principal before the audit log records it: 1 to [`MAX_PRINCIPAL`] bytes, no control
+/// character (a newline would forge a row of `vigil memory log`, an escape sequence would reach
+/// a terminal) and no invisible or bidirectional formatting character.
+pub fn check_principal(p: &str) -> Result<(), BadPrincipal> {
+    if p.trim().is_empty() {
+        return Err(BadPrincipal::Empty);
+    }
+    if p.len() > MAX_PRINCIPAL {
+        return Err(BadPrincipal::TooLong);
+    }
+    let invisible = |c: char| matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}');
+    if p.chars().any(|c| c.is_control() || invisible(c)) {
+        return Err(BadPrincipal::Control);
+    }
+    Ok(())
+}
+
+/// Why [`check_principal`] refused a principal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum BadPrincipal {
+    /// Empty or only spaces.
+    #[error("is empty")]
+    Empty,
+    /// Over [`MAX_PRINCIPAL`] bytes.
+    #[error("is longer than 256 bytes")]
+    TooLong,
+    /// A control or invisible formatting character.
+    #[error("holds a control or invisible formatting character")]
+    Control,
+}
+
+fn subject(subject: String, via: Via) -> Result<Principal, Refusal> {
+    match check_principal(&subject) {
+        Ok(()) => Ok(Principal { subject, via }),
+        Err(why) => Err(Refusal {
+            code: "invalid_subject",
+            message: format!("refused: the `sub` claim {why}"),
+        }),
     }
 }
 

@@ -13,6 +13,9 @@
 //! audience = "memory"             # bearer tokens on --listen must carry it
 //! allowed_hosts = ["127.0.0.1", "localhost"]
 //! allowed_origins = []            # browser origins allowed (none by default)
+//! audit_key_env = "VIGIL_MEMORY_AUDIT_KEY"  # when set: the audit log is keyed (HMAC-SHA256)
+//! max_sessions = 256              # open HTTP sessions at most
+//! session_idle = "5m"             # an unused HTTP session is closed after this
 //!
 //! [memory.assertion]              # trust assertions signed by this gateway key
 //! issuer = "vigil-gateway"
@@ -79,6 +82,14 @@ pub struct MemorySection {
     pub allowed_hosts: Option<Vec<String>>,
     /// Browser `Origin`s accepted on `--listen` (default: none; requests without `Origin` pass).
     pub allowed_origins: Option<Vec<String>>,
+    /// The variable holding the audit key (default `VIGIL_MEMORY_AUDIT_KEY`): when set, the
+    /// audit log is keyed (HMAC-SHA256 under a key derived from it with HKDF).
+    pub audit_key_env: Option<String>,
+    /// Most open HTTP sessions (default 256).
+    pub max_sessions: Option<usize>,
+    /// An HTTP session unused this long is closed (default 5 minutes).
+    #[serde(default, deserialize_with = "duration::deserialize_opt")]
+    pub session_idle: Option<Duration>,
     /// The gateway whose assertions are trusted.
     pub assertion: Option<AssertionSection>,
 }

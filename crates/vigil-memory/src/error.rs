@@ -130,13 +130,28 @@ pub enum MemoryError {
     /// The audit log refused the record (its chain does not check out): nothing was written.
     #[error("audit log: {0}")]
     Audit(#[from] vigil_core::chain::ChainError),
+    /// The audit log does not verify, so its records are not handed out as history.
+    #[error("the audit log does not verify ({detail}); run `vigil memory audit verify`")]
+    Untrusted {
+        /// The first problem.
+        detail: String,
+    },
+    /// A store folder someone else could change: a link, not owned by this user, or writable
+    /// by group or others.
+    #[error("{path}: {reason}")]
+    UnsafeStore {
+        /// The folder.
+        path: String,
+        /// Which rule.
+        reason: String,
+    },
     /// An I/O error.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The path (or store file) concerned.
         path: String,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -160,7 +175,8 @@ impl MemoryError {
             MemoryError::NotText { .. } => "not_text",
             MemoryError::NotEmpty { .. } => "not_empty",
             MemoryError::BadCursor => "bad_cursor",
-            MemoryError::Audit(_) => "audit",
+            MemoryError::Audit(_) | MemoryError::Untrusted { .. } => "audit",
+            MemoryError::UnsafeStore { .. } => "unsafe_store",
             MemoryError::Io { .. } => "io",
         }
     }
@@ -169,7 +185,7 @@ impl MemoryError {
     pub fn io(path: impl Into<String>, source: std::io::Error) -> MemoryError {
         MemoryError::Io {
             path: path.into(),
-            source,
+            error: source,
         }
     }
 }

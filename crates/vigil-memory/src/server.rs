@@ -248,6 +248,12 @@ fn dispatch(store: &Store, tool: &str, arguments: Value, principal: &str) -> Opt
             }
             "memory_write" => {
                 let a: WriteArgs = args(arguments)?;
+                if a.expected_version.as_ref().is_some_and(|v| v.len() > 64) {
+                    return Err(Outcome::BadArgs(
+                        "expected_version: longer than 64 characters (a version is a SHA-256)"
+                            .into(),
+                    ));
+                }
                 paged(
                     store.write(who, &a.path, &a.content, a.expected_version.as_deref()),
                     |_| None,
@@ -291,7 +297,7 @@ fn dispatch(store: &Store, tool: &str, arguments: Value, principal: &str) -> Opt
 /// The MCP result for an outcome: success, or a tool error whose structured content is
 /// `{"error": code, "message": …}` (plus `cursor` and `partial` for `result_truncated`, `found`
 /// for `conflict`).
-fn result(outcome: Outcome, limit: u64) -> (CallToolResult, &'static str) {
+fn result(outcome: Outcome, limit: u64, root: &str) -> (CallToolResult, &'static str) {
     match outcome {
         Outcome::Done(v) => (CallToolResult::structured(v), "ok"),
         Outcome::Truncated(partial, cursor) => {
@@ -314,9 +320,21 @@ fn result(outcome: Outcome, limit: u64) -> (CallToolResult, &'static str) {
             )
         }
         Outcome::Failed(e) => {
-            let mut v = json!({"error": e.code(), "message": e.to_string()});
+            // Never show the agent where the store lives on the host.
+            let message = if root.is_empty() {
+                e.to_string()
+            } else {
+                e.to_string().replace(root, "<store>")
+            };
+            let mut v = json!({"error": e.code(), "message": message});
             if let MemoryError::Conflict { found, .. } = &e {
-                v["found"] = found.clone().into();
+                // What to pass as `expected_version` to retry: `""` when there is no file.
+                let found = if found == "absent" {
+                    ""
+                } else {
+                    found.as_str()
+                };
+                v["found"] = found.into();
             }
             if let MemoryError::TooLarge { size, limit, .. } = &e {
                 v["size"] = (*size).into();
@@ -397,8 +415,9 @@ impl ServerHandler for MemoryServer {
                 None,
             ));
         };
-        let (r, code) = result(outcome, limit);
-        tracing::info!(tool = %name, principal = %principal.subject, outcome = code, "memory tool call");
+        let root = self.store.root().display().to_string();
+        let (r, code) = result(outcome, limit, &root);
+        tracing::info!(tool = %crate::name::shown(&name), principal = %principal.subject, outcome = code, "memory tool call");
         Ok(r.into())
     }
 }
@@ -406,13 +425,166 @@ impl ServerHandler for MemoryServer {
 /// Serves the tools on stdin/stdout until the client closes them. Meant for a single-threaded
 /// runtime: one client, each call run in place, the pipes driven by the reactor.
 pub async fn serve_stdio(store: Arc<Store>, principal: String) -> std::io::Result<()> {
+    let (stdin, stdout) = rmcp::transport::io::stdio_pipes();
+    serve_lines(store, principal, stdin, stdout).await
+}
+
+/// The JSON-RPC error line for a line that is not a JSON-RPC message.
+fn rpc_error(id: Value, code: i64, message: &str) -> Vec<u8> {
+    let mut v = serde_json::to_vec(&json!({
+        "jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}
+    }))
+    .expect("json serialises");
+    v.push(b'\n');
+    v
+}
+
+/// The tools over newline-delimited JSON-RPC on `input`/`output` (stdio). Every line is checked
+/// before the SDK sees it: one that is not JSON gets a parse error (-32700), one that is not a
+/// JSON-RPC message an invalid-request error (-32600), so a client never waits for an answer
+/// that will not come. When `input` closes, every request already read is answered before the
+/// server stops.
+pub async fn serve_lines<R, W>(
+    store: Arc<Store>,
+    principal: String,
+    input: R,
+    output: W,
+) -> std::io::Result<()>
+where
+    R: tokio::io::AsyncRead + Unpin + Send + 'static,
+    W: tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    use std::collections::HashSet;
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let (mine, theirs) = tokio::io::duplex(1 << 20);
+    let (from_sdk, mut to_sdk) = tokio::io::split(mine);
     let server = MemoryServer::new(store, Some(principal)).inline();
-    let running = server
-        .serve(rmcp::transport::io::stdio_pipes())
-        .await
-        .map_err(std::io::Error::other)?;
-    running.waiting().await.map_err(std::io::Error::other)?;
-    Ok(())
+    let pending: Arc<std::sync::Mutex<HashSet<String>>> = Arc::default();
+    let answered = Arc::new(tokio::sync::Notify::new());
+    let (errors_tx, mut errors_rx) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
+    // Client → SDK.
+    let (p, a) = (pending.clone(), answered.clone());
+    let reader = tokio::spawn(async move {
+        let mut lines = tokio::io::BufReader::new(input);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match lines.read_until(b'\n', &mut line).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+            let text = line.trim_ascii();
+            if text.is_empty() {
+                continue;
+            }
+            let value: Value = match serde_json::from_slice(text) {
+                Ok(v) => v,
+                Err(_) => {
+                    let _ = errors_tx.send(rpc_error(Value::Null, -32700, "Parse error"));
+                    continue;
+                }
+            };
+            let id = value.get("id").cloned();
+            if serde_json::from_value::<rmcp::model::ClientJsonRpcMessage>(value.clone()).is_err() {
+                let _ = errors_tx.send(rpc_error(
+                    id.unwrap_or(Value::Null),
+                    -32600,
+                    "Invalid Request",
+                ));
+                continue;
+            }
+            if let (Some(id), true) = (id, value.get("method").is_some()) {
+                p.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(id.to_string());
+            }
+            if to_sdk.write_all(text).await.is_err() || to_sdk.write_all(b"\n").await.is_err() {
+                break;
+            }
+        }
+        // Input closed: let every request already read be answered, then close the SDK's input.
+        let drained = async {
+            loop {
+                let wait = a.notified();
+                if p.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
+                    break;
+                }
+                wait.await;
+            }
+        };
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(120), drained).await;
+        let _ = to_sdk.shutdown().await;
+    });
+    // SDK → client, and the errors answered here.
+    let writer = tokio::spawn(async move {
+        let mut out = output;
+        let mut lines = tokio::io::BufReader::new(from_sdk);
+        let mut line = Vec::new();
+        let mut sdk_open = true;
+        loop {
+            tokio::select! {
+                r = lines.read_until(b'\n', &mut line), if sdk_open => {
+                    match r {
+                        Ok(0) | Err(_) => sdk_open = false,
+                        Ok(_) => {
+                            if let Ok(v) = serde_json::from_slice::<Value>(line.trim_ascii()) {
+                                if v.get("method").is_none() {
+                                    if let Some(id) = v.get("id") {
+                                        pending.lock().unwrap_or_else(|e| e.into_inner()).remove(&id.to_string());
+                                    }
+                                }
+                            }
+                            if out.write_all(&line).await.is_err() || out.flush().await.is_err() {
+                                break;
+                            }
+                            answered.notify_waiters();
+                            line.clear();
+                        }
+                    }
+                }
+                e = errors_rx.recv() => match e {
+                    Some(e) => {
+                        if out.write_all(&e).await.is_err() || out.flush().await.is_err() {
+                            break;
+                        }
+                    }
+                    None if !sdk_open => break,
+                    None => {
+                        // The reader is done; keep passing the SDK's lines on.
+                        while let Ok(n) = lines.read_until(b'\n', &mut line).await {
+                            if n == 0 {
+                                break;
+                            }
+                            if let Ok(v) = serde_json::from_slice::<Value>(line.trim_ascii()) {
+                                if let (None, Some(id)) = (v.get("method"), v.get("id")) {
+                                    pending.lock().unwrap_or_else(|e| e.into_inner()).remove(&id.to_string());
+                                }
+                            }
+                            if out.write_all(&line).await.is_err() || out.flush().await.is_err() {
+                                break;
+                            }
+                            answered.notify_waiters();
+                            line.clear();
+                        }
+                        break;
+                    }
+                },
+            }
+        }
+        let _ = out.flush().await;
+    });
+    // The handshake comes through the tasks above, so they run before the SDK is awaited.
+    let r = match server.serve(tokio::io::split(theirs)).await {
+        Ok(running) => running
+            .waiting()
+            .await
+            .map(|_| ())
+            .map_err(std::io::Error::other),
+        Err(e) => Err(std::io::Error::other(e)),
+    };
+    let _ = reader.await;
+    let _ = writer.await;
+    r
 }
 
 /// How the server speaks, with what it needs for that: resolved from the flags by
@@ -520,7 +692,30 @@ pub struct HttpSettings {
     pub allowed_origins: Vec<String>,
     /// Largest request body.
     pub max_body: usize,
+    /// Most open sessions; a new one past it gets 503.
+    pub max_sessions: usize,
+    /// A session unused this long is closed.
+    pub session_idle: std::time::Duration,
 }
+
+/// A JSON error response.
+fn http_error(status: http::StatusCode, code: &str, message: &str) -> http::Response<Body> {
+    http::Response::builder()
+        .status(status)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(
+            Full::new(Bytes::from(
+                json!({"error": code, "message": message}).to_string(),
+            ))
+            .boxed(),
+        )
+        .expect("a valid response")
+}
+
+/// The path MCP is served on.
+pub const MCP_PATH: &str = "/mcp";
+
+const SESSION_HEADER: &str = "mcp-session-id";
 
 type Body = http_body_util::combinators::BoxBody<Bytes, std::convert::Infallible>;
 
@@ -568,11 +763,13 @@ pub async fn serve_http(
         .with_max_request_body_bytes(settings.max_body)
         .with_cancellation_token(shutdown.child_token());
     let handler = MemoryServer::new(store, None);
-    let mcp = StreamableHttpService::new(
-        move || Ok(handler.clone()),
-        Arc::new(LocalSessionManager::default()),
-        config,
-    );
+    let mut manager = LocalSessionManager::default();
+    manager.session_config.keep_alive = Some(settings.session_idle);
+    let manager = Arc::new(manager);
+    let mcp = StreamableHttpService::new(move || Ok(handler.clone()), manager.clone(), config);
+    // Who opened each session: only that principal may use or close it.
+    let owners: Arc<std::sync::Mutex<std::collections::HashMap<String, String>>> = Arc::default();
+    let max_sessions = settings.max_sessions;
     loop {
         let (stream, _) = tokio::select! {
             _ = shutdown.cancelled() => return Ok(()),
@@ -586,21 +783,88 @@ pub async fn serve_http(
         };
         let _ = stream.set_nodelay(true);
         let (mcp, auth) = (mcp.clone(), auth.clone());
+        let (manager, owners) = (manager.clone(), owners.clone());
         tokio::spawn(async move {
             let svc =
                 hyper::service::service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
                     let (mut mcp, auth) = (mcp.clone(), auth.clone());
+                    let (manager, owners) = (manager.clone(), owners.clone());
                     async move {
-                        let resp = match auth.principal(req.headers(), unix_now()) {
+                        let p = match auth.principal(req.headers(), unix_now()) {
                             Err(r) => {
                                 tracing::warn!(code = r.code, "memory request refused");
-                                refused(&r)
+                                return Ok(refused(&r));
                             }
-                            Ok(p) => {
-                                req.extensions_mut().insert(p);
-                                tower_service::Service::call(&mut mcp, req).await?
-                            }
+                            Ok(p) => p,
                         };
+                        if req.uri().path() != MCP_PATH {
+                            return Ok(http_error(
+                                http::StatusCode::NOT_FOUND,
+                                "not_found",
+                                "MCP is served at /mcp",
+                            ));
+                        }
+                        let host_ok = req
+                            .headers()
+                            .get(http::header::HOST)
+                            .and_then(|h| h.to_str().ok())
+                            .is_some_and(|h| !h.contains(['@', '/', '\\', ' ']));
+                        if !host_ok {
+                            return Ok(http_error(
+                                http::StatusCode::FORBIDDEN,
+                                "forbidden_host",
+                                "the Host header is not a host name",
+                            ));
+                        }
+                        let session = req
+                            .headers()
+                            .get(SESSION_HEADER)
+                            .and_then(|h| h.to_str().ok())
+                            .map(str::to_owned);
+                        let opening = session.is_none() && req.method() == http::Method::POST;
+                        if opening && manager.sessions.read().await.len() >= max_sessions {
+                            return Ok(http_error(
+                                http::StatusCode::SERVICE_UNAVAILABLE,
+                                "too_many_sessions",
+                                "too many open sessions; close one or retry later",
+                            ));
+                        }
+                        if let Some(id) = &session {
+                            let owner = owners
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .get(id)
+                                .cloned();
+                            if owner.is_some_and(|o| o != p.subject) {
+                                // Someone else's session: as if it did not exist.
+                                return Ok(http_error(
+                                    http::StatusCode::NOT_FOUND,
+                                    "session_not_found",
+                                    "no such session",
+                                ));
+                            }
+                        }
+                        let subject = p.subject.clone();
+                        req.extensions_mut().insert(p);
+                        let resp = tower_service::Service::call(&mut mcp, req).await?;
+                        if session.is_none() {
+                            if let Some(id) = resp
+                                .headers()
+                                .get(SESSION_HEADER)
+                                .and_then(|h| h.to_str().ok())
+                            {
+                                let live: std::collections::HashSet<String> = manager
+                                    .sessions
+                                    .read()
+                                    .await
+                                    .keys()
+                                    .map(|k| k.to_string())
+                                    .collect();
+                                let mut o = owners.lock().unwrap_or_else(|e| e.into_inner());
+                                o.retain(|k, _| live.contains(k));
+                                o.insert(id.to_owned(), subject);
+                            }
+                        }
                         Ok::<_, std::convert::Infallible>(resp)
                     }
                 });

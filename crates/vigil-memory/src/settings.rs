@@ -14,6 +14,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
+use vigil_core::chain::ChainKey;
 use vigil_core::size::{SizeError, SizeValue};
 use vigil_core::{Config, ConfigError, Origin};
 use vigil_env::{EnvFileError, Lookup};
@@ -24,6 +25,9 @@ use vigil_token::{AssertionVerifier, Key, KeyRing, TokenError, TokenSettings, Ve
 
 /// The default `max_lifetime` of a gateway assertion, in seconds.
 pub const DEFAULT_ASSERTION_LIFETIME: u64 = 60;
+
+/// The variable holding the audit key when `[memory] audit_key_env` is not set.
+pub const DEFAULT_AUDIT_KEY_ENV: &str = "VIGIL_MEMORY_AUDIT_KEY";
 
 /// The issuer assertions must name when `[memory.assertion] issuer` is not set.
 pub const DEFAULT_ISSUER: &str = "vigil-gateway";
@@ -117,6 +121,22 @@ pub enum Invalid {
     /// Stdio without `--principal`.
     #[error("required with --stdio: the name the audit log records for every write")]
     Principal,
+    /// A principal the audit log cannot record safely.
+    #[error("the principal {0} (refused)")]
+    BadPrincipal(crate::auth::BadPrincipal),
+    /// The previous secret equals the current one: a rotation that was never finished.
+    #[error(
+        "equals the current secret (a rotation left half done): unset it or give the old secret"
+    )]
+    SamePrevious,
+    /// A `--head` that is not `SEQ:HASH`.
+    #[error("`{0}` is not a head like 12:<64 hex digits> (as `audit verify` prints it)")]
+    Head(String),
+    /// An audit key too short to key the log with.
+    #[error(
+        "the audit key must have at least 32 characters (generate one: openssl rand -base64 48)"
+    )]
+    ShortAuditKey,
     /// A `--since` that is neither a time nor a duration.
     #[error("`{0}` is neither an RFC 3339 time nor a duration like 2h or 7d")]
     Since(String),
@@ -204,7 +224,42 @@ impl MemorySettings {
                 path: root.to_owned(),
             });
         }
-        Ok(Store::open(root, self.limits.clone())?)
+        Ok(Store::open_keyed(
+            root,
+            self.limits.clone(),
+            crate::fsops::Resolve::Openat2,
+            self.audit_key()?,
+        )?)
+    }
+
+    /// The variable that holds the audit key (`[memory] audit_key_env`, default
+    /// `VIGIL_MEMORY_AUDIT_KEY`).
+    pub fn audit_key_var(&self) -> &str {
+        self.section
+            .audit_key_env
+            .as_deref()
+            .unwrap_or(DEFAULT_AUDIT_KEY_ENV)
+    }
+
+    /// The audit log's key: HKDF-SHA256 of the secret in [`MemorySettings::audit_key_var`],
+    /// or `None` when it is unset (a plain SHA-256 chain).
+    pub fn audit_key(&self) -> Result<Option<ChainKey>, SettingsError> {
+        let var = self.audit_key_var();
+        let Some(secret) = self.env.get(var).filter(|s| !s.is_empty()) else {
+            return Ok(None);
+        };
+        vigil_core::redact::register(&secret);
+        if secret.len() < 32 || secret.chars().all(|c| secret.starts_with(c)) {
+            return Err(SettingsError::at(
+                self.env.origin(var),
+                Invalid::ShortAuditKey,
+            ));
+        }
+        let hk = hkdf::Hkdf::<sha2::Sha256>::new(Some(b"vigil-memory-audit"), secret.as_bytes());
+        let mut key = [0u8; 32];
+        hk.expand(b"audit-chain-hmac-sha256-v1", &mut key)
+            .expect("32 bytes is a valid HKDF length");
+        Ok(Some(ChainKey::new(key)))
     }
 
     /// The transport `flags` ask for, or why the server must not start: stdio without a
@@ -218,6 +273,8 @@ impl MemorySettings {
                 .map(str::trim)
                 .filter(|p| !p.is_empty())
                 .ok_or_else(|| SettingsError::flag("--principal", Invalid::Principal))?;
+            crate::auth::check_principal(principal)
+                .map_err(|why| SettingsError::flag("--principal", Invalid::BadPrincipal(why)))?;
             return Ok(Transport::Stdio {
                 principal: principal.to_owned(),
             });
@@ -243,6 +300,11 @@ impl MemorySettings {
                     .unwrap_or(usize::MAX)
                     .saturating_mul(6)
                     .saturating_add(64 * 1024),
+                max_sessions: s.max_sessions.unwrap_or(256).max(1),
+                session_idle: s
+                    .session_idle
+                    .unwrap_or(std::time::Duration::from_secs(300))
+                    .max(std::time::Duration::from_secs(1)),
             },
         })
     }
@@ -251,6 +313,15 @@ impl MemorySettings {
     /// `[memory.assertion]`; at least one, and no weak HMAC secret in either.
     fn authenticator(&self) -> Result<Authenticator, SettingsError> {
         let token = TokenSettings::load(&self.config, &self.env_files)?;
+        let (cur, prev) = (token.section.secret_env(), token.section.previous_env());
+        if let (Some(a), Some(b)) = (self.env.get(cur), self.env.get(prev)) {
+            if !a.is_empty() && a == b && cur != prev {
+                return Err(SettingsError::at(
+                    self.env.origin(prev),
+                    Invalid::SamePrevious,
+                ));
+            }
+        }
         let ring = token.ring(&Default::default())?;
         refuse_weak(ring.keys(), false).map_err(|w| self.weak(w))?;
         let tokens = (!ring.keys().is_empty() || ring.jwks().is_some())
@@ -381,6 +452,18 @@ impl ChangeQuery {
         let since = since.map(|s| parse_since(s, now)).transpose()?;
         Ok(ChangeQuery { path, since })
     }
+}
+
+/// A head given on the command line: `SEQ:HASH` (64 hex digits).
+pub fn parse_head(s: &str) -> Result<(u64, String), SettingsError> {
+    let bad = || SettingsError::flag("--head", Invalid::Head(s.chars().take(80).collect()));
+    let (seq, hash) = s.split_once(':').ok_or_else(bad)?;
+    let seq: u64 = seq.trim().parse().map_err(|_| bad())?;
+    let hash = hash.trim().to_ascii_lowercase();
+    if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(bad());
+    }
+    Ok((seq, hash))
 }
 
 fn parse_since(s: &str, now: SystemTime) -> Result<SystemTime, SettingsError> {

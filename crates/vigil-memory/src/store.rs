@@ -10,6 +10,15 @@
 //! | `state/audit.jsonl`, `state/audit.head` | the hash-chained audit log and its head | no |
 //! | `state/lock`, `state/pending.json`, `state/usage` | writer lock, crash journal, total size | no |
 //!
+//! The root and its three folders must be real folders (not links) owned by the user running
+//! the store and writable by nobody else; every file of `state/` is opened beneath a handle on
+//! `state/` with `O_NOFOLLOW` and must be a regular file with one link. A store that breaks
+//! these rules is refused at start.
+//!
+//! Total size: every file counts its bytes plus [`ENTRY_COST`], every folder [`ENTRY_COST`], so
+//! empty files and folders cannot fill the disk; `state/usage` is recounted from `files/` when
+//! the store opens, never trusted from a previous run.
+//!
 //! Writers take `state/lock` (`flock`, so two processes on one root take turns; readers never
 //! wait). A write goes: temp file written (and fsynced) → journal `state/pending.json` → rename
 //! over the target → audit line appended → journal removed. A crash leaves the old or the new
@@ -26,12 +35,14 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use std::fs::File;
 use std::os::fd::OwnedFd;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::SystemTime;
-use vigil_core::chain::{sha256_hex, Chain, Record, Verification};
+use vigil_core::chain::{sha256_hex, Chain, ChainKey, Record, Verification};
+
+/// What a file or folder costs against `max_total_size` besides its bytes.
+pub const ENTRY_COST: u64 = 512;
 
 /// The folder the tools see.
 pub const FILES: &str = "files";
@@ -146,6 +157,8 @@ pub struct Change {
     pub length: u64,
     /// SHA-256 of its content afterwards (its version); `None` after a delete.
     pub sha256: Option<String>,
+    /// Whether its log line lies within the verified chain (false: do not believe it).
+    pub verified: bool,
 }
 
 /// A file's history (or the part that fits the result cap).
@@ -219,6 +232,7 @@ pub struct Store {
     files: Root,
     tmp: OwnedFd,
     state: PathBuf,
+    state_dir: OwnedFd,
     chain: Chain,
     limits: Limits,
     lock: Mutex<File>,
@@ -250,15 +264,66 @@ fn create_dir(path: &Path) -> Result<(), MemoryError> {
     }
 }
 
-fn open_private(p: &Path) -> Result<File, MemoryError> {
-    std::fs::OpenOptions::new()
-        .mode(0o600)
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(p)
-        .map_err(io_at(p))
+/// Opens (creating) `name` beneath the `state/` handle without following a link; it must be a
+/// regular file with one link.
+fn open_private(state: &OwnedFd, dir: &Path, name: &str) -> Result<File, MemoryError> {
+    let p = dir.join(name);
+    let fd = rfs::openat(
+        state,
+        name,
+        OFlags::RDWR | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o600),
+    )
+    .map_err(|e| {
+        let reason = if e == Errno::LOOP {
+            std::io::Error::other(
+                "is a symbolic link (refused: links in state/ are never followed)",
+            )
+        } else {
+            e.into()
+        };
+        MemoryError::io(p.display().to_string(), reason)
+    })?;
+    let st = rfs::fstat(&fd).map_err(|e| MemoryError::io(p.display().to_string(), e.into()))?;
+    if fsops::kind(&st) != Kind::File || st.st_nlink != 1 {
+        return Err(MemoryError::io(
+            p.display().to_string(),
+            std::io::Error::other("not a regular file with one link (refused)"),
+        ));
+    }
+    Ok(File::from(fd))
+}
+
+/// Refuses a store folder someone else could change under the server: not a real folder, not
+/// owned by this user, or writable by group or others.
+fn check_owned(path: &Path) -> Result<(), MemoryError> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::symlink_metadata(path).map_err(io_at(path))?;
+    let why = if m.file_type().is_symlink() {
+        Some("is a symbolic link (refused: give the real folder)".to_owned())
+    } else if !m.is_dir() {
+        Some("not a directory".to_owned())
+    } else if m.uid() != rustix::process::geteuid().as_raw() {
+        Some(format!(
+            "owned by uid {}, not by this user (uid {}): refused, another user could change the store",
+            m.uid(),
+            rustix::process::geteuid().as_raw()
+        ))
+    } else if m.mode() & 0o022 != 0 {
+        Some(format!(
+            "mode {:o} lets group or others write it: refused (chmod 700 it)",
+            m.mode() & 0o7777
+        ))
+    } else {
+        None
+    };
+    match why {
+        Some(w) => Err(MemoryError::UnsafeStore {
+            path: path.display().to_string(),
+            reason: w,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Now, RFC 3339 with milliseconds, UTC.
@@ -275,14 +340,18 @@ impl Store {
     /// Opens the store with a chosen resolution (tests use [`Resolve::Walk`] to check the
     /// portable path too).
     pub fn open_with(root: &Path, limits: Limits, mode: Resolve) -> Result<Store, MemoryError> {
-        if root.exists() {
-            let m = std::fs::symlink_metadata(root).map_err(io_at(root))?;
-            if !m.is_dir() {
-                return Err(MemoryError::io(
-                    root.display().to_string(),
-                    std::io::Error::other("not a directory"),
-                ));
-            }
+        Self::open_keyed(root, limits, mode, None)
+    }
+
+    /// Opens the store with its audit log keyed by `key` (HMAC-SHA256; `None`: plain SHA-256).
+    pub fn open_keyed(
+        root: &Path,
+        limits: Limits,
+        mode: Resolve,
+        key: Option<ChainKey>,
+    ) -> Result<Store, MemoryError> {
+        if std::fs::symlink_metadata(root).is_ok() {
+            check_owned(root)?;
             let known = [FILES, TMP, STATE];
             let foreign = std::fs::read_dir(root)
                 .map_err(io_at(root))?
@@ -302,6 +371,7 @@ impl Store {
         }
         for d in [FILES, TMP, STATE] {
             create_dir(&root.join(d))?;
+            check_owned(&root.join(d))?;
         }
         let files = Root::open(&root.join(FILES), mode).map_err(io_at(&root.join(FILES)))?;
         let tmp = rfs::open(
@@ -320,33 +390,50 @@ impl Store {
             ));
         }
         let state = root.join(STATE);
-        let lock_path = state.join("lock");
-        let lock = std::fs::OpenOptions::new()
-            .mode(0o600)
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&lock_path)
-            .map_err(io_at(&lock_path))?;
-        let state_journal = state.join("pending.json");
-        let state_usage = state.join("usage");
+        let state_dir = rfs::open(
+            &state,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| MemoryError::io(state.display().to_string(), e.into()))?;
+        let lock = open_private(&state_dir, &state, "lock")?;
+        let journal = open_private(&state_dir, &state, "pending.json")?;
+        let usage = open_private(&state_dir, &state, "usage")?;
+        for name in ["audit.jsonl", "audit.head"] {
+            if let Ok(st) = rfs::statat(&state_dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+                if fsops::kind(&st) != Kind::File || st.st_nlink != 1 {
+                    return Err(MemoryError::io(
+                        state.join(name).display().to_string(),
+                        std::io::Error::other("not a regular file with one link (refused)"),
+                    ));
+                }
+            }
+        }
         let chain = Chain::new(state.join("audit.jsonl"), state.join("audit.head"))
-            .with_fsync(limits.fsync);
+            .with_fsync(limits.fsync)
+            .with_key(key);
         let store = Store {
             root: root.to_owned(),
             files,
             tmp,
             state,
+            state_dir,
             chain,
             limits,
             lock: Mutex::new(lock),
-            journal: Mutex::new(open_private(&state_journal)?),
-            usage: Mutex::new(open_private(&state_usage)?),
+            journal: Mutex::new(journal),
+            usage: Mutex::new(usage),
             counter: AtomicU64::new(0),
         };
-        // Finish or forget what a crash interrupted, and drop stale temp files.
-        store.locked(|| store.clean_temp())?;
+        // Finish or forget what a crash interrupted, drop stale temp files, and recount the
+        // total size (a counter left by an earlier run is not trusted).
+        store.locked(|| {
+            store.clean_temp()?;
+            let total = store.recount()?;
+            store.set_usage(total);
+            Ok(())
+        })?;
+        let _ = &store.state_dir;
         Ok(store)
     }
 
@@ -597,7 +684,12 @@ impl Store {
             None | Some("") => 0,
             Some(c) => c.parse().map_err(|_| MemoryError::BadCursor)?,
         };
-        let all = self.changes(Some(&shown), None)?;
+        let (all, v) = self.changes_checked(Some(&shown), None)?;
+        if let Some(p) = v.problems.first() {
+            return Err(MemoryError::Untrusted {
+                detail: p.to_string(),
+            });
+        }
         let cap = self.limits.max_result_size as usize;
         let mut used = 0;
         let mut changes = Vec::new();
@@ -625,11 +717,26 @@ impl Store {
         path: Option<&str>,
         since: Option<SystemTime>,
     ) -> Result<Vec<Change>, MemoryError> {
-        let records = self.chain.records().map_err(MemoryError::Audit)?;
+        Ok(self.changes_checked(path, since)?.0)
+    }
+
+    /// [`Store::changes`] and the chain's verification: each change says whether its line lies
+    /// within the verified chain; the verification lists what is wrong.
+    pub fn changes_checked(
+        &self,
+        path: Option<&str>,
+        since: Option<SystemTime>,
+    ) -> Result<(Vec<Change>, Verification), MemoryError> {
+        let v = self.chain.verify().map_err(MemoryError::Audit)?;
         let prefix = path.map(|p| format!("{p}/"));
-        Ok(records
+        let changes = v
+            .records
             .iter()
-            .filter_map(change_of)
+            .filter_map(|r| change_of(r).map(|c| (r, c)))
+            .map(|(r, mut c)| {
+                c.verified = v.is_trusted(r.seq);
+                c
+            })
             .filter(|c| match (path, &prefix) {
                 (Some(p), Some(pre)) => c.path == p || c.path.starts_with(pre.as_str()),
                 _ => true,
@@ -638,7 +745,8 @@ impl Store {
                 None => true,
                 Some(t) => humantime::parse_rfc3339_weak(&c.time).is_ok_and(|ct| ct >= t),
             })
-            .collect())
+            .collect();
+        Ok((changes, v))
     }
 
     // ---- writing ----
@@ -728,10 +836,20 @@ impl Store {
         }
         let fname = rel.name().expect("a file path has a name").to_owned();
         self.locked(|| {
+            let mut new_dirs = 0u64;
             let parent = self
                 .files
                 .dir_create(&rel.parent(), &mut |dirfd, here, comp| {
-                    self.check_new_entry(dirfd, &here.join(comp), comp)
+                    self.check_new_entry(dirfd, &here.join(comp), comp)?;
+                    new_dirs += 1;
+                    let total = self.usage()? + new_dirs * ENTRY_COST;
+                    if total > self.limits.max_total_size {
+                        return Err(MemoryError::StoreFull {
+                            size: total,
+                            limit: self.limits.max_total_size,
+                        });
+                    }
+                    Ok(())
                 })?;
             let existing = self.files.entry(&parent, &fname, &shown)?;
             let old = match &existing {
@@ -739,6 +857,14 @@ impl Store {
                     fsops::check_stat(st, self.files.dev(), &shown)?;
                     let opened = self.files.open_in(&parent, &fname, &shown)?;
                     let b = fsops::read_all(&opened.fd, self.limits.max_file_size, &shown)?;
+                    if b.len() as u64 > self.limits.max_file_size {
+                        // Already over the cap (planted): say how big it really is.
+                        return Err(MemoryError::TooLarge {
+                            path: shown,
+                            size: opened.stat.st_size as u64,
+                            limit: self.limits.max_file_size,
+                        });
+                    }
                     Some(b)
                 }
                 None => None,
@@ -754,10 +880,16 @@ impl Store {
             if existing.is_none() {
                 self.check_new_entry(&parent, &rel, &fname)?;
             }
-            let old_len = old.as_ref().map_or(0, Vec::len) as u64;
-            let usage = self.usage()?;
-            let total = usage - old_len.min(usage) + new.len() as u64;
-            if total > self.limits.max_total_size && new.len() as u64 > old_len {
+            // What the entry costs before and after (a new file adds its entry cost; folders
+            // created on the way were added as they were made).
+            let old_cost = old.as_ref().map_or(0, |o| o.len() as u64 + ENTRY_COST);
+            let new_cost = new.len() as u64 + ENTRY_COST;
+            let usage = self.usage()? + new_dirs * ENTRY_COST;
+            let total = usage - old_cost.min(usage) + new_cost;
+            if new_dirs > 0 {
+                self.set_usage(usage);
+            }
+            if total > self.limits.max_total_size && new_cost > old_cost {
                 return Err(MemoryError::StoreFull {
                     size: total,
                     limit: self.limits.max_total_size,
@@ -814,6 +946,8 @@ impl Store {
                     Err(e) => return Err(fsops::resolve_error(e, &shown)),
                 }
                 let seq = session.append(&fields).map_err(MemoryError::Audit)?.seq;
+                let usage = self.usage()?;
+                self.set_usage(usage.saturating_sub(ENTRY_COST));
                 return Ok(Written {
                     path: shown,
                     version: None,
@@ -835,7 +969,7 @@ impl Store {
             drop(session);
             self.clear_journal()?;
             let usage = self.usage()?;
-            self.set_usage(usage.saturating_sub(old.len() as u64));
+            self.set_usage(usage.saturating_sub(old.len() as u64 + ENTRY_COST));
             Ok(Written {
                 path: shown,
                 version: None,
@@ -925,6 +1059,8 @@ impl Store {
         let f = self.journal.lock().unwrap_or_else(|p| p.into_inner());
         let p = self.state.join("pending.json");
         f.write_all_at(&bytes, 0).map_err(io_at(&p))?;
+        // No stale bytes of a longer, older record after this one.
+        f.set_len(bytes.len() as u64).map_err(io_at(&p))?;
         if self.limits.fsync {
             f.sync_data().map_err(io_at(&p))?;
         }
@@ -1034,14 +1170,21 @@ impl Store {
                 return Ok(v);
             }
         }
+        let total = self.recount()?;
+        self.set_usage(total);
+        Ok(total)
+    }
+
+    /// The total size counted from `files/`: every entry's [`ENTRY_COST`] plus files' bytes.
+    fn recount(&self) -> Result<u64, MemoryError> {
         let mut total = 0;
         let fd = self.files.dir(&RelPath::root())?;
         self.walk(&fd, &RelPath::root(), &mut |_, st| {
+            total += ENTRY_COST;
             if fsops::kind(st) == Kind::File {
                 total += st.st_size as u64;
             }
         })?;
-        self.set_usage(total);
         Ok(total)
     }
 
@@ -1086,9 +1229,17 @@ impl Store {
     /// Recomputes the audit chain and every file's hash: edited, deleted, reordered or cut-off
     /// log lines, and files whose content is not what the log last recorded.
     pub fn verify(&self) -> Result<AuditReport, MemoryError> {
-        // Finish an interrupted write first, so a crash is not reported as an edit. A chain that
+        // Hold the writer lock throughout, so a write in flight (file renamed, line not yet
+        // appended) is never taken for an edit; finish an interrupted write first. A chain that
         // cannot be extended is reported below, not here.
-        let _ = self.locked(|| Ok(()));
+        let g = self.lock()?;
+        let _ = self.recover();
+        let r = self.verify_locked();
+        Self::unlock(g);
+        r
+    }
+
+    fn verify_locked(&self) -> Result<AuditReport, MemoryError> {
         let chain = self.chain.verify().map_err(MemoryError::Audit)?;
         let mut last: std::collections::BTreeMap<String, Option<String>> = Default::default();
         for c in chain.records.iter().filter_map(change_of) {
@@ -1110,7 +1261,13 @@ impl Store {
                 k => {
                     files.push(FileProblem {
                         code: "foreign",
-                        message: format!("{path}: a {} the store never made", k.as_str()),
+                        message: format!(
+                            "{path}: {} the store never made",
+                            match k {
+                                Kind::Symlink => "a symbolic link",
+                                _ => "a special file (FIFO, socket or device)",
+                            }
+                        ),
                         path,
                     });
                     continue;
@@ -1205,5 +1362,6 @@ fn change_of(r: &Record) -> Option<Change> {
         path: s("path")?,
         length: r.fields.get("length").and_then(Value::as_u64).unwrap_or(0),
         sha256: s("sha256"),
+        verified: false,
     })
 }

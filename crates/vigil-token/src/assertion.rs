@@ -12,8 +12,11 @@
 //! | `aud` | the route's upstream audience, e.g. `memory` (required) |
 //! | `sub` | the client subject the gateway verified (required, non-empty) |
 //! | `iat`, `nbf`, `exp` | issue time and expiry; `exp - iat` at most [`MAX_LIFETIME`] seconds |
-//! | `jti` | 128 random bits |
+//! | `jti` | 128 random bits (required; each is accepted once: a replay is refused) |
 //!
+//! The verifier remembers every `jti` it accepted until that assertion expires (at most
+//! [`MAX_SEEN`] at once; past that it refuses, failing closed), so an assertion captured on the
+//! way cannot be replayed within its lifetime.
 //! It travels in the upstream request's `Authorization: Bearer …` header (the gateway never
 //! forwards the client's own token).
 
@@ -49,10 +52,19 @@ pub fn mint_assertion(
     mint_typed(key, &req, Some(TYP), now, MAX_LIFETIME)
 }
 
+/// The most assertions remembered at once for replay detection.
+pub const MAX_SEEN: usize = 65_536;
+
+/// The longest `jti` accepted, in bytes.
+pub const MAX_JTI: usize = 128;
+
 /// Verifies assertions from one trusted gateway for one upstream audience.
 #[derive(Debug)]
 pub struct AssertionVerifier {
     verifier: Verifier,
+    /// Accepted `jti`s and their `exp`.
+    seen: std::sync::Mutex<std::collections::HashMap<String, i64>>,
+    leeway: i64,
 }
 
 impl AssertionVerifier {
@@ -68,6 +80,8 @@ impl AssertionVerifier {
         };
         AssertionVerifier {
             verifier: Verifier::new(ring, policy),
+            seen: Default::default(),
+            leeway: 5,
         }
     }
 
@@ -93,10 +107,36 @@ impl AssertionVerifier {
         if v.claims.iat.is_none() {
             return Err(Rejection::MissingClaim("iat"));
         }
-        match v.claims.sub {
-            Some(s) if !s.is_empty() => Ok(s),
-            _ => Err(Rejection::MissingClaim("sub")),
+        let sub = match v.claims.sub {
+            Some(s) if !s.is_empty() => s,
+            _ => return Err(Rejection::MissingClaim("sub")),
+        };
+        let jti = match v.claims.jti {
+            Some(j) if !j.is_empty() && j.len() <= MAX_JTI => j,
+            Some(_) => return Err(Rejection::InvalidClaim("jti", "empty or too long")),
+            None => return Err(Rejection::MissingClaim("jti")),
+        };
+        let exp = v.claims.exp.ok_or(Rejection::MissingClaim("exp"))?;
+        let now = i64::try_from(now).unwrap_or(i64::MAX);
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.contains_key(&jti) {
+            return Err(Rejection::InvalidClaim(
+                "jti",
+                "already used (a replayed assertion)",
+            ));
         }
+        if seen.len() >= MAX_SEEN {
+            let leeway = self.leeway;
+            seen.retain(|_, e| e.saturating_add(leeway) >= now);
+            if seen.len() >= MAX_SEEN {
+                return Err(Rejection::InvalidClaim(
+                    "jti",
+                    "too many assertions in flight to check for replay; retry",
+                ));
+            }
+        }
+        seen.insert(jti, exp);
+        Ok(sub)
     }
 }
 
@@ -121,6 +161,36 @@ mod tests {
         let t = mint_assertion(&key(&s), "vigil-gateway", "memory", "alice", 1_000, 30).unwrap();
         assert!(AssertionVerifier::is_assertion(&t));
         assert_eq!(verifier(&s).verify(&t, 1_010).unwrap(), "alice");
+    }
+
+    #[test]
+    fn an_assertion_is_accepted_once_and_one_without_jti_never() {
+        let s = [9u8; 32];
+        let v = verifier(&s);
+        let t = mint_assertion(&key(&s), "vigil-gateway", "memory", "alice", 1_000, 30).unwrap();
+        assert_eq!(v.verify(&t, 1_001).unwrap(), "alice");
+        let again = v.verify(&t, 1_002).unwrap_err();
+        assert_eq!(again.code(), "invalid_claim");
+        assert!(again.to_string().contains("replayed"), "{again}");
+        // A fresh one from the same gateway still passes.
+        let t2 = mint_assertion(&key(&s), "vigil-gateway", "memory", "alice", 1_000, 30).unwrap();
+        assert_eq!(v.verify(&t2, 1_003).unwrap(), "alice");
+        // Signed correctly but without `jti`: refused.
+        let header = jsonwebtoken::Header {
+            typ: Some(TYP.into()),
+            kid: Some("gateway".into()),
+            ..jsonwebtoken::Header::new(Algorithm::HS256)
+        };
+        let claims = serde_json::json!({"iss": "vigil-gateway", "aud": "memory", "sub": "alice",
+                                        "iat": 1_000, "nbf": 1_000, "exp": 1_030});
+        let no_jti = jsonwebtoken::encode(
+            &header,
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(&s),
+        )
+        .unwrap();
+        let e = v.verify(&no_jti, 1_001).unwrap_err();
+        assert_eq!(e.code(), "missing_claim", "{e}");
     }
 
     #[test]

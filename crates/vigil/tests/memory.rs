@@ -483,17 +483,53 @@ fn listen_refuses_missing_forged_and_header_only_requests() {
         ),
         200
     );
-    // The principal the audit log records is the assertion's subject, not a header's.
-    let a = assertion(&gateway_secret, "memory", "carol", now(), 30);
-    let spec = json!({"http": {"url": server.url(), "headers": {
-            "Authorization": bearer(&a), "X-Vigil-Subject": "mallory"}},
-        "calls": [call("memory_write", json!({"path": "who.md", "content": "x"})),
-                  call("memory_history", json!({"path": "who.md"}))]});
-    let out = run_py(&spec);
-    assert_eq!(
-        out["results"][1]["structured"]["changes"][0]["principal"],
-        "carol"
-    );
+    // The principal the audit log records is the assertion's subject, not a header's. A gateway
+    // signs one assertion per request (each is accepted once), so each request carries its own.
+    let fresh = || bearer(&assertion(&gateway_secret, "memory", "carol", now(), 30));
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "1"}}})
+    .to_string();
+    let a1 = fresh();
+    let h = [
+        ("Authorization", a1.as_str()),
+        ("X-Vigil-Subject", "mallory"),
+    ];
+    let (status, id) = raw_http(addr, "POST", "/mcp", &host, &h, &init);
+    assert_eq!(status, 200);
+    let id = id.expect("a session");
+    for (n, body) in [
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+            "name": "memory_write", "arguments": {"path": "who.md", "content": "x"}}}),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let a = fresh();
+        let h = [
+            ("Authorization", a.as_str()),
+            ("X-Vigil-Subject", "mallory"),
+            ("Mcp-Session-Id", id.as_str()),
+            ("MCP-Protocol-Version", "2025-06-18"),
+        ];
+        let status = raw_http(addr, "POST", "/mcp", &host, &h, &body.to_string()).0;
+        assert!(status == 200 || status == 202, "{n}: {status}");
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let o = run(t.path(), &["memory", "log", "--root", "mem", "-f", "json"]);
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+        if let Some(c) = v
+            .as_array()
+            .and_then(|a| a.iter().find(|c| c["path"] == "who.md"))
+        {
+            assert_eq!(c["principal"], "carol", "{c}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no write recorded: {v}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 #[test]
@@ -848,7 +884,7 @@ fn audit_verify_and_log_on_the_command_line() {
     ));
     let o = run(t.path(), &["memory", "audit", "verify", "--root", "mem"]);
     expect_exit(&o, 0);
-    assert!(String::from_utf8_lossy(&o.stderr).contains("intact: 4 log lines"));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("intact: 4 log lines"));
     // When did the beliefs about Alice change, and who changed them?
     let o = run(
         t.path(),
@@ -982,4 +1018,617 @@ fn serve_refuses_what_it_cannot_do_safely() {
     let o = run(t.path(), &["memory", "audit", "verify", "--root", "mem"]);
     expect_exit(&o, 2);
     assert!(String::from_utf8_lossy(&o.stderr).contains("vigil.toml:2"));
+}
+
+// ---- regressions from the black-box test ----
+
+/// A `vigil memory serve --stdio` driven line by line.
+struct Raw {
+    child: Child,
+    stdin: Option<std::process::ChildStdin>,
+    out: std::sync::mpsc::Receiver<Value>,
+    stderr: std::sync::mpsc::Receiver<String>,
+}
+
+impl Raw {
+    fn start(root: &Path, principal: &str, extra: &[&str], env: &[(&str, &str)]) -> Raw {
+        let mut cmd = Command::new(vigil_bin());
+        cmd.args(extra)
+            .args(["memory", "serve", "--root"])
+            .arg(root)
+            .args(["--stdio", "--principal", principal])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, out) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let _ = tx.send(serde_json::from_str(&line).unwrap_or(Value::String(line)));
+            }
+        });
+        let err = child.stderr.take().unwrap();
+        let (etx, stderr) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines() {
+                let Ok(line) = line else { break };
+                let _ = etx.send(line);
+            }
+        });
+        let mut r = Raw {
+            stdin: child.stdin.take(),
+            child,
+            out,
+            stderr,
+        };
+        r.line(&json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}}).to_string());
+        r.reply(0);
+        r.line(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).to_string());
+        r
+    }
+
+    fn line(&mut self, text: &str) {
+        let s = self.stdin.as_mut().unwrap();
+        s.write_all(text.as_bytes()).unwrap();
+        s.write_all(b"\n").unwrap();
+        s.flush().unwrap();
+    }
+
+    fn send(&mut self, id: u64, tool: &str, arguments: Value) {
+        self.line(
+            &json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+                    "params": {"name": tool, "arguments": arguments}})
+            .to_string(),
+        );
+    }
+
+    fn reply(&mut self, id: u64) -> Value {
+        loop {
+            let v = self
+                .out
+                .recv_timeout(Duration::from_secs(30))
+                .unwrap_or_else(|_| panic!("no reply to {id}"));
+            if v["id"] == id {
+                return v;
+            }
+        }
+    }
+
+    /// A tool call's structured result and whether it is an error.
+    fn call(&mut self, id: u64, tool: &str, arguments: Value) -> (Value, bool) {
+        self.send(id, tool, arguments);
+        let r = self.reply(id);
+        let res = &r["result"];
+        (
+            res["structuredContent"].clone(),
+            res["isError"].as_bool().unwrap_or(false),
+        )
+    }
+
+    fn close(mut self) -> (Vec<Value>, String) {
+        drop(self.stdin.take());
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "{status}");
+        // Until the reader thread has passed on everything the process wrote (it ends at EOF).
+        let rest: Vec<Value> = self.out.iter().collect();
+        let err: Vec<String> = self.stderr.iter().collect();
+        (rest, err.join("\n"))
+    }
+}
+
+impl Drop for Raw {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn write_some(root: &Path, principal: &str, n: u64) {
+    let mut r = Raw::start(root, principal, &[], &[]);
+    for i in 0..n {
+        let (v, err) = r.call(
+            i + 1,
+            "memory_write",
+            json!({"path": format!("n/{i}.md"), "content": format!("note {i}\n")}),
+        );
+        assert!(!err, "{v}");
+    }
+    r.close();
+}
+
+#[test]
+fn links_in_state_and_unsafe_store_folders_are_refused_at_start() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("mem");
+    write_some(&root, "alice", 1);
+    let victim = t.path().join("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    for name in ["usage", "pending.json", "lock"] {
+        let p = root.join("state").join(name);
+        let saved = std::fs::read(&p).unwrap();
+        std::fs::remove_file(&p).unwrap();
+        std::os::unix::fs::symlink(&victim, &p).unwrap();
+        let o = run(
+            t.path(),
+            &["memory", "serve", "--root", "mem", "--principal", "a"],
+        );
+        expect_exit(&o, 2);
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("symbolic link"),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        std::fs::remove_file(&p).unwrap();
+        std::fs::write(&p, saved).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    for dir in ["", "state", "files", "tmp"] {
+        let p = root.join(dir);
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let o = run(
+            t.path(),
+            &["memory", "serve", "--root", "mem", "--principal", "a"],
+        );
+        expect_exit(&o, 2);
+        let e = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(e.contains("group or others"), "{dir}: {e}");
+        assert_eq!(e.trim().lines().count(), 1, "{e}");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    let o = run(t.path(), &["memory", "audit", "verify", "--root", "mem"]);
+    expect_exit(&o, 0);
+}
+
+#[test]
+fn a_keyed_log_finds_a_consistent_rewrite_and_a_recorded_head_finds_a_rollback() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("mem");
+    let audit_key = secret() + "-audit";
+    let env = [("VIGIL_MEMORY_AUDIT_KEY", audit_key.as_str())];
+    let mut r = Raw::start(&root, "alice", &[], &env);
+    for i in 0..3u64 {
+        assert!(
+            !r.call(
+                i + 1,
+                "memory_write",
+                json!({"path": "a.md", "content": format!("v{i}")})
+            )
+            .1
+        );
+    }
+    r.close();
+    let verify = |extra: &[&str], keyed: bool| {
+        let mut c = common::vigil(t.path());
+        c.args(["memory", "audit", "verify", "--root", "mem"])
+            .args(extra);
+        if keyed {
+            c.env("VIGIL_MEMORY_AUDIT_KEY", &audit_key);
+        }
+        c.output().unwrap()
+    };
+    let o = verify(&[], true);
+    expect_exit(&o, 0);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("keyed (HMAC-SHA256)"));
+    // Rewrite log and head consistently with plain SHA-256 (all one can do without the key),
+    // the principal changed to mallory.
+    let log = root.join("state/audit.jsonl");
+    let head = root.join("state/audit.head");
+    let records: Vec<Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    std::fs::remove_file(&log).unwrap();
+    std::fs::remove_file(&head).unwrap();
+    let forged = vigil_core::chain::Chain::new(&log, &head);
+    for rec in &records {
+        let mut m = rec.as_object().unwrap().clone();
+        for k in ["seq", "prev", "hash"] {
+            m.remove(k);
+        }
+        m.insert("principal".into(), "mallory".into());
+        forged.append(&m).unwrap();
+    }
+    let o = verify(&[], true);
+    expect_exit(&o, 1);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("edited"));
+    // The server refuses to write on it.
+    let mut r = Raw::start(&root, "alice", &[], &env);
+    let (v, err) = r.call(9, "memory_write", json!({"path": "b.md", "content": "x"}));
+    assert!(err && v["error"] == "audit", "{v}");
+    assert!(
+        !v["message"]
+            .as_str()
+            .unwrap()
+            .contains(t.path().to_str().unwrap()),
+        "{v}"
+    );
+    drop(r);
+
+    // Plain log: a rollback (log and head cut back together) is consistent; the head recorded
+    // before catches it.
+    let root2 = t.path().join("mem2");
+    write_some(&root2, "alice", 3);
+    let o = common::vigil(t.path())
+        .args(["memory", "audit", "verify", "--root", "mem2", "-f", "json"])
+        .output()
+        .unwrap();
+    let anchor = serde_json::from_slice::<Value>(&o.stdout).unwrap()["anchor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let log2 = root2.join("state/audit.jsonl");
+    let lines: Vec<String> = std::fs::read_to_string(&log2)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    std::fs::write(&log2, format!("{}\n{}\n", lines[0], lines[1])).unwrap();
+    let h2: Value = serde_json::from_str(&lines[1]).unwrap();
+    let slot = format!(
+        "{{\"seq\":2,\"hash\":\"{}\"}}",
+        h2["hash"].as_str().unwrap()
+    );
+    std::fs::write(
+        root2.join("state/audit.head"),
+        format!("{slot:<127}\n{slot:<127}\n"),
+    )
+    .unwrap();
+    std::fs::remove_file(root2.join("files/n/2.md")).unwrap();
+    let plain = |extra: &[&str]| {
+        common::vigil(t.path())
+            .args(["memory", "audit", "verify", "--root", "mem2"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    expect_exit(&plain(&[]), 0);
+    let o = plain(&["--head", &anchor]);
+    expect_exit(&o, 1);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("rolled back"));
+}
+
+#[test]
+fn a_log_broken_in_the_middle_refuses_writes_and_history_and_log_say_so() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("mem");
+    write_some(&root, "alice", 4);
+    let log = root.join("state/audit.jsonl");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    lines[1] = lines[1].replace("\"alice\"", "\"mallory\"");
+    std::fs::write(&log, lines.join("\n") + "\n").unwrap();
+    let mut r = Raw::start(&root, "alice", &[], &[]);
+    let (v, err) = r.call(1, "memory_write", json!({"path": "z.md", "content": "x"}));
+    assert!(err && v["error"] == "audit", "{v}");
+    let (v, err) = r.call(2, "memory_history", json!({"path": "n/3.md"}));
+    assert!(err && v["error"] == "audit", "{v}");
+    drop(r);
+    let o = run(t.path(), &["memory", "log", "--root", "mem"]);
+    expect_exit(&o, 1);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.lines().filter(|l| l.ends_with("UNVERIFIED")).count() >= 2,
+        "{out}"
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("does not verify"));
+}
+
+#[test]
+fn control_characters_and_long_principals_are_refused_at_the_boundary() {
+    let t = tempfile::tempdir().unwrap();
+    for p in ["p\u{1b}[2Jq", "evil\n{\"seq\":99}", "a\u{202e}b"] {
+        let o = run(
+            t.path(),
+            &["memory", "serve", "--root", "mem", "--principal", p],
+        );
+        expect_exit(&o, 2);
+        assert!(String::from_utf8_lossy(&o.stderr).contains("--principal"));
+    }
+    let long = "x".repeat(5000);
+    let o = run(
+        t.path(),
+        &["memory", "serve", "--root", "mem", "--principal", &long],
+    );
+    expect_exit(&o, 2);
+    let server = Listening::start(t.path(), &t.path().join("mem2"), "", &[]);
+    let host = server.addr.to_string();
+    for sub in ["evil\n{\"seq\":99}", "a\u{1b}[31mred", &long] {
+        let tok = token_with(&secret(), "memory", sub);
+        assert_eq!(
+            raw_post(
+                server.addr,
+                &host,
+                &[("Authorization", &format!("Bearer {tok}"))]
+            ),
+            401,
+            "{sub:?}"
+        );
+    }
+}
+
+#[test]
+fn audit_verify_does_not_false_alarm_on_a_live_store() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("mem");
+    write_some(&root, "alice", 1);
+    let writer = {
+        let root = root.clone();
+        std::thread::spawn(move || {
+            let mut r = Raw::start(&root, "w", &[], &[]);
+            for i in 0..150u64 {
+                let (v, err) = r.call(
+                    i + 1,
+                    "memory_write",
+                    json!({"path": "own.md", "content": format!("{i}")}),
+                );
+                assert!(!err, "{v}");
+            }
+            r.close();
+        })
+    };
+    let mut runs = 0;
+    while !writer.is_finished() || runs < 3 {
+        let o = run(t.path(), &["memory", "audit", "verify", "--root", "mem"]);
+        expect_exit(&o, 0);
+        runs += 1;
+    }
+    writer.join().unwrap();
+}
+
+/// One raw HTTP/1.1 request; status and the session header.
+fn raw_http(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    host: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, Option<String>) {
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
+         Accept: application/json, text/event-stream\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(req.as_bytes()).unwrap();
+    let mut r = BufReader::new(&mut s);
+    let mut line = String::new();
+    r.read_line(&mut line).unwrap();
+    let status = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let mut session = None;
+    loop {
+        let mut h = String::new();
+        if r.read_line(&mut h).unwrap() == 0 || h.trim().is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            if k.eq_ignore_ascii_case("mcp-session-id") {
+                session = Some(v.trim().to_owned());
+            }
+        }
+    }
+    (status, session)
+}
+
+#[test]
+fn http_sessions_are_capped_and_belong_to_their_principal() {
+    let t = tempfile::tempdir().unwrap();
+    let server = Listening::start(
+        t.path(),
+        &t.path().join("mem"),
+        "[memory]\nmax_sessions = 2\n",
+        &[],
+    );
+    let host = server.addr.to_string();
+    let alice = format!("Bearer {}", token_with(&secret(), "memory", "alice"));
+    let mallory = format!("Bearer {}", token_with(&secret(), "memory", "mallory"));
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "1"}}})
+    .to_string();
+    let a = &[("Authorization", alice.as_str())];
+    let (s1, id1) = raw_http(server.addr, "POST", "/mcp", &host, a, &init);
+    assert_eq!(s1, 200);
+    let id1 = id1.expect("a session id");
+    // Another principal cannot use or close alice's session.
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}).to_string();
+    let m = [
+        ("Authorization", mallory.as_str()),
+        ("Mcp-Session-Id", id1.as_str()),
+        ("MCP-Protocol-Version", "2025-06-18"),
+    ];
+    assert_eq!(
+        raw_http(server.addr, "POST", "/mcp", &host, &m, &list).0,
+        404
+    );
+    assert_eq!(
+        raw_http(server.addr, "DELETE", "/mcp", &host, &m, "").0,
+        404
+    );
+    let mine = [
+        ("Authorization", alice.as_str()),
+        ("Mcp-Session-Id", id1.as_str()),
+        ("MCP-Protocol-Version", "2025-06-18"),
+    ];
+    assert_eq!(
+        raw_http(server.addr, "POST", "/mcp", &host, &mine, &list).0,
+        200
+    );
+    // The cap: a second session opens, a third is refused.
+    assert_eq!(
+        raw_http(server.addr, "POST", "/mcp", &host, a, &init).0,
+        200
+    );
+    assert_eq!(
+        raw_http(server.addr, "POST", "/mcp", &host, a, &init).0,
+        503
+    );
+    // MCP lives at /mcp only; a Host with userinfo is refused.
+    assert_eq!(
+        raw_http(server.addr, "POST", "/other", &host, a, &init).0,
+        404
+    );
+    let evil = format!("evil@{host}");
+    assert_eq!(
+        raw_http(server.addr, "POST", "/mcp", &evil, a, &init).0,
+        403
+    );
+}
+
+#[test]
+fn empty_files_and_folders_count_against_the_total_cap_and_the_counter_is_recounted() {
+    let t = tempfile::tempdir().unwrap();
+    std::fs::write(
+        t.path().join("vigil.toml"),
+        "[memory]\nmax_total_size = \"4KiB\"\n",
+    )
+    .unwrap();
+    let root = t.path().join("mem");
+    let cfg = t.path().join("vigil.toml");
+    let cfg = cfg.to_str().unwrap();
+    let mut r = Raw::start(&root, "a", &["--config", cfg], &[]);
+    let mut full = None;
+    for i in 0..64u64 {
+        let (v, err) = r.call(
+            i + 1,
+            "memory_write",
+            json!({"path": format!("d{i}/e.md"), "content": ""}),
+        );
+        if err {
+            assert_eq!(v["error"], "store_full", "{v}");
+            full = Some(i);
+            break;
+        }
+    }
+    let full = full.expect("empty files and folders fill the store");
+    assert!(full <= 4, "{full}");
+    drop(r);
+    // A counter reset to 0 is not believed: recounted at start.
+    std::fs::write(root.join("state/usage"), "0").unwrap();
+    let mut r = Raw::start(&root, "a", &["--config", cfg], &[]);
+    let (v, err) = r.call(
+        1,
+        "memory_write",
+        json!({"path": "big.md", "content": "x".repeat(3000)}),
+    );
+    assert!(err && v["error"] == "store_full", "{v}");
+}
+
+#[test]
+fn content_stays_out_of_verbose_logs_and_a_principal_named_bot_logs_cleanly() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("mem");
+    let marker = format!("MARK{}", &secret()[..12]);
+    let mut r = Raw::start(&root, "alice-bot", &["-vv"], &[]);
+    let (_, err) = r.call(
+        1,
+        "memory_write",
+        json!({"path": "a.md", "content": marker}),
+    );
+    assert!(!err);
+    let (_, logs) = r.close();
+    assert!(!logs.contains(&marker), "{logs}");
+    assert!(logs.contains("outcome=\"ok\""), "{logs}");
+    assert!(!logs.contains("REDACTED"), "{logs}");
+}
+
+#[test]
+fn a_replayed_or_jti_less_assertion_is_refused() {
+    let t = tempfile::tempdir().unwrap();
+    let gw = secret() + "-gateway";
+    let config = "[memory.assertion]\nissuer = \"vigil-gateway\"\nsecret_env = \"GW_SECRET\"\n";
+    let server = Listening::start(
+        t.path(),
+        &t.path().join("mem"),
+        config,
+        &[("GW_SECRET", &gw)],
+    );
+    let host = server.addr.to_string();
+    let a = vigil_token::mint_assertion(&key(&gw), "vigil-gateway", "memory", "carol", now(), 30)
+        .unwrap();
+    let h = format!("Bearer {a}");
+    assert_eq!(raw_post(server.addr, &host, &[("Authorization", &h)]), 200);
+    assert_eq!(raw_post(server.addr, &host, &[("Authorization", &h)]), 401);
+}
+
+#[test]
+fn stdio_answers_garbage_lines_and_drains_pipelined_calls_on_close() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("mem");
+    let mut r = Raw::start(&root, "alice", &[], &[]);
+    r.line("this is not json");
+    let v = r.out.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(v["error"]["code"], -32700, "{v}");
+    r.line(r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"memory_read","arguments":{"path":"\udc80"}}}"#);
+    let v = r.out.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert!(
+        v.get("error").is_some() || v["result"]["isError"] == true,
+        "{v}"
+    );
+    r.line(r#"{"jsonrpc":"2.0","id":8,"bogus":true}"#);
+    let v = r.out.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(v["error"]["code"], -32600, "{v}");
+    for i in 0..60u64 {
+        r.send(
+            100 + i,
+            "memory_append",
+            json!({"path": "log.md", "content": format!("{i}\n")}),
+        );
+    }
+    let (rest, _) = r.close();
+    let answered: std::collections::BTreeSet<u64> =
+        rest.iter().filter_map(|v| v["id"].as_u64()).collect();
+    assert_eq!(answered.len(), 60, "{} answered", answered.len());
+    assert_eq!(
+        std::fs::read_to_string(root.join("files/log.md"))
+            .unwrap()
+            .lines()
+            .count(),
+        60
+    );
+}
+
+#[test]
+fn conflict_on_a_missing_file_and_an_over_long_expected_version_answer_usefully() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("mem");
+    let mut r = Raw::start(&root, "alice", &[], &[]);
+    let (v, err) = r.call(
+        1,
+        "memory_write",
+        json!({"path": "a.md", "content": "x", "expected_version": "0".repeat(64)}),
+    );
+    assert!(err && v["error"] == "conflict" && v["found"] == "", "{v}");
+    let (v, err) = r.call(
+        2,
+        "memory_write",
+        json!({"path": "a.md", "content": "x", "expected_version": "0".repeat(65)}),
+    );
+    assert!(err && v["error"] == "invalid_arguments", "{v}");
+    // An over-cap file planted outside the tools reports its real size.
+    std::fs::write(root.join("files/big.md"), "y".repeat(400_000)).unwrap();
+    let (v, err) = r.call(
+        3,
+        "memory_append",
+        json!({"path": "big.md", "content": "z"}),
+    );
+    assert!(
+        err && v["error"] == "too_large" && v["size"] == 400_000,
+        "{v}"
+    );
 }

@@ -72,6 +72,10 @@ pub struct VerifyArgs {
     /// The store's folder.
     #[arg(long, value_name = "DIR")]
     pub root: PathBuf,
+    /// A head recorded earlier elsewhere (`SEQ:HASH`, as printed by a previous run): the log
+    /// must still hold that line in its verified chain (detects a rollback or a rewrite).
+    #[arg(long, value_name = "SEQ:HASH")]
+    pub head: Option<String>,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t)]
     pub format: OutputFormat,
@@ -118,14 +122,37 @@ fn serve(g: &GlobalArgs, a: ServeArgs) -> anyhow::Result<ExitStatus> {
 
 fn verify(g: &GlobalArgs, a: VerifyArgs) -> anyhow::Result<ExitStatus> {
     let settings = MemorySettings::resolve(&super::config(g)?, &[])?;
+    let anchor = match a.head.as_deref() {
+        None => None,
+        Some(h) => Some(vigil_memory::settings::parse_head(h)?),
+    };
     let report = settings.open(&a.root, Open::Existing)?.verify()?;
-    let problems = report.problems();
+    let mut problems = report.problems();
+    if let Some((seq, hash)) = &anchor {
+        if !report.chain.anchored(*seq, hash) {
+            problems.push(vigil_memory::store::AuditProblem {
+                code: "anchor_missing",
+                message: format!(
+                    "audit log: seq {seq} with the recorded hash is not in the verified chain \
+                     (the log was rolled back or rewritten)"
+                ),
+            });
+        }
+    }
+    let intact = problems.is_empty();
+    let head_text = report
+        .chain
+        .head
+        .as_ref()
+        .map(|h| format!("{}:{}", h.seq, h.hash));
     match a.format {
         OutputFormat::Json => {
             let v = serde_json::json!({
-                "intact": report.is_intact(),
+                "intact": intact,
+                "keyed": report.chain.keyed,
                 "records": report.chain.records.len(),
                 "head": report.chain.head.as_ref().map(|h| serde_json::json!({"seq": h.seq, "hash": h.hash})),
+                "anchor": head_text,
                 "files_checked": report.files_checked,
                 "problems": problems,
             });
@@ -133,29 +160,26 @@ fn verify(g: &GlobalArgs, a: VerifyArgs) -> anyhow::Result<ExitStatus> {
         }
         OutputFormat::Text => {
             for p in &problems {
-                println!("{}", p.message);
+                println!("{}", p.message.escape_debug());
             }
             if !g.quiet {
-                let head = report
-                    .chain
-                    .head
-                    .as_ref()
-                    .map_or("none".to_owned(), |h| format!("seq {}", h.seq));
-                eprintln!(
-                    "{}: {} log lines, head {head}, {} files checked, {} problem(s)",
-                    if report.is_intact() {
-                        "intact"
-                    } else {
-                        "NOT intact"
-                    },
+                println!(
+                    "{}: {} log lines, head {}, {} files checked, {} problem(s), {}",
+                    if intact { "intact" } else { "NOT intact" },
                     report.chain.records.len(),
+                    head_text.as_deref().unwrap_or("none"),
                     report.files_checked,
-                    problems.len()
+                    problems.len(),
+                    if report.chain.keyed {
+                        "keyed (HMAC-SHA256)"
+                    } else {
+                        "plain SHA-256 (not keyed: a whole-log rewrite needs --head to be found)"
+                    }
                 );
             }
         }
     }
-    Ok(if report.is_intact() {
+    Ok(if intact {
         ExitStatus::Success
     } else {
         ExitStatus::Failure
@@ -166,24 +190,41 @@ fn log(g: &GlobalArgs, a: LogArgs) -> anyhow::Result<ExitStatus> {
     let settings = MemorySettings::resolve(&super::config(g)?, &[])?;
     let store = settings.open(&a.root, Open::Existing)?;
     let query = ChangeQuery::from_flags(a.path.as_deref(), a.since.as_deref(), SystemTime::now())?;
-    let changes = store.changes(query.path.as_deref(), query.since)?;
+    let (changes, v) = store.changes_checked(query.path.as_deref(), query.since)?;
     match a.format {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&changes)?),
         OutputFormat::Text => {
+            // Every field escaped: a name may not forge a row or reach the terminal raw.
+            let e = |t: &str| t.escape_debug().to_string();
             for c in &changes {
                 let version = c
                     .sha256
                     .as_deref()
-                    .map_or("deleted".to_owned(), |h| h[..12].to_owned());
+                    .map_or("deleted".to_owned(), |h| e(&h[..h.len().min(12)]));
                 println!(
-                    "{}  {:<16} {:<14} {:>8} B  {version}  {}",
-                    c.time, c.principal, c.tool, c.length, c.path
+                    "{}  {:<16} {:<14} {:>8} B  {version}  {}{}",
+                    e(&c.time),
+                    e(&c.principal),
+                    e(&c.tool),
+                    c.length,
+                    e(&c.path),
+                    if c.verified { "" } else { "  UNVERIFIED" }
                 );
             }
             if changes.is_empty() && !g.quiet {
                 eprintln!("no recorded change");
             }
         }
+    }
+    for p in &v.problems {
+        eprintln!("warning: audit log: {p}");
+    }
+    if !v.problems.is_empty() {
+        eprintln!(
+            "the audit log does not verify: records marked UNVERIFIED (\"verified\": false) are not \
+             to be believed; run `vigil memory audit verify`"
+        );
+        return Ok(ExitStatus::Failure);
     }
     Ok(ExitStatus::Success)
 }

@@ -1,0 +1,83 @@
+//! Byte offsets to 1-based lines and columns. Reported columns count UTF-16 code units (SARIF
+//! 2.1.0's default `columnKind`, and what editors such as VS Code count), so a region is right
+//! on lines with non-ASCII text; `vigil scan`'s byte columns are read back with [`LineIndex::offset`].
+
+/// The start of every line of a text.
+#[derive(Debug, Clone)]
+pub struct LineIndex {
+    starts: Vec<usize>,
+    len: usize,
+}
+
+impl LineIndex {
+    /// Indexes `text`.
+    pub fn new(text: &str) -> Self {
+        let mut starts = Vec::with_capacity(text.len() / 32 + 1);
+        starts.push(0);
+        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
+        LineIndex {
+            starts,
+            len: text.len(),
+        }
+    }
+
+    /// `(line, column)` of a byte offset, both 1-based.
+    pub fn position(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.len);
+        let line = self.starts.partition_point(|&s| s <= offset);
+        (line, offset - self.starts[line - 1] + 1)
+    }
+
+    /// `(line, column)` of a byte offset in `text`, the column counted in UTF-16 code units,
+    /// both 1-based.
+    pub fn position_utf16(&self, text: &str, offset: usize) -> (usize, usize) {
+        let mut offset = offset.min(self.len).min(text.len());
+        while !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line = self.starts.partition_point(|&s| s <= offset);
+        let start = self.starts[line - 1];
+        (line, text[start..offset].encode_utf16().count() + 1)
+    }
+
+    /// The byte offset of a 1-based line and a 1-based column counted in bytes.
+    pub fn offset(&self, line: usize, column: usize) -> usize {
+        self.starts
+            .get(line.saturating_sub(1))
+            .map_or(self.len, |s| (s + column.saturating_sub(1)).min(self.len))
+    }
+
+    /// The byte offset of a 1-based line and a 1-based column counted in characters.
+    pub fn offset_of_char(&self, text: &str, line: usize, column: usize) -> usize {
+        let Some(&start) = self.starts.get(line.saturating_sub(1)) else {
+            return self.len;
+        };
+        let rest = &text[start..];
+        rest.char_indices()
+            .nth(column.saturating_sub(1))
+            .map_or(self.len, |(i, _)| start + i)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_become_lines_and_columns() {
+        let t = "ab\ncd\n\nx";
+        let l = LineIndex::new(t);
+        assert_eq!(l.position(0), (1, 1));
+        assert_eq!(l.position(2), (1, 3));
+        assert_eq!(l.position(3), (2, 1));
+        assert_eq!(l.position(6), (3, 1));
+        assert_eq!(l.position(7), (4, 1));
+        assert_eq!(l.offset_of_char(t, 2, 2), 4);
+        let u = "é: x\n";
+        assert_eq!(LineIndex::new(u).offset_of_char(u, 1, 2), 2);
+        // `😀日本` is 2 + 1 + 1 UTF-16 units (10 bytes): the value after it is at column 5.
+        let w = "😀日本x";
+        assert_eq!(LineIndex::new(w).position_utf16(w, 10), (1, 5));
+        assert_eq!(LineIndex::new(w).position(10), (1, 11));
+    }
+}

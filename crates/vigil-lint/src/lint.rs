@@ -1,0 +1,766 @@
+//! The linter: finds inputs (paths given, folders walked in parallel with `ignore`, the
+//! clients' usual files with `--discover`), parses each once, runs every enabled file rule over
+//! it, and gathers findings, errors and the tools to pin.
+
+use crate::config::Settings;
+use crate::document::{is_structured, Document, DocumentError};
+use crate::input::Kind;
+use crate::model;
+use crate::node::Span;
+use crate::rules::{self, Check, Cx, Emit, Raw, ScanHit};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use vigil_core::Secret;
+use vigil_report::Severity;
+use vigil_scan::Ruleset;
+
+/// Folders a walk never enters.
+pub const NEVER_DESCEND: &[&str] = &[
+    ".git",
+    "node_modules",
+    ".venv",
+    "venv",
+    "vendor",
+    "target",
+    "__pycache__",
+    ".tox",
+    ".direnv",
+    "dist",
+    "build",
+    ".next",
+    ".cache",
+];
+
+/// Files larger than this are not linted (an error when they could be inputs).
+pub const MAX_FILE_SIZE: u64 = 10 << 20;
+
+/// The size limit of a client's own file (matched by name).
+pub const MAX_CLIENT_FILE_SIZE: u64 = 256 << 20;
+
+/// One finding, placed.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    /// The rule's id.
+    pub rule: &'static str,
+    /// Its severity (configured or default).
+    pub severity: Severity,
+    /// The file (or, for probes, the URL).
+    pub path: String,
+    /// 1-based line, column, end line, end column (0 for a finding that is not in a file).
+    pub region: (usize, usize, usize, usize),
+    /// The setting's key path.
+    pub key: Option<String>,
+    /// The sentence.
+    pub message: String,
+    /// The secret, if any.
+    pub secret: Option<Secret<String>>,
+    /// Extra properties (the probe's requests).
+    pub properties: Vec<(String, String)>,
+}
+
+/// A tool seen in an input, for `--pin`.
+#[derive(Debug, Clone)]
+pub struct SeenTool {
+    /// Its server.
+    pub server: String,
+    /// Its name.
+    pub name: String,
+    /// Its JSON.
+    pub json: serde_json::Value,
+    /// Where it is written.
+    pub path: String,
+    /// Its line.
+    pub line: usize,
+}
+
+/// Why an input could not be linted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InputError {
+    /// It could not be read.
+    #[error("{path}: cannot read: {message}")]
+    Unreadable {
+        /// The path.
+        path: String,
+        /// The OS error.
+        message: String,
+    },
+    /// A file over the size limit.
+    #[error("{path}: larger than {limit_mib} MiB; not linted")]
+    TooLarge {
+        /// The path.
+        path: String,
+        /// The limit it is over, in MiB.
+        limit_mib: u64,
+    },
+    /// A folder of a walk could not be listed (or an ignore file read).
+    #[error("{message}")]
+    Walk {
+        /// The walker's message (it names the path).
+        message: String,
+    },
+    /// It did not parse.
+    #[error(transparent)]
+    Document(#[from] DocumentError),
+    /// A file given by name that `vigil lint` does not read.
+    #[error("{path}: not an input vigil lint reads (MCP client configuration, voice manifest, tools/list result, compose file, env file or bot source)")]
+    NotRecognized {
+        /// The path.
+        path: String,
+    },
+}
+
+/// What a run found.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Findings, sorted by file, line, column, rule.
+    pub findings: Vec<Finding>,
+    /// Inputs that could not be linted (the run is then incomplete: exit 2).
+    pub errors: Vec<InputError>,
+    /// Documents linted, by kind name.
+    pub linted: Vec<(String, &'static str)>,
+    /// Inputs not linted for size (each is also an error).
+    pub too_large: u64,
+    /// Tools seen, for `--pin`.
+    pub tools: Vec<SeenTool>,
+    /// `(server URL, origin)` pairs that voice manifests allow in their CORS settings, for
+    /// `--probe`'s comparison.
+    pub origins: Vec<(String, String)>,
+}
+
+/// A document linted in memory: the document, its findings, its tools.
+pub type Linted = (Document, Vec<Finding>, Vec<SeenTool>);
+
+/// The linter: settings and `vigil scan`'s built-in rules, compiled once.
+pub struct Linter {
+    settings: Settings,
+    ruleset: Ruleset,
+    keep_tools: bool,
+    show_secrets: bool,
+}
+
+impl Linter {
+    /// A linter with these settings.
+    pub fn new(settings: Settings) -> Self {
+        Linter {
+            settings,
+            ruleset: Ruleset::builtin(),
+            keep_tools: true,
+            show_secrets: false,
+        }
+    }
+
+    /// Whether messages may quote credentials in full (`--show-secrets`); by default URL
+    /// userinfo, secret query values and known token shapes in messages are masked.
+    pub fn show_secrets(mut self, show: bool) -> Self {
+        self.show_secrets = show;
+        self
+    }
+
+    /// Whether to keep each tool's JSON for `--pin` (on by default; off saves a copy of every
+    /// tool when no lock file is used).
+    pub fn keep_tools(mut self, keep: bool) -> Self {
+        self.keep_tools = keep;
+        self
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Lints one parsed document: its findings, and its tools.
+    pub fn check(&self, doc: &Document) -> (Vec<Finding>, Vec<SeenTool>) {
+        let servers = model::servers(doc.kind, &doc.root);
+        let stem = Path::new(&doc.path)
+            .file_stem()
+            .map_or_else(|| doc.path.clone(), |s| s.to_string_lossy().into_owned());
+        let tools = model::tools(doc.kind, &doc.root, &servers, &stem);
+        let scan = if is_structured(doc.kind) {
+            self.scan(doc)
+        } else {
+            Vec::new()
+        };
+        let collected = crate::node::Strings::collect(&doc.root);
+        let strings = collected.all();
+        let cx = Cx {
+            strings: &strings,
+            doc,
+            servers: &servers,
+            tools: &tools,
+            settings: &self.settings,
+            scan: &scan,
+        };
+        let mut raw: Vec<Raw> = Vec::new();
+        for r in rules::ALL {
+            if let Check::File(f) = r.check {
+                if self.settings.enabled(r.id) {
+                    f(
+                        &cx,
+                        &mut Emit {
+                            rule: r.id,
+                            out: &mut raw,
+                        },
+                    );
+                }
+            }
+        }
+        let findings = raw
+            .into_iter()
+            .map(|r| {
+                let rule = rules::find(r.rule).expect("registered rule");
+                Finding {
+                    rule: rule.id,
+                    severity: self.settings.severity_of(rule.id, rule.severity),
+                    path: doc.path.clone(),
+                    region: doc.region(r.span),
+                    key: r.key,
+                    message: if self.show_secrets {
+                        r.message
+                    } else {
+                        crate::redact::redact(&r.message, &self.ruleset)
+                    },
+                    secret: r.secret,
+                    properties: Vec::new(),
+                }
+            })
+            .collect();
+        let seen = tools
+            .iter()
+            .filter(|_| self.keep_tools)
+            .map(|t| SeenTool {
+                server: t.server.clone(),
+                name: t.name.clone(),
+                json: t.node.to_json(),
+                path: doc.path.clone(),
+                line: doc.lines.position(t.node.span.start).0,
+            })
+            .collect();
+        (findings, seen)
+    }
+
+    fn scan(&self, doc: &Document) -> Vec<ScanHit> {
+        let mut found = Vec::new();
+        self.ruleset
+            .scan_bytes(&doc.path, None, doc.text.as_bytes(), &mut found);
+        found
+            .into_iter()
+            .map(|f| {
+                let start = doc.lines.offset(f.line, f.column);
+                let end = doc.lines.offset(f.end_line, f.end_column);
+                ScanHit {
+                    span: Span::new(start, end),
+                    description: f.description.clone(),
+                    secret: f.secret.clone(),
+                }
+            })
+            .collect()
+    }
+
+    /// Lints text that came from `path` (as if read from disk). `Ok(None)`: not an input.
+    pub fn lint_text(&self, path: &Path, text: &str) -> Result<Option<Linted>, InputError> {
+        let shown = path.to_string_lossy().into_owned();
+        let Some(doc) = Document::from_text(path, &shown, text.to_owned())? else {
+            return Ok(None);
+        };
+        let (f, t) = self.check(&doc);
+        Ok(Some((doc, f, t)))
+    }
+
+    /// Lints files and folders. Files given by name must be inputs `vigil lint` reads; folders
+    /// are walked (`.gitignore` and `.ignore` respected, hidden files included, [`NEVER_DESCEND`]
+    /// and `[lint] exclude` skipped) and keep only what is recognised. A walk never skips an
+    /// input silently: a client's file (matched by name) is read even when an ignore file
+    /// excludes it, and an input that cannot be read, decoded, parsed for depth, or is too large,
+    /// a symlink leaving the folder, or a folder that cannot be listed is an error (the run is
+    /// incomplete).
+    pub fn run(&self, paths: &[PathBuf], threads: usize) -> Outcome {
+        let out = Mutex::new(Outcome::default());
+        let mut dirs = Vec::new();
+        let mut named_seen = std::collections::HashSet::new();
+        for p in paths {
+            match std::fs::metadata(p) {
+                Ok(m) if m.is_dir() => dirs.push(p.clone()),
+                Ok(m) => {
+                    // The same file named twice (or by --discover and a path) is linted once.
+                    let key = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+                    if !named_seen.insert(key) {
+                        continue;
+                    }
+                    if m.len() > size_limit(p) {
+                        lock(&out).errors.push(InputError::TooLarge {
+                            path: shown(p),
+                            limit_mib: size_limit(p) >> 20,
+                        });
+                    } else {
+                        self.file(p, &shown(p), true, &out);
+                    }
+                }
+                Err(e) => lock(&out).errors.push(InputError::Unreadable {
+                    path: shown(p),
+                    message: e.to_string(),
+                }),
+            }
+        }
+        let seen = Mutex::new(named_seen);
+        for d in dirs {
+            self.walk(&d, threads, &out, &seen);
+        }
+        let mut o = out.into_inner().unwrap_or_else(|e| e.into_inner());
+        o.findings
+            .sort_by(|a, b| (&a.path, a.region, a.rule).cmp(&(&b.path, b.region, b.rule)));
+        o.linted.sort();
+        o.errors.sort_by_key(|e| e.to_string());
+        o.errors.dedup();
+        o
+    }
+
+    fn file(&self, path: &Path, shown: &str, named: bool, out: &Mutex<Outcome>) {
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) => {
+                lock(out).errors.push(InputError::Unreadable {
+                    path: shown.to_owned(),
+                    message: e.to_string(),
+                });
+                return;
+            }
+        };
+        let lossy = (!named && std::str::from_utf8(&bytes).is_err())
+            .then(|| String::from_utf8_lossy(&bytes).into_owned());
+        match Document::from_bytes(path, shown, bytes) {
+            Ok(Some(doc)) => {
+                let (f, t) = self.check(&doc);
+                let mut o = lock(out);
+                o.findings.extend(f);
+                o.tools.extend(t);
+                o.linted.push((doc.path.clone(), doc.kind.name()));
+                o.origins.extend(manifest_origins(&doc));
+            }
+            Ok(None) if named => lock(out).errors.push(InputError::NotRecognized {
+                path: shown.to_owned(),
+            }),
+            Ok(None) => {}
+            // A file found by a walk that is not UTF-8 is not ours unless its name is a
+            // client's or, decoded leniently, it reads as an input (clients decode such files).
+            Err(DocumentError::NotText { .. })
+                if !named
+                    && !matches!(crate::input::guess(path), crate::input::Guess::Named(..))
+                    && !lossy.is_some_and(|t| {
+                        Document::from_text(path, shown, t).is_ok_and(|d| d.is_some())
+                    }) => {}
+            Err(e) => lock(out).errors.push(e.into()),
+        }
+    }
+
+    fn walk(
+        &self,
+        root: &Path,
+        threads: usize,
+        out: &Mutex<Outcome>,
+        seen: &Mutex<std::collections::HashSet<PathBuf>>,
+    ) {
+        let canon_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_owned());
+        for pass in [Pass::Respecting, Pass::ClientFiles] {
+            let honour = pass == Pass::Respecting;
+            let mut b = ignore::WalkBuilder::new(root);
+            b.hidden(false)
+                .git_ignore(honour)
+                .git_exclude(honour)
+                .git_global(honour)
+                .ignore(honour)
+                .parents(honour)
+                .threads(threads);
+            b.filter_entry(|e| {
+                !(e.file_type().is_some_and(|t| t.is_dir())
+                    && e.depth() > 0
+                    && NEVER_DESCEND.iter().any(|n| e.file_name() == *n))
+            });
+            if !self.settings.exclude.is_empty() {
+                let mut o = ignore::overrides::OverrideBuilder::new(root);
+                for g in &self.settings.exclude {
+                    let _ = o.add(&format!("!{g}"));
+                }
+                if let Ok(o) = o.build() {
+                    b.overrides(o);
+                }
+            }
+            b.build_parallel().run(|| {
+                Box::new(|entry| {
+                    match entry {
+                        Ok(e) => self.entry(&e, pass, &canon_root, out, seen),
+                        // A folder the ignore files hide and the user cannot read (a
+                        // database volume owned by its container) is not reported: only the
+                        // first pass, which honours the ignore files, must see everything.
+                        Err(_) if pass == Pass::ClientFiles => {}
+                        Err(e) => {
+                            let message = e.to_string();
+                            lock(out).errors.push(InputError::Walk { message });
+                        }
+                    }
+                    ignore::WalkState::Continue
+                })
+            });
+        }
+    }
+
+    fn entry(
+        &self,
+        e: &ignore::DirEntry,
+        pass: Pass,
+        canon_root: &Path,
+        out: &Mutex<Outcome>,
+        seen: &Mutex<std::collections::HashSet<PathBuf>>,
+    ) {
+        use crate::input::{guess, Guess};
+        let p = e.path();
+        let g = guess(p);
+        let Some(ft) = e.file_type() else { return };
+        if g == Guess::No && !ft.is_symlink() {
+            return;
+        }
+        if pass == Pass::ClientFiles && !matches!(g, Guess::Named(..)) {
+            return;
+        }
+        let shown = shown(p);
+        let meta = if ft.is_symlink() {
+            // Walks do not follow links; what a link points to is linted under the link's name
+            // when it is a file, and a link to a folder outside the walk is reported.
+            match std::fs::metadata(p) {
+                Ok(m) if m.is_dir() => {
+                    let inside = std::fs::canonicalize(p).is_ok_and(|t| t.starts_with(canon_root));
+                    if !inside && pass == Pass::Respecting {
+                        lock(out).errors.push(InputError::Unreadable {
+                            path: shown,
+                            message: "symbolic link to a folder outside the walk; not followed (lint its target by name)".into(),
+                        });
+                    }
+                    return;
+                }
+                Ok(m) if m.is_file() && g != Guess::No => m,
+                Ok(_) if g == Guess::No => return,
+                Ok(_) => {
+                    lock(out).errors.push(InputError::Unreadable {
+                        path: shown,
+                        message: "symbolic link to something that is not a file".into(),
+                    });
+                    return;
+                }
+                Err(err) if g != Guess::No => {
+                    lock(out).errors.push(InputError::Unreadable {
+                        path: shown,
+                        message: format!("symbolic link: {err}"),
+                    });
+                    return;
+                }
+                Err(_) => return,
+            }
+        } else if ft.is_file() {
+            match e.metadata() {
+                Ok(m) => m,
+                Err(err) => {
+                    lock(out).errors.push(InputError::Unreadable {
+                        path: shown,
+                        message: err.to_string(),
+                    });
+                    return;
+                }
+            }
+        } else {
+            return;
+        };
+        {
+            // Each file once: named on the command line, reached by two walks, or by a link.
+            let canon = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_owned());
+            let mut s = seen.lock().unwrap_or_else(|e| e.into_inner());
+            if !s.insert(canon) {
+                return;
+            }
+        }
+        if meta.len() > size_limit(p) {
+            // Oversize: an error when the file could be an input (its name says so, or it
+            // holds a marker of one); other big files (data, bundles) are not ours.
+            if matches!(g, Guess::Named(..)) || holds_marker(p) {
+                lock(out).too_large += 1;
+                lock(out).errors.push(InputError::TooLarge {
+                    path: shown,
+                    limit_mib: size_limit(p) >> 20,
+                });
+            }
+            return;
+        }
+        self.file(p, &shown, false, out);
+    }
+}
+
+/// The two passes of a walk: everything the ignore files allow, then the clients' own files
+/// (matched by name) that the ignore files hide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    Respecting,
+    ClientFiles,
+}
+
+/// Files larger than this are not linted: [`MAX_CLIENT_FILE_SIZE`] for a client's own file
+/// (a long-used `~/.claude.json` grows), [`MAX_FILE_SIZE`] for the rest.
+fn size_limit(p: &Path) -> u64 {
+    if matches!(crate::input::guess(p), crate::input::Guess::Named(..)) {
+        MAX_CLIENT_FILE_SIZE
+    } else {
+        MAX_FILE_SIZE
+    }
+}
+
+/// Whether a (large) file holds any of the words that make a file an input, read in chunks.
+fn holds_marker(p: &Path) -> bool {
+    use std::io::Read as _;
+    const WORDS: &[&str] = &[
+        "mcpServers",
+        "mcp_servers",
+        "context_servers",
+        "servers",
+        "modelContextProtocolServers",
+        "inputSchema",
+        "services",
+        "intents",
+        "Intents",
+        "permissions",
+        "discord",
+        "Discord",
+        "DISCORD",
+        "INTENTS",
+        "PERMISSIONS",
+    ];
+    let Ok(mut f) = std::fs::File::open(p) else {
+        return true;
+    };
+    let finders: Vec<memchr::memmem::Finder<'_>> = WORDS
+        .iter()
+        .map(|w| memchr::memmem::Finder::new(w.as_bytes()))
+        .collect();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut carry = 0usize;
+    loop {
+        let n = match f.read(&mut buf[carry..]) {
+            Ok(0) => return false,
+            Ok(n) => n,
+            Err(_) => return true,
+        };
+        let filled = carry + n;
+        if finders.iter().any(|f| f.find(&buf[..filled]).is_some()) {
+            return true;
+        }
+        // Keep the tail so a word split across reads is still seen.
+        let keep = filled.min(32);
+        buf.copy_within(filled - keep..filled, 0);
+        carry = keep;
+    }
+}
+
+fn shown(p: &Path) -> String {
+    p.strip_prefix("./")
+        .unwrap_or(p)
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn lock(m: &Mutex<Outcome>) -> std::sync::MutexGuard<'_, Outcome> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Whether a document kind is one whose tools are pinned.
+pub fn pins(kind: Kind) -> bool {
+    matches!(kind, Kind::ToolsList | Kind::VoiceManifest)
+}
+
+/// Findings of `--pin`: each tool seen compared with the lock file, per server. Only servers
+/// the lock file pins are compared, unless `all` (a lock file being created pins them all).
+pub fn pin_findings(
+    lock: &crate::pin::LockFile,
+    lock_path: &str,
+    lock_text: &str,
+    tools: &[SeenTool],
+    settings: &Settings,
+) -> Vec<Finding> {
+    use crate::pin::Change;
+    let mut by_server: std::collections::BTreeMap<&str, Vec<&SeenTool>> =
+        std::collections::BTreeMap::new();
+    for t in tools {
+        by_server.entry(t.server.as_str()).or_default().push(t);
+    }
+    let mut out = Vec::new();
+    let mut push = |id: &'static str, path: &str, line: usize, key: String, message: String| {
+        let rule = rules::find(id).expect("pin rule");
+        if settings.enabled(id) {
+            out.push(Finding {
+                rule: rule.id,
+                severity: settings.severity_of(id, rule.severity),
+                path: path.to_owned(),
+                // The tool's line (column 1), or the file when the lock does not name it.
+                region: if line > 0 {
+                    (line, 1, line, 1)
+                } else {
+                    (0, 0, 0, 0)
+                },
+                key: Some(key),
+                message,
+                secret: None,
+                properties: Vec::new(),
+            });
+        }
+    };
+    let line_in_lock = |tool: &str| {
+        lock_text.find(&format!("\"{tool}\"")).map_or(0, |i| {
+            lock_text[..i].bytes().filter(|b| *b == b'\n').count() + 1
+        })
+    };
+    // Pinned servers this run did not see: gone, or renamed (a snapshot saved under another
+    // file name, a server renamed in a manifest).
+    let mut gone: Vec<&str> = lock
+        .servers
+        .keys()
+        .map(String::as_str)
+        .filter(|s| !by_server.contains_key(s))
+        .collect();
+    for (seen_as, list) in &by_server {
+        let json: Vec<serde_json::Value> = list.iter().map(|t| t.json.clone()).collect();
+        // A server the lock does not know whose tools overlap a pinned server that is gone is
+        // that server under a new name: compare it with its pins, so a rename cannot turn a
+        // changed tool into an "added" one.
+        let mut server: &str = seen_as;
+        if !lock.servers.contains_key(*seen_as) {
+            if let Some(i) = gone.iter().position(|g| {
+                lock.servers[*g]
+                    .tools
+                    .keys()
+                    .any(|t| list.iter().any(|x| &x.name == t))
+            }) {
+                server = gone.remove(i);
+            }
+        }
+        let server_shown = if server == *seen_as {
+            format!("`{server}`")
+        } else {
+            format!("`{seen_as}` (pinned as `{server}`)")
+        };
+        for c in lock.compare(server, &json) {
+            match c {
+                Change::Changed { tool, fields } => {
+                    let t = list.iter().find(|t| t.name == tool).expect("seen");
+                    push(
+                        "tool-changed",
+                        &t.path,
+                        t.line,
+                        format!("{server}.{tool}"),
+                        format!(
+                            "tool `{tool}` of {server_shown} changed since it was pinned ({})",
+                            fields.join(", ")
+                        ),
+                    );
+                }
+                Change::Added { tool } => {
+                    let t = list.iter().find(|t| t.name == tool).expect("seen");
+                    push(
+                        "tool-added",
+                        &t.path,
+                        t.line,
+                        format!("{server}.{tool}"),
+                        format!("tool `{tool}` of {server_shown} is not pinned in {lock_path}"),
+                    );
+                }
+                Change::Removed { tool } => {
+                    push(
+                        "tool-removed",
+                        lock_path,
+                        line_in_lock(&tool),
+                        format!("{server}.{tool}"),
+                        format!("pinned tool `{tool}` of {server_shown} is no longer offered"),
+                    );
+                }
+            }
+        }
+    }
+    for server in gone {
+        for tool in lock.servers[server].tools.keys() {
+            push(
+                "tool-removed",
+                lock_path,
+                line_in_lock(tool),
+                format!("{server}.{tool}"),
+                format!(
+                    "pinned tool `{tool}` of `{server}` was not seen: no linted snapshot or manifest offers server `{server}` any more"
+                ),
+            );
+        }
+    }
+    out
+}
+
+/// Findings of a probe.
+pub fn probe_findings(
+    obs: &crate::probe::Observed,
+    sent: &[crate::probe::Sent],
+    settings: &Settings,
+) -> Vec<Finding> {
+    let requests: Vec<String> = sent
+        .iter()
+        .map(|s| crate::redact::redact_builtin(&format!("{} {} → {}", s.what, s.url, s.outcome)))
+        .collect();
+    let trusted = url::Url::parse(&obs.url)
+        .ok()
+        .and_then(|u| u.host_str().map(|h| settings.is_trusted_host(h)))
+        .unwrap_or(false);
+    crate::probe::judge(obs)
+        .into_iter()
+        .filter(|(id, _)| settings.enabled(id))
+        // Plain HTTP to loopback (or an allowed host) is accepted offline too.
+        .filter(|(id, _)| !(trusted && *id == "probe-plaintext"))
+        .map(|(id, message)| {
+            let rule = rules::find(id).expect("probe rule");
+            Finding {
+                rule: rule.id,
+                severity: settings.severity_of(id, rule.severity),
+                path: crate::redact::redact_builtin(&obs.url),
+                region: (0, 0, 0, 0),
+                key: None,
+                message: crate::redact::redact_builtin(&message),
+                secret: None,
+                properties: vec![("requests".into(), requests.join("; "))],
+            }
+        })
+        .collect()
+}
+
+/// The origins a voice manifest's servers allow in their `cors` settings, with the server URL.
+pub fn manifest_origins(doc: &Document) -> Vec<(String, String)> {
+    if doc.kind != Kind::VoiceManifest {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for s in model::servers(doc.kind, &doc.root) {
+        let (Some(url), Some(cors)) = (s.url_text(), s.node.get("cors")) else {
+            continue;
+        };
+        if let Some(o) = cors.get_loose(&[
+            "allow_origin",
+            "allow_origins",
+            "allowed_origins",
+            "origins",
+            "origin",
+        ]) {
+            let list: Vec<String> = match &o.value.value {
+                crate::node::Value::String(v) => vec![v.clone()],
+                crate::node::Value::Array(a) => a
+                    .iter()
+                    .filter_map(|x| x.as_str().map(str::to_owned))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            out.extend(
+                list.into_iter()
+                    .filter(|o| o != "*")
+                    .map(|o| (url.to_owned(), o)),
+            );
+        }
+    }
+    out
+}

@@ -1,0 +1,175 @@
+//! Redaction of what findings say: a message or a probed URL may quote a URL or an argument
+//! that holds a credential (`https://user:pass@host`, `git+https://<token>@github.com/…`,
+//! `?api_key=…`, a token of a known shape). Unless `--show-secrets`, those parts are masked
+//! before a report is built, so no format ever prints them.
+
+use std::sync::LazyLock;
+use vigil_scan::Ruleset;
+
+/// What a masked part is replaced with.
+pub const MASK: &str = "[REDACTED]";
+
+/// `scheme://userinfo@`: everything between `//` and the first `@` before the host.
+static USERINFO: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(r#"(?i)\b([a-z][a-z0-9+.\-]{0,30}://)([^\s/?#@"'`]{1,512})@"#)
+        .expect("userinfo pattern")
+});
+
+/// `?name=value` / `&name=value` query pairs.
+static QUERY_PAIR: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(r#"([?&;])([A-Za-z0-9_.\-\[\]]{1,64})=([^&#\s"'`]{1,2048})"#)
+        .expect("query pattern")
+});
+
+/// Whether a query parameter's name says its value is a credential.
+pub fn is_secret_param(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    crate::secrets::is_secret_name(name)
+        || [
+            "key",
+            "sig",
+            "signature",
+            "code",
+            "apikey",
+            "api-key",
+            "access_token",
+            "auth",
+        ]
+        .contains(&n.as_str())
+}
+
+/// `text` with URL userinfo, secret query values and tokens of shapes `vigil scan` knows
+/// masked.
+pub fn redact(text: &str, ruleset: &Ruleset) -> String {
+    let mut out = USERINFO
+        .replace_all(text, |c: &regex::Captures<'_>| format!("{}{MASK}@", &c[1]))
+        .into_owned();
+    out = QUERY_PAIR
+        .replace_all(&out, |c: &regex::Captures<'_>| {
+            if is_secret_param(&c[2]) {
+                format!("{}{}={MASK}", &c[1], &c[2])
+            } else {
+                c[0].to_owned()
+            }
+        })
+        .into_owned();
+    let mut hits = Vec::new();
+    ruleset.scan_bytes("message", None, out.as_bytes(), &mut hits);
+    for h in hits {
+        let s = h.secret.expose_secret();
+        if s.len() >= 8 && out.contains(s.as_str()) {
+            out = out.replace(s.as_str(), MASK);
+        }
+    }
+    vigil_core::redact::redact(&out).into_owned()
+}
+
+/// [`redact`] with `vigil scan`'s built-in rules, compiled on first use.
+pub fn redact_builtin(text: &str) -> String {
+    static RULES: LazyLock<Ruleset> = LazyLock::new(Ruleset::builtin);
+    redact(text, &RULES)
+}
+
+/// A URL to probe, with what would authenticate the probe removed: its userinfo and every
+/// query parameter whose name says it is a credential. Returns the URL and what was removed
+/// (names only, for a warning).
+pub fn strip_credentials(url: &url::Url) -> (url::Url, Vec<String>) {
+    let mut clean = url.clone();
+    let mut removed = Vec::new();
+    if !url.username().is_empty() || url.password().is_some() {
+        let _ = clean.set_username("");
+        let _ = clean.set_password(None);
+        removed.push("its userinfo (name and password)".to_owned());
+    }
+    if url.query().is_some() {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let kept: Vec<&(String, String)> = pairs
+            .iter()
+            .filter(|(k, _)| {
+                let secret = is_secret_param(k);
+                if secret {
+                    removed.push(format!("query parameter `{k}`"));
+                }
+                !secret
+            })
+            .collect();
+        if kept.len() != pairs.len() {
+            if kept.is_empty() {
+                clean.set_query(None);
+            } else {
+                clean
+                    .query_pairs_mut()
+                    .clear()
+                    .extend_pairs(kept.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            }
+        }
+    }
+    (clean, removed)
+}
+
+/// `text` with control characters escaped as the workspace's human output does
+/// ([`vigil_core::logging::printable`]: `\n`, `\r`, `\u{1b}`), and the invisible format
+/// characters that reorder or hide text (bidi controls, zero-width marks, line separators) as
+/// `\u{…}`, so a name or path from a file can neither move the cursor, clear a line, nor start
+/// a new finding line.
+pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    let hidden = |c: char| matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2028}' | '\u{2029}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}');
+    if !text.chars().any(|c| c.is_control() || hidden(c)) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut s = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if hidden(c) {
+            s.extend(c.escape_unicode());
+        } else {
+            s.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(vigil_core::logging::printable(&s).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tok(parts: &[&str]) -> String {
+        parts.concat()
+    }
+
+    #[test]
+    fn urls_lose_userinfo_and_secret_query_values() {
+        let rs = Ruleset::builtin();
+        let t = tok(&["ghp_", "Zk3j9QpL2mX8vB7nR4tY6wE1sD0fG5hJ3kL9"]);
+        let m = format!("`x` installs `git+https://{t}@github.com/acme/x.git` without a commit");
+        let r = redact(&m, &rs);
+        assert!(!r.contains(&t), "{r}");
+        assert!(
+            r.contains("git+https://[REDACTED]@github.com/acme/x.git"),
+            "{r}"
+        );
+        let pw = tok(&["hunt", "er2-pass"]);
+        let r = redact(&format!("http://user:{pw}@h/mcp?api_key={pw}&x=1"), &rs);
+        assert_eq!(r, "http://[REDACTED]@h/mcp?api_key=[REDACTED]&x=1");
+        assert_eq!(redact("plain text, no URL", &rs), "plain text, no URL");
+    }
+
+    #[test]
+    fn probe_urls_are_stripped_of_credentials() {
+        let pw = tok(&["p", "ass"]);
+        let u =
+            url::Url::parse(&format!("http://user:{pw}@127.0.0.1:1/mcp?token={pw}&v=2")).unwrap();
+        let (clean, removed) = strip_credentials(&u);
+        assert_eq!(clean.as_str(), "http://127.0.0.1:1/mcp?v=2");
+        assert_eq!(removed.len(), 2);
+    }
+
+    #[test]
+    fn controls_are_escaped() {
+        assert_eq!(escape_controls("gh\u{1b}[2K\r\nx"), "gh\\u{1b}[2K\\r\\nx");
+        assert_eq!(escape_controls("a\u{202e}b"), "a\\u{202e}b");
+        assert_eq!(escape_controls("plain"), "plain");
+    }
+}

@@ -1,0 +1,93 @@
+//! `unpinned-package`: a server started from a package registry without an exact version.
+//!
+//! ## What it finds
+//! `npx -y pkg`, `pkg@latest`, `pkg@^1`, `bunx`/`pnpm dlx`/`npm exec` likewise, `uvx pkg`,
+//! `pipx run pkg` and `uv tool run pkg` without `==1.2.3` (or `@1.2.3`).
+//!
+//! ## Why it matters
+//! Every start downloads whatever the registry serves that day: one compromised release (or a
+//! new owner) runs with the user's files and tokens.
+
+use super::common::{is_pinned, launched_package};
+use super::{fx, Check, Cx, Emit, Family, Rule};
+use vigil_report::Severity;
+
+pub(crate) static RULE: Rule = Rule {
+    id: "unpinned-package",
+    family: Family::Launchers,
+    severity: Severity::Warning,
+    summary: "A server runs a registry package without an exact version",
+    fix: "Pin the version: npx -y pkg@1.2.3, uvx pkg==1.2.3",
+    check: Check::File(check),
+    examples: &[
+        fx("claude_desktop_config.json", r#"{"mcpServers": {"fs": {"command": "npx", "args": ["-y", «"@modelcontextprotocol/server-filesystem", "/srv/data"]}}}"#),
+        fx(".continue/mcpServers/pw.yaml", "name: Playwright\nversion: 0.0.1\nschema: v1\nmcpServers:\n  - name: Browser\n    command: npx\n    args:\n      - «\"@playwright/mcp@latest\"\n"),
+        fx(".mcp.json", r#"{"mcpServers": {"fetch": {"command": "uvx", "args": [«"mcp-server-fetch"]}}}"#),
+        fx("claude_desktop_config.json", r#"{"mcpServers": {"fs": {"command": "cmd", "args": ["/c", "npx", "-y", «"@modelcontextprotocol/server-filesystem", "C:\\data"]}}}"#),
+        fx(".mcp.json", r#"{"mcpServers": {"fetch": {"command": "bash", "args": ["-lc", «"exec uvx mcp-server-fetch"]}}}"#),
+        fx(".mcp.json", r#"{"mcpServers": {"x": {"command": "npx", "args": ["-y", «"https://codeload.github.com/acme/mcp-x/tar.gz/main"]}}}"#),
+    ],
+    counterexamples: &[
+        fx("claude_desktop_config.json", r#"{"mcpServers": {"fs": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-filesystem@2025.8.21", "/srv/data"]},
+  "fetch": {"command": "uvx", "args": ["mcp-server-fetch==2025.4.7"]}, "local": {"command": "node", "args": ["build/index.js"]}}}"#),
+        fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "npx", "args": ["-y", "pkg@v1.2.3"]}, "b": {"command": "uvx", "args": ["pkg===1.0"]},
+  "c": {"command": "cmd", "args": ["/c", "npx", "-y", "@modelcontextprotocol/server-filesystem@2025.8.21", "C:\\data"]},
+  "d": {"command": "npx", "args": ["-y", "https://codeload.github.com/acme/mcp-x/tar.gz/0f3c9a1b2d4e5f60718293a4b5c6d7e8f9012345"]},
+  "e": {"command": "npx", "args": ["-y", "https://registry.npmjs.org/mcp-x/-/mcp-x-1.2.3.tgz"]}}}"#),
+    ],
+};
+
+/// Whether a package URL names one version (`pkg-1.2.3.tgz`) or a commit (7 to 40 hex digits
+/// as a path segment), rather than a branch (`/tar.gz/main`).
+fn url_names_version(spec: &str) -> bool {
+    static VERSION: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?:^|[^0-9])v?\d+\.\d+(?:\.\d+)?(?:[-.+][0-9A-Za-z.]+)?(?:\.t(?:ar\.)?gz|\.zip|\.whl)?$")
+            .expect("version pattern")
+    });
+    let path = spec.split(['?', '#']).next().unwrap_or(spec);
+    path.split('/').skip(3).any(|seg| {
+        ((7..=40).contains(&seg.len())
+            && seg.bytes().all(|b| b.is_ascii_hexdigit())
+            && seg.bytes().any(|b| b.is_ascii_digit()))
+            || VERSION.is_match(seg)
+    })
+}
+
+fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
+    for s in cx.servers {
+        let Some((i, spec, npm)) = launched_package(&s.argv) else {
+            continue;
+        };
+        if spec.starts_with("http://") || spec.starts_with("https://") {
+            // A tarball by URL: fixed only when the URL names a version or a commit.
+            if !url_names_version(&spec) {
+                let node = s.argv[i].1;
+                out.at(
+                    node.span,
+                    s.launch_key.join("args"),
+                    format!(
+                        "`{}` runs a package from a URL that names no version or commit",
+                        s.name
+                    ),
+                );
+            }
+            continue;
+        }
+        if spec.starts_with("git+")
+            || spec.starts_with("github:")
+            || spec.contains("://")
+            || spec.starts_with('.')
+            || spec.starts_with('/')
+        {
+            continue; // unpinned-git-source's, or a local path
+        }
+        if !is_pinned(&spec, npm) {
+            let node = s.argv[i].1;
+            out.at(
+                node.span,
+                s.launch_key.join("args"),
+                format!("`{}` runs `{spec}` without an exact version", s.name),
+            );
+        }
+    }
+}
