@@ -24,6 +24,7 @@ pub mod environments;
 pub mod input;
 pub mod inspect;
 pub mod jwks;
+pub mod key;
 pub mod keyring;
 pub mod mint;
 pub mod parts;
@@ -34,7 +35,8 @@ pub mod verify;
 
 pub use config::{Overrides, TokenError, TokenSection, TokenSettings};
 pub use jsonwebtoken::Algorithm;
-pub use keyring::{Key, KeyRing, KeyUsed};
+pub use key::{Key, KeyUsed};
+pub use keyring::KeyRing;
 pub use mint::{mint, MintRequest};
 pub use rejection::Rejection;
 pub use request::MintFlags;

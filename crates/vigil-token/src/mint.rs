@@ -1,7 +1,7 @@
 //! Minting: a token signed with the ring's current key, with `iat`, `nbf`, `exp` and a random
 //! `jti`, its lifetime bounded by the policy.
 
-use crate::keyring::{alg_name, Key};
+use crate::key::{alg_name, Key};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::Header;

@@ -192,7 +192,7 @@ fn check(g: &GlobalArgs, a: &RunArgs) -> anyhow::Result<ExitStatus> {
         p.ring
             .algorithms()
             .iter()
-            .map(|a| vigil_token::keyring::alg_name(*a))
+            .map(|a| vigil_token::key::alg_name(*a))
             .collect::<Vec<_>>()
             .join(", ")
     );
