@@ -49,19 +49,15 @@ struct Window {
     fired_subject: HashSet<String>,
 }
 
-/// Per worker thread: the alerts that thread has seen fire in the current minute, so an IP or
-/// subject past its threshold (a flood, an expiring token in use) costs no lock per request.
-/// Keyed by the [`Alerts`] instance, since tests run several gateways in one process.
-#[derive(Default)]
-struct Memo {
+/// Per worker: the alerts that worker has seen fire in the current minute, so an IP or subject
+/// past its threshold (a flood, an expiring token in use) costs no lock per request. Keyed by
+/// the [`Alerts`] instance (a reload builds a new one).
+#[derive(Debug, Default)]
+pub struct Memo {
     owner: u64,
     minute: u64,
     ip: Option<IpAddr>,
     subject: Option<String>,
-}
-
-thread_local! {
-    static MEMO: std::cell::RefCell<Memo> = std::cell::RefCell::new(Memo::default());
 }
 
 static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -121,35 +117,30 @@ impl Alerts {
         f(&mut w)
     }
 
-    /// Whether this thread already saw `check` fire in `minute` (for this instance).
-    fn memo(&self, minute: u64, check: impl FnOnce(&Memo) -> bool) -> bool {
-        MEMO.with(|m| {
-            let m = m.borrow();
-            m.owner == self.id && m.minute == minute && check(&m)
-        })
+    /// Whether the worker of `m` already saw `check` fire in `minute` (for this instance).
+    fn seen(&self, m: &Memo, minute: u64, check: impl FnOnce(&Memo) -> bool) -> bool {
+        m.owner == self.id && m.minute == minute && check(m)
     }
 
-    /// Notes in this thread's memo that an alert is fired in `minute`.
-    fn remember(&self, minute: u64, note: impl FnOnce(&mut Memo)) {
-        MEMO.with(|m| {
-            let mut m = m.borrow_mut();
-            if m.owner != self.id || m.minute != minute {
-                *m = Memo {
-                    owner: self.id,
-                    minute,
-                    ..Memo::default()
-                };
-            }
-            note(&mut m);
-        })
+    /// Notes in a worker's memo that an alert is fired in `minute`.
+    fn remember(&self, m: &mut Memo, minute: u64, note: impl FnOnce(&mut Memo)) {
+        if m.owner != self.id || m.minute != minute {
+            *m = Memo {
+                owner: self.id,
+                minute,
+                ..Memo::default()
+            };
+        }
+        note(m);
     }
 
-    /// A request arrived from `ip` at `now` (seconds since the epoch).
-    pub fn request(&self, ip: IpAddr, now: u64) {
+    /// A request arrived from `ip` at `now` (seconds since the epoch), seen by the worker whose
+    /// memo is `memo`.
+    pub fn request(&self, memo: &mut Memo, ip: IpAddr, now: u64) {
         let limit = self.cfg.requests_per_ip;
         let minute = now / 60;
         // Fired already this window: it cannot fire again, so the count no longer matters.
-        if self.memo(minute, |m| m.ip == Some(ip)) {
+        if self.seen(memo, minute, |m| m.ip == Some(ip)) {
             return;
         }
         let (fire, over) = self.with_window(now, |w| {
@@ -166,7 +157,7 @@ impl Alerts {
             (first.then_some(n), true)
         });
         if over {
-            self.remember(minute, |m| m.ip = Some(ip));
+            self.remember(memo, minute, |m| m.ip = Some(ip));
         }
         if let Some(n) = fire {
             self.fire(Alert {
@@ -224,7 +215,8 @@ impl Alerts {
         }
     }
 
-    /// A valid token of `subject`, presented by `ip` at `now` (seconds since the epoch), expires
+    /// A valid token of `subject`, presented by `ip` at `now` (seconds since the epoch) to the
+    /// worker whose memo is `memo`, expires
     /// in `secs` and lives `lifetime` seconds in all (`exp` − `iat`). `token_expiring` fires for
     /// a token that is now inside the threshold but lived longer than it: a long-lived
     /// credential about to lapse. A token issued for less than the threshold (every 15-minute
@@ -232,6 +224,7 @@ impl Alerts {
     /// the lifetime is unknown and the token counts as long-lived.
     pub fn token_seen(
         &self,
+        memo: &mut Memo,
         subject: &str,
         secs: u64,
         lifetime: Option<u64>,
@@ -243,13 +236,13 @@ impl Alerts {
             return;
         }
         let minute = now / 60;
-        if self.memo(minute, |m| m.subject.as_deref() == Some(subject)) {
+        if self.seen(memo, minute, |m| m.subject.as_deref() == Some(subject)) {
             return;
         }
         let first = self.with_window(now, |w| {
             !w.fired_subject.contains(subject) && w.fired_subject.insert(subject.to_owned())
         });
-        self.remember(minute, |m| m.subject = Some(subject.to_owned()));
+        self.remember(memo, minute, |m| m.subject = Some(subject.to_owned()));
         if first {
             self.fire(Alert {
                 alert: "token_expiring",
@@ -341,8 +334,9 @@ mod tests {
         let (a, m) = alerts(100);
         let (one, two): (IpAddr, IpAddr) = ([192, 0, 2, 1].into(), [192, 0, 2, 2].into());
         let t = 6_000_000; // the start of a minute
+        let mut m1 = Memo::default();
         for _ in 0..100 {
-            a.request(one, t);
+            a.request(&mut m1, one, t);
         }
         assert_eq!(
             fired(&m, "requests_per_ip"),
@@ -350,30 +344,31 @@ mod tests {
             "100 is the threshold, not over it"
         );
         for _ in 0..500 {
-            a.request(one, t + 30);
+            a.request(&mut m1, one, t + 30);
         }
         assert_eq!(fired(&m, "requests_per_ip"), 1);
-        // Another IP has its own count, and another thread its own memo.
+        // Another IP has its own count, and another worker its own memo.
         std::thread::scope(|s| {
             s.spawn(|| {
+                let mut m2 = Memo::default();
                 for _ in 0..101 {
-                    a.request(two, t + 59);
+                    a.request(&mut m2, two, t + 59);
                 }
-                a.request(one, t + 59);
+                a.request(&mut m2, one, t + 59);
             });
         });
         assert_eq!(fired(&m, "requests_per_ip"), 2);
         // The next minute starts from zero.
         for _ in 0..100 {
-            a.request(one, t + 60);
+            a.request(&mut m1, one, t + 60);
         }
         assert_eq!(fired(&m, "requests_per_ip"), 2);
-        a.request(one, t + 61);
+        a.request(&mut m1, one, t + 61);
         assert_eq!(fired(&m, "requests_per_ip"), 3);
-        // A second gateway in the same thread does not inherit this one's memo.
+        // A second gateway does not inherit this one's memo.
         let (b, mb) = alerts(1);
-        b.request(one, t + 61);
-        b.request(one, t + 61);
+        b.request(&mut m1, one, t + 61);
+        b.request(&mut m1, one, t + 61);
         assert_eq!(fired(&mb, "requests_per_ip"), 1);
     }
 
@@ -382,29 +377,30 @@ mod tests {
         let (a, m) = alerts(100);
         let t = 6_000_000;
         let ip: IpAddr = [192, 0, 2, 9].into();
+        let mut memo = Memo::default();
         let day = Some(86_400);
-        a.token_seen("svc-a", 7200, day, ip, t);
+        a.token_seen(&mut memo, "svc-a", 7200, day, ip, t);
         assert_eq!(fired(&m, "token_expiring"), 0, "two hours left is fine");
-        a.token_seen("svc-a", 600, Some(900), ip, t);
+        a.token_seen(&mut memo, "svc-a", 600, Some(900), ip, t);
         assert_eq!(
             fired(&m, "token_expiring"),
             0,
             "a 15-minute token is short-lived, not expiring"
         );
-        a.token_seen("svc-a", 600, Some(3600), ip, t);
+        a.token_seen(&mut memo, "svc-a", 600, Some(3600), ip, t);
         assert_eq!(
             fired(&m, "token_expiring"),
             0,
             "a lifetime equal to the threshold"
         );
         for _ in 0..5 {
-            a.token_seen("svc-a", 600, day, ip, t);
+            a.token_seen(&mut memo, "svc-a", 600, day, ip, t);
         }
         assert_eq!(fired(&m, "token_expiring"), 1);
-        a.token_seen("svc-b", 600, None, ip, t + 1);
-        a.token_seen("svc-a", 600, day, ip, t + 2);
+        a.token_seen(&mut memo, "svc-b", 600, None, ip, t + 1);
+        a.token_seen(&mut memo, "svc-a", 600, day, ip, t + 2);
         assert_eq!(fired(&m, "token_expiring"), 2);
-        a.token_seen("svc-a", 500, day, ip, t + 60);
+        a.token_seen(&mut memo, "svc-a", 500, day, ip, t + 60);
         assert_eq!(fired(&m, "token_expiring"), 3);
     }
 

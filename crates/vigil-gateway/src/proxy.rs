@@ -4,8 +4,9 @@
 
 use crate::body::{self, Body};
 use crate::config::Route;
-use crate::gateway::{Gateway, UpstreamClient};
+use crate::gateway::Gateway;
 use crate::metrics::RouteKind;
+use crate::pool::Pool;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode, Uri};
 use hyper_util::rt::TokioIo;
@@ -141,7 +142,7 @@ pub struct Forwarded<'a> {
 /// Sends `req` (already authorized) to the route's upstream and returns its response, streaming.
 pub async fn forward(
     gw: &Gateway,
-    client: &UpstreamClient,
+    client: &Pool,
     route: &Route,
     mut req: Request<Body>,
     client_upgrade: Option<hyper::upgrade::OnUpgrade>,
