@@ -14,11 +14,38 @@ use tokio::sync::mpsc;
 /// overall auth-failure alert still sees them).
 const MAX_TRACKED: usize = 100_000;
 
+/// Which alert fired; its serialized name is the stable one of the webhook and the metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    /// Auth failures per minute, all clients.
+    AuthFailures,
+    /// Auth failures per minute from one IP.
+    AuthFailuresPerIp,
+    /// Requests per minute from one IP.
+    RequestsPerIp,
+    /// A long-lived token close to its expiry.
+    TokenExpiring,
+}
+
+impl AlertKind {
+    /// The stable name: `auth_failures`, `auth_failures_per_ip`, `requests_per_ip`,
+    /// `token_expiring`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::AuthFailures => "auth_failures",
+            AlertKind::AuthFailuresPerIp => "auth_failures_per_ip",
+            AlertKind::RequestsPerIp => "requests_per_ip",
+            AlertKind::TokenExpiring => "token_expiring",
+        }
+    }
+}
+
 /// One fired alert.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Alert {
-    /// Stable name: `auth_failures`, `auth_failures_per_ip`, `requests_per_ip`, `token_expiring`.
-    pub alert: &'static str,
+    /// Which alert.
+    pub alert: AlertKind,
     /// Human summary (no secret).
     pub summary: String,
     /// Client IP, when the alert is about one.
@@ -44,7 +71,7 @@ struct Window {
     /// `auth_failures` fired in this window.
     fired_overall: bool,
     /// `(alert, IP)` fired in this window (looked up without allocating).
-    fired_ip: HashSet<(&'static str, IpAddr)>,
+    fired_ip: HashSet<(AlertKind, IpAddr)>,
     /// Subjects whose `token_expiring` fired in this window.
     fired_subject: HashSet<String>,
 }
@@ -153,7 +180,7 @@ impl Alerts {
             if n <= limit {
                 return (None, false);
             }
-            let first = w.fired_ip.insert(("requests_per_ip", ip));
+            let first = w.fired_ip.insert((AlertKind::RequestsPerIp, ip));
             (first.then_some(n), true)
         });
         if over {
@@ -161,7 +188,7 @@ impl Alerts {
         }
         if let Some(n) = fire {
             self.fire(Alert {
-                alert: "requests_per_ip",
+                alert: AlertKind::RequestsPerIp,
                 summary: format!("{n} requests in a minute from {ip} (threshold {limit})"),
                 client_ip: Some(ip.to_string()),
                 subject: None,
@@ -183,7 +210,7 @@ impl Alerts {
                 let n = w.auth_per_ip.entry(ip).or_insert(0);
                 *n += 1;
                 let n = *n;
-                (n > per_ip && w.fired_ip.insert(("auth_failures_per_ip", ip))).then_some(n)
+                (n > per_ip && w.fired_ip.insert((AlertKind::AuthFailuresPerIp, ip))).then_some(n)
             } else {
                 None
             };
@@ -191,7 +218,7 @@ impl Alerts {
         });
         if let Some(n) = all {
             self.fire(Alert {
-                alert: "auth_failures",
+                alert: AlertKind::AuthFailures,
                 summary: format!("{n} authentication failures in a minute (threshold {overall})"),
                 client_ip: None,
                 subject: None,
@@ -202,7 +229,7 @@ impl Alerts {
         }
         if let Some(n) = one {
             self.fire(Alert {
-                alert: "auth_failures_per_ip",
+                alert: AlertKind::AuthFailuresPerIp,
                 summary: format!(
                     "{n} authentication failures in a minute from {ip} (threshold {per_ip})"
                 ),
@@ -245,7 +272,7 @@ impl Alerts {
         self.remember(memo, minute, |m| m.subject = Some(subject.to_owned()));
         if first {
             self.fire(Alert {
-                alert: "token_expiring",
+                alert: AlertKind::TokenExpiring,
                 summary: format!(
                     "a token of subject {} used from {ip} expires in {} (threshold {})",
                     subject.escape_debug(),
@@ -264,7 +291,7 @@ impl Alerts {
     fn fire(&self, a: Alert) {
         tracing::warn!(
             target: "vigil::alert",
-            alert = a.alert,
+            alert = a.alert.as_str(),
             client_ip = a.client_ip.as_deref().unwrap_or(""),
             subject = a.subject.as_deref().unwrap_or(""),
             value = a.value,
@@ -275,7 +302,7 @@ impl Alerts {
         self.metrics
             .alerts
             .get_or_create(&AlertLabel {
-                alert: a.alert.to_owned(),
+                alert: a.alert.as_str().to_owned(),
             })
             .inc();
         if let Some(tx) = &self.webhook {
@@ -301,7 +328,7 @@ fn post(url: &str, a: &Alert) {
         .header("content-type", "application/json")
         .send(body.to_string().as_bytes())
     {
-        tracing::warn!(alert = a.alert, error = %e, "alert webhook failed");
+        tracing::warn!(alert = a.alert.as_str(), error = %e, "alert webhook failed");
     }
 }
 

@@ -18,13 +18,35 @@ pub struct Principal {
     pub lifetime: Option<u64>,
 }
 
+/// The RFC 6750 error code of a refusal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BearerError {
+    /// `invalid_request`: not a bearer token, or an empty one.
+    InvalidRequest,
+    /// `invalid_token`: expired, malformed, wrong audience, issuer, signature…
+    InvalidToken,
+    /// `insufficient_scope`: a scope or claim the route needs is missing.
+    InsufficientScope,
+}
+
+impl BearerError {
+    /// The code as RFC 6750 writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BearerError::InvalidRequest => "invalid_request",
+            BearerError::InvalidToken => "invalid_token",
+            BearerError::InsufficientScope => "insufficient_scope",
+        }
+    }
+}
+
 /// Why a request was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
     /// 401 or 403.
     pub status: StatusCode,
     /// RFC 6750 error code; `None` when the request carried no credentials at all.
-    pub error: Option<&'static str>,
+    pub error: Option<BearerError>,
     /// Human description (no token).
     pub description: String,
     /// Stable reason for metrics: `missing`, `not_bearer`, a [`Rejection::code`], `scope`, `claim`,
@@ -35,10 +57,10 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    fn invalid(reason: &'static str, description: impl Into<String>) -> Self {
+    pub(crate) fn invalid(reason: &'static str, description: impl Into<String>) -> Self {
         Refusal {
             status: StatusCode::UNAUTHORIZED,
-            error: Some("invalid_token"),
+            error: Some(BearerError::InvalidToken),
             description: description.into(),
             reason,
             scope: None,
@@ -50,7 +72,7 @@ impl Refusal {
         let mut v = String::from("Bearer");
         let mut sep = " ";
         if let Some(e) = self.error {
-            v.push_str(&format!("{sep}error=\"{e}\""));
+            v.push_str(&format!("{sep}error=\"{}\"", e.as_str()));
             sep = ", ";
             v.push_str(&format!(
                 "{sep}error_description=\"{}\"",
@@ -90,7 +112,7 @@ pub fn bearer(headers: &HeaderMap) -> Result<Option<&str>, Refusal> {
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(Refusal {
             status: StatusCode::UNAUTHORIZED,
-            error: Some("invalid_request"),
+            error: Some(BearerError::InvalidRequest),
             description: "use the Bearer scheme".into(),
             reason: "not_bearer",
             scope: None,
@@ -100,7 +122,7 @@ pub fn bearer(headers: &HeaderMap) -> Result<Option<&str>, Refusal> {
     if token.is_empty() {
         return Err(Refusal {
             status: StatusCode::UNAUTHORIZED,
-            error: Some("invalid_request"),
+            error: Some(BearerError::InvalidRequest),
             description: "empty bearer token".into(),
             reason: "missing",
             scope: None,
@@ -120,7 +142,8 @@ pub fn missing() -> Refusal {
     }
 }
 
-/// Verifies `token` for `route` at `now` (seconds since the epoch).
+/// Verifies `token` for `route` at `now` (seconds since the epoch). With a JWKS URL this may
+/// fetch the set again (blocking) on an unknown `kid`: call it off the async workers then.
 pub fn check(
     verifier: &Verifier,
     default_issuer: Option<&str>,
@@ -129,13 +152,9 @@ pub fn check(
     now: u64,
 ) -> Result<Principal, Refusal> {
     let audiences = std::slice::from_ref(&route.audience);
-    let v: Verified = if verifier.ring().jwks().is_some() {
-        // A JWKS URL may be refetched (blocking I/O) on an unknown kid.
-        tokio::task::block_in_place(|| verifier.verify_for(token, now, audiences))
-    } else {
-        verifier.verify_for(token, now, audiences)
-    }
-    .map_err(|r: Rejection| Refusal::invalid(r.code(), r.to_string()))?;
+    let v: Verified = verifier
+        .verify_for(token, now, audiences)
+        .map_err(|r: Rejection| Refusal::invalid(r.code(), r.to_string()))?;
     if let Some(iss) = route.issuer.as_deref().or(default_issuer) {
         if v.claims.iss.as_deref() != Some(iss) {
             return Err(Refusal::invalid(
@@ -149,7 +168,7 @@ pub fn check(
         if let Some(missing) = route.scopes.iter().find(|s| !have.contains(&s.as_str())) {
             return Err(Refusal {
                 status: StatusCode::FORBIDDEN,
-                error: Some("insufficient_scope"),
+                error: Some(BearerError::InsufficientScope),
                 description: format!("scope `{missing}` is required"),
                 reason: "scope",
                 scope: Some(route.scopes.join(" ")),
@@ -160,7 +179,7 @@ pub fn check(
         if v.claims.other.get(name) != Some(want) {
             return Err(Refusal {
                 status: StatusCode::FORBIDDEN,
-                error: Some("insufficient_scope"),
+                error: Some(BearerError::InsufficientScope),
                 description: format!("claim `{name}` is missing or has another value"),
                 reason: "claim",
                 scope: None,

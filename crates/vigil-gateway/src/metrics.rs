@@ -97,6 +97,60 @@ impl Limit {
     }
 }
 
+/// Why an upstream gave no answer (the `kind` label of `upstream_errors`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamFailure {
+    /// No connection could be made.
+    Connect,
+    /// The connection failed during the exchange.
+    Protocol,
+    /// No response head within the route's timeout.
+    Timeout,
+}
+
+impl UpstreamFailure {
+    /// The label value: `connect`, `protocol`, `timeout`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UpstreamFailure::Connect => "connect",
+            UpstreamFailure::Protocol => "protocol",
+            UpstreamFailure::Timeout => "timeout",
+        }
+    }
+}
+
+/// Why a request head was refused before the pipeline (the `reason` label of
+/// `malformed_requests`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeadRefusal {
+    /// Not HTTP/1.1 hyper can read (answered 400).
+    BadHead,
+    /// Over `header_limit` (answered 431).
+    HeadTooLarge,
+    /// Not sent within `header_timeout`.
+    HeaderTimeout,
+}
+
+impl HeadRefusal {
+    /// The label value: `bad_head`, `head_too_large`, `header_timeout`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HeadRefusal::BadHead => "bad_head",
+            HeadRefusal::HeadTooLarge => "head_too_large",
+            HeadRefusal::HeaderTimeout => "header_timeout",
+        }
+    }
+
+    /// The status hyper answered with, when it answered.
+    pub fn status(self) -> Option<u16> {
+        match self {
+            HeadRefusal::BadHead => Some(400),
+            HeadRefusal::HeadTooLarge => Some(431),
+            HeadRefusal::HeaderTimeout => None,
+        }
+    }
+}
+
 /// `alert`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct AlertLabel {

@@ -5,7 +5,7 @@
 use crate::body::{self, Body};
 use crate::config::Route;
 use crate::gateway::Gateway;
-use crate::metrics::RouteKind;
+use crate::metrics::{RouteKind, UpstreamFailure};
 use crate::pool::Pool;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode, Uri};
@@ -190,8 +190,8 @@ pub async fn forward(
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {
             let kind = match e {
-                crate::pool::UpstreamError::Connect(_) => "connect",
-                crate::pool::UpstreamError::Protocol(_) => "protocol",
+                crate::pool::UpstreamError::Connect(_) => UpstreamFailure::Connect,
+                crate::pool::UpstreamError::Protocol(_) => UpstreamFailure::Protocol,
             };
             count(gw, route, kind);
             tracing::warn!(route = %route.label, error = %e, "upstream request failed");
@@ -202,7 +202,7 @@ pub async fn forward(
             );
         }
         Err(_) => {
-            count(gw, route, "timeout");
+            count(gw, route, UpstreamFailure::Timeout);
             return body::error(
                 StatusCode::GATEWAY_TIMEOUT,
                 "upstream_timeout",
@@ -241,12 +241,12 @@ pub async fn forward(
     Response::from_parts(parts, body)
 }
 
-fn count(gw: &Gateway, route: &Route, kind: &str) {
+fn count(gw: &Gateway, route: &Route, kind: UpstreamFailure) {
     gw.metrics
         .upstream_errors
         .get_or_create(&RouteKind {
             route: route.label.clone(),
-            kind: kind.into(),
+            kind: kind.as_str().into(),
         })
         .inc();
 }

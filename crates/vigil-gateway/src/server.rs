@@ -8,7 +8,7 @@
 
 use crate::access_log::{AccessFormat, AccessLog, Writer};
 use crate::gateway::{BuildError, Gateway};
-use crate::metrics::Metrics;
+use crate::metrics::{HeadRefusal, Metrics};
 use crate::prepare::{PrepareError, Prepared, Reload};
 use crate::service;
 use crate::worker::{Current, Worker};
@@ -339,22 +339,22 @@ impl Serve {
 /// Counts (and, when hyper answered it, logs) a request whose head hyper refused before it
 /// reached the pipeline: malformed (400) or too large (431), or not sent in time.
 fn refused_head(gw: &Gateway, log: &Writer, e: &hyper::Error, peer: SocketAddr) {
-    let (reason, status) = if e.is_parse_too_large() {
-        ("head_too_large", Some(431))
+    let refusal = if e.is_parse_too_large() {
+        HeadRefusal::HeadTooLarge
     } else if e.is_parse() {
-        ("bad_head", Some(400))
+        HeadRefusal::BadHead
     } else if e.is_timeout() {
-        ("header_timeout", None)
+        HeadRefusal::HeaderTimeout
     } else {
         return;
     };
     gw.metrics
         .malformed
         .get_or_create(&crate::metrics::Reason {
-            reason: reason.into(),
+            reason: refusal.as_str().into(),
         })
         .inc();
-    if let Some(status) = status {
+    if let Some(status) = refusal.status() {
         let ip = peer.ip().to_string();
         log.record(
             std::time::SystemTime::now(),

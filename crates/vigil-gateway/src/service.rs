@@ -31,6 +31,7 @@ use std::borrow::Cow;
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 const MCP_PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
@@ -86,7 +87,7 @@ struct Client {
 /// the client, the time) and what [`finish`] reports (route, subject, JSON-RPC method and tool,
 /// the browser policy that judged the request).
 struct Exchange<'g> {
-    gw: &'g Gateway,
+    gw: &'g Arc<Gateway>,
     worker: &'g Worker,
     client: Client,
     /// Seconds since the epoch.
@@ -142,7 +143,7 @@ async fn pipeline(ex: &mut Exchange<'_>, req: Request<Incoming>) -> Response<Bod
     next!(origin(ex, route, &req));
     next!(per_ip(ex, route).await);
     next!(request_headers(ex.gw, req.headers()));
-    let principal = next!(authenticate(ex, route, req.headers()));
+    let principal = next!(authenticate(ex, route, req.headers()).await);
     next!(per_subject(ex, route, principal.as_ref()).await);
     let (parts, bytes, upgrade) = next!(request_body(ex, req).await);
     forward(ex, route, forward_path, principal, parts, bytes, upgrade).await
@@ -327,7 +328,11 @@ fn request_headers(gw: &Gateway, h: &HeaderMap) -> Flow {
 /// Who the request acts for, on a route that needs a token: a token this worker accepted
 /// before, else one verified now for the route's audience, issuer, scopes and claims (401/403
 /// with a challenge); `MCP_DEV_BYPASS` lets a refused one through as `dev-bypass`.
-fn authenticate(ex: &mut Exchange<'_>, route: &Route, h: &HeaderMap) -> Flow<Option<Principal>> {
+async fn authenticate(
+    ex: &mut Exchange<'_>,
+    route: &Route,
+    h: &HeaderMap,
+) -> Flow<Option<Principal>> {
     if !route.auth {
         return Flow::Next(None);
     }
@@ -342,13 +347,7 @@ fn authenticate(ex: &mut Exchange<'_>, route: &Route, h: &HeaderMap) -> Flow<Opt
             match known {
                 Some(p) => Ok(p),
                 None => {
-                    let v = auth::check(
-                        &gw.verifier,
-                        gw.default_issuer.as_deref(),
-                        route,
-                        token,
-                        now,
-                    );
+                    let v = verify(ex.gw, route, token, now).await;
                     if let Ok(p) = &v {
                         // Once per verification, not per remembered hit.
                         gw.metrics.token_ttl.observe(p.expires_in as f64);
@@ -406,7 +405,7 @@ fn authenticate(ex: &mut Exchange<'_>, route: &Route, h: &HeaderMap) -> Flow<Opt
             gw.alerts.auth_failure(ip, now);
             let mut r = body::error(
                 refusal.status,
-                refusal.error.unwrap_or("unauthorized"),
+                refusal.error.map_or("unauthorized", |e| e.as_str()),
                 &refusal.description,
             );
             r.headers_mut().insert(
@@ -416,6 +415,44 @@ fn authenticate(ex: &mut Exchange<'_>, route: &Route, h: &HeaderMap) -> Flow<Opt
             Flow::Reply(r)
         }
     }
+}
+
+/// `auth::check` of `token` for `route`. A JWKS URL may be fetched again on an unknown `kid`
+/// (blocking I/O, up to its timeout), so with one the check runs on tokio's blocking pool and
+/// the worker's other connections go on meanwhile.
+async fn verify(
+    gw: &Arc<Gateway>,
+    route: &Route,
+    token: &str,
+    now: u64,
+) -> Result<Principal, auth::Refusal> {
+    if !gw.verifier.ring().jwks().is_some_and(|j| j.is_remote()) {
+        return auth::check(
+            &gw.verifier,
+            gw.default_issuer.as_deref(),
+            route,
+            token,
+            now,
+        );
+    }
+    let (gw, index, token) = (Arc::clone(gw), route.index, token.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let route = &gw.settings.routes[index];
+        auth::check(
+            &gw.verifier,
+            gw.default_issuer.as_deref(),
+            route,
+            &token,
+            now,
+        )
+    })
+    .await
+    .unwrap_or_else(|_| {
+        Err(auth::Refusal::invalid(
+            "unverified",
+            "the token could not be verified",
+        ))
+    })
 }
 
 /// The route's per-subject limit (429), for a request that acts for someone.

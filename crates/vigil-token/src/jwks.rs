@@ -129,6 +129,12 @@ impl Jwks {
         Ok(jwks)
     }
 
+    /// Whether the set comes from a URL (and so may be fetched again, blocking, on an unknown
+    /// `kid`).
+    pub fn is_remote(&self) -> bool {
+        matches!(self.source, JwksSource::Url { .. })
+    }
+
     /// How many times the URL has been fetched by this process (for tests and metrics).
     pub fn fetches(&self) -> u64 {
         self.read().fetches

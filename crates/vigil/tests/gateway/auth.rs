@@ -171,3 +171,131 @@ async fn bad_tokens_are_refused_with_a_challenge_and_metrics_count_them() {
         assert!(!gw.log_text().contains(t.as_str()));
     }
 }
+
+/// An Ed25519 key pair made by `openssl` in `dir` (`ed.pem`, private).
+fn ed25519(dir: &std::path::Path) {
+    let out = std::process::Command::new("openssl")
+        .args(["genpkey", "-algorithm", "ed25519", "-out"])
+        .arg(dir.join("ed.pem"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+}
+
+/// Serves `body` as the answer to every request, on loopback, counting requests.
+fn serve_jwks(body: String) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://{}/.well-known/jwks.json",
+        listener.local_addr().unwrap()
+    );
+    let hits = std::sync::Arc::new(AtomicUsize::new(0));
+    let h = hits.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut r = std::io::BufReader::new(s.try_clone().unwrap());
+            let mut line = String::new();
+            while r.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            h.fetch_add(1, Ordering::SeqCst);
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (url, hits)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_signed_by_a_jwks_key_pass_from_a_file_or_a_url_and_an_unknown_kid_refetches_off_the_worker(
+) {
+    use std::sync::atomic::Ordering;
+    let up = Upstream::start().await;
+    // The issuer: a key pair, a token signed with it, and its public JWKS.
+    let issuer = TempDir::new().unwrap();
+    ed25519(issuer.path());
+    std::fs::write(
+        issuer.path().join("vigil.toml"),
+        "[token]\n\n[[token.keys]]\nkid = \"ed-1\"\nprivate_key = \"ed.pem\"\n",
+    )
+    .unwrap();
+    let mint = common::vigil(issuer.path())
+        .args([
+            "token",
+            "mint",
+            "--aud",
+            "filesystem",
+            "--sub",
+            "jay",
+            "--ttl",
+            "5m",
+        ])
+        .env_remove("MCP_JWT_SECRET")
+        .output()
+        .unwrap();
+    expect_exit(&mint, 0);
+    let t = String::from_utf8_lossy(&mint.stdout).trim().to_owned();
+    let jwks = common::vigil(issuer.path())
+        .args(["token", "jwks"])
+        .env_remove("MCP_JWT_SECRET")
+        .output()
+        .unwrap();
+    expect_exit(&jwks, 0);
+    let jwks = String::from_utf8_lossy(&jwks.stdout).into_owned();
+    // A token naming a kid the set does not hold.
+    let parts: Vec<&str> = t.split('.').collect();
+    let header = {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"alg":"EdDSA","kid":"ed-9"}"#)
+    };
+    let forged = format!("{header}.{}.{}", parts[1], parts[2]);
+
+    // The set from a file.
+    let dir = TempDir::new().unwrap();
+    std::fs::write(dir.path().join("jwks.json"), &jwks).unwrap();
+    let gw = Gateway::start(
+        dir.path(),
+        &(config(&up, "", "") + "\n[token.jwks]\nfile = \"jwks.json\"\n"),
+        &[],
+    );
+    let url = gw.url("/mcp/filesystem/x");
+    let (s, _, body) = call("GET", &url, &[("authorization", &bearer(&t))], "").await;
+    assert_eq!(s, 200, "{body}");
+    let (s, _, _) = call("GET", &url, &[("authorization", &bearer(&forged))], "").await;
+    assert_eq!(s, 401);
+    drop(gw);
+
+    // The set from a URL: fetched at start, and again (once) for an unknown kid, while the
+    // gateway keeps serving.
+    let (jwks_url, hits) = serve_jwks(jwks);
+    let dir = TempDir::new().unwrap();
+    let gw = Gateway::start(
+        dir.path(),
+        &(config(&up, "", "")
+            + &format!("\n[token.jwks]\nurl = \"{jwks_url}\"\nrefresh_interval = \"0s\"\n")),
+        &[],
+    );
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    let url = gw.url("/mcp/filesystem/x");
+    let (s, _, body) = call("GET", &url, &[("authorization", &bearer(&t))], "").await;
+    assert_eq!(s, 200, "{body}");
+    let (s, headers, _) = call("GET", &url, &[("authorization", &bearer(&forged))], "").await;
+    assert_eq!(s, 401);
+    assert!(headers["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .contains("error=\"invalid_token\""));
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        2,
+        "one refetch for the unknown kid"
+    );
+    let (s, _, _) = call("GET", &url, &[("authorization", &bearer(&t))], "").await;
+    assert_eq!(s, 200);
+}
