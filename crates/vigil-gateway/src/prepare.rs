@@ -26,7 +26,14 @@ pub struct Options {
 }
 
 /// Requests without a valid token are let through (`MCP_DEV_BYPASS`). Only [`Prepared::new`]
-/// builds one, and only when the gateway listens on loopback.
+/// builds one, and only when the gateway listens on loopback; its fields are private, so no
+/// other code can:
+///
+/// ```compile_fail,E0451
+/// fn forge(seen: &vigil_gateway::DevBypass) -> vigil_gateway::DevBypass {
+///     vigil_gateway::DevBypass { ..*seen }
+/// }
+/// ```
 #[derive(Debug)]
 pub struct DevBypass {
     variable: String,
@@ -253,5 +260,118 @@ impl Reload {
             ..self.options.clone()
         };
         Prepared::new(&config, &self.env_files, &options)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 48-character secret of a 62-letter alphabet, built here (no literal secret).
+    fn strong() -> String {
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        (0..48)
+            .map(|i| alphabet[(i * 37 + 11) % 62] as char)
+            .collect()
+    }
+
+    /// `vigil.toml` and an env file in a fresh folder; the secret and bypass variables have
+    /// names no process sets.
+    fn setup(gateway: &str, env: &str) -> (tempfile::TempDir, Config, Vec<PathBuf>) {
+        let dir = tempfile::TempDir::new().unwrap();
+        let text = format!(
+            "[token]\nsecret_env = \"VIGIL_TEST_PREPARE_SECRET\"\ndev_bypass = [\"VIGIL_TEST_PREPARE_BYPASS\"]\n\n{gateway}"
+        );
+        let path = dir.path().join("vigil.toml");
+        std::fs::write(&path, &text).unwrap();
+        std::fs::write(dir.path().join("test.env"), env).unwrap();
+        let config = Config::parse(path, text).unwrap();
+        let files = vec![dir.path().join("test.env")];
+        (dir, config, files)
+    }
+
+    const ROUTE: &str =
+        "[gateway]\n\n[[gateway.routes]]\npath = \"/mcp/fs\"\nupstream = \"http://127.0.0.1:9\"\n";
+
+    fn listen(addr: &str) -> Options {
+        Options {
+            listen: Some(addr.into()),
+            ..Options::default()
+        }
+    }
+
+    #[test]
+    fn the_dev_bypass_exists_only_on_loopback_and_says_where_it_was_set() {
+        let env = format!(
+            "VIGIL_TEST_PREPARE_SECRET={}\nVIGIL_TEST_PREPARE_BYPASS=1\n",
+            strong()
+        );
+        let (_dir, config, files) = setup(ROUTE, &env);
+        let p = Prepared::new(&config, &files, &listen("127.0.0.1:0")).unwrap();
+        let bypass = p.dev_bypass().expect("on, on loopback");
+        assert_eq!(bypass.variable(), "VIGIL_TEST_PREPARE_BYPASS");
+        assert!(
+            matches!(bypass.origin(), Origin::EnvFile { line: Some(2), .. }),
+            "{:?}",
+            bypass.origin()
+        );
+        let p = Prepared::new(&config, &files, &listen("0.0.0.0:0")).unwrap();
+        assert!(p.dev_bypass().is_none(), "never off loopback");
+    }
+
+    #[test]
+    fn each_refusal_is_typed_and_placed() {
+        // No key (and no bypass): refused, naming the variable.
+        let (_dir, config, files) = setup(ROUTE, "");
+        let e = Prepared::new(&config, &files, &Options::default()).unwrap_err();
+        assert!(matches!(&e, PrepareError::NoKey { var } if var == "VIGIL_TEST_PREPARE_SECRET"));
+        // A bypass stands in for the key, on loopback only.
+        let (_dir, config, files) = setup(ROUTE, "VIGIL_TEST_PREPARE_BYPASS=true\n");
+        assert!(Prepared::new(&config, &files, &listen("127.0.0.1:0")).is_ok());
+        assert!(matches!(
+            Prepared::new(&config, &files, &listen("0.0.0.0:0")),
+            Err(PrepareError::NoKey { .. })
+        ));
+        // A weak secret: refused; allowed only on loopback when asked.
+        let (_dir, config, files) = setup(ROUTE, "VIGIL_TEST_PREPARE_SECRET=changeme\n");
+        assert!(matches!(
+            Prepared::new(&config, &files, &listen("127.0.0.1:0")),
+            Err(PrepareError::WeakSecret(SecretsError::Weak(_)))
+        ));
+        let allow = |addr: &str| Options {
+            allow_weak_secret: true,
+            ..listen(addr)
+        };
+        assert!(Prepared::new(&config, &files, &allow("127.0.0.1:0")).is_ok());
+        assert!(matches!(
+            Prepared::new(&config, &files, &allow("0.0.0.0:0")),
+            Err(PrepareError::WeakSecret(SecretsError::NotLoopback(..)))
+        ));
+        // An unauthenticated route off loopback: refused at its `auth` key and line.
+        let open = ROUTE.to_owned() + "auth = false\n";
+        let env = format!("VIGIL_TEST_PREPARE_SECRET={}\n", strong());
+        let (_dir, config, files) = setup(&open, &env);
+        let e = Prepared::new(&config, &files, &listen("0.0.0.0:0")).unwrap_err();
+        assert!(
+            matches!(
+                e.origin(),
+                Some(Origin::ConfigKey { line: Some(10), ref key, .. }) if key == "gateway.routes[0].auth"
+            ),
+            "{e}"
+        );
+        let insecure = Options {
+            allow_insecure_bind: true,
+            ..listen("0.0.0.0:0")
+        };
+        assert!(Prepared::new(&config, &files, &insecure).is_ok());
+        // No [gateway], and a bad --listen, say so.
+        let (_dir, config, files) = setup("", &env);
+        assert!(matches!(
+            Prepared::new(&config, &files, &Options::default()),
+            Err(PrepareError::NoSection { .. })
+        ));
+        let (_dir, config, files) = setup(ROUTE, &env);
+        let e = Prepared::new(&config, &files, &listen("here")).unwrap_err();
+        assert_eq!(e.origin(), Some(Origin::Flag("--listen".into())));
     }
 }
