@@ -18,7 +18,6 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::future::Future;
 use std::net::SocketAddr;
-use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpSocket};
@@ -131,9 +130,7 @@ impl Server {
                         .enable_all()
                         .build()
                         .expect("a worker runtime");
-                    // Requests borrow the worker's own state, so they run on this thread only.
-                    let local = tokio::task::LocalSet::new();
-                    local.block_on(&rt, worker(Worker::new(n, current, log), rx, stop));
+                    rt.block_on(worker(Worker::new(n, current, log), rx, stop));
                     let _ = done_tx.send(());
                 })?;
             queues.push(tx);
@@ -239,7 +236,7 @@ async fn worker(
     mut rx: mpsc::UnboundedReceiver<(std::net::TcpStream, SocketAddr)>,
     stop: watch::Receiver<bool>,
 ) {
-    let me = Rc::new(me);
+    let me = Arc::new(me);
     // Each connection holds a clone of `alive`; the worker ends when every clone is gone.
     let (alive, mut all_done) = mpsc::channel::<()>(1);
     while let Some((stream, peer)) = rx.recv().await {
@@ -258,10 +255,10 @@ async fn worker(
         };
         match gw_now.tls.clone() {
             None => {
-                tokio::task::spawn_local(serve.run(stream));
+                tokio::spawn(serve.run(stream));
             }
             Some(acceptor) => {
-                tokio::task::spawn_local(async move {
+                tokio::spawn(async move {
                     // The handshake shares the request-head deadline (slow-loris defence).
                     match tokio::time::timeout(serve.header_timeout, acceptor.accept(stream)).await
                     {
@@ -281,7 +278,7 @@ async fn worker(
 
 /// One accepted connection, ready to be served over plain TCP or TLS.
 struct Serve {
-    worker: Rc<Worker>,
+    worker: Arc<Worker>,
     peer: SocketAddr,
     header_timeout: Duration,
     header_limit: usize,
@@ -314,7 +311,7 @@ impl Serve {
             .serve_connection(
                 TokioIo::new(io),
                 service_fn({
-                    let peer = Rc::new(service::Peer::new(peer));
+                    let peer = Arc::new(service::Peer::new(peer));
                     let worker = worker.clone();
                     move |req| service::handle(worker.gateway(), worker.clone(), peer.clone(), req)
                 }),

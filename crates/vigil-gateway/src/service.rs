@@ -19,7 +19,7 @@ use crate::jsonrpc;
 use crate::metrics::{Limit, Reason};
 use crate::path;
 use crate::proxy::{self, Forwarded};
-use crate::worker::{Local, Worker};
+use crate::worker::{mine, Local, Worker};
 use bytes::Bytes;
 use http::header::{self, HeaderName, HeaderValue};
 use http::request::Parts;
@@ -30,7 +30,6 @@ use hyper::upgrade::OnUpgrade;
 use std::borrow::Cow;
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
-use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -105,8 +104,8 @@ struct Exchange<'g> {
 /// Serves one request with the configuration `gw`, on the worker `worker`.
 pub(crate) async fn handle(
     gw: Local,
-    worker: Rc<Worker>,
-    peer: Rc<Peer>,
+    worker: Arc<Worker>,
+    peer: Arc<Peer>,
     req: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
     let start = Instant::now();
@@ -167,7 +166,7 @@ fn finish(
     let elapsed = start.elapsed();
     let route = ex.route.unwrap_or("-");
     ex.gw.metrics.request_done(
-        &mut ex.worker.metrics.borrow_mut(),
+        &mut mine(&ex.worker.metrics),
         route,
         status,
         elapsed.as_secs_f64(),
@@ -274,8 +273,7 @@ fn origin<'g>(ex: &mut Exchange<'g>, route: &'g Route, req: &Request<Incoming>) 
 /// Counts the request for the per-IP alert, then the route's per-IP limit (429).
 async fn per_ip(ex: &mut Exchange<'_>, route: &Route) -> Flow {
     let (gw, ip) = (ex.gw, ex.client.ip);
-    gw.alerts
-        .request(&mut ex.worker.alerts.borrow_mut(), ip, ex.now);
+    gw.alerts.request(&mut mine(&ex.worker.alerts), ip, ex.now);
     if let Some(l) = &gw.ip_limits[route.index] {
         if let Err(wait) = l.check(&ip).await {
             return Flow::Reply(rate_limited(gw, &route.label, Limit::Ip, wait));
@@ -339,11 +337,7 @@ async fn authenticate(
     let (gw, ip, now) = (ex.gw, ex.client.ip, ex.now);
     let verdict = match auth::bearer(h) {
         Ok(Some(token)) => {
-            let known = ex
-                .worker
-                .tokens
-                .borrow()
-                .get(gw.generation, route.index, token, now);
+            let known = mine(&ex.worker.tokens).get(gw.generation, route.index, token, now);
             match known {
                 Some(p) => Ok(p),
                 None => {
@@ -351,13 +345,7 @@ async fn authenticate(
                     if let Ok(p) = &v {
                         // Once per verification, not per remembered hit.
                         gw.metrics.token_ttl.observe(p.expires_in as f64);
-                        ex.worker.tokens.borrow_mut().put(
-                            gw.generation,
-                            route.index,
-                            token,
-                            p,
-                            now,
-                        );
+                        mine(&ex.worker.tokens).put(gw.generation, route.index, token, p, now);
                     }
                     v
                 }
@@ -369,7 +357,7 @@ async fn authenticate(
     match verdict {
         Ok(p) => {
             gw.alerts.token_seen(
-                &mut ex.worker.alerts.borrow_mut(),
+                &mut mine(&ex.worker.alerts),
                 &p.subject,
                 p.expires_in,
                 p.lifetime,
