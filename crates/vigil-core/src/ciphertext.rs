@@ -62,10 +62,13 @@ fn is_base64_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_')
 }
 
-/// `v<n>:<field>:<payload>` (after `vseal:`): a version, a key id or passphrase header
-/// (`k2`, `argon2id.m19456.t2.p1.<salt>`), and at least 40 bytes (nonce and tag) of unpadded
-/// base64url. The whole shape is checked, so `vseal:` in front of a plaintext secret does not
-/// hide it from a scan.
+/// `v<n>:<field>:<payload>` (after `vseal:`): a version; a key id (`k2`: 1 to 32 of
+/// `A-Z a-z 0-9 _ -`) or passphrase header (`argon2id.m19456.t2.p1.<salt>`); and a payload that is
+/// what an encoder writes for random bytes: canonical unpadded base64url (no length of the form
+/// 4k+1, zero trailing bits) of at least 40 bytes (nonce and tag), with upper- and lowercase
+/// letters and at least 20 distinct characters (a random payload lacks either with odds below
+/// 10^-12). So `vseal:` or `vseal:v1:k1:` in front of a plaintext secret (`sk-or-v1-<hex>`, a
+/// hex or lowercase token) does not hide it from a scan.
 fn is_vseal(rest: &str) -> bool {
     let mut parts = rest.splitn(3, ':');
     let (Some(version), Some(field), Some(payload)) = (parts.next(), parts.next(), parts.next())
@@ -73,23 +76,74 @@ fn is_vseal(rest: &str) -> bool {
         return false;
     };
     let url = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+    let field_ok = if let Some(params) = field.strip_prefix("argon2id.") {
+        field.len() <= 128 && params.bytes().all(|b| url(b) || b == b'.')
+    } else {
+        (1..=32).contains(&field.len()) && field.bytes().all(url)
+    };
     version.len() >= 2
         && version.starts_with('v')
         && version[1..].bytes().all(|b| b.is_ascii_digit())
-        && (1..=128).contains(&field.len())
-        && field.bytes().all(|b| url(b) || b == b'.')
-        && payload.len() >= 53
-        && payload.bytes().all(url)
+        && field_ok
+        && is_random_base64url(payload, 40)
+}
+
+/// Whether `payload` is canonical unpadded base64url of at least `min` bytes that looks like an
+/// encoder's output for random bytes (see [`is_vseal`]).
+fn is_random_base64url(payload: &str, min: usize) -> bool {
+    let value = |b: u8| -> Option<u8> {
+        Some(match b {
+            b'A'..=b'Z' => b - b'A',
+            b'a'..=b'z' => b - b'a' + 26,
+            b'0'..=b'9' => b - b'0' + 52,
+            b'-' => 62,
+            b'_' => 63,
+            _ => return None,
+        })
+    };
+    let bytes = payload.as_bytes();
+    let Some(last) = bytes.last().and_then(|b| value(*b)) else {
+        return false;
+    };
+    let canonical_tail = match bytes.len() % 4 {
+        0 => true,
+        1 => false,
+        2 => last & 0x0f == 0,
+        _ => last & 0x03 == 0,
+    };
+    let mut seen = [false; 64];
+    for b in bytes {
+        match value(*b) {
+            Some(v) => seen[v as usize] = true,
+            None => return false,
+        }
+    }
+    canonical_tail
+        && bytes.len() * 3 / 4 >= min
+        && seen[..26].iter().any(|s| *s)
+        && seen[26..52].iter().any(|s| *s)
+        && seen.iter().filter(|s| **s).count() >= 20
 }
 
 #[cfg(test)]
 mod tests {
     use super::{sealed, Sealed};
 
+    /// `n` characters of random-looking base64url after `first` (a fixed pseudo-random walk
+    /// over the whole alphabet), with a canonical tail.
     fn b64url(n: usize, first: &str) -> String {
+        const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
         let mut s = first.to_owned();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
         while s.len() < n {
-            s.push(if s.len().is_multiple_of(3) { 'q' } else { '9' });
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            s.push(A[(x % 64) as usize] as char);
+        }
+        if !n.is_multiple_of(4) {
+            s.pop();
+            s.push('A');
         }
         s
     }
@@ -131,6 +185,13 @@ mod tests {
             &format!("vseal:v1:k1:{} and more", b64url(20, "A")),
             &format!("vseal:{}", b64url(60, "sk-")),
             &format!("vseal:v1:k1:{}", b64url(40, "A")),
+            // Plaintext secrets dressed as sealed values.
+            &format!("vseal:v1:k1:sk-or-v1-{}", "0123456789abcdef".repeat(4)),
+            &format!("vseal:v1:k1:sk-or-v1-{}a", "0123456789abcdef".repeat(4)),
+            &format!("vseal:v1:k1:{}", "deadbeef".repeat(8)),
+            &format!("vseal:v1:k1:{}", "abcdefghijklmnopqrstuvwxyz".repeat(3)),
+            &format!("vseal:v1:k1:{}B", &b64url(58, "A")[..57]),
+            &format!("vseal:v1:{}:{}", "k".repeat(33), b64url(60, "A")),
         ] {
             assert_eq!(sealed(plain), None, "{plain}");
         }

@@ -3,6 +3,7 @@
 //! it reads it (after its `--env-file`s), so an unset variable of one command never breaks
 //! another; no error ever quotes a value.
 
+use crate::origin::Origin;
 use serde::de::DeserializeOwned;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -59,6 +60,25 @@ pub enum ConfigError {
         /// The variable's name.
         var: String,
     },
+}
+
+impl ConfigError {
+    /// Where the problem is: the file's key and line, when the error names one.
+    pub fn origin(&self) -> Option<Origin> {
+        match self {
+            ConfigError::Key {
+                path, line, key, ..
+            }
+            | ConfigError::UnsetVariable {
+                path, line, key, ..
+            } => Some(Origin::ConfigKey {
+                path: path.clone(),
+                line: Some(*line).filter(|l| *l > 0),
+                key: key.clone(),
+            }),
+            ConfigError::Io { .. } | ConfigError::Syntax { .. } => None,
+        }
+    }
 }
 
 /// A `vigil.toml` section a library owns: its typed form (`deny_unknown_fields`) and its table
@@ -317,11 +337,11 @@ impl Config {
         match v {
             toml::Value::String(s) => {
                 if let Some(new) =
-                    expand_with(s, lookup).map_err(|var| ConfigError::UnsetVariable {
+                    expand_with(s, lookup).map_err(|unset| ConfigError::UnsetVariable {
                         path: self.path.clone(),
                         line: self.line_of_key(key),
                         key: key.to_owned(),
-                        var,
+                        var: unset.name,
                     })?
                 {
                     *s = new;
@@ -350,9 +370,17 @@ fn read(path: &Path) -> Result<String, ConfigError> {
     })
 }
 
+/// A `${NAME}` whose variable is not set.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("environment variable {name} is not set")]
+pub struct UnsetVariable {
+    /// The variable's name.
+    pub name: String,
+}
+
 /// Replaces `${NAME}` with the environment variable's value. `\${` stays literal. Returns
-/// `Ok(None)` when nothing was replaced, `Err(name)` for an unset variable.
-pub fn expand_env(s: &str) -> Result<Option<String>, String> {
+/// `Ok(None)` when nothing was replaced.
+pub fn expand_env(s: &str) -> Result<Option<String>, UnsetVariable> {
     expand_with(s, &|var| std::env::var(var).ok())
 }
 
@@ -360,7 +388,7 @@ pub fn expand_env(s: &str) -> Result<Option<String>, String> {
 pub fn expand_with(
     s: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, UnsetVariable> {
     if !s.contains("${") {
         return Ok(None);
     }
@@ -375,7 +403,7 @@ pub fn expand_with(
         match name {
             Some(n) if !escaped && is_var_name(n) => {
                 out.push_str(&rest[..pos]);
-                let val = lookup(n).ok_or_else(|| n.to_owned())?;
+                let val = lookup(n).ok_or_else(|| UnsetVariable { name: n.to_owned() })?;
                 out.push_str(&val);
                 rest = &after[n.len() + 1..];
                 changed = true;

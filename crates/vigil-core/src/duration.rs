@@ -4,14 +4,18 @@
 use serde::{Deserialize, Deserializer};
 use std::time::Duration;
 
+/// Why a text is not a duration (humantime's reason; the text itself is not repeated).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("not a duration ({0}); write e.g. 900, 15m, 1d")]
+pub struct DurationError(#[from] humantime::DurationError);
+
 /// Parses `900`, `15m`, `1d`, `2h 30m` (humantime syntax); a bare number means seconds.
-pub fn parse(text: &str) -> Result<Duration, String> {
+pub fn parse(text: &str) -> Result<Duration, DurationError> {
     let t = text.trim();
     if let Ok(secs) = t.parse::<u64>() {
         return Ok(Duration::from_secs(secs));
     }
-    humantime::parse_duration(t)
-        .map_err(|e| format!("not a duration ({e}); write e.g. 900, 15m, 1d"))
+    Ok(humantime::parse_duration(t)?)
 }
 
 /// Serde adapter for a duration written as a number of seconds or a humantime string.
@@ -43,6 +47,9 @@ mod tests {
         assert_eq!(parse("15m").unwrap(), Duration::from_secs(900));
         assert_eq!(parse("1d").unwrap(), Duration::from_secs(86400));
         assert_eq!(parse("2h 30m").unwrap(), Duration::from_secs(9000));
-        assert!(parse("soon").unwrap_err().contains("not a duration"));
+        assert!(parse("soon")
+            .unwrap_err()
+            .to_string()
+            .starts_with("not a duration"));
     }
 }

@@ -1,9 +1,10 @@
 //! Vigil's shared ground: secrets as types, log redaction, one `vigil.toml`, one exit-code contract.
 //!
-//! Every other Vigil crate depends on this one and on nothing else of Vigil's, so that the rules
-//! every part must keep (a secret never reaches a log, an error names its file, line and key) are
-//! written once.
+//! This crate depends on no other Vigil crate, and every other one depends on it, so that the
+//! rules every part must keep (a secret never reaches a log, an error names where its value was
+//! written: [`Origin`]) are written once.
 
+pub mod chain;
 pub mod ciphertext;
 pub mod config;
 pub mod duration;
@@ -18,5 +19,5 @@ pub mod strength;
 
 pub use config::{Config, ConfigError, Section};
 pub use exit::ExitStatus;
-pub use origin::Origin;
+pub use origin::{Located, Origin};
 pub use secret::Secret;

@@ -61,6 +61,25 @@ impl fmt::Display for Origin {
     }
 }
 
+/// An error and where the value that caused it was written: `{origin}: {error}` (ripgrep's
+/// `WithPath`/`WithLineNumber` wrappers, for any cause). The cause is shown in the message
+/// rather than chained, so a `{:#}` chain says it once.
+#[derive(Debug, thiserror::Error)]
+#[error("{origin}: {error}")]
+pub struct Located<E: std::error::Error> {
+    /// Where.
+    pub origin: Origin,
+    /// What.
+    pub error: E,
+}
+
+impl<E: std::error::Error> Located<E> {
+    /// Wraps `error` with `origin`.
+    pub fn new(origin: Origin, error: E) -> Self {
+        Located { origin, error }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,6 +99,14 @@ mod tests {
             key: None,
         };
         assert_eq!(file.to_string(), ".env.prod:2");
+        let size = Located::new(
+            Origin::Flag("--max-file-size".into()),
+            crate::size::SizeError::NotASize("lots".into()),
+        );
+        assert_eq!(
+            size.to_string(),
+            "--max-file-size: `lots` is not a size (examples: 10MiB, 500KB, 4096)"
+        );
         let var = Origin::EnvVar("MCP_JWT_SECRET".into());
         let line = format!("{var}: the secret is empty");
         assert_eq!(crate::redact::redact(&line), line, "never masked");

@@ -1,13 +1,31 @@
-//! `Secret<T>`: a value that prints, debugs and serializes only in redacted form, and is zeroized
-//! on drop.
+//! `Secret<T>`: a value that prints, debugs and serializes only in redacted form, is zeroized on
+//! drop, and compares only in constant time.
 
 use std::fmt;
+use subtle::ConstantTimeEq as _;
 use zeroize::Zeroize;
 
 /// A secret value. `Debug`, `Display` and `Serialize` show only [`mask`] of it; the only way to
 /// the real bytes is [`Secret::expose_secret`], whose every use should say why in a comment.
-#[derive(Clone, Default, PartialEq, Eq)]
+///
+/// There is no `PartialEq`: `==` on the bytes returns at the first difference, which tells an
+/// attacker who can time it how much of a guess was right. [`Secret::ct_eq`] compares in time
+/// that depends only on the lengths (`subtle`).
+#[derive(Clone, Default)]
 pub struct Secret<T: Zeroize>(T);
+
+impl<T: Zeroize + AsRef<[u8]>> Secret<T> {
+    /// Whether two secrets hold the same bytes, in constant time for equal lengths (a length
+    /// difference is not hidden).
+    pub fn ct_eq(&self, other: &Self) -> bool {
+        self.ct_eq_bytes(other.0.as_ref())
+    }
+
+    /// Whether this secret's bytes equal `candidate`, in constant time for equal lengths.
+    pub fn ct_eq_bytes(&self, candidate: &[u8]) -> bool {
+        self.0.as_ref().ct_eq(candidate).into()
+    }
+}
 
 impl<T: Zeroize> Secret<T> {
     /// Wraps a value.
@@ -129,6 +147,16 @@ mod tests {
             assert!(shown.contains("corr…0042"), "{shown}");
         }
         assert_eq!(s.expose_secret(), raw);
+    }
+
+    #[test]
+    fn comparison_is_by_content() {
+        let a = Secret::from("correct-horse-battery-staple");
+        assert!(a.ct_eq(&Secret::from("correct-horse-battery-staple")));
+        assert!(!a.ct_eq(&Secret::from("correct-horse-battery-stapl3")));
+        assert!(!a.ct_eq(&Secret::from("correct")));
+        assert!(a.ct_eq_bytes(b"correct-horse-battery-staple"));
+        assert!(Secret::new(vec![1u8, 2, 3]).ct_eq(&Secret::new(vec![1, 2, 3])));
     }
 
     proptest::proptest! {

@@ -79,6 +79,102 @@ pub fn estimate_bits(value: &str) -> f64 {
     chars.len() as f64 * alphabet.min(2.0 * shannon)
 }
 
+/// Words people build chosen passwords from, besides [`KNOWN_DEFAULTS`] (compared after
+/// lowercasing and undoing common letter-for-digit swaps, see [`estimate_chosen_bits`]).
+const COMMON_WORDS: &[&str] = &[
+    "password",
+    "passwd",
+    "passphrase",
+    "welcome",
+    "iloveyou",
+    "monkey",
+    "dragon",
+    "sunshine",
+    "football",
+    "baseball",
+    "master",
+    "trustno",
+    "letmein",
+    "qwerty",
+    "azerty",
+    "asdf",
+    "zxcv",
+    "hello",
+    "login",
+    "admin",
+    "secret",
+    "changeme",
+    "default",
+    "abc123",
+];
+
+/// A conservative estimate, in bits, of a secret a person chose (a passphrase, a master secret):
+/// [`estimate_bits`] of what is left once every known default and common password word inside
+/// it (`Password123!` holds `password`, `P@ssw0rd` too: case and the swaps `0→o 1→i 3→e 4→a 5→s
+/// 7→t @→a $→s` are undone to find them) and every run of four or more consecutive characters
+/// (`1234`, `abcd`, `9876`) is removed. `password1234` and `Password123!` score what `1234` and
+/// `123!` score; `correct horse battery staple 42` keeps its length.
+pub fn estimate_chosen_bits(value: &str) -> f64 {
+    let chars: Vec<char> = value.chars().collect();
+    let norm: Vec<char> = chars
+        .iter()
+        .map(|c| match c.to_ascii_lowercase() {
+            '0' => 'o',
+            '1' => 'i',
+            '3' => 'e',
+            '4' => 'a',
+            '5' => 's',
+            '7' => 't',
+            '@' => 'a',
+            '$' => 's',
+            l => l,
+        })
+        .collect();
+    let lower: Vec<char> = chars.iter().map(|c| c.to_ascii_lowercase()).collect();
+    let mut drop = vec![false; chars.len()];
+    let words = KNOWN_DEFAULTS
+        .iter()
+        .chain(COMMON_WORDS)
+        .filter(|w| w.chars().count() >= 4);
+    for w in words {
+        let w: Vec<char> = w.chars().collect();
+        for text in [&norm, &lower] {
+            for start in 0..text.len().saturating_sub(w.len() - 1) {
+                if text[start..start + w.len()] == w[..] {
+                    drop[start..start + w.len()]
+                        .iter_mut()
+                        .for_each(|d| *d = true);
+                }
+            }
+        }
+    }
+    // Runs of consecutive characters, ascending or descending (`1234`, `abcd`, `4321`).
+    let mut start = 0;
+    while start < chars.len() {
+        let mut end = start + 1;
+        let step = chars
+            .get(start + 1)
+            .map(|n| *n as i64 - chars[start] as i64)
+            .filter(|d| d.abs() == 1);
+        if let Some(step) = step {
+            while end < chars.len() && chars[end] as i64 - chars[end - 1] as i64 == step {
+                end += 1;
+            }
+        }
+        if end - start >= 4 {
+            drop[start..end].iter_mut().for_each(|d| *d = true);
+        }
+        start = end.max(start + 1);
+    }
+    let rest: String = chars
+        .iter()
+        .zip(&drop)
+        .filter(|(_, d)| !**d)
+        .map(|(c, _)| *c)
+        .collect();
+    estimate_bits(&rest)
+}
+
 /// Padded base64 (standard or URL-safe alphabet, one or two `=` at the end, length a multiple of
 /// four): text an encoder wrote.
 fn is_padded_base64(v: &str) -> bool {
@@ -212,6 +308,37 @@ mod tests {
         assert!(estimate_bits(&"abc".repeat(20)) < 64.0);
         assert!(estimate_bits("your-strong-secret-here") < 128.0);
         assert_eq!(estimate_bits(""), 0.0);
+    }
+
+    #[test]
+    fn chosen_secrets_lose_their_dictionary_words_and_sequences() {
+        for weak in [
+            "password1234",
+            "Password123!",
+            "P@ssw0rd2024",
+            "qwertyuiop12",
+            "abcdefghijklmnop",
+            "changeme-changeme",
+            "letmein!letmein!",
+        ] {
+            assert!(
+                estimate_chosen_bits(weak) < 64.0,
+                "{weak}: {}",
+                estimate_chosen_bits(weak)
+            );
+        }
+        for strong in [
+            "correct horse battery staple 42",
+            "Tr0ub4dor&3-vX9q",
+            "gD8#kq2!Lm9zR4pw",
+        ] {
+            assert!(
+                estimate_chosen_bits(strong) >= 64.0,
+                "{strong}: {}",
+                estimate_chosen_bits(strong)
+            );
+        }
+        assert_eq!(estimate_chosen_bits(""), 0.0);
     }
 
     #[test]

@@ -10,7 +10,15 @@ use std::path::{Path, PathBuf};
 use syn::visit::Visit;
 
 /// The crates held to the rule (add each crate once its public API is clean).
-const CRATES: &[&str] = &["vigil-env", "vigil-gateway", "vigil-token"];
+const CRATES: &[&str] = &[
+    "vigil-core",
+    "vigil-report",
+    "vigil-scan",
+    "vigil-env",
+    "vigil-gateway",
+    "vigil-token",
+    "vigil-memory",
+];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap().flatten() {

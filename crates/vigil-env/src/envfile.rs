@@ -21,8 +21,16 @@ pub enum EnvFileError {
         error: std::io::Error,
     },
     /// The file is not UTF-8 text, or holds a NUL byte (binary or encrypted).
-    #[error("{}: not UTF-8 text (binary or encrypted); decrypt it first", path.display())]
+    #[error("{}{}: not UTF-8 text (binary or encrypted; a NUL byte or an invalid one on this line); decrypt it first", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
     NotText {
+        /// The file, as named.
+        path: PathBuf,
+        /// The 1-based line of the first NUL or invalid byte.
+        line: Option<usize>,
+    },
+    /// The file is larger than any env file ([`MAX_BYTES`]): a device, a log, or an attack.
+    #[error("{}: larger than {} bytes, too large for an env file; refused", path.display(), MAX_BYTES)]
+    TooLarge {
         /// The file, as named.
         path: PathBuf,
     },
@@ -40,7 +48,8 @@ impl EnvFileError {
     /// The file (and line) the error is about.
     pub fn origin(&self) -> Origin {
         let (path, line) = match self {
-            EnvFileError::Read { path, .. } | EnvFileError::NotText { path } => (path, None),
+            EnvFileError::Read { path, .. } | EnvFileError::TooLarge { path } => (path, None),
+            EnvFileError::NotText { path, line } => (path, *line),
             EnvFileError::Parse { path, error } => (path, Some(error.line)),
         };
         Origin::EnvFile {
@@ -54,11 +63,16 @@ impl EnvFileError {
     pub fn path(&self) -> &Path {
         match self {
             EnvFileError::Read { path, .. }
-            | EnvFileError::NotText { path }
+            | EnvFileError::NotText { path, .. }
+            | EnvFileError::TooLarge { path }
             | EnvFileError::Parse { path, .. } => path,
         }
     }
 }
+
+/// The largest env file read, in bytes: more is refused after reading at most one byte past it,
+/// so a link to `/dev/zero` or a huge file costs nothing.
+pub const MAX_BYTES: u64 = 8 * 1024 * 1024;
 
 /// Reads and parses the env file at `path`; errors name `path` as given.
 pub fn load(path: &Path) -> Result<Document, EnvFileError> {
@@ -68,16 +82,38 @@ pub fn load(path: &Path) -> Result<Document, EnvFileError> {
 /// Reads and parses the env file at `base.join(path)`; errors name `path` (relative to the
 /// project root, say) as given.
 pub fn load_in(base: &Path, path: &Path) -> Result<Document, EnvFileError> {
-    let bytes = std::fs::read(base.join(path)).map_err(|error| EnvFileError::Read {
+    use std::io::Read as _;
+    let read = |error| EnvFileError::Read {
         path: path.to_path_buf(),
         error,
-    })?;
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(base.join(path))
+        .map_err(read)?
+        .take(MAX_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read)?;
+    if bytes.len() as u64 > MAX_BYTES {
+        return Err(EnvFileError::TooLarge {
+            path: path.to_path_buf(),
+        });
+    }
     let text = match String::from_utf8(bytes) {
         Ok(t) if !t.contains('\0') => t,
-        _ => {
+        Ok(t) => {
+            let at = t.find('\0').unwrap_or(0);
             return Err(EnvFileError::NotText {
                 path: path.to_path_buf(),
-            })
+                line: Some(1 + t[..at].matches('\n').count()),
+            });
+        }
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let b = e.as_bytes();
+            return Err(EnvFileError::NotText {
+                path: path.to_path_buf(),
+                line: Some(1 + b[..at].iter().filter(|c| **c == b'\n').count()),
+            });
         }
     };
     Document::parse(&text).map_err(|error| EnvFileError::Parse {
@@ -161,10 +197,17 @@ mod tests {
                 key: None
             }
         );
-        std::fs::write(dir.join("bin.env"), b"A=\0\n").unwrap();
+        std::fs::write(dir.join("bin.env"), b"A=1\nB=x\0y\n").unwrap();
+        let e = load_in(&dir, Path::new("bin.env")).unwrap_err();
+        assert!(matches!(e, EnvFileError::NotText { line: Some(2), .. }));
+        assert!(
+            e.to_string().starts_with("bin.env:2: not UTF-8 text"),
+            "{e}"
+        );
+        std::os::unix::fs::symlink("/dev/zero", dir.join("zero.env")).unwrap();
         assert!(matches!(
-            load(&dir.join("bin.env")),
-            Err(EnvFileError::NotText { .. })
+            load(&dir.join("zero.env")),
+            Err(EnvFileError::TooLarge { .. })
         ));
         let a = dir.join("a.env");
         std::fs::write(&a, "PATH=from-a\nX=1\nX=2\n").unwrap();

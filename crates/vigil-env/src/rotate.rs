@@ -190,21 +190,54 @@ fn new_values(
 }
 
 /// Whether a value in a template is already a placeholder: empty, `change-me`-like, `<…>`,
-/// `${…}`, `your-…`, `xxx…`.
+/// `${…}`, `your-…`, `xxx…`. A marker word (`xxx`, `change`, `replace`, `example`,
+/// `placeholder`, `your…`, `…here`) only makes a placeholder when what is left around it is not
+/// itself secret-strength: a random value that happens to contain `XXX` is a secret, and a
+/// security tool that read it as a placeholder would leave it unrotated (fail open).
 pub fn is_placeholder(v: &str, placeholder: &str) -> bool {
     let l = v.trim().to_ascii_lowercase();
-    l.is_empty()
+    if l.is_empty()
         || l == placeholder.to_ascii_lowercase()
         || vigil_core::strength::is_known_default(&l)
         || (l.starts_with('<') && l.ends_with('>'))
         || l.starts_with("${")
-        || l.starts_with("your")
+    {
+        return true;
+    }
+    let marked = l.starts_with("your")
         || l.contains("xxx")
         || l.contains("change")
         || l.contains("replace")
         || l.contains("example")
         || l.contains("placeholder")
-        || l.ends_with("here")
+        || l.ends_with("here");
+    if !marked {
+        return false;
+    }
+    let mut rest = l.clone();
+    for word in [
+        "placeholder",
+        "example",
+        "replace",
+        "change",
+        "your",
+        "here",
+        "with",
+        "token",
+        "secret",
+        "password",
+        "value",
+        "insert",
+        "enter",
+        "key",
+        "api",
+        "the",
+        "put",
+    ] {
+        rest = rest.replace(word, "");
+    }
+    let rest: String = rest.chars().filter(|c| *c != 'x').collect();
+    vigil_core::strength::estimate_bits(&rest) < 40.0
 }
 
 fn check_name(n: &str) -> Result<(), PlanError> {
@@ -569,5 +602,38 @@ impl crate::Project {
     /// Plans retiring dual secrets: their previous variable is emptied wherever it is set.
     pub fn plan_retire(&self, names: &[String]) -> Result<Plan, PlanError> {
         plan_retire(&self.files, names, &self.settings.section)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_placeholder;
+
+    #[test]
+    fn marker_words_make_placeholders_only_around_weak_text() {
+        for p in [
+            "",
+            "change-me",
+            "CHANGEME",
+            "replace_with_your_token",
+            "xxxxxxxxxxxxxxxx",
+            "sk-xxxxxxxxxxxxxxxxxxxx",
+            "your-api-key",
+            "put-your-key-here",
+            "example-key-123",
+            "<token>",
+            "${TOKEN}",
+        ] {
+            assert!(
+                is_placeholder(p, "change-me"),
+                "{p:?} should be a placeholder"
+            );
+        }
+        // Random values that happen to hold a marker are secrets (found by proptest).
+        let random = ["0a00AaaaaA0AaaaAAXXX", "q8Zr2LmN4vXxx7TpK9wB3sYd"];
+        for s in random {
+            let s = s.replace("Aaaaa", "kP3qZ").replace("AaaaAA", "r7WmT2");
+            assert!(!is_placeholder(&s, "change-me"), "{s:?} is a secret");
+        }
     }
 }

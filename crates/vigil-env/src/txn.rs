@@ -20,7 +20,8 @@
 //! [`recover`], run first by every `vigil env` command that may write, finishes a `committed`
 //! journal (renames what is left) and rolls back a `prepared` one (deletes the temp files; no
 //! file was touched).
-//! A file whose bytes match neither side (edited by hand since) is left alone and reported.
+//! A file whose bytes match neither side (edited by hand since) is left alone and reported with
+//! the way out (check it, then delete the journal); every other file is finished all the same.
 //!
 //! Crash tests drive this through `VIGIL_TEST_FAULT_AFTER=k` (abort the process at the k-th
 //! step) and `VIGIL_TEST_STEP_DELAY_MS` (slow each step so a real `kill -9` lands mid-way).
@@ -54,13 +55,21 @@ pub enum TxnError {
         /// ` by pid N` when known.
         by: String,
     },
-    /// A file changed between planning and committing, or during recovery matches neither side.
-    #[error("{path}: changed by something else since {when}; left as it is (the journal is kept: fix the file, then run `vigil env check`)")]
+    /// A file changed between planning and committing: nothing was written.
+    #[error("{path}: changed by something else since the plan was made; nothing was written: run the command again")]
+    Changed {
+        /// The file.
+        path: String,
+    },
+    /// During recovery, a file matches neither the old nor the new content the journal
+    /// recorded (edited by hand, or by a program that took no lock). Every other file of the
+    /// transaction is finished; this one is left as it is, and so is the journal.
+    #[error("{path}: matches neither the old nor the new content recorded by an interrupted transaction, so it was changed by something else since; left as it is. If the file is right as it is, delete {journal} (and {path}{TMP_SUFFIX} if present) to clear the transaction")]
     Conflict {
         /// The file.
         path: String,
-        /// `the plan was made` or `the interrupted rotation`.
-        when: &'static str,
+        /// The journal to delete once the file is right.
+        journal: String,
     },
     /// A file with several hard links: replacing it would leave the other names with the old
     /// content.
@@ -72,12 +81,12 @@ pub enum TxnError {
         links: u64,
     },
     /// An I/O failure, with the path.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The path.
         path: String,
-        /// Why.
-        source: std::io::Error,
+        /// Why (said in the message, not chained, so it is said once).
+        error: std::io::Error,
     },
     /// The journal cannot be read.
     #[error(
@@ -92,9 +101,9 @@ pub enum TxnError {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TxnError + '_ {
-    move |source| TxnError::Io {
+    move |error| TxnError::Io {
         path: path.display().to_string(),
-        source,
+        error,
     }
 }
 
@@ -308,9 +317,8 @@ pub fn commit(root: &Path, changes: &[Change], backup: bool) -> Result<(), TxnEr
             .map(sha256)
             .unwrap_or_else(|| ABSENT.into());
         if hash_of(&path)? != old {
-            return Err(TxnError::Conflict {
+            return Err(TxnError::Changed {
                 path: c.path.display().to_string(),
-                when: "the plan was made",
             });
         }
         if let Ok(m) = fs::metadata(&path) {
@@ -376,7 +384,7 @@ fn write_temp(path: &Path, tmp: &Path, bytes: &[u8]) -> Result<(), TxnError> {
                 std::os::unix::fs::fchown(&f, Some(m.uid()), Some(m.gid())).map_err(|e| {
                     TxnError::Io {
                         path: path.display().to_string(),
-                        source: std::io::Error::new(
+                        error: std::io::Error::new(
                             e.kind(),
                             format!(
                                 "cannot keep the file's owner {}:{} ({e}); run as that user",
@@ -447,6 +455,7 @@ fn rollback(root: &Path, journal: &Journal) {
 /// Renames what is left, fsyncs, prunes old backups, deletes the journal.
 fn finish(root: &Path, journal: &Journal) -> Result<usize, TxnError> {
     let mut dirs: Vec<PathBuf> = Vec::new();
+    let mut conflict = None;
     for e in &journal.entries {
         let now = hash_of(&e.path)?;
         if now == e.new {
@@ -455,10 +464,12 @@ fn finish(root: &Path, journal: &Journal) -> Result<usize, TxnError> {
             fs::rename(&e.tmp, &e.path).map_err(io(&e.path))?;
             step();
         } else {
-            return Err(TxnError::Conflict {
+            // The others are finished all the same; this one waits for a person.
+            conflict.get_or_insert_with(|| TxnError::Conflict {
                 path: e.path.display().to_string(),
-                when: "the interrupted rotation",
+                journal: journal_path(root).display().to_string(),
             });
+            continue;
         }
         let dir = e.path.parent().map(Path::to_path_buf).unwrap_or_default();
         if !dirs.contains(&dir) {
@@ -467,6 +478,9 @@ fn finish(root: &Path, journal: &Journal) -> Result<usize, TxnError> {
     }
     for d in &dirs {
         fsync_dir(d)?;
+    }
+    if let Some(c) = conflict {
+        return Err(c);
     }
     let backups = root.join(STATE_DIR).join(BACKUP);
     if let Ok(list) = fs::read_dir(&backups) {
@@ -522,5 +536,57 @@ pub fn recover(root: &Path) -> Result<Recovery, TxnError> {
             );
             Ok(Recovery::RolledBack(journal.entries.len()))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A journal past its commit point whose first file was changed by something else since:
+    /// recovery finishes the other file, keeps the journal, and says how to clear it.
+    #[test]
+    fn recovery_finishes_what_it_can_and_says_how_to_clear_a_conflict() {
+        let dir = std::env::temp_dir().join(format!("vigil-txn-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join(STATE_DIR)).unwrap();
+        let (a, b) = (dir.join(".env.a"), dir.join(".env.b"));
+        fs::write(&a, "A=edited-by-hand\n").unwrap();
+        fs::write(&b, "B=old\n").unwrap();
+        fs::write(tmp_path(&b), "B=new\n").unwrap();
+        let j = Journal {
+            version: 1,
+            state: Phase::Committed,
+            backup: None,
+            entries: vec![
+                Entry {
+                    path: a.clone(),
+                    tmp: tmp_path(&a),
+                    old: sha256(b"A=old\n"),
+                    new: sha256(b"A=new\n"),
+                },
+                Entry {
+                    path: b.clone(),
+                    tmp: tmp_path(&b),
+                    old: sha256(b"B=old\n"),
+                    new: sha256(b"B=new\n"),
+                },
+            ],
+        };
+        write_journal(&dir, &j).unwrap();
+        let e = recover(&dir).unwrap_err().to_string();
+        let journal = journal_path(&dir).display().to_string();
+        assert!(
+            e.starts_with(&format!("{}: matches neither", a.display()))
+                && e.contains(&format!("delete {journal}")),
+            "{e}"
+        );
+        assert_eq!(fs::read_to_string(&b).unwrap(), "B=new\n");
+        assert_eq!(fs::read_to_string(&a).unwrap(), "A=edited-by-hand\n");
+        assert!(pending(&dir));
+        // Following the advice clears it.
+        fs::remove_file(journal_path(&dir)).unwrap();
+        assert_eq!(recover(&dir).unwrap(), Recovery::Nothing);
+        fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -16,19 +16,89 @@ use crate::finding::{content_hash, Finding};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The baseline format this version writes.
 pub const FORMAT: u32 = 2;
 
-/// A baseline or ignore file that could not be used.
+/// A baseline or ignore file that could not be used, naming the file (and the entry).
 #[derive(Debug, thiserror::Error)]
-#[error("{path}: {message}")]
-pub struct BaselineError {
-    /// The file.
-    pub path: String,
-    /// What is wrong.
-    pub message: String,
+pub enum BaselineError {
+    /// The file could not be read.
+    #[error("{}: cannot read: {error}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// Not JSON.
+    #[error("{}: line {line}: not JSON: {message}", path.display())]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// What the parser said.
+        message: String,
+    },
+    /// A baseline of a later format.
+    #[error("{}: baseline format {found} is newer than this Vigil reads ({FORMAT})", path.display())]
+    Newer {
+        /// The file.
+        path: PathBuf,
+        /// Its format number.
+        found: u64,
+    },
+    /// A JSON object that is not a baseline, or a baseline that does not parse.
+    #[error("{}: not a baseline ({problem})", path.display())]
+    NotABaseline {
+        /// The file.
+        path: PathBuf,
+        /// What is missing.
+        problem: String,
+    },
+    /// JSON that is neither a baseline object nor a report array.
+    #[error("{}: expected a baseline (a JSON object) or a JSON report", path.display())]
+    Shape {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A report entry with nothing that identifies its secret.
+    #[error("{}: finding [{index}] has neither `hash` nor gitleaks's `RuleID`, `File` and `Secret`; a baseline matches the secret itself, never a file and line alone", path.display())]
+    Unmatchable {
+        /// The file.
+        path: PathBuf,
+        /// 0-based index of the entry.
+        index: usize,
+    },
+    /// A gitleaks report entry whose secret is redacted.
+    #[error("{}: finding [{index}]: the secret is redacted (gitleaks --redact), so it cannot be matched by content; a baseline never matches a file and line alone. Write one with `vigil scan --baseline-write`", path.display())]
+    Redacted {
+        /// The file.
+        path: PathBuf,
+        /// 0-based index of the entry.
+        index: usize,
+    },
+    /// The baseline could not be written.
+    #[error("{}: cannot write baseline: {error}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        error: std::io::Error,
+    },
+}
+
+/// Something about a baseline that works but should be fixed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BaselineWarning {
+    /// Vigil's first format: unsalted content hashes.
+    #[error("{}: an old baseline with unsalted hashes (a weak secret's could be guessed offline); rewrite it with `vigil scan --baseline-write {}`", path.display(), path.display())]
+    Unsalted {
+        /// The file.
+        path: PathBuf,
+    },
 }
 
 /// Findings known from a baseline, matched by their content.
@@ -70,30 +140,38 @@ struct Entry {
 
 impl Baseline {
     /// Reads a baseline. Returns it and the warnings to show (an old, unsalted format).
-    pub fn load(path: &Path) -> Result<(Self, Vec<String>), BaselineError> {
-        let shown = path.display().to_string();
-        let err = |m: String| BaselineError {
-            path: shown.clone(),
-            message: m,
-        };
-        let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
-        let v: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| err(format!("line {}: not JSON: {e}", e.line())))?;
+    pub fn load(path: &Path) -> Result<(Self, Vec<BaselineWarning>), BaselineError> {
+        let at = || path.to_owned();
+        let text = std::fs::read_to_string(path)
+            .map_err(|error| BaselineError::Read { path: at(), error })?;
+        let v: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| BaselineError::Syntax {
+                path: at(),
+                line: e.line(),
+                message: e.to_string(),
+            })?;
         if v.is_object() {
             let version = v.get("vigil_baseline").and_then(|n| n.as_u64());
             match version {
                 Some(2) => {}
-                Some(n) => {
-                    return Err(err(format!(
-                        "baseline format {n} is newer than this Vigil reads ({FORMAT})"
-                    )))
+                Some(found) => return Err(BaselineError::Newer { path: at(), found }),
+                None => {
+                    return Err(BaselineError::NotABaseline {
+                        path: at(),
+                        problem: "no `vigil_baseline`".into(),
+                    })
                 }
-                None => return Err(err("not a baseline (no `vigil_baseline`)".into())),
             }
-            let file: File = serde_json::from_value(v)
-                .map_err(|e| err(format!("not a baseline of format {FORMAT}: {e}")))?;
+            let file: File =
+                serde_json::from_value(v).map_err(|e| BaselineError::NotABaseline {
+                    path: at(),
+                    problem: format!("format {FORMAT}: {e}"),
+                })?;
             if file.salt.len() < 32 {
-                return Err(err("the salt is missing or too short".into()));
+                return Err(BaselineError::NotABaseline {
+                    path: at(),
+                    problem: "the salt is missing or too short".into(),
+                });
             }
             let salted = file.findings.into_iter().map(|e| e.hash).collect();
             return Ok((
@@ -107,10 +185,10 @@ impl Baseline {
         }
         let arr = v
             .as_array()
-            .ok_or_else(|| err("expected a baseline (a JSON object) or a JSON report".into()))?;
+            .ok_or_else(|| BaselineError::Shape { path: at() })?;
         let mut base = Baseline::default();
         let mut old_vigil = false;
-        for (i, f) in arr.iter().enumerate() {
+        for (index, f) in arr.iter().enumerate() {
             let s = |k: &str| f.get(k).and_then(|x| x.as_str());
             if let Some(h) = s("hash") {
                 base.unsalted.insert(h.to_owned());
@@ -118,26 +196,18 @@ impl Baseline {
                 continue;
             }
             let (Some(rule), Some(file)) = (s("RuleID"), s("File")) else {
-                return Err(err(format!(
-                    "finding [{i}] has neither `hash` nor gitleaks's `RuleID`, `File` and `Secret`; a baseline matches the secret itself, never a file and line alone"
-                )));
+                return Err(BaselineError::Unmatchable { path: at(), index });
             };
             match s("Secret") {
                 Some(secret) if !is_redacted(secret) => {
                     base.unsalted.insert(content_hash(rule, file, secret));
                 }
-                _ => {
-                    return Err(err(format!(
-                        "finding [{i}]: the secret is redacted (gitleaks --redact), so it cannot be matched by content; a baseline never matches a file and line alone. Write one with `vigil scan --baseline-write`"
-                    )))
-                }
+                _ => return Err(BaselineError::Redacted { path: at(), index }),
             }
         }
         let mut warnings = Vec::new();
         if old_vigil {
-            warnings.push(format!(
-                "{shown}: an old baseline with unsalted hashes (a weak secret's could be guessed offline); rewrite it with `vigil scan --baseline-write {shown}`"
-            ));
+            warnings.push(BaselineWarning::Unsalted { path: at() });
         }
         Ok((base, warnings))
     }
@@ -190,6 +260,20 @@ impl Baseline {
             _ => None,
         }
     }
+
+    /// Records `findings` as the baseline at `path`, atomically. Rewriting a baseline keeps its
+    /// salt, so its diff shows only what changed; a new one gets a fresh salt.
+    pub fn write(path: &Path, findings: &[Finding]) -> Result<(), BaselineError> {
+        let write_err = |error| BaselineError::Write {
+            path: path.to_owned(),
+            error,
+        };
+        let salt = match Self::salt_of(path) {
+            Some(s) => s,
+            None => Self::new_salt().map_err(write_err)?,
+        };
+        vigil_core::fsx::atomic_write(path, &Self::render(findings, &salt)).map_err(write_err)
+    }
 }
 
 /// gitleaks writes `REDACTED` (`--redact`) or a prefix and `...` (`--redact=N`).
@@ -222,9 +306,9 @@ impl Known {
     /// Reads a `.gitleaksignore`: fingerprints (`file:rule:line`, or `commit:file:rule:line`),
     /// or content hashes; `#` comments and blank lines are skipped.
     pub fn load_ignore_file(&mut self, path: &Path) -> Result<(), BaselineError> {
-        let text = std::fs::read_to_string(path).map_err(|e| BaselineError {
-            path: path.display().to_string(),
-            message: format!("cannot read: {e}"),
+        let text = std::fs::read_to_string(path).map_err(|error| BaselineError::Read {
+            path: path.to_owned(),
+            error,
         })?;
         for line in text
             .lines()

@@ -51,19 +51,25 @@ impl Default for ScanExtend {
     }
 }
 
-pub use vigil_core::size::{parse as parse_size, SizeValue};
+pub use vigil_core::size::SizeValue;
+
+/// `[scan]` is the scan crate's table of `vigil.toml`.
+impl vigil_core::Section for ScanSection {
+    const NAME: &'static str = "scan";
+}
 
 impl ScanSection {
     /// Reads `[scan]` of a `vigil.toml` (`${VAR}` from the environment, outside rules and
     /// allowlists), accepting gitleaks's keys in any letter case inside rules and allowlists and
     /// refusing unknown keys everywhere, with file, line and key. No section: the defaults.
     pub fn load(cfg: &vigil_core::Config) -> Result<Self, vigil_core::config::ConfigError> {
-        let Some(mut v) = cfg.section_value("scan", &|n| std::env::var(n).ok())? else {
+        use vigil_core::Section as _;
+        let Some(mut v) = cfg.section_value(Self::NAME, &|n| std::env::var(n).ok())? else {
             return Ok(Self::default());
         };
         crate::rule::gitleaks_keys(&mut v)
-            .map_err(|k| cfg.key_error(&format!("scan.{k}"), crate::rule::TWICE))?;
-        cfg.deserialize(v, "scan")
+            .map_err(|e| cfg.key_error(&format!("scan.{}", e.key), crate::rule::TWICE))?;
+        cfg.deserialize(v, Self::NAME)
     }
 
     /// The rule configuration this section describes. Built-in rules stay on unless the section

@@ -71,8 +71,25 @@ fn template_end(rest: &str) -> Option<usize> {
     ok.then_some(close + 1)
 }
 
+/// A template that cannot be expanded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    /// `{name:N}` whose `N` is not a number.
+    #[error("bad length in {{{0}}}")]
+    Length(String),
+    /// `{name}` that names no generator or character class.
+    #[error("unknown template {{{0}}}")]
+    Unknown(String),
+    /// `{ghcrc}` without a `prefix_` before it.
+    #[error("{{ghcrc}} needs a prefix ending in _")]
+    ChecksumPrefix,
+    /// A `«` without `»`, or the other way round.
+    #[error("unbalanced « »")]
+    Unbalanced,
+}
+
 /// Expands a template. Errors name the unknown placeholder.
-pub fn expand(template: &str, gen: &mut Gen) -> Result<Example, String> {
+pub fn expand(template: &str, gen: &mut Gen) -> Result<Example, TemplateError> {
     let mut out = String::new();
     let (mut s, mut e) = (None, None);
     let mut rest = template;
@@ -90,13 +107,13 @@ pub fn expand(template: &str, gen: &mut Gen) -> Result<Example, String> {
                 Some((a, b)) => (
                     a,
                     b.parse::<usize>()
-                        .map_err(|_| format!("bad length in {{{spec}}}"))?,
+                        .map_err(|_| TemplateError::Length(spec.to_owned()))?,
                 ),
                 None => (spec, 0),
             };
             match name {
                 "ghcrc" => {
-                    let us = out.rfind('_').ok_or("{ghcrc} needs a prefix ending in _")?;
+                    let us = out.rfind('_').ok_or(TemplateError::ChecksumPrefix)?;
                     let body = &out[us + 1..];
                     let tail = &body[body.len().saturating_sub(30)..];
                     let sum = crate::validate::github_checksum(tail.as_bytes());
@@ -129,7 +146,7 @@ pub fn expand(template: &str, gen: &mut Gen) -> Result<Example, String> {
                 }
                 _ => {
                     let alpha =
-                        class(name).ok_or_else(|| format!("unknown template {{{spec}}}"))?;
+                        class(name).ok_or_else(|| TemplateError::Unknown(spec.to_owned()))?;
                     out.push_str(&gen.pick(alpha, n));
                 }
             }
@@ -143,7 +160,7 @@ pub fn expand(template: &str, gen: &mut Gen) -> Result<Example, String> {
     let secret = match (s, e) {
         (Some(a), Some(b)) => a..b,
         (None, None) => 0..out.len(),
-        _ => return Err("unbalanced « »".into()),
+        _ => return Err(TemplateError::Unbalanced),
     };
     Ok(Example { text: out, secret })
 }

@@ -18,9 +18,11 @@ use crate::Ruleset;
 use gix::bstr::ByteSlice;
 use gix::ObjectId;
 use std::collections::{BTreeSet, HashMap};
-use std::path::Path;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+use vigil_core::Origin;
 
 /// What part of history to scan.
 #[derive(Debug, Clone, Default)]
@@ -43,6 +45,94 @@ pub struct HistoryOptions {
     pub threads: usize,
 }
 
+/// What a push sends, as a pre-push hook learns it: explicit tips and what the remote already
+/// has.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PushRange {
+    /// Commits being pushed.
+    pub tips: Vec<String>,
+    /// Commits the remote has (their ancestry is not scanned).
+    pub hidden: Vec<String>,
+    /// Also hide everything reachable from remote-tracking refs.
+    pub hide_remotes: bool,
+}
+
+impl PushRange {
+    /// Reads the push from what the hook was given: pre-commit's `PRE_COMMIT_FROM_REF` and
+    /// `PRE_COMMIT_TO_REF` (through `env`), else git's pre-push input (`<local ref> <local sha>
+    /// <remote ref> <remote sha>` lines, at most 1 MiB; deletions send nothing), else HEAD minus
+    /// every remote-tracking branch. `stdin` is `None` when no input can come (a terminal).
+    pub fn from_hook(
+        env: &dyn Fn(&str) -> Option<String>,
+        stdin: Option<&mut dyn Read>,
+    ) -> Result<Self, GitError> {
+        const ZERO: &str = "0000000000000000000000000000000000000000";
+        if let (Some(from), Some(to)) = (env("PRE_COMMIT_FROM_REF"), env("PRE_COMMIT_TO_REF")) {
+            return Ok(PushRange {
+                tips: vec![to],
+                hidden: vec![from],
+                hide_remotes: false,
+            });
+        }
+        let mut input = String::new();
+        if let Some(r) = stdin {
+            r.take(1 << 20)
+                .read_to_string(&mut input)
+                .map_err(GitError::PushInput)?;
+        }
+        let mut range = PushRange {
+            hide_remotes: true,
+            ..PushRange::default()
+        };
+        for line in input.lines() {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.len() != 4 || f[1] == ZERO {
+                continue; // not a ref line, or a deletion (which sends nothing)
+            }
+            range.tips.push(f[1].to_owned());
+            if f[3] != ZERO {
+                range.hidden.push(f[3].to_owned());
+            }
+        }
+        if range.tips.is_empty() {
+            range.tips.push("HEAD".into());
+        }
+        Ok(range)
+    }
+
+    /// Narrows history options to this push.
+    pub fn apply_to(&self, opts: &mut HistoryOptions) {
+        opts.tips.extend(self.tips.iter().cloned());
+        opts.hidden.extend(self.hidden.iter().cloned());
+        opts.hide_remotes |= self.hide_remotes;
+    }
+}
+
+/// A `--since` date that is not one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{origin}: `{text}` is not a date (2026-01-31 or RFC 3339)")]
+pub struct DateError {
+    /// Where the date was given.
+    pub origin: Origin,
+    /// The text (a date, never a secret).
+    pub text: String,
+}
+
+/// Parses a date (`2026-01-31`) or an RFC 3339 time into seconds since the epoch (UTC).
+pub fn parse_since(text: &str, origin: impl FnOnce() -> Origin) -> Result<i64, DateError> {
+    let t = humantime::parse_rfc3339_weak(text)
+        .or_else(|_| humantime::parse_rfc3339_weak(&format!("{text} 00:00:00")))
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+    match t {
+        Some(d) => Ok(d.as_secs() as i64),
+        None => Err(DateError {
+            origin: origin(),
+            text: text.to_owned(),
+        }),
+    }
+}
+
 /// A commit as findings show it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CommitInfo {
@@ -61,7 +151,7 @@ pub struct CommitInfo {
 }
 
 /// Counters of a history or index scan.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GitStats {
     /// Commits walked.
     pub commits: usize,
@@ -78,43 +168,49 @@ pub struct GitStats {
 /// A repository-level failure (objects that cannot be read are warnings, not errors).
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
-    /// Not a repository.
-    #[error("{path}: not a git repository ({message})")]
+    /// Not a repository, or its index cannot be read.
+    #[error("{}: not a git repository ({message})", path.display())]
     Open {
         /// The path.
-        path: String,
+        path: PathBuf,
         /// What gix said.
         message: String,
     },
     /// A revision that does not resolve.
-    #[error("{what} `{rev}` does not name a commit ({message})")]
+    #[error("{origin} `{rev}` does not name a commit ({message})")]
     Rev {
-        /// `--branch`, `--range`…
-        what: &'static str,
+        /// Where the revision was given: `--branch`, `--range`, `--pre-push` (pre-push input).
+        origin: Origin,
         /// The revision.
         rev: String,
         /// What gix said.
         message: String,
     },
     /// The walk failed.
-    #[error("walking history: {0}")]
-    Walk(String),
+    #[error("walking history: {message}")]
+    Walk {
+        /// What gix said.
+        message: String,
+    },
+    /// The refs a pre-push hook sent could not be read.
+    #[error("reading pre-push stdin: {0}")]
+    PushInput(std::io::Error),
 }
 
 /// Opens the repository at or above `path` (bare repositories included). The path is made
 /// absolute first: gix's discovery mishandles a relative path that climbs (`../bot.git`).
 pub fn open(path: &Path) -> Result<gix::Repository, GitError> {
     let err = |message: String| GitError::Open {
-        path: path.display().to_string(),
+        path: path.to_owned(),
         message,
     };
     let absolute = std::fs::canonicalize(path).map_err(|e| err(e.to_string()))?;
     gix::discover(&absolute).map_err(|e| err(e.to_string()))
 }
 
-fn resolve(repo: &gix::Repository, what: &'static str, rev: &str) -> Result<ObjectId, GitError> {
+fn resolve(repo: &gix::Repository, what: &str, rev: &str) -> Result<ObjectId, GitError> {
     let err = |m: String| GitError::Rev {
-        what,
+        origin: Origin::Flag(what.to_owned()),
         rev: rev.to_owned(),
         message: m,
     };
@@ -414,7 +510,7 @@ pub fn scan_history(
         t
     } else if let Some(range) = &opts.range {
         let (a, b) = range.split_once("..").ok_or_else(|| GitError::Rev {
-            what: "--range",
+            origin: Origin::Flag("--range".into()),
             rev: range.clone(),
             message: "expected A..B".into(),
         })?;
@@ -439,7 +535,9 @@ pub fn scan_history(
             .rev_walk(tips.clone())
             .with_hidden(hidden.clone())
             .all()
-            .map_err(|e| GitError::Walk(e.to_string()))?;
+            .map_err(|e| GitError::Walk {
+                message: e.to_string(),
+            })?;
         for info in walk {
             match info {
                 Ok(i) => commits.push(i.id),
@@ -708,7 +806,7 @@ pub fn scan_staged(
 ) -> Result<(Vec<Finding>, GitStats), GitError> {
     let repo = open(path)?;
     let index = repo.open_index().map_err(|e| GitError::Open {
-        path: path.display().to_string(),
+        path: path.to_owned(),
         message: format!("cannot read the index: {e}"),
     })?;
     let unreadable = AtomicUsize::new(0);
@@ -774,4 +872,49 @@ pub fn scan_staged(
     }
     stats.unreadable += unreadable.load(Ordering::Relaxed);
     Ok((out, stats))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: &str = "1111111111111111111111111111111111111111";
+    const B: &str = "2222222222222222222222222222222222222222";
+    const ZERO: &str = "0000000000000000000000000000000000000000";
+
+    #[test]
+    fn push_ranges_come_from_pre_commit_then_stdin_then_head() {
+        let env = |k: &str| match k {
+            "PRE_COMMIT_FROM_REF" => Some(A.to_owned()),
+            "PRE_COMMIT_TO_REF" => Some(B.to_owned()),
+            _ => None,
+        };
+        let r = PushRange::from_hook(&env, None).unwrap();
+        assert_eq!(
+            (r.tips, r.hidden, r.hide_remotes),
+            (vec![B.to_owned()], vec![A.to_owned()], false)
+        );
+        let input = format!(
+            "refs/heads/main {B} refs/heads/main {A}\nrefs/heads/new {A} refs/heads/new {ZERO}\nrefs/heads/gone {ZERO} refs/heads/gone {B}\nnoise\n"
+        );
+        let mut stdin = input.as_bytes();
+        let r = PushRange::from_hook(&|_| None, Some(&mut stdin)).unwrap();
+        assert_eq!(r.tips, vec![B.to_owned(), A.to_owned()]);
+        assert_eq!(r.hidden, vec![A.to_owned()]);
+        assert!(r.hide_remotes);
+        let r = PushRange::from_hook(&|_| None, None).unwrap();
+        assert_eq!(r.tips, vec!["HEAD".to_owned()]);
+        assert!(r.hidden.is_empty() && r.hide_remotes);
+    }
+
+    #[test]
+    fn since_reads_dates_and_times() {
+        let flag = || Origin::Flag("--since".into());
+        assert_eq!(parse_since("2026-01-02", flag), Ok(1_767_312_000));
+        assert_eq!(parse_since("2026-01-02T12:00:00Z", flag), Ok(1_767_355_200));
+        assert_eq!(
+            parse_since("yesterday", flag).unwrap_err().to_string(),
+            "--since: `yesterday` is not a date (2026-01-31 or RFC 3339)"
+        );
+    }
 }

@@ -39,6 +39,14 @@ impl Hook {
         }
     }
 
+    /// What git is about to do when it runs the hook.
+    pub fn action(self) -> &'static str {
+        match self {
+            Hook::PreCommit => "commit",
+            Hook::PrePush => "push",
+        }
+    }
+
     /// The command the hook runs.
     pub fn command(self) -> &'static str {
         match self {

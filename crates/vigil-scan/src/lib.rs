@@ -1,6 +1,11 @@
 //! Vigil's secret detection: built-in rules kept as data, gitleaks-compatible configuration, a
 //! keyword prefilter that decides where regexes run, entropy and placeholder filters, structural
-//! checks, allowlists, parallel sources and five report formats.
+//! checks, allowlists, parallel sources, git history, baselines, hooks and purges.
+//!
+//! A scan is four calls, each a library API the binary only wires up:
+//! [`ScanSettings::resolve`] (configuration, rules, sizes) → [`scan()`] over a [`Target`] →
+//! [`Suppressions::discover`] and [`Suppressions::apply`] (ignore files, baseline) →
+//! [`report::build`], which `vigil-report` renders in any format.
 //!
 //! ```
 //! use vigil_scan::Ruleset;
@@ -28,8 +33,14 @@ pub mod purge;
 pub mod report;
 pub mod rule;
 pub mod ruleset;
+pub mod scan;
+pub mod settings;
 pub mod source;
+pub mod suppress;
 pub mod validate;
 
 pub use finding::Finding;
 pub use ruleset::Ruleset;
+pub use scan::{scan, History, ScanError, ScanOutcome, Scanned, Scope, Target};
+pub use settings::{ConfigSource, ScanFlags, ScanSettings, SettingsError};
+pub use suppress::{Suppressed, Suppressions};

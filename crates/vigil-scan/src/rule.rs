@@ -26,7 +26,7 @@ impl ConfigFile {
         cfg: &vigil_core::Config,
     ) -> Result<Self, vigil_core::config::ConfigError> {
         let mut v = cfg.root_value();
-        gitleaks_keys(&mut v).map_err(|k| cfg.key_error(&k, TWICE))?;
+        gitleaks_keys(&mut v).map_err(|e| cfg.key_error(&e.key, TWICE))?;
         cfg.deserialize(v, "")
     }
 }
@@ -34,6 +34,14 @@ impl ConfigFile {
 /// The error for a gitleaks key written twice in two letter cases.
 pub(crate) const TWICE: &str =
     "written twice in two spellings (gitleaks reads keys in any letter case)";
+
+/// A gitleaks key written twice in two letter cases (`secretGroup` and `secretgroup`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key}: {TWICE}", TWICE = TWICE)]
+pub struct SpelledTwice {
+    /// Its dotted path, relative to the value given to [`gitleaks_keys`].
+    pub key: String,
+}
 
 /// gitleaks's `[extend]`: base this configuration on the defaults or another file.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -189,8 +197,8 @@ const GITLEAKS_KEYS: &[&str] = &[
 /// `.gitleaks.toml` document or `vigil.toml`'s `[scan]`), so that every spelling gitleaks accepts
 /// is accepted, and anything else is an unknown key. A key written twice in two spellings is an
 /// error naming its dotted path (relative to `value`).
-pub fn gitleaks_keys(value: &mut toml::Value) -> Result<(), String> {
-    fn fix_table(t: &mut toml::Table, at: &str) -> Result<(), String> {
+pub fn gitleaks_keys(value: &mut toml::Value) -> Result<(), SpelledTwice> {
+    fn fix_table(t: &mut toml::Table, at: &str) -> Result<(), SpelledTwice> {
         let renames: Vec<(String, &str)> = t
             .keys()
             .filter_map(|k| {
@@ -202,7 +210,9 @@ pub fn gitleaks_keys(value: &mut toml::Value) -> Result<(), String> {
             .collect();
         for (from, to) in renames {
             if t.contains_key(to) {
-                return Err(format!("{at}{from}"));
+                return Err(SpelledTwice {
+                    key: format!("{at}{from}"),
+                });
             }
             if let Some(v) = t.remove(&from) {
                 t.insert(to.to_owned(), v);
@@ -210,8 +220,8 @@ pub fn gitleaks_keys(value: &mut toml::Value) -> Result<(), String> {
         }
         Ok(())
     }
-    fn each(v: &mut toml::Value, at: &str, nested: &[&str]) -> Result<(), String> {
-        let visit = |t: &mut toml::Table, at: String| -> Result<(), String> {
+    fn each(v: &mut toml::Value, at: &str, nested: &[&str]) -> Result<(), SpelledTwice> {
+        let visit = |t: &mut toml::Table, at: String| -> Result<(), SpelledTwice> {
             fix_table(t, &at)?;
             for n in nested {
                 if let Some(inner) = t.get_mut(*n) {

@@ -9,15 +9,78 @@ use regex::bytes::{Regex, RegexBuilder};
 use std::path::Path;
 use vigil_core::Config;
 
-/// A problem in a rule or allowlist, naming the file, line and key.
+/// A problem in a scan configuration: the file itself (unreadable, not TOML, an unknown key),
+/// or a rule or allowlist value that cannot be used, with the file, line and key it is at.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct RuleError(pub String);
+pub enum RuleError {
+    /// The file could not be read or parsed, or a key is unknown or has the wrong type.
+    #[error(transparent)]
+    Config(#[from] vigil_core::ConfigError),
+    /// A value that cannot be used, where it is written.
+    #[error("{origin}: {problem}")]
+    Invalid {
+        /// The file, line and dotted key.
+        origin: vigil_core::Origin,
+        /// What is wrong with it.
+        problem: RuleProblem,
+    },
+}
 
-impl From<vigil_core::ConfigError> for RuleError {
-    fn from(e: vigil_core::ConfigError) -> Self {
-        RuleError(e.to_string())
+impl RuleError {
+    /// Where the problem is written, when the error names a place.
+    pub fn origin(&self) -> Option<vigil_core::Origin> {
+        match self {
+            RuleError::Config(c) => c.origin(),
+            RuleError::Invalid { origin, .. } => Some(origin.clone()),
+        }
     }
+}
+
+/// What is wrong with a rule or allowlist value. Patterns are quoted (they are not secrets).
+#[derive(Debug, thiserror::Error)]
+pub enum RuleProblem {
+    /// A rule without an id.
+    #[error("rule has no id")]
+    NoId,
+    /// A rule's regex does not compile.
+    #[error("invalid regex ({rule}): {error}")]
+    RuleRegex {
+        /// The rule's id.
+        rule: String,
+        /// What the regex compiler said.
+        error: regex::Error,
+    },
+    /// A path or allowlist regex does not compile.
+    #[error("invalid regex: {0}")]
+    Regex(regex::Error),
+    /// A rule with neither `regex` nor `path`.
+    #[error("rule {rule} has neither regex nor path")]
+    NoPattern {
+        /// The rule's id.
+        rule: String,
+    },
+    /// `secretGroup` names a group the regex does not have.
+    #[error("rule {rule} has {groups} group(s), not {wanted}")]
+    SecretGroup {
+        /// The rule's id.
+        rule: String,
+        /// Groups in the regex.
+        groups: usize,
+        /// The group asked for.
+        wanted: usize,
+    },
+    /// `validate` names no known validator.
+    #[error("unknown validator (github-crc32, discord-bot, jwt)")]
+    UnknownValidator,
+    /// An allowlist `condition` other than OR and AND.
+    #[error("must be \"OR\" or \"AND\"")]
+    Condition,
+    /// An allowlist `regexTarget` other than secret, match and line.
+    #[error("must be \"secret\", \"match\" or \"line\"")]
+    RegexTarget,
+    /// `[extend] path` chains more than four files.
+    #[error("extends nest too deep (more than 4 files)")]
+    ExtendTooDeep,
 }
 
 /// What an allowlist's regexes are matched against.
@@ -156,22 +219,28 @@ pub struct Ruleset {
     pub(crate) path_only: Vec<u32>,
 }
 
-/// Where a configuration came from, for error messages: the loaded file and the key prefix of
-/// the scan configuration inside it (`scan.` in `vigil.toml`, nothing in `.gitleaks.toml`).
-pub struct Origin<'a> {
+/// Where a scan configuration was read from, for error origins: the loaded file and the key
+/// prefix of the scan configuration inside it (`scan.` in `vigil.toml`, nothing in
+/// `.gitleaks.toml`).
+pub struct ConfigRef<'a> {
     /// The loaded file.
     pub config: &'a Config,
     /// Key prefix.
     pub prefix: &'a str,
 }
 
-impl Origin<'_> {
-    fn err(&self, key: &str, msg: &str) -> RuleError {
-        RuleError(
-            self.config
-                .key_error(&format!("{}{key}", self.prefix), msg)
-                .to_string(),
-        )
+impl ConfigRef<'_> {
+    /// The origin of `key` (relative to the scan configuration) in this file.
+    pub fn origin(&self, key: &str) -> vigil_core::Origin {
+        let key = format!("{}{key}", self.prefix);
+        self.config.origin(&key)
+    }
+
+    fn err(&self, key: &str, problem: RuleProblem) -> RuleError {
+        RuleError::Invalid {
+            origin: self.origin(key),
+            problem,
+        }
     }
 }
 
@@ -193,7 +262,7 @@ impl Ruleset {
         Self::compile(
             builtin::rules(),
             Vec::new(),
-            &Origin {
+            &ConfigRef {
                 config: &cfg,
                 prefix: "builtin.",
             },
@@ -203,7 +272,7 @@ impl Ruleset {
 
     /// Resolves a configuration file (extend, disabledRules, overrides) and compiles it. With no
     /// rules and no `[extend]`, the built-in rules are used, so an allowlist-only file works.
-    pub fn from_config(file: &ConfigFile, origin: &Origin<'_>) -> Result<Self, RuleError> {
+    pub fn from_config(file: &ConfigFile, origin: &ConfigRef<'_>) -> Result<Self, RuleError> {
         let (specs, allow) = resolve(file, origin, 0)?;
         let mut global = Vec::new();
         for (i, a) in allow.iter().enumerate() {
@@ -216,7 +285,7 @@ impl Ruleset {
     pub fn compile(
         specs: Vec<RuleSpec>,
         global: Vec<Allowlist>,
-        origin: &Origin<'_>,
+        origin: &ConfigRef<'_>,
     ) -> Result<Self, RuleError> {
         let mut rules = Vec::with_capacity(specs.len());
         let mut all_kws: Vec<(String, bool, u32)> = Vec::new();
@@ -331,19 +400,15 @@ pub fn build_regex(pattern: &str) -> Result<Regex, regex::Error> {
 
 fn compile_allowlist(
     a: &AllowlistSpec,
-    origin: &Origin<'_>,
+    origin: &ConfigRef<'_>,
     key: &str,
 ) -> Result<Allowlist, RuleError> {
     let re = |v: &[String], field: &str| -> Result<Vec<Regex>, RuleError> {
         v.iter()
             .enumerate()
             .map(|(i, r)| {
-                build_regex(r).map_err(|e| {
-                    origin.err(
-                        &format!("{key}.{field}[{i}]"),
-                        &format!("invalid regex: {e}"),
-                    )
-                })
+                build_regex(r)
+                    .map_err(|e| origin.err(&format!("{key}.{field}[{i}]"), RuleProblem::Regex(e)))
             })
             .collect()
     };
@@ -355,18 +420,13 @@ fn compile_allowlist(
     {
         None | Some("OR") => false,
         Some("AND") => true,
-        Some(_) => return Err(origin.err(&format!("{key}.condition"), "must be \"OR\" or \"AND\"")),
+        Some(_) => return Err(origin.err(&format!("{key}.condition"), RuleProblem::Condition)),
     };
     let target = match a.regex_target.as_deref() {
         None | Some("secret") | Some("") => Target::Secret,
         Some("match") => Target::Match,
         Some("line") => Target::Line,
-        Some(_) => {
-            return Err(origin.err(
-                &format!("{key}.regexTarget"),
-                "must be \"secret\", \"match\" or \"line\"",
-            ))
-        }
+        Some(_) => return Err(origin.err(&format!("{key}.regexTarget"), RuleProblem::RegexTarget)),
     };
     Ok(Allowlist {
         and,
@@ -383,7 +443,7 @@ fn compile_allowlist(
 /// rules (replacing extended ones of the same id). Returns the rules and the global allowlists.
 fn resolve(
     file: &ConfigFile,
-    origin: &Origin<'_>,
+    origin: &ConfigRef<'_>,
     depth: usize,
 ) -> Result<(Vec<RuleSpec>, Vec<AllowlistSpec>), RuleError> {
     let mut rules: Vec<RuleSpec> = Vec::new();
@@ -394,14 +454,14 @@ fn resolve(
     }
     if let Some(p) = &extend.path {
         if depth >= 4 {
-            return Err(origin.err("extend.path", "extends nest too deep (more than 4 files)"));
+            return Err(origin.err("extend.path", RuleProblem::ExtendTooDeep));
         }
         let base = origin.config.path().parent().unwrap_or(Path::new("."));
         let other = Config::parse_patterns(&base.join(p))?;
         let spec = ConfigFile::from_document(&other)?;
         let (r, a) = resolve(
             &spec,
-            &Origin {
+            &ConfigRef {
                 config: &other,
                 prefix: "",
             },
@@ -446,7 +506,7 @@ fn resolve(
 #[allow(clippy::type_complexity)]
 fn compile_parts(
     spec: &RuleSpec,
-    origin: &Origin<'_>,
+    origin: &ConfigRef<'_>,
     at: &str,
 ) -> Result<
     (
@@ -460,24 +520,32 @@ fn compile_parts(
 > {
     let key = |f: &str| format!("{at}.{f}");
     if spec.id.is_empty() {
-        return Err(origin.err(at, "rule has no id"));
+        return Err(origin.err(at, RuleProblem::NoId));
     }
     let regex = match &spec.regex {
-        Some(r) if !r.is_empty() => Some(build_regex(r).map_err(|e| {
-            origin.err(&key("regex"), &format!("invalid regex ({}): {e}", spec.id))
+        Some(r) if !r.is_empty() => Some(build_regex(r).map_err(|error| {
+            origin.err(
+                &key("regex"),
+                RuleProblem::RuleRegex {
+                    rule: spec.id.clone(),
+                    error,
+                },
+            )
         })?),
         _ => None,
     };
     let path = match &spec.path {
-        Some(p) => Some(
-            build_regex(p).map_err(|e| origin.err(&key("path"), &format!("invalid regex: {e}")))?,
-        ),
+        Some(p) => {
+            Some(build_regex(p).map_err(|e| origin.err(&key("path"), RuleProblem::Regex(e)))?)
+        }
         None => None,
     };
     if regex.is_none() && path.is_none() {
         return Err(origin.err(
             &key("regex"),
-            &format!("rule {} has neither regex nor path", spec.id),
+            RuleProblem::NoPattern {
+                rule: spec.id.clone(),
+            },
         ));
     }
     let groups = regex.as_ref().map_or(0, |r| r.captures_len() - 1);
@@ -485,16 +553,18 @@ fn compile_parts(
     if secret_group > groups {
         return Err(origin.err(
             &key("secretGroup"),
-            &format!("rule {} has {groups} group(s), not {secret_group}", spec.id),
+            RuleProblem::SecretGroup {
+                rule: spec.id.clone(),
+                groups,
+                wanted: secret_group,
+            },
         ));
     }
     let validate = match &spec.validate {
-        Some(v) => Some(Validator::parse(v).ok_or_else(|| {
-            origin.err(
-                &key("validate"),
-                "unknown validator (github-crc32, discord-bot, jwt)",
-            )
-        })?),
+        Some(v) => Some(
+            Validator::parse(v)
+                .ok_or_else(|| origin.err(&key("validate"), RuleProblem::UnknownValidator))?,
+        ),
         None => None,
     };
     let mut allowlists = Vec::new();
@@ -514,7 +584,7 @@ fn compile_parts(
 }
 
 /// Compiles one rule of this file alone, so its errors name this file's own index and line.
-fn check_spec(spec: &RuleSpec, origin: &Origin<'_>, i: usize) -> Result<(), RuleError> {
+fn check_spec(spec: &RuleSpec, origin: &ConfigRef<'_>, i: usize) -> Result<(), RuleError> {
     compile_parts(spec, origin, &format!("rules[{i}]")).map(|_| ())
 }
 

@@ -1,8 +1,10 @@
 //! The context a value is bound to (`user=alice,field=openrouter_key`), and its injective
-//! encoding as associated data: a version tag, the value's own header, then each field as
-//! length-prefixed name and value in name order. Two different (header, context) pairs never
-//! encode alike, so a value moved to another user, field, store, environment or `.env` key, or
-//! given another header, fails authentication.
+//! encoding as associated data: a version tag, the value's purpose (what made it: `value` for
+//! `seal encrypt`, `store`, `env`, `column`), the value's own header, then each field as
+//! length-prefixed name and value in name order. Two different (purpose, header, context)
+//! triples never encode alike, so a value moved to another user, field, store, environment or
+//! `.env` key, given another header, or made by `seal encrypt` with fields that imitate a store
+//! row, fails authentication. The purpose is set by the API that seals, never by `--context`.
 
 use crate::error::{Result, SealError};
 use std::collections::BTreeMap;
@@ -17,17 +19,60 @@ pub const MAX_FIELDS: usize = 32;
 
 const AAD_TAG: &[u8] = b"vigil-seal/v1/aad";
 
-/// Named fields a value is bound to. Field names are `[A-Za-z0-9_.-]`, unique; values are any
-/// UTF-8 text without control characters. Not secret: contexts appear in error messages.
+/// What sealed a value: part of the associated data, so values of one kind are never accepted
+/// as another (a value from `seal encrypt --context store=…,user=…,name=…` is not a store row).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Purpose {
+    /// `seal encrypt` / `decrypt` and the library's [`Context::parse`].
+    #[default]
+    Value,
+    /// A row of a store's own table ([`Context::for_store`]).
+    Store,
+    /// A `.env` value ([`Context::for_env`]).
+    Env,
+    /// A cell of a migrated application column.
+    Column,
+}
+
+impl Purpose {
+    /// The name in the associated data.
+    pub fn name(self) -> &'static str {
+        match self {
+            Purpose::Value => "value",
+            Purpose::Store => "store",
+            Purpose::Env => "env",
+            Purpose::Column => "column",
+        }
+    }
+}
+
+/// Named fields a value is bound to, and its [`Purpose`]. Field names are `[A-Za-z0-9_.-]`,
+/// unique; values are any UTF-8 text without control characters. Not secret: contexts appear in
+/// error messages.
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct Context {
+    purpose: Purpose,
     fields: BTreeMap<String, String>,
 }
 
 impl Context {
-    /// An empty context (sealing refuses it; build one with [`Context::with`] or parse one).
+    /// An empty context of purpose [`Purpose::Value`] (sealing refuses it; build one with
+    /// [`Context::with`] or parse one).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty context of `purpose` (for the crate's own stores, env files and columns).
+    pub(crate) fn of(purpose: Purpose) -> Self {
+        Context {
+            purpose,
+            fields: BTreeMap::new(),
+        }
+    }
+
+    /// The purpose.
+    pub fn purpose(&self) -> Purpose {
+        self.purpose
     }
 
     /// Adds a field; a repeated or malformed name, or a malformed value, is an error.
@@ -91,7 +136,8 @@ impl Context {
         Ok(())
     }
 
-    /// Every field of `other` added to this one; a name in both is an error.
+    /// Every field of `other` added to this one (whose purpose it keeps); a name in both is an
+    /// error.
     pub fn merged(&self, other: &Context) -> Result<Context> {
         let mut c = self.clone();
         for (k, v) in &other.fields {
@@ -117,7 +163,7 @@ impl Context {
 
     /// The context a store value is bound to: the store's id, the user and the secret's name.
     pub fn for_store(store: &str, user: &str, name: &str) -> Result<Context> {
-        Context::new()
+        Context::of(Purpose::Store)
             .with("store", store)?
             .with("user", user)?
             .with("name", name)
@@ -126,7 +172,7 @@ impl Context {
     /// The context a `.env` value is bound to: its environment (from the file name) and key,
     /// plus any extra fields the user gave.
     pub fn for_env(environment: &str, key: &str, extra: &Context) -> Result<Context> {
-        Context::new()
+        Context::of(Purpose::Env)
             .with("env", environment)?
             .with("key", key)?
             .merged(extra)
@@ -140,6 +186,7 @@ impl Context {
             out.extend_from_slice(b);
         }
         lp(out, AAD_TAG);
+        lp(out, self.purpose.name().as_bytes());
         lp(out, header.as_bytes());
         out.extend_from_slice(&(self.fields.len() as u32).to_be_bytes());
         for (k, v) in &self.fields {
@@ -203,6 +250,18 @@ mod tests {
         // Moving a separator between name and value changes the encoding.
         let c = Context::parse("user=alicef,ield=k").unwrap();
         assert_ne!(aad(&a, "k1"), aad(&c, "k1"));
+    }
+
+    #[test]
+    fn the_purpose_is_part_of_the_encoding() {
+        let fields = "name=k,store=s,user=u";
+        let value = Context::parse(fields).unwrap();
+        let store = Context::for_store("s", "u", "k").unwrap();
+        assert_eq!(value.to_string(), store.to_string());
+        assert_ne!(aad(&value, "k1"), aad(&store, "k1"));
+        let env = Context::for_env("production", "A", &Context::new()).unwrap();
+        let mimic = Context::parse("env=production,key=A").unwrap();
+        assert_ne!(aad(&env, "k1"), aad(&mimic, "k1"));
     }
 
     proptest! {

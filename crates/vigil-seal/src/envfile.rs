@@ -1,31 +1,25 @@
 //! Sealed values in `.env` files. `seal_keys` replaces chosen values with sealed ones through
 //! `vigil-env`'s lossless `Document` (only those value tokens change; quotes, `export`, comments
 //! and line endings stay), each bound to the file's environment and its key. `open_all` gives
-//! every binding's value with the sealed ones decrypted in memory, for `vigil seal run`.
+//! every binding's value with the sealed ones decrypted in memory, for `vigil seal run`. Files
+//! are read through vigil-env's one reader (`vigil_env::envfile`: bounded, UTF-8 without NUL,
+//! errors naming file and line) and placed by [`crate::project`].
 
 use crate::context::Context;
 use crate::error::{Result, SealError};
+use crate::index::Index;
 use crate::plaintext::Plaintext;
+use crate::project::{Placed, Project};
 use crate::ring::{KeyRing, VAR_PREFIX};
 use crate::value::{self, Fingerprint};
 use std::path::Path;
 use vigil_core::ciphertext::{sealed as ciphertext, Sealed};
-use vigil_env::{Binding, Document, EnvFile};
+use vigil_env::{Binding, Document};
 
-/// The environment a file's values are bound to, from its name (`.env.production` →
-/// `production`, `.env`, `.env.bot` → `default`), as `vigil env`'s built-in environment model
-/// places it. A name the model cannot place is refused (give `--environment`), never guessed.
-pub fn environment_of(path: &Path) -> Result<String> {
-    let name = path.file_name().map(Path::new).unwrap_or(path);
-    EnvFile::placed(name.to_path_buf())
-        .map(|f| f.environment)
-        .map_err(|e| {
-            env_err(
-                &path.display().to_string(),
-                0,
-                format!("{e}; or give --environment"),
-            )
-        })
+/// Reads and parses an env file (vigil-env's reader); the text is the document's, byte for byte.
+pub fn load(path: &Path) -> Result<(String, Document)> {
+    let doc = vigil_env::envfile::load(path)?;
+    Ok((doc.to_string(), doc))
 }
 
 /// One value sealed.
@@ -78,8 +72,8 @@ pub fn parse(path: &str, text: &str) -> Result<Document> {
     Document::parse(text).map_err(|e| env_err(path, e.line, e.message))
 }
 
-/// Refuses a file that holds the seal keys themselves: the key must not live beside the values
-/// it protects.
+/// Refuses a file that holds the seal keys themselves, set or commented out (a commented key is
+/// still a key on disk): the key must not live beside the values it protects.
 pub fn refuse_key_material(path: &str, doc: &Document) -> Result<()> {
     if let Some(b) = doc.bindings().iter().find(|b| {
         b.key.starts_with(VAR_PREFIX) && b.value.as_deref().is_some_and(|v| !v.is_empty())
@@ -92,6 +86,29 @@ pub fn refuse_key_material(path: &str, doc: &Document) -> Result<()> {
                 b.key
             ),
         ));
+    }
+    let text = doc.to_string();
+    for (i, line) in text.lines().enumerate() {
+        let Some(comment) = line.trim_start().strip_prefix('#') else {
+            continue;
+        };
+        let c = comment.trim_start_matches(['#', ' ', '\t']);
+        let c = c.strip_prefix("export ").map(str::trim_start).unwrap_or(c);
+        let Some((name, value)) = c.split_once('=') else {
+            continue;
+        };
+        let name = name.trim();
+        let value = value.trim().trim_matches(['"', '\'']);
+        if name.starts_with(VAR_PREFIX)
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && !value.is_empty()
+        {
+            return Err(env_err(
+                path,
+                i + 1,
+                format!("{name} is in a comment on this line: a commented-out seal key is still a key on disk beside the values it protects; delete the line"),
+            ));
+        }
     }
     Ok(())
 }
@@ -117,7 +134,7 @@ fn single<'a>(path: &str, doc: &'a Document, key: &str) -> Result<Option<(&'a Bi
 }
 
 /// Seals the values of `keys` in an env file's text, bound to `environment`, the key, and
-/// `extra`.
+/// `extra`. A value no environment can carry (a NUL byte) is refused at its line.
 pub fn seal_keys(
     ring: &KeyRing,
     path: &str,
@@ -164,6 +181,13 @@ pub fn seal_keys(
             plan.skipped.push(skip("empty".into()));
             continue;
         }
+        if v.contains('\0') {
+            return Err(env_err(
+                path,
+                line,
+                format!("{key}: the value holds a NUL byte, which no environment variable can carry; refused"),
+            ));
+        }
         match ciphertext(v) {
             Some(Sealed::Vigil) if value::is_sealed(v) => {
                 plan.skipped.push(skip("already sealed".into()));
@@ -180,6 +204,13 @@ pub fn seal_keys(
                 plan.skipped
                     .push(skip(format!("already encrypted ({})", other.name())));
                 continue;
+            }
+            None if v.trim_start().starts_with("vseal:") => {
+                return Err(env_err(
+                    path,
+                    line,
+                    format!("{key} starts with `vseal:` but is not a sealed value (a plaintext behind a prefix?); refused"),
+                ));
             }
             None => {}
         }
@@ -198,59 +229,76 @@ pub fn seal_keys(
     Ok(plan)
 }
 
+/// One binding's value, with sealed values decrypted.
+#[derive(Debug)]
+pub struct Opened {
+    /// The key.
+    pub key: String,
+    /// Its line.
+    pub line: usize,
+    /// The value (decrypted when it was sealed).
+    pub value: Plaintext,
+    /// Whether it was a sealed value.
+    pub sealed: bool,
+}
+
 /// Every binding's value in file order (a later binding of a key wins when applied in order),
 /// with sealed values decrypted. A sealed value that does not open is an error naming the file,
 /// line and key; other ciphertext (Fernet, SOPS, dotenvx) is passed as written.
 pub fn open_all(
     ring: &KeyRing,
     path: &str,
-    text: &str,
+    doc: &Document,
     environment: &str,
     extra: &Context,
-) -> Result<Vec<(String, Plaintext)>> {
-    let doc = parse(path, text)?;
-    refuse_key_material(path, &doc)?;
+) -> Result<Vec<Opened>> {
+    refuse_key_material(path, doc)?;
     let mut out = Vec::new();
     for b in doc.bindings() {
         let Some(v) = &b.value else { continue };
         if b.key.starts_with(VAR_PREFIX) {
             continue;
         }
-        let p = if v.trim_start().starts_with("vseal:") {
+        let sealed = v.trim_start().starts_with("vseal:");
+        let p = if sealed {
             let ctx = Context::for_env(environment, &b.key, extra)?;
             value::open(ring, &ctx, v)
                 .map_err(|e| env_err(path, b.line, format!("`{}`: {e}", b.key)))?
         } else {
             Plaintext::from(v.as_str())
         };
-        out.push((b.key.clone(), p));
+        out.push(Opened {
+            key: b.key.clone(),
+            line: b.line,
+            value: p,
+            sealed,
+        });
     }
     Ok(out)
 }
 
-/// One file of [`seal_files`]: its name as given, its environment, and its plan.
+/// One file of [`seal_files`]: where it is, and its plan.
 #[derive(Debug)]
 pub struct FilePlan {
-    /// The path as given.
-    pub path: std::path::PathBuf,
-    /// The environment its values are bound to.
-    pub environment: String,
+    /// The file, placed.
+    pub placed: Placed,
     /// What changes.
     pub plan: EnvPlan,
 }
 
-/// Seals `keys` in every file (see [`seal_keys`]); with `write`, under the project lock at
-/// `root`, after finishing or undoing an interrupted transaction, the changed files and the
-/// fingerprint index are committed as one `vigil-env` transaction. Returns every file's plan.
+/// Seals `keys` in every file (see [`seal_keys`]), all placed in `project`; with `write`,
+/// under the project lock, after finishing or undoing an interrupted transaction, the changed
+/// files and the fingerprint index are committed as one `vigil-env` transaction. Returns every
+/// file's plan.
 pub fn seal_files(
     ring: &KeyRing,
-    root: &Path,
-    files: &[std::path::PathBuf],
+    project: &Project,
+    files: &[Placed],
     keys: &[String],
-    environment: Option<&str>,
     extra: &Context,
     write: bool,
 ) -> Result<Vec<FilePlan>> {
+    let root = project.root();
     let _lock = if write {
         let l = vigil_env::txn::lock(root)?;
         vigil_env::txn::recover(root)?;
@@ -258,31 +306,25 @@ pub fn seal_files(
     } else {
         None
     };
-    let (mut index, index_old) = crate::index::Index::load(root)?;
+    let (mut index, index_old) = Index::load(root)?;
     let mut out = Vec::new();
     let mut changes = Vec::new();
     for f in files {
-        let shown = f.display().to_string();
-        let text = std::fs::read_to_string(f).map_err(|e| SealError::io(f, e))?;
-        let env = match environment {
-            Some(e) => e.to_owned(),
-            None => environment_of(f)?,
-        };
-        let plan = seal_keys(ring, &shown, &text, &env, keys, extra)?;
+        let shown = f.path.display().to_string();
+        let (text, _) = load(&f.path)?;
+        let plan = seal_keys(ring, &shown, &text, &f.environment, keys, extra)?;
         for s in &plan.sealed {
-            index.insert(&s.sealed, s.fingerprint.clone());
+            index.insert(&s.sealed, s.fingerprint.clone(), &f.rel, &s.key);
         }
         if plan.new != plan.old {
             changes.push(vigil_env::txn::Change {
-                // Absolute, so the journal means the same file whatever directory recovers it.
-                path: std::fs::canonicalize(f).map_err(|e| SealError::io(f, e))?,
+                path: root.join(&f.rel),
                 old: Some(plan.old.clone().into_bytes()),
                 new: plan.new.clone().into_bytes(),
             });
         }
         out.push(FilePlan {
-            path: f.clone(),
-            environment: env,
+            placed: f.clone(),
             plan,
         });
     }
@@ -290,7 +332,7 @@ pub fn seal_files(
         let new_index = index.to_bytes();
         if index_old.as_deref() != Some(&new_index[..]) {
             changes.push(vigil_env::txn::Change {
-                path: crate::index::Index::path(root),
+                path: Index::path(root),
                 old: index_old,
                 new: new_index,
             });
@@ -300,25 +342,60 @@ pub fn seal_files(
     Ok(out)
 }
 
-/// Where a leaked plaintext is among the sealed values of env files: `file:line KEY` for each
-/// value whose fingerprint in the index at `root` matches the plaintext's under the same key.
-/// Nothing is decrypted.
-pub fn find(
+/// Where a leaked secret is among the sealed values of env files: `file:line KEY` for each value
+/// whose fingerprint in the project's index matches one of the `candidates` (the leaked text's
+/// token-like pieces, see [`crate::leak::candidates`]) under the same key. Nothing is decrypted.
+/// A missing index, or a sealed value the index does not know, is an error: "not found" would
+/// be a guess.
+pub fn find<C: AsRef<[u8]>>(
     ring: &KeyRing,
-    root: &Path,
-    files: &[std::path::PathBuf],
-    plaintext: &[u8],
+    project: &Project,
+    files: &[Placed],
+    candidates: &[C],
 ) -> Result<Vec<String>> {
-    let (index, _) = crate::index::Index::load(root)?;
+    let root = project.root();
+    let Some((index, _)) = Index::load_existing(root)? else {
+        return Err(SealError::Project {
+            path: Index::path(root).display().to_string(),
+            message: "no fingerprint index: nothing sealed with `vigil seal env --write` in this project yet, or the index was deleted; `vigil seal rotate --env-file FILE` records the values of FILE again".into(),
+        });
+    };
+    let mut mine: std::collections::HashMap<String, std::collections::HashSet<String>> =
+        Default::default();
     let mut hits = Vec::new();
     for f in files {
-        let shown = f.display().to_string();
-        let text = std::fs::read_to_string(f).map_err(|e| SealError::io(f, e))?;
-        for b in parse(&shown, &text)?.bindings() {
-            let Some(fp) = b.value.as_deref().and_then(|v| index.get(v)) else {
+        let shown = f.path.display().to_string();
+        let (_, doc) = load(&f.path)?;
+        for b in doc.bindings() {
+            let Some(v) = b.value.as_deref() else {
                 continue;
             };
-            if value::fingerprint(ring, &fp.kid, plaintext).is_ok_and(|mine| &mine == fp) {
+            if !v.trim_start().starts_with("vseal:") {
+                continue;
+            }
+            let Some(r) = index.get(v) else {
+                return Err(env_err(
+                    &shown,
+                    b.line,
+                    format!("`{}`: a sealed value the fingerprint index does not know (sealed elsewhere, or before the index existed), so it cannot be matched; `vigil seal rotate --env-file {shown}` records it", b.key),
+                ));
+            };
+            let kid = &r.fingerprint.kid;
+            if !mine.contains_key(kid) {
+                let mut set = std::collections::HashSet::new();
+                for c in candidates {
+                    let fp = value::fingerprint(ring, kid, c.as_ref()).map_err(|err| {
+                        env_err(
+                            &shown,
+                            b.line,
+                            format!("`{}` cannot be matched: {err}", b.key),
+                        )
+                    })?;
+                    set.insert(fp.hex);
+                }
+                mine.insert(kid.clone(), set);
+            }
+            if mine[kid].contains(&r.fingerprint.hex) {
                 hits.push(format!("{shown}:{} {}", b.line, b.key));
             }
         }
@@ -357,14 +434,14 @@ mod tests {
             p.new,
             format!("# bot\r\nexport A='{a}' # keep\r\nB=\"{b}\"\r\nC=plain\r\nE=\r\nF=${{A}}")
         );
-        let opened =
-            open_all(&r, ".env.production", &p.new, "production", &Context::new()).unwrap();
+        let doc = Document::parse(&p.new).unwrap();
+        let opened = open_all(&r, ".env.production", &doc, "production", &Context::new()).unwrap();
         let get = |k: &str| {
             opened
                 .iter()
                 .rev()
-                .find(|(n, _)| n == k)
-                .map(|(_, v)| v.as_str().unwrap().to_owned())
+                .find(|o| o.key == k)
+                .map(|o| o.value.as_str().unwrap().to_owned())
         };
         assert_eq!(get("A").as_deref(), Some("alpha-1"));
         assert_eq!(get("B").as_deref(), Some("beta 2"));
@@ -397,7 +474,8 @@ mod tests {
         .unwrap();
         let a = p.sealed[0].sealed.clone();
         // Another environment.
-        let e = open_all(&r, ".env.staging", &p.new, "staging", &Context::new()).unwrap_err();
+        let doc = Document::parse(&p.new).unwrap();
+        let e = open_all(&r, ".env.staging", &doc, "staging", &Context::new()).unwrap_err();
         assert!(
             e.to_string()
                 .starts_with(".env.staging:1: `A`: does not decrypt"),
@@ -405,7 +483,8 @@ mod tests {
         );
         // Another key.
         let moved = format!("B={a}\n");
-        let e = open_all(&r, ".env", &moved, "default", &Context::new()).unwrap_err();
+        let doc = Document::parse(&moved).unwrap();
+        let e = open_all(&r, ".env", &doc, "default", &Context::new()).unwrap_err();
         assert!(
             e.to_string().starts_with(".env:1: `B`: does not decrypt"),
             "{e}"
@@ -416,11 +495,11 @@ mod tests {
     fn refusals() {
         let r = ring();
         let k = |s: &str| vec![s.to_owned()];
-        assert!(
+        assert_eq!(
             seal_keys(&r, ".env", "A=1\n", "default", &k("Z"), &Context::new())
                 .unwrap_err()
-                .to_string()
-                .contains("Z is not in this file")
+                .to_string(),
+            ".env: Z is not in this file"
         );
         let e = seal_keys(
             &r,
@@ -445,9 +524,33 @@ mod tests {
             e.to_string().starts_with(".env:1: VIGIL_SEAL_KEY is set"),
             "{e}"
         );
-        assert_eq!(
-            environment_of(Path::new("deploy/.env.production")).unwrap(),
-            "production"
-        );
+        // A commented-out key is key material too.
+        for text in [
+            "#VIGIL_SEAL_KEYS=k1:abc\nA=1\n",
+            "A=1\n  # export VIGIL_SEAL_PASSPHRASE='x y z'\n",
+        ] {
+            let e = seal_keys(&r, ".env", text, "default", &k("A"), &Context::new()).unwrap_err();
+            assert!(e.to_string().contains("in a comment on this line"), "{e}");
+        }
+        assert!(seal_keys(
+            &r,
+            ".env",
+            "# VIGIL_SEAL_KEYS=\nA=1\n",
+            "default",
+            &k("A"),
+            &Context::new()
+        )
+        .is_ok());
+        // `vseal:` before a plaintext is refused, not left alone as if sealed.
+        let e = seal_keys(
+            &r,
+            ".env",
+            "A=vseal:v1:k1:sk-or-v1-0123456789abcdef\n",
+            "default",
+            &k("A"),
+            &Context::new(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().starts_with(".env:1:"), "{e}");
     }
 }

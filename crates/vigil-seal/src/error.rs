@@ -9,12 +9,14 @@ pub enum SealError {
     #[error("{0}")]
     Format(String),
     /// The value names a key id the ring does not hold.
-    #[error("sealed with key `{kid}`, which is not in the key ring (it holds {have})")]
+    #[error("sealed with key `{kid}`, which is not in the key ring (it holds {have}){hint}")]
     UnknownKey {
         /// The value's key id.
         kid: String,
         /// The ring's key ids, for the message.
         have: String,
+        /// `; …` advice when a likely cause is known (empty otherwise).
+        hint: String,
     },
     /// Authentication failed: wrong context, a changed byte, or another key under the same id.
     #[error("does not decrypt with key `{kid}` and context [{context}]: it was sealed for another context (user, field, store, environment or .env key), changed since, or sealed by a different key with the same id")]
@@ -60,8 +62,8 @@ pub enum SealError {
         /// Why.
         error: std::io::Error,
     },
-    /// A `.env` problem, with file and line (0 when the key is absent).
-    #[error("{path}:{line}: {message}")]
+    /// A `.env` problem, with file and line (0 when no line applies: then only the file is named).
+    #[error("{path}{}: {message}", at_line(*line))]
     Env {
         /// The env file.
         path: String,
@@ -73,9 +75,48 @@ pub enum SealError {
     /// The `.env` transaction (lock, journal, recovery) failed.
     #[error(transparent)]
     Txn(#[from] vigil_env::txn::TxnError),
+    /// An env file that cannot be read (too large, not text) or parsed; names file and line.
+    #[error(transparent)]
+    EnvFile(#[from] vigil_env::EnvFileError),
+    /// `vigil.toml` (its `[env]` section) cannot be used.
+    #[error(transparent)]
+    Settings(#[from] vigil_env::SettingsError),
+    /// `vigil.toml` cannot be read or parsed.
+    #[error(transparent)]
+    Config(#[from] vigil_core::ConfigError),
+    /// The environment model cannot place a file (its message names the file and the line of
+    /// `vigil.toml` that would place it).
+    #[error("{0}")]
+    Place(String),
+    /// A file's project (the folder of `.vigil/`) cannot be told, or a file is outside it.
+    #[error("{path}: {message}")]
+    Project {
+        /// The file as given.
+        path: String,
+        /// What is wrong, and the way out.
+        message: String,
+    },
     /// A plaintext over the size limit.
     #[error("value too large: {0} bytes (the limit is {limit} bytes)", limit = crate::value::MAX_PLAINTEXT)]
     TooLarge(usize),
+    /// Input (stdin or a file) over the limit of what the command reads; refused after reading
+    /// one byte past the limit.
+    #[error("{what}: more than {limit} bytes; refused")]
+    InputTooLarge {
+        /// `stdin` or the file.
+        what: String,
+        /// The limit in bytes.
+        limit: usize,
+    },
+}
+
+/// `:<line>`, or nothing for line 0 (no line applies).
+fn at_line(line: usize) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!(":{line}")
+    }
 }
 
 impl SealError {

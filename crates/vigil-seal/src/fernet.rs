@@ -4,14 +4,22 @@
 //! clock skew (only when a TTL is given, as Python does), then the HMAC in constant time, and
 //! only then decryption. Composed from RustCrypto's `aes`, `cbc`, `hmac` and `sha2`.
 //!
+//! Tokens and keys are read with Python's `base64.urlsafe_b64decode` rules (see
+//! [`python_b64decode`]): characters outside the alphabet (a newline, a space) are skipped, both
+//! alphabets are taken, a non-canonical last character is accepted and input after the padding is
+//! ignored, so every token Python accepts is accepted here, and a migration never stops on one.
+//!
 //! Keys come directly (a Fernet key, several comma-separated like `MultiFernet`) or from a
 //! master secret the two common ways: base64url(SHA-256(secret)), or PBKDF2-HMAC-SHA256 with a
-//! salt and iteration count (the `cryptography` documentation's recipe).
+//! salt and iteration count (the `cryptography` documentation's recipe). A key that is visibly
+//! not random, or a master secret that is empty, a known default or guessable, is *weak*: it
+//! still decrypts (to get data out from under it), but never encrypts.
 
 use crate::error::{Result, SealError};
 use crate::plaintext::Plaintext;
 use aes::Aes128;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD, URL_SAFE};
+use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
 use cbc::cipher::block_padding::Pkcs7;
 use cbc::cipher::{BlockDecryptMut, BlockEncryptMut, KeyIvInit};
@@ -29,7 +37,53 @@ pub const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
 const VERSION: u8 = 0x80;
 const HEADER: usize = 1 + 8 + 16;
 const MAC: usize = 32;
-const MAX_TOKEN: usize = 1 << 20;
+/// Longest token read, in bytes.
+pub const MAX_TOKEN: usize = 1 << 20;
+/// Least strength of a master secret a key is derived from (`--fernet-key-from sha256` or
+/// `pbkdf2:…`), by `vigil_core::strength::estimate_chosen_bits`.
+pub const MIN_MASTER_BITS: f64 = 80.0;
+
+/// Decodes base64 as Python's `base64.urlsafe_b64decode` does (CPython's `binascii.a2b_base64`
+/// in its default, non-strict mode, after mapping `-_` to `+/`): bytes outside the alphabet are
+/// skipped; `=` before the third character of a quantum is skipped; a pad that completes a
+/// quantum ends the input (what follows is ignored); trailing bits are dropped. A final quantum
+/// of one character, or of two or three without its padding, is an error, as in Python. The
+/// characters kept are decoded by the `base64` crate.
+pub fn python_b64decode(text: &[u8]) -> Option<Vec<u8>> {
+    let mut data = Vec::with_capacity(text.len());
+    let (mut quad, mut pads, mut ended) = (0usize, 0usize, false);
+    for &c in text {
+        if c == b'=' {
+            if quad >= 2 {
+                pads += 1;
+                if quad + pads >= 4 {
+                    ended = true;
+                    break;
+                }
+            }
+            continue;
+        }
+        let c = match c {
+            b'-' => b'+',
+            b'_' => b'/',
+            c if c.is_ascii_alphanumeric() || c == b'+' || c == b'/' => c,
+            _ => continue,
+        };
+        pads = 0;
+        data.push(c);
+        quad = (quad + 1) % 4;
+    }
+    if !ended && quad != 0 {
+        return None;
+    }
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::RequireNone)
+            .with_decode_allow_trailing_bits(true),
+    );
+    LENIENT.decode(&data).ok()
+}
 
 /// One Fernet key: a 16-byte signing key and a 16-byte encryption key, zeroized on drop.
 #[derive(Clone)]
@@ -42,18 +96,25 @@ impl fmt::Debug for FernetKey {
 }
 
 impl FernetKey {
-    /// Reads a key as `Fernet.generate_key()` writes it: 32 bytes in padded URL-safe base64.
+    /// Reads a key as `Fernet(key)` does: 32 bytes in URL-safe base64 (as
+    /// `Fernet.generate_key()` writes it), decoded by Python's rules ([`python_b64decode`]).
     pub fn parse(text: &str) -> Result<Self> {
-        let b = Zeroizing::new(URL_SAFE.decode(text.trim()).map_err(|_| {
+        let b = Zeroizing::new(python_b64decode(text.trim().as_bytes()).ok_or_else(|| {
             SealError::Fernet("a key is 32 bytes in padded URL-safe base64 (44 characters)".into())
         })?);
         Self::from_bytes(&b)
     }
 
+    /// Why this key must not encrypt: `None` for 32 random-looking bytes (see
+    /// [`crate::key::check_random`]).
+    pub fn weakness(&self) -> Option<String> {
+        crate::key::check_random(&self.0[..]).err()
+    }
+
     fn from_bytes(b: &[u8]) -> Result<Self> {
         if b.len() != 32 {
             return Err(SealError::Fernet(format!(
-                "a key is 32 bytes, this one {}",
+                "a key is 32 bytes, this one decodes to {}",
                 b.len()
             )));
         }
@@ -144,14 +205,18 @@ impl FromStr for KeySource {
         let (salt, iters) = rest
             .rsplit_once(':')
             .ok_or_else(|| bad("expected pbkdf2:<salt>:<iterations>"))?;
-        let iterations: u32 = iters
-            .parse()
-            .map_err(|_| bad("the iteration count is not a number"))?;
-        if !(1..=MAX_PBKDF2_ITERATIONS).contains(&iterations) {
-            return Err(bad(&format!(
-                "iterations must be 1..={MAX_PBKDF2_ITERATIONS}"
-            )));
+        if iters.is_empty() || !iters.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad("the iteration count is not a number"));
         }
+        let iterations = iters
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=MAX_PBKDF2_ITERATIONS).contains(n))
+            .ok_or_else(|| {
+                bad(&format!(
+                    "the iteration count must be 1 to {MAX_PBKDF2_ITERATIONS} (a larger count makes every run take minutes)"
+                ))
+            })?;
         let salt = if let Some(b) = salt.strip_prefix("b64:") {
             STANDARD
                 .decode(b)
@@ -188,33 +253,69 @@ fn decode_hex(h: &str) -> Option<Vec<u8>> {
 #[derive(Clone, Debug)]
 pub struct Fernet {
     keys: Vec<FernetKey>,
+    weak: Option<String>,
 }
 
 impl Fernet {
-    /// Keys, the first used to encrypt.
+    /// Keys, the first used to encrypt (and judged by [`FernetKey::weakness`]).
     pub fn new(keys: Vec<FernetKey>) -> Result<Self> {
-        if keys.is_empty() {
+        let Some(first) = keys.first() else {
             return Err(SealError::Fernet("no key".into()));
-        }
-        Ok(Fernet { keys })
+        };
+        let weak = first.weakness().map(|w| format!("the key {w}"));
+        Ok(Fernet { keys, weak })
     }
 
     /// The keys a variable's value gives: comma-separated keys for [`KeySource::Direct`], one
-    /// master secret otherwise.
+    /// master secret otherwise. A master secret under [`MIN_MASTER_BITS`] (empty, a known
+    /// default, guessable) makes the result weak.
     pub fn from_secret(value: &str, source: &KeySource) -> Result<Self> {
         match source {
-            KeySource::Direct => Fernet::new(
-                value
-                    .split(',')
-                    .map(FernetKey::parse)
-                    .collect::<Result<Vec<_>>>()?,
-            ),
-            _ => Fernet::new(vec![FernetKey::derive(value.as_bytes(), source)?]),
+            KeySource::Direct => {
+                let mut keys = Vec::new();
+                for (i, entry) in value.split(',').enumerate() {
+                    if entry.trim().is_empty() {
+                        return Err(SealError::Fernet(format!(
+                            "entry {} of the comma-separated keys is empty",
+                            i + 1
+                        )));
+                    }
+                    keys.push(FernetKey::parse(entry).map_err(|e| match e {
+                        SealError::Fernet(m) if value.contains(',') => {
+                            SealError::Fernet(format!("entry {}: {m}", i + 1))
+                        }
+                        e => e,
+                    })?);
+                }
+                Fernet::new(keys)
+            }
+            _ => {
+                let mut f = Fernet::new(vec![FernetKey::derive(value.as_bytes(), source)?])?;
+                if vigil_core::strength::is_known_default(value)
+                    || vigil_core::strength::estimate_chosen_bits(value) < MIN_MASTER_BITS
+                {
+                    f.weak = Some(
+                        "the master secret is weak (empty, short, a known default or guessable: anyone can try it against a token); use at least 16 random bytes, e.g. `openssl rand -base64 32`".into(),
+                    );
+                }
+                Ok(f)
+            }
         }
     }
 
-    /// A token for `data`, now, with a random IV.
+    /// Why the encrypting key is weak, if it is: it decrypts (so data can be moved off it) but
+    /// [`Fernet::encrypt`] refuses it.
+    pub fn weakness(&self) -> Option<&str> {
+        self.weak.as_deref()
+    }
+
+    /// A token for `data`, now, with a random IV. Refused under a weak key.
     pub fn encrypt(&self, data: &[u8]) -> Result<String> {
+        if let Some(w) = &self.weak {
+            return Err(SealError::Fernet(format!(
+                "{w}; refusing to encrypt under it"
+            )));
+        }
         let mut iv = [0u8; 16];
         getrandom::fill(&mut iv)
             .map_err(|e| SealError::Fernet(format!("the OS random source failed: {e}")))?;
@@ -251,13 +352,11 @@ impl Fernet {
         current_time: u64,
     ) -> Result<Plaintext> {
         let invalid = |why: &str| SealError::Fernet(format!("invalid token ({why})"));
-        let token = token.trim();
         if token.len() > MAX_TOKEN {
             return Err(invalid("too long"));
         }
-        let data = URL_SAFE
-            .decode(token)
-            .map_err(|_| invalid("not padded URL-safe base64"))?;
+        let data = python_b64decode(token.as_bytes())
+            .ok_or_else(|| invalid("not padded URL-safe base64"))?;
         if data.first() != Some(&VERSION) {
             return Err(invalid("not a Fernet token (version byte)"));
         }
@@ -346,7 +445,10 @@ mod tests {
         let both = format!("{},{}", a.to_base64().as_str(), b.to_base64().as_str());
         let multi = Fernet::from_secret(&both, &KeySource::Direct).unwrap();
         assert_eq!(multi.decrypt(&t, None).unwrap().as_bytes(), b"v");
-        assert!(Fernet::new(vec![a]).unwrap().decrypt(&t, None).is_err());
+        assert!(Fernet::new(vec![a.clone()])
+            .unwrap()
+            .decrypt(&t, None)
+            .is_err());
         assert_eq!(
             "pbkdf2:s4lt:480000".parse::<KeySource>().unwrap(),
             KeySource::Pbkdf2 {
@@ -371,5 +473,81 @@ mod tests {
             assert!(bad.parse::<KeySource>().is_err(), "{bad}");
         }
         assert!(FernetKey::parse("short").is_err());
+        let e = Fernet::from_secret(&format!("{},", a.to_base64().as_str()), &KeySource::Direct)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("entry 2 of the comma-separated keys is empty"),
+            "{e}"
+        );
+        let e = "pbkdf2:s:999999999999"
+            .parse::<KeySource>()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("must be 1 to 10000000"), "{e}");
+    }
+
+    #[test]
+    fn weak_keys_and_master_secrets_decrypt_but_never_encrypt() {
+        let strong =
+            Fernet::from_secret("gD8#kq2!Lm9zR4pw-Xc7v&Tq1yNs0bWe", &KeySource::Sha256).unwrap();
+        assert!(strong.weakness().is_none());
+        let token = strong.encrypt(b"v").unwrap();
+        for (secret, source) in [
+            ("", KeySource::Sha256),
+            ("a", KeySource::Sha256),
+            ("changeme", KeySource::Sha256),
+            (
+                "Password123!",
+                KeySource::Pbkdf2 {
+                    salt: b"s".to_vec(),
+                    iterations: 1000,
+                },
+            ),
+            (&*URL_SAFE.encode([0u8; 32]), KeySource::Direct),
+            (&*URL_SAFE.encode([b'a'; 32]), KeySource::Direct),
+            (
+                &*URL_SAFE.encode((0u8..32).collect::<Vec<_>>()),
+                KeySource::Direct,
+            ),
+        ] {
+            let f = Fernet::from_secret(secret, &source).unwrap();
+            assert!(f.weakness().is_some(), "{secret:?}");
+            let e = f.encrypt(b"x").unwrap_err().to_string();
+            assert!(e.contains("refusing to encrypt"), "{e}");
+            assert!(f.decrypt(&token, None).is_err());
+        }
+        // A weak key still opens what it sealed (the spec's `generate` path is unchecked).
+        let weak = Fernet::from_secret(&URL_SAFE.encode([0u8; 32]), &KeySource::Direct).unwrap();
+        let t = weak.encrypt_at(b"old data", 1, [5u8; 16]);
+        assert_eq!(weak.decrypt(&t, None).unwrap().as_bytes(), b"old data");
+    }
+
+    #[test]
+    fn tokens_are_read_by_pythons_base64_rules() {
+        let f = Fernet::new(vec![FernetKey::generate().unwrap()]).unwrap();
+        let t = f.encrypt_at(b"hello", 1_000, [3u8; 16]);
+        assert!(t.ends_with("=="));
+        let ok = |s: &str| f.decrypt_at(s, None, 2_000).map(|p| p.as_bytes().to_vec());
+        let body = t.trim_end_matches('=');
+        const A: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let last = A.find(body.chars().last().unwrap()).unwrap();
+        let noncanonical = format!("{}{}==", &body[..body.len() - 1], &A[last + 1..last + 2]);
+        for accepted in [
+            format!("{}\n{}", &t[..20], &t[20..]),
+            format!("{} {}", &t[..20], &t[20..]),
+            format!("{}!{}", &t[..20], &t[20..]),
+            format!("{t}="),
+            format!("{t}AAAA"),
+            format!("={t}"),
+            format!("{}={}", &t[..10], &t[10..]),
+            t.replace('-', "+").replace('_', "/"),
+            noncanonical,
+        ] {
+            assert_eq!(ok(&accepted).unwrap(), b"hello", "{accepted}");
+        }
+        // Python refuses a missing pad and a lone last character; so does Vigil.
+        assert!(ok(body).is_err());
+        assert!(ok(&format!("{body}A")).is_err());
     }
 }

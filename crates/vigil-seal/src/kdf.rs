@@ -1,7 +1,9 @@
 //! Passphrases stretched with Argon2id. A value sealed under a passphrase carries the parameters
 //! and salt in its header field, `argon2id.m<KiB>.t<passes>.p<lanes>.<salt, base64url>`, and the
 //! parameters are checked against fixed bounds before any work is done, so a hostile value can
-//! cost at most about a second, never minutes or gigabytes.
+//! cost at most 64 MiB and a fraction of a second per salt (each salt is derived once per
+//! process, and a run derives at most `ring::MAX_DERIVATIONS` salts), never minutes or
+//! gigabytes. Vigil writes 19 MiB and 2 passes; the bounds leave room above that, no more.
 
 use crate::error::{Result, SealError};
 use crate::key::{MasterKey, KEY_LEN};
@@ -11,14 +13,14 @@ use zeroize::Zeroizing;
 
 /// The prefix of a passphrase header field.
 pub const PREFIX: &str = "argon2id.";
-/// Largest accepted memory cost, in KiB (256 MiB).
-pub const MAX_M_KIB: u32 = 256 * 1024;
+/// Largest accepted memory cost, in KiB (64 MiB).
+pub const MAX_M_KIB: u32 = 64 * 1024;
 /// Largest accepted number of passes.
-pub const MAX_T: u32 = 16;
+pub const MAX_T: u32 = 8;
 /// Largest accepted number of lanes.
-pub const MAX_P: u32 = 8;
-/// Largest accepted memory × passes, in KiB (256 MiB × 4 passes, about a second here).
-pub const MAX_COST: u64 = 1024 * 1024;
+pub const MAX_P: u32 = 4;
+/// Largest accepted memory × passes, in KiB (64 MiB × 4 passes).
+pub const MAX_COST: u64 = 256 * 1024;
 /// Salt length written, in bytes.
 pub const SALT_LEN: usize = 16;
 const MAX_SALT: usize = 64;
@@ -155,9 +157,11 @@ mod tests {
         let s = URL_SAFE_NO_PAD.encode([1u8; 16]);
         for (field, what) in [
             (format!("argon2id.m4194304.t1.p1.{s}"), "m=4194304"),
+            (format!("argon2id.m262144.t4.p8.{s}"), "p=8"),
+            (format!("argon2id.m262144.t4.p1.{s}"), "m=262144"),
             (format!("argon2id.m65536.t1000.p1.{s}"), "t=1000"),
             (format!("argon2id.m65536.t1.p255.{s}"), "p=255"),
-            (format!("argon2id.m262144.t16.p1.{s}"), "m×t"),
+            (format!("argon2id.m65536.t8.p1.{s}"), "m×t"),
             (format!("argon2id.m9999999999.t1.p1.{s}"), "m=9999999999"),
             (
                 format!("argon2id.m19456.t2.p1.{}", URL_SAFE_NO_PAD.encode([1u8; 4])),

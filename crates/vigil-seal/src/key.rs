@@ -42,11 +42,13 @@ impl MasterKey {
     }
 
     /// Reads a key written in base64 (standard or URL-safe alphabet, padded or not). Refuses
-    /// anything but exactly 32 bytes, and bytes that are visibly not random (all printable text,
-    /// or fewer than 16 distinct byte values: odds below 10^-13 for a real random key). The
-    /// message never quotes the input.
+    /// anything but exactly 32 bytes, 64 hex digits (ambiguous: hex is also base64), and bytes
+    /// that are visibly not random (see [`check_random`]). The message never quotes the input.
     pub fn parse(text: &str) -> std::result::Result<Self, String> {
         let t = text.trim();
+        if t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err("looks like 64 hex digits; a key is written in base64 (`vigil seal keygen`, or `openssl rand -base64 32`)".into());
+        }
         let bytes = Zeroizing::new(
             [STANDARD, URL_SAFE, STANDARD_NO_PAD, URL_SAFE_NO_PAD]
                 .iter()
@@ -59,18 +61,7 @@ impl MasterKey {
                 bytes.len()
             ));
         }
-        if bytes.iter().all(|b| (0x20..0x7f).contains(b)) {
-            return Err("is text, not 32 random bytes (use VIGIL_SEAL_PASSPHRASE for a passphrase, or `vigil seal keygen`)".into());
-        }
-        let mut seen = [false; 256];
-        for &b in bytes.iter() {
-            seen[b as usize] = true;
-        }
-        if seen.iter().filter(|s| **s).count() < 16 {
-            return Err(
-                "is not random (too few distinct bytes); make one with `vigil seal keygen`".into(),
-            );
-        }
+        check_random(&bytes).map_err(|m| format!("{m}; make one with `vigil seal keygen`"))?;
         let mut k = Zeroizing::new([0u8; KEY_LEN]);
         k.copy_from_slice(&bytes);
         Ok(MasterKey(k))
@@ -105,6 +96,30 @@ impl fmt::Debug for MasterKey {
     }
 }
 
+/// Refuses key bytes that are visibly not random: all printable text (a passphrase pasted as a
+/// key), fewer than 16 distinct byte values (`[0; 32]`, `b"a" * 32`), or fewer than 16 distinct
+/// differences between neighbours (a counter such as `bytes(range(32))`, a repeated pattern).
+/// For 32 random bytes each of these has odds below 10^-13. The message never quotes a byte.
+pub fn check_random(bytes: &[u8]) -> std::result::Result<(), String> {
+    if bytes.iter().all(|b| (0x20..0x7f).contains(b)) {
+        return Err(
+            "is text, not random bytes (use VIGIL_SEAL_PASSPHRASE for a passphrase)".into(),
+        );
+    }
+    let distinct = |it: &mut dyn Iterator<Item = u8>| {
+        let mut seen = [false; 256];
+        it.for_each(|b| seen[b as usize] = true);
+        seen.iter().filter(|s| **s).count()
+    };
+    if distinct(&mut bytes.iter().copied()) < 16 {
+        return Err("is not random (too few distinct bytes)".into());
+    }
+    if distinct(&mut bytes.windows(2).map(|w| w[1].wrapping_sub(w[0]))) < 16 {
+        return Err("is not random (a sequence or a repeated pattern)".into());
+    }
+    Ok(())
+}
+
 /// Whether `kid` is a valid key id: 1 to 32 characters of `A-Z a-z 0-9 _ -`.
 pub fn valid_kid(kid: &str) -> bool {
     !kid.is_empty()
@@ -134,6 +149,21 @@ mod tests {
         assert!(MasterKey::parse(&STANDARD.encode([7u8; 32]))
             .unwrap_err()
             .contains("not random"));
+        // A counter, a repeated 8-byte pattern, hex.
+        let counter: Vec<u8> = (0u8..32).collect();
+        assert!(MasterKey::parse(&STANDARD.encode(&counter))
+            .unwrap_err()
+            .contains("a sequence or a repeated pattern"));
+        let stepped: Vec<u8> = (0u8..32)
+            .map(|i| i.wrapping_mul(37).wrapping_add(200))
+            .collect();
+        assert!(MasterKey::parse(&STANDARD.encode(&stepped)).is_err());
+        let pattern: Vec<u8> = (0..32)
+            .map(|i| [3u8, 141, 77, 250, 9, 18, 200, 64][i % 8])
+            .collect();
+        assert!(MasterKey::parse(&STANDARD.encode(&pattern)).is_err());
+        let hex: String = std::iter::repeat_n("9f3a", 16).collect();
+        assert!(MasterKey::parse(&hex).unwrap_err().contains("hex"));
         assert!(MasterKey::parse(&STANDARD.encode([1u8; 16]))
             .unwrap_err()
             .contains("16 bytes"));

@@ -3,6 +3,11 @@
 //! column and the row's context columns (e.g. `user_id`), so a value copied to another row no
 //! longer decrypts, which Fernet could not promise. The column is recorded in the store, so
 //! `vigil seal store get/put --table` and `rotate` know it.
+//!
+//! The context columns must pick one row: checked over every row whose context is not NULL,
+//! whatever its value (a row with a NULL value today may get one tomorrow, and two rows with
+//! one context would then share it). A dry run reads, checks and decrypts everything and
+//! changes nothing, not even the journal mode.
 
 use crate::error::{Result, SealError};
 use crate::fault::step;
@@ -32,7 +37,10 @@ pub struct Report {
     pub null: usize,
 }
 
-/// Converts `table.column`, binding each value to the `context` columns of its row.
+/// Converts `table.column`, binding each value to the `context` columns of its row. With
+/// `dry_run`, `store` may be opened [`crate::store::Mode::ReadOnly`]: everything is read,
+/// checked and decrypted, nothing is written, and the report says what would be converted.
+#[allow(clippy::too_many_arguments)]
 pub fn migrate(
     store: &mut Store,
     ring: &KeyRing,
@@ -41,6 +49,7 @@ pub fn migrate(
     column: &str,
     context: &[String],
     direction: Direction,
+    dry_run: bool,
 ) -> Result<Report> {
     check_ident("--table", table)?;
     check_ident("--column", column)?;
@@ -103,21 +112,31 @@ pub fn migrate(
         }
         _ => {}
     }
-    store.share_passphrase_salt(ring)?;
+    if !dry_run {
+        store.share_passphrase_salt(ring)?;
+    }
     let store_id = store.id().to_owned();
     let key_cols: Vec<String> = context
         .iter()
         .map(|c| format!("CAST(\"{c}\" AS TEXT)"))
         .collect();
-    // Reads and checks under the write lock, so nothing changes between plan and update.
-    let tx = store
-        .conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(&e)?;
+    // Reads and checks under the write lock, so nothing changes between plan and update (a dry
+    // run reads in a deferred transaction: a consistent snapshot, no lock held for writing).
+    let behavior = if dry_run {
+        TransactionBehavior::Deferred
+    } else {
+        TransactionBehavior::Immediate
+    };
+    let tx = store.conn.transaction_with_behavior(behavior).map_err(&e)?;
+    let not_null: Vec<String> = key_cols
+        .iter()
+        .map(|c| format!("{c} IS NOT NULL"))
+        .collect();
     let dupes: i64 = tx
         .query_row(
             &format!(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM \"{table}\" WHERE \"{column}\" IS NOT NULL GROUP BY {} HAVING COUNT(*) > 1)",
+                "SELECT COUNT(*) FROM (SELECT 1 FROM \"{table}\" WHERE {} GROUP BY {} HAVING COUNT(*) > 1)",
+                not_null.join(" AND "),
                 key_cols.join(", ")
             ),
             [],
@@ -126,7 +145,7 @@ pub fn migrate(
         .map_err(&e)?;
     if dupes > 0 {
         return Err(store_err(format!(
-            "{} does not pick one row of {table} ({dupes} value(s) shared by several rows): values could move between those rows unnoticed; add columns to --context-from",
+            "{} does not pick one row of {table} ({dupes} value(s) of it shared by several rows, counting rows whose {column} is NULL): a value could move between those rows unnoticed, and `store get` could not tell them apart; add columns to --context-from",
             context.join(",")
         )));
     }
@@ -150,16 +169,12 @@ pub fn migrate(
         }
     }
     let mut report = Report::default();
-    let ctx_of = |key: &[String]| -> Result<crate::context::Context> {
-        let mut c = crate::context::Context::new()
-            .with("store", &store_id)?
-            .with("table", table)?
-            .with("column", column)?;
-        for (n, v) in context.iter().zip(key) {
-            c.insert(&format!("row.{n}"), v)?;
-        }
-        Ok(c)
+    let this = Column {
+        table: table.to_owned(),
+        column: column.to_owned(),
+        context: context.to_vec(),
     };
+    let ctx_of = |key: &[String]| crate::store::column_context(&store_id, &this, key);
     let mut updates: Vec<(Vec<String>, String, Option<value::Fingerprint>)> = Vec::new();
     for (key, v) in rows {
         let Some(v) = v else {
@@ -181,13 +196,22 @@ pub fn migrate(
             Direction::FromFernet if is_vseal => report.already += 1,
             Direction::FromFernet => {
                 let p = fernet.decrypt(&v, None).map_err(at)?;
-                let (new, fp) = value::seal_with_fingerprint(ring, &ctx_of(&key)?, p.as_bytes())?;
-                updates.push((key, new, Some(fp)));
+                if dry_run {
+                    updates.push((key, String::new(), None));
+                } else {
+                    let (new, fp) =
+                        value::seal_with_fingerprint(ring, &ctx_of(&key)?, p.as_bytes())?;
+                    updates.push((key, new, Some(fp)));
+                }
             }
             Direction::ToFernet if is_vseal => {
                 let p = value::open(ring, &ctx_of(&key)?, &v).map_err(at)?;
-                let token = fernet.encrypt(p.as_bytes())?;
-                updates.push((key, token, None));
+                if dry_run {
+                    updates.push((key, String::new(), None));
+                } else {
+                    let token = fernet.encrypt(p.as_bytes())?;
+                    updates.push((key, token, None));
+                }
             }
             Direction::ToFernet if crate::fernet::is_token(&v) => report.already += 1,
             Direction::ToFernet => {
@@ -196,6 +220,10 @@ pub fn migrate(
                 )))
             }
         }
+    }
+    if dry_run {
+        report.converted = updates.len();
+        return Ok(report);
     }
     if direction == Direction::FromFernet {
         tx.execute(
@@ -270,7 +298,17 @@ mod tests {
         drop(c);
         let mut s = Store::open(&path, Mode::Create).unwrap();
         let ctx = vec!["uid".to_owned()];
-        let r = migrate(&mut s, &ring, &f, "t", "v", &ctx, Direction::FromFernet).unwrap();
+        let r = migrate(
+            &mut s,
+            &ring,
+            &f,
+            "t",
+            "v",
+            &ctx,
+            Direction::FromFernet,
+            false,
+        )
+        .unwrap();
         assert_eq!(
             r,
             Report {
@@ -287,11 +325,34 @@ mod tests {
                 .as_bytes(),
             b"two-2"
         );
-        assert_eq!(s.find(&ring, b"one-1").unwrap(), ["table=t column=v uid=1"]);
+        assert_eq!(
+            s.find(&ring, &[b"one-1".to_vec()]).unwrap(),
+            ["table=t column=v uid=1"]
+        );
         // Idempotent.
-        let again = migrate(&mut s, &ring, &f, "t", "v", &ctx, Direction::FromFernet).unwrap();
+        let again = migrate(
+            &mut s,
+            &ring,
+            &f,
+            "t",
+            "v",
+            &ctx,
+            Direction::FromFernet,
+            false,
+        )
+        .unwrap();
         assert_eq!(again.already, 2);
-        let back = migrate(&mut s, &ring, &f, "t", "v", &ctx, Direction::ToFernet).unwrap();
+        let back = migrate(
+            &mut s,
+            &ring,
+            &f,
+            "t",
+            "v",
+            &ctx,
+            Direction::ToFernet,
+            false,
+        )
+        .unwrap();
         assert_eq!(back.converted, 2);
         assert!(s.column("t", "v").is_err());
         let v: String = s
@@ -303,7 +364,42 @@ mod tests {
         s.conn
             .execute("INSERT INTO t VALUES (1, ?1)", [f.encrypt(b"dup").unwrap()])
             .unwrap();
-        let e = migrate(&mut s, &ring, &f, "t", "v", &ctx, Direction::FromFernet).unwrap_err();
+        let e = migrate(
+            &mut s,
+            &ring,
+            &f,
+            "t",
+            "v",
+            &ctx,
+            Direction::FromFernet,
+            false,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("does not pick one row"), "{e}");
+        // Also when the second row's value is NULL: it could get one later.
+        s.conn
+            .execute(
+                "DELETE FROM t WHERE v IS NOT NULL AND uid = 1 AND rowid > 2",
+                [],
+            )
+            .unwrap();
+        s.conn
+            .execute("INSERT INTO t VALUES (2, NULL)", [])
+            .unwrap();
+        let e = migrate(
+            &mut s,
+            &ring,
+            &f,
+            "t",
+            "v",
+            &ctx,
+            Direction::FromFernet,
+            true,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("counting rows whose v is NULL"),
+            "{e}"
+        );
     }
 }

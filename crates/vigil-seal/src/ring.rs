@@ -21,9 +21,12 @@ pub const VAR_PASSPHRASE: &str = "VIGIL_SEAL_PASSPHRASE";
 /// Prefix of every variable `vigil seal` reads (removed from `seal run`'s child).
 pub const VAR_PREFIX: &str = "VIGIL_SEAL_";
 /// Most distinct passphrase salts one ring derives keys for (each costs one Argon2id run).
-pub const MAX_DERIVATIONS: usize = 64;
+pub const MAX_DERIVATIONS: usize = 16;
 /// Shortest passphrase accepted, in characters.
 pub const MIN_PASSPHRASE: usize = 12;
+/// Least strength of a passphrase by `vigil_core::strength::estimate_chosen_bits` (dictionary
+/// words and sequences removed first).
+pub const MIN_PASSPHRASE_BITS: f64 = 64.0;
 
 /// The sub-keys of one master key: the AEAD cipher and the fingerprint HMAC key.
 pub(crate) struct Cipher {
@@ -44,6 +47,8 @@ impl Cipher {
 /// Master keys with their ids (first primary), and optionally a passphrase.
 pub struct KeyRing {
     keys: Vec<(String, Arc<Cipher>)>,
+    /// Ids derived from their key (`VIGIL_SEAL_KEY`, bare entries), for the unknown-key hint.
+    derived_ids: Vec<String>,
     passphrase: Option<Zeroizing<String>>,
     derived: Mutex<HashMap<String, Arc<Cipher>>>,
     salt: Mutex<Option<Vec<u8>>>,
@@ -63,6 +68,7 @@ impl KeyRing {
     pub fn new(keys: Vec<(String, MasterKey)>) -> Result<Self> {
         let mut ring = KeyRing {
             keys: Vec::new(),
+            derived_ids: Vec::new(),
             passphrase: None,
             derived: Mutex::new(HashMap::new()),
             salt: Mutex::new(None),
@@ -95,8 +101,10 @@ impl KeyRing {
         Ok(ring)
     }
 
-    /// Adds a passphrase (checked: at least 12 characters, not a known default, not
-    /// repetitive). With keys in the ring it only decrypts; alone it also encrypts.
+    /// Adds a passphrase (checked: at least 12 characters, and at least 64 bits by
+    /// `vigil_core::strength::estimate_chosen_bits` once known defaults, common password words
+    /// and sequences are taken out, so `Password123!` is refused). With keys in the ring it only
+    /// decrypts; alone it also encrypts.
     pub fn with_passphrase(mut self, passphrase: Zeroizing<String>) -> Result<Self> {
         let p = passphrase.as_str();
         let weak = |m: &str| SealError::Keys {
@@ -107,10 +115,10 @@ impl KeyRing {
             return Err(weak("shorter than 12 characters"));
         }
         if vigil_core::strength::is_known_default(p)
-            || vigil_core::strength::estimate_bits(p) < 50.0
+            || vigil_core::strength::estimate_chosen_bits(p) < MIN_PASSPHRASE_BITS
         {
             return Err(weak(
-                "too weak (a known default or repetitive); use a longer passphrase or a key from `vigil seal keygen`",
+                "too weak (a known default, common password words, a sequence or repetition); use several random words or a key from `vigil seal keygen`",
             ));
         }
         self.passphrase = Some(passphrase);
@@ -146,15 +154,30 @@ impl KeyRing {
             }
             (Some(list), None) => parse_list(list)?,
             (None, Some(one)) => {
-                let k = MasterKey::parse(one).map_err(|m| SealError::Keys {
-                    var: VAR_KEY,
-                    message: m,
+                let k = MasterKey::parse(one).map_err(|m| {
+                    let message = match one.split_once(':') {
+                        Some((kid, rest)) if valid_kid(kid.trim()) && MasterKey::parse(rest).is_ok() => format!(
+                            "holds `{}:<key>`, a VIGIL_SEAL_KEYS entry: use VIGIL_SEAL_KEYS=\"{}:…\" to keep the id `{}`, or drop the `{}:` (the key then gets an id derived from it, and values sealed under `{}` no longer find it)",
+                            kid.trim(), kid.trim(), kid.trim(), kid.trim(), kid.trim()
+                        ),
+                        _ => m,
+                    };
+                    SealError::Keys {
+                        var: VAR_KEY,
+                        message,
+                    }
                 })?;
                 vec![(k.derived_kid(), k)]
             }
             (None, None) => Vec::new(),
         };
-        let ring = KeyRing::new(entries)?;
+        let derived_ids: Vec<String> = entries
+            .iter()
+            .filter(|(kid, key)| *kid == key.derived_kid())
+            .map(|(kid, _)| kid.clone())
+            .collect();
+        let mut ring = KeyRing::new(entries)?;
+        ring.derived_ids = derived_ids;
         let ring = match pass {
             Some(p) => ring.with_passphrase(p)?,
             None => ring,
@@ -244,7 +267,8 @@ impl KeyRing {
             let Some(pass) = &self.passphrase else {
                 return Err(SealError::UnknownKey {
                     kid: "passphrase".into(),
-                    have: format!("{}; set {VAR_PASSPHRASE}", self.have()),
+                    have: self.have(),
+                    hint: format!("; it was sealed under a passphrase: set {VAR_PASSPHRASE}"),
                 });
             };
             let (params, salt) = kdf::parse_header(field)?;
@@ -269,6 +293,12 @@ impl KeyRing {
             .ok_or_else(|| SealError::UnknownKey {
                 kid: field.to_owned(),
                 have: self.have(),
+                hint: match self.derived_ids.first() {
+                    Some(d) => format!(
+                        "; note that {d} is an id derived from its key (VIGIL_SEAL_KEY, or an entry without `id:`): if that is the key of `{field}`, write it as VIGIL_SEAL_KEYS=\"{field}:<key>\""
+                    ),
+                    None => String::new(),
+                },
             })
     }
 
@@ -346,14 +376,44 @@ mod tests {
             b.to_base64().as_str()
         );
         assert!(KeyRing::from_lookup(env(&[(VAR_KEYS, dup)])).is_err());
-        let weak = KeyRing::from_lookup(env(&[(VAR_PASSPHRASE, "changeme".into())]));
-        assert!(matches!(
-            weak,
-            Err(SealError::Keys {
-                var: VAR_PASSPHRASE,
-                ..
-            })
-        ));
+        for weak in ["changeme", "password1234", "Password123!", "P@ssw0rd2024!"] {
+            let weak = KeyRing::from_lookup(env(&[(VAR_PASSPHRASE, weak.into())]));
+            assert!(matches!(
+                weak,
+                Err(SealError::Keys {
+                    var: VAR_PASSPHRASE,
+                    ..
+                })
+            ));
+        }
+        assert!(KeyRing::from_lookup(env(&[(
+            VAR_PASSPHRASE,
+            "correct horse battery staple 42".into()
+        )]))
+        .is_ok());
+        // `kid:key` in VIGIL_SEAL_KEY: the message says what to do, never the key.
+        let e = KeyRing::from_lookup(env(&[(VAR_KEY, format!("k1:{}", a.to_base64().as_str()))]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("VIGIL_SEAL_KEYS=\"k1:…\"") && e.contains("drop the `k1:`"),
+            "{e}"
+        );
+        assert!(!e.contains(a.to_base64().as_str()), "{e}");
+        // A value sealed under k1, opened with the same key given as VIGIL_SEAL_KEY: the id
+        // changed, and the message says so.
+        let k1 = KeyRing::from_lookup(env(&[(VAR_KEYS, format!("k1:{}", a.to_base64().as_str()))]))
+            .unwrap();
+        let ctx = crate::Context::parse("a=b").unwrap();
+        let v = crate::seal(&k1, &ctx, b"x").unwrap();
+        let e = crate::open(&one, &ctx, &v).unwrap_err().to_string();
+        assert!(
+            e.contains(&format!(
+                "{} is an id derived from its key",
+                a.derived_kid()
+            )) && e.contains("VIGIL_SEAL_KEYS=\"k1:<key>\""),
+            "{e}"
+        );
         let err = KeyRing::from_lookup(env(&[(VAR_KEYS, "k1:AAAA".into())])).unwrap_err();
         assert!(
             err.to_string().starts_with("VIGIL_SEAL_KEYS: entry 1:"),

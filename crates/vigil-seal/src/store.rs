@@ -7,7 +7,7 @@
 //! converted (`vigil_seal_columns`): their values are bound to (store id, table, column, and the
 //! row's context columns), and the same calls read and write them.
 
-use crate::context::Context;
+use crate::context::{Context, Purpose};
 use crate::error::{Result, SealError};
 use crate::plaintext::Plaintext;
 use crate::ring::KeyRing;
@@ -66,6 +66,9 @@ pub enum Mode {
     Create,
     /// The store must exist already.
     Existing,
+    /// Read only: the file must exist; nothing is created or changed (not even the journal
+    /// mode). The id is empty when the file is not a store yet (a dry run of `migrate`).
+    ReadOnly,
 }
 
 /// One stored secret, without its value.
@@ -75,11 +78,13 @@ pub struct Entry {
     pub user: String,
     /// The secret's name.
     pub name: String,
-    /// The key id (or passphrase header) it is sealed under.
+    /// The key id (or passphrase header) it is sealed under, read from the sealed value's own
+    /// header, which decryption authenticates (`malformed` for a value without one).
     pub kid: String,
-    /// Its keyed fingerprint (hex).
+    /// Its keyed fingerprint (hex), as recorded when it was written (not authenticated: a
+    /// search aid).
     pub fingerprint: String,
-    /// Last written, Unix seconds.
+    /// Last written, Unix seconds (not authenticated).
     pub updated: i64,
 }
 
@@ -99,6 +104,7 @@ pub struct Store {
     pub(crate) conn: Connection,
     path: PathBuf,
     id: String,
+    created: bool,
 }
 
 impl std::fmt::Debug for Store {
@@ -145,6 +151,27 @@ pub fn check_ident(what: &str, name: &str) -> Result<()> {
     }
 }
 
+/// Checks a `put` before anything is opened or created: the user and name, and the size of the
+/// value (so a refused put never leaves a new store file behind).
+pub fn check_put(user: &str, name: &str, plaintext: &[u8]) -> Result<()> {
+    check_name("user", user)?;
+    check_name("name", name)?;
+    if plaintext.len() > crate::value::MAX_PLAINTEXT {
+        return Err(SealError::TooLarge(plaintext.len()));
+    }
+    Ok(())
+}
+
+/// Removes a store file that [`Store::open`] created, with its `-wal` and `-shm` files (after a
+/// failed first write: nothing of it is kept).
+pub fn remove_new(path: &Path) {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(p));
+    }
+}
+
 fn check_name(what: &str, v: &str) -> Result<()> {
     if v.is_empty() || v.len() > MAX_NAME || v.chars().any(char::is_control) {
         return Err(SealError::Context(format!(
@@ -170,6 +197,7 @@ impl Store {
     /// Opens (or, with [`Mode::Create`], creates) a store.
     pub fn open(path: &Path, mode: Mode) -> Result<Store> {
         let e = db_err(path);
+        let mut created = false;
         match std::fs::symlink_metadata(path) {
             Ok(m) => {
                 if m.mode() & 0o077 != 0 && m.is_file() {
@@ -177,7 +205,7 @@ impl Store {
                 }
             }
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                if mode == Mode::Existing {
+                if mode != Mode::Create {
                     return Err(SealError::Store {
                         path: path.display().to_string(),
                         message: "no such store".into(),
@@ -194,20 +222,32 @@ impl Store {
                     .mode(0o600)
                     .open(path)
                 {
-                    Ok(_) => {}
+                    Ok(_) => created = true,
                     Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {}
                     Err(err) => return Err(SealError::io(path, err)),
                 }
             }
             Err(err) => return Err(SealError::io(path, err)),
         }
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(&e)?;
+        let flags = if mode == Mode::ReadOnly {
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+        } else {
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+        };
+        let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .map_err(&e)?;
         conn.busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS))
             .map_err(&e)?;
+        if mode == Mode::ReadOnly {
+            let mut store = Store {
+                conn,
+                path: path.to_owned(),
+                id: String::new(),
+                created,
+            };
+            store.id = store.meta("store_id")?.unwrap_or_default();
+            return Ok(store);
+        }
         let journal: String = conn
             .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
             .map_err(&e)?;
@@ -223,10 +263,11 @@ impl Store {
             conn,
             path: path.to_owned(),
             id: String::new(),
+            created,
         };
         store.id = match mode {
             Mode::Create => store.init()?,
-            Mode::Existing => store.meta("store_id")?.ok_or_else(|| SealError::Store {
+            Mode::Existing | Mode::ReadOnly => store.meta("store_id")?.ok_or_else(|| SealError::Store {
                 path: path.display().to_string(),
                 message: format!("not a vigil seal store (no {META} table); `vigil seal store put` or `migrate` creates one"),
             })?,
@@ -303,6 +344,11 @@ impl Store {
         &self.path
     }
 
+    /// Whether this open created the file (see [`remove_new`]).
+    pub fn created(&self) -> bool {
+        self.created
+    }
+
     /// For a ring with only a passphrase: use (or record) this store's salt, so every value
     /// in the store costs one Argon2id run, not one each.
     pub fn share_passphrase_salt(&self, ring: &KeyRing) -> Result<()> {
@@ -367,16 +413,20 @@ impl Store {
     /// A stored secret, decrypted (`None` when there is none).
     pub fn get(&self, ring: &KeyRing, user: &str, name: &str) -> Result<Option<Plaintext>> {
         let e = db_err(&self.path);
-        let v: Option<String> = self
+        let v: Option<std::result::Result<Option<String>, String>> = self
             .conn
             .query_row(
                 "SELECT value FROM vigil_seal_secrets WHERE user = ?1 AND name = ?2",
                 params![user, name],
-                |r| r.get(0),
+                |r| Ok(text_of(r.get_ref(0)?)),
             )
             .optional()
             .map_err(&e)?;
         let Some(v) = v else { return Ok(None) };
+        let v = v.ok().flatten().ok_or_else(|| SealError::Store {
+            path: self.path.display().to_string(),
+            message: format!("user `{user}`, secret `{name}`: the stored value is not a sealed value's text (changed by hand?)"),
+        })?;
         let ctx = self.context(user, name)?;
         value::open(ring, &ctx, &v).map(Some)
     }
@@ -387,16 +437,21 @@ impl Store {
         let mut st = self
             .conn
             .prepare(
-                "SELECT user, name, kid, fingerprint, updated FROM vigil_seal_secrets
+                "SELECT user, name, value, fingerprint, updated FROM vigil_seal_secrets
                  WHERE ?1 IS NULL OR user = ?1 ORDER BY user, name",
             )
             .map_err(&e)?;
         let rows = st
             .query_map([user], |r| {
+                let kid = text_of(r.get_ref(2)?)
+                    .ok()
+                    .flatten()
+                    .and_then(|v| value::header_of(&v).ok().map(str::to_owned))
+                    .unwrap_or_else(|| "malformed".into());
                 Ok(Entry {
                     user: r.get(0)?,
                     name: r.get(1)?,
-                    kid: r.get(2)?,
+                    kid,
                     fingerprint: r.get(3)?,
                     updated: r.get(4)?,
                 })
@@ -418,9 +473,20 @@ impl Store {
         Ok(n > 0)
     }
 
-    /// The migrated columns of application tables.
+    /// The migrated columns of application tables (none when the database is not a store).
     pub fn columns(&self) -> Result<Vec<Column>> {
         let e = db_err(&self.path);
+        let exists: bool = self
+            .conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
+                [COLUMNS],
+                |r| r.get(0),
+            )
+            .map_err(&e)?;
+        if !exists {
+            return Ok(Vec::new());
+        }
         let mut st = self
             .conn
             .prepare("SELECT tbl, col, context FROM vigil_seal_columns ORDER BY tbl, col")
@@ -454,14 +520,7 @@ impl Store {
     /// The context a value in a migrated column is bound to, given its row's context values
     /// (in the column's context order).
     pub fn row_context(&self, col: &Column, row: &[String]) -> Result<Context> {
-        let mut c = Context::new()
-            .with("store", &self.id)?
-            .with("table", &col.table)?
-            .with("column", &col.column)?;
-        for (name, v) in col.context.iter().zip(row) {
-            c.insert(&format!("row.{name}"), v)?;
-        }
-        Ok(c)
+        column_context(&self.id, col, row)
     }
 
     /// The row values selecting one row of a migrated column: `user` for its first context
@@ -592,11 +651,14 @@ impl Store {
         Ok(fp)
     }
 
-    /// Where a leaked plaintext is stored: own entries and migrated cells whose fingerprint
-    /// under their own key matches. Nothing is decrypted.
-    pub fn find(&self, ring: &KeyRing, plaintext: &[u8]) -> Result<Vec<String>> {
+    /// Where a leaked secret is stored: own entries and migrated cells whose recorded
+    /// fingerprint, under their own key, matches one of `candidates` (see
+    /// [`crate::leak::candidates`]). Nothing is decrypted.
+    pub fn find<C: AsRef<[u8]>>(&self, ring: &KeyRing, candidates: &[C]) -> Result<Vec<String>> {
         let e = db_err(&self.path);
         let mut hits = Vec::new();
+        // Every candidate's fingerprint under every key id the store uses. A key id the ring
+        // cannot fingerprint under is an error: "not found" would be a guess.
         let kids: Vec<String> = {
             let mut st = self
                 .conn
@@ -605,42 +667,50 @@ impl Store {
             let r = st.query_map([], |r| r.get(0)).map_err(&e)?;
             r.collect::<std::result::Result<Vec<_>, _>>().map_err(&e)?
         };
-        let mut fps = Vec::new();
+        let mut mine: std::collections::HashMap<String, std::collections::HashSet<String>> =
+            Default::default();
         for kid in kids {
-            match value::fingerprint(ring, &kid, plaintext) {
-                Ok(fp) => fps.push(fp),
-                Err(err) => tracing::warn!(kid = %kid, "cannot fingerprint under this key: {err}"),
+            let mut set = std::collections::HashSet::new();
+            for c in candidates {
+                let fp =
+                    value::fingerprint(ring, &kid, c.as_ref()).map_err(|err| SealError::Store {
+                        path: self.path.display().to_string(),
+                        message: format!("values under key `{kid}` cannot be matched: {err}"),
+                    })?;
+                set.insert(fp.hex);
             }
+            mine.insert(kid, set);
         }
-        for fp in &fps {
+        let matches = |kid: &str, hex: &str| mine.get(kid).is_some_and(|s| s.contains(hex));
+        {
             let mut st = self
                 .conn
-                .prepare("SELECT user, name FROM vigil_seal_secrets WHERE kid = ?1 AND fingerprint = ?2 ORDER BY user, name")
+                .prepare("SELECT user, name, kid, fingerprint FROM vigil_seal_secrets ORDER BY user, name")
                 .map_err(&e)?;
-            let rows = st
-                .query_map(params![fp.kid, fp.hex], |r| {
-                    Ok(format!(
+            let mut rows = st.query([]).map_err(&e)?;
+            while let Some(r) = rows.next().map_err(&e)? {
+                let (kid, hex): (String, String) = (r.get(2).map_err(&e)?, r.get(3).map_err(&e)?);
+                if matches(&kid, &hex) {
+                    hits.push(format!(
                         "user={} name={}",
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?
-                    ))
-                })
-                .map_err(&e)?;
-            for r in rows {
-                hits.push(r.map_err(&e)?);
+                        r.get::<_, String>(0).map_err(&e)?,
+                        r.get::<_, String>(1).map_err(&e)?
+                    ));
+                }
             }
         }
         let mut wanted = std::collections::HashSet::new();
-        for fp in &fps {
+        {
             let mut st = self
                 .conn
-                .prepare("SELECT digest FROM vigil_seal_index WHERE kid = ?1 AND fingerprint = ?2")
+                .prepare("SELECT digest, kid, fingerprint FROM vigil_seal_index")
                 .map_err(&e)?;
-            let rows = st
-                .query_map(params![fp.kid, fp.hex], |r| r.get::<_, String>(0))
-                .map_err(&e)?;
-            for r in rows {
-                wanted.insert(r.map_err(&e)?);
+            let mut rows = st.query([]).map_err(&e)?;
+            while let Some(r) = rows.next().map_err(&e)? {
+                let (kid, hex): (String, String) = (r.get(1).map_err(&e)?, r.get(2).map_err(&e)?);
+                if matches(&kid, &hex) {
+                    wanted.insert(r.get::<_, String>(0).map_err(&e)?);
+                }
             }
         }
         if !wanted.is_empty() {
@@ -665,6 +735,20 @@ impl Store {
             }
         }
         Ok(hits)
+    }
+
+    /// Each migrated column with its number of sealed (non-NULL) values, for `store list`.
+    pub fn column_counts(&self) -> Result<Vec<(Column, usize)>> {
+        let mut out = Vec::new();
+        for col in self.columns()? {
+            let mut n = 0;
+            self.each_cell(&col, |_, _| {
+                n += 1;
+                Ok(())
+            })?;
+            out.push((col, n));
+        }
+        Ok(out)
     }
 
     /// Calls `f(row context values, value text)` for every non-NULL cell of a migrated column.
@@ -718,10 +802,16 @@ impl Store {
         let mut out = std::collections::BTreeSet::new();
         let mut st = self
             .conn
-            .prepare("SELECT DISTINCT kid FROM vigil_seal_secrets")
+            .prepare("SELECT value FROM vigil_seal_secrets")
             .map_err(&e)?;
-        for k in st.query_map([], |r| r.get::<_, String>(0)).map_err(&e)? {
-            out.insert(k.map_err(&e)?);
+        let mut rows = st.query([]).map_err(&e)?;
+        while let Some(r) = rows.next().map_err(&e)? {
+            // The header of the value itself (authenticated), not the kid column.
+            if let Some(v) = text_of(r.get_ref(0).map_err(&e)?).ok().flatten() {
+                if let Ok(h) = value::header_of(&v) {
+                    out.insert(h.to_owned());
+                }
+            }
         }
         for col in self.columns()? {
             self.each_cell(&col, |_, v| {
@@ -733,6 +823,19 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// The context of a value in a migrated column of the store `store_id` (see
+/// [`Store::row_context`]).
+pub(crate) fn column_context(store_id: &str, col: &Column, row: &[String]) -> Result<Context> {
+    let mut c = Context::of(Purpose::Column)
+        .with("store", store_id)?
+        .with("table", &col.table)?
+        .with("column", &col.column)?;
+    for (name, v) in col.context.iter().zip(row) {
+        c.insert(&format!("row.{name}"), v)?;
+    }
+    Ok(c)
 }
 
 /// Records a migrated value's fingerprint (keyed by the value's digest).
@@ -796,7 +899,12 @@ mod tests {
             s.get(&r, "bob", "openrouter_key"),
             Err(SealError::Decrypt { .. })
         ));
-        assert_eq!(s.find(&r, b"v-alice").unwrap().len(), 1);
+        assert_eq!(s.find(&r, &[b"v-alice".to_vec()]).unwrap().len(), 1);
+        // The kid column is informational; list shows the value's own (authenticated) header.
+        s.conn
+            .execute("UPDATE vigil_seal_secrets SET kid = 'k9'", [])
+            .unwrap();
+        assert!(s.list(None).unwrap().iter().all(|e| e.kid == "k1"));
         assert!(s.remove("alice", "openrouter_key").unwrap());
         assert!(!s.remove("alice", "openrouter_key").unwrap());
         // Reopening keeps the id; another store has another.

@@ -24,11 +24,16 @@ pub const MAX_PLAINTEXT: usize = 64 * 1024;
 const NONCE_LEN: usize = 24;
 const TAG_LEN: usize = 16;
 const MAX_PAYLOAD_CHARS: usize = (MAX_PLAINTEXT + NONCE_LEN + TAG_LEN) * 4 / 3 + 4;
+/// Longest sealed value's text, in bytes (prefix, the longest header field, payload): what
+/// `seal decrypt` reads at most.
+pub const MAX_TEXT: usize = PREFIX.len() + 128 + 1 + MAX_PAYLOAD_CHARS;
 
 /// A keyed fingerprint of a plaintext: HMAC-SHA256 under the fingerprint sub-key of the key
 /// that sealed it, first 16 bytes in hex. Matches a leaked plaintext to where it is stored
 /// without decrypting anything, and reveals nothing without the key.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct Fingerprint {
     /// The header field (key id or passphrase header) of the key it was made under.
     pub kid: String,
@@ -149,13 +154,12 @@ pub fn header_of(text: &str) -> Result<&str> {
     parse(text).map(|(f, _)| f)
 }
 
-/// Whether `text` has the form of a sealed value (the payload's alphabet included).
+/// Whether `text` has the form of a sealed value: what this crate parses, and what
+/// `vigil_core::ciphertext` (the recognition `vigil scan` and `vigil env` use) takes for one,
+/// payload shaped like random base64url included.
 pub fn is_sealed(text: &str) -> bool {
-    parse(text).is_ok_and(|(_, payload)| {
-        payload
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    })
+    parse(text).is_ok()
+        && vigil_core::ciphertext::sealed(text) == Some(vigil_core::ciphertext::Sealed::Vigil)
 }
 
 /// Opens a sealed value with the one key its header names, checking the context.

@@ -146,7 +146,7 @@ pub enum Invalid {
     },
     /// A duration that does not parse.
     #[error("{0}")]
-    Duration(String),
+    Duration(vigil_core::duration::DurationError),
     /// An audience outside `[token] audiences`.
     #[error("`{audience}` is not one of the configured audiences ({})", allowed.join(", "))]
     Audience {

@@ -18,6 +18,7 @@
 //! assert_eq!(v.verify(&token, 1_800_001_000).unwrap_err().code(), "expired");
 //! ```
 
+pub mod assertion;
 pub mod compliance;
 pub mod config;
 pub mod environments;
@@ -33,11 +34,12 @@ pub mod request;
 pub mod time;
 pub mod verify;
 
+pub use assertion::{mint_assertion, AssertionVerifier};
 pub use config::{Overrides, TokenError, TokenSection, TokenSettings};
 pub use jsonwebtoken::Algorithm;
 pub use key::{Key, KeyUsed};
 pub use keyring::KeyRing;
-pub use mint::{mint, MintRequest};
+pub use mint::{mint, mint_typed, MintRequest};
 pub use rejection::Rejection;
 pub use request::MintFlags;
 pub use verify::{Policy, Verified, Verifier};

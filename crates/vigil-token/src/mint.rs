@@ -55,6 +55,18 @@ pub const RESERVED: &[&str] = &["iss", "sub", "aud", "exp", "nbf", "iat", "jti"]
 
 /// Mints a token with `key` as of `now`, refusing lifetimes above `max_ttl`.
 pub fn mint(key: &Key, req: &MintRequest, now: u64, max_ttl: u64) -> Result<String, MintError> {
+    mint_typed(key, req, None, now, max_ttl)
+}
+
+/// [`mint`] with an explicit `typ` header (RFC 8725 §3.11 explicit typing), so a token of one
+/// kind can never be taken for another.
+pub fn mint_typed(
+    key: &Key,
+    req: &MintRequest,
+    typ: Option<&str>,
+    now: u64,
+    max_ttl: u64,
+) -> Result<String, MintError> {
     if req.ttl == 0 {
         return Err(MintError::TtlZero);
     }
@@ -95,6 +107,9 @@ pub fn mint(key: &Key, req: &MintRequest, now: u64, max_ttl: u64) -> Result<Stri
     }
     let mut header = Header::new(key.alg);
     header.kid = key.kid.clone();
+    if let Some(t) = typ {
+        header.typ = Some(t.to_owned());
+    }
     jsonwebtoken::encode(&header, &claims, signing)
         .map_err(|e| MintError::Sign(alg_name(key.alg), e.to_string()))
 }

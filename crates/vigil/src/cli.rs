@@ -21,7 +21,7 @@ pub struct Cli {
 pub struct GlobalArgs {
     /// Configuration file: a `vigil.toml`, or (for `scan`) a gitleaks `.gitleaks.toml`
     /// [default: ./vigil.toml if present].
-    #[arg(long, global = true, env = "VIGIL_CONFIG", value_name = "FILE")]
+    #[arg(long, global = true, env = "VIGIL_CONFIG", value_name = "FILE", value_parser = config_path)]
     pub config: Option<PathBuf>,
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormatArg::Text)]
@@ -35,6 +35,17 @@ pub struct GlobalArgs {
     /// When to use colour.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+}
+
+/// `--config` / `VIGIL_CONFIG`: a path, never empty (an empty `VIGIL_CONFIG=` is a mistake to
+/// name, not a request for the default).
+fn config_path(v: &str) -> Result<PathBuf, String> {
+    if v.trim().is_empty() {
+        return Err(
+            "empty (VIGIL_CONFIG set to nothing?): unset VIGIL_CONFIG, or name a vigil.toml".into(),
+        );
+    }
+    Ok(PathBuf::from(v))
 }
 
 /// `--log-format`.
@@ -74,6 +85,8 @@ pub enum Command {
     Seal(crate::commands::seal::SealArgs),
     /// The authenticating gateway in front of MCP servers: JWT, rate limits, CORS, metrics.
     Gateway(crate::commands::gateway::GatewayArgs),
+    /// The agent memory store a model cannot escape: serve it over MCP, verify its audit log.
+    Memory(crate::commands::memory::MemoryArgs),
     /// Print a shell completion script.
     Completions(crate::commands::completions::CompletionsArgs),
 }

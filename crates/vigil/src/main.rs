@@ -50,7 +50,9 @@ fn main() -> ExitCode {
             };
         }
     };
-    let chatty = matches!(cli.command, cli::Command::Gateway(_));
+    let chatty = matches!(cli.command, cli::Command::Gateway(_))
+        || matches!(&cli.command, cli::Command::Memory(m)
+            if matches!(m.command, commands::memory::MemoryCommand::Serve(_)));
     output::init_logging(&cli.global, chatty);
     match commands::run(cli) {
         Ok(status) => status.into(),

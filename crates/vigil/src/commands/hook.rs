@@ -70,7 +70,7 @@ fn report(done: &Installed) -> anyhow::Result<()> {
                 "vigil: installed {}: git runs `{}` before every {}",
                 path.display(),
                 hook.command(),
-                what(*hook)
+                hook.action()
             );
             if let Some(c) = chained {
                 eprintln!(
@@ -96,7 +96,7 @@ fn report(done: &Installed) -> anyhow::Result<()> {
                     "vigil: added `{}` first in {} (husky runs it before every {})",
                     hook.command(),
                     path.display(),
-                    what(*hook)
+                    hook.action()
                 );
             } else {
                 eprintln!(
@@ -160,11 +160,4 @@ fn report(done: &Installed) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-fn what(hook: Hook) -> &'static str {
-    match hook {
-        Hook::PreCommit => "commit",
-        Hook::PrePush => "push",
-    }
 }

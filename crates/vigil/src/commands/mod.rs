@@ -4,6 +4,7 @@ pub mod completions;
 pub mod env;
 pub mod gateway;
 pub mod hook;
+pub mod memory;
 pub mod purge;
 pub mod scan;
 pub mod seal;
@@ -15,11 +16,12 @@ use std::path::Path;
 use vigil_core::{Config, ExitStatus, Section as _};
 
 /// The sections `vigil.toml` may have: the names the library crates registered for their
-/// sections (`scan` is still named here until its crate registers its own).
+/// sections.
 pub const SECTIONS: &[&str] = &[
-    "scan",
+    vigil_scan::config::ScanSection::NAME,
     vigil_env::EnvSection::NAME,
     vigil_token::TokenSection::NAME,
+    vigil_memory::MemorySection::NAME,
     vigil_gateway::GatewaySection::NAME,
 ];
 
@@ -46,6 +48,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Token(args) => token::run(&cli.global, args),
         Command::Seal(args) => seal::run(&cli.global, args),
         Command::Gateway(args) => gateway::run(&cli.global, args),
+        Command::Memory(args) => memory::run(&cli.global, args),
         Command::Completions(args) => completions::run(args),
     }
 }

@@ -9,7 +9,7 @@ use vigil_core::ExitStatus;
 /// Arguments of `vigil seal check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// The repository (or a folder in it) [default: .].
+    /// The repository (or a folder in it).
     #[arg(default_value = ".", value_name = "PATH")]
     pub path: PathBuf,
 }

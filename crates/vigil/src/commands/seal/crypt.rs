@@ -2,6 +2,7 @@
 //! atomically, `0600`), as a context-bound `vseal:` value or a Fernet token.
 
 use super::{context, read_plaintext, read_text, ring, write_out, FernetArgs, ValueFormat};
+use crate::cli::GlobalArgs;
 use anyhow::bail;
 use clap::Args;
 use std::path::PathBuf;
@@ -17,10 +18,12 @@ pub struct CommonArgs {
     /// vseal (default) or fernet.
     #[arg(long, value_enum, default_value_t = ValueFormat::Vseal)]
     pub format: ValueFormat,
-    /// Read from this file instead of stdin (its exact bytes).
+    /// Read from this file (its exact bytes; - is stdin's exact bytes) instead of stdin
+    /// without its final newline.
     #[arg(long = "in", value_name = "FILE")]
     pub input: Option<PathBuf>,
-    /// Write to this file (atomically, mode 0600) instead of stdout.
+    /// Write to this file (atomically, mode 0600; a symbolic link is refused; - is stdout)
+    /// instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// The Fernet key, for --format fernet.
@@ -64,26 +67,32 @@ fn check_context(c: &CommonArgs) -> anyhow::Result<vigil_seal::Context> {
 pub fn encrypt(a: EncryptArgs) -> anyhow::Result<ExitStatus> {
     let c = &a.common;
     let ctx = check_context(c)?;
-    let p = read_plaintext(c.input.as_deref())?;
     let out = match c.format {
-        ValueFormat::Vseal => vigil_seal::seal(&ring()?, &ctx, p.as_bytes())?,
-        ValueFormat::Fernet => c.fernet.fernet()?.encrypt(p.as_bytes())?,
+        ValueFormat::Vseal => {
+            let ring = ring()?;
+            vigil_seal::seal(&ring, &ctx, read_plaintext(c.input.as_deref())?.as_bytes())?
+        }
+        ValueFormat::Fernet => {
+            let f = c.fernet.fernet_to_encrypt()?;
+            f.encrypt(read_plaintext(c.input.as_deref())?.as_bytes())?
+        }
     };
     write_out(c.out.as_deref(), format!("{out}\n").as_bytes())?;
     Ok(ExitStatus::Success)
 }
 
 /// Runs `vigil seal decrypt`.
-pub fn decrypt(a: DecryptArgs) -> anyhow::Result<ExitStatus> {
+pub fn decrypt(g: &GlobalArgs, a: DecryptArgs) -> anyhow::Result<ExitStatus> {
     let c = &a.common;
     let ctx = check_context(c)?;
-    let text = read_text(c.input.as_deref())?;
     let p = match c.format {
         ValueFormat::Vseal => {
             if a.ttl.is_some() {
                 bail!("--ttl applies to Fernet tokens only");
             }
-            vigil_seal::open(&ring()?, &ctx, &text)?
+            let ring = ring()?;
+            let text = read_text(c.input.as_deref(), vigil_seal::value::MAX_TEXT)?;
+            vigil_seal::open(&ring, &ctx, &text)?
         }
         ValueFormat::Fernet => {
             let ttl = a
@@ -93,7 +102,9 @@ pub fn decrypt(a: DecryptArgs) -> anyhow::Result<ExitStatus> {
                 .transpose()
                 .map_err(|m| anyhow::anyhow!("--ttl: {m}"))?
                 .map(|d| d.as_secs());
-            c.fernet.fernet()?.decrypt(&text, ttl)?
+            let f = c.fernet.fernet_to_decrypt(g)?;
+            let text = read_text(c.input.as_deref(), vigil_seal::fernet::MAX_TOKEN)?;
+            f.decrypt(&text, ttl)?
         }
     };
     write_out(c.out.as_deref(), p.as_bytes())?;

@@ -20,7 +20,8 @@ pub struct EnvArgs {
     /// Apply (without it, print what would change and touch nothing).
     #[arg(long)]
     pub write: bool,
-    /// The environment the values are bound to [default: from each file's name].
+    /// The environment the values are bound to [default: where vigil env places each file:
+    /// [env.environments], its name, its folders].
     #[arg(long, value_name = "NAME")]
     pub environment: Option<String>,
     /// Further fields to bind the values to (then `seal run` needs the same), name=value,…
@@ -31,26 +32,17 @@ pub struct EnvArgs {
 /// Runs `vigil seal env`.
 pub fn run(g: &GlobalArgs, a: EnvArgs) -> anyhow::Result<ExitStatus> {
     let ring = ring()?;
-    let files = seal_files(
-        &ring,
-        &super::root(g)?,
-        &a.files,
-        &a.keys,
-        a.environment.as_deref(),
-        &context(&a.context)?,
-        a.write,
-    )?;
+    let extra = context(&a.context)?;
+    let (project, placed) = super::project_of_files(g, &a.files, a.environment.as_deref())?;
+    let files = seal_files(&ring, &project, &placed, &a.keys, &extra, a.write)?;
     let mut changed = 0;
-    for FilePlan {
-        path,
-        environment,
-        plan,
-    } in &files
-    {
-        let shown = path.display();
+    let did = if a.write { "sealed" } else { "would be sealed" };
+    for FilePlan { placed, plan } in &files {
+        let shown = placed.path.display();
+        let environment = &placed.environment;
         for s in &plan.sealed {
             println!(
-                "{shown}:{} {} sealed (environment {environment}, key {}, fingerprint {})",
+                "{shown}:{} {} {did} (environment {environment}, key {}, fingerprint {})",
                 s.line, s.key, s.fingerprint.kid, s.fingerprint.hex
             );
         }

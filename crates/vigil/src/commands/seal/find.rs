@@ -1,12 +1,17 @@
-//! `vigil seal find`: where a leaked plaintext (on stdin) is stored, matched by keyed
-//! fingerprint in stores and in the env files' fingerprint index; nothing is decrypted.
+//! `vigil seal find`: where a leaked secret is stored, from a leaked text (stdin or `--in`): a
+//! log line, a paste, a whole file. Each token-like piece of it (`vigil_seal::leak`) is matched
+//! by keyed fingerprint against the stores and the fingerprint index of the env files' project;
+//! nothing is decrypted.
 
-use super::{read_plaintext, ring};
+use super::ring;
 use crate::cli::GlobalArgs;
 use clap::Args;
 use std::path::PathBuf;
 use vigil_core::ExitStatus;
 use vigil_seal::store::{Mode, Store};
+
+/// Most bytes of leaked text read.
+pub const MAX_LEAK: usize = 8 * 1024 * 1024;
 
 /// Arguments of `vigil seal find`.
 #[derive(Debug, Args)]
@@ -14,9 +19,12 @@ pub struct FindArgs {
     /// A store to search (repeatable).
     #[arg(long, value_name = "FILE")]
     pub db: Vec<PathBuf>,
-    /// An env file to search (repeatable; uses the fingerprint index in the project's .vigil/).
+    /// An env file to search (repeatable; uses the fingerprint index in its project's .vigil/).
     #[arg(long = "env-file", value_name = "FILE")]
     pub env_files: Vec<PathBuf>,
+    /// The leaked text (a log, a paste, a file; - is stdin) [default: stdin].
+    #[arg(long = "in", value_name = "FILE")]
+    pub input: Option<PathBuf>,
 }
 
 /// Runs `vigil seal find`.
@@ -25,22 +33,63 @@ pub fn run(g: &GlobalArgs, a: FindArgs) -> anyhow::Result<ExitStatus> {
         anyhow::bail!("say where to look: --db FILE and/or --env-file FILE");
     }
     let ring = ring()?;
-    let leaked = read_plaintext(None)?;
+    // Fingerprints need no placement: the files are only read, in their project's index.
+    let env = match a.env_files.first() {
+        None => None,
+        Some(first) => {
+            let p = super::project(g, first)?;
+            let mut placed = Vec::new();
+            for f in &a.env_files {
+                if !p.contains(f) {
+                    anyhow::bail!(
+                        "{}: in another project than {} (root {}); give the files of one project per run",
+                        f.display(),
+                        first.display(),
+                        p.root().display()
+                    );
+                }
+                placed.push(vigil_seal::Placed {
+                    path: f.clone(),
+                    rel: f.clone(),
+                    environment: String::new(),
+                });
+            }
+            Some((p, placed))
+        }
+    };
+    let stores =
+        a.db.iter()
+            .map(|db| Ok((db, Store::open(db, Mode::Existing)?)))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+    let text = {
+        let (what, r): (String, Box<dyn std::io::Read>) = match &a.input {
+            Some(p) if p.as_os_str() != "-" => (
+                p.display().to_string(),
+                Box::new(
+                    std::fs::File::open(p)
+                        .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", p.display()))?,
+                ),
+            ),
+            _ => ("stdin".into(), Box::new(std::io::stdin().lock())),
+        };
+        zeroize::Zeroizing::new(vigil_seal::input::read_limited(r, MAX_LEAK, &what)?)
+    };
+    let candidates = vigil_seal::leak::candidates(&text);
     let mut hits = Vec::new();
-    for db in &a.db {
-        let s = Store::open(db, Mode::Existing)?;
-        for h in s.find(&ring, leaked.as_bytes())? {
+    for (db, s) in &stores {
+        for h in s.find(&ring, &candidates)? {
             hits.push(format!("{}: {h}", db.display()));
         }
     }
-    if !a.env_files.is_empty() {
+    if let Some((project, placed)) = &env {
         hits.extend(vigil_seal::envfile::find(
             &ring,
-            &super::root(g)?,
-            &a.env_files,
-            leaked.as_bytes(),
+            project,
+            placed,
+            &candidates,
         )?);
     }
+    drop(candidates);
     for h in &hits {
         println!("{h}");
     }

@@ -1,9 +1,8 @@
 //! `vigil seal keygen`: a new random key, as a `kid:<base64>` entry for VIGIL_SEAL_KEYS (or a
 //! Fernet key). Printed on stdout only; nothing is written anywhere.
 
-use super::ValueFormat;
 use anyhow::bail;
-use clap::Args;
+use clap::{Args, ValueEnum};
 use vigil_core::ExitStatus;
 use vigil_seal::{FernetKey, MasterKey};
 
@@ -13,22 +12,31 @@ pub struct KeygenArgs {
     /// Key id to print before the key [default: derived from the key, e.g. kQ3x9aZ1b].
     #[arg(long, value_name = "ID")]
     pub kid: Option<String>,
-    /// vseal (a VIGIL_SEAL_KEYS entry) or fernet (a Fernet key for FERNET_KEY).
-    #[arg(long, value_enum, default_value_t = ValueFormat::Vseal)]
-    pub format: ValueFormat,
+    /// What kind of key to print.
+    #[arg(long, value_enum, default_value_t = KeyFormat::Vseal)]
+    pub format: KeyFormat,
+}
+
+/// `--format` of keygen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeyFormat {
+    /// A VIGIL_SEAL_KEYS entry, `kid:<base64 of 32 random bytes>`.
+    Vseal,
+    /// A Fernet key for FERNET_KEY, as Fernet.generate_key() prints it.
+    Fernet,
 }
 
 /// Runs `vigil seal keygen`.
 pub fn run(a: KeygenArgs) -> anyhow::Result<ExitStatus> {
     match a.format {
-        ValueFormat::Fernet => {
+        KeyFormat::Fernet => {
             if a.kid.is_some() {
                 bail!("--kid: Fernet keys have no id");
             }
             let k = FernetKey::generate()?;
             super::write_out(None, format!("{}\n", k.to_base64().as_str()).as_bytes())?;
         }
-        ValueFormat::Vseal => {
+        KeyFormat::Vseal => {
             let k = MasterKey::generate()?;
             let kid = a.kid.unwrap_or_else(|| k.derived_kid());
             if !vigil_seal::key::valid_kid(&kid) {

@@ -37,6 +37,9 @@ pub struct MigrateArgs {
     /// What the column holds now.
     #[arg(long, value_enum, default_value_t = From::Fernet)]
     pub from: From,
+    /// Read, check and decrypt everything, and say what would change; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
     /// The Fernet key.
     #[command(flatten)]
     pub fernet: FernetArgs,
@@ -45,33 +48,69 @@ pub struct MigrateArgs {
 /// Runs `vigil seal migrate`.
 pub fn run(g: &GlobalArgs, a: MigrateArgs) -> anyhow::Result<ExitStatus> {
     let ring = ring()?;
-    let fernet = a.fernet.fernet()?;
-    let mut store = Store::open(&a.db, Mode::Create)?;
     let direction = match a.from {
         From::Fernet => Direction::FromFernet,
         From::Vseal => Direction::ToFernet,
     };
-    let r = migrate(
-        &mut store,
+    // Back to Fernet writes tokens: never under a weak key. From Fernet only decrypts.
+    let fernet = match direction {
+        Direction::ToFernet => a.fernet.fernet_to_encrypt()?,
+        Direction::FromFernet => a.fernet.fernet_to_decrypt(g)?,
+    };
+    if !a.db.is_file() {
+        anyhow::bail!("{}: no such database", a.db.display());
+    }
+    // Everything is read, checked and decrypted before anything is written (not even the
+    // store's tables or the journal mode): a refused migration leaves the file as it was.
+    let mut probe = Store::open(&a.db, Mode::ReadOnly)?;
+    let planned = migrate(
+        &mut probe,
         &ring,
         &fernet,
         &a.table,
         &a.column,
         &a.context_from,
         direction,
+        true,
     )?;
-    if !g.quiet {
+    drop(probe);
+    let r = if a.dry_run {
+        planned
+    } else {
+        let mut store = Store::open(&a.db, Mode::Create)?;
+        migrate(
+            &mut store,
+            &ring,
+            &fernet,
+            &a.table,
+            &a.column,
+            &a.context_from,
+            direction,
+            false,
+        )?
+    };
+    if !g.quiet || a.dry_run {
         eprintln!(
-            "{}.{}: {} value(s) converted to {}, {} already were, {} NULL",
+            "{}.{}: {} value(s) {} to {}, {} already were, {} NULL{}",
             a.table,
             a.column,
             r.converted,
+            if a.dry_run {
+                "would be converted"
+            } else {
+                "converted"
+            },
             match direction {
                 Direction::FromFernet => "sealed values",
                 Direction::ToFernet => "Fernet tokens",
             },
             r.already,
-            r.null
+            r.null,
+            if a.dry_run {
+                " (dry run: nothing written)"
+            } else {
+                ""
+            }
         );
     }
     Ok(ExitStatus::Success)

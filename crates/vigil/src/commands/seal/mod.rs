@@ -15,9 +15,9 @@ mod store;
 use crate::cli::GlobalArgs;
 use anyhow::Context as _;
 use clap::{Args, Subcommand, ValueEnum};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use vigil_core::{Config, ExitStatus};
+use vigil_core::ExitStatus;
 use vigil_seal::{Context, Fernet, KeyRing, KeySource, Plaintext};
 
 /// Arguments of `vigil seal`.
@@ -58,7 +58,7 @@ pub fn run(g: &GlobalArgs, args: SealArgs) -> anyhow::Result<ExitStatus> {
     match args.command {
         SealCommand::Keygen(a) => keygen::run(a),
         SealCommand::Encrypt(a) => crypt::encrypt(a),
-        SealCommand::Decrypt(a) => crypt::decrypt(a),
+        SealCommand::Decrypt(a) => crypt::decrypt(g, a),
         SealCommand::Store(a) => store::run(g, a),
         SealCommand::Env(a) => env::run(g, a),
         SealCommand::Run(a) => run::run(g, a),
@@ -102,12 +102,37 @@ impl FernetArgs {
                 self.fernet_env
             )
         })?);
-        Fernet::from_secret(&value, &source).with_context(|| {
-            format!(
-                "{} (--fernet-key-from {})",
-                self.fernet_env, self.fernet_key_from
-            )
-        })
+        Fernet::from_secret(&value, &source).with_context(|| self.what())
+    }
+
+    fn what(&self) -> String {
+        format!(
+            "{} (--fernet-key-from {})",
+            self.fernet_env, self.fernet_key_from
+        )
+    }
+
+    /// The Fernet keys to encrypt with: a weak key or master secret (not random, empty, a known
+    /// default, guessable) is refused.
+    pub fn fernet_to_encrypt(&self) -> anyhow::Result<Fernet> {
+        let f = self.fernet()?;
+        if let Some(w) = f.weakness() {
+            anyhow::bail!("{}: {w}; refusing to encrypt under it", self.what());
+        }
+        Ok(f)
+    }
+
+    /// The Fernet keys to decrypt with: a weak one still opens what it sealed (that is how data
+    /// gets off it), with a warning.
+    pub fn fernet_to_decrypt(&self, g: &GlobalArgs) -> anyhow::Result<Fernet> {
+        let f = self.fernet()?;
+        if let (Some(w), false) = (f.weakness(), g.quiet) {
+            eprintln!(
+                "vigil: warning: {}: {w}; tokens under it are only as safe as that: move them to a strong key",
+                self.what()
+            );
+        }
+        Ok(f)
     }
 }
 
@@ -125,50 +150,88 @@ pub fn context(specs: &[String]) -> anyhow::Result<Context> {
     Ok(c)
 }
 
-/// The plaintext to seal: the file's exact bytes, or stdin without one final newline (which
-/// `echo` and here-strings add).
+/// Whether an `--in`/`--out` path means stdin/stdout.
+fn is_dash(p: &Path) -> bool {
+    p.as_os_str() == "-"
+}
+
+/// The plaintext to seal: with `--in FILE`, the file's exact bytes; with `--in -`, stdin's exact
+/// bytes; without `--in`, stdin without one final newline (which `echo` and here-strings add).
+/// At most [`vigil_seal::value::MAX_PLAINTEXT`] bytes are taken; more is refused after reading
+/// one byte past the limit.
 pub fn read_plaintext(path: Option<&Path>) -> anyhow::Result<Plaintext> {
-    match path {
-        Some(p) => {
-            Ok(Plaintext::new(std::fs::read(p).with_context(|| {
-                format!("{}: cannot read", p.display())
-            })?))
+    let limit = vigil_seal::value::MAX_PLAINTEXT;
+    let bytes = match path {
+        Some(p) if !is_dash(p) => {
+            let f = std::fs::File::open(p)
+                .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", p.display()))?;
+            vigil_seal::input::read_limited(f, limit, &p.display().to_string())?
         }
+        Some(_) => vigil_seal::input::read_limited(std::io::stdin().lock(), limit, "stdin")?,
         None => {
-            let mut b = Vec::new();
-            std::io::stdin().read_to_end(&mut b).context("stdin")?;
+            // Room for the line end that is dropped.
+            let too_large = || vigil_seal::SealError::InputTooLarge {
+                what: "stdin".into(),
+                limit,
+            };
+            let mut b =
+                vigil_seal::input::read_limited(std::io::stdin().lock(), limit + 2, "stdin")
+                    .map_err(|e| match e {
+                        vigil_seal::SealError::InputTooLarge { .. } => too_large(),
+                        e => e,
+                    })?;
             if b.ends_with(b"\n") {
                 b.pop();
                 if b.ends_with(b"\r") {
                     b.pop();
                 }
             }
-            Ok(Plaintext::new(b))
+            if b.len() > limit {
+                return Err(too_large().into());
+            }
+            b
         }
-    }
+    };
+    Ok(Plaintext::new(bytes))
 }
 
-/// Text (a sealed value or token) from a file or stdin, trimmed.
-pub fn read_text(path: Option<&Path>) -> anyhow::Result<String> {
-    let mut s = String::new();
-    match path {
-        Some(p) => {
-            s = std::fs::read_to_string(p)
-                .with_context(|| format!("{}: cannot read", p.display()))?
+/// Text (a sealed value or token) from a file or stdin (`-` or no path), trimmed; at most
+/// `limit` bytes, and UTF-8 (the error names where it came from).
+pub fn read_text(path: Option<&Path>, limit: usize) -> anyhow::Result<String> {
+    let (what, bytes) = match path {
+        Some(p) if !is_dash(p) => {
+            let f = std::fs::File::open(p)
+                .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", p.display()))?;
+            let what = p.display().to_string();
+            let b = vigil_seal::input::read_limited(f, limit, &what)?;
+            (what, b)
         }
-        None => {
-            std::io::stdin().read_to_string(&mut s).context("stdin")?;
-        }
-    }
+        _ => (
+            "stdin".to_owned(),
+            vigil_seal::input::read_limited(std::io::stdin().lock(), limit, "stdin")?,
+        ),
+    };
+    let s = String::from_utf8(bytes).map_err(|_| {
+        anyhow::anyhow!("{what}: not UTF-8 text (a sealed value or Fernet token is ASCII)")
+    })?;
     Ok(s.trim().to_owned())
 }
 
-/// Writes bytes to `--out` (atomically, `0600`) or to stdout.
+/// Writes bytes to `--out` (atomically, `0600`; `-` is stdout) or to stdout. A symbolic link is
+/// refused: writing through it would replace, and make private, whatever file it points to.
 pub fn write_out(path: Option<&Path>, bytes: &[u8]) -> anyhow::Result<()> {
     match path {
-        Some(p) => vigil_core::fsx::write_private(p, bytes)
-            .with_context(|| format!("{}: cannot write", p.display())),
-        None => {
+        Some(p) if !is_dash(p) => {
+            if std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink()) {
+                anyhow::bail!(
+                    "{}: is a symbolic link; refused (writing through it would replace the file it points to): give the real path, or - for stdout",
+                    p.display()
+                );
+            }
+            vigil_core::fsx::write_private(p, bytes)
+                .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", p.display()))
+        }
+        _ => {
             let mut out = std::io::stdout().lock();
             out.write_all(bytes).context("stdout")?;
             out.flush().context("stdout")
@@ -176,15 +239,42 @@ pub fn write_out(path: Option<&Path>, bytes: &[u8]) -> anyhow::Result<()> {
     }
 }
 
-/// The project root (the directory of `vigil.toml`, else the working directory): where
-/// `.vigil/` (the env lock, journal and fingerprint index) lives.
-pub fn root(g: &GlobalArgs) -> anyhow::Result<PathBuf> {
-    let config = Config::discover(g.config.as_deref(), Path::new("."))?;
-    let dir = config
-        .path()
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::canonicalize(dir)
-        .with_context(|| format!("{}: cannot open the project directory", dir.display()))
+/// The project of a file (`--config`'s folder, else the nearest `vigil.toml` or git work tree
+/// above the file): where `.vigil/` (the env lock, journal and fingerprint index) lives, and the
+/// environment model that places env files. Its `vigil.toml` may hold only known sections.
+pub fn project(g: &GlobalArgs, file: &Path) -> anyhow::Result<vigil_seal::Project> {
+    project_if_any(g, file)?.ok_or_else(|| vigil_seal::project::no_project(file).into())
+}
+
+/// [`project`], or `None` for a file in no project (no `vigil.toml`, no git work tree above it,
+/// no `--config`). A project whose `vigil.toml` is broken is an error, never `None`.
+pub fn project_if_any(g: &GlobalArgs, file: &Path) -> anyhow::Result<Option<vigil_seal::Project>> {
+    let Some(config) = vigil_seal::project::find_config(g.config.as_deref(), file)? else {
+        return Ok(None);
+    };
+    config.check_sections(crate::commands::SECTIONS)?;
+    Ok(Some(vigil_seal::Project::new(&config)?))
+}
+
+/// The one project of several env files, each placed in it (`environment` overrides the
+/// environment their paths give). Files of two projects are refused: one run, one lock.
+pub fn project_of_files(
+    g: &GlobalArgs,
+    files: &[PathBuf],
+    environment: Option<&str>,
+) -> anyhow::Result<(vigil_seal::Project, Vec<vigil_seal::Placed>)> {
+    let first = files.first().context("no env file given")?;
+    let p = project(g, first)?;
+    for f in files {
+        if !p.contains(f) {
+            anyhow::bail!(
+                "{}: in another project than {} (root {}); give the files of one project per run",
+                f.display(),
+                first.display(),
+                p.root().display()
+            );
+        }
+    }
+    let placed = p.place_all(files, environment)?;
+    Ok((p, placed))
 }

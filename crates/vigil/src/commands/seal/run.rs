@@ -1,17 +1,18 @@
 //! `vigil seal run --env-file F -- cmd args…`: starts `cmd` (replacing this process) with the
 //! env files' values in its environment, sealed ones decrypted in memory; nothing is written to
-//! disk, and every `VIGIL_SEAL_*` variable is removed from the child's environment.
+//! disk, and every `VIGIL_SEAL_*` variable is removed from the child's environment (and any
+//! `--unset` one). Loader hooks from the files and sealed keys turned plaintext are refused
+//! (`vigil_seal::run`).
 
 use super::{context, ring};
 use crate::cli::GlobalArgs;
-use anyhow::Context as _;
 use clap::Args;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use vigil_core::ExitStatus;
-use vigil_seal::envfile::{environment_of, open_all};
 use vigil_seal::ring::VAR_PREFIX;
+use vigil_seal::run::{values, Allow, Source};
 
 /// Arguments of `vigil seal run`.
 #[derive(Debug, Args)]
@@ -23,12 +24,25 @@ pub struct RunArgs {
     /// dotenv and dotenvx do).
     #[arg(long = "override")]
     pub override_env: bool,
-    /// The environment the values are bound to [default: from each file's name].
+    /// The environment the values are bound to [default: where vigil env places each file].
+    /// With it, a file outside any project (a deployed copy) can be run.
     #[arg(long, value_name = "NAME")]
     pub environment: Option<String>,
     /// Further fields the values were bound to with `seal env --context`.
     #[arg(long, value_name = "NAME=VALUE,…")]
     pub context: Vec<String>,
+    /// Let the files set this loader or interpreter hook (LD_PRELOAD, PYTHONPATH, NODE_OPTIONS,
+    /// PATH…), refused by default (repeatable).
+    #[arg(long = "allow-var", value_name = "NAME")]
+    pub allow_var: Vec<String>,
+    /// Let this key be plaintext although the fingerprint index records it as sealed
+    /// (repeatable).
+    #[arg(long = "allow-plaintext", value_name = "KEY")]
+    pub allow_plaintext: Vec<String>,
+    /// Remove this variable from the child's environment too (e.g. FERNET_KEY or a master
+    /// secret the command no longer needs; repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub unset: Vec<String>,
     /// The command and its arguments.
     #[arg(required = true, last = true, value_name = "CMD")]
     pub command: Vec<std::ffi::OsString>,
@@ -38,16 +52,36 @@ pub struct RunArgs {
 pub fn run(g: &GlobalArgs, a: RunArgs) -> anyhow::Result<ExitStatus> {
     let ring = ring()?;
     let extra = context(&a.context)?;
-    let mut values = Vec::new();
+    // Each file in its project (for its placement and fingerprint index); with --environment a
+    // file in no project is run all the same, without the index's check.
+    let mut projects = Vec::new();
     for f in &a.env_files {
-        let shown = f.display().to_string();
-        let text = std::fs::read_to_string(f).with_context(|| format!("{shown}: cannot read"))?;
-        let env = match &a.environment {
-            Some(e) => e.clone(),
-            None => environment_of(f)?,
-        };
-        values.extend(open_all(&ring, &shown, &text, &env, &extra)?);
+        match super::project_if_any(g, f)? {
+            Some(p) => projects.push(Some(p)),
+            None if a.environment.is_some() => projects.push(None),
+            None => return Err(vigil_seal::project::no_project(f).into()),
+        }
     }
+    let mut sources = Vec::new();
+    for (f, p) in a.env_files.iter().zip(&projects) {
+        let placed = match p {
+            Some(p) => p.place(f, a.environment.as_deref())?,
+            None => vigil_seal::Placed {
+                path: f.clone(),
+                rel: f.clone(),
+                environment: a.environment.clone().unwrap_or_default(),
+            },
+        };
+        sources.push(Source {
+            placed,
+            project: p.as_ref(),
+        });
+    }
+    let allow = Allow {
+        vars: a.allow_var.clone(),
+        plaintext: a.allow_plaintext.clone(),
+    };
+    let values = values(&ring, &sources, &extra, &allow)?;
     drop(ring);
     let (prog, args) = a.command.split_first().expect("clap requires a command");
     let mut cmd = std::process::Command::new(prog);
@@ -57,12 +91,18 @@ pub fn run(g: &GlobalArgs, a: RunArgs) -> anyhow::Result<ExitStatus> {
             cmd.env_remove(&k);
         }
     }
+    for k in &a.unset {
+        cmd.env_remove(k);
+    }
     let mut kept = Vec::new();
     for (k, v) in &values {
         if v.as_bytes().contains(&0) {
             anyhow::bail!(
                 "`{k}`: the value holds a NUL byte and cannot be passed in an environment"
             );
+        }
+        if a.unset.contains(k) {
+            continue;
         }
         if !a.override_env && std::env::var_os(k).is_some() {
             if !kept.contains(k) {

@@ -25,7 +25,8 @@ pub enum StoreCommand {
     Put(Target),
     /// Print a user's secret (exactly its bytes); exit 1 when there is none.
     Get(Target),
-    /// List stored secrets (user, name, key id, fingerprint, time), never their values.
+    /// List stored secrets (user, name, key id, fingerprint, time) and migrated columns, never
+    /// their values.
     List(ListArgs),
     /// Delete a user's secret; exit 1 when there was none.
     Rm(Target),
@@ -49,6 +50,10 @@ pub struct Target {
     /// With --table: values of further context columns, name=value,…
     #[arg(long, value_name = "NAME=VALUE,…")]
     pub context: Vec<String>,
+    /// put: read the value from this file (its exact bytes; - is stdin's exact bytes) instead
+    /// of stdin without its final newline.
+    #[arg(long = "in", value_name = "FILE")]
+    pub input: Option<PathBuf>,
 }
 
 /// Arguments of `vigil seal store list`.
@@ -82,12 +87,33 @@ fn refuse_context_without_table(t: &Target) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn refuse_input(t: &Target) -> anyhow::Result<()> {
+    if t.input.is_some() {
+        anyhow::bail!("--in: only `store put` reads a value");
+    }
+    Ok(())
+}
+
 fn put(g: &GlobalArgs, t: Target) -> anyhow::Result<ExitStatus> {
     refuse_context_without_table(&t)?;
     let ring = ring()?;
-    let value = read_plaintext(None)?;
+    let value = read_plaintext(t.input.as_deref())?;
     let fp = match &t.table {
-        None => Store::open(&t.db, Mode::Create)?.put(&ring, &t.user, &t.name, value.as_bytes())?,
+        None => {
+            // Everything that can be refused is refused before a new file exists.
+            vigil_seal::store::check_put(&t.user, &t.name, value.as_bytes())?;
+            let mut s = Store::open(&t.db, Mode::Create)?;
+            match s.put(&ring, &t.user, &t.name, value.as_bytes()) {
+                Ok(fp) => fp,
+                Err(e) => {
+                    if s.created() {
+                        drop(s);
+                        vigil_seal::store::remove_new(&t.db);
+                    }
+                    return Err(e.into());
+                }
+            }
+        }
         Some(table) => {
             let mut s = Store::open(&t.db, Mode::Existing)?;
             let col = s.column(table, &t.name)?;
@@ -106,6 +132,7 @@ fn put(g: &GlobalArgs, t: Target) -> anyhow::Result<ExitStatus> {
 
 fn get(t: Target) -> anyhow::Result<ExitStatus> {
     refuse_context_without_table(&t)?;
+    refuse_input(&t)?;
     let ring = ring()?;
     let s = Store::open(&t.db, Mode::Existing)?;
     let value = match &t.table {
@@ -136,10 +163,24 @@ fn get(t: Target) -> anyhow::Result<ExitStatus> {
 fn list(l: ListArgs) -> anyhow::Result<ExitStatus> {
     let s = Store::open(&l.db, Mode::Existing)?;
     let entries = s.list(l.user.as_deref())?;
+    let columns = if l.user.is_none() {
+        s.column_counts()?
+    } else {
+        Vec::new()
+    };
     let mut out = String::new();
     match l.format {
         OutputFormat::Json => {
-            out = serde_json::to_string_pretty(&entries)?;
+            let cols: Vec<serde_json::Value> = columns
+                .iter()
+                .map(|(c, n)| {
+                    serde_json::json!({"table": c.table, "column": c.column, "context": c.context, "values": n})
+                })
+                .collect();
+            out = serde_json::to_string_pretty(&serde_json::json!({
+                "secrets": entries,
+                "columns": cols,
+            }))?;
             out.push('\n');
         }
         OutputFormat::Text => {
@@ -150,6 +191,16 @@ fn list(l: ListArgs) -> anyhow::Result<ExitStatus> {
                 out.push_str(&format!(
                     "{}\t{}\t{}\t{}\t{at}\n",
                     e.user, e.name, e.kid, e.fingerprint
+                ));
+            }
+            for (c, n) in &columns {
+                out.push_str(&format!(
+                    "table {}.{}: {n} sealed value(s), bound to {} (read with --table {} --name {} --user …)\n",
+                    c.table,
+                    c.column,
+                    c.context.join(", "),
+                    c.table,
+                    c.column
                 ));
             }
         }
@@ -163,6 +214,7 @@ fn rm(g: &GlobalArgs, t: Target) -> anyhow::Result<ExitStatus> {
         anyhow::bail!("--table: rows of an application table are the application's to delete");
     }
     refuse_context_without_table(&t)?;
+    refuse_input(&t)?;
     let mut s = Store::open(&t.db, Mode::Existing)?;
     if s.remove(&t.user, &t.name)? {
         if !g.quiet {

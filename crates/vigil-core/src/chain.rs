@@ -1,0 +1,988 @@
+//! An append-only, hash-chained log of JSON lines whose head (last `seq` and hash) is kept in a
+//! separate file, so an edited, deleted, reordered, inserted or cut-off line is detected.
+//!
+//! Each line is one JSON object: `{"seq":N,"prev":"<hex>",…fields…,"hash":"<hex>"}`. `hash` is
+//! the SHA-256 of the exact bytes of the line without its `,"hash":"…"` suffix (closed with `}`),
+//! so verification never depends on how a JSON library orders or spaces keys; `prev` is the
+//! previous line's `hash` (64 zeros for the first). After every append the head file records
+//! `{"seq":N,"hash":"<hex>"}` (in one of two slots, written in place, so a torn write loses only
+//! the newer): a log cut off after its last line, or rewritten whole with fresh hashes, no longer
+//! ends where the head says.
+//!
+//! Appends are serialised across threads (a mutex) and processes (`flock` on the log file), and
+//! are crash-safe: a line written without its head update is adopted by the next append once its
+//! hash and link check out; a torn last line (no newline) that the head never confirmed is cut
+//! away. A chain that does not check out is never appended to: [`Chain::append`] fails closed.
+//!
+//! ```
+//! use vigil_core::chain::Chain;
+//! let dir = std::env::temp_dir().join(format!("vigil-chain-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//! let chain = Chain::new(dir.join("audit.jsonl"), dir.join("audit.head"));
+//! let mut fields = serde_json::Map::new();
+//! fields.insert("tool".into(), "memory_write".into());
+//! assert_eq!(chain.append(&fields).unwrap().seq, 1);
+//! assert_eq!(chain.append(&fields).unwrap().seq, 2);
+//! assert!(chain.verify().unwrap().is_intact());
+//! # std::fs::remove_dir_all(&dir).unwrap();
+//! ```
+
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// The `prev` of the first line: 64 zeros.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Names every line sets itself; callers' fields may not use them.
+pub const RESERVED: &[&str] = &["seq", "prev", "hash"];
+
+/// Bytes per head slot (the head file holds two).
+const HEAD_SLOT: usize = 128;
+
+/// The longest line read back (a line is a few hundred bytes; more is corruption).
+const MAX_LINE: usize = 1 << 20;
+
+/// Why the log could not be read or appended to.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    /// An I/O error on one of the files.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A caller's field uses a name the chain sets itself.
+    #[error("field `{0}` is reserved by the log")]
+    Reserved(String),
+    /// The head file is not `{"seq":N,"hash":"…"}`.
+    #[error("{0}: the head file is unreadable (run the audit verification)")]
+    BadHead(PathBuf),
+    /// The log and its head disagree in a way no crash explains: nothing is appended.
+    #[error(
+        "{path}: the log does not end where its head says ({detail}); run the audit verification"
+    )]
+    Diverged {
+        /// The log file.
+        path: PathBuf,
+        /// What disagrees.
+        detail: String,
+    },
+}
+
+/// The head: the last line's `seq` and `hash`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    /// Sequence number of the last line (1-based).
+    pub seq: u64,
+    /// Its hash, lowercase hex.
+    pub hash: String,
+}
+
+/// One line as read back.
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// 1-based line number in the file.
+    pub line: u64,
+    /// `seq`.
+    pub seq: u64,
+    /// `prev`.
+    pub prev: String,
+    /// `hash` as written.
+    pub hash: String,
+    /// Every field, `seq`, `prev` and `hash` included.
+    pub fields: Map<String, Value>,
+}
+
+/// What [`Chain::append`] wrote.
+#[derive(Debug, Clone)]
+pub struct Appended {
+    /// The new line's `seq`.
+    pub seq: u64,
+    /// Its hash.
+    pub hash: String,
+}
+
+/// One problem [`Chain::verify`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// A line whose hash does not match its bytes, or that is not a chain line at all.
+    Edited {
+        /// 1-based line number.
+        line: u64,
+        /// Its `seq`, when readable.
+        seq: Option<u64>,
+    },
+    /// Sequence numbers that appear nowhere in the log: deleted lines.
+    Deleted {
+        /// First missing `seq`.
+        from: u64,
+        /// Last missing `seq`.
+        to: u64,
+    },
+    /// A line that stands out of its place (its `seq` is lower than the line before it).
+    Reordered {
+        /// 1-based line number.
+        line: u64,
+        /// Its `seq`.
+        seq: u64,
+    },
+    /// The same `seq` twice.
+    Duplicated {
+        /// 1-based line number of the second one.
+        line: u64,
+        /// The `seq`.
+        seq: u64,
+    },
+    /// A line whose `prev` is not the hash of the line before it (a line inserted, or one
+    /// before it rewritten with a fresh hash).
+    BrokenLink {
+        /// 1-based line number.
+        line: u64,
+        /// Its `seq`.
+        seq: u64,
+    },
+    /// The last line has no newline: a write that never finished.
+    TornTail {
+        /// 1-based line number.
+        line: u64,
+    },
+    /// The log ends before the head: lines were cut off its end.
+    TailCut {
+        /// Last `seq` in the log (0 when empty).
+        log_seq: u64,
+        /// `seq` the head records.
+        head_seq: u64,
+    },
+    /// The log goes on past the head (a line written without its head update).
+    HeadBehind {
+        /// Last `seq` in the log.
+        log_seq: u64,
+        /// `seq` the head records.
+        head_seq: u64,
+    },
+    /// The line at the head's `seq` has another hash: the log was rewritten.
+    HeadMismatch {
+        /// The `seq`.
+        seq: u64,
+    },
+    /// Lines exist but the head file does not.
+    HeadMissing,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Problem::Edited { line, seq: Some(s) } => {
+                write!(f, "line {line} (seq {s}): edited (its hash does not match its content)")
+            }
+            Problem::Edited { line, seq: None } => {
+                write!(f, "line {line}: edited (not a chain line)")
+            }
+            Problem::Deleted { from, to } if from == to => write!(f, "seq {from}: deleted"),
+            Problem::Deleted { from, to } => write!(f, "seq {from}..{to}: deleted"),
+            Problem::Reordered { line, seq } => {
+                write!(f, "line {line} (seq {seq}): out of order (reordered)")
+            }
+            Problem::Duplicated { line, seq } => write!(f, "line {line} (seq {seq}): duplicated"),
+            Problem::BrokenLink { line, seq } => write!(
+                f,
+                "line {line} (seq {seq}): does not link to the line before (inserted or rewritten)"
+            ),
+            Problem::TornTail { line } => write!(f, "line {line}: torn (no newline)"),
+            Problem::TailCut { log_seq, head_seq } => write!(
+                f,
+                "the log ends at seq {log_seq} but its head records seq {head_seq}: the tail was cut off"
+            ),
+            Problem::HeadBehind { log_seq, head_seq } => write!(
+                f,
+                "the log goes on to seq {log_seq} past its head (seq {head_seq})"
+            ),
+            Problem::HeadMismatch { seq } => write!(
+                f,
+                "seq {seq}: the line's hash is not the one the head records (the log was rewritten)"
+            ),
+            Problem::HeadMissing => write!(f, "the head file is missing"),
+        }
+    }
+}
+
+impl Problem {
+    /// A stable code for JSON output.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Problem::Edited { .. } => "edited",
+            Problem::Deleted { .. } => "deleted",
+            Problem::Reordered { .. } => "reordered",
+            Problem::Duplicated { .. } => "duplicated",
+            Problem::BrokenLink { .. } => "broken_link",
+            Problem::TornTail { .. } => "torn_tail",
+            Problem::TailCut { .. } => "tail_cut",
+            Problem::HeadBehind { .. } => "head_behind",
+            Problem::HeadMismatch { .. } => "head_mismatch",
+            Problem::HeadMissing => "head_missing",
+        }
+    }
+}
+
+/// The outcome of [`Chain::verify`].
+#[derive(Debug, Clone)]
+pub struct Verification {
+    /// Lines read.
+    pub lines: u64,
+    /// Records whose own hash checks out, in file order.
+    pub records: Vec<Record>,
+    /// The head file, if present and readable.
+    pub head: Option<Head>,
+    /// Every problem, in file order, then the head's.
+    pub problems: Vec<Problem>,
+}
+
+impl Verification {
+    /// No problem at all.
+    pub fn is_intact(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// The chain locked for appending (see [`Chain::session`]); unlocked on drop.
+#[derive(Debug)]
+pub struct Session<'a> {
+    chain: &'a Chain,
+    file: File,
+    head: Option<Head>,
+    _guard: std::sync::MutexGuard<'a, ()>,
+}
+
+impl Session<'_> {
+    /// The head the next line extends.
+    pub fn head(&self) -> Option<&Head> {
+        self.head.as_ref()
+    }
+
+    /// Appends one line holding `fields`; the session may append again.
+    pub fn append(&mut self, fields: &Map<String, Value>) -> Result<Appended, ChainError> {
+        if let Some(k) = fields.keys().find(|k| RESERVED.contains(&k.as_str())) {
+            return Err(ChainError::Reserved(k.clone()));
+        }
+        let a = self
+            .chain
+            .append_locked(&mut self.file, &self.head, fields)?;
+        self.head = Some(Head {
+            seq: a.seq,
+            hash: a.hash.clone(),
+        });
+        Ok(a)
+    }
+}
+
+impl Drop for Session<'_> {
+    fn drop(&mut self) {
+        let _ = self.file.unlock();
+    }
+}
+
+/// A hash-chained log: the log file and its head file.
+#[derive(Debug)]
+pub struct Chain {
+    log: PathBuf,
+    head: PathBuf,
+    fsync: bool,
+    lock: Mutex<()>,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ChainError + '_ {
+    move |source| ChainError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// SHA-256 of `bytes` as lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[(b >> 4) as usize] as char);
+        s.push(DIGITS[(b & 15) as usize] as char);
+    }
+    s
+}
+
+fn is_hash(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// A checked line: `seq`, `prev`, `hash` and every field.
+pub type Parsed = (u64, String, String, Map<String, Value>);
+
+/// Checks one line (without its newline): its hash suffix, its bytes, and its `seq` and `prev`.
+/// `Err` carries the `seq` when it could be read.
+pub fn parse_line(text: &str) -> Result<Parsed, Option<u64>> {
+    let seq_of = |t: &str| {
+        serde_json::from_str::<Map<String, Value>>(t)
+            .ok()
+            .and_then(|m| m.get("seq").and_then(Value::as_u64))
+    };
+    const TAIL: usize = r#","hash":""}"#.len() + 64;
+    if text.len() < TAIL || !text.ends_with("\"}") {
+        return Err(seq_of(text));
+    }
+    let cut = text.len() - TAIL;
+    let (body_part, suffix) = text.split_at(cut);
+    let Some(hash) = suffix
+        .strip_prefix(r#","hash":""#)
+        .and_then(|s| s.strip_suffix("\"}"))
+    else {
+        return Err(seq_of(text));
+    };
+    if !is_hash(hash) {
+        return Err(seq_of(text));
+    }
+    let body = format!("{body_part}}}");
+    if sha256_hex(body.as_bytes()) != hash {
+        return Err(seq_of(text));
+    }
+    let fields: Map<String, Value> = serde_json::from_str(text).map_err(|_| None)?;
+    let seq = fields.get("seq").and_then(Value::as_u64).ok_or(None)?;
+    let prev = fields
+        .get("prev")
+        .and_then(Value::as_str)
+        .filter(|p| is_hash(p))
+        .ok_or(Some(seq))?
+        .to_owned();
+    Ok((seq, prev, hash.to_owned(), fields))
+}
+
+/// Builds one line (without newline) and its hash.
+fn build_line(seq: u64, prev: &str, fields: &Map<String, Value>) -> (String, String) {
+    let mut body = format!(r#"{{"seq":{seq},"prev":"{prev}""#);
+    for (k, v) in fields {
+        body.push(',');
+        body.push_str(&Value::String(k.clone()).to_string());
+        body.push(':');
+        body.push_str(&v.to_string());
+    }
+    body.push('}');
+    let hash = sha256_hex(body.as_bytes());
+    body.pop();
+    body.push_str(r#","hash":""#);
+    body.push_str(&hash);
+    body.push_str("\"}");
+    (body, hash)
+}
+
+impl Chain {
+    /// A chain over `log` and its `head` file (neither need exist yet). Every append is
+    /// fsynced unless [`Chain::with_fsync`] says otherwise.
+    pub fn new(log: impl Into<PathBuf>, head: impl Into<PathBuf>) -> Chain {
+        Chain {
+            log: log.into(),
+            head: head.into(),
+            fsync: true,
+            lock: Mutex::new(()),
+        }
+    }
+
+    /// Whether each append is flushed to disk (the log, the head and its directory) before it
+    /// returns.
+    pub fn with_fsync(mut self, fsync: bool) -> Chain {
+        self.fsync = fsync;
+        self
+    }
+
+    /// The log file.
+    pub fn log_path(&self) -> &Path {
+        &self.log
+    }
+
+    /// The head file.
+    pub fn head_path(&self) -> &Path {
+        &self.head
+    }
+
+    /// The head file's content, if it exists: the newer of its two slots that reads back whole.
+    pub fn head(&self) -> Result<Option<Head>, ChainError> {
+        let text = match std::fs::read(&self.head) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io(&self.head)(e)),
+        };
+        let parse = |slot: &[u8]| -> Option<Head> {
+            let v: Value = serde_json::from_slice(slot.trim_ascii()).ok()?;
+            let seq = v.get("seq").and_then(Value::as_u64)?;
+            let hash = v
+                .get("hash")
+                .and_then(Value::as_str)
+                .filter(|h| is_hash(h))?;
+            Some(Head {
+                seq,
+                hash: hash.to_owned(),
+            })
+        };
+        text.chunks(HEAD_SLOT)
+            .filter_map(parse)
+            .max_by_key(|h| h.seq)
+            .map(Some)
+            .ok_or_else(|| ChainError::BadHead(self.head.clone()))
+    }
+
+    /// Locks the chain (threads and processes), rolls a crash forward and checks that the
+    /// chain can be extended; the session appends under that one lock. A caller that must not act
+    /// unless the log can record it opens a session first, acts, then appends.
+    pub fn session(&self) -> Result<Session<'_>, ChainError> {
+        let guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(&self.log)
+            .map_err(io(&self.log))?;
+        file.lock().map_err(io(&self.log))?;
+        match self.recover(&mut file) {
+            Ok(head) => Ok(Session {
+                chain: self,
+                file,
+                head,
+                _guard: guard,
+            }),
+            Err(e) => {
+                let _ = file.unlock();
+                Err(e)
+            }
+        }
+    }
+
+    /// Checks that the chain can be extended ([`Chain::session`] without appending) and returns
+    /// its head.
+    pub fn ready(&self) -> Result<Option<Head>, ChainError> {
+        Ok(self.session()?.head.clone())
+    }
+
+    /// Appends one line holding `fields` (after `seq` and `prev`, in the map's order) and moves
+    /// the head to it. Refuses to extend a chain whose end does not match its head.
+    pub fn append(&self, fields: &Map<String, Value>) -> Result<Appended, ChainError> {
+        self.session()?.append(fields)
+    }
+
+    fn append_locked(
+        &self,
+        file: &mut File,
+        head: &Option<Head>,
+        fields: &Map<String, Value>,
+    ) -> Result<Appended, ChainError> {
+        let (seq, prev) = match head {
+            Some(h) => (h.seq + 1, h.hash.as_str()),
+            None => (1, GENESIS),
+        };
+        let (mut line, hash) = build_line(seq, prev, fields);
+        line.push('\n');
+        file.write_all(line.as_bytes()).map_err(io(&self.log))?;
+        if self.fsync {
+            file.sync_data().map_err(io(&self.log))?;
+        }
+        self.write_head(&Head {
+            seq,
+            hash: hash.clone(),
+        })?;
+        Ok(Appended { seq, hash })
+    }
+
+    /// Under the lock: the head to extend, after rolling forward a line whose head update was
+    /// lost and cutting a torn line the head never confirmed.
+    fn recover(&self, file: &mut File) -> Result<Option<Head>, ChainError> {
+        let head = self.head()?;
+        let len = file.metadata().map_err(io(&self.log))?.len();
+        let diverged = |detail: String| ChainError::Diverged {
+            path: self.log.clone(),
+            detail,
+        };
+        if len == 0 {
+            return match head {
+                None => Ok(None),
+                Some(h) => Err(diverged(format!(
+                    "the log is empty, the head records seq {}",
+                    h.seq
+                ))),
+            };
+        }
+        let (tail, tail_start) = read_tail(file, len).map_err(io(&self.log))?;
+        let mut lines: Vec<&str> = tail.split('\n').collect();
+        // `tail` starts at a line boundary; the last element is "" when the file ends in '\n'.
+        let torn = lines.pop().filter(|t| !t.is_empty());
+        let last = lines.last().copied();
+        let last_parsed = last.map(parse_line);
+        let matches = |h: &Head| matches!(&last_parsed, Some(Ok((seq, _, hash, _))) if *seq == h.seq && *hash == h.hash);
+        let before_last = || {
+            if lines.len() >= 2 {
+                lines.get(lines.len() - 2).map(|l| parse_line(l))
+            } else {
+                None
+            }
+        };
+        let head = match head {
+            Some(h) if matches(&h) => Some(h),
+            // A line appended whose head update was lost: adopt it if it extends the head.
+            Some(h) => match &last_parsed {
+                Some(Ok((seq, prev, hash, _))) if *seq == h.seq + 1 && *prev == h.hash => {
+                    let confirmed = matches!(before_last(), Some(Ok((s, _, hh, _))) if s == h.seq && hh == h.hash)
+                        || h.seq == 0;
+                    if !confirmed {
+                        return Err(diverged(format!("seq {} is not in the log", h.seq)));
+                    }
+                    let adopted = Head {
+                        seq: *seq,
+                        hash: hash.clone(),
+                    };
+                    self.write_head(&adopted)?;
+                    Some(adopted)
+                }
+                _ => {
+                    return Err(diverged(format!(
+                        "its last line is not seq {} with the recorded hash",
+                        h.seq
+                    )))
+                }
+            },
+            None => match (&last_parsed, lines.len()) {
+                // The first line ever, written before the head was: adopt it.
+                (Some(Ok((1, prev, hash, _))), 1) if prev == GENESIS && tail_start == 0 => {
+                    let adopted = Head {
+                        seq: 1,
+                        hash: hash.clone(),
+                    };
+                    self.write_head(&adopted)?;
+                    Some(adopted)
+                }
+                (None, _) => None,
+                _ => return Err(diverged("the head file is missing".into())),
+            },
+        };
+        if let Some(t) = torn {
+            // Never confirmed by the head: an unfinished write. Cut it away.
+            let keep = len - t.len() as u64;
+            file.set_len(keep).map_err(io(&self.log))?;
+        }
+        Ok(head)
+    }
+
+    /// Writes the head into slot `seq % 2` of the head file, in place (no new file per append):
+    /// a write torn by a crash spoils only that slot, and the other still holds the head before
+    /// it, which the next append rolls forward from the log.
+    fn write_head(&self, head: &Head) -> Result<(), ChainError> {
+        use std::os::unix::fs::FileExt;
+        let mut slot = format!("{{\"seq\":{},\"hash\":\"{}\"}}", head.seq, head.hash).into_bytes();
+        slot.resize(HEAD_SLOT - 1, b' ');
+        slot.push(b'\n');
+        let f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&self.head)
+            .map_err(io(&self.head))?;
+        let offset = (head.seq % 2) * HEAD_SLOT as u64;
+        f.write_all_at(&slot, offset).map_err(io(&self.head))?;
+        if self.fsync {
+            f.sync_data().map_err(io(&self.head))?;
+        }
+        Ok(())
+    }
+
+    /// Every line whose own hash checks out, in file order (no link or head checks: see
+    /// [`Chain::verify`]). A missing log is empty.
+    pub fn records(&self) -> Result<Vec<Record>, ChainError> {
+        Ok(self.verify()?.records)
+    }
+
+    /// Recomputes the whole chain and compares its end with the head: every edited, deleted,
+    /// reordered, duplicated or inserted line, a torn or cut-off tail, a rewritten log.
+    pub fn verify(&self) -> Result<Verification, ChainError> {
+        let bytes = match std::fs::read(&self.log) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(io(&self.log)(e)),
+        };
+        let head = self.head();
+        let head_missing = matches!(head, Ok(None));
+        let head = head.ok().flatten();
+        let mut problems = Vec::new();
+        let mut records: Vec<Record> = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        let mut max_seq = 0u64;
+        let mut prev_hash: Option<String> = None;
+        let mut prev_seq = 0u64;
+        let mut lines = 0u64;
+        let ends_clean = bytes.is_empty() || bytes.ends_with(b"\n");
+        let text_lines: Vec<&[u8]> = {
+            let mut v: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
+            if ends_clean {
+                v.pop();
+            }
+            v
+        };
+        let count = text_lines.len();
+        for (i, raw) in text_lines.into_iter().enumerate() {
+            let line = i as u64 + 1;
+            lines = line;
+            if i + 1 == count && !ends_clean {
+                problems.push(Problem::TornTail { line });
+                break;
+            }
+            let parsed = std::str::from_utf8(raw)
+                .map_err(|_| None)
+                .and_then(parse_line);
+            match parsed {
+                Err(seq) => {
+                    problems.push(Problem::Edited { line, seq });
+                    // The next line cannot link to an unknown hash; do not report it twice.
+                    prev_hash = None;
+                    if let Some(s) = seq {
+                        seen.insert(s);
+                        max_seq = max_seq.max(s);
+                        prev_seq = s;
+                    }
+                }
+                Ok((seq, prev, hash, fields)) => {
+                    if !seen.insert(seq) {
+                        problems.push(Problem::Duplicated { line, seq });
+                    } else if seq < prev_seq {
+                        problems.push(Problem::Reordered { line, seq });
+                    } else if let Some(ph) = &prev_hash {
+                        if seq == prev_seq + 1 && *ph != prev {
+                            problems.push(Problem::BrokenLink { line, seq });
+                        }
+                    } else if line == 1 && seq == 1 && prev != GENESIS {
+                        problems.push(Problem::BrokenLink { line, seq });
+                    }
+                    max_seq = max_seq.max(seq);
+                    prev_seq = seq;
+                    prev_hash = Some(hash.clone());
+                    records.push(Record {
+                        line,
+                        seq,
+                        prev,
+                        hash,
+                        fields,
+                    });
+                }
+            }
+        }
+        // Sequence numbers never seen: deleted lines (a run of them is one problem).
+        let mut run: Option<(u64, u64)> = None;
+        let mut deleted = Vec::new();
+        for s in 1..=max_seq {
+            if seen.contains(&s) {
+                if let Some(r) = run.take() {
+                    deleted.push(r);
+                }
+            } else {
+                run = Some(match run {
+                    Some((a, _)) => (a, s),
+                    None => (s, s),
+                });
+            }
+        }
+        if let Some(r) = run {
+            deleted.push(r);
+        }
+        problems.extend(
+            deleted
+                .into_iter()
+                .map(|(from, to)| Problem::Deleted { from, to }),
+        );
+        match &head {
+            None if head_missing && lines > 0 => problems.push(Problem::HeadMissing),
+            None if lines > 0 => problems.push(Problem::HeadMismatch { seq: max_seq }),
+            None => {}
+            Some(h) => {
+                if max_seq < h.seq {
+                    problems.push(Problem::TailCut {
+                        log_seq: max_seq,
+                        head_seq: h.seq,
+                    });
+                } else {
+                    match records.iter().find(|r| r.seq == h.seq) {
+                        Some(r) if r.hash == h.hash => {}
+                        Some(_) => problems.push(Problem::HeadMismatch { seq: h.seq }),
+                        None if h.seq == 0 => {}
+                        // The head's line is unreadable (edited): already reported.
+                        None => {}
+                    }
+                    if max_seq > h.seq {
+                        problems.push(Problem::HeadBehind {
+                            log_seq: max_seq,
+                            head_seq: h.seq,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(Verification {
+            lines,
+            records,
+            head,
+            problems,
+        })
+    }
+}
+
+/// The end of the file from a line boundary: at least the last two lines (for crash
+/// recovery), and the offset it starts at.
+fn read_tail(file: &mut File, len: u64) -> std::io::Result<(String, u64)> {
+    let mut want: u64 = 8192;
+    loop {
+        let start = len.saturating_sub(want);
+        file.seek(SeekFrom::Start(start))?;
+        let mut buf = Vec::with_capacity((len - start) as usize);
+        file.take(len - start).read_to_end(&mut buf)?;
+        // Newlines, not counting a final one: we need two complete lines after a boundary.
+        let body = buf.strip_suffix(b"\n").unwrap_or(&buf);
+        let newlines = body.iter().filter(|b| **b == b'\n').count();
+        if start == 0 || newlines >= 3 || want as usize >= 2 * MAX_LINE {
+            let cut = if start == 0 {
+                0
+            } else {
+                buf.iter().position(|b| *b == b'\n').map_or(0, |p| p + 1)
+            };
+            let text = String::from_utf8_lossy(&buf[cut..]).into_owned();
+            return Ok((text, start + cut as u64));
+        }
+        want *= 4;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("vigil-chain-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn fields(n: u64) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("tool".into(), "memory_write".into());
+        m.insert("path".into(), format!("notes/{n}.md").into());
+        m
+    }
+
+    fn chain_of(dir: &Path, n: u64) -> Chain {
+        let c = Chain::new(dir.join("log.jsonl"), dir.join("head.json")).with_fsync(false);
+        for i in 0..n {
+            c.append(&fields(i)).unwrap();
+        }
+        c
+    }
+
+    fn lines(c: &Chain) -> Vec<String> {
+        std::fs::read_to_string(c.log_path())
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    fn put(c: &Chain, lines: &[String]) {
+        let mut t = lines.join("\n");
+        t.push('\n');
+        std::fs::write(c.log_path(), t).unwrap();
+    }
+
+    fn codes(c: &Chain) -> Vec<&'static str> {
+        c.verify()
+            .unwrap()
+            .problems
+            .iter()
+            .map(|p| p.code())
+            .collect()
+    }
+
+    #[test]
+    fn appends_link_and_verify() {
+        let dir = scratch("ok");
+        let c = chain_of(&dir, 5);
+        let v = c.verify().unwrap();
+        assert!(v.is_intact(), "{:?}", v.problems);
+        assert_eq!(v.records.len(), 5);
+        assert_eq!(v.records[0].prev, GENESIS);
+        assert_eq!(v.records[1].prev, v.records[0].hash);
+        assert_eq!(v.head.unwrap().seq, 5);
+        assert_eq!(v.records[2].fields["path"], "notes/2.md");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_edited_line_is_found() {
+        let dir = scratch("edit");
+        let c = chain_of(&dir, 5);
+        let mut l = lines(&c);
+        l[2] = l[2].replace("notes/2.md", "notes/X.md");
+        put(&c, &l);
+        assert_eq!(codes(&c), ["edited"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_edited_line_with_a_recomputed_hash_breaks_the_next_link() {
+        let dir = scratch("rehash");
+        let c = chain_of(&dir, 5);
+        let mut l = lines(&c);
+        let r = parse_line(&l[2]).unwrap();
+        let mut f = r.3.clone();
+        for k in RESERVED {
+            f.remove(*k);
+        }
+        f.insert("path".into(), "notes/forged.md".into());
+        l[2] = build_line(r.0, &r.1, &f).0;
+        put(&c, &l);
+        assert_eq!(codes(&c), ["broken_link"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_deleted_line_is_found() {
+        let dir = scratch("delete");
+        let c = chain_of(&dir, 5);
+        let mut l = lines(&c);
+        l.remove(1);
+        put(&c, &l);
+        assert_eq!(codes(&c), ["deleted"]);
+        assert_eq!(
+            c.verify().unwrap().problems[0],
+            Problem::Deleted { from: 2, to: 2 }
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_reordered_pair_is_found() {
+        let dir = scratch("reorder");
+        let c = chain_of(&dir, 5);
+        let mut l = lines(&c);
+        l.swap(1, 2);
+        put(&c, &l);
+        let v = c.verify().unwrap();
+        assert!(
+            v.problems.contains(&Problem::Reordered { line: 3, seq: 2 }),
+            "{:?}",
+            v.problems
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_cut_off_tail_is_found_and_never_extended() {
+        let dir = scratch("cut");
+        let c = chain_of(&dir, 5);
+        let mut l = lines(&c);
+        l.truncate(3);
+        put(&c, &l);
+        assert_eq!(
+            c.verify().unwrap().problems,
+            [Problem::TailCut {
+                log_seq: 3,
+                head_seq: 5
+            }]
+        );
+        assert!(matches!(
+            c.append(&fields(7)),
+            Err(ChainError::Diverged { .. })
+        ));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_log_rewritten_whole_is_found_by_its_head() {
+        let dir = scratch("rewrite");
+        let c = chain_of(&dir, 3);
+        let head = std::fs::read(c.head_path()).unwrap();
+        std::fs::remove_file(c.log_path()).unwrap();
+        std::fs::remove_file(c.head_path()).unwrap();
+        let forged = Chain::new(c.log_path(), c.head_path()).with_fsync(false);
+        for i in 10..13 {
+            forged.append(&fields(i)).unwrap();
+        }
+        std::fs::write(c.head_path(), head).unwrap();
+        assert_eq!(codes(&c), ["head_mismatch"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_line_without_its_head_update_is_adopted() {
+        let dir = scratch("adopt");
+        let c = chain_of(&dir, 3);
+        let head = std::fs::read(c.head_path()).unwrap();
+        c.append(&fields(3)).unwrap();
+        std::fs::write(c.head_path(), head).unwrap(); // as if the crash came before the head
+        assert_eq!(codes(&c), ["head_behind"]);
+        assert_eq!(c.append(&fields(4)).unwrap().seq, 5);
+        assert!(c.verify().unwrap().is_intact());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_torn_last_line_is_cut_away() {
+        let dir = scratch("torn");
+        let c = chain_of(&dir, 2);
+        let mut f = OpenOptions::new().append(true).open(c.log_path()).unwrap();
+        f.write_all(br#"{"seq":3,"prev":"ab"#).unwrap();
+        assert_eq!(codes(&c), ["torn_tail"]);
+        assert_eq!(c.append(&fields(2)).unwrap().seq, 3);
+        assert!(c.verify().unwrap().is_intact());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn reserved_fields_are_refused_and_strings_are_escaped() {
+        let dir = scratch("reserved");
+        let c = chain_of(&dir, 0);
+        let mut m = Map::new();
+        m.insert("seq".into(), 9.into());
+        assert!(matches!(c.append(&m), Err(ChainError::Reserved(_))));
+        let mut m = Map::new();
+        m.insert("path".into(), "a\"b\n,\"hash\":\"x".into());
+        c.append(&m).unwrap();
+        let v = c.verify().unwrap();
+        assert!(v.is_intact());
+        assert_eq!(v.records[0].fields["path"], "a\"b\n,\"hash\":\"x");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn threads_append_without_losing_a_line() {
+        let dir = scratch("threads");
+        let c = std::sync::Arc::new(chain_of(&dir, 0));
+        let hs: Vec<_> = (0..4)
+            .map(|t| {
+                let c = c.clone();
+                std::thread::spawn(move || {
+                    for i in 0..50 {
+                        c.append(&fields(t * 100 + i)).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+        let v = c.verify().unwrap();
+        assert!(v.is_intact());
+        assert_eq!(v.records.len(), 200);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,74 @@
+//! The CSV report: a header row, then one row per diagnostic (RFC 4180 quoting). The columns are
+//! fixed, so every report of a command has the same header: `rule,file,line,column,end_line,
+//! end_column,secret`, the report's own columns (`entropy` for scans), then `fingerprint,hash,
+//! commit,description,severity,message,key,scope`. Absent values are empty cells.
+
+use super::{description, RenderOptions};
+use crate::Report;
+use std::io::{self, Write};
+
+fn field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+fn num(n: Option<usize>) -> String {
+    n.map(|n| n.to_string()).unwrap_or_default()
+}
+
+pub(super) fn write(report: &Report, opts: &RenderOptions, out: &mut dyn Write) -> io::Result<()> {
+    let mut header: Vec<String> = ["rule", "file", "line", "column", "end_line", "end_column"]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    header.push("secret".into());
+    header.extend(report.columns.iter().map(|c| field(c)));
+    header.extend(
+        [
+            "fingerprint",
+            "hash",
+            "commit",
+            "description",
+            "severity",
+            "message",
+            "key",
+            "scope",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned()),
+    );
+    writeln!(out, "{}", header.join(","))?;
+    for d in &report.diagnostics {
+        let l = &d.location;
+        let r = l.region;
+        let mut row = vec![
+            field(&d.rule),
+            field(l.path.as_deref().unwrap_or("")),
+            num(r.map(|r| r.line)),
+            num(r.and_then(|r| r.column)),
+            num(r.and_then(|r| r.end_line)),
+            num(r.and_then(|r| r.end_column)),
+            field(&opts.secret(d).unwrap_or_default()),
+        ];
+        for c in &report.columns {
+            row.push(field(
+                &d.properties.get(c).map(|v| v.cell(3)).unwrap_or_default(),
+            ));
+        }
+        row.extend([
+            field(d.fingerprints.location.as_deref().unwrap_or("")),
+            field(d.fingerprints.content.as_deref().unwrap_or("")),
+            field(d.commit.as_ref().map_or("", |c| c.id.as_str())),
+            field(description(report, d)),
+            d.severity.as_str().to_owned(),
+            field(&d.message),
+            field(l.key.as_deref().unwrap_or("")),
+            field(l.scope.as_deref().unwrap_or("")),
+        ]);
+        writeln!(out, "{}", row.join(","))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,92 @@
+//! The Markdown report, for pull-request comments and CI job summaries
+//! (`>> $GITHUB_STEP_SUMMARY`): a heading with the count, a warning when the run was incomplete,
+//! one table row per diagnostic, and what was skipped.
+
+use super::RenderOptions;
+use crate::Report;
+use std::io::{self, Write};
+
+/// Text safe in a table cell: pipes escaped, line breaks flattened.
+fn cell(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace(['\n', '\r'], " ")
+}
+
+/// Text as inline code: fenced with more backticks than it holds.
+fn code(s: &str) -> String {
+    let s = cell(s);
+    let mut run = 0;
+    let mut longest = 0;
+    for c in s.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    let pad = if s.starts_with('`') || s.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{s}{pad}{fence}")
+}
+
+pub(super) fn write(report: &Report, opts: &RenderOptions, out: &mut dyn Write) -> io::Result<()> {
+    let n = report.diagnostics.len();
+    writeln!(
+        out,
+        "### {} {}: {n} finding(s)",
+        report.tool.name, report.tool.command
+    )?;
+    writeln!(out)?;
+    let c = &report.completeness;
+    if !c.is_complete() {
+        let reasons: Vec<String> = c.reasons.iter().map(|r| cell(&r.to_string())).collect();
+        writeln!(
+            out,
+            "> **Incomplete:** {}. Nothing here proves the rest clean.",
+            reasons.join("; ")
+        )?;
+        writeln!(out)?;
+    }
+    if n == 0 {
+        writeln!(out, "No findings.")?;
+    } else {
+        let secrets = report.diagnostics.iter().any(|d| d.secret.is_some());
+        write!(out, "| Severity | Rule | Location | Message |")?;
+        writeln!(out, "{}", if secrets { " Secret |" } else { "" })?;
+        write!(out, "| --- | --- | --- | --- |")?;
+        writeln!(out, "{}", if secrets { " --- |" } else { "" })?;
+        for d in &report.diagnostics {
+            let mut at = d.location.to_string();
+            if let Some(c) = &d.commit {
+                at.push_str(&format!(" @ {}", &c.id[..c.id.len().min(12)]));
+            }
+            write!(
+                out,
+                "| {} | {} | {} | {} |",
+                d.severity,
+                code(&d.rule),
+                code(&at),
+                cell(&d.message)
+            )?;
+            match (secrets, opts.secret(d)) {
+                (true, Some(s)) => writeln!(out, " {} |", code(&s))?,
+                (true, None) => writeln!(out, " |")?,
+                (false, _) => writeln!(out)?,
+            }
+        }
+    }
+    if !c.skipped.is_empty() {
+        let parts: Vec<String> = c
+            .skipped
+            .counts()
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(k, n)| format!("{n} {}", k.replace('_', " ")))
+            .collect();
+        writeln!(out)?;
+        writeln!(out, "Skipped: {}.", parts.join(", "))?;
+    }
+    Ok(())
+}

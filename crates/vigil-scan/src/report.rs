@@ -1,0 +1,70 @@
+//! Findings as diagnostics: each [`Finding`] becomes a [`vigil_report::Diagnostic`] (secret,
+//! fingerprints, commit, entropy), each compiled rule a [`RuleMeta`], and a scan a
+//! [`vigil_report::Report`] that any renderer of `vigil-report` writes.
+
+use crate::finding::Finding;
+use crate::ruleset::{Rule, Ruleset};
+use vigil_report::{
+    Commit, Completeness, Diagnostic, Fingerprints, Location, Report, RuleMeta, Severity, Tool,
+};
+
+/// GitHub code scanning's `security-severity` of a leaked secret (high).
+pub const SECURITY_SEVERITY: f32 = 8.0;
+
+/// The property key of a finding's entropy (its own CSV column and text field).
+pub const ENTROPY: &str = "entropy";
+
+/// A rule's metadata: what it finds, and the one-line fix for every leaked secret.
+pub fn rule_meta(r: &Rule) -> RuleMeta {
+    RuleMeta::new(&r.id, &r.description)
+        .with_help(
+            "Revoke and rotate the secret first, then remove it from the code (read it from the \
+             environment or a secret store); `vigil purge plan` takes it out of git history.",
+        )
+        .with_tags(r.tags.clone())
+        .with_security_severity(SECURITY_SEVERITY)
+}
+
+/// One finding as a diagnostic.
+pub fn diagnostic(f: &Finding) -> Diagnostic {
+    let what = if f.description.is_empty() {
+        f.rule.as_str()
+    } else {
+        f.description.as_str()
+    };
+    let mut d = Diagnostic::new(
+        &f.rule,
+        Severity::Error,
+        Location::file(&f.file).at_span(f.line, f.column, f.end_line, f.end_column),
+        format!("{what} found"),
+    )
+    .with_secret(f.secret.clone())
+    .with_property(ENTROPY, f.entropy);
+    d.fingerprints = Fingerprints {
+        location: Some(f.fingerprint.clone()).filter(|s| !s.is_empty()),
+        content: Some(f.hash.clone()).filter(|s| !s.is_empty()),
+    };
+    d.commit = f.commit.as_ref().map(|id| Commit {
+        id: id.clone(),
+        author: f.author.clone().unwrap_or_default(),
+        email: f.email.clone().unwrap_or_default(),
+        date: f.date.clone().unwrap_or_default(),
+        summary: f.message.clone().unwrap_or_default(),
+    });
+    d
+}
+
+/// The report of a scan: every rule that ran, every finding, and what was skipped.
+pub fn build(
+    rules: &Ruleset,
+    findings: &[Finding],
+    completeness: Completeness,
+    version: &str,
+) -> Report {
+    let mut report = Report::new(Tool::new("scan", version));
+    report.rules = rules.rules.iter().map(rule_meta).collect();
+    report.columns = vec![ENTROPY.to_owned()];
+    report.diagnostics = findings.iter().map(diagnostic).collect();
+    report.completeness = completeness;
+    report
+}

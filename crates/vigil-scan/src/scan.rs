@@ -1,0 +1,406 @@
+//! One call for every kind of scan: [`scan`] takes resolved [`ScanSettings`] and a [`Target`]
+//! (paths, a reader, git history, the index) and returns a [`ScanOutcome`]: the findings, what
+//! was read and skipped, the warnings met, and the one-line summary. Suppressions and reports
+//! come after (`suppress`, `report`).
+
+use crate::finding::Finding;
+use crate::git::{self, DateError, GitError, GitStats, HistoryOptions, PushRange};
+use crate::settings::ScanSettings;
+use crate::source::{self, Outcome};
+use std::fmt;
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+use vigil_core::size::human;
+use vigil_core::Origin;
+use vigil_report::{Completeness, Skipped};
+
+/// What to scan.
+pub enum Target<'a> {
+    /// The settings' roots: files and directories.
+    Paths,
+    /// One stream, reported under `name` (`-` for stdin).
+    Reader {
+        /// The name findings carry.
+        name: &'a str,
+        /// The bytes.
+        reader: Box<dyn Read + 'a>,
+    },
+    /// Commits of a repository.
+    History(History),
+    /// What `git commit` would record: the index against HEAD, new lines only.
+    Staged {
+        /// The repository (or a path inside it).
+        repo: PathBuf,
+    },
+}
+
+/// Which commits of a repository to scan.
+#[derive(Debug, Clone)]
+pub struct History {
+    /// The repository (or a path inside it; bare repositories too).
+    pub repo: PathBuf,
+    /// Which part of history.
+    pub scope: Scope,
+    /// Only commits authored at or after this date (`2026-01-31` or RFC 3339), as given to
+    /// `--since`.
+    pub since: Option<String>,
+}
+
+impl History {
+    /// Every commit reachable from any ref.
+    pub fn all(repo: impl Into<PathBuf>) -> Self {
+        History {
+            repo: repo.into(),
+            scope: Scope::All,
+            since: None,
+        }
+    }
+}
+
+/// A part of history.
+#[derive(Debug, Clone)]
+pub enum Scope {
+    /// Every commit reachable from any ref.
+    All,
+    /// The history of one branch (or any revision), `--branch`.
+    Branch(String),
+    /// `A..B`: reachable from B, not from A, `--range`.
+    Range(String),
+    /// What a push sends.
+    Push(PushRange),
+}
+
+/// A scan that could not run (unreadable inputs are counted and warned about instead).
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    /// The repository, a revision or the walk failed.
+    #[error(transparent)]
+    Git(#[from] GitError),
+    /// `--since` is not a date.
+    #[error(transparent)]
+    Date(#[from] DateError),
+    /// The reader failed.
+    #[error("reading {name}: {error}")]
+    Reader {
+        /// The reader's name (`stdin` for `-`).
+        name: String,
+        /// Why.
+        error: std::io::Error,
+    },
+}
+
+/// Counts of a files (or stdin) scan.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FileTally {
+    /// Files scanned.
+    pub files: u64,
+    /// Bytes scanned.
+    pub bytes: u64,
+    /// Files skipped as binary.
+    pub binary: u64,
+    /// Files skipped as larger than the limit.
+    pub too_large: u64,
+    /// Entries that could not be read.
+    pub unreadable: u64,
+    /// Files ignore rules kept out; `None` when ignore rules were off or nothing was walked.
+    pub ignored: Option<u64>,
+}
+
+/// What a scan read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scanned {
+    /// Files, directories or a stream.
+    Files(FileTally),
+    /// Commits.
+    History(GitStats),
+    /// The index.
+    Index(GitStats),
+}
+
+/// What a scan found and read.
+#[derive(Debug)]
+pub struct ScanOutcome {
+    /// Findings in report order.
+    pub findings: Vec<Finding>,
+    /// What was read and skipped.
+    pub read: Scanned,
+    /// One line per problem met (an unreadable file, a symlink loop), never file content.
+    pub warnings: Vec<String>,
+    /// Ignored files that look like env files, as reported paths.
+    pub ignored_env: Vec<String>,
+    /// How long the scan took.
+    pub elapsed: Duration,
+    /// The size limit it ran with (for the summary).
+    pub max_file_size: u64,
+}
+
+/// Scans a target with the settings. `progress` is called with the byte count of each file read
+/// (files and directories only).
+pub fn scan(
+    settings: &ScanSettings,
+    target: Target<'_>,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<ScanOutcome, ScanError> {
+    let started = Instant::now();
+    let max = settings.max_file_size;
+    let (findings, read, warnings, ignored_env) = match target {
+        Target::Paths => {
+            let out = source::scan_paths(
+                &settings.rules,
+                &settings.roots,
+                &settings.walk_options(),
+                progress,
+            );
+            let tally = tally(&out, !settings.no_ignore);
+            (
+                out.findings,
+                Scanned::Files(tally),
+                out.warnings,
+                out.ignored_env,
+            )
+        }
+        Target::Reader { name, reader } => {
+            let out = source::scan_reader(&settings.rules, name, reader).map_err(|error| {
+                ScanError::Reader {
+                    name: if name == "-" {
+                        "stdin".into()
+                    } else {
+                        name.to_owned()
+                    },
+                    error,
+                }
+            })?;
+            let tally = tally(&out, false);
+            (
+                out.findings,
+                Scanned::Files(tally),
+                out.warnings,
+                Vec::new(),
+            )
+        }
+        Target::Staged { repo } => {
+            let (findings, stats) = git::scan_staged(&repo, &settings.rules, max)?;
+            (findings, Scanned::Index(stats), Vec::new(), Vec::new())
+        }
+        Target::History(h) => {
+            let mut opts = HistoryOptions {
+                max_blob_size: max,
+                threads: settings.threads,
+                ..HistoryOptions::default()
+            };
+            match &h.scope {
+                Scope::All => {}
+                Scope::Branch(b) => opts.branch = Some(b.clone()),
+                Scope::Range(r) => opts.range = Some(r.clone()),
+                Scope::Push(p) => p.apply_to(&mut opts),
+            }
+            if let Some(s) = &h.since {
+                opts.since = Some(git::parse_since(s, || Origin::Flag("--since".into()))?);
+            }
+            let (findings, stats) = git::scan_history(&h.repo, &settings.rules, &opts)?;
+            (findings, Scanned::History(stats), Vec::new(), Vec::new())
+        }
+    };
+    Ok(ScanOutcome {
+        findings,
+        read,
+        warnings,
+        ignored_env,
+        elapsed: started.elapsed(),
+        max_file_size: max,
+    })
+}
+
+fn tally(out: &Outcome, walked_with_ignores: bool) -> FileTally {
+    let n = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+    FileTally {
+        files: n(&out.stats.files),
+        bytes: n(&out.stats.bytes),
+        binary: n(&out.stats.binary),
+        too_large: n(&out.stats.too_large),
+        unreadable: n(&out.stats.unreadable),
+        ignored: walked_with_ignores.then(|| n(&out.stats.ignored)),
+    }
+}
+
+impl ScanOutcome {
+    /// Files (or distinct blobs) and bytes scanned, and commits walked for history scans.
+    pub fn counts(&self) -> (u64, u64, Option<u64>) {
+        match &self.read {
+            Scanned::Files(t) => (t.files, t.bytes, None),
+            Scanned::History(s) => (s.blobs as u64, s.bytes, Some(s.commits as u64)),
+            Scanned::Index(s) => (s.blobs as u64, s.bytes, None),
+        }
+    }
+
+    /// What the scan skipped, and whether it covered everything. Skipped binary, oversized and
+    /// unreadable inputs are counted; they do not (yet) make a scan incomplete.
+    pub fn completeness(&self) -> Completeness {
+        let skipped = match &self.read {
+            Scanned::Files(t) => Skipped {
+                binary: t.binary,
+                too_large: t.too_large,
+                unreadable: t.unreadable,
+                ignored: t.ignored.unwrap_or(0),
+            },
+            Scanned::History(s) | Scanned::Index(s) => Skipped {
+                binary: s.skipped as u64,
+                unreadable: s.unreadable as u64,
+                ..Skipped::default()
+            },
+        };
+        Completeness {
+            reasons: Vec::new(),
+            skipped,
+        }
+    }
+
+    /// The one-line summary: what was read, how fast, what was skipped and why.
+    pub fn summary(&self) -> Summary<'_> {
+        Summary(self)
+    }
+
+    /// Emits the structured `scan finished` event (for `--log-format json`) with `findings`
+    /// reported.
+    pub fn log_finished(&self, findings: usize) {
+        let (files, bytes, commits) = self.counts();
+        let seconds = self.elapsed.as_secs_f64();
+        let summary = self.summary().to_string();
+        match commits {
+            Some(commits) => tracing::info!(
+                findings,
+                files,
+                bytes,
+                commits,
+                seconds,
+                summary,
+                "scan finished"
+            ),
+            None => tracing::info!(findings, files, bytes, seconds, summary, "scan finished"),
+        }
+    }
+}
+
+/// [`ScanOutcome::summary`].
+pub struct Summary<'a>(&'a ScanOutcome);
+
+impl fmt::Display for Summary<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let o = self.0;
+        let max = human(o.max_file_size);
+        let mib = |b: u64| b as f64 / 1048576.0;
+        match &o.read {
+            Scanned::History(s) | Scanned::Index(s) => {
+                match &o.read {
+                    Scanned::Index(_) => f.write_str("the index")?,
+                    _ => write!(f, "{} commit(s)", s.commits)?,
+                }
+                write!(
+                    f,
+                    ", {} blob(s), {:.1} MiB; skipped {} binary or over {max}, {} unreadable object(s)",
+                    s.blobs,
+                    mib(s.bytes),
+                    s.skipped,
+                    s.unreadable
+                )
+            }
+            Scanned::Files(t) => {
+                let secs = o.elapsed.as_secs_f64();
+                write!(
+                    f,
+                    "{} file(s), {:.1} MiB in {secs:.2} s ({:.0} MiB/s); skipped {} binary, {} over {max}, {} unreadable",
+                    t.files,
+                    mib(t.bytes),
+                    mib(t.bytes) / secs.max(1e-6),
+                    t.binary,
+                    t.too_large,
+                    t.unreadable,
+                )?;
+                let Some(ignored) = t.ignored else {
+                    return Ok(());
+                };
+                write!(f, ", {ignored} ignored by ignore rules")?;
+                if !o.ignored_env.is_empty() {
+                    let mut names = o
+                        .ignored_env
+                        .iter()
+                        .take(5)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    if o.ignored_env.len() > 5 {
+                        names.push_str(", …");
+                    }
+                    write!(
+                        f,
+                        "; {} look like env files ({names}): add --no-ignore to scan them",
+                        o.ignored_env.len()
+                    )?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::{ConfigSource, ScanFlags};
+
+    fn settings(roots: &[PathBuf]) -> ScanSettings {
+        let src = ConfigSource {
+            explicit: None,
+            sections: &["scan"],
+        };
+        let cwd = tempfile::TempDir::new().unwrap();
+        ScanSettings::resolve(src, cwd.path(), roots, &ScanFlags::default()).unwrap()
+    }
+
+    #[test]
+    fn files_and_readers_give_the_same_findings_and_a_summary() {
+        let d = tempfile::TempDir::new().unwrap();
+        let key = crate::examples::expand("«sk-or-v1-{hex:64}»", &mut crate::examples::Gen::new(5))
+            .unwrap()
+            .text;
+        let text = format!("x = 1\nkey: {key}\n");
+        std::fs::write(d.path().join("a.txt"), &text).unwrap();
+        std::fs::write(d.path().join(".gitignore"), "skipped.env\n").unwrap();
+        std::fs::write(d.path().join("skipped.env"), "A=1\n").unwrap();
+        let s = settings(&[d.path().to_owned()]);
+        let files = scan(&s, Target::Paths, &|_| {}).unwrap();
+        let stdin = scan(
+            &s,
+            Target::Reader {
+                name: "a.txt",
+                reader: Box::new(text.as_bytes()),
+            },
+            &|_| {},
+        )
+        .unwrap();
+        let spots = |o: &ScanOutcome| -> Vec<(String, usize, String)> {
+            o.findings
+                .iter()
+                .map(|f| (f.file.clone(), f.line, f.rule.clone()))
+                .collect()
+        };
+        assert_eq!(spots(&files), spots(&stdin));
+        assert_eq!(
+            spots(&files),
+            [("a.txt".to_owned(), 2, "openrouter-api-key".to_owned())]
+        );
+        let summary = files.summary().to_string();
+        assert!(summary.starts_with("2 file(s), 0.0 MiB in "), "{summary}");
+        assert!(
+            summary.ends_with(
+                "skipped 0 binary, 0 over 10 MiB, 0 unreadable, 1 ignored by ignore rules; 1 look like env files (skipped.env): add --no-ignore to scan them"
+            ),
+            "{summary}"
+        );
+        assert!(!stdin.summary().to_string().contains("ignored"));
+        assert_eq!(files.completeness().skipped.ignored, 1);
+        assert!(files.completeness().is_complete());
+    }
+}

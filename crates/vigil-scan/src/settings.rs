@@ -1,0 +1,462 @@
+//! Resolving a scan's settings once, before anything is read (ripgrep's `HiArgs` and ruff's
+//! `Settings` are the model): which configuration applies and so which rules run, then every
+//! size, flag and path, each error naming where its value was written.
+//!
+//! Configuration precedence: `--config` (a gitleaks file or a `vigil.toml`), else
+//! `vigil.toml [scan]` in the working directory, else `.gitleaks.toml` in the first scanned
+//! directory or the working directory, else the built-in rules. A flag wins over `[scan]`.
+
+use crate::config::ScanSection;
+use crate::rule::ConfigFile;
+use crate::ruleset::{ConfigRef, RuleError};
+use crate::source::WalkOptions;
+use crate::Ruleset;
+use std::path::{Path, PathBuf};
+use vigil_core::size::SizeError;
+use vigil_core::{Config, ConfigError, ExitStatus, Located, Origin};
+
+/// Top-level keys of a gitleaks configuration file.
+const GITLEAKS_KEYS: &[&str] = &[
+    "title",
+    "extend",
+    "rules",
+    "allowlist",
+    "allowlists",
+    "description",
+];
+
+/// Files larger than this are skipped unless told otherwise (10 MiB).
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 << 20;
+
+/// The configuration to read: the file the user named, and the sections a `vigil.toml` may have
+/// (every command's, so a typo in any section is refused).
+#[derive(Debug, Clone, Copy)]
+pub struct ConfigSource<'a> {
+    /// `--config`, if given.
+    pub explicit: Option<&'a Path>,
+    /// The known top-level sections of `vigil.toml`.
+    pub sections: &'a [&'a str],
+}
+
+/// What the command line says, before resolution. Each field names its flag in errors.
+#[derive(Debug, Clone, Default)]
+pub struct ScanFlags {
+    /// `--max-file-size` as written (`10MiB`).
+    pub max_file_size: Option<String>,
+    /// `--no-ignore`.
+    pub no_ignore: bool,
+    /// `--follow-symlinks`.
+    pub follow_symlinks: bool,
+    /// `--threads`.
+    pub threads: Option<usize>,
+    /// `--exit-code`.
+    pub exit_code: Option<u8>,
+    /// `--baseline`.
+    pub baseline: Option<PathBuf>,
+    /// `--baseline-write`: record findings instead of filtering by a baseline.
+    pub baseline_write: Option<PathBuf>,
+}
+
+/// Where the rules came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RulesFrom {
+    /// The built-in rules.
+    Builtin,
+    /// A gitleaks configuration file.
+    Gitleaks(PathBuf),
+    /// The `[scan]` section of a `vigil.toml` (built-ins kept unless it says otherwise).
+    VigilToml(PathBuf),
+}
+
+/// A scan's settings could not be resolved.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// A path to scan does not exist or cannot be looked at.
+    #[error("{}: cannot scan: {error}", path.display())]
+    Path {
+        /// The path, as given.
+        path: PathBuf,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// `-` among other paths.
+    #[error("`-` (stdin) cannot be combined with other paths")]
+    StdinWithPaths,
+    /// The configuration file cannot be used.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A rule or allowlist cannot be used.
+    #[error(transparent)]
+    Rules(#[from] RuleError),
+    /// A size (`--max-file-size`, `scan.max_file_size`) is not one.
+    #[error(transparent)]
+    Size(#[from] Located<SizeError>),
+}
+
+/// Everything a scan needs, resolved.
+#[derive(Debug, Clone)]
+pub struct ScanSettings {
+    /// The compiled rules.
+    pub rules: Ruleset,
+    /// Where they came from.
+    pub rules_from: RulesFrom,
+    /// The directory configuration and ignore files are looked for in (`.` for the process's).
+    pub cwd: PathBuf,
+    /// The paths to scan (relative to the process's working directory), or the repository for
+    /// history scans; `-` is stdin.
+    pub roots: Vec<PathBuf>,
+    /// Skip files (and blobs) larger than this many bytes.
+    pub max_file_size: u64,
+    /// Do not honour `.gitignore`, `.ignore` and git's excludes.
+    pub no_ignore: bool,
+    /// Follow symbolic links.
+    pub follow_symlinks: bool,
+    /// Worker threads (0: one per core).
+    pub threads: usize,
+    /// The exit code for "found something" (`None`: 1).
+    pub exit_code: Option<u8>,
+    /// Report only findings not in this baseline.
+    pub baseline: Option<PathBuf>,
+    /// Record the findings here as a baseline (and report nothing).
+    pub baseline_write: Option<PathBuf>,
+}
+
+impl ScanSettings {
+    /// Resolves the settings: checks every root exists, picks and compiles the configuration,
+    /// and merges flags over `[scan]`. `cwd` is where `vigil.toml`, `.gitleaks.toml` and
+    /// `.gitleaksignore` are looked for (`.`: the process's working directory, named as such
+    /// in messages).
+    pub fn resolve(
+        config: ConfigSource<'_>,
+        cwd: &Path,
+        roots: &[PathBuf],
+        flags: &ScanFlags,
+    ) -> Result<Self, SettingsError> {
+        let stdin = roots.iter().any(|p| p.as_os_str() == "-");
+        if stdin && roots.len() > 1 {
+            return Err(SettingsError::StdinWithPaths);
+        }
+        for p in roots.iter().filter(|p| p.as_os_str() != "-") {
+            if let Err(error) = std::fs::symlink_metadata(p) {
+                return Err(SettingsError::Path {
+                    path: p.clone(),
+                    error,
+                });
+            }
+        }
+        let chosen = choose(config, cwd, roots)?;
+        tracing::debug!(rules = chosen.rules.rules.len(), "rules loaded");
+        let (section, configured_size) = match &chosen.scan {
+            Some((cfg, section)) => {
+                let size = match &section.max_file_size {
+                    Some(v) => Some(v.bytes_at(|| scan_key(cfg, "max_file_size"))?),
+                    None => None,
+                };
+                (section.clone(), size)
+            }
+            None => (ScanSection::default(), None),
+        };
+        let max_file_size = match &flags.max_file_size {
+            Some(text) => vigil_core::size::parse(text)
+                .map_err(|e| Located::new(Origin::Flag("--max-file-size".into()), e))?,
+            None => configured_size.unwrap_or(DEFAULT_MAX_FILE_SIZE),
+        };
+        let baseline = match &flags.baseline_write {
+            // Recording a baseline: none applies.
+            Some(_) => None,
+            None => flags
+                .baseline
+                .clone()
+                .or_else(|| section.baseline.as_ref().map(|b| in_dir(cwd, b))),
+        };
+        Ok(ScanSettings {
+            rules: chosen.rules,
+            rules_from: chosen.from,
+            cwd: cwd.to_owned(),
+            roots: roots.to_vec(),
+            max_file_size,
+            no_ignore: flags.no_ignore || section.no_ignore.unwrap_or(false),
+            follow_symlinks: flags.follow_symlinks,
+            threads: flags.threads.unwrap_or(0),
+            exit_code: flags.exit_code.or(section.exit_code),
+            baseline,
+            baseline_write: flags.baseline_write.clone(),
+        })
+    }
+
+    /// Whether the scan reads stdin (`-`).
+    pub fn reads_stdin(&self) -> bool {
+        self.roots.iter().any(|p| p.as_os_str() == "-")
+    }
+
+    /// The repository of a history or index scan: the first root, else the working directory.
+    pub fn repo(&self) -> PathBuf {
+        self.roots
+            .first()
+            .cloned()
+            .unwrap_or_else(|| self.cwd.clone())
+    }
+
+    /// How to walk directories.
+    pub fn walk_options(&self) -> WalkOptions {
+        WalkOptions {
+            no_ignore: self.no_ignore,
+            max_file_size: self.max_file_size,
+            follow_symlinks: self.follow_symlinks,
+            threads: self.threads,
+        }
+    }
+
+    /// The exit status for a scan that reports `findings` findings: 0 for none, else 1 or the
+    /// configured code.
+    pub fn exit_status(&self, findings: usize) -> ExitStatus {
+        match (findings, self.exit_code) {
+            (0, _) => ExitStatus::Success,
+            (_, None | Some(1)) => ExitStatus::Failure,
+            (_, Some(c)) => ExitStatus::Custom(c),
+        }
+    }
+}
+
+/// A file name in `cwd`: the bare name when `cwd` is the working directory, so messages say
+/// `vigil.toml`, not `./vigil.toml`.
+pub(crate) fn in_dir(cwd: &Path, name: impl AsRef<Path>) -> PathBuf {
+    let name = name.as_ref();
+    if name.is_absolute() || cwd.as_os_str().is_empty() || cwd == Path::new(".") {
+        name.to_owned()
+    } else {
+        cwd.join(name)
+    }
+}
+
+/// The configuration that applies.
+struct Chosen {
+    rules: Ruleset,
+    from: RulesFrom,
+    /// The `vigil.toml` and its `[scan]`, when the rules came from one.
+    scan: Option<(Config, ScanSection)>,
+}
+
+fn choose(
+    config: ConfigSource<'_>,
+    cwd: &Path,
+    roots: &[PathBuf],
+) -> Result<Chosen, SettingsError> {
+    if let Some(p) = config.explicit {
+        let raw = Config::parse_patterns(p)?;
+        if is_gitleaks(&raw) {
+            return Ok(gitleaks(&raw)?);
+        }
+        return vigil_toml(Config::load(p)?, config.sections);
+    }
+    let here = in_dir(cwd, vigil_core::config::DEFAULT_FILE);
+    if here.is_file() {
+        let cfg = Config::load(&here)?;
+        if cfg.has_section(<ScanSection as vigil_core::Section>::NAME) {
+            return vigil_toml(cfg, config.sections);
+        }
+        cfg.check_sections(config.sections)?;
+    }
+    let mut candidates: Vec<PathBuf> = roots
+        .iter()
+        .filter(|p| p.is_dir())
+        .take(1)
+        .map(|p| p.join(".gitleaks.toml"))
+        .collect();
+    candidates.push(in_dir(cwd, ".gitleaks.toml"));
+    for c in candidates {
+        if c.is_file() {
+            let raw = Config::parse_patterns(&c)?;
+            tracing::debug!("using gitleaks configuration {}", c.display());
+            return Ok(gitleaks(&raw)?);
+        }
+    }
+    Ok(Chosen {
+        rules: Ruleset::builtin(),
+        from: RulesFrom::Builtin,
+        scan: None,
+    })
+}
+
+fn is_gitleaks(cfg: &Config) -> bool {
+    let keys = cfg.keys();
+    !keys.is_empty() && keys.iter().all(|k| GITLEAKS_KEYS.contains(k))
+}
+
+fn gitleaks(cfg: &Config) -> Result<Chosen, RuleError> {
+    let file = ConfigFile::from_document(cfg)?;
+    let rules = Ruleset::from_config(
+        &file,
+        &ConfigRef {
+            config: cfg,
+            prefix: "",
+        },
+    )?;
+    Ok(Chosen {
+        rules,
+        from: RulesFrom::Gitleaks(cfg.path().to_owned()),
+        scan: None,
+    })
+}
+
+fn vigil_toml(cfg: Config, sections: &[&str]) -> Result<Chosen, SettingsError> {
+    cfg.check_sections(sections)?;
+    let section = ScanSection::load(&cfg)?;
+    let rules = Ruleset::from_config(
+        &section.to_config_file(),
+        &ConfigRef {
+            config: &cfg,
+            prefix: "scan.",
+        },
+    )?;
+    Ok(Chosen {
+        rules,
+        from: RulesFrom::VigilToml(cfg.path().to_owned()),
+        scan: Some((cfg, section)),
+    })
+}
+
+/// The origin of a `[scan]` key.
+fn scan_key(cfg: &Config, key: &str) -> Origin {
+    ConfigRef {
+        config: cfg,
+        prefix: "scan.",
+    }
+    .origin(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECTIONS: &[&str] = &["scan", "env", "token", "gateway"];
+
+    fn resolve(dir: &Path, flags: &ScanFlags) -> Result<ScanSettings, SettingsError> {
+        let src = ConfigSource {
+            explicit: None,
+            sections: SECTIONS,
+        };
+        ScanSettings::resolve(src, dir, &[dir.to_owned()], flags)
+    }
+
+    #[test]
+    fn flags_win_over_the_scan_section_and_sizes_name_their_origin() {
+        let d = tempfile::TempDir::new().unwrap();
+        std::fs::write(
+            d.path().join("vigil.toml"),
+            "[scan]\nmax_file_size = \"1MiB\"\nexit_code = 3\nno_ignore = true\nbaseline = \"base.json\"\n",
+        )
+        .unwrap();
+        let s = resolve(d.path(), &ScanFlags::default()).unwrap();
+        assert_eq!(s.max_file_size, 1 << 20);
+        assert_eq!(s.exit_status(2), ExitStatus::Custom(3));
+        assert_eq!(s.exit_status(0), ExitStatus::Success);
+        assert!(s.no_ignore);
+        assert_eq!(s.baseline, Some(d.path().join("base.json")));
+        assert!(matches!(s.rules_from, RulesFrom::VigilToml(_)));
+        let flags = ScanFlags {
+            max_file_size: Some("2k".into()),
+            exit_code: Some(1),
+            baseline_write: Some("new.json".into()),
+            ..ScanFlags::default()
+        };
+        let s = resolve(d.path(), &flags).unwrap();
+        assert_eq!(s.max_file_size, 2048);
+        assert_eq!(s.exit_status(1), ExitStatus::Failure);
+        assert_eq!(s.baseline, None, "recording a baseline applies none");
+
+        let bad = ScanFlags {
+            max_file_size: Some("big".into()),
+            ..ScanFlags::default()
+        };
+        let e = resolve(d.path(), &bad).unwrap_err().to_string();
+        assert!(e.starts_with("--max-file-size: `big` is not a size"), "{e}");
+        std::fs::write(
+            d.path().join("vigil.toml"),
+            "[scan]\n\nmax_file_size = \"lots\"\n",
+        )
+        .unwrap();
+        let e = resolve(d.path(), &ScanFlags::default())
+            .unwrap_err()
+            .to_string();
+        let want = format!(
+            "{}:3: scan.max_file_size: `lots` is not a size",
+            d.path().join("vigil.toml").display()
+        );
+        assert!(e.starts_with(&want), "{e}");
+    }
+
+    #[test]
+    fn gitleaks_files_are_found_beside_the_scanned_directory() {
+        let d = tempfile::TempDir::new().unwrap();
+        let cwd = tempfile::TempDir::new().unwrap();
+        std::fs::write(
+            d.path().join(".gitleaks.toml"),
+            "[[rules]]\nid = \"only-this\"\nregex = '''only_[a-z]{20}'''\n",
+        )
+        .unwrap();
+        let src = ConfigSource {
+            explicit: None,
+            sections: SECTIONS,
+        };
+        let s = ScanSettings::resolve(
+            src,
+            cwd.path(),
+            &[d.path().to_owned()],
+            &ScanFlags::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            s.rules_from,
+            RulesFrom::Gitleaks(d.path().join(".gitleaks.toml"))
+        );
+        assert_eq!(s.rules.rules.len(), 1);
+        let s = ScanSettings::resolve(src, cwd.path(), &[], &ScanFlags::default()).unwrap();
+        assert_eq!(s.rules_from, RulesFrom::Builtin);
+    }
+
+    #[test]
+    fn roots_must_exist_and_stdin_stands_alone() {
+        let d = tempfile::TempDir::new().unwrap();
+        let src = ConfigSource {
+            explicit: None,
+            sections: SECTIONS,
+        };
+        let flags = ScanFlags::default();
+        let missing = d.path().join("nope");
+        let e = ScanSettings::resolve(src, d.path(), std::slice::from_ref(&missing), &flags)
+            .unwrap_err();
+        assert!(
+            matches!(e, SettingsError::Path { ref path, .. } if *path == missing),
+            "{e}"
+        );
+        let e = ScanSettings::resolve(src, d.path(), &["-".into(), d.path().into()], &flags)
+            .unwrap_err();
+        assert!(matches!(e, SettingsError::StdinWithPaths));
+        let s = ScanSettings::resolve(src, d.path(), &["-".into()], &flags).unwrap();
+        assert!(s.reads_stdin());
+    }
+
+    #[test]
+    fn rule_errors_carry_their_origin() {
+        let d = tempfile::TempDir::new().unwrap();
+        std::fs::write(
+            d.path().join("vigil.toml"),
+            "[scan]\n[[scan.rules]]\nid = \"x\"\nregex = '''x_[a-z'''\n",
+        )
+        .unwrap();
+        let e = resolve(d.path(), &ScanFlags::default()).unwrap_err();
+        let SettingsError::Rules(r) = &e else {
+            panic!("{e}")
+        };
+        let o = r.origin().expect("an origin");
+        assert_eq!(
+            o,
+            Origin::ConfigKey {
+                path: d.path().join("vigil.toml"),
+                line: Some(4),
+                key: "scan.rules[0].regex".into(),
+            }
+        );
+    }
+}

@@ -1,0 +1,985 @@
+//! `vigil memory`: the real binary driven by the official MCP clients (Python SDK from PyPI,
+//! TypeScript SDK from npm) over stdio and Streamable HTTP; the attack suite through the tools;
+//! who may call on `--listen`; two writer processes; crashes; `audit verify` and `log`.
+
+mod common;
+
+use common::{expect_exit, run};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+fn vigil_bin() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("vigil")
+}
+
+fn python() -> PathBuf {
+    common::python_with("mcp", "mcp==2.3.0")
+}
+
+/// A folder holding `@modelcontextprotocol/sdk` from npm and this folder's client script.
+fn sdk_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("test-deps/mcp-sdk");
+    std::fs::create_dir_all(&dir).unwrap();
+    let lock = std::fs::File::create(dir.join(".lock")).unwrap();
+    lock.lock().unwrap();
+    if !dir
+        .join("node_modules/@modelcontextprotocol/sdk/package.json")
+        .exists()
+    {
+        let out = Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
+            .arg(&dir)
+            .arg("@modelcontextprotocol/sdk@1.32.2")
+            .output()
+            .expect("npm is installed");
+        assert!(
+            out.status.success(),
+            "npm install failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/memory");
+    std::fs::copy(here.join("mcp-client.mjs"), dir.join("mcp-client.mjs")).unwrap();
+    dir
+}
+
+fn script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/memory")
+        .join(name)
+}
+
+/// Runs the Python SDK client on `spec`; its JSON output.
+fn run_py(spec: &Value) -> Value {
+    run_client(Command::new(python()).arg(script("mcp_client.py")), spec)
+}
+
+/// Runs the TypeScript SDK client on `spec`; its JSON output.
+fn run_ts(spec: &Value) -> Value {
+    let dir = sdk_dir();
+    run_client(
+        Command::new("node").arg("mcp-client.mjs").current_dir(dir),
+        spec,
+    )
+}
+
+fn run_client(cmd: &mut Command, spec: &Value) -> Value {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("client starts");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(spec.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "client printed no JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert!(
+        v.get("error").is_none(),
+        "client failed: {v}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    v
+}
+
+fn stdio_spec(root: &Path, principal: &str, calls: Vec<Value>) -> Value {
+    json!({
+        "stdio": {"command": vigil_bin(), "args": ["memory", "serve", "--root", root, "--stdio", "--principal", principal]},
+        "calls": calls,
+    })
+}
+
+fn http_spec(url: &str, token: &str, calls: Vec<Value>) -> Value {
+    json!({"http": {"url": url, "headers": {"Authorization": format!("Bearer {token}")}}, "calls": calls})
+}
+
+fn call(tool: &str, arguments: Value) -> Value {
+    json!({"tool": tool, "arguments": arguments})
+}
+
+/// The secret tests sign with: random per run.
+fn secret() -> String {
+    use std::sync::OnceLock;
+    static S: OnceLock<String> = OnceLock::new();
+    S.get_or_init(|| {
+        let mut b = [0u8; 32];
+        getrandom::fill(&mut b).unwrap();
+        b.iter().map(|x| format!("{x:02x}")).collect()
+    })
+    .clone()
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn key(secret: &str) -> vigil_token::Key {
+    vigil_token::Key::hmac("test", secret.as_bytes(), vigil_token::Algorithm::HS256).unwrap()
+}
+
+/// A client token for `aud`/`sub`, signed with `secret`.
+fn token_with(secret: &str, aud: &str, sub: &str) -> String {
+    let req = vigil_token::MintRequest {
+        audiences: vec![aud.to_owned()],
+        subject: Some(sub.to_owned()),
+        issuer: None,
+        ttl: 900,
+        claims: Default::default(),
+    };
+    vigil_token::mint(&key(secret), &req, now(), 86_400).unwrap()
+}
+
+/// A running `vigil memory serve --listen`.
+struct Listening {
+    child: Child,
+    addr: std::net::SocketAddr,
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Listening {
+    fn start(dir: &Path, root: &Path, config: &str, env: &[(&str, &str)]) -> Listening {
+        std::fs::write(dir.join("vigil.toml"), config).unwrap();
+        let mut cmd = Command::new(vigil_bin());
+        cmd.current_dir(dir)
+            .args(["--log-format", "json", "memory", "serve", "--root"])
+            .arg(root)
+            .args(["--listen", "127.0.0.1:0"])
+            .env_remove("VIGIL_CONFIG")
+            .env("MCP_JWT_SECRET", secret())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut sent = false;
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if !sent {
+                    let v: Value = serde_json::from_str(&line).unwrap_or_default();
+                    let f = v.get("fields").unwrap_or(&v);
+                    if let Some(a) = f.get("address").and_then(Value::as_str) {
+                        let _ = tx.send(Ok(a.parse().unwrap()));
+                        sent = true;
+                        continue;
+                    }
+                    let _ = tx.send(Err(line));
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut seen = Vec::new();
+        loop {
+            match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(Ok(addr)) => return Listening { child, addr },
+                Ok(Err(line)) => seen.push(line),
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!("memory server did not start: {seen:?}");
+                }
+            }
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/mcp", self.addr)
+    }
+}
+
+/// One raw HTTP/1.1 POST of an `initialize` request with these headers; the status code.
+fn raw_post(addr: std::net::SocketAddr, host: &str, headers: &[(&str, &str)]) -> u16 {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "1"}}})
+    .to_string();
+    let mut req = format!(
+        "POST /mcp HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
+         Accept: application/json, text/event-stream\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(&body);
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(req.as_bytes()).unwrap();
+    let mut line = String::new();
+    BufReader::new(&mut s).read_line(&mut line).unwrap();
+    line.split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {line:?}"))
+}
+
+/// Calls that use every tool once, and the checks on their results.
+fn every_tool_calls() -> Vec<Value> {
+    let long: String = (0..12_000).map(|i| format!("fact {i}\n")).collect();
+    vec![
+        call(
+            "memory_write",
+            json!({"path": "people/alice.md", "content": "likes tea\n"}),
+        ),
+        call(
+            "memory_append",
+            json!({"path": "people/alice.md", "content": "dislikes coffee\n"}),
+        ),
+        call("memory_read", json!({"path": "people/alice.md"})),
+        call("memory_list", json!({"dir": "people"})),
+        call("memory_search", json!({"query": "COFFEE"})),
+        call("memory_history", json!({"path": "people/alice.md"})),
+        call(
+            "memory_write",
+            json!({"path": "people/alice.md", "content": "x", "expected_version": "0".repeat(64)}),
+        ),
+        call("memory_write", json!({"path": "long.md", "content": long})),
+        call("memory_read", json!({"path": "long.md"})),
+        call("memory_delete", json!({"path": "people/alice.md"})),
+        call("memory_read", json!({"path": "people/alice.md"})),
+        call("memory_read", json!({"path": "../outside.md"})),
+        call("memory_list", json!({})),
+    ]
+}
+
+fn check_every_tool(out: &Value, principal: &str) {
+    let names: Vec<&str> = out["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "memory_read",
+            "memory_write",
+            "memory_append",
+            "memory_list",
+            "memory_search",
+            "memory_delete",
+            "memory_history"
+        ]
+    );
+    for t in out["tools"].as_array().unwrap() {
+        assert_eq!(t["inputSchema"]["type"], "object", "{t}");
+        assert_eq!(t["inputSchema"]["additionalProperties"], false, "{t}");
+    }
+    let r = out["results"].as_array().unwrap();
+    let ok = |i: usize| {
+        assert!(!r[i]["isError"].as_bool().unwrap(), "call {i}: {}", r[i]);
+        &r[i]["structured"]
+    };
+    let err = |i: usize| {
+        assert!(r[i]["isError"].as_bool().unwrap(), "call {i}: {}", r[i]);
+        r[i]["structured"]["error"].as_str().unwrap().to_owned()
+    };
+    let v1 = ok(0)["version"].as_str().unwrap().to_owned();
+    assert_eq!(v1.len(), 64);
+    let v2 = ok(1)["version"].as_str().unwrap().to_owned();
+    assert_eq!(ok(2)["content"], "likes tea\ndislikes coffee\n");
+    assert_eq!(ok(2)["version"], v2.as_str());
+    assert_eq!(ok(3)["entries"][0]["name"], "alice.md");
+    assert_eq!(ok(4)["matches"][0]["line"], 2);
+    let changes = ok(5)["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 2);
+    assert_eq!(changes[0]["principal"], principal);
+    assert_eq!(changes[1]["tool"], "memory_append");
+    assert_eq!(changes[1]["sha256"], v2.as_str());
+    assert_eq!(err(6), "conflict");
+    assert_eq!(r[6]["structured"]["found"], v2.as_str());
+    ok(7);
+    assert_eq!(err(8), "result_truncated");
+    let partial = &r[8]["structured"]["partial"];
+    assert_eq!(partial["content"].as_str().unwrap().len(), 64 * 1024);
+    assert!(r[8]["structured"]["cursor"].as_str().unwrap().contains('@'));
+    ok(9);
+    assert_eq!(err(10), "not_found");
+    assert_eq!(err(11), "outside_root");
+    let top: Vec<&str> = ok(12)["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(top, ["long.md", "people"]);
+}
+
+#[test]
+fn the_python_sdk_drives_every_tool_over_stdio() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("mem");
+    let out = run_py(&stdio_spec(&root, "familiar", every_tool_calls()));
+    check_every_tool(&out, "familiar");
+    let o = run(t.path(), &["memory", "audit", "verify", "--root", "mem"]);
+    expect_exit(&o, 0);
+}
+
+#[test]
+fn the_typescript_sdk_drives_every_tool_over_stdio() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("mem");
+    let out = run_ts(&stdio_spec(&root, "familiar", every_tool_calls()));
+    check_every_tool(&out, "familiar");
+}
+
+#[test]
+fn the_python_sdk_drives_every_tool_over_streamable_http() {
+    let t = tempfile::tempdir().unwrap();
+    let server = Listening::start(t.path(), &t.path().join("mem"), "", &[]);
+    let token = token_with(&secret(), "memory", "alice");
+    let out = run_py(&http_spec(&server.url(), &token, every_tool_calls()));
+    check_every_tool(&out, "alice");
+}
+
+#[test]
+fn the_typescript_sdk_drives_every_tool_over_streamable_http() {
+    let t = tempfile::tempdir().unwrap();
+    let server = Listening::start(t.path(), &t.path().join("mem"), "", &[]);
+    let token = token_with(&secret(), "memory", "bob");
+    let out = run_ts(&http_spec(&server.url(), &token, every_tool_calls()));
+    check_every_tool(&out, "bob");
+}
+
+#[test]
+fn listen_refuses_missing_forged_and_header_only_requests() {
+    let t = tempfile::tempdir().unwrap();
+    let gateway_secret = {
+        let mut b = [0u8; 32];
+        getrandom::fill(&mut b).unwrap();
+        b.iter().map(|x| format!("{x:02x}")).collect::<String>()
+    };
+    let config = "[memory]\nallowed_origins = [\"http://localhost:6274\"]\n\n\
+                  [memory.assertion]\nissuer = \"vigil-gateway\"\nsecret_env = \"GW_ASSERTION_SECRET\"\n";
+    let server = Listening::start(
+        t.path(),
+        &t.path().join("mem"),
+        config,
+        &[("GW_ASSERTION_SECRET", &gateway_secret)],
+    );
+    let host = server.addr.to_string();
+    let addr = server.addr;
+    let good = token_with(&secret(), "memory", "alice");
+    let bearer = |t: &str| format!("Bearer {t}");
+    let assertion = |k: &str, aud: &str, sub: &str, iat: u64, ttl: u64| {
+        vigil_token::mint_assertion(&key(k), "vigil-gateway", aud, sub, iat, ttl).unwrap()
+    };
+    // Accepted: the client's own token, a fresh assertion from the trusted gateway.
+    assert_eq!(
+        raw_post(addr, &host, &[("Authorization", &bearer(&good))]),
+        200
+    );
+    let a = assertion(&gateway_secret, "memory", "carol", now(), 30);
+    assert_eq!(
+        raw_post(addr, &host, &[("Authorization", &bearer(&a))]),
+        200
+    );
+    // Refused: no token, only X-Vigil-Subject, forged or stale or misdirected tokens/assertions.
+    assert_eq!(raw_post(addr, &host, &[]), 401);
+    assert_eq!(raw_post(addr, &host, &[("X-Vigil-Subject", "alice")]), 401);
+    assert_eq!(
+        raw_post(
+            addr,
+            &host,
+            &[("X-Vigil-Subject", "alice"), ("X-Vigil-Audience", "memory")]
+        ),
+        401
+    );
+    let forged_token = token_with("not-the-secret-not-the-secret-00", "memory", "alice");
+    assert_eq!(
+        raw_post(addr, &host, &[("Authorization", &bearer(&forged_token))]),
+        401
+    );
+    let wrong_aud = token_with(&secret(), "filesystem", "alice");
+    assert_eq!(
+        raw_post(addr, &host, &[("Authorization", &bearer(&wrong_aud))]),
+        401
+    );
+    let forged = assertion(
+        "an-attacker-key-an-attacker-key!",
+        "memory",
+        "carol",
+        now(),
+        30,
+    );
+    assert_eq!(
+        raw_post(addr, &host, &[("Authorization", &bearer(&forged))]),
+        401
+    );
+    let stale = assertion(&gateway_secret, "memory", "carol", now() - 600, 30);
+    assert_eq!(
+        raw_post(addr, &host, &[("Authorization", &bearer(&stale))]),
+        401
+    );
+    let long = assertion(&gateway_secret, "memory", "carol", now(), 290);
+    assert_eq!(
+        raw_post(addr, &host, &[("Authorization", &bearer(&long))]),
+        401
+    );
+    let other = assertion(&gateway_secret, "git", "carol", now(), 30);
+    assert_eq!(
+        raw_post(addr, &host, &[("Authorization", &bearer(&other))]),
+        401
+    );
+    // A client token signed with the gateway's key is not an assertion, and vice versa.
+    let by_gw = token_with(&gateway_secret, "memory", "carol");
+    assert_eq!(
+        raw_post(addr, &host, &[("Authorization", &bearer(&by_gw))]),
+        401
+    );
+    let by_client_key = assertion(&secret(), "memory", "carol", now(), 30);
+    assert_eq!(
+        raw_post(addr, &host, &[("Authorization", &bearer(&by_client_key))]),
+        401
+    );
+    // DNS rebinding: a foreign Host or Origin is refused even with a good token.
+    let auth = bearer(&good);
+    assert_eq!(
+        raw_post(addr, "evil.example", &[("Authorization", &auth)]),
+        403
+    );
+    assert_eq!(
+        raw_post(
+            addr,
+            &host,
+            &[("Authorization", &auth), ("Origin", "http://evil.example")]
+        ),
+        403
+    );
+    assert_eq!(
+        raw_post(
+            addr,
+            &host,
+            &[
+                ("Authorization", &auth),
+                ("Origin", "http://localhost:6274")
+            ]
+        ),
+        200
+    );
+    // The principal the audit log records is the assertion's subject, not a header's.
+    let a = assertion(&gateway_secret, "memory", "carol", now(), 30);
+    let spec = json!({"http": {"url": server.url(), "headers": {
+            "Authorization": bearer(&a), "X-Vigil-Subject": "mallory"}},
+        "calls": [call("memory_write", json!({"path": "who.md", "content": "x"})),
+                  call("memory_history", json!({"path": "who.md"}))]});
+    let out = run_py(&spec);
+    assert_eq!(
+        out["results"][1]["structured"]["changes"][0]["principal"],
+        "carol"
+    );
+}
+
+#[test]
+fn attacks_through_the_mcp_tools_are_refused_with_typed_errors() {
+    use std::os::unix::fs::symlink;
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("mem");
+    let outside = t.path().join("outside");
+    let evil = t.path().join("mem-evil");
+    for d in [&outside, &evil] {
+        std::fs::create_dir_all(d).unwrap();
+        std::fs::write(d.join("secret"), "canary").unwrap();
+    }
+    // Create the store, then plant links, a hard link and a full folder in it.
+    run_py(&stdio_spec(
+        &root,
+        "setup",
+        vec![call(
+            "memory_write",
+            json!({"path": "a/b/c/x.md", "content": "x"}),
+        )],
+    ));
+    let files = root.join("files");
+    for (i, d) in ["", "a/", "a/b/", "a/b/c/"].iter().enumerate() {
+        symlink(&outside, files.join(format!("{d}dl{i}"))).unwrap();
+        symlink(outside.join("secret"), files.join(format!("{d}fl{i}"))).unwrap();
+    }
+    std::fs::hard_link(outside.join("secret"), files.join("hard.md")).unwrap();
+    std::fs::create_dir(files.join("full")).unwrap();
+    for i in 0..1000 {
+        std::fs::write(files.join(format!("full/{i:04}.md")), "").unwrap();
+    }
+    let evil_abs = evil.join("secret").display().to_string();
+    let log_abs = root.join("state/audit.jsonl").display().to_string();
+    let mut cases: Vec<(Value, &str)> = Vec::new();
+    let mut every = |path: &str, want: &'static str| {
+        cases.push((call("memory_read", json!({"path": path})), want));
+        cases.push((
+            call("memory_write", json!({"path": path, "content": "pwned"})),
+            want,
+        ));
+        cases.push((
+            call("memory_append", json!({"path": path, "content": "pwned"})),
+            want,
+        ));
+        cases.push((call("memory_delete", json!({"path": path})), want));
+    };
+    for p in [
+        "../outside/secret",
+        "a/../../outside/secret",
+        "a/b/c/../../../../outside/secret",
+        "%2e%2e/outside/secret",
+        "..%2Foutside%2Fsecret",
+        "\u{FF0E}\u{FF0E}/outside/secret",
+        "/etc/passwd",
+        &evil_abs,
+        "../mem-evil/secret",
+        "../state/audit.jsonl",
+        "../state/audit.head",
+        "../state/lock",
+        "../tmp/x",
+        &log_abs,
+    ] {
+        every(p, "outside_root");
+    }
+    for (i, d) in ["", "a/", "a/b/", "a/b/c/"].iter().enumerate() {
+        every(&format!("{d}dl{i}/secret"), "symlink");
+        every(&format!("{d}fl{i}"), "symlink");
+    }
+    every("hard.md", "hard_link");
+    for p in [
+        "nul\u{0}x",
+        "ctl\u{1}x",
+        "new\nline",
+        "CON",
+        "nul.md",
+        "COM1",
+        "lpt1.txt",
+    ] {
+        every(p, "invalid_name");
+    }
+    cases.push((call("memory_list", json!({"dir": "dl0"})), "symlink"));
+    cases.push((call("memory_list", json!({"dir": "a/b/dl2"})), "symlink"));
+    cases.push((
+        call("memory_search", json!({"query": "canary", "dir": "a/dl1"})),
+        "symlink",
+    ));
+    cases.push((
+        call(
+            "memory_write",
+            json!({"path": "big.md", "content": "x".repeat(300 * 1024)}),
+        ),
+        "too_large",
+    ));
+    cases.push((
+        call(
+            "memory_write",
+            json!({"path": "full/1000.md", "content": "x"}),
+        ),
+        "too_many_files",
+    ));
+    cases.push((
+        call("memory_write", json!({"path": "Twin.md", "content": "x"})),
+        "ok",
+    ));
+    cases.push((
+        call("memory_write", json!({"path": "twin.md", "content": "x"})),
+        "name_collision",
+    ));
+    cases.push((
+        call(
+            "memory_write",
+            json!({"path": "caf\u{e9}.md", "content": "nfc"}),
+        ),
+        "ok",
+    ));
+    cases.push((call("memory_read", json!({"path": "cafe\u{301}.md"})), "ok"));
+    cases.push((
+        call(
+            "memory_write",
+            json!({"path": "x.md", "content": "x", "extra": 1}),
+        ),
+        "invalid_arguments",
+    ));
+    // Things that look like escapes but are plain names stay inside.
+    cases.push((
+        call("memory_write", json!({"path": "a..b.md", "content": "x"})),
+        "ok",
+    ));
+    let calls: Vec<Value> = cases.iter().map(|(c, _)| c.clone()).collect();
+    let out = run_py(&stdio_spec(&root, "mallory", calls));
+    let results = out["results"].as_array().unwrap();
+    let mut wrong = Vec::new();
+    for ((c, want), r) in cases.iter().zip(results) {
+        let got = if r["isError"].as_bool().unwrap() {
+            r["structured"]["error"].as_str().unwrap_or("?").to_owned()
+        } else {
+            "ok".to_owned()
+        };
+        if got != *want {
+            wrong.push(format!("{c} gave {got}, want {want}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert_eq!(results[results.len() - 3]["structured"]["content"], "nfc");
+    for d in [&outside, &evil] {
+        let names: Vec<_> = std::fs::read_dir(d).unwrap().collect();
+        assert_eq!(names.len(), 1);
+        assert_eq!(std::fs::read_to_string(d.join("secret")).unwrap(), "canary");
+    }
+    assert_eq!(std::fs::read_dir(t.path()).unwrap().count(), 3);
+}
+
+#[test]
+fn two_processes_appending_1000_lines_each_end_with_2000() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("mem");
+    // Durability is not what this test is about: without fsync it takes seconds, not a minute.
+    std::fs::write(t.path().join("vigil.toml"), "[memory]\nfsync = false\n").unwrap();
+    let spawn = |who: &'static str| {
+        let calls: Vec<Value> = (0..1000)
+            .map(|i| {
+                call(
+                    "memory_append",
+                    json!({"path": "shared.md", "content": format!("{who} {i}\n")}),
+                )
+            })
+            .collect();
+        let mut spec = stdio_spec(&root, who, calls);
+        spec["stdio"]["cwd"] = json!(t.path());
+        std::thread::spawn(move || run_py(&spec))
+    };
+    let (a, b) = (spawn("alice"), spawn("bob"));
+    for out in [a.join().unwrap(), b.join().unwrap()] {
+        let failed: Vec<_> = out["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["isError"].as_bool().unwrap())
+            .collect();
+        assert!(failed.is_empty(), "{failed:?}");
+    }
+    let text = std::fs::read_to_string(root.join("files/shared.md")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2000);
+    for who in ["alice", "bob"] {
+        let mine: Vec<&str> = lines
+            .iter()
+            .copied()
+            .filter(|l| l.starts_with(who))
+            .collect();
+        let want: Vec<String> = (0..1000).map(|i| format!("{who} {i}")).collect();
+        assert_eq!(mine, want, "{who}'s lines lost or out of order");
+    }
+    let o = run(
+        t.path(),
+        &["memory", "audit", "verify", "--root", "mem", "-f", "json"],
+    );
+    expect_exit(&o, 0);
+    assert_eq!(common::json(&o)["records"], 2000);
+}
+
+#[test]
+fn a_stale_expected_version_gets_conflict_between_two_clients() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("mem");
+    let first = run_py(&stdio_spec(
+        &root,
+        "alice",
+        vec![call(
+            "memory_write",
+            json!({"path": "beliefs.md", "content": "v1"}),
+        )],
+    ));
+    let v1 = first["results"][0]["structured"]["version"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = run_ts(&stdio_spec(
+        &root,
+        "bob",
+        vec![
+            call(
+                "memory_write",
+                json!({"path": "beliefs.md", "content": "bob's", "expected_version": v1}),
+            ),
+            call(
+                "memory_write",
+                json!({"path": "beliefs.md", "content": "late", "expected_version": v1}),
+            ),
+            call("memory_read", json!({"path": "beliefs.md"})),
+        ],
+    ));
+    let r = &out["results"];
+    assert_eq!(r[0]["isError"], false);
+    assert_eq!(r[1]["isError"], true);
+    assert_eq!(r[1]["structured"]["error"], "conflict");
+    assert_eq!(r[2]["structured"]["content"], "bob's");
+}
+
+/// Speaks raw JSON-RPC to `vigil memory serve --stdio` (for crash tests: no SDK needed to die).
+fn raw_stdio_write(root: &Path, fault: &str, content: &str) -> std::process::ExitStatus {
+    let mut child = Command::new(vigil_bin())
+        .args(["memory", "serve", "--root"])
+        .arg(root)
+        .args(["--stdio", "--principal", "crash"])
+        .env("VIGIL_TEST_MEMORY_FAULT", fault)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let msgs = [
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}}),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+            "name": "memory_write", "arguments": {"path": "notes/state.md", "content": content}}}),
+    ];
+    for m in msgs {
+        writeln!(stdin, "{m}").unwrap();
+    }
+    // Until the write's answer (or the end of output, when the process died).
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let Ok(line) = line else { break };
+        if serde_json::from_str::<Value>(&line).is_ok_and(|v| v["id"] == 2) {
+            break;
+        }
+    }
+    drop(stdin);
+    child.wait().unwrap()
+}
+
+#[test]
+fn a_crash_mid_write_leaves_the_old_or_the_new_content_and_the_log_agrees() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("mem");
+    let file = root.join("files/notes/state.md");
+    let old = "old ".repeat(10_000);
+    let new = "new ".repeat(10_000);
+    assert!(raw_stdio_write(&root, "none", &old).success() || file.exists());
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), old);
+    // Dies before the rename: the old content stays, the temp file is cleaned, nothing logged.
+    for fault in ["after-temp", "after-journal"] {
+        let st = raw_stdio_write(&root, fault, &new);
+        assert!(!st.success(), "{fault}: the process should have aborted");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), old, "{fault}");
+        let o = run(
+            t.path(),
+            &["memory", "audit", "verify", "--root", "mem", "-f", "json"],
+        );
+        expect_exit(&o, 0);
+        assert_eq!(common::json(&o)["records"], 1, "{fault}");
+        assert_eq!(
+            std::fs::read_dir(root.join("tmp")).unwrap().count(),
+            0,
+            "{fault}"
+        );
+    }
+    // Dies after the rename, before the audit line: the new content, and recovery records it.
+    let st = raw_stdio_write(&root, "after-rename", &new);
+    assert!(!st.success());
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), new);
+    let o = run(
+        t.path(),
+        &["memory", "audit", "verify", "--root", "mem", "-f", "json"],
+    );
+    expect_exit(&o, 0);
+    assert_eq!(common::json(&o)["records"], 2);
+    let o = run(
+        t.path(),
+        &[
+            "memory",
+            "log",
+            "--root",
+            "mem",
+            "notes/state.md",
+            "-f",
+            "json",
+        ],
+    );
+    expect_exit(&o, 0);
+    let changes = common::json(&o);
+    assert_eq!(changes.as_array().unwrap().len(), 2);
+    assert_eq!(changes[1]["principal"], "crash");
+    assert_eq!(changes[1]["length"], new.len());
+}
+
+#[test]
+fn audit_verify_and_log_on_the_command_line() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("mem");
+    run_py(&stdio_spec(
+        &root,
+        "familiar",
+        vec![
+            call(
+                "memory_write",
+                json!({"path": "people/alice.md", "content": "likes tea\n"}),
+            ),
+            call(
+                "memory_append",
+                json!({"path": "people/alice.md", "content": "now likes coffee\n"}),
+            ),
+            call(
+                "memory_write",
+                json!({"path": "people/bob.md", "content": "quiet\n"}),
+            ),
+            call("memory_write", json!({"path": "misc.md", "content": "x"})),
+        ],
+    ));
+    let o = run(t.path(), &["memory", "audit", "verify", "--root", "mem"]);
+    expect_exit(&o, 0);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("intact: 4 log lines"));
+    // When did the beliefs about Alice change, and who changed them?
+    let o = run(
+        t.path(),
+        &["memory", "log", "--root", "mem", "people/alice.md"],
+    );
+    expect_exit(&o, 0);
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(
+        text.contains("familiar") && text.contains("memory_append"),
+        "{text}"
+    );
+    assert!(!text.contains("coffee"), "content reached the log");
+    let o = run(
+        t.path(),
+        &["memory", "log", "--root", "mem", "people", "-f", "json"],
+    );
+    assert_eq!(common::json(&o).as_array().unwrap().len(), 3);
+    let o = run(
+        t.path(),
+        &[
+            "memory", "log", "--root", "mem", "--since", "1h", "-f", "json",
+        ],
+    );
+    assert_eq!(common::json(&o).as_array().unwrap().len(), 4);
+    let o = run(
+        t.path(),
+        &[
+            "memory",
+            "log",
+            "--root",
+            "mem",
+            "--since",
+            "2999-01-01",
+            "-f",
+            "json",
+        ],
+    );
+    assert_eq!(common::json(&o).as_array().unwrap().len(), 0);
+    // An edited file, then an edited log line, a deleted one, a reordered pair, a cut tail.
+    let verify = |t: &Path| {
+        let o = run(
+            t,
+            &["memory", "audit", "verify", "--root", "mem", "-f", "json"],
+        );
+        expect_exit(&o, 1);
+        let v = common::json(&o);
+        let codes: Vec<String> = v["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["code"].as_str().unwrap().to_owned())
+            .collect();
+        codes
+    };
+    std::fs::write(root.join("files/people/bob.md"), "loud\n").unwrap();
+    assert_eq!(verify(t.path()), ["edited"]);
+    std::fs::write(root.join("files/people/bob.md"), "quiet\n").unwrap();
+    let log = root.join("state/audit.jsonl");
+    let original = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = original.lines().collect();
+    let put = |l: Vec<String>| std::fs::write(&log, l.join("\n") + "\n").unwrap();
+    let owned = || lines.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let mut l = owned();
+    l[1] = l[1].replace("familiar", "stranger");
+    put(l);
+    assert!(verify(t.path()).contains(&"edited".to_owned()));
+    let mut l = owned();
+    l.remove(1);
+    put(l);
+    assert!(verify(t.path()).contains(&"deleted".to_owned()));
+    let mut l = owned();
+    l.swap(1, 2);
+    put(l);
+    assert!(verify(t.path()).contains(&"reordered".to_owned()));
+    let mut l = owned();
+    l.pop();
+    put(l);
+    assert_eq!(verify(t.path())[0], "tail_cut");
+    std::fs::write(&log, &original).unwrap();
+    let o = run(t.path(), &["memory", "audit", "verify", "--root", "mem"]);
+    expect_exit(&o, 0);
+}
+
+#[test]
+fn serve_refuses_what_it_cannot_do_safely() {
+    let t = tempfile::tempdir().unwrap();
+    let o = run(t.path(), &["memory", "serve", "--root", "mem", "--stdio"]);
+    expect_exit(&o, 2);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--principal"));
+    let o = run(
+        t.path(),
+        &["memory", "serve", "--root", "mem", "--listen", "0.0.0.0:0"],
+    );
+    expect_exit(&o, 2);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("loopback"));
+    // --listen with no key at all: nothing to verify principals with.
+    let o = common::vigil(t.path())
+        .args([
+            "memory",
+            "serve",
+            "--root",
+            "mem",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .env_remove("MCP_JWT_SECRET")
+        .output()
+        .unwrap();
+    expect_exit(&o, 2);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no key"));
+    // A folder that is not a store is not taken over.
+    std::fs::create_dir(t.path().join("notes")).unwrap();
+    std::fs::write(t.path().join("notes/todo.md"), "x").unwrap();
+    let o = run(
+        t.path(),
+        &[
+            "memory",
+            "serve",
+            "--root",
+            "notes",
+            "--stdio",
+            "--principal",
+            "p",
+        ],
+    );
+    expect_exit(&o, 2);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a memory store"));
+    // Unknown [memory] keys are errors with file and line.
+    std::fs::write(t.path().join("vigil.toml"), "[memory]\nmax_file_sise = 1\n").unwrap();
+    let o = run(t.path(), &["memory", "audit", "verify", "--root", "mem"]);
+    expect_exit(&o, 2);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("vigil.toml:2"));
+}
