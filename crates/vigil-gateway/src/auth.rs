@@ -10,8 +10,9 @@ use vigil_token::{Rejection, Verified, Verifier};
 /// Who a request acts for.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    /// The token's `sub` (or `-` when it has none).
-    pub subject: String,
+    /// The token's `sub`, when it has one (then the upstream gets it as `X-Vigil-Subject`;
+    /// without one it gets no such header).
+    pub subject: Option<String>,
     /// Seconds until the token expires.
     pub expires_in: u64,
     /// The token's whole lifetime (`exp` − `iat`), when it says when it was issued.
@@ -177,21 +178,29 @@ pub fn check(
     }
     for (name, want) in &route.claims {
         if v.claims.other.get(name) != Some(want) {
-            return Err(Refusal {
-                status: StatusCode::FORBIDDEN,
-                error: Some(BearerError::InsufficientScope),
-                description: format!("claim `{name}` is missing or has another value"),
-                reason: "claim",
-                scope: None,
-            });
+            // A claim is not a scope: RFC 6750 keeps `insufficient_scope` for scopes.
+            return Err(Refusal::invalid(
+                "claim",
+                format!("claim `{name}` is missing or has another value"),
+            ));
         }
+    }
+    if let Some(problem) = v
+        .claims
+        .sub
+        .as_deref()
+        .and_then(vigil_token::subject_problem)
+    {
+        // The upstream reads the subject from a header: one it could read differently (or not
+        // at all) would leave an authenticated request without its identity.
+        return Err(Refusal::invalid("subject", format!("subject {problem}")));
     }
     let lifetime = match (v.claims.iat, v.claims.exp) {
         (Some(iat), Some(exp)) => u64::try_from(exp.saturating_sub(iat)).ok(),
         _ => None,
     };
     Ok(Principal {
-        subject: v.claims.sub.clone().unwrap_or_else(|| "-".into()),
+        subject: v.claims.sub.clone(),
         expires_in: v.expires_in,
         lifetime,
     })

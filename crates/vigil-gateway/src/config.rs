@@ -270,6 +270,9 @@ pub enum Invalid {
     /// An upstream with a query.
     #[error("may not have a query")]
     UpstreamQuery,
+    /// An upstream with `user:password@` (never printed).
+    #[error("may not hold credentials (user:password@); send them with headers = {{ Authorization = \"…\" }}")]
+    UpstreamUserinfo,
     /// An empty value.
     #[error("is empty")]
     Empty,
@@ -943,6 +946,9 @@ fn route(
         .authority()
         .ok_or_else(|| problem(at("upstream"), Invalid::NoHost))?
         .to_string();
+    if authority.contains('@') {
+        return Err(problem(at("upstream"), Invalid::UpstreamUserinfo));
+    }
     if uri.query().is_some() {
         return Err(problem(at("upstream"), Invalid::UpstreamQuery));
     }

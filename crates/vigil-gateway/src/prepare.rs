@@ -153,27 +153,38 @@ impl Prepared {
 
         let listen = settings.listen;
         let loopback = listen.ip().is_loopback();
+        // Only `1` or `true` switch it on: a value that merely looks like yes stays off.
         let bypass = match token
             .section
             .dev_bypass()
             .into_iter()
-            .find(|v| lookup(v).is_some_and(|x| vigil_core::strength::truthy(&x)))
+            .find_map(|v| lookup(&v).filter(|x| !x.is_empty()).map(|x| (v, x)))
         {
-            Some(v) if loopback => {
-                tracing::warn!(
-                    "{v} is on: requests without a valid token are let through (loopback only; never in production)"
-                );
-                Some(DevBypass {
-                    origin: token.env.origin(&v),
-                    variable: v,
-                })
+            Some((v, x)) if !matches!(x.as_str(), "1" | "true") => {
+                tracing::error!("{v} is ignored: only 1 or true switch the dev bypass on");
+                None
             }
-            Some(v) => {
+            Some((v, _)) if !loopback => {
                 tracing::error!(
                     listen = %listen,
                     "{v} is ignored: the gateway listens on a non-loopback address"
                 );
                 None
+            }
+            Some((v, _)) if !settings.trusted_proxies.is_empty() => {
+                tracing::error!(
+                    "{v} is ignored: trusted_proxies is set, so clients may come through a proxy"
+                );
+                None
+            }
+            Some((v, _)) => {
+                tracing::warn!(
+                    "{v} is on: requests without a valid token from this machine are let through (loopback clients only, never through a proxy; never in production)"
+                );
+                Some(DevBypass {
+                    origin: token.env.origin(&v),
+                    variable: v,
+                })
             }
             None => None,
         };

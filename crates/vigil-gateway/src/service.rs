@@ -89,6 +89,8 @@ struct Exchange<'g> {
     gw: &'g Arc<Gateway>,
     worker: &'g Worker,
     client: Client,
+    /// The connection comes from a loopback address (the dev bypass serves only such).
+    local: bool,
     /// Seconds since the epoch.
     now: u64,
     /// Route label, `(gateway)` for the gateway's own endpoints.
@@ -123,6 +125,7 @@ pub(crate) async fn handle(
     let mut ex = Exchange {
         gw: &gw,
         worker: &worker,
+        local: peer.addr.ip().is_loopback() && ip.is_loopback(),
         client,
         now: crate::alerts::unix_secs(wall),
         route: None,
@@ -138,10 +141,11 @@ pub(crate) async fn handle(
 /// The stages in their order; the first that answers ends the line.
 async fn pipeline(ex: &mut Exchange<'_>, req: Request<Incoming>) -> Response<Body> {
     next!(own_endpoints(ex, &req).await);
+    next!(request_head(&req));
     let (route, forward_path) = next!(find_route(ex, &req));
     next!(origin(ex, route, &req));
     next!(per_ip(ex, route).await);
-    next!(request_headers(ex.gw, req.headers()));
+    next!(request_headers(ex.gw, req.method(), req.headers()));
     let principal = next!(authenticate(ex, route, req.headers()).await);
     next!(per_subject(ex, route, principal.as_ref()).await);
     let (parts, bytes, upgrade) = next!(request_body(ex, req).await);
@@ -214,11 +218,13 @@ fn find_route<'g>(
         Ok(n) => n,
         Err(e) => return Flow::Reply(bad_request("bad_path", &e.to_string())),
     };
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| req.uri().host());
+    // An absolute-form target names the host itself (`request_head` refused a `Host` that
+    // says otherwise).
+    let host = req.uri().host().or_else(|| {
+        req.headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+    });
     let route = match (gw.route(host, &normal.path), normal.lowest) {
         (Some(r), Some(lowest)) if lowest < path::depth(&r.prefix) => None,
         (Some(r), _) => Some(r),
@@ -282,10 +288,56 @@ async fn per_ip(ex: &mut Exchange<'_>, route: &Route) -> Flow {
     Flow::Next(())
 }
 
+/// The refusal (400) of a request head the router and an upstream could read differently: no
+/// `Host` in HTTP/1.1, two of them, an absolute-form target whose authority is not its `Host`,
+/// two `Mcp-Session-Id`s or two `Content-Type`s.
+fn request_head(req: &Request<Incoming>) -> Flow {
+    let h = req.headers();
+    let mut hosts = h.get_all(header::HOST).iter();
+    let host = hosts.next();
+    if hosts.next().is_some() {
+        return Flow::Reply(bad_request(
+            "ambiguous_host",
+            "the request carries two Host headers",
+        ));
+    }
+    match (host, req.uri().authority()) {
+        (None, None) if req.version() == http::Version::HTTP_11 => {
+            return Flow::Reply(bad_request(
+                "missing_host",
+                "an HTTP/1.1 request needs a Host header",
+            ))
+        }
+        (Some(h), Some(a)) if !h.as_bytes().eq_ignore_ascii_case(a.as_str().as_bytes()) => {
+            return Flow::Reply(bad_request(
+                "ambiguous_host",
+                "the request target's authority is not its Host header",
+            ))
+        }
+        _ => {}
+    }
+    for (name, what) in [
+        (HeaderName::from_static("mcp-session-id"), "Mcp-Session-Id"),
+        (header::CONTENT_TYPE, "Content-Type"),
+    ] {
+        if h.get_all(name).iter().nth(1).is_some() {
+            return Flow::Reply(bad_request(
+                "ambiguous_header",
+                &format!("the request carries two {what} headers"),
+            ));
+        }
+    }
+    Flow::Next(())
+}
+
 /// The refusal of what the gateway and an upstream could read differently: two `Authorization`
-/// headers, an `MCP-Protocol-Version` that is not an accepted revision (or given twice), and a
+/// headers, an upgrade to anything but WebSocket (`h2c` would tunnel requests the gateway never
+/// sees), an `MCP-Protocol-Version` that is not an accepted revision (or given twice), and a
 /// compressed body (the gateway must read the JSON-RPC message the upstream runs).
-fn request_headers(gw: &Gateway, h: &HeaderMap) -> Flow {
+fn request_headers(gw: &Gateway, method: &Method, h: &HeaderMap) -> Flow {
+    if let Err(e) = proxy::upgrade_asked(method, h) {
+        return Flow::Reply(bad_request("upgrade_refused", &e.to_string()));
+    }
     let mut auth = h.get_all(header::AUTHORIZATION).iter();
     if auth.next().is_some() && auth.next().is_some() {
         return Flow::Reply(bad_request(
@@ -358,16 +410,16 @@ async fn authenticate(
         Ok(p) => {
             gw.alerts.token_seen(
                 &mut mine(&ex.worker.alerts),
-                &p.subject,
+                p.subject.as_deref().unwrap_or(""),
                 p.expires_in,
                 p.lifetime,
                 ip,
                 now,
             );
-            ex.subject = Some(p.subject.clone());
+            ex.subject = p.subject.clone();
             Flow::Next(Some(p))
         }
-        Err(refusal) if gw.bypass.is_some() => {
+        Err(refusal) if gw.bypass.is_some() && ex.local && !proxy::came_through_proxy(h) => {
             gw.metrics.bypassed.inc();
             tracing::warn!(
                 route = %route.label,
@@ -376,11 +428,11 @@ async fn authenticate(
                 "MCP_DEV_BYPASS: request let through without a valid token"
             );
             let p = Principal {
-                subject: "dev-bypass".into(),
+                subject: Some("dev-bypass".into()),
                 expires_in: 0,
                 lifetime: None,
             };
-            ex.subject = Some(p.subject.clone());
+            ex.subject = p.subject.clone();
             Flow::Next(Some(p))
         }
         Err(refusal) => {
@@ -447,7 +499,9 @@ async fn verify(
 async fn per_subject(ex: &mut Exchange<'_>, route: &Route, principal: Option<&Principal>) -> Flow {
     let gw = ex.gw;
     if let (Some(p), Some(l)) = (principal, &gw.subject_limits[route.index]) {
-        if let Err(wait) = l.check(&p.subject).await {
+        // Tokens without a subject share one bucket.
+        let key = p.subject.clone().unwrap_or_default();
+        if let Err(wait) = l.check(&key).await {
             return Flow::Reply(rate_limited(gw, &route.label, Limit::Subject, wait));
         }
     }
@@ -456,8 +510,8 @@ async fn per_subject(ex: &mut Exchange<'_>, route: &Route, principal: Option<&Pr
 
 /// The request body, read whole within the limit and the body timeout before the upstream sees
 /// a byte (413 too large, 400 malformed or cut short, 408 too slow), then read once, strictly,
-/// as JSON-RPC when it is JSON or not empty (400 for what could be read two ways; a UTF-8 BOM is
-/// dropped). Goes on with the head, the body and the client's upgrade, if it asked for one.
+/// as JSON-RPC when it is not empty (400 for what is not one JSON-RPC message or batch, or could
+/// be read two ways; 415 for a media type that is not JSON; a UTF-8 BOM is dropped). Goes on with the head, the body and the client's upgrade, if it asked for one.
 async fn request_body(
     ex: &mut Exchange<'_>,
     mut req: Request<Incoming>,
@@ -501,12 +555,24 @@ async fn request_body(
             }
         }
     };
-    let json = parts
+    // Every body is one JSON-RPC message or batch, read strictly: a body the gateway let pass
+    // unread (a form feed, an XSSI prefix or a non-JSON media type in front of it) is one a
+    // lenient upstream may still run. JSON, `text/plain` (sent by lenient clients) or no media
+    // type; any other is 415.
+    let media = parts
         .headers
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| jsonrpc::is_json_media_type(v.as_bytes()));
+        .map(|v| v.as_bytes());
+    let json = media.is_some_and(jsonrpc::is_json_media_type);
     if !bytes.is_empty() || json {
-        match jsonrpc::inspect(&bytes, json) {
+        if !bytes.is_empty() && !json && media.is_some_and(|m| !jsonrpc::is_text_plain(m)) {
+            return Flow::Reply(body::error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "request bodies are JSON-RPC: application/json (or text/plain, or no Content-Type)",
+            ));
+        }
+        match jsonrpc::inspect(&bytes, true) {
             Ok(d) => {
                 ex.method = d.method;
                 ex.tool = d.tool;
@@ -541,7 +607,7 @@ async fn forward(
     };
     let who = Forwarded {
         ip: ex.client.text.clone(),
-        subject: principal.as_ref().map(|p| p.subject.as_str()),
+        subject: principal.as_ref().and_then(|p| p.subject.as_deref()),
         host: parts.headers.get(header::HOST).cloned(),
         path: forward_path,
     };

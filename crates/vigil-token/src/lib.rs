@@ -39,7 +39,7 @@ pub use config::{Overrides, TokenError, TokenSection, TokenSettings};
 pub use jsonwebtoken::Algorithm;
 pub use key::{Key, KeyUsed};
 pub use keyring::KeyRing;
-pub use mint::{mint, mint_typed, MintRequest};
+pub use mint::{mint, mint_typed, subject_problem, MintRequest};
 pub use rejection::Rejection;
 pub use request::MintFlags;
 pub use verify::{Policy, Verified, Verifier};

@@ -12,6 +12,7 @@ mod common;
 mod gw;
 
 mod auth;
+mod blackbox;
 mod browsers;
 mod lifecycle;
 mod limits;

@@ -192,21 +192,26 @@ async fn control_characters_never_split_a_log_line() {
             &["--log-format", format],
             &["--listen", "127.0.0.1:0"],
         );
-        // An hour-long token with ten minutes left, whose subject carries a forged log line.
-        let sub = "eve\r\n2026-01-01T00:00:00Z  INFO forged: admin logged in\n\u{7}";
+        // An hour-long token with ten minutes left, and a JSON-RPC method carrying a forged log
+        // line (a subject carrying one is refused outright since gw-blackbox G: see
+        // blackbox::subjects_that_are_not_clean_header_values_are_refused).
+        let forged = "eve\r\n2026-01-01T00:00:00Z  INFO forged: admin logged in\n\u{7}";
         let t = token_with(
             &secret(),
             "filesystem",
-            sub,
+            "eve",
             now() - 3000,
             3600,
             serde_json::json!({}),
         );
         let (s, _, _) = call(
-            "GET",
+            "POST",
             &gw.url("/mcp/filesystem/x"),
-            &[("authorization", &bearer(&t))],
-            "",
+            &[
+                ("authorization", &bearer(&t)),
+                ("content-type", "application/json"),
+            ],
+            &serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": forged}).to_string(),
         )
         .await;
         assert_eq!(s, 200);

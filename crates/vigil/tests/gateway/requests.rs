@@ -151,7 +151,9 @@ async fn json_rpc_bodies_are_read_strictly_whatever_their_size_or_media_type() {
             gw.log_text()
         );
     }
-    // Non-JSON bodies of other media types still pass untouched.
+    // Bodies of other media types are not JSON-RPC: refused (gw-blackbox D; they used to pass
+    // unread, and a lenient upstream may still run them).
+    let before = up.seen().len();
     let (s, _, _) = call(
         "POST",
         &gw.url("/mcp/filesystem/upload"),
@@ -162,8 +164,8 @@ async fn json_rpc_bodies_are_read_strictly_whatever_their_size_or_media_type() {
         "plain bytes",
     )
     .await;
-    assert_eq!(s, 200);
-    assert_eq!(&up.seen().last().unwrap().body[..], b"plain bytes");
+    assert_eq!(s, 415);
+    assert_eq!(up.seen().len(), before);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
