@@ -313,7 +313,33 @@ impl Alerts {
     }
 }
 
-/// Posts one alert: `content` for Discord, `text` for Slack, and the alert itself.
+/// Text a client chose (a token's subject) made inert for Discord: no mention pings (`@` gets a
+/// zero-width space after it) and no markup (`<`, `>`, `` ` ``, `*`, `_`, `~`, `|`, `\\`
+/// escaped).
+fn for_discord(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '@' => out.push_str("@\u{200b}"),
+            '<' | '>' | '`' | '*' | '_' | '~' | '|' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The same for Slack: `&`, `<` and `>` as entities, so `<!channel>` or `<@U123>` is text.
+fn for_slack(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Posts one alert: `content` for Discord (with `allowed_mentions` empty, so nothing in it can
+/// ping anyone), `text` for Slack, each escaped for its reader, and the alert itself.
 fn post(url: &str, a: &Alert) {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -322,7 +348,12 @@ fn post(url: &str, a: &Alert) {
         .build()
         .into();
     let text = format!("[vigil gateway] {}", a.summary);
-    let body = serde_json::json!({ "content": text, "text": text, "alert": a });
+    let body = serde_json::json!({
+        "content": for_discord(&text),
+        "allowed_mentions": { "parse": [] },
+        "text": for_slack(&text),
+        "alert": a,
+    });
     if let Err(e) = agent
         .post(url)
         .header("content-type", "application/json")

@@ -144,7 +144,7 @@ impl Prepared {
         // `${VAR}` in [gateway] reads the --env-files first, then the environment.
         let lookup = |var: &str| token.env.get(var);
         let section: GatewaySection = config.read(&lookup)?;
-        let settings = Settings::resolve(config, &section, options.listen.as_deref())?;
+        let mut settings = Settings::resolve(config, &section, options.listen.as_deref())?;
         let ring = token.ring(&Default::default())?;
         let mut policy = token.policy()?;
         // Each route checks its own audience and issuer.
@@ -153,6 +153,23 @@ impl Prepared {
 
         let listen = settings.listen;
         let loopback = listen.ip().is_loopback();
+        if !loopback && !settings.metrics_restricted() {
+            // Fail closed: metrics name routes, subjects' failures and upstreams.
+            settings.metrics_allow = ["127.0.0.0/8", "::1/128"]
+                .iter()
+                .filter_map(|c| crate::config::Cidr::parse(c).ok())
+                .collect();
+            tracing::warn!(
+                listen = %listen,
+                "/metrics is served to loopback only on this non-loopback listener; set gateway.metrics_allow or gateway.metrics_token to open it"
+            );
+        }
+        if listen.ip().is_unspecified() && !settings.explicit_public_url {
+            tracing::warn!(
+                listen = %listen,
+                "resource metadata and WWW-Authenticate name http://{listen}, which clients cannot reach: add public_url = \"https://your.host\" to [gateway]"
+            );
+        }
         // Only `1` or `true` switch it on: a value that merely looks like yes stays off.
         let bypass = match token
             .section

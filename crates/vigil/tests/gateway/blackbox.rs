@@ -435,3 +435,189 @@ async fn ambiguous_heads_are_refused_and_claims_are_invalid_token() {
         .unwrap()
         .contains("error=\"invalid_token\""));
 }
+
+// H: a subject chosen to ping everyone reaches the webhook inert: no mentions allowed, Discord
+// markup and Slack control sequences escaped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_alerts_never_ping_anyone_whatever_the_subject() {
+    let up = Upstream::start().await;
+    let hook = Webhook::start().await;
+    let dir = TempDir::new().unwrap();
+    let cfg = hardened(
+        &up,
+        &format!(
+            "[gateway.alerts]\ntoken_expiry = \"30m\"\nwebhook_url = \"{}\"",
+            hook.url
+        ),
+        "",
+    );
+    let gw = Gateway::start(dir.path(), &cfg, &[]);
+    let sub = "@everyone <@&123> <!channel> `x` & done";
+    let t = token_with(
+        &secret(),
+        "filesystem",
+        sub,
+        now() - 3000,
+        3600,
+        serde_json::json!({}),
+    );
+    let (s, _, _) = call(
+        "GET",
+        &gw.url("/mcp/filesystem/x"),
+        &[("authorization", &bearer(&t))],
+        "",
+    )
+    .await;
+    assert_eq!(s, 200);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while hook.got.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let got = hook.got.lock().unwrap().clone();
+    let post = got
+        .iter()
+        .find(|g| g["alert"]["alert"] == "token_expiring")
+        .unwrap_or_else(|| panic!("no token_expiring post: {got:?}"));
+    assert_eq!(post["allowed_mentions"], serde_json::json!({"parse": []}));
+    let content = post["content"].as_str().unwrap();
+    assert!(!content.contains("@everyone"), "{content}");
+    assert!(!content.contains("<@&123>"), "{content}");
+    assert!(content.contains("\\<@\u{200b}&123\\>"), "{content}");
+    let text = post["text"].as_str().unwrap();
+    assert!(text.contains("&lt;!channel&gt;"), "{text}");
+    assert!(text.contains("&amp; done"), "{text}");
+    assert!(!text.contains('<'), "{text}");
+    // The alert itself keeps the subject as it was, for machines.
+    assert_eq!(post["alert"]["subject"], sub);
+}
+
+// O: the non-loopback weak-secret refusal names the variable (the log redactor used to eat it),
+// and an entropy estimate is never "-0 bits".
+#[test]
+fn weak_secret_refusals_name_the_variable_everywhere() {
+    let dir = TempDir::new().unwrap();
+    std::fs::write(
+        dir.path().join("vigil.toml"),
+        "[gateway]\n\n[[gateway.routes]]\npath = \"/mcp/filesystem\"\nupstream = \"http://127.0.0.1:9\"\n",
+    )
+    .unwrap();
+    for (value, says) in [
+        ("changeme", "MCP_JWT_SECRET is a well-known default"),
+        ("zzzzzzzz", "MCP_JWT_SECRET has about 0 bits"),
+    ] {
+        for args in [
+            &[
+                "gateway",
+                "check",
+                "--listen",
+                "0.0.0.0:8443",
+                "--allow-weak-secret",
+            ][..],
+            &["gateway", "check"],
+        ] {
+            let out = common::vigil(dir.path())
+                .args(args)
+                .env("MCP_JWT_SECRET", value)
+                .env_remove("MCP_JWT_SECRET_PREVIOUS")
+                .env_remove("MCP_DEV_BYPASS")
+                .timeout(Duration::from_secs(20))
+                .output()
+                .unwrap();
+            let err = stderr_of(&out);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+            assert!(err.contains(says), "{args:?}: {err}");
+            assert!(
+                !err.contains("REDACTED") && !err.contains("-0 bits"),
+                "{err}"
+            );
+        }
+    }
+}
+
+// K: on a wildcard listener /metrics is loopback-only unless opened on purpose, and a missing
+// public_url is said at start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_on_a_wildcard_listener_default_to_loopback_and_public_url_is_asked_for() {
+    let up = Upstream::start().await;
+    let dir = TempDir::new().unwrap();
+    let gw = Gateway::start_args(
+        dir.path(),
+        &hardened(&up, "", ""),
+        &[],
+        &["--listen", "0.0.0.0:0"],
+    );
+    assert!(
+        gw.wait_log("/metrics is served to loopback only"),
+        "{}",
+        gw.log_text()
+    );
+    assert!(gw.wait_log("add public_url"), "{}", gw.log_text());
+    let port = gw.addr.port();
+    let (s, _, _) = call("GET", &format!("http://127.0.0.1:{port}/metrics"), &[], "").await;
+    assert_eq!(s, 200);
+    // From this machine's own non-loopback address, when it has one: refused.
+    let probe = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+    if probe.connect("192.0.2.1:9").is_ok() {
+        let ip = probe.local_addr().unwrap().ip();
+        if !ip.is_loopback() && !ip.is_unspecified() {
+            let (s, _, _) = call("GET", &format!("http://{ip}:{port}/metrics"), &[], "").await;
+            assert_eq!(s, 403, "{ip}");
+        }
+    }
+}
+
+// M: the gateway owns CORS: an upstream's own `Access-Control-*` headers never reach a client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstreams_own_cors_headers_are_dropped() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                let mut got = Vec::new();
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let answer = "HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin: *\r\nAccess-Control-Allow-Credentials: true\r\nAccess-Control-Expose-Headers: *\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
+                let _ = s.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    let dir = TempDir::new().unwrap();
+    let cfg = format!(
+        "[gateway]\nlisten = \"127.0.0.1:8443\"\n\n[[gateway.routes]]\npath = \"/mcp/filesystem\"\nupstream = \"http://{addr}/mcp\"\naudience = \"filesystem\"\n"
+    );
+    let gw = Gateway::start(dir.path(), &cfg, &[]);
+    let t = token("filesystem", "mallory");
+    let (s, h, _) = call(
+        "GET",
+        &gw.url("/mcp/filesystem/x"),
+        &[
+            ("authorization", &bearer(&t)),
+            ("origin", "https://evil.example"),
+        ],
+        "",
+    )
+    .await;
+    // An Origin not on the route's list is refused before the upstream...
+    assert_eq!(s, 403);
+    // ...and without one, the upstream's CORS headers are dropped.
+    let (s, h2, _) = call(
+        "GET",
+        &gw.url("/mcp/filesystem/x"),
+        &[("authorization", &bearer(&t))],
+        "",
+    )
+    .await;
+    assert_eq!(s, 200);
+    for h in [&h, &h2] {
+        assert!(
+            !h.keys().any(|k| k.as_str().starts_with("access-control-")),
+            "{h:?}"
+        );
+    }
+}
