@@ -300,6 +300,9 @@ impl Serve {
             mut stop,
             alive,
         } = self;
+        // Whether a request came through: a keep-alive connection that then idles out is not a
+        // slow request head, and is not counted as one.
+        let served = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let conn = http1::Builder::new()
             // One copy of a small answer into the head buffer costs less than a vectored write
             // (and TLS streams mostly cannot take one).
@@ -313,7 +316,11 @@ impl Serve {
                 service_fn({
                     let peer = Arc::new(service::Peer::new(peer));
                     let worker = worker.clone();
-                    move |req| service::handle(worker.gateway(), worker.clone(), peer.clone(), req)
+                    let served = served.clone();
+                    move |req| {
+                        served.store(true, std::sync::atomic::Ordering::Relaxed);
+                        service::handle(worker.gateway(), worker.clone(), peer.clone(), req)
+                    }
                 }),
             )
             .with_upgrades();
@@ -327,7 +334,10 @@ impl Serve {
         };
         if let Err(e) = ended {
             tracing::debug!(error = %e, client = %peer, "connection ended");
-            refused_head(&worker.gateway(), &worker.log, &e, peer);
+            let idle = e.is_timeout() && served.load(std::sync::atomic::Ordering::Relaxed);
+            if !idle {
+                refused_head(&worker.gateway(), &worker.log, &e, peer);
+            }
         }
         drop(alive);
     }

@@ -621,3 +621,46 @@ async fn an_upstreams_own_cors_headers_are_dropped() {
         );
     }
 }
+
+// N: an idle keep-alive connection closed by header_timeout is not a slow request head; a head
+// that does not arrive in time still is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_keep_alive_connections_are_not_counted_as_slow_heads() {
+    let up = Upstream::start().await;
+    let dir = TempDir::new().unwrap();
+    let gw = Gateway::start(
+        dir.path(),
+        &hardened(&up, "header_timeout = \"1s\"", ""),
+        &[],
+    );
+    let mut s = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: gw\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = s.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    // Idle: the gateway closes the connection after header_timeout.
+    let closed = tokio::time::timeout(Duration::from_secs(8), async {
+        loop {
+            match s.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the idle connection stayed open");
+    // A head that never completes is counted.
+    let mut slow = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: gw\r\nX-Slow: 1")
+        .await
+        .unwrap();
+    let _ = tokio::time::timeout(Duration::from_secs(8), slow.read(&mut buf)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (_, _, metrics) = call("GET", &gw.url("/metrics"), &[], "").await;
+    assert!(
+        metrics.contains("vigil_gateway_malformed_requests_total{reason=\"header_timeout\"} 1\n"),
+        "{metrics}"
+    );
+}
