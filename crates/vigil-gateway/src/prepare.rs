@@ -77,6 +77,15 @@ pub enum PrepareError {
         /// The variable that would hold the secret.
         var: String,
     },
+    /// The previous secret equals the current one (`vigil token check-config` refuses it too):
+    /// the rotation did not change the secret.
+    #[error("{previous} equals {current}: the rotation did not change the secret (unset {previous} or rotate again)")]
+    PreviousEqualsCurrent {
+        /// The current secret's variable.
+        current: String,
+        /// The previous secret's variable.
+        previous: String,
+    },
     /// A weak or default secret.
     #[error(transparent)]
     WeakSecret(#[from] SecretsError),
@@ -111,6 +120,9 @@ impl PrepareError {
             }),
             PrepareError::Setting(e) => Some(e.origin.clone()),
             PrepareError::NoKey { var } => Some(Origin::EnvVar(var.clone())),
+            PrepareError::PreviousEqualsCurrent { previous, .. } => {
+                Some(Origin::EnvVar(previous.clone()))
+            }
             PrepareError::InsecureBind(e) => Some(e.origin.clone()),
         }
     }
@@ -210,6 +222,16 @@ impl Prepared {
             return Err(PrepareError::NoKey {
                 var: token.section.secret_env().to_owned(),
             });
+        }
+        let (current, previous) = (token.section.secret_env(), token.section.previous_env());
+        if let (Some(c), Some(p)) = (lookup(current), lookup(previous)) {
+            use subtle::ConstantTimeEq;
+            if !c.is_empty() && bool::from(c.as_bytes().ct_eq(p.as_bytes())) {
+                return Err(PrepareError::PreviousEqualsCurrent {
+                    current: current.to_owned(),
+                    previous: previous.to_owned(),
+                });
+            }
         }
         for w in secrets::check(&ring, listen, options.allow_weak_secret)? {
             tracing::warn!(

@@ -664,3 +664,35 @@ async fn idle_keep_alive_connections_are_not_counted_as_slow_heads() {
         "{metrics}"
     );
 }
+
+// O: `gateway check` and the gateway refuse a previous secret equal to the current one, as
+// check-config does.
+#[test]
+fn a_previous_secret_equal_to_the_current_one_is_refused() {
+    let dir = TempDir::new().unwrap();
+    std::fs::write(
+        dir.path().join("vigil.toml"),
+        "[gateway]\n\n[[gateway.routes]]\npath = \"/mcp/filesystem\"\nupstream = \"http://127.0.0.1:9\"\n",
+    )
+    .unwrap();
+    for args in [
+        &["gateway", "check"][..],
+        &["gateway", "--listen", "127.0.0.1:0"],
+    ] {
+        let out = common::vigil(dir.path())
+            .args(args)
+            .env("MCP_JWT_SECRET", secret())
+            .env("MCP_JWT_SECRET_PREVIOUS", secret())
+            .env_remove("MCP_DEV_BYPASS")
+            .timeout(Duration::from_secs(20))
+            .output()
+            .unwrap();
+        let err = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("MCP_JWT_SECRET_PREVIOUS equals MCP_JWT_SECRET"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains(&secret()), "{err}");
+    }
+}
