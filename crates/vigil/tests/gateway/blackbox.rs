@@ -492,7 +492,7 @@ async fn webhook_alerts_never_ping_anyone_whatever_the_subject() {
 }
 
 // O: the non-loopback weak-secret refusal names the variable (the log redactor used to eat it),
-// and an entropy estimate is never "-0 bits".
+// an entropy estimate is never "-0 bits", and a template's placeholder sentence is a default.
 #[test]
 fn weak_secret_refusals_name_the_variable_everywhere() {
     let dir = TempDir::new().unwrap();
@@ -501,9 +501,26 @@ fn weak_secret_refusals_name_the_variable_everywhere() {
         "[gateway]\n\n[[gateway.routes]]\npath = \"/mcp/filesystem\"\nupstream = \"http://127.0.0.1:9\"\n",
     )
     .unwrap();
+    // A template's placeholder sentence, built here (never a literal secret in the source).
+    let placeholder = [
+        "your",
+        "secret",
+        "key",
+        "here",
+        "change",
+        "in",
+        "production",
+        "please",
+        "32",
+    ]
+    .join("-");
     for (value, says) in [
         ("changeme", "MCP_JWT_SECRET is a well-known default"),
         ("zzzzzzzz", "MCP_JWT_SECRET has about 0 bits"),
+        (
+            placeholder.as_str(),
+            "MCP_JWT_SECRET is a well-known default",
+        ),
     ] {
         for args in [
             &[
