@@ -153,6 +153,14 @@ impl KeyRing {
             if tried {
                 return Ok(None);
             }
+            // A kid that names a key of another algorithm says which key signed (or claims
+            // to): never fall back to a kid-less key of this algorithm for it.
+            if self.keys.iter().any(|k| k.kid.as_deref() == Some(kid)) {
+                return Err(Rejection::KeyAlgorithm {
+                    kid: kid.to_owned(),
+                    alg: alg_name(alg).into(),
+                });
+            }
             for (i, k) in of_alg().filter(|(_, k)| k.kid.is_none()) {
                 tried = true;
                 if check(k) {
@@ -190,5 +198,28 @@ impl KeyRing {
         } else {
             Err(Rejection::NoKeyForAlgorithm(alg_name(alg).into()))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kid_of_another_algorithm_never_falls_back_to_a_kid_less_key() {
+        let mut ring = KeyRing::new();
+        ring.push(Key::hmac("MCP_JWT_SECRET", &[7u8; 48], Algorithm::HS256).unwrap());
+        let mut other = Key::hmac("other", &[9u8; 48], Algorithm::HS384).unwrap();
+        other.kid = Some("rs1".into());
+        ring.push(other);
+        let e = ring
+            .find(Algorithm::HS256, Some("rs1"), |_| true)
+            .unwrap_err();
+        assert_eq!(e.to_string(), "key `rs1` is not an HS256 key");
+        // An unknown kid still falls back to the kid-less key (a kid is only a hint).
+        assert!(ring
+            .find(Algorithm::HS256, Some("zz"), |_| true)
+            .unwrap()
+            .is_some());
     }
 }
