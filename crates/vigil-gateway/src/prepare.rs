@@ -165,22 +165,13 @@ impl Prepared {
 
         let listen = settings.listen;
         let loopback = listen.ip().is_loopback();
-        if !loopback && !settings.metrics_restricted() {
-            // Fail closed: metrics name routes, subjects' failures and upstreams.
+        // Fail closed: metrics name routes, subjects' failures and upstreams.
+        let metrics_closed = !loopback && !settings.metrics_restricted();
+        if metrics_closed {
             settings.metrics_allow = ["127.0.0.0/8", "::1/128"]
                 .iter()
                 .filter_map(|c| crate::config::Cidr::parse(c).ok())
                 .collect();
-            tracing::warn!(
-                listen = %listen,
-                "/metrics is served to loopback only on this non-loopback listener; set gateway.metrics_allow or gateway.metrics_token to open it"
-            );
-        }
-        if listen.ip().is_unspecified() && !settings.explicit_public_url {
-            tracing::warn!(
-                listen = %listen,
-                "resource metadata and WWW-Authenticate name http://{listen}, which clients cannot reach: add public_url = \"https://your.host\" to [gateway]"
-            );
         }
         // Only `1` or `true` switch it on: a value that merely looks like yes stays off.
         let bypass = match token
@@ -246,6 +237,19 @@ impl Prepared {
                     listen,
                 })));
             }
+        }
+        // Said once nothing is refused, so a refusal stays one line.
+        if metrics_closed {
+            tracing::warn!(
+                listen = %listen,
+                "/metrics is served to loopback only on this non-loopback listener; set gateway.metrics_allow or gateway.metrics_token to open it"
+            );
+        }
+        if listen.ip().is_unspecified() && !settings.explicit_public_url {
+            tracing::warn!(
+                listen = %listen,
+                "resource metadata and WWW-Authenticate name http://{listen}, which clients cannot reach: add public_url = \"https://your.host\" to [gateway]"
+            );
         }
         Ok(Prepared {
             settings,
