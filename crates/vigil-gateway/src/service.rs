@@ -1,6 +1,7 @@
-//! One request through the gateway, as a line of stages: own endpoints → route (dot-segments
-//! resolved, ambiguous spellings refused, the longest prefix) → Origin/CORS → per-IP limit →
-//! request checks (one `Authorization`, an accepted `MCP-Protocol-Version`, no compressed body)
+//! One request through the gateway, as a line of stages: own endpoints → request head (one
+//! `Host`, one `Mcp-Session-Id`) → route (dot-segments resolved, ambiguous spellings refused, the
+//! longest prefix) → Origin/CORS → per-IP limit → request checks (one `Authorization`, no
+//! upgrade but WebSocket, an accepted `MCP-Protocol-Version`, no compressed body)
 //! → token → per-subject limit → body (read whole, within the limit and timeout, and parsed
 //! strictly once) → upstream. Each stage is a function that returns [`Flow::Next`] with what it
 //! found, or [`Flow::Reply`] with the answer to send instead; whichever stage answers, the answer
