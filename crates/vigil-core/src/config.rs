@@ -35,8 +35,10 @@ pub enum ConfigError {
         /// What the parser said.
         message: String,
     },
-    /// A key is unknown, has the wrong type, or names an unset variable.
-    #[error("{path}:{line}: {key}: {message}")]
+    /// A key is unknown or has the wrong type. Shown `FILE:LINE: KEY: MESSAGE`, or, for a key
+    /// named like a credential (`env.tokens`, `token.secret_env`), `FILE:LINE: MESSAGE (key
+    /// KEY)`, so that the log redactor never reads the message as the key's value.
+    #[error("{}", key_line(path, *line, key, message))]
     Key {
         /// The file.
         path: PathBuf,
@@ -61,6 +63,24 @@ pub enum ConfigError {
         var: String,
     },
 }
+
+fn key_line(path: &Path, line: usize, key: &str, message: &str) -> String {
+    if crate::redact::is_credential_name(key) {
+        format!("{}:{line}: {message} (key {key})", path.display())
+    } else {
+        format!("{}:{line}: {key}: {message}", path.display())
+    }
+}
+
+/// gitleaks's top-level tables, which `vigil.toml` keeps under `[scan]`.
+const GITLEAKS_TABLES: &[&str] = &[
+    "rules",
+    "allowlist",
+    "allowlists",
+    "extend",
+    "title",
+    "description",
+];
 
 impl ConfigError {
     /// Where the problem is: the file's key and line, when the error names one.
@@ -127,6 +147,44 @@ impl Config {
         toml::Value::Table(self.table.clone())
     }
 
+    /// An empty configuration whose relative paths start from the folder of `path` (a
+    /// `vigil.toml` that does not exist), as if that file were empty.
+    pub fn empty_at(path: PathBuf) -> Self {
+        Self::parse(path, String::new()).expect("the empty document parses")
+    }
+
+    /// Finds the project's configuration, as most tools do: `explicit` when given; else the
+    /// nearest `vigil.toml` in `dir` or one of its parent folders, up to and including the top
+    /// level of the git work tree `dir` is in (the nearest folder holding `.git`); else an empty
+    /// configuration whose folder is that top level (or `dir` outside git). The project root is
+    /// the folder of the configuration ([`Config::base_dir`]); paths are shown relative to `dir`
+    /// (`vigil.toml`, `../../vigil.toml`).
+    pub fn discover_project(explicit: Option<&Path>, dir: &Path) -> Result<Self, ConfigError> {
+        if explicit.is_some() {
+            return Self::discover(explicit, dir);
+        }
+        let Ok(start) = std::fs::canonicalize(if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        }) else {
+            return Self::discover(None, dir);
+        };
+        let here = dir.as_os_str().is_empty() || dir == Path::new(".");
+        let mut rel = if here { PathBuf::new() } else { dir.to_owned() };
+        for ancestor in start.ancestors() {
+            let candidate = ancestor.join(DEFAULT_FILE);
+            if candidate.is_file() {
+                return Self::load(&rel.join(DEFAULT_FILE));
+            }
+            if std::fs::symlink_metadata(ancestor.join(".git")).is_ok() {
+                return Ok(Self::empty_at(rel.join(DEFAULT_FILE)));
+            }
+            rel.push("..");
+        }
+        Self::discover(None, dir)
+    }
+
     /// Finds the configuration: the explicit path if given, else `vigil.toml` in `dir` if present,
     /// else an empty configuration.
     pub fn discover(explicit: Option<&Path>, dir: &Path) -> Result<Self, ConfigError> {
@@ -179,6 +237,12 @@ impl Config {
     /// Rejects top-level sections no command knows, naming the line of the first one.
     pub fn check_sections(&self, known: &[&str]) -> Result<(), ConfigError> {
         for key in self.table.keys() {
+            if GITLEAKS_TABLES.contains(&key.as_str()) && !known.contains(&key.as_str()) {
+                return Err(self.key_error(
+                    key,
+                    &format!("a gitleaks table: in vigil.toml rules and allowlists go under [scan] ([[scan.rules]], [scan.allowlist], [scan.extend]; [[scan.rules.required]] composite rules are read but not enforced yet), or keep them in a .gitleaks.toml (known sections: {})", known.join(", ")),
+                ));
+            }
             if !known.contains(&key.as_str()) {
                 return Err(self.key_error(
                     key,

@@ -1,9 +1,19 @@
 //! File writes that never leave a half-written file: temp file in the same directory, fsync,
-//! rename over the target, fsync the directory. Targets that are not regular files (`/dev/null`,
-//! `/dev/stdout`, a FIFO) are written in place, never replaced; a symlink's target is replaced,
-//! never the link. Every temp file is created `0600` with `O_EXCL`, so no byte is ever readable by
-//! others on the way; [`write_private`] keeps it that way, [`atomic_write`] then gives the file the
-//! mode and owner the target had (or `0644` for a new, public file).
+//! rename over the target, fsync the directory. Every temp file is created `0600` with `O_EXCL`,
+//! so no byte is ever readable by others on the way.
+//!
+//! - [`atomic_write`] (public files: reports without secrets, configuration files Vigil edits)
+//!   gives the file the mode and owner the target had (or `0644` for a new file); a symlink's
+//!   target is replaced, never the link; a device or FIFO (`/dev/stdout`) is written in place.
+//! - [`write_private`], the one writer of copies of secrets (backups, reports with secrets in
+//!   clear, purge replacements), keeps `0600` and never follows a link: a symbolic link at the
+//!   target is refused (in a shared folder a planted link would send the secrets wherever it
+//!   points, past any check made on the name), and so is anything but a regular file, a
+//!   character device or a FIFO (`/dev/stdout`, `/dev/null`, a pipe the user named: written in
+//!   place). Missing folders are created `0700`; a folder that exists keeps its mode.
+//!
+//! [`check_private_dir`] says whether a folder may hold Vigil's own state (locks, journals,
+//! backups): a real folder (not a link), owned by this user, writable by no one else.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -29,10 +39,66 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// temp file is created with that mode, never chmodded afterwards), whatever mode the target had.
 /// Missing parent folders are created `0700`. For every file that may hold a secret in clear.
 pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::FileTypeExt as _;
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "is a symbolic link; a file holding secrets is never written through a link (remove the link or choose another path)",
+            ))
+        }
+        Ok(m) if m.is_file() || m.file_type().is_char_device() || m.file_type().is_fifo() => {}
+        Ok(_) => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "is not a regular file, a character device or a FIFO; refused",
+            ))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         create_private_dir_all(parent)?;
     }
     write(path, bytes, Access::Private)
+}
+
+/// Why a folder cannot hold Vigil's private state, if it cannot: it is a symbolic link, not a
+/// folder, owned by another user, or writable by its group or by others. `Ok(None)` when it
+/// does not exist.
+pub fn check_private_dir(dir: &Path) -> std::io::Result<Option<&'static str>> {
+    let m = match std::fs::symlink_metadata(dir) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    Ok(private_problem(&m, true))
+}
+
+/// Why a file cannot be trusted as Vigil's own private state (a journal): a link, not a
+/// regular file, another user's, or writable by others.
+pub fn check_private_file(path: &Path) -> std::io::Result<Option<&'static str>> {
+    let m = std::fs::symlink_metadata(path)?;
+    Ok(private_problem(&m, false))
+}
+
+fn private_problem(m: &std::fs::Metadata, dir: bool) -> Option<&'static str> {
+    if m.file_type().is_symlink() {
+        return Some("is a symbolic link");
+    }
+    if dir && !m.is_dir() {
+        return Some("is not a folder");
+    }
+    if !dir && !m.is_file() {
+        return Some("is not a regular file");
+    }
+    if m.uid() != rustix::process::geteuid().as_raw() {
+        return Some("belongs to another user");
+    }
+    if m.mode() & 0o022 != 0 {
+        return Some("is writable by others (group or world)");
+    }
+    None
 }
 
 /// Creates `dir` and its missing parents with mode `0700` (folders that already exist keep theirs).
@@ -204,6 +270,36 @@ mod tests {
         let fresh = dir.join("new.txt");
         super::atomic_write(&fresh, b"x").unwrap();
         assert_eq!(mode(&fresh), 0o644);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn private_writes_refuse_links_and_odd_files_and_private_dirs_are_checked() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = scratch("nolink");
+        let victim = dir.join("victim");
+        std::fs::write(&victim, b"mine").unwrap();
+        let link = dir.join("link");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        let e = super::write_private(&link, b"secrets").unwrap_err();
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        assert_eq!(std::fs::read(&victim).unwrap(), b"mine");
+        assert!(super::write_private(&dir, b"x").is_err(), "a folder");
+        super::write_private(std::path::Path::new("/dev/null"), b"x").unwrap();
+        assert_eq!(super::check_private_dir(&dir.join("none")).unwrap(), None);
+        let state = dir.join("state");
+        super::create_private_dir_all(&state).unwrap();
+        assert_eq!(super::check_private_dir(&state).unwrap(), None);
+        std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(super::check_private_dir(&state)
+            .unwrap()
+            .unwrap()
+            .contains("writable"));
+        std::os::unix::fs::symlink(&state, dir.join("state-link")).unwrap();
+        assert!(super::check_private_dir(&dir.join("state-link"))
+            .unwrap()
+            .unwrap()
+            .contains("link"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -77,6 +77,26 @@ pub fn escape_controls(line: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// `text` (a file name, a path, a line of human output built from them) with every control
+/// character escaped, ESC included (`\n`, `\r`, `\t`, `\u{1b}`), so that a name cannot break a
+/// line, forge another or drive the terminal. For every human output that shows a name.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.extend(c.escape_unicode()),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for Redacting<M> {
     type Writer = RedactingWriter<M::Writer>;
     fn make_writer(&'a self) -> Self::Writer {
@@ -215,6 +235,8 @@ mod tests {
         );
         assert!(!out.contains('\u{7}') && !out.contains('\r'), "{out}");
         assert_eq!(escape_controls("plain\n"), "plain\n");
+        assert_eq!(printable("a\nb\x1b[31m.env"), "a\\nb\\u{1b}[31m.env");
+        assert_eq!(printable("plain"), "plain");
         assert_eq!(escape_controls("a\tb"), "a\\tb");
         assert_eq!(
             escape_controls("\x1b[1mbold\x1b[0m\n"),

@@ -42,6 +42,20 @@ static SHAPES: LazyLock<Regex> = LazyLock::new(|| {
     .expect("redaction shapes compile")
 });
 
+/// Names the redactor treats as credentials (`password`, `secret`, `token`, `api_key`…): a
+/// `NAME: text` or `NAME=text` pair with such a name has its text masked.
+static CREDENTIAL_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|private[_-]?key|access[_-]?key|credential)s?$")
+        .expect("credential name compiles")
+});
+
+/// Whether the redactor reads `name` as a credential's name, so that whatever follows
+/// `name: ` in a line would be masked. Messages about such a name (a configuration key, say)
+/// must not put text right after `name: `.
+pub fn is_credential_name(name: &str) -> bool {
+    CREDENTIAL_NAME.is_match(name)
+}
+
 /// Registers a secret value: from now on it is masked in every log line, in its raw form and in
 /// its JSON-escaped form (so JSON logs are covered too).
 pub fn register(value: &str) {

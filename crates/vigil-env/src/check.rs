@@ -54,11 +54,13 @@ pub enum Code {
     NotIgnored,
     /// An authentication bypass flag is on in a production file.
     DevBypass,
+    /// A file named as encrypted (`.env.prod.enc`, `*.enc.env`) holds plaintext secrets.
+    NotEncrypted,
 }
 
 impl Code {
     /// Every code, in the order rule tables list them.
-    pub const ALL: [Code; 8] = [
+    pub const ALL: [Code; 9] = [
         Code::Inconsistent,
         Code::SharedAcrossEnvironments,
         Code::Weak,
@@ -67,6 +69,7 @@ impl Code {
         Code::Tracked,
         Code::NotIgnored,
         Code::DevBypass,
+        Code::NotEncrypted,
     ];
 
     /// The stable name (as serialized).
@@ -80,6 +83,7 @@ impl Code {
             Code::Tracked => "tracked",
             Code::NotIgnored => "not_ignored",
             Code::DevBypass => "dev_bypass",
+            Code::NotEncrypted => "not_encrypted",
         }
     }
 
@@ -96,6 +100,7 @@ impl Code {
             Code::Tracked => "An env file is tracked by git",
             Code::NotIgnored => "An env file is not covered by .gitignore",
             Code::DevBypass => "An authentication bypass flag is on in a production file",
+            Code::NotEncrypted => "A file named as encrypted holds plaintext secrets",
         }
     }
 }
@@ -354,6 +359,44 @@ pub fn check(
 /// Tracked env files, and env files git would pick up (not ignored). Templates are meant to be
 /// committed and are skipped.
 fn git_checks(root: &Path, loaded: &[Loaded], out: &mut Vec<Problem>) {
+    let files: Vec<String> = loaded
+        .iter()
+        .filter(|l| !l.file.template)
+        .map(|l| l.file.path.display().to_string())
+        .collect();
+    git_file_checks(root, &files, out);
+}
+
+/// Problems of the files discovery skipped by name but that hold secrets all the same: a key
+/// file (`.env.keys`: its keys decrypt the encrypted files) and a file named as encrypted that
+/// holds plaintext secrets are checked for being tracked or not ignored by git, and the second
+/// is flagged `not_encrypted`.
+pub fn check_skipped(root: &Path, skipped: &[crate::discover::Skipped]) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let files: Vec<String> = skipped
+        .iter()
+        .filter(|s| s.needs_git_check())
+        .map(|s| s.path.display().to_string())
+        .collect();
+    for s in skipped {
+        if let Some(line) = s.plaintext {
+            let f = s.path.display().to_string();
+            out.push(Problem {
+                code: Code::NotEncrypted,
+                file: f.clone(),
+                line: Some(line),
+                key: None,
+                message: format!("{f} is named as encrypted but holds plaintext secrets (from line {line}): encrypt it, or rename it so Vigil checks and rotates it"),
+            });
+        }
+    }
+    git_file_checks(root, &files, &mut out);
+    out
+}
+
+/// Tracked files, and files git would pick up (not ignored), among `files` (relative to
+/// `root`); nothing outside a git work tree.
+fn git_file_checks(root: &Path, files: &[String], out: &mut Vec<Problem>) {
     let inside = Command::new("git")
         .arg("-C")
         .arg(root)
@@ -364,11 +407,6 @@ fn git_checks(root: &Path, loaded: &[Loaded], out: &mut Vec<Problem>) {
     if !inside {
         return;
     }
-    let files: Vec<String> = loaded
-        .iter()
-        .filter(|l| !l.file.template)
-        .map(|l| l.file.path.display().to_string())
-        .collect();
     if files.is_empty() {
         return;
     }
@@ -406,7 +444,7 @@ fn git_checks(root: &Path, loaded: &[Loaded], out: &mut Vec<Problem>) {
         &["check-ignore", "-z", "--stdin", "--no-index"],
         Some(&stdin),
     );
-    for f in &files {
+    for f in files {
         if tracked.contains(f) {
             out.push(Problem {
                 code: Code::Tracked,
@@ -439,6 +477,15 @@ impl crate::Project {
                 .secrets
                 .into_keys(),
         );
-        Ok(check(self.root(), &self.files, section, &tokens))
+        let mut out = check(self.root(), &self.files, section, &tokens);
+        out.extend(check_skipped(self.root(), &self.skipped));
+        out.sort_by(|a, b| {
+            (&a.file, a.line.unwrap_or(0), a.code.as_str()).cmp(&(
+                &b.file,
+                b.line.unwrap_or(0),
+                b.code.as_str(),
+            ))
+        });
+        Ok(out)
     }
 }

@@ -41,7 +41,8 @@ pub struct EnvSection {
     pub charset: Option<String>,
     /// Value template files get.
     pub placeholder: Option<String>,
-    /// Environment names held to production rules (default: names containing `prod`).
+    /// Environment names held to production rules besides `production` itself (default: names
+    /// containing `prod`).
     pub production: Option<Vec<String>>,
     /// Extra names of flags that switch authentication off.
     pub dev_bypass: Option<Vec<String>>,
@@ -68,6 +69,17 @@ pub struct DualNames {
     pub previous: String,
 }
 
+/// Whether `environment` is production, given the names a configuration lists (`None`: no
+/// list): the canonical `production` always is; then the listed names, or without a list every
+/// name containing `prod`.
+pub fn is_production(environment: &str, listed: Option<&[String]>) -> bool {
+    environment == crate::environment::PRODUCTION
+        || match listed {
+            Some(list) => list.iter().any(|p| p == environment),
+            None => environment.to_ascii_lowercase().contains("prod"),
+        }
+}
+
 /// Default env-file globs.
 pub const DEFAULT_FILES: &[&str] = &["**/.env*", "**/*.env"];
 /// Default length of generated values of secrets that are not signing keys (see
@@ -89,11 +101,11 @@ impl EnvSection {
         self.placeholder.as_deref().unwrap_or(DEFAULT_PLACEHOLDER)
     }
 
-    /// Whether an environment name is production.
+    /// Whether an environment name is production: the model's `production` always is (a list
+    /// can add names, never take it away, so `production = []` cannot switch off the production
+    /// checks); then the names `[env] production` lists, or, without a list, every name
+    /// containing `prod`. `token check-config` applies the same rule.
     pub fn is_production(&self, environment: &str) -> bool {
-        match &self.production {
-            Some(list) => list.iter().any(|p| p == environment),
-            None => environment.to_ascii_lowercase().contains("prod"),
-        }
+        is_production(environment, self.production.as_deref())
     }
 }

@@ -8,7 +8,13 @@
 //! - Discovery never descends into [`NEVER_DESCEND`] folders (`node_modules`, `.venv`, `vendor`,
 //!   `target`…), with or without a `.gitignore`, unless a configured glob names a path inside one.
 //! - `.envrc` (direnv) and encrypted or key files (`.env.gpg`, `.env.vault`, `.env.keys`…) are
-//!   skipped, each with a reason, unless `[env] files` names them literally.
+//!   skipped, each with a reason, unless `[env] files` names them literally. A skipped file is
+//!   still looked at ([`Skipped::read_content`]): a key file, or a file named as encrypted that
+//!   holds plaintext secrets, is checked for being tracked by git (`env check`).
+//! - Patterns are relative to the project root, in `.gitignore` syntax: a pattern without a `/`
+//!   (`*.env`, `.env.prod`) matches at any depth, one with a `/` (`secrets/*.env`) from the
+//!   root; letter case counts. A literal path that names no file, and an absolute path, are
+//!   refused (exit 2, naming the key); a glob that matches nothing is warned about.
 //!
 //! Each file is then placed in its environment by [`crate::environment::Model`].
 
@@ -126,6 +132,78 @@ pub struct Skipped {
     pub path: PathBuf,
     /// Why, for the warning.
     pub reason: String,
+    /// What kind of file it is.
+    pub kind: SkipKind,
+    /// 1-based line of the first secret it holds in plaintext, for a file named as encrypted
+    /// (`.env.prod.enc`) that is in fact a plain env file (see [`Skipped::read_content`]).
+    pub plaintext: Option<usize>,
+}
+
+/// Why a file was skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkipKind {
+    /// `.envrc`: a direnv script.
+    Direnv,
+    /// Named as encrypted (`.env.gpg`, `.env.vault`, `*.enc.env`).
+    Encrypted,
+    /// A key file (`.env.keys`): it decrypts the encrypted files.
+    KeyFile,
+    /// Binary or not UTF-8.
+    Binary,
+    /// A link to nothing.
+    Link,
+}
+
+/// Files larger than this are not looked into when skipped.
+const PEEK_LIMIT: u64 = 1 << 20;
+
+impl Skipped {
+    /// A skipped file.
+    pub fn new(path: PathBuf, kind: SkipKind, reason: &str) -> Skipped {
+        Skipped {
+            path,
+            reason: reason.to_owned(),
+            kind,
+            plaintext: None,
+        }
+    }
+
+    /// Looks into a file skipped for its encrypted-looking name: when it parses as a plain env
+    /// file holding a secret-named variable with a value that is not ciphertext, records the
+    /// line ([`Skipped::plaintext`]). Key files are plaintext by nature and are not marked.
+    pub fn read_content(&mut self, root: &Path) {
+        if self.kind != SkipKind::Encrypted {
+            return;
+        }
+        let full = root.join(&self.path);
+        if std::fs::metadata(&full).map_or(true, |m| !m.is_file() || m.len() > PEEK_LIMIT) {
+            return;
+        }
+        let Ok(doc) = crate::envfile::load(&full) else {
+            return;
+        };
+        if crate::rotate::is_sops(&doc) {
+            return;
+        }
+        self.plaintext = doc
+            .bindings()
+            .iter()
+            .find(|b| {
+                crate::check::is_secret_name(&b.key)
+                    && b.value.as_deref().is_some_and(|v| {
+                        !v.is_empty()
+                            && !v.starts_with("${")
+                            && vigil_core::ciphertext::sealed(v).is_none()
+                    })
+            })
+            .map(|b| b.line);
+    }
+
+    /// Whether `env check` looks at this file for being tracked by git: a key file, or a file
+    /// that holds plaintext secrets under an encrypted-looking name.
+    pub fn needs_git_check(&self) -> bool {
+        self.kind == SkipKind::KeyFile || self.plaintext.is_some()
+    }
 }
 
 /// What discovery found: the candidate env files, and what it skipped by name.
@@ -202,6 +280,24 @@ fn collect(root: &Path, walker: WalkBuilder, out: &mut BTreeMap<PathBuf, bool>) 
     }
 }
 
+/// What kind of skipped file a name is, and why it is skipped, unless named explicitly.
+pub fn skip_kind(name: &str) -> Option<(SkipKind, &'static str)> {
+    let why = skip_reason(name)?;
+    let lower = name.to_ascii_lowercase();
+    let kind = if lower == ".envrc" || lower.starts_with(".envrc.") {
+        SkipKind::Direnv
+    } else if lower
+        .trim_start_matches('.')
+        .split('.')
+        .any(|w| w == "keys")
+    {
+        SkipKind::KeyFile
+    } else {
+        SkipKind::Encrypted
+    };
+    Some((kind, why))
+}
+
 /// Why a file is skipped by its name, unless named explicitly.
 pub fn skip_reason(name: &str) -> Option<&'static str> {
     let lower = name.to_ascii_lowercase();
@@ -230,6 +326,25 @@ pub fn discover(root: &Path, section: &EnvSection) -> Result<Discovery, GlobErro
     let mut configured: Vec<String> = section.files.clone().unwrap_or_default();
     for globs in section.environments.values() {
         configured.extend(globs.iter().cloned());
+    }
+    for g in &configured {
+        // `/secrets/*.env` is anchored at the project root, as in .gitignore; a pattern naming a
+        // path that exists from the filesystem's root but not from the project's is an
+        // absolute path, which never matches.
+        let bare = g.trim_start_matches('!');
+        let absolute = bare.starts_with('/')
+            && std::fs::symlink_metadata(bare).is_ok()
+            && std::fs::symlink_metadata(root.join(bare.trim_start_matches('/'))).is_err();
+        if absolute {
+            return Err(GlobError {
+                key: key_of(section, g),
+                glob: g.clone(),
+                message: format!(
+                    "an absolute path; patterns are relative to the project root {} (write it relative to that folder)",
+                    root.display()
+                ),
+            });
+        }
     }
     if section.files.is_none() {
         let globs: Vec<String> = crate::config::DEFAULT_FILES
@@ -285,6 +400,37 @@ pub fn discover(root: &Path, section: &EnvSection) -> Result<Discovery, GlobErro
             let full = root.join(&rel);
             if std::fs::symlink_metadata(&full).is_ok() && !full.is_dir() {
                 out.insert(rel, true);
+            } else if section.files.iter().flatten().any(|f| f == g) {
+                return Err(GlobError {
+                    key: key_of(section, g),
+                    glob: g.clone(),
+                    message: format!(
+                        "names no file under the project root {} (paths are relative to it, letter case counts)",
+                        root.display()
+                    ),
+                });
+            }
+        }
+        // A configured glob that matches nothing is a likely typo: said once each.
+        if let Some(files) = &section.files {
+            for g in files
+                .iter()
+                .filter(|g| !is_literal(g) && !g.starts_with('!'))
+            {
+                let mut ob = OverrideBuilder::new(root);
+                if ob.add(g).is_err() {
+                    continue;
+                }
+                let Ok(ov) = ob.build() else { continue };
+                if !out
+                    .keys()
+                    .any(|p| ov.matched(root.join(p), false).is_whitelist())
+                {
+                    tracing::warn!(
+                        "vigil.toml: env.files: `{g}` matches no file under {} (patterns are relative to the project root; letter case counts)",
+                        root.display()
+                    );
+                }
             }
         }
     }
@@ -294,11 +440,8 @@ pub fn discover(root: &Path, section: &EnvSection) -> Result<Discovery, GlobErro
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        match skip_reason(&name) {
-            Some(reason) if !explicit => d.skipped.push(Skipped {
-                path,
-                reason: reason.to_owned(),
-            }),
+        match skip_kind(&name) {
+            Some((kind, reason)) if !explicit => d.skipped.push(Skipped::new(path, kind, reason)),
             _ => d.found.push(Found { path, explicit }),
         }
     }

@@ -7,9 +7,12 @@
 //!
 //! 1. `[env.environments]`: `NAME = ["glob", …]` places the files it matches (globs as in
 //!    `[env] files`, relative to the project root); a file matched for two names is refused.
-//! 2. The file name, read as dot-separated words: `.env.<w>…`, `<w>….env` (`local` is dropped:
-//!    `.env.production.local` is production; `example`, `sample`, `template`, `dist`, `defaults`
-//!    mark a template). Each word is
+//! 2. The file name, read as words: `.env.<w>…` and `<w>….env` split at dots; right after
+//!    `.env` a `-` or `_` also separates (`.env-prod`, `.env_staging`), while a `-` or `_`
+//!    inside a dot-separated word is part of it (`.env.prod-eu` has the one word `prod-eu`,
+//!    which is refused with the line to add: reading it as `prod` would give the eu and us
+//!    deployments one value). `local` is dropped (`.env.production.local` is production);
+//!    `example`, `sample`, `template`, `dist`, `defaults` mark a template. Each word is
 //!    - an **environment word**: one of [`ENVIRONMENTS`] (`prod` → production, `stage` →
 //!      staging…) or a name declared in `[env.environments]`; or
 //!    - a **service word**: one of [`SERVICES`] (`service`, `bot`, `voice`, `api`, `worker`…) or
@@ -35,6 +38,8 @@ use std::path::{Component, Path};
 
 /// The default environment's name.
 pub const DEFAULT: &str = "default";
+/// The production environment's canonical name (always held to production rules).
+pub const PRODUCTION: &str = "production";
 
 /// Built-in environments: each canonical name and the words that mean it in file and folder
 /// names (compared case-insensitively).
@@ -309,8 +314,11 @@ impl Model {
         }
         // 3. The nearest folder named by an environment word.
         let folder_env = folders.iter().rev().find_map(|f| self.environment_word(f));
+        // A generic word (`.env.service`) names no particular service: the folder does, when
+        // the file is in one; at the root the word itself is the service's name.
         let service = match service {
             Some(s) if !["service", "services", "svc"].contains(&s.as_str()) => s,
+            Some(s) if folder == "." => s,
             _ => folder,
         };
         if let Some(environment) = hit {
@@ -391,6 +399,16 @@ mod tests {
         let bot = m.place(Path::new("services/bot/.env.prod")).unwrap();
         assert_eq!(bot.service, "services/bot");
         assert_eq!(m.place(Path::new(".env.bot")).unwrap().service, "bot");
+        assert_eq!(
+            m.place(Path::new(".env.service")).unwrap().service,
+            "service"
+        );
+        assert_eq!(
+            m.place(Path::new("services/tts/.env.service"))
+                .unwrap()
+                .service,
+            "services/tts"
+        );
         assert!(m.place(Path::new(".env.sample")).unwrap().template);
         assert!(!m.place(Path::new(".env.service")).unwrap().template);
     }

@@ -250,6 +250,13 @@ pub fn charset(spec: &str) -> Result<Vec<u8>, SpecError> {
         return Ok(chars.as_bytes().to_vec());
     }
     if let Some(custom) = spec.strip_prefix("custom:") {
+        // Judged as characters, so the error names the character given (`é`, not a byte of it).
+        if let Some(bad) = custom
+            .chars()
+            .find(|c| !c.is_ascii_graphic() || "'\"#$\\`=".contains(*c))
+        {
+            return Err(SpecError::Character(bad));
+        }
         let mut set: Vec<u8> = custom.bytes().collect();
         set.sort_unstable();
         set.dedup();
@@ -355,6 +362,10 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("`#`"));
+        assert!(charset("custom:aé")
+            .unwrap_err()
+            .to_string()
+            .contains("`é`"));
         assert!(charset("emoji")
             .unwrap_err()
             .to_string()

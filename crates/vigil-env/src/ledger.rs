@@ -150,6 +150,33 @@ impl Ledger {
         Ok(())
     }
 
+    /// Records a rotation of `name` in some of its environments (`--environment`): the others
+    /// keep their recorded hashes, and the record keeps its older rotation time (the secret
+    /// is as old as its oldest value); the files are the union.
+    pub fn record_partial(
+        &mut self,
+        name: &str,
+        values: &BTreeMap<String, vigil_core::Secret<String>>,
+        at: &str,
+        files: Vec<String>,
+    ) -> Result<(), LedgerError> {
+        let old = self.secrets.get(name).cloned();
+        self.record(name, values, at, files)?;
+        if let (Some(old), Some(new)) = (old, self.secrets.get_mut(name)) {
+            for (env, hash) in old.environments {
+                new.environments.entry(env).or_insert(hash);
+            }
+            new.rotated_at = old.rotated_at;
+            for f in old.files {
+                if !new.files.contains(&f) {
+                    new.files.push(f);
+                }
+            }
+            new.files.sort();
+        }
+        Ok(())
+    }
+
     /// The file's text.
     pub fn to_text(&self) -> String {
         format!(

@@ -2,17 +2,25 @@
 //! interrupted rotation, discovery, reading, parsing and placing each file in its environment;
 //! and committing a plan (with the ledger) as one transaction.
 //!
-//! Only a rotation (`--write`) creates `.vigil/` (mode `0700`) and takes the exclusive lock. A
-//! dry run or a CI gate ([`Access::ReadOnly`]) writes nothing at all: it takes a shared lock only
-//! when the lock file already exists, and refuses while an interrupted rotation is pending.
-//! `env check` and `env status` ([`Access::Recover`]) read the same way, but finish or undo an
-//! interrupted rotation first, as every `vigil env` command always has.
+//! The project root is the folder of the configuration (`vigil.toml`, found in the working
+//! directory or a parent folder up to the git top level, or `--config`'s folder; without any,
+//! the git top level; see [`crate::settings`]). Its lock and journal live at the state root
+//! ([`crate::txn::state_root`]), so overlapping configurations exclude each other.
+//!
+//! Only a command that writes ([`Access::Write`]: `--write`, `vigil env recover`) creates
+//! `.vigil/` (mode `0700`), takes the exclusive lock and recovers an interrupted rotation, after
+//! checking that Vigil itself wrote the journal for this project's files
+//! ([`crate::txn::recover_for`]). Every other command writes nothing at all: a dry run, a CI gate
+//! ([`Access::ReadOnly`]), `env check` and `env status` ([`Access::Recover`], kept for
+//! compatibility: it now reads exactly like `ReadOnly`) take a shared lock only when the lock
+//! file already exists, and refuse while an interrupted rotation is pending, naming `vigil env
+//! recover`: a command run in CI or in a fresh clone must not act on a journal it finds.
 //!
 //! The commands are `open` → (`plan_rotation` | `plan_retire` | `check` | `status`) →
 //! `commit`; the plans live in [`crate::rotate`], the checks in [`crate::check`] and
 //! [`crate::status`].
 
-use crate::discover::{self, EnvFile, Skipped};
+use crate::discover::{self, EnvFile, SkipKind, Skipped};
 use crate::envfile::{self, EnvFileError};
 use crate::environment::PlaceError;
 use crate::ledger::{Ledger, LedgerError, LEDGER};
@@ -27,8 +35,8 @@ use std::path::{Path, PathBuf};
 pub enum Access {
     /// A rotation: the exclusive lock (creating `.vigil/`), then recovery.
     Write,
-    /// A reading command that finishes or undoes an interrupted rotation first (`env check`,
-    /// `env status`); it writes only then.
+    /// `env check`, `env status`: reads like [`Access::ReadOnly`] (a pending journal is refused,
+    /// never acted on; `vigil env recover` recovers).
     Recover,
     /// A dry run or a gate: writes nothing at all.
     ReadOnly,
@@ -91,10 +99,18 @@ pub enum ProjectError {
     #[error(transparent)]
     Txn(#[from] TxnError),
     /// A read-only command found an interrupted rotation.
-    #[error("an interrupted rotation is pending ({journal}); this command changes nothing, so run `vigil env check` (which finishes or undoes it) first")]
+    #[error("an interrupted rotation is pending ({journal}); this command writes nothing, so it does not act on it: run `vigil env recover` (which checks the journal, then finishes or undoes the rotation) first")]
     Pending {
         /// The journal.
         journal: String,
+    },
+    /// The project has no env file to work on.
+    #[error("{root}: no env files found (looked for {globs}); nothing to check: run in the project, name it with --config, or list its files in [env] files")]
+    NoFiles {
+        /// The project root.
+        root: String,
+        /// The globs used.
+        globs: String,
     },
 }
 
@@ -137,30 +153,36 @@ impl Project {
     /// environment model cannot place, is an error naming it, and nothing is changed.
     pub fn open(settings: EnvSettings, access: Access) -> Result<Project, ProjectError> {
         let root = settings.root.as_path();
-        let (lock, recovery) = match access {
+        let model = &settings.model;
+        let discovered = |settings: &EnvSettings| {
+            discover::discover(root, &settings.section)
+                .map_err(|e| ProjectError::Settings(settings.glob_error(e)))
+        };
+        let (lock, recovery, found) = match access {
             Access::Write => {
                 let l = txn::lock(root)?;
-                (Some(l), txn::recover(root)?)
+                let found = discovered(&settings)?;
+                let targets: Vec<PathBuf> =
+                    found.found.iter().map(|f| root.join(&f.path)).collect();
+                let recovery = txn::recover_for(root, &targets)?;
+                // Recovery may have renamed files: find them again.
+                let found = if recovery == Recovery::Nothing {
+                    found
+                } else {
+                    discovered(&settings)?
+                };
+                (Some(l), recovery, found)
             }
             Access::Recover | Access::ReadOnly => {
                 let shared = txn::lock_shared(root)?;
                 if txn::pending(root) {
-                    if access == Access::ReadOnly {
-                        return Err(ProjectError::Pending {
-                            journal: txn::journal_path(root).display().to_string(),
-                        });
-                    }
-                    drop(shared);
-                    let l = txn::lock(root)?;
-                    (Some(l), txn::recover(root)?)
-                } else {
-                    (shared, Recovery::Nothing)
+                    return Err(ProjectError::Pending {
+                        journal: txn::journal_path(root).display().to_string(),
+                    });
                 }
+                (shared, Recovery::Nothing, discovered(&settings)?)
             }
         };
-        let model = &settings.model;
-        let found = discover::discover(root, &settings.section)
-            .map_err(|e| ProjectError::Settings(settings.glob_error(e)))?;
         let mut skipped = found.skipped;
         let mut files: Vec<Loaded> = Vec::new();
         let mut real: BTreeMap<PathBuf, usize> = BTreeMap::new();
@@ -174,10 +196,7 @@ impl Project {
                 Ok(m) if m.is_file() => {}
                 Ok(_) => return Err(ProjectError::NotRegular { path: shown }),
                 Err(_) if link => {
-                    skipped.push(Skipped {
-                        path: f.path,
-                        reason: "a link to nothing".into(),
-                    });
+                    skipped.push(Skipped::new(f.path, SkipKind::Link, "a link to nothing"));
                     continue;
                 }
                 Err(error) => {
@@ -194,10 +213,11 @@ impl Project {
                     return Err(ProjectError::NotText { path: shown })
                 }
                 Err(EnvFileError::NotText { .. }) => {
-                    skipped.push(Skipped {
-                        path: f.path,
-                        reason: "binary or not UTF-8 text (encrypted?)".into(),
-                    });
+                    skipped.push(Skipped::new(
+                        f.path,
+                        SkipKind::Binary,
+                        "binary or not UTF-8 text (encrypted?)",
+                    ));
                     continue;
                 }
                 Err(e) => return Err(e.into()),
@@ -220,6 +240,9 @@ impl Project {
             real.insert(canonical, files.len());
             files.push(Loaded { file, doc });
         }
+        for s in skipped.iter_mut() {
+            s.read_content(root);
+        }
         tracing::debug!(files = files.len(), root = %root.display(), "env files loaded");
         Ok(Project {
             settings,
@@ -234,6 +257,18 @@ impl Project {
     /// The project root (canonical).
     pub fn root(&self) -> &Path {
         &self.settings.root
+    }
+
+    /// Refuses a project without a single env file (templates count): a check of nothing is
+    /// not a clean check.
+    pub fn ensure_files(&self) -> Result<(), ProjectError> {
+        if self.files.is_empty() {
+            return Err(ProjectError::NoFiles {
+                root: self.root().display().to_string(),
+                globs: self.settings.section.file_globs().join(", "),
+            });
+        }
+        Ok(())
     }
 
     /// Commits a plan as one transaction (refused unless the project was opened with
@@ -256,11 +291,16 @@ impl Project {
             })
             .collect();
         if !plan.values.is_empty() {
+            txn::project_dir(root)?;
             let (mut ledger, old) = Ledger::load_with_text(root)?;
             let at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
             for (name, values) in &plan.values {
                 let files = plan.holders.get(name).cloned().unwrap_or_default();
-                ledger.record(name, values, &at, files)?;
+                if plan.partial.contains(name) {
+                    ledger.record_partial(name, values, &at, files)?;
+                } else {
+                    ledger.record(name, values, &at, files)?;
+                }
             }
             changes.push(txn::Change {
                 path: root.join(LEDGER),

@@ -16,6 +16,15 @@
 //! A value encrypted by SOPS, dotenvx, Fernet or `vigil seal` is never replaced by a plaintext
 //! one, and a SOPS-managed file (its `sops_mac` would no longer match) is never edited: the plan
 //! is refused with the reason. Every binding of a repeated key changes, and each is listed.
+//!
+//! [`crate::Project::plan_rotation`] also refuses, naming the file and line: a value that is a
+//! reference to a secret kept elsewhere (`${FROM_VAULT}`, `op://…`, `vault:…`: rotate it
+//! there), a name that does not hold a secret (`LOG_LEVEL`, `MCP_DEV_BYPASS`: a random value
+//! would break what reads it; listing it in `[env] tokens` says it is one), and a credential a
+//! provider issues (a name such as `OPENAI_API_KEY` or `DISCORD_BOT_TOKEN`, or a value one of
+//! vigil-scan's provider rules recognises: a random string is no key at the provider; rotate it
+//! there, or pass `--allow-provider-keys`). A file with several hard links is refused in a dry
+//! run as in a rotation.
 
 use crate::config::{DualNames, EnvSection};
 use crate::discover::EnvFile;
@@ -101,6 +110,9 @@ pub struct Plan {
     pub values: BTreeMap<String, BTreeMap<String, Secret<String>>>,
     /// Name → the files holding it after the change.
     pub holders: BTreeMap<String, Vec<String>>,
+    /// Names rotated in some of the environments that hold them (`--environment`): the ledger
+    /// keeps the others' hashes and the older rotation time.
+    pub partial: BTreeSet<String>,
 }
 
 /// A plan that cannot be made.
@@ -141,6 +153,192 @@ pub enum PlanError {
         /// File.
         path: String,
     },
+    /// The value is a reference to a secret kept elsewhere.
+    #[error("{path}:{line}: {key} is a reference (`{scheme}`) to a secret kept elsewhere; Vigil never replaces a reference with a value: rotate it where it is kept")]
+    Reference {
+        /// File.
+        path: String,
+        /// 1-based line.
+        line: usize,
+        /// Variable.
+        key: String,
+        /// What marks it as a reference (`${…}`, `op://`, `vault:`).
+        scheme: &'static str,
+    },
+    /// The name does not hold a secret.
+    #[error("{path}:{line}: {key} is not a secret (its name has no TOKEN, SECRET, PASSWORD or KEY): a random value would break what reads it; refused (list it in [env] tokens if it is one)")]
+    NotSecret {
+        /// File.
+        path: String,
+        /// 1-based line.
+        line: usize,
+        /// Variable.
+        key: String,
+    },
+    /// A credential a provider issues: a random value is no key at the provider.
+    #[error("{path}:{line}: {key} is issued by a provider ({why}); a random value would not be a key there: rotate it at the provider, then put the new value here (or pass --allow-provider-keys)")]
+    Provider {
+        /// File.
+        path: String,
+        /// 1-based line.
+        line: usize,
+        /// Variable.
+        key: String,
+        /// What says so (the name, or the scan rule that recognises the value).
+        why: String,
+    },
+    /// A file with several hard links: replacing it would leave the other names with the old
+    /// value (the same refusal a rotation makes, said by the dry run too).
+    #[error("{path}: has {links} hard links; a rotation replaces the file and would leave the other names with the old value: refused (use a symbolic link, which is written through)")]
+    HardLinked {
+        /// File.
+        path: String,
+        /// How many names it has.
+        links: u64,
+    },
+}
+
+/// The marks of a value that refers to a secret kept elsewhere, lower case: variable
+/// references, secret managers' URIs and resource names.
+const REFERENCES: &[&str] = &[
+    "op://",
+    "onepassword://",
+    "vault://",
+    "vault:",
+    "ref+",
+    "awssm:",
+    "aws-sm://",
+    "awssm://",
+    "arn:aws:secretsmanager:",
+    "arn:aws:ssm:",
+    "ssm://",
+    "ssm:",
+    "gcpsm://",
+    "gcp-sm://",
+    "sm://",
+    "azure-keyvault://",
+    "akv://",
+    "keyvault://",
+    "doppler://",
+    "infisical://",
+    "bws://",
+    "bitwarden://",
+    "pass://",
+    "sops://",
+    "secret://",
+    "secretref:",
+    "k8s-secret://",
+];
+
+/// Whether a value is a reference to a secret kept elsewhere, and its mark: `${VAR}`, `$VAR`,
+/// `op://…`, `vault:…`, `arn:aws:secretsmanager:…`, `projects/…/secrets/…` (Google's names).
+pub fn reference_scheme(value: &str) -> Option<&'static str> {
+    let v = value.trim();
+    if v.starts_with("${") {
+        return Some("${…}");
+    }
+    if let Some(rest) = v.strip_prefix('$') {
+        if rest
+            .chars()
+            .next()
+            .is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
+            && rest.chars().all(|c| c == '_' || c.is_ascii_alphanumeric())
+        {
+            return Some("$VAR");
+        }
+    }
+    let lower = v.to_ascii_lowercase();
+    if lower.starts_with("projects/") && lower.contains("/secrets/") {
+        return Some("projects/…/secrets/…");
+    }
+    REFERENCES.iter().find(|r| lower.starts_with(**r)).copied()
+}
+
+/// Words of variable names that name a provider whose credentials it issues (compared with the
+/// name's `_`-separated words).
+const PROVIDERS: &[&str] = &[
+    "DISCORD",
+    "OPENAI",
+    "ANTHROPIC",
+    "CLAUDE",
+    "OPENROUTER",
+    "GROQ",
+    "DEEPGRAM",
+    "CARTESIA",
+    "ELEVENLABS",
+    "ELEVEN",
+    "AZURE",
+    "TWITCH",
+    "SLACK",
+    "GITHUB",
+    "GH",
+    "GITLAB",
+    "AWS",
+    "GCP",
+    "GOOGLE",
+    "GEMINI",
+    "STRIPE",
+    "TWILIO",
+    "SENDGRID",
+    "TELEGRAM",
+    "HF",
+    "HUGGINGFACE",
+    "NPM",
+    "PYPI",
+    "QDRANT",
+    "PORTKEY",
+    "MISTRAL",
+    "COHERE",
+    "REPLICATE",
+    "PINECONE",
+    "SUPABASE",
+    "FIREBASE",
+    "VERCEL",
+    "CLOUDFLARE",
+    "DIGITALOCEAN",
+    "HEROKU",
+    "NETLIFY",
+    "SENTRY",
+    "DATADOG",
+    "MAILGUN",
+    "POSTMARK",
+    "RESEND",
+    "SPOTIFY",
+    "YOUTUBE",
+    "REDDIT",
+    "NOTION",
+    "LINEAR",
+    "ATLASSIAN",
+    "DOCKERHUB",
+    "TOGETHER",
+    "FIREWORKS",
+    "PERPLEXITY",
+    "XAI",
+];
+
+/// Scan rules whose match says nothing about who issued the value.
+const NOT_PROVIDER_RULES: &[&str] = &["generic-api-key", "database-url-password"];
+
+/// Why `key = value` looks issued by a provider: its name, or a provider rule of vigil-scan
+/// that recognises the value.
+pub fn provider_issued(key: &str, value: &str) -> Option<String> {
+    let upper = key.to_ascii_uppercase();
+    if let Some(p) = upper.split('_').find(|w| PROVIDERS.contains(w)) {
+        return Some(format!("the name says {p}"));
+    }
+    static RULES: std::sync::LazyLock<vigil_scan::Ruleset> =
+        std::sync::LazyLock::new(vigil_scan::Ruleset::builtin);
+    let mut found = Vec::new();
+    RULES.scan_bytes(
+        ".env",
+        None,
+        format!("{key}={value}\n").as_bytes(),
+        &mut found,
+    );
+    found
+        .iter()
+        .find(|f| !NOT_PROVIDER_RULES.contains(&f.rule.as_str()))
+        .map(|f| format!("its value is a {}", f.rule))
 }
 
 /// Whether a document is a SOPS-encrypted dotenv file (its metadata keys).
@@ -519,6 +717,11 @@ pub struct RotationRequest {
     pub length: Option<usize>,
     /// `--charset` (else `[env] charset`, else alphanumerics).
     pub charset: Option<String>,
+    /// `--environment`: rotate only in these environments (empty: all). The other
+    /// environments keep their value; the ledger keeps their hashes and the older date.
+    pub environments: Vec<String>,
+    /// `--allow-provider-keys`: rotate names that look issued by a provider anyway.
+    pub allow_provider_keys: bool,
 }
 
 /// The shape of the new values of one name: what a dry run announces.
@@ -555,6 +758,14 @@ pub enum RotateError {
     /// The plan itself.
     #[error(transparent)]
     Plan(#[from] PlanError),
+    /// `--environment` names an environment no file is in.
+    #[error("--environment {name}: no env file is in that environment (the project's: {known})")]
+    UnknownEnvironment {
+        /// The name given.
+        name: String,
+        /// The project's environments, comma-separated.
+        known: String,
+    },
 }
 
 impl crate::Project {
@@ -567,8 +778,41 @@ impl crate::Project {
             .settings
             .generator(req.length, req.charset.as_deref())?;
         let mut gen = |name: &str| generator.value(name);
-        let plan = if !req.dual.is_empty() {
-            plan_dual(&self.files, &req.dual, section, &mut gen)?
+        let known: BTreeSet<&str> = self
+            .files
+            .iter()
+            .filter(|l| !l.file.template)
+            .map(|l| l.file.environment.as_str())
+            .collect();
+        for name in &req.environments {
+            if !known.contains(name.as_str()) {
+                return Err(RotateError::UnknownEnvironment {
+                    name: name.clone(),
+                    known: known.iter().copied().collect::<Vec<_>>().join(", "),
+                });
+            }
+        }
+        let chosen: Vec<Loaded> = self
+            .files
+            .iter()
+            .filter(|l| {
+                req.environments.is_empty() || req.environments.contains(&l.file.environment)
+            })
+            .cloned()
+            .collect();
+        let (plan, names) = if !req.dual.is_empty() {
+            for n in &req.dual {
+                check_name(n)?;
+                let d = dual_names(n, &chosen, section);
+                self.refuse_unrotatable(&chosen, &d.current, req)?;
+            }
+            let plan = plan_dual(&chosen, &req.dual, section, &mut gen)?;
+            let names = req
+                .dual
+                .iter()
+                .map(|n| dual_names(n, &chosen, section).current)
+                .collect::<Vec<_>>();
+            (plan, names)
         } else {
             let tokens = if req.tokens.is_empty() {
                 section.tokens.clone().unwrap_or_default()
@@ -578,8 +822,22 @@ impl crate::Project {
             if tokens.is_empty() {
                 return Err(RotateError::NothingToRotate);
             }
-            plan_single(&self.files, &tokens, section, &mut gen)?
+            for t in &tokens {
+                check_name(t)?;
+                self.refuse_unrotatable(&chosen, t, req)?;
+            }
+            (plan_single(&chosen, &tokens, section, &mut gen)?, tokens)
         };
+        let mut plan = plan;
+        if !req.environments.is_empty() {
+            for n in names {
+                let all = environments_of(&self.files, &n);
+                if all.iter().any(|e| !req.environments.contains(e)) {
+                    plan.partial.insert(n);
+                }
+            }
+        }
+        self.refuse_hard_links(&plan)?;
         for v in plan.values.values().flat_map(|m| m.values()) {
             vigil_core::redact::register(v.expose_secret());
         }
@@ -601,7 +859,75 @@ impl crate::Project {
 
     /// Plans retiring dual secrets: their previous variable is emptied wherever it is set.
     pub fn plan_retire(&self, names: &[String]) -> Result<Plan, PlanError> {
-        plan_retire(&self.files, names, &self.settings.section)
+        let plan = plan_retire(&self.files, names, &self.settings.section)?;
+        self.refuse_hard_links(&plan)?;
+        Ok(plan)
+    }
+
+    /// Refuses, naming the file and line, to give `name` a random value where that would break
+    /// it: a reference to a secret kept elsewhere, a name that holds no secret, a credential a
+    /// provider issues (unless the request allows those).
+    fn refuse_unrotatable(
+        &self,
+        loaded: &[Loaded],
+        name: &str,
+        req: &RotationRequest,
+    ) -> Result<(), PlanError> {
+        let section = &self.settings.section;
+        let declared = section.tokens.iter().flatten().any(|t| t == name)
+            || section
+                .dual
+                .values()
+                .any(|d| d.current == name || d.previous == name);
+        for l in loaded.iter().filter(|l| !l.file.template) {
+            for b in l.doc.bindings().iter().filter(|b| b.key == name) {
+                let path = l.file.path.display().to_string();
+                let value = b.value.as_deref().unwrap_or("");
+                if let Some(scheme) = reference_scheme(value) {
+                    return Err(PlanError::Reference {
+                        path,
+                        line: b.line,
+                        key: name.to_owned(),
+                        scheme,
+                    });
+                }
+                if !declared && !crate::check::is_secret_name(name) {
+                    return Err(PlanError::NotSecret {
+                        path,
+                        line: b.line,
+                        key: name.to_owned(),
+                    });
+                }
+                if !req.allow_provider_keys {
+                    if let Some(why) = provider_issued(name, value) {
+                        return Err(PlanError::Provider {
+                            path,
+                            line: b.line,
+                            key: name.to_owned(),
+                            why,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses a plan that would replace a file with several hard links (the other names would
+    /// keep the old value), in a dry run as in a rotation.
+    fn refuse_hard_links(&self, plan: &Plan) -> Result<(), PlanError> {
+        use std::os::unix::fs::MetadataExt as _;
+        for f in &plan.files {
+            if let Ok(m) = std::fs::metadata(self.root().join(&f.file.path)) {
+                if m.nlink() > 1 {
+                    return Err(PlanError::HardLinked {
+                        path: f.file.path.display().to_string(),
+                        links: m.nlink(),
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 }
 

@@ -1,6 +1,12 @@
 //! `[env]` resolved once from `vigil.toml`: the project root, the section, the environment
 //! model; the schedules and the generator on demand. Every error names where the setting was
 //! written: a `vigil.toml` key and its line, or a flag.
+//!
+//! **The project root** is the folder of the configuration: `--config FILE`'s folder, else the
+//! nearest `vigil.toml` in the working directory or a parent folder up to the git top level,
+//! else (no `vigil.toml`) the git top level, else the working directory (found by
+//! `vigil_core::Config::discover_project`). `[env] files` patterns are relative to it; the lock
+//! and journal live at its git top level (`crate::txn::state_root`).
 
 use crate::config::EnvSection;
 use crate::discover::GlobError;
@@ -17,7 +23,8 @@ impl Section for EnvSection {
 /// `[env]` and what it resolves to.
 #[derive(Debug, Clone)]
 pub struct EnvSettings {
-    /// The project root: the folder of `vigil.toml` (or the working directory), canonical.
+    /// The project root: the folder of the configuration (see the module's documentation),
+    /// canonical.
     pub root: PathBuf,
     /// `[env]` as written (`${VAR}` expanded).
     pub section: EnvSection,

@@ -1,8 +1,10 @@
 //! `vigil env status`: each secret's age against its schedule, from the ledger. A secret whose
 //! value in some environment no longer matches that environment's hash in the ledger was changed
 //! outside Vigil: it is flagged `changed`, and still ages from its last recorded rotation (an
-//! overdue secret stays overdue until Vigil rotates it). One the ledger has never seen is
-//! untracked.
+//! overdue secret stays overdue until Vigil rotates it). An environment the ledger has no hash
+//! for (a rotation limited with `--environment`) is not `changed`. One the ledger has never seen
+//! is untracked. A rotation time that is not a time, or lies in the future, is an error naming
+//! the ledger's line: it would otherwise make an old secret look fresh.
 
 use crate::ledger::Ledger;
 use crate::rotate::Loaded;
@@ -111,7 +113,9 @@ pub fn status(loaded: &[Loaded], ledger: &Ledger, schedules: &Schedules, now: i6
         let due = due_secs.map(|s| (s as f64 / 86_400.0).round() as i64);
         let changed = record.is_some_and(|r| {
             holders.iter().any(|(_, env, v)| {
-                !v.is_empty() && r.hash_for(env) != Some(ledger.hash(&name, v).as_str())
+                !v.is_empty()
+                    && r.hash_for(env)
+                        .is_some_and(|h| h != ledger.hash(&name, v).as_str())
             })
         });
         let state = match (record, period, due_secs) {
@@ -144,12 +148,51 @@ pub enum StatusError {
     /// The ledger.
     #[error(transparent)]
     Ledger(#[from] crate::ledger::LedgerError),
+    /// A rotation time in the ledger that is not a time, or lies in the future.
+    #[error("{path}:{line}: secrets.{name}.rotated_at {why}; the age of {name} cannot be told: fix the date, or rotate it again (vigil env rotate --tokens {name} --write)")]
+    Date {
+        /// The ledger.
+        path: String,
+        /// 1-based line of the date.
+        line: usize,
+        /// The secret.
+        name: String,
+        /// What is wrong.
+        why: &'static str,
+    },
+}
+
+/// How far in the future a recorded time may be (clocks of two machines differ a little).
+const SKEW: i64 = 300;
+
+/// Refuses a ledger whose rotation times are not RFC 3339 times or lie in the future.
+fn check_dates(root: &std::path::Path, ledger: &Ledger, now: i64) -> Result<(), StatusError> {
+    for (name, r) in &ledger.secrets {
+        let why = match parse_time(&r.rotated_at) {
+            None => "is not an RFC 3339 time",
+            Some(t) if t > now + SKEW => "lies in the future",
+            Some(_) => continue,
+        };
+        let path = root.join(crate::ledger::LEDGER);
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let line = vigil_core::Config::parse(path.clone(), text)
+            .map(|c| c.line_of_key(&format!("secrets.{name}.rotated_at")))
+            .unwrap_or(0);
+        return Err(StatusError::Date {
+            path: path.display().to_string(),
+            line,
+            name: name.clone(),
+            why,
+        });
+    }
+    Ok(())
 }
 
 impl crate::Project {
     /// The status of every scheduled or recorded secret as of `now` (seconds since the epoch).
     pub fn status(&self, now: i64) -> Result<Vec<Row>, StatusError> {
         let ledger = Ledger::load(self.root())?;
+        check_dates(self.root(), &ledger, now)?;
         let schedules = self.settings.schedules()?;
         Ok(status(&self.files, &ledger, &schedules, now))
     }

@@ -14,14 +14,26 @@
 //!
 //! An error before the commit point removes the temp files and the journal at once.
 //!
-//! `.vigil/` is created `0700` and only by a command that writes ([`lock`]); readers take a shared
-//! lock on an existing lock file ([`lock_shared`]) and never create anything.
+//! **Where the state lives.** Lock, journal and backups are in `.vigil/` at the *state root*:
+//! the top level of the git work tree the project root is in (the nearest folder holding
+//! `.git`), else the project root itself ([`state_root`]). So two configurations whose roots
+//! differ but whose files overlap (`app/vigil.toml` and `--config outer.toml`) take the same
+//! lock and see the same journal. `.vigil/` is created `0700` (with a `.gitignore` that keeps
+//! the lock, the journal and the backups out of commits; the ledger is meant to be committed)
+//! and only by a command that writes ([`lock`]); readers take a shared lock on an existing lock
+//! file ([`lock_shared`]) and never create anything. A `.vigil/` that is a link, another user's
+//! or writable by others is refused.
 //!
-//! [`recover`], run first by every `vigil env` command that may write, finishes a `committed`
-//! journal (renames what is left) and rolls back a `prepared` one (deletes the temp files; no
-//! file was touched).
-//! A file whose bytes match neither side (edited by hand since) is left alone and reported with
-//! the way out (check it, then delete the journal); every other file is finished all the same.
+//! **Recovery** ([`recover`], [`recover_for`]) runs only in a command that writes, under the
+//! exclusive lock, and trusts nothing in the journal: the journal is refused if git tracks it
+//! (a journal is never meant to come from a repository), if it or `.vigil/` is a link, another
+//! user's or writable by others, and if any entry names a file that is not one of the
+//! project's env files or Vigil's own state files, a temp file of another name than
+//! `<file>.vigil-tmp`, or a backup folder outside `.vigil/backup/`. Then it finishes a
+//! `committed` journal (renames what is left) and rolls back a `prepared` one (deletes the temp
+//! files; no file was touched). A file whose bytes match neither side (edited by hand since) is
+//! left alone and reported with the way out (check it, then delete the journal); every other
+//! file is finished all the same. Stale temp files of the journal itself are removed.
 //!
 //! Crash tests drive this through `VIGIL_TEST_FAULT_AFTER=k` (abort the process at the k-th
 //! step) and `VIGIL_TEST_STEP_DELAY_MS` (slow each step so a real `kill -9` lands mid-way).
@@ -34,8 +46,14 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// The state directory under the project root.
+/// The state directory under the state root ([`state_root`]).
 pub const STATE_DIR: &str = ".vigil";
+/// Files of Vigil's own under a `.vigil/` folder that a journal may replace: the rotation
+/// ledger and vigil-seal's index.
+pub const STATE_FILES: &[&str] = &["rotation.toml", "seal-index.json"];
+/// What `.vigil/.gitignore` keeps out of commits: the lock, the journal (and its temp files),
+/// backups and temp files. The ledger (`rotation.toml`) is meant to be committed.
+const GITIGNORE: &str = "# Written by vigil: never commit these (copies of secrets, lock, journal).\nenv.lock\nenv-journal.json\n.*.vigil-tmp-*\n*.vigil-tmp\nbackup/\n";
 const JOURNAL: &str = "env-journal.json";
 const LOCK: &str = "env.lock";
 const BACKUP: &str = "backup";
@@ -97,6 +115,36 @@ pub enum TxnError {
         path: String,
         /// Why.
         message: String,
+    },
+    /// `.vigil/` (or the journal) may have been written by someone else: a link, another
+    /// user's, or writable by others.
+    #[error("{path}: {why}; Vigil keeps its lock, journal and backups only in a folder of its own (mode 0700, owned by you): remove it, or fix its owner and mode")]
+    Untrusted {
+        /// The folder or file.
+        path: String,
+        /// What is wrong with it.
+        why: &'static str,
+    },
+    /// The journal is tracked by git: it came with the repository, not from an interrupted
+    /// rotation here.
+    #[error("{path}: tracked by git; a journal records an interrupted rotation on this machine and never comes from a repository, so it is not trusted: remove it (git rm --cached {rel}; rm {rel}) and commit")]
+    TrackedJournal {
+        /// The journal.
+        path: String,
+        /// Its path relative to the work tree.
+        rel: String,
+    },
+    /// A journal entry Vigil would never have written.
+    #[error("{journal}: entry {index} ({path}): {why}; the journal is not trusted and nothing was changed: inspect it, then delete it")]
+    Foreign {
+        /// The journal.
+        journal: String,
+        /// 0-based index of the entry.
+        index: usize,
+        /// The path the entry names.
+        path: String,
+        /// What is wrong with it.
+        why: String,
     },
 }
 
@@ -212,15 +260,68 @@ fn fsync_dir(dir: &Path) -> Result<(), TxnError> {
     File::open(d).and_then(|f| f.sync_all()).map_err(io(d))
 }
 
+/// Where the transaction state of the project at `root` lives: the top level of the git work
+/// tree `root` is in (the nearest folder, `root` included, that holds `.git`), else `root`.
+/// Every configuration whose files are in one work tree shares it, and so one lock.
+pub fn state_root(root: &Path) -> PathBuf {
+    let root = full(root);
+    root.ancestors()
+        .find(|a| fs::symlink_metadata(a.join(".git")).is_ok())
+        .unwrap_or(&root)
+        .to_path_buf()
+}
+
+/// `path` canonical when it exists, else absolute: journal entries are absolute, so whatever
+/// they are compared with must be too.
+fn full(path: &Path) -> PathBuf {
+    fs::canonicalize(path)
+        .or_else(|_| std::path::absolute(path))
+        .unwrap_or_else(|_| path.to_path_buf())
+}
+
+fn untrusted(path: &Path, why: &'static str) -> TxnError {
+    TxnError::Untrusted {
+        path: path.display().to_string(),
+        why,
+    }
+}
+
+/// The state folder of `root`, checked (not a link, ours, writable by no one else) and created
+/// `0700` with its `.gitignore` when missing.
 fn state_dir(root: &Path) -> Result<PathBuf, TxnError> {
-    let d = root.join(STATE_DIR);
+    private_state_dir(&state_root(root).join(STATE_DIR))
+}
+
+/// The project's own `.vigil/` (where its ledger lives), checked and created like the state
+/// folder; the same folder when the project root is the state root.
+pub fn project_dir(root: &Path) -> Result<PathBuf, TxnError> {
+    let d = private_state_dir(&root.join(STATE_DIR))?;
+    ensure_gitignore(&d)?;
+    Ok(d)
+}
+
+fn private_state_dir(d: &Path) -> Result<PathBuf, TxnError> {
+    let d = d.to_path_buf();
+    if let Some(why) = vigil_core::fsx::check_private_dir(&d).map_err(io(&d))? {
+        return Err(untrusted(&d, why));
+    }
     vigil_core::fsx::create_private_dir_all(&d).map_err(io(&d))?;
     Ok(d)
 }
 
-/// The journal's path under `root`.
+/// Writes `.vigil/.gitignore` when it is missing, once a transaction is about to write what
+/// must never be committed (a journal, backups).
+fn ensure_gitignore(dir: &Path) -> Result<(), TxnError> {
+    let ignore = dir.join(".gitignore");
+    if fs::symlink_metadata(&ignore).is_err() {
+        vigil_core::fsx::atomic_write(&ignore, GITIGNORE.as_bytes()).map_err(io(&ignore))?;
+    }
+    Ok(())
+}
+
+/// The journal's path for the project at `root` (under its [`state_root`]).
 pub fn journal_path(root: &Path) -> PathBuf {
-    root.join(STATE_DIR).join(JOURNAL)
+    state_root(root).join(STATE_DIR).join(JOURNAL)
 }
 
 /// Whether an interrupted transaction waits for [`recover`].
@@ -245,7 +346,7 @@ fn locked(path: &Path, file: &mut File) -> TxnError {
 /// A reader's lock: shared, on the lock file only if it exists (nothing is created), so that
 /// a reader never sees a rotation half done. `None` when no rotation ever ran here.
 pub fn lock_shared(root: &Path) -> Result<Option<Lock>, TxnError> {
-    let path = root.join(STATE_DIR).join(LOCK);
+    let path = state_root(root).join(STATE_DIR).join(LOCK);
     let mut file = match File::open(&path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -273,10 +374,31 @@ pub fn lock(root: &Path) -> Result<Lock, TxnError> {
         Ok(()) => {
             let _ = file.set_len(0);
             let _ = write!(file, "{}", std::process::id());
+            remove_stale_temps(path.parent().unwrap_or(Path::new(".")));
             Ok(Lock { _file: file })
         }
         Err(fs::TryLockError::WouldBlock) => Err(locked(&path, &mut file)),
         Err(fs::TryLockError::Error(e)) => Err(io(&path)(e)),
+    }
+}
+
+/// Removes the temp files a crash left of Vigil's own state files (`.env-journal.json.vigil-tmp-
+/// PID-N`, `.rotation.toml.vigil-tmp-PID-N`). Called under the exclusive lock, so no writer of
+/// them is running.
+fn remove_stale_temps(dir: &Path) {
+    let Ok(list) = fs::read_dir(dir) else { return };
+    for e in list.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let ours = name.starts_with('.')
+            && name.contains(".vigil-tmp-")
+            && (name.starts_with(&format!(".{JOURNAL}"))
+                || STATE_FILES
+                    .iter()
+                    .any(|f| name.starts_with(&format!(".{f}"))));
+        if ours && e.file_type().is_ok_and(|t| t.is_file()) {
+            tracing::debug!(file = %name, "removing a stale temp file of an interrupted write");
+            let _ = fs::remove_file(e.path());
+        }
     }
 }
 
@@ -298,7 +420,9 @@ fn real_path(path: &Path) -> PathBuf {
 }
 
 fn write_journal(root: &Path, j: &Journal) -> Result<(), TxnError> {
-    let path = state_dir(root)?.join(JOURNAL);
+    let dir = state_dir(root)?;
+    ensure_gitignore(&dir)?;
+    let path = dir.join(JOURNAL);
     let text = serde_json::to_vec_pretty(j).expect("journal serializes");
     vigil_core::fsx::atomic_write(&path, &text).map_err(io(&path))
 }
@@ -310,7 +434,7 @@ pub fn commit(root: &Path, changes: &[Change], backup: bool) -> Result<(), TxnEr
     // Re-check that nothing changed since the plan was made.
     let mut entries = Vec::new();
     for c in changes {
-        let path = real_path(&c.path);
+        let path = real_path(&std::path::absolute(&c.path).map_err(io(&c.path))?);
         let old = c
             .old
             .as_deref()
@@ -341,7 +465,10 @@ pub fn commit(root: &Path, changes: &[Change], backup: bool) -> Result<(), TxnEr
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis())
             .unwrap_or(0);
-        root.join(STATE_DIR).join(BACKUP).join(stamp.to_string())
+        state_root(root)
+            .join(STATE_DIR)
+            .join(BACKUP)
+            .join(stamp.to_string())
     });
     let mut journal = Journal {
         version: 1,
@@ -415,7 +542,8 @@ fn prepare(root: &Path, changes: &[Change], journal: &Journal) -> Result<(), Txn
         step();
     }
     if let Some(dir) = &journal.backup {
-        let backups = root.join(STATE_DIR).join(BACKUP);
+        let state = state_root(root);
+        let backups = state.join(STATE_DIR).join(BACKUP);
         vigil_core::fsx::create_private_dir_all(dir).map_err(io(dir))?;
         // A backup folder made by an older Vigil may be open to others: close it.
         if let Ok(m) = fs::metadata(&backups) {
@@ -426,7 +554,7 @@ fn prepare(root: &Path, changes: &[Change], journal: &Journal) -> Result<(), Txn
         }
         for (c, e) in changes.iter().zip(&journal.entries) {
             let Some(old) = &c.old else { continue };
-            let rel = e.path.strip_prefix(root).unwrap_or(&e.path);
+            let rel = e.path.strip_prefix(&state).unwrap_or(&e.path);
             let rel: PathBuf = rel
                 .components()
                 .filter(|c| matches!(c, std::path::Component::Normal(_)))
@@ -449,7 +577,7 @@ fn rollback(root: &Path, journal: &Journal) {
         let _ = fs::remove_dir_all(b);
     }
     let _ = fs::remove_file(journal_path(root));
-    let _ = fsync_dir(&root.join(STATE_DIR));
+    let _ = fsync_dir(&state_root(root).join(STATE_DIR));
 }
 
 /// Renames what is left, fsyncs, prunes old backups, deletes the journal.
@@ -482,7 +610,8 @@ fn finish(root: &Path, journal: &Journal) -> Result<usize, TxnError> {
     if let Some(c) = conflict {
         return Err(c);
     }
-    let backups = root.join(STATE_DIR).join(BACKUP);
+    let state = state_root(root).join(STATE_DIR);
+    let backups = state.join(BACKUP);
     if let Ok(list) = fs::read_dir(&backups) {
         for b in list.flatten() {
             if journal.backup.as_deref() != Some(b.path().as_path()) {
@@ -490,25 +619,155 @@ fn finish(root: &Path, journal: &Journal) -> Result<usize, TxnError> {
             }
         }
     }
-    let jpath = root.join(STATE_DIR).join(JOURNAL);
+    let jpath = state.join(JOURNAL);
     fs::remove_file(&jpath).map_err(io(&jpath))?;
-    fsync_dir(&root.join(STATE_DIR))?;
+    fsync_dir(&state)?;
     step();
     Ok(journal.entries.len())
 }
 
-/// Finishes or undoes an interrupted transaction (the caller holds [`lock`]).
+/// Finishes or undoes an interrupted transaction (the caller holds [`lock`]), once the journal
+/// passed every check of [`recover_for`]; entries may name only Vigil's state files and env
+/// files (`.env`, `.env.*`, `*.env`) inside the state root.
 pub fn recover(root: &Path) -> Result<Recovery, TxnError> {
-    let jpath = root.join(STATE_DIR).join(JOURNAL);
-    let text = match fs::read(&jpath) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Recovery::Nothing),
-        Err(e) => return Err(io(&jpath)(e)),
-    };
+    recover_checked(root, &|p: &Path| default_target(root, p))
+}
+
+/// [`recover`] for a project whose files are known: entries may name only one of `targets`
+/// (the project's env files, as they are found: their real paths when they are links) and
+/// Vigil's state files.
+pub fn recover_for(root: &Path, targets: &[PathBuf]) -> Result<Recovery, TxnError> {
+    let real: Vec<PathBuf> = targets.iter().map(|t| real_path(t)).collect();
+    recover_checked(root, &|p: &Path| {
+        real.iter().any(|t| t == p) || state_file(root, p)
+    })
+}
+
+/// Whether `p` is one of Vigil's own state files: `<root or state root>/.vigil/<STATE_FILES>`.
+fn state_file(root: &Path, p: &Path) -> bool {
+    let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+    let in_state = |base: &Path| p.parent() == Some(base.join(STATE_DIR).as_path());
+    name.is_some_and(|n| STATE_FILES.contains(&n.as_str()))
+        && (in_state(&full(root)) || in_state(&state_root(root)))
+}
+
+/// The targets [`recover`] accepts without a list: state files, and env-file names inside the
+/// state root.
+fn default_target(root: &Path, p: &Path) -> bool {
+    let env_name = p.file_name().is_some_and(|n| {
+        let n = n.to_string_lossy();
+        n == ".env" || n.starts_with(".env.") || n.ends_with(".env")
+    });
+    state_file(root, p) || (env_name && p.starts_with(state_root(root)))
+}
+
+fn is_hash(s: &str) -> bool {
+    s == ABSENT || (s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Whether git tracks `rel` in the work tree at `top` (`false` when git cannot say: no git, not
+/// a work tree).
+fn tracked(top: &Path, rel: &Path) -> bool {
+    std::process::Command::new("git")
+        .arg("-C")
+        .arg(top)
+        .args(["ls-files", "-z", "--"])
+        .arg(rel)
+        .stderr(std::process::Stdio::null())
+        .output()
+        .is_ok_and(|o| o.status.success() && !o.stdout.is_empty())
+}
+
+/// Reads the journal and checks that Vigil could have written it here, before anything is
+/// touched.
+fn trusted_journal(
+    root: &Path,
+    allowed: &dyn Fn(&Path) -> bool,
+) -> Result<Option<Journal>, TxnError> {
+    let state = state_root(root);
+    let dir = state.join(STATE_DIR);
+    let jpath = dir.join(JOURNAL);
+    if fs::symlink_metadata(&jpath).is_err() {
+        return Ok(None);
+    }
+    let shown = jpath.display().to_string();
+    if let Some(why) = vigil_core::fsx::check_private_dir(&dir).map_err(io(&dir))? {
+        return Err(untrusted(&dir, why));
+    }
+    if let Some(why) = vigil_core::fsx::check_private_file(&jpath).map_err(io(&jpath))? {
+        return Err(untrusted(&jpath, why));
+    }
+    let rel = Path::new(STATE_DIR).join(JOURNAL);
+    if tracked(&state, &rel) {
+        return Err(TxnError::TrackedJournal {
+            path: shown,
+            rel: rel.display().to_string(),
+        });
+    }
+    let text = fs::read(&jpath).map_err(io(&jpath))?;
     let journal: Journal = serde_json::from_slice(&text).map_err(|e| TxnError::Journal {
-        path: jpath.display().to_string(),
+        path: shown.clone(),
         message: e.to_string(),
     })?;
+    let foreign = |index: usize, path: &Path, why: &str| TxnError::Foreign {
+        journal: shown.clone(),
+        index,
+        path: path.display().to_string(),
+        why: why.to_owned(),
+    };
+    if journal.version != 1 {
+        return Err(TxnError::Journal {
+            path: shown,
+            message: format!("version {} (this Vigil writes 1)", journal.version),
+        });
+    }
+    if let Some(b) = &journal.backup {
+        let ok = b.parent() == Some(dir.join(BACKUP).as_path())
+            && b.file_name()
+                .is_some_and(|n| n.to_string_lossy().bytes().all(|c| c.is_ascii_digit()));
+        if !ok {
+            return Err(foreign(
+                0,
+                b,
+                "the backup folder is not one Vigil makes (.vigil/backup/<time>)",
+            ));
+        }
+    }
+    for (i, e) in journal.entries.iter().enumerate() {
+        if !e.path.is_absolute()
+            || e.path
+                .components()
+                .any(|c| matches!(c, std::path::Component::ParentDir))
+        {
+            return Err(foreign(i, &e.path, "not an absolute, normal path"));
+        }
+        if !allowed(&e.path) {
+            return Err(foreign(
+                i,
+                &e.path,
+                "not an env file of this project nor a state file of Vigil's",
+            ));
+        }
+        if e.tmp != tmp_path(&e.path) {
+            return Err(foreign(
+                i,
+                &e.tmp,
+                "the temp file is not the one Vigil writes beside its file (<file>.vigil-tmp)",
+            ));
+        }
+        if !is_hash(&e.old) || !is_hash(&e.new) {
+            return Err(foreign(i, &e.path, "the hashes are not SHA-256"));
+        }
+    }
+    Ok(Some(journal))
+}
+
+fn recover_checked(root: &Path, allowed: &dyn Fn(&Path) -> bool) -> Result<Recovery, TxnError> {
+    let Some(journal) = trusted_journal(root, allowed)? else {
+        return Ok(Recovery::Nothing);
+    };
+    let state = state_root(root).join(STATE_DIR);
+    let jpath = state.join(JOURNAL);
     match journal.state {
         Phase::Committed => {
             let n = finish(root, &journal)?;
@@ -520,7 +779,12 @@ pub fn recover(root: &Path) -> Result<Recovery, TxnError> {
         }
         Phase::Prepared => {
             for e in &journal.entries {
-                let _ = fs::remove_file(&e.tmp);
+                match fs::symlink_metadata(&e.tmp) {
+                    Ok(m) if m.is_file() => {
+                        let _ = fs::remove_file(&e.tmp);
+                    }
+                    _ => {}
+                }
                 if hash_of(&e.path)? != e.old {
                     tracing::warn!(path = %e.path.display(), "changed since the interrupted rotation began; left as it is");
                 }
@@ -529,7 +793,7 @@ pub fn recover(root: &Path) -> Result<Recovery, TxnError> {
                 let _ = fs::remove_dir_all(b);
             }
             fs::remove_file(&jpath).map_err(io(&jpath))?;
-            fsync_dir(&root.join(STATE_DIR))?;
+            fsync_dir(&state)?;
             tracing::debug!(
                 files = journal.entries.len(),
                 "rolled back a rotation interrupted before its commit point"

@@ -158,7 +158,7 @@ pub struct Fingerprints {
     /// `fingerprint`, SARIF `gitleaks/fingerprint`.
     pub location: Option<String>,
     /// By content: a hash of rule, file and secret that survives moved lines. JSON `hash`,
-    /// SARIF `vigil/v1`.
+    /// SARIF `vigil/v2`.
     pub content: Option<String>,
 }
 

@@ -2,11 +2,19 @@
 //!
 //! A baseline matches the secret's own content, never its place: each entry is a salted hash of
 //! rule, file and secret, so a moved line stays known and a different secret on a baselined line
-//! is new. The salt is random per baseline (the file is committed; an unsalted hash of a weak
-//! secret could be guessed offline). Older files are read too: Vigil's first format (a JSON
-//! report; its unsalted `hash` is used, never the fingerprint, with a warning to rewrite it) and
-//! gitleaks's JSON report (matched by its `Secret`; a report written with `--redact` cannot be
-//! matched by content and is refused).
+//! is new. The baseline is committed, so its hash is made deliberately slow: Argon2id
+//! ([`KDF`]: 8 MiB of memory, about 10 ms of one core per guess) keyed with a random salt per
+//! baseline, so a guess of a weak secret costs an attacker that much work for each
+//! baseline and each entry; it is computed only for findings whose rule and file some entry
+//! names, so scans stay fast. Older files are read too, with a warning to rewrite them: format
+//! 2 (fast salted SHA-256), Vigil's first format (a JSON report; its unsalted `hash` is used,
+//! never the fingerprint) and gitleaks's JSON report (matched by its `Secret`; a report written
+//! with `--redact` cannot be matched by content and is refused).
+//!
+//! A report's `hash` ([`report_hash`]) identifies a finding across moved lines (SARIF's
+//! `vigil/v2` fingerprint, `.gitleaksignore` content lines); it must be the same on every machine,
+//! so it cannot be keyed with a secret, and it is made slow instead (Argon2id, 4 MiB, 1 pass):
+//! confirming a guess from a report costs milliseconds, not nanoseconds.
 //!
 //! `.gitleaksignore` keeps gitleaks's meaning: a fingerprint (`file:rule:line`, with `commit:`
 //! first for history) ignores whatever that rule finds on that line; a line without `:` is a
@@ -15,11 +23,84 @@
 use crate::finding::{content_hash, Finding};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// The baseline format this version writes.
-pub const FORMAT: u32 = 2;
+pub const FORMAT: u32 = 3;
+
+/// The key derivation of format 3 entries, as written in the file: Argon2id (version 0x13) with
+/// 8 MiB of memory, 1 pass, 1 lane: about 10 ms of one core per hash on this project's machine
+/// (BENCHMARKS.md), against microseconds for a SHA-256.
+pub const KDF: &str = "argon2id m=8192 t=1 p=1";
+
+/// Argon2id parameters (memory in KiB, passes, lanes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Cost {
+    m: u32,
+    t: u32,
+    p: u32,
+}
+
+/// What a report's `hash` costs (fixed: it must be the same everywhere).
+const REPORT_COST: Cost = Cost {
+    m: 4096,
+    t: 1,
+    p: 1,
+};
+/// The public salt of reports' hashes.
+const REPORT_SALT: &[u8] = b"vigil-report-hash-v2";
+
+impl Cost {
+    /// Reads `argon2id m=… t=… p=…`, refusing costs a baseline has no business asking for
+    /// (a committed file must not make every scan spend gigabytes or minutes).
+    fn parse(text: &str) -> Option<Cost> {
+        let rest = text.strip_prefix("argon2id ")?;
+        let mut c = Cost { m: 0, t: 0, p: 0 };
+        for part in rest.split_whitespace() {
+            let (k, v) = part.split_once('=')?;
+            let v: u32 = v.parse().ok()?;
+            match k {
+                "m" => c.m = v,
+                "t" => c.t = v,
+                "p" => c.p = v,
+                _ => return None,
+            }
+        }
+        ((1024..=65536).contains(&c.m) && (1..=10).contains(&c.t) && (1..=4).contains(&c.p))
+            .then_some(c)
+    }
+
+    /// Argon2id of rule, file and secret under `salt`, 16 bytes in hex.
+    fn hash(self, salt: &[u8], rule: &str, file: &str, secret: &str) -> String {
+        let params = argon2::Params::new(self.m, self.t, self.p, Some(16))
+            .expect("costs are checked when read");
+        let argon =
+            argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+        let mut input = zeroize::Zeroizing::new(Vec::with_capacity(
+            rule.len() + file.len() + secret.len() + 2,
+        ));
+        for (i, part) in [rule, file, secret].iter().enumerate() {
+            if i > 0 {
+                input.push(0);
+            }
+            input.extend_from_slice(part.as_bytes());
+        }
+        let mut out = [0u8; 16];
+        argon
+            .hash_password_into(&input, salt, &mut out)
+            .expect("salt of 16 bytes or more, output of 16 bytes");
+        hex(&out)
+    }
+}
+
+/// The hash a report shows for a finding (`hash` in JSON and CSV, SARIF's `vigil/v2`
+/// fingerprint): Argon2id (4 MiB, 1 pass) of rule, file and secret under a fixed public salt.
+/// Stable on every machine; slow enough that a report is no cheap oracle for guessing a weak
+/// secret.
+pub fn report_hash(rule: &str, file: &str, secret: &str) -> String {
+    REPORT_COST.hash(REPORT_SALT, rule, file, secret)
+}
 
 /// A baseline or ignore file that could not be used, naming the file (and the entry).
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +180,12 @@ pub enum BaselineWarning {
         /// The file.
         path: PathBuf,
     },
+    /// Format 2: salted, but fast to compute.
+    #[error("{}: an old baseline with fast salted hashes (a weak secret's could be guessed offline at billions per second); rewrite it with `vigil scan --baseline-write {}`", path.display(), path.display())]
+    Fast {
+        /// The file.
+        path: PathBuf,
+    },
 }
 
 /// Findings known from a baseline, matched by their content.
@@ -106,14 +193,18 @@ pub enum BaselineWarning {
 pub struct Baseline {
     /// This baseline's salt (hex), empty for a file without one.
     salt: String,
-    /// Salted hashes (format 2).
+    /// Format 3: (rule, file) → the slow salted hashes of the secrets found there.
+    slow: HashMap<(String, String), HashSet<String>>,
+    /// Format 3's cost.
+    cost: Option<Cost>,
+    /// Salted fast hashes (format 2).
     salted: HashSet<String>,
     /// Unsalted content hashes ([`Finding::hash`]): Vigil's first format, and gitleaks entries
     /// whose secret is in clear (hashed here, in memory).
     unsalted: HashSet<String>,
 }
 
-/// The file Vigil writes: the format, the salt and one entry per finding.
+/// The file Vigil writes: the format, the key derivation, the salt and one entry per finding.
 #[derive(Debug, Serialize, Deserialize)]
 struct File {
     /// The format number ([`FORMAT`]).
@@ -121,6 +212,9 @@ struct File {
     /// What this file is, for a reader of the repository.
     #[serde(default)]
     about: String,
+    /// The key derivation of the hashes ([`KDF`]); absent in format 2 (SHA-256).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kdf: Option<String>,
     /// Random, hex; the key of every hash below.
     salt: String,
     /// One per known finding.
@@ -153,7 +247,7 @@ impl Baseline {
         if v.is_object() {
             let version = v.get("vigil_baseline").and_then(|n| n.as_u64());
             match version {
-                Some(2) => {}
+                Some(2 | 3) => {}
                 Some(found) => return Err(BaselineError::Newer { path: at(), found }),
                 None => {
                     return Err(BaselineError::NotABaseline {
@@ -165,7 +259,7 @@ impl Baseline {
             let file: File =
                 serde_json::from_value(v).map_err(|e| BaselineError::NotABaseline {
                     path: at(),
-                    problem: format!("format {FORMAT}: {e}"),
+                    problem: format!("format {}: {e}", version.unwrap_or(0)),
                 })?;
             if file.salt.len() < 32 {
                 return Err(BaselineError::NotABaseline {
@@ -173,12 +267,35 @@ impl Baseline {
                     problem: "the salt is missing or too short".into(),
                 });
             }
-            let salted = file.findings.into_iter().map(|e| e.hash).collect();
+            if version == Some(2) {
+                let salted = file.findings.into_iter().map(|e| e.hash).collect();
+                return Ok((
+                    Baseline {
+                        salt: file.salt,
+                        salted,
+                        ..Baseline::default()
+                    },
+                    vec![BaselineWarning::Fast { path: at() }],
+                ));
+            }
+            let cost = file.kdf.as_deref().and_then(Cost::parse).ok_or_else(|| {
+                BaselineError::NotABaseline {
+                    path: at(),
+                    problem: format!(
+                        "`kdf` must be `argon2id m=… t=… p=…` within 1-64 MiB, 1-10 passes, 1-4 lanes (this Vigil writes `{KDF}`)"
+                    ),
+                }
+            })?;
+            let mut slow: HashMap<(String, String), HashSet<String>> = HashMap::new();
+            for e in file.findings {
+                slow.entry((e.rule, e.file)).or_default().insert(e.hash);
+            }
             return Ok((
                 Baseline {
                     salt: file.salt,
-                    salted,
-                    unsalted: HashSet::new(),
+                    slow,
+                    cost: Some(cost),
+                    ..Baseline::default()
                 },
                 Vec::new(),
             ));
@@ -215,6 +332,15 @@ impl Baseline {
     /// Whether a finding is in this baseline: the same secret, found by the same rule in the
     /// same file.
     pub fn contains(&self, f: &Finding) -> bool {
+        if let (Some(cost), Some(hashes)) =
+            (self.cost, self.slow.get(&(f.rule.clone(), f.file.clone())))
+        {
+            // The slow hash, only for a finding some entry could match.
+            let salt = self.salt.as_bytes();
+            if hashes.contains(&cost.hash(salt, &f.rule, &f.file, f.secret.expose_secret())) {
+                return true;
+            }
+        }
         (!self.salted.is_empty() && self.salted.contains(&self.salted_hash(f)))
             || self.unsalted.contains(&f.hash)
     }
@@ -226,18 +352,24 @@ impl Baseline {
     /// The baseline file for `findings`, salted with `salt` (hex; see [`Baseline::new_salt`],
     /// or an existing baseline's, via [`Baseline::salt_of`], to keep its diff small).
     pub fn render(findings: &[Finding], salt: &str) -> Vec<u8> {
+        let cost = Cost::parse(KDF).expect("the default cost parses");
+        let hashes = parallel(findings, |f| {
+            cost.hash(salt.as_bytes(), &f.rule, &f.file, f.secret.expose_secret())
+        });
         let file = File {
             vigil_baseline: FORMAT,
-            about: "Findings accepted by `vigil scan --baseline-write`: salted hashes of rule, file and secret, never a secret.".into(),
+            about: "Findings accepted by `vigil scan --baseline-write`: Argon2id hashes (salted, deliberately slow) of rule, file and secret, never a secret.".into(),
+            kdf: Some(KDF.to_owned()),
             salt: salt.to_owned(),
             findings: findings
                 .iter()
-                .map(|f| Entry {
+                .zip(hashes)
+                .map(|(f, hash)| Entry {
                     rule: f.rule.clone(),
                     file: f.file.clone(),
                     line: f.line,
                     commit: f.commit.clone(),
-                    hash: salted_hash(salt, &f.rule, &f.file, f.secret.expose_secret()),
+                    hash,
                 })
                 .collect(),
         };
@@ -276,6 +408,25 @@ impl Baseline {
     }
 }
 
+/// `work` over every item, on one thread per core, in order.
+pub(crate) fn parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if items.len() < 2 || threads < 2 {
+        return items.iter().map(work).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|c| s.spawn(|| c.iter().map(&work).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("hashing does not panic"))
+            .collect()
+    })
+}
+
 /// gitleaks writes `REDACTED` (`--redact`) or a prefix and `...` (`--redact=N`).
 fn is_redacted(secret: &str) -> bool {
     secret.is_empty() || secret.contains("REDACTED") || secret.ends_with("...")
@@ -295,7 +446,8 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// Findings listed in `.gitleaksignore` files, by fingerprint or content hash.
+/// Findings listed in `.gitleaksignore` files, by fingerprint or content hash (a report's
+/// [`report_hash`], or the content hash of older reports).
 #[derive(Debug, Default)]
 pub struct Known {
     hashes: HashSet<String>,
@@ -326,7 +478,14 @@ impl Known {
 
     /// Whether a finding is listed.
     pub fn contains(&self, f: &Finding) -> bool {
-        self.hashes.contains(&f.hash) || self.fingerprints.contains(&f.fingerprint)
+        self.fingerprints.contains(&f.fingerprint)
+            || (!self.hashes.is_empty()
+                && (self.hashes.contains(&f.hash)
+                    || self.hashes.contains(&report_hash(
+                        &f.rule,
+                        &f.file,
+                        f.secret.expose_secret(),
+                    ))))
     }
 
     /// Whether nothing is listed (so filtering can be skipped).

@@ -30,7 +30,10 @@ pub struct Finding {
     pub tags: Vec<String>,
     /// gitleaks-style fingerprint, `file:rule:line` (with `commit:` first for history).
     pub fingerprint: String,
-    /// A hash of rule, file and secret: stable when lines move, used by baselines.
+    /// The fast content hash of rule, file and secret ([`content_hash`]), kept in memory only
+    /// to match what older reports wrote (format-1 baselines, `.gitleaksignore` content lines);
+    /// never serialized. Reports show [`crate::baseline::report_hash`] instead.
+    #[serde(skip)]
     pub hash: String,
     /// The commit that introduced the secret (history scans).
     #[serde(skip_serializing_if = "Option::is_none")]

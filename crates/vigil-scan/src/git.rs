@@ -797,8 +797,10 @@ fn scan_blobs(
 }
 
 /// Scans what `git commit` would record: index entries whose blob differs from HEAD's at the same
-/// path. Only findings on lines that are not in HEAD's version of the file are kept, so a secret
-/// already committed (and baselined or being purged) does not block unrelated commits.
+/// path, each new blob scanned whole (a secret completed by one added line, such as the last line
+/// of a private key, is found). A finding is kept unless HEAD's version of the file already held
+/// that very secret under the same rule, so a secret already committed (and baselined or being
+/// purged) does not block unrelated commits, while any new one does.
 pub fn scan_staged(
     path: &Path,
     rules: &Ruleset,
@@ -859,15 +861,16 @@ pub fn scan_staged(
             continue;
         }
         match old.and_then(|o| repo.find_object(*o).ok()) {
-            Some(o) => {
-                let before: std::collections::HashSet<&[u8]> = o.data.lines().collect();
-                let now: Vec<&[u8]> = obj.data.lines().collect();
+            Some(o) if !is_binary(&o.data) => {
+                let mut before = Vec::new();
+                rules.scan_bytes(&path, None, &o.data, &mut before);
                 out.extend(found.into_iter().filter(|f| {
-                    now.get(f.line.saturating_sub(1))
-                        .is_none_or(|l| !before.contains(l))
+                    !before
+                        .iter()
+                        .any(|b| b.rule == f.rule && b.secret.ct_eq(&f.secret))
                 }));
             }
-            None => out.extend(found),
+            _ => out.extend(found),
         }
     }
     stats.unreadable += unreadable.load(Ordering::Relaxed);

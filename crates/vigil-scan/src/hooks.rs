@@ -9,12 +9,19 @@
 //! - **lefthook**: a `vigil` command in `lefthook.yml`, the team's commands untouched;
 //! - **husky v9** (`core.hooksPath` = `.husky/_`): the command goes first in `.husky/<hook>`,
 //!   never into the generated `.husky/_/`;
+//! - **husky v8** (`core.hooksPath` = `.husky`, whose hooks source `.husky/_/husky.sh`): the
+//!   command goes first in the (tracked, executable) `.husky/<hook>` itself, never renamed;
 //! - **plain hooks**: Vigil's script; a hook already there is kept as `<hook>.vigil-chained` and
 //!   run after Vigil (with git's stdin for pre-push), or with `force` replaced and kept as
 //!   `<hook>.bak`.
 //!
 //! Anything that cannot be done safely (a hooks path that is a file, a lefthook file in TOML or
 //! JSON, a flow-style YAML block) is refused with the lines to add by hand.
+//!
+//! [`unprotected`] then says, for every worktree of the repository (the main one and each
+//! linked one), whether git will really run vigil there: a linked worktree has its own checkout
+//! of `.husky/` (without husky's generated, git-ignored `_/`) and of `lefthook.yml`, so what
+//! protects one worktree may leave another bare.
 
 use std::path::{Path, PathBuf};
 
@@ -146,10 +153,24 @@ pub struct Options {
     pub hooks: Vec<Hook>,
     /// Replace a foreign plain hook (kept as `<hook>.bak`) instead of chaining to it.
     pub force: bool,
-    /// For the pre-commit entry: the repository URL and revision of Vigil's hooks.
+    /// Where Vigil's hook definitions are published. Not printed: the pre-commit entry is a
+    /// `repo: local` one that runs `vigil` from the PATH, so nothing has to be fetched.
     pub pre_commit_repo: String,
-    /// The revision (`v0.1.0`).
+    /// The version (`v0.1.0`), said in the entry's comment.
     pub pre_commit_rev: String,
+}
+
+/// A worktree where git will not run vigil for a hook, and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unprotected {
+    /// The worktree's folder.
+    pub worktree: PathBuf,
+    /// The hook.
+    pub hook: Hook,
+    /// Why git runs no vigil there.
+    pub why: String,
+    /// What to run or change.
+    pub fix: String,
 }
 
 /// The folder git runs hooks from for the repository at or above `path`, as `git rev-parse
@@ -208,7 +229,14 @@ pub fn install(path: &Path, opts: &Options) -> Result<Vec<Installed>, HookError>
         return opts
             .hooks
             .iter()
-            .map(|h| husky_add(&user, &dir, *h))
+            .map(|h| husky_add(&user, &dir, *h, false))
+            .collect();
+    }
+    if husky_v8(&dir) {
+        return opts
+            .hooks
+            .iter()
+            .map(|h| husky_add(&dir, &dir, *h, true))
             .collect();
     }
     std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
@@ -310,9 +338,21 @@ fn husky_folder(hooks: &Path) -> Option<PathBuf> {
     (generated || named).then(|| parent.to_path_buf())
 }
 
-fn husky_add(user: &Path, hooks: &Path, hook: Hook) -> Result<Installed, HookError> {
+/// husky v8: `core.hooksPath` is the user's folder itself (`.husky`), whose hook files git runs
+/// directly and which source husky's `_/husky.sh`.
+fn husky_v8(hooks: &Path) -> bool {
+    hooks.join("_").join("husky.sh").is_file()
+}
+
+/// The command first in husky's hook file `<user>/<hook>` (after its shebang). For husky v8
+/// (`v8`) git runs that file itself, so a new one is made executable.
+fn husky_add(user: &Path, hooks: &Path, hook: Hook, v8: bool) -> Result<Installed, HookError> {
     let path = user.join(hook.name());
-    let active = hooks.join(hook.name()).is_file() && hooks.join("h").is_file();
+    let active = if v8 {
+        hooks.join("_").join("husky.sh").is_file()
+    } else {
+        hooks.join(hook.name()).is_file() && hooks.join("h").is_file()
+    };
     let old = read(&path)?.unwrap_or_default();
     if old.contains(MARKER) {
         return Ok(Installed::Husky {
@@ -348,7 +388,7 @@ fn husky_add(user: &Path, hooks: &Path, hook: Hook) -> Result<Installed, HookErr
         None => format!("{block}{old}"),
     };
     std::fs::create_dir_all(user).map_err(|e| io(user, e))?;
-    write(&path, &text, false)?;
+    write(&path, &text, v8 && !executable(&path))?;
     Ok(Installed::Husky {
         hook,
         path,
@@ -537,12 +577,22 @@ fn pre_commit(config: &Path, current: &str, opts: &Options) -> Installed {
         })
     };
     let configured = opts.hooks.iter().all(|h| has(h.pre_commit_id()));
+    // A `repo: local` entry: pre-commit fetches nothing and runs `vigil` from the PATH (the
+    // hook definitions are those of Vigil's `.pre-commit-hooks.yaml`).
     let mut entry = format!(
-        "repos:\n  - repo: {}\n    rev: {}\n    hooks:\n",
-        opts.pre_commit_repo, opts.pre_commit_rev
+        "repos:\n  # vigil {} must be on the PATH (language: system)\n  - repo: local\n    hooks:\n",
+        opts.pre_commit_rev
     );
     for h in &opts.hooks {
-        entry.push_str(&format!("      - id: {}\n", h.pre_commit_id()));
+        let (name, stage) = match h {
+            Hook::PreCommit => ("vigil scan (staged changes)", "pre-commit"),
+            Hook::PrePush => ("vigil scan (commits to push)", "pre-push"),
+        };
+        entry.push_str(&format!(
+            "      - id: {}\n        name: {name}\n        entry: {}\n        language: system\n        pass_filenames: false\n        stages: [{stage}]\n",
+            h.pre_commit_id(),
+            h.command()
+        ));
     }
     Installed::PreCommit {
         config: config.to_path_buf(),
@@ -550,6 +600,178 @@ fn pre_commit(config: &Path, current: &str, opts: &Options) -> Installed {
         configured,
         active: current.contains("File generated by pre-commit"),
     }
+}
+
+fn executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// Every worktree of the repository: the main one (when it has one), then the linked ones.
+fn worktrees(repo: &gix::Repository) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = Vec::new();
+    if let Some(w) = repo
+        .main_repo()
+        .ok()
+        .and_then(|m| m.workdir().map(Path::to_path_buf))
+    {
+        out.push(w);
+    }
+    for p in repo.worktrees().unwrap_or_default() {
+        if let Ok(b) = p.base() {
+            out.push(b);
+        }
+    }
+    let mut seen = Vec::new();
+    out.retain(|w| {
+        let c = std::fs::canonicalize(w).unwrap_or_else(|_| w.clone());
+        let new = !seen.contains(&c);
+        seen.push(c);
+        new
+    });
+    out
+}
+
+/// For every worktree of the repository at or above `path` and every hook of `hooks`: whether
+/// git will run vigil there before the commit (or push), and if not, why and what to do.
+pub fn unprotected(path: &Path, hooks: &[Hook]) -> Result<Vec<Unprotected>, HookError> {
+    let repo = crate::git::open(path)?;
+    let configured = repo
+        .config_snapshot()
+        .trusted_path("core.hooksPath")
+        .map_err(|e| HookError::Refused {
+            path: "core.hooksPath".into(),
+            message: format!("cannot be read: {e}"),
+        })?;
+    let mut out = Vec::new();
+    for w in worktrees(&repo) {
+        let dir = match &configured {
+            Some(p) if p.is_absolute() => p.clone(),
+            Some(p) => w.join(p),
+            None => repo.common_dir().join("hooks"),
+        };
+        for &hook in hooks {
+            if let Err((why, fix)) = reaches_vigil(&w, &dir, hook) {
+                out.push(Unprotected {
+                    worktree: w.clone(),
+                    hook,
+                    why,
+                    fix,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Whether the hook git runs in worktree `w` (from `dir`) runs vigil; else why not and the fix.
+fn reaches_vigil(w: &Path, dir: &Path, hook: Hook) -> Result<(), (String, String)> {
+    let file = dir.join(hook.name());
+    let shown = file.display();
+    let text = std::fs::read_to_string(&file).unwrap_or_default();
+    let name = hook.name();
+    let husky9 = husky_folder(dir).is_some();
+    let lefthook = text.contains("lefthook");
+    let pre_commit = text.contains("File generated by pre-commit");
+    if !executable(&file) {
+        let fix = if husky9 || husky_v8(dir) || dir.ends_with(".husky/_") {
+            format!(
+                "run `npx husky` in {} (`npm install` does it through the `prepare` script)",
+                w.display()
+            )
+        } else if lefthook_config(w).is_some() {
+            format!("run `lefthook install` in {}", w.display())
+        } else if w.join(".pre-commit-config.yaml").is_file() {
+            format!(
+                "run `pre-commit install --hook-type {name}` in {}",
+                w.display()
+            )
+        } else {
+            format!("run `vigil hook install` in {}", w.display())
+        };
+        return Err((
+            format!("git runs no {name} hook here ({shown} is missing or not executable)"),
+            fix,
+        ));
+    }
+    if text.contains(MARKER) {
+        return Ok(());
+    }
+    let in_file = |p: &Path| std::fs::read_to_string(p).is_ok_and(|t| t.contains(MARKER));
+    let not_here = |p: &Path| {
+        (
+            format!(
+                "{} does not run vigil in this worktree's checkout",
+                p.display()
+            ),
+            format!(
+                "commit the change to {} and bring it into {} (or run `vigil hook install` there)",
+                p.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                w.display()
+            ),
+        )
+    };
+    if husky9 {
+        let user = dir.parent().unwrap_or(dir).join(name);
+        return if in_file(&user) {
+            Ok(())
+        } else {
+            Err(not_here(&user))
+        };
+    }
+    if lefthook {
+        return match lefthook_config(w) {
+            Some(Ok(c))
+                if std::fs::read_to_string(&c).is_ok_and(|t| t.contains(hook.command())) =>
+            {
+                Ok(())
+            }
+            Some(Ok(c)) | Some(Err(c)) => Err(not_here(&c)),
+            None => Err((
+                format!(
+                    "lefthook runs the {name} hook, but {} has no lefthook.yml",
+                    w.display()
+                ),
+                "add the `vigil` command to lefthook's configuration".into(),
+            )),
+        };
+    }
+    if pre_commit {
+        let config = w.join(".pre-commit-config.yaml");
+        let has = std::fs::read_to_string(&config).is_ok_and(|t| {
+            t.lines().any(|l| {
+                l.trim()
+                    .trim_start_matches('-')
+                    .trim()
+                    .strip_prefix("id:")
+                    .is_some_and(|v| v.trim().trim_matches(['"', '\'']) == hook.pre_commit_id())
+            })
+        });
+        return if has {
+            Ok(())
+        } else {
+            Err((
+                format!(
+                    "pre-commit runs the {name} hook, but {} has no `{}` hook",
+                    config.display(),
+                    hook.pre_commit_id()
+                ),
+                "add the entry `vigil hook install` prints, under `repos:`".into(),
+            ))
+        };
+    }
+    if husky_v8(dir) {
+        return Err(not_here(&file));
+    }
+    Err((
+        format!("{shown} is a hook vigil did not write and it does not run vigil"),
+        format!(
+            "run `vigil hook install` in {} (the hook there is kept and runs after vigil)",
+            w.display()
+        ),
+    ))
 }
 
 #[cfg(test)]

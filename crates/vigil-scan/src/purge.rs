@@ -95,10 +95,12 @@ pub enum PurgeError {
         error: std::io::Error,
     },
     /// The repository to rewrite is not a mirror clone.
-    #[error("{}: not a mirror clone (make one with `git clone --mirror URL DIR`); vigil purge never rewrites a working repository", path.display())]
+    #[error("{}: not a mirror clone ({why}); make one with `git clone --mirror URL DIR`: vigil purge rewrites only a mirror, never a working repository or the shared origin", path.display())]
     NotMirror {
         /// The repository.
         path: PathBuf,
+        /// What it is instead.
+        why: &'static str,
     },
     /// git-filter-repo is not on the PATH.
     #[error("git-filter-repo is not installed (apt-get install git-filter-repo, or pip install git-filter-repo)")]
@@ -255,9 +257,10 @@ pub fn apply(
     settings: &ScanSettings,
 ) -> Result<Applied, PurgeError> {
     let repo = crate::git::open(mirror)?;
-    if !repo.is_bare() {
+    if let Some(why) = not_a_mirror(&repo) {
         return Err(PurgeError::NotMirror {
             path: mirror.to_owned(),
+            why,
         });
     }
     let replacements =
@@ -295,6 +298,30 @@ pub fn apply(
         left: outcome.findings,
         commits,
     })
+}
+
+/// Why `repo` is not a mirror clone made by `git clone --mirror`, if it is not: a mirror is bare,
+/// has a remote `origin` with `mirror = true` and fetches `+refs/*:refs/*`. A plain `git clone
+/// --bare` (no `mirror`) may be what others push to; a bare repository without `origin` looks
+/// like the origin itself. Both are refused: a purge rewrites every ref in place.
+pub fn not_a_mirror(repo: &gix::Repository) -> Option<&'static str> {
+    if !repo.is_bare() {
+        return Some("it has a working tree");
+    }
+    let config = repo.config_snapshot();
+    if config.string("remote.origin.url").is_none() {
+        return Some(
+            "a bare repository without a remote `origin`: it looks like the origin itself",
+        );
+    }
+    if config.boolean("remote.origin.mirror") != Some(true) {
+        return Some("a bare clone without `remote.origin.mirror = true`, as `git clone --bare` makes: others may push to it");
+    }
+    let fetch = config.strings("remote.origin.fetch").unwrap_or_default();
+    if !fetch.iter().any(|f| f.as_slice() == b"+refs/*:refs/*") {
+        return Some("its remote `origin` does not fetch `+refs/*:refs/*`");
+    }
+    None
 }
 
 /// The default replacements file of the repository at (or above) `repo`.

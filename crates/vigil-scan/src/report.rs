@@ -5,7 +5,8 @@
 use crate::finding::Finding;
 use crate::ruleset::{Rule, Ruleset};
 use vigil_report::{
-    Commit, Completeness, Diagnostic, Fingerprints, Location, Report, RuleMeta, Severity, Tool,
+    Commit, Completeness, Diagnostic, Fingerprints, Format, Location, Report, RuleMeta, Severity,
+    Tool,
 };
 
 /// GitHub code scanning's `security-severity` of a leaked secret (high).
@@ -25,8 +26,14 @@ pub fn rule_meta(r: &Rule) -> RuleMeta {
         .with_security_severity(SECURITY_SEVERITY)
 }
 
-/// One finding as a diagnostic.
+/// One finding as a diagnostic, its content fingerprint the report hash
+/// ([`crate::baseline::report_hash`]).
 pub fn diagnostic(f: &Finding) -> Diagnostic {
+    let hash = crate::baseline::report_hash(&f.rule, &f.file, f.secret.expose_secret());
+    diagnostic_with(f, Some(hash))
+}
+
+fn diagnostic_with(f: &Finding, content: Option<String>) -> Diagnostic {
     let what = if f.description.is_empty() {
         f.rule.as_str()
     } else {
@@ -42,7 +49,7 @@ pub fn diagnostic(f: &Finding) -> Diagnostic {
     .with_property(ENTROPY, f.entropy);
     d.fingerprints = Fingerprints {
         location: Some(f.fingerprint.clone()).filter(|s| !s.is_empty()),
-        content: Some(f.hash.clone()).filter(|s| !s.is_empty()),
+        content,
     };
     d.commit = f.commit.as_ref().map(|id| Commit {
         id: id.clone(),
@@ -61,10 +68,49 @@ pub fn build(
     completeness: Completeness,
     version: &str,
 ) -> Report {
+    build_hashed(rules, findings, completeness, version, true)
+}
+
+/// [`build`] for one format: the report hashes (deliberately slow, see
+/// [`crate::baseline::report_hash`]) are computed, in parallel, only for the formats that show
+/// them (JSON, CSV, SARIF).
+pub fn build_for(
+    format: Format,
+    rules: &Ruleset,
+    findings: &[Finding],
+    completeness: Completeness,
+    version: &str,
+) -> Report {
+    let hashed = matches!(format, Format::Json | Format::Csv | Format::Sarif);
+    build_hashed(rules, findings, completeness, version, hashed)
+}
+
+fn build_hashed(
+    rules: &Ruleset,
+    findings: &[Finding],
+    completeness: Completeness,
+    version: &str,
+    hashed: bool,
+) -> Report {
     let mut report = Report::new(Tool::new("scan", version));
     report.rules = rules.rules.iter().map(rule_meta).collect();
     report.columns = vec![ENTROPY.to_owned()];
-    report.diagnostics = findings.iter().map(diagnostic).collect();
+    let hashes: Vec<Option<String>> = if hashed {
+        crate::baseline::parallel(findings, |f| {
+            Some(crate::baseline::report_hash(
+                &f.rule,
+                &f.file,
+                f.secret.expose_secret(),
+            ))
+        })
+    } else {
+        vec![None; findings.len()]
+    };
+    report.diagnostics = findings
+        .iter()
+        .zip(hashes)
+        .map(|(f, h)| diagnostic_with(f, h))
+        .collect();
     report.completeness = completeness;
     report
 }

@@ -81,6 +81,15 @@ pub enum ScanError {
     /// `--since` is not a date.
     #[error(transparent)]
     Date(#[from] DateError),
+    /// Ignore rules excluded every file of a folder given to scan: nothing was read, which is
+    /// not a clean scan.
+    #[error("{}: nothing was scanned: ignore rules (.gitignore, .ignore, git's excludes) exclude all {files} file(s) here; scan with --no-ignore, or name the files to scan", path.display())]
+    NothingScanned {
+        /// The folder.
+        path: PathBuf,
+        /// How many files it holds.
+        files: u64,
+    },
     /// The reader failed.
     #[error("reading {name}: {error}")]
     Reader {
@@ -153,6 +162,12 @@ pub fn scan(
                 &settings.walk_options(),
                 progress,
             );
+            if let Some((path, files)) = out.unscanned.first() {
+                return Err(ScanError::NothingScanned {
+                    path: path.clone(),
+                    files: *files,
+                });
+            }
             let tally = tally(&out, !settings.no_ignore);
             (
                 out.findings,
@@ -327,7 +342,7 @@ impl fmt::Display for Summary<'_> {
                         .ignored_env
                         .iter()
                         .take(5)
-                        .cloned()
+                        .map(|n| vigil_core::logging::printable(n).into_owned())
                         .collect::<Vec<_>>()
                         .join(", ");
                     if o.ignored_env.len() > 5 {

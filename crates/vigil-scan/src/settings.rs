@@ -5,6 +5,14 @@
 //! Configuration precedence: `--config` (a gitleaks file or a `vigil.toml`), else
 //! `vigil.toml [scan]` in the working directory, else `.gitleaks.toml` in the first scanned
 //! directory or the working directory, else the built-in rules. A flag wins over `[scan]`.
+//!
+//! A configuration that arrives with the scanned code cannot switch the built-in rules off: a
+//! `.gitleaks.toml` found beside it (not named with `--config`) adds its rules to the built-ins
+//! even without `[extend] useDefault = true`, and its `disabledRules` are ignored, with a
+//! warning naming the file (one committed alongside a secret would otherwise hide it, from the
+//! pre-commit hook and CI alike). Named with `--config`, it is the configuration, as in gitleaks.
+//! A `vigil.toml` that turns the built-ins off (`[scan.extend] useDefault = false`) is obeyed,
+//! with a warning.
 
 use crate::config::ScanSection;
 use crate::rule::ConfigFile;
@@ -119,6 +127,9 @@ pub struct ScanSettings {
     pub baseline: Option<PathBuf>,
     /// Record the findings here as a baseline (and report nothing).
     pub baseline_write: Option<PathBuf>,
+    /// What the command should warn about (a configuration that asked to drop the built-in
+    /// rules), one line each.
+    pub warnings: Vec<String>,
 }
 
 impl ScanSettings {
@@ -181,6 +192,7 @@ impl ScanSettings {
             exit_code: flags.exit_code.or(section.exit_code),
             baseline,
             baseline_write: flags.baseline_write.clone(),
+            warnings: chosen.warnings,
         })
     }
 
@@ -235,6 +247,8 @@ struct Chosen {
     from: RulesFrom,
     /// The `vigil.toml` and its `[scan]`, when the rules came from one.
     scan: Option<(Config, ScanSection)>,
+    /// Warnings about it.
+    warnings: Vec<String>,
 }
 
 fn choose(
@@ -245,15 +259,15 @@ fn choose(
     if let Some(p) = config.explicit {
         let raw = Config::parse_patterns(p)?;
         if is_gitleaks(&raw) {
-            return Ok(gitleaks(&raw)?);
+            return Ok(gitleaks(&raw, false)?);
         }
-        return vigil_toml(Config::load(p)?, config.sections);
+        return vigil_toml(Config::load(p)?, config.sections, false);
     }
     let here = in_dir(cwd, vigil_core::config::DEFAULT_FILE);
     if here.is_file() {
         let cfg = Config::load(&here)?;
         if cfg.has_section(<ScanSection as vigil_core::Section>::NAME) {
-            return vigil_toml(cfg, config.sections);
+            return vigil_toml(cfg, config.sections, true);
         }
         cfg.check_sections(config.sections)?;
     }
@@ -268,13 +282,14 @@ fn choose(
         if c.is_file() {
             let raw = Config::parse_patterns(&c)?;
             tracing::debug!("using gitleaks configuration {}", c.display());
-            return Ok(gitleaks(&raw)?);
+            return Ok(gitleaks(&raw, true)?);
         }
     }
     Ok(Chosen {
         rules: Ruleset::builtin(),
         from: RulesFrom::Builtin,
         scan: None,
+        warnings: Vec::new(),
     })
 }
 
@@ -283,8 +298,33 @@ fn is_gitleaks(cfg: &Config) -> bool {
     !keys.is_empty() && keys.iter().all(|k| GITLEAKS_KEYS.contains(k))
 }
 
-fn gitleaks(cfg: &Config) -> Result<Chosen, RuleError> {
-    let file = ConfigFile::from_document(cfg)?;
+/// A gitleaks file's rules. One found beside the scanned code (`discovered`) keeps the built-in
+/// rules whatever it says.
+fn gitleaks(cfg: &Config, discovered: bool) -> Result<Chosen, RuleError> {
+    let mut file = ConfigFile::from_document(cfg)?;
+    let mut warnings = Vec::new();
+    if discovered {
+        let e = file.extend.get_or_insert_with(Default::default);
+        let mut dropped = Vec::new();
+        if !e.use_default {
+            dropped
+                .push("replaces the built-in rules (no `[extend] useDefault = true`)".to_owned());
+            e.use_default = true;
+        }
+        if !e.disabled_rules.is_empty() {
+            dropped.push(format!(
+                "disables the rules {}",
+                std::mem::take(&mut e.disabled_rules).join(", ")
+            ));
+        }
+        if !dropped.is_empty() {
+            warnings.push(format!(
+                "{}: {}; a configuration found beside the scanned code never turns built-in rules off, so they stay on and its rules are added (name it with --config to use it as it is)",
+                cfg.path().display(),
+                dropped.join(" and ")
+            ));
+        }
+    }
     let rules = Ruleset::from_config(
         &file,
         &ConfigRef {
@@ -296,12 +336,22 @@ fn gitleaks(cfg: &Config) -> Result<Chosen, RuleError> {
         rules,
         from: RulesFrom::Gitleaks(cfg.path().to_owned()),
         scan: None,
+        warnings,
     })
 }
 
-fn vigil_toml(cfg: Config, sections: &[&str]) -> Result<Chosen, SettingsError> {
+/// `vigil.toml`'s `[scan]`. One found in the working directory (`discovered`) that turns the
+/// built-in rules off is obeyed, with a warning.
+fn vigil_toml(cfg: Config, sections: &[&str], discovered: bool) -> Result<Chosen, SettingsError> {
     cfg.check_sections(sections)?;
     let section = ScanSection::load(&cfg)?;
+    let mut warnings = Vec::new();
+    if discovered && section.extend.as_ref().is_some_and(|e| !e.use_default) {
+        warnings.push(format!(
+            "{}: [scan.extend] useDefault = false turns the built-in rules off: only its own rules run",
+            cfg.path().display()
+        ));
+    }
     let rules = Ruleset::from_config(
         &section.to_config_file(),
         &ConfigRef {
@@ -313,6 +363,7 @@ fn vigil_toml(cfg: Config, sections: &[&str]) -> Result<Chosen, SettingsError> {
         rules,
         from: RulesFrom::VigilToml(cfg.path().to_owned()),
         scan: Some((cfg, section)),
+        warnings,
     })
 }
 
@@ -410,7 +461,9 @@ mod tests {
             s.rules_from,
             RulesFrom::Gitleaks(d.path().join(".gitleaks.toml"))
         );
-        assert_eq!(s.rules.rules.len(), 1);
+        // Found beside the code: the built-ins stay on, with a warning naming the file.
+        assert!(s.rules.rules.len() > 1);
+        assert!(s.warnings[0].contains(".gitleaks.toml"), "{:?}", s.warnings);
         let s = ScanSettings::resolve(src, cwd.path(), &[], &ScanFlags::default()).unwrap();
         assert_eq!(s.rules_from, RulesFrom::Builtin);
     }

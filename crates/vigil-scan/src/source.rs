@@ -1,6 +1,11 @@
 //! Sources of bytes to scan: directory trees (parallel, `.gitignore`-aware, via the `ignore`
 //! crate), single files, and stdin. Binary, oversized and unreadable inputs are counted, never
 //! fatal.
+//!
+//! Ignore rules prune only what git does not track: in a git work tree, every file of the index
+//! under a scanned folder is scanned whatever a `.gitignore` or `.ignore` says (a file committed
+//! before it was ignored is still in every clone). A folder whose files are all excluded by
+//! ignore rules is reported ([`Outcome::unscanned`]): a scan that read nothing is not clean.
 
 use crate::finding::Finding;
 use crate::ruleset::Ruleset;
@@ -74,6 +79,9 @@ pub struct Outcome {
     /// Ignored files that look like env files (`.env`, `.env.*`, `*.env`; templates aside), as
     /// reported paths, sorted: the secrets a `.gitignore` hides from the scan.
     pub ignored_env: Vec<String>,
+    /// Folders given to scan where ignore rules excluded every file (and how many): nothing was
+    /// read there.
+    pub unscanned: Vec<(PathBuf, u64)>,
 }
 
 /// How many leading bytes decide whether a file is binary.
@@ -95,6 +103,7 @@ pub fn scan_paths(
     let findings = Mutex::new(Vec::new());
     let warnings = Mutex::new(Vec::new());
     let mut ignored_env = Vec::new();
+    let mut unscanned = Vec::new();
     for root in roots {
         let warn = |w: String| warnings.lock().unwrap_or_else(|e| e.into_inner()).push(w);
         let meta = match std::fs::metadata(root) {
@@ -122,6 +131,7 @@ pub fn scan_paths(
         }
         let seen = AtomicU64::new(0);
         let seen_env = Mutex::new(HashSet::new());
+        let seen_paths: Mutex<HashSet<PathBuf>> = Mutex::new(HashSet::new());
         walker(root, opts, opts.no_ignore).build_parallel().run(|| {
             Box::new(|entry| {
                 let entry = match entry {
@@ -142,6 +152,9 @@ pub fn scan_paths(
                 let rel = path.strip_prefix(root).unwrap_or(path);
                 let shown = display_path(rel);
                 seen.fetch_add(1, Ordering::Relaxed);
+                if !opts.no_ignore {
+                    lock(&seen_paths).insert(path.to_path_buf());
+                }
                 if looks_like_env(path) {
                     lock(&seen_env).insert(shown.clone());
                 }
@@ -153,12 +166,45 @@ pub fn scan_paths(
             })
         });
         if !opts.no_ignore {
+            // Files git tracks are scanned whatever the ignore rules say.
+            let seen_paths = seen_paths.into_inner().unwrap_or_else(|e| e.into_inner());
+            let mut seen_env = seen_env.into_inner().unwrap_or_else(|e| e.into_inner());
+            for path in tracked_under(root) {
+                if seen_paths.contains(&path) {
+                    continue;
+                }
+                let Ok(m) = std::fs::symlink_metadata(&path) else {
+                    continue;
+                };
+                if !m.is_file() {
+                    continue;
+                }
+                let rel = path.strip_prefix(root).unwrap_or(&path);
+                let shown = display_path(rel);
+                seen.fetch_add(1, Ordering::Relaxed);
+                if looks_like_env(&path) {
+                    seen_env.insert(shown.clone());
+                }
+                scan_file(
+                    rules,
+                    &path,
+                    &shown,
+                    m.len(),
+                    opts,
+                    &stats,
+                    &findings,
+                    &warn,
+                    progress,
+                );
+            }
             let (all, env) = count_all(root, opts);
-            let seen_env = seen_env.into_inner().unwrap_or_else(|e| e.into_inner());
-            stats.ignored.fetch_add(
-                all.saturating_sub(seen.load(Ordering::Relaxed)),
-                Ordering::Relaxed,
-            );
+            let walked = seen.load(Ordering::Relaxed);
+            stats
+                .ignored
+                .fetch_add(all.saturating_sub(walked), Ordering::Relaxed);
+            if walked == 0 && all > 0 {
+                unscanned.push((root.clone(), all));
+            }
             ignored_env.extend(env.into_iter().filter(|p| !seen_env.contains(p)));
         }
     }
@@ -173,7 +219,41 @@ pub fn scan_paths(
         stats,
         warnings,
         ignored_env,
+        unscanned,
     }
+}
+
+/// The files git tracks under `root` (as paths starting with `root`), when `root` is inside a
+/// git work tree; nothing otherwise.
+fn tracked_under(root: &Path) -> Vec<PathBuf> {
+    let Ok(canonical) = std::fs::canonicalize(root) else {
+        return Vec::new();
+    };
+    let Ok(repo) = gix::discover(&canonical) else {
+        return Vec::new();
+    };
+    let Some(workdir) = repo.workdir().and_then(|w| std::fs::canonicalize(w).ok()) else {
+        return Vec::new();
+    };
+    let Ok(index) = repo.index_or_empty() else {
+        return Vec::new();
+    };
+    let Ok(under) = canonical.strip_prefix(&workdir) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for entry in index.entries() {
+        if entry.stage_raw() != 0 || !entry.mode.to_tree_entry_mode().is_some_and(|m| m.is_blob()) {
+            continue;
+        }
+        let Ok(rel) = gix::path::from_bstr(entry.path(&index)) else {
+            continue;
+        };
+        if let Ok(inner) = rel.strip_prefix(under) {
+            out.push(root.join(inner));
+        }
+    }
+    out
 }
 
 /// The walker of a scan: hidden files included, `.git` skipped, ignore rules unless `no_ignore`.

@@ -113,10 +113,8 @@ pub struct Problem {
 
 /// Whether an environment name means production under the section's rules.
 pub fn is_production(name: &str, section: &TokenSection) -> bool {
-    match &section.production {
-        Some(list) => list.iter().any(|p| p == name),
-        None => name.to_ascii_lowercase().contains("prod"),
-    }
+    // vigil-env's rule, so `env check` and `check-config` agree: `production` always is.
+    vigil_env::config::is_production(name, section.production.as_deref())
 }
 
 /// Runs every check.
@@ -214,32 +212,52 @@ pub fn check(envs: &[Environment], section: &TokenSection) -> Vec<Problem> {
             }
         }
     }
-    // The same secret in two environments: a leak in one opens the other.
-    let mut by_value: Vec<(&str, Vec<&str>)> = Vec::new();
+    // The same verifying secret (current or previous) in two environments: a token signed for
+    // one is accepted by the other, and a leak in one opens the other.
+    let mut by_value: Vec<(&str, Vec<(&str, &str)>)> = Vec::new();
     for env in envs {
-        if let Some(v) = env
-            .vars
-            .get(secret)
-            .map(|s| s.expose_secret().as_str())
-            .filter(|v| !v.is_empty())
-        {
+        for var in [secret, previous] {
+            let Some(v) = env
+                .vars
+                .get(var)
+                .map(|s| s.expose_secret().as_str())
+                .filter(|v| !v.is_empty())
+            else {
+                continue;
+            };
             match by_value.iter_mut().find(|(val, _)| *val == v) {
                 // The services of one environment share its secret: count environments.
-                Some((_, names)) if names.contains(&env.name.as_str()) => {}
-                Some((_, names)) => names.push(&env.name),
-                None => by_value.push((v, vec![&env.name])),
+                Some((_, places)) if places.iter().any(|(e, n)| *e == env.name && *n == var) => {}
+                Some((_, places)) => places.push((&env.name, var)),
+                None => by_value.push((v, vec![(&env.name, var)])),
             }
         }
     }
-    for (_, names) in by_value.iter().filter(|(_, n)| n.len() > 1) {
-        push(
-            Code::SecretShared,
-            names[0],
+    for (_, places) in &by_value {
+        let mut names: Vec<&str> = places.iter().map(|(e, _)| *e).collect();
+        names.sort_unstable();
+        names.dedup();
+        if names.len() < 2 {
+            continue;
+        }
+        let mut vars: Vec<&str> = places.iter().map(|(_, v)| *v).collect();
+        vars.sort_unstable();
+        vars.dedup();
+        let message = if vars.len() == 1 {
             format!(
-                "{secret} has the same value in {}: give each environment its own",
+                "{} has the same value in {}: give each environment its own",
+                vars[0],
                 names.join(", ")
-            ),
-        );
+            )
+        } else {
+            let list: Vec<String> = places.iter().map(|(e, v)| format!("{v} of {e}")).collect();
+            format!(
+                "one value verifies tokens in {} ({}): a token signed for one is accepted by the other; give each environment its own",
+                names.join(", "),
+                list.join(", ")
+            )
+        };
+        push(Code::SecretShared, places[0].0, message);
     }
     let max_ttl = section
         .max_ttl

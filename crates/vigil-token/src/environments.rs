@@ -46,12 +46,17 @@ pub fn gather(
     env: EnvSettings,
     section: &TokenSection,
 ) -> Result<Gathered, EnvironmentsError> {
+    let env_production = env.section.production.clone();
     let (mut environments, skipped) = if args.is_empty() {
         let project = Project::open(env, Access::ReadOnly)?;
         (from_project(&project.files, section), project.skipped)
     } else {
         (from_args(args, &env.root, &env.model, section)?, Vec::new())
     };
+    // Production for `[env] production` too, so `env check` and `check-config` agree.
+    for e in &mut environments {
+        e.production |= vigil_env::config::is_production(&e.name, env_production.as_deref());
+    }
     if environments.is_empty() {
         environments.push(from_process(process_name, section));
     }

@@ -85,6 +85,8 @@ pub enum Command {
     Seal(crate::commands::seal::SealArgs),
     /// The authenticating gateway in front of MCP servers: JWT, rate limits, CORS, metrics.
     Gateway(crate::commands::gateway::GatewayArgs),
+    /// Lint MCP configs, voice manifests, compose stacks and Discord bots; pin tools, probe.
+    Lint(crate::commands::lint::LintArgs),
     /// The agent memory store a model cannot escape: serve it over MCP, verify its audit log.
     Memory(crate::commands::memory::MemoryArgs),
     /// Print a shell completion script.

@@ -48,7 +48,7 @@ pub fn warn_skipped(skipped: &[vigil_env::discover::Skipped]) {
     for s in skipped {
         tracing::warn!(
             "{}: {}; skipped (name it in [env] files to read it)",
-            s.path.display(),
+            vigil_core::logging::printable(&s.path.display().to_string()),
             s.reason
         );
     }
@@ -58,7 +58,8 @@ pub fn warn_skipped(skipped: &[vigil_env::discover::Skipped]) {
 pub fn print_error(err: &anyhow::Error) {
     let line = format!("vigil: {err:#}");
     let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
-    eprintln!("{}", vigil_core::redact::redact(&line));
+    let line = vigil_core::redact::redact(&line);
+    eprintln!("{}", vigil_core::logging::printable(&line));
 }
 
 /// A bytes/s progress bar on stderr that appears only on a terminal, and only once a scan has run

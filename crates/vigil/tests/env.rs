@@ -228,8 +228,18 @@ fn a_crash_at_any_step_leaves_all_old_or_all_new() {
         if k <= 105 {
             assert_ne!(out.status.code(), Some(0), "k={k}: the process was aborted");
         }
-        // The next vigil env command finishes or undoes the transaction.
-        let check = run(dir.path(), &["env", "check"]);
+        // `vigil env recover` (a writing command) finishes or undoes the transaction; a
+        // read-only command refuses to act on it.
+        let pending = dir.path().join(".vigil/env-journal.json").exists();
+        assert!(
+            pending || k >= 105,
+            "k={k}: the journal is left for recovery"
+        );
+        expect_exit(
+            &run(dir.path(), &["env", "check"]),
+            if pending { 2 } else { 0 },
+        );
+        let check = run(dir.path(), &["env", "recover"]);
         expect_exit(&check, 0);
         let changed = assert_consistent(dir.path(), &files, &texts, &old);
         if changed {
@@ -286,7 +296,7 @@ fn a_crash_at_any_step_leaves_all_old_or_all_new() {
         std::thread::sleep(full * (2 * tenth + 1) / 20);
         let _ = child.kill();
         let _ = child.wait();
-        let check = run(dir.path(), &["env", "check"]);
+        let check = run(dir.path(), &["env", "recover"]);
         expect_exit(&check, 0);
         let s = stderr(&check);
         undone += s.contains("undid a rotation") as u32;
@@ -605,6 +615,8 @@ fn status_ages_secrets_against_their_schedules() {
                 "rotate",
                 "--tokens",
                 "MCP_JWT_SECRET,DISCORD_BOT_TOKEN",
+                // A bot token is issued by Discord: rotated here only on request.
+                "--allow-provider-keys",
                 "--write",
             ],
         ),
@@ -1668,6 +1680,765 @@ fn discovery_includes_gitignored_env_files_but_not_ignored_directories() {
     expect_exit(&out, 2);
     assert!(
         stderr(&out).starts_with("vigil: vigil.toml:2: env.files: "),
+        "{}",
+        stderr(&out)
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Black-box report on issue 15 (h15-blackbox.md): A, G, J, K, L, M, N, O, P.
+// ---------------------------------------------------------------------------------------------
+
+/// git with a fixed identity and no user or system configuration.
+fn git(d: &Path, args: &[&str]) -> String {
+    let out = StdCommand::new("git")
+        .current_dir(d)
+        .args(args)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", d)
+        .env("GIT_AUTHOR_NAME", "T")
+        .env("GIT_AUTHOR_EMAIL", "t@example.org")
+        .env("GIT_COMMITTER_NAME", "T")
+        .env("GIT_COMMITTER_EMAIL", "t@example.org")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
+    stdout(&out).trim().to_owned()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    vigil_env::txn::sha256(bytes)
+}
+
+/// A: a repository that commits `.vigil/env-journal.json` (and the "new" bytes for a file of
+/// git's own) must never make any `vigil env` command rename, write or delete anything.
+#[test]
+fn a_journal_from_the_repository_never_touches_git_config() {
+    let top = TempDir::new().unwrap();
+    let t = top.path();
+    let atk = t.join("atk");
+    std::fs::create_dir_all(&atk).unwrap();
+    git(&atk, &["init", "-q", "-b", "main"]);
+    write(&atk, ".env", format!("AUTH_TOKEN={}\n", value(201, 40)));
+    write(&atk, ".gitignore", ".env\n");
+    git(&atk, &["add", "-A"]);
+    git(&atk, &["commit", "-q", "-m", "bot"]);
+    // What a fresh clone's .git/config will be, and the attacker's version of it.
+    git(t, &["clone", "-q", "atk", "v"]);
+    let config = std::fs::read(t.join("v/.git/config")).unwrap();
+    std::fs::remove_dir_all(t.join("v")).unwrap();
+    let marker = t.join("pwned");
+    let mut evil = config.clone();
+    evil.extend_from_slice(
+        format!(
+            "[core]\n\tfsmonitor = \"touch {}; false\"\n",
+            marker.display()
+        )
+        .as_bytes(),
+    );
+    write(&atk, "evilconfig", &evil);
+    for (name, path) in [
+        ("rel", ".git/config".to_owned()),
+        ("abs", t.join("v/.git/config").display().to_string()),
+    ] {
+        let journal = serde_json::json!({
+            "version": 1,
+            "state": "committed",
+            "backup": null,
+            "entries": [{
+                "path": path,
+                "tmp": "evilconfig",
+                "old": sha256_hex(&config),
+                "new": sha256_hex(&evil),
+            }]
+        });
+        write(&atk, ".vigil/env-journal.json", journal.to_string());
+        git(&atk, &["add", "-f", "-A"]);
+        git(&atk, &["commit", "-q", "-m", name]);
+        let _ = std::fs::remove_dir_all(t.join("v"));
+        git(t, &["clone", "-q", "atk", "v"]);
+        let v = t.join("v");
+        for args in [
+            &["env", "check"][..],
+            &["env", "status"][..],
+            &["env", "recover"][..],
+            &["env", "rotate", "--tokens", "AUTH_TOKEN", "--write"][..],
+            &["token", "check-config"][..],
+        ] {
+            let out = run(&v, args);
+            expect_exit(&out, 2);
+            let e = stderr(&out);
+            assert!(e.contains("env-journal.json"), "{name} {args:?}: {e}");
+            assert_eq!(e.trim().lines().count(), 1, "{name} {args:?}: {e}");
+            assert_eq!(
+                std::fs::read(v.join(".git/config")).unwrap(),
+                config,
+                "{name} {args:?} rewrote .git/config"
+            );
+            assert!(v.join("evilconfig").exists());
+        }
+        let e = stderr(&run(&v, &["env", "recover"]));
+        assert!(e.contains("tracked by git"), "{e}");
+        git(&v, &["status", "--porcelain"]);
+        assert!(!marker.exists(), "the payload ran");
+    }
+}
+
+/// A: a journal Vigil did not write (an entry for a file outside the project, a temp name of
+/// another pattern, a backup folder elsewhere) is refused whole; read-only commands never
+/// recover, and say which writing command does.
+#[test]
+fn journal_entries_outside_the_project_are_refused_and_checks_never_recover() {
+    let top = TempDir::new().unwrap();
+    let t = top.path();
+    let d = t.join("bot");
+    std::fs::create_dir_all(&d).unwrap();
+    write(&d, ".env", format!("AUTH_TOKEN={}\n", value(202, 40)));
+    let important = write(t, "important.txt", "keep me\n");
+    let keep = write(t, "keep/file", "keep\n");
+    let env_hash = sha256_hex(read(&d, ".env").as_bytes());
+    let cases = [
+        // A temp file outside the project would be deleted by a rollback.
+        serde_json::json!({"version": 1, "state": "prepared", "backup": null, "entries": [
+            {"path": d.join(".env"), "tmp": important, "old": env_hash, "new": "0"}]}),
+        // A backup folder outside .vigil/backup would be removed whole.
+        serde_json::json!({"version": 1, "state": "prepared", "backup": t.join("keep"), "entries": []}),
+        // A file that is not an env file of this project would be overwritten.
+        serde_json::json!({"version": 1, "state": "committed", "backup": null, "entries": [
+            {"path": important, "tmp": format!("{}.vigil-tmp", important.display()),
+             "old": sha256_hex(b"keep me\n"), "new": sha256_hex(b"x")}]}),
+    ];
+    for (i, j) in cases.iter().enumerate() {
+        write(&d, ".vigil/env-journal.json", j.to_string());
+        std::fs::write(format!("{}.vigil-tmp", important.display()), "x").unwrap();
+        for args in [&["env", "status"][..], &["env", "check"][..]] {
+            let out = run(&d, args);
+            expect_exit(&out, 2);
+            let e = stderr(&out);
+            assert!(e.contains("vigil env recover"), "case {i} {args:?}: {e}");
+        }
+        let out = run(&d, &["env", "recover"]);
+        expect_exit(&out, 2);
+        assert!(
+            stderr(&out).contains("env-journal.json"),
+            "case {i}: {}",
+            stderr(&out)
+        );
+        assert_eq!(
+            std::fs::read_to_string(&important).unwrap(),
+            "keep me\n",
+            "case {i}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&keep).unwrap(),
+            "keep\n",
+            "case {i}"
+        );
+        assert!(
+            d.join(".vigil/env-journal.json").exists(),
+            "case {i}: journal kept"
+        );
+    }
+    // A journal Vigil wrote is recovered by `vigil env recover` (and by a --write).
+    std::fs::remove_file(d.join(".vigil/env-journal.json")).unwrap();
+    let mut c = vigil(&d);
+    c.args(["env", "rotate", "--tokens", "AUTH_TOKEN", "--write"])
+        .env("VIGIL_TEST_FAULT_AFTER", "2");
+    assert_ne!(c.output().unwrap().status.code(), Some(0));
+    expect_exit(&run(&d, &["env", "check"]), 2);
+    let out = run(&d, &["env", "recover"]);
+    expect_exit(&out, 0);
+    assert!(
+        stderr(&out).contains("undid a rotation"),
+        "{}",
+        stderr(&out)
+    );
+    expect_exit(&run(&d, &["env", "check"]), 0);
+}
+
+/// A: `.vigil/` open to others, or a link, is never trusted with a lock, a journal or backups.
+#[test]
+fn a_vigil_folder_open_to_others_or_a_link_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let top = TempDir::new().unwrap();
+    let t = top.path();
+    let d = t.join("bot");
+    std::fs::create_dir_all(d.join(".vigil")).unwrap();
+    write(&d, ".env", format!("AUTH_TOKEN={}\n", value(203, 40)));
+    let before = read(&d, ".env");
+    std::fs::set_permissions(d.join(".vigil"), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = run(&d, &["env", "rotate", "--tokens", "AUTH_TOKEN", "--write"]);
+    expect_exit(&out, 2);
+    assert!(stderr(&out).contains(".vigil"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("writable by others"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(read(&d, ".env"), before);
+    std::fs::remove_dir(d.join(".vigil")).unwrap();
+    let shared = t.join("shared");
+    std::fs::create_dir_all(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    std::os::unix::fs::symlink(&shared, d.join(".vigil")).unwrap();
+    let out = run(&d, &["env", "rotate", "--tokens", "AUTH_TOKEN", "--write"]);
+    expect_exit(&out, 2);
+    assert!(stderr(&out).contains("link"), "{}", stderr(&out));
+    assert_eq!(read(&d, ".env"), before);
+    assert_eq!(std::fs::read_dir(&shared).unwrap().count(), 0);
+    // Once fixed, a rotation writes .vigil/.gitignore: lock, journal and backups are never
+    // committed (the ledger is).
+    std::fs::remove_file(d.join(".vigil")).unwrap();
+    git_init(&d);
+    expect_exit(
+        &run(
+            &d,
+            &[
+                "env",
+                "rotate",
+                "--tokens",
+                "AUTH_TOKEN",
+                "--write",
+                "--backup",
+            ],
+        ),
+        0,
+    );
+    assert_eq!(mode(&d.join(".vigil")), 0o700);
+    let status = git(
+        &d,
+        &["status", "--porcelain", "--untracked-files=all", ".vigil"],
+    );
+    assert!(status.contains(".vigil/rotation.toml"), "{status}");
+    assert!(
+        !status.contains("backup") && !status.contains("env.lock"),
+        "{status}"
+    );
+}
+
+/// G: files skipped by name are still checked for being tracked (a key file above all), and a
+/// file named as encrypted that holds plaintext secrets is flagged.
+#[test]
+fn key_files_and_misnamed_plaintext_files_are_still_checked() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    git_init(d);
+    write(d, ".gitignore", ".env.prod\n");
+    write(d, ".env.prod", format!("AUTH_TOKEN={}\n", value(210, 40)));
+    write(
+        d,
+        ".env.keys",
+        format!(
+            "#/ private decryption keys /\nDOTENV_PRIVATE_KEY_PRODUCTION={}\n",
+            value(211, 64)
+        ),
+    );
+    write(
+        d,
+        ".env.prod.enc",
+        format!("DB_PASSWORD={}\n", value(212, 40)),
+    );
+    write(
+        d,
+        "secrets.enc.env",
+        format!("API_SECRET={}\n", value(213, 40)),
+    );
+    git(
+        d,
+        &[
+            "add",
+            ".env.keys",
+            ".env.prod.enc",
+            "secrets.enc.env",
+            ".gitignore",
+        ],
+    );
+    let out = run(d, &["env", "check", "--format", "json"]);
+    expect_exit(&out, 1);
+    let got = problems(&out);
+    for want in [
+        (".env.keys", 0, "tracked"),
+        (".env.prod.enc", 0, "tracked"),
+        (".env.prod.enc", 1, "not_encrypted"),
+        ("secrets.enc.env", 0, "tracked"),
+        ("secrets.enc.env", 1, "not_encrypted"),
+    ] {
+        assert!(
+            got.contains(&(want.0.to_owned(), want.1, want.2.to_owned())),
+            "{want:?} missing from {got:?}"
+        );
+    }
+    assert!(
+        !got.iter()
+            .any(|(f, _, c)| f == ".env.keys" && c == "not_encrypted"),
+        "a key file is plaintext by nature: {got:?}"
+    );
+}
+
+/// J: references to secrets kept elsewhere, names that are not secrets and provider-issued
+/// credentials are never replaced with a random value.
+#[test]
+fn references_non_secrets_and_provider_keys_are_never_rotated() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let discord = common::token("«{b64digits:18}.{b64url:6}.{b64url:38}»", 220);
+    let text = format!(
+        "ORCH_AUTH_TOKEN=${{FROM_VAULT}}\nBOT_AUTH_TOKEN=op://prod/bot/token\nVOICE_AUTH_TOKEN=vault:secret/data/voice#token\nLOG_LEVEL=info\nMCP_DEV_BYPASS=0\nDISCORD_BOT_TOKEN={discord}\nOPENAI_API_KEY=sk-{}\nAPP_SECRET={}\n",
+        value(221, 48),
+        value(222, 40)
+    );
+    write(d, ".env", &text);
+    for (name, want) in [
+        ("ORCH_AUTH_TOKEN", "reference"),
+        ("BOT_AUTH_TOKEN", "reference"),
+        ("VOICE_AUTH_TOKEN", "reference"),
+        ("LOG_LEVEL", "not a secret"),
+        ("MCP_DEV_BYPASS", "not a secret"),
+        ("DISCORD_BOT_TOKEN", "at the provider"),
+        ("OPENAI_API_KEY", "at the provider"),
+    ] {
+        for write_flag in [false, true] {
+            let mut args = vec!["env", "rotate", "--tokens", name];
+            if write_flag {
+                args.push("--write");
+            }
+            let out = run(d, &args);
+            expect_exit(&out, 2);
+            let e = stderr(&out);
+            assert!(e.contains(name) && e.contains(want), "{name}: {e}");
+            assert!(
+                e.starts_with("vigil: .env:"),
+                "{name}: names file and line: {e}"
+            );
+            assert_eq!(read(d, ".env"), text, "{name}");
+        }
+    }
+    // A provider key is rotated only when asked for by name with the flag; a secret of the
+    // project's own is rotated as before.
+    let out = run(
+        d,
+        &[
+            "env",
+            "rotate",
+            "--tokens",
+            "OPENAI_API_KEY",
+            "--allow-provider-keys",
+        ],
+    );
+    expect_exit(&out, 0);
+    expect_exit(
+        &run(d, &["env", "rotate", "--tokens", "APP_SECRET", "--write"]),
+        0,
+    );
+    assert_ne!(get(d, ".env", "APP_SECRET"), value(222, 40));
+    assert_eq!(get(d, ".env", "ORCH_AUTH_TOKEN"), "${FROM_VAULT}");
+}
+
+/// K: two configurations whose roots differ but whose files overlap exclude each other.
+#[test]
+fn overlapping_configurations_share_one_lock() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    git_init(d);
+    let old = value(230, 40);
+    for f in ["app/.env", "app/.env.bot", "app/services/voice/.env"] {
+        write(d, f, format!("AUTH_TOKEN={old}\n"));
+    }
+    write(d, "app/vigil.toml", "[env]\ntokens = [\"AUTH_TOKEN\"]\n");
+    write(
+        d,
+        "outer.toml",
+        "[env]\ntokens = [\"AUTH_TOKEN\"]\nfiles = [\"app/**/.env*\"]\n",
+    );
+    let app = d.join("app");
+    let second = std::thread::spawn({
+        let app = app.clone();
+        move || {
+            std::thread::sleep(Duration::from_millis(400));
+            run(
+                &app,
+                &["--config", "../outer.toml", "env", "rotate", "--write"],
+            )
+        }
+    });
+    let slow = StdCommand::new(assert_cmd::cargo::cargo_bin("vigil"))
+        .current_dir(&app)
+        .args(["env", "rotate", "--write"])
+        .env("VIGIL_TEST_STEP_DELAY_MS", "150")
+        .output()
+        .unwrap();
+    let second = second.join().unwrap();
+    expect_exit(&slow, 0);
+    expect_exit(&second, 2);
+    assert!(
+        stderr(&second).contains("another `vigil env` command is changing these files"),
+        "{}",
+        stderr(&second)
+    );
+    let tokens: Vec<String> = ["app/.env", "app/.env.bot", "app/services/voice/.env"]
+        .iter()
+        .map(|f| get(d, f, "AUTH_TOKEN"))
+        .collect();
+    assert!(
+        tokens.iter().all(|t| *t == tokens[0] && *t != old),
+        "{tokens:?}"
+    );
+}
+
+/// L: a command run in a subfolder uses the project's vigil.toml (looked up to the git top
+/// level) and rotates the whole project.
+#[test]
+fn a_subfolder_uses_the_projects_vigil_toml_and_root() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    git_init(d);
+    let old = value(240, 40);
+    write(d, "vigil.toml", "[env]\ntokens = [\"AUTH_TOKEN\"]\n");
+    write(d, "services/voice/.env", format!("AUTH_TOKEN={old}\n"));
+    write(d, "services/bot/.env", format!("AUTH_TOKEN={old}\n"));
+    let voice = d.join("services/voice");
+    let out = run(&voice, &["env", "rotate", "--write"]);
+    expect_exit(&out, 0);
+    let (a, b) = (
+        get(d, "services/voice/.env", "AUTH_TOKEN"),
+        get(d, "services/bot/.env", "AUTH_TOKEN"),
+    );
+    assert_ne!(a, old);
+    assert_eq!(a, b, "every service of the project rotated together");
+    assert!(d.join(".vigil/rotation.toml").exists());
+    assert!(!voice.join(".vigil").exists());
+    // Without any vigil.toml the git top level is the root.
+    std::fs::remove_file(d.join("vigil.toml")).unwrap();
+    let out = run(&voice, &["env", "check", "--format", "json"]);
+    let paths: Vec<String> = seen(&out).into_iter().map(|(p, _)| p).collect();
+    assert_eq!(paths, ["services/bot/.env", "services/voice/.env"]);
+}
+
+/// M: configured paths that match nothing, absolute paths, and a project without env files are
+/// refused (exit 2, naming the key), never silently an empty check.
+#[test]
+fn configured_paths_that_match_nothing_and_empty_projects_are_refused() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    write(d, ".env.prod", format!("AUTH_TOKEN={}\n", value(250, 40)));
+    for (files, want) in [
+        ("[\"secrets/prod.env\"]", "secrets/prod.env"),
+        ("[\".ENV.PROD\"]", ".ENV.PROD"),
+        (
+            &format!("[\"{}\"]", d.join(".env.prod").display()),
+            "absolute",
+        ),
+    ] {
+        write(d, "vigil.toml", format!("[env]\nfiles = {files}\n"));
+        for args in [&["env", "check"][..], &["env", "status"][..]] {
+            let out = run(d, args);
+            expect_exit(&out, 2);
+            let e = stderr(&out);
+            assert!(e.starts_with("vigil: vigil.toml:2: env.files: "), "{e}");
+            assert!(e.contains(want), "{e}");
+        }
+    }
+    std::fs::remove_file(d.join("vigil.toml")).unwrap();
+    std::fs::remove_file(d.join(".env.prod")).unwrap();
+    for args in [&["env", "check"][..], &["env", "status"][..]] {
+        let out = run(d, args);
+        expect_exit(&out, 2);
+        assert!(stderr(&out).contains("no env files"), "{}", stderr(&out));
+    }
+}
+
+/// N: a rotation of some environments only (its files limited by a configuration, or by
+/// `--environment`) is not "changed outside vigil" in the others.
+#[test]
+fn status_after_a_partial_rotation_is_not_changed() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    write(d, ".env", format!("MCP_JWT_SECRET={}\n", value(260, 64)));
+    write(
+        d,
+        ".env.prod",
+        format!("MCP_JWT_SECRET={}\n", value(261, 64)),
+    );
+    write(
+        d,
+        ".env.staging",
+        format!("MCP_JWT_SECRET={}\n", value(262, 64)),
+    );
+    // Limited by a configuration used for that one run, then removed.
+    write(
+        d,
+        "vigil.toml",
+        "[env]\nfiles = [\".env.prod\", \".env.staging\"]\n",
+    );
+    let out = run(
+        d,
+        &["env", "rotate", "--tokens", "MCP_JWT_SECRET", "--write"],
+    );
+    expect_exit(&out, 0);
+    std::fs::remove_file(d.join("vigil.toml")).unwrap();
+    assert_eq!(
+        get(d, ".env", "MCP_JWT_SECRET"),
+        value(260, 64),
+        "default untouched"
+    );
+    let out = run(d, &["env", "status", "--format", "json"]);
+    expect_exit(&out, 0);
+    assert_eq!(json(&out)[0]["changed"], false, "{}", stdout(&out));
+    // Limited with --environment.
+    let out = run(
+        d,
+        &[
+            "env",
+            "rotate",
+            "--tokens",
+            "MCP_JWT_SECRET",
+            "--environment",
+            "production",
+            "--environment",
+            "staging",
+            "--write",
+        ],
+    );
+    expect_exit(&out, 0);
+    assert_eq!(get(d, ".env", "MCP_JWT_SECRET"), value(260, 64));
+    let out = run(d, &["env", "status", "--format", "json"]);
+    expect_exit(&out, 0);
+    assert_eq!(json(&out)[0]["changed"], false, "{}", stdout(&out));
+}
+
+/// N: a rotation time that is garbage or in the future is an error naming the ledger line,
+/// never `ok`.
+#[test]
+fn status_refuses_bad_or_future_ledger_dates() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        ".env.prod",
+        format!("MCP_JWT_SECRET={}\n", value(263, 64)),
+    );
+    let out = run(
+        d,
+        &["env", "rotate", "--tokens", "MCP_JWT_SECRET", "--write"],
+    );
+    expect_exit(&out, 0);
+    let ledger = read(d, ".vigil/rotation.toml");
+    let line = ledger
+        .lines()
+        .position(|l| l.starts_with("rotated_at"))
+        .unwrap()
+        + 1;
+    for bad in ["\"yesterday-ish\"", "\"2999-01-01T00:00:00Z\""] {
+        let text: String = ledger
+            .lines()
+            .map(|l| {
+                if l.starts_with("rotated_at") {
+                    format!("rotated_at = {bad}\n")
+                } else {
+                    format!("{l}\n")
+                }
+            })
+            .collect();
+        write(d, ".vigil/rotation.toml", text);
+        let out = run(d, &["env", "status"]);
+        expect_exit(&out, 2);
+        let e = stderr(&out);
+        assert!(
+            e.starts_with("vigil: ") && e.contains(&format!(".vigil/rotation.toml:{line}: ")),
+            "{e}"
+        );
+        assert!(e.contains("rotated_at"), "{e}");
+    }
+}
+
+/// O: the dry run refuses a hard-linked file as --write does; production is production for
+/// `env check` and `check-config` alike; --environment limits a rotation.
+#[test]
+fn dry_runs_refuse_hard_links_production_agrees_and_environment_filters() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        ".env.prod",
+        format!("AUTH_TOKEN={}\nMCP_DEV_BYPASS=1\n", value(270, 40)),
+    );
+    std::fs::hard_link(d.join(".env.prod"), d.join("copy-of-prod")).unwrap();
+    for write_flag in [false, true] {
+        let mut args = vec!["env", "rotate", "--tokens", "AUTH_TOKEN"];
+        if write_flag {
+            args.push("--write");
+        }
+        let out = run(d, &args);
+        expect_exit(&out, 2);
+        assert!(stderr(&out).contains("hard links"), "{}", stderr(&out));
+    }
+    std::fs::remove_file(d.join("copy-of-prod")).unwrap();
+    write(d, "vigil.toml", "[env]\nproduction = []\n");
+    let out = run(d, &["env", "check", "--format", "json"]);
+    expect_exit(&out, 1);
+    assert!(problems(&out)
+        .iter()
+        .any(|(f, _, c)| f == ".env.prod" && c == "dev_bypass"));
+    let out = run(d, &["token", "check-config", "--format", "json"]);
+    assert!(stdout(&out).contains("dev_bypass"), "{}", stdout(&out));
+    // --environment: only the files of the environments named.
+    write(
+        d,
+        ".env.staging",
+        format!("AUTH_TOKEN={}\n", value(271, 40)),
+    );
+    let out = run(
+        d,
+        &[
+            "env",
+            "rotate",
+            "--tokens",
+            "AUTH_TOKEN",
+            "--environment",
+            "staging",
+            "--write",
+        ],
+    );
+    expect_exit(&out, 0);
+    assert_eq!(get(d, ".env.prod", "AUTH_TOKEN"), value(270, 40));
+    assert_ne!(get(d, ".env.staging", "AUTH_TOKEN"), value(271, 40));
+    let out = run(
+        d,
+        &[
+            "env",
+            "rotate",
+            "--tokens",
+            "AUTH_TOKEN",
+            "--environment",
+            "prodution",
+        ],
+    );
+    expect_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("production, staging"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// P: names with control characters are escaped in every human output; a charset error names
+/// the character given; a config error about a credential-named key is not mangled by the
+/// redactor; `-q` silences the chatter on stderr, never the data on stdout; stale journal temp
+/// files are cleaned up; `.env.service` is the service "service"; env files over 8 MiB are
+/// refused; `.env.prod-eu` is refused with the line to add.
+#[test]
+fn cosmetics_names_charsets_quiet_sizes_and_services() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let tok = value(280, 40);
+    write(
+        d,
+        "services/a\nb\x1b[31m/.env",
+        format!("AUTH_TOKEN={tok}\n"),
+    );
+    write(
+        d,
+        ".env.service",
+        format!("AUTH_TOKEN={}\n", value(281, 40)),
+    );
+    let out = run(d, &["env", "check"]);
+    let o = stdout(&out);
+    assert!(!o.contains('\x1b'), "{o:?}");
+    assert!(o.contains("services/a\\nb\\u{1b}[31m/.env"), "{o:?}");
+    for l in o.lines() {
+        assert!(
+            l.starts_with(".env.service") || l.starts_with("services/a\\nb"),
+            "{o:?}"
+        );
+    }
+    let out = run(d, &["env", "rotate", "--tokens", "AUTH_TOKEN"]);
+    assert!(
+        !stdout(&out).contains('\x1b') && !stdout(&out).contains("a\nb"),
+        "{}",
+        stdout(&out)
+    );
+    let out = run(d, &["env", "check", "--format", "json"]);
+    let files = json(&out)["files"].clone();
+    let service = files
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == ".env.service")
+        .unwrap()["service"]
+        .clone();
+    assert_eq!(service, "service");
+    std::fs::remove_dir_all(d.join("services")).unwrap();
+
+    let out = run(
+        d,
+        &[
+            "env",
+            "rotate",
+            "--tokens",
+            "AUTH_TOKEN",
+            "--charset",
+            "custom:aé",
+        ],
+    );
+    expect_exit(&out, 2);
+    assert!(stderr(&out).contains("`é`"), "{}", stderr(&out));
+
+    write(d, "vigil.toml", "[env]\ntokens = \"AUTH_TOKEN\"\n");
+    let out = run(d, &["env", "check"]);
+    expect_exit(&out, 2);
+    let e = stderr(&out);
+    assert!(
+        !e.contains("REDACTED") && e.contains("wrong type") && e.contains("env.tokens"),
+        "{e}"
+    );
+    std::fs::remove_file(d.join("vigil.toml")).unwrap();
+
+    let out = run(d, &["-q", "env", "rotate", "--tokens", "AUTH_TOKEN"]);
+    expect_exit(&out, 0);
+    assert_eq!(stderr(&out), "");
+    assert!(stdout(&out).contains("AUTH_TOKEN"));
+
+    std::fs::create_dir_all(d.join(".vigil")).unwrap();
+    std::fs::set_permissions(
+        d.join(".vigil"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
+    write(d, ".vigil/.env-journal.json.vigil-tmp-4242-0", "{}");
+    expect_exit(
+        &run(d, &["env", "rotate", "--tokens", "AUTH_TOKEN", "--write"]),
+        0,
+    );
+    assert!(!d.join(".vigil/.env-journal.json.vigil-tmp-4242-0").exists());
+
+    write(
+        d,
+        ".env.prod-eu",
+        format!("AUTH_TOKEN={}\n", value(282, 40)),
+    );
+    let out = run(d, &["env", "check"]);
+    expect_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("prod-eu = [\".env.prod-eu\"]"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::remove_file(d.join(".env.prod-eu")).unwrap();
+
+    let mut big = format!("AUTH_TOKEN={}\n", value(283, 40));
+    while big.len() <= 8 << 20 {
+        big.push_str("# padding padding padding padding padding padding padding padding\n");
+    }
+    write(d, ".env.bot", big);
+    let out = run(d, &["env", "check"]);
+    expect_exit(&out, 2);
+    assert!(
+        stderr(&out).starts_with("vigil: .env.bot: "),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("too large for an env file"),
         "{}",
         stderr(&out)
     );

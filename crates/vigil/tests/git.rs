@@ -741,3 +741,86 @@ fn the_replacements_file_is_private_and_never_in_the_working_tree() {
     assert_eq!(mode(&d.join("private/repl.txt")), 0o600);
     assert_eq!(mode(&d.join("private")), 0o700);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Black-box report on issue 15 (h15-blackbox.md): B, H.
+// ---------------------------------------------------------------------------------------------
+
+/// B: `purge apply` rewrites only a bare *mirror* clone (`remote.origin.mirror = true`, fetch
+/// `+refs/*:refs/*`): a plain `git clone --bare` (the shared origin, say) and a bare repository
+/// without any origin are refused, and not one ref changes.
+#[test]
+fn purge_apply_refuses_a_plain_bare_clone_and_the_origin_itself() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let w = d.join("work");
+    std::fs::create_dir_all(&w).unwrap();
+    init(&w);
+    write(&w, "bot.py", format!("TOKEN = '{}'\n", slack(401)));
+    commit(&w, 1, "T", "leak");
+    git(d, &["clone", "-q", "--bare", "work", "bot.git"]);
+    git(d, &["init", "-q", "--bare", "origin.git"]);
+    git(
+        &w,
+        &["push", "-q", d.join("origin.git").to_str().unwrap(), "main"],
+    );
+    let out = run(d, &["purge", "plan", "work", "-o", "repl.txt"]);
+    expect_exit(&out, 0);
+    let bin = filter_repo_dir();
+    for (repo, why) in [("bot.git", "mirror"), ("origin.git", "origin")] {
+        let refs = git(
+            &d.join(repo),
+            &["for-each-ref", "--format=%(objectname) %(refname)"],
+        );
+        let mut c = vigil(d);
+        c.args([
+            "purge",
+            "apply",
+            "--mirror",
+            repo,
+            "--replacements",
+            "repl.txt",
+        ])
+        .env(
+            "PATH",
+            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+        );
+        let out = c.output().unwrap();
+        expect_exit(&out, 2);
+        let e = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            e.contains("not a mirror clone") && e.contains(why),
+            "{repo}: {e}"
+        );
+        assert_eq!(
+            git(
+                &d.join(repo),
+                &["for-each-ref", "--format=%(objectname) %(refname)"]
+            ),
+            refs,
+            "{repo} was rewritten"
+        );
+    }
+}
+
+/// H: the replacements file (every secret in clear) is never written through a link, even one
+/// inside a git-ignored folder that points at a tracked file.
+#[test]
+fn the_replacements_file_is_never_written_through_a_link() {
+    let h = history();
+    let d = h.dir.path();
+    write(d, ".gitignore", "secrets/\n");
+    write(d, "legacy/notes.txt", "notes\n");
+    commit(d, 22, "T", "notes");
+    std::fs::create_dir_all(d.join("secrets")).unwrap();
+    std::os::unix::fs::symlink("../legacy/notes.txt", d.join("secrets/link.txt")).unwrap();
+    let out = run(d, &["purge", "plan", "-o", "secrets/link.txt"]);
+    expect_exit(&out, 2);
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("secrets/link.txt") && e.contains("link"), "{e}");
+    assert_eq!(
+        std::fs::read_to_string(d.join("legacy/notes.txt")).unwrap(),
+        "notes\n"
+    );
+    assert_eq!(git(d, &["status", "--porcelain"]), "");
+}

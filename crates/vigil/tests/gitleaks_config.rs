@@ -148,8 +148,11 @@ fn custom_rules_without_extend_replace_the_defaults() {
     let d = tree();
     let only = CONFIG.replace("[extend]\nuseDefault = true\npath = \"base.toml\"\ndisabledRules = [\"generic-api-key\"]\n", "");
     write(d.path(), ".gitleaks.toml", only);
-    // Auto-detected beside the scanned directory.
-    let out = run(d.path(), &["scan", ".", "-f", "json"]);
+    // Named with --config (a .gitleaks.toml found beside the code keeps the built-ins).
+    let out = run(
+        d.path(),
+        &["scan", ".", "--config", ".gitleaks.toml", "-f", "json"],
+    );
     let got = found(&out);
     assert!(
         got.iter()
@@ -375,4 +378,85 @@ fn a_missing_config_file_is_reported_once() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
     assert!(err.starts_with("vigil: nope.toml: cannot read"), "{err}");
+}
+
+/// E (h15-blackbox.md): a `.gitleaks.toml` that arrives with the scanned code (found beside it,
+/// not named with `--config`) never turns the built-in rules off, in a directory scan or at
+/// commit time: its rules are added, with a warning naming the file. Named with `--config`, it
+/// replaces them, as in gitleaks.
+#[test]
+fn a_discovered_gitleaks_file_never_turns_off_the_builtin_rules() {
+    let d = TempDir::new().unwrap();
+    let r = d.path();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .current_dir(r)
+            .args(args)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", r)
+            .env("GIT_AUTHOR_NAME", "T")
+            .env("GIT_AUTHOR_EMAIL", "t@example.org")
+            .env("GIT_COMMITTER_NAME", "T")
+            .env("GIT_COMMITTER_EMAIL", "t@example.org")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&["init", "-q", "-b", "main"]);
+    write(r, "README.md", "# x\n");
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "init"]);
+    write(
+        r,
+        ".gitleaks.toml",
+        "[[rules]]\nid = \"dummy\"\nregex = '''dummy_[0-9]{40}'''\n",
+    );
+    let gh = token("«ghp_{alnum:30}{ghcrc}»", 701);
+    write(r, "bot.py", format!("TOKEN = '{gh}'\n"));
+    let out = run(r, &["scan", ".", "-f", "json"]);
+    expect_exit(&out, 1);
+    assert_eq!(found(&out), vec!["bot.py:github-pat:1"]);
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains(".gitleaks.toml") && e.contains("built-in"),
+        "{e}"
+    );
+    git(&["add", "-A"]);
+    let out = run(r, &["scan", "--staged"]);
+    expect_exit(&out, 1);
+    assert!(String::from_utf8_lossy(&out.stderr).contains(".gitleaks.toml"));
+    // Named on the command line, it is the configuration, as in gitleaks.
+    let out = run(
+        r,
+        &["scan", ".", "--config", ".gitleaks.toml", "-f", "json"],
+    );
+    expect_exit(&out, 0);
+}
+
+/// README error 10: gitleaks's top-level `[[rules]]` tables in `vigil.toml` are refused with a
+/// message saying where they go (and that `required` composite rules are not enforced yet).
+#[test]
+fn gitleaks_tables_at_the_top_of_vigil_toml_say_where_they_go() {
+    let d = TempDir::new().unwrap();
+    let r = d.path();
+    write(
+        r,
+        "vigil.toml",
+        "[[rules]]\nid = \"x\"\nregex = '''x_[a-z]{9}'''\n[[rules.required]]\nid = \"y\"\n",
+    );
+    let out = run(r, &["scan", "."]);
+    expect_exit(&out, 2);
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("vigil.toml:1") && e.contains("[[scan.rules]]"),
+        "{e}"
+    );
+    assert!(
+        e.contains("not enforced yet") || e.contains("not supported yet"),
+        "{e}"
+    );
 }

@@ -363,7 +363,8 @@ fn pre_commit_framework_users_get_the_config_entry() {
     git(d, &["add", ".pre-commit-config.yaml"]);
     git(d, &["commit", "-q", "-m", "pre-commit"]);
     let out = run(d, &["hook", "install", "--pre-push"]);
-    expect_exit(&out, 0);
+    // Nothing protects the repository until the entry is added: said, and exit 2.
+    expect_exit(&out, 2);
     let entry = String::from_utf8_lossy(&out.stdout).into_owned();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("nothing was installed"), "{err}");
@@ -371,6 +372,9 @@ fn pre_commit_framework_users_get_the_config_entry() {
         entry.contains("- id: vigil\n") && entry.contains("- id: vigil-pre-push\n"),
         "{entry}"
     );
+    // A `repo: local` entry: nothing to fetch, `vigil` from the PATH.
+    assert!(entry.contains("- repo: local\n"), "{entry}");
+    assert!(!entry.contains("example.invalid"), "{entry}");
     assert_eq!(
         git(d, &["status", "--porcelain"]),
         "",
@@ -378,33 +382,12 @@ fn pre_commit_framework_users_get_the_config_entry() {
     );
     assert!(!d.join(".git/hooks/pre-commit").exists());
 
-    // The entry works with the real pre-commit and this repository's .pre-commit-hooks.yaml.
+    // The entry, pasted under `repos:`, works with the real pre-commit.
     let py = common::python_with("pre_commit", "pre-commit");
-    let hooks_repo = TempDir::new().unwrap();
-    let h = hooks_repo.path();
-    git(h, &["init", "-q", "-b", "main"]);
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.pre-commit-hooks.yaml"),
-        h.join(".pre-commit-hooks.yaml"),
-    )
-    .unwrap();
-    git(h, &["add", "-A"]);
-    git(h, &["commit", "-q", "-m", "hooks"]);
-    let rev = entry
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("rev: "))
-        .unwrap_or_else(|| panic!("{entry}"))
-        .to_owned();
-    git(h, &["tag", &rev]);
-    let url = entry
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("- repo: "))
-        .unwrap()
-        .to_owned();
     let items: String = entry
         .lines()
         .filter(|l| !l.starts_with("repos:") && !l.trim_start().starts_with('#'))
-        .map(|l| format!("{}\n", l.replace(&url, h.to_str().unwrap())))
+        .map(|l| format!("{l}\n"))
         .collect();
     write(d, ".pre-commit-config.yaml", format!("{config}{items}"));
     let pc = |args: &[&str]| {
@@ -441,4 +424,137 @@ fn pre_commit_framework_users_get_the_config_entry() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Black-box report on issue 15 (h15-blackbox.md): C, F, P (husky v8, -q).
+// ---------------------------------------------------------------------------------------------
+
+/// C: a private key committed in two steps (all but its last line, then the last line) is
+/// refused by the real pre-commit hook at the second step: the whole new blob is scanned, and
+/// a finding is kept unless HEAD's version of the file already held that very secret.
+#[test]
+fn a_private_key_committed_in_two_steps_is_refused() {
+    let dir = repo();
+    let d = dir.path();
+    expect_exit(&run(d, &["hook", "install"]), 0);
+    let key = token(
+        "«-----BEGIN OPENSSH PRIVATE KEY-----\n{pem}\n-----END OPENSSH PRIVATE KEY-----»",
+        501,
+    );
+    let lines: Vec<&str> = key.lines().collect();
+    let (head, last) = lines.split_at(lines.len() - 1);
+    write(d, "k.pem", format!("{}\n", head.join("\n")));
+    git(d, &["add", "k.pem"]);
+    // Whether or not the hook refuses the incomplete key, it lands in HEAD.
+    git(d, &["commit", "-q", "--no-verify", "-m", "1"]);
+    write(d, "k.pem", format!("{}\n{}\n", head.join("\n"), last[0]));
+    git(d, &["add", "k.pem"]);
+    let out = git_out(d, &["commit", "-q", "-m", "2"]);
+    assert!(!out.status.success(), "the completed key was committed");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("private-key"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A change elsewhere in a file whose secret HEAD already holds does not block.
+    git(d, &["commit", "-q", "--no-verify", "-m", "2"]);
+    write(d, "k.pem", format!("{key}\n# rotated, see issue 12\n"));
+    git(d, &["add", "k.pem"]);
+    git(d, &["commit", "-q", "-m", "3"]);
+}
+
+/// F: husky v9 with a linked worktree: the worktree has no `.husky/_`, so git runs nothing
+/// there. `vigil hook install` says so (exit 2, naming the worktree and the fix), from the main
+/// worktree and from the linked one; once husky has run in the worktree, it protects it.
+#[test]
+fn husky_in_a_linked_worktree_is_reported_until_it_is_protected() {
+    let bin = npm_bin();
+    let dir = repo();
+    let d = dir.path();
+    let husky = |at: &Path| {
+        let out = Command::new(bin.join("husky"))
+            .current_dir(at)
+            .env("HOME", d)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    husky(d);
+    write(d, ".husky/pre-commit", "echo husky >> ran-husky\n");
+    write(d, ".gitignore", "ran-husky\n");
+    git(d, &["add", "-A"]);
+    git(d, &["commit", "-q", "-m", "husky"]);
+    git(d, &["worktree", "add", "-q", "-b", "feature", "wt"]);
+    let wt = d.join("wt");
+    let out = run(d, &["hook", "install"]);
+    expect_exit(&out, 2);
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains(&wt.display().to_string()) && e.contains("npx husky"),
+        "{e}"
+    );
+    // Committed, so the worktree's own .husky/pre-commit runs vigil once husky is set up there.
+    git(d, &["add", ".husky/pre-commit"]);
+    git(d, &["commit", "-q", "-m", "vigil hook"]);
+    git(&wt, &["merge", "-q", "main"]);
+    let out = run(&wt, &["hook", "install"]);
+    expect_exit(&out, 2);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("npx husky"));
+    husky(&wt);
+    let out = run(&wt, &["hook", "install"]);
+    expect_exit(&out, 0);
+    secret_is_blocked_and_clean_commits_pass(&wt, 502);
+    secret_is_blocked_and_clean_commits_pass(d, 503);
+}
+
+/// P: husky v8 (`core.hooksPath` = `.husky`, hooks sourcing `.husky/_/husky.sh`) gets the
+/// command in its own tracked hook file, as v9 does: never renamed, never chained.
+#[test]
+fn husky_v8_gets_the_command_in_its_own_hook_file() {
+    let dir = repo();
+    let d = dir.path();
+    write(d, ".husky/_/husky.sh", "#!/usr/bin/env sh\n# husky v8\n");
+    write(d, ".husky/_/.gitignore", "*\n");
+    executable(
+        &d.join(".husky/pre-commit"),
+        "#!/usr/bin/env sh\n. \"$(dirname -- \"$0\")/_/husky.sh\"\n\necho v8 >> ran-v8\n",
+    );
+    write(d, ".gitignore", "ran-v8\n");
+    git(d, &["config", "core.hooksPath", ".husky"]);
+    git(d, &["add", "-A"]);
+    git(d, &["commit", "-q", "-m", "husky v8"]);
+    let out = run(d, &["hook", "install"]);
+    expect_exit(&out, 0);
+    assert!(!d.join(".husky/pre-commit.vigil-chained").exists());
+    let hook = std::fs::read_to_string(d.join(".husky/pre-commit")).unwrap();
+    assert!(hook.starts_with("#!/usr/bin/env sh\n"), "{hook}");
+    assert!(
+        hook.contains("vigil scan --staged") && hook.contains("echo v8 >> ran-v8"),
+        "{hook}"
+    );
+    git(d, &["add", ".husky/pre-commit"]);
+    secret_is_blocked_and_clean_commits_pass(d, 504);
+    assert!(d.join("ran-v8").exists());
+    // -q: nothing on stderr when all went well.
+    let out = run(d, &["-q", "hook", "install"]);
+    expect_exit(&out, 0);
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
+/// P: `-q` silences what `hook install` did (chatter on stderr); the hook is installed all the
+/// same and works.
+#[test]
+fn quiet_hook_install_says_nothing_and_still_protects() {
+    let dir = repo();
+    let d = dir.path();
+    let out = run(d, &["-q", "hook", "install"]);
+    expect_exit(&out, 0);
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "");
+    secret_is_blocked_and_clean_commits_pass(d, 9);
 }

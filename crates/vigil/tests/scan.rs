@@ -607,3 +607,214 @@ fn the_summary_counts_ignored_files_and_names_ignored_env_files() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("ignored by"), "{err}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Black-box report on issue 15 (h15-blackbox.md): E, H, I, P.
+// ---------------------------------------------------------------------------------------------
+
+fn git_in(d: &std::path::Path, args: &[&str]) {
+    let out = Std::new("git")
+        .current_dir(d)
+        .args(args)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", d)
+        .env("GIT_AUTHOR_NAME", "T")
+        .env("GIT_AUTHOR_EMAIL", "t@example.org")
+        .env("GIT_COMMITTER_NAME", "T")
+        .env("GIT_COMMITTER_EMAIL", "t@example.org")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn slack_token(seed: u64) -> String {
+    token("«xoxb-{digits:12}-{digits:13}-{alnum:24}»", seed)
+}
+
+/// E: in a git work tree, files git tracks are scanned whatever an ignore rule says (ignore
+/// rules prune only untracked files), and a scan that reads nothing where files are is exit 2.
+#[test]
+fn tracked_files_are_scanned_whatever_the_ignore_rules_say() {
+    let dir = TempDir::new().unwrap();
+    let r = dir.path();
+    git_in(r, &["init", "-q", "-b", "main"]);
+    write(r, "config.py", format!("SLACK = '{}'\n", slack_token(301)));
+    write(r, "README.md", "# bot\n");
+    git_in(r, &["add", "-A"]);
+    git_in(r, &["commit", "-q", "-m", "one"]);
+    write(r, ".gitignore", "config.py\n");
+    let out = run(r, &["scan", ".", "-f", "json"]);
+    expect_exit(&out, 1);
+    assert_eq!(
+        triples(&json(&out)),
+        vec![("config.py".into(), "slack-bot-token".into(), 1)]
+    );
+    // A committed `.ignore` that ignores everything.
+    write(r, ".ignore", "*\n");
+    git_in(r, &["add", "-f", ".ignore", ".gitignore"]);
+    git_in(r, &["commit", "-q", "-m", "ignore all"]);
+    let out = run(r, &["scan", "."]);
+    expect_exit(&out, 1);
+    let out = run(r, &["scan", "--no-ignore", "."]);
+    expect_exit(&out, 1);
+    // Outside git: every file excluded by ignore rules is not a clean scan.
+    let plain = TempDir::new().unwrap();
+    let p = plain.path();
+    write(p, ".ignore", "*\n");
+    write(p, "config.py", format!("SLACK = '{}'\n", slack_token(302)));
+    let out = run(p, &["scan", "."]);
+    expect_exit(&out, 2);
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("nothing was scanned") && e.contains("--no-ignore"),
+        "{e}"
+    );
+    assert_eq!(e.trim().lines().count(), 1, "{e}");
+    // An empty folder is simply clean.
+    let empty = TempDir::new().unwrap();
+    expect_exit(&run(empty.path(), &["scan", "."]), 0);
+}
+
+/// H: a report or replacements file with secrets in clear is never written through a link
+/// (the check applies to what is really written).
+#[test]
+fn reports_with_secrets_are_never_written_through_a_link() {
+    let p = planted();
+    let r = p.dir.path();
+    let victim = write(r, "legacy/notes.txt", "my notes\n");
+    std::fs::create_dir_all(r.join("out")).unwrap();
+    std::os::unix::fs::symlink("../legacy/notes.txt", r.join("out/link.txt")).unwrap();
+    let out = run(
+        r,
+        &[
+            "scan",
+            ".",
+            "--show-secrets",
+            "-f",
+            "json",
+            "-o",
+            "out/link.txt",
+        ],
+    );
+    expect_exit(&out, 2);
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("out/link.txt") && e.contains("link"), "{e}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "my notes\n");
+    assert!(std::fs::symlink_metadata(r.join("out/link.txt"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    // A device the user names is still written in place.
+    let out = run(
+        r,
+        &[
+            "scan",
+            ".",
+            "--show-secrets",
+            "-f",
+            "json",
+            "-o",
+            "/dev/null",
+        ],
+    );
+    expect_exit(&out, 1);
+}
+
+/// I: baseline entries are a deliberately slow salted hash (Argon2id), never a fast SHA-256 a
+/// guesser could run offline; reports' `hash` is not the cheap unsalted content hash either,
+/// and an older baseline still matches, with a warning to rewrite it.
+#[test]
+fn baselines_and_report_hashes_are_no_cheap_oracle() {
+    let dir = TempDir::new().unwrap();
+    let r = dir.path();
+    let weak = "Summer2024xWinter7";
+    write(r, "app.py", format!("password = \"{weak}\"\n"));
+    let out = run(r, &["scan", "app.py", "-f", "json"]);
+    expect_exit(&out, 1);
+    let v = json(&out);
+    let f = &v[0];
+    let rule = f["rule"].as_str().unwrap().to_owned();
+    let cheap = vigil_scan::finding::content_hash(&rule, "app.py", weak);
+    assert_ne!(
+        f["hash"].as_str().unwrap(),
+        cheap,
+        "the report's hash is the cheap oracle"
+    );
+    // The report hash is the slow one, the same in every run and format: SARIF's `vigil/v2`
+    // fingerprint stays stable for code scanning.
+    let slow = vigil_scan::baseline::report_hash(&rule, "app.py", weak);
+    assert_eq!(f["hash"].as_str().unwrap(), slow);
+    for _ in 0..2 {
+        let out = run(r, &["scan", "app.py", "-f", "sarif"]);
+        expect_exit(&out, 1);
+        let s = json(&out);
+        let fp = &s["runs"][0]["results"][0]["partialFingerprints"];
+        assert_eq!(fp["vigil/v2"].as_str(), Some(slow.as_str()), "{fp}");
+        assert_eq!(
+            fp["gitleaks/fingerprint"],
+            format!("app.py:{rule}:1"),
+            "{fp}"
+        );
+    }
+    let out = run(r, &["scan", "app.py", "-f", "csv"]);
+    expect_exit(&out, 1);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&slow));
+    expect_exit(
+        &run(r, &["scan", "app.py", "--baseline-write", "base.json"]),
+        0,
+    );
+    let b: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(r.join("base.json")).unwrap()).unwrap();
+    assert_eq!(b["vigil_baseline"], 3, "{b}");
+    assert!(b["kdf"].as_str().unwrap().starts_with("argon2id"), "{b}");
+    let salt = b["salt"].as_str().unwrap();
+    let entry = b["findings"][0]["hash"].as_str().unwrap();
+    // Not the former fast format (SHA-256 over salt, tag, rule, file, secret).
+    let fast = {
+        use sha2::Digest as _;
+        let mut h = sha2::Sha256::new();
+        for part in [salt, "vigil-baseline-v2", rule.as_str(), "app.py", weak] {
+            h.update(part.as_bytes());
+            h.update([0u8]);
+        }
+        h.finalize()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    assert_ne!(entry, fast);
+    expect_exit(&run(r, &["scan", "app.py", "--baseline", "base.json"]), 0);
+    write(r, "app.py", format!("password = \"{weak}8\"\n"));
+    expect_exit(&run(r, &["scan", "app.py", "--baseline", "base.json"]), 1);
+    // A format-2 baseline (fast salted hashes) still matches, with a warning to rewrite it.
+    write(r, "app.py", format!("password = \"{weak}\"\n"));
+    let v2 = serde_json::json!({
+        "vigil_baseline": 2, "salt": salt,
+        "findings": [{"rule": rule, "file": "app.py", "line": 1, "hash": fast}],
+    });
+    write(r, "v2.json", v2.to_string());
+    let out = run(r, &["scan", "app.py", "--baseline", "v2.json"]);
+    expect_exit(&out, 0);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--baseline-write"));
+}
+
+/// P: file names with control characters are escaped in the human report and the summary.
+#[test]
+fn file_names_with_control_characters_are_escaped() {
+    let dir = TempDir::new().unwrap();
+    let r = dir.path();
+    write(
+        r,
+        "evil\x1b[2J\nname.py",
+        format!("SLACK = '{}'\n", slack_token(303)),
+    );
+    let out = run(r, &["scan", "."]);
+    expect_exit(&out, 1);
+    let o = String::from_utf8_lossy(&out.stdout);
+    assert!(!o.contains('\x1b'), "{o:?}");
+    assert!(o.contains("evil\\u{1b}[2J\\nname.py"), "{o:?}");
+}

@@ -2612,7 +2612,10 @@ fn messages_name_the_place_once_and_say_what_to_do() {
         &["env", ".env", "--keys", "A", "--write"],
         b"",
     ));
-    assert_eq!(e.matches("os error").count(), 1, "{e}");
+    // (A `.vigil` that is not a folder is refused before any OS call fails: Vigil keeps its
+    // state only in a private folder of its own, h15-blackbox A.)
+    assert!(e.matches("os error").count() <= 1, "{e}");
+    assert_eq!(e.matches(".vigil: ").count(), 1, "{e}");
     std::fs::remove_file(d.join(".vigil")).unwrap();
     // Keys: hex, `kid:` in VIGIL_SEAL_KEY, an id that changed with the variable.
     let e = err(&seal(

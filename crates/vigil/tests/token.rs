@@ -748,3 +748,36 @@ fn check_config_is_the_jwt_compliance_gate() {
         stdout(&out)
     );
 }
+
+/// D (h15-blackbox.md): every verifying secret (current and previous) is compared across
+/// environments: after `cp .env.prod .env.dev` and a dual rotation, both environments still
+/// accept tokens signed with the one old secret, and check-config says so.
+#[test]
+fn check_config_compares_previous_secrets_across_environments() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    write(d, ".env.prod", format!("MCP_JWT_SECRET={}\n", secret(601)));
+    std::fs::copy(d.join(".env.prod"), d.join(".env.dev")).unwrap();
+    let out = run(d, &["env", "rotate", "--dual", "MCP_JWT_SECRET", "--write"]);
+    expect_exit(&out, 0);
+    let out = run(d, &["token", "check-config", "--format", "json"]);
+    expect_exit(&out, 1);
+    let v = json(&out);
+    let shared: Vec<&serde_json::Value> = v["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["code"] == "secret_shared")
+        .collect();
+    assert_eq!(shared.len(), 1, "{v}");
+    let m = shared[0]["message"].as_str().unwrap();
+    assert!(
+        m.contains("MCP_JWT_SECRET_PREVIOUS")
+            && m.contains("development")
+            && m.contains("production"),
+        "{m}"
+    );
+    assert!(!m.contains(&secret(601)));
+    // The env check agrees.
+    expect_exit(&run(d, &["env", "check"]), 1);
+}

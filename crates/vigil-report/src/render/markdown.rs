@@ -58,7 +58,7 @@ pub(super) fn write(report: &Report, opts: &RenderOptions, out: &mut dyn Write) 
         write!(out, "| --- | --- | --- | --- |")?;
         writeln!(out, "{}", if secrets { " --- |" } else { "" })?;
         for d in &report.diagnostics {
-            let mut at = d.location.to_string();
+            let mut at = vigil_core::logging::printable(&d.location.to_string()).into_owned();
             if let Some(c) = &d.commit {
                 at.push_str(&format!(" @ {}", &c.id[..c.id.len().min(12)]));
             }

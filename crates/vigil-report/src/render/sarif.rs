@@ -137,7 +137,7 @@ fn result(d: &Diagnostic, opts: &RenderOptions, rule_index: Option<usize>) -> Va
     }
     let mut fingerprints = Map::new();
     if let Some(h) = &d.fingerprints.content {
-        fingerprints.insert("vigil/v1".into(), json!(h));
+        fingerprints.insert("vigil/v2".into(), json!(h));
     }
     if let Some(f) = &d.fingerprints.location {
         fingerprints.insert("gitleaks/fingerprint".into(), json!(f));

@@ -12,12 +12,17 @@ pub(super) fn write(report: &Report, opts: &RenderOptions, out: &mut dyn Write) 
     } else {
         ("", "", "", "")
     };
+    // Names come from the scanned tree: control characters in them are escaped, so a file name
+    // can neither break a line nor drive the terminal.
+    let clean = |s: String| vigil_core::logging::printable(&s).into_owned();
     for d in &report.diagnostics {
+        let location = clean(d.location.to_string());
         if opts.style == TextStyle::Concise {
             writeln!(
                 out,
-                "{bold}{}{reset}: {} [{red}{}{reset}]",
-                d.location, d.message, d.rule
+                "{bold}{location}{reset}: {} [{red}{}{reset}]",
+                clean(d.message.clone()),
+                d.rule
             )?;
             continue;
         }
@@ -29,8 +34,9 @@ pub(super) fn write(report: &Report, opts: &RenderOptions, out: &mut dyn Write) 
         let shown = opts.secret(d).unwrap_or_else(|| d.message.clone());
         writeln!(
             out,
-            "{bold}{}{reset}{commit}  {red}{}{reset}  {shown}",
-            d.location, d.rule
+            "{bold}{location}{reset}{commit}  {red}{}{reset}  {}",
+            d.rule,
+            clean(shown)
         )?;
         let mut detail = description(report, d).to_owned();
         for col in &report.columns {
@@ -48,7 +54,7 @@ pub(super) fn write(report: &Report, opts: &RenderOptions, out: &mut dyn Write) 
             let steps: Vec<&str> = d.decoded.iter().map(|e| e.as_str()).collect();
             detail.push_str(&format!("  decoded {}", steps.join(" > ")));
         }
-        writeln!(out, "    {dim}{detail}{reset}")?;
+        writeln!(out, "    {dim}{}{reset}", clean(detail))?;
     }
     for r in &report.completeness.reasons {
         writeln!(out, "{bold}incomplete{reset}: {r}")?;

@@ -3,8 +3,10 @@
 //! the way the repository's hook manager (husky, lefthook, pre-commit) wants them. The logic is
 //! `vigil_scan::hooks`; this file maps arguments and says what was done.
 
+use crate::cli::GlobalArgs;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
+use vigil_core::logging::printable;
 use vigil_core::ExitStatus;
 use vigil_scan::hooks::{self, Hook, Installed, Options};
 
@@ -38,8 +40,9 @@ pub struct InstallArgs {
     pub force: bool,
 }
 
-/// Runs `vigil hook`.
-pub fn run(args: HookArgs) -> anyhow::Result<ExitStatus> {
+/// Runs `vigil hook`. Exit 2 when, afterwards, some worktree of the repository still commits
+/// (or pushes) without vigil: what was done is said (unless `-q`), and what is missing always.
+pub fn run(g: &GlobalArgs, args: HookArgs) -> anyhow::Result<ExitStatus> {
     let HookCommand::Install(a) = args.command;
     let mut wanted = vec![Hook::PreCommit];
     if a.pre_push {
@@ -52,13 +55,46 @@ pub fn run(args: HookArgs) -> anyhow::Result<ExitStatus> {
         pre_commit_rev: format!("v{}", env!("CARGO_PKG_VERSION")),
     };
     for done in hooks::install(&a.repo, &opts)? {
-        report(&done)?;
+        report(&done, g.quiet)?;
     }
-    Ok(ExitStatus::Success)
+    let missing = hooks::unprotected(&a.repo, &opts.hooks)?;
+    for m in &missing {
+        eprintln!(
+            "vigil: NOT PROTECTED: git runs no vigil before a {} in {}: {}; fix: {}",
+            m.hook.action(),
+            printable(&m.worktree.display().to_string()),
+            printable(&m.why),
+            printable(&m.fix)
+        );
+    }
+    Ok(if missing.is_empty() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Error
+    })
 }
 
-/// Says what was done, and plainly when git will not run it yet.
-fn report(done: &Installed) -> anyhow::Result<()> {
+/// `eprintln!` with control characters of the names in it escaped.
+macro_rules! say {
+    ($($t:tt)*) => {
+        eprintln!("{}", printable(&format!($($t)*)))
+    };
+}
+
+/// Says what was done (nothing with `quiet`: the data, a pre-commit entry, still goes to
+/// stdout). Whether git runs it is said by [`hooks::unprotected`].
+fn report(done: &Installed, quiet: bool) -> anyhow::Result<()> {
+    if quiet {
+        if let Installed::PreCommit {
+            entry,
+            configured: false,
+            ..
+        } = done
+        {
+            print!("{entry}");
+        }
+        return Ok(());
+    }
     match done {
         Installed::Script {
             hook,
@@ -66,20 +102,20 @@ fn report(done: &Installed) -> anyhow::Result<()> {
             chained,
             backup,
         } => {
-            eprintln!(
+            say!(
                 "vigil: installed {}: git runs `{}` before every {}",
                 path.display(),
                 hook.command(),
                 hook.action()
             );
             if let Some(c) = chained {
-                eprintln!(
+                say!(
                     "vigil: the hook that was there is kept as {} and runs after vigil",
                     c.display()
                 );
             }
             if let Some(b) = backup {
-                eprintln!(
+                say!(
                     "vigil: the hook that was there is kept as {} and no longer runs (--force)",
                     b.display()
                 );
@@ -89,50 +125,41 @@ fn report(done: &Installed) -> anyhow::Result<()> {
             hook,
             path,
             added,
-            active,
+            active: _,
         } => {
             if *added {
-                eprintln!(
+                say!(
                     "vigil: added `{}` first in {} (husky runs it before every {})",
                     hook.command(),
                     path.display(),
                     hook.action()
                 );
             } else {
-                eprintln!(
+                say!(
                     "vigil: {} already runs `{}`",
                     path.display(),
                     hook.command()
                 );
-            }
-            if !active {
-                eprintln!("vigil: husky has not generated its hooks in this clone, so git runs nothing yet: run `npx husky` (npm install does it)");
             }
         }
         Installed::Lefthook {
             hook,
             config,
             added,
-            active,
+            active: _,
         } => {
             if *added {
-                eprintln!(
+                say!(
                     "vigil: added the command `vigil` ({}) to {} under {}",
                     hook.command(),
                     config.display(),
                     hook.name()
                 );
             } else {
-                eprintln!(
+                say!(
                     "vigil: {} already runs `{}`",
                     config.display(),
                     hook.command()
-                );
-            }
-            if !active {
-                eprintln!(
-                    "vigil: lefthook's {} hook is not installed in this clone, so git runs nothing yet: run `lefthook install`",
-                    hook.name()
                 );
             }
         }
@@ -140,22 +167,19 @@ fn report(done: &Installed) -> anyhow::Result<()> {
             config,
             entry,
             configured,
-            active,
+            active: _,
         } => {
             if *configured {
-                eprintln!(
+                say!(
                     "vigil: {} already runs vigil's hooks; nothing to do",
                     config.display()
                 );
             } else {
                 print!("{entry}");
-                eprintln!(
+                say!(
                     "vigil: pre-commit manages this repository's hooks, so nothing was installed: add the entry above to {} (under `repos:`), then run `pre-commit install --hook-type pre-commit --hook-type pre-push`",
                     config.display()
                 );
-            }
-            if *configured && !active {
-                eprintln!("vigil: pre-commit's git hook is not installed in this clone: run `pre-commit install --hook-type pre-commit --hook-type pre-push`");
             }
         }
     }

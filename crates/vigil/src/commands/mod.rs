@@ -4,6 +4,7 @@ pub mod completions;
 pub mod env;
 pub mod gateway;
 pub mod hook;
+pub mod lint;
 pub mod memory;
 pub mod purge;
 pub mod scan;
@@ -23,6 +24,7 @@ pub const SECTIONS: &[&str] = &[
     vigil_token::TokenSection::NAME,
     vigil_memory::MemorySection::NAME,
     vigil_gateway::GatewaySection::NAME,
+    vigil_lint::LintSection::NAME,
 ];
 
 /// `vigil.toml` (`--config`, else `./vigil.toml`, else empty), with no section unknown.
@@ -38,16 +40,26 @@ pub fn load_config(g: &GlobalArgs) -> Result<Config, vigil_core::ConfigError> {
     Ok(config)
 }
 
+/// The project's `vigil.toml`: `--config`, else the nearest `vigil.toml` here or in a parent
+/// folder up to the git top level, else an empty one at that top level; no section unknown. Its
+/// folder is the project root of `vigil env` and `vigil token` (vigil-env's root rule).
+pub fn project_config(g: &GlobalArgs) -> anyhow::Result<Config> {
+    let config = Config::discover_project(g.config.as_deref(), Path::new("."))?;
+    config.check_sections(SECTIONS)?;
+    Ok(config)
+}
+
 /// Runs the chosen subcommand.
 pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Scan(args) => scan::run(&cli.global, args),
         Command::Env(args) => env::run(&cli.global, args),
-        Command::Hook(args) => hook::run(args),
+        Command::Hook(args) => hook::run(&cli.global, args),
         Command::Purge(args) => purge::run(&cli.global, args),
         Command::Token(args) => token::run(&cli.global, args),
         Command::Seal(args) => seal::run(&cli.global, args),
         Command::Gateway(args) => gateway::run(&cli.global, args),
+        Command::Lint(args) => lint::run(&cli.global, args),
         Command::Memory(args) => memory::run(&cli.global, args),
         Command::Completions(args) => completions::run(args),
     }

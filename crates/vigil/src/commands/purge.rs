@@ -91,7 +91,9 @@ fn plan(g: &GlobalArgs, a: PlanArgs) -> anyhow::Result<ExitStatus> {
         }
     };
     if replacements.is_empty() {
-        eprintln!("vigil: no secret in history; nothing to purge");
+        if !g.quiet {
+            eprintln!("vigil: no secret in history; nothing to purge");
+        }
         return Ok(ExitStatus::Success);
     }
     let file = replacements.write(&target)?;
@@ -131,9 +133,11 @@ fn apply(g: &GlobalArgs, a: ApplyArgs) -> anyhow::Result<ExitStatus> {
         );
         return Ok(ExitStatus::Failure);
     }
-    eprintln!(
-        "vigil: history of {mirror} is clean ({} commits re-scanned). Review it, then: git -C {mirror} push --force --mirror",
-        done.commits
-    );
+    if !g.quiet {
+        eprintln!(
+            "vigil: history of {mirror} is clean ({} commits re-scanned). Review it, then: git -C {mirror} push --force --mirror",
+            done.commits
+        );
+    }
     Ok(ExitStatus::Success)
 }

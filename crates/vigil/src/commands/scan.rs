@@ -147,6 +147,9 @@ pub fn run(g: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitStatus> {
         sections: super::SECTIONS,
     };
     let settings = ScanSettings::resolve(config, Path::new("."), &args.paths, &args.flags())?;
+    for w in &settings.warnings {
+        tracing::warn!("{w}");
+    }
     let progress = Progress::new(g.quiet);
     let mut outcome = vigil_scan::scan(&settings, args.target(&settings)?, &|n| progress.inc(n))?;
     progress.finish();
@@ -170,13 +173,14 @@ pub fn run(g: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitStatus> {
         return Ok(ExitStatus::Success);
     }
     let version = env!("CARGO_PKG_VERSION");
-    let report = vigil_scan::report::build(
+    let format = Format::from(args.format);
+    let report = vigil_scan::report::build_for(
+        format,
         &settings.rules,
         &outcome.findings,
         outcome.completeness(),
         version,
     );
-    let format = Format::from(args.format);
     let mut opts = RenderOptions {
         show_secrets: args.show_secrets,
         color: false,

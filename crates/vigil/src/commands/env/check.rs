@@ -5,6 +5,7 @@ use super::{open, Access};
 use crate::cli::GlobalArgs;
 use clap::{Args, ValueEnum};
 use serde_json::json;
+use vigil_core::logging::printable;
 use vigil_core::ExitStatus;
 use vigil_env::check::{Code, Problem};
 
@@ -62,6 +63,7 @@ fn sarif(problems: &[Problem]) -> serde_json::Value {
 /// Runs `vigil env check`.
 pub fn run(g: &GlobalArgs, args: CheckArgs) -> anyhow::Result<ExitStatus> {
     let p = open(g, Access::Recover)?;
+    p.ensure_files()?;
     let problems = p.check()?;
     match args.format {
         Format::Text => {
@@ -70,7 +72,10 @@ pub fn run(g: &GlobalArgs, args: CheckArgs) -> anyhow::Result<ExitStatus> {
                     Some(line) => format!("{}:{line}", pr.file),
                     None => pr.file.clone(),
                 };
-                println!("{at}: {} [{}]", pr.message, pr.code);
+                println!(
+                    "{}",
+                    printable(&format!("{at}: {} [{}]", pr.message, pr.code))
+                );
             }
         }
         Format::Json => println!(

@@ -4,12 +4,14 @@
 //! a plan.
 
 mod check;
+mod recover;
 mod retire;
 mod rotate;
 mod status;
 
 use crate::cli::GlobalArgs;
 use clap::{Args, Subcommand};
+use vigil_core::logging::printable;
 use vigil_core::ExitStatus;
 use vigil_env::rotate::{Edit, Plan};
 use vigil_env::txn::Recovery;
@@ -34,6 +36,9 @@ pub enum EnvCommand {
     Check(check::CheckArgs),
     /// Each secret's age against its rotation schedule; exit 1 when something is overdue.
     Status(status::StatusArgs),
+    /// Finish or undo an interrupted rotation, once its journal is checked (only a writing
+    /// command recovers; check and status refuse while one is pending).
+    Recover,
 }
 
 /// What `rotate` and `retire` share: dry run or write, backup, showing values.
@@ -57,12 +62,13 @@ pub fn run(g: &GlobalArgs, args: EnvArgs) -> anyhow::Result<ExitStatus> {
         EnvCommand::Retire(a) => retire::run(g, a),
         EnvCommand::Check(a) => check::run(g, a),
         EnvCommand::Status(a) => status::run(g, a),
+        EnvCommand::Recover => recover::run(g),
     }
 }
 
 /// Opens the project for `access` and says what recovery did and which files were skipped.
 pub fn open(g: &GlobalArgs, access: Access) -> anyhow::Result<Project> {
-    let settings = EnvSettings::resolve(&super::config(g)?)?;
+    let settings = EnvSettings::resolve(&super::project_config(g)?)?;
     let project = Project::open(settings, access)?;
     match project.recovery {
         Recovery::Nothing => {}
@@ -87,7 +93,8 @@ fn shown(s: &vigil_core::Secret<String>, show: bool) -> String {
     }
 }
 
-/// Prints a plan as a redacted diff, one block per file.
+/// Prints a plan as a redacted diff, one block per file (names with control characters
+/// escaped).
 pub fn print_plan(plan: &Plan, show_secrets: bool) -> anyhow::Result<()> {
     for f in &plan.files {
         let env = if f.file.template {
@@ -95,7 +102,10 @@ pub fn print_plan(plan: &Plan, show_secrets: bool) -> anyhow::Result<()> {
         } else {
             format!("environment {}", f.file.environment)
         };
-        println!("{} ({env})", f.file.path.display());
+        println!(
+            "{}",
+            printable(&format!("{} ({env})", f.file.path.display()))
+        );
         for Edit {
             key,
             line,
@@ -114,8 +124,11 @@ pub fn print_plan(plan: &Plan, show_secrets: bool) -> anyhow::Result<()> {
                 .map(|o| shown(o, show_secrets))
                 .unwrap_or_else(|| "(unset)".into());
             println!(
-                "  {at}: {key}  {old} -> {}  ({what})",
-                shown(new, show_secrets)
+                "{}",
+                printable(&format!(
+                    "  {at}: {key}  {old} -> {}  ({what})",
+                    shown(new, show_secrets)
+                ))
             );
         }
     }

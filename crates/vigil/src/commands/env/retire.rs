@@ -30,6 +30,9 @@ pub fn run(g: &GlobalArgs, args: RetireArgs) -> anyhow::Result<ExitStatus> {
     let plan = p.plan_retire(&args.names)?;
     print_plan(&plan, args.apply.show_secrets)?;
     if !args.apply.write {
+        if g.quiet {
+            return Ok(ExitStatus::Success);
+        }
         eprintln!(
             "dry run: {} file(s) would change; add --write to apply",
             plan.files.len()

@@ -29,6 +29,13 @@ pub struct RotateArgs {
     /// Alphabet: alnum, hex, base64url, lower, or custom:CHARS [default: [env] charset, alnum].
     #[arg(long, value_name = "CHARSET")]
     pub charset: Option<String>,
+    /// Rotate only in this environment (repeatable): the others keep their value.
+    #[arg(long = "environment", value_name = "NAME")]
+    pub environments: Vec<String>,
+    /// Also rotate names that look issued by a provider (OPENAI_API_KEY, DISCORD_BOT_TOKEN…):
+    /// only for a value the provider does not check.
+    #[arg(long)]
+    pub allow_provider_keys: bool,
     /// Dry run or write, backup, showing values.
     #[command(flatten)]
     pub apply: ApplyArgs,
@@ -47,6 +54,8 @@ pub fn run(g: &GlobalArgs, args: RotateArgs) -> anyhow::Result<ExitStatus> {
         dual: args.dual,
         length: args.length,
         charset: args.charset,
+        environments: args.environments,
+        allow_provider_keys: args.allow_provider_keys,
     })?;
     let plan = &rotation.plan;
     print_plan(plan, args.apply.show_secrets)?;
@@ -64,6 +73,9 @@ pub fn run(g: &GlobalArgs, args: RotateArgs) -> anyhow::Result<ExitStatus> {
         })
         .collect();
     if !args.apply.write {
+        if g.quiet {
+            return Ok(ExitStatus::Success);
+        }
         eprintln!(
             "dry run: {} file(s) would change ({}); add --write to apply",
             plan.files.len(),

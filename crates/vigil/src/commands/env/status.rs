@@ -19,6 +19,7 @@ pub struct StatusArgs {
 /// Runs `vigil env status`.
 pub fn run(g: &GlobalArgs, args: StatusArgs) -> anyhow::Result<ExitStatus> {
     let p = open(g, Access::Recover)?;
+    p.ensure_files()?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_secs() as i64;

@@ -28,7 +28,7 @@ pub struct CheckConfigArgs {
 
 /// Runs `vigil token check-config`.
 pub fn run(g: &GlobalArgs, args: CheckConfigArgs) -> anyhow::Result<ExitStatus> {
-    let config = crate::commands::config(g)?;
+    let config = crate::commands::project_config(g)?;
     let token = TokenSettings::load(&config, &[])?;
     let env = EnvSettings::resolve(&config)?;
     let gathered = environments::gather(&args.envs, &args.environment, env, &token.section)?;

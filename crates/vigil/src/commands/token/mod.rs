@@ -88,7 +88,7 @@ impl KeyArgs {
 /// `[token]` from `--config` or `./vigil.toml`, `${VAR}` (and secrets) read from these
 /// `--env-file`s first, then the environment.
 pub fn settings(g: &GlobalArgs, env_files: &[PathBuf]) -> anyhow::Result<TokenSettings> {
-    Ok(TokenSettings::load(&super::config(g)?, env_files)?)
+    Ok(TokenSettings::load(&super::project_config(g)?, env_files)?)
 }
 
 /// The token from the argument, or stdin (at most 1 MiB) when it is `-` or absent.

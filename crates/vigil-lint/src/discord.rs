@@ -1,0 +1,539 @@
+//! Discord's gateway intents and permission bits, and where a bot asks for them: discord.py
+//! (`Intents.all()`, `intents.message_content = True`, `Intents(members=True)`), discord.js
+//! (`GatewayIntentBits.MessageContent`, `IntentsBitField.Flags.GuildMembers`,
+//! `Intents.FLAGS.GUILD_MEMBERS`), raw integers (`intents: 3276799`), configuration keys
+//! (`intents = [...]`, `DISCORD_INTENTS=...`, `permissions = 8`), invite URLs
+//! (`…/oauth2/authorize?…&permissions=8`) and invite helpers (`generateInvite(…)`,
+//! `oauth_url(…)`). Every pattern is bounded, so a long file cannot make one search slow.
+
+use crate::document::Document;
+use crate::node::{loose, Node, Span, Value};
+use regex::Regex;
+use std::sync::LazyLock;
+
+/// Privileged intents: need approval in the developer portal and expose member data.
+pub const PRIVILEGED: u64 = (1 << 1) | (1 << 8) | (1 << 15);
+
+/// The design's default: the bot joins voice channels in guilds.
+pub const DEFAULT_INTENTS: &[&str] = &["guilds", "guild_voice_states"];
+
+/// The design's default permissions: voice connect, send messages, slash commands.
+pub const DEFAULT_PERMISSIONS: &[&str] = &[
+    "view_channel",
+    "send_messages",
+    "connect",
+    "speak",
+    "use_vad",
+    "use_application_commands",
+];
+
+/// Permission bits that hand over the guild: Administrator, Manage Guild, Manage Roles, Manage
+/// Webhooks, Manage Channels, Ban and Kick Members.
+pub const DANGEROUS: u64 =
+    (1 << 3) | (1 << 5) | (1 << 28) | (1 << 29) | (1 << 4) | (1 << 2) | (1 << 1);
+
+const INTENTS: &[(&str, u64)] = &[
+    ("guilds", 1 << 0),
+    ("guild_members", 1 << 1),
+    ("members", 1 << 1),
+    ("guild_moderation", 1 << 2),
+    ("guild_bans", 1 << 2),
+    ("moderation", 1 << 2),
+    ("bans", 1 << 2),
+    ("guild_expressions", 1 << 3),
+    ("guild_emojis_and_stickers", 1 << 3),
+    ("guild_emojis", 1 << 3),
+    ("emojis", 1 << 3),
+    ("emojis_and_stickers", 1 << 3),
+    ("expressions", 1 << 3),
+    ("guild_integrations", 1 << 4),
+    ("integrations", 1 << 4),
+    ("guild_webhooks", 1 << 5),
+    ("webhooks", 1 << 5),
+    ("guild_invites", 1 << 6),
+    ("invites", 1 << 6),
+    ("guild_voice_states", 1 << 7),
+    ("voice_states", 1 << 7),
+    ("guild_presences", 1 << 8),
+    ("presences", 1 << 8),
+    ("guild_messages", 1 << 9),
+    ("messages", (1 << 9) | (1 << 12)),
+    ("guild_message_reactions", 1 << 10),
+    ("guild_reactions", 1 << 10),
+    ("reactions", (1 << 10) | (1 << 13)),
+    ("guild_message_typing", 1 << 11),
+    ("guild_typing", 1 << 11),
+    ("typing", (1 << 11) | (1 << 14)),
+    ("direct_messages", 1 << 12),
+    ("dm_messages", 1 << 12),
+    ("direct_message_reactions", 1 << 13),
+    ("dm_reactions", 1 << 13),
+    ("direct_message_typing", 1 << 14),
+    ("dm_typing", 1 << 14),
+    ("message_content", 1 << 15),
+    ("guild_scheduled_events", 1 << 16),
+    ("scheduled_events", 1 << 16),
+    ("auto_moderation_configuration", 1 << 20),
+    ("auto_moderation_execution", 1 << 21),
+    ("auto_moderation", (1 << 20) | (1 << 21)),
+    ("guild_message_polls", 1 << 24),
+    ("direct_message_polls", 1 << 25),
+    ("polls", (1 << 24) | (1 << 25)),
+];
+
+const PERMISSIONS: &[(&str, u32)] = &[
+    ("create_instant_invite", 0),
+    ("kick_members", 1),
+    ("ban_members", 2),
+    ("administrator", 3),
+    ("manage_channels", 4),
+    ("manage_guild", 5),
+    ("add_reactions", 6),
+    ("view_audit_log", 7),
+    ("priority_speaker", 8),
+    ("stream", 9),
+    ("view_channel", 10),
+    ("read_messages", 10),
+    ("send_messages", 11),
+    ("send_tts_messages", 12),
+    ("manage_messages", 13),
+    ("embed_links", 14),
+    ("attach_files", 15),
+    ("read_message_history", 16),
+    ("mention_everyone", 17),
+    ("use_external_emojis", 18),
+    ("view_guild_insights", 19),
+    ("connect", 20),
+    ("speak", 21),
+    ("mute_members", 22),
+    ("deafen_members", 23),
+    ("move_members", 24),
+    ("use_vad", 25),
+    ("use_voice_activation", 25),
+    ("change_nickname", 26),
+    ("manage_nicknames", 27),
+    ("manage_roles", 28),
+    ("manage_permissions", 28),
+    ("manage_webhooks", 29),
+    ("manage_guild_expressions", 30),
+    ("manage_emojis_and_stickers", 30),
+    ("use_application_commands", 31),
+    ("request_to_speak", 32),
+    ("manage_events", 33),
+    ("manage_threads", 34),
+    ("create_public_threads", 35),
+    ("create_private_threads", 36),
+    ("use_external_stickers", 37),
+    ("send_messages_in_threads", 38),
+    ("use_embedded_activities", 39),
+    ("moderate_members", 40),
+    ("view_creator_monetization_analytics", 41),
+    ("use_soundboard", 42),
+    ("create_guild_expressions", 43),
+    ("create_events", 44),
+    ("use_external_sounds", 45),
+    ("send_voice_messages", 46),
+    ("send_polls", 49),
+    ("use_external_apps", 50),
+];
+
+/// The bits of an intent name in any library's spelling (`guild_voice_states`,
+/// `GuildVoiceStates`, `voice_states`, `GUILD_VOICE_STATES`).
+pub fn intent_bit(name: &str) -> Option<u64> {
+    let l = loose(name);
+    INTENTS.iter().find(|(n, _)| loose(n) == l).map(|(_, b)| *b)
+}
+
+/// The bit of a permission name in any spelling (`send_messages`, `SendMessages`,
+/// `SEND_MESSAGES`).
+pub fn permission_bit(name: &str) -> Option<u64> {
+    let l = loose(name);
+    PERMISSIONS
+        .iter()
+        .find(|(n, _)| loose(n) == l)
+        .map(|(_, b)| 1u64 << b)
+}
+
+/// Every intent with its canonical name, for messages.
+pub fn intent_names(bits: u64) -> Vec<&'static str> {
+    let canonical = [
+        "guilds",
+        "guild_members",
+        "guild_moderation",
+        "guild_expressions",
+        "guild_integrations",
+        "guild_webhooks",
+        "guild_invites",
+        "guild_voice_states",
+        "guild_presences",
+        "guild_messages",
+        "guild_message_reactions",
+        "guild_message_typing",
+        "direct_messages",
+        "direct_message_reactions",
+        "direct_message_typing",
+        "message_content",
+        "guild_scheduled_events",
+        "auto_moderation_configuration",
+        "auto_moderation_execution",
+        "guild_message_polls",
+        "direct_message_polls",
+    ];
+    canonical
+        .iter()
+        .filter(|n| intent_bit(n).is_some_and(|b| bits & b != 0))
+        .copied()
+        .collect()
+}
+
+/// Every permission's canonical name in `bits`.
+pub fn permission_names(bits: u64) -> Vec<String> {
+    let mut seen = 0u64;
+    let mut out = Vec::new();
+    for (n, b) in PERMISSIONS {
+        let bit = 1u64 << b;
+        if bits & bit != 0 && seen & bit == 0 {
+            seen |= bit;
+            out.push(n.to_ascii_uppercase());
+        }
+    }
+    let unknown = bits & !seen;
+    if unknown != 0 {
+        out.push(format!("unknown bits {unknown:#x}"));
+    }
+    out
+}
+
+/// All intents there are.
+pub const ALL_INTENTS: u64 = 0b11_0011_0001_1111_1111_1111_1111;
+
+/// Where a bot asks for something, and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// Where.
+    pub span: Span,
+    /// The bits asked for.
+    pub bits: u64,
+    /// What the text said (`Intents.all()`, `permissions=8`), for messages.
+    pub what: String,
+}
+
+static PY_INTENTS_CALL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"Intents\s*\.\s*(all|default|none)\s*\(\s*\)").expect("regex"));
+static PY_INTENT_SET: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\bintents\s*\.\s*([A-Za-z_]{1,40})\s*=\s*True\b").expect("regex")
+});
+static PY_INTENTS_CTOR: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"Intents\s*\(([^()]{1,1000})\)").expect("regex"));
+static PY_KWARG_TRUE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"([A-Za-z_]{1,40})\s*=\s*True\b").expect("regex"));
+static JS_INTENT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:GatewayIntentBits|IntentsBitField\s*\.\s*Flags|Intents\s*\.\s*FLAGS|GatewayIntents)\s*\.\s*([A-Za-z_]{1,40})")
+        .expect("regex")
+});
+static RAW_INTENTS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)\bintents["']?\s*[:=]\s*(?:new\s+IntentsBitField\s*\(\s*)?(\d{1,10})\b"#)
+        .expect("regex")
+});
+static ENV_INTENTS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?m)^\s*(?:export\s+)?[A-Z0-9_]{0,40}INTENTS\s*=\s*([^\r\n#]{1,400})")
+        .expect("regex")
+});
+static INVITE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"https?://(?:www\.|ptb\.|canary\.)?discord(?:app)?\.com/(?:api/)?oauth2/authorize\?[^\s"'<>`]{0,1000}"#)
+        .expect("regex")
+});
+static ENV_PERMISSIONS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?m)^\s*(?:export\s+)?[A-Z0-9_]{0,40}PERMISSIONS\s*=\s*([0-9]{1,20})\b")
+        .expect("regex")
+});
+static INVITE_CALL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:generateInvite|oauth_url|generate_invite)\s*\(").expect("regex")
+});
+
+/// The argument text of a call whose `(` ends at `open` (balanced, at most 4 KiB).
+fn call_args(t: &str, open: usize) -> (usize, &str) {
+    let mut depth = 1usize;
+    let end_cap = (open + 4096).min(t.len());
+    for (i, b) in t.as_bytes()[open..end_cap].iter().enumerate() {
+        match b {
+            b'(' => depth += 1,
+            b')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return (open, &t[open..open + i]);
+                }
+            }
+            _ => {}
+        }
+    }
+    (open, &t[open..end_cap])
+}
+static PERM_FLAG: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:PermissionFlagsBits|Permissions\s*\.\s*FLAGS|PermissionsBitField\s*\.\s*Flags)\s*\.\s*([A-Za-z_]{1,40})")
+        .expect("regex")
+});
+static PERM_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)permissions\s*[:=]\s*(?:discord\s*\.\s*)?(?:Permissions\s*\(\s*)?['\x22]?(\d{1,20})",
+    )
+    .expect("regex")
+});
+static PY_PERMS_CALL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"Permissions\s*\.\s*(all|all_channel|elevated|advanced|general)\s*\(\s*\)")
+        .expect("regex")
+});
+static PY_PERMS_CTOR: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"Permissions\s*\(([^()]{1,1000})\)").expect("regex"));
+
+/// The intents a document asks for.
+pub fn intents(doc: &Document) -> Vec<Request> {
+    let mut out = Vec::new();
+    let t = &doc.text;
+    let sp = |m: regex::Match<'_>| Span::new(m.start(), m.end());
+    match doc.kind {
+        crate::input::Kind::Source => {
+            for c in PY_INTENTS_CALL.captures_iter(t) {
+                let all = c.get(0).expect("match");
+                let bits = match &c[1] {
+                    "all" => ALL_INTENTS,
+                    "default" => ALL_INTENTS & !PRIVILEGED,
+                    _ => 0,
+                };
+                out.push(Request {
+                    span: sp(all),
+                    bits,
+                    what: all.as_str().to_owned(),
+                });
+            }
+            for c in PY_INTENT_SET.captures_iter(t) {
+                if let Some(b) = intent_bit(&c[1]) {
+                    let m = c.get(0).expect("match");
+                    out.push(Request {
+                        span: sp(m),
+                        bits: b,
+                        what: m.as_str().to_owned(),
+                    });
+                }
+            }
+            for c in PY_INTENTS_CTOR.captures_iter(t) {
+                let args = c.get(1).expect("group");
+                for k in PY_KWARG_TRUE.captures_iter(args.as_str()) {
+                    if let Some(b) = intent_bit(&k[1]) {
+                        let m = k.get(0).expect("match");
+                        let start = args.start() + m.start();
+                        out.push(Request {
+                            span: Span::new(start, start + m.len()),
+                            bits: b,
+                            what: m.as_str().to_owned(),
+                        });
+                    }
+                }
+            }
+            for c in JS_INTENT.captures_iter(t) {
+                if let Some(b) = intent_bit(&c[1]) {
+                    let m = c.get(0).expect("match");
+                    out.push(Request {
+                        span: sp(m),
+                        bits: b,
+                        what: m.as_str().to_owned(),
+                    });
+                }
+            }
+            for c in RAW_INTENTS.captures_iter(t) {
+                if let Ok(n) = c[1].parse::<u64>() {
+                    let m = c.get(1).expect("group");
+                    out.push(Request {
+                        span: sp(m),
+                        bits: n,
+                        what: format!("intents {n}"),
+                    });
+                }
+            }
+        }
+        crate::input::Kind::EnvFile => {
+            for c in ENV_INTENTS.captures_iter(t) {
+                let v = c.get(1).expect("group");
+                let raw = v.as_str().trim().trim_matches(['"', '\'']);
+                let bits = match raw.parse::<u64>() {
+                    Ok(n) => n,
+                    Err(_) => raw
+                        .split([',', ' ', '|'])
+                        .filter(|s| !s.is_empty())
+                        .filter_map(intent_bit)
+                        .fold(0, |a, b| a | b),
+                };
+                out.push(Request {
+                    span: sp(v),
+                    bits,
+                    what: raw.to_owned(),
+                });
+            }
+        }
+        _ => tree_requests(
+            &doc.root,
+            &mut out,
+            0,
+            &|k| {
+                let k = k.to_ascii_lowercase();
+                k == "intents" || k.ends_with("_intents")
+            },
+            &|n| match &n.value {
+                Value::Number(s) => s.parse::<u64>().ok(),
+                Value::String(s) => s.parse::<u64>().ok(),
+                Value::Array(items) => Some(
+                    items
+                        .iter()
+                        .filter_map(|i| i.as_str().and_then(intent_bit))
+                        .fold(0, |a, b| a | b),
+                ),
+                _ => None,
+            },
+        ),
+    }
+    out
+}
+
+/// The permissions a document asks for (invite URLs, invite helpers, configured integers).
+pub fn permissions(doc: &Document) -> Vec<Request> {
+    let mut out = Vec::new();
+    let t = &doc.text;
+    let has = |w: &str| memchr::memmem::find(t.as_bytes(), w.as_bytes()).is_some();
+    let invites: Vec<regex::Match<'_>> = if has("oauth2/authorize") {
+        INVITE.find_iter(t).collect()
+    } else {
+        Vec::new()
+    };
+    for m in invites {
+        let url = m.as_str();
+        let query = url.split_once('?').map_or("", |(_, q)| q);
+        for pair in query.split('&') {
+            if let Some(v) = pair.strip_prefix("permissions=") {
+                if let Ok(n) = v
+                    .trim_end_matches(|c: char| !c.is_ascii_digit())
+                    .parse::<u64>()
+                {
+                    let start = m.start() + url.find(pair).unwrap_or(0);
+                    out.push(Request {
+                        span: Span::new(start, start + pair.len()),
+                        bits: n,
+                        what: "an invite URL".into(),
+                    });
+                }
+            }
+        }
+    }
+    match doc.kind {
+        crate::input::Kind::Source if has("nvite") || has("oauth_url") => {
+            for call in INVITE_CALL.find_iter(t) {
+                let (base, a) = call_args(t, call.end());
+                let mut push = |s: usize, e: usize, bits: u64, what: String| {
+                    out.push(Request {
+                        span: Span::new(base + s, base + e),
+                        bits,
+                        what,
+                    })
+                };
+                for f in PERM_FLAG.captures_iter(a) {
+                    if let Some(b) = permission_bit(&f[1]) {
+                        let m = f.get(0).expect("m");
+                        push(m.start(), m.end(), b, f[0].to_owned());
+                    }
+                }
+                for f in PERM_NUMBER.captures_iter(a) {
+                    if let Ok(n) = f[1].parse::<u64>() {
+                        let m = f.get(0).expect("m");
+                        push(m.start(), m.end(), n, format!("permissions {n}"));
+                    }
+                }
+                for f in PY_PERMS_CALL.captures_iter(a) {
+                    let m = f.get(0).expect("m");
+                    push(m.start(), m.end(), u64::MAX >> 13, f[0].to_owned());
+                }
+                for f in PY_PERMS_CTOR.captures_iter(a) {
+                    let inner = f.get(1).expect("g");
+                    for k in PY_KWARG_TRUE.captures_iter(inner.as_str()) {
+                        if let Some(b) = permission_bit(&k[1]) {
+                            let m = k.get(0).expect("m");
+                            push(
+                                inner.start() + m.start(),
+                                inner.start() + m.end(),
+                                b,
+                                k[0].to_owned(),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        crate::input::Kind::Source => {}
+        crate::input::Kind::EnvFile => {
+            for c in ENV_PERMISSIONS.captures_iter(t) {
+                let v = c.get(1).expect("group");
+                if let Ok(n) = v.as_str().parse::<u64>() {
+                    out.push(Request {
+                        span: Span::new(v.start(), v.end()),
+                        bits: n,
+                        what: format!("permissions {n}"),
+                    });
+                }
+            }
+        }
+        _ => tree_requests(
+            &doc.root,
+            &mut out,
+            0,
+            &|k| {
+                let k = k.to_ascii_lowercase();
+                k == "permissions" || k.ends_with("_permissions")
+            },
+            &|n| match &n.value {
+                Value::Number(s) => s.parse::<u64>().ok(),
+                Value::String(s) => s.parse::<u64>().ok(),
+                _ => None,
+            },
+        ),
+    }
+    out
+}
+
+fn tree_requests(
+    n: &Node,
+    out: &mut Vec<Request>,
+    depth: usize,
+    key_ok: &dyn Fn(&str) -> bool,
+    bits: &dyn Fn(&Node) -> Option<u64>,
+) {
+    if depth > 32 {
+        return;
+    }
+    match &n.value {
+        Value::Object(members) => {
+            for m in members {
+                if key_ok(&m.key) {
+                    if let Some(b) = bits(&m.value) {
+                        out.push(Request {
+                            span: m.value.span,
+                            bits: b,
+                            what: format!(
+                                "{} {}",
+                                m.key,
+                                m.value
+                                    .scalar_text()
+                                    .unwrap_or_else(|| intent_names(b).join(", "))
+                            ),
+                        });
+                        continue;
+                    }
+                }
+                tree_requests(&m.value, out, depth + 1, key_ok, bits);
+            }
+        }
+        Value::Array(items) => {
+            for i in items {
+                tree_requests(i, out, depth + 1, key_ok, bits);
+            }
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,163 @@
+//! One input, parsed: its path as reported, its kind, its text, its tree and its line index.
+//! Parsing decides the kind (name first, then shape); a file whose name is a client's own but
+//! whose text does not parse is an error naming its line and column.
+
+use crate::input::{by_shape, guess, Guess, Kind, SHAPE_MARKERS};
+use crate::lines::LineIndex;
+use crate::node::{Node, Span, Value};
+use crate::parse::{parse, SyntaxError};
+use std::path::Path;
+
+/// A parsed input.
+#[derive(Debug, Clone)]
+pub struct Document {
+    /// The path as reports show it.
+    pub path: String,
+    /// What it is.
+    pub kind: Kind,
+    /// Its text.
+    pub text: String,
+    /// Its tree (`null` for env files and source code, which rules read as text).
+    pub root: Node,
+    /// Offsets to lines.
+    pub lines: LineIndex,
+}
+
+/// Why an input could not be read as what its name says it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DocumentError {
+    /// It did not parse.
+    #[error("{path}:{error}")]
+    Syntax {
+        /// The file.
+        path: String,
+        /// Where and why.
+        error: SyntaxError,
+    },
+    /// It is not UTF-8.
+    #[error("{path}: not UTF-8 text")]
+    NotText {
+        /// The file.
+        path: String,
+    },
+}
+
+impl Document {
+    /// Reads `bytes` that came from `path` (shown as `shown`). `Ok(None)`: not an input
+    /// `vigil lint` reads (an unknown name with an unknown shape, or an unrelated source file).
+    pub fn from_bytes(
+        path: &Path,
+        shown: &str,
+        bytes: Vec<u8>,
+    ) -> Result<Option<Document>, DocumentError> {
+        let g = guess(path);
+        if g == Guess::No {
+            return Ok(None);
+        }
+        let text = String::from_utf8(bytes).map_err(|_| DocumentError::NotText {
+            path: shown.to_owned(),
+        })?;
+        Self::from_text(path, shown, text)
+    }
+
+    /// [`Document::from_bytes`] for text.
+    pub fn from_text(
+        path: &Path,
+        shown: &str,
+        text: String,
+    ) -> Result<Option<Document>, DocumentError> {
+        let syntax_err = |error| DocumentError::Syntax {
+            path: shown.to_owned(),
+            error,
+        };
+        let (kind, root) = match guess(path) {
+            Guess::No => return Ok(None),
+            Guess::Named(kind, syntax) => {
+                let root = parse(syntax, strip_bom(&text)).map_err(syntax_err)?;
+                let kind = refine(kind, &root, path);
+                (kind, root)
+            }
+            Guess::Shape(syntax) => {
+                let finder =
+                    |m: &str| memchr::memmem::find(text.as_bytes(), m.as_bytes()).is_some();
+                if !SHAPE_MARKERS.iter().any(|m| finder(m)) {
+                    return Ok(None);
+                }
+                // A file of unknown purpose that does not parse is not ours to judge.
+                let Ok(root) = parse(syntax, strip_bom(&text)) else {
+                    return Ok(None);
+                };
+                match by_shape(&root, path) {
+                    Some(k) => (k, root),
+                    None => return Ok(None),
+                }
+            }
+            Guess::Env => {
+                if !mentions(&text, &["DISCORD", "INTENTS", "PERMISSIONS", "discord.com"]) {
+                    return Ok(None);
+                }
+                (Kind::EnvFile, Node::new(Span::default(), Value::Null))
+            }
+            Guess::Source => {
+                if !mentions(
+                    &text,
+                    &[
+                        "discord",
+                        "Discord",
+                        "DISCORD",
+                        "Intents",
+                        "intents",
+                        "generateInvite",
+                        "oauth_url",
+                        "PermissionFlagsBits",
+                    ],
+                ) {
+                    return Ok(None);
+                }
+                (Kind::Source, Node::new(Span::default(), Value::Null))
+            }
+        };
+        let lines = LineIndex::new(&text);
+        Ok(Some(Document {
+            path: shown.to_owned(),
+            kind,
+            text,
+            root,
+            lines,
+        }))
+    }
+
+    /// `(line, column)` of a span's start and end.
+    pub fn region(&self, span: Span) -> (usize, usize, usize, usize) {
+        let (l, c) = self.lines.position(span.start);
+        let (el, ec) = self.lines.position(span.end.max(span.start));
+        (l, c, el, ec)
+    }
+}
+
+fn strip_bom(t: &str) -> &str {
+    t.strip_prefix('\u{feff}').unwrap_or(t)
+}
+
+fn mentions(text: &str, words: &[&str]) -> bool {
+    words
+        .iter()
+        .any(|w| memchr::memmem::find(text.as_bytes(), w.as_bytes()).is_some())
+}
+
+/// A named file whose content says more: a VS Code `settings.json` or a JSON called like a
+/// client's that holds a manifest (`mcp.servers` with `privacy`) stays what its name says; a
+/// `.continue` file with only tools is a tools list.
+fn refine(kind: Kind, root: &Node, path: &Path) -> Kind {
+    match kind {
+        Kind::McpJson | Kind::ClaudeCode if root.get("mcpServers").is_none() => {
+            by_shape(root, path).unwrap_or(kind)
+        }
+        _ => kind,
+    }
+}
+
+/// Whether a syntax is structured (and so has a tree).
+pub fn is_structured(kind: Kind) -> bool {
+    !matches!(kind, Kind::EnvFile | Kind::Source)
+}

@@ -1,0 +1,288 @@
+//! The parts of an input the rules look at, found once per document: its MCP servers (however
+//! the client spells them: `mcpServers`, `servers`, `context_servers`, `mcp.servers`,
+//! `mcp_servers`, Continue's list) with their command line, environment, URL, headers and
+//! authentication, and the tools it declares or saved.
+
+use crate::input::{tools_of, Kind};
+use crate::node::{KeyPath, Member, Node};
+
+/// One configured MCP server.
+#[derive(Debug, Clone)]
+pub struct Server<'a> {
+    /// Its name.
+    pub name: String,
+    /// The key path of its object.
+    pub key: KeyPath,
+    /// Its object.
+    pub node: &'a Node,
+    /// The command line: the command, then each argument, with the node each came from (a
+    /// command written as one string with spaces is split, every part pointing at it).
+    pub argv: Vec<(String, &'a Node)>,
+    /// `env` entries.
+    pub env: Vec<&'a Member>,
+    /// The URL member (`url`, `serverUrl`, `httpUrl`, `endpoint`).
+    pub url: Option<&'a Member>,
+    /// Header entries (`headers`, `http_headers`, `requestOptions.headers`).
+    pub headers: Vec<&'a Member>,
+    /// The authentication member (`authentication`, `auth`, `oauth`, `oauth2`).
+    pub auth: Option<&'a Member>,
+    /// Its `tools` array, if it declares tools.
+    pub tools: Option<&'a Node>,
+    /// Key path of the object holding `command`/`args`/`env` (Continue's `transport`, Zed's
+    /// `command` object), for messages.
+    pub launch_key: KeyPath,
+}
+
+impl Server<'_> {
+    /// The URL text.
+    pub fn url_text(&self) -> Option<&str> {
+        self.url.and_then(|m| m.value.as_str())
+    }
+
+    /// The command's file name (`npx` for `/usr/local/bin/npx`, `npx.cmd`).
+    pub fn program(&self) -> Option<String> {
+        self.argv.first().map(|(c, _)| program_name(c))
+    }
+}
+
+/// The file name of a command, lowercased, without a Windows extension.
+pub fn program_name(cmd: &str) -> String {
+    let base = cmd
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or(cmd)
+        .to_ascii_lowercase();
+    for ext in [".cmd", ".exe", ".bat", ".ps1"] {
+        if let Some(b) = base.strip_suffix(ext) {
+            return b.to_owned();
+        }
+    }
+    base
+}
+
+/// One tool a document declares (a manifest's server) or saved (`tools/list`).
+#[derive(Debug, Clone)]
+pub struct Tool<'a> {
+    /// The server it belongs to (a manifest's server name, or the snapshot's name).
+    pub server: String,
+    /// Its `name`.
+    pub name: String,
+    /// Its object.
+    pub node: &'a Node,
+    /// Key path of its object.
+    pub key: KeyPath,
+}
+
+/// Every server of a document of `kind`.
+pub fn servers(kind: Kind, root: &Node) -> Vec<Server<'_>> {
+    let mut out = Vec::new();
+    let root_key = KeyPath::default();
+    match kind {
+        Kind::VsCode => {
+            if let Some(s) = root.get("servers") {
+                object_servers(s, &root_key.join("servers"), &mut out);
+            }
+            if let Some(s) = root.path(&["mcp", "servers"]) {
+                object_servers(s, &root_key.join("mcp").join("servers"), &mut out);
+            }
+        }
+        Kind::VoiceManifest => {
+            if let Some(s) = root.path(&["mcp", "servers"]) {
+                object_servers(s, &root_key.join("mcp").join("servers"), &mut out);
+            }
+        }
+        Kind::Zed => {
+            if let Some(s) = root.get("context_servers") {
+                object_servers(s, &root_key.join("context_servers"), &mut out);
+            }
+        }
+        Kind::Codex => {
+            if let Some(s) = root.get("mcp_servers") {
+                object_servers(s, &root_key.join("mcp_servers"), &mut out);
+            }
+        }
+        Kind::Continue => {
+            match root.get("mcpServers") {
+                Some(list) if list.is_array() => {
+                    for (i, s) in list.elements().iter().enumerate() {
+                        let name = s
+                            .get("name")
+                            .and_then(Node::as_str)
+                            .map_or_else(|| format!("#{i}"), str::to_owned);
+                        out.push(server(
+                            name,
+                            root_key.join("mcpServers").join(i.to_string()),
+                            s,
+                        ));
+                    }
+                }
+                Some(obj) => object_servers(obj, &root_key.join("mcpServers"), &mut out),
+                None => {}
+            }
+            if let Some(list) = root.path(&["experimental", "modelContextProtocolServers"]) {
+                let k = root_key
+                    .join("experimental")
+                    .join("modelContextProtocolServers");
+                for (i, s) in list.elements().iter().enumerate() {
+                    out.push(server(format!("#{i}"), k.join(i.to_string()), s));
+                }
+            }
+            // A `.continue/mcpServers/x.json` may hold one server's object alone.
+            if out.is_empty() && (root.get("command").is_some() || root.get("url").is_some()) {
+                out.push(server("(file)".into(), root_key.clone(), root));
+            }
+        }
+        Kind::ClaudeUser => {
+            if let Some(s) = root.get("mcpServers") {
+                object_servers(s, &root_key.join("mcpServers"), &mut out);
+            }
+            if let Some(projects) = root.get("projects") {
+                for p in projects.members() {
+                    if let Some(s) = p.value.get("mcpServers") {
+                        let k = root_key
+                            .join("projects")
+                            .join(p.key.clone())
+                            .join("mcpServers");
+                        object_servers(s, &k, &mut out);
+                    }
+                }
+            }
+        }
+        k if k.has_servers() => {
+            if let Some(s) = root.get("mcpServers") {
+                object_servers(s, &root_key.join("mcpServers"), &mut out);
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+fn object_servers<'a>(obj: &'a Node, key: &KeyPath, out: &mut Vec<Server<'a>>) {
+    for m in obj.members() {
+        if m.value.is_object() {
+            out.push(server(m.key.clone(), key.join(m.key.clone()), &m.value));
+        }
+    }
+}
+
+fn server(name: String, key: KeyPath, node: &Node) -> Server<'_> {
+    // Continue's old JSON: the launch settings sit in `transport`; Zed's old form: `command`
+    // is an object with `path`, `args`, `env`.
+    let (launch, launch_key) = match (node.get("transport"), node.get("command")) {
+        (Some(t), _) if t.is_object() => (t, key.join("transport")),
+        (_, Some(c)) if c.is_object() => (c, key.join("command")),
+        _ => (node, key.clone()),
+    };
+    let mut argv: Vec<(String, &Node)> = Vec::new();
+    if let Some(c) = launch.get("command").or_else(|| launch.get("path")) {
+        if let Some(text) = c.as_str() {
+            let mut parts = text.split_whitespace();
+            if let Some(first) = parts.next() {
+                argv.push((first.to_owned(), c));
+                if launch.get("args").is_none() {
+                    argv.extend(parts.map(|p| (p.to_owned(), c)));
+                }
+            }
+        }
+    }
+    for a in launch.get("args").map(Node::elements).unwrap_or_default() {
+        if let Some(t) = a.scalar_text() {
+            argv.push((t, a));
+        }
+    }
+    let env = launch
+        .get("env")
+        .map(|e| e.members().iter().collect())
+        .unwrap_or_default();
+    let url = launch
+        .get_loose(&["url", "serverUrl", "httpUrl", "endpoint"])
+        .or_else(|| node.get_loose(&["url", "serverUrl", "httpUrl", "endpoint"]))
+        .filter(|m| m.value.as_str().is_some());
+    let mut headers: Vec<&Member> = Vec::new();
+    for h in [
+        node.get("headers"),
+        node.get("http_headers"),
+        node.path(&["requestOptions", "headers"]),
+        launch.get("headers"),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        for m in h.members() {
+            if !headers.iter().any(|x| std::ptr::eq(*x, m)) {
+                headers.push(m);
+            }
+        }
+    }
+    let auth = node
+        .get_loose(&["authentication", "auth", "oauth", "oauth2"])
+        .filter(|m| m.value.is_object() || m.value.as_str().is_some());
+    Server {
+        name,
+        node,
+        argv,
+        env,
+        url,
+        headers,
+        auth,
+        tools: node.get("tools").filter(|t| t.is_array()),
+        launch_key,
+        key,
+    }
+}
+
+/// Every tool of a document: a `tools/list` snapshot's (named by its `server` key,
+/// `serverInfo.name`, or `fallback`), and each manifest server's `tools`, plus a manifest's
+/// top-level `tools`.
+pub fn tools<'a>(
+    kind: Kind,
+    root: &'a Node,
+    servers: &[Server<'a>],
+    fallback: &str,
+) -> Vec<Tool<'a>> {
+    let mut out = Vec::new();
+    let mut push = |server: &str, list: &'a Node, key: KeyPath| {
+        for (i, t) in list.elements().iter().enumerate() {
+            if let Some(name) = t.get("name").and_then(Node::as_str) {
+                out.push(Tool {
+                    server: server.to_owned(),
+                    name: name.to_owned(),
+                    node: t,
+                    key: key.join(i.to_string()),
+                });
+            }
+        }
+    };
+    if kind == Kind::ToolsList {
+        if let Some(list) = tools_of(root) {
+            let name = root
+                .get("server")
+                .and_then(Node::as_str)
+                .or_else(|| root.path(&["serverInfo", "name"]).and_then(Node::as_str))
+                .or_else(|| {
+                    root.path(&["result", "serverInfo", "name"])
+                        .and_then(Node::as_str)
+                })
+                .unwrap_or(fallback);
+            let key = if root.get("tools").is_some() {
+                KeyPath(vec!["tools".into()])
+            } else {
+                KeyPath(vec!["result".into(), "tools".into()])
+            };
+            push(name, list, key);
+        }
+        return out;
+    }
+    for s in servers {
+        if let Some(list) = s.tools {
+            push(&s.name, list, s.key.join("tools"));
+        }
+    }
+    if kind == Kind::VoiceManifest {
+        if let Some(list) = root.get("tools").filter(|t| t.is_array()) {
+            push(fallback, list, KeyPath(vec!["tools".into()]));
+        }
+    }
+    out
+}

@@ -1,0 +1,376 @@
+//! The one tree every input becomes: JSON, JSONC, YAML and TOML are parsed by position-keeping
+//! parsers into [`Node`]s that carry the byte span they were written at, so every rule can name
+//! the file, line and column of what it reports.
+
+use std::fmt;
+
+/// Byte offsets into the file's text: `start` inclusive, `end` exclusive.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Span {
+    /// First byte.
+    pub start: usize,
+    /// One past the last byte.
+    pub end: usize,
+}
+
+impl Span {
+    /// A span from `start` to `end`.
+    pub fn new(start: usize, end: usize) -> Self {
+        Span {
+            start,
+            end: end.max(start),
+        }
+    }
+}
+
+/// A value with where it was written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    /// Where the value is (for strings, including quotes).
+    pub span: Span,
+    /// The value.
+    pub value: Value,
+}
+
+/// One key of an object, with where the key itself was written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    /// The key.
+    pub key: String,
+    /// Where the key is.
+    pub key_span: Span,
+    /// Its value.
+    pub value: Node,
+}
+
+/// The data model shared by JSON, YAML and TOML.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// `null`, YAML `~`, an empty YAML value.
+    Null,
+    /// `true` or `false`.
+    Bool(bool),
+    /// A number, as written (TOML dates are kept as strings).
+    Number(String),
+    /// A string.
+    String(String),
+    /// A sequence.
+    Array(Vec<Node>),
+    /// A mapping, in file order (duplicate keys kept).
+    Object(Vec<Member>),
+}
+
+impl Node {
+    /// A node.
+    pub fn new(span: Span, value: Value) -> Self {
+        Node { span, value }
+    }
+
+    /// The members of an object.
+    pub fn members(&self) -> &[Member] {
+        match &self.value {
+            Value::Object(m) => m,
+            _ => &[],
+        }
+    }
+
+    /// The elements of an array.
+    pub fn elements(&self) -> &[Node] {
+        match &self.value {
+            Value::Array(a) => a,
+            _ => &[],
+        }
+    }
+
+    /// The member named `key` (the last one, as JSON readers keep the last duplicate).
+    pub fn member(&self, key: &str) -> Option<&Member> {
+        self.members().iter().rev().find(|m| m.key == key)
+    }
+
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.member(key).map(|m| &m.value)
+    }
+
+    /// The value of the first of `keys` present, compared without case, `-` and `_`.
+    pub fn get_loose(&self, keys: &[&str]) -> Option<&Member> {
+        self.members()
+            .iter()
+            .rev()
+            .find(|m| keys.iter().any(|want| loose_eq(&m.key, want)))
+    }
+
+    /// The value at a path of keys.
+    pub fn path(&self, keys: &[&str]) -> Option<&Node> {
+        keys.iter().try_fold(self, |n, k| n.get(k))
+    }
+
+    /// The string, if this is one.
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The boolean, if this is one (YAML's and env files' `"true"` strings too).
+    pub fn as_bool(&self) -> Option<bool> {
+        match &self.value {
+            Value::Bool(b) => Some(*b),
+            Value::String(s) => match s.to_ascii_lowercase().as_str() {
+                "true" | "yes" | "on" | "1" => Some(true),
+                "false" | "no" | "off" | "0" => Some(false),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Whether this is an object.
+    pub fn is_object(&self) -> bool {
+        matches!(self.value, Value::Object(_))
+    }
+
+    /// Whether this is an array.
+    pub fn is_array(&self) -> bool {
+        matches!(self.value, Value::Array(_))
+    }
+
+    /// The scalar as text (strings as they are, numbers as written, booleans, `null`).
+    pub fn scalar_text(&self) -> Option<String> {
+        match &self.value {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.clone()),
+            Value::Bool(b) => Some(b.to_string()),
+            Value::Null => Some(String::new()),
+            _ => None,
+        }
+    }
+
+    /// The value as JSON (for hashing tools; positions dropped). Numbers that do not parse as
+    /// JSON numbers stay strings.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match &self.value {
+            Value::Null => J::Null,
+            Value::Bool(b) => J::Bool(*b),
+            Value::Number(n) => serde_json::from_str::<serde_json::Number>(n)
+                .map(J::Number)
+                .unwrap_or_else(|_| J::String(n.clone())),
+            Value::String(s) => J::String(s.clone()),
+            Value::Array(a) => J::Array(a.iter().map(Node::to_json).collect()),
+            Value::Object(m) => J::Object(
+                m.iter()
+                    .map(|m| (m.key.clone(), m.value.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Every string in this subtree, with the dotted key path to it, depth first.
+    pub fn walk_strings<'a>(
+        &'a self,
+        path: &mut Vec<String>,
+        f: &mut dyn FnMut(&[String], &'a Node),
+    ) {
+        match &self.value {
+            Value::String(_) => f(path, self),
+            Value::Array(a) => {
+                for (i, n) in a.iter().enumerate() {
+                    path.push(i.to_string());
+                    n.walk_strings(path, f);
+                    path.pop();
+                }
+            }
+            Value::Object(m) => {
+                for m in m {
+                    path.push(m.key.clone());
+                    m.value.walk_strings(path, f);
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A key compared loosely: lowercase, without `-` and `_`.
+pub fn loose(key: &str) -> String {
+    key.chars()
+        .filter(|c| *c != '-' && *c != '_')
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Whether two keys are equal compared loosely (see [`loose`]), without allocating.
+pub fn loose_eq(a: &str, b: &str) -> bool {
+    fn norm(s: &str) -> impl Iterator<Item = u8> + '_ {
+        s.bytes()
+            .filter(|c| *c != b'-' && *c != b'_')
+            .map(|c| c.to_ascii_lowercase())
+    }
+    if a.is_ascii() && b.is_ascii() {
+        norm(a).eq(norm(b))
+    } else {
+        loose(a) == loose(b)
+    }
+}
+
+/// One step of a path into a tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seg<'a> {
+    /// An object key.
+    Key(&'a str),
+    /// An array index.
+    Index(usize),
+}
+
+/// A string of a tree and the path to it, collected once per document.
+#[derive(Debug, Clone, Copy)]
+pub struct StrAt<'a> {
+    /// The path.
+    pub path: &'a [Seg<'a>],
+    /// The string's node.
+    pub node: &'a Node,
+}
+
+impl StrAt<'_> {
+    /// The last object key on the path.
+    pub fn last_key(&self) -> &str {
+        last_key(self.path)
+    }
+
+    /// The path as a [`KeyPath`].
+    pub fn key(&self) -> KeyPath {
+        key_path(self.path)
+    }
+}
+
+/// The last object key of a path.
+pub fn last_key<'a>(path: &[Seg<'a>]) -> &'a str {
+    path.iter()
+        .rev()
+        .find_map(|s| match s {
+            Seg::Key(k) => Some(*k),
+            Seg::Index(_) => None,
+        })
+        .unwrap_or("")
+}
+
+/// A path as a [`KeyPath`].
+pub fn key_path(path: &[Seg<'_>]) -> KeyPath {
+    KeyPath(
+        path.iter()
+            .map(|s| match s {
+                Seg::Key(k) => (*k).to_owned(),
+                Seg::Index(i) => i.to_string(),
+            })
+            .collect(),
+    )
+}
+
+/// The strings of a tree with their paths, all paths in one buffer (one allocation per
+/// document, not one per string).
+#[derive(Debug, Default)]
+pub struct Strings<'a> {
+    arena: Vec<Seg<'a>>,
+    items: Vec<(usize, usize, &'a Node)>,
+}
+
+impl<'a> Strings<'a> {
+    /// Every string of `root`, depth first.
+    pub fn collect(root: &'a Node) -> Self {
+        fn go<'a>(n: &'a Node, path: &mut Vec<Seg<'a>>, out: &mut Strings<'a>, depth: usize) {
+            if depth > 64 {
+                return;
+            }
+            match &n.value {
+                Value::String(_) => {
+                    let start = out.arena.len();
+                    out.arena.extend_from_slice(path);
+                    out.items.push((start, out.arena.len(), n));
+                }
+                Value::Array(a) => {
+                    for (i, c) in a.iter().enumerate() {
+                        path.push(Seg::Index(i));
+                        go(c, path, out, depth + 1);
+                        path.pop();
+                    }
+                }
+                Value::Object(m) => {
+                    for m in m {
+                        path.push(Seg::Key(&m.key));
+                        go(&m.value, path, out, depth + 1);
+                        path.pop();
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut out = Strings::default();
+        go(root, &mut Vec::with_capacity(16), &mut out, 0);
+        out
+    }
+
+    /// The strings, each with its path.
+    pub fn all(&'a self) -> Vec<StrAt<'a>> {
+        self.items
+            .iter()
+            .map(|(s, e, n)| StrAt {
+                path: &self.arena[*s..*e],
+                node: n,
+            })
+            .collect()
+    }
+}
+
+/// A dotted path of keys (`mcpServers.github.headers.Authorization`), the `key` of a finding.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyPath(pub Vec<String>);
+
+impl KeyPath {
+    /// The path with one more segment.
+    pub fn join(&self, seg: impl Into<String>) -> KeyPath {
+        let mut v = self.0.clone();
+        v.push(seg.into());
+        KeyPath(v)
+    }
+}
+
+impl fmt::Display for KeyPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, s) in self.0.iter().enumerate() {
+            if s.parse::<usize>().is_ok() {
+                write!(f, "[{s}]")?;
+            } else {
+                if i > 0 {
+                    f.write_str(".")?;
+                }
+                f.write_str(s)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_paths_read_like_config_keys() {
+        let p = KeyPath(vec![
+            "mcpServers".into(),
+            "gh".into(),
+            "args".into(),
+            "2".into(),
+        ]);
+        assert_eq!(p.to_string(), "mcpServers.gh.args[2]");
+    }
+
+    #[test]
+    fn loose_keys_ignore_case_and_separators() {
+        assert_eq!(loose("authorization_url"), loose("authorizationUrl"));
+        assert_eq!(loose("Recording-Consent"), "recordingconsent");
+    }
+}

@@ -1,0 +1,391 @@
+//! Tool pinning: a hash of each tool's RFC 8785 canonical JSON (JCS, by
+//! `serde_json_canonicalizer`) over `name`, `title`, `description`, `annotations`,
+//! `inputSchema` and `outputSchema`, recorded per server in a lock file, and the comparison of
+//! a later tool list with it. A flipped `destructiveHint` changes the hash like a rewritten
+//! description does; reordered keys and fields outside the six (`_meta`) change nothing.
+//!
+//! The lock file is the contract `vigil gateway` enforces too: load it with
+//! [`LockFile::load`], and for each `tools/list` answer of a route call
+//! [`LockFile::compare`] with the route's server name; a non-empty result is a rug pull.
+//!
+//! ```json
+//! {
+//!   "version": 1,
+//!   "algorithm": "sha256-jcs",
+//!   "fields": ["name", "title", "description", "annotations", "inputSchema", "outputSchema"],
+//!   "servers": {
+//!     "filesystem": {
+//!       "tools": {
+//!         "read_file": {
+//!           "hash": "sha256:…",
+//!           "fields": { "annotations": "sha256:…", "description": "sha256:…", "inputSchema": "sha256:…", "name": "sha256:…" }
+//!         }
+//!       }
+//!     }
+//!   }
+//! }
+//! ```
+//!
+//! ```
+//! use serde_json::json;
+//! use vigil_lint::pin::{tool_hash, Change, LockFile};
+//! let a = json!({"name": "rm", "annotations": {"destructiveHint": true, "readOnlyHint": false}});
+//! let b = json!({"annotations": {"readOnlyHint": false, "destructiveHint": true}, "name": "rm"});
+//! assert_eq!(tool_hash(&a), tool_hash(&b));
+//! let mut lock = LockFile::new();
+//! lock.record("files", &[a]);
+//! let flipped = json!({"name": "rm", "annotations": {"destructiveHint": false, "readOnlyHint": false}});
+//! let changes = lock.compare("files", &[flipped]);
+//! assert_eq!(changes, vec![Change::Changed { tool: "rm".into(), fields: vec!["annotations".into()] }]);
+//! ```
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The fields of a tool the hash covers, in the lock file's order.
+pub const PINNED_FIELDS: [&str; 6] = [
+    "name",
+    "title",
+    "description",
+    "annotations",
+    "inputSchema",
+    "outputSchema",
+];
+/// The lock file format's version.
+pub const VERSION: u32 = 1;
+/// The hash algorithm's name in the lock file.
+pub const ALGORITHM: &str = "sha256-jcs";
+
+/// The part of a tool that is pinned, as canonical JSON (RFC 8785).
+pub fn canonical(tool: &Value) -> String {
+    let subset: serde_json::Map<String, Value> = PINNED_FIELDS
+        .iter()
+        .filter_map(|f| tool.get(*f).map(|v| ((*f).to_owned(), v.clone())))
+        .collect();
+    serde_json_canonicalizer::to_string(&Value::Object(subset)).unwrap_or_default()
+}
+
+fn sha(bytes: &[u8]) -> String {
+    let d = Sha256::digest(bytes);
+    let mut s = String::with_capacity(7 + 64);
+    s.push_str("sha256:");
+    for b in d {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// `sha256:<hex>` of the tool's canonical pinned JSON.
+pub fn tool_hash(tool: &Value) -> String {
+    sha(canonical(tool).as_bytes())
+}
+
+/// `sha256:<hex>` of each pinned field present, by field name.
+pub fn field_hashes(tool: &Value) -> BTreeMap<String, String> {
+    PINNED_FIELDS
+        .iter()
+        .filter_map(|f| {
+            let v = tool.get(*f)?;
+            Some((
+                (*f).to_owned(),
+                sha(serde_json_canonicalizer::to_string(v)
+                    .unwrap_or_default()
+                    .as_bytes()),
+            ))
+        })
+        .collect()
+}
+
+/// One tool in the lock file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolPin {
+    /// [`tool_hash`].
+    pub hash: String,
+    /// [`field_hashes`], to say what changed.
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
+}
+
+/// One server's pinned tools.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerPins {
+    /// Tool name → pin.
+    pub tools: BTreeMap<String, ToolPin>,
+}
+
+/// The lock file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockFile {
+    /// [`VERSION`].
+    pub version: u32,
+    /// [`ALGORITHM`].
+    pub algorithm: String,
+    /// [`PINNED_FIELDS`].
+    pub fields: Vec<String>,
+    /// Server name → its tools.
+    pub servers: BTreeMap<String, ServerPins>,
+}
+
+impl Default for LockFile {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// How a server's tools differ from the lock file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// A tool the lock file does not have.
+    Added {
+        /// Its name.
+        tool: String,
+    },
+    /// A pinned tool that is gone.
+    Removed {
+        /// Its name.
+        tool: String,
+    },
+    /// A pinned tool whose hash differs, and the fields that changed.
+    Changed {
+        /// Its name.
+        tool: String,
+        /// The pinned fields that differ (added, removed or changed).
+        fields: Vec<String>,
+    },
+}
+
+/// Why a lock file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PinError {
+    /// It could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// It is not a lock file of this format.
+    #[error("{path}:{line}: not a vigil tools lock file ({message})")]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// The line serde stopped at.
+        line: usize,
+        /// What serde said.
+        message: String,
+    },
+    /// Its version or algorithm is one this Vigil does not know.
+    #[error("{path}: lock file version {version} / algorithm `{algorithm}` is not supported (this Vigil writes {VERSION} / {ALGORITHM})")]
+    Unsupported {
+        /// The file.
+        path: PathBuf,
+        /// Its version.
+        version: u32,
+        /// Its algorithm.
+        algorithm: String,
+    },
+}
+
+impl LockFile {
+    /// An empty lock file.
+    pub fn new() -> Self {
+        LockFile {
+            version: VERSION,
+            algorithm: ALGORITHM.into(),
+            fields: PINNED_FIELDS.iter().map(|f| (*f).to_owned()).collect(),
+            servers: BTreeMap::new(),
+        }
+    }
+
+    /// Reads a lock file; `Ok(None)` when it does not exist.
+    pub fn load(path: &Path) -> Result<Option<LockFile>, PinError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => {
+                return Err(PinError::Io {
+                    path: path.to_owned(),
+                    source,
+                })
+            }
+        };
+        Self::parse(path, &text).map(Some)
+    }
+
+    /// Parses lock file text that came from `path`.
+    pub fn parse(path: &Path, text: &str) -> Result<LockFile, PinError> {
+        let lock: LockFile = serde_json::from_str(text).map_err(|e| PinError::Format {
+            path: path.to_owned(),
+            line: e.line(),
+            message: e
+                .to_string()
+                .split(" at line")
+                .next()
+                .unwrap_or("")
+                .to_owned(),
+        })?;
+        if lock.version != VERSION || lock.algorithm != ALGORITHM {
+            return Err(PinError::Unsupported {
+                path: path.to_owned(),
+                version: lock.version,
+                algorithm: lock.algorithm,
+            });
+        }
+        Ok(lock)
+    }
+
+    /// Writes the lock file atomically (sorted keys, two-space indents, a final newline).
+    pub fn save(&self, path: &Path) -> Result<(), PinError> {
+        let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
+        text.push('\n');
+        vigil_core::fsx::atomic_write(path, text.as_bytes()).map_err(|source| PinError::Io {
+            path: path.to_owned(),
+            source,
+        })
+    }
+
+    /// Records (or replaces) a server's tools.
+    pub fn record(&mut self, server: &str, tools: &[Value]) {
+        let pins = tools
+            .iter()
+            .filter_map(|t| {
+                let name = t.get("name")?.as_str()?.to_owned();
+                Some((
+                    name,
+                    ToolPin {
+                        hash: tool_hash(t),
+                        fields: field_hashes(t),
+                    },
+                ))
+            })
+            .collect();
+        self.servers
+            .insert(server.to_owned(), ServerPins { tools: pins });
+    }
+
+    /// How `tools` differ from what is pinned for `server` (every tool is `Added` when the
+    /// server is not pinned at all), sorted by tool name.
+    pub fn compare(&self, server: &str, tools: &[Value]) -> Vec<Change> {
+        let empty = ServerPins::default();
+        let pinned = self.servers.get(server).unwrap_or(&empty);
+        let mut out = Vec::new();
+        let mut seen = Vec::new();
+        for t in tools {
+            let Some(name) = t.get("name").and_then(Value::as_str) else {
+                continue;
+            };
+            seen.push(name.to_owned());
+            match pinned.tools.get(name) {
+                None => out.push(Change::Added {
+                    tool: name.to_owned(),
+                }),
+                Some(p) if p.hash != tool_hash(t) => {
+                    let now = field_hashes(t);
+                    let fields = PINNED_FIELDS
+                        .iter()
+                        .filter(|f| p.fields.get(**f) != now.get(**f))
+                        .map(|f| (*f).to_owned())
+                        .collect();
+                    out.push(Change::Changed {
+                        tool: name.to_owned(),
+                        fields,
+                    });
+                }
+                Some(_) => {}
+            }
+        }
+        for name in pinned.tools.keys() {
+            if !seen.contains(name) {
+                out.push(Change::Removed { tool: name.clone() });
+            }
+        }
+        out.sort_by(|a, b| change_name(a).cmp(change_name(b)));
+        out
+    }
+}
+
+fn change_name(c: &Change) -> &str {
+    match c {
+        Change::Added { tool } | Change::Removed { tool } | Change::Changed { tool, .. } => tool,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reordered_keys_and_unpinned_fields_change_no_hash() {
+        let a = json!({"name": "q", "description": "d", "inputSchema": {"type": "object", "properties": {"a": {"type": "number"}, "b": {"type": "string"}}, "required": ["a"]}});
+        let b = json!({"_meta": {"x": 1}, "inputSchema": {"required": ["a"], "properties": {"b": {"type": "string"}, "a": {"type": "number"}}, "type": "object"}, "description": "d", "name": "q"});
+        assert_eq!(tool_hash(&a), tool_hash(&b));
+        assert_eq!(canonical(&a), canonical(&b));
+        assert!(canonical(&a).starts_with("{\"description\":\"d\",\"inputSchema\":{"));
+    }
+
+    #[test]
+    fn numbers_are_canonical_as_rfc_8785_says() {
+        let a = json!({"name": "n", "inputSchema": {"maximum": 1.0e2, "minimum": -0.0}});
+        assert_eq!(
+            canonical(&a),
+            r#"{"inputSchema":{"maximum":100,"minimum":0},"name":"n"}"#
+        );
+    }
+
+    #[test]
+    fn a_flipped_annotation_is_a_change_of_that_field() {
+        let mut lock = LockFile::new();
+        lock.record(
+            "fs",
+            &[
+                json!({"name": "rm", "annotations": {"destructiveHint": true}}),
+                json!({"name": "ls"}),
+            ],
+        );
+        let now = [
+            json!({"name": "rm", "annotations": {"destructiveHint": false}}),
+            json!({"name": "cat"}),
+        ];
+        assert_eq!(
+            lock.compare("fs", &now),
+            vec![
+                Change::Added { tool: "cat".into() },
+                Change::Removed { tool: "ls".into() },
+                Change::Changed {
+                    tool: "rm".into(),
+                    fields: vec!["annotations".into()]
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn lock_files_round_trip_and_refuse_unknown_versions() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let p = dir.path().join("tools.lock");
+        assert!(LockFile::load(&p).unwrap().is_none());
+        let mut lock = LockFile::new();
+        lock.record("fs", &[json!({"name": "rm", "title": "Remove"})]);
+        lock.save(&p).unwrap();
+        assert_eq!(LockFile::load(&p).unwrap().unwrap(), lock);
+        let text = std::fs::read_to_string(&p)
+            .unwrap()
+            .replace("\"version\": 1", "\"version\": 9");
+        std::fs::write(&p, text).unwrap();
+        assert!(matches!(
+            LockFile::load(&p),
+            Err(PinError::Unsupported { version: 9, .. })
+        ));
+        std::fs::write(&p, "{\n  \"version\": 1,\n  \"oops\": 2\n}").unwrap();
+        let e = LockFile::load(&p).unwrap_err().to_string();
+        assert!(e.contains("tools.lock:3:"), "{e}");
+    }
+}

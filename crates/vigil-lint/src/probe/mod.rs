@@ -1,0 +1,270 @@
+//! `--probe URL`: what only a running endpoint shows, asked read-only and bounded. The probe
+//! never sends a token and never calls a tool. It sends, in order:
+//!
+//! 1. `POST URL` without a token, body JSON-RPC `initialize` (expects 401 with an RFC 9728
+//!    `WWW-Authenticate: Bearer resource_metadata="…"`);
+//! 2. `GET` of that metadata URL, only when it is on the same origin;
+//! 3. `OPTIONS URL` with `Origin: https://probe.vigil.invalid` (a CORS preflight);
+//! 4. `POST URL` with that foreign `Origin`, no token, body JSON-RPC `ping`;
+//! 5. `OPTIONS URL` with an origin the linted manifest allows, if it lists one;
+//! 6. with `--probe-burst N` (off by default, at most 50): up to `N` more `POST URL` without a
+//!    token (`ping`), stopping at the first 429.
+//!
+//! Redirects are not followed; each request times out after 10 s; bodies are read up to
+//! 64 KiB. The answers become an [`Observed`], which [`judge`] turns into findings.
+
+mod judge;
+
+pub use judge::{judge, Answer, Burst, Observed, FOREIGN_ORIGIN};
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The most requests a burst may send.
+pub const MAX_BURST: u32 = 50;
+/// The JSON-RPC methods the probe sends; never `tools/call`.
+pub const JSONRPC_METHODS: &[&str] = &["initialize", "ping"];
+
+/// How to probe.
+#[derive(Debug, Clone, Default)]
+pub struct ProbeOptions {
+    /// Burst size (0: no burst).
+    pub burst: u32,
+    /// A PEM file of CA certificates to trust instead of the web's roots.
+    pub ca: Option<std::path::PathBuf>,
+    /// An origin the manifest allows, for the CORS comparison.
+    pub allowed_origin: Option<String>,
+}
+
+/// One request the probe sent, for the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    /// HTTP method (and JSON-RPC method, if any).
+    pub what: String,
+    /// The URL.
+    pub url: String,
+    /// The status, or the error.
+    pub outcome: String,
+}
+
+/// Why an endpoint could not be probed at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    /// The URL is not http(s).
+    #[error("{0}: not an http:// or https:// URL")]
+    BadUrl(String),
+    /// The CA file could not be read.
+    #[error("{path}: {message}")]
+    Ca {
+        /// The file.
+        path: String,
+        /// Why.
+        message: String,
+    },
+    /// The first request failed (connection refused, TLS failure, timeout).
+    #[error("{url}: {message}")]
+    Unreachable {
+        /// The URL.
+        url: String,
+        /// What failed.
+        message: String,
+    },
+}
+
+/// Probes `url`.
+pub fn probe(url: &str, opts: &ProbeOptions) -> Result<(Observed, Vec<Sent>), ProbeError> {
+    let parsed = url::Url::parse(url).map_err(|_| ProbeError::BadUrl(url.to_owned()))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(ProbeError::BadUrl(url.to_owned()));
+    }
+    let agent = agent(opts.ca.as_deref())?;
+    let mut sent = Vec::new();
+    let mut obs = Observed {
+        url: url.to_owned(),
+        tls: parsed.scheme() == "https",
+        ..Observed::default()
+    };
+    let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"vigil-lint-probe","version":"1"}}}"#;
+    let ping = r#"{"jsonrpc":"2.0","id":2,"method":"ping"}"#;
+    let first = call(&agent, "POST", url, &[], Some(init));
+    record(&mut sent, "POST (initialize, no token)", url, &first);
+    let first = first.map_err(|message| ProbeError::Unreachable {
+        url: url.to_owned(),
+        message,
+    })?;
+    if let Some(meta) = first
+        .header("www-authenticate")
+        .and_then(resource_metadata)
+        .filter(|m| same_origin(m, &parsed))
+    {
+        let a = call(&agent, "GET", &meta, &[], None);
+        record(&mut sent, "GET (resource metadata)", &meta, &a);
+        obs.metadata = a.ok();
+    }
+    obs.unauthenticated = Some(first);
+    let pre = [
+        ("origin", FOREIGN_ORIGIN),
+        ("access-control-request-method", "POST"),
+        (
+            "access-control-request-headers",
+            "authorization, content-type",
+        ),
+    ];
+    let a = call(&agent, "OPTIONS", url, &pre, None);
+    record(&mut sent, "OPTIONS (foreign origin)", url, &a);
+    obs.foreign_preflight = a.ok();
+    let a = call(
+        &agent,
+        "POST",
+        url,
+        &[("origin", FOREIGN_ORIGIN)],
+        Some(ping),
+    );
+    record(&mut sent, "POST (ping, foreign origin, no token)", url, &a);
+    obs.foreign_post = a.ok();
+    if let Some(origin) = &opts.allowed_origin {
+        let h = [
+            ("origin", origin.as_str()),
+            ("access-control-request-method", "POST"),
+            (
+                "access-control-request-headers",
+                "authorization, content-type",
+            ),
+        ];
+        let a = call(&agent, "OPTIONS", url, &h, None);
+        record(&mut sent, "OPTIONS (manifest origin)", url, &a);
+        obs.allowed_origin = Some(origin.clone());
+        obs.allowed_preflight = a.ok();
+    }
+    let n = opts.burst.min(MAX_BURST);
+    if n > 0 {
+        let mut b = Burst::default();
+        for i in 1..=n {
+            let a = call(&agent, "POST", url, &[], Some(ping));
+            b.sent = i;
+            if a.as_ref().is_ok_and(|a| a.status == 429) {
+                b.first_429 = Some(i);
+                break;
+            }
+        }
+        sent.push(Sent {
+            what: format!("POST ×{} (ping, no token, burst)", b.sent),
+            url: url.to_owned(),
+            outcome: b
+                .first_429
+                .map_or_else(|| "no 429".into(), |i| format!("429 at #{i}")),
+        });
+        obs.burst = Some(b);
+    }
+    Ok((obs, sent))
+}
+
+fn record(sent: &mut Vec<Sent>, what: &str, url: &str, a: &Result<Answer, String>) {
+    sent.push(Sent {
+        what: what.to_owned(),
+        url: url.to_owned(),
+        outcome: match a {
+            Ok(a) => a.status.to_string(),
+            Err(e) => format!("failed: {e}"),
+        },
+    });
+}
+
+fn agent(ca: Option<&Path>) -> Result<ureq::Agent, ProbeError> {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let mut tls = ureq::tls::TlsConfig::builder();
+    if let Some(p) = ca {
+        let pem = std::fs::read(p).map_err(|e| ProbeError::Ca {
+            path: p.display().to_string(),
+            message: e.to_string(),
+        })?;
+        let certs: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(&pem)
+            .filter_map(|i| match i {
+                Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+                _ => None,
+            })
+            .collect();
+        if certs.is_empty() {
+            return Err(ProbeError::Ca {
+                path: p.display().to_string(),
+                message: "no certificate in the file".into(),
+            });
+        }
+        tls = tls.root_certs(ureq::tls::RootCerts::Specific(Arc::new(certs)));
+    }
+    Ok(ureq::Agent::config_builder()
+        .tls_config(tls.build())
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into())
+}
+
+fn call(
+    agent: &ureq::Agent,
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Result<Answer, String> {
+    let mut req = ureq::http::Request::builder().method(method).uri(url);
+    req = req
+        .header("accept", "application/json, text/event-stream")
+        .header("user-agent", "vigil-lint-probe");
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    if body.is_some() {
+        req = req
+            .header("content-type", "application/json")
+            .header("mcp-protocol-version", "2025-06-18");
+    }
+    let req = req
+        .body(body.unwrap_or("").to_owned())
+        .map_err(|e| e.to_string())?;
+    let mut resp = agent.run(req).map_err(|e| e.to_string())?;
+    let mut headers = std::collections::BTreeMap::new();
+    for (k, v) in resp.headers() {
+        let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
+        headers
+            .entry(k.as_str().to_ascii_lowercase())
+            .and_modify(|e: &mut String| {
+                e.push_str(", ");
+                e.push_str(&v);
+            })
+            .or_insert(v);
+    }
+    let status = resp.status().as_u16();
+    let body = resp
+        .body_mut()
+        .with_config()
+        .limit(64 * 1024)
+        .read_to_string()
+        .unwrap_or_default();
+    Ok(Answer {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// The `resource_metadata` URL of a `WWW-Authenticate` challenge.
+fn resource_metadata(challenge: &str) -> Option<String> {
+    let i = challenge.to_ascii_lowercase().find("resource_metadata=")?;
+    let rest = &challenge[i + "resource_metadata=".len()..];
+    let v = match rest.strip_prefix('"') {
+        Some(q) => q.split('"').next()?,
+        None => rest.split([',', ' ']).next()?,
+    };
+    Some(v.to_owned())
+}
+
+fn same_origin(u: &str, base: &url::Url) -> bool {
+    url::Url::parse(u).is_ok_and(|m| {
+        m.scheme() == base.scheme()
+            && m.host_str() == base.host_str()
+            && m.port_or_known_default() == base.port_or_known_default()
+    })
+}

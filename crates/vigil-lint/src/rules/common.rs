@@ -1,0 +1,375 @@
+//! Helpers several rules share: walking a tree's strings with their key paths, finding the
+//! string at an offset, reading URLs, deciding whether a server is remote.
+
+use crate::config::Settings;
+use crate::model::Server;
+use crate::node::{KeyPath, Node, Value};
+
+/// Calls `f` with every string of `root` and its key path.
+pub fn strings<'a>(root: &'a Node, f: &mut dyn FnMut(&KeyPath, &'a Node)) {
+    let mut path = Vec::new();
+    root.walk_strings(&mut path, &mut |p, n| f(&KeyPath(p.to_vec()), n));
+}
+
+/// The innermost string node containing byte `offset`, with its key path.
+pub fn string_at(root: &Node, offset: usize) -> Option<(KeyPath, &Node)> {
+    fn go<'a>(n: &'a Node, offset: usize, path: &mut Vec<String>) -> Option<&'a Node> {
+        match &n.value {
+            Value::String(_)
+                if n.span.start <= offset && offset < n.span.end.max(n.span.start + 1) =>
+            {
+                Some(n)
+            }
+            Value::Array(items) => items.iter().enumerate().find_map(|(i, c)| {
+                path.push(i.to_string());
+                let r = go(c, offset, path);
+                if r.is_none() {
+                    path.pop();
+                }
+                r
+            }),
+            Value::Object(members) => members.iter().find_map(|m| {
+                path.push(m.key.clone());
+                let r = go(&m.value, offset, path);
+                if r.is_none() {
+                    path.pop();
+                }
+                r
+            }),
+            _ => None,
+        }
+    }
+    let mut path = Vec::new();
+    go(root, offset, &mut path).map(|n| (KeyPath(path), n))
+}
+
+/// A URL with a scheme and a host, as the `url` crate reads it.
+pub fn parse_url(s: &str) -> Option<url::Url> {
+    let s = s.trim();
+    if !s.contains("://") || s.len() > 4096 {
+        return None;
+    }
+    url::Url::parse(s).ok().filter(|u| u.host_str().is_some())
+}
+
+/// The host of a URL, without brackets.
+pub fn host(u: &url::Url) -> String {
+    u.host_str()
+        .unwrap_or("")
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase()
+}
+
+/// Whether a server is reached over the network at a host that is neither loopback nor in
+/// `allowed_hosts`.
+pub fn is_remote(s: &Server<'_>, settings: &Settings) -> bool {
+    s.url_text()
+        .and_then(parse_url)
+        .is_some_and(|u| !settings.is_trusted_host(&host(&u)))
+}
+
+/// The compose `services` of a document, name and node.
+pub fn services(root: &Node) -> Vec<(&str, &Node, KeyPath)> {
+    root.get("services")
+        .map(|s| {
+            s.members()
+                .iter()
+                .filter(|m| m.value.is_object())
+                .map(|m| {
+                    (
+                        m.key.as_str(),
+                        &m.value,
+                        KeyPath(vec!["services".into(), m.key.clone()]),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A compose list or map of strings as `(text, node)` pairs (`environment`, `volumes`,
+/// `ports`, `cap_add`); map entries become `KEY=value`.
+pub fn compose_items(n: &Node) -> Vec<(String, &Node)> {
+    match &n.value {
+        Value::Array(items) => items
+            .iter()
+            .filter_map(|i| match i.scalar_text() {
+                Some(t) => Some((t, i)),
+                None => i.get("source").and_then(Node::as_str).map(|src| {
+                    let target = i.get("target").and_then(Node::as_str).unwrap_or("");
+                    (format!("{src}:{target}"), i)
+                }),
+            })
+            .collect(),
+        Value::Object(members) => members
+            .iter()
+            .map(|m| {
+                (
+                    format!("{}={}", m.key, m.value.scalar_text().unwrap_or_default()),
+                    &m.value,
+                )
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The package a launcher runs: `npx -y pkg@1.2.3`, `bunx pkg`, `pnpm dlx pkg`, `npm exec pkg`,
+/// `uvx pkg==1.2.3`, `uvx --from SPEC cmd`, `pipx run pkg`, `uv tool run pkg`: the index in
+/// `argv`, the spec, and whether it is an npm (`true`) or Python package.
+pub fn launched_package(argv: &[(String, &Node)]) -> Option<(usize, String, bool)> {
+    let prog = crate::model::program_name(argv.first()?.0.as_str());
+    let sub = |i: usize| argv.get(i).map(|a| a.0.as_str());
+    let (npm, start) = match prog.as_str() {
+        "npx" | "bunx" | "pnpx" => (true, 1),
+        "npm" if matches!(sub(1), Some("exec" | "x")) => (true, 2),
+        "pnpm" | "yarn" if sub(1) == Some("dlx") => (true, 2),
+        "bun" if sub(1) == Some("x") => (true, 2),
+        "uvx" => (false, 1),
+        "uv" if sub(1) == Some("tool") && sub(2) == Some("run") => (false, 3),
+        "pipx" if sub(1) == Some("run") => (false, 2),
+        _ => return None,
+    };
+    let mut i = start;
+    while i < argv.len() {
+        let a = argv[i].0.as_str();
+        if a == "--" {
+            i += 1;
+            continue;
+        }
+        if (npm && matches!(a, "-p" | "--package")) || (!npm && matches!(a, "--from" | "--spec")) {
+            return argv.get(i + 1).map(|s| (i + 1, s.0.clone(), npm));
+        }
+        if let Some(v) = a
+            .strip_prefix("--package=")
+            .or_else(|| a.strip_prefix("--from="))
+        {
+            return Some((i, v.to_owned(), npm));
+        }
+        if a.starts_with('-') {
+            // Flags that take a value.
+            if matches!(
+                a,
+                "--python"
+                    | "-p"
+                    | "--with"
+                    | "--index-url"
+                    | "--index"
+                    | "-c"
+                    | "--call"
+                    | "--registry"
+                    | "--cache"
+                    | "--userconfig"
+            ) && !npm
+                || matches!(
+                    a,
+                    "-c" | "--call" | "--registry" | "--cache" | "--userconfig"
+                ) && npm
+            {
+                i += 2;
+            } else {
+                i += 1;
+            }
+            continue;
+        }
+        return Some((i, a.to_owned(), npm));
+    }
+    None
+}
+
+/// Whether a package spec names one exact version: `pkg@1.2.3`, `@s/pkg@1.2.3-rc.1`,
+/// `pkg==1.2.3`, `pkg@<commit>` for git sources.
+pub fn is_pinned(spec: &str, npm: bool) -> bool {
+    let version = if npm {
+        let body = spec.strip_prefix('@').unwrap_or(spec);
+        match body.split_once('@') {
+            Some((_, v)) => v,
+            None => return false,
+        }
+    } else if let Some((_, v)) = spec.split_once("==") {
+        v
+    } else if let Some((_, v)) = spec.rsplit_once('@').filter(|_| !spec.contains("://")) {
+        v
+    } else {
+        return false;
+    };
+    let core = version.split(['-', '+']).next().unwrap_or("");
+    let parts: Vec<&str> = core.split('.').collect();
+    parts.len() >= 2
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// What a `docker run` (or `podman run`) command line asks for, by index into `argv`.
+#[derive(Debug, Default)]
+pub struct DockerRun {
+    /// `--privileged`, `--cap-add ALL`, `--cap-add SYS_ADMIN`.
+    pub privileged: Vec<usize>,
+    /// `--network host`, `--net=host`.
+    pub host_network: Vec<usize>,
+    /// Mount sources (`-v SRC:DST`, `--mount type=bind,src=SRC,…`).
+    pub mounts: Vec<(usize, String)>,
+    /// Published ports (`-p 8080:8080`).
+    pub ports: Vec<(usize, String)>,
+    /// The image.
+    pub image: Option<usize>,
+}
+
+/// Parses a `docker run` command line.
+pub fn docker_run(argv: &[(String, &Node)]) -> Option<DockerRun> {
+    let prog = crate::model::program_name(argv.first()?.0.as_str());
+    if !matches!(prog.as_str(), "docker" | "podman" | "nerdctl") {
+        return None;
+    }
+    let mut i = 1;
+    if argv.get(i).is_some_and(|a| a.0 == "container") {
+        i += 1;
+    }
+    if argv.get(i).is_none_or(|a| a.0 != "run") {
+        return None;
+    }
+    i += 1;
+    const VALUED: &[&str] = &[
+        "-e",
+        "--env",
+        "-v",
+        "--volume",
+        "--mount",
+        "-p",
+        "--publish",
+        "--name",
+        "--network",
+        "--net",
+        "-w",
+        "--workdir",
+        "-u",
+        "--user",
+        "--entrypoint",
+        "--env-file",
+        "-l",
+        "--label",
+        "--cap-add",
+        "--cap-drop",
+        "--add-host",
+        "--device",
+        "--hostname",
+        "-h",
+        "--memory",
+        "-m",
+        "--cpus",
+        "--platform",
+        "--pull",
+        "--restart",
+        "--log-driver",
+        "--log-opt",
+        "--tmpfs",
+        "--security-opt",
+        "--ulimit",
+        "--ipc",
+        "--pid",
+        "--gpus",
+        "--userns",
+        "--dns",
+        "--expose",
+        "--shm-size",
+    ];
+    let mut r = DockerRun::default();
+    while i < argv.len() {
+        let a = argv[i].0.as_str();
+        let (flag, inline) = match a.split_once('=') {
+            Some((f, v)) if a.starts_with("--") => (f, Some(v.to_owned())),
+            _ => (a, None),
+        };
+        if !a.starts_with('-') {
+            r.image = Some(i);
+            break;
+        }
+        let takes = VALUED.contains(&flag) && inline.is_none();
+        let (vi, value) = match inline {
+            Some(v) => (i, v),
+            None if takes => (
+                i + 1,
+                argv.get(i + 1).map(|x| x.0.clone()).unwrap_or_default(),
+            ),
+            None => (i, String::new()),
+        };
+        match flag {
+            "--privileged" => r.privileged.push(i),
+            "--cap-add"
+                if matches!(
+                    value.to_ascii_uppercase().as_str(),
+                    "ALL" | "SYS_ADMIN" | "CAP_SYS_ADMIN"
+                ) =>
+            {
+                r.privileged.push(vi)
+            }
+            "--network" | "--net" if value == "host" => r.host_network.push(vi),
+            "-v" | "--volume" => r
+                .mounts
+                .push((vi, value.split(':').next().unwrap_or("").to_owned())),
+            "--mount" => {
+                let src = value
+                    .split(',')
+                    .find_map(|kv| {
+                        kv.strip_prefix("source=")
+                            .or_else(|| kv.strip_prefix("src="))
+                    })
+                    .unwrap_or("");
+                r.mounts.push((vi, src.to_owned()));
+            }
+            "-p" | "--publish" => r.ports.push((vi, value)),
+            _ => {}
+        }
+        i = if takes { i + 2 } else { i + 1 };
+    }
+    Some(r)
+}
+
+/// Whether a mount source is the Docker (or Podman) socket.
+pub fn is_socket(src: &str) -> bool {
+    let s = src.to_ascii_lowercase();
+    s.ends_with("docker.sock") || s.ends_with("podman.sock") || s.ends_with("containerd.sock")
+}
+
+/// Whether a mount source exposes the host: `/`, `/etc`, `/root`, `/home`, a home directory,
+/// `/proc`, `/sys`, `/dev`, `/boot`, `/var/lib/docker`.
+pub fn is_host_path(src: &str) -> bool {
+    let t = src.trim().trim_end_matches('/');
+    crate::rules::filesystem_root_too_broad_check(src)
+        || matches!(
+            t,
+            "/etc" | "/proc" | "/sys" | "/dev" | "/boot" | "/var/lib/docker" | "/var" | "/usr"
+        )
+}
+
+/// A published port with no host address (or `0.0.0.0`/`::`) listens on every interface.
+pub fn publishes_everywhere(spec: &str) -> bool {
+    let s = spec.trim();
+    if let Some(rest) = s.strip_prefix('[') {
+        // [::1]:8080:80
+        let host = rest.split(']').next().unwrap_or("");
+        return host.is_empty() || host == "::" || host == "0:0:0:0:0:0:0:0";
+    }
+    let parts: Vec<&str> = s.split(':').collect();
+    match parts.len() {
+        1 | 2 => true,
+        _ => {
+            let h = parts[0];
+            h.is_empty() || h == "0.0.0.0"
+        }
+    }
+}
+
+/// Every string of a tool (name, title, description, annotations, schema descriptions), with
+/// its full key path.
+pub fn tool_strings<'a>(t: &crate::model::Tool<'a>) -> Vec<(KeyPath, &'a Node)> {
+    let mut v = Vec::new();
+    strings(t.node, &mut |k, n| {
+        let mut full = t.key.clone();
+        full.0.extend(k.0.iter().cloned());
+        v.push((full, n));
+    });
+    v
+}

@@ -1,0 +1,55 @@
+//! `container-host-mount`: a container given the host's root, system folders or a home.
+//!
+//! ## What it finds
+//! `-v /:/host`, `-v $HOME:/data`, `--mount src=/etc,…`, and compose `volumes` whose source is
+//! `/`, `/etc`, `/root`, `/home`, a home directory, `/proc`, `/sys`, `/dev` or `/var/lib/docker`.
+//!
+//! ## Why it matters
+//! A server that can read `/` can read every key and token on the machine; one that can write it
+//! owns the machine.
+
+use super::common::{compose_items, docker_run, is_host_path, is_socket, services};
+use super::{fx, Check, Cx, Emit, Family, Rule};
+use vigil_report::Severity;
+
+pub(crate) static RULE: Rule = Rule {
+    id: "container-host-mount",
+    family: Family::Containers,
+    severity: Severity::Error,
+    summary: "A container mounts the host's root, a system folder or a home directory",
+    fix: "Mount only the project folder the server needs, read-only where possible (-v ./data:/data:ro)",
+    check: Check::File(check),
+    examples: &[
+        fx(".mcp.json", r#"{"mcpServers": {"fs": {"command": "docker", "args": ["run", "-i", "--rm", "-v", «"/:/host", "ghcr.io/acme/mcp-fs:1.0.0"]}}}"#),
+        fx("docker-compose.yml", "services:\n  mcp-files:\n    image: ghcr.io/acme/mcp-fs:1.0.0\n    volumes:\n      - «/home/alice:/data\n"),
+    ],
+    counterexamples: &[fx("docker-compose.yml", "services:\n  mcp-files:\n    image: ghcr.io/acme/mcp-fs:1.0.0\n    volumes:\n      - ./data:/data:ro\n      - cache:/cache\nvolumes:\n  cache: {}\n")],
+};
+
+fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
+    for s in cx.servers {
+        if let Some(r) = docker_run(&s.argv) {
+            for (i, src) in r.mounts {
+                if is_host_path(&src) && !is_socket(&src) {
+                    out.at(
+                        s.argv[i].1.span,
+                        s.launch_key.join("args"),
+                        format!("`{}` mounts the host's `{src}`", s.name),
+                    );
+                }
+            }
+        }
+    }
+    for (name, svc, key) in services(&cx.doc.root) {
+        for (v, node) in svc.get("volumes").map(compose_items).unwrap_or_default() {
+            let src = v.split(':').next().unwrap_or("");
+            if is_host_path(src) && !is_socket(src) {
+                out.at(
+                    node.span,
+                    key.join("volumes"),
+                    format!("service `{name}` mounts the host's `{src}`"),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! `cors-wildcard-credentials`: CORS that lets any site send credentialed requests.
+//!
+//! ## What it finds
+//! A CORS setting (a `cors` block, or `Access-Control-Allow-*` headers) whose allowed origin is
+//! `*` while credentials are allowed.
+//!
+//! ## Why it matters
+//! Browsers refuse `*` with credentials, so servers that want both end up reflecting any
+//! `Origin`: then every web page a user opens can call the MCP endpoint with the user's cookies
+//! or tokens.
+
+use super::{fx, Check, Cx, Emit, Family, Rule};
+use crate::node::{loose, KeyPath, Node, Value};
+use vigil_report::Severity;
+
+pub(crate) static RULE: Rule = Rule {
+    id: "cors-wildcard-credentials",
+    family: Family::Manifest,
+    severity: Severity::Error,
+    summary: "CORS allows any origin (*) together with credentials",
+    fix: "List the exact origins that may call the endpoint, or stop allowing credentials",
+    check: Check::File(check),
+    examples: &[
+        fx(
+            "voice-manifest.json",
+            r#"{"mcp": {"servers": {"b": {"url": "https://api.example.com/mcp", "cors": {"allow_origin": «"*", "allow_credentials": true}}}}}"#,
+        ),
+        fx(
+            "voice-manifest.json",
+            r#"{"headers": {"Access-Control-Allow-Origin": «"*", "Access-Control-Allow-Credentials": "true"}, "mcp": {"servers": {}}}"#,
+        ),
+    ],
+    counterexamples: &[
+        fx(
+            "voice-manifest.json",
+            r#"{"mcp": {"servers": {"b": {"url": "https://api.example.com/mcp", "cors": {"allow_origin": ["https://app.example.com"], "allow_credentials": true}}}}}"#,
+        ),
+        fx(
+            "voice-manifest.json",
+            r#"{"headers": {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Methods": "GET"}, "mcp": {"servers": {}}}"#,
+        ),
+    ],
+};
+
+const ORIGIN: &[&str] = &[
+    "alloworigin",
+    "alloworigins",
+    "allowedorigins",
+    "origins",
+    "origin",
+    "accesscontrolalloworigin",
+];
+const CREDENTIALS: &[&str] = &[
+    "allowcredentials",
+    "credentials",
+    "supportscredentials",
+    "accesscontrolallowcredentials",
+];
+
+fn wildcard(n: &Node) -> Option<&Node> {
+    match &n.value {
+        Value::String(s) if s.trim() == "*" => Some(n),
+        Value::Array(a) => a
+            .iter()
+            .find(|x| x.as_str().is_some_and(|s| s.trim() == "*")),
+        _ => None,
+    }
+}
+
+fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
+    fn walk(n: &Node, path: &mut Vec<String>, out: &mut Emit<'_>, depth: usize) {
+        if depth > 32 {
+            return;
+        }
+        let origin = n
+            .members()
+            .iter()
+            .find(|m| ORIGIN.contains(&loose(&m.key).as_str()));
+        let creds = n.members().iter().any(|m| {
+            CREDENTIALS.contains(&loose(&m.key).as_str()) && m.value.as_bool() == Some(true)
+        });
+        if let (Some(o), true) = (origin, creds) {
+            if let Some(star) = wildcard(&o.value) {
+                let mut k = path.clone();
+                k.push(o.key.clone());
+                out.at(
+                    star.span,
+                    KeyPath(k),
+                    "CORS allows every origin together with credentials",
+                );
+            }
+        }
+        for m in n.members() {
+            path.push(m.key.clone());
+            walk(&m.value, path, out, depth + 1);
+            path.pop();
+        }
+        for (i, e) in n.elements().iter().enumerate() {
+            path.push(i.to_string());
+            walk(e, path, out, depth + 1);
+            path.pop();
+        }
+    }
+    walk(&cx.doc.root, &mut Vec::new(), out, 0);
+}

@@ -1,0 +1,91 @@
+//! `credential-in-url`: a password in a URL's user information, or a secret in its query.
+//!
+//! ## What it finds
+//! `https://user:PASSWORD@host`, `postgres://bot:PASSWORD@db/app`, `?api_key=VALUE`,
+//! `?token=VALUE`, or a high-entropy query value, unless the value is a reference.
+//!
+//! ## Why it matters
+//! URLs are logged by proxies, shown in process lists and error messages, and copied around;
+//! a credential inside one leaks with it.
+
+use super::common::parse_url;
+use super::{fx, Check, Cx, Emit, Family, Rule};
+use crate::input::Kind;
+use crate::secrets::{is_fill_in, is_reference, is_secret_name, looks_random};
+use vigil_report::Severity;
+
+pub(crate) static RULE: Rule = Rule {
+    id: "credential-in-url",
+    family: Family::Credentials,
+    severity: Severity::Error,
+    summary: "A URL carries a password or a secret query parameter",
+    fix: "Take the credential out of the URL: send it in an Authorization header built from a reference, or use the server's OAuth flow",
+    check: Check::File(check),
+    examples: &[
+        fx(".mcp.json", r#"{"mcpServers": {"api": {"type": "http", "url": «"https://mcp.example.com/mcp?api_key={alnum:32}"}}}"#),
+        fx("docker-compose.yml", "services:\n  bot:\n    image: ghcr.io/acme/bot:1.2.0\n    environment:\n      DATABASE_URL: «postgres://bot:{alnum:20}@db:5432/bot\n"),
+    ],
+    counterexamples: &[
+        fx(".mcp.json", r#"{"mcpServers": {"api": {"type": "http", "url": "https://mcp.example.com/mcp?region=eu"}}}"#),
+        fx("docker-compose.yml", "services:\n  bot:\n    image: ghcr.io/acme/bot:1.2.0\n    environment:\n      DATABASE_URL: postgres://bot:${DB_PASSWORD}@db:5432/bot\n"),
+    ],
+};
+
+fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
+    if cx.doc.kind == Kind::ToolsList {
+        return;
+    }
+    for s in cx.strings {
+        let node = s.node;
+        let Some(text) = node.as_str() else { continue };
+        if !text.contains("://") {
+            continue;
+        }
+        let Some(u) = parse_url(text) else { continue };
+        let key = s.key();
+        if let Some(pw) = u.password() {
+            let pw = percent_decode(pw);
+            if !is_reference(&pw) && !is_fill_in(&pw) {
+                out.secret(
+                    node.span,
+                    &key,
+                    format!("the URL in `{key}` holds a password"),
+                    pw,
+                );
+                continue;
+            }
+        }
+        for (k, v) in u.query_pairs() {
+            if v.is_empty() || is_reference(&v) || is_fill_in(&v) {
+                continue;
+            }
+            if is_secret_name(&k) || looks_random(&v) {
+                out.secret(
+                    node.span,
+                    &key,
+                    format!("the URL in `{key}` carries `{k}` in its query"),
+                    v.into_owned(),
+                );
+                break;
+            }
+        }
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

@@ -1,0 +1,49 @@
+//! `discord-privileged-intent`: a privileged gateway intent the bot does not declare.
+//!
+//! ## What it finds
+//! `message_content`, `guild_members` or `guild_presences` requested in code (discord.py,
+//! discord.js, raw integers) or configuration, when `[lint.discord] intents` (default
+//! `guilds`, `guild_voice_states`) does not list it.
+//!
+//! ## Why it matters
+//! Privileged intents stream every message and member of every guild to the bot; a voice bot
+//! needs none of that, and a leaked token then leaks all of it.
+
+use super::{fx, Check, Cx, Emit, Family, Rule};
+use crate::discord::{intent_names, intents, PRIVILEGED};
+use vigil_report::Severity;
+
+pub(crate) static RULE: Rule = Rule {
+    id: "discord-privileged-intent",
+    family: Family::Discord,
+    severity: Severity::Error,
+    summary: "The bot requests a privileged intent (message_content, guild_members, guild_presences) it does not declare",
+    fix: "Request only the intents in [lint.discord] intents (default guilds, guild_voice_states), or declare the intent there if the bot truly needs it",
+    check: Check::File(check),
+    examples: &[
+        fx("bot/main.py", "import discord\nintents = discord.Intents.none()\nintents.guilds = True\n«intents.message_content = True\nbot = discord.Client(intents=intents)\n"),
+        fx("bot/index.js", "const { Client, GatewayIntentBits } = require('discord.js');\nconst client = new Client({ intents: [GatewayIntentBits.Guilds, «GatewayIntentBits.GuildMembers] });\n"),
+        fx("bot/run.py", "import discord\nclient = discord.Client(intents=discord.«Intents.all())\n"),
+    ],
+    counterexamples: &[
+        fx("bot/main.py", "import discord\nintents = discord.Intents.none()\nintents.guilds = True\nintents.voice_states = True\nbot = discord.Client(intents=intents)\n"),
+        fx("bot/index.js", "const { Client, GatewayIntentBits } = require('discord.js');\nconst client = new Client({ intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildVoiceStates] });\n"),
+    ],
+};
+
+fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
+    for r in intents(cx.doc) {
+        let extra = r.bits & PRIVILEGED & !cx.settings.intents;
+        if extra != 0 {
+            out.at(
+                r.span,
+                "",
+                format!(
+                    "`{}` requests privileged intent(s) {} that the bot does not declare",
+                    r.what,
+                    intent_names(extra).join(", ")
+                ),
+            );
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! `hardcoded-credential`: a secret written into a configuration instead of a reference.
+//!
+//! ## What it finds
+//! Any value `vigil scan`'s rules call a secret; a literal under a secret's name (`env`,
+//! `headers`, `Authorization`, `client_secret`, compose `environment`, `--api-key VALUE`,
+//! `-e TOKEN=VALUE`, `--header "Authorization: Bearer VALUE"`); a high-entropy token in `env`,
+//! `headers` or `args`. References (`${VAR}`, `${env:VAR}`, `${input:id}`,
+//! `{{ secrets.X }}`) are not secrets.
+//!
+//! ## Why it matters
+//! Client configurations and manifests are committed, shared and synced; a literal token there
+//! leaks to everyone who can read the file (the design's first checklist item).
+
+use super::common::{compose_items, parse_url, services, string_at};
+use super::{fx, Check, Cx, Emit, Family, Fixture, Rule};
+use crate::input::Kind;
+use crate::node::{KeyPath, Node, Seg, Span};
+use crate::secrets::{
+    is_secret_name, literal_under_secret_name, looks_random, strip_references, strip_scheme,
+};
+use vigil_report::Severity;
+
+pub(crate) static RULE: Rule = Rule {
+    id: "hardcoded-credential",
+    family: Family::Credentials,
+    severity: Severity::Error,
+    summary: "A secret is written into the configuration instead of a reference",
+    fix: "Move the secret to the environment or a secret store and write a reference such as ${API_KEY}, ${env:API_KEY} or ${input:api-key}",
+    check: Check::File(check),
+    examples: EXAMPLES,
+    counterexamples: COUNTEREXAMPLES,
+};
+
+const EXAMPLES: &[Fixture] = &[
+    fx(".mcp.json", r#"{"mcpServers": {"gh": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-github@2025.4.8"],
+  "env": {"GITHUB_PERSONAL_ACCESS_TOKEN": «"{alnum:40}"}}}}"#),
+    fx("voice-manifest.json", r#"{"mcp": {"servers": {"backend": {"url": "https://api.example.com/mcp",
+  "headers": {"Authorization": «"Bearer sk_live_{alnum:24}"}}}}}"#),
+    fx(".cursor/mcp.json", r#"{"mcpServers": {"router": {"url": "https://mcp.example.com/mcp",
+  "headers": {"X-Trace": «"sk-or-v1-{hex:64}"}}}}"#),
+    fx("claude_desktop_config.json", r#"{"mcpServers": {"search": {"command": "node",
+  "args": ["server.js", "--api-key", «"{alnum:32}"]}}}"#),
+    fx("claude_desktop_config.json", r#"{"mcpServers": {"remote": {"command": "npx",
+  "args": ["mcp-remote@0.1.18", "https://mcp.example.com/sse", "--header", «"Authorization: Bearer {alnum:32}"]}}}"#),
+    fx("docker-compose.yml", "services:\n  db:\n    image: postgres:16.4\n    environment:\n      POSTGRES_PASSWORD: «hunter2hunter2\n"),
+    fx("compose.yaml", "services:\n  bot:\n    image: ghcr.io/acme/bot:1.2.0\n    environment:\n      - «DISCORD_TOKEN={b64digits:18}.{b64url:6}.{b64url:38}\n"),
+    fx("/h/.codex/config.toml", "[mcp_servers.api]\nurl = \"https://mcp.example.com/mcp\"\nbearer_token = «\"{alnum:32}\"\n"),
+];
+
+const COUNTEREXAMPLES: &[Fixture] = &[
+    fx(".mcp.json", r#"{"mcpServers": {"gh": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-github@2025.4.8"],
+  "env": {"GITHUB_PERSONAL_ACCESS_TOKEN": "${GITHUB_TOKEN}"}}}}"#),
+    fx(".vscode/mcp.json", r#"{"inputs": [{"type": "promptString", "id": "key", "description": "API key", "password": true}],
+  "servers": {"api": {"type": "http", "url": "https://x.example/mcp", "headers": {"Authorization": "Bearer ${input:key}"}}}}"#),
+    fx(".cursor/mcp.json", r#"{"mcpServers": {"a": {"url": "https://x.example/mcp", "headers": {"Authorization": "Bearer ${env:TOKEN}"}}}}"#),
+    fx(".continue/config.yaml", "mcpServers:\n  - name: db\n    command: npx\n    args: [\"-y\", \"mcp-sqlite@0.1.0\"]\n    env:\n      SUPABASE_ACCESS_TOKEN: ${{ secrets.SUPABASE_ACCESS_TOKEN }}\n"),
+    fx("docker-compose.yml", "services:\n  db:\n    image: postgres:16.4\n    env_file: .env.db\n    environment:\n      POSTGRES_PASSWORD_FILE: /run/secrets/db\n      POSTGRES_USER: bot\n    secrets: [db]\n"),
+    fx(".gemini/settings.json", r#"{"mcpServers": {"fs": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-filesystem@2025.8.21", "/srv/data"],
+  "env": {"API_KEY": "$MY_API_TOKEN", "LOG_FORMAT": "json"}}}}"#),
+    fx("claude_desktop_config.json", r#"{"mcpServers": {"x": {"command": "uvx", "args": ["mcp-server-fetch==2025.4.7"], "env": {"API_KEY": "<YOUR_API_KEY>"}}}}"#),
+];
+
+fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
+    let root = &cx.doc.root;
+    let mut seen: Vec<Span> = Vec::new();
+    let mut report = |out: &mut Emit<'_>, span: Span, key: &KeyPath, what: &str, secret: &str| {
+        if seen.contains(&span) {
+            return;
+        }
+        seen.push(span);
+        let place = if key.0.is_empty() {
+            "the file".to_owned()
+        } else {
+            format!("`{key}`")
+        };
+        out.secret(span, key, format!("{what} in {place}"), secret.to_owned());
+    };
+    // `vigil scan`'s rules, over the whole text.
+    for hit in cx.scan {
+        match string_at(root, hit.span.start) {
+            // A URL's password or query is credential-in-url's.
+            Some((_, node))
+                if node
+                    .as_str()
+                    .and_then(parse_url)
+                    .is_some_and(|u| u.password().is_some() || u.query().is_some()) => {}
+            Some((key, node)) => {
+                report(
+                    out,
+                    node.span,
+                    &key,
+                    &hit.description,
+                    hit.secret.expose_secret(),
+                );
+            }
+            None => report(
+                out,
+                hit.span,
+                &KeyPath::default(),
+                &hit.description,
+                hit.secret.expose_secret(),
+            ),
+        }
+    }
+    if cx.doc.kind == Kind::ToolsList {
+        return;
+    }
+    // Literals under a secret's name, anywhere in the tree.
+    for s in cx.strings {
+        let node = s.node;
+        let Some(text) = node.as_str() else { continue };
+        let name = s.last_key();
+        if is_secret_name(name) && !under_args(s.path) {
+            let (rest, _) = strip_references(text);
+            if literal_under_secret_name(&rest) {
+                report(
+                    out,
+                    node.span,
+                    &s.key(),
+                    "a literal secret",
+                    strip_scheme(rest.trim()),
+                );
+            }
+        } else if in_env_or_headers(s.path) {
+            let (rest, _) = strip_references(text);
+            if looks_random(&rest) {
+                report(
+                    out,
+                    node.span,
+                    &s.key(),
+                    "a high-entropy token",
+                    strip_scheme(rest.trim()),
+                );
+            }
+        }
+    }
+    // Command lines.
+    for s in cx.servers {
+        let args = &s.argv[s.argv.len().min(1)..];
+        for (i, (text, node)) in args.iter().enumerate() {
+            let key = || arg_key(&s.launch_key, node, s.argv.first().map(|a| a.1));
+            if let Some(value) = secret_in_arg(args, i) {
+                report(
+                    out,
+                    node.span,
+                    &key(),
+                    "a literal secret in the command line",
+                    &value,
+                );
+            } else {
+                let (rest, _) = strip_references(text);
+                if looks_random(&rest) {
+                    report(
+                        out,
+                        node.span,
+                        &key(),
+                        "a high-entropy token in the command line",
+                        rest.trim(),
+                    );
+                }
+            }
+        }
+    }
+    // Compose `environment` lists (`KEY=value`).
+    if cx.doc.kind == Kind::Compose {
+        for (_, svc, key) in services(root) {
+            let Some(env) = svc.get("environment") else {
+                continue;
+            };
+            if !env.is_array() {
+                continue;
+            }
+            for (i, (text, node)) in compose_items(env).into_iter().enumerate() {
+                let Some((k, v)) = text.split_once('=') else {
+                    continue;
+                };
+                let (rest, _) = strip_references(v);
+                let k2 = key.join("environment").join(i.to_string());
+                if (is_secret_name(k) && literal_under_secret_name(&rest)) || looks_random(&rest) {
+                    report(out, node.span, &k2, "a literal secret", rest.trim());
+                }
+            }
+        }
+    }
+}
+
+fn under_args(path: &[Seg<'_>]) -> bool {
+    path.contains(&Seg::Key("args"))
+}
+
+fn in_env_or_headers(path: &[Seg<'_>]) -> bool {
+    path.len() >= 2
+        && matches!(
+            path[path.len() - 2],
+            Seg::Key("env" | "headers" | "http_headers" | "environment")
+        )
+}
+
+fn arg_key(launch: &KeyPath, node: &Node, command: Option<&Node>) -> KeyPath {
+    if command.is_some_and(|c| std::ptr::eq(c, node)) {
+        launch.join("command")
+    } else {
+        launch.join("args")
+    }
+}
+
+/// The secret an argument carries, judged with its neighbours: `--api-key V`, `--token=V`,
+/// `-e NAME=V`, `--header "Authorization: Bearer V"`, `NAME=V`.
+fn secret_in_arg(args: &[(String, &Node)], i: usize) -> Option<String> {
+    let arg = args[i].0.as_str();
+    let prev = i.checked_sub(1).map(|p| args[p].0.as_str()).unwrap_or("");
+    let judge = |v: &str| {
+        let (rest, _) = strip_references(v);
+        literal_under_secret_name(&rest).then(|| strip_scheme(rest.trim()).to_owned())
+    };
+    if let Some((flag, v)) = arg.split_once('=') {
+        if flag.starts_with('-') && is_secret_name(flag) {
+            return judge(v);
+        }
+        if !flag.starts_with('-') && !flag.contains(['/', ' ', ':']) && is_secret_name(flag) {
+            return judge(v);
+        }
+    }
+    if prev.starts_with('-') && !arg.starts_with('-') {
+        if is_secret_name(prev) {
+            return judge(arg);
+        }
+        if matches!(prev, "-H" | "--header" | "--headers") {
+            if let Some((name, v)) = arg.split_once(':') {
+                if is_secret_name(name.trim()) {
+                    return judge(v);
+                }
+            }
+        }
+    }
+    None
+}

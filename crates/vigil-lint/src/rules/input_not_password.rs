@@ -1,0 +1,69 @@
+//! `input-not-password`: a VS Code `inputs` entry that prompts for a secret without
+//! `"password": true`.
+//!
+//! ## What it finds
+//! A `promptString` input whose id or description names a key, token, secret or password and
+//! that lacks `"password": true`.
+//!
+//! ## Why it matters
+//! Without it VS Code shows the secret as it is typed and may keep it where ordinary settings
+//! go; with it the value is masked and stored in the secret storage.
+
+use super::{fx, Check, Cx, Emit, Family, Rule};
+use crate::input::Kind;
+use crate::node::{KeyPath, Node};
+use crate::secrets::is_secret_name;
+use vigil_report::Severity;
+
+pub(crate) static RULE: Rule = Rule {
+    id: "input-not-password",
+    family: Family::Credentials,
+    severity: Severity::Warning,
+    summary: "A VS Code input prompts for a secret without \"password\": true",
+    fix:
+        "Add \"password\": true to the input so VS Code masks it and keeps it in its secret storage",
+    check: Check::File(check),
+    examples: &[fx(
+        ".vscode/mcp.json",
+        r#"{"inputs": [«{"type": "promptString", "id": "github-token", "description": "GitHub token"}],
+  "servers": {"gh": {"type": "http", "url": "https://api.githubcopilot.com/mcp/", "headers": {"Authorization": "Bearer ${input:github-token}"}}}}"#,
+    )],
+    counterexamples: &[fx(
+        ".vscode/mcp.json",
+        r#"{"inputs": [{"type": "promptString", "id": "github-token", "description": "GitHub token", "password": true},
+  {"type": "promptString", "id": "region", "description": "Region"}],
+  "servers": {"gh": {"type": "http", "url": "https://api.githubcopilot.com/mcp/", "headers": {"Authorization": "Bearer ${input:github-token}"}}}}"#,
+    )],
+};
+
+fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
+    if cx.doc.kind != Kind::VsCode {
+        return;
+    }
+    let root = &cx.doc.root;
+    let (list, base) = match root.get("inputs") {
+        Some(l) => (l, KeyPath(vec!["inputs".into()])),
+        None => match root.path(&["mcp", "inputs"]) {
+            Some(l) => (l, KeyPath(vec!["mcp".into(), "inputs".into()])),
+            None => return,
+        },
+    };
+    for (i, input) in list.elements().iter().enumerate() {
+        let id = input.get("id").and_then(Node::as_str).unwrap_or("");
+        let desc = input
+            .get("description")
+            .and_then(Node::as_str)
+            .unwrap_or("");
+        let secretish = is_secret_name(id)
+            || desc.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| {
+                is_secret_name(w) || w.eq_ignore_ascii_case("key") || w.eq_ignore_ascii_case("pat")
+            });
+        if secretish && input.get("password").and_then(Node::as_bool) != Some(true) {
+            out.at(
+                input.span,
+                base.join(i.to_string()),
+                format!("input `{id}` asks for a secret but is not a password input"),
+            );
+        }
+    }
+}

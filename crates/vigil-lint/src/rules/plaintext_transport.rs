@@ -1,0 +1,67 @@
+//! `plaintext-transport`: `http://` or `ws://` to a host that is not loopback.
+//!
+//! ## What it finds
+//! A server URL, OAuth URL or any other URL in a configuration or manifest that uses plain
+//! HTTP or WebSocket to a host other than `localhost`, `127.0.0.0/8`, `::1`, a single-label name
+//! (a compose service such as `http://redis:6379`, reached on the container network) or
+//! `[lint] allowed_hosts`.
+//!
+//! ## Why it matters
+//! Tokens, prompts and tool results cross the network in clear; the design asks for HTTPS on
+//! every endpoint and `wss://` for WebSockets.
+
+use super::common::{host, parse_url};
+use super::{fx, Check, Cx, Emit, Family, Rule};
+use crate::input::Kind;
+use vigil_report::Severity;
+
+pub(crate) static RULE: Rule = Rule {
+    id: "plaintext-transport",
+    family: Family::Transport,
+    severity: Severity::Error,
+    summary: "An endpoint is reached over plain http:// or ws:// on the network",
+    fix: "Use https:// (wss:// for WebSockets), or list the host in [lint] allowed_hosts if the link is private",
+    check: Check::File(check),
+    examples: &[
+        fx("voice-manifest.json", r#"{"mcp": {"servers": {"backend": {"url": «"http://api.example.com/mcp"}}}}"#),
+        fx("/h/.codeium/windsurf/mcp_config.json", r#"{"mcpServers": {"ws": {"serverUrl": «"ws://voice.example.com/mcp"}}}"#),
+    ],
+    counterexamples: &[
+        fx("voice-manifest.json", r#"{"mcp": {"servers": {"backend": {"url": "https://api.example.com/mcp"}, "local": {"url": "http://127.0.0.1:8080/mcp"}}}}"#),
+        fx(".mcp.json", r#"{"mcpServers": {"dev": {"type": "http", "url": "http://localhost:3000/mcp"}}}"#),
+    ],
+};
+
+fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
+    if matches!(cx.doc.kind, Kind::ToolsList) {
+        return;
+    }
+    for s in cx.strings {
+        let node = s.node;
+        let Some(text) = node.as_str() else { continue };
+        let t = text.trim_start();
+        if !(t.starts_with("http://") || t.starts_with("ws://")) {
+            continue;
+        }
+        let Some(u) = parse_url(text) else { continue };
+        let in_auth = s.path.iter().any(|k| match k {
+            crate::node::Seg::Key(k) => ["authentication", "auth", "oauth", "oauth2"]
+                .iter()
+                .any(|a| crate::node::loose_eq(k, a)),
+            crate::node::Seg::Index(_) => false,
+        });
+        if in_auth {
+            continue; // oauth2-insecure-url's
+        }
+        let h = host(&u);
+        if cx.settings.is_trusted_host(&h) {
+            continue;
+        }
+        let key = s.key();
+        out.at(
+            node.span,
+            &key,
+            format!("`{key}` sends traffic to {h} over plain {}", u.scheme()),
+        );
+    }
+}

@@ -1,0 +1,56 @@
+//! `unpinned-git-source`: a server installed from a git URL without a commit.
+//!
+//! ## What it finds
+//! `uvx --from git+https://…`, `pip install git+https://…`, `npx github:owner/repo` and
+//! `git+https://…#branch` whose reference is not a commit hash.
+//!
+//! ## Why it matters
+//! A branch or tag can be moved by anyone who can push; only a commit names fixed code.
+
+use super::{fx, Check, Cx, Emit, Family, Rule};
+use vigil_report::Severity;
+
+pub(crate) static RULE: Rule = Rule {
+    id: "unpinned-git-source",
+    family: Family::Launchers,
+    severity: Severity::Warning,
+    summary: "A server is installed from a git URL without a commit hash",
+    fix: "Pin the commit: git+https://host/org/repo@<40-hex commit> (or #<commit> for npm)",
+    check: Check::File(check),
+    examples: &[fx(
+        ".mcp.json",
+        r#"{"mcpServers": {"x": {"command": "uvx", "args": ["--from", «"git+https://github.com/acme/mcp-x", "mcp-x"]}}}"#,
+    )],
+    counterexamples: &[fx(
+        ".mcp.json",
+        r#"{"mcpServers": {"x": {"command": "uvx", "args": ["--from", "git+https://github.com/acme/mcp-x@0f3c9a1b2d4e5f60718293a4b5c6d7e8f9012345", "mcp-x"]}}}"#,
+    )],
+};
+
+/// Whether a git source names a commit (7 to 40 hex digits after `@` or `#`).
+fn has_commit(spec: &str) -> bool {
+    let tail = spec.rsplit(['@', '#']).next().unwrap_or("");
+    let differs = tail.len() != spec.len();
+    differs
+        && (7..=40).contains(&tail.len())
+        && tail.bytes().all(|b| b.is_ascii_hexdigit())
+        && !spec.ends_with(".git")
+}
+
+fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
+    for s in cx.servers {
+        for (text, node) in s.argv.iter().skip(1) {
+            let t = text.as_str();
+            let git = t.starts_with("git+")
+                || t.starts_with("github:")
+                || (t.starts_with("https://github.com/") && t.ends_with(".git"));
+            if git && !has_commit(t) {
+                out.at(
+                    node.span,
+                    s.launch_key.join("args"),
+                    format!("`{}` installs `{t}` without a commit", s.name),
+                );
+            }
+        }
+    }
+}

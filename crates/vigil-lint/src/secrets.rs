@@ -1,0 +1,270 @@
+//! Is this value a credential? References are not (`${VAR}`, `${VAR:-x}`, `${env:VAR}`,
+//! `${input:id}`, `{{ secrets.X }}`, `${{ secrets.X }}`, `$VAR`, `%VAR%`); what remains after
+//! removing them is judged by `vigil scan`'s rules (run once over the whole file by
+//! [`crate::document`]), by the name of the key that holds it, and by its entropy.
+
+use regex::Regex;
+use std::sync::LazyLock;
+
+static REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"\$?\{\{\s*(?:secrets|inputs|env|vars)\.[A-Za-z0-9_.\-]{1,128}\s*\}\}",
+        r"|\$\{(?:env:|input:|config:)?[A-Za-z_][A-Za-z0-9_.\-]{0,127}(?::-[^}]{0,256})?\}",
+        r"|\{env:[A-Za-z_][A-Za-z0-9_]{0,127}\}",
+        r"|\$[A-Za-z_][A-Za-z0-9_]{0,127}",
+        r"|%[A-Za-z_][A-Za-z0-9_]{0,127}%",
+    ))
+    .expect("reference regex")
+});
+
+static SECRET_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"(?i)(?:^|[_\-.\s])(?:",
+        r"api[_\-]?key|apikey|access[_\-]?key(?:[_\-]?id)?|secret(?:[_\-]?(?:access[_\-]?)?key)?|client[_\-]?secret",
+        r"|(?:access|auth|refresh|id|bot|bearer|session|api|personal[_\-]access)?[_\-]?token|bearer",
+        r"|password|passwd|pwd|pass|passphrase|private[_\-]?key|credentials?|cookie",
+        r"|session[_\-]?(?:id|key)|(?:signing|encryption|master|app|license)[_\-]?key|webhook(?:[_\-]?(?:url|secret))?",
+        r"|dsn|connection[_\-]?string|database[_\-]?url|db[_\-]?url|authorization|auth",
+        r")$"
+    ))
+    .expect("secret-name regex")
+});
+
+/// Removes every reference from `value`; the second item says whether there was one.
+pub fn strip_references(value: &str) -> (String, bool) {
+    if !value.contains(['$', '{', '%']) {
+        return (value.to_owned(), false);
+    }
+    let out = REFERENCE.replace_all(value, "");
+    let had = out.len() != value.len();
+    (out.into_owned(), had)
+}
+
+/// Whether `value` is only references (and whitespace).
+pub fn is_reference(value: &str) -> bool {
+    let (rest, had) = strip_references(value);
+    had && strip_scheme(rest.trim()).is_empty()
+}
+
+/// Whether a key, header or flag name says its value is a secret (`GITHUB_TOKEN`,
+/// `X-API-Key`, `--api-key`, `db_password`), and not a path or id of one (`*_FILE`, `*_PATH`,
+/// `public_key`).
+pub fn is_secret_name(name: &str) -> bool {
+    let n = name.trim_start_matches('-');
+    if n.len() > 128 {
+        return false;
+    }
+    let lower = n.to_ascii_lowercase();
+    const STEMS: &[&str] = &[
+        "key",
+        "token",
+        "secret",
+        "pass",
+        "pwd",
+        "auth",
+        "cookie",
+        "credential",
+        "dsn",
+        "connection",
+        "url",
+        "webhook",
+        "bearer",
+        "session",
+        "private",
+    ];
+    if !STEMS.iter().any(|s| lower.contains(s)) {
+        return false;
+    }
+    if [
+        "public",
+        "pub_key",
+        "publishable",
+        "key_id",
+        "keyid",
+        "token_url",
+        "token_endpoint",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
+    {
+        return false;
+    }
+    SECRET_NAME.is_match(n)
+}
+
+/// A value someone must fill in, not a credential: `<YOUR_TOKEN>`, `your-api-key-here`, `xxx`,
+/// `changeme`, `...`, empty.
+pub fn is_fill_in(value: &str) -> bool {
+    let v = value.trim();
+    if v.is_empty() || v.len() < 3 {
+        return true;
+    }
+    let l = v.to_ascii_lowercase();
+    const MARKERS: &[&str] = &[
+        "<",
+        ">",
+        "your",
+        "_here",
+        "-here",
+        "xxx",
+        "***",
+        "...",
+        "…",
+        "changeme",
+        "change-me",
+        "change_me",
+        "placeholder",
+        "example",
+        "redacted",
+        "todo",
+        "fixme",
+        "insert",
+        "replace",
+        "dummy",
+        "sample",
+    ];
+    if MARKERS.iter().any(|m| l.contains(m)) {
+        return true;
+    }
+    let first = v.chars().next().unwrap_or(' ');
+    v.chars().all(|c| c == first)
+}
+
+/// A value that names where a secret is kept rather than being one: a path or a file name.
+pub fn is_path_like(value: &str) -> bool {
+    let v = value.trim();
+    v.starts_with('/')
+        || v.starts_with("./")
+        || v.starts_with("../")
+        || v.starts_with("~/")
+        || (v.len() > 2 && v.as_bytes()[1] == b':' && v.as_bytes()[2] == b'\\')
+        || [".pem", ".key", ".json", ".txt", ".p12", ".crt"]
+            .iter()
+            .any(|e| v.to_ascii_lowercase().ends_with(e))
+}
+
+/// Whether a literal (references already removed) under a secret name is a credential.
+pub fn literal_under_secret_name(value: &str) -> bool {
+    let v = strip_scheme(value.trim());
+    !v.is_empty()
+        && !v.contains("://")
+        && !is_fill_in(v)
+        && !is_path_like(v)
+        && !matches!(
+            v.to_ascii_lowercase().as_str(),
+            "true" | "false" | "null" | "none" | "yes" | "no" | "on" | "off"
+        )
+        && v.parse::<f64>().is_err()
+}
+
+/// `Bearer x` → `x` (also `Basic`, `Token`, `Bot`, `OAuth`).
+pub fn strip_scheme(v: &str) -> &str {
+    if ["bearer", "basic", "token", "bot", "oauth", "apikey"]
+        .iter()
+        .any(|s| v.eq_ignore_ascii_case(s))
+    {
+        return "";
+    }
+    for scheme in ["bearer ", "basic ", "token ", "bot ", "oauth ", "apikey "] {
+        if v.len() > scheme.len() && v[..scheme.len()].eq_ignore_ascii_case(scheme) {
+            return v[scheme.len()..].trim();
+        }
+    }
+    v
+}
+
+/// Whether a value looks like a random token by itself: long, no spaces or path characters,
+/// letters and digits mixed, high entropy, not a known placeholder shape.
+pub fn looks_random(value: &str) -> bool {
+    let v = strip_scheme(value.trim());
+    let n = v.chars().count();
+    if !(16..=512).contains(&n)
+        || v.contains(|c: char| {
+            c.is_whitespace() || matches!(c, '/' | '\\' | '@' | '.' | ':' | ',')
+        })
+    {
+        return false;
+    }
+    let digits = v.bytes().filter(u8::is_ascii_digit).count();
+    let letters = v.bytes().filter(u8::is_ascii_alphabetic).count();
+    if digits == 0 || letters == 0 || digits + letters < n * 3 / 4 {
+        return false;
+    }
+    if is_uuid(v) || vigil_scan::placeholder::is_placeholder(v.as_bytes()) {
+        return false;
+    }
+    let e = vigil_scan::entropy::shannon(v.as_bytes());
+    (n >= 20 && e >= 3.5) || e >= 3.8
+}
+
+fn is_uuid(v: &str) -> bool {
+    v.len() == 36
+        && v.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_are_not_secrets() {
+        for r in [
+            "${API_KEY}",
+            "Bearer ${API_KEY}",
+            "${env:GITHUB_TOKEN}",
+            "${input:api-key}",
+            "{{ secrets.OPENAI }}",
+            "${{ secrets.SUPABASE_TOKEN }}",
+            "$MY_API_TOKEN",
+            "${TOKEN:-}",
+            "%APPDATA%",
+        ] {
+            assert!(is_reference(r), "{r}");
+        }
+        assert!(!is_reference("Bearer abc${X}def"));
+        assert_eq!(strip_references("Bearer ${X}").0, "Bearer ");
+    }
+
+    #[test]
+    fn secret_names() {
+        for n in [
+            "GITHUB_PERSONAL_ACCESS_TOKEN",
+            "OPENAI_API_KEY",
+            "X-API-Key",
+            "--api-key",
+            "POSTGRES_PASSWORD",
+            "Authorization",
+            "client_secret",
+            "token",
+        ] {
+            assert!(is_secret_name(n), "{n}");
+        }
+        for n in [
+            "POSTGRES_PASSWORD_FILE",
+            "PUBLIC_KEY",
+            "TOKEN_URL",
+            "PATH",
+            "DEBUG",
+            "MONKEY",
+        ] {
+            assert!(!is_secret_name(n), "{n}");
+        }
+    }
+
+    #[test]
+    fn entropy_and_fill_ins() {
+        assert!(looks_random("q8Zr2LmXw4Tn9PvB6KcY3HdJ"));
+        assert!(!looks_random("@modelcontextprotocol/server-filesystem"));
+        assert!(!looks_random("123e4567-e89b-12d3-a456-426614174000"));
+        assert!(!looks_random("hello-world-server"));
+        assert!(is_fill_in("<YOUR_TOKEN>"));
+        assert!(is_fill_in("your-api-key-here"));
+        assert!(!is_fill_in("postgres"));
+        assert!(literal_under_secret_name("postgres"));
+        assert!(!literal_under_secret_name("/run/secrets/db"));
+        assert!(!literal_under_secret_name("Bearer "));
+    }
+}

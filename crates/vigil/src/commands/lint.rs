@@ -1,0 +1,301 @@
+//! `vigil lint [PATH…] [--discover] [--pin FILE] [--probe URL…]`: map the arguments to
+//! `vigil-lint`'s settings and calls, and print the report and a summary. The checks, the lock
+//! file and the probe live in the library.
+
+use crate::cli::GlobalArgs;
+use crate::output::use_color;
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
+use std::io::{IsTerminal as _, Write as _};
+use std::path::PathBuf;
+use vigil_core::ExitStatus;
+use vigil_lint::discover::{discover, Places};
+use vigil_lint::pin::LockFile;
+use vigil_lint::probe::{probe, ProbeOptions, MAX_BURST};
+use vigil_lint::{lint, report, rules, Linter, Settings};
+use vigil_report::{Format, RenderOptions, Severity};
+
+/// Arguments of `vigil lint`.
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Files or folders to lint [default: . unless --discover or --probe is given].
+    pub paths: Vec<PathBuf>,
+    /// Also lint the MCP clients' configuration files in their usual places for this OS (Claude
+    /// Desktop, Claude Code, Cursor, VS Code, Windsurf, Zed, Continue, Gemini CLI, Codex) and
+    /// the project files of this folder.
+    #[arg(long)]
+    pub discover: bool,
+    /// Report format.
+    #[arg(short, long, visible_alias = "report-format", value_enum, default_value_t = FormatArg::Text)]
+    pub format: FormatArg,
+    /// Write the report to this file instead of stdout.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub report_path: Option<PathBuf>,
+    /// Print secrets in full in the report (they are redacted by default).
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Exit 1 when a finding is at or above this severity [default: [lint] fail_on, else warning].
+    #[arg(long, value_enum)]
+    pub severity: Option<SeverityArg>,
+    /// Tool pinning: record each tool's RFC 8785 hash in FILE when it does not exist; otherwise
+    /// report every tool that changed, was added or was removed since.
+    #[arg(long, value_name = "FILE")]
+    pub pin: Option<PathBuf>,
+    /// With --pin: after reporting, record the current tools in FILE.
+    #[arg(long, requires = "pin")]
+    pub update_pins: bool,
+    /// Probe a live MCP endpoint, read-only: it sends POST without a token (JSON-RPC
+    /// initialize), GET of the RFC 9728 metadata it names (same origin only), OPTIONS and POST
+    /// (JSON-RPC ping) with a foreign Origin, OPTIONS with an origin the linted manifest allows,
+    /// and with --probe-burst N up to N more POST (ping). Never a token, never tools/call, no
+    /// redirects followed.
+    #[arg(long = "probe", value_name = "URL")]
+    pub probe: Vec<String>,
+    /// With --probe: send up to N (at most 50) unauthenticated requests and expect a 429.
+    #[arg(long, value_name = "N", requires = "probe")]
+    pub probe_burst: Option<u32>,
+    /// With --probe: trust the CA certificates in this PEM file instead of the web's roots.
+    #[arg(long, value_name = "FILE", requires = "probe")]
+    pub probe_ca: Option<PathBuf>,
+    /// List the rules (id, severity, family, what it finds, how to fix it) and exit.
+    #[arg(long)]
+    pub list_rules: bool,
+    /// Worker threads [default: one per core].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// Human text, one finding per line: file:line:column.
+    Text,
+    /// JSON array of findings.
+    Json,
+    /// SARIF 2.1.0.
+    Sarif,
+    /// CSV.
+    Csv,
+    /// JUnit XML.
+    Junit,
+    /// A Markdown table.
+    Markdown,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Self {
+        match f {
+            FormatArg::Text => Format::Text,
+            FormatArg::Json => Format::Json,
+            FormatArg::Sarif => Format::Sarif,
+            FormatArg::Csv => Format::Csv,
+            FormatArg::Junit => Format::Junit,
+            FormatArg::Markdown => Format::Markdown,
+        }
+    }
+}
+
+/// `--severity`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SeverityArg {
+    /// Errors only.
+    Error,
+    /// Warnings and errors.
+    Warning,
+    /// Everything.
+    Note,
+}
+
+/// Runs `vigil lint`.
+pub fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> {
+    let config = super::config(g)?;
+    let settings = Settings::load(&config, &|v| std::env::var(v).ok())?;
+    if args.list_rules {
+        for r in rules::ALL {
+            println!(
+                "{:<34} {:<8} {:<15} {}\n{:<59} fix: {}",
+                r.id,
+                settings.severity_of(r.id, r.severity).as_str(),
+                r.family.tag(),
+                r.summary,
+                "",
+                r.fix
+            );
+        }
+        return Ok(ExitStatus::Success);
+    }
+    if let Some(n) = args.probe_burst {
+        anyhow::ensure!(
+            (1..=MAX_BURST).contains(&n),
+            "--probe-burst: between 1 and {MAX_BURST}"
+        );
+    }
+    let mut paths = args.paths.clone();
+    if args.discover {
+        let found = discover(&Places::from_env());
+        if !g.quiet {
+            eprintln!("vigil lint: --discover found {} file(s)", found.len());
+            for f in &found {
+                eprintln!("  {}", f.display());
+            }
+        }
+        paths.extend(found);
+    } else if paths.is_empty() && args.probe.is_empty() {
+        paths.push(PathBuf::from("."));
+    }
+    let threshold = match args.severity {
+        Some(SeverityArg::Error) => Severity::Error,
+        Some(SeverityArg::Warning) => Severity::Warning,
+        Some(SeverityArg::Note) => Severity::Note,
+        None => settings.fail_on,
+    };
+    let linter = Linter::new(settings.clone()).keep_tools(args.pin.is_some());
+    let mut out = linter.run(&paths, args.threads.unwrap_or(0));
+
+    if let Some(lock_path) = &args.pin {
+        let shown = lock_path.display().to_string();
+        match LockFile::load(lock_path)? {
+            None => {
+                let lock = record(&out.tools);
+                lock.save(lock_path)?;
+                if !g.quiet {
+                    eprintln!(
+                        "vigil lint: pinned {} tool(s) of {} server(s) in {shown}",
+                        out.tools.len(),
+                        lock.servers.len()
+                    );
+                }
+            }
+            Some(lock) => {
+                let text = std::fs::read_to_string(lock_path).unwrap_or_default();
+                out.findings.extend(lint::pin_findings(
+                    &lock, &shown, &text, &out.tools, &settings,
+                ));
+                if args.update_pins {
+                    let mut new = lock.clone();
+                    for (server, pins) in record(&out.tools).servers {
+                        new.servers.insert(server, pins);
+                    }
+                    new.save(lock_path)?;
+                    if !g.quiet {
+                        eprintln!("vigil lint: updated {shown}");
+                    }
+                }
+            }
+        }
+    }
+
+    let mut probe_errors = Vec::new();
+    for url in &args.probe {
+        let allowed_origin = out
+            .origins
+            .iter()
+            .find(|(u, _)| same_endpoint(u, url))
+            .map(|(_, o)| o.clone());
+        let opts = ProbeOptions {
+            burst: args.probe_burst.unwrap_or(0),
+            ca: args.probe_ca.clone(),
+            allowed_origin,
+        };
+        match probe(url, &opts) {
+            Ok((obs, sent)) => {
+                if !g.quiet {
+                    eprintln!("vigil lint: probed {url} with {} request(s):", sent.len());
+                    for s in &sent {
+                        eprintln!("  {} {} → {}", s.what, s.url, s.outcome);
+                    }
+                }
+                out.findings
+                    .extend(lint::probe_findings(&obs, &sent, &settings));
+            }
+            Err(e) => probe_errors.push(e.to_string()),
+        }
+    }
+
+    let report = report::build(
+        &out.findings,
+        &out.errors,
+        &settings,
+        env!("CARGO_PKG_VERSION"),
+    );
+    let mut report = report;
+    for e in &probe_errors {
+        report
+            .completeness
+            .gap(vigil_report::Gap::Unreadable, format!("probe {e}"));
+    }
+    let opts = RenderOptions {
+        show_secrets: args.show_secrets,
+        color: args.report_path.is_none()
+            && args.format == FormatArg::Text
+            && use_color(g.color, &std::io::stdout()),
+        ..RenderOptions::default()
+    };
+    match &args.report_path {
+        Some(p) => vigil_report::save(p, args.format.into(), &report, &opts)
+            .with_context(|| format!("{}: cannot write the report", p.display()))?,
+        None => {
+            let mut buf = Vec::new();
+            vigil_report::render(args.format.into(), &report, &opts, &mut buf)?;
+            std::io::stdout().lock().write_all(&buf)?;
+        }
+    }
+
+    for e in &out.errors {
+        eprintln!("vigil: {e}");
+    }
+    for e in &probe_errors {
+        eprintln!("vigil: probe {e}");
+    }
+    if !g.quiet {
+        let count = |s: Severity| out.findings.iter().filter(|f| f.severity == s).count();
+        eprintln!(
+            "vigil lint: {} file(s) linted, {} finding(s): {} error, {} warning, {} note{}",
+            out.linted.len(),
+            out.findings.len(),
+            count(Severity::Error),
+            count(Severity::Warning),
+            count(Severity::Note),
+            if out.too_large > 0 {
+                format!("; {} file(s) over 10 MiB skipped", out.too_large)
+            } else {
+                String::new()
+            }
+        );
+        if std::io::stderr().is_terminal()
+            && out.linted.is_empty()
+            && out.errors.is_empty()
+            && args.probe.is_empty()
+        {
+            eprintln!("vigil lint: no MCP configuration, manifest, tools list, compose file or bot source found");
+        }
+    }
+    if !out.errors.is_empty() || !probe_errors.is_empty() {
+        return Ok(ExitStatus::Error);
+    }
+    // Severity orders error < warning < note: "at or above" the threshold is `<=`.
+    if out.findings.iter().any(|f| f.severity <= threshold) {
+        return Ok(ExitStatus::Failure);
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn record(tools: &[lint::SeenTool]) -> LockFile {
+    let mut lock = LockFile::new();
+    let mut servers: std::collections::BTreeMap<&str, Vec<serde_json::Value>> =
+        std::collections::BTreeMap::new();
+    for t in tools {
+        servers
+            .entry(t.server.as_str())
+            .or_default()
+            .push(t.json.clone());
+    }
+    for (s, list) in servers {
+        lock.record(s, &list);
+    }
+    lock
+}
+
+fn same_endpoint(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/') == b.trim_end_matches('/')
+}
