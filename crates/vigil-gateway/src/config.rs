@@ -117,6 +117,47 @@ pub struct RouteSection {
     /// Upstream response-head timeout for this route.
     #[serde(default, deserialize_with = "duration::deserialize_opt")]
     pub timeout: Option<Duration>,
+    /// Sign a gateway assertion per request for the upstream (`vigil memory serve
+    /// --listen` trusts them through `[memory.assertion]`).
+    pub assertion: Option<AssertionSection>,
+}
+
+/// `[gateway.routes.assertion]`: the upstream is told who the gateway verified by a short-lived
+/// JWT (`typ: vigil-assertion+jwt`) in `Authorization: Bearer`, signed per request.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssertionSection {
+    /// `iss` of the assertions (default `vigil-gateway`).
+    pub issuer: Option<String>,
+    /// The variable holding the HS256 secret the upstream also knows.
+    pub secret_env: Option<String>,
+    /// `aud` of the assertions (default: the route's audience).
+    pub audience: Option<String>,
+    /// Lifetime of each assertion (default 30s, at most 5 minutes).
+    #[serde(default, deserialize_with = "duration::deserialize_opt")]
+    pub lifetime: Option<Duration>,
+}
+
+/// What a route signs its assertions with (built by `Prepared::new`, which reads the secret).
+pub struct Asserter {
+    /// The signing key.
+    pub key: vigil_token::Key,
+    /// `iss`.
+    pub issuer: String,
+    /// `aud`.
+    pub audience: String,
+    /// Lifetime in seconds.
+    pub lifetime: u64,
+}
+
+impl std::fmt::Debug for Asserter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Asserter")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("lifetime", &self.lifetime)
+            .finish_non_exhaustive()
+    }
 }
 
 /// `[gateway.rate_limit]` and `[gateway.routes.rate_limit]`.
@@ -400,6 +441,8 @@ pub struct Route {
     pub host_header: Option<http::HeaderValue>,
     /// `X-Vigil-Audience` sent upstream.
     pub audience_header: Option<http::HeaderValue>,
+    /// The assertion signed per request for the upstream, when configured.
+    pub assertion: Option<std::sync::Arc<Asserter>>,
 }
 
 /// A validated CORS policy.
@@ -1064,6 +1107,7 @@ fn route(
         upstream_base: format!("http://{authority}"),
         host_header: http::HeaderValue::from_str(&authority).ok(),
         audience_header: http::HeaderValue::from_str(&audience).ok(),
+        assertion: None,
         upstream_authority: authority,
         upstream_path,
         audience,

@@ -92,6 +92,45 @@ pub enum PrepareError {
     /// A route without authentication on a non-loopback listener.
     #[error(transparent)]
     InsecureBind(Box<InsecureBind>),
+    /// A route's `assertion` cannot be signed as configured.
+    #[error("{origin}: {problem}")]
+    Assertion {
+        /// The key at fault.
+        origin: Origin,
+        /// What is wrong.
+        problem: AssertionProblem,
+    },
+}
+
+/// Why a route's `assertion` is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AssertionProblem {
+    /// The route lets requests through without a token: there is no subject to assert.
+    #[error("a route with auth = false has no verified subject to assert")]
+    WithoutAuth,
+    /// No `secret_env`.
+    #[error("missing (e.g. secret_env = \"VIGIL_ASSERTION_SECRET\", the secret [memory.assertion] also reads)")]
+    NoSecretEnv,
+    /// The variable is unset or empty.
+    #[error("{0} is not set")]
+    Unset(String),
+    /// The secret is weak or a known default.
+    #[error(
+        "{0} is too weak to sign assertions with (use `vigil env rotate` or 48 random characters)"
+    )]
+    Weak(String),
+    /// The secret equals the one client tokens are verified with.
+    #[error("{0} equals the token secret: a client token would pass as an assertion's signature; use a secret of its own")]
+    SameAsTokenSecret(String),
+    /// The lifetime is zero or over the assertion maximum.
+    #[error("must be between 1s and 5m")]
+    Lifetime,
+    /// The secret does not make a key.
+    #[error(transparent)]
+    Key(vigil_token::key::KeyError),
+    /// The route also injects an Authorization header.
+    #[error("the route's headers set Authorization, which the assertion replaces")]
+    AuthorizationHeader,
 }
 
 /// A route without authentication, and the non-loopback address the gateway would listen on
@@ -124,6 +163,7 @@ impl PrepareError {
                 Some(Origin::EnvVar(previous.clone()))
             }
             PrepareError::InsecureBind(e) => Some(e.origin.clone()),
+            PrepareError::Assertion { origin, .. } => Some(origin.clone()),
         }
     }
 }
@@ -208,6 +248,64 @@ impl Prepared {
             }
             None => None,
         };
+        for (route, rs) in settings.routes.iter_mut().zip(&section.routes) {
+            let Some(a) = &rs.assertion else { continue };
+            let at =
+                |k: &str| config.origin(&format!("gateway.routes[{}].assertion{k}", route.index));
+            let fail = |k: &str, problem| PrepareError::Assertion {
+                origin: at(k),
+                problem,
+            };
+            if !route.auth {
+                return Err(fail("", AssertionProblem::WithoutAuth));
+            }
+            if route
+                .headers
+                .iter()
+                .any(|(k, _)| k == http::header::AUTHORIZATION)
+            {
+                return Err(fail("", AssertionProblem::AuthorizationHeader));
+            }
+            let var = a
+                .secret_env
+                .as_deref()
+                .ok_or_else(|| fail(".secret_env", AssertionProblem::NoSecretEnv))?;
+            let secret = lookup(var)
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| fail(".secret_env", AssertionProblem::Unset(var.to_owned())))?;
+            if vigil_token::compliance::secret_weakness(&secret).is_some()
+                && !options.allow_weak_secret
+            {
+                return Err(fail(".secret_env", AssertionProblem::Weak(var.to_owned())));
+            }
+            if lookup(token.section.secret_env()).is_some_and(|t| t == secret)
+                || lookup(token.section.previous_env()).is_some_and(|t| t == secret)
+            {
+                return Err(fail(
+                    ".secret_env",
+                    AssertionProblem::SameAsTokenSecret(var.to_owned()),
+                ));
+            }
+            let lifetime = a
+                .lifetime
+                .map_or(vigil_token::assertion::DEFAULT_LIFETIME, |d| d.as_secs());
+            if lifetime == 0 || lifetime > vigil_token::assertion::MAX_LIFETIME {
+                return Err(fail(".lifetime", AssertionProblem::Lifetime));
+            }
+            vigil_core::redact::register(&secret);
+            let key = vigil_token::Key::hmac(
+                "gateway-assertion",
+                secret.as_bytes(),
+                vigil_token::Algorithm::HS256,
+            )
+            .map_err(|e| fail(".secret_env", AssertionProblem::Key(e)))?;
+            route.assertion = Some(std::sync::Arc::new(crate::config::Asserter {
+                key,
+                issuer: a.issuer.clone().unwrap_or_else(|| "vigil-gateway".into()),
+                audience: a.audience.clone().unwrap_or_else(|| route.audience.clone()),
+                lifetime,
+            }));
+        }
         let needs_keys = settings.routes.iter().any(|r| r.auth);
         if needs_keys && bypass.is_none() && ring.keys().is_empty() && ring.jwks().is_none() {
             return Err(PrepareError::NoKey {

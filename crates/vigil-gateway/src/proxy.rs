@@ -296,6 +296,30 @@ pub async fn forward(
     if let Some(a) = &route.audience_header {
         h.insert(X_VIGIL_AUDIENCE, a.clone());
     }
+    // The upstream learns who the gateway verified from a fresh assertion (one per request:
+    // the upstream accepts each `jti` once), never from the client's token.
+    if let (Some(a), Some(subject)) = (&route.assertion, who.subject) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let signed =
+            vigil_token::mint_assertion(&a.key, &a.issuer, &a.audience, subject, now, a.lifetime)
+                .ok()
+                .and_then(|t| HeaderValue::from_str(&format!("Bearer {t}")).ok());
+        match signed {
+            Some(mut v) => {
+                v.set_sensitive(true);
+                h.insert(header::AUTHORIZATION, v);
+            }
+            None => {
+                return body::error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "assertion",
+                    "the gateway could not sign its assertion",
+                )
+            }
+        }
+    }
     if let Some(u) = &upgrade {
         h.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
         h.insert(header::UPGRADE, u.clone());
