@@ -7,7 +7,9 @@
 #
 #   bench/gateway.sh                         # 10 s per run, 3 interleaved rounds, wrk -t1 -c32
 #   BENCH_SECONDS=20 BENCH_ROUNDS=5 BENCH_CONNECTIONS=64 bench/gateway.sh
-#   VIGIL_BIN=/tmp/vigil-before BENCH_TARGETS="nginx vigil" bench/gateway.sh   # A/B a build
+#   VIGIL_BIN=/tmp/vigil-before BENCH_TARGETS="nginx vigil" bench/gateway.sh   # another build
+#   VIGIL_BASE_BIN=/tmp/gw-before/target/release/vigil BENCH_TARGETS="vigil_base vigil" \
+#     BENCH_ROUNDS=9 bench/gateway.sh        # A/B two builds in one run, rounds interleaved
 #
 # The upstream is nginx answering a fixed JSON body (2 workers); each proxy nginx has 2 workers
 # and an upstream keepalive pool; Vigil runs with its default 2 worker threads on this machine.
@@ -79,6 +81,7 @@ proxy_conf proxybuf "$ngxb_port" "combined buffer=32k flush=100ms"
 cleanup() {
   for n in upstream proxy proxybuf; do [ -f "$work/$n/nginx.pid" ] && kill "$(cat "$work/$n/nginx.pid")" 2>/dev/null || true; done
   [ -n "${gw_pid:-}" ] && kill "$gw_pid" 2>/dev/null || true
+  [ -n "${gwb_pid:-}" ] && kill "$gwb_pid" 2>/dev/null || true
 }
 trap cleanup EXIT
 "$nginx" -c "$work/upstream/nginx.conf" -e "$work/upstream/error.log" 2>/dev/null || "$nginx" -c "$work/upstream/nginx.conf"
@@ -103,14 +106,26 @@ MCP_JWT_SECRET=$(openssl rand -base64 32)
 export MCP_JWT_SECRET
 (cd "$work/vigil" && exec ${BENCH_WRAP:-} "$vigil" ${VIGIL_FLAGS:-} gateway ${GATEWAY_FLAGS:-} 2>"$work/vigil/access.log") &
 gw_pid=$!
+# A second build (the "before" of an A/B), same configuration on its own port.
+base=${VIGIL_BASE_BIN:-}
+gwb_port=
+if [ -n "$base" ]; then
+  gwb_port=$(free_port)
+  mkdir -p "$work/vigil_base"
+  sed "s/127.0.0.1:$gw_port/127.0.0.1:$gwb_port/" "$work/vigil/vigil.toml" >"$work/vigil_base/vigil.toml"
+  (cd "$work/vigil_base" && exec "$base" ${VIGIL_FLAGS:-} gateway ${GATEWAY_FLAGS:-} 2>"$work/vigil_base/access.log") &
+  gwb_pid=$!
+fi
 token=$("$vigil" token mint --aud filesystem --sub bench --ttl 3600)
-for p in $up_port $ngx_port $ngxb_port $gw_port; do
+for p in $up_port $ngx_port $ngxb_port $gw_port $gwb_port; do
   for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$p/" && break; sleep 0.1; done
 done
-code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "authorization: Bearer $token" -H 'content-type: application/json' --data '{}' "http://127.0.0.1:$gw_port/mcp/filesystem/")
-[ "$code" = 200 ] || { echo "vigil gateway answered $code" >&2; exit 1; }
-code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'content-type: application/json' --data '{}' "http://127.0.0.1:$gw_port/mcp/filesystem/")
-[ "$code" = 401 ] || { echo "vigil gateway let an unauthenticated request through ($code)" >&2; exit 1; }
+for p in $gw_port $gwb_port; do
+  code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "authorization: Bearer $token" -H 'content-type: application/json' --data '{}' "http://127.0.0.1:$p/mcp/filesystem/")
+  [ "$code" = 200 ] || { echo "vigil gateway on $p answered $code" >&2; exit 1; }
+  code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'content-type: application/json' --data '{}' "http://127.0.0.1:$p/mcp/filesystem/")
+  [ "$code" = 401 ] || { echo "vigil gateway on $p let an unauthenticated request through ($code)" >&2; exit 1; }
+done
 
 cat >"$work/post.lua" <<EOF
 wrk.method = "POST"
@@ -125,8 +140,9 @@ declare -A url=(
   [nginx]="http://127.0.0.1:$ngx_port/mcp/filesystem/"
   [nginx_buffered]="http://127.0.0.1:$ngxb_port/mcp/filesystem/"
   [vigil]="http://127.0.0.1:$gw_port/mcp/filesystem/"
+  [vigil_base]="http://127.0.0.1:${gwb_port:-0}/mcp/filesystem/"
 )
-read -r -a targets <<<"${BENCH_TARGETS:-direct nginx nginx_buffered vigil}"
+read -r -a targets <<<"${BENCH_TARGETS:-direct nginx nginx_buffered ${base:+vigil_base }vigil}"
 # to_ms "1.23ms" | "850.00us" | "1.02s" -> milliseconds
 # cpu_ticks PID... -> user+system clock ticks of those processes (and their threads) so far
 cpu_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$t"; }
@@ -135,6 +151,7 @@ declare -A pids=(
   [nginx]="$(pgrep -P "$(cat "$work/proxy/nginx.pid")" | tr '\n' ' ')"
   [nginx_buffered]="$(pgrep -P "$(cat "$work/proxybuf/nginx.pid")" | tr '\n' ' ')"
   [vigil]="$gw_pid"
+  [vigil_base]="${gwb_pid:-}"
 )
 hz=$(getconf CLK_TCK)
 to_ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) { sub(/us$/, "", v); print v / 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v); print v + 0 } else { sub(/s$/, "", v); print v * 1000 } }'; }
@@ -163,4 +180,6 @@ done | tee "$work/table"
 awk '$2 == "nginx" {n = $4; np = $8} $2 == "nginx_buffered" {b = $4; bp = $8} $2 == "vigil" {v = $4; vp = $8} END {
   if (v && n) printf "\nvigil / nginx: %.0f%% of the requests/s (target >= 100%%), p99 %.0f%% of nginx'"'"'s (target <= 100%%)\n", 100 * v / n, 100 * vp / np
   if (v && b) printf "vigil / nginx with a buffered access log: %.0f%% of the requests/s, p99 %.0f%%\n", 100 * v / b, 100 * vp / bp }' "$work/table"
+awk -F'|' '$2 ~ /^ vigil_base / {b = $7; br = $3} $2 ~ /^ vigil / {v = $7; vr = $3} END {
+  if (b && v) printf "vigil / vigil_base: server CPU per request %.1f%% of the base'"'"'s, requests/s %.1f%%\n", 100 * v / b, 100 * vr / br }' "$work/table"
 echo "vigil access log: $(wc -l <"$work/vigil/access.log") lines; nginx access log: $(wc -l <"$work/proxy/access.log") lines"

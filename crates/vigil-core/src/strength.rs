@@ -51,7 +51,67 @@ pub const KNOWN_DEFAULTS: &[&str] = &[
 /// Whether `value` is one of [`KNOWN_DEFAULTS`] (ignoring case and surrounding whitespace).
 pub fn is_known_default(value: &str) -> bool {
     let v = value.trim();
-    KNOWN_DEFAULTS.iter().any(|d| d.eq_ignore_ascii_case(v))
+    KNOWN_DEFAULTS.iter().any(|d| d.eq_ignore_ascii_case(v)) || is_placeholder_phrase(v)
+}
+
+/// Words of the placeholder sentences that templates ship as secrets
+/// (`your-secret-key-here-change-in-production`).
+const PLACEHOLDER_WORDS: &[&str] = &[
+    "your",
+    "my",
+    "secret",
+    "key",
+    "here",
+    "change",
+    "changeme",
+    "this",
+    "in",
+    "production",
+    "please",
+    "replace",
+    "me",
+    "insert",
+    "put",
+    "example",
+    "sample",
+    "dummy",
+    "placeholder",
+    "default",
+    "token",
+    "jwt",
+    "password",
+    "super",
+    "some",
+    "random",
+    "string",
+    "value",
+    "todo",
+];
+
+/// Whether `v` is a template's placeholder sentence: words (split at anything but letters and
+/// digits), at least four distinct placeholder words among them, and those words at least half
+/// of its letters (`change me now please` is a chosen passphrase, scored as one).
+fn is_placeholder_phrase(v: &str) -> bool {
+    let words: Vec<String> = v
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect();
+    if words.len() < 3 {
+        return false;
+    }
+    let placeholder: Vec<&String> = words
+        .iter()
+        .filter(|w| PLACEHOLDER_WORDS.contains(&w.as_str()))
+        .collect();
+    let letters = |ws: &mut dyn Iterator<Item = &String>| ws.map(String::len).sum::<usize>();
+    let distinct = {
+        let mut d: Vec<&String> = placeholder.clone();
+        d.sort();
+        d.dedup();
+        d.len()
+    };
+    distinct >= 4 && 2 * letters(&mut placeholder.into_iter()) >= letters(&mut words.iter())
 }
 
 /// Whether a flag variable's value switches it on (`1`, `true`, `yes`, `on`, `y`, any case).
@@ -259,6 +319,28 @@ fn shannon_per_char(chars: &[char]) -> f64 {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn template_placeholder_sentences_are_defaults() {
+        let phrase = [
+            "your",
+            "secret",
+            "key",
+            "here",
+            "change",
+            "in",
+            "production",
+            "please",
+            "32",
+        ]
+        .join("-");
+        assert!(is_known_default(&phrase));
+        assert!(is_known_default("replace_me_with_a_random_value"));
+        // Words alone are not a placeholder: a random value with one word in it is not.
+        assert!(!is_known_default("k9Qz-secret-Xv3LmP8rT2wYb7NcH4sJd6Fg"));
+        assert!(!is_known_default("correct horse battery staple"));
+    }
+
     use super::*;
 
     fn random(alphabet: &[u8], n: usize, seed: u64) -> String {

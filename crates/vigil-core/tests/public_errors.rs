@@ -15,6 +15,7 @@ const CRATES: &[&str] = &[
     "vigil-report",
     "vigil-scan",
     "vigil-env",
+    "vigil-gateway",
     "vigil-token",
     "vigil-memory",
 ];

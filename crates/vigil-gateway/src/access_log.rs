@@ -1,14 +1,14 @@
 //! The access log: one line per request (route, status, latency, subject, client IP, and for MCP
 //! JSON-RPC the method and tool only), redacted, in the format of the other logs (text or JSON
-//! Lines). Each worker thread collects its lines in a buffer of its own and writes them to stderr
-//! in whole lines, at the latest [`FLUSH_AFTER`] after the first one or as soon as [`FLUSH_BYTES`]
-//! are waiting (nginx's `access_log … buffer= flush=`, Envoy's flush interval), so requests never
-//! queue for the stderr lock and a busy worker makes one `write` per few hundred requests.
-//! Shutdown flushes every buffer; a crash loses at most the last [`FLUSH_AFTER`] of lines.
+//! Lines), chosen once for the server ([`AccessLog::new`]). Each worker collects its lines in a
+//! buffer of its own (its [`Writer`]) and writes them to stderr in whole lines, at the latest
+//! [`FLUSH_AFTER`] after the first one or as soon as [`FLUSH_BYTES`] are waiting (nginx's
+//! `access_log … buffer= flush=`, Envoy's flush interval), so requests never queue for the stderr
+//! lock and a busy worker makes one `write` per few hundred requests. Shutdown flushes every
+//! buffer ([`AccessLog::flush_all`]); a crash loses at most the last [`FLUSH_AFTER`] of lines.
 
 use std::fmt::Write as _;
 use std::io::Write;
-use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -26,22 +26,6 @@ pub enum AccessFormat {
     Text = 1,
     /// JSON Lines, the shape `tracing`'s JSON format gives the other log lines.
     Json = 2,
-}
-
-static FORMAT: AtomicU8 = AtomicU8::new(AccessFormat::Text as u8);
-
-/// Sets the format for the whole process (the binary calls this once, after it sets up logging).
-pub fn set_format(f: AccessFormat) {
-    FORMAT.store(f as u8, Ordering::Relaxed);
-}
-
-/// The format in use.
-pub fn format() -> AccessFormat {
-    match FORMAT.load(Ordering::Relaxed) {
-        0 => AccessFormat::Off,
-        2 => AccessFormat::Json,
-        _ => AccessFormat::Text,
-    }
 }
 
 /// What one line says.
@@ -71,12 +55,18 @@ pub struct Entry<'a> {
 /// credential shape can form across fields.
 pub fn line(format: AccessFormat, entry: &Entry<'_>, at: SystemTime) -> String {
     let mut s = String::with_capacity(256);
-    push_line(&mut s, format, entry, at);
+    push_line(&mut s, &mut Second::default(), format, entry, at);
     s
 }
 
-/// Appends [`line`]'s text to `s`.
-fn push_line(s: &mut String, format: AccessFormat, entry: &Entry<'_>, at: SystemTime) {
+/// Appends [`line`]'s text to `s`; `second` caches the text of the last second written.
+fn push_line(
+    s: &mut String,
+    second: &mut Second,
+    format: AccessFormat,
+    entry: &Entry<'_>,
+    at: SystemTime,
+) {
     use vigil_core::redact::redact;
     let (subject, http_method, rpc_method, tool) = (
         redact(entry.subject),
@@ -89,7 +79,7 @@ fn push_line(s: &mut String, format: AccessFormat, entry: &Entry<'_>, at: System
     match format {
         AccessFormat::Off => return,
         AccessFormat::Text => {
-            timestamp(s, at);
+            timestamp(s, second, at);
             s.push_str("  INFO request route=");
             quoted(s, entry.route, Quote::Debug);
             s.push_str(" status=");
@@ -109,7 +99,7 @@ fn push_line(s: &mut String, format: AccessFormat, entry: &Entry<'_>, at: System
         }
         AccessFormat::Json => {
             s.push_str(r#"{"timestamp":""#);
-            timestamp(s, at);
+            timestamp(s, second, at);
             s.push_str(r#"","level":"INFO","fields":{"message":"request","route":"#);
             quoted(s, entry.route, Quote::Json);
             s.push_str(r#","status":"#);
@@ -177,25 +167,38 @@ fn padded(s: &mut String, v: u32, width: usize) {
     s.push_str(digits);
 }
 
-/// RFC 3339 UTC with microseconds, as the other log lines print it.
-fn timestamp(out: &mut String, at: SystemTime) {
-    let d = at.duration_since(UNIX_EPOCH).unwrap_or_default();
-    thread_local! {
-        static SECOND: std::cell::RefCell<(u64, String)> = const { std::cell::RefCell::new((u64::MAX, String::new())) };
-    }
-    SECOND.with(|c| {
-        let mut c = c.borrow_mut();
-        if c.0 != d.as_secs() {
-            let whole = UNIX_EPOCH + Duration::from_secs(d.as_secs());
-            let mut f = humantime::format_rfc3339_seconds(whole).to_string();
-            f.pop(); // the `Z`
-            *c = (d.as_secs(), f);
+/// The RFC 3339 text of one whole second (without its `Z`), reused by every line of that
+/// second.
+struct Second {
+    unix: u64,
+    text: String,
+}
+
+impl Default for Second {
+    fn default() -> Self {
+        Second {
+            unix: u64::MAX,
+            text: String::new(),
         }
-        out.push_str(&c.1);
-        out.push('.');
-        padded(out, d.subsec_micros(), 6);
-        out.push('Z');
-    })
+    }
+}
+
+/// RFC 3339 UTC with microseconds, as the other log lines print it.
+fn timestamp(out: &mut String, second: &mut Second, at: SystemTime) {
+    let d = at.duration_since(UNIX_EPOCH).unwrap_or_default();
+    if second.unix != d.as_secs() {
+        let whole = UNIX_EPOCH + Duration::from_secs(d.as_secs());
+        let mut f = humantime::format_rfc3339_seconds(whole).to_string();
+        f.pop(); // the `Z`
+        *second = Second {
+            unix: d.as_secs(),
+            text: f,
+        };
+    }
+    out.push_str(&second.text);
+    out.push('.');
+    padded(out, d.subsec_micros(), 6);
+    out.push('Z');
 }
 
 /// Lines waiting to be written, and whether a flush is already scheduled.
@@ -203,20 +206,10 @@ fn timestamp(out: &mut String, at: SystemTime) {
 struct Pending {
     bytes: String,
     scheduled: bool,
+    second: Second,
 }
 
 type Shared = Arc<Mutex<Pending>>;
-
-/// Every worker's buffer, so shutdown can flush them all.
-static BUFFERS: Mutex<Vec<Shared>> = Mutex::new(Vec::new());
-
-thread_local! {
-    static MINE: Shared = {
-        let b = Shared::default();
-        lock(&BUFFERS).push(b.clone());
-        b
-    };
-}
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -230,22 +223,78 @@ fn write_out(bytes: &mut String) {
     bytes.clear();
 }
 
-/// Logs one request that arrived `at` (in the process's format; nothing when it is off).
-pub fn record(at: SystemTime, entry: &Entry<'_>) {
-    let format = format();
-    if format == AccessFormat::Off {
-        return;
+/// The server's access log: its format, and every worker's buffer, so shutdown can flush them
+/// all.
+pub struct AccessLog {
+    format: AccessFormat,
+    buffers: Mutex<Vec<Shared>>,
+}
+
+impl std::fmt::Debug for AccessLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessLog")
+            .field("format", &self.format)
+            .finish_non_exhaustive()
     }
-    MINE.with(|mine| {
-        let mut p = lock(mine);
-        push_line(&mut p.bytes, format, entry, at);
+}
+
+impl AccessLog {
+    /// An access log in `format` (`Off`: none).
+    pub fn new(format: AccessFormat) -> Self {
+        AccessLog {
+            format,
+            buffers: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// A buffer for one more worker.
+    pub fn writer(&self) -> Writer {
+        let pending = Shared::default();
+        lock(&self.buffers).push(pending.clone());
+        Writer {
+            format: self.format,
+            pending,
+        }
+    }
+
+    /// Writes every worker's waiting lines (at shutdown).
+    pub fn flush_all(&self) {
+        for b in lock(&self.buffers).iter() {
+            write_out(&mut lock(b).bytes);
+        }
+    }
+}
+
+/// One worker's end of the access log: its buffer.
+pub struct Writer {
+    format: AccessFormat,
+    pending: Shared,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer")
+            .field("format", &self.format)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Writer {
+    /// Logs one request that arrived `at` (nothing when the log is off).
+    pub fn record(&self, at: SystemTime, entry: &Entry<'_>) {
+        if self.format == AccessFormat::Off {
+            return;
+        }
+        let mut p = lock(&self.pending);
+        let Pending { bytes, second, .. } = &mut *p;
+        push_line(bytes, second, self.format, entry, at);
         if p.bytes.len() >= FLUSH_BYTES {
             write_out(&mut p.bytes);
         } else if !p.scheduled {
             match tokio::runtime::Handle::try_current() {
                 Ok(rt) => {
                     p.scheduled = true;
-                    let mine = mine.clone();
+                    let mine = self.pending.clone();
                     rt.spawn(async move {
                         tokio::time::sleep(FLUSH_AFTER).await;
                         let mut p = lock(&mine);
@@ -257,13 +306,6 @@ pub fn record(at: SystemTime, entry: &Entry<'_>) {
                 Err(_) => write_out(&mut p.bytes),
             }
         }
-    });
-}
-
-/// Writes every worker's waiting lines (at shutdown).
-pub fn flush_all() {
-    for b in lock(&BUFFERS).iter() {
-        write_out(&mut lock(b).bytes);
     }
 }
 

@@ -14,11 +14,38 @@ use tokio::sync::mpsc;
 /// overall auth-failure alert still sees them).
 const MAX_TRACKED: usize = 100_000;
 
+/// Which alert fired; its serialized name is the stable one of the webhook and the metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    /// Auth failures per minute, all clients.
+    AuthFailures,
+    /// Auth failures per minute from one IP.
+    AuthFailuresPerIp,
+    /// Requests per minute from one IP.
+    RequestsPerIp,
+    /// A long-lived token close to its expiry.
+    TokenExpiring,
+}
+
+impl AlertKind {
+    /// The stable name: `auth_failures`, `auth_failures_per_ip`, `requests_per_ip`,
+    /// `token_expiring`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::AuthFailures => "auth_failures",
+            AlertKind::AuthFailuresPerIp => "auth_failures_per_ip",
+            AlertKind::RequestsPerIp => "requests_per_ip",
+            AlertKind::TokenExpiring => "token_expiring",
+        }
+    }
+}
+
 /// One fired alert.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Alert {
-    /// Stable name: `auth_failures`, `auth_failures_per_ip`, `requests_per_ip`, `token_expiring`.
-    pub alert: &'static str,
+    /// Which alert.
+    pub alert: AlertKind,
     /// Human summary (no secret).
     pub summary: String,
     /// Client IP, when the alert is about one.
@@ -44,24 +71,20 @@ struct Window {
     /// `auth_failures` fired in this window.
     fired_overall: bool,
     /// `(alert, IP)` fired in this window (looked up without allocating).
-    fired_ip: HashSet<(&'static str, IpAddr)>,
+    fired_ip: HashSet<(AlertKind, IpAddr)>,
     /// Subjects whose `token_expiring` fired in this window.
     fired_subject: HashSet<String>,
 }
 
-/// Per worker thread: the alerts that thread has seen fire in the current minute, so an IP or
-/// subject past its threshold (a flood, an expiring token in use) costs no lock per request.
-/// Keyed by the [`Alerts`] instance, since tests run several gateways in one process.
-#[derive(Default)]
-struct Memo {
+/// Per worker: the alerts that worker has seen fire in the current minute, so an IP or subject
+/// past its threshold (a flood, an expiring token in use) costs no lock per request. Keyed by
+/// the [`Alerts`] instance (a reload builds a new one).
+#[derive(Debug, Default)]
+pub struct Memo {
     owner: u64,
     minute: u64,
     ip: Option<IpAddr>,
     subject: Option<String>,
-}
-
-thread_local! {
-    static MEMO: std::cell::RefCell<Memo> = std::cell::RefCell::new(Memo::default());
 }
 
 static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -121,35 +144,30 @@ impl Alerts {
         f(&mut w)
     }
 
-    /// Whether this thread already saw `check` fire in `minute` (for this instance).
-    fn memo(&self, minute: u64, check: impl FnOnce(&Memo) -> bool) -> bool {
-        MEMO.with(|m| {
-            let m = m.borrow();
-            m.owner == self.id && m.minute == minute && check(&m)
-        })
+    /// Whether the worker of `m` already saw `check` fire in `minute` (for this instance).
+    fn seen(&self, m: &Memo, minute: u64, check: impl FnOnce(&Memo) -> bool) -> bool {
+        m.owner == self.id && m.minute == minute && check(m)
     }
 
-    /// Notes in this thread's memo that an alert is fired in `minute`.
-    fn remember(&self, minute: u64, note: impl FnOnce(&mut Memo)) {
-        MEMO.with(|m| {
-            let mut m = m.borrow_mut();
-            if m.owner != self.id || m.minute != minute {
-                *m = Memo {
-                    owner: self.id,
-                    minute,
-                    ..Memo::default()
-                };
-            }
-            note(&mut m);
-        })
+    /// Notes in a worker's memo that an alert is fired in `minute`.
+    fn remember(&self, m: &mut Memo, minute: u64, note: impl FnOnce(&mut Memo)) {
+        if m.owner != self.id || m.minute != minute {
+            *m = Memo {
+                owner: self.id,
+                minute,
+                ..Memo::default()
+            };
+        }
+        note(m);
     }
 
-    /// A request arrived from `ip` at `now` (seconds since the epoch).
-    pub fn request(&self, ip: IpAddr, now: u64) {
+    /// A request arrived from `ip` at `now` (seconds since the epoch), seen by the worker whose
+    /// memo is `memo`.
+    pub fn request(&self, memo: &mut Memo, ip: IpAddr, now: u64) {
         let limit = self.cfg.requests_per_ip;
         let minute = now / 60;
         // Fired already this window: it cannot fire again, so the count no longer matters.
-        if self.memo(minute, |m| m.ip == Some(ip)) {
+        if self.seen(memo, minute, |m| m.ip == Some(ip)) {
             return;
         }
         let (fire, over) = self.with_window(now, |w| {
@@ -162,15 +180,15 @@ impl Alerts {
             if n <= limit {
                 return (None, false);
             }
-            let first = w.fired_ip.insert(("requests_per_ip", ip));
+            let first = w.fired_ip.insert((AlertKind::RequestsPerIp, ip));
             (first.then_some(n), true)
         });
         if over {
-            self.remember(minute, |m| m.ip = Some(ip));
+            self.remember(memo, minute, |m| m.ip = Some(ip));
         }
         if let Some(n) = fire {
             self.fire(Alert {
-                alert: "requests_per_ip",
+                alert: AlertKind::RequestsPerIp,
                 summary: format!("{n} requests in a minute from {ip} (threshold {limit})"),
                 client_ip: Some(ip.to_string()),
                 subject: None,
@@ -192,7 +210,7 @@ impl Alerts {
                 let n = w.auth_per_ip.entry(ip).or_insert(0);
                 *n += 1;
                 let n = *n;
-                (n > per_ip && w.fired_ip.insert(("auth_failures_per_ip", ip))).then_some(n)
+                (n > per_ip && w.fired_ip.insert((AlertKind::AuthFailuresPerIp, ip))).then_some(n)
             } else {
                 None
             };
@@ -200,7 +218,7 @@ impl Alerts {
         });
         if let Some(n) = all {
             self.fire(Alert {
-                alert: "auth_failures",
+                alert: AlertKind::AuthFailures,
                 summary: format!("{n} authentication failures in a minute (threshold {overall})"),
                 client_ip: None,
                 subject: None,
@@ -211,7 +229,7 @@ impl Alerts {
         }
         if let Some(n) = one {
             self.fire(Alert {
-                alert: "auth_failures_per_ip",
+                alert: AlertKind::AuthFailuresPerIp,
                 summary: format!(
                     "{n} authentication failures in a minute from {ip} (threshold {per_ip})"
                 ),
@@ -224,7 +242,8 @@ impl Alerts {
         }
     }
 
-    /// A valid token of `subject`, presented by `ip` at `now` (seconds since the epoch), expires
+    /// A valid token of `subject`, presented by `ip` at `now` (seconds since the epoch) to the
+    /// worker whose memo is `memo`, expires
     /// in `secs` and lives `lifetime` seconds in all (`exp` − `iat`). `token_expiring` fires for
     /// a token that is now inside the threshold but lived longer than it: a long-lived
     /// credential about to lapse. A token issued for less than the threshold (every 15-minute
@@ -232,6 +251,7 @@ impl Alerts {
     /// the lifetime is unknown and the token counts as long-lived.
     pub fn token_seen(
         &self,
+        memo: &mut Memo,
         subject: &str,
         secs: u64,
         lifetime: Option<u64>,
@@ -243,16 +263,16 @@ impl Alerts {
             return;
         }
         let minute = now / 60;
-        if self.memo(minute, |m| m.subject.as_deref() == Some(subject)) {
+        if self.seen(memo, minute, |m| m.subject.as_deref() == Some(subject)) {
             return;
         }
         let first = self.with_window(now, |w| {
             !w.fired_subject.contains(subject) && w.fired_subject.insert(subject.to_owned())
         });
-        self.remember(minute, |m| m.subject = Some(subject.to_owned()));
+        self.remember(memo, minute, |m| m.subject = Some(subject.to_owned()));
         if first {
             self.fire(Alert {
-                alert: "token_expiring",
+                alert: AlertKind::TokenExpiring,
                 summary: format!(
                     "a token of subject {} used from {ip} expires in {} (threshold {})",
                     subject.escape_debug(),
@@ -271,7 +291,7 @@ impl Alerts {
     fn fire(&self, a: Alert) {
         tracing::warn!(
             target: "vigil::alert",
-            alert = a.alert,
+            alert = a.alert.as_str(),
             client_ip = a.client_ip.as_deref().unwrap_or(""),
             subject = a.subject.as_deref().unwrap_or(""),
             value = a.value,
@@ -282,7 +302,7 @@ impl Alerts {
         self.metrics
             .alerts
             .get_or_create(&AlertLabel {
-                alert: a.alert.to_owned(),
+                alert: a.alert.as_str().to_owned(),
             })
             .inc();
         if let Some(tx) = &self.webhook {
@@ -293,7 +313,33 @@ impl Alerts {
     }
 }
 
-/// Posts one alert: `content` for Discord, `text` for Slack, and the alert itself.
+/// Text a client chose (a token's subject) made inert for Discord: no mention pings (`@` gets a
+/// zero-width space after it) and no markup (`<`, `>`, `` ` ``, `*`, `_`, `~`, `|`, `\\`
+/// escaped).
+fn for_discord(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '@' => out.push_str("@\u{200b}"),
+            '<' | '>' | '`' | '*' | '_' | '~' | '|' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The same for Slack: `&`, `<` and `>` as entities, so `<!channel>` or `<@U123>` is text.
+fn for_slack(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Posts one alert: `content` for Discord (with `allowed_mentions` empty, so nothing in it can
+/// ping anyone), `text` for Slack, each escaped for its reader, and the alert itself.
 fn post(url: &str, a: &Alert) {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -302,13 +348,18 @@ fn post(url: &str, a: &Alert) {
         .build()
         .into();
     let text = format!("[vigil gateway] {}", a.summary);
-    let body = serde_json::json!({ "content": text, "text": text, "alert": a });
+    let body = serde_json::json!({
+        "content": for_discord(&text),
+        "allowed_mentions": { "parse": [] },
+        "text": for_slack(&text),
+        "alert": a,
+    });
     if let Err(e) = agent
         .post(url)
         .header("content-type", "application/json")
         .send(body.to_string().as_bytes())
     {
-        tracing::warn!(alert = a.alert, error = %e, "alert webhook failed");
+        tracing::warn!(alert = a.alert.as_str(), error = %e, "alert webhook failed");
     }
 }
 
@@ -341,8 +392,9 @@ mod tests {
         let (a, m) = alerts(100);
         let (one, two): (IpAddr, IpAddr) = ([192, 0, 2, 1].into(), [192, 0, 2, 2].into());
         let t = 6_000_000; // the start of a minute
+        let mut m1 = Memo::default();
         for _ in 0..100 {
-            a.request(one, t);
+            a.request(&mut m1, one, t);
         }
         assert_eq!(
             fired(&m, "requests_per_ip"),
@@ -350,30 +402,31 @@ mod tests {
             "100 is the threshold, not over it"
         );
         for _ in 0..500 {
-            a.request(one, t + 30);
+            a.request(&mut m1, one, t + 30);
         }
         assert_eq!(fired(&m, "requests_per_ip"), 1);
-        // Another IP has its own count, and another thread its own memo.
+        // Another IP has its own count, and another worker its own memo.
         std::thread::scope(|s| {
             s.spawn(|| {
+                let mut m2 = Memo::default();
                 for _ in 0..101 {
-                    a.request(two, t + 59);
+                    a.request(&mut m2, two, t + 59);
                 }
-                a.request(one, t + 59);
+                a.request(&mut m2, one, t + 59);
             });
         });
         assert_eq!(fired(&m, "requests_per_ip"), 2);
         // The next minute starts from zero.
         for _ in 0..100 {
-            a.request(one, t + 60);
+            a.request(&mut m1, one, t + 60);
         }
         assert_eq!(fired(&m, "requests_per_ip"), 2);
-        a.request(one, t + 61);
+        a.request(&mut m1, one, t + 61);
         assert_eq!(fired(&m, "requests_per_ip"), 3);
-        // A second gateway in the same thread does not inherit this one's memo.
+        // A second gateway does not inherit this one's memo.
         let (b, mb) = alerts(1);
-        b.request(one, t + 61);
-        b.request(one, t + 61);
+        b.request(&mut m1, one, t + 61);
+        b.request(&mut m1, one, t + 61);
         assert_eq!(fired(&mb, "requests_per_ip"), 1);
     }
 
@@ -382,29 +435,30 @@ mod tests {
         let (a, m) = alerts(100);
         let t = 6_000_000;
         let ip: IpAddr = [192, 0, 2, 9].into();
+        let mut memo = Memo::default();
         let day = Some(86_400);
-        a.token_seen("svc-a", 7200, day, ip, t);
+        a.token_seen(&mut memo, "svc-a", 7200, day, ip, t);
         assert_eq!(fired(&m, "token_expiring"), 0, "two hours left is fine");
-        a.token_seen("svc-a", 600, Some(900), ip, t);
+        a.token_seen(&mut memo, "svc-a", 600, Some(900), ip, t);
         assert_eq!(
             fired(&m, "token_expiring"),
             0,
             "a 15-minute token is short-lived, not expiring"
         );
-        a.token_seen("svc-a", 600, Some(3600), ip, t);
+        a.token_seen(&mut memo, "svc-a", 600, Some(3600), ip, t);
         assert_eq!(
             fired(&m, "token_expiring"),
             0,
             "a lifetime equal to the threshold"
         );
         for _ in 0..5 {
-            a.token_seen("svc-a", 600, day, ip, t);
+            a.token_seen(&mut memo, "svc-a", 600, day, ip, t);
         }
         assert_eq!(fired(&m, "token_expiring"), 1);
-        a.token_seen("svc-b", 600, None, ip, t + 1);
-        a.token_seen("svc-a", 600, day, ip, t + 2);
+        a.token_seen(&mut memo, "svc-b", 600, None, ip, t + 1);
+        a.token_seen(&mut memo, "svc-a", 600, day, ip, t + 2);
         assert_eq!(fired(&m, "token_expiring"), 2);
-        a.token_seen("svc-a", 500, day, ip, t + 60);
+        a.token_seen(&mut memo, "svc-a", 500, day, ip, t + 60);
         assert_eq!(fired(&m, "token_expiring"), 3);
     }
 

@@ -10,12 +10,35 @@ use vigil_token::{Rejection, Verified, Verifier};
 /// Who a request acts for.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    /// The token's `sub` (or `-` when it has none).
-    pub subject: String,
+    /// The token's `sub`, when it has one (then the upstream gets it as `X-Vigil-Subject`;
+    /// without one it gets no such header).
+    pub subject: Option<String>,
     /// Seconds until the token expires.
     pub expires_in: u64,
     /// The token's whole lifetime (`exp` − `iat`), when it says when it was issued.
     pub lifetime: Option<u64>,
+}
+
+/// The RFC 6750 error code of a refusal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BearerError {
+    /// `invalid_request`: not a bearer token, or an empty one.
+    InvalidRequest,
+    /// `invalid_token`: expired, malformed, wrong audience, issuer, signature…
+    InvalidToken,
+    /// `insufficient_scope`: a scope or claim the route needs is missing.
+    InsufficientScope,
+}
+
+impl BearerError {
+    /// The code as RFC 6750 writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BearerError::InvalidRequest => "invalid_request",
+            BearerError::InvalidToken => "invalid_token",
+            BearerError::InsufficientScope => "insufficient_scope",
+        }
+    }
 }
 
 /// Why a request was refused.
@@ -24,7 +47,7 @@ pub struct Refusal {
     /// 401 or 403.
     pub status: StatusCode,
     /// RFC 6750 error code; `None` when the request carried no credentials at all.
-    pub error: Option<&'static str>,
+    pub error: Option<BearerError>,
     /// Human description (no token).
     pub description: String,
     /// Stable reason for metrics: `missing`, `not_bearer`, a [`Rejection::code`], `scope`, `claim`,
@@ -35,10 +58,10 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    fn invalid(reason: &'static str, description: impl Into<String>) -> Self {
+    pub(crate) fn invalid(reason: &'static str, description: impl Into<String>) -> Self {
         Refusal {
             status: StatusCode::UNAUTHORIZED,
-            error: Some("invalid_token"),
+            error: Some(BearerError::InvalidToken),
             description: description.into(),
             reason,
             scope: None,
@@ -50,7 +73,7 @@ impl Refusal {
         let mut v = String::from("Bearer");
         let mut sep = " ";
         if let Some(e) = self.error {
-            v.push_str(&format!("{sep}error=\"{e}\""));
+            v.push_str(&format!("{sep}error=\"{}\"", e.as_str()));
             sep = ", ";
             v.push_str(&format!(
                 "{sep}error_description=\"{}\"",
@@ -90,7 +113,7 @@ pub fn bearer(headers: &HeaderMap) -> Result<Option<&str>, Refusal> {
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(Refusal {
             status: StatusCode::UNAUTHORIZED,
-            error: Some("invalid_request"),
+            error: Some(BearerError::InvalidRequest),
             description: "use the Bearer scheme".into(),
             reason: "not_bearer",
             scope: None,
@@ -100,7 +123,7 @@ pub fn bearer(headers: &HeaderMap) -> Result<Option<&str>, Refusal> {
     if token.is_empty() {
         return Err(Refusal {
             status: StatusCode::UNAUTHORIZED,
-            error: Some("invalid_request"),
+            error: Some(BearerError::InvalidRequest),
             description: "empty bearer token".into(),
             reason: "missing",
             scope: None,
@@ -120,7 +143,8 @@ pub fn missing() -> Refusal {
     }
 }
 
-/// Verifies `token` for `route` at `now` (seconds since the epoch).
+/// Verifies `token` for `route` at `now` (seconds since the epoch). With a JWKS URL this may
+/// fetch the set again (blocking) on an unknown `kid`: call it off the async workers then.
 pub fn check(
     verifier: &Verifier,
     default_issuer: Option<&str>,
@@ -129,13 +153,9 @@ pub fn check(
     now: u64,
 ) -> Result<Principal, Refusal> {
     let audiences = std::slice::from_ref(&route.audience);
-    let v: Verified = if verifier.ring().jwks().is_some() {
-        // A JWKS URL may be refetched (blocking I/O) on an unknown kid.
-        tokio::task::block_in_place(|| verifier.verify_for(token, now, audiences))
-    } else {
-        verifier.verify_for(token, now, audiences)
-    }
-    .map_err(|r: Rejection| Refusal::invalid(r.code(), r.to_string()))?;
+    let v: Verified = verifier
+        .verify_for(token, now, audiences)
+        .map_err(|r: Rejection| Refusal::invalid(r.code(), r.to_string()))?;
     if let Some(iss) = route.issuer.as_deref().or(default_issuer) {
         if v.claims.iss.as_deref() != Some(iss) {
             return Err(Refusal::invalid(
@@ -149,7 +169,7 @@ pub fn check(
         if let Some(missing) = route.scopes.iter().find(|s| !have.contains(&s.as_str())) {
             return Err(Refusal {
                 status: StatusCode::FORBIDDEN,
-                error: Some("insufficient_scope"),
+                error: Some(BearerError::InsufficientScope),
                 description: format!("scope `{missing}` is required"),
                 reason: "scope",
                 scope: Some(route.scopes.join(" ")),
@@ -158,21 +178,29 @@ pub fn check(
     }
     for (name, want) in &route.claims {
         if v.claims.other.get(name) != Some(want) {
-            return Err(Refusal {
-                status: StatusCode::FORBIDDEN,
-                error: Some("insufficient_scope"),
-                description: format!("claim `{name}` is missing or has another value"),
-                reason: "claim",
-                scope: None,
-            });
+            // A claim is not a scope: RFC 6750 keeps `insufficient_scope` for scopes.
+            return Err(Refusal::invalid(
+                "claim",
+                format!("claim `{name}` is missing or has another value"),
+            ));
         }
+    }
+    if let Some(problem) = v
+        .claims
+        .sub
+        .as_deref()
+        .and_then(vigil_token::subject_problem)
+    {
+        // The upstream reads the subject from a header: one it could read differently (or not
+        // at all) would leave an authenticated request without its identity.
+        return Err(Refusal::invalid("subject", format!("subject {problem}")));
     }
     let lifetime = match (v.claims.iat, v.claims.exp) {
         (Some(iat), Some(exp)) => u64::try_from(exp.saturating_sub(iat)).ok(),
         _ => None,
     };
     Ok(Principal {
-        subject: v.claims.sub.clone().unwrap_or_else(|| "-".into()),
+        subject: v.claims.sub.clone(),
         expires_in: v.expires_in,
         lifetime,
     })

@@ -1,4 +1,5 @@
-//! The one body type the gateway passes around (boxed, streaming), and small responses.
+//! The one body type the gateway passes around (boxed, streaming), and the gateway's own small
+//! answers (errors as JSON, 429 with `Retry-After`).
 
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode};
@@ -45,5 +46,18 @@ pub fn typed(
         http::header::CONTENT_TYPE,
         HeaderValue::from_static(content_type),
     );
+    r
+}
+
+/// A 429 with `Retry-After` (whole seconds, at least one).
+pub fn too_many(wait: std::time::Duration) -> Response<Body> {
+    let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+    let mut r = error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        &format!("too many requests; retry in {secs}s"),
+    );
+    r.headers_mut()
+        .insert(http::header::RETRY_AFTER, HeaderValue::from(secs));
     r
 }

@@ -14,13 +14,15 @@
 //! per_ip = "100/minute"
 //! ```
 
-use crate::rate::Rate;
+use crate::rate::{Rate, RateError};
+use crate::tls::TlsError;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 use vigil_core::duration;
 use vigil_core::size::SizeValue;
+use vigil_core::{Config, Origin, Section};
 
 /// `[gateway]`.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -115,6 +117,47 @@ pub struct RouteSection {
     /// Upstream response-head timeout for this route.
     #[serde(default, deserialize_with = "duration::deserialize_opt")]
     pub timeout: Option<Duration>,
+    /// Sign a gateway assertion per request for the upstream (`vigil memory serve
+    /// --listen` trusts them through `[memory.assertion]`).
+    pub assertion: Option<AssertionSection>,
+}
+
+/// `[gateway.routes.assertion]`: the upstream is told who the gateway verified by a short-lived
+/// JWT (`typ: vigil-assertion+jwt`) in `Authorization: Bearer`, signed per request.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssertionSection {
+    /// `iss` of the assertions (default `vigil-gateway`).
+    pub issuer: Option<String>,
+    /// The variable holding the HS256 secret the upstream also knows.
+    pub secret_env: Option<String>,
+    /// `aud` of the assertions (default: the route's audience).
+    pub audience: Option<String>,
+    /// Lifetime of each assertion (default 30s, at most 5 minutes).
+    #[serde(default, deserialize_with = "duration::deserialize_opt")]
+    pub lifetime: Option<Duration>,
+}
+
+/// What a route signs its assertions with (built by `Prepared::new`, which reads the secret).
+pub struct Asserter {
+    /// The signing key.
+    pub key: vigil_token::Key,
+    /// `iss`.
+    pub issuer: String,
+    /// `aud`.
+    pub audience: String,
+    /// Lifetime in seconds.
+    pub lifetime: u64,
+}
+
+impl std::fmt::Debug for Asserter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Asserter")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("lifetime", &self.lifetime)
+            .finish_non_exhaustive()
+    }
 }
 
 /// `[gateway.rate_limit]` and `[gateway.routes.rate_limit]`.
@@ -167,20 +210,160 @@ pub struct AlertsSection {
     pub webhook_url: Option<String>,
 }
 
-/// A problem in `[gateway]`, with the dotted key it concerns; never quotes a secret.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{key}: {message}")]
-pub struct Problem {
-    /// Dotted key such as `gateway.routes[0].upstream`.
-    pub key: String,
+/// A setting of `[gateway]` (or `--listen`) that cannot be used, with where it was written: a
+/// `vigil.toml` key and its line, or the flag. Never quotes a secret.
+#[derive(Debug, thiserror::Error)]
+#[error("{origin}: {error}")]
+pub struct SettingsError {
+    /// Where: `vigil.toml:6: gateway.routes[0].upstream`, or `--listen`.
+    pub origin: Origin,
     /// What is wrong.
-    pub message: String,
+    pub error: Box<Invalid>,
 }
 
-fn problem(key: impl Into<String>, message: impl ToString) -> Problem {
+impl SettingsError {
+    /// The dotted key (`gateway.routes[0].upstream`) or flag (`--listen`) concerned.
+    pub fn key(&self) -> &str {
+        match &self.origin {
+            Origin::ConfigKey { key, .. } => key,
+            Origin::Flag(flag) => flag,
+            Origin::EnvFile { path, .. } => path.to_str().unwrap_or_default(),
+            Origin::EnvVar(name) => name,
+        }
+    }
+}
+
+/// What is wrong with one setting of `[gateway]`.
+#[derive(Debug, thiserror::Error)]
+pub enum Invalid {
+    /// Not a socket address.
+    #[error("not an address such as 127.0.0.1:8443")]
+    NotAnAddress,
+    /// A required setting is absent (with what to write).
+    #[error("missing ({0})")]
+    Missing(&'static str),
+    /// Not a URL.
+    #[error("not a URL")]
+    NotAUrl,
+    /// `public_url` without scheme or host.
+    #[error("give scheme and host, e.g. https://gw.example")]
+    PublicUrl,
+    /// Not a size (vigil-core's size parser says why).
+    #[error("{0}")]
+    Size(String),
+    /// `header_limit` under hyper's smallest read buffer.
+    #[error("must be at least 8KiB")]
+    HeaderLimit,
+    /// Not an IP network.
+    #[error(transparent)]
+    Cidr(#[from] CidrError),
+    /// Not a rate.
+    #[error(transparent)]
+    Rate(#[from] RateError),
+    /// `url` without `backend = "redis"`.
+    #[error("only used with backend = \"redis\"")]
+    UrlWithoutRedis,
+    /// A Redis URL of another scheme.
+    #[error("must be redis://[user:password@]host:port[/db] (no TLS to Redis in this build)")]
+    RedisUrl,
+    /// `backend = "redis"` without `url`.
+    #[error("backend = \"redis\" needs url = \"redis://host:port\"")]
+    RedisWithoutUrl,
+    /// An unknown backend.
+    #[error("must be \"memory\" or \"redis\"")]
+    Backend,
+    /// No `[[gateway.routes]]`.
+    #[error("no routes: add [[gateway.routes]] with path and upstream")]
+    NoRoutes,
+    /// Two routes with the same path and host.
+    #[error("same path and host as gateway.routes[{0}]")]
+    SameRoute(usize),
+    /// A webhook that is not http(s).
+    #[error("must be an http(s) URL")]
+    Webhook,
+    /// A backlog out of range.
+    #[error("must be 1 to 65535")]
+    Backlog,
+    /// An empty `protocol_versions`.
+    #[error("empty: list the MCP revisions to accept, e.g. [\"2025-11-25\"]")]
+    NoProtocolVersions,
+    /// A protocol version that cannot be a header value.
+    #[error("not a protocol version such as 2025-11-25")]
+    ProtocolVersion,
+    /// A guessable `metrics_token`.
+    #[error("too weak for a bearer token (generate one: openssl rand -hex 32)")]
+    WeakMetricsToken,
+    /// Not `scheme://host[:port]`.
+    #[error("not an origin")]
+    NotAnOrigin,
+    /// An origin with a path or without scheme or host.
+    #[error("an origin is scheme://host[:port], e.g. https://app.example")]
+    OriginParts,
+    /// A route path that is not a plain absolute prefix.
+    #[error("must start with / and hold no .., ? or #")]
+    RoutePath,
+    /// An upstream that is not `http://`.
+    #[error("must be an http:// URL (upstreams are reached over loopback or a private network)")]
+    UpstreamScheme,
+    /// An upstream without a host.
+    #[error("has no host")]
+    NoHost,
+    /// An upstream with a query.
+    #[error("may not have a query")]
+    UpstreamQuery,
+    /// An upstream with `user:password@` (never printed).
+    #[error("may not hold credentials (user:password@); send them with headers = {{ Authorization = \"…\" }}")]
+    UpstreamUserinfo,
+    /// An empty value.
+    #[error("is empty")]
+    Empty,
+    /// A required claim that is not JSON.
+    #[error("{0}")]
+    Claim(serde_json::Error),
+    /// Not a header name.
+    #[error("not a header name")]
+    HeaderName,
+    /// A header the gateway sets itself.
+    #[error("this header is set by the gateway itself")]
+    ReservedHeader,
+    /// Not a header value.
+    #[error("not a valid header value")]
+    HeaderValue,
+    /// A backend on one route.
+    #[error("the backend is chosen once, in [gateway.rate_limit]")]
+    RouteBackend,
+    /// Not an HTTP method.
+    #[error("not an HTTP method")]
+    Method,
+    /// A certificate or key file of `[gateway.tls]` that cannot be used.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+}
+
+/// A problem before it is placed: the key (or flag) it concerns and what is wrong.
+struct Problem {
+    key: String,
+    error: Box<Invalid>,
+}
+
+fn problem(key: impl Into<String>, error: impl Into<Invalid>) -> Problem {
     Problem {
         key: key.into(),
-        message: message.to_string(),
+        error: Box::new(error.into()),
+    }
+}
+
+impl Problem {
+    /// Placed in `config` (or on the command line, for a flag).
+    fn at(self, config: &Config) -> SettingsError {
+        SettingsError {
+            origin: if self.key.starts_with("--") {
+                Origin::Flag(self.key)
+            } else {
+                config.origin(&self.key)
+            },
+            error: self.error,
+        }
     }
 }
 
@@ -258,6 +441,8 @@ pub struct Route {
     pub host_header: Option<http::HeaderValue>,
     /// `X-Vigil-Audience` sent upstream.
     pub audience_header: Option<http::HeaderValue>,
+    /// The assertion signed per request for the upstream, when configured.
+    pub assertion: Option<std::sync::Arc<Asserter>>,
 }
 
 /// A validated CORS policy.
@@ -325,8 +510,13 @@ impl Cors {
 pub enum Backend {
     /// In this process.
     Memory,
-    /// Shared through Redis at this URL.
-    Redis(String),
+    /// Shared through Redis.
+    Redis {
+        /// `redis://…` (may hold a password; registered for redaction).
+        url: String,
+        /// Where it was written.
+        origin: Origin,
+    },
 }
 
 /// Alert thresholds.
@@ -402,6 +592,17 @@ impl Settings {
     }
 }
 
+/// Why a network is refused; each names it as written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CidrError {
+    /// Not an address.
+    #[error("`{0}` is not an IP address or CIDR block")]
+    NotAnAddress(String),
+    /// A prefix length beyond the address's bits.
+    #[error("`{0}`: prefix length must be 0 to {1}")]
+    PrefixLength(String, u8),
+}
+
 /// An IP network (`10.0.0.0/8`, `::1/128`, or a bare address).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cidr {
@@ -411,7 +612,7 @@ pub struct Cidr {
 
 impl Cidr {
     /// Parses `10.0.0.0/8` or `192.0.2.1`.
-    pub fn parse(s: &str) -> Result<Cidr, String> {
+    pub fn parse(s: &str) -> Result<Cidr, CidrError> {
         let (a, bits) = match s.split_once('/') {
             Some((a, b)) => (a, Some(b)),
             None => (s, None),
@@ -419,7 +620,7 @@ impl Cidr {
         let addr: IpAddr = a
             .trim()
             .parse()
-            .map_err(|_| format!("`{s}` is not an IP address or CIDR block"))?;
+            .map_err(|_| CidrError::NotAnAddress(s.to_owned()))?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let bits = match bits {
             Some(b) => b
@@ -427,7 +628,7 @@ impl Cidr {
                 .parse::<u8>()
                 .ok()
                 .filter(|b| *b <= max)
-                .ok_or_else(|| format!("`{s}`: prefix length must be 0 to {max}"))?,
+                .ok_or_else(|| CidrError::PrefixLength(s.to_owned(), max))?,
             None => max,
         };
         Ok(Cidr { addr, bits })
@@ -462,9 +663,48 @@ const DEFAULT_EXPOSE: &str = "Mcp-Session-Id";
 const DEFAULT_ALLOW_HEADERS: &str =
     "authorization, content-type, accept, mcp-session-id, mcp-protocol-version, last-event-id";
 
+impl Section for GatewaySection {
+    const NAME: &'static str = "gateway";
+}
+
+impl Settings {
+    /// Validates `section` (read from `config`) into settings; `listen` (`--listen`) overrides
+    /// `[gateway] listen`. The `[gateway.tls]` files are read here, relative to `config`'s
+    /// folder. Every error names its key and line in `config`, or the flag.
+    pub fn resolve(
+        config: &Config,
+        section: &GatewaySection,
+        listen: Option<&str>,
+    ) -> Result<Settings, SettingsError> {
+        let mut settings = section.validate(config, listen).map_err(|p| p.at(config))?;
+        if let Some((cert, key)) = &settings.tls_files {
+            let base = config.base_dir();
+            let loaded = crate::tls::load(&base.join(cert), &base.join(key)).map_err(|e| {
+                let key = e.setting.key();
+                problem(key, e).at(config)
+            })?;
+            settings.tls = Some(loaded);
+        }
+        Ok(settings)
+    }
+
+    /// Points `public_url` at the address actually bound (`http`, or `https` with TLS), unless
+    /// `[gateway] public_url` was configured.
+    pub(crate) fn use_bound_address(&mut self, bound: SocketAddr) {
+        if !self.explicit_public_url {
+            let scheme = if self.tls_files.is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            self.public_url = format!("{scheme}://{bound}");
+        }
+    }
+}
+
 impl GatewaySection {
-    /// Validates the section into [`Settings`]; `listen` overrides `[gateway] listen`.
-    pub fn settings(&self, listen: Option<&str>) -> Result<Settings, Problem> {
+    /// Validates the section; `listen` overrides `[gateway] listen`.
+    fn validate(&self, config: &Config, listen: Option<&str>) -> Result<Settings, Problem> {
         let (listen_text, listen_key) = match listen {
             Some(l) => (l, "--listen"),
             None => (
@@ -474,15 +714,21 @@ impl GatewaySection {
         };
         let listen: SocketAddr = listen_text
             .parse()
-            .map_err(|_| problem(listen_key, "not an address such as 127.0.0.1:8443"))?;
+            .map_err(|_| problem(listen_key, Invalid::NotAnAddress))?;
         let tls_files = match &self.tls {
             None => None,
             Some(t) => {
                 let cert = t.cert.as_deref().ok_or_else(|| {
-                    problem("gateway.tls.cert", "missing (a PEM certificate file)")
+                    problem(
+                        "gateway.tls.cert",
+                        Invalid::Missing("a PEM certificate file"),
+                    )
                 })?;
                 let key = t.key.as_deref().ok_or_else(|| {
-                    problem("gateway.tls.key", "missing (a PEM private-key file)")
+                    problem(
+                        "gateway.tls.key",
+                        Invalid::Missing("a PEM private-key file"),
+                    )
                 })?;
                 Some((cert.into(), key.into()))
             }
@@ -492,12 +738,9 @@ impl GatewaySection {
             Some(u) => {
                 let uri: http::Uri = u
                     .parse()
-                    .map_err(|_| problem("gateway.public_url", "not a URL"))?;
+                    .map_err(|_| problem("gateway.public_url", Invalid::NotAUrl))?;
                 if uri.scheme().is_none() || uri.authority().is_none() {
-                    return Err(problem(
-                        "gateway.public_url",
-                        "give scheme and host, e.g. https://gw.example",
-                    ));
+                    return Err(problem("gateway.public_url", Invalid::PublicUrl));
                 }
                 u.trim_end_matches('/').to_owned()
             }
@@ -505,7 +748,9 @@ impl GatewaySection {
         };
         let size = |v: &Option<SizeValue>, key: &str, default: u64| -> Result<u64, Problem> {
             match v {
-                Some(v) => v.bytes().map_err(|m| problem(key, m)),
+                Some(v) => v
+                    .bytes()
+                    .map_err(|m| problem(key, Invalid::Size(m.to_string()))),
                 None => Ok(default),
             }
         };
@@ -517,12 +762,12 @@ impl GatewaySection {
         )?;
         if header_limit < 8192 {
             // hyper's smallest read buffer.
-            return Err(problem("gateway.header_limit", "must be at least 8KiB"));
+            return Err(problem("gateway.header_limit", Invalid::HeaderLimit));
         }
         let mut trusted_proxies = Vec::new();
         for (i, p) in self.trusted_proxies.iter().flatten().enumerate() {
             trusted_proxies.push(
-                Cidr::parse(p).map_err(|m| problem(format!("gateway.trusted_proxies[{i}]"), m))?,
+                Cidr::parse(p).map_err(|e| problem(format!("gateway.trusted_proxies[{i}]"), e))?,
             );
         }
         let global_origins = origins(
@@ -533,40 +778,26 @@ impl GatewaySection {
         let backend = match (base_rate.backend.as_deref(), &base_rate.url) {
             (None | Some("memory"), None) => Backend::Memory,
             (None | Some("memory"), Some(_)) => {
-                return Err(problem(
-                    "gateway.rate_limit.url",
-                    "only used with backend = \"redis\"",
-                ))
+                return Err(problem("gateway.rate_limit.url", Invalid::UrlWithoutRedis))
             }
             (Some("redis"), Some(u)) => {
                 if !u.starts_with("redis://") {
-                    return Err(problem(
-                        "gateway.rate_limit.url",
-                        "must be redis://[user:password@]host:port[/db] (no TLS to Redis in this build)",
-                    ));
+                    return Err(problem("gateway.rate_limit.url", Invalid::RedisUrl));
                 }
                 // It may hold a password.
                 vigil_core::redact::register(u);
-                Backend::Redis(u.clone())
+                Backend::Redis {
+                    url: u.clone(),
+                    origin: config.origin("gateway.rate_limit.url"),
+                }
             }
             (Some("redis"), None) => {
-                return Err(problem(
-                    "gateway.rate_limit.url",
-                    "backend = \"redis\" needs url = \"redis://host:port\"",
-                ))
+                return Err(problem("gateway.rate_limit.url", Invalid::RedisWithoutUrl))
             }
-            (Some(_), _) => {
-                return Err(problem(
-                    "gateway.rate_limit.backend",
-                    "must be \"memory\" or \"redis\"",
-                ))
-            }
+            (Some(_), _) => return Err(problem("gateway.rate_limit.backend", Invalid::Backend)),
         };
         if self.routes.is_empty() {
-            return Err(problem(
-                "gateway.routes",
-                "no routes: add [[gateway.routes]] with path and upstream",
-            ));
+            return Err(problem("gateway.routes", Invalid::NoRoutes));
         }
         let timeout = self.upstream_timeout.unwrap_or(defaults::UPSTREAM_TIMEOUT);
         let mut routes = Vec::new();
@@ -578,7 +809,7 @@ impl GatewaySection {
                 if a.prefix == b.prefix && a.host == b.host {
                     return Err(problem(
                         format!("gateway.routes[{i}].path"),
-                        format!("same path and host as gateway.routes[{}]", b.index),
+                        Invalid::SameRoute(b.index),
                     ));
                 }
             }
@@ -587,12 +818,9 @@ impl GatewaySection {
         if let Some(u) = &a.webhook_url {
             let uri: http::Uri = u
                 .parse()
-                .map_err(|_| problem("gateway.alerts.webhook_url", "not a URL"))?;
+                .map_err(|_| problem("gateway.alerts.webhook_url", Invalid::NotAUrl))?;
             if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
-                return Err(problem(
-                    "gateway.alerts.webhook_url",
-                    "must be an http(s) URL",
-                ));
+                return Err(problem("gateway.alerts.webhook_url", Invalid::Webhook));
             }
         }
         let alerts = Alerting {
@@ -607,7 +835,7 @@ impl GatewaySection {
         }
         let backlog = self.backlog.unwrap_or(defaults::BACKLOG);
         if !(1..=65_535).contains(&backlog) {
-            return Err(problem("gateway.backlog", "must be 1 to 65535"));
+            return Err(problem("gateway.backlog", Invalid::Backlog));
         }
         let protocol_versions: Vec<String> = match &self.protocol_versions {
             None => defaults::PROTOCOL_VERSIONS
@@ -618,14 +846,14 @@ impl GatewaySection {
                 if list.is_empty() {
                     return Err(problem(
                         "gateway.protocol_versions",
-                        "empty: list the MCP revisions to accept, e.g. [\"2025-11-25\"]",
+                        Invalid::NoProtocolVersions,
                     ));
                 }
                 for (i, v) in list.iter().enumerate() {
                     if v.is_empty() || !v.bytes().all(|b| b.is_ascii_graphic()) {
                         return Err(problem(
                             format!("gateway.protocol_versions[{i}]"),
-                            "not a protocol version such as 2025-11-25",
+                            Invalid::ProtocolVersion,
                         ));
                     }
                 }
@@ -635,7 +863,7 @@ impl GatewaySection {
         let mut metrics_allow = Vec::new();
         for (i, p) in self.metrics_allow.iter().flatten().enumerate() {
             metrics_allow.push(
-                Cidr::parse(p).map_err(|m| problem(format!("gateway.metrics_allow[{i}]"), m))?,
+                Cidr::parse(p).map_err(|e| problem(format!("gateway.metrics_allow[{i}]"), e))?,
             );
         }
         let metrics_token = match &self.metrics_token {
@@ -646,10 +874,7 @@ impl GatewaySection {
                 if vigil_core::strength::is_known_default(t)
                     || vigil_core::strength::estimate_bits(t) < MIN_METRICS_TOKEN_BITS
                 {
-                    return Err(problem(
-                        "gateway.metrics_token",
-                        "too weak for a bearer token (generate one: openssl rand -hex 32)",
-                    ));
+                    return Err(problem("gateway.metrics_token", Invalid::WeakMetricsToken));
                 }
                 Some(vigil_core::Secret::from(t))
             }
@@ -702,21 +927,6 @@ impl GatewaySection {
     }
 }
 
-impl Settings {
-    /// Points `public_url` at the address actually bound (`http`, or `https` with TLS), unless
-    /// `[gateway] public_url` was configured.
-    pub fn use_bound_address(&mut self, bound: SocketAddr) {
-        if !self.explicit_public_url {
-            let scheme = if self.tls_files.is_some() {
-                "https"
-            } else {
-                "http"
-            };
-            self.public_url = format!("{scheme}://{bound}");
-        }
-    }
-}
-
 fn origins(list: &[String], key: &str) -> Result<Vec<String>, Problem> {
     let mut out = Vec::new();
     for (i, o) in list.iter().enumerate() {
@@ -726,15 +936,12 @@ fn origins(list: &[String], key: &str) -> Result<Vec<String>, Problem> {
         }
         let uri: http::Uri = o
             .parse()
-            .map_err(|_| problem(format!("{key}[{i}]"), "not an origin"))?;
+            .map_err(|_| problem(format!("{key}[{i}]"), Invalid::NotAnOrigin))?;
         if uri.scheme().is_none()
             || uri.host().is_none()
             || uri.path_and_query().is_some_and(|p| p.as_str() != "/")
         {
-            return Err(problem(
-                format!("{key}[{i}]"),
-                "an origin is scheme://host[:port], e.g. https://app.example",
-            ));
+            return Err(problem(format!("{key}[{i}]"), Invalid::OriginParts));
         }
         out.push(o.trim_end_matches('/').to_ascii_lowercase());
     }
@@ -744,7 +951,7 @@ fn origins(list: &[String], key: &str) -> Result<Vec<String>, Problem> {
 fn rate(spec: &Option<String>, key: &str, burst: Option<u32>) -> Result<Option<Rate>, Problem> {
     match spec.as_deref() {
         None | Some("off") => Ok(None),
-        Some(s) => Rate::parse(s, burst).map(Some).map_err(|m| problem(key, m)),
+        Some(s) => Rate::parse(s, burst).map(Some).map_err(|e| problem(key, e)),
     }
 }
 
@@ -756,62 +963,62 @@ fn route(
     default_timeout: Duration,
 ) -> Result<Route, Problem> {
     let at = |f: &str| format!("gateway.routes[{i}].{f}");
-    let path = r
-        .path
-        .as_deref()
-        .ok_or_else(|| problem(at("path"), "missing (e.g. path = \"/mcp/filesystem\")"))?;
-    if !path.starts_with('/') || path.contains("..") || path.contains('?') || path.contains('#') {
-        return Err(problem(
+    let path = r.path.as_deref().ok_or_else(|| {
+        problem(
             at("path"),
-            "must start with / and hold no .., ? or #",
-        ));
+            Invalid::Missing("e.g. path = \"/mcp/filesystem\""),
+        )
+    })?;
+    if !path.starts_with('/') || path.contains("..") || path.contains('?') || path.contains('#') {
+        return Err(problem(at("path"), Invalid::RoutePath));
     }
     let prefix = path.trim_end_matches('/').to_owned();
     let upstream = r.upstream.as_deref().ok_or_else(|| {
         problem(
             at("upstream"),
-            "missing (e.g. upstream = \"http://127.0.0.1:9001\")",
+            Invalid::Missing("e.g. upstream = \"http://127.0.0.1:9001\""),
         )
     })?;
     let uri: http::Uri = upstream
         .parse()
-        .map_err(|_| problem(at("upstream"), "not a URL"))?;
+        .map_err(|_| problem(at("upstream"), Invalid::NotAUrl))?;
     if uri.scheme_str() != Some("http") {
-        return Err(problem(
-            at("upstream"),
-            "must be an http:// URL (upstreams are reached over loopback or a private network)",
-        ));
+        return Err(problem(at("upstream"), Invalid::UpstreamScheme));
     }
     let authority = uri
         .authority()
-        .ok_or_else(|| problem(at("upstream"), "has no host"))?
+        .ok_or_else(|| problem(at("upstream"), Invalid::NoHost))?
         .to_string();
+    if authority.contains('@') {
+        return Err(problem(at("upstream"), Invalid::UpstreamUserinfo));
+    }
     if uri.query().is_some() {
-        return Err(problem(at("upstream"), "may not have a query"));
+        return Err(problem(at("upstream"), Invalid::UpstreamQuery));
     }
     let upstream_path = uri.path().trim_end_matches('/').to_owned();
     let audience = match &r.audience {
         Some(a) if !a.is_empty() => a.clone(),
-        Some(_) => return Err(problem(at("audience"), "is empty")),
+        Some(_) => return Err(problem(at("audience"), Invalid::Empty)),
         None => match prefix.rsplit('/').next().filter(|s| !s.is_empty()) {
             Some(last) => last.to_owned(),
             None => {
                 return Err(problem(
                     at("audience"),
-                    "missing (the path `/` has no last segment to default to)",
+                    Invalid::Missing("the path `/` has no last segment to default to"),
                 ))
             }
         },
     };
     let mut claims = Vec::new();
     for (k, v) in r.claims.iter().flatten() {
-        let json = serde_json::to_value(v).map_err(|e| problem(at(&format!("claims.{k}")), e))?;
+        let json = serde_json::to_value(v)
+            .map_err(|e| problem(at(&format!("claims.{k}")), Invalid::Claim(e)))?;
         claims.push((k.clone(), json));
     }
     let mut headers = Vec::new();
     for (k, v) in r.headers.iter().flatten() {
         let name = http::HeaderName::from_bytes(k.as_bytes())
-            .map_err(|_| problem(at(&format!("headers.{k}")), "not a header name"))?;
+            .map_err(|_| problem(at(&format!("headers.{k}")), Invalid::HeaderName))?;
         if matches!(
             name.as_str(),
             "host" | "connection" | "content-length" | "transfer-encoding" | "upgrade" | "te"
@@ -819,21 +1026,18 @@ fn route(
         {
             return Err(problem(
                 at(&format!("headers.{k}")),
-                "this header is set by the gateway itself",
+                Invalid::ReservedHeader,
             ));
         }
         let mut value = http::HeaderValue::from_str(v)
-            .map_err(|_| problem(at(&format!("headers.{k}")), "not a valid header value"))?;
+            .map_err(|_| problem(at(&format!("headers.{k}")), Invalid::HeaderValue))?;
         value.set_sensitive(true);
         vigil_core::redact::register(v);
         headers.push((name, value));
     }
     let rl = r.rate_limit.clone().unwrap_or_default();
     if rl.backend.is_some() || rl.url.is_some() {
-        return Err(problem(
-            at("rate_limit.backend"),
-            "the backend is chosen once, in [gateway.rate_limit]",
-        ));
+        return Err(problem(at("rate_limit.backend"), Invalid::RouteBackend));
     }
     let burst = rl.burst.or(if r.rate_limit.is_some() {
         None
@@ -868,10 +1072,7 @@ fn route(
         .unwrap_or_else(|| DEFAULT_METHODS.iter().map(|m| (*m).to_owned()).collect());
     for (j, m) in methods.iter().enumerate() {
         if http::Method::from_bytes(m.as_bytes()).is_err() {
-            return Err(problem(
-                at(&format!("cors.methods[{j}]")),
-                "not an HTTP method",
-            ));
+            return Err(problem(at(&format!("cors.methods[{j}]")), Invalid::Method));
         }
     }
     let allow_headers = match &c.headers {
@@ -880,7 +1081,7 @@ fn route(
                 if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
                     return Err(problem(
                         at(&format!("cors.headers[{j}]")),
-                        "not a header name",
+                        Invalid::HeaderName,
                     ));
                 }
             }
@@ -906,6 +1107,7 @@ fn route(
         upstream_base: format!("http://{authority}"),
         host_header: http::HeaderValue::from_str(&authority).ok(),
         audience_header: http::HeaderValue::from_str(&audience).ok(),
+        assertion: None,
         upstream_authority: authority,
         upstream_path,
         audience,
@@ -934,10 +1136,10 @@ fn route(
 mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Result<Settings, Problem> {
-        let v: toml::Table = toml::from_str(text).unwrap();
-        let s: GatewaySection = v["gateway"].clone().try_into().unwrap();
-        s.settings(None)
+    fn parse(text: &str) -> Result<Settings, SettingsError> {
+        let config = Config::parse("vigil.toml".into(), text.to_owned()).unwrap();
+        let s: GatewaySection = config.read(&|_| None).unwrap();
+        Settings::resolve(&config, &s, None)
     }
 
     #[test]
@@ -962,15 +1164,28 @@ mod tests {
     fn problems_name_their_key() {
         let e = parse("[gateway]\n[[gateway.routes]]\npath = \"/a\"\nupstream = \"ftp://x\"\n")
             .unwrap_err();
-        assert_eq!(e.key, "gateway.routes[0].upstream");
+        assert_eq!(e.key(), "gateway.routes[0].upstream");
+        assert_eq!(
+            e.to_string(),
+            "vigil.toml:4: gateway.routes[0].upstream: must be an http:// URL (upstreams are reached over loopback or a private network)"
+        );
         let e = parse(
             "[gateway]\n[[gateway.routes]]\npath = \"/a\"\nupstream = \"http://x\"\n\
              rate_limit = { per_ip = \"5/fortnight\" }\n",
         )
         .unwrap_err();
-        assert_eq!(e.key, "gateway.routes[0].rate_limit.per_ip");
+        assert_eq!(e.key(), "gateway.routes[0].rate_limit.per_ip");
+        assert!(matches!(*e.error, Invalid::Rate(RateError::NotARate(_))));
         let e = parse("[gateway]\n").unwrap_err();
-        assert_eq!(e.key, "gateway.routes");
+        assert_eq!(e.key(), "gateway.routes");
+        let config = Config::parse("vigil.toml".into(), "[gateway]\n".into()).unwrap();
+        let s: GatewaySection = config.read(&|_| None).unwrap();
+        let e = Settings::resolve(&config, &s, Some("here")).unwrap_err();
+        assert_eq!(e.origin, Origin::Flag("--listen".into()));
+        assert_eq!(
+            e.to_string(),
+            "--listen: not an address such as 127.0.0.1:8443"
+        );
     }
 
     #[test]

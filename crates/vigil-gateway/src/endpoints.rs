@@ -9,14 +9,9 @@ use crate::gateway::Gateway;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Response, StatusCode};
 use std::net::IpAddr;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 /// The well-known path of RFC 9728 metadata.
 pub const METADATA: &str = "/.well-known/oauth-protected-resource";
-
-/// How long one readiness probe's result is served.
-pub const READY_CACHE: Duration = Duration::from_secs(1);
 
 /// Answers `path` if it is one of the gateway's own endpoints; `ip` is the client's.
 pub async fn answer(
@@ -34,7 +29,9 @@ pub async fn answer(
         "/readyz" | "/metrics" => {
             if let Some(l) = &gw.endpoint_limit {
                 if let Err(wait) = l.check(&ip).await {
-                    return Some(crate::service::too_many(gw, "(gateway)", "ip", wait));
+                    gw.metrics
+                        .count_rate_limited("(gateway)", crate::metrics::Limit::Ip);
+                    return Some(body::too_many(wait));
                 }
             }
             let access = access(gw, ip, headers);
@@ -139,54 +136,6 @@ fn metadata(gw: &Gateway, suffix: &str) -> Response<Body> {
         doc["scopes_supported"] = serde_json::json!(scopes);
     }
     body::typed(StatusCode::OK, "application/json", doc.to_string())
-}
-
-/// Each upstream authority and whether it accepted a TCP connection within a second.
-type Probed = Arc<Vec<(String, bool)>>;
-
-/// The last readiness probe, shared by every worker: at most one probe a second, whatever the
-/// number of callers.
-#[derive(Debug, Default)]
-pub struct Readiness {
-    last: tokio::sync::Mutex<Option<(Instant, Probed)>>,
-}
-
-impl Readiness {
-    /// The upstreams' readiness, probed now unless a probe ran within [`READY_CACHE`]. Callers
-    /// arriving during a probe wait for its result instead of probing again.
-    pub async fn get(&self, authorities: &[&str]) -> Probed {
-        let mut last = self.last.lock().await;
-        if let Some((at, probed)) = &*last {
-            if at.elapsed() < READY_CACHE {
-                return probed.clone();
-            }
-        }
-        let mut probes = tokio::task::JoinSet::new();
-        for (i, a) in authorities.iter().enumerate() {
-            let a = a.to_string();
-            probes.spawn(async move {
-                let ok = matches!(
-                    tokio::time::timeout(
-                        Duration::from_secs(1),
-                        tokio::net::TcpStream::connect(a.as_str())
-                    )
-                    .await,
-                    Ok(Ok(_))
-                );
-                (i, a, ok)
-            });
-        }
-        let mut results = Vec::with_capacity(authorities.len());
-        while let Some(r) = probes.join_next().await {
-            if let Ok(r) = r {
-                results.push(r);
-            }
-        }
-        results.sort_unstable_by_key(|(i, _, _)| *i);
-        let probed: Probed = Arc::new(results.into_iter().map(|(_, a, ok)| (a, ok)).collect());
-        *last = Some((Instant::now(), probed.clone()));
-        probed
-    }
 }
 
 /// 200 when every upstream accepts a TCP connection within a second, else 503; the upstreams by

@@ -1,53 +1,48 @@
 //! The gateway's state: validated settings, the token verifier, one limiter per route and kind,
-//! metrics, alerts and the pooled upstream client. One value per configuration; a reload builds
-//! a new one and keeps the metrics.
+//! metrics and alerts, built from a [`Prepared`] configuration. One value per configuration; a
+//! reload builds a new one and keeps the metrics. What one worker keeps for itself lives in
+//! [`crate::worker::Worker`].
 
 use crate::alerts::Alerts;
 use crate::config::{Backend, Route, Settings};
 use crate::metrics::Metrics;
-use crate::rate::{Limiter, Rate, RouteLimiter};
+use crate::prepare::{DevBypass, Prepared};
+use crate::rate::{Rate, RouteLimiter};
 use crate::security_headers::SecurityHeaders;
 use std::net::IpAddr;
 use std::sync::Arc;
+use vigil_core::Origin;
 use vigil_token::Verifier;
 
-/// Everything a request needs.
+/// Everything a request needs. Built only from a [`Prepared`] configuration, so every start-up
+/// refusal has been applied to it.
 pub struct Gateway {
-    /// Sets this configuration apart from earlier ones (per-thread caches key on it).
-    pub generation: u64,
+    /// Sets this configuration apart from earlier ones (per-worker caches key on it).
+    pub(crate) generation: u64,
     /// The validated settings.
-    pub settings: Settings,
+    pub(crate) settings: Settings,
     /// Verifies tokens (current and previous keys, JWKS).
-    pub verifier: Verifier,
+    pub(crate) verifier: Verifier,
     /// Issuer every route requires unless it names its own (`[token] issuer`).
-    pub default_issuer: Option<String>,
+    pub(crate) default_issuer: Option<String>,
     /// Requests without a valid token pass (`MCP_DEV_BYPASS` on a loopback listener).
-    pub bypass: bool,
+    pub(crate) bypass: Option<DevBypass>,
     /// Per-route, per-IP limiters (None: off).
-    pub ip_limits: Vec<Option<RouteLimiter<IpAddr>>>,
+    pub(crate) ip_limits: Vec<Option<RouteLimiter<IpAddr>>>,
     /// Per-route, per-subject limiters (None: off).
-    pub subject_limits: Vec<Option<RouteLimiter<String>>>,
+    pub(crate) subject_limits: Vec<Option<RouteLimiter<String>>>,
     /// The per-IP limiter of `/readyz` and `/metrics` (None: off).
-    pub endpoint_limit: Option<RouteLimiter<IpAddr>>,
+    pub(crate) endpoint_limit: Option<RouteLimiter<IpAddr>>,
     /// The last readiness probe.
-    pub readiness: crate::endpoints::Readiness,
+    pub(crate) readiness: crate::readiness::Readiness,
     /// Metrics (kept across reloads).
-    pub metrics: Arc<Metrics>,
+    pub(crate) metrics: Arc<Metrics>,
     /// Alerts.
-    pub alerts: Alerts,
+    pub(crate) alerts: Alerts,
     /// Headers on every response.
-    pub security: SecurityHeaders,
+    pub(crate) security: SecurityHeaders,
     /// TLS handshakes, when `[gateway.tls]` is set.
-    pub tls: Option<tokio_rustls::TlsAcceptor>,
-}
-
-/// The upstream connections of one worker thread (each worker has its own, so a request and its
-/// upstream connection stay on one thread).
-pub type UpstreamClient = crate::pool::Pool;
-
-/// A new, empty upstream pool.
-pub fn upstream_client() -> UpstreamClient {
-    crate::pool::Pool::new()
+    pub(crate) tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -63,26 +58,44 @@ impl std::fmt::Debug for Gateway {
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     /// The Redis of `[gateway.rate_limit]` did not answer.
-    #[error("gateway.rate_limit.url: cannot reach redis: {0}")]
-    Redis(String),
+    #[error("gateway.rate_limit.url: cannot reach redis: {error}")]
+    Redis {
+        /// Where the URL was written.
+        origin: Origin,
+        /// What the client said.
+        error: redis::RedisError,
+    },
+}
+
+impl BuildError {
+    /// Where the problem was written.
+    pub fn origin(&self) -> &Origin {
+        match self {
+            BuildError::Redis { origin, .. } => origin,
+        }
+    }
 }
 
 impl Gateway {
-    /// Builds the state (connecting to Redis when the rate limits are shared); must run inside a
-    /// tokio runtime (alerts start their webhook task).
-    pub async fn new(
-        settings: Settings,
-        verifier: Verifier,
-        default_issuer: Option<String>,
-        bypass: bool,
-        metrics: Arc<Metrics>,
-    ) -> Result<Self, BuildError> {
+    /// Builds the state of a prepared configuration (connecting to Redis when the rate limits
+    /// are shared), counting into `metrics`; must run inside a tokio runtime (alerts start
+    /// their webhook task).
+    pub async fn new(prepared: Prepared, metrics: Arc<Metrics>) -> Result<Self, BuildError> {
+        let Prepared {
+            settings,
+            verifier,
+            issuer,
+            bypass,
+        } = prepared;
         let redis = match &settings.backend {
             Backend::Memory => None,
-            Backend::Redis(url) => Some(
-                crate::redis_limit::connect(url)
+            Backend::Redis { url, origin } => Some(
+                crate::rate::redis::connect(url)
                     .await
-                    .map_err(|e| BuildError::Redis(e.to_string()))?,
+                    .map_err(|error| BuildError::Redis {
+                        origin: origin.clone(),
+                        error,
+                    })?,
             ),
         };
         fn make<K>(
@@ -93,13 +106,10 @@ impl Gateway {
         where
             K: std::hash::Hash + Eq + Clone + std::fmt::Display,
         {
-            let rate = rate?;
-            Some(match redis {
-                None => RouteLimiter::Local(Limiter::new(rate)),
-                Some(c) => {
-                    RouteLimiter::Shared(crate::redis_limit::Shared::new(rate, prefix, c.clone()))
-                }
-            })
+            Some(RouteLimiter::new(
+                rate?,
+                redis.as_ref().map(|c| (c, prefix)),
+            ))
         }
         let ip_limits = settings
             .routes
@@ -124,7 +134,7 @@ impl Gateway {
             tls: settings.tls.clone().map(tokio_rustls::TlsAcceptor::from),
             settings,
             verifier,
-            default_issuer,
+            default_issuer: issuer,
             bypass,
             ip_limits,
             subject_limits,
@@ -132,6 +142,16 @@ impl Gateway {
             readiness: Default::default(),
             metrics,
         })
+    }
+
+    /// The validated settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The metrics (kept across reloads).
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// The route for a host and path: the longest matching prefix, host-specific routes first.

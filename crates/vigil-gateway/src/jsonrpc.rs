@@ -38,6 +38,9 @@ pub enum Ambiguous {
     /// `method` or `params.name` that is not a string.
     #[error("`{0}` must be a string")]
     NotString(&'static str),
+    /// Valid JSON, but neither a JSON-RPC message (an object) nor a batch (an array).
+    #[error("the body is not a JSON-RPC message or batch")]
+    NotMessage,
 }
 
 /// Reads `body` once. `declared_json`: its `Content-Type` says JSON. A body that neither looks
@@ -73,16 +76,22 @@ pub fn inspect(body: &[u8], declared_json: bool) -> Result<Described, Ambiguous>
     if !declared_json && !matches!(first, Some(b'{' | b'[')) {
         return Ok(opaque);
     }
+    let message = matches!(first, Some(b'{' | b'['));
     let mut found = Found::default();
     let mut de = serde_json::Deserializer::from_slice(rest);
     let parsed = Top(&mut found).deserialize(&mut de).and_then(|()| de.end());
     if parsed.is_err() {
         return Err(found.refusal.unwrap_or(Ambiguous::Invalid));
     }
+    if !message {
+        return Err(Ambiguous::NotMessage);
+    }
+    // A batch shows as `[a,b]`, never as one name (`,`, `[` and `]` in a name are escaped).
+    let batch = found.batch;
     let join = |mut v: Vec<String>| match v.len() {
         0 => None,
-        1 => v.pop(),
-        _ => Some(v.join(",")),
+        _ if batch => Some(format!("[{}]", v.join(","))),
+        _ => v.pop().filter(|_| v.is_empty()),
     };
     Ok(Described {
         method: join(found.methods),
@@ -103,6 +112,8 @@ fn wide(b: &[u8]) -> bool {
 /// What the parse has found so far.
 #[derive(Default)]
 struct Found {
+    /// The body is a batch.
+    batch: bool,
     methods: Vec<String>,
     tools: Vec<String>,
     /// Why the parse stopped, when the reason is not a syntax error.
@@ -258,6 +269,7 @@ impl<'de> Visitor<'de> for Top<'_> {
         message(self.0, map)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        self.0.batch = true;
         while seq.next_element_seed(Message(&mut *self.0))?.is_some() {}
         Ok(())
     }
@@ -384,15 +396,36 @@ impl<'de> DeserializeSeed<'de> for Params<'_> {
     }
 }
 
-/// Method and tool names are identifiers; anything else is cut to 64 safe characters.
+/// Method and tool names as the log shows them: an identifier as it is; anything else escaped,
+/// never deleted (what the upstream runs must be readable from the log): `\` as `\\`, `,`,
+/// `[`, `]`, spaces, controls and every non-ASCII character as `\uXXXX` (`\u{XXXXX}` above the
+/// BMP), cut after 64 characters with `…` (never written unescaped otherwise).
 fn clip(s: &str) -> String {
-    if s.len() <= 64 && s.bytes().all(|b| b.is_ascii_graphic()) {
+    let plain = |c: char| c.is_ascii_graphic() && !matches!(c, '\\' | ',' | '[' | ']');
+    if s.len() <= 64 && s.chars().all(plain) {
         return s.to_owned();
     }
-    s.chars()
-        .filter(|c| c.is_ascii_graphic())
-        .take(64)
-        .collect()
+    let mut out = String::with_capacity(s.len().min(64) + 8);
+    for (i, c) in s.chars().enumerate() {
+        if i == 64 {
+            out.push('…');
+            break;
+        }
+        match c {
+            '\\' => out.push_str("\\\\"),
+            c if plain(c) => out.push(c),
+            c if (c as u32) <= 0xFFFF => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+        }
+    }
+    out
+}
+
+/// Whether a `Content-Type` value is `text/plain` (any case, any parameters), which lenient
+/// MCP clients send JSON-RPC as.
+pub fn is_text_plain(v: &[u8]) -> bool {
+    let essence = v.split(|b| *b == b';').next().unwrap_or_default();
+    essence.trim_ascii().eq_ignore_ascii_case(b"text/plain")
 }
 
 /// Whether a `Content-Type` value declares JSON (`application/json`, `…+json`, any case, any
@@ -423,7 +456,7 @@ mod tests {
         let batch = br#"[{"jsonrpc":"2.0","method":"notifications/initialized"},{"jsonrpc":"2.0","id":1,"method":"tools/list"}]"#;
         assert_eq!(
             said(batch).0.as_deref(),
-            Some("notifications/initialized,tools/list")
+            Some("[notifications/initialized,tools/list]")
         );
         assert_eq!(said(b"not json"), (None, None));
         // params before method, and a name outside tools/call, still come out right.
@@ -520,7 +553,8 @@ mod tests {
         assert_eq!(inspect(b"\x00\x01binary", false), Ok(Described::default()));
         assert_eq!(inspect(b"plain text", false), Ok(Described::default()));
         assert_eq!(inspect(b"plain text", true), Err(Ambiguous::Invalid));
-        assert_eq!(inspect(b"5", true), Ok(Described::default()));
+        assert_eq!(inspect(b"5", true), Err(Ambiguous::NotMessage));
+        assert_eq!(inspect(b"\x0c{}", true), Err(Ambiguous::Invalid));
         assert!(is_json_media_type(b"Application/JSON"));
         assert!(is_json_media_type(b" application/json ; charset=utf-8"));
         assert!(is_json_media_type(b"application/vnd.api+JSON"));

@@ -1,19 +1,49 @@
 //! The gateway's Prometheus metrics (`prometheus-client`), served as text on `/metrics`.
 
-use crate::sharded::{ShardedCounter, ShardedHistogram};
+use crate::sharded::{Shard, ShardedCounter, ShardedHistogram};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// One route's metric handles, as a thread keeps them.
+/// One route's metric handles, as a worker keeps them.
 struct RouteHandles {
     latency: ShardedHistogram,
     by_status: Vec<(u16, ShardedCounter)>,
+}
+
+/// One worker's handles on the per-request metrics, by route, and the shard it writes: the hot
+/// path allocates no label and takes no family lock.
+#[derive(Default)]
+pub struct Handles {
+    /// The [`Metrics`] these handles belong to.
+    owner: u64,
+    shard: Shard,
+    // Keyed by route labels from the configuration: a fast hasher is safe.
+    routes: HashMap<String, RouteHandles, foldhash::fast::RandomState>,
+}
+
+impl Handles {
+    /// Handles of a worker writing `shard`.
+    pub fn new(shard: Shard) -> Handles {
+        Handles {
+            owner: u64::MAX,
+            shard,
+            routes: HashMap::default(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Handles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handles")
+            .field("shard", &self.shard)
+            .field("routes", &self.routes.len())
+            .finish()
+    }
 }
 
 /// `route`, `status`.
@@ -46,6 +76,79 @@ pub struct RouteKind {
     pub route: String,
     /// `ip` or `subject` (rate limits), `connect`/`timeout`/… (upstream errors).
     pub kind: String,
+}
+
+/// Which rate limit refused a request (the `kind` label of `rate_limited`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// Per client IP.
+    Ip,
+    /// Per token subject.
+    Subject,
+}
+
+impl Limit {
+    /// The label value: `ip`, `subject`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Limit::Ip => "ip",
+            Limit::Subject => "subject",
+        }
+    }
+}
+
+/// Why an upstream gave no answer (the `kind` label of `upstream_errors`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamFailure {
+    /// No connection could be made.
+    Connect,
+    /// The connection failed during the exchange.
+    Protocol,
+    /// No response head within the route's timeout.
+    Timeout,
+}
+
+impl UpstreamFailure {
+    /// The label value: `connect`, `protocol`, `timeout`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UpstreamFailure::Connect => "connect",
+            UpstreamFailure::Protocol => "protocol",
+            UpstreamFailure::Timeout => "timeout",
+        }
+    }
+}
+
+/// Why a request head was refused before the pipeline (the `reason` label of
+/// `malformed_requests`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeadRefusal {
+    /// Not HTTP/1.1 hyper can read (answered 400).
+    BadHead,
+    /// Over `header_limit` (answered 431).
+    HeadTooLarge,
+    /// Not sent within `header_timeout`.
+    HeaderTimeout,
+}
+
+impl HeadRefusal {
+    /// The label value: `bad_head`, `head_too_large`, `header_timeout`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HeadRefusal::BadHead => "bad_head",
+            HeadRefusal::HeadTooLarge => "head_too_large",
+            HeadRefusal::HeaderTimeout => "header_timeout",
+        }
+    }
+
+    /// The status hyper answered with, when it answered.
+    pub fn status(self) -> Option<u16> {
+        match self {
+            HeadRefusal::BadHead => Some(400),
+            HeadRefusal::HeadTooLarge => Some(431),
+            HeadRefusal::HeaderTimeout => None,
+        }
+    }
 }
 
 /// `alert`.
@@ -172,50 +275,56 @@ impl Metrics {
         }
     }
 
-    /// Counts one finished request of `route` with `status` that took `secs`. The metric
-    /// handles are kept per thread, so the hot path allocates no label and takes no family lock.
-    pub fn request_done(&self, route: &str, status: u16, secs: f64) {
-        thread_local! {
-            // Keyed by route labels from the configuration: a fast hasher is safe.
-            static HANDLES: RefCell<(u64, HashMap<String, RouteHandles, foldhash::fast::RandomState>)> =
-                RefCell::new((u64::MAX, HashMap::default()));
+    /// Counts one finished request of `route` with `status` that took `secs`, through a
+    /// worker's `handles`.
+    pub fn request_done(&self, handles: &mut Handles, route: &str, status: u16, secs: f64) {
+        if handles.owner != self.id {
+            handles.owner = self.id;
+            handles.routes.clear();
         }
-        HANDLES.with(|h| {
-            let mut h = h.borrow_mut();
-            if h.0 != self.id {
-                *h = (self.id, HashMap::default());
-            }
-            if !h.1.contains_key(route) {
-                let latency = self
-                    .latency
-                    .get_or_create(&RouteLabel {
-                        route: route.to_owned(),
-                    })
-                    .clone();
-                h.1.insert(
-                    route.to_owned(),
-                    RouteHandles {
-                        latency,
-                        by_status: Vec::new(),
-                    },
-                );
-            }
-            let Some(r) = h.1.get_mut(route) else { return };
-            r.latency.observe(secs);
-            if let Some((_, c)) = r.by_status.iter().find(|(s, _)| *s == status) {
-                c.inc();
-                return;
-            }
-            let c = self
-                .requests
-                .get_or_create(&RouteStatus {
+        let shard = handles.shard;
+        if !handles.routes.contains_key(route) {
+            let latency = self
+                .latency
+                .get_or_create(&RouteLabel {
                     route: route.to_owned(),
-                    status,
                 })
                 .clone();
-            c.inc();
-            r.by_status.push((status, c));
-        });
+            handles.routes.insert(
+                route.to_owned(),
+                RouteHandles {
+                    latency,
+                    by_status: Vec::new(),
+                },
+            );
+        }
+        let Some(r) = handles.routes.get_mut(route) else {
+            return;
+        };
+        r.latency.observe(shard, secs);
+        if let Some((_, c)) = r.by_status.iter().find(|(s, _)| *s == status) {
+            c.inc(shard);
+            return;
+        }
+        let c = self
+            .requests
+            .get_or_create(&RouteStatus {
+                route: route.to_owned(),
+                status,
+            })
+            .clone();
+        c.inc(shard);
+        r.by_status.push((status, c));
+    }
+
+    /// Counts a request refused by a rate limit of `route` (`kind`: per IP or per subject).
+    pub fn count_rate_limited(&self, route: &str, kind: Limit) {
+        self.rate_limited
+            .get_or_create(&RouteKind {
+                route: route.to_owned(),
+                kind: kind.as_str().into(),
+            })
+            .inc();
     }
 
     /// The text exposition format.

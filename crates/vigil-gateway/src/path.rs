@@ -29,6 +29,12 @@ pub enum PathError {
     /// `..` above the root.
     #[error("the path climbs above the root")]
     AboveRoot,
+    /// Percent-escapes that do not decode to UTF-8 (`%c0%ae`, an overlong `.`).
+    #[error("percent-escapes in the path must decode to UTF-8")]
+    NotUtf8,
+    /// `//`: an empty segment, dropped by some servers and kept by others.
+    #[error("empty path segments (//) are not accepted")]
+    EmptySegment,
 }
 
 /// A path with its dot-segments resolved.
@@ -46,11 +52,12 @@ pub struct Normal<'a> {
 pub fn normalise(path: &str) -> Result<Normal<'_>, PathError> {
     let b = path.as_bytes();
     // The common case: nothing encoded, no backslash, no segment starting with a dot.
-    if !b
-        .iter()
-        .enumerate()
-        .any(|(i, &c)| c == b'%' || c == b'\\' || (c == b'.' && (i == 0 || b[i - 1] == b'/')))
-    {
+    if !b.iter().enumerate().any(|(i, &c)| {
+        c == b'%'
+            || c == b'\\'
+            || (c == b'.' && (i == 0 || b[i - 1] == b'/'))
+            || (c == b'/' && i > 0 && b[i - 1] == b'/')
+    }) {
         return Ok(Normal {
             path: Cow::Borrowed(path),
             lowest: None,
@@ -59,6 +66,10 @@ pub fn normalise(path: &str) -> Result<Normal<'_>, PathError> {
     if b.contains(&b'\\') {
         return Err(PathError::Backslash);
     }
+    if b.windows(2).any(|w| w == b"//") {
+        return Err(PathError::EmptySegment);
+    }
+    let mut decoded = Vec::with_capacity(b.len());
     let mut i = 0;
     while let Some(p) = b[i..].iter().position(|&c| c == b'%') {
         let at = i + p;
@@ -78,7 +89,13 @@ pub fn normalise(path: &str) -> Result<Normal<'_>, PathError> {
             }
             _ => {}
         }
+        decoded.extend_from_slice(&b[i..at]);
+        decoded.push(v);
         i = at + 3;
+    }
+    decoded.extend_from_slice(&b[i..]);
+    if std::str::from_utf8(&decoded).is_err() {
+        return Err(PathError::NotUtf8);
     }
     let mut out: Vec<Cow<'_, str>> = Vec::new();
     let mut lowest: Option<usize> = None;
@@ -94,8 +111,10 @@ pub fn normalise(path: &str) -> Result<Normal<'_>, PathError> {
             Cow::Borrowed(raw)
         };
         let last = segments.peek().is_none();
-        let name = seg.split(';').next().unwrap_or("");
-        if (name == "." || name == "..") && seg.contains(';') {
+        // `;` spelled `%3B` starts parameters too, once an upstream decodes the path.
+        let semi = seg.find(';').into_iter().chain(find_ci(&seg, "%3b")).min();
+        let name = semi.map_or(&*seg, |at| &seg[..at]);
+        if (name == "." || name == "..") && semi.is_some() {
             return Err(PathError::DotParameters);
         }
         match &*seg {
@@ -135,6 +154,13 @@ pub fn normalise(path: &str) -> Result<Normal<'_>, PathError> {
         path: Cow::Owned(p),
         lowest: Some(lowest.unwrap_or(out.len())),
     })
+}
+
+/// Where `needle` (lowercase ASCII) first occurs in `hay`, in any case.
+fn find_ci(hay: &str, needle: &str) -> Option<usize> {
+    hay.as_bytes()
+        .windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 /// The value of one hex digit.

@@ -1,14 +1,17 @@
 //! Forwarding to an upstream: the upstream URI, the headers it may see (never the client's token,
-//! never hop-by-hop headers; injected credentials and `X-Vigil-*` added), a response-head timeout,
-//! bodies streamed both ways, and protocol upgrades (WebSocket) tunnelled.
+//! never hop-by-hop headers, never a client-IP or forwarding header; injected credentials and
+//! `X-Vigil-*` added), a response-head timeout, bodies streamed both ways, and WebSocket upgrades
+//! tunnelled (no other upgrade: an `h2c` tunnel would carry requests the gateway never saw).
 
 use crate::body::{self, Body};
 use crate::config::Route;
-use crate::gateway::{Gateway, UpstreamClient};
-use crate::metrics::RouteKind;
+use crate::gateway::Gateway;
+use crate::metrics::{RouteKind, UpstreamFailure};
+use crate::pool::Pool;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode, Uri};
 use hyper_util::rt::TokioIo;
+use std::borrow::Cow;
 
 /// Headers that describe one connection, not the message (RFC 9110 §7.6.1).
 const HOP_BY_HOP: [HeaderName; 8] = [
@@ -59,19 +62,133 @@ fn strip(h: &mut HeaderMap, also: impl Fn(&HeaderName) -> bool) {
 }
 
 /// Request headers the upstream never sees from the client: its token, the host it asked for
-/// (the upstream's own is set), anything claiming to come from the gateway or a proxy, and any
-/// name that reads as one of those (or as a framing or hop-by-hop header) once `_` is taken for
-/// `-`, as CGI, WSGI, PHP and Rack turn both into `HTTP_X_VIGIL_SUBJECT`.
+/// (the upstream's own is set), `Expect` (the gateway read the whole body already), anything
+/// claiming to come from the gateway or a proxy ([`forwarding`]), and any name that reads as
+/// one of those (or as a framing or hop-by-hop header) once `_` is taken for `-`, as CGI, WSGI,
+/// PHP and Rack turn both into `HTTP_X_VIGIL_SUBJECT`.
 fn client_only(k: &HeaderName) -> bool {
     let n = k.as_str();
     if n.contains('_') {
         return reserved(&n.replace('_', "-"));
     }
-    k == header::AUTHORIZATION
-        || k == header::HOST
-        || k == header::FORWARDED
-        || n.starts_with("x-vigil-")
+    k == header::AUTHORIZATION || k == header::HOST || k == header::EXPECT || forwarding(n)
+}
+
+/// Names (lowercase, `-` spelling) a proxy or the gateway writes to say who the client is or
+/// what it asked for: `Forwarded`, `X-Forwarded-*`, `X-Vigil-*`, `Via`, and the client-IP and
+/// URL-override headers frameworks read (`X-Real-IP`, `True-Client-IP`, `CF-Connecting-IP`,
+/// `X-Client-IP`, `X-Cluster-Client-IP`, `Fastly-Client-IP`, `Client-IP`, `X-Originating-IP`,
+/// `X-Remote-IP`, `X-Remote-Addr`, `X-ProxyUser-IP`, `X-Original-Forwarded-For`,
+/// `X-Original-URL`, `X-Rewrite-URL`, `X-Host`, `X-HTTP-Method-Override`, `Proxy-Connection`).
+pub(crate) fn forwarding(n: &str) -> bool {
+    n.starts_with("x-vigil-")
         || n.starts_with("x-forwarded-")
+        || matches!(
+            n,
+            "forwarded"
+                | "via"
+                | "x-real-ip"
+                | "true-client-ip"
+                | "cf-connecting-ip"
+                | "x-client-ip"
+                | "x-cluster-client-ip"
+                | "fastly-client-ip"
+                | "client-ip"
+                | "x-originating-ip"
+                | "x-remote-ip"
+                | "x-remote-addr"
+                | "x-proxyuser-ip"
+                | "x-original-forwarded-for"
+                | "x-original-url"
+                | "x-rewrite-url"
+                | "x-host"
+                | "x-http-method-override"
+                | "proxy-connection"
+        )
+}
+
+/// Whether a request carries a header that says it came through a proxy (any spelling).
+pub(crate) fn came_through_proxy(h: &HeaderMap) -> bool {
+    h.keys().any(|k| {
+        let n = k.as_str();
+        let n = if n.contains('_') {
+            Cow::Owned(n.replace('_', "-"))
+        } else {
+            Cow::Borrowed(n)
+        };
+        forwarding(&n) && !n.starts_with("x-vigil-")
+    })
+}
+
+/// Why an upgrade request is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum UpgradeRefused {
+    /// An `Upgrade` to anything but `websocket` (`h2c` above all: an HTTP/2 tunnel whose
+    /// requests the gateway would never see).
+    #[error("only WebSocket upgrades are accepted")]
+    NotWebSocket,
+    /// A WebSocket upgrade that is not one by RFC 6455 §4.1 (GET, `Connection: upgrade`,
+    /// `Sec-WebSocket-Key`, `Sec-WebSocket-Version`, each once).
+    #[error("a WebSocket upgrade needs GET, Connection: upgrade, Sec-WebSocket-Key and Sec-WebSocket-Version")]
+    Incomplete,
+}
+
+/// Whether the request asks for a WebSocket upgrade (`Ok(true)`), for none (`Ok(false)`), or
+/// for anything else, or in an incomplete form (refused: 400). `HTTP2-Settings` alone counts as
+/// asking for `h2c`.
+pub(crate) fn upgrade_asked(method: &http::Method, h: &HeaderMap) -> Result<bool, UpgradeRefused> {
+    let mut ups = h.get_all(header::UPGRADE).iter();
+    let Some(up) = ups.next() else {
+        return if h.contains_key("http2-settings") {
+            Err(UpgradeRefused::NotWebSocket)
+        } else {
+            Ok(false)
+        };
+    };
+    if ups.next().is_some()
+        || !up
+            .as_bytes()
+            .trim_ascii()
+            .eq_ignore_ascii_case(b"websocket")
+        || h.contains_key("http2-settings")
+    {
+        return Err(UpgradeRefused::NotWebSocket);
+    }
+    let once = |n: &str| h.get_all(n).iter().count() == 1;
+    let connection_upgrade = h
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case("upgrade"));
+    if method != http::Method::GET
+        || !connection_upgrade
+        || !once("sec-websocket-key")
+        || !once("sec-websocket-version")
+    {
+        return Err(UpgradeRefused::Incomplete);
+    }
+    Ok(true)
+}
+
+/// Response headers the upstream's own CORS policy wrote: the gateway owns CORS, so they never
+/// reach the client (a route's `cors` is the one policy).
+fn upstream_cors(k: &HeaderName) -> bool {
+    k.as_str().starts_with("access-control-")
+}
+
+/// `query` without its RFC 6750 `access_token` parameter (a token in the URL is never
+/// accepted, and never forwarded), or `None` when nothing is left.
+fn without_access_token(query: &str) -> Option<Cow<'_, str>> {
+    let is_token = |p: &str| {
+        let name = p.split('=').next().unwrap_or("");
+        name.eq_ignore_ascii_case("access_token") || name.eq_ignore_ascii_case("access%5ftoken")
+    };
+    if !query.split('&').any(is_token) {
+        return Some(Cow::Borrowed(query));
+    }
+    let kept: Vec<&str> = query.split('&').filter(|p| !is_token(p)).collect();
+    (!kept.is_empty()).then(|| Cow::Owned(kept.join("&")))
 }
 
 /// Whether `k` is an `_` spelling of a header the route injects (`headers = { X-Api-Key = … }`):
@@ -89,15 +206,13 @@ fn alias_of_injected(route: &Route, k: &HeaderName) -> bool {
 
 /// Names the gateway sets, reads or frames messages with (lowercase, `-` spelling).
 fn reserved(n: &str) -> bool {
-    n.starts_with("x-vigil-")
-        || n.starts_with("x-forwarded-")
+    forwarding(n)
         || HOP_BY_HOP.iter().any(|h| h.as_str() == n)
         || matches!(
             n,
             "authorization"
                 | "host"
-                | "forwarded"
-                | "x-real-ip"
+                | "expect"
                 | "content-length"
                 | "content-type"
                 | "content-encoding"
@@ -118,9 +233,9 @@ pub fn upstream_uri(route: &Route, path: &str, query: Option<&str>) -> Result<Ur
     if p.is_empty() {
         p.push('/');
     }
-    if let Some(q) = query {
+    if let Some(q) = query.and_then(without_access_token) {
         p.push('?');
-        p.push_str(q);
+        p.push_str(&q);
     }
     // Origin form (`/path?query`): the connection already names the upstream, `Host` too.
     Uri::builder().path_and_query(p).build()
@@ -141,7 +256,7 @@ pub struct Forwarded<'a> {
 /// Sends `req` (already authorized) to the route's upstream and returns its response, streaming.
 pub async fn forward(
     gw: &Gateway,
-    client: &UpstreamClient,
+    client: &Pool,
     route: &Route,
     mut req: Request<Body>,
     client_upgrade: Option<hyper::upgrade::OnUpgrade>,
@@ -173,11 +288,37 @@ pub async fn forward(
     for (k, v) in &route.headers {
         h.insert(k.clone(), v.clone());
     }
+    // A subject was checked to be a header value when its token was verified; a token
+    // without one gets no header at all.
     if let Some(s) = who.subject.and_then(|s| HeaderValue::from_str(s).ok()) {
         h.insert(X_VIGIL_SUBJECT, s);
     }
     if let Some(a) = &route.audience_header {
         h.insert(X_VIGIL_AUDIENCE, a.clone());
+    }
+    // The upstream learns who the gateway verified from a fresh assertion (one per request:
+    // the upstream accepts each `jti` once), never from the client's token.
+    if let (Some(a), Some(subject)) = (&route.assertion, who.subject) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let signed =
+            vigil_token::mint_assertion(&a.key, &a.issuer, &a.audience, subject, now, a.lifetime)
+                .ok()
+                .and_then(|t| HeaderValue::from_str(&format!("Bearer {t}")).ok());
+        match signed {
+            Some(mut v) => {
+                v.set_sensitive(true);
+                h.insert(header::AUTHORIZATION, v);
+            }
+            None => {
+                return body::error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "assertion",
+                    "the gateway could not sign its assertion",
+                )
+            }
+        }
     }
     if let Some(u) = &upgrade {
         h.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
@@ -189,8 +330,8 @@ pub async fn forward(
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {
             let kind = match e {
-                crate::pool::UpstreamError::Connect(_) => "connect",
-                crate::pool::UpstreamError::Protocol(_) => "protocol",
+                crate::pool::UpstreamError::Connect(_) => UpstreamFailure::Connect,
+                crate::pool::UpstreamError::Protocol(_) => UpstreamFailure::Protocol,
             };
             count(gw, route, kind);
             tracing::warn!(route = %route.label, error = %e, "upstream request failed");
@@ -201,7 +342,7 @@ pub async fn forward(
             );
         }
         Err(_) => {
-            count(gw, route, "timeout");
+            count(gw, route, UpstreamFailure::Timeout);
             return body::error(
                 StatusCode::GATEWAY_TIMEOUT,
                 "upstream_timeout",
@@ -210,7 +351,23 @@ pub async fn forward(
         }
     };
     if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
-        if let Some(client_side) = client_upgrade {
+        // Only the WebSocket the client asked for is tunnelled; any other switch (or one nobody
+        // asked for) would carry bytes the gateway cannot see.
+        let websocket = resp
+            .headers()
+            .get(header::UPGRADE)
+            .is_some_and(|u| u.as_bytes().trim_ascii().eq_ignore_ascii_case(b"websocket"));
+        let client_upgrade = client_upgrade.filter(|_| websocket);
+        let Some(client_side) = client_upgrade else {
+            count(gw, route, UpstreamFailure::Protocol);
+            tracing::warn!(route = %route.label, "the upstream switched protocols unasked");
+            return body::error(
+                StatusCode::BAD_GATEWAY,
+                "upstream_error",
+                "the upstream switched to a protocol the gateway does not tunnel",
+            );
+        };
+        {
             let upstream_side = hyper::upgrade::on(&mut resp);
             let label = route.label.clone();
             tokio::spawn(async move {
@@ -225,7 +382,7 @@ pub async fn forward(
             let (mut parts, _) = resp.into_parts();
             // Keep Connection/Upgrade: they are the point of a 101.
             let keep_upgrade = parts.headers.get(header::UPGRADE).cloned();
-            strip_hop_by_hop(&mut parts.headers);
+            strip(&mut parts.headers, upstream_cors);
             parts
                 .headers
                 .insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
@@ -236,16 +393,16 @@ pub async fn forward(
         }
     }
     let (mut parts, body) = resp.into_parts();
-    strip_hop_by_hop(&mut parts.headers);
+    strip(&mut parts.headers, upstream_cors);
     Response::from_parts(parts, body)
 }
 
-fn count(gw: &Gateway, route: &Route, kind: &str) {
+fn count(gw: &Gateway, route: &Route, kind: UpstreamFailure) {
     gw.metrics
         .upstream_errors
         .get_or_create(&RouteKind {
             route: route.label.clone(),
-            kind: kind.into(),
+            kind: kind.as_str().into(),
         })
         .inc();
 }

@@ -15,7 +15,8 @@ pub enum SecretsError {
     )]
     Weak(WeakSecret),
     /// `--allow-weak-secret` on an address other machines can reach.
-    #[error("--allow-weak-secret: {0}; accepted only on a loopback listen address, not {1}")]
+    // The variable's name leads: the log redactor takes a word after `secret:` for a value.
+    #[error("{0}; --allow-weak-secret accepts it only on a loopback listen address, not {1}")]
     NotLoopback(WeakSecret, SocketAddr),
 }
 

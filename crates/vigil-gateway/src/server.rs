@@ -1,12 +1,17 @@
-//! The listener: one accept loop hands connections round-robin to worker threads, each running
-//! its own single-threaded runtime and upstream pool (thread per core, as nginx runs a process
-//! per core: a request never hops between threads). Connections are HTTP/1.1 with a
+//! The listener: [`Server::bind`] binds a [`Prepared`] configuration's address; one accept loop
+//! hands connections round-robin to worker threads, each running its own single-threaded runtime
+//! and its own state ([`Worker`]: upstream pool, caches, log buffer; thread per core, as nginx
+//! runs a process per core: a request never hops between threads). Connections are HTTP/1.1 with a
 //! request-head timeout and size limit (slow-loris and oversized-header defence) and upgrades.
 //! SIGTERM/SIGINT stop accepting and let in-flight requests finish (30 s at most); SIGHUP reloads
 //! the configuration and keys without dropping connections.
 
-use crate::gateway::{upstream_client, Gateway};
+use crate::access_log::{AccessFormat, AccessLog, Writer};
+use crate::gateway::{BuildError, Gateway};
+use crate::metrics::{HeadRefusal, Metrics};
+use crate::prepare::{PrepareError, Prepared, Reload};
 use crate::service;
+use crate::worker::{Current, Worker};
 use arc_swap::ArcSwap;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -18,46 +23,202 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{mpsc, watch};
 
-/// Builds a fresh gateway from the configuration on disk (for SIGHUP).
-pub type Reloader = Box<
-    dyn Fn() -> std::pin::Pin<Box<dyn Future<Output = Result<Gateway, String>> + Send>>
-        + Send
-        + Sync,
->;
-
 /// How long shutdown waits for in-flight requests.
 const DRAIN: Duration = Duration::from_secs(30);
 
-type Shared = Arc<ArcSwap<Gateway>>;
-
-/// The gateway as one worker hands it to requests: a worker-own `Arc` around the shared one, so
-/// the per-request clone touches a counter no other thread writes.
-pub type Local = Arc<Arc<Gateway>>;
-
-thread_local! {
-    static LOCAL: std::cell::RefCell<Option<Local>> = const { std::cell::RefCell::new(None) };
+/// Why the gateway cannot start serving.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The listen address cannot be bound.
+    #[error("cannot listen on {listen}: {error}")]
+    Bind {
+        /// The address.
+        listen: SocketAddr,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// The gateway's state cannot be built.
+    #[error(transparent)]
+    Build(#[from] BuildError),
 }
 
-/// The current gateway for this worker thread (a new one after a reload).
-fn local(state: &Shared) -> Local {
-    let current = state.load();
-    LOCAL.with(|l| {
-        let mut l = l.borrow_mut();
-        match &*l {
-            Some(mine) if Arc::ptr_eq(&**mine, &*current) => mine.clone(),
-            _ => {
-                let mine = Arc::new(Arc::clone(&current));
-                *l = Some(mine.clone());
-                mine
+/// Why a SIGHUP reload was refused (the running configuration stays).
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    /// The configuration on disk fails a start-up check.
+    #[error(transparent)]
+    Prepare(#[from] PrepareError),
+    /// Its state cannot be built.
+    #[error(transparent)]
+    Build(#[from] BuildError),
+}
+
+/// How to serve: worker threads, the access log, and what SIGHUP does.
+#[derive(Debug)]
+pub struct ServeOptions {
+    /// Worker threads (at least one).
+    pub workers: usize,
+    /// The access log's format (`Off` for none).
+    pub access_log: AccessFormat,
+    /// How SIGHUP rebuilds the gateway; without one SIGHUP is ignored (and says so).
+    pub reload: Option<Reload>,
+}
+
+/// A prepared gateway bound to its address, ready to serve.
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    bound: SocketAddr,
+    gateway: Gateway,
+}
+
+impl Server {
+    /// Binds the prepared listen address with room for `[gateway] backlog` waiting connections
+    /// and builds the gateway's state for it (its public URL follows the bound address unless
+    /// `public_url` is set). Call inside a tokio runtime.
+    pub async fn bind(mut prepared: Prepared) -> Result<Server, StartError> {
+        let listen = prepared.settings.listen;
+        let bind_error = |error| StartError::Bind { listen, error };
+        let listener = bind(listen, prepared.settings.backlog).map_err(bind_error)?;
+        let bound = listener.local_addr().map_err(bind_error)?;
+        prepared.settings.use_bound_address(bound);
+        let gateway = Gateway::new(prepared, Arc::new(Metrics::new())).await?;
+        Ok(Server {
+            listener,
+            bound,
+            gateway,
+        })
+    }
+
+    /// The address bound (the port chosen when `listen` asked for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.bound
+    }
+
+    /// The gateway it serves.
+    pub fn gateway(&self) -> &Gateway {
+        &self.gateway
+    }
+
+    /// Serves until `shutdown` completes, then drains in-flight requests (at most 30 s). Call
+    /// from a tokio runtime; it runs the accept loop, signals and reloads, the workers run the
+    /// requests.
+    pub async fn serve(
+        self,
+        options: ServeOptions,
+        shutdown: impl Future<Output = ()>,
+    ) -> std::io::Result<()> {
+        let Server {
+            listener,
+            bound,
+            gateway,
+        } = self;
+        let metrics = gateway.metrics.clone();
+        let current: Current = Arc::new(ArcSwap::from_pointee(gateway));
+        let access_log = AccessLog::new(options.access_log);
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut queues = Vec::new();
+        let mut done = Vec::new();
+        for n in 0..options.workers.max(1) {
+            let (tx, rx) = mpsc::unbounded_channel::<(std::net::TcpStream, SocketAddr)>();
+            let (current, stop, log) = (current.clone(), stop_rx.clone(), access_log.writer());
+            let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+            std::thread::Builder::new()
+                .name(format!("vigil-gw-{n}"))
+                .spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .expect("a worker runtime");
+                    rt.block_on(worker(Worker::new(n, current, log), rx, stop));
+                    let _ = done_tx.send(());
+                })?;
+            queues.push(tx);
+            done.push(done_rx);
+        }
+        let shrinker = {
+            let current = current.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(60));
+                loop {
+                    tick.tick().await;
+                    current.load().shrink();
+                }
+            })
+        };
+        #[cfg(unix)]
+        let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+        tokio::pin!(shutdown);
+        let mut next = 0usize;
+        loop {
+            #[cfg(unix)]
+            let hangup = hup.recv();
+            #[cfg(not(unix))]
+            let hangup = std::future::pending::<Option<()>>();
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let (stream, peer) = match accepted {
+                        Ok(x) => x,
+                        Err(e) => {
+                            // EMFILE and friends: back off instead of spinning.
+                            tracing::warn!(error = %e, "accept failed");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    };
+                    let Ok(stream) = stream.into_std() else { continue };
+                    let _ = queues[next % queues.len()].send((stream, peer));
+                    next = next.wrapping_add(1);
+                }
+                Some(()) = hangup => {
+                    match &options.reload {
+                        Some(r) => match reload(r, bound, &metrics).await {
+                            Ok(next) => {
+                                current.store(Arc::new(next));
+                                tracing::info!("configuration and keys reloaded (SIGHUP)");
+                            }
+                            Err(e) => tracing::error!(error = %e, "reload failed; keeping the running configuration"),
+                        },
+                        None => tracing::warn!("SIGHUP ignored: no configuration to reload"),
+                    }
+                }
+                () = &mut shutdown => break,
             }
         }
-    })
+        drop(listener);
+        drop(queues);
+        shrinker.abort();
+        tracing::info!("shutting down: finishing in-flight requests");
+        let _ = stop_tx.send(true);
+        let all = async {
+            for d in done {
+                let _ = d.await;
+            }
+        };
+        if tokio::time::timeout(DRAIN, all).await.is_err() {
+            tracing::warn!("in-flight requests still running after 30s; closing");
+        }
+        access_log.flush_all();
+        Ok(())
+    }
+}
+
+/// The configuration on disk, prepared (every start-up refusal applied again) and built for the
+/// socket already bound, counting into the running metrics.
+async fn reload(
+    r: &Reload,
+    bound: SocketAddr,
+    metrics: &Arc<Metrics>,
+) -> Result<Gateway, ReloadError> {
+    let mut prepared = r.prepare(bound)?;
+    prepared.settings.use_bound_address(bound);
+    Ok(Gateway::new(prepared, metrics.clone()).await?)
 }
 
 /// Binds `addr` for listening with room for `backlog` connections waiting to be accepted
 /// (`[gateway] backlog`; tokio's own `bind` asks for 128, which a burst of idle connections
 /// overflows). The kernel caps it at `net.core.somaxconn`. Call inside a tokio runtime.
-pub fn bind(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
+fn bind(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()?
     } else {
@@ -69,112 +230,13 @@ pub fn bind(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
     socket.listen(backlog)
 }
 
-/// Serves with `workers` threads (at least one) until `shutdown` completes, then drains
-/// in-flight requests (at most 30 s). Call from a tokio runtime; it runs the accept loop,
-/// signals and reloads, the workers run the requests.
-pub async fn serve(
-    listener: TcpListener,
-    initial: Gateway,
-    reload: Option<Reloader>,
-    shutdown: impl Future<Output = ()>,
-    workers: usize,
-) -> std::io::Result<()> {
-    let state: Shared = Arc::new(ArcSwap::from_pointee(initial));
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let mut queues = Vec::new();
-    let mut done = Vec::new();
-    for i in 0..workers.max(1) {
-        let (tx, rx) = mpsc::unbounded_channel::<(std::net::TcpStream, SocketAddr)>();
-        let (state, stop) = (state.clone(), stop_rx.clone());
-        let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
-        std::thread::Builder::new()
-            .name(format!("vigil-gw-{i}"))
-            .spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("a worker runtime");
-                rt.block_on(worker(rx, state, stop));
-                let _ = done_tx.send(());
-            })?;
-        queues.push(tx);
-        done.push(done_rx);
-    }
-    let shrinker = {
-        let state = state.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(60));
-            loop {
-                tick.tick().await;
-                state.load().shrink();
-            }
-        })
-    };
-    #[cfg(unix)]
-    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
-    tokio::pin!(shutdown);
-    let mut next = 0usize;
-    loop {
-        #[cfg(unix)]
-        let hangup = hup.recv();
-        #[cfg(not(unix))]
-        let hangup = std::future::pending::<Option<()>>();
-        tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, peer) = match accepted {
-                    Ok(x) => x,
-                    Err(e) => {
-                        // EMFILE and friends: back off instead of spinning.
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                let Ok(stream) = stream.into_std() else { continue };
-                let _ = queues[next % queues.len()].send((stream, peer));
-                next = next.wrapping_add(1);
-            }
-            Some(()) = hangup => {
-                let next = match reload.as_ref() {
-                    Some(r) => Some(r().await),
-                    None => None,
-                };
-                match next {
-                    Some(Ok(next)) => {
-                        state.store(Arc::new(next));
-                        tracing::info!("configuration and keys reloaded (SIGHUP)");
-                    }
-                    Some(Err(e)) => tracing::error!(error = %e, "reload failed; keeping the running configuration"),
-                    None => tracing::warn!("SIGHUP ignored: no configuration to reload"),
-                }
-            }
-            () = &mut shutdown => break,
-        }
-    }
-    drop(listener);
-    drop(queues);
-    shrinker.abort();
-    tracing::info!("shutting down: finishing in-flight requests");
-    let _ = stop_tx.send(true);
-    let all = async {
-        for d in done {
-            let _ = d.await;
-        }
-    };
-    if tokio::time::timeout(DRAIN, all).await.is_err() {
-        tracing::warn!("in-flight requests still running after 30s; closing");
-    }
-    crate::access_log::flush_all();
-    Ok(())
-}
-
 /// One worker: serves the connections it is handed until the queue closes, then waits for them.
 async fn worker(
+    me: Worker,
     mut rx: mpsc::UnboundedReceiver<(std::net::TcpStream, SocketAddr)>,
-    state: Shared,
     stop: watch::Receiver<bool>,
 ) {
-    let client = upstream_client();
+    let me = Arc::new(me);
     // Each connection holds a clone of `alive`; the worker ends when every clone is gone.
     let (alive, mut all_done) = mpsc::channel::<()>(1);
     while let Some((stream, peer)) = rx.recv().await {
@@ -182,10 +244,9 @@ async fn worker(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let gw_now = state.load_full();
+        let gw_now = me.gateway();
         let serve = Serve {
-            state: state.clone(),
-            client: client.clone(),
+            worker: me.clone(),
             peer,
             header_timeout: gw_now.settings.header_timeout,
             header_limit: gw_now.settings.header_limit,
@@ -217,8 +278,7 @@ async fn worker(
 
 /// One accepted connection, ready to be served over plain TCP or TLS.
 struct Serve {
-    state: Shared,
-    client: crate::gateway::UpstreamClient,
+    worker: Arc<Worker>,
     peer: SocketAddr,
     header_timeout: Duration,
     header_limit: usize,
@@ -233,14 +293,16 @@ impl Serve {
         I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
         let Serve {
-            state,
-            client,
+            worker,
             peer,
             header_timeout,
             header_limit,
             mut stop,
             alive,
         } = self;
+        // Whether a request came through: a keep-alive connection that then idles out is not a
+        // slow request head, and is not counted as one.
+        let served = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let conn = http1::Builder::new()
             // One copy of a small answer into the head buffer costs less than a vectored write
             // (and TLS streams mostly cannot take one).
@@ -253,8 +315,12 @@ impl Serve {
                 TokioIo::new(io),
                 service_fn({
                     let peer = Arc::new(service::Peer::new(peer));
-                    let state = state.clone();
-                    move |req| service::handle(local(&state), client.clone(), peer.clone(), req)
+                    let worker = worker.clone();
+                    let served = served.clone();
+                    move |req| {
+                        served.store(true, std::sync::atomic::Ordering::Relaxed);
+                        service::handle(worker.gateway(), worker.clone(), peer.clone(), req)
+                    }
                 }),
             )
             .with_upgrades();
@@ -268,7 +334,10 @@ impl Serve {
         };
         if let Err(e) = ended {
             tracing::debug!(error = %e, client = %peer, "connection ended");
-            refused_head(&state.load(), &e, peer);
+            let idle = e.is_timeout() && served.load(std::sync::atomic::Ordering::Relaxed);
+            if !idle {
+                refused_head(&worker.gateway(), &worker.log, &e, peer);
+            }
         }
         drop(alive);
     }
@@ -276,25 +345,25 @@ impl Serve {
 
 /// Counts (and, when hyper answered it, logs) a request whose head hyper refused before it
 /// reached the pipeline: malformed (400) or too large (431), or not sent in time.
-fn refused_head(gw: &Gateway, e: &hyper::Error, peer: SocketAddr) {
-    let (reason, status) = if e.is_parse_too_large() {
-        ("head_too_large", Some(431))
+fn refused_head(gw: &Gateway, log: &Writer, e: &hyper::Error, peer: SocketAddr) {
+    let refusal = if e.is_parse_too_large() {
+        HeadRefusal::HeadTooLarge
     } else if e.is_parse() {
-        ("bad_head", Some(400))
+        HeadRefusal::BadHead
     } else if e.is_timeout() {
-        ("header_timeout", None)
+        HeadRefusal::HeaderTimeout
     } else {
         return;
     };
     gw.metrics
         .malformed
         .get_or_create(&crate::metrics::Reason {
-            reason: reason.into(),
+            reason: refusal.as_str().into(),
         })
         .inc();
-    if let Some(status) = status {
+    if let Some(status) = refusal.status() {
         let ip = peer.ip().to_string();
-        crate::access_log::record(
+        log.record(
             std::time::SystemTime::now(),
             &crate::access_log::Entry {
                 route: "-",

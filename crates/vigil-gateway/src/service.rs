@@ -1,29 +1,33 @@
-//! One request through the gateway, in order: own endpoints → path (dot-segments resolved,
-//! ambiguous spellings refused) → route → Origin/CORS → per-IP limit → request checks (one
-//! `Authorization`, an accepted `MCP-Protocol-Version`, no compressed body) → token →
-//! per-subject limit → body (read whole, within the limit and timeout, and parsed strictly once)
-//! → upstream. Every answer, the gateway's own refusals included, then passes [`finish`]: CORS
-//! headers, security headers, metrics and one access-log line (route, status, latency, subject,
-//! client IP, JSON-RPC method and tool only).
+//! One request through the gateway, as a line of stages: own endpoints → request head (one
+//! `Host`, one `Mcp-Session-Id`) → route (dot-segments resolved, ambiguous spellings refused, the
+//! longest prefix) → Origin/CORS → per-IP limit → request checks (one `Authorization`, no
+//! upgrade but WebSocket, an accepted `MCP-Protocol-Version`, no compressed body)
+//! → token → per-subject limit → body (read whole, within the limit and timeout, and parsed
+//! strictly once) → upstream. Each stage is a function that returns [`Flow::Next`] with what it
+//! found, or [`Flow::Reply`] with the answer to send instead; whichever stage answers, the answer
+//! then passes [`finish`]: CORS headers, security headers, metrics and one access-log line
+//! (route, status, latency, subject, client IP, JSON-RPC method and tool only). A new stage
+//! returns its refusal and `finish` does the rest.
 
-use crate::access_log;
 use crate::auth::{self, Principal};
 use crate::body::{self, Body};
 use crate::client_ip::client_ip;
-use crate::config::Cors;
+use crate::config::{Cors, Route};
 use crate::cors::{self, Verdict};
 use crate::endpoints;
-use crate::gateway::{Gateway, UpstreamClient};
+use crate::gateway::Gateway;
 use crate::jsonrpc;
-use crate::metrics::{Reason, RouteKind};
+use crate::metrics::{Limit, Reason};
 use crate::path;
 use crate::proxy::{self, Forwarded};
-use crate::token_cache;
+use crate::worker::{mine, Local, Worker};
 use bytes::Bytes;
 use http::header::{self, HeaderName, HeaderValue};
-use http::{Method, Request, Response, StatusCode};
+use http::request::Parts;
+use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::{Body as _, Incoming};
+use hyper::upgrade::OnUpgrade;
 use std::borrow::Cow;
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
@@ -32,17 +36,22 @@ use std::time::{Duration, Instant, SystemTime};
 
 const MCP_PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
 
-/// What [`finish`] needs to know about a request once its answer is ready.
-#[derive(Default)]
-struct Exchange<'g> {
-    /// Route label, `(gateway)` for the gateway's own endpoints.
-    route: Option<&'g str>,
-    subject: Option<String>,
-    method: Option<String>,
-    tool: Option<String>,
-    /// The CORS policy that judged the request's `Origin` and the allowed origin, when a
-    /// browser is allowed to read the answer.
-    cors: Option<(&'g Cors, HeaderValue)>,
+/// What a stage decides.
+pub(crate) enum Flow<T = ()> {
+    /// Go on to the next stage, with what this one found.
+    Next(T),
+    /// Answer with this instead; [`finish`] completes it.
+    Reply(Response<Body>),
+}
+
+/// The value a stage went on with, or, when it answered, that answer out of the pipeline.
+macro_rules! next {
+    ($flow:expr) => {
+        match $flow {
+            Flow::Next(v) => v,
+            Flow::Reply(r) => return r,
+        }
+    };
 }
 
 /// The client end of a connection, with its IP already written out (once per connection, not
@@ -69,23 +78,43 @@ fn ip_header(ip: IpAddr) -> HeaderValue {
 }
 
 /// The client's IP, and as text.
-pub(crate) struct Client {
-    pub ip: IpAddr,
-    pub text: HeaderValue,
+struct Client {
+    ip: IpAddr,
+    text: HeaderValue,
 }
 
-/// Serves one request.
-pub async fn handle(
-    gw: crate::server::Local,
-    client: UpstreamClient,
+/// One request on its way: what every stage reads (the configuration, the worker's own state,
+/// the client, the time) and what [`finish`] reports (route, subject, JSON-RPC method and tool,
+/// the browser policy that judged the request).
+struct Exchange<'g> {
+    gw: &'g Arc<Gateway>,
+    worker: &'g Worker,
+    client: Client,
+    /// The connection comes from a loopback address (the dev bypass serves only such).
+    local: bool,
+    /// Seconds since the epoch.
+    now: u64,
+    /// Route label, `(gateway)` for the gateway's own endpoints.
+    route: Option<&'g str>,
+    subject: Option<String>,
+    method: Option<String>,
+    tool: Option<String>,
+    /// The CORS policy that judged the request's `Origin` and the allowed origin, when a
+    /// browser is allowed to read the answer.
+    cors: Option<(&'g Cors, HeaderValue)>,
+}
+
+/// Serves one request with the configuration `gw`, on the worker `worker`.
+pub(crate) async fn handle(
+    gw: Local,
+    worker: Arc<Worker>,
     peer: Arc<Peer>,
     req: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
-    let gw: &Gateway = &gw;
     let start = Instant::now();
     let wall = SystemTime::now();
     let ip = client_ip(peer.addr.ip(), req.headers(), &gw.settings.trusted_proxies);
-    let who = Client {
+    let client = Client {
         ip,
         text: if ip == peer.addr.ip() {
             peer.ip_text.clone()
@@ -93,42 +122,68 @@ pub async fn handle(
             ip_header(ip)
         },
     };
-    let now = crate::alerts::unix_secs(wall);
     let http_method = req.method().clone();
-    let mut ex = Exchange::default();
-    let resp = pipeline(gw, &client, &who, now, req, &mut ex).await;
-    Ok(finish(gw, &who, &http_method, start, wall, ex, resp))
+    let mut ex = Exchange {
+        gw: &gw,
+        worker: &worker,
+        local: peer.addr.ip().is_loopback() && ip.is_loopback(),
+        client,
+        now: crate::alerts::unix_secs(wall),
+        route: None,
+        subject: None,
+        method: None,
+        tool: None,
+        cors: None,
+    };
+    let resp = pipeline(&mut ex, req).await;
+    Ok(finish(ex, &http_method, start, wall, resp))
+}
+
+/// The stages in their order; the first that answers ends the line.
+async fn pipeline(ex: &mut Exchange<'_>, req: Request<Incoming>) -> Response<Body> {
+    next!(own_endpoints(ex, &req).await);
+    next!(request_head(&req));
+    let (route, forward_path) = next!(find_route(ex, &req));
+    next!(origin(ex, route, &req));
+    next!(per_ip(ex, route).await);
+    next!(request_headers(ex.gw, req.method(), req.headers()));
+    let principal = next!(authenticate(ex, route, req.headers()).await);
+    next!(per_subject(ex, route, principal.as_ref()).await);
+    let (parts, bytes, upgrade) = next!(request_body(ex, req).await);
+    forward(ex, route, forward_path, principal, parts, bytes, upgrade).await
 }
 
 /// The stage every answer passes, whichever stage made it: the CORS headers of the policy that
 /// judged the request (so a browser can read a 429's `Retry-After` or a 401's challenge), the
 /// security headers, the request metrics and the access-log line.
 fn finish(
-    gw: &Gateway,
-    who: &Client,
+    ex: Exchange<'_>,
     http_method: &Method,
     start: Instant,
     wall: SystemTime,
-    ex: Exchange<'_>,
     mut resp: Response<Body>,
 ) -> Response<Body> {
     if let Some((policy, origin)) = ex.cors {
         cors::decorate(policy, origin, resp.headers_mut());
     }
-    gw.security.apply(resp.headers_mut());
+    ex.gw.security.apply(resp.headers_mut());
     let status = resp.status().as_u16();
     let elapsed = start.elapsed();
     let route = ex.route.unwrap_or("-");
-    gw.metrics
-        .request_done(route, status, elapsed.as_secs_f64());
-    access_log::record(
+    ex.gw.metrics.request_done(
+        &mut mine(&ex.worker.metrics),
+        route,
+        status,
+        elapsed.as_secs_f64(),
+    );
+    ex.worker.log.record(
         wall,
-        &access_log::Entry {
+        &crate::access_log::Entry {
             route,
             status,
             latency: elapsed,
             subject: ex.subject.as_deref().unwrap_or("-"),
-            client_ip: who.text.to_str().unwrap_or("-"),
+            client_ip: ex.client.text.to_str().unwrap_or("-"),
             http_method: http_method.as_str(),
             rpc_method: ex.method.as_deref().unwrap_or("-"),
             tool: ex.tool.as_deref().unwrap_or("-"),
@@ -137,37 +192,156 @@ fn finish(
     resp
 }
 
-/// A 429 with `Retry-After`, counted.
-pub(crate) fn too_many(gw: &Gateway, route: &str, kind: &str, wait: Duration) -> Response<Body> {
-    gw.metrics
-        .rate_limited
-        .get_or_create(&RouteKind {
-            route: route.to_owned(),
-            kind: kind.into(),
-        })
-        .inc();
-    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    let mut r = body::error(
-        StatusCode::TOO_MANY_REQUESTS,
-        "rate_limited",
-        &format!("too many requests; retry in {}s", secs.max(1)),
-    );
-    r.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
-    r
+/// `/healthz`, `/readyz`, `/metrics` and the RFC 9728 metadata, answered here under the
+/// gateway-wide browser policy (as are 404s and other answers outside any route).
+async fn own_endpoints(ex: &mut Exchange<'_>, req: &Request<Incoming>) -> Flow {
+    let gw = ex.gw;
+    if let Verdict::Allowed(o) = cors::judge(&gw.settings.cors, req.method(), req.headers()) {
+        ex.cors = Some((&gw.settings.cors, o));
+    }
+    match endpoints::answer(gw, req.uri().path(), ex.client.ip, req.headers()).await {
+        Some(r) => {
+            ex.route = Some("(gateway)");
+            Flow::Reply(r)
+        }
+        None => Flow::Next(()),
+    }
 }
 
-fn bad_request(code: &str, message: &str) -> Response<Body> {
-    body::error(StatusCode::BAD_REQUEST, code, message)
+/// The route of the request's host and resolved path (400 for a path refused or leading out of
+/// its route, 404 for none), and the resolved path when resolving changed it.
+fn find_route<'g>(
+    ex: &mut Exchange<'g>,
+    req: &Request<Incoming>,
+) -> Flow<(&'g Route, Option<String>)> {
+    let gw = ex.gw;
+    let normal = match path::normalise(req.uri().path()) {
+        Ok(n) => n,
+        Err(e) => return Flow::Reply(bad_request("bad_path", &e.to_string())),
+    };
+    // An absolute-form target names the host itself (`request_head` refused a `Host` that
+    // says otherwise).
+    let host = req.uri().host().or_else(|| {
+        req.headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+    });
+    let route = match (gw.route(host, &normal.path), normal.lowest) {
+        (Some(r), Some(lowest)) if lowest < path::depth(&r.prefix) => None,
+        (Some(r), _) => Some(r),
+        (None, None) => {
+            return Flow::Reply(body::error(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no route for this path",
+            ))
+        }
+        (None, Some(_)) => None,
+    };
+    let Some(route) = route else {
+        return Flow::Reply(bad_request(
+            "bad_path",
+            "the path's dot-segments lead out of its route",
+        ));
+    };
+    ex.route = Some(&route.label);
+    let forward_path = match normal.path {
+        Cow::Owned(p) => Some(p),
+        Cow::Borrowed(_) => None,
+    };
+    Flow::Next((route, forward_path))
+}
+
+/// The route's browser policy from here on: an `Origin` not on its list (or two) is refused
+/// (403), a preflight answered (204).
+fn origin<'g>(ex: &mut Exchange<'g>, route: &'g Route, req: &Request<Incoming>) -> Flow {
+    ex.cors = None;
+    match cors::judge(&route.cors, req.method(), req.headers()) {
+        Verdict::Refused => Flow::Reply(body::error(
+            StatusCode::FORBIDDEN,
+            "origin_not_allowed",
+            "this Origin may not call this route",
+        )),
+        Verdict::Preflight(o) => {
+            let (status, headers) = cors::preflight(&route.cors, o);
+            let mut r = Response::new(body::empty());
+            *r.status_mut() = status;
+            *r.headers_mut() = headers;
+            Flow::Reply(r)
+        }
+        Verdict::Allowed(o) => {
+            ex.cors = Some((&route.cors, o));
+            Flow::Next(())
+        }
+        Verdict::NoOrigin => Flow::Next(()),
+    }
+}
+
+/// Counts the request for the per-IP alert, then the route's per-IP limit (429).
+async fn per_ip(ex: &mut Exchange<'_>, route: &Route) -> Flow {
+    let (gw, ip) = (ex.gw, ex.client.ip);
+    gw.alerts.request(&mut mine(&ex.worker.alerts), ip, ex.now);
+    if let Some(l) = &gw.ip_limits[route.index] {
+        if let Err(wait) = l.check(&ip).await {
+            return Flow::Reply(rate_limited(gw, &route.label, Limit::Ip, wait));
+        }
+    }
+    Flow::Next(())
+}
+
+/// The refusal (400) of a request head the router and an upstream could read differently: no
+/// `Host` in HTTP/1.1, two of them, an absolute-form target whose authority is not its `Host`,
+/// two `Mcp-Session-Id`s or two `Content-Type`s.
+fn request_head(req: &Request<Incoming>) -> Flow {
+    let h = req.headers();
+    let mut hosts = h.get_all(header::HOST).iter();
+    let host = hosts.next();
+    if hosts.next().is_some() {
+        return Flow::Reply(bad_request(
+            "ambiguous_host",
+            "the request carries two Host headers",
+        ));
+    }
+    match (host, req.uri().authority()) {
+        (None, None) if req.version() == http::Version::HTTP_11 => {
+            return Flow::Reply(bad_request(
+                "missing_host",
+                "an HTTP/1.1 request needs a Host header",
+            ))
+        }
+        (Some(h), Some(a)) if !h.as_bytes().eq_ignore_ascii_case(a.as_str().as_bytes()) => {
+            return Flow::Reply(bad_request(
+                "ambiguous_host",
+                "the request target's authority is not its Host header",
+            ))
+        }
+        _ => {}
+    }
+    for (name, what) in [
+        (HeaderName::from_static("mcp-session-id"), "Mcp-Session-Id"),
+        (header::CONTENT_TYPE, "Content-Type"),
+    ] {
+        if h.get_all(name).iter().nth(1).is_some() {
+            return Flow::Reply(bad_request(
+                "ambiguous_header",
+                &format!("the request carries two {what} headers"),
+            ));
+        }
+    }
+    Flow::Next(())
 }
 
 /// The refusal of what the gateway and an upstream could read differently: two `Authorization`
-/// headers, an `MCP-Protocol-Version` that is not an accepted revision (or given twice), and a
+/// headers, an upgrade to anything but WebSocket (`h2c` would tunnel requests the gateway never
+/// sees), an `MCP-Protocol-Version` that is not an accepted revision (or given twice), and a
 /// compressed body (the gateway must read the JSON-RPC message the upstream runs).
-fn check_headers(gw: &Gateway, h: &http::HeaderMap) -> Option<Response<Body>> {
+fn request_headers(gw: &Gateway, method: &Method, h: &HeaderMap) -> Flow {
+    if let Err(e) = proxy::upgrade_asked(method, h) {
+        return Flow::Reply(bad_request("upgrade_refused", &e.to_string()));
+    }
     let mut auth = h.get_all(header::AUTHORIZATION).iter();
     if auth.next().is_some() && auth.next().is_some() {
-        return Some(bad_request(
+        return Flow::Reply(bad_request(
             "ambiguous_authorization",
             "the request carries two authorization headers",
         ));
@@ -180,7 +354,7 @@ fn check_headers(gw: &Gateway, h: &http::HeaderMap) -> Option<Response<Body>> {
             .iter()
             .any(|a| a.as_bytes() == v.as_bytes());
         if !accepted || versions.next().is_some() {
-            return Some(bad_request(
+            return Flow::Reply(bad_request(
                 "unsupported_protocol_version",
                 &format!(
                     "MCP-Protocol-Version must be one accepted protocol version: {}",
@@ -193,223 +367,213 @@ fn check_headers(gw: &Gateway, h: &http::HeaderMap) -> Option<Response<Body>> {
         .iter()
         .any(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"))
     {
-        return Some(body::error(
+        return Flow::Reply(body::error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "compressed_body",
             "compressed request bodies are not accepted",
         ));
     }
-    None
+    Flow::Next(())
 }
 
-/// The request body, read whole within the limit and the body timeout: the answer to send
-/// instead when it is too large (413), malformed (400: a chunk size that overflows, a body
-/// cut short) or too slow (408). Nothing reaches the upstream before this returns.
-async fn read_body(gw: &Gateway, incoming: Incoming) -> Result<Bytes, Response<Body>> {
-    if incoming.is_end_stream() {
-        return Ok(Bytes::new());
+/// Who the request acts for, on a route that needs a token: a token this worker accepted
+/// before, else one verified now for the route's audience, issuer, scopes and claims (401/403
+/// with a challenge); `MCP_DEV_BYPASS` lets a refused one through as `dev-bypass`.
+async fn authenticate(
+    ex: &mut Exchange<'_>,
+    route: &Route,
+    h: &HeaderMap,
+) -> Flow<Option<Principal>> {
+    if !route.auth {
+        return Flow::Next(None);
     }
-    let limit = gw.settings.body_limit;
-    let limited = Limited::new(incoming, usize::try_from(limit).unwrap_or(usize::MAX));
-    match tokio::time::timeout(gw.settings.body_timeout, limited.collect()).await {
-        Ok(Ok(c)) => Ok(c.to_bytes()),
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large(limit)),
-        Ok(Err(_)) => Err(bad_request(
-            "bad_request",
-            "the request body is malformed or was cut short",
-        )),
-        Err(_) => Err(body::error(
-            StatusCode::REQUEST_TIMEOUT,
-            "body_timeout",
-            "the request body was not sent in time",
-        )),
-    }
-}
-
-fn too_large(limit: u64) -> Response<Body> {
-    body::error(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "body_too_large",
-        &format!("request bodies are limited to {limit} bytes"),
-    )
-}
-
-async fn pipeline<'g>(
-    gw: &'g Gateway,
-    client: &UpstreamClient,
-    who: &Client,
-    now: u64,
-    mut req: Request<Incoming>,
-    ex: &mut Exchange<'g>,
-) -> Response<Body> {
-    // Answers outside any route (404s, the gateway's own endpoints) follow the gateway-wide
-    // browser policy.
-    if let Verdict::Allowed(o) = cors::judge(&gw.settings.cors, req.method(), req.headers()) {
-        ex.cors = Some((&gw.settings.cors, o));
-    }
-    if let Some(r) = endpoints::answer(gw, req.uri().path(), who.ip, req.headers()).await {
-        ex.route = Some("(gateway)");
-        return r;
-    }
-    let (route, forward_path) = {
-        let normal = match path::normalise(req.uri().path()) {
-            Ok(n) => n,
-            Err(e) => return bad_request("bad_path", &e.to_string()),
-        };
-        let host = req
-            .headers()
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .or_else(|| req.uri().host());
-        let route = match (gw.route(host, &normal.path), normal.lowest) {
-            (Some(r), Some(lowest)) if lowest < path::depth(&r.prefix) => None,
-            (Some(r), _) => Some(r),
-            (None, None) => {
-                return body::error(StatusCode::NOT_FOUND, "not_found", "no route for this path")
-            }
-            (None, Some(_)) => None,
-        };
-        let Some(route) = route else {
-            return bad_request("bad_path", "the path's dot-segments lead out of its route");
-        };
-        let forward_path = match normal.path {
-            Cow::Owned(p) => Some(p),
-            Cow::Borrowed(_) => None,
-        };
-        (route, forward_path)
-    };
-    ex.route = Some(&route.label);
-
-    // From here on the route's browser policy decides.
-    ex.cors = None;
-    match cors::judge(&route.cors, req.method(), req.headers()) {
-        Verdict::Refused => {
-            return body::error(
-                StatusCode::FORBIDDEN,
-                "origin_not_allowed",
-                "this Origin may not call this route",
-            )
-        }
-        Verdict::Preflight(o) => {
-            let (status, headers) = cors::preflight(&route.cors, o);
-            let mut r = Response::new(body::empty());
-            *r.status_mut() = status;
-            *r.headers_mut() = headers;
-            return r;
-        }
-        Verdict::Allowed(o) => ex.cors = Some((&route.cors, o)),
-        Verdict::NoOrigin => {}
-    }
-
-    let ip = who.ip;
-    gw.alerts.request(ip, now);
-    if let Some(l) = &gw.ip_limits[route.index] {
-        if let Err(wait) = l.check(&ip).await {
-            return too_many(gw, &route.label, "ip", wait);
-        }
-    }
-    if let Some(r) = check_headers(gw, req.headers()) {
-        return r;
-    }
-
-    let principal = if route.auth {
-        let verdict = match auth::bearer(req.headers()) {
-            Ok(Some(token)) => match token_cache::get(gw.generation, route.index, token, now) {
+    let (gw, ip, now) = (ex.gw, ex.client.ip, ex.now);
+    let verdict = match auth::bearer(h) {
+        Ok(Some(token)) => {
+            let known = mine(&ex.worker.tokens).get(gw.generation, route.index, token, now);
+            match known {
                 Some(p) => Ok(p),
                 None => {
-                    let v = auth::check(
-                        &gw.verifier,
-                        gw.default_issuer.as_deref(),
-                        route,
-                        token,
-                        now,
-                    );
+                    let v = verify(ex.gw, route, token, now).await;
                     if let Ok(p) = &v {
                         // Once per verification, not per remembered hit.
                         gw.metrics.token_ttl.observe(p.expires_in as f64);
-                        token_cache::put(gw.generation, route.index, token, p, now);
+                        mine(&ex.worker.tokens).put(gw.generation, route.index, token, p, now);
                     }
                     v
                 }
-            },
-            Ok(None) => Err(auth::missing()),
-            Err(r) => Err(r),
-        };
-        match verdict {
-            Ok(p) => {
-                gw.alerts
-                    .token_seen(&p.subject, p.expires_in, p.lifetime, ip, now);
-                Some(p)
-            }
-            Err(refusal) if gw.bypass => {
-                gw.metrics.bypassed.inc();
-                tracing::warn!(
-                    route = %route.label,
-                    client_ip = %ip,
-                    reason = refusal.reason,
-                    "MCP_DEV_BYPASS: request let through without a valid token"
-                );
-                Some(Principal {
-                    subject: "dev-bypass".into(),
-                    expires_in: 0,
-                    lifetime: None,
-                })
-            }
-            Err(refusal) => {
-                gw.metrics
-                    .auth_failures
-                    .get_or_create(&Reason {
-                        reason: refusal.reason.into(),
-                    })
-                    .inc();
-                gw.alerts.auth_failure(ip, now);
-                let mut r = body::error(
-                    refusal.status,
-                    refusal.error.unwrap_or("unauthorized"),
-                    &refusal.description,
-                );
-                r.headers_mut().insert(
-                    header::WWW_AUTHENTICATE,
-                    refusal.challenge(&gw.resource_metadata(route)),
-                );
-                return r;
             }
         }
-    } else {
-        None
+        Ok(None) => Err(auth::missing()),
+        Err(r) => Err(r),
     };
-    if let Some(p) = &principal {
-        ex.subject = Some(p.subject.clone());
-        if let Some(l) = &gw.subject_limits[route.index] {
-            if let Err(wait) = l.check(&p.subject).await {
-                return too_many(gw, &route.label, "subject", wait);
-            }
+    match verdict {
+        Ok(p) => {
+            gw.alerts.token_seen(
+                &mut mine(&ex.worker.alerts),
+                p.subject.as_deref().unwrap_or(""),
+                p.expires_in,
+                p.lifetime,
+                ip,
+                now,
+            );
+            ex.subject = p.subject.clone();
+            Flow::Next(Some(p))
+        }
+        Err(refusal) if gw.bypass.is_some() && ex.local && !proxy::came_through_proxy(h) => {
+            gw.metrics.bypassed.inc();
+            tracing::warn!(
+                route = %route.label,
+                client_ip = %ip,
+                reason = refusal.reason,
+                "MCP_DEV_BYPASS: request let through without a valid token"
+            );
+            let p = Principal {
+                subject: Some("dev-bypass".into()),
+                expires_in: 0,
+                lifetime: None,
+            };
+            ex.subject = p.subject.clone();
+            Flow::Next(Some(p))
+        }
+        Err(refusal) => {
+            gw.metrics
+                .auth_failures
+                .get_or_create(&Reason {
+                    reason: refusal.reason.into(),
+                })
+                .inc();
+            gw.alerts.auth_failure(ip, now);
+            let mut r = body::error(
+                refusal.status,
+                refusal.error.map_or("unauthorized", |e| e.as_str()),
+                &refusal.description,
+            );
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                refusal.challenge(&gw.resource_metadata(route)),
+            );
+            Flow::Reply(r)
         }
     }
+}
 
+/// `auth::check` of `token` for `route`. A JWKS URL may be fetched again on an unknown `kid`
+/// (blocking I/O, up to its timeout), so with one the check runs on tokio's blocking pool and
+/// the worker's other connections go on meanwhile.
+async fn verify(
+    gw: &Arc<Gateway>,
+    route: &Route,
+    token: &str,
+    now: u64,
+) -> Result<Principal, auth::Refusal> {
+    if !gw.verifier.ring().jwks().is_some_and(|j| j.is_remote()) {
+        return auth::check(
+            &gw.verifier,
+            gw.default_issuer.as_deref(),
+            route,
+            token,
+            now,
+        );
+    }
+    let (gw, index, token) = (Arc::clone(gw), route.index, token.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let route = &gw.settings.routes[index];
+        auth::check(
+            &gw.verifier,
+            gw.default_issuer.as_deref(),
+            route,
+            &token,
+            now,
+        )
+    })
+    .await
+    .unwrap_or_else(|_| {
+        Err(auth::Refusal::invalid(
+            "unverified",
+            "the token could not be verified",
+        ))
+    })
+}
+
+/// The route's per-subject limit (429), for a request that acts for someone.
+async fn per_subject(ex: &mut Exchange<'_>, route: &Route, principal: Option<&Principal>) -> Flow {
+    let gw = ex.gw;
+    if let (Some(p), Some(l)) = (principal, &gw.subject_limits[route.index]) {
+        // Tokens without a subject share one bucket.
+        let key = p.subject.clone().unwrap_or_default();
+        if let Err(wait) = l.check(&key).await {
+            return Flow::Reply(rate_limited(gw, &route.label, Limit::Subject, wait));
+        }
+    }
+    Flow::Next(())
+}
+
+/// The request body, read whole within the limit and the body timeout before the upstream sees
+/// a byte (413 too large, 400 malformed or cut short, 408 too slow), then read once, strictly,
+/// as JSON-RPC when it is not empty (400 for what is not one JSON-RPC message or batch, or could
+/// be read two ways; 415 for a media type that is not JSON; a UTF-8 BOM is dropped). Goes on with the head, the body and the client's upgrade, if it asked for one.
+async fn request_body(
+    ex: &mut Exchange<'_>,
+    mut req: Request<Incoming>,
+) -> Flow<(Parts, Bytes, Option<OnUpgrade>)> {
+    let gw = ex.gw;
+    let limit = gw.settings.body_limit;
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > gw.settings.body_limit) {
-        return too_large(gw.settings.body_limit);
+    if declared.is_some_and(|n| n > limit) {
+        return Flow::Reply(too_large(limit));
     }
     let upgrade = req
         .headers()
         .contains_key(header::UPGRADE)
         .then(|| hyper::upgrade::on(&mut req));
-    let (mut parts, incoming) = req.into_parts();
-    let mut bytes = match read_body(gw, incoming).await {
-        Ok(b) => b,
-        Err(r) => return r,
+    let (parts, incoming) = req.into_parts();
+    let mut bytes = if incoming.is_end_stream() {
+        Bytes::new()
+    } else {
+        let limited = Limited::new(incoming, usize::try_from(limit).unwrap_or(usize::MAX));
+        match tokio::time::timeout(gw.settings.body_timeout, limited.collect()).await {
+            Ok(Ok(c)) => c.to_bytes(),
+            Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+                return Flow::Reply(too_large(limit))
+            }
+            Ok(Err(_)) => {
+                return Flow::Reply(bad_request(
+                    "bad_request",
+                    "the request body is malformed or was cut short",
+                ))
+            }
+            Err(_) => {
+                return Flow::Reply(body::error(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "body_timeout",
+                    "the request body was not sent in time",
+                ))
+            }
+        }
     };
-    let json = parts
+    // Every body is one JSON-RPC message or batch, read strictly: a body the gateway let pass
+    // unread (a form feed, an XSSI prefix or a non-JSON media type in front of it) is one a
+    // lenient upstream may still run. JSON, `text/plain` (sent by lenient clients) or no media
+    // type; any other is 415.
+    let media = parts
         .headers
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| jsonrpc::is_json_media_type(v.as_bytes()));
+        .map(|v| v.as_bytes());
+    let json = media.is_some_and(jsonrpc::is_json_media_type);
     if !bytes.is_empty() || json {
-        match jsonrpc::inspect(&bytes, json) {
+        if !bytes.is_empty() && !json && media.is_some_and(|m| !jsonrpc::is_text_plain(m)) {
+            return Flow::Reply(body::error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "request bodies are JSON-RPC: application/json (or text/plain, or no Content-Type)",
+            ));
+        }
+        match jsonrpc::inspect(&bytes, true) {
             Ok(d) => {
                 ex.method = d.method;
                 ex.tool = d.tool;
@@ -417,9 +581,22 @@ async fn pipeline<'g>(
                     bytes = bytes.slice(d.bom..);
                 }
             }
-            Err(a) => return bad_request("ambiguous_body", &a.to_string()),
+            Err(a) => return Flow::Reply(bad_request("ambiguous_body", &a.to_string())),
         }
     }
+    Flow::Next((parts, bytes, upgrade))
+}
+
+/// The last stage: the request as read goes to the route's upstream, and its answer comes back.
+async fn forward(
+    ex: &mut Exchange<'_>,
+    route: &Route,
+    forward_path: Option<String>,
+    principal: Option<Principal>,
+    mut parts: Parts,
+    bytes: Bytes,
+    upgrade: Option<OnUpgrade>,
+) -> Response<Body> {
     let body = if bytes.is_empty() {
         body::empty()
     } else {
@@ -430,11 +607,29 @@ async fn pipeline<'g>(
         body::full(bytes)
     };
     let who = Forwarded {
-        ip: who.text.clone(),
-        subject: principal.as_ref().map(|p| p.subject.as_str()),
+        ip: ex.client.text.clone(),
+        subject: principal.as_ref().and_then(|p| p.subject.as_deref()),
         host: parts.headers.get(header::HOST).cloned(),
         path: forward_path,
     };
     let req = Request::from_parts(parts, body);
-    proxy::forward(gw, client, route, req, upgrade, who).await
+    proxy::forward(ex.gw, &ex.worker.pool, route, req, upgrade, who).await
+}
+
+/// A 429 for `route`'s `kind` of limit, counted.
+fn rate_limited(gw: &Gateway, route: &str, kind: Limit, wait: Duration) -> Response<Body> {
+    gw.metrics.count_rate_limited(route, kind);
+    body::too_many(wait)
+}
+
+fn bad_request(code: &str, message: &str) -> Response<Body> {
+    body::error(StatusCode::BAD_REQUEST, code, message)
+}
+
+fn too_large(limit: u64) -> Response<Body> {
+    body::error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        &format!("request bodies are limited to {limit} bytes"),
+    )
 }

@@ -1,23 +1,26 @@
-//! Per-request metrics without shared writes: a counter and a histogram that each thread updates in
-//! a shard of its own (one cache line apart), summed only when `/metrics` is scraped. Prometheus
-//! sees an ordinary counter and histogram. Every worker thread counts every request; with the
-//! crate's own types, both workers wrote the same atomic and took the same histogram lock for each.
+//! Per-request metrics without shared writes: a counter and a histogram that each worker updates in
+//! a shard of its own (one cache line apart; the worker's [`Shard`] says which), summed only when
+//! `/metrics` is scraped. Prometheus sees an ordinary counter and histogram. Every worker counts
+//! every request; with the crate's own types, both workers wrote the same atomic and took the same
+//! histogram lock for each.
 
 use prometheus_client::encoding::{EncodeMetric, MetricEncoder, NoLabelSet};
 use prometheus_client::metrics::{MetricType, TypedMetric};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// Shards per metric: threads beyond this share shards (still correct, just not contention-free).
+/// Shards per metric: workers beyond this share shards (still correct, just not contention-free).
 const SHARDS: usize = 8;
 
-/// This thread's shard.
-fn shard() -> usize {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    thread_local! {
-        static MINE: usize = NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS;
+/// Which shard a worker writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Shard(usize);
+
+impl Shard {
+    /// The shard of worker `n` (workers beyond [`SHARDS`] share).
+    pub fn of_worker(n: usize) -> Shard {
+        Shard(n % SHARDS)
     }
-    MINE.with(|m| *m)
 }
 
 /// One value on a cache line of its own.
@@ -32,9 +35,9 @@ pub struct ShardedCounter {
 }
 
 impl ShardedCounter {
-    /// Adds one.
-    pub fn inc(&self) {
-        self.shards[shard()].0.fetch_add(1, Ordering::Relaxed);
+    /// Adds one, in `shard`.
+    pub fn inc(&self, shard: Shard) {
+        self.shards[shard.0].0.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The total.
@@ -84,14 +87,14 @@ impl ShardedHistogram {
         }
     }
 
-    /// Records `v`.
-    pub fn observe(&self, v: f64) {
+    /// Records `v`, in `shard`.
+    pub fn observe(&self, shard: Shard, v: f64) {
         let i = self
             .bounds
             .iter()
             .position(|b| v <= *b)
             .unwrap_or(self.bounds.len());
-        let mut c = self.shards[shard()]
+        let mut c = self.shards[shard.0]
             .0
             .lock()
             .unwrap_or_else(|e| e.into_inner());
@@ -166,12 +169,12 @@ mod tests {
         // Binary fractions: sums are exact in any order.
         let values = [0.0009765625, 0.0078125, 0.03125, 0.0625, 5.0, 0.001953125];
         std::thread::scope(|s| {
-            for chunk in values.chunks(2) {
+            for (n, chunk) in values.chunks(2).enumerate() {
                 let (mine, c) = (mine.clone(), c.clone());
                 s.spawn(move || {
                     for v in chunk {
-                        mine.observe(*v);
-                        c.inc();
+                        mine.observe(Shard::of_worker(n), *v);
+                        c.inc(Shard::of_worker(n));
                     }
                 });
             }

@@ -20,7 +20,7 @@ use vigil_core::{Config, ConfigError, Origin};
 use vigil_env::{EnvFileError, Lookup};
 use vigil_token::assertion::MAX_LIFETIME;
 use vigil_token::compliance::{refuse_weak, WeakSecret};
-use vigil_token::keyring::{parse_alg, KeyError, UnknownAlgorithm};
+use vigil_token::key::{parse_alg, KeyError, UnknownAlgorithm};
 use vigil_token::{AssertionVerifier, Key, KeyRing, TokenError, TokenSettings, Verifier};
 
 /// The default `max_lifetime` of a gateway assertion, in seconds.

@@ -20,7 +20,8 @@
 //! It travels in the upstream request's `Authorization: Bearer …` header (the gateway never
 //! forwards the client's own token).
 
-use crate::keyring::{Key, KeyRing};
+use crate::key::Key;
+use crate::keyring::KeyRing;
 use crate::mint::{mint_typed, MintError, MintRequest};
 use crate::{Policy, Rejection, Verifier};
 

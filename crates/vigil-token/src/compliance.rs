@@ -169,7 +169,8 @@ pub fn check(envs: &[Environment], section: &TokenSection) -> Vec<Problem> {
                         format!("{secret} is a well-known default value; generate one: openssl rand -base64 32"),
                     );
                 } else {
-                    let bits = strength::estimate_bits(v);
+                    // Never "about -0 bits".
+                    let bits = strength::estimate_bits(v).max(0.0).abs();
                     if bits < MIN_SECRET_BITS {
                         push(
                             Code::SecretWeak,
@@ -313,7 +314,7 @@ impl std::fmt::Display for Weakness {
             Weakness::Weak { bits } => write!(
                 f,
                 "has about {:.0} bits of entropy, under {MIN_SECRET_BITS:.0}",
-                bits.max(0.0)
+                bits.max(0.0).abs()
             ),
         }
     }

@@ -23,7 +23,8 @@
 //! ```
 
 use crate::jwks::{Jwks, JwksError, JwksSource};
-use crate::keyring::{parse_alg, CurrentError, Key, KeyError, KeyRing, UnknownAlgorithm};
+use crate::key::{parse_alg, Key, KeyError, UnknownAlgorithm};
+use crate::keyring::{CurrentError, KeyRing};
 use crate::verify::Policy;
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -335,7 +336,7 @@ impl TokenSettings {
         if let Some(file) = &o.key_file {
             let bytes = std::fs::read(file).map_err(|source| {
                 flag("--key-file")(Invalid::Key(KeyError::Read {
-                    path: file.display().to_string(),
+                    path: file.clone(),
                     source,
                 }))
             })?;

@@ -2,7 +2,7 @@
 //! token names an unknown `kid` (at most once per refresh interval, one minute by default, so a
 //! flood of made-up `kid`s cannot turn the verifier into a request amplifier).
 
-use crate::keyring::{Key, KeyError, KeyUsed};
+use crate::key::{Key, KeyError, KeyUsed};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::Algorithm;
 use std::path::PathBuf;
@@ -53,17 +53,43 @@ pub(crate) struct Visit {
 #[derive(Debug, thiserror::Error)]
 pub enum JwksError {
     /// The file could not be read.
-    #[error("{0}: cannot read JWKS: {1}")]
-    Read(String, std::io::Error),
+    #[error("{}: cannot read JWKS: {error}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        error: std::io::Error,
+    },
     /// The URL could not be fetched.
-    #[error("{0}: cannot fetch JWKS: {1}")]
-    Fetch(String, String),
+    #[error("{url}: cannot fetch JWKS: {error}")]
+    Fetch {
+        /// The URL.
+        url: String,
+        /// Why.
+        error: FetchError,
+    },
     /// The document is not a JWK set.
-    #[error("{0}: not a JWK set: {1}")]
-    Parse(String, String),
+    #[error("{from}: not a JWK set: {error}")]
+    Parse {
+        /// The file or URL it came from.
+        from: String,
+        /// What the JSON reader said.
+        error: serde_json::Error,
+    },
     /// A key of the set is unusable.
     #[error(transparent)]
     Key(#[from] KeyError),
+}
+
+/// Why a JWKS URL was not fetched.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// Plain HTTP to another machine: a JWKS fetched in the clear can be swapped.
+    #[error("only https:// URLs (or http:// on loopback) are fetched")]
+    Insecure,
+    /// The request failed (connection, status, size limit).
+    #[error("{0}")]
+    Http(ureq::Error),
 }
 
 impl Jwks {
@@ -77,8 +103,10 @@ impl Jwks {
         let mut fetched = Instant::now();
         let keys = match &jwks.source {
             JwksSource::File(p) => {
-                let text = std::fs::read_to_string(p)
-                    .map_err(|e| JwksError::Read(p.display().to_string(), e))?;
+                let text = std::fs::read_to_string(p).map_err(|error| JwksError::Read {
+                    path: p.clone(),
+                    error,
+                })?;
                 parse(&text, &p.display().to_string())?
             }
             JwksSource::Url {
@@ -99,6 +127,12 @@ impl Jwks {
         st.fetched = Some(fetched);
         drop(st);
         Ok(jwks)
+    }
+
+    /// Whether the set comes from a URL (and so may be fetched again, blocking, on an unknown
+    /// `kid`).
+    pub fn is_remote(&self) -> bool {
+        matches!(self.source, JwksSource::Url { .. })
     }
 
     /// How many times the URL has been fetched by this process (for tests and metrics).
@@ -220,7 +254,10 @@ impl Jwks {
                     .limit(MAX_JWKS_BYTES)
                     .read_to_string()
             })
-            .map_err(|e| JwksError::Fetch(url.clone(), e.to_string()))?;
+            .map_err(|e| JwksError::Fetch {
+                url: url.clone(),
+                error: FetchError::Http(e),
+            })?;
         let keys = parse(&text, url)?;
         if let Some(c) = cache {
             let doc = serde_json::json!({
@@ -252,10 +289,10 @@ fn check_url(url: &str) -> Result<(), JwksError> {
             return Ok(());
         }
     }
-    Err(JwksError::Fetch(
-        url.to_owned(),
-        "only https:// URLs (or http:// on loopback) are fetched".into(),
-    ))
+    Err(JwksError::Fetch {
+        url: url.to_owned(),
+        error: FetchError::Insecure,
+    })
 }
 
 /// The cached document and its age, when the cache is for `url` and younger than `ttl`.
@@ -275,8 +312,10 @@ fn cached(cache: Option<&PathBuf>, url: &str, ttl: Duration) -> Option<(String, 
 }
 
 fn parse(text: &str, origin: &str) -> Result<Vec<Key>, JwksError> {
-    let set: JwkSet = serde_json::from_str(text)
-        .map_err(|e| JwksError::Parse(origin.to_owned(), e.to_string()))?;
+    let set: JwkSet = serde_json::from_str(text).map_err(|error| JwksError::Parse {
+        from: origin.to_owned(),
+        error,
+    })?;
     let mut keys = Vec::new();
     for jwk in &set.keys {
         if let Some(k) = Key::from_jwk(jwk, origin)? {

@@ -1,7 +1,7 @@
 //! Minting: a token signed with the ring's current key, with `iat`, `nbf`, `exp` and a random
 //! `jti`, its lifetime bounded by the policy.
 
-use crate::keyring::{alg_name, Key};
+use crate::key::{alg_name, Key};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::Header;
@@ -48,6 +48,33 @@ pub enum MintError {
     /// The OS random source failed.
     #[error("the OS random source failed: {0}")]
     Random(String),
+    /// A subject a gateway could not pass on as a header, or that reads as another one.
+    #[error("--sub: the subject {0}")]
+    Subject(&'static str),
+    /// `--aud ""`.
+    #[error("--aud: an audience must not be empty")]
+    EmptyAudience,
+}
+
+/// What is wrong with `sub` as an identity an upstream reads from a header
+/// (`X-Vigil-Subject`), if anything: empty, whitespace at either end (HTTP parsers trim it,
+/// so `" admin"` reads as `admin`), or a control or invisible formatting character (CR/LF,
+/// NUL, DEL, ESC, bidi overrides, zero-width characters).
+pub fn subject_problem(sub: &str) -> Option<&'static str> {
+    if sub.is_empty() {
+        return Some("is empty");
+    }
+    if sub.starts_with(char::is_whitespace) || sub.ends_with(char::is_whitespace) {
+        return Some("has whitespace at an end");
+    }
+    let invisible = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+    };
+    if sub.chars().any(invisible) {
+        return Some("holds a control or invisible character");
+    }
+    None
 }
 
 /// Registered claims that mint sets itself.
@@ -82,6 +109,12 @@ pub fn mint_typed(
     let mut claims = Map::new();
     if let Some(iss) = &req.issuer {
         claims.insert("iss".into(), iss.clone().into());
+    }
+    if let Some(problem) = req.subject.as_deref().and_then(subject_problem) {
+        return Err(MintError::Subject(problem));
+    }
+    if req.audiences.iter().any(|a| a.trim().is_empty()) {
+        return Err(MintError::EmptyAudience);
     }
     if let Some(sub) = &req.subject {
         claims.insert("sub".into(), sub.clone().into());

@@ -47,6 +47,14 @@ pub enum Rejection {
     /// A `kid` that no live key carries.
     #[error("unknown key id `{0}`")]
     UnknownKeyId(String),
+    /// A `kid` that names a key of another algorithm (never a reason to try the kid-less keys).
+    #[error("key `{kid}` is not an {alg} key")]
+    KeyAlgorithm {
+        /// The token's `kid`.
+        kid: String,
+        /// The token's `alg`.
+        alg: String,
+    },
     /// The third part is empty.
     #[error("signature missing")]
     MissingSignature,
@@ -103,6 +111,7 @@ impl Rejection {
             Rejection::UnsupportedCritical(_) => "unsupported_critical",
             Rejection::InvalidKeyId => "invalid_kid",
             Rejection::UnknownKeyId(_) => "unknown_kid",
+            Rejection::KeyAlgorithm { .. } => "kid_alg_mismatch",
             Rejection::MissingSignature => "missing_signature",
             Rejection::BadSignature => "bad_signature",
             Rejection::MissingClaim(_) => "missing_claim",

@@ -1,7 +1,8 @@
 //! Verification: size limit, strict parsing, algorithm allow-list, key lookup in the ring,
 //! signature, then the time, audience and issuer claims, each failure with its own reason.
 
-use crate::keyring::{alg_name, KeyRing, KeyUsed};
+use crate::key::{alg_name, KeyUsed};
+use crate::keyring::KeyRing;
 use crate::parts::{self, Claims, Header};
 use crate::Rejection;
 use jsonwebtoken::Algorithm;

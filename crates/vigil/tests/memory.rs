@@ -3,6 +3,8 @@
 //! who may call on `--listen`; two writer processes; crashes; `audit verify` and `log`.
 
 mod common;
+#[path = "gw/mod.rs"]
+mod gw;
 
 use common::{expect_exit, run};
 use serde_json::{json, Value};
@@ -1342,7 +1344,15 @@ fn control_characters_and_long_principals_are_refused_at_the_boundary() {
     let server = Listening::start(t.path(), &t.path().join("mem2"), "", &[]);
     let host = server.addr.to_string();
     for sub in ["evil\n{\"seq\":99}", "a\u{1b}[31mred", &long] {
-        let tok = token_with(&secret(), "memory", sub);
+        // `vigil_token::mint` refuses such subjects itself: sign the claims directly.
+        let claims = json!({"aud": "memory", "sub": sub, "iat": now(), "exp": now() + 600,
+                            "jti": format!("j-{}", sub.len())});
+        let tok = jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(secret().as_bytes()),
+        )
+        .unwrap();
         assert_eq!(
             raw_post(
                 server.addr,
@@ -1631,4 +1641,108 @@ fn conflict_on_a_missing_file_and_an_over_long_expected_version_answer_usefully(
         err && v["error"] == "too_large" && v["size"] == 400_000,
         "{v}"
     );
+}
+
+/// A memory server on `--listen` that trusts only the gateway's assertions (its own
+/// `MCP_JWT_SECRET` differs from the gateway's), and `vigil gateway` in front of it signing one
+/// assertion per request.
+fn memory_behind_the_gateway(dir: &Path, gw_secret: &str) -> (Listening, gw::Gateway) {
+    let mem = dir.join("m");
+    let gwd = dir.join("g");
+    std::fs::create_dir_all(&mem).unwrap();
+    std::fs::create_dir_all(&gwd).unwrap();
+    let server = Listening::start(
+        &mem,
+        &dir.join("store"),
+        "[memory.assertion]\nissuer = \"vigil-gateway\"\nsecret_env = \"GW_ASSERTION_SECRET\"\n",
+        &[("GW_ASSERTION_SECRET", gw_secret)],
+    );
+    let config = format!(
+        "[gateway]\n\n[[gateway.routes]]\npath = \"/mcp/memory\"\nupstream = \"http://{}/mcp\"\n\n\
+         [gateway.routes.assertion]\nsecret_env = \"GW_ASSERTION_SECRET\"\n",
+        server.addr
+    );
+    let g = gw::Gateway::start(&gwd, &config, &[("GW_ASSERTION_SECRET", gw_secret)]);
+    (server, g)
+}
+
+#[test]
+fn the_sdks_drive_every_tool_through_vigil_gateway_with_an_assertion_per_request() {
+    let gw_secret = format!("gw-{}", secret().chars().rev().collect::<String>());
+    for (name, client) in [
+        ("python", run_py as fn(&Value) -> Value),
+        ("typescript", run_ts),
+    ] {
+        let t = tempfile::tempdir().unwrap();
+        let (server, g) = memory_behind_the_gateway(t.path(), &gw_secret);
+        let subject = format!("{name}-agent");
+        let token = gw::token("memory", &subject);
+        let out = client(&http_spec(
+            &g.url("/mcp/memory"),
+            &token,
+            every_tool_calls(),
+        ));
+        // The principal the store records is the subject the gateway verified.
+        check_every_tool(&out, &subject);
+        // The client's own token is not accepted by the store directly: only the gateway's
+        // assertions are (the store's key ring does not hold the gateway's token secret).
+        let host = server.addr.to_string();
+        assert_eq!(
+            raw_post(
+                server.addr,
+                &host,
+                &[("Authorization", &format!("Bearer {token}"))]
+            ),
+            401
+        );
+        drop(g);
+    }
+}
+
+/// (extra route configuration, environment, the refusal's words).
+type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+
+#[test]
+fn a_gateway_refuses_an_assertion_it_cannot_sign_safely() {
+    let t = tempfile::tempdir().unwrap();
+    let base = "[gateway]\n\n[[gateway.routes]]\npath = \"/mcp/memory\"\nupstream = \"http://127.0.0.1:9/mcp\"\n";
+    let cases: [Case; 4] = [
+        (
+            "[gateway.routes.assertion]\nsecret_env = \"GW_A\"\n",
+            &[],
+            "GW_A is not set",
+        ),
+        (
+            "[gateway.routes.assertion]\nsecret_env = \"GW_A\"\n",
+            &[("GW_A", "changeme")],
+            "too weak",
+        ),
+        (
+            "auth = false\n[gateway.routes.assertion]\nsecret_env = \"GW_A\"\n",
+            &[("GW_A", "x")],
+            "no verified subject",
+        ),
+        (
+            "[gateway.routes.assertion]\nsecret_env = \"GW_A\"\nlifetime = \"1h\"\n",
+            &[],
+            "between 1s and 5m",
+        ),
+    ];
+    for (extra, env, want) in cases {
+        std::fs::write(t.path().join("vigil.toml"), format!("{base}{extra}")).unwrap();
+        let mut env: Vec<(&str, String)> = env.iter().map(|(k, v)| (*k, v.to_string())).collect();
+        if want.contains("between") {
+            env.push(("GW_A", format!("lt-{}", secret())));
+        }
+        let out = common::vigil(t.path())
+            .args(["gateway", "check"])
+            .env("MCP_JWT_SECRET", secret())
+            .envs(env)
+            .output()
+            .unwrap();
+        expect_exit(&out, 2);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "{want}: {err}");
+        assert!(err.contains("gateway.routes[0].assertion"), "{err}");
+    }
 }

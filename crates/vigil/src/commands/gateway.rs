@@ -1,14 +1,14 @@
 //! `vigil gateway`: the authenticating gateway in front of MCP servers (`[gateway]` and `[token]`
 //! of `vigil.toml`); `vigil gateway check` validates the same configuration without starting.
+//! Both map flags to vigil-gateway's `Options` and `Prepared::new` (which owns every start-up
+//! refusal); `check` prints what was prepared, `serve` hands it to `Server`.
 
 use crate::cli::GlobalArgs;
-use anyhow::{bail, Context as _};
+use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
-use std::sync::Arc;
 use vigil_core::ExitStatus;
-use vigil_gateway::{Gateway, GatewaySection, Metrics, Settings};
-use vigil_token::{KeyRing, Policy, Verifier};
+use vigil_gateway::{AccessFormat, Options, Prepared, Reload, ServeOptions, Server};
 
 /// Arguments of `vigil gateway`.
 #[derive(Debug, Args)]
@@ -58,108 +58,29 @@ pub fn run(g: &GlobalArgs, args: GatewayArgs) -> anyhow::Result<ExitStatus> {
     }
 }
 
-/// A configuration ready to serve.
-struct Prepared {
-    settings: Settings,
-    ring: KeyRing,
-    policy: Policy,
-    issuer: Option<String>,
-    bypass: bool,
+impl RunArgs {
+    /// The flags that bear on a start.
+    fn options(&self) -> Options {
+        Options {
+            listen: self.listen.clone(),
+            allow_insecure_bind: self.allow_insecure_bind,
+            allow_weak_secret: self.allow_weak_secret,
+        }
+    }
 }
 
+/// `[gateway]` and `[token]` with every start-up refusal applied (vigil-gateway's `Prepared`).
 fn prepare(g: &GlobalArgs, a: &RunArgs) -> anyhow::Result<Prepared> {
-    let config = super::config(g)?;
-    let loaded = vigil_token::TokenSettings::load(&config, &a.env_file)?;
-    if !config.has_section("gateway") {
-        bail!(
-            "{}: no [gateway] section (add listen and [[gateway.routes]] with path, upstream, audience)",
-            config.path().display()
-        );
-    }
-    // `${VAR}` in [gateway] reads the --env-files first, then the environment.
-    let lookup = |var: &str| loaded.env.get(var);
-    let section: GatewaySection = config.section_with("gateway", &lookup)?;
-    let settings = section.settings(a.listen.as_deref()).map_err(|p| {
-        if p.key.starts_with("gateway") {
-            anyhow::Error::from(config.key_error(&p.key, &p.message))
-        } else {
-            anyhow::anyhow!("{}: {}", p.key, p.message)
-        }
-    })?;
-    let mut settings = settings;
-    if let Some((cert, key)) = &settings.tls_files {
-        let (cert, key) = (loaded.base.join(cert), loaded.base.join(key));
-        settings.tls = Some(
-            vigil_gateway::tls::load(&cert, &key)
-                .map_err(|p| anyhow::Error::from(config.key_error(&p.key, &p.message)))?,
-        );
-    }
-    let ring = loaded.ring(&Default::default())?;
-    let mut policy = loaded.policy()?;
-    // Each route checks its own audience and issuer.
-    let issuer = policy.issuer.take();
-    policy.audiences.clear();
-
-    let loopback = settings.listen.ip().is_loopback();
-    let bypass_var = loaded
-        .section
-        .dev_bypass()
-        .into_iter()
-        .find(|v| lookup(v).is_some_and(|x| vigil_core::strength::truthy(&x)));
-    let bypass = match &bypass_var {
-        Some(v) if loopback => {
-            tracing::warn!(
-                "{v} is on: requests without a valid token are let through (loopback only; never in production)"
-            );
-            true
-        }
-        Some(v) => {
-            tracing::error!(
-                listen = %settings.listen,
-                "{v} is ignored: the gateway listens on a non-loopback address"
-            );
-            false
-        }
-        None => false,
-    };
-    let needs_keys = settings.routes.iter().any(|r| r.auth);
-    if needs_keys && !bypass && ring.keys().is_empty() && ring.jwks().is_none() {
-        bail!(
-            "no key to verify tokens with (set {}, or [token] keys or [token] jwks)",
-            loaded.section.secret_env()
-        );
-    }
-    for w in vigil_gateway::secrets::check(&ring, settings.listen, a.allow_weak_secret)? {
-        tracing::warn!(
-            "{w}: accepted on this loopback listener (--allow-weak-secret); anyone who guesses it can forge tokens"
-        );
-    }
-    if !loopback && !a.allow_insecure_bind {
-        if let Some(r) = settings.routes.iter().find(|r| !r.auth) {
-            let key = format!("gateway.routes[{}].auth", r.index);
-            return Err(config
-                .key_error(
-                    &key,
-                    &format!(
-                        "route {} has no authentication and the gateway would listen on {}; refused (pass --allow-insecure-bind to accept)",
-                        r.label, settings.listen
-                    ),
-                )
-                .into());
-        }
-    }
-    Ok(Prepared {
-        settings,
-        ring,
-        policy,
-        issuer,
-        bypass,
-    })
+    Ok(Prepared::new(
+        &super::config(g)?,
+        &a.env_file,
+        &a.options(),
+    )?)
 }
 
 fn check(g: &GlobalArgs, a: &RunArgs) -> anyhow::Result<ExitStatus> {
     let p = prepare(g, a)?;
-    let s = &p.settings;
+    let s = p.settings();
     println!("listen {}", s.listen);
     println!("public_url {}", s.public_url);
     if let Some((cert, _)) = &s.tls_files {
@@ -186,13 +107,13 @@ fn check(g: &GlobalArgs, a: &RunArgs) -> anyhow::Result<ExitStatus> {
             rate(r.per_subject),
         );
     }
+    let ring = p.verifier().ring();
     println!(
         "keys {} (algorithms: {})",
-        p.ring.keys().len() + usize::from(p.ring.jwks().is_some()),
-        p.ring
-            .algorithms()
+        ring.keys().len() + usize::from(ring.jwks().is_some()),
+        ring.algorithms()
             .iter()
-            .map(|a| vigil_token::keyring::alg_name(*a))
+            .map(|a| vigil_token::key::alg_name(*a))
             .collect::<Vec<_>>()
             .join(", ")
     );
@@ -200,72 +121,43 @@ fn check(g: &GlobalArgs, a: &RunArgs) -> anyhow::Result<ExitStatus> {
 }
 
 fn serve(g: &GlobalArgs, a: RunArgs) -> anyhow::Result<ExitStatus> {
-    let mut p = prepare(g, &a)?;
-    use vigil_gateway::access_log::{set_format, AccessFormat};
-    set_format(
-        match (
-            tracing::enabled!(target: "vigil::access", tracing::Level::INFO),
-            g.log_format,
-        ) {
-            (false, _) => AccessFormat::Off,
-            (true, crate::cli::LogFormatArg::Json) => AccessFormat::Json,
-            (true, crate::cli::LogFormatArg::Text) => AccessFormat::Text,
-        },
-    );
+    let prepared = prepare(g, &a)?;
+    let access_log = match (
+        tracing::enabled!(target: "vigil::access", tracing::Level::INFO),
+        g.log_format,
+    ) {
+        (false, _) => AccessFormat::Off,
+        (true, crate::cli::LogFormatArg::Json) => AccessFormat::Json,
+        (true, crate::cli::LogFormatArg::Text) => AccessFormat::Text,
+    };
     let workers = a
         .threads
         .filter(|n| *n > 0)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    // SIGHUP reads `vigil.toml` again the way this start did, with the same flags.
+    let reload = {
+        let g = g.clone();
+        Reload::new(
+            Box::new(move || super::load_config(&g)),
+            a.env_file.clone(),
+            a.options(),
+        )
+    };
     // This runtime accepts, handles signals, reloads and alerts; the workers serve requests.
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     rt.block_on(async move {
-        let metrics = Arc::new(Metrics::new());
-        let listen = p.settings.listen;
-        let listener = vigil_gateway::server::bind(listen, p.settings.backlog)
-            .with_context(|| format!("cannot listen on {listen}"))?;
-        let bound = listener.local_addr()?;
-        p.settings.use_bound_address(bound);
-        let gw = Gateway::new(
-            p.settings,
-            Verifier::new(p.ring, p.policy),
-            p.issuer,
-            p.bypass,
-            metrics.clone(),
-        )
-        .await?;
+        let server = Server::bind(prepared).await?;
+        let bound = server.local_addr();
         tracing::info!(address = %bound, "vigil gateway listening on {bound}");
-        let (g2, a2) = (g.clone(), a.clone());
-        let reload: vigil_gateway::Reloader = Box::new(move || {
-            let mut a = a2.clone();
-            // The socket stays; the new configuration serves on it.
-            a.listen = Some(bound.to_string());
-            let prepared = prepare(&g2, &a).map_err(|e| format!("{e:#}"));
-            let metrics = metrics.clone();
-            Box::pin(async move {
-                let mut p = prepared?;
-                p.settings.use_bound_address(bound);
-                Gateway::new(
-                    p.settings,
-                    Verifier::new(p.ring, p.policy),
-                    p.issuer,
-                    p.bypass,
-                    metrics,
-                )
-                .await
-                .map_err(|e| e.to_string())
-            })
-        });
-        vigil_gateway::serve(
-            listener,
-            gw,
-            Some(reload),
-            vigil_gateway::terminate(),
+        let options = ServeOptions {
             workers,
-        )
-        .await?;
+            access_log,
+            reload: Some(reload),
+        };
+        server.serve(options, vigil_gateway::terminate()).await?;
         anyhow::Ok(ExitStatus::Success)
     })
 }

@@ -18,18 +18,24 @@ use std::path::Path;
 use vigil_core::{Config, ExitStatus, Section as _};
 
 /// The sections `vigil.toml` may have: the names the library crates registered for their
-/// sections (`gateway` is still named here until its crate registers its own).
+/// sections.
 pub const SECTIONS: &[&str] = &[
     vigil_scan::config::ScanSection::NAME,
     vigil_env::EnvSection::NAME,
     vigil_token::TokenSection::NAME,
     vigil_memory::MemorySection::NAME,
-    "gateway",
+    vigil_gateway::GatewaySection::NAME,
     vigil_lint::LintSection::NAME,
 ];
 
 /// `vigil.toml` (`--config`, else `./vigil.toml`, else empty), with no section unknown.
 pub fn config(g: &GlobalArgs) -> anyhow::Result<Config> {
+    Ok(load_config(g)?)
+}
+
+/// [`config`] with its typed error (for a library that reads the configuration again, as the
+/// gateway does on SIGHUP).
+pub fn load_config(g: &GlobalArgs) -> Result<Config, vigil_core::ConfigError> {
     let config = Config::discover(g.config.as_deref(), Path::new("."))?;
     config.check_sections(SECTIONS)?;
     Ok(config)

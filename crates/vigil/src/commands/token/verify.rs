@@ -6,7 +6,7 @@ use crate::cli::GlobalArgs;
 use clap::Args;
 use serde_json::json;
 use vigil_core::ExitStatus;
-use vigil_token::keyring::alg_name;
+use vigil_token::key::alg_name;
 use vigil_token::rejection::human;
 use vigil_token::time::rfc3339;
 use vigil_token::Verifier;

@@ -3,7 +3,7 @@
 //! When Redis cannot answer, the instance falls back to its own in-memory limiter for that
 //! request and says so, rather than failing open or refusing everyone.
 
-use crate::rate::{Limiter, Rate};
+use crate::rate::local::Limiter;
 use redis::aio::ConnectionManager;
 use std::fmt::Display;
 use std::hash::Hash;
@@ -41,7 +41,9 @@ pub async fn connect(url: &str) -> Result<ConnectionManager, redis::RedisError> 
 
 /// A limiter shared through Redis, with a local fallback.
 pub struct Shared<K: Hash + Eq + Clone> {
-    rate: Rate,
+    /// Microseconds one request's allowance takes to come back.
+    interval: u64,
+    burst: u32,
     prefix: String,
     conn: ConnectionManager,
     script: redis::Script,
@@ -51,11 +53,13 @@ pub struct Shared<K: Hash + Eq + Clone> {
 }
 
 impl<K: Hash + Eq + Clone + Display> Shared<K> {
-    /// A limiter for `rate` whose buckets are `<prefix><key>` in Redis.
-    pub fn new(rate: Rate, prefix: String, conn: ConnectionManager) -> Self {
+    /// A limiter whose buckets are `<prefix><key>` in Redis: one request's allowance comes back
+    /// after `interval`, `burst` may come back to back.
+    pub fn new(interval: Duration, burst: u32, prefix: String, conn: ConnectionManager) -> Self {
         Shared {
-            fallback: Limiter::new(rate),
-            rate,
+            fallback: Limiter::new(interval, burst),
+            interval: u64::try_from(interval.as_micros().max(1)).unwrap_or(u64::MAX),
+            burst,
             prefix,
             conn,
             script: redis::Script::new(GCRA),
@@ -66,13 +70,12 @@ impl<K: Hash + Eq + Clone + Display> Shared<K> {
 
     /// `Ok` when `key` may make a request now; otherwise how long until it may.
     pub async fn check(&self, key: &K) -> Result<(), Duration> {
-        let interval = self.rate.interval().as_micros().max(1) as u64;
         let mut conn = self.conn.clone();
         let answer: Result<u64, _> = self
             .script
             .key(format!("{}{}", self.prefix, key))
-            .arg(interval)
-            .arg(self.rate.burst)
+            .arg(self.interval)
+            .arg(self.burst)
             .invoke_async(&mut conn)
             .await;
         match answer {

@@ -1,0 +1,529 @@
+//! Everything the gateway refuses before it serves, in one place: [`Prepared::new`] reads
+//! `[gateway]` and `[token]` (the `--env-file`s first, then the environment), validates them
+//! into [`Settings`] and a token [`Verifier`], and refuses an unsafe start: no `[gateway]`, no
+//! key to verify tokens with, a weak secret (`--allow-weak-secret` only on loopback), an
+//! unauthenticated route on a non-loopback listener (without `--allow-insecure-bind`).
+//! `MCP_DEV_BYPASS` becomes a [`DevBypass`], which only this module can build and only for a
+//! loopback listener. A [`crate::Gateway`] is built from a `Prepared` and nothing else, and the
+//! SIGHUP reload goes through here too ([`Reload`]), so no caller can skip a refusal.
+
+use crate::config::{GatewaySection, Settings, SettingsError};
+use crate::secrets::{self, SecretsError};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use vigil_core::{Config, ConfigError, Origin, Section};
+use vigil_token::{TokenError, TokenSettings, Verifier};
+
+/// The command-line choices that bear on a start.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// `--listen`: overrides `[gateway] listen`.
+    pub listen: Option<String>,
+    /// `--allow-insecure-bind`: serve unauthenticated routes on a non-loopback address.
+    pub allow_insecure_bind: bool,
+    /// `--allow-weak-secret`: accept a weak secret, on a loopback address only.
+    pub allow_weak_secret: bool,
+}
+
+/// Requests without a valid token are let through (`MCP_DEV_BYPASS`). Only [`Prepared::new`]
+/// builds one, and only when the gateway listens on loopback; its fields are private, so no
+/// other code can:
+///
+/// ```compile_fail,E0451
+/// fn forge(seen: &vigil_gateway::DevBypass) -> vigil_gateway::DevBypass {
+///     vigil_gateway::DevBypass { ..*seen }
+/// }
+/// ```
+#[derive(Debug)]
+pub struct DevBypass {
+    variable: String,
+    origin: Origin,
+}
+
+impl DevBypass {
+    /// The variable that switched it on (`MCP_DEV_BYPASS`, or one of `[token] dev_bypass`).
+    pub fn variable(&self) -> &str {
+        &self.variable
+    }
+
+    /// Where it was set: an `--env-file` line or the process environment.
+    pub fn origin(&self) -> &Origin {
+        &self.origin
+    }
+}
+
+/// Why the gateway does not start (or a reload is refused).
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    /// `vigil.toml` itself, or `[gateway]` as written (an unknown key, a wrong type, an unset
+    /// `${VAR}`).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// `[token]`, an `--env-file`, or a key.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// No `[gateway]` at all.
+    #[error("{}: no [gateway] section (add listen and [[gateway.routes]] with path, upstream, audience)", path.display())]
+    NoSection {
+        /// The configuration file.
+        path: PathBuf,
+    },
+    /// A setting of `[gateway]` or `--listen`.
+    #[error(transparent)]
+    Setting(#[from] SettingsError),
+    /// Routes need tokens and there is no key to verify them with.
+    #[error("no key to verify tokens with (set {var}, or [token] keys or [token] jwks)")]
+    NoKey {
+        /// The variable that would hold the secret.
+        var: String,
+    },
+    /// The previous secret equals the current one (`vigil token check-config` refuses it too):
+    /// the rotation did not change the secret.
+    #[error("{previous} equals {current}: the rotation did not change the secret (unset {previous} or rotate again)")]
+    PreviousEqualsCurrent {
+        /// The current secret's variable.
+        current: String,
+        /// The previous secret's variable.
+        previous: String,
+    },
+    /// A weak or default secret.
+    #[error(transparent)]
+    WeakSecret(#[from] SecretsError),
+    /// A route without authentication on a non-loopback listener.
+    #[error(transparent)]
+    InsecureBind(Box<InsecureBind>),
+    /// A route's `assertion` cannot be signed as configured.
+    #[error("{origin}: {problem}")]
+    Assertion {
+        /// The key at fault.
+        origin: Origin,
+        /// What is wrong.
+        problem: AssertionProblem,
+    },
+}
+
+/// Why a route's `assertion` is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AssertionProblem {
+    /// The route lets requests through without a token: there is no subject to assert.
+    #[error("a route with auth = false has no verified subject to assert")]
+    WithoutAuth,
+    /// No `secret_env`.
+    #[error("missing (e.g. secret_env = \"VIGIL_ASSERTION_SECRET\", the secret [memory.assertion] also reads)")]
+    NoSecretEnv,
+    /// The variable is unset or empty.
+    #[error("{0} is not set")]
+    Unset(String),
+    /// The secret is weak or a known default.
+    #[error(
+        "{0} is too weak to sign assertions with (use `vigil env rotate` or 48 random characters)"
+    )]
+    Weak(String),
+    /// The secret equals the one client tokens are verified with.
+    #[error("{0} equals the token secret: a client token would pass as an assertion's signature; use a secret of its own")]
+    SameAsTokenSecret(String),
+    /// The lifetime is zero or over the assertion maximum.
+    #[error("must be between 1s and 5m")]
+    Lifetime,
+    /// The secret does not make a key.
+    #[error(transparent)]
+    Key(vigil_token::key::KeyError),
+    /// The route also injects an Authorization header.
+    #[error("the route's headers set Authorization, which the assertion replaces")]
+    AuthorizationHeader,
+}
+
+/// A route without authentication, and the non-loopback address the gateway would listen on
+/// (refused without `--allow-insecure-bind`).
+#[derive(Debug, thiserror::Error)]
+#[error("{origin}: route {route} has no authentication and the gateway would listen on {listen}; refused (pass --allow-insecure-bind to accept)")]
+pub struct InsecureBind {
+    /// The route's `auth` key.
+    pub origin: Origin,
+    /// The route's label.
+    pub route: String,
+    /// The listen address.
+    pub listen: SocketAddr,
+}
+
+impl PrepareError {
+    /// Where the problem is, when it is one setting, file or variable.
+    pub fn origin(&self) -> Option<Origin> {
+        match self {
+            PrepareError::Config(_) | PrepareError::WeakSecret(_) => None,
+            PrepareError::Token(e) => e.origin(),
+            PrepareError::NoSection { path } => Some(Origin::ConfigKey {
+                path: path.clone(),
+                line: None,
+                key: GatewaySection::NAME.to_owned(),
+            }),
+            PrepareError::Setting(e) => Some(e.origin.clone()),
+            PrepareError::NoKey { var } => Some(Origin::EnvVar(var.clone())),
+            PrepareError::PreviousEqualsCurrent { previous, .. } => {
+                Some(Origin::EnvVar(previous.clone()))
+            }
+            PrepareError::InsecureBind(e) => Some(e.origin.clone()),
+            PrepareError::Assertion { origin, .. } => Some(origin.clone()),
+        }
+    }
+}
+
+/// A configuration that passed every start-up refusal, ready to become a [`crate::Gateway`].
+#[derive(Debug)]
+pub struct Prepared {
+    pub(crate) settings: Settings,
+    pub(crate) verifier: Verifier,
+    pub(crate) issuer: Option<String>,
+    pub(crate) bypass: Option<DevBypass>,
+}
+
+impl Prepared {
+    /// Reads `[gateway]` and `[token]` of `config` (`${VAR}` and secrets from `env_files`
+    /// first, then the process environment) and applies every start-up refusal. Logs what a
+    /// start accepts but an operator must hear about: a dev bypass (on, or ignored off
+    /// loopback) and a weak secret allowed on loopback.
+    pub fn new(
+        config: &Config,
+        env_files: &[PathBuf],
+        options: &Options,
+    ) -> Result<Prepared, PrepareError> {
+        let token = TokenSettings::load(config, env_files)?;
+        if !config.has_section(GatewaySection::NAME) {
+            return Err(PrepareError::NoSection {
+                path: config.path().to_path_buf(),
+            });
+        }
+        // `${VAR}` in [gateway] reads the --env-files first, then the environment.
+        let lookup = |var: &str| token.env.get(var);
+        let section: GatewaySection = config.read(&lookup)?;
+        let mut settings = Settings::resolve(config, &section, options.listen.as_deref())?;
+        let ring = token.ring(&Default::default())?;
+        let mut policy = token.policy()?;
+        // Each route checks its own audience and issuer.
+        let issuer = policy.issuer.take();
+        policy.audiences.clear();
+
+        let listen = settings.listen;
+        let loopback = listen.ip().is_loopback();
+        // Fail closed: metrics name routes, subjects' failures and upstreams.
+        let metrics_closed = !loopback && !settings.metrics_restricted();
+        if metrics_closed {
+            settings.metrics_allow = ["127.0.0.0/8", "::1/128"]
+                .iter()
+                .filter_map(|c| crate::config::Cidr::parse(c).ok())
+                .collect();
+        }
+        // Only `1` or `true` switch it on: a value that merely looks like yes stays off.
+        let bypass = match token
+            .section
+            .dev_bypass()
+            .into_iter()
+            .find_map(|v| lookup(&v).filter(|x| !x.is_empty()).map(|x| (v, x)))
+        {
+            Some((v, x)) if !matches!(x.as_str(), "1" | "true") => {
+                tracing::error!("{v} is ignored: only 1 or true switch the dev bypass on");
+                None
+            }
+            Some((v, _)) if !loopback => {
+                tracing::error!(
+                    listen = %listen,
+                    "{v} is ignored: the gateway listens on a non-loopback address"
+                );
+                None
+            }
+            Some((v, _)) if !settings.trusted_proxies.is_empty() => {
+                tracing::error!(
+                    "{v} is ignored: trusted_proxies is set, so clients may come through a proxy"
+                );
+                None
+            }
+            Some((v, _)) => {
+                tracing::warn!(
+                    "{v} is on: requests without a valid token from this machine are let through (loopback clients only, never through a proxy; never in production)"
+                );
+                Some(DevBypass {
+                    origin: token.env.origin(&v),
+                    variable: v,
+                })
+            }
+            None => None,
+        };
+        for (route, rs) in settings.routes.iter_mut().zip(&section.routes) {
+            let Some(a) = &rs.assertion else { continue };
+            let at =
+                |k: &str| config.origin(&format!("gateway.routes[{}].assertion{k}", route.index));
+            let fail = |k: &str, problem| PrepareError::Assertion {
+                origin: at(k),
+                problem,
+            };
+            if !route.auth {
+                return Err(fail("", AssertionProblem::WithoutAuth));
+            }
+            if route
+                .headers
+                .iter()
+                .any(|(k, _)| k == http::header::AUTHORIZATION)
+            {
+                return Err(fail("", AssertionProblem::AuthorizationHeader));
+            }
+            let var = a
+                .secret_env
+                .as_deref()
+                .ok_or_else(|| fail(".secret_env", AssertionProblem::NoSecretEnv))?;
+            let secret = lookup(var)
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| fail(".secret_env", AssertionProblem::Unset(var.to_owned())))?;
+            if vigil_token::compliance::secret_weakness(&secret).is_some()
+                && !options.allow_weak_secret
+            {
+                return Err(fail(".secret_env", AssertionProblem::Weak(var.to_owned())));
+            }
+            if lookup(token.section.secret_env()).is_some_and(|t| t == secret)
+                || lookup(token.section.previous_env()).is_some_and(|t| t == secret)
+            {
+                return Err(fail(
+                    ".secret_env",
+                    AssertionProblem::SameAsTokenSecret(var.to_owned()),
+                ));
+            }
+            let lifetime = a
+                .lifetime
+                .map_or(vigil_token::assertion::DEFAULT_LIFETIME, |d| d.as_secs());
+            if lifetime == 0 || lifetime > vigil_token::assertion::MAX_LIFETIME {
+                return Err(fail(".lifetime", AssertionProblem::Lifetime));
+            }
+            vigil_core::redact::register(&secret);
+            let key = vigil_token::Key::hmac(
+                "gateway-assertion",
+                secret.as_bytes(),
+                vigil_token::Algorithm::HS256,
+            )
+            .map_err(|e| fail(".secret_env", AssertionProblem::Key(e)))?;
+            route.assertion = Some(std::sync::Arc::new(crate::config::Asserter {
+                key,
+                issuer: a.issuer.clone().unwrap_or_else(|| "vigil-gateway".into()),
+                audience: a.audience.clone().unwrap_or_else(|| route.audience.clone()),
+                lifetime,
+            }));
+        }
+        let needs_keys = settings.routes.iter().any(|r| r.auth);
+        if needs_keys && bypass.is_none() && ring.keys().is_empty() && ring.jwks().is_none() {
+            return Err(PrepareError::NoKey {
+                var: token.section.secret_env().to_owned(),
+            });
+        }
+        let (current, previous) = (token.section.secret_env(), token.section.previous_env());
+        if let (Some(c), Some(p)) = (lookup(current), lookup(previous)) {
+            use subtle::ConstantTimeEq;
+            if !c.is_empty() && bool::from(c.as_bytes().ct_eq(p.as_bytes())) {
+                return Err(PrepareError::PreviousEqualsCurrent {
+                    current: current.to_owned(),
+                    previous: previous.to_owned(),
+                });
+            }
+        }
+        for w in secrets::check(&ring, listen, options.allow_weak_secret)? {
+            tracing::warn!(
+                "{w}: accepted on this loopback listener (--allow-weak-secret); anyone who guesses it can forge tokens"
+            );
+        }
+        if !loopback && !options.allow_insecure_bind {
+            if let Some(r) = settings.routes.iter().find(|r| !r.auth) {
+                return Err(PrepareError::InsecureBind(Box::new(InsecureBind {
+                    origin: config.origin(&format!("gateway.routes[{}].auth", r.index)),
+                    route: r.label.clone(),
+                    listen,
+                })));
+            }
+        }
+        // Said once nothing is refused, so a refusal stays one line.
+        if metrics_closed {
+            tracing::warn!(
+                listen = %listen,
+                "/metrics is served to loopback only on this non-loopback listener; set gateway.metrics_allow or gateway.metrics_token to open it"
+            );
+        }
+        if listen.ip().is_unspecified() && !settings.explicit_public_url {
+            tracing::warn!(
+                listen = %listen,
+                "resource metadata and WWW-Authenticate name http://{listen}, which clients cannot reach: add public_url = \"https://your.host\" to [gateway]"
+            );
+        }
+        Ok(Prepared {
+            settings,
+            verifier: Verifier::new(ring, policy),
+            issuer,
+            bypass,
+        })
+    }
+
+    /// The validated settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The token verifier (its ring: the current and previous secrets, keys, JWKS).
+    pub fn verifier(&self) -> &Verifier {
+        &self.verifier
+    }
+
+    /// The dev bypass, when it is on (loopback only).
+    pub fn dev_bypass(&self) -> Option<&DevBypass> {
+        self.bypass.as_ref()
+    }
+}
+
+/// Reads the configuration again, for SIGHUP: the caller's way to find and check `vigil.toml`
+/// (the same as at start).
+pub type LoadConfig = Box<dyn Fn() -> Result<Config, ConfigError> + Send + Sync>;
+
+/// How SIGHUP rebuilds the gateway: the configuration read again, and the same `--env-file`s
+/// and flags, through [`Prepared::new`]; the listener stays.
+pub struct Reload {
+    load: LoadConfig,
+    env_files: Vec<PathBuf>,
+    options: Options,
+}
+
+impl std::fmt::Debug for Reload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reload")
+            .field("env_files", &self.env_files)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Reload {
+    /// A reload that reads the configuration with `load`, the `env_files` and the `options`.
+    pub fn new(load: LoadConfig, env_files: Vec<PathBuf>, options: Options) -> Reload {
+        Reload {
+            load,
+            env_files,
+            options,
+        }
+    }
+
+    /// The configuration on disk, prepared for the socket already bound at `bound`.
+    pub fn prepare(&self, bound: SocketAddr) -> Result<Prepared, PrepareError> {
+        let config = (self.load)()?;
+        let options = Options {
+            listen: Some(bound.to_string()),
+            ..self.options.clone()
+        };
+        Prepared::new(&config, &self.env_files, &options)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 48-character secret of a 62-letter alphabet, built here (no literal secret).
+    fn strong() -> String {
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        (0..48)
+            .map(|i| alphabet[(i * 37 + 11) % 62] as char)
+            .collect()
+    }
+
+    /// `vigil.toml` and an env file in a fresh folder; the secret and bypass variables have
+    /// names no process sets.
+    fn setup(gateway: &str, env: &str) -> (tempfile::TempDir, Config, Vec<PathBuf>) {
+        let dir = tempfile::TempDir::new().unwrap();
+        let text = format!(
+            "[token]\nsecret_env = \"VIGIL_TEST_PREPARE_SECRET\"\ndev_bypass = [\"VIGIL_TEST_PREPARE_BYPASS\"]\n\n{gateway}"
+        );
+        let path = dir.path().join("vigil.toml");
+        std::fs::write(&path, &text).unwrap();
+        std::fs::write(dir.path().join("test.env"), env).unwrap();
+        let config = Config::parse(path, text).unwrap();
+        let files = vec![dir.path().join("test.env")];
+        (dir, config, files)
+    }
+
+    const ROUTE: &str =
+        "[gateway]\n\n[[gateway.routes]]\npath = \"/mcp/fs\"\nupstream = \"http://127.0.0.1:9\"\n";
+
+    fn listen(addr: &str) -> Options {
+        Options {
+            listen: Some(addr.into()),
+            ..Options::default()
+        }
+    }
+
+    #[test]
+    fn the_dev_bypass_exists_only_on_loopback_and_says_where_it_was_set() {
+        let env = format!(
+            "VIGIL_TEST_PREPARE_SECRET={}\nVIGIL_TEST_PREPARE_BYPASS=1\n",
+            strong()
+        );
+        let (_dir, config, files) = setup(ROUTE, &env);
+        let p = Prepared::new(&config, &files, &listen("127.0.0.1:0")).unwrap();
+        let bypass = p.dev_bypass().expect("on, on loopback");
+        assert_eq!(bypass.variable(), "VIGIL_TEST_PREPARE_BYPASS");
+        assert!(
+            matches!(bypass.origin(), Origin::EnvFile { line: Some(2), .. }),
+            "{:?}",
+            bypass.origin()
+        );
+        let p = Prepared::new(&config, &files, &listen("0.0.0.0:0")).unwrap();
+        assert!(p.dev_bypass().is_none(), "never off loopback");
+    }
+
+    #[test]
+    fn each_refusal_is_typed_and_placed() {
+        // No key (and no bypass): refused, naming the variable.
+        let (_dir, config, files) = setup(ROUTE, "");
+        let e = Prepared::new(&config, &files, &Options::default()).unwrap_err();
+        assert!(matches!(&e, PrepareError::NoKey { var } if var == "VIGIL_TEST_PREPARE_SECRET"));
+        // A bypass stands in for the key, on loopback only.
+        let (_dir, config, files) = setup(ROUTE, "VIGIL_TEST_PREPARE_BYPASS=true\n");
+        assert!(Prepared::new(&config, &files, &listen("127.0.0.1:0")).is_ok());
+        assert!(matches!(
+            Prepared::new(&config, &files, &listen("0.0.0.0:0")),
+            Err(PrepareError::NoKey { .. })
+        ));
+        // A weak secret: refused; allowed only on loopback when asked.
+        let (_dir, config, files) = setup(ROUTE, "VIGIL_TEST_PREPARE_SECRET=changeme\n");
+        assert!(matches!(
+            Prepared::new(&config, &files, &listen("127.0.0.1:0")),
+            Err(PrepareError::WeakSecret(SecretsError::Weak(_)))
+        ));
+        let allow = |addr: &str| Options {
+            allow_weak_secret: true,
+            ..listen(addr)
+        };
+        assert!(Prepared::new(&config, &files, &allow("127.0.0.1:0")).is_ok());
+        assert!(matches!(
+            Prepared::new(&config, &files, &allow("0.0.0.0:0")),
+            Err(PrepareError::WeakSecret(SecretsError::NotLoopback(..)))
+        ));
+        // An unauthenticated route off loopback: refused at its `auth` key and line.
+        let open = ROUTE.to_owned() + "auth = false\n";
+        let env = format!("VIGIL_TEST_PREPARE_SECRET={}\n", strong());
+        let (_dir, config, files) = setup(&open, &env);
+        let e = Prepared::new(&config, &files, &listen("0.0.0.0:0")).unwrap_err();
+        assert!(
+            matches!(
+                e.origin(),
+                Some(Origin::ConfigKey { line: Some(10), ref key, .. }) if key == "gateway.routes[0].auth"
+            ),
+            "{e}"
+        );
+        let insecure = Options {
+            allow_insecure_bind: true,
+            ..listen("0.0.0.0:0")
+        };
+        assert!(Prepared::new(&config, &files, &insecure).is_ok());
+        // No [gateway], and a bad --listen, say so.
+        let (_dir, config, files) = setup("", &env);
+        assert!(matches!(
+            Prepared::new(&config, &files, &Options::default()),
+            Err(PrepareError::NoSection { .. })
+        ));
+        let (_dir, config, files) = setup(ROUTE, &env);
+        let e = Prepared::new(&config, &files, &listen("here")).unwrap_err();
+        assert_eq!(e.origin(), Some(Origin::Flag("--listen".into())));
+    }
+}

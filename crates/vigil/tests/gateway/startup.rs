@@ -1,0 +1,271 @@
+//! Start-up refusals: `gateway check` and bad configurations named by file, line and key, the dev
+//! bypass only on loopback, weak and default secrets refused (allowed on loopback only when
+//! asked).
+
+use super::*;
+
+#[test]
+fn check_validates_and_bad_configs_name_file_line_and_key() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let good = "[gateway]\nlisten = \"127.0.0.1:8443\"\n\n[[gateway.routes]]\npath = \"/mcp/filesystem\"\n\
+                upstream = \"http://127.0.0.1:9001\"\naudience = \"filesystem\"\n\n\
+                [gateway.rate_limit]\nper_ip = \"100/minute\"\n";
+    std::fs::write(d.join("vigil.toml"), good).unwrap();
+    let out = common::vigil(d)
+        .args(["gateway", "check"])
+        .env("MCP_JWT_SECRET", secret())
+        .output()
+        .unwrap();
+    expect_exit(&out, 0);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("route /mcp/filesystem -> http://127.0.0.1:9001 audience=filesystem auth=bearer per_ip=100/60s burst 100"), "{text}");
+
+    // No key at all: refused.
+    let out = common::vigil(d)
+        .args(["gateway", "check"])
+        .env_remove("MCP_JWT_SECRET")
+        .output()
+        .unwrap();
+    expect_exit(&out, 2);
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("no key to verify tokens with (set MCP_JWT_SECRET"));
+
+    for (text, want) in [
+        (
+            good.replace("100/minute", "lots"),
+            "vigil.toml:10: gateway.rate_limit.per_ip: `lots` is not a rate",
+        ),
+        (
+            good.replace("http://127.0.0.1:9001", "ftp://x"),
+            "vigil.toml:6: gateway.routes[0].upstream: must be an http:// URL",
+        ),
+        (good.replace("audience =", "audiense ="), "vigil.toml:"),
+        (
+            good.replace("listen = \"127.0.0.1:8443\"", "listen = \"here\""),
+            "vigil.toml:2: gateway.listen: not an address",
+        ),
+        (
+            good.to_owned() + "\n[gateway.tls]\ncert = \"missing.pem\"\nkey = \"k.pem\"\n",
+            "vigil.toml:13: gateway.tls.cert: ",
+        ),
+        (
+            good.to_owned() + "\n[gateway.tls]\ncert = \"c.pem\"\n",
+            "vigil.toml:12: gateway.tls.key: missing",
+        ),
+    ] {
+        std::fs::write(d.join("vigil.toml"), &text).unwrap();
+        let out = common::vigil(d)
+            .args(["gateway", "check"])
+            .env("MCP_JWT_SECRET", secret())
+            .output()
+            .unwrap();
+        expect_exit(&out, 2);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with(&format!("vigil: {want}")), "{err}");
+        if text.contains("audiense") {
+            assert!(
+                err.contains("gateway.routes[0]") && err.contains("unknown field `audiense`"),
+                "{err}"
+            );
+        }
+    }
+
+    // A non-loopback listener with an unauthenticated route is refused unless asked for.
+    let open = good.replace(
+        "audience = \"filesystem\"",
+        "audience = \"filesystem\"\nauth = false",
+    );
+    std::fs::write(d.join("vigil.toml"), &open).unwrap();
+    let out = common::vigil(d)
+        .args(["gateway", "check", "--listen", "0.0.0.0:8443"])
+        .env("MCP_JWT_SECRET", secret())
+        .output()
+        .unwrap();
+    expect_exit(&out, 2);
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("gateway.routes[0].auth: route /mcp/filesystem has no authentication"));
+    let out = common::vigil(d)
+        .args([
+            "gateway",
+            "check",
+            "--listen",
+            "0.0.0.0:8443",
+            "--allow-insecure-bind",
+        ])
+        .env("MCP_JWT_SECRET", secret())
+        .output()
+        .unwrap();
+    expect_exit(&out, 0);
+    let _ = run;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dev_bypass_works_only_on_loopback_and_says_so() {
+    let up = Upstream::start().await;
+    let dir = TempDir::new().unwrap();
+    let gw = Gateway::start(dir.path(), &config(&up, "", ""), &[("MCP_DEV_BYPASS", "1")]);
+    assert!(gw.wait_log("MCP_DEV_BYPASS is on"));
+    let (s, _, _) = call("GET", &gw.url("/mcp/filesystem/x"), &[], "").await;
+    assert_eq!(s, 200);
+    assert!(gw.wait_log("MCP_DEV_BYPASS: request let through"));
+    assert_eq!(up.seen()[0].headers["x-vigil-subject"], "dev-bypass");
+    drop(gw);
+    // On a non-loopback address the bypass is ignored (and said to be).
+    let gw = Gateway::start_args(
+        dir.path(),
+        &config(&up, "", ""),
+        &[("MCP_DEV_BYPASS", "1")],
+        &["--listen", "0.0.0.0:0"],
+    );
+    assert!(gw.wait_log("MCP_DEV_BYPASS is ignored"));
+    let url = format!("http://127.0.0.1:{}/mcp/filesystem/x", gw.addr.port());
+    assert_eq!(call("GET", &url, &[], "").await.0, 401);
+}
+
+#[test]
+fn weak_and_default_secrets_are_refused_by_the_gateway_its_check_and_mint() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("vigil.toml"),
+        "[gateway]\n\n[[gateway.routes]]\npath = \"/mcp/filesystem\"\nupstream = \"http://127.0.0.1:9\"\n",
+    )
+    .unwrap();
+    let run = |env: &[(&str, &str)], args: &[&str]| {
+        let mut c = common::vigil(d);
+        c.args(args)
+            .env_remove("MCP_JWT_SECRET")
+            .env_remove("MCP_JWT_SECRET_PREVIOUS")
+            .env_remove("MCP_DEV_BYPASS")
+            .timeout(Duration::from_secs(20));
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    };
+    let refused: [&[&str]; 5] = [
+        &["gateway", "check"],
+        &["gateway", "check", "--listen", "0.0.0.0:8443"],
+        &["gateway", "--listen", "0.0.0.0:0"],
+        &["gateway", "--listen", "127.0.0.1:0"],
+        &["token", "mint", "--aud", "filesystem"],
+    ];
+    for weak in ["changeme", "a", "        ", "password123"] {
+        let env = [("MCP_JWT_SECRET", weak)];
+        for args in refused {
+            let out = run(&env, args);
+            expect_exit(&out, 2);
+            let err = stderr_of(&out);
+            assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+            assert!(err.contains("MCP_JWT_SECRET"), "{args:?}: {err}");
+            if weak.trim().len() > 1 {
+                assert!(!err.contains(weak), "the value is quoted: {err}");
+            }
+            assert!(out.stdout.is_empty(), "{args:?} printed something");
+        }
+        // --allow-weak-secret: never on a non-loopback listen address...
+        for args in [
+            &[
+                "gateway",
+                "check",
+                "--listen",
+                "0.0.0.0:8443",
+                "--allow-weak-secret",
+            ][..],
+            &["gateway", "--listen", "0.0.0.0:0", "--allow-weak-secret"],
+        ] {
+            let out = run(&env, args);
+            expect_exit(&out, 2);
+            assert!(
+                stderr_of(&out).contains("--allow-weak-secret"),
+                "{}",
+                stderr_of(&out)
+            );
+        }
+        // ...on loopback it is accepted, with a warning.
+        let out = run(&env, &["gateway", "check", "--allow-weak-secret"]);
+        expect_exit(&out, 0);
+        assert!(stderr_of(&out).contains("weak"), "{}", stderr_of(&out));
+        let out = run(
+            &env,
+            &[
+                "token",
+                "mint",
+                "--aud",
+                "filesystem",
+                "--allow-weak-secret",
+            ],
+        );
+        expect_exit(&out, 0);
+        assert!(stderr_of(&out).contains("weak"), "{}", stderr_of(&out));
+    }
+    // The previous secret verifies tokens too: a weak one is refused as well.
+    let strong = secret();
+    let out = run(
+        &[
+            ("MCP_JWT_SECRET", strong.as_str()),
+            ("MCP_JWT_SECRET_PREVIOUS", "changeme"),
+        ],
+        &["gateway", "check"],
+    );
+    expect_exit(&out, 2);
+    assert!(stderr_of(&out).contains("MCP_JWT_SECRET_PREVIOUS"));
+    // A key file holding a weak secret is named by its path.
+    std::fs::write(d.join("jwt.key"), "password123\n").unwrap();
+    let out = run(
+        &[],
+        &[
+            "token",
+            "mint",
+            "--aud",
+            "filesystem",
+            "--key-file",
+            "jwt.key",
+        ],
+    );
+    expect_exit(&out, 2);
+    assert!(stderr_of(&out).contains("jwt.key"), "{}", stderr_of(&out));
+    // A strong secret passes everywhere.
+    let out = run(
+        &[("MCP_JWT_SECRET", strong.as_str())],
+        &["gateway", "check"],
+    );
+    expect_exit(&out, 0);
+    let out = run(
+        &[("MCP_JWT_SECRET", strong.as_str())],
+        &["token", "mint", "--aud", "filesystem"],
+    );
+    expect_exit(&out, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_weak_secret_serves_only_on_loopback_when_allowed_and_says_so() {
+    let up = Upstream::start().await;
+    let dir = TempDir::new().unwrap();
+    let gw = Gateway::start_args(
+        dir.path(),
+        &hardened(&up, "", ""),
+        &[("MCP_JWT_SECRET", "changeme")],
+        &["--listen", "127.0.0.1:0", "--allow-weak-secret"],
+    );
+    assert!(gw.wait_log("weak"), "{}", gw.log_text());
+    assert!(!gw.log_text().contains("changeme"));
+    let t = token_with(
+        "changeme",
+        "filesystem",
+        "dev",
+        now(),
+        900,
+        serde_json::json!({}),
+    );
+    let (s, _, _) = call(
+        "GET",
+        &gw.url("/mcp/filesystem/x"),
+        &[("authorization", &bearer(&t))],
+        "",
+    )
+    .await;
+    assert_eq!(s, 200);
+}
