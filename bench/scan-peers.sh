@@ -5,6 +5,7 @@
 #   bench/scan-peers.sh                 # corpus under target/bench (built once, reused)
 #   BENCH_RUNS=5 bench/scan-peers.sh    # runs per fast tool (median wall time is reported)
 #   BENCH_SLOW_RUNS=1, BENCH_TIMEOUT=1800  # ripsecrets and detect-secrets: runs, and a cap in s
+#   BENCH_TOOLS="vigil kingfisher gitleaks"  # only these tools; VIGIL_BIN=path: that vigil, unbuilt
 #
 # Corpus: the crates `cargo vendor` puts in a folder for this workspace, CPython's standard library
 # (without site-packages and bytecode) and /usr/include: at least 200 MB, none of it ours.
@@ -34,6 +35,7 @@ out=$work/out; mkdir -p "$out"
 # run NAME COUNT-COMMAND -- COMMAND...: times COMMAND $runs times, prints one table row.
 run() {
   local name=$1 count=$2; shift 3
+  wanted "$name" || return 0
   local times=() rss=0
   for _ in $(seq "$runs"); do
     /usr/bin/time -f '%e %M' -o "$out/$name.time" timeout "$cap" "$@" >"$out/$name.stdout" 2>"$out/$name.stderr" || true

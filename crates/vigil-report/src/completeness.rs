@@ -18,6 +18,8 @@ pub enum Gap {
     Unsupported,
     /// The run was stopped (a signal, a closed pipe).
     Interrupted,
+    /// Inputs were expected but none was read (every file skipped, an empty tree).
+    NothingScanned,
 }
 
 impl Gap {
@@ -29,6 +31,7 @@ impl Gap {
             Gap::Truncated => "truncated",
             Gap::Unsupported => "unsupported",
             Gap::Interrupted => "interrupted",
+            Gap::NothingScanned => "nothing-scanned",
         }
     }
 }
@@ -38,6 +41,8 @@ impl Gap {
 pub struct Reason {
     /// What kind of gap.
     pub gap: Gap,
+    /// How many inputs it concerns (files, objects, archives), at least 1.
+    pub count: u64,
     /// What was missed, e.g. `3 files could not be read`.
     pub message: String,
 }
@@ -48,7 +53,8 @@ impl fmt::Display for Reason {
     }
 }
 
-/// What a run passed over, counted.
+/// What a run passed over, counted: inputs it chose not to read, and findings an inline marker
+/// (`gitleaks:allow`, `pragma: allowlist secret`) allowed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Skipped {
     /// Binary inputs.
@@ -59,6 +65,8 @@ pub struct Skipped {
     pub unreadable: u64,
     /// Inputs that ignore rules (`.gitignore`) kept out.
     pub ignored: u64,
+    /// Findings that an inline allow marker on their line (or the line before) kept out.
+    pub allowed_by_marker: u64,
 }
 
 impl Skipped {
@@ -68,12 +76,13 @@ impl Skipped {
     }
 
     /// `(name, count)` of each kind, in a fixed order.
-    pub fn counts(&self) -> [(&'static str, u64); 4] {
+    pub fn counts(&self) -> [(&'static str, u64); 5] {
         [
             ("binary", self.binary),
             ("too_large", self.too_large),
             ("unreadable", self.unreadable),
             ("ignored", self.ignored),
+            ("allowed_by_marker", self.allowed_by_marker),
         ]
     }
 }
@@ -93,10 +102,16 @@ impl Completeness {
         self.reasons.is_empty()
     }
 
-    /// Records one more reason the run is incomplete.
+    /// Records one more reason the run is incomplete, concerning one input.
     pub fn gap(&mut self, gap: Gap, message: impl Into<String>) {
+        self.gap_count(gap, 1, message);
+    }
+
+    /// Records one more reason the run is incomplete, concerning `count` inputs.
+    pub fn gap_count(&mut self, gap: Gap, count: u64, message: impl Into<String>) {
         self.reasons.push(Reason {
             gap,
+            count: count.max(1),
             message: message.into(),
         });
     }

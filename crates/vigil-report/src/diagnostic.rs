@@ -340,6 +340,29 @@ impl Diagnostic {
         self.properties.insert(key.into(), value.into());
         self
     }
+
+    /// The file as reports name it: [`Location::path`], then each archive member after a `!`
+    /// (`dist/app.tar.gz!site/config.zip!.env`, gitleaks's form).
+    pub fn file(&self) -> Option<String> {
+        let path = self.location.path.as_ref()?;
+        if self.archive_path.is_empty() {
+            return Some(path.clone());
+        }
+        Some(format!("{path}!{}", self.archive_path.join("!")))
+    }
+
+    /// The place as text reports show it: `file:line:column` with the archive members in the
+    /// file name (see [`Diagnostic::file`]).
+    pub fn place(&self) -> String {
+        if self.archive_path.is_empty() || self.location.path.is_none() {
+            return self.location.to_string();
+        }
+        let members = Location {
+            path: self.file(),
+            ..self.location.clone()
+        };
+        members.to_string()
+    }
 }
 
 #[cfg(test)]
@@ -375,6 +398,23 @@ mod tests {
         let l = Location::from(&Origin::EnvVar("MCP_JWT_SECRET".into()));
         assert_eq!(l.path, None);
         assert_eq!(l.to_string(), "MCP_JWT_SECRET (environment variable)");
+    }
+
+    #[test]
+    fn archive_members_join_the_file_name() {
+        let mut d = Diagnostic::new(
+            "x",
+            Severity::Error,
+            Location::file("dist/app.tar.gz").at_span(2, 5, 2, 9),
+            "found",
+        );
+        assert_eq!(d.file().as_deref(), Some("dist/app.tar.gz"));
+        d.archive_path = vec!["site/config.zip".into(), ".env".into()];
+        assert_eq!(
+            d.file().as_deref(),
+            Some("dist/app.tar.gz!site/config.zip!.env")
+        );
+        assert_eq!(d.place(), "dist/app.tar.gz!site/config.zip!.env:2:5");
     }
 
     #[test]

@@ -82,7 +82,8 @@ pub enum ReadError {
     },
 }
 
-/// Reads a JSON report.
+/// Reads a JSON report. The closing `{"incomplete": true, …}` object of an incomplete run (see
+/// `render/json.rs`) is not a diagnostic and is passed over.
 pub fn json(text: &str) -> Result<Vec<Entry>, ReadError> {
     let v: serde_json::Value = serde_json::from_str(text).map_err(|e| ReadError::Syntax {
         line: e.line(),
@@ -94,6 +95,7 @@ pub fn json(text: &str) -> Result<Vec<Entry>, ReadError> {
     items
         .into_iter()
         .enumerate()
+        .filter(|(_, item)| item.get("incomplete").is_none() || item.get("rule").is_some())
         .map(|(index, item)| {
             Entry::deserialize(item).map_err(|e| ReadError::Entry {
                 index,
@@ -144,6 +146,8 @@ mod tests {
         }
         assert!(matches!(e[2].secret_state(), SecretState::Unknown));
         assert!(matches!(e[3].secret_state(), SecretState::Absent));
+        let with_status = r#"[{"rule":"a"},{"incomplete":true,"reasons":[],"skipped":{}}]"#;
+        assert_eq!(json(with_status).unwrap().len(), 1);
     }
 
     #[test]

@@ -29,6 +29,7 @@ pub fn rules() -> Vec<RuleSpec> {
             toml::from_str(text).unwrap_or_else(|e| panic!("built-in rules/{name}: {e}"));
         for mut r in file.rules {
             r.window.get_or_insert(Window::Line);
+            r.builtin = true;
             out.push(r);
         }
     }

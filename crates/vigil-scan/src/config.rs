@@ -16,6 +16,18 @@ pub struct ScanSection {
     pub exit_code: Option<u8>,
     /// A baseline report: only findings not in it are reported.
     pub baseline: Option<String>,
+    /// Decodings followed one inside the other (default 2; 0 turns decoding off).
+    pub max_decode_depth: Option<u8>,
+    /// Archives opened one inside the other (default 2; 0 leaves archives closed).
+    pub max_archive_depth: Option<u8>,
+    /// Bytes an archive (with what is nested in it) may unpack to (default `256MiB`).
+    pub max_archive_size: Option<SizeValue>,
+    /// Entries an archive (with what is nested in it) may hold (default 100,000).
+    pub max_archive_entries: Option<u64>,
+    /// How many times a compressed stream may expand (default 100).
+    pub max_archive_ratio: Option<u64>,
+    /// Exit as if complete when the scan could not read everything (the report still says so).
+    pub allow_incomplete: Option<bool>,
     /// gitleaks `title`.
     pub title: Option<String>,
     /// gitleaks `[extend]`; in `vigil.toml` the built-in rules are kept unless
@@ -86,6 +98,7 @@ impl ScanSection {
             rules: self.rules.clone(),
             allowlist: self.allowlist.clone(),
             allowlists: self.allowlists.clone(),
+            ..ConfigFile::default()
         }
     }
 }

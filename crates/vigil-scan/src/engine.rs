@@ -1,9 +1,12 @@
 //! The detection engine over one buffer: keyword automata pick rules and windows, regexes run
-//! only there, then entropy, placeholders, structural checks, allowlists and inline
-//! `gitleaks:allow` / `vigil:allow` comments decide what is reported, and overlaps are merged.
+//! only there, then the generic rule's code and file-type checks (`generic.rs`), entropy,
+//! placeholders, structural checks, allowlists and composite rules (`[[rules.required]]`) decide
+//! what is kept, overlaps are merged, and inline markers (`gitleaks:allow`, `vigil:allow`,
+//! detect-secrets's `pragma: allowlist [nextline] secret`) drop what their lines allow.
 
 use crate::entropy::shannon;
 use crate::finding::Finding;
+use crate::generic::{self, FileKind};
 use crate::placeholder::is_placeholder;
 use crate::rule::Window;
 use crate::ruleset::{Candidate, Rule, Ruleset};
@@ -21,15 +24,26 @@ thread_local! {
     static LOWER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// A finding before line numbers are computed, with byte offsets into the buffer.
-struct Raw {
-    rule: u32,
-    start: usize,
-    end: usize,
+/// A match the rules kept, before inline markers and positions: byte offsets into the buffer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Hit {
+    /// The rule (index into [`Ruleset::rules`]).
+    pub(crate) rule: u32,
+    /// The secret.
+    pub(crate) start: usize,
+    /// End of the secret.
+    pub(crate) end: usize,
+    /// The whole regex match, whose lines inline markers are looked for on.
+    pub(crate) m_start: usize,
+    /// End of the whole match.
+    pub(crate) m_end: usize,
 }
 
 impl Ruleset {
     /// Scans one buffer that came from `path` (and `commit`, for history), appending findings.
+    /// Lines marked `gitleaks:allow`, `vigil:allow` or `pragma: allowlist secret` (or after a
+    /// line marked `pragma: allowlist nextline secret`) report nothing. Decoding and archives
+    /// are the content scanner's (`content.rs`); this reads the bytes as they are.
     pub fn scan_bytes(
         &self,
         path: &str,
@@ -37,9 +51,44 @@ impl Ruleset {
         data: &[u8],
         out: &mut Vec<Finding>,
     ) {
-        if self.global.iter().any(|a| a.allows_path(path)) {
+        if self.skips_path(path) {
             return;
         }
+        self.path_findings(path, commit, out);
+        let hits = self.hits(path, commit, data);
+        if hits.is_empty() {
+            return;
+        }
+        let lines = LineIndex::new(data);
+        for h in hits {
+            if !allowed_by_marker(data, h.m_start, h.m_end) {
+                out.push(self.finding_at(&h, path, commit, data, &lines));
+            }
+        }
+    }
+
+    /// Whether a global allowlist of paths alone drops the whole file.
+    pub(crate) fn skips_path(&self, path: &str) -> bool {
+        self.global.iter().any(|a| a.allows_path(path))
+    }
+
+    /// The findings of rules that match by path alone (once per file).
+    pub(crate) fn path_findings(&self, path: &str, commit: Option<&str>, out: &mut Vec<Finding>) {
+        for &i in &self.path_only {
+            let r = &self.rules[i as usize];
+            if r.path.as_ref().is_none_or(|p| p.is_match(path.as_bytes())) && !r.skip_report {
+                out.push(self.finding(r, path, commit, b"").seal());
+            }
+        }
+    }
+
+    /// What the content rules find in `data`, one hit per location (overlaps merged), in order.
+    /// Inline markers are not applied (see [`allowed_by_marker`]).
+    pub(crate) fn hits(&self, path: &str, commit: Option<&str>, data: &[u8]) -> Vec<Hit> {
+        if data.is_empty() {
+            return Vec::new();
+        }
+        let kind = FileKind::of(path);
         let mut windows: Vec<(u32, usize, usize)> = Vec::new();
         let mut file_wide = vec![false; 0];
         let mut path_ok: Vec<Option<bool>> = vec![None; self.rules.len()];
@@ -47,15 +96,6 @@ impl Ruleset {
             *path_ok[i as usize]
                 .get_or_insert_with(|| r.path.as_ref().is_none_or(|p| p.is_match(path.as_bytes())))
         };
-        for &i in &self.path_only {
-            let r = &self.rules[i as usize];
-            if path_allowed(r, i) && !r.skip_report {
-                out.push(self.finding(r, path, commit, b"").seal());
-            }
-        }
-        if data.is_empty() {
-            return;
-        }
         let mut on_hit = |rule: u32, s: usize, e: usize, windows: &mut Vec<(u32, usize, usize)>| {
             let r = &self.rules[rule as usize];
             if r.regex.is_none() || !path_allowed(r, rule) {
@@ -116,10 +156,10 @@ impl Ruleset {
             }
         }
         if windows.is_empty() {
-            return;
+            return Vec::new();
         }
         windows.sort_unstable();
-        let mut raws: Vec<Raw> = Vec::new();
+        let mut raws: Vec<Hit> = Vec::new();
         let mut i = 0;
         while i < windows.len() {
             let (rule, s, mut e) = windows[i];
@@ -128,25 +168,96 @@ impl Ruleset {
                 e = e.max(windows[i].2);
                 i += 1;
             }
-            self.run_rule(rule, path, commit, data, s, e, &mut raws);
+            self.run_rule(rule, path, commit, kind, data, s, e, false, &mut raws);
         }
         if raws.is_empty() {
-            return;
+            return raws;
         }
-        let raws = self.merge(raws);
+        if self.has_required {
+            raws = self.composite(raws, path, commit, kind, data);
+        }
+        self.merge(raws)
+    }
+
+    /// A hit as a finding, with its lines and columns (`lines` indexes `data`).
+    pub(crate) fn finding_at(
+        &self,
+        h: &Hit,
+        path: &str,
+        commit: Option<&str>,
+        data: &[u8],
+        lines: &LineIndex,
+    ) -> Finding {
+        let r = &self.rules[h.rule as usize];
+        let (line, col) = lines.position(h.start);
+        let (end_line, end_col) = lines.position(h.end);
+        let mut f = self.finding(r, path, commit, &data[h.start..h.end]);
+        f.line = line;
+        f.column = col;
+        f.end_line = end_line;
+        f.end_column = end_col;
+        f.seal()
+    }
+
+    /// gitleaks's composite rules (`[[rules.required]]`): a hit of a rule that requires others
+    /// stays only if every required rule matches in the same buffer, within `withinLines` lines
+    /// and `withinColumns` columns of it when those are set (measured between match starts).
+    /// Required rules run over the whole buffer, without keywords, and count even when they
+    /// are `skipReport`, as in gitleaks.
+    fn composite(
+        &self,
+        raws: Vec<Hit>,
+        path: &str,
+        commit: Option<&str>,
+        kind: FileKind,
+        data: &[u8],
+    ) -> Vec<Hit> {
         let lines = LineIndex::new(data);
-        for raw in raws {
-            let r = &self.rules[raw.rule as usize];
-            let (line, col) = lines.position(raw.start);
-            let (end_line, end_col) = lines.position(raw.end);
-            let secret = &data[raw.start..raw.end];
-            let mut f = self.finding(r, path, commit, secret);
-            f.line = line;
-            f.column = col;
-            f.end_line = end_line;
-            f.end_column = end_col;
-            out.push(f.seal());
+        let mut required: std::collections::HashMap<u32, Vec<(usize, usize)>> =
+            std::collections::HashMap::new();
+        let mut out = Vec::with_capacity(raws.len());
+        for h in raws {
+            let rule = &self.rules[h.rule as usize];
+            if rule.required.is_empty() {
+                out.push(h);
+                continue;
+            }
+            let (pl, pc) = lines.position(h.m_start);
+            let ok = rule.required.iter().all(|req| {
+                let found = required.entry(req.rule).or_insert_with(|| {
+                    let r = &self.rules[req.rule as usize];
+                    let mut hits = Vec::new();
+                    if r.path.as_ref().is_none_or(|p| p.is_match(path.as_bytes())) {
+                        self.run_rule(
+                            req.rule,
+                            path,
+                            commit,
+                            kind,
+                            data,
+                            0,
+                            data.len(),
+                            true,
+                            &mut hits,
+                        );
+                    }
+                    hits.iter()
+                        .filter(|x| !allowed_by_marker(data, x.m_start, x.m_end))
+                        .map(|x| lines.position(x.m_start))
+                        .collect()
+                });
+                found.iter().any(|&(l, c)| {
+                    req.within_lines
+                        .is_none_or(|w| l.abs_diff(pl) <= w as usize)
+                        && req
+                            .within_columns
+                            .is_none_or(|w| c.abs_diff(pc) <= w as usize)
+                })
+            });
+            if ok {
+                out.push(h);
+            }
         }
+        out
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -155,10 +266,12 @@ impl Ruleset {
         idx: u32,
         path: &str,
         commit: Option<&str>,
+        kind: FileKind,
         data: &[u8],
         s: usize,
         e: usize,
-        raws: &mut Vec<Raw>,
+        as_required: bool,
+        raws: &mut Vec<Hit>,
     ) {
         let rule = &self.rules[idx as usize];
         let Some(re) = &rule.regex else { return };
@@ -174,7 +287,16 @@ impl Ruleset {
             } else {
                 m.end() + 1
             };
-            let Some((gs, ge)) = locs.get(rule.secret_group) else {
+            // No `secretGroup` given: the first group that matched something (gitleaks), else
+            // the whole match.
+            let group = if rule.spec.secret_group.is_none() && rule.secret_group > 0 {
+                (1..locs.len())
+                    .find(|&g| locs.get(g).is_some_and(|(a, b)| b > a))
+                    .unwrap_or(0)
+            } else {
+                rule.secret_group
+            };
+            let Some((gs, ge)) = locs.get(group) else {
                 continue;
             };
             let (ms, me) = (s + m.start(), s + m.end());
@@ -182,79 +304,82 @@ impl Ruleset {
             if se <= ss {
                 continue;
             }
-            if self.keep(rule, path, commit, data, (ms, me), (ss, se)) {
-                raws.push(Raw {
+            let c = Check {
+                rule,
+                path,
+                commit,
+                kind,
+                data,
+                m: (ms, me),
+            };
+            if let Some((ss, se)) = self.keep(&c, (ss, se), as_required) {
+                raws.push(Hit {
                     rule: idx,
                     start: ss,
                     end: se,
+                    m_start: ms,
+                    m_end: me,
                 });
             }
         }
     }
 
+    /// Whether a match is reported, and its secret (the generic rule may narrow it, to a URL
+    /// query value).
     fn keep(
         &self,
-        rule: &Rule,
-        path: &str,
-        commit: Option<&str>,
-        data: &[u8],
-        m: (usize, usize),
+        c: &Check<'_>,
         sec: (usize, usize),
-    ) -> bool {
+        as_required: bool,
+    ) -> Option<(usize, usize)> {
+        let (rule, data, m) = (c.rule, c.data, c.m);
+        let mut sec = sec;
+        if rule.generic {
+            sec = generic::keep(data, m, sec, c.kind)?;
+        }
         let secret = &data[sec.0..sec.1];
         if let Some(min) = rule.entropy {
-            if shannon(secret) < min {
-                return false;
+            // gitleaks drops a secret whose entropy is at most the rule's; the built-in rules'
+            // thresholds are minimums.
+            let e = shannon(secret);
+            if e < min || (!rule.builtin && e <= min) {
+                return None;
             }
         }
-        if is_placeholder(secret) || is_ciphertext(data, sec) {
-            return false;
+        if rule.builtin && (is_placeholder(secret) || is_ciphertext(data, sec)) {
+            return None;
         }
         if let Some(v) = rule.validate {
             if !v.check(secret) {
-                return false;
+                return None;
             }
         }
-        if rule.generic && (!generic_ok(secret) || key_is_file_name(&data[m.0..sec.0])) {
-            return false;
-        }
         let line = &data[line_start(data, m.0)..line_end(data, m.1)];
-        if memchr::memmem::find(line, b"gitleaks:allow").is_some()
-            || memchr::memmem::find(line, b"vigil:allow").is_some()
-        {
-            return false;
-        }
-        let c = Candidate {
+        let cand = Candidate {
             rule: &rule.id,
-            path,
-            commit,
+            path: c.path,
+            commit: c.commit,
             secret,
             matched: &data[m.0..m.1],
             line,
         };
-        if rule.allowlists.iter().any(|a| a.allows(&c)) || self.global.iter().any(|a| a.allows(&c))
+        if rule.allowlists.iter().any(|a| a.allows(&cand))
+            || self.global.iter().any(|a| a.allows(&cand))
         {
-            return false;
+            return None;
         }
-        !rule.skip_report
+        (as_required || !rule.skip_report).then_some(sec)
     }
 
     /// Report each secret once per location: of overlapping findings keep a specific rule over a
     /// generic one, then the earlier rule.
-    fn merge(&self, mut raws: Vec<Raw>) -> Vec<Raw> {
+    fn merge(&self, mut raws: Vec<Hit>) -> Vec<Hit> {
         raws.sort_by_key(|r| (r.start, r.rule));
-        let mut out: Vec<Raw> = Vec::with_capacity(raws.len());
+        let mut out: Vec<Hit> = Vec::with_capacity(raws.len());
         for r in raws {
             if let Some(last) = out.last_mut() {
                 if r.start < last.end {
-                    let better = |a: &Raw, b: &Raw| {
-                        let (ga, gb) = (
-                            self.rules[a.rule as usize].generic,
-                            self.rules[b.rule as usize].generic,
-                        );
-                        (ga, a.rule) < (gb, b.rule)
-                    };
-                    if better(&r, last) {
+                    if self.better(&r, last) {
                         *last = r;
                     }
                     continue;
@@ -265,8 +390,24 @@ impl Ruleset {
         out
     }
 
+    /// Of two hits at one place, whether `a` is the one to report: a specific rule over a
+    /// generic one, then the earlier rule.
+    pub(crate) fn better(&self, a: &Hit, b: &Hit) -> bool {
+        let (ga, gb) = (
+            self.rules[a.rule as usize].generic,
+            self.rules[b.rule as usize].generic,
+        );
+        (ga, a.rule) < (gb, b.rule)
+    }
+
     /// A finding at line 1, column 1; the caller sets the position, then seals it once.
-    fn finding(&self, r: &Rule, path: &str, commit: Option<&str>, secret: &[u8]) -> Finding {
+    pub(crate) fn finding(
+        &self,
+        r: &Rule,
+        path: &str,
+        commit: Option<&str>,
+        secret: &[u8],
+    ) -> Finding {
         Finding {
             rule: r.id.clone(),
             description: r.description.clone(),
@@ -285,8 +426,50 @@ impl Ruleset {
             email: None,
             date: None,
             message: None,
+            decoded: Vec::new(),
+            archive: Vec::new(),
         }
     }
+}
+
+/// One match under test, with what the checks need to know about it.
+struct Check<'a> {
+    rule: &'a Rule,
+    path: &'a str,
+    commit: Option<&'a str>,
+    kind: FileKind,
+    data: &'a [u8],
+    /// The whole match.
+    m: (usize, usize),
+}
+
+/// The inline allow markers Vigil honours on the line(s) of a match: its own, gitleaks's and
+/// detect-secrets's, so a team coming from either keeps its annotations.
+const SAME_LINE_MARKERS: &[&[u8]] = &[
+    b"gitleaks:allow",
+    b"vigil:allow",
+    b"pragma: allowlist secret",
+];
+
+/// detect-secrets's marker for the line after it.
+const NEXT_LINE_MARKER: &[u8] = b"pragma: allowlist nextline secret";
+
+/// Whether an inline marker allows the match at `start..end`: on one of its lines, or
+/// (`pragma: allowlist nextline secret`) on the line before.
+pub(crate) fn allowed_by_marker(data: &[u8], start: usize, end: usize) -> bool {
+    let ls = line_start(data, start);
+    let line = &data[ls..line_end(data, end)];
+    if SAME_LINE_MARKERS
+        .iter()
+        .any(|m| memchr::memmem::find(line, m).is_some())
+    {
+        return true;
+    }
+    if ls == 0 {
+        return false;
+    }
+    let prev = &data[line_start(data, ls - 1)..ls - 1];
+    memchr::memmem::find(prev, NEXT_LINE_MARKER).is_some()
 }
 
 /// Whether the secret is (part of) a value that is already encrypted: a `vseal:` value, a
@@ -318,120 +501,30 @@ fn is_ciphertext(data: &[u8], sec: (usize, usize)) -> bool {
         .any(|start| sealed(&data[start..e]))
 }
 
-/// The generic rule's extra bar: letters with digits (or, for 16+ characters, upper and lower
-/// case with no word-length run of lower case, as random strings have), and not a dotted
-/// identifier path.
-fn generic_ok(secret: &[u8]) -> bool {
-    let digits = secret.iter().any(u8::is_ascii_digit);
-    let letters = secret.iter().any(u8::is_ascii_alphabetic);
-    let random_case = secret.len() >= 16
-        && secret.iter().any(u8::is_ascii_uppercase)
-        && secret.iter().any(u8::is_ascii_lowercase)
-        && max_run(secret, u8::is_ascii_lowercase) <= 6;
-    if !(letters && (digits || random_case)) {
-        return false;
-    }
-    if is_identifier(secret) {
-        return false;
-    }
-    // `config.auth.secret_key_v2`, `self.token2`: identifiers joined by dots.
-    let dotted = secret.contains(&b'.')
-        && secret.split(|&b| b == b'.').all(|p| {
-            !p.is_empty()
-                && p.iter().all(|&b| b == b'_' || b.is_ascii_alphanumeric())
-                && !p[0].is_ascii_digit()
-        });
-    !dotted
-}
-
-/// `_S_token_char_class_name`, `BCryptDestroySecretFn`, `MI_UserCredentials_0`: names made of
-/// word-like pieces (all lower, all upper, or capitalised; short numbers allowed), split at `_`,
-/// at lower-to-upper changes and at the end of an acronym, with at most one single-letter piece.
-/// Random strings break into pieces that mix letters and digits, or into many single letters.
-fn is_identifier(s: &[u8]) -> bool {
-    if !s.iter().all(|&b| b == b'_' || b.is_ascii_alphanumeric()) {
-        return false;
-    }
-    let mut pieces: Vec<&[u8]> = Vec::new();
-    for part in s.split(|&b| b == b'_').filter(|p| !p.is_empty()) {
-        let mut start = 0;
-        for i in 1..part.len() {
-            let camel = part[i].is_ascii_uppercase() && part[i - 1].is_ascii_lowercase();
-            let acronym_end = part[i].is_ascii_uppercase()
-                && part[i - 1].is_ascii_uppercase()
-                && part.get(i + 1).is_some_and(u8::is_ascii_lowercase);
-            if camel || acronym_end {
-                pieces.push(&part[start..i]);
-                start = i;
-            }
-        }
-        pieces.push(&part[start..]);
-    }
-    let word_like = |p: &&[u8]| {
-        p.iter().all(u8::is_ascii_lowercase)
-            || p.iter().all(u8::is_ascii_uppercase)
-            || (p[0].is_ascii_uppercase() && p[1..].iter().all(u8::is_ascii_lowercase))
-    };
-    let number = |p: &&[u8]| p.len() <= 3 && p.iter().all(u8::is_ascii_digit);
-    let words = pieces.iter().filter(|p| word_like(p)).count();
-    words >= 2
-        && pieces.iter().all(|p| word_like(p) || number(p))
-        && pieces
-            .iter()
-            .filter(|p| p.len() == 1 && p[0].is_ascii_alphabetic())
-            .count()
-            <= 1
-}
-
-/// Extensions that mark a key as a file name (`"src/token.rs": "<digest>"`), not a setting.
-const FILE_EXTENSIONS: &[&str] = &[
-    "rs", "py", "js", "ts", "tsx", "jsx", "go", "rb", "java", "kt", "c", "h", "cc", "cpp", "hpp",
-    "cs", "json", "yaml", "yml", "toml", "md", "txt", "html", "css", "sh", "lock", "xml", "php",
-    "swift", "pyi", "mjs", "cjs",
-];
-
-/// Whether the generic rule's key (the text before the separator) is a file name.
-fn key_is_file_name(name: &[u8]) -> bool {
-    let name = String::from_utf8_lossy(name);
-    let key = name.trim_end_matches(|c: char| {
-        c.is_whitespace() || matches!(c, '=' | ':' | '>' | '|' | '"' | '\'' | '`')
-    });
-    key.rsplit_once('.')
-        .is_some_and(|(_, ext)| FILE_EXTENSIONS.contains(&ext))
-}
-
-fn max_run(s: &[u8], class: fn(&u8) -> bool) -> usize {
-    let (mut best, mut run) = (0, 0);
-    for b in s {
-        run = if class(b) { run + 1 } else { 0 };
-        best = best.max(run);
-    }
-    best
-}
-
 fn is_word(b: u8) -> bool {
     b == b'_' || b.is_ascii_alphanumeric()
 }
 
-fn line_start(data: &[u8], at: usize) -> usize {
+pub(crate) fn line_start(data: &[u8], at: usize) -> usize {
     memrchr(b'\n', &data[..at.min(data.len())]).map_or(0, |p| p + 1)
 }
 
-fn line_end(data: &[u8], at: usize) -> usize {
+pub(crate) fn line_end(data: &[u8], at: usize) -> usize {
     let at = at.min(data.len());
     memchr(b'\n', &data[at..]).map_or(data.len(), |p| at + p)
 }
 
 /// Newline offsets, built once per file that has findings.
-struct LineIndex(Vec<usize>);
+pub(crate) struct LineIndex(Vec<usize>);
 
 impl LineIndex {
-    fn new(data: &[u8]) -> Self {
+    /// The newlines of `data`.
+    pub(crate) fn new(data: &[u8]) -> Self {
         LineIndex(memchr::memchr_iter(b'\n', data).collect())
     }
 
     /// 1-based (line, column) of a byte offset.
-    fn position(&self, off: usize) -> (usize, usize) {
+    pub(crate) fn position(&self, off: usize) -> (usize, usize) {
         let line = self.0.partition_point(|&nl| nl < off);
         let start = if line == 0 { 0 } else { self.0[line - 1] + 1 };
         (line + 1, off - start + 1)

@@ -4,6 +4,7 @@
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use vigil_core::Secret;
+use vigil_report::Encoding;
 
 /// One secret found at one location.
 #[derive(Debug, Clone, Serialize)]
@@ -12,7 +13,8 @@ pub struct Finding {
     pub rule: String,
     /// The rule's description.
     pub description: String,
-    /// Path relative to the scanned root (`-` for stdin).
+    /// Path relative to the scanned root (`-` for stdin); inside an archive, the archive's path
+    /// and each member after a `!` (`dist/app.zip!config/.env`), and the lines are the member's.
     pub file: String,
     /// 1-based line of the secret's first byte.
     pub line: usize,
@@ -50,9 +52,34 @@ pub struct Finding {
     /// The first line of the commit message (history scans).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// The decodings the secret was found behind, outermost first (empty: found as written).
+    /// The position is then the encoded text's.
+    #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "encodings")]
+    pub decoded: Vec<Encoding>,
+    /// The archive members the secret was found in, outermost first (empty: not in an archive);
+    /// [`Finding::file`] ends with them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub archive: Vec<String>,
+}
+
+fn encodings<S: serde::Serializer>(e: &[Encoding], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(e.iter().map(|e| e.as_str()))
 }
 
 impl Finding {
+    /// The file on disk (or in the commit) that holds the secret: [`Finding::file`] without the
+    /// archive members.
+    pub fn outer_file(&self) -> &str {
+        let mut f = self.file.as_str();
+        for m in self.archive.iter().rev() {
+            f = f
+                .strip_suffix(m.as_str())
+                .and_then(|f| f.strip_suffix('!'))
+                .unwrap_or(f);
+        }
+        f
+    }
+
     /// Builds the fingerprint and content hash from the other fields.
     pub fn seal(mut self) -> Self {
         self.fingerprint = match &self.commit {

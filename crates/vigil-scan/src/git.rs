@@ -12,8 +12,8 @@
 //! the whole history (no range, push or date limit) first decodes every packed tree in pack order
 //! (`pack_trees`), so that deep tree delta chains cost one inflate per tree.
 
+use crate::content::{self, ContentOptions, ContentTally};
 use crate::finding::Finding;
-use crate::source::is_binary;
 use crate::Ruleset;
 use gix::bstr::ByteSlice;
 use gix::ObjectId;
@@ -43,6 +43,8 @@ pub struct HistoryOptions {
     pub max_blob_size: u64,
     /// Worker threads (0: one per core).
     pub threads: usize,
+    /// Decoding and archive depths and limits (blobs that are archives are opened).
+    pub content: ContentOptions,
 }
 
 /// What a push sends, as a pre-push hook learns it: explicit tips and what the remote already
@@ -163,6 +165,8 @@ pub struct GitStats {
     pub skipped: usize,
     /// Objects that could not be read.
     pub unreadable: usize,
+    /// Archives, archive members, decodings, inline markers, and what could not be finished.
+    pub content: ContentTally,
 }
 
 /// A repository-level failure (objects that cannot be read are warnings, not errors).
@@ -405,7 +409,7 @@ fn introduced(
     parents: &[ObjectId],
     prefix: &mut Vec<u8>,
     unreadable: &AtomicUsize,
-    out: &mut Vec<(String, ObjectId)>,
+    out: &mut Vec<Pair>,
 ) {
     if parents.contains(&tree) {
         return;
@@ -438,6 +442,7 @@ fn introduced(
         }
         let mut subs: Vec<ObjectId> = Vec::new();
         let mut same = false;
+        let mut before: Option<ObjectId> = None;
         for pe in &parent_entries {
             if let Ok(k) = pe.binary_search_by(|x| x.cmp(&e)) {
                 let p = pe[k];
@@ -448,6 +453,8 @@ fn introduced(
                     }
                     if is_tree {
                         subs.push(p.oid.to_owned());
+                    } else if before.is_none() {
+                        before = Some(p.oid.to_owned());
                     }
                 }
             }
@@ -474,6 +481,7 @@ fn introduced(
             out.push((
                 String::from_utf8_lossy(prefix).into_owned(),
                 e.oid.to_owned(),
+                before,
             ));
         }
         prefix.truncate(len);
@@ -562,19 +570,20 @@ pub fn scan_history(
     let mut infos: Vec<CommitInfo> = Vec::new();
     let mut pairs: Vec<(String, ObjectId)> = Vec::new();
     let mut pair_index: HashMap<(String, ObjectId), usize> = HashMap::new();
-    let mut attributions: Vec<(usize, usize)> = Vec::new();
+    let mut attributions: Vec<(usize, usize, Option<ObjectId>)> = Vec::new();
     let mut parents_of: Vec<Vec<ObjectId>> = Vec::new();
     for (info, parents, found) in per_commit_pairs.into_iter().flatten() {
         let ci = infos.len();
         infos.push(info);
         parents_of.push(parents);
-        for pair in found {
+        for (path, oid, before) in found {
+            let pair = (path, oid);
             let next = pairs.len();
             let pi = *pair_index.entry(pair.clone()).or_insert(next);
             if pi == next {
                 pairs.push(pair);
             }
-            attributions.push((pi, ci));
+            attributions.push((pi, ci, before));
         }
     }
     tracing::debug!(pairs = pairs.len(), "trees compared");
@@ -588,20 +597,33 @@ pub fn scan_history(
     let jobs: Vec<(String, ObjectId, Option<String>)> = if per_commit {
         attributions
             .iter()
-            .map(|&(pi, ci)| (pairs[pi].0.clone(), pairs[pi].1, Some(infos[ci].id.clone())))
+            .map(|&(pi, ci, _)| (pairs[pi].0.clone(), pairs[pi].1, Some(infos[ci].id.clone())))
             .collect()
     } else {
         pairs.iter().map(|(p, o)| (p.clone(), *o, None)).collect()
     };
     let results = scan_blobs(&repo, rules, &jobs, opts, &mut stats, &unreadable);
     tracing::debug!("blobs scanned");
-    // A secret is reported once, at the oldest commit that holds it (parents before children;
-    // between unrelated lines, the older author date): later edits of the file, renames and
-    // merges carry it along without leaking it anew.
+    // A secret is reported at each commit that adds it to a file, as a diff would show it
+    // (gitleaks's `git log -p`): not where its lines were already in the parent's version of
+    // the file (an edit elsewhere in the file, a merge), nor where the whole file was renamed
+    // from a path its parent had (a copy beside its source is a new file, as git shows it). Commits are ordered parents
+    // first (between unrelated lines, the older author date first). A secret inside an archive
+    // has no lines to compare: it is reported once, at the oldest commit that holds it.
     let order = topo_order(&commits_of(&infos), &parents_of, &infos);
+    let mut blob_first: HashMap<ObjectId, (usize, usize)> = HashMap::new();
+    for &(pi, ci, _) in &attributions {
+        let e = blob_first.entry(pairs[pi].1).or_insert((order[ci], pi));
+        if order[ci] < e.0 {
+            *e = (order[ci], pi);
+        }
+    }
     let mut first: HashMap<(String, String), usize> = HashMap::new();
-    for (n, &(pi, ci)) in attributions.iter().enumerate() {
-        for f in &results[if per_commit { n } else { pi }] {
+    for (n, &(pi, ci, _)) in attributions.iter().enumerate() {
+        for f in results[if per_commit { n } else { pi }]
+            .iter()
+            .filter(|f| !f.archive.is_empty())
+        {
             let key = (f.rule.clone(), f.secret.expose_secret().clone());
             let e = first.entry(key).or_insert(ci);
             if order[ci] < order[*e] {
@@ -609,11 +631,39 @@ pub fn scan_history(
             }
         }
     }
+    let mut lines = BlobLines::default();
     let mut out = Vec::new();
-    for (n, (pi, ci)) in attributions.into_iter().enumerate() {
+    for (n, (pi, ci, before)) in attributions.into_iter().enumerate() {
+        let found = &results[if per_commit { n } else { pi }];
+        if found.is_empty() {
+            continue;
+        }
         let info = &infos[ci];
-        for f in &results[if per_commit { n } else { pi }] {
-            if first.get(&(f.rule.clone(), f.secret.expose_secret().clone())) != Some(&ci) {
+        let (path, oid) = &pairs[pi];
+        let (first_rank, first_pi) = blob_first[oid];
+        // A rename (git's default diff finds renames, not copies): another path that history
+        // gave this blob held it in a parent and no longer does here. A copy beside its source
+        // is a new file to git, and so a new leak.
+        let copied = first_rank < order[ci] && pairs[first_pi].0 != *path && {
+            let here = ObjectId::from_hex(info.id.as_bytes()).ok();
+            pairs
+                .iter()
+                .filter(|(p, o)| o == oid && p != path)
+                .any(|(src, _)| {
+                    parents_of[ci]
+                        .iter()
+                        .any(|p| blob_at(&repo, *p, src) == Some(*oid))
+                        && here.is_some_and(|c| blob_at(&repo, c, src) != Some(*oid))
+                })
+        };
+        for f in found {
+            if !f.archive.is_empty() {
+                if first.get(&(f.rule.clone(), f.secret.expose_secret().clone())) != Some(&ci) {
+                    continue;
+                }
+            } else if copied
+                || before.is_some_and(|b| lines.already_in(&repo, *oid, b, f.line, f.end_line))
+            {
                 continue;
             }
             let mut f = f.clone();
@@ -628,6 +678,80 @@ pub fn scan_history(
     stats.unreadable = unreadable.load(Ordering::Relaxed);
     out.sort_by(|a, b| (&a.file, a.line, &a.commit).cmp(&(&b.file, b.line, &b.commit)));
     Ok((out, stats))
+}
+
+/// The lines of blobs with findings, read on demand: whether a finding's lines were already in
+/// the parent's version of its file, as `git diff` (Myers, what gitleaks's `git log -p` reads)
+/// shows it: a line the diff adds is new even when the same text is elsewhere in the file.
+#[derive(Default)]
+struct BlobLines {
+    blobs: HashMap<ObjectId, Option<std::sync::Arc<[u8]>>>,
+    /// Per (now, before): which lines of `now` the diff adds.
+    added: HashMap<(ObjectId, ObjectId), Vec<bool>>,
+}
+
+impl BlobLines {
+    fn get(&mut self, repo: &gix::Repository, id: ObjectId) -> Option<std::sync::Arc<[u8]>> {
+        self.blobs
+            .entry(id)
+            .or_insert_with(|| repo.find_object(id).ok().map(|o| o.data.as_slice().into()))
+            .clone()
+    }
+
+    /// Whether none of lines `first..=last` (1-based) of blob `now` is one the diff from blob
+    /// `before` adds.
+    fn already_in(
+        &mut self,
+        repo: &gix::Repository,
+        now: ObjectId,
+        before: ObjectId,
+        first: usize,
+        last: usize,
+    ) -> bool {
+        if !self.added.contains_key(&(now, before)) {
+            let (Some(new), Some(old)) = (self.get(repo, now), self.get(repo, before)) else {
+                return false;
+            };
+            let old: Vec<&[u8]> = old.lines().collect();
+            let new: Vec<&[u8]> = new.lines().collect();
+            // A bound on a pathological diff: past it, similar returns a coarser (still valid)
+            // diff, which can only mark more lines added.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+            let ops = similar::capture_diff_slices_deadline(
+                similar::Algorithm::Myers,
+                &old,
+                &new,
+                Some(deadline),
+            );
+            let mut added = vec![false; new.len()];
+            for op in ops {
+                if let similar::DiffOp::Insert {
+                    new_index, new_len, ..
+                }
+                | similar::DiffOp::Replace {
+                    new_index, new_len, ..
+                } = op
+                {
+                    added[new_index..new_index + new_len].fill(true);
+                }
+            }
+            self.added.insert((now, before), added);
+        }
+        let added = &self.added[&(now, before)];
+        let from = first.max(1) - 1;
+        if from >= added.len() {
+            return false;
+        }
+        let to = last.max(first).min(added.len());
+        !added.get(from..to).unwrap_or(&[]).iter().any(|&a| a)
+    }
+}
+
+/// The blob at `path` in commit `commit`, if any.
+fn blob_at(repo: &gix::Repository, commit: ObjectId, path: &str) -> Option<ObjectId> {
+    let tree = repo.find_commit(commit).ok()?.tree().ok()?;
+    let entry = tree.lookup_entry_by_path(path).ok()??;
+    Some(entry.object_id())
 }
 
 fn commits_of(infos: &[CommitInfo]) -> Vec<String> {
@@ -673,7 +797,10 @@ fn topo_order(ids: &[String], parents: &[Vec<ObjectId>], infos: &[CommitInfo]) -
 }
 
 /// What one commit introduced: its info, its parents, its new (path, blob) pairs.
-type Introduced = (CommitInfo, Vec<ObjectId>, Vec<(String, ObjectId)>);
+type Introduced = (CommitInfo, Vec<ObjectId>, Vec<Pair>);
+
+/// A (path, blob) pair a commit introduced, and the blob a parent had at that path, if any.
+type Pair = (String, ObjectId, Option<ObjectId>);
 
 /// `--threads`, or one per core.
 fn worker_threads(opts: &HistoryOptions) -> usize {
@@ -756,10 +883,15 @@ fn scan_blobs(
     let results: Mutex<Vec<Vec<Finding>>> = Mutex::new(vec![Vec::new(); pairs.len()]);
     let bytes = std::sync::atomic::AtomicU64::new(0);
     let skipped = AtomicUsize::new(0);
+    let tally = Mutex::new(ContentTally::default());
     let max = if opts.max_blob_size == 0 {
         u64::MAX
     } else {
         opts.max_blob_size
+    };
+    let copts = ContentOptions {
+        max_file_size: max,
+        ..opts.content
     };
     std::thread::scope(|s| {
         for _ in 0..threads.max(1) {
@@ -777,13 +909,21 @@ fn scan_blobs(
                             continue;
                         }
                     };
-                    if obj.data.len() as u64 > max || is_binary(&obj.data) {
+                    if obj.data.len() as u64 > max {
+                        skipped.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                    let mut found = Vec::new();
+                    let mut local = ContentTally::default();
+                    let read = content::scan(rules, &copts, path, commit.as_deref(), &obj.data, &mut found, &mut local);
+                    if read == content::Read::Binary {
                         skipped.fetch_add(1, Ordering::Relaxed);
                         continue;
                     }
                     bytes.fetch_add(obj.data.len() as u64, Ordering::Relaxed);
-                    let mut found = Vec::new();
-                    rules.scan_bytes(path, commit.as_deref(), &obj.data, &mut found);
+                    if local != ContentTally::default() {
+                        tally.lock().unwrap_or_else(|e| e.into_inner()).add(&local);
+                    }
                     if !found.is_empty() {
                         results.lock().unwrap_or_else(|e| e.into_inner())[i] = found;
                     }
@@ -793,6 +933,9 @@ fn scan_blobs(
     });
     stats.bytes = bytes.load(Ordering::Relaxed);
     stats.skipped = skipped.load(Ordering::Relaxed);
+    stats
+        .content
+        .add(&tally.into_inner().unwrap_or_else(|e| e.into_inner()));
     results.into_inner().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -806,6 +949,21 @@ pub fn scan_staged(
     rules: &Ruleset,
     max_blob_size: u64,
 ) -> Result<(Vec<Finding>, GitStats), GitError> {
+    let opts = ContentOptions {
+        max_file_size: max_blob_size,
+        ..ContentOptions::default()
+    };
+    scan_staged_with(path, rules, &opts)
+}
+
+/// [`scan_staged`] with decoding and archive options; archives found staged are reported
+/// whole (their members' lines are not the blob's).
+pub fn scan_staged_with(
+    path: &Path,
+    rules: &Ruleset,
+    opts: &ContentOptions,
+) -> Result<(Vec<Finding>, GitStats), GitError> {
+    let max_blob_size = opts.max_file_size;
     let repo = open(path)?;
     let index = repo.open_index().map_err(|e| GitError::Open {
         path: path.to_owned(),
@@ -849,28 +1007,47 @@ pub fn scan_staged(
             tracing::warn!(object = %entry.id, path = %path, "staged blob unreadable; skipped");
             continue;
         };
-        if (max_blob_size > 0 && obj.data.len() as u64 > max_blob_size) || is_binary(&obj.data) {
+        if max_blob_size > 0 && obj.data.len() as u64 > max_blob_size {
+            stats.skipped += 1;
+            continue;
+        }
+        let mut found = Vec::new();
+        let read = content::scan(
+            rules,
+            opts,
+            &path,
+            None,
+            &obj.data,
+            &mut found,
+            &mut stats.content,
+        );
+        if read == content::Read::Binary {
             stats.skipped += 1;
             continue;
         }
         stats.blobs += 1;
         stats.bytes += obj.data.len() as u64;
-        let mut found = Vec::new();
-        rules.scan_bytes(&path, None, &obj.data, &mut found);
         if found.is_empty() {
             continue;
         }
+        if read == content::Read::Archive {
+            out.extend(found);
+            continue;
+        }
         match old.and_then(|o| repo.find_object(*o).ok()) {
-            Some(o) if !is_binary(&o.data) => {
+            Some(o) => {
+                // HEAD's version read the same way (decoded too), so a secret it already held
+                // does not block the commit; binary or unreadable before: everything is new.
                 let mut before = Vec::new();
-                rules.scan_bytes(&path, None, &o.data, &mut before);
+                let mut scratch = ContentTally::default();
+                content::scan(rules, opts, &path, None, &o.data, &mut before, &mut scratch);
                 out.extend(found.into_iter().filter(|f| {
                     !before
                         .iter()
                         .any(|b| b.rule == f.rule && b.secret.ct_eq(&f.secret))
                 }));
             }
-            _ => out.extend(found),
+            None => out.extend(found),
         }
     }
     stats.unreadable += unreadable.load(Ordering::Relaxed);

@@ -1,6 +1,7 @@
 //! Vigil's secret detection: built-in rules kept as data, gitleaks-compatible configuration, a
 //! keyword prefilter that decides where regexes run, entropy and placeholder filters, structural
-//! checks, allowlists, parallel sources, git history, baselines, hooks and purges.
+//! checks, allowlists and composite rules, decoding (base64, hex, percent, escapes), archives
+//! (zip, tar, gzip) with bomb limits, parallel sources, git history, baselines, hooks and purges.
 //!
 //! A scan is four calls, each a library API the binary only wires up:
 //! [`ScanSettings::resolve`] (configuration, rules, sizes) → [`scan()`] over a [`Target`] →
@@ -18,18 +19,23 @@
 //! assert!(!format!("{:?}", found[0]).contains("4f9a4f9a"));
 //! ```
 
+pub mod archive;
 pub mod baseline;
 pub mod builtin;
 pub mod config;
+pub mod content;
+mod decode;
 mod engine;
 pub mod entropy;
 pub mod examples;
 pub mod finding;
+mod generic;
 pub mod git;
 pub mod hooks;
 mod pack_trees;
 pub mod placeholder;
 pub mod purge;
+pub mod redact;
 pub mod report;
 pub mod rule;
 pub mod ruleset;

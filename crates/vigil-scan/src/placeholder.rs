@@ -101,7 +101,9 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     if looks_like_key_path(&lower) {
         return true;
     }
-    longest_run(secret) >= 6 || has_sequence(&lower) || distinct(secret) <= 3
+    // A run of one character is a placeholder's mark in a short value (`aaaaaa`); in a long one
+    // it is what real key material holds (`AAAAAAAAAAAB` in every OpenSSH private key).
+    longest_run(secret) >= 6.max(secret.len() / 4) || has_sequence(&lower) || distinct(secret) <= 3
 }
 
 /// A path to a key or config file (`keys/ed.pem`, `./secrets.json`): it names where a secret is,
@@ -205,5 +207,13 @@ mod tests {
         ] {
             assert!(!is_placeholder(p.as_bytes()), "{p}");
         }
+        // The shape of a real OpenSSH private key: zero runs in its binary header.
+        // Built here so this file holds no key-shaped text (the repository scans clean).
+        let openssh = format!(
+            "-----BEGIN {kind} PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n{}\n-----END {kind} PRIVATE KEY-----",
+            "Q9x2LmP0aZ7rT4wK8sN1".repeat(8),
+            kind = "OPENSSH"
+        );
+        assert!(!is_placeholder(openssh.as_bytes()));
     }
 }

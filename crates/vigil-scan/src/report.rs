@@ -42,7 +42,7 @@ fn diagnostic_with(f: &Finding, content: Option<String>) -> Diagnostic {
     let mut d = Diagnostic::new(
         &f.rule,
         Severity::Error,
-        Location::file(&f.file).at_span(f.line, f.column, f.end_line, f.end_column),
+        Location::file(f.outer_file()).at_span(f.line, f.column, f.end_line, f.end_column),
         format!("{what} found"),
     )
     .with_secret(f.secret.clone())
@@ -51,6 +51,8 @@ fn diagnostic_with(f: &Finding, content: Option<String>) -> Diagnostic {
         location: Some(f.fingerprint.clone()).filter(|s| !s.is_empty()),
         content,
     };
+    d.decoded = f.decoded.clone();
+    d.archive_path = f.archive.clone();
     d.commit = f.commit.as_ref().map(|id| Commit {
         id: id.clone(),
         author: f.author.clone().unwrap_or_default(),

@@ -9,6 +9,12 @@ use serde::Deserialize;
 pub struct ConfigFile {
     /// gitleaks's free-text title.
     pub title: Option<String>,
+    /// gitleaks's free-text description.
+    pub description: Option<String>,
+    /// gitleaks 8.25+ `minVersion`: the oldest gitleaks the file is written for (read, not
+    /// checked: Vigil reads every key of gitleaks 8.30).
+    #[serde(rename = "minVersion")]
+    pub min_version: Option<String>,
     /// What this configuration builds on.
     pub extend: Option<Extend>,
     /// The rules this file defines.
@@ -107,8 +113,9 @@ pub struct RuleSpec {
     pub allowlist: Option<AllowlistSpec>,
     /// Per-rule allowlists.
     pub allowlists: Vec<AllowlistSpec>,
-    /// gitleaks `[[rules.required]]` (composite rules): read, not enforced yet, so the rule
-    /// reports on its own (more findings, never fewer); a warning says so.
+    /// gitleaks `[[rules.required]]` (composite rules): each match of this rule is reported
+    /// only when every required rule also matches in the file, within `withinLines` /
+    /// `withinColumns` when given.
     pub required: Vec<RequiredSpec>,
     /// gitleaks `skipReport`: the rule matches but is never reported.
     pub skip_report: bool,
@@ -125,6 +132,10 @@ pub struct RuleSpec {
     pub examples: Vec<String>,
     /// Vigil: lines that must not be reported.
     pub counterexamples: Vec<String>,
+    /// Whether the rule is (or extends) a built-in rule: Vigil's own placeholder and ciphertext
+    /// filters apply to those only, so a gitleaks rule finds exactly what gitleaks finds.
+    #[serde(skip)]
+    pub builtin: bool,
 }
 
 /// gitleaks's `[[rules.required]]`: another rule that must match near this one.
@@ -190,6 +201,7 @@ const GITLEAKS_KEYS: &[&str] = &[
     "disabledRules",
     "url",
     "title",
+    "minVersion",
 ];
 
 /// Rewrites gitleaks keys written in another letter case (`secretgroup`, `StopWords`) to their

@@ -78,9 +78,18 @@ pub enum RuleProblem {
     /// An allowlist `regexTarget` other than secret, match and line.
     #[error("must be \"secret\", \"match\" or \"line\"")]
     RegexTarget,
-    /// `[extend] path` chains more than four files.
-    #[error("extends nest too deep (more than 4 files)")]
-    ExtendTooDeep,
+    /// `[[rules.required]]` names a rule the configuration does not have.
+    #[error("required rule `{0}` is not a rule of this configuration")]
+    UnknownRequired(String),
+    /// `targetRules` names a rule the configuration does not have.
+    #[error("target rule `{0}` is not a rule of this configuration")]
+    UnknownTargetRule(String),
+    /// An allowlist with nothing to match (gitleaks refuses it too).
+    #[error("an allowlist must have at least one of commits, paths, regexes or stopwords")]
+    EmptyAllowlist,
+    /// The deprecated single allowlist beside the list form, at the same level.
+    #[error("the deprecated single `allowlist` cannot be used together with `allowlists`: move it into the list")]
+    OldAndNewAllowlist,
 }
 
 /// What an allowlist's regexes are matched against.
@@ -202,8 +211,24 @@ pub struct Rule {
     pub generic: bool,
     /// Whether the rule has keywords (else it runs on every file).
     pub has_keywords: bool,
+    /// gitleaks `[[rules.required]]`: rules that must match near each match of this one.
+    pub required: Vec<Required>,
+    /// Vigil's placeholder and ciphertext filters apply (built-in rules, and rules extending
+    /// them).
+    pub builtin: bool,
     /// The source spec (examples and counterexamples live here).
     pub spec: RuleSpec,
+}
+
+/// A rule a composite rule requires, resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Required {
+    /// The required rule (index into [`Ruleset::rules`]).
+    pub rule: u32,
+    /// At most this many lines between the two matches' starts.
+    pub within_lines: Option<u32>,
+    /// At most this many columns between the two matches' starts.
+    pub within_columns: Option<u32>,
 }
 
 /// All rules of a scan, compiled, with their keyword automata.
@@ -217,6 +242,8 @@ pub struct Ruleset {
     pub(crate) keyword_rules: Vec<Vec<Trigger>>,
     pub(crate) always: Vec<u32>,
     pub(crate) path_only: Vec<u32>,
+    /// Whether any rule is composite.
+    pub(crate) has_required: bool,
 }
 
 /// Where a scan configuration was read from, for error origins: the loaded file and the key
@@ -292,14 +319,7 @@ impl Ruleset {
         let (mut always, mut path_only) = (Vec::new(), Vec::new());
         for (i, spec) in specs.into_iter().enumerate() {
             let (regex, path, secret_group, validate, allowlists) =
-                compile_parts(&spec, origin, &format!("rules[{i}]"))?;
-            if !spec.required.is_empty() {
-                tracing::warn!(
-                    "{}: rule `{}`: `required` (gitleaks composite rules) is not enforced yet; the rule reports on its own",
-                    origin.config.path().display(),
-                    spec.id
-                );
-            }
+                compile_parts(&spec, origin, &format!("rules[{i}]"), false)?;
             let idx = rules.len() as u32;
             let kws: Vec<String> = spec
                 .keywords
@@ -329,9 +349,42 @@ impl Ruleset {
                 validate,
                 generic: spec.generic,
                 has_keywords: !kws.is_empty(),
+                required: Vec::new(),
+                builtin: spec.builtin,
                 spec,
             });
         }
+        // Composite rules: resolve the ids they require (and the rules global allowlists target).
+        for i in 0..rules.len() {
+            let mut req = Vec::new();
+            for r in &rules[i].spec.required {
+                let Some(j) = rules.iter().position(|x| x.id == r.id) else {
+                    return Err(origin.err(
+                        &format!("rules[{i}].required"),
+                        RuleProblem::UnknownRequired(r.id.clone()),
+                    ));
+                };
+                req.push(Required {
+                    rule: j as u32,
+                    within_lines: r.within_lines,
+                    within_columns: r.within_columns,
+                });
+            }
+            rules[i].required = req;
+        }
+        for (i, a) in global.iter().enumerate() {
+            if let Some(t) = a
+                .target_rules
+                .iter()
+                .find(|t| !rules.iter().any(|r| &r.id == *t))
+            {
+                return Err(origin.err(
+                    &format!("allowlists[{i}].targetRules"),
+                    RuleProblem::UnknownTargetRule(t.clone()),
+                ));
+            }
+        }
+        let has_required = rules.iter().any(|r| !r.required.is_empty());
         let (keywords, keyword_rules) = automaton(all_kws);
         Ok(Ruleset {
             rules,
@@ -340,6 +393,7 @@ impl Ruleset {
             keyword_rules,
             always,
             path_only,
+            has_required,
         })
     }
 
@@ -422,6 +476,10 @@ fn compile_allowlist(
         Some("AND") => true,
         Some(_) => return Err(origin.err(&format!("{key}.condition"), RuleProblem::Condition)),
     };
+    if a.commits.is_empty() && a.paths.is_empty() && a.regexes.is_empty() && a.stopwords.is_empty()
+    {
+        return Err(origin.err(key, RuleProblem::EmptyAllowlist));
+    }
     let target = match a.regex_target.as_deref() {
         None | Some("secret") | Some("") => Target::Secret,
         Some("match") => Target::Match,
@@ -439,8 +497,14 @@ fn compile_allowlist(
     })
 }
 
-/// Follows `[extend]`: the built-ins and/or another file, minus disabled rules, then this file's
-/// rules (replacing extended ones of the same id). Returns the rules and the global allowlists.
+/// How many levels of `[extend] path` are followed (gitleaks's `maxExtendDepth`).
+const MAX_EXTEND_DEPTH: usize = 2;
+
+/// Follows `[extend]` as gitleaks 8.30 does: the built-ins and/or another file, minus disabled
+/// rules, then this file's rules, each merged into an extended rule of the same id (its
+/// description, entropy, secret group, regex and path replace the base's when given; tags,
+/// keywords, allowlists and required rules are added) or added as new. Returns the rules and
+/// the global allowlists.
 fn resolve(
     file: &ConfigFile,
     origin: &ConfigRef<'_>,
@@ -452,10 +516,17 @@ fn resolve(
     if extend.use_default || (file.extend.is_none() && file.rules.is_empty()) {
         rules = builtin::rules();
     }
-    if let Some(p) = &extend.path {
-        if depth >= 4 {
-            return Err(origin.err("extend.path", RuleProblem::ExtendTooDeep));
+    if let Some(p) = extend.path.as_ref().filter(|_| {
+        // gitleaks follows two levels of `[extend] path` and ignores deeper ones; Vigil does the
+        // same, and says so.
+        if depth >= MAX_EXTEND_DEPTH {
+            tracing::warn!(
+                "{}: [extend] path is not followed: configurations extend at most {MAX_EXTEND_DEPTH} levels deep (as in gitleaks)",
+                origin.config.path().display()
+            );
         }
+        depth < MAX_EXTEND_DEPTH
+    }) {
         let base = origin.config.path().parent().unwrap_or(Path::new("."));
         let other = Config::parse_patterns(&base.join(p))?;
         let spec = ConfigFile::from_document(&other)?;
@@ -473,8 +544,18 @@ fn resolve(
         allow.extend(a);
     }
     rules.retain(|r| !extend.disabled_rules.contains(&r.id));
+    if file.allowlist.is_some() && !file.allowlists.is_empty() {
+        return Err(origin.err("allowlist", RuleProblem::OldAndNewAllowlist));
+    }
     for (i, r) in file.rules.iter().enumerate() {
-        check_spec(r, origin, i)?;
+        if r.allowlist.is_some() && !r.allowlists.is_empty() {
+            return Err(origin.err(
+                &format!("rules[{i}].allowlist"),
+                RuleProblem::OldAndNewAllowlist,
+            ));
+        }
+        let extends = rules.iter().any(|x| x.id == r.id);
+        compile_parts(r, origin, &format!("rules[{i}]"), extends)?;
     }
     for (key, a) in file
         .allowlist
@@ -491,7 +572,7 @@ fn resolve(
     }
     for r in &file.rules {
         let mut r = r.clone();
-        if r.window.is_none() && r.keywords.is_empty() {
+        if !rules.iter().any(|x| x.id == r.id) && r.window.is_none() && r.keywords.is_empty() {
             r.window = Some(Window::File);
         }
         upsert(&mut rules, r);
@@ -508,6 +589,7 @@ fn compile_parts(
     spec: &RuleSpec,
     origin: &ConfigRef<'_>,
     at: &str,
+    extends: bool,
 ) -> Result<
     (
         Option<Regex>,
@@ -540,7 +622,8 @@ fn compile_parts(
         }
         None => None,
     };
-    if regex.is_none() && path.is_none() {
+    // A rule that extends another may give only what it changes (an allowlist, tags).
+    if regex.is_none() && path.is_none() && !extends {
         return Err(origin.err(
             &key("regex"),
             RuleProblem::NoPattern {
@@ -550,7 +633,7 @@ fn compile_parts(
     }
     let groups = regex.as_ref().map_or(0, |r| r.captures_len() - 1);
     let secret_group = spec.secret_group.unwrap_or(if groups > 0 { 1 } else { 0 });
-    if secret_group > groups {
+    if secret_group > groups && !(extends && regex.is_none()) {
         return Err(origin.err(
             &key("secretGroup"),
             RuleProblem::SecretGroup {
@@ -583,14 +666,48 @@ fn compile_parts(
     Ok((regex, path, secret_group, validate, allowlists))
 }
 
-/// Compiles one rule of this file alone, so its errors name this file's own index and line.
-fn check_spec(spec: &RuleSpec, origin: &ConfigRef<'_>, i: usize) -> Result<(), RuleError> {
-    compile_parts(spec, origin, &format!("rules[{i}]")).map(|_| ())
-}
-
+/// Adds a rule, or merges it into the extended rule of the same id (gitleaks's `extend`).
 fn upsert(rules: &mut Vec<RuleSpec>, r: RuleSpec) {
     match rules.iter_mut().find(|x| x.id == r.id) {
-        Some(x) => *x = r,
+        Some(base) => merge_rule(base, r),
         None => rules.push(r),
     }
+}
+
+/// gitleaks's merge of a rule into the rule it extends: what the new rule gives replaces
+/// (description, entropy, secret group, regex, path, and Vigil's own fields), lists are joined
+/// (tags, keywords, allowlists, required rules).
+fn merge_rule(base: &mut RuleSpec, cur: RuleSpec) {
+    if !cur.description.is_empty() {
+        base.description = cur.description;
+    }
+    if cur.entropy.is_some_and(|e| e != 0.0) {
+        base.entropy = cur.entropy;
+    }
+    if cur.secret_group.is_some_and(|g| g != 0) {
+        base.secret_group = cur.secret_group;
+    }
+    if cur.regex.as_deref().is_some_and(|r| !r.is_empty()) {
+        base.regex = cur.regex;
+    }
+    if cur.path.is_some() {
+        base.path = cur.path;
+    }
+    base.tags.extend(cur.tags);
+    for k in cur.keywords {
+        if !base.keywords.contains(&k) {
+            base.keywords.push(k);
+        }
+    }
+    base.allowlists.extend(cur.allowlist);
+    base.allowlists.extend(cur.allowlists);
+    base.required.extend(cur.required);
+    if cur.window.is_some() {
+        base.window = cur.window;
+    }
+    if cur.validate.is_some() {
+        base.validate = cur.validate;
+    }
+    base.skip_report |= cur.skip_report;
+    base.builtin |= cur.builtin;
 }

@@ -2,7 +2,16 @@
 //! (paths, a reader, git history, the index) and returns a [`ScanOutcome`]: the findings, what
 //! was read and skipped, the warnings met, and the one-line summary. Suppressions and reports
 //! come after (`suppress`, `report`).
+//!
+//! The outcome is also the one place that says whether a scan could look at everything
+//! ([`ScanOutcome::completeness`]): what Vigil chose not to read (binary, over the size limit,
+//! ignored) is a skip, counted; what it could not read (a file, a folder, a git object, a
+//! damaged archive or member) or stopped reading (an archive nested too deep or past a bomb
+//! limit, decoding past its budget), and a scan of paths that read no file at all, are reasons
+//! the scan is incomplete, which fails it unless `--allow-incomplete` is given
+//! ([`ScanSettings::verdict`]).
 
+use crate::content::{ContentTally, GapKind};
 use crate::finding::Finding;
 use crate::git::{self, DateError, GitError, GitStats, HistoryOptions, PushRange};
 use crate::settings::ScanSettings;
@@ -14,7 +23,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use vigil_core::size::human;
 use vigil_core::Origin;
-use vigil_report::{Completeness, Skipped};
+use vigil_report::{Completeness, Gap, Skipped};
 
 /// What to scan.
 pub enum Target<'a> {
@@ -143,6 +152,12 @@ pub struct ScanOutcome {
     pub elapsed: Duration,
     /// The size limit it ran with (for the summary).
     pub max_file_size: u64,
+    /// Archives, members, decodings, inline markers, and what could not be finished.
+    pub content: ContentTally,
+    /// The archive depth it ran with (for the reasons).
+    pub max_archive_depth: u8,
+    /// Whether files were asked for (a scan of paths): reading none is then a gap.
+    pub expects_files: bool,
 }
 
 /// Scans a target with the settings. `progress` is called with the byte count of each file read
@@ -154,7 +169,9 @@ pub fn scan(
 ) -> Result<ScanOutcome, ScanError> {
     let started = Instant::now();
     let max = settings.max_file_size;
-    let (findings, read, warnings, ignored_env) = match target {
+    let copts = settings.content_options();
+    let expects_files = matches!(target, Target::Paths);
+    let (findings, read, warnings, ignored_env, content) = match target {
         Target::Paths => {
             let out = source::scan_paths(
                 &settings.rules,
@@ -169,40 +186,62 @@ pub fn scan(
                 });
             }
             let tally = tally(&out, !settings.no_ignore);
+            let content = out
+                .stats
+                .content
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
             (
                 out.findings,
                 Scanned::Files(tally),
                 out.warnings,
                 out.ignored_env,
+                content,
             )
         }
         Target::Reader { name, reader } => {
-            let out = source::scan_reader(&settings.rules, name, reader).map_err(|error| {
-                ScanError::Reader {
+            let out = source::scan_reader_with(&settings.rules, &copts, name, reader).map_err(
+                |error| ScanError::Reader {
                     name: if name == "-" {
                         "stdin".into()
                     } else {
                         name.to_owned()
                     },
                     error,
-                }
-            })?;
+                },
+            )?;
             let tally = tally(&out, false);
+            let content = out
+                .stats
+                .content
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
             (
                 out.findings,
                 Scanned::Files(tally),
                 out.warnings,
                 Vec::new(),
+                content,
             )
         }
         Target::Staged { repo } => {
-            let (findings, stats) = git::scan_staged(&repo, &settings.rules, max)?;
-            (findings, Scanned::Index(stats), Vec::new(), Vec::new())
+            let (findings, mut stats) = git::scan_staged_with(&repo, &settings.rules, &copts)?;
+            let content = std::mem::take(&mut stats.content);
+            (
+                findings,
+                Scanned::Index(stats),
+                Vec::new(),
+                Vec::new(),
+                content,
+            )
         }
         Target::History(h) => {
             let mut opts = HistoryOptions {
                 max_blob_size: max,
                 threads: settings.threads,
+                content: copts,
                 ..HistoryOptions::default()
             };
             match &h.scope {
@@ -214,8 +253,15 @@ pub fn scan(
             if let Some(s) = &h.since {
                 opts.since = Some(git::parse_since(s, || Origin::Flag("--since".into()))?);
             }
-            let (findings, stats) = git::scan_history(&h.repo, &settings.rules, &opts)?;
-            (findings, Scanned::History(stats), Vec::new(), Vec::new())
+            let (findings, mut stats) = git::scan_history(&h.repo, &settings.rules, &opts)?;
+            let content = std::mem::take(&mut stats.content);
+            (
+                findings,
+                Scanned::History(stats),
+                Vec::new(),
+                Vec::new(),
+                content,
+            )
         }
     };
     Ok(ScanOutcome {
@@ -225,6 +271,9 @@ pub fn scan(
         ignored_env,
         elapsed: started.elapsed(),
         max_file_size: max,
+        content,
+        max_archive_depth: copts.max_archive_depth,
+        expects_files,
     })
 }
 
@@ -250,15 +299,17 @@ impl ScanOutcome {
         }
     }
 
-    /// What the scan skipped, and whether it covered everything. Skipped binary, oversized and
-    /// unreadable inputs are counted; they do not (yet) make a scan incomplete.
+    /// What the scan skipped, and whether it covered everything (the module documentation says
+    /// what is a skip and what is a gap). Archive members count with files in the skips.
     pub fn completeness(&self) -> Completeness {
-        let skipped = match &self.read {
+        let ct = &self.content;
+        let mut skipped = match &self.read {
             Scanned::Files(t) => Skipped {
                 binary: t.binary,
                 too_large: t.too_large,
                 unreadable: t.unreadable,
                 ignored: t.ignored.unwrap_or(0),
+                ..Skipped::default()
             },
             Scanned::History(s) | Scanned::Index(s) => Skipped {
                 binary: s.skipped as u64,
@@ -266,13 +317,121 @@ impl ScanOutcome {
                 ..Skipped::default()
             },
         };
-        Completeness {
+        skipped.binary += ct.member_binary;
+        skipped.too_large += ct.member_too_large;
+        skipped.allowed_by_marker = ct.allowed_by_marker;
+        let mut c = Completeness {
             reasons: Vec::new(),
             skipped,
+        };
+        match &self.read {
+            Scanned::Files(t) => {
+                if t.unreadable > 0 {
+                    c.gap_count(
+                        Gap::Unreadable,
+                        t.unreadable,
+                        format!(
+                            "{} file(s) or folder(s) could not be read (named in the warnings)",
+                            t.unreadable
+                        ),
+                    );
+                }
+                if self.expects_files && t.files == 0 {
+                    c.gap(
+                        Gap::NothingScanned,
+                        format!(
+                            "no file was scanned ({} binary, {} over {}, {} unreadable, {} ignored)",
+                            t.binary,
+                            t.too_large,
+                            human(self.max_file_size),
+                            t.unreadable,
+                            t.ignored.unwrap_or(0)
+                        ),
+                    );
+                }
+            }
+            Scanned::History(s) | Scanned::Index(s) => {
+                if s.unreadable > 0 {
+                    c.gap_count(
+                        Gap::Unreadable,
+                        s.unreadable as u64,
+                        format!(
+                            "{} git object(s) could not be read (missing from this clone or corrupt; named in the warnings)",
+                            s.unreadable
+                        ),
+                    );
+                }
+            }
         }
+        let eg = |k: GapKind| {
+            let e = ct.examples_of(k);
+            if e.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", e.join(", "))
+            }
+        };
+        if ct.too_deep > 0 {
+            c.gap_count(
+                Gap::Truncated,
+                ct.too_deep,
+                format!(
+                    "{} archive(s) nested deeper than --max-archive-depth {} were not opened{}",
+                    ct.too_deep,
+                    self.max_archive_depth,
+                    eg(GapKind::TooDeep)
+                ),
+            );
+        }
+        if ct.limited > 0 {
+            c.gap_count(
+                Gap::Truncated,
+                ct.limited,
+                format!(
+                    "{} archive(s) stopped by a limit against decompression bombs{}",
+                    ct.limited,
+                    eg(GapKind::Limited)
+                ),
+            );
+        }
+        if ct.corrupt > 0 {
+            c.gap_count(
+                Gap::Unreadable,
+                ct.corrupt,
+                format!(
+                    "{} archive(s) could not be read{}",
+                    ct.corrupt,
+                    eg(GapKind::Corrupt)
+                ),
+            );
+        }
+        if ct.unsupported > 0 {
+            c.gap_count(
+                Gap::Unsupported,
+                ct.unsupported,
+                format!(
+                    "{} archive member(s) in a form Vigil cannot read{}",
+                    ct.unsupported,
+                    eg(GapKind::Unsupported)
+                ),
+            );
+        }
+        if ct.decode_stopped > 0 {
+            c.gap_count(
+                Gap::Truncated,
+                ct.decode_stopped,
+                format!(
+                    "decoding stopped at its budget (the file's own size) in {} file(s){}",
+                    ct.decode_stopped,
+                    eg(GapKind::DecodeStopped)
+                ),
+            );
+        }
+        c
     }
 
-    /// The one-line summary: what was read, how fast, what was skipped and why.
+    /// The one-line summary: what was read, how fast, what was skipped and why (archive members
+    /// skipped count with files).
     pub fn summary(&self) -> Summary<'_> {
         Summary(self)
     }
@@ -317,9 +476,10 @@ impl fmt::Display for Summary<'_> {
                     ", {} blob(s), {:.1} MiB; skipped {} binary or over {max}, {} unreadable object(s)",
                     s.blobs,
                     mib(s.bytes),
-                    s.skipped,
+                    s.skipped as u64 + o.content.member_binary + o.content.member_too_large,
                     s.unreadable
-                )
+                )?;
+                o.write_content(f)
             }
             Scanned::Files(t) => {
                 let secs = o.elapsed.as_secs_f64();
@@ -329,12 +489,12 @@ impl fmt::Display for Summary<'_> {
                     t.files,
                     mib(t.bytes),
                     mib(t.bytes) / secs.max(1e-6),
-                    t.binary,
-                    t.too_large,
+                    t.binary + o.content.member_binary,
+                    t.too_large + o.content.member_too_large,
                     t.unreadable,
                 )?;
                 let Some(ignored) = t.ignored else {
-                    return Ok(());
+                    return o.write_content(f);
                 };
                 write!(f, ", {ignored} ignored by ignore rules")?;
                 if !o.ignored_env.is_empty() {
@@ -354,9 +514,31 @@ impl fmt::Display for Summary<'_> {
                         o.ignored_env.len()
                     )?;
                 }
-                Ok(())
+                o.write_content(f)
             }
         }
+    }
+}
+
+impl ScanOutcome {
+    /// The summary's tail, each part only when it is not zero: archives and their members,
+    /// decoded runs, findings allowed by inline markers.
+    fn write_content(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = &self.content;
+        if c.archives > 0 {
+            write!(
+                f,
+                "; {} archive(s) opened, {} member(s) scanned",
+                c.archives, c.members
+            )?;
+        }
+        if c.decoded > 0 {
+            write!(f, "; {} encoded run(s) decoded", c.decoded)?;
+        }
+        if c.allowed_by_marker > 0 {
+            write!(f, "; {} allowed by marker", c.allowed_by_marker)?;
+        }
+        Ok(())
     }
 }
 

@@ -14,7 +14,9 @@
 //! A `vigil.toml` that turns the built-ins off (`[scan.extend] useDefault = false`) is obeyed,
 //! with a warning.
 
+use crate::archive::ArchiveLimits;
 use crate::config::ScanSection;
+use crate::content::{ContentOptions, DEFAULT_ARCHIVE_DEPTH, DEFAULT_DECODE_DEPTH};
 use crate::rule::ConfigFile;
 use crate::ruleset::{ConfigRef, RuleError};
 use crate::source::WalkOptions;
@@ -31,6 +33,7 @@ const GITLEAKS_KEYS: &[&str] = &[
     "allowlist",
     "allowlists",
     "description",
+    "minVersion",
 ];
 
 /// Files larger than this are skipped unless told otherwise (10 MiB).
@@ -63,6 +66,12 @@ pub struct ScanFlags {
     pub baseline: Option<PathBuf>,
     /// `--baseline-write`: record findings instead of filtering by a baseline.
     pub baseline_write: Option<PathBuf>,
+    /// `--max-decode-depth`.
+    pub max_decode_depth: Option<u8>,
+    /// `--max-archive-depth`.
+    pub max_archive_depth: Option<u8>,
+    /// `--allow-incomplete`.
+    pub allow_incomplete: bool,
 }
 
 /// Where the rules came from.
@@ -127,13 +136,17 @@ pub struct ScanSettings {
     pub baseline: Option<PathBuf>,
     /// Record the findings here as a baseline (and report nothing).
     pub baseline_write: Option<PathBuf>,
+    /// Decoding and archive depths and limits.
+    pub content: ContentOptions,
+    /// Exit as if complete when the scan could not read everything.
+    pub allow_incomplete: bool,
     /// What the command should warn about (a configuration that asked to drop the built-in
     /// rules), one line each.
     pub warnings: Vec<String>,
 }
 
 impl ScanSettings {
-    /// Resolves the settings: checks every root exists, picks and compiles the configuration,
+    /// Resolves the settings: checks stdin stands alone, picks and compiles the configuration,
     /// and merges flags over `[scan]`. `cwd` is where `vigil.toml`, `.gitleaks.toml` and
     /// `.gitleaksignore` are looked for (`.`: the process's working directory, named as such
     /// in messages).
@@ -147,14 +160,8 @@ impl ScanSettings {
         if stdin && roots.len() > 1 {
             return Err(SettingsError::StdinWithPaths);
         }
-        for p in roots.iter().filter(|p| p.as_os_str() != "-") {
-            if let Err(error) = std::fs::symlink_metadata(p) {
-                return Err(SettingsError::Path {
-                    path: p.clone(),
-                    error,
-                });
-            }
-        }
+        // A path that is not there is not refused here: a file scan reports it as a path it
+        // could not read (an incomplete scan, issue 20), a history scan as no repository.
         let chosen = choose(config, cwd, roots)?;
         tracing::debug!(rules = chosen.rules.rules.len(), "rules loaded");
         let (section, configured_size) = match &chosen.scan {
@@ -171,6 +178,28 @@ impl ScanSettings {
             Some(text) => vigil_core::size::parse(text)
                 .map_err(|e| Located::new(Origin::Flag("--max-file-size".into()), e))?,
             None => configured_size.unwrap_or(DEFAULT_MAX_FILE_SIZE),
+        };
+        let mut limits = ArchiveLimits::default();
+        if let (Some((cfg, _)), Some(v)) = (&chosen.scan, &section.max_archive_size) {
+            limits.max_bytes = v.bytes_at(|| scan_key(cfg, "max_archive_size"))?;
+        }
+        if let Some(n) = section.max_archive_entries {
+            limits.max_entries = n;
+        }
+        if let Some(n) = section.max_archive_ratio {
+            limits.max_ratio = n.max(1);
+        }
+        let content = ContentOptions {
+            max_file_size: 0, // set below, once the size limit is known
+            max_decode_depth: flags
+                .max_decode_depth
+                .or(section.max_decode_depth)
+                .unwrap_or(DEFAULT_DECODE_DEPTH),
+            max_archive_depth: flags
+                .max_archive_depth
+                .or(section.max_archive_depth)
+                .unwrap_or(DEFAULT_ARCHIVE_DEPTH),
+            archive_limits: limits,
         };
         let baseline = match &flags.baseline_write {
             // Recording a baseline: none applies.
@@ -192,8 +221,34 @@ impl ScanSettings {
             exit_code: flags.exit_code.or(section.exit_code),
             baseline,
             baseline_write: flags.baseline_write.clone(),
+            content: ContentOptions {
+                max_file_size,
+                ..content
+            },
+            allow_incomplete: flags.allow_incomplete || section.allow_incomplete.unwrap_or(false),
             warnings: chosen.warnings,
         })
+    }
+
+    /// How deep to look into each buffer (archives, decoding), with the size limit.
+    pub fn content_options(&self) -> ContentOptions {
+        ContentOptions {
+            max_file_size: self.max_file_size,
+            ..self.content
+        }
+    }
+
+    /// The exit status of a scan: 2 when it could not look at everything (unless
+    /// `--allow-incomplete`), else [`ScanSettings::exit_status`] of what it reports.
+    pub fn verdict(
+        &self,
+        findings: usize,
+        completeness: &vigil_report::Completeness,
+    ) -> ExitStatus {
+        if !completeness.is_complete() && !self.allow_incomplete {
+            return ExitStatus::Error;
+        }
+        self.exit_status(findings)
     }
 
     /// Whether the scan reads stdin (`-`).
@@ -216,6 +271,7 @@ impl ScanSettings {
             max_file_size: self.max_file_size,
             follow_symlinks: self.follow_symlinks,
             threads: self.threads,
+            content: self.content_options(),
         }
     }
 
@@ -469,7 +525,7 @@ mod tests {
     }
 
     #[test]
-    fn roots_must_exist_and_stdin_stands_alone() {
+    fn missing_roots_resolve_and_stdin_stands_alone() {
         let d = tempfile::TempDir::new().unwrap();
         let src = ConfigSource {
             explicit: None,
@@ -477,12 +533,9 @@ mod tests {
         };
         let flags = ScanFlags::default();
         let missing = d.path().join("nope");
-        let e = ScanSettings::resolve(src, d.path(), std::slice::from_ref(&missing), &flags)
-            .unwrap_err();
-        assert!(
-            matches!(e, SettingsError::Path { ref path, .. } if *path == missing),
-            "{e}"
-        );
+        let s =
+            ScanSettings::resolve(src, d.path(), std::slice::from_ref(&missing), &flags).unwrap();
+        assert_eq!(s.roots, [missing]);
         let e = ScanSettings::resolve(src, d.path(), &["-".into(), d.path().into()], &flags)
             .unwrap_err();
         assert!(matches!(e, SettingsError::StdinWithPaths));

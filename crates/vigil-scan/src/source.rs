@@ -1,12 +1,14 @@
 //! Sources of bytes to scan: directory trees (parallel, `.gitignore`-aware, via the `ignore`
-//! crate), single files, and stdin. Binary, oversized and unreadable inputs are counted, never
-//! fatal.
+//! crate), single files, and stdin, each buffer handed to the content scanner (`content.rs`:
+//! archives, decoding). Binary, oversized and unreadable inputs are counted, never fatal; what
+//! could not be read makes the scan incomplete (`scan.rs`).
 //!
 //! Ignore rules prune only what git does not track: in a git work tree, every file of the index
 //! under a scanned folder is scanned whatever a `.gitignore` or `.ignore` says (a file committed
 //! before it was ignored is still in every clone). A folder whose files are all excluded by
 //! ignore rules is reported ([`Outcome::unscanned`]): a scan that read nothing is not clean.
 
+use crate::content::{self, ContentOptions, ContentTally};
 use crate::finding::Finding;
 use crate::ruleset::Ruleset;
 use ignore::{WalkBuilder, WalkState};
@@ -27,6 +29,8 @@ pub struct WalkOptions {
     pub follow_symlinks: bool,
     /// Worker threads (0 = one per core).
     pub threads: usize,
+    /// Decoding and archive depths and limits.
+    pub content: ContentOptions,
 }
 
 impl Default for WalkOptions {
@@ -36,6 +40,7 @@ impl Default for WalkOptions {
             max_file_size: 10 << 20,
             follow_symlinks: false,
             threads: 0,
+            content: ContentOptions::default(),
         }
     }
 }
@@ -56,6 +61,10 @@ pub struct Stats {
     /// Files that `.gitignore`, `.ignore` or git's excludes kept out of the walk (counted by a
     /// second, read-nothing walk; zero with `no_ignore`).
     pub ignored: AtomicU64,
+    /// Symbolic link loops met (warned about; what they lead to is scanned once anyway).
+    pub loops: AtomicU64,
+    /// Archives, archive members, decodings, inline markers, and what could not be finished.
+    pub content: Mutex<ContentTally>,
 }
 
 impl Stats {
@@ -137,7 +146,13 @@ pub fn scan_paths(
                 let entry = match entry {
                     Ok(e) => e,
                     Err(e) => {
-                        stats.unreadable.fetch_add(1, Ordering::Relaxed);
+                        // A loop leads back to something scanned anyway; anything else is a
+                        // part of the tree that was not read.
+                        if is_loop(&e) {
+                            stats.loops.fetch_add(1, Ordering::Relaxed);
+                        } else {
+                            stats.unreadable.fetch_add(1, Ordering::Relaxed);
+                        }
                         warn(one_line(&e.to_string()));
                         return WalkState::Continue;
                     }
@@ -315,17 +330,47 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Scans standard input as one file named `-`.
-pub fn scan_reader(rules: &Ruleset, name: &str, mut r: impl Read) -> std::io::Result<Outcome> {
+/// Whether a walk error is a symbolic link loop (possibly wrapped with its path or depth).
+fn is_loop(e: &ignore::Error) -> bool {
+    match e {
+        ignore::Error::Loop { .. } => true,
+        ignore::Error::WithPath { err, .. }
+        | ignore::Error::WithDepth { err, .. }
+        | ignore::Error::WithLineNumber { err, .. } => is_loop(err),
+        ignore::Error::Partial(errs) => errs.iter().all(is_loop),
+        _ => false,
+    }
+}
+
+/// Scans standard input as one file named `-`, with the default content options.
+pub fn scan_reader(rules: &Ruleset, name: &str, r: impl Read) -> std::io::Result<Outcome> {
+    scan_reader_with(rules, &ContentOptions::default(), name, r)
+}
+
+/// Scans one stream as one file named `name` (`-` for stdin): archives are opened and encoded
+/// text decoded as `opts` say.
+pub fn scan_reader_with(
+    rules: &Ruleset,
+    opts: &ContentOptions,
+    name: &str,
+    mut r: impl Read,
+) -> std::io::Result<Outcome> {
     let mut data = Vec::new();
     r.read_to_end(&mut data)?;
     let out = Outcome::default();
     let mut findings = Vec::new();
+    let mut tally = ContentTally::default();
+    if content::scan(rules, opts, name, None, &data, &mut findings, &mut tally)
+        == content::Read::Binary
+    {
+        // What is piped in is scanned whatever it looks like (`git diff`, a log with a NUL).
+        rules.scan_bytes(name, None, &data, &mut findings);
+    }
     out.stats.files.fetch_add(1, Ordering::Relaxed);
     out.stats
         .bytes
         .fetch_add(data.len() as u64, Ordering::Relaxed);
-    rules.scan_bytes(name, None, &data, &mut findings);
+    *lock(&out.stats.content) = tally;
     sort(&mut findings);
     Ok(Outcome { findings, ..out })
 }
@@ -365,14 +410,23 @@ fn scan_file(
         stats.too_large.fetch_add(1, Ordering::Relaxed);
         return;
     }
-    if is_binary(&data) {
+    let mut local = Vec::new();
+    let mut tally = ContentTally::default();
+    let copts = ContentOptions {
+        max_file_size: opts.max_file_size,
+        ..opts.content
+    };
+    if content::scan(rules, &copts, shown, None, &data, &mut local, &mut tally)
+        == content::Read::Binary
+    {
         stats.binary.fetch_add(1, Ordering::Relaxed);
         return;
     }
     stats.files.fetch_add(1, Ordering::Relaxed);
     stats.bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
-    let mut local = Vec::new();
-    rules.scan_bytes(shown, None, &data, &mut local);
+    if tally != ContentTally::default() {
+        lock(&stats.content).add(&tally);
+    }
     if !local.is_empty() {
         findings
             .lock()

@@ -77,6 +77,8 @@ pub enum Command {
     Hook(crate::commands::hook::HookArgs),
     /// Remove leaked secrets from git history (plan, then apply on a mirror clone).
     Purge(crate::commands::purge::PurgeArgs),
+    /// Copy stdin (or files) to stdout with every secret replaced: `bot 2>&1 | vigil redact`.
+    Redact(crate::commands::redact::RedactArgs),
     /// Rotate, check and track the secrets in .env files.
     Env(crate::commands::env::EnvArgs),
     /// Mint, verify and inspect the JWTs that guard MCP servers; check the JWT configuration.

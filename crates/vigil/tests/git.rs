@@ -373,15 +373,28 @@ fn shallow_clones_gitlinks_and_missing_objects_are_handled() {
     write(gd, "b.txt", format!("{}\n", gh(9)));
     let leak = commit(gd, 2, "T", "leak");
     expect_exit(&run(gd, &["scan", "--git"]), 1);
-    // A missing blob is a warning naming it, not a crash; other commits are still scanned.
+    // A missing blob is a warning naming it, not a crash; other commits are still scanned. The
+    // scan could not look at everything, so it is never clean: exit 2 (issue 20), unless
+    // --allow-incomplete.
     let blob = git(gd, &["rev-parse", "HEAD:b.txt"]);
     let p = gd.join(".git/objects").join(&blob[..2]).join(&blob[2..]);
     std::fs::remove_file(&p).unwrap();
     let out = run(gd, &["scan", "--git"]);
-    expect_exit(&out, 0);
+    expect_exit(&out, 2);
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(e.contains("blob unreadable") && e.contains(&blob), "{e}");
     assert!(e.contains("1 unreadable object(s)"), "{e}");
+    assert!(
+        e.contains("incomplete scan: 1 git object(s) could not be read"),
+        "{e}"
+    );
+    let out = run(gd, &["scan", "--git", "--allow-incomplete", "-f", "json"]);
+    expect_exit(&out, 0);
+    let v = json(&out);
+    let status = v.as_array().unwrap().last().unwrap();
+    assert_eq!(status["incomplete"], true, "{v}");
+    assert_eq!(status["reasons"][0]["gap"], "unreadable", "{v}");
+    assert_eq!(status["reasons"][0]["count"], 1, "{v}");
     assert!(!leak.is_empty());
 }
 
@@ -740,6 +753,360 @@ fn the_replacements_file_is_private_and_never_in_the_working_tree() {
     expect_exit(&out, 0);
     assert_eq!(mode(&d.join("private/repl.txt")), 0o600);
     assert_eq!(mode(&d.join("private")), 0o700);
+}
+
+/// Runs a program in `dir`, asserting it succeeds; returns its stdout.
+fn tool(dir: &Path, program: &str, args: &[&str]) -> String {
+    let out = Command::new(program)
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A repository holding, as real tools write them: an OpenSSH private key (from `ssh-keygen`)
+/// base64-encoded in a Rust constant (`openssl base64`), a database URL percent-encoded
+/// (Python's `urllib.parse.quote`), a GitHub token in a zip (Python's `zipfile`) inside a
+/// tar.gz (`tar czf`), and a `.env` inside a wheel. Returns the commit that added them.
+fn hidden_secrets_repo(gd: &Path) -> String {
+    init(gd);
+    let work = gd.join(".work");
+    std::fs::create_dir_all(&work).unwrap();
+    tool(
+        &work,
+        "ssh-keygen",
+        &[
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "",
+            "-C",
+            "deploy",
+            "-f",
+            "deploy_key",
+        ],
+    );
+    let b64 = tool(&work, "openssl", &["base64", "-A", "-in", "deploy_key"]);
+    write(
+        gd,
+        "src/keys.rs",
+        format!(
+            "//! Test keys.\n\n/// A deploy key, base64 so the file stays on one line.\npub const DEPLOY_KEY: &str = \"{}\";\n",
+            b64.trim()
+        ),
+    );
+    let pw = token("«{alnum:24}»", 2001);
+    let url = format!("postgresql://app:{pw}@db.internal:5432/app");
+    let quoted = tool(
+        &work,
+        "python3",
+        &[
+            "-c",
+            "import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=''))",
+            &url,
+        ],
+    );
+    write(
+        gd,
+        "deploy/settings.ini",
+        format!("[db]\nurl = {}\n", quoted.trim()),
+    );
+    // A token in a zip in a tar.gz.
+    let gh_token = gh(2002);
+    write(
+        &work,
+        "config/token.txt",
+        format!("GITHUB_TOKEN={gh_token}\n"),
+    );
+    std::fs::create_dir_all(work.join("site")).unwrap();
+    tool(
+        &work,
+        "python3",
+        &["-c", "import zipfile; z = zipfile.ZipFile('site/secrets.zip', 'w', zipfile.ZIP_DEFLATED); z.write('config/token.txt'); z.close()"],
+    );
+    std::fs::create_dir_all(gd.join("dist")).unwrap();
+    tool(
+        &work,
+        "tar",
+        &["czf", "../dist/site.tar.gz", "site/secrets.zip"],
+    );
+    // A .env in a wheel.
+    let openai = token("«sk-proj-{b64url:74}T3BlbkFJ{b64url:74}»", 2003);
+    write(&work, "wheel/app/__init__.py", "VERSION = '1.0'\n");
+    write(
+        &work,
+        "wheel/app/.env",
+        format!("OPENAI_API_KEY={openai}\n"),
+    );
+    write(
+        &work,
+        "wheel/app-1.0.dist-info/METADATA",
+        "Metadata-Version: 2.1\nName: app\nVersion: 1.0\n",
+    );
+    write(
+        &work,
+        "wheel/app-1.0.dist-info/WHEEL",
+        "Wheel-Version: 1.0\nGenerator: hand\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    );
+    write(
+        &work,
+        "wheel/app-1.0.dist-info/RECORD",
+        "app/__init__.py,,\napp/.env,,\napp-1.0.dist-info/METADATA,,\napp-1.0.dist-info/WHEEL,,\napp-1.0.dist-info/RECORD,,\n",
+    );
+    tool(
+        &work.join("wheel"),
+        "python3",
+        &["-c", "import os, zipfile\nz = zipfile.ZipFile('../../dist/app-1.0-py3-none-any.whl', 'w', zipfile.ZIP_DEFLATED)\nfor d, _, fs in os.walk('.'):\n    for f in fs:\n        p = os.path.join(d, f)[2:]\n        z.write(p, p)\nz.close()"],
+    );
+    std::fs::remove_dir_all(&work).unwrap();
+    commit(gd, 3, "Dev", "add deploy material")
+}
+
+/// What every scan of [`hidden_secrets_repo`] must find: file, rule, decoded, archive path.
+fn hidden_expected() -> Vec<(String, String, Vec<String>, Vec<String>)> {
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    vec![
+        (
+            "deploy/settings.ini".into(),
+            "database-url-password".into(),
+            s(&["percent"]),
+            vec![],
+        ),
+        (
+            "dist/app-1.0-py3-none-any.whl!app/.env".into(),
+            "openai-api-key".into(),
+            vec![],
+            s(&["app/.env"]),
+        ),
+        (
+            "dist/site.tar.gz!site/secrets.zip!config/token.txt".into(),
+            "github-pat".into(),
+            vec![],
+            s(&["site/secrets.zip", "config/token.txt"]),
+        ),
+        (
+            "src/keys.rs".into(),
+            "private-key".into(),
+            s(&["base64"]),
+            vec![],
+        ),
+    ]
+}
+
+/// (file, rule, decoded, archive_path) of a JSON report, sorted.
+fn hidden_found(v: &serde_json::Value) -> Vec<(String, String, Vec<String>, Vec<String>)> {
+    let strs = |x: &serde_json::Value| -> Vec<String> {
+        x.as_array()
+            .map(|a| a.iter().map(|s| s.as_str().unwrap().to_owned()).collect())
+            .unwrap_or_default()
+    };
+    let mut out: Vec<_> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["file"].as_str().unwrap().to_owned(),
+                f["rule"].as_str().unwrap().to_owned(),
+                strs(&f["decoded"]),
+                strs(&f["archive_path"]),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Checks a SARIF file against the official schema and returns it.
+fn valid_sarif(path: &Path) -> serde_json::Value {
+    let py = common::python_with("jsonschema", "jsonschema");
+    let check = Command::new(py)
+        .args(["-c", "import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))"])
+        .arg(path)
+        .arg(common::sarif_schema())
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "SARIF invalid: {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+#[test]
+fn encoded_and_archived_secrets_are_found_in_files_and_history() {
+    let dir = TempDir::new().unwrap();
+    let gd = dir.path();
+    let added = hidden_secrets_repo(gd);
+    let key_line = std::fs::read_to_string(gd.join("src/keys.rs")).unwrap();
+    let key_col = key_line.lines().nth(3).unwrap().find("\"").unwrap() + 2;
+    for history in [false, true] {
+        let mut args = vec!["scan", "-f", "json"];
+        if history {
+            args.push("--git");
+        } else {
+            args.push(".");
+        }
+        let out = run(gd, &args);
+        expect_exit(&out, 1);
+        let v = json(&out);
+        assert_eq!(
+            hidden_found(&v),
+            hidden_expected(),
+            "history {history}: {v}"
+        );
+        let a = v.as_array().unwrap();
+        let key = a.iter().find(|f| f["rule"] == "private-key").unwrap();
+        // Placed on the encoded text: line 4, from the opening quote's next byte.
+        assert_eq!(
+            (key["line"].as_u64(), key["column"].as_u64()),
+            (Some(4), Some(key_col as u64))
+        );
+        if history {
+            assert!(a.iter().all(|f| f["commit"] == added.as_str()), "{v}");
+        }
+        // SARIF: schema-valid, archive members and decodings in the result.
+        let mut sargs = args.clone();
+        sargs.retain(|a| *a != "json" && *a != "-f");
+        sargs.extend(["-f", "sarif", "-o", "hidden.sarif"]);
+        let out = run(gd, &sargs);
+        expect_exit(&out, 1);
+        let s = valid_sarif(&gd.join("hidden.sarif"));
+        std::fs::remove_file(gd.join("hidden.sarif")).unwrap();
+        let results = s["runs"][0]["results"].as_array().unwrap();
+        assert_eq!(results.len(), 4);
+        let by_rule = |r: &str| results.iter().find(|x| x["ruleId"] == r).unwrap();
+        let gh = by_rule("github-pat");
+        assert_eq!(
+            gh["properties"]["archivePath"],
+            serde_json::json!(["site/secrets.zip", "config/token.txt"])
+        );
+        assert_eq!(
+            gh["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            "dist/site.tar.gz"
+        );
+        assert_eq!(
+            gh["locations"][0]["logicalLocations"][0]["fullyQualifiedName"],
+            "dist/site.tar.gz!site/secrets.zip!config/token.txt"
+        );
+        assert_eq!(
+            by_rule("private-key")["properties"]["decoded"],
+            serde_json::json!(["base64"])
+        );
+        assert_eq!(
+            by_rule("database-url-password")["properties"]["decoded"],
+            serde_json::json!(["percent"])
+        );
+        assert_eq!(
+            by_rule("openai-api-key")["properties"]["archivePath"],
+            serde_json::json!(["app/.env"])
+        );
+        assert_eq!(s["runs"][0]["invocations"][0]["executionSuccessful"], true);
+    }
+    // Without decoding and archives, none of the four is found, and the archives are binary
+    // files skipped as such.
+    let out = run(
+        gd,
+        &[
+            "scan",
+            ".",
+            "-f",
+            "json",
+            "--max-decode-depth",
+            "0",
+            "--max-archive-depth",
+            "0",
+        ],
+    );
+    expect_exit(&out, 0);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("skipped 2 binary"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // One level of archives: the zip in the tar.gz is not opened, and the scan says so.
+    let out = run(gd, &["scan", ".", "-f", "json", "--max-archive-depth", "1"]);
+    expect_exit(&out, 2);
+    let v = json(&out);
+    let status = v.as_array().unwrap().last().unwrap();
+    assert_eq!(status["incomplete"], true);
+    assert_eq!(status["reasons"][0]["gap"], "truncated");
+    assert!(
+        status["reasons"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("dist/site.tar.gz!site/secrets.zip (depth 2)"),
+        "{status}"
+    );
+}
+
+#[test]
+fn a_secret_is_reported_at_each_commit_that_adds_it_as_a_diff_shows() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    init(d);
+    let t = gh(3001);
+    write(d, "a.py", format!("TOKEN = \"{t}\"\nx = 1\n"));
+    let c1 = commit(d, 1, "A", "add");
+    write(d, "a.py", format!("TOKEN = \"{t}\"\nx = 2\n"));
+    commit(d, 2, "A", "edit another line");
+    write(
+        d,
+        "a.py",
+        format!("x = 2\n\nGITHUB_TOKEN = \"{t}\"  # renamed variable\n"),
+    );
+    let c3 = commit(d, 3, "A", "rewrite the line");
+    write(d, "b.py", format!("# copy for the worker\nTOKEN = '{t}'\n"));
+    let c4 = commit(d, 4, "A", "copy into b");
+    git(d, &["mv", "a.py", "c.py"]);
+    commit(d, 5, "A", "rename a");
+    // A second copy of a line the file already has: the diff adds it (uv's pip_install.rs).
+    let body = format!("x = 2\n\nGITHUB_TOKEN = \"{t}\"  # renamed variable\n");
+    write(
+        d,
+        "c.py",
+        format!("{body}GITHUB_TOKEN = \"{t}\"  # renamed variable\n"),
+    );
+    let c6 = commit(d, 6, "A", "the same line twice");
+    // A copy beside its source is a new file to git (uv's "mod (conflicted copy …).rs"); a
+    // rename of that copy is not.
+    std::fs::copy(d.join("c.py"), d.join("c (conflicted copy).py")).unwrap();
+    let c7 = commit(d, 7, "A", "sync client copy");
+    git(d, &["mv", "c (conflicted copy).py", "d.py"]);
+    commit(d, 8, "A", "rename the copy");
+    let out = run(d, &["scan", "--git", "-f", "json"]);
+    expect_exit(&out, 1);
+    let mut got: Vec<(String, String, u64)> = json(&out)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["file"].as_str().unwrap().to_owned(),
+                f["commit"].as_str().unwrap().to_owned(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    got.sort();
+    let mut want = vec![
+        ("a.py".to_owned(), c1, 1),
+        ("a.py".to_owned(), c3, 3),
+        ("b.py".to_owned(), c4, 2),
+        ("c.py".to_owned(), c6.clone(), 4),
+        ("c (conflicted copy).py".to_owned(), c7.clone(), 3),
+        ("c (conflicted copy).py".to_owned(), c7, 4),
+    ];
+    want.sort();
+    assert_eq!(got, want, "not the edit elsewhere, not the renames");
 }
 
 // ---------------------------------------------------------------------------------------------

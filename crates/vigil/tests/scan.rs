@@ -185,11 +185,12 @@ fn exit_codes_follow_the_contract() {
         .code(0);
     let out = run(p.dir.path(), &["scan", "--format", "yaml"]);
     expect_exit(&out, 2);
+    // A path that is not there is a scan that could not look (issue 20): exit 2, named.
     let out = run(p.dir.path(), &["scan", "no/such/dir"]);
     expect_exit(&out, 2);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.starts_with("vigil: no/such/dir: cannot scan"), "{err}");
+    assert!(err.contains("no/such/dir: cannot read"), "{err}");
+    assert!(err.contains("vigil: incomplete scan: "), "{err}");
 }
 
 #[test]
@@ -399,9 +400,26 @@ fn unreadable_files_are_warned_about_by_name() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    expect_exit(&out, 0);
+    // A file that could not be read makes the scan incomplete: never clean (issue 20).
+    expect_exit(&out, 2);
     assert!(err.contains("locked.env: cannot read"), "{err}");
     assert!(err.contains("1 unreadable"), "{err}");
+    assert!(
+        err.contains("incomplete scan: 1 file(s) or folder(s) could not be read"),
+        "{err}"
+    );
+    let out = cmd
+        .args(["--allow-incomplete", "-f", "sarif"])
+        .output()
+        .unwrap();
+    expect_exit(&out, 0);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let inv = &v["runs"][0]["invocations"][0];
+    assert_eq!(inv["executionSuccessful"], false, "{v}");
+    assert_eq!(
+        inv["toolExecutionNotifications"][0]["descriptor"]["id"],
+        "unreadable"
+    );
 }
 
 #[test]
@@ -608,6 +626,637 @@ fn the_summary_counts_ignored_files_and_names_ignored_env_files() {
     assert!(!err.contains("ignored by"), "{err}");
 }
 
+/// A gzip of 1 GiB of zeros, built without deflating a gigabyte: one MiB of zeros deflated and
+/// flushed (a chunk that refers back only to itself), that chunk 1,024 times, a final empty
+/// block, then gzip's trailer (the CRC-32 of 1 GiB of zeros, combined chunk by chunk).
+fn gzip_of_a_gibibyte_of_zeros() -> Vec<u8> {
+    use std::io::Write as _;
+    let mib = vec![0u8; 1 << 20];
+    let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    e.write_all(&mib).unwrap();
+    e.flush().unwrap();
+    let chunk = e.get_ref().clone();
+    let mut one = crc32fast::Hasher::new();
+    one.update(&mib);
+    let mut crc = crc32fast::Hasher::new();
+    let mut gz = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+    for _ in 0..1024 {
+        gz.extend_from_slice(&chunk);
+        crc.combine(&one);
+    }
+    gz.extend_from_slice(&[0x03, 0x00]);
+    gz.extend_from_slice(&crc.finalize().to_le_bytes());
+    gz.extend_from_slice(&(1u32 << 30).to_le_bytes());
+    gz
+}
+
+/// 42.zip's shape: `levels` levels of zips of 16 zips each, the innermost holding 16 files of
+/// 2 MiB of zeros (16^levels files, 2 MiB each, in a few kilobytes).
+fn nested_zip_bomb(levels: usize) -> Vec<u8> {
+    use std::io::Write as _;
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    let zeros = vec![0u8; 2 << 20];
+    let mut inner: Option<Vec<u8>> = None;
+    for _ in 0..levels {
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for i in 0..16 {
+            match &inner {
+                None => {
+                    w.start_file(format!("{i}.bin"), opts).unwrap();
+                    w.write_all(&zeros).unwrap();
+                }
+                Some(z) => {
+                    w.start_file(format!("{i}.zip"), opts).unwrap();
+                    w.write_all(z).unwrap();
+                }
+            }
+        }
+        inner = Some(w.finish().unwrap().into_inner());
+    }
+    inner.unwrap()
+}
+
+/// The reasons of an incomplete JSON report's closing status.
+fn reasons(out: &std::process::Output) -> Vec<(String, String)> {
+    let v = json(out);
+    let status = v.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(status["incomplete"], true, "{v}");
+    status["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["gap"].as_str().unwrap().to_owned(),
+                r["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn bombs_are_stopped_by_their_limits_with_the_reason_in_the_report() {
+    let dir = TempDir::new().unwrap();
+    let r = dir.path();
+    let gz = gzip_of_a_gibibyte_of_zeros();
+    assert!(gz.len() < 2 << 20, "{} bytes", gz.len());
+    // It is what it says: gzip, zeros.
+    let mut head = vec![0u8; 8 << 20];
+    std::io::Read::read_exact(&mut flate2::read::GzDecoder::new(&gz[..]), &mut head).unwrap();
+    assert!(head.iter().all(|&b| b == 0));
+    write(r, "dist/zeros.gz", &gz);
+    write(r, "dist/42.zip", nested_zip_bomb(5));
+    write(r, "README.md", "nothing here\n");
+
+    // Default depth 2: 42.zip's third level is not opened (256 zips), the gzip stops at its
+    // ratio; the report says both, and the scan fails.
+    let out = run(r, &["scan", ".", "-f", "json"]);
+    expect_exit(&out, 2);
+    let got = reasons(&out);
+    assert!(
+        got.iter().any(|(g, m)| g == "truncated"
+            && m.starts_with(
+                "256 archive(s) nested deeper than --max-archive-depth 2 were not opened"
+            )
+            && m.contains("dist/42.zip!0.zip!0.zip (depth 3)")),
+        "{got:?}"
+    );
+    assert!(
+        got.iter().any(|(g, m)| g == "truncated"
+            && m.contains("stopped by a limit against decompression bombs")
+            && m.contains("dist/zeros.gz: expands more than 100 times")),
+        "{got:?}"
+    );
+    // Deeper: every level opens until the first 2 MiB of zeros trips the ratio.
+    let out = run(
+        r,
+        &[
+            "scan",
+            "dist/42.zip",
+            "-f",
+            "json",
+            "--max-archive-depth",
+            "9",
+        ],
+    );
+    expect_exit(&out, 2);
+    let got = reasons(&out);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(
+        got[0]
+            .1
+            .contains("dist/42.zip!0.zip!0.zip!0.zip!0.zip: expands more than 100 times"),
+        "{got:?}"
+    );
+    // The byte and entry limits, each named when it is the one that stops.
+    write(
+        r,
+        "vigil.toml",
+        "[scan]\nmax_archive_ratio = 100000\nmax_archive_size = \"16MiB\"\n",
+    );
+    let out = run(r, &["scan", ".", "-f", "json", "--max-archive-depth", "9"]);
+    expect_exit(&out, 2);
+    let got = reasons(&out);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(
+        got[0]
+            .1
+            .starts_with("1 archive(s) stopped by a limit against decompression bombs")
+            && got[0]
+                .1
+                .contains("dist/42.zip!0.zip!0.zip!0.zip!0.zip: unpacks to more than 16 MiB"),
+        "{got:?}"
+    );
+    // Past the ratio limit the gigabyte of zeros is only a member over the size limit: skipped
+    // and counted, as a file of that size would be.
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("1 over 10 MiB"), "{err}");
+    write(
+        r,
+        "vigil.toml",
+        "[scan]\nmax_archive_ratio = 100000\nmax_archive_entries = 40\n",
+    );
+    let out = run(
+        r,
+        &[
+            "scan",
+            "dist/42.zip",
+            "-f",
+            "json",
+            "--max-archive-depth",
+            "9",
+        ],
+    );
+    expect_exit(&out, 2);
+    let got = reasons(&out);
+    assert!(got[0].1.contains("holds more than 40 entries"), "{got:?}");
+    // What a limit stopped is named on stderr too, and --allow-incomplete only changes the exit.
+    std::fs::remove_file(r.join("vigil.toml")).unwrap();
+    let out = run(r, &["scan", "dist/zeros.gz", "--allow-incomplete"]);
+    expect_exit(&out, 0);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("incomplete scan: 1 archive(s) stopped by a limit"),
+        "{err}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("incomplete: 1 archive(s) stopped"));
+}
+
+#[test]
+fn the_neighbours_inline_markers_are_honoured_and_counted() {
+    use base64::Engine as _;
+    let dir = TempDir::new().unwrap();
+    let r = dir.path();
+    let gh = token("«ghp_{alnum:30}{ghcrc}»", 130);
+    let or = token("«sk-or-v1-{hex:64}»", 131);
+    let slack = token("«xoxb-{digits:12}-{digits:13}-{alnum:24}»", 132);
+    let pem = token(
+        "«-----BEGIN OPENSSH PRIVATE KEY-----\n{pem}\n-----END OPENSSH PRIVATE KEY-----»",
+        133,
+    );
+    let kept = token("«gsk_{alnum:52}»", 134);
+    // detect-secrets's same-line and next-line markers, gitleaks's, and a marked line holding
+    // an encoded secret; one secret unmarked.
+    write(
+        r,
+        ".env",
+        format!("GITHUB_TOKEN={gh}  # pragma: allowlist secret\nGROQ_API_KEY={kept}\n"),
+    );
+    write(
+        r,
+        "config.py",
+        format!("# pragma: allowlist nextline secret\nOPENROUTER = \"{or}\"\n"),
+    );
+    write(
+        r,
+        "bot.js",
+        format!("const slack = \"{slack}\"; // gitleaks:allow\n"),
+    );
+    write(
+        r,
+        "keys.rs",
+        format!(
+            "const K: &str = \"{}\"; // pragma: allowlist secret\n",
+            base64::engine::general_purpose::STANDARD.encode(&pem)
+        ),
+    );
+    let out = run(r, &["scan", ".", "-f", "json"]);
+    expect_exit(&out, 1);
+    assert_eq!(
+        triples(&json(&out)),
+        [(".env".to_owned(), "groq-api-key".to_owned(), 2)]
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("; 4 allowed by marker"), "{err}");
+    let out = run(r, &["scan", ".", "-f", "sarif"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["runs"][0]["invocations"][0]["properties"]["skipped"]["allowed_by_marker"],
+        4
+    );
+    let md = String::from_utf8_lossy(&run(r, &["scan", ".", "-f", "markdown"]).stdout).into_owned();
+    assert!(md.contains("Skipped: 4 allowed by marker."), "{md}");
+    // A marker on another line (not the one before) allows nothing.
+    write(
+        r,
+        "config.py",
+        format!("# pragma: allowlist nextline secret\n\nOPENROUTER = \"{or}\"\n"),
+    );
+    let out = run(r, &["scan", "config.py", "-f", "json"]);
+    expect_exit(&out, 1);
+}
+
+#[test]
+fn twilio_keys_are_found_by_shape_after_bearer_or_in_an_authorization_header() {
+    let dir = TempDir::new().unwrap();
+    let r = dir.path();
+    let sk = token("«SK{hex:32}»", 140);
+    write(
+        r,
+        "calls.sh",
+        format!("curl -s https://voice.example/v1/calls \\\n  -H 'Authorization: Bearer {sk}' \\\n  -d to=+15550100\n"),
+    );
+    write(
+        r,
+        "client.json",
+        format!("{{\"headers\": {{\"Authorization\": \"{sk}\"}}}}\n"),
+    );
+    write(r, "build.txt", format!("artifact {sk}\n"));
+    let out = run(r, &["scan", ".", "-f", "json"]);
+    expect_exit(&out, 1);
+    assert_eq!(
+        triples(&json(&out)),
+        [
+            ("calls.sh".to_owned(), "twilio-api-key".to_owned(), 2),
+            ("client.json".to_owned(), "twilio-api-key".to_owned(), 1),
+        ],
+        "the bare shape in build.txt proves nothing"
+    );
+}
+
+#[test]
+fn the_generic_rule_knows_files_whose_values_are_never_secrets() {
+    let dir = TempDir::new().unwrap();
+    let r = dir.path();
+    let value = token("«{alnum:32}»", 150);
+    let hex40 = token("«{hex:40}»", 151);
+    let line = format!("api_secret = \"{value}\"\n");
+    // The same assignment is a finding in code, and not in files that hold values by design.
+    write(r, "src/settings.py", &line);
+    for f in [
+        "Cargo.lock",
+        "web/package-lock.json",
+        "uv.lock",
+        "icons/key.svg",
+        ".secrets.baseline",
+    ] {
+        write(r, f, &line);
+    }
+    write(
+        r,
+        "dist/app.min.js",
+        format!("var a=1;{}token:\"{value}\"\n", "x=1;".repeat(300)),
+    );
+    write(r, "src/app.js", format!("const token = \"{value}\";\n"));
+    // Digests: in a scanner's report, and under a digest key anywhere.
+    write(
+        r,
+        "reports/gitleaks-report.json",
+        format!("[{{\"Secret\": \"{hex40}\"}}]\n"),
+    );
+    write(
+        r,
+        "manifest.json",
+        format!("{{\"hashed_secret\": \"{hex40}\"}}\n"),
+    );
+    write(
+        r,
+        "config.json",
+        format!("{{\"client_secret\": \"{hex40}\"}}\n"),
+    );
+    let out = run(r, &["scan", ".", "-f", "json"]);
+    expect_exit(&out, 1);
+    assert_eq!(
+        triples(&json(&out)),
+        [
+            ("config.json".to_owned(), "generic-api-key".to_owned(), 1),
+            ("src/app.js".to_owned(), "generic-api-key".to_owned(), 1),
+            (
+                "src/settings.py".to_owned(),
+                "generic-api-key".to_owned(),
+                1
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_scan_of_paths_that_reads_no_file_is_not_clean() {
+    let dir = TempDir::new().unwrap();
+    let r = dir.path();
+    // Nothing at all, then only what is skipped: never "clean".
+    let out = run(r, &["scan", ".", "-f", "json"]);
+    expect_exit(&out, 2);
+    let v = json(&out);
+    assert_eq!(
+        v.as_array().unwrap().last().unwrap()["reasons"][0]["gap"],
+        "nothing-scanned"
+    );
+    write(r, "logo.png", [0x89u8, b'P', b'N', b'G', 0, 0, 0, 13]);
+    let out = run(r, &["scan", "."]);
+    expect_exit(&out, 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("incomplete scan: no file was scanned (1 binary, 0 over 10 MiB, 0 unreadable, 0 ignored)"),
+        "{err}"
+    );
+    expect_exit(&run(r, &["scan", ".", "--allow-incomplete"]), 0);
+    // One text file is enough.
+    write(r, "README.md", "hello\n");
+    expect_exit(&run(r, &["scan", "."]), 0);
+    // stdin is one input however it looks.
+    let out = vigil(r)
+        .args(["scan", "-"])
+        .write_stdin(Vec::<u8>::new())
+        .output()
+        .unwrap();
+    expect_exit(&out, 0);
+}
+
+#[test]
+fn decoding_stops_at_its_budget_and_says_so() {
+    use base64::Engine as _;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let dir = TempDir::new().unwrap();
+    let r = dir.path();
+    // 256 KiB of lines that are base64 of base64 of text: decoding two levels deep would scan
+    // about 1.3 times the file, more than the budget (the file's own size).
+    let line = b64(&b64(
+        "the quick brown fox jumps over the lazy dog, again and again",
+    ));
+    let body: String =
+        std::iter::repeat_n(format!("{line}\n"), 256 * 1024 / (line.len() + 1)).collect();
+    write(r, "vectors.txt", &body);
+    let out = run(r, &["scan", ".", "-f", "json"]);
+    expect_exit(&out, 2);
+    let v = json(&out);
+    let status = v.as_array().unwrap().last().unwrap();
+    assert_eq!(status["reasons"][0]["gap"], "truncated", "{status}");
+    assert!(
+        status["reasons"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with(
+                "decoding stopped at its budget (the file's own size) in 1 file(s): vectors.txt"
+            ),
+        "{status}"
+    );
+    // One level costs less than the file: complete.
+    expect_exit(&run(r, &["scan", ".", "--max-decode-depth", "1"]), 0);
+}
+
+#[test]
+fn archives_are_recognised_by_their_bytes_not_their_names() {
+    use std::io::Write as _;
+    let dir = TempDir::new().unwrap();
+    let r = dir.path();
+    let work = TempDir::new().unwrap();
+    let w = work.path();
+    // A `docker save` image: a tar of layers named by digest, each layer a tar without extension.
+    let gh = token("«ghp_{alnum:30}{ghcrc}»", 140);
+    write(w, "layer/app/.env", format!("GITHUB_TOKEN={gh}\n"));
+    let digest = "3f4a9c1d0e8b7a6f5e4d3c2b1a09f8e7d6c5b4a3928170f6e5d4c3b2a1908f7e";
+    let tar = |cwd: &std::path::Path, out: &std::path::Path, what: &str| {
+        let st = Std::new("tar")
+            .current_dir(cwd)
+            .arg("cf")
+            .arg(out)
+            .arg(what)
+            .status()
+            .unwrap();
+        assert!(st.success());
+    };
+    std::fs::create_dir_all(w.join(format!("image/{digest}"))).unwrap();
+    tar(
+        &w.join("layer"),
+        &w.join(format!("image/{digest}/layer")),
+        "app",
+    );
+    write(w, "image/manifest.json", "[]\n");
+    tar(&w.join("image"), &r.join("image"), ".");
+    // Java, .NET and Android packages are zips; a gzip without a name; a text file named .zip.
+    let zip = |member: &str, body: String| {
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        z.start_file(member, opts).unwrap();
+        z.write_all(body.as_bytes()).unwrap();
+        z.finish().unwrap().into_inner()
+    };
+    let groq = token("«gsk_{alnum:52}»", 141);
+    let or = token("«sk-or-v1-{hex:64}»", 142);
+    let slack = token("«xoxb-{digits:12}-{digits:13}-{alnum:24}»", 143);
+    write(
+        r,
+        "libs/app.jar",
+        zip(
+            "BOOT-INF/classes/application.properties",
+            format!("groq.key={groq}\n"),
+        ),
+    );
+    write(
+        r,
+        "pkgs/Bot.1.0.0.nupkg",
+        zip(
+            "content/appsettings.json",
+            format!("{{\"OpenRouter\": \"{or}\"}}\n"),
+        ),
+    );
+    write(
+        r,
+        "app-release.apk",
+        zip("assets/config.txt", format!("SLACK_BOT_TOKEN={slack}\n")),
+    );
+    let anthropic = token("«sk-ant-api03-{b64url:93}AA»", 144);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(format!("ANTHROPIC_API_KEY={anthropic}\n").as_bytes())
+        .unwrap();
+    write(r, "blobs/sha256-0a1b2c", gz.finish().unwrap());
+    let groq2 = token("«gsk_{alnum:52}»", 145);
+    write(r, "notes.zip", format!("GROQ_API_KEY={groq2}\n"));
+
+    let out = run(r, &["scan", ".", "-f", "json"]);
+    expect_exit(&out, 1);
+    let v = json(&out);
+    let mut got: Vec<(String, String, serde_json::Value)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["file"].as_str().unwrap().to_owned(),
+                f["rule"].as_str().unwrap().to_owned(),
+                f["archive_path"].clone(),
+            )
+        })
+        .collect();
+    got.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    let layer = format!("./{digest}/layer");
+    assert_eq!(
+        got,
+        vec![
+            (
+                "app-release.apk!assets/config.txt".to_owned(),
+                "slack-bot-token".to_owned(),
+                serde_json::json!(["assets/config.txt"])
+            ),
+            (
+                // A gzip whose name does not end in .gz holds one member named `-`.
+                "blobs/sha256-0a1b2c!-".to_owned(),
+                "anthropic-api-key".to_owned(),
+                serde_json::json!(["-"])
+            ),
+            (
+                format!("image!{layer}!app/.env"),
+                "github-pat".to_owned(),
+                serde_json::json!([layer, "app/.env"])
+            ),
+            (
+                "libs/app.jar!BOOT-INF/classes/application.properties".to_owned(),
+                "groq-api-key".to_owned(),
+                serde_json::json!(["BOOT-INF/classes/application.properties"])
+            ),
+            (
+                "notes.zip".to_owned(),
+                "groq-api-key".to_owned(),
+                serde_json::Value::Null
+            ),
+            (
+                "pkgs/Bot.1.0.0.nupkg!content/appsettings.json".to_owned(),
+                "openrouter-api-key".to_owned(),
+                serde_json::json!(["content/appsettings.json"])
+            ),
+        ]
+    );
+    // Depth 1 opens the image but not the layer inside it, and says so.
+    let out = run(
+        r,
+        &["scan", "image", "-f", "json", "--max-archive-depth", "1"],
+    );
+    expect_exit(&out, 2);
+    let got = reasons(&out);
+    assert!(
+        got.iter().any(|(g, m)| g == "truncated"
+            && m.contains("nested deeper than --max-archive-depth 1")
+            && m.contains(&format!("image!{layer}"))),
+        "{got:?}"
+    );
+    // Depth 0 opens no archive: a gap too, never a silent pass.
+    let out = run(r, &["scan", "libs/app.jar", "--max-archive-depth", "0"]);
+    expect_exit(&out, 2);
+}
+
+#[test]
+fn escaped_text_is_decoded_and_a_missing_path_is_not_clean() {
+    let dir = TempDir::new().unwrap();
+    let r = dir.path();
+    let gh = token("«ghp_{alnum:30}{ghcrc}»", 150);
+    let or = token("«sk-or-v1-{hex:64}»", 151);
+    // JSON's \u escapes and Python's \x escapes of every character.
+    let u: String = gh.chars().map(|c| format!("\\u{:04x}", c as u32)).collect();
+    let x: String = or.bytes().map(|b| format!("\\x{b:02x}")).collect();
+    write(r, "config.json", format!("{{\"token\": \"{u}\"}}\n"));
+    write(r, "bot.py", format!("KEY = b\"{x}\"\n"));
+    let out = run(r, &["scan", ".", "-f", "json"]);
+    expect_exit(&out, 1);
+    let v = json(&out);
+    let mut got: Vec<(String, String, u64, u64, serde_json::Value)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["file"].as_str().unwrap().to_owned(),
+                f["rule"].as_str().unwrap().to_owned(),
+                f["line"].as_u64().unwrap(),
+                f["column"].as_u64().unwrap(),
+                f["decoded"].clone(),
+            )
+        })
+        .collect();
+    got.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        got,
+        vec![
+            (
+                "bot.py".to_owned(),
+                "openrouter-api-key".to_owned(),
+                1,
+                9,
+                serde_json::json!(["escapes"])
+            ),
+            (
+                "config.json".to_owned(),
+                "github-pat".to_owned(),
+                1,
+                12,
+                serde_json::json!(["escapes"])
+            ),
+        ]
+    );
+    // A path that is not there: the scan could not look, so it is not clean.
+    let out = run(r, &["scan", "bot.py", "no-such-dir"]);
+    expect_exit(&out, 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no-such-dir"), "{err}");
+    assert!(
+        err.contains("incomplete scan: 1 file(s) or folder(s) could not be read"),
+        "{err}"
+    );
+    let out = run(r, &["scan", "no-such-dir", "-f", "json"]);
+    expect_exit(&out, 2);
+    let got: Vec<String> = reasons(&out).into_iter().map(|(g, _)| g).collect();
+    assert_eq!(got, ["unreadable", "nothing-scanned"]);
+    // --allow-incomplete: the report still says so, only the exit changes.
+    let out = run(
+        r,
+        &["scan", "no-such-dir", "--allow-incomplete", "-f", "sarif"],
+    );
+    expect_exit(&out, 0);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["runs"][0]["invocations"][0]["executionSuccessful"], false,
+        "{v}"
+    );
+}
+
+#[test]
+fn placeholders_stay_quiet_once_decoded() {
+    let dir = TempDir::new().unwrap();
+    let r = dir.path();
+    // astral-sh/uv's wheel.rs test URL: a percent-encoded SigV4 scope, decoded by the scanner.
+    write(
+        r,
+        "wheel.rs",
+        "        let url_str = \"https://foo.r2.cloudflarestorage.com/bar/pyfory-0.12.0.dev0-cp312-cp312-linux_aarch64.whl?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=foo%2Fauto%2Fs3%2Faws4_request&X-Amz-Date=20250623T043147Z&X-Amz-Expires=604800&X-Amz-SignedHeaders=host&X-Amz-Signature=bar\";\n",
+    );
+    let out = run(r, &["scan", ".", "-f", "json"]);
+    expect_exit(&out, 0);
+    // The same query holding a real-looking secret is still found once decoded.
+    let key = token("«{alnum:32}»", 160);
+    write(
+        r,
+        "client.rs",
+        format!("let u = \"https://api.example.org/v1?x=1%26api_key%3D{key}%26page%3D2\";\n"),
+    );
+    let out = run(r, &["scan", ".", "-f", "json"]);
+    expect_exit(&out, 1);
+    let v = json(&out);
+    assert_eq!(v[0]["file"], "client.rs", "{v}");
+    assert_eq!(v[0]["decoded"], serde_json::json!(["percent"]), "{v}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Black-box report on issue 15 (h15-blackbox.md): E, H, I, P.
 // ---------------------------------------------------------------------------------------------
@@ -674,9 +1323,17 @@ fn tracked_files_are_scanned_whatever_the_ignore_rules_say() {
         "{e}"
     );
     assert_eq!(e.trim().lines().count(), 1, "{e}");
-    // An empty folder is simply clean.
+    // An empty folder read no file either: issue 20's model makes that an incomplete scan
+    // (exit 2, reason `nothing-scanned`), which --allow-incomplete accepts.
     let empty = TempDir::new().unwrap();
-    expect_exit(&run(empty.path(), &["scan", "."]), 0);
+    let out = run(empty.path(), &["scan", "."]);
+    expect_exit(&out, 2);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("incomplete scan: no file was scanned"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    expect_exit(&run(empty.path(), &["scan", ".", "--allow-incomplete"]), 0);
 }
 
 /// H: a report or replacements file with secrets in clear is never written through a link

@@ -1,7 +1,9 @@
 //! The CSV report: a header row, then one row per diagnostic (RFC 4180 quoting). The columns are
 //! fixed, so every report of a command has the same header: `rule,file,line,column,end_line,
 //! end_column,secret`, the report's own columns (`entropy` for scans), then `fingerprint,hash,
-//! commit,description,severity,message,key,scope`. Absent values are empty cells.
+//! commit,description,severity,message,key,scope,decoded`. Absent values are empty cells. A file
+//! inside an archive is `outer.zip!member`; `decoded` is how a secret was decoded (`base64>gzip`). An incomplete run ends with one row per reason, whose rule is
+//! `incomplete`, severity `error` and message the reason (nothing else filled in).
 
 use super::{description, RenderOptions};
 use crate::Report;
@@ -36,6 +38,7 @@ pub(super) fn write(report: &Report, opts: &RenderOptions, out: &mut dyn Write) 
             "message",
             "key",
             "scope",
+            "decoded",
         ]
         .iter()
         .map(|s| (*s).to_owned()),
@@ -46,7 +49,7 @@ pub(super) fn write(report: &Report, opts: &RenderOptions, out: &mut dyn Write) 
         let r = l.region;
         let mut row = vec![
             field(&d.rule),
-            field(l.path.as_deref().unwrap_or("")),
+            field(&d.file().unwrap_or_default()),
             num(r.map(|r| r.line)),
             num(r.and_then(|r| r.column)),
             num(r.and_then(|r| r.end_line)),
@@ -67,7 +70,22 @@ pub(super) fn write(report: &Report, opts: &RenderOptions, out: &mut dyn Write) 
             field(&d.message),
             field(l.key.as_deref().unwrap_or("")),
             field(l.scope.as_deref().unwrap_or("")),
+            d.decoded
+                .iter()
+                .map(|e| e.as_str())
+                .collect::<Vec<_>>()
+                .join(">"),
         ]);
+        writeln!(out, "{}", row.join(","))?;
+    }
+    // One row per reason the run is incomplete: rule, then empty cells up to severity, message.
+    let blanks = header.len() - 6;
+    for r in &report.completeness.reasons {
+        let mut row = vec!["incomplete".to_owned()];
+        row.extend(std::iter::repeat_n(String::new(), blanks));
+        row.push("error".into());
+        row.push(field(&r.message));
+        row.extend([String::new(), String::new(), String::new()]);
         writeln!(out, "{}", row.join(","))?;
     }
     Ok(())

@@ -10,7 +10,7 @@
 //! | `description`, `tags` | the rule's description and labels, from the report's rules |
 //! | `severity` | `error`, `warning` or `note` |
 //! | `text` | the diagnostic's sentence |
-//! | `file`, `line`, `column`, `end_line`, `end_column` | the place (1-based; `end_column` is one past the end) |
+//! | `file`, `line`, `column`, `end_line`, `end_column` | the place (1-based; `end_column` is one past the end); inside an archive `file` is `outer.zip!member` and lines are the member's |
 //! | `key`, `scope` | a key or variable in the file; a named place that is not a file |
 //! | `secret` | the secret, masked (`ghp_…x9Qz`) unless shown on request |
 //! | `redacted` | with `secret`: `true` when it is masked, `false` when it is in clear |
@@ -20,8 +20,13 @@
 //! | anything else | the diagnostic's properties (`entropy`) |
 //!
 //! A JSON report is read back by [`crate::read`] (baselines, `vigil purge plan --report`).
-//! Whether the run was complete is not in the array; SARIF and JUnit carry it, and the exit code
-//! says it.
+//!
+//! # An incomplete run
+//!
+//! When the run did not cover everything, the array ends with one more object, which has no
+//! `rule`: `{"incomplete": true, "reasons": [{"gap": "unreadable", "count": 2, "message": "…"}],
+//! "skipped": {"binary": 0, …}}` (`gap` is a [`crate::Gap`] id). A complete run's array holds
+//! diagnostics only, so readers that predate this see nothing new unless a scan could not look.
 
 use super::{description, RenderOptions};
 use crate::{Diagnostic, Report};
@@ -29,11 +34,30 @@ use serde_json::{Map, Value};
 use std::io::{self, Write};
 
 pub(super) fn write(report: &Report, opts: &RenderOptions, out: &mut dyn Write) -> io::Result<()> {
-    let arr: Vec<Value> = report
+    let mut arr: Vec<Value> = report
         .diagnostics
         .iter()
         .map(|d| Value::Object(object(report, d, opts)))
         .collect();
+    let c = &report.completeness;
+    if !c.is_complete() {
+        let reasons: Vec<Value> = c
+            .reasons
+            .iter()
+            .map(|r| serde_json::json!({ "gap": r.gap.id(), "count": r.count, "message": r.message }))
+            .collect();
+        let skipped: Map<String, Value> = c
+            .skipped
+            .counts()
+            .iter()
+            .map(|(k, n)| ((*k).to_owned(), Value::from(*n)))
+            .collect();
+        arr.push(serde_json::json!({
+            "incomplete": true,
+            "reasons": reasons,
+            "skipped": skipped,
+        }));
+    }
     serde_json::to_writer_pretty(&mut *out, &arr).map_err(io::Error::other)?;
     writeln!(out)
 }
@@ -58,8 +82,8 @@ fn object(report: &Report, d: &Diagnostic, opts: &RenderOptions) -> Map<String, 
     put("severity", d.severity.as_str().into());
     put("text", d.message.clone().into());
     let l = &d.location;
-    if let Some(p) = &l.path {
-        put("file", p.clone().into());
+    if let Some(p) = d.file() {
+        put("file", p.into());
     }
     if let Some(r) = &l.region {
         put("line", r.line.into());

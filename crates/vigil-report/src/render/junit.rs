@@ -35,14 +35,18 @@ pub(super) fn write(report: &Report, opts: &RenderOptions, out: &mut dyn Write) 
             out,
             r#"    <testcase classname="{}" name="{}">"#,
             x(&d.rule),
-            x(&d.location.to_string())
+            x(&d.place())
         )?;
-        let mut body = format!("{} at {}", description(report, d), d.location);
+        let mut body = format!("{} at {}", description(report, d), d.place());
         if let Some(s) = opts.secret(d) {
             body.push_str(&format!(" secret {s}"));
         }
         if let Some(fp) = &d.fingerprints.location {
             body.push_str(&format!(" fingerprint {fp}"));
+        }
+        if !d.decoded.is_empty() {
+            let steps: Vec<&str> = d.decoded.iter().map(|e| e.as_str()).collect();
+            body.push_str(&format!(" decoded: {}", steps.join(" > ")));
         }
         writeln!(
             out,

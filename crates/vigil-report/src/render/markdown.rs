@@ -58,9 +58,14 @@ pub(super) fn write(report: &Report, opts: &RenderOptions, out: &mut dyn Write) 
         write!(out, "| --- | --- | --- | --- |")?;
         writeln!(out, "{}", if secrets { " --- |" } else { "" })?;
         for d in &report.diagnostics {
-            let mut at = vigil_core::logging::printable(&d.location.to_string()).into_owned();
+            let mut at = vigil_core::logging::printable(&d.place()).into_owned();
             if let Some(c) = &d.commit {
                 at.push_str(&format!(" @ {}", &c.id[..c.id.len().min(12)]));
+            }
+            let mut message = d.message.clone();
+            if !d.decoded.is_empty() {
+                let steps: Vec<&str> = d.decoded.iter().map(|e| e.as_str()).collect();
+                message.push_str(&format!(" (decoded: {})", steps.join(" > ")));
             }
             write!(
                 out,
@@ -68,7 +73,7 @@ pub(super) fn write(report: &Report, opts: &RenderOptions, out: &mut dyn Write) 
                 d.severity,
                 code(&d.rule),
                 code(&at),
-                cell(&d.message)
+                cell(&message)
             )?;
             match (secrets, opts.secret(d)) {
                 (true, Some(s)) => writeln!(out, " {} |", code(&s))?,

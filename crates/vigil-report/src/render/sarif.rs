@@ -1,8 +1,11 @@
 //! The SARIF 2.1.0 report, the only SARIF writer in the workspace, as GitHub code scanning reads
 //! it: every rule that ran as a `reportingDescriptor` (with its help and, for security rules, its
 //! `security-severity`), one result per diagnostic with a region and `partialFingerprints`, and
-//! one invocation saying whether the run was complete. Checked against the official schema in
-//! `tests/sarif_schema.rs`.
+//! one invocation saying whether the run was complete (each reason a notification with its gap
+//! id and count). A secret inside an archive points at the archive file, without a region (its
+//! lines are the member's), with the members in a logical location
+//! (`fullyQualifiedName` `outer.zip!member`) and in the `archivePath` property. Checked against
+//! the official schema in `tests/sarif_schema.rs`.
 
 use super::RenderOptions;
 use crate::{Diagnostic, Report};
@@ -57,6 +60,7 @@ pub(super) fn write(report: &Report, opts: &RenderOptions, out: &mut dyn Write) 
                     "level": "error",
                     "descriptor": { "id": r.gap.id() },
                     "message": { "text": r.message },
+                    "properties": { "count": r.count },
                 })
             })
             .collect();
@@ -110,7 +114,9 @@ fn result(d: &Diagnostic, opts: &RenderOptions, rule_index: Option<usize>) -> Va
         let mut physical = json!({
             "artifactLocation": { "uri": uri(p), "uriBaseId": "%SRCROOT%" }
         });
-        if let Some(r) = l.region.filter(|r| r.line > 0) {
+        // A member's lines are not the archive's: no region for a secret inside an archive.
+        let region = l.region.filter(|r| r.line > 0 && d.archive_path.is_empty());
+        if let Some(r) = region {
             let mut region = json!({ "startLine": r.line });
             if let Some(c) = r.column {
                 region["startColumn"] = json!(c.max(1));
@@ -125,10 +131,13 @@ fn result(d: &Diagnostic, opts: &RenderOptions, rule_index: Option<usize>) -> Va
         }
         location.insert("physicalLocation".into(), physical);
     }
-    let logical: Vec<Value> = [(&l.scope, "resource"), (&l.key, "variable")]
+    let mut logical: Vec<Value> = [(&l.scope, "resource"), (&l.key, "variable")]
         .iter()
         .filter_map(|(name, kind)| name.as_ref().map(|n| json!({ "name": n, "kind": kind })))
         .collect();
+    if let (Some(member), Some(full)) = (d.archive_path.last(), d.file()) {
+        logical.push(json!({ "name": member, "fullyQualifiedName": full, "kind": "member" }));
+    }
     if !logical.is_empty() {
         location.insert("logicalLocations".into(), logical.into());
     }

@@ -62,6 +62,7 @@ pub(crate) fn scan_like() -> Report {
         too_large: 2,
         unreadable: 0,
         ignored: 3,
+        allowed_by_marker: 0,
     };
     r
 }
@@ -129,8 +130,8 @@ fn text_full_is_the_scan_layout() {
     insta::assert_snapshot!(rendered(Format::Text, &scan_like(), full()), @r"
     bot/.env:2:15  demo-token  tok_…rwbg
         Demo token  entropy 4.83  fingerprint bot/.env:demo-token:2
-    dir with space/a|b.py:1:5 @ 4b825dc642cb  demo-token  tok_…ydin
-        Demo token  entropy 4.25  in dist.zip > config/.env  decoded base64 > gzip
+    dir with space/a|b.py!dist.zip!config/.env:1:5 @ 4b825dc642cb  demo-token  tok_…ydin
+        Demo token  entropy 4.25  decoded: base64 > gzip
     ");
 }
 
@@ -213,6 +214,81 @@ fn json_is_the_documented_wire_format() {
 }
 
 #[test]
+fn an_incomplete_run_says_so_in_json_and_csv() {
+    let v: serde_json::Value =
+        serde_json::from_str(&rendered(Format::Json, &incomplete(), full())).unwrap();
+    let a = v.as_array().unwrap();
+    assert_eq!(a.len(), 2, "the finding, then the status");
+    assert_eq!(a[1]["incomplete"], true);
+    assert_eq!(a[1]["reasons"][0]["gap"], "unreadable");
+    assert_eq!(a[1]["reasons"][0]["count"], 1);
+    assert_eq!(a[1]["reasons"][1]["gap"], "truncated");
+    assert_eq!(a[1]["skipped"]["unreadable"], 2);
+    assert!(a[1].get("rule").is_none());
+    let entries = crate::read::json(&rendered(Format::Json, &incomplete(), full())).unwrap();
+    assert_eq!(entries.len(), 1, "readers pass over the status");
+    let complete: serde_json::Value =
+        serde_json::from_str(&rendered(Format::Json, &scan_like(), full())).unwrap();
+    assert!(complete
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|d| d.get("incomplete").is_none()));
+
+    let csv = rendered(Format::Csv, &incomplete(), full());
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 4, "{csv}");
+    let cells = rows[0].split(',').count();
+    assert_eq!(rows[2].split(',').count(), cells, "{csv}");
+    assert!(rows[2].starts_with("incomplete,,"), "{csv}");
+    assert!(
+        rows[2].ends_with(",error,2 files could not be read,,,"),
+        "{csv}"
+    );
+}
+
+#[test]
+fn archive_members_are_part_of_the_file_in_every_format() {
+    let r = scan_like();
+    let v: serde_json::Value = serde_json::from_str(&rendered(Format::Json, &r, full())).unwrap();
+    assert_eq!(v[1]["file"], "dir with space/a|b.py!dist.zip!config/.env");
+    let csv = rendered(Format::Csv, &r, full());
+    assert!(
+        csv.lines()
+            .nth(2)
+            .unwrap()
+            .starts_with("demo-token,dir with space/a|b.py!dist.zip!config/.env,1,5,"),
+        "{csv}"
+    );
+    let concise = rendered(Format::Text, &r, RenderOptions::default());
+    assert!(
+        concise.contains("dir with space/a|b.py!dist.zip!config/.env:1:5: Demo token found"),
+        "{concise}"
+    );
+    let md = rendered(Format::Markdown, &r, full());
+    assert!(
+        md.contains("dist.zip!config/.env:1:5 @ 4b825dc642cb"),
+        "{md}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&rendered(Format::Sarif, &r, full())).unwrap();
+    let res = &v["runs"][0]["results"][1];
+    let loc = &res["locations"][0];
+    assert_eq!(
+        loc["physicalLocation"]["artifactLocation"]["uri"],
+        "dir%20with%20space/a%7Cb.py"
+    );
+    assert!(loc["physicalLocation"].get("region").is_none());
+    assert_eq!(
+        loc["logicalLocations"][0]["fullyQualifiedName"],
+        "dir with space/a|b.py!dist.zip!config/.env"
+    );
+    assert_eq!(
+        res["properties"]["decoded"],
+        serde_json::json!(["base64", "gzip"])
+    );
+}
+
+#[test]
 fn a_property_cannot_overwrite_a_wire_format_key() {
     let mut r = problems_like();
     r.diagnostics[1]
@@ -251,11 +327,11 @@ fn csv_has_a_fixed_header_and_quotes() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "rule,file,line,column,end_line,end_column,secret,entropy,fingerprint,hash,commit,description,severity,message,key,scope"
+        "rule,file,line,column,end_line,end_column,secret,entropy,fingerprint,hash,commit,description,severity,message,key,scope,decoded"
     );
     assert_eq!(
         lines.next().unwrap(),
-        "demo-token,bot/.env,2,15,2,51,tok_…rwbg,4.831,bot/.env:demo-token:2,0123456789abcdef0123456789abcdef,,Demo token,error,Demo token found,,"
+        "demo-token,bot/.env,2,15,2,51,tok_…rwbg,4.831,bot/.env:demo-token:2,0123456789abcdef0123456789abcdef,,Demo token,error,Demo token found,,,"
     );
     let empty = rendered(
         Format::Csv,
@@ -274,7 +350,7 @@ fn csv_has_a_fixed_header_and_quotes() {
             .starts_with("weak,.env.production,1,,,,,,,,"),
         "{p}"
     );
-    assert!(p.lines().nth(2).unwrap().ends_with(",DB_PASSWORD,"), "{p}");
+    assert!(p.lines().nth(2).unwrap().ends_with(",DB_PASSWORD,,"), "{p}");
 }
 
 #[test]
@@ -328,6 +404,7 @@ fn markdown_is_a_table_with_warnings() {
     );
     let mut r = scan_like();
     r.diagnostics[1].location = Location::file("a|b`c.py").at_line(1);
+    r.diagnostics[1].archive_path.clear();
     let m = rendered(Format::Markdown, &r, full());
     assert!(m.contains("``a\\|b`c.py:1 @ 4b825dc642cb``"), "{m}");
 }
@@ -443,5 +520,33 @@ fn saved_reports_with_secrets_are_private() {
         mode(&masked) & 0o077,
         0o000,
         "a masked report keeps the usual mode"
+    );
+}
+
+#[test]
+fn the_decoding_is_named_in_every_format() {
+    let r = scan_like();
+    let text = rendered(Format::Text, &r, full());
+    assert!(text.contains("decoded: base64 > gzip"), "{text}");
+    let csv = rendered(Format::Csv, &r, full());
+    let rows: Vec<&str> = csv.lines().collect();
+    assert!(rows[0].ends_with(",decoded"), "{csv}");
+    assert!(rows[1].ends_with(",,"), "no decoding, empty cell: {csv}");
+    assert!(rows[2].ends_with(",base64>gzip"), "{csv}");
+    let junit = rendered(Format::Junit, &r, full());
+    assert!(
+        junit.contains(" decoded: base64 &gt; gzip</failure>"),
+        "{junit}"
+    );
+    let md = rendered(Format::Markdown, &r, full());
+    assert!(md.contains("(decoded: base64 > gzip)"), "{md}");
+    let json: serde_json::Value =
+        serde_json::from_str(&rendered(Format::Json, &r, full())).unwrap();
+    assert_eq!(json[1]["decoded"], serde_json::json!(["base64", "gzip"]));
+    let sarif: serde_json::Value =
+        serde_json::from_str(&rendered(Format::Sarif, &r, full())).unwrap();
+    assert_eq!(
+        sarif["runs"][0]["results"][1]["properties"]["decoded"],
+        serde_json::json!(["base64", "gzip"])
     );
 }

@@ -1,6 +1,8 @@
 //! The human report. Concise: `file:line: message [rule]`, one line each. Full: the place (and
 //! commit), the rule and the secret, then the rule's description, the report's columns, the
-//! fingerprint and where the secret hid. An incomplete run ends with one line per reason.
+//! fingerprint and how the secret was decoded. A secret inside an archive is placed at
+//! `outer.zip!member:line` (lines of the member). An incomplete run ends with one line per
+//! reason.
 
 use super::{description, RenderOptions, TextStyle};
 use crate::Report;
@@ -16,7 +18,7 @@ pub(super) fn write(report: &Report, opts: &RenderOptions, out: &mut dyn Write) 
     // can neither break a line nor drive the terminal.
     let clean = |s: String| vigil_core::logging::printable(&s).into_owned();
     for d in &report.diagnostics {
-        let location = clean(d.location.to_string());
+        let location = clean(d.place());
         if opts.style == TextStyle::Concise {
             writeln!(
                 out,
@@ -47,12 +49,9 @@ pub(super) fn write(report: &Report, opts: &RenderOptions, out: &mut dyn Write) 
         if let Some(fp) = &d.fingerprints.location {
             detail.push_str(&format!("  fingerprint {fp}"));
         }
-        if !d.archive_path.is_empty() {
-            detail.push_str(&format!("  in {}", d.archive_path.join(" > ")));
-        }
         if !d.decoded.is_empty() {
             let steps: Vec<&str> = d.decoded.iter().map(|e| e.as_str()).collect();
-            detail.push_str(&format!("  decoded {}", steps.join(" > ")));
+            detail.push_str(&format!("  decoded: {}", steps.join(" > ")));
         }
         writeln!(out, "    {dim}{}{reset}", clean(detail))?;
     }

@@ -7,6 +7,7 @@ pub mod hook;
 pub mod lint;
 pub mod memory;
 pub mod purge;
+pub mod redact;
 pub mod scan;
 pub mod seal;
 pub mod token;
@@ -56,6 +57,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Env(args) => env::run(&cli.global, args),
         Command::Hook(args) => hook::run(&cli.global, args),
         Command::Purge(args) => purge::run(&cli.global, args),
+        Command::Redact(args) => redact::run(&cli.global, args),
         Command::Token(args) => token::run(&cli.global, args),
         Command::Seal(args) => seal::run(&cli.global, args),
         Command::Gateway(args) => gateway::run(&cli.global, args),

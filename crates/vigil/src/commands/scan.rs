@@ -43,6 +43,18 @@ pub struct ScanArgs {
     /// Exit code when findings are reported.
     #[arg(long, value_name = "N")]
     pub exit_code: Option<u8>,
+    /// Decodings to follow one inside the other (base64, hex, percent, escapes); 0 turns
+    /// decoding off [default: 2].
+    #[arg(long, value_name = "N")]
+    pub max_decode_depth: Option<u8>,
+    /// Archives to open one inside the other (zip, jar, whl, tar, tar.gz, gz); 0 leaves them
+    /// closed [default: 2].
+    #[arg(long, value_name = "N")]
+    pub max_archive_depth: Option<u8>,
+    /// Exit as if the scan were complete when it could not read everything (the report still
+    /// says what it missed).
+    #[arg(long)]
+    pub allow_incomplete: bool,
     /// Report only findings not in this baseline (a JSON report from --baseline-write).
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
@@ -110,6 +122,9 @@ impl ScanArgs {
             exit_code: self.exit_code,
             baseline: self.baseline.clone(),
             baseline_write: self.baseline_write.clone(),
+            max_decode_depth: self.max_decode_depth,
+            max_archive_depth: self.max_archive_depth,
+            allow_incomplete: self.allow_incomplete,
         }
     }
 
@@ -173,12 +188,13 @@ pub fn run(g: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitStatus> {
         return Ok(ExitStatus::Success);
     }
     let version = env!("CARGO_PKG_VERSION");
+    let completeness = outcome.completeness();
     let format = Format::from(args.format);
     let report = vigil_scan::report::build_for(
         format,
         &settings.rules,
         &outcome.findings,
-        outcome.completeness(),
+        completeness.clone(),
         version,
     );
     let mut opts = RenderOptions {
@@ -206,5 +222,14 @@ pub fn run(g: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitStatus> {
     } else if !g.quiet {
         eprintln!("vigil: {found} finding(s) in {}", outcome.summary());
     }
-    Ok(settings.exit_status(found))
+    if !completeness.is_complete() {
+        // Never clean when it could not look: one line per reason, on stderr too.
+        for r in &completeness.reasons {
+            eprintln!("vigil: incomplete scan: {r}");
+        }
+        if settings.allow_incomplete {
+            eprintln!("vigil: --allow-incomplete: exiting as if complete");
+        }
+    }
+    Ok(settings.verdict(found, &completeness))
 }

@@ -1,0 +1,467 @@
+//! Archives, recognised by their magic bytes rather than their names (a `docker save` layer
+//! has no extension): zip (and jar, whl, apk, nupkg, which are zips), tar, gzip (tar.gz and
+//! tgz as one archive). Reading is the `zip`, `tar` and `flate2` crates'; this module decides
+//! what is read, and stops what could not end well.
+//!
+//! Limits against bombs, shared by an archive and everything nested in it: total bytes
+//! unpacked, entries, and expansion ratio (checked as bytes come out of a decompressor, so a
+//! gigabyte of zeros stops after its first megabyte). A limit that stops an archive is a
+//! [`Stop`]: the caller counts it and the scan reports itself incomplete. A member larger than
+//! the file size limit is skipped and counted, as a file would be.
+
+use flate2::read::MultiGzDecoder;
+use std::cell::Cell;
+use std::fmt;
+use std::io::{Cursor, Read};
+use std::rc::Rc;
+
+/// Limits against decompression bombs, per archive (with everything nested in it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArchiveLimits {
+    /// Bytes unpacked in total.
+    pub max_bytes: u64,
+    /// Members read in total.
+    pub max_entries: u64,
+    /// Bytes out per byte in, once more than [`RATIO_FLOOR`] bytes came out of one stream.
+    pub max_ratio: u64,
+}
+
+impl Default for ArchiveLimits {
+    fn default() -> Self {
+        ArchiveLimits {
+            max_bytes: 256 << 20,
+            max_entries: 100_000,
+            max_ratio: 100,
+        }
+    }
+}
+
+/// The ratio limit applies once a stream has given this many bytes: small, very compressible
+/// files (a config of repeated lines) are not bombs.
+pub const RATIO_FLOOR: u64 = 1 << 20;
+
+/// An archive format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// PKZIP (jar, whl, apk, nupkg, docx…).
+    Zip,
+    /// POSIX or GNU tar.
+    Tar,
+    /// gzip (its content may be a tar).
+    Gzip,
+}
+
+/// The archive format of `data`, from its magic bytes.
+pub fn kind(data: &[u8]) -> Option<Kind> {
+    if data.starts_with(b"PK\x03\x04") || data.starts_with(b"PK\x05\x06") {
+        return Some(Kind::Zip);
+    }
+    if data.starts_with(&[0x1f, 0x8b, 0x08]) {
+        return Some(Kind::Gzip);
+    }
+    if data.len() >= 512 && &data[257..262] == b"ustar" {
+        return Some(Kind::Tar);
+    }
+    None
+}
+
+/// Why an archive was not read to its end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stop {
+    /// More bytes unpacked than [`ArchiveLimits::max_bytes`].
+    Bytes(u64),
+    /// More members than [`ArchiveLimits::max_entries`].
+    Entries(u64),
+    /// A stream expanded more than [`ArchiveLimits::max_ratio`] times.
+    Ratio(u64),
+    /// The archive is damaged (what the reader said).
+    Corrupt(String),
+}
+
+impl fmt::Display for Stop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Stop::Bytes(n) => write!(f, "unpacks to more than {}", vigil_core::size::human(*n)),
+            Stop::Entries(n) => write!(f, "holds more than {n} entries"),
+            Stop::Ratio(n) => write!(f, "expands more than {n} times (a compression bomb)"),
+            Stop::Corrupt(m) => write!(f, "cannot be read: {m}"),
+        }
+    }
+}
+
+impl Stop {
+    /// Whether a bomb limit stopped it (else the archive is damaged).
+    pub fn is_limit(&self) -> bool {
+        !matches!(self, Stop::Corrupt(_))
+    }
+}
+
+/// One member of an archive, as handed to the visitor.
+pub enum Member<'a> {
+    /// A regular file and its bytes.
+    File {
+        /// Its name in the archive (`dir/file.env`).
+        name: &'a str,
+        /// Its bytes.
+        data: &'a [u8],
+    },
+    /// A regular file larger than the size limit, not read.
+    TooLarge {
+        /// Its name in the archive.
+        name: &'a str,
+    },
+    /// A member in a form that cannot be read (encrypted, an unsupported compression).
+    Unsupported {
+        /// Its name in the archive.
+        name: &'a str,
+        /// Why.
+        why: String,
+    },
+}
+
+/// What is left of an archive's limits while it is read (shared by the archives nested in
+/// it).
+#[derive(Debug)]
+pub struct Budget {
+    limits: ArchiveLimits,
+    bytes: Cell<u64>,
+    entries: Cell<u64>,
+}
+
+impl Budget {
+    /// The full budget of one outermost archive.
+    pub fn new(limits: ArchiveLimits) -> Self {
+        Budget {
+            limits,
+            bytes: Cell::new(0),
+            entries: Cell::new(0),
+        }
+    }
+
+    fn entry(&self) -> Result<(), Stop> {
+        self.entries.set(self.entries.get() + 1);
+        if self.entries.get() > self.limits.max_entries {
+            return Err(Stop::Entries(self.limits.max_entries));
+        }
+        Ok(())
+    }
+
+    fn charge(&self, n: u64) -> Result<(), Stop> {
+        self.bytes.set(self.bytes.get() + n);
+        if self.bytes.get() > self.limits.max_bytes {
+            return Err(Stop::Bytes(self.limits.max_bytes));
+        }
+        Ok(())
+    }
+}
+
+/// Reads every regular file of the archive in `data` (of kind `kind`), handing each to
+/// `visit` with at most `max_member` bytes, in archive order. A stop `visit` returns (a limit
+/// reached inside a nested archive) ends the reading. `name` is the archive's own name
+/// (a gzip's member is named after it when its header names nothing).
+pub fn read(
+    kind: Kind,
+    name: &str,
+    data: &[u8],
+    max_member: u64,
+    budget: &Budget,
+    visit: &mut dyn FnMut(Member<'_>) -> Result<(), Stop>,
+) -> Result<(), Stop> {
+    match kind {
+        Kind::Zip => zip_members(data, max_member, budget, visit),
+        Kind::Tar => tar_members(Cursor::new(data), max_member, budget, visit, None),
+        Kind::Gzip => gzip_members(name, data, max_member, budget, visit),
+    }
+}
+
+fn zip_members(
+    data: &[u8],
+    max_member: u64,
+    budget: &Budget,
+    visit: &mut dyn FnMut(Member<'_>) -> Result<(), Stop>,
+) -> Result<(), Stop> {
+    let mut zip =
+        zip::ZipArchive::new(Cursor::new(data)).map_err(|e| Stop::Corrupt(e.to_string()))?;
+    let mut buf = Vec::new();
+    for i in 0..zip.len() {
+        let (name, is_file, encrypted, size, packed) = {
+            let f = zip
+                .by_index_raw(i)
+                .map_err(|e| Stop::Corrupt(e.to_string()))?;
+            (
+                f.name()
+                    .map(|n| n.into_owned())
+                    .unwrap_or_else(|_| String::from_utf8_lossy(f.name_raw()).into_owned()),
+                f.is_file(),
+                f.encrypted(),
+                f.size(),
+                f.compressed_size(),
+            )
+        };
+        if !is_file {
+            continue;
+        }
+        budget.entry()?;
+        if encrypted {
+            visit(Member::Unsupported {
+                name: &name,
+                why: "encrypted".into(),
+            })?;
+            continue;
+        }
+        if size > max_member {
+            visit(Member::TooLarge { name: &name })?;
+            continue;
+        }
+        let f = match zip.by_index(i) {
+            Ok(f) => f,
+            Err(zip::result::ZipError::CompressionMethodNotSupported(m)) => {
+                visit(Member::Unsupported {
+                    name: &name,
+                    why: format!("compression method {m}"),
+                })?;
+                continue;
+            }
+            Err(e) => return Err(Stop::Corrupt(e.to_string())),
+        };
+        // The declared size may lie: read no more than the limits allow, and watch the ratio.
+        let consumed = Rc::new(Cell::new(packed.max(1)));
+        let mut g = Guard::new(f, budget, consumed, true);
+        buf.clear();
+        let read = (&mut g).take(max_member + 1).read_to_end(&mut buf);
+        let stop = g.stop.take();
+        if let Some(s) = stop {
+            return Err(s);
+        }
+        read.map_err(|e| Stop::Corrupt(e.to_string()))?;
+        if buf.len() as u64 > max_member {
+            visit(Member::TooLarge { name: &name })?;
+            continue;
+        }
+        visit(Member::File {
+            name: &name,
+            data: &buf,
+        })?;
+    }
+    Ok(())
+}
+
+fn tar_members<R: Read>(
+    reader: R,
+    max_member: u64,
+    budget: &Budget,
+    visit: &mut dyn FnMut(Member<'_>) -> Result<(), Stop>,
+    stopped: Option<&Cell<Option<Stop>>>,
+) -> Result<(), Stop> {
+    let mut ar = tar::Archive::new(reader);
+    let corrupt = |e: std::io::Error| match stopped.and_then(|s| s.take()) {
+        Some(s) => s,
+        None => Stop::Corrupt(e.to_string()),
+    };
+    let entries = ar.entries().map_err(corrupt)?;
+    let mut buf = Vec::new();
+    for e in entries {
+        let mut e = e.map_err(corrupt)?;
+        let kind = e.header().entry_type();
+        if !(kind.is_file() || kind == tar::EntryType::Continuous) {
+            continue;
+        }
+        let name = e
+            .path()
+            .map(|p| p.to_string_lossy().replace('\\', "/"))
+            .unwrap_or_else(|_| String::from_utf8_lossy(&e.path_bytes()).into_owned());
+        budget.entry()?;
+        let size = e.size();
+        if size > max_member {
+            visit(Member::TooLarge { name: &name })?;
+            continue;
+        }
+        budget.charge(size)?;
+        buf.clear();
+        e.read_to_end(&mut buf).map_err(corrupt)?;
+        visit(Member::File {
+            name: &name,
+            data: &buf,
+        })?;
+    }
+    Ok(())
+}
+
+fn gzip_members(
+    name: &str,
+    data: &[u8],
+    max_member: u64,
+    budget: &Budget,
+    visit: &mut dyn FnMut(Member<'_>) -> Result<(), Stop>,
+) -> Result<(), Stop> {
+    let consumed = Rc::new(Cell::new(0));
+    let counted = Counted {
+        inner: data,
+        count: consumed.clone(),
+    };
+    let mut gz = MultiGzDecoder::new(counted);
+    // The header (read with the first bytes) may name the file.
+    let mut head = vec![0u8; 512];
+    let mut got = 0;
+    {
+        let mut g = Guard::new(&mut gz, budget, consumed.clone(), true);
+        while got < head.len() {
+            match g.read(&mut head[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) => {
+                    return Err(g.stop.take().unwrap_or(Stop::Corrupt(e.to_string())));
+                }
+            }
+        }
+    }
+    head.truncate(got);
+    let inner_name = gz
+        .header()
+        .and_then(|h| h.filename())
+        .map(|f| String::from_utf8_lossy(f).into_owned())
+        .filter(|f| !f.is_empty() && !f.contains(['/', '!']))
+        .unwrap_or_else(|| default_member_name(name));
+    if kind(&head) == Some(Kind::Tar) {
+        // The tar reader charges each entry; the guard watches the ratio.
+        let stopped = Cell::new(None);
+        let g = Guard::new(&mut gz, budget, consumed.clone(), false).reporting(&stopped);
+        return tar_members(
+            Cursor::new(head).chain(g),
+            max_member,
+            budget,
+            visit,
+            Some(&stopped),
+        );
+    }
+    let mut buf = head;
+    let mut g = Guard::new(&mut gz, budget, consumed, true);
+    let read = (&mut g).take(max_member + 1).read_to_end(&mut buf);
+    if let Some(s) = g.stop.take() {
+        return Err(s);
+    }
+    read.map_err(|e| Stop::Corrupt(e.to_string()))?;
+    budget.entry()?;
+    if buf.len() as u64 > max_member {
+        visit(Member::TooLarge { name: &inner_name })?;
+        return Ok(());
+    }
+    visit(Member::File {
+        name: &inner_name,
+        data: &buf,
+    })?;
+    Ok(())
+}
+
+/// A gzip's member name when its header has none: its own name without `.gz` (`.tgz` gives
+/// `.tar`).
+fn default_member_name(outer: &str) -> String {
+    let base = outer.rsplit(['/', '!']).next().unwrap_or(outer);
+    if let Some(stem) = base.strip_suffix(".tgz") {
+        return format!("{stem}.tar");
+    }
+    match base.strip_suffix(".gz") {
+        Some(stem) if !stem.is_empty() => stem.to_owned(),
+        _ => "-".to_owned(),
+    }
+}
+
+/// Counts the compressed bytes a decompressor has consumed.
+struct Counted<'a> {
+    inner: &'a [u8],
+    count: Rc<Cell<u64>>,
+}
+
+impl Read for Counted<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.set(self.count.get() + n as u64);
+        Ok(n)
+    }
+}
+
+/// Watches the bytes coming out of a decompressor: the archive's byte budget and the ratio of
+/// bytes out to compressed bytes in. When one trips, reading fails and `stop` says why.
+struct Guard<'b, R> {
+    inner: R,
+    budget: &'b Budget,
+    consumed: Rc<Cell<u64>>,
+    out: u64,
+    /// Whether the bytes read are charged to the budget here (a tar in a gzip is charged per
+    /// entry by the tar reader instead).
+    charge: bool,
+    stop: Option<Stop>,
+    report: Option<&'b Cell<Option<Stop>>>,
+}
+
+impl<'b, R: Read> Guard<'b, R> {
+    fn new(inner: R, budget: &'b Budget, consumed: Rc<Cell<u64>>, charge: bool) -> Self {
+        Guard {
+            inner,
+            budget,
+            consumed,
+            out: 0,
+            charge,
+            stop: None,
+            report: None,
+        }
+    }
+
+    /// Also records a stop in `cell`, for a reader (tar) that wraps the error it sees.
+    fn reporting(mut self, cell: &'b Cell<Option<Stop>>) -> Self {
+        self.report = Some(cell);
+        self
+    }
+}
+
+impl<R: Read> Read for Guard<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.out += n as u64;
+        let limits = self.budget.limits;
+        let mut stop = if self.charge {
+            self.budget.charge(n as u64).err()
+        } else if self.out > limits.max_bytes {
+            // Entries skipped unread still come out of the decompressor: bound that too.
+            Some(Stop::Bytes(limits.max_bytes))
+        } else {
+            None
+        };
+        if stop.is_none()
+            && self.out > RATIO_FLOOR
+            && self.out > limits.max_ratio * self.consumed.get()
+        {
+            stop = Some(Stop::Ratio(limits.max_ratio));
+        }
+        if let Some(s) = stop {
+            if let Some(cell) = self.report {
+                cell.set(Some(s.clone()));
+            }
+            self.stop = Some(s);
+            return Err(std::io::Error::other("archive limit reached"));
+        }
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_are_read_from_magic_bytes() {
+        assert_eq!(kind(b"PK\x03\x04rest"), Some(Kind::Zip));
+        assert_eq!(kind(&[0x1f, 0x8b, 0x08, 0]), Some(Kind::Gzip));
+        let mut tar = vec![0u8; 1024];
+        tar[257..263].copy_from_slice(b"ustar\0");
+        assert_eq!(kind(&tar), Some(Kind::Tar));
+        assert_eq!(kind(b"plain text"), None);
+    }
+
+    #[test]
+    fn gzip_members_are_named_after_the_file() {
+        assert_eq!(default_member_name("logs/app.log.gz"), "app.log");
+        assert_eq!(default_member_name("a.zip!layer.tgz"), "layer.tar");
+        assert_eq!(default_member_name("blob"), "-");
+    }
+}

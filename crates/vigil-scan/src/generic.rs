@@ -1,0 +1,398 @@
+//! The generic rule's second look: `secret = "…"` is only a secret when the value is not code,
+//! not a placeholder in a URL or header, not a digest, and not in a file whose values are never
+//! secrets by construction (lock files, detect-secrets baselines, SVG drawings, minified
+//! bundles). Every case here has a counterexample in `rules/generic.toml`, and the examples
+//! there prove the rule still finds real values.
+
+/// What a file is, from its name (the last member inside an archive), as far as the generic
+/// rule cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FileKind {
+    /// Anything else.
+    Plain,
+    /// A package manager's lock file (`Cargo.lock`, `package-lock.json`, `uv.lock`…): digests,
+    /// versions and URLs, written by a tool.
+    Lock,
+    /// detect-secrets's `.secrets.baseline`: `hashed_secret` digests only.
+    Baseline,
+    /// A scanner's report (`*.sarif`, gitleaks and Kingfisher JSON reports): its digests and
+    /// fingerprints are not secrets (a secret in one is still found by the specific rules).
+    Report,
+    /// An SVG drawing: path data and ids.
+    Svg,
+    /// JavaScript or CSS, where a very long line is a minified bundle.
+    Script,
+}
+
+/// Lock files by name.
+const LOCK_FILES: &[&str] = &[
+    "cargo.lock",
+    "package-lock.json",
+    "npm-shrinkwrap.json",
+    "yarn.lock",
+    "pnpm-lock.yaml",
+    "bun.lock",
+    "poetry.lock",
+    "uv.lock",
+    "pipfile.lock",
+    "pdm.lock",
+    "composer.lock",
+    "gemfile.lock",
+    "podfile.lock",
+    "package.resolved",
+    "go.sum",
+    "flake.lock",
+    "mix.lock",
+    "pubspec.lock",
+    "packages.lock.json",
+    "gradle.lockfile",
+];
+
+impl FileKind {
+    /// The kind of the file at `path` (`outer.zip!inner/name` counts as `name`).
+    pub(crate) fn of(path: &str) -> FileKind {
+        let name = path.rsplit(['/', '!', '\\']).next().unwrap_or(path);
+        let lower = name.to_ascii_lowercase();
+        if LOCK_FILES.contains(&lower.as_str()) || lower.ends_with(".lock") {
+            return FileKind::Lock;
+        }
+        if lower == ".secrets.baseline" || lower.ends_with(".secrets.baseline") {
+            return FileKind::Baseline;
+        }
+        let report = lower.ends_with(".sarif")
+            || lower.ends_with(".sarif.json")
+            || (lower.ends_with(".json")
+                && (lower.starts_with("gitleaks") || lower.starts_with("kingfisher")));
+        if report {
+            return FileKind::Report;
+        }
+        if lower.ends_with(".svg") {
+            return FileKind::Svg;
+        }
+        let script = [".js", ".mjs", ".cjs", ".css", ".map"]
+            .iter()
+            .any(|e| lower.ends_with(e));
+        if script {
+            return FileKind::Script;
+        }
+        FileKind::Plain
+    }
+}
+
+/// A line this long in JavaScript or CSS is a minified bundle, where `token:"…"` is code.
+const MINIFIED_LINE: usize = 1000;
+
+/// Whether the generic rule's match `m` with the secret `sec` is kept, and the secret it keeps
+/// (a URL query value is cut at its `&` or `#`).
+pub(crate) fn keep(
+    data: &[u8],
+    m: (usize, usize),
+    sec: (usize, usize),
+    kind: FileKind,
+) -> Option<(usize, usize)> {
+    match kind {
+        FileKind::Lock | FileKind::Baseline | FileKind::Svg => return None,
+        FileKind::Script => {
+            let line = crate::engine::line_end(data, m.1) - crate::engine::line_start(data, m.0);
+            if line > MINIFIED_LINE {
+                return None;
+            }
+        }
+        FileKind::Plain | FileKind::Report => {}
+    }
+    let key_start = key_start(data, m.0);
+    let key = &data[key_start..sec.0];
+    if key_is_file_name(key) {
+        return None;
+    }
+    let mut sec = sec;
+    let query = key_start > 0 && matches!(data[key_start - 1], b'?' | b'&' | b';');
+    if query {
+        // `?token=value#sha256=…`, `&X-Amz-Credential=credential&…`: the value ends at the next
+        // parameter or the fragment.
+        let v = &data[sec.0..sec.1];
+        if let Some(cut) = v.iter().position(|b| matches!(b, b'&' | b'#')) {
+            sec.1 = sec.0 + cut;
+        }
+        let v = &data[sec.0..sec.1];
+        if v.len() < 10 || is_url_placeholder(v) || encodes_a_path(v) {
+            return None;
+        }
+    }
+    let secret = &data[sec.0..sec.1];
+    if is_url_placeholder(secret) || is_signing_scope(secret) {
+        return None;
+    }
+    if is_digest(key, secret, kind) {
+        return None;
+    }
+    if !generic_ok(secret) {
+        return None;
+    }
+    Some(sec)
+}
+
+/// Where the key of a `key = value` match starts: the rule's match begins at a keyword
+/// (`secret` in `hashed_secret`), the key at the first byte of the name around it.
+fn key_start(data: &[u8], mut at: usize) -> usize {
+    while at > 0 && (data[at - 1].is_ascii_alphanumeric() || b"_.-".contains(&data[at - 1])) {
+        at -= 1;
+    }
+    at
+}
+
+/// Words that stand for a value in documentation, URL examples and headers.
+const PLACEHOLDER_WORDS: &[&str] = &[
+    "value",
+    "values",
+    "credential",
+    "credentials",
+    "foo",
+    "bar",
+    "baz",
+    "foobar",
+    "example",
+    "test",
+    "testing",
+    "dummy",
+    "secret",
+    "token",
+    "password",
+    "apikey",
+    "string",
+];
+
+/// `value`, `credential`, `foo`, `xxx`…, alone or as a run of them (`foo-bar`, `test_token`).
+fn is_url_placeholder(v: &[u8]) -> bool {
+    let s = String::from_utf8_lossy(v).to_ascii_lowercase();
+    let mut words = s
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .peekable();
+    if words.peek().is_none() {
+        return false;
+    }
+    words.all(|w| PLACEHOLDER_WORDS.contains(&w) || w.bytes().all(|b| b == b'x'))
+}
+
+/// A percent-encoded path or URL (`foo%2Fauto%2Fs3%2Faws4_request`): a credential *scope*, a
+/// redirect target, never a secret of its own.
+fn encodes_a_path(v: &[u8]) -> bool {
+    let lower = v.to_ascii_lowercase();
+    let seps = memchr::memmem::find_iter(&lower, b"%2f").count()
+        + memchr::memmem::find_iter(&lower, b"%3a").count();
+    seps >= 2
+}
+
+/// An AWS SigV4 credential scope (`AKID/20250623/us-east-1/s3/aws4_request`), as it reads once
+/// percent-decoded or not: a date, region and service, never a secret (an access key id in its first
+/// segment is the AWS rule's to find).
+fn is_signing_scope(v: &[u8]) -> bool {
+    let v = v.to_ascii_lowercase();
+    v.ends_with(b"/aws4_request") || v.ends_with(b"%2faws4_request")
+}
+
+/// Key words under which a hex value is a digest (`"hashed_secret": "…"`, `sha256`,
+/// `integrity`, `checksum`).
+const DIGEST_KEYS: &[&str] = &[
+    "hash",
+    "sha",
+    "checksum",
+    "integrity",
+    "digest",
+    "fingerprint",
+    "md5",
+    "crc",
+];
+
+/// Whether `secret` is a digest: hex of a digest's length (MD5, SHA-1, SHA-224/256/384/512)
+/// under a digest-named key, or anywhere in a scanner's report; or a subresource-integrity value
+/// (`sha512-…`).
+fn is_digest(key: &[u8], secret: &[u8], kind: FileKind) -> bool {
+    let lower = secret.to_ascii_lowercase();
+    if [b"sha1-".as_slice(), b"sha256-", b"sha384-", b"sha512-"]
+        .iter()
+        .any(|p| lower.starts_with(p))
+    {
+        return true;
+    }
+    let hex = matches!(secret.len(), 32 | 40 | 56 | 64 | 96 | 128)
+        && secret.iter().all(u8::is_ascii_hexdigit);
+    if !hex {
+        return false;
+    }
+    if kind == FileKind::Report {
+        return true;
+    }
+    let key = String::from_utf8_lossy(key).to_ascii_lowercase();
+    DIGEST_KEYS.iter().any(|k| key.contains(k))
+}
+
+/// The generic rule's extra bar: letters with digits (or, for 16+ characters, upper and lower
+/// case with no word-length run of lower case, as random strings have), and not code: an
+/// identifier, a dotted path, a `Verb-Noun` command name.
+fn generic_ok(secret: &[u8]) -> bool {
+    let digits = secret.iter().any(u8::is_ascii_digit);
+    let letters = secret.iter().any(u8::is_ascii_alphabetic);
+    let random_case = secret.len() >= 16
+        && secret.iter().any(u8::is_ascii_uppercase)
+        && secret.iter().any(u8::is_ascii_lowercase)
+        && max_run(secret, u8::is_ascii_lowercase) <= 6;
+    if !(letters && (digits || random_case)) {
+        return false;
+    }
+    if is_identifier(secret) || is_command_name(secret) {
+        return false;
+    }
+    // `config.auth.secret_key_v2`, `self.token2`: identifiers joined by dots.
+    let dotted = secret.contains(&b'.')
+        && secret.split(|&b| b == b'.').all(|p| {
+            !p.is_empty()
+                && p.iter().all(|&b| b == b'_' || b.is_ascii_alphanumeric())
+                && !p[0].is_ascii_digit()
+        });
+    !dotted
+}
+
+/// `ConvertTo-SecureString`, `Get-Credential`, `New-ApiToken`: PowerShell's `Verb-Noun` and
+/// other `CamelCase-With-Hyphen` names, every piece a capitalised identifier.
+fn is_command_name(s: &[u8]) -> bool {
+    if !s.contains(&b'-') {
+        return false;
+    }
+    s.split(|&b| b == b'-').all(|p| {
+        p.len() >= 2
+            && p[0].is_ascii_uppercase()
+            && p.iter().all(u8::is_ascii_alphabetic)
+            && (is_word_piece(p) || is_identifier(p))
+    })
+}
+
+/// One capitalised word (`Credential`).
+fn is_word_piece(p: &[u8]) -> bool {
+    p[0].is_ascii_uppercase() && p[1..].iter().all(u8::is_ascii_lowercase)
+}
+
+/// `_S_token_char_class_name`, `BCryptDestroySecretFn`, `MI_UserCredentials_0`: names made of
+/// word-like pieces (all lower, all upper, or capitalised; short numbers allowed), split at `_`,
+/// at lower-to-upper changes and at the end of an acronym, with at most one single-letter piece.
+/// Random strings break into pieces that mix letters and digits, or into many single letters.
+fn is_identifier(s: &[u8]) -> bool {
+    if !s.iter().all(|&b| b == b'_' || b.is_ascii_alphanumeric()) {
+        return false;
+    }
+    let mut pieces: Vec<&[u8]> = Vec::new();
+    for part in s.split(|&b| b == b'_').filter(|p| !p.is_empty()) {
+        let mut start = 0;
+        for i in 1..part.len() {
+            let camel = part[i].is_ascii_uppercase() && part[i - 1].is_ascii_lowercase();
+            let acronym_end = part[i].is_ascii_uppercase()
+                && part[i - 1].is_ascii_uppercase()
+                && part.get(i + 1).is_some_and(u8::is_ascii_lowercase);
+            if camel || acronym_end {
+                pieces.push(&part[start..i]);
+                start = i;
+            }
+        }
+        pieces.push(&part[start..]);
+    }
+    let word_like = |p: &&[u8]| {
+        p.iter().all(u8::is_ascii_lowercase)
+            || p.iter().all(u8::is_ascii_uppercase)
+            || (p[0].is_ascii_uppercase() && p[1..].iter().all(u8::is_ascii_lowercase))
+    };
+    let number = |p: &&[u8]| p.len() <= 3 && p.iter().all(u8::is_ascii_digit);
+    let words = pieces.iter().filter(|p| word_like(p)).count();
+    words >= 2
+        && pieces.iter().all(|p| word_like(p) || number(p))
+        && pieces
+            .iter()
+            .filter(|p| p.len() == 1 && p[0].is_ascii_alphabetic())
+            .count()
+            <= 1
+}
+
+/// Extensions that mark a key as a file name (`"src/token.rs": "<digest>"`), not a setting.
+const FILE_EXTENSIONS: &[&str] = &[
+    "rs", "py", "js", "ts", "tsx", "jsx", "go", "rb", "java", "kt", "c", "h", "cc", "cpp", "hpp",
+    "cs", "json", "yaml", "yml", "toml", "md", "txt", "html", "css", "sh", "lock", "xml", "php",
+    "swift", "pyi", "mjs", "cjs",
+];
+
+/// Whether the generic rule's key (the text before the separator) is a file name.
+fn key_is_file_name(name: &[u8]) -> bool {
+    let name = String::from_utf8_lossy(name);
+    let key = name.trim_end_matches(|c: char| {
+        c.is_whitespace() || matches!(c, '=' | ':' | '>' | '|' | '"' | '\'' | '`')
+    });
+    key.rsplit_once('.')
+        .is_some_and(|(_, ext)| FILE_EXTENSIONS.contains(&ext))
+}
+
+fn max_run(s: &[u8], class: fn(&u8) -> bool) -> usize {
+    let (mut best, mut run) = (0, 0);
+    for b in s {
+        run = if class(b) { run + 1 } else { 0 };
+        best = best.max(run);
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_come_from_the_last_name() {
+        assert_eq!(FileKind::of("a/Cargo.lock"), FileKind::Lock);
+        assert_eq!(FileKind::of("web/package-lock.json"), FileKind::Lock);
+        assert_eq!(FileKind::of("x.zip!.secrets.baseline"), FileKind::Baseline);
+        assert_eq!(FileKind::of("out/results.sarif"), FileKind::Report);
+        assert_eq!(FileKind::of("gitleaks-report.json"), FileKind::Report);
+        assert_eq!(FileKind::of("icons/key.svg"), FileKind::Svg);
+        assert_eq!(FileKind::of("dist/app.min.js"), FileKind::Script);
+        assert_eq!(FileKind::of("config/settings.json"), FileKind::Plain);
+        assert_eq!(FileKind::of(".env"), FileKind::Plain);
+    }
+
+    #[test]
+    fn code_is_not_a_secret() {
+        for code in [
+            "ConvertTo-SecureString",
+            "Get-Credential",
+            "New-AzStorageAccountKey",
+            "BCryptDestroySecretFn",
+        ] {
+            assert!(!generic_ok(code.as_bytes()), "{code}");
+        }
+        for secret in ["Xk9-Qw2-Lp7-Zr4m", "correct-horse-battery-staple-42"] {
+            assert!(generic_ok(secret.as_bytes()), "{secret}");
+        }
+    }
+
+    #[test]
+    fn digests_need_a_digest_key_or_a_report() {
+        let sha1 = "e5e9fa1ba31ecd1ae84f75caaa474f3a663f05f4";
+        assert!(is_digest(
+            b"hashed_secret\": \"",
+            sha1.as_bytes(),
+            FileKind::Plain
+        ));
+        assert!(is_digest(
+            b"sha256 = ",
+            "ab".repeat(32).as_bytes(),
+            FileKind::Plain
+        ));
+        assert!(!is_digest(
+            b"api_secret = ",
+            sha1.as_bytes(),
+            FileKind::Plain
+        ));
+        assert!(is_digest(
+            b"Secret\": \"",
+            sha1.as_bytes(),
+            FileKind::Report
+        ));
+        assert!(!is_digest(b"hash = ", b"e5e9fa1ba31ecd1a", FileKind::Plain));
+    }
+}

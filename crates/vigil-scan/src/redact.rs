@@ -1,0 +1,1284 @@
+//! `vigil redact`'s engine: a log stream filtered through the scan rules (and the decoders, the
+//! values of named environment variables, private-key blocks, optionally PII), every secret
+//! replaced by `[REDACTED:<rule>]` and every other byte kept.
+//!
+//! [`Redactor`] works on whole lines; [`LineStream`] feeds it from a byte stream, holding at
+//! most one line plus [`LONG_LINE`] bytes: a longer line is cut (never inside a secret the rules
+//! see, with [`OVERLAP`] bytes carried into the next piece so a secret near the cut is seen
+//! whole). Inline `gitleaks:allow` / `vigil:allow` markers are not honoured here: a log line is
+//! not reviewed code, and a marker an attacker writes into a log must not unmask a secret.
+//!
+//! Logs glue tokens to what precedes them (`\x1b[35m<token>`, `\n<token>` inside a JSON string,
+//! `%3D<token>`), which defeats the rules' word boundaries; lines holding such escapes are also
+//! scanned as a *view* with every escape blanked to spaces of the same length, so a match there
+//! falls on the same bytes of the original. Multi-line rule matches are replaced only through
+//! [`Redactor`]'s own PEM reader, which takes a block only while its lines look like a key: a
+//! fake header in an error message never swallows the lines after it.
+
+use crate::decode;
+use crate::rule::Window;
+use crate::Ruleset;
+use aho_corasick::{AhoCorasick, MatchKind};
+use memchr::memmem;
+use regex::bytes::Regex;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use vigil_core::Secret;
+
+/// A line longer than this is redacted in pieces instead of being held whole.
+pub const LONG_LINE: usize = 1 << 20;
+
+/// Bytes of a cut long line carried into its next piece (longer than any secret a rule finds).
+pub const OVERLAP: usize = 64 << 10;
+
+/// A JSON line with more `[` and `{` than this is redacted as text, not rebuilt.
+const MAX_JSON_NESTING: usize = 256;
+
+/// Environment values shorter than this are not redacted (`LOG_LEVEL=info` would mask every
+/// `info` in the log).
+pub const MIN_LITERAL: usize = 8;
+
+/// Where a redacted span came from: its replacement names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Label {
+    /// A scan rule: (ruleset, rule) indices.
+    Rule(usize, u32),
+    /// A private-key block (PEM): its first line.
+    PrivateKey,
+    /// A later line of a private-key block (replaced by nothing).
+    KeyContinued,
+    /// A credential in a log-shaped pattern (`url-password`, `authorization`).
+    Log(&'static str),
+    /// The value of an environment variable, by index into the literal names.
+    Env(usize),
+    /// Personal data, replaced by its pseudonym.
+    Pii(String),
+}
+
+/// A span of the input to replace.
+#[derive(Debug)]
+struct Span {
+    start: usize,
+    end: usize,
+    label: Label,
+}
+
+/// What to redact besides the rules' findings.
+#[derive(Default)]
+pub struct RedactOptions {
+    /// `(variable name, value)` pairs whose values are replaced wherever they appear (values
+    /// shorter than [`MIN_LITERAL`] are dropped by [`Redactor::new`]).
+    pub literals: Vec<(String, Secret<String>)>,
+    /// Decodings to follow (base64, hex, percent, escapes); 0 turns decoding off.
+    pub max_decode_depth: u8,
+    /// Also mask e-mail addresses, phone numbers, IP addresses and Discord mention ids, each
+    /// by a pseudonym stable for the run (`email#1`, `ip#2`, `<@user#3>`).
+    pub pii: bool,
+    /// Keep JSON lines valid JSON (a line that parses before redaction parses after it).
+    pub json: bool,
+}
+
+impl fmt::Debug for RedactOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedactOptions")
+            .field(
+                "literals",
+                &self.literals.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
+            .field("max_decode_depth", &self.max_decode_depth)
+            .field("pii", &self.pii)
+            .field("json", &self.json)
+            .finish()
+    }
+}
+
+/// Counts of what a redaction saw and did.
+#[derive(Debug, Default, Clone)]
+pub struct RedactStats {
+    /// Lines read (a cut long line counts once).
+    pub lines: u64,
+    /// Bytes read.
+    pub bytes: u64,
+    /// Spans replaced, by what replaced them (`github-pat`, `env:DISCORD_TOKEN`, `pii:email`).
+    pub by_label: BTreeMap<String, u64>,
+    /// Lines whose decoding ran out of budget (an encoded secret there may have been missed).
+    pub decode_budget_exhausted: u64,
+}
+
+impl RedactStats {
+    /// Spans replaced in all.
+    pub fn redacted(&self) -> u64 {
+        self.by_label.values().sum()
+    }
+}
+
+/// The PII patterns and the pseudonyms given so far.
+struct Pii {
+    re: Regex,
+    names: HashMap<(&'static str, Vec<u8>), usize>,
+    next: HashMap<&'static str, usize>,
+}
+
+/// The pseudonym table stops growing here; later new values get a shared `#many` name.
+const MAX_PSEUDONYMS: usize = 1 << 20;
+
+impl Pii {
+    fn new() -> Self {
+        let re = Regex::new(concat!(
+            r"(?P<mention><@[!&]?\d{15,21}>|<#\d{15,21}>)",
+            r"|(?P<email>[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.)+[A-Za-z]{2,24})",
+            r"|(?P<ip4>(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]))",
+            r"|(?P<ip6>(?:[0-9A-Fa-f]{1,4}:|::?)[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*[0-9A-Fa-f])",
+            r"|(?P<phone>\+[1-9][0-9]{0,3}(?:[ .-]?\(?[0-9]{1,5}\)?){1,6}",
+            r"|\(?[0-9]{3}\)?[ .-][0-9]{3}[ .-][0-9]{4}",
+            r"|0[0-9]{1,4}(?:[ .-][0-9]{2,4}){2,4})",
+        ))
+        .expect("the PII patterns compile");
+        Pii {
+            re,
+            names: HashMap::new(),
+            next: HashMap::new(),
+        }
+    }
+
+    fn spans(&mut self, data: &[u8], out: &mut Vec<Span>) {
+        for c in self.re.captures_iter(data) {
+            let (kind, m, prefix, suffix) = if let Some(m) = c.name("mention") {
+                let text = m.as_bytes();
+                let (kind, head) = match text.get(1..3) {
+                    Some(b"@!") => ("user", 3),
+                    Some(b"@&") => ("role", 3),
+                    _ if text.starts_with(b"<#") => ("channel", 2),
+                    _ => ("user", 2),
+                };
+                let inner = m.start() + head..m.end() - 1;
+                (kind, inner, "", "")
+            } else if let Some(m) = c.name("email") {
+                ("email", m.range(), "", "")
+            } else if let Some(m) = c.name("ip4") {
+                ("ip", m.range(), "", "")
+            } else if let Some(m) = c.name("ip6") {
+                let text = std::str::from_utf8(m.as_bytes()).unwrap_or("");
+                if text.parse::<std::net::Ipv6Addr>().is_err() {
+                    continue;
+                }
+                ("ip", m.range(), "", "")
+            } else if let Some(m) = c.name("phone") {
+                let digits = m.as_bytes().iter().filter(|b| b.is_ascii_digit()).count();
+                if !(8..=15).contains(&digits) || looks_like_date_or_time(m.as_bytes()) {
+                    continue;
+                }
+                ("phone", m.range(), "", "")
+            } else {
+                continue;
+            };
+            if kind != "user" && kind != "role" && kind != "channel" && kind != "email" {
+                // Not glued to a word, a hex run, a version or another address.
+                let before = m.start.checked_sub(1).map(|i| data[i]);
+                let after = data.get(m.end).copied();
+                let glued = |b: Option<u8>| {
+                    b.is_some_and(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b':'))
+                };
+                let dotted = |b: Option<u8>, next: Option<u8>| {
+                    b == Some(b'.') && next.is_some_and(|n| n.is_ascii_alphanumeric())
+                };
+                let after_ok =
+                    kind == "ip" && after == Some(b':') && !data[m.clone()].contains(&b':');
+                if glued(before)
+                    || (glued(after) && !after_ok)
+                    || dotted(before, m.start.checked_sub(2).map(|i| data[i]))
+                    || dotted(after, data.get(m.end + 1).copied())
+                {
+                    continue;
+                }
+            }
+            let mut value = data[m.clone()].to_vec();
+            if kind == "email" || kind == "ip" {
+                value.make_ascii_lowercase(); // one person, one pseudonym: `Bob@X.org` is `bob@x.org`
+            }
+            let n = match self.names.get(&(kind, value.clone())) {
+                Some(n) => *n,
+                None if self.names.len() >= MAX_PSEUDONYMS => 0,
+                None => {
+                    let next = self.next.entry(kind).or_insert(0);
+                    *next += 1;
+                    self.names.insert((kind, value), *next);
+                    *next
+                }
+            };
+            let name = if n == 0 {
+                format!("{prefix}{kind}#many{suffix}")
+            } else {
+                format!("{prefix}{kind}#{n}{suffix}")
+            };
+            out.push(Span {
+                start: m.start,
+                end: m.end,
+                label: Label::Pii(name),
+            });
+        }
+    }
+}
+
+/// `2026-11-29 12:30:45`-like text the phone pattern must leave alone.
+fn looks_like_date_or_time(t: &[u8]) -> bool {
+    let groups: Vec<usize> = t
+        .split(|b| !b.is_ascii_digit())
+        .filter(|g| !g.is_empty())
+        .map(|g| g.len())
+        .collect();
+    // The separator after the first group: dates use `-`, `/`, `.` (a phone number's groups
+    // are split by spaces as often).
+    let sep = t
+        .iter()
+        .skip_while(|b| !b.is_ascii_digit())
+        .find(|b| !b.is_ascii_digit())
+        .copied();
+    matches!(groups.as_slice(), [4, 2, ..])
+        || (matches!(sep, Some(b'-' | b'/' | b'.'))
+            && matches!(
+                groups.as_slice(),
+                [2, 2, 4, ..] | [1, 2, 4, ..] | [2, 1, 4, ..] | [1, 1, 4, ..]
+            ))
+}
+
+/// Credentials logs carry in shapes no secret rule has: a URL's password (`redis://:pw@host`,
+/// `https://user:pw@host`) and an `Authorization` header's credentials.
+struct LogPatterns {
+    url: Regex,
+    auth: Regex,
+}
+
+impl LogPatterns {
+    fn new() -> Self {
+        LogPatterns {
+            url: Regex::new(r"[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\s/:@]*:([^\s/@]{3,})@[^\s/@]")
+                .expect("URL pattern compiles"),
+            auth: Regex::new(
+                r#"(?i)authorization["']?\s*[:=]\s*["']?(?:bearer|basic|token|bot|digest)\s+([A-Za-z0-9._~+/=-]{8,})"#,
+            )
+            .expect("authorization pattern compiles"),
+        }
+    }
+
+    fn spans(&self, data: &[u8], out: &mut Vec<Span>) {
+        if memmem::find(data, b"://").is_some() {
+            for c in self.url.captures_iter(data) {
+                let m = c.get(1).expect("group 1");
+                out.push(Span {
+                    start: m.start(),
+                    end: m.end(),
+                    label: Label::Log("url-password"),
+                });
+            }
+        }
+        if memmem::find(data, b"uthorization").is_some()
+            || memmem::find(data, b"UTHORIZATION").is_some()
+        {
+            for c in self.auth.captures_iter(data) {
+                let m = c.get(1).expect("group 1");
+                out.push(Span {
+                    start: m.start(),
+                    end: m.end(),
+                    label: Label::Log("authorization"),
+                });
+            }
+        }
+    }
+}
+
+/// Non-key lines an open PEM block tolerates in a row (another writer's lines interleaved on
+/// `2>&1`, a comment) before it is taken as not a key after all.
+const KEY_MISSES: u8 = 3;
+
+/// Where the key text of a line of an open PEM block is, if the line looks like one: its last
+/// field (after any prefix a logger or a YAML indent put there: `bot-1  | `, a timestamp, `> `)
+/// is base64 of 16 characters or more or ends in `=` padding, or the whole line after the
+/// block's own header prefix is base64, or the field is a PEM header (`Proc-Type:`,
+/// `DEK-Info:`). Returns the field's range in `line`.
+fn key_field(line: &[u8], header_prefix: &[u8]) -> Option<std::ops::Range<usize>> {
+    let is_b64 = |t: &[u8]| {
+        !t.is_empty()
+            && t.iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+    };
+    let mut end = line.len();
+    while end > 0 && (line[end - 1].is_ascii_whitespace()) {
+        end -= 1;
+    }
+    // Colour codes around the field.
+    let text = &line[..end];
+    let mut start = end;
+    while start > 0 && !text[start - 1].is_ascii_whitespace() && text[start - 1] != b'|' {
+        start -= 1;
+    }
+    let field = &text[start..end];
+    let stripped = text
+        .strip_prefix(header_prefix)
+        .map(|t| t.trim_ascii_start());
+    if let Some(t) = stripped {
+        if t.starts_with(b"Proc-Type:") || t.starts_with(b"DEK-Info:") || t.starts_with(b"Comment:")
+        {
+            return Some(end - t.len()..end);
+        }
+        if is_b64(t) {
+            return Some(end - t.len()..end);
+        }
+    }
+    if is_b64(field) && (field.len() >= 16 || field.ends_with(b"=")) {
+        return Some(start..end);
+    }
+    None
+}
+
+/// Where a copied line sits: (offset in the copy, offset in the original, length).
+type LineCopy = (usize, usize, usize);
+
+/// A copy of the lines of `data` that hold escapes (ANSI sequences, backslash escapes, `%XX`),
+/// each escape blanked to spaces of its length, with where each copied line starts in `data`:
+/// `(copy, [(offset in copy, offset in data, length)])`. `None` when no line holds one.
+fn escape_view(data: &[u8]) -> Option<(Vec<u8>, Vec<LineCopy>)> {
+    memchr::memchr3(0x1b, b'\\', b'%', data)?;
+    let mut copy = Vec::new();
+    let mut map = Vec::new();
+    let mut at = 0;
+    while at < data.len() {
+        let le = memchr::memchr(b'\n', &data[at..]).map_or(data.len(), |p| at + p);
+        let line = &data[at..le];
+        if memchr::memchr3(0x1b, b'\\', b'%', line).is_some() {
+            let start = copy.len();
+            copy.extend_from_slice(line);
+            blank_escapes(&mut copy[start..]);
+            copy.push(b'\n');
+            map.push((start, at, line.len()));
+        }
+        at = le + 1;
+    }
+    Some((copy, map))
+}
+
+/// Blanks escapes in place: `ESC [ … final`, `ESC ] … BEL|ESC \\`, `\\uXXXX`, `\\x`, `%XX`.
+fn blank_escapes(line: &mut [u8]) {
+    let mut i = 0;
+    while i < line.len() {
+        let len = match line[i] {
+            0x1b => {
+                let mut j = i + 1;
+                match line.get(j) {
+                    Some(b'[') => {
+                        j += 1;
+                        while j < line.len() && !(0x40..=0x7e).contains(&line[j]) {
+                            j += 1;
+                        }
+                        (j + 1).min(line.len()) - i
+                    }
+                    Some(b']') => {
+                        while j < line.len() && line[j] != 0x07 && line[j] != 0x1b {
+                            j += 1;
+                        }
+                        (j + 1).min(line.len()) - i
+                    }
+                    Some(_) => 2,
+                    None => 1,
+                }
+            }
+            b'\\' => match line.get(i + 1) {
+                Some(b'u')
+                    if line.len() >= i + 6
+                        && line[i + 2..i + 6].iter().all(u8::is_ascii_hexdigit) =>
+                {
+                    6
+                }
+                Some(b'x')
+                    if line.len() >= i + 4
+                        && line[i + 2..i + 4].iter().all(u8::is_ascii_hexdigit) =>
+                {
+                    4
+                }
+                Some(_) => 2,
+                None => 1,
+            },
+            b'%' if line.len() >= i + 3 && line[i + 1..i + 3].iter().all(u8::is_ascii_hexdigit) => {
+                3
+            }
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        line[i..i + len].fill(b' ');
+        i += len;
+    }
+}
+
+/// Replaces secrets in whole lines of text.
+pub struct Redactor<'r> {
+    rulesets: Vec<&'r Ruleset>,
+    literals: Option<AhoCorasick>,
+    literal_names: Vec<String>,
+    depth: u8,
+    pii: Option<Pii>,
+    log: LogPatterns,
+    json: bool,
+    /// The open private-key block, if any: the prefix its header line had, and the non-key
+    /// lines seen in a row since its last key line.
+    in_key: Option<(Vec<u8>, u8)>,
+    stats: RedactStats,
+}
+
+impl fmt::Debug for Redactor<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Redactor")
+            .field("literals", &self.literal_names)
+            .field("depth", &self.depth)
+            .field("pii", &self.pii.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The forms an environment value can take in a log besides itself: base64 (standard and
+/// URL-safe, at each of the three alignments it can have inside a longer encoding, such as
+/// `Basic base64(user:password)`), hex (both cases), percent-encoded and JSON-escaped.
+fn literal_forms(v: &str) -> Vec<Vec<u8>> {
+    use base64::Engine as _;
+    let mut forms = vec![v.as_bytes().to_vec()];
+    for engine in [
+        &base64::engine::general_purpose::STANDARD,
+        &base64::engine::general_purpose::URL_SAFE,
+    ] {
+        for pad in 0..3usize {
+            let mut bytes = vec![0u8; pad];
+            bytes.extend_from_slice(v.as_bytes());
+            let enc = engine.encode(&bytes);
+            // Characters that depend on bytes outside the value are dropped at both ends.
+            let skip = [0, 2, 3][pad];
+            let total = pad + v.len();
+            let keep_end = (total / 3) * 4;
+            let enc = enc.as_bytes();
+            if keep_end > skip + 11 {
+                forms.push(enc[skip..keep_end].to_vec());
+            }
+        }
+    }
+    let hex: String = v.bytes().map(|b| format!("{b:02x}")).collect();
+    forms.push(hex.clone().into_bytes());
+    forms.push(hex.to_ascii_uppercase().into_bytes());
+    let pct: String = v
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    forms.push(pct.into_bytes());
+    if let Ok(json) = serde_json::to_string(v) {
+        forms.push(json.as_bytes()[1..json.len() - 1].to_vec());
+    }
+    forms.sort();
+    forms.dedup();
+    forms
+}
+
+impl<'r> Redactor<'r> {
+    /// A redactor with `rulesets` (each applied; the built-in rules should be one of them)
+    /// and `options`.
+    pub fn new(rulesets: Vec<&'r Ruleset>, options: RedactOptions) -> Self {
+        let mut names = Vec::new();
+        let mut values = Vec::new();
+        for (name, value) in options.literals {
+            let v = value.expose_secret().trim();
+            if v.len() >= MIN_LITERAL {
+                for form in literal_forms(v) {
+                    names.push(name.clone());
+                    values.push(form);
+                }
+            }
+        }
+        let literals = (!values.is_empty()).then(|| {
+            AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(&values)
+                .expect("literal values build an automaton")
+        });
+        Redactor {
+            rulesets,
+            literals,
+            literal_names: names,
+            depth: options.max_decode_depth,
+            pii: options.pii.then(Pii::new),
+            log: LogPatterns::new(),
+            json: options.json,
+            in_key: None,
+            stats: RedactStats::default(),
+        }
+    }
+
+    /// What has been seen and replaced so far.
+    pub fn stats(&self) -> &RedactStats {
+        &self.stats
+    }
+
+    /// Redacts `data` (whole lines, or the end of the input) into `out`.
+    pub fn redact(&mut self, data: &[u8], out: &mut Vec<u8>) {
+        self.stats.bytes += data.len() as u64;
+        self.stats.lines += memchr::memchr_iter(b'\n', data).count() as u64;
+        if self.json {
+            for line in data.split_inclusive(|b| *b == b'\n') {
+                self.redact_json_line(line, out);
+            }
+        } else {
+            let spans = self.spans(data);
+            self.write(data, spans, out);
+        }
+    }
+
+    /// Redacts the head of an over-long line: writes the redacted part of `data` it may and
+    /// returns how many bytes of `data` it consumed (the rest is carried into the next call).
+    pub fn redact_head(&mut self, data: &[u8], out: &mut Vec<u8>) -> usize {
+        // The rest of this line is read again with the next piece: the PEM reader's state
+        // must be the one at the start of the line then.
+        let in_key = self.in_key.clone();
+        let spans = self.spans(data);
+        self.in_key = in_key;
+        let mut cut = data.len().saturating_sub(OVERLAP);
+        // Never cut inside a secret: move the cut back before any span that crosses it.
+        loop {
+            let crossing = spans
+                .iter()
+                .filter(|s| s.start < cut && s.end > cut)
+                .map(|s| s.start)
+                .min();
+            match crossing {
+                Some(start) => cut = start,
+                None => break,
+            }
+        }
+        if cut == 0 {
+            // One secret fills the window: redact it all rather than hold more.
+            cut = data.len();
+        }
+        let kept: Vec<Span> = spans.into_iter().filter(|s| s.end <= cut).collect();
+        self.stats.bytes += cut as u64;
+        self.write(&data[..cut], kept, out);
+        cut
+    }
+
+    fn spans(&mut self, data: &[u8]) -> Vec<Span> {
+        let mut spans = Vec::new();
+        for (set, rules) in self.rulesets.iter().enumerate() {
+            for h in rules.hits("-", None, data) {
+                // Multi-line matches are left to the PEM reader (a fake header followed by a
+                // real key far below must not swallow the lines between).
+                if rules.rules[h.rule as usize].window == Window::Multiline
+                    && memchr::memchr(b'\n', &data[h.start..h.end]).is_some()
+                {
+                    continue;
+                }
+                spans.push(Span {
+                    start: h.start,
+                    end: h.end,
+                    label: Label::Rule(set, h.rule),
+                });
+            }
+            if self.depth > 0 {
+                let d = decode::scan(rules, "-", None, data, self.depth);
+                if d.stopped {
+                    self.stats.decode_budget_exhausted += 1;
+                }
+                for h in d.hits {
+                    spans.push(Span {
+                        start: h.hit.start,
+                        end: h.hit.end,
+                        label: Label::Rule(set, h.hit.rule),
+                    });
+                }
+            }
+            if let Some((view, map)) = escape_view(data) {
+                for h in rules.hits("-", None, &view) {
+                    if rules.rules[h.rule as usize].window == Window::Multiline
+                        && memchr::memchr(b'\n', &view[h.start..h.end]).is_some()
+                    {
+                        continue;
+                    }
+                    // The copied line holding the hit, and where it sits in `data`.
+                    let i = map.partition_point(|&(c, _, _)| c <= h.start) - 1;
+                    let (c, d, len) = map[i];
+                    if h.end > c + len {
+                        continue;
+                    }
+                    spans.push(Span {
+                        start: h.start - c + d,
+                        end: h.end - c + d,
+                        label: Label::Rule(set, h.rule),
+                    });
+                }
+            }
+        }
+        if let Some(ac) = &self.literals {
+            for m in ac.find_iter(data) {
+                spans.push(Span {
+                    start: m.start(),
+                    end: m.end(),
+                    label: Label::Env(m.pattern().as_usize()),
+                });
+            }
+        }
+        self.log.spans(data, &mut spans);
+        self.key_spans(data, &mut spans);
+        if let Some(pii) = &mut self.pii {
+            pii.spans(data, &mut spans);
+        }
+        spans
+    }
+
+    /// Private-key blocks, line by line: a header line (`-----BEGIN … PRIVATE KEY-----`) opens
+    /// a block; its later lines lose their key text (see [`key_field`]; a logger's prefix on
+    /// each line is kept) up to `-----END …-----`, also when the block arrives over several
+    /// reads. Lines that do not look like a key are kept; more than [`KEY_MISSES`] of them in a
+    /// row end the block, so a header quoted in an error message hides nothing after it, and a
+    /// line of another writer in the middle of a key does not let the rest of the key out.
+    fn key_spans(&mut self, data: &[u8], spans: &mut Vec<Span>) {
+        if self.in_key.is_none() && memmem::find(data, b"PRIVATE KEY").is_none() {
+            return;
+        }
+        let mut at = 0;
+        while at < data.len() {
+            let le = memchr::memchr(b'\n', &data[at..]).map_or(data.len(), |p| at + p);
+            let line = &data[at..le];
+            let mut from = 0;
+            // Several blocks can sit on one line (a JSON string with escaped newlines).
+            loop {
+                if let Some((prefix, misses)) = &mut self.in_key {
+                    if let Some(e) = memmem::find(&line[from..], b"-----END ") {
+                        let e = from + e + 9;
+                        let end = memmem::find(&line[e..], b"-----")
+                            .map(|p| e + p + 5)
+                            .unwrap_or(line.len());
+                        let start = if from == 0 {
+                            // The END marker and whatever key text precedes it on its line.
+                            let head = &line[..e - 9];
+                            let trimmed = head.trim_ascii_end();
+                            let field =
+                                key_field(trimmed, prefix).map_or(trimmed.len(), |r| r.start);
+                            if field == 0 {
+                                at.saturating_sub(1)
+                            } else {
+                                at + field
+                            }
+                        } else {
+                            at + from
+                        };
+                        spans.push(Span {
+                            start,
+                            end: at + end,
+                            label: if from == 0 {
+                                Label::KeyContinued
+                            } else {
+                                Label::PrivateKey
+                            },
+                        });
+                        self.in_key = None;
+                        from = end;
+                        continue;
+                    }
+                    if from == 0 {
+                        match key_field(line, prefix) {
+                            Some(r) => {
+                                *misses = 0;
+                                spans.push(Span {
+                                    // A line that is all key takes its line break along.
+                                    start: if r.start == 0 {
+                                        at.saturating_sub(1)
+                                    } else {
+                                        at + r.start
+                                    },
+                                    end: at + r.end,
+                                    label: Label::KeyContinued,
+                                });
+                            }
+                            None => {
+                                *misses += 1;
+                                if *misses > KEY_MISSES {
+                                    self.in_key = None;
+                                    continue; // this line may open a block of its own
+                                }
+                            }
+                        }
+                    }
+                    break;
+                }
+                let Some(b) = memmem::find(&line[from..], b"-----BEGIN ") else {
+                    break;
+                };
+                let b = from + b;
+                let head_end = memmem::find(&line[b + 11..], b"-----")
+                    .map(|p| b + 11 + p + 5)
+                    .unwrap_or(line.len());
+                if memmem::find(&line[b..head_end], b"PRIVATE KEY").is_none() {
+                    from = head_end;
+                    continue;
+                }
+                // The header and the rest of its line (an escaped block ends on the same line:
+                // the loop above finds its `-----END`).
+                self.in_key = Some((line[..b].to_vec(), 0));
+                let rest_end = memmem::find(&line[head_end..], b"-----END ")
+                    .map(|p| head_end + p)
+                    .unwrap_or(line.len());
+                spans.push(Span {
+                    start: at + b,
+                    end: at + rest_end,
+                    label: Label::PrivateKey,
+                });
+                from = rest_end;
+            }
+            at = le + 1;
+        }
+    }
+
+    /// Writes `data` with `spans` replaced (overlapping spans merged; a secret's label wins
+    /// over a pseudonym's).
+    fn write(&mut self, data: &[u8], mut spans: Vec<Span>, out: &mut Vec<u8>) {
+        out.reserve(data.len());
+        if spans.is_empty() {
+            out.extend_from_slice(data);
+            return;
+        }
+        spans.sort_by_key(|s| (s.start, std::cmp::Reverse(s.end)));
+        let mut at = 0;
+        let mut i = 0;
+        while i < spans.len() {
+            let mut start = spans[i].start;
+            let mut end = spans[i].end;
+            let mut label = spans[i].label.clone();
+            i += 1;
+            while i < spans.len() && spans[i].start < end {
+                end = end.max(spans[i].end);
+                if matches!(label, Label::Pii(_)) && !matches!(spans[i].label, Label::Pii(_)) {
+                    label = spans[i].label.clone();
+                }
+                i += 1;
+            }
+            start = start.max(at);
+            if start >= end {
+                continue;
+            }
+            out.extend_from_slice(&data[at..start]);
+            let name = match &label {
+                Label::Rule(set, r) => self.rulesets[*set].rules[*r as usize].id.clone(),
+                Label::PrivateKey => "private-key".to_owned(),
+                Label::KeyContinued => {
+                    at = end;
+                    continue;
+                }
+                Label::Log(name) => (*name).to_owned(),
+                Label::Env(i) => format!("env:{}", self.literal_names[*i]),
+                Label::Pii(p) => {
+                    let kind = p.split('#').next().unwrap_or("pii");
+                    *self
+                        .stats
+                        .by_label
+                        .entry(format!("pii:{kind}"))
+                        .or_default() += 1;
+                    out.extend_from_slice(p.as_bytes());
+                    at = end;
+                    continue;
+                }
+            };
+            out.extend_from_slice(b"[REDACTED:");
+            out.extend_from_slice(name.as_bytes());
+            out.push(b']');
+            *self.stats.by_label.entry(name).or_default() += 1;
+            at = end;
+        }
+        out.extend_from_slice(&data[at..]);
+    }
+
+    /// One line in JSON mode: redacted as text; then, if it was JSON, its strings are read
+    /// unescaped and redacted again, and a line where that finds more (or whose text redaction
+    /// broke its JSON) is rebuilt: changed strings re-encoded, everything else (keys, order,
+    /// numbers as written) copied, whitespace between tokens dropped.
+    fn redact_json_line(&mut self, line: &[u8], out: &mut Vec<u8>) {
+        let (body, nl) = match line.strip_suffix(b"\r\n") {
+            Some(b) => (b, &b"\r\n"[..]),
+            None => match line.strip_suffix(b"\n") {
+                Some(b) => (b, &b"\n"[..]),
+                None => (line, &b""[..]),
+            },
+        };
+        let spans = self.spans(body);
+        let mut plain = Vec::with_capacity(body.len());
+        self.write(body, spans, &mut plain);
+        let first = body.iter().find(|b| !b.is_ascii_whitespace());
+        // Deeply nested lines are redacted as text only: rebuilding them would cost time
+        // quadratic in the depth (and serde's recursion), for no log line anyone writes.
+        let nesting = memchr::memchr2_iter(b'[', b'{', body).count();
+        if matches!(first, Some(b'{') | Some(b'[')) && nesting <= MAX_JSON_NESTING {
+            let source = if serde_json::from_slice::<serde::de::IgnoredAny>(&plain).is_ok() {
+                Some(&plain[..])
+            } else if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok() {
+                Some(body) // the text redaction broke the JSON (a secret ended inside an escape)
+            } else {
+                None
+            };
+            if let Some(src) = source {
+                let broke = src.as_ptr() == body.as_ptr();
+                if let Ok(raw) = serde_json::from_slice::<&serde_json::value::RawValue>(src) {
+                    let mut rebuilt = String::with_capacity(src.len());
+                    if self.rebuild(raw, &mut rebuilt) || broke {
+                        out.extend_from_slice(rebuilt.as_bytes());
+                        out.extend_from_slice(nl);
+                        return;
+                    }
+                }
+            }
+        }
+        out.extend_from_slice(&plain);
+        out.extend_from_slice(nl);
+    }
+
+    /// Writes `raw` to `out` with every string (keys too) redacted as unescaped text; whether
+    /// anything changed. Numbers, literals and unchanged strings are copied as written.
+    fn rebuild(&mut self, raw: &serde_json::value::RawValue, out: &mut String) -> bool {
+        let text = raw.get();
+        match text.as_bytes().first() {
+            Some(b'"') => match serde_json::from_str::<String>(text) {
+                Ok(s) => {
+                    let (new, changed) = self.redact_text(&s);
+                    if changed {
+                        out.push_str(&serde_json::to_string(&new).unwrap_or_default());
+                    } else {
+                        out.push_str(text);
+                    }
+                    changed
+                }
+                Err(_) => {
+                    out.push_str(text);
+                    false
+                }
+            },
+            Some(b'[') => match serde_json::from_str::<Vec<&serde_json::value::RawValue>>(text) {
+                Ok(items) => {
+                    let mut changed = false;
+                    out.push('[');
+                    for (i, item) in items.into_iter().enumerate() {
+                        if i > 0 {
+                            out.push(',');
+                        }
+                        changed |= self.rebuild(item, out);
+                    }
+                    out.push(']');
+                    changed
+                }
+                Err(_) => {
+                    out.push_str(text);
+                    false
+                }
+            },
+            Some(b'{') => match serde_json::from_str::<json::Entries<'_>>(text) {
+                Ok(json::Entries(entries)) => {
+                    let mut changed = false;
+                    out.push('{');
+                    for (i, (k, v)) in entries.into_iter().enumerate() {
+                        if i > 0 {
+                            out.push(',');
+                        }
+                        let (key, c) = self.redact_text(&k);
+                        changed |= c;
+                        out.push_str(&serde_json::to_string(&key).unwrap_or_default());
+                        out.push(':');
+                        changed |= self.rebuild(v, out);
+                    }
+                    out.push('}');
+                    changed
+                }
+                Err(_) => {
+                    out.push_str(text);
+                    false
+                }
+            },
+            _ => {
+                out.push_str(text);
+                false
+            }
+        }
+    }
+
+    /// One string redacted; whether it changed.
+    fn redact_text(&mut self, s: &str) -> (String, bool) {
+        let spans = self.spans(s.as_bytes());
+        if spans.is_empty() {
+            return (s.to_owned(), false);
+        }
+        let mut buf = Vec::with_capacity(s.len());
+        self.write(s.as_bytes(), spans, &mut buf);
+        let new = String::from_utf8_lossy(&buf).into_owned();
+        let changed = new != s;
+        (new, changed)
+    }
+}
+
+/// Feeds a [`Redactor`] from a byte stream: whole lines at once, a line longer than
+/// [`LONG_LINE`] in pieces.
+#[derive(Debug)]
+pub struct LineStream<'r> {
+    redactor: Redactor<'r>,
+    pending: Vec<u8>,
+}
+
+impl<'r> LineStream<'r> {
+    /// A stream through `redactor`.
+    pub fn new(redactor: Redactor<'r>) -> Self {
+        LineStream {
+            redactor,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Takes `chunk` and appends to `out` what can be written: every complete line, and the
+    /// head of a line longer than [`LONG_LINE`].
+    pub fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
+        self.pending.extend_from_slice(chunk);
+        if let Some(nl) = memchr::memrchr(b'\n', &self.pending) {
+            // Only the new bytes can hold the last newline if `pending` held no newline before.
+            let rest = self.pending.split_off(nl + 1);
+            let lines = std::mem::replace(&mut self.pending, rest);
+            self.redactor.redact(&lines, out);
+        }
+        while self.pending.len() > LONG_LINE {
+            let used = self.redactor.redact_head(&self.pending, out);
+            self.pending.drain(..used);
+        }
+    }
+
+    /// The input ended: redacts what is held (a last line without a newline).
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        if !self.pending.is_empty() {
+            let last = std::mem::take(&mut self.pending);
+            self.redactor.redact(&last, out);
+            self.redactor.stats.lines += 1;
+        }
+    }
+
+    /// What has been seen and replaced so far.
+    pub fn stats(&self) -> &RedactStats {
+        self.redactor.stats()
+    }
+}
+
+/// A JSON object's entries in order, values left raw.
+mod json {
+    use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+    use serde_json::value::RawValue;
+    use std::fmt;
+
+    /// An object's `(key, raw value)` pairs as written.
+    pub(super) struct Entries<'a>(pub(super) Vec<(String, &'a RawValue)>);
+
+    impl<'de> Deserialize<'de> for Entries<'de> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_map(V)
+        }
+    }
+
+    struct V;
+
+    impl<'de> Visitor<'de> for V {
+        type Value = Entries<'de>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Entries<'de>, A::Error> {
+            let mut v = Vec::new();
+            while let Some((k, x)) = a.next_entry::<String, &'de RawValue>()? {
+                v.push((k, x));
+            }
+            Ok(Entries(v))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(input: &[u8], options: RedactOptions) -> (Vec<u8>, RedactStats) {
+        let rules = Ruleset::builtin();
+        let mut s = LineStream::new(Redactor::new(vec![&rules], options));
+        let mut out = Vec::new();
+        for chunk in input.chunks(7) {
+            s.push(chunk, &mut out);
+        }
+        s.finish(&mut out);
+        let stats = s.stats().clone();
+        (out, stats)
+    }
+
+    fn gh() -> String {
+        let ex =
+            crate::examples::expand("«ghp_{alnum:30}{ghcrc}»", &mut crate::examples::Gen::new(3))
+                .unwrap();
+        ex.text[ex.secret].to_owned()
+    }
+
+    #[test]
+    fn a_rule_secret_is_replaced_and_other_bytes_kept() {
+        let line = format!("INFO starting bot token={} in guild\nnext line\n", gh());
+        let (out, stats) = run(line.as_bytes(), RedactOptions::default());
+        let out = String::from_utf8(out).unwrap();
+        assert!(!out.contains(&gh()), "{out}");
+        assert!(
+            out.starts_with("INFO starting bot token=[REDACTED:"),
+            "{out}"
+        );
+        assert!(out.ends_with(" in guild\nnext line\n"), "{out}");
+        assert_eq!(stats.redacted(), 1);
+    }
+
+    #[test]
+    fn env_values_are_replaced_even_without_a_rule_and_short_ones_kept() {
+        let value = "plain-value-no-rule-knows";
+        let options = RedactOptions {
+            literals: vec![
+                ("BOT_SECRET".into(), Secret::new(value.into())),
+                ("LOG_LEVEL".into(), Secret::new("info".into())),
+            ],
+            ..Default::default()
+        };
+        let (out, _) = run(format!("info: got {value}!\n").as_bytes(), options);
+        assert_eq!(out, b"info: got [REDACTED:env:BOT_SECRET]!\n");
+    }
+
+    #[test]
+    fn a_key_block_split_across_pushes_is_masked_whole() {
+        let body = "MIIEowIBAAKCAQEA".repeat(4);
+        let text = format!(
+            "before\n-----BEGIN RSA PRIVATE KEY-----\n{body}\n{body}\n-----END RSA PRIVATE KEY----- after\n"
+        );
+        let (out, _) = run(text.as_bytes(), RedactOptions::default());
+        let out = String::from_utf8(out).unwrap();
+        assert!(!out.contains("MIIEow"), "{out}");
+        assert!(out.starts_with("before\n"), "{out}");
+        assert!(out.ends_with(" after\n"), "{out}");
+    }
+
+    #[test]
+    fn pii_gets_stable_pseudonyms() {
+        let text = "mail a.b@example.org from 203.0.113.9 by <@123456789012345678>\nagain a.b@example.org, other c@example.net, 2001:db8::1 at 2026-11-29 12:30:45\n";
+        let (out, _) = run(
+            text.as_bytes(),
+            RedactOptions {
+                pii: true,
+                ..Default::default()
+            },
+        );
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(
+            out,
+            "mail email#1 from ip#1 by <@user#1>\nagain email#1, other email#2, ip#2 at 2026-11-29 12:30:45\n"
+        );
+    }
+
+    #[test]
+    fn json_lines_stay_json() {
+        let line = format!(
+            "{{\"z\":1,\"msg\":\"token\\u003d{}\",\"a\":[true,null]}}\n",
+            gh()
+        );
+        let (out, _) = run(
+            line.as_bytes(),
+            RedactOptions {
+                json: true,
+                max_decode_depth: 2,
+                ..Default::default()
+            },
+        );
+        let text = String::from_utf8(out).unwrap();
+        assert!(!text.contains(&gh()[4..]), "{text}");
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["z"], 1);
+        assert!(
+            text.find("\"z\"").unwrap() < text.find("\"a\"").unwrap(),
+            "order kept"
+        );
+    }
+
+    #[test]
+    fn tokens_glued_to_escapes_are_found() {
+        let t = gh();
+        let text = format!("\x1b[35m{t}\x1b[39m\n{{\"err\":\"bad.\\n{t}\"}}\nq=a%0A{t}\n");
+        let (out, stats) = run(text.as_bytes(), RedactOptions::default());
+        let out = String::from_utf8(out).unwrap();
+        assert!(!out.contains(&t), "{out}");
+        assert_eq!(stats.redacted(), 3, "{out}");
+        assert!(
+            out.starts_with("\x1b[35m[REDACTED:github-pat]\x1b[39m\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_quoted_header_never_hides_the_lines_after_it() {
+        let body = "MIIEowIBAAKCAQEA".repeat(4);
+        let text = format!(
+            "ERROR invalid key: must start with -----BEGIN PRIVATE KEY-----\nINFO next request\nINFO another\n-----BEGIN RSA PRIVATE KEY-----\n{body}\n{body}\n-----END RSA PRIVATE KEY-----\nINFO done\n"
+        );
+        let (out, _) = run(text.as_bytes(), RedactOptions::default());
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.contains("INFO next request\nINFO another\n"), "{out}");
+        assert!(out.ends_with("INFO done\n"), "{out}");
+        assert!(!out.contains("MIIEow"), "{out}");
+    }
+
+    #[test]
+    fn url_passwords_and_authorization_values_are_masked() {
+        let text = "redis://:hunter2hunter2@cache:6379/0 https://bob:pa55w0rd99@example.org/x\nAuthorization: Bearer abcdefgh12345678opaque\n";
+        let (out, _) = run(text.as_bytes(), RedactOptions::default());
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(
+            out,
+            "redis://:[REDACTED:url-password]@cache:6379/0 https://bob:[REDACTED:url-password]@example.org/x\nAuthorization: Bearer [REDACTED:authorization]\n"
+        );
+    }
+
+    #[test]
+    fn env_values_are_found_encoded() {
+        use base64::Engine as _;
+        let pw = "correct horse battery staple";
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("admin:{pw}"));
+        let hex: String = pw.bytes().map(|b| format!("{b:02x}")).collect();
+        let text = format!("auth {basic}\nhex {hex}\npct correct%20horse%20battery%20staple\n");
+        let options = RedactOptions {
+            literals: vec![("ADMIN_PASSWORD".into(), Secret::new(pw.into()))],
+            max_decode_depth: 0,
+            ..Default::default()
+        };
+        let (out, stats) = run(text.as_bytes(), options);
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(stats.redacted(), 3, "{out}");
+        assert!(!out.contains(&hex) && !out.contains("horse"), "{out}");
+    }
+
+    #[test]
+    fn json_numbers_and_line_endings_are_kept() {
+        let t = gh();
+        // The secret is only visible unescaped (`\u0067` is `g`), so the line is rebuilt.
+        let line = format!(
+            "{{\"big\":12345678901234567890123,\"e\":1e3,\"z\":-0,\"msg\":\"\\u0067{}\"}}\r\n",
+            &t[1..]
+        );
+        let (out, _) = run(
+            line.as_bytes(),
+            RedactOptions {
+                json: true,
+                max_decode_depth: 0,
+                ..Default::default()
+            },
+        );
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            "{\"big\":12345678901234567890123,\"e\":1e3,\"z\":-0,\"msg\":\"[REDACTED:github-pat]\"}\r\n"
+        );
+    }
+
+    #[test]
+    fn pii_leaves_uuids_versions_and_hex_alone_and_knows_international_numbers() {
+        let text = "id 5a3c1234-5678-4abc-9def-0123456789ab v1.2.3.4.5 deadbeef::cafe\ncall +44 20 7946 0958 or +33 1 23 45 67 89 or (555) 123-4567\n";
+        let (out, _) = run(
+            text.as_bytes(),
+            RedactOptions {
+                pii: true,
+                ..Default::default()
+            },
+        );
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(
+            out,
+            "id 5a3c1234-5678-4abc-9def-0123456789ab v1.2.3.4.5 deadbeef::cafe\ncall phone#1 or phone#2 or phone#3\n"
+        );
+    }
+
+    fn pem_body(lines: usize) -> Vec<String> {
+        let mut gen = crate::examples::Gen::new(41);
+        (0..lines)
+            .map(|_| {
+                gen.pick(
+                    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+                    64,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn prefixed_indented_and_interleaved_keys_are_masked_whole() {
+        let body = pem_body(6);
+        let mut text = String::new();
+        // docker compose prefixes, then a YAML indent, then another writer in the middle.
+        text.push_str("bot-1  | -----BEGIN RSA PRIVATE KEY-----\n");
+        for l in &body {
+            text.push_str(&format!("bot-1  | {l}\n"));
+        }
+        // The EC header is built here so this source file holds no key-looking block.
+        text.push_str(&format!(
+            "bot-1  | -----END RSA PRIVATE KEY-----\nkey: |\n  -----BEGIN {} PRIVATE KEY-----\n",
+            "EC"
+        ));
+        for (i, l) in body.iter().enumerate() {
+            text.push_str(&format!("  {l}\n"));
+            if i == 2 {
+                text.push_str("2024-05-01 INFO voice: heartbeat ack\n");
+            }
+        }
+        text.push_str("  -----END EC PRIVATE KEY-----\nready\n");
+        let (out, _) = run(text.as_bytes(), RedactOptions::default());
+        let out = String::from_utf8(out).unwrap();
+        for l in &body {
+            assert!(!out.contains(&l[..20]), "{out}");
+        }
+        assert!(out.contains("bot-1  | [REDACTED:private-key]\n"), "{out}");
+        assert!(
+            out.contains("2024-05-01 INFO voice: heartbeat ack\n"),
+            "{out}"
+        );
+        assert!(out.ends_with("ready\n"), "{out}");
+    }
+
+    #[test]
+    fn deep_json_is_redacted_as_text_without_recursion() {
+        let t = gh();
+        let line = format!("{}\"{t}\"{}\n", "[".repeat(50_000), "]".repeat(50_000));
+        let (out, _) = run(
+            line.as_bytes(),
+            RedactOptions {
+                json: true,
+                ..Default::default()
+            },
+        );
+        let out = String::from_utf8(out).unwrap();
+        assert!(!out.contains(&t));
+        assert_eq!(
+            out.len(),
+            line.len() - t.len() + "[REDACTED:github-pat]".len()
+        );
+    }
+
+    #[test]
+    fn pii_keeps_ports_and_folds_case() {
+        let text = "client 203.0.113.45:51234 Bob@Example.org bob@example.org\n";
+        let (out, _) = run(
+            text.as_bytes(),
+            RedactOptions {
+                pii: true,
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "client ip#1:51234 email#1 email#1\n"
+        );
+    }
+}

@@ -1,0 +1,259 @@
+//! `vigil redact` through the binary: a bot's log with a token of every built-in rule, .env and
+//! process values, JSON lines and a 2 MiB line goes in; no secret comes out, every other byte
+//! does, and a line shows while the input is still open.
+
+mod common;
+
+use common::{expect_exit, vigil, write};
+use regex::Regex;
+use std::io::{BufRead as _, Write as _};
+use std::process::Stdio;
+use vigil_scan::examples::{expand, Gen};
+use vigil_scan::Ruleset;
+
+/// Every built-in rule's examples, expanded: (text, secret).
+fn examples(seed: u64) -> Vec<(String, String)> {
+    let mut gen = Gen::new(seed);
+    let mut out = Vec::new();
+    for r in &Ruleset::builtin().rules {
+        for t in &r.spec.examples {
+            let ex = expand(t, &mut gen).expect("template");
+            let secret = ex.text[ex.secret.clone()].to_owned();
+            out.push((ex.text, secret));
+        }
+    }
+    out
+}
+
+/// `text` with each of `secrets` removed (the longest first).
+fn without(text: &str, secrets: &[String]) -> String {
+    let mut s: Vec<&String> = secrets.iter().collect();
+    s.sort_by_key(|x| std::cmp::Reverse(x.len()));
+    let mut t = text.to_owned();
+    for x in s {
+        t = t.replace(x.as_str(), "");
+    }
+    t
+}
+
+fn unredacted(out: &str) -> String {
+    Regex::new(r"\[REDACTED:[A-Za-z0-9_:.-]+\]")
+        .unwrap()
+        .replace_all(out, "")
+        .into_owned()
+}
+
+/// Asserts two long texts are equal, showing only where they first differ.
+fn assert_same(got: &str, want: &str) {
+    if got == want {
+        return;
+    }
+    let at = got
+        .bytes()
+        .zip(want.bytes())
+        .position(|(a, b)| a != b)
+        .unwrap_or(got.len().min(want.len()));
+    let from = at.saturating_sub(80);
+    panic!(
+        "texts differ at byte {at} (lengths {} and {}):\n got: {:?}\nwant: {:?}",
+        got.len(),
+        want.len(),
+        &got[from..(at + 80).min(got.len())],
+        &want[from..(at + 80).min(want.len())]
+    );
+}
+
+#[test]
+fn no_secret_survives_and_every_other_byte_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let bot_secret = format!("bot-{}", "k7Qz".repeat(6));
+    let proc_secret = format!("proc-{}", "Wm3x".repeat(5));
+    write(
+        dir.path(),
+        ".env",
+        format!("BOT_SIGNING_KEY={bot_secret}\nNODE_ENV=production\nLOG_LEVEL=info\n"),
+    );
+    let mut secrets = vec![bot_secret.clone(), proc_secret.clone()];
+    let mut log = String::new();
+    for (i, (text, secret)) in examples(11).into_iter().enumerate() {
+        log.push_str(&format!(
+            "2026-11-29T10:00:{:02}Z INFO bot: connecting\n",
+            i % 60
+        ));
+        log.push_str(&text);
+        log.push('\n');
+        secrets.push(secret);
+    }
+    log.push_str(&format!("INFO signing with {bot_secret} for production\n"));
+    log.push_str(&format!("DEBUG worker env {proc_secret}; level info\n"));
+    // A 2 MiB line with secrets at its start, across the 1 MiB mark and at its end.
+    let gh = common::token("«ghp_{alnum:30}{ghcrc}»", 77);
+    secrets.push(gh.clone());
+    let filler = "lorem ipsum dolor sit amet ".repeat(40_000);
+    let long = format!(
+        "{gh} {} token {gh} {} {gh}\n",
+        &filler[..1_048_000],
+        &filler[..1_048_000]
+    );
+    log.push_str(&long);
+    log.push_str("last line without a newline");
+
+    let out = vigil(dir.path())
+        .args([
+            "redact",
+            "--env-file",
+            ".env",
+            "--from-env",
+            "WORKER_SECRET",
+        ])
+        .env("WORKER_SECRET", &proc_secret)
+        .write_stdin(log.clone())
+        .output()
+        .unwrap();
+    expect_exit(&out, 0);
+    let text = String::from_utf8(out.stdout).unwrap();
+    for s in &secrets {
+        assert!(
+            !text.contains(s.as_str()),
+            "a secret survived: {}…",
+            &s[..6.min(s.len())]
+        );
+    }
+    assert!(text.contains("[REDACTED:env:BOT_SIGNING_KEY]"));
+    assert!(text.contains("[REDACTED:env:WORKER_SECRET]"));
+    assert!(
+        text.contains("for production\n"),
+        "short or word-like values are kept"
+    );
+    assert_same(&unredacted(&text), &without(&log, &secrets));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("redacted"), "{stderr}");
+    assert!(!stderr.contains(&bot_secret));
+}
+
+#[test]
+fn json_lines_stay_json_without_their_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = String::new();
+    let mut secrets = Vec::new();
+    for (text, secret) in examples(5) {
+        let line = serde_json::json!({"level": "info", "msg": text, "n": 1});
+        log.push_str(&line.to_string());
+        log.push('\n');
+        secrets.push(secret);
+    }
+    let out = vigil(dir.path())
+        .args(["redact", "--json"])
+        .write_stdin(log.clone())
+        .output()
+        .unwrap();
+    expect_exit(&out, 0);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = 0;
+    for (line, original) in text.lines().zip(log.lines()) {
+        let v: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("not JSON after redaction ({e}): {line}"));
+        assert_eq!(v["level"], "info");
+        assert_eq!(v["n"], 1);
+        assert!(line.starts_with("{\"level\""), "key order kept: {line}");
+        let _ = original;
+        lines += 1;
+    }
+    assert_eq!(lines, log.lines().count());
+    for s in &secrets {
+        // In JSON a secret's newlines and quotes are escaped: compare its escaped form too.
+        let escaped = serde_json::to_string(s).unwrap();
+        let escaped = &escaped[1..escaped.len() - 1];
+        assert!(
+            !text.contains(escaped),
+            "a secret survived: {}…",
+            &s[..6.min(s.len())]
+        );
+    }
+}
+
+#[test]
+fn pii_is_pseudonymised_stably() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = "user <@123456789012345678> from 198.51.100.7 wrote alice@example.org\n\
+               again <@123456789012345678> and <@!223456789012345678> from 198.51.100.7, +44 20 7946 0958\n\
+               at 2026-11-29 12:30:45 nothing else\n";
+    let out = vigil(dir.path())
+        .args(["redact", "--pii", "-q"])
+        .write_stdin(log)
+        .output()
+        .unwrap();
+    expect_exit(&out, 0);
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "user <@user#1> from ip#1 wrote email#1\n\
+         again <@user#1> and <@!user#2> from ip#1, phone#1\n\
+         at 2026-11-29 12:30:45 nothing else\n"
+    );
+    assert!(out.stderr.is_empty());
+}
+
+#[test]
+fn a_line_is_shown_while_the_input_stays_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let gh = common::token("«ghp_{alnum:30}{ghcrc}»", 3);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("vigil"))
+        .args(["redact", "-q"])
+        .current_dir(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "ready {gh}").unwrap();
+    stdin.flush().unwrap();
+    // Read the line while stdin is still open: redact must not wait for more input.
+    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert_eq!(line, "ready [REDACTED:github-pat]\n");
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn a_missing_variable_or_env_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = vigil(dir.path())
+        .args(["redact", "--from-env", "NOPE_NOT_SET"])
+        .env_remove("NOPE_NOT_SET")
+        .write_stdin("x\n")
+        .output()
+        .unwrap();
+    expect_exit(&out, 2);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("NOPE_NOT_SET"));
+    assert!(out.stdout.is_empty(), "nothing passes unfiltered");
+    let out = vigil(dir.path())
+        .args(["redact", "--env-file", "missing.env"])
+        .write_stdin("x\n")
+        .output()
+        .unwrap();
+    expect_exit(&out, 2);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.env"));
+}
+
+#[test]
+fn a_repository_gitleaks_file_adds_rules_and_never_removes_the_builtin_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        ".gitleaks.toml",
+        "[[rules]]\nid = \"acme\"\nregex = '''acme_[0-9a-f]{16}'''\n\n[allowlist]\nregexes = ['''ghp_''']\n",
+    );
+    let gh = common::token("«ghp_{alnum:30}{ghcrc}»", 9);
+    let acme = format!("acme_{}", "0f1e2d3c4b5a6978");
+    let out = vigil(dir.path())
+        .args(["redact", "-q"])
+        .write_stdin(format!("\x1b[35m{gh}\x1b[39m and {acme}\n"))
+        .output()
+        .unwrap();
+    expect_exit(&out, 0);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains(&gh), "{text}");
+    assert!(!text.contains(&acme), "{text}");
+}
