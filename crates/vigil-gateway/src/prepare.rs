@@ -120,7 +120,7 @@ pub enum AssertionProblem {
     )]
     Weak(String),
     /// The secret equals the one client tokens are verified with.
-    #[error("{0} equals the token secret: a client token would pass as an assertion's signature; use a secret of its own")]
+    #[error("{0} must differ from the token secrets (MCP_JWT_SECRET and its previous value), or a client token would pass as a signed assertion")]
     SameAsTokenSecret(String),
     /// The lifetime is zero or over the assertion maximum.
     #[error("must be between 1s and 5m")]
@@ -273,10 +273,14 @@ impl Prepared {
             let secret = lookup(var)
                 .filter(|v| !v.is_empty())
                 .ok_or_else(|| fail(".secret_env", AssertionProblem::Unset(var.to_owned())))?;
-            if vigil_token::compliance::secret_weakness(&secret).is_some()
-                && !options.allow_weak_secret
-            {
-                return Err(fail(".secret_env", AssertionProblem::Weak(var.to_owned())));
+            if vigil_token::compliance::secret_weakness(&secret).is_some() {
+                // `--allow-weak-secret` is for a loopback listener only, as for the token secret.
+                if !(options.allow_weak_secret && loopback) {
+                    return Err(fail(".secret_env", AssertionProblem::Weak(var.to_owned())));
+                }
+                tracing::warn!(
+                    "{var}: a weak assertion secret accepted on this loopback listener (--allow-weak-secret); anyone who guesses it can sign as the gateway"
+                );
             }
             if lookup(token.section.secret_env()).is_some_and(|t| t == secret)
                 || lookup(token.section.previous_env()).is_some_and(|t| t == secret)

@@ -298,6 +298,15 @@ pub async fn forward(
     }
     // The upstream learns who the gateway verified from a fresh assertion (one per request:
     // the upstream accepts each `jti` once), never from the client's token.
+    if route.assertion.is_some() && who.subject.is_none() {
+        // Nothing to assert (a token without `sub`, or the dev bypass): say so here rather than
+        // let the upstream refuse a request that carries no credential at all.
+        return body::error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "the token has no subject for the upstream's assertion",
+        );
+    }
     if let (Some(a), Some(subject)) = (&route.assertion, who.subject) {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -216,12 +216,22 @@ impl Listening {
 
 /// One raw HTTP/1.1 POST of an `initialize` request with these headers; the status code.
 fn raw_post(addr: std::net::SocketAddr, host: &str, headers: &[(&str, &str)]) -> u16 {
+    raw_post_to(addr, "/mcp", host, headers)
+}
+
+/// [`raw_post`] to another path.
+fn raw_post_to(
+    addr: std::net::SocketAddr,
+    path: &str,
+    host: &str,
+    headers: &[(&str, &str)],
+) -> u16 {
     let body = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-06-18", "capabilities": {},
         "clientInfo": {"name": "raw", "version": "1"}}})
     .to_string();
     let mut req = format!(
-        "POST /mcp HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
          Accept: application/json, text/event-stream\r\nContent-Length: {}\r\nConnection: close\r\n",
         body.len()
     );
@@ -1695,6 +1705,30 @@ fn the_sdks_drive_every_tool_through_vigil_gateway_with_an_assertion_per_request
             ),
             401
         );
+        // A token without `sub` has nothing to assert: the gateway refuses it itself.
+        let no_sub = jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &json!({"aud": "memory", "iat": now(), "exp": now() + 600}),
+            &jsonwebtoken::EncodingKey::from_secret(gw::secret().as_bytes()),
+        )
+        .unwrap();
+        let gw_host = g.addr.to_string();
+        assert_eq!(
+            raw_post_to(
+                g.addr,
+                "/mcp/memory",
+                &gw_host,
+                &[("Authorization", &format!("Bearer {no_sub}"))]
+            ),
+            401
+        );
+        // `memory log` quotes a principal that is not plain printable ASCII.
+        let o = run(
+            &t.path().join("m"),
+            &["memory", "log", "--root", "../store"],
+        );
+        expect_exit(&o, 0);
+        assert!(String::from_utf8_lossy(&o.stdout).contains(&subject));
         drop(g);
     }
 }
@@ -1744,5 +1778,29 @@ fn a_gateway_refuses_an_assertion_it_cannot_sign_safely() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(want), "{want}: {err}");
         assert!(err.contains("gateway.routes[0].assertion"), "{err}");
+    }
+    // --allow-weak-secret lets a weak assertion secret through on loopback only.
+    std::fs::write(
+        t.path().join("vigil.toml"),
+        format!("{base}[gateway.routes.assertion]\nsecret_env = \"GW_A\"\n"),
+    )
+    .unwrap();
+    for (listen, code) in [("0.0.0.0:8445", 2), ("127.0.0.1:8445", 0)] {
+        let out = common::vigil(t.path())
+            .args([
+                "gateway",
+                "check",
+                "--allow-weak-secret",
+                "--listen",
+                listen,
+            ])
+            .env("MCP_JWT_SECRET", secret())
+            .env("GW_A", "changeme")
+            .output()
+            .unwrap();
+        expect_exit(&out, code);
+        if code == 2 {
+            assert!(String::from_utf8_lossy(&out.stderr).contains("too weak"));
+        }
     }
 }

@@ -196,6 +196,26 @@ fn log(g: &GlobalArgs, a: LogArgs) -> anyhow::Result<ExitStatus> {
         OutputFormat::Text => {
             // Every field escaped: a name may not forge a row or reach the terminal raw.
             let e = |t: &str| t.escape_debug().to_string();
+            // A principal prints plain only when it is printable ASCII without spaces; else it
+            // is quoted with everything else escaped, so `bob   memory_delete` or a Cyrillic
+            // `аlice` never pass for another row or another name.
+            let who = |t: &str| {
+                if !t.is_empty() && t.bytes().all(|b| b.is_ascii_graphic()) {
+                    t.to_owned()
+                } else {
+                    let inner: String = t
+                        .chars()
+                        .map(|c| {
+                            if c.is_ascii_graphic() || c == ' ' {
+                                c.to_string()
+                            } else {
+                                c.escape_unicode().to_string()
+                            }
+                        })
+                        .collect();
+                    format!("\"{inner}\"")
+                }
+            };
             for c in &changes {
                 let version = c
                     .sha256
@@ -204,7 +224,7 @@ fn log(g: &GlobalArgs, a: LogArgs) -> anyhow::Result<ExitStatus> {
                 println!(
                     "{}  {:<16} {:<14} {:>8} B  {version}  {}{}",
                     e(&c.time),
-                    e(&c.principal),
+                    who(&c.principal),
                     e(&c.tool),
                     c.length,
                     e(&c.path),
