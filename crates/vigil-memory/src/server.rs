@@ -429,6 +429,16 @@ pub async fn serve_stdio(store: Arc<Store>, principal: String) -> std::io::Resul
     serve_lines(store, principal, stdin, stdout).await
 }
 
+/// What the stdio filter reads of a JSON-RPC line: its id and whether it names a method; every
+/// other member is skipped unread. Only a JSON object deserialises.
+#[derive(serde::Deserialize)]
+struct Head {
+    #[serde(default)]
+    id: Option<Value>,
+    #[serde(default)]
+    method: Option<serde::de::IgnoredAny>,
+}
+
 /// The JSON-RPC error line for a line that is not a JSON-RPC message.
 fn rpc_error(id: Value, code: i64, message: &str) -> Vec<u8> {
     let mut v = serde_json::to_vec(&json!({
@@ -477,23 +487,28 @@ where
             if text.is_empty() {
                 continue;
             }
-            let value: Value = match serde_json::from_slice(text) {
-                Ok(v) => v,
+            // One pass for what the filter needs (id, whether it is a request), one for the
+            // SDK's type; the body (a 4 KiB memory, say) is skipped, never built as a `Value`.
+            let head: Head = match serde_json::from_slice(text) {
+                Ok(h) => h,
                 Err(_) => {
-                    let _ = errors_tx.send(rpc_error(Value::Null, -32700, "Parse error"));
+                    let answer = match serde_json::from_slice::<serde::de::IgnoredAny>(text) {
+                        Err(_) => rpc_error(Value::Null, -32700, "Parse error"),
+                        Ok(_) => rpc_error(Value::Null, -32600, "Invalid Request"),
+                    };
+                    let _ = errors_tx.send(answer);
                     continue;
                 }
             };
-            let id = value.get("id").cloned();
-            if serde_json::from_value::<rmcp::model::ClientJsonRpcMessage>(value.clone()).is_err() {
+            if serde_json::from_slice::<rmcp::model::ClientJsonRpcMessage>(text).is_err() {
                 let _ = errors_tx.send(rpc_error(
-                    id.unwrap_or(Value::Null),
+                    head.id.unwrap_or(Value::Null),
                     -32600,
                     "Invalid Request",
                 ));
                 continue;
             }
-            if let (Some(id), true) = (id, value.get("method").is_some()) {
+            if let (Some(id), true) = (head.id, head.method.is_some()) {
                 p.lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .insert(id.to_string());
@@ -527,12 +542,8 @@ where
                     match r {
                         Ok(0) | Err(_) => sdk_open = false,
                         Ok(_) => {
-                            if let Ok(v) = serde_json::from_slice::<Value>(line.trim_ascii()) {
-                                if v.get("method").is_none() {
-                                    if let Some(id) = v.get("id") {
-                                        pending.lock().unwrap_or_else(|e| e.into_inner()).remove(&id.to_string());
-                                    }
-                                }
+                            if let Ok(Head { id: Some(id), method: None }) = serde_json::from_slice::<Head>(line.trim_ascii()) {
+                                pending.lock().unwrap_or_else(|e| e.into_inner()).remove(&id.to_string());
                             }
                             if out.write_all(&line).await.is_err() || out.flush().await.is_err() {
                                 break;
@@ -555,10 +566,8 @@ where
                             if n == 0 {
                                 break;
                             }
-                            if let Ok(v) = serde_json::from_slice::<Value>(line.trim_ascii()) {
-                                if let (None, Some(id)) = (v.get("method"), v.get("id")) {
-                                    pending.lock().unwrap_or_else(|e| e.into_inner()).remove(&id.to_string());
-                                }
+                            if let Ok(Head { id: Some(id), method: None }) = serde_json::from_slice::<Head>(line.trim_ascii()) {
+                                pending.lock().unwrap_or_else(|e| e.into_inner()).remove(&id.to_string());
                             }
                             if out.write_all(&line).await.is_err() || out.flush().await.is_err() {
                                 break;
