@@ -282,8 +282,13 @@ impl Prepared {
                     "{var}: a weak assertion secret accepted on this loopback listener (--allow-weak-secret); anyone who guesses it can sign as the gateway"
                 );
             }
-            if lookup(token.section.secret_env()).is_some_and(|t| t == secret)
-                || lookup(token.section.previous_env()).is_some_and(|t| t == secret)
+            // Compared in constant time, as the previous-secret check below does.
+            let same = |v: Option<String>| {
+                use subtle::ConstantTimeEq;
+                v.is_some_and(|t| bool::from(t.as_bytes().ct_eq(secret.as_bytes())))
+            };
+            if same(lookup(token.section.secret_env()))
+                || same(lookup(token.section.previous_env()))
             {
                 return Err(fail(
                     ".secret_env",

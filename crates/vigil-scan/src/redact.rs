@@ -568,6 +568,8 @@ impl<'r> Redactor<'r> {
 
     fn spans(&mut self, data: &[u8]) -> Vec<Span> {
         let mut spans = Vec::new();
+        // One view of the escaped lines, whatever the number of rulesets.
+        let view = escape_view(data);
         for (set, rules) in self.rulesets.iter().enumerate() {
             for h in rules.hits("-", None, data) {
                 // Multi-line matches are left to the PEM reader (a fake header followed by a
@@ -596,8 +598,8 @@ impl<'r> Redactor<'r> {
                     });
                 }
             }
-            if let Some((view, map)) = escape_view(data) {
-                for h in rules.hits("-", None, &view) {
+            if let Some((view, map)) = &view {
+                for h in rules.hits("-", None, view) {
                     if rules.rules[h.rule as usize].window == Window::Multiline
                         && memchr::memchr(b'\n', &view[h.start..h.end]).is_some()
                     {
