@@ -24,6 +24,16 @@ macro_rules! print {
     }};
 }
 
+/// `eprintln!` for this crate, shadowing std's: a closed stderr (`vigil scan . 2>&1 | head -1`)
+/// must never turn a verdict into a panic (exit 101); the message is dropped, the exit code
+/// stands.
+macro_rules! eprintln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 mod cli;
 mod commands;
 mod output;

@@ -402,3 +402,20 @@ fn errors_say_where_the_setting_was_written() {
         "{e}"
     );
 }
+
+#[test]
+fn a_closed_stderr_never_turns_the_verdict_into_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let tok = common::token("«ghp_{alnum:30}{ghcrc}»", 5);
+    std::fs::write(dir.path().join("a.env"), format!("GITHUB_TOKEN={tok}\n")).unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("vigil"))
+        .args(["scan", "."])
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take()); // the reader has gone before the summary is written
+    assert_eq!(child.wait().unwrap().code(), Some(1));
+}
