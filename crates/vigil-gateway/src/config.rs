@@ -120,6 +120,10 @@ pub struct RouteSection {
     /// Sign a gateway assertion per request for the upstream (`vigil memory serve
     /// --listen` trusts them through `[memory.assertion]`).
     pub assertion: Option<AssertionSection>,
+    /// Verify webhook signatures (Standard Webhooks, GitHub, HMAC-SHA256) instead of a token.
+    pub webhook: Option<crate::webhook::WebhookSection>,
+    /// Verify tokens with the keys of this OpenID Connect issuer (discovered).
+    pub oidc: Option<crate::oidc::OidcSection>,
 }
 
 /// `[gateway.routes.assertion]`: the upstream is told who the gateway verified by a short-lived
@@ -443,6 +447,10 @@ pub struct Route {
     pub audience_header: Option<http::HeaderValue>,
     /// The assertion signed per request for the upstream, when configured.
     pub assertion: Option<std::sync::Arc<Asserter>>,
+    /// The webhook signature check that stands in for a token, when configured.
+    pub webhook: Option<std::sync::Arc<crate::webhook::Webhook>>,
+    /// The OpenID Connect issuer whose keys verify this route's tokens, when configured.
+    pub oidc: Option<std::sync::Arc<crate::oidc::Issuer>>,
 }
 
 /// A validated CORS policy.
@@ -1108,6 +1116,8 @@ fn route(
         host_header: http::HeaderValue::from_str(&authority).ok(),
         audience_header: http::HeaderValue::from_str(&audience).ok(),
         assertion: None,
+        webhook: None,
+        oidc: None,
         upstream_authority: authority,
         upstream_path,
         audience,

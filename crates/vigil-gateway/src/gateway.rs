@@ -111,6 +111,14 @@ impl Gateway {
                 redis.as_ref().map(|c| (c, prefix)),
             ))
         }
+        if let Some(conn) = &redis {
+            // Replayed webhook ids are refused by every instance sharing the rate limits.
+            for r in &settings.routes {
+                if let Some(w) = &r.webhook {
+                    w.use_redis(conn.clone(), format!("vigil:wh:{}:", r.label));
+                }
+            }
+        }
         let ip_limits = settings
             .routes
             .iter()

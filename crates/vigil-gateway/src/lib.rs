@@ -14,6 +14,7 @@ pub mod endpoints;
 pub mod gateway;
 pub mod jsonrpc;
 pub mod metrics;
+pub mod oidc;
 pub mod path;
 pub mod pool;
 pub mod prepare;
@@ -27,6 +28,7 @@ pub mod service;
 pub mod sharded;
 pub mod tls;
 pub mod token_cache;
+pub mod webhook;
 mod worker;
 
 pub use access_log::AccessFormat;

@@ -78,6 +78,15 @@ pub struct RouteKind {
     pub kind: String,
 }
 
+/// `route`, `secret`: which configured webhook secret verified a delivery (by its name).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteSecret {
+    /// Route label.
+    pub route: String,
+    /// The secret's name: its `${VARIABLE}`, or `secrets[i]`.
+    pub secret: String,
+}
+
 /// Which rate limit refused a request (the `kind` label of `rate_limited`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limit {
@@ -192,6 +201,10 @@ pub struct Metrics {
     /// Request heads refused before the pipeline (`bad_head`, `head_too_large`,
     /// `header_timeout`).
     pub malformed: Family<Reason, Counter>,
+    /// Webhook deliveries verified, by route and the secret that matched.
+    pub webhook_verified: Family<RouteSecret, Counter>,
+    /// Webhook deliveries refused, by route and reason (`kind`).
+    pub webhook_refused: Family<RouteKind, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -259,6 +272,18 @@ impl Metrics {
             "Request heads refused before routing, by reason",
             malformed.clone(),
         );
+        let webhook_verified = Family::<RouteSecret, Counter>::default();
+        let webhook_refused = Family::<RouteKind, Counter>::default();
+        registry.register(
+            "webhook_verified",
+            "Webhook deliveries verified, by route and the name of the secret that matched",
+            webhook_verified.clone(),
+        );
+        registry.register(
+            "webhook_refused",
+            "Webhook deliveries refused, by route and reason",
+            webhook_refused.clone(),
+        );
         static IDS: AtomicU64 = AtomicU64::new(0);
         Metrics {
             id: IDS.fetch_add(1, Ordering::Relaxed),
@@ -272,6 +297,8 @@ impl Metrics {
             alerts,
             bypassed,
             malformed,
+            webhook_verified,
+            webhook_refused,
         }
     }
 

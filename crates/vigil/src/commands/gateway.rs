@@ -102,7 +102,12 @@ fn check(g: &GlobalArgs, a: &RunArgs) -> anyhow::Result<ExitStatus> {
             r.upstream_base,
             r.upstream_path,
             r.audience,
-            if r.auth { "bearer" } else { "none" },
+            match (&r.webhook, &r.oidc) {
+                (Some(w), _) => format!("webhook:{}", w.scheme().as_str()),
+                (None, Some(o)) => format!("oidc:{}", o.issuer()),
+                (None, None) if r.auth => "bearer".to_owned(),
+                (None, None) => "none".to_owned(),
+            },
             rate(r.per_ip),
             rate(r.per_subject),
         );
