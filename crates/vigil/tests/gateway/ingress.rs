@@ -409,3 +409,33 @@ fn an_issuer_pointing_at_a_private_address_or_naming_another_issuer_is_refused()
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_redis_a_standard_webhook_id_is_refused_by_every_instance_once_seen() {
+    let up = Upstream::start().await;
+    let redis = gw::Redis::start();
+    let (key, other) = (random(32), random(32));
+    let config = format!(
+        "{}\n[gateway.rate_limit]\nper_ip = \"1000/minute\"\nbackend = \"redis\"\nurl = \"{}\"\n",
+        webhook_config(&up),
+        redis.redis_url()
+    );
+    let env = [
+        ("EVENTS_SECRET_DEFAULT", format!("whsec_{}", b64(&key))),
+        ("EVENTS_SECRET_BACKUP", format!("whsec_{}", b64(&other))),
+        ("WEBHOOK_SECRET_DEFAULT", b64(&random(48))),
+        ("WEBHOOK_SECRET_BACKUP", b64(&random(48))),
+    ];
+    let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (d1, d2) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    let a = Gateway::start(d1.path(), &config, &env_refs);
+    let b = Gateway::start(d2.path(), &config, &env_refs);
+    let body = r#"{"type":"ping"}"#;
+    let signed = standard("msg_shared", now(), body, &key);
+    assert_eq!(post(&a, "/hooks/events", &signed, body).await.0, 200);
+    let (status, text) = post(&b, "/hooks/events", &signed, body).await;
+    assert_eq!((status, text.contains("replayed")), (401, true), "{text}");
+    let next = standard("msg_next", now(), body, &other);
+    assert_eq!(post(&b, "/hooks/events", &next, body).await.0, 200);
+    assert_eq!(post(&a, "/hooks/events", &next, body).await.0, 401);
+}
