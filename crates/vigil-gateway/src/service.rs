@@ -603,6 +603,8 @@ async fn webhook(ex: &mut Exchange<'_>, route: &Route, headers: &HeaderMap, body
     let gw = ex.gw;
     match hook.verify(headers, body, ex.now).await {
         Ok(secret) => {
+            // The access log says which secret signed it (its name, never its value).
+            ex.subject = Some(format!("webhook:{secret}"));
             gw.metrics
                 .webhook_verified
                 .get_or_create(&crate::metrics::RouteSecret {

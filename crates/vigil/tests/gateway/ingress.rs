@@ -181,6 +181,7 @@ async fn webhooks_signed_with_either_secret_pass_once_and_metrics_name_the_secre
         "unused secret counted"
     );
     let log = gw.log_text();
+    assert!(gw.wait_log("webhook:EVENTS_SECRET_BACKUP"), "{log}");
     for (_, v) in &env {
         assert!(!metrics.contains(v.as_str()) && !log.contains(v.as_str()));
     }
