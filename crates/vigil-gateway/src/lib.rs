@@ -26,6 +26,7 @@ pub mod security_headers;
 pub mod server;
 pub mod service;
 pub mod sharded;
+pub mod stdio;
 pub mod tls;
 pub mod token_cache;
 pub mod webhook;

@@ -205,6 +205,8 @@ pub struct Metrics {
     pub webhook_verified: Family<RouteSecret, Counter>,
     /// Webhook deliveries refused, by route and reason (`kind`).
     pub webhook_refused: Family<RouteKind, Counter>,
+    /// Lines a stdio server wrote to stdout that were not JSON-RPC (ignored), by route.
+    pub stdio_stray_output: Family<RouteLabel, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -284,6 +286,12 @@ impl Metrics {
             "Webhook deliveries refused, by route and reason",
             webhook_refused.clone(),
         );
+        let stdio_stray_output = Family::<RouteLabel, Counter>::default();
+        registry.register(
+            "stdio_stray_output_lines",
+            "Non-protocol lines a stdio server wrote to stdout (ignored), by route",
+            stdio_stray_output.clone(),
+        );
         static IDS: AtomicU64 = AtomicU64::new(0);
         Metrics {
             id: IDS.fetch_add(1, Ordering::Relaxed),
@@ -299,6 +307,7 @@ impl Metrics {
             malformed,
             webhook_verified,
             webhook_refused,
+            stdio_stray_output,
         }
     }
 

@@ -108,6 +108,14 @@ pub enum PrepareError {
         /// What is wrong.
         problem: Box<crate::oidc::OidcProblem>,
     },
+    /// A route's stdio server cannot be run as configured.
+    #[error("{origin}: {problem}")]
+    Stdio {
+        /// The key at fault.
+        origin: Origin,
+        /// What is wrong.
+        problem: crate::stdio::StdioProblem,
+    },
     /// A route's `assertion` cannot be signed as configured.
     #[error("{origin}: {problem}")]
     Assertion {
@@ -181,7 +189,8 @@ impl PrepareError {
             PrepareError::InsecureBind(e) => Some(e.origin.clone()),
             PrepareError::Assertion { origin, .. }
             | PrepareError::Webhook { origin, .. }
-            | PrepareError::Oidc { origin, .. } => Some(origin.clone()),
+            | PrepareError::Oidc { origin, .. }
+            | PrepareError::Stdio { origin, .. } => Some(origin.clone()),
         }
     }
 }
@@ -333,7 +342,14 @@ impl Prepared {
                 lifetime,
             }));
         }
+        let keep = [
+            token.section.secret_env(),
+            token.section.previous_env(),
+            "MCP_JWT_SECRET",
+            "MCP_JWT_SECRET_PREVIOUS",
+        ];
         signed_routes(config, &section, &mut settings, &policy, options, loopback)?;
+        stdio_routes(config, &section, &mut settings, &keep)?;
         // Webhook routes check signatures, OpenID Connect routes their issuer's keys.
         let needs_keys = settings
             .routes
@@ -466,6 +482,34 @@ fn signed_routes(
             }
             route.oidc = Some(std::sync::Arc::new(issuer));
         }
+    }
+    Ok(())
+}
+
+/// Validates each stdio route (`command`, `env`, `cwd`, `stdio`): the program found, no token
+/// secret among the child's variables.
+fn stdio_routes(
+    config: &Config,
+    section: &GatewaySection,
+    settings: &mut Settings,
+    keep: &[&str],
+) -> Result<(), PrepareError> {
+    for (route, rs) in settings.routes.iter_mut().zip(&section.routes) {
+        let Some(command) = &rs.command else { continue };
+        let spec = crate::stdio::Spec::new(
+            command,
+            rs.env.as_ref(),
+            rs.cwd.as_deref(),
+            rs.stdio.as_ref(),
+            config.base_dir(),
+            keep,
+            &route.label,
+        )
+        .map_err(|(k, problem)| PrepareError::Stdio {
+            origin: config.origin(&format!("gateway.routes[{}].{k}", route.index)),
+            problem,
+        })?;
+        route.stdio = Some(std::sync::Arc::new(spec));
     }
     Ok(())
 }

@@ -21,6 +21,7 @@ mod mcp;
 mod observability;
 mod requests;
 mod startup;
+mod stdio;
 
 use common::{expect_exit, run};
 use gw::{bearer, call, now, secret, token, token_with, Gateway, Upstream, Webhook};
