@@ -12,7 +12,8 @@
 //! that died is replaced on the next request, after a back-off that doubles with each crash in
 //! a row (250 ms to 16 s). Which process serves a request is `processes`: `session` (one per MCP
 //! session: the child's notifications reach its client), `shared` (one for the route) or
-//! `subject` (one per token subject).
+//! `subject` (one per token subject). A session is usable only by the token subject that
+//! opened it.
 
 use rmcp::model::{
     ClientConfig as ClientInfo, ClientNotification, ClientRequest, ErrorData,
@@ -746,6 +747,7 @@ pub async fn serve(
         .with_cancellation_token(stop.child_token());
     let mut manager = LocalSessionManager::default();
     manager.session_config.keep_alive = Some(spec.idle);
+    let manager = Arc::new(manager);
     let p = pool.clone();
     let mcp = StreamableHttpService::new(
         move || {
@@ -755,9 +757,11 @@ pub async fn serve(
                 init: Default::default(),
             })
         },
-        Arc::new(manager),
+        manager.clone(),
         config,
     );
+    // Who opened each session (`X-Vigil-Subject`): only that subject may use or close it.
+    let owners: Arc<Mutex<HashMap<String, String>>> = Arc::default();
     let reaper = pool.clone();
     let s = stop.clone();
     tokio::spawn(async move {
@@ -792,10 +796,20 @@ pub async fn serve(
             };
             let _ = stream.set_nodelay(true);
             let (mcp, k) = (mcp.clone(), k.clone());
+            let (manager, owners) = (manager.clone(), owners.clone());
             tokio::spawn(async move {
                 let svc =
                     hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
                         let mut mcp = mcp.clone();
+                        let (manager, owners) = (manager.clone(), owners.clone());
+                        let header = |n: &str| {
+                            req.headers()
+                                .get(n)
+                                .and_then(|v| v.to_str().ok())
+                                .map(str::to_owned)
+                        };
+                        let subject = header("x-vigil-subject").unwrap_or_default();
+                        let session = header("mcp-session-id");
                         let ok = req.headers().get(KEY_HEADER).is_some_and(|v| {
                             use subtle::ConstantTimeEq;
                             bool::from(v.as_bytes().ct_eq(k.as_bytes()))
@@ -811,7 +825,42 @@ pub async fn serve(
                                 *r.status_mut() = http::StatusCode::FORBIDDEN;
                                 return Ok::<_, std::convert::Infallible>(r);
                             }
+                            if let Some(id) = &session {
+                                let owner = owners
+                                    .lock()
+                                    .unwrap_or_else(|e| e.into_inner())
+                                    .get(id)
+                                    .cloned();
+                                if owner.is_some_and(|o| o != subject) {
+                                    // Another subject's session: as if it did not exist.
+                                    use http_body_util::BodyExt;
+                                    let body = http_body_util::Full::new(
+                                        bytes::Bytes::from_static(b"no such session"),
+                                    )
+                                    .boxed();
+                                    let mut r = http::Response::new(body);
+                                    *r.status_mut() = http::StatusCode::NOT_FOUND;
+                                    return Ok(r);
+                                }
+                            }
                             let r = tower_service::Service::call(&mut mcp, req).await?;
+                            let opened = r
+                                .headers()
+                                .get("mcp-session-id")
+                                .and_then(|v| v.to_str().ok())
+                                .filter(|_| session.is_none());
+                            if let Some(id) = opened {
+                                let live: std::collections::HashSet<String> = manager
+                                    .sessions
+                                    .read()
+                                    .await
+                                    .keys()
+                                    .map(|k| k.to_string())
+                                    .collect();
+                                let mut o = owners.lock().unwrap_or_else(|e| e.into_inner());
+                                o.retain(|k, _| live.contains(k));
+                                o.insert(id.to_owned(), subject);
+                            }
                             Ok(r)
                         }
                     });

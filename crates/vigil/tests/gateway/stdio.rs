@@ -171,6 +171,13 @@ async fn a_stdio_child_killed_mid_call_errors_that_call_and_the_next_call_gets_a
     )
     .await;
     assert_eq!(status, 202);
+    // Another subject may not use (or close) this session.
+    let other = bearer(&token("everything", "bob"));
+    let mut theirs = h;
+    theirs[0] = ("authorization", other.as_str());
+    let ping = r#"{"jsonrpc":"2.0","id":9,"method":"tools/list"}"#;
+    assert_eq!(call("POST", &url, &theirs, ping).await.0, 404);
+    assert_eq!(call("DELETE", &url, &theirs, "").await.0, 404);
     let first = gw::children_of(gw.child.id());
     assert_eq!(first.len(), 1, "one process for the session: {first:?}");
 
