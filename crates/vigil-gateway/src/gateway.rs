@@ -43,6 +43,10 @@ pub struct Gateway {
     pub(crate) security: SecurityHeaders,
     /// TLS handshakes, when `[gateway.tls]` is set.
     pub(crate) tls: Option<tokio_rustls::TlsAcceptor>,
+    /// The rules of `[gateway.scan]` (None: scanning off).
+    pub(crate) scanner: Option<Arc<crate::scan::Scanner>>,
+    /// The audit log of `[gateway.audit]`, when set.
+    pub(crate) audit: Option<crate::audit::Audit>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -65,13 +69,22 @@ pub enum BuildError {
         /// What the client said.
         error: redis::RedisError,
     },
+    /// The audit log of `[gateway.audit]` cannot be used (it does not verify, or cannot be
+    /// written).
+    #[error("gateway.audit.path: {error}")]
+    Audit {
+        /// Where the path was written.
+        origin: Origin,
+        /// Why.
+        error: crate::audit::AuditError,
+    },
 }
 
 impl BuildError {
     /// Where the problem was written.
     pub fn origin(&self) -> &Origin {
         match self {
-            BuildError::Redis { origin, .. } => origin,
+            BuildError::Redis { origin, .. } | BuildError::Audit { origin, .. } => origin,
         }
     }
 }
@@ -126,6 +139,21 @@ impl Gateway {
             &redis,
             "vigil:rl:(gateway):ip:".to_owned(),
         );
+        let audit = match &settings.audit {
+            None => None,
+            Some(a) => Some(
+                crate::audit::Audit::start(
+                    a,
+                    metrics.audit_lines.clone(),
+                    metrics.audit_failures.clone(),
+                )
+                .map_err(|error| BuildError::Audit {
+                    origin: a.origin.clone(),
+                    error,
+                })?,
+            ),
+        };
+        let scanner = crate::scan::Scanner::new(settings.scan).map(Arc::new);
         static GENERATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Ok(Gateway {
             generation: GENERATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
@@ -141,6 +169,8 @@ impl Gateway {
             endpoint_limit,
             readiness: Default::default(),
             metrics,
+            scanner,
+            audit,
         })
     }
 

@@ -5,6 +5,7 @@
 
 pub mod access_log;
 pub mod alerts;
+pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod client_ip;
@@ -13,6 +14,7 @@ pub mod cors;
 pub mod endpoints;
 pub mod gateway;
 pub mod jsonrpc;
+pub mod mcp;
 pub mod metrics;
 pub mod path;
 pub mod pool;
@@ -20,12 +22,14 @@ pub mod prepare;
 pub mod proxy;
 pub mod rate;
 pub mod readiness;
+pub mod scan;
 pub mod secrets;
 pub mod security_headers;
 pub mod server;
 pub mod service;
 pub mod sharded;
 pub mod tls;
+pub(crate) mod tools;
 pub mod token_cache;
 mod worker;
 
