@@ -20,6 +20,7 @@ pub mod prepare;
 pub mod proxy;
 pub mod rate;
 pub mod readiness;
+pub mod rewrite;
 pub mod secrets;
 pub mod security_headers;
 pub mod server;

@@ -102,6 +102,8 @@ struct Exchange<'g> {
     /// The CORS policy that judged the request's `Origin` and the allowed origin, when a
     /// browser is allowed to read the answer.
     cors: Option<(&'g Cors, HeaderValue)>,
+    /// Hooks the upstream's answer passes (see [`crate::rewrite`]); none: it streams untouched.
+    hooks: Vec<Arc<dyn crate::rewrite::Hook>>,
 }
 
 /// Serves one request with the configuration `gw`, on the worker `worker`.
@@ -134,6 +136,7 @@ pub(crate) async fn handle(
         method: None,
         tool: None,
         cors: None,
+        hooks: Vec::new(),
     };
     let resp = pipeline(&mut ex, req).await;
     Ok(finish(ex, &http_method, start, wall, resp))
@@ -612,8 +615,33 @@ async fn forward(
         host: parts.headers.get(header::HOST).cloned(),
         path: forward_path,
     };
+    if ex.hooks.is_empty() {
+        let req = Request::from_parts(parts, body);
+        return proxy::forward(ex.gw, &ex.worker.pool, route, req, upgrade, who).await;
+    }
+    // The answer is read: it must come uncompressed.
+    parts.headers.insert(
+        header::ACCEPT_ENCODING,
+        HeaderValue::from_static("identity"),
+    );
+    let info = crate::rewrite::RequestInfo {
+        route: route.index,
+        method: ex.method.clone(),
+        tool: ex.tool.clone(),
+        protocol: parts
+            .headers
+            .get(MCP_PROTOCOL_VERSION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    };
+    let rw = crate::rewrite::Rewriter::new(
+        info,
+        std::mem::take(&mut ex.hooks),
+        crate::rewrite::MAX_MESSAGE,
+    );
     let req = Request::from_parts(parts, body);
-    proxy::forward(ex.gw, &ex.worker.pool, route, req, upgrade, who).await
+    let resp = proxy::forward(ex.gw, &ex.worker.pool, route, req, upgrade, who).await;
+    rw.response(resp).await
 }
 
 /// A 429 for `route`'s `kind` of limit, counted.
