@@ -23,6 +23,7 @@ pub mod proxy;
 pub mod rate;
 pub mod readiness;
 pub mod scan;
+pub mod rewrite;
 pub mod secrets;
 pub mod security_headers;
 pub mod server;

@@ -111,6 +111,98 @@ impl Scanner {
     }
 }
 
+/// The [`Hook`](crate::rewrite::Hook) that scans each message of an answer to a tool call:
+/// `[gateway.scan] results = "redact"` replaces each secret with `[REDACTED:<rule>]` (the
+/// answer stays the JSON-RPC message it was), `"log"` only counts and alerts.
+pub struct ResultHook {
+    gw: std::sync::Arc<crate::gateway::Gateway>,
+    scanner: std::sync::Arc<Scanner>,
+    route: String,
+    subject: Option<String>,
+    ip: std::net::IpAddr,
+}
+
+impl std::fmt::Debug for ResultHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResultHook")
+            .field("route", &self.route)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ResultHook {
+    /// The hook for an answer on `route` to a request of `subject` from `ip`, when results are
+    /// scanned at all.
+    pub fn new(
+        gw: &std::sync::Arc<crate::gateway::Gateway>,
+        route: &str,
+        subject: Option<&str>,
+        ip: std::net::IpAddr,
+    ) -> Option<ResultHook> {
+        let scanner = gw.scanner.clone().filter(|s| s.results())?;
+        Some(ResultHook {
+            gw: gw.clone(),
+            scanner,
+            route: route.to_owned(),
+            subject: subject.map(str::to_owned),
+            ip,
+        })
+    }
+}
+
+impl crate::rewrite::Hook for ResultHook {
+    fn wants(&self, _req: &crate::rewrite::RequestInfo, raw: &[u8]) -> bool {
+        self.scanner.message(raw).found()
+    }
+
+    fn message(
+        &self,
+        _req: &crate::rewrite::RequestInfo,
+        msg: &mut serde_json::Value,
+    ) -> crate::rewrite::Action {
+        use crate::rewrite::Action;
+        let Ok(text) = serde_json::to_vec(msg) else {
+            return Action::Drop;
+        };
+        let got = self.scanner.message(&text);
+        if !got.found() {
+            return Action::Keep;
+        }
+        let gw = &self.gw;
+        gw.metrics.count_secrets(&self.route, "results", &got.rules);
+        gw.alerts.secret(
+            crate::alerts::AlertKind::SecretInResult,
+            &self.route,
+            &got.rules,
+            self.subject.as_deref(),
+            self.ip,
+            crate::alerts::unix_secs(std::time::SystemTime::now()),
+        );
+        tracing::warn!(
+            route = %self.route,
+            place = "results",
+            rules = %got.rules.join(","),
+            mode = ?self.scanner.policy.results,
+            "secret in a tool result"
+        );
+        if self.scanner.policy.results != ResultsMode::Redact {
+            return Action::Keep;
+        }
+        // The redacted text is JSON (the redactor keeps it so); if it ever were not, the
+        // client gets nothing rather than the secret.
+        match got
+            .redacted
+            .and_then(|r| serde_json::from_slice::<serde_json::Value>(&r).ok())
+        {
+            Some(v) => {
+                *msg = v;
+                Action::Changed
+            }
+            None => Action::Drop,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

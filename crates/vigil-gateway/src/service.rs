@@ -108,6 +108,8 @@ struct Exchange<'g> {
     outcome: Option<&'static str>,
     /// The request went to the upstream.
     forwarded: bool,
+    /// Hooks the upstream's answer passes (see [`crate::rewrite`]); none: it streams untouched.
+    hooks: Vec<Arc<dyn crate::rewrite::Hook>>,
 }
 
 /// Serves one request with the configuration `gw`, on the worker `worker`.
@@ -143,6 +145,7 @@ pub(crate) async fn handle(
         calls: Vec::new(),
         outcome: None,
         forwarded: false,
+        hooks: Vec::new(),
     };
     let resp = pipeline(&mut ex, req).await;
     Ok(finish(ex, &http_method, start, wall, resp))
@@ -169,6 +172,8 @@ async fn pipeline(ex: &mut Exchange<'_>, req: Request<Incoming>) -> Response<Bod
             method: ex.method.as_deref(),
             calls: &mut ex.calls,
             outcome: &mut ex.outcome,
+            hooks: &mut ex.hooks,
+            get: parts.method == Method::GET,
         },
         &mut parts.headers,
         bytes,
@@ -654,8 +659,33 @@ async fn forward(
         host: parts.headers.get(header::HOST).cloned(),
         path: forward_path,
     };
+    if ex.hooks.is_empty() {
+        let req = Request::from_parts(parts, body);
+        return proxy::forward(ex.gw, &ex.worker.pool, route, req, upgrade, who).await;
+    }
+    // The answer is read: it must come uncompressed.
+    parts.headers.insert(
+        header::ACCEPT_ENCODING,
+        HeaderValue::from_static("identity"),
+    );
+    let info = crate::rewrite::RequestInfo {
+        route: route.index,
+        method: ex.method.clone(),
+        tool: ex.tool.clone(),
+        protocol: parts
+            .headers
+            .get(MCP_PROTOCOL_VERSION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    };
+    let rw = crate::rewrite::Rewriter::new(
+        info,
+        std::mem::take(&mut ex.hooks),
+        crate::rewrite::MAX_MESSAGE,
+    );
     let req = Request::from_parts(parts, body);
-    proxy::forward(ex.gw, &ex.worker.pool, route, req, upgrade, who).await
+    let resp = proxy::forward(ex.gw, &ex.worker.pool, route, req, upgrade, who).await;
+    rw.response(resp).await
 }
 
 /// A 429 for `route`'s `kind` of limit, counted.

@@ -31,7 +31,7 @@ pub struct Noted {
 
 /// What the stage reads and notes of the exchange.
 pub(crate) struct Context<'a, 'g> {
-    pub(crate) gw: &'g Gateway,
+    pub(crate) gw: &'g std::sync::Arc<Gateway>,
     pub(crate) route: &'g Route,
     pub(crate) subject: Option<&'a str>,
     pub(crate) ip: IpAddr,
@@ -40,12 +40,22 @@ pub(crate) struct Context<'a, 'g> {
     pub(crate) method: Option<&'a str>,
     pub(crate) calls: &'a mut Vec<Noted>,
     pub(crate) outcome: &'a mut Option<&'static str>,
+    /// Hooks the answer passes.
+    pub(crate) hooks: &'a mut Vec<std::sync::Arc<dyn crate::rewrite::Hook>>,
+    /// The request is a GET (a stream of server messages, or a resumed answer).
+    pub(crate) get: bool,
 }
 
 /// The stage: the body to forward (redacted when `[gateway.scan] arguments = "redact"` found a
 /// secret), or the gateway's answer.
 pub(crate) fn stage(cx: &mut Context<'_, '_>, headers: &mut HeaderMap, bytes: Bytes) -> Flow<Bytes> {
     let gw = cx.gw;
+    // Results come in the answer to a call, or on a stream resumed with GET.
+    if cx.get || cx.method.is_some_and(|m| m.contains("tools/call")) {
+        if let Some(h) = crate::scan::ResultHook::new(gw, &cx.route.label, cx.subject, cx.ip) {
+            cx.hooks.push(std::sync::Arc::new(h));
+        }
+    }
     let Some(method) = cx.method else {
         return Flow::Next(bytes);
     };
