@@ -309,9 +309,7 @@ impl Alerts {
         now: u64,
     ) {
         let first = self.with_window(now, |w| {
-            !w.fired_secret
-                .iter()
-                .any(|(k, r)| *k == kind && r == route)
+            !w.fired_secret.iter().any(|(k, r)| *k == kind && r == route)
                 && w.fired_secret.insert((kind, route.to_owned()))
         });
         if !first {

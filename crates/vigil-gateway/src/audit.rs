@@ -50,7 +50,9 @@ impl Line {
         let mut m = Map::new();
         m.insert(
             "time".into(),
-            humantime::format_rfc3339_millis(self.time).to_string().into(),
+            humantime::format_rfc3339_millis(self.time)
+                .to_string()
+                .into(),
         );
         m.insert("subject".into(), self.subject.clone().into());
         m.insert("client_ip".into(), self.client_ip.clone().into());

@@ -1027,7 +1027,8 @@ impl GatewaySection {
                     }
                 };
                 let flush_interval = a.flush_interval.unwrap_or(Duration::from_millis(100));
-                if flush_interval < Duration::from_millis(1) || flush_interval > Duration::from_secs(10)
+                if flush_interval < Duration::from_millis(1)
+                    || flush_interval > Duration::from_secs(10)
                 {
                     return Err(problem(
                         "gateway.audit.flush_interval",

@@ -22,16 +22,16 @@ pub mod prepare;
 pub mod proxy;
 pub mod rate;
 pub mod readiness;
-pub mod scan;
 pub mod rewrite;
+pub mod scan;
 pub mod secrets;
 pub mod security_headers;
 pub mod server;
 pub mod service;
 pub mod sharded;
 pub mod tls;
-pub(crate) mod tools;
 pub mod token_cache;
+pub(crate) mod tools;
 mod worker;
 
 pub use access_log::AccessFormat;

@@ -241,12 +241,16 @@ pub fn param_values(h: &HeaderMap) -> impl Iterator<Item = &HeaderValue> {
 }
 
 /// A JSON-RPC error answer with this HTTP status.
-pub fn rpc_error(status: StatusCode, id: Option<&RawValue>, code: i64, message: &str) -> Response<Body> {
+pub fn rpc_error(
+    status: StatusCode,
+    id: Option<&RawValue>,
+    code: i64,
+    message: &str,
+) -> Response<Body> {
     let id = id.map_or("null", RawValue::get);
     let message = serde_json::to_string(message).unwrap_or_default();
-    let text = format!(
-        r#"{{"jsonrpc":"2.0","id":{id},"error":{{"code":{code},"message":{message}}}}}"#
-    );
+    let text =
+        format!(r#"{{"jsonrpc":"2.0","id":{id},"error":{{"code":{code},"message":{message}}}}}"#);
     body::typed(status, "application/json", Bytes::from(text))
 }
 
@@ -290,21 +294,34 @@ mod tests {
         let ok = [("mcp-method", "tools/call"), ("mcp-name", "deploy")];
         assert_eq!(check(&ok, call), Ok(()));
         assert_eq!(
-            check(&[("mcp-method", "tools/list"), ("mcp-name", "deploy")], call),
+            check(
+                &[("mcp-method", "tools/list"), ("mcp-name", "deploy")],
+                call
+            ),
             Err(Mismatch::Method)
         );
         assert_eq!(
-            check(&[("mcp-method", "tools/call"), ("mcp-name", "delete")], call),
+            check(
+                &[("mcp-method", "tools/call"), ("mcp-name", "delete")],
+                call
+            ),
             Err(Mismatch::Name)
         );
-        assert_eq!(check(&[("mcp-name", "deploy")], call), Err(Mismatch::MissingMethod));
+        assert_eq!(
+            check(&[("mcp-name", "deploy")], call),
+            Err(Mismatch::MissingMethod)
+        );
         assert_eq!(
             check(&[("mcp-method", "tools/call")], call),
             Err(Mismatch::MissingName)
         );
         assert_eq!(
             check(
-                &[("mcp-method", "tools/call"), ("mcp-method", "tools/call"), ("mcp-name", "deploy")],
+                &[
+                    ("mcp-method", "tools/call"),
+                    ("mcp-method", "tools/call"),
+                    ("mcp-name", "deploy")
+                ],
                 call
             ),
             Err(Mismatch::MissingMethod)
@@ -319,13 +336,20 @@ mod tests {
             check(&[("mcp-method", "tools/call"), ("mcp-name", &enc)], named),
             Ok(())
         );
-        let read = r#"{"jsonrpc":"2.0","id":2,"method":"resources/read","params":{"uri":"file:///a"}}"#;
+        let read =
+            r#"{"jsonrpc":"2.0","id":2,"method":"resources/read","params":{"uri":"file:///a"}}"#;
         assert_eq!(
-            check(&[("mcp-method", "resources/read"), ("mcp-name", "file:///a")], read),
+            check(
+                &[("mcp-method", "resources/read"), ("mcp-name", "file:///a")],
+                read
+            ),
             Ok(())
         );
         assert_eq!(
-            check(&[("mcp-method", "resources/read"), ("mcp-name", "file:///b")], read),
+            check(
+                &[("mcp-method", "resources/read"), ("mcp-name", "file:///b")],
+                read
+            ),
             Err(Mismatch::Name)
         );
         let list = r#"{"jsonrpc":"2.0","id":3,"method":"tools/list"}"#;
@@ -346,7 +370,11 @@ mod tests {
             check(&v, call)
         };
         assert_eq!(
-            with(&[("mcp-param-region", "eu-west-1"), ("mcp-param-n", "3"), ("mcp-param-dry", "true")]),
+            with(&[
+                ("mcp-param-region", "eu-west-1"),
+                ("mcp-param-n", "3"),
+                ("mcp-param-dry", "true")
+            ]),
             Ok(())
         );
         assert_eq!(

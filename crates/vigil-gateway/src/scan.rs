@@ -239,16 +239,14 @@ mod tests {
             "push with [REDACTED:github-pat] now"
         );
         // Escaped in JSON, or glued to an escape, it is still seen.
-        let escaped = format!(
-            r#"{{"text":"\u0067{}","more":"line\n{t}"}}"#,
-            &t[1..]
-        );
+        let escaped = format!(r#"{{"text":"\u0067{}","more":"line\n{t}"}}"#, &t[1..]);
         let got = s.message(escaped.as_bytes());
         assert_eq!(got.rules, ["github-pat"]);
         let red = String::from_utf8(got.redacted.unwrap()).unwrap();
         assert!(!red.contains(&t[4..]), "{red}");
         // Nothing found: nothing changed, nothing reported.
-        let clean = br#"{"jsonrpc":"2.0","id":2,"result":{"content":[{"type":"text","text":"42"}]}}"#;
+        let clean =
+            br#"{"jsonrpc":"2.0","id":2,"result":{"content":[{"type":"text","text":"42"}]}}"#;
         assert_eq!(s.message(clean), Scanned::default());
     }
 

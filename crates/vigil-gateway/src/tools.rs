@@ -48,7 +48,11 @@ pub(crate) struct Context<'a, 'g> {
 
 /// The stage: the body to forward (redacted when `[gateway.scan] arguments = "redact"` found a
 /// secret), or the gateway's answer.
-pub(crate) fn stage(cx: &mut Context<'_, '_>, headers: &mut HeaderMap, bytes: Bytes) -> Flow<Bytes> {
+pub(crate) fn stage(
+    cx: &mut Context<'_, '_>,
+    headers: &mut HeaderMap,
+    bytes: Bytes,
+) -> Flow<Bytes> {
     let gw = cx.gw;
     // Results come in the answer to a call, or on a stream resumed with GET.
     if cx.get || cx.method.is_some_and(|m| m.contains("tools/call")) {
@@ -125,7 +129,10 @@ pub(crate) fn stage(cx: &mut Context<'_, '_>, headers: &mut HeaderMap, bytes: By
     let mut header_rules = Vec::new();
     if has_params {
         let mut redacted_headers = Vec::new();
-        for (k, v) in headers.iter().filter(|(k, _)| k.as_str().starts_with("mcp-param-")) {
+        for (k, v) in headers
+            .iter()
+            .filter(|(k, _)| k.as_str().starts_with("mcp-param-"))
+        {
             let rules = scanner.header(v.as_bytes());
             if !rules.is_empty() {
                 redacted_headers.push(k.clone());
@@ -246,7 +253,12 @@ fn mismatch(
 ) -> Response<Body> {
     refused(cx.gw, "header_mismatch");
     *cx.outcome = Some("header_mismatch");
-    mcp::rpc_error(StatusCode::BAD_REQUEST, id, mcp::HEADER_MISMATCH, &e.to_string())
+    mcp::rpc_error(
+        StatusCode::BAD_REQUEST,
+        id,
+        mcp::HEADER_MISMATCH,
+        &e.to_string(),
+    )
 }
 
 /// Counts, alerts and logs (by rule id only) secrets found in `place` of a call.

@@ -510,7 +510,8 @@ impl<'r> Redactor<'r> {
             depth: options.max_decode_depth,
             pii: options.pii.then(Pii::new),
             log: {
-                static LOG: std::sync::LazyLock<LogPatterns> = std::sync::LazyLock::new(LogPatterns::new);
+                static LOG: std::sync::LazyLock<LogPatterns> =
+                    std::sync::LazyLock::new(LogPatterns::new);
                 &LOG
             },
             json: options.json,

@@ -176,9 +176,14 @@ fn verify(g: &GlobalArgs, a: &VerifyArgs) -> anyhow::Result<ExitStatus> {
             let parsed = h
                 .split_once(':')
                 .and_then(|(s, hash)| Some((s.parse::<u64>().ok()?, hash.to_owned())))
-                .filter(|(_, hash)| hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()));
+                .filter(|(_, hash)| {
+                    hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit())
+                });
             Some(parsed.with_context(|| {
-                format!("--anchor: `{}` is not SEQ:HASH (64 hex digits)", h.escape_debug())
+                format!(
+                    "--anchor: `{}` is not SEQ:HASH (64 hex digits)",
+                    h.escape_debug()
+                )
             })?)
         }
     };
