@@ -8,6 +8,7 @@ pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod body;
+pub(crate) mod calls;
 pub mod client_ip;
 pub mod config;
 pub mod cors;
@@ -31,7 +32,6 @@ pub mod service;
 pub mod sharded;
 pub mod tls;
 pub mod token_cache;
-pub(crate) mod tools;
 mod worker;
 
 pub use access_log::AccessFormat;

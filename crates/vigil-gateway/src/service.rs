@@ -103,7 +103,7 @@ struct Exchange<'g> {
     /// browser is allowed to read the answer.
     cors: Option<(&'g Cors, HeaderValue)>,
     /// The tool calls of the body, for the audit.
-    calls: Vec<crate::tools::Noted>,
+    calls: Vec<crate::calls::Noted>,
     /// What the gateway did with them when it answered them itself.
     outcome: Option<&'static str>,
     /// The request went to the upstream.
@@ -162,8 +162,8 @@ async fn pipeline(ex: &mut Exchange<'_>, req: Request<Incoming>) -> Response<Bod
     let principal = next!(authenticate(ex, route, req.headers()).await);
     next!(per_subject(ex, route, principal.as_ref()).await);
     let (mut parts, bytes, upgrade) = next!(request_body(ex, req).await);
-    let bytes = next!(crate::tools::stage(
-        &mut crate::tools::Context {
+    let bytes = next!(crate::calls::stage(
+        &mut crate::calls::Context {
             gw: ex.gw,
             route,
             subject: ex.subject.as_deref(),
