@@ -238,10 +238,11 @@ AUTH_ENCRYPTION_SECRET=$(openssl rand -hex 32)
 DATABASE_URL=sqlite:///$work/contextforge/mcp.db
 CACHE_TYPE=memory
 LOG_LEVEL=ERROR
+SSRF_ALLOW_LOCALHOST=true
 CONF
   (cd "$work/contextforge" && set -a && . ./config.env && set +a && exec "$venv/bin/mcpgateway" --host 127.0.0.1 --port "$cf_port" >server.log 2>&1) &
   cf_pid=$!
-  cf_token=$(cd "$work/contextforge" && "$venv/bin/python" -m mcpgateway.utils.create_jwt_token --username admin@example.com --exp 120 --secret "$cf_secret" 2>/dev/null | tail -1)
+  cf_token=$(cd "$work/contextforge" && set -a && . ./config.env && set +a && "$venv/bin/python" -m mcpgateway.utils.create_jwt_token --username admin@example.com --exp 120 --secret "$cf_secret" 2>"$work/contextforge/token.err" | tail -1 || true)
   for _ in $(seq 600); do curl -s -o /dev/null -H "authorization: Bearer $cf_token" "http://127.0.0.1:$cf_port/health" && break; sleep 0.2; done
   for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$cfup_port/mcp" && break; sleep 0.1; done
   curl -s -X POST -H "authorization: Bearer $cf_token" -H 'content-type: application/json' \
