@@ -306,10 +306,12 @@ for r in $(seq "$rounds"); do
   for t in "${targets[@]}"; do
     before=$(cpu_ticks ${pids[$t]})
     script=$work/post.lua; [ "$t" = contextforge ] && script=$work/contextforge.lua
-    out=$(wrk -t1 -c"$conns" -d"${secs}s" --latency -s "$script" "${url[$t]}")
+    # ContextForge answers in seconds under load: wrk's 2 s default timeout would count nothing.
+    timeout_flag=""; [ "$t" = contextforge ] && timeout_flag="--timeout 30s"
+    out=$(wrk -t1 -c"$conns" -d"${secs}s" $timeout_flag --latency -s "$script" "${url[$t]}")
     rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
     total=$(awk '/requests in/ {print $1}' <<<"$out")
-    cpu_us=$(awk -v a="$before" -v b="$(cpu_ticks ${pids[$t]})" -v hz="$hz" -v n="$total" 'BEGIN { printf "%.1f", (b - a) * 1e6 / hz / n }')
+    cpu_us=$(awk -v a="$before" -v b="$(cpu_ticks ${pids[$t]})" -v hz="$hz" -v n="$total" 'BEGIN { if (n > 0) printf "%.1f", (b - a) * 1e6 / hz / n; else printf "nan" }')
     p50=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
     p99=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
     non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
