@@ -1,9 +1,21 @@
 #!/usr/bin/env bash
 # Requests/s and p50/p99 latency on loopback, in one run, with wrk (Debian package): straight to
 # an upstream, through nginx as a plain reverse proxy (access log written per request, nginx's
-# default, and buffered as Vigil buffers its own), and through `vigil gateway` with JWT
-# verification and per-IP rate limiting on. Every request is an MCP-sized JSON-RPC POST carrying
-# a bearer token (nginx ignores it; Vigil verifies it).
+# default, and buffered as Vigil buffers its own), through nginx doing the comparable work
+# (`limit_req` per IP and a buffered access log), through `vigil gateway` with JWT verification
+# and per-IP rate limiting on ("vigil": every `[gateway.scan]` and `[gateway.audit]` feature
+# off), then one Vigil row per feature switched on alone (vigil_scan_args, vigil_scan_results,
+# vigil_audit, and any BENCH_FEATURES slot, see below), all of them at once (vigil_all), and
+# IBM ContextForge (PyPI mcp-contextforge-gateway, JWT on, installed into a venv under target/)
+# in front of an MCP server. Every request is the same MCP `tools/call` JSON-RPC POST carrying a
+# bearer token (nginx ignores it; Vigil and ContextForge verify it).
+#
+#   BENCH_FEATURES="scopes validation pins"  # more feature rows, each from three variables:
+#     FEATURE_scopes_ROUTE='[[gateway.routes.tools]]...'  (TOML added to the route)
+#     FEATURE_scopes_GATEWAY='[gateway.validation]...'    (TOML added after the routes)
+#     FEATURE_scopes_TOKEN='--scope fs:read'              (extra `vigil token mint` flags)
+#   Each becomes a row vigil_<name> and is also switched on in vigil_all.
+#   BENCH_CONTEXTFORGE=0                     # leave the ContextForge row out
 #
 #   bench/gateway.sh                         # 10 s per run, 3 interleaved rounds, wrk -t1 -c32
 #   BENCH_SECONDS=20 BENCH_ROUNDS=5 BENCH_CONNECTIONS=64 bench/gateway.sh
@@ -56,18 +68,23 @@ $2
 }
 EOF
 }
+# The upstream answers every request with a tool result: a README's first lines (~300 bytes).
+text='# Vigil\\nThe security plane for AI-agent, bot and MCP-server stacks: find leaked secrets, rotate them safely, mint and check tokens, guard MCP servers behind an authenticating gateway, lint manifests and MCP configs.'
+result='{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"'"$text"'\"}],\"isError\":false}}'
 nginx_conf upstream "
   server {
     listen 127.0.0.1:$up_port;
     access_log off;
-    location / { default_type application/json; return 200 '{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"tools\":[]}}'; }
+    location / { default_type application/json; return 200 '$result'; }
   }"
-proxy_conf() { # NAME PORT [ACCESS_LOG_OPTIONS]
+proxy_conf() { # NAME PORT [ACCESS_LOG_OPTIONS] [HTTP_EXTRA] [LOCATION_EXTRA]
   nginx_conf "$1" "
   upstream mcp { server 127.0.0.1:$up_port; keepalive 64; }
+  ${4:-}
   server {
     listen 127.0.0.1:$2;
     location /mcp/filesystem/ {
+      ${5:-}
       proxy_pass http://mcp/;
       proxy_http_version 1.1;
       proxy_set_header Connection \"\";
@@ -78,18 +95,28 @@ proxy_conf() { # NAME PORT [ACCESS_LOG_OPTIONS]
 proxy_conf proxy "$ngx_port"
 # The same proxy with its access log buffered as Vigil buffers its own (32 KiB, 100 ms).
 proxy_conf proxybuf "$ngxb_port" "combined buffer=32k flush=100ms"
+# The comparable work: a per-IP request limit (never reached) and the buffered access log.
+ngxl_port=$(free_port)
+proxy_conf proxylimit "$ngxl_port" "combined buffer=32k flush=100ms" \
+  "limit_req_zone \$binary_remote_addr zone=perip:10m rate=1000000r/s;" \
+  "limit_req zone=perip burst=1000000 nodelay;"
 cleanup() {
-  for n in upstream proxy proxybuf; do [ -f "$work/$n/nginx.pid" ] && kill "$(cat "$work/$n/nginx.pid")" 2>/dev/null || true; done
+  for n in upstream proxy proxybuf proxylimit; do [ -f "$work/$n/nginx.pid" ] && kill "$(cat "$work/$n/nginx.pid")" 2>/dev/null || true; done
   [ -n "${gw_pid:-}" ] && kill "$gw_pid" 2>/dev/null || true
   [ -n "${gwb_pid:-}" ] && kill "$gwb_pid" 2>/dev/null || true
+  for p in "${feature_pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  [ -n "${cf_pid:-}" ] && kill "$cf_pid" 2>/dev/null || true
+  [ -n "${cfup_pid:-}" ] && kill "$cfup_pid" 2>/dev/null || true
 }
+declare -a feature_pids=()
 trap cleanup EXIT
 "$nginx" -c "$work/upstream/nginx.conf" -e "$work/upstream/error.log" 2>/dev/null || "$nginx" -c "$work/upstream/nginx.conf"
-for n in proxy proxybuf; do
+for n in proxy proxybuf proxylimit; do
   "$nginx" -c "$work/$n/nginx.conf" -e "$work/$n/error.log" 2>/dev/null || "$nginx" -c "$work/$n/nginx.conf"
 done
 
 mkdir -p "$work/vigil"
+declare -A pid_of=()
 cat >"$work/vigil/vigil.toml" <<EOF
 [gateway]
 listen = "127.0.0.1:$gw_port"
@@ -101,6 +128,10 @@ audience = "filesystem"
 
 [gateway.rate_limit]
 per_ip = "100000000/minute"
+
+[gateway.scan]
+arguments = "off"
+results = "off"
 EOF
 MCP_JWT_SECRET=$(openssl rand -base64 32)
 export MCP_JWT_SECRET
@@ -116,16 +147,123 @@ if [ -n "$base" ]; then
   (cd "$work/vigil_base" && exec "$base" ${VIGIL_FLAGS:-} gateway ${GATEWAY_FLAGS:-} 2>"$work/vigil_base/access.log") &
   gwb_pid=$!
 fi
-token=$("$vigil" token mint --aud filesystem --sub bench --ttl 3600)
-for p in $up_port $ngx_port $ngxb_port $gw_port $gwb_port; do
-  for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$p/" && break; sleep 0.1; done
+# One gateway per feature, switched on alone, and one with all of them (each on its own port).
+declare -A feature_route=() feature_gateway=() feature_port=()
+feature_gateway[scan_args]=$'[gateway.scan]\narguments = "block"\nresults = "off"'
+feature_gateway[scan_results]=$'[gateway.scan]\narguments = "off"\nresults = "redact"'
+feature_gateway[audit]=$'[gateway.scan]\narguments = "off"\nresults = "off"\n\n[gateway.audit]\npath = "audit/tools.jsonl"'
+features=(scan_args scan_results audit)
+token_flags=""
+all_route=""
+all_gateway=$'[gateway.scan]\narguments = "block"\nresults = "redact"\n\n[gateway.audit]\npath = "audit/tools.jsonl"\n'
+for f in ${BENCH_FEATURES:-}; do
+  r="FEATURE_${f}_ROUTE"; g="FEATURE_${f}_GATEWAY"; t="FEATURE_${f}_TOKEN"
+  feature_route[$f]=${!r:-}
+  feature_gateway[$f]=$'[gateway.scan]\narguments = "off"\nresults = "off"\n'"${!g:-}"
+  token_flags+=" ${!t:-}"
+  all_route+=$'\n'"${!r:-}"
+  all_gateway+=$'\n'"${!g:-}"
+  features+=("$f")
 done
-for p in $gw_port $gwb_port; do
+feature_route[all]=$all_route
+feature_gateway[all]=$all_gateway
+for f in "${features[@]}" all; do
+  port=$(free_port); feature_port[$f]=$port
+  mkdir -p "$work/vigil_$f"
+  cat >"$work/vigil_$f/vigil.toml" <<EOF
+[gateway]
+listen = "127.0.0.1:$port"
+
+[[gateway.routes]]
+path = "/mcp/filesystem"
+upstream = "http://127.0.0.1:$up_port"
+audience = "filesystem"
+${feature_route[$f]:-}
+
+[gateway.rate_limit]
+per_ip = "100000000/minute"
+
+${feature_gateway[$f]}
+EOF
+  (cd "$work/vigil_$f" && exec ${BENCH_WRAP:-} "$vigil" ${VIGIL_FLAGS:-} gateway ${GATEWAY_FLAGS:-} 2>"$work/vigil_$f/access.log") &
+  feature_pids+=($!)
+  pid_of[vigil_$f]=$!
+done
+token=$("$vigil" token mint --aud filesystem --sub bench --ttl 3600 $token_flags)
+for p in $up_port $ngx_port $ngxb_port $ngxl_port $gw_port $gwb_port "${feature_port[@]}"; do
+  for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$p/" && break; sleep 0.1; done
+done
+for p in $gw_port $gwb_port "${feature_port[@]}"; do
   code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "authorization: Bearer $token" -H 'content-type: application/json' --data '{}' "http://127.0.0.1:$p/mcp/filesystem/")
   [ "$code" = 200 ] || { echo "vigil gateway on $p answered $code" >&2; exit 1; }
   code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'content-type: application/json' --data '{}' "http://127.0.0.1:$p/mcp/filesystem/")
   [ "$code" = 401 ] || { echo "vigil gateway on $p let an unauthenticated request through ($code)" >&2; exit 1; }
 done
+
+# ContextForge: its own venv under target/ (pip, once), SQLite, JWT auth on, the admin UI off,
+# in front of an MCP server built with the official Python SDK (stateless Streamable HTTP, JSON
+# answers, the same tool result as the nginx upstream), called on its JSON-RPC endpoint. Its
+# configuration is recorded in $work/contextforge/config.env.
+cf_port=
+if [ "${BENCH_CONTEXTFORGE:-1}" = 1 ]; then
+  venv=$root/target/bench-deps/contextforge
+  if [ ! -x "$venv/bin/mcpgateway" ]; then
+    python3 -m venv "$venv" && "$venv/bin/pip" install -q mcp-contextforge-gateway
+  fi
+  mkdir -p "$work/contextforge"
+  cfup_port=$(free_port); cf_port=$(free_port)
+  cat >"$work/contextforge/upstream.py" <<PY
+from mcp.server.fastmcp import FastMCP
+mcp = FastMCP("bench", host="127.0.0.1", port=$cfup_port, stateless_http=True, json_response=True, log_level="WARNING")
+@mcp.tool()
+def read_file(path: str) -> str:
+    """Read a file."""
+    return """$text""".replace("\\\\n", "\\n")
+mcp.run(transport="streamable-http")
+PY
+  (cd "$work/contextforge" && exec "$venv/bin/python" upstream.py >upstream.log 2>&1) &
+  cfup_pid=$!
+  cf_secret=$(openssl rand -hex 32)
+  cat >"$work/contextforge/config.env" <<CONF
+HOST=127.0.0.1
+PORT=$cf_port
+JWT_SECRET_KEY=$cf_secret
+AUTH_REQUIRED=true
+MCP_CLIENT_AUTH_ENABLED=true
+MCPGATEWAY_UI_ENABLED=false
+MCPGATEWAY_ADMIN_API_ENABLED=false
+PLATFORM_ADMIN_EMAIL=admin@example.com
+PLATFORM_ADMIN_PASSWORD=$(openssl rand -hex 16)
+AUTH_ENCRYPTION_SECRET=$(openssl rand -hex 32)
+DATABASE_URL=sqlite:///$work/contextforge/mcp.db
+CACHE_TYPE=memory
+LOG_LEVEL=ERROR
+SSRF_ALLOW_LOCALHOST=true
+CONF
+  (cd "$work/contextforge" && set -a && . ./config.env && set +a && exec "$venv/bin/mcpgateway" --host 127.0.0.1 --port "$cf_port" >server.log 2>&1) &
+  cf_pid=$!
+  cf_token=$(cd "$work/contextforge" && set -a && . ./config.env && set +a && "$venv/bin/python" -m mcpgateway.utils.create_jwt_token --username admin@example.com --exp 120 --secret "$cf_secret" 2>"$work/contextforge/token.err" | tail -1 || true)
+  for _ in $(seq 600); do curl -s -o /dev/null -H "authorization: Bearer $cf_token" "http://127.0.0.1:$cf_port/health" && break; sleep 0.2; done
+  for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$cfup_port/mcp" && break; sleep 0.1; done
+  curl -s -X POST -H "authorization: Bearer $cf_token" -H 'content-type: application/json' \
+    --data "{\"name\":\"bench\",\"url\":\"http://127.0.0.1:$cfup_port/mcp\",\"transport\":\"STREAMABLEHTTP\"}" \
+    "http://127.0.0.1:$cf_port/gateways" >"$work/contextforge/register.json" || true
+  cf_tool=$(curl -s -H "authorization: Bearer $cf_token" "http://127.0.0.1:$cf_port/tools" | python3 -c 'import json,sys; t=json.load(sys.stdin); t=t.get("items", t) if isinstance(t, dict) else t; print(next(x["name"] for x in t if "read" in x["name"]))' 2>/dev/null || true)
+  if [ -n "$cf_tool" ]; then
+    cat >"$work/contextforge.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"$cf_tool","arguments":{"path":"README.md"}}}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Accept"] = "application/json, text/event-stream"
+wrk.headers["Authorization"] = "Bearer $cf_token"
+LUA
+    code=$(curl -s -o "$work/contextforge/probe.json" -w '%{http_code}' -X POST -H "authorization: Bearer $cf_token" -H 'content-type: application/json' \
+      --data "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\",\"params\":{\"name\":\"$cf_tool\",\"arguments\":{\"path\":\"README.md\"}}}" "http://127.0.0.1:$cf_port/rpc" || true)
+    grep -q "security plane" "$work/contextforge/probe.json" || { echo "ContextForge answered $code: $(head -c 300 "$work/contextforge/probe.json")" >&2; cf_port=; }
+  else
+    echo "ContextForge did not list the upstream's tool: $(head -c 300 "$work/contextforge/register.json")" >&2; cf_port=
+  fi
+fi
 
 cat >"$work/post.lua" <<EOF
 wrk.method = "POST"
@@ -141,8 +279,14 @@ declare -A url=(
   [nginx_buffered]="http://127.0.0.1:$ngxb_port/mcp/filesystem/"
   [vigil]="http://127.0.0.1:$gw_port/mcp/filesystem/"
   [vigil_base]="http://127.0.0.1:${gwb_port:-0}/mcp/filesystem/"
+  [nginx_limit]="http://127.0.0.1:$ngxl_port/mcp/filesystem/"
+  [contextforge]="http://127.0.0.1:${cf_port:-0}/rpc"
 )
-read -r -a targets <<<"${BENCH_TARGETS:-direct nginx nginx_buffered ${base:+vigil_base }vigil}"
+for f in "${features[@]}" all; do url[vigil_$f]="http://127.0.0.1:${feature_port[$f]}/mcp/filesystem/"; done
+default_targets="direct nginx nginx_buffered nginx_limit ${base:+vigil_base }vigil"
+for f in "${features[@]}" all; do default_targets+=" vigil_$f"; done
+if [ -n "$cf_port" ]; then default_targets+=" contextforge"; fi
+read -r -a targets <<<"${BENCH_TARGETS:-$default_targets}"
 # to_ms "1.23ms" | "850.00us" | "1.02s" -> milliseconds
 # cpu_ticks PID... -> user+system clock ticks of those processes (and their threads) so far
 cpu_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$t"; }
@@ -152,16 +296,22 @@ declare -A pids=(
   [nginx_buffered]="$(pgrep -P "$(cat "$work/proxybuf/nginx.pid")" | tr '\n' ' ')"
   [vigil]="$gw_pid"
   [vigil_base]="${gwb_pid:-}"
+  [nginx_limit]="$(pgrep -P "$(cat "$work/proxylimit/nginx.pid")" | tr '\n' ' ')"
+  [contextforge]="$(if [ -n "${cf_pid:-}" ]; then echo "$cf_pid"; pgrep -P "$cf_pid"; fi | tr '\n' ' ')"
 )
+for f in "${features[@]}" all; do pids[vigil_$f]=${pid_of[vigil_$f]}; done
 hz=$(getconf CLK_TCK)
 to_ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) { sub(/us$/, "", v); print v / 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v); print v + 0 } else { sub(/s$/, "", v); print v * 1000 } }'; }
 for r in $(seq "$rounds"); do
   for t in "${targets[@]}"; do
     before=$(cpu_ticks ${pids[$t]})
-    out=$(wrk -t1 -c"$conns" -d"${secs}s" --latency -s "$work/post.lua" "${url[$t]}")
+    script=$work/post.lua; [ "$t" = contextforge ] && script=$work/contextforge.lua
+    # ContextForge answers in seconds under load: wrk's 2 s default timeout would count nothing.
+    timeout_flag=""; [ "$t" = contextforge ] && timeout_flag="--timeout 30s"
+    out=$(wrk -t1 -c"$conns" -d"${secs}s" $timeout_flag --latency -s "$script" "${url[$t]}")
     rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
     total=$(awk '/requests in/ {print $1}' <<<"$out")
-    cpu_us=$(awk -v a="$before" -v b="$(cpu_ticks ${pids[$t]})" -v hz="$hz" -v n="$total" 'BEGIN { printf "%.1f", (b - a) * 1e6 / hz / n }')
+    cpu_us=$(awk -v a="$before" -v b="$(cpu_ticks ${pids[$t]})" -v hz="$hz" -v n="$total" 'BEGIN { if (n > 0) printf "%.1f", (b - a) * 1e6 / hz / n; else printf "nan" }')
     p50=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
     p99=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
     non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
@@ -177,9 +327,23 @@ for t in "${targets[@]}"; do
   med() { cut -d' ' -f"$1" "$work/$t.rounds" | sort -g | awk -v n="$rounds" 'NR == int((n + 1) / 2)'; }
   printf "| %s | %.0f | %.3f | %.3f | %s | %s |\n" "$t" "$(med 1)" "$(med 2)" "$(med 3)" "$(med 4)" "$(med 5)"
 done | tee "$work/table"
-awk '$2 == "nginx" {n = $4; np = $8} $2 == "nginx_buffered" {b = $4; bp = $8} $2 == "vigil" {v = $4; vp = $8} END {
-  if (v && n) printf "\nvigil / nginx: %.0f%% of the requests/s (target >= 100%%), p99 %.0f%% of nginx'"'"'s (target <= 100%%)\n", 100 * v / n, 100 * vp / np
+awk '$2 == "nginx" {n = $4; np = $8} $2 == "nginx_buffered" {b = $4; bp = $8} $2 == "nginx_limit" {l = $4; lp = $8} $2 == "vigil" {v = $4; vp = $8} $2 == "vigil_all" {a = $4; ap = $8} END {
+  if (v && l) printf "\nvigil / nginx with limit_req and a buffered access log: %.0f%% of the requests/s (target >= 90%%), p99 %.0f%% (target <= 100%%)\n", 100 * v / l, 100 * vp / lp
+  if (a && l) printf "vigil_all / the same nginx: %.0f%% of the requests/s, p99 %.0f%%\n", 100 * a / l, 100 * ap / lp
+  if (v && n) printf "vigil / nginx: %.0f%% of the requests/s, p99 %.0f%% of nginx'"'"'s\n", 100 * v / n, 100 * vp / np
   if (v && b) printf "vigil / nginx with a buffered access log: %.0f%% of the requests/s, p99 %.0f%%\n", 100 * v / b, 100 * vp / bp }' "$work/table"
+# Each feature's server CPU per request against the plain gateway's (target: at most +15%).
+awk -F'|' '{ t = $2; gsub(/ /, "", t); cpu[t] = $7 + 0; rps[t] = $3 + 0 } END {
+  if (!cpu["vigil"]) exit
+  for (t in cpu) if (t ~ /^vigil_/ && t != "vigil_base")
+    printf "%s: server CPU per request %+.1f%% of the plain gateway'"'"'s%s\n", t, 100 * (cpu[t] / cpu["vigil"] - 1), (t == "vigil_all" ? "" : " (target <= +15%)")
+  if (cpu["contextforge"]) printf "contextforge: %.0fx the plain gateway'"'"'s server CPU per request, %.2f%% of its requests/s\n", cpu["contextforge"] / cpu["vigil"], 100 * rps["contextforge"] / rps["vigil"] }' "$work/table" | sort
 awk -F'|' '$2 ~ /^ vigil_base / {b = $7; br = $3} $2 ~ /^ vigil / {v = $7; vr = $3} END {
   if (b && v) printf "vigil / vigil_base: server CPU per request %.1f%% of the base'"'"'s, requests/s %.1f%%\n", 100 * v / b, 100 * vr / br }' "$work/table"
 echo "vigil access log: $(wc -l <"$work/vigil/access.log") lines; nginx access log: $(wc -l <"$work/proxy/access.log") lines"
+if [ -f "$work/vigil_audit/audit/tools.jsonl" ]; then
+  echo "vigil_audit: $("$vigil" gateway audit verify "$work/vigil_audit/audit/tools.jsonl" | tail -1)"
+fi
+if [ -n "$cf_port" ]; then
+  echo "ContextForge $("$root/target/bench-deps/contextforge/bin/pip" show mcp-contextforge-gateway 2>/dev/null | awk '/^Version/ {print $2}'), configuration: $work/contextforge/config.env"
+fi

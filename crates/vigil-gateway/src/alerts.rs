@@ -26,6 +26,10 @@ pub enum AlertKind {
     RequestsPerIp,
     /// A long-lived token close to its expiry.
     TokenExpiring,
+    /// A secret in a tool call's arguments (or parameter headers).
+    SecretInArguments,
+    /// A secret in a tool's result.
+    SecretInResult,
 }
 
 impl AlertKind {
@@ -37,6 +41,8 @@ impl AlertKind {
             AlertKind::AuthFailuresPerIp => "auth_failures_per_ip",
             AlertKind::RequestsPerIp => "requests_per_ip",
             AlertKind::TokenExpiring => "token_expiring",
+            AlertKind::SecretInArguments => "secret_in_arguments",
+            AlertKind::SecretInResult => "secret_in_result",
         }
     }
 }
@@ -74,6 +80,8 @@ struct Window {
     fired_ip: HashSet<(AlertKind, IpAddr)>,
     /// Subjects whose `token_expiring` fired in this window.
     fired_subject: HashSet<String>,
+    /// `(alert, route)` of the secret alerts fired in this window.
+    fired_secret: HashSet<(AlertKind, String)>,
 }
 
 /// Per worker: the alerts that worker has seen fire in the current minute, so an IP or subject
@@ -286,6 +294,44 @@ impl Alerts {
                 at: now,
             });
         }
+    }
+
+    /// Secrets of `rules` were found in a tool call (`kind`: arguments or result) on `route`,
+    /// from `ip` for `subject`: fires once per kind and route per minute, naming the rules,
+    /// never the secrets.
+    pub fn secret(
+        &self,
+        kind: AlertKind,
+        route: &str,
+        rules: &[String],
+        subject: Option<&str>,
+        ip: IpAddr,
+        now: u64,
+    ) {
+        let first = self.with_window(now, |w| {
+            !w.fired_secret.iter().any(|(k, r)| *k == kind && r == route)
+                && w.fired_secret.insert((kind, route.to_owned()))
+        });
+        if !first {
+            return;
+        }
+        let place = match kind {
+            AlertKind::SecretInResult => "a tool result",
+            _ => "a tool call's arguments",
+        };
+        self.fire(Alert {
+            alert: kind,
+            summary: format!(
+                "secret ({}) in {place} on route {}",
+                rules.join(", "),
+                route.escape_debug()
+            ),
+            client_ip: Some(ip.to_string()),
+            subject: subject.map(str::to_owned),
+            value: rules.len() as u64,
+            threshold: 0,
+            at: now,
+        });
     }
 
     fn fire(&self, a: Alert) {

@@ -73,6 +73,34 @@ pub struct GatewaySection {
     pub rate_limit: Option<RateLimitSection>,
     /// Alert thresholds and the webhook.
     pub alerts: Option<AlertsSection>,
+    /// Secret scanning of tool-call arguments and results.
+    pub scan: Option<ScanSection>,
+    /// The tamper-evident audit log of tool calls.
+    pub audit: Option<AuditSection>,
+}
+
+/// `[gateway.scan]`: vigil-scan's rules over what crosses the gateway in `tools/call`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScanSection {
+    /// `block` (default), `redact`, `log` or `off`: a secret in a call's arguments (or in an
+    /// `Mcp-Param-*` header).
+    pub arguments: Option<String>,
+    /// `redact` (default), `log` or `off`: a secret in a result, JSON or SSE.
+    pub results: Option<String>,
+}
+
+/// `[gateway.audit]`: one hash-chained line per `tools/call`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSection {
+    /// The log file (relative to `vigil.toml`).
+    pub path: Option<String>,
+    /// The head file, kept apart from the log (default `<path>.head`).
+    pub head: Option<String>,
+    /// Longest time a line waits before it is written and flushed to disk (default 100ms).
+    #[serde(default, deserialize_with = "duration::deserialize_opt")]
+    pub flush_interval: Option<Duration>,
 }
 
 /// `[gateway.tls]`: the gateway terminates TLS itself.
@@ -353,6 +381,12 @@ pub enum Invalid {
     /// A certificate or key file of `[gateway.tls]` that cannot be used.
     #[error(transparent)]
     Tls(#[from] TlsError),
+    /// A scan mode that is not one of the listed ones.
+    #[error("must be one of {0}")]
+    Mode(&'static str),
+    /// An audit flush interval out of range.
+    #[error("must be between 1ms and 10s")]
+    FlushInterval,
 }
 
 /// A problem before it is placed: the key (or flag) it concerns and what is wrong.
@@ -604,6 +638,63 @@ pub struct Settings {
     /// The browser policy of answers outside any route (404s, the gateway's own endpoints):
     /// `[gateway] allowed_origins` with the default methods and headers.
     pub cors: Cors,
+    /// What `[gateway.scan]` does with secrets in calls and results.
+    pub scan: ScanPolicy,
+    /// `[gateway.audit]`, when set.
+    pub audit: Option<AuditSettings>,
+}
+
+/// What a secret in a `tools/call`'s arguments (or `Mcp-Param-*` headers) gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArgumentsMode {
+    /// Answered by the gateway; the upstream never sees the call.
+    Block,
+    /// Replaced by `[REDACTED:<rule>]` before the call goes up.
+    Redact,
+    /// Counted, alerted and let through.
+    Log,
+    /// Not scanned.
+    Off,
+}
+
+/// What a secret in a result gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResultsMode {
+    /// Replaced by `[REDACTED:<rule>]` in what the client reads.
+    Redact,
+    /// Counted, alerted and let through.
+    Log,
+    /// Not scanned.
+    Off,
+}
+
+/// `[gateway.scan]`, validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScanPolicy {
+    /// Arguments and `Mcp-Param-*` headers.
+    pub arguments: ArgumentsMode,
+    /// Results.
+    pub results: ResultsMode,
+}
+
+impl ScanPolicy {
+    /// Whether any scanning is on (the rules are built only then).
+    pub fn any(&self) -> bool {
+        self.arguments != ArgumentsMode::Off || self.results != ResultsMode::Off
+    }
+}
+
+/// `[gateway.audit]`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditSettings {
+    /// The log file.
+    pub path: std::path::PathBuf,
+    /// The head file.
+    pub head: std::path::PathBuf,
+    /// Longest wait before a line is flushed.
+    pub flush_interval: Duration,
+    /// Where `path` was written (for errors).
+    pub origin: Origin,
 }
 
 impl Settings {
@@ -910,7 +1001,72 @@ impl GatewaySection {
             "gateway.rate_limit.per_ip",
             base_rate.burst,
         )?;
+        let sc = self.scan.clone().unwrap_or_default();
+        let scan = ScanPolicy {
+            arguments: match sc.arguments.as_deref() {
+                None | Some("block") => ArgumentsMode::Block,
+                Some("redact") => ArgumentsMode::Redact,
+                Some("log") => ArgumentsMode::Log,
+                Some("off") => ArgumentsMode::Off,
+                Some(_) => {
+                    return Err(problem(
+                        "gateway.scan.arguments",
+                        Invalid::Mode("\"block\", \"redact\", \"log\", \"off\""),
+                    ))
+                }
+            },
+            results: match sc.results.as_deref() {
+                None | Some("redact") => ResultsMode::Redact,
+                Some("log") => ResultsMode::Log,
+                Some("off") => ResultsMode::Off,
+                Some(_) => {
+                    return Err(problem(
+                        "gateway.scan.results",
+                        Invalid::Mode("\"redact\", \"log\", \"off\""),
+                    ))
+                }
+            },
+        };
+        let audit = match &self.audit {
+            None => None,
+            Some(a) => {
+                let path = a.path.as_deref().filter(|p| !p.is_empty()).ok_or_else(|| {
+                    problem(
+                        "gateway.audit.path",
+                        Invalid::Missing("the audit log file, e.g. \"audit/tools.jsonl\""),
+                    )
+                })?;
+                let base = config.base_dir();
+                let path = base.join(path);
+                let head = match a.head.as_deref() {
+                    Some("") => return Err(problem("gateway.audit.head", Invalid::Empty)),
+                    Some(h) => base.join(h),
+                    None => {
+                        let mut h = path.clone().into_os_string();
+                        h.push(".head");
+                        h.into()
+                    }
+                };
+                let flush_interval = a.flush_interval.unwrap_or(Duration::from_millis(100));
+                if flush_interval < Duration::from_millis(1)
+                    || flush_interval > Duration::from_secs(10)
+                {
+                    return Err(problem(
+                        "gateway.audit.flush_interval",
+                        Invalid::FlushInterval,
+                    ));
+                }
+                Some(AuditSettings {
+                    path,
+                    head,
+                    flush_interval,
+                    origin: config.origin("gateway.audit.path"),
+                })
+            }
+        };
         Ok(Settings {
+            scan,
+            audit,
             endpoint_rate,
             body_timeout: self.body_timeout.unwrap_or(defaults::BODY_TIMEOUT),
             backlog,

@@ -45,6 +45,10 @@ pub struct Gateway {
     pub(crate) tls: Option<tokio_rustls::TlsAcceptor>,
     /// Stops the stdio routes' listeners and processes when this configuration goes.
     _stdio: Vec<tokio_util::sync::DropGuard>,
+    /// The rules of `[gateway.scan]` (None: scanning off).
+    pub(crate) scanner: Option<Arc<crate::scan::Scanner>>,
+    /// The audit log of `[gateway.audit]`, when set.
+    pub(crate) audit: Option<crate::audit::Audit>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -77,13 +81,24 @@ pub enum BuildError {
         /// What the client said.
         error: redis::RedisError,
     },
+    /// The audit log of `[gateway.audit]` cannot be used (it does not verify, or cannot be
+    /// written).
+    #[error("gateway.audit.path: {error}")]
+    Audit {
+        /// Where the path was written.
+        origin: Origin,
+        /// Why.
+        error: crate::audit::AuditError,
+    },
 }
 
 impl BuildError {
     /// Where the problem was written.
     pub fn origin(&self) -> &Origin {
         match self {
-            BuildError::Redis { origin, .. } | BuildError::Stdio { origin, .. } => origin,
+            BuildError::Redis { origin, .. }
+            | BuildError::Stdio { origin, .. }
+            | BuildError::Audit { origin, .. } => origin,
         }
     }
 }
@@ -175,6 +190,21 @@ impl Gateway {
             &redis,
             "vigil:rl:(gateway):ip:".to_owned(),
         );
+        let audit = match &settings.audit {
+            None => None,
+            Some(a) => Some(
+                crate::audit::Audit::start(
+                    a,
+                    metrics.audit_lines.clone(),
+                    metrics.audit_failures.clone(),
+                )
+                .map_err(|error| BuildError::Audit {
+                    origin: a.origin.clone(),
+                    error,
+                })?,
+            ),
+        };
+        let scanner = crate::scan::Scanner::new(settings.scan).map(Arc::new);
         static GENERATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Ok(Gateway {
             generation: GENERATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
@@ -191,6 +221,8 @@ impl Gateway {
             readiness: Default::default(),
             metrics,
             _stdio: stdio,
+            scanner,
+            audit,
         })
     }
 

@@ -5,14 +5,17 @@
 
 pub mod access_log;
 pub mod alerts;
+pub mod audit;
 pub mod auth;
 pub mod body;
+pub(crate) mod calls;
 pub mod client_ip;
 pub mod config;
 pub mod cors;
 pub mod endpoints;
 pub mod gateway;
 pub mod jsonrpc;
+pub mod mcp;
 pub mod metrics;
 pub mod oidc;
 pub mod path;
@@ -21,6 +24,8 @@ pub mod prepare;
 pub mod proxy;
 pub mod rate;
 pub mod readiness;
+pub mod rewrite;
+pub mod scan;
 pub mod secrets;
 pub mod security_headers;
 pub mod server;

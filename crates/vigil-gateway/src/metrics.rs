@@ -160,6 +160,17 @@ impl HeadRefusal {
     }
 }
 
+/// `route`, `place`, `rule`: a secret found by `[gateway.scan]`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SecretLabel {
+    /// Route label.
+    pub route: String,
+    /// `arguments`, `header` or `results`.
+    pub place: String,
+    /// The rule that found it (`github-pat`), never the secret.
+    pub rule: String,
+}
+
 /// `alert`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct AlertLabel {
@@ -207,6 +218,14 @@ pub struct Metrics {
     pub webhook_refused: Family<RouteKind, Counter>,
     /// Lines a stdio server wrote to stdout that were not JSON-RPC (ignored), by route.
     pub stdio_stray_output: Family<RouteLabel, Counter>,
+    /// Secrets found in tool calls and results, by route, place and rule.
+    pub secrets: Family<SecretLabel, Counter>,
+    /// Requests refused by the MCP protocol checks, by reason (`header_mismatch`, `batch`).
+    pub protocol_refusals: Family<Reason, Counter>,
+    /// Audit lines written.
+    pub audit_lines: Counter,
+    /// Audit batches that could not be written.
+    pub audit_failures: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -292,6 +311,30 @@ impl Metrics {
             "Non-protocol lines a stdio server wrote to stdout (ignored), by route",
             stdio_stray_output.clone(),
         );
+        let secrets = Family::<SecretLabel, Counter>::default();
+        let protocol_refusals = Family::<Reason, Counter>::default();
+        let audit_lines = Counter::default();
+        let audit_failures = Counter::default();
+        registry.register(
+            "secrets",
+            "Secrets found by [gateway.scan] in tool-call arguments, parameter headers and results, by route, place and rule",
+            secrets.clone(),
+        );
+        registry.register(
+            "protocol_refusals",
+            "Requests refused by the MCP protocol checks, by reason",
+            protocol_refusals.clone(),
+        );
+        registry.register(
+            "audit_lines",
+            "Tool-call lines written to the audit log",
+            audit_lines.clone(),
+        );
+        registry.register(
+            "audit_failures",
+            "Batches of audit lines that could not be written",
+            audit_failures.clone(),
+        );
         static IDS: AtomicU64 = AtomicU64::new(0);
         Metrics {
             id: IDS.fetch_add(1, Ordering::Relaxed),
@@ -308,6 +351,10 @@ impl Metrics {
             webhook_verified,
             webhook_refused,
             stdio_stray_output,
+            secrets,
+            protocol_refusals,
+            audit_lines,
+            audit_failures,
         }
     }
 
@@ -361,6 +408,19 @@ impl Metrics {
                 kind: kind.as_str().into(),
             })
             .inc();
+    }
+
+    /// Counts the secrets `rules` found in `place` of a request to `route`.
+    pub fn count_secrets(&self, route: &str, place: &str, rules: &[String]) {
+        for r in rules {
+            self.secrets
+                .get_or_create(&SecretLabel {
+                    route: route.to_owned(),
+                    place: place.to_owned(),
+                    rule: r.clone(),
+                })
+                .inc();
+        }
     }
 
     /// The text exposition format.

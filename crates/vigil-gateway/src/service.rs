@@ -102,6 +102,14 @@ struct Exchange<'g> {
     /// The CORS policy that judged the request's `Origin` and the allowed origin, when a
     /// browser is allowed to read the answer.
     cors: Option<(&'g Cors, HeaderValue)>,
+    /// The tool calls of the body, for the audit.
+    calls: Vec<crate::calls::Noted>,
+    /// What the gateway did with them when it answered them itself.
+    outcome: Option<&'static str>,
+    /// The request went to the upstream.
+    forwarded: bool,
+    /// Hooks the upstream's answer passes (see [`crate::rewrite`]); none: it streams untouched.
+    hooks: Vec<Arc<dyn crate::rewrite::Hook>>,
 }
 
 /// Serves one request with the configuration `gw`, on the worker `worker`.
@@ -134,6 +142,10 @@ pub(crate) async fn handle(
         method: None,
         tool: None,
         cors: None,
+        calls: Vec::new(),
+        outcome: None,
+        forwarded: false,
+        hooks: Vec::new(),
     };
     let resp = pipeline(&mut ex, req).await;
     Ok(finish(ex, &http_method, start, wall, resp))
@@ -149,8 +161,30 @@ async fn pipeline(ex: &mut Exchange<'_>, req: Request<Incoming>) -> Response<Bod
     next!(request_headers(ex.gw, req.method(), req.headers()));
     let principal = next!(authenticate(ex, route, req.headers()).await);
     next!(per_subject(ex, route, principal.as_ref()).await);
-    let (parts, bytes, upgrade) = next!(request_body(ex, route, req).await);
+    let (mut parts, bytes, upgrade) = next!(request_body(ex, route, req).await);
     next!(webhook(ex, route, &parts.headers, &bytes).await);
+    // A webhook delivery is not JSON-RPC: no tool-call checks, no result hooks.
+    let bytes = if route.webhook.is_some() {
+        bytes
+    } else {
+        next!(crate::calls::stage(
+            &mut crate::calls::Context {
+                gw: ex.gw,
+                route,
+                subject: ex.subject.as_deref(),
+                ip: ex.client.ip,
+                now: ex.now,
+                method: ex.method.as_deref(),
+                calls: &mut ex.calls,
+                outcome: &mut ex.outcome,
+                hooks: &mut ex.hooks,
+                get: parts.method == Method::GET,
+            },
+            &mut parts.headers,
+            bytes,
+        ))
+    };
+    ex.forwarded = true;
     forward(ex, route, forward_path, principal, parts, bytes, upgrade).await
 }
 
@@ -158,7 +192,7 @@ async fn pipeline(ex: &mut Exchange<'_>, req: Request<Incoming>) -> Response<Bod
 /// judged the request (so a browser can read a 429's `Retry-After` or a 401's challenge), the
 /// security headers, the request metrics and the access-log line.
 fn finish(
-    ex: Exchange<'_>,
+    mut ex: Exchange<'_>,
     http_method: &Method,
     start: Instant,
     wall: SystemTime,
@@ -171,6 +205,24 @@ fn finish(
     let status = resp.status().as_u16();
     let elapsed = start.elapsed();
     let route = ex.route.unwrap_or("-");
+    if let (Some(audit), false) = (&ex.gw.audit, ex.calls.is_empty()) {
+        let outcome = ex
+            .outcome
+            .unwrap_or(if ex.forwarded { "forwarded" } else { "refused" });
+        for c in std::mem::take(&mut ex.calls) {
+            audit.record(crate::audit::Line {
+                time: wall,
+                subject: ex.subject.clone().unwrap_or_else(|| "-".into()),
+                client_ip: ex.client.text.to_str().unwrap_or("-").to_owned(),
+                route: route.to_owned(),
+                tool: c.tool,
+                arguments_sha256: c.arguments_sha256,
+                outcome,
+                status,
+                latency: elapsed,
+            });
+        }
+    }
     ex.gw.metrics.request_done(
         &mut mine(&ex.worker.metrics),
         route,
@@ -657,8 +709,33 @@ async fn forward(
         host: parts.headers.get(header::HOST).cloned(),
         path: forward_path,
     };
+    if ex.hooks.is_empty() {
+        let req = Request::from_parts(parts, body);
+        return proxy::forward(ex.gw, &ex.worker.pool, route, req, upgrade, who).await;
+    }
+    // The answer is read: it must come uncompressed.
+    parts.headers.insert(
+        header::ACCEPT_ENCODING,
+        HeaderValue::from_static("identity"),
+    );
+    let info = crate::rewrite::RequestInfo {
+        route: route.index,
+        method: ex.method.clone(),
+        tool: ex.tool.clone(),
+        protocol: parts
+            .headers
+            .get(MCP_PROTOCOL_VERSION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    };
+    let rw = crate::rewrite::Rewriter::new(
+        info,
+        std::mem::take(&mut ex.hooks),
+        crate::rewrite::MAX_MESSAGE,
+    );
     let req = Request::from_parts(parts, body);
-    proxy::forward(ex.gw, &ex.worker.pool, route, req, upgrade, who).await
+    let resp = proxy::forward(ex.gw, &ex.worker.pool, route, req, upgrade, who).await;
+    rw.response(resp).await
 }
 
 /// A 429 for `route`'s `kind` of limit, counted.

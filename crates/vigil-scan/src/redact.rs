@@ -418,7 +418,7 @@ pub struct Redactor<'r> {
     literal_names: Vec<String>,
     depth: u8,
     pii: Option<Pii>,
-    log: LogPatterns,
+    log: &'static LogPatterns,
     json: bool,
     /// The open private-key block, if any: the prefix its header line had, and the non-key
     /// lines seen in a row since its last key line.
@@ -509,7 +509,11 @@ impl<'r> Redactor<'r> {
             literal_names: names,
             depth: options.max_decode_depth,
             pii: options.pii.then(Pii::new),
-            log: LogPatterns::new(),
+            log: {
+                static LOG: std::sync::LazyLock<LogPatterns> =
+                    std::sync::LazyLock::new(LogPatterns::new);
+                &LOG
+            },
             json: options.json,
             in_key: None,
             stats: RedactStats::default(),
@@ -811,6 +815,13 @@ impl<'r> Redactor<'r> {
             },
         };
         let spans = self.spans(body);
+        if spans.is_empty() && memchr::memchr(b'\\', body).is_none() && self.in_key.is_none() {
+            // No escape anywhere: every string reads as it is written, so the strings hold no
+            // secret the whole line did not show. Nothing to rebuild.
+            out.extend_from_slice(body);
+            out.extend_from_slice(nl);
+            return;
+        }
         let mut plain = Vec::with_capacity(body.len());
         self.write(body, spans, &mut plain);
         let first = body.iter().find(|b| !b.is_ascii_whitespace());

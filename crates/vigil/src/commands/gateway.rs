@@ -27,6 +27,42 @@ pub struct GatewayArgs {
 pub enum GatewayCommand {
     /// Validate `[gateway]`, `[token]` and the keys, print the routes, and exit.
     Check(RunArgs),
+    /// The audit log of tool calls (`[gateway.audit]`).
+    Audit(AuditArgs),
+}
+
+/// `vigil gateway audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: AuditCommand,
+}
+
+/// The `vigil gateway audit` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the hash chain of an audit log against its head; exit 1 on any edit, deletion,
+    /// reordering, insertion or cut-off tail.
+    Verify(VerifyArgs),
+}
+
+/// `vigil gateway audit verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The audit log (`[gateway.audit] path`).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Its head file [default: FILE.head].
+    #[arg(long, value_name = "FILE")]
+    pub head: Option<PathBuf>,
+    /// A head recorded earlier elsewhere (`SEQ:HASH`, as printed by a previous run): the log
+    /// must still hold that line in its verified chain (detects a rollback or a rewrite).
+    #[arg(long, value_name = "SEQ:HASH")]
+    pub anchor: Option<String>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t)]
+    pub format: super::OutputFormat,
 }
 
 /// Options shared by `vigil gateway` and `vigil gateway check`.
@@ -54,6 +90,9 @@ pub struct RunArgs {
 pub fn run(g: &GlobalArgs, args: GatewayArgs) -> anyhow::Result<ExitStatus> {
     match args.command {
         Some(GatewayCommand::Check(a)) => check(g, &a),
+        Some(GatewayCommand::Audit(AuditArgs {
+            command: AuditCommand::Verify(a),
+        })) => verify(g, &a),
         None => serve(g, args.run),
     }
 }
@@ -119,6 +158,13 @@ fn check(g: &GlobalArgs, a: &RunArgs) -> anyhow::Result<ExitStatus> {
             rate(r.per_subject),
         );
     }
+    println!(
+        "scan arguments={:?} results={:?}",
+        s.scan.arguments, s.scan.results
+    );
+    if let Some(a) = &s.audit {
+        println!("audit {} (head {})", a.path.display(), a.head.display());
+    }
     let ring = p.verifier().ring();
     println!(
         "keys {} (algorithms: {})",
@@ -130,6 +176,86 @@ fn check(g: &GlobalArgs, a: &RunArgs) -> anyhow::Result<ExitStatus> {
             .join(", ")
     );
     Ok(ExitStatus::Success)
+}
+
+fn verify(g: &GlobalArgs, a: &VerifyArgs) -> anyhow::Result<ExitStatus> {
+    if !a.file.is_file() {
+        anyhow::bail!("{}: no such audit log", a.file.display());
+    }
+    let anchor = match a.anchor.as_deref() {
+        None => None,
+        Some(h) => {
+            let parsed = h
+                .split_once(':')
+                .and_then(|(s, hash)| Some((s.parse::<u64>().ok()?, hash.to_owned())))
+                .filter(|(_, hash)| {
+                    hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit())
+                });
+            Some(parsed.with_context(|| {
+                format!(
+                    "--anchor: `{}` is not SEQ:HASH (64 hex digits)",
+                    h.escape_debug()
+                )
+            })?)
+        }
+    };
+    let head = a
+        .head
+        .clone()
+        .unwrap_or_else(|| vigil_gateway::audit::default_head(&a.file));
+    let v = vigil_gateway::audit::verify(&a.file, &head)?;
+    let mut problems: Vec<(String, String)> = v
+        .problems
+        .iter()
+        .map(|p| (p.code().to_owned(), p.to_string()))
+        .collect();
+    if let Some((seq, hash)) = &anchor {
+        if !v.anchored(*seq, hash) {
+            problems.push((
+                "anchor_missing".into(),
+                format!(
+                    "seq {seq} with the recorded hash is not in the verified chain (the log was \
+                     rolled back or rewritten)"
+                ),
+            ));
+        }
+    }
+    let intact = problems.is_empty();
+    let head_text = v.head.as_ref().map(|h| format!("{}:{}", h.seq, h.hash));
+    match a.format {
+        super::OutputFormat::Json => {
+            let out = serde_json::json!({
+                "intact": intact,
+                "records": v.records.len(),
+                "trusted": v.trusted,
+                "head": head_text,
+                "problems": problems
+                    .iter()
+                    .map(|(code, message)| serde_json::json!({"code": code, "message": message}))
+                    .collect::<Vec<_>>(),
+            });
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
+        super::OutputFormat::Text => {
+            for (_, m) in &problems {
+                println!("{}: {}", a.file.display(), m.escape_debug());
+            }
+            if !g.quiet {
+                println!(
+                    "{}: {} lines, head {}, {} problem(s)",
+                    if intact { "intact" } else { "NOT intact" },
+                    v.records.len(),
+                    head_text.as_deref().unwrap_or("none"),
+                    problems.len()
+                );
+            }
+        }
+    }
+    Ok(if intact {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
 }
 
 fn serve(g: &GlobalArgs, a: RunArgs) -> anyhow::Result<ExitStatus> {

@@ -22,6 +22,7 @@ mod observability;
 mod requests;
 mod startup;
 mod stdio;
+mod tool_security;
 
 use common::{expect_exit, run};
 use gw::{bearer, call, now, secret, token, token_with, Gateway, Upstream, Webhook};

@@ -355,6 +355,8 @@ async fn protocol_versions_are_checked_and_two_origins_are_refused() {
                 ("authorization", &auth),
                 ("content-type", "application/json"),
                 ("mcp-protocol-version", v),
+                // 2026-07-28 clients mirror the method into a header (checked against the body).
+                ("mcp-method", "tools/list"),
             ],
             body,
         )

@@ -568,9 +568,14 @@ pub fn sdk_dir() -> std::path::PathBuf {
         );
     }
     let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/gw");
-    for f in ["sdk-server.mjs", "sdk-client.mjs"] {
+    for f in ["sdk-server.mjs", "sdk-client.mjs", "sdk-secrets-server.mjs"] {
         std::fs::copy(here.join(f), dir.join(f)).unwrap();
     }
+    std::fs::copy(
+        here.join("../memory/mcp-client.mjs"),
+        dir.join("mcp-client.mjs"),
+    )
+    .unwrap();
     dir
 }
 
@@ -580,8 +585,14 @@ pub struct SdkServer;
 impl SdkServer {
     /// Starts `node sdk-server.mjs` and reads its port.
     pub fn start(dir: &Path) -> Server {
+        Self::start_script(dir, "sdk-server.mjs", &[])
+    }
+
+    /// Starts `node SCRIPT` with these variables and reads its port.
+    pub fn start_script(dir: &Path, script: &str, env: &[(&str, &str)]) -> Server {
         let mut child = Command::new("node")
-            .arg("sdk-server.mjs")
+            .arg(script)
+            .envs(env.iter().copied())
             .current_dir(dir)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -1,0 +1,283 @@
+//! The request stage that reads the MCP messages of a body, after its strict reading and before
+//! the upstream: batches refused for the protocol versions that removed them (each element of an
+//! allowed one checked like a message of its own), the mirrored `Mcp-*` headers of 2026-07-28
+//! checked against the body ([`crate::mcp`]), each `tools/call` noted for the audit (tool and
+//! SHA-256 of its arguments), its arguments and `Mcp-Param-*` headers scanned for secrets
+//! (`[gateway.scan] arguments`: blocked, redacted, or logged), and tool calls refused (503) while
+//! the audit cannot record them. Costs nothing for a body without tool calls or `Mcp-*` headers.
+
+use crate::alerts::AlertKind;
+use crate::body::Body;
+use crate::config::{ArgumentsMode, Route};
+use crate::gateway::Gateway;
+use crate::mcp::{self, Mismatch};
+use crate::metrics::Reason;
+use crate::service::Flow;
+use bytes::Bytes;
+use http::header::{HeaderMap, HeaderValue};
+use http::{Response, StatusCode};
+use std::net::IpAddr;
+
+const MCP_PROTOCOL_VERSION: &str = "mcp-protocol-version";
+
+/// One `tools/call` of a request, as the audit records it.
+#[derive(Debug, Clone)]
+pub struct Noted {
+    /// The tool.
+    pub tool: String,
+    /// SHA-256 (hex) of its `arguments` as sent.
+    pub arguments_sha256: String,
+}
+
+/// What the stage reads and notes of the exchange.
+pub(crate) struct Context<'a, 'g> {
+    pub(crate) gw: &'g std::sync::Arc<Gateway>,
+    pub(crate) route: &'g Route,
+    pub(crate) subject: Option<&'a str>,
+    pub(crate) ip: IpAddr,
+    pub(crate) now: u64,
+    /// The method(s) the strict reading found.
+    pub(crate) method: Option<&'a str>,
+    pub(crate) calls: &'a mut Vec<Noted>,
+    pub(crate) outcome: &'a mut Option<&'static str>,
+    /// Hooks the answer passes.
+    pub(crate) hooks: &'a mut Vec<std::sync::Arc<dyn crate::rewrite::Hook>>,
+    /// The request is a GET (a stream of server messages, or a resumed answer).
+    pub(crate) get: bool,
+}
+
+/// The stage: the body to forward (redacted when `[gateway.scan] arguments = "redact"` found a
+/// secret), or the gateway's answer.
+pub(crate) fn stage(
+    cx: &mut Context<'_, '_>,
+    headers: &mut HeaderMap,
+    bytes: Bytes,
+) -> Flow<Bytes> {
+    let gw = cx.gw;
+    // Results come in the answer to a call, or on a stream resumed with GET.
+    if cx.get || cx.method.is_some_and(|m| m.contains("tools/call")) {
+        if let Some(h) = crate::scan::ResultHook::new(gw, &cx.route.label, cx.subject, cx.ip) {
+            cx.hooks.push(std::sync::Arc::new(h));
+        }
+    }
+    let Some(method) = cx.method else {
+        return Flow::Next(bytes);
+    };
+    let version = headers
+        .get(MCP_PROTOCOL_VERSION)
+        .and_then(|v| v.to_str().ok());
+    let batch = method.starts_with('[');
+    if batch && !mcp::batches_allowed(version) {
+        refused(gw, "batch");
+        return Flow::Reply(mcp::rpc_error(
+            StatusCode::BAD_REQUEST,
+            None,
+            mcp::INVALID_REQUEST,
+            "JSON-RPC batches are not accepted for this protocol version",
+        ));
+    }
+    let mirrored = mcp::mirrors_headers(version);
+    let has_params = mcp::param_values(headers).next().is_some();
+    let has_call = method.contains("tools/call");
+    let scanner = gw.scanner.as_deref().filter(|s| s.arguments());
+    if !(mirrored || has_params || (has_call && (scanner.is_some() || gw.audit.is_some()))) {
+        return Flow::Next(bytes);
+    }
+    let Some(ms) = mcp::messages(&bytes) else {
+        return Flow::Next(bytes);
+    };
+    for (m, _) in ms.items.iter().filter(|(m, _)| m.is_tool_call()) {
+        let p = m.params();
+        let args = p.arguments.map_or("null", |a| a.get());
+        cx.calls.push(Noted {
+            tool: p.name.as_deref().unwrap_or("-").to_owned(),
+            arguments_sha256: vigil_core::chain::sha256_hex(args.as_bytes()),
+        });
+    }
+    if !ms.batch {
+        let (m, _) = &ms.items[0];
+        let p = m.params();
+        let checked = if mirrored {
+            mcp::check_mirrored(headers, m, &p)
+        } else {
+            Ok(())
+        };
+        let checked = checked.and_then(|()| {
+            if has_params && m.is_tool_call() {
+                mcp::check_params(headers, &p)
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(e) = checked {
+            return Flow::Reply(mismatch(cx, m.id, &e));
+        }
+    }
+    if !cx.calls.is_empty() && gw.audit.as_ref().is_some_and(|a| !a.ready()) {
+        *cx.outcome = Some("audit_unavailable");
+        return Flow::Reply(crate::body::error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "audit_unavailable",
+            "the audit log cannot record tool calls right now",
+        ));
+    }
+    let Some(scanner) = scanner else {
+        return Flow::Next(bytes);
+    };
+    let mode = scanner.policy.arguments;
+    // Parameter headers travel with the call: a secret there is one in the arguments.
+    let mut header_rules = Vec::new();
+    if has_params {
+        let mut redacted_headers = Vec::new();
+        for (k, v) in headers
+            .iter()
+            .filter(|(k, _)| k.as_str().starts_with("mcp-param-"))
+        {
+            let rules = scanner.header(v.as_bytes());
+            if !rules.is_empty() {
+                redacted_headers.push(k.clone());
+                header_rules.extend(rules);
+            }
+        }
+        if !header_rules.is_empty() {
+            found(cx, "header", &header_rules);
+            if mode == ArgumentsMode::Redact {
+                for k in redacted_headers {
+                    if let Some(v) = headers.get(&k) {
+                        let red = scanner.message(v.as_bytes()).redacted;
+                        let new = red.and_then(|r| HeaderValue::from_bytes(&r).ok());
+                        match new {
+                            Some(n) => headers.insert(k, n),
+                            None => headers.remove(k),
+                        };
+                    }
+                }
+            }
+        }
+    }
+    let mut blocked = vec![false; ms.items.len()];
+    let mut redacted: Vec<Option<Vec<u8>>> = vec![None; ms.items.len()];
+    let mut any = !header_rules.is_empty();
+    for (i, (m, raw)) in ms.items.iter().enumerate() {
+        if !m.is_tool_call() {
+            continue;
+        }
+        let got = scanner.message(raw.as_bytes());
+        if got.found() {
+            any = true;
+            found(cx, "arguments", &got.rules);
+            blocked[i] = true;
+            redacted[i] = got.redacted;
+        }
+    }
+    if !header_rules.is_empty() {
+        // The headers belong to the one call of a non-batch body.
+        blocked[0] = true;
+    }
+    if !any {
+        return Flow::Next(bytes);
+    }
+    match mode {
+        ArgumentsMode::Off | ArgumentsMode::Log => Flow::Next(bytes),
+        ArgumentsMode::Redact => {
+            *cx.outcome = Some("redacted_secret");
+            if !ms.batch {
+                return Flow::Next(redacted[0].take().map_or(bytes, Bytes::from));
+            }
+            let mut out = Vec::with_capacity(bytes.len());
+            out.push(b'[');
+            for (i, (_, raw)) in ms.items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                match &redacted[i] {
+                    Some(r) => out.extend_from_slice(r),
+                    None => out.extend_from_slice(raw.as_bytes()),
+                }
+            }
+            out.push(b']');
+            Flow::Next(Bytes::from(out))
+        }
+        ArgumentsMode::Block => {
+            *cx.outcome = Some("blocked_secret");
+            let text = "Vigil gateway: the arguments of this tool call hold a secret; the call was not sent.";
+            if !ms.batch {
+                let (m, _) = &ms.items[0];
+                if m.id.is_none() {
+                    return Flow::Reply(crate::body::typed(
+                        StatusCode::ACCEPTED,
+                        "application/json",
+                        Bytes::new(),
+                    ));
+                }
+                return Flow::Reply(json(mcp::tool_error(m.id, text)));
+            }
+            let mut parts = Vec::new();
+            for (i, (m, _)) in ms.items.iter().enumerate() {
+                let Some(id) = m.id else { continue };
+                if m.method.is_none() {
+                    continue;
+                }
+                parts.push(if blocked[i] {
+                    mcp::tool_error(Some(id), text)
+                } else {
+                    format!(
+                        r#"{{"jsonrpc":"2.0","id":{},"error":{{"code":{},"message":"not sent: another call of this batch holds a secret"}}}}"#,
+                        id.get(),
+                        mcp::INVALID_REQUEST
+                    )
+                });
+            }
+            Flow::Reply(json(format!("[{}]", parts.join(","))))
+        }
+    }
+}
+
+fn json(text: String) -> Response<Body> {
+    crate::body::typed(StatusCode::OK, "application/json", Bytes::from(text))
+}
+
+fn refused(gw: &Gateway, reason: &str) {
+    gw.metrics
+        .protocol_refusals
+        .get_or_create(&Reason {
+            reason: reason.into(),
+        })
+        .inc();
+}
+
+fn mismatch(
+    cx: &mut Context<'_, '_>,
+    id: Option<&serde_json::value::RawValue>,
+    e: &Mismatch,
+) -> Response<Body> {
+    refused(cx.gw, "header_mismatch");
+    *cx.outcome = Some("header_mismatch");
+    mcp::rpc_error(
+        StatusCode::BAD_REQUEST,
+        id,
+        mcp::HEADER_MISMATCH,
+        &e.to_string(),
+    )
+}
+
+/// Counts, alerts and logs (by rule id only) secrets found in `place` of a call.
+fn found(cx: &Context<'_, '_>, place: &str, rules: &[String]) {
+    let gw = cx.gw;
+    gw.metrics.count_secrets(&cx.route.label, place, rules);
+    gw.alerts.secret(
+        AlertKind::SecretInArguments,
+        &cx.route.label,
+        rules,
+        cx.subject,
+        cx.ip,
+        cx.now,
+    );
+    tracing::warn!(
+        route = %cx.route.label,
+        place,
+        rules = %rules.join(","),
+        mode = ?gw.scanner.as_ref().map(|s| s.policy.arguments),
+        "secret in a tool call"
+    );
+}

@@ -1,0 +1,667 @@
+//! The response rewriter: every JSON-RPC message an upstream answers with (an `application/json`
+//! body, whole or a batch, or each event of a `text/event-stream`, as it streams) passes a
+//! per-request list of [`Hook`]s that may leave it, change it or drop it. A message is parsed
+//! only when some hook wants it and re-serialised only when a hook changed it; a request
+//! without hooks never builds a [`Rewriter`], so the plain path costs nothing.
+//!
+//! Fail closed: a JSON body over the message limit, an SSE event over it, a compressed body or
+//! a message that is not JSON (while a hook is active) never reaches the client as it was.
+//!
+//! ```
+//! use serde_json::Value;
+//! use std::sync::Arc;
+//! use vigil_gateway::rewrite::{Action, Hook, RequestInfo, Rewriter};
+//!
+//! /// Removes every `secret` field of a result.
+//! struct Strip;
+//! impl Hook for Strip {
+//!     fn wants(&self, _req: &RequestInfo, raw: &[u8]) -> bool {
+//!         raw.windows(8).any(|w| w == b"\"secret\"")
+//!     }
+//!     fn message(&self, _req: &RequestInfo, msg: &mut Value) -> Action {
+//!         let result = msg.get_mut("result").and_then(Value::as_object_mut);
+//!         match result.and_then(|r| r.remove("secret")) {
+//!             Some(_) => Action::Changed,
+//!             None => Action::Keep,
+//!         }
+//!     }
+//! }
+//! let rw = Rewriter::new(RequestInfo::default(), vec![Arc::new(Strip)], 1 << 20);
+//! let out = rw.message(br#"{"jsonrpc":"2.0","id":1,"result":{"secret":1,"ok":true}}"#);
+//! assert_eq!(out.bytes().unwrap(), br#"{"id":1,"jsonrpc":"2.0","result":{"ok":true}}"#);
+//! ```
+
+use crate::body::{self, Body, BoxError};
+use bytes::{Bytes, BytesMut};
+use http::header::{self, HeaderValue};
+use http::{Response, StatusCode};
+use http_body_util::BodyExt;
+use hyper::body::{Body as HttpBody, Frame, SizeHint};
+use serde_json::Value;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+/// The largest JSON answer or SSE event the gateway reads when a hook is active (8 MiB).
+pub const MAX_MESSAGE: usize = 8 << 20;
+
+/// What the rewriter knows of the request whose answer it rewrites (what a hook may decide
+/// on): the route, the JSON-RPC method and tool of the request (from the gateway's one strict
+/// parse), the JSON-RPC id and the client's MCP protocol version.
+#[derive(Debug, Clone, Default)]
+pub struct RequestInfo {
+    /// Index of the route in the settings.
+    pub route: usize,
+    /// The request's JSON-RPC method (`tools/list`, `tools/call`, …), `None` for a GET stream.
+    pub method: Option<String>,
+    /// The tool of a `tools/call`.
+    pub tool: Option<String>,
+    /// The client's `MCP-Protocol-Version` (or the one its `initialize` asked for).
+    pub protocol: Option<String>,
+}
+
+/// What a hook did with a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Left it as it was.
+    Keep,
+    /// Changed it in place: it is re-serialised.
+    Changed,
+    /// The client must not see it: a JSON batch loses the element, an SSE stream the event's
+    /// data (its `id`/`retry` fields stay, so resumption still works), and a single JSON message
+    /// becomes a 502.
+    Drop,
+}
+
+/// A step every message of an answer passes, in the order the hooks were given.
+///
+/// A hook first sees the raw bytes ([`Hook::wants`]: a cheap test, e.g. a substring search),
+/// and only when some hook wants the message is it parsed, once, into a [`serde_json::Value`]
+/// that every hook gets in turn ([`Hook::message`]). A batch answer's elements are handed
+/// over one by one.
+pub trait Hook: Send + Sync {
+    /// Whether this hook needs to see the message whose bytes are `raw` (default: always).
+    fn wants(&self, _req: &RequestInfo, _raw: &[u8]) -> bool {
+        true
+    }
+    /// Looks at one JSON-RPC message; may change it in place (then say [`Action::Changed`]) or
+    /// drop it.
+    fn message(&self, req: &RequestInfo, msg: &mut Value) -> Action;
+}
+
+/// A message after the hooks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rewritten {
+    /// No hook changed it: the original bytes go on.
+    Unchanged,
+    /// Its new bytes.
+    Changed(Vec<u8>),
+    /// Dropped (or not JSON while a hook was active).
+    Dropped,
+}
+
+impl Rewritten {
+    /// The new bytes, when changed.
+    pub fn bytes(&self) -> Option<&[u8]> {
+        match self {
+            Rewritten::Changed(b) => Some(b),
+            _ => None,
+        }
+    }
+}
+
+/// The hooks of one request and the largest message (JSON body or SSE event) it reads.
+#[derive(Clone)]
+pub struct Rewriter {
+    info: Arc<RequestInfo>,
+    hooks: Arc<[Arc<dyn Hook>]>,
+    limit: usize,
+}
+
+impl std::fmt::Debug for Rewriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rewriter")
+            .field("hooks", &self.hooks.len())
+            .field("limit", &self.limit)
+            .finish()
+    }
+}
+
+impl Rewriter {
+    /// The hooks `hooks` for the answer to the request `info`; a JSON body or SSE event over
+    /// `limit` bytes fails closed.
+    pub fn new(info: RequestInfo, hooks: Vec<Arc<dyn Hook>>, limit: usize) -> Self {
+        Rewriter {
+            info: Arc::new(info),
+            hooks: hooks.into(),
+            limit,
+        }
+    }
+
+    /// What the rewriter knows of the request.
+    pub fn info(&self) -> &RequestInfo {
+        &self.info
+    }
+
+    /// One JSON-RPC message (or batch) through the hooks.
+    pub fn message(&self, raw: &[u8]) -> Rewritten {
+        if !self.hooks.iter().any(|h| h.wants(&self.info, raw)) {
+            return Rewritten::Unchanged;
+        }
+        let Ok(mut v) = serde_json::from_slice::<Value>(raw) else {
+            return Rewritten::Dropped;
+        };
+        let changed = match &mut v {
+            Value::Array(items) => {
+                let mut changed = false;
+                items.retain_mut(|m| match self.run(m) {
+                    Action::Keep => true,
+                    Action::Changed => {
+                        changed = true;
+                        true
+                    }
+                    Action::Drop => {
+                        changed = true;
+                        false
+                    }
+                });
+                changed
+            }
+            m => match self.run(m) {
+                Action::Keep => false,
+                Action::Changed => true,
+                Action::Drop => return Rewritten::Dropped,
+            },
+        };
+        if changed {
+            Rewritten::Changed(serde_json::to_vec(&v).unwrap_or_default())
+        } else {
+            Rewritten::Unchanged
+        }
+    }
+
+    fn run(&self, m: &mut Value) -> Action {
+        let mut out = Action::Keep;
+        for h in self.hooks.iter() {
+            match h.message(&self.info, m) {
+                Action::Keep => {}
+                Action::Changed => out = Action::Changed,
+                Action::Drop => return Action::Drop,
+            }
+        }
+        out
+    }
+
+    /// An upstream answer through the hooks: a JSON body is read whole (within the limit) and
+    /// rewritten, an SSE body is rewritten event by event as it streams, any other answer
+    /// passes as it is. A compressed JSON or SSE body, or one over the limit, becomes a 502.
+    pub fn response(
+        self,
+        resp: Response<Body>,
+    ) -> Pin<Box<dyn std::future::Future<Output = Response<Body>> + Send>> {
+        Box::pin(self.respond(resp))
+    }
+
+    async fn respond(self, resp: Response<Body>) -> Response<Body> {
+        let kind = resp
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.as_bytes())
+            .and_then(media);
+        let Some(kind) = kind else {
+            return resp;
+        };
+        if resp
+            .headers()
+            .get_all(header::CONTENT_ENCODING)
+            .iter()
+            .any(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"))
+        {
+            return refused("the upstream compressed an answer the gateway must read");
+        }
+        let (mut parts, inner) = resp.into_parts();
+        match kind {
+            Media::Json => {
+                let Some(bytes) = read_whole(inner, self.limit).await else {
+                    return refused("the upstream's answer is too large or was cut short");
+                };
+                let bytes = match self.message(&bytes) {
+                    Rewritten::Unchanged => bytes,
+                    Rewritten::Changed(b) => Bytes::from(b),
+                    Rewritten::Dropped => {
+                        return refused("the gateway withheld the upstream's answer")
+                    }
+                };
+                parts
+                    .headers
+                    .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+                Response::from_parts(parts, body::full(bytes))
+            }
+            Media::EventStream => {
+                parts.headers.remove(header::CONTENT_LENGTH);
+                let sse = SseRewrite {
+                    inner,
+                    rw: self,
+                    buf: BytesMut::new(),
+                    ended: false,
+                };
+                Response::from_parts(parts, sse.boxed())
+            }
+        }
+    }
+}
+
+/// A body read whole, `None` when it is over `limit` bytes or fails.
+async fn read_whole(mut b: Body, limit: usize) -> Option<Bytes> {
+    let mut out = BytesMut::new();
+    while let Some(frame) = b.frame().await {
+        if let Ok(d) = frame.ok()?.into_data() {
+            if out.len() + d.len() > limit {
+                return None;
+            }
+            out.extend_from_slice(&d);
+        }
+    }
+    Some(out.freeze())
+}
+
+fn refused(message: &str) -> Response<Body> {
+    body::error(StatusCode::BAD_GATEWAY, "upstream_answer_refused", message)
+}
+
+enum Media {
+    Json,
+    EventStream,
+}
+
+fn media(v: &[u8]) -> Option<Media> {
+    let essence = v
+        .split(|b| *b == b';')
+        .next()
+        .unwrap_or_default()
+        .trim_ascii();
+    if crate::jsonrpc::is_json_media_type(v) {
+        Some(Media::Json)
+    } else if essence.eq_ignore_ascii_case(b"text/event-stream") {
+        Some(Media::EventStream)
+    } else {
+        None
+    }
+}
+
+/// Why an SSE stream was cut.
+#[derive(Debug, thiserror::Error)]
+#[error("an event of the upstream's stream is over {0} bytes")]
+pub struct EventTooLarge(pub usize);
+
+/// An SSE body rewritten event by event.
+struct SseRewrite {
+    inner: Body,
+    rw: Rewriter,
+    /// Bytes of the event not yet complete.
+    buf: BytesMut,
+    ended: bool,
+}
+
+impl SseRewrite {
+    /// The complete events at the start of `buf`, rewritten, and the rest kept. `last`: the
+    /// stream ended (a final event without its blank line is complete then).
+    fn drain(&mut self, last: bool) -> Bytes {
+        let mut out = BytesMut::new();
+        let mut start = 0;
+        let buf = &self.buf[..];
+        while let Some(end) = event_end(&buf[start..], last) {
+            let ev = &buf[start..start + end];
+            match rewrite_event(&self.rw, ev) {
+                None => out.extend_from_slice(ev),
+                Some(new) => out.extend_from_slice(&new),
+            }
+            start += end;
+        }
+        let _ = self.buf.split_to(start);
+        out.freeze()
+    }
+}
+
+impl HttpBody for SseRewrite {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        loop {
+            if this.ended {
+                return Poll::Ready(None);
+            }
+            match Pin::new(&mut this.inner).poll_frame(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(None) => {
+                    this.ended = true;
+                    let rest = this.drain(true);
+                    if !this.buf.is_empty() {
+                        this.buf.clear();
+                    }
+                    if rest.is_empty() {
+                        return Poll::Ready(None);
+                    }
+                    return Poll::Ready(Some(Ok(Frame::data(rest))));
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    this.ended = true;
+                    return Poll::Ready(Some(Err(e)));
+                }
+                Poll::Ready(Some(Ok(frame))) => {
+                    let data = match frame.into_data() {
+                        Ok(d) => d,
+                        Err(frame) => return Poll::Ready(Some(Ok(frame))),
+                    };
+                    this.buf.extend_from_slice(&data);
+                    let out = this.drain(false);
+                    if this.buf.len() > this.rw.limit {
+                        // Fail closed: the stream ends here rather than let an unread event by.
+                        this.ended = true;
+                        this.buf.clear();
+                        return Poll::Ready(Some(Err(Box::new(EventTooLarge(this.rw.limit)))));
+                    }
+                    if !out.is_empty() {
+                        return Poll::Ready(Some(Ok(Frame::data(out))));
+                    }
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.ended
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::default()
+    }
+}
+
+/// The length of the first complete event of `b` (through its blank line), if there is one.
+/// Lines end in CRLF, LF or CR (the SSE grammar); a CR at the very end may be the first half of
+/// a CRLF, so it waits for more unless the stream ended (`last`), when the rest is an event.
+pub(crate) fn event_end(b: &[u8], last: bool) -> Option<usize> {
+    let mut i = 0;
+    let mut line_start = 0;
+    while i < b.len() {
+        let eol = match b[i] {
+            b'\n' => 1,
+            b'\r' if i + 1 < b.len() => {
+                if b[i + 1] == b'\n' {
+                    2
+                } else {
+                    1
+                }
+            }
+            b'\r' if last => 1,
+            b'\r' => return None,
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        if i == line_start {
+            return Some(i + eol);
+        }
+        i += eol;
+        line_start = i;
+    }
+    (last && !b.is_empty()).then_some(b.len())
+}
+
+/// The lines of an event (terminators dropped).
+pub(crate) fn lines(ev: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = ev;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let (line, next) = match rest.iter().position(|b| *b == b'\n' || *b == b'\r') {
+            Some(p) => {
+                let skip = if rest[p] == b'\r' && rest.get(p + 1) == Some(&b'\n') {
+                    2
+                } else {
+                    1
+                };
+                (&rest[..p], &rest[p + skip..])
+            }
+            None => (rest, &rest[rest.len()..]),
+        };
+        rest = next;
+        Some(line)
+    })
+}
+
+/// A field line split into name and value (one leading space of the value dropped); `None` for
+/// a comment or blank line.
+pub(crate) fn field(line: &[u8]) -> Option<(&[u8], &[u8])> {
+    if line.is_empty() || line[0] == b':' {
+        return None;
+    }
+    Some(match line.iter().position(|b| *b == b':') {
+        Some(p) => {
+            let v = &line[p + 1..];
+            (&line[..p], v.strip_prefix(b" ").unwrap_or(v))
+        }
+        None => (line, &[][..]),
+    })
+}
+
+/// The data of an event (its `data` lines joined by LF), `None` when it has none.
+pub(crate) fn event_data(ev: &[u8]) -> Option<std::borrow::Cow<'_, [u8]>> {
+    let mut data: Option<std::borrow::Cow<'_, [u8]>> = None;
+    for (name, value) in lines(ev).filter_map(field) {
+        if name != b"data" {
+            continue;
+        }
+        data = Some(match data {
+            None => std::borrow::Cow::Borrowed(value),
+            Some(d) => {
+                let mut v = d.into_owned();
+                v.push(b'\n');
+                v.extend_from_slice(value);
+                std::borrow::Cow::Owned(v)
+            }
+        });
+    }
+    data
+}
+
+/// An event with its data through the hooks: `None` when it goes on as it was, else its new
+/// text (the other fields kept in order, the data on one line where the first data line was,
+/// or no data at all when dropped).
+fn rewrite_event(rw: &Rewriter, ev: &[u8]) -> Option<Vec<u8>> {
+    let data = event_data(ev)?;
+    if data.iter().all(u8::is_ascii_whitespace) {
+        // An empty priming event (an id for resumption) carries no message.
+        return None;
+    }
+    let new = match rw.message(&data) {
+        Rewritten::Unchanged => return None,
+        Rewritten::Changed(b) => Some(b),
+        Rewritten::Dropped => None,
+    };
+    let mut out = Vec::with_capacity(ev.len() + 16);
+    let mut written = false;
+    for line in lines(ev) {
+        if line.is_empty() {
+            continue;
+        }
+        if field(line).is_some_and(|(n, _)| n == b"data") {
+            if !written {
+                written = true;
+                if let Some(b) = &new {
+                    out.extend_from_slice(b"data: ");
+                    out.extend_from_slice(b);
+                    out.push(b'\n');
+                }
+            }
+            continue;
+        }
+        out.extend_from_slice(line);
+        out.push(b'\n');
+    }
+    if out.is_empty() {
+        return Some(Vec::new());
+    }
+    out.push(b'\n');
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Rename;
+    impl Hook for Rename {
+        fn wants(&self, _: &RequestInfo, raw: &[u8]) -> bool {
+            raw.windows(3).any(|w| w == b"old")
+        }
+        fn message(&self, _: &RequestInfo, m: &mut Value) -> Action {
+            if m.get("method").and_then(Value::as_str) == Some("drop/me") {
+                return Action::Drop;
+            }
+            match m.pointer_mut("/result/name") {
+                Some(v) if v == "old" => {
+                    *v = Value::from("new");
+                    Action::Changed
+                }
+                _ => Action::Keep,
+            }
+        }
+    }
+
+    fn rw(limit: usize) -> Rewriter {
+        Rewriter::new(RequestInfo::default(), vec![Arc::new(Rename)], limit)
+    }
+
+    async fn through(rw: &Rewriter, ct: &str, chunks: Vec<&'static [u8]>) -> (u16, Vec<u8>) {
+        let chunks = Chunks(chunks.into_iter().map(Bytes::from_static).collect());
+        let mut resp = Response::new(chunks.boxed());
+        resp.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_str(ct).unwrap());
+        let out = rw.clone().response(resp).await;
+        let status = out.status().as_u16();
+        let mut body = out.into_body();
+        let mut got = Vec::new();
+        while let Some(f) = body.frame().await {
+            match f {
+                Ok(f) => got.extend_from_slice(&f.into_data().unwrap()),
+                Err(_) => {
+                    got.extend_from_slice(b"<cut>");
+                    break;
+                }
+            }
+        }
+        (status, got)
+    }
+
+    /// A body of these chunks, one frame each.
+    struct Chunks(std::collections::VecDeque<Bytes>);
+
+    impl HttpBody for Chunks {
+        type Data = Bytes;
+        type Error = BoxError;
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+            Poll::Ready(self.0.pop_front().map(|b| Ok(Frame::data(b))))
+        }
+    }
+
+    #[tokio::test]
+    async fn json_answers_are_rewritten_only_when_a_hook_changes_them() {
+        let r = rw(1 << 10);
+        let same = br#"{"jsonrpc":"2.0", "id":1,"result":{"name":"x"}}"#;
+        assert_eq!(
+            through(&r, "application/json", vec![same]).await,
+            (200, same.to_vec())
+        );
+        let (s, b) = through(
+            &r,
+            "application/json; charset=utf-8",
+            vec![br#"{"id":1,"result":{"name":"old"}}"#],
+        )
+        .await;
+        assert_eq!(
+            (s, b.as_slice()),
+            (200, &br#"{"id":1,"result":{"name":"new"}}"#[..])
+        );
+        // A batch loses a dropped element.
+        let (_, b) = through(
+            &r,
+            "application/json",
+            vec![br#"[{"method":"drop/me","params":{"old":1}},{"id":2,"result":{"name":"old"}}]"#],
+        )
+        .await;
+        assert_eq!(b, br#"[{"id":2,"result":{"name":"new"}}]"#);
+        // Too large, or not JSON while a hook wants it: the client gets a 502.
+        let big: &'static [u8] = Box::leak(
+            format!("{{\"old\":\"{}\"}}", "x".repeat(2000))
+                .into_bytes()
+                .into_boxed_slice(),
+        );
+        assert_eq!(through(&r, "application/json", vec![big]).await.0, 502);
+        assert_eq!(through(&r, "application/json", vec![b"old{"]).await.0, 502);
+        // Other media types pass as they are.
+        assert_eq!(
+            through(&r, "text/plain", vec![b"old{"]).await,
+            (200, b"old{".to_vec())
+        );
+    }
+
+    #[tokio::test]
+    async fn sse_events_are_rewritten_as_they_stream_and_oversized_ones_cut_the_stream() {
+        let r = rw(256);
+        let (_, b) = through(
+            &r,
+            "text/event-stream",
+            vec![
+                b": comment\n\nid: 1\ndata: {\"id\":1,\"result\":{\"na",
+                b"me\":\"old\"}}\r\n\r\nevent: message\ndata: {\"method\":\"drop/me\",\"old\":1}\nid: 2\n\n",
+                b"data: {\"id\":3,\n",
+                b"data: \"result\":{}}\r\r",
+                b"id: 9\ndata:\n\n",
+            ],
+        )
+        .await;
+        assert_eq!(
+            String::from_utf8(b).unwrap(),
+            ": comment\n\nid: 1\ndata: {\"id\":1,\"result\":{\"name\":\"new\"}}\n\nevent: message\nid: 2\n\ndata: {\"id\":3,\ndata: \"result\":{}}\r\rid: 9\ndata:\n\n"
+        );
+        let long: &'static [u8] = Box::leak(
+            format!("data: {}", "o".repeat(300))
+                .into_bytes()
+                .into_boxed_slice(),
+        );
+        let (_, b) = through(
+            &r,
+            "text/event-stream",
+            vec![b"data: {}\n\n", long, b"\n\n"],
+        )
+        .await;
+        assert_eq!(String::from_utf8(b).unwrap(), "data: {}\n\n<cut>");
+    }
+
+    #[test]
+    fn event_boundaries_follow_the_sse_grammar() {
+        assert_eq!(event_end(b"data: a\n\nrest", false), Some(9));
+        assert_eq!(event_end(b"data: a\r\n\r\n", false), Some(11));
+        assert_eq!(event_end(b"data: a\r\r", false), None);
+        assert_eq!(event_end(b"data: a\r\r", true), Some(9));
+        assert_eq!(event_end(b"data: a\r\rx", false), Some(9));
+        assert_eq!(event_end(b"data: a\n", false), None);
+        assert_eq!(event_end(b"data: a\n", true), Some(8));
+        assert_eq!(
+            event_data(b"data:x\ndata: y\nid: 1\n\n").as_deref(),
+            Some(&b"x\ny"[..])
+        );
+    }
+}

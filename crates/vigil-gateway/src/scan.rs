@@ -1,0 +1,266 @@
+//! Secrets in tool calls and results (`[gateway.scan]`): vigil-scan's rules, built once per
+//! configuration, run on each `tools/call` message (arguments), on `Mcp-Param-*` header values
+//! and on each JSON-RPC message of a result as it streams. A message is redacted as JSON (every
+//! string, keys too, read with its escapes undone, so `\u0067hp_…` is seen; the message stays
+//! valid JSON with `[REDACTED:<rule>]` in place of each secret), and what was found is reported
+//! by rule id only: a secret never reaches a log line, a metric label, an alert or an error.
+
+use crate::config::{ArgumentsMode, ResultsMode, ScanPolicy};
+use vigil_scan::redact::{RedactOptions, Redactor};
+use vigil_scan::Ruleset;
+
+/// Decodings followed inside a message (base64, hex, percent, escapes): one level, so an agent
+/// that base64-encodes a token to send it out is still caught, at a bounded cost per message.
+const DECODE_DEPTH: u8 = 1;
+
+/// The rules and the policy of one configuration.
+pub struct Scanner {
+    rules: Ruleset,
+    /// What to do with what is found.
+    pub policy: ScanPolicy,
+}
+
+impl std::fmt::Debug for Scanner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scanner")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one scan found: the rule ids (sorted, once each) and, when asked, the message with every
+/// secret replaced.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Scanned {
+    /// Rule ids of the secrets found (`github-pat`, …), never the secrets.
+    pub rules: Vec<String>,
+    /// The message, redacted (only when something was found).
+    pub redacted: Option<Vec<u8>>,
+}
+
+impl Scanned {
+    /// Whether anything was found.
+    pub fn found(&self) -> bool {
+        !self.rules.is_empty()
+    }
+}
+
+impl Scanner {
+    /// The built-in rules under `policy`; `None` when scanning is off altogether.
+    pub fn new(policy: ScanPolicy) -> Option<Scanner> {
+        policy.any().then(|| Scanner {
+            rules: Ruleset::builtin(),
+            policy,
+        })
+    }
+
+    /// Whether call arguments are scanned.
+    pub fn arguments(&self) -> bool {
+        self.policy.arguments != ArgumentsMode::Off
+    }
+
+    /// Whether results are scanned.
+    pub fn results(&self) -> bool {
+        self.policy.results != ResultsMode::Off
+    }
+
+    /// Scans one JSON-RPC message (or any JSON text): the rules found and the redacted message.
+    pub fn message(&self, msg: &[u8]) -> Scanned {
+        let mut r = Redactor::new(
+            vec![&self.rules],
+            RedactOptions {
+                json: true,
+                max_decode_depth: DECODE_DEPTH,
+                ..RedactOptions::default()
+            },
+        );
+        let mut out = Vec::with_capacity(msg.len());
+        // One line, whatever newlines the message holds between its tokens.
+        r.redact(msg, &mut out);
+        let rules: Vec<String> = r.stats().by_label.keys().cloned().collect();
+        if rules.is_empty() {
+            return Scanned::default();
+        }
+        if !msg.ends_with(b"\n") && out.ends_with(b"\n") {
+            out.pop();
+        }
+        Scanned {
+            rules,
+            redacted: Some(out),
+        }
+    }
+
+    /// The rules a header value (as sent, or its `=?base64?…?=` form decoded) holds a secret of.
+    pub fn header(&self, value: &[u8]) -> Vec<String> {
+        let mut r = Redactor::new(
+            vec![&self.rules],
+            RedactOptions {
+                max_decode_depth: DECODE_DEPTH,
+                ..RedactOptions::default()
+            },
+        );
+        let mut sink = Vec::new();
+        r.redact(value, &mut sink);
+        if let Some(decoded) = crate::mcp::decode_header_value(value) {
+            if decoded.as_ref() != value {
+                sink.clear();
+                r.redact(&decoded, &mut sink);
+            }
+        }
+        r.stats().by_label.keys().cloned().collect()
+    }
+}
+
+/// The [`Hook`](crate::rewrite::Hook) that scans each message of an answer to a tool call:
+/// `[gateway.scan] results = "redact"` replaces each secret with `[REDACTED:<rule>]` (the
+/// answer stays the JSON-RPC message it was), `"log"` only counts and alerts.
+pub struct ResultHook {
+    gw: std::sync::Arc<crate::gateway::Gateway>,
+    scanner: std::sync::Arc<Scanner>,
+    route: String,
+    subject: Option<String>,
+    ip: std::net::IpAddr,
+}
+
+impl std::fmt::Debug for ResultHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResultHook")
+            .field("route", &self.route)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ResultHook {
+    /// The hook for an answer on `route` to a request of `subject` from `ip`, when results are
+    /// scanned at all.
+    pub fn new(
+        gw: &std::sync::Arc<crate::gateway::Gateway>,
+        route: &str,
+        subject: Option<&str>,
+        ip: std::net::IpAddr,
+    ) -> Option<ResultHook> {
+        let scanner = gw.scanner.clone().filter(|s| s.results())?;
+        Some(ResultHook {
+            gw: gw.clone(),
+            scanner,
+            route: route.to_owned(),
+            subject: subject.map(str::to_owned),
+            ip,
+        })
+    }
+}
+
+impl crate::rewrite::Hook for ResultHook {
+    fn wants(&self, _req: &crate::rewrite::RequestInfo, raw: &[u8]) -> bool {
+        self.scanner.message(raw).found()
+    }
+
+    fn message(
+        &self,
+        _req: &crate::rewrite::RequestInfo,
+        msg: &mut serde_json::Value,
+    ) -> crate::rewrite::Action {
+        use crate::rewrite::Action;
+        let Ok(text) = serde_json::to_vec(msg) else {
+            return Action::Drop;
+        };
+        let got = self.scanner.message(&text);
+        if !got.found() {
+            return Action::Keep;
+        }
+        let gw = &self.gw;
+        gw.metrics.count_secrets(&self.route, "results", &got.rules);
+        gw.alerts.secret(
+            crate::alerts::AlertKind::SecretInResult,
+            &self.route,
+            &got.rules,
+            self.subject.as_deref(),
+            self.ip,
+            crate::alerts::unix_secs(std::time::SystemTime::now()),
+        );
+        tracing::warn!(
+            route = %self.route,
+            place = "results",
+            rules = %got.rules.join(","),
+            mode = ?self.scanner.policy.results,
+            "secret in a tool result"
+        );
+        if self.scanner.policy.results != ResultsMode::Redact {
+            return Action::Keep;
+        }
+        // The redacted text is JSON (the redactor keeps it so); if it ever were not, the
+        // client gets nothing rather than the secret.
+        match got
+            .redacted
+            .and_then(|r| serde_json::from_slice::<serde_json::Value>(&r).ok())
+        {
+            Some(v) => {
+                *msg = v;
+                Action::Changed
+            }
+            None => Action::Drop,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scanner() -> Scanner {
+        Scanner::new(ScanPolicy {
+            arguments: ArgumentsMode::Block,
+            results: ResultsMode::Redact,
+        })
+        .unwrap()
+    }
+
+    /// A GitHub token shape built at run time.
+    fn token() -> String {
+        use vigil_scan::examples::{expand, Gen};
+        let ex = expand("«ghp_{alnum:30}{ghcrc}»", &mut Gen::new(7)).unwrap();
+        ex.text[ex.secret].to_owned()
+    }
+
+    #[test]
+    fn secrets_are_found_and_redacted_as_json_by_rule_only() {
+        let s = scanner();
+        let t = token();
+        let msg = format!(
+            r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"w","arguments":{{"text":"push with {t} now"}}}}}}"#
+        );
+        let got = s.message(msg.as_bytes());
+        assert_eq!(got.rules, ["github-pat"]);
+        let red = String::from_utf8(got.redacted.unwrap()).unwrap();
+        assert!(!red.contains(&t));
+        let v: serde_json::Value = serde_json::from_str(&red).unwrap();
+        assert_eq!(
+            v["params"]["arguments"]["text"],
+            "push with [REDACTED:github-pat] now"
+        );
+        // Escaped in JSON, or glued to an escape, it is still seen.
+        let escaped = format!(r#"{{"text":"\u0067{}","more":"line\n{t}"}}"#, &t[1..]);
+        let got = s.message(escaped.as_bytes());
+        assert_eq!(got.rules, ["github-pat"]);
+        let red = String::from_utf8(got.redacted.unwrap()).unwrap();
+        assert!(!red.contains(&t[4..]), "{red}");
+        // Nothing found: nothing changed, nothing reported.
+        let clean =
+            br#"{"jsonrpc":"2.0","id":2,"result":{"content":[{"type":"text","text":"42"}]}}"#;
+        assert_eq!(s.message(clean), Scanned::default());
+    }
+
+    #[test]
+    fn header_values_are_scanned_as_sent_and_decoded() {
+        use base64::Engine as _;
+        let s = scanner();
+        let t = token();
+        assert_eq!(s.header(t.as_bytes()), ["github-pat"]);
+        let enc = format!(
+            "=?base64?{}?=",
+            base64::engine::general_purpose::STANDARD.encode(format!("x {t}"))
+        );
+        assert_eq!(s.header(enc.as_bytes()), ["github-pat"]);
+        assert!(s.header(b"eu-west-1").is_empty());
+    }
+}
