@@ -26,6 +26,8 @@ pub enum AlertKind {
     RequestsPerIp,
     /// A long-lived token close to its expiry.
     TokenExpiring,
+    /// A tool whose definition is not the pinned one (or is new).
+    ToolChanged,
 }
 
 impl AlertKind {
@@ -37,6 +39,7 @@ impl AlertKind {
             AlertKind::AuthFailuresPerIp => "auth_failures_per_ip",
             AlertKind::RequestsPerIp => "requests_per_ip",
             AlertKind::TokenExpiring => "token_expiring",
+            AlertKind::ToolChanged => "tool_changed",
         }
     }
 }
@@ -286,6 +289,29 @@ impl Alerts {
                 at: now,
             });
         }
+    }
+
+    /// A tool of `server` whose definition is not the pinned one (`what` says how), once per
+    /// definition; `held`: it is hidden and refused until approved.
+    pub fn tool_changed(&self, server: &str, tool: &str, what: &str, held: bool) {
+        self.fire(Alert {
+            alert: AlertKind::ToolChanged,
+            summary: format!(
+                "tool {} of server {} {what}{}",
+                tool.escape_debug(),
+                server.escape_debug(),
+                if held {
+                    "; it is held until approved (vigil gateway pin --approve)"
+                } else {
+                    ""
+                }
+            ),
+            client_ip: None,
+            subject: None,
+            value: 1,
+            threshold: 0,
+            at: unix_secs(SystemTime::now()),
+        });
     }
 
     fn fire(&self, a: Alert) {

@@ -28,6 +28,7 @@ pub mod service;
 pub mod sharded;
 pub mod tls;
 pub mod token_cache;
+pub mod tools;
 mod worker;
 
 pub use access_log::AccessFormat;
