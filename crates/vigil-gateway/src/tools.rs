@@ -703,6 +703,78 @@ impl Hook for ListFilter {
     }
 }
 
+/// What `vigil gateway pin` found: the upstream's tools now, how they differ from the lock
+/// file, and the lock file.
+#[derive(Debug)]
+pub struct PinReview {
+    /// The route's server name in the lock file.
+    pub server: String,
+    /// The lock file.
+    pub path: std::path::PathBuf,
+    /// The tools the upstream lists now.
+    pub tools: Vec<Value>,
+    /// How they differ from the lock file, by tool name.
+    pub changes: Vec<vigil_core::pin::Change>,
+    lock: LockFile,
+}
+
+/// Why pins cannot be reviewed.
+#[derive(Debug, thiserror::Error)]
+pub enum PinReviewError {
+    /// The route sets no `pins`.
+    #[error("route {0} has no pins = \"…\" lock file")]
+    NotPinned(String),
+    /// The lock file cannot be read or written.
+    #[error(transparent)]
+    Lock(#[from] vigil_core::pin::PinError),
+    /// The upstream's tools cannot be read.
+    #[error("route {route}: cannot read the upstream's tools: {error}")]
+    Fetch {
+        /// The route.
+        route: String,
+        /// Why.
+        error: FetchError,
+    },
+}
+
+impl PinReview {
+    /// Reads the upstream's tools of `route` (blocking) and compares them with its lock file.
+    pub fn new(route: &Route) -> Result<PinReview, PinReviewError> {
+        let pins = route
+            .pins
+            .as_ref()
+            .ok_or_else(|| PinReviewError::NotPinned(route.label.clone()))?;
+        let lock = LockFile::load(&pins.path)?.unwrap_or_default();
+        let tools = fetch(route).map_err(|error| PinReviewError::Fetch {
+            route: route.label.clone(),
+            error,
+        })?;
+        let changes = lock.compare(&pins.server, &tools);
+        Ok(PinReview {
+            server: pins.server.clone(),
+            path: pins.path.clone(),
+            tools,
+            changes,
+            lock,
+        })
+    }
+
+    /// The pinned fields of the tool `name` as the upstream lists it now.
+    pub fn now(&self, name: &str) -> Option<&Value> {
+        self.tools
+            .iter()
+            .find(|t| t.get("name").and_then(Value::as_str) == Some(name))
+    }
+
+    /// Records the tools as listed now (atomically); a running gateway sees it at its next
+    /// `tools/list` or `tools/call` on the route.
+    pub fn approve(mut self) -> Result<(), PinReviewError> {
+        self.lock.record(&self.server, &self.tools);
+        self.lock.save(&self.path)?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,6 +27,23 @@ pub struct GatewayArgs {
 pub enum GatewayCommand {
     /// Validate `[gateway]`, `[token]` and the keys, print the routes, and exit.
     Check(RunArgs),
+    /// Show how a route's upstream tools differ from its `pins` lock file; `--approve` records
+    /// them (exit 1 when they differ and are not approved).
+    Pin(PinArgs),
+}
+
+/// Arguments of `vigil gateway pin`.
+#[derive(Debug, Args)]
+pub struct PinArgs {
+    /// The route, by its path (or host and path), e.g. /mcp/filesystem.
+    #[arg(long, value_name = "PATH")]
+    pub route: String,
+    /// Record the upstream's tools as they are now in the lock file.
+    #[arg(long)]
+    pub approve: bool,
+    /// Options of the gateway (the same configuration is read).
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 /// Options shared by `vigil gateway` and `vigil gateway check`.
@@ -54,6 +71,7 @@ pub struct RunArgs {
 pub fn run(g: &GlobalArgs, args: GatewayArgs) -> anyhow::Result<ExitStatus> {
     match args.command {
         Some(GatewayCommand::Check(a)) => check(g, &a),
+        Some(GatewayCommand::Pin(a)) => pin(g, &a),
         None => serve(g, args.run),
     }
 }
@@ -117,6 +135,76 @@ fn check(g: &GlobalArgs, a: &RunArgs) -> anyhow::Result<ExitStatus> {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    Ok(ExitStatus::Success)
+}
+
+/// `vigil gateway pin`: the diff a human looks at before approving.
+fn pin(g: &GlobalArgs, a: &PinArgs) -> anyhow::Result<ExitStatus> {
+    use vigil_core::pin::Change;
+    let p = prepare(g, &a.run)?;
+    let want = a.route.trim_end_matches('/');
+    let Some(route) = p
+        .settings()
+        .routes
+        .iter()
+        .find(|r| r.label == want || r.prefix == want)
+    else {
+        eprintln!("vigil: --route {}: no such route in [gateway]", a.route);
+        return Ok(ExitStatus::Error);
+    };
+    let review = vigil_gateway::tools::PinReview::new(route)?;
+    let shown = |name: &str| {
+        review
+            .now(name)
+            .map(|t| {
+                vigil_core::pin::PINNED_FIELDS
+                    .iter()
+                    .filter_map(|f| t.get(*f).map(|v| format!("    {f}: {v}")))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .unwrap_or_default()
+    };
+    for c in &review.changes {
+        match c {
+            Change::Added { tool } => println!("+ {tool} (new)\n{}", shown(tool)),
+            Change::Removed { tool } => println!("- {tool} (gone)"),
+            Change::Changed { tool, fields } => {
+                println!("~ {tool} (changed: {})", fields.join(", "));
+                if let Some(t) = review.now(tool) {
+                    for f in fields {
+                        match t.get(f) {
+                            Some(v) => println!("    {f}: {v}"),
+                            None => println!("    {f}: (removed)"),
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if review.changes.is_empty() {
+        println!(
+            "{}: the {} tools of {} are as pinned",
+            review.path.display(),
+            review.tools.len(),
+            review.server
+        );
+        return Ok(ExitStatus::Success);
+    }
+    if !a.approve {
+        println!(
+            "{} change(s); run again with --approve to record them",
+            review.changes.len()
+        );
+        return Ok(ExitStatus::Failure);
+    }
+    let (n, path, server) = (
+        review.tools.len(),
+        review.path.clone(),
+        review.server.clone(),
+    );
+    review.approve()?;
+    println!("{}: recorded {n} tools of {server}", path.display());
     Ok(ExitStatus::Success)
 }
 

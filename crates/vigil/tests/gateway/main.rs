@@ -20,6 +20,7 @@ mod mcp;
 mod observability;
 mod requests;
 mod startup;
+mod tools;
 
 use common::{expect_exit, run};
 use gw::{bearer, call, now, secret, token, token_with, Gateway, Upstream, Webhook};

@@ -568,7 +568,7 @@ pub fn sdk_dir() -> std::path::PathBuf {
         );
     }
     let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/gw");
-    for f in ["sdk-server.mjs", "sdk-client.mjs"] {
+    for f in ["sdk-server.mjs", "sdk-client.mjs", "tools-server.mjs"] {
         std::fs::copy(here.join(f), dir.join(f)).unwrap();
     }
     dir
@@ -580,8 +580,13 @@ pub struct SdkServer;
 impl SdkServer {
     /// Starts `node sdk-server.mjs` and reads its port.
     pub fn start(dir: &Path) -> Server {
+        Self::start_script(dir, &["sdk-server.mjs"])
+    }
+
+    /// Starts `node` with these arguments (a script of [`sdk_dir`] first) and reads its port.
+    pub fn start_script(dir: &Path, args: &[&str]) -> Server {
         let mut child = Command::new("node")
-            .arg("sdk-server.mjs")
+            .args(args)
             .current_dir(dir)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
