@@ -722,7 +722,8 @@ fn call_of(bytes: &[u8]) -> Option<Call> {
 }
 
 /// A `tools/call` answered by the gateway, the way the client's protocol version expects: from
-/// 2025-11-25 on a tool result with `isError` (the model reads why), before it JSON-RPC -32602.
+/// 2025-11-25 on a tool result with `isError` (the model reads why; `resultType` from
+/// 2026-07-28 on), before it JSON-RPC -32602.
 fn tool_refusal(parts: &Parts, bytes: &[u8], why: &str) -> Response<Body> {
     let id = call_of(bytes).map_or(serde_json::Value::Null, |c| c.id);
     let version = parts
@@ -731,10 +732,15 @@ fn tool_refusal(parts: &Parts, bytes: &[u8], why: &str) -> Response<Body> {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("2025-03-26");
     let answer = if version >= "2025-11-25" {
-        serde_json::json!({"jsonrpc": "2.0", "id": id, "result": {
+        let mut a = serde_json::json!({"jsonrpc": "2.0", "id": id, "result": {
             "content": [{"type": "text", "text": format!("Refused by the gateway: {why}")}],
             "isError": true,
-        }})
+        }});
+        if version >= "2026-07-28" {
+            // The 2026-07-28 schema requires the result's type.
+            a["result"]["resultType"] = "complete".into();
+        }
+        a
     } else {
         serde_json::json!({"jsonrpc": "2.0", "id": id, "error": {
             "code": -32602,

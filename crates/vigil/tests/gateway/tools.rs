@@ -324,3 +324,65 @@ async fn a_rug_pull_is_held_until_an_operator_approves_it() {
         "{v}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_python_sdk_at_2026_07_28_sees_only_callable_tools_and_its_invalid_call_is_refused() {
+    let py = common::python_with("mcp", "mcp==2.3.0");
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let mut cmd = std::process::Command::new(&py);
+    cmd.arg(here.join("gw/tools_server.py"));
+    let up = gw::SdkServer::start_command(cmd);
+    let dir = TempDir::new().unwrap();
+    let cfg = route_config(
+        up.port,
+        "[gateway.validation]\nmode = \"enforce\"\n",
+        "[[gateway.routes.tools]]\nname = \"delete_*\"\nscopes = [\"fs:write\"]\n",
+    );
+    let gw = Gateway::start(dir.path(), &cfg, &[]);
+    let spec = json!({
+        "url": gw.url("/mcp/fs"),
+        "headers": {"Authorization": bearer(&scoped("fs:read"))},
+        "calls": [
+            {"tool": "read_file", "arguments": {"path": 4_242_424}},
+            {"tool": "read_file", "arguments": {"path": "/srv/a"}},
+        ],
+    });
+    let mut child = std::process::Command::new(&py)
+        .arg(here.join("gw/tools_client.py"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(spec.to_string().as_bytes())
+        .unwrap();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let got: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stdout)));
+    let names: Vec<&str> = got["tools"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{got}"))
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["read_file"], "{got}");
+    assert_eq!(got["version"], "2026-07-28", "{got}");
+    assert_eq!(got["results"][0]["isError"], true, "{got}");
+    assert!(got["results"][0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("/path"));
+    assert_eq!(got["results"][1]["isError"], false, "{got}");
+    assert_eq!(got["results"][1]["text"], "contents of /srv/a");
+    // The upstream saw the client's 2026-07-28 requests and one tools/call only.
+    let (_, _, body) = call("GET", &format!("http://127.0.0.1:{}/log", up.port), &[], "").await;
+    let log: Vec<Value> = serde_json::from_str(&body).unwrap();
+    assert!(log.iter().any(|e| e["version"] == "2026-07-28"), "{body}");
+    assert_eq!(upstream_calls(up.port).await, ["read_file"]);
+}

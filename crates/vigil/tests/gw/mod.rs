@@ -585,13 +585,18 @@ impl SdkServer {
 
     /// Starts `node` with these arguments (a script of [`sdk_dir`] first) and reads its port.
     pub fn start_script(dir: &Path, args: &[&str]) -> Server {
-        let mut child = Command::new("node")
-            .args(args)
-            .current_dir(dir)
+        let mut cmd = Command::new("node");
+        cmd.args(args).current_dir(dir);
+        Self::start_command(cmd)
+    }
+
+    /// Starts `cmd`, a server that prints `{"port": N}` first, and reads its port.
+    pub fn start_command(mut cmd: Command) -> Server {
+        let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .expect("node is installed");
+            .expect("the server's interpreter is installed");
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
