@@ -369,7 +369,7 @@ async fn the_python_sdk_at_2026_07_28_sees_only_callable_tools_and_its_invalid_c
         .as_array()
         .unwrap_or_else(|| panic!("{got}"))
         .iter()
-        .map(|t| t["name"].as_str().unwrap())
+        .map(|t| t.as_str().unwrap())
         .collect();
     assert_eq!(names, ["read_file"], "{got}");
     assert_eq!(got["version"], "2026-07-28", "{got}");
