@@ -629,7 +629,13 @@ async fn tool_checks(
             Flow::Next(())
         }
         Some("tools/call") => {
-            let tool = ex.tool.clone().unwrap_or_default();
+            // The tool's name as the upstream reads it (the log's is escaped and clipped); the
+            // strict parse already refused a body that names it twice.
+            let call = call_of(bytes);
+            let tool = call
+                .as_ref()
+                .and_then(|c| c.params.name.clone())
+                .unwrap_or_default();
             let missing = route
                 .tool_scopes(&tool)
                 .any(|need| !have.iter().any(|h| h == need));
@@ -673,8 +679,8 @@ async fn tool_checks(
             }
             if let Some(schema) = &known.schema {
                 let why = match schema {
-                    Err(e) => Some(e.clone()),
-                    Ok(v) => match call_of(bytes) {
+                    Err(e) => Some(e.to_string()),
+                    Ok(v) => match &call {
                         Some(call) => crate::tools::invalid_arguments(
                             v,
                             call.params
@@ -713,6 +719,8 @@ struct Call {
 
 #[derive(serde::Deserialize, Default)]
 struct CallParams {
+    #[serde(default)]
+    name: Option<String>,
     #[serde(default)]
     arguments: Option<serde_json::Value>,
 }

@@ -54,6 +54,20 @@ pub enum FetchError {
     TooManyPages,
 }
 
+/// Why a tool's `inputSchema` cannot be used (its calls are refused in enforce mode).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SchemaError {
+    /// The tool lists no `inputSchema`.
+    #[error("the tool has no inputSchema")]
+    Missing,
+    /// Nested deeper than the gateway reads.
+    #[error("the inputSchema is nested deeper than {MAX_DEPTH} levels")]
+    TooDeep,
+    /// `jsonschema` refused it (the keyword that failed).
+    #[error("the inputSchema does not compile ({0})")]
+    Compile(String),
+}
+
 /// What a tool's definition is to its pin.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PinState {
@@ -72,7 +86,7 @@ pub struct Known {
     /// `sha256:` of its canonical pinned JSON.
     pub hash: String,
     /// Its compiled `inputSchema` (`None` when validation is off), or why it did not compile.
-    pub schema: Option<Result<jsonschema::Validator, String>>,
+    pub schema: Option<Result<jsonschema::Validator, SchemaError>>,
     /// What it is to its pin.
     pub pin: PinState,
 }
@@ -85,6 +99,8 @@ pub struct ToolSet {
     pub fetched: Instant,
     /// The tools by name.
     pub tools: HashMap<String, Known>,
+    /// The lock file its pin states were computed with.
+    lock: Option<Arc<(Option<SystemTime>, LockFile)>>,
 }
 
 /// The lock file of a route as last read, and when it was written.
@@ -117,14 +133,14 @@ impl Pins {
         l
     }
 
-    fn state(&self, lock: &LockFile, name: &str, def: &Value) -> PinState {
+    fn state(&self, lock: &LockFile, name: &str, def: &Value, hash: &str) -> PinState {
         let pinned = lock
             .servers
             .get(&self.config.server)
             .and_then(|s| s.tools.get(name));
         match pinned {
             None => PinState::New,
-            Some(p) if p.hash == vigil_core::pin::tool_hash(def) => PinState::Pinned,
+            Some(p) if p.hash == hash => PinState::Pinned,
             Some(_) => match lock
                 .compare(&self.config.server, std::slice::from_ref(def))
                 .pop()
@@ -150,6 +166,9 @@ pub struct Catalog {
     fetch: tokio::sync::Mutex<()>,
     pins: Option<Pins>,
     versions: AtomicU64,
+    /// When the last fetch failed (no retry within a second: requests do not queue on an
+    /// upstream that is down).
+    failed: Mutex<Option<Instant>>,
     /// The lock file version the view's pin states were computed with.
     alerted: Mutex<std::collections::HashSet<(String, String)>>,
 }
@@ -183,6 +202,7 @@ impl Catalog {
                 lock: ArcSwapOption::empty(),
             }),
             versions: AtomicU64::new(1),
+            failed: Mutex::new(None),
             alerted: Mutex::new(Default::default()),
         }
     }
@@ -197,10 +217,10 @@ impl Catalog {
         self.pins.as_ref().map(Pins::current)
     }
 
-    /// The pin state of `def` under the current lock file.
-    pub fn pin_state(&self, lock: &LockFile, def: &Value) -> PinState {
+    /// The pin state of `def` (whose [`vigil_core::pin::tool_hash`] is `hash`) under `lock`.
+    pub fn pin_state(&self, lock: &LockFile, def: &Value, hash: &str) -> PinState {
         match (&self.pins, def.get("name").and_then(Value::as_str)) {
-            (Some(p), Some(name)) => p.state(lock, name, def),
+            (Some(p), Some(name)) => p.state(lock, name, def, hash),
             _ => PinState::Pinned,
         }
     }
@@ -240,7 +260,14 @@ impl Catalog {
                 return Some(self.repin(v, gw));
             }
         }
-        self.refresh_locked(gw).await;
+        let recent_failure = self
+            .failed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some_and(|t| t.elapsed() < Duration::from_secs(1));
+        if !recent_failure {
+            self.refresh_locked(gw).await;
+        }
         self.view.load_full().map(|v| self.repin(v, gw))
     }
 
@@ -265,6 +292,7 @@ impl Catalog {
                 self.view.store(Some(Arc::new(set)));
             }
             Err(e) => {
+                *self.failed.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
                 tracing::warn!(route = %route.label, error = %e, "cannot fetch the upstream's tools");
                 if self.view.load().is_none() {
                     return;
@@ -281,11 +309,7 @@ impl Catalog {
             return v;
         };
         let lock = pins.current();
-        let same = v
-            .tools
-            .iter()
-            .all(|(name, k)| pins.state(&lock.1, name, &k.def) == k.pin);
-        if same {
+        if v.lock.as_ref().is_some_and(|l| Arc::ptr_eq(l, &lock)) {
             return v;
         }
         // The lock file changed (an approval): rebuild from the same definitions.
@@ -304,14 +328,15 @@ impl Catalog {
                 continue;
             };
             let schema = (self.validation != ValidationMode::Off).then(|| compile(&def));
+            let hash = vigil_core::pin::tool_hash(&def);
             let pin = match (&self.pins, &lock) {
-                (Some(p), Some(l)) => p.state(&l.1, &name, &def),
+                (Some(p), Some(l)) => p.state(&l.1, &name, &def, &hash),
                 _ => PinState::Pinned,
             };
             map.insert(
                 name,
                 Known {
-                    hash: vigil_core::pin::tool_hash(&def),
+                    hash,
                     def,
                     schema,
                     pin,
@@ -322,6 +347,7 @@ impl Catalog {
             version: self.versions.fetch_add(1, Ordering::Relaxed),
             fetched: Instant::now(),
             tools: map,
+            lock,
         }
     }
 
@@ -349,12 +375,12 @@ impl Catalog {
 
 /// A tool's `inputSchema` compiled offline: draft-07 (or 4, 6, 2019-09) when it says so in
 /// `$schema`, else 2020-12; no `$ref` outside the schema is resolved; regexes bounded.
-pub fn compile(def: &Value) -> Result<jsonschema::Validator, String> {
+pub fn compile(def: &Value) -> Result<jsonschema::Validator, SchemaError> {
     let Some(schema) = def.get("inputSchema") else {
-        return Err("the tool has no inputSchema".into());
+        return Err(SchemaError::Missing);
     };
     if depth(schema) > MAX_DEPTH {
-        return Err("the inputSchema is nested too deeply".into());
+        return Err(SchemaError::TooDeep);
     }
     let draft = match schema.get("$schema").and_then(Value::as_str) {
         Some(s) if s.contains("draft-07") => jsonschema::Draft::Draft7,
@@ -372,7 +398,7 @@ pub fn compile(def: &Value) -> Result<jsonschema::Validator, String> {
                 .dfa_size_limit(1 << 20),
         )
         .build(schema)
-        .map_err(|e| format!("the inputSchema does not compile ({})", e.kind().keyword()))
+        .map_err(|e| SchemaError::Compile(e.kind().keyword().to_owned()))
 }
 
 /// How deeply `v` nests arrays and objects.
@@ -680,15 +706,18 @@ impl Hook for ListFilter {
                 }
             }
             if let Some((catalog, view)) = &self.catalog {
+                let hash = vigil_core::pin::tool_hash(t);
                 let known = view
                     .as_ref()
                     .and_then(|v| v.tools.get(name))
-                    .is_some_and(|k| k.hash == vigil_core::pin::tool_hash(t));
+                    .is_some_and(|k| k.hash == hash);
                 if !known {
                     catalog.invalidate();
                 }
                 if let Some(lock) = &self.lock {
-                    if catalog.pins_enforce() && catalog.pin_state(&lock.1, t) != PinState::Pinned {
+                    if catalog.pins_enforce()
+                        && catalog.pin_state(&lock.1, t, &hash) != PinState::Pinned
+                    {
                         return false;
                     }
                 }
