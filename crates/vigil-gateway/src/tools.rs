@@ -839,6 +839,77 @@ mod tests {
         assert!(invalid_arguments(&any, &deep).is_some());
     }
 
+    fn route(extra: &str) -> Route {
+        let text = format!(
+            "[gateway]\n[[gateway.routes]]\npath = \"/mcp/fs\"\nupstream = \"http://127.0.0.1:9\"\n{extra}"
+        );
+        let config = vigil_core::Config::parse("vigil.toml".into(), text).unwrap();
+        let s: crate::GatewaySection = config.read(&|_| None).unwrap();
+        crate::Settings::resolve(&config, &s, None)
+            .unwrap()
+            .routes
+            .remove(0)
+    }
+
+    #[test]
+    fn tools_list_answers_lose_tools_the_token_may_not_call_and_list_changed_is_noticed() {
+        let r = Arc::new(route(
+            "[[gateway.routes.tools]]\nname = \"delete_*\"\nscopes = [\"fs:write\"]\n",
+        ));
+        let filter = |have: &[&str]| -> Arc<dyn Hook> {
+            Arc::new(ListFilter {
+                scopes: Some((r.clone(), have.iter().map(|s| (*s).to_owned()).collect())),
+                catalog: None,
+                lock: None,
+            })
+        };
+        let answer = br#"{"jsonrpc":"2.0","id":2,"result":{"tools":[{"name":"read_file"},{"name":"delete_file"}]}}"#;
+        let rw = crate::rewrite::Rewriter::new(
+            RequestInfo::default(),
+            vec![filter(&["fs:read"])],
+            1 << 20,
+        );
+        let out = rw.message(answer);
+        let v: Value = serde_json::from_slice(out.bytes().unwrap()).unwrap();
+        assert_eq!(v["result"]["tools"], json!([{"name": "read_file"}]));
+        let rw = crate::rewrite::Rewriter::new(
+            RequestInfo::default(),
+            vec![filter(&["fs:write"])],
+            1 << 20,
+        );
+        assert_eq!(rw.message(answer), crate::rewrite::Rewritten::Unchanged);
+
+        let c = Arc::new(Catalog::new(
+            &route("pins = \"tools.lock\"\n"),
+            Duration::from_secs(300),
+            ValidationMode::Off,
+        ));
+        let watch = ListChanged(c.clone());
+        let info = RequestInfo::default();
+        assert!(!watch.wants(
+            &info,
+            br#"{"jsonrpc":"2.0","method":"notifications/progress"}"#
+        ));
+        let mut n = json!({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"});
+        assert!(!c.stale.load(Ordering::Acquire));
+        assert_eq!(watch.message(&info, &mut n), Action::Keep);
+        assert!(c.stale.load(Ordering::Acquire));
+    }
+
+    #[test]
+    fn bad_tool_settings_name_their_key() {
+        let text = "[gateway]\n[[gateway.routes]]\npath = \"/mcp/fs\"\nupstream = \"http://127.0.0.1:9\"\npin_mode = \"warn\"\npins = \"t.lock\"\n";
+        let config = vigil_core::Config::parse("vigil.toml".into(), text.to_owned()).unwrap();
+        let s: crate::GatewaySection = config.read(&|_| None).unwrap();
+        let e = crate::Settings::resolve(&config, &s, None).unwrap_err();
+        assert_eq!(e.key(), "gateway.routes[0].pin_mode");
+        let text = "[gateway.validation]\nmode = \"strict\"\n[[gateway.routes]]\npath = \"/mcp/fs\"\nupstream = \"http://127.0.0.1:9\"\n";
+        let config = vigil_core::Config::parse("vigil.toml".into(), text.to_owned()).unwrap();
+        let s: crate::GatewaySection = config.read(&|_| None).unwrap();
+        let e = crate::Settings::resolve(&config, &s, None).unwrap_err();
+        assert_eq!(e.key(), "gateway.validation.mode");
+    }
+
     #[test]
     fn sse_answers_are_found_by_id() {
         let b = b"event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\"}\n\nid: 4\ndata: {\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{\"tools\":[]}}\n\n";
