@@ -126,6 +126,18 @@ pub struct RouteSection {
     /// Sign a gateway assertion per request for the upstream (`vigil memory serve
     /// --listen` trusts them through `[memory.assertion]`).
     pub assertion: Option<AssertionSection>,
+    /// Verify webhook signatures (Standard Webhooks, GitHub, HMAC-SHA256) instead of a token.
+    pub webhook: Option<crate::webhook::WebhookSection>,
+    /// Verify tokens with the keys of this OpenID Connect issuer (discovered).
+    pub oidc: Option<crate::oidc::OidcSection>,
+    /// Run this stdio MCP server and serve it (instead of `upstream`): program and arguments.
+    pub command: Option<Vec<String>>,
+    /// The child's whole environment (it inherits nothing from the gateway).
+    pub env: Option<BTreeMap<String, String>>,
+    /// The child's working folder (relative to `vigil.toml`).
+    pub cwd: Option<String>,
+    /// How the child processes are shared and bounded.
+    pub stdio: Option<crate::stdio::StdioSection>,
     /// `[[gateway.routes.tools]]`: scopes a tool (by glob) needs beyond the route's audience.
     pub tools: Option<Vec<ToolRuleSection>>,
     /// Lock file of pinned tool definitions (`vigil lint --pin` format), relative to vigil.toml.
@@ -410,6 +422,9 @@ pub enum Invalid {
     /// Not an HTTP method.
     #[error("not an HTTP method")]
     Method,
+    /// `command` and `upstream` on one route.
+    #[error("a route has either upstream or command (a stdio server), not both")]
+    CommandAndUpstream,
     /// Not a glob.
     #[error("not a glob: {0}")]
     Glob(String),
@@ -527,6 +542,12 @@ pub struct Route {
     pub audience_header: Option<http::HeaderValue>,
     /// The assertion signed per request for the upstream, when configured.
     pub assertion: Option<std::sync::Arc<Asserter>>,
+    /// The webhook signature check that stands in for a token, when configured.
+    pub webhook: Option<std::sync::Arc<crate::webhook::Webhook>>,
+    /// The OpenID Connect issuer whose keys verify this route's tokens, when configured.
+    pub oidc: Option<std::sync::Arc<crate::oidc::Issuer>>,
+    /// The stdio server the gateway runs and serves as this route's upstream, when configured.
+    pub stdio: Option<std::sync::Arc<crate::stdio::Spec>>,
     /// `[[gateway.routes.tools]]` rules, in order.
     pub tools: Vec<ToolRule>,
     /// Tool pinning, when `pins` is set.
@@ -1101,12 +1122,24 @@ fn route(
         return Err(problem(at("path"), Invalid::RoutePath));
     }
     let prefix = path.trim_end_matches('/').to_owned();
-    let upstream = r.upstream.as_deref().ok_or_else(|| {
-        problem(
+    let upstream = match (&r.upstream, &r.command) {
+        (Some(u), None) => u.as_str(),
+        // Served by the gateway itself; the port is known once it listens.
+        (None, Some(_)) => "http://127.0.0.1:0/mcp",
+        (Some(_), Some(_)) => return Err(problem(at("command"), Invalid::CommandAndUpstream)),
+        (None, None) => return Err(problem(
             at("upstream"),
-            Invalid::Missing("e.g. upstream = \"http://127.0.0.1:9001\""),
-        )
-    })?;
+            Invalid::Missing(
+                "e.g. upstream = \"http://127.0.0.1:9001\", or command = [...] for a stdio server",
+            ),
+        )),
+    };
+    if r.command.is_none() && (r.env.is_some() || r.cwd.is_some() || r.stdio.is_some()) {
+        return Err(problem(
+            at("command"),
+            Invalid::Missing("env, cwd and stdio are for a route with command = [...]"),
+        ));
+    }
     let uri: http::Uri = upstream
         .parse()
         .map_err(|_| problem(at("upstream"), Invalid::NotAUrl))?;
@@ -1284,6 +1317,9 @@ fn route(
         host_header: http::HeaderValue::from_str(&authority).ok(),
         audience_header: http::HeaderValue::from_str(&audience).ok(),
         assertion: None,
+        webhook: None,
+        oidc: None,
+        stdio: None,
         upstream_authority: authority,
         upstream_path,
         audience,

@@ -47,6 +47,8 @@ pub struct Gateway {
     pub(crate) mcp_routes: Vec<Option<Arc<Route>>>,
     /// TLS handshakes, when `[gateway.tls]` is set.
     pub(crate) tls: Option<tokio_rustls::TlsAcceptor>,
+    /// Stops the stdio routes' listeners and processes when this configuration goes.
+    _stdio: Vec<tokio_util::sync::DropGuard>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -61,6 +63,16 @@ impl std::fmt::Debug for Gateway {
 /// Why a gateway cannot be built.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
+    /// A stdio route's loopback listener could not be opened.
+    #[error("gateway.routes[{index}]: cannot serve the stdio server: {error}")]
+    Stdio {
+        /// Where the route was written.
+        origin: Origin,
+        /// The route's index.
+        index: usize,
+        /// Why.
+        error: std::io::Error,
+    },
     /// The Redis of `[gateway.rate_limit]` did not answer.
     #[error("gateway.rate_limit.url: cannot reach redis: {error}")]
     Redis {
@@ -75,7 +87,7 @@ impl BuildError {
     /// Where the problem was written.
     pub fn origin(&self) -> &Origin {
         match self {
-            BuildError::Redis { origin, .. } => origin,
+            BuildError::Redis { origin, .. } | BuildError::Stdio { origin, .. } => origin,
         }
     }
 }
@@ -86,7 +98,7 @@ impl Gateway {
     /// their webhook task).
     pub async fn new(prepared: Prepared, metrics: Arc<Metrics>) -> Result<Self, BuildError> {
         let Prepared {
-            settings,
+            mut settings,
             verifier,
             issuer,
             bypass,
@@ -114,6 +126,43 @@ impl Gateway {
                 rate?,
                 redis.as_ref().map(|c| (c, prefix)),
             ))
+        }
+        if let Some(conn) = &redis {
+            // Replayed webhook ids are refused by every instance sharing the rate limits.
+            for r in &settings.routes {
+                if let Some(w) = &r.webhook {
+                    w.use_redis(conn.clone(), format!("vigil:wh:{}:", r.label));
+                }
+            }
+        }
+        let mut stdio = Vec::new();
+        for r in &mut settings.routes {
+            let Some(spec) = r.stdio.clone() else {
+                continue;
+            };
+            let stop = tokio_util::sync::CancellationToken::new();
+            let serving = crate::stdio::serve(spec, metrics.clone(), stop.clone())
+                .await
+                .map_err(|error| BuildError::Stdio {
+                    origin: Origin::ConfigKey {
+                        path: Default::default(),
+                        line: None,
+                        key: format!("gateway.routes[{}].command", r.index),
+                    },
+                    index: r.index,
+                    error,
+                })?;
+            stdio.push(stop.drop_guard());
+            let authority = serving.addr.to_string();
+            r.upstream_base = format!("http://{authority}");
+            r.host_header = http::HeaderValue::from_str(&authority).ok();
+            r.upstream_authority = authority;
+            r.upstream_path = "/mcp".into();
+            let mut key = http::HeaderValue::from_str(&serving.key)
+                .unwrap_or_else(|_| http::HeaderValue::from_static("-"));
+            key.set_sensitive(true);
+            r.headers
+                .push((http::HeaderName::from_static(crate::stdio::KEY_HEADER), key));
         }
         let ip_limits = settings
             .routes
@@ -166,6 +215,7 @@ impl Gateway {
             endpoint_limit,
             readiness: Default::default(),
             metrics,
+            _stdio: stdio,
         })
     }
 

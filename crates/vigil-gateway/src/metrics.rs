@@ -78,6 +78,15 @@ pub struct RouteKind {
     pub kind: String,
 }
 
+/// `route`, `secret`: which configured webhook secret verified a delivery (by its name).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteSecret {
+    /// Route label.
+    pub route: String,
+    /// The secret's name: its `${VARIABLE}`, or `secrets[i]`.
+    pub secret: String,
+}
+
 /// Which rate limit refused a request (the `kind` label of `rate_limited`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limit {
@@ -192,6 +201,12 @@ pub struct Metrics {
     /// Request heads refused before the pipeline (`bad_head`, `head_too_large`,
     /// `header_timeout`).
     pub malformed: Family<Reason, Counter>,
+    /// Webhook deliveries verified, by route and the secret that matched.
+    pub webhook_verified: Family<RouteSecret, Counter>,
+    /// Webhook deliveries refused, by route and reason (`kind`).
+    pub webhook_refused: Family<RouteKind, Counter>,
+    /// Lines a stdio server wrote to stdout that were not JSON-RPC (ignored), by route.
+    pub stdio_stray_output: Family<RouteLabel, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -259,6 +274,24 @@ impl Metrics {
             "Request heads refused before routing, by reason",
             malformed.clone(),
         );
+        let webhook_verified = Family::<RouteSecret, Counter>::default();
+        let webhook_refused = Family::<RouteKind, Counter>::default();
+        registry.register(
+            "webhook_verified",
+            "Webhook deliveries verified, by route and the name of the secret that matched",
+            webhook_verified.clone(),
+        );
+        registry.register(
+            "webhook_refused",
+            "Webhook deliveries refused, by route and reason",
+            webhook_refused.clone(),
+        );
+        let stdio_stray_output = Family::<RouteLabel, Counter>::default();
+        registry.register(
+            "stdio_stray_output_lines",
+            "Non-protocol lines a stdio server wrote to stdout (ignored), by route",
+            stdio_stray_output.clone(),
+        );
         static IDS: AtomicU64 = AtomicU64::new(0);
         Metrics {
             id: IDS.fetch_add(1, Ordering::Relaxed),
@@ -272,6 +305,9 @@ impl Metrics {
             alerts,
             bypassed,
             malformed,
+            webhook_verified,
+            webhook_refused,
+            stdio_stray_output,
         }
     }
 

@@ -92,6 +92,30 @@ pub enum PrepareError {
     /// A route without authentication on a non-loopback listener.
     #[error(transparent)]
     InsecureBind(Box<InsecureBind>),
+    /// A route's `webhook` cannot be verified as configured.
+    #[error("{origin}: {problem}")]
+    Webhook {
+        /// The key at fault.
+        origin: Origin,
+        /// What is wrong.
+        problem: crate::webhook::WebhookProblem,
+    },
+    /// A route's `oidc` issuer is refused or cannot be discovered.
+    #[error("{origin}: {problem}")]
+    Oidc {
+        /// The key at fault.
+        origin: Origin,
+        /// What is wrong.
+        problem: Box<crate::oidc::OidcProblem>,
+    },
+    /// A route's stdio server cannot be run as configured.
+    #[error("{origin}: {problem}")]
+    Stdio {
+        /// The key at fault.
+        origin: Origin,
+        /// What is wrong.
+        problem: crate::stdio::StdioProblem,
+    },
     /// A route's `assertion` cannot be signed as configured.
     #[error("{origin}: {problem}")]
     Assertion {
@@ -163,7 +187,10 @@ impl PrepareError {
                 Some(Origin::EnvVar(previous.clone()))
             }
             PrepareError::InsecureBind(e) => Some(e.origin.clone()),
-            PrepareError::Assertion { origin, .. } => Some(origin.clone()),
+            PrepareError::Assertion { origin, .. }
+            | PrepareError::Webhook { origin, .. }
+            | PrepareError::Oidc { origin, .. }
+            | PrepareError::Stdio { origin, .. } => Some(origin.clone()),
         }
     }
 }
@@ -315,7 +342,19 @@ impl Prepared {
                 lifetime,
             }));
         }
-        let needs_keys = settings.routes.iter().any(|r| r.auth);
+        let keep = [
+            token.section.secret_env(),
+            token.section.previous_env(),
+            "MCP_JWT_SECRET",
+            "MCP_JWT_SECRET_PREVIOUS",
+        ];
+        signed_routes(config, &section, &mut settings, &policy, options, loopback)?;
+        stdio_routes(config, &section, &mut settings, &keep)?;
+        // Webhook routes check signatures, OpenID Connect routes their issuer's keys.
+        let needs_keys = settings
+            .routes
+            .iter()
+            .any(|r| r.auth && r.webhook.is_none() && r.oidc.is_none());
         if needs_keys && bypass.is_none() && ring.keys().is_empty() && ring.jwks().is_none() {
             return Err(PrepareError::NoKey {
                 var: token.section.secret_env().to_owned(),
@@ -380,6 +419,99 @@ impl Prepared {
     pub fn dev_bypass(&self) -> Option<&DevBypass> {
         self.bypass.as_ref()
     }
+}
+
+/// Builds each route's `webhook` verification and discovers each `oidc` issuer (blocking HTTP),
+/// refusing what cannot be used at its key.
+fn signed_routes(
+    config: &Config,
+    section: &GatewaySection,
+    settings: &mut Settings,
+    policy: &vigil_token::Policy,
+    options: &Options,
+    loopback: bool,
+) -> Result<(), PrepareError> {
+    let raw = config.root_value();
+    for (route, rs) in settings.routes.iter_mut().zip(&section.routes) {
+        let i = route.index;
+        let at = |k: &str| config.origin(&format!("gateway.routes[{i}].{k}"));
+        if let Some(w) = &rs.webhook {
+            let webhook = |k: &str, problem| PrepareError::Webhook {
+                origin: at(&format!("webhook{k}")),
+                problem,
+            };
+            use crate::webhook::WebhookProblem;
+            if !route.auth {
+                return Err(webhook("", WebhookProblem::WithoutAuth));
+            }
+            if rs.oidc.is_some() {
+                return Err(webhook("", WebhookProblem::WithOidc));
+            }
+            let written = raw
+                .get("gateway")
+                .and_then(|g| g.get("routes"))
+                .and_then(|r| r.get(i))
+                .and_then(|r| r.get("webhook"))
+                .and_then(|w| w.get("secrets"))
+                .and_then(|s| s.as_array());
+            let names: Vec<String> = (0..w.secrets.as_ref().map_or(0, Vec::len))
+                .map(|j| {
+                    let raw = written.and_then(|l| l.get(j)).and_then(|v| v.as_str());
+                    crate::webhook::secret_name(raw, j)
+                })
+                .collect();
+            let allow_weak = options.allow_weak_secret && loopback;
+            let hook = crate::webhook::Webhook::new(w, &names, allow_weak)
+                .map_err(|(k, p)| webhook(&k, p))?;
+            if allow_weak {
+                tracing::warn!(
+                    route = %route.label,
+                    "webhook secrets are not checked for strength on this loopback listener (--allow-weak-secret)"
+                );
+            }
+            route.webhook = Some(std::sync::Arc::new(hook));
+        }
+        if let Some(o) = &rs.oidc {
+            let issuer = crate::oidc::Issuer::discover(o, policy, route.issuer.as_deref())
+                .map_err(|(k, problem)| PrepareError::Oidc {
+                    origin: at(&format!("oidc{k}")),
+                    problem: Box::new(problem),
+                })?;
+            if route.issuer.is_none() {
+                route.issuer = Some(issuer.issuer().to_owned());
+            }
+            route.oidc = Some(std::sync::Arc::new(issuer));
+        }
+    }
+    Ok(())
+}
+
+/// Validates each stdio route (`command`, `env`, `cwd`, `stdio`): the program found, no token
+/// secret among the child's variables.
+fn stdio_routes(
+    config: &Config,
+    section: &GatewaySection,
+    settings: &mut Settings,
+    keep: &[&str],
+) -> Result<(), PrepareError> {
+    for (route, rs) in settings.routes.iter_mut().zip(&section.routes) {
+        let Some(command) = &rs.command else { continue };
+        let spec = crate::stdio::Spec::new(
+            command,
+            rs.env.as_ref(),
+            rs.cwd.as_deref(),
+            rs.stdio.as_ref(),
+            config.base_dir(),
+            keep,
+            &route.label,
+        )
+        .map_err(|(k, problem)| PrepareError::Stdio {
+            origin: config.origin(&format!("gateway.routes[{}].{k}", route.index)),
+            problem,
+        })?;
+        route.stdio = Some(std::sync::Arc::new(spec));
+    }
+    Ok(())
 }
 
 /// Reads the configuration again, for SIGHUP: the caller's way to find and check `vigil.toml`

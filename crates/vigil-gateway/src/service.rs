@@ -152,7 +152,8 @@ async fn pipeline(ex: &mut Exchange<'_>, req: Request<Incoming>) -> Response<Bod
     next!(request_headers(ex.gw, req.method(), req.headers()));
     let principal = next!(authenticate(ex, route, req.headers()).await);
     next!(per_subject(ex, route, principal.as_ref()).await);
-    let (parts, bytes, upgrade) = next!(request_body(ex, req).await);
+    let (parts, bytes, upgrade) = next!(request_body(ex, route, req).await);
+    next!(webhook(ex, route, &parts.headers, &bytes).await);
     next!(tool_checks(ex, route, principal.as_ref(), &parts, &bytes).await);
     forward(ex, route, forward_path, principal, parts, bytes, upgrade).await
 }
@@ -388,7 +389,8 @@ async fn authenticate(
     route: &Route,
     h: &HeaderMap,
 ) -> Flow<Option<Principal>> {
-    if !route.auth {
+    if !route.auth || route.webhook.is_some() {
+        // A webhook's signature is checked once its body is read.
         return Flow::Next(None);
     }
     let (gw, ip, now) = (ex.gw, ex.client.ip, ex.now);
@@ -472,6 +474,9 @@ async fn verify(
     token: &str,
     now: u64,
 ) -> Result<Principal, auth::Refusal> {
+    if let Some(issuer) = &route.oidc {
+        return crate::oidc::verify(issuer, route, token, now).await;
+    }
     if !gw.verifier.ring().jwks().is_some_and(|j| j.is_remote()) {
         return auth::check(
             &gw.verifier,
@@ -520,6 +525,7 @@ async fn per_subject(ex: &mut Exchange<'_>, route: &Route, principal: Option<&Pr
 /// be read two ways; 415 for a media type that is not JSON; a UTF-8 BOM is dropped). Goes on with the head, the body and the client's upgrade, if it asked for one.
 async fn request_body(
     ex: &mut Exchange<'_>,
+    route: &Route,
     mut req: Request<Incoming>,
 ) -> Flow<(Parts, Bytes, Option<OnUpgrade>)> {
     let gw = ex.gw;
@@ -570,7 +576,8 @@ async fn request_body(
         .get(header::CONTENT_TYPE)
         .map(|v| v.as_bytes());
     let json = media.is_some_and(jsonrpc::is_json_media_type);
-    if !bytes.is_empty() || json {
+    // A webhook delivery is the sender's JSON, not JSON-RPC; its signature covers its bytes.
+    if (!bytes.is_empty() || json) && route.webhook.is_none() {
         if !bytes.is_empty() && !json && media.is_some_and(|m| !jsonrpc::is_text_plain(m)) {
             return Flow::Reply(body::error(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -789,6 +796,44 @@ fn insufficient_scope(gw: &Gateway, route: &Route, tool: &str) -> Response<Body>
         refusal.challenge(&gw.resource_metadata(route)),
     );
     r
+}
+
+/// A webhook route's signature check, on the body as read (401, or 503 when the replay memory
+/// is full), counting which secret matched or why none did.
+async fn webhook(ex: &mut Exchange<'_>, route: &Route, headers: &HeaderMap, body: &[u8]) -> Flow {
+    let Some(hook) = &route.webhook else {
+        return Flow::Next(());
+    };
+    let gw = ex.gw;
+    match hook.verify(headers, body, ex.now).await {
+        Ok(secret) => {
+            // The access log says which secret signed it (its name, never its value).
+            ex.subject = Some(format!("webhook:{secret}"));
+            gw.metrics
+                .webhook_verified
+                .get_or_create(&crate::metrics::RouteSecret {
+                    route: route.label.clone(),
+                    secret: secret.to_owned(),
+                })
+                .inc();
+            Flow::Next(())
+        }
+        Err(refusal) => {
+            gw.metrics
+                .webhook_refused
+                .get_or_create(&crate::metrics::RouteKind {
+                    route: route.label.clone(),
+                    kind: refusal.reason.to_owned(),
+                })
+                .inc();
+            gw.alerts.auth_failure(ex.client.ip, ex.now);
+            Flow::Reply(body::error(
+                refusal.status,
+                refusal.reason,
+                refusal.description,
+            ))
+        }
+    }
 }
 
 /// The last stage: the request as read goes to the route's upstream, and its answer comes back.

@@ -387,7 +387,7 @@ impl Linter {
             b.build_parallel().run(|| {
                 Box::new(|entry| {
                     match entry {
-                        Ok(e) => self.entry(&e, pass, &canon_root, out, seen),
+                        Ok(e) => self.entry(&e, pass, root, &canon_root, out, seen),
                         // A folder the ignore files hide and the user cannot read (a
                         // database volume owned by its container) is not reported: only the
                         // first pass, which honours the ignore files, must see everything.
@@ -407,6 +407,7 @@ impl Linter {
         &self,
         e: &ignore::DirEntry,
         pass: Pass,
+        root: &Path,
         canon_root: &Path,
         out: &Mutex<Outcome>,
         seen: &Mutex<std::collections::HashSet<PathBuf>>,
@@ -470,7 +471,17 @@ impl Linter {
         };
         {
             // Each file once: named on the command line, reached by two walks, or by a link.
-            let canon = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_owned());
+            // A walk follows no link, so below the root every folder on the way is a real one:
+            // a file that is not a link is at the canonical root joined with its path under the
+            // root, with no system call (`canonicalize` resolves every component).
+            let canon = if ft.is_symlink() {
+                std::fs::canonicalize(p).unwrap_or_else(|_| p.to_owned())
+            } else {
+                match p.strip_prefix(root) {
+                    Ok(rel) => canon_root.join(rel),
+                    Err(_) => std::fs::canonicalize(p).unwrap_or_else(|_| p.to_owned()),
+                }
+            };
             let mut s = seen.lock().unwrap_or_else(|e| e.into_inner());
             if !s.insert(canon) {
                 return;

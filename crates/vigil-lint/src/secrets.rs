@@ -54,11 +54,7 @@ pub fn is_reference(value: &str) -> bool {
 /// `X-API-Key`, `--api-key`, `db_password`), and not a path or id of one (`*_FILE`, `*_PATH`,
 /// `public_key`).
 pub fn is_secret_name(name: &str) -> bool {
-    let n = name.trim_start_matches('-');
-    if n.len() > 128 {
-        return false;
-    }
-    let lower = n.to_ascii_lowercase();
+    /// Words one of which a secret's name holds (compared without case).
     const STEMS: &[&str] = &[
         "key",
         "token",
@@ -76,10 +72,8 @@ pub fn is_secret_name(name: &str) -> bool {
         "session",
         "private",
     ];
-    if !STEMS.iter().any(|s| lower.contains(s)) {
-        return false;
-    }
-    if [
+    /// Words that make the name one of something else (a public key, a key's id, a URL).
+    const NOT: &[&str] = &[
         "public",
         "pub_key",
         "publishable",
@@ -87,10 +81,25 @@ pub fn is_secret_name(name: &str) -> bool {
         "keyid",
         "token_url",
         "token_endpoint",
-    ]
-    .iter()
-    .any(|w| lower.contains(w))
-    {
+    ];
+    static STEM: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(STEMS)
+            .expect("stems")
+    });
+    static EXCEPT: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(NOT)
+            .expect("exceptions")
+    });
+    let n = name.trim_start_matches('-');
+    if n.len() > 128 {
+        return false;
+    }
+    // One pass each over the name, without lowercasing it into a new string.
+    if !STEM.is_match(n) || EXCEPT.is_match(n) {
         return false;
     }
     SECRET_NAME.is_match(n)

@@ -23,6 +23,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod fsops;
+pub mod lines;
 pub mod name;
 pub mod server;
 pub mod settings;

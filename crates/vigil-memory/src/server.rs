@@ -429,31 +429,11 @@ pub async fn serve_stdio(store: Arc<Store>, principal: String) -> std::io::Resul
     serve_lines(store, principal, stdin, stdout).await
 }
 
-/// What the stdio filter reads of a JSON-RPC line: its id and whether it names a method; every
-/// other member is skipped unread. Only a JSON object deserialises.
-#[derive(serde::Deserialize)]
-struct Head {
-    #[serde(default)]
-    id: Option<Value>,
-    #[serde(default)]
-    method: Option<serde::de::IgnoredAny>,
-}
-
-/// The JSON-RPC error line for a line that is not a JSON-RPC message.
-fn rpc_error(id: Value, code: i64, message: &str) -> Vec<u8> {
-    let mut v = serde_json::to_vec(&json!({
-        "jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}
-    }))
-    .expect("json serialises");
-    v.push(b'\n');
-    v
-}
-
 /// The tools over newline-delimited JSON-RPC on `input`/`output` (stdio). Every line is checked
-/// before the SDK sees it: one that is not JSON gets a parse error (-32700), one that is not a
-/// JSON-RPC message an invalid-request error (-32600), so a client never waits for an answer
-/// that will not come. When `input` closes, every request already read is answered before the
-/// server stops.
+/// before the SDK sees it ([`crate::lines::CheckedLines`]): one that is not JSON gets a parse
+/// error (-32700), one that is not a JSON-RPC message an invalid-request error (-32600), so a
+/// client never waits for an answer that will not come. When `input` closes, every request
+/// already read is answered before the server stops.
 pub async fn serve_lines<R, W>(
     store: Arc<Store>,
     principal: String,
@@ -464,136 +444,18 @@ where
     R: tokio::io::AsyncRead + Unpin + Send + 'static,
     W: tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    use std::collections::HashSet;
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
-    let (mine, theirs) = tokio::io::duplex(1 << 20);
-    let (from_sdk, mut to_sdk) = tokio::io::split(mine);
     let server = MemoryServer::new(store, Some(principal)).inline();
-    let pending: Arc<std::sync::Mutex<HashSet<String>>> = Arc::default();
-    let answered = Arc::new(tokio::sync::Notify::new());
-    let (errors_tx, mut errors_rx) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
-    // Client → SDK.
-    let (p, a) = (pending.clone(), answered.clone());
-    let reader = tokio::spawn(async move {
-        let mut lines = tokio::io::BufReader::new(input);
-        let mut line = Vec::new();
-        loop {
-            line.clear();
-            match lines.read_until(b'\n', &mut line).await {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {}
-            }
-            let text = line.trim_ascii();
-            if text.is_empty() {
-                continue;
-            }
-            // One pass for what the filter needs (id, whether it is a request), one for the
-            // SDK's type; the body (a 4 KiB memory, say) is skipped, never built as a `Value`.
-            let head: Head = match serde_json::from_slice(text) {
-                Ok(h) => h,
-                Err(_) => {
-                    let answer = match serde_json::from_slice::<serde::de::IgnoredAny>(text) {
-                        Err(_) => rpc_error(Value::Null, -32700, "Parse error"),
-                        Ok(_) => rpc_error(Value::Null, -32600, "Invalid Request"),
-                    };
-                    let _ = errors_tx.send(answer);
-                    continue;
-                }
-            };
-            if serde_json::from_slice::<rmcp::model::ClientJsonRpcMessage>(text).is_err() {
-                let _ = errors_tx.send(rpc_error(
-                    head.id.unwrap_or(Value::Null),
-                    -32600,
-                    "Invalid Request",
-                ));
-                continue;
-            }
-            if let (Some(id), true) = (head.id, head.method.is_some()) {
-                p.lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(id.to_string());
-            }
-            if to_sdk.write_all(text).await.is_err() || to_sdk.write_all(b"\n").await.is_err() {
-                break;
-            }
-        }
-        // Input closed: let every request already read be answered, then close the SDK's input.
-        let drained = async {
-            loop {
-                let wait = a.notified();
-                if p.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
-                    break;
-                }
-                wait.await;
-            }
-        };
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(120), drained).await;
-        let _ = to_sdk.shutdown().await;
-    });
-    // SDK → client, and the errors answered here.
-    let writer = tokio::spawn(async move {
-        let mut out = output;
-        let mut lines = tokio::io::BufReader::new(from_sdk);
-        let mut line = Vec::new();
-        let mut sdk_open = true;
-        loop {
-            tokio::select! {
-                r = lines.read_until(b'\n', &mut line), if sdk_open => {
-                    match r {
-                        Ok(0) | Err(_) => sdk_open = false,
-                        Ok(_) => {
-                            if let Ok(Head { id: Some(id), method: None }) = serde_json::from_slice::<Head>(line.trim_ascii()) {
-                                pending.lock().unwrap_or_else(|e| e.into_inner()).remove(&id.to_string());
-                            }
-                            if out.write_all(&line).await.is_err() || out.flush().await.is_err() {
-                                break;
-                            }
-                            answered.notify_waiters();
-                            line.clear();
-                        }
-                    }
-                }
-                e = errors_rx.recv() => match e {
-                    Some(e) => {
-                        if out.write_all(&e).await.is_err() || out.flush().await.is_err() {
-                            break;
-                        }
-                    }
-                    None if !sdk_open => break,
-                    None => {
-                        // The reader is done; keep passing the SDK's lines on.
-                        while let Ok(n) = lines.read_until(b'\n', &mut line).await {
-                            if n == 0 {
-                                break;
-                            }
-                            if let Ok(Head { id: Some(id), method: None }) = serde_json::from_slice::<Head>(line.trim_ascii()) {
-                                pending.lock().unwrap_or_else(|e| e.into_inner()).remove(&id.to_string());
-                            }
-                            if out.write_all(&line).await.is_err() || out.flush().await.is_err() {
-                                break;
-                            }
-                            answered.notify_waiters();
-                            line.clear();
-                        }
-                        break;
-                    }
-                },
-            }
-        }
-        let _ = out.flush().await;
-    });
-    // The handshake comes through the tasks above, so they run before the SDK is awaited.
-    let r = match server.serve(tokio::io::split(theirs)).await {
+    match server
+        .serve(crate::lines::CheckedLines::new(input, output))
+        .await
+    {
         Ok(running) => running
             .waiting()
             .await
             .map(|_| ())
             .map_err(std::io::Error::other),
         Err(e) => Err(std::io::Error::other(e)),
-    };
-    let _ = reader.await;
-    let _ = writer.await;
-    r
+    }
 }
 
 /// How the server speaks, with what it needs for that: resolved from the flags by

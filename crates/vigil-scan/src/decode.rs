@@ -346,29 +346,20 @@ fn find_segments(text: &[u8], within: Option<&[Range<usize>]>) -> Vec<Segment> {
             taken.push(r);
         }
     }
-    let mut i = 0;
-    while i < text.len() {
-        if CLASS[text[i] as usize] & B64 == 0 {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        let (mut all, mut any) = (0xffu8, 0u8);
-        while i < text.len() && CLASS[text[i] as usize] & B64 != 0 {
-            all &= CLASS[text[i] as usize];
-            any |= CLASS[text[i] as usize];
-            i += 1;
-        }
+    for run in base64_runs(text) {
+        let (start, i) = (run.start, run.end);
         let mut end = i;
-        if end - start < MIN_BASE64 {
-            continue;
-        }
         while end < text.len() && end - i < 2 && text[end] == b'=' {
             end += 1;
         }
         let r = start..end;
         if !touches(&r) || taken.iter().any(|t| meets(t, &r)) {
             continue;
+        }
+        let (mut all, mut any) = (0xffu8, 0u8);
+        for &b in &text[start..i] {
+            all &= CLASS[b as usize];
+            any |= CLASS[b as usize];
         }
         let run = &text[start..i];
         let seg = if all & HEX != 0 && run.len() >= MIN_HEX {
@@ -457,6 +448,39 @@ fn decode_hex(run: &[u8]) -> Option<Vec<u8>> {
         .map(|p| Some(nib(p[0])? << 4 | nib(p[1])?))
         .collect();
     d.filter(|d| printable(d))
+}
+
+/// The maximal runs of base64-alphabet bytes (both alphabets, hex included) at least
+/// [`MIN_BASE64`] long, in order. Source text is mostly short words, so this looks only at every
+/// `MIN_BASE64`-th byte until one is in the alphabet: any run that long starting at or after `i`
+/// covers byte `i + MIN_BASE64 - 1`, so when that byte is outside the alphabet none starts before
+/// it (Boyer-Moore's skip, for a run instead of a word).
+fn base64_runs(text: &[u8]) -> impl Iterator<Item = Range<usize>> + '_ {
+    let is = |b: u8| CLASS[b as usize] & B64 != 0;
+    // Invariant: `i` is 0 or follows a byte outside the alphabet.
+    let mut i = 0;
+    std::iter::from_fn(move || loop {
+        let probe = i + MIN_BASE64 - 1;
+        if probe >= text.len() {
+            return None;
+        }
+        if !is(text[probe]) {
+            i = probe + 1;
+            continue;
+        }
+        let mut start = probe;
+        while start > i && is(text[start - 1]) {
+            start -= 1;
+        }
+        let mut end = probe + 1;
+        while end < text.len() && is(text[end]) {
+            end += 1;
+        }
+        i = end + 1;
+        if end - start >= MIN_BASE64 {
+            return Some(start..end);
+        }
+    })
 }
 
 /// Spans from the first `%XX` to the last one on each line (gitleaks's percent pattern).
@@ -575,6 +599,36 @@ mod tests {
 
     fn b64(s: &str) -> String {
         base64::engine::general_purpose::STANDARD.encode(s)
+    }
+
+    /// The skipping run finder gives exactly the runs a byte-by-byte walk gives.
+    #[test]
+    fn base64_runs_match_a_byte_walk() {
+        use proptest::prelude::*;
+        fn walk(text: &[u8]) -> Vec<Range<usize>> {
+            let mut out = Vec::new();
+            let mut i = 0;
+            while i < text.len() {
+                if CLASS[text[i] as usize] & B64 == 0 {
+                    i += 1;
+                    continue;
+                }
+                let start = i;
+                while i < text.len() && CLASS[text[i] as usize] & B64 != 0 {
+                    i += 1;
+                }
+                if i - start >= MIN_BASE64 {
+                    out.push(start..i);
+                }
+            }
+            out
+        }
+        proptest!(ProptestConfig::with_cases(2000), |(text in proptest::collection::vec(prop_oneof![
+            8 => proptest::sample::select(b"aZ09+/_-".to_vec()),
+            1 => proptest::sample::select(b" =\n%\".\\".to_vec()),
+        ], 0..200))| {
+            prop_assert_eq!(base64_runs(&text).collect::<Vec<_>>(), walk(&text));
+        });
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! or tokens.
 
 use super::{fx, Check, Cx, Emit, Family, Rule};
-use crate::node::{loose, KeyPath, Node, Value};
+use crate::node::{key_path, loose_eq, Node, Seg, Value};
 use vigil_report::Severity;
 
 pub(crate) static RULE: Rule = Rule {
@@ -68,35 +68,38 @@ fn wildcard(n: &Node) -> Option<&Node> {
 }
 
 fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
-    fn walk(n: &Node, path: &mut Vec<String>, out: &mut Emit<'_>, depth: usize) {
+    // Keys compared loosely without allocating, the path borrowed until a finding needs it.
+    fn walk<'a>(n: &'a Node, path: &mut Vec<Seg<'a>>, out: &mut Emit<'_>, depth: usize) {
         if depth > 32 {
             return;
         }
-        let origin = n
-            .members()
+        let members = n.members();
+        let origin = members
             .iter()
-            .find(|m| ORIGIN.contains(&loose(&m.key).as_str()));
-        let creds = n.members().iter().any(|m| {
-            CREDENTIALS.contains(&loose(&m.key).as_str()) && m.value.as_bool() == Some(true)
-        });
+            .find(|m| ORIGIN.iter().any(|w| loose_eq(&m.key, w)));
+        let creds = origin.is_some()
+            && members.iter().any(|m| {
+                CREDENTIALS.iter().any(|w| loose_eq(&m.key, w)) && m.value.as_bool() == Some(true)
+            });
         if let (Some(o), true) = (origin, creds) {
             if let Some(star) = wildcard(&o.value) {
-                let mut k = path.clone();
-                k.push(o.key.clone());
+                path.push(Seg::Key(&o.key));
+                let k = key_path(path);
+                path.pop();
                 out.at(
                     star.span,
-                    KeyPath(k),
+                    k,
                     "CORS allows every origin together with credentials",
                 );
             }
         }
-        for m in n.members() {
-            path.push(m.key.clone());
+        for m in members {
+            path.push(Seg::Key(&m.key));
             walk(&m.value, path, out, depth + 1);
             path.pop();
         }
         for (i, e) in n.elements().iter().enumerate() {
-            path.push(i.to_string());
+            path.push(Seg::Index(i));
             walk(e, path, out, depth + 1);
             path.pop();
         }

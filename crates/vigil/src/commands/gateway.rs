@@ -117,10 +117,22 @@ fn check(g: &GlobalArgs, a: &RunArgs) -> anyhow::Result<ExitStatus> {
         println!(
             "route {} -> {}{} audience={} auth={} per_ip={} per_subject={}",
             r.label,
-            r.upstream_base,
-            r.upstream_path,
+            match &r.stdio {
+                Some(s) => format!("stdio:{}", s.program.display()),
+                None => r.upstream_base.clone(),
+            },
+            if r.stdio.is_some() {
+                ""
+            } else {
+                r.upstream_path.as_str()
+            },
             r.audience,
-            if r.auth { "bearer" } else { "none" },
+            match (&r.webhook, &r.oidc) {
+                (Some(w), _) => format!("webhook:{}", w.scheme().as_str()),
+                (None, Some(o)) => format!("oidc:{}", o.issuer()),
+                (None, None) if r.auth => "bearer".to_owned(),
+                (None, None) => "none".to_owned(),
+            },
             rate(r.per_ip),
             rate(r.per_subject),
         );

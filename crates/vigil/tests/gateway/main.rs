@@ -14,12 +14,14 @@ mod gw;
 mod auth;
 mod blackbox;
 mod browsers;
+mod ingress;
 mod lifecycle;
 mod limits;
 mod mcp;
 mod observability;
 mod requests;
 mod startup;
+mod stdio;
 mod tools;
 
 use common::{expect_exit, run};

@@ -1,0 +1,874 @@
+//! stdio MCP servers behind the gateway: a route with `command` (and `env`, `cwd`) instead of
+//! `upstream`. The gateway serves the route's upstream itself, as Streamable HTTP (rmcp's
+//! server, on a loopback port only the gateway can use: every request must carry a random key
+//! the gateway adds), and bridges each MCP session to a child process speaking MCP on stdio
+//! (rmcp's client). So the route keeps every stage of the gateway (token, scopes, limits, body
+//! checks, log) in front of a local-only server.
+//!
+//! The child starts with an empty environment plus the route's `env` only, and its own working
+//! folder; its stderr is logged line by line through the redactor; a stdout line that is not a
+//! JSON-RPC message is reported (logged and counted) and never reaches the client. Processes
+//! are capped per route (`max_processes`), killed after `idle_timeout` unused, and a process
+//! that died is replaced on the next request, after a back-off that doubles with each crash in
+//! a row (250 ms to 16 s). Which process serves a request is `processes`: `session` (one per MCP
+//! session: the child's notifications reach its client), `shared` (one for the route) or
+//! `subject` (one per token subject). A session is usable only by the token subject that
+//! opened it.
+
+use rmcp::model::{
+    ClientConfig as ClientInfo, ClientNotification, ClientRequest, ErrorData,
+    ServerConfig as ServerInfo, ServerNotification, ServerRequest, ServerResult,
+};
+use rmcp::service::{NotificationContext, Peer, RequestContext, RoleClient, RoleServer};
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+use tokio_util::sync::CancellationToken;
+use vigil_core::duration;
+
+/// The header carrying the key of the gateway's own loopback listener.
+pub const KEY_HEADER: &str = "x-vigil-stdio-key";
+
+/// `[gateway.routes.stdio]`: how processes are shared and bounded.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StdioSection {
+    /// `session` (default), `shared` or `subject`.
+    pub processes: Option<String>,
+    /// Most processes of this route at once (default 8).
+    pub max_processes: Option<usize>,
+    /// A process unused this long is stopped (default 10m).
+    #[serde(default, deserialize_with = "duration::deserialize_opt")]
+    pub idle_timeout: Option<Duration>,
+}
+
+/// Which process serves a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mapping {
+    /// One per MCP session.
+    Session,
+    /// One for the whole route.
+    Shared,
+    /// One per token subject.
+    Subject,
+}
+
+/// Why a stdio route is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum StdioProblem {
+    /// An empty command.
+    #[error("is empty: give the program and its arguments, e.g. [\"npx\", \"-y\", \"@modelcontextprotocol/server-everything@2025.7.29\"]")]
+    Empty,
+    /// The program is not found on the gateway's PATH.
+    #[error("`{0}` is not found on PATH (give its absolute path)")]
+    NotFound(String),
+    /// A variable the gateway keeps to itself.
+    #[error("{0} is the gateway's token secret and is never passed to a child")]
+    Secret(String),
+    /// Not a variable name.
+    #[error("`{0}` is not a variable name")]
+    VariableName(String),
+    /// `cwd` is not a folder.
+    #[error("is not a folder")]
+    Cwd,
+    /// An unknown `processes`.
+    #[error("must be \"session\", \"shared\" or \"subject\"")]
+    Processes,
+    /// `max_processes` of 0.
+    #[error("must be at least 1")]
+    MaxProcesses,
+    /// `idle_timeout` of 0.
+    #[error("must be at least 1s")]
+    Idle,
+    /// `command` and `upstream` together.
+    #[error("a route has either upstream or command, not both")]
+    WithUpstream,
+}
+
+/// A validated stdio server: what to run, with what, how many.
+pub struct Spec {
+    /// The program (an absolute path).
+    pub program: PathBuf,
+    /// Its arguments.
+    pub args: Vec<String>,
+    env: Vec<(String, String)>,
+    /// The working folder.
+    pub cwd: Option<PathBuf>,
+    /// Which process serves a request.
+    pub mapping: Mapping,
+    /// Most processes at once.
+    pub max: usize,
+    /// Idle time before a process is stopped.
+    pub idle: Duration,
+    /// The route's label, for logs.
+    pub label: String,
+}
+
+impl std::fmt::Debug for Spec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Spec")
+            .field("program", &self.program)
+            .field("args", &self.args)
+            .field(
+                "env",
+                &self.env.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+            )
+            .field("mapping", &self.mapping)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Spec {
+    /// Validates a route's `command`, `env`, `cwd` and `stdio`; `base` is the folder relative
+    /// paths start from, `secrets` the variables never passed on. Errors carry their key.
+    pub fn new(
+        command: &[String],
+        env: Option<&BTreeMap<String, String>>,
+        cwd: Option<&str>,
+        s: Option<&StdioSection>,
+        base: &std::path::Path,
+        secrets: &[&str],
+        label: &str,
+    ) -> Result<Spec, (String, StdioProblem)> {
+        let (program, args) = command
+            .split_first()
+            .ok_or(("command".to_owned(), StdioProblem::Empty))?;
+        let program = resolve(program, base).ok_or_else(|| {
+            (
+                "command".to_owned(),
+                StdioProblem::NotFound(program.clone()),
+            )
+        })?;
+        let mut vars = Vec::new();
+        for (k, v) in env.into_iter().flatten() {
+            if k.is_empty() || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                return Err(("env".into(), StdioProblem::VariableName(k.clone())));
+            }
+            if secrets.contains(&k.as_str()) {
+                // Named after `env`: text after a `…SECRET: ` key would be masked by the redactor.
+                return Err(("env".into(), StdioProblem::Secret(k.clone())));
+            }
+            vigil_core::redact::register(v);
+            vars.push((k.clone(), v.clone()));
+        }
+        let cwd = match cwd {
+            Some(c) => {
+                let p = base.join(c);
+                if !p.is_dir() {
+                    return Err(("cwd".to_owned(), StdioProblem::Cwd));
+                }
+                Some(p)
+            }
+            None => None,
+        };
+        let s = s.cloned().unwrap_or_default();
+        let mapping = match s.processes.as_deref() {
+            None | Some("session") => Mapping::Session,
+            Some("shared") => Mapping::Shared,
+            Some("subject") => Mapping::Subject,
+            Some(_) => return Err(("stdio.processes".into(), StdioProblem::Processes)),
+        };
+        let max = s.max_processes.unwrap_or(8);
+        if max == 0 {
+            return Err(("stdio.max_processes".into(), StdioProblem::MaxProcesses));
+        }
+        let idle = s.idle_timeout.unwrap_or(Duration::from_secs(600));
+        if idle.is_zero() {
+            return Err(("stdio.idle_timeout".into(), StdioProblem::Idle));
+        }
+        Ok(Spec {
+            program,
+            args: args.to_vec(),
+            env: vars,
+            cwd,
+            mapping,
+            max,
+            idle,
+            label: label.to_owned(),
+        })
+    }
+}
+
+/// `program` as a path: a name without `/` is looked up on the gateway's PATH.
+fn resolve(program: &str, base: &std::path::Path) -> Option<PathBuf> {
+    if program.contains('/') {
+        let p = base.join(program);
+        return p.is_file().then_some(p);
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+}
+
+/// A route's processes.
+struct Pool {
+    spec: Arc<Spec>,
+    live: Arc<AtomicUsize>,
+    shared: tokio::sync::Mutex<HashMap<String, Arc<Child>>>,
+    all: Mutex<Vec<Weak<Child>>>,
+    crashes: Mutex<(u32, Option<Instant>)>,
+    metrics: Arc<crate::Metrics>,
+}
+
+/// One running child: its MCP client end and what it said at initialize.
+struct Child {
+    peer: Peer<RoleClient>,
+    info: ServerInfo,
+    last_used: Mutex<Instant>,
+    exited: Arc<AtomicBool>,
+    stop: CancellationToken,
+    _service: rmcp::service::RunningService<RoleClient, ChildSide>,
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+impl Child {
+    fn alive(&self) -> bool {
+        !self.exited.load(Ordering::SeqCst) && !self.peer.is_transport_closed()
+    }
+
+    fn touch(&self) {
+        *self.last_used.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+    }
+}
+
+/// The child's client end: its requests and notifications go to the session's client, when
+/// the process serves one session.
+struct ChildSide {
+    info: ClientInfo,
+    client: Option<Peer<RoleServer>>,
+}
+
+impl rmcp::Service<RoleClient> for ChildSide {
+    async fn handle_request(
+        &self,
+        request: ServerRequest,
+        _context: RequestContext<RoleClient>,
+    ) -> Result<rmcp::model::ClientResult, ErrorData> {
+        if let ServerRequest::PingRequest(_) = request {
+            return Ok(rmcp::model::ClientResult::empty(()));
+        }
+        match &self.client {
+            Some(peer) => peer
+                .send_request(request)
+                .await
+                .map_err(|e| ErrorData::internal_error(format!("client: {e}"), None)),
+            None => Err(ErrorData::method_not_found::<rmcp::model::PingRequestMethod>()),
+        }
+    }
+
+    async fn handle_notification(
+        &self,
+        notification: ServerNotification,
+        _context: NotificationContext<RoleClient>,
+    ) -> Result<(), ErrorData> {
+        if let Some(peer) = &self.client {
+            let _ = peer.send_notification(notification).await;
+        }
+        Ok(())
+    }
+
+    fn get_info(&self) -> ClientInfo {
+        self.info.clone()
+    }
+}
+
+impl Pool {
+    /// Starts a child and initializes it with `init` (the client's own initialize), its
+    /// messages going to `client`.
+    async fn spawn(
+        &self,
+        init: ClientInfo,
+        client: Option<Peer<RoleServer>>,
+    ) -> Result<Arc<Child>, ErrorData> {
+        let spec = &self.spec;
+        let wait = {
+            let c = self.crashes.lock().unwrap_or_else(|e| e.into_inner());
+            match c.1 {
+                Some(t) if c.0 > 0 && t.elapsed() < Duration::from_secs(60) => {
+                    Duration::from_millis(250 << (c.0 - 1).min(6))
+                }
+                _ => Duration::ZERO,
+            }
+        };
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+        if self.live.fetch_add(1, Ordering::SeqCst) >= spec.max {
+            self.live.fetch_sub(1, Ordering::SeqCst);
+            return Err(ErrorData::internal_error(
+                "the route's stdio server is at its process limit; retry later",
+                None,
+            ));
+        }
+        let mut cmd = tokio::process::Command::new(&spec.program);
+        cmd.args(&spec.args)
+            .env_clear()
+            .envs(spec.env.iter().map(|(k, v)| (k, v)))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        if let Some(c) = &spec.cwd {
+            cmd.current_dir(c);
+        }
+        let mut proc = match cmd.spawn() {
+            Ok(p) => p,
+            Err(e) => {
+                self.live.fetch_sub(1, Ordering::SeqCst);
+                tracing::error!(route = %spec.label, error = %e, "cannot start the stdio server");
+                return Err(ErrorData::internal_error(
+                    "the route's stdio server cannot be started",
+                    None,
+                ));
+            }
+        };
+        let pid = proc.id().unwrap_or(0);
+        let label = spec.label.clone();
+        let (stdin, stdout, stderr) = (proc.stdin.take(), proc.stdout.take(), proc.stderr.take());
+        let (Some(stdin), Some(stdout), Some(stderr)) = (stdin, stdout, stderr) else {
+            self.live.fetch_sub(1, Ordering::SeqCst);
+            return Err(ErrorData::internal_error("no stdio pipes", None));
+        };
+        tracing::info!(route = %label, pid, "stdio server started");
+        // stderr: logged, through the redactor.
+        let l = label.clone();
+        tokio::spawn(async move {
+            let mut lines = tokio::io::BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                let line: String = line.chars().take(2000).collect();
+                tracing::info!(route = %l, pid, stderr = %vigil_core::redact::redact(&line), "stdio server stderr");
+            }
+        });
+        // stdout: JSON-RPC messages go to the client end; anything else is reported.
+        let (mut into_rmcp, from_child) = tokio::io::duplex(1 << 16);
+        let (l, metrics) = (label.clone(), self.metrics.clone());
+        tokio::spawn(async move {
+            let mut lines = tokio::io::BufReader::new(stdout).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if serde_json::from_str::<rmcp::model::ServerJsonRpcMessage>(&line).is_ok() {
+                    if into_rmcp.write_all(line.as_bytes()).await.is_err()
+                        || into_rmcp.write_all(b"\n").await.is_err()
+                    {
+                        break;
+                    }
+                } else if !line.trim().is_empty() {
+                    metrics
+                        .stdio_stray_output
+                        .get_or_create(&crate::metrics::RouteLabel { route: l.clone() })
+                        .inc();
+                    let shown: String = line.chars().take(200).collect();
+                    tracing::warn!(route = %l, pid, line = %vigil_core::redact::redact(&shown), "stdio server wrote a non-protocol line to stdout; ignored");
+                }
+            }
+        });
+        // The process: waited for, or killed when its Child goes or it is reaped.
+        let exited = Arc::new(AtomicBool::new(false));
+        let stop = CancellationToken::new();
+        let (e, s, live, l) = (
+            exited.clone(),
+            stop.clone(),
+            self.live.clone(),
+            label.clone(),
+        );
+        tokio::spawn(async move {
+            tokio::select! {
+                status = proc.wait() => {
+                    tracing::warn!(route = %l, pid, status = ?status.ok(), "stdio server exited");
+                }
+                _ = s.cancelled() => {
+                    let _ = proc.kill().await;
+                    tracing::info!(route = %l, pid, "stdio server stopped");
+                }
+            }
+            e.store(true, Ordering::SeqCst);
+            live.fetch_sub(1, Ordering::SeqCst);
+        });
+        let side = ChildSide { info: init, client };
+        let service = match rmcp::serve_client(side, (from_child, stdin)).await {
+            Ok(s) => s,
+            Err(e) => {
+                stop.cancel();
+                self.crashed();
+                tracing::error!(route = %label, pid, error = %e, "the stdio server did not initialize");
+                return Err(ErrorData::internal_error(
+                    "the route's stdio server did not initialize",
+                    None,
+                ));
+            }
+        };
+        let peer = service.peer().clone();
+        let Some(said) = service.peer_info() else {
+            stop.cancel();
+            return Err(ErrorData::internal_error("no server info", None));
+        };
+        let mut info = ServerInfo::new(said.capabilities.clone());
+        info.protocol_version = said.protocol_version.clone();
+        if let Some(i) = &said.server_info {
+            info.server_info = i.clone();
+        }
+        info.instructions = said.instructions.clone();
+        let child = Arc::new(Child {
+            peer,
+            info,
+            last_used: Mutex::new(Instant::now()),
+            exited,
+            stop,
+            _service: service,
+        });
+        let mut all = self.all.lock().unwrap_or_else(|e| e.into_inner());
+        all.retain(|w| w.strong_count() > 0);
+        all.push(Arc::downgrade(&child));
+        Ok(child)
+    }
+
+    /// Notes a crash (for the back-off of the next start).
+    fn crashed(&self) {
+        let mut c = self.crashes.lock().unwrap_or_else(|e| e.into_inner());
+        let recent = c.1.is_some_and(|t| t.elapsed() < Duration::from_secs(60));
+        c.0 = if recent { c.0.saturating_add(1) } else { 1 };
+        c.1 = Some(Instant::now());
+    }
+
+    /// Stops the processes unused for `idle`.
+    fn reap(&self) {
+        let all = self.all.lock().unwrap_or_else(|e| e.into_inner());
+        for c in all.iter().filter_map(Weak::upgrade) {
+            let idle = c
+                .last_used
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .elapsed();
+            if idle >= self.spec.idle && c.alive() {
+                tracing::info!(route = %self.spec.label, "stopping an idle stdio server");
+                c.stop.cancel();
+            }
+        }
+    }
+}
+
+/// One MCP session of the route's clients, bridged to its process.
+struct Proxy {
+    pool: Arc<Pool>,
+    own: tokio::sync::Mutex<Option<Arc<Child>>>,
+    init: Mutex<Option<ClientInfo>>,
+}
+
+impl Proxy {
+    /// The process serving this request: the session's while alive, else per the mapping.
+    async fn child(&self, ctx: &RequestContext<RoleServer>) -> Result<Arc<Child>, ErrorData> {
+        let mut own = self.own.lock().await;
+        if let Some(c) = own.as_ref().filter(|c| c.alive()) {
+            return Ok(c.clone());
+        }
+        // A sessionless client never initializes: the child is initialized as the gateway.
+        let init = self
+            .init
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .unwrap_or_default();
+        let pool = &self.pool;
+        let child = match pool.spec.mapping {
+            Mapping::Session => {
+                if own.is_some() {
+                    pool.crashed();
+                }
+                pool.spawn(init, Some(ctx.peer.clone())).await?
+            }
+            Mapping::Shared | Mapping::Subject => {
+                let key = if pool.spec.mapping == Mapping::Shared {
+                    String::new()
+                } else {
+                    subject(ctx)
+                };
+                let mut map = pool.shared.lock().await;
+                match map.get(&key).filter(|c| c.alive()) {
+                    Some(c) => c.clone(),
+                    None => {
+                        if map.remove(&key).is_some() {
+                            pool.crashed();
+                        }
+                        let c = pool.spawn(init, None).await?;
+                        map.insert(key, c.clone());
+                        c
+                    }
+                }
+            }
+        };
+        *own = Some(child.clone());
+        Ok(child)
+    }
+}
+
+/// The subject the gateway verified (`X-Vigil-Subject`), or `""`.
+fn subject(ctx: &RequestContext<RoleServer>) -> String {
+    ctx.extensions
+        .get::<http::request::Parts>()
+        .and_then(|p| p.headers.get("x-vigil-subject"))
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Builds the request a handler method received back into the message the child gets, with
+/// the client's `_meta` (progress tokens).
+macro_rules! forward {
+    ($self:ident, $ctx:ident, $variant:ident, $req:expr, $result:pat => $out:expr) => {{
+        let mut request = $req;
+        request.extensions.insert($ctx.meta.clone());
+        let request = ClientRequest::$variant(request);
+        match $self.forward(request, &$ctx).await? {
+            $result => Ok($out),
+            _ => Err(ErrorData::internal_error(
+                "the stdio server answered another kind of result",
+                None,
+            )),
+        }
+    }};
+}
+
+impl Proxy {
+    /// Sends `request` to this session's process; a process that died gives an error (and the
+    /// next request a new process).
+    async fn forward(
+        &self,
+        request: ClientRequest,
+        ctx: &RequestContext<RoleServer>,
+    ) -> Result<ServerResult, ErrorData> {
+        let c = self.child(ctx).await?;
+        c.touch();
+        let answer = c.peer.send_request(request).await;
+        c.touch();
+        answer.map_err(|e| {
+            tracing::warn!(route = %self.pool.spec.label, error = %e, "stdio server request failed");
+            ErrorData::internal_error("the stdio server failed before answering", None)
+        })
+    }
+
+    async fn notify(&self, n: ClientNotification) {
+        let c = self.own.lock().await.clone();
+        if let Some(c) = c.filter(|c| c.alive()) {
+            let _ = c.peer.send_notification(n).await;
+        }
+    }
+}
+
+/// A request with optional parameters, as received.
+fn optional<M: Default>(
+    params: Option<rmcp::model::PaginatedRequestParams>,
+) -> rmcp::model::RequestOptionalParam<M, rmcp::model::PaginatedRequestParams> {
+    let mut r = rmcp::model::RequestOptionalParam::with_param(Default::default());
+    r.params = params;
+    r
+}
+
+// Logging and resources/subscribe are deprecated by the 2026 revision but spoken by the
+// stdio servers and clients of earlier ones.
+#[allow(deprecated)]
+impl rmcp::ServerHandler for Proxy {
+    async fn initialize(
+        &self,
+        request: rmcp::model::InitializeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::InitializeResult, ErrorData> {
+        context.peer.set_peer_info(request.clone());
+        *self.init.lock().unwrap_or_else(|e| e.into_inner()) = Some(request);
+        let c = self.child(&context).await?;
+        c.touch();
+        Ok(c.info.clone())
+    }
+
+    async fn complete(
+        &self,
+        params: rmcp::model::CompleteRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::CompleteResult, ErrorData> {
+        forward!(self, context, CompleteRequest, rmcp::model::Request::new(params), ServerResult::CompleteResult(r) => r)
+    }
+
+    async fn set_level(
+        &self,
+        params: rmcp::model::SetLevelRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        forward!(self, context, SetLevelRequest, rmcp::model::Request::new(params), ServerResult::EmptyResult(_) => ())
+    }
+
+    async fn get_prompt(
+        &self,
+        params: rmcp::model::GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::GetPromptResponse, ErrorData> {
+        forward!(self, context, GetPromptRequest, rmcp::model::Request::new(params), ServerResult::GetPromptResult(r) => rmcp::model::GetPromptResponse::Complete(r))
+    }
+
+    async fn list_prompts(
+        &self,
+        params: Option<rmcp::model::PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::ListPromptsResult, ErrorData> {
+        forward!(self, context, ListPromptsRequest, optional(params), ServerResult::ListPromptsResult(r) => r)
+    }
+
+    async fn list_resources(
+        &self,
+        params: Option<rmcp::model::PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::ListResourcesResult, ErrorData> {
+        forward!(self, context, ListResourcesRequest, optional(params), ServerResult::ListResourcesResult(r) => r)
+    }
+
+    async fn list_resource_templates(
+        &self,
+        params: Option<rmcp::model::PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::ListResourceTemplatesResult, ErrorData> {
+        forward!(self, context, ListResourceTemplatesRequest, optional(params), ServerResult::ListResourceTemplatesResult(r) => r)
+    }
+
+    async fn read_resource(
+        &self,
+        params: rmcp::model::ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::ReadResourceResponse, ErrorData> {
+        forward!(self, context, ReadResourceRequest, rmcp::model::Request::new(params), ServerResult::ReadResourceResult(r) => rmcp::model::ReadResourceResponse::Complete(r))
+    }
+
+    async fn subscribe(
+        &self,
+        params: rmcp::model::SubscribeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        forward!(self, context, SubscribeRequest, rmcp::model::Request::new(params), ServerResult::EmptyResult(_) => ())
+    }
+
+    async fn unsubscribe(
+        &self,
+        params: rmcp::model::UnsubscribeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        forward!(self, context, UnsubscribeRequest, rmcp::model::Request::new(params), ServerResult::EmptyResult(_) => ())
+    }
+
+    async fn call_tool(
+        &self,
+        params: rmcp::model::CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::CallToolResponse, ErrorData> {
+        forward!(self, context, CallToolRequest, rmcp::model::Request::new(params), ServerResult::CallToolResult(r) => rmcp::model::CallToolResponse::Complete(r))
+    }
+
+    async fn list_tools(
+        &self,
+        params: Option<rmcp::model::PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::ListToolsResult, ErrorData> {
+        forward!(self, context, ListToolsRequest, optional(params), ServerResult::ListToolsResult(r) => r)
+    }
+
+    async fn on_cancelled(
+        &self,
+        params: rmcp::model::CancelledNotificationParam,
+        _context: NotificationContext<RoleServer>,
+    ) {
+        self.notify(ClientNotification::CancelledNotification(
+            rmcp::model::Notification::new(params),
+        ))
+        .await;
+    }
+
+    async fn on_progress(
+        &self,
+        params: rmcp::model::ProgressNotificationParam,
+        _context: NotificationContext<RoleServer>,
+    ) {
+        self.notify(ClientNotification::ProgressNotification(
+            rmcp::model::Notification::new(params),
+        ))
+        .await;
+    }
+
+    async fn on_initialized(&self, _context: NotificationContext<RoleServer>) {
+        // The child had its own from the gateway's client end.
+    }
+
+    fn get_info(&self) -> rmcp::model::ServerConfig {
+        // What the child said at initialize, once there is one.
+        self.own
+            .try_lock()
+            .ok()
+            .and_then(|o| o.as_ref().map(|c| c.info.clone()))
+            .unwrap_or_default()
+    }
+}
+
+/// The loopback listener serving one stdio route: its address and the key requests must carry.
+pub struct Serving {
+    /// Where it listens.
+    pub addr: std::net::SocketAddr,
+    /// The key (hex), sent by the gateway in [`KEY_HEADER`].
+    pub key: String,
+}
+
+/// Starts serving `spec` on a loopback port until `stop` is cancelled.
+pub async fn serve(
+    spec: Arc<Spec>,
+    metrics: Arc<crate::Metrics>,
+    stop: CancellationToken,
+) -> std::io::Result<Serving> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let mut raw = [0u8; 32];
+    getrandom::fill(&mut raw).map_err(std::io::Error::other)?;
+    let key: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+    vigil_core::redact::register(&key);
+    let pool = Arc::new(Pool {
+        spec: spec.clone(),
+        live: Arc::new(AtomicUsize::new(0)),
+        shared: Default::default(),
+        all: Default::default(),
+        crashes: Default::default(),
+        metrics,
+    });
+    let host = addr.to_string();
+    let config = StreamableHttpServerConfig::default()
+        .with_allowed_hosts([host.clone(), addr.ip().to_string()])
+        .with_cancellation_token(stop.child_token());
+    let mut manager = LocalSessionManager::default();
+    manager.session_config.keep_alive = Some(spec.idle);
+    let manager = Arc::new(manager);
+    let p = pool.clone();
+    let mcp = StreamableHttpService::new(
+        move || {
+            Ok(Proxy {
+                pool: p.clone(),
+                own: Default::default(),
+                init: Default::default(),
+            })
+        },
+        manager.clone(),
+        config,
+    );
+    // Who opened each session (`X-Vigil-Subject`): only that subject may use or close it.
+    let owners: Arc<Mutex<HashMap<String, String>>> = Arc::default();
+    let reaper = pool.clone();
+    let s = stop.clone();
+    tokio::spawn(async move {
+        let tick =
+            (reaper.spec.idle / 4).clamp(Duration::from_millis(250), Duration::from_secs(30));
+        loop {
+            tokio::select! {
+                _ = s.cancelled() => break,
+                _ = tokio::time::sleep(tick) => reaper.reap(),
+            }
+        }
+        // The route is gone (reload or shutdown): every process stops.
+        for c in reaper
+            .all
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter_map(Weak::upgrade)
+        {
+            c.stop.cancel();
+        }
+    });
+    let k = key.clone();
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = tokio::select! {
+                _ = stop.cancelled() => return,
+                r = listener.accept() => match r {
+                    Ok(s) => s,
+                    Err(_) => continue,
+                },
+            };
+            let _ = stream.set_nodelay(true);
+            let (mcp, k) = (mcp.clone(), k.clone());
+            let (manager, owners) = (manager.clone(), owners.clone());
+            tokio::spawn(async move {
+                let svc =
+                    hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                        let mut mcp = mcp.clone();
+                        let (manager, owners) = (manager.clone(), owners.clone());
+                        let header = |n: &str| {
+                            req.headers()
+                                .get(n)
+                                .and_then(|v| v.to_str().ok())
+                                .map(str::to_owned)
+                        };
+                        let subject = header("x-vigil-subject").unwrap_or_default();
+                        let session = header("mcp-session-id");
+                        let ok = req.headers().get(KEY_HEADER).is_some_and(|v| {
+                            use subtle::ConstantTimeEq;
+                            bool::from(v.as_bytes().ct_eq(k.as_bytes()))
+                        });
+                        async move {
+                            if !ok {
+                                use http_body_util::BodyExt;
+                                let body = http_body_util::Full::new(bytes::Bytes::from_static(
+                                    b"forbidden",
+                                ))
+                                .boxed();
+                                let mut r = http::Response::new(body);
+                                *r.status_mut() = http::StatusCode::FORBIDDEN;
+                                return Ok::<_, std::convert::Infallible>(r);
+                            }
+                            if let Some(id) = &session {
+                                let owner = owners
+                                    .lock()
+                                    .unwrap_or_else(|e| e.into_inner())
+                                    .get(id)
+                                    .cloned();
+                                if owner.is_some_and(|o| o != subject) {
+                                    // Another subject's session: as if it did not exist.
+                                    use http_body_util::BodyExt;
+                                    let body = http_body_util::Full::new(
+                                        bytes::Bytes::from_static(b"no such session"),
+                                    )
+                                    .boxed();
+                                    let mut r = http::Response::new(body);
+                                    *r.status_mut() = http::StatusCode::NOT_FOUND;
+                                    return Ok(r);
+                                }
+                            }
+                            let r = tower_service::Service::call(&mut mcp, req).await?;
+                            let opened = r
+                                .headers()
+                                .get("mcp-session-id")
+                                .and_then(|v| v.to_str().ok())
+                                .filter(|_| session.is_none());
+                            if let Some(id) = opened {
+                                let live: std::collections::HashSet<String> = manager
+                                    .sessions
+                                    .read()
+                                    .await
+                                    .keys()
+                                    .map(|k| k.to_string())
+                                    .collect();
+                                let mut o = owners.lock().unwrap_or_else(|e| e.into_inner());
+                                o.retain(|k, _| live.contains(k));
+                                o.insert(id.to_owned(), subject);
+                            }
+                            Ok(r)
+                        }
+                    });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    Ok(Serving { addr, key })
+}
