@@ -12,6 +12,7 @@ pub mod exit;
 pub mod fsx;
 pub mod logging;
 pub mod origin;
+pub mod pin;
 pub mod redact;
 pub mod secret;
 pub mod size;

@@ -30,6 +30,8 @@ pub enum AlertKind {
     SecretInArguments,
     /// A secret in a tool's result.
     SecretInResult,
+    /// A tool whose definition is not the pinned one (or is new).
+    ToolChanged,
 }
 
 impl AlertKind {
@@ -43,6 +45,7 @@ impl AlertKind {
             AlertKind::TokenExpiring => "token_expiring",
             AlertKind::SecretInArguments => "secret_in_arguments",
             AlertKind::SecretInResult => "secret_in_result",
+            AlertKind::ToolChanged => "tool_changed",
         }
     }
 }
@@ -331,6 +334,29 @@ impl Alerts {
             value: rules.len() as u64,
             threshold: 0,
             at: now,
+        });
+    }
+
+    /// A tool of `server` whose definition is not the pinned one (`what` says how), once per
+    /// definition; `held`: it is hidden and refused until approved.
+    pub fn tool_changed(&self, server: &str, tool: &str, what: &str, held: bool) {
+        self.fire(Alert {
+            alert: AlertKind::ToolChanged,
+            summary: format!(
+                "tool {} of server {} {what}{}",
+                tool.escape_debug(),
+                server.escape_debug(),
+                if held {
+                    "; it is held until approved (vigil gateway pin --approve)"
+                } else {
+                    ""
+                }
+            ),
+            client_ip: None,
+            subject: None,
+            value: 1,
+            threshold: 0,
+            at: unix_secs(SystemTime::now()),
         });
     }
 

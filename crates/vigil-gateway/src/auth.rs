@@ -17,6 +17,8 @@ pub struct Principal {
     pub expires_in: u64,
     /// The token's whole lifetime (`exp` − `iat`), when it says when it was issued.
     pub lifetime: Option<u64>,
+    /// The token's scopes, kept only on routes with `[[gateway.routes.tools]]` rules.
+    pub scopes: Vec<String>,
 }
 
 /// The RFC 6750 error code of a refusal.
@@ -203,6 +205,11 @@ pub fn check(
         subject: v.claims.sub.clone(),
         expires_in: v.expires_in,
         lifetime,
+        scopes: if route.tools.is_empty() {
+            Vec::new()
+        } else {
+            scopes(&v).into_iter().map(str::to_owned).collect()
+        },
     })
 }
 

@@ -73,6 +73,12 @@ pub struct GatewaySection {
     pub rate_limit: Option<RateLimitSection>,
     /// Alert thresholds and the webhook.
     pub alerts: Option<AlertsSection>,
+    /// `[gateway.validation]`: tool arguments checked against each tool's `inputSchema`.
+    pub validation: Option<ValidationSection>,
+    /// How long the gateway's own view of an upstream's tools lives before it is fetched
+    /// again (default 5m; a `notifications/tools/list_changed` ends it sooner).
+    #[serde(default, deserialize_with = "duration::deserialize_opt")]
+    pub tools_ttl: Option<Duration>,
     /// Secret scanning of tool-call arguments and results.
     pub scan: Option<ScanSection>,
     /// The tamper-evident audit log of tool calls.
@@ -160,6 +166,75 @@ pub struct RouteSection {
     pub cwd: Option<String>,
     /// How the child processes are shared and bounded.
     pub stdio: Option<crate::stdio::StdioSection>,
+    /// `[[gateway.routes.tools]]`: scopes a tool (by glob) needs beyond the route's audience.
+    pub tools: Option<Vec<ToolRuleSection>>,
+    /// Lock file of pinned tool definitions (`vigil lint --pin` format), relative to vigil.toml.
+    pub pins: Option<String>,
+    /// `"enforce"` (default: a changed or new tool is hidden and refused) or `"alert"`.
+    pub pin_mode: Option<String>,
+    /// The server name of this route's tools in the lock file (default: the audience).
+    pub pin_server: Option<String>,
+}
+
+/// `[[gateway.routes.tools]]`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolRuleSection {
+    /// Tool name glob (`delete_*`, `*`).
+    pub name: Option<String>,
+    /// Scopes the token's `scope` claim must all hold to call a matching tool.
+    pub scopes: Option<Vec<String>>,
+}
+
+/// `[gateway.validation]`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidationSection {
+    /// `"enforce"`, `"log"` or `"off"` (default).
+    pub mode: Option<String>,
+}
+
+/// What the gateway does with tool arguments that do not fit the tool's `inputSchema`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ValidationMode {
+    /// Not checked (no schema compiled).
+    #[default]
+    Off,
+    /// Checked and logged (path and keyword), still forwarded.
+    Log,
+    /// Answered by the gateway; the upstream never sees the call.
+    Enforce,
+}
+
+/// What the gateway does with a tool whose definition is not the pinned one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PinMode {
+    /// Hidden from `tools/list`, its calls refused.
+    Enforce,
+    /// Shown and callable, with an alert.
+    Alert,
+}
+
+/// A route's tool pinning.
+#[derive(Debug, Clone)]
+pub struct Pinning {
+    /// The lock file (resolved against vigil.toml's folder when the settings are resolved).
+    pub path: std::path::PathBuf,
+    /// Enforce or alert.
+    pub mode: PinMode,
+    /// This route's server name in the lock file.
+    pub server: String,
+}
+
+/// One `[[gateway.routes.tools]]` rule.
+#[derive(Debug, Clone)]
+pub struct ToolRule {
+    /// The glob as written.
+    pub name: String,
+    /// The compiled glob.
+    pub matcher: globset::GlobMatcher,
+    /// Scopes a matching tool needs.
+    pub scopes: Vec<String>,
 }
 
 /// `[gateway.routes.assertion]`: the upstream is told who the gateway verified by a short-lived
@@ -378,6 +453,15 @@ pub enum Invalid {
     /// `command` and `upstream` on one route.
     #[error("a route has either upstream or command (a stdio server), not both")]
     CommandAndUpstream,
+    /// Not a glob.
+    #[error("not a glob: {0}")]
+    Glob(String),
+    /// A mode that is not one of the listed ones.
+    #[error("must be one of {0}")]
+    Mode(&'static str),
+    /// A lock file that cannot be read.
+    #[error("{0}")]
+    Pins(String),
     /// A certificate or key file of `[gateway.tls]` that cannot be used.
     #[error(transparent)]
     Tls(#[from] TlsError),
@@ -498,6 +582,21 @@ pub struct Route {
     pub oidc: Option<std::sync::Arc<crate::oidc::Issuer>>,
     /// The stdio server the gateway runs and serves as this route's upstream, when configured.
     pub stdio: Option<std::sync::Arc<crate::stdio::Spec>>,
+    /// `[[gateway.routes.tools]]` rules, in order.
+    pub tools: Vec<ToolRule>,
+    /// Tool pinning, when `pins` is set.
+    pub pins: Option<Pinning>,
+}
+
+impl Route {
+    /// The scopes a call of `tool` needs beyond the route's own (every matching rule's).
+    pub fn tool_scopes<'r>(&'r self, tool: &str) -> impl Iterator<Item = &'r str> {
+        let tool = tool.to_owned();
+        self.tools
+            .iter()
+            .filter(move |r| r.matcher.is_match(&tool))
+            .flat_map(|r| r.scopes.iter().map(String::as_str))
+    }
 }
 
 /// A validated CORS policy.
@@ -635,6 +734,10 @@ pub struct Settings {
     pub metrics_token: Option<vigil_core::Secret<String>>,
     /// Per-IP rate of `/readyz` and `/metrics` (`[gateway.rate_limit] per_ip`).
     pub endpoint_rate: Option<Rate>,
+    /// `[gateway.validation] mode`.
+    pub validation: ValidationMode,
+    /// `[gateway] tools_ttl`.
+    pub tools_ttl: Duration,
     /// The browser policy of answers outside any route (404s, the gateway's own endpoints):
     /// `[gateway] allowed_origins` with the default methods and headers.
     pub cors: Cors,
@@ -789,6 +892,18 @@ impl Settings {
         listen: Option<&str>,
     ) -> Result<Settings, SettingsError> {
         let mut settings = section.validate(config, listen).map_err(|p| p.at(config))?;
+        for r in &mut settings.routes {
+            if let Some(p) = &mut r.pins {
+                p.path = config.base_dir().join(&p.path);
+                if let Err(e) = vigil_core::pin::LockFile::load(&p.path) {
+                    return Err(problem(
+                        format!("gateway.routes[{}].pins", r.index),
+                        Invalid::Pins(e.to_string()),
+                    )
+                    .at(config));
+                }
+            }
+        }
         if let Some((cert, key)) = &settings.tls_files {
             let base = config.base_dir();
             let loaded = crate::tls::load(&base.join(cert), &base.join(key)).map_err(|e| {
@@ -1064,9 +1179,22 @@ impl GatewaySection {
                 })
             }
         };
+        let validation = match self.validation.as_ref().and_then(|v| v.mode.as_deref()) {
+            None | Some("off") => ValidationMode::Off,
+            Some("log") => ValidationMode::Log,
+            Some("enforce") => ValidationMode::Enforce,
+            Some(_) => {
+                return Err(problem(
+                    "gateway.validation.mode",
+                    Invalid::Mode("\"enforce\", \"log\", \"off\""),
+                ))
+            }
+        };
         Ok(Settings {
             scan,
             audit,
+            validation,
+            tools_ttl: self.tools_ttl.unwrap_or(Duration::from_secs(300)),
             endpoint_rate,
             body_timeout: self.body_timeout.unwrap_or(defaults::BODY_TIMEOUT),
             backlog,
@@ -1279,7 +1407,55 @@ fn route(
         None => DEFAULT_ALLOW_HEADERS.into(),
     };
     let host = r.host.as_ref().map(|h| h.to_ascii_lowercase());
+    let mut tools = Vec::new();
+    for (j, t) in r.tools.iter().flatten().enumerate() {
+        let name = t.name.as_deref().ok_or_else(|| {
+            problem(
+                at(&format!("tools[{j}].name")),
+                Invalid::Missing("a tool name or glob, e.g. name = \"delete_*\""),
+            )
+        })?;
+        let matcher = globset::Glob::new(name)
+            .map_err(|e| {
+                problem(
+                    at(&format!("tools[{j}].name")),
+                    Invalid::Glob(e.kind().to_string()),
+                )
+            })?
+            .compile_matcher();
+        let scopes = t.scopes.clone().unwrap_or_default();
+        if scopes
+            .iter()
+            .any(|s| s.is_empty() || s.contains(char::is_whitespace) || s.contains('"'))
+        {
+            return Err(problem(at(&format!("tools[{j}].scopes")), Invalid::Empty));
+        }
+        tools.push(ToolRule {
+            name: name.to_owned(),
+            matcher,
+            scopes,
+        });
+    }
+    let pins = match &r.pins {
+        None => None,
+        Some(p) => Some(Pinning {
+            path: p.into(),
+            mode: match r.pin_mode.as_deref() {
+                None | Some("enforce") => PinMode::Enforce,
+                Some("alert") => PinMode::Alert,
+                Some(_) => {
+                    return Err(problem(
+                        at("pin_mode"),
+                        Invalid::Mode("\"enforce\", \"alert\""),
+                    ))
+                }
+            },
+            server: r.pin_server.clone().unwrap_or_else(|| audience.clone()),
+        }),
+    };
     Ok(Route {
+        tools,
+        pins,
         index: i,
         label: match &host {
             Some(h) => format!("{h}{prefix}"),

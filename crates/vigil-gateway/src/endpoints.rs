@@ -111,21 +111,24 @@ fn access(gw: &Gateway, ip: IpAddr, headers: &HeaderMap) -> Access {
 /// `scopes_supported`.
 fn metadata(gw: &Gateway, suffix: &str) -> Response<Body> {
     let s = &gw.settings;
-    let scopes: Vec<&str> = if suffix.is_empty() {
-        let mut all: Vec<&str> = s
-            .routes
+    // The route's own scopes and those its tools need (`[[gateway.routes.tools]]`).
+    let of = |r: &'_ crate::config::Route| -> Vec<String> {
+        r.scopes
             .iter()
-            .flat_map(|r| r.scopes.iter().map(String::as_str))
-            .collect();
-        all.sort_unstable();
-        all.dedup();
-        all
+            .chain(r.tools.iter().flat_map(|t| t.scopes.iter()))
+            .cloned()
+            .collect()
+    };
+    let mut scopes: Vec<String> = if suffix.is_empty() {
+        s.routes.iter().flat_map(of).collect()
     } else {
         match s.routes.iter().find(|r| r.prefix == suffix) {
-            Some(r) => r.scopes.iter().map(String::as_str).collect(),
+            Some(r) => of(r),
             None => return body::error(StatusCode::NOT_FOUND, "not_found", "no such resource"),
         }
     };
+    scopes.sort_unstable();
+    scopes.dedup();
     let mut doc = serde_json::json!({
         "resource": format!("{}{}", s.public_url, suffix),
         "authorization_servers": s.authorization_servers,

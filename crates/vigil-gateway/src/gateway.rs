@@ -41,6 +41,10 @@ pub struct Gateway {
     pub(crate) alerts: Alerts,
     /// Headers on every response.
     pub(crate) security: SecurityHeaders,
+    /// Per route: the gateway's view of the upstream's tools, when the route pins or validates.
+    pub(crate) catalogs: Vec<Option<Arc<crate::tools::Catalog>>>,
+    /// Per route, shared with response hooks (`None`: no MCP-aware check on the route).
+    pub(crate) mcp_routes: Vec<Option<Arc<Route>>>,
     /// TLS handshakes, when `[gateway.tls]` is set.
     pub(crate) tls: Option<tokio_rustls::TlsAcceptor>,
     /// Stops the stdio routes' listeners and processes when this configuration goes.
@@ -205,12 +209,33 @@ impl Gateway {
             ),
         };
         let scanner = crate::scan::Scanner::new(settings.scan).map(Arc::new);
+        let catalogs = settings
+            .routes
+            .iter()
+            .map(|r| {
+                crate::tools::needs_catalog(r, settings.validation).then(|| {
+                    Arc::new(crate::tools::Catalog::new(
+                        r,
+                        settings.tools_ttl,
+                        settings.validation,
+                    ))
+                })
+            })
+            .collect::<Vec<_>>();
+        let mcp_routes = settings
+            .routes
+            .iter()
+            .zip(&catalogs)
+            .map(|(r, c)| (c.is_some() || !r.tools.is_empty()).then(|| Arc::new(r.clone())))
+            .collect();
         static GENERATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Ok(Gateway {
             generation: GENERATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             alerts: Alerts::new(settings.alerts.clone(), metrics.clone()),
             security: SecurityHeaders::new(&settings.csp, settings.hsts),
             tls: settings.tls.clone().map(tokio_rustls::TlsAcceptor::from),
+            catalogs,
+            mcp_routes,
             settings,
             verifier,
             default_issuer: issuer,

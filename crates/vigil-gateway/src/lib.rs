@@ -34,6 +34,7 @@ pub mod sharded;
 pub mod stdio;
 pub mod tls;
 pub mod token_cache;
+pub mod tools;
 pub mod webhook;
 mod worker;
 

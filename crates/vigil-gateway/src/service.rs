@@ -167,6 +167,9 @@ async fn pipeline(ex: &mut Exchange<'_>, req: Request<Incoming>) -> Response<Bod
     let bytes = if route.webhook.is_some() {
         bytes
     } else {
+        // Per-tool scopes, the tool catalog, argument validation and pins first; then the
+        // protocol checks, secrets in the call, and its audit line.
+        next!(tool_checks(ex, route, principal.as_ref(), &parts, &bytes).await);
         next!(crate::calls::stage(
             &mut crate::calls::Context {
                 gw: ex.gw,
@@ -486,6 +489,7 @@ async fn authenticate(
                 subject: Some("dev-bypass".into()),
                 expires_in: 0,
                 lifetime: None,
+                scopes: Vec::new(),
             };
             ex.subject = p.subject.clone();
             Flow::Next(Some(p))
@@ -644,6 +648,205 @@ async fn request_body(
         }
     }
     Flow::Next((parts, bytes, upgrade))
+}
+
+/// The MCP-aware checks of a route that has any (see [`crate::tools`]): per-tool scopes (403
+/// `insufficient_scope`), the tool known to the gateway's view of the upstream, its pin, and
+/// its arguments against its `inputSchema` (answered by the gateway, the upstream never asked);
+/// `tools/list` answers filtered, `list_changed` notifications watched. A route without any
+/// goes on at once.
+async fn tool_checks(
+    ex: &mut Exchange<'_>,
+    route: &Route,
+    principal: Option<&Principal>,
+    parts: &Parts,
+    bytes: &Bytes,
+) -> Flow {
+    use crate::config::ValidationMode;
+    use crate::tools::{ListChanged, ListFilter, PinState};
+    let gw = ex.gw;
+    let Some(shared) = &gw.mcp_routes[route.index] else {
+        return Flow::Next(());
+    };
+    let catalog = gw.catalogs[route.index].clone();
+    if let Some(c) = &catalog {
+        ex.hooks.push(Arc::new(ListChanged(c.clone())));
+    }
+    let have: &[String] = principal.map_or(&[], |p| &p.scopes);
+    match ex.method.as_deref() {
+        Some("tools/list") => {
+            let (view, lock) = match &catalog {
+                Some(c) => (c.view(gw).await, c.lock()),
+                None => (None, None),
+            };
+            ex.hooks.push(Arc::new(ListFilter {
+                scopes: (!route.tools.is_empty()).then(|| (shared.clone(), have.to_vec())),
+                catalog: catalog.map(|c| (c, view)),
+                lock,
+            }));
+            Flow::Next(())
+        }
+        Some("tools/call") => {
+            // The tool's name as the upstream reads it (the log's is escaped and clipped); the
+            // strict parse already refused a body that names it twice.
+            let call = call_of(bytes);
+            let tool = call
+                .as_ref()
+                .and_then(|c| c.params.name.clone())
+                .unwrap_or_default();
+            let missing = route
+                .tool_scopes(&tool)
+                .any(|need| !have.iter().any(|h| h == need));
+            if missing {
+                return Flow::Reply(insufficient_scope(gw, route, &tool));
+            }
+            let Some(c) = catalog else {
+                return Flow::Next(());
+            };
+            let validation = gw.settings.validation;
+            let enforce = validation == ValidationMode::Enforce || c.pins_enforce();
+            let Some(view) = c.view(gw).await else {
+                if enforce {
+                    return Flow::Reply(body::error(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "tools_unavailable",
+                        "the gateway cannot read the upstream's tools",
+                    ));
+                }
+                return Flow::Next(());
+            };
+            let Some(known) = view.tools.get(&tool) else {
+                if enforce {
+                    return Flow::Reply(tool_refusal(
+                        parts,
+                        bytes,
+                        &format!("unknown tool `{}`", tool.escape_debug()),
+                    ));
+                }
+                return Flow::Next(());
+            };
+            if known.pin != PinState::Pinned && c.pins_enforce() {
+                return Flow::Reply(tool_refusal(
+                    parts,
+                    bytes,
+                    &format!(
+                        "the definition of tool `{}` is not the approved one; it is held until an operator approves it",
+                        tool.escape_debug()
+                    ),
+                ));
+            }
+            if let Some(schema) = &known.schema {
+                let why = match schema {
+                    Err(e) => Some(e.to_string()),
+                    Ok(v) => match &call {
+                        Some(call) => crate::tools::invalid_arguments(
+                            v,
+                            call.params
+                                .arguments
+                                .as_ref()
+                                .unwrap_or(&serde_json::Value::Object(Default::default())),
+                        ),
+                        None => Some("the call could not be read".into()),
+                    },
+                };
+                if let Some(why) = why {
+                    tracing::warn!(route = %route.label, tool = %tool.escape_debug(), reason = %why, "tool arguments do not validate");
+                    if validation == ValidationMode::Enforce {
+                        return Flow::Reply(tool_refusal(parts, bytes, &why));
+                    }
+                }
+            }
+            Flow::Next(())
+        }
+        Some(m) if m.starts_with('[') && m.contains("tools/call") => Flow::Reply(bad_request(
+            "batched_tool_call",
+            "tools/call is not accepted inside a JSON-RPC batch on this route",
+        )),
+        _ => Flow::Next(()),
+    }
+}
+
+/// The parts of a `tools/call` the checks read.
+#[derive(serde::Deserialize)]
+struct Call {
+    #[serde(default)]
+    id: serde_json::Value,
+    #[serde(default)]
+    params: CallParams,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct CallParams {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    arguments: Option<serde_json::Value>,
+}
+
+fn call_of(bytes: &[u8]) -> Option<Call> {
+    serde_json::from_slice(bytes).ok()
+}
+
+/// A `tools/call` answered by the gateway, the way the client's protocol version expects: from
+/// 2025-11-25 on a tool result with `isError` (the model reads why; `resultType` from
+/// 2026-07-28 on), before it JSON-RPC -32602.
+fn tool_refusal(parts: &Parts, bytes: &[u8], why: &str) -> Response<Body> {
+    let id = call_of(bytes).map_or(serde_json::Value::Null, |c| c.id);
+    let version = parts
+        .headers
+        .get(MCP_PROTOCOL_VERSION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("2025-03-26");
+    let answer = if version >= "2025-11-25" {
+        let mut a = serde_json::json!({"jsonrpc": "2.0", "id": id, "result": {
+            "content": [{"type": "text", "text": format!("Refused by the gateway: {why}")}],
+            "isError": true,
+        }});
+        if version >= "2026-07-28" {
+            // The 2026-07-28 schema requires the result's type.
+            a["result"]["resultType"] = "complete".into();
+        }
+        a
+    } else {
+        serde_json::json!({"jsonrpc": "2.0", "id": id, "error": {
+            "code": -32602,
+            "message": format!("Invalid params: {why}"),
+        }})
+    };
+    body::typed(StatusCode::OK, "application/json", answer.to_string())
+}
+
+/// 403 `insufficient_scope` for a tool, its challenge naming every scope the call needs.
+fn insufficient_scope(gw: &Gateway, route: &Route, tool: &str) -> Response<Body> {
+    let mut need: Vec<&str> = route.scopes.iter().map(String::as_str).collect();
+    for s in route.tool_scopes(tool) {
+        if !need.contains(&s) {
+            need.push(s);
+        }
+    }
+    let refusal = auth::Refusal {
+        status: StatusCode::FORBIDDEN,
+        error: Some(auth::BearerError::InsufficientScope),
+        description: format!("the tool needs scope {}", need.join(" ")),
+        reason: "scope",
+        scope: Some(need.join(" ")),
+    };
+    gw.metrics
+        .auth_failures
+        .get_or_create(&Reason {
+            reason: "tool_scope".into(),
+        })
+        .inc();
+    let mut r = body::error(
+        StatusCode::FORBIDDEN,
+        "insufficient_scope",
+        &refusal.description,
+    );
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        refusal.challenge(&gw.resource_metadata(route)),
+    );
+    r
 }
 
 /// A webhook route's signature check, on the body as read (401, or 503 when the replay memory

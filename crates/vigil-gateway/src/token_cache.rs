@@ -23,6 +23,7 @@ pub const MAX_ENTRIES: usize = 4096;
 struct Accepted {
     subject: Option<String>,
     lifetime: Option<u64>,
+    scopes: Vec<String>,
     /// Unix second of `exp` (`u64::MAX` without one).
     exp: u64,
     /// Trusted while now < this.
@@ -56,6 +57,7 @@ impl TokenCache {
             subject: a.subject.clone(),
             expires_in: a.exp.saturating_sub(now),
             lifetime: a.lifetime,
+            scopes: a.scopes.clone(),
         })
     }
 
@@ -81,6 +83,7 @@ impl TokenCache {
             Accepted {
                 subject: p.subject.clone(),
                 lifetime: p.lifetime,
+                scopes: p.scopes.clone(),
                 exp,
                 until: exp.min(now.saturating_add(MAX_AGE)),
             },
@@ -97,6 +100,7 @@ mod tests {
             subject: Some("alice".into()),
             expires_in,
             lifetime: Some(3600),
+            scopes: Vec::new(),
         }
     }
 

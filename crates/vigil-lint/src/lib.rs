@@ -29,7 +29,8 @@ pub mod lint;
 pub mod model;
 pub mod node;
 pub mod parse;
-pub mod pin;
+/// Tool pinning (the lock file `vigil gateway` enforces too), shared from `vigil-core`.
+pub use vigil_core::pin;
 pub mod probe;
 pub mod redact;
 pub mod report;

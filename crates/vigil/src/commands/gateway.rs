@@ -27,6 +27,9 @@ pub struct GatewayArgs {
 pub enum GatewayCommand {
     /// Validate `[gateway]`, `[token]` and the keys, print the routes, and exit.
     Check(RunArgs),
+    /// Show how a route's upstream tools differ from its `pins` lock file; `--approve` records
+    /// them (exit 1 when they differ and are not approved).
+    Pin(PinArgs),
     /// The audit log of tool calls (`[gateway.audit]`).
     Audit(AuditArgs),
 }
@@ -65,6 +68,20 @@ pub struct VerifyArgs {
     pub format: super::OutputFormat,
 }
 
+/// Arguments of `vigil gateway pin`.
+#[derive(Debug, Args)]
+pub struct PinArgs {
+    /// The route, by its path (or host and path), e.g. /mcp/filesystem.
+    #[arg(long, value_name = "PATH")]
+    pub route: String,
+    /// Record the upstream's tools as they are now in the lock file.
+    #[arg(long)]
+    pub approve: bool,
+    /// Options of the gateway (the same configuration is read).
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
 /// Options shared by `vigil gateway` and `vigil gateway check`.
 #[derive(Debug, Args, Default, Clone)]
 pub struct RunArgs {
@@ -93,6 +110,7 @@ pub fn run(g: &GlobalArgs, args: GatewayArgs) -> anyhow::Result<ExitStatus> {
         Some(GatewayCommand::Audit(AuditArgs {
             command: AuditCommand::Verify(a),
         })) => verify(g, &a),
+        Some(GatewayCommand::Pin(a)) => pin(g, &a),
         None => serve(g, args.run),
     }
 }
@@ -256,6 +274,76 @@ fn verify(g: &GlobalArgs, a: &VerifyArgs) -> anyhow::Result<ExitStatus> {
     } else {
         ExitStatus::Failure
     })
+}
+
+/// `vigil gateway pin`: the diff a human looks at before approving.
+fn pin(g: &GlobalArgs, a: &PinArgs) -> anyhow::Result<ExitStatus> {
+    use vigil_core::pin::Change;
+    let p = prepare(g, &a.run)?;
+    let want = a.route.trim_end_matches('/');
+    let Some(route) = p
+        .settings()
+        .routes
+        .iter()
+        .find(|r| r.label == want || r.prefix == want)
+    else {
+        eprintln!("vigil: --route {}: no such route in [gateway]", a.route);
+        return Ok(ExitStatus::Error);
+    };
+    let review = vigil_gateway::tools::PinReview::new(route)?;
+    let shown = |name: &str| {
+        review
+            .now(name)
+            .map(|t| {
+                vigil_core::pin::PINNED_FIELDS
+                    .iter()
+                    .filter_map(|f| t.get(*f).map(|v| format!("    {f}: {v}")))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .unwrap_or_default()
+    };
+    for c in &review.changes {
+        match c {
+            Change::Added { tool } => println!("+ {tool} (new)\n{}", shown(tool)),
+            Change::Removed { tool } => println!("- {tool} (gone)"),
+            Change::Changed { tool, fields } => {
+                println!("~ {tool} (changed: {})", fields.join(", "));
+                if let Some(t) = review.now(tool) {
+                    for f in fields {
+                        match t.get(f) {
+                            Some(v) => println!("    {f}: {v}"),
+                            None => println!("    {f}: (removed)"),
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if review.changes.is_empty() {
+        println!(
+            "{}: the {} tools of {} are as pinned",
+            review.path.display(),
+            review.tools.len(),
+            review.server
+        );
+        return Ok(ExitStatus::Success);
+    }
+    if !a.approve {
+        println!(
+            "{} change(s); run again with --approve to record them",
+            review.changes.len()
+        );
+        return Ok(ExitStatus::Failure);
+    }
+    let (n, path, server) = (
+        review.tools.len(),
+        review.path.clone(),
+        review.server.clone(),
+    );
+    review.approve()?;
+    println!("{}: recorded {n} tools of {server}", path.display());
+    Ok(ExitStatus::Success)
 }
 
 fn serve(g: &GlobalArgs, a: RunArgs) -> anyhow::Result<ExitStatus> {

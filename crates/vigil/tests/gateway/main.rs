@@ -23,6 +23,7 @@ mod requests;
 mod startup;
 mod stdio;
 mod tool_security;
+mod tools;
 
 use common::{expect_exit, run};
 use gw::{bearer, call, now, secret, token, token_with, Gateway, Upstream, Webhook};

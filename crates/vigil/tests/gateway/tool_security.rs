@@ -207,7 +207,7 @@ async fn the_official_sdks_see_secret_calls_blocked_and_secret_results_redacted(
     let sdk = gw::sdk_dir();
     let leaked = ghp(3);
     let server =
-        gw::SdkServer::start_script(&sdk, "sdk-secrets-server.mjs", &[("LEAK_TOKEN", &leaked)]);
+        gw::SdkServer::start_script_env(&sdk, "sdk-secrets-server.mjs", &[("LEAK_TOKEN", &leaked)]);
     let dir = TempDir::new().unwrap();
     let cfg = format!(
         "[gateway]\n\n[gateway.audit]\npath = \"audit/tools.jsonl\"\n\n[[gateway.routes]]\npath = \"/mcp/sdk\"\nupstream = \"http://127.0.0.1:{}/mcp\"\n",

@@ -568,7 +568,12 @@ pub fn sdk_dir() -> std::path::PathBuf {
         );
     }
     let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/gw");
-    for f in ["sdk-server.mjs", "sdk-client.mjs", "sdk-secrets-server.mjs"] {
+    for f in [
+        "sdk-server.mjs",
+        "sdk-client.mjs",
+        "sdk-secrets-server.mjs",
+        "tools-server.mjs",
+    ] {
         std::fs::copy(here.join(f), dir.join(f)).unwrap();
     }
     std::fs::copy(
@@ -585,19 +590,30 @@ pub struct SdkServer;
 impl SdkServer {
     /// Starts `node sdk-server.mjs` and reads its port.
     pub fn start(dir: &Path) -> Server {
-        Self::start_script(dir, "sdk-server.mjs", &[])
+        Self::start_script(dir, &["sdk-server.mjs"])
+    }
+
+    /// Starts `node` with these arguments (a script of [`sdk_dir`] first) and reads its port.
+    pub fn start_script(dir: &Path, args: &[&str]) -> Server {
+        let mut cmd = Command::new("node");
+        cmd.args(args).current_dir(dir);
+        Self::start_command(cmd)
     }
 
     /// Starts `node SCRIPT` with these variables and reads its port.
-    pub fn start_script(dir: &Path, script: &str, env: &[(&str, &str)]) -> Server {
-        let mut child = Command::new("node")
-            .arg(script)
-            .envs(env.iter().copied())
-            .current_dir(dir)
+    pub fn start_script_env(dir: &Path, script: &str, env: &[(&str, &str)]) -> Server {
+        let mut cmd = Command::new("node");
+        cmd.arg(script).envs(env.iter().copied()).current_dir(dir);
+        Self::start_command(cmd)
+    }
+
+    /// Starts `cmd`, a server that prints `{"port": N}` first, and reads its port.
+    pub fn start_command(mut cmd: Command) -> Server {
+        let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .expect("node is installed");
+            .expect("the server's interpreter is installed");
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)

@@ -28,7 +28,7 @@
 //!
 //! ```
 //! use serde_json::json;
-//! use vigil_lint::pin::{tool_hash, Change, LockFile};
+//! use vigil_core::pin::{tool_hash, Change, LockFile};
 //! let a = json!({"name": "rm", "annotations": {"destructiveHint": true, "readOnlyHint": false}});
 //! let b = json!({"annotations": {"readOnlyHint": false, "destructiveHint": true}, "name": "rm"});
 //! assert_eq!(tool_hash(&a), tool_hash(&b));
@@ -245,7 +245,7 @@ impl LockFile {
     pub fn save(&self, path: &Path) -> Result<(), PinError> {
         let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
         text.push('\n');
-        vigil_core::fsx::atomic_write(path, text.as_bytes()).map_err(|source| PinError::Io {
+        crate::fsx::atomic_write(path, text.as_bytes()).map_err(|source| PinError::Io {
             path: path.to_owned(),
             source,
         })

@@ -1,0 +1,922 @@
+//! What the gateway knows of each upstream's tools, and the MCP-aware checks built on it.
+//!
+//! - **Catalog.** One view per route (not per client session): the gateway asks the upstream
+//!   for `tools/list` itself ([`fetch`]: its own MCP session when the protocol needs one, the
+//!   route's upstream credentials, every page by `nextCursor`), keeps it for `tools_ttl`, and
+//!   fetches again sooner when a `notifications/tools/list_changed` passes in the traffic or a
+//!   client's `tools/list` answer shows a definition the view does not hold. Each version of
+//!   the view compiles every tool's `inputSchema` once and compares every tool with its pin.
+//! - **Per-tool scopes** (`[[gateway.routes.tools]]`): checked per `tools/call` against the
+//!   token's `scope`; `tools/list` answers (JSON or SSE) lose the tools the token may not call.
+//! - **Argument validation** (`[gateway.validation]`): JSON Schema (2020-12 unless the schema
+//!   declares draft-07 …) by the `jsonschema` crate, offline (no `$ref` is ever fetched),
+//!   regexes bounded; a refusal names the failing path and keyword, never the value.
+//! - **Pinning** (`pins = "tools.lock"`): a tool whose definition is not the pinned one (or
+//!   that is new) is hidden and refused (`enforce`) or shown with an alert (`alert`).
+//!
+//! None of it runs on a route that sets none of these: the request stage returns at once.
+
+use crate::config::{PinMode, Pinning, Route, ValidationMode};
+use crate::rewrite::{Action, Hook, RequestInfo};
+use arc_swap::ArcSwapOption;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+use vigil_core::pin::LockFile;
+
+/// Pages of `tools/list` followed at most.
+const MAX_PAGES: usize = 100;
+/// The largest answer read while fetching.
+const MAX_ANSWER: u64 = 8 << 20;
+/// Deepest arguments (objects and arrays) validated; deeper ones are refused.
+const MAX_DEPTH: usize = 64;
+/// The protocol version the gateway's own session asks for.
+const SESSION_VERSION: &str = "2025-11-25";
+/// The sessionless protocol version tried when an upstream refuses `initialize`.
+const SESSIONLESS_VERSION: &str = "2026-07-28";
+
+/// Why the upstream's tools could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// The request failed (connection, timeout).
+    #[error("{0}")]
+    Http(String),
+    /// The upstream answered with an HTTP error.
+    #[error("the upstream answered {0}")]
+    Status(u16),
+    /// The answer is not the JSON-RPC result asked for.
+    #[error("the upstream's answer is not a JSON-RPC result: {0}")]
+    Answer(String),
+    /// More pages than the gateway follows.
+    #[error("more than {MAX_PAGES} pages of tools")]
+    TooManyPages,
+}
+
+/// Why a tool's `inputSchema` cannot be used (its calls are refused in enforce mode).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SchemaError {
+    /// The tool lists no `inputSchema`.
+    #[error("the tool has no inputSchema")]
+    Missing,
+    /// Nested deeper than the gateway reads.
+    #[error("the inputSchema is nested deeper than {MAX_DEPTH} levels")]
+    TooDeep,
+    /// `jsonschema` refused it (the keyword that failed).
+    #[error("the inputSchema does not compile ({0})")]
+    Compile(String),
+}
+
+/// What a tool's definition is to its pin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PinState {
+    /// No pinning on the route, or the definition is the pinned one.
+    Pinned,
+    /// Not in the lock file.
+    New,
+    /// In it with another definition; the fields that differ.
+    Changed(Vec<String>),
+}
+
+/// One tool the catalog knows.
+pub struct Known {
+    /// Its definition as the upstream listed it.
+    pub def: Value,
+    /// `sha256:` of its canonical pinned JSON.
+    pub hash: String,
+    /// Its compiled `inputSchema` (`None` when validation is off), or why it did not compile.
+    pub schema: Option<Result<jsonschema::Validator, SchemaError>>,
+    /// What it is to its pin.
+    pub pin: PinState,
+}
+
+/// One version of an upstream's tools.
+pub struct ToolSet {
+    /// Sets versions apart.
+    pub version: u64,
+    /// When it was fetched.
+    pub fetched: Instant,
+    /// The tools by name.
+    pub tools: HashMap<String, Known>,
+    /// The lock file its pin states were computed with.
+    lock: Option<Arc<(Option<SystemTime>, LockFile)>>,
+}
+
+/// The lock file of a route as last read, and when it was written.
+struct Pins {
+    config: Pinning,
+    lock: ArcSwapOption<(Option<SystemTime>, LockFile)>,
+}
+
+impl Pins {
+    /// The lock file, read again when its modification time changed (an approval).
+    fn current(&self) -> Arc<(Option<SystemTime>, LockFile)> {
+        let mtime = std::fs::metadata(&self.config.path)
+            .and_then(|m| m.modified())
+            .ok();
+        if let Some(l) = self.lock.load_full() {
+            if l.0 == mtime {
+                return l;
+            }
+        }
+        let lock = match LockFile::load(&self.config.path) {
+            Ok(l) => l.unwrap_or_default(),
+            Err(e) => {
+                // Fail closed: a lock file that cannot be read pins nothing (every tool is new).
+                tracing::warn!(file = %self.config.path.display(), error = %e, "tool pins unreadable");
+                LockFile::new()
+            }
+        };
+        let l = Arc::new((mtime, lock));
+        self.lock.store(Some(l.clone()));
+        l
+    }
+
+    fn state(&self, lock: &LockFile, name: &str, def: &Value, hash: &str) -> PinState {
+        let pinned = lock
+            .servers
+            .get(&self.config.server)
+            .and_then(|s| s.tools.get(name));
+        match pinned {
+            None => PinState::New,
+            Some(p) if p.hash == hash => PinState::Pinned,
+            Some(_) => match lock
+                .compare(&self.config.server, std::slice::from_ref(def))
+                .pop()
+            {
+                Some(vigil_core::pin::Change::Changed { fields, .. }) => PinState::Changed(fields),
+                _ => PinState::Changed(Vec::new()),
+            },
+        }
+    }
+}
+
+/// The gateway's view of one route's upstream tools.
+pub struct Catalog {
+    route: usize,
+    ttl: Duration,
+    validation: ValidationMode,
+    view: ArcSwapOption<ToolSet>,
+    /// A `list_changed` was seen: the next use waits for a fresh view.
+    stale: AtomicBool,
+    /// A background refresh is running.
+    refreshing: AtomicBool,
+    /// One fetch at a time.
+    fetch: tokio::sync::Mutex<()>,
+    pins: Option<Pins>,
+    versions: AtomicU64,
+    /// When the last fetch failed (no retry within a second: requests do not queue on an
+    /// upstream that is down).
+    failed: Mutex<Option<Instant>>,
+    /// The lock file version the view's pin states were computed with.
+    alerted: Mutex<std::collections::HashSet<(String, String)>>,
+}
+
+impl std::fmt::Debug for Catalog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Catalog")
+            .field("route", &self.route)
+            .finish()
+    }
+}
+
+/// Whether a route needs a catalog: it pins tools, or arguments are validated.
+pub fn needs_catalog(route: &Route, validation: ValidationMode) -> bool {
+    route.pins.is_some() || validation != ValidationMode::Off
+}
+
+impl Catalog {
+    /// The catalog of `route`.
+    pub fn new(route: &Route, ttl: Duration, validation: ValidationMode) -> Self {
+        Catalog {
+            route: route.index,
+            ttl,
+            validation,
+            view: ArcSwapOption::empty(),
+            stale: AtomicBool::new(false),
+            refreshing: AtomicBool::new(false),
+            fetch: tokio::sync::Mutex::new(()),
+            pins: route.pins.clone().map(|config| Pins {
+                config,
+                lock: ArcSwapOption::empty(),
+            }),
+            versions: AtomicU64::new(1),
+            failed: Mutex::new(None),
+            alerted: Mutex::new(Default::default()),
+        }
+    }
+
+    /// The view should be fetched again before it is used next.
+    pub fn invalidate(&self) {
+        self.stale.store(true, Ordering::Release);
+    }
+
+    /// The route's lock file as now on disk (`None` without pinning).
+    pub fn lock(&self) -> Option<Arc<(Option<SystemTime>, LockFile)>> {
+        self.pins.as_ref().map(Pins::current)
+    }
+
+    /// The pin state of `def` (whose [`vigil_core::pin::tool_hash`] is `hash`) under `lock`.
+    pub fn pin_state(&self, lock: &LockFile, def: &Value, hash: &str) -> PinState {
+        match (&self.pins, def.get("name").and_then(Value::as_str)) {
+            (Some(p), Some(name)) => p.state(lock, name, def, hash),
+            _ => PinState::Pinned,
+        }
+    }
+
+    /// Whether pinning enforces (hides and refuses).
+    pub fn pins_enforce(&self) -> bool {
+        self.pins
+            .as_ref()
+            .is_some_and(|p| p.config.mode == PinMode::Enforce)
+    }
+
+    /// The current view: fetched now when there is none or a `list_changed` made it stale,
+    /// fetched in the background when its time to live ran out. `None` when the upstream's tools
+    /// cannot be read.
+    pub async fn view(self: &Arc<Self>, gw: &Arc<crate::Gateway>) -> Option<Arc<ToolSet>> {
+        let current = self.view.load_full();
+        let stale = self.stale.load(Ordering::Acquire);
+        match &current {
+            Some(v) if !stale => {
+                if v.fetched.elapsed() >= self.ttl && !self.refreshing.swap(true, Ordering::AcqRel)
+                {
+                    let (me, gw) = (Arc::clone(self), Arc::clone(gw));
+                    tokio::spawn(async move {
+                        me.refresh(&gw).await;
+                        me.refreshing.store(false, Ordering::Release);
+                    });
+                }
+                let v = self.repin(v.clone(), gw);
+                return Some(v);
+            }
+            _ => {}
+        }
+        let seen = current.as_ref().map(|v| v.version);
+        let _one = self.fetch.lock().await;
+        if let Some(v) = self.view.load_full() {
+            if Some(v.version) != seen && !self.stale.load(Ordering::Acquire) {
+                return Some(self.repin(v, gw));
+            }
+        }
+        let recent_failure = self
+            .failed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some_and(|t| t.elapsed() < Duration::from_secs(1));
+        if !recent_failure {
+            self.refresh_locked(gw).await;
+        }
+        self.view.load_full().map(|v| self.repin(v, gw))
+    }
+
+    async fn refresh(&self, gw: &Arc<crate::Gateway>) {
+        let _one = self.fetch.lock().await;
+        self.refresh_locked(gw).await;
+    }
+
+    /// Fetches the tools (the caller holds `fetch`) and installs a new view.
+    async fn refresh_locked(&self, gw: &Arc<crate::Gateway>) {
+        self.stale.store(false, Ordering::Release);
+        let (gw2, index) = (Arc::clone(gw), self.route);
+        let fetched = tokio::task::spawn_blocking(move || fetch(&gw2.settings.routes[index]))
+            .await
+            .unwrap_or_else(|_| Err(FetchError::Http("fetch task failed".into())));
+        let route = &gw.settings.routes[self.route];
+        match fetched {
+            Ok(tools) => {
+                let set = self.build(tools);
+                tracing::info!(route = %route.label, tools = set.tools.len(), version = set.version, "upstream tools fetched");
+                self.alert_changes(gw, &set);
+                self.view.store(Some(Arc::new(set)));
+            }
+            Err(e) => {
+                *self.failed.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+                tracing::warn!(route = %route.label, error = %e, "cannot fetch the upstream's tools");
+                if self.view.load().is_none() {
+                    return;
+                }
+                // Keep the last view, but try again at the next use.
+                self.stale.store(true, Ordering::Release);
+            }
+        }
+    }
+
+    /// A view whose pin states follow the lock file on disk now (a new view when it changed).
+    fn repin(&self, v: Arc<ToolSet>, gw: &Arc<crate::Gateway>) -> Arc<ToolSet> {
+        let Some(pins) = &self.pins else {
+            return v;
+        };
+        let lock = pins.current();
+        if v.lock.as_ref().is_some_and(|l| Arc::ptr_eq(l, &lock)) {
+            return v;
+        }
+        // The lock file changed (an approval): rebuild from the same definitions.
+        let _ = gw;
+        let defs: Vec<Value> = v.tools.values().map(|k| k.def.clone()).collect();
+        let set = Arc::new(self.build(defs));
+        self.view.store(Some(set.clone()));
+        set
+    }
+
+    fn build(&self, tools: Vec<Value>) -> ToolSet {
+        let lock = self.pins.as_ref().map(Pins::current);
+        let mut map = HashMap::with_capacity(tools.len());
+        for def in tools {
+            let Some(name) = def.get("name").and_then(Value::as_str).map(str::to_owned) else {
+                continue;
+            };
+            let schema = (self.validation != ValidationMode::Off).then(|| compile(&def));
+            let hash = vigil_core::pin::tool_hash(&def);
+            let pin = match (&self.pins, &lock) {
+                (Some(p), Some(l)) => p.state(&l.1, &name, &def, &hash),
+                _ => PinState::Pinned,
+            };
+            map.insert(
+                name,
+                Known {
+                    hash,
+                    def,
+                    schema,
+                    pin,
+                },
+            );
+        }
+        ToolSet {
+            version: self.versions.fetch_add(1, Ordering::Relaxed),
+            fetched: Instant::now(),
+            tools: map,
+            lock,
+        }
+    }
+
+    /// One alert per changed or new tool definition (by hash), naming server and tool.
+    fn alert_changes(&self, gw: &crate::Gateway, set: &ToolSet) {
+        let Some(pins) = &self.pins else { return };
+        let mut fired = self.alerted.lock().unwrap_or_else(|e| e.into_inner());
+        for (name, k) in &set.tools {
+            let what = match &k.pin {
+                PinState::Pinned => continue,
+                PinState::New => "is new (not in the lock file)".to_owned(),
+                PinState::Changed(f) => format!("changed its {}", f.join(", ")),
+            };
+            if fired.insert((name.clone(), k.hash.clone())) {
+                gw.alerts.tool_changed(
+                    &pins.config.server,
+                    name,
+                    &what,
+                    pins.config.mode == PinMode::Enforce,
+                );
+            }
+        }
+    }
+}
+
+/// A tool's `inputSchema` compiled offline: draft-07 (or 4, 6, 2019-09) when it says so in
+/// `$schema`, else 2020-12; no `$ref` outside the schema is resolved; regexes bounded.
+pub fn compile(def: &Value) -> Result<jsonschema::Validator, SchemaError> {
+    let Some(schema) = def.get("inputSchema") else {
+        return Err(SchemaError::Missing);
+    };
+    if depth(schema) > MAX_DEPTH {
+        return Err(SchemaError::TooDeep);
+    }
+    let draft = match schema.get("$schema").and_then(Value::as_str) {
+        Some(s) if s.contains("draft-07") => jsonschema::Draft::Draft7,
+        Some(s) if s.contains("draft-06") => jsonschema::Draft::Draft6,
+        Some(s) if s.contains("draft-04") => jsonschema::Draft::Draft4,
+        Some(s) if s.contains("2019-09") => jsonschema::Draft::Draft201909,
+        _ => jsonschema::Draft::Draft202012,
+    };
+    jsonschema::options()
+        .with_draft(draft)
+        .offline()
+        .with_pattern_options(
+            jsonschema::PatternOptions::regex()
+                .size_limit(1 << 20)
+                .dfa_size_limit(1 << 20),
+        )
+        .build(schema)
+        .map_err(|e| SchemaError::Compile(e.kind().keyword().to_owned()))
+}
+
+/// How deeply `v` nests arrays and objects.
+fn depth(v: &Value) -> usize {
+    match v {
+        Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+        Value::Object(o) => 1 + o.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// Why arguments do not validate: the path (JSON Pointer under `arguments`) and keyword of the
+/// first failure, never the value.
+pub fn invalid_arguments(schema: &jsonschema::Validator, args: &Value) -> Option<String> {
+    if depth(args) > MAX_DEPTH {
+        return Some(format!(
+            "arguments are nested deeper than {MAX_DEPTH} levels"
+        ));
+    }
+    let e = schema.iter_errors(args).next()?;
+    let path = e.instance_path().as_str();
+    Some(format!(
+        "argument {} fails the schema keyword `{}`",
+        if path.is_empty() { "(root)" } else { path },
+        e.kind().keyword()
+    ))
+}
+
+/// Reads the upstream's tools (blocking: run it off the async workers).
+pub fn fetch(route: &Route) -> Result<Vec<Value>, FetchError> {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_global(Some(route.timeout))
+        .build()
+        .into();
+    let path = crate::proxy::upstream_uri(route, &route.prefix, None)
+        .map_err(|e| FetchError::Http(e.to_string()))?;
+    let url = format!("{}{}", route.upstream_base, path);
+    let mut session = Session {
+        agent,
+        url,
+        route,
+        id: None,
+        version: SESSION_VERSION,
+        next: 1,
+    };
+    let init = session.call(
+        "initialize",
+        serde_json::json!({
+            "protocolVersion": SESSION_VERSION,
+            "capabilities": {},
+            "clientInfo": {"name": "vigil-gateway", "version": env!("CARGO_PKG_VERSION")},
+        }),
+    );
+    match init {
+        Ok(r) => {
+            if let Some(v) = r.get("protocolVersion").and_then(Value::as_str) {
+                session.version = match v {
+                    "2025-06-18" => "2025-06-18",
+                    "2025-03-26" => "2025-03-26",
+                    "2024-11-05" => "2024-11-05",
+                    _ => SESSION_VERSION,
+                };
+            }
+            session.notify("notifications/initialized")?;
+        }
+        Err(_) => {
+            // An upstream that speaks only the sessionless protocol.
+            session.id = None;
+            session.version = SESSIONLESS_VERSION;
+        }
+    }
+    let mut tools = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    let result = loop {
+        pages += 1;
+        if pages > MAX_PAGES {
+            break Err(FetchError::TooManyPages);
+        }
+        let params = match &cursor {
+            Some(c) => serde_json::json!({ "cursor": c }),
+            None => serde_json::json!({}),
+        };
+        let r = match session.call("tools/list", params) {
+            Ok(r) => r,
+            Err(e) => break Err(e),
+        };
+        match r.get("tools") {
+            Some(Value::Array(a)) => tools.extend(a.iter().cloned()),
+            _ => break Err(FetchError::Answer("no tools array".into())),
+        }
+        cursor = r
+            .get("nextCursor")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        if cursor.is_none() {
+            break Ok(tools);
+        }
+    };
+    session.close();
+    result
+}
+
+/// The gateway's own MCP session with an upstream.
+struct Session<'r> {
+    agent: ureq::Agent,
+    url: String,
+    route: &'r Route,
+    id: Option<String>,
+    version: &'static str,
+    next: u64,
+}
+
+impl Session<'_> {
+    fn request(&self, method: &str, body: Option<String>) -> ureq::http::request::Builder {
+        let mut b = ureq::http::Request::builder()
+            .method(method)
+            .uri(&self.url)
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", self.version)
+            .header("x-vigil-subject", "vigil-gateway");
+        if body.is_some() {
+            b = b.header("content-type", "application/json");
+        }
+        if let Some(h) = &self.route.host_header {
+            b = b.header("host", h.clone());
+        }
+        for (k, v) in &self.route.headers {
+            b = b.header(k.clone(), v.clone());
+        }
+        if let Some(a) = &self.route.audience_header {
+            b = b.header("x-vigil-audience", a.clone());
+        }
+        if let Some(a) = &self.route.assertion {
+            let now = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            if let Ok(t) = vigil_token::mint_assertion(
+                &a.key,
+                &a.issuer,
+                &a.audience,
+                "vigil-gateway",
+                now,
+                a.lifetime,
+            ) {
+                b = b.header("authorization", format!("Bearer {t}"));
+            }
+        }
+        if let Some(id) = &self.id {
+            b = b.header("mcp-session-id", id.as_str());
+        }
+        b
+    }
+
+    fn send(
+        &self,
+        method: &str,
+        body: Option<String>,
+    ) -> Result<ureq::http::Response<ureq::Body>, FetchError> {
+        let req = self
+            .request(method, body.clone())
+            .body(body.unwrap_or_default())
+            .map_err(|e| FetchError::Http(e.to_string()))?;
+        self.agent
+            .run(req)
+            .map_err(|e| FetchError::Http(e.to_string()))
+    }
+
+    /// A request and its result.
+    fn call(&mut self, method: &str, params: Value) -> Result<Value, FetchError> {
+        let id = self.next;
+        self.next += 1;
+        let body =
+            serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        let mut resp = self.send("POST", Some(body.to_string()))?;
+        if !resp.status().is_success() {
+            return Err(FetchError::Status(resp.status().as_u16()));
+        }
+        if let Some(s) = resp
+            .headers()
+            .get("mcp-session-id")
+            .and_then(|v| v.to_str().ok())
+        {
+            self.id = Some(s.to_owned());
+        }
+        let sse = resp
+            .headers()
+            .get("content-type")
+            .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+        let text = resp
+            .body_mut()
+            .with_config()
+            .limit(MAX_ANSWER)
+            .read_to_vec()
+            .map_err(|e| FetchError::Http(e.to_string()))?;
+        let answer = if sse {
+            answer_in_stream(&text, id)
+        } else {
+            serde_json::from_slice::<Value>(&text).ok()
+        };
+        let Some(mut answer) = answer else {
+            return Err(FetchError::Answer("unreadable".into()));
+        };
+        if answer.get("id") != Some(&Value::from(id)) {
+            return Err(FetchError::Answer("another id".into()));
+        }
+        match answer.get_mut("result") {
+            Some(r) => Ok(r.take()),
+            None => Err(FetchError::Answer("an error".into())),
+        }
+    }
+
+    fn notify(&self, method: &str) -> Result<(), FetchError> {
+        let body = serde_json::json!({"jsonrpc": "2.0", "method": method});
+        let resp = self.send("POST", Some(body.to_string()))?;
+        if !resp.status().is_success() {
+            return Err(FetchError::Status(resp.status().as_u16()));
+        }
+        Ok(())
+    }
+
+    fn close(&self) {
+        if self.id.is_some() {
+            let _ = self.send("DELETE", None);
+        }
+    }
+}
+
+/// The answer with id `id` among the events of an SSE body.
+fn answer_in_stream(b: &[u8], id: u64) -> Option<Value> {
+    let mut rest = b;
+    while let Some(end) = crate::rewrite::event_end(rest, true) {
+        let ev = &rest[..end];
+        rest = &rest[end..];
+        let Some(data) = crate::rewrite::event_data(ev) else {
+            continue;
+        };
+        if let Ok(v) = serde_json::from_slice::<Value>(&data) {
+            if v.get("id") == Some(&Value::from(id)) {
+                return Some(v);
+            }
+        }
+    }
+    None
+}
+
+/// Marks the catalog stale when a `notifications/tools/list_changed` passes (on any stream of
+/// the route).
+pub struct ListChanged(pub Arc<Catalog>);
+
+impl Hook for ListChanged {
+    fn wants(&self, _: &RequestInfo, raw: &[u8]) -> bool {
+        memchr_find(raw, b"list_changed")
+    }
+    fn message(&self, _: &RequestInfo, msg: &mut Value) -> Action {
+        if msg.get("method").and_then(Value::as_str) == Some("notifications/tools/list_changed") {
+            self.0.invalidate();
+        }
+        Action::Keep
+    }
+}
+
+fn memchr_find(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Filters a `tools/list` answer: tools the token may not call, and (when pinning enforces)
+/// tools whose definition is not the pinned one, are removed. A definition the catalog does
+/// not hold makes the catalog stale.
+pub struct ListFilter {
+    /// The route's rules and the token's scopes.
+    pub scopes: Option<(Arc<Route>, Vec<String>)>,
+    /// The catalog and the lock file, when the route pins or validates.
+    pub catalog: Option<(Arc<Catalog>, Option<Arc<ToolSet>>)>,
+    /// The lock file (when pinning).
+    pub lock: Option<Arc<(Option<SystemTime>, LockFile)>>,
+}
+
+impl Hook for ListFilter {
+    fn wants(&self, _: &RequestInfo, raw: &[u8]) -> bool {
+        memchr_find(raw, b"\"tools\"")
+    }
+    fn message(&self, _: &RequestInfo, msg: &mut Value) -> Action {
+        let Some(tools) = msg
+            .get_mut("result")
+            .and_then(|r| r.get_mut("tools"))
+            .and_then(Value::as_array_mut)
+        else {
+            return Action::Keep;
+        };
+        let before = tools.len();
+        tools.retain(|t| {
+            let Some(name) = t.get("name").and_then(Value::as_str) else {
+                return false;
+            };
+            if let Some((route, have)) = &self.scopes {
+                if route
+                    .tool_scopes(name)
+                    .any(|need| !have.iter().any(|h| h == need))
+                {
+                    return false;
+                }
+            }
+            if let Some((catalog, view)) = &self.catalog {
+                let hash = vigil_core::pin::tool_hash(t);
+                let known = view
+                    .as_ref()
+                    .and_then(|v| v.tools.get(name))
+                    .is_some_and(|k| k.hash == hash);
+                if !known {
+                    catalog.invalidate();
+                }
+                if let Some(lock) = &self.lock {
+                    if catalog.pins_enforce()
+                        && catalog.pin_state(&lock.1, t, &hash) != PinState::Pinned
+                    {
+                        return false;
+                    }
+                }
+            }
+            true
+        });
+        if tools.len() == before {
+            Action::Keep
+        } else {
+            Action::Changed
+        }
+    }
+}
+
+/// What `vigil gateway pin` found: the upstream's tools now, how they differ from the lock
+/// file, and the lock file.
+#[derive(Debug)]
+pub struct PinReview {
+    /// The route's server name in the lock file.
+    pub server: String,
+    /// The lock file.
+    pub path: std::path::PathBuf,
+    /// The tools the upstream lists now.
+    pub tools: Vec<Value>,
+    /// How they differ from the lock file, by tool name.
+    pub changes: Vec<vigil_core::pin::Change>,
+    lock: LockFile,
+}
+
+/// Why pins cannot be reviewed.
+#[derive(Debug, thiserror::Error)]
+pub enum PinReviewError {
+    /// The route sets no `pins`.
+    #[error("route {0} has no pins = \"…\" lock file")]
+    NotPinned(String),
+    /// The lock file cannot be read or written.
+    #[error(transparent)]
+    Lock(#[from] vigil_core::pin::PinError),
+    /// The upstream's tools cannot be read.
+    #[error("route {route}: cannot read the upstream's tools: {error}")]
+    Fetch {
+        /// The route.
+        route: String,
+        /// Why.
+        error: FetchError,
+    },
+}
+
+impl PinReview {
+    /// Reads the upstream's tools of `route` (blocking) and compares them with its lock file.
+    pub fn new(route: &Route) -> Result<PinReview, PinReviewError> {
+        let pins = route
+            .pins
+            .as_ref()
+            .ok_or_else(|| PinReviewError::NotPinned(route.label.clone()))?;
+        let lock = LockFile::load(&pins.path)?.unwrap_or_default();
+        let tools = fetch(route).map_err(|error| PinReviewError::Fetch {
+            route: route.label.clone(),
+            error,
+        })?;
+        let changes = lock.compare(&pins.server, &tools);
+        Ok(PinReview {
+            server: pins.server.clone(),
+            path: pins.path.clone(),
+            tools,
+            changes,
+            lock,
+        })
+    }
+
+    /// The pinned fields of the tool `name` as the upstream lists it now.
+    pub fn now(&self, name: &str) -> Option<&Value> {
+        self.tools
+            .iter()
+            .find(|t| t.get("name").and_then(Value::as_str) == Some(name))
+    }
+
+    /// Records the tools as listed now (atomically); a running gateway sees it at its next
+    /// `tools/list` or `tools/call` on the route.
+    pub fn approve(mut self) -> Result<(), PinReviewError> {
+        self.lock.record(&self.server, &self.tools);
+        self.lock.save(&self.path)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn schemas_compile_offline_and_failures_name_path_and_keyword_only() {
+        let tool = json!({"name": "w", "inputSchema": {"type": "object", "properties": {"path": {"type": "string", "pattern": "^/srv/"}, "n": {"type": "integer"}}, "required": ["path"]}});
+        let v = compile(&tool).unwrap();
+        assert_eq!(
+            invalid_arguments(&v, &json!({"path": "/srv/a", "n": 2})),
+            None
+        );
+        let why = invalid_arguments(&v, &json!({"path": "/srv/a", "n": "two-secret"})).unwrap();
+        assert_eq!(why, "argument /n fails the schema keyword `type`");
+        let why = invalid_arguments(&v, &json!({"path": "/etc/shadow"})).unwrap();
+        assert_eq!(why, "argument /path fails the schema keyword `pattern`");
+        assert!(!why.contains("shadow"));
+        let why = invalid_arguments(&v, &json!({})).unwrap();
+        assert!(why.contains("`required`"), "{why}");
+        // No remote reference is ever fetched.
+        let remote = json!({"name": "r", "inputSchema": {"$ref": "http://127.0.0.1:9/s.json"}});
+        assert!(compile(&remote).is_err());
+        // draft-07 when declared: `items` as an array is a tuple there.
+        let d7 = json!({"name": "t", "inputSchema": {"$schema": "http://json-schema.org/draft-07/schema#", "type": "array", "items": [{"type": "string"}]}});
+        let v = compile(&d7).unwrap();
+        assert!(invalid_arguments(&v, &json!([1])).is_some());
+        let mut deep = json!(1);
+        for _ in 0..100 {
+            deep = json!([deep]);
+        }
+        let any = compile(&json!({"name": "a", "inputSchema": {}})).unwrap();
+        assert!(invalid_arguments(&any, &deep).is_some());
+    }
+
+    fn route(extra: &str) -> Route {
+        let text = format!(
+            "[gateway]\n[[gateway.routes]]\npath = \"/mcp/fs\"\nupstream = \"http://127.0.0.1:9\"\n{extra}"
+        );
+        let config = vigil_core::Config::parse("vigil.toml".into(), text).unwrap();
+        let s: crate::GatewaySection = config.read(&|_| None).unwrap();
+        crate::Settings::resolve(&config, &s, None)
+            .unwrap()
+            .routes
+            .remove(0)
+    }
+
+    #[test]
+    fn tools_list_answers_lose_tools_the_token_may_not_call_and_list_changed_is_noticed() {
+        let r = Arc::new(route(
+            "[[gateway.routes.tools]]\nname = \"delete_*\"\nscopes = [\"fs:write\"]\n",
+        ));
+        let filter = |have: &[&str]| -> Arc<dyn Hook> {
+            Arc::new(ListFilter {
+                scopes: Some((r.clone(), have.iter().map(|s| (*s).to_owned()).collect())),
+                catalog: None,
+                lock: None,
+            })
+        };
+        let answer = br#"{"jsonrpc":"2.0","id":2,"result":{"tools":[{"name":"read_file"},{"name":"delete_file"}]}}"#;
+        let rw = crate::rewrite::Rewriter::new(
+            RequestInfo::default(),
+            vec![filter(&["fs:read"])],
+            1 << 20,
+        );
+        let out = rw.message(answer);
+        let v: Value = serde_json::from_slice(out.bytes().unwrap()).unwrap();
+        assert_eq!(v["result"]["tools"], json!([{"name": "read_file"}]));
+        let rw = crate::rewrite::Rewriter::new(
+            RequestInfo::default(),
+            vec![filter(&["fs:write"])],
+            1 << 20,
+        );
+        assert_eq!(rw.message(answer), crate::rewrite::Rewritten::Unchanged);
+
+        let c = Arc::new(Catalog::new(
+            &route("pins = \"tools.lock\"\n"),
+            Duration::from_secs(300),
+            ValidationMode::Off,
+        ));
+        let watch = ListChanged(c.clone());
+        let info = RequestInfo::default();
+        assert!(!watch.wants(
+            &info,
+            br#"{"jsonrpc":"2.0","method":"notifications/progress"}"#
+        ));
+        let mut n = json!({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"});
+        assert!(!c.stale.load(Ordering::Acquire));
+        assert_eq!(watch.message(&info, &mut n), Action::Keep);
+        assert!(c.stale.load(Ordering::Acquire));
+    }
+
+    #[test]
+    fn bad_tool_settings_name_their_key() {
+        let text = "[gateway]\n[[gateway.routes]]\npath = \"/mcp/fs\"\nupstream = \"http://127.0.0.1:9\"\npin_mode = \"warn\"\npins = \"t.lock\"\n";
+        let config = vigil_core::Config::parse("vigil.toml".into(), text.to_owned()).unwrap();
+        let s: crate::GatewaySection = config.read(&|_| None).unwrap();
+        let e = crate::Settings::resolve(&config, &s, None).unwrap_err();
+        assert_eq!(e.key(), "gateway.routes[0].pin_mode");
+        let text = "[gateway.validation]\nmode = \"strict\"\n[[gateway.routes]]\npath = \"/mcp/fs\"\nupstream = \"http://127.0.0.1:9\"\n";
+        let config = vigil_core::Config::parse("vigil.toml".into(), text.to_owned()).unwrap();
+        let s: crate::GatewaySection = config.read(&|_| None).unwrap();
+        let e = crate::Settings::resolve(&config, &s, None).unwrap_err();
+        assert_eq!(e.key(), "gateway.validation.mode");
+    }
+
+    #[test]
+    fn sse_answers_are_found_by_id() {
+        let b = b"event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\"}\n\nid: 4\ndata: {\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{\"tools\":[]}}\n\n";
+        assert_eq!(
+            answer_in_stream(b, 2).unwrap()["result"],
+            json!({"tools": []})
+        );
+        assert!(answer_in_stream(b, 3).is_none());
+    }
+}
