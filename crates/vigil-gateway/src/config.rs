@@ -465,9 +465,6 @@ pub enum Invalid {
     /// A certificate or key file of `[gateway.tls]` that cannot be used.
     #[error(transparent)]
     Tls(#[from] TlsError),
-    /// A scan mode that is not one of the listed ones.
-    #[error("must be one of {0}")]
-    Mode(&'static str),
     /// An audit flush interval out of range.
     #[error("must be between 1ms and 10s")]
     FlushInterval,
@@ -1565,4 +1562,15 @@ mod tests {
         assert!(Cidr::parse("::1").unwrap().contains("::1".parse().unwrap()));
         assert!(Cidr::parse("10.0.0.0/33").is_err());
     }
+}
+
+/// A problem of one part of a route's section, with the key suffix it concerns (`.scheme`,
+/// `oidc.issuer`, `command`): the caller joins it to the route's key for the `Origin`.
+#[derive(Debug, thiserror::Error)]
+#[error("{key}: {problem}")]
+pub struct KeyedError<P: std::error::Error> {
+    /// The key (or key suffix) the problem is about.
+    pub key: String,
+    /// What is wrong.
+    pub problem: P,
 }

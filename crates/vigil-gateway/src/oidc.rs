@@ -152,6 +152,17 @@ impl Issuer {
         s: &OidcSection,
         policy: &Policy,
         iss: Option<&str>,
+    ) -> Result<Issuer, crate::config::KeyedError<OidcProblem>> {
+        Self::discover_keyed(s, policy, iss).map_err(|(key, problem)| crate::config::KeyedError {
+            key: key.to_owned(),
+            problem,
+        })
+    }
+
+    fn discover_keyed(
+        s: &OidcSection,
+        policy: &Policy,
+        iss: Option<&str>,
     ) -> Result<Issuer, (&'static str, OidcProblem)> {
         let issuer = s
             .issuer

@@ -462,7 +462,7 @@ fn signed_routes(
                 .collect();
             let allow_weak = options.allow_weak_secret && loopback;
             let hook = crate::webhook::Webhook::new(w, &names, allow_weak)
-                .map_err(|(k, p)| webhook(&k, p))?;
+                .map_err(|e| webhook(&e.key, e.problem))?;
             if allow_weak {
                 tracing::warn!(
                     route = %route.label,
@@ -473,9 +473,9 @@ fn signed_routes(
         }
         if let Some(o) = &rs.oidc {
             let issuer = crate::oidc::Issuer::discover(o, policy, route.issuer.as_deref())
-                .map_err(|(k, problem)| PrepareError::Oidc {
-                    origin: at(&format!("oidc{k}")),
-                    problem: Box::new(problem),
+                .map_err(|e| PrepareError::Oidc {
+                    origin: at(&format!("oidc{}", e.key)),
+                    problem: Box::new(e.problem),
                 })?;
             if route.issuer.is_none() {
                 route.issuer = Some(issuer.issuer().to_owned());
@@ -505,9 +505,9 @@ fn stdio_routes(
             keep,
             &route.label,
         )
-        .map_err(|(k, problem)| PrepareError::Stdio {
-            origin: config.origin(&format!("gateway.routes[{}].{k}", route.index)),
-            problem,
+        .map_err(|e| PrepareError::Stdio {
+            origin: config.origin(&format!("gateway.routes[{}].{}", route.index, e.key)),
+            problem: e.problem,
         })?;
         route.stdio = Some(std::sync::Arc::new(spec));
     }

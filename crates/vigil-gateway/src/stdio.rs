@@ -135,6 +135,19 @@ impl Spec {
         base: &std::path::Path,
         secrets: &[&str],
         label: &str,
+    ) -> Result<Spec, crate::config::KeyedError<StdioProblem>> {
+        Self::new_keyed(command, env, cwd, s, base, secrets, label)
+            .map_err(|(key, problem)| crate::config::KeyedError { key, problem })
+    }
+
+    fn new_keyed(
+        command: &[String],
+        env: Option<&BTreeMap<String, String>>,
+        cwd: Option<&str>,
+        s: Option<&StdioSection>,
+        base: &std::path::Path,
+        secrets: &[&str],
+        label: &str,
     ) -> Result<Spec, (String, StdioProblem)> {
         let (program, args) = command
             .split_first()

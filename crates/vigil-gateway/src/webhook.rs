@@ -165,6 +165,15 @@ impl Webhook {
         s: &WebhookSection,
         names: &[String],
         allow_weak: bool,
+    ) -> Result<Webhook, crate::config::KeyedError<WebhookProblem>> {
+        Self::new_keyed(s, names, allow_weak)
+            .map_err(|(key, problem)| crate::config::KeyedError { key, problem })
+    }
+
+    fn new_keyed(
+        s: &WebhookSection,
+        names: &[String],
+        allow_weak: bool,
     ) -> Result<Webhook, (String, WebhookProblem)> {
         // The key of a secret's problem names its index: text right after `secrets: ` would
         // be masked as a value by the log redactor.
@@ -570,18 +579,18 @@ mod tests {
     #[test]
     fn weak_duplicate_and_misnamed_secrets_are_refused() {
         let e = Webhook::new(&section("github", vec!["changeme".into()]), &[], false).unwrap_err();
-        assert!(matches!(e.1, WebhookProblem::Weak(ref n) if n == "secrets[0]"));
+        assert!(matches!(e.problem, WebhookProblem::Weak(ref n) if n == "secrets[0]"));
         assert!(Webhook::new(&section("github", vec!["changeme".into()]), &[], true).is_ok());
         let e =
             Webhook::new(&section("github", vec![strong(1), strong(1)]), &[], false).unwrap_err();
-        assert!(matches!(e.1, WebhookProblem::Duplicate(..)));
+        assert!(matches!(e.problem, WebhookProblem::Duplicate(..)));
         let e = Webhook::new(
             &section("standard-webhooks", vec!["whsec_c2hvcnQ=".into()]),
             &[],
             false,
         )
         .unwrap_err();
-        assert!(matches!(e.1, WebhookProblem::Weak(_)));
+        assert!(matches!(e.problem, WebhookProblem::Weak(_)));
         assert!(Webhook::new(&section("svix", vec![strong(1)]), &[], false).is_err());
         assert_eq!(
             secret_name(Some("${WEBHOOK_SECRET_BACKUP}"), 1),
