@@ -64,12 +64,14 @@ fn slack(seed: u64) -> String {
     token("xoxb-{digits:12}-{digits:13}-{alnum:24}", seed)
 }
 
-/// (file, rule, commit, author, message) of each finding.
+/// (file, rule, commit, author, message) of each finding (an incomplete run's closing status
+/// object is not one).
 fn attributions(v: &serde_json::Value) -> Vec<(String, String, String, String, String)> {
     let mut out: Vec<_> = v
         .as_array()
         .expect("array")
         .iter()
+        .filter(|f| f.get("rule").is_some())
         .map(|f| {
             (
                 f["file"].as_str().unwrap().to_owned(),
@@ -343,7 +345,21 @@ fn shallow_clones_gitlinks_and_missing_objects_are_handled() {
             s.to_str().unwrap(),
         ],
     );
+    // A shallow clone lacks the history before its boundary: the scan says so and is
+    // incomplete (exit 2), in the summary and the report; --allow-incomplete gives the verdict.
     let out = run(&s, &["scan", "--git", "-f", "json"]);
+    expect_exit(&out, 2);
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("shallow clone (2 boundary commit(s))"), "{e}");
+    assert!(
+        e.contains("incomplete scan: shallow clone: history before 2 boundary commit(s)"),
+        "{e}"
+    );
+    let v = json(&out);
+    let status = v.as_array().unwrap().last().unwrap();
+    assert_eq!(status["incomplete"], true, "{v}");
+    assert_eq!(status["reasons"][0]["gap"], "truncated", "{v}");
+    let out = run(&s, &["scan", "--git", "-f", "json", "--allow-incomplete"]);
     expect_exit(&out, 1);
     let files: BTreeSet<String> = attributions(&json(&out)).into_iter().map(|a| a.0).collect();
     // The boundary commits (the merge on main, "notes" on feature) count as roots: what they
@@ -382,10 +398,15 @@ fn shallow_clones_gitlinks_and_missing_objects_are_handled() {
     let out = run(gd, &["scan", "--git"]);
     expect_exit(&out, 2);
     let e = String::from_utf8_lossy(&out.stderr);
-    assert!(e.contains("blob unreadable") && e.contains(&blob), "{e}");
-    assert!(e.contains("1 unreadable object(s)"), "{e}");
     assert!(
-        e.contains("incomplete scan: 1 git object(s) could not be read"),
+        e.contains("blob missing from this clone") && e.contains(&blob),
+        "{e}"
+    );
+    assert!(e.contains("1 missing, 0 unreadable object(s)"), "{e}");
+    assert!(
+        e.contains(&format!(
+            "incomplete scan: 1 git object(s) missing from this clone (deleted or never fetched): blob {blob} (b.txt)"
+        )),
         "{e}"
     );
     let out = run(gd, &["scan", "--git", "--allow-incomplete", "-f", "json"]);
@@ -395,7 +416,65 @@ fn shallow_clones_gitlinks_and_missing_objects_are_handled() {
     assert_eq!(status["incomplete"], true, "{v}");
     assert_eq!(status["reasons"][0]["gap"], "unreadable", "{v}");
     assert_eq!(status["reasons"][0]["count"], 1, "{v}");
+    assert!(
+        status["reasons"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&blob),
+        "{v}"
+    );
+    // Every report format names it: SARIF, the text report.
+    let out = run(gd, &["scan", "--git", "-f", "sarif"]);
+    expect_exit(&out, 2);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&blob));
+    let out = run(gd, &["scan", "--git"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&blob));
+    // A commit whose object is gone ends the walk on that line: counted, incomplete.
+    let p = gd.join(".git/objects").join(&c[..2]).join(&c[2..]);
+    std::fs::remove_file(&p).unwrap();
+    let out = run(gd, &["scan", "--git", "-f", "json"]);
+    expect_exit(&out, 2);
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("incomplete scan:") && e.contains(&c), "{e}");
     assert!(!leak.is_empty());
+}
+
+#[test]
+fn a_partial_clone_names_its_missing_blobs_and_is_incomplete() {
+    let h = history();
+    let d = h.dir.path();
+    let tmp = TempDir::new().unwrap();
+    let url = format!("file://{}", d.display());
+    let p = tmp.path().join("p");
+    git(d, &["config", "uploadpack.allowFilter", "true"]);
+    git(
+        tmp.path(),
+        &[
+            "clone",
+            "-q",
+            "--filter=blob:none",
+            "--no-checkout",
+            "--no-local",
+            &url,
+            p.to_str().unwrap(),
+        ],
+    );
+    let out = run(&p, &["scan", "--git", "-f", "json"]);
+    expect_exit(&out, 2);
+    let v = json(&out);
+    let status = v.as_array().unwrap().last().unwrap();
+    assert_eq!(status["incomplete"], true, "{v}");
+    let msg = status["reasons"][0]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("missing from this clone (this is a partial clone"),
+        "{msg}"
+    );
+    assert!(msg.contains("blob "), "{msg}");
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("incomplete scan:") && !e.contains(" 0 missing"),
+        "{e}"
+    );
 }
 
 #[test]
