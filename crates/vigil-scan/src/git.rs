@@ -45,6 +45,9 @@ pub struct HistoryOptions {
     pub threads: usize,
     /// Decoding and archive depths and limits (blobs that are archives are opened).
     pub content: ContentOptions,
+    /// Also every commit and blob of the object database that no ref reaches (force-pushed,
+    /// dropped stashes, reflog-only, never committed): their findings are `unreachable`.
+    pub all_objects: bool,
 }
 
 /// What a push sends, as a pre-push hook learns it: explicit tips and what the remote already
@@ -177,6 +180,8 @@ pub struct GitStats {
     pub partial_clone: bool,
     /// Lines of history the walk could not follow (a missing commit).
     pub walk_stopped: usize,
+    /// Objects no ref reaches that `--all-objects` scanned (commits, and blobs no commit holds).
+    pub unreachable: usize,
     /// Archives, archive members, decodings, inline markers, and what could not be finished.
     pub content: ContentTally,
 }
@@ -421,7 +426,7 @@ fn entries(
 /// on a 6,000-commit history 16 slots measured faster than 8, 32, 64 or 256 (bench/scan-git-peers.sh).
 fn delta_cache(repo: &mut gix::Repository) {
     repo.objects.set_pack_cache(|| {
-        Box::new(gix::odb::pack::cache::lru::StaticLinkedList::<DELTA_SLOTS>::new(96 << 20))
+        Box::new(gix::odb::pack::cache::lru::StaticLinkedList::<DELTA_SLOTS>::new(32 << 20))
     });
 }
 
@@ -431,7 +436,15 @@ const DELTA_SLOTS: usize = 16;
 const PRELOAD_MIN: usize = 200;
 
 /// At most this many bytes of trees are decoded ahead (the rest are read one by one).
-const PRELOAD_BUDGET: usize = 256 << 20;
+const PRELOAD_BUDGET: usize = 128 << 20;
+
+/// Blobs are read in pack order, in chunks of at most this span of a pack, each chunk through a
+/// freshly opened object database: the pages of the pack a chunk mapped are released with it,
+/// so resident memory does not grow with the size of the packs.
+const CHUNK_SPAN: u64 = 48 << 20;
+
+/// At most this many blobs per chunk (loose objects, which have no pack offset).
+const CHUNK_BLOBS: usize = 20_000;
 
 /// Raw tree objects a worker read recently: a commit's tree is its child's parent tree, and
 /// workers take runs of neighbouring commits, so most parent trees are read once.
@@ -443,7 +456,7 @@ struct TreeCache<'a> {
 
 impl<'a> TreeCache<'a> {
     /// Bytes of trees a worker keeps (then it starts over): memory must not grow with history.
-    const BUDGET: usize = 24 << 20;
+    const BUDGET: usize = 16 << 20;
 
     fn new(preloaded: &'a crate::pack_trees::Trees) -> Self {
         TreeCache {
@@ -566,6 +579,45 @@ fn tree_of(repo: &gix::Repository, commit: ObjectId, misses: &Misses) -> Option<
     tree
 }
 
+/// Every commit of the object database that the walk did not reach is added to `commits`
+/// (returned by id, to mark their findings); every blob of it is returned, for those no commit
+/// holds. An object database that cannot be listed stops nothing silently: it counts as a walk
+/// that stopped.
+fn unreachable_objects(
+    repo: &gix::Repository,
+    commits: &mut Vec<ObjectId>,
+    walk_stopped: &mut usize,
+) -> (std::collections::HashSet<String>, Vec<ObjectId>) {
+    let reachable: std::collections::HashSet<ObjectId> = commits.iter().copied().collect();
+    let mut extra = std::collections::BTreeSet::new();
+    let mut blobs = Vec::new();
+    match repo.objects.store_ref().iter() {
+        Ok(all) => {
+            for id in all {
+                let Ok(id) = id else {
+                    *walk_stopped += 1;
+                    continue;
+                };
+                match repo.try_find_header(id).ok().flatten().map(|h| h.kind()) {
+                    Some(gix::object::Kind::Commit) if !reachable.contains(&id) => {
+                        extra.insert(id);
+                    }
+                    Some(gix::object::Kind::Blob) => blobs.push(id),
+                    _ => {}
+                }
+            }
+        }
+        Err(e) => {
+            *walk_stopped += 1;
+            tracing::warn!(error = %e, "the object database could not be listed");
+        }
+    }
+    blobs.sort_unstable();
+    blobs.dedup();
+    commits.extend(extra.iter().copied());
+    (extra.iter().map(|c| c.to_string()).collect(), blobs)
+}
+
 /// Whether objects may be missing by design: promisor packs or `extensions.partialClone`.
 fn is_partial_clone(repo: &gix::Repository) -> bool {
     let config = repo.config_snapshot();
@@ -642,6 +694,11 @@ pub fn scan_history(
         }
     }
     tracing::debug!(commits = commits.len(), "history walked");
+    let (unreachable_commits, mut dangling) = if opts.all_objects {
+        unreachable_objects(&repo, &mut commits, &mut walk_stopped)
+    } else {
+        Default::default()
+    };
     let shallow: std::collections::HashSet<ObjectId> = repo
         .shallow_commits()
         .ok()
@@ -658,6 +715,10 @@ pub fn scan_history(
     };
     let per_commit_pairs = compare_trees(&repo, &commits, opts, &preloaded, &shallow, &misses);
     drop(preloaded);
+    // The walk and the tree comparison mapped the commit and tree parts of the packs: a fresh
+    // handle releases those pages before the blobs are read.
+    drop(repo);
+    let repo = open(path)?;
     let mut infos: Vec<CommitInfo> = Vec::new();
     let mut pairs: Vec<(String, ObjectId)> = Vec::new();
     let mut pair_index: HashMap<(String, ObjectId), usize> = HashMap::new();
@@ -684,6 +745,7 @@ pub fn scan_history(
         shallow: shallow.len(),
         partial_clone: is_partial_clone(&repo),
         walk_stopped,
+        unreachable: unreachable_commits.len(),
         ..GitStats::default()
     };
     // With commit allowlists the answer depends on the commit: scan per attribution then.
@@ -766,6 +828,28 @@ pub fn scan_history(
             f.email = Some(info.email.clone());
             f.date = Some(info.date.clone());
             f.message = Some(info.summary.clone());
+            f.unreachable = unreachable_commits.contains(&info.id);
+            out.push(f.seal());
+        }
+    }
+    if !dangling.is_empty() {
+        // Blobs no commit holds: scanned under their id, with no commit to attribute.
+        let held: std::collections::HashSet<ObjectId> = pairs.iter().map(|p| p.1).collect();
+        dangling.retain(|b| !held.contains(b));
+        stats.unreachable += dangling.len();
+        let jobs: Vec<(String, ObjectId, Option<String>)> = dangling
+            .iter()
+            .map(|b| (format!("unreachable:{b}"), *b, None))
+            .collect();
+        let mut extra = GitStats::default();
+        let found = scan_blobs(&repo, rules, &jobs, opts, &mut extra, &misses);
+        stats.blobs += jobs.len();
+        stats.bytes += extra.bytes;
+        stats.skipped += extra.skipped;
+        stats.content.add(&extra.content);
+        for f in found.into_iter().flatten() {
+            let mut f = f;
+            f.unreachable = true;
             out.push(f.seal());
         }
     }
@@ -978,8 +1062,26 @@ fn scan_blobs(
     misses: &Misses,
 ) -> Vec<Vec<Finding>> {
     let threads = worker_threads(opts);
-    let sync = repo.clone().into_sync();
-    let next = AtomicUsize::new(0);
+    // Pack order, cut into chunks by pack span.
+    let ids: Vec<ObjectId> = pairs.iter().map(|p| p.1).collect();
+    let loc = crate::pack_trees::locations(repo, &ids);
+    drop(ids);
+    let mut order: Vec<usize> = (0..pairs.len()).collect();
+    order.sort_by_key(|&i| loc[i]);
+    let mut chunks: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut start = 0;
+    for k in 1..=order.len() {
+        let cut = k == order.len() || {
+            let (a, b) = (loc[order[start]], loc[order[k]]);
+            a.0 != b.0 || b.1 - a.1 > CHUNK_SPAN || k - start >= CHUNK_BLOBS
+        };
+        if cut {
+            chunks.push(start..k);
+            start = k;
+        }
+    }
+    drop(loc);
+    let git_dir = repo.git_dir().to_owned();
     let results: Mutex<Vec<Vec<Finding>>> = Mutex::new(vec![Vec::new(); pairs.len()]);
     let bytes = std::sync::atomic::AtomicU64::new(0);
     let skipped = AtomicUsize::new(0);
@@ -993,56 +1095,66 @@ fn scan_blobs(
         max_file_size: max,
         ..opts.content
     };
-    std::thread::scope(|s| {
-        for _ in 0..threads.max(1) {
-            s.spawn(|| {
-                let mut repo = sync.to_thread_local();
-                delta_cache(&mut repo);
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((path, oid, commit)) = pairs.get(i) else {
-                        break;
-                    };
-                    // The size first: an oversized blob is never inflated.
-                    if let Ok(Some(h)) = repo.try_find_header(*oid) {
-                        if h.size() > max {
+    for chunk in chunks {
+        let sync = match gix::open(&git_dir) {
+            Ok(r) => r.into_sync(),
+            Err(_) => repo.clone().into_sync(),
+        };
+        let next = AtomicUsize::new(chunk.start);
+        let order = &order;
+        std::thread::scope(|s| {
+            for _ in 0..threads.max(1) {
+                s.spawn(|| {
+                    let mut repo = sync.to_thread_local();
+                    delta_cache(&mut repo);
+                    loop {
+                        let k = next.fetch_add(1, Ordering::Relaxed);
+                        if k >= chunk.end {
+                            break;
+                        }
+                        let i = order[k];
+                        let (path, oid, commit) = &pairs[i];
+                        // The size first: an oversized blob is never inflated.
+                        if let Ok(Some(h)) = repo.try_find_header(*oid) {
+                            if h.size() > max {
+                                skipped.fetch_add(1, Ordering::Relaxed);
+                                continue;
+                            }
+                        }
+                        let Some(obj) = misses.find(&repo, *oid, "blob", Some(path)) else {
+                            continue;
+                        };
+                        if obj.data.len() as u64 > max {
                             skipped.fetch_add(1, Ordering::Relaxed);
                             continue;
                         }
+                        let mut found = Vec::new();
+                        let mut local = ContentTally::default();
+                        let read = content::scan(
+                            rules,
+                            &copts,
+                            path,
+                            commit.as_deref(),
+                            &obj.data,
+                            &mut found,
+                            &mut local,
+                        );
+                        if read == content::Read::Binary {
+                            skipped.fetch_add(1, Ordering::Relaxed);
+                            continue;
+                        }
+                        bytes.fetch_add(obj.data.len() as u64, Ordering::Relaxed);
+                        if local != ContentTally::default() {
+                            tally.lock().unwrap_or_else(|e| e.into_inner()).add(&local);
+                        }
+                        if !found.is_empty() {
+                            results.lock().unwrap_or_else(|e| e.into_inner())[i] = found;
+                        }
                     }
-                    let Some(obj) = misses.find(&repo, *oid, "blob", Some(path)) else {
-                        continue;
-                    };
-                    if obj.data.len() as u64 > max {
-                        skipped.fetch_add(1, Ordering::Relaxed);
-                        continue;
-                    }
-                    let mut found = Vec::new();
-                    let mut local = ContentTally::default();
-                    let read = content::scan(
-                        rules,
-                        &copts,
-                        path,
-                        commit.as_deref(),
-                        &obj.data,
-                        &mut found,
-                        &mut local,
-                    );
-                    if read == content::Read::Binary {
-                        skipped.fetch_add(1, Ordering::Relaxed);
-                        continue;
-                    }
-                    bytes.fetch_add(obj.data.len() as u64, Ordering::Relaxed);
-                    if local != ContentTally::default() {
-                        tally.lock().unwrap_or_else(|e| e.into_inner()).add(&local);
-                    }
-                    if !found.is_empty() {
-                        results.lock().unwrap_or_else(|e| e.into_inner())[i] = found;
-                    }
-                }
-            });
-        }
-    });
+                });
+            }
+        });
+    }
     stats.bytes = bytes.load(Ordering::Relaxed);
     stats.skipped = skipped.load(Ordering::Relaxed);
     stats

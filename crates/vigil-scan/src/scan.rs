@@ -55,6 +55,8 @@ pub struct History {
     /// Only commits authored at or after this date (`2026-01-31` or RFC 3339), as given to
     /// `--since`.
     pub since: Option<String>,
+    /// Also every object no ref reaches (`--all-objects`).
+    pub all_objects: bool,
 }
 
 impl History {
@@ -64,6 +66,7 @@ impl History {
             repo: repo.into(),
             scope: Scope::All,
             since: None,
+            all_objects: false,
         }
     }
 }
@@ -242,6 +245,7 @@ pub fn scan(
                 max_blob_size: max,
                 threads: settings.threads,
                 content: copts,
+                all_objects: h.all_objects,
                 ..HistoryOptions::default()
             };
             match &h.scope {
@@ -531,6 +535,9 @@ impl fmt::Display for Summary<'_> {
                 }
                 if s.walk_stopped > 0 {
                     write!(f, "; walk stopped on {} line(s)", s.walk_stopped)?;
+                }
+                if s.unreachable > 0 {
+                    write!(f, "; {} unreachable object(s) scanned", s.unreachable)?;
                 }
                 o.write_content(f)
             }
