@@ -637,6 +637,16 @@ pub fn scan_history(
     rules: &Ruleset,
     opts: &HistoryOptions,
 ) -> Result<(Vec<Finding>, GitStats), GitError> {
+    scan_history_with(path, rules, opts, &|_| {})
+}
+
+/// [`scan_history`], calling `progress` with the size of each blob read (a progress bar).
+pub fn scan_history_with(
+    path: &Path,
+    rules: &Ruleset,
+    opts: &HistoryOptions,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<(Vec<Finding>, GitStats), GitError> {
     let repo = open(path)?;
     let mut hidden: Vec<ObjectId> = Vec::new();
     let tips: Vec<ObjectId> = if !opts.tips.is_empty() {
@@ -758,7 +768,7 @@ pub fn scan_history(
     } else {
         pairs.iter().map(|(p, o)| (p.clone(), *o, None)).collect()
     };
-    let results = scan_blobs(&repo, rules, &jobs, opts, &mut stats, &misses);
+    let results = scan_blobs(&repo, rules, &jobs, opts, &mut stats, &misses, progress);
     tracing::debug!("blobs scanned");
     // A secret is reported at each commit that adds it to a file, as a diff would show it
     // (gitleaks's `git log -p`): not where its lines were already in the parent's version of
@@ -842,7 +852,7 @@ pub fn scan_history(
             .map(|b| (format!("unreachable:{b}"), *b, None))
             .collect();
         let mut extra = GitStats::default();
-        let found = scan_blobs(&repo, rules, &jobs, opts, &mut extra, &misses);
+        let found = scan_blobs(&repo, rules, &jobs, opts, &mut extra, &misses, progress);
         stats.blobs += jobs.len();
         stats.bytes += extra.bytes;
         stats.skipped += extra.skipped;
@@ -1060,6 +1070,7 @@ fn scan_blobs(
     opts: &HistoryOptions,
     stats: &mut GitStats,
     misses: &Misses,
+    progress: &(dyn Fn(u64) + Sync),
 ) -> Vec<Vec<Finding>> {
     let threads = worker_threads(opts);
     // Pack order, cut into chunks by pack span.
@@ -1124,6 +1135,7 @@ fn scan_blobs(
                         let Some(obj) = misses.find(&repo, *oid, "blob", Some(path)) else {
                             continue;
                         };
+                        progress(obj.data.len() as u64);
                         if obj.data.len() as u64 > max {
                             skipped.fetch_add(1, Ordering::Relaxed);
                             continue;

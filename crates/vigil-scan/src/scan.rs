@@ -163,8 +163,8 @@ pub struct ScanOutcome {
     pub expects_files: bool,
 }
 
-/// Scans a target with the settings. `progress` is called with the byte count of each file read
-/// (files and directories only).
+/// Scans a target with the settings. `progress` is called with the byte count of each file or
+/// blob read (files, directories and history).
 pub fn scan(
     settings: &ScanSettings,
     target: Target<'_>,
@@ -257,7 +257,8 @@ pub fn scan(
             if let Some(s) = &h.since {
                 opts.since = Some(git::parse_since(s, || Origin::Flag("--since".into()))?);
             }
-            let (findings, mut stats) = git::scan_history(&h.repo, &settings.rules, &opts)?;
+            let (findings, mut stats) =
+                git::scan_history_with(&h.repo, &settings.rules, &opts, progress)?;
             let content = std::mem::take(&mut stats.content);
             (
                 findings,
