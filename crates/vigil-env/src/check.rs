@@ -489,3 +489,25 @@ impl crate::Project {
         Ok(out)
     }
 }
+
+/// The problems as a [`vigil_report::Report`] of `env check`, every code listed as a rule, so
+/// SARIF, CSV, JUnit and Markdown come from the one set of renderers.
+pub fn report(problems: &[Problem]) -> vigil_report::Report {
+    use vigil_report::{Diagnostic, Location, Report, RuleMeta, Severity, Tool};
+    let mut r = Report::new(Tool::new("env check", env!("CARGO_PKG_VERSION")));
+    r.rules = Code::ALL
+        .iter()
+        .map(|c| RuleMeta::new(c.as_str(), c.description()))
+        .collect();
+    r.diagnostics = problems
+        .iter()
+        .map(|p| {
+            let mut at = Location::file(p.file.clone()).at_line(p.line.unwrap_or(0));
+            if let Some(k) = &p.key {
+                at = at.with_key(k.clone());
+            }
+            Diagnostic::new(p.code.as_str(), Severity::Error, at, p.message.clone())
+        })
+        .collect();
+    r
+}

@@ -111,6 +111,29 @@ pub struct Problem {
     pub message: String,
 }
 
+/// The problems as a [`vigil_report::Report`] of `token check-config`: each points at its
+/// environment (a scope, not a file), every code listed as a rule.
+pub fn report(problems: &[Problem]) -> vigil_report::Report {
+    use vigil_report::{Diagnostic, Location, Report, RuleMeta, Severity, Tool};
+    let mut r = Report::new(Tool::new("token check-config", env!("CARGO_PKG_VERSION")));
+    r.rules = Code::ALL
+        .iter()
+        .map(|c| RuleMeta::new(c.as_str(), c.description()))
+        .collect();
+    r.diagnostics = problems
+        .iter()
+        .map(|p| {
+            Diagnostic::new(
+                p.code.as_str(),
+                Severity::Error,
+                Location::scope(p.environment.clone()),
+                p.message.clone(),
+            )
+        })
+        .collect();
+    r
+}
+
 /// Whether an environment name means production under the section's rules.
 pub fn is_production(name: &str, section: &TokenSection) -> bool {
     // vigil-env's rule, so `env check` and `check-config` agree: `production` always is.

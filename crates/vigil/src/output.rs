@@ -2,6 +2,7 @@
 //! and the progress bar. stdout carries only data.
 
 use crate::cli::{ColorChoice, GlobalArgs, LogFormatArg};
+use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -105,5 +106,46 @@ impl Progress {
     /// Removes the bar.
     pub fn finish(&self) {
         self.bar.finish_and_clear();
+    }
+}
+
+/// Writes a rendered report to stdout. A closed stdout (`vigil … | head -1`) is not an error:
+/// the verdict (exit code) stands even when nobody reads the report.
+pub fn write_stdout(buf: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(buf).and_then(|_| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r,
+    }
+}
+
+/// `--format` of the commands that write diagnostics through `vigil-report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// Human text, one line per finding: `file:line[:column]: message [rule]`.
+    Text,
+    /// JSON.
+    Json,
+    /// SARIF 2.1.0.
+    Sarif,
+    /// CSV.
+    Csv,
+    /// JUnit XML.
+    Junit,
+    /// A Markdown table.
+    Markdown,
+}
+
+impl From<FormatArg> for vigil_report::Format {
+    fn from(f: FormatArg) -> Self {
+        match f {
+            FormatArg::Text => vigil_report::Format::Text,
+            FormatArg::Json => vigil_report::Format::Json,
+            FormatArg::Sarif => vigil_report::Format::Sarif,
+            FormatArg::Csv => vigil_report::Format::Csv,
+            FormatArg::Junit => vigil_report::Format::Junit,
+            FormatArg::Markdown => vigil_report::Format::Markdown,
+        }
     }
 }

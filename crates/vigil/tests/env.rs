@@ -552,6 +552,13 @@ fn check_reports_every_kind_of_problem_in_text_json_and_valid_sarif() {
         json(&sarif)["runs"][0]["results"].as_array().unwrap().len(),
         15
     );
+    let csv = run(d, &["env", "check", "--format", "csv"]);
+    expect_exit(&csv, 1);
+    assert_eq!(
+        String::from_utf8_lossy(&csv.stdout).lines().count(),
+        16,
+        "a header and one row per problem"
+    );
 }
 
 #[test]

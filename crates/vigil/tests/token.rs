@@ -586,6 +586,44 @@ fn check_config_reads_environments_through_the_env_model() {
     );
     let msg = v["problems"][0]["message"].as_str().unwrap();
     assert!(msg.contains("production, staging"), "{msg}");
+    // The same problem as SARIF (valid against the official schema, pointing at its
+    // environment) and as JUnit, from the shared renderers.
+    let sarif = run(d, &["token", "check-config", "--format", "sarif"]);
+    expect_exit(&sarif, 1);
+    let file = d.join("out.sarif");
+    std::fs::write(&file, &sarif.stdout).unwrap();
+    let python = python_with("jsonschema", "jsonschema");
+    let ok = StdCommand::new(python)
+        .args(["-c", "import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))"])
+        .arg(&file)
+        .arg(common::sarif_schema())
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "SARIF invalid: {}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let s = json(&sarif);
+    let results = s["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0]["ruleId"], "secret_shared");
+    assert_eq!(
+        s["runs"][0]["tool"]["driver"]["rules"]
+            .as_array()
+            .unwrap()
+            .len(),
+        8,
+        "every check is listed as a rule"
+    );
+    let junit = run(d, &["token", "check-config", "--format", "junit"]);
+    expect_exit(&junit, 1);
+    let xml = String::from_utf8_lossy(&junit.stdout);
+    assert!(
+        xml.contains("<testsuite") && xml.contains("secret_shared"),
+        "{xml}"
+    );
+    assert!(!xml.contains(&shared), "a secret never reaches a report");
     let mut envs: Vec<(String, String)> = v["environments"]
         .as_array()
         .unwrap()

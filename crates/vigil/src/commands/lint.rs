@@ -4,16 +4,17 @@
 
 use crate::cli::GlobalArgs;
 use crate::output::use_color;
+pub use crate::output::FormatArg;
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
-use std::io::{IsTerminal as _, Write as _};
+use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use vigil_core::ExitStatus;
 use vigil_lint::discover::{discover, Places};
 use vigil_lint::pin::LockFile;
 use vigil_lint::probe::{probe, ProbeOptions, MAX_BURST};
 use vigil_lint::{lint, report, rules, Linter, Settings};
-use vigil_report::{Format, RenderOptions, Severity};
+use vigil_report::{RenderOptions, Severity};
 
 /// Arguments of `vigil lint`.
 #[derive(Debug, Args)]
@@ -64,36 +65,6 @@ pub struct LintArgs {
     /// Worker threads [default: one per core].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
-}
-
-/// `--format`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FormatArg {
-    /// Human text, one finding per line: file:line:column.
-    Text,
-    /// JSON array of findings.
-    Json,
-    /// SARIF 2.1.0.
-    Sarif,
-    /// CSV.
-    Csv,
-    /// JUnit XML.
-    Junit,
-    /// A Markdown table.
-    Markdown,
-}
-
-impl From<FormatArg> for Format {
-    fn from(f: FormatArg) -> Self {
-        match f {
-            FormatArg::Text => Format::Text,
-            FormatArg::Json => Format::Json,
-            FormatArg::Sarif => Format::Sarif,
-            FormatArg::Csv => Format::Csv,
-            FormatArg::Junit => Format::Junit,
-            FormatArg::Markdown => Format::Markdown,
-        }
-    }
 }
 
 /// `--severity`.
@@ -268,7 +239,7 @@ pub fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> {
         None => {
             let mut buf = Vec::new();
             vigil_report::render(args.format.into(), &report, &opts, &mut buf)?;
-            std::io::stdout().lock().write_all(&buf)?;
+            crate::output::write_stdout(&buf)?;
         }
     }
 

@@ -5,7 +5,7 @@ use crate::cli::{GlobalArgs, LogFormatArg};
 use crate::output::{use_color, Progress};
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
-use std::io::{IsTerminal as _, Write as _};
+use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use vigil_core::ExitStatus;
 use vigil_report::{Format, RenderOptions, TextStyle};
@@ -216,11 +216,7 @@ pub fn run(g: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitStatus> {
         // even when nobody reads the report.
         let mut buf = Vec::new();
         vigil_report::render(format, &report, &opts, &mut buf)?;
-        let mut out = std::io::stdout().lock();
-        match out.write_all(&buf).and_then(|_| out.flush()) {
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-            r => r?,
-        }
+        crate::output::write_stdout(&buf)?;
     }
     if matches!(g.log_format, LogFormatArg::Json) {
         outcome.log_finished(found);

@@ -4,8 +4,8 @@
 //! files as `vigil env` finds them (templates excluded), or else the process environment. Exit
 //! code 1 when anything fails. It writes nothing.
 
-use super::OutputFormat;
 use crate::cli::GlobalArgs;
+use crate::output::FormatArg;
 use clap::Args;
 use vigil_core::ExitStatus;
 use vigil_env::EnvSettings;
@@ -22,8 +22,8 @@ pub struct CheckConfigArgs {
     #[arg(long, default_value = "production", value_name = "NAME")]
     pub environment: String,
     /// Output format.
-    #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
-    pub format: OutputFormat,
+    #[arg(short, long, value_enum, default_value_t = FormatArg::Text)]
+    pub format: FormatArg,
 }
 
 /// Runs `vigil token check-config`.
@@ -36,7 +36,7 @@ pub fn run(g: &GlobalArgs, args: CheckConfigArgs) -> anyhow::Result<ExitStatus> 
     let envs = gathered.environments;
     let problems = compliance::check(&envs, &token.section);
     match args.format {
-        OutputFormat::Text => {
+        FormatArg::Text => {
             for p in &problems {
                 println!("{}: {} [{}]", p.environment, p.message, p.code);
             }
@@ -52,13 +52,24 @@ pub fn run(g: &GlobalArgs, args: CheckConfigArgs) -> anyhow::Result<ExitStatus> 
                 );
             }
         }
-        OutputFormat::Json => println!(
+        FormatArg::Json => println!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "environments": envs.iter().map(|e| serde_json::json!({"name": e.name, "origin": e.origin, "production": e.production})).collect::<Vec<_>>(),
                 "problems": problems,
             }))?
         ),
+        other => {
+            let report = compliance::report(&problems);
+            let mut buf = Vec::new();
+            vigil_report::render(
+                other.into(),
+                &report,
+                &vigil_report::RenderOptions::default(),
+                &mut buf,
+            )?;
+            crate::output::write_stdout(&buf)?;
+        }
     }
     Ok(if problems.is_empty() {
         ExitStatus::Success
