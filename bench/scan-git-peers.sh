@@ -5,6 +5,8 @@
 #
 #   bench/scan-git-peers.sh                      # 6,000 commits (BENCH_COMMITS), 3 runs each
 #   BENCH_RUNS=5 BENCH_COMMITS=10000 bench/scan-git-peers.sh
+#   BENCH_REPOS="/work/.mirror/astral-sh+uv/repo /work/.mirror/IBM+mcp-context-forge/repo" \
+#     VIGIL_BIN=target/release/vigil bench/scan-git-peers.sh   # real histories instead
 #
 # The history (target/bench/history, built once) replays real third-party source files from the
 # scan-peers corpus changing over the commits (bench/make-history.py: each commit adds a file
@@ -23,6 +25,47 @@ mkdir -p "$work"
 # shellcheck source=bench/common.sh
 source "$root/bench/common.sh"
 peer_setup
+
+# Real histories: BENCH_REPOS="path/to/a.git path/to/b" (bare mirrors or clones). One timed run per
+# tool and repository (BENCH_RUNS), all in this run, then a table: wall and CPU seconds, peak RSS,
+# commits each tool says it scanned, findings, and every (file, commit) a peer reports that Vigil
+# does not (bench/compare-git-findings.py). Vigil runs with --allow-incomplete (mirrors that lack
+# objects are incomplete, which Vigil says; the summary line counts what is missing).
+if [ -n "${BENCH_REPOS:-}" ]; then
+  out=$work/git-real; mkdir -p "$out"
+  echo "| history | tool | wall s | CPU s | peak RSS MB | commits scanned | findings |"
+  echo "| --- | --- | ---: | ---: | ---: | --- | ---: |"
+  for repo in $BENCH_REPOS; do
+    name=$(basename "$(dirname "$repo")")_$(basename "$repo")
+    git -C "$repo" cat-file --batch-all-objects --batch-check >/dev/null 2>&1 || true   # warm the page cache
+    for _ in $(seq "${BENCH_RUNS:-1}"); do
+      for tool in vigil gitleaks kingfisher; do
+        wanted "$tool" || continue
+        case $tool in
+          vigil) cmd=("$vigil" scan --git "$repo" --allow-incomplete -f json -o "$out/$name.vigil.json") ;;
+          gitleaks) cmd=(gitleaks git "$repo" --no-banner --no-color --exit-code 0 -f json -r "$out/$name.gitleaks.json") ;;
+          kingfisher) cmd=(kingfisher scan "$repo" --no-validate --no-update-check --format json -o "$out/$name.kingfisher.json") ;;
+        esac
+        /usr/bin/time -f '%e %U %S %M' -o "$out/$name.$tool.time" "${cmd[@]}" >"$out/$name.$tool.stdout" 2>"$out/$name.$tool.stderr" || true
+        read -r wall user sys rss < <(tail -n 1 "$out/$name.$tool.time")
+        case $tool in
+          vigil) commits=$(grep -o 'in [0-9]* commit(s)' "$out/$name.vigil.stderr" | grep -o '[0-9]*' | tail -n 1) ;;
+          gitleaks) commits=$(grep -o '[0-9]* commits scanned' "$out/$name.gitleaks.stderr" | grep -o '[0-9]*' | tail -n 1) ;;
+          kingfisher) commits="every blob" ;;
+        esac
+        n=$(python3 -c 'import json,sys
+try: d=json.load(open(sys.argv[1]))
+except Exception: print("-"); sys.exit()
+f=d.get("findings", []) if isinstance(d, dict) else [x for x in d if "incomplete" not in x or "rule" in x or "RuleID" in x]
+print(len(f))' "$out/$name.$tool.json")
+        printf '| %s | %s | %s | %.1f | %d | %s | %s |\n' "$name" "$tool" "$wall" "$(echo "$user + $sys" | bc)" "$((rss / 1024))" "${commits:-?}" "$n"
+      done
+    done
+    python3 "$root/bench/compare-git-findings.py" "$out/$name.vigil.json" "$out/$name.gitleaks.json" "$out/$name.kingfisher.json" || true
+    grep -h 'finding(s) in' "$out/$name.vigil.stderr" | sed 's/^/    vigil: /' || true
+  done
+  exit 0
+fi
 build_corpus "$corpus"
 if [ ! -f "$hist/.complete" ]; then
   rm -rf "$hist" && mkdir -p "$hist"

@@ -428,6 +428,7 @@ impl Ruleset {
             message: None,
             decoded: Vec::new(),
             archive: Vec::new(),
+            unreachable: false,
         }
     }
 }

@@ -60,6 +60,10 @@ pub struct Finding {
     /// [`Finding::file`] ends with them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub archive: Vec<String>,
+    /// Found in an object no ref reaches (`--all-objects`): a force-pushed or dropped commit, a
+    /// blob no commit holds.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unreachable: bool,
 }
 
 fn encodings<S: serde::Serializer>(e: &[Encoding], s: S) -> Result<S::Ok, S::Error> {

@@ -45,6 +45,9 @@ pub struct HistoryOptions {
     pub threads: usize,
     /// Decoding and archive depths and limits (blobs that are archives are opened).
     pub content: ContentOptions,
+    /// Also every commit and blob of the object database that no ref reaches (force-pushed,
+    /// dropped stashes, reflog-only, never committed): their findings are `unreachable`.
+    pub all_objects: bool,
 }
 
 /// What a push sends, as a pre-push hook learns it: explicit tips and what the remote already
@@ -163,8 +166,22 @@ pub struct GitStats {
     pub bytes: u64,
     /// Binary or oversized blobs skipped.
     pub skipped: usize,
-    /// Objects that could not be read.
+    /// Objects that are in the repository but could not be read (corrupt).
     pub unreadable: usize,
+    /// Objects history names that this clone does not hold (deleted, or left out by a partial
+    /// clone's filter).
+    pub missing: usize,
+    /// The first few missing or unreadable objects, `kind id (path)`, for the summary and reports.
+    pub named: Vec<String>,
+    /// Boundary commits of a shallow clone (0 when the clone is whole): history before them is
+    /// not here.
+    pub shallow: usize,
+    /// Whether the repository is a partial clone (promisor packs, `extensions.partialClone`).
+    pub partial_clone: bool,
+    /// Lines of history the walk could not follow (a missing commit).
+    pub walk_stopped: usize,
+    /// Objects no ref reaches that `--all-objects` scanned (commits, and blobs no commit holds).
+    pub unreachable: usize,
     /// Archives, archive members, decodings, inline markers, and what could not be finished.
     pub content: ContentTally,
 }
@@ -249,9 +266,13 @@ fn ref_tips(repo: &gix::Repository, prefix: Option<&str>) -> Vec<ObjectId> {
 fn commit_info(
     repo: &gix::Repository,
     id: ObjectId,
+    misses: &Misses,
 ) -> Option<(CommitInfo, ObjectId, Vec<ObjectId>)> {
-    let obj = repo.find_object(id).ok()?;
-    let c = gix::objs::CommitRef::from_bytes(&obj.data, repo.object_hash()).ok()?;
+    let obj = misses.find(repo, id, "commit", None)?;
+    let Ok(c) = gix::objs::CommitRef::from_bytes(&obj.data, repo.object_hash()) else {
+        misses.corrupt(id, "commit", None);
+        return None;
+    };
     let author = c.author().ok();
     let (name, email, time) = match &author {
         Some(a) => (
@@ -308,25 +329,87 @@ fn humantime_rfc3339(t: std::time::SystemTime) -> String {
     )
 }
 
+/// Objects a scan could not read, counted as missing (not in this clone) or unreadable (there
+/// but corrupt), the first few named. Each is a warning naming the object, never its content.
+#[derive(Default)]
+struct Misses {
+    missing: AtomicUsize,
+    unreadable: AtomicUsize,
+    named: Mutex<Vec<String>>,
+}
+
+impl Misses {
+    /// How many objects are named in the summary and the reports.
+    const NAMED: usize = 5;
+
+    /// Reads an object, counting and naming it when it cannot be read.
+    fn find<'r>(
+        &self,
+        repo: &'r gix::Repository,
+        id: ObjectId,
+        kind: &str,
+        path: Option<&str>,
+    ) -> Option<gix::Object<'r>> {
+        match repo.try_find_object(id) {
+            Ok(Some(o)) => Some(o),
+            Ok(None) => {
+                self.missing.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(object = %id, path = path.unwrap_or(""), "{kind} missing from this clone; skipped");
+                self.name(kind, id, path);
+                None
+            }
+            Err(e) => {
+                self.unreadable.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(object = %id, path = path.unwrap_or(""), error = %e, "{kind} unreadable; skipped");
+                self.name(kind, id, path);
+                None
+            }
+        }
+    }
+
+    /// Counts an object that was read but could not be decoded.
+    fn corrupt(&self, id: ObjectId, kind: &str, path: Option<&str>) {
+        self.unreadable.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(object = %id, path = path.unwrap_or(""), "corrupt {kind}; skipped");
+        self.name(kind, id, path);
+    }
+
+    fn name(&self, kind: &str, id: ObjectId, path: Option<&str>) {
+        let mut named = self.named.lock().unwrap_or_else(|e| e.into_inner());
+        if named.len() < Self::NAMED {
+            named.push(match path {
+                Some(p) => format!("{kind} {id} ({})", vigil_core::logging::printable(p)),
+                None => format!("{kind} {id}"),
+            });
+        }
+    }
+
+    /// Moves the counts into `stats`.
+    fn into_stats(self, stats: &mut GitStats) {
+        stats.missing += self.missing.into_inner();
+        stats.unreadable += self.unreadable.into_inner();
+        let named = self.named.into_inner().unwrap_or_else(|e| e.into_inner());
+        for n in named {
+            if stats.named.len() < Self::NAMED {
+                stats.named.push(n);
+            }
+        }
+    }
+}
+
 /// A tree's entries: (name, is_tree, oid), blobs and trees only (no gitlinks, no symlinks).
 fn entries(
     repo: &gix::Repository,
     tree: ObjectId,
-    unreadable: &AtomicUsize,
+    misses: &Misses,
 ) -> Vec<(Vec<u8>, bool, ObjectId)> {
-    let obj = match repo.find_object(tree) {
-        Ok(o) => o,
-        Err(e) => {
-            unreadable.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(object = %tree, error = %e, "tree unreadable; skipped");
-            return Vec::new();
-        }
+    let Some(obj) = misses.find(repo, tree, "tree", None) else {
+        return Vec::new();
     };
     let mut out = Vec::new();
     for e in gix::objs::TreeRefIter::from_bytes(&obj.data, repo.object_hash()) {
         let Ok(e) = e else {
-            unreadable.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(object = %tree, "corrupt tree entry; rest of tree skipped");
+            misses.corrupt(tree, "tree", None);
             break;
         };
         let mode = e.mode;
@@ -343,7 +426,7 @@ fn entries(
 /// on a 6,000-commit history 16 slots measured faster than 8, 32, 64 or 256 (bench/scan-git-peers.sh).
 fn delta_cache(repo: &mut gix::Repository) {
     repo.objects.set_pack_cache(|| {
-        Box::new(gix::odb::pack::cache::lru::StaticLinkedList::<DELTA_SLOTS>::new(96 << 20))
+        Box::new(gix::odb::pack::cache::lru::StaticLinkedList::<DELTA_SLOTS>::new(32 << 20))
     });
 }
 
@@ -353,22 +436,33 @@ const DELTA_SLOTS: usize = 16;
 const PRELOAD_MIN: usize = 200;
 
 /// At most this many bytes of trees are decoded ahead (the rest are read one by one).
-const PRELOAD_BUDGET: usize = 256 << 20;
+const PRELOAD_BUDGET: usize = 128 << 20;
+
+/// Blobs are read in pack order, in chunks of at most this span of a pack, each chunk through a
+/// freshly opened object database: the pages of the pack a chunk mapped are released with it,
+/// so resident memory does not grow with the size of the packs.
+const CHUNK_SPAN: u64 = 48 << 20;
+
+/// At most this many blobs per chunk (loose objects, which have no pack offset).
+const CHUNK_BLOBS: usize = 20_000;
 
 /// Raw tree objects a worker read recently: a commit's tree is its child's parent tree, and
 /// workers take runs of neighbouring commits, so most parent trees are read once.
 struct TreeCache<'a> {
     preloaded: &'a crate::pack_trees::Trees,
     map: HashMap<ObjectId, std::sync::Arc<[u8]>>,
+    bytes: usize,
 }
 
 impl<'a> TreeCache<'a> {
-    const MAX: usize = 50_000;
+    /// Bytes of trees a worker keeps (then it starts over): memory must not grow with history.
+    const BUDGET: usize = 16 << 20;
 
     fn new(preloaded: &'a crate::pack_trees::Trees) -> Self {
         TreeCache {
             preloaded,
             map: HashMap::new(),
+            bytes: 0,
         }
     }
 
@@ -376,26 +470,20 @@ impl<'a> TreeCache<'a> {
         &mut self,
         repo: &gix::Repository,
         id: ObjectId,
-        unreadable: &AtomicUsize,
+        misses: &Misses,
     ) -> Option<std::sync::Arc<[u8]>> {
         if let Some(d) = self.preloaded.get(&id).or_else(|| self.map.get(&id)) {
             return Some(d.clone());
         }
-        match repo.find_object(id) {
-            Ok(o) => {
-                if self.map.len() >= Self::MAX {
-                    self.map.clear();
-                }
-                let d: std::sync::Arc<[u8]> = o.data.as_slice().into();
-                self.map.insert(id, d.clone());
-                Some(d)
-            }
-            Err(e) => {
-                unreadable.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(object = %id, error = %e, "tree unreadable; skipped");
-                None
-            }
+        let o = misses.find(repo, id, "tree", None)?;
+        if self.bytes + o.data.len() > Self::BUDGET {
+            self.map.clear();
+            self.bytes = 0;
         }
+        self.bytes += o.data.len();
+        let d: std::sync::Arc<[u8]> = o.data.as_slice().into();
+        self.map.insert(id, d.clone());
+        Some(d)
     }
 }
 
@@ -408,19 +496,19 @@ fn introduced(
     tree: ObjectId,
     parents: &[ObjectId],
     prefix: &mut Vec<u8>,
-    unreadable: &AtomicUsize,
+    misses: &Misses,
     out: &mut Vec<Pair>,
 ) {
     if parents.contains(&tree) {
         return;
     }
     let hash = repo.object_hash();
-    let Some(obj) = cache.get(repo, tree, unreadable) else {
+    let Some(obj) = cache.get(repo, tree, misses) else {
         return;
     };
     let parent_objs: Vec<_> = parents
         .iter()
-        .filter_map(|p| cache.get(repo, *p, unreadable))
+        .filter_map(|p| cache.get(repo, *p, misses))
         .collect();
     let parent_entries: Vec<Vec<gix::objs::tree::EntryRef<'_>>> = parent_objs
         .iter()
@@ -432,8 +520,7 @@ fn introduced(
         .collect();
     for e in gix::objs::TreeRefIter::from_bytes(&obj, hash) {
         let Ok(e) = e else {
-            unreadable.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(object = %tree, "corrupt tree entry; rest of tree skipped");
+            misses.corrupt(tree, "tree", None);
             break;
         };
         let is_tree = e.mode.is_tree();
@@ -468,15 +555,7 @@ fn introduced(
         }
         prefix.extend_from_slice(e.filename);
         if is_tree {
-            introduced(
-                repo,
-                cache,
-                e.oid.to_owned(),
-                &subs,
-                prefix,
-                unreadable,
-                out,
-            );
+            introduced(repo, cache, e.oid.to_owned(), &subs, prefix, misses, out);
         } else {
             out.push((
                 String::from_utf8_lossy(prefix).into_owned(),
@@ -489,11 +568,67 @@ fn introduced(
 }
 
 /// The tree of a commit, read without decoding the rest of it.
-fn tree_of(repo: &gix::Repository, commit: ObjectId) -> Option<ObjectId> {
-    let obj = repo.find_object(commit).ok()?;
-    gix::objs::CommitRefIter::from_bytes(&obj.data, repo.object_hash())
+fn tree_of(repo: &gix::Repository, commit: ObjectId, misses: &Misses) -> Option<ObjectId> {
+    let obj = misses.find(repo, commit, "commit", None)?;
+    let tree = gix::objs::CommitRefIter::from_bytes(&obj.data, repo.object_hash())
         .tree_id()
-        .ok()
+        .ok();
+    if tree.is_none() {
+        misses.corrupt(commit, "commit", None);
+    }
+    tree
+}
+
+/// Every commit of the object database that the walk did not reach is added to `commits`
+/// (returned by id, to mark their findings); every blob of it is returned, for those no commit
+/// holds. An object database that cannot be listed stops nothing silently: it counts as a walk
+/// that stopped.
+fn unreachable_objects(
+    repo: &gix::Repository,
+    commits: &mut Vec<ObjectId>,
+    walk_stopped: &mut usize,
+) -> (std::collections::HashSet<String>, Vec<ObjectId>) {
+    let reachable: std::collections::HashSet<ObjectId> = commits.iter().copied().collect();
+    let mut extra = std::collections::BTreeSet::new();
+    let mut blobs = Vec::new();
+    match repo.objects.store_ref().iter() {
+        Ok(all) => {
+            for id in all {
+                let Ok(id) = id else {
+                    *walk_stopped += 1;
+                    continue;
+                };
+                match repo.try_find_header(id).ok().flatten().map(|h| h.kind()) {
+                    Some(gix::object::Kind::Commit) if !reachable.contains(&id) => {
+                        extra.insert(id);
+                    }
+                    Some(gix::object::Kind::Blob) => blobs.push(id),
+                    _ => {}
+                }
+            }
+        }
+        Err(e) => {
+            *walk_stopped += 1;
+            tracing::warn!(error = %e, "the object database could not be listed");
+        }
+    }
+    blobs.sort_unstable();
+    blobs.dedup();
+    commits.extend(extra.iter().copied());
+    (extra.iter().map(|c| c.to_string()).collect(), blobs)
+}
+
+/// Whether objects may be missing by design: promisor packs or `extensions.partialClone`.
+fn is_partial_clone(repo: &gix::Repository) -> bool {
+    let config = repo.config_snapshot();
+    if config.string("extensions.partialClone").is_some() {
+        return true;
+    }
+    let dir = repo.objects.store_ref().path().join("pack");
+    std::fs::read_dir(dir).is_ok_and(|d| {
+        d.flatten()
+            .any(|e| e.path().extension().is_some_and(|x| x == "promisor"))
+    })
 }
 
 /// Scans history as the options say. Findings carry the commit and its author, date and summary.
@@ -501,6 +636,16 @@ pub fn scan_history(
     path: &Path,
     rules: &Ruleset,
     opts: &HistoryOptions,
+) -> Result<(Vec<Finding>, GitStats), GitError> {
+    scan_history_with(path, rules, opts, &|_| {})
+}
+
+/// [`scan_history`], calling `progress` with the size of each blob read (a progress bar).
+pub fn scan_history_with(
+    path: &Path,
+    rules: &Ruleset,
+    opts: &HistoryOptions,
+    progress: &(dyn Fn(u64) + Sync),
 ) -> Result<(Vec<Finding>, GitStats), GitError> {
     let repo = open(path)?;
     let mut hidden: Vec<ObjectId> = Vec::new();
@@ -538,6 +683,7 @@ pub fn scan_history(
     }
     hidden.retain(|h| !tips.contains(h));
     let mut commits: Vec<ObjectId> = Vec::new();
+    let mut walk_stopped = 0;
     if !tips.is_empty() {
         let walk = repo
             .rev_walk(tips.clone())
@@ -550,14 +696,26 @@ pub fn scan_history(
             match info {
                 Ok(i) => commits.push(i.id),
                 Err(e) => {
-                    // A shallow clone's boundary or a missing parent ends that line of history.
-                    tracing::debug!(error = %e, "history walk stopped on a line");
+                    // A missing commit ends that line of history: the scan is incomplete.
+                    walk_stopped += 1;
+                    tracing::warn!(error = %e, "history walk stopped on a line");
                 }
             }
         }
     }
     tracing::debug!(commits = commits.len(), "history walked");
-    let unreadable = AtomicUsize::new(0);
+    let (unreachable_commits, mut dangling) = if opts.all_objects {
+        unreachable_objects(&repo, &mut commits, &mut walk_stopped)
+    } else {
+        Default::default()
+    };
+    let shallow: std::collections::HashSet<ObjectId> = repo
+        .shallow_commits()
+        .ok()
+        .flatten()
+        .map(|c| c.iter().copied().collect())
+        .unwrap_or_default();
+    let misses = Misses::default();
     // A whole history reads (nearly) every tree: decode them all once, in pack order. A range,
     // a push or a date limit reads a few, and is better served object by object.
     let preloaded = if hidden.is_empty() && opts.since.is_none() && commits.len() >= PRELOAD_MIN {
@@ -565,8 +723,12 @@ pub fn scan_history(
     } else {
         crate::pack_trees::Trees::new()
     };
-    let per_commit_pairs = compare_trees(&repo, &commits, opts, &preloaded, &unreadable);
+    let per_commit_pairs = compare_trees(&repo, &commits, opts, &preloaded, &shallow, &misses);
     drop(preloaded);
+    // The walk and the tree comparison mapped the commit and tree parts of the packs: a fresh
+    // handle releases those pages before the blobs are read.
+    drop(repo);
+    let repo = open(path)?;
     let mut infos: Vec<CommitInfo> = Vec::new();
     let mut pairs: Vec<(String, ObjectId)> = Vec::new();
     let mut pair_index: HashMap<(String, ObjectId), usize> = HashMap::new();
@@ -590,6 +752,10 @@ pub fn scan_history(
     let mut stats = GitStats {
         commits: infos.len(),
         blobs: pairs.len(),
+        shallow: shallow.len(),
+        partial_clone: is_partial_clone(&repo),
+        walk_stopped,
+        unreachable: unreachable_commits.len(),
         ..GitStats::default()
     };
     // With commit allowlists the answer depends on the commit: scan per attribution then.
@@ -602,7 +768,7 @@ pub fn scan_history(
     } else {
         pairs.iter().map(|(p, o)| (p.clone(), *o, None)).collect()
     };
-    let results = scan_blobs(&repo, rules, &jobs, opts, &mut stats, &unreadable);
+    let results = scan_blobs(&repo, rules, &jobs, opts, &mut stats, &misses, progress);
     tracing::debug!("blobs scanned");
     // A secret is reported at each commit that adds it to a file, as a diff would show it
     // (gitleaks's `git log -p`): not where its lines were already in the parent's version of
@@ -672,10 +838,32 @@ pub fn scan_history(
             f.email = Some(info.email.clone());
             f.date = Some(info.date.clone());
             f.message = Some(info.summary.clone());
+            f.unreachable = unreachable_commits.contains(&info.id);
             out.push(f.seal());
         }
     }
-    stats.unreadable = unreadable.load(Ordering::Relaxed);
+    if !dangling.is_empty() {
+        // Blobs no commit holds: scanned under their id, with no commit to attribute.
+        let held: std::collections::HashSet<ObjectId> = pairs.iter().map(|p| p.1).collect();
+        dangling.retain(|b| !held.contains(b));
+        stats.unreachable += dangling.len();
+        let jobs: Vec<(String, ObjectId, Option<String>)> = dangling
+            .iter()
+            .map(|b| (format!("unreachable:{b}"), *b, None))
+            .collect();
+        let mut extra = GitStats::default();
+        let found = scan_blobs(&repo, rules, &jobs, opts, &mut extra, &misses, progress);
+        stats.blobs += jobs.len();
+        stats.bytes += extra.bytes;
+        stats.skipped += extra.skipped;
+        stats.content.add(&extra.content);
+        for f in found.into_iter().flatten() {
+            let mut f = f;
+            f.unreachable = true;
+            out.push(f.seal());
+        }
+    }
+    misses.into_stats(&mut stats);
     out.sort_by(|a, b| (&a.file, a.line, &a.commit).cmp(&(&b.file, b.line, &b.commit)));
     Ok((out, stats))
 }
@@ -817,7 +1005,8 @@ fn compare_trees(
     commits: &[ObjectId],
     opts: &HistoryOptions,
     preloaded: &crate::pack_trees::Trees,
-    unreadable: &AtomicUsize,
+    shallow: &std::collections::HashSet<ObjectId>,
+    misses: &Misses,
 ) -> Vec<Option<Introduced>> {
     let threads = worker_threads(opts);
     let sync = repo.clone().into_sync();
@@ -837,17 +1026,22 @@ fn compare_trees(
                     }
                     let end = (start + RUN).min(commits.len());
                     for (i, id) in commits.iter().enumerate().take(end).skip(start) {
-                        let Some((info, tree, parents)) = commit_info(&repo, *id) else {
-                            unreadable.fetch_add(1, Ordering::Relaxed);
-                            tracing::warn!(object = %id, "commit unreadable; skipped");
+                        let Some((info, tree, parents)) = commit_info(&repo, *id, misses) else {
                             continue;
                         };
                         if opts.since.is_some_and(|s| info.time < s) {
                             continue;
                         }
-                        // A parent missing here (a shallow clone's boundary) makes this commit a root.
-                        let parent_trees: Vec<ObjectId> =
-                            parents.iter().filter_map(|p| tree_of(&repo, *p)).collect();
+                        // A shallow clone's boundary commits count as roots (the clone is then
+                        // reported incomplete); any other parent that cannot be read is a miss.
+                        let parent_trees: Vec<ObjectId> = if shallow.contains(id) {
+                            Vec::new()
+                        } else {
+                            parents
+                                .iter()
+                                .filter_map(|p| tree_of(&repo, *p, misses))
+                                .collect()
+                        };
                         let mut found = Vec::new();
                         introduced(
                             &repo,
@@ -855,7 +1049,7 @@ fn compare_trees(
                             tree,
                             &parent_trees,
                             &mut Vec::new(),
-                            unreadable,
+                            misses,
                             &mut found,
                         );
                         slots.lock().unwrap_or_else(|e| e.into_inner())[i] =
@@ -875,11 +1069,30 @@ fn scan_blobs(
     pairs: &[(String, ObjectId, Option<String>)],
     opts: &HistoryOptions,
     stats: &mut GitStats,
-    unreadable: &AtomicUsize,
+    misses: &Misses,
+    progress: &(dyn Fn(u64) + Sync),
 ) -> Vec<Vec<Finding>> {
     let threads = worker_threads(opts);
-    let sync = repo.clone().into_sync();
-    let next = AtomicUsize::new(0);
+    // Pack order, cut into chunks by pack span.
+    let ids: Vec<ObjectId> = pairs.iter().map(|p| p.1).collect();
+    let loc = crate::pack_trees::locations(repo, &ids);
+    drop(ids);
+    let mut order: Vec<usize> = (0..pairs.len()).collect();
+    order.sort_by_key(|&i| loc[i]);
+    let mut chunks: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut start = 0;
+    for k in 1..=order.len() {
+        let cut = k == order.len() || {
+            let (a, b) = (loc[order[start]], loc[order[k]]);
+            a.0 != b.0 || b.1 - a.1 > CHUNK_SPAN || k - start >= CHUNK_BLOBS
+        };
+        if cut {
+            chunks.push(start..k);
+            start = k;
+        }
+    }
+    drop(loc);
+    let git_dir = repo.git_dir().to_owned();
     let results: Mutex<Vec<Vec<Finding>>> = Mutex::new(vec![Vec::new(); pairs.len()]);
     let bytes = std::sync::atomic::AtomicU64::new(0);
     let skipped = AtomicUsize::new(0);
@@ -893,44 +1106,67 @@ fn scan_blobs(
         max_file_size: max,
         ..opts.content
     };
-    std::thread::scope(|s| {
-        for _ in 0..threads.max(1) {
-            s.spawn(|| {
-                let mut repo = sync.to_thread_local();
-                delta_cache(&mut repo);
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((path, oid, commit)) = pairs.get(i) else { break };
-                    let obj = match repo.find_object(*oid) {
-                        Ok(o) => o,
-                        Err(e) => {
-                            unreadable.fetch_add(1, Ordering::Relaxed);
-                            tracing::warn!(object = %oid, path = %path, error = %e, "blob unreadable; skipped");
+    for chunk in chunks {
+        let sync = match gix::open(&git_dir) {
+            Ok(r) => r.into_sync(),
+            Err(_) => repo.clone().into_sync(),
+        };
+        let next = AtomicUsize::new(chunk.start);
+        let order = &order;
+        std::thread::scope(|s| {
+            for _ in 0..threads.max(1) {
+                s.spawn(|| {
+                    let mut repo = sync.to_thread_local();
+                    delta_cache(&mut repo);
+                    loop {
+                        let k = next.fetch_add(1, Ordering::Relaxed);
+                        if k >= chunk.end {
+                            break;
+                        }
+                        let i = order[k];
+                        let (path, oid, commit) = &pairs[i];
+                        // The size first: an oversized blob is never inflated.
+                        if let Ok(Some(h)) = repo.try_find_header(*oid) {
+                            if h.size() > max {
+                                skipped.fetch_add(1, Ordering::Relaxed);
+                                continue;
+                            }
+                        }
+                        let Some(obj) = misses.find(&repo, *oid, "blob", Some(path)) else {
+                            continue;
+                        };
+                        progress(obj.data.len() as u64);
+                        if obj.data.len() as u64 > max {
+                            skipped.fetch_add(1, Ordering::Relaxed);
                             continue;
                         }
-                    };
-                    if obj.data.len() as u64 > max {
-                        skipped.fetch_add(1, Ordering::Relaxed);
-                        continue;
+                        let mut found = Vec::new();
+                        let mut local = ContentTally::default();
+                        let read = content::scan(
+                            rules,
+                            &copts,
+                            path,
+                            commit.as_deref(),
+                            &obj.data,
+                            &mut found,
+                            &mut local,
+                        );
+                        if read == content::Read::Binary {
+                            skipped.fetch_add(1, Ordering::Relaxed);
+                            continue;
+                        }
+                        bytes.fetch_add(obj.data.len() as u64, Ordering::Relaxed);
+                        if local != ContentTally::default() {
+                            tally.lock().unwrap_or_else(|e| e.into_inner()).add(&local);
+                        }
+                        if !found.is_empty() {
+                            results.lock().unwrap_or_else(|e| e.into_inner())[i] = found;
+                        }
                     }
-                    let mut found = Vec::new();
-                    let mut local = ContentTally::default();
-                    let read = content::scan(rules, &copts, path, commit.as_deref(), &obj.data, &mut found, &mut local);
-                    if read == content::Read::Binary {
-                        skipped.fetch_add(1, Ordering::Relaxed);
-                        continue;
-                    }
-                    bytes.fetch_add(obj.data.len() as u64, Ordering::Relaxed);
-                    if local != ContentTally::default() {
-                        tally.lock().unwrap_or_else(|e| e.into_inner()).add(&local);
-                    }
-                    if !found.is_empty() {
-                        results.lock().unwrap_or_else(|e| e.into_inner())[i] = found;
-                    }
-                }
-            });
-        }
-    });
+                });
+            }
+        });
+    }
     stats.bytes = bytes.load(Ordering::Relaxed);
     stats.skipped = skipped.load(Ordering::Relaxed);
     stats
@@ -969,13 +1205,13 @@ pub fn scan_staged_with(
         path: path.to_owned(),
         message: format!("cannot read the index: {e}"),
     })?;
-    let unreadable = AtomicUsize::new(0);
+    let misses = Misses::default();
     let mut head: HashMap<Vec<u8>, ObjectId> = HashMap::new();
     if let Ok(commit) = repo.head_commit() {
         if let Ok(tree) = commit.tree_id() {
             let mut stack = vec![(Vec::new(), tree.detach())];
             while let Some((prefix, t)) = stack.pop() {
-                for (name, is_tree, oid) in entries(&repo, t, &unreadable) {
+                for (name, is_tree, oid) in entries(&repo, t, &misses) {
                     let mut p = prefix.clone();
                     if !p.is_empty() {
                         p.push(b'/');
@@ -1002,9 +1238,7 @@ pub fn scan_staged_with(
             continue;
         }
         let path = p.to_str_lossy().into_owned();
-        let Ok(obj) = repo.find_object(entry.id) else {
-            stats.unreadable += 1;
-            tracing::warn!(object = %entry.id, path = %path, "staged blob unreadable; skipped");
+        let Some(obj) = misses.find(&repo, entry.id, "staged blob", Some(&path)) else {
             continue;
         };
         if max_blob_size > 0 && obj.data.len() as u64 > max_blob_size {
@@ -1050,7 +1284,7 @@ pub fn scan_staged_with(
             None => out.extend(found),
         }
     }
-    stats.unreadable += unreadable.load(Ordering::Relaxed);
+    misses.into_stats(&mut stats);
     Ok((out, stats))
 }
 

@@ -14,6 +14,51 @@ use gix::ObjectId;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// Where each of `ids` lies in the packs of `repo`: `(pack number, offset)` in the order of
+/// the pack indexes' file names, `(u32::MAX, 0)` for loose objects and objects no pack holds.
+/// Reading objects in this order reads each pack front to back.
+pub(crate) fn locations(repo: &gix::Repository, ids: &[ObjectId]) -> Vec<(u32, u64)> {
+    let mut out = vec![(u32::MAX, 0); ids.len()];
+    let mut want: HashMap<ObjectId, Vec<usize>> = HashMap::with_capacity(ids.len());
+    for (i, id) in ids.iter().enumerate() {
+        want.entry(*id).or_default().push(i);
+    }
+    for (n, path) in index_files(repo).into_iter().enumerate() {
+        let Ok(index) = gix::odb::pack::index::File::at(&path, repo.object_hash()) else {
+            continue;
+        };
+        for e in index.iter() {
+            if let Some(is) = want.get(&e.oid) {
+                for &i in is {
+                    if out[i].0 == u32::MAX {
+                        out[i] = (n as u32, e.pack_offset);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The pack index files of `repo`, sorted by name.
+fn index_files(repo: &gix::Repository) -> Vec<std::path::PathBuf> {
+    let dir = repo.objects.store_ref().path().join("pack");
+    let Ok(listing) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut idx: Vec<_> = listing
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "idx"))
+        .collect();
+    idx.sort();
+    idx
+}
+
+/// Each window of this many bytes of a pack is read through a fresh memory map: dropping the
+/// previous one hands its pages back, so resident memory does not grow with the pack (packs
+/// that forges write interleave trees and blobs, so every page is read once).
+const WINDOW: u64 = 16 << 20;
+
 /// Decoded trees by id.
 pub(crate) type Trees = HashMap<ObjectId, Arc<[u8]>>;
 
@@ -23,24 +68,17 @@ pub(crate) type Trees = HashMap<ObjectId, Arc<[u8]>>;
 pub(crate) fn load(repo: &gix::Repository, budget: usize) -> Trees {
     let mut trees = Trees::new();
     let mut used = 0usize;
-    let dir = repo.objects.store_ref().path().join("pack");
-    let Ok(listing) = std::fs::read_dir(&dir) else {
-        return trees;
-    };
-    let mut idx: Vec<_> = listing
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "idx"))
-        .collect();
-    idx.sort();
-    for path in idx {
-        let bundle = match gix::odb::pack::Bundle::at(&path, repo.object_hash()) {
+    for path in index_files(repo) {
+        let hash = repo.object_hash();
+        let index = match gix::odb::pack::index::File::at(&path, hash) {
             Ok(b) => b,
             Err(e) => {
                 tracing::debug!(pack = %path.display(), error = %e, "pack not preloaded");
                 continue;
             }
         };
-        if !one_pack(&bundle, budget, &mut used, &mut trees) {
+        let pack = path.with_extension("pack");
+        if !one_pack(&index, &pack, hash, budget, &mut used, &mut trees) {
             break;
         }
     }
@@ -54,27 +92,41 @@ pub(crate) fn load(repo: &gix::Repository, budget: usize) -> Trees {
 
 /// Decodes one pack's trees; false once the budget is spent.
 fn one_pack(
-    bundle: &gix::odb::pack::Bundle,
+    index: &gix::odb::pack::index::File,
+    pack_path: &std::path::Path,
+    hash: gix::hash::Kind,
     budget: usize,
     used: &mut usize,
     trees: &mut Trees,
 ) -> bool {
-    let (pack, index) = (&bundle.pack, &bundle.index);
+    let open = || gix::odb::pack::data::File::at(pack_path, hash).ok();
+    let Some(mut pack) = open() else {
+        return true;
+    };
+    let mut window = 0u64;
     let mut entries: Vec<(u64, ObjectId)> = index.iter().map(|e| (e.pack_offset, e.oid)).collect();
     entries.sort_unstable();
     let offset_of: HashMap<ObjectId, u64> = entries.iter().map(|&(o, id)| (id, o)).collect();
     // Whether the object at an offset is a tree (a delta is of its base's kind).
     let mut is_tree: HashMap<u64, bool> = HashMap::with_capacity(entries.len());
-    let mut cache = MemoryCappedHashmap::new(64 << 20);
+    let mut cache = MemoryCappedHashmap::new(32 << 20);
     let mut inflate = gix::zlib::Inflate::default();
     let mut out = Vec::new();
-    let resolve = |id: &gix::hash::oid, _: &mut Vec<u8>| {
-        Ok(offset_of
-            .get(id)
-            .and_then(|&o| pack.entry(o).ok())
-            .map(ResolvedBase::InPack))
-    };
     for (offset, id) in entries {
+        if offset - window > WINDOW {
+            match open() {
+                Some(p) => pack = p,
+                None => return true,
+            }
+            window = offset;
+        }
+        let pack = &pack;
+        let resolve = |id: &gix::hash::oid, _: &mut Vec<u8>| {
+            Ok(offset_of
+                .get(id)
+                .and_then(|&o| pack.entry(o).ok())
+                .map(ResolvedBase::InPack))
+        };
         let Ok(entry) = pack.entry(offset) else {
             continue;
         };

@@ -51,6 +51,9 @@ fn diagnostic_with(f: &Finding, content: Option<String>) -> Diagnostic {
         location: Some(f.fingerprint.clone()).filter(|s| !s.is_empty()),
         content,
     };
+    if f.unreachable {
+        d = d.with_property("unreachable", true);
+    }
     d.decoded = f.decoded.clone();
     d.archive_path = f.archive.clone();
     d.commit = f.commit.as_ref().map(|id| Commit {

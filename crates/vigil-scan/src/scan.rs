@@ -55,6 +55,8 @@ pub struct History {
     /// Only commits authored at or after this date (`2026-01-31` or RFC 3339), as given to
     /// `--since`.
     pub since: Option<String>,
+    /// Also every object no ref reaches (`--all-objects`).
+    pub all_objects: bool,
 }
 
 impl History {
@@ -64,6 +66,7 @@ impl History {
             repo: repo.into(),
             scope: Scope::All,
             since: None,
+            all_objects: false,
         }
     }
 }
@@ -160,8 +163,8 @@ pub struct ScanOutcome {
     pub expects_files: bool,
 }
 
-/// Scans a target with the settings. `progress` is called with the byte count of each file read
-/// (files and directories only).
+/// Scans a target with the settings. `progress` is called with the byte count of each file or
+/// blob read (files, directories and history).
 pub fn scan(
     settings: &ScanSettings,
     target: Target<'_>,
@@ -242,6 +245,7 @@ pub fn scan(
                 max_blob_size: max,
                 threads: settings.threads,
                 content: copts,
+                all_objects: h.all_objects,
                 ..HistoryOptions::default()
             };
             match &h.scope {
@@ -253,7 +257,8 @@ pub fn scan(
             if let Some(s) = &h.since {
                 opts.since = Some(git::parse_since(s, || Origin::Flag("--since".into()))?);
             }
-            let (findings, mut stats) = git::scan_history(&h.repo, &settings.rules, &opts)?;
+            let (findings, mut stats) =
+                git::scan_history_with(&h.repo, &settings.rules, &opts, progress)?;
             let content = std::mem::take(&mut stats.content);
             (
                 findings,
@@ -313,7 +318,7 @@ impl ScanOutcome {
             },
             Scanned::History(s) | Scanned::Index(s) => Skipped {
                 binary: s.skipped as u64,
-                unreadable: s.unreadable as u64,
+                unreadable: (s.unreadable + s.missing) as u64,
                 ..Skipped::default()
             },
         };
@@ -351,13 +356,59 @@ impl ScanOutcome {
                 }
             }
             Scanned::History(s) | Scanned::Index(s) => {
+                let named = if s.named.is_empty() {
+                    String::new()
+                } else {
+                    let more = if s.missing + s.unreadable > s.named.len() {
+                        ", …"
+                    } else {
+                        ""
+                    };
+                    format!(": {}{more}", s.named.join(", "))
+                };
+                if s.missing > 0 {
+                    let why = if s.partial_clone {
+                        "this is a partial clone; `git fetch --refetch` or a full clone brings them"
+                    } else {
+                        "deleted or never fetched"
+                    };
+                    c.gap_count(
+                        Gap::Unreadable,
+                        s.missing as u64,
+                        format!(
+                            "{} git object(s) missing from this clone ({why}){named}",
+                            s.missing
+                        ),
+                    );
+                }
                 if s.unreadable > 0 {
                     c.gap_count(
                         Gap::Unreadable,
                         s.unreadable as u64,
                         format!(
-                            "{} git object(s) could not be read (missing from this clone or corrupt; named in the warnings)",
-                            s.unreadable
+                            "{} git object(s) could not be read (corrupt){}",
+                            s.unreadable,
+                            if s.missing > 0 { "" } else { named.as_str() }
+                        ),
+                    );
+                }
+                if s.shallow > 0 {
+                    c.gap_count(
+                        Gap::Truncated,
+                        s.shallow as u64,
+                        format!(
+                            "shallow clone: history before {} boundary commit(s) is not in this clone (`git fetch --unshallow` brings it)",
+                            s.shallow
+                        ),
+                    );
+                }
+                if s.walk_stopped > 0 {
+                    c.gap_count(
+                        Gap::Truncated,
+                        s.walk_stopped as u64,
+                        format!(
+                            "the history walk stopped early on {} line(s) of history (a commit could not be read)",
+                            s.walk_stopped
                         ),
                     );
                 }
@@ -473,12 +524,22 @@ impl fmt::Display for Summary<'_> {
                 }
                 write!(
                     f,
-                    ", {} blob(s), {:.1} MiB; skipped {} binary or over {max}, {} unreadable object(s)",
+                    ", {} blob(s), {:.1} MiB; skipped {} binary or over {max}, {} missing, {} unreadable object(s)",
                     s.blobs,
                     mib(s.bytes),
                     s.skipped as u64 + o.content.member_binary + o.content.member_too_large,
+                    s.missing,
                     s.unreadable
                 )?;
+                if s.shallow > 0 {
+                    write!(f, "; shallow clone ({} boundary commit(s))", s.shallow)?;
+                }
+                if s.walk_stopped > 0 {
+                    write!(f, "; walk stopped on {} line(s)", s.walk_stopped)?;
+                }
+                if s.unreachable > 0 {
+                    write!(f, "; {} unreachable object(s) scanned", s.unreachable)?;
+                }
                 o.write_content(f)
             }
             Scanned::Files(t) => {

@@ -64,12 +64,14 @@ fn slack(seed: u64) -> String {
     token("xoxb-{digits:12}-{digits:13}-{alnum:24}", seed)
 }
 
-/// (file, rule, commit, author, message) of each finding.
+/// (file, rule, commit, author, message) of each finding (an incomplete run's closing status
+/// object is not one).
 fn attributions(v: &serde_json::Value) -> Vec<(String, String, String, String, String)> {
     let mut out: Vec<_> = v
         .as_array()
         .expect("array")
         .iter()
+        .filter(|f| f.get("rule").is_some())
         .map(|f| {
             (
                 f["file"].as_str().unwrap().to_owned(),
@@ -343,7 +345,21 @@ fn shallow_clones_gitlinks_and_missing_objects_are_handled() {
             s.to_str().unwrap(),
         ],
     );
+    // A shallow clone lacks the history before its boundary: the scan says so and is
+    // incomplete (exit 2), in the summary and the report; --allow-incomplete gives the verdict.
     let out = run(&s, &["scan", "--git", "-f", "json"]);
+    expect_exit(&out, 2);
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("shallow clone (2 boundary commit(s))"), "{e}");
+    assert!(
+        e.contains("incomplete scan: shallow clone: history before 2 boundary commit(s)"),
+        "{e}"
+    );
+    let v = json(&out);
+    let status = v.as_array().unwrap().last().unwrap();
+    assert_eq!(status["incomplete"], true, "{v}");
+    assert_eq!(status["reasons"][0]["gap"], "truncated", "{v}");
+    let out = run(&s, &["scan", "--git", "-f", "json", "--allow-incomplete"]);
     expect_exit(&out, 1);
     let files: BTreeSet<String> = attributions(&json(&out)).into_iter().map(|a| a.0).collect();
     // The boundary commits (the merge on main, "notes" on feature) count as roots: what they
@@ -382,10 +398,15 @@ fn shallow_clones_gitlinks_and_missing_objects_are_handled() {
     let out = run(gd, &["scan", "--git"]);
     expect_exit(&out, 2);
     let e = String::from_utf8_lossy(&out.stderr);
-    assert!(e.contains("blob unreadable") && e.contains(&blob), "{e}");
-    assert!(e.contains("1 unreadable object(s)"), "{e}");
     assert!(
-        e.contains("incomplete scan: 1 git object(s) could not be read"),
+        e.contains("blob missing from this clone") && e.contains(&blob),
+        "{e}"
+    );
+    assert!(e.contains("1 missing, 0 unreadable object(s)"), "{e}");
+    assert!(
+        e.contains(&format!(
+            "incomplete scan: 1 git object(s) missing from this clone (deleted or never fetched): blob {blob} (b.txt)"
+        )),
         "{e}"
     );
     let out = run(gd, &["scan", "--git", "--allow-incomplete", "-f", "json"]);
@@ -395,7 +416,65 @@ fn shallow_clones_gitlinks_and_missing_objects_are_handled() {
     assert_eq!(status["incomplete"], true, "{v}");
     assert_eq!(status["reasons"][0]["gap"], "unreadable", "{v}");
     assert_eq!(status["reasons"][0]["count"], 1, "{v}");
+    assert!(
+        status["reasons"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&blob),
+        "{v}"
+    );
+    // Every report format names it: SARIF, the text report.
+    let out = run(gd, &["scan", "--git", "-f", "sarif"]);
+    expect_exit(&out, 2);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&blob));
+    let out = run(gd, &["scan", "--git"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&blob));
+    // A commit whose object is gone ends the walk on that line: counted, incomplete.
+    let p = gd.join(".git/objects").join(&c[..2]).join(&c[2..]);
+    std::fs::remove_file(&p).unwrap();
+    let out = run(gd, &["scan", "--git", "-f", "json"]);
+    expect_exit(&out, 2);
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("incomplete scan:") && e.contains(&c), "{e}");
     assert!(!leak.is_empty());
+}
+
+#[test]
+fn a_partial_clone_names_its_missing_blobs_and_is_incomplete() {
+    let h = history();
+    let d = h.dir.path();
+    let tmp = TempDir::new().unwrap();
+    let url = format!("file://{}", d.display());
+    let p = tmp.path().join("p");
+    git(d, &["config", "uploadpack.allowFilter", "true"]);
+    git(
+        tmp.path(),
+        &[
+            "clone",
+            "-q",
+            "--filter=blob:none",
+            "--no-checkout",
+            "--no-local",
+            &url,
+            p.to_str().unwrap(),
+        ],
+    );
+    let out = run(&p, &["scan", "--git", "-f", "json"]);
+    expect_exit(&out, 2);
+    let v = json(&out);
+    let status = v.as_array().unwrap().last().unwrap();
+    assert_eq!(status["incomplete"], true, "{v}");
+    let msg = status["reasons"][0]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("missing from this clone (this is a partial clone"),
+        "{msg}"
+    );
+    assert!(msg.contains("blob "), "{msg}");
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("incomplete scan:") && !e.contains(" 0 missing"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -1190,4 +1269,128 @@ fn the_replacements_file_is_never_written_through_a_link() {
         "notes\n"
     );
     assert_eq!(git(d, &["status", "--porcelain"]), "");
+}
+
+#[test]
+fn secrets_only_a_merge_holds_are_found_and_attributed_to_the_merge() {
+    let g = TempDir::new().unwrap();
+    let d = g.path();
+    init(d);
+    write(d, "app.cfg", "mode = dev\n");
+    commit(d, 1, "T", "base");
+    git(d, &["checkout", "-q", "-b", "feature"]);
+    write(d, "app.cfg", "mode = feature\n");
+    commit(d, 2, "Fay", "feature mode");
+    git(d, &["checkout", "-q", "main"]);
+    write(d, "app.cfg", "mode = main\n");
+    commit(d, 3, "Max", "main mode");
+    // A conflict, resolved with a line neither side had: the secret is only in the merge.
+    let out = Command::new("git")
+        .current_dir(d)
+        .args(["merge", "-q", "feature"])
+        .env("HOME", d)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the merge conflicts");
+    write(d, "app.cfg", format!("mode = both\ntoken = {}\n", gh(41)));
+    let resolution = commit(d, 4, "Rita", "merge feature");
+    // An evil merge: a clean merge that also adds a file no parent has.
+    git(d, &["checkout", "-q", "-b", "side", "HEAD~1"]);
+    write(d, "side.txt", "side\n");
+    commit(d, 5, "Sid", "side");
+    git(d, &["checkout", "-q", "main"]);
+    git_at(
+        d,
+        6,
+        "Eve",
+        &["merge", "-q", "--no-ff", "--no-commit", "side"],
+    );
+    write(d, "deploy/.env", format!("SLACK_BOT_TOKEN={}\n", slack(42)));
+    let evil = commit(d, 6, "Eve", "merge side");
+    let out = run(d, &["scan", "--git", "-f", "json"]);
+    expect_exit(&out, 1);
+    let got: Vec<(String, String, String)> = attributions(&json(&out))
+        .into_iter()
+        .map(|a| (a.0, a.2, a.3))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("app.cfg".to_owned(), resolution, "Rita".to_owned()),
+            ("deploy/.env".to_owned(), evil, "Eve".to_owned()),
+        ]
+    );
+}
+
+#[test]
+fn all_objects_finds_secrets_no_ref_reaches_and_says_they_are_unreachable() {
+    let g = TempDir::new().unwrap();
+    let d = g.path();
+    init(d);
+    write(d, "README.md", "clean\n");
+    commit(d, 1, "T", "clean");
+    // A commit no ref reaches (as after a force-push or a dropped stash) and a blob no commit
+    // holds (added, then never committed).
+    std::fs::write(d.join("gone.env"), format!("TOKEN={}\n", gh(51))).unwrap();
+    let blob = git(d, &["hash-object", "-w", "gone.env"]);
+    std::fs::remove_file(d.join("gone.env")).unwrap();
+    let tree = Command::new("git")
+        .current_dir(d)
+        .args(["mktree"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write as _;
+            c.stdin
+                .take()
+                .unwrap()
+                .write_all(format!("100644 blob {blob}\tgone.env\n").as_bytes())?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    let tree = String::from_utf8_lossy(&tree.stdout).trim().to_owned();
+    let dangling = git(
+        d,
+        &[
+            "commit-tree",
+            &tree,
+            "-p",
+            "HEAD",
+            "-m",
+            "force-pushed away",
+        ],
+    );
+    std::fs::write(d.join("staged.env"), format!("TOKEN={}\n", gh(52))).unwrap();
+    let loose = git(d, &["hash-object", "-w", "staged.env"]);
+    std::fs::remove_file(d.join("staged.env")).unwrap();
+
+    // Without --all-objects: history as the refs give it, clean.
+    expect_exit(&run(d, &["scan", "--git"]), 0);
+    let out = run(d, &["scan", "--git", "--all-objects", "-f", "json"]);
+    expect_exit(&out, 1);
+    let v = json(&out);
+    let found: Vec<(String, String, bool)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f.get("rule").is_some())
+        .map(|f| {
+            (
+                f["file"].as_str().unwrap().to_owned(),
+                f["commit"].as_str().unwrap_or("").to_owned(),
+                f["unreachable"] == true,
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            ("gone.env".to_owned(), dangling, true),
+            (format!("unreachable:{loose}"), String::new(), true),
+        ],
+        "{v}"
+    );
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("2 unreachable object(s) scanned"), "{e}");
 }

@@ -73,6 +73,10 @@ pub struct ScanArgs {
     /// With --git: only commits in A..B (reachable from B, not from A).
     #[arg(long, value_name = "A..B", requires = "git")]
     pub range: Option<String>,
+    /// With --git: also every commit and blob of the object database that no ref reaches
+    /// (force-pushed, dropped stashes, reflog-only, never committed), reported `unreachable`.
+    #[arg(long, requires = "git", conflicts_with_all = ["branch", "range", "since"])]
+    pub all_objects: bool,
     /// Scan what `git commit` is about to record (the index against HEAD), new lines only.
     #[arg(long, conflicts_with = "pre_push")]
     pub staged: bool,
@@ -145,6 +149,7 @@ impl ScanArgs {
                 repo: s.repo(),
                 scope,
                 since: self.since.clone(),
+                all_objects: self.all_objects,
             }),
             _ if s.reads_stdin() => Target::Reader {
                 name: "-",
