@@ -204,9 +204,12 @@ fn alias_of_injected(route: &Route, k: &HeaderName) -> bool {
     }
 }
 
-/// Names the gateway sets, reads or frames messages with (lowercase, `-` spelling).
+/// Names the gateway sets, reads or frames messages with (lowercase, `-` spelling); every
+/// `Mcp-*` header is one (the protocol checks and the secret scan read them by their `-` name,
+/// so an `Mcp_Param_X` spelling would pass both unread).
 fn reserved(n: &str) -> bool {
     forwarding(n)
+        || n.starts_with("mcp-")
         || HOP_BY_HOP.iter().any(|h| h.as_str() == n)
         || matches!(
             n,

@@ -323,13 +323,27 @@ impl Webhook {
                     .into_iter()
                     .collect();
                 let name = self.matching(&candidates, &[body])?;
-                // Unsigned: best effort against a replay that keeps the id.
-                if let Ok(id) = one(headers, "x-github-delivery") {
-                    if !id.is_empty() && id.len() <= 256 && id.bytes().all(|b| b.is_ascii_graphic())
+                // Unsigned: best effort against a replay that keeps the id. GitHub sends
+                // exactly one id (a GUID) with every delivery, so none, two, or one that is not
+                // a short printable token is refused rather than let through unremembered;
+                // the id is remembered case-folded (`D1` is `d1`).
+                let mut ids = headers.get_all("x-github-delivery").iter();
+                let id = match (ids.next().and_then(|v| v.to_str().ok()), ids.next()) {
+                    (Some(id), None)
+                        if !id.trim().is_empty()
+                            && id.trim().len() <= 256
+                            && id.trim().bytes().all(|b| b.is_ascii_graphic()) =>
                     {
-                        self.replay.check(id, now, now + self.tolerance).await?;
+                        id.trim().to_ascii_lowercase()
                     }
-                }
+                    _ => {
+                        return Err(refuse(
+                            "missing_delivery",
+                            "X-GitHub-Delivery is missing, given twice, or not a delivery id",
+                        ))
+                    }
+                };
+                self.replay.check(&id, now, now + self.tolerance).await?;
                 Ok(name)
             }
             Scheme::HmacSha256 => {

@@ -150,6 +150,27 @@ async fn webhooks_signed_with_either_secret_pass_once_and_metrics_name_the_secre
     assert_eq!(post(&gw, "/hooks/github", &gh, push).await.0, 200);
     assert_eq!(up.seen().last().unwrap().uri, "/github");
     assert_eq!(post(&gw, "/hooks/github", &gh, push).await.0, 401);
+    // The id in another case is the same id; a second id header, or none, is refused rather
+    // than let through unremembered.
+    let upper = github("72D3162E-CC78-11E3-81AB-4C9367DC0958", push, &gh_backup);
+    assert_eq!(post(&gw, "/hooks/github", &upper, push).await.0, 401);
+    let mut two = gh.clone();
+    two.push((
+        "x-github-delivery".into(),
+        "72d3162e-cc78-11e3-81ab-000000000002".into(),
+    ));
+    let (status, text) = post(&gw, "/hooks/github", &two, push).await;
+    assert_eq!(
+        (status, text.contains("missing_delivery")),
+        (401, true),
+        "{text}"
+    );
+    let none: Vec<(String, String)> = gh
+        .iter()
+        .filter(|(k, _)| k != "x-github-delivery")
+        .cloned()
+        .collect();
+    assert_eq!(post(&gw, "/hooks/github", &none, push).await.0, 401);
     let bad = github(
         "72d3162e-cc78-11e3-81ab-000000000001",
         push,
@@ -171,7 +192,8 @@ async fn webhooks_signed_with_either_secret_pass_once_and_metrics_name_the_secre
         "vigil_gateway_webhook_refused_total{route=\"/hooks/events\",kind=\"replayed\"} 1",
         "vigil_gateway_webhook_refused_total{route=\"/hooks/events\",kind=\"stale_timestamp\"} 1",
         "vigil_gateway_webhook_refused_total{route=\"/hooks/events\",kind=\"bad_signature\"} 2",
-        "vigil_gateway_webhook_refused_total{route=\"/hooks/github\",kind=\"replayed\"} 1",
+        "vigil_gateway_webhook_refused_total{route=\"/hooks/github\",kind=\"replayed\"} 2",
+        "vigil_gateway_webhook_refused_total{route=\"/hooks/github\",kind=\"missing_delivery\"} 2",
         "vigil_gateway_webhook_refused_total{route=\"/hooks/github\",kind=\"bad_signature\"} 1",
     ] {
         assert!(metrics.contains(line), "{line} missing from\n{metrics}");

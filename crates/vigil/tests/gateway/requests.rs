@@ -25,6 +25,11 @@ async fn identity_headers_cannot_be_spoofed_in_any_spelling_and_two_authorizatio
         ("Content_Length", "5"),
         ("Proxy_Authorization", "Basic eDp5"),
         ("X_Upstream_Key", "attacker"),
+        // Read by the protocol checks and the secret scan under their `-` names only.
+        ("Mcp_Name", "delete_file"),
+        ("Mcp_Method", "tools/call"),
+        ("Mcp_Param_Other", "anything"),
+        ("mcp-session_id", "forged"),
     ];
     let mut headers = vec![("authorization", auth.as_str()), ("x_app_hint", "kept")];
     headers.extend(spoofed);
