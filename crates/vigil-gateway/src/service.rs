@@ -758,10 +758,14 @@ async fn tool_checks(
             }
             Flow::Next(())
         }
-        Some(m) if m.starts_with('[') && m.contains("tools/call") => Flow::Reply(bad_request(
-            "batched_tool_call",
-            "tools/call is not accepted inside a JSON-RPC batch on this route",
-        )),
+        // Inside a batch neither a call's checks nor the filtering of a tools/list answer
+        // (per-tool scopes, held tools) would apply: both are refused on such a route.
+        Some(m) if m.starts_with('[') && (m.contains("tools/call") || m.contains("tools/list")) => {
+            Flow::Reply(bad_request(
+                "batched_tool_call",
+                "tools/call and tools/list are not accepted inside a JSON-RPC batch on this route",
+            ))
+        }
         _ => Flow::Next(()),
     }
 }

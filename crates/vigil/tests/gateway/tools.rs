@@ -182,6 +182,24 @@ async fn a_tool_needs_its_scope_and_is_hidden_from_tokens_without_it_in_json_and
         .await;
         let meta: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(meta["scopes_supported"], json!(["fs:write"]));
+
+        // A tools/list inside a batch (2025-03-26 still has batches) is refused: its answer
+        // would reach the client unfiltered.
+        let auth = format!("Bearer {}", scoped("fs:read"));
+        let (status, _, body) = call(
+            "POST",
+            &url,
+            &[
+                ("authorization", auth.as_str()),
+                ("content-type", "application/json"),
+                ("accept", "application/json, text/event-stream"),
+                ("mcp-protocol-version", "2025-03-26"),
+            ],
+            r#"[{"jsonrpc":"2.0","id":1,"method":"tools/list"}]"#,
+        )
+        .await;
+        assert_eq!(status, 400, "{mode}: {body}");
+        assert!(body.contains("batch"), "{body}");
     }
 }
 
