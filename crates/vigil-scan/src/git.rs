@@ -329,6 +329,13 @@ fn humantime_rfc3339(t: std::time::SystemTime) -> String {
     )
 }
 
+/// The deepest tree nesting walked, as git's own `core.maxTreeDepth` default: a deeper tree is
+/// counted unreadable (the scan is incomplete) instead of overflowing the walk's stack.
+const MAX_TREE_DEPTH: usize = 2048;
+
+/// Stack of each tree-walking thread: room for [`MAX_TREE_DEPTH`] nested trees.
+const WALK_STACK: usize = 64 << 20;
+
 /// Objects a scan could not read, counted as missing (not in this clone) or unreadable (there
 /// but corrupt), the first few named. Each is a warning naming the object, never its content.
 #[derive(Default)]
@@ -490,16 +497,27 @@ impl<'a> TreeCache<'a> {
 /// Collects the (path, blob) pairs of `tree` that are in none of `parents` (at the same path).
 /// Entries are matched by binary search in the parents' sorted entries, borrowed from the object
 /// buffers: no allocation per entry.
+#[allow(clippy::too_many_arguments)]
 fn introduced(
     repo: &gix::Repository,
     cache: &mut TreeCache<'_>,
     tree: ObjectId,
     parents: &[ObjectId],
     prefix: &mut Vec<u8>,
+    depth: usize,
     misses: &Misses,
     out: &mut Vec<Pair>,
 ) {
     if parents.contains(&tree) {
+        return;
+    }
+    if depth > MAX_TREE_DEPTH {
+        // Deeper than git itself reads (`core.maxTreeDepth`): not walked, and the scan says so.
+        misses.corrupt(
+            tree,
+            "tree nested deeper than 2048 levels",
+            Some(&String::from_utf8_lossy(prefix)),
+        );
         return;
     }
     let hash = repo.object_hash();
@@ -555,7 +573,16 @@ fn introduced(
         }
         prefix.extend_from_slice(e.filename);
         if is_tree {
-            introduced(repo, cache, e.oid.to_owned(), &subs, prefix, misses, out);
+            introduced(
+                repo,
+                cache,
+                e.oid.to_owned(),
+                &subs,
+                prefix,
+                depth + 1,
+                misses,
+                out,
+            );
         } else {
             out.push((
                 String::from_utf8_lossy(prefix).into_owned(),
@@ -1014,49 +1041,54 @@ fn compare_trees(
     let slots: Mutex<Vec<Option<Introduced>>> = Mutex::new(vec![None; commits.len()]);
     std::thread::scope(|s| {
         for _ in 0..threads.max(1) {
-            s.spawn(|| {
-                let mut repo = sync.to_thread_local();
-                delta_cache(&mut repo);
-                let mut cache = TreeCache::new(preloaded);
-                const RUN: usize = 64;
-                loop {
-                    let start = next.fetch_add(RUN, Ordering::Relaxed);
-                    if start >= commits.len() {
-                        break;
-                    }
-                    let end = (start + RUN).min(commits.len());
-                    for (i, id) in commits.iter().enumerate().take(end).skip(start) {
-                        let Some((info, tree, parents)) = commit_info(&repo, *id, misses) else {
-                            continue;
-                        };
-                        if opts.since.is_some_and(|s| info.time < s) {
-                            continue;
+            std::thread::Builder::new()
+                .stack_size(WALK_STACK)
+                .spawn_scoped(s, || {
+                    let mut repo = sync.to_thread_local();
+                    delta_cache(&mut repo);
+                    let mut cache = TreeCache::new(preloaded);
+                    const RUN: usize = 64;
+                    loop {
+                        let start = next.fetch_add(RUN, Ordering::Relaxed);
+                        if start >= commits.len() {
+                            break;
                         }
-                        // A shallow clone's boundary commits count as roots (the clone is then
-                        // reported incomplete); any other parent that cannot be read is a miss.
-                        let parent_trees: Vec<ObjectId> = if shallow.contains(id) {
-                            Vec::new()
-                        } else {
-                            parents
-                                .iter()
-                                .filter_map(|p| tree_of(&repo, *p, misses))
-                                .collect()
-                        };
-                        let mut found = Vec::new();
-                        introduced(
-                            &repo,
-                            &mut cache,
-                            tree,
-                            &parent_trees,
-                            &mut Vec::new(),
-                            misses,
-                            &mut found,
-                        );
-                        slots.lock().unwrap_or_else(|e| e.into_inner())[i] =
-                            Some((info, parents, found));
+                        let end = (start + RUN).min(commits.len());
+                        for (i, id) in commits.iter().enumerate().take(end).skip(start) {
+                            let Some((info, tree, parents)) = commit_info(&repo, *id, misses)
+                            else {
+                                continue;
+                            };
+                            if opts.since.is_some_and(|s| info.time < s) {
+                                continue;
+                            }
+                            // A shallow clone's boundary commits count as roots (the clone is then
+                            // reported incomplete); any other parent that cannot be read is a miss.
+                            let parent_trees: Vec<ObjectId> = if shallow.contains(id) {
+                                Vec::new()
+                            } else {
+                                parents
+                                    .iter()
+                                    .filter_map(|p| tree_of(&repo, *p, misses))
+                                    .collect()
+                            };
+                            let mut found = Vec::new();
+                            introduced(
+                                &repo,
+                                &mut cache,
+                                tree,
+                                &parent_trees,
+                                &mut Vec::new(),
+                                0,
+                                misses,
+                                &mut found,
+                            );
+                            slots.lock().unwrap_or_else(|e| e.into_inner())[i] =
+                                Some((info, parents, found));
+                        }
                     }
-                }
-            });
+                })
+                .expect("a tree-walking thread starts");
         }
     });
     slots.into_inner().unwrap_or_else(|e| e.into_inner())

@@ -1394,3 +1394,63 @@ fn all_objects_finds_secrets_no_ref_reaches_and_says_they_are_unreachable() {
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(e.contains("2 unreachable object(s) scanned"), "{e}");
 }
+
+/// `git mktree` with `entries` on stdin: the new tree's id.
+fn mktree(dir: &Path, entries: &str) -> String {
+    use std::io::Write as _;
+    let mut child = Command::new("git")
+        .current_dir(dir)
+        .arg("mktree")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("git runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(entries.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+#[test]
+fn trees_nested_deeper_than_git_reads_make_the_scan_incomplete_not_a_crash() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    init(d);
+    write(d, "s.txt", format!("GITHUB_TOKEN={}\n", gh(21)));
+    git(d, &["add", "s.txt"]);
+    let blob = git(d, &["rev-parse", ":s.txt"]);
+    // A chain of trees, each holding the next as `d/`, the secret at the bottom: 1,500 levels
+    // (git reads it; so must the scan) and 2,100 (past git's 2,048: refused, never a stack
+    // overflow).
+    let mut tree = mktree(d, &format!("100644 blob {blob}\ts.txt\n"));
+    let mut at_1500 = String::new();
+    for level in 1..=2100 {
+        tree = mktree(d, &format!("040000 tree {tree}\td\n"));
+        if level == 1500 {
+            at_1500 = tree.clone();
+        }
+    }
+    for (branch, t) in [("shallow", &at_1500), ("deep", &tree)] {
+        let c = git(d, &["commit-tree", t, "-m", branch]);
+        git(d, &["update-ref", &format!("refs/heads/{branch}"), &c]);
+    }
+    let out = run(d, &["scan", "--git", "--branch", "shallow", "-f", "json"]);
+    expect_exit(&out, 1);
+    let v = json(&out);
+    assert!(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["file"].as_str().is_some_and(|p| p.ends_with("/d/s.txt"))),
+        "{v}"
+    );
+    let out = run(d, &["scan", "--git", "--branch", "deep"]);
+    expect_exit(&out, 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("deeper than 2048"), "{err}");
+}
