@@ -243,8 +243,17 @@ fn resolve(repo: &gix::Repository, what: &str, rev: &str) -> Result<ObjectId, Gi
     Ok(commit.id)
 }
 
-/// The tips of every ref, peeled to commits (refs to trees or blobs are skipped).
-fn ref_tips(repo: &gix::Repository, prefix: Option<&str>) -> Vec<ObjectId> {
+/// The tips of every ref, peeled to commits. With `misses` (the refs a scan starts from), HEAD
+/// is one of them too (a detached HEAD, as CI checks out a pull request, is on no branch), and a
+/// ref that names no readable commit is never dropped in silence: a missing or corrupt tip, or
+/// a tag whose object is gone, is counted missing or unreadable (the scan is incomplete), and a
+/// ref to a tree or blob is counted unreadable unless `--all-objects` scans every object anyway.
+fn ref_tips(
+    repo: &gix::Repository,
+    prefix: Option<&str>,
+    misses: Option<&Misses>,
+    all_objects: bool,
+) -> Vec<ObjectId> {
     let mut out = BTreeSet::new();
     let Ok(platform) = repo.references() else {
         return Vec::new();
@@ -254,10 +263,42 @@ fn ref_tips(repo: &gix::Repository, prefix: Option<&str>) -> Vec<ObjectId> {
         None => platform.all(),
     };
     let Ok(iter) = iter else { return Vec::new() };
-    for r in iter.flatten() {
-        let mut r = r;
-        if let Ok(c) = r.peel_to_kind(gix::object::Kind::Commit) {
-            out.insert(c.id);
+    let mut refs: Vec<gix::Reference<'_>> = iter.flatten().collect();
+    if misses.is_some() {
+        if let Ok(head) = repo.find_reference("HEAD") {
+            refs.push(head);
+        }
+    }
+    for mut r in refs {
+        let name = r.name().as_bstr().to_string();
+        let target = r.target().try_id().map(|id| id.to_owned());
+        match r.peel_to_kind(gix::object::Kind::Commit) {
+            Ok(c) => {
+                out.insert(c.id);
+            }
+            Err(_) => {
+                let Some(m) = misses else { continue };
+                // A symbolic ref (HEAD) is judged by the ref it names, itself in the list; an
+                // unborn HEAD (a new repository) names nothing yet.
+                let Some(id) = target else { continue };
+                match m.find(repo, id, "ref tip", Some(&name)) {
+                    Some(o)
+                        if o.kind == gix::object::Kind::Tree
+                            || o.kind == gix::object::Kind::Blob =>
+                    {
+                        if !all_objects {
+                            m.corrupt(
+                                id,
+                                "ref to a tree or blob (scanned with --all-objects)",
+                                Some(&name),
+                            );
+                        }
+                    }
+                    // A tag whose target is gone or unreadable, or a commit that does not decode.
+                    Some(_) => m.corrupt(id, "ref tip", Some(&name)),
+                    None => {}
+                }
+            }
         }
     }
     out.into_iter().collect()
@@ -675,6 +716,7 @@ pub fn scan_history_with(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<(Vec<Finding>, GitStats), GitError> {
     let repo = open(path)?;
+    let misses = Misses::default();
     let mut hidden: Vec<ObjectId> = Vec::new();
     let tips: Vec<ObjectId> = if !opts.tips.is_empty() {
         let mut t = Vec::new();
@@ -703,10 +745,10 @@ pub fn scan_history_with(
     } else if let Some(b) = &opts.branch {
         vec![resolve(&repo, "--branch", b)?]
     } else {
-        ref_tips(&repo, None)
+        ref_tips(&repo, None, Some(&misses), opts.all_objects)
     };
     if opts.hide_remotes {
-        hidden.extend(ref_tips(&repo, Some("refs/remotes/")));
+        hidden.extend(ref_tips(&repo, Some("refs/remotes/"), None, false));
     }
     hidden.retain(|h| !tips.contains(h));
     let mut commits: Vec<ObjectId> = Vec::new();
@@ -742,7 +784,6 @@ pub fn scan_history_with(
         .flatten()
         .map(|c| c.iter().copied().collect())
         .unwrap_or_default();
-    let misses = Misses::default();
     // A whole history reads (nearly) every tree: decode them all once, in pack order. A range,
     // a push or a date limit reads a few, and is better served object by object.
     let preloaded = if hidden.is_empty() && opts.since.is_none() && commits.len() >= PRELOAD_MIN {

@@ -1454,3 +1454,51 @@ fn trees_nested_deeper_than_git_reads_make_the_scan_incomplete_not_a_crash() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("deeper than 2048"), "{err}");
 }
+
+#[test]
+fn a_detached_head_is_scanned_and_a_ref_naming_no_readable_commit_is_never_dropped() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    init(d);
+    write(d, "README.md", "hello\n");
+    commit(d, 1, "Ann", "init");
+    // A pull request checked out as CI does: a commit on no branch, HEAD detached at it.
+    write(d, "pr.txt", format!("GITHUB_TOKEN={}\n", gh(31)));
+    let pr = commit(d, 2, "Ann", "pr");
+    git(d, &["checkout", "-q", "--detach", &pr]);
+    git(d, &["branch", "-f", "main", "HEAD~1"]);
+    let out = run(d, &["scan", "--git", "-f", "json"]);
+    expect_exit(&out, 1);
+    assert!(
+        json(&out)
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["file"] == "pr.txt" && f["commit"] == pr.as_str()),
+        "the detached HEAD's commit is scanned"
+    );
+    git(d, &["checkout", "-q", "main"]);
+
+    // A branch whose tip object is gone: the scan is incomplete, not clean.
+    write(d, "b.txt", "nothing\n");
+    git(d, &["checkout", "-q", "-b", "side"]);
+    let tip = commit(d, 3, "Ann", "side");
+    git(d, &["checkout", "-q", "main"]);
+    std::fs::remove_file(d.join(".git/objects").join(&tip[..2]).join(&tip[2..])).unwrap();
+    let out = run(d, &["scan", "--git"]);
+    expect_exit(&out, 2);
+    git(d, &["branch", "-D", "-f", "side"]);
+    let out = run(d, &["scan", "--git"]);
+    expect_exit(&out, 0);
+
+    // A tag naming a blob: not scanned by the commit walk, so the scan says so; --all-objects
+    // scans it.
+    write(d, "c.txt", format!("GITHUB_TOKEN={}\n", gh(32)));
+    let blob = git(d, &["hash-object", "-w", "c.txt"]);
+    std::fs::remove_file(d.join("c.txt")).unwrap();
+    git(d, &["tag", "blobtag", &blob]);
+    let out = run(d, &["scan", "--git"]);
+    expect_exit(&out, 2);
+    let out = run(d, &["scan", "--git", "--all-objects"]);
+    expect_exit(&out, 1);
+}
