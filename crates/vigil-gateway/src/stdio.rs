@@ -163,7 +163,14 @@ impl Spec {
             if k.is_empty() || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
                 return Err(("env".into(), StdioProblem::VariableName(k.clone())));
             }
-            if secrets.contains(&k.as_str()) {
+            // The secret by its own name, or its value under another (`X = "${MCP_JWT_SECRET}"`,
+            // or inside a longer string).
+            let holds_secret = secrets.contains(&k.as_str())
+                || secrets
+                    .iter()
+                    .filter_map(|n| std::env::var(n).ok())
+                    .any(|sv| sv.len() >= 8 && v.contains(sv.as_str()));
+            if holds_secret {
                 // Named after `env`: text after a `…SECRET: ` key would be masked by the redactor.
                 return Err(("env".into(), StdioProblem::Secret(k.clone())));
             }

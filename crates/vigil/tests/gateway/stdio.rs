@@ -293,6 +293,20 @@ fn a_stdio_route_never_passes_the_token_secret_and_needs_a_program_that_exists()
         stderr_of(&out)
     );
     assert!(!stderr_of(&out).contains(&secret()));
+    // Under another name, or inside a longer value, it is the same secret.
+    for env in [
+        "env = { X = \"${MCP_JWT_SECRET}\" }",
+        "env = { URL = \"https://u:${MCP_JWT_SECRET}@h/\" }",
+    ] {
+        let out = check(&format!("command = [\"node\"]\n{env}"));
+        expect_exit(&out, 2);
+        assert!(
+            stderr_of(&out).contains("is the gateway's token secret"),
+            "{env}: {}",
+            stderr_of(&out)
+        );
+        assert!(!stderr_of(&out).contains(&secret()));
+    }
     let out = check("command = [\"no-such-program-here\"]");
     expect_exit(&out, 2);
     assert!(
