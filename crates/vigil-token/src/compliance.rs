@@ -111,9 +111,10 @@ pub struct Problem {
     pub message: String,
 }
 
-/// The problems as a [`vigil_report::Report`] of `token check-config`: each points at its
-/// environment (a scope, not a file), every code listed as a rule.
-pub fn report(problems: &[Problem]) -> vigil_report::Report {
+/// The problems as a [`vigil_report::Report`] of `token check-config`, every code listed as a
+/// rule. Each points at its environment and, when one file holds that environment, at the file
+/// (SARIF's physical location, the CSV `file` column); policy problems point at `vigil.toml`.
+pub fn report(problems: &[Problem], envs: &[Environment]) -> vigil_report::Report {
     use vigil_report::{Diagnostic, Location, Report, RuleMeta, Severity, Tool};
     let mut r = Report::new(Tool::new("token check-config", env!("CARGO_PKG_VERSION")));
     r.rules = Code::ALL
@@ -123,12 +124,17 @@ pub fn report(problems: &[Problem]) -> vigil_report::Report {
     r.diagnostics = problems
         .iter()
         .map(|p| {
-            Diagnostic::new(
-                p.code.as_str(),
-                Severity::Error,
-                Location::scope(p.environment.clone()),
-                p.message.clone(),
-            )
+            let mut files = envs
+                .iter()
+                .filter(|e| e.name == p.environment && e.origin != "the process environment")
+                .map(|e| e.origin.as_str());
+            let mut at = Location::scope(p.environment.clone());
+            match (files.next(), files.next()) {
+                (Some(file), None) => at.path = Some(file.to_owned()),
+                _ if p.environment == "vigil.toml" => at.path = Some("vigil.toml".into()),
+                _ => {}
+            }
+            Diagnostic::new(p.code.as_str(), Severity::Error, at, p.message.clone())
         })
         .collect();
     r

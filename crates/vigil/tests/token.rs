@@ -729,6 +729,22 @@ fn check_config_is_the_jwt_compliance_gate() {
     .map(|(a, b)| (a.to_string(), b.to_string()))
     .collect();
     assert_eq!(got, want);
+    // CSV (and SARIF's physical location) name the one file each environment came from, and
+    // vigil.toml for the policy problem.
+    let csv = run(dir.path(), &["token", "check-config", "--format", "csv"]);
+    expect_exit(&csv, 1);
+    let csv = String::from_utf8_lossy(&csv.stdout).into_owned();
+    for file in [
+        ".env.ci",
+        ".env.development",
+        ".env.production",
+        "vigil.toml",
+    ] {
+        assert!(
+            csv.lines().any(|l| l.contains(file)),
+            "{file} not named: {csv}"
+        );
+    }
     let names: Vec<&str> = v["environments"]
         .as_array()
         .unwrap()

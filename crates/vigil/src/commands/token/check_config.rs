@@ -60,7 +60,7 @@ pub fn run(g: &GlobalArgs, args: CheckConfigArgs) -> anyhow::Result<ExitStatus> 
             }))?
         ),
         other => {
-            let report = compliance::report(&problems);
+            let report = compliance::report(&problems, &envs);
             let mut buf = Vec::new();
             vigil_report::render(
                 other.into(),
