@@ -282,17 +282,19 @@ fn ref_tips(
                 // unborn HEAD (a new repository) names nothing yet.
                 let Some(id) = target else { continue };
                 match m.find(repo, id, "ref tip", Some(&name)) {
+                    // A tree or blob: `--all-objects` scans it with every other object.
                     Some(o)
                         if o.kind == gix::object::Kind::Tree
                             || o.kind == gix::object::Kind::Blob =>
                     {
-                        if !all_objects {
-                            m.corrupt(
-                                id,
-                                "ref to a tree or blob (scanned with --all-objects)",
-                                Some(&name),
-                            );
+                        if all_objects {
+                            continue;
                         }
+                        m.corrupt(
+                            id,
+                            "ref to a tree or blob (scanned with --all-objects)",
+                            Some(&name),
+                        );
                     }
                     // A tag whose target is gone or unreadable, or a commit that does not decode.
                     Some(_) => m.corrupt(id, "ref tip", Some(&name)),
