@@ -359,6 +359,8 @@ impl Catalog {
             let what = match &k.pin {
                 PinState::Pinned => continue,
                 PinState::New => "is new (not in the lock file)".to_owned(),
+                // The lock file may hold only the hash: then which field is not known.
+                PinState::Changed(f) if f.is_empty() => "changed its definition".to_owned(),
                 PinState::Changed(f) => format!("changed its {}", f.join(", ")),
             };
             if fired.insert((name.clone(), k.hash.clone())) {
