@@ -153,6 +153,9 @@ pub struct CommitInfo {
     pub summary: String,
     /// Author time, seconds since the epoch.
     pub time: i64,
+    /// The later of author and committer time: what `--since` compares (both dates are set by
+    /// whoever made the commit, so a commit is left out only when both are older).
+    pub newest: i64,
 }
 
 /// Counters of a history or index scan.
@@ -339,6 +342,12 @@ fn commit_info(
             date,
             summary,
             time,
+            newest: time.max(
+                c.committer()
+                    .ok()
+                    .and_then(|x| x.time().ok())
+                    .map_or(i64::MAX, |t| t.seconds),
+            ),
         },
         c.tree(),
         parents,
@@ -1102,7 +1111,7 @@ fn compare_trees(
                             else {
                                 continue;
                             };
-                            if opts.since.is_some_and(|s| info.time < s) {
+                            if opts.since.is_some_and(|s| info.newest < s) {
                                 continue;
                             }
                             // A shallow clone's boundary commits count as roots (the clone is then

@@ -1502,3 +1502,34 @@ fn a_detached_head_is_scanned_and_a_ref_naming_no_readable_commit_is_never_dropp
     let out = run(d, &["scan", "--git", "--all-objects"]);
     expect_exit(&out, 1);
 }
+
+#[test]
+fn since_skips_a_commit_only_when_both_its_dates_are_older() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    init(d);
+    write(d, "README.md", "hello\n");
+    commit(d, 1, "Ann", "init");
+    // Authored "in 2001", committed in 2026: the author date is whatever the author says.
+    write(d, "s.txt", format!("GITHUB_TOKEN={}\n", gh(41)));
+    git(d, &["add", "-A"]);
+    let out = Command::new("git")
+        .current_dir(d)
+        .args(["commit", "-q", "-m", "backdated"])
+        .env("GIT_AUTHOR_NAME", "Ann")
+        .env("GIT_AUTHOR_EMAIL", "ann@example.org")
+        .env("GIT_AUTHOR_DATE", "2001-01-01T12:00:00Z")
+        .env("GIT_COMMITTER_NAME", "Ann")
+        .env("GIT_COMMITTER_EMAIL", "ann@example.org")
+        .env("GIT_COMMITTER_DATE", "2026-01-02T12:00:00Z")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", d)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let out = run(d, &["scan", "--git", "--since", "2020-01-01"]);
+    expect_exit(&out, 1);
+    // Both dates older than --since: skipped, as asked.
+    let out = run(d, &["scan", "--git", "--since", "2026-06-01"]);
+    expect_exit(&out, 0);
+}
