@@ -158,18 +158,20 @@ impl Spec {
                 StdioProblem::NotFound(program.clone()),
             )
         })?;
+        // The values of the secrets, read once: a variable holding one under another name (or
+        // inside a longer value) is the same secret.
+        let secret_values: Vec<String> = secrets
+            .iter()
+            .filter_map(|n| std::env::var(n).ok())
+            .filter(|v| v.len() >= 8)
+            .collect();
         let mut vars = Vec::new();
         for (k, v) in env.into_iter().flatten() {
             if k.is_empty() || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
                 return Err(("env".into(), StdioProblem::VariableName(k.clone())));
             }
-            // The secret by its own name, or its value under another (`X = "${MCP_JWT_SECRET}"`,
-            // or inside a longer string).
             let holds_secret = secrets.contains(&k.as_str())
-                || secrets
-                    .iter()
-                    .filter_map(|n| std::env::var(n).ok())
-                    .any(|sv| sv.len() >= 8 && v.contains(sv.as_str()));
+                || secret_values.iter().any(|sv| v.contains(sv.as_str()));
             if holds_secret {
                 // Named after `env`: text after a `…SECRET: ` key would be masked by the redactor.
                 return Err(("env".into(), StdioProblem::Secret(k.clone())));

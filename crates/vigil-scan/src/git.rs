@@ -273,7 +273,6 @@ fn ref_tips(
         }
     }
     for mut r in refs {
-        let name = r.name().as_bstr().to_string();
         let target = r.target().try_id().map(|id| id.to_owned());
         match r.peel_to_kind(gix::object::Kind::Commit) {
             Ok(c) => {
@@ -284,6 +283,7 @@ fn ref_tips(
                 // A symbolic ref (HEAD) is judged by the ref it names, itself in the list; an
                 // unborn HEAD (a new repository) names nothing yet.
                 let Some(id) = target else { continue };
+                let name = r.name().as_bstr().to_string();
                 match m.find(repo, id, "ref tip", Some(&name)) {
                     // A tree or blob: `--all-objects` scans it with every other object.
                     Some(o)
