@@ -9,7 +9,8 @@ use crate::model;
 use crate::node::Span;
 use crate::rules::{self, Check, Cx, Emit, Raw, ScanHit};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
+use std::thread::JoinHandle;
 use vigil_core::Secret;
 use vigil_report::Severity;
 use vigil_scan::Ruleset;
@@ -130,10 +131,14 @@ pub struct Outcome {
 /// A document linted in memory: the document, its findings, its tools.
 pub type Linted = (Document, Vec<Finding>, Vec<SeenTool>);
 
-/// The linter: settings and `vigil scan`'s built-in rules, compiled once.
+/// The linter: settings and `vigil scan`'s built-in rules, compiled once (on a thread of their
+/// own, while the walk starts and the first files are read and parsed).
 pub struct Linter {
     settings: Settings,
-    ruleset: Ruleset,
+    ruleset: OnceLock<Ruleset>,
+    compiling: Mutex<Option<JoinHandle<Ruleset>>>,
+    /// Documents parsed while the rules were still compiling, checked once they are ready.
+    backlog: Mutex<Vec<Document>>,
     keep_tools: bool,
     show_secrets: bool,
 }
@@ -141,12 +146,48 @@ pub struct Linter {
 impl Linter {
     /// A linter with these settings.
     pub fn new(settings: Settings) -> Self {
+        // Compiling the scan rules' regexes is a fixed cost of about 0.2 s: started here, it
+        // overlaps the walk and the parsing of the first files instead of delaying them.
+        let compiling = std::thread::Builder::new()
+            .name("vigil-lint-rules".into())
+            .spawn(Ruleset::builtin)
+            .ok();
         Linter {
             settings,
-            ruleset: Ruleset::builtin(),
+            ruleset: OnceLock::new(),
+            compiling: Mutex::new(compiling),
+            backlog: Mutex::new(Vec::new()),
             keep_tools: true,
             show_secrets: false,
         }
+    }
+
+    /// `vigil scan`'s built-in rules, waiting for them if they are still being compiled.
+    fn ruleset(&self) -> &Ruleset {
+        self.ruleset.get_or_init(|| {
+            let handle = self
+                .compiling
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
+            // A compile thread that could not start or panicked: compile here (a panic then
+            // repeats on this thread, as it would have without the thread).
+            handle
+                .and_then(|h| h.join().ok())
+                .unwrap_or_else(Ruleset::builtin)
+        })
+    }
+
+    /// Whether the rules are compiled (or being joined by another thread), without waiting for
+    /// the compile thread.
+    fn ruleset_ready(&self) -> bool {
+        self.ruleset.get().is_some()
+            || self
+                .compiling
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_ref()
+                .is_none_or(JoinHandle::is_finished)
     }
 
     /// Whether messages may quote credentials in full (`--show-secrets`); by default URL
@@ -217,7 +258,7 @@ impl Linter {
                     message: if self.show_secrets {
                         r.message
                     } else {
-                        crate::redact::redact(&r.message, &self.ruleset)
+                        crate::redact::redact(&r.message, self.ruleset())
                     },
                     secret: r.secret,
                     properties: Vec::new(),
@@ -240,7 +281,7 @@ impl Linter {
 
     fn scan(&self, doc: &Document) -> Vec<ScanHit> {
         let mut found = Vec::new();
-        self.ruleset
+        self.ruleset()
             .scan_bytes(&doc.path, None, doc.text.as_bytes(), &mut found);
         found
             .into_iter()
@@ -254,6 +295,49 @@ impl Linter {
                 }
             })
             .collect()
+    }
+
+    /// Checks a parsed document and records what it holds, or, while the rules are still
+    /// compiling, keeps it for later; once they are ready, also checks what was kept (a few at
+    /// a time, so the walk's threads share that work).
+    fn finish(&self, doc: Document, out: &Mutex<Outcome>) {
+        if !self.ruleset_ready() {
+            self.backlog
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(doc);
+            return;
+        }
+        self.record(&doc, out);
+        self.drain(out);
+    }
+
+    /// Checks the documents kept while the rules compiled.
+    fn drain(&self, out: &Mutex<Outcome>) {
+        loop {
+            let batch = {
+                let mut b = self.backlog.lock().unwrap_or_else(|e| e.into_inner());
+                let n = b.len().min(8);
+                let at = b.len() - n;
+                b.split_off(at)
+            };
+            if batch.is_empty() {
+                return;
+            }
+            for d in &batch {
+                self.record(d, out);
+            }
+        }
+    }
+
+    fn record(&self, doc: &Document, out: &Mutex<Outcome>) {
+        let (f, t) = self.check(doc);
+        let origins = manifest_origins(doc);
+        let mut o = lock(out);
+        o.findings.extend(f);
+        o.tools.extend(t);
+        o.linted.push((doc.path.clone(), doc.kind.name()));
+        o.origins.extend(origins);
     }
 
     /// Lints text that came from `path` (as if read from disk). `Ok(None)`: not an input.
@@ -305,6 +389,12 @@ impl Linter {
         for d in dirs {
             self.walk(&d, threads, &out, &seen);
         }
+        // What was parsed before the rules were ready and not yet checked (a small run can end
+        // before they are).
+        if !lock_vec(&self.backlog).is_empty() {
+            self.ruleset();
+            self.drain(&out);
+        }
         let mut o = out.into_inner().unwrap_or_else(|e| e.into_inner());
         o.findings
             .sort_by(|a, b| (&a.path, a.region, a.rule).cmp(&(&b.path, b.region, b.rule)));
@@ -328,14 +418,7 @@ impl Linter {
         let lossy = (!named && std::str::from_utf8(&bytes).is_err())
             .then(|| String::from_utf8_lossy(&bytes).into_owned());
         match Document::from_bytes(path, shown, bytes) {
-            Ok(Some(doc)) => {
-                let (f, t) = self.check(&doc);
-                let mut o = lock(out);
-                o.findings.extend(f);
-                o.tools.extend(t);
-                o.linted.push((doc.path.clone(), doc.kind.name()));
-                o.origins.extend(manifest_origins(&doc));
-            }
+            Ok(Some(doc)) => self.finish(doc, out),
             Ok(None) if named => lock(out).errors.push(InputError::NotRecognized {
                 path: shown.to_owned(),
             }),
@@ -575,6 +658,10 @@ fn shown(p: &Path) -> String {
 }
 
 fn lock(m: &Mutex<Outcome>) -> std::sync::MutexGuard<'_, Outcome> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn lock_vec<T>(m: &Mutex<Vec<T>>) -> std::sync::MutexGuard<'_, Vec<T>> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
