@@ -32,6 +32,9 @@ pub const NEVER_DESCEND: &[&str] = &[
     ".cache",
 ];
 
+/// Parsed documents kept at most while the scan rules compile (then the walk waits for them).
+const BACKLOG_MAX: usize = 512;
+
 /// Files larger than this are not linted (an error when they could be inputs).
 pub const MAX_FILE_SIZE: u64 = 10 << 20;
 
@@ -302,11 +305,13 @@ impl Linter {
     /// a time, so the walk's threads share that work).
     fn finish(&self, doc: Document, out: &Mutex<Outcome>) {
         if !self.ruleset_ready() {
-            self.backlog
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(doc);
-            return;
+            let mut kept = lock_vec(&self.backlog);
+            // Bounded: past that, the thread waits for the rules (memory stays bounded however
+            // slowly they compile).
+            if kept.len() < BACKLOG_MAX {
+                kept.push(doc);
+                return;
+            }
         }
         self.record(&doc, out);
         self.drain(out);
@@ -861,4 +866,42 @@ pub fn manifest_origins(doc: &Document) -> Vec<(String, String)> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// More files than the backlog holds, parsed while the scan rules compile: every one is
+    /// linted once, with its finding, whether it was checked at once, kept, or waited for.
+    #[test]
+    fn files_parsed_while_the_rules_compile_are_all_checked() {
+        let dir = std::env::temp_dir().join(format!("vigil-lint-backlog-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let n = BACKLOG_MAX + 200;
+        for i in 0..n {
+            let d = dir.join(format!("p{i:04}"));
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(
+                d.join(".mcp.json"),
+                format!(
+                    "{{\"mcpServers\": {{\"s{i}\": {{\"type\": \"http\", \"url\": \"http://mcp{i}.example.com/mcp\", \"headers\": {{\"Authorization\": \"Bearer ${{TOKEN}}\"}}}}}}}}"
+                ),
+            )
+            .unwrap();
+        }
+        for threads in [1, 2] {
+            let out = Linter::new(Settings::default()).run(std::slice::from_ref(&dir), threads);
+            assert!(out.errors.is_empty(), "{:?}", out.errors);
+            assert_eq!(out.linted.len(), n);
+            let plain: std::collections::BTreeSet<&str> = out
+                .findings
+                .iter()
+                .filter(|f| f.rule == "plaintext-transport")
+                .map(|f| f.path.as_str())
+                .collect();
+            assert_eq!(plain.len(), n, "threads {threads}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
