@@ -41,6 +41,9 @@ pub enum Ambiguous {
     /// Valid JSON, but neither a JSON-RPC message (an object) nor a batch (an array).
     #[error("the body is not a JSON-RPC message or batch")]
     NotMessage,
+    /// A batch inside a batch (JSON-RPC batches hold messages only).
+    #[error("a JSON-RPC batch holds messages, not another batch")]
+    NestedBatch,
 }
 
 /// Reads `body` once. `declared_json`: its `Content-Type` says JSON. A body that neither looks
@@ -311,12 +314,16 @@ impl<'de> Visitor<'de> for Message<'_> {
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
         message(self.0, map)
     }
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        self.0.refusal = Some(Ambiguous::NestedBatch);
+        Err(serde::de::Error::custom("nested batch"))
+    }
 }
 
 impl<'de> DeserializeSeed<'de> for Message<'_> {
     type Value = ();
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
+        d.deserialize_any(self)
     }
 }
 
