@@ -301,7 +301,7 @@ fn a_stdio_route_never_passes_the_token_secret_and_needs_a_program_that_exists()
         let out = check(&format!("command = [\"node\"]\n{env}"));
         expect_exit(&out, 2);
         assert!(
-            stderr_of(&out).contains("is the gateway's token secret"),
+            stderr_of(&out).contains("would carry the value of MCP_JWT_SECRET"),
             "{env}: {}",
             stderr_of(&out)
         );
