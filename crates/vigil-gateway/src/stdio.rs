@@ -384,6 +384,7 @@ impl Pool {
             }
         };
         if !wait.is_zero() {
+            tracing::warn!(route = %spec.label, wait_ms = wait.as_millis() as u64, "the stdio server crashed recently; starting it again after a back-off");
             tokio::time::sleep(wait).await;
         }
         if self.live.fetch_add(1, Ordering::SeqCst) >= spec.max {
