@@ -820,7 +820,11 @@ fn unreadable_call(e: &serde_json::Error) -> Response<Body> {
             e.column()
         ),
     }});
-    body::typed(StatusCode::BAD_REQUEST, "application/json", answer.to_string())
+    body::typed(
+        StatusCode::BAD_REQUEST,
+        "application/json",
+        answer.to_string(),
+    )
 }
 
 /// A `tools/call` answered by the gateway, the way the client's protocol version expects: from

@@ -78,7 +78,9 @@ pub enum StdioProblem {
     Secret(String),
     /// A variable whose value holds one of the gateway's secrets (under another name, or
     /// inside a longer value).
-    #[error("{var} would carry the value of {what}; the gateway's secrets are never passed to a child")]
+    #[error(
+        "{var} would carry the value of {what}; the gateway's secrets are never passed to a child"
+    )]
     SecretValue {
         /// The child's variable.
         var: String,
@@ -148,6 +150,7 @@ impl Spec {
     /// paths start from, `secrets` the variables never passed on, `values` the gateway's
     /// secret values (what each is, and the value) that no variable may hold, whatever its name
     /// and wherever in its value. Errors carry their key.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         command: &[String],
         env: Option<&BTreeMap<String, String>>,
@@ -587,7 +590,8 @@ impl Proxy {
                 if own.is_some() {
                     pool.crashed();
                 }
-                pool.spawn(init, Some(ctx.peer.clone()), subject(ctx)).await?
+                pool.spawn(init, Some(ctx.peer.clone()), subject(ctx))
+                    .await?
             }
             Mapping::Shared | Mapping::Subject => {
                 let key = if pool.spec.mapping == Mapping::Shared {

@@ -77,7 +77,10 @@ async fn a_stdio_childs_output_and_client_chosen_names_are_logged_redacted() {
     std::thread::sleep(Duration::from_millis(300));
     let log = gw.log_text();
     assert!(!log.contains(&pat), "a token in clear in the log: {log}");
-    assert!(!log.contains(&pat[..20]), "part of a token in the log: {log}");
+    assert!(
+        !log.contains(&pat[..20]),
+        "part of a token in the log: {log}"
+    );
     assert!(log.contains("stderr says [REDACTED:github-pat]"), "{log}");
 }
 
@@ -149,7 +152,10 @@ fn a_stdio_child_never_gets_a_gateway_secret_value_from_an_env_file_or_a_webhook
     assert!(text.contains("env=GREETING"), "{text}");
     assert!(text.contains("per_subject=2"), "{text}");
     assert!(!text.contains("hello-there-friend"), "{text}");
-    assert!(text.contains("  webhook secrets WH_DEFAULT, WH_BACKUP"), "{text}");
+    assert!(
+        text.contains("  webhook secrets WH_DEFAULT, WH_BACKUP"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -193,7 +199,9 @@ async fn one_subject_cannot_hold_every_stdio_process() {
         .unwrap();
     expect_exit(&out, 2);
     assert!(
-        stderr_of(&out).contains("gateway.routes[0].stdio.max_per_subject: must be between 1 and max_processes"),
+        stderr_of(&out).contains(
+            "gateway.routes[0].stdio.max_per_subject: must be between 1 and max_processes"
+        ),
         "{}",
         stderr_of(&out)
     );
@@ -260,10 +268,7 @@ async fn ambiguous_tokens_unreadable_calls_and_bad_bodies_are_refused_with_clear
     h.push(("mcp-protocol-version", "2025-03-26"));
     let (status, _, body) = call("POST", &url, &h, list).await;
     assert_eq!(status, 400, "{body}");
-    assert!(
-        body.contains("two MCP-Protocol-Version headers"),
-        "{body}"
-    );
+    assert!(body.contains("two MCP-Protocol-Version headers"), "{body}");
     let nested = format!("[[{list}]]");
     let (status, _, body) = call("POST", &url, &mcp(&same, None), &nested).await;
     assert_eq!(status, 400, "{body}");

@@ -520,7 +520,11 @@ async fn a_reload_keeps_the_webhook_replay_memory_and_an_oidc_route_names_its_is
     .await;
     assert_eq!(status, 200, "{text}");
     let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(doc["authorization_servers"], serde_json::json!([iss]), "{doc}");
+    assert_eq!(
+        doc["authorization_servers"],
+        serde_json::json!([iss]),
+        "{doc}"
+    );
     // And `gateway check` shows the issuer and its keys.
     let out = common::vigil(dir.path())
         .args(["gateway", "check"])

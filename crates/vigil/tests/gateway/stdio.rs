@@ -343,7 +343,11 @@ fn everything(stdio: &str) -> String {
     )
 }
 
-fn headers<'a>(auth: &'a str, version: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+fn headers<'a>(
+    auth: &'a str,
+    version: &'a str,
+    extra: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, &'a str)> {
     let mut h = vec![
         ("authorization", auth),
         ("content-type", "application/json"),
@@ -399,7 +403,11 @@ async fn processes_are_capped_reaped_when_idle_and_restarted_after_a_back_off() 
     let (_, _, body) = call("POST", &url, &headers(&bob, "2025-06-18", &[]), INIT).await;
     assert!(body.contains("at its process limit"), "{body}");
     // Unused for idle_timeout: stopped, which frees the slot for bob.
-    assert!(gw.wait_log("stopping an idle stdio server"), "{}", gw.log_text());
+    assert!(
+        gw.wait_log("stopping an idle stdio server"),
+        "{}",
+        gw.log_text()
+    );
     assert!(gw.wait_log("stdio server stopped"), "{}", gw.log_text());
     let (status, _, body) = call("POST", &url, &headers(&bob, "2025-06-18", &[]), INIT).await;
     assert_eq!(status, 200, "{body}");
@@ -409,7 +417,8 @@ async fn processes_are_capped_reaped_when_idle_and_restarted_after_a_back_off() 
 
     // A server that dies at once: each new start waits twice as long as the one before.
     let dir = TempDir::new().unwrap();
-    let config = "[gateway]\nlisten = \"127.0.0.1:8443\"\n\n[[gateway.routes]]\npath = \"/mcp/crash\"\n\
+    let config =
+        "[gateway]\nlisten = \"127.0.0.1:8443\"\n\n[[gateway.routes]]\npath = \"/mcp/crash\"\n\
                   audience = \"everything\"\ncommand = [\"sh\", \"-c\", \"exit 3\"]\n";
     let gw = Gateway::start(dir.path(), config, &[]);
     let url = gw.url("/mcp/crash");
