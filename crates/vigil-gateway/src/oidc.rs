@@ -55,7 +55,7 @@ pub enum OidcProblem {
     #[error("must be at least 1m")]
     Refresh,
     /// Plain http to an address outside `allow_private`.
-    #[error("{what} {url}: plain http:// is accepted only to a network listed in allow_private")]
+    #[error("{what} `{url}`: plain http:// is accepted only to a network listed in allow_private")]
     Insecure {
         /// `issuer` or `jwks_uri`.
         what: &'static str,
@@ -63,7 +63,7 @@ pub enum OidcProblem {
         url: String,
     },
     /// A non-public address outside `allow_private`.
-    #[error("{what} {url} resolves to {ip}, a {kind} address; refused (list the network in allow_private to reach it)")]
+    #[error("{what} `{url}` resolves to {ip}, a {kind} address; refused (list the network in allow_private to reach it)")]
     Private {
         /// `issuer` or `jwks_uri`.
         what: &'static str,
@@ -75,7 +75,7 @@ pub enum OidcProblem {
         kind: &'static str,
     },
     /// The host does not resolve.
-    #[error("{what} {url}: cannot resolve its host")]
+    #[error("{what} `{url}`: cannot resolve its host")]
     Resolve {
         /// `issuer` or `jwks_uri`.
         what: &'static str,
@@ -83,7 +83,7 @@ pub enum OidcProblem {
         url: String,
     },
     /// The fetch failed (connection, status, redirect, size).
-    #[error("{url}: cannot fetch: {error}")]
+    #[error("`{url}` cannot be fetched: {error}")]
     Fetch {
         /// The URL.
         url: String,
@@ -91,7 +91,7 @@ pub enum OidcProblem {
         error: String,
     },
     /// The discovery document is not one.
-    #[error("{url}: not an OpenID Connect discovery document ({error})")]
+    #[error("`{url}` is not an OpenID Connect discovery document ({error})")]
     Document {
         /// The URL.
         url: String,
@@ -107,7 +107,7 @@ pub enum OidcProblem {
         found: String,
     },
     /// The JWKS cannot be read.
-    #[error("{url}: not a usable JWK set: {error}")]
+    #[error("`{url}` is not a usable JWK set: {error}")]
     Jwks {
         /// The URL.
         url: String,

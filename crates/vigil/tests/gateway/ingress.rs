@@ -414,7 +414,20 @@ fn an_issuer_pointing_at_a_private_address_or_naming_another_issuer_is_refused()
         Some("http://169.254.169.254/latest/meta-data"),
     );
     let err = check(&metadata, loopback);
-    assert!(err.contains("jwks_uri http://169.254.169.254/latest/meta-data resolves to 169.254.169.254, a link-local address; refused"), "{err}");
+    assert!(err.contains("jwks_uri `http://169.254.169.254/latest/meta-data` resolves to 169.254.169.254, a link-local address; refused"), "{err}");
+    // Messages keep their words: the redactor must not read `passwd: not` as a credential, nor
+    // is a URL with a user part shown at all.
+    let err = check("file:///etc/passwd", "");
+    assert!(
+        err.contains("`file:///etc/passwd` is not an http(s) URL with a host"),
+        "{err}"
+    );
+    let err = check("http://127.0.0.1:9200@127.0.0.2", loopback);
+    assert!(
+        err.contains("the issuer URL has a user part (user:password@host); refused"),
+        "{err}"
+    );
+    assert!(!err.contains("9200"), "{err}");
     let private = issuer(jwks.clone(), Some("https://10.0.0.7/keys"));
     let err = check(&private, loopback);
     assert!(err.contains("a private address"), "{err}");
