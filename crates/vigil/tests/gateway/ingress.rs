@@ -419,7 +419,9 @@ fn an_issuer_pointing_at_a_private_address_or_naming_another_issuer_is_refused()
     // is a URL with a user part shown at all.
     let err = check("file:///etc/passwd", "");
     assert!(
-        err.contains("`file:///etc/passwd` is not an http(s) URL with a host"),
+        err.contains(
+            "`file:///etc/passwd/.well-known/openid-configuration` is not an http(s) URL with a host"
+        ),
         "{err}"
     );
     let err = check("http://127.0.0.1:9200@127.0.0.2", loopback);
