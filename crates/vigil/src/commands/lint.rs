@@ -243,11 +243,22 @@ pub fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> {
         }
     }
 
-    for e in &out.errors {
-        eprintln!("vigil: {}", esc(&e.to_string()));
+    // The text report on stdout already ends with one `incomplete:` line per reason; every
+    // other output (a file, JSON, SARIF…) leaves stdout to machines, so the reasons go to
+    // stderr, once.
+    let text_on_stdout = args.report_path.is_none() && args.format == FormatArg::Text;
+    if !text_on_stdout {
+        for e in &out.errors {
+            eprintln!("vigil: {}", esc(&e.to_string()));
+        }
+        for e in &probe_errors {
+            eprintln!("vigil: probe {}", esc(e));
+        }
     }
-    for e in &probe_errors {
-        eprintln!("vigil: probe {}", esc(e));
+    if g.verbose > 0 && !g.quiet {
+        for (path, kind) in &out.linted {
+            eprintln!("vigil lint: linted {} ({kind})", esc(path));
+        }
     }
     if !g.quiet {
         let count = |s: Severity| out.findings.iter().filter(|f| f.severity == s).count();
