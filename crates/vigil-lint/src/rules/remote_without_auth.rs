@@ -125,7 +125,14 @@ fn auth_of(s: &Server<'_>) -> Auth {
             "env_http_headers",
         ])
         .is_some_and(|m| has_value(&m.value));
-    if header || bearer {
+    // A credential in the URL (`?api_key=`, userinfo) is credential-in-url's, but it is one.
+    let in_url = s.url_text().and_then(parse_url).is_some_and(|u| {
+        !u.username().is_empty()
+            || u.password().is_some()
+            || u.query_pairs()
+                .any(|(k, v)| is_secret_name(&k) && !v.is_empty())
+    });
+    if header || bearer || in_url {
         return Auth::Declared;
     }
     let empty_header = s.headers.iter().any(|h| is_secret_name(&h.key));

@@ -243,17 +243,11 @@ pub fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> {
         }
     }
 
-    // The text report on stdout already ends with one `incomplete:` line per reason; every
-    // other output (a file, JSON, SARIF…) leaves stdout to machines, so the reasons go to
-    // stderr, once.
-    let text_on_stdout = args.report_path.is_none() && args.format == FormatArg::Text;
-    if !text_on_stdout {
-        for e in &out.errors {
-            eprintln!("vigil: {}", esc(&e.to_string()));
-        }
-        for e in &probe_errors {
-            eprintln!("vigil: probe {}", esc(e));
-        }
+    for e in &out.errors {
+        eprintln!("vigil: {}", esc(&e.to_string()));
+    }
+    for e in &probe_errors {
+        eprintln!("vigil: probe {}", esc(e));
     }
     if g.verbose > 0 && !g.quiet {
         for (path, kind) in &out.linted {
