@@ -89,11 +89,12 @@ pub(crate) fn keep(
     m: (usize, usize),
     sec: (usize, usize),
     kind: FileKind,
+    lines: &crate::engine::LineCache,
 ) -> Option<(usize, usize)> {
     match kind {
         FileKind::Lock | FileKind::Baseline | FileKind::Svg => return None,
         FileKind::Script => {
-            let line = crate::engine::line_end(data, m.1) - crate::engine::line_start(data, m.0);
+            let line = lines.end(data, m.1) - lines.start(data, m.0);
             if line > MINIFIED_LINE {
                 return None;
             }
@@ -135,11 +136,17 @@ pub(crate) fn keep(
 /// Where the key of a `key = value` match starts: the rule's match begins at a keyword
 /// (`secret` in `hashed_secret`), the key at the first byte of the name around it.
 fn key_start(data: &[u8], mut at: usize) -> usize {
-    while at > 0 && (data[at - 1].is_ascii_alphanumeric() || b"_.-".contains(&data[at - 1])) {
+    // A key is a name, not a paragraph: the walk stops after `KEY_SPAN` bytes.
+    let (from, floor) = (at, at.saturating_sub(KEY_SPAN));
+    while at > floor && (data[at - 1].is_ascii_alphanumeric() || b"_.-".contains(&data[at - 1])) {
         at -= 1;
     }
+    crate::engine::charge(from - at);
     at
 }
+
+/// The longest key name looked back over.
+const KEY_SPAN: usize = 256;
 
 /// Words that stand for a value in documentation, URL examples and headers.
 const PLACEHOLDER_WORDS: &[&str] = &[
