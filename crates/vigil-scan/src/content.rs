@@ -488,7 +488,8 @@ mod tests {
     fn work_grows_linearly_on_long_repetitive_input() {
         let rules = Ruleset::builtin();
         let b64 = base64::engine::general_purpose::STANDARD.encode("password=hunter2-hunter2");
-        let cases: Vec<(&str, &str, Box<dyn Fn(usize) -> String>)> = vec![
+        type Make = Box<dyn Fn(usize) -> String>;
+        let cases: Vec<(&str, &str, Make)> = vec![
             ("token=", "a.txt", Box::new(|n| "token=".repeat(n))),
             (
                 "token=…;",
