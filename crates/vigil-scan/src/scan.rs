@@ -159,6 +159,8 @@ pub struct ScanOutcome {
     pub content: ContentTally,
     /// The archive depth it ran with (for the reasons).
     pub max_archive_depth: u8,
+    /// The decode depth it ran with (for the reasons).
+    pub max_decode_depth: u8,
     /// Whether files were asked for (a scan of paths): reading none is then a gap.
     pub expects_files: bool,
 }
@@ -278,6 +280,7 @@ pub fn scan(
         max_file_size: max,
         content,
         max_archive_depth: copts.max_archive_depth,
+        max_decode_depth: copts.max_decode_depth,
         expects_files,
     })
 }
@@ -467,6 +470,18 @@ impl ScanOutcome {
                 ),
             );
         }
+        if ct.decode_too_deep > 0 {
+            c.gap_count(
+                Gap::Truncated,
+                ct.decode_too_deep,
+                format!(
+                    "{} file(s) hold text encoded more than --max-decode-depth {} times, not decoded further{}",
+                    ct.decode_too_deep,
+                    self.max_decode_depth,
+                    eg(GapKind::DecodeTooDeep)
+                ),
+            );
+        }
         if ct.decode_stopped > 0 {
             c.gap_count(
                 Gap::Truncated,
@@ -595,6 +610,9 @@ impl ScanOutcome {
         }
         if c.decoded > 0 {
             write!(f, "; {} encoded run(s) decoded", c.decoded)?;
+        }
+        if c.utf16 > 0 {
+            write!(f, "; {} read as UTF-16", c.utf16)?;
         }
         if c.allowed_by_marker > 0 {
             write!(f, "; {} allowed by marker", c.allowed_by_marker)?;
