@@ -48,7 +48,7 @@ pub enum Code {
     Placeholder,
     /// A secret is a well-known default (`changeme`): `vigil_core::strength::is_known_default`,
     /// the rule `token check-config` applies too.
-    KnownDefault,
+    SecretDefault,
     /// A template file holds what looks like a real secret.
     TemplateRealValue,
     /// An env file is tracked by git.
@@ -68,7 +68,7 @@ impl Code {
         Code::SharedAcrossEnvironments,
         Code::Weak,
         Code::Placeholder,
-        Code::KnownDefault,
+        Code::SecretDefault,
         Code::TemplateRealValue,
         Code::Tracked,
         Code::NotIgnored,
@@ -83,7 +83,7 @@ impl Code {
             Code::SharedAcrossEnvironments => "shared_across_environments",
             Code::Weak => "weak",
             Code::Placeholder => "placeholder",
-            Code::KnownDefault => "secret_default",
+            Code::SecretDefault => "secret_default",
             Code::TemplateRealValue => "template_real_value",
             Code::Tracked => "tracked",
             Code::NotIgnored => "not_ignored",
@@ -101,7 +101,7 @@ impl Code {
             Code::SharedAcrossEnvironments => "A secret has the same value in two environments",
             Code::Weak => "A secret is short, low in entropy or a known default",
             Code::Placeholder => "A placeholder is left where a real value belongs",
-            Code::KnownDefault => {
+            Code::SecretDefault => {
                 "A secret is a well-known default value (as token check-config's secret_default)"
             }
             Code::TemplateRealValue => "A template file holds what looks like a real secret",
@@ -265,7 +265,7 @@ pub fn check(
             let mut real = true;
             if strength::is_known_default(v) {
                 push(
-                    Code::KnownDefault,
+                    Code::SecretDefault,
                     format!(
                         "{} is a well-known default value; set a real one (vigil env rotate --tokens {} --write)",
                         b.key, b.key
