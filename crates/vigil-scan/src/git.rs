@@ -567,6 +567,17 @@ impl Misses {
         }
     }
 
+    /// Whether a blob's bytes hash to its id (as `git fsck` checks): bytes altered on disk are
+    /// not what history recorded, so they are counted unreadable instead of scanned.
+    fn matches(&self, id: ObjectId, data: &[u8], path: &str) -> bool {
+        let ok = gix::objs::compute_hash(id.kind(), gix::object::Kind::Blob, data)
+            .is_ok_and(|h| h == id);
+        if !ok {
+            self.corrupt(id, "blob (its content does not hash to its id)", Some(path));
+        }
+        ok
+    }
+
     /// Counts an object that was read but could not be decoded.
     fn corrupt(&self, id: ObjectId, kind: &str, path: Option<&str>) {
         self.unreadable.fetch_add(1, Ordering::Relaxed);
@@ -1054,7 +1065,10 @@ pub fn scan_history_progress(
         pairs.iter().map(|(p, o)| (p.clone(), *o, None)).collect()
     };
     let results = scan_blobs(&repo, rules, &jobs, opts, &mut stats, &misses, progress);
-    tracing::debug!("blobs scanned");
+    tracing::debug!(
+        findings = results.iter().map(Vec::len).sum::<usize>(),
+        "blobs scanned"
+    );
     // A secret is reported at each commit that adds it to a file, as a diff would show it
     // (gitleaks's `git log -p`): not where its lines were already in the parent's version of
     // the file (an edit elsewhere in the file, a merge), nor where the whole file was renamed
@@ -1501,6 +1515,9 @@ fn scan_blobs(
                         let Some(obj) = misses.find(&repo, *oid, "blob", Some(path)) else {
                             continue;
                         };
+                        if !misses.matches(*oid, &obj.data, path) {
+                            continue;
+                        }
                         progress(Progress::Blob(obj.data.len() as u64));
                         if obj.data.len() as u64 > max {
                             skipped.fetch_add(1, Ordering::Relaxed);
@@ -1612,6 +1629,9 @@ pub fn scan_staged_with(
         let Some(obj) = misses.find(&repo, entry.id, "staged blob", Some(&path)) else {
             continue;
         };
+        if !misses.matches(entry.id, &obj.data, &path) {
+            continue;
+        }
         if max_blob_size > 0 && obj.data.len() as u64 > max_blob_size {
             stats.skipped += 1;
             continue;
