@@ -1794,3 +1794,39 @@ fn garbage_refs_are_named_and_git_dir_is_honoured() {
     assert!(String::from_utf8_lossy(&out.stderr)
         .contains("A...B (symmetric difference) is not supported"));
 }
+
+#[test]
+fn altered_blobs_are_unreadable_and_odd_paths_are_shown_losslessly() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    init(d);
+    write(d, "README.md", "hello\n");
+    commit(d, 1, "Ann", "init");
+    // A file whose name is not UTF-8: reported with the odd byte escaped, not as `�`.
+    let name = std::ffi::OsStr::from_bytes(b"bad\xff.txt");
+    std::fs::write(d.join(name), format!("GITHUB_TOKEN={}\n", gh(91))).unwrap();
+    let c = commit(d, 2, "Ann", "odd name");
+    let out = run(d, &["scan", "--git", "-f", "json"]);
+    expect_exit(&out, 1);
+    assert_eq!(files_and_commits(&out), [("bad\\xff.txt".to_owned(), c)]);
+
+    // A loose blob rewritten on disk (valid zlib, other bytes): git fsck reports a hash
+    // mismatch; the scan counts it unreadable instead of scanning the altered bytes.
+    write(d, "s.txt", format!("GITHUB_TOKEN={}\n", gh(92)));
+    commit(d, 3, "Ann", "add");
+    let real = git(d, &["rev-parse", "HEAD:s.txt"]);
+    write(d, "other.txt", "nothing to see\n");
+    let other = git(d, &["hash-object", "-w", "other.txt"]);
+    std::fs::remove_file(d.join("other.txt")).unwrap();
+    let obj = |id: &str| d.join(".git/objects").join(&id[..2]).join(&id[2..]);
+    std::fs::remove_file(obj(&real)).unwrap();
+    std::fs::copy(obj(&other), obj(&real)).unwrap();
+    let out = run(d, &["scan", "--git"]);
+    expect_exit(&out, 2);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("does not hash to its id"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
