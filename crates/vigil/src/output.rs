@@ -105,7 +105,7 @@ impl Progress {
             vigil_scan::git::Progress::Blob(n) => {
                 // History blobs are counted; a file scan has no commits and shows bytes only.
                 let b = self.blobs.fetch_add(1, Ordering::Relaxed) + 1;
-                if b % 256 == 0 && self.commits.load(Ordering::Relaxed) > 0 {
+                if b.is_multiple_of(256) && self.commits.load(Ordering::Relaxed) > 0 {
                     self.message();
                 }
                 self.inc(n);
