@@ -172,6 +172,21 @@ pub fn scan(
     target: Target<'_>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<ScanOutcome, ScanError> {
+    scan_with(settings, target, &|p| {
+        if let git::Progress::Blob(n) = p {
+            progress(n)
+        }
+    })
+}
+
+/// [`scan`], told also of each run of commits a history scan compares ([`git::Progress`]).
+pub fn scan_with(
+    settings: &ScanSettings,
+    target: Target<'_>,
+    progress: &(dyn Fn(git::Progress) + Sync),
+) -> Result<ScanOutcome, ScanError> {
+    let bytes = |n: u64| progress(git::Progress::Blob(n));
+    let progress_bytes: &(dyn Fn(u64) + Sync) = &bytes;
     let started = Instant::now();
     let max = settings.max_file_size;
     let copts = settings.content_options();
@@ -182,7 +197,7 @@ pub fn scan(
                 &settings.rules,
                 &settings.roots,
                 &settings.walk_options(),
-                progress,
+                progress_bytes,
             );
             if let Some((path, files)) = out.unscanned.first() {
                 return Err(ScanError::NothingScanned {
@@ -260,7 +275,7 @@ pub fn scan(
                 opts.since = Some(git::parse_since(s, || Origin::Flag("--since".into()))?);
             }
             let (findings, mut stats) =
-                git::scan_history_with(&h.repo, &settings.rules, &opts, progress)?;
+                git::scan_history_progress(&h.repo, &settings.rules, &opts, progress)?;
             let content = std::mem::take(&mut stats.content);
             (
                 findings,
