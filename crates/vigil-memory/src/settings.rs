@@ -276,7 +276,8 @@ impl MemorySettings {
             let principal = flags
                 .principal
                 .as_deref()
-                .map(str::trim)
+                // Only ASCII spaces are trimmed: a no-break or other odd space is refused below.
+                .map(|p| p.trim_matches(' '))
                 .filter(|p| !p.is_empty())
                 .ok_or_else(|| SettingsError::flag("--principal", Invalid::Principal))?;
             crate::auth::check_principal(principal)

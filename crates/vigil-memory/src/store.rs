@@ -690,6 +690,19 @@ impl Store {
         let rel = name::dir_path(dir)?;
         let shown = rel.as_string();
         let fd = self.files.dir(&rel)?;
+        // A cursor names its folder and the last entry handed out (`["dir","name"]`): one for
+        // another folder is refused, never taken as a position here.
+        let after: Option<String> = match cursor {
+            None | Some("") => None,
+            Some(c) => {
+                let (d, n): (String, String) =
+                    serde_json::from_str(c).map_err(|_| MemoryError::BadCursor)?;
+                if d != shown {
+                    return Err(MemoryError::BadCursor);
+                }
+                Some(n)
+            }
+        };
         let mut names = fsops::names(&fd, &shown)?;
         names.sort();
         let cap = self.limits.max_result_size as usize;
@@ -698,7 +711,7 @@ impl Store {
         let mut next = None;
         for n in names
             .into_iter()
-            .filter(|n| cursor.is_none_or(|c| c.is_empty() || n.as_str() > c))
+            .filter(|n| after.as_deref().is_none_or(|c| n.as_str() > c))
         {
             let Some(st) = self.files.entry(&fd, &n, &shown)? else {
                 continue;
@@ -706,7 +719,9 @@ impl Store {
             let kind = fsops::kind(&st);
             let cost = n.len() + 48;
             if used + cost > cap && !entries.is_empty() {
-                next = entries.last().map(|e: &Entry| e.name.clone());
+                next = entries
+                    .last()
+                    .map(|e: &Entry| serde_json::json!([shown, e.name]).to_string());
                 break;
             }
             used += cost;
@@ -741,11 +756,16 @@ impl Store {
             });
         }
         let rel = name::dir_path(dir)?;
+        // A cursor names its query and folder besides its position (`[query, dir, path,
+        // line]`): one handed out for another search is refused.
         let after: Option<(Vec<String>, u64)> = match cursor {
             None | Some("") => None,
             Some(c) => {
-                let (p, l): (String, u64) =
+                let (q, d, p, l): (String, String, String, u64) =
                     serde_json::from_str(c).map_err(|_| MemoryError::BadCursor)?;
+                if q != query || d != rel.as_string() {
+                    return Err(MemoryError::BadCursor);
+                }
                 Some((p.split('/').map(str::to_owned).collect(), l))
             }
         };
@@ -759,6 +779,11 @@ impl Store {
         };
         let mut used = 0usize;
         self.search_dir(&fd, &rel, &needle, &after, &mut page, &mut used)?;
+        if let Some(c) = page.cursor.take() {
+            // search_dir leaves `[path, line]`; bind it to this call.
+            let (p, l): (String, u64) = serde_json::from_str(&c).expect("made by search_dir");
+            page.cursor = Some(serde_json::json!([query, rel.as_string(), p, l]).to_string());
+        }
         Ok(page)
     }
 
@@ -855,9 +880,13 @@ impl Store {
     pub fn history(&self, path: &str, cursor: Option<&str>) -> Result<HistoryPage, MemoryError> {
         let rel = name::file_path(path)?;
         let shown = rel.as_string();
+        // `path@seq`: a cursor for another file is refused.
         let after: u64 = match cursor {
             None | Some("") => 0,
-            Some(c) => c.parse().map_err(|_| MemoryError::BadCursor)?,
+            Some(c) => match c.rsplit_once('@') {
+                Some((p, n)) if p == shown => n.parse().map_err(|_| MemoryError::BadCursor)?,
+                _ => return Err(MemoryError::BadCursor),
+            },
         };
         let (all, v) = self.changes_checked(Some(&shown), None)?;
         if let Some(p) = v.problems.first() {
@@ -877,7 +906,9 @@ impl Store {
         for c in all.into_iter().filter(|c| c.path == shown && c.seq > after) {
             let cost = 200 + c.principal.len();
             if used + cost > cap && !changes.is_empty() {
-                next = changes.last().map(|l: &Change| l.seq.to_string());
+                next = changes
+                    .last()
+                    .map(|l: &Change| format!("{shown}@{}", l.seq));
                 break;
             }
             used += cost;

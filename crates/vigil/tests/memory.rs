@@ -2012,6 +2012,7 @@ fn invisible_characters_tilde_roots_and_loose_modes() {
             &["memory", "serve", "--root", "mem", "--stdio", "--principal", p],
         );
         expect_exit(&o, 2);
+        assert!(String::from_utf8_lossy(&o.stderr).contains("--principal"), "{p:?}");
     }
     // `~` is not expanded when no shell runs: refused, nothing created.
     let o = run(

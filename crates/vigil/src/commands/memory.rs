@@ -140,7 +140,7 @@ fn serve(g: &GlobalArgs, a: ServeArgs) -> anyhow::Result<ExitStatus> {
 
 fn accept(g: &GlobalArgs, a: AcceptArgs) -> anyhow::Result<ExitStatus> {
     let settings = MemorySettings::resolve(&super::config(g)?, &[])?;
-    let principal = a.principal.trim();
+    let principal = a.principal.trim_matches(' ');
     if let Err(why) = vigil_memory::auth::check_principal(principal) {
         return Err(vigil_memory::SettingsError::bad_principal(why).into());
     }
