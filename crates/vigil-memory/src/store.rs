@@ -1784,13 +1784,14 @@ impl Store {
         Ok(notes)
     }
 
-    /// Whether `files/` holds anything but folders (folders a refused write made on its way
-    /// are not recorded by the log, so they do not count).
+    /// Whether `files/` holds a file a tool could take over: a regular file with one link.
+    /// Folders (a refused write may make them on its way; the log does not record them) and
+    /// links, special files and hard-linked files (every tool refuses them) do not count.
     fn holds_files(&self) -> Result<bool, MemoryError> {
         let mut any = false;
         let fd = self.files.dir(&RelPath::root())?;
         self.walk(&fd, &RelPath::root(), &mut |_, st| {
-            any |= fsops::kind(st) != Kind::Dir;
+            any |= fsops::kind(st) == Kind::File && st.st_nlink == 1;
         })?;
         Ok(any)
     }

@@ -723,6 +723,11 @@ fn audit_verify_finds_edits_deletions_reorders_and_a_cut_tail() {
 
     let w = fresh();
     std::fs::write(w.files().join("planted.md"), b"never written by a tool").unwrap();
+    std::fs::set_permissions(
+        w.files().join("planted.md"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
     assert_eq!(codes(&w), ["unrecorded"]);
 }
 
