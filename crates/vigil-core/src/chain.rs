@@ -727,7 +727,11 @@ impl Chain {
                 .map_err(io(&self.log))?
             }
         };
-        if !state.head.as_ref().is_some_and(|f| same_file(f, &self.head)) {
+        if !state
+            .head
+            .as_ref()
+            .is_some_and(|f| same_file(f, &self.head))
+        {
             state.head = None;
         }
         file.lock().map_err(io(&self.log))?;

@@ -360,12 +360,30 @@ mod tests {
     #[test]
     fn invisible_and_format_characters_are_refused_in_names() {
         for c in [
-            '\u{AD}', '\u{61C}', '\u{180E}', '\u{3164}', '\u{115F}', '\u{2028}', '\u{2029}',
-            '\u{206A}', '\u{FFF9}', '\u{E0001}', '\u{34F}', '\u{A0}', '\u{FDD0}', '\u{FFFF}',
-            '\u{E000}', '\u{200E}',
+            '\u{AD}',
+            '\u{61C}',
+            '\u{180E}',
+            '\u{3164}',
+            '\u{115F}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{206A}',
+            '\u{FFF9}',
+            '\u{E0001}',
+            '\u{34F}',
+            '\u{A0}',
+            '\u{FDD0}',
+            '\u{FFFF}',
+            '\u{E000}',
+            '\u{200E}',
         ] {
             assert!(refused_char(c).is_some(), "U+{:04X}", c as u32);
-            assert_eq!(code(&format!("a{c}b.md")), "invalid_name", "U+{:04X}", c as u32);
+            assert_eq!(
+                code(&format!("a{c}b.md")),
+                "invalid_name",
+                "U+{:04X}",
+                c as u32
+            );
         }
         for c in ['a', ' ', '\u{E9}', '\u{4E2D}', '\u{301}'] {
             assert!(refused_char(c).is_none(), "U+{:04X}", c as u32);

@@ -225,7 +225,10 @@ impl AuditReport {
             code: f.code,
             message: f.message.clone(),
         });
-        chain.chain(self.store.iter().cloned()).chain(files).collect()
+        chain
+            .chain(self.store.iter().cloned())
+            .chain(files)
+            .collect()
     }
 }
 
@@ -288,7 +291,10 @@ struct Pending {
 
 impl Pending {
     fn path(&self) -> &str {
-        self.fields.get("path").and_then(Value::as_str).unwrap_or("")
+        self.fields
+            .get("path")
+            .and_then(Value::as_str)
+            .unwrap_or("")
     }
     fn sha256(&self) -> Option<String> {
         self.fields
@@ -437,7 +443,11 @@ fn tighten_fd(f: &File, shown: &Path) -> Result<(), MemoryError> {
 
 /// Compares two MACs in constant time.
 fn same_mac(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 /// Now, RFC 3339 with milliseconds, UTC.
@@ -523,7 +533,12 @@ impl Store {
             check_owned(&root.join(d))?;
         }
         if writer {
-            for d in [root.to_owned(), root.join(FILES), root.join(TMP), root.join(STATE)] {
+            for d in [
+                root.to_owned(),
+                root.join(FILES),
+                root.join(TMP),
+                root.join(STATE),
+            ] {
                 tighten(&d, 0o700)?;
             }
         }
@@ -573,7 +588,9 @@ impl Store {
                         OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
                         Mode::empty(),
                     )
-                    .map_err(|e| MemoryError::io(state.join(name).display().to_string(), e.into()))?;
+                    .map_err(|e| {
+                        MemoryError::io(state.join(name).display().to_string(), e.into())
+                    })?;
                     tighten_fd(&File::from(fd), &state)?;
                 }
             }
@@ -1468,7 +1485,10 @@ impl Store {
         let next = p.prev.as_ref().map_or(1, |h| h.seq + 1);
         let line = records.iter().find(|r| r.seq == next);
         let same = line.is_some_and(|r| {
-            r.prev == p.prev.as_ref().map_or(vigil_core::chain::GENESIS, |h| h.hash.as_str())
+            r.prev
+                == p.prev
+                    .as_ref()
+                    .map_or(vigil_core::chain::GENESIS, |h| h.hash.as_str())
                 && p.fields.iter().all(|(k, v)| r.fields.get(k) == Some(v))
         });
         if same {
@@ -1526,7 +1546,11 @@ impl Store {
     /// The last recorded version of `path` (`None` inside: recorded as deleted; outer `None`:
     /// never recorded), with the index brought up to the chain head `head` (rebuilt from the
     /// log when another writer moved it).
-    fn recorded(&self, path: &str, head: Option<&Head>) -> Result<Option<Option<String>>, MemoryError> {
+    fn recorded(
+        &self,
+        path: &str,
+        head: Option<&Head>,
+    ) -> Result<Option<Option<String>>, MemoryError> {
         let mut ix = self.index.lock().unwrap_or_else(|p| p.into_inner());
         if !ix.built || ix.upto.as_ref() != head {
             let mut last = std::collections::HashMap::new();
@@ -1535,7 +1559,11 @@ impl Store {
                     break;
                 }
                 if let Some(p) = r.fields.get("path").and_then(Value::as_str) {
-                    let h = r.fields.get("sha256").and_then(Value::as_str).map(str::to_owned);
+                    let h = r
+                        .fields
+                        .get("sha256")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned);
                     last.insert(p.to_owned(), h);
                 }
             }
@@ -1725,8 +1753,14 @@ impl Store {
     fn judge_for_reader(
         &self,
         chain: &Verification,
-    ) -> Result<(Vec<String>, Vec<AuditProblem>, Option<(String, Option<String>)>), MemoryError>
-    {
+    ) -> Result<
+        (
+            Vec<String>,
+            Vec<AuditProblem>,
+            Option<(String, Option<String>)>,
+        ),
+        MemoryError,
+    > {
         let mut notes = Vec::new();
         let mut problems = Vec::new();
         let mut expect = None;
@@ -1986,8 +2020,7 @@ pub fn settle(v: &mut Verification) -> Vec<String> {
                 if *log_seq == head_seq + 1
                     && v.trusted == *head_seq
                     && last.is_some_and(|r| {
-                        r.seq == *log_seq
-                            && v.head.as_ref().is_some_and(|h| h.hash == r.prev)
+                        r.seq == *log_seq && v.head.as_ref().is_some_and(|h| h.hash == r.prev)
                     }) =>
             {
                 trusted = *log_seq;

@@ -544,11 +544,13 @@ fn long_results_come_in_parts_with_a_cursor() {
     assert_eq!(hits, 300);
     // A cursor belongs to the call it came from: another folder, query or file is refused.
     let list_cursor = w.store.list("many", None).unwrap().cursor.unwrap();
-    assert_eq!(
-        code(w.store.list("", Some(&list_cursor))),
-        "bad_cursor"
-    );
-    let search_cursor = w.store.search("needle", "many", None).unwrap().cursor.unwrap();
+    assert_eq!(code(w.store.list("", Some(&list_cursor))), "bad_cursor");
+    let search_cursor = w
+        .store
+        .search("needle", "many", None)
+        .unwrap()
+        .cursor
+        .unwrap();
     assert_eq!(
         code(w.store.search("other", "many", Some(&search_cursor))),
         "bad_cursor"

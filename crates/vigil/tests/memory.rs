@@ -849,7 +849,10 @@ fn a_crash_mid_write_leaves_the_old_or_the_new_content_and_the_log_agrees() {
     expect_exit(&o, 0);
     let v = common::json(&o);
     assert_eq!(v["records"], 1);
-    assert!(v["notes"][0].as_str().unwrap().contains("not yet logged"), "{v}");
+    assert!(
+        v["notes"][0].as_str().unwrap().contains("not yet logged"),
+        "{v}"
+    );
     // The next writer records it, then makes its own change.
     assert!(raw_stdio_write(&root, "none", &new).success());
     assert_eq!(std::fs::read_dir(root.join("tmp")).unwrap().count(), 0);
@@ -1830,7 +1833,11 @@ fn verify_json(dir: &Path, env: &[(&str, &str)]) -> (i32, Vec<String>, Vec<Strin
             })
             .unwrap_or_default()
     };
-    (o.status.code().unwrap(), strings("problems"), strings("notes"))
+    (
+        o.status.code().unwrap(),
+        strings("problems"),
+        strings("notes"),
+    )
 }
 
 fn sha_hex(b: &[u8]) -> String {
@@ -1849,7 +1856,10 @@ fn a_forged_crash_journal_is_never_completed_and_verify_and_log_never_append() {
             vec![]
         };
         let mut r = Raw::start(&root, "alice-bot", &[], &env);
-        assert!(!r.call(1, "memory_write", json!({"path": "a.md", "content": "v1"})).1);
+        assert!(
+            !r.call(1, "memory_write", json!({"path": "a.md", "content": "v1"}))
+                .1
+        );
         r.close();
         let log = root.join("state/audit.jsonl");
         let before = std::fs::read(&log).unwrap();
@@ -1874,16 +1884,27 @@ fn a_forged_crash_journal_is_never_completed_and_verify_and_log_never_append() {
         std::fs::write(root.join("state/pending.json"), text).unwrap();
         let (code, problems, _) = verify_json(t.path(), &env);
         assert_eq!(code, 1, "keyed {keyed}: {problems:?}");
-        assert!(problems.contains(&"journal_forged".to_owned()), "{problems:?}");
+        assert!(
+            problems.contains(&"journal_forged".to_owned()),
+            "{problems:?}"
+        );
         assert!(problems.contains(&"edited".to_owned()), "{problems:?}");
         let mut c = common::vigil(t.path());
-        c.args(["memory", "log", "--root", "mem"]).envs(env.iter().copied());
+        c.args(["memory", "log", "--root", "mem"])
+            .envs(env.iter().copied());
         expect_exit(&c.output().unwrap(), 0);
-        assert_eq!(std::fs::read(&log).unwrap(), before, "verify or log appended");
+        assert_eq!(
+            std::fs::read(&log).unwrap(),
+            before,
+            "verify or log appended"
+        );
         // The next writer drops the journal instead of completing it; the edit stays found,
         // and nothing is written over it.
         let mut r = Raw::start(&root, "carol", &[], &env);
-        assert!(!r.call(1, "memory_write", json!({"path": "b.md", "content": "b"})).1);
+        assert!(
+            !r.call(1, "memory_write", json!({"path": "b.md", "content": "b"}))
+                .1
+        );
         let (v, err) = r.call(2, "memory_append", json!({"path": "a.md", "content": "x"}));
         assert!(err && v["error"] == "audit", "{v}");
         r.close();
@@ -1900,25 +1921,61 @@ fn tools_refuse_to_write_over_a_foreign_edit_until_audit_accept() {
     let t = tempfile::tempdir().unwrap();
     let root = t.path().join("mem");
     let mut r = Raw::start(&root, "bot", &[], &[]);
-    assert!(!r.call(1, "memory_write", json!({"path": "f1.md", "content": "mine\n"})).1);
-    assert!(!r.call(2, "memory_write", json!({"path": "gone.md", "content": "x"})).1);
+    assert!(
+        !r.call(
+            1,
+            "memory_write",
+            json!({"path": "f1.md", "content": "mine\n"})
+        )
+        .1
+    );
+    assert!(
+        !r.call(
+            2,
+            "memory_write",
+            json!({"path": "gone.md", "content": "x"})
+        )
+        .1
+    );
     std::fs::write(root.join("files/f1.md"), "EVIL EDIT\n").unwrap();
     std::fs::write(root.join("files/bin.md"), [0xffu8, 0xfe]).unwrap();
     std::fs::remove_file(root.join("files/gone.md")).unwrap();
     for (id, tool, args) in [
-        (3, "memory_append", json!({"path": "f1.md", "content": "note\n"})),
-        (4, "memory_write", json!({"path": "f1.md", "content": "note\n"})),
+        (
+            3,
+            "memory_append",
+            json!({"path": "f1.md", "content": "note\n"}),
+        ),
+        (
+            4,
+            "memory_write",
+            json!({"path": "f1.md", "content": "note\n"}),
+        ),
         (5, "memory_delete", json!({"path": "f1.md"})),
-        (6, "memory_append", json!({"path": "bin.md", "content": "note\n"})),
-        (7, "memory_write", json!({"path": "gone.md", "content": "back"})),
+        (
+            6,
+            "memory_append",
+            json!({"path": "bin.md", "content": "note\n"}),
+        ),
+        (
+            7,
+            "memory_write",
+            json!({"path": "gone.md", "content": "back"}),
+        ),
     ] {
         let (v, err) = r.call(id, tool, args);
         assert!(err && v["error"] == "audit", "{tool}: {v}");
     }
     // Other files are still writable.
-    assert!(!r.call(8, "memory_write", json!({"path": "g.md", "content": "g"})).1);
+    assert!(
+        !r.call(8, "memory_write", json!({"path": "g.md", "content": "g"}))
+            .1
+    );
     r.close();
-    assert_eq!(std::fs::read_to_string(root.join("files/f1.md")).unwrap(), "EVIL EDIT\n");
+    assert_eq!(
+        std::fs::read_to_string(root.join("files/f1.md")).unwrap(),
+        "EVIL EDIT\n"
+    );
     let (code, problems, _) = verify_json(t.path(), &[]);
     assert_eq!(code, 1);
     for c in ["edited", "unrecorded", "deleted", "loose_mode"] {
@@ -1927,13 +1984,28 @@ fn tools_refuse_to_write_over_a_foreign_edit_until_audit_accept() {
     // The documented way on: an operator takes the files as they are.
     let o = run(
         t.path(),
-        &["memory", "audit", "accept", "--root", "mem", "--principal", "ops"],
+        &[
+            "memory",
+            "audit",
+            "accept",
+            "--root",
+            "mem",
+            "--principal",
+            "ops",
+        ],
     );
     expect_exit(&o, 0);
     assert!(String::from_utf8_lossy(&o.stdout).contains("3 file(s)"));
     assert_eq!(verify_json(t.path(), &[]).0, 0);
     let mut r = Raw::start(&root, "bot", &[], &[]);
-    assert!(!r.call(1, "memory_append", json!({"path": "f1.md", "content": "ok\n"})).1);
+    assert!(
+        !r.call(
+            1,
+            "memory_append",
+            json!({"path": "f1.md", "content": "ok\n"})
+        )
+        .1
+    );
     r.close();
     assert_eq!(verify_json(t.path(), &[]).0, 0);
 }
@@ -1961,7 +2033,15 @@ fn deleting_the_history_refuses_writes_and_history_until_audit_accept() {
         assert!(problems.contains(&"no_log".to_owned()), "{problems:?}");
         let o = run(
             t.path(),
-            &["memory", "audit", "accept", "--root", "mem", "--principal", "ops"],
+            &[
+                "memory",
+                "audit",
+                "accept",
+                "--root",
+                "mem",
+                "--principal",
+                "ops",
+            ],
         );
         expect_exit(&o, 0);
         let mut r = Raw::start(&root, "bot", &[], &[]);
@@ -1978,20 +2058,32 @@ fn a_crash_between_the_log_line_and_its_head_is_noted_not_called_tampering() {
     let t = tempfile::tempdir().unwrap();
     let root = t.path().join("mem");
     let mut r = Raw::start(&root, "bot", &[], &[]);
-    assert!(!r.call(1, "memory_write", json!({"path": "a.md", "content": "1"})).1);
+    assert!(
+        !r.call(1, "memory_write", json!({"path": "a.md", "content": "1"}))
+            .1
+    );
     let head_after_one = std::fs::read(root.join("state/audit.head")).unwrap();
-    assert!(!r.call(2, "memory_write", json!({"path": "a.md", "content": "2"})).1);
+    assert!(
+        !r.call(2, "memory_write", json!({"path": "a.md", "content": "2"}))
+            .1
+    );
     r.close();
     // As a kill -9 between the line and the head update leaves it.
     std::fs::write(root.join("state/audit.head"), &head_after_one).unwrap();
     let log = std::fs::read(root.join("state/audit.jsonl")).unwrap();
     let (code, problems, notes) = verify_json(t.path(), &[]);
     assert_eq!(code, 0, "{problems:?}");
-    assert!(notes.iter().any(|n| n.contains("one past its head")), "{notes:?}");
+    assert!(
+        notes.iter().any(|n| n.contains("one past its head")),
+        "{notes:?}"
+    );
     let o = run(t.path(), &["memory", "log", "--root", "mem"]);
     expect_exit(&o, 0);
     assert!(!String::from_utf8_lossy(&o.stdout).contains("UNVERIFIED"));
-    assert_eq!(std::fs::read(root.join("state/audit.head")).unwrap(), head_after_one);
+    assert_eq!(
+        std::fs::read(root.join("state/audit.head")).unwrap(),
+        head_after_one
+    );
     assert_eq!(std::fs::read(root.join("state/audit.jsonl")).unwrap(), log);
     let mut r = Raw::start(&root, "bot", &[], &[]);
     let (v, err) = r.call(1, "memory_history", json!({"path": "a.md"}));
@@ -2006,18 +2098,42 @@ fn invisible_characters_tilde_roots_and_loose_modes() {
     let t = tempfile::tempdir().unwrap();
     // A soft hyphen, an Arabic letter mark, a line separator, a Hangul filler, a trailing
     // no-break space: refused as principals, exit 2.
-    for p in ["ad\u{AD}min", "a\u{61C}b", "a\u{2028}b", "\u{3164}", "bob\u{A0}"] {
+    for p in [
+        "ad\u{AD}min",
+        "a\u{61C}b",
+        "a\u{2028}b",
+        "\u{3164}",
+        "bob\u{A0}",
+    ] {
         let o = run(
             t.path(),
-            &["memory", "serve", "--root", "mem", "--stdio", "--principal", p],
+            &[
+                "memory",
+                "serve",
+                "--root",
+                "mem",
+                "--stdio",
+                "--principal",
+                p,
+            ],
         );
         expect_exit(&o, 2);
-        assert!(String::from_utf8_lossy(&o.stderr).contains("--principal"), "{p:?}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("--principal"),
+            "{p:?}"
+        );
     }
     // `~` is not expanded when no shell runs: refused, nothing created.
     let o = run(
         t.path(),
-        &["memory", "serve", "--root", "~/.familiar/alice", "--principal", "p"],
+        &[
+            "memory",
+            "serve",
+            "--root",
+            "~/.familiar/alice",
+            "--principal",
+            "p",
+        ],
     );
     expect_exit(&o, 2);
     assert!(String::from_utf8_lossy(&o.stderr).contains('~'));
@@ -2028,18 +2144,29 @@ fn invisible_characters_tilde_roots_and_loose_modes() {
         .iter()
         .enumerate()
     {
-        let (v, err) = r.call(i as u64 + 1, "memory_write", json!({"path": p, "content": "x"}));
+        let (v, err) = r.call(
+            i as u64 + 1,
+            "memory_write",
+            json!({"path": p, "content": "x"}),
+        );
         assert!(err && v["error"] == "invalid_name", "{p:?}: {v}");
     }
-    let (v, err) = r.call(9, "memory_write", json!({"path": "\u{3A3}.md", "content": "x"}));
+    let (v, err) = r.call(
+        9,
+        "memory_write",
+        json!({"path": "\u{3A3}.md", "content": "x"}),
+    );
     assert!(!err, "{v}");
-    let (v, err) = r.call(10, "memory_write", json!({"path": "\u{3C2}.md", "content": "x"}));
+    let (v, err) = r.call(
+        10,
+        "memory_write",
+        json!({"path": "\u{3C2}.md", "content": "x"}),
+    );
     assert!(err && v["error"] == "name_collision", "{v}");
     r.close();
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-    let chmod = |p: &Path, m: u32| {
-        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
-    };
+    let chmod =
+        |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
     chmod(&root.join("state/audit.jsonl"), 0o644);
     chmod(&root, 0o755);
     chmod(&root.join("files/\u{3A3}.md"), 0o666);
