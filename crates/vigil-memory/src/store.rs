@@ -261,6 +261,14 @@ struct Index {
     last: std::collections::HashMap<String, Option<String>>,
 }
 
+/// What a reader makes of the journal: notes, problems, and the version the file it names is
+/// expected to have now.
+type ReaderJudgement = (
+    Vec<String>,
+    Vec<AuditProblem>,
+    Option<(String, Option<String>)>,
+);
+
 /// The domain of the crash journal's MAC (keyed stores).
 const JOURNAL_MAC: &str = "vigil-memory-journal-v1";
 
@@ -1459,8 +1467,7 @@ impl Store {
         let recorded = records
             .iter()
             .filter(|r| r.seq <= p.prev.as_ref().map_or(0, |h| h.seq))
-            .filter(|r| r.fields.get("path").and_then(Value::as_str) == Some(path))
-            .next_back()
+            .rfind(|r| r.fields.get("path").and_then(Value::as_str) == Some(path))
             .and_then(|r| r.fields.get("sha256").and_then(Value::as_str))
             .map(str::to_owned);
         if recorded != p.old {
@@ -1750,17 +1757,7 @@ impl Store {
 
     /// What the journal means, for a reader: notes, a problem, and the version the file it
     /// names is expected to have now (an applied write not yet logged).
-    fn judge_for_reader(
-        &self,
-        chain: &Verification,
-    ) -> Result<
-        (
-            Vec<String>,
-            Vec<AuditProblem>,
-            Option<(String, Option<String>)>,
-        ),
-        MemoryError,
-    > {
+    fn judge_for_reader(&self, chain: &Verification) -> Result<ReaderJudgement, MemoryError> {
         let mut notes = Vec::new();
         let mut problems = Vec::new();
         let mut expect = None;
