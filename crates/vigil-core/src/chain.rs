@@ -316,9 +316,10 @@ impl Verification {
 #[derive(Debug)]
 pub struct Session<'a> {
     chain: &'a Chain,
-    file: File,
+    /// The log, locked; handed back to the chain's state when the session ends.
+    file: Option<File>,
     head: Option<Head>,
-    guard: std::sync::MutexGuard<'a, Option<Known>>,
+    guard: std::sync::MutexGuard<'a, State>,
 }
 
 impl Session<'_> {
@@ -332,12 +333,14 @@ impl Session<'_> {
         if let Some(k) = fields.keys().find(|k| RESERVED.contains(&k.as_str())) {
             return Err(ChainError::Reserved(k.clone()));
         }
+        let file = self.file.as_mut().expect("a live session holds the log");
+        let state = &mut *self.guard;
         let (a, line) = self
             .chain
-            .append_locked(&mut self.file, &self.head, fields)?;
-        if let Some(k) = self.guard.as_mut() {
+            .append_locked(file, &mut state.head, &self.head, fields)?;
+        if let Some(k) = state.known.as_mut() {
             k.extend(line.as_bytes(), a.seq, &a.hash);
-            k.ctime = ctime_of(&self.file);
+            k.ctime = ctime_of(file);
         }
         self.head = Some(Head {
             seq: a.seq,
@@ -376,17 +379,17 @@ impl Session<'_> {
             return Ok(None);
         }
         let chain = self.chain;
-        self.file
-            .write_all(text.as_bytes())
-            .map_err(io(&chain.log))?;
+        let file = self.file.as_mut().expect("a live session holds the log");
+        let state = &mut *self.guard;
+        file.write_all(text.as_bytes()).map_err(io(&chain.log))?;
         if chain.fsync {
-            self.file.sync_data().map_err(io(&chain.log))?;
+            file.sync_data().map_err(io(&chain.log))?;
         }
         let head = Head { seq, hash: prev };
-        chain.write_head(&head)?;
-        if let Some(k) = self.guard.as_mut() {
+        chain.write_head(&mut state.head, &head)?;
+        if let Some(k) = state.known.as_mut() {
             k.extend(text.as_bytes(), seq, &head.hash);
-            k.ctime = ctime_of(&self.file);
+            k.ctime = ctime_of(file);
         }
         let a = Appended {
             seq,
@@ -399,7 +402,12 @@ impl Session<'_> {
 
 impl Drop for Session<'_> {
     fn drop(&mut self) {
-        let _ = self.file.unlock();
+        if let Some(f) = self.file.take() {
+            // Kept open for the next session, which checks it is still the file at the path.
+            if f.unlock().is_ok() {
+                self.guard.log = Some(f);
+            }
+        }
     }
 }
 
@@ -410,8 +418,29 @@ pub struct Chain {
     head: PathBuf,
     fsync: bool,
     key: Option<ChainKey>,
-    /// The log as this process last verified or wrote it (behind the append lock).
-    lock: Mutex<Option<Known>>,
+    /// The log as this process last verified or wrote it, and the log and head files kept
+    /// open between sessions (behind the append lock).
+    lock: Mutex<State>,
+}
+
+/// What a chain keeps between sessions: what it verified, and its two files, open. A kept file
+/// is used again only while the path still names it (same device and inode, a regular file,
+/// not a link): a log or head replaced, deleted or swapped for a link is opened afresh, as
+/// before, so every check still applies to the file at the path.
+#[derive(Debug, Default)]
+pub struct State {
+    known: Option<Known>,
+    log: Option<File>,
+    head: Option<File>,
+}
+
+/// Whether `path` (not followed) still names the open file `f`.
+fn same_file(f: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::symlink_metadata(path), f.metadata()) {
+        (Ok(p), Ok(m)) => p.file_type().is_file() && p.dev() == m.dev() && p.ino() == m.ino(),
+        _ => false,
+    }
 }
 
 /// What this process knows to be verified: the log's first `len` bytes (whole lines), their
@@ -566,7 +595,7 @@ impl Chain {
             head: head.into(),
             fsync: true,
             key: None,
-            lock: Mutex::new(None),
+            lock: Mutex::new(State::default()),
         }
     }
 
@@ -581,6 +610,19 @@ impl Chain {
     /// Whether the chain is keyed.
     pub fn is_keyed(&self) -> bool {
         self.key.is_some()
+    }
+
+    /// HMAC-SHA256 of `bytes` under the chain's key, kept apart from the lines' hashes by
+    /// `domain` (so a MAC made for one use never verifies as a line or as another use), as
+    /// lowercase hex; `None` for a plain chain. For records that travel beside the log (a
+    /// writer's crash journal) and must come from a holder of the key.
+    pub fn mac(&self, domain: &str, bytes: &[u8]) -> Option<String> {
+        let k = self.key.as_ref()?;
+        let mut m = <Hmac<Sha256> as Mac>::new_from_slice(&k.0).expect("any key length");
+        m.update(domain.as_bytes());
+        m.update(&[0]);
+        m.update(bytes);
+        Some(hex(&m.finalize().into_bytes()))
     }
 
     /// Whether each append is flushed to disk (the log, the head and its directory) before it
@@ -607,6 +649,42 @@ impl Chain {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io(&self.head)(e)),
         };
+        self.parse_head(&text)
+    }
+
+    /// The head through the kept head file (`slot`, checked against the path when the session
+    /// began), or by path when none is kept.
+    fn head_in(&self, slot: &Option<File>) -> Result<Option<Head>, ChainError> {
+        use std::os::unix::fs::FileExt;
+        let Some(f) = slot else {
+            return self.head();
+        };
+        let mut buf = [0u8; 2 * HEAD_SLOT];
+        let mut n = 0;
+        loop {
+            match f.read_at(&mut buf[n..], n as u64) {
+                Ok(0) => break,
+                Ok(k) => {
+                    n += k;
+                    if n == buf.len() {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(io(&self.head)(e)),
+            }
+        }
+        if n == buf.len() && f.metadata().map_err(io(&self.head))?.len() > n as u64 {
+            // Longer than two slots: read it whole, as by path.
+            return self.head();
+        }
+        if n == 0 {
+            return Ok(None);
+        }
+        self.parse_head(&buf[..n])
+    }
+
+    fn parse_head(&self, text: &[u8]) -> Result<Option<Head>, ChainError> {
         let parse = |slot: &[u8]| -> Option<Head> {
             let v: Value = serde_json::from_slice(slot.trim_ascii()).ok()?;
             let seq = v.get("seq").and_then(Value::as_u64)?;
@@ -631,33 +709,57 @@ impl Chain {
     /// unless the log can record it opens a session first, acts, then appends.
     pub fn session(&self) -> Result<Session<'_>, ChainError> {
         let mut guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
-        let mut file = nofollow(
-            OpenOptions::new()
-                .read(true)
-                .append(true)
-                .create(true)
-                .mode(0o600),
-        )
-        .open(&self.log)
-        .map_err(io(&self.log))?;
+        let state = &mut *guard;
+        let mut file = match state.log.take() {
+            Some(f) if same_file(&f, &self.log) => f,
+            _ => {
+                // Not the file at the path any more (or never opened): what was known of it
+                // is void too.
+                state.known = None;
+                nofollow(
+                    OpenOptions::new()
+                        .read(true)
+                        .append(true)
+                        .create(true)
+                        .mode(0o600),
+                )
+                .open(&self.log)
+                .map_err(io(&self.log))?
+            }
+        };
+        if !state
+            .head
+            .as_ref()
+            .is_some_and(|f| same_file(f, &self.head))
+        {
+            state.head = None;
+        }
         file.lock().map_err(io(&self.log))?;
         let checked = self
-            .check_whole(&mut file, &mut guard)
-            .and_then(|bytes| Ok((self.recover(&mut file)?, bytes)));
+            .check_whole(&mut file, &mut state.known)
+            .and_then(|bytes| {
+                let fresh = if bytes.is_none() {
+                    state.known.as_ref().and_then(|k| k.last.clone())
+                } else {
+                    None
+                };
+                Ok((self.recover(&mut file, &mut state.head, fresh)?, bytes))
+            });
         match checked {
             Ok((head, bytes)) => {
                 if let Some(bytes) = bytes {
-                    *guard = self.known_from(&file, &bytes);
+                    state.known = self.known_from(&file, &bytes);
                 }
                 Ok(Session {
                     chain: self,
-                    file,
+                    file: Some(file),
                     head,
                     guard,
                 })
             }
             Err(e) => {
-                *guard = None;
+                state.known = None;
+                state.head = None;
                 let _ = file.unlock();
                 Err(e)
             }
@@ -781,6 +883,7 @@ impl Chain {
     fn append_locked(
         &self,
         file: &mut File,
+        head_file: &mut Option<File>,
         head: &Option<Head>,
         fields: &Map<String, Value>,
     ) -> Result<(Appended, String), ChainError> {
@@ -794,17 +897,32 @@ impl Chain {
         if self.fsync {
             file.sync_data().map_err(io(&self.log))?;
         }
-        self.write_head(&Head {
-            seq,
-            hash: hash.clone(),
-        })?;
+        self.write_head(
+            head_file,
+            &Head {
+                seq,
+                hash: hash.clone(),
+            },
+        )?;
         Ok((Appended { seq, hash }, line))
     }
 
     /// Under the lock: the head to extend, after rolling forward a line whose head update was
-    /// lost and cutting a torn line the head never confirmed.
-    fn recover(&self, file: &mut File) -> Result<Option<Head>, ChainError> {
-        let head = self.head()?;
+    /// lost and cutting a torn line the head never confirmed. `fresh` is the last line of a log
+    /// this process verified and that has not changed since: when the head names it, nothing
+    /// more is read.
+    fn recover(
+        &self,
+        file: &mut File,
+        head_file: &mut Option<File>,
+        fresh: Option<(u64, String)>,
+    ) -> Result<Option<Head>, ChainError> {
+        let head = self.head_in(head_file)?;
+        if let (Some(h), Some((seq, hash))) = (&head, &fresh) {
+            if h.seq == *seq && h.hash == *hash {
+                return Ok(head);
+            }
+        }
         let len = file.metadata().map_err(io(&self.log))?.len();
         let diverged = |detail: String| ChainError::Diverged {
             path: self.log.clone(),
@@ -848,7 +966,7 @@ impl Chain {
                         seq: *seq,
                         hash: hash.clone(),
                     };
-                    self.write_head(&adopted)?;
+                    self.write_head(head_file, &adopted)?;
                     Some(adopted)
                 }
                 _ => {
@@ -865,7 +983,7 @@ impl Chain {
                         seq: 1,
                         hash: hash.clone(),
                     };
-                    self.write_head(&adopted)?;
+                    self.write_head(head_file, &adopted)?;
                     Some(adopted)
                 }
                 (None, _) => None,
@@ -883,20 +1001,28 @@ impl Chain {
     /// Writes the head into slot `seq % 2` of the head file, in place (no new file per append):
     /// a write torn by a crash spoils only that slot, and the other still holds the head before
     /// it, which the next append rolls forward from the log.
-    fn write_head(&self, head: &Head) -> Result<(), ChainError> {
+    /// The head file is kept open in `kept` (checked against the path when each session
+    /// begins).
+    fn write_head(&self, kept: &mut Option<File>, head: &Head) -> Result<(), ChainError> {
         use std::os::unix::fs::FileExt;
         let mut slot = format!("{{\"seq\":{},\"hash\":\"{}\"}}", head.seq, head.hash).into_bytes();
         slot.resize(HEAD_SLOT - 1, b' ');
         slot.push(b'\n');
-        let f = nofollow(
-            OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .mode(0o600),
-        )
-        .open(&self.head)
-        .map_err(io(&self.head))?;
+        if kept.is_none() {
+            *kept = Some(
+                nofollow(
+                    OpenOptions::new()
+                        .read(true)
+                        .write(true)
+                        .create(true)
+                        .truncate(false)
+                        .mode(0o600),
+                )
+                .open(&self.head)
+                .map_err(io(&self.head))?,
+            );
+        }
+        let f = kept.as_ref().expect("opened above");
         let offset = (head.seq % 2) * HEAD_SLOT as u64;
         f.write_all_at(&slot, offset).map_err(io(&self.head))?;
         if self.fsync {
@@ -1237,6 +1363,37 @@ mod tests {
             "{:?}",
             v.problems
         );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn kept_files_are_dropped_when_the_path_names_another_file_or_a_link() {
+        let dir = scratch("kept");
+        let c = chain_of(&dir, 3);
+        // Replaced by a copy without its last line (a new inode, same size class): the kept
+        // log is not used, the copy is checked and refused.
+        let l = lines(&c);
+        let copy = dir.join("copy");
+        std::fs::write(&copy, l[..2].join("\n") + "\n").unwrap();
+        std::fs::rename(&copy, c.log_path()).unwrap();
+        assert!(matches!(
+            c.append(&fields(9)),
+            Err(ChainError::Diverged { .. })
+        ));
+        // Put back whole, then the head swapped for a link to a forged one: refused, not
+        // written through the kept file.
+        let whole = dir.join("whole");
+        std::fs::write(&whole, l.join("\n") + "\n").unwrap();
+        std::fs::rename(&whole, c.log_path()).unwrap();
+        assert_eq!(c.append(&fields(4)).unwrap().seq, 4);
+        let real = dir.join("real-head");
+        std::fs::rename(c.head_path(), &real).unwrap();
+        std::os::unix::fs::symlink(&real, c.head_path()).unwrap();
+        assert!(c.append(&fields(5)).is_err());
+        std::fs::remove_file(c.head_path()).unwrap();
+        std::fs::rename(&real, c.head_path()).unwrap();
+        assert_eq!(c.append(&fields(5)).unwrap().seq, 5);
+        assert!(c.verify().unwrap().is_intact());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -135,8 +135,9 @@ pub fn check_principal(p: &str) -> Result<(), BadPrincipal> {
     if p.len() > MAX_PRINCIPAL {
         return Err(BadPrincipal::TooLong);
     }
-    let invisible = |c: char| matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}');
-    if p.chars().any(|c| c.is_control() || invisible(c)) {
+    // The same characters a path may not hold (`name::refused_char`): control, format,
+    // separators, odd spaces, fillers, private-use and unassigned code points.
+    if p.chars().any(|c| crate::name::refused_char(c).is_some()) {
         return Err(BadPrincipal::Control);
     }
     Ok(())

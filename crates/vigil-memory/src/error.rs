@@ -136,6 +136,13 @@ pub enum MemoryError {
         /// The first problem.
         detail: String,
     },
+    /// A change refused because the file's state, or the store's, is not what the audit log
+    /// last recorded (edited, planted or deleted outside the store; the log deleted).
+    #[error("{detail}")]
+    Disagrees {
+        /// What disagrees, and what to do.
+        detail: String,
+    },
     /// A store folder someone else could change: a link, not owned by this user, or writable
     /// by group or others.
     #[error("{path}: {reason}")]
@@ -175,7 +182,9 @@ impl MemoryError {
             MemoryError::NotText { .. } => "not_text",
             MemoryError::NotEmpty { .. } => "not_empty",
             MemoryError::BadCursor => "bad_cursor",
-            MemoryError::Audit(_) | MemoryError::Untrusted { .. } => "audit",
+            MemoryError::Audit(_)
+            | MemoryError::Untrusted { .. }
+            | MemoryError::Disagrees { .. } => "audit",
             MemoryError::UnsafeStore { .. } => "unsafe_store",
             MemoryError::Io { .. } => "io",
         }

@@ -92,6 +92,11 @@ pub fn resolve_error(e: Errno, path: &str) -> MemoryError {
             reason: "crosses a mount point or climbs out".into(),
         },
         Errno::NOENT | Errno::NOTDIR => MemoryError::NotFound { path: path.into() },
+        // What `open` says of a UNIX socket (and of a device with no driver).
+        Errno::NXIO => MemoryError::NotAFile {
+            path: path.into(),
+            kind: "a socket or device",
+        },
         other => MemoryError::io(path, other.into()),
     }
 }

@@ -52,6 +52,42 @@ fn refusal(text: &[u8]) -> Vec<u8> {
     }
 }
 
+/// Methods of the MCP specification: one the SDK could only take as a custom request had
+/// parameters that do not fit it (`"arguments": "str"` in `tools/call`).
+const STANDARD_METHODS: &[&str] = &[
+    "initialize",
+    "ping",
+    "tools/call",
+    "tools/list",
+    "resources/list",
+    "resources/read",
+    "resources/templates/list",
+    "resources/subscribe",
+    "resources/unsubscribe",
+    "prompts/list",
+    "prompts/get",
+    "completion/complete",
+    "logging/setLevel",
+];
+
+/// The -32602 answer to a request of a standard method whose parameters do not fit it (the
+/// SDK would answer "method not found").
+fn bad_params(m: &ClientJsonRpcMessage) -> Option<Vec<u8>> {
+    let JsonRpcMessage::Request(r) = m else {
+        return None;
+    };
+    let rmcp::model::ClientRequest::CustomRequest(c) = &r.request else {
+        return None;
+    };
+    STANDARD_METHODS.contains(&c.method.as_str()).then(|| {
+        rpc_error(
+            serde_json::to_value(&r.id).unwrap_or(Value::Null),
+            -32602,
+            &format!("Invalid params: not the parameters of {}", c.method),
+        )
+    })
+}
+
 /// The output side: bytes are queued whole under the lock, then written; a write cut short
 /// (a cancelled future) leaves the rest queued for the next flush, so lines never interleave.
 struct Out<W> {
@@ -296,6 +332,10 @@ where
             match serde_json::from_slice::<ClientJsonRpcMessage>(text) {
                 Ok(m) => {
                     self.line.clear();
+                    if let Some(e) = bad_params(&m) {
+                        self.answer(e).await;
+                        continue;
+                    }
                     if let JsonRpcMessage::Request(r) = &m {
                         self.shared.pending().insert(r.id.clone());
                     }

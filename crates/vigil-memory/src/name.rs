@@ -182,11 +182,8 @@ fn check_component(raw: &str, comp: &str) -> Result<(), MemoryError> {
             format!("a component longer than {MAX_NAME} bytes"),
         ));
     }
-    if let Some(c) = comp.chars().find(|c| c.is_control() || is_format(*c)) {
-        return Err(invalid(
-            raw,
-            format!("control or invisible character U+{:04X}", c as u32),
-        ));
+    if let Some((c, why)) = comp.chars().find_map(|c| refused_char(c).map(|w| (c, w))) {
+        return Err(invalid(raw, format!("{why} U+{:04X}", c as u32)));
     }
     if let Some(c) = comp.chars().find(|c| "<>:\"|?*\\".contains(*c)) {
         return Err(invalid(
@@ -204,20 +201,58 @@ fn check_component(raw: &str, comp: &str) -> Result<(), MemoryError> {
     Ok(())
 }
 
-/// Invisible formatting characters that make two names look alike (bidi overrides, zero-width).
-fn is_format(c: char) -> bool {
-    matches!(c as u32, 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x2064 | 0x2066..=0x2069 | 0xFEFF | 0x00AD)
+/// Why `c` is refused in a path component, a principal or a token's `sub`, or `None` when it
+/// may appear: the one check for every name a person reads. Refused: control characters (Cc),
+/// every invisible formatting character (Cf: bidi marks, soft hyphen, zero-width, tags, …),
+/// line and paragraph separators (Zl, Zp), spaces other than U+0020 (Zs), private-use and
+/// unassigned code points (Co, Cn, which holds the non-characters), and the invisible letters
+/// and marks that render as nothing (Hangul fillers, combining grapheme joiner, variation
+/// selectors, Mongolian free variation selectors, Khmer inherent vowels, Braille blank).
+pub fn refused_char(c: char) -> Option<&'static str> {
+    use unicode_general_category::{get_general_category, GeneralCategory as G};
+    if matches!(
+        c as u32,
+        0x034F
+            | 0x115F
+            | 0x1160
+            | 0x17B4
+            | 0x17B5
+            | 0x180B..=0x180F
+            | 0x2800
+            | 0x3164
+            | 0xFE00..=0xFE0F
+            | 0xFFA0
+            | 0xE0100..=0xE01EF
+    ) {
+        return Some("invisible filler or ignorable character");
+    }
+    match get_general_category(c) {
+        G::Control => Some("control character"),
+        G::Format => Some("invisible formatting character"),
+        G::LineSeparator | G::ParagraphSeparator => Some("line or paragraph separator"),
+        G::SpaceSeparator if c != ' ' => Some("space other than U+0020"),
+        G::PrivateUse | G::Surrogate => Some("private-use character"),
+        G::Unassigned => Some("unassigned or non-character code point"),
+        _ => None,
+    }
 }
 
-/// The key two names collide on: compatibility-folded and lowercased (`Alice.md`, `ALICE.md`
-/// and `ａｌｉｃｅ.md` are one name to a case-insensitive or folding file system).
+/// The key two names collide on: compatibility-folded and case-folded in full (`Alice.md`,
+/// `ALICE.md` and `ａｌｉｃｅ.md` are one name to a case-insensitive or folding file system, as
+/// are `Σ.md`/`ς.md`, `straße.md`/`strasse.md`, `İ.md`/`i.md`/`ı.md`). Folding goes through the
+/// upper case first, so every letter whose upper case is shared (ß → SS, ſ → S, ı → I) meets
+/// its twin, then the lower case; final sigma and the dot of `İ` are folded away.
 pub fn collision_key(name: &str) -> String {
     if name.is_ascii() {
         // Compatibility folding leaves ASCII as it is.
         return name.to_ascii_lowercase();
     }
     let folded: String = name.nfkc().collect();
-    let lower = folded.to_lowercase();
+    let lower = folded
+        .to_uppercase()
+        .to_lowercase()
+        .replace('\u{3C2}', "\u{3C3}")
+        .replace("i\u{307}", "i");
     lower.nfkc().collect()
 }
 
@@ -311,5 +346,47 @@ mod tests {
         assert_eq!(collision_key("Alice.md"), collision_key("ALICE.MD"));
         assert_eq!(collision_key("alice.md"), collision_key("\u{FF41}lice.md"));
         assert_ne!(collision_key("alice.md"), collision_key("alicia.md"));
+        for (a, b) in [
+            ("\u{3A3}.md", "\u{3C2}.md"),
+            ("stra\u{DF}e.md", "strasse.md"),
+            ("\u{130}.md", "i.md"),
+            ("\u{131}.md", "i.md"),
+            ("\u{212A}.md", "k.md"),
+        ] {
+            assert_eq!(collision_key(a), collision_key(b), "{a} / {b}");
+        }
+    }
+
+    #[test]
+    fn invisible_and_format_characters_are_refused_in_names() {
+        for c in [
+            '\u{AD}',
+            '\u{61C}',
+            '\u{180E}',
+            '\u{3164}',
+            '\u{115F}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{206A}',
+            '\u{FFF9}',
+            '\u{E0001}',
+            '\u{34F}',
+            '\u{A0}',
+            '\u{FDD0}',
+            '\u{FFFF}',
+            '\u{E000}',
+            '\u{200E}',
+        ] {
+            assert!(refused_char(c).is_some(), "U+{:04X}", c as u32);
+            assert_eq!(
+                code(&format!("a{c}b.md")),
+                "invalid_name",
+                "U+{:04X}",
+                c as u32
+            );
+        }
+        for c in ['a', ' ', '\u{E9}', '\u{4E2D}', '\u{301}'] {
+            assert!(refused_char(c).is_none(), "U+{:04X}", c as u32);
+        }
     }
 }

@@ -454,6 +454,12 @@ where
             .await
             .map(|_| ())
             .map_err(std::io::Error::other),
+        // A client that closes stdin before initializing (a probe, a cancelled start) is not
+        // an error: nothing was asked, nothing is owed.
+        Err(rmcp::service::ServerInitializeError::ConnectionClosed(_)) => {
+            tracing::debug!("stdin closed before the client initialized");
+            Ok(())
+        }
         Err(e) => Err(std::io::Error::other(e)),
     }
 }

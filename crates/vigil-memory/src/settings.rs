@@ -162,6 +162,12 @@ impl SettingsError {
         }
     }
 
+    /// `--principal NAME` refused by [`crate::auth::check_principal`] (commands other than
+    /// `serve` that take one).
+    pub fn bad_principal(why: crate::auth::BadPrincipal) -> SettingsError {
+        SettingsError::flag("--principal", Invalid::BadPrincipal(why))
+    }
+
     fn flag(flag: &str, error: impl Into<Invalid>) -> SettingsError {
         SettingsError::at(Origin::Flag(flag.to_owned()), error)
     }
@@ -224,12 +230,12 @@ impl MemorySettings {
                 path: root.to_owned(),
             });
         }
-        Ok(Store::open_keyed(
-            root,
-            self.limits.clone(),
-            crate::fsops::Resolve::Openat2,
-            self.audit_key()?,
-        )?)
+        let key = self.audit_key()?;
+        let (limits, mode) = (self.limits.clone(), crate::fsops::Resolve::Openat2);
+        Ok(match open {
+            Open::Create => Store::open_keyed(root, limits, mode, key)?,
+            Open::Existing => Store::open_reader(root, limits, mode, key)?,
+        })
     }
 
     /// The variable that holds the audit key (`[memory] audit_key_env`, default
@@ -270,7 +276,8 @@ impl MemorySettings {
             let principal = flags
                 .principal
                 .as_deref()
-                .map(str::trim)
+                // Only ASCII spaces are trimmed: a no-break or other odd space is refused below.
+                .map(|p| p.trim_matches(' '))
                 .filter(|p| !p.is_empty())
                 .ok_or_else(|| SettingsError::flag("--principal", Invalid::Principal))?;
             crate::auth::check_principal(principal)

@@ -39,7 +39,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::SystemTime;
-use vigil_core::chain::{sha256_hex, Chain, ChainKey, Record, Verification};
+use vigil_core::chain::{sha256_hex, Chain, ChainKey, Head, Problem, Record, Verification};
 
 /// What a file or folder costs against `max_total_size` besides its bytes.
 pub const ENTRY_COST: u64 = 512;
@@ -187,8 +187,12 @@ pub struct FileProblem {
 /// `audit verify`: the chain's problems and the files'.
 #[derive(Debug, Clone)]
 pub struct AuditReport {
-    /// The chain.
+    /// The chain (what a crash leaves, and the next write finishes, is moved to `notes`).
     pub chain: Verification,
+    /// The store's problems: a forged journal, a missing log, loose modes.
+    pub store: Vec<AuditProblem>,
+    /// What a crash left that the next write finishes (not problems).
+    pub notes: Vec<String>,
     /// Files whose content is not what the log last recorded, or that it never recorded.
     pub files: Vec<FileProblem>,
     /// Files checked.
@@ -208,7 +212,7 @@ pub struct AuditProblem {
 impl AuditReport {
     /// Nothing wrong.
     pub fn is_intact(&self) -> bool {
-        self.chain.is_intact() && self.files.is_empty()
+        self.chain.is_intact() && self.store.is_empty() && self.files.is_empty()
     }
 
     /// Every problem, the chain's first, in the order they were found.
@@ -221,7 +225,10 @@ impl AuditReport {
             code: f.code,
             message: f.message.clone(),
         });
-        chain.chain(files).collect()
+        chain
+            .chain(self.store.iter().cloned())
+            .chain(files)
+            .collect()
     }
 }
 
@@ -239,6 +246,100 @@ pub struct Store {
     journal: Mutex<File>,
     usage: Mutex<File>,
     counter: AtomicU64,
+    /// Opened to write (`serve`): recovers, tightens modes. A reader (`audit verify`, `log`)
+    /// changes nothing.
+    writer: bool,
+    /// Each path's last recorded SHA-256 (`None`: deleted), as of the chain head `upto`.
+    index: Mutex<Index>,
+}
+
+/// The audit log folded to each path's last recorded version.
+#[derive(Debug, Default)]
+struct Index {
+    built: bool,
+    upto: Option<Head>,
+    last: std::collections::HashMap<String, Option<String>>,
+}
+
+/// What a reader makes of the journal: notes, problems, and the version the file it names is
+/// expected to have now.
+type ReaderJudgement = (
+    Vec<String>,
+    Vec<AuditProblem>,
+    Option<(String, Option<String>)>,
+);
+
+/// The domain of the crash journal's MAC (keyed stores).
+const JOURNAL_MAC: &str = "vigil-memory-journal-v1";
+
+/// What `state/pending.json` holds.
+#[derive(Debug)]
+enum Journal {
+    /// Nothing pending.
+    Empty,
+    /// Cut short while being written: the rename never happened.
+    Torn,
+    /// Not one a writer of this store made (its MAC, or in a plain store its fields, do not
+    /// check out): never completed.
+    Unauthentic(String),
+    /// A writer's record of the change it was making.
+    Entry(Pending),
+}
+
+/// An interrupted change, as its writer recorded it before acting.
+#[derive(Debug)]
+struct Pending {
+    /// The audit line's fields (time, principal, tool, path, length, sha256).
+    fields: Map<String, Value>,
+    /// The path's version before.
+    old: Option<String>,
+    /// The chain's head the line extends.
+    prev: Option<Head>,
+}
+
+impl Pending {
+    fn path(&self) -> &str {
+        self.fields
+            .get("path")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    }
+    fn sha256(&self) -> Option<String> {
+        self.fields
+            .get("sha256")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    }
+    fn describe(&self) -> String {
+        let s = |k: &str| {
+            self.fields
+                .get(k)
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .escape_debug()
+                .to_string()
+        };
+        format!(
+            "{} of {} by {} at {}",
+            s("tool"),
+            s("path"),
+            s("principal"),
+            s("time")
+        )
+    }
+}
+
+/// What the journal means against the chain and the file now.
+#[derive(Debug, PartialEq, Eq)]
+enum Verdict {
+    /// Applied (the file is the new version), not yet in the log: record it.
+    Record,
+    /// Already in the log: only clear the journal.
+    Done,
+    /// Never applied (the file is the old version): drop it.
+    Drop,
+    /// Fits neither: not a change a writer of this chain started.
+    Inconsistent(String),
 }
 
 fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> MemoryError + '_ {
@@ -326,6 +427,37 @@ fn check_owned(path: &Path) -> Result<(), MemoryError> {
     }
 }
 
+/// Takes group and other access away from a store folder (`chmod 700`): a store created by
+/// hand, or chmodded, does not stay readable by others.
+fn tighten(path: &Path, mode: u32) -> Result<(), MemoryError> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let m = std::fs::symlink_metadata(path).map_err(io_at(path))?;
+    if m.mode() & 0o077 != 0 && m.is_dir() {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .map_err(io_at(path))?;
+    }
+    Ok(())
+}
+
+/// `chmod 600` on an open file whose mode lets group or others in.
+fn tighten_fd(f: &File, shown: &Path) -> Result<(), MemoryError> {
+    let st = rfs::fstat(f).map_err(|e| MemoryError::io(shown.display().to_string(), e.into()))?;
+    if st.st_mode & 0o077 != 0 {
+        rfs::fchmod(f, Mode::from_raw_mode(0o600))
+            .map_err(|e| MemoryError::io(shown.display().to_string(), e.into()))?;
+    }
+    Ok(())
+}
+
+/// Compares two MACs in constant time.
+fn same_mac(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
 /// Now, RFC 3339 with milliseconds, UTC.
 fn now_rfc3339() -> String {
     humantime::format_rfc3339_millis(SystemTime::now()).to_string()
@@ -343,13 +475,46 @@ impl Store {
         Self::open_keyed(root, limits, mode, None)
     }
 
-    /// Opens the store with its audit log keyed by `key` (HMAC-SHA256; `None`: plain SHA-256).
+    /// Opens the store to write, with its audit log keyed by `key` (HMAC-SHA256; `None`: plain
+    /// SHA-256): finishes what a crash interrupted, tightens loose modes (folders `0700`, files
+    /// `0600`).
     pub fn open_keyed(
         root: &Path,
         limits: Limits,
         mode: Resolve,
         key: Option<ChainKey>,
     ) -> Result<Store, MemoryError> {
+        Self::open_inner(root, limits, mode, key, true)
+    }
+
+    /// Opens an existing store to read and verify only (`audit verify`, `log`): no crash
+    /// recovery, no mode change, no temp-file cleanup; a pending journal is reported by
+    /// [`Store::verify`], never completed.
+    pub fn open_reader(
+        root: &Path,
+        limits: Limits,
+        mode: Resolve,
+        key: Option<ChainKey>,
+    ) -> Result<Store, MemoryError> {
+        Self::open_inner(root, limits, mode, key, false)
+    }
+
+    fn open_inner(
+        root: &Path,
+        limits: Limits,
+        mode: Resolve,
+        key: Option<ChainKey>,
+        writer: bool,
+    ) -> Result<Store, MemoryError> {
+        if let Some(t) = root.to_str().filter(|t| t.starts_with('~')) {
+            return Err(MemoryError::io(
+                t,
+                std::io::Error::other(
+                    "a root starting with `~` (no shell expanded it): give an absolute path, \
+                     e.g. /home/you/.familiar/alice",
+                ),
+            ));
+        }
         if std::fs::symlink_metadata(root).is_ok() {
             check_owned(root)?;
             let known = [FILES, TMP, STATE];
@@ -370,8 +535,20 @@ impl Store {
             vigil_core::fsx::create_private_dir_all(root).map_err(io_at(root))?;
         }
         for d in [FILES, TMP, STATE] {
-            create_dir(&root.join(d))?;
+            if writer {
+                create_dir(&root.join(d))?;
+            }
             check_owned(&root.join(d))?;
+        }
+        if writer {
+            for d in [
+                root.to_owned(),
+                root.join(FILES),
+                root.join(TMP),
+                root.join(STATE),
+            ] {
+                tighten(&d, 0o700)?;
+            }
         }
         let files = Root::open(&root.join(FILES), mode).map_err(io_at(&root.join(FILES)))?;
         let tmp = rfs::open(
@@ -399,6 +576,11 @@ impl Store {
         let lock = open_private(&state_dir, &state, "lock")?;
         let journal = open_private(&state_dir, &state, "pending.json")?;
         let usage = open_private(&state_dir, &state, "usage")?;
+        if writer {
+            for f in [&lock, &journal, &usage] {
+                tighten_fd(f, &state)?;
+            }
+        }
         for name in ["audit.jsonl", "audit.head"] {
             if let Ok(st) = rfs::statat(&state_dir, name, AtFlags::SYMLINK_NOFOLLOW) {
                 if fsops::kind(&st) != Kind::File || st.st_nlink != 1 {
@@ -406,6 +588,18 @@ impl Store {
                         state.join(name).display().to_string(),
                         std::io::Error::other("not a regular file with one link (refused)"),
                     ));
+                }
+                if writer && st.st_mode & 0o077 != 0 {
+                    let fd = rfs::openat(
+                        &state_dir,
+                        name,
+                        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                        Mode::empty(),
+                    )
+                    .map_err(|e| {
+                        MemoryError::io(state.join(name).display().to_string(), e.into())
+                    })?;
+                    tighten_fd(&File::from(fd), &state)?;
                 }
             }
         }
@@ -424,15 +618,21 @@ impl Store {
             journal: Mutex::new(journal),
             usage: Mutex::new(usage),
             counter: AtomicU64::new(0),
+            writer,
+            index: Mutex::new(Index::default()),
         };
-        // Finish or forget what a crash interrupted, drop stale temp files, and recount the
-        // total size (a counter left by an earlier run is not trusted).
-        store.locked(|| {
-            store.clean_temp()?;
-            let total = store.recount()?;
-            store.set_usage(total);
-            Ok(())
-        })?;
+        if writer {
+            // Finish or forget what a crash interrupted, drop stale temp files, tighten loose
+            // file modes, and recount the total size (a counter left by an earlier run is not
+            // trusted).
+            store.locked(|| {
+                store.clean_temp()?;
+                store.tighten_files()?;
+                let total = store.recount()?;
+                store.set_usage(total);
+                Ok(())
+            })?;
+        }
         let _ = &store.state_dir;
         Ok(store)
     }
@@ -515,6 +715,19 @@ impl Store {
         let rel = name::dir_path(dir)?;
         let shown = rel.as_string();
         let fd = self.files.dir(&rel)?;
+        // A cursor names its folder and the last entry handed out (`["dir","name"]`): one for
+        // another folder is refused, never taken as a position here.
+        let after: Option<String> = match cursor {
+            None | Some("") => None,
+            Some(c) => {
+                let (d, n): (String, String) =
+                    serde_json::from_str(c).map_err(|_| MemoryError::BadCursor)?;
+                if d != shown {
+                    return Err(MemoryError::BadCursor);
+                }
+                Some(n)
+            }
+        };
         let mut names = fsops::names(&fd, &shown)?;
         names.sort();
         let cap = self.limits.max_result_size as usize;
@@ -523,7 +736,7 @@ impl Store {
         let mut next = None;
         for n in names
             .into_iter()
-            .filter(|n| cursor.is_none_or(|c| c.is_empty() || n.as_str() > c))
+            .filter(|n| after.as_deref().is_none_or(|c| n.as_str() > c))
         {
             let Some(st) = self.files.entry(&fd, &n, &shown)? else {
                 continue;
@@ -531,7 +744,9 @@ impl Store {
             let kind = fsops::kind(&st);
             let cost = n.len() + 48;
             if used + cost > cap && !entries.is_empty() {
-                next = entries.last().map(|e: &Entry| e.name.clone());
+                next = entries
+                    .last()
+                    .map(|e: &Entry| serde_json::json!([shown, e.name]).to_string());
                 break;
             }
             used += cost;
@@ -566,11 +781,16 @@ impl Store {
             });
         }
         let rel = name::dir_path(dir)?;
+        // A cursor names its query and folder besides its position (`[query, dir, path,
+        // line]`): one handed out for another search is refused.
         let after: Option<(Vec<String>, u64)> = match cursor {
             None | Some("") => None,
             Some(c) => {
-                let (p, l): (String, u64) =
+                let (q, d, p, l): (String, String, String, u64) =
                     serde_json::from_str(c).map_err(|_| MemoryError::BadCursor)?;
+                if q != query || d != rel.as_string() {
+                    return Err(MemoryError::BadCursor);
+                }
                 Some((p.split('/').map(str::to_owned).collect(), l))
             }
         };
@@ -584,6 +804,11 @@ impl Store {
         };
         let mut used = 0usize;
         self.search_dir(&fd, &rel, &needle, &after, &mut page, &mut used)?;
+        if let Some(c) = page.cursor.take() {
+            // search_dir leaves `[path, line]`; bind it to this call.
+            let (p, l): (String, u64) = serde_json::from_str(&c).expect("made by search_dir");
+            page.cursor = Some(serde_json::json!([query, rel.as_string(), p, l]).to_string());
+        }
         Ok(page)
     }
 
@@ -680,14 +905,23 @@ impl Store {
     pub fn history(&self, path: &str, cursor: Option<&str>) -> Result<HistoryPage, MemoryError> {
         let rel = name::file_path(path)?;
         let shown = rel.as_string();
+        // `path@seq`: a cursor for another file is refused.
         let after: u64 = match cursor {
             None | Some("") => 0,
-            Some(c) => c.parse().map_err(|_| MemoryError::BadCursor)?,
+            Some(c) => match c.rsplit_once('@') {
+                Some((p, n)) if p == shown => n.parse().map_err(|_| MemoryError::BadCursor)?,
+                _ => return Err(MemoryError::BadCursor),
+            },
         };
         let (all, v) = self.changes_checked(Some(&shown), None)?;
         if let Some(p) = v.problems.first() {
             return Err(MemoryError::Untrusted {
                 detail: p.to_string(),
+            });
+        }
+        if v.lines == 0 && self.holds_files()? {
+            return Err(MemoryError::Untrusted {
+                detail: "it is missing or empty while files/ holds files".into(),
             });
         }
         let cap = self.limits.max_result_size as usize;
@@ -697,7 +931,9 @@ impl Store {
         for c in all.into_iter().filter(|c| c.path == shown && c.seq > after) {
             let cost = 200 + c.principal.len();
             if used + cost > cap && !changes.is_empty() {
-                next = changes.last().map(|l: &Change| l.seq.to_string());
+                next = changes
+                    .last()
+                    .map(|l: &Change| format!("{shown}@{}", l.seq));
                 break;
             }
             used += cost;
@@ -727,7 +963,8 @@ impl Store {
         path: Option<&str>,
         since: Option<SystemTime>,
     ) -> Result<(Vec<Change>, Verification), MemoryError> {
-        let v = self.chain.verify().map_err(MemoryError::Audit)?;
+        let mut v = self.chain.verify().map_err(MemoryError::Audit)?;
+        settle(&mut v);
         let prefix = path.map(|p| format!("{p}/"));
         let changes = v
             .records
@@ -814,6 +1051,12 @@ impl Store {
 
     /// Runs `f` holding the writer lock (after crash recovery).
     fn locked<T>(&self, f: impl FnOnce() -> Result<T, MemoryError>) -> Result<T, MemoryError> {
+        if !self.writer {
+            return Err(MemoryError::io(
+                self.root.display().to_string(),
+                std::io::Error::other("the store was opened read-only (audit verify, log)"),
+            ));
+        }
         let g = self.lock()?;
         let r = self.recover().and_then(|()| f());
         Self::unlock(g);
@@ -895,13 +1138,17 @@ impl Store {
                     limit: self.limits.max_total_size,
                 });
             }
-            // The log must be able to record the change before it happens.
+            // The log must be able to record the change before it happens, and the file must be
+            // as the log last recorded it.
             let mut session = self.chain.session().map_err(MemoryError::Audit)?;
+            let head = session.head().cloned();
+            let old_version = old.as_deref().map(sha256_hex);
+            self.check_recorded(&shown, old_version.as_deref(), head.as_ref())?;
             let version = sha256_hex(&new);
             let tmp = self.temp_file(&new, &shown)?;
             fault("after-temp");
             let fields = record(who, &shown, new.len() as u64, Some(&version));
-            self.journal(&fields, old.as_deref().map(sha256_hex))?;
+            self.journal(&fields, old_version, head.as_ref())?;
             fault("after-journal");
             if let Err(e) = rfs::renameat(&self.tmp, tmp.as_str(), &parent, fname.as_str()) {
                 let _ = rfs::unlinkat(&self.tmp, tmp.as_str(), AtFlags::empty());
@@ -912,9 +1159,18 @@ impl Store {
                 rfs::fsync(&parent).map_err(|e| MemoryError::io(shown.clone(), e.into()))?;
             }
             fault("after-rename");
-            let seq = session.append(&fields).map_err(MemoryError::Audit)?.seq;
+            let a = session.append(&fields).map_err(MemoryError::Audit)?;
             drop(session);
             self.clear_journal()?;
+            self.note_recorded(
+                &shown,
+                Some(version.clone()),
+                Head {
+                    seq: a.seq,
+                    hash: a.hash,
+                },
+            );
+            let seq = a.seq;
             self.set_usage(total);
             Ok(Written {
                 path: shown,
@@ -936,6 +1192,7 @@ impl Store {
                 return Err(MemoryError::NotFound { path: shown });
             };
             let mut session = self.chain.session().map_err(MemoryError::Audit)?;
+            let head = session.head().cloned();
             if fsops::kind(&st) == Kind::Dir {
                 let fields = record(who, &shown, 0, None);
                 match rfs::unlinkat(&parent, fname.as_str(), AtFlags::REMOVEDIR) {
@@ -958,16 +1215,27 @@ impl Store {
             fsops::check_stat(&st, self.files.dev(), &shown)?;
             let opened = self.files.open_in(&parent, &fname, &shown)?;
             let old = fsops::read_all(&opened.fd, self.limits.max_file_size, &shown)?;
+            let old_version = sha256_hex(&old);
+            self.check_recorded(&shown, Some(&old_version), head.as_ref())?;
             let fields = record(who, &shown, 0, None);
-            self.journal(&fields, Some(sha256_hex(&old)))?;
+            self.journal(&fields, Some(old_version), head.as_ref())?;
             rfs::unlinkat(&parent, fname.as_str(), AtFlags::empty())
                 .map_err(|e| fsops::resolve_error(e, &shown))?;
             if self.limits.fsync {
                 rfs::fsync(&parent).map_err(|e| MemoryError::io(shown.clone(), e.into()))?;
             }
-            let seq = session.append(&fields).map_err(MemoryError::Audit)?.seq;
+            let a = session.append(&fields).map_err(MemoryError::Audit)?;
             drop(session);
             self.clear_journal()?;
+            self.note_recorded(
+                &shown,
+                None,
+                Head {
+                    seq: a.seq,
+                    hash: a.hash,
+                },
+            );
+            let seq = a.seq;
             let usage = self.usage()?;
             self.set_usage(usage.saturating_sub(old.len() as u64 + ENTRY_COST));
             Ok(Written {
@@ -1047,14 +1315,30 @@ impl Store {
     // ---- the audit side ----
 
     /// Records what is about to change, so a crash between the rename and the audit line is
-    /// finished (or forgotten) by the next writer. The journal file is rewritten in place and
-    /// emptied afterwards (no new inode per write); a torn journal means the rename never
-    /// happened, since the journal is complete before it.
-    fn journal(&self, fields: &Map<String, Value>, old: Option<String>) -> Result<(), MemoryError> {
+    /// finished (or forgotten) by the next writer: the line's fields, the path's version before
+    /// and the chain head the line will extend, then (keyed stores) a MAC under the audit key
+    /// on a second line, so nobody without the key can leave a journal a writer would complete.
+    /// The journal file is rewritten in place and emptied afterwards (no new inode per write);
+    /// a torn journal means the rename never happened, since the journal is complete before it.
+    fn journal(
+        &self,
+        fields: &Map<String, Value>,
+        old: Option<String>,
+        prev: Option<&Head>,
+    ) -> Result<(), MemoryError> {
         use std::os::unix::fs::FileExt;
         let mut j = fields.clone();
         j.insert("old_sha256".into(), old.map_or(Value::Null, Value::String));
+        j.insert("prev_seq".into(), prev.map_or(0, |h| h.seq).into());
+        j.insert(
+            "prev_hash".into(),
+            prev.map_or(Value::Null, |h| Value::String(h.hash.clone())),
+        );
         let mut bytes = serde_json::to_vec(&j).expect("a map serialises");
+        if let Some(mac) = self.chain.mac(JOURNAL_MAC, &bytes) {
+            bytes.push(b'\n');
+            bytes.extend_from_slice(mac.as_bytes());
+        }
         bytes.push(b'\n');
         let f = self.journal.lock().unwrap_or_else(|p| p.into_inner());
         let p = self.state.join("pending.json");
@@ -1076,67 +1360,185 @@ impl Store {
             .map_err(io_at(&self.state.join("pending.json")))
     }
 
-    fn commit_direct(&self, fields: &Map<String, Value>) -> Result<u64, MemoryError> {
-        self.chain
-            .append(fields)
-            .map(|a| a.seq)
-            .map_err(MemoryError::Audit)
-    }
-
-    /// Under the lock: finishes or forgets an interrupted write, removes stale temp files.
-    fn recover(&self) -> Result<(), MemoryError> {
+    /// Reads and authenticates `state/pending.json` (never acts on it).
+    fn read_journal(&self) -> Result<Journal, MemoryError> {
+        use std::os::unix::fs::FileExt;
         let pending = {
-            use std::os::unix::fs::FileExt;
             let p = self.state.join("pending.json");
             let f = self.journal.lock().unwrap_or_else(|p| p.into_inner());
             let len = f.metadata().map_err(io_at(&p))?.len();
             if len == 0 {
-                return Ok(());
+                return Ok(Journal::Empty);
             }
             let mut buf = vec![0u8; len.min(1 << 20) as usize];
             f.read_exact_at(&mut buf, 0).map_err(io_at(&p))?;
             buf
         };
         if pending.first() != Some(&b'{') {
-            return Ok(());
+            return Ok(Journal::Empty);
         }
-        // The first JSON value only: a longer journal written before may trail it.
-        let Some(Ok(Value::Object(mut fields))) = serde_json::Deserializer::from_slice(&pending)
-            .into_iter::<Value>()
-            .next()
-        else {
+        let Some(nl) = pending.iter().position(|b| *b == b'\n') else {
             // Torn: written before the rename, so the rename never happened.
-            self.clear_journal()?;
-            self.clean_temp()?;
-            return Ok(());
+            return Ok(Journal::Torn);
         };
-        fields.remove("old_sha256");
-        let path = fields.get("path").and_then(Value::as_str).unwrap_or("");
-        let want = fields
-            .get("sha256")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        let now = name::file_path(path)
-            .ok()
-            .and_then(|rel| self.files.open_file(&rel).ok())
-            .and_then(|o| fsops::read_all(&o.fd, self.limits.max_file_size, path).ok())
-            .map(|b| sha256_hex(&b));
-        if !path.is_empty() && now == want {
-            // The rename happened: record it (once: the chain may already hold it).
-            let done = self
-                .chain
-                .records()
-                .ok()
-                .and_then(|r| r.last().map(|l| l.fields.clone()))
-                .is_some_and(|last| {
-                    ["path", "sha256", "time", "principal"]
-                        .iter()
-                        .all(|k| last.get(*k) == fields.get(*k))
-                });
-            if !done {
-                self.commit_direct(&fields)?;
+        let body = &pending[..nl];
+        let Ok(Value::Object(mut fields)) = serde_json::from_slice::<Value>(body) else {
+            return Ok(Journal::Torn);
+        };
+        if let Some(want) = self.chain.mac(JOURNAL_MAC, body) {
+            let rest = &pending[nl + 1..];
+            let end = rest.iter().position(|b| *b == b'\n');
+            let Some(end) = end else {
+                return Ok(Journal::Torn);
+            };
+            let got = std::str::from_utf8(&rest[..end]).unwrap_or("");
+            if !same_mac(got, &want) {
+                return Ok(Journal::Unauthentic(
+                    "its MAC does not check out under the audit key".into(),
+                ));
             }
         }
+        let old = match fields.remove("old_sha256") {
+            Some(Value::String(h)) => Some(h),
+            Some(Value::Null) => None,
+            _ => return Ok(Journal::Unauthentic("no old_sha256".into())),
+        };
+        let prev_seq = fields.remove("prev_seq").and_then(|v| v.as_u64());
+        let prev = match (prev_seq, fields.remove("prev_hash")) {
+            (Some(0), Some(Value::Null)) => None,
+            (Some(seq), Some(Value::String(hash))) if seq > 0 => Some(Head { seq, hash }),
+            _ => return Ok(Journal::Unauthentic("no chain head".into())),
+        };
+        let p = Pending { fields, old, prev };
+        if let Err(why) = self.plausible(&p) {
+            return Ok(Journal::Unauthentic(why));
+        }
+        Ok(Journal::Entry(p))
+    }
+
+    /// What a writer of this store could have written: the fields every audit line has, a
+    /// path and principal that pass the checks tools apply, a time not in the future.
+    fn plausible(&self, p: &Pending) -> Result<(), String> {
+        let keys: Vec<&str> = p.fields.keys().map(String::as_str).collect();
+        let mut want = ["time", "principal", "tool", "path", "length", "sha256"];
+        let mut got = keys.clone();
+        want.sort_unstable();
+        got.sort_unstable();
+        if got != want {
+            return Err("not the fields of an audit line".into());
+        }
+        let tool = p.fields.get("tool").and_then(Value::as_str).unwrap_or("");
+        let deleting = tool == "memory_delete";
+        if !["memory_write", "memory_append", "memory_delete"].contains(&tool) {
+            return Err(format!("tool `{}` never journals", tool.escape_debug()));
+        }
+        if deleting != p.sha256().is_none() {
+            return Err("a new version that does not fit its tool".into());
+        }
+        let principal = p.fields.get("principal").and_then(Value::as_str);
+        if principal.is_none_or(|w| crate::auth::check_principal(w).is_err()) {
+            return Err("a principal no writer accepts".into());
+        }
+        match name::file_path(p.path()) {
+            Ok(rel) if rel.as_string() == p.path() => {}
+            _ => return Err("a path no tool accepts".into()),
+        }
+        let time = p.fields.get("time").and_then(Value::as_str).unwrap_or("");
+        match humantime::parse_rfc3339_weak(time) {
+            Ok(t) if t <= SystemTime::now() + std::time::Duration::from_secs(300) => Ok(()),
+            _ => Err("a time in the future or unreadable".into()),
+        }
+    }
+
+    /// The version of `path` in `files/` now (`None`: absent or unreadable).
+    fn version_now(&self, path: &str) -> Option<String> {
+        name::file_path(path)
+            .ok()
+            .and_then(|rel| self.files.open_file(&rel).ok())
+            .and_then(|o| fsops::read_all(&o.fd, u64::MAX, path).ok())
+            .map(|b| sha256_hex(&b))
+    }
+
+    /// Judges a journal against the chain (its head, its records) and the file now: only a
+    /// change a writer started from this very head, on the version the log last recorded for
+    /// the path, is completed.
+    fn judge(&self, p: &Pending, head: Option<&Head>, records: &[Record]) -> Verdict {
+        let path = p.path();
+        let recorded = records
+            .iter()
+            .filter(|r| r.seq <= p.prev.as_ref().map_or(0, |h| h.seq))
+            .rfind(|r| r.fields.get("path").and_then(Value::as_str) == Some(path))
+            .and_then(|r| r.fields.get("sha256").and_then(Value::as_str))
+            .map(str::to_owned);
+        if recorded != p.old {
+            return Verdict::Inconsistent(format!(
+                "it starts from a version of {} the log never recorded last",
+                path.escape_debug()
+            ));
+        }
+        let now = self.version_now(path);
+        if head == p.prev.as_ref() {
+            if now == p.sha256() {
+                return Verdict::Record;
+            }
+            if now == p.old {
+                return Verdict::Drop;
+            }
+            return Verdict::Inconsistent(format!(
+                "{} is neither the version before nor after",
+                path.escape_debug()
+            ));
+        }
+        let next = p.prev.as_ref().map_or(1, |h| h.seq + 1);
+        let line = records.iter().find(|r| r.seq == next);
+        let same = line.is_some_and(|r| {
+            r.prev
+                == p.prev
+                    .as_ref()
+                    .map_or(vigil_core::chain::GENESIS, |h| h.hash.as_str())
+                && p.fields.iter().all(|(k, v)| r.fields.get(k) == Some(v))
+        });
+        if same {
+            Verdict::Done
+        } else {
+            Verdict::Inconsistent("the log has moved on from the head it names".into())
+        }
+    }
+
+    /// Under the lock: finishes or forgets an interrupted write, removes stale temp files. A
+    /// journal that is not authentic (no valid MAC in a keyed store, fields that do not fit
+    /// the chain in a plain one) is dropped, never completed: the file it names then differs
+    /// from the log, which `audit verify` reports and every tool refuses to write over.
+    fn recover(&self) -> Result<(), MemoryError> {
+        let journal = self.read_journal()?;
+        let p = match journal {
+            Journal::Empty => return Ok(()),
+            Journal::Torn => {
+                self.clear_journal()?;
+                self.clean_temp()?;
+                return Ok(());
+            }
+            Journal::Unauthentic(why) => {
+                tracing::warn!("state/pending.json dropped, not completed: {why}");
+                self.clear_journal()?;
+                self.clean_temp()?;
+                return Ok(());
+            }
+            Journal::Entry(p) => p,
+        };
+        let mut session = self.chain.session().map_err(MemoryError::Audit)?;
+        let head = session.head().cloned();
+        let records = self.chain.records().map_err(MemoryError::Audit)?;
+        match self.judge(&p, head.as_ref(), &records) {
+            Verdict::Record => {
+                session.append(&p.fields).map_err(MemoryError::Audit)?;
+            }
+            Verdict::Done | Verdict::Drop => {}
+            Verdict::Inconsistent(why) => {
+                tracing::warn!("state/pending.json dropped, not completed: {why}");
+            }
+        }
+        drop(session);
         self.clear_journal()?;
         self.clean_temp()?;
         // Recounted by the next write.
@@ -1145,6 +1547,107 @@ impl Store {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .set_len(0);
+        Ok(())
+    }
+
+    /// The last recorded version of `path` (`None` inside: recorded as deleted; outer `None`:
+    /// never recorded), with the index brought up to the chain head `head` (rebuilt from the
+    /// log when another writer moved it).
+    fn recorded(
+        &self,
+        path: &str,
+        head: Option<&Head>,
+    ) -> Result<Option<Option<String>>, MemoryError> {
+        let mut ix = self.index.lock().unwrap_or_else(|p| p.into_inner());
+        if !ix.built || ix.upto.as_ref() != head {
+            let mut last = std::collections::HashMap::new();
+            for r in self.chain.records().map_err(MemoryError::Audit)? {
+                if head.is_some_and(|h| r.seq > h.seq) {
+                    break;
+                }
+                if let Some(p) = r.fields.get("path").and_then(Value::as_str) {
+                    let h = r
+                        .fields
+                        .get("sha256")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned);
+                    last.insert(p.to_owned(), h);
+                }
+            }
+            *ix = Index {
+                built: true,
+                upto: head.cloned(),
+                last,
+            };
+        }
+        Ok(ix.last.get(path).cloned())
+    }
+
+    /// After an append: the index follows the new head.
+    fn note_recorded(&self, path: &str, version: Option<String>, head: Head) {
+        let mut ix = self.index.lock().unwrap_or_else(|p| p.into_inner());
+        if ix.built {
+            ix.last.insert(path.to_owned(), version);
+            ix.upto = Some(head);
+        }
+    }
+
+    /// Refuses a change over a file whose state is not what the log last recorded: edited or
+    /// planted outside the store (`found` is its version now, `None`: absent), or deleted
+    /// outside it. Also refuses every write while `files/` holds entries and the log holds
+    /// none (the history was deleted): only `vigil memory audit accept` starts a new one.
+    fn check_recorded(
+        &self,
+        shown: &str,
+        found: Option<&str>,
+        head: Option<&Head>,
+    ) -> Result<(), MemoryError> {
+        if head.is_none() && self.holds_files()? {
+            return Err(MemoryError::Disagrees {
+                detail: "the audit log is missing or empty but files/ holds files: writes \
+                         are refused until `vigil memory audit accept` records them"
+                    .into(),
+            });
+        }
+        let recorded = self.recorded(shown, head)?;
+        let why = match (found, recorded.as_ref()) {
+            (Some(f), Some(Some(r))) if f == r => return Ok(()),
+            (None, None) | (None, Some(None)) => return Ok(()),
+            (Some(_), Some(Some(_))) => "edited outside the store",
+            (Some(_), _) => "not written by the store (planted, or restored after a delete)",
+            (None, Some(Some(_))) => "deleted outside the store",
+        };
+        Err(MemoryError::Disagrees {
+            detail: format!(
+                "{}: {why}, so its state is not the one last recorded; nothing was written \
+                 (`vigil memory audit accept` takes the files as they are)",
+                name::shown(shown)
+            ),
+        })
+    }
+
+    /// Under the lock: `chmod 600` every file and `chmod 700` every folder of `files/` that
+    /// lets group or others in, each through a handle opened without following a link.
+    fn tighten_files(&self) -> Result<(), MemoryError> {
+        let mut loose = Vec::new();
+        let fd = self.files.dir(&RelPath::root())?;
+        self.walk(&fd, &RelPath::root(), &mut |rel, st| {
+            let k = fsops::kind(st);
+            if st.st_mode & 0o077 != 0 && matches!(k, Kind::File | Kind::Dir) {
+                loose.push((rel.clone(), k));
+            }
+        })?;
+        for (rel, k) in loose {
+            let (fd, mode) = match k {
+                Kind::Dir => (self.files.dir(&rel), 0o700),
+                _ => (self.files.open_file(&rel).map(|o| o.fd), 0o600),
+            };
+            // A file that cannot be opened safely (a link swapped in) is left to verify.
+            if let Ok(fd) = fd {
+                rfs::fchmod(&fd, Mode::from_raw_mode(mode))
+                    .map_err(|e| MemoryError::io(rel.as_string(), e.into()))?;
+            }
+        }
         Ok(())
     }
 
@@ -1228,22 +1731,147 @@ impl Store {
 
     /// Recomputes the audit chain and every file's hash: edited, deleted, reordered or cut-off
     /// log lines, and files whose content is not what the log last recorded.
+    ///
+    /// Read-only: it never appends, never completes a crash journal. It holds the writer lock
+    /// throughout, so a write in flight (file renamed, line not yet appended) is never taken
+    /// for an edit. What a crash leaves (a line past the head, a torn last line, a journal of a
+    /// write that was applied but not yet logged) is a note, not a problem: the next write
+    /// finishes it. A journal that is not authentic is a problem (`journal_forged`).
     pub fn verify(&self) -> Result<AuditReport, MemoryError> {
-        // Hold the writer lock throughout, so a write in flight (file renamed, line not yet
-        // appended) is never taken for an edit; finish an interrupted write first. A chain that
-        // cannot be extended is reported below, not here.
         let g = self.lock()?;
-        let _ = self.recover();
         let r = self.verify_locked();
         Self::unlock(g);
         r
     }
 
+    /// The chain's head as verified (after [`settle`]): the last trusted line.
+    fn trusted_head(v: &Verification) -> Option<Head> {
+        v.records
+            .iter()
+            .find(|r| r.seq == v.trusted && v.trusted > 0)
+            .map(|r| Head {
+                seq: r.seq,
+                hash: r.hash.clone(),
+            })
+    }
+
+    /// What the journal means, for a reader: notes, a problem, and the version the file it
+    /// names is expected to have now (an applied write not yet logged).
+    fn judge_for_reader(&self, chain: &Verification) -> Result<ReaderJudgement, MemoryError> {
+        let mut notes = Vec::new();
+        let mut problems = Vec::new();
+        let mut expect = None;
+        let forged = |message: String| AuditProblem {
+            code: "journal_forged",
+            message,
+        };
+        match self.read_journal()? {
+            Journal::Empty => {}
+            Journal::Torn => notes.push(
+                "state/pending.json: a journal cut short by a crash before its write happened; \
+                 nothing changed, the next write clears it"
+                    .to_owned(),
+            ),
+            Journal::Unauthentic(why) => problems.push(forged(format!(
+                "state/pending.json: not a journal a writer of this store made ({why}); it is \
+                 never completed (the next write drops it)"
+            ))),
+            Journal::Entry(_) if !chain.is_intact() => {}
+            Journal::Entry(p) => {
+                match self.judge(&p, Self::trusted_head(chain).as_ref(), &chain.records) {
+                    Verdict::Record => {
+                        notes.push(format!(
+                            "pending: {} was applied but not yet logged (the writer stopped); \
+                             the next write records it",
+                            p.describe()
+                        ));
+                        expect = Some((p.path().to_owned(), p.sha256()));
+                    }
+                    Verdict::Done => notes.push(format!(
+                        "pending: the journal of {} (already logged); the next write clears it",
+                        p.describe()
+                    )),
+                    Verdict::Drop => notes.push(format!(
+                        "pending: {} stopped before it changed the file; the next write drops it",
+                        p.describe()
+                    )),
+                    Verdict::Inconsistent(why) => problems.push(forged(format!(
+                        "state/pending.json: {} does not fit the log ({why}); it is never \
+                         completed",
+                        p.describe()
+                    ))),
+                }
+            }
+        }
+        Ok((notes, problems, expect))
+    }
+
+    /// Notes on what a crash left that the next write finishes (for `memory log`): never a
+    /// change.
+    pub fn crash_notes(&self) -> Result<Vec<String>, MemoryError> {
+        let mut v = self.chain.verify().map_err(MemoryError::Audit)?;
+        let mut notes = settle(&mut v);
+        notes.extend(self.judge_for_reader(&v)?.0);
+        Ok(notes)
+    }
+
+    /// Whether `files/` holds a file a tool could take over: a regular file with one link.
+    /// Folders (a refused write may make them on its way; the log does not record them) and
+    /// links, special files and hard-linked files (every tool refuses them) do not count.
+    fn holds_files(&self) -> Result<bool, MemoryError> {
+        let mut any = false;
+        let fd = self.files.dir(&RelPath::root())?;
+        self.walk(&fd, &RelPath::root(), &mut |_, st| {
+            any |= fsops::kind(st) == Kind::File && st.st_nlink == 1;
+        })?;
+        Ok(any)
+    }
+
     fn verify_locked(&self) -> Result<AuditReport, MemoryError> {
-        let chain = self.chain.verify().map_err(MemoryError::Audit)?;
+        let mut chain = self.chain.verify().map_err(MemoryError::Audit)?;
+        let mut notes = settle(&mut chain);
+        let (more, mut store, expect) = self.judge_for_reader(&chain)?;
+        notes.extend(more);
         let mut last: std::collections::BTreeMap<String, Option<String>> = Default::default();
         for c in chain.records.iter().filter_map(change_of) {
             last.insert(c.path, c.sha256);
+        }
+        if let Some((path, version)) = expect {
+            last.insert(path, version);
+        }
+        if chain.lines == 0 && self.holds_files()? {
+            store.push(AuditProblem {
+                code: "no_log",
+                message: "audit log: missing or empty while files/ holds files (the history \
+                          was deleted?); writes are refused until `vigil memory audit accept`"
+                    .into(),
+            });
+        }
+        for (path, shown) in [
+            (self.root.clone(), 0o700),
+            (self.root.join(FILES), 0o700),
+            (self.root.join(TMP), 0o700),
+            (self.state.clone(), 0o700),
+            (self.state.join("audit.jsonl"), 0o600),
+            (self.state.join("audit.head"), 0o600),
+            (self.state.join("pending.json"), 0o600),
+            (self.state.join("lock"), 0o600),
+            (self.state.join("usage"), 0o600),
+        ] {
+            use std::os::unix::fs::MetadataExt;
+            if let Ok(m) = std::fs::symlink_metadata(&path) {
+                if m.mode() & 0o077 != 0 {
+                    store.push(AuditProblem {
+                        code: "loose_mode",
+                        message: format!(
+                            "{}: mode {:o} lets group or others in (the store keeps {shown:o}; \
+                             `vigil memory serve` tightens it)",
+                            path.display(),
+                            m.mode() & 0o7777
+                        ),
+                    });
+                }
+            }
         }
         let mut files = Vec::new();
         let mut checked = 0u64;
@@ -1275,6 +1903,17 @@ impl Store {
             }
             checked += 1;
             seen.insert(path.clone());
+            if st.st_mode & 0o077 != 0 {
+                files.push(FileProblem {
+                    code: "loose_mode",
+                    message: format!(
+                        "{path}: mode {:o} lets group or others in (the store keeps 0600; \
+                         `vigil memory serve` tightens it)",
+                        st.st_mode & 0o7777
+                    ),
+                    path: path.clone(),
+                });
+            }
             let hash = match self.files.open_file(&rel) {
                 Ok(o) => fsops::read_all(&o.fd, u64::MAX, &path).map(|b| sha256_hex(&b))?,
                 Err(e) => {
@@ -1319,10 +1958,95 @@ impl Store {
         }
         Ok(AuditReport {
             chain,
+            store,
+            notes,
             files,
             files_checked: checked,
         })
     }
+
+    /// `vigil memory audit accept`: records every file whose state is not what the log last
+    /// recorded (edited, planted, deleted outside the store) as it is now, one line each under
+    /// `who` (tool `audit_accept`); the way to start a new log after the history was deleted,
+    /// or to take notes put into `files/` by hand. Refused while the chain itself is broken.
+    /// Links and special files are left for the operator to remove.
+    pub fn accept(&self, who: Actor<'_>) -> Result<Vec<Written>, MemoryError> {
+        self.locked(|| {
+            let mut session = self.chain.session().map_err(MemoryError::Audit)?;
+            let report = self.verify_locked()?;
+            let mut done = Vec::new();
+            for f in &report.files {
+                let (length, version) = match f.code {
+                    "edited" | "unrecorded" => {
+                        let rel = name::file_path(&f.path)?;
+                        let o = self.files.open_file(&rel)?;
+                        let b = fsops::read_all(&o.fd, u64::MAX, &f.path)?;
+                        (b.len() as u64, Some(sha256_hex(&b)))
+                    }
+                    "deleted" => (0, None),
+                    _ => continue,
+                };
+                let fields = record(who, &f.path, length, version.as_deref());
+                let a = session.append(&fields).map_err(MemoryError::Audit)?;
+                done.push(Written {
+                    path: f.path.clone(),
+                    version,
+                    size: length,
+                    seq: a.seq,
+                });
+            }
+            Ok(done)
+        })
+    }
+}
+
+/// Moves what an ordinary crash leaves in the log out of `v.problems` into notes, when that is
+/// all that is wrong: a last line one past the head that links to it (the head update was
+/// lost: trusted, as the next append adopts it), a torn last line (cut by the next append),
+/// the first line written before the head. Anything else leaves `v` as it is.
+pub fn settle(v: &mut Verification) -> Vec<String> {
+    if v.problems.is_empty() {
+        return Vec::new();
+    }
+    let mut trusted = v.trusted;
+    let mut notes = Vec::new();
+    let last = v.records.last();
+    for p in &v.problems {
+        match p {
+            Problem::HeadBehind { log_seq, head_seq }
+                if *log_seq == head_seq + 1
+                    && v.trusted == *head_seq
+                    && last.is_some_and(|r| {
+                        r.seq == *log_seq && v.head.as_ref().is_some_and(|h| h.hash == r.prev)
+                    }) =>
+            {
+                trusted = *log_seq;
+                notes.push(format!(
+                    "audit log: its last line (seq {log_seq}) is one past its head (seq \
+                     {head_seq}): a writer stopped between the two; the next write moves the head"
+                ));
+            }
+            Problem::TornTail { line } if *line == v.lines => notes.push(format!(
+                "audit log: line {line} was cut short by a crash (never confirmed by the head); \
+                 the next write removes it"
+            )),
+            Problem::HeadMissing
+                if v.lines == 1
+                    && last.is_some_and(|r| r.seq == 1 && r.prev == vigil_core::chain::GENESIS) =>
+            {
+                trusted = 1;
+                notes.push(
+                    "audit log: its first line was written, its head not yet; the next write \
+                     writes the head"
+                        .into(),
+                );
+            }
+            _ => return Vec::new(),
+        }
+    }
+    v.problems.clear();
+    v.trusted = trusted;
+    notes
 }
 
 /// Crash tests: `VIGIL_TEST_MEMORY_FAULT=after-temp|after-journal|after-rename` aborts the

@@ -542,6 +542,23 @@ fn long_results_come_in_parts_with_a_cursor() {
         cursor = p.cursor;
     }
     assert_eq!(hits, 300);
+    // A cursor belongs to the call it came from: another folder, query or file is refused.
+    let list_cursor = w.store.list("many", None).unwrap().cursor.unwrap();
+    assert_eq!(code(w.store.list("", Some(&list_cursor))), "bad_cursor");
+    let search_cursor = w
+        .store
+        .search("needle", "many", None)
+        .unwrap()
+        .cursor
+        .unwrap();
+    assert_eq!(
+        code(w.store.search("other", "many", Some(&search_cursor))),
+        "bad_cursor"
+    );
+    assert_eq!(
+        code(w.store.search("needle", "", Some(&search_cursor))),
+        "bad_cursor"
+    );
 }
 
 #[test]
@@ -708,6 +725,11 @@ fn audit_verify_finds_edits_deletions_reorders_and_a_cut_tail() {
 
     let w = fresh();
     std::fs::write(w.files().join("planted.md"), b"never written by a tool").unwrap();
+    std::fs::set_permissions(
+        w.files().join("planted.md"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
     assert_eq!(codes(&w), ["unrecorded"]);
 }
 

@@ -836,13 +836,9 @@ fn a_crash_mid_write_leaves_the_old_or_the_new_content_and_the_log_agrees() {
         );
         expect_exit(&o, 0);
         assert_eq!(common::json(&o)["records"], 1, "{fault}");
-        assert_eq!(
-            std::fs::read_dir(root.join("tmp")).unwrap().count(),
-            0,
-            "{fault}"
-        );
     }
-    // Dies after the rename, before the audit line: the new content, and recovery records it.
+    // Dies after the rename, before the audit line: the new content. `audit verify` is
+    // read-only: it notes the pending write (exit 0) and leaves it to the next writer.
     let st = raw_stdio_write(&root, "after-rename", &new);
     assert!(!st.success());
     assert_eq!(std::fs::read_to_string(&file).unwrap(), new);
@@ -851,7 +847,21 @@ fn a_crash_mid_write_leaves_the_old_or_the_new_content_and_the_log_agrees() {
         &["memory", "audit", "verify", "--root", "mem", "-f", "json"],
     );
     expect_exit(&o, 0);
-    assert_eq!(common::json(&o)["records"], 2);
+    let v = common::json(&o);
+    assert_eq!(v["records"], 1);
+    assert!(
+        v["notes"][0].as_str().unwrap().contains("not yet logged"),
+        "{v}"
+    );
+    // The next writer records it, then makes its own change.
+    assert!(raw_stdio_write(&root, "none", &new).success());
+    assert_eq!(std::fs::read_dir(root.join("tmp")).unwrap().count(), 0);
+    let o = run(
+        t.path(),
+        &["memory", "audit", "verify", "--root", "mem", "-f", "json"],
+    );
+    expect_exit(&o, 0);
+    assert_eq!(common::json(&o)["records"], 3);
     let o = run(
         t.path(),
         &[
@@ -866,7 +876,7 @@ fn a_crash_mid_write_leaves_the_old_or_the_new_content_and_the_log_agrees() {
     );
     expect_exit(&o, 0);
     let changes = common::json(&o);
-    assert_eq!(changes.as_array().unwrap().len(), 2);
+    assert_eq!(changes.as_array().unwrap().len(), 3);
     assert_eq!(changes[1]["principal"], "crash");
     assert_eq!(changes[1]["length"], new.len());
 }
@@ -1803,4 +1813,375 @@ fn a_gateway_refuses_an_assertion_it_cannot_sign_safely() {
             assert!(String::from_utf8_lossy(&out.stderr).contains("too weak"));
         }
     }
+}
+
+/// `audit verify -f json` in `dir` on `mem`: exit code, problem codes, notes.
+fn verify_json(dir: &Path, env: &[(&str, &str)]) -> (i32, Vec<String>, Vec<String>) {
+    let mut c = common::vigil(dir);
+    c.args(["memory", "audit", "verify", "--root", "mem", "-f", "json"]);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let o = c.output().unwrap();
+    let v = common::json(&o);
+    let strings = |k: &str| -> Vec<String> {
+        v[k].as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|p| p.get("code").unwrap_or(p).as_str().unwrap().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    (
+        o.status.code().unwrap(),
+        strings("problems"),
+        strings("notes"),
+    )
+}
+
+fn sha_hex(b: &[u8]) -> String {
+    vigil_core::chain::sha256_hex(b)
+}
+
+#[test]
+fn a_forged_crash_journal_is_never_completed_and_verify_and_log_never_append() {
+    for keyed in [true, false] {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("mem");
+        let audit_key = secret() + "-audit";
+        let env: Vec<(&str, &str)> = if keyed {
+            vec![("VIGIL_MEMORY_AUDIT_KEY", audit_key.as_str())]
+        } else {
+            vec![]
+        };
+        let mut r = Raw::start(&root, "alice-bot", &[], &env);
+        assert!(
+            !r.call(1, "memory_write", json!({"path": "a.md", "content": "v1"}))
+                .1
+        );
+        r.close();
+        let log = root.join("state/audit.jsonl");
+        let before = std::fs::read(&log).unwrap();
+        // Someone without the key edits a.md and leaves a journal naming alice-bot: every
+        // field fits (the old version is the recorded one, a fresh time).
+        std::fs::write(root.join("files/a.md"), "EVIL").unwrap();
+        let head: Value = serde_json::from_slice(
+            &std::fs::read(root.join("state/audit.head")).unwrap()[128..256],
+        )
+        .unwrap();
+        let forged = json!({"time": "2026-11-30T04:56:00.000Z", "principal": "alice-bot",
+            "tool": "memory_write", "path": "a.md", "length": 4, "sha256": sha_hex(b"EVIL"),
+            "old_sha256": sha_hex(b"v1"), "prev_seq": head["seq"], "prev_hash": head["hash"]});
+        // Keyed: a MAC line made without the key; plain: a principal no writer accepts.
+        let text = if keyed {
+            format!("{forged}\n{}\n", "0".repeat(64))
+        } else {
+            let mut f = forged.clone();
+            f["principal"] = json!("admin\u{1b}[31m");
+            format!("{f}\n")
+        };
+        std::fs::write(root.join("state/pending.json"), text).unwrap();
+        let (code, problems, _) = verify_json(t.path(), &env);
+        assert_eq!(code, 1, "keyed {keyed}: {problems:?}");
+        assert!(
+            problems.contains(&"journal_forged".to_owned()),
+            "{problems:?}"
+        );
+        assert!(problems.contains(&"edited".to_owned()), "{problems:?}");
+        let mut c = common::vigil(t.path());
+        c.args(["memory", "log", "--root", "mem"])
+            .envs(env.iter().copied());
+        expect_exit(&c.output().unwrap(), 0);
+        assert_eq!(
+            std::fs::read(&log).unwrap(),
+            before,
+            "verify or log appended"
+        );
+        // The next writer drops the journal instead of completing it; the edit stays found,
+        // and nothing is written over it.
+        let mut r = Raw::start(&root, "carol", &[], &env);
+        assert!(
+            !r.call(1, "memory_write", json!({"path": "b.md", "content": "b"}))
+                .1
+        );
+        let (v, err) = r.call(2, "memory_append", json!({"path": "a.md", "content": "x"}));
+        assert!(err && v["error"] == "audit", "{v}");
+        r.close();
+        let (code, problems, _) = verify_json(t.path(), &env);
+        assert_eq!((code, problems), (1, vec!["edited".to_owned()]));
+        let lines = std::fs::read_to_string(&log).unwrap();
+        assert_eq!(lines.lines().count(), 2);
+        assert!(!lines.contains(&sha_hex(b"EVIL")));
+    }
+}
+
+#[test]
+fn tools_refuse_to_write_over_a_foreign_edit_until_audit_accept() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("mem");
+    let mut r = Raw::start(&root, "bot", &[], &[]);
+    assert!(
+        !r.call(
+            1,
+            "memory_write",
+            json!({"path": "f1.md", "content": "mine\n"})
+        )
+        .1
+    );
+    assert!(
+        !r.call(
+            2,
+            "memory_write",
+            json!({"path": "gone.md", "content": "x"})
+        )
+        .1
+    );
+    std::fs::write(root.join("files/f1.md"), "EVIL EDIT\n").unwrap();
+    std::fs::write(root.join("files/bin.md"), [0xffu8, 0xfe]).unwrap();
+    std::fs::remove_file(root.join("files/gone.md")).unwrap();
+    for (id, tool, args) in [
+        (
+            3,
+            "memory_append",
+            json!({"path": "f1.md", "content": "note\n"}),
+        ),
+        (
+            4,
+            "memory_write",
+            json!({"path": "f1.md", "content": "note\n"}),
+        ),
+        (5, "memory_delete", json!({"path": "f1.md"})),
+        (
+            6,
+            "memory_append",
+            json!({"path": "bin.md", "content": "note\n"}),
+        ),
+        (
+            7,
+            "memory_write",
+            json!({"path": "gone.md", "content": "back"}),
+        ),
+    ] {
+        let (v, err) = r.call(id, tool, args);
+        assert!(err && v["error"] == "audit", "{tool}: {v}");
+    }
+    // Other files are still writable.
+    assert!(
+        !r.call(8, "memory_write", json!({"path": "g.md", "content": "g"}))
+            .1
+    );
+    r.close();
+    assert_eq!(
+        std::fs::read_to_string(root.join("files/f1.md")).unwrap(),
+        "EVIL EDIT\n"
+    );
+    let (code, problems, _) = verify_json(t.path(), &[]);
+    assert_eq!(code, 1);
+    for c in ["edited", "unrecorded", "deleted", "loose_mode"] {
+        assert!(problems.contains(&c.to_owned()), "{problems:?}");
+    }
+    // The documented way on: an operator takes the files as they are.
+    let o = run(
+        t.path(),
+        &[
+            "memory",
+            "audit",
+            "accept",
+            "--root",
+            "mem",
+            "--principal",
+            "ops",
+        ],
+    );
+    expect_exit(&o, 0);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("3 file(s)"));
+    assert_eq!(verify_json(t.path(), &[]).0, 0);
+    let mut r = Raw::start(&root, "bot", &[], &[]);
+    assert!(
+        !r.call(
+            1,
+            "memory_append",
+            json!({"path": "f1.md", "content": "ok\n"})
+        )
+        .1
+    );
+    r.close();
+    assert_eq!(verify_json(t.path(), &[]).0, 0);
+}
+
+#[test]
+fn deleting_the_history_refuses_writes_and_history_until_audit_accept() {
+    for what in ["log-and-head", "state"] {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("mem");
+        write_some(&root, "bot", 2);
+        if what == "state" {
+            std::fs::remove_dir_all(root.join("state")).unwrap();
+        } else {
+            std::fs::remove_file(root.join("state/audit.jsonl")).unwrap();
+            std::fs::remove_file(root.join("state/audit.head")).unwrap();
+        }
+        let mut r = Raw::start(&root, "bot", &[], &[]);
+        let (v, err) = r.call(1, "memory_write", json!({"path": "x.md", "content": "x"}));
+        assert!(err && v["error"] == "audit", "{what}: {v}");
+        let (v, err) = r.call(2, "memory_history", json!({"path": "n/0.md"}));
+        assert!(err && v["error"] == "audit", "{what}: {v}");
+        r.close();
+        let (code, problems, _) = verify_json(t.path(), &[]);
+        assert_eq!(code, 1);
+        assert!(problems.contains(&"no_log".to_owned()), "{problems:?}");
+        let o = run(
+            t.path(),
+            &[
+                "memory",
+                "audit",
+                "accept",
+                "--root",
+                "mem",
+                "--principal",
+                "ops",
+            ],
+        );
+        expect_exit(&o, 0);
+        let mut r = Raw::start(&root, "bot", &[], &[]);
+        let (v, err) = r.call(1, "memory_write", json!({"path": "x.md", "content": "x"}));
+        assert!(!err, "{v}");
+        assert_eq!(v["seq"], 3);
+        r.close();
+        assert_eq!(verify_json(t.path(), &[]).0, 0);
+    }
+}
+
+#[test]
+fn a_crash_between_the_log_line_and_its_head_is_noted_not_called_tampering() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("mem");
+    let mut r = Raw::start(&root, "bot", &[], &[]);
+    assert!(
+        !r.call(1, "memory_write", json!({"path": "a.md", "content": "1"}))
+            .1
+    );
+    let head_after_one = std::fs::read(root.join("state/audit.head")).unwrap();
+    assert!(
+        !r.call(2, "memory_write", json!({"path": "a.md", "content": "2"}))
+            .1
+    );
+    r.close();
+    // As a kill -9 between the line and the head update leaves it.
+    std::fs::write(root.join("state/audit.head"), &head_after_one).unwrap();
+    let log = std::fs::read(root.join("state/audit.jsonl")).unwrap();
+    let (code, problems, notes) = verify_json(t.path(), &[]);
+    assert_eq!(code, 0, "{problems:?}");
+    assert!(
+        notes.iter().any(|n| n.contains("one past its head")),
+        "{notes:?}"
+    );
+    let o = run(t.path(), &["memory", "log", "--root", "mem"]);
+    expect_exit(&o, 0);
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("UNVERIFIED"));
+    assert_eq!(
+        std::fs::read(root.join("state/audit.head")).unwrap(),
+        head_after_one
+    );
+    assert_eq!(std::fs::read(root.join("state/audit.jsonl")).unwrap(), log);
+    let mut r = Raw::start(&root, "bot", &[], &[]);
+    let (v, err) = r.call(1, "memory_history", json!({"path": "a.md"}));
+    assert!(!err, "{v}");
+    assert_eq!(v["changes"].as_array().unwrap().len(), 2);
+    r.close();
+}
+
+#[test]
+fn invisible_characters_tilde_roots_and_loose_modes() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = tempfile::tempdir().unwrap();
+    // A soft hyphen, an Arabic letter mark, a line separator, a Hangul filler, a trailing
+    // no-break space: refused as principals, exit 2.
+    for p in [
+        "ad\u{AD}min",
+        "a\u{61C}b",
+        "a\u{2028}b",
+        "\u{3164}",
+        "bob\u{A0}",
+    ] {
+        let o = run(
+            t.path(),
+            &[
+                "memory",
+                "serve",
+                "--root",
+                "mem",
+                "--stdio",
+                "--principal",
+                p,
+            ],
+        );
+        expect_exit(&o, 2);
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("--principal"),
+            "{p:?}"
+        );
+    }
+    // `~` is not expanded when no shell runs: refused, nothing created.
+    let o = run(
+        t.path(),
+        &[
+            "memory",
+            "serve",
+            "--root",
+            "~/.familiar/alice",
+            "--principal",
+            "p",
+        ],
+    );
+    expect_exit(&o, 2);
+    assert!(String::from_utf8_lossy(&o.stderr).contains('~'));
+    assert!(!t.path().join("~").exists());
+    let root = t.path().join("mem");
+    let mut r = Raw::start(&root, "bot", &[], &[]);
+    for (i, p) in ["a\u{61C}b.md", "\u{180E}.md", "\u{3164}.md", "a\u{2028}b"]
+        .iter()
+        .enumerate()
+    {
+        let (v, err) = r.call(
+            i as u64 + 1,
+            "memory_write",
+            json!({"path": p, "content": "x"}),
+        );
+        assert!(err && v["error"] == "invalid_name", "{p:?}: {v}");
+    }
+    let (v, err) = r.call(
+        9,
+        "memory_write",
+        json!({"path": "\u{3A3}.md", "content": "x"}),
+    );
+    assert!(!err, "{v}");
+    let (v, err) = r.call(
+        10,
+        "memory_write",
+        json!({"path": "\u{3C2}.md", "content": "x"}),
+    );
+    assert!(err && v["error"] == "name_collision", "{v}");
+    r.close();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let chmod =
+        |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+    chmod(&root.join("state/audit.jsonl"), 0o644);
+    chmod(&root, 0o755);
+    chmod(&root.join("files/\u{3A3}.md"), 0o666);
+    let (code, problems, _) = verify_json(t.path(), &[]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        problems.iter().filter(|p| *p == "loose_mode").count(),
+        3,
+        "{problems:?}"
+    );
+    // verify changed nothing; a server tightens them at start.
+    assert_eq!(mode(&root), 0o755);
+    Raw::start(&root, "bot", &[], &[]).close();
+    assert_eq!(mode(&root), 0o700);
+    assert_eq!(mode(&root.join("state/audit.jsonl")), 0o600);
+    assert_eq!(mode(&root.join("files/\u{3A3}.md")), 0o600);
+    assert_eq!(verify_json(t.path(), &[]).0, 0);
 }

@@ -62,8 +62,23 @@ pub struct AuditArgs {
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Recompute the hash chain and every file's hash; exit 1 on any edit, deletion, reordering
-    /// or cut-off tail.
+    /// or cut-off tail. Read-only: what a crash left (finished by the next write) is noted.
     Verify(VerifyArgs),
+    /// Record every file whose state the log does not account for (edited, planted or deleted
+    /// outside the store) as it is now, under --principal: the step that lets writes go on
+    /// after `audit verify` found such files, or after the log was deleted.
+    Accept(AcceptArgs),
+}
+
+/// `vigil memory audit accept`.
+#[derive(Debug, Args)]
+pub struct AcceptArgs {
+    /// The store's folder.
+    #[arg(long, value_name = "DIR")]
+    pub root: PathBuf,
+    /// Who takes responsibility for the files as they are (recorded in the log).
+    #[arg(long, value_name = "NAME")]
+    pub principal: String,
 }
 
 /// `vigil memory audit verify`.
@@ -105,6 +120,9 @@ pub fn run(g: &GlobalArgs, args: MemoryArgs) -> anyhow::Result<ExitStatus> {
         MemoryCommand::Audit(AuditArgs {
             command: AuditCommand::Verify(a),
         }) => verify(g, a),
+        MemoryCommand::Audit(AuditArgs {
+            command: AuditCommand::Accept(a),
+        }) => accept(g, a),
         MemoryCommand::Log(a) => log(g, a),
     }
 }
@@ -117,6 +135,37 @@ fn serve(g: &GlobalArgs, a: ServeArgs) -> anyhow::Result<ExitStatus> {
     })?;
     let store = settings.open(&a.root, Open::Create)?;
     server::run(store, transport)?;
+    Ok(ExitStatus::Success)
+}
+
+fn accept(g: &GlobalArgs, a: AcceptArgs) -> anyhow::Result<ExitStatus> {
+    let settings = MemorySettings::resolve(&super::config(g)?, &[])?;
+    let principal = a.principal.trim_matches(' ');
+    if let Err(why) = vigil_memory::auth::check_principal(principal) {
+        return Err(vigil_memory::SettingsError::bad_principal(why).into());
+    }
+    let store = settings.open(&a.root, Open::Existing)?;
+    // A writer's open: finish what a crash left first, under the same rules as `serve`.
+    drop(store);
+    let store = settings.open(&a.root, Open::Create)?;
+    let done = store.accept(vigil_memory::store::Actor {
+        principal,
+        tool: "audit_accept",
+    })?;
+    for w in &done {
+        println!(
+            "{}  {}",
+            w.seq,
+            if w.version.is_some() {
+                format!("accepted {}", w.path.escape_debug())
+            } else {
+                format!("accepted the deletion of {}", w.path.escape_debug())
+            }
+        );
+    }
+    if !g.quiet {
+        println!("{} file(s) recorded as they are", done.len());
+    }
     Ok(ExitStatus::Success)
 }
 
@@ -155,12 +204,16 @@ fn verify(g: &GlobalArgs, a: VerifyArgs) -> anyhow::Result<ExitStatus> {
                 "anchor": head_text,
                 "files_checked": report.files_checked,
                 "problems": problems,
+                "notes": report.notes,
             });
             println!("{}", serde_json::to_string_pretty(&v)?);
         }
         OutputFormat::Text => {
             for p in &problems {
                 println!("{}", p.message.escape_debug());
+            }
+            for n in &report.notes {
+                println!("note: {}", n.escape_debug());
             }
             if !g.quiet {
                 println!(
@@ -238,6 +291,9 @@ fn log(g: &GlobalArgs, a: LogArgs) -> anyhow::Result<ExitStatus> {
     }
     for p in &v.problems {
         eprintln!("warning: audit log: {p}");
+    }
+    for n in store.crash_notes()? {
+        eprintln!("note: {}", n.escape_debug());
     }
     if !v.problems.is_empty() {
         eprintln!(
