@@ -99,6 +99,12 @@ pub trait Hook: Send + Sync {
     fn guards(&self) -> bool {
         true
     }
+    /// Whether a JSON answer must be read for this hook (default: yes). A hook that only
+    /// watches for notifications says no: those come on event streams, and a JSON answer
+    /// then streams through unread when no other hook reads it.
+    fn reads_json(&self) -> bool {
+        true
+    }
 }
 
 /// A message after the hooks.
@@ -236,6 +242,9 @@ impl Rewriter {
             .any(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"))
         {
             return refused("the upstream compressed an answer the gateway must read");
+        }
+        if matches!(label, Some(Media::Json)) && !self.hooks.iter().any(|h| h.reads_json()) {
+            return resp;
         }
         let (mut parts, inner) = resp.into_parts();
         match label {

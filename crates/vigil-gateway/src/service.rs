@@ -689,11 +689,8 @@ async fn tool_checks(
         Some("tools/call") => {
             // The tool's name as the upstream reads it (the log's is escaped and clipped); the
             // strict parse already refused a body that names it twice.
-            let call = call_of(bytes);
-            let tool = call
-                .as_ref()
-                .and_then(|c| c.params.name.clone())
-                .unwrap_or_default();
+            // Only the name first: the arguments are read when a schema needs them.
+            let tool = tool_name(bytes).unwrap_or_default();
             let missing = route
                 .tool_scopes(&tool)
                 .any(|need| !have.iter().any(|h| h == need));
@@ -742,7 +739,7 @@ async fn tool_checks(
             if let Some(schema) = &known.schema {
                 let why = match schema {
                     Err(e) => Some(e.to_string()),
-                    Ok(v) => match &call {
+                    Ok(v) => match &call_of(bytes) {
                         Some(call) => crate::tools::invalid_arguments(
                             v,
                             call.params
@@ -804,13 +801,30 @@ struct Call {
 #[derive(serde::Deserialize, Default)]
 struct CallParams {
     #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
     arguments: Option<serde_json::Value>,
 }
 
 fn call_of(bytes: &[u8]) -> Option<Call> {
     serde_json::from_slice(bytes).ok()
+}
+
+/// The tool a `tools/call` names, read without building its arguments.
+fn tool_name(bytes: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Named<'a> {
+        #[serde(default, borrow)]
+        params: NameOnly<'a>,
+    }
+    #[derive(serde::Deserialize, Default)]
+    struct NameOnly<'a> {
+        #[serde(default, borrow)]
+        name: Option<std::borrow::Cow<'a, str>>,
+    }
+    serde_json::from_slice::<Named<'_>>(bytes)
+        .ok()?
+        .params
+        .name
+        .map(std::borrow::Cow::into_owned)
 }
 
 /// A `tools/call` answered by the gateway, the way the client's protocol version expects: from

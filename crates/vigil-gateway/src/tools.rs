@@ -662,6 +662,9 @@ impl Hook for ListChanged {
     fn guards(&self) -> bool {
         false
     }
+    fn reads_json(&self) -> bool {
+        false
+    }
     fn message(&self, _: &RequestInfo, msg: &mut Value) -> Action {
         if msg.get("method").and_then(Value::as_str) == Some("notifications/tools/list_changed") {
             self.0.invalidate();
