@@ -814,14 +814,9 @@ impl Chain {
                 detail: "a log or head is already there".into(),
             });
         }
-        nofollow(
-            OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600),
-        )
-        .open(&self.log)
-        .map_err(io(&self.log))?;
+        nofollow(OpenOptions::new().write(true).create_new(true).mode(0o600))
+            .open(&self.log)
+            .map_err(io(&self.log))?;
         self.write_head(&Head {
             seq: 0,
             hash: GENESIS.to_owned(),

@@ -247,7 +247,9 @@ fn write_loop(
         }
         behind = batch.len() == MAX_BATCH;
         let n = batch.len();
-        let result = chain.session().and_then(|mut s| s.append_batch_members(&batch));
+        let result = chain
+            .session()
+            .and_then(|mut s| s.append_batch_members(&batch));
         state.queued.fetch_sub(n, Ordering::Relaxed);
         match result {
             Ok(_) => {

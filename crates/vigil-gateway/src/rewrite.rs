@@ -364,7 +364,8 @@ fn looks_like_sse(b: &[u8]) -> bool {
 /// for a success, else the upstream's status (a client acts on a 404 or 401) with the
 /// gateway's own body.
 fn withheld(status: StatusCode) -> Response<Body> {
-    let message = "the upstream's answer is neither JSON nor an event stream; the gateway withheld it";
+    let message =
+        "the upstream's answer is neither JSON nor an event stream; the gateway withheld it";
     if status.is_success() || status.is_informational() {
         refused(message)
     } else {
@@ -754,8 +755,16 @@ mod tests {
         assert_eq!(through(&r, "application/json", vec![b"old{"]).await.0, 502);
         // Under another label the content decides: JSON and SSE are rewritten, anything else
         // is withheld (a 502) while a hook guards the answer.
-        let (s, b) = through(&r, "text/plain", vec![br#"{"id":1,"result":{"name":"old"}}"#]).await;
-        assert_eq!((s, b.as_slice()), (200, &br#"{"id":1,"result":{"name":"new"}}"#[..]));
+        let (s, b) = through(
+            &r,
+            "text/plain",
+            vec![br#"{"id":1,"result":{"name":"old"}}"#],
+        )
+        .await;
+        assert_eq!(
+            (s, b.as_slice()),
+            (200, &br#"{"id":1,"result":{"name":"new"}}"#[..])
+        );
         let (s, b) = through(
             &r,
             "application/json, text/plain",
@@ -764,12 +773,21 @@ mod tests {
         .await;
         assert_eq!(
             (s, String::from_utf8(b).unwrap().as_str()),
-            (200, "event: x\ndata: {\"id\":1,\"result\":{\"name\":\"new\"}}\n\n")
+            (
+                200,
+                "event: x\ndata: {\"id\":1,\"result\":{\"name\":\"new\"}}\n\n"
+            )
         );
         assert_eq!(through(&r, "text/plain", vec![b"old{"]).await.0, 502);
-        assert_eq!(through(&r, "application/octet-stream", vec![b"x"]).await.0, 502);
+        assert_eq!(
+            through(&r, "application/octet-stream", vec![b"x"]).await.0,
+            502
+        );
         // An empty answer has nothing to hide.
-        assert_eq!(through(&r, "text/plain", vec![b""]).await, (200, Vec::new()));
+        assert_eq!(
+            through(&r, "text/plain", vec![b""]).await,
+            (200, Vec::new())
+        );
         // Hooks that only watch let other answers by.
         struct Watch;
         impl Hook for Watch {
@@ -801,7 +819,8 @@ mod tests {
             if t.starts_with(": drop") {
                 return Some(Vec::new());
             }
-            t.contains("old").then(|| t.replace("old", "[X]").into_bytes())
+            t.contains("old")
+                .then(|| t.replace("old", "[X]").into_bytes())
         }
     }
 

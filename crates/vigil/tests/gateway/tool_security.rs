@@ -543,20 +543,21 @@ async fn mislabelling_upstream(secret: String) -> std::net::SocketAddr {
             };
             let secret = secret.clone();
             tokio::spawn(async move {
-                let svc = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
-                    let secret = secret.clone();
-                    async move {
-                        let case = req
-                            .headers()
-                            .get("x-case")
-                            .and_then(|v| v.to_str().ok())
-                            .unwrap_or("")
-                            .to_owned();
-                        let result = format!(
-                            r#"{{"jsonrpc":"2.0","id":1,"result":{{"content":[{{"type":"text","text":"key {secret}"}}]}}}}"#
-                        );
-                        let list = r#"{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"echo","inputSchema":{"type":"object"}},{"name":"delete_file","inputSchema":{"type":"object"}}]}}"#;
-                        let (status, labels, body): (u16, Vec<&str>, String) = match case.as_str() {
+                let svc = hyper::service::service_fn(
+                    move |req: http::Request<hyper::body::Incoming>| {
+                        let secret = secret.clone();
+                        async move {
+                            let case = req
+                                .headers()
+                                .get("x-case")
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or("")
+                                .to_owned();
+                            let result = format!(
+                                r#"{{"jsonrpc":"2.0","id":1,"result":{{"content":[{{"type":"text","text":"key {secret}"}}]}}}}"#
+                            );
+                            let list = r#"{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"echo","inputSchema":{"type":"object"}},{"name":"delete_file","inputSchema":{"type":"object"}}]}}"#;
+                            let (status, labels, body): (u16, Vec<&str>, String) = match case.as_str() {
                             "plain" => (200, vec!["text/plain"], result),
                             "octet" => (200, vec!["application/octet-stream"], result),
                             "json-and-plain" => (200, vec!["application/json, text/plain"], result),
@@ -582,15 +583,16 @@ async fn mislabelling_upstream(secret: String) -> std::net::SocketAddr {
                             ),
                             _ => (500, vec![], String::new()),
                         };
-                        let mut r = http::Response::builder().status(status);
-                        for l in labels {
-                            r = r.header("content-type", l);
+                            let mut r = http::Response::builder().status(status);
+                            for l in labels {
+                                r = r.header("content-type", l);
+                            }
+                            Ok::<_, std::convert::Infallible>(
+                                r.body(Full::new(bytes::Bytes::from(body))).unwrap(),
+                            )
                         }
-                        Ok::<_, std::convert::Infallible>(
-                            r.body(Full::new(bytes::Bytes::from(body))).unwrap(),
-                        )
-                    }
-                });
+                    },
+                );
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
                     .await;
@@ -663,7 +665,10 @@ async fn results_and_tool_lists_are_read_whatever_the_upstream_labels_them() {
     assert!(!body.contains(&secret), "{body}");
     let (status, _, body) = send("error", a_call.clone()).await;
     assert_eq!(status, 404, "{body}");
-    assert!(!body.contains(&secret) && body.contains("withheld"), "{body}");
+    assert!(
+        !body.contains(&secret) && body.contains("withheld"),
+        "{body}"
+    );
     // A tool list under text/plain, or with `tools` spelled with an escape, is filtered.
     let list = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#.to_owned();
     for case in ["list", "list-escaped"] {

@@ -562,7 +562,10 @@ async fn a_stdio_route_reads_its_own_tool_list_with_the_listener_key_and_validat
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["result"]["isError"], true, "{v}");
     let text = v["result"]["content"][0]["text"].as_str().unwrap();
-    assert!(text.contains("/message") && text.contains("`type`"), "{text}");
+    assert!(
+        text.contains("/message") && text.contains("`type`"),
+        "{text}"
+    );
     let (_, _, v) = c.call_tool("echo", json!({"message": "hi"})).await;
     assert_eq!(v["result"]["content"][0]["text"], "Echo: hi", "{v}");
 }
