@@ -93,9 +93,14 @@ pub trait Hook: Send + Sync {
     fn text(&self, _req: &RequestInfo, _line: &[u8]) -> Option<Vec<u8>> {
         None
     }
-    /// Whether the client must never see an answer this hook could not read: then an answer
-    /// that is neither JSON nor SSE, whatever its `Content-Type` says, is refused (default:
-    /// yes; a hook that only watches says no).
+    /// Looks at a whole answer that is neither JSON nor SSE (whatever its `Content-Type`
+    /// said) and returns its replacement when the client must not see it as it is (default:
+    /// kept).
+    fn unread(&self, _req: &RequestInfo, _body: &[u8]) -> Option<Vec<u8>> {
+        None
+    }
+    /// Whether an answer labelled neither JSON nor SSE must be read for this hook (default:
+    /// yes; a hook that only watches says no, and such an answer then streams through).
     fn guards(&self) -> bool {
         true
     }
@@ -277,7 +282,15 @@ impl Rewriter {
                 } else if looks_like_sse(&bytes) {
                     Bytes::from(self.events(&bytes))
                 } else {
-                    return withheld(parts.status);
+                    // Neither: text (a plain GET answer, an error page), which each hook may
+                    // still change (the result scan redacts a secret in it).
+                    let mut cur = bytes;
+                    for h in self.hooks.iter() {
+                        if let Some(r) = h.unread(&self.info, &cur) {
+                            cur = Bytes::from(r);
+                        }
+                    }
+                    cur
                 };
                 parts
                     .headers
@@ -360,12 +373,11 @@ fn looks_like_sse(b: &[u8]) -> bool {
     data
 }
 
-/// The answer to an upstream answer the gateway could not read while a hook guards it: a 502
-/// for a success, else the upstream's status (a client acts on a 404 or 401) with the
-/// gateway's own body.
+/// The answer to an upstream answer that looks like JSON but that the hooks withheld (or that
+/// does not parse while a hook wants it): a 502 for a success, else the upstream's status (a
+/// client acts on a 404 or 401) with the gateway's own body.
 fn withheld(status: StatusCode) -> Response<Body> {
-    let message =
-        "the upstream's answer is neither JSON nor an event stream; the gateway withheld it";
+    let message = "the gateway withheld the upstream's answer";
     if status.is_success() || status.is_informational() {
         refused(message)
     } else {
@@ -753,8 +765,8 @@ mod tests {
         );
         assert_eq!(through(&r, "application/json", vec![big]).await.0, 502);
         assert_eq!(through(&r, "application/json", vec![b"old{"]).await.0, 502);
-        // Under another label the content decides: JSON and SSE are rewritten, anything else
-        // is withheld (a 502) while a hook guards the answer.
+        // Under another label the content decides: JSON and SSE are rewritten, other text
+        // goes to each hook's `unread` (kept by this one), JSON a hook must drop is withheld.
         let (s, b) = through(
             &r,
             "text/plain",
@@ -778,11 +790,11 @@ mod tests {
                 "event: x\ndata: {\"id\":1,\"result\":{\"name\":\"new\"}}\n\n"
             )
         );
-        assert_eq!(through(&r, "text/plain", vec![b"old{"]).await.0, 502);
         assert_eq!(
-            through(&r, "application/octet-stream", vec![b"x"]).await.0,
-            502
+            through(&r, "text/plain", vec![b"old{"]).await,
+            (200, b"old{".to_vec())
         );
+        assert_eq!(through(&r, "text/plain", vec![b"{\"old\""]).await.0, 502);
         // An empty answer has nothing to hide.
         assert_eq!(
             through(&r, "text/plain", vec![b""]).await,

@@ -215,6 +215,18 @@ impl crate::rewrite::Hook for ResultHook {
         self.scanner.may_hold(raw)
     }
 
+    fn unread(&self, _req: &crate::rewrite::RequestInfo, body: &[u8]) -> Option<Vec<u8>> {
+        let got = self.scanner.text(body);
+        if !got.found() {
+            return None;
+        }
+        self.found(&got.rules);
+        if self.scanner.policy.results != ResultsMode::Redact {
+            return None;
+        }
+        got.redacted
+    }
+
     fn text(&self, _req: &crate::rewrite::RequestInfo, line: &[u8]) -> Option<Vec<u8>> {
         let got = self.scanner.text(line);
         if !got.found() {
