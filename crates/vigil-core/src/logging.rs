@@ -78,10 +78,12 @@ pub fn escape_controls(line: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// `text` (a file name, a path, a line of human output built from them) with every control
-/// character escaped, ESC included (`\n`, `\r`, `\t`, `\u{1b}`), so that a name cannot break a
-/// line, forge another or drive the terminal. For every human output that shows a name.
+/// character escaped, ESC included (`\n`, `\r`, `\t`, `\u{1b}`), and every invisible format
+/// character that reorders or hides text ([`is_hidden`]: bidi controls, zero-width marks, line
+/// separators, tag characters) as `\u{…}`, so that a name cannot break a line, forge another,
+/// reorder one on screen or drive the terminal. For every human output that shows a name.
 pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
+    if !text.chars().any(|c| c.is_control() || is_hidden(c)) {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 16);
@@ -90,11 +92,24 @@ pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.extend(c.escape_unicode()),
+            c if c.is_control() || is_hidden(c) => out.extend(c.escape_unicode()),
             c => out.push(c),
         }
     }
     std::borrow::Cow::Owned(out)
+}
+
+/// Whether `c` is an invisible format character (Unicode category Cf, and the line and
+/// paragraph separators): bidi controls (U+061C, U+200E/F, U+202A–U+202E, U+2066–U+2069), zero
+/// width marks (U+200B–U+200D, U+2060–U+2064, U+FEFF, U+180E), the soft hyphen, interlinear
+/// annotation marks, and tag characters (U+E0000–U+E007F).
+pub fn is_hidden(c: char) -> bool {
+    matches!(c,
+        '\u{AD}' | '\u{600}'..='\u{605}' | '\u{61C}' | '\u{6DD}' | '\u{70F}' | '\u{890}'..='\u{891}'
+        | '\u{8E2}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}'
+        | '\u{110BD}' | '\u{110CD}' | '\u{13430}'..='\u{1343F}' | '\u{1BCA0}'..='\u{1BCA3}'
+        | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E007F}')
 }
 
 impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for Redacting<M> {
@@ -242,6 +257,10 @@ mod tests {
         assert_eq!(escape_controls("plain\n"), "plain\n");
         assert_eq!(printable("a\nb\x1b[31m.env"), "a\\nb\\u{1b}[31m.env");
         assert_eq!(printable("plain"), "plain");
+        assert_eq!(
+            printable("ab\u{202e}cd\u{200b}\u{61c}\u{feff}"),
+            "ab\\u{202e}cd\\u{200b}\\u{61c}\\u{feff}"
+        );
         assert_eq!(escape_controls("a\tb"), "a\\tb");
         assert_eq!(
             escape_controls("\x1b[1mbold\x1b[0m\n"),

@@ -5,7 +5,7 @@ use aho_corasick::{AhoCorasick, MatchKind};
 use arc_swap::ArcSwap;
 use regex::Regex;
 use std::borrow::Cow;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 
 /// What every masked span is replaced with.
 pub const MASK: &str = "[REDACTED]";
@@ -85,8 +85,31 @@ fn may_have_shape(text: &str) -> bool {
     text.contains([':', '=']) || text.chars().any(char::is_whitespace)
 }
 
-/// Masks every registered value and every credential shape in `text`.
+/// A further redactor a program installs once ([`install`]): the gateway installs vigil-scan's
+/// rules, so a token of a known shape (a GitHub PAT, an AWS key) that reaches a log line through
+/// a field a client or a child process chose is masked too.
+pub type Extra = fn(&str) -> Option<String>;
+
+static EXTRA: OnceLock<Extra> = OnceLock::new();
+
+/// Installs `extra`, run by [`redact`] after the registered values and shapes (it returns the
+/// text changed, or `None`). The first installation stays; later ones are ignored.
+pub fn install(extra: Extra) {
+    let _ = EXTRA.set(extra);
+}
+
+/// Masks every registered value, every credential shape and, once one is installed, what the
+/// [`Extra`] redactor finds in `text`.
 pub fn redact(text: &str) -> Cow<'_, str> {
+    let out = redact_own(text);
+    match EXTRA.get().and_then(|f| f(&out)) {
+        Some(changed) => Cow::Owned(changed),
+        None => out,
+    }
+}
+
+/// Registered values and credential shapes only.
+fn redact_own(text: &str) -> Cow<'_, str> {
     let reg = REGISTRY.load();
     let mut out: Cow<'_, str> = Cow::Borrowed(text);
     if let Some(m) = &reg.matcher {

@@ -46,6 +46,9 @@ pub enum Code {
     Weak,
     /// A placeholder is left where a real value belongs.
     Placeholder,
+    /// A secret is a well-known default (`changeme`): `vigil_core::strength::is_known_default`,
+    /// the rule `token check-config` applies too.
+    SecretDefault,
     /// A template file holds what looks like a real secret.
     TemplateRealValue,
     /// An env file is tracked by git.
@@ -60,11 +63,12 @@ pub enum Code {
 
 impl Code {
     /// Every code, in the order rule tables list them.
-    pub const ALL: [Code; 9] = [
+    pub const ALL: [Code; 10] = [
         Code::Inconsistent,
         Code::SharedAcrossEnvironments,
         Code::Weak,
         Code::Placeholder,
+        Code::SecretDefault,
         Code::TemplateRealValue,
         Code::Tracked,
         Code::NotIgnored,
@@ -79,6 +83,7 @@ impl Code {
             Code::SharedAcrossEnvironments => "shared_across_environments",
             Code::Weak => "weak",
             Code::Placeholder => "placeholder",
+            Code::SecretDefault => "secret_default",
             Code::TemplateRealValue => "template_real_value",
             Code::Tracked => "tracked",
             Code::NotIgnored => "not_ignored",
@@ -96,6 +101,9 @@ impl Code {
             Code::SharedAcrossEnvironments => "A secret has the same value in two environments",
             Code::Weak => "A secret is short, low in entropy or a known default",
             Code::Placeholder => "A placeholder is left where a real value belongs",
+            Code::SecretDefault => {
+                "A secret is a well-known default value (as token check-config's secret_default)"
+            }
             Code::TemplateRealValue => "A template file holds what looks like a real secret",
             Code::Tracked => "An env file is tracked by git",
             Code::NotIgnored => "An env file is not covered by .gitignore",
@@ -250,9 +258,21 @@ pub fn check(
                 }
                 continue;
             }
-            // Placeholders and weak values are reported as such, not again as shared.
-            let mut real = false;
-            if is_placeholder(v, placeholder) {
+            // A well-known default is one class for every command (vigil-core's `strength`,
+            // token check-config's `secret_default`); like any real value, a default or weak
+            // value shared by two environments is reported as shared too (a leak of one opens
+            // the other). Only placeholders are not values at all.
+            let mut real = true;
+            if strength::is_known_default(v) {
+                push(
+                    Code::SecretDefault,
+                    format!(
+                        "{} is a well-known default value; set a real one (vigil env rotate --tokens {} --write)",
+                        b.key, b.key
+                    ),
+                );
+            } else if is_placeholder(v, placeholder) {
+                real = false;
                 push(Code::Placeholder, format!("{} still holds a placeholder; set a real value (vigil env rotate --tokens {} --write)", b.key, b.key));
             } else if v.len() < SHORT_LEN {
                 push(
@@ -267,8 +287,6 @@ pub fn check(
                 let bits = strength::estimate_bits(v);
                 if bits < WEAK_BITS {
                     push(Code::Weak, format!("{} has low entropy (about {bits:.0} bits); rotate it to a random value", b.key));
-                } else {
-                    real = true;
                 }
             }
             groups

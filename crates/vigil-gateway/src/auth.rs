@@ -166,8 +166,8 @@ pub fn check(
             ));
         }
     }
+    let have = scopes(&v)?;
     if !route.scopes.is_empty() {
-        let have = scopes(&v);
         if let Some(missing) = route.scopes.iter().find(|s| !have.contains(&s.as_str())) {
             return Err(Refusal {
                 status: StatusCode::FORBIDDEN,
@@ -208,22 +208,33 @@ pub fn check(
         scopes: if route.tools.is_empty() {
             Vec::new()
         } else {
-            scopes(&v).into_iter().map(str::to_owned).collect()
+            have.into_iter().map(str::to_owned).collect()
         },
     })
 }
 
-/// The token's scopes: `scope` (space-separated string) and `scp` (string or array).
-fn scopes(v: &Verified) -> Vec<&str> {
-    let mut out = Vec::new();
-    for key in ["scope", "scp"] {
-        match v.claims.other.get(key) {
-            Some(serde_json::Value::String(s)) => out.extend(s.split_whitespace()),
-            Some(serde_json::Value::Array(a)) => out.extend(a.iter().filter_map(|x| x.as_str())),
-            _ => {}
-        }
+/// The token's scopes: `scope` (space-separated string) or `scp` (string or array). A token
+/// with both must say the same in each: two claims that disagree are ambiguous, refused rather
+/// than joined (a union would grant what one issuer's reading of the token does not).
+fn scopes(v: &Verified) -> Result<Vec<&str>, Refusal> {
+    let read = |key: &str| -> Option<Vec<&str>> {
+        let mut out: Vec<&str> = match v.claims.other.get(key)? {
+            serde_json::Value::String(s) => s.split_whitespace().collect(),
+            serde_json::Value::Array(a) => a.iter().filter_map(|x| x.as_str()).collect(),
+            _ => Vec::new(),
+        };
+        out.sort_unstable();
+        out.dedup();
+        Some(out)
+    };
+    match (read("scope"), read("scp")) {
+        (Some(a), Some(b)) if a != b => Err(Refusal::invalid(
+            "ambiguous_scopes",
+            "the token's scope and scp claims disagree",
+        )),
+        (Some(a), _) | (None, Some(a)) => Ok(a),
+        (None, None) => Ok(Vec::new()),
     }
-    out
 }
 
 #[cfg(test)]

@@ -119,19 +119,34 @@ fn metadata(gw: &Gateway, suffix: &str) -> Response<Body> {
             .cloned()
             .collect()
     };
-    let mut scopes: Vec<String> = if suffix.is_empty() {
-        s.routes.iter().flat_map(of).collect()
+    let route = if suffix.is_empty() {
+        None
     } else {
         match s.routes.iter().find(|r| r.prefix == suffix) {
-            Some(r) => of(r),
+            Some(r) => Some(r),
             None => return body::error(StatusCode::NOT_FOUND, "not_found", "no such resource"),
         }
     };
+    let mut scopes: Vec<String> = match route {
+        None => s.routes.iter().flat_map(of).collect(),
+        Some(r) => of(r),
+    };
+    // An OpenID Connect route is served by its configured issuer: clients find it here (RFC
+    // 9728), ahead of `[gateway] authorization_servers`.
+    let mut servers: Vec<String> = route
+        .and_then(|r| r.oidc.as_ref())
+        .map(|o| vec![o.issuer().to_owned()])
+        .unwrap_or_default();
+    for a in &s.authorization_servers {
+        if !servers.contains(a) {
+            servers.push(a.clone());
+        }
+    }
     scopes.sort_unstable();
     scopes.dedup();
     let mut doc = serde_json::json!({
         "resource": format!("{}{}", s.public_url, suffix),
-        "authorization_servers": s.authorization_servers,
+        "authorization_servers": servers,
         "bearer_methods_supported": ["header"],
         "resource_name": "Vigil MCP gateway",
     });

@@ -41,6 +41,9 @@ pub enum Ambiguous {
     /// Valid JSON, but neither a JSON-RPC message (an object) nor a batch (an array).
     #[error("the body is not a JSON-RPC message or batch")]
     NotMessage,
+    /// A batch inside a batch (JSON-RPC batches hold messages only).
+    #[error("a JSON-RPC batch holds messages, not another batch")]
+    NestedBatch,
 }
 
 /// Reads `body` once. `declared_json`: its `Content-Type` says JSON. A body that neither looks
@@ -311,12 +314,16 @@ impl<'de> Visitor<'de> for Message<'_> {
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
         message(self.0, map)
     }
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        self.0.refusal = Some(Ambiguous::NestedBatch);
+        Err(serde::de::Error::custom("nested batch"))
+    }
 }
 
 impl<'de> DeserializeSeed<'de> for Message<'_> {
     type Value = ();
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
+        d.deserialize_any(self)
     }
 }
 
@@ -399,12 +406,20 @@ impl<'de> DeserializeSeed<'de> for Params<'_> {
 /// Method and tool names as the log shows them: an identifier as it is; anything else escaped,
 /// never deleted (what the upstream runs must be readable from the log): `\` as `\\`, `,`,
 /// `[`, `]`, spaces, controls and every non-ASCII character as `\uXXXX` (`\u{XXXXX}` above the
-/// BMP), cut after 64 characters with `…` (never written unescaped otherwise).
+/// BMP), cut after 64 characters with `…` (never written unescaped otherwise). A longer name
+/// is redacted whole before it is cut ([`crate::logs`]), so a cut never leaves the head of a
+/// long token where the log's redactor could no longer recognise it.
 fn clip(s: &str) -> String {
     let plain = |c: char| c.is_ascii_graphic() && !matches!(c, '\\' | ',' | '[' | ']');
     if s.len() <= 64 && s.chars().all(plain) {
         return s.to_owned();
     }
+    let redacted = if s.chars().nth(64).is_some() {
+        crate::logs::line(s)
+    } else {
+        None
+    };
+    let s = redacted.as_deref().unwrap_or(s);
     let mut out = String::with_capacity(s.len().min(64) + 8);
     for (i, c) in s.chars().enumerate() {
         if i == 64 {

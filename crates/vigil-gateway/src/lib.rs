@@ -15,6 +15,7 @@ pub mod cors;
 pub mod endpoints;
 pub mod gateway;
 pub mod jsonrpc;
+pub mod logs;
 pub mod mcp;
 pub mod metrics;
 pub mod oidc;

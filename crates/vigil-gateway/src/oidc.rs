@@ -43,8 +43,11 @@ pub enum OidcProblem {
     #[error("missing (e.g. issuer = \"https://idp.example/realms/main\")")]
     Missing,
     /// Not a URL with scheme and host, or one with a query or fragment.
-    #[error("{0}: not an http(s) URL with a host and no query")]
+    #[error("`{0}` is not an http(s) URL with a host")]
     NotAUrl(String),
+    /// A URL with a user part (`user:password@host`), never fetched nor shown.
+    #[error("the {0} URL has a user part (user:password@host); refused")]
+    UserPart(&'static str),
     /// A network of `allow_private` that cannot be read.
     #[error(transparent)]
     Cidr(#[from] CidrError),
@@ -52,7 +55,7 @@ pub enum OidcProblem {
     #[error("must be at least 1m")]
     Refresh,
     /// Plain http to an address outside `allow_private`.
-    #[error("{what} {url}: plain http:// is accepted only to a network listed in allow_private")]
+    #[error("{what} `{url}`: plain http:// is accepted only to a network listed in allow_private")]
     Insecure {
         /// `issuer` or `jwks_uri`.
         what: &'static str,
@@ -60,7 +63,7 @@ pub enum OidcProblem {
         url: String,
     },
     /// A non-public address outside `allow_private`.
-    #[error("{what} {url} resolves to {ip}, a {kind} address; refused (list the network in allow_private to reach it)")]
+    #[error("{what} `{url}` resolves to {ip}, a {kind} address; refused (list the network in allow_private to reach it)")]
     Private {
         /// `issuer` or `jwks_uri`.
         what: &'static str,
@@ -72,7 +75,7 @@ pub enum OidcProblem {
         kind: &'static str,
     },
     /// The host does not resolve.
-    #[error("{what} {url}: cannot resolve its host")]
+    #[error("{what} `{url}`: cannot resolve its host")]
     Resolve {
         /// `issuer` or `jwks_uri`.
         what: &'static str,
@@ -80,7 +83,7 @@ pub enum OidcProblem {
         url: String,
     },
     /// The fetch failed (connection, status, redirect, size).
-    #[error("{url}: cannot fetch: {error}")]
+    #[error("`{url}` cannot be fetched: {error}")]
     Fetch {
         /// The URL.
         url: String,
@@ -88,7 +91,7 @@ pub enum OidcProblem {
         error: String,
     },
     /// The discovery document is not one.
-    #[error("{url}: not an OpenID Connect discovery document ({error})")]
+    #[error("`{url}` is not an OpenID Connect discovery document ({error})")]
     Document {
         /// The URL.
         url: String,
@@ -104,7 +107,7 @@ pub enum OidcProblem {
         found: String,
     },
     /// The JWKS cannot be read.
-    #[error("{url}: not a usable JWK set: {error}")]
+    #[error("`{url}` is not a usable JWK set: {error}")]
     Jwks {
         /// The URL.
         url: String,
@@ -282,15 +285,22 @@ impl Issuer {
         Ok(Verifier::new(ring, self.policy.clone()))
     }
 
-    /// `url`'s body, after its host was checked; no redirect followed.
+    /// `url`'s body, after its host was checked; no redirect followed, no proxy, and the
+    /// connection goes to the addresses that were checked (never resolved a second time, so a
+    /// DNS answer that changes between check and connect cannot reach another address).
     fn get(&self, what: &'static str, url: &str) -> Result<String, OidcProblem> {
-        self.check(what, url)?;
+        let addrs = self.check(what, url)?;
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        let agent: ureq::Agent = ureq::Agent::config_builder()
+        let config = ureq::Agent::config_builder()
             .timeout_global(Some(Duration::from_secs(10)))
             .max_redirects(0)
-            .build()
-            .into();
+            .proxy(None)
+            .build();
+        let agent = ureq::Agent::with_parts(
+            config,
+            ureq::unversioned::transport::DefaultConnector::new(),
+            Vetted(addrs),
+        );
         let fail = |error: String| OidcProblem::Fetch {
             url: url.to_owned(),
             error,
@@ -311,8 +321,12 @@ impl Issuer {
     }
 
     /// Refuses a URL that is not https to a public address, unless `allow_private` holds
-    /// every address it resolves to.
-    fn check(&self, what: &'static str, url: &str) -> Result<(), OidcProblem> {
+    /// every address it resolves to; gives the addresses checked.
+    fn check(
+        &self,
+        what: &'static str,
+        url: &str,
+    ) -> Result<Vec<std::net::SocketAddr>, OidcProblem> {
         let uri: http::Uri = url
             .parse()
             .map_err(|_| OidcProblem::NotAUrl(url.to_owned()))?;
@@ -325,17 +339,17 @@ impl Issuer {
             return Err(OidcProblem::NotAUrl(url.to_owned()));
         };
         if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
-            return Err(OidcProblem::NotAUrl(url.to_owned()));
+            return Err(OidcProblem::UserPart(what));
         }
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-        let addrs: Vec<IpAddr> = (host, port)
+        let addrs: Vec<std::net::SocketAddr> = (host, port)
             .to_socket_addrs()
             .map_err(|_| OidcProblem::Resolve {
                 what,
                 url: url.to_owned(),
             })?
-            .map(|a| a.ip())
+            .take(16)
             .collect();
         if addrs.is_empty() {
             return Err(OidcProblem::Resolve {
@@ -343,7 +357,7 @@ impl Issuer {
                 url: url.to_owned(),
             });
         }
-        for ip in addrs {
+        for ip in addrs.iter().map(std::net::SocketAddr::ip) {
             let allowed = self.allow.iter().any(|c| c.contains(ip));
             if let Some(kind) = not_public(ip) {
                 if !allowed {
@@ -362,7 +376,29 @@ impl Issuer {
                 });
             }
         }
-        Ok(())
+        Ok(addrs)
+    }
+}
+
+/// ureq's resolver for one fetch: the addresses [`Issuer::check`] vetted, and no others.
+#[derive(Debug)]
+struct Vetted(Vec<std::net::SocketAddr>);
+
+impl ureq::unversioned::resolver::Resolver for Vetted {
+    fn resolve(
+        &self,
+        _uri: &http::Uri,
+        _config: &ureq::config::Config,
+        _timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+        if self.0.is_empty() {
+            return Err(ureq::Error::HostNotFound);
+        }
+        let mut out = self.empty();
+        for a in &self.0 {
+            out.push(*a);
+        }
+        Ok(out)
     }
 }
 

@@ -23,6 +23,9 @@ pub struct Options {
     pub allow_insecure_bind: bool,
     /// `--allow-weak-secret`: accept a weak secret, on a loopback address only.
     pub allow_weak_secret: bool,
+    /// For commands that only ask the upstreams (`vigil gateway pin`): no key to verify tokens
+    /// with is required (a gateway built from such a start would refuse every token).
+    pub upstreams_only: bool,
 }
 
 /// Requests without a valid token are let through (`MCP_DEV_BYPASS`). Only [`Prepared::new`]
@@ -214,6 +217,8 @@ impl Prepared {
         env_files: &[PathBuf],
         options: &Options,
     ) -> Result<Prepared, PrepareError> {
+        // From here on, every log line (and client-chosen field) passes vigil-scan's rules too.
+        crate::logs::install();
         let token = TokenSettings::load(config, env_files)?;
         if !config.has_section(GatewaySection::NAME) {
             return Err(PrepareError::NoSection {
@@ -349,13 +354,43 @@ impl Prepared {
             "MCP_JWT_SECRET_PREVIOUS",
         ];
         signed_routes(config, &section, &mut settings, &policy, options, loopback)?;
-        stdio_routes(config, &section, &mut settings, &keep)?;
+        // Every secret value of the gateway, which no stdio child's variable may hold.
+        let mut values: Vec<(String, vigil_core::Secret<String>)> = Vec::new();
+        for name in keep {
+            if let Some(v) = lookup(name).filter(|v| !v.is_empty()) {
+                values.push((name.to_owned(), vigil_core::Secret::new(v)));
+            }
+        }
+        for (route, rs) in settings.routes.iter().zip(&section.routes) {
+            if let (Some(hook), Some(w)) = (&route.webhook, &rs.webhook) {
+                for (name, v) in hook.secret_names().iter().zip(w.secrets.iter().flatten()) {
+                    let what = format!("the webhook secret {name} of route {}", route.label);
+                    // A Standard Webhooks secret is `whsec_<base64 key>`: the key alone too.
+                    if let Some(key) = v.strip_prefix("whsec_") {
+                        values.push((what.clone(), vigil_core::Secret::new(key.to_owned())));
+                    }
+                    values.push((what, vigil_core::Secret::new(v.clone())));
+                }
+            }
+            if let Some(var) = rs.assertion.as_ref().and_then(|a| a.secret_env.as_deref()) {
+                if let Some(v) = lookup(var).filter(|v| !v.is_empty()) {
+                    let what = format!("{var} (the assertion secret of route {})", route.label);
+                    values.push((what, vigil_core::Secret::new(v)));
+                }
+            }
+        }
+        stdio_routes(config, &section, &mut settings, &keep, &values)?;
         // Webhook routes check signatures, OpenID Connect routes their issuer's keys.
         let needs_keys = settings
             .routes
             .iter()
             .any(|r| r.auth && r.webhook.is_none() && r.oidc.is_none());
-        if needs_keys && bypass.is_none() && ring.keys().is_empty() && ring.jwks().is_none() {
+        if needs_keys
+            && !options.upstreams_only
+            && bypass.is_none()
+            && ring.keys().is_empty()
+            && ring.jwks().is_none()
+        {
             return Err(PrepareError::NoKey {
                 var: token.section.secret_env().to_owned(),
             });
@@ -403,6 +438,25 @@ impl Prepared {
             issuer,
             bypass,
         })
+    }
+
+    /// Carries over what the running gateway `old` remembers and a reload must not forget:
+    /// each webhook route's replay memory (matched by route label and scheme).
+    pub fn carry_from(&mut self, old: &crate::Gateway) {
+        for r in &mut self.settings.routes {
+            let Some(hook) = r.webhook.as_mut().and_then(std::sync::Arc::get_mut) else {
+                continue;
+            };
+            let before = old
+                .settings
+                .routes
+                .iter()
+                .find(|o| o.label == r.label)
+                .and_then(|o| o.webhook.as_ref());
+            if let Some(before) = before {
+                hook.carry_replay(before);
+            }
+        }
     }
 
     /// The validated settings.
@@ -487,12 +541,13 @@ fn signed_routes(
 }
 
 /// Validates each stdio route (`command`, `env`, `cwd`, `stdio`): the program found, no token
-/// secret among the child's variables.
+/// secret among the child's variables, by name or by value (`values`).
 fn stdio_routes(
     config: &Config,
     section: &GatewaySection,
     settings: &mut Settings,
     keep: &[&str],
+    values: &[(String, vigil_core::Secret<String>)],
 ) -> Result<(), PrepareError> {
     for (route, rs) in settings.routes.iter_mut().zip(&section.routes) {
         let Some(command) = &rs.command else { continue };
@@ -503,6 +558,7 @@ fn stdio_routes(
             rs.stdio.as_ref(),
             config.base_dir(),
             keep,
+            values,
             &route.label,
         )
         .map_err(|e| PrepareError::Stdio {

@@ -150,7 +150,28 @@ impl Server {
         let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
         tokio::pin!(shutdown);
         let mut next = 0usize;
+        // A reload runs beside the accept loop (its discovery and checks block, on the
+        // blocking pool): connections keep being accepted meanwhile. A SIGHUP that comes
+        // during one starts another once it is over.
+        let reloader = options.reload.map(Arc::new);
+        type Reloading = std::pin::Pin<Box<dyn Future<Output = Result<Gateway, ReloadError>>>>;
+        let start = |r: &Arc<Reload>| -> Reloading {
+            Box::pin(reload(
+                r.clone(),
+                bound,
+                metrics.clone(),
+                current.load_full(),
+            ))
+        };
+        let mut pending: Option<Reloading> = None;
+        let mut again = false;
         loop {
+            let reloading = async {
+                match pending.as_mut() {
+                    Some(f) => f.await,
+                    None => std::future::pending().await,
+                }
+            };
             #[cfg(unix)]
             let hangup = hup.recv();
             #[cfg(not(unix))]
@@ -171,15 +192,23 @@ impl Server {
                     next = next.wrapping_add(1);
                 }
                 Some(()) = hangup => {
-                    match &options.reload {
-                        Some(r) => match reload(r, bound, &metrics).await {
-                            Ok(next) => {
-                                current.store(Arc::new(next));
-                                tracing::info!("configuration and keys reloaded (SIGHUP)");
-                            }
-                            Err(e) => tracing::error!(error = %e, "reload failed; keeping the running configuration"),
-                        },
+                    match &reloader {
+                        Some(_) if pending.is_some() => again = true,
+                        Some(r) => pending = Some(start(r)),
                         None => tracing::warn!("SIGHUP ignored: no configuration to reload"),
+                    }
+                }
+                done = reloading => {
+                    pending = None;
+                    match done {
+                        Ok(next) => {
+                            current.store(Arc::new(next));
+                            tracing::info!("configuration and keys reloaded (SIGHUP)");
+                        }
+                        Err(e) => tracing::error!(error = %e, "reload failed; keeping the running configuration"),
+                    }
+                    if let (true, Some(r)) = (std::mem::take(&mut again), &reloader) {
+                        pending = Some(start(r));
                     }
                 }
                 () = &mut shutdown => break,
@@ -206,13 +235,20 @@ impl Server {
 /// The configuration on disk, prepared (every start-up refusal applied again) and built for the
 /// socket already bound, counting into the running metrics.
 async fn reload(
-    r: &Reload,
+    r: Arc<Reload>,
     bound: SocketAddr,
-    metrics: &Arc<Metrics>,
+    metrics: Arc<Metrics>,
+    old: Arc<Gateway>,
 ) -> Result<Gateway, ReloadError> {
-    let mut prepared = r.prepare(bound)?;
+    // Reading files, resolving names and OpenID Connect discovery block: off the runtime.
+    let mut prepared = match tokio::task::spawn_blocking(move || r.prepare(bound)).await {
+        Ok(p) => p?,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    };
     prepared.settings.use_bound_address(bound);
-    Ok(Gateway::new(prepared, metrics.clone()).await?)
+    prepared.carry_from(&old);
+    drop(old);
+    Ok(Gateway::new(prepared, metrics).await?)
 }
 
 /// Binds `addr` for listening with room for `backlog` connections waiting to be accepted

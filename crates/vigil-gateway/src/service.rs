@@ -403,13 +403,20 @@ fn request_headers(gw: &Gateway, method: &Method, h: &HeaderMap) -> Flow {
         ));
     }
     let mut versions = h.get_all(MCP_PROTOCOL_VERSION).iter();
+    if let (Some(_), Some(_)) = (versions.next(), versions.next()) {
+        return Flow::Reply(bad_request(
+            "unsupported_protocol_version",
+            "the request carries two MCP-Protocol-Version headers; send one",
+        ));
+    }
+    let mut versions = h.get_all(MCP_PROTOCOL_VERSION).iter();
     if let Some(v) = versions.next() {
         let accepted = gw
             .settings
             .protocol_versions
             .iter()
             .any(|a| a.as_bytes() == v.as_bytes());
-        if !accepted || versions.next().is_some() {
+        if !accepted {
             return Flow::Reply(bad_request(
                 "unsupported_protocol_version",
                 &format!(
@@ -689,8 +696,17 @@ async fn tool_checks(
         Some("tools/call") => {
             // The tool's name as the upstream reads it (the log's is escaped and clipped); the
             // strict parse already refused a body that names it twice.
-            // Only the name first: the arguments are read when a schema needs them.
-            let tool = tool_name(bytes).unwrap_or_default();
+            // A call the gateway cannot read (a number out of a double's range, `1e400`) is
+            // refused: checked against no name, it would pass rules the upstream's reading
+            // of the same body does not.
+            let call = match serde_json::from_slice::<Call>(bytes) {
+                Ok(c) => Some(c),
+                Err(e) => return Flow::Reply(unreadable_call(&e)),
+            };
+            let tool = call
+                .as_ref()
+                .and_then(|c| c.params.name.clone())
+                .unwrap_or_default();
             let missing = route
                 .tool_scopes(&tool)
                 .any(|need| !have.iter().any(|h| h == need));
@@ -739,7 +755,7 @@ async fn tool_checks(
             if let Some(schema) = &known.schema {
                 let why = match schema {
                     Err(e) => Some(e.to_string()),
-                    Ok(v) => match &call_of(bytes) {
+                    Ok(v) => match &call {
                         Some(call) => crate::tools::invalid_arguments(
                             v,
                             call.params
@@ -801,6 +817,8 @@ struct Call {
 #[derive(serde::Deserialize, Default)]
 struct CallParams {
     #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
     arguments: Option<serde_json::Value>,
 }
 
@@ -808,23 +826,27 @@ fn call_of(bytes: &[u8]) -> Option<Call> {
     serde_json::from_slice(bytes).ok()
 }
 
-/// The tool a `tools/call` names, read without building its arguments.
-fn tool_name(bytes: &[u8]) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Named<'a> {
-        #[serde(default, borrow)]
-        params: NameOnly<'a>,
-    }
-    #[derive(serde::Deserialize, Default)]
-    struct NameOnly<'a> {
-        #[serde(default, borrow)]
-        name: Option<std::borrow::Cow<'a, str>>,
-    }
-    serde_json::from_slice::<Named<'_>>(bytes)
-        .ok()?
-        .params
-        .name
-        .map(std::borrow::Cow::into_owned)
+/// 400 with JSON-RPC -32602 for a `tools/call` the gateway cannot read as typed JSON (its
+/// message says where, never the value).
+fn unreadable_call(e: &serde_json::Error) -> Response<Body> {
+    let answer = serde_json::json!({"jsonrpc": "2.0", "id": null, "error": {
+        "code": -32602,
+        "message": format!(
+            "Invalid params: the tools/call cannot be read ({}, line {} column {}); numbers must fit a 64-bit float",
+            if e.to_string().starts_with("number out of range") {
+                "a number out of range"
+            } else {
+                "a value of an unexpected type"
+            },
+            e.line(),
+            e.column()
+        ),
+    }});
+    body::typed(
+        StatusCode::BAD_REQUEST,
+        "application/json",
+        answer.to_string(),
+    )
 }
 
 /// A `tools/call` answered by the gateway, the way the client's protocol version expects: from

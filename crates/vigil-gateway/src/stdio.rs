@@ -6,9 +6,11 @@
 //! checks, log) in front of a local-only server.
 //!
 //! The child starts with an empty environment plus the route's `env` only, and its own working
-//! folder; its stderr is logged line by line through the redactor; a stdout line that is not a
-//! JSON-RPC message is reported (logged and counted) and never reaches the client. Processes
-//! are capped per route (`max_processes`), killed after `idle_timeout` unused, and a process
+//! folder; its stderr is logged line by line through the redactor (vigil-scan's rules too, see
+//! [`crate::logs`]); a stdout line that is not a JSON-RPC message is reported (logged, redacted
+//! the same way, and counted) and never reaches the client. Processes are capped per route
+//! (`max_processes`) and per token subject (`max_per_subject`, default a quarter of
+//! `max_processes`), killed after `idle_timeout` unused, and a process
 //! that died is replaced on the next request, after a back-off that doubles with each crash in
 //! a row (250 ms to 16 s). Which process serves a request is `processes`: `session` (one per MCP
 //! session: the child's notifications reach its client), `shared` (one for the route) or
@@ -43,6 +45,9 @@ pub struct StdioSection {
     pub processes: Option<String>,
     /// Most processes of this route at once (default 8).
     pub max_processes: Option<usize>,
+    /// Most processes one token subject may hold at once (default a quarter of
+    /// `max_processes`, at least 1), so one client cannot take them all.
+    pub max_per_subject: Option<usize>,
     /// A process unused this long is stopped (default 10m).
     #[serde(default, deserialize_with = "duration::deserialize_opt")]
     pub idle_timeout: Option<Duration>,
@@ -71,6 +76,17 @@ pub enum StdioProblem {
     /// A variable the gateway keeps to itself.
     #[error("{0} is the gateway's token secret and is never passed to a child")]
     Secret(String),
+    /// A variable whose value holds one of the gateway's secrets (under another name, or
+    /// inside a longer value).
+    #[error(
+        "{var} would carry the value of {what}; the gateway's secrets are never passed to a child"
+    )]
+    SecretValue {
+        /// The child's variable.
+        var: String,
+        /// Whose value it holds (`MCP_JWT_SECRET`, `the webhook secret WEBHOOK_SECRET_DEFAULT of route /hooks/gh`).
+        what: String,
+    },
     /// Not a variable name.
     #[error("`{0}` is not a variable name")]
     VariableName(String),
@@ -83,6 +99,9 @@ pub enum StdioProblem {
     /// `max_processes` of 0.
     #[error("must be at least 1")]
     MaxProcesses,
+    /// `max_per_subject` of 0 or over `max_processes`.
+    #[error("must be between 1 and max_processes")]
+    MaxPerSubject,
     /// `idle_timeout` of 0.
     #[error("must be at least 1s")]
     Idle,
@@ -104,6 +123,8 @@ pub struct Spec {
     pub mapping: Mapping,
     /// Most processes at once.
     pub max: usize,
+    /// Most processes of one token subject at once.
+    pub per_subject: usize,
     /// Idle time before a process is stopped.
     pub idle: Duration,
     /// The route's label, for logs.
@@ -126,7 +147,10 @@ impl std::fmt::Debug for Spec {
 
 impl Spec {
     /// Validates a route's `command`, `env`, `cwd` and `stdio`; `base` is the folder relative
-    /// paths start from, `secrets` the variables never passed on. Errors carry their key.
+    /// paths start from, `secrets` the variables never passed on, `values` the gateway's
+    /// secret values (what each is, and the value) that no variable may hold, whatever its name
+    /// and wherever in its value. Errors carry their key.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         command: &[String],
         env: Option<&BTreeMap<String, String>>,
@@ -134,12 +158,14 @@ impl Spec {
         s: Option<&StdioSection>,
         base: &std::path::Path,
         secrets: &[&str],
+        values: &[(String, vigil_core::Secret<String>)],
         label: &str,
     ) -> Result<Spec, crate::config::KeyedError<StdioProblem>> {
-        Self::new_keyed(command, env, cwd, s, base, secrets, label)
+        Self::new_keyed(command, env, cwd, s, base, secrets, values, label)
             .map_err(|(key, problem)| crate::config::KeyedError { key, problem })
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn new_keyed(
         command: &[String],
         env: Option<&BTreeMap<String, String>>,
@@ -147,6 +173,7 @@ impl Spec {
         s: Option<&StdioSection>,
         base: &std::path::Path,
         secrets: &[&str],
+        values: &[(String, vigil_core::Secret<String>)],
         label: &str,
     ) -> Result<Spec, (String, StdioProblem)> {
         let (program, args) = command
@@ -158,23 +185,28 @@ impl Spec {
                 StdioProblem::NotFound(program.clone()),
             )
         })?;
-        // The values of the secrets, read once: a variable holding one under another name (or
-        // inside a longer value) is the same secret.
-        let secret_values: Vec<String> = secrets
-            .iter()
-            .filter_map(|n| std::env::var(n).ok())
-            .filter(|v| v.len() >= 8)
-            .collect();
         let mut vars = Vec::new();
         for (k, v) in env.into_iter().flatten() {
             if k.is_empty() || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
                 return Err(("env".into(), StdioProblem::VariableName(k.clone())));
             }
-            let holds_secret = secrets.contains(&k.as_str())
-                || secret_values.iter().any(|sv| v.contains(sv.as_str()));
-            if holds_secret {
-                // Named after `env`: text after a `…SECRET: ` key would be masked by the redactor.
+            // Named after `env`: text after a `…SECRET: ` key would be masked by the redactor.
+            if secrets.contains(&k.as_str()) {
                 return Err(("env".into(), StdioProblem::Secret(k.clone())));
+            }
+            // A variable holding a secret's value under another name (or inside a longer
+            // value, `${VAR}` in a URL) is the same secret.
+            if let Some((what, _)) = values.iter().find(|(_, sv)| {
+                let sv = sv.expose_secret();
+                sv.len() >= 8 && v.contains(sv.as_str())
+            }) {
+                return Err((
+                    "env".into(),
+                    StdioProblem::SecretValue {
+                        var: k.clone(),
+                        what: what.clone(),
+                    },
+                ));
             }
             vigil_core::redact::register(v);
             vars.push((k.clone(), v.clone()));
@@ -200,6 +232,10 @@ impl Spec {
         if max == 0 {
             return Err(("stdio.max_processes".into(), StdioProblem::MaxProcesses));
         }
+        let per_subject = s.max_per_subject.unwrap_or((max / 4).max(1));
+        if per_subject == 0 || per_subject > max {
+            return Err(("stdio.max_per_subject".into(), StdioProblem::MaxPerSubject));
+        }
         let idle = s.idle_timeout.unwrap_or(Duration::from_secs(600));
         if idle.is_zero() {
             return Err(("stdio.idle_timeout".into(), StdioProblem::Idle));
@@ -211,9 +247,33 @@ impl Spec {
             cwd,
             mapping,
             max,
+            per_subject,
             idle,
             label: label.to_owned(),
         })
+    }
+}
+
+/// A line of the child's output as logged: redacted whole first (the gateway's rules and
+/// vigil-scan's, see [`crate::logs`]), then cut to `chars`, so a cut never leaves part of a
+/// secret in view.
+fn shown(line: &str, chars: usize) -> String {
+    let head = match line.char_indices().nth(64 << 10) {
+        Some((at, _)) => &line[..at],
+        None => line,
+    };
+    let clean = vigil_core::redact::redact(head);
+    let mut out: String = clean.chars().take(chars).collect();
+    if out.len() < clean.len() || head.len() < line.len() {
+        out.push('…');
+    }
+    out
+}
+
+impl Spec {
+    /// The names of the child's variables (never their values).
+    pub fn env_names(&self) -> Vec<&str> {
+        self.env.iter().map(|(k, _)| k.as_str()).collect()
     }
 }
 
@@ -232,6 +292,8 @@ fn resolve(program: &str, base: &std::path::Path) -> Option<PathBuf> {
 struct Pool {
     spec: Arc<Spec>,
     live: Arc<AtomicUsize>,
+    /// Live processes per token subject.
+    subjects: Arc<Mutex<HashMap<String, usize>>>,
     shared: tokio::sync::Mutex<HashMap<String, Arc<Child>>>,
     all: Mutex<Vec<Weak<Child>>>,
     crashes: Mutex<(u32, Option<Instant>)>,
@@ -306,12 +368,13 @@ impl rmcp::Service<RoleClient> for ChildSide {
 }
 
 impl Pool {
-    /// Starts a child and initializes it with `init` (the client's own initialize), its
-    /// messages going to `client`.
+    /// Starts a child for `subject` and initializes it with `init` (the client's own
+    /// initialize), its messages going to `client`.
     async fn spawn(
         &self,
         init: ClientInfo,
         client: Option<Peer<RoleServer>>,
+        subject: String,
     ) -> Result<Arc<Child>, ErrorData> {
         let spec = &self.spec;
         let wait = {
@@ -324,6 +387,7 @@ impl Pool {
             }
         };
         if !wait.is_zero() {
+            tracing::warn!(route = %spec.label, wait_ms = wait.as_millis() as u64, "the stdio server crashed recently; starting it again after a back-off");
             tokio::time::sleep(wait).await;
         }
         if self.live.fetch_add(1, Ordering::SeqCst) >= spec.max {
@@ -333,6 +397,33 @@ impl Pool {
                 None,
             ));
         }
+        {
+            let mut held = self.subjects.lock().unwrap_or_else(|e| e.into_inner());
+            let n = held.entry(subject.clone()).or_default();
+            if *n >= spec.per_subject {
+                drop(held);
+                self.live.fetch_sub(1, Ordering::SeqCst);
+                return Err(ErrorData::internal_error(
+                    "this subject holds as many of the route's stdio processes as it may; close a session or retry later",
+                    None,
+                ));
+            }
+            *n += 1;
+        }
+        // Gives back the subject's share (the process's slot is given back with it).
+        let release = {
+            let (subjects, live, subject) = (self.subjects.clone(), self.live.clone(), subject);
+            move || {
+                let mut held = subjects.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(n) = held.get_mut(&subject) {
+                    *n = n.saturating_sub(1);
+                    if *n == 0 {
+                        held.remove(&subject);
+                    }
+                }
+                live.fetch_sub(1, Ordering::SeqCst);
+            }
+        };
         let mut cmd = tokio::process::Command::new(&spec.program);
         cmd.args(&spec.args)
             .env_clear()
@@ -347,7 +438,7 @@ impl Pool {
         let mut proc = match cmd.spawn() {
             Ok(p) => p,
             Err(e) => {
-                self.live.fetch_sub(1, Ordering::SeqCst);
+                release();
                 tracing::error!(route = %spec.label, error = %e, "cannot start the stdio server");
                 return Err(ErrorData::internal_error(
                     "the route's stdio server cannot be started",
@@ -359,7 +450,7 @@ impl Pool {
         let label = spec.label.clone();
         let (stdin, stdout, stderr) = (proc.stdin.take(), proc.stdout.take(), proc.stderr.take());
         let (Some(stdin), Some(stdout), Some(stderr)) = (stdin, stdout, stderr) else {
-            self.live.fetch_sub(1, Ordering::SeqCst);
+            release();
             return Err(ErrorData::internal_error("no stdio pipes", None));
         };
         tracing::info!(route = %label, pid, "stdio server started");
@@ -368,8 +459,7 @@ impl Pool {
         tokio::spawn(async move {
             let mut lines = tokio::io::BufReader::new(stderr).lines();
             while let Ok(Some(line)) = lines.next_line().await {
-                let line: String = line.chars().take(2000).collect();
-                tracing::info!(route = %l, pid, stderr = %vigil_core::redact::redact(&line), "stdio server stderr");
+                tracing::info!(route = %l, pid, stderr = %shown(&line, 2000), "stdio server stderr");
             }
         });
         // stdout: JSON-RPC messages go to the client end; anything else is reported.
@@ -389,20 +479,14 @@ impl Pool {
                         .stdio_stray_output
                         .get_or_create(&crate::metrics::RouteLabel { route: l.clone() })
                         .inc();
-                    let shown: String = line.chars().take(200).collect();
-                    tracing::warn!(route = %l, pid, line = %vigil_core::redact::redact(&shown), "stdio server wrote a non-protocol line to stdout; ignored");
+                    tracing::warn!(route = %l, pid, line = %shown(&line, 200), "stdio server wrote a non-protocol line to stdout; ignored");
                 }
             }
         });
         // The process: waited for, or killed when its Child goes or it is reaped.
         let exited = Arc::new(AtomicBool::new(false));
         let stop = CancellationToken::new();
-        let (e, s, live, l) = (
-            exited.clone(),
-            stop.clone(),
-            self.live.clone(),
-            label.clone(),
-        );
+        let (e, s, l) = (exited.clone(), stop.clone(), label.clone());
         tokio::spawn(async move {
             tokio::select! {
                 status = proc.wait() => {
@@ -414,7 +498,7 @@ impl Pool {
                 }
             }
             e.store(true, Ordering::SeqCst);
-            live.fetch_sub(1, Ordering::SeqCst);
+            release();
         });
         let side = ChildSide { info: init, client };
         let service = match rmcp::serve_client(side, (from_child, stdin)).await {
@@ -506,7 +590,8 @@ impl Proxy {
                 if own.is_some() {
                     pool.crashed();
                 }
-                pool.spawn(init, Some(ctx.peer.clone())).await?
+                pool.spawn(init, Some(ctx.peer.clone()), subject(ctx))
+                    .await?
             }
             Mapping::Shared | Mapping::Subject => {
                 let key = if pool.spec.mapping == Mapping::Shared {
@@ -521,7 +606,12 @@ impl Proxy {
                         if map.remove(&key).is_some() {
                             pool.crashed();
                         }
-                        let c = pool.spawn(init, None).await?;
+                        let who = if pool.spec.mapping == Mapping::Shared {
+                            String::new()
+                        } else {
+                            key.clone()
+                        };
+                        let c = pool.spawn(init, None, who).await?;
                         map.insert(key, c.clone());
                         c
                     }
@@ -758,6 +848,7 @@ pub async fn serve(
     let pool = Arc::new(Pool {
         spec: spec.clone(),
         live: Arc::new(AtomicUsize::new(0)),
+        subjects: Default::default(),
         shared: Default::default(),
         all: Default::default(),
         crashes: Default::default(),

@@ -264,6 +264,14 @@ impl Webhook {
         self.scheme
     }
 
+    /// Keeps remembering the delivery ids `old` (this route before a reload, same scheme) has
+    /// seen, so a reload does not open a window for replays when Redis is not used.
+    pub fn carry_replay(&mut self, old: &Webhook) {
+        if old.scheme == self.scheme {
+            self.replay.local = old.replay.local.clone();
+        }
+    }
+
     /// The secrets' names, in order.
     pub fn secret_names(&self) -> Vec<&str> {
         self.keys.iter().map(|k| k.name.as_str()).collect()
@@ -421,7 +429,8 @@ fn hex(s: &str) -> Option<Vec<u8>> {
 
 /// Delivery ids seen, each until it expires: in this process (bounded), or in Redis.
 struct Replay {
-    local: Mutex<Seen>,
+    /// Shared with the route's next configuration on a reload ([`Webhook::carry_replay`]).
+    local: std::sync::Arc<Mutex<Seen>>,
     cap: usize,
     /// Best effort (GitHub): a full memory forgets its oldest id rather than refusing.
     evict: bool,
@@ -437,7 +446,7 @@ struct Seen {
 impl Replay {
     fn new(cap: usize, evict: bool) -> Replay {
         Replay {
-            local: Mutex::new(Seen::default()),
+            local: std::sync::Arc::new(Mutex::new(Seen::default())),
             cap,
             evict,
             redis: std::sync::OnceLock::new(),

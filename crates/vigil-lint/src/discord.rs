@@ -240,7 +240,7 @@ static ENV_INTENTS: LazyLock<Regex> = LazyLock::new(|| {
         .expect("regex")
 });
 static INVITE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"https?://(?:www\.|ptb\.|canary\.)?discord(?:app)?\.com/(?:api/)?oauth2/authorize\?[^\s"'<>`]{0,1000}"#)
+    Regex::new(r#"(?i:https?://(?:www\.|ptb\.|canary\.)?discord(?:app)?\.com)/(?:api/)?oauth2/authorize\?[^\s"'<>`]{0,1000}"#)
         .expect("regex")
 });
 static ENV_PERMISSIONS: LazyLock<Regex> = LazyLock::new(|| {
@@ -447,7 +447,7 @@ pub fn permissions(doc: &Document) -> Vec<Request> {
     let mut out = Vec::new();
     let t = &doc.text;
     let has = |w: &str| memchr::memmem::find(t.as_bytes(), w.as_bytes()).is_some();
-    let invites: Vec<regex::Match<'_>> = if has("oauth2/authorize") {
+    let invites: Vec<regex::Match<'_>> = if has("oauth2/authorize") || has("OAUTH2/AUTHORIZE") {
         INVITE.find_iter(t).collect()
     } else {
         Vec::new()
@@ -456,7 +456,11 @@ pub fn permissions(doc: &Document) -> Vec<Request> {
         let url = m.as_str();
         let query = url.split_once('?').map_or("", |(_, q)| q);
         for pair in query.split('&') {
-            if let Some(v) = pair.strip_prefix("permissions=") {
+            // Discord decodes the query: `%70ermissions=8` is `permissions=8`.
+            let Some((k, v)) = url::form_urlencoded::parse(pair.as_bytes()).next() else {
+                continue;
+            };
+            if k == "permissions" {
                 if let Ok(n) = v
                     .trim_end_matches(|c: char| !c.is_ascii_digit())
                     .parse::<u64>()

@@ -23,24 +23,29 @@ pub struct Places {
 impl Places {
     /// From the process environment.
     pub fn from_env() -> Self {
-        let home = std::env::var_os("HOME")
-            .or_else(|| std::env::var_os("USERPROFILE"))
+        // A variable set to the empty string is unset.
+        let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+        let home = var("HOME")
+            .or_else(|| var("USERPROFILE"))
             .map(PathBuf::from);
         let config = if cfg!(windows) {
-            std::env::var_os("APPDATA").map(PathBuf::from)
+            var("APPDATA").map(PathBuf::from)
         } else if cfg!(target_os = "macos") {
             home.as_ref().map(|h| h.join("Library/Application Support"))
         } else {
+            // XDG Base Directory spec: an empty or relative value is ignored (a relative one
+            // would point into whatever folder lint runs in, a repository's own files).
             std::env::var_os("XDG_CONFIG_HOME")
                 .map(PathBuf::from)
+                .filter(|p| p.is_absolute())
                 .or_else(|| home.as_ref().map(|h| h.join(".config")))
         };
         Places {
             home,
             config,
             project: PathBuf::from("."),
-            codex_home: std::env::var_os("CODEX_HOME").map(PathBuf::from),
-            claude_config_dir: std::env::var_os("CLAUDE_CONFIG_DIR").map(PathBuf::from),
+            codex_home: var("CODEX_HOME").map(PathBuf::from),
+            claude_config_dir: var("CLAUDE_CONFIG_DIR").map(PathBuf::from),
         }
     }
 }

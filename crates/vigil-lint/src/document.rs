@@ -116,7 +116,7 @@ impl Document {
                 }
             }
             Guess::Env => {
-                if !mentions(&text, &["DISCORD", "INTENTS", "PERMISSIONS", "discord.com"]) {
+                if !mentions_nocase(&text, &["discord", "intents", "permissions"]) {
                     return Ok(None);
                 }
                 (Kind::EnvFile, Node::new(Span::default(), Value::Null))
@@ -168,6 +168,14 @@ fn mentions(text: &str, words: &[&str]) -> bool {
     words
         .iter()
         .any(|w| memchr::memmem::find(text.as_bytes(), w.as_bytes()).is_some())
+}
+
+/// Whether `text` holds one of `words` (ASCII, compared without case: `Discord.com`).
+fn mentions_nocase(text: &str, words: &[&str]) -> bool {
+    aho_corasick::AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(words)
+        .is_ok_and(|a| a.is_match(text))
 }
 
 /// A named file whose content says more: a VS Code `settings.json` or a JSON called like a

@@ -280,6 +280,11 @@ impl Linter {
         for p in paths {
             match std::fs::metadata(p) {
                 Ok(m) if m.is_dir() => dirs.push(p.clone()),
+                // A FIFO, socket or device would block or never end: refused, never read.
+                Ok(m) if !m.is_file() => lock(&out).errors.push(InputError::Unreadable {
+                    path: shown(p),
+                    message: "not a regular file".into(),
+                }),
                 Ok(m) => {
                     // The same file named twice (or by --discover and a path) is linted once.
                     let key = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
@@ -437,7 +442,19 @@ impl Linter {
                     }
                     return;
                 }
-                Ok(m) if m.is_file() && g != Guess::No => m,
+                // A link to a file outside the walk (a runner's `~/.claude.json`,
+                // `/proc/self/environ`) is not read: the run is incomplete.
+                Ok(m) if m.is_file() && g != Guess::No => {
+                    let inside = std::fs::canonicalize(p).is_ok_and(|t| t.starts_with(canon_root));
+                    if !inside {
+                        lock(out).errors.push(InputError::Unreadable {
+                            path: shown,
+                            message: "symbolic link to a file outside the walk; not followed (lint its target by name)".into(),
+                        });
+                        return;
+                    }
+                    m
+                }
                 Ok(_) if g == Guess::No => return,
                 Ok(_) => {
                     lock(out).errors.push(InputError::Unreadable {
@@ -467,6 +484,14 @@ impl Linter {
                 }
             }
         } else {
+            // A FIFO, socket or device whose name or extension says input: never read (it
+            // could block), never skipped silently.
+            if g != Guess::No && !ft.is_dir() {
+                lock(out).errors.push(InputError::Unreadable {
+                    path: shown,
+                    message: "not a regular file".into(),
+                });
+            }
             return;
         };
         {

@@ -122,6 +122,9 @@ impl Node {
                 "false" | "no" | "off" | "0" => Some(false),
                 _ => None,
             },
+            // `NODE_TLS_REJECT_UNAUTHORIZED: 0` in JSON, TOML or YAML is what Node reads.
+            Value::Number(n) if n.trim() == "0" => Some(false),
+            Value::Number(n) if n.trim() == "1" => Some(true),
             _ => None,
         }
     }

@@ -116,19 +116,7 @@ pub fn strip_credentials(url: &url::Url) -> (url::Url, Vec<String>) {
 /// `\u{…}`, so a name or path from a file can neither move the cursor, clear a line, nor start
 /// a new finding line.
 pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
-    let hidden = |c: char| matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2028}' | '\u{2029}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}');
-    if !text.chars().any(|c| c.is_control() || hidden(c)) {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let mut s = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if hidden(c) {
-            s.extend(c.escape_unicode());
-        } else {
-            s.push(c);
-        }
-    }
-    std::borrow::Cow::Owned(vigil_core::logging::printable(&s).into_owned())
+    vigil_core::logging::printable(text)
 }
 
 #[cfg(test)]

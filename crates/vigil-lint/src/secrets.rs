@@ -190,6 +190,12 @@ pub fn strip_scheme(v: &str) -> &str {
 /// letters and digits mixed, high entropy, not a known placeholder shape.
 pub fn looks_random(value: &str) -> bool {
     let v = strip_scheme(value.trim());
+    // An option (`--max-old-space-size=4096` in NODE_OPTIONS) is judged by its value only.
+    if let Some(opt) = v.strip_prefix('-') {
+        return opt
+            .split_once('=')
+            .is_some_and(|(_, val)| !val.starts_with('-') && looks_random(val));
+    }
     let n = v.chars().count();
     if !(16..=512).contains(&n)
         || v.contains(|c: char| {
@@ -212,6 +218,51 @@ pub fn looks_random(value: &str) -> bool {
     }
     let e = vigil_scan::entropy::shannon(v.as_bytes());
     (n >= 20 && e >= 3.5) || e >= 3.8
+}
+
+/// `Bearer X` or `Basic X` with a literal `X` (references already removed): an
+/// Authorization value whatever the key that holds it (mcp-remote's `AUTH_HEADER`).
+pub fn bearer_literal(value: &str) -> bool {
+    let v = value.trim();
+    let rest = strip_scheme(v);
+    let schemed = ["bearer ", "basic "]
+        .iter()
+        .any(|s| v.len() > s.len() && v[..s.len()].eq_ignore_ascii_case(s));
+    schemed
+        && rest.len() >= 8
+        && !rest.contains(char::is_whitespace)
+        && literal_under_secret_name(rest)
+}
+
+/// Whether a key's name speaks of a credential without being one of
+/// [`is_secret_name`]'s shapes (`AUTH_HEADER`, `TOKEN_VALUE`): a digest-shaped value under it
+/// is a credential, not an id.
+pub fn is_credential_word(name: &str) -> bool {
+    let l = name.to_ascii_lowercase();
+    !is_id_name(name)
+        && ![
+            "public", "url", "endpoint", "file", "path", "type", "method",
+        ]
+        .iter()
+        .any(|w| l.contains(w))
+        && [
+            "auth",
+            "token",
+            "secret",
+            "passw",
+            "apikey",
+            "api_key",
+            "api-key",
+            "bearer",
+            "credential",
+        ]
+        .iter()
+        .any(|w| l.contains(w))
+}
+
+/// A digest-shaped value (32, 40 or 64 hex digits) after an optional scheme.
+pub fn is_digest_value(v: &str) -> bool {
+    is_digest(strip_scheme(v.trim()))
 }
 
 /// A hex digest or id by itself (32, 40 or 64 hex digits: an MD5-sized id such as a Notion
@@ -314,6 +365,16 @@ mod tests {
         assert!(!looks_random("@modelcontextprotocol/server-filesystem"));
         assert!(!looks_random("123e4567-e89b-12d3-a456-426614174000"));
         assert!(!looks_random("hello-world-server"));
+        assert!(!looks_random("--max-old-space-size=4096"));
+        // Built here: a `--token=` literal in the source is what `vigil scan` reports.
+        let opt = ["--tok", "en=", "q8Zr2LmXw4Tn9PvB6KcY3HdJ"].concat();
+        assert!(looks_random(&opt));
+        assert!(bearer_literal("Bearer q8Zr2LmXw4Tn9PvB"));
+        assert!(!bearer_literal("Bearer "));
+        assert!(!bearer_literal("Bearer <YOUR_TOKEN>"));
+        assert!(is_credential_word("AUTH_HEADER"));
+        assert!(!is_credential_word("GIT_COMMIT"));
+        assert!(!is_credential_word("TOKEN_URL"));
         assert!(is_fill_in("<YOUR_TOKEN>"));
         assert!(is_fill_in("your-api-key-here"));
         assert!(!is_fill_in("postgres"));

@@ -193,6 +193,8 @@ pub enum Encoding {
     Escapes,
     /// gzip or zlib compression.
     Gzip,
+    /// UTF-16 text (LE or BE), read as UTF-8.
+    Utf16,
 }
 
 impl Encoding {
@@ -205,6 +207,7 @@ impl Encoding {
             Encoding::Percent => "percent",
             Encoding::Escapes => "escapes",
             Encoding::Gzip => "gzip",
+            Encoding::Utf16 => "utf-16",
         }
     }
 }

@@ -14,7 +14,7 @@
 //! A rebuilt text is a list of [`Piece`]s, each either copied from the original or decoded from
 //! an original span, so a position in the rebuilt text maps back to the original at any depth.
 
-use crate::engine::{line_end, line_start, Hit};
+use crate::engine::{line_end, line_end_near, line_start_near, Hit};
 use crate::Ruleset;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine as _;
@@ -53,6 +53,8 @@ pub(crate) struct Decoded {
     pub(crate) segments: u64,
     /// Whether the budget ran out before every line was decoded.
     pub(crate) stopped: bool,
+    /// Whether some text decoded `max_depth` times still held an encoded run, not decoded.
+    pub(crate) too_deep: bool,
 }
 
 /// A span of rebuilt text: copied from `orig` (when `chain` is empty) or decoded from it.
@@ -97,17 +99,19 @@ pub(crate) fn scan(
     // Lines (or windows of long lines) holding decoded runs, each rebuilt once.
     let mut iter = segments.into_iter().peekable();
     while let Some(first) = iter.next() {
-        let ls = line_start(data, first.at.start).max(first.at.start.saturating_sub(CONTEXT));
+        // Line bounds are looked for only as far as the context reaches: on a long line of many
+        // runs, each group reads its own neighbourhood, not the whole line.
+        let ls = line_start_near(data, first.at.start, CONTEXT);
         let mut end = first.at.end;
         let mut group = vec![first];
         while let Some(next) = iter.peek() {
-            if next.at.start > (end + 2 * CONTEXT).min(line_end(data, end)) {
+            if next.at.start > line_end_near(data, end, 2 * CONTEXT) {
                 break;
             }
             end = next.at.end;
             group.extend(iter.next());
         }
-        let le = line_end(data, end).min(end + CONTEXT).max(end);
+        let le = line_end_near(data, end, CONTEXT);
         let window = Rebuilt {
             text: data[ls..le].to_vec(),
             pieces: vec![Piece {
@@ -176,9 +180,6 @@ fn descend(
             chain,
         });
     }
-    if depth >= max_depth {
-        return true;
-    }
     let decoded: Vec<Range<usize>> = r
         .pieces
         .iter()
@@ -187,6 +188,11 @@ fn descend(
         .collect();
     let segments = find_segments(&r.text, Some(&decoded));
     if segments.is_empty() {
+        return true;
+    }
+    if depth >= max_depth {
+        // Decoded text that still decodes to text: what it holds was not looked at.
+        out.too_deep = true;
         return true;
     }
     out.segments += segments.len() as u64;
@@ -220,8 +226,13 @@ impl Rebuilt {
     /// The decodings of the decoded pieces a span touches, outermost first.
     fn chain_of(&self, span: Range<usize>) -> Vec<Encoding> {
         let mut chain = Vec::new();
-        for p in &self.pieces {
-            if p.dec.start < span.end && span.start < p.dec.end {
+        let first = self.pieces.partition_point(|p| p.dec.end <= span.start);
+        for p in self.pieces[first..]
+            .iter()
+            .take_while(|p| p.dec.start < span.end)
+        {
+            crate::engine::charge(1);
+            if span.start < p.dec.end {
                 for e in &p.chain {
                     if !chain.contains(e) {
                         chain.push(*e);
@@ -240,7 +251,9 @@ fn splice(r: &Rebuilt, segments: Vec<Segment>) -> Rebuilt {
         pieces: Vec::new(),
     };
     let copy = |out: &mut Rebuilt, x: usize, y: usize| {
-        for p in &r.pieces {
+        let first = r.pieces.partition_point(|p| p.dec.end <= x);
+        for p in r.pieces[first..].iter().take_while(|p| p.dec.start < y) {
+            crate::engine::charge(1);
             let (s, e) = (p.dec.start.max(x), p.dec.end.min(y));
             if s >= e {
                 continue;

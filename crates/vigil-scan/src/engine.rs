@@ -12,12 +12,32 @@ use crate::rule::Window;
 use crate::ruleset::{Candidate, Rule, Ruleset};
 use aho_corasick::Input;
 use memchr::{memchr, memrchr};
+use std::cell::Cell;
 use vigil_core::Secret;
 
 const MULTILINE_SPAN: usize = 64 * 1024;
+/// How far a secret is widened each way to the encrypted value it may be part of.
+const CIPHERTEXT_SPAN: usize = 4096;
+/// How many `=` before a secret are tried as the start of an encrypted value (`KEY=vseal:…`).
+const CIPHERTEXT_STARTS: usize = 4;
 const PREFIX_SPAN: usize = 1024;
 /// Scratch buffers larger than this are freed after use rather than kept per thread.
 const KEEP_SCRATCH: usize = 16 << 20;
+
+#[cfg(test)]
+thread_local! {
+    /// Bytes the engine's own loops looked at (line bounds, widening, markers), for the tests
+    /// that check the work grows linearly with the input.
+    pub(crate) static WORK: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Counts `n` bytes of work (tests only).
+#[inline]
+pub(crate) fn charge(n: usize) {
+    #[cfg(test)]
+    WORK.with(|w| w.set(w.get() + n as u64));
+    let _ = n;
+}
 
 thread_local! {
     /// Per-thread scratch: the ASCII-lowercased copy of the buffer being scanned.
@@ -60,8 +80,9 @@ impl Ruleset {
             return;
         }
         let lines = LineIndex::new(data);
+        let markers = Markers::new(data, &lines);
         for h in hits {
-            if !allowed_by_marker(data, h.m_start, h.m_end) {
+            if !markers.allows(&lines, h.m_start, h.m_end) {
                 out.push(self.finding_at(&h, path, commit, data, &lines));
             }
         }
@@ -83,7 +104,7 @@ impl Ruleset {
     }
 
     /// What the content rules find in `data`, one hit per location (overlaps merged), in order.
-    /// Inline markers are not applied (see [`allowed_by_marker`]).
+    /// Inline markers are not applied (see [`Markers`]).
     pub(crate) fn hits(&self, path: &str, commit: Option<&str>, data: &[u8]) -> Vec<Hit> {
         if data.is_empty() {
             return Vec::new();
@@ -96,11 +117,19 @@ impl Ruleset {
             *path_ok[i as usize]
                 .get_or_insert_with(|| r.path.as_ref().is_none_or(|p| p.is_match(path.as_bytes())))
         };
+        // Keyword hits come in order, many on one line of a long line: the line's bounds are
+        // looked up once per line, not once per hit (which made long lines quadratic).
+        let cache = LineCache::default();
         let mut on_hit = |rule: u32, s: usize, e: usize, windows: &mut Vec<(u32, usize, usize)>| {
             let r = &self.rules[rule as usize];
             if r.regex.is_none() || !path_allowed(r, rule) {
                 return;
             }
+            let mut push = |w: (u32, usize, usize)| {
+                if windows.last() != Some(&w) {
+                    windows.push(w);
+                }
+            };
             match r.window {
                 Window::File => {
                     if file_wide.is_empty() {
@@ -110,10 +139,10 @@ impl Ruleset {
                         windows.push((rule, 0, data.len()));
                     }
                 }
-                Window::Line => windows.push((rule, line_start(data, s), line_end(data, e))),
+                Window::Line => push((rule, cache.start(data, s), cache.end(data, e))),
                 Window::Multiline => {
-                    let end = line_end(data, (s + MULTILINE_SPAN).min(data.len()));
-                    windows.push((rule, line_start(data, s), end));
+                    let end = cache.end(data, (s + MULTILINE_SPAN).min(data.len()));
+                    push((rule, cache.start(data, s), end));
                 }
                 Window::Prefix => {
                     if s > 0 && is_word(data[s - 1]) {
@@ -121,7 +150,7 @@ impl Ruleset {
                     }
                     let end = (s + PREFIX_SPAN).min(data.len());
                     let end = memchr(b'\n', &data[e.min(end)..end]).map_or(end, |p| e.min(end) + p);
-                    windows.push((rule, s, end));
+                    push((rule, s, end));
                 }
             }
         };
@@ -168,7 +197,9 @@ impl Ruleset {
                 e = e.max(windows[i].2);
                 i += 1;
             }
-            self.run_rule(rule, path, commit, kind, data, s, e, false, &mut raws);
+            self.run_rule(
+                rule, path, commit, kind, data, s, e, false, &cache, &mut raws,
+            );
         }
         if raws.is_empty() {
             return raws;
@@ -213,6 +244,8 @@ impl Ruleset {
         data: &[u8],
     ) -> Vec<Hit> {
         let lines = LineIndex::new(data);
+        let markers = Markers::new(data, &lines);
+        let cache = LineCache::default();
         let mut required: std::collections::HashMap<u32, Vec<(usize, usize)>> =
             std::collections::HashMap::new();
         let mut out = Vec::with_capacity(raws.len());
@@ -237,11 +270,12 @@ impl Ruleset {
                             0,
                             data.len(),
                             true,
+                            &cache,
                             &mut hits,
                         );
                     }
                     hits.iter()
-                        .filter(|x| !allowed_by_marker(data, x.m_start, x.m_end))
+                        .filter(|x| !markers.allows(&lines, x.m_start, x.m_end))
                         .map(|x| lines.position(x.m_start))
                         .collect()
                 });
@@ -271,6 +305,7 @@ impl Ruleset {
         s: usize,
         e: usize,
         as_required: bool,
+        cache: &LineCache,
         raws: &mut Vec<Hit>,
     ) {
         let rule = &self.rules[idx as usize];
@@ -311,6 +346,7 @@ impl Ruleset {
                 kind,
                 data,
                 m: (ms, me),
+                lines: cache,
             };
             if let Some((ss, se)) = self.keep(&c, (ss, se), as_required) {
                 raws.push(Hit {
@@ -335,9 +371,15 @@ impl Ruleset {
         let (rule, data, m) = (c.rule, c.data, c.m);
         let mut sec = sec;
         if rule.generic {
-            sec = generic::keep(data, m, sec, c.kind)?;
+            sec = generic::keep(data, m, sec, c.kind, c.lines)?;
         }
         let secret = &data[sec.0..sec.1];
+        // Structural checks first: they are cheap and drop most shapes that cannot be real.
+        if let Some(v) = rule.validate {
+            if !v.check(secret) {
+                return None;
+            }
+        }
         if let Some(min) = rule.entropy {
             // gitleaks drops a secret whose entropy is at most the rule's; the built-in rules'
             // thresholds are minimums.
@@ -349,12 +391,7 @@ impl Ruleset {
         if rule.builtin && (is_placeholder(secret) || is_ciphertext(data, sec)) {
             return None;
         }
-        if let Some(v) = rule.validate {
-            if !v.check(secret) {
-                return None;
-            }
-        }
-        let line = &data[line_start(data, m.0)..line_end(data, m.1)];
+        let line = &data[c.lines.start(data, m.0)..c.lines.end(data, m.1)];
         let cand = Candidate {
             rule: &rule.id,
             path: c.path,
@@ -442,6 +479,8 @@ struct Check<'a> {
     data: &'a [u8],
     /// The whole match.
     m: (usize, usize),
+    /// The line bounds last looked up in `data`.
+    lines: &'a LineCache,
 }
 
 /// The inline allow markers Vigil honours on the line(s) of a match: its own, gitleaks's and
@@ -455,22 +494,51 @@ const SAME_LINE_MARKERS: &[&[u8]] = &[
 /// detect-secrets's marker for the line after it.
 const NEXT_LINE_MARKER: &[u8] = b"pragma: allowlist nextline secret";
 
-/// Whether an inline marker allows the match at `start..end`: on one of its lines, or
-/// (`pragma: allowlist nextline secret`) on the line before.
-pub(crate) fn allowed_by_marker(data: &[u8], start: usize, end: usize) -> bool {
-    let ls = line_start(data, start);
-    let line = &data[ls..line_end(data, end)];
-    if SAME_LINE_MARKERS
-        .iter()
-        .any(|m| memchr::memmem::find(line, m).is_some())
-    {
-        return true;
+/// Where inline markers are in one buffer, found in one pass, so that asking about each of many
+/// hits costs a binary search rather than a read of its whole line.
+pub(crate) struct Markers {
+    /// 1-based lines holding a same-line marker, ascending.
+    same: Vec<usize>,
+    /// 1-based lines holding detect-secrets's next-line marker, ascending.
+    next: Vec<usize>,
+}
+
+impl Markers {
+    /// The markers of `data` (`lines` indexes it).
+    pub(crate) fn new(data: &[u8], lines: &LineIndex) -> Self {
+        charge(data.len());
+        let (mut same, mut next) = (Vec::new(), Vec::new());
+        // Every marker holds `allow`: one pass for it, then a look around each occurrence.
+        for p in memchr::memmem::find_iter(data, b"allow") {
+            let has = |m: &[u8]| {
+                let o = memchr::memmem::find(m, b"allow").unwrap_or(0);
+                p >= o && data[p - o..].starts_with(m)
+            };
+            let line = lines.position(p).0;
+            if has(NEXT_LINE_MARKER) {
+                next.push(line);
+            } else if SAME_LINE_MARKERS.iter().any(|m| has(m)) {
+                same.push(line);
+            }
+        }
+        same.dedup();
+        next.dedup();
+        Markers { same, next }
     }
-    if ls == 0 {
-        return false;
+
+    /// Whether an inline marker allows the match at `start..end`: on one of its lines, or
+    /// (`pragma: allowlist nextline secret`) on the line before.
+    pub(crate) fn allows(&self, lines: &LineIndex, start: usize, end: usize) -> bool {
+        if self.same.is_empty() && self.next.is_empty() {
+            return false;
+        }
+        let (first, last) = (lines.position(start).0, lines.position(end).0);
+        let i = self.same.partition_point(|&l| l < first);
+        if self.same.get(i).is_some_and(|&l| l <= last) {
+            return true;
+        }
+        first > 1 && self.next.binary_search(&(first - 1)).is_ok()
     }
-    let prev = &data[line_start(data, ls - 1)..ls - 1];
-    memchr::memmem::find(prev, NEXT_LINE_MARKER).is_some()
 }
 
 /// Whether the secret is (part of) a value that is already encrypted: a `vseal:` value, a
@@ -480,6 +548,7 @@ pub(crate) fn allowed_by_marker(data: &[u8], start: usize, end: usize) -> bool {
 fn is_ciphertext(data: &[u8], sec: (usize, usize)) -> bool {
     let token = |b: u8| b.is_ascii_alphanumeric() || b"+/-_:.,[]=".contains(&b);
     let sealed = |b: &[u8]| {
+        charge(b.len());
         let b = b.strip_suffix(b",").unwrap_or(b);
         std::str::from_utf8(b)
             .ok()
@@ -489,16 +558,27 @@ fn is_ciphertext(data: &[u8], sec: (usize, usize)) -> bool {
     if sealed(&data[sec.0..sec.1]) {
         return true;
     }
+    // Widened at most `CIPHERTEXT_SPAN` each way, trying the few `=` nearest the match: a line
+    // of `k=k=k=…` must not make each of its matches read the whole line.
     let mut s = sec.0;
-    while s > 0 && token(data[s - 1]) {
+    let floor = sec.0.saturating_sub(CIPHERTEXT_SPAN);
+    while s > floor && token(data[s - 1]) {
         s -= 1;
     }
     let mut e = sec.1;
-    while e < data.len() && token(data[e]) {
+    let ceil = (sec.1 + CIPHERTEXT_SPAN).min(data.len());
+    while e < ceil && token(data[e]) {
         e += 1;
     }
+    charge(e - s);
     std::iter::once(s)
-        .chain((s..sec.0).filter(|&i| data[i] == b'=').map(|i| i + 1))
+        .chain(
+            (s..sec.0)
+                .rev()
+                .filter(|&i| data[i] == b'=')
+                .take(CIPHERTEXT_STARTS)
+                .map(|i| i + 1),
+        )
         .any(|start| sealed(&data[start..e]))
 }
 
@@ -507,12 +587,64 @@ fn is_word(b: u8) -> bool {
 }
 
 pub(crate) fn line_start(data: &[u8], at: usize) -> usize {
-    memrchr(b'\n', &data[..at.min(data.len())]).map_or(0, |p| p + 1)
+    let at = at.min(data.len());
+    let s = memrchr(b'\n', &data[..at]).map_or(0, |p| p + 1);
+    charge(at - s);
+    s
+}
+
+/// [`line_start`], looking back at most `span` bytes: `line_start(..).max(at - span)`.
+pub(crate) fn line_start_near(data: &[u8], at: usize, span: usize) -> usize {
+    let at = at.min(data.len());
+    let floor = at.saturating_sub(span);
+    charge(at - floor);
+    memrchr(b'\n', &data[floor..at]).map_or(floor, |p| floor + p + 1)
+}
+
+/// [`line_end`], looking ahead at most `span` bytes: `line_end(..).min(at + span)`.
+pub(crate) fn line_end_near(data: &[u8], at: usize, span: usize) -> usize {
+    let at = at.min(data.len());
+    let ceil = (at + span).min(data.len());
+    charge(ceil - at);
+    memchr(b'\n', &data[at..ceil]).map_or(ceil, |p| at + p)
 }
 
 pub(crate) fn line_end(data: &[u8], at: usize) -> usize {
     let at = at.min(data.len());
-    memchr(b'\n', &data[at..]).map_or(data.len(), |p| at + p)
+    let e = memchr(b'\n', &data[at..]).map_or(data.len(), |p| at + p);
+    charge(e - at);
+    e
+}
+
+/// The bounds of the line last asked about in one buffer: a run of questions about one (long)
+/// line reads it once. Lines are `start..end`, `end` at the newline or the buffer's end.
+#[derive(Default)]
+pub(crate) struct LineCache {
+    line: Cell<Option<(usize, usize)>>,
+}
+
+impl LineCache {
+    fn bounds(&self, data: &[u8], at: usize) -> (usize, usize) {
+        let at = at.min(data.len());
+        if let Some((s, e)) = self.line.get() {
+            if s <= at && at <= e {
+                return (s, e);
+            }
+        }
+        let b = (line_start(data, at), line_end(data, at));
+        self.line.set(Some(b));
+        b
+    }
+
+    /// [`line_start`], remembered.
+    pub(crate) fn start(&self, data: &[u8], at: usize) -> usize {
+        self.bounds(data, at).0
+    }
+
+    /// [`line_end`], remembered.
+    pub(crate) fn end(&self, data: &[u8], at: usize) -> usize {
+        self.bounds(data, at).1
+    }
 }
 
 /// Newline offsets, built once per file that has findings.

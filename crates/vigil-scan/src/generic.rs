@@ -89,11 +89,12 @@ pub(crate) fn keep(
     m: (usize, usize),
     sec: (usize, usize),
     kind: FileKind,
+    lines: &crate::engine::LineCache,
 ) -> Option<(usize, usize)> {
     match kind {
         FileKind::Lock | FileKind::Baseline | FileKind::Svg => return None,
         FileKind::Script => {
-            let line = crate::engine::line_end(data, m.1) - crate::engine::line_start(data, m.0);
+            let line = lines.end(data, m.1) - lines.start(data, m.0);
             if line > MINIFIED_LINE {
                 return None;
             }
@@ -119,8 +120,19 @@ pub(crate) fn keep(
             return None;
         }
     }
+    // A form body or query without its `?` (`"access_token=abc&token_type=Bearer"`): the
+    // value ends at the next `&name=`.
+    if let Some(cut) = next_parameter(&data[sec.0..sec.1]) {
+        sec.1 = sec.0 + cut;
+        if cut < 10 {
+            return None;
+        }
+    }
     let secret = &data[sec.0..sec.1];
     if is_url_placeholder(secret) || is_signing_scope(secret) {
+        return None;
+    }
+    if is_test_value(secret) {
         return None;
     }
     if is_digest(key, secret, kind) {
@@ -135,11 +147,88 @@ pub(crate) fn keep(
 /// Where the key of a `key = value` match starts: the rule's match begins at a keyword
 /// (`secret` in `hashed_secret`), the key at the first byte of the name around it.
 fn key_start(data: &[u8], mut at: usize) -> usize {
-    while at > 0 && (data[at - 1].is_ascii_alphanumeric() || b"_.-".contains(&data[at - 1])) {
+    // A key is a name, not a paragraph: the walk stops after `KEY_SPAN` bytes.
+    let (from, floor) = (at, at.saturating_sub(KEY_SPAN));
+    while at > floor && (data[at - 1].is_ascii_alphanumeric() || b"_.-".contains(&data[at - 1])) {
         at -= 1;
     }
+    crate::engine::charge(from - at);
     at
 }
+
+/// Where a value's next `&name=` parameter starts, if it has one.
+fn next_parameter(v: &[u8]) -> Option<usize> {
+    v.iter().enumerate().find_map(|(i, &b)| {
+        let rest = &v[i + 1..];
+        let name = rest
+            .iter()
+            .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+            .count();
+        (b == b'&' && name > 0 && rest.get(name) == Some(&b'=')).then_some(i)
+    })
+}
+
+/// Words that mark a value as made for tests or documentation.
+const TEST_WORDS: &[&str] = &[
+    "test", "tests", "testing", "doctest", "fake", "dummy", "mock", "example", "sample", "demo",
+    "e2e",
+];
+
+/// A value made by hand for a test or a document, not generated: it names itself a test value
+/// (`this-is-a-long-test-secret-key`, `TestCoveragePassw0rd`), is cut short for display
+/// (`k7j3h4g5f6d7...`), or its only digits are counting runs (`SecurePassword123!`,
+/// `access-token-456`, `abc-123-def-456`). Random values almost never have only counting runs.
+fn is_test_value(v: &[u8]) -> bool {
+    if v.ends_with(b"...") {
+        return true;
+    }
+    if words(v).any(|w| TEST_WORDS.contains(&w.as_str())) {
+        return true;
+    }
+    let runs: Vec<&[u8]> = v
+        .split(|b| !b.is_ascii_digit())
+        .filter(|r| !r.is_empty())
+        .collect();
+    !runs.is_empty()
+        && runs
+            .iter()
+            .all(|r| r.len() >= 3 && r.windows(2).all(|p| (p[0] - b'0' + 1) % 10 == p[1] - b'0'))
+}
+
+/// The words of a value, lowercased: split at anything not a letter and at lower-to-upper case
+/// changes (`TestCoveragePassw0rd` → test, coverage, passw, rd).
+fn words(v: &[u8]) -> impl Iterator<Item = String> + '_ {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < v.len() && !v[i].is_ascii_alphabetic() {
+            i += 1;
+        }
+        if i >= v.len() {
+            return None;
+        }
+        let start = i;
+        i += 1;
+        while i < v.len()
+            && v[i].is_ascii_alphabetic()
+            && !(v[i].is_ascii_uppercase() && v[i - 1].is_ascii_lowercase())
+        {
+            i += 1;
+        }
+        // `e2e` is one word, when it stands alone (`e2e-secret`, not `X2e2EZ`).
+        let alone = |at: usize| v.get(at).is_none_or(|b| !b.is_ascii_alphanumeric());
+        if v[start..].len() >= 3
+            && v[start..start + 3].eq_ignore_ascii_case(b"e2e")
+            && (start == 0 || alone(start - 1))
+            && alone(start + 3)
+        {
+            i = start + 3;
+        }
+        Some(String::from_utf8_lossy(&v[start..i]).to_ascii_lowercase())
+    })
+}
+
+/// The longest key name looked back over.
+const KEY_SPAN: usize = 256;
 
 /// Words that stand for a value in documentation, URL examples and headers.
 const PLACEHOLDER_WORDS: &[&str] = &[
@@ -368,6 +457,35 @@ mod tests {
         for secret in ["Xk9-Qw2-Lp7-Zr4m", "correct-horse-battery-staple-42"] {
             assert!(generic_ok(secret.as_bytes()), "{secret}");
         }
+    }
+
+    #[test]
+    fn test_values_are_told_from_generated_ones() {
+        for v in [
+            "this-is-a-long-test-secret-key-32chars",
+            "TestCoveragePassw0rd!42",
+            "doctest-jwt-secret-DO-NOT-USE-IN-PRODUCTION-32plus",
+            "e2e-secret-key-with-32-bytes",
+            "k7j3h4g5f6d7s8a9w0e1...",
+            "NewSecurePassword123!",
+            "staging-secret-123",
+            "abc-123-def-456",
+            "different-secret-67890",
+        ] {
+            assert!(is_test_value(v.as_bytes()), "{v}");
+        }
+        for v in [
+            "Xk9Qw2Lp7Zr4mTy8",
+            "k7j3h4g5f6d7s8a9w0e1r2t3y4u5i6o7",
+            "a8F3kQ2zL9mN4pR7",
+            "latest-Xk9Qw2Lp7Zr4",
+            "contest-Xk9Qw2Lp7Zr4",
+            "oi4k6LE9sEP7J17tuF7xWWfX2e2EZXabhVC0uy6trD4a",
+        ] {
+            assert!(!is_test_value(v.as_bytes()), "{v}");
+        }
+        assert_eq!(next_parameter(b"abc&token_type=Bearer"), Some(3));
+        assert_eq!(next_parameter(b"a&b&c"), None);
     }
 
     #[test]

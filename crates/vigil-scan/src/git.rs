@@ -7,7 +7,8 @@
 //! scanned once, however many commits hold it, in parallel; each finding is then attributed to
 //! every commit that introduced its pair, with the commit's author, date and summary. Subtrees
 //! whose id equals a parent's are skipped whole, so unchanged directories cost nothing.
-//! Submodules (gitlinks) and symbolic links are not content and are skipped; a missing or corrupt
+//! Submodules (gitlinks) are not content and are skipped; a symbolic link's blob (its target) is
+//! scanned as text; replacement refs and the commit-graph are not used; a missing or corrupt
 //! object is a warning naming it; a shallow clone's boundary commits count as roots. A walk of
 //! the whole history (no range, push or date limit) first decodes every packed tree in pack order
 //! (`pack_trees`), so that deep tree delta chains cost one inflate per tree.
@@ -210,6 +211,14 @@ pub enum GitError {
         /// What gix said.
         message: String,
     },
+    /// A `--range` that is not `A..B`.
+    #[error("--range `{rev}`: {message}")]
+    Range {
+        /// The range as given.
+        rev: String,
+        /// What is wrong with it.
+        message: String,
+    },
     /// The walk failed.
     #[error("walking history: {message}")]
     Walk {
@@ -221,29 +230,120 @@ pub enum GitError {
     PushInput(std::io::Error),
 }
 
-/// Opens the repository at or above `path` (bare repositories included). The path is made
-/// absolute first: gix's discovery mishandles a relative path that climbs (`../bot.git`).
+/// What every repository handle of a scan is opened with: replacement refs (`git replace`,
+/// `refs/replace/`) are ignored, as `git push` and pack-objects ignore them (they send the real
+/// objects), so a replacement cannot hide a commit or a blob; and the commit-graph file, a cache
+/// anyone with write access to `.git` can forge, is not trusted for parents (each commit object
+/// is read).
+const OVERRIDES: [&str; 2] = ["core.useReplaceRefs=false", "core.commitGraph=false"];
+
+/// Open options with [`OVERRIDES`], at both trust levels.
+fn trust_map() -> gix::sec::trust::Mapping<gix::open::Options> {
+    let mut map = gix::sec::trust::Mapping::<gix::open::Options>::default();
+    map.full.modify(|o| o.config_overrides(OVERRIDES));
+    map.reduced.modify(|o| o.config_overrides(OVERRIDES));
+    map
+}
+
+/// Opens the repository at or above `path` (bare repositories included), as git finds it: a
+/// `GIT_DIR` (and `GIT_WORK_TREE`) in the environment wins, as git sets them for hooks in bare
+/// repositories and linked worktrees. The path is made absolute first: gix's discovery
+/// mishandles a relative path that climbs (`../bot.git`). Replacement refs and the commit-graph
+/// are not used ([`OVERRIDES`]).
 pub fn open(path: &Path) -> Result<gix::Repository, GitError> {
     let err = |message: String| GitError::Open {
         path: path.to_owned(),
         message,
     };
     let absolute = std::fs::canonicalize(path).map_err(|e| err(e.to_string()))?;
-    gix::discover(&absolute).map_err(|e| err(e.to_string()))
+    gix::ThreadSafeRepository::discover_with_environment_overrides_opts(
+        &absolute,
+        Default::default(),
+        trust_map(),
+    )
+    .map(Into::into)
+    .map_err(|e| err(e.to_string()))
 }
 
-fn resolve(repo: &gix::Repository, what: &str, rev: &str) -> Result<ObjectId, GitError> {
+/// Opens a git directory found before, with the same [`OVERRIDES`].
+fn open_git_dir(git_dir: &Path) -> Option<gix::Repository> {
+    let options = trust_map().full;
+    gix::ThreadSafeRepository::open_opts(git_dir, options)
+        .ok()
+        .map(Into::into)
+}
+
+fn resolve(
+    repo: &gix::Repository,
+    what: &str,
+    rev: &str,
+    tags: &mut BTreeSet<ObjectId>,
+) -> Result<ObjectId, GitError> {
     let err = |m: String| GitError::Rev {
         origin: Origin::Flag(what.to_owned()),
         rev: rev.to_owned(),
         message: m,
     };
     let id = repo.rev_parse_single(rev).map_err(|e| err(e.to_string()))?;
+    tag_chain(repo, id.detach(), tags);
     let obj = id.object().map_err(|e| err(e.to_string()))?;
     let commit = obj
         .peel_to_kind(gix::object::Kind::Commit)
         .map_err(|e| err(e.to_string()))?;
     Ok(commit.id)
+}
+
+/// Adds the annotated tag objects from `id` down to what they name (a tag of a tag) to `tags`.
+fn tag_chain(repo: &gix::Repository, mut id: ObjectId, tags: &mut BTreeSet<ObjectId>) {
+    // Bounded: a chain of tags is short, and a cycle cannot be built (ids are hashes).
+    for _ in 0..64 {
+        let Ok(Some(h)) = repo.try_find_header(id) else {
+            return;
+        };
+        if h.kind() != gix::object::Kind::Tag || !tags.insert(id) {
+            return;
+        }
+        let Ok(o) = repo.find_object(id) else { return };
+        let Ok(t) = gix::objs::TagRef::from_bytes(&o.data, repo.object_hash()) else {
+            return;
+        };
+        id = t.target();
+    }
+}
+
+/// Scans the messages of annotated tag objects, each located at `tag <name> message`; those not
+/// in `reached` are `unreachable` (`--all-objects`).
+fn scan_tags(
+    repo: &gix::Repository,
+    rules: &Ruleset,
+    opts: &HistoryOptions,
+    tags: &BTreeSet<ObjectId>,
+    reached: &BTreeSet<ObjectId>,
+    misses: &Misses,
+    tally: &mut ContentTally,
+) -> Vec<Finding> {
+    let copts = content_options(opts);
+    let mut out = Vec::new();
+    for id in tags {
+        let Some(o) = misses.find(repo, *id, "tag", None) else {
+            continue;
+        };
+        let Ok(t) = gix::objs::TagRef::from_bytes(&o.data, repo.object_hash()) else {
+            misses.corrupt(*id, "tag", None);
+            continue;
+        };
+        let label = format!(
+            "tag {} message",
+            vigil_core::logging::printable(&t.name.to_str_lossy())
+        );
+        let mut found = Vec::new();
+        content::scan(rules, &copts, &label, None, t.message, &mut found, tally);
+        for mut f in found {
+            f.unreachable = !reached.contains(id);
+            out.push(f.seal());
+        }
+    }
+    out
 }
 
 /// The tips of every ref, peeled to commits. With `misses` (the refs a scan starts from), HEAD
@@ -256,17 +356,41 @@ fn ref_tips(
     prefix: Option<&str>,
     misses: Option<&Misses>,
     all_objects: bool,
+    tags: &mut BTreeSet<ObjectId>,
 ) -> Vec<ObjectId> {
     let mut out = BTreeSet::new();
-    let Ok(platform) = repo.references() else {
-        return Vec::new();
+    let unlisted = |what: &dyn std::fmt::Display| {
+        if let Some(m) = misses {
+            m.unlisted_ref(what);
+        }
+    };
+    let platform = match repo.references() {
+        Ok(p) => p,
+        Err(e) => {
+            unlisted(&e);
+            return Vec::new();
+        }
     };
     let iter = match prefix {
         Some(p) => platform.prefixed(p),
         None => platform.all(),
     };
-    let Ok(iter) = iter else { return Vec::new() };
-    let mut refs: Vec<gix::Reference<'_>> = iter.flatten().collect();
+    let iter = match iter {
+        Ok(i) => i,
+        Err(e) => {
+            unlisted(&e);
+            return Vec::new();
+        }
+    };
+    let mut refs: Vec<gix::Reference<'_>> = Vec::new();
+    for r in iter {
+        match r {
+            Ok(r) => refs.push(r),
+            // A loose ref that does not parse (`garbage` in refs/heads/x), or that cannot be
+            // read: git would refuse it too; it is named, and the scan is incomplete.
+            Err(e) => unlisted(&e),
+        }
+    }
     if misses.is_some() {
         if let Ok(head) = repo.find_reference("HEAD") {
             refs.push(head);
@@ -276,6 +400,10 @@ fn ref_tips(
         let target = r.target().try_id().map(|id| id.to_owned());
         match r.peel_to_kind(gix::object::Kind::Commit) {
             Ok(c) => {
+                if misses.is_some() && target.is_some_and(|t| t != c.id) {
+                    // Peeled through annotated tags: their messages are scanned too.
+                    tag_chain(repo, target.expect("checked"), tags);
+                }
                 out.insert(c.id);
             }
             Err(_) => {
@@ -309,10 +437,12 @@ fn ref_tips(
     out.into_iter().collect()
 }
 
+/// A commit's info, tree and parents; `message` is given the whole message (to be scanned).
 fn commit_info(
     repo: &gix::Repository,
     id: ObjectId,
     misses: &Misses,
+    message: &mut dyn FnMut(&CommitInfo, &[u8]),
 ) -> Option<(CommitInfo, ObjectId, Vec<ObjectId>)> {
     let obj = misses.find(repo, id, "commit", None)?;
     let Ok(c) = gix::objs::CommitRef::from_bytes(&obj.data, repo.object_hash()) else {
@@ -334,24 +464,22 @@ fn commit_info(
         .map(humantime_rfc3339)
         .unwrap_or_default();
     let parents: Vec<ObjectId> = c.parents().collect();
-    Some((
-        CommitInfo {
-            id: id.to_string(),
-            author: name,
-            email,
-            date,
-            summary,
-            time,
-            newest: time.max(
-                c.committer()
-                    .ok()
-                    .and_then(|x| x.time().ok())
-                    .map_or(i64::MAX, |t| t.seconds),
-            ),
-        },
-        c.tree(),
-        parents,
-    ))
+    let info = CommitInfo {
+        id: id.to_string(),
+        author: name,
+        email,
+        date,
+        summary,
+        time,
+        newest: time.max(
+            c.committer()
+                .ok()
+                .and_then(|x| x.time().ok())
+                .map_or(i64::MAX, |t| t.seconds),
+        ),
+    };
+    message(&info, c.message);
+    Some((info, c.tree(), parents))
 }
 
 /// RFC 3339 in UTC without a dependency: `2026-11-22T21:54:00Z`.
@@ -426,6 +554,30 @@ impl Misses {
         }
     }
 
+    /// Counts a ref that could not be read or parsed (named by the error, never its content).
+    fn unlisted_ref(&self, error: &dyn std::fmt::Display) {
+        self.unreadable.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(error = %error, "unreadable ref; the commits it names are not scanned");
+        let mut named = self.named.lock().unwrap_or_else(|e| e.into_inner());
+        if named.len() < Self::NAMED {
+            named.push(format!(
+                "ref ({})",
+                vigil_core::logging::printable(&error.to_string())
+            ));
+        }
+    }
+
+    /// Whether a blob's bytes hash to its id (as `git fsck` checks): bytes altered on disk are
+    /// not what history recorded, so they are counted unreadable instead of scanned.
+    fn matches(&self, id: ObjectId, data: &[u8], path: &str) -> bool {
+        let ok = gix::objs::compute_hash(id.kind(), gix::object::Kind::Blob, data)
+            .is_ok_and(|h| h == id);
+        if !ok {
+            self.corrupt(id, "blob (its content does not hash to its id)", Some(path));
+        }
+        ok
+    }
+
     /// Counts an object that was read but could not be decoded.
     fn corrupt(&self, id: ObjectId, kind: &str, path: Option<&str>) {
         self.unreadable.fetch_add(1, Ordering::Relaxed);
@@ -456,7 +608,8 @@ impl Misses {
     }
 }
 
-/// A tree's entries: (name, is_tree, oid), blobs and trees only (no gitlinks, no symlinks).
+/// A tree's entries: (name, is_tree, oid), blobs (symbolic links included) and trees only (no
+/// gitlinks).
 fn entries(
     repo: &gix::Repository,
     tree: ObjectId,
@@ -474,7 +627,8 @@ fn entries(
         let mode = e.mode;
         if mode.is_tree() {
             out.push((e.filename.to_vec(), true, e.oid.to_owned()));
-        } else if mode.is_blob() {
+        } else if mode.is_blob_or_symlink() {
+            // A symbolic link's blob is its target, ordinary text (it can hold a secret).
             out.push((e.filename.to_vec(), false, e.oid.to_owned()));
         }
     }
@@ -594,8 +748,8 @@ fn introduced(
             break;
         };
         let is_tree = e.mode.is_tree();
-        if !is_tree && !e.mode.is_blob() {
-            continue; // gitlinks and symbolic links are not content
+        if !is_tree && !e.mode.is_blob_or_symlink() {
+            continue; // gitlinks are not content; a symbolic link's target is text, scanned
         }
         let mut subs: Vec<ObjectId> = Vec::new();
         let mut same = false;
@@ -636,14 +790,23 @@ fn introduced(
                 out,
             );
         } else {
-            out.push((
-                String::from_utf8_lossy(prefix).into_owned(),
-                e.oid.to_owned(),
-                before,
-            ));
+            out.push((path_text(prefix), e.oid.to_owned(), before));
         }
         prefix.truncate(len);
     }
+}
+
+/// A path as reports show it, losslessly: UTF-8 as it is, any other byte as `\xNN` (a lossy
+/// `�` would make two paths one, and hide which file holds the secret).
+fn path_text(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
 }
 
 /// The tree of a commit, read without decoding the rest of it.
@@ -666,6 +829,7 @@ fn unreachable_objects(
     repo: &gix::Repository,
     commits: &mut Vec<ObjectId>,
     walk_stopped: &mut usize,
+    tags: &mut BTreeSet<ObjectId>,
 ) -> (std::collections::HashSet<String>, Vec<ObjectId>) {
     let reachable: std::collections::HashSet<ObjectId> = commits.iter().copied().collect();
     let mut extra = std::collections::BTreeSet::new();
@@ -682,6 +846,9 @@ fn unreachable_objects(
                         extra.insert(id);
                     }
                     Some(gix::object::Kind::Blob) => blobs.push(id),
+                    Some(gix::object::Kind::Tag) => {
+                        tags.insert(id);
+                    }
                     _ => {}
                 }
             }
@@ -726,40 +893,70 @@ pub fn scan_history_with(
     opts: &HistoryOptions,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<(Vec<Finding>, GitStats), GitError> {
+    scan_history_progress(path, rules, opts, &|p| {
+        if let Progress::Blob(n) = p {
+            progress(n)
+        }
+    })
+}
+
+/// [`scan_history`], telling `progress` of each run of commits compared and each blob read.
+pub fn scan_history_progress(
+    path: &Path,
+    rules: &Ruleset,
+    opts: &HistoryOptions,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<(Vec<Finding>, GitStats), GitError> {
     let repo = open(path)?;
     let misses = Misses::default();
     let mut hidden: Vec<ObjectId> = Vec::new();
+    // Annotated tags met on the way to the tips: their messages are scanned.
+    let mut tags = BTreeSet::new();
     let tips: Vec<ObjectId> = if !opts.tips.is_empty() {
         let mut t = Vec::new();
         for tip in &opts.tips {
-            t.push(resolve(&repo, "--pre-push", tip)?);
+            t.push(resolve(&repo, "--pre-push", tip, &mut tags)?);
         }
         for h in &opts.hidden {
             // What the remote has may not exist here (a force-push target); then nothing hides.
-            if let Ok(id) = resolve(&repo, "--pre-push", h) {
+            if let Ok(id) = resolve(&repo, "--pre-push", h, &mut BTreeSet::new()) {
                 hidden.push(id);
             }
         }
         t
     } else if let Some(range) = &opts.range {
-        let (a, b) = range.split_once("..").ok_or_else(|| GitError::Rev {
-            origin: Origin::Flag("--range".into()),
+        let bad = |message: &str| GitError::Range {
             rev: range.clone(),
-            message: "expected A..B".into(),
-        })?;
-        hidden.push(resolve(&repo, "--range", a)?);
+            message: message.to_owned(),
+        };
+        let (a, b) = range
+            .split_once("..")
+            .ok_or_else(|| bad("not a range (expected A..B)"))?;
+        if b.starts_with('.') {
+            return Err(bad(
+                "A...B (symmetric difference) is not supported; use A..B",
+            ));
+        }
+        hidden.push(resolve(&repo, "--range", a, &mut BTreeSet::new())?);
         vec![resolve(
             &repo,
             "--range",
             if b.is_empty() { "HEAD" } else { b },
+            &mut tags,
         )?]
     } else if let Some(b) = &opts.branch {
-        vec![resolve(&repo, "--branch", b)?]
+        vec![resolve(&repo, "--branch", b, &mut tags)?]
     } else {
-        ref_tips(&repo, None, Some(&misses), opts.all_objects)
+        ref_tips(&repo, None, Some(&misses), opts.all_objects, &mut tags)
     };
     if opts.hide_remotes {
-        hidden.extend(ref_tips(&repo, Some("refs/remotes/"), None, false));
+        hidden.extend(ref_tips(
+            &repo,
+            Some("refs/remotes/"),
+            None,
+            false,
+            &mut BTreeSet::new(),
+        ));
     }
     hidden.retain(|h| !tips.contains(h));
     let mut commits: Vec<ObjectId> = Vec::new();
@@ -768,6 +965,7 @@ pub fn scan_history_with(
         let walk = repo
             .rev_walk(tips.clone())
             .with_hidden(hidden.clone())
+            .use_commit_graph(false)
             .all()
             .map_err(|e| GitError::Walk {
                 message: e.to_string(),
@@ -784,8 +982,9 @@ pub fn scan_history_with(
         }
     }
     tracing::debug!(commits = commits.len(), "history walked");
+    let reached_tags = tags.clone();
     let (unreachable_commits, mut dangling) = if opts.all_objects {
-        unreachable_objects(&repo, &mut commits, &mut walk_stopped)
+        unreachable_objects(&repo, &mut commits, &mut walk_stopped, &mut tags)
     } else {
         Default::default()
     };
@@ -802,7 +1001,21 @@ pub fn scan_history_with(
     } else {
         crate::pack_trees::Trees::new()
     };
-    let per_commit_pairs = compare_trees(&repo, &commits, opts, &preloaded, &shallow, &misses);
+    let mut tally = ContentTally::default();
+    let per_commit_pairs = compare_trees(
+        &repo, rules, &commits, opts, &preloaded, &shallow, &misses, &mut tally, progress,
+    );
+    let mut out = scan_tags(
+        &repo,
+        rules,
+        opts,
+        &tags,
+        &reached_tags,
+        &misses,
+        &mut tally,
+    );
+    let unreachable_tags = tags.len() - reached_tags.len();
+    drop(tags);
     drop(preloaded);
     // The walk and the tree comparison mapped the commit and tree parts of the packs: a fresh
     // handle releases those pages before the blobs are read.
@@ -813,8 +1026,11 @@ pub fn scan_history_with(
     let mut pair_index: HashMap<(String, ObjectId), usize> = HashMap::new();
     let mut attributions: Vec<(usize, usize, Option<ObjectId>)> = Vec::new();
     let mut parents_of: Vec<Vec<ObjectId>> = Vec::new();
-    for (info, parents, found) in per_commit_pairs.into_iter().flatten() {
+    for (info, parents, found, said) in per_commit_pairs.into_iter().flatten() {
         let ci = infos.len();
+        for f in said {
+            out.push(attributed(f, &info, &unreachable_commits));
+        }
         infos.push(info);
         parents_of.push(parents);
         for (path, oid, before) in found {
@@ -834,7 +1050,8 @@ pub fn scan_history_with(
         shallow: shallow.len(),
         partial_clone: is_partial_clone(&repo),
         walk_stopped,
-        unreachable: unreachable_commits.len(),
+        unreachable: unreachable_commits.len() + unreachable_tags,
+        content: tally,
         ..GitStats::default()
     };
     // With commit allowlists the answer depends on the commit: scan per attribution then.
@@ -848,7 +1065,10 @@ pub fn scan_history_with(
         pairs.iter().map(|(p, o)| (p.clone(), *o, None)).collect()
     };
     let results = scan_blobs(&repo, rules, &jobs, opts, &mut stats, &misses, progress);
-    tracing::debug!("blobs scanned");
+    tracing::debug!(
+        findings = results.iter().map(Vec::len).sum::<usize>(),
+        "blobs scanned"
+    );
     // A secret is reported at each commit that adds it to a file, as a diff would show it
     // (gitleaks's `git log -p`): not where its lines were already in the parent's version of
     // the file (an edit elsewhere in the file, a merge), nor where the whole file was renamed
@@ -877,7 +1097,6 @@ pub fn scan_history_with(
         }
     }
     let mut lines = BlobLines::default();
-    let mut out = Vec::new();
     for (n, (pi, ci, before)) in attributions.into_iter().enumerate() {
         let found = &results[if per_commit { n } else { pi }];
         if found.is_empty() {
@@ -911,14 +1130,7 @@ pub fn scan_history_with(
             {
                 continue;
             }
-            let mut f = f.clone();
-            f.commit = Some(info.id.clone());
-            f.author = Some(info.author.clone());
-            f.email = Some(info.email.clone());
-            f.date = Some(info.date.clone());
-            f.message = Some(info.summary.clone());
-            f.unreachable = unreachable_commits.contains(&info.id);
-            out.push(f.seal());
+            out.push(attributed(f.clone(), info, &unreachable_commits));
         }
     }
     if !dangling.is_empty() {
@@ -947,22 +1159,52 @@ pub fn scan_history_with(
     Ok((out, stats))
 }
 
+/// A finding attributed to a commit: its id, author, date and summary.
+fn attributed(
+    mut f: Finding,
+    info: &CommitInfo,
+    unreachable: &std::collections::HashSet<String>,
+) -> Finding {
+    f.commit = Some(info.id.clone());
+    f.author = Some(info.author.clone());
+    f.email = Some(info.email.clone());
+    f.date = Some(info.date.clone());
+    f.message = Some(info.summary.clone());
+    f.unreachable = unreachable.contains(&info.id);
+    f.seal()
+}
+
 /// The lines of blobs with findings, read on demand: whether a finding's lines were already in
 /// the parent's version of its file, as `git diff` (Myers, what gitleaks's `git log -p` reads)
 /// shows it: a line the diff adds is new even when the same text is elsewhere in the file.
 #[derive(Default)]
 struct BlobLines {
     blobs: HashMap<ObjectId, Option<std::sync::Arc<[u8]>>>,
+    /// Bytes held in `blobs`.
+    bytes: usize,
     /// Per (now, before): which lines of `now` the diff adds.
     added: HashMap<(ObjectId, ObjectId), Vec<bool>>,
 }
 
 impl BlobLines {
+    /// Bytes of blobs kept for the next diffs (then the cache starts over): a history with many
+    /// findings in large files must not hold them all.
+    const BUDGET: usize = 32 << 20;
+
     fn get(&mut self, repo: &gix::Repository, id: ObjectId) -> Option<std::sync::Arc<[u8]>> {
-        self.blobs
-            .entry(id)
-            .or_insert_with(|| repo.find_object(id).ok().map(|o| o.data.as_slice().into()))
-            .clone()
+        if let Some(b) = self.blobs.get(&id) {
+            return b.clone();
+        }
+        let data: Option<std::sync::Arc<[u8]>> =
+            repo.find_object(id).ok().map(|o| o.data.as_slice().into());
+        let len = data.as_ref().map_or(0, |d| d.len());
+        if self.bytes + len > Self::BUDGET {
+            self.blobs.clear();
+            self.bytes = 0;
+        }
+        self.bytes += len;
+        self.blobs.insert(id, data.clone());
+        data
     }
 
     /// Whether none of lines `first..=last` (1-based) of blob `now` is one the diff from blob
@@ -1063,8 +1305,9 @@ fn topo_order(ids: &[String], parents: &[Vec<ObjectId>], infos: &[CommitInfo]) -
     rank
 }
 
-/// What one commit introduced: its info, its parents, its new (path, blob) pairs.
-type Introduced = (CommitInfo, Vec<ObjectId>, Vec<Pair>);
+/// What one commit introduced: its info, its parents, its new (path, blob) pairs, and what its
+/// message holds (findings located at `commit <id> message`).
+type Introduced = (CommitInfo, Vec<ObjectId>, Vec<Pair>, Vec<Finding>);
 
 /// A (path, blob) pair a commit introduced, and the blob a parent had at that path, if any.
 type Pair = (String, ObjectId, Option<ObjectId>);
@@ -1079,15 +1322,21 @@ fn worker_threads(opts: &HistoryOptions) -> usize {
 
 /// Compares every commit's tree with its parents' trees, in parallel (one repository handle and
 /// one object cache per thread). `None` for commits that are unreadable or older than `since`.
+#[allow(clippy::too_many_arguments)]
 fn compare_trees(
     repo: &gix::Repository,
+    rules: &Ruleset,
     commits: &[ObjectId],
     opts: &HistoryOptions,
     preloaded: &crate::pack_trees::Trees,
     shallow: &std::collections::HashSet<ObjectId>,
     misses: &Misses,
+    tally: &mut ContentTally,
+    progress: &(dyn Fn(Progress) + Sync),
 ) -> Vec<Option<Introduced>> {
     let threads = worker_threads(opts);
+    let copts = content_options(opts);
+    let tallies = Mutex::new(ContentTally::default());
     let sync = repo.clone().into_sync();
     let next = AtomicUsize::new(0);
     let slots: Mutex<Vec<Option<Introduced>>> = Mutex::new(vec![None; commits.len()]);
@@ -1099,6 +1348,7 @@ fn compare_trees(
                     let mut repo = sync.to_thread_local();
                     delta_cache(&mut repo);
                     let mut cache = TreeCache::new(preloaded);
+                    let mut local = ContentTally::default();
                     const RUN: usize = 64;
                     loop {
                         let start = next.fetch_add(RUN, Ordering::Relaxed);
@@ -1106,8 +1356,28 @@ fn compare_trees(
                             break;
                         }
                         let end = (start + RUN).min(commits.len());
+                        progress(Progress::Commits((end - start) as u64));
                         for (i, id) in commits.iter().enumerate().take(end).skip(start) {
-                            let Some((info, tree, parents)) = commit_info(&repo, *id, misses)
+                            // The message is history too (a token pasted into a commit message
+                            // is pushed with it): scanned whole, located at `commit <id> message`.
+                            let mut said = Vec::new();
+                            let mut message = |info: &CommitInfo, text: &[u8]| {
+                                if opts.since.is_some_and(|s| info.newest < s) {
+                                    return;
+                                }
+                                let label = format!("commit {} message", info.id);
+                                content::scan(
+                                    rules,
+                                    &copts,
+                                    &label,
+                                    Some(&info.id),
+                                    text,
+                                    &mut said,
+                                    &mut local,
+                                );
+                            };
+                            let Some((info, tree, parents)) =
+                                commit_info(&repo, *id, misses, &mut message)
                             else {
                                 continue;
                             };
@@ -1136,14 +1406,40 @@ fn compare_trees(
                                 &mut found,
                             );
                             slots.lock().unwrap_or_else(|e| e.into_inner())[i] =
-                                Some((info, parents, found));
+                                Some((info, parents, found, said));
                         }
                     }
+                    tallies
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .add(&local);
                 })
                 .expect("a tree-walking thread starts");
         }
     });
+    tally.add(&tallies.into_inner().unwrap_or_else(|e| e.into_inner()));
     slots.into_inner().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The content options of blobs and messages: `--max-file-size` as the size limit.
+fn content_options(opts: &HistoryOptions) -> ContentOptions {
+    ContentOptions {
+        max_file_size: if opts.max_blob_size == 0 {
+            u64::MAX
+        } else {
+            opts.max_blob_size
+        },
+        ..opts.content
+    }
+}
+
+/// What a history scan reports as it goes (a progress bar).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// This many more commits were walked and compared with their parents.
+    Commits(u64),
+    /// One more blob was read, of this many bytes.
+    Blob(u64),
 }
 
 /// Scans each (path, blob) pair once, in parallel; returns findings per pair.
@@ -1154,7 +1450,7 @@ fn scan_blobs(
     opts: &HistoryOptions,
     stats: &mut GitStats,
     misses: &Misses,
-    progress: &(dyn Fn(u64) + Sync),
+    progress: &(dyn Fn(Progress) + Sync),
 ) -> Vec<Vec<Finding>> {
     let threads = worker_threads(opts);
     // Pack order, cut into chunks by pack span.
@@ -1191,9 +1487,9 @@ fn scan_blobs(
         ..opts.content
     };
     for chunk in chunks {
-        let sync = match gix::open(&git_dir) {
-            Ok(r) => r.into_sync(),
-            Err(_) => repo.clone().into_sync(),
+        let sync = match open_git_dir(&git_dir) {
+            Some(r) => r.into_sync(),
+            None => repo.clone().into_sync(),
         };
         let next = AtomicUsize::new(chunk.start);
         let order = &order;
@@ -1219,7 +1515,10 @@ fn scan_blobs(
                         let Some(obj) = misses.find(&repo, *oid, "blob", Some(path)) else {
                             continue;
                         };
-                        progress(obj.data.len() as u64);
+                        if !misses.matches(*oid, &obj.data, path) {
+                            continue;
+                        }
+                        progress(Progress::Blob(obj.data.len() as u64));
                         if obj.data.len() as u64 > max {
                             skipped.fetch_add(1, Ordering::Relaxed);
                             continue;
@@ -1313,7 +1612,12 @@ pub fn scan_staged_with(
     let mut stats = GitStats::default();
     let mut out = Vec::new();
     for entry in index.entries() {
-        if entry.stage_raw() != 0 || !entry.mode.to_tree_entry_mode().is_some_and(|m| m.is_blob()) {
+        if entry.stage_raw() != 0
+            || !entry
+                .mode
+                .to_tree_entry_mode()
+                .is_some_and(|m| m.is_blob_or_symlink())
+        {
             continue;
         }
         let p = entry.path(&index);
@@ -1321,10 +1625,13 @@ pub fn scan_staged_with(
         if old == Some(&entry.id) {
             continue;
         }
-        let path = p.to_str_lossy().into_owned();
+        let path = path_text(p);
         let Some(obj) = misses.find(&repo, entry.id, "staged blob", Some(&path)) else {
             continue;
         };
+        if !misses.matches(entry.id, &obj.data, &path) {
+            continue;
+        }
         if max_blob_size > 0 && obj.data.len() as u64 > max_blob_size {
             stats.skipped += 1;
             continue;

@@ -101,13 +101,29 @@ fn build_hashed(
     report.rules = rules.rules.iter().map(rule_meta).collect();
     report.columns = vec![ENTROPY.to_owned()];
     let hashes: Vec<Option<String>> = if hashed {
-        crate::baseline::parallel(findings, |f| {
-            Some(crate::baseline::report_hash(
-                &f.rule,
-                &f.file,
-                f.secret.expose_secret(),
-            ))
-        })
+        // Each distinct (rule, file, secret) is hashed once: a file repeating one value many
+        // times must not cost one slow hash per repetition.
+        let mut index: std::collections::HashMap<(&str, &str, &str), usize> =
+            std::collections::HashMap::new();
+        let mut unique: Vec<&Finding> = Vec::new();
+        let slots: Vec<usize> = findings
+            .iter()
+            .map(|f| {
+                *index
+                    .entry((&f.rule, &f.file, f.secret.expose_secret()))
+                    .or_insert_with(|| {
+                        unique.push(f);
+                        unique.len() - 1
+                    })
+            })
+            .collect();
+        let computed = crate::baseline::parallel(&unique, |f| {
+            crate::baseline::report_hash(&f.rule, &f.file, f.secret.expose_secret())
+        });
+        slots
+            .into_iter()
+            .map(|i| Some(computed[i].clone()))
+            .collect()
     } else {
         vec![None; findings.len()]
     };

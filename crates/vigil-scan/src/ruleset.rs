@@ -70,7 +70,7 @@ pub enum RuleProblem {
         wanted: usize,
     },
     /// `validate` names no known validator.
-    #[error("unknown validator (github-crc32, discord-bot, jwt)")]
+    #[error("unknown validator (github-crc32, discord-bot, jwt, pem-body)")]
     UnknownValidator,
     /// An allowlist `condition` other than OR and AND.
     #[error("must be \"OR\" or \"AND\"")]

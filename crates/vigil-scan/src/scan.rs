@@ -159,6 +159,8 @@ pub struct ScanOutcome {
     pub content: ContentTally,
     /// The archive depth it ran with (for the reasons).
     pub max_archive_depth: u8,
+    /// The decode depth it ran with (for the reasons).
+    pub max_decode_depth: u8,
     /// Whether files were asked for (a scan of paths): reading none is then a gap.
     pub expects_files: bool,
 }
@@ -170,6 +172,21 @@ pub fn scan(
     target: Target<'_>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<ScanOutcome, ScanError> {
+    scan_with(settings, target, &|p| {
+        if let git::Progress::Blob(n) = p {
+            progress(n)
+        }
+    })
+}
+
+/// [`scan`], told also of each run of commits a history scan compares ([`git::Progress`]).
+pub fn scan_with(
+    settings: &ScanSettings,
+    target: Target<'_>,
+    progress: &(dyn Fn(git::Progress) + Sync),
+) -> Result<ScanOutcome, ScanError> {
+    let bytes = |n: u64| progress(git::Progress::Blob(n));
+    let progress_bytes: &(dyn Fn(u64) + Sync) = &bytes;
     let started = Instant::now();
     let max = settings.max_file_size;
     let copts = settings.content_options();
@@ -180,7 +197,7 @@ pub fn scan(
                 &settings.rules,
                 &settings.roots,
                 &settings.walk_options(),
-                progress,
+                progress_bytes,
             );
             if let Some((path, files)) = out.unscanned.first() {
                 return Err(ScanError::NothingScanned {
@@ -258,7 +275,7 @@ pub fn scan(
                 opts.since = Some(git::parse_since(s, || Origin::Flag("--since".into()))?);
             }
             let (findings, mut stats) =
-                git::scan_history_with(&h.repo, &settings.rules, &opts, progress)?;
+                git::scan_history_progress(&h.repo, &settings.rules, &opts, progress)?;
             let content = std::mem::take(&mut stats.content);
             (
                 findings,
@@ -278,6 +295,7 @@ pub fn scan(
         max_file_size: max,
         content,
         max_archive_depth: copts.max_archive_depth,
+        max_decode_depth: copts.max_decode_depth,
         expects_files,
     })
 }
@@ -467,6 +485,18 @@ impl ScanOutcome {
                 ),
             );
         }
+        if ct.decode_too_deep > 0 {
+            c.gap_count(
+                Gap::Truncated,
+                ct.decode_too_deep,
+                format!(
+                    "{} file(s) hold text encoded more than --max-decode-depth {} times, not decoded further{}",
+                    ct.decode_too_deep,
+                    self.max_decode_depth,
+                    eg(GapKind::DecodeTooDeep)
+                ),
+            );
+        }
         if ct.decode_stopped > 0 {
             c.gap_count(
                 Gap::Truncated,
@@ -595,6 +625,9 @@ impl ScanOutcome {
         }
         if c.decoded > 0 {
             write!(f, "; {} encoded run(s) decoded", c.decoded)?;
+        }
+        if c.utf16 > 0 {
+            write!(f, "; {} read as UTF-16", c.utf16)?;
         }
         if c.allowed_by_marker > 0 {
             write!(f, "; {} allowed by marker", c.allowed_by_marker)?;

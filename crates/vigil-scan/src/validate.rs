@@ -12,6 +12,9 @@ pub enum Validator {
     DiscordBot,
     /// JWTs: header and payload are base64url JSON objects, the header has `alg`.
     Jwt,
+    /// PEM and OpenSSH private keys: the body holds key material, a run of base64 (a file of
+    /// `-----BEGIN PRIVATE KEY-----` lines alone holds no key).
+    PemBody,
 }
 
 impl Validator {
@@ -21,6 +24,7 @@ impl Validator {
             "github-crc32" => Some(Self::GithubCrc32),
             "discord-bot" => Some(Self::DiscordBot),
             "jwt" => Some(Self::Jwt),
+            "pem-body" => Some(Self::PemBody),
             _ => None,
         }
     }
@@ -31,8 +35,19 @@ impl Validator {
             Self::GithubCrc32 => github_crc32_ok(secret),
             Self::DiscordBot => discord_bot_ok(secret),
             Self::Jwt => jwt_ok(secret),
+            Self::PemBody => pem_body_ok(secret),
         }
     }
+}
+
+/// The shortest run of base64 that counts as key material (a PEM line is 64 characters,
+/// OpenSSH's 70).
+const PEM_MATERIAL: usize = 40;
+
+fn pem_body_ok(secret: &[u8]) -> bool {
+    secret
+        .split(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=')))
+        .any(|run| run.len() >= PEM_MATERIAL)
 }
 
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";

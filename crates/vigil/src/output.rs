@@ -64,12 +64,14 @@ pub fn print_error(err: &anyhow::Error) {
 }
 
 /// A bytes/s progress bar on stderr that appears only on a terminal, and only once a scan has run
-/// for more than a second.
+/// for more than a second; a history scan adds the commits compared and the blobs read.
 pub struct Progress {
     bar: ProgressBar,
     start: Instant,
     enabled: bool,
     shown: AtomicBool,
+    commits: std::sync::atomic::AtomicU64,
+    blobs: std::sync::atomic::AtomicU64,
 }
 
 impl Progress {
@@ -78,7 +80,7 @@ impl Progress {
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
         bar.set_style(
             ProgressStyle::with_template(
-                "{spinner} scanned {binary_bytes} ({binary_bytes_per_sec}) in {elapsed}",
+                "{spinner} {msg}scanned {binary_bytes} ({binary_bytes_per_sec}) in {elapsed}",
             )
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
@@ -87,7 +89,37 @@ impl Progress {
             start: Instant::now(),
             enabled: !quiet && std::io::stderr().is_terminal(),
             shown: AtomicBool::new(false),
+            commits: Default::default(),
+            blobs: Default::default(),
         }
+    }
+
+    /// Counts what a scan reports: commits compared (history) or a file or blob read.
+    pub fn update(&self, p: vigil_scan::git::Progress) {
+        match p {
+            vigil_scan::git::Progress::Commits(n) => {
+                self.commits.fetch_add(n, Ordering::Relaxed);
+                self.message();
+                self.inc(0);
+            }
+            vigil_scan::git::Progress::Blob(n) => {
+                // History blobs are counted; a file scan has no commits and shows bytes only.
+                let b = self.blobs.fetch_add(1, Ordering::Relaxed) + 1;
+                if b.is_multiple_of(256) && self.commits.load(Ordering::Relaxed) > 0 {
+                    self.message();
+                }
+                self.inc(n);
+            }
+        }
+    }
+
+    fn message(&self) {
+        let (c, b) = (
+            self.commits.load(Ordering::Relaxed),
+            self.blobs.load(Ordering::Relaxed),
+        );
+        self.bar
+            .set_message(format!("{c} commit(s), {b} blob(s), "));
     }
 
     /// Counts bytes read.

@@ -2450,3 +2450,60 @@ fn cosmetics_names_charsets_quiet_sizes_and_services() {
         stderr(&out)
     );
 }
+
+#[test]
+fn env_check_and_token_check_config_agree_on_a_default_secret() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        ".env.production",
+        "MCP_JWT_SECRET=changeme\nMCP_DEV_BYPASS=true\n",
+    );
+    write(d, ".env.staging", "MCP_JWT_SECRET=changeme\n");
+    let codes = |args: &[&str], place: &str| {
+        let out = run(d, args);
+        expect_exit(&out, 1);
+        let mut got: Vec<(String, String)> = json(&out)["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p[place].as_str().unwrap_or("").to_owned(),
+                    p["code"].as_str().unwrap().to_owned(),
+                )
+            })
+            .filter(|(_, c)| c != "not_ignored")
+            .collect();
+        got.sort();
+        got
+    };
+    let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    };
+    assert_eq!(
+        codes(&["env", "check", "--format", "json"], "file"),
+        pairs(&[
+            (".env.production", "dev_bypass"),
+            (".env.production", "secret_default"),
+            (".env.production", "shared_across_environments"),
+            (".env.staging", "secret_default"),
+            (".env.staging", "shared_across_environments"),
+        ])
+    );
+    assert_eq!(
+        codes(
+            &["token", "check-config", "--format", "json"],
+            "environment"
+        ),
+        pairs(&[
+            ("production", "dev_bypass"),
+            ("production", "secret_default"),
+            ("production", "secret_shared"),
+            ("staging", "secret_default"),
+        ])
+    );
+}

@@ -1533,3 +1533,300 @@ fn since_skips_a_commit_only_when_both_its_dates_are_older() {
     let out = run(d, &["scan", "--git", "--since", "2026-06-01"]);
     expect_exit(&out, 0);
 }
+
+/// (file, commit) of every finding.
+fn files_and_commits(out: &std::process::Output) -> Vec<(String, String)> {
+    let mut v: Vec<_> = json(out)
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f.get("rule").is_some())
+        .map(|f| {
+            (
+                f["file"].as_str().unwrap().to_owned(),
+                f["commit"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Points `child`'s first parent at `parent` in the commit-graph file (CDAT chunk), as someone
+/// with write access to `.git` could: the graph is a cache, the commit objects are the truth.
+fn forge_commit_graph(git_dir: &Path, child: &str, parent: &str) {
+    let path = git_dir.join("objects/info/commit-graph");
+    let mut g = std::fs::read(&path).unwrap();
+    assert_eq!(&g[..4], b"CGPH");
+    let chunks = g[6] as usize;
+    let mut table = std::collections::HashMap::new();
+    for i in 0..chunks {
+        let at = 8 + 12 * i;
+        let id: [u8; 4] = g[at..at + 4].try_into().unwrap();
+        let off = u64::from_be_bytes(g[at + 4..at + 12].try_into().unwrap()) as usize;
+        table.insert(id, off);
+    }
+    let (oidl, cdat) = (table[b"OIDL"], table[b"CDAT"]);
+    let n = (cdat - oidl) / 20;
+    let pos = |hex: &str| {
+        let id: Vec<u8> = (0..20)
+            .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+            .collect();
+        (0..n)
+            .find(|&k| g[oidl + 20 * k..oidl + 20 * k + 20] == id[..])
+            .expect("commit in the graph")
+    };
+    let (c, p) = (pos(child), pos(parent));
+    let at = cdat + 36 * c + 20;
+    g[at..at + 4].copy_from_slice(&(p as u32).to_be_bytes());
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::write(&path, g).unwrap();
+}
+
+use std::os::unix::fs::PermissionsExt;
+
+#[test]
+fn replace_refs_and_a_forged_commit_graph_hide_no_commit() {
+    // init <- S (adds a secret) <- C (removes it). Each trick below hides S from a walk that
+    // trusts it; git push still sends S.
+    let build = || {
+        let dir = TempDir::new().unwrap();
+        let d = dir.path();
+        init(d);
+        write(d, "README.md", "hello\n");
+        let base = commit(d, 1, "Ann", "init");
+        write(d, "s.txt", format!("GITHUB_TOKEN={}\n", gh(51)));
+        let s = commit(d, 2, "Ann", "add");
+        std::fs::remove_file(d.join("s.txt")).unwrap();
+        let c = commit(d, 3, "Ann", "remove");
+        (dir, base, s, c)
+    };
+    let found_at_s = |d: &Path, s: &str, extra: &[&str]| {
+        let mut args = vec!["scan", "--git", "-f", "json"];
+        args.extend_from_slice(extra);
+        let out = run(d, &args);
+        expect_exit(&out, 1);
+        assert_eq!(
+            files_and_commits(&out),
+            [("s.txt".to_owned(), s.to_owned())]
+        );
+        out
+    };
+
+    // A graft: C's parent replaced by init.
+    let (dir, base, s, c) = build();
+    let d = dir.path();
+    git(d, &["replace", "--graft", &c, &base]);
+    assert_eq!(
+        git(d, &["rev-list", "--count", "main"]),
+        "2",
+        "git honours it"
+    );
+    found_at_s(d, &s, &[]);
+    let out = found_at_s(d, &s, &["--all-objects"]);
+    assert!(
+        json(&out).as_array().unwrap()[0]["unreachable"] != true,
+        "S is reachable from main"
+    );
+
+    // S replaced by a clean commit.
+    let (dir, base, s, _c) = build();
+    let d = dir.path();
+    let tree = git(d, &["rev-parse", &format!("{base}^{{tree}}")]);
+    let clean = git(d, &["commit-tree", &tree, "-p", &base, "-m", "clean"]);
+    git(d, &["replace", &s, &clean]);
+    found_at_s(d, &s, &[]);
+
+    // A commit-graph whose CDAT says C's parent is init.
+    let (dir, base, s, c) = build();
+    let d = dir.path();
+    git(d, &["commit-graph", "write", "--reachable"]);
+    forge_commit_graph(&d.join(".git"), &c, &base);
+    assert_eq!(
+        git(d, &["rev-list", "--count", "main"]),
+        "2",
+        "git trusts it"
+    );
+    found_at_s(d, &s, &[]);
+}
+
+#[test]
+fn commit_and_tag_messages_are_scanned_and_located() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let remote = d.join("remote.git");
+    git(d, &["init", "-q", "--bare", remote.to_str().unwrap()]);
+    let w = d.join("work");
+    std::fs::create_dir_all(&w).unwrap();
+    init(&w);
+    write(&w, "README.md", "hello\n");
+    let base = commit(&w, 1, "Ann", "init");
+    git(&w, &["remote", "add", "origin", remote.to_str().unwrap()]);
+    git(&w, &["push", "-q", "origin", "main"]);
+    let out = run(&w, &["scan", "--git"]);
+    expect_exit(&out, 0);
+
+    // A token pasted into a commit message: found in history and by the pre-push hook.
+    let msg = format!("deploy\n\nused GITHUB_TOKEN={} to test\n", gh(61));
+    git(&w, &["commit", "-q", "--allow-empty", "-m", &msg]);
+    let head = git(&w, &["rev-parse", "HEAD"]);
+    let label = format!("commit {head} message");
+    let out = run(&w, &["scan", "--git", "-f", "json"]);
+    expect_exit(&out, 1);
+    assert_eq!(files_and_commits(&out), [(label.clone(), head.clone())]);
+    assert_eq!(json(&out).as_array().unwrap()[0]["line"], 3);
+    for format in ["text", "sarif", "csv", "junit", "markdown"] {
+        let out = run(&w, &["scan", "--git", "-f", format]);
+        expect_exit(&out, 1);
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains(&label),
+            "{format} names {label}"
+        );
+    }
+    let mut c = vigil(&w);
+    c.args(["scan", "--pre-push", "-f", "json"])
+        .write_stdin(format!("refs/heads/main {head} refs/heads/main {base}\n"));
+    let out = c.output().unwrap();
+    expect_exit(&out, 1);
+    assert_eq!(files_and_commits(&out), [(label.clone(), head.clone())]);
+    git(&w, &["reset", "-q", "--hard", &base]);
+    git(&w, &["reflog", "expire", "--expire=now", "--all"]);
+    git(&w, &["prune", "--expire=now"]);
+    let out = run(&w, &["scan", "--git"]);
+    expect_exit(&out, 0);
+
+    // An annotated tag's message: found in history, by the pre-push hook, and with
+    // --all-objects once the tag is deleted (then unreachable).
+    let msg = format!("release\n\nSLACK_BOT_TOKEN={}\n", slack(62));
+    git(&w, &["tag", "-a", "v1", "-m", &msg]);
+    let tag = git(&w, &["rev-parse", "v1"]);
+    let out = run(&w, &["scan", "--git", "-f", "json"]);
+    expect_exit(&out, 1);
+    assert_eq!(
+        files_and_commits(&out),
+        [("tag v1 message".to_owned(), String::new())]
+    );
+    let mut c = vigil(&w);
+    c.args(["scan", "--pre-push", "-f", "json"])
+        .write_stdin(format!(
+            "refs/tags/v1 {tag} refs/tags/v1 0000000000000000000000000000000000000000\n"
+        ));
+    let out = c.output().unwrap();
+    expect_exit(&out, 1);
+    assert_eq!(
+        files_and_commits(&out),
+        [("tag v1 message".to_owned(), String::new())]
+    );
+    git(&w, &["tag", "-d", "v1"]);
+    let out = run(&w, &["scan", "--git"]);
+    expect_exit(&out, 0);
+    let out = run(&w, &["scan", "--git", "--all-objects", "-f", "json"]);
+    expect_exit(&out, 1);
+    let v = json(&out);
+    let f = &v.as_array().unwrap()[0];
+    assert_eq!(
+        (f["file"].as_str(), &f["unreachable"]),
+        (Some("tag v1 message"), &serde_json::json!(true))
+    );
+}
+
+#[test]
+fn symlink_targets_are_scanned_in_history_and_staged() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    init(d);
+    write(d, "README.md", "hello\n");
+    commit(d, 1, "Ann", "init");
+    std::os::unix::fs::symlink(format!("GITHUB_TOKEN={}", gh(71)), d.join("lnk")).unwrap();
+    git(d, &["add", "lnk"]);
+    let out = run(d, &["scan", "--staged", "-f", "json"]);
+    expect_exit(&out, 1);
+    assert_eq!(files_and_commits(&out), [("lnk".to_owned(), String::new())]);
+    let c = commit(d, 2, "Ann", "link");
+    let out = run(d, &["scan", "--git", "-f", "json"]);
+    expect_exit(&out, 1);
+    assert_eq!(files_and_commits(&out), [("lnk".to_owned(), c)]);
+    let out = run(d, &["scan", "--git"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("2 blob(s)"),
+        "the link is counted: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn garbage_refs_are_named_and_git_dir_is_honoured() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    init(d);
+    write(d, "README.md", "hello\n");
+    commit(d, 1, "Ann", "init");
+    write(d, "s.txt", format!("GITHUB_TOKEN={}\n", gh(81)));
+    let s = commit(d, 2, "Ann", "add");
+
+    // GIT_DIR (as git sets it for hooks) wins over the working directory.
+    let elsewhere = TempDir::new().unwrap();
+    let out = vigil(elsewhere.path())
+        .args(["scan", "--git", "-f", "json"])
+        .env("GIT_DIR", d.join(".git"))
+        .output()
+        .unwrap();
+    expect_exit(&out, 1);
+    assert_eq!(files_and_commits(&out), [("s.txt".to_owned(), s.clone())]);
+
+    // A loose ref that is not a ref: named, and the scan is incomplete.
+    write(d, ".git/refs/heads/broken", "garbage-not-sha\n");
+    let out = run(d, &["scan", "--git", "-f", "json"]);
+    expect_exit(&out, 2);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("broken"), "the ref is named: {stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("broken"));
+    let out = run(d, &["scan", "--git", "--allow-incomplete"]);
+    expect_exit(&out, 1);
+
+    // --range errors say what is wrong.
+    std::fs::remove_file(d.join(".git/refs/heads/broken")).unwrap();
+    let out = run(d, &["scan", "--git", "--range", "HEAD~1"]);
+    expect_exit(&out, 2);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`HEAD~1`: not a range (expected A..B)"));
+    let out = run(d, &["scan", "--git", "--range", "HEAD~1...HEAD"]);
+    expect_exit(&out, 2);
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("A...B (symmetric difference) is not supported"));
+}
+
+#[test]
+fn altered_blobs_are_unreadable_and_odd_paths_are_shown_losslessly() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    init(d);
+    write(d, "README.md", "hello\n");
+    commit(d, 1, "Ann", "init");
+    // A file whose name is not UTF-8: reported with the odd byte escaped, not as `�`.
+    let name = std::ffi::OsStr::from_bytes(b"bad\xff.txt");
+    std::fs::write(d.join(name), format!("GITHUB_TOKEN={}\n", gh(91))).unwrap();
+    let c = commit(d, 2, "Ann", "odd name");
+    let out = run(d, &["scan", "--git", "-f", "json"]);
+    expect_exit(&out, 1);
+    assert_eq!(files_and_commits(&out), [("bad\\xff.txt".to_owned(), c)]);
+
+    // A loose blob rewritten on disk (valid zlib, other bytes): git fsck reports a hash
+    // mismatch; the scan counts it unreadable instead of scanning the altered bytes.
+    write(d, "s.txt", format!("GITHUB_TOKEN={}\n", gh(92)));
+    commit(d, 3, "Ann", "add");
+    let real = git(d, &["rev-parse", "HEAD:s.txt"]);
+    write(d, "other.txt", "nothing to see\n");
+    let other = git(d, &["hash-object", "-w", "other.txt"]);
+    std::fs::remove_file(d.join("other.txt")).unwrap();
+    let obj = |id: &str| d.join(".git/objects").join(&id[..2]).join(&id[2..]);
+    std::fs::remove_file(obj(&real)).unwrap();
+    std::fs::copy(obj(&other), obj(&real)).unwrap();
+    let out = run(d, &["scan", "--git"]);
+    expect_exit(&out, 2);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("does not hash to its id"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -1073,10 +1073,22 @@ fn decoding_finds_what_gitleaks_documents_for_its_encoded_fixture() {
             "--show-secrets",
         ],
     );
-    let secrets: Vec<String> = json(&out)
+    // What lies deeper than the depth is not looked at, and the scan says so (exit 2).
+    expect_exit(&out, 2);
+    let v = json(&out);
+    let status = v.as_array().unwrap().last().unwrap();
+    assert!(
+        status["reasons"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("encoded more than --max-decode-depth 2 times"),
+        "{status}"
+    );
+    let secrets: Vec<String> = v
         .as_array()
         .unwrap()
         .iter()
+        .filter(|f| f.get("rule").is_some())
         .map(|f| f["secret"].as_str().unwrap().to_owned())
         .collect();
     assert!(

@@ -18,6 +18,15 @@ fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/lint-clients")
 }
 
+/// Today as `YYYY-MM-DD` (UTC), as `date` says.
+fn today() -> String {
+    let out = std::process::Command::new("date")
+        .args(["-u", "+%F"])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
 /// Expands `{class:N}`, `{today}` and strips `⟦rule⟧` markers, recording (line, rule).
 fn instantiate(text: &str, seed: u64) -> (String, Vec<(usize, String)>) {
     let tpl = regex::Regex::new(
@@ -594,12 +603,13 @@ async fn probe_tells_a_vigil_gateway_from_a_bad_server() {
 
     // The manifest both servers are meant to implement: one allowed origin.
     let work = TempDir::new().unwrap();
+    let today = today();
     let manifest = format!(
         r#"{{"mcp": {{"servers": {{
   "good": {{"url": "{good}", "headers": {{"Authorization": "Bearer ${{API_KEY}}"}}, "cors": {{"allow_origin": ["https://app.example.com"]}}}},
   "bad": {{"url": "{bad}", "headers": {{"Authorization": "Bearer ${{API_KEY}}"}}, "cors": {{"allow_origin": ["https://app.example.com"]}}}}}}}},
   "privacy": {{"data_retention": "30 days", "recording_consent": true, "pii_handling": "encrypt", "privacy_policy": "https://example.com/privacy"}},
-  "security": {{"last_reviewed": "2999-01-01"}}}}"#
+  "security": {{"last_reviewed": "{today}"}}}}"#
     );
     common::write(work.path(), "voice-manifest.json", manifest);
     let ca_arg = ca.display().to_string();
@@ -1307,4 +1317,323 @@ fn an_ignored_unreadable_folder_does_not_make_the_walk_incomplete() {
     )
     .unwrap();
     expect_exit(&out, 0);
+}
+
+/// (key, rule) of every finding in a JSON report.
+fn keyed(out: &std::process::Output) -> BTreeSet<(String, String)> {
+    json(out)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["key"].as_str().unwrap_or("").to_owned(),
+                f["rule"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn has(got: &BTreeSet<(String, String)>, key: &str, rule: &str) -> bool {
+    got.contains(&(key.to_owned(), rule.to_owned()))
+}
+
+#[test]
+fn upper_case_schemes_and_hosts_are_judged_like_lower_case_ones() {
+    let dir = TempDir::new().unwrap();
+    common::write(
+        dir.path(),
+        ".cursor/mcp.json",
+        r#"{"mcpServers": {"up": {"url": "HTTP://evil.example.com/mcp", "headers": {"Authorization": "Bearer ${env:T}"}},
+  "ws": {"url": "WS://Voice.Example.com/mcp", "headers": {"Authorization": "Bearer ${env:T}"}},
+  "remote": {"command": "npx", "args": ["mcp-remote@0.1.18", "Http://mcp.example.com/sse", "--header", "Authorization:${AUTH}"]}}}"#,
+    );
+    common::write(
+        dir.path(),
+        "bot.py",
+        "import discord\nINVITE = \"https://Discord.com/oauth2/authorize?client_id=1&permissions=8&scope=bot\"\n\
+         OTHER = \"https://DISCORD.COM/api/oauth2/authorize?client_id=1&%70ermissions=8&scope=bot\"\n",
+    );
+    let out = run(dir.path(), &["lint", "-f", "json"]);
+    expect_exit(&out, 1);
+    let got = keyed(&out);
+    assert!(
+        has(&got, "mcpServers.up.url", "plaintext-transport"),
+        "{got:?}"
+    );
+    assert!(
+        has(&got, "mcpServers.ws.url", "plaintext-transport"),
+        "{got:?}"
+    );
+    assert!(
+        has(&got, "mcpServers.remote.args[1]", "plaintext-transport"),
+        "{got:?}"
+    );
+    let v = json(&out);
+    let discord: Vec<u64> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "discord-dangerous-permissions")
+        .map(|f| f["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(discord, vec![2, 3], "{v:#}");
+}
+
+#[test]
+fn secrets_inside_structured_env_values_are_found_and_node_options_are_not() {
+    let dir = TempDir::new().unwrap();
+    let ntn = common::token("ntn_«{alnum:40}»", 91);
+    let hex = common::token("«{hex:40}»", 92);
+    let hex2 = common::token("«{hex:40}»", 93);
+    let pw = common::token("«{alnum:20}»", 94);
+    common::write(
+        dir.path(),
+        ".mcp.json",
+        format!(
+            r#"{{"mcpServers": {{
+  "notion": {{"command": "npx", "args": ["-y", "@notionhq/notion-mcp-server@1.8.1"],
+    "env": {{"OPENAPI_MCP_HEADERS": "{{\"Authorization\": \"Bearer {ntn}\", \"Notion-Version\": \"2022-06-28\"}}"}}}},
+  "remote": {{"command": "npx", "args": ["mcp-remote@0.1.18", "https://mcp.example.com/sse", "--header", "Authorization:${{AUTH_HEADER}}"],
+    "env": {{"AUTH_HEADER": "Bearer {hex}"}}}},
+  "bare": {{"command": "r-mcp", "env": {{"AUTH_HEADER": "{hex2}"}}}},
+  "db": {{"command": "mssql-mcp", "args": ["--conn", "Server=db.internal;Database=app;User Id=sa;Password={pw};"]}},
+  "node": {{"command": "node", "args": ["--max-old-space-size=4096", "server.js"], "env": {{"NODE_OPTIONS": "--max-old-space-size=4096"}}}}
+}}}}"#
+        ),
+    );
+    let out = run(dir.path(), &["lint", "-f", "json"]);
+    expect_exit(&out, 1);
+    let got = keyed(&out);
+    let want: BTreeSet<(String, String)> = [
+        "mcpServers.notion.env.OPENAPI_MCP_HEADERS",
+        "mcpServers.remote.env.AUTH_HEADER",
+        "mcpServers.bare.env.AUTH_HEADER",
+        "mcpServers.db.args[1]",
+    ]
+    .map(|k| (k.to_owned(), "hardcoded-credential".to_owned()))
+    .into_iter()
+    .collect();
+    assert_eq!(got, want);
+    let text = String::from_utf8_lossy(&out.stdout);
+    for secret in [&ntn, &hex, &hex2, &pw] {
+        assert!(!text.contains(secret.as_str()), "unredacted: {text}");
+    }
+}
+
+#[test]
+fn empty_authentication_is_none_and_oauth_discovery_is_a_note() {
+    let dir = TempDir::new().unwrap();
+    common::write(
+        dir.path(),
+        "voice-manifest.json",
+        r#"{"mcp": {"servers": {
+  "a": {"url": "https://a.example.com/mcp", "authentication": {"type": "none"}},
+  "b": {"url": "https://b.example.com/mcp", "authentication": {"type": "anonymous"}},
+  "c": {"url": "https://c.example.com/mcp", "authentication": {"type": "basic"}},
+  "d": {"url": "https://d.example.com/mcp", "headers": {"Authorization": ""}},
+  "e": {"url": "https://e.example.com/mcp", "headers": {"Authorization": "Bearer"}},
+  "f": {"url": "https://f.example.com/mcp", "authentication": {"type": ""}}}},
+  "privacy": {"data_retention": "30 days", "recording_consent": true, "pii_handling": "encrypt", "privacy_policy": "https://example.com/privacy"},
+  "security": {"last_reviewed": "TODAY"}}"#
+            .replace("TODAY", &today()),
+    );
+    let out = run(dir.path(), &["lint", "-f", "json"]);
+    expect_exit(&out, 1);
+    let got = keyed(&out);
+    for s in ["a", "b", "c", "d", "e"] {
+        assert!(
+            has(&got, &format!("mcp.servers.{s}.url"), "remote-without-auth"),
+            "{s}: {got:?}"
+        );
+    }
+    assert!(
+        has(&got, "mcp.servers.f.authentication", "oauth2-incomplete"),
+        "{got:?}"
+    );
+    // GitHub's documented remote server: OAuth discovery, a note; the default CI threshold passes.
+    let gh = TempDir::new().unwrap();
+    common::write(
+        gh.path(),
+        ".vscode/mcp.json",
+        r#"{"servers": {"github": {"type": "http", "url": "https://api.githubcopilot.com/mcp/"}}}"#,
+    );
+    let out = run(gh.path(), &["lint", "-f", "json"]);
+    expect_exit(&out, 0);
+    let v = json(&out);
+    assert_eq!(v[0]["rule"], "remote-oauth-discovery", "{v:#}");
+    assert_eq!(v[0]["severity"], "note", "{v:#}");
+    expect_exit(&run(gh.path(), &["lint", "--severity", "note"]), 1);
+}
+
+#[test]
+fn text_output_escapes_bidi_and_invisible_characters() {
+    let dir = TempDir::new().unwrap();
+    common::write(
+        dir.path(),
+        "ab\u{202e}cd/.mcp.json",
+        "{\"mcpServers\": {\"x\u{200b}\u{2066}y\u{feff}\u{61c}\": {\"command\": \"uvx\", \"args\": [\"mcp-server-fetch\"]}}}",
+    );
+    let out = run(dir.path(), &["lint"]);
+    expect_exit(&out, 1);
+    let text = String::from_utf8_lossy(&out.stdout);
+    for c in ['\u{202e}', '\u{200b}', '\u{2066}', '\u{feff}', '\u{61c}'] {
+        assert!(!text.contains(c), "{c:?} printed raw: {text}");
+    }
+    assert!(text.contains("ab\\u{202e}cd/.mcp.json"), "{text}");
+    assert!(
+        text.contains("x\\u{200b}\\u{2066}y\\u{feff}\\u{61c}"),
+        "{text}"
+    );
+}
+
+#[test]
+fn discover_treats_an_empty_or_relative_xdg_config_home_as_unset() {
+    let dir = TempDir::new().unwrap();
+    let server = r#"{"mcpServers": {"x": {"command": "docker", "args": ["run", "--privileged", "img:1.0"]}}}"#;
+    common::write(
+        dir.path(),
+        "home/.config/Claude/claude_desktop_config.json",
+        server,
+    );
+    common::write(
+        dir.path(),
+        "home/.config/Code/User/mcp.json",
+        server.replace("mcpServers", "servers"),
+    );
+    // What a repository could plant where a relative XDG_CONFIG_HOME would point.
+    common::write(
+        dir.path(),
+        "work/Code/User/mcp.json",
+        server.replace("mcpServers", "servers"),
+    );
+    for xdg in ["", "relative"] {
+        let out = vigil(&dir.path().join("work"))
+            .args(["lint", "--discover", "-f", "json"])
+            .env("HOME", dir.path().join("home"))
+            .env("XDG_CONFIG_HOME", xdg)
+            .env_remove("CODEX_HOME")
+            .env_remove("CLAUDE_CONFIG_DIR")
+            .output()
+            .unwrap();
+        expect_exit(&out, 1);
+        let mut files: Vec<String> = json(&out)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["file"].as_str().unwrap().to_owned())
+            .collect();
+        files.sort();
+        assert_eq!(files.len(), 2, "XDG_CONFIG_HOME={xdg:?}: {files:?}");
+        assert!(
+            files.iter().all(|f| f.contains("home/.config/")),
+            "{files:?}"
+        );
+    }
+}
+
+#[test]
+fn links_to_files_outside_and_fifos_make_the_run_incomplete_without_blocking() {
+    let outside = TempDir::new().unwrap();
+    common::write(
+        outside.path(),
+        "claude.json",
+        r#"{"mcpServers": {"x": {"command": "uvx", "args": ["mcp-server-fetch"]}}}"#,
+    );
+    let dir = TempDir::new().unwrap();
+    std::os::unix::fs::symlink(
+        outside.path().join("claude.json"),
+        dir.path().join(".mcp.json"),
+    )
+    .unwrap();
+    let out = run(dir.path(), &["lint", "-f", "json"]);
+    expect_exit(&out, 2);
+    assert_eq!(
+        json(&out)
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f.get("rule").is_some())
+            .count(),
+        0
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(".mcp.json: cannot read: symbolic link to a file outside the walk"),
+        "{err}"
+    );
+    // A link inside the folder is linted under its name.
+    let inside = TempDir::new().unwrap();
+    common::write(
+        inside.path(),
+        "real/mcp.json",
+        r#"{"mcpServers": {"x": {"command": "uvx", "args": ["mcp-server-fetch"]}}}"#,
+    );
+    std::os::unix::fs::symlink("real/mcp.json", inside.path().join(".mcp.json")).unwrap();
+    expect_exit(&run(inside.path(), &["lint"]), 1);
+    // FIFOs: named, refused at once; in a walk, the run is incomplete.
+    let fifo = TempDir::new().unwrap();
+    std::fs::create_dir_all(fifo.path().join(".cursor")).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(fifo.path().join(".cursor/mcp.json"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let out = run(fifo.path(), &["lint", ".cursor/mcp.json"]);
+    expect_exit(&out, 2);
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains(".cursor/mcp.json: cannot read: not a regular file"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(fifo.path(), &["lint", "-f", "sarif"]);
+    expect_exit(&out, 2);
+    let s = json(&out);
+    assert_eq!(
+        s["runs"][0]["invocations"][0]["executionSuccessful"], false,
+        "{s:#}"
+    );
+}
+
+#[test]
+fn small_fail_opens_of_the_fifth_black_box_run_are_reported() {
+    let dir = TempDir::new().unwrap();
+    common::write(
+        dir.path(),
+        ".mcp.json",
+        r#"{"mcpServers": {
+  "fs": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-filesystem@2025.8.21", "/."]},
+  "tls": {"command": "mcp-x@1.0.0", "env": {"NODE_TLS_REJECT_UNAUTHORIZED": 0}},
+  "extra": {"command": "npx", "args": ["-y", "-p", "a@1.0.0", "-p", "evilpkg", "a"]},
+  "uvrun": {"command": "uv", "args": ["run", "--with", "evilpkg", "server.py"]},
+  "deno": {"command": "deno", "args": ["run", "-A", "npm:mcp-pkg"]}
+}}"#,
+    );
+    common::write(
+        dir.path(),
+        "voice-manifest.json",
+        r#"{"mcp": {"servers": {}},
+  "privacy": {"data_retention": "30 days", "recording_consent": "true", "pii_handling": "encrypt", "privacy_policy": "https://example.com/privacy"},
+  "security": {"last_reviewed": "2999-01-01"}}"#,
+    );
+    let out = run(dir.path(), &["lint", "-f", "json"]);
+    expect_exit(&out, 1);
+    let got = keyed(&out);
+    let want: BTreeSet<(String, String)> = [
+        ("mcpServers.fs.args", "filesystem-root-too-broad"),
+        (
+            "mcpServers.tls.env.NODE_TLS_REJECT_UNAUTHORIZED",
+            "tls-verification-disabled",
+        ),
+        ("mcpServers.extra.args", "unpinned-package"),
+        ("mcpServers.uvrun.args", "unpinned-package"),
+        ("mcpServers.deno.args", "unpinned-package"),
+        ("privacy.recording_consent", "recording-consent-missing"),
+        ("security.last_reviewed", "review-overdue"),
+    ]
+    .map(|(k, r)| (k.to_owned(), r.to_owned()))
+    .into_iter()
+    .collect();
+    assert_eq!(got, want);
 }

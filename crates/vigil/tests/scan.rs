@@ -1012,8 +1012,26 @@ fn decoding_stops_at_its_budget_and_says_so() {
             ),
         "{status}"
     );
-    // One level costs less than the file: complete.
-    expect_exit(&run(r, &["scan", ".", "--max-decode-depth", "1"]), 0);
+    // One level costs less than the file, but what it decodes is base64 again, not looked
+    // at: incomplete too, for that reason (black-box finding 8).
+    let out = run(r, &["scan", ".", "--max-decode-depth", "1", "-f", "json"]);
+    expect_exit(&out, 2);
+    let v = json(&out);
+    let status = v.as_array().unwrap().last().unwrap();
+    assert!(
+        status["reasons"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("1 file(s) hold text encoded more than --max-decode-depth 1 times"),
+        "{status}"
+    );
+    expect_exit(
+        &run(
+            r,
+            &["scan", ".", "--max-decode-depth", "1", "--allow-incomplete"],
+        ),
+        0,
+    );
 }
 
 #[test]
@@ -1474,4 +1492,146 @@ fn file_names_with_control_characters_are_escaped() {
     let o = String::from_utf8_lossy(&out.stdout);
     assert!(!o.contains('\x1b'), "{o:?}");
     assert!(o.contains("evil\\u{1b}[2J\\nname.py"), "{o:?}");
+}
+
+/// Black-box finding 11: one long line of `token=` (2.4 MB took 14 s, 9 MB never finished) and
+/// 300,000 lines of a PEM header alone (9.9 s) now cost work in proportion to their size (the
+/// counts are checked in vigil-scan's `work_grows_linearly_on_long_repetitive_input`); here the
+/// scan of each, with a real token after the repetition, finishes and finds that token.
+#[test]
+fn long_repetitive_lines_are_scanned_through() {
+    let dir = TempDir::new().unwrap();
+    let r = dir.path();
+    let gh = token("«ghp_{alnum:30}{ghcrc}»", 2011);
+    write(
+        r,
+        "tokens.txt",
+        format!("{}\nGITHUB_TOKEN={gh}\n", "token=".repeat(700_000)),
+    );
+    write(
+        r,
+        "headers.pem",
+        format!(
+            "{}GITHUB_TOKEN={gh}\n",
+            "-----BEGIN PRIVATE KEY-----\n".repeat(300_000)
+        ),
+    );
+    let out = run(r, &["scan", ".", "-f", "json"]);
+    expect_exit(&out, 1);
+    assert_eq!(
+        triples(&json(&out)),
+        vec![
+            ("headers.pem".into(), "github-pat".into(), 300_001),
+            ("tokens.txt".into(), "github-pat".into(), 2),
+        ],
+        "a file of PEM headers holds no key"
+    );
+}
+
+/// Black-box finding 8: a secret encoded more times than `--max-decode-depth` is not silently
+/// passed: the scan is incomplete (exit 2, as an archive nested too deep), naming the file and
+/// the flag; a deeper `--max-decode-depth` finds the secret, with its decoding chain.
+#[test]
+fn a_decode_chain_past_the_depth_is_incomplete() {
+    use base64::Engine as _;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let dir = TempDir::new().unwrap();
+    let r = dir.path();
+    let gh = token("«ghp_{alnum:30}{ghcrc}»", 2012);
+    write(
+        r,
+        "blob.txt",
+        format!("data = \"{}\"\n", b64(&b64(&b64(&gh)))),
+    );
+    let out = run(r, &["scan", ".", "-f", "json"]);
+    expect_exit(&out, 2);
+    let v = json(&out);
+    let status = v.as_array().unwrap().last().unwrap();
+    assert_eq!(status["reasons"][0]["gap"], "truncated", "{status}");
+    assert_eq!(
+        status["reasons"][0]["message"],
+        "1 file(s) hold text encoded more than --max-decode-depth 2 times, not decoded further: blob.txt",
+        "{status}"
+    );
+    let text = run(r, &["scan", "."]);
+    expect_exit(&text, 2);
+    assert!(
+        String::from_utf8_lossy(&text.stderr).contains("--max-decode-depth 2"),
+        "{}",
+        String::from_utf8_lossy(&text.stderr)
+    );
+    let out = run(r, &["scan", ".", "--max-decode-depth", "3", "-f", "json"]);
+    expect_exit(&out, 1);
+    let v = json(&out);
+    assert_eq!(v[0]["rule"], "github-pat", "{v}");
+    assert_eq!(v[0]["decoded"], serde_json::json!(["base64"]), "{v}");
+    // Two encodings are within the default depth: found, complete.
+    write(r, "blob.txt", format!("data = \"{}\"\n", b64(&b64(&gh))));
+    expect_exit(&run(r, &["scan", "."]), 1);
+}
+
+/// Black-box finding 9: UTF-16 text (LE or BE, with or without a byte-order mark), common for
+/// Windows `.reg`, `.ps1` and `.config` files, is read as text, not skipped as binary: in
+/// files and in git history. Findings say they were decoded from UTF-16.
+#[test]
+fn utf16_text_is_decoded_and_scanned() {
+    let dir = TempDir::new().unwrap();
+    let r = dir.path();
+    let gh = token("«ghp_{alnum:30}{ghcrc}»", 2013);
+    let text = format!("Windows Registry Editor Version 5.00\r\n\"Token\"=\"{gh}\"\r\n");
+    let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+    write(r, "le.reg", &le);
+    write(r, "le-bom.reg", [&[0xFF, 0xFE][..], &le].concat());
+    write(r, "be-bom.ps1", [&[0xFE, 0xFF][..], &be].concat());
+    write(r, "be.config", &be);
+    // Real binary stays binary.
+    write(
+        r,
+        "app.bin",
+        [0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    );
+    let out = run(r, &["scan", ".", "-f", "json"]);
+    expect_exit(&out, 1);
+    let v = json(&out);
+    let found: Vec<(String, u64)> = triples(&v)
+        .into_iter()
+        .map(|(f, rule, line)| {
+            assert_eq!(rule, "github-pat");
+            (f, line)
+        })
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            ("be-bom.ps1".into(), 2),
+            ("be.config".into(), 2),
+            ("le-bom.reg".into(), 2),
+            ("le.reg".into(), 2),
+        ]
+    );
+    for f in v
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f.get("rule").is_some())
+    {
+        assert_eq!(f["decoded"], serde_json::json!(["utf-16"]), "{f}");
+    }
+    let summary = run(r, &["scan", "."]);
+    let err = String::from_utf8_lossy(&summary.stderr);
+    assert!(err.contains("4 read as UTF-16"), "{err}");
+    assert!(err.contains("skipped 1 binary"), "{err}");
+    // In history too.
+    let g = TempDir::new().unwrap();
+    let g = g.path();
+    git_in(g, &["init", "-q", "-b", "main"]);
+    write(g, "u.txt", &le);
+    git_in(g, &["add", "-A"]);
+    git_in(g, &["commit", "-q", "-m", "utf16"]);
+    let out = run(g, &["scan", "--git", "-f", "json"]);
+    expect_exit(&out, 1);
+    let v = json(&out);
+    assert_eq!(v[0]["file"], "u.txt", "{v}");
+    assert_eq!(v[0]["rule"], "github-pat", "{v}");
 }

@@ -35,7 +35,11 @@ fn strip_location(m: &str) -> String {
     });
     let first = m.lines().next().unwrap_or("");
     let mut out = PREFIX.replace(first, "").into_owned();
-    if out.contains("multiple YAML documents") {
+    if out.contains("budget breached") {
+        // The parser's own wording (`budget breached: Nodes { nodes: 250001 }`) names its
+        // internals; say what happened.
+        out = "the YAML expands beyond vigil lint's size budget (anchors and aliases that multiply, a billion-laughs shape, or a very large document); not linted".to_owned();
+    } else if out.contains("multiple YAML documents") {
         out = "several YAML documents (`---`) in one file; vigil lint reads one document per file"
             .to_owned();
     }

@@ -127,7 +127,7 @@ pub fn judge(o: &Observed) -> Vec<(&'static str, String)> {
                     )),
                     None => {}
                     Some(m) => {
-                        if let Err(why) = metadata_ok(m) {
+                        if let Err(why) = metadata_ok(m, &o.url) {
                             out.push(("probe-bad-resource-metadata", why));
                         }
                     }
@@ -232,7 +232,39 @@ pub fn judge(o: &Observed) -> Vec<(&'static str, String)> {
     out
 }
 
-fn metadata_ok(m: &Answer) -> Result<(), String> {
+/// Whether `resource` (from the metadata) covers the probed URL as MCP clients check it (RFC
+/// 9728 §3.3, the MCP SDKs' `checkResourceAllowed`): same scheme, host and port, and a path
+/// that is the probed path or one of its parents.
+fn resource_covers(resource: &str, probed: &str) -> bool {
+    let (Ok(r), Ok(p)) = (url::Url::parse(resource), url::Url::parse(probed)) else {
+        return false;
+    };
+    let dir = |u: &url::Url| {
+        let mut s = u.path().trim_end_matches('/').to_owned();
+        s.push('/');
+        s
+    };
+    r.scheme() == p.scheme()
+        && r.host_str() == p.host_str()
+        && r.port_or_known_default() == p.port_or_known_default()
+        && dir(&p).starts_with(&dir(&r))
+}
+
+/// Whether an authorization server URL is https (plain http on loopback only).
+fn secure_issuer(s: &str) -> bool {
+    url::Url::parse(s).is_ok_and(|u| match u.scheme() {
+        "https" => true,
+        "http" => match u.host() {
+            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(a)) => a.is_loopback(),
+            Some(url::Host::Ipv6(a)) => a.is_loopback(),
+            None => false,
+        },
+        _ => false,
+    })
+}
+
+fn metadata_ok(m: &Answer, probed: &str) -> Result<(), String> {
     if m.status != 200 {
         return Err(format!(
             "the protected-resource metadata answered {}",
@@ -249,6 +281,27 @@ fn metadata_ok(m: &Answer) -> Result<(), String> {
         .and_then(serde_json::Value::as_array);
     if !servers.is_some_and(|s| !s.is_empty() && s.iter().all(serde_json::Value::is_string)) {
         return Err("the protected-resource metadata lists no authorization_servers".into());
+    }
+    let resource = v
+        .get("resource")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("");
+    if !resource_covers(resource, probed) {
+        return Err(format!(
+            "the protected-resource metadata names resource {}, not the probed URL (RFC 9728 §3.3)",
+            crate::redact::redact_builtin(resource)
+        ));
+    }
+    if let Some(bad) = servers
+        .into_iter()
+        .flatten()
+        .filter_map(serde_json::Value::as_str)
+        .find(|s| !secure_issuer(s))
+    {
+        return Err(format!(
+            "the protected-resource metadata lists an authorization server that is not https:// ({})",
+            crate::redact::redact_builtin(bad)
+        ));
     }
     Ok(())
 }

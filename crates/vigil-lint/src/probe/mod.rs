@@ -51,9 +51,14 @@ pub struct Sent {
 /// Why an endpoint could not be probed at all.
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
-    /// The URL is not http(s).
-    #[error("{0}: not an http:// or https:// URL")]
-    BadUrl(String),
+    /// The URL is not http(s), or does not parse.
+    #[error("{url}: {why}")]
+    BadUrl {
+        /// The URL, redacted.
+        url: String,
+        /// What is wrong with it.
+        why: String,
+    },
     /// The CA file could not be read.
     #[error("{path}: {message}")]
     Ca {
@@ -86,10 +91,13 @@ pub enum ProbeError {
 /// A URL as the probe will send it: parsed, http(s) only, without userinfo or credential query
 /// parameters (the probe never authenticates). Returns it and what was removed, for a warning.
 pub fn target(url: &str) -> Result<(String, Vec<String>), ProbeError> {
-    let bad = || ProbeError::BadUrl(crate::redact::redact_builtin(url));
-    let parsed = url::Url::parse(url).map_err(|_| bad())?;
+    let bad = |why: String| ProbeError::BadUrl {
+        url: crate::redact::redact_builtin(url),
+        why,
+    };
+    let parsed = url::Url::parse(url).map_err(|e| bad(format!("not a valid URL ({e})")))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(bad());
+        return Err(bad("not an http:// or https:// URL with a host".into()));
     }
     let (clean, removed) = crate::redact::strip_credentials(&parsed);
     Ok((clean.to_string(), removed))
@@ -99,7 +107,10 @@ pub fn target(url: &str) -> Result<(String, Vec<String>), ProbeError> {
 pub fn probe(url: &str, opts: &ProbeOptions) -> Result<(Observed, Vec<Sent>), ProbeError> {
     let (clean, _) = target(url)?;
     let url = clean.as_str();
-    let parsed = url::Url::parse(url).map_err(|_| ProbeError::BadUrl(url.to_owned()))?;
+    let parsed = url::Url::parse(url).map_err(|e| ProbeError::BadUrl {
+        url: url.to_owned(),
+        why: format!("not a valid URL ({e})"),
+    })?;
     let agent = agent(opts.ca.as_deref())?;
     let mut sent = Vec::new();
     let mut obs = Observed {
@@ -258,7 +269,7 @@ fn call(
     let req = req
         .body(body.unwrap_or("").to_owned())
         .map_err(|e| e.to_string())?;
-    let mut resp = agent.run(req).map_err(|e| e.to_string())?;
+    let mut resp = agent.run(req).map_err(|e| said(&e))?;
     let mut headers = std::collections::BTreeMap::new();
     for (k, v) in resp.headers() {
         let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
@@ -282,6 +293,35 @@ fn call(
         headers,
         body,
     })
+}
+
+/// A request's failure in a user's words (the HTTP library's own say `timeout: global` or
+/// `http parse fail: …`).
+fn said(e: &ureq::Error) -> String {
+    match e {
+        ureq::Error::Timeout(_) => "no complete answer within the probe's time limit".into(),
+        ureq::Error::Protocol(p) => format!(
+            "the answer is not valid HTTP ({})",
+            one_line(&p.to_string())
+        ),
+        ureq::Error::Http(h) => format!(
+            "the request could not be built ({})",
+            one_line(&h.to_string())
+        ),
+        ureq::Error::Io(io) => format!("connection error: {io}"),
+        ureq::Error::HostNotFound => "host not found".into(),
+        ureq::Error::ConnectionFailed => "connection failed".into(),
+        ureq::Error::BodyStalled => "the answer stalled".into(),
+        ureq::Error::LargeResponseHeader(..) => "the answer's headers are too large".into(),
+        ureq::Error::Rustls(r) => format!("TLS: {r}"),
+        other => other.to_string(),
+    }
+}
+
+/// `m` without the library's prefix (`http parse fail: `) and on one line.
+fn one_line(m: &str) -> String {
+    let m = m.strip_prefix("http parse fail: ").unwrap_or(m);
+    m.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The `resource_metadata` URL of a `WWW-Authenticate` challenge.

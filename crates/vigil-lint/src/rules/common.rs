@@ -178,6 +178,69 @@ pub fn launched_package(argv: &[(String, &Node)]) -> Option<(usize, String, bool
     None
 }
 
+/// Every package a launcher installs: [`launched_package`]'s, every further npm `-p`/
+/// `--package`, uv's and pipx's `--with` (also `uv run --with`, comma lists included), and
+/// Deno's `npm:` specifiers; each with its index in `argv` and whether it is an npm package.
+pub fn launched_packages(argv: &[(String, &Node)]) -> Vec<(usize, String, bool)> {
+    let mut out: Vec<(usize, String, bool)> = launched_package(argv).into_iter().collect();
+    let Some(first) = argv.first() else {
+        return out;
+    };
+    let prog = crate::model::program_name(first.0.as_str());
+    let sub = |i: usize| argv.get(i).map(|a| a.0.as_str());
+    let npm = match prog.as_str() {
+        "npx" | "bunx" | "pnpx" => Some(true),
+        "npm" if matches!(sub(1), Some("exec" | "x")) => Some(true),
+        "pnpm" | "yarn" if sub(1) == Some("dlx") => Some(true),
+        "uvx" | "uv" | "pipx" => Some(false),
+        _ => None,
+    };
+    let mut push = |i: usize, spec: &str, npm: bool| {
+        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            if !out.iter().any(|(j, s, _)| *j == i && s == part) {
+                out.push((i, part.to_owned(), npm));
+            }
+        }
+    };
+    for (i, (a, _)) in argv.iter().enumerate().skip(1) {
+        let a = a.as_str();
+        if a == "--" && npm.is_none() {
+            break;
+        }
+        match npm {
+            Some(true) => {
+                if matches!(a, "-p" | "--package") {
+                    if let Some(v) = sub(i + 1) {
+                        push(i + 1, v, true);
+                    }
+                } else if let Some(v) = a.strip_prefix("--package=") {
+                    push(i, v, true);
+                }
+            }
+            Some(false) => {
+                if matches!(a, "--with" | "-w") {
+                    if let Some(v) = sub(i + 1) {
+                        push(i + 1, v, false);
+                    }
+                } else if let Some(v) = a.strip_prefix("--with=") {
+                    push(i, v, false);
+                }
+            }
+            None if prog == "deno" => {
+                if let Some(v) = a.strip_prefix("npm:") {
+                    // `npm:pkg@1.2.3/sub/path`: the package is before the path.
+                    let slashes = if v.starts_with('@') { 1 } else { 0 };
+                    let cut = v.match_indices('/').nth(slashes).map(|(k, _)| k);
+                    let spec = cut.map_or(v, |k| &v[..k]);
+                    push(i, spec, true);
+                }
+            }
+            None => {}
+        }
+    }
+    out
+}
+
 /// Whether a package spec names one exact version: `pkg@1.2.3`, `@s/pkg@1.2.3-rc.1`,
 /// `pkg==1.2.3`, `pkg@<commit>` for git sources.
 pub fn is_pinned(spec: &str, npm: bool) -> bool {

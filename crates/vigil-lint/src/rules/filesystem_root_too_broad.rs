@@ -24,7 +24,7 @@ pub(crate) static RULE: Rule = Rule {
         fx(
             "claude_desktop_config.json",
             r#"{"mcpServers": {"filesystem": {"command": "npx",
-  "args": ["-y", "@modelcontextprotocol/server-filesystem@2025.8.21", «"/Users/username", «"/"]}}}"#,
+  "args": ["-y", "@modelcontextprotocol/server-filesystem@2025.8.21", «"/Users/username", «"/", «"/.", «"/Users/me/."]}}}"#,
         ),
         fx(
             "/h/.config/zed/settings.json",
@@ -74,7 +74,12 @@ pub(crate) fn too_broad(p: &str) -> bool {
 /// `p` with `.` and `..` resolved as text (`/Users/alice/../..` is `/`), `//` collapsed; a
 /// path that climbs above its start keeps its root.
 fn lexically_normal(p: &str) -> String {
-    if !p.contains("..") && !p.contains("//") && !p.contains("/./") && !p.contains("\\") {
+    if !p.contains("..")
+        && !p.contains("//")
+        && !p.contains("/./")
+        && !p.ends_with("/.")
+        && !p.contains("\\")
+    {
         return p.to_owned();
     }
     let sep = if p.contains('\\') && !p.contains('/') {

@@ -16,7 +16,8 @@ use super::{fx, Check, Cx, Emit, Family, Fixture, Rule};
 use crate::input::Kind;
 use crate::node::{KeyPath, Node, Seg, Span};
 use crate::secrets::{
-    is_secret_name, literal_under_secret_name, looks_random, strip_references, strip_scheme,
+    bearer_literal, is_credential_word, is_digest_value, is_secret_name, literal_under_secret_name,
+    looks_random, strip_references, strip_scheme,
 };
 use vigil_report::Severity;
 
@@ -45,6 +46,11 @@ const EXAMPLES: &[Fixture] = &[
   "args": ["mcp-remote@0.1.18", "https://mcp.example.com/sse", "--header", «"Authorization: Bearer {alnum:32}"]}}}"#),
     fx("docker-compose.yml", "services:\n  db:\n    image: postgres:16.4\n    environment:\n      POSTGRES_PASSWORD: «hunter2hunter2\n"),
     fx("compose.yaml", "services:\n  bot:\n    image: ghcr.io/acme/bot:1.2.0\n    environment:\n      - «DISCORD_TOKEN={b64digits:18}.{b64url:6}.{b64url:38}\n"),
+    fx(".mcp.json", r#"{"mcpServers": {"notion": {"command": "npx", "args": ["-y", "@notionhq/notion-mcp-server@1.8.1"],
+  "env": {"OPENAPI_MCP_HEADERS": «"{\"Authorization\": \"Bearer ntn_{alnum:40}\", \"Notion-Version\": \"2022-06-28\"}"}}}}"#),
+    fx(".mcp.json", r#"{"mcpServers": {"r": {"command": "npx", "args": ["mcp-remote@0.1.18", "https://mcp.example.com/sse", "--header", "Authorization:${AUTH_HEADER}"],
+  "env": {"AUTH_HEADER": «"Bearer {hex:40}"}}, "s": {"command": "r-mcp", "env": {"AUTH_HEADER": «"{hex:40}"}}}}"#),
+    fx(".mcp.json", r#"{"mcpServers": {"db": {"command": "mssql-mcp", "args": ["--conn", «"Server=db.internal;Database=app;User Id=sa;Password={alnum:20};"]}}}"#),
     fx("/h/.codex/config.toml", "[mcp_servers.api]\nurl = \"https://mcp.example.com/mcp\"\nbearer_token = «\"{alnum:32}\"\n"),
 ];
 
@@ -61,6 +67,9 @@ const COUNTEREXAMPLES: &[Fixture] = &[
     fx("docker-compose.yml", "services:\n  db:\n    image: postgres:16.4\n    env_file: .env.db\n    environment:\n      POSTGRES_PASSWORD_FILE: /run/secrets/db\n      POSTGRES_USER: bot\n    secrets: [db]\n"),
     fx(".gemini/settings.json", r#"{"mcpServers": {"fs": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-filesystem@2025.8.21", "/srv/data"],
   "env": {"API_KEY": "$MY_API_TOKEN", "LOG_FORMAT": "json"}}}}"#),
+    fx(".mcp.json", r#"{"mcpServers": {"notion": {"command": "npx", "args": ["-y", "@notionhq/notion-mcp-server@1.8.1"],
+  "env": {"OPENAPI_MCP_HEADERS": "{\"Authorization\": \"Bearer ${NOTION_TOKEN}\", \"Notion-Version\": \"2022-06-28\"}", "NODE_OPTIONS": "--max-old-space-size=4096"}},
+  "n": {"command": "node", "args": ["--max-old-space-size=4096", "server.js"]}}}"#),
     fx("claude_desktop_config.json", r#"{"mcpServers": {"x": {"command": "uvx", "args": ["mcp-server-fetch==2025.4.7"], "env": {"API_KEY": "<YOUR_API_KEY>"}}}}"#),
 ];
 
@@ -128,7 +137,18 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
             }
         } else if in_env_or_headers(s.path) {
             let (rest, _) = strip_references(text);
-            if looks_random(&rest) {
+            if let Some(inner) = secret_in_json(&rest).or_else(|| connection_string_secret(text)) {
+                report(
+                    out,
+                    node.span,
+                    &s.key(),
+                    "a literal secret inside a JSON value",
+                    &inner,
+                );
+            } else if looks_random(&rest)
+                || bearer_literal(&rest)
+                || (is_credential_word(name) && is_digest_value(&rest))
+            {
                 report(
                     out,
                     node.span,
@@ -189,6 +209,51 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     }
 }
 
+/// The secret a JSON object written as a string carries (Notion's
+/// `OPENAPI_MCP_HEADERS = "{\"Authorization\": \"Bearer …\"}"`): a literal under a
+/// secret's name, a `Bearer` literal or a high-entropy token, at most 16 levels deep.
+fn secret_in_json(text: &str) -> Option<String> {
+    fn walk(v: &serde_json::Value, name: &str, depth: usize) -> Option<String> {
+        match v {
+            serde_json::Value::String(t) => {
+                let (rest, _) = strip_references(t);
+                let named = is_secret_name(name) && literal_under_secret_name(&rest);
+                (named
+                    || looks_random(&rest)
+                    || bearer_literal(&rest)
+                    || (is_credential_word(name) && is_digest_value(&rest)))
+                .then(|| strip_scheme(rest.trim()).to_owned())
+            }
+            serde_json::Value::Object(m) if depth < 16 => {
+                m.iter().find_map(|(k, v)| walk(v, k, depth + 1))
+            }
+            serde_json::Value::Array(a) if depth < 16 => {
+                a.iter().find_map(|v| walk(v, name, depth + 1))
+            }
+            _ => None,
+        }
+    }
+    let t = text.trim();
+    if !(t.starts_with('{') || t.starts_with('[')) || t.len() > 65_536 {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_str(t).ok()?;
+    walk(&v, "", 0)
+}
+
+/// The password of an ADO/ODBC-style connection string (`Server=db;User Id=sa;Password=…;`).
+fn connection_string_secret(text: &str) -> Option<String> {
+    if !text.contains(';') || !text.contains('=') || text.len() > 4096 {
+        return None;
+    }
+    text.split(';').find_map(|part| {
+        let (k, v) = part.split_once('=')?;
+        let (rest, _) = strip_references(v);
+        (is_secret_name(k.trim()) && literal_under_secret_name(&rest))
+            .then(|| rest.trim().to_owned())
+    })
+}
+
 fn under_args(path: &[Seg<'_>]) -> bool {
     path.contains(&Seg::Key("args"))
 }
@@ -225,6 +290,9 @@ fn secret_in_arg(args: &[(String, &Node)], i: usize) -> Option<String> {
         if !flag.starts_with('-') && !flag.contains(['/', ' ', ':']) && is_secret_name(flag) {
             return judge(v);
         }
+    }
+    if let Some(v) = connection_string_secret(arg) {
+        return Some(v);
     }
     if prev.starts_with('-') && !arg.starts_with('-') {
         if is_secret_name(prev) {

@@ -159,6 +159,7 @@ pub static ALL: &[&Rule] = &[
     &plaintext_transport::RULE,
     &tls_verification_disabled::RULE,
     &remote_without_auth::RULE,
+    &remote_without_auth::DISCOVERY,
     &oauth2_incomplete::RULE,
     &oauth2_insecure_url::RULE,
     &unpinned_package::RULE,

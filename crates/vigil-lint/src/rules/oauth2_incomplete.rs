@@ -23,6 +23,7 @@ pub(crate) static RULE: Rule = Rule {
         fx("voice-manifest.json", r#"{"mcp": {"servers": {"backend": {"url": "https://api.example.com/mcp",
   "authentication": «{"type": "oauth2", "authorization_url": "https://auth.example.com/oauth/authorize"}}}}}"#),
         fx("voice-manifest.json", r#"{"mcp": {"servers": {"backend": {"url": "https://api.example.com/mcp", "authentication": «{"token_url": "https://auth.example.com/t"}}}}}"#),
+        fx("voice-manifest.json", r#"{"mcp": {"servers": {"backend": {"url": "https://api.example.com/mcp", "authentication": «{"type": ""}}}}}"#),
     ],
     counterexamples: &[
         fx("voice-manifest.json", r#"{"mcp": {"servers": {"backend": {"url": "https://api.example.com/mcp",
@@ -41,6 +42,7 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
             .value
             .get("type")
             .and_then(Node::as_str)
+            .filter(|t| !t.trim().is_empty()) // `"type": ""` is no type
             .map(str::to_ascii_lowercase);
         let key = s.key.join(auth.key.clone());
         let is_oauth = ty.as_deref().is_some_and(|t| t.contains("oauth"))

@@ -25,6 +25,7 @@ pub(crate) static RULE: Rule = Rule {
     examples: &[
         fx("voice-manifest.json", r#"{"mcp": {"servers": {"backend": {"url": «"http://api.example.com/mcp"}}}}"#),
         fx("/h/.codeium/windsurf/mcp_config.json", r#"{"mcpServers": {"ws": {"serverUrl": «"ws://voice.example.com/mcp"}}}"#),
+        fx(".cursor/mcp.json", r#"{"mcpServers": {"up": {"url": «"HTTP://Evil.Example.com/mcp", "headers": {"Authorization": "Bearer ${T}"}}}}"#),
     ],
     counterexamples: &[
         fx("voice-manifest.json", r#"{"mcp": {"servers": {"backend": {"url": "https://api.example.com/mcp"}, "local": {"url": "http://127.0.0.1:8080/mcp"}}}}"#),
@@ -40,11 +41,19 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     for s in cx.strings {
         let node = s.node;
         let Some(text) = node.as_str() else { continue };
+        // Schemes compare without case (`HTTP://` is plain HTTP too): the `url` crate lowers them.
         let t = text.trim_start();
-        if !(t.starts_with("http://") || t.starts_with("ws://")) {
+        if !(t
+            .get(..7)
+            .is_some_and(|p| p.eq_ignore_ascii_case("http://"))
+            || t.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("ws://")))
+        {
             continue;
         }
         let Some(u) = parse_url(text) else { continue };
+        if !matches!(u.scheme(), "http" | "ws") {
+            continue;
+        }
         let in_auth = s.path.iter().any(|k| match k {
             crate::node::Seg::Key(k) => ["authentication", "auth", "oauth", "oauth2"]
                 .iter()

@@ -72,9 +72,11 @@ pub(crate) static NO_RESOURCE_METADATA: Rule = probe("probe-no-resource-metadata
 
 /// Metadata that does not parse.
 pub(crate) static BAD_RESOURCE_METADATA: Rule = probe("probe-bad-resource-metadata", Severity::Warning,
-    "The protected-resource metadata is missing, not JSON, or lacks resource or authorization_servers",
+    "The protected-resource metadata is missing, not JSON, lacks resource or authorization_servers, names another resource, or a non-https authorization server",
     "Serve RFC 9728 metadata: {\"resource\": \"https://host/mcp\", \"authorization_servers\": [\"https://auth…\"]}",
-    &[fx("probe", r#"{"url": "https://mcp.example.com/mcp", "tls": true, "unauthenticated": {"status": 401, "headers": {"www-authenticate": "Bearer resource_metadata=\"https://mcp.example.com/.well-known/oauth-protected-resource/mcp\""}}, "metadata": {"status": 200, "headers": {}, "body": "{\"resource\": 5}"}}"#)],
+    &[fx("probe", r#"{"url": "https://mcp.example.com/mcp", "tls": true, "unauthenticated": {"status": 401, "headers": {"www-authenticate": "Bearer resource_metadata=\"https://mcp.example.com/.well-known/oauth-protected-resource/mcp\""}}, "metadata": {"status": 200, "headers": {}, "body": "{\"resource\": 5}"}}"#),
+      fx("probe", r#"{"url": "https://mcp.example.com/mcp", "tls": true, "unauthenticated": {"status": 401, "headers": {"www-authenticate": "Bearer resource_metadata=\"https://mcp.example.com/.well-known/oauth-protected-resource/mcp\""}}, "metadata": {"status": 200, "headers": {}, "body": "{\"resource\": \"https://evil.example.com/other\", \"authorization_servers\": [\"https://auth.example.com\"]}"}}"#),
+      fx("probe", r#"{"url": "https://mcp.example.com/mcp", "tls": true, "unauthenticated": {"status": 401, "headers": {"www-authenticate": "Bearer resource_metadata=\"https://mcp.example.com/.well-known/oauth-protected-resource/mcp\""}}, "metadata": {"status": 200, "headers": {}, "body": "{\"resource\": \"https://mcp.example.com/mcp\", \"authorization_servers\": [\"http://auth.evil.example\"]}"}}"#)],
     &[fx("probe", GOOD)]);
 
 /// A foreign Origin accepted.

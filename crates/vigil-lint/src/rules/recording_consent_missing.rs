@@ -27,6 +27,10 @@ pub(crate) static RULE: Rule = Rule {
             "voice-manifest.json",
             r#"{"mcp": {"servers": {}}, "privacy": {"data_retention": "30 days", "recording_consent": «false, "pii_handling": "encrypt", "privacy_policy": "https://example.com/privacy"}}"#,
         ),
+        fx(
+            "voice-manifest.json",
+            r#"{"mcp": {"servers": {}}, "privacy": {"data_retention": "30 days", "recording_consent": «"true", "pii_handling": "encrypt", "privacy_policy": "https://example.com/privacy"}}"#,
+        ),
     ],
     counterexamples: &[fx(
         "voice-manifest.json",
@@ -47,10 +51,11 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
             "privacy.recording_consent",
             "the privacy block does not declare recording_consent",
         ),
-        Some(m) if m.value.as_bool() != Some(true) => out.at(
+        // The boolean `true` only: a string "true" is what a strict consumer reads as not set.
+        Some(m) if !matches!(m.value.value, crate::node::Value::Bool(true)) => out.at(
             m.value.span,
             "privacy.recording_consent",
-            "recording_consent is not true",
+            "recording_consent is not the boolean true",
         ),
         Some(_) => {}
     }

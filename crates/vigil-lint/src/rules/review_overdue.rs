@@ -22,6 +22,7 @@ pub(crate) static RULE: Rule = Rule {
     examples: &[
         fx("voice-manifest.json", r#"{"mcp": {"servers": {}}, "security": {"last_reviewed": «"2020-01-15"}}"#),
         fx("voice-manifest.json", "«{\"mcp\": {\"servers\": {}}}"),
+        fx("voice-manifest.json", r#"{"mcp": {"servers": {}}, "security": {"last_reviewed": «"2999-01-01"}}"#),
     ],
     counterexamples: &[fx("voice-manifest.json", r#"{"mcp": {"servers": {}}, "security": {"last_reviewed": "{today}"}}"#)],
 };
@@ -83,6 +84,11 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     };
     let max = (cx.settings.review_interval.as_secs() / 86_400) as i64;
     let age = today() - d;
+    // A date ahead of today (a day of time zones aside) would silence the rule forever.
+    if age < -1 {
+        out.at(node.span, key, "last_reviewed is in the future");
+        return;
+    }
     if age > max {
         out.at(
             node.span,

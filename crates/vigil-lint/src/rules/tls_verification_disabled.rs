@@ -26,6 +26,8 @@ pub(crate) static RULE: Rule = Rule {
   "env": {"NODE_TLS_REJECT_UNAUTHORIZED": «"0"}}}}"#),
         fx(".mcp.json", r#"{"mcpServers": {"api": {"command": "uvx", "args": ["mcp-proxy==0.8.2", «"--insecure", "https://mcp.example.com"]}}}"#),
         fx("voice-manifest.json", r#"{"mcp": {"servers": {"b": {"url": "https://api.example.com/mcp", "tls": {"rejectUnauthorized": «false}}}}}"#),
+        fx(".mcp.json", r#"{"mcpServers": {"api": {"command": "mcp-x", "env": {"NODE_TLS_REJECT_UNAUTHORIZED": «0}}}}"#),
+        fx("/h/.codex/config.toml", "[mcp_servers.api]\ncommand = \"mcp-x\"\nenv = { NODE_TLS_REJECT_UNAUTHORIZED = «0 }\n"),
     ],
     counterexamples: &[
         fx("claude_desktop_config.json", r#"{"mcpServers": {"api": {"command": "npx", "args": ["mcp-remote@0.1.18", "https://mcp.example.com/mcp"],

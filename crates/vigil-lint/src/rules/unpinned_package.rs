@@ -8,7 +8,7 @@
 //! Every start downloads whatever the registry serves that day: one compromised release (or a
 //! new owner) runs with the user's files and tokens.
 
-use super::common::{is_pinned, launched_package};
+use super::common::{is_pinned, launched_packages};
 use super::{fx, Check, Cx, Emit, Family, Rule};
 use vigil_report::Severity;
 
@@ -26,6 +26,9 @@ pub(crate) static RULE: Rule = Rule {
         fx("claude_desktop_config.json", r#"{"mcpServers": {"fs": {"command": "cmd", "args": ["/c", "npx", "-y", «"@modelcontextprotocol/server-filesystem", "C:\\data"]}}}"#),
         fx(".mcp.json", r#"{"mcpServers": {"fetch": {"command": "bash", "args": ["-lc", «"exec uvx mcp-server-fetch"]}}}"#),
         fx(".mcp.json", r#"{"mcpServers": {"x": {"command": "npx", "args": ["-y", «"https://codeload.github.com/acme/mcp-x/tar.gz/main"]}}}"#),
+        fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "npx", "args": ["-y", "-p", "a@1.0.0", "-p", «"evilpkg", "a"]},
+  "b": {"command": "uv", "args": ["run", "--with", «"evilpkg", "server.py"]}, "c": {"command": "uvx", "args": [«"--with=httpx==0.28.1,rich", "mcp-x==1.0.0"]},
+  "d": {"command": "deno", "args": ["run", "-A", «"npm:mcp-pkg"]}}}"#),
     ],
     counterexamples: &[
         fx("claude_desktop_config.json", r#"{"mcpServers": {"fs": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-filesystem@2025.8.21", "/srv/data"]},
@@ -33,7 +36,8 @@ pub(crate) static RULE: Rule = Rule {
         fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "npx", "args": ["-y", "pkg@v1.2.3"]}, "b": {"command": "uvx", "args": ["pkg===1.0"]},
   "c": {"command": "cmd", "args": ["/c", "npx", "-y", "@modelcontextprotocol/server-filesystem@2025.8.21", "C:\\data"]},
   "d": {"command": "npx", "args": ["-y", "https://codeload.github.com/acme/mcp-x/tar.gz/0f3c9a1b2d4e5f60718293a4b5c6d7e8f9012345"]},
-  "e": {"command": "npx", "args": ["-y", "https://registry.npmjs.org/mcp-x/-/mcp-x-1.2.3.tgz"]}}}"#),
+  "e": {"command": "npx", "args": ["-y", "https://registry.npmjs.org/mcp-x/-/mcp-x-1.2.3.tgz"]},
+  "f": {"command": "uv", "args": ["run", "--with", "httpx==0.28.1", "server.py"]}, "g": {"command": "deno", "args": ["run", "-A", "npm:@scope/mcp-pkg@1.2.3/cli"]}}}"#),
     ],
 };
 
@@ -55,39 +59,38 @@ fn url_names_version(spec: &str) -> bool {
 
 fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     for s in cx.servers {
-        let Some((i, spec, npm)) = launched_package(&s.argv) else {
-            continue;
-        };
-        if spec.starts_with("http://") || spec.starts_with("https://") {
-            // A tarball by URL: fixed only when the URL names a version or a commit.
-            if !url_names_version(&spec) {
+        for (i, spec, npm) in launched_packages(&s.argv) {
+            if spec.starts_with("http://") || spec.starts_with("https://") {
+                // A tarball by URL: fixed only when the URL names a version or a commit.
+                if !url_names_version(&spec) {
+                    let node = s.argv[i].1;
+                    out.at(
+                        node.span,
+                        s.launch_key.join("args"),
+                        format!(
+                            "`{}` runs a package from a URL that names no version or commit",
+                            s.name
+                        ),
+                    );
+                }
+                continue;
+            }
+            if spec.starts_with("git+")
+                || spec.starts_with("github:")
+                || spec.contains("://")
+                || spec.starts_with('.')
+                || spec.starts_with('/')
+            {
+                continue; // unpinned-git-source's, or a local path (`jsr:`, not npm)
+            }
+            if !is_pinned(&spec, npm) {
                 let node = s.argv[i].1;
                 out.at(
                     node.span,
                     s.launch_key.join("args"),
-                    format!(
-                        "`{}` runs a package from a URL that names no version or commit",
-                        s.name
-                    ),
+                    format!("`{}` runs `{spec}` without an exact version", s.name),
                 );
             }
-            continue;
-        }
-        if spec.starts_with("git+")
-            || spec.starts_with("github:")
-            || spec.contains("://")
-            || spec.starts_with('.')
-            || spec.starts_with('/')
-        {
-            continue; // unpinned-git-source's, or a local path
-        }
-        if !is_pinned(&spec, npm) {
-            let node = s.argv[i].1;
-            out.at(
-                node.span,
-                s.launch_key.join("args"),
-                format!("`{}` runs `{spec}` without an exact version", s.name),
-            );
         }
     }
 }

@@ -42,10 +42,16 @@ pub(super) fn write(report: &Report, opts: &RenderOptions, out: &mut dyn Write) 
     let c = &report.completeness;
     if !c.is_complete() {
         let reasons: Vec<String> = c.reasons.iter().map(|r| cell(&r.to_string())).collect();
+        let reasons = reasons.join("; ");
+        // A reason that ends a sentence already (`…`, `.`) gets no second full stop.
+        let stop = if reasons.ends_with('.') || reasons.ends_with('…') {
+            ""
+        } else {
+            "."
+        };
         writeln!(
             out,
-            "> **Incomplete:** {}. Nothing here proves the rest clean.",
-            reasons.join("; ")
+            "> **Incomplete:** {reasons}{stop} Nothing here proves the rest clean."
         )?;
         writeln!(out)?;
     }

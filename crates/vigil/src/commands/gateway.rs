@@ -126,6 +126,7 @@ impl RunArgs {
             listen: self.listen.clone(),
             allow_insecure_bind: self.allow_insecure_bind,
             allow_weak_secret: self.allow_weak_secret,
+            upstreams_only: false,
         }
     }
 }
@@ -179,11 +180,13 @@ fn check(g: &GlobalArgs, a: &RunArgs) -> anyhow::Result<ExitStatus> {
             rate(r.per_ip),
             rate(r.per_subject),
         );
+        route_details(r)?;
     }
     println!(
         "scan arguments={:?} results={:?}",
         s.scan.arguments, s.scan.results
     );
+    println!("validation {:?}", s.validation);
     if let Some(a) = &s.audit {
         println!("audit {} (head {})", a.path.display(), a.head.display());
     }
@@ -198,6 +201,58 @@ fn check(g: &GlobalArgs, a: &RunArgs) -> anyhow::Result<ExitStatus> {
             .join(", ")
     );
     Ok(ExitStatus::Success)
+}
+
+/// What `gateway check` says under a route: its tool rules, pins, stdio server (variable
+/// names, never values), OpenID Connect issuer and webhook secrets (names).
+fn route_details(r: &vigil_gateway::config::Route) -> anyhow::Result<()> {
+    for t in &r.tools {
+        println!("  tools {} needs scope {}", t.name, t.scopes.join(" "));
+    }
+    if let Some(p) = &r.pins {
+        let state = match vigil_core::pin::LockFile::load(&p.path) {
+            Ok(Some(lock)) => format!(
+                "{} tools pinned",
+                lock.servers.get(&p.server).map_or(0, |s| s.tools.len())
+            ),
+            // Resolving the settings refused an unreadable one.
+            Ok(None) | Err(_) => format!(
+                "missing: every tool is held until `vigil gateway pin --route {} --approve` records them",
+                r.label
+            ),
+        };
+        println!(
+            "  pins {} ({:?}, server {}): {state}",
+            p.path.display(),
+            p.mode,
+            p.server
+        );
+    }
+    if let Some(st) = &r.stdio {
+        println!(
+            "  stdio {} processes={:?} max={} per_subject={} idle={}s env={}",
+            std::iter::once(st.program.display().to_string())
+                .chain(st.args.iter().cloned())
+                .collect::<Vec<_>>()
+                .join(" "),
+            st.mapping,
+            st.max,
+            st.per_subject,
+            st.idle.as_secs(),
+            st.env_names().join(",")
+        );
+    }
+    if let Some(o) = &r.oidc {
+        println!(
+            "  oidc issuer {} ({} keys)",
+            o.issuer(),
+            o.current().0.ring().keys().len()
+        );
+    }
+    if let Some(w) = &r.webhook {
+        println!("  webhook secrets {}", w.secret_names().join(", "));
+    }
+    Ok(())
 }
 
 fn verify(g: &GlobalArgs, a: &VerifyArgs) -> anyhow::Result<ExitStatus> {
@@ -293,7 +348,12 @@ fn verify(g: &GlobalArgs, a: &VerifyArgs) -> anyhow::Result<ExitStatus> {
 /// `vigil gateway pin`: the diff a human looks at before approving.
 fn pin(g: &GlobalArgs, a: &PinArgs) -> anyhow::Result<ExitStatus> {
     use vigil_core::pin::Change;
-    let p = prepare(g, &a.run)?;
+    // Pinning only asks the upstream for its tools: no token is verified, no key is needed.
+    let options = Options {
+        upstreams_only: true,
+        ..a.run.options()
+    };
+    let p = Prepared::new(&super::config(g)?, &a.run.env_file, &options)?;
     let want = a.route.trim_end_matches('/');
     let Some(route) = p
         .settings()

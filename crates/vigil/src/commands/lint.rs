@@ -249,6 +249,11 @@ pub fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> {
     for e in &probe_errors {
         eprintln!("vigil: probe {}", esc(e));
     }
+    if g.verbose > 0 && !g.quiet {
+        for (path, kind) in &out.linted {
+            eprintln!("vigil lint: linted {} ({kind})", esc(path));
+        }
+    }
     if !g.quiet {
         let count = |s: Severity| out.findings.iter().filter(|f| f.severity == s).count();
         eprintln!(

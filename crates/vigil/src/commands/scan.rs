@@ -171,7 +171,8 @@ pub fn run(g: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitStatus> {
         tracing::warn!("{w}");
     }
     let progress = Progress::new(g.quiet);
-    let mut outcome = vigil_scan::scan(&settings, args.target(&settings)?, &|n| progress.inc(n))?;
+    let mut outcome =
+        vigil_scan::scan_with(&settings, args.target(&settings)?, &|p| progress.update(p))?;
     progress.finish();
     for w in &outcome.warnings {
         tracing::warn!("{w}");

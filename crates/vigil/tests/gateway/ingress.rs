@@ -414,7 +414,22 @@ fn an_issuer_pointing_at_a_private_address_or_naming_another_issuer_is_refused()
         Some("http://169.254.169.254/latest/meta-data"),
     );
     let err = check(&metadata, loopback);
-    assert!(err.contains("jwks_uri http://169.254.169.254/latest/meta-data resolves to 169.254.169.254, a link-local address; refused"), "{err}");
+    assert!(err.contains("jwks_uri `http://169.254.169.254/latest/meta-data` resolves to 169.254.169.254, a link-local address; refused"), "{err}");
+    // Messages keep their words: the redactor must not read `passwd: not` as a credential, nor
+    // is a URL with a user part shown at all.
+    let err = check("file:///etc/passwd", "");
+    assert!(
+        err.contains(
+            "`file:///etc/passwd/.well-known/openid-configuration` is not an http(s) URL with a host"
+        ),
+        "{err}"
+    );
+    let err = check("http://127.0.0.1:9200@127.0.0.2", loopback);
+    assert!(
+        err.contains("the issuer URL has a user part (user:password@host); refused"),
+        "{err}"
+    );
+    assert!(!err.contains("9200"), "{err}");
     let private = issuer(jwks.clone(), Some("https://10.0.0.7/keys"));
     let err = check(&private, loopback);
     assert!(err.contains("a private address"), "{err}");
@@ -461,4 +476,80 @@ async fn with_redis_a_standard_webhook_id_is_refused_by_every_instance_once_seen
     let next = standard("msg_next", now(), body, &other);
     assert_eq!(post(&b, "/hooks/events", &next, body).await.0, 200);
     assert_eq!(post(&a, "/hooks/events", &next, body).await.0, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_keeps_the_webhook_replay_memory_and_an_oidc_route_names_its_issuer() {
+    // Without Redis the delivery ids live in the process: a SIGHUP must not forget them.
+    let up = Upstream::start().await;
+    let dir = TempDir::new().unwrap();
+    let (ev_default, ev_backup) = (random(32), random(32));
+    let env = [
+        (
+            "EVENTS_SECRET_DEFAULT",
+            format!("whsec_{}", b64(&ev_default)),
+        ),
+        ("EVENTS_SECRET_BACKUP", format!("whsec_{}", b64(&ev_backup))),
+        ("WEBHOOK_SECRET_DEFAULT", b64(&random(48))),
+        ("WEBHOOK_SECRET_BACKUP", b64(&random(48))),
+    ];
+    let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let gw = Gateway::start(dir.path(), &webhook_config(&up), &env_refs);
+    let body = r#"{"type":"invoice.paid","data":{"id":"in_9"}}"#;
+    let signed = standard("msg_reload", now(), body, &ev_default);
+    assert_eq!(post(&gw, "/hooks/events", &signed, body).await.0, 200);
+    gw.signal("HUP");
+    assert!(
+        gw.wait_log("configuration and keys reloaded"),
+        "{}",
+        gw.log_text()
+    );
+    let (status, text) = post(&gw, "/hooks/events", &signed, body).await;
+    assert_eq!(
+        (status, text.contains("replayed")),
+        (401, true),
+        "after a reload: {text}"
+    );
+
+    // An OpenID Connect route's protected-resource metadata names its configured issuer.
+    let keys = TempDir::new().unwrap();
+    let rsa = keypair(keys.path(), "rsa", "rsa-1");
+    let iss = issuer(
+        serde_json::json!({"keys": [rsa.public_jwk().unwrap()]}).to_string(),
+        None,
+    );
+    let dir = TempDir::new().unwrap();
+    let config = format!(
+        "[gateway]\nlisten = \"127.0.0.1:8443\"\n\n[[gateway.routes]]\npath = \"/mcp/filesystem\"\n\
+         upstream = \"http://{}/mcp\"\naudience = \"filesystem\"\n\
+         oidc = {{ issuer = \"{iss}\", allow_private = [\"127.0.0.0/8\"] }}\n",
+        up.addr
+    );
+    let gw = Gateway::start(dir.path(), &config, &[]);
+    let (status, _, text) = call(
+        "GET",
+        &gw.url("/.well-known/oauth-protected-resource/mcp/filesystem"),
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(status, 200, "{text}");
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        doc["authorization_servers"],
+        serde_json::json!([iss]),
+        "{doc}"
+    );
+    // And `gateway check` shows the issuer and its keys.
+    let out = common::vigil(dir.path())
+        .args(["gateway", "check"])
+        .env("MCP_JWT_SECRET", secret())
+        .output()
+        .unwrap();
+    expect_exit(&out, 0);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("  oidc issuer {iss} (1 keys)")),
+        "{text}"
+    );
 }

@@ -14,6 +14,7 @@ mod gw;
 mod auth;
 mod blackbox;
 mod browsers;
+mod hardening;
 mod ingress;
 mod lifecycle;
 mod limits;

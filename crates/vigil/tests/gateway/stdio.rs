@@ -301,7 +301,7 @@ fn a_stdio_route_never_passes_the_token_secret_and_needs_a_program_that_exists()
         let out = check(&format!("command = [\"node\"]\n{env}"));
         expect_exit(&out, 2);
         assert!(
-            stderr_of(&out).contains("is the gateway's token secret"),
+            stderr_of(&out).contains("would carry the value of MCP_JWT_SECRET"),
             "{env}: {}",
             stderr_of(&out)
         );
@@ -323,4 +323,111 @@ fn a_stdio_route_never_passes_the_token_secret_and_needs_a_program_that_exists()
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+}
+
+/// `node`'s absolute path.
+fn node_path() -> String {
+    let out = std::process::Command::new("sh")
+        .args(["-c", "command -v node"])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+fn everything(stdio: &str) -> String {
+    format!(
+        "[gateway]\nlisten = \"127.0.0.1:8443\"\n\n[[gateway.routes]]\npath = \"/mcp/everything\"\n\
+         audience = \"everything\"\ncommand = [\"{}\", \"{}\", \"stdio\"]\nstdio = {{ {stdio} }}\n",
+        node_path(),
+        gw::server_everything().display()
+    )
+}
+
+fn headers<'a>(
+    auth: &'a str,
+    version: &'a str,
+    extra: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, &'a str)> {
+    let mut h = vec![
+        ("authorization", auth),
+        ("content-type", "application/json"),
+        ("accept", MCP),
+        ("mcp-protocol-version", version),
+    ];
+    h.extend_from_slice(extra);
+    h
+}
+
+const INIT: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sessionless_client_is_served_by_a_shared_process_the_gateway_initialized() {
+    let dir = TempDir::new().unwrap();
+    let gw = Gateway::start(dir.path(), &everything("processes = \"shared\""), &[]);
+    let url = gw.url("/mcp/everything");
+    let auth = bearer(&token("everything", "ana"));
+    // 2026-07-28: no initialize, no session; the method and name mirrored in headers.
+    let echo = r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"echo","arguments":{"message":"sessionless hello"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}"#;
+    let h = headers(
+        &auth,
+        "2026-07-28",
+        &[("mcp-method", "tools/call"), ("mcp-name", "echo")],
+    );
+    let (status, _, body) = call("POST", &url, &h, echo).await;
+    assert_eq!(status, 200, "{body}");
+    let v = answer(&body);
+    assert!(
+        v["result"]["content"][0]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("sessionless hello")),
+        "{v}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processes_are_capped_reaped_when_idle_and_restarted_after_a_back_off() {
+    // The cap: one process for the route (one per subject); a second subject waits for it.
+    let dir = TempDir::new().unwrap();
+    let gw = Gateway::start(
+        dir.path(),
+        &everything("processes = \"subject\", max_processes = 1, idle_timeout = \"1s\""),
+        &[],
+    );
+    let url = gw.url("/mcp/everything");
+    let ana = bearer(&token("everything", "ana"));
+    let bob = bearer(&token("everything", "bob"));
+    let (status, h, body) = call("POST", &url, &headers(&ana, "2025-06-18", &[]), INIT).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("serverInfo"), "{body}");
+    let first = h["mcp-session-id"].to_str().unwrap().to_owned();
+    let (_, _, body) = call("POST", &url, &headers(&bob, "2025-06-18", &[]), INIT).await;
+    assert!(body.contains("at its process limit"), "{body}");
+    // Unused for idle_timeout: stopped, which frees the slot for bob.
+    assert!(
+        gw.wait_log("stopping an idle stdio server"),
+        "{}",
+        gw.log_text()
+    );
+    assert!(gw.wait_log("stdio server stopped"), "{}", gw.log_text());
+    let (status, _, body) = call("POST", &url, &headers(&bob, "2025-06-18", &[]), INIT).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("serverInfo"), "{body}");
+    assert_ne!(first, "", "ana had a session");
+    drop(gw);
+
+    // A server that dies at once: each new start waits twice as long as the one before.
+    let dir = TempDir::new().unwrap();
+    let config =
+        "[gateway]\nlisten = \"127.0.0.1:8443\"\n\n[[gateway.routes]]\npath = \"/mcp/crash\"\n\
+                  audience = \"everything\"\ncommand = [\"sh\", \"-c\", \"exit 3\"]\n";
+    let gw = Gateway::start(dir.path(), config, &[]);
+    let url = gw.url("/mcp/crash");
+    for _ in 0..3 {
+        let (_, _, body) = call("POST", &url, &headers(&ana, "2025-06-18", &[]), INIT).await;
+        assert!(body.contains("did not initialize"), "{body}");
+    }
+    assert!(gw.wait_log("wait_ms\":500"), "{}", gw.log_text());
+    let log = gw.log_text();
+    let at = |n: &str| log.find(n).unwrap_or_else(|| panic!("{n} in {log}"));
+    assert!(at("wait_ms\":250") < at("wait_ms\":500"), "{log}");
 }

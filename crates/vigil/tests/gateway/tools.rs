@@ -254,7 +254,8 @@ fn pin(dir: &std::path::Path, args: &[&str]) -> (i32, String) {
     let out = common::vigil(dir)
         .args(["gateway", "pin", "--route", "/mcp/fs"])
         .args(args)
-        .env("MCP_JWT_SECRET", secret())
+        // Pinning only asks the upstream: it needs no key to verify tokens with.
+        .env_remove("MCP_JWT_SECRET")
         .output()
         .unwrap();
     (
