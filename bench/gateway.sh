@@ -5,15 +5,17 @@
 # (`limit_req` per IP and a buffered access log), through `vigil gateway` with JWT verification
 # and per-IP rate limiting on ("vigil": every `[gateway.scan]` and `[gateway.audit]` feature
 # off), then one Vigil row per feature switched on alone (vigil_scan_args, vigil_scan_results,
-# vigil_audit, and any BENCH_FEATURES slot, see below), all of them at once (vigil_all), and
+# vigil_audit, vigil_scopes: a per-tool scope rule, vigil_validation: argument validation
+# against the tool's inputSchema, vigil_pins: the tool pinned and approved, and any
+# BENCH_FEATURES slot, see below), all of them at once (vigil_all), and
 # IBM ContextForge (PyPI mcp-contextforge-gateway, JWT on, installed into a venv under target/)
 # in front of an MCP server. Every request is the same MCP `tools/call` JSON-RPC POST carrying a
 # bearer token (nginx ignores it; Vigil and ContextForge verify it).
 #
-#   BENCH_FEATURES="scopes validation pins"  # more feature rows, each from three variables:
-#     FEATURE_scopes_ROUTE='[[gateway.routes.tools]]...'  (TOML added to the route)
-#     FEATURE_scopes_GATEWAY='[gateway.validation]...'    (TOML added after the routes)
-#     FEATURE_scopes_TOKEN='--scope fs:read'              (extra `vigil token mint` flags)
+#   BENCH_FEATURES="mine"                    # more feature rows, each from three variables:
+#     FEATURE_mine_ROUTE='[[gateway.routes.tools]]...'  (TOML added to the route)
+#     FEATURE_mine_GATEWAY='[gateway.validation]...'    (TOML added after the routes)
+#     FEATURE_mine_TOKEN="--claim scope=fs:read"              (extra `vigil token mint` flags)
 #   Each becomes a row vigil_<name> and is also switched on in vigil_all.
 #   BENCH_CONTEXTFORGE=0                     # leave the ContextForge row out
 #
@@ -71,11 +73,25 @@ EOF
 # The upstream answers every request with a tool result: a README's first lines (~300 bytes).
 text='# Vigil\\nThe security plane for AI-agent, bot and MCP-server stacks: find leaked secrets, rotate them safely, mint and check tokens, guard MCP servers behind an authenticating gateway, lint manifests and MCP configs.'
 result='{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"'"$text"'\"}],\"isError\":false}}'
+# The gateway's own tool-list fetch (rows with validation or pins) is told apart by its
+# `X-Vigil-Subject: vigil-gateway`: its `initialize` is refused, so it asks sessionless
+# (2026-07-28), and that `tools/list` (id 2) gets read_file with a schema the calls satisfy.
+tools='{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{\"tools\":[{\"name\":\"read_file\",\"description\":\"Read a file\",\"inputSchema\":{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\",\"maxLength\":4096}},\"required\":[\"path\"],\"additionalProperties\":false}}]}}'
 nginx_conf upstream "
+  map \"\$http_x_vigil_subject:\$http_mcp_protocol_version\" \$fetch {
+    default \"\";
+    \"vigil-gateway:2026-07-28\" list;
+    \"~^vigil-gateway:\" init;
+  }
   server {
     listen 127.0.0.1:$up_port;
     access_log off;
-    location / { default_type application/json; return 200 '$result'; }
+    location / {
+      default_type application/json;
+      if (\$fetch = init) { return 404; }
+      if (\$fetch = list) { return 200 '$tools'; }
+      return 200 '$result';
+    }
   }"
 proxy_conf() { # NAME PORT [ACCESS_LOG_OPTIONS] [HTTP_EXTRA] [LOCATION_EXTRA]
   nginx_conf "$1" "
@@ -152,10 +168,16 @@ declare -A feature_route=() feature_gateway=() feature_port=()
 feature_gateway[scan_args]=$'[gateway.scan]\narguments = "block"\nresults = "off"'
 feature_gateway[scan_results]=$'[gateway.scan]\narguments = "off"\nresults = "redact"'
 feature_gateway[audit]=$'[gateway.scan]\narguments = "off"\nresults = "off"\n\n[gateway.audit]\npath = "audit/tools.jsonl"'
-features=(scan_args scan_results audit)
-token_flags=""
-all_route=""
-all_gateway=$'[gateway.scan]\narguments = "block"\nresults = "redact"\n\n[gateway.audit]\npath = "audit/tools.jsonl"\n'
+# The per-tool features: a scope rule the token satisfies, argument validation, pins.
+feature_route[scopes]=$'[[gateway.routes.tools]]\nname = "read_*"\nscopes = ["fs:read"]'
+feature_gateway[scopes]=$'[gateway.scan]\narguments = "off"\nresults = "off"'
+feature_gateway[validation]=$'[gateway.scan]\narguments = "off"\nresults = "off"\n\n[gateway.validation]\nmode = "enforce"'
+feature_route[pins]='pins = "tools.lock"'
+feature_gateway[pins]=$'[gateway.scan]\narguments = "off"\nresults = "off"'
+features=(scan_args scan_results audit scopes validation pins)
+token_flags="--claim scope=fs:read"
+all_route=$'pins = "tools.lock"\n[[gateway.routes.tools]]\nname = "read_*"\nscopes = ["fs:read"]'
+all_gateway=$'[gateway.scan]\narguments = "block"\nresults = "redact"\n\n[gateway.audit]\npath = "audit/tools.jsonl"\n\n[gateway.validation]\nmode = "enforce"\n'
 for f in ${BENCH_FEATURES:-}; do
   r="FEATURE_${f}_ROUTE"; g="FEATURE_${f}_GATEWAY"; t="FEATURE_${f}_TOKEN"
   feature_route[$f]=${!r:-}
@@ -193,9 +215,20 @@ token=$("$vigil" token mint --aud filesystem --sub bench --ttl 3600 $token_flags
 for p in $up_port $ngx_port $ngxb_port $ngxl_port $gw_port $gwb_port "${feature_port[@]}"; do
   for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$p/" && break; sleep 0.1; done
 done
+# Rows with pins: the upstream's tools approved, as an operator would (`vigil gateway pin`).
+for f in "${features[@]}" all; do
+  if grep -q '^pins = ' "$work/vigil_$f/vigil.toml"; then
+    (cd "$work/vigil_$f" && "$vigil" gateway pin --route /mcp/filesystem --approve >pin.log 2>&1) ||
+      { echo "vigil gateway pin failed for vigil_$f: $(cat "$work/vigil_$f/pin.log")" >&2; exit 1; }
+  fi
+done
 for p in $gw_port $gwb_port "${feature_port[@]}"; do
   code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "authorization: Bearer $token" -H 'content-type: application/json' --data '{}' "http://127.0.0.1:$p/mcp/filesystem/")
   [ "$code" = 200 ] || { echo "vigil gateway on $p answered $code" >&2; exit 1; }
+  # The benchmark's call reaches the upstream's result (not a refusal the gateway answers).
+  answer=$(curl -s -X POST -H "authorization: Bearer $token" -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' \
+    --data '{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"read_file","arguments":{"path":"README.md"}}}' "http://127.0.0.1:$p/mcp/filesystem/")
+  grep -q "security plane" <<<"$answer" || { echo "vigil gateway on $p did not forward the call: $answer" >&2; exit 1; }
   code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'content-type: application/json' --data '{}' "http://127.0.0.1:$p/mcp/filesystem/")
   [ "$code" = 401 ] || { echo "vigil gateway on $p let an unauthenticated request through ($code)" >&2; exit 1; }
 done

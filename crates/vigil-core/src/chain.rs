@@ -363,15 +363,26 @@ impl Session<'_> {
         {
             return Err(ChainError::Reserved(k.clone()));
         }
+        let members: Vec<String> = batch.iter().map(members_of).collect();
+        self.append_batch_members(&members)
+    }
+
+    /// [`Session::append_batch`] for a writer that writes each line's fields itself rather
+    /// than build a map per line: each item is the members of one JSON object (`"key":value`
+    /// pairs joined by commas, no braces), none of them a reserved name; the caller
+    /// guarantees that shape (verification reads every line back as an object).
+    pub fn append_batch_members(
+        &mut self,
+        batch: &[String],
+    ) -> Result<Option<Appended>, ChainError> {
         let (mut seq, mut prev) = match &self.head {
             Some(h) => (h.seq, h.hash.clone()),
             None => (0, GENESIS.to_owned()),
         };
         let mut text = String::new();
-        for fields in batch {
+        for members in batch {
             seq += 1;
-            let (line, hash) = build_line(self.chain.key.as_ref(), seq, &prev, fields);
-            text.push_str(&line);
+            let hash = push_line(self.chain.key.as_ref(), seq, &prev, members, &mut text);
             text.push('\n');
             prev = hash;
         }
@@ -563,6 +574,20 @@ pub fn parse_line_with(key: Option<&ChainKey>, text: &str) -> Result<Parsed, Opt
     Ok((seq, prev, hash.to_owned(), fields))
 }
 
+/// The members of a JSON object holding `fields` (`"key":value` joined by commas).
+fn members_of(fields: &Map<String, Value>) -> String {
+    let mut out = String::new();
+    for (i, (k, v)) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&Value::String(k.clone()).to_string());
+        out.push(':');
+        out.push_str(&v.to_string());
+    }
+    out
+}
+
 /// Builds one line (without newline) and its hash.
 fn build_line(
     key: Option<&ChainKey>,
@@ -570,20 +595,33 @@ fn build_line(
     prev: &str,
     fields: &Map<String, Value>,
 ) -> (String, String) {
-    let mut body = format!(r#"{{"seq":{seq},"prev":"{prev}""#);
-    for (k, v) in fields {
-        body.push(',');
-        body.push_str(&Value::String(k.clone()).to_string());
-        body.push(':');
-        body.push_str(&v.to_string());
-    }
-    body.push('}');
-    let hash = digest_hex(key, body.as_bytes());
-    body.pop();
-    body.push_str(r#","hash":""#);
-    body.push_str(&hash);
-    body.push_str("\"}");
+    let mut body = String::new();
+    let hash = push_line(key, seq, prev, &members_of(fields), &mut body);
     (body, hash)
+}
+
+/// Appends one line (without newline) with these object members to `out`; returns its hash.
+fn push_line(
+    key: Option<&ChainKey>,
+    seq: u64,
+    prev: &str,
+    members: &str,
+    out: &mut String,
+) -> String {
+    use std::fmt::Write as _;
+    let start = out.len();
+    let _ = write!(out, r#"{{"seq":{seq},"prev":"{prev}""#);
+    if !members.is_empty() {
+        out.push(',');
+        out.push_str(members);
+    }
+    out.push('}');
+    let hash = digest_hex(key, &out.as_bytes()[start..]);
+    out.pop();
+    out.push_str(r#","hash":""#);
+    out.push_str(&hash);
+    out.push_str("\"}");
+    hash
 }
 
 impl Chain {
@@ -868,6 +906,25 @@ impl Chain {
         })
     }
 
+    /// Begins a new, empty chain: creates the log (empty) and records a head of no lines
+    /// (`seq` 0), so that this log emptied later with its head deleted is not taken for a new
+    /// one. Refuses (`Diverged`) when the log or its head already exists.
+    pub fn begin(&self) -> Result<(), ChainError> {
+        if self.head()?.is_some() || std::fs::symlink_metadata(&self.log).is_ok() {
+            return Err(ChainError::Diverged {
+                path: self.log.clone(),
+                detail: "a log or head is already there".into(),
+            });
+        }
+        nofollow(OpenOptions::new().write(true).create_new(true).mode(0o600))
+            .open(&self.log)
+            .map_err(io(&self.log))?;
+        self.write_head(&Head {
+            seq: 0,
+            hash: GENESIS.to_owned(),
+        })
+    }
+
     /// Checks that the chain can be extended ([`Chain::session`] without appending) and returns
     /// its head.
     pub fn ready(&self) -> Result<Option<Head>, ChainError> {
@@ -931,6 +988,8 @@ impl Chain {
         if len == 0 {
             return match head {
                 None => Ok(None),
+                // A chain begun empty ([`Chain::begin`]).
+                Some(h) if h.seq == 0 => Ok(Some(h)),
                 Some(h) => Err(diverged(format!(
                     "the log is empty, the head records seq {}",
                     h.seq

@@ -6,6 +6,7 @@
 //! that does not verify at start, or a writer that failed or fell too far behind, makes the
 //! gateway refuse tool calls (503) rather than run calls it cannot record: the audit fails closed.
 
+#[cfg(test)]
 use serde_json::{Map, Value};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -45,7 +46,50 @@ pub struct Line {
     pub latency: Duration,
 }
 
+/// Writes `s` as a JSON string.
+fn push_json_str(out: &mut String, s: &str) {
+    // serde_json's escaping, without a `Value` per field.
+    let mut buf = Vec::with_capacity(s.len() + 2);
+    let _ = serde_json::to_writer(&mut buf, s);
+    out.push_str(std::str::from_utf8(&buf).unwrap_or("\"\""));
+}
+
 impl Line {
+    /// The line's fields as the members of a JSON object, in the order of their names (the
+    /// bytes [`Line::fields`] gives through a map), written without a map or a `Value` each.
+    fn members(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::with_capacity(320);
+        out.push_str("\"arguments_sha256\":");
+        push_json_str(&mut out, &self.arguments_sha256);
+        out.push_str(",\"client_ip\":");
+        push_json_str(&mut out, &self.client_ip);
+        out.push_str(",\"latency_ms\":");
+        let mut n = Vec::new();
+        let _ = serde_json::to_writer(&mut n, &self.latency_ms());
+        out.push_str(std::str::from_utf8(&n).unwrap_or("0"));
+        out.push_str(",\"outcome\":");
+        push_json_str(&mut out, self.outcome);
+        out.push_str(",\"route\":");
+        push_json_str(&mut out, &self.route);
+        let _ = write!(out, ",\"status\":{}", self.status);
+        out.push_str(",\"subject\":");
+        push_json_str(&mut out, &self.subject);
+        let _ = write!(
+            out,
+            ",\"time\":\"{}\"",
+            humantime::format_rfc3339_millis(self.time)
+        );
+        out.push_str(",\"tool\":");
+        push_json_str(&mut out, &self.tool);
+        out
+    }
+
+    fn latency_ms(&self) -> f64 {
+        (self.latency.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0
+    }
+
+    #[cfg(test)]
     fn fields(&self) -> Map<String, Value> {
         let mut m = Map::new();
         m.insert(
@@ -64,8 +108,7 @@ impl Line {
         );
         m.insert("outcome".into(), self.outcome.into());
         m.insert("status".into(), self.status.into());
-        let ms = (self.latency.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0;
-        m.insert("latency_ms".into(), ms.into());
+        m.insert("latency_ms".into(), self.latency_ms().into());
         m
     }
 }
@@ -79,6 +122,19 @@ pub enum AuditError {
     /// The writer thread could not start.
     #[error("cannot start the audit writer: {0}")]
     Thread(std::io::Error),
+    /// The log is empty and its head is gone: a log emptied with its head deleted looks
+    /// exactly so, and nothing tells it from a new one.
+    #[error(
+        "{log}: the audit log is empty and its head file {head} is missing (a log emptied and \
+         its head deleted looks like this); restore the head, or remove the empty log to begin \
+         a new one"
+    )]
+    Emptied {
+        /// The log file.
+        log: PathBuf,
+        /// The head file.
+        head: PathBuf,
+    },
 }
 
 /// The audit of one configuration: a queue and its writer.
@@ -111,6 +167,30 @@ impl Audit {
             })?;
         }
         let chain = Chain::new(&s.path, &s.head);
+        let log_len = match std::fs::symlink_metadata(&s.path) {
+            Ok(m) => Some(m.len()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                return Err(AuditError::Chain(ChainError::Io {
+                    path: s.path.clone(),
+                    source: e,
+                }))
+            }
+        };
+        match (chain.head()?, log_len) {
+            // A new log: its head records that it begins empty.
+            (None, None) => {
+                chain.begin()?;
+                tracing::warn!(audit = %s.path.display(), head = %s.head.display(), "beginning a new audit log (there was no log and no head here)");
+            }
+            (None, Some(0)) => {
+                return Err(AuditError::Emptied {
+                    log: s.path.clone(),
+                    head: s.head.clone(),
+                })
+            }
+            _ => {}
+        }
         chain.ready()?;
         let (tx, rx) = mpsc::channel::<Line>();
         let state = Arc::new(State::default());
@@ -148,10 +228,10 @@ fn write_loop(
     written: prometheus_client::metrics::counter::Counter,
     failures: prometheus_client::metrics::counter::Counter,
 ) {
-    let mut batch: Vec<Map<String, Value>> = Vec::new();
+    let mut batch: Vec<String> = Vec::new();
     let mut behind = false;
     while let Ok(first) = rx.recv() {
-        batch.push(first.fields());
+        batch.push(first.members());
         // The batch fills while this thread sleeps, then is taken at once: waiting on the
         // channel instead would wake this thread (a futex wake and a context switch on the
         // request's core) for every line. When the last batch was full the queue is behind,
@@ -161,13 +241,15 @@ fn write_loop(
         }
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
-                Ok(l) => batch.push(l.fields()),
+                Ok(l) => batch.push(l.members()),
                 Err(_) => break,
             }
         }
         behind = batch.len() == MAX_BATCH;
         let n = batch.len();
-        let result = chain.session().and_then(|mut s| s.append_batch(&batch));
+        let result = chain
+            .session()
+            .and_then(|mut s| s.append_batch_members(&batch));
         state.queued.fetch_sub(n, Ordering::Relaxed);
         match result {
             Ok(_) => {
@@ -214,6 +296,18 @@ mod tests {
             status: 200,
             latency: Duration::from_micros(1234),
         }
+    }
+
+    #[test]
+    fn members_are_the_bytes_a_map_gives() {
+        let mut l = line(3);
+        l.subject = "a\"b\\c\u{1}é".into();
+        l.latency = Duration::from_micros(1500);
+        let via_map = serde_json::to_string(&l.fields()).unwrap();
+        assert_eq!(format!("{{{}}}", l.members()), via_map);
+        l.latency = Duration::from_secs(2);
+        let via_map = serde_json::to_string(&l.fields()).unwrap();
+        assert_eq!(format!("{{{}}}", l.members()), via_map);
     }
 
     #[test]

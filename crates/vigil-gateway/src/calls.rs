@@ -46,6 +46,29 @@ pub(crate) struct Context<'a, 'g> {
     pub(crate) get: bool,
 }
 
+/// Notes every `tools/call` of `bytes` for the audit (tool, SHA-256 of its arguments), when
+/// there is an audit and nothing was noted yet: a call the gateway refuses before [`stage`]
+/// (scope, validation, catalog, pin, batch) is audited like one it forwards.
+pub(crate) fn note(gw: &Gateway, bytes: &[u8], calls: &mut Vec<Noted>) {
+    if gw.audit.is_none() || !calls.is_empty() {
+        return;
+    }
+    if let Some(ms) = mcp::messages(bytes) {
+        note_messages(&ms, calls);
+    }
+}
+
+fn note_messages(ms: &mcp::Messages<'_>, calls: &mut Vec<Noted>) {
+    for (m, _) in ms.items.iter().filter(|(m, _)| m.is_tool_call()) {
+        let p = m.params();
+        let args = p.arguments.map_or("null", |a| a.get());
+        calls.push(Noted {
+            tool: p.name.as_deref().unwrap_or("-").to_owned(),
+            arguments_sha256: vigil_core::chain::sha256_hex(args.as_bytes()),
+        });
+    }
+}
+
 /// The stage: the body to forward (redacted when `[gateway.scan] arguments = "redact"` found a
 /// secret), or the gateway's answer.
 pub(crate) fn stage(
@@ -69,6 +92,8 @@ pub(crate) fn stage(
     let batch = method.starts_with('[');
     if batch && !mcp::batches_allowed(version) {
         refused(gw, "batch");
+        note(gw, &bytes, cx.calls);
+        *cx.outcome = Some("refused_batch");
         return Flow::Reply(mcp::rpc_error(
             StatusCode::BAD_REQUEST,
             None,
@@ -86,14 +111,7 @@ pub(crate) fn stage(
     let Some(ms) = mcp::messages(&bytes) else {
         return Flow::Next(bytes);
     };
-    for (m, _) in ms.items.iter().filter(|(m, _)| m.is_tool_call()) {
-        let p = m.params();
-        let args = p.arguments.map_or("null", |a| a.get());
-        cx.calls.push(Noted {
-            tool: p.name.as_deref().unwrap_or("-").to_owned(),
-            arguments_sha256: vigil_core::chain::sha256_hex(args.as_bytes()),
-        });
-    }
+    note_messages(&ms, cx.calls);
     if !ms.batch {
         let (m, _) = &ms.items[0];
         let p = m.params();

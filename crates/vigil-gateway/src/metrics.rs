@@ -222,6 +222,9 @@ pub struct Metrics {
     pub secrets: Family<SecretLabel, Counter>,
     /// Requests refused by the MCP protocol checks, by reason (`header_mismatch`, `batch`).
     pub protocol_refusals: Family<Reason, Counter>,
+    /// Tool calls and lists the MCP-aware checks refused, by route and reason (`scope`,
+    /// `arguments`, `unknown_tool`, `pin`, `batch`, `tools_unavailable`).
+    pub tool_refusals: Family<RouteKind, Counter>,
     /// Audit lines written.
     pub audit_lines: Counter,
     /// Audit batches that could not be written.
@@ -325,6 +328,12 @@ impl Metrics {
             "Requests refused by the MCP protocol checks, by reason",
             protocol_refusals.clone(),
         );
+        let tool_refusals = Family::<RouteKind, Counter>::default();
+        registry.register(
+            "tool_refusals",
+            "Tool calls refused by per-tool scopes, argument validation, the tool catalog or pins, by route and reason",
+            tool_refusals.clone(),
+        );
         registry.register(
             "audit_lines",
             "Tool-call lines written to the audit log",
@@ -353,9 +362,20 @@ impl Metrics {
             stdio_stray_output,
             secrets,
             protocol_refusals,
+            tool_refusals,
             audit_lines,
             audit_failures,
         }
+    }
+
+    /// Counts one tool call (or list) of `route` the MCP-aware checks refused for `reason`.
+    pub fn count_tool_refusal(&self, route: &str, reason: &str) {
+        self.tool_refusals
+            .get_or_create(&RouteKind {
+                route: route.to_owned(),
+                kind: reason.to_owned(),
+            })
+            .inc();
     }
 
     /// Counts one finished request of `route` with `status` that took `secs`, through a

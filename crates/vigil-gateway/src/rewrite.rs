@@ -87,6 +87,29 @@ pub trait Hook: Send + Sync {
     /// Looks at one JSON-RPC message; may change it in place (then say [`Action::Changed`]) or
     /// drop it.
     fn message(&self, req: &RequestInfo, msg: &mut Value) -> Action;
+    /// Looks at one line of an SSE event that is not its data (a comment, an `id`, `event`,
+    /// `retry` or unknown field) and returns its replacement (empty: the line is dropped) when
+    /// the client must not see it as it is (default: kept).
+    fn text(&self, _req: &RequestInfo, _line: &[u8]) -> Option<Vec<u8>> {
+        None
+    }
+    /// Looks at a whole answer that is neither JSON nor SSE (whatever its `Content-Type`
+    /// said) and returns its replacement when the client must not see it as it is (default:
+    /// kept).
+    fn unread(&self, _req: &RequestInfo, _body: &[u8]) -> Option<Vec<u8>> {
+        None
+    }
+    /// Whether an answer labelled neither JSON nor SSE must be read for this hook (default:
+    /// yes; a hook that only watches says no, and such an answer then streams through).
+    fn guards(&self) -> bool {
+        true
+    }
+    /// Whether a JSON answer must be read for this hook (default: yes). A hook that only
+    /// watches for notifications says no: those come on event streams, and a JSON answer
+    /// then streams through unread when no other hook reads it.
+    fn reads_json(&self) -> bool {
+        true
+    }
 }
 
 /// A message after the hooks.
@@ -193,8 +216,12 @@ impl Rewriter {
     }
 
     /// An upstream answer through the hooks: a JSON body is read whole (within the limit) and
-    /// rewritten, an SSE body is rewritten event by event as it streams, any other answer
-    /// passes as it is. A compressed JSON or SSE body, or one over the limit, becomes a 502.
+    /// rewritten, an SSE body is rewritten event by event as it streams. An answer labelled
+    /// otherwise (another media type, none, or two `Content-Type`s) is read whole and taken by
+    /// its content: JSON, or SSE, rewritten the same way; anything else is refused when a hook
+    /// guards the answer (a 502, or the upstream's error status with the gateway's own body),
+    /// and passes as it is when the hooks only watch. A compressed body, or one over the limit,
+    /// becomes a 502.
     pub fn response(
         self,
         resp: Response<Body>,
@@ -203,14 +230,16 @@ impl Rewriter {
     }
 
     async fn respond(self, resp: Response<Body>) -> Response<Body> {
-        let kind = resp
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .map(|v| v.as_bytes())
-            .and_then(media);
-        let Some(kind) = kind else {
-            return resp;
+        let mut labels = resp.headers().get_all(header::CONTENT_TYPE).iter();
+        let label = match (labels.next(), labels.next()) {
+            (Some(v), None) => media(v.as_bytes()),
+            // None, or two that a client may read either way.
+            _ => None,
         };
+        let guarded = self.hooks.iter().any(|h| h.guards());
+        if label.is_none() && !guarded {
+            return resp;
+        }
         if resp
             .headers()
             .get_all(header::CONTENT_ENCODING)
@@ -219,25 +248,56 @@ impl Rewriter {
         {
             return refused("the upstream compressed an answer the gateway must read");
         }
+        if matches!(label, Some(Media::Json)) && !self.hooks.iter().any(|h| h.reads_json()) {
+            return resp;
+        }
         let (mut parts, inner) = resp.into_parts();
-        match kind {
-            Media::Json => {
+        match label {
+            Some(Media::Json) => {
                 let Some(bytes) = read_whole(inner, self.limit).await else {
                     return refused("the upstream's answer is too large or was cut short");
                 };
-                let bytes = match self.message(&bytes) {
-                    Rewritten::Unchanged => bytes,
-                    Rewritten::Changed(b) => Bytes::from(b),
-                    Rewritten::Dropped => {
-                        return refused("the gateway withheld the upstream's answer")
-                    }
+                let Some(bytes) = self.json_body(bytes) else {
+                    return refused("the gateway withheld the upstream's answer");
                 };
                 parts
                     .headers
                     .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
                 Response::from_parts(parts, body::full(bytes))
             }
-            Media::EventStream => {
+            None => {
+                // Fail closed: a label the gateway does not read must not let a result or a
+                // tool list by unread. The content says what it is.
+                let Some(bytes) = read_whole(inner, self.limit).await else {
+                    return refused("the upstream's answer is too large or was cut short");
+                };
+                let text = bytes.trim_ascii_start();
+                let bytes = if text.is_empty() {
+                    bytes
+                } else if matches!(text.first(), Some(b'{' | b'[')) {
+                    match self.json_body(bytes) {
+                        Some(b) => b,
+                        None => return withheld(parts.status),
+                    }
+                } else if looks_like_sse(&bytes) {
+                    Bytes::from(self.events(&bytes))
+                } else {
+                    // Neither: text (a plain GET answer, an error page), which each hook may
+                    // still change (the result scan redacts a secret in it).
+                    let mut cur = bytes;
+                    for h in self.hooks.iter() {
+                        if let Some(r) = h.unread(&self.info, &cur) {
+                            cur = Bytes::from(r);
+                        }
+                    }
+                    cur
+                };
+                parts
+                    .headers
+                    .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+                Response::from_parts(parts, body::full(bytes))
+            }
+            Some(Media::EventStream) => {
                 parts.headers.remove(header::CONTENT_LENGTH);
                 let sse = SseRewrite {
                     inner,
@@ -248,6 +308,80 @@ impl Rewriter {
                 Response::from_parts(parts, sse.boxed())
             }
         }
+    }
+}
+
+impl Rewriter {
+    /// A whole JSON body through the hooks; `None` when it must not reach the client.
+    fn json_body(&self, bytes: Bytes) -> Option<Bytes> {
+        match self.message(&bytes) {
+            Rewritten::Unchanged => Some(bytes),
+            Rewritten::Changed(b) => Some(Bytes::from(b)),
+            Rewritten::Dropped => None,
+        }
+    }
+
+    /// A whole SSE body, event by event, through the hooks.
+    fn events(&self, buf: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(buf.len());
+        let mut start = 0;
+        while let Some(end) = event_end(&buf[start..], true) {
+            let ev = &buf[start..start + end];
+            match rewrite_event(self, ev) {
+                None => out.extend_from_slice(ev),
+                Some(new) => out.extend_from_slice(&new),
+            }
+            start += end;
+        }
+        out
+    }
+
+    /// The lines of an event that are not data, each through every hook's
+    /// [`Hook::text`]: `(line index, replacement)` for those that change.
+    fn other_lines(&self, ev: &[u8]) -> Vec<(usize, Vec<u8>)> {
+        let mut changed = Vec::new();
+        for (i, line) in lines(ev).enumerate() {
+            if line.is_empty() || field(line).is_some_and(|(n, _)| n == b"data") {
+                continue;
+            }
+            let mut cur: Option<Vec<u8>> = None;
+            for h in self.hooks.iter() {
+                if let Some(r) = h.text(&self.info, cur.as_deref().unwrap_or(line)) {
+                    cur = Some(r);
+                }
+            }
+            if let Some(c) = cur {
+                changed.push((i, c));
+            }
+        }
+        changed
+    }
+}
+
+/// Whether a body not labelled `text/event-stream` is one: every line blank, a comment, or a
+/// `data`, `id`, `event` or `retry` field, with some data.
+fn looks_like_sse(b: &[u8]) -> bool {
+    let mut data = false;
+    for line in lines(b) {
+        match field(line) {
+            None => {}
+            Some((n, _)) if n == b"data" => data = true,
+            Some((n, _)) if n == b"id" || n == b"event" || n == b"retry" => {}
+            Some(_) => return false,
+        }
+    }
+    data
+}
+
+/// The answer to an upstream answer that looks like JSON but that the hooks withheld (or that
+/// does not parse while a hook wants it): a 502 for a success, else the upstream's status (a
+/// client acts on a 404 or 401) with the gateway's own body.
+fn withheld(status: StatusCode) -> Response<Body> {
+    let message = "the gateway withheld the upstream's answer";
+    if status.is_success() || status.is_informational() {
+        refused(message)
+    } else {
+        body::error(status, "upstream_answer_withheld", message)
     }
 }
 
@@ -477,35 +611,56 @@ pub(crate) fn event_data(ev: &[u8]) -> Option<std::borrow::Cow<'_, [u8]>> {
 /// text (the other fields kept in order, the data on one line where the first data line was,
 /// or no data at all when dropped).
 fn rewrite_event(rw: &Rewriter, ev: &[u8]) -> Option<Vec<u8>> {
-    let data = event_data(ev)?;
-    if data.iter().all(u8::is_ascii_whitespace) {
+    // `None`: the data stays as it was; `Some(None)`: dropped; `Some(Some(b))`: replaced.
+    let new = match event_data(ev) {
         // An empty priming event (an id for resumption) carries no message.
+        Some(data) if !data.iter().all(u8::is_ascii_whitespace) => match rw.message(&data) {
+            Rewritten::Unchanged => None,
+            Rewritten::Changed(b) => Some(Some(b)),
+            Rewritten::Dropped => Some(None),
+        },
+        _ => None,
+    };
+    // Comments, ids and event names reach the client too.
+    let others = rw.other_lines(ev);
+    if new.is_none() && others.is_empty() {
         return None;
     }
-    let new = match rw.message(&data) {
-        Rewritten::Unchanged => return None,
-        Rewritten::Changed(b) => Some(b),
-        Rewritten::Dropped => None,
-    };
     let mut out = Vec::with_capacity(ev.len() + 16);
     let mut written = false;
-    for line in lines(ev) {
+    for (i, line) in lines(ev).enumerate() {
         if line.is_empty() {
             continue;
         }
         if field(line).is_some_and(|(n, _)| n == b"data") {
-            if !written {
-                written = true;
-                if let Some(b) = &new {
-                    out.extend_from_slice(b"data: ");
-                    out.extend_from_slice(b);
+            match &new {
+                None => {
+                    out.extend_from_slice(line);
                     out.push(b'\n');
+                }
+                Some(_) if written => {}
+                Some(new) => {
+                    written = true;
+                    if let Some(b) = new {
+                        out.extend_from_slice(b"data: ");
+                        out.extend_from_slice(b);
+                        out.push(b'\n');
+                    }
                 }
             }
             continue;
         }
-        out.extend_from_slice(line);
-        out.push(b'\n');
+        match others.iter().find(|(at, _)| *at == i) {
+            Some((_, r)) if r.is_empty() => {}
+            Some((_, r)) => {
+                out.extend_from_slice(r);
+                out.push(b'\n');
+            }
+            None => {
+                out.extend_from_slice(line);
+                out.push(b'\n');
+            }
+        }
     }
     if out.is_empty() {
         return Some(Vec::new());
@@ -610,10 +765,89 @@ mod tests {
         );
         assert_eq!(through(&r, "application/json", vec![big]).await.0, 502);
         assert_eq!(through(&r, "application/json", vec![b"old{"]).await.0, 502);
-        // Other media types pass as they are.
+        // Under another label the content decides: JSON and SSE are rewritten, other text
+        // goes to each hook's `unread` (kept by this one), JSON a hook must drop is withheld.
+        let (s, b) = through(
+            &r,
+            "text/plain",
+            vec![br#"{"id":1,"result":{"name":"old"}}"#],
+        )
+        .await;
+        assert_eq!(
+            (s, b.as_slice()),
+            (200, &br#"{"id":1,"result":{"name":"new"}}"#[..])
+        );
+        let (s, b) = through(
+            &r,
+            "application/json, text/plain",
+            vec![b"event: x\ndata: {\"id\":1,\"result\":{\"name\":\"old\"}}\n\n"],
+        )
+        .await;
+        assert_eq!(
+            (s, String::from_utf8(b).unwrap().as_str()),
+            (
+                200,
+                "event: x\ndata: {\"id\":1,\"result\":{\"name\":\"new\"}}\n\n"
+            )
+        );
         assert_eq!(
             through(&r, "text/plain", vec![b"old{"]).await,
             (200, b"old{".to_vec())
+        );
+        assert_eq!(through(&r, "text/plain", vec![b"{\"old\""]).await.0, 502);
+        // An empty answer has nothing to hide.
+        assert_eq!(
+            through(&r, "text/plain", vec![b""]).await,
+            (200, Vec::new())
+        );
+        // Hooks that only watch let other answers by.
+        struct Watch;
+        impl Hook for Watch {
+            fn message(&self, _: &RequestInfo, _: &mut Value) -> Action {
+                Action::Keep
+            }
+            fn guards(&self) -> bool {
+                false
+            }
+        }
+        let w = Rewriter::new(RequestInfo::default(), vec![Arc::new(Watch)], 1 << 10);
+        assert_eq!(
+            through(&w, "text/plain", vec![b"old{"]).await,
+            (200, b"old{".to_vec())
+        );
+    }
+
+    /// Redacts `old` wherever it stands in a non-data line.
+    struct Lines;
+    impl Hook for Lines {
+        fn wants(&self, _: &RequestInfo, _: &[u8]) -> bool {
+            false
+        }
+        fn message(&self, _: &RequestInfo, _: &mut Value) -> Action {
+            Action::Keep
+        }
+        fn text(&self, _: &RequestInfo, line: &[u8]) -> Option<Vec<u8>> {
+            let t = String::from_utf8_lossy(line);
+            if t.starts_with(": drop") {
+                return Some(Vec::new());
+            }
+            t.contains("old")
+                .then(|| t.replace("old", "[X]").into_bytes())
+        }
+    }
+
+    #[tokio::test]
+    async fn comments_ids_and_event_names_pass_the_hooks_too() {
+        let r = Rewriter::new(RequestInfo::default(), vec![Arc::new(Lines)], 1 << 10);
+        let (_, b) = through(
+            &r,
+            "text/event-stream",
+            vec![b": old\nid: old-1\nevent: old\ndata: {\"a\":\"old\"}\n\n: drop me\nid: 2\n\n"],
+        )
+        .await;
+        assert_eq!(
+            String::from_utf8(b).unwrap(),
+            ": [X]\nid: [X]-1\nevent: [X]\ndata: {\"a\":\"old\"}\n\nid: 2\n\n"
         );
     }
 

@@ -90,6 +90,43 @@ impl Scanner {
         }
     }
 
+    /// Whether a result message may hold a secret, the cheap way when it can be: a message
+    /// without `\u` or `\/` escapes is scanned as text (the rules, their escape view, one level
+    /// of decoding, the structural detectors), which sees every string as JSON mode would
+    /// without rebuilding it; only a message that hides letters behind such escapes, or where
+    /// the text scan found something, pays for the JSON reading ([`Scanner::message`]).
+    pub fn may_hold(&self, msg: &[u8]) -> bool {
+        let hidden = msg
+            .windows(2)
+            .any(|w| w[0] == b'\\' && matches!(w[1], b'u' | b'/' | b'x'));
+        if hidden {
+            return self.message(msg).found();
+        }
+        !self.text(msg).rules.is_empty()
+    }
+
+    /// Scans text that is not JSON (an SSE comment, `id` or `event` line): the rules found and
+    /// the redacted text (only when something was found).
+    pub fn text(&self, text: &[u8]) -> Scanned {
+        let mut r = Redactor::new(
+            vec![&self.rules],
+            RedactOptions {
+                max_decode_depth: DECODE_DEPTH,
+                ..RedactOptions::default()
+            },
+        );
+        let mut out = Vec::with_capacity(text.len());
+        r.redact(text, &mut out);
+        let rules: Vec<String> = r.stats().by_label.keys().cloned().collect();
+        if rules.is_empty() {
+            return Scanned::default();
+        }
+        Scanned {
+            rules,
+            redacted: Some(out),
+        }
+    }
+
     /// The rules a header value (as sent, or its `=?base64?…?=` form decoded) holds a secret of.
     pub fn header(&self, value: &[u8]) -> Vec<String> {
         let mut r = Redactor::new(
@@ -150,9 +187,61 @@ impl ResultHook {
     }
 }
 
+impl ResultHook {
+    /// Counts, alerts and logs (by rule id only) secrets found in a result.
+    fn found(&self, rules: &[String]) {
+        let gw = &self.gw;
+        gw.metrics.count_secrets(&self.route, "results", rules);
+        gw.alerts.secret(
+            crate::alerts::AlertKind::SecretInResult,
+            &self.route,
+            rules,
+            self.subject.as_deref(),
+            self.ip,
+            crate::alerts::unix_secs(std::time::SystemTime::now()),
+        );
+        tracing::warn!(
+            route = %self.route,
+            place = "results",
+            rules = %rules.join(","),
+            mode = ?self.scanner.policy.results,
+            "secret in a tool result"
+        );
+    }
+}
+
 impl crate::rewrite::Hook for ResultHook {
     fn wants(&self, _req: &crate::rewrite::RequestInfo, raw: &[u8]) -> bool {
-        self.scanner.message(raw).found()
+        self.scanner.may_hold(raw)
+    }
+
+    fn unread(&self, _req: &crate::rewrite::RequestInfo, body: &[u8]) -> Option<Vec<u8>> {
+        let got = self.scanner.text(body);
+        if !got.found() {
+            return None;
+        }
+        self.found(&got.rules);
+        if self.scanner.policy.results != ResultsMode::Redact {
+            return None;
+        }
+        got.redacted
+    }
+
+    fn text(&self, _req: &crate::rewrite::RequestInfo, line: &[u8]) -> Option<Vec<u8>> {
+        let got = self.scanner.text(line);
+        if !got.found() {
+            return None;
+        }
+        self.found(&got.rules);
+        if self.scanner.policy.results != ResultsMode::Redact {
+            return None;
+        }
+        // A line still holding a line break would become two lines: drop it then.
+        Some(
+            got.redacted
+                .filter(|r| !r.contains(&b'\n') && !r.contains(&b'\r'))
+                .unwrap_or_default(),
+        )
     }
 
     fn message(
@@ -168,23 +257,7 @@ impl crate::rewrite::Hook for ResultHook {
         if !got.found() {
             return Action::Keep;
         }
-        let gw = &self.gw;
-        gw.metrics.count_secrets(&self.route, "results", &got.rules);
-        gw.alerts.secret(
-            crate::alerts::AlertKind::SecretInResult,
-            &self.route,
-            &got.rules,
-            self.subject.as_deref(),
-            self.ip,
-            crate::alerts::unix_secs(std::time::SystemTime::now()),
-        );
-        tracing::warn!(
-            route = %self.route,
-            place = "results",
-            rules = %got.rules.join(","),
-            mode = ?self.scanner.policy.results,
-            "secret in a tool result"
-        );
+        self.found(&got.rules);
         if self.scanner.policy.results != ResultsMode::Redact {
             return Action::Keep;
         }

@@ -711,6 +711,7 @@ async fn tool_checks(
                 .tool_scopes(&tool)
                 .any(|need| !have.iter().any(|h| h == need));
             if missing {
+                refused_call(ex, route, bytes, "scope");
                 return Flow::Reply(insufficient_scope(gw, route, &tool));
             }
             let Some(c) = catalog else {
@@ -720,6 +721,7 @@ async fn tool_checks(
             let enforce = validation == ValidationMode::Enforce || c.pins_enforce();
             let Some(view) = c.view(gw).await else {
                 if enforce {
+                    refused_call(ex, route, bytes, "tools_unavailable");
                     return Flow::Reply(body::error(
                         StatusCode::SERVICE_UNAVAILABLE,
                         "tools_unavailable",
@@ -730,6 +732,7 @@ async fn tool_checks(
             };
             let Some(known) = view.tools.get(&tool) else {
                 if enforce {
+                    refused_call(ex, route, bytes, "unknown_tool");
                     return Flow::Reply(tool_refusal(
                         parts,
                         bytes,
@@ -739,6 +742,7 @@ async fn tool_checks(
                 return Flow::Next(());
             };
             if known.pin != PinState::Pinned && c.pins_enforce() {
+                refused_call(ex, route, bytes, "pin");
                 return Flow::Reply(tool_refusal(
                     parts,
                     bytes,
@@ -765,6 +769,7 @@ async fn tool_checks(
                 if let Some(why) = why {
                     tracing::warn!(route = %route.label, tool = %tool.escape_debug(), reason = %why, "tool arguments do not validate");
                     if validation == ValidationMode::Enforce {
+                        refused_call(ex, route, bytes, "arguments");
                         return Flow::Reply(tool_refusal(parts, bytes, &why));
                     }
                 }
@@ -774,6 +779,7 @@ async fn tool_checks(
         // Inside a batch neither a call's checks nor the filtering of a tools/list answer
         // (per-tool scopes, held tools) would apply: both are refused on such a route.
         Some(m) if m.starts_with('[') && (m.contains("tools/call") || m.contains("tools/list")) => {
+            refused_call(ex, route, bytes, "batch");
             Flow::Reply(bad_request(
                 "batched_tool_call",
                 "tools/call and tools/list are not accepted inside a JSON-RPC batch on this route",
@@ -781,6 +787,22 @@ async fn tool_checks(
         }
         _ => Flow::Next(()),
     }
+}
+
+/// Counts a refusal of the MCP-aware checks and notes the body's tool calls for the audit,
+/// with the refusal as their outcome.
+fn refused_call(ex: &mut Exchange<'_>, route: &Route, bytes: &[u8], reason: &'static str) {
+    ex.gw.metrics.count_tool_refusal(&route.label, reason);
+    crate::calls::note(ex.gw, bytes, &mut ex.calls);
+    ex.outcome = Some(match reason {
+        "scope" => "refused_scope",
+        "arguments" => "refused_arguments",
+        "unknown_tool" => "refused_unknown_tool",
+        "pin" => "refused_pin",
+        "batch" => "refused_batch",
+        "tools_unavailable" => "tools_unavailable",
+        _ => "refused",
+    });
 }
 
 /// The parts of a `tools/call` the checks read.

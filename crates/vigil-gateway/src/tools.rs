@@ -656,7 +656,14 @@ pub struct ListChanged(pub Arc<Catalog>);
 
 impl Hook for ListChanged {
     fn wants(&self, _: &RequestInfo, raw: &[u8]) -> bool {
-        memchr_find(raw, b"list_changed")
+        // A `\u` escape may spell the method: read such a message too.
+        memchr_find(raw, b"list_changed") || memchr_find(raw, b"\\u")
+    }
+    fn guards(&self) -> bool {
+        false
+    }
+    fn reads_json(&self) -> bool {
+        false
     }
     fn message(&self, _: &RequestInfo, msg: &mut Value) -> Action {
         if msg.get("method").and_then(Value::as_str) == Some("notifications/tools/list_changed") {
@@ -684,7 +691,8 @@ pub struct ListFilter {
 
 impl Hook for ListFilter {
     fn wants(&self, _: &RequestInfo, raw: &[u8]) -> bool {
-        memchr_find(raw, b"\"tools\"")
+        // An upstream may spell `tools` with a `\u` escape: such a message is read too.
+        memchr_find(raw, b"\"tools\"") || memchr_find(raw, b"\\u")
     }
     fn message(&self, _: &RequestInfo, msg: &mut Value) -> Action {
         let Some(tools) = msg

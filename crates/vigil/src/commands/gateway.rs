@@ -63,6 +63,10 @@ pub struct VerifyArgs {
     /// must still hold that line in its verified chain (detects a rollback or a rewrite).
     #[arg(long, value_name = "SEQ:HASH")]
     pub anchor: Option<String>,
+    /// The log is known to be new: an empty log without a head file is then intact (without
+    /// this flag it is not, since a log emptied with its head deleted looks the same).
+    #[arg(long)]
+    pub new: bool,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t)]
     pub format: super::OutputFormat,
@@ -282,6 +286,16 @@ fn verify(g: &GlobalArgs, a: &VerifyArgs) -> anyhow::Result<ExitStatus> {
         .iter()
         .map(|p| (p.code().to_owned(), p.to_string()))
         .collect();
+    if v.head.is_none() && v.lines == 0 && !a.new {
+        problems.push((
+            "head_missing".into(),
+            format!(
+                "the log is empty and its head file {} is missing or unreadable: a log emptied with its head \
+                 deleted looks the same (pass --new if this log is known to be new)",
+                head.display()
+            ),
+        ));
+    }
     if let Some((seq, hash)) = &anchor {
         if !v.anchored(*seq, hash) {
             problems.push((

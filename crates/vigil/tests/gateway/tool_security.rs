@@ -283,7 +283,7 @@ async fn the_official_sdks_see_secret_calls_blocked_and_secret_results_redacted(
 }
 
 /// The audit log's lines once it holds `n` of them and its head confirms the last.
-fn wait_lines(log: &Path, n: usize) -> Vec<serde_json::Value> {
+pub(crate) fn wait_lines(log: &Path, n: usize) -> Vec<serde_json::Value> {
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     loop {
         let text = std::fs::read_to_string(log).unwrap_or_default();
@@ -527,4 +527,211 @@ async fn mirrored_headers_must_match_the_body_and_batches_follow_the_protocol_ve
     let (_, _, metrics) = call("GET", &gw.url("/metrics"), &[], "").await;
     assert!(metrics.contains("vigil_gateway_protocol_refusals_total{reason=\"header_mismatch\"} 4"));
     assert!(metrics.contains("vigil_gateway_protocol_refusals_total{reason=\"batch\"} 3"));
+}
+
+/// An upstream that answers as the request's `x-case` header says: a tool result holding
+/// `secret`, or a tool list naming `delete_file`, under a `Content-Type` that does not say
+/// what the body is (or in SSE fields other than `data`).
+async fn mislabelling_upstream(secret: String) -> std::net::SocketAddr {
+    use http_body_util::Full;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let secret = secret.clone();
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(
+                    move |req: http::Request<hyper::body::Incoming>| {
+                        let secret = secret.clone();
+                        async move {
+                            let case = req
+                                .headers()
+                                .get("x-case")
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or("")
+                                .to_owned();
+                            let result = format!(
+                                r#"{{"jsonrpc":"2.0","id":1,"result":{{"content":[{{"type":"text","text":"key {secret}"}}]}}}}"#
+                            );
+                            let list = r#"{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"echo","inputSchema":{"type":"object"}},{"name":"delete_file","inputSchema":{"type":"object"}}]}}"#;
+                            let (status, labels, body): (u16, Vec<&str>, String) = match case.as_str() {
+                            "plain" => (200, vec!["text/plain"], result),
+                            "octet" => (200, vec!["application/octet-stream"], result),
+                            "json-and-plain" => (200, vec!["application/json, text/plain"], result),
+                            "none" => (200, vec![], result),
+                            "two-labels" => (200, vec!["text/event-stream", "application/json"], result),
+                            "sse-as-plain" => (
+                                200,
+                                vec!["text/plain"],
+                                format!("event: message\ndata: {result}\n\n"),
+                            ),
+                            "sse-fields" => (
+                                200,
+                                vec!["text/event-stream"],
+                                format!(": {secret}\nid: {secret}\nevent: {secret}\ndata: {result}\n\n"),
+                            ),
+                            "garbage" => (200, vec!["text/plain"], format!("oops {secret}")),
+                            "error" => (404, vec!["text/plain"], format!("no session {secret}")),
+                            "list" => (200, vec!["text/plain"], list.to_owned()),
+                            "list-escaped" => (
+                                200,
+                                vec!["application/json"],
+                                list.replace("\"tools\"", "\"\\u0074ools\""),
+                            ),
+                            _ => (500, vec![], String::new()),
+                        };
+                            let mut r = http::Response::builder().status(status);
+                            for l in labels {
+                                r = r.header("content-type", l);
+                            }
+                            Ok::<_, std::convert::Infallible>(
+                                r.body(Full::new(bytes::Bytes::from(body))).unwrap(),
+                            )
+                        }
+                    },
+                );
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_and_tool_lists_are_read_whatever_the_upstream_labels_them() {
+    let secret = ghp(6);
+    let addr = mislabelling_upstream(secret.clone()).await;
+    let dir = TempDir::new().unwrap();
+    let cfg = format!(
+        "[gateway]\nlisten = \"127.0.0.1:8443\"\n\n[[gateway.routes]]\npath = \"/mcp/fs\"\n\
+         upstream = \"http://{addr}/mcp\"\naudience = \"fs\"\n\
+         [[gateway.routes.tools]]\nname = \"delete_*\"\nscopes = [\"fs:write\"]\n"
+    );
+    let gw = Gateway::start(dir.path(), &cfg, &[]);
+    let url = gw.url("/mcp/fs");
+    let auth = bearer(&token("fs", "alice"));
+    let send = |case: &'static str, body: String| {
+        let (url, auth) = (url.clone(), auth.clone());
+        async move {
+            call(
+                "POST",
+                &url,
+                &[
+                    ("authorization", auth.as_str()),
+                    ("content-type", "application/json"),
+                    ("accept", MCP),
+                    ("x-case", case),
+                ],
+                &body,
+            )
+            .await
+        }
+    };
+    let a_call = tool_call(1, "echo", "hi");
+    // JSON or SSE under another label, no label or two: read by content, and redacted.
+    for case in [
+        "plain",
+        "octet",
+        "json-and-plain",
+        "none",
+        "two-labels",
+        "sse-as-plain",
+    ] {
+        let (status, _, body) = send(case, a_call.clone()).await;
+        assert_eq!(status, 200, "{case}: {body}");
+        assert!(!body.contains(&secret), "{case}: {body}");
+        assert!(body.contains("key [REDACTED:github-pat]"), "{case}: {body}");
+    }
+    // A real event stream: its comments, ids and event names are redacted too.
+    let (status, _, body) = send("sse-fields", a_call.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(!body.contains(&secret), "{body}");
+    for line in [
+        ": [REDACTED:github-pat]",
+        "id: [REDACTED:github-pat]",
+        "event: [REDACTED:github-pat]",
+    ] {
+        assert!(body.lines().any(|l| l == line), "{line}: {body}");
+    }
+    assert!(body.contains("key [REDACTED:github-pat]"), "{body}");
+    // Neither JSON nor SSE: scanned as text and redacted; an error status stays.
+    let (status, _, body) = send("garbage", a_call.clone()).await;
+    assert_eq!(
+        (status.as_u16(), body.as_str()),
+        (200, "oops [REDACTED:github-pat]")
+    );
+    let (status, _, body) = send("error", a_call.clone()).await;
+    assert_eq!(
+        (status.as_u16(), body.as_str()),
+        (404, "no session [REDACTED:github-pat]")
+    );
+    // A tool list under text/plain, or with `tools` spelled with an escape, is filtered.
+    let list = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#.to_owned();
+    for case in ["list", "list-escaped"] {
+        let (status, _, body) = send(case, list.clone()).await;
+        assert_eq!(status, 200, "{case}: {body}");
+        assert!(
+            body.contains("echo") && !body.contains("delete_file"),
+            "{case}: {body}"
+        );
+    }
+    assert!(!gw.log_text().contains(&secret));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_emptied_audit_log_whose_head_is_gone_neither_verifies_nor_starts() {
+    let up = Upstream::start().await;
+    let dir = TempDir::new().unwrap();
+    let cfg = config(&up, "", "[gateway.audit]\npath = \"tools.jsonl\"\n");
+    let log = dir.path().join("tools.jsonl");
+    let head = dir.path().join("tools.jsonl.head");
+    // A new log: the gateway records that it begins empty, and says so.
+    let gw = Gateway::start(dir.path(), &cfg, &[]);
+    assert!(gw.wait_log("beginning a new audit log"));
+    drop(gw);
+    assert!(head.is_file());
+    let verify = |args: &[&str]| {
+        let o = common::run(
+            dir.path(),
+            &[&["gateway", "audit", "verify", "tools.jsonl"], args].concat(),
+        );
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+        )
+    };
+    let (code, out) = verify(&[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("intact: 0 lines, head 0:"), "{out}");
+
+    // Emptied, its head deleted: not intact unless the operator says the log is new.
+    std::fs::write(&log, "").unwrap();
+    std::fs::remove_file(&head).unwrap();
+    let (code, out) = verify(&[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("head file") && out.contains("--new"), "{out}");
+    let (code, out) = verify(&["--new"]);
+    assert_eq!(code, Some(0), "{out}");
+    // The gateway refuses to start on it.
+    std::fs::write(dir.path().join("vigil.toml"), &cfg).unwrap();
+    let o = common::vigil(dir.path())
+        .args(["gateway", "--listen", "127.0.0.1:0"])
+        .env("MCP_JWT_SECRET", gw::secret())
+        .output()
+        .unwrap();
+    common::expect_exit(&o, 2);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("gateway.audit.path") && err.contains("is empty and its head file"),
+        "{err}"
+    );
+    // Removing the empty log begins a new one.
+    std::fs::remove_file(&log).unwrap();
+    let gw = Gateway::start(dir.path(), &cfg, &[]);
+    assert!(gw.wait_log("beginning a new audit log"));
 }

@@ -405,3 +405,168 @@ async fn the_python_sdk_at_2026_07_28_sees_only_callable_tools_and_its_invalid_c
     assert!(log.iter().any(|e| e["version"] == "2026-07-28"), "{body}");
     assert_eq!(upstream_calls(up.port).await, ["read_file"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_tool_calls_are_audited_and_counted_with_their_reason() {
+    let up = tools_server("json");
+    let dir = TempDir::new().unwrap();
+    let cfg = route_config(
+        up.port,
+        "[gateway.validation]\nmode = \"enforce\"\n\n[gateway.audit]\npath = \"tools.jsonl\"\nflush_interval = \"20ms\"\n",
+        "pins = \"tools.lock\"\n[[gateway.routes.tools]]\nname = \"delete_*\"\nscopes = [\"fs:write\"]\n",
+    );
+    let gw = Gateway::start(dir.path(), &cfg, &[]);
+    let url = gw.url("/mcp/fs");
+    let c = Client::open(url.clone(), &scoped("fs:read"), "2025-11-25").await;
+    // Not approved yet: held by its pin.
+    let (_, _, v) = c.call_tool("read_file", json!({"path": "/srv/a"})).await;
+    assert_eq!(v["result"]["isError"], true, "{v}");
+    let (code, out) = pin(dir.path(), &["--approve"]);
+    assert_eq!(code, 0, "{out}");
+    // Missing scope, wrong-typed argument, unknown tool.
+    let (status, _, _) = c.call_tool("delete_file", json!({"path": "/srv/a"})).await;
+    assert_eq!(status, 403);
+    let (_, _, v) = c.call_tool("read_file", json!({"path": 7})).await;
+    assert_eq!(v["result"]["isError"], true, "{v}");
+    let (_, _, v) = c.call_tool("format_disk", json!({})).await;
+    assert_eq!(v["result"]["isError"], true, "{v}");
+    // A call inside a batch.
+    let auth = format!("Bearer {}", scoped("fs:read"));
+    let (status, _, _) = call(
+        "POST",
+        &url,
+        &[
+            ("authorization", auth.as_str()),
+            ("content-type", "application/json"),
+            ("accept", MCP),
+            ("mcp-protocol-version", "2025-03-26"),
+        ],
+        r#"[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"delete_file","arguments":{"path":"/srv/b"}}}]"#,
+    )
+    .await;
+    assert_eq!(status, 400);
+    // And one that goes through.
+    let (_, _, v) = c.call_tool("read_file", json!({"path": "/srv/a"})).await;
+    assert_eq!(v["result"]["content"][0]["text"], "contents of /srv/a");
+
+    let lines = super::tool_security::wait_lines(&dir.path().join("tools.jsonl"), 6);
+    let seen: Vec<(&str, &str, u64)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["tool"].as_str().unwrap(),
+                l["outcome"].as_str().unwrap(),
+                l["status"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("read_file", "refused_pin", 200),
+            ("delete_file", "refused_scope", 403),
+            ("read_file", "refused_arguments", 200),
+            ("format_disk", "refused_unknown_tool", 200),
+            ("delete_file", "refused_batch", 400),
+            ("read_file", "forwarded", 200),
+        ]
+    );
+    assert!(lines.iter().all(|l| l["subject"] == "alice"));
+    let (_, _, metrics) = call("GET", &gw.url("/metrics"), &[], "").await;
+    for reason in ["pin", "scope", "arguments", "unknown_tool", "batch"] {
+        assert!(
+            metrics.contains(&format!(
+                "vigil_gateway_tool_refusals_total{{route=\"/mcp/fs\",kind=\"{reason}\"}} 1"
+            )),
+            "{reason}: {metrics}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_changed_on_the_get_stream_refreshes_the_tools_before_the_next_call() {
+    let up = tools_server("sse");
+    let dir = TempDir::new().unwrap();
+    let cfg = route_config(up.port, "", "pins = \"tools.lock\"\n");
+    let gw = Gateway::start(dir.path(), &cfg, &[]);
+    let url = gw.url("/mcp/fs");
+    let t = token("fs", "alice");
+    let (code, out) = pin(dir.path(), &["--approve"]);
+    assert_eq!(code, 0, "{out}");
+    let c = Client::open(url.clone(), &t, "2025-11-25").await;
+    let (_, _, v) = c.call_tool("read_file", json!({"path": "/srv/a"})).await;
+    assert_eq!(v["result"]["content"][0]["text"], "contents of /srv/a");
+
+    // The session's GET stream, through the gateway.
+    let req = http::Request::builder()
+        .method("GET")
+        .uri(&url)
+        .header("authorization", bearer(&t))
+        .header("accept", "text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25")
+        .header("mcp-session-id", c.session.clone().unwrap())
+        .body(http_body_util::Full::new(bytes::Bytes::new()).boxed())
+        .unwrap();
+    let resp = gw::client().request(req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let mut stream = resp.into_body();
+    // The server changes read_file and announces it on that stream only.
+    call(
+        "POST",
+        &format!("http://127.0.0.1:{}/rug-pull", up.port),
+        &[],
+        "",
+    )
+    .await;
+    let mut seen = String::new();
+    while !seen.contains("notifications/tools/list_changed") {
+        let frame = tokio::time::timeout(Duration::from_secs(10), stream.frame())
+            .await
+            .expect("list_changed arrives on the GET stream")
+            .expect("the stream stays open")
+            .unwrap();
+        if let Ok(d) = frame.into_data() {
+            seen.push_str(&String::from_utf8_lossy(&d));
+        }
+    }
+    // No tools/list in between: the notification alone made the gateway read the tools
+    // again, so the changed tool is held at once (not after `tools_ttl`).
+    let before = upstream_calls(up.port).await.len();
+    let (_, _, v) = c.call_tool("read_file", json!({"path": "/srv/a"})).await;
+    assert_eq!(v["result"]["isError"], true, "{v}");
+    assert!(v["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("not the approved one"));
+    assert_eq!(upstream_calls(up.port).await.len(), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stdio_route_reads_its_own_tool_list_with_the_listener_key_and_validates_calls() {
+    let dir = TempDir::new().unwrap();
+    let cfg = format!(
+        "[gateway]\nlisten = \"127.0.0.1:8443\"\n\n[gateway.validation]\nmode = \"enforce\"\n\n\
+         [[gateway.routes]]\npath = \"/mcp/everything\"\naudience = \"everything\"\n\
+         command = [\"node\", \"{}\", \"stdio\"]\nstdio = {{ processes = \"shared\" }}\n",
+        gw::server_everything().display()
+    );
+    let gw = Gateway::start(dir.path(), &cfg, &[]);
+    let c = Client::open(
+        gw.url("/mcp/everything"),
+        &token("everything", "ana"),
+        "2025-11-25",
+    )
+    .await;
+    // The gateway's own tools/list went to the loopback listener with its key: had it not,
+    // the listener would refuse it and every call would be 503 `tools_unavailable`.
+    let (status, _, v) = c.call_tool("echo", json!({"message": 5})).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["result"]["isError"], true, "{v}");
+    let text = v["result"]["content"][0]["text"].as_str().unwrap();
+    assert!(
+        text.contains("/message") && text.contains("`type`"),
+        "{text}"
+    );
+    let (_, _, v) = c.call_tool("echo", json!({"message": "hi"})).await;
+    assert_eq!(v["result"]["content"][0]["text"], "Echo: hi", "{v}");
+}
