@@ -4,6 +4,8 @@
 //! rules every part must keep (a secret never reaches a log, an error names where its value was
 //! written: [`Origin`]) are written once.
 
+#![cfg_attr(test, allow(clippy::disallowed_methods))] // Unit tests write fixtures directly.
+
 pub mod chain;
 pub mod ciphertext;
 pub mod config;

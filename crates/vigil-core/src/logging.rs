@@ -211,7 +211,7 @@ mod tests {
 
     // A tiny stand-in for an error chain built with `source()`, so this crate needs no anyhow.
     mod anyhow_like {
-        pub struct Error(pub Box<dyn std::error::Error + Send + Sync>);
+        pub(super) struct Error(pub Box<dyn std::error::Error + Send + Sync>);
         impl<E: std::error::Error + Send + Sync + 'static> From<E> for Error {
             fn from(e: E) -> Self {
                 Error(Box::new(e))

@@ -12,6 +12,8 @@
 //! assert_eq!(doc.to_string(), "# bot\r\nexport AUTH_TOKEN='n3wV4lue' # rotated monthly\r\nPORT=8080");
 //! ```
 
+#![cfg_attr(test, allow(clippy::disallowed_methods))] // Unit tests write fixtures directly.
+
 pub mod check;
 pub mod config;
 pub mod discover;

@@ -22,7 +22,7 @@ const MCP_PROTOCOL_VERSION: &str = "mcp-protocol-version";
 
 /// One `tools/call` of a request, as the audit records it.
 #[derive(Debug, Clone)]
-pub struct Noted {
+pub(crate) struct Noted {
     /// The tool.
     pub tool: String,
     /// SHA-256 (hex) of its `arguments` as sent.

@@ -19,6 +19,8 @@
 //! assert_eq!(findings[0].region.0, 1);
 //! ```
 
+#![cfg_attr(test, allow(clippy::disallowed_methods))] // Unit tests write fixtures directly.
+
 pub mod config;
 pub mod discord;
 pub mod discover;

@@ -19,6 +19,8 @@
 //!   `vigil_core::Section`) resolved into caps and a [`server::Transport`] by
 //!   [`MemorySettings`], which owns every refusal to start; errors carry a `vigil_core::Origin`.
 
+#![cfg_attr(test, allow(clippy::disallowed_methods))] // Unit tests write fixtures directly.
+
 pub mod auth;
 pub mod config;
 pub mod error;

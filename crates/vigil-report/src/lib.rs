@@ -22,6 +22,8 @@
 //! assert_eq!(String::from_utf8(out).unwrap(), ".env.production:1: DB_PASSWORD is short (7 characters) [weak]\n");
 //! ```
 
+#![cfg_attr(test, allow(clippy::disallowed_methods))] // Unit tests write fixtures directly.
+
 mod completeness;
 mod diagnostic;
 pub mod read;

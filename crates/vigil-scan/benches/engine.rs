@@ -2,6 +2,9 @@
 //! generated source-like text with planted tokens, single-threaded, in MB/s. Whole-binary
 //! comparisons against other scanners live in `bench/scan-peers.sh`.
 
+#![allow(clippy::print_stdout)] // A benchmark reports its figures on stdout.
+#![allow(clippy::disallowed_methods)] // Tests and benchmarks write their fixtures directly.
+
 use std::hint::black_box;
 use std::time::Instant;
 use vigil_scan::examples::{expand, Gen};

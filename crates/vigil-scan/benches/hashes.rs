@@ -2,6 +2,9 @@
 //! committed baseline entry (Argon2id, `baseline::KDF`) and against a report's `hash`
 //! (`baseline::report_hash`), beside the SHA-256 content hash older reports carried.
 
+#![allow(clippy::print_stdout)] // A benchmark reports its figures on stdout.
+#![allow(clippy::disallowed_methods)] // Tests and benchmarks write their fixtures directly.
+
 use std::hint::black_box;
 use std::time::Instant;
 use vigil_scan::baseline::{report_hash, Baseline};

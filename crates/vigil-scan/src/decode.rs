@@ -22,7 +22,7 @@ use std::ops::Range;
 use vigil_report::Encoding;
 
 /// Bytes of a line kept on each side of the decoded runs when a line is rebuilt.
-pub const CONTEXT: usize = 256;
+pub(crate) const CONTEXT: usize = 256;
 
 /// The shortest base64 run decoded (gitleaks's bound).
 const MIN_BASE64: usize = 16;

@@ -19,6 +19,8 @@
 //! assert!(!format!("{:?}", found[0]).contains("4f9a4f9a"));
 //! ```
 
+#![cfg_attr(test, allow(clippy::disallowed_methods))] // Unit tests write fixtures directly.
+
 pub mod archive;
 pub mod baseline;
 pub mod builtin;

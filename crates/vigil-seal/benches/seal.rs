@@ -6,6 +6,9 @@
 //! 100-byte value (Python from `VIGIL_BENCH_PYTHON`, else `python3`; skipped with a note when it
 //! lacks `cryptography`; `bench/seal.sh` provides one).
 
+#![allow(clippy::print_stdout)] // A benchmark reports its figures on stdout.
+#![allow(clippy::disallowed_methods)] // Tests and benchmarks write their fixtures directly.
+
 use chacha20poly1305::aead::{Aead, Payload};
 use chacha20poly1305::{KeyInit, XChaCha20Poly1305, XNonce};
 use std::hint::black_box;

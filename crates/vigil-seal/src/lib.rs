@@ -20,6 +20,8 @@
 //! assert!(open(&ring, &bob, &sealed).is_err());
 //! ```
 
+#![cfg_attr(test, allow(clippy::disallowed_methods))] // Unit tests write fixtures directly.
+
 pub mod check;
 pub mod context;
 pub mod envfile;

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 /// Vigil: find leaked secrets and keep AI-agent, bot and MCP-server stacks safe.
 #[derive(Debug, Parser)]
 #[command(name = "vigil", version, about, long_about = None, propagate_version = true)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Flags every subcommand takes.
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -18,7 +18,7 @@ pub struct Cli {
 
 /// Flags every subcommand takes.
 #[derive(Debug, Args, Clone)]
-pub struct GlobalArgs {
+pub(crate) struct GlobalArgs {
     /// Configuration file: a `vigil.toml`, or (for `scan`) a gitleaks `.gitleaks.toml`
     /// [default: ./vigil.toml if present].
     #[arg(long, global = true, env = "VIGIL_CONFIG", value_name = "FILE", value_parser = config_path)]
@@ -50,7 +50,7 @@ fn config_path(v: &str) -> Result<PathBuf, String> {
 
 /// `--log-format`.
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum LogFormatArg {
+pub(crate) enum LogFormatArg {
     /// Human text.
     Text,
     /// JSON Lines.
@@ -59,7 +59,7 @@ pub enum LogFormatArg {
 
 /// `--color`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
+pub(crate) enum ColorChoice {
     /// Colour when the stream is a terminal and NO_COLOR is unset.
     Auto,
     /// Always colour.
@@ -70,7 +70,7 @@ pub enum ColorChoice {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Find secrets in files, directories or stdin.
     Scan(crate::commands::scan::ScanArgs),
     /// Install git hooks that scan before every commit (and push).

@@ -1,6 +1,8 @@
 //! The `vigil` binary: parse the command line, set up logging, dispatch, map the outcome to an
 //! exit code. Everything else lives in the subcommand files and the library crates.
 
+#![cfg_attr(test, allow(clippy::disallowed_methods))] // Unit tests write fixtures directly.
+
 /// `println!` for this crate, shadowing std's: it writes to stdout and returns the I/O error with
 /// `?` instead of panicking, so every command treats a closed stdout (`vigil … | head -1`) the
 /// same way: `main` ends it quietly with exit 0, as ripgrep does. Every command returns

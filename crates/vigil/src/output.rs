@@ -11,7 +11,7 @@ use vigil_core::logging::{self, LogFormat};
 
 /// Installs the global, redacting subscriber. `chatty` commands (the gateway, whose access log
 /// is its output) log at info by default.
-pub fn init_logging(g: &GlobalArgs, chatty: bool) {
+pub(crate) fn init_logging(g: &GlobalArgs, chatty: bool) {
     let json = matches!(g.log_format, LogFormatArg::Json);
     let level = match (g.quiet, g.verbose) {
         (true, _) => "error",
@@ -34,7 +34,7 @@ pub fn init_logging(g: &GlobalArgs, chatty: bool) {
 }
 
 /// Whether to colour a stream.
-pub fn use_color(choice: ColorChoice, stream: &impl IsTerminal) -> bool {
+pub(crate) fn use_color(choice: ColorChoice, stream: &impl IsTerminal) -> bool {
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
@@ -45,7 +45,7 @@ pub fn use_color(choice: ColorChoice, stream: &impl IsTerminal) -> bool {
 }
 
 /// One warning per env file discovery left out.
-pub fn warn_skipped(skipped: &[vigil_env::discover::Skipped]) {
+pub(crate) fn warn_skipped(skipped: &[vigil_env::discover::Skipped]) {
     for s in skipped {
         tracing::warn!(
             "{}: {}; skipped (name it in [env] files to read it)",
@@ -56,7 +56,7 @@ pub fn warn_skipped(skipped: &[vigil_env::discover::Skipped]) {
 }
 
 /// Prints an error as one redacted line (the full chain joined by `: `).
-pub fn print_error(err: &anyhow::Error) {
+pub(crate) fn print_error(err: &anyhow::Error) {
     let line = format!("vigil: {err:#}");
     let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
     let line = vigil_core::redact::redact(&line);
@@ -65,7 +65,7 @@ pub fn print_error(err: &anyhow::Error) {
 
 /// A bytes/s progress bar on stderr that appears only on a terminal, and only once a scan has run
 /// for more than a second; a history scan adds the commits compared and the blobs read.
-pub struct Progress {
+pub(crate) struct Progress {
     bar: ProgressBar,
     start: Instant,
     enabled: bool,
@@ -76,7 +76,7 @@ pub struct Progress {
 
 impl Progress {
     /// A bar, enabled when stderr is a terminal and not `--quiet`.
-    pub fn new(quiet: bool) -> Self {
+    pub(crate) fn new(quiet: bool) -> Self {
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
         bar.set_style(
             ProgressStyle::with_template(
@@ -123,7 +123,7 @@ impl Progress {
     }
 
     /// Counts bytes read.
-    pub fn inc(&self, bytes: u64) {
+    pub(crate) fn inc(&self, bytes: u64) {
         self.bar.inc(bytes);
         if self.enabled
             && !self.shown.load(Ordering::Relaxed)
@@ -136,14 +136,14 @@ impl Progress {
     }
 
     /// Removes the bar.
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         self.bar.finish_and_clear();
     }
 }
 
 /// Writes a rendered report to stdout. A closed stdout (`vigil … | head -1`) is not an error:
 /// the verdict (exit code) stands even when nobody reads the report.
-pub fn write_stdout(buf: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_stdout(buf: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
     let mut out = std::io::stdout().lock();
     match out.write_all(buf).and_then(|_| out.flush()) {

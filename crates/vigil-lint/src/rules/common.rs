@@ -6,13 +6,13 @@ use crate::model::Server;
 use crate::node::{KeyPath, Node, Value};
 
 /// Calls `f` with every string of `root` and its key path.
-pub fn strings<'a>(root: &'a Node, f: &mut dyn FnMut(&KeyPath, &'a Node)) {
+pub(crate) fn strings<'a>(root: &'a Node, f: &mut dyn FnMut(&KeyPath, &'a Node)) {
     let mut path = Vec::new();
     root.walk_strings(&mut path, &mut |p, n| f(&KeyPath(p.to_vec()), n));
 }
 
 /// The innermost string node containing byte `offset`, with its key path.
-pub fn string_at(root: &Node, offset: usize) -> Option<(KeyPath, &Node)> {
+pub(crate) fn string_at(root: &Node, offset: usize) -> Option<(KeyPath, &Node)> {
     fn go<'a>(n: &'a Node, offset: usize, path: &mut Vec<String>) -> Option<&'a Node> {
         match &n.value {
             Value::String(_)
@@ -44,7 +44,7 @@ pub fn string_at(root: &Node, offset: usize) -> Option<(KeyPath, &Node)> {
 }
 
 /// A URL with a scheme and a host, as the `url` crate reads it.
-pub fn parse_url(s: &str) -> Option<url::Url> {
+pub(crate) fn parse_url(s: &str) -> Option<url::Url> {
     let s = s.trim();
     if !s.contains("://") || s.len() > 4096 {
         return None;
@@ -53,7 +53,7 @@ pub fn parse_url(s: &str) -> Option<url::Url> {
 }
 
 /// The host of a URL, without brackets.
-pub fn host(u: &url::Url) -> String {
+pub(crate) fn host(u: &url::Url) -> String {
     u.host_str()
         .unwrap_or("")
         .trim_start_matches('[')
@@ -63,14 +63,14 @@ pub fn host(u: &url::Url) -> String {
 
 /// Whether a server is reached over the network at a host that is neither loopback nor in
 /// `allowed_hosts`.
-pub fn is_remote(s: &Server<'_>, settings: &Settings) -> bool {
+pub(crate) fn is_remote(s: &Server<'_>, settings: &Settings) -> bool {
     s.url_text()
         .and_then(parse_url)
         .is_some_and(|u| !settings.is_trusted_host(&host(&u)))
 }
 
 /// The compose `services` of a document, name and node.
-pub fn services(root: &Node) -> Vec<(&str, &Node, KeyPath)> {
+pub(crate) fn services(root: &Node) -> Vec<(&str, &Node, KeyPath)> {
     root.get("services")
         .map(|s| {
             s.members()
@@ -90,7 +90,7 @@ pub fn services(root: &Node) -> Vec<(&str, &Node, KeyPath)> {
 
 /// A compose list or map of strings as `(text, node)` pairs (`environment`, `volumes`,
 /// `ports`, `cap_add`); map entries become `KEY=value`.
-pub fn compose_items(n: &Node) -> Vec<(String, &Node)> {
+pub(crate) fn compose_items(n: &Node) -> Vec<(String, &Node)> {
     match &n.value {
         Value::Array(items) => items
             .iter()
@@ -118,7 +118,7 @@ pub fn compose_items(n: &Node) -> Vec<(String, &Node)> {
 /// The package a launcher runs: `npx -y pkg@1.2.3`, `bunx pkg`, `pnpm dlx pkg`, `npm exec pkg`,
 /// `uvx pkg==1.2.3`, `uvx --from SPEC cmd`, `pipx run pkg`, `uv tool run pkg`: the index in
 /// `argv`, the spec, and whether it is an npm (`true`) or Python package.
-pub fn launched_package(argv: &[(String, &Node)]) -> Option<(usize, String, bool)> {
+pub(crate) fn launched_package(argv: &[(String, &Node)]) -> Option<(usize, String, bool)> {
     let prog = crate::model::program_name(argv.first()?.0.as_str());
     let sub = |i: usize| argv.get(i).map(|a| a.0.as_str());
     let (npm, start) = match prog.as_str() {
@@ -243,7 +243,7 @@ pub fn launched_packages(argv: &[(String, &Node)]) -> Vec<(usize, String, bool)>
 
 /// Whether a package spec names one exact version: `pkg@1.2.3`, `@s/pkg@1.2.3-rc.1`,
 /// `pkg==1.2.3`, `pkg@<commit>` for git sources.
-pub fn is_pinned(spec: &str, npm: bool) -> bool {
+pub(crate) fn is_pinned(spec: &str, npm: bool) -> bool {
     let version = if npm {
         let body = spec.strip_prefix('@').unwrap_or(spec);
         match body.split_once('@') {
@@ -270,7 +270,7 @@ pub fn is_pinned(spec: &str, npm: bool) -> bool {
 
 /// A security option that switches a confinement off: `seccomp=unconfined`,
 /// `apparmor:unconfined`, `label=disable`, `systempaths=unconfined`.
-pub fn unconfined(opt: &str) -> bool {
+pub(crate) fn unconfined(opt: &str) -> bool {
     let o = opt.to_ascii_lowercase().replace(':', "=");
     matches!(
         o.as_str(),
@@ -279,7 +279,7 @@ pub fn unconfined(opt: &str) -> bool {
 }
 
 /// A host device that gives the container the machine: physical memory, I/O ports, disks.
-pub fn host_device(spec: &str) -> bool {
+pub(crate) fn host_device(spec: &str) -> bool {
     let dev = spec.split(':').next().unwrap_or("");
     matches!(dev, "/dev/mem" | "/dev/kmem" | "/dev/port")
         || [
@@ -296,7 +296,7 @@ pub fn host_device(spec: &str) -> bool {
 
 /// What a `docker run` (or `podman run`) command line asks for, by index into `argv`.
 #[derive(Debug, Default)]
-pub struct DockerRun {
+pub(crate) struct DockerRun {
     /// `--privileged`, `--cap-add ALL`, `--cap-add SYS_ADMIN`, `--pid host`, an unconfined
     /// `--security-opt`, a host memory or disk `--device`.
     pub privileged: Vec<usize>,
@@ -311,7 +311,7 @@ pub struct DockerRun {
 }
 
 /// Parses a `docker run` command line.
-pub fn docker_run(argv: &[(String, &Node)]) -> Option<DockerRun> {
+pub(crate) fn docker_run(argv: &[(String, &Node)]) -> Option<DockerRun> {
     let prog = crate::model::program_name(argv.first()?.0.as_str());
     if !matches!(prog.as_str(), "docker" | "podman" | "nerdctl") {
         return None;
@@ -424,14 +424,14 @@ pub fn docker_run(argv: &[(String, &Node)]) -> Option<DockerRun> {
 }
 
 /// Whether a mount source is the Docker (or Podman) socket.
-pub fn is_socket(src: &str) -> bool {
+pub(crate) fn is_socket(src: &str) -> bool {
     let s = src.to_ascii_lowercase();
     s.ends_with("docker.sock") || s.ends_with("podman.sock") || s.ends_with("containerd.sock")
 }
 
 /// Whether a mount source exposes the host: `/`, `/etc`, `/root`, `/home`, a home directory,
 /// `/proc`, `/sys`, `/dev`, `/boot`, `/var/lib/docker`.
-pub fn is_host_path(src: &str) -> bool {
+pub(crate) fn is_host_path(src: &str) -> bool {
     let t = src.trim().trim_end_matches('/');
     crate::rules::filesystem_root_too_broad_check(src)
         || matches!(
@@ -441,7 +441,7 @@ pub fn is_host_path(src: &str) -> bool {
 }
 
 /// A published port with no host address (or `0.0.0.0`/`::`) listens on every interface.
-pub fn publishes_everywhere(spec: &str) -> bool {
+pub(crate) fn publishes_everywhere(spec: &str) -> bool {
     let s = spec.trim();
     if let Some(rest) = s.strip_prefix('[') {
         // [::1]:8080:80
@@ -460,7 +460,7 @@ pub fn publishes_everywhere(spec: &str) -> bool {
 
 /// Every string of a tool (name, title, description, annotations, schema descriptions), with
 /// its full key path.
-pub fn tool_strings<'a>(t: &crate::model::Tool<'a>) -> Vec<(KeyPath, &'a Node)> {
+pub(crate) fn tool_strings<'a>(t: &crate::model::Tool<'a>) -> Vec<(KeyPath, &'a Node)> {
     let mut v = Vec::new();
     strings(t.node, &mut |k, n| {
         let mut full = t.key.clone();

@@ -6,14 +6,14 @@ use vigil_core::ExitStatus;
 
 /// Arguments of `vigil completions`.
 #[derive(Debug, Args)]
-pub struct CompletionsArgs {
+pub(crate) struct CompletionsArgs {
     /// The shell to complete for.
     #[arg(value_enum)]
     pub shell: Shell,
 }
 
 /// Writes the script to stdout.
-pub fn run(args: CompletionsArgs) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(args: CompletionsArgs) -> anyhow::Result<ExitStatus> {
     let mut cmd = crate::cli::Cli::command();
     // Into memory first: clap_complete panics when its writer fails (a closed pipe).
     let mut script = Vec::new();

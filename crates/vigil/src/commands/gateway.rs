@@ -13,7 +13,7 @@ use vigil_gateway::{AccessFormat, Options, Prepared, Reload, ServeOptions, Serve
 /// Arguments of `vigil gateway`.
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
-pub struct GatewayArgs {
+pub(crate) struct GatewayArgs {
     /// `check` validates without starting.
     #[command(subcommand)]
     pub command: Option<GatewayCommand>,
@@ -24,7 +24,7 @@ pub struct GatewayArgs {
 
 /// The `vigil gateway` subcommands.
 #[derive(Debug, Subcommand)]
-pub enum GatewayCommand {
+pub(crate) enum GatewayCommand {
     /// Validate `[gateway]`, `[token]` and the keys, print the routes, and exit.
     Check(RunArgs),
     /// Show how a route's upstream tools differ from its `pins` lock file; `--approve` records
@@ -36,7 +36,7 @@ pub enum GatewayCommand {
 
 /// `vigil gateway audit`.
 #[derive(Debug, Args)]
-pub struct AuditArgs {
+pub(crate) struct AuditArgs {
     /// What to do.
     #[command(subcommand)]
     pub command: AuditCommand,
@@ -44,7 +44,7 @@ pub struct AuditArgs {
 
 /// The `vigil gateway audit` subcommands.
 #[derive(Debug, Subcommand)]
-pub enum AuditCommand {
+pub(crate) enum AuditCommand {
     /// Recompute the hash chain of an audit log against its head; exit 1 on any edit, deletion,
     /// reordering, insertion or cut-off tail.
     Verify(VerifyArgs),
@@ -52,7 +52,7 @@ pub enum AuditCommand {
 
 /// `vigil gateway audit verify`.
 #[derive(Debug, Args)]
-pub struct VerifyArgs {
+pub(crate) struct VerifyArgs {
     /// The audit log (`[gateway.audit] path`).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
@@ -74,7 +74,7 @@ pub struct VerifyArgs {
 
 /// Arguments of `vigil gateway pin`.
 #[derive(Debug, Args)]
-pub struct PinArgs {
+pub(crate) struct PinArgs {
     /// The route, by its path (or host and path), e.g. /mcp/filesystem.
     #[arg(long, value_name = "PATH")]
     pub route: String,
@@ -88,7 +88,7 @@ pub struct PinArgs {
 
 /// Options shared by `vigil gateway` and `vigil gateway check`.
 #[derive(Debug, Args, Default, Clone)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// Listen on this address instead of `[gateway] listen` (e.g. 127.0.0.1:0 for any free port).
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<String>,
@@ -108,7 +108,7 @@ pub struct RunArgs {
 }
 
 /// Runs `vigil gateway` or `vigil gateway check`.
-pub fn run(g: &GlobalArgs, args: GatewayArgs) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(g: &GlobalArgs, args: GatewayArgs) -> anyhow::Result<ExitStatus> {
     match args.command {
         Some(GatewayCommand::Check(a)) => check(g, &a),
         Some(GatewayCommand::Audit(AuditArgs {

@@ -12,7 +12,7 @@ use vigil_scan::hooks::{self, Hook, Installed, Options};
 
 /// Arguments of `vigil hook`.
 #[derive(Debug, Args)]
-pub struct HookArgs {
+pub(crate) struct HookArgs {
     /// What to do.
     #[command(subcommand)]
     pub command: HookCommand,
@@ -20,14 +20,14 @@ pub struct HookArgs {
 
 /// The `vigil hook` subcommands.
 #[derive(Debug, Subcommand)]
-pub enum HookCommand {
+pub(crate) enum HookCommand {
     /// Install the pre-commit (and with --pre-push the pre-push) hook where git runs hooks.
     Install(InstallArgs),
 }
 
 /// Arguments of `vigil hook install`.
 #[derive(Debug, Args)]
-pub struct InstallArgs {
+pub(crate) struct InstallArgs {
     /// The repository [default: the one containing the working directory].
     #[arg(default_value = ".")]
     pub repo: PathBuf,
@@ -42,7 +42,7 @@ pub struct InstallArgs {
 
 /// Runs `vigil hook`. Exit 2 when, afterwards, some worktree of the repository still commits
 /// (or pushes) without vigil: what was done is said (unless `-q`), and what is missing always.
-pub fn run(g: &GlobalArgs, args: HookArgs) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(g: &GlobalArgs, args: HookArgs) -> anyhow::Result<ExitStatus> {
     let HookCommand::Install(a) = args.command;
     let mut wanted = vec![Hook::PreCommit];
     if a.pre_push {

@@ -4,7 +4,7 @@
 
 use crate::cli::GlobalArgs;
 use crate::output::use_color;
-pub use crate::output::FormatArg;
+pub(crate) use crate::output::FormatArg;
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use std::io::IsTerminal as _;
@@ -18,7 +18,7 @@ use vigil_report::{RenderOptions, Severity};
 
 /// Arguments of `vigil lint`.
 #[derive(Debug, Args)]
-pub struct LintArgs {
+pub(crate) struct LintArgs {
     /// Files or folders to lint [default: . unless --discover or --probe is given].
     pub paths: Vec<PathBuf>,
     /// Also lint the MCP clients' configuration files in their usual places for this OS (Claude
@@ -69,7 +69,7 @@ pub struct LintArgs {
 
 /// `--severity`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SeverityArg {
+pub(crate) enum SeverityArg {
     /// Errors only.
     Error,
     /// Warnings and errors.
@@ -79,7 +79,7 @@ pub enum SeverityArg {
 }
 
 /// Runs `vigil lint`.
-pub fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> {
     let config = super::config(g)?;
     let settings = Settings::load(&config, &|v| std::env::var(v).ok())?;
     if args.list_rules {

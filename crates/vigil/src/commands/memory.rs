@@ -13,7 +13,7 @@ use vigil_memory::{server, ChangeQuery, MemorySettings, Open, ServeFlags};
 
 /// Arguments of `vigil memory`.
 #[derive(Debug, Args)]
-pub struct MemoryArgs {
+pub(crate) struct MemoryArgs {
     /// What to do.
     #[command(subcommand)]
     pub command: MemoryCommand,
@@ -21,7 +21,7 @@ pub struct MemoryArgs {
 
 /// The `vigil memory` subcommands.
 #[derive(Debug, Subcommand)]
-pub enum MemoryCommand {
+pub(crate) enum MemoryCommand {
     /// Serve the store as an MCP server (stdio, or Streamable HTTP with verified principals).
     Serve(ServeArgs),
     /// The audit log.
@@ -32,7 +32,7 @@ pub enum MemoryCommand {
 
 /// `vigil memory serve`.
 #[derive(Debug, Args)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// The store's folder (created if missing; the memory lives in its files/ folder).
     #[arg(long, value_name = "DIR")]
     pub root: PathBuf,
@@ -52,7 +52,7 @@ pub struct ServeArgs {
 
 /// `vigil memory audit`.
 #[derive(Debug, Args)]
-pub struct AuditArgs {
+pub(crate) struct AuditArgs {
     /// What to do.
     #[command(subcommand)]
     pub command: AuditCommand,
@@ -60,7 +60,7 @@ pub struct AuditArgs {
 
 /// The `vigil memory audit` subcommands.
 #[derive(Debug, Subcommand)]
-pub enum AuditCommand {
+pub(crate) enum AuditCommand {
     /// Recompute the hash chain and every file's hash; exit 1 on any edit, deletion, reordering
     /// or cut-off tail. Read-only: what a crash left (finished by the next write) is noted.
     Verify(VerifyArgs),
@@ -83,7 +83,7 @@ pub struct AcceptArgs {
 
 /// `vigil memory audit verify`.
 #[derive(Debug, Args)]
-pub struct VerifyArgs {
+pub(crate) struct VerifyArgs {
     /// The store's folder.
     #[arg(long, value_name = "DIR")]
     pub root: PathBuf,
@@ -98,7 +98,7 @@ pub struct VerifyArgs {
 
 /// `vigil memory log`.
 #[derive(Debug, Args)]
-pub struct LogArgs {
+pub(crate) struct LogArgs {
     /// The store's folder.
     #[arg(long, value_name = "DIR")]
     pub root: PathBuf,
@@ -114,7 +114,7 @@ pub struct LogArgs {
 }
 
 /// Runs a `vigil memory` subcommand.
-pub fn run(g: &GlobalArgs, args: MemoryArgs) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(g: &GlobalArgs, args: MemoryArgs) -> anyhow::Result<ExitStatus> {
     match args.command {
         MemoryCommand::Serve(a) => serve(g, a),
         MemoryCommand::Audit(AuditArgs {

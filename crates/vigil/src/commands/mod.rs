@@ -1,16 +1,16 @@
 //! Dispatch: one file per subcommand, each turning its arguments into library calls.
 
-pub mod completions;
-pub mod env;
-pub mod gateway;
-pub mod hook;
-pub mod lint;
-pub mod memory;
-pub mod purge;
-pub mod redact;
-pub mod scan;
-pub mod seal;
-pub mod token;
+pub(crate) mod completions;
+pub(crate) mod env;
+pub(crate) mod gateway;
+pub(crate) mod hook;
+pub(crate) mod lint;
+pub(crate) mod memory;
+pub(crate) mod purge;
+pub(crate) mod redact;
+pub(crate) mod scan;
+pub(crate) mod seal;
+pub(crate) mod token;
 
 use crate::cli::{Cli, Command, GlobalArgs};
 use clap::ValueEnum;
@@ -19,7 +19,7 @@ use vigil_core::{Config, ExitStatus, Section as _};
 
 /// The sections `vigil.toml` may have: the names the library crates registered for their
 /// sections.
-pub const SECTIONS: &[&str] = &[
+pub(crate) const SECTIONS: &[&str] = &[
     vigil_scan::config::ScanSection::NAME,
     vigil_env::EnvSection::NAME,
     vigil_token::TokenSection::NAME,
@@ -29,13 +29,13 @@ pub const SECTIONS: &[&str] = &[
 ];
 
 /// `vigil.toml` (`--config`, else `./vigil.toml`, else empty), with no section unknown.
-pub fn config(g: &GlobalArgs) -> anyhow::Result<Config> {
+pub(crate) fn config(g: &GlobalArgs) -> anyhow::Result<Config> {
     Ok(load_config(g)?)
 }
 
 /// [`config`] with its typed error (for a library that reads the configuration again, as the
 /// gateway does on SIGHUP).
-pub fn load_config(g: &GlobalArgs) -> Result<Config, vigil_core::ConfigError> {
+pub(crate) fn load_config(g: &GlobalArgs) -> Result<Config, vigil_core::ConfigError> {
     let config = Config::discover(g.config.as_deref(), Path::new("."))?;
     config.check_sections(SECTIONS)?;
     Ok(config)
@@ -44,14 +44,14 @@ pub fn load_config(g: &GlobalArgs) -> Result<Config, vigil_core::ConfigError> {
 /// The project's `vigil.toml`: `--config`, else the nearest `vigil.toml` here or in a parent
 /// folder up to the git top level, else an empty one at that top level; no section unknown. Its
 /// folder is the project root of `vigil env` and `vigil token` (vigil-env's root rule).
-pub fn project_config(g: &GlobalArgs) -> anyhow::Result<Config> {
+pub(crate) fn project_config(g: &GlobalArgs) -> anyhow::Result<Config> {
     let config = Config::discover_project(g.config.as_deref(), Path::new("."))?;
     config.check_sections(SECTIONS)?;
     Ok(config)
 }
 
 /// Runs the chosen subcommand.
-pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Scan(args) => scan::run(&cli.global, args),
         Command::Env(args) => env::run(&cli.global, args),
@@ -69,7 +69,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
 
 /// `--format` of the subcommands that print text or one JSON document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum OutputFormat {
+pub(crate) enum OutputFormat {
     /// Human text.
     #[default]
     Text,

@@ -13,7 +13,7 @@ use vigil_scan::{ConfigSource, History, ScanFlags, ScanSettings, Target};
 
 /// Arguments of `vigil purge`.
 #[derive(Debug, Args)]
-pub struct PurgeArgs {
+pub(crate) struct PurgeArgs {
     /// What to do.
     #[command(subcommand)]
     pub command: PurgeCommand,
@@ -21,7 +21,7 @@ pub struct PurgeArgs {
 
 /// The `vigil purge` subcommands.
 #[derive(Debug, Subcommand)]
-pub enum PurgeCommand {
+pub(crate) enum PurgeCommand {
     /// Write the replacements file and print the purge procedure.
     Plan(PlanArgs),
     /// Run git-filter-repo on a mirror clone and prove its history clean (never pushes).
@@ -30,7 +30,7 @@ pub enum PurgeCommand {
 
 /// Arguments of `vigil purge plan`.
 #[derive(Debug, Args)]
-pub struct PlanArgs {
+pub(crate) struct PlanArgs {
     /// The repository whose history to scan.
     #[arg(default_value = ".")]
     pub repo: PathBuf,
@@ -45,7 +45,7 @@ pub struct PlanArgs {
 
 /// Arguments of `vigil purge apply`.
 #[derive(Debug, Args)]
-pub struct ApplyArgs {
+pub(crate) struct ApplyArgs {
     /// A mirror clone (`git clone --mirror URL DIR`) to rewrite.
     #[arg(long, value_name = "DIR")]
     pub mirror: PathBuf,
@@ -56,7 +56,7 @@ pub struct ApplyArgs {
 }
 
 /// Runs `vigil purge`.
-pub fn run(g: &GlobalArgs, args: PurgeArgs) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(g: &GlobalArgs, args: PurgeArgs) -> anyhow::Result<ExitStatus> {
     match args.command {
         PurgeCommand::Plan(a) => plan(g, a),
         PurgeCommand::Apply(a) => apply(g, a),

@@ -15,7 +15,7 @@ use vigil_scan::{ConfigSource, ScanFlags, ScanSettings};
 
 /// Arguments of `vigil redact`.
 #[derive(Debug, Args)]
-pub struct RedactArgs {
+pub(crate) struct RedactArgs {
     /// Files to read in order; `-` is stdin [default: stdin].
     pub files: Vec<PathBuf>,
     /// Also replace the values of this .env file's secrets wherever they appear, also encoded
@@ -44,7 +44,7 @@ pub struct RedactArgs {
 const CHUNK: usize = 64 << 10;
 
 /// Runs the filter.
-pub fn run(g: &GlobalArgs, args: RedactArgs) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(g: &GlobalArgs, args: RedactArgs) -> anyhow::Result<ExitStatus> {
     let config = ConfigSource {
         explicit: g.config.as_deref(),
         sections: super::SECTIONS,

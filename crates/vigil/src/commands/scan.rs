@@ -15,7 +15,7 @@ use vigil_scan::{ConfigSource, History, ScanFlags, ScanSettings, Scope, Suppress
 
 /// Arguments of `vigil scan`.
 #[derive(Debug, Args)]
-pub struct ScanArgs {
+pub(crate) struct ScanArgs {
     /// Files or directories to scan; `-` reads stdin.
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
@@ -161,7 +161,7 @@ impl ScanArgs {
 }
 
 /// Runs a scan.
-pub fn run(g: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(g: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitStatus> {
     let config = ConfigSource {
         explicit: g.config.as_deref(),
         sections: super::SECTIONS,

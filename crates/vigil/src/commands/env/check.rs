@@ -12,14 +12,14 @@ use vigil_report::RenderOptions;
 
 /// Arguments of `vigil env check`.
 #[derive(Debug, Args)]
-pub struct CheckArgs {
+pub(crate) struct CheckArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = FormatArg::Text)]
     pub format: FormatArg,
 }
 
 /// Runs `vigil env check`.
-pub fn run(g: &GlobalArgs, args: CheckArgs) -> anyhow::Result<ExitStatus> {
+pub(super) fn run(g: &GlobalArgs, args: CheckArgs) -> anyhow::Result<ExitStatus> {
     let p = open(g, Access::Recover)?;
     p.ensure_files()?;
     let problems = p.check()?;

@@ -19,7 +19,7 @@ use vigil_env::{Access, EnvSettings, Project};
 
 /// Arguments of `vigil env`.
 #[derive(Debug, Args)]
-pub struct EnvArgs {
+pub(crate) struct EnvArgs {
     /// What to do.
     #[command(subcommand)]
     pub command: EnvCommand,
@@ -27,7 +27,7 @@ pub struct EnvArgs {
 
 /// The `vigil env` subcommands.
 #[derive(Debug, Subcommand)]
-pub enum EnvCommand {
+pub(crate) enum EnvCommand {
     /// Give tokens new random values in every env file at once (dry run unless --write).
     Rotate(rotate::RotateArgs),
     /// Clear the previous value of dual secrets once traffic has moved (dry run unless --write).
@@ -43,7 +43,7 @@ pub enum EnvCommand {
 
 /// What `rotate` and `retire` share: dry run or write, backup, showing values.
 #[derive(Debug, Args)]
-pub struct ApplyArgs {
+pub(crate) struct ApplyArgs {
     /// Apply (without it, print what would change and touch nothing).
     #[arg(long)]
     pub write: bool,
@@ -56,7 +56,7 @@ pub struct ApplyArgs {
 }
 
 /// Runs a `vigil env` subcommand.
-pub fn run(g: &GlobalArgs, args: EnvArgs) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(g: &GlobalArgs, args: EnvArgs) -> anyhow::Result<ExitStatus> {
     match args.command {
         EnvCommand::Rotate(a) => rotate::run(g, a),
         EnvCommand::Retire(a) => retire::run(g, a),
@@ -67,7 +67,7 @@ pub fn run(g: &GlobalArgs, args: EnvArgs) -> anyhow::Result<ExitStatus> {
 }
 
 /// Opens the project for `access` and says what recovery did and which files were skipped.
-pub fn open(g: &GlobalArgs, access: Access) -> anyhow::Result<Project> {
+pub(crate) fn open(g: &GlobalArgs, access: Access) -> anyhow::Result<Project> {
     let settings = EnvSettings::resolve(&super::project_config(g)?)?;
     let project = Project::open(settings, access)?;
     match project.recovery {
@@ -95,7 +95,7 @@ fn shown(s: &vigil_core::Secret<String>, show: bool) -> String {
 
 /// Prints a plan as a redacted diff, one block per file (names with control characters
 /// escaped).
-pub fn print_plan(plan: &Plan, show_secrets: bool) -> anyhow::Result<()> {
+pub(crate) fn print_plan(plan: &Plan, show_secrets: bool) -> anyhow::Result<()> {
     for f in &plan.files {
         let env = if f.file.template {
             "template".to_owned()

@@ -9,7 +9,7 @@ use vigil_core::ExitStatus;
 use vigil_env::txn::Recovery;
 
 /// Runs `vigil env recover`.
-pub fn run(g: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+pub(super) fn run(g: &GlobalArgs) -> anyhow::Result<ExitStatus> {
     let p = open(g, Access::Write)?;
     if p.recovery == Recovery::Nothing && !g.quiet {
         eprintln!("vigil: no interrupted rotation; nothing to do");

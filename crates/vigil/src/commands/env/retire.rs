@@ -8,7 +8,7 @@ use vigil_core::ExitStatus;
 
 /// Arguments of `vigil env retire`.
 #[derive(Debug, Args)]
-pub struct RetireArgs {
+pub(crate) struct RetireArgs {
     /// Dual secrets whose previous value to clear (WEBHOOK_SECRET, MCP_JWT_SECRET…).
     #[arg(required = true, value_name = "NAME")]
     pub names: Vec<String>,
@@ -18,7 +18,7 @@ pub struct RetireArgs {
 }
 
 /// Runs `vigil env retire`.
-pub fn run(g: &GlobalArgs, args: RetireArgs) -> anyhow::Result<ExitStatus> {
+pub(super) fn run(g: &GlobalArgs, args: RetireArgs) -> anyhow::Result<ExitStatus> {
     let p = open(
         g,
         if args.apply.write {

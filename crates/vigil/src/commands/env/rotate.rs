@@ -9,7 +9,7 @@ use vigil_env::rotate::RotationRequest;
 
 /// Arguments of `vigil env rotate`.
 #[derive(Debug, Args)]
-pub struct RotateArgs {
+pub(crate) struct RotateArgs {
     /// Tokens to rotate, comma-separated [default: [env] tokens].
     #[arg(long, value_delimiter = ',', value_name = "A,B")]
     pub tokens: Vec<String>,
@@ -42,7 +42,7 @@ pub struct RotateArgs {
 }
 
 /// Runs `vigil env rotate`.
-pub fn run(g: &GlobalArgs, args: RotateArgs) -> anyhow::Result<ExitStatus> {
+pub(super) fn run(g: &GlobalArgs, args: RotateArgs) -> anyhow::Result<ExitStatus> {
     let access = if args.apply.write {
         Access::Write
     } else {

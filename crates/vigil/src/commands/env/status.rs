@@ -10,14 +10,14 @@ use vigil_env::status::State;
 
 /// Arguments of `vigil env status`.
 #[derive(Debug, Args)]
-pub struct StatusArgs {
+pub(crate) struct StatusArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
 }
 
 /// Runs `vigil env status`.
-pub fn run(g: &GlobalArgs, args: StatusArgs) -> anyhow::Result<ExitStatus> {
+pub(super) fn run(g: &GlobalArgs, args: StatusArgs) -> anyhow::Result<ExitStatus> {
     let p = open(g, Access::Recover)?;
     p.ensure_files()?;
     let now = std::time::SystemTime::now()

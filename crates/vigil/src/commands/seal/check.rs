@@ -8,14 +8,14 @@ use vigil_core::ExitStatus;
 
 /// Arguments of `vigil seal check`.
 #[derive(Debug, Args)]
-pub struct CheckArgs {
+pub(crate) struct CheckArgs {
     /// The repository (or a folder in it).
     #[arg(default_value = ".", value_name = "PATH")]
     pub path: PathBuf,
 }
 
 /// Runs `vigil seal check`.
-pub fn run(g: &GlobalArgs, a: CheckArgs) -> anyhow::Result<ExitStatus> {
+pub(super) fn run(g: &GlobalArgs, a: CheckArgs) -> anyhow::Result<ExitStatus> {
     let found = vigil_seal::check::tracked_databases(&a.path)?;
     let mut n = 0;
     for t in &found {

@@ -10,7 +10,7 @@ use vigil_core::ExitStatus;
 
 /// Options encrypt and decrypt share.
 #[derive(Debug, Args)]
-pub struct CommonArgs {
+pub(crate) struct CommonArgs {
     /// What the value is bound to: name=value pairs, e.g. user=alice,field=openrouter_key
     /// (required for vseal; Fernet binds none).
     #[arg(long, value_name = "NAME=VALUE,…")]
@@ -33,7 +33,7 @@ pub struct CommonArgs {
 
 /// Arguments of `vigil seal encrypt`.
 #[derive(Debug, Args)]
-pub struct EncryptArgs {
+pub(crate) struct EncryptArgs {
     /// Shared options.
     #[command(flatten)]
     pub common: CommonArgs,
@@ -41,7 +41,7 @@ pub struct EncryptArgs {
 
 /// Arguments of `vigil seal decrypt`.
 #[derive(Debug, Args)]
-pub struct DecryptArgs {
+pub(crate) struct DecryptArgs {
     /// Shared options.
     #[command(flatten)]
     pub common: CommonArgs,
@@ -64,7 +64,7 @@ fn check_context(c: &CommonArgs) -> anyhow::Result<vigil_seal::Context> {
 }
 
 /// Runs `vigil seal encrypt`.
-pub fn encrypt(a: EncryptArgs) -> anyhow::Result<ExitStatus> {
+pub(super) fn encrypt(a: EncryptArgs) -> anyhow::Result<ExitStatus> {
     let c = &a.common;
     let ctx = check_context(c)?;
     let out = match c.format {
@@ -82,7 +82,7 @@ pub fn encrypt(a: EncryptArgs) -> anyhow::Result<ExitStatus> {
 }
 
 /// Runs `vigil seal decrypt`.
-pub fn decrypt(g: &GlobalArgs, a: DecryptArgs) -> anyhow::Result<ExitStatus> {
+pub(super) fn decrypt(g: &GlobalArgs, a: DecryptArgs) -> anyhow::Result<ExitStatus> {
     let c = &a.common;
     let ctx = check_context(c)?;
     let p = match c.format {

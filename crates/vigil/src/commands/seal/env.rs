@@ -10,7 +10,7 @@ use vigil_seal::envfile::{seal_files, FilePlan};
 
 /// Arguments of `vigil seal env`.
 #[derive(Debug, Args)]
-pub struct EnvArgs {
+pub(crate) struct EnvArgs {
     /// The env files.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
@@ -30,7 +30,7 @@ pub struct EnvArgs {
 }
 
 /// Runs `vigil seal env`.
-pub fn run(g: &GlobalArgs, a: EnvArgs) -> anyhow::Result<ExitStatus> {
+pub(super) fn run(g: &GlobalArgs, a: EnvArgs) -> anyhow::Result<ExitStatus> {
     let ring = ring()?;
     let extra = context(&a.context)?;
     let (project, placed) = super::project_of_files(g, &a.files, a.environment.as_deref())?;

@@ -11,11 +11,11 @@ use vigil_core::ExitStatus;
 use vigil_seal::store::{Mode, Store};
 
 /// Most bytes of leaked text read.
-pub const MAX_LEAK: usize = 8 * 1024 * 1024;
+pub(super) const MAX_LEAK: usize = 8 * 1024 * 1024;
 
 /// Arguments of `vigil seal find`.
 #[derive(Debug, Args)]
-pub struct FindArgs {
+pub(crate) struct FindArgs {
     /// A store to search (repeatable).
     #[arg(long, value_name = "FILE")]
     pub db: Vec<PathBuf>,
@@ -28,7 +28,7 @@ pub struct FindArgs {
 }
 
 /// Runs `vigil seal find`.
-pub fn run(g: &GlobalArgs, a: FindArgs) -> anyhow::Result<ExitStatus> {
+pub(super) fn run(g: &GlobalArgs, a: FindArgs) -> anyhow::Result<ExitStatus> {
     if a.db.is_empty() && a.env_files.is_empty() {
         anyhow::bail!("say where to look: --db FILE and/or --env-file FILE");
     }

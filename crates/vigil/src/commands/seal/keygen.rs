@@ -8,7 +8,7 @@ use vigil_seal::{FernetKey, MasterKey};
 
 /// Arguments of `vigil seal keygen`.
 #[derive(Debug, Args)]
-pub struct KeygenArgs {
+pub(crate) struct KeygenArgs {
     /// Key id to print before the key [default: derived from the key, e.g. kQ3x9aZ1b].
     #[arg(long, value_name = "ID")]
     pub kid: Option<String>,
@@ -19,7 +19,7 @@ pub struct KeygenArgs {
 
 /// `--format` of keygen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum KeyFormat {
+pub(crate) enum KeyFormat {
     /// A VIGIL_SEAL_KEYS entry, `kid:<base64 of 32 random bytes>`.
     Vseal,
     /// A Fernet key for FERNET_KEY, as Fernet.generate_key() prints it.
@@ -27,7 +27,7 @@ pub enum KeyFormat {
 }
 
 /// Runs `vigil seal keygen`.
-pub fn run(a: KeygenArgs) -> anyhow::Result<ExitStatus> {
+pub(super) fn run(a: KeygenArgs) -> anyhow::Result<ExitStatus> {
     match a.format {
         KeyFormat::Fernet => {
             if a.kid.is_some() {

@@ -12,7 +12,7 @@ use vigil_seal::store::{Mode, Store};
 
 /// The format a column holds now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum From {
+pub(crate) enum From {
     /// Fernet tokens, to become sealed values.
     Fernet,
     /// Sealed values, to become Fernet tokens again.
@@ -21,7 +21,7 @@ pub enum From {
 
 /// Arguments of `vigil seal migrate`.
 #[derive(Debug, Args)]
-pub struct MigrateArgs {
+pub(crate) struct MigrateArgs {
     /// The application's SQLite file.
     #[arg(long, value_name = "FILE")]
     pub db: PathBuf,
@@ -46,7 +46,7 @@ pub struct MigrateArgs {
 }
 
 /// Runs `vigil seal migrate`.
-pub fn run(g: &GlobalArgs, a: MigrateArgs) -> anyhow::Result<ExitStatus> {
+pub(super) fn run(g: &GlobalArgs, a: MigrateArgs) -> anyhow::Result<ExitStatus> {
     let ring = ring()?;
     let direction = match a.from {
         From::Fernet => Direction::FromFernet,

@@ -22,7 +22,7 @@ use vigil_seal::{Context, Fernet, KeyRing, KeySource, Plaintext};
 
 /// Arguments of `vigil seal`.
 #[derive(Debug, Args)]
-pub struct SealArgs {
+pub(crate) struct SealArgs {
     /// What to do.
     #[command(subcommand)]
     pub command: SealCommand,
@@ -30,7 +30,7 @@ pub struct SealArgs {
 
 /// The `vigil seal` subcommands.
 #[derive(Debug, Subcommand)]
-pub enum SealCommand {
+pub(crate) enum SealCommand {
     /// Print a new key line for VIGIL_SEAL_KEYS (or a Fernet key).
     Keygen(keygen::KeygenArgs),
     /// Seal a value from stdin (or --in) for a context; prints the sealed value.
@@ -54,7 +54,7 @@ pub enum SealCommand {
 }
 
 /// Runs a `vigil seal` subcommand.
-pub fn run(g: &GlobalArgs, args: SealArgs) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(g: &GlobalArgs, args: SealArgs) -> anyhow::Result<ExitStatus> {
     match args.command {
         SealCommand::Keygen(a) => keygen::run(a),
         SealCommand::Encrypt(a) => crypt::encrypt(a),
@@ -71,7 +71,7 @@ pub fn run(g: &GlobalArgs, args: SealArgs) -> anyhow::Result<ExitStatus> {
 
 /// `--format` of encrypt and decrypt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum ValueFormat {
+pub(crate) enum ValueFormat {
     /// `vseal:v1:…`, bound to a context.
     #[default]
     Vseal,
@@ -81,7 +81,7 @@ pub enum ValueFormat {
 
 /// Where a Fernet key comes from.
 #[derive(Debug, Args, Clone)]
-pub struct FernetArgs {
+pub(crate) struct FernetArgs {
     /// Environment variable holding the Fernet key (or the master secret, with --fernet-key-from).
     #[arg(long, value_name = "VAR", default_value = "FERNET_KEY")]
     pub fernet_env: String,
@@ -94,7 +94,7 @@ pub struct FernetArgs {
 
 impl FernetArgs {
     /// The Fernet keys.
-    pub fn fernet(&self) -> anyhow::Result<Fernet> {
+    pub(crate) fn fernet(&self) -> anyhow::Result<Fernet> {
         let source: KeySource = self.fernet_key_from.parse()?;
         let value = zeroize::Zeroizing::new(std::env::var(&self.fernet_env).map_err(|_| {
             anyhow::anyhow!(
@@ -114,7 +114,7 @@ impl FernetArgs {
 
     /// The Fernet keys to encrypt with: a weak key or master secret (not random, empty, a known
     /// default, guessable) is refused.
-    pub fn fernet_to_encrypt(&self) -> anyhow::Result<Fernet> {
+    pub(crate) fn fernet_to_encrypt(&self) -> anyhow::Result<Fernet> {
         let f = self.fernet()?;
         if let Some(w) = f.weakness() {
             anyhow::bail!("{}: {w}; refusing to encrypt under it", self.what());
@@ -124,7 +124,7 @@ impl FernetArgs {
 
     /// The Fernet keys to decrypt with: a weak one still opens what it sealed (that is how data
     /// gets off it), with a warning.
-    pub fn fernet_to_decrypt(&self, g: &GlobalArgs) -> anyhow::Result<Fernet> {
+    pub(crate) fn fernet_to_decrypt(&self, g: &GlobalArgs) -> anyhow::Result<Fernet> {
         let f = self.fernet()?;
         if let (Some(w), false) = (f.weakness(), g.quiet) {
             eprintln!(
@@ -137,12 +137,12 @@ impl FernetArgs {
 }
 
 /// The key ring from the environment.
-pub fn ring() -> anyhow::Result<KeyRing> {
+pub(crate) fn ring() -> anyhow::Result<KeyRing> {
     Ok(KeyRing::from_env()?)
 }
 
 /// A context from `--context` options (each `name=value,…`).
-pub fn context(specs: &[String]) -> anyhow::Result<Context> {
+pub(crate) fn context(specs: &[String]) -> anyhow::Result<Context> {
     let mut c = Context::new();
     for s in specs {
         c.extend_from_spec(s)?;
@@ -159,7 +159,7 @@ fn is_dash(p: &Path) -> bool {
 /// bytes; without `--in`, stdin without one final newline (which `echo` and here-strings add).
 /// At most [`vigil_seal::value::MAX_PLAINTEXT`] bytes are taken; more is refused after reading
 /// one byte past the limit.
-pub fn read_plaintext(path: Option<&Path>) -> anyhow::Result<Plaintext> {
+pub(crate) fn read_plaintext(path: Option<&Path>) -> anyhow::Result<Plaintext> {
     let limit = vigil_seal::value::MAX_PLAINTEXT;
     let bytes = match path {
         Some(p) if !is_dash(p) => {
@@ -197,7 +197,7 @@ pub fn read_plaintext(path: Option<&Path>) -> anyhow::Result<Plaintext> {
 
 /// Text (a sealed value or token) from a file or stdin (`-` or no path), trimmed; at most
 /// `limit` bytes, and UTF-8 (the error names where it came from).
-pub fn read_text(path: Option<&Path>, limit: usize) -> anyhow::Result<String> {
+pub(crate) fn read_text(path: Option<&Path>, limit: usize) -> anyhow::Result<String> {
     let (what, bytes) = match path {
         Some(p) if !is_dash(p) => {
             let f = std::fs::File::open(p)
@@ -219,7 +219,7 @@ pub fn read_text(path: Option<&Path>, limit: usize) -> anyhow::Result<String> {
 
 /// Writes bytes to `--out` (atomically, `0600`; `-` is stdout) or to stdout. A symbolic link is
 /// refused: writing through it would replace, and make private, whatever file it points to.
-pub fn write_out(path: Option<&Path>, bytes: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_out(path: Option<&Path>, bytes: &[u8]) -> anyhow::Result<()> {
     match path {
         Some(p) if !is_dash(p) => {
             if std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink()) {
@@ -242,13 +242,16 @@ pub fn write_out(path: Option<&Path>, bytes: &[u8]) -> anyhow::Result<()> {
 /// The project of a file (`--config`'s folder, else the nearest `vigil.toml` or git work tree
 /// above the file): where `.vigil/` (the env lock, journal and fingerprint index) lives, and the
 /// environment model that places env files. Its `vigil.toml` may hold only known sections.
-pub fn project(g: &GlobalArgs, file: &Path) -> anyhow::Result<vigil_seal::Project> {
+pub(crate) fn project(g: &GlobalArgs, file: &Path) -> anyhow::Result<vigil_seal::Project> {
     project_if_any(g, file)?.ok_or_else(|| vigil_seal::project::no_project(file).into())
 }
 
 /// [`project`], or `None` for a file in no project (no `vigil.toml`, no git work tree above it,
 /// no `--config`). A project whose `vigil.toml` is broken is an error, never `None`.
-pub fn project_if_any(g: &GlobalArgs, file: &Path) -> anyhow::Result<Option<vigil_seal::Project>> {
+pub(crate) fn project_if_any(
+    g: &GlobalArgs,
+    file: &Path,
+) -> anyhow::Result<Option<vigil_seal::Project>> {
     let Some(config) = vigil_seal::project::find_config(g.config.as_deref(), file)? else {
         return Ok(None);
     };
@@ -258,7 +261,7 @@ pub fn project_if_any(g: &GlobalArgs, file: &Path) -> anyhow::Result<Option<vigi
 
 /// The one project of several env files, each placed in it (`environment` overrides the
 /// environment their paths give). Files of two projects are refused: one run, one lock.
-pub fn project_of_files(
+pub(crate) fn project_of_files(
     g: &GlobalArgs,
     files: &[PathBuf],
     environment: Option<&str>,

@@ -12,7 +12,7 @@ use vigil_env::txn::Recovery;
 
 /// Arguments of `vigil seal rotate`.
 #[derive(Debug, Args)]
-pub struct RotateArgs {
+pub(crate) struct RotateArgs {
     /// A store to rotate (repeatable).
     #[arg(long, value_name = "FILE")]
     pub db: Vec<PathBuf>,
@@ -35,7 +35,7 @@ pub struct RotateArgs {
 }
 
 /// Runs `vigil seal rotate`.
-pub fn run(g: &GlobalArgs, a: RotateArgs) -> anyhow::Result<ExitStatus> {
+pub(super) fn run(g: &GlobalArgs, a: RotateArgs) -> anyhow::Result<ExitStatus> {
     if a.db.is_empty() && a.env_files.is_empty() {
         anyhow::bail!("say what to rotate: --db FILE and/or --env-file FILE");
     }

@@ -16,7 +16,7 @@ use vigil_seal::run::{values, Allow, Source};
 
 /// Arguments of `vigil seal run`.
 #[derive(Debug, Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// An env file to load (repeatable; later files win).
     #[arg(long = "env-file", required = true, value_name = "FILE")]
     pub env_files: Vec<PathBuf>,
@@ -49,7 +49,7 @@ pub struct RunArgs {
 }
 
 /// Runs `vigil seal run`.
-pub fn run(g: &GlobalArgs, a: RunArgs) -> anyhow::Result<ExitStatus> {
+pub(super) fn run(g: &GlobalArgs, a: RunArgs) -> anyhow::Result<ExitStatus> {
     let ring = ring()?;
     let extra = context(&a.context)?;
     // Each file in its project (for its placement and fingerprint index); with --environment a

@@ -12,7 +12,7 @@ use vigil_seal::store::{Mode, Store};
 
 /// Arguments of `vigil seal store`.
 #[derive(Debug, Args)]
-pub struct StoreArgs {
+pub(crate) struct StoreArgs {
     /// What to do.
     #[command(subcommand)]
     pub command: StoreCommand,
@@ -20,7 +20,7 @@ pub struct StoreArgs {
 
 /// The store subcommands.
 #[derive(Debug, Subcommand)]
-pub enum StoreCommand {
+pub(crate) enum StoreCommand {
     /// Seal the value on stdin and store it for a user (replacing an older one).
     Put(Target),
     /// Print a user's secret (exactly its bytes); exit 1 when there is none.
@@ -34,7 +34,7 @@ pub enum StoreCommand {
 
 /// Which secret.
 #[derive(Debug, Args)]
-pub struct Target {
+pub(crate) struct Target {
     /// The SQLite file (created 0600 by put).
     #[arg(long, value_name = "FILE")]
     pub db: PathBuf,
@@ -58,7 +58,7 @@ pub struct Target {
 
 /// Arguments of `vigil seal store list`.
 #[derive(Debug, Args)]
-pub struct ListArgs {
+pub(crate) struct ListArgs {
     /// The SQLite file.
     #[arg(long, value_name = "FILE")]
     pub db: PathBuf,
@@ -71,7 +71,7 @@ pub struct ListArgs {
 }
 
 /// Runs a store subcommand.
-pub fn run(g: &GlobalArgs, a: StoreArgs) -> anyhow::Result<ExitStatus> {
+pub(super) fn run(g: &GlobalArgs, a: StoreArgs) -> anyhow::Result<ExitStatus> {
     match a.command {
         StoreCommand::Put(t) => put(g, t),
         StoreCommand::Get(t) => get(t),

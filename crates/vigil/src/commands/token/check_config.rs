@@ -15,7 +15,7 @@ use vigil_token::TokenSettings;
 
 /// Arguments of `vigil token check-config`.
 #[derive(Debug, Args)]
-pub struct CheckConfigArgs {
+pub(crate) struct CheckConfigArgs {
     /// Environments: `NAME=FILE` or `FILE` (.env.production, .env.staging…).
     pub envs: Vec<String>,
     /// Name of the process environment when no file is given.
@@ -27,7 +27,7 @@ pub struct CheckConfigArgs {
 }
 
 /// Runs `vigil token check-config`.
-pub fn run(g: &GlobalArgs, args: CheckConfigArgs) -> anyhow::Result<ExitStatus> {
+pub(super) fn run(g: &GlobalArgs, args: CheckConfigArgs) -> anyhow::Result<ExitStatus> {
     let config = crate::commands::project_config(g)?;
     let token = TokenSettings::load(&config, &[])?;
     let env = EnvSettings::resolve(&config)?;

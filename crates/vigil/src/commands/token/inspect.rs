@@ -10,7 +10,7 @@ use vigil_token::inspect::{inspect, WARNING};
 
 /// Arguments of `vigil token inspect`.
 #[derive(Debug, Args)]
-pub struct InspectArgs {
+pub(crate) struct InspectArgs {
     /// The token; `-` or nothing reads it from stdin.
     pub token: Option<String>,
     /// Output format.
@@ -19,7 +19,7 @@ pub struct InspectArgs {
 }
 
 /// Runs `vigil token inspect`.
-pub fn run(args: InspectArgs) -> anyhow::Result<ExitStatus> {
+pub(super) fn run(args: InspectArgs) -> anyhow::Result<ExitStatus> {
     let token = read_token(args.token.as_deref())?;
     let i = inspect(&token, vigil_token::time::now()?)?;
     let loud = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();

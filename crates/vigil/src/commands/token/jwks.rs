@@ -8,14 +8,14 @@ use vigil_core::ExitStatus;
 
 /// Arguments of `vigil token jwks`.
 #[derive(Debug, Args)]
-pub struct JwksArgs {
+pub(crate) struct JwksArgs {
     /// Where the keys come from.
     #[command(flatten)]
     pub keys: KeyArgs,
 }
 
 /// Runs `vigil token jwks`.
-pub fn run(g: &GlobalArgs, args: JwksArgs) -> anyhow::Result<ExitStatus> {
+pub(super) fn run(g: &GlobalArgs, args: JwksArgs) -> anyhow::Result<ExitStatus> {
     let (ring, _) = settings(g, &args.keys.env_file)?.keys(&args.keys.overrides())?;
     println!("{}", serde_json::to_string_pretty(&ring.public_set()?)?);
     Ok(ExitStatus::Success)

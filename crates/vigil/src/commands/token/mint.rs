@@ -8,7 +8,7 @@ use vigil_token::{MintFlags, MintRequest};
 
 /// Arguments of `vigil token mint`.
 #[derive(Debug, Args)]
-pub struct MintArgs {
+pub(crate) struct MintArgs {
     /// Audience: the server the token is for (filesystem, memory, git, vector…); repeatable.
     #[arg(long, required = true, value_name = "AUD")]
     pub aud: Vec<String>,
@@ -30,7 +30,7 @@ pub struct MintArgs {
 }
 
 /// Runs `vigil token mint`.
-pub fn run(g: &GlobalArgs, args: MintArgs) -> anyhow::Result<ExitStatus> {
+pub(super) fn run(g: &GlobalArgs, args: MintArgs) -> anyhow::Result<ExitStatus> {
     let loaded = settings(g, &args.keys.env_file)?;
     let (ring, policy) = loaded.keys(&args.keys.overrides())?;
     let req = MintRequest::from_flags(

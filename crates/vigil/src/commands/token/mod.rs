@@ -8,7 +8,7 @@ mod jwks;
 mod mint;
 mod verify;
 
-pub use super::OutputFormat;
+pub(crate) use super::OutputFormat;
 
 use crate::cli::GlobalArgs;
 use anyhow::Context as _;
@@ -20,7 +20,7 @@ use vigil_token::{Overrides, TokenSettings};
 
 /// Arguments of `vigil token`.
 #[derive(Debug, Args)]
-pub struct TokenArgs {
+pub(crate) struct TokenArgs {
     /// What to do.
     #[command(subcommand)]
     pub command: TokenCommand,
@@ -28,7 +28,7 @@ pub struct TokenArgs {
 
 /// The `vigil token` subcommands.
 #[derive(Debug, Subcommand)]
-pub enum TokenCommand {
+pub(crate) enum TokenCommand {
     /// Mint a token signed with the ring's current key; prints only the token.
     Mint(mint::MintArgs),
     /// Verify a token against the key ring and policy; prints its claims and time left.
@@ -43,7 +43,7 @@ pub enum TokenCommand {
 
 /// Where the keys come from, shared by `mint`, `verify` and `jwks`.
 #[derive(Debug, Args, Default)]
-pub struct KeyArgs {
+pub(crate) struct KeyArgs {
     /// Read the HMAC secret from this variable [default: [token] secret_env, MCP_JWT_SECRET].
     #[arg(long, value_name = "NAME")]
     pub secret_env: Option<String>,
@@ -63,7 +63,7 @@ pub struct KeyArgs {
 }
 
 /// Runs a `vigil token` subcommand.
-pub fn run(g: &GlobalArgs, args: TokenArgs) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(g: &GlobalArgs, args: TokenArgs) -> anyhow::Result<ExitStatus> {
     match args.command {
         TokenCommand::Mint(a) => mint::run(g, a),
         TokenCommand::Verify(a) => verify::run(g, a),
@@ -75,7 +75,7 @@ pub fn run(g: &GlobalArgs, args: TokenArgs) -> anyhow::Result<ExitStatus> {
 
 impl KeyArgs {
     /// The flags that override `[token]`.
-    pub fn overrides(&self) -> Overrides {
+    pub(crate) fn overrides(&self) -> Overrides {
         Overrides {
             secret_env: self.secret_env.clone(),
             key_file: self.key_file.clone(),
@@ -87,12 +87,12 @@ impl KeyArgs {
 
 /// `[token]` from `--config` or `./vigil.toml`, `${VAR}` (and secrets) read from these
 /// `--env-file`s first, then the environment.
-pub fn settings(g: &GlobalArgs, env_files: &[PathBuf]) -> anyhow::Result<TokenSettings> {
+pub(crate) fn settings(g: &GlobalArgs, env_files: &[PathBuf]) -> anyhow::Result<TokenSettings> {
     Ok(TokenSettings::load(&super::project_config(g)?, env_files)?)
 }
 
 /// The token from the argument, or stdin (at most 1 MiB) when it is `-` or absent.
-pub fn read_token(arg: Option<&str>) -> anyhow::Result<String> {
+pub(crate) fn read_token(arg: Option<&str>) -> anyhow::Result<String> {
     let raw = match arg {
         Some(t) if t != "-" => t.to_owned(),
         _ => {

@@ -13,7 +13,7 @@ use vigil_token::Verifier;
 
 /// Arguments of `vigil token verify`.
 #[derive(Debug, Args)]
-pub struct VerifyArgs {
+pub(crate) struct VerifyArgs {
     /// The token; `-` or nothing reads it from stdin (a `Bearer ` prefix is accepted).
     pub token: Option<String>,
     /// Accept only these audiences (repeatable) [default: [token] audiences; none = any].
@@ -34,7 +34,7 @@ pub struct VerifyArgs {
 }
 
 /// Runs `vigil token verify`.
-pub fn run(g: &GlobalArgs, args: VerifyArgs) -> anyhow::Result<ExitStatus> {
+pub(super) fn run(g: &GlobalArgs, args: VerifyArgs) -> anyhow::Result<ExitStatus> {
     let token = read_token(args.token.as_deref())?;
     let (ring, policy) = settings(g, &args.keys.env_file)?.keys(&args.keys.overrides())?;
     let policy = policy.with_flags(args.leeway.as_deref(), &args.aud)?;

@@ -2,7 +2,7 @@
 //! push` runs: plain `.git/hooks`, `core.hooksPath`, husky v9 and lefthook (both from npm), a
 //! linked worktree, the pre-commit framework (from PyPI); existing hooks keep running (chained).
 
-mod common;
+use crate::common;
 
 use common::{expect_exit, run, token, write};
 use std::path::{Path, PathBuf};

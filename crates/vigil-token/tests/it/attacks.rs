@@ -2,7 +2,7 @@
 //! Every forged token is signed with a key the attacker could plausibly hold, so what refuses it
 //! is the check under test, not an unrelated signature failure.
 
-mod common;
+use crate::common;
 
 use common::{b64, forge, pair, secret};
 use jsonwebtoken::{Algorithm, EncodingKey};

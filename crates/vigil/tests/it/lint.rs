@@ -6,7 +6,7 @@
 //! against the official schema, redaction, exit codes, `[lint]`, `--pin`, `--discover`, and
 //! `--probe` against a real `vigil gateway` and a deliberately bad server.
 
-mod common;
+use crate::common;
 
 use common::{expect_exit, json, run, vigil};
 use std::collections::BTreeSet;
@@ -463,7 +463,7 @@ fn lint_never_starts_a_configured_server() {
     assert!(!marker.exists(), "lint ran a configured command");
 }
 
-mod gw;
+use crate::gw;
 
 /// A fresh CA and a certificate for 127.0.0.1 (`cert.pem`, `key.pem` in `dir`); returns the
 /// CA file's path.

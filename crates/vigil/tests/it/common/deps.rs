@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 /// The cache folder under target/ that every fetched dependency goes into.
-pub fn test_deps() -> PathBuf {
+pub(crate) fn test_deps() -> PathBuf {
     let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("test-deps");
     std::fs::create_dir_all(&d).unwrap();
     d
@@ -29,7 +29,7 @@ fn venv_python() -> PathBuf {
 
 /// A Python interpreter that has `module` (installing `package` into a venv under target/ from
 /// PyPI when the system one lacks it).
-pub fn python_with(module: &str, package: &str) -> PathBuf {
+pub(crate) fn python_with(module: &str, package: &str) -> PathBuf {
     let sys = PathBuf::from("python3");
     let ok = |py: &Path| {
         std::process::Command::new(py)
@@ -56,7 +56,7 @@ pub fn python_with(module: &str, package: &str) -> PathBuf {
 
 /// The folder `member` (e.g. `cryptography_vectors/fernet`) of a wheel from PyPI, fetched once
 /// with `pip download --no-deps` and unpacked (that folder only) under target/.
-pub fn wheel_folder(requirement: &str, member: &str) -> PathBuf {
+pub(crate) fn wheel_folder(requirement: &str, member: &str) -> PathBuf {
     let root = test_deps()
         .join("wheels")
         .join(requirement.replace(['=', '<', '>'], "_"));
@@ -90,7 +90,7 @@ pub fn wheel_folder(requirement: &str, member: &str) -> PathBuf {
 }
 
 /// The official SARIF 2.1.0 JSON schema, as shipped in the npm package @microsoft/jest-sarif.
-pub fn sarif_schema() -> PathBuf {
+pub(crate) fn sarif_schema() -> PathBuf {
     let dir = test_deps().join("sarif");
     let schema = dir.join("package/lib/schemas/sarif-2.1.0-rtm.5.json");
     if !schema.exists() {

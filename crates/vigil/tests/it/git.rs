@@ -3,7 +3,7 @@
 //! the same blob in many commits, a merge, a rename, a shallow clone, a bare clone, packed and
 //! loose objects, a gitlink, a missing object; git-filter-repo from PyPI for the purge.
 
-mod common;
+use crate::common;
 
 use common::{expect_exit, json, run, token, vigil, write};
 use std::collections::BTreeSet;

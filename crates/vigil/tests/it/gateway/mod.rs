@@ -6,10 +6,8 @@
 //! SIGHUP reload, TLS termination (with HSTS, certificates reloaded on SIGHUP), and good clients
 //! served through a flood of bad tokens and slow-loris clients.
 
-#[path = "../common/mod.rs"]
-mod common;
-#[path = "../gw/mod.rs"]
-mod gw;
+use crate::common;
+use crate::gw;
 
 mod auth;
 mod blackbox;

@@ -22,7 +22,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
 /// A streaming test body.
-pub type TBody = http_body_util::combinators::BoxBody<Bytes, Infallible>;
+pub(crate) type TBody = http_body_util::combinators::BoxBody<Bytes, Infallible>;
 
 fn full(b: impl Into<Bytes>) -> TBody {
     Full::new(b.into()).boxed()
@@ -30,7 +30,7 @@ fn full(b: impl Into<Bytes>) -> TBody {
 
 /// One request as the upstream saw it.
 #[derive(Debug, Clone)]
-pub struct Seen {
+pub(crate) struct Seen {
     /// Method.
     pub method: String,
     /// Path and query.
@@ -42,7 +42,7 @@ pub struct Seen {
 }
 
 /// The test MCP server.
-pub struct Upstream {
+pub(crate) struct Upstream {
     /// Where it listens.
     pub addr: SocketAddr,
     /// Every request it received.
@@ -53,7 +53,7 @@ pub struct Upstream {
 
 impl Upstream {
     /// Starts the server on a free loopback port.
-    pub async fn start() -> Upstream {
+    pub(crate) async fn start() -> Upstream {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -82,7 +82,7 @@ impl Upstream {
     }
 
     /// The requests seen so far.
-    pub fn seen(&self) -> Vec<Seen> {
+    pub(crate) fn seen(&self) -> Vec<Seen> {
         self.seen.lock().unwrap().clone()
     }
 }
@@ -224,7 +224,7 @@ fn json_response(v: serde_json::Value) -> Response<TBody> {
 }
 
 /// A webhook receiver: every POST body it gets.
-pub struct Webhook {
+pub(crate) struct Webhook {
     /// Its URL.
     pub url: String,
     /// Bodies received.
@@ -233,7 +233,7 @@ pub struct Webhook {
 
 impl Webhook {
     /// Starts it.
-    pub async fn start() -> Webhook {
+    pub(crate) async fn start() -> Webhook {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         let got = Arc::new(Mutex::new(Vec::new()));
@@ -266,7 +266,7 @@ impl Webhook {
 }
 
 /// A running `vigil gateway`.
-pub struct Gateway {
+pub(crate) struct Gateway {
     /// The process.
     pub child: Child,
     /// Where it listens.
@@ -283,7 +283,7 @@ impl Drop for Gateway {
 }
 
 /// The secret tests sign with: random per run, never a constant in the source.
-pub fn secret() -> String {
+pub(crate) fn secret() -> String {
     use std::sync::OnceLock;
     static S: OnceLock<String> = OnceLock::new();
     S.get_or_init(|| {
@@ -296,17 +296,22 @@ pub fn secret() -> String {
 
 impl Gateway {
     /// Starts `vigil gateway` in `dir` with `config` as vigil.toml and `MCP_JWT_SECRET` set.
-    pub fn start(dir: &Path, config: &str, env: &[(&str, &str)]) -> Gateway {
+    pub(crate) fn start(dir: &Path, config: &str, env: &[(&str, &str)]) -> Gateway {
         Self::start_args(dir, config, env, &["--listen", "127.0.0.1:0"])
     }
 
     /// Starts it with these extra arguments.
-    pub fn start_args(dir: &Path, config: &str, env: &[(&str, &str)], args: &[&str]) -> Gateway {
+    pub(crate) fn start_args(
+        dir: &Path,
+        config: &str,
+        env: &[(&str, &str)],
+        args: &[&str],
+    ) -> Gateway {
         Self::start_with(dir, config, env, &["--log-format", "json"], args)
     }
 
     /// Starts it with these global arguments (before `gateway`) and these gateway arguments.
-    pub fn start_with(
+    pub(crate) fn start_with(
         dir: &Path,
         config: &str,
         env: &[(&str, &str)],
@@ -358,17 +363,17 @@ impl Gateway {
     }
 
     /// `http://addr`.
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
 
     /// Log lines so far.
-    pub fn log_text(&self) -> String {
+    pub(crate) fn log_text(&self) -> String {
         self.logs.lock().unwrap().join("\n")
     }
 
     /// Sends a signal to the process.
-    pub fn signal(&self, sig: &str) {
+    pub(crate) fn signal(&self, sig: &str) {
         let s = Command::new("kill")
             .args([&format!("-{sig}"), &self.child.id().to_string()])
             .status()
@@ -377,12 +382,12 @@ impl Gateway {
     }
 
     /// Waits for a log line containing `needle`.
-    pub fn wait_log(&self, needle: &str) -> bool {
+    pub(crate) fn wait_log(&self, needle: &str) -> bool {
         self.wait_log_n(needle, 1)
     }
 
     /// Waits until `needle` has appeared `n` times in the log.
-    pub fn wait_log_n(&self, needle: &str, n: usize) -> bool {
+    pub(crate) fn wait_log_n(&self, needle: &str, n: usize) -> bool {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if self.log_text().matches(needle).count() >= n {
@@ -406,13 +411,13 @@ fn listening(line: &str) -> Option<SocketAddr> {
 }
 
 /// A pooled HTTP client.
-pub fn client(
+pub(crate) fn client(
 ) -> hyper_util::client::legacy::Client<hyper_util::client::legacy::connect::HttpConnector, TBody> {
     hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build_http()
 }
 
 /// Sends a request with these headers and body; returns status, headers and the whole body.
-pub async fn call(
+pub(crate) async fn call(
     method: &str,
     url: &str,
     headers: &[(&str, &str)],
@@ -436,7 +441,7 @@ pub async fn call(
 }
 
 /// Seconds since the epoch.
-pub fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -444,7 +449,7 @@ pub fn now() -> u64 {
 }
 
 /// A token signed with `secret`, for `aud`, issued at `iat`, living `ttl` seconds.
-pub fn token_with(
+pub(crate) fn token_with(
     secret: &str,
     aud: &str,
     sub: &str,
@@ -465,17 +470,17 @@ pub fn token_with(
 }
 
 /// A valid 15-minute token for `aud` and `sub`.
-pub fn token(aud: &str, sub: &str) -> String {
+pub(crate) fn token(aud: &str, sub: &str) -> String {
     token_with(&secret(), aud, sub, now(), 900, serde_json::json!({}))
 }
 
 /// `Bearer <token>`.
-pub fn bearer(t: &str) -> String {
+pub(crate) fn bearer(t: &str) -> String {
     format!("Bearer {t}")
 }
 
 /// A server process the tests started (redis-server, the SDK server), killed on drop.
-pub struct Server {
+pub(crate) struct Server {
     child: Child,
     /// Its port.
     pub port: u16,
@@ -489,13 +494,13 @@ impl Drop for Server {
 }
 
 /// A real `redis-server` on a free loopback port.
-pub struct Redis;
+pub(crate) struct Redis;
 
 impl Redis {
     /// Starts it (no persistence) and waits until it answers PING.
     // The child moves into `Redis`, whose Drop kills and waits for it.
     #[allow(clippy::zombie_processes)]
-    pub fn start() -> Server {
+    pub(crate) fn start() -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -540,13 +545,13 @@ impl Redis {
 
 impl Server {
     /// `redis://127.0.0.1:port`.
-    pub fn redis_url(&self) -> String {
+    pub(crate) fn redis_url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
 }
 
 /// A folder holding `@modelcontextprotocol/sdk` from npm and the two SDK scripts of this folder.
-pub fn sdk_dir() -> std::path::PathBuf {
+pub(crate) fn sdk_dir() -> std::path::PathBuf {
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("test-deps/mcp-sdk");
     std::fs::create_dir_all(&dir).unwrap();
     let lock = std::fs::File::create(dir.join(".lock")).unwrap();
@@ -585,30 +590,30 @@ pub fn sdk_dir() -> std::path::PathBuf {
 }
 
 /// The SDK server.
-pub struct SdkServer;
+pub(crate) struct SdkServer;
 
 impl SdkServer {
     /// Starts `node sdk-server.mjs` and reads its port.
-    pub fn start(dir: &Path) -> Server {
+    pub(crate) fn start(dir: &Path) -> Server {
         Self::start_script(dir, &["sdk-server.mjs"])
     }
 
     /// Starts `node` with these arguments (a script of [`sdk_dir`] first) and reads its port.
-    pub fn start_script(dir: &Path, args: &[&str]) -> Server {
+    pub(crate) fn start_script(dir: &Path, args: &[&str]) -> Server {
         let mut cmd = Command::new("node");
         cmd.args(args).current_dir(dir);
         Self::start_command(cmd)
     }
 
     /// Starts `node SCRIPT` with these variables and reads its port.
-    pub fn start_script_env(dir: &Path, script: &str, env: &[(&str, &str)]) -> Server {
+    pub(crate) fn start_script_env(dir: &Path, script: &str, env: &[(&str, &str)]) -> Server {
         let mut cmd = Command::new("node");
         cmd.arg(script).envs(env.iter().copied()).current_dir(dir);
         Self::start_command(cmd)
     }
 
     /// Starts `cmd`, a server that prints `{"port": N}` first, and reads its port.
-    pub fn start_command(mut cmd: Command) -> Server {
+    pub(crate) fn start_command(mut cmd: Command) -> Server {
         let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -629,7 +634,7 @@ impl SdkServer {
 
 /// Sends `request` (raw bytes: any request line, headers and framing) on a new connection and
 /// returns everything the gateway answers until it closes the connection or 10 s pass.
-pub async fn raw(addr: SocketAddr, request: &[u8]) -> String {
+pub(crate) async fn raw(addr: SocketAddr, request: &[u8]) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     let _ = s.write_all(request).await;
@@ -639,7 +644,7 @@ pub async fn raw(addr: SocketAddr, request: &[u8]) -> String {
 }
 
 /// The status code of a raw HTTP/1.1 answer (0 when there is none).
-pub fn raw_status(answer: &str) -> u16 {
+pub(crate) fn raw_status(answer: &str) -> u16 {
     answer
         .strip_prefix("HTTP/1.1 ")
         .and_then(|r| r.get(..3))
@@ -649,7 +654,7 @@ pub fn raw_status(answer: &str) -> u16 {
 
 /// The pinned `@modelcontextprotocol/server-everything` (a stdio MCP server) from npm, installed
 /// once under target/; the path of its entry script (`node <it> stdio` serves stdio).
-pub fn server_everything() -> std::path::PathBuf {
+pub(crate) fn server_everything() -> std::path::PathBuf {
     let dir =
         std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("test-deps/server-everything");
     std::fs::create_dir_all(&dir).unwrap();
@@ -673,7 +678,7 @@ pub fn server_everything() -> std::path::PathBuf {
 }
 
 /// The processes whose parent is `pid` (from /proc).
-pub fn children_of(pid: u32) -> Vec<u32> {
+pub(crate) fn children_of(pid: u32) -> Vec<u32> {
     let mut out = Vec::new();
     for e in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(p) = e.file_name().to_string_lossy().parse::<u32>() else {

@@ -1,7 +1,7 @@
 //! What a user sees from the `vigil` command itself: help lists only working subcommands,
 //! version, completions, JSON logs, and the text report (insta snapshots).
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::process::Output;
@@ -418,4 +418,16 @@ fn a_closed_stderr_never_turns_the_verdict_into_a_panic() {
         .unwrap();
     drop(child.stderr.take()); // the reader has gone before the summary is written
     assert_eq!(child.wait().unwrap().code(), Some(1));
+}
+
+/// Bad input, whole: exit 2, nothing on stdout, one line on stderr naming the file, the line
+/// and the key (the run recorded by `vigil_snapshot!`, the temporary folder as `[ROOT]`).
+#[test]
+fn a_bad_setting_is_one_line_naming_file_line_and_key() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    write(d, "vigil.toml", "[scan]\nmax_file_size = \"ten\"\n");
+    write(d, "a.txt", "nothing here\n");
+    let out = run(d, &["scan", "a.txt"]);
+    common::vigil_snapshot!("bad_setting", out, d);
 }

@@ -2,7 +2,7 @@
 //! step of the protocol, and real `kill -9`), concurrent rotations, dual secrets that the token
 //! key ring honours, checks (text, JSON, SARIF against the official schema), the ledger.
 
-mod common;
+use crate::common;
 
 use common::{expect_exit, json, python_with, run, sarif_schema, vigil, write};
 use std::collections::BTreeMap;

@@ -2,9 +2,8 @@
 //! TypeScript SDK from npm) over stdio and Streamable HTTP; the attack suite through the tools;
 //! who may call on `--listen`; two writer processes; crashes; `audit verify` and `log`.
 
-mod common;
-#[path = "gw/mod.rs"]
-mod gw;
+use crate::common;
+use crate::gw;
 
 use common::{expect_exit, run};
 use serde_json::{json, Value};

@@ -24,6 +24,7 @@ fn name_of(kind: Kind) -> &'static str {
 }
 
 #[test]
+#[allow(clippy::print_stderr)] // The margin each kind keeps, for whoever reads the test log.
 fn ten_thousand_default_secrets_of_each_kind_pass_check_config_and_env_check() {
     let generator = Generator::new(None, None, "change-me");
     let token_section = TokenSection::default();

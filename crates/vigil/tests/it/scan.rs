@@ -2,7 +2,7 @@
 //! placeholder reported, exit codes, every report format (SARIF checked against the official
 //! schema), baselines, ignore files, stdin, and inputs that must not crash it.
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::process::Command as Std;

@@ -1,7 +1,7 @@
 //! JWKS over real loopback HTTP: keys rotate in without a restart, an unknown `kid` refetches at
 //! most once per refresh interval, and a failed refetch keeps the keys already known.
 
-mod common;
+use crate::common;
 
 use common::pair;
 use jsonwebtoken::{Algorithm, EncodingKey};

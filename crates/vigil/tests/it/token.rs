@@ -1,7 +1,7 @@
 //! `vigil token` end to end: the real binary, PyJWT from PyPI on the other side, key files made by
 //! `openssl`, a JWKS served over loopback HTTP, configuration errors with file and line.
 
-mod common;
+use crate::common;
 
 use common::{expect_exit, json, python_with, run, vigil, write};
 use std::io::{BufRead, BufReader, Write as _};

@@ -10,10 +10,10 @@ use vigil_scan::examples::{expand, Gen};
 
 mod deps;
 #[allow(unused_imports)] // Each test binary uses some of them.
-pub use deps::{python_with, sarif_schema, wheel_folder};
+pub(crate) use deps::{python_with, sarif_schema, wheel_folder};
 
 /// The `vigil` binary under test, with logs and colour fixed.
-pub fn vigil(dir: &Path) -> Command {
+pub(crate) fn vigil(dir: &Path) -> Command {
     let mut c = Command::cargo_bin("vigil").expect("binary built");
     c.current_dir(dir)
         .env_remove("VIGIL_CONFIG")
@@ -23,13 +23,13 @@ pub fn vigil(dir: &Path) -> Command {
 }
 
 /// A token from a template (see crates/vigil-scan/rules/README.md), deterministic per seed.
-pub fn token(template: &str, seed: u64) -> String {
+pub(crate) fn token(template: &str, seed: u64) -> String {
     let ex = expand(template, &mut Gen::new(seed)).expect("template");
     ex.text[ex.secret].to_owned()
 }
 
 /// Writes a file, creating parent directories.
-pub fn write(root: &Path, rel: &str, body: impl AsRef<[u8]>) -> PathBuf {
+pub(crate) fn write(root: &Path, rel: &str, body: impl AsRef<[u8]>) -> PathBuf {
     let p = root.join(rel);
     std::fs::create_dir_all(p.parent().unwrap()).unwrap();
     std::fs::write(&p, body).unwrap();
@@ -37,7 +37,7 @@ pub fn write(root: &Path, rel: &str, body: impl AsRef<[u8]>) -> PathBuf {
 }
 
 /// Parses stdout as JSON.
-pub fn json(out: &Output) -> serde_json::Value {
+pub(crate) fn json(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "stdout is not JSON ({e}): {}",
@@ -47,7 +47,7 @@ pub fn json(out: &Output) -> serde_json::Value {
 }
 
 /// (file, rule, line) of every finding in a JSON report, sorted.
-pub fn triples(v: &serde_json::Value) -> Vec<(String, String, u64)> {
+pub(crate) fn triples(v: &serde_json::Value) -> Vec<(String, String, u64)> {
     let mut t: Vec<_> = v
         .as_array()
         .expect("array")
@@ -65,12 +65,12 @@ pub fn triples(v: &serde_json::Value) -> Vec<(String, String, u64)> {
 }
 
 /// Runs `vigil ARGS` in `dir` and returns its output.
-pub fn run(dir: &Path, args: &[&str]) -> Output {
+pub(crate) fn run(dir: &Path, args: &[&str]) -> Output {
     vigil(dir).args(args).output().expect("vigil runs")
 }
 
 /// Asserts the exit code, showing stderr when it differs.
-pub fn expect_exit(out: &Output, code: i32) {
+pub(crate) fn expect_exit(out: &Output, code: i32) {
     assert_eq!(
         out.status.code(),
         Some(code),
@@ -78,3 +78,27 @@ pub fn expect_exit(out: &Output, code: i32) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A `vigil` run as one text for a snapshot: the exit code, then stdout, then stderr, with every
+/// occurrence of `root` (the test's temporary folder) shown as `[ROOT]` (uv's `uv_snapshot!`).
+pub(crate) fn snapshot_text(out: &Output, root: &Path) -> String {
+    let root = root.display().to_string();
+    let clean = |bytes: &[u8]| String::from_utf8_lossy(bytes).replace(&root, "[ROOT]");
+    format!(
+        "exit code: {}\n----- stdout -----\n{}----- stderr -----\n{}",
+        out.status
+            .code()
+            .map_or_else(|| "signal".to_owned(), |c| c.to_string()),
+        clean(&out.stdout),
+        clean(&out.stderr),
+    )
+}
+
+/// Snapshots a `vigil` run (exit code, stdout, stderr; the temporary folder as `[ROOT]`):
+/// `vigil_snapshot!("name", output, root)`.
+macro_rules! vigil_snapshot {
+    ($name:expr, $out:expr, $root:expr) => {
+        insta::assert_snapshot!($name, $crate::common::snapshot_text(&$out, $root))
+    };
+}
+pub(crate) use vigil_snapshot;

@@ -3,7 +3,7 @@
 //! commits and archive slots; a problem list with whole-file, line and scope locations; an
 //! incomplete run; and an empty one.
 
-#[path = "../../vigil/tests/common/deps.rs"]
+#[path = "../../../vigil/tests/it/common/deps.rs"]
 #[allow(dead_code)]
 mod deps;
 

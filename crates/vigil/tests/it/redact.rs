@@ -2,7 +2,7 @@
 //! process values, JSON lines and a 2 MiB line goes in; no secret comes out, every other byte
 //! does, and a line shows while the input is still open.
 
-mod common;
+use crate::common;
 
 use common::{expect_exit, vigil, write};
 use regex::Regex;

@@ -2,7 +2,7 @@
 //! and global allowlists (regexes, regexTarget, paths, stopwords, condition), `[extend]`
 //! (useDefault, path, disabledRules), inline `gitleaks:allow`, and auto-detection.
 
-mod common;
+use crate::common;
 
 use common::*;
 use tempfile::TempDir;

@@ -9,13 +9,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// A PEM key pair written by `openssl genpkey`.
-pub struct Pair {
+pub(crate) struct Pair {
     pub private: PathBuf,
     pub public: PathBuf,
 }
 
 /// Generates a key pair: `kind` is `ed25519`, `p256` or `rsa`.
-pub fn pair(dir: &Path, kind: &str) -> Pair {
+pub(crate) fn pair(dir: &Path, kind: &str) -> Pair {
     let private = dir.join(format!("{kind}.pem"));
     let public = dir.join(format!("{kind}.pub.pem"));
     let mut gen = Command::new("openssl");
@@ -44,19 +44,19 @@ pub fn pair(dir: &Path, kind: &str) -> Pair {
 }
 
 /// base64url without padding.
-pub fn b64(bytes: &[u8]) -> String {
+pub(crate) fn b64(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// A token from raw header and claims JSON text, signed with `key` under `alg`.
-pub fn forge(header: &str, claims: &str, key: &EncodingKey, alg: Algorithm) -> String {
+pub(crate) fn forge(header: &str, claims: &str, key: &EncodingKey, alg: Algorithm) -> String {
     let input = format!("{}.{}", b64(header.as_bytes()), b64(claims.as_bytes()));
     let sig = jsonwebtoken::crypto::sign(input.as_bytes(), key, alg).expect("sign");
     format!("{input}.{sig}")
 }
 
 /// A 44-character secret shaped like `openssl rand -base64 32`, made at run time.
-pub fn secret(seed: u64) -> String {
+pub(crate) fn secret(seed: u64) -> String {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let bytes: Vec<u8> = (0..32)
         .map(|_| {

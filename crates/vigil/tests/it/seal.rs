@@ -3,7 +3,7 @@
 //! written by Python, real `kill -9` during rotation, two writer processes, real git for the
 //! tracked-database check.
 
-mod common;
+use crate::common;
 
 use common::{expect_exit, python_with, token, vigil, wheel_folder, write};
 use std::collections::BTreeMap;
