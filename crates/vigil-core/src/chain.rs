@@ -919,10 +919,14 @@ impl Chain {
         nofollow(OpenOptions::new().write(true).create_new(true).mode(0o600))
             .open(&self.log)
             .map_err(io(&self.log))?;
-        self.write_head(&Head {
-            seq: 0,
-            hash: GENESIS.to_owned(),
-        })
+        // Not kept: the first session opens and checks both files as they are.
+        self.write_head(
+            &mut None,
+            &Head {
+                seq: 0,
+                hash: GENESIS.to_owned(),
+            },
+        )
     }
 
     /// Checks that the chain can be extended ([`Chain::session`] without appending) and returns

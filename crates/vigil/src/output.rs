@@ -95,7 +95,7 @@ impl Progress {
     }
 
     /// Counts what a scan reports: commits compared (history) or a file or blob read.
-    pub fn update(&self, p: vigil_scan::git::Progress) {
+    pub(crate) fn update(&self, p: vigil_scan::git::Progress) {
         match p {
             vigil_scan::git::Progress::Commits(n) => {
                 self.commits.fetch_add(n, Ordering::Relaxed);

@@ -181,7 +181,7 @@ pub(crate) fn launched_package(argv: &[(String, &Node)]) -> Option<(usize, Strin
 /// Every package a launcher installs: [`launched_package`]'s, every further npm `-p`/
 /// `--package`, uv's and pipx's `--with` (also `uv run --with`, comma lists included), and
 /// Deno's `npm:` specifiers; each with its index in `argv` and whether it is an npm package.
-pub fn launched_packages(argv: &[(String, &Node)]) -> Vec<(usize, String, bool)> {
+pub(crate) fn launched_packages(argv: &[(String, &Node)]) -> Vec<(usize, String, bool)> {
     let mut out: Vec<(usize, String, bool)> = launched_package(argv).into_iter().collect();
     let Some(first) = argv.first() else {
         return out;

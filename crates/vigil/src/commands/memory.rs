@@ -72,7 +72,7 @@ pub(crate) enum AuditCommand {
 
 /// `vigil memory audit accept`.
 #[derive(Debug, Args)]
-pub struct AcceptArgs {
+pub(crate) struct AcceptArgs {
     /// The store's folder.
     #[arg(long, value_name = "DIR")]
     pub root: PathBuf,
