@@ -137,6 +137,11 @@ pub enum Invalid {
         "the audit key must have at least 32 characters (generate one: openssl rand -base64 48)"
     )]
     ShortAuditKey,
+    /// An audit key variable that is set but empty (as an unset `${VAR}` in a client config gives).
+    #[error(
+        "the audit key is set but empty: set a key of at least 32 characters, or unset the variable for a plain (unkeyed) store"
+    )]
+    EmptyAuditKey,
     /// A `--since` that is neither a time nor a duration.
     #[error("`{0}` is neither an RFC 3339 time nor a duration like 2h or 7d")]
     Since(String),
@@ -251,9 +256,17 @@ impl MemorySettings {
     /// or `None` when it is unset (a plain SHA-256 chain).
     pub fn audit_key(&self) -> Result<Option<ChainKey>, SettingsError> {
         let var = self.audit_key_var();
-        let Some(secret) = self.env.get(var).filter(|s| !s.is_empty()) else {
+        let Some(secret) = self.env.get(var) else {
             return Ok(None);
         };
+        // Fail closed: an empty value (an unset `${VAR}` in a client config) must not quietly
+        // mean an unkeyed store.
+        if secret.is_empty() {
+            return Err(SettingsError::at(
+                self.env.origin(var),
+                Invalid::EmptyAuditKey,
+            ));
+        }
         vigil_core::redact::register(&secret);
         if secret.len() < 32 || secret.chars().all(|c| secret.starts_with(c)) {
             return Err(SettingsError::at(

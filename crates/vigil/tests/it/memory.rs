@@ -1209,6 +1209,37 @@ fn links_in_state_and_unsafe_store_folders_are_refused_at_start() {
 }
 
 #[test]
+fn an_empty_audit_key_is_refused_not_taken_for_a_plain_store() {
+    // An unset `${VIGIL_MEMORY_AUDIT_KEY}` in a client config gives an empty value: it must
+    // not quietly mean an unkeyed store (bb-mem-s5b #1).
+    let t = tempfile::tempdir().unwrap();
+    let mut r = Raw::start(&t.path().join("mem"), "alice", &[], &[]);
+    assert!(
+        !r.call(1, "memory_write", json!({"path": "a.md", "content": "x"}))
+            .1
+    );
+    r.close();
+    for args in [
+        &["memory", "serve", "--root", "mem2", "--principal", "alice"][..],
+        &["memory", "audit", "verify", "--root", "mem"][..],
+        &["memory", "log", "--root", "mem"][..],
+    ] {
+        let o = common::vigil(t.path())
+            .args(args)
+            .env("VIGIL_MEMORY_AUDIT_KEY", "")
+            .write_stdin("")
+            .output()
+            .unwrap();
+        expect_exit(&o, 2);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains("VIGIL_MEMORY_AUDIT_KEY"), "{err}");
+        assert!(err.contains("set but empty"), "{err}");
+    }
+    assert!(!t.path().join("mem2").exists());
+}
+
+#[test]
 fn a_keyed_log_finds_a_consistent_rewrite_and_a_recorded_head_finds_a_rollback() {
     let t = tempfile::tempdir().unwrap();
     let root = t.path().join("mem");
