@@ -966,14 +966,22 @@ impl Store {
         let mut v = self.chain.verify().map_err(MemoryError::Audit)?;
         settle(&mut v);
         let prefix = path.map(|p| format!("{p}/"));
-        let changes = v
+        // Lines whose hash fails are shown too (never believed, never dropped): an
+        // investigator must see the tampered record, or every line when the key is missing.
+        let mut all: Vec<(u64, Change)> = v
             .records
             .iter()
             .filter_map(|r| change_of(r).map(|c| (r, c)))
             .map(|(r, mut c)| {
                 c.verified = v.is_trusted(r.seq);
-                c
+                (r.line, c)
             })
+            .collect();
+        all.extend(self.unverified_lines(&v));
+        all.sort_by_key(|(line, _)| *line);
+        let changes = all
+            .into_iter()
+            .map(|(_, c)| c)
             .filter(|c| match (path, &prefix) {
                 (Some(p), Some(pre)) => c.path == p || c.path.starts_with(pre.as_str()),
                 _ => true,
@@ -984,6 +992,49 @@ impl Store {
             })
             .collect();
         Ok((changes, v))
+    }
+
+    /// The changes on the log lines `v` reports edited (their hash fails), read as they stand,
+    /// with their line numbers; all unverified. A log that cannot be read again gives none.
+    fn unverified_lines(&self, v: &Verification) -> Vec<(u64, Change)> {
+        let edited: std::collections::BTreeSet<u64> = v
+            .problems
+            .iter()
+            .filter_map(|p| match p {
+                Problem::Edited { line, .. } => Some(*line),
+                _ => None,
+            })
+            .collect();
+        if edited.is_empty() {
+            return Vec::new();
+        }
+        let Ok(fd) = rustix::fs::open(
+            self.chain.log_path(),
+            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        ) else {
+            return Vec::new();
+        };
+        let mut bytes = Vec::new();
+        if std::io::Read::read_to_end(&mut File::from(fd), &mut bytes).is_err() {
+            return Vec::new();
+        }
+        bytes
+            .split(|b| *b == b'\n')
+            .enumerate()
+            .filter(|(i, _)| edited.contains(&(*i as u64 + 1)))
+            .filter_map(|(i, raw)| {
+                let fields: serde_json::Map<String, Value> = serde_json::from_slice(raw).ok()?;
+                let r = Record {
+                    line: i as u64 + 1,
+                    seq: fields.get("seq").and_then(Value::as_u64).unwrap_or(0),
+                    prev: String::new(),
+                    hash: String::new(),
+                    fields,
+                };
+                change_of(&r).map(|c| (r.line, c))
+            })
+            .collect()
     }
 
     // ---- writing ----

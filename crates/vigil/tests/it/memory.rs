@@ -1372,6 +1372,22 @@ fn a_log_broken_in_the_middle_refuses_writes_and_history_and_log_say_so() {
         "{out}"
     );
     assert!(String::from_utf8_lossy(&o.stderr).contains("does not verify"));
+    // The edited line itself is shown, marked, never dropped (bb-mem-s5b #2).
+    assert_eq!(out.lines().count(), 4, "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.contains("mallory") && l.ends_with("UNVERIFIED")),
+        "{out}"
+    );
+    let o = run(t.path(), &["memory", "log", "--root", "mem", "-f", "json"]);
+    expect_exit(&o, 1);
+    let rows: Vec<Value> = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert!(
+        rows.iter()
+            .any(|r| r["principal"] == "mallory" && r["verified"] == false),
+        "{rows:?}"
+    );
 }
 
 #[test]
