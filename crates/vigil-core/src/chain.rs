@@ -219,8 +219,8 @@ impl std::fmt::Display for Problem {
         match self {
             Problem::Edited { line, seq: Some(s) } => write!(
                 f,
-                "line {line} (seq {s}): edited (its hash does not match its content, or the \
-                 log is keyed with another audit key)"
+                "line {line} (seq {s}): edited (its hash does not match its content), or the \
+                 audit key is missing or wrong"
             ),
             Problem::Edited { line, seq: None } => {
                 write!(f, "line {line}: edited (not a chain line)")

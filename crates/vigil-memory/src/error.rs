@@ -128,8 +128,10 @@ pub enum MemoryError {
     #[error("invalid cursor")]
     BadCursor,
     /// The audit log refused the record (its chain does not check out): nothing was written.
+    /// (Not a `source`: its text is already in this message, and a printed chain would say it
+    /// twice.)
     #[error("audit log: {0}")]
-    Audit(#[from] vigil_core::chain::ChainError),
+    Audit(vigil_core::chain::ChainError),
     /// The audit log does not verify, so its records are not handed out as history.
     #[error("the audit log does not verify ({detail}); run `vigil memory audit verify`")]
     Untrusted {
@@ -196,5 +198,11 @@ impl MemoryError {
             path: path.into(),
             error: source,
         }
+    }
+}
+
+impl From<vigil_core::chain::ChainError> for MemoryError {
+    fn from(e: vigil_core::chain::ChainError) -> Self {
+        MemoryError::Audit(e)
     }
 }

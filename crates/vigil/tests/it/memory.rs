@@ -1240,6 +1240,41 @@ fn an_empty_audit_key_is_refused_not_taken_for_a_plain_store() {
 }
 
 #[test]
+fn a_missing_audit_key_says_so_once() {
+    // bb-mem-s5b #4: one line, not the chain error printed twice, naming the key.
+    let t = tempfile::tempdir().unwrap();
+    let audit_key = secret() + "-audit";
+    let env = [("VIGIL_MEMORY_AUDIT_KEY", audit_key.as_str())];
+    let mut r = Raw::start(&t.path().join("mem"), "alice", &[], &env);
+    assert!(
+        !r.call(1, "memory_write", json!({"path": "a.md", "content": "x"}))
+            .1
+    );
+    r.close();
+    let o = run(
+        t.path(),
+        &[
+            "memory",
+            "audit",
+            "accept",
+            "--root",
+            "mem",
+            "--principal",
+            "ops",
+        ],
+    );
+    expect_exit(&o, 2);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(
+        err.matches("does not end where its head says").count(),
+        1,
+        "{err}"
+    );
+    assert!(err.contains("audit key is missing or wrong"), "{err}");
+}
+
+#[test]
 fn a_keyed_log_finds_a_consistent_rewrite_and_a_recorded_head_finds_a_rollback() {
     let t = tempfile::tempdir().unwrap();
     let root = t.path().join("mem");
