@@ -1795,6 +1795,46 @@ impl Store {
         r
     }
 
+    /// [`Store::verify`], waiting at most `wait` for the writer lock: `on_wait` is called once
+    /// if it is held; past `wait`, an error (a stuck writer must not hang a cron verify).
+    pub fn verify_waiting(
+        &self,
+        wait: std::time::Duration,
+        on_wait: impl FnOnce(),
+    ) -> Result<AuditReport, MemoryError> {
+        let g = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let deadline = std::time::Instant::now() + wait;
+        let mut on_wait = Some(on_wait);
+        loop {
+            match rfs::flock(&*g, FlockOperation::NonBlockingLockExclusive) {
+                Ok(()) => break,
+                Err(rustix::io::Errno::WOULDBLOCK) => {
+                    if let Some(f) = on_wait.take() {
+                        f();
+                    }
+                    if std::time::Instant::now() >= deadline {
+                        return Err(MemoryError::io(
+                            "state/lock",
+                            std::io::Error::new(
+                                std::io::ErrorKind::TimedOut,
+                                format!(
+                                    "the writer lock is still held after {} s (a stuck or \
+                                     stopped writer?); gave up",
+                                    wait.as_secs()
+                                ),
+                            ),
+                        ));
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                Err(e) => return Err(MemoryError::io("state/lock", e.into())),
+            }
+        }
+        let r = self.verify_locked();
+        Self::unlock(g);
+        r
+    }
+
     /// The chain's head as verified (after [`settle`]): the last trusted line.
     fn trusted_head(v: &Verification) -> Option<Head> {
         v.records

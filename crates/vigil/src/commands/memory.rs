@@ -91,6 +91,9 @@ pub(crate) struct VerifyArgs {
     /// must still hold that line in its verified chain (detects a rollback or a rewrite).
     #[arg(long, value_name = "SEQ:HASH")]
     pub head: Option<String>,
+    /// Seconds to wait for the writer lock (held by a server writing) before giving up, exit 2.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub wait: u64,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t)]
     pub format: OutputFormat,
@@ -175,7 +178,15 @@ fn verify(g: &GlobalArgs, a: VerifyArgs) -> anyhow::Result<ExitStatus> {
         None => None,
         Some(h) => Some(vigil_memory::settings::parse_head(h)?),
     };
-    let report = settings.open(&a.root, Open::Existing)?.verify()?;
+    let report = settings.open(&a.root, Open::Existing)?.verify_waiting(
+        std::time::Duration::from_secs(a.wait),
+        || {
+            eprintln!(
+                "waiting for the writer lock (a server is writing; giving up after {} s)",
+                a.wait
+            );
+        },
+    )?;
     let mut problems = report.problems();
     if let Some((seq, hash)) = &anchor {
         if !report.chain.anchored(*seq, hash) {

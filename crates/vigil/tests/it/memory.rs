@@ -1275,6 +1275,36 @@ fn a_missing_audit_key_says_so_once() {
 }
 
 #[test]
+fn audit_verify_says_it_waits_for_the_writer_lock_and_gives_up() {
+    // bb-mem-s5b #5: a held writer lock must not hang verify silently.
+    let t = tempfile::tempdir().unwrap();
+    let mut r = Raw::start(&t.path().join("mem"), "alice", &[], &[]);
+    assert!(
+        !r.call(1, "memory_write", json!({"path": "a.md", "content": "x"}))
+            .1
+    );
+    r.close();
+    let lock = std::fs::File::open(t.path().join("mem/state/lock")).unwrap();
+    lock.lock().unwrap();
+    let o = run(
+        t.path(),
+        &["memory", "audit", "verify", "--root", "mem", "--wait", "1"],
+    );
+    expect_exit(&o, 2);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        err.matches("waiting for the writer lock").count(),
+        1,
+        "{err}"
+    );
+    assert!(err.contains("gave up"), "{err}");
+    lock.unlock().unwrap();
+    let o = run(t.path(), &["memory", "audit", "verify", "--root", "mem"]);
+    expect_exit(&o, 0);
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("waiting"));
+}
+
+#[test]
 fn a_keyed_log_finds_a_consistent_rewrite_and_a_recorded_head_finds_a_rollback() {
     let t = tempfile::tempdir().unwrap();
     let root = t.path().join("mem");
