@@ -207,7 +207,8 @@ fn check_component(raw: &str, comp: &str) -> Result<(), MemoryError> {
 /// line and paragraph separators (Zl, Zp), spaces other than U+0020 (Zs), private-use and
 /// unassigned code points (Co, Cn, which holds the non-characters), and the invisible letters
 /// and marks that render as nothing (Hangul fillers, combining grapheme joiner, variation
-/// selectors, Mongolian free variation selectors, Khmer inherent vowels, Braille blank).
+/// selectors, Mongolian free variation selectors, Khmer inherent vowels, Braille blank, the
+/// Khitan small script filler).
 pub fn refused_char(c: char) -> Option<&'static str> {
     use unicode_general_category::{get_general_category, GeneralCategory as G};
     if matches!(
@@ -222,6 +223,7 @@ pub fn refused_char(c: char) -> Option<&'static str> {
             | 0x3164
             | 0xFE00..=0xFE0F
             | 0xFFA0
+            | 0x16FE4
             | 0xE0100..=0xE01EF
     ) {
         return Some("invisible filler or ignorable character");
@@ -365,6 +367,7 @@ mod tests {
             '\u{180E}',
             '\u{3164}',
             '\u{115F}',
+            '\u{16FE4}',
             '\u{2028}',
             '\u{2029}',
             '\u{206A}',

@@ -515,6 +515,15 @@ impl Store {
                 ),
             ));
         }
+        if let Some(t) = root.to_str().filter(|t| t.contains('$')) {
+            return Err(MemoryError::io(
+                t,
+                std::io::Error::other(
+                    "a root holding `$` (no shell expanded the variable): give an absolute path, \
+                     e.g. /home/you/.familiar/alice",
+                ),
+            ));
+        }
         if std::fs::symlink_metadata(root).is_ok() {
             check_owned(root)?;
             let known = [FILES, TMP, STATE];
@@ -1975,7 +1984,20 @@ impl Store {
         for (rel, st) in found {
             let path = rel.as_string();
             match fsops::kind(&st) {
-                Kind::Dir => continue,
+                Kind::Dir => {
+                    if st.st_mode & 0o077 != 0 {
+                        files.push(FileProblem {
+                            code: "loose_mode",
+                            message: format!(
+                                "{path}/: mode {:o} lets group or others in (the store keeps \
+                                 0700; `vigil memory serve` tightens it)",
+                                st.st_mode & 0o7777
+                            ),
+                            path,
+                        });
+                    }
+                    continue;
+                }
                 Kind::File => {}
                 k => {
                     files.push(FileProblem {

@@ -2249,11 +2249,29 @@ fn invisible_characters_tilde_roots_and_loose_modes() {
     expect_exit(&o, 2);
     assert!(String::from_utf8_lossy(&o.stderr).contains('~'));
     assert!(!t.path().join("~").exists());
+    // Nor is `$HOME` or `${VAR}` (a client config run without a shell): refused (bb-mem-s5b #12).
+    for root in ["$HOME/x", "${VIGIL_MEM}/alice", "x/$HOME"] {
+        let o = run(
+            t.path(),
+            &["memory", "serve", "--root", root, "--principal", "p"],
+        );
+        expect_exit(&o, 2);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("no shell expanded"), "{err}");
+    }
+    assert!(!t.path().join("$HOME").exists());
+    assert!(!t.path().join("x").exists());
     let root = t.path().join("mem");
     let mut r = Raw::start(&root, "bot", &[], &[]);
-    for (i, p) in ["a\u{61C}b.md", "\u{180E}.md", "\u{3164}.md", "a\u{2028}b"]
-        .iter()
-        .enumerate()
+    for (i, p) in [
+        "a\u{61C}b.md",
+        "\u{180E}.md",
+        "\u{3164}.md",
+        "a\u{2028}b",
+        "a\u{16FE4}b.md",
+    ]
+    .iter()
+    .enumerate()
     {
         let (v, err) = r.call(
             i as u64 + 1,
@@ -2281,11 +2299,14 @@ fn invisible_characters_tilde_roots_and_loose_modes() {
     chmod(&root.join("state/audit.jsonl"), 0o644);
     chmod(&root, 0o755);
     chmod(&root.join("files/\u{3A3}.md"), 0o666);
+    // A folder inside files/ is reported too (bb-mem-s5b #6).
+    std::fs::create_dir(root.join("files/sub")).unwrap();
+    chmod(&root.join("files/sub"), 0o777);
     let (code, problems, _) = verify_json(t.path(), &[]);
     assert_eq!(code, 1);
     assert_eq!(
         problems.iter().filter(|p| *p == "loose_mode").count(),
-        3,
+        4,
         "{problems:?}"
     );
     // verify changed nothing; a server tightens them at start.
@@ -2294,5 +2315,6 @@ fn invisible_characters_tilde_roots_and_loose_modes() {
     assert_eq!(mode(&root), 0o700);
     assert_eq!(mode(&root.join("state/audit.jsonl")), 0o600);
     assert_eq!(mode(&root.join("files/\u{3A3}.md")), 0o600);
+    assert_eq!(mode(&root.join("files/sub")), 0o700);
     assert_eq!(verify_json(t.path(), &[]).0, 0);
 }
