@@ -998,7 +998,7 @@ fn decoding_stops_at_its_budget_and_says_so() {
     let body: String =
         std::iter::repeat_n(format!("{line}\n"), 256 * 1024 / (line.len() + 1)).collect();
     write(r, "vectors.txt", &body);
-    let out = run(r, &["scan", ".", "--max-decode-depth", "2", "-f", "json"]);
+    let out = run(r, &["scan", ".", "-f", "json"]);
     expect_exit(&out, 2);
     let v = json(&out);
     let status = v.as_array().unwrap().last().unwrap();
@@ -1543,7 +1543,7 @@ fn a_decode_chain_past_the_depth_is_incomplete() {
         "blob.txt",
         format!("data = \"{}\"\n", b64(&b64(&b64(&gh)))),
     );
-    let out = run(r, &["scan", ".", "-f", "json"]);
+    let out = run(r, &["scan", ".", "--max-decode-depth", "2", "-f", "json"]);
     expect_exit(&out, 2);
     let v = json(&out);
     let status = v.as_array().unwrap().last().unwrap();
