@@ -87,6 +87,12 @@ pub enum StdioProblem {
         /// Whose value it holds (`MCP_JWT_SECRET`, `the webhook secret WEBHOOK_SECRET_DEFAULT of route /hooks/gh`).
         what: String,
     },
+    /// A `command` argument holding one of the gateway's secrets.
+    #[error("would carry the value of {what}; the gateway's secrets are never passed to a child")]
+    SecretArgument {
+        /// Whose value it holds.
+        what: String,
+    },
     /// Not a variable name.
     #[error("`{0}` is not a variable name")]
     VariableName(String),
@@ -176,6 +182,19 @@ impl Spec {
         values: &[(String, vigil_core::Secret<String>)],
         label: &str,
     ) -> Result<Spec, (String, StdioProblem)> {
+        // An argument holding a secret's value (by `${VAR}` or literally, whole or inside) would
+        // show it to anyone on the host (`ps`) and to the child: refused like a variable.
+        for (j, a) in command.iter().enumerate() {
+            if let Some((what, _)) = values.iter().find(|(_, sv)| {
+                let sv = sv.expose_secret();
+                sv.len() >= 8 && a.contains(sv.as_str())
+            }) {
+                return Err((
+                    format!("command[{j}]"),
+                    StdioProblem::SecretArgument { what: what.clone() },
+                ));
+            }
+        }
         let (program, args) = command
             .split_first()
             .ok_or(("command".to_owned(), StdioProblem::Empty))?;

@@ -158,6 +158,79 @@ fn a_stdio_child_never_gets_a_gateway_secret_value_from_an_env_file_or_a_webhook
     );
 }
 
+#[test]
+fn a_stdio_command_argument_or_an_upstream_header_never_carries_a_gateway_secret() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let wh = {
+        use base64::Engine as _;
+        let mut b = [0u8; 48];
+        getrandom::fill(&mut b).unwrap();
+        base64::engine::general_purpose::STANDARD.encode(b)
+    };
+    std::fs::write(
+        d.join("gw.env"),
+        format!(
+            "MCP_JWT_SECRET={}\nWH={wh}\nAPI_KEY=user-own-key-1234\n",
+            secret()
+        ),
+    )
+    .unwrap();
+    let hook = "[[gateway.routes]]\npath = \"/hooks/gh\"\nupstream = \"http://127.0.0.1:9\"\n\
+                webhook = { scheme = \"github\", secrets = [\"${WH}\"] }\n";
+    let run = |route: &str, args: &[&str]| {
+        std::fs::write(
+            d.join("vigil.toml"),
+            format!("[gateway]\n\n{hook}\n[[gateway.routes]]\npath = \"/mcp/x\"\n{route}\n"),
+        )
+        .unwrap();
+        common::vigil(d)
+            .arg("gateway")
+            .args(args)
+            .args(["--env-file", "gw.env"])
+            .env_remove("MCP_JWT_SECRET")
+            .output()
+            .unwrap()
+    };
+    let lit = secret();
+    let literal = format!("command = [\"node\", \"-e\", \"x{lit}y\"]");
+    for (route, said) in [
+        (
+            "command = [\"node\", \"-e\", \"--k=${MCP_JWT_SECRET}\"]",
+            "gateway.routes[1].command[2]: would carry the value of MCP_JWT_SECRET;",
+        ),
+        (
+            literal.as_str(),
+            "gateway.routes[1].command[2]: would carry the value of MCP_JWT_SECRET;",
+        ),
+        (
+            "command = [\"node\", \"--w=${WH}\"]",
+            "gateway.routes[1].command[1]: would carry the value of the webhook secret WH of route /hooks/gh;",
+        ),
+        (
+            "upstream = \"http://127.0.0.1:9\"\nheaders = { X-Api = \"k ${MCP_JWT_SECRET}\" }",
+            "gateway.routes[1].headers.x-api: would send the value of MCP_JWT_SECRET to the upstream;",
+        ),
+    ] {
+        for args in [&["check"][..], &["--listen", "127.0.0.1:0"][..]] {
+            let out = run(route, args);
+            expect_exit(&out, 2);
+            let err = stderr_of(&out);
+            assert!(err.contains(said), "{route} {args:?}: {err}");
+            assert!(!err.contains(&secret()) && !err.contains(&wh), "{err}");
+        }
+    }
+    // `gateway check` never prints argument values after expansion (a user's own key here).
+    let out = run(
+        "command = [\"node\", \"-e\", \"--api-key=${API_KEY}\"]",
+        &["check"],
+    );
+    expect_exit(&out, 0);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("arguments=2"), "{text}");
+    assert!(!text.contains("user-own-key-1234"), "{text}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_subject_cannot_hold_every_stdio_process() {
     let entry = gw::server_everything();
