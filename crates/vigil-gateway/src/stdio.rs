@@ -275,7 +275,7 @@ impl Spec {
 
 /// A line of the child's output as logged: redacted whole first (the gateway's rules and
 /// vigil-scan's, see [`crate::logs`]), then cut to `chars`, so a cut never leaves part of a
-/// secret in view.
+/// secret in view, then its control characters escaped.
 fn shown(line: &str, chars: usize) -> String {
     let head = match line.char_indices().nth(64 << 10) {
         Some((at, _)) => &line[..at],
@@ -286,7 +286,9 @@ fn shown(line: &str, chars: usize) -> String {
     if out.len() < clean.len() || head.len() < line.len() {
         out.push('…');
     }
-    out
+    // ESC and every other C0/C1 control escaped, like every other field: a child cannot drive
+    // the terminal that shows the log.
+    vigil_core::logging::printable(&out).into_owned()
 }
 
 impl Spec {

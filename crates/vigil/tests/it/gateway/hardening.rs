@@ -40,8 +40,9 @@ async fn a_stdio_childs_output_and_client_chosen_names_are_logged_redacted() {
     let pat = ghp(23);
     let entry = gw::server_everything();
     let config = format!(
-        "[gateway]\nlisten = \"127.0.0.1:8443\"\n\n[[gateway.routes]]\npath = \"/mcp/st\"\naudience = \"st\"\n\
-         command = [\"sh\", \"-c\", \"echo 'stderr says {pat}' >&2; echo 'not json {pat}'; exec {} {} stdio\"]\n",
+        "[gateway]\nlisten = \"127.0.0.1:8443\"\n\n[gateway.audit]\npath = \"tools.jsonl\"\nflush_interval = \"20ms\"\n\n\
+         [[gateway.routes]]\npath = \"/mcp/st\"\naudience = \"st\"\n\
+         command = [\"sh\", \"-c\", \"printf 'esc \\\\033[2Jz\\\\n' >&2; echo 'stderr says {pat}' >&2; echo 'not json {pat}'; exec {} {} stdio\"]\n",
         node(),
         entry.display()
     );
@@ -82,6 +83,23 @@ async fn a_stdio_childs_output_and_client_chosen_names_are_logged_redacted() {
         "part of a token in the log: {log}"
     );
     assert!(log.contains("stderr says [REDACTED:github-pat]"), "{log}");
+    // ESC in a child's line is escaped like any other control (`\u{1b}`, then JSON-escaped).
+    assert!(log.contains("esc \\\\u{1b}[2Jz"), "{log}");
+    // The audit records the client-chosen tool name through the same redactor.
+    let audit = dir.path().join("tools.jsonl");
+    let mut text = String::new();
+    for _ in 0..200 {
+        text = std::fs::read_to_string(&audit).unwrap_or_default();
+        if text.contains("\"tool\"") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        text.contains("\"tool\":\"[REDACTED:github-pat]\""),
+        "{text}"
+    );
+    assert!(!text.contains(&pat[..20]), "{text}");
 }
 
 #[test]
