@@ -26,8 +26,9 @@ pub struct ContentOptions {
     pub archive_limits: ArchiveLimits,
 }
 
-/// The default decode depth (`--max-decode-depth`).
-pub const DEFAULT_DECODE_DEPTH: u8 = 2;
+/// The default decode depth (`--max-decode-depth`): 3, as the deepest chain in the real
+/// histories measured (a Sigstore attestation in astral-sh/uv is three deep) is looked at whole.
+pub const DEFAULT_DECODE_DEPTH: u8 = 3;
 
 /// The default archive depth (`--max-archive-depth`).
 pub const DEFAULT_ARCHIVE_DEPTH: u8 = 2;

@@ -35,7 +35,7 @@ pub(crate) struct RedactArgs {
     #[arg(long)]
     pub pii: bool,
     /// Decodings to follow one inside the other (base64, hex, percent, escapes); 0 turns
-    /// decoding off [default: 2, or `[scan] max_decode_depth`].
+    /// decoding off [default: 3, or `[scan] max_decode_depth`].
     #[arg(long, value_name = "N")]
     pub max_decode_depth: Option<u8>,
 }

@@ -44,7 +44,7 @@ pub(crate) struct ScanArgs {
     #[arg(long, value_name = "N")]
     pub exit_code: Option<u8>,
     /// Decodings to follow one inside the other (base64, hex, percent, escapes); 0 turns
-    /// decoding off [default: 2].
+    /// decoding off [default: 3].
     #[arg(long, value_name = "N")]
     pub max_decode_depth: Option<u8>,
     /// Archives to open one inside the other (zip, jar, whl, tar, tar.gz, gz); 0 leaves them

@@ -1060,12 +1060,14 @@ fn decoding_finds_what_gitleaks_documents_for_its_encoded_fixture() {
         .filter(|f| f.get("decoded").is_some())
         .count();
     assert_eq!(decoded, want.len() - 2);
-    // The default depth (2) finds the first two levels, not the third (v4 is three deep).
+    // A depth of 2 finds the first two levels, not the third (v4 is three deep).
     let out = run(
         r,
         &[
             "scan",
             "tmp.go",
+            "--max-decode-depth",
+            "2",
             "--config",
             "encoded.toml",
             "-f",

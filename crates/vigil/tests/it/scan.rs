@@ -1543,7 +1543,7 @@ fn a_decode_chain_past_the_depth_is_incomplete() {
         "blob.txt",
         format!("data = \"{}\"\n", b64(&b64(&b64(&gh)))),
     );
-    let out = run(r, &["scan", ".", "-f", "json"]);
+    let out = run(r, &["scan", ".", "--max-decode-depth", "2", "-f", "json"]);
     expect_exit(&out, 2);
     let v = json(&out);
     let status = v.as_array().unwrap().last().unwrap();
@@ -1553,7 +1553,7 @@ fn a_decode_chain_past_the_depth_is_incomplete() {
         "1 file(s) hold text encoded more than --max-decode-depth 2 times, not decoded further: blob.txt",
         "{status}"
     );
-    let text = run(r, &["scan", "."]);
+    let text = run(r, &["scan", ".", "--max-decode-depth", "2"]);
     expect_exit(&text, 2);
     assert!(
         String::from_utf8_lossy(&text.stderr).contains("--max-decode-depth 2"),
@@ -1565,9 +1565,10 @@ fn a_decode_chain_past_the_depth_is_incomplete() {
     let v = json(&out);
     assert_eq!(v[0]["rule"], "github-pat", "{v}");
     assert_eq!(v[0]["decoded"], serde_json::json!(["base64"]), "{v}");
-    // Two encodings are within the default depth: found, complete.
-    write(r, "blob.txt", format!("data = \"{}\"\n", b64(&b64(&gh))));
-    expect_exit(&run(r, &["scan", "."]), 1);
+    // Three encodings are within the default depth (3): found, complete.
+    let out = run(r, &["scan", ".", "-f", "json"]);
+    expect_exit(&out, 1);
+    assert_eq!(json(&out)[0]["rule"], "github-pat");
 }
 
 /// Black-box finding 9: UTF-16 text (LE or BE, with or without a byte-order mark), common for
