@@ -353,6 +353,16 @@ async fn ambiguous_tokens_unreadable_calls_and_bad_bodies_are_refused_with_clear
             .any(|s| String::from_utf8_lossy(&s.body).contains("delete_file")),
         "the upstream saw the call"
     );
+    // Scopes are separated by ASCII space only (RFC 6749): a tab or a no-break space does not
+    // split `fs:write` out of a longer scope.
+    for odd in ["fs:read fs:write\u{a0}x", "fs:read fs:write\tx"] {
+        let t = scoped(serde_json::json!({ "scope": odd }));
+        let call_delete = r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"delete_file","arguments":{}}}"#;
+        let (status, headers, body) = call("POST", &url, &mcp(&t, None), call_delete).await;
+        assert_eq!(status, 403, "{odd:?}: {body}");
+        let c = headers["www-authenticate"].to_str().unwrap();
+        assert!(c.contains("insufficient_scope"), "{c}");
+    }
 
     // Two protocol-version headers are named as two; a batch inside a batch as that.
     let mut h = mcp(&same, None);
