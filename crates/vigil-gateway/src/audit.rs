@@ -81,7 +81,8 @@ impl Line {
             humantime::format_rfc3339_millis(self.time)
         );
         out.push_str(",\"tool\":");
-        push_json_str(&mut out, &self.tool);
+        // Client-chosen: through the same redactor as the logs (a secret used as a name).
+        push_json_str(&mut out, &vigil_core::redact::redact(&self.tool));
         out
     }
 
@@ -101,7 +102,10 @@ impl Line {
         m.insert("subject".into(), self.subject.clone().into());
         m.insert("client_ip".into(), self.client_ip.clone().into());
         m.insert("route".into(), self.route.clone().into());
-        m.insert("tool".into(), self.tool.clone().into());
+        m.insert(
+            "tool".into(),
+            vigil_core::redact::redact(&self.tool).to_string().into(),
+        );
         m.insert(
             "arguments_sha256".into(),
             self.arguments_sha256.clone().into(),

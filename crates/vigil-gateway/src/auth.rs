@@ -219,7 +219,8 @@ pub fn check(
 fn scopes(v: &Verified) -> Result<Vec<&str>, Refusal> {
     let read = |key: &str| -> Option<Vec<&str>> {
         let mut out: Vec<&str> = match v.claims.other.get(key)? {
-            serde_json::Value::String(s) => s.split_whitespace().collect(),
+            // RFC 6749 §3.3: separated by SP only (a tab or U+00A0 is part of a scope).
+            serde_json::Value::String(s) => s.split(' ').filter(|x| !x.is_empty()).collect(),
             serde_json::Value::Array(a) => a.iter().filter_map(|x| x.as_str()).collect(),
             _ => Vec::new(),
         };

@@ -119,6 +119,14 @@ pub enum PrepareError {
         /// What is wrong.
         problem: crate::stdio::StdioProblem,
     },
+    /// A route's `headers` value holds the gateway's token secret.
+    #[error("{origin}: would send the value of {what} to the upstream; the token secret never leaves the gateway")]
+    SecretHeader {
+        /// The header at fault.
+        origin: Origin,
+        /// Whose value it holds.
+        what: String,
+    },
     /// A route's `assertion` cannot be signed as configured.
     #[error("{origin}: {problem}")]
     Assertion {
@@ -193,7 +201,8 @@ impl PrepareError {
             PrepareError::Assertion { origin, .. }
             | PrepareError::Webhook { origin, .. }
             | PrepareError::Oidc { origin, .. }
-            | PrepareError::Stdio { origin, .. } => Some(origin.clone()),
+            | PrepareError::Stdio { origin, .. }
+            | PrepareError::SecretHeader { origin, .. } => Some(origin.clone()),
         }
     }
 }
@@ -380,6 +389,26 @@ impl Prepared {
             }
         }
         stdio_routes(config, &section, &mut settings, &keep, &values)?;
+        // The upstream never gets the signing secret (current or previous) in a fixed header.
+        for route in &settings.routes {
+            for (name, v) in &route.headers {
+                let v = v.as_bytes();
+                if let Some((what, _)) = values
+                    .iter()
+                    .filter(|(w, _)| keep.contains(&w.as_str()))
+                    .find(|(_, sv)| {
+                        let sv = sv.expose_secret().as_bytes();
+                        sv.len() >= 8 && v.windows(sv.len()).any(|w| w == sv)
+                    })
+                {
+                    return Err(PrepareError::SecretHeader {
+                        origin: config
+                            .origin(&format!("gateway.routes[{}].headers.{name}", route.index)),
+                        what: what.clone(),
+                    });
+                }
+            }
+        }
         // Webhook routes check signatures, OpenID Connect routes their issuer's keys.
         let needs_keys = settings
             .routes

@@ -71,7 +71,21 @@ fn client_only(k: &HeaderName) -> bool {
     if n.contains('_') {
         return reserved(&n.replace('_', "-"));
     }
-    k == header::AUTHORIZATION || k == header::HOST || k == header::EXPECT || forwarding(n)
+    k == header::AUTHORIZATION
+        || k == header::HOST
+        || k == header::EXPECT
+        || forwarding(n)
+        || user_identity(n)
+}
+
+/// Names (lowercase, `-` spelling) authenticating proxies write to say which user the client
+/// is (`Remote-User`, `X-Remote-User`, oauth2-proxy's `X-Auth-Request-User`,
+/// `X-Authenticated-User`, `X-User`): an upstream may trust them, so a client never sets them.
+fn user_identity(n: &str) -> bool {
+    matches!(
+        n,
+        "remote-user" | "x-remote-user" | "x-auth-request-user" | "x-authenticated-user" | "x-user"
+    )
 }
 
 /// Names (lowercase, `-` spelling) a proxy or the gateway writes to say who the client is or
@@ -209,6 +223,7 @@ fn alias_of_injected(route: &Route, k: &HeaderName) -> bool {
 /// so an `Mcp_Param_X` spelling would pass both unread).
 fn reserved(n: &str) -> bool {
     forwarding(n)
+        || user_identity(n)
         || n.starts_with("mcp-")
         || HOP_BY_HOP.iter().any(|h| h.as_str() == n)
         || matches!(

@@ -87,6 +87,12 @@ pub enum StdioProblem {
         /// Whose value it holds (`MCP_JWT_SECRET`, `the webhook secret WEBHOOK_SECRET_DEFAULT of route /hooks/gh`).
         what: String,
     },
+    /// A `command` argument holding one of the gateway's secrets.
+    #[error("would carry the value of {what}; the gateway's secrets are never passed to a child")]
+    SecretArgument {
+        /// Whose value it holds.
+        what: String,
+    },
     /// Not a variable name.
     #[error("`{0}` is not a variable name")]
     VariableName(String),
@@ -176,6 +182,19 @@ impl Spec {
         values: &[(String, vigil_core::Secret<String>)],
         label: &str,
     ) -> Result<Spec, (String, StdioProblem)> {
+        // An argument holding a secret's value (by `${VAR}` or literally, whole or inside) would
+        // show it to anyone on the host (`ps`) and to the child: refused like a variable.
+        for (j, a) in command.iter().enumerate() {
+            if let Some((what, _)) = values.iter().find(|(_, sv)| {
+                let sv = sv.expose_secret();
+                sv.len() >= 8 && a.contains(sv.as_str())
+            }) {
+                return Err((
+                    format!("command[{j}]"),
+                    StdioProblem::SecretArgument { what: what.clone() },
+                ));
+            }
+        }
         let (program, args) = command
             .split_first()
             .ok_or(("command".to_owned(), StdioProblem::Empty))?;
@@ -256,7 +275,7 @@ impl Spec {
 
 /// A line of the child's output as logged: redacted whole first (the gateway's rules and
 /// vigil-scan's, see [`crate::logs`]), then cut to `chars`, so a cut never leaves part of a
-/// secret in view.
+/// secret in view, then its control characters escaped.
 fn shown(line: &str, chars: usize) -> String {
     let head = match line.char_indices().nth(64 << 10) {
         Some((at, _)) => &line[..at],
@@ -267,7 +286,9 @@ fn shown(line: &str, chars: usize) -> String {
     if out.len() < clean.len() || head.len() < line.len() {
         out.push('…');
     }
-    out
+    // ESC and every other C0/C1 control escaped, like every other field: a child cannot drive
+    // the terminal that shows the log.
+    vigil_core::logging::printable(&out).into_owned()
 }
 
 impl Spec {

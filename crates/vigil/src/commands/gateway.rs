@@ -230,11 +230,10 @@ fn route_details(r: &vigil_gateway::config::Route) -> anyhow::Result<()> {
     }
     if let Some(st) = &r.stdio {
         println!(
-            "  stdio {} processes={:?} max={} per_subject={} idle={}s env={}",
-            std::iter::once(st.program.display().to_string())
-                .chain(st.args.iter().cloned())
-                .collect::<Vec<_>>()
-                .join(" "),
+            "  stdio {} arguments={} processes={:?} max={} per_subject={} idle={}s env={}",
+            st.program.display(),
+            // A count, never the values: after `${VAR}` expansion they may hold a user's key.
+            st.args.len(),
             st.mapping,
             st.max,
             st.per_subject,

@@ -40,8 +40,9 @@ async fn a_stdio_childs_output_and_client_chosen_names_are_logged_redacted() {
     let pat = ghp(23);
     let entry = gw::server_everything();
     let config = format!(
-        "[gateway]\nlisten = \"127.0.0.1:8443\"\n\n[[gateway.routes]]\npath = \"/mcp/st\"\naudience = \"st\"\n\
-         command = [\"sh\", \"-c\", \"echo 'stderr says {pat}' >&2; echo 'not json {pat}'; exec {} {} stdio\"]\n",
+        "[gateway]\nlisten = \"127.0.0.1:8443\"\n\n[gateway.audit]\npath = \"tools.jsonl\"\nflush_interval = \"20ms\"\n\n\
+         [[gateway.routes]]\npath = \"/mcp/st\"\naudience = \"st\"\n\
+         command = [\"sh\", \"-c\", \"printf 'esc \\\\033[2Jz\\\\n' >&2; echo 'stderr says {pat}' >&2; echo 'not json {pat}'; exec {} {} stdio\"]\n",
         node(),
         entry.display()
     );
@@ -82,6 +83,23 @@ async fn a_stdio_childs_output_and_client_chosen_names_are_logged_redacted() {
         "part of a token in the log: {log}"
     );
     assert!(log.contains("stderr says [REDACTED:github-pat]"), "{log}");
+    // ESC in a child's line is escaped like any other control (`\u{1b}`, then JSON-escaped).
+    assert!(log.contains("esc \\\\u{1b}[2Jz"), "{log}");
+    // The audit records the client-chosen tool name through the same redactor.
+    let audit = dir.path().join("tools.jsonl");
+    let mut text = String::new();
+    for _ in 0..200 {
+        text = std::fs::read_to_string(&audit).unwrap_or_default();
+        if text.contains("\"tool\"") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        text.contains("\"tool\":\"[REDACTED:github-pat]\""),
+        "{text}"
+    );
+    assert!(!text.contains(&pat[..20]), "{text}");
 }
 
 #[test]
@@ -156,6 +174,79 @@ fn a_stdio_child_never_gets_a_gateway_secret_value_from_an_env_file_or_a_webhook
         text.contains("  webhook secrets WH_DEFAULT, WH_BACKUP"),
         "{text}"
     );
+}
+
+#[test]
+fn a_stdio_command_argument_or_an_upstream_header_never_carries_a_gateway_secret() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let wh = {
+        use base64::Engine as _;
+        let mut b = [0u8; 48];
+        getrandom::fill(&mut b).unwrap();
+        base64::engine::general_purpose::STANDARD.encode(b)
+    };
+    std::fs::write(
+        d.join("gw.env"),
+        format!(
+            "MCP_JWT_SECRET={}\nWH={wh}\nAPI_KEY=user-own-key-1234\n",
+            secret()
+        ),
+    )
+    .unwrap();
+    let hook = "[[gateway.routes]]\npath = \"/hooks/gh\"\nupstream = \"http://127.0.0.1:9\"\n\
+                webhook = { scheme = \"github\", secrets = [\"${WH}\"] }\n";
+    let run = |route: &str, args: &[&str]| {
+        std::fs::write(
+            d.join("vigil.toml"),
+            format!("[gateway]\n\n{hook}\n[[gateway.routes]]\npath = \"/mcp/x\"\n{route}\n"),
+        )
+        .unwrap();
+        common::vigil(d)
+            .arg("gateway")
+            .args(args)
+            .args(["--env-file", "gw.env"])
+            .env_remove("MCP_JWT_SECRET")
+            .output()
+            .unwrap()
+    };
+    let lit = secret();
+    let literal = format!("command = [\"node\", \"-e\", \"x{lit}y\"]");
+    for (route, said) in [
+        (
+            "command = [\"node\", \"-e\", \"--k=${MCP_JWT_SECRET}\"]",
+            "gateway.routes[1].command[2]: would carry the value of MCP_JWT_SECRET;",
+        ),
+        (
+            literal.as_str(),
+            "gateway.routes[1].command[2]: would carry the value of MCP_JWT_SECRET;",
+        ),
+        (
+            "command = [\"node\", \"--w=${WH}\"]",
+            "gateway.routes[1].command[1]: would carry the value of the webhook secret WH of route /hooks/gh;",
+        ),
+        (
+            "upstream = \"http://127.0.0.1:9\"\nheaders = { X-Api = \"k ${MCP_JWT_SECRET}\" }",
+            "gateway.routes[1].headers.x-api: would send the value of MCP_JWT_SECRET to the upstream;",
+        ),
+    ] {
+        for args in [&["check"][..], &["--listen", "127.0.0.1:0"][..]] {
+            let out = run(route, args);
+            expect_exit(&out, 2);
+            let err = stderr_of(&out);
+            assert!(err.contains(said), "{route} {args:?}: {err}");
+            assert!(!err.contains(&secret()) && !err.contains(&wh), "{err}");
+        }
+    }
+    // `gateway check` never prints argument values after expansion (a user's own key here).
+    let out = run(
+        "command = [\"node\", \"-e\", \"--api-key=${API_KEY}\"]",
+        &["check"],
+    );
+    expect_exit(&out, 0);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("arguments=2"), "{text}");
+    assert!(!text.contains("user-own-key-1234"), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -262,6 +353,16 @@ async fn ambiguous_tokens_unreadable_calls_and_bad_bodies_are_refused_with_clear
             .any(|s| String::from_utf8_lossy(&s.body).contains("delete_file")),
         "the upstream saw the call"
     );
+    // Scopes are separated by ASCII space only (RFC 6749): a tab or a no-break space does not
+    // split `fs:write` out of a longer scope.
+    for odd in ["fs:read fs:write\u{a0}x", "fs:read fs:write\tx"] {
+        let t = scoped(serde_json::json!({ "scope": odd }));
+        let call_delete = r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"delete_file","arguments":{}}}"#;
+        let (status, headers, body) = call("POST", &url, &mcp(&t, None), call_delete).await;
+        assert_eq!(status, 403, "{odd:?}: {body}");
+        let c = headers["www-authenticate"].to_str().unwrap();
+        assert!(c.contains("insufficient_scope"), "{c}");
+    }
 
     // Two protocol-version headers are named as two; a batch inside a batch as that.
     let mut h = mcp(&same, None);

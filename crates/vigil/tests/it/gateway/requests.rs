@@ -30,13 +30,27 @@ async fn identity_headers_cannot_be_spoofed_in_any_spelling_and_two_authorizatio
         ("Mcp_Method", "tools/call"),
         ("Mcp_Param_Other", "anything"),
         ("mcp-session_id", "forged"),
+        ("X_Remote_User", "admin"),
+        ("Remote_User", "admin"),
+    ];
+    // Users named by authenticating proxies, in their `-` spelling.
+    let users = [
+        ("Remote-User", "admin"),
+        ("X-Remote-User", "admin"),
+        ("X-Auth-Request-User", "admin"),
+        ("X-Authenticated-User", "admin"),
+        ("X-User", "admin"),
     ];
     let mut headers = vec![("authorization", auth.as_str()), ("x_app_hint", "kept")];
     headers.extend(spoofed);
+    headers.extend(users);
     let (s, _, body) = call("GET", &gw.url("/mcp/filesystem/x"), &headers, "").await;
     assert_eq!(s, 200, "{body}");
     let seen = up.seen();
     let h = &seen.last().unwrap().headers;
+    for (name, _) in users {
+        assert!(h.get(name).is_none(), "{name} reached the upstream");
+    }
     for (name, _) in spoofed {
         let normal = name.to_ascii_lowercase().replace('_', "-");
         let spellings: Vec<&str> = h
