@@ -2,7 +2,10 @@
 """Generates the `vigil lint` bench corpus: 10,000 configuration files (about 40 MB) of every
 kind lint reads, one project folder each, with a few planted problems. Token-like values are
 drawn at run time; nothing secret-looking is stored in the repository."""
-import json, os, random, sys
+import datetime, json, os, random, sys
+
+# Reviewed today: a date in the future is itself a finding (lint reports it), and an old one is overdue.
+TODAY = datetime.date.today().isoformat()
 
 out = sys.argv[1]
 n = int(sys.argv[2]) if len(sys.argv) > 2 else 10_000
@@ -56,7 +59,7 @@ for i in range(n):
         rel = "voice-manifest.json"
         text = json.dumps({"name": f"app{i}", "mcp": {"servers": {"backend": {"url": "https://api.example.com/mcp", "headers": {"Authorization": "Bearer ${API_KEY}"}, "tools": tools(6)}}},
                            "privacy": {"data_retention": "30 days", "recording_consent": True, "pii_handling": "encrypt", "privacy_policy": "https://example.com/privacy"},
-                           "security": {"last_reviewed": "2999-01-01"}}, indent=2)
+                           "security": {"last_reviewed": TODAY}}, indent=2)
     elif kind == 7:
         rel, text = "tools.json", json.dumps({"server": f"s{i}", "tools": tools(8)}, indent=2)
     elif kind == 8:

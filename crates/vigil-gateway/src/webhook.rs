@@ -285,6 +285,12 @@ impl Webhook {
         body: &[u8],
         now: u64,
     ) -> Result<&str, Refusal> {
+        let checked: &[&str] = match self.scheme {
+            Scheme::StandardWebhooks => &["webhook-id", "webhook-timestamp", "webhook-signature"],
+            Scheme::GitHub => &["x-hub-signature-256", "x-github-delivery"],
+            Scheme::HmacSha256 => &[self.header.as_str()],
+        };
+        unambiguous(headers, checked)?;
         match self.scheme {
             Scheme::StandardWebhooks => {
                 let id = one(headers, "webhook-id")?;
@@ -401,6 +407,30 @@ impl Webhook {
             )),
         }
     }
+}
+
+/// Refuses a delivery that also carries a checked header under another spelling the upstream
+/// may read instead: underscores for hyphens (CGI and WSGI servers read `X_GitHub_Delivery` as
+/// `X-GitHub-Delivery`) or Svix's names for Standard Webhooks' (`svix-id` for `webhook-id`).
+fn unambiguous(headers: &HeaderMap, checked: &[&str]) -> Result<(), Refusal> {
+    for name in headers.keys() {
+        let name = name.as_str();
+        let dashed = name.replace('_', "-");
+        let svix = dashed
+            .strip_prefix("svix-")
+            .map(|rest| format!("webhook-{rest}"));
+        let twin = checked.iter().any(|c| {
+            (dashed.eq_ignore_ascii_case(c) && !name.eq_ignore_ascii_case(c))
+                || svix.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(c))
+        });
+        if twin {
+            return Err(refuse(
+                "ambiguous_header",
+                "a checked header is also given under another spelling (underscores, or svix-*)",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The one value of header `name` (none, two or not text: refused).

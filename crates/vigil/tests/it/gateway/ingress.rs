@@ -171,6 +171,27 @@ async fn webhooks_signed_with_either_secret_pass_once_and_metrics_name_the_secre
         .cloned()
         .collect();
     assert_eq!(post(&gw, "/hooks/github", &none, push).await.0, 401);
+    // A checked header's twin under another spelling, which a CGI or WSGI upstream may read
+    // instead of the checked one, is refused (re-test finding 7).
+    let mut twin = github("72d3162e-cc78-11e3-81ab-000000000003", push, &gh_backup);
+    twin.push((
+        "x_github_delivery".into(),
+        "72d3162e-cc78-11e3-81ab-000000000004".into(),
+    ));
+    let (status, text) = post(&gw, "/hooks/github", &twin, push).await;
+    assert_eq!(
+        (status, text.contains("ambiguous_header")),
+        (401, true),
+        "{text}"
+    );
+    let mut svix = standard("msg_svix", t, body, &ev_default);
+    svix.push(("svix-id".into(), "msg_other".into()));
+    let (status, text) = post(&gw, "/hooks/events", &svix, body).await;
+    assert_eq!(
+        (status, text.contains("ambiguous_header")),
+        (401, true),
+        "{text}"
+    );
     let bad = github(
         "72d3162e-cc78-11e3-81ab-000000000001",
         push,
