@@ -392,15 +392,8 @@ impl Prepared {
         // The upstream never gets the signing secret (current or previous) in a fixed header.
         for route in &settings.routes {
             for (name, v) in &route.headers {
-                let v = v.as_bytes();
-                if let Some((what, _)) = values
-                    .iter()
-                    .filter(|(w, _)| keep.contains(&w.as_str()))
-                    .find(|(_, sv)| {
-                        let sv = sv.expose_secret().as_bytes();
-                        sv.len() >= 8 && v.windows(sv.len()).any(|w| w == sv)
-                    })
-                {
+                let token_secrets = values.iter().filter(|(w, _)| keep.contains(&w.as_str()));
+                if let Some(what) = crate::stdio::held_secret(v.as_bytes(), token_secrets) {
                     return Err(PrepareError::SecretHeader {
                         origin: config
                             .origin(&format!("gateway.routes[{}].headers.{name}", route.index)),

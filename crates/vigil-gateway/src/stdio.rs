@@ -151,6 +151,18 @@ impl std::fmt::Debug for Spec {
     }
 }
 
+/// Which of the gateway's secret `values` (what each is, the value) `text` holds, whole or
+/// inside a longer value; values under 8 bytes are not looked for (ordinary text would match).
+pub(crate) fn held_secret<'a>(
+    text: &[u8],
+    values: impl IntoIterator<Item = &'a (String, vigil_core::Secret<String>)>,
+) -> Option<&'a String> {
+    values.into_iter().find_map(|(what, sv)| {
+        let sv = sv.expose_secret().as_bytes();
+        (sv.len() >= 8 && text.windows(sv.len()).any(|w| w == sv)).then_some(what)
+    })
+}
+
 impl Spec {
     /// Validates a route's `command`, `env`, `cwd` and `stdio`; `base` is the folder relative
     /// paths start from, `secrets` the variables never passed on, `values` the gateway's
@@ -185,10 +197,7 @@ impl Spec {
         // An argument holding a secret's value (by `${VAR}` or literally, whole or inside) would
         // show it to anyone on the host (`ps`) and to the child: refused like a variable.
         for (j, a) in command.iter().enumerate() {
-            if let Some((what, _)) = values.iter().find(|(_, sv)| {
-                let sv = sv.expose_secret();
-                sv.len() >= 8 && a.contains(sv.as_str())
-            }) {
+            if let Some(what) = held_secret(a.as_bytes(), values) {
                 return Err((
                     format!("command[{j}]"),
                     StdioProblem::SecretArgument { what: what.clone() },
@@ -215,10 +224,7 @@ impl Spec {
             }
             // A variable holding a secret's value under another name (or inside a longer
             // value, `${VAR}` in a URL) is the same secret.
-            if let Some((what, _)) = values.iter().find(|(_, sv)| {
-                let sv = sv.expose_secret();
-                sv.len() >= 8 && v.contains(sv.as_str())
-            }) {
+            if let Some(what) = held_secret(v.as_bytes(), values) {
                 return Err((
                     "env".into(),
                     StdioProblem::SecretValue {
