@@ -69,7 +69,7 @@ fn strip(h: &mut HeaderMap, also: impl Fn(&HeaderName) -> bool) {
 fn client_only(k: &HeaderName) -> bool {
     let n = k.as_str();
     if n.contains('_') {
-        return reserved(&n.replace('_', "-"));
+        return reserved(&cgi_name(n));
     }
     k == header::AUTHORIZATION
         || k == header::HOST
@@ -121,15 +121,20 @@ pub(crate) fn forwarding(n: &str) -> bool {
         )
 }
 
+/// A header name as CGI, WSGI, PHP and Rack read it: `_` taken for `-` (both become
+/// `HTTP_X_…`), so `X_Vigil_Subject` is `x-vigil-subject` to such an upstream.
+pub(crate) fn cgi_name(n: &str) -> Cow<'_, str> {
+    if n.contains('_') {
+        Cow::Owned(n.replace('_', "-"))
+    } else {
+        Cow::Borrowed(n)
+    }
+}
+
 /// Whether a request carries a header that says it came through a proxy (any spelling).
 pub(crate) fn came_through_proxy(h: &HeaderMap) -> bool {
     h.keys().any(|k| {
-        let n = k.as_str();
-        let n = if n.contains('_') {
-            Cow::Owned(n.replace('_', "-"))
-        } else {
-            Cow::Borrowed(n)
-        };
+        let n = cgi_name(k.as_str());
         forwarding(&n) && !n.starts_with("x-vigil-")
     })
 }
@@ -210,7 +215,7 @@ fn without_access_token(query: &str) -> Option<Cow<'_, str>> {
 fn alias_of_injected(route: &Route, k: &HeaderName) -> bool {
     let n = k.as_str();
     n.contains('_') && {
-        let dashed = n.replace('_', "-");
+        let dashed = cgi_name(n);
         route
             .headers
             .iter()

@@ -415,7 +415,7 @@ impl Webhook {
 fn unambiguous(headers: &HeaderMap, checked: &[&str]) -> Result<(), Refusal> {
     for name in headers.keys() {
         let name = name.as_str();
-        let dashed = name.replace('_', "-");
+        let dashed = crate::proxy::cgi_name(name);
         let svix = dashed
             .strip_prefix("svix-")
             .map(|rest| format!("webhook-{rest}"));
