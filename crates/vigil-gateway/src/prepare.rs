@@ -127,6 +127,14 @@ pub enum PrepareError {
         /// Whose value it holds.
         what: String,
     },
+    /// A route's `upstream` URL holds one of the gateway's secrets (in its path).
+    #[error("{origin}: the URL holds the value of {what}; the gateway's secrets never go into an upstream URL, which is logged and sent")]
+    SecretUpstream {
+        /// The route's `upstream`.
+        origin: Origin,
+        /// Whose value it holds.
+        what: String,
+    },
     /// A route's `assertion` cannot be signed as configured.
     #[error("{origin}: {problem}")]
     Assertion {
@@ -202,7 +210,8 @@ impl PrepareError {
             | PrepareError::Webhook { origin, .. }
             | PrepareError::Oidc { origin, .. }
             | PrepareError::Stdio { origin, .. }
-            | PrepareError::SecretHeader { origin, .. } => Some(origin.clone()),
+            | PrepareError::SecretHeader { origin, .. }
+            | PrepareError::SecretUpstream { origin, .. } => Some(origin.clone()),
         }
     }
 }
@@ -391,6 +400,14 @@ impl Prepared {
         stdio_routes(config, &section, &mut settings, &keep, &values)?;
         // The upstream never gets the signing secret (current or previous) in a fixed header.
         for route in &settings.routes {
+            // Nor any secret in the URL: it is printed by `check`, logged, and sent.
+            let url = format!("{}{}", route.upstream_base, route.upstream_path);
+            if let Some(what) = crate::stdio::held_secret(url.as_bytes(), &values) {
+                return Err(PrepareError::SecretUpstream {
+                    origin: config.origin(&format!("gateway.routes[{}].upstream", route.index)),
+                    what: what.clone(),
+                });
+            }
             for (name, v) in &route.headers {
                 let token_secrets = values.iter().filter(|(w, _)| keep.contains(&w.as_str()));
                 if let Some(what) = crate::stdio::held_secret(v.as_bytes(), token_secrets) {
