@@ -57,6 +57,8 @@ pub struct History {
     pub since: Option<String>,
     /// Also every object no ref reaches (`--all-objects`).
     pub all_objects: bool,
+    /// Use and update the history cache under the git folder (off: `--no-cache`).
+    pub cache: bool,
 }
 
 impl History {
@@ -67,6 +69,7 @@ impl History {
             scope: Scope::All,
             since: None,
             all_objects: false,
+            cache: false,
         }
     }
 }
@@ -263,6 +266,7 @@ pub fn scan_with(
                 threads: settings.threads,
                 content: copts,
                 all_objects: h.all_objects,
+                cache: h.cache,
                 ..HistoryOptions::default()
             };
             match &h.scope {
@@ -550,6 +554,11 @@ impl fmt::Display for Summary<'_> {
             Scanned::History(s) | Scanned::Index(s) => {
                 match &o.read {
                     Scanned::Index(_) => f.write_str("the index")?,
+                    _ if s.cached > 0 => write!(
+                        f,
+                        "{} commit(s) ({} from the history cache)",
+                        s.commits, s.cached
+                    )?,
                     _ => write!(f, "{} commit(s)", s.commits)?,
                 }
                 write!(
