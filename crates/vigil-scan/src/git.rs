@@ -1065,6 +1065,7 @@ pub fn scan_history_progress(
         _ => Replayed::default(),
     };
     let incremental = replayed.commits > 0;
+    let partial = !hidden.is_empty() || opts.since.is_some();
     tracing::debug!(
         cached = replayed.commits,
         findings = replayed.findings.len(),
@@ -1228,9 +1229,9 @@ pub fn scan_history_progress(
                         && here.is_some_and(|c| blob_at(&repo, c, src) != Some(*oid))
                 })
         } else {
-            // With cached commits the blob's earlier paths are not among this scan's pairs:
-            // the parents are asked.
-            incremental
+            // With cached commits, or a part of history (--since, --range, a push), the blob's
+            // earlier paths may not be among this scan's pairs: the parents are asked.
+            (incremental || partial)
                 && before.is_none()
                 && here.is_some_and(|c| renamed_from_parent(&repo, c, &parents_of[ci], path, *oid))
         };
@@ -1328,12 +1329,13 @@ fn cached_walk(
             continue;
         }
         let parents: Vec<ObjectId> = match cache.get(&id) {
-            Some(e) => e
+            // Known, and still here (a commit deleted since stops its line, as in a walk).
+            Some(e) if repo.has_object(id) => e
                 .parents
                 .iter()
                 .filter_map(|p| ObjectId::from_hex(p.as_bytes()).ok())
                 .collect(),
-            None => match repo.try_find_object(id) {
+            _ => match repo.try_find_object(id) {
                 Ok(Some(o)) if o.kind == gix::object::Kind::Commit => {
                     gix::objs::CommitRefIter::from_bytes(&o.data, repo.object_hash())
                         .parent_ids()
