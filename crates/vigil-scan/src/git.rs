@@ -1248,14 +1248,12 @@ pub fn scan_history_progress(
             }
             if cache.is_some() {
                 let list = held.entry(ci).or_default();
-                match list
-                    .iter_mut()
-                    .find(|h| h.path == *path && h.blob == oid.to_string())
-                {
+                let blob = oid.to_string();
+                match list.iter_mut().find(|h| h.path == *path && h.blob == blob) {
                     Some(h) => h.places.push(Place::of(f)),
                     None => list.push(Held {
                         path: path.clone(),
-                        blob: oid.to_string(),
+                        blob,
                         places: vec![Place::of(f)],
                     }),
                 }
