@@ -1019,13 +1019,14 @@ async fn forward(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
     };
-    let (gw, label) = (ex.gw.clone(), route.label.clone());
+    let (gw, index) = (ex.gw.clone(), route.index);
     let rw = crate::rewrite::Rewriter::new(
         info,
         std::mem::take(&mut ex.hooks),
         crate::rewrite::MAX_MESSAGE,
     )
     .on_refused(Arc::new(move |why| {
+        let label = &gw.settings.routes[index].label;
         gw.metrics
             .upstream_errors
             .get_or_create(&crate::metrics::RouteKind {
