@@ -466,6 +466,7 @@ impl Ruleset {
             decoded: Vec::new(),
             archive: Vec::new(),
             unreachable: false,
+            place: None,
         }
     }
 }

@@ -34,6 +34,7 @@ pub mod finding;
 mod generic;
 pub mod git;
 pub mod hooks;
+mod meta;
 mod pack_trees;
 pub mod placeholder;
 pub mod purge;

@@ -93,6 +93,9 @@ pub enum ScanError {
     /// `--since` is not a date.
     #[error(transparent)]
     Date(#[from] DateError),
+    /// The settings could not be resolved again (distrusting the discovered configuration).
+    #[error(transparent)]
+    Settings(#[from] crate::settings::SettingsError),
     /// Ignore rules excluded every file of a folder given to scan: nothing was read, which is
     /// not a clean scan.
     #[error("{}: nothing was scanned: ignore rules (.gitignore, .ignore, git's excludes) exclude all {files} file(s) here; scan with --no-ignore, or name the files to scan", path.display())]
@@ -162,7 +165,10 @@ pub struct ScanOutcome {
     /// The decode depth it ran with (for the reasons).
     pub max_decode_depth: u8,
     /// Whether files were asked for (a scan of paths): reading none is then a gap.
-    pub expects_files: bool,
+    pub expects_files: bool,    /// The watched configuration files (repository-relative) the scanned changes modify.
+    pub touched: Vec<String>,
+    /// The settings the scan ran with when the discovered configuration was distrusted.
+    pub distrusted: Option<Box<ScanSettings>>,
 }
 
 /// Scans a target with the settings. `progress` is called with the byte count of each file or
@@ -180,10 +186,51 @@ pub fn scan(
 }
 
 /// [`scan`], told also of each run of commits a history scan compares ([`git::Progress`]).
+///
+/// A scan of changes (`--staged`, a range, a push, `--since`) that modifies the discovered
+/// configuration file is run again with [`ScanSettings::distrusting`]: a change must not
+/// weaken the scan of itself. [`ScanOutcome::settings`] then gives the settings that applied.
 pub fn scan_with(
     settings: &ScanSettings,
     target: Target<'_>,
     progress: &(dyn Fn(git::Progress) + Sync),
+) -> Result<ScanOutcome, ScanError> {
+    let changes = match &target {
+        Target::Staged { repo } => Some((repo.clone(), None)),
+        Target::History(h)
+            if h.since.is_some() || matches!(h.scope, Scope::Range(_) | Scope::Push(_)) =>
+        {
+            Some((h.repo.clone(), Some(h.clone())))
+        }
+        _ => None,
+    };
+    let watch: Vec<String> = match (&changes, &settings.discovered) {
+        (Some((repo, _)), Some(file)) if !settings.distrusted => {
+            git::repo_relative(repo, file).into_iter().collect()
+        }
+        _ => Vec::new(),
+    };
+    let mut outcome = scan_target(settings, target, progress, &watch)?;
+    if let (Some((repo, history)), false) = (changes, outcome.touched.is_empty()) {
+        let distrusted = settings.distrusting()?;
+        let again = match history {
+            Some(h) => Target::History(h),
+            None => Target::Staged { repo },
+        };
+        let mut second = scan_target(&distrusted, again, progress, &[])?;
+        second.warnings.splice(0..0, distrusted.warnings.iter().cloned());
+        second.touched = std::mem::take(&mut outcome.touched);
+        second.distrusted = Some(Box::new(distrusted));
+        return Ok(second);
+    }
+    Ok(outcome)
+}
+
+fn scan_target(
+    settings: &ScanSettings,
+    target: Target<'_>,
+    progress: &(dyn Fn(git::Progress) + Sync),
+    watch: &[String],
 ) -> Result<ScanOutcome, ScanError> {
     let bytes = |n: u64| progress(git::Progress::Blob(n));
     let progress_bytes: &(dyn Fn(u64) + Sync) = &bytes;
@@ -247,7 +294,11 @@ pub fn scan_with(
             )
         }
         Target::Staged { repo } => {
-            let (findings, mut stats) = git::scan_staged_with(&repo, &settings.rules, &copts)?;
+            if settings.paths_given {
+                git::check_git_dir(&repo)?;
+            }
+            let (findings, mut stats) =
+                git::scan_staged_watching(&repo, &settings.rules, &copts, watch)?;
             let content = std::mem::take(&mut stats.content);
             (
                 findings,
@@ -258,11 +309,15 @@ pub fn scan_with(
             )
         }
         Target::History(h) => {
+            if settings.paths_given {
+                git::check_git_dir(&h.repo)?;
+            }
             let mut opts = HistoryOptions {
                 max_blob_size: max,
                 threads: settings.threads,
                 content: copts,
                 all_objects: h.all_objects,
+                watch: watch.to_vec(),
                 ..HistoryOptions::default()
             };
             match &h.scope {
@@ -277,16 +332,27 @@ pub fn scan_with(
             let (findings, mut stats) =
                 git::scan_history_progress(&h.repo, &settings.rules, &opts, progress)?;
             let content = std::mem::take(&mut stats.content);
+            let warnings = stats
+                .push_unverified
+                .iter()
+                .map(|why| format!("could not ask the remote what it has ({why}): every commit of the new ref(s) not reachable from the replaced remote commits is scanned"))
+                .collect();
             (
                 findings,
                 Scanned::History(stats),
-                Vec::new(),
+                warnings,
                 Vec::new(),
                 content,
             )
         }
     };
+    let touched = match &read {
+        Scanned::History(st) | Scanned::Index(st) => st.touched.clone(),
+        Scanned::Files(_) => Vec::new(),
+    };
     Ok(ScanOutcome {
+        touched,
+        distrusted: None,
         findings,
         read,
         warnings,
@@ -313,6 +379,12 @@ fn tally(out: &Outcome, walked_with_ignores: bool) -> FileTally {
 }
 
 impl ScanOutcome {
+    /// The settings that applied: `resolved`, or those distrusting the discovered
+    /// configuration when the scanned changes modify it (their exit code, baseline, limits).
+    pub fn settings<'s>(&'s self, resolved: &'s ScanSettings) -> &'s ScanSettings {
+        self.distrusted.as_deref().unwrap_or(resolved)
+    }
+
     /// Files (or distinct blobs) and bytes scanned, and commits walked for history scans.
     pub fn counts(&self) -> (u64, u64, Option<u64>) {
         match &self.read {
@@ -407,6 +479,22 @@ impl ScanOutcome {
                             "{} git object(s) could not be read (corrupt){}",
                             s.unreadable,
                             if s.missing > 0 { "" } else { named.as_str() }
+                        ),
+                    );
+                }
+                if !s.not_commits.is_empty() {
+                    c.gap_count(
+                        Gap::Unsupported,
+                        s.not_commits.len() as u64,
+                        format!(
+                            "{} ref(s) name a tree or a blob, which no commit holds; --all-objects scans them: {}",
+                            s.not_commits.len(),
+                            s.not_commits
+                                .iter()
+                                .take(5)
+                                .cloned()
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         ),
                     );
                 }

@@ -16,8 +16,7 @@ use vigil_scan::{ConfigSource, History, ScanFlags, ScanSettings, Scope, Suppress
 /// Arguments of `vigil scan`.
 #[derive(Debug, Args)]
 pub(crate) struct ScanArgs {
-    /// Files or directories to scan; `-` reads stdin.
-    #[arg(default_value = ".")]
+    /// Files or directories to scan; `-` reads stdin [default: .].
     pub paths: Vec<PathBuf>,
     /// Report format.
     #[arg(short, long, visible_alias = "report-format", value_enum, default_value_t = FormatArg::Text)]
@@ -84,6 +83,13 @@ pub(crate) struct ScanArgs {
     /// PRE_COMMIT_FROM_REF/TO_REF, or else HEAD minus every remote-tracking branch).
     #[arg(long)]
     pub pre_push: bool,
+    /// With --pre-push: the remote pushed to (the hook's `$1`); a new ref excludes only the
+    /// commits this remote advertises.
+    #[arg(long, value_name = "NAME", requires = "pre_push")]
+    pub remote: Option<String>,
+    /// With --pre-push: the URL pushed to (the hook's `$2`), asked what it has.
+    #[arg(long, value_name = "URL", requires = "pre_push")]
+    pub remote_url: Option<String>,
 }
 
 /// `--format`.
@@ -129,6 +135,7 @@ impl ScanArgs {
             max_decode_depth: self.max_decode_depth,
             max_archive_depth: self.max_archive_depth,
             allow_incomplete: self.allow_incomplete,
+            paths_given: !self.paths.is_empty(),
         }
     }
 
@@ -137,7 +144,12 @@ impl ScanArgs {
             _ if self.pre_push => {
                 let mut stdin = std::io::stdin().lock();
                 let input = (!std::io::stdin().is_terminal()).then_some(&mut stdin as _);
-                Scope::Push(PushRange::from_hook(&|k| std::env::var(k).ok(), input)?)
+                Scope::Push(PushRange::from_hook(
+                    &|k| std::env::var(k).ok(),
+                    input,
+                    self.remote.as_deref(),
+                    self.remote_url.as_deref(),
+                )?)
             }
             (Some(b), _) => Scope::Branch(b.clone()),
             (_, Some(r)) => Scope::Range(r.clone()),
@@ -161,12 +173,16 @@ impl ScanArgs {
 }
 
 /// Runs a scan.
-pub(crate) fn run(g: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(g: &GlobalArgs, mut args: ScanArgs) -> anyhow::Result<ExitStatus> {
+    let flags = args.flags();
+    if args.paths.is_empty() {
+        args.paths.push(".".into());
+    }
     let config = ConfigSource {
         explicit: g.config.as_deref(),
         sections: super::SECTIONS,
     };
-    let settings = ScanSettings::resolve(config, Path::new("."), &args.paths, &args.flags())?;
+    let settings = ScanSettings::resolve(config, Path::new("."), &args.paths, &flags)?;
     for w in &settings.warnings {
         tracing::warn!("{w}");
     }
@@ -177,7 +193,9 @@ pub(crate) fn run(g: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitStatus> 
     for w in &outcome.warnings {
         tracing::warn!("{w}");
     }
-    let suppressions = Suppressions::discover(&settings)?;
+    let outcome_settings = outcome.distrusted.take();
+    let settings = outcome_settings.as_deref().unwrap_or(&settings);
+    let suppressions = Suppressions::discover(settings)?;
     for w in &suppressions.warnings {
         tracing::warn!("{w}");
     }
