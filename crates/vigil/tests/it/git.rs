@@ -1543,7 +1543,8 @@ fn files_and_commits(out: &std::process::Output) -> Vec<(String, String)> {
         .filter(|f| f.get("rule").is_some())
         .map(|f| {
             (
-                f["file"].as_str().unwrap().to_owned(),
+                // Metadata (a message) is a place, not a file: JSON gives it as `scope`.
+                f["file"].as_str().or(f["scope"].as_str()).unwrap().to_owned(),
                 f["commit"].as_str().unwrap_or("").to_owned(),
             )
         })
@@ -1725,9 +1726,10 @@ fn commit_and_tag_messages_are_scanned_and_located() {
     let v = json(&out);
     let f = &v.as_array().unwrap()[0];
     assert_eq!(
-        (f["file"].as_str(), &f["unreachable"]),
+        (f["scope"].as_str(), &f["unreachable"]),
         (Some("tag v1 message"), &serde_json::json!(true))
     );
+    assert!(f.get("file").is_none(), "a message is no file");
 }
 
 #[test]

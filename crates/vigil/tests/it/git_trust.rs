@@ -364,3 +364,61 @@ fn metadata_ref_names_and_paths_are_scanned_and_located() {
     expect_exit(&out, 1);
     assert!(places(&out).iter().any(|x| x.starts_with("cfg/ghp_")));
 }
+
+#[test]
+fn shallow_ranges_worktree_heads_and_refs_to_blobs() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let full = d.join("full");
+    init(&full);
+    for i in 0..4 {
+        write(&full, "n.txt", format!("{i}\n"));
+        commit(&full, &format!("c{i}"));
+    }
+    let s = d.join("shallow");
+    let url = format!("file://{}", full.display());
+    git(d, &["clone", "-q", "--depth", "2", &url, s.to_str().unwrap()]);
+    // A walk that reaches the boundary is incomplete; a range that stays above it is whole.
+    let out = run(&s, &["scan", "--git"]);
+    expect_exit(&out, 2);
+    assert!(stderr(&out).contains("shallow clone"), "{}", stderr(&out));
+    let out = run(&s, &["scan", "--git", "--range", "HEAD~1..HEAD"]);
+    expect_exit(&out, 0);
+    assert!(!stderr(&out).contains("shallow"), "{}", stderr(&out));
+    write(&s, "k.env", format!("GITHUB_TOKEN={}\n", gh(710)));
+    let old = git(&s, &["rev-parse", "HEAD"]);
+    let new = commit(&s, "leak");
+    let mut c = vigil(&s);
+    c.args(["scan", "--pre-push"])
+        .write_stdin(format!("refs/heads/main {new} refs/heads/main {old}\n"));
+    expect_exit(&c.output().unwrap(), 1);
+
+    // A linked worktree's detached HEAD is history `git log --all` shows: scanned from the
+    // main worktree.
+    let m = d.join("main");
+    init(&m);
+    write(&m, "a.txt", "a\n");
+    commit(&m, "a");
+    let wt = d.join("wt");
+    git(&m, &["worktree", "add", "-q", "--detach", wt.to_str().unwrap()]);
+    write(&wt, "b.env", format!("GITHUB_TOKEN={}\n", gh(711)));
+    let detached = commit(&wt, "detached leak");
+    let out = run(&m, &["scan", "--git", "-f", "json"]);
+    expect_exit(&out, 1);
+    assert_eq!(json(&out)[0]["commit"], detached.as_str());
+    git(&m, &["worktree", "remove", "--force", wt.to_str().unwrap()]);
+
+    // An annotated tag of a blob: valid, not "corrupt"; --all-objects scans the blob and is
+    // then complete.
+    let blob = git(&m, &["rev-parse", "HEAD:a.txt"]);
+    git(&m, &["tag", "-a", "blobtag", "-m", "a blob", &blob]);
+    let out = run(&m, &["scan", "--git"]);
+    expect_exit(&out, 2);
+    let e = stderr(&out);
+    assert!(e.contains("1 ref(s) name a tree or a blob") && e.contains("refs/tags/blobtag"), "{e}");
+    assert!(!e.contains("corrupt"), "{e}");
+    // (The removed worktree's commit is unreachable now: --all-objects finds it too.)
+    let out = run(&m, &["scan", "--git", "--all-objects"]);
+    expect_exit(&out, 1);
+    assert!(!stderr(&out).contains("incomplete"), "{}", stderr(&out));
+}
