@@ -168,7 +168,10 @@ pub struct ScanOutcome {
     pub expects_files: bool,    /// The watched configuration files (repository-relative) the scanned changes modify.
     pub touched: Vec<String>,
     /// The settings the scan ran with when the discovered configuration was distrusted.
-    pub distrusted: Option<Box<ScanSettings>>,
+    pub distrusted: Option<Box<ScanSettings>>,    /// Matches the configuration's allowlists dropped, and files its path allowlists skipped.
+    pub allowlisted: (u64, u64),
+    /// The configuration file those allowlists are in.
+    pub allowlist_file: Option<String>,
 }
 
 /// Scans a target with the settings. `progress` is called with the byte count of each file or
@@ -232,6 +235,7 @@ fn scan_target(
     progress: &(dyn Fn(git::Progress) + Sync),
     watch: &[String],
 ) -> Result<ScanOutcome, ScanError> {
+    let allowlisted_before = settings.rules.allowlisted();
     let bytes = |n: u64| progress(git::Progress::Blob(n));
     let progress_bytes: &(dyn Fn(u64) + Sync) = &bytes;
     let started = Instant::now();
@@ -350,9 +354,19 @@ fn scan_target(
         Scanned::History(st) | Scanned::Index(st) => st.touched.clone(),
         Scanned::Files(_) => Vec::new(),
     };
+    let now = settings.rules.allowlisted();
+    let allowlisted = (now.0 - allowlisted_before.0, now.1 - allowlisted_before.1);
+    let allowlist_file = match &settings.rules_from {
+        crate::settings::RulesFrom::Gitleaks(p) | crate::settings::RulesFrom::VigilToml(p) => {
+            Some(p.display().to_string())
+        }
+        crate::settings::RulesFrom::Builtin => None,
+    };
     Ok(ScanOutcome {
         touched,
         distrusted: None,
+        allowlisted,
+        allowlist_file,
         findings,
         read,
         warnings,
@@ -719,6 +733,19 @@ impl ScanOutcome {
         }
         if c.allowed_by_marker > 0 {
             write!(f, "; {} allowed by marker", c.allowed_by_marker)?;
+        }
+        let (found, files) = self.allowlisted;
+        if found + files > 0 {
+            let file = self.allowlist_file.as_deref().unwrap_or("the configuration");
+            write!(f, "; ")?;
+            if found > 0 {
+                write!(f, "{found} match(es) suppressed")?;
+            }
+            if files > 0 {
+                let and = if found > 0 { " and " } else { "" };
+                write!(f, "{and}{files} input(s) skipped")?;
+            }
+            write!(f, " by {file} allowlist")?;
         }
         Ok(())
     }

@@ -205,6 +205,12 @@ fn a_config_the_scanned_changes_modify_does_not_weaken_their_scan() {
     let out = run(w, &["scan", "--git", "--range", "HEAD~1..HEAD"]);
     expect_exit(&out, 0);
     assert!(stderr(&out).contains("vigil.toml:2: scan.exit_code"), "{}", stderr(&out));
+    // What its allowlist hid is counted in the summary, naming the file.
+    assert!(
+        stderr(&out).contains("input(s) skipped by vigil.toml allowlist"),
+        "{}",
+        stderr(&out)
+    );
 
     // --staged: a .gitleaks.toml staged with the secret does not allowlist it.
     let s = TempDir::new().unwrap();
@@ -233,6 +239,11 @@ fn a_config_the_scanned_changes_modify_does_not_weaken_their_scan() {
     git(w, &["add", "-A"]);
     let out = run(w, &["scan", "--staged"]);
     expect_exit(&out, 0);
+    assert!(
+        stderr(&out).contains("suppressed by ./.gitleaks.toml allowlist"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
