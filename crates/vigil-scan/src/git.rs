@@ -206,7 +206,10 @@ fn advertised(repo: &gix::Repository, ask: &AskRemote) -> Result<Vec<ObjectId>, 
     let shown = vigil_core::logging::printable(&target).into_owned();
     if !out.status.success() {
         let why = String::from_utf8_lossy(&out.stderr);
-        let why = why.lines().find(|l| !l.trim().is_empty()).unwrap_or("failed");
+        let why = why
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("failed");
         return Err(format!(
             "`git ls-remote {shown}`: {}",
             vigil_core::logging::printable(why.trim())
@@ -323,8 +326,10 @@ pub struct GitStats {
     pub content: ContentTally,
     /// A push with a new ref whose remote could not be asked what it has: why (every commit
     /// of the new ref not reachable from the replaced remote commits was scanned).
-    pub push_unverified: Option<String>,    /// The watched paths that the scanned commits (or the index) modify.
-    pub touched: Vec<String>,    /// Refs that name a tree or a blob (`name (id)`), not scanned without `--all-objects`.
+    pub push_unverified: Option<String>,
+    /// The watched paths that the scanned commits (or the index) modify.
+    pub touched: Vec<String>,
+    /// Refs that name a tree or a blob (`name (id)`), not scanned without `--all-objects`.
     pub not_commits: Vec<String>,
 }
 
@@ -494,7 +499,9 @@ fn peel_tags(repo: &gix::Repository, mut id: ObjectId, tags: &mut BTreeSet<Objec
             return id;
         }
         tags.insert(id);
-        let Ok(o) = repo.find_object(id) else { return id };
+        let Ok(o) = repo.find_object(id) else {
+            return id;
+        };
         let Ok(t) = gix::objs::TagRef::from_bytes(&o.data, repo.object_hash()) else {
             return id;
         };
@@ -766,7 +773,10 @@ fn commit_info(
         message(&info, "header encoding", e);
     }
     for (name, value) in &c.extra_headers {
-        let part = format!("header {}", vigil_core::logging::printable(&name.to_str_lossy()));
+        let part = format!(
+            "header {}",
+            vigil_core::logging::printable(&name.to_str_lossy())
+        );
         message(&info, &part, value.as_ref());
     }
     Some((info, c.tree(), parents))
@@ -899,8 +909,11 @@ impl Misses {
 
     /// Moves the counts into `stats`.
     fn into_stats(self, stats: &mut GitStats) {
-        stats.not_commits
-            .extend(self.not_commits.into_inner().unwrap_or_else(|e| e.into_inner()));
+        stats.not_commits.extend(
+            self.not_commits
+                .into_inner()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
         stats.missing += self.missing.into_inner();
         stats.unreadable += self.unreadable.into_inner();
         let named = self.named.into_inner().unwrap_or_else(|e| e.into_inner());

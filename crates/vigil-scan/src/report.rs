@@ -47,8 +47,8 @@ fn diagnostic_with(f: &Finding, content: Option<String>) -> Diagnostic {
         Some(_) => Location::scope(&f.file).at_span(f.line, f.column, f.end_line, f.end_column),
     };
     let mut d = Diagnostic::new(&f.rule, Severity::Error, location, format!("{what} found"))
-    .with_secret(f.secret.clone())
-    .with_property(ENTROPY, f.entropy);
+        .with_secret(f.secret.clone())
+        .with_property(ENTROPY, f.entropy);
     d.fingerprints = Fingerprints {
         location: Some(f.fingerprint.clone()).filter(|s| !s.is_empty()),
         content,

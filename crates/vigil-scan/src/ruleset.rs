@@ -405,7 +405,10 @@ impl Ruleset {
     /// skipped whole, so far (every scan with this ruleset adds to them).
     pub fn allowlisted(&self) -> (u64, u64) {
         use std::sync::atomic::Ordering::Relaxed;
-        (self.allowlisted[0].load(Relaxed), self.allowlisted[1].load(Relaxed))
+        (
+            self.allowlisted[0].load(Relaxed),
+            self.allowlisted[1].load(Relaxed),
+        )
     }
 
     /// The rule with this id.

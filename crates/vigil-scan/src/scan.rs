@@ -95,7 +95,7 @@ pub enum ScanError {
     Date(#[from] DateError),
     /// The settings could not be resolved again (distrusting the discovered configuration).
     #[error(transparent)]
-    Settings(#[from] crate::settings::SettingsError),
+    Settings(Box<crate::settings::SettingsError>),
     /// Ignore rules excluded every file of a folder given to scan: nothing was read, which is
     /// not a clean scan.
     #[error("{}: nothing was scanned: ignore rules (.gitignore, .ignore, git's excludes) exclude all {files} file(s) here; scan with --no-ignore, or name the files to scan", path.display())]
@@ -165,10 +165,12 @@ pub struct ScanOutcome {
     /// The decode depth it ran with (for the reasons).
     pub max_decode_depth: u8,
     /// Whether files were asked for (a scan of paths): reading none is then a gap.
-    pub expects_files: bool,    /// The watched configuration files (repository-relative) the scanned changes modify.
+    pub expects_files: bool,
+    /// The watched configuration files (repository-relative) the scanned changes modify.
     pub touched: Vec<String>,
     /// The settings the scan ran with when the discovered configuration was distrusted.
-    pub distrusted: Option<Box<ScanSettings>>,    /// Matches the configuration's allowlists dropped, and files its path allowlists skipped.
+    pub distrusted: Option<Box<ScanSettings>>,
+    /// Matches the configuration's allowlists dropped, and files its path allowlists skipped.
     pub allowlisted: (u64, u64),
     /// The configuration file those allowlists are in.
     pub allowlist_file: Option<String>,
@@ -215,13 +217,17 @@ pub fn scan_with(
     };
     let mut outcome = scan_target(settings, target, progress, &watch)?;
     if let (Some((repo, history)), false) = (changes, outcome.touched.is_empty()) {
-        let distrusted = settings.distrusting()?;
+        let distrusted = settings
+            .distrusting()
+            .map_err(|e| ScanError::Settings(Box::new(e)))?;
         let again = match history {
             Some(h) => Target::History(h),
             None => Target::Staged { repo },
         };
         let mut second = scan_target(&distrusted, again, progress, &[])?;
-        second.warnings.splice(0..0, distrusted.warnings.iter().cloned());
+        second
+            .warnings
+            .splice(0..0, distrusted.warnings.iter().cloned());
         second.touched = std::mem::take(&mut outcome.touched);
         second.distrusted = Some(Box::new(distrusted));
         return Ok(second);
@@ -378,6 +384,79 @@ fn scan_target(
         max_decode_depth: copts.max_decode_depth,
         expects_files,
     })
+}
+
+/// What a scan ends with, for a command to print: the report (none when a baseline was
+/// recorded), what to warn about, one line per reason the scan is incomplete, and the exit
+/// status.
+pub struct Finished {
+    /// The outcome, its findings filtered (for the summary and the log event).
+    pub outcome: ScanOutcome,
+    /// Findings reported (after ignore files and the baseline).
+    pub found: usize,
+    /// The report to render, unless a baseline was recorded instead.
+    pub report: Option<vigil_report::Report>,
+    /// Where the findings were recorded as a baseline (`--baseline-write`).
+    pub baseline_written: Option<PathBuf>,
+    /// Warnings about the ignore files and baseline.
+    pub warnings: Vec<String>,
+    /// One line per reason the scan is incomplete, then what `--allow-incomplete` did.
+    pub incomplete: Vec<String>,
+    /// The exit status.
+    pub status: vigil_core::ExitStatus,
+}
+
+/// Ends a scan as every command does: the settings that applied ([`ScanOutcome::settings`]),
+/// their ignore files and baseline applied ([`crate::Suppressions`]), the baseline recorded if
+/// asked, the report built for `format`, and the verdict (exit 2 when incomplete unless
+/// `--allow-incomplete`).
+pub fn finish(
+    resolved: &ScanSettings,
+    mut outcome: ScanOutcome,
+    format: vigil_report::Format,
+    version: &str,
+) -> Result<Finished, crate::baseline::BaselineError> {
+    let distrusted = outcome.distrusted.take();
+    let settings = distrusted.as_deref().unwrap_or(resolved);
+    let suppressions = crate::Suppressions::discover(settings)?;
+    let warnings = suppressions
+        .warnings
+        .iter()
+        .map(|w| w.to_string())
+        .collect();
+    suppressions.apply(&mut outcome.findings);
+    let found = outcome.findings.len();
+    let mut done = Finished {
+        found,
+        report: None,
+        baseline_written: None,
+        warnings,
+        incomplete: Vec::new(),
+        status: vigil_core::ExitStatus::Success,
+        outcome,
+    };
+    if let Some(path) = &settings.baseline_write {
+        crate::baseline::Baseline::write(path, &done.outcome.findings)?;
+        done.baseline_written = Some(path.clone());
+        return Ok(done);
+    }
+    let completeness = done.outcome.completeness();
+    for r in &completeness.reasons {
+        done.incomplete.push(format!("incomplete scan: {r}"));
+    }
+    if !completeness.is_complete() && settings.allow_incomplete {
+        done.incomplete
+            .push("--allow-incomplete: exiting as if complete".into());
+    }
+    done.status = settings.verdict(found, &completeness);
+    done.report = Some(crate::report::build_for(
+        format,
+        &settings.rules,
+        &done.outcome.findings,
+        completeness,
+        version,
+    ));
+    Ok(done)
 }
 
 fn tally(out: &Outcome, walked_with_ignores: bool) -> FileTally {
@@ -736,7 +815,10 @@ impl ScanOutcome {
         }
         let (found, files) = self.allowlisted;
         if found + files > 0 {
-            let file = self.allowlist_file.as_deref().unwrap_or("the configuration");
+            let file = self
+                .allowlist_file
+                .as_deref()
+                .unwrap_or("the configuration");
             write!(f, "; ")?;
             if found > 0 {
                 write!(f, "{found} match(es) suppressed")?;

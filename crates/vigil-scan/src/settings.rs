@@ -535,20 +535,22 @@ fn distrust_section(s: &mut ScanSection) -> Vec<String> {
         s.max_decode_depth = None;
     }
     if drop_if(
-        s.max_archive_depth.is_some_and(|d| d < DEFAULT_ARCHIVE_DEPTH),
+        s.max_archive_depth
+            .is_some_and(|d| d < DEFAULT_ARCHIVE_DEPTH),
         "max_archive_depth",
     ) {
         s.max_archive_depth = None;
     }
-    let lowered_size = s
-        .max_archive_size
-        .as_ref()
-        .is_some_and(|v| v.bytes_at(|| Origin::Flag(String::new())).map_or(true, |b| b < limits.max_bytes));
+    let lowered_size = s.max_archive_size.as_ref().is_some_and(|v| {
+        v.bytes_at(|| Origin::Flag(String::new()))
+            .map_or(true, |b| b < limits.max_bytes)
+    });
     if drop_if(lowered_size, "max_archive_size") {
         s.max_archive_size = None;
     }
     if drop_if(
-        s.max_archive_entries.is_some_and(|n| n < limits.max_entries),
+        s.max_archive_entries
+            .is_some_and(|n| n < limits.max_entries),
         "max_archive_entries",
     ) {
         s.max_archive_entries = None;

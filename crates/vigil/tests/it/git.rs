@@ -575,7 +575,7 @@ fn pre_push_scans_only_commits_the_remote_lacks() {
             .collect::<Vec<_>>(),
         [("new.txt", local.as_str())]
     );
-    // Without stdin: HEAD minus every remote-tracking branch.
+    // Without stdin: HEAD minus what the upstream remote (origin) advertises.
     git(&w, &["fetch", "-q", "origin"]);
     let out = run(&w, &["scan", "--pre-push", "-f", "json"]);
     expect_exit(&out, 1);
@@ -1544,7 +1544,11 @@ fn files_and_commits(out: &std::process::Output) -> Vec<(String, String)> {
         .map(|f| {
             (
                 // Metadata (a message) is a place, not a file: JSON gives it as `scope`.
-                f["file"].as_str().or(f["scope"].as_str()).unwrap().to_owned(),
+                f["file"]
+                    .as_str()
+                    .or(f["scope"].as_str())
+                    .unwrap()
+                    .to_owned(),
                 f["commit"].as_str().unwrap_or("").to_owned(),
             )
         })

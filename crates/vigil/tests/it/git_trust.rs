@@ -144,9 +144,10 @@ fn pre_push_trusts_only_what_the_pushed_remote_has() {
     // the whole new branch, and says so on one line.
     let zero = "0000000000000000000000000000000000000000";
     let mut c = vigil(&w);
-    c.args(["scan", "--pre-push", "-f", "json"]).write_stdin(format!(
-        "refs/heads/topic2 {topic} refs/heads/topic2 {zero}\n"
-    ));
+    c.args(["scan", "--pre-push", "-f", "json"])
+        .write_stdin(format!(
+            "refs/heads/topic2 {topic} refs/heads/topic2 {zero}\n"
+        ));
     let out = c.output().unwrap();
     expect_exit(&out, 1);
     assert!(
@@ -204,7 +205,11 @@ fn a_config_the_scanned_changes_modify_does_not_weaken_their_scan() {
     commit(w, "more");
     let out = run(w, &["scan", "--git", "--range", "HEAD~1..HEAD"]);
     expect_exit(&out, 0);
-    assert!(stderr(&out).contains("vigil.toml:2: scan.exit_code"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("vigil.toml:2: scan.exit_code"),
+        "{}",
+        stderr(&out)
+    );
     // What its allowlist hid is counted in the summary, naming the file.
     assert!(
         stderr(&out).contains("input(s) skipped by vigil.toml allowlist"),
@@ -267,7 +272,10 @@ fn git_dir_and_a_path_that_disagree_are_refused() {
         .unwrap();
     expect_exit(&out, 2);
     let e = stderr(&out);
-    assert!(e.contains("GIT_DIR=") && e.contains("names another repository"), "{e}");
+    assert!(
+        e.contains("GIT_DIR=") && e.contains("names another repository"),
+        "{e}"
+    );
     assert_eq!(e.trim().lines().count(), 1, "{e}");
     // In agreement, it proceeds.
     let out = vigil(dir.path())
@@ -318,7 +326,10 @@ fn metadata_ref_names_and_paths_are_scanned_and_located() {
     let (head, body) = raw.split_once("\n\n").unwrap();
     let forged = format!("{head}\nx-note {t3}\n\n{body}\n");
     let path = write(&w, "forged.txt", forged);
-    let c3 = git(&w, &["hash-object", "-t", "commit", "-w", path.to_str().unwrap()]);
+    let c3 = git(
+        &w,
+        &["hash-object", "-t", "commit", "-w", path.to_str().unwrap()],
+    );
     std::fs::remove_file(&path).unwrap();
     git(&w, &["update-ref", "refs/heads/main", &c3]);
     // A branch name.
@@ -329,14 +340,20 @@ fn metadata_ref_names_and_paths_are_scanned_and_located() {
     expect_exit(&out, 1);
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     for t in [&t1, &t2, &t3, &t4] {
-        assert!(!stdout.contains(t.as_str()), "never printed, even in a location");
+        assert!(
+            !stdout.contains(t.as_str()),
+            "never printed, even in a location"
+        );
     }
     let p = places(&out);
     assert_eq!(p.len(), 4, "{p:?}");
     assert!(p.contains(&format!("commit {c1} author")), "{p:?}");
     assert!(p.contains(&format!("commit {c3} header x-note")), "{p:?}");
     assert!(p.iter().any(|x| x.starts_with("cfg/ghp_")), "{p:?}");
-    assert!(p.iter().any(|x| x.starts_with("ref refs/heads/leak-ghp_")), "{p:?}");
+    assert!(
+        p.iter().any(|x| x.starts_with("ref refs/heads/leak-ghp_")),
+        "{p:?}"
+    );
     let v = json(&out);
     let path_finding = v
         .as_array()
@@ -365,9 +382,7 @@ fn metadata_ref_names_and_paths_are_scanned_and_located() {
     let zero = "0000000000000000000000000000000000000000";
     let mut c = vigil(&w);
     c.args(["scan", "--pre-push", "-f", "json", "--remote", "origin"])
-        .write_stdin(format!(
-            "HEAD {base} refs/heads/leak-{t5} {zero}\n"
-        ));
+        .write_stdin(format!("HEAD {base} refs/heads/leak-{t5} {zero}\n"));
     let out = c.output().unwrap();
     expect_exit(&out, 1);
     assert_eq!(places(&out).len(), 1, "{:?}", places(&out));
@@ -388,7 +403,10 @@ fn shallow_ranges_worktree_heads_and_refs_to_blobs() {
     }
     let s = d.join("shallow");
     let url = format!("file://{}", full.display());
-    git(d, &["clone", "-q", "--depth", "2", &url, s.to_str().unwrap()]);
+    git(
+        d,
+        &["clone", "-q", "--depth", "2", &url, s.to_str().unwrap()],
+    );
     // A walk that reaches the boundary is incomplete; a range that stays above it is whole.
     let out = run(&s, &["scan", "--git"]);
     expect_exit(&out, 2);
@@ -411,7 +429,10 @@ fn shallow_ranges_worktree_heads_and_refs_to_blobs() {
     write(&m, "a.txt", "a\n");
     commit(&m, "a");
     let wt = d.join("wt");
-    git(&m, &["worktree", "add", "-q", "--detach", wt.to_str().unwrap()]);
+    git(
+        &m,
+        &["worktree", "add", "-q", "--detach", wt.to_str().unwrap()],
+    );
     write(&wt, "b.env", format!("GITHUB_TOKEN={}\n", gh(711)));
     let detached = commit(&wt, "detached leak");
     let out = run(&m, &["scan", "--git", "-f", "json"]);
@@ -426,7 +447,10 @@ fn shallow_ranges_worktree_heads_and_refs_to_blobs() {
     let out = run(&m, &["scan", "--git"]);
     expect_exit(&out, 2);
     let e = stderr(&out);
-    assert!(e.contains("1 ref(s) name a tree or a blob") && e.contains("refs/tags/blobtag"), "{e}");
+    assert!(
+        e.contains("1 ref(s) name a tree or a blob") && e.contains("refs/tags/blobtag"),
+        "{e}"
+    );
     assert!(!e.contains("corrupt"), "{e}");
     // (The removed worktree's commit is unreachable now: --all-objects finds it too.)
     let out = run(&m, &["scan", "--git", "--all-objects"]);
