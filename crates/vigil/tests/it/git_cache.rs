@@ -63,10 +63,15 @@ fn found(out: &Output) -> Vec<(String, String, String, u64)> {
         .filter(|f| f.get("rule").is_some())
         .map(|f| {
             (
-                f["file"].as_str().unwrap().to_owned(),
+                // A commit message's finding names its place, not a file.
+                f["file"]
+                    .as_str()
+                    .or(f["place"].as_str())
+                    .unwrap_or("")
+                    .to_owned(),
                 f["rule"].as_str().unwrap().to_owned(),
                 f["commit"].as_str().unwrap_or("").to_owned(),
-                f["line"].as_u64().unwrap(),
+                f["line"].as_u64().unwrap_or(0),
             )
         })
         .collect();

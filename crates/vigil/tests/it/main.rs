@@ -11,6 +11,7 @@ mod env;
 mod gateway;
 mod git;
 mod git_cache;
+mod git_trust;
 mod gitleaks_config;
 mod hooks;
 mod lint;
