@@ -67,7 +67,8 @@ pub(crate) fn invisible_in(s: &str) -> Vec<char> {
 
 fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     for t in cx.tools {
-        for (key, node) in tool_strings(t) {
+        let strings = tool_strings(t);
+        for (key, node) in strings.iter() {
             let Some(s) = node.as_str() else { continue };
             let found = invisible_in(s);
             if let Some(first) = found.first() {

@@ -3,13 +3,23 @@
 //! end_column,secret`, the report's own columns (`entropy` for scans), then `fingerprint,hash,
 //! commit,description,severity,message,key,scope,decoded`. Absent values are empty cells. A file
 //! inside an archive is `outer.zip!member`; `decoded` is how a secret was decoded (`base64>gzip`). An incomplete run ends with one row per reason, whose rule is
-//! `incomplete`, severity `error` and message the reason (nothing else filled in).
+//! `incomplete`, severity `error` and message the reason (nothing else filled in). A cell that
+//! a spreadsheet would run as a formula starts with `'`.
 
 use super::{description, RenderOptions};
 use crate::Report;
 use std::io::{self, Write};
 
 fn field(s: &str) -> String {
+    // A cell a spreadsheet would read as a formula (`=HYPERLINK(…)`, `+1`, `-1`, `@SUM`, a
+    // tab or CR first) starts with `'` instead (OWASP's CSV injection advice).
+    let guarded;
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        guarded = format!("'{s}");
+        guarded.as_str()
+    } else {
+        s
+    };
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
