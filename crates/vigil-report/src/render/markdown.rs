@@ -14,16 +14,15 @@ fn cell(s: &str) -> String {
 }
 
 /// Plain text in a table cell: [`cell`], and every character Markdown would read as markup
-/// (emphasis, code, links, HTML, headings) backslash-escaped, so a name from a file shows as
-/// it is written.
+/// inside a cell (emphasis, code, links, HTML, strike-through) escaped, so a name from a file
+/// shows as it is written.
 fn text(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for c in cell(s).chars() {
         match c {
             '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
             '&' => o.push_str("&amp;"),
-            '`' | '*' | '_' | '[' | ']' | '(' | ')' | '#' | '!' | '~' => {
+            '`' | '*' | '_' | '[' | ']' | '~' => {
                 o.push('\\');
                 o.push(c);
             }
