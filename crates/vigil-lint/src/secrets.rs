@@ -183,7 +183,10 @@ fn dressed_token(v: &str) -> bool {
         return false;
     }
     let base64 = core.len() >= 20
-        && core.trim_end_matches('=').bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+        && core
+            .trim_end_matches('=')
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
         && core.bytes().any(|b| b.is_ascii_digit())
         && core.bytes().any(|b| b.is_ascii_alphabetic())
         && vigil_scan::entropy::shannon(core.as_bytes()) >= 4.0;

@@ -80,7 +80,10 @@ mod tests {
     fn paths_from_a_subfolder_are_relative_to_the_root() {
         let root = Path::new("/r");
         let cwd = Path::new("/r/a/b");
-        assert_eq!(relative_to_root("../../f1/.mcp.json", cwd, root), "f1/.mcp.json");
+        assert_eq!(
+            relative_to_root("../../f1/.mcp.json", cwd, root),
+            "f1/.mcp.json"
+        );
         assert_eq!(relative_to_root("x/./y.json", cwd, root), "a/b/x/y.json");
         assert_eq!(relative_to_root("/r/c.json", cwd, root), "c.json");
         assert_eq!(

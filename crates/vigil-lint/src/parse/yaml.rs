@@ -401,7 +401,14 @@ mod tests {
         }
         // Either reader may answer these (serde-saphyr refuses non-finite untyped floats, the
         // event reader then steps aside): they must agree when both do.
-        for t in ["a: .inf\n", "a: -.inf\n", "a: .nan\n", "a: 1e999\n", "a: -0x1\n", "a: -\n"] {
+        for t in [
+            "a: .inf\n",
+            "a: -.inf\n",
+            "a: .nan\n",
+            "a: 1e999\n",
+            "a: -0x1\n",
+            "a: -\n",
+        ] {
             let _ = same(t);
         }
         // What only serde-saphyr resolves (or refuses) is left to it.
@@ -426,7 +433,8 @@ mod tests {
 
     #[test]
     fn the_event_reader_agrees_on_the_client_fixtures() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../vigil/tests/lint-clients");
+        let root =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../vigil/tests/lint-clients");
         let mut n = 0;
         for side in ["clean", "faulty"] {
             for f in ["docker-compose.yml", ".continue/config.yaml"] {

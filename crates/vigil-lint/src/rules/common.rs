@@ -57,10 +57,9 @@ pub(crate) fn parse_url(s: &str) -> Option<url::Url> {
 /// Whether `s` starts with a scheme the WHATWG standard reads without `//` (`http:`,
 /// `https:`, `ws:`, `wss:`), in any case.
 pub(crate) fn special_scheme(s: &str) -> bool {
-    ["http:", "https:", "ws:", "wss:"].iter().any(|p| {
-        s.get(..p.len())
-            .is_some_and(|x| x.eq_ignore_ascii_case(p))
-    })
+    ["http:", "https:", "ws:", "wss:"]
+        .iter()
+        .any(|p| s.get(..p.len()).is_some_and(|x| x.eq_ignore_ascii_case(p)))
 }
 
 /// The URL a string of a configuration may hold, as a client would read it: the string
@@ -461,7 +460,8 @@ fn short_cluster<'a>(a: &'a str, valued: &[&'static str]) -> (&'a str, Option<St
         let short = format!("-{c}");
         if let Some(f) = valued.iter().find(|v| **v == short) {
             let rest = &chars[j + c.len_utf8()..];
-            let value = (!rest.is_empty()).then(|| rest.strip_prefix('=').unwrap_or(rest).to_owned());
+            let value =
+                (!rest.is_empty()).then(|| rest.strip_prefix('=').unwrap_or(rest).to_owned());
             return (f, value);
         }
         if !c.is_ascii_alphabetic() {

@@ -310,15 +310,16 @@ fn secret_numbers<'a>(
 
 /// Under Codex's `env_http_headers` (or a `*_env_var` key), values name variables.
 fn env_var_names(path: &[Seg<'_>]) -> bool {
-    path.iter().any(|s| {
-        matches!(s, Seg::Key(k) if crate::node::loose_eq(k, "env_http_headers"))
-    }) || matches!(path.last(), Some(Seg::Key(k)) if k.to_ascii_lowercase().ends_with("_env_var"))
+    path.iter()
+        .any(|s| matches!(s, Seg::Key(k) if crate::node::loose_eq(k, "env_http_headers")))
+        || matches!(path.last(), Some(Seg::Key(k)) if k.to_ascii_lowercase().ends_with("_env_var"))
 }
 
 /// `MY_TOKEN`, `GITHUB_PAT`: the shape of an environment variable's name.
 fn is_variable_name(v: &str) -> bool {
     let mut b = v.bytes();
-    b.next().is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
+    b.next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
         && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
         && v.len() <= 128
 }

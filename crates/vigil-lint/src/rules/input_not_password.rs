@@ -23,15 +23,18 @@ pub(crate) static RULE: Rule = Rule {
     fix:
         "Add \"password\": true to the input so VS Code masks it and keeps it in its secret storage",
     check: Check::File(check),
-    examples: &[fx(
-        ".vscode/mcp.json",
-        r#"{"inputs": [«{"type": "promptString", "id": "github-token", "description": "GitHub token"}],
+    examples: &[
+        fx(
+            ".vscode/mcp.json",
+            r#"{"inputs": [«{"type": "promptString", "id": "github-token", "description": "GitHub token"}],
   "servers": {"gh": {"type": "http", "url": "https://api.githubcopilot.com/mcp/", "headers": {"Authorization": "Bearer ${input:github-token}"}}}}"#,
-    ), fx(
-        ".vscode/mcp.json",
-        r#"{"inputs": [«{"type": "promptString", "id": "x", "description": "Value for the server"}],
+        ),
+        fx(
+            ".vscode/mcp.json",
+            r#"{"inputs": [«{"type": "promptString", "id": "x", "description": "Value for the server"}],
   "servers": {"gh": {"command": "gh-mcp", "env": {"GITHUB_PERSONAL_ACCESS_TOKEN": "${input:x}"}}}}"#,
-    )],
+        ),
+    ],
     counterexamples: &[fx(
         ".vscode/mcp.json",
         r#"{"inputs": [{"type": "promptString", "id": "github-token", "description": "GitHub token", "password": true},

@@ -38,7 +38,10 @@ pub(crate) static RULE: Rule = Rule {
 fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     for s in cx.servers {
         // A voice manifest's `"authentication": "oauth2"` names the flow without its URLs.
-        if let Some(auth) = s.auth.filter(|_| cx.doc.kind == crate::input::Kind::VoiceManifest) {
+        if let Some(auth) = s
+            .auth
+            .filter(|_| cx.doc.kind == crate::input::Kind::VoiceManifest)
+        {
             if auth
                 .value
                 .as_str()

@@ -137,7 +137,9 @@ fn xml_escape(s: &str) -> String {
             '\r' => o.push_str("&#xd;"),
             // XML 1.0 allows no other control character, not even as a reference: written
             // out as `\u{1b}`, so a name from a file cannot make the report unreadable.
-            c if ((c as u32) < 0x20 && c != '\n' && c != '\t') || matches!(c, '\u{fffe}' | '\u{ffff}') => {
+            c if ((c as u32) < 0x20 && c != '\n' && c != '\t')
+                || matches!(c, '\u{fffe}' | '\u{ffff}') =>
+            {
                 o.push_str(&format!("\\u{{{:x}}}", c as u32))
             }
             c => o.push(c),

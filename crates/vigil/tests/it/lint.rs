@@ -219,7 +219,10 @@ fn exit_codes_severity_and_bad_input() {
     let out = run(dir.path(), &["lint", "b"]);
     expect_exit(&out, 2);
     let report = String::from_utf8_lossy(&out.stdout);
-    assert!(report.contains("incomplete: b/.vscode/mcp.json:4:"), "{report}");
+    assert!(
+        report.contains("incomplete: b/.vscode/mcp.json:4:"),
+        "{report}"
+    );
     // A file named explicitly that lint does not read.
     common::write(dir.path(), "notes.txt", "hello");
     let out = run(dir.path(), &["lint", "notes.txt"]);
@@ -1691,7 +1694,9 @@ fn incomplete_reasons_once_sarif_uris_from_a_subfolder_and_v_lists_the_files() {
     let report = String::from_utf8_lossy(&out.stdout);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
-        report.matches("incomplete: ../../f1/.cursor/mcp.json:4:").count(),
+        report
+            .matches("incomplete: ../../f1/.cursor/mcp.json:4:")
+            .count(),
         1,
         "{report}"
     );
