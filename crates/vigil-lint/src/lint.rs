@@ -694,7 +694,7 @@ fn lenient(bytes: &[u8]) -> String {
     let (le, be) = match bytes {
         [0xFF, 0xFE, ..] => (true, false),
         [0xFE, 0xFF, ..] => (false, true),
-        _ if bytes.len() % 2 == 0 && nuls * 3 >= bytes.len() => {
+        _ if bytes.len().is_multiple_of(2) && nuls * 3 >= bytes.len() => {
             let odd_nuls = bytes.iter().skip(1).step_by(2).filter(|b| **b == 0).count();
             (odd_nuls * 2 >= nuls, odd_nuls * 2 < nuls)
         }

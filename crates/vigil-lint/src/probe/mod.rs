@@ -4,12 +4,12 @@
 //! 1. `POST URL` without a token, body JSON-RPC `initialize` (expects 401 with an RFC 9728
 //!    `WWW-Authenticate: Bearer resource_metadata="…"`);
 //! 2. `GET` of that metadata URL, only when it is on the same origin;
-//! 2b. `POST URL` without a token, body JSON-RPC `ping` (a server that checks the token on
+//! 3. `POST URL` without a token, body JSON-RPC `ping` (a server that checks the token on
 //!    `initialize` only answers it);
-//! 3. `OPTIONS URL` with `Origin: https://probe.vigil.invalid` (a CORS preflight);
-//! 4. `POST URL` with that foreign `Origin`, no token, body JSON-RPC `ping`;
-//! 5. `OPTIONS URL` with an origin the linted manifest allows, if it lists one;
-//! 6. with `--probe-burst N` (off by default, at most 50): up to `N` more `POST URL` without a
+//! 4. `OPTIONS URL` with `Origin: https://probe.vigil.invalid` (a CORS preflight);
+//! 5. `POST URL` with that foreign `Origin`, no token, body JSON-RPC `ping`;
+//! 6. `OPTIONS URL` with an origin the linted manifest allows, if it lists one;
+//! 7. with `--probe-burst N` (off by default, at most 50): up to `N` more `POST URL` without a
 //!    token (`ping`), stopping at the first 429.
 //!
 //! Redirects are not followed; each request times out after 10 s; bodies are read up to

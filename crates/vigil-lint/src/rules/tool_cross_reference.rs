@@ -88,20 +88,20 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
             if let Some(f) = named {
                 out.at(
                     node.span,
-                    &key,
+                    key,
                     format!("tool `{}` refers to `{f}` of another server", t.name),
                 );
             } else if let Some(m) = phrase {
                 let said: String = m.as_str().chars().take(48).collect();
                 out.at(
                     node.span,
-                    &key,
+                    key,
                     format!("tool `{}` refers to other tools (\"{said}\")", t.name),
                 );
             } else if mentions_unknown_tool {
                 out.at(
                     node.span,
-                    &key,
+                    key,
                     format!(
                         "tool `{}` refers to a tool this server does not have",
                         t.name

@@ -57,7 +57,7 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
                 let said: String = m.as_str().chars().take(40).collect();
                 out.at(
                     node.span,
-                    &key,
+                    key,
                     format!(
                         "tool `{}` instructs the model in `{key}` (\"{said}\")",
                         t.name

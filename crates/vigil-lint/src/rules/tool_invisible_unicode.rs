@@ -89,7 +89,7 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
                 }
                 out.at(
                     node.span,
-                    &key,
+                    key,
                     format!(
                     "tool `{}` has {} invisible character(s) in `{key}` (first U+{:04X}{extra})",
                     t.name, found.len(), *first as u32

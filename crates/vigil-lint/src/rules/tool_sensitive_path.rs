@@ -64,7 +64,7 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
                 let said: String = m.as_str().trim().chars().take(40).collect();
                 out.at(
                     node.span,
-                    &key,
+                    key,
                     format!("tool `{}` mentions `{said}` in `{key}`", t.name),
                 );
             }
