@@ -936,7 +936,12 @@ async fn probe_never_sends_or_prints_credentials() {
     let (addr, seen) = recording_server(401, &[("www-authenticate", "Bearer")]).await;
     let password = common::token("«{alnum:20}»", 71);
     let key = common::token("«sk-or-v1-{hex:64}»", 72);
-    let url = format!("http://probe-user:{password}@{addr}/mcp?api_key={key}&v=1");
+    // bb-lint-s6 F1: signed-URL parameters, `key[]`, `jwt`, `session` and a fragment too.
+    let sig = common::token("«{hex:64}»", 75);
+    let frag = common::token("«{alnum:32}»", 76);
+    let url = format!(
+        "http://probe-user:{password}@{addr}/mcp?api_key={key}&v=1&X-Amz-Signature={sig}&key[]={sig}&X-Goog-Signature={sig}&jwt={sig}&session={sig}#tok={frag}"
+    );
     let dir = TempDir::new().unwrap();
     let d = dir.path().to_owned();
     let out =
@@ -945,7 +950,7 @@ async fn probe_never_sends_or_prints_credentials() {
             .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    for s in [&password, &key] {
+    for s in [&password, &key, &sig, &frag] {
         assert!(
             !stdout.contains(s.as_str()) && !stderr.contains(s.as_str()),
             "{stdout}\n{stderr}"
@@ -961,8 +966,11 @@ async fn probe_never_sends_or_prints_credentials() {
     for r in &got {
         let lower = r.to_ascii_lowercase();
         assert!(!lower.contains("\"authorization\":"), "{r}");
-        assert!(!r.contains("api_key") && !r.contains(&key), "{r}");
-        assert!(r.contains("/mcp?v=1"), "{r}");
+        assert!(
+            !r.contains("api_key") && !r.contains(&key) && !r.contains(&sig),
+            "{r}"
+        );
+        assert!(r.contains("/mcp?v=1 "), "{r}");
     }
 }
 
