@@ -394,6 +394,26 @@ fn scan_file(
     warn: &(dyn Fn(String) + Sync),
     progress: &(dyn Fn(u64) + Sync),
 ) {
+    let copts = ContentOptions {
+        max_file_size: opts.max_file_size,
+        ..opts.content
+    };
+    // The path is text too (a file named after a key), whatever the file holds.
+    let mut tally = ContentTally::default();
+    let (_, named) = crate::meta::scan_name(
+        rules,
+        &copts,
+        shown,
+        crate::finding::Place::Path,
+        |n| n.to_owned(),
+        &mut tally,
+    );
+    if !named.is_empty() {
+        findings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(named);
+    }
     if len > opts.max_file_size {
         stats.too_large.fetch_add(1, Ordering::Relaxed);
         return;
@@ -411,11 +431,6 @@ fn scan_file(
         return;
     }
     let mut local = Vec::new();
-    let mut tally = ContentTally::default();
-    let copts = ContentOptions {
-        max_file_size: opts.max_file_size,
-        ..opts.content
-    };
     if content::scan(rules, &copts, shown, None, &data, &mut local, &mut tally)
         == content::Read::Binary
     {
