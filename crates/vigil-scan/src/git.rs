@@ -1505,13 +1505,6 @@ fn scan_blobs(
                         }
                         let i = order[k];
                         let (path, oid, commit) = &pairs[i];
-                        // The size first: an oversized blob is never inflated.
-                        if let Ok(Some(h)) = repo.try_find_header(*oid) {
-                            if h.size() > max {
-                                skipped.fetch_add(1, Ordering::Relaxed);
-                                continue;
-                            }
-                        }
                         let Some(obj) = misses.find(&repo, *oid, "blob", Some(path)) else {
                             continue;
                         };
@@ -1519,13 +1512,11 @@ fn scan_blobs(
                             continue;
                         }
                         progress(Progress::Blob(obj.data.len() as u64));
-                        if obj.data.len() as u64 > max {
-                            skipped.fetch_add(1, Ordering::Relaxed);
-                            continue;
-                        }
+                        // A blob over the size limit is scanned in chunks; a binary one by its
+                        // printable runs.
                         let mut found = Vec::new();
                         let mut local = ContentTally::default();
-                        let read = content::scan(
+                        content::scan_any(
                             rules,
                             &copts,
                             path,
@@ -1534,10 +1525,6 @@ fn scan_blobs(
                             &mut found,
                             &mut local,
                         );
-                        if read == content::Read::Binary {
-                            skipped.fetch_add(1, Ordering::Relaxed);
-                            continue;
-                        }
                         bytes.fetch_add(obj.data.len() as u64, Ordering::Relaxed);
                         if local != ContentTally::default() {
                             tally.lock().unwrap_or_else(|e| e.into_inner()).add(&local);
@@ -1632,12 +1619,17 @@ pub fn scan_staged_with(
         if !misses.matches(entry.id, &obj.data, &path) {
             continue;
         }
-        if max_blob_size > 0 && obj.data.len() as u64 > max_blob_size {
-            stats.skipped += 1;
-            continue;
-        }
+        // Over the size limit: scanned in chunks; binary: by its printable runs.
+        let opts = &ContentOptions {
+            max_file_size: if max_blob_size == 0 {
+                u64::MAX
+            } else {
+                max_blob_size
+            },
+            ..*opts
+        };
         let mut found = Vec::new();
-        let read = content::scan(
+        let read = content::scan_any(
             rules,
             opts,
             &path,
@@ -1646,10 +1638,6 @@ pub fn scan_staged_with(
             &mut found,
             &mut stats.content,
         );
-        if read == content::Read::Binary {
-            stats.skipped += 1;
-            continue;
-        }
         stats.blobs += 1;
         stats.bytes += obj.data.len() as u64;
         if found.is_empty() {
@@ -1665,7 +1653,7 @@ pub fn scan_staged_with(
                 // does not block the commit; binary or unreadable before: everything is new.
                 let mut before = Vec::new();
                 let mut scratch = ContentTally::default();
-                content::scan(rules, opts, &path, None, &o.data, &mut before, &mut scratch);
+                content::scan_any(rules, opts, &path, None, &o.data, &mut before, &mut scratch);
                 out.extend(found.into_iter().filter(|f| {
                     !before
                         .iter()
