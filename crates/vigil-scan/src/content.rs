@@ -186,8 +186,28 @@ pub fn scan(
     out: &mut Vec<Finding>,
     tally: &mut ContentTally,
 ) -> Read {
-    if let Some(kind) = archive::kind(data) {
+    scan_as(rules, opts, path, commit, data, out, tally, true)
+}
+
+/// [`scan`]; with `archives` false an archive's bytes are read as binary, unopened and
+/// uncounted (a chunk of a larger file: [`scan_chunked`] counts the archive once).
+#[allow(clippy::too_many_arguments)]
+fn scan_as(
+    rules: &Ruleset,
+    opts: &ContentOptions,
+    path: &str,
+    commit: Option<&str>,
+    data: &[u8],
+    out: &mut Vec<Finding>,
+    tally: &mut ContentTally,
+    archives: bool,
+) -> Read {
+    if let Some(kind) = archive::kind(data).filter(|_| archives) {
         if opts.max_archive_depth == 0 {
+            // Not opened, as asked: a gap (what is inside was not looked at); its bytes are
+            // still read as binary.
+            tally.too_deep += 1;
+            tally.note(GapKind::TooDeep, format!("{path} (depth 1)"));
             Scanner::new(rules, opts, commit).strings(path, &[], data, out, tally);
             return Read::Binary;
         }
@@ -281,10 +301,6 @@ pub fn scan_chunked(
     tally: &mut ContentTally,
 ) -> std::io::Result<u64> {
     tally.chunked += 1;
-    let copts = ContentOptions {
-        max_archive_depth: 0,
-        ..*opts
-    };
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK);
     let (mut lines_before, mut col_before) = (0usize, 0usize);
     let (mut total, mut first) = (0u64, true);
@@ -315,7 +331,7 @@ pub fn scan_chunked(
         }
         let mut found = Vec::new();
         let mut t = ContentTally::default();
-        scan(rules, &copts, path, commit, &buf, &mut found, &mut t);
+        scan_as(rules, opts, path, commit, &buf, &mut found, &mut t, false);
         (binary, utf16) = (binary || t.binary > 0, utf16 || t.utf16 > 0);
         (t.binary, t.utf16) = (0, 0);
         tally.add(&t);

