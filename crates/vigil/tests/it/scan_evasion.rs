@@ -247,3 +247,80 @@ fn a_nul_byte_or_padding_does_not_hide_a_secret() {
     expect_exit(&out, 1);
     assert_eq!(found(&out), want);
 }
+
+/// bb-scan-s6 F2, F4, F9: a private key wrapped narrowly, UTF-32 text, a zip behind a launch
+/// script ("fully executable" jar) and a zip member that is a symbolic link each hid a secret.
+#[test]
+fn narrow_keys_utf32_executable_jars_and_zip_links_are_read() {
+    use std::io::Write as _;
+    let gh = token("«ghp_{alnum:30}{ghcrc}»", 3401);
+    let or = token("«sk-or-v1-{hex:64}»", 3402);
+    let body: String = token("«{pem}»", 3403).split('\n').collect();
+    let narrow: Vec<String> = body
+        .as_bytes()
+        .chunks(16)
+        .map(|c| String::from_utf8(c.to_vec()).unwrap())
+        .collect();
+    let pem = format!(
+        "-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----\n",
+        narrow.join("\n")
+    );
+    let u32le: Vec<u8> = [0xFF, 0xFE, 0, 0]
+        .into_iter()
+        .chain(
+            format!("token: {gh}\n")
+                .chars()
+                .flat_map(|c| (c as u32).to_le_bytes()),
+        )
+        .collect();
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    z.start_file("BOOT-INF/classes/application.properties", opts)
+        .unwrap();
+    z.write_all(format!("openrouter.key={or}\n").as_bytes())
+        .unwrap();
+    let inner = z.finish().unwrap().into_inner();
+    let mut jar = b"#!/bin/bash\nexec java -jar \"$0\" \"$@\"\nexit 0\n".to_vec();
+    jar.extend(&inner);
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    z.add_symlink("lnk", format!("GITHUB_TOKEN={gh}"), opts)
+        .unwrap();
+    let link = z.finish().unwrap().into_inner();
+    let files = vec![
+        ("k16.pem", pem.into_bytes()),
+        ("u32.txt", u32le),
+        ("app-exec.jar", jar),
+        ("symlink.zip", link),
+    ];
+    let dir = TempDir::new().unwrap();
+    for (name, b) in &files {
+        write(dir.path(), name, b);
+    }
+    let out = run(dir.path(), &["scan", ".", "-f", "json", "--show-secrets"]);
+    expect_exit(&out, 1);
+    let got: Vec<(String, String)> = found(&out).into_iter().map(|(f, r, _, _)| (f, r)).collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "app-exec.jar!BOOT-INF/classes/application.properties".to_owned(),
+                "openrouter-api-key".to_owned()
+            ),
+            ("k16.pem".to_owned(), "private-key".to_owned()),
+            ("symlink.zip!lnk".to_owned(), "github-pat".to_owned()),
+            ("u32.txt".to_owned(), "github-pat".to_owned()),
+        ]
+    );
+    let v = json(&out);
+    let u32 = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["file"] == "u32.txt")
+        .unwrap();
+    assert_eq!(u32["decoded"], serde_json::json!(["utf-32"]), "{u32}");
+    let (_g, out) = staged(&files);
+    expect_exit(&out, 1);
+    assert_eq!(found(&out).len(), 4);
+}
