@@ -33,6 +33,21 @@ pub enum Origin {
     EnvVar(String),
 }
 
+/// A key shown where an error's `: message` follows it. A key the log redactor reads as a
+/// credential's name (`headers.Authorization`, `MCP_JWT_SECRET`) is quoted in backticks, or the
+/// redactor would take the message's first word for its value and mask it.
+struct Guarded<'a>(&'a str);
+
+impl fmt::Display for Guarded<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if crate::redact::is_credential_name(self.0) {
+            write!(f, "`{}`", self.0)
+        } else {
+            f.write_str(self.0)
+        }
+    }
+}
+
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -41,7 +56,7 @@ impl fmt::Display for Origin {
                 if let Some(line) = line {
                     write!(f, ":{line}")?;
                 }
-                write!(f, ": {key}")
+                write!(f, ": {}", Guarded(key))
             }
             Origin::Flag(flag) => f.write_str(flag),
             Origin::EnvFile { path, line, key } => {
@@ -50,7 +65,7 @@ impl fmt::Display for Origin {
                     write!(f, ":{line}")?;
                 }
                 match key {
-                    Some(key) => write!(f, ": {key}"),
+                    Some(key) => write!(f, ": {}", Guarded(key)),
                     None => Ok(()),
                 }
             }
@@ -109,6 +124,17 @@ mod tests {
         );
         let var = Origin::EnvVar("MCP_JWT_SECRET".into());
         let line = format!("{var}: the secret is empty");
+        assert_eq!(crate::redact::redact(&line), line, "never masked");
+        let header = Origin::ConfigKey {
+            path: "vigil.toml".into(),
+            line: Some(9),
+            key: "gateway.routes[0].headers.Authorization".into(),
+        };
+        let line = format!("{header}: would send the value of MCP_JWT_SECRET");
+        assert_eq!(
+            line,
+            "vigil.toml:9: `gateway.routes[0].headers.Authorization`: would send the value of MCP_JWT_SECRET"
+        );
         assert_eq!(crate::redact::redact(&line), line, "never masked");
     }
 }

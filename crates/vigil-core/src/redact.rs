@@ -53,7 +53,15 @@ static CREDENTIAL_NAME: LazyLock<Regex> = LazyLock::new(|| {
 /// `name: ` in a line would be masked. Messages about such a name (a configuration key, say)
 /// must not put text right after `name: `.
 pub fn is_credential_name(name: &str) -> bool {
-    CREDENTIAL_NAME.is_match(name)
+    CREDENTIAL_NAME.is_match(name) || name.to_ascii_lowercase().ends_with("authorization")
+}
+
+/// Whether `value`, found after a credential's name, is a placeholder a message or a hint
+/// writes (`Authorization = "…"`, `password=...`, `token: <TOKEN>`) rather than a value.
+fn is_placeholder(value: &str) -> bool {
+    let v = value.trim_matches(|c| c == '\'' || c == '"');
+    !v.is_empty()
+        && (v.chars().all(|c| c == '.' || c == '…') || (v.starts_with('<') && v.ends_with('>')))
 }
 
 /// Registers a secret value: from now on it is masked in every log line, in its raw form and in
@@ -133,6 +141,14 @@ fn redact_own(text: &str) -> Cow<'_, str> {
                         return c[0].to_owned();
                     }
                 }
+                // `/tmp/secret: not a memory store`: a name that ends a path (`/` or `\\` just
+                // before it) is a file, not a credential's name.
+                let start = c.get(0).map_or(0, |m| m.start());
+                if (c.name("n1").is_some() || c.name("n3").is_some())
+                    && src[..start].ends_with(['/', '\\'])
+                {
+                    return c[0].to_owned();
+                }
                 for (n, v, t) in [
                     ("n1", "v1", ""),
                     ("n2", "v2", ""),
@@ -149,6 +165,7 @@ fn redact_own(text: &str) -> Cow<'_, str> {
                         if val.as_str() == MASK
                             || val.as_str().starts_with("${")
                             || val.as_str().starts_with("[REDACTED")
+                            || is_placeholder(val.as_str())
                         {
                             return c[0].to_owned();
                         }
@@ -259,5 +276,23 @@ mod tests {
             assert_eq!(redact(s), s);
         }
         assert_eq!(redact("API_KEY=${API_KEY}"), "API_KEY=${API_KEY}");
+    }
+
+    #[test]
+    fn paths_and_placeholders_are_not_credentials() {
+        for s in [
+            "/tmp/secret: not a memory store (no files/ folder)",
+            "/work/x/secrets: mode 777 lets group and others in",
+            r"C:\data\password: not a folder",
+            r#"send them with headers = { Authorization = "…" }"#,
+            "password=... (set it in the env file)",
+            "token: <TOKEN>",
+        ] {
+            assert_eq!(redact(s), s);
+        }
+        // A name that is a word of the line, not a path's end, still masks what follows.
+        let v = tok(&["hunter", "2-but-", "longer"]);
+        assert!(!redact(&format!("dir/x secret: {v}")).contains(&v));
+        assert!(!redact(&format!("password: <{v}")).contains(&v));
     }
 }
