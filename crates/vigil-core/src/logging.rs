@@ -133,12 +133,13 @@ pub fn subscriber<M>(
 where
     M: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
-    // The MCP SDK logs whole messages (tool arguments and results: memory content) at debug:
-    // kept at info unless `VIGIL_LOG` names it.
+    // The MCP SDK logs whole messages (tool arguments and results: memory content) at debug,
+    // and notification payloads and a client's `initialize` params at info: kept at warn
+    // unless `VIGIL_LOG` names it.
     let filter = match EnvFilter::try_from_env("VIGIL_LOG") {
         Ok(f) => f,
         Err(_) => EnvFilter::new(default_level)
-            .add_directive("rmcp=info".parse().expect("a valid directive")),
+            .add_directive("rmcp=warn".parse().expect("a valid directive")),
     };
     let w = Redacting(writer);
     match format {

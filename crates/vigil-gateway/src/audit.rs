@@ -5,6 +5,17 @@
 //! flushes log and head to disk once per batch, so no request ever waits on an fsync. A chain
 //! that does not verify at start, or a writer that failed or fell too far behind, makes the
 //! gateway refuse tool calls (503) rather than run calls it cannot record: the audit fails closed.
+//!
+//! **A reset is not a new log.** A new log begins with a genesis line (seq 1: a random nonce and
+//! the time), so a gateway audit log is never empty: an empty log (whatever its head says) was
+//! reset, and neither starts the gateway nor verifies. With `VIGIL_GATEWAY_AUDIT_KEY` set, the
+//! chain is keyed (HMAC-SHA256 under a key derived from it, kept apart from the log): whoever
+//! can write the log but lacks the key cannot write a line that verifies, a genesis line
+//! included, so a log replaced by a new one is found; what they can still do is cut the log
+//! back to an earlier genuine state (down to its genesis line alone), which only a head recorded
+//! elsewhere finds (`audit verify --anchor SEQ:HASH`; the gateway logs the genesis `1:<hash>`
+//! when it begins a log). Without a key, a writer can also rewrite the whole log with fresh
+//! hashes: only an anchor finds that.
 
 #[cfg(test)]
 use serde_json::{Map, Value};
@@ -13,7 +24,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-use vigil_core::chain::{Chain, ChainError, Verification};
+use vigil_core::chain::{Chain, ChainError, ChainKey, Verification};
 
 use crate::config::AuditSettings;
 
@@ -117,6 +128,69 @@ impl Line {
     }
 }
 
+/// The variable whose value keys the audit chain (HMAC-SHA256) when set.
+pub const KEY_ENV: &str = "VIGIL_GATEWAY_AUDIT_KEY";
+
+/// The audit chain's key: HKDF-SHA256 of the secret in [`KEY_ENV`]. Compared in constant time;
+/// never printed.
+#[derive(Clone)]
+pub struct AuditKey([u8; 32]);
+
+impl std::fmt::Debug for AuditKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuditKey([REDACTED])")
+    }
+}
+
+impl PartialEq for AuditKey {
+    fn eq(&self, other: &Self) -> bool {
+        use subtle::ConstantTimeEq;
+        bool::from(self.0.ct_eq(&other.0))
+    }
+}
+
+impl Eq for AuditKey {}
+
+impl Drop for AuditKey {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.0.zeroize();
+    }
+}
+
+/// Why the audit key is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AuditKeyProblem {
+    /// Set but empty (an unset `${VAR}` must not quietly mean an unkeyed log).
+    #[error("is set but empty")]
+    Empty,
+    /// Shorter than 32 characters, or one character repeated.
+    #[error("is too short to key the audit log with (at least 32 random characters, e.g. from `vigil env rotate`)")]
+    Short,
+}
+
+impl AuditKey {
+    /// The key derived from `secret` (the value of [`KEY_ENV`]).
+    pub fn from_secret(secret: &str) -> Result<AuditKey, AuditKeyProblem> {
+        if secret.is_empty() {
+            return Err(AuditKeyProblem::Empty);
+        }
+        vigil_core::redact::register(secret);
+        if secret.len() < 32 || secret.chars().all(|c| secret.starts_with(c)) {
+            return Err(AuditKeyProblem::Short);
+        }
+        let hk = hkdf::Hkdf::<sha2::Sha256>::new(Some(b"vigil-gateway-audit"), secret.as_bytes());
+        let mut key = [0u8; 32];
+        hk.expand(b"audit-chain-hmac-sha256-v1", &mut key)
+            .expect("32 bytes is a valid HKDF length");
+        Ok(AuditKey(key))
+    }
+
+    fn chain_key(&self) -> ChainKey {
+        ChainKey::new(self.0)
+    }
+}
+
 /// Why the audit log cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
@@ -134,6 +208,18 @@ pub enum AuditError {
          a new one"
     )]
     Emptied {
+        /// The log file.
+        log: PathBuf,
+        /// The head file.
+        head: PathBuf,
+    },
+    /// The log is empty but its head is there: a gateway audit log begins with its genesis
+    /// line, so it was reset (or begun by a Vigil before that line).
+    #[error(
+        "{log}: the audit log is empty, but a gateway audit log begins with its genesis line: it \
+         was reset (or begun by an older Vigil); remove the log and its head {head} to begin a new one"
+    )]
+    Reset {
         /// The log file.
         log: PathBuf,
         /// The head file.
@@ -170,7 +256,7 @@ impl Audit {
                 })
             })?;
         }
-        let chain = Chain::new(&s.path, &s.head);
+        let chain = Chain::new(&s.path, &s.head).with_key(s.key.as_ref().map(AuditKey::chain_key));
         let log_len = match std::fs::symlink_metadata(&s.path) {
             Ok(m) => Some(m.len()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -182,13 +268,27 @@ impl Audit {
             }
         };
         match (chain.head()?, log_len) {
-            // A new log: its head records that it begins empty.
+            // A new log: it begins with its genesis line.
             (None, None) => {
-                chain.begin()?;
-                tracing::warn!(audit = %s.path.display(), head = %s.head.display(), "beginning a new audit log (there was no log and no head here)");
+                let genesis = chain.append(&genesis_fields())?;
+                tracing::warn!(
+                    audit = %s.path.display(),
+                    head = %s.head.display(),
+                    keyed = chain.is_keyed(),
+                    genesis = %format!("{}:{}", genesis.seq, genesis.hash),
+                    "beginning a new audit log (there was no log and no head here); keep its genesis elsewhere to find a reset later: vigil gateway audit verify --anchor {}:{}",
+                    genesis.seq,
+                    genesis.hash
+                );
             }
             (None, Some(0)) => {
                 return Err(AuditError::Emptied {
+                    log: s.path.clone(),
+                    head: s.head.clone(),
+                })
+            }
+            (Some(_), Some(0)) => {
+                return Err(AuditError::Reset {
                     log: s.path.clone(),
                     head: s.head.clone(),
                 })
@@ -277,10 +377,45 @@ pub fn default_head(log: &std::path::Path) -> PathBuf {
     h.into()
 }
 
-/// Verifies the audit log `log` against its head `head`: every edit, deletion, reordering,
-/// insertion or cut-off tail.
-pub fn verify(log: &std::path::Path, head: &std::path::Path) -> Result<Verification, ChainError> {
-    Chain::new(log, head).verify()
+/// The fields of a log's first line: a random nonce (so no two logs begin alike) and the time.
+fn genesis_fields() -> serde_json::Map<String, serde_json::Value> {
+    let mut nonce = [0u8; 32];
+    // Without randomness the line still begins the log; it is only less unique.
+    let _ = getrandom::fill(&mut nonce);
+    let mut m = serde_json::Map::new();
+    m.insert("event".into(), "genesis".into());
+    m.insert(
+        "nonce".into(),
+        nonce
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+            .into(),
+    );
+    m.insert(
+        "time".into(),
+        humantime::format_rfc3339_millis(SystemTime::now())
+            .to_string()
+            .into(),
+    );
+    m
+}
+
+/// Whether a record is a log's genesis line (not a tool call).
+pub fn is_genesis(fields: &serde_json::Map<String, serde_json::Value>) -> bool {
+    fields.get("event").and_then(serde_json::Value::as_str) == Some("genesis")
+}
+
+/// Verifies the audit log `log` against its head `head` (with the key it was written with, if
+/// any): every edit, deletion, reordering, insertion or cut-off tail.
+pub fn verify(
+    log: &std::path::Path,
+    head: &std::path::Path,
+    key: Option<&AuditKey>,
+) -> Result<Verification, ChainError> {
+    Chain::new(log, head)
+        .with_key(key.map(AuditKey::chain_key))
+        .verify()
 }
 
 #[cfg(test)]
@@ -322,6 +457,7 @@ mod tests {
             head: dir.path().join("tools.head"),
             flush_interval: Duration::from_millis(5),
             origin: vigil_core::Origin::Flag("test".into()),
+            key: None,
         };
         let (w, f) = (Default::default(), Default::default());
         let audit = Audit::start(&s, w, f).unwrap();
@@ -333,10 +469,11 @@ mod tests {
         // The writer drains its queue when the sender goes; wait for it.
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let v = verify(&s.path, &s.head).unwrap();
+            let v = verify(&s.path, &s.head, None).unwrap();
             // The head is written after the lines: wait for both.
-            if v.records.len() == 50 && v.is_intact() {
-                let r = &v.records[0].fields;
+            if v.records.len() == 51 && v.is_intact() {
+                assert!(is_genesis(&v.records[0].fields));
+                let r = &v.records[1].fields;
                 assert_eq!(r["tool"], "read_file");
                 assert_eq!(r["latency_ms"], 1.234);
                 assert_eq!(r["time"], "2027-01-15T08:00:00.000Z");

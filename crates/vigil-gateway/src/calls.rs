@@ -42,8 +42,6 @@ pub(crate) struct Context<'a, 'g> {
     pub(crate) outcome: &'a mut Option<&'static str>,
     /// Hooks the answer passes.
     pub(crate) hooks: &'a mut Vec<std::sync::Arc<dyn crate::rewrite::Hook>>,
-    /// The request is a GET (a stream of server messages, or a resumed answer).
-    pub(crate) get: bool,
 }
 
 /// Notes every `tools/call` of `bytes` for the audit (tool, SHA-256 of its arguments), when
@@ -77,11 +75,10 @@ pub(crate) fn stage(
     bytes: Bytes,
 ) -> Flow<Bytes> {
     let gw = cx.gw;
-    // Results come in the answer to a call, or on a stream resumed with GET.
-    if cx.get || cx.method.is_some_and(|m| m.contains("tools/call")) {
-        if let Some(h) = crate::scan::ResultHook::new(gw, &cx.route.label, cx.subject, cx.ip) {
-            cx.hooks.push(std::sync::Arc::new(h));
-        }
+    // A result may come in any answer: to the call, on a stream resumed with GET, or as an
+    // event of another request's stream (the client takes it by its id).
+    if let Some(h) = crate::scan::ResultHook::new(gw, &cx.route.label, cx.subject, cx.ip) {
+        cx.hooks.push(std::sync::Arc::new(h));
     }
     let Some(method) = cx.method else {
         return Flow::Next(bytes);

@@ -795,6 +795,8 @@ pub struct AuditSettings {
     pub flush_interval: Duration,
     /// Where `path` was written (for errors).
     pub origin: Origin,
+    /// The chain's key (from `VIGIL_GATEWAY_AUDIT_KEY`), when keyed.
+    pub key: Option<crate::audit::AuditKey>,
 }
 
 impl Settings {
@@ -1173,6 +1175,7 @@ impl GatewaySection {
                     head,
                     flush_interval,
                     origin: config.origin("gateway.audit.path"),
+                    key: None,
                 })
             }
         };
@@ -1292,6 +1295,15 @@ fn route(
             at("command"),
             Invalid::Missing("env, cwd and stdio are for a route with command = [...]"),
         ));
+    }
+    // Another scheme (`file:///…`, `unix:…`) says so, even where it is no URL `http` reads.
+    let scheme = upstream.split_once(':').map(|(s, _)| s).filter(|s| {
+        s.starts_with(|c: char| c.is_ascii_alphabetic())
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    });
+    if scheme.is_some_and(|s| !s.eq_ignore_ascii_case("http")) {
+        return Err(problem(at("upstream"), Invalid::UpstreamScheme));
     }
     let uri: http::Uri = upstream
         .parse()

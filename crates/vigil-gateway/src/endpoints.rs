@@ -122,13 +122,24 @@ fn metadata(gw: &Gateway, suffix: &str) -> Response<Body> {
     let route = if suffix.is_empty() {
         None
     } else {
-        match s.routes.iter().find(|r| r.prefix == suffix) {
+        // A webhook route is not a protected resource a client gets a token for: its
+        // deliveries are signed.
+        match s
+            .routes
+            .iter()
+            .find(|r| r.prefix == suffix && r.webhook.is_none())
+        {
             Some(r) => Some(r),
             None => return body::error(StatusCode::NOT_FOUND, "not_found", "no such resource"),
         }
     };
     let mut scopes: Vec<String> = match route {
-        None => s.routes.iter().flat_map(of).collect(),
+        None => s
+            .routes
+            .iter()
+            .filter(|r| r.webhook.is_none())
+            .flat_map(of)
+            .collect(),
         Some(r) => of(r),
     };
     // An OpenID Connect route is served by its configured issuer: clients find it here (RFC

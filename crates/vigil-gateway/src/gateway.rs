@@ -117,6 +117,7 @@ impl Gateway {
             verifier,
             issuer,
             bypass,
+            unset: _,
         } = prepared;
         let redis = match &settings.backend {
             Backend::Memory => None,

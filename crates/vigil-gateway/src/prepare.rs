@@ -119,8 +119,9 @@ pub enum PrepareError {
         /// What is wrong.
         problem: crate::stdio::StdioProblem,
     },
-    /// A route's `headers` value holds the gateway's token secret.
-    #[error("{origin}: would send the value of {what} to the upstream; the token secret never leaves the gateway")]
+    /// A route's `headers` value holds one of the gateway's secrets (the token secret, current
+    /// or previous, a webhook secret, an assertion secret).
+    #[error("{origin}: would send the value of {what} to the upstream; the gateway's secrets never leave it")]
     SecretHeader {
         /// The header at fault.
         origin: Origin,
@@ -134,6 +135,16 @@ pub enum PrepareError {
         origin: Origin,
         /// Whose value it holds.
         what: String,
+    },
+    /// The audit key variable is empty or too short.
+    #[error("{origin}: the audit key {problem}")]
+    AuditKey {
+        /// Where the variable was set.
+        origin: Origin,
+        /// The variable.
+        var: &'static str,
+        /// What is wrong.
+        problem: crate::audit::AuditKeyProblem,
     },
     /// A route's `assertion` cannot be signed as configured.
     #[error("{origin}: {problem}")]
@@ -207,6 +218,7 @@ impl PrepareError {
             }
             PrepareError::InsecureBind(e) => Some(e.origin.clone()),
             PrepareError::Assertion { origin, .. }
+            | PrepareError::AuditKey { origin, .. }
             | PrepareError::Webhook { origin, .. }
             | PrepareError::Oidc { origin, .. }
             | PrepareError::Stdio { origin, .. }
@@ -223,6 +235,9 @@ pub struct Prepared {
     pub(crate) verifier: Verifier,
     pub(crate) issuer: Option<String>,
     pub(crate) bypass: Option<DevBypass>,
+    /// Per route, the `${VAR}`s of its section that were not set (read as empty; only with
+    /// `upstreams_only`, where every other route's secrets are not needed).
+    pub(crate) unset: Vec<Vec<String>>,
 }
 
 impl Prepared {
@@ -245,8 +260,53 @@ impl Prepared {
         }
         // `${VAR}` in [gateway] reads the --env-files first, then the environment.
         let lookup = |var: &str| token.env.get(var);
-        let section: GatewaySection = config.read(&lookup)?;
+        // Asking an upstream for its tools (`gateway pin`) needs only that route's variables:
+        // the others' (another route's webhook secrets) are read as empty and noted, and the
+        // caller refuses only when its route uses one.
+        let unset_names = std::cell::RefCell::new(Vec::<String>::new());
+        let lenient = |var: &str| {
+            lookup(var).or_else(|| {
+                unset_names.borrow_mut().push(var.to_owned());
+                Some(String::new())
+            })
+        };
+        let section: GatewaySection = if options.upstreams_only {
+            config.read(&lenient)?
+        } else {
+            config.read(&lookup)?
+        };
+        let unset_names = unset_names.into_inner();
+        let raw_routes = config.root_value();
+        let unset: Vec<Vec<String>> = (0..section.routes.len())
+            .map(|i| {
+                let text = raw_routes
+                    .get("gateway")
+                    .and_then(|g| g.get("routes"))
+                    .and_then(|r| r.get(i))
+                    .map(|r| r.to_string())
+                    .unwrap_or_default();
+                let mut names: Vec<String> = unset_names
+                    .iter()
+                    .filter(|n| text.contains(&format!("${{{n}}}")))
+                    .cloned()
+                    .collect();
+                names.dedup();
+                names
+            })
+            .collect();
         let mut settings = Settings::resolve(config, &section, options.listen.as_deref())?;
+        if let Some(audit) = &mut settings.audit {
+            let var = crate::audit::KEY_ENV;
+            if let Some(secret) = lookup(var) {
+                audit.key = Some(crate::audit::AuditKey::from_secret(&secret).map_err(
+                    |problem| PrepareError::AuditKey {
+                        origin: token.env.origin(var),
+                        var,
+                        problem,
+                    },
+                )?);
+            }
+        }
         let ring = token.ring(&Default::default())?;
         let mut policy = token.policy()?;
         // Each route checks its own audience and issuer.
@@ -371,7 +431,10 @@ impl Prepared {
             "MCP_JWT_SECRET",
             "MCP_JWT_SECRET_PREVIOUS",
         ];
-        signed_routes(config, &section, &mut settings, &policy, options, loopback)?;
+        if !options.upstreams_only {
+            // Webhook verification and issuer discovery: nothing asking an upstream needs.
+            signed_routes(config, &section, &mut settings, &policy, options, loopback)?;
+        }
         // Every secret value of the gateway, which no stdio child's variable may hold.
         let mut values: Vec<(String, vigil_core::Secret<String>)> = Vec::new();
         for name in keep {
@@ -398,7 +461,8 @@ impl Prepared {
             }
         }
         stdio_routes(config, &section, &mut settings, &keep, &values)?;
-        // The upstream never gets the signing secret (current or previous) in a fixed header.
+        // The upstream never gets one of the gateway's secrets (the signing secret, current or
+        // previous, a webhook or an assertion secret) in a fixed header.
         for route in &settings.routes {
             // Nor any secret in the URL: it is printed by `check`, logged, and sent.
             let url = format!("{}{}", route.upstream_base, route.upstream_path);
@@ -409,8 +473,7 @@ impl Prepared {
                 });
             }
             for (name, v) in &route.headers {
-                let token_secrets = values.iter().filter(|(w, _)| keep.contains(&w.as_str()));
-                if let Some(what) = crate::stdio::held_secret(v.as_bytes(), token_secrets) {
+                if let Some(what) = crate::stdio::held_secret(v.as_bytes(), &values) {
                     return Err(PrepareError::SecretHeader {
                         origin: config
                             .origin(&format!("gateway.routes[{}].headers.{name}", route.index)),
@@ -476,7 +539,14 @@ impl Prepared {
             verifier: Verifier::new(ring, policy),
             issuer,
             bypass,
+            unset,
         })
+    }
+
+    /// The `${VAR}`s that route `index`'s section names but that are not set (always empty
+    /// unless prepared with `upstreams_only`, which reads them as empty).
+    pub fn unset_variables(&self, index: usize) -> &[String] {
+        self.unset.get(index).map_or(&[], Vec::as_slice)
     }
 
     /// Carries over what the running gateway `old` remembers and a reload must not forget:

@@ -4,8 +4,12 @@
 //! only when some hook wants it and re-serialised only when a hook changed it; a request
 //! without hooks never builds a [`Rewriter`], so the plain path costs nothing.
 //!
-//! Fail closed: a JSON body over the message limit, an SSE event over it, a compressed body or
-//! a message that is not JSON (while a hook is active) never reaches the client as it was.
+//! Fail closed: a JSON body over the message limit, an SSE event over it, a compressed body, a
+//! message that is not JSON (while a hook is active), and an answer that is not UTF-8 (a
+//! `charset` other than `utf-8`, a UTF-16/32 byte-order mark, invalid UTF-8 or a NUL byte, as
+//! UTF-16 and UTF-32 text has for every ASCII letter) never reaches the client as it was: MCP
+//! messages are UTF-8 JSON, and a hook that reads bytes as UTF-8 would not see inside another
+//! encoding that a client may still decode.
 //!
 //! ```
 //! use serde_json::Value;
@@ -139,7 +143,17 @@ pub struct Rewriter {
     info: Arc<RequestInfo>,
     hooks: Arc<[Arc<dyn Hook>]>,
     limit: usize,
+    on_refused: Option<Arc<Refusals>>,
 }
+
+/// What is told of each answer the rewriter refuses (the reason: `too_large`, `compressed`,
+/// `not_utf8`, `withheld`), e.g. to count it.
+pub type Refusals = dyn Fn(&'static str) + Send + Sync;
+
+/// Marks a response the rewriter made in place of the upstream's answer (with the reason), so
+/// the request's audit line and metrics can say so.
+#[derive(Debug, Clone, Copy)]
+pub struct AnswerRefused(pub &'static str);
 
 impl std::fmt::Debug for Rewriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -158,7 +172,27 @@ impl Rewriter {
             info: Arc::new(info),
             hooks: hooks.into(),
             limit,
+            on_refused: None,
         }
+    }
+
+    /// Calls `f` with the reason of each answer this rewriter refuses (also a stream it cuts).
+    pub fn on_refused(mut self, f: Arc<Refusals>) -> Self {
+        self.on_refused = Some(f);
+        self
+    }
+
+    fn told(&self, why: &'static str) {
+        if let Some(f) = &self.on_refused {
+            f(why);
+        }
+    }
+
+    fn refusal(&self, why: &'static str, resp: Response<Body>) -> Response<Body> {
+        self.told(why);
+        let mut resp = resp;
+        resp.extensions_mut().insert(AnswerRefused(why));
+        resp
     }
 
     /// What the rewriter knows of the request.
@@ -230,6 +264,10 @@ impl Rewriter {
     }
 
     async fn respond(self, resp: Response<Body>) -> Response<Body> {
+        if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
+            // A WebSocket tunnel: its body is the connection, not an answer.
+            return resp;
+        }
         let mut labels = resp.headers().get_all(header::CONTENT_TYPE).iter();
         let label = match (labels.next(), labels.next()) {
             (Some(v), None) => media(v.as_bytes()),
@@ -246,7 +284,19 @@ impl Rewriter {
             .iter()
             .any(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"))
         {
-            return refused("the upstream compressed an answer the gateway must read");
+            return self.refusal(
+                "compressed",
+                refused("the upstream compressed an answer the gateway must read"),
+            );
+        }
+        if resp
+            .headers()
+            .get_all(header::CONTENT_TYPE)
+            .iter()
+            .any(|v| !utf8_charset(v.as_bytes()))
+        {
+            let status = resp.status();
+            return self.refusal("not_utf8", not_utf8(status));
         }
         if matches!(label, Some(Media::Json)) && !self.hooks.iter().any(|h| h.reads_json()) {
             return resp;
@@ -255,10 +305,19 @@ impl Rewriter {
         match label {
             Some(Media::Json) => {
                 let Some(bytes) = read_whole(inner, self.limit).await else {
-                    return refused("the upstream's answer is too large or was cut short");
+                    return self.refusal(
+                        "too_large",
+                        refused("the upstream's answer is too large or was cut short"),
+                    );
                 };
+                if !clean_utf8(&bytes) {
+                    return self.refusal("not_utf8", not_utf8(parts.status));
+                }
                 let Some(bytes) = self.json_body(bytes) else {
-                    return refused("the gateway withheld the upstream's answer");
+                    return self.refusal(
+                        "withheld",
+                        refused("the gateway withheld the upstream's answer"),
+                    );
                 };
                 parts
                     .headers
@@ -269,15 +328,23 @@ impl Rewriter {
                 // Fail closed: a label the gateway does not read must not let a result or a
                 // tool list by unread. The content says what it is.
                 let Some(bytes) = read_whole(inner, self.limit).await else {
-                    return refused("the upstream's answer is too large or was cut short");
+                    return self.refusal(
+                        "too_large",
+                        refused("the upstream's answer is too large or was cut short"),
+                    );
                 };
+                // Whatever it is, it is read as UTF-8: UTF-16 or UTF-32 text (with a
+                // byte-order mark or without, when its NULs give it away) is refused.
+                if !clean_utf8(&bytes) {
+                    return self.refusal("not_utf8", not_utf8(parts.status));
+                }
                 let text = bytes.trim_ascii_start();
                 let bytes = if text.is_empty() {
                     bytes
                 } else if matches!(text.first(), Some(b'{' | b'[')) {
                     match self.json_body(bytes) {
                         Some(b) => b,
-                        None => return withheld(parts.status),
+                        None => return self.refusal("withheld", withheld(parts.status)),
                     }
                 } else if looks_like_sse(&bytes) {
                     Bytes::from(self.events(&bytes))
@@ -304,6 +371,7 @@ impl Rewriter {
                     rw: self,
                     buf: BytesMut::new(),
                     ended: false,
+                    bad: false,
                 };
                 Response::from_parts(parts, sse.boxed())
             }
@@ -385,6 +453,42 @@ fn withheld(status: StatusCode) -> Response<Body> {
     }
 }
 
+/// Whether a `Content-Type` value names no charset, or UTF-8 (`utf-8`, `utf8`, any case, quoted
+/// or not).
+fn utf8_charset(v: &[u8]) -> bool {
+    v.split(|b| *b == b';').skip(1).all(|param| {
+        let Some(eq) = param.iter().position(|b| *b == b'=') else {
+            return true;
+        };
+        if !param[..eq].trim_ascii().eq_ignore_ascii_case(b"charset") {
+            return true;
+        }
+        let value = param[eq + 1..].trim_ascii();
+        let value = value
+            .strip_prefix(b"\"")
+            .and_then(|v| v.strip_suffix(b"\""))
+            .unwrap_or(value);
+        value.eq_ignore_ascii_case(b"utf-8") || value.eq_ignore_ascii_case(b"utf8")
+    })
+}
+
+/// Whether bytes are UTF-8 without a NUL: a UTF-16 or UTF-32 byte-order mark is not UTF-8, and
+/// UTF-16 or UTF-32 text without one has a NUL beside every ASCII character.
+pub(crate) fn clean_utf8(b: &[u8]) -> bool {
+    !b.contains(&0) && std::str::from_utf8(b).is_ok()
+}
+
+/// The answer to an upstream answer that is not UTF-8: a 502 for a success, else the upstream's
+/// status with the gateway's own body.
+fn not_utf8(status: StatusCode) -> Response<Body> {
+    let message = "the upstream's answer is not UTF-8 (MCP messages are UTF-8 JSON)";
+    if status.is_success() || status.is_informational() {
+        refused(message)
+    } else {
+        body::error(status, "upstream_answer_withheld", message)
+    }
+}
+
 /// A body read whole, `None` when it is over `limit` bytes or fails.
 async fn read_whole(mut b: Body, limit: usize) -> Option<Bytes> {
     let mut out = BytesMut::new();
@@ -428,6 +532,11 @@ fn media(v: &[u8]) -> Option<Media> {
 #[error("an event of the upstream's stream is over {0} bytes")]
 pub struct EventTooLarge(pub usize);
 
+/// Why an SSE stream was cut: an event that is not UTF-8 (or holds a NUL).
+#[derive(Debug, thiserror::Error)]
+#[error("an event of the upstream's stream is not UTF-8")]
+pub struct EventNotUtf8;
+
 /// An SSE body rewritten event by event.
 struct SseRewrite {
     inner: Body,
@@ -435,6 +544,8 @@ struct SseRewrite {
     /// Bytes of the event not yet complete.
     buf: BytesMut,
     ended: bool,
+    /// An event was not UTF-8: the stream ends after what came before it.
+    bad: bool,
 }
 
 impl SseRewrite {
@@ -446,6 +557,10 @@ impl SseRewrite {
         let buf = &self.buf[..];
         while let Some(end) = event_end(&buf[start..], last) {
             let ev = &buf[start..start + end];
+            if !clean_utf8(ev) {
+                self.bad = true;
+                break;
+            }
             match rewrite_event(&self.rw, ev) {
                 None => out.extend_from_slice(ev),
                 Some(new) => out.extend_from_slice(&new),
@@ -467,6 +582,15 @@ impl HttpBody for SseRewrite {
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = &mut *self;
         loop {
+            if this.bad {
+                // Fail closed: what came before the event that is not UTF-8 went on; the
+                // stream ends here.
+                this.bad = false;
+                this.ended = true;
+                this.buf.clear();
+                this.rw.told("not_utf8");
+                return Poll::Ready(Some(Err(Box::new(EventNotUtf8))));
+            }
             if this.ended {
                 return Poll::Ready(None);
             }
@@ -475,11 +599,9 @@ impl HttpBody for SseRewrite {
                 Poll::Ready(None) => {
                     this.ended = true;
                     let rest = this.drain(true);
-                    if !this.buf.is_empty() {
-                        this.buf.clear();
-                    }
+                    this.buf.clear();
                     if rest.is_empty() {
-                        return Poll::Ready(None);
+                        continue;
                     }
                     return Poll::Ready(Some(Ok(Frame::data(rest))));
                 }
@@ -494,10 +616,13 @@ impl HttpBody for SseRewrite {
                     };
                     this.buf.extend_from_slice(&data);
                     let out = this.drain(false);
-                    if this.buf.len() > this.rw.limit {
+                    if this.bad {
+                        this.buf.clear();
+                    } else if this.buf.len() > this.rw.limit {
                         // Fail closed: the stream ends here rather than let an unread event by.
                         this.ended = true;
                         this.buf.clear();
+                        this.rw.told("too_large");
                         return Poll::Ready(Some(Err(Box::new(EventTooLarge(this.rw.limit)))));
                     }
                     if !out.is_empty() {
@@ -882,6 +1007,74 @@ mod tests {
         )
         .await;
         assert_eq!(String::from_utf8(b).unwrap(), "data: {}\n\n<cut>");
+    }
+
+    fn leak(v: Vec<u8>) -> &'static [u8] {
+        Box::leak(v.into_boxed_slice())
+    }
+
+    fn utf16le(text: &str, bom: bool) -> Vec<u8> {
+        let mut out = if bom { vec![0xFF, 0xFE] } else { Vec::new() };
+        for u in text.encode_utf16() {
+            out.extend_from_slice(&u.to_le_bytes());
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn answers_that_are_not_utf8_are_refused_whatever_their_label() {
+        let r = rw(1 << 12);
+        let msg = r#"{"id":1,"result":{"name":"old"}}"#;
+        for (label, body) in [
+            ("application/json", utf16le(msg, true)),
+            ("application/json", utf16le(msg, false)),
+            ("text/plain", utf16le(msg, true)),
+            ("application/json; charset=utf-16", msg.as_bytes().to_vec()),
+            (
+                "application/json; charset=\"UTF-16LE\"",
+                msg.as_bytes().to_vec(),
+            ),
+            ("text/plain; charset=iso-8859-1", msg.as_bytes().to_vec()),
+            ("text/event-stream; charset=utf-16", msg.as_bytes().to_vec()),
+            ("text/plain", b"\xff\xfe\x00\x00{\x00\x00\x00".to_vec()),
+            ("application/json", b"{\"a\":\"\xc3\"}".to_vec()),
+        ] {
+            let (status, got) = through(&r, label, vec![leak(body)]).await;
+            assert_eq!(status, 502, "{label}: {got:?}");
+        }
+        // UTF-8, said so or not, passes.
+        let (status, got) =
+            through(&r, "application/json; Charset=UTF-8", vec![msg.as_bytes()]).await;
+        assert_eq!(
+            (status, got.as_slice()),
+            (200, &br#"{"id":1,"result":{"name":"new"}}"#[..])
+        );
+        // An event stream is cut at its first event that is not UTF-8 (or holds a NUL).
+        let mut second = b"data: ".to_vec();
+        second.extend(utf16le(msg, false));
+        second.extend_from_slice(b"\n\n");
+        let (status, got) = through(
+            &r,
+            "text/event-stream",
+            vec![
+                b"data: {\"id\":0,\"result\":{}}\n\n",
+                leak(second),
+                b"data: {}\n\n",
+            ],
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            String::from_utf8(got).unwrap(),
+            "data: {\"id\":0,\"result\":{}}\n\n<cut>"
+        );
+        let (_, got) = through(
+            &r,
+            "text/event-stream",
+            vec![leak(utf16le(&format!("data: {msg}\n\n"), true))],
+        )
+        .await;
+        assert_eq!(got, b"<cut>");
     }
 
     #[test]

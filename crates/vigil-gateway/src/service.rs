@@ -181,7 +181,6 @@ async fn pipeline(ex: &mut Exchange<'_>, req: Request<Incoming>) -> Response<Bod
                 calls: &mut ex.calls,
                 outcome: &mut ex.outcome,
                 hooks: &mut ex.hooks,
-                get: parts.method == Method::GET,
             },
             &mut parts.headers,
             bytes,
@@ -205,6 +204,13 @@ fn finish(
         cors::decorate(policy, origin, resp.headers_mut());
     }
     ex.gw.security.apply(resp.headers_mut());
+    if resp
+        .extensions()
+        .get::<crate::rewrite::AnswerRefused>()
+        .is_some()
+    {
+        ex.outcome = ex.outcome.or(Some("refused_answer"));
+    }
     let status = resp.status().as_u16();
     let elapsed = start.elapsed();
     let route = ex.route.unwrap_or("-");
@@ -651,7 +657,15 @@ async fn request_body(
                     bytes = bytes.slice(d.bom..);
                 }
             }
-            Err(a) => return Flow::Reply(bad_request("ambiguous_body", &a.to_string())),
+            Err(a) => {
+                // A tool call the strict reading refuses (a `name` that is not a string, a key
+                // given twice) is audited like any other refused call.
+                crate::calls::note(gw, &bytes, &mut ex.calls);
+                if !ex.calls.is_empty() {
+                    ex.outcome = Some("refused_body");
+                }
+                return Flow::Reply(bad_request("ambiguous_body", &a.to_string()));
+            }
         }
     }
     Flow::Next((parts, bytes, upgrade))
@@ -680,19 +694,22 @@ async fn tool_checks(
         ex.hooks.push(Arc::new(ListChanged(c.clone())));
     }
     let have: &[String] = principal.map_or(&[], |p| &p.scopes);
+    // Every answer is filtered, not only the answer to a tools/list: a tool list may come in
+    // any message of any stream (an SSE answer to another request, a GET stream, a resumed
+    // one), and the client takes it by its id.
+    let listing = ex.method.as_deref() == Some("tools/list");
+    let (view, lock) = match &catalog {
+        Some(c) if listing => (c.view(gw).await, c.lock()),
+        Some(c) => (c.current(), None),
+        None => (None, None),
+    };
+    ex.hooks.push(Arc::new(ListFilter {
+        scopes: (!route.tools.is_empty()).then(|| (shared.clone(), have.to_vec())),
+        catalog: catalog.clone().map(|c| (c, view)),
+        lock,
+    }));
     match ex.method.as_deref() {
-        Some("tools/list") => {
-            let (view, lock) = match &catalog {
-                Some(c) => (c.view(gw).await, c.lock()),
-                None => (None, None),
-            };
-            ex.hooks.push(Arc::new(ListFilter {
-                scopes: (!route.tools.is_empty()).then(|| (shared.clone(), have.to_vec())),
-                catalog: catalog.map(|c| (c, view)),
-                lock,
-            }));
-            Flow::Next(())
-        }
+        Some("tools/list") => Flow::Next(()),
         Some("tools/call") => {
             // The tool's name as the upstream reads it (the log's is escaped and clipped); the
             // strict parse already refused a body that names it twice.
@@ -701,7 +718,10 @@ async fn tool_checks(
             // of the same body does not.
             let call = match serde_json::from_slice::<Call>(bytes) {
                 Ok(c) => Some(c),
-                Err(e) => return Flow::Reply(unreadable_call(&e)),
+                Err(e) => {
+                    refused_call(ex, route, bytes, "unreadable");
+                    return Flow::Reply(unreadable_call(&e, bytes));
+                }
             };
             let tool = call
                 .as_ref()
@@ -801,6 +821,7 @@ fn refused_call(ex: &mut Exchange<'_>, route: &Route, bytes: &[u8], reason: &'st
         "pin" => "refused_pin",
         "batch" => "refused_batch",
         "tools_unavailable" => "tools_unavailable",
+        "unreadable" => "refused_unreadable",
         _ => "refused",
     });
 }
@@ -828,8 +849,13 @@ fn call_of(bytes: &[u8]) -> Option<Call> {
 
 /// 400 with JSON-RPC -32602 for a `tools/call` the gateway cannot read as typed JSON (its
 /// message says where, never the value).
-fn unreadable_call(e: &serde_json::Error) -> Response<Body> {
-    let answer = serde_json::json!({"jsonrpc": "2.0", "id": null, "error": {
+fn unreadable_call(e: &serde_json::Error, bytes: &[u8]) -> Response<Body> {
+    // The id as written (read without reading the numbers elsewhere in the body).
+    let id = crate::mcp::messages(bytes)
+        .and_then(|ms| ms.items.first().and_then(|(m, _)| m.id))
+        .and_then(|id| serde_json::from_str::<serde_json::Value>(id.get()).ok())
+        .unwrap_or(serde_json::Value::Null);
+    let answer = serde_json::json!({"jsonrpc": "2.0", "id": id, "error": {
         "code": -32602,
         "message": format!(
             "Invalid params: the tools/call cannot be read ({}, line {} column {}); numbers must fit a 64-bit float",
@@ -993,11 +1019,23 @@ async fn forward(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
     };
+    let (gw, index) = (ex.gw.clone(), route.index);
     let rw = crate::rewrite::Rewriter::new(
         info,
         std::mem::take(&mut ex.hooks),
         crate::rewrite::MAX_MESSAGE,
-    );
+    )
+    .on_refused(Arc::new(move |why| {
+        let label = &gw.settings.routes[index].label;
+        gw.metrics
+            .upstream_errors
+            .get_or_create(&crate::metrics::RouteKind {
+                route: label.clone(),
+                kind: format!("answer_{why}"),
+            })
+            .inc();
+        tracing::warn!(route = %label, reason = why, "the upstream's answer was refused");
+    }));
     let req = Request::from_parts(parts, body);
     let resp = proxy::forward(ex.gw, &ex.worker.pool, route, req, upgrade, who).await;
     rw.response(resp).await

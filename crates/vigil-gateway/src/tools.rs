@@ -212,6 +212,11 @@ impl Catalog {
         self.stale.store(true, Ordering::Release);
     }
 
+    /// The view as it is now, without fetching (`None` before the first fetch).
+    pub fn current(&self) -> Option<Arc<ToolSet>> {
+        self.view.load_full()
+    }
+
     /// The route's lock file as now on disk (`None` without pinning).
     pub fn lock(&self) -> Option<Arc<(Option<SystemTime>, LockFile)>> {
         self.pins.as_ref().map(Pins::current)
@@ -677,15 +682,18 @@ fn memchr_find(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
 
-/// Filters a `tools/list` answer: tools the token may not call, and (when pinning enforces)
-/// tools whose definition is not the pinned one, are removed. A definition the catalog does
-/// not hold makes the catalog stale.
+/// Filters every message that carries a tool list (`result.tools`), whatever request it
+/// answers and on whatever stream it comes (a POST's JSON or SSE answer, a GET stream, a
+/// resumed one): tools the token may not call, and (when pinning enforces) tools whose
+/// definition is not the pinned one, are removed. A definition the catalog does not hold makes
+/// the catalog stale.
 pub struct ListFilter {
     /// The route's rules and the token's scopes.
     pub scopes: Option<(Arc<Route>, Vec<String>)>,
     /// The catalog and the lock file, when the route pins or validates.
     pub catalog: Option<(Arc<Catalog>, Option<Arc<ToolSet>>)>,
-    /// The lock file (when pinning).
+    /// The lock file (when pinning); read from the catalog when a tool list comes and this is
+    /// `None`.
     pub lock: Option<Arc<(Option<SystemTime>, LockFile)>>,
 }
 
@@ -703,6 +711,11 @@ impl Hook for ListFilter {
             return Action::Keep;
         };
         let before = tools.len();
+        let lock = match (&self.lock, &self.catalog) {
+            (Some(l), _) => Some(l.clone()),
+            (None, Some((c, _))) => c.lock(),
+            (None, None) => None,
+        };
         tools.retain(|t| {
             let Some(name) = t.get("name").and_then(Value::as_str) else {
                 return false;
@@ -724,7 +737,7 @@ impl Hook for ListFilter {
                 if !known {
                     catalog.invalidate();
                 }
-                if let Some(lock) = &self.lock {
+                if let Some(lock) = &lock {
                     if catalog.pins_enforce()
                         && catalog.pin_state(&lock.1, t, &hash) != PinState::Pinned
                     {

@@ -412,6 +412,9 @@ impl Webhook {
 /// Refuses a delivery that also carries a checked header under another spelling the upstream
 /// may read instead: underscores for hyphens (CGI and WSGI servers read `X_GitHub_Delivery` as
 /// `X-GitHub-Delivery`) or Svix's names for Standard Webhooks' (`svix-id` for `webhook-id`).
+/// Any header of the webhook families (`X-GitHub-*`, `X-Hub-*`, `Webhook-*`, `Svix-*`, the
+/// route's own signature header) spelled with underscores is refused too, checked or not: no
+/// sender spells them so, and beside the real one an upstream could read either.
 fn unambiguous(headers: &HeaderMap, checked: &[&str]) -> Result<(), Refusal> {
     for name in headers.keys() {
         let name = name.as_str();
@@ -419,14 +422,22 @@ fn unambiguous(headers: &HeaderMap, checked: &[&str]) -> Result<(), Refusal> {
         let svix = dashed
             .strip_prefix("svix-")
             .map(|rest| format!("webhook-{rest}"));
-        let twin = checked.iter().any(|c| {
-            (dashed.eq_ignore_ascii_case(c) && !name.eq_ignore_ascii_case(c))
-                || svix.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(c))
-        });
+        let family = |n: &str| {
+            ["x-github-", "x-hub-", "webhook-", "svix-"]
+                .iter()
+                .any(|p| {
+                    n.len() > p.len() && n.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes())
+                })
+                || checked.iter().any(|c| n.eq_ignore_ascii_case(c))
+        };
+        let twin = (name.contains('_') && family(&dashed))
+            || svix
+                .as_deref()
+                .is_some_and(|s| checked.iter().any(|c| s.eq_ignore_ascii_case(c)));
         if twin {
             return Err(refuse(
                 "ambiguous_header",
-                "a checked header is also given under another spelling (underscores, or svix-*)",
+                "a webhook header is given under another spelling (underscores, or svix-*)",
             ));
         }
     }

@@ -251,6 +251,8 @@ pub struct Store {
     writer: bool,
     /// Each path's last recorded SHA-256 (`None`: deleted), as of the chain head `upto`.
     index: Mutex<Index>,
+    /// Seals the paging cursors handed out, so only this run's own cursors are taken back.
+    cursors: crate::cursor::Cursors,
 }
 
 /// The audit log folded to each path's last recorded version.
@@ -629,6 +631,8 @@ impl Store {
             counter: AtomicU64::new(0),
             writer,
             index: Mutex::new(Index::default()),
+            cursors: crate::cursor::Cursors::new()
+                .map_err(|e| MemoryError::io("random cursor key", e))?,
         };
         if writer {
             // Finish or forget what a crash interrupted, drop stale temp files, tighten loose
@@ -688,6 +692,10 @@ impl Store {
         let offset = match cursor {
             None | Some("") => 0,
             Some(c) => {
+                let c = self
+                    .cursors
+                    .open("read", &shown, c)
+                    .ok_or(MemoryError::BadCursor)?;
                 let (v, off) = c.rsplit_once('@').ok_or(MemoryError::BadCursor)?;
                 let off: usize = off.parse().map_err(|_| MemoryError::BadCursor)?;
                 if v != version {
@@ -708,7 +716,10 @@ impl Store {
         while !text.is_char_boundary(end) {
             end -= 1;
         }
-        let cursor = (end < text.len()).then(|| format!("{version}@{end}"));
+        let cursor = (end < text.len()).then(|| {
+            self.cursors
+                .seal("read", &shown, &format!("{version}@{end}"))
+        });
         Ok(ReadPage {
             path: shown,
             content: text[offset..end].to_owned(),
@@ -729,6 +740,10 @@ impl Store {
         let after: Option<String> = match cursor {
             None | Some("") => None,
             Some(c) => {
+                let c = self
+                    .cursors
+                    .open("list", &shown, c)
+                    .ok_or(MemoryError::BadCursor)?;
                 let (d, n): (String, String) =
                     serde_json::from_str(c).map_err(|_| MemoryError::BadCursor)?;
                 if d != shown {
@@ -753,9 +768,10 @@ impl Store {
             let kind = fsops::kind(&st);
             let cost = n.len() + 48;
             if used + cost > cap && !entries.is_empty() {
-                next = entries
-                    .last()
-                    .map(|e: &Entry| serde_json::json!([shown, e.name]).to_string());
+                next = entries.last().map(|e: &Entry| {
+                    let position = serde_json::json!([shown, e.name]).to_string();
+                    self.cursors.seal("list", &shown, &position)
+                });
                 break;
             }
             used += cost;
@@ -795,6 +811,10 @@ impl Store {
         let after: Option<(Vec<String>, u64)> = match cursor {
             None | Some("") => None,
             Some(c) => {
+                let c = self
+                    .cursors
+                    .open("search", query, c)
+                    .ok_or(MemoryError::BadCursor)?;
                 let (q, d, p, l): (String, String, String, u64) =
                     serde_json::from_str(c).map_err(|_| MemoryError::BadCursor)?;
                 if q != query || d != rel.as_string() {
@@ -816,7 +836,8 @@ impl Store {
         if let Some(c) = page.cursor.take() {
             // search_dir leaves `[path, line]`; bind it to this call.
             let (p, l): (String, u64) = serde_json::from_str(&c).expect("made by search_dir");
-            page.cursor = Some(serde_json::json!([query, rel.as_string(), p, l]).to_string());
+            let position = serde_json::json!([query, rel.as_string(), p, l]).to_string();
+            page.cursor = Some(self.cursors.seal("search", query, &position));
         }
         Ok(page)
     }
@@ -917,7 +938,11 @@ impl Store {
         // `path@seq`: a cursor for another file is refused.
         let after: u64 = match cursor {
             None | Some("") => 0,
-            Some(c) => match c.rsplit_once('@') {
+            Some(c) => match self
+                .cursors
+                .open("history", &shown, c)
+                .and_then(|c| c.rsplit_once('@'))
+            {
                 Some((p, n)) if p == shown => n.parse().map_err(|_| MemoryError::BadCursor)?,
                 _ => return Err(MemoryError::BadCursor),
             },
@@ -940,9 +965,10 @@ impl Store {
         for c in all.into_iter().filter(|c| c.path == shown && c.seq > after) {
             let cost = 200 + c.principal.len();
             if used + cost > cap && !changes.is_empty() {
-                next = changes
-                    .last()
-                    .map(|l: &Change| format!("{shown}@{}", l.seq));
+                next = changes.last().map(|l: &Change| {
+                    self.cursors
+                        .seal("history", &shown, &format!("{shown}@{}", l.seq))
+                });
                 break;
             }
             used += cost;

@@ -90,7 +90,11 @@ impl Ruleset {
 
     /// Whether a global allowlist of paths alone drops the whole file.
     pub(crate) fn skips_path(&self, path: &str) -> bool {
-        self.global.iter().any(|a| a.allows_path(path))
+        let skip = self.global.iter().any(|a| a.allows_path(path));
+        if skip {
+            self.allowlisted[1].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        skip
     }
 
     /// The findings of rules that match by path alone (once per file).
@@ -425,6 +429,7 @@ impl Ruleset {
         if rule.allowlists.iter().any(|a| a.allows(&cand))
             || self.global.iter().any(|a| a.allows(&cand))
         {
+            self.allowlisted[0].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return None;
         }
         (as_required || !rule.skip_report).then_some(sec)
@@ -488,6 +493,7 @@ impl Ruleset {
             decoded: Vec::new(),
             archive: Vec::new(),
             unreachable: false,
+            place: None,
         }
     }
 }

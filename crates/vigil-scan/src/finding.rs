@@ -64,6 +64,36 @@ pub struct Finding {
     /// blob no commit holds.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub unreachable: bool,
+    /// Where the secret is when it is not in a file's content: a commit's or tag's metadata,
+    /// a ref's name, a file's path ([`Finding::file`] then names that place).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub place: Option<Place>,
+}
+
+/// A place in git (or a path) that holds a secret outside any file's content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Place {
+    /// A commit's message, author, committer or extra header: `commit <id> author`.
+    Commit,
+    /// An annotated tag's message, name or tagger: `tag <name> tagger`.
+    Tag,
+    /// A ref's name: `ref <name>` (the secret in it masked).
+    Ref,
+    /// A file's path (the secret in it masked): the file is named by its path.
+    Path,
+}
+
+impl Place {
+    /// The word reports show for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Place::Commit => "commit",
+            Place::Tag => "tag",
+            Place::Ref => "ref",
+            Place::Path => "path",
+        }
+    }
 }
 
 fn encodings<S: serde::Serializer>(e: &[Encoding], s: S) -> Result<S::Ok, S::Error> {

@@ -14,7 +14,7 @@
 //! (`pack_trees`), so that deep tree delta chains cost one inflate per tree.
 
 use crate::content::{self, ContentOptions, ContentTally};
-use crate::finding::Finding;
+use crate::finding::{Finding, Place};
 use crate::Ruleset;
 use gix::bstr::ByteSlice;
 use gix::ObjectId;
@@ -38,8 +38,13 @@ pub struct HistoryOptions {
     pub tips: Vec<String>,
     /// Commits whose ancestry is excluded (pre-push: what the remote has).
     pub hidden: Vec<String>,
-    /// Also exclude everything reachable from remote-tracking refs (pre-push).
-    pub hide_remotes: bool,
+    /// A push with a new ref: also exclude what this remote advertises (pre-push).
+    pub ask_remote: Option<AskRemote>,
+    /// Ref names a push creates or updates (pre-push): their names are scanned as text.
+    pub ref_names: Vec<String>,
+    /// Repository-relative paths of configuration files: whether the scanned commits modify
+    /// them is reported ([`GitStats::touched`]).
+    pub watch: Vec<String>,
     /// Skip blobs larger than this.
     pub max_blob_size: u64,
     /// Worker threads (0: one per core).
@@ -53,31 +58,64 @@ pub struct HistoryOptions {
 
 /// What a push sends, as a pre-push hook learns it: explicit tips and what the remote already
 /// has.
+///
+/// For a ref the remote already has, git's input names the remote's commit exactly: only
+/// `remote..local` is scanned. A new ref excludes only what the pushed remote really has: the
+/// commits it advertises (`git ls-remote <url>`, asked from the hook; never the local
+/// remote-tracking refs, which may be stale or another remote's). When that cannot be asked (no
+/// remote named, no connection), nothing more is excluded: every commit of the new ref that the
+/// replaced remote commits do not reach is scanned, and the scan says so on one line.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PushRange {
     /// Commits being pushed.
     pub tips: Vec<String>,
     /// Commits the remote has (their ancestry is not scanned).
     pub hidden: Vec<String>,
-    /// Also hide everything reachable from remote-tracking refs.
-    pub hide_remotes: bool,
+    /// Whether a new ref is pushed (or the pushed refs are unknown): what the remote has must
+    /// then be asked from it.
+    pub ask_remote: bool,
+    /// The remote pushed to, as git gives it to the hook (`$1`: a name or a URL).
+    pub remote: Option<String>,
+    /// Where the push goes (`$2`), asked for what it has.
+    pub url: Option<String>,
+    /// No push input and no remote named (run by hand): ask the current branch's upstream
+    /// remote. A hook's push never guesses its remote.
+    pub upstream: bool,
+    /// The local and remote ref names of the push (their names are scanned as text).
+    pub refs: Vec<String>,
 }
 
 impl PushRange {
     /// Reads the push from what the hook was given: pre-commit's `PRE_COMMIT_FROM_REF` and
     /// `PRE_COMMIT_TO_REF` (through `env`), else git's pre-push input (`<local ref> <local sha>
-    /// <remote ref> <remote sha>` lines, at most 1 MiB; deletions send nothing), else HEAD minus
-    /// every remote-tracking branch. `stdin` is `None` when no input can come (a terminal).
+    /// <remote ref> <remote sha>` lines, at most 1 MiB; deletions send nothing), else HEAD (what
+    /// the remote has is then asked from it). `remote` and `url` are the hook's `$1` and `$2`
+    /// (pre-commit's `PRE_COMMIT_REMOTE_NAME` and `PRE_COMMIT_REMOTE_URL` when not given).
+    /// `stdin` is `None` when no input can come (a terminal).
     pub fn from_hook(
         env: &dyn Fn(&str) -> Option<String>,
         stdin: Option<&mut dyn Read>,
+        remote: Option<&str>,
+        url: Option<&str>,
     ) -> Result<Self, GitError> {
         const ZERO: &str = "0000000000000000000000000000000000000000";
+        let remote = remote
+            .map(str::to_owned)
+            .or_else(|| env("PRE_COMMIT_REMOTE_NAME"))
+            .filter(|r| !r.is_empty());
+        let url = url
+            .map(str::to_owned)
+            .or_else(|| env("PRE_COMMIT_REMOTE_URL"))
+            .filter(|u| !u.is_empty());
         if let (Some(from), Some(to)) = (env("PRE_COMMIT_FROM_REF"), env("PRE_COMMIT_TO_REF")) {
             return Ok(PushRange {
                 tips: vec![to],
                 hidden: vec![from],
-                hide_remotes: false,
+                ask_remote: false,
+                remote,
+                url,
+                upstream: false,
+                refs: Vec::new(),
             });
         }
         let mut input = String::new();
@@ -87,7 +125,8 @@ impl PushRange {
                 .map_err(GitError::PushInput)?;
         }
         let mut range = PushRange {
-            hide_remotes: true,
+            remote,
+            url,
             ..PushRange::default()
         };
         for line in input.lines() {
@@ -96,12 +135,22 @@ impl PushRange {
                 continue; // not a ref line, or a deletion (which sends nothing)
             }
             range.tips.push(f[1].to_owned());
-            if f[3] != ZERO {
+            for name in [f[0], f[2]] {
+                if !range.refs.iter().any(|r| r == name) {
+                    range.refs.push(name.to_owned());
+                }
+            }
+            if f[3] == ZERO {
+                range.ask_remote = true;
+            } else {
                 range.hidden.push(f[3].to_owned());
             }
         }
         if range.tips.is_empty() {
+            // Run by hand: HEAD, against what the current branch's upstream remote has.
             range.tips.push("HEAD".into());
+            range.ask_remote = true;
+            range.upstream = range.remote.is_none() && range.url.is_none();
         }
         Ok(range)
     }
@@ -110,8 +159,95 @@ impl PushRange {
     pub fn apply_to(&self, opts: &mut HistoryOptions) {
         opts.tips.extend(self.tips.iter().cloned());
         opts.hidden.extend(self.hidden.iter().cloned());
-        opts.hide_remotes |= self.hide_remotes;
+        opts.ref_names.extend(self.refs.iter().cloned());
+        if self.ask_remote {
+            opts.ask_remote = Some(AskRemote {
+                remote: self.remote.clone(),
+                url: self.url.clone(),
+                upstream: self.upstream,
+            });
+        }
     }
+}
+
+/// The remote a push goes to, to be asked what it has.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AskRemote {
+    /// Its name (or URL) as the hook got it; else the upstream remote of the current branch.
+    pub remote: Option<String>,
+    /// Its push URL as the hook got it.
+    pub url: Option<String>,
+    /// When neither is known: ask the current branch's upstream remote (a scan run by hand).
+    pub upstream: bool,
+}
+
+/// The commits a remote advertises (`git ls-remote`, without prompting), that this repository
+/// holds: the remote has them and all their history. `Err` says why it could not be asked.
+fn advertised(repo: &gix::Repository, ask: &AskRemote) -> Result<Vec<ObjectId>, String> {
+    let target = match (&ask.url, &ask.remote) {
+        (Some(u), _) => u.clone(),
+        (None, Some(r)) => r.clone(),
+        (None, None) if ask.upstream => upstream_remote(repo)
+            .ok_or("the current branch has no upstream remote and there is not exactly one remote")?,
+        (None, None) => {
+            return Err("the hook was not told the remote (`vigil scan --pre-push --remote \"$1\" --remote-url \"$2\"`)".into())
+        }
+    };
+    let dir = repo.workdir().unwrap_or_else(|| repo.git_dir());
+    let out = std::process::Command::new("git")
+        .current_dir(dir)
+        .args(["ls-remote", "--", &target])
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_DIR", repo.git_dir())
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .map_err(|e| format!("cannot run `git ls-remote`: {e}"))?;
+    let shown = vigil_core::logging::printable(&target).into_owned();
+    if !out.status.success() {
+        let why = String::from_utf8_lossy(&out.stderr);
+        let why = why
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("failed");
+        return Err(format!(
+            "`git ls-remote {shown}`: {}",
+            vigil_core::logging::printable(why.trim())
+        ));
+    }
+    let mut ids = BTreeSet::new();
+    for line in out.stdout.lines() {
+        let Some(hex) = line.split(|b| *b == b'\t').next() else {
+            continue;
+        };
+        let Ok(id) = ObjectId::from_hex(hex) else {
+            continue;
+        };
+        // Only commits held here (a tag peels to its commit in the `^{}` line).
+        if let Ok(Some(h)) = repo.try_find_header(id) {
+            if h.kind() == gix::object::Kind::Commit {
+                ids.insert(id);
+            }
+        }
+    }
+    Ok(ids.into_iter().collect())
+}
+
+/// The remote of the current branch's upstream (`branch.<name>.remote`), else the only remote.
+fn upstream_remote(repo: &gix::Repository) -> Option<String> {
+    let head = repo.head_name().ok().flatten();
+    let config = repo.config_snapshot();
+    if let Some(h) = head {
+        let short = h.shorten().to_string();
+        if let Some(r) = config.string(format!("branch.{short}.remote").as_str()) {
+            return Some(r.to_string());
+        }
+    }
+    let names = repo.remote_names();
+    if names.len() == 1 {
+        return names.iter().next().map(|n| n.to_string());
+    }
+    None
 }
 
 /// A `--since` date that is not one.
@@ -177,8 +313,8 @@ pub struct GitStats {
     pub missing: usize,
     /// The first few missing or unreadable objects, `kind id (path)`, for the summary and reports.
     pub named: Vec<String>,
-    /// Boundary commits of a shallow clone (0 when the clone is whole): history before them is
-    /// not here.
+    /// Boundary commits of a shallow clone that the walk reached (0 when the clone is whole, or
+    /// a range or push stayed above the boundary): history before them is not here.
     pub shallow: usize,
     /// Whether the repository is a partial clone (promisor packs, `extensions.partialClone`).
     pub partial_clone: bool,
@@ -188,6 +324,13 @@ pub struct GitStats {
     pub unreachable: usize,
     /// Archives, archive members, decodings, inline markers, and what could not be finished.
     pub content: ContentTally,
+    /// A push with a new ref whose remote could not be asked what it has: why (every commit
+    /// of the new ref not reachable from the replaced remote commits was scanned).
+    pub push_unverified: Option<String>,
+    /// The watched paths that the scanned commits (or the index) modify.
+    pub touched: Vec<String>,
+    /// Refs that name a tree or a blob (`name (id)`), not scanned without `--all-objects`.
+    pub not_commits: Vec<String>,
 }
 
 /// A repository-level failure (objects that cannot be read are warnings, not errors).
@@ -228,6 +371,43 @@ pub enum GitError {
     /// The refs a pre-push hook sent could not be read.
     #[error("reading pre-push stdin: {0}")]
     PushInput(std::io::Error),
+    /// `GIT_DIR` names one repository and the path given another: ambiguous, refused.
+    #[error("{}: GIT_DIR={} names another repository ({found}); unset GIT_DIR or drop the path", path.display(), git_dir.display())]
+    GitDirConflict {
+        /// The path given.
+        path: PathBuf,
+        /// `GIT_DIR`.
+        git_dir: PathBuf,
+        /// What the path is (its git directory, or that it is in none).
+        found: String,
+    },
+}
+
+/// Refuses a `GIT_DIR` in the environment that names another repository than `path`, given
+/// explicitly, is in (ambiguous input: git would take `GIT_DIR`, the user named the path).
+/// Both naming the same git directory is fine, as is no `GIT_DIR`.
+pub fn check_git_dir(path: &Path) -> Result<(), GitError> {
+    let Some(env) = std::env::var_os("GIT_DIR").filter(|v| !v.is_empty()) else {
+        return Ok(());
+    };
+    let env = PathBuf::from(env);
+    let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_owned());
+    let conflict = |found: String| GitError::GitDirConflict {
+        path: path.to_owned(),
+        git_dir: env.clone(),
+        found,
+    };
+    let at_path = std::fs::canonicalize(path)
+        .ok()
+        .and_then(|a| {
+            gix::ThreadSafeRepository::discover_opts(&a, Default::default(), trust_map()).ok()
+        })
+        .map(|r| canon(r.git_dir()));
+    match at_path {
+        Some(dir) if dir == canon(&env) => Ok(()),
+        Some(dir) => Err(conflict(dir.display().to_string())),
+        None => Err(conflict("in no repository".into())),
+    }
 }
 
 /// What every repository handle of a scan is opened with: replacement refs (`git replace`,
@@ -265,6 +445,21 @@ pub fn open(path: &Path) -> Result<gix::Repository, GitError> {
     .map_err(|e| err(e.to_string()))
 }
 
+/// `file`'s path inside the working tree of the repository at `repo`, `/`-separated; `None`
+/// when it is outside it (or there is no repository).
+pub fn repo_relative(repo: &Path, file: &Path) -> Option<String> {
+    let r = open(repo).ok()?;
+    let root = std::fs::canonicalize(r.workdir()?).ok()?;
+    let file = std::fs::canonicalize(file).ok()?;
+    let rel = file.strip_prefix(&root).ok()?;
+    Some(
+        rel.components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/"),
+    )
+}
+
 /// Opens a git directory found before, with the same [`OVERRIDES`].
 fn open_git_dir(git_dir: &Path) -> Option<gix::Repository> {
     let options = trust_map().full;
@@ -291,6 +486,43 @@ fn resolve(
         .peel_to_kind(gix::object::Kind::Commit)
         .map_err(|e| err(e.to_string()))?;
     Ok(commit.id)
+}
+
+/// What `id` names once annotated tags are followed (a tag of a tag included); the tags met
+/// are added to `tags`. An object that cannot be read is returned as it is.
+fn peel_tags(repo: &gix::Repository, mut id: ObjectId, tags: &mut BTreeSet<ObjectId>) -> ObjectId {
+    for _ in 0..64 {
+        let Ok(Some(h)) = repo.try_find_header(id) else {
+            return id;
+        };
+        if h.kind() != gix::object::Kind::Tag {
+            return id;
+        }
+        tags.insert(id);
+        let Ok(o) = repo.find_object(id) else {
+            return id;
+        };
+        let Ok(t) = gix::objs::TagRef::from_bytes(&o.data, repo.object_hash()) else {
+            return id;
+        };
+        id = t.target();
+    }
+    id
+}
+
+/// The detached HEADs of every worktree, the main one and each linked one (a HEAD that names
+/// a branch is that branch, listed with the refs).
+fn worktree_heads(repo: &gix::Repository) -> Vec<ObjectId> {
+    let common = repo.common_dir();
+    let mut files = vec![common.join("HEAD")];
+    if let Ok(dir) = std::fs::read_dir(common.join("worktrees")) {
+        files.extend(dir.flatten().map(|e| e.path().join("HEAD")));
+    }
+    files
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(f).ok())
+        .filter_map(|t| ObjectId::from_hex(t.trim().as_bytes()).ok())
+        .collect()
 }
 
 /// Adds the annotated tag objects from `id` down to what they name (a tag of a tag) to `tags`.
@@ -332,18 +564,45 @@ fn scan_tags(
             misses.corrupt(*id, "tag", None);
             continue;
         };
-        let label = format!(
-            "tag {} message",
-            vigil_core::logging::printable(&t.name.to_str_lossy())
+        // The tag's name (its `tag` field) is text too, and names every other finding of the
+        // tag with its secrets masked.
+        let name = vigil_core::logging::printable(&t.name.to_str_lossy()).into_owned();
+        let (name, mut found) = crate::meta::scan_name(
+            rules,
+            &copts,
+            &name,
+            Place::Tag,
+            |n| format!("tag {n} name"),
+            tally,
         );
-        let mut found = Vec::new();
-        content::scan(rules, &copts, &label, None, t.message, &mut found, tally);
+        let mut parts: Vec<(&str, &[u8])> = vec![("message", t.message)];
+        if let Some(tagger) = t.tagger {
+            parts.push(("tagger", tagger));
+        }
+        for (part, text) in parts {
+            let label = format!("tag {name} {part}");
+            content::scan(rules, &copts, &label, None, text, &mut found, tally);
+        }
         for mut f in found {
             f.unreachable = !reached.contains(id);
+            f.place = Some(Place::Tag);
             out.push(f.seal());
         }
     }
     out
+}
+
+/// The full name of every ref (unreadable ones are counted where the tips are read).
+fn ref_names(repo: &gix::Repository) -> Vec<String> {
+    let Ok(platform) = repo.references() else {
+        return Vec::new();
+    };
+    let Ok(all) = platform.all() else {
+        return Vec::new();
+    };
+    all.flatten()
+        .map(|r| r.name().as_bstr().to_str_lossy().into_owned())
+        .collect()
 }
 
 /// The tips of every ref, peeled to commits. With `misses` (the refs a scan starts from), HEAD
@@ -395,6 +654,27 @@ fn ref_tips(
         if let Ok(head) = repo.find_reference("HEAD") {
             refs.push(head);
         }
+        // Every worktree's HEAD (the main one, each linked one): a detached one is on no
+        // branch, and `git log --all` shows it.
+        for id in worktree_heads(repo) {
+            match repo
+                .find_object(id)
+                .ok()
+                .and_then(|o| o.peel_to_kind(gix::object::Kind::Commit).ok())
+            {
+                Some(c) => {
+                    tag_chain(repo, id, tags);
+                    out.insert(c.id);
+                }
+                None => {
+                    if let Some(m) = misses {
+                        if m.find(repo, id, "worktree HEAD", None).is_some() {
+                            m.corrupt(id, "worktree HEAD", None);
+                        }
+                    }
+                }
+            }
+        }
     }
     for mut r in refs {
         let target = r.target().try_id().map(|id| id.to_owned());
@@ -412,6 +692,8 @@ fn ref_tips(
                 // unborn HEAD (a new repository) names nothing yet.
                 let Some(id) = target else { continue };
                 let name = r.name().as_bstr().to_string();
+                // Through annotated tags to what they name (their messages are scanned).
+                let id = peel_tags(repo, id, tags);
                 match m.find(repo, id, "ref tip", Some(&name)) {
                     // A tree or blob: `--all-objects` scans it with every other object.
                     Some(o)
@@ -421,11 +703,7 @@ fn ref_tips(
                         if all_objects {
                             continue;
                         }
-                        m.corrupt(
-                            id,
-                            "ref to a tree or blob (scanned with --all-objects)",
-                            Some(&name),
-                        );
+                        m.not_a_commit(id, &name);
                     }
                     // A tag whose target is gone or unreadable, or a commit that does not decode.
                     Some(_) => m.corrupt(id, "ref tip", Some(&name)),
@@ -437,14 +715,22 @@ fn ref_tips(
     out.into_iter().collect()
 }
 
-/// A commit's info, tree and parents; `message` is given the whole message (to be scanned).
+/// A commit's info, tree and parents; `message` is given each part of the commit's text to be
+/// scanned, named (`message`, `author`, `committer`, `header <name>`).
 fn commit_info(
     repo: &gix::Repository,
     id: ObjectId,
     misses: &Misses,
-    message: &mut dyn FnMut(&CommitInfo, &[u8]),
+    message: &mut dyn FnMut(&CommitInfo, &str, &[u8]),
 ) -> Option<(CommitInfo, ObjectId, Vec<ObjectId>)> {
     let obj = misses.find(repo, id, "commit", None)?;
+    // Bytes altered on disk are not what history recorded (as `git fsck` checks).
+    let hashed = gix::objs::compute_hash(id.kind(), gix::object::Kind::Commit, &obj.data)
+        .is_ok_and(|h| h == id);
+    if !hashed {
+        misses.corrupt(id, "commit (its content does not hash to its id)", None);
+        return None;
+    }
     let Ok(c) = gix::objs::CommitRef::from_bytes(&obj.data, repo.object_hash()) else {
         misses.corrupt(id, "commit", None);
         return None;
@@ -478,7 +764,21 @@ fn commit_info(
                 .map_or(i64::MAX, |t| t.seconds),
         ),
     };
-    message(&info, c.message);
+    message(&info, "message", c.message);
+    // The rest of the commit's text is history too: who made it (names and emails are free
+    // text) and any extra header.
+    message(&info, "author", c.author);
+    message(&info, "committer", c.committer);
+    if let Some(e) = c.encoding {
+        message(&info, "header encoding", e);
+    }
+    for (name, value) in &c.extra_headers {
+        let part = format!(
+            "header {}",
+            vigil_core::logging::printable(&name.to_str_lossy())
+        );
+        message(&info, &part, value.as_ref());
+    }
     Some((info, c.tree(), parents))
 }
 
@@ -523,6 +823,8 @@ struct Misses {
     missing: AtomicUsize,
     unreadable: AtomicUsize,
     named: Mutex<Vec<String>>,
+    /// Refs that name a tree or a blob (valid, but no commit to walk).
+    not_commits: Mutex<Vec<String>>,
 }
 
 impl Misses {
@@ -578,6 +880,16 @@ impl Misses {
         ok
     }
 
+    /// Counts a ref that names a tree or a blob: valid, but not scanned without
+    /// `--all-objects` (the scan is incomplete, and says why).
+    fn not_a_commit(&self, id: ObjectId, name: &str) {
+        tracing::warn!(object = %id, ref = name, "ref names a tree or blob; scanned only with --all-objects");
+        self.not_commits
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(format!("{} ({id})", vigil_core::logging::printable(name)));
+    }
+
     /// Counts an object that was read but could not be decoded.
     fn corrupt(&self, id: ObjectId, kind: &str, path: Option<&str>) {
         self.unreadable.fetch_add(1, Ordering::Relaxed);
@@ -597,6 +909,11 @@ impl Misses {
 
     /// Moves the counts into `stats`.
     fn into_stats(self, stats: &mut GitStats) {
+        stats.not_commits.extend(
+            self.not_commits
+                .into_inner()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
         stats.missing += self.missing.into_inner();
         stats.unreadable += self.unreadable.into_inner();
         let named = self.named.into_inner().unwrap_or_else(|e| e.into_inner());
@@ -719,10 +1036,11 @@ fn introduced(
     }
     if depth > MAX_TREE_DEPTH {
         // Deeper than git itself reads (`core.maxTreeDepth`): not walked, and the scan says so.
+        let shown = String::from_utf8_lossy(&prefix[..prefix.len().min(60)]).into_owned();
         misses.corrupt(
             tree,
             "tree nested deeper than 2048 levels",
-            Some(&String::from_utf8_lossy(prefix)),
+            Some(&format!("{shown}… ({} bytes of path)", prefix.len())),
         );
         return;
     }
@@ -949,16 +1267,16 @@ pub fn scan_history_progress(
     } else {
         ref_tips(&repo, None, Some(&misses), opts.all_objects, &mut tags)
     };
-    if opts.hide_remotes {
-        hidden.extend(ref_tips(
-            &repo,
-            Some("refs/remotes/"),
-            None,
-            false,
-            &mut BTreeSet::new(),
-        ));
+    let mut unverified = None;
+    if let Some(ask) = &opts.ask_remote {
+        match advertised(&repo, ask) {
+            Ok(ids) => hidden.extend(ids),
+            Err(why) => unverified = Some(why),
+        }
     }
-    hidden.retain(|h| !tips.contains(h));
+    // A tip the remote already has sends no commit.
+    let mut tips = tips;
+    tips.retain(|t| !hidden.contains(t));
     let mut commits: Vec<ObjectId> = Vec::new();
     let mut walk_stopped = 0;
     if !tips.is_empty() {
@@ -1014,6 +1332,26 @@ pub fn scan_history_progress(
         &misses,
         &mut tally,
     );
+    // Ref names are text: every ref's for a whole-history scan, the pushed ones for a push.
+    let whole = opts.tips.is_empty() && opts.range.is_none() && opts.branch.is_none();
+    let names = if whole {
+        ref_names(&repo)
+    } else {
+        opts.ref_names.clone()
+    };
+    let copts = content_options(opts);
+    for name in names {
+        let name = vigil_core::logging::printable(&name).into_owned();
+        let (_, found) = crate::meta::scan_name(
+            rules,
+            &copts,
+            &name,
+            Place::Ref,
+            |n| format!("ref {n}"),
+            &mut tally,
+        );
+        out.extend(found);
+    }
     let unreachable_tags = tags.len() - reached_tags.len();
     drop(tags);
     drop(preloaded);
@@ -1021,6 +1359,7 @@ pub fn scan_history_progress(
     // handle releases those pages before the blobs are read.
     drop(repo);
     let repo = open(path)?;
+    let shallow_reached = commits.iter().filter(|c| shallow.contains(*c)).count();
     let mut infos: Vec<CommitInfo> = Vec::new();
     let mut pairs: Vec<(String, ObjectId)> = Vec::new();
     let mut pair_index: HashMap<(String, ObjectId), usize> = HashMap::new();
@@ -1044,14 +1383,25 @@ pub fn scan_history_progress(
         }
     }
     tracing::debug!(pairs = pairs.len(), "trees compared");
+    let mut touched: Vec<String> = opts
+        .watch
+        .iter()
+        .filter(|w| pairs.iter().any(|(p, _)| p == *w))
+        .cloned()
+        .collect();
+    touched.dedup();
     let mut stats = GitStats {
         commits: infos.len(),
         blobs: pairs.len(),
-        shallow: shallow.len(),
+        // Only a walk that reached the boundary misses history: a range or a push that stays
+        // above it is whole.
+        shallow: shallow_reached,
         partial_clone: is_partial_clone(&repo),
         walk_stopped,
         unreachable: unreachable_commits.len() + unreachable_tags,
         content: tally,
+        push_unverified: unverified,
+        touched,
         ..GitStats::default()
     };
     // With commit allowlists the answer depends on the commit: scan per attribution then.
@@ -1076,6 +1426,28 @@ pub fn scan_history_progress(
     // first (between unrelated lines, the older author date first). A secret inside an archive
     // has no lines to compare: it is reported once, at the oldest commit that holds it.
     let order = topo_order(&commits_of(&infos), &parents_of, &infos);
+    // A path is text too: each distinct path, at the oldest commit that introduced it.
+    let mut path_first: HashMap<&str, usize> = HashMap::new();
+    for &(pi, ci, _) in &attributions {
+        let e = path_first.entry(pairs[pi].0.as_str()).or_insert(ci);
+        if order[ci] < order[*e] {
+            *e = ci;
+        }
+    }
+    let copts = content_options(opts);
+    for (path, ci) in path_first {
+        let (_, found) = crate::meta::scan_name(
+            rules,
+            &copts,
+            path,
+            Place::Path,
+            |n| n.to_owned(),
+            &mut stats.content,
+        );
+        for f in found {
+            out.push(attributed(f, &infos[ci], &unreachable_commits));
+        }
+    }
     let mut blob_first: HashMap<ObjectId, (usize, usize)> = HashMap::new();
     for &(pi, ci, _) in &attributions {
         let e = blob_first.entry(pairs[pi].1).or_insert((order[ci], pi));
@@ -1361,11 +1733,11 @@ fn compare_trees(
                             // The message is history too (a token pasted into a commit message
                             // is pushed with it): scanned whole, located at `commit <id> message`.
                             let mut said = Vec::new();
-                            let mut message = |info: &CommitInfo, text: &[u8]| {
+                            let mut message = |info: &CommitInfo, part: &str, text: &[u8]| {
                                 if opts.since.is_some_and(|s| info.newest < s) {
                                     return;
                                 }
-                                let label = format!("commit {} message", info.id);
+                                let label = format!("commit {} {part}", info.id);
                                 content::scan(
                                     rules,
                                     &copts,
@@ -1376,11 +1748,14 @@ fn compare_trees(
                                     &mut local,
                                 );
                             };
-                            let Some((info, tree, parents)) =
+                            let Some((mut info, tree, parents)) =
                                 commit_info(&repo, *id, misses, &mut message)
                             else {
                                 continue;
                             };
+                            for text in [&mut info.author, &mut info.email, &mut info.summary] {
+                                crate::meta::mask_known(text, &said);
+                            }
                             if opts.since.is_some_and(|s| info.newest < s) {
                                 continue;
                             }
@@ -1405,6 +1780,9 @@ fn compare_trees(
                                 misses,
                                 &mut found,
                             );
+                            for f in &mut said {
+                                f.place = Some(Place::Commit);
+                            }
                             slots.lock().unwrap_or_else(|e| e.into_inner())[i] =
                                 Some((info, parents, found, said));
                         }
@@ -1569,6 +1947,17 @@ pub fn scan_staged_with(
     rules: &Ruleset,
     opts: &ContentOptions,
 ) -> Result<(Vec<Finding>, GitStats), GitError> {
+    scan_staged_watching(path, rules, opts, &[])
+}
+
+/// [`scan_staged_with`], reporting in [`GitStats::touched`] which of the `watch` paths
+/// (repository-relative) the index changes.
+pub fn scan_staged_watching(
+    path: &Path,
+    rules: &Ruleset,
+    opts: &ContentOptions,
+    watch: &[String],
+) -> Result<(Vec<Finding>, GitStats), GitError> {
     let max_blob_size = opts.max_file_size;
     let repo = open(path)?;
     let index = repo.open_index().map_err(|e| GitError::Open {
@@ -1613,6 +2002,21 @@ pub fn scan_staged_with(
             continue;
         }
         let path = path_text(p);
+        if watch.contains(&path) && !stats.touched.contains(&path) {
+            stats.touched.push(path.clone());
+        }
+        if old.is_none() {
+            // A new path is text too.
+            let (_, found) = crate::meta::scan_name(
+                rules,
+                opts,
+                &path,
+                Place::Path,
+                |n| n.to_owned(),
+                &mut stats.content,
+            );
+            out.extend(found);
+        }
         let Some(obj) = misses.find(&repo, entry.id, "staged blob", Some(&path)) else {
             continue;
         };
@@ -1682,22 +2086,29 @@ mod tests {
             "PRE_COMMIT_TO_REF" => Some(B.to_owned()),
             _ => None,
         };
-        let r = PushRange::from_hook(&env, None).unwrap();
+        let r = PushRange::from_hook(&env, None, None, None).unwrap();
         assert_eq!(
-            (r.tips, r.hidden, r.hide_remotes),
+            (r.tips, r.hidden, r.ask_remote),
             (vec![B.to_owned()], vec![A.to_owned()], false)
         );
         let input = format!(
             "refs/heads/main {B} refs/heads/main {A}\nrefs/heads/new {A} refs/heads/new {ZERO}\nrefs/heads/gone {ZERO} refs/heads/gone {B}\nnoise\n"
         );
         let mut stdin = input.as_bytes();
-        let r = PushRange::from_hook(&|_| None, Some(&mut stdin)).unwrap();
+        let r = PushRange::from_hook(&|_| None, Some(&mut stdin), Some("origin"), Some("/r.git"))
+            .unwrap();
         assert_eq!(r.tips, vec![B.to_owned(), A.to_owned()]);
         assert_eq!(r.hidden, vec![A.to_owned()]);
-        assert!(r.hide_remotes);
-        let r = PushRange::from_hook(&|_| None, None).unwrap();
+        // A new ref: the remote is asked, never guessed.
+        assert!(r.ask_remote && !r.upstream);
+        assert_eq!(r.remote.as_deref(), Some("origin"));
+        let mut stdin = format!("refs/heads/main {B} refs/heads/main {A}\n");
+        let r = PushRange::from_hook(&|_| None, Some(&mut stdin.as_bytes()), None, None).unwrap();
+        assert!(!r.ask_remote, "an update names the remote's commit exactly");
+        stdin.clear();
+        let r = PushRange::from_hook(&|_| None, None, None, None).unwrap();
         assert_eq!(r.tips, vec!["HEAD".to_owned()]);
-        assert!(r.hidden.is_empty() && r.hide_remotes);
+        assert!(r.hidden.is_empty() && r.ask_remote && r.upstream);
     }
 
     #[test]

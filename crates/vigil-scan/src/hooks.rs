@@ -278,6 +278,10 @@ fn write(path: &Path, text: &str, executable: bool) -> Result<(), HookError> {
     Ok(())
 }
 
+/// What a pre-push hook script passes on: the remote and URL git gives it (`$1`, `$2`), so
+/// that a new ref is checked against what that remote really has.
+const PUSH_ARGS: &str = "--remote \"$1\" --remote-url \"$2\"";
+
 /// Vigil's plain hook script. A hook that was there before runs after Vigil, with the same
 /// arguments (and, for pre-push, the same stdin).
 fn script_text(hook: Hook) -> String {
@@ -288,7 +292,7 @@ fn script_text(hook: Hook) -> String {
             "{command} || exit $?\nchained=\"$(dirname \"$0\")/{name}.vigil-chained\"\nif [ -x \"$chained\" ]; then exec \"$chained\" \"$@\"; fi\n"
         ),
         Hook::PrePush => format!(
-            "refs=$(cat)\nfeed() {{ if [ -n \"$refs\" ]; then printf '%s\\n' \"$refs\"; fi; }}\nfeed | {command} || exit $?\nchained=\"$(dirname \"$0\")/{name}.vigil-chained\"\nif [ -x \"$chained\" ]; then feed | \"$chained\" \"$@\"; exit $?; fi\n"
+            "refs=$(cat)\nfeed() {{ if [ -n \"$refs\" ]; then printf '%s\\n' \"$refs\"; fi; }}\nfeed | {command} {PUSH_ARGS} || exit $?\nchained=\"$(dirname \"$0\")/{name}.vigil-chained\"\nif [ -x \"$chained\" ]; then feed | \"$chained\" \"$@\"; exit $?; fi\n"
         ),
     };
     format!(
@@ -369,7 +373,7 @@ fn husky_add(user: &Path, hooks: &Path, hook: Hook, v8: bool) -> Result<Installe
         ),
         // The refs git sends on stdin go to vigil, then back to the rest of this file.
         Hook::PrePush => format!(
-            "# vigil: refuses the push when vigil finds a secret ({MARKER})\nvigil_refs=$(cat)\nprintf '%s\\n' \"$vigil_refs\" | {} || exit $?\nexec <<VIGIL_REFS\n$vigil_refs\nVIGIL_REFS\n",
+            "# vigil: refuses the push when vigil finds a secret ({MARKER})\nvigil_refs=$(cat)\nprintf '%s\\n' \"$vigil_refs\" | {} {PUSH_ARGS} || exit $?\nexec <<VIGIL_REFS\n$vigil_refs\nVIGIL_REFS\n",
             hook.command()
         ),
     };

@@ -34,6 +34,7 @@ pub mod finding;
 mod generic;
 pub mod git;
 pub mod hooks;
+mod meta;
 mod pack_trees;
 pub mod placeholder;
 pub mod purge;
@@ -49,6 +50,8 @@ pub mod validate;
 
 pub use finding::Finding;
 pub use ruleset::Ruleset;
-pub use scan::{scan, scan_with, History, ScanError, ScanOutcome, Scanned, Scope, Target};
+pub use scan::{
+    finish, scan, scan_with, Finished, History, ScanError, ScanOutcome, Scanned, Scope, Target,
+};
 pub use settings::{ConfigSource, ScanFlags, ScanSettings, SettingsError};
 pub use suppress::{Suppressed, Suppressions};

@@ -2,7 +2,7 @@
 //! fingerprints, commit, entropy), each compiled rule a [`RuleMeta`], and a scan a
 //! [`vigil_report::Report`] that any renderer of `vigil-report` writes.
 
-use crate::finding::Finding;
+use crate::finding::{Finding, Place};
 use crate::ruleset::{Rule, Ruleset};
 use vigil_report::{
     Commit, Completeness, Diagnostic, Fingerprints, Format, Location, Report, RuleMeta, Severity,
@@ -39,20 +39,25 @@ fn diagnostic_with(f: &Finding, content: Option<String>) -> Diagnostic {
     } else {
         f.description.as_str()
     };
-    let mut d = Diagnostic::new(
-        &f.rule,
-        Severity::Error,
-        Location::file(f.outer_file()).at_span(f.line, f.column, f.end_line, f.end_column),
-        format!("{what} found"),
-    )
-    .with_secret(f.secret.clone())
-    .with_property(ENTROPY, f.entropy);
+    // Metadata is no file: a logical place (`commit <id> author`, `ref <name>`), never a file
+    // URI; a secret in a path is the file's whole name, marked `in: path`.
+    let location = match f.place {
+        None => Location::file(f.outer_file()).at_span(f.line, f.column, f.end_line, f.end_column),
+        Some(Place::Path) => Location::file(f.outer_file()),
+        Some(_) => Location::scope(&f.file).at_span(f.line, f.column, f.end_line, f.end_column),
+    };
+    let mut d = Diagnostic::new(&f.rule, Severity::Error, location, format!("{what} found"))
+        .with_secret(f.secret.clone())
+        .with_property(ENTROPY, f.entropy);
     d.fingerprints = Fingerprints {
         location: Some(f.fingerprint.clone()).filter(|s| !s.is_empty()),
         content,
     };
     if f.unreachable {
         d = d.with_property("unreachable", true);
+    }
+    if let Some(p) = f.place {
+        d = d.with_property("in", p.as_str());
     }
     d.decoded = f.decoded.clone();
     d.archive_path = f.archive.clone();

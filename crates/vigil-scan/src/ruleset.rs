@@ -247,6 +247,9 @@ pub struct Ruleset {
     pub(crate) path_only: Vec<u32>,
     /// Whether any rule is composite.
     pub(crate) has_required: bool,
+    /// Matches dropped by a configured allowlist, and files a path allowlist skipped whole
+    /// (the built-in rules have none): counted so a summary can say what a configuration hid.
+    pub(crate) allowlisted: std::sync::Arc<[std::sync::atomic::AtomicU64; 2]>,
 }
 
 /// Where a scan configuration was read from, for error origins: the loaded file and the key
@@ -401,7 +404,18 @@ impl Ruleset {
             always,
             path_only,
             has_required,
+            allowlisted: Default::default(),
         })
+    }
+
+    /// How many matches a configured allowlist dropped, and how many files a path allowlist
+    /// skipped whole, so far (every scan with this ruleset adds to them).
+    pub fn allowlisted(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (
+            self.allowlisted[0].load(Relaxed),
+            self.allowlisted[1].load(Relaxed),
+        )
     }
 
     /// The rule with this id.

@@ -93,6 +93,9 @@ pub enum ScanError {
     /// `--since` is not a date.
     #[error(transparent)]
     Date(#[from] DateError),
+    /// The settings could not be resolved again (distrusting the discovered configuration).
+    #[error(transparent)]
+    Settings(Box<crate::settings::SettingsError>),
     /// Ignore rules excluded every file of a folder given to scan: nothing was read, which is
     /// not a clean scan.
     #[error("{}: nothing was scanned: ignore rules (.gitignore, .ignore, git's excludes) exclude all {files} file(s) here; scan with --no-ignore, or name the files to scan", path.display())]
@@ -163,6 +166,14 @@ pub struct ScanOutcome {
     pub max_decode_depth: u8,
     /// Whether files were asked for (a scan of paths): reading none is then a gap.
     pub expects_files: bool,
+    /// The watched configuration files (repository-relative) the scanned changes modify.
+    pub touched: Vec<String>,
+    /// The settings the scan ran with when the discovered configuration was distrusted.
+    pub distrusted: Option<Box<ScanSettings>>,
+    /// Matches the configuration's allowlists dropped, and files its path allowlists skipped.
+    pub allowlisted: (u64, u64),
+    /// The configuration file those allowlists are in.
+    pub allowlist_file: Option<String>,
 }
 
 /// Scans a target with the settings. `progress` is called with the byte count of each file or
@@ -180,11 +191,57 @@ pub fn scan(
 }
 
 /// [`scan`], told also of each run of commits a history scan compares ([`git::Progress`]).
+///
+/// A scan of changes (`--staged`, a range, a push, `--since`) that modifies the discovered
+/// configuration file is run again with [`ScanSettings::distrusting`]: a change must not
+/// weaken the scan of itself. [`ScanOutcome::settings`] then gives the settings that applied.
 pub fn scan_with(
     settings: &ScanSettings,
     target: Target<'_>,
     progress: &(dyn Fn(git::Progress) + Sync),
 ) -> Result<ScanOutcome, ScanError> {
+    let changes = match &target {
+        Target::Staged { repo } => Some((repo.clone(), None)),
+        Target::History(h)
+            if h.since.is_some() || matches!(h.scope, Scope::Range(_) | Scope::Push(_)) =>
+        {
+            Some((h.repo.clone(), Some(h.clone())))
+        }
+        _ => None,
+    };
+    let watch: Vec<String> = match (&changes, &settings.discovered) {
+        (Some((repo, _)), Some(file)) if !settings.distrusted => {
+            git::repo_relative(repo, file).into_iter().collect()
+        }
+        _ => Vec::new(),
+    };
+    let mut outcome = scan_target(settings, target, progress, &watch)?;
+    if let (Some((repo, history)), false) = (changes, outcome.touched.is_empty()) {
+        let distrusted = settings
+            .distrusting()
+            .map_err(|e| ScanError::Settings(Box::new(e)))?;
+        let again = match history {
+            Some(h) => Target::History(h),
+            None => Target::Staged { repo },
+        };
+        let mut second = scan_target(&distrusted, again, progress, &[])?;
+        second
+            .warnings
+            .splice(0..0, distrusted.warnings.iter().cloned());
+        second.touched = std::mem::take(&mut outcome.touched);
+        second.distrusted = Some(Box::new(distrusted));
+        return Ok(second);
+    }
+    Ok(outcome)
+}
+
+fn scan_target(
+    settings: &ScanSettings,
+    target: Target<'_>,
+    progress: &(dyn Fn(git::Progress) + Sync),
+    watch: &[String],
+) -> Result<ScanOutcome, ScanError> {
+    let allowlisted_before = settings.rules.allowlisted();
     let bytes = |n: u64| progress(git::Progress::Blob(n));
     let progress_bytes: &(dyn Fn(u64) + Sync) = &bytes;
     let started = Instant::now();
@@ -247,7 +304,11 @@ pub fn scan_with(
             )
         }
         Target::Staged { repo } => {
-            let (findings, mut stats) = git::scan_staged_with(&repo, &settings.rules, &copts)?;
+            if settings.paths_given {
+                git::check_git_dir(&repo)?;
+            }
+            let (findings, mut stats) =
+                git::scan_staged_watching(&repo, &settings.rules, &copts, watch)?;
             let content = std::mem::take(&mut stats.content);
             (
                 findings,
@@ -258,11 +319,15 @@ pub fn scan_with(
             )
         }
         Target::History(h) => {
+            if settings.paths_given {
+                git::check_git_dir(&h.repo)?;
+            }
             let mut opts = HistoryOptions {
                 max_blob_size: max,
                 threads: settings.threads,
                 content: copts,
                 all_objects: h.all_objects,
+                watch: watch.to_vec(),
                 ..HistoryOptions::default()
             };
             match &h.scope {
@@ -277,16 +342,37 @@ pub fn scan_with(
             let (findings, mut stats) =
                 git::scan_history_progress(&h.repo, &settings.rules, &opts, progress)?;
             let content = std::mem::take(&mut stats.content);
+            let warnings = stats
+                .push_unverified
+                .iter()
+                .map(|why| format!("could not ask the remote what it has ({why}): every commit of the new ref(s) not reachable from the replaced remote commits is scanned"))
+                .collect();
             (
                 findings,
                 Scanned::History(stats),
-                Vec::new(),
+                warnings,
                 Vec::new(),
                 content,
             )
         }
     };
+    let touched = match &read {
+        Scanned::History(st) | Scanned::Index(st) => st.touched.clone(),
+        Scanned::Files(_) => Vec::new(),
+    };
+    let now = settings.rules.allowlisted();
+    let allowlisted = (now.0 - allowlisted_before.0, now.1 - allowlisted_before.1);
+    let allowlist_file = match &settings.rules_from {
+        crate::settings::RulesFrom::Gitleaks(p) | crate::settings::RulesFrom::VigilToml(p) => {
+            Some(p.display().to_string())
+        }
+        crate::settings::RulesFrom::Builtin => None,
+    };
     Ok(ScanOutcome {
+        touched,
+        distrusted: None,
+        allowlisted,
+        allowlist_file,
         findings,
         read,
         warnings,
@@ -298,6 +384,79 @@ pub fn scan_with(
         max_decode_depth: copts.max_decode_depth,
         expects_files,
     })
+}
+
+/// What a scan ends with, for a command to print: the report (none when a baseline was
+/// recorded), what to warn about, one line per reason the scan is incomplete, and the exit
+/// status.
+pub struct Finished {
+    /// The outcome, its findings filtered (for the summary and the log event).
+    pub outcome: ScanOutcome,
+    /// Findings reported (after ignore files and the baseline).
+    pub found: usize,
+    /// The report to render, unless a baseline was recorded instead.
+    pub report: Option<vigil_report::Report>,
+    /// Where the findings were recorded as a baseline (`--baseline-write`).
+    pub baseline_written: Option<PathBuf>,
+    /// Warnings about the ignore files and baseline.
+    pub warnings: Vec<String>,
+    /// One line per reason the scan is incomplete, then what `--allow-incomplete` did.
+    pub incomplete: Vec<String>,
+    /// The exit status.
+    pub status: vigil_core::ExitStatus,
+}
+
+/// Ends a scan as every command does: the settings that applied ([`ScanOutcome::settings`]),
+/// their ignore files and baseline applied ([`crate::Suppressions`]), the baseline recorded if
+/// asked, the report built for `format`, and the verdict (exit 2 when incomplete unless
+/// `--allow-incomplete`).
+pub fn finish(
+    resolved: &ScanSettings,
+    mut outcome: ScanOutcome,
+    format: vigil_report::Format,
+    version: &str,
+) -> Result<Finished, crate::baseline::BaselineError> {
+    let distrusted = outcome.distrusted.take();
+    let settings = distrusted.as_deref().unwrap_or(resolved);
+    let suppressions = crate::Suppressions::discover(settings)?;
+    let warnings = suppressions
+        .warnings
+        .iter()
+        .map(|w| w.to_string())
+        .collect();
+    suppressions.apply(&mut outcome.findings);
+    let found = outcome.findings.len();
+    let mut done = Finished {
+        found,
+        report: None,
+        baseline_written: None,
+        warnings,
+        incomplete: Vec::new(),
+        status: vigil_core::ExitStatus::Success,
+        outcome,
+    };
+    if let Some(path) = &settings.baseline_write {
+        crate::baseline::Baseline::write(path, &done.outcome.findings)?;
+        done.baseline_written = Some(path.clone());
+        return Ok(done);
+    }
+    let completeness = done.outcome.completeness();
+    for r in &completeness.reasons {
+        done.incomplete.push(format!("incomplete scan: {r}"));
+    }
+    if !completeness.is_complete() && settings.allow_incomplete {
+        done.incomplete
+            .push("--allow-incomplete: exiting as if complete".into());
+    }
+    done.status = settings.verdict(found, &completeness);
+    done.report = Some(crate::report::build_for(
+        format,
+        &settings.rules,
+        &done.outcome.findings,
+        completeness,
+        version,
+    ));
+    Ok(done)
 }
 
 fn tally(out: &Outcome, walked_with_ignores: bool) -> FileTally {
@@ -313,6 +472,12 @@ fn tally(out: &Outcome, walked_with_ignores: bool) -> FileTally {
 }
 
 impl ScanOutcome {
+    /// The settings that applied: `resolved`, or those distrusting the discovered
+    /// configuration when the scanned changes modify it (their exit code, baseline, limits).
+    pub fn settings<'s>(&'s self, resolved: &'s ScanSettings) -> &'s ScanSettings {
+        self.distrusted.as_deref().unwrap_or(resolved)
+    }
+
     /// Files (or distinct blobs) and bytes scanned, and commits walked for history scans.
     pub fn counts(&self) -> (u64, u64, Option<u64>) {
         match &self.read {
@@ -406,6 +571,22 @@ impl ScanOutcome {
                             "{} git object(s) could not be read (corrupt){}",
                             s.unreadable,
                             if s.missing > 0 { "" } else { named.as_str() }
+                        ),
+                    );
+                }
+                if !s.not_commits.is_empty() {
+                    c.gap_count(
+                        Gap::Unsupported,
+                        s.not_commits.len() as u64,
+                        format!(
+                            "{} ref(s) name a tree or a blob, which no commit holds; --all-objects scans them: {}",
+                            s.not_commits.len(),
+                            s.not_commits
+                                .iter()
+                                .take(5)
+                                .cloned()
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         ),
                     );
                 }
@@ -657,6 +838,22 @@ impl ScanOutcome {
         }
         if c.allowed_by_marker > 0 {
             write!(f, "; {} allowed by marker", c.allowed_by_marker)?;
+        }
+        let (found, files) = self.allowlisted;
+        if found + files > 0 {
+            let file = self
+                .allowlist_file
+                .as_deref()
+                .unwrap_or("the configuration");
+            write!(f, "; ")?;
+            if found > 0 {
+                write!(f, "{found} match(es) suppressed")?;
+            }
+            if files > 0 {
+                let and = if found > 0 { " and " } else { "" };
+                write!(f, "{and}{files} input(s) skipped")?;
+            }
+            write!(f, " by {file} allowlist")?;
         }
         Ok(())
     }

@@ -72,6 +72,9 @@ pub struct ScanFlags {
     pub max_archive_depth: Option<u8>,
     /// `--allow-incomplete`.
     pub allow_incomplete: bool,
+    /// Whether paths were given (not the default `.`): a repository path given while
+    /// `GIT_DIR` names another is refused.
+    pub paths_given: bool,
 }
 
 /// Where the rules came from.
@@ -140,12 +143,43 @@ pub struct ScanSettings {
     pub content: ContentOptions,
     /// Exit as if complete when the scan could not read everything.
     pub allow_incomplete: bool,
+    /// Whether the paths were given (not the default `.`).
+    pub paths_given: bool,
+    /// The configuration file found beside the scanned code or in the working directory (not
+    /// named with `--config`), if one applies.
+    pub discovered: Option<PathBuf>,
+    /// Whether the discovered configuration was distrusted (the scanned changes modify it).
+    pub distrusted: bool,
+    /// What resolution started from, to resolve again distrusting the discovered file.
+    inputs: Inputs,
     /// What the command should warn about (a configuration that asked to drop the built-in
     /// rules), one line each.
     pub warnings: Vec<String>,
 }
 
+/// What [`ScanSettings::resolve`] was given (for [`ScanSettings::distrusting`]).
+#[derive(Debug, Clone, Default)]
+struct Inputs {
+    explicit: Option<PathBuf>,
+    sections: Vec<String>,
+    flags: ScanFlags,
+}
+
 impl ScanSettings {
+    /// The same settings, except that the discovered configuration file is not trusted: the
+    /// scanned changes modify it, so what in it could hide a secret does not apply (its
+    /// `exit_code`, `max_file_size`, `max_decode_depth`, lowered archive limits,
+    /// `allow_incomplete`, `baseline`, allowlists and stopwords, `disabledRules`, and rules
+    /// that would replace a built-in one); a warning names the file and what was left out.
+    pub fn distrusting(&self) -> Result<Self, SettingsError> {
+        let sections: Vec<&str> = self.inputs.sections.iter().map(String::as_str).collect();
+        let config = ConfigSource {
+            explicit: self.inputs.explicit.as_deref(),
+            sections: &sections,
+        };
+        Self::resolve_with(config, &self.cwd, &self.roots, &self.inputs.flags, true)
+    }
+
     /// Resolves the settings: checks stdin stands alone, picks and compiles the configuration,
     /// and merges flags over `[scan]`. `cwd` is where `vigil.toml`, `.gitleaks.toml` and
     /// `.gitleaksignore` are looked for (`.`: the process's working directory, named as such
@@ -156,13 +190,23 @@ impl ScanSettings {
         roots: &[PathBuf],
         flags: &ScanFlags,
     ) -> Result<Self, SettingsError> {
+        Self::resolve_with(config, cwd, roots, flags, false)
+    }
+
+    fn resolve_with(
+        config: ConfigSource<'_>,
+        cwd: &Path,
+        roots: &[PathBuf],
+        flags: &ScanFlags,
+        distrust: bool,
+    ) -> Result<Self, SettingsError> {
         let stdin = roots.iter().any(|p| p.as_os_str() == "-");
         if stdin && roots.len() > 1 {
             return Err(SettingsError::StdinWithPaths);
         }
         // A path that is not there is not refused here: a file scan reports it as a path it
         // could not read (an incomplete scan, issue 20), a history scan as no repository.
-        let chosen = choose(config, cwd, roots)?;
+        let chosen = choose(config, cwd, roots, distrust)?;
         tracing::debug!(rules = chosen.rules.rules.len(), "rules loaded");
         let (section, configured_size) = match &chosen.scan {
             Some((cfg, section)) => {
@@ -226,6 +270,14 @@ impl ScanSettings {
                 ..content
             },
             allow_incomplete: flags.allow_incomplete || section.allow_incomplete.unwrap_or(false),
+            paths_given: flags.paths_given,
+            discovered: chosen.discovered.then(|| chosen.path.clone()).flatten(),
+            distrusted: distrust && chosen.discovered,
+            inputs: Inputs {
+                explicit: config.explicit.map(Path::to_owned),
+                sections: config.sections.iter().map(|s| s.to_string()).collect(),
+                flags: flags.clone(),
+            },
             warnings: chosen.warnings,
         })
     }
@@ -305,25 +357,30 @@ struct Chosen {
     scan: Option<(Config, ScanSection)>,
     /// Warnings about it.
     warnings: Vec<String>,
+    /// The file, if any.
+    path: Option<PathBuf>,
+    /// Whether it was found rather than named with `--config`.
+    discovered: bool,
 }
 
 fn choose(
     config: ConfigSource<'_>,
     cwd: &Path,
     roots: &[PathBuf],
+    distrust: bool,
 ) -> Result<Chosen, SettingsError> {
     if let Some(p) = config.explicit {
         let raw = Config::parse_patterns(p)?;
         if is_gitleaks(&raw) {
-            return Ok(gitleaks(&raw, false)?);
+            return Ok(gitleaks(&raw, false, false)?);
         }
-        return vigil_toml(Config::load(p)?, config.sections, false);
+        return vigil_toml(Config::load(p)?, config.sections, false, false);
     }
     let here = in_dir(cwd, vigil_core::config::DEFAULT_FILE);
     if here.is_file() {
         let cfg = Config::load(&here)?;
         if cfg.has_section(<ScanSection as vigil_core::Section>::NAME) {
-            return vigil_toml(cfg, config.sections, true);
+            return vigil_toml(cfg, config.sections, true, distrust);
         }
         cfg.check_sections(config.sections)?;
     }
@@ -338,7 +395,7 @@ fn choose(
         if c.is_file() {
             let raw = Config::parse_patterns(&c)?;
             tracing::debug!("using gitleaks configuration {}", c.display());
-            return Ok(gitleaks(&raw, true)?);
+            return Ok(gitleaks(&raw, true, distrust)?);
         }
     }
     Ok(Chosen {
@@ -346,6 +403,8 @@ fn choose(
         from: RulesFrom::Builtin,
         scan: None,
         warnings: Vec::new(),
+        path: None,
+        discovered: false,
     })
 }
 
@@ -356,9 +415,13 @@ fn is_gitleaks(cfg: &Config) -> bool {
 
 /// A gitleaks file's rules. One found beside the scanned code (`discovered`) keeps the built-in
 /// rules whatever it says.
-fn gitleaks(cfg: &Config, discovered: bool) -> Result<Chosen, RuleError> {
+fn gitleaks(cfg: &Config, discovered: bool, distrust: bool) -> Result<Chosen, RuleError> {
     let mut file = ConfigFile::from_document(cfg)?;
     let mut warnings = Vec::new();
+    if discovered && distrust {
+        let dropped = distrust_rules(&mut file, "");
+        warnings.extend(distrust_warning(cfg.path(), &dropped));
+    }
     if discovered {
         let e = file.extend.get_or_insert_with(Default::default);
         let mut dropped = Vec::new();
@@ -393,33 +456,171 @@ fn gitleaks(cfg: &Config, discovered: bool) -> Result<Chosen, RuleError> {
         from: RulesFrom::Gitleaks(cfg.path().to_owned()),
         scan: None,
         warnings,
+        path: Some(cfg.path().to_owned()),
+        discovered,
     })
 }
 
 /// `vigil.toml`'s `[scan]`. One found in the working directory (`discovered`) that turns the
 /// built-in rules off is obeyed, with a warning.
-fn vigil_toml(cfg: Config, sections: &[&str], discovered: bool) -> Result<Chosen, SettingsError> {
+fn vigil_toml(
+    cfg: Config,
+    sections: &[&str],
+    discovered: bool,
+    distrust: bool,
+) -> Result<Chosen, SettingsError> {
     cfg.check_sections(sections)?;
-    let section = ScanSection::load(&cfg)?;
+    let mut section = ScanSection::load(&cfg)?;
     let mut warnings = Vec::new();
+    if discovered && section.exit_code == Some(0) && !distrust {
+        warnings.push(format!(
+            "{} = 0: findings do not fail this scan",
+            scan_key(&cfg, "exit_code")
+        ));
+    }
+    let mut dropped = Vec::new();
+    if discovered && distrust {
+        dropped = distrust_section(&mut section);
+    }
     if discovered && section.extend.as_ref().is_some_and(|e| !e.use_default) {
         warnings.push(format!(
             "{}: [scan.extend] useDefault = false turns the built-in rules off: only its own rules run",
             cfg.path().display()
         ));
     }
+    let mut file = section.to_config_file();
+    if discovered && distrust {
+        dropped.extend(distrust_rules(&mut file, "scan."));
+        warnings.extend(distrust_warning(cfg.path(), &dropped));
+    }
     let rules = Ruleset::from_config(
-        &section.to_config_file(),
+        &file,
         &ConfigRef {
             config: &cfg,
             prefix: "scan.",
         },
     )?;
+    let path = cfg.path().to_owned();
     Ok(Chosen {
         rules,
-        from: RulesFrom::VigilToml(cfg.path().to_owned()),
+        from: RulesFrom::VigilToml(path.clone()),
         scan: Some((cfg, section)),
         warnings,
+        path: Some(path),
+        discovered,
+    })
+}
+
+/// Drops from a distrusted `[scan]` what could hide a secret: the exit code, the size and
+/// decode limits, lowered archive limits, `allow_incomplete` and the baseline. Returns the keys.
+fn distrust_section(s: &mut ScanSection) -> Vec<String> {
+    let mut dropped = Vec::new();
+    let limits = ArchiveLimits::default();
+    let mut drop_if = |cond: bool, key: &str| {
+        if cond {
+            dropped.push(format!("scan.{key}"));
+        }
+        cond
+    };
+    if drop_if(s.exit_code.is_some(), "exit_code") {
+        s.exit_code = None;
+    }
+    if drop_if(s.max_file_size.is_some(), "max_file_size") {
+        s.max_file_size = None;
+    }
+    if drop_if(
+        s.max_decode_depth.is_some_and(|d| d < DEFAULT_DECODE_DEPTH),
+        "max_decode_depth",
+    ) {
+        s.max_decode_depth = None;
+    }
+    if drop_if(
+        s.max_archive_depth
+            .is_some_and(|d| d < DEFAULT_ARCHIVE_DEPTH),
+        "max_archive_depth",
+    ) {
+        s.max_archive_depth = None;
+    }
+    let lowered_size = s.max_archive_size.as_ref().is_some_and(|v| {
+        v.bytes_at(|| Origin::Flag(String::new()))
+            .map_or(true, |b| b < limits.max_bytes)
+    });
+    if drop_if(lowered_size, "max_archive_size") {
+        s.max_archive_size = None;
+    }
+    if drop_if(
+        s.max_archive_entries
+            .is_some_and(|n| n < limits.max_entries),
+        "max_archive_entries",
+    ) {
+        s.max_archive_entries = None;
+    }
+    if drop_if(
+        s.max_archive_ratio.is_some_and(|n| n < limits.max_ratio),
+        "max_archive_ratio",
+    ) {
+        s.max_archive_ratio = None;
+    }
+    if drop_if(s.allow_incomplete == Some(true), "allow_incomplete") {
+        s.allow_incomplete = None;
+    }
+    if drop_if(s.baseline.is_some(), "baseline") {
+        s.baseline = None;
+    }
+    dropped
+}
+
+/// Drops from a distrusted rule configuration what could hide a secret: global and rule
+/// allowlists (with their stopwords), `disabledRules`, `useDefault = false`, `extend.path`, and
+/// rules that would replace a built-in rule of the same id. Returns the keys.
+fn distrust_rules(file: &mut ConfigFile, prefix: &str) -> Vec<String> {
+    let mut dropped = Vec::new();
+    if file.allowlist.take().is_some() {
+        dropped.push(format!("{prefix}allowlist"));
+    }
+    if !file.allowlists.is_empty() {
+        file.allowlists.clear();
+        dropped.push(format!("{prefix}allowlists"));
+    }
+    if let Some(e) = &mut file.extend {
+        if !e.disabled_rules.is_empty() {
+            e.disabled_rules.clear();
+            dropped.push(format!("{prefix}extend.disabledRules"));
+        }
+        if !e.use_default {
+            e.use_default = true;
+            dropped.push(format!("{prefix}extend.useDefault"));
+        }
+        if e.path.take().is_some() {
+            dropped.push(format!("{prefix}extend.path"));
+        }
+    }
+    let builtin: std::collections::HashSet<String> =
+        crate::builtin::rules().into_iter().map(|r| r.id).collect();
+    let before = file.rules.len();
+    file.rules.retain(|r| !builtin.contains(&r.id));
+    if file.rules.len() < before {
+        dropped.push(format!("{prefix}rules that replace a built-in rule"));
+    }
+    let mut rule_lists = false;
+    for r in &mut file.rules {
+        rule_lists |= r.allowlist.take().is_some() | !r.allowlists.is_empty();
+        r.allowlists.clear();
+    }
+    if rule_lists {
+        dropped.push(format!("{prefix}rules' allowlists and stopwords"));
+    }
+    dropped
+}
+
+/// The warning of a distrusted file, when something was left out.
+fn distrust_warning(path: &Path, dropped: &[String]) -> Option<String> {
+    (!dropped.is_empty()).then(|| {
+        format!(
+            "{}: the scanned changes modify this file, so its settings that could hide a secret do not apply to this scan: {}",
+            path.display(),
+            dropped.join(", ")
+        )
     })
 }
 

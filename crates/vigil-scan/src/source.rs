@@ -394,12 +394,27 @@ fn scan_file(
     warn: &(dyn Fn(String) + Sync),
     progress: &(dyn Fn(u64) + Sync),
 ) {
-    let mut local = Vec::new();
-    let mut tally = ContentTally::default();
     let copts = ContentOptions {
         max_file_size: opts.max_file_size,
         ..opts.content
     };
+    // The path is text too (a file named after a key), whatever the file holds.
+    let mut tally = ContentTally::default();
+    let (_, named) = crate::meta::scan_name(
+        rules,
+        &copts,
+        shown,
+        crate::finding::Place::Path,
+        |n| n.to_owned(),
+        &mut tally,
+    );
+    if !named.is_empty() {
+        findings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(named);
+    }
+    let mut local = Vec::new();
     let unreadable = |e: std::io::Error| {
         stats.unreadable.fetch_add(1, Ordering::Relaxed);
         warn(format!("{shown}: cannot read: {e}"));

@@ -559,6 +559,34 @@ fn long_results_come_in_parts_with_a_cursor() {
         code(w.store.search("needle", "", Some(&search_cursor))),
         "bad_cursor"
     );
+    // Another file's read cursor (same content, so the same version) and crafted positions are
+    // refused as cursors, never taken as a position or a conflict (bb-mem-s5b #11).
+    w.store.write(WHO, "long2.md", &text, None).unwrap();
+    let other = w.store.read("long2.md", None).unwrap().cursor.unwrap();
+    assert_eq!(code(w.store.read("long.md", Some(&other))), "bad_cursor");
+    let crafted_pos = other.rsplit_once('~').unwrap().0.to_owned();
+    assert_eq!(
+        code(w.store.read("long2.md", Some(&crafted_pos))),
+        "bad_cursor"
+    );
+    assert_eq!(
+        code(w.store.list("many", Some(r#"["many","zzzz"]"#))),
+        "bad_cursor"
+    );
+    assert_eq!(
+        code(w.store.search(
+            "needle",
+            "many",
+            Some(r#"["needle","many","e/file000.md",0]"#)
+        )),
+        "bad_cursor"
+    );
+    let (pos, tag) = search_cursor.rsplit_once('~').unwrap();
+    let tampered = format!("{}~{tag}", pos.replace("needle", "needlf"));
+    assert_eq!(
+        code(w.store.search("needle", "many", Some(&tampered))),
+        "bad_cursor"
+    );
 }
 
 #[test]

@@ -279,7 +279,16 @@ fn verify(g: &GlobalArgs, a: &VerifyArgs) -> anyhow::Result<ExitStatus> {
         .head
         .clone()
         .unwrap_or_else(|| vigil_gateway::audit::default_head(&a.file));
-    let v = vigil_gateway::audit::verify(&a.file, &head)?;
+    // The key the log was written with (the gateway reads the same variable).
+    let var = vigil_gateway::audit::KEY_ENV;
+    let key = match std::env::var(var) {
+        Ok(secret) => Some(
+            vigil_gateway::audit::AuditKey::from_secret(&secret)
+                .map_err(|e| anyhow::anyhow!("{var}: the audit key {e}"))?,
+        ),
+        Err(_) => None,
+    };
+    let v = vigil_gateway::audit::verify(&a.file, &head, key.as_ref())?;
     let mut problems: Vec<(String, String)> = v
         .problems
         .iter()
@@ -295,6 +304,20 @@ fn verify(g: &GlobalArgs, a: &VerifyArgs) -> anyhow::Result<ExitStatus> {
             ),
         ));
     }
+    if v.head.is_some() && v.lines == 0 {
+        problems.push((
+            "reset".into(),
+            "the log is empty, but a gateway audit log begins with its genesis line: it was reset \
+             (or begun by an older Vigil)"
+                .into(),
+        ));
+    }
+    if key.is_none() && v.problems.iter().any(|p| p.code() == "edited") {
+        problems.push((
+            "key".into(),
+            format!("lines do not verify without a key: if {var} was set when the log was written, verify with it set"),
+        ));
+    }
     if let Some((seq, hash)) = &anchor {
         if !v.anchored(*seq, hash) {
             problems.push((
@@ -308,6 +331,11 @@ fn verify(g: &GlobalArgs, a: &VerifyArgs) -> anyhow::Result<ExitStatus> {
     }
     let intact = problems.is_empty();
     let head_text = v.head.as_ref().map(|h| format!("{}:{}", h.seq, h.hash));
+    let genesis = v
+        .records
+        .first()
+        .filter(|r| r.seq == 1 && vigil_gateway::audit::is_genesis(&r.fields))
+        .map(|r| format!("{}:{}", r.seq, r.hash));
     match a.format {
         super::OutputFormat::Json => {
             let out = serde_json::json!({
@@ -315,6 +343,8 @@ fn verify(g: &GlobalArgs, a: &VerifyArgs) -> anyhow::Result<ExitStatus> {
                 "records": v.records.len(),
                 "trusted": v.trusted,
                 "head": head_text,
+                "genesis": genesis,
+                "keyed": v.keyed,
                 "problems": problems
                     .iter()
                     .map(|(code, message)| serde_json::json!({"code": code, "message": message}))
@@ -328,10 +358,12 @@ fn verify(g: &GlobalArgs, a: &VerifyArgs) -> anyhow::Result<ExitStatus> {
             }
             if !g.quiet {
                 println!(
-                    "{}: {} lines, head {}, {} problem(s)",
+                    "{}: {} lines, head {}, genesis {}, {}, {} problem(s)",
                     if intact { "intact" } else { "NOT intact" },
                     v.records.len(),
                     head_text.as_deref().unwrap_or("none"),
+                    genesis.as_deref().unwrap_or("none"),
+                    if v.keyed { "keyed" } else { "not keyed" },
                     problems.len()
                 );
             }
@@ -363,6 +395,14 @@ fn pin(g: &GlobalArgs, a: &PinArgs) -> anyhow::Result<ExitStatus> {
         eprintln!("vigil: --route {}: no such route in [gateway]", a.route);
         return Ok(ExitStatus::Error);
     };
+    // Other routes' variables (their webhook secrets) are not needed; this route's are.
+    if let Some(var) = p.unset_variables(route.index).first() {
+        eprintln!(
+            "vigil: gateway.routes[{}]: environment variable {var} is not set",
+            route.index
+        );
+        return Ok(ExitStatus::Error);
+    }
     let review = vigil_gateway::tools::PinReview::new(route)?;
     let shown = |name: &str| {
         review

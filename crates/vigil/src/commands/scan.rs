@@ -2,22 +2,21 @@
 //! scan, drop what ignore files and the baseline know, and print the report and the summary.
 
 use crate::cli::{GlobalArgs, LogFormatArg};
+use crate::output::FormatArg;
 use crate::output::{use_color, Progress};
 use anyhow::Context as _;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use vigil_core::ExitStatus;
 use vigil_report::{Format, RenderOptions, TextStyle};
-use vigil_scan::baseline::Baseline;
 use vigil_scan::git::PushRange;
-use vigil_scan::{ConfigSource, History, ScanFlags, ScanSettings, Scope, Suppressions, Target};
+use vigil_scan::{ConfigSource, History, ScanFlags, ScanSettings, Scope, Target};
 
 /// Arguments of `vigil scan`.
 #[derive(Debug, Args)]
 pub(crate) struct ScanArgs {
-    /// Files or directories to scan; `-` reads stdin.
-    #[arg(default_value = ".")]
+    /// Files or directories to scan; `-` reads stdin [default: .].
     pub paths: Vec<PathBuf>,
     /// Report format.
     #[arg(short, long, visible_alias = "report-format", value_enum, default_value_t = FormatArg::Text)]
@@ -81,39 +80,16 @@ pub(crate) struct ScanArgs {
     #[arg(long, conflicts_with = "pre_push")]
     pub staged: bool,
     /// Scan the commits a push would send (git's pre-push stdin, pre-commit's
-    /// PRE_COMMIT_FROM_REF/TO_REF, or else HEAD minus every remote-tracking branch).
+    /// PRE_COMMIT_FROM_REF/TO_REF, or else HEAD minus what its upstream remote has).
     #[arg(long)]
     pub pre_push: bool,
-}
-
-/// `--format`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FormatArg {
-    /// Human text.
-    Text,
-    /// JSON array of findings.
-    Json,
-    /// SARIF 2.1.0.
-    Sarif,
-    /// CSV.
-    Csv,
-    /// JUnit XML.
-    Junit,
-    /// A Markdown table (pull-request comments, CI job summaries).
-    Markdown,
-}
-
-impl From<FormatArg> for Format {
-    fn from(f: FormatArg) -> Self {
-        match f {
-            FormatArg::Text => Format::Text,
-            FormatArg::Json => Format::Json,
-            FormatArg::Sarif => Format::Sarif,
-            FormatArg::Csv => Format::Csv,
-            FormatArg::Junit => Format::Junit,
-            FormatArg::Markdown => Format::Markdown,
-        }
-    }
+    /// With --pre-push: the remote pushed to (the hook's `$1`); a new ref excludes only the
+    /// commits this remote advertises.
+    #[arg(long, value_name = "NAME", requires = "pre_push")]
+    pub remote: Option<String>,
+    /// With --pre-push: the URL pushed to (the hook's `$2`), asked what it has.
+    #[arg(long, value_name = "URL", requires = "pre_push")]
+    pub remote_url: Option<String>,
 }
 
 impl ScanArgs {
@@ -129,6 +105,7 @@ impl ScanArgs {
             max_decode_depth: self.max_decode_depth,
             max_archive_depth: self.max_archive_depth,
             allow_incomplete: self.allow_incomplete,
+            paths_given: !self.paths.is_empty(),
         }
     }
 
@@ -137,7 +114,12 @@ impl ScanArgs {
             _ if self.pre_push => {
                 let mut stdin = std::io::stdin().lock();
                 let input = (!std::io::stdin().is_terminal()).then_some(&mut stdin as _);
-                Scope::Push(PushRange::from_hook(&|k| std::env::var(k).ok(), input)?)
+                Scope::Push(PushRange::from_hook(
+                    &|k| std::env::var(k).ok(),
+                    input,
+                    self.remote.as_deref(),
+                    self.remote_url.as_deref(),
+                )?)
             }
             (Some(b), _) => Scope::Branch(b.clone()),
             (_, Some(r)) => Scope::Range(r.clone()),
@@ -160,78 +142,71 @@ impl ScanArgs {
     }
 }
 
-/// Runs a scan.
-pub(crate) fn run(g: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitStatus> {
+/// Runs a scan: settings, the scan, then what `vigil_scan::finish` says to print.
+pub(crate) fn run(g: &GlobalArgs, mut args: ScanArgs) -> anyhow::Result<ExitStatus> {
+    let flags = args.flags();
+    if args.paths.is_empty() {
+        args.paths.push(".".into());
+    }
     let config = ConfigSource {
         explicit: g.config.as_deref(),
         sections: super::SECTIONS,
     };
-    let settings = ScanSettings::resolve(config, Path::new("."), &args.paths, &args.flags())?;
+    let settings = ScanSettings::resolve(config, Path::new("."), &args.paths, &flags)?;
     for w in &settings.warnings {
         tracing::warn!("{w}");
     }
     let progress = Progress::new(g.quiet);
-    let mut outcome =
+    let outcome =
         vigil_scan::scan_with(&settings, args.target(&settings)?, &|p| progress.update(p))?;
     progress.finish();
-    for w in &outcome.warnings {
+    let format = Format::from(args.format);
+    let done = vigil_scan::finish(&settings, outcome, format, env!("CARGO_PKG_VERSION"))?;
+    for w in done.outcome.warnings.iter().chain(&done.warnings) {
         tracing::warn!("{w}");
     }
-    let suppressions = Suppressions::discover(&settings)?;
-    for w in &suppressions.warnings {
-        tracing::warn!("{w}");
-    }
-    suppressions.apply(&mut outcome.findings);
-    let found = outcome.findings.len();
-    if let Some(path) = &settings.baseline_write {
-        Baseline::write(path, &outcome.findings)?;
+    if let Some(path) = &done.baseline_written {
         if !g.quiet {
             eprintln!(
-                "vigil: recorded {found} finding(s) in baseline {}",
+                "vigil: recorded {} finding(s) in baseline {}",
+                done.found,
                 path.display()
             );
         }
-        return Ok(ExitStatus::Success);
+        return Ok(done.status);
     }
-    let version = env!("CARGO_PKG_VERSION");
-    let completeness = outcome.completeness();
-    let format = Format::from(args.format);
-    let report = vigil_scan::report::build_for(
-        format,
-        &settings.rules,
-        &outcome.findings,
-        completeness.clone(),
-        version,
-    );
+    let report = done
+        .report
+        .as_ref()
+        .expect("a report unless a baseline was recorded");
     let mut opts = RenderOptions {
         show_secrets: args.show_secrets,
         color: false,
         style: TextStyle::Full,
     };
     if let Some(p) = &args.report_path {
-        vigil_report::save(p, format, &report, &opts)
+        vigil_report::save(p, format, report, &opts)
             .with_context(|| format!("{}: cannot write report", p.display()))?;
     } else {
         opts.color = format == Format::Text && use_color(g.color, &std::io::stdout());
         // Rendered first, so a closed stdout is one clean EPIPE. The verdict (exit code) stands
         // even when nobody reads the report.
         let mut buf = Vec::new();
-        vigil_report::render(format, &report, &opts, &mut buf)?;
+        vigil_report::render(format, report, &opts, &mut buf)?;
         crate::output::write_stdout(&buf)?;
     }
     if matches!(g.log_format, LogFormatArg::Json) {
-        outcome.log_finished(found);
+        done.outcome.log_finished(done.found);
     } else if !g.quiet {
-        eprintln!("vigil: {found} finding(s) in {}", outcome.summary());
+        eprintln!(
+            "vigil: {} finding(s) in {}",
+            done.found,
+            done.outcome.summary()
+        );
     }
-    if !completeness.is_complete() {
-        // Never clean when it could not look: one line per reason, on stderr too.
-        for r in &completeness.reasons {
-            eprintln!("vigil: incomplete scan: {r}");
-        }
-        if settings.allow_incomplete {
-            eprintln!("vigil: --allow-incomplete: exiting as if complete");
-        }
+    // Never clean when it could not look: one line per reason, on stderr too.
+    for line in &done.incomplete {
+        eprintln!("vigil: {line}");
     }
-    Ok(settings.verdict(found, &completeness))
+    Ok(done.status)
 }

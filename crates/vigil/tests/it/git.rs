@@ -575,7 +575,7 @@ fn pre_push_scans_only_commits_the_remote_lacks() {
             .collect::<Vec<_>>(),
         [("new.txt", local.as_str())]
     );
-    // Without stdin: HEAD minus every remote-tracking branch.
+    // Without stdin: HEAD minus what the upstream remote (origin) advertises.
     git(&w, &["fetch", "-q", "origin"]);
     let out = run(&w, &["scan", "--pre-push", "-f", "json"]);
     expect_exit(&out, 1);
@@ -1545,7 +1545,12 @@ fn files_and_commits(out: &std::process::Output) -> Vec<(String, String)> {
         .filter(|f| f.get("rule").is_some())
         .map(|f| {
             (
-                f["file"].as_str().unwrap().to_owned(),
+                // Metadata (a message) is a place, not a file: JSON gives it as `scope`.
+                f["file"]
+                    .as_str()
+                    .or(f["scope"].as_str())
+                    .unwrap()
+                    .to_owned(),
                 f["commit"].as_str().unwrap_or("").to_owned(),
             )
         })
@@ -1727,9 +1732,10 @@ fn commit_and_tag_messages_are_scanned_and_located() {
     let v = json(&out);
     let f = &v.as_array().unwrap()[0];
     assert_eq!(
-        (f["file"].as_str(), &f["unreachable"]),
+        (f["scope"].as_str(), &f["unreachable"]),
         (Some("tag v1 message"), &serde_json::json!(true))
     );
+    assert!(f.get("file").is_none(), "a message is no file");
 }
 
 #[test]

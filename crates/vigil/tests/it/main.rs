@@ -10,6 +10,7 @@ mod cli;
 mod env;
 mod gateway;
 mod git;
+mod git_trust;
 mod gitleaks_config;
 mod hooks;
 mod lint;

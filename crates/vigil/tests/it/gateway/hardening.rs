@@ -229,6 +229,11 @@ fn a_stdio_command_argument_or_an_upstream_header_never_carries_a_gateway_secret
             "upstream = \"http://127.0.0.1:9\"\nheaders = { X-Api = \"k ${MCP_JWT_SECRET}\" }",
             "gateway.routes[1].headers.x-api: would send the value of MCP_JWT_SECRET to the upstream;",
         ),
+        // A webhook secret in an upstream header, like the token secret (final black-box #3).
+        (
+            "upstream = \"http://127.0.0.1:9\"\nheaders = { X-K = \"${WH}\" }",
+            "gateway.routes[1].headers.x-k: would send the value of the webhook secret WH of route /hooks/gh to the upstream;",
+        ),
         (
             "upstream = \"http://127.0.0.1:9/${MCP_JWT_SECRET}\"",
             "gateway.routes[1].upstream: the URL holds the value of MCP_JWT_SECRET;",

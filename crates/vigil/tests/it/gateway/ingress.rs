@@ -184,6 +184,19 @@ async fn webhooks_signed_with_either_secret_pass_once_and_metrics_name_the_secre
         (401, true),
         "{text}"
     );
+    // Twins of the unchecked headers too (final black-box #4): never forwarded beside them.
+    for (name, value) in [("x_github_event", "issues"), ("X_Hub_Signature", "sha1=0")] {
+        let mut twin = github("72d3162e-cc78-11e3-81ab-000000000005", push, &gh_backup);
+        twin.push((name.into(), value.into()));
+        let before = up.seen().len();
+        let (status, text) = post(&gw, "/hooks/github", &twin, push).await;
+        assert_eq!(
+            (status, text.contains("ambiguous_header")),
+            (401, true),
+            "{name}: {text}"
+        );
+        assert_eq!(up.seen().len(), before, "{name} reached the upstream");
+    }
     let mut svix = standard("msg_svix", t, body, &ev_default);
     svix.push(("svix-id".into(), "msg_other".into()));
     let (status, text) = post(&gw, "/hooks/events", &svix, body).await;

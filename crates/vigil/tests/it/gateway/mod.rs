@@ -19,6 +19,7 @@ mod limits;
 mod mcp;
 mod observability;
 mod requests;
+mod retest;
 mod startup;
 mod stdio;
 mod tool_security;

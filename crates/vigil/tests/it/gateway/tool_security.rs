@@ -283,16 +283,23 @@ async fn the_official_sdks_see_secret_calls_blocked_and_secret_results_redacted(
 }
 
 /// The audit log's lines once it holds `n` of them and its head confirms the last.
+/// The tool-call lines of an audit log (its genesis line left out) once at least `n` are there
+/// and its head confirms them.
 pub(crate) fn wait_lines(log: &Path, n: usize) -> Vec<serde_json::Value> {
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     loop {
         let text = std::fs::read_to_string(log).unwrap_or_default();
-        let lines: Vec<serde_json::Value> = text
+        let all: Vec<serde_json::Value> = text
             .lines()
             .filter_map(|l| serde_json::from_str(l).ok())
             .collect();
         let head = std::fs::read_to_string(format!("{}.head", log.display())).unwrap_or_default();
-        if lines.len() >= n && head.contains(&format!("\"seq\":{}", lines.len())) {
+        let confirmed = head.contains(&format!("\"seq\":{}", all.len()));
+        let lines: Vec<serde_json::Value> = all
+            .into_iter()
+            .filter(|l| l["event"] != "genesis")
+            .collect();
+        if lines.len() >= n && confirmed {
             return lines;
         }
         assert!(
@@ -351,7 +358,8 @@ async fn tool_calls_are_audited_and_verify_catches_edits_deletions_reorders_and_
     let lines = wait_lines(&log, 5);
     assert_eq!(lines.len(), 5);
     let first = &lines[0];
-    assert_eq!(first["seq"], 1);
+    // Line 1 is the log's genesis line.
+    assert_eq!(first["seq"], 2);
     assert_eq!(first["subject"], "alice");
     assert_eq!(first["client_ip"], "127.0.0.1");
     assert_eq!(first["route"], "/mcp/filesystem");
@@ -390,14 +398,15 @@ async fn tool_calls_are_audited_and_verify_catches_edits_deletions_reorders_and_
     };
     let (code, out) = verify("intact", &text);
     assert_eq!(code, Some(0), "{out}");
-    assert!(out.contains("intact: 5 lines"), "{out}");
+    assert!(out.contains("intact: 6 lines"), "{out}");
+    assert!(out.contains("genesis 1:"), "{out}");
     let rows: Vec<&str> = text.lines().collect();
     let join = |v: Vec<&str>| v.iter().map(|l| format!("{l}\n")).collect::<String>();
 
     let edited = text.replacen("\"status\":200", "\"status\":201", 1);
     let (code, out) = verify("edited", &edited);
     assert_eq!(code, Some(1));
-    assert!(out.contains("line 1 (seq 1): edited"), "{out}");
+    assert!(out.contains("line 2 (seq 2): edited"), "{out}");
 
     let (code, out) = verify("cut", &join(rows[..4].to_vec()));
     assert_eq!(code, Some(1));
@@ -690,7 +699,7 @@ async fn an_emptied_audit_log_whose_head_is_gone_neither_verifies_nor_starts() {
     let cfg = config(&up, "", "[gateway.audit]\npath = \"tools.jsonl\"\n");
     let log = dir.path().join("tools.jsonl");
     let head = dir.path().join("tools.jsonl.head");
-    // A new log: the gateway records that it begins empty, and says so.
+    // A new log: the gateway begins it with its genesis line, and says so.
     let gw = Gateway::start(dir.path(), &cfg, &[]);
     assert!(gw.wait_log("beginning a new audit log"));
     drop(gw);
@@ -707,7 +716,7 @@ async fn an_emptied_audit_log_whose_head_is_gone_neither_verifies_nor_starts() {
     };
     let (code, out) = verify(&[]);
     assert_eq!(code, Some(0), "{out}");
-    assert!(out.contains("intact: 0 lines, head 0:"), "{out}");
+    assert!(out.contains("intact: 1 lines, head 1:"), "{out}");
 
     // Emptied, its head deleted: not intact unless the operator says the log is new.
     std::fs::write(&log, "").unwrap();

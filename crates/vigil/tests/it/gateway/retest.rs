@@ -1,0 +1,668 @@
+//! Regression tests for the session-5 re-test of `vigil gateway` (bb-gw-s5 findings 2, 3, 8 and
+//! 9): answers that are not UTF-8 refused, tool lists filtered in every answer and stream, a
+//! reset audit log found, and the low findings (a `file://` upstream, `1e400` keeping its id, no
+//! metadata for webhook routes, a call with a non-string name audited). Real HTTP on loopback
+//! through the `vigil` binary.
+
+use super::*;
+use std::net::SocketAddr;
+
+/// A GitHub classic token (valid checksum), built at run time.
+fn ghp(seed: u64) -> String {
+    common::token("GITHUB_TOKEN=«ghp_{alnum:30}{ghcrc}»", seed)
+}
+
+/// What the scripted upstream answers: status, `Content-Type` labels, body.
+type Answer = (u16, Vec<&'static str>, Vec<u8>);
+
+/// An upstream whose answer to each request is `answer(http method, x-case header, JSON-RPC
+/// method of the body)`.
+async fn scripted<F>(answer: F) -> SocketAddr
+where
+    F: Fn(&str, &str, &str) -> Answer + Send + Sync + 'static,
+{
+    use http_body_util::Full;
+    let answer = std::sync::Arc::new(answer);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let answer = answer.clone();
+            tokio::spawn(async move {
+                let svc =
+                    hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                        let answer = answer.clone();
+                        async move {
+                            let method = req.method().to_string();
+                            let case = req
+                                .headers()
+                                .get("x-case")
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or("")
+                                .to_owned();
+                            let body = req.into_body().collect().await.unwrap().to_bytes();
+                            let msg: serde_json::Value =
+                                serde_json::from_slice(&body).unwrap_or_default();
+                            let rpc = msg["method"].as_str().unwrap_or("").to_owned();
+                            let (status, labels, body) = answer(&method, &case, &rpc);
+                            let mut r = http::Response::builder().status(status);
+                            for l in labels {
+                                r = r.header("content-type", l);
+                            }
+                            Ok::<_, std::convert::Infallible>(
+                                r.body(Full::new(bytes::Bytes::from(body))).unwrap(),
+                            )
+                        }
+                    });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+/// Sends a request; the status and every body byte the gateway sent before the body ended or
+/// was cut (a cut stream is an error the client sees after its last whole event; status 0 when
+/// not even the head came).
+async fn send(url: &str, method: &str, headers: &[(&str, &str)], body: &str) -> (u16, Vec<u8>) {
+    let mut b = http::Request::builder().method(method).uri(url);
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    let req = b
+        .body(http_body_util::Full::new(bytes::Bytes::from(body.to_owned())).boxed())
+        .unwrap();
+    // A stream cut before its first byte may take the answer's head with it.
+    let Ok(resp) = gw::client().request(req).await else {
+        return (0, Vec::new());
+    };
+    let status = resp.status().as_u16();
+    let mut body = resp.into_body();
+    let mut got = Vec::new();
+    while let Some(f) = body.frame().await {
+        match f {
+            Ok(f) => {
+                if let Ok(d) = f.into_data() {
+                    got.extend_from_slice(&d);
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    (status, got)
+}
+
+fn utf16(text: &str, bom: bool, big_endian: bool) -> Vec<u8> {
+    let mut out = match (bom, big_endian) {
+        (false, _) => Vec::new(),
+        (true, false) => vec![0xFF, 0xFE],
+        (true, true) => vec![0xFE, 0xFF],
+    };
+    for u in text.encode_utf16() {
+        out.extend_from_slice(&if big_endian {
+            u.to_be_bytes()
+        } else {
+            u.to_le_bytes()
+        });
+    }
+    out
+}
+
+fn utf32(text: &str) -> Vec<u8> {
+    text.chars()
+        .flat_map(|c| (c as u32).to_le_bytes())
+        .collect()
+}
+
+const LIST: &str = r#"{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"echo","inputSchema":{"type":"object"}},{"name":"delete_file","inputSchema":{"type":"object"}}]}}"#;
+
+// bb-gw-s5 #2: MCP is UTF-8 JSON. A result or a tool list in UTF-16 or UTF-32 (byte-order mark,
+// `charset`, or neither) was passed unread; it is refused (502), counted and audited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_that_are_not_utf8_are_refused_counted_and_audited() {
+    let secret = ghp(21);
+    let s2 = secret.clone();
+    let addr = scripted(move |_, case, _| {
+        let result = format!(
+            r#"{{"jsonrpc":"2.0","id":1,"result":{{"content":[{{"type":"text","text":"key {s2}"}}]}}}}"#
+        );
+        let sse = format!("event: message\ndata: {result}\n\n");
+        match case {
+            "utf16-bom" => (200, vec!["application/json"], utf16(&result, true, false)),
+            "utf16-be-bom" => (200, vec!["application/json"], utf16(&result, true, true)),
+            "utf16-no-bom" => (200, vec!["application/json"], utf16(&result, false, false)),
+            "utf16-charset" => (
+                200,
+                vec!["application/json; charset=utf-16"],
+                utf16(&result, false, false),
+            ),
+            "charset-only" => (200, vec!["application/json; charset=utf-16"], result.into_bytes()),
+            "utf16-plain" => (200, vec!["text/plain"], utf16(&result, true, false)),
+            "utf16-none" => (200, vec![], utf16(&result, true, false)),
+            "utf32" => (200, vec!["application/json"], utf32(&result)),
+            "utf16-sse" => (200, vec!["text/event-stream"], utf16(&sse, true, false)),
+            "utf16-sse-no-bom" => (200, vec!["text/event-stream"], utf16(&sse, false, true)),
+            "list-utf16" => (200, vec!["application/json"], utf16(LIST, true, false)),
+            "utf8" => (200, vec!["application/json; charset=UTF-8"], result.into_bytes()),
+            _ => (500, vec![], Vec::new()),
+        }
+    })
+    .await;
+    let dir = TempDir::new().unwrap();
+    let cfg = format!(
+        "[gateway]\nlisten = \"127.0.0.1:8443\"\n\n[gateway.audit]\npath = \"tools.jsonl\"\nflush_interval = \"20ms\"\n\n\
+         [[gateway.routes]]\npath = \"/mcp/fs\"\nupstream = \"http://{addr}/mcp\"\naudience = \"fs\"\n\
+         [[gateway.routes.tools]]\nname = \"delete_*\"\nscopes = [\"fs:write\"]\n"
+    );
+    let gw = Gateway::start(dir.path(), &cfg, &[]);
+    let url = gw.url("/mcp/fs");
+    let auth = bearer(&token("fs", "alice"));
+    let call_json = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {"name": "echo", "arguments": {"text": "hi"}}})
+    .to_string();
+    let list = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
+    let headers = |case: &'static str| {
+        vec![
+            ("authorization", auth.clone()),
+            ("content-type", "application/json".to_owned()),
+            ("accept", MCP.to_owned()),
+            ("x-case", case.to_owned()),
+        ]
+    };
+    let go = |case: &'static str, body: &str| {
+        let (url, h, body) = (url.clone(), headers(case), body.to_owned());
+        async move {
+            let h: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            send(&url, "POST", &h, &body).await
+        }
+    };
+    let whole = [
+        "utf16-bom",
+        "utf16-be-bom",
+        "utf16-no-bom",
+        "utf16-charset",
+        "charset-only",
+        "utf16-plain",
+        "utf16-none",
+        "utf32",
+    ];
+    for case in whole {
+        let (status, body) = go(case, &call_json).await;
+        let text = String::from_utf8_lossy(&body);
+        assert_eq!(status, 502, "{case}: {text}");
+        assert!(text.contains("not UTF-8"), "{case}: {text}");
+    }
+    // An event stream is cut before the event that is not UTF-8: nothing of it reaches the client.
+    for case in ["utf16-sse", "utf16-sse-no-bom"] {
+        let (_, body) = go(case, &call_json).await;
+        assert!(!body.contains(&0), "{case}: {body:?}");
+        assert!(
+            !String::from_utf8_lossy(&body).contains("key"),
+            "{case}: {body:?}"
+        );
+    }
+    // A tool list in UTF-16 is refused too (it would have shown delete_file).
+    let (status, _) = go("list-utf16", list).await;
+    assert_eq!(status, 502);
+    // UTF-8, said so, is read and redacted.
+    let (status, body) = go("utf8", &call_json).await;
+    let text = String::from_utf8_lossy(&body);
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("key [REDACTED:github-pat]"), "{text}");
+    assert!(!text.contains(&secret));
+
+    let (_, _, metrics) = call("GET", &gw.url("/metrics"), &[], "").await;
+    let refused = metrics
+        .lines()
+        .find(|l| {
+            l.starts_with("vigil_gateway_upstream_errors_total{")
+                && l.contains("kind=\"answer_not_utf8\"")
+        })
+        .unwrap_or_else(|| panic!("no refusal counted:\n{metrics}"));
+    let n: u64 = refused.rsplit(' ').next().unwrap().parse().unwrap();
+    assert_eq!(n, whole.len() as u64 + 2 + 1, "{refused}");
+    // Each refused tool call is audited as such (a cut stream was answered 200 first).
+    let lines = super::tool_security::wait_lines(&dir.path().join("tools.jsonl"), whole.len() + 3);
+    let outcomes: Vec<(&str, u64)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["outcome"].as_str().unwrap(),
+                l["status"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let mut want = vec![("refused_answer", 502); whole.len()];
+    want.extend([("forwarded", 200), ("forwarded", 200), ("forwarded", 200)]);
+    assert_eq!(outcomes, want);
+    assert!(!gw.log_text().contains(&secret));
+}
+
+// bb-gw-s5 #3: a tool list is filtered in every message that carries one, whatever request it
+// answers and on whatever stream: a POST's SSE or JSON answer to another request, a GET stream
+// (resumption, or the 2024-11-05 HTTP+SSE transport). Held tools likewise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tool_lists_are_filtered_in_every_answer_and_every_stream() {
+    let addr = scripted(|method, case, rpc| {
+        let ping = r#"{"jsonrpc":"2.0","id":2,"result":{}}"#;
+        match (method, case, rpc) {
+            ("GET", _, _) => (
+                200,
+                vec!["text/event-stream"],
+                format!("id: 7\nevent: message\ndata: {LIST}\n\n").into_bytes(),
+            ),
+            (_, "sse", _) => (
+                200,
+                vec!["text/event-stream"],
+                format!("event: message\ndata: {LIST}\n\nevent: message\ndata: {ping}\n\n")
+                    .into_bytes(),
+            ),
+            (_, "json", _) => (
+                200,
+                vec!["application/json"],
+                LIST.replace("\"id\":1", "\"id\":2").into_bytes(),
+            ),
+            (_, "batch", _) => (
+                200,
+                vec!["application/json"],
+                format!("[{ping},{LIST}]").into_bytes(),
+            ),
+            (_, _, "tools/list") => (200, vec!["application/json"], LIST.as_bytes().to_vec()),
+            _ => (200, vec!["application/json"], ping.as_bytes().to_vec()),
+        }
+    })
+    .await;
+    let dir = TempDir::new().unwrap();
+    let cfg = format!(
+        "[gateway]\nlisten = \"127.0.0.1:8443\"\n\n\
+         [[gateway.routes]]\npath = \"/mcp/fs\"\nupstream = \"http://{addr}/mcp\"\naudience = \"fs\"\n\
+         [[gateway.routes.tools]]\nname = \"delete_*\"\nscopes = [\"fs:write\"]\n\n\
+         [[gateway.routes]]\npath = \"/mcp/pinned\"\nupstream = \"http://{addr}/mcp\"\naudience = \"fs\"\n\
+         pins = \"tools.lock\"\n"
+    );
+    let gw = Gateway::start(dir.path(), &cfg, &[]);
+    let ro = bearer(&token("fs", "alice"));
+    let rw = bearer(&token_with(
+        &secret(),
+        "fs",
+        "bob",
+        now(),
+        900,
+        serde_json::json!({"scope": "fs:write"}),
+    ));
+    let ping = r#"{"jsonrpc":"2.0","id":2,"method":"ping"}"#;
+    let get = |path: &'static str, auth: String| {
+        let url = gw.url(path);
+        async move {
+            let h = [
+                ("authorization", auth.as_str()),
+                ("accept", "text/event-stream"),
+                ("mcp-protocol-version", "2025-06-18"),
+            ];
+            let (s, b) = send(&url, "GET", &h, "").await;
+            (s, String::from_utf8(b).unwrap())
+        }
+    };
+    let post = |path: &'static str, auth: String, case: &'static str| {
+        let url = gw.url(path);
+        async move {
+            let h = [
+                ("authorization", auth.as_str()),
+                ("content-type", "application/json"),
+                ("accept", MCP),
+                ("x-case", case),
+            ];
+            let (s, b) = send(&url, "POST", &h, ping).await;
+            (s, String::from_utf8(b).unwrap())
+        }
+    };
+    // Without fs:write: delete_file is gone from every tool list, echo stays.
+    for (what, (status, body)) in [
+        ("GET stream", get("/mcp/fs", ro.clone()).await),
+        ("HTTP+SSE stream", get("/mcp/fs/sse", ro.clone()).await),
+        (
+            "ping's SSE answer",
+            post("/mcp/fs", ro.clone(), "sse").await,
+        ),
+        (
+            "ping's JSON answer",
+            post("/mcp/fs", ro.clone(), "json").await,
+        ),
+        (
+            "ping's batch answer",
+            post("/mcp/fs", ro.clone(), "batch").await,
+        ),
+    ] {
+        assert_eq!(status, 200, "{what}: {body}");
+        assert!(
+            body.contains("\"echo\"") && !body.contains("delete_file"),
+            "{what}: {body}"
+        );
+    }
+    // With it, the list is whole.
+    let (_, body) = post("/mcp/fs", rw.clone(), "sse").await;
+    assert!(body.contains("delete_file"), "{body}");
+    // Tools held by their pins (none approved here) are hidden wherever the list comes.
+    for (what, (status, body)) in [
+        ("GET stream", get("/mcp/pinned", rw.clone()).await),
+        (
+            "ping's SSE answer",
+            post("/mcp/pinned", rw.clone(), "sse").await,
+        ),
+        (
+            "ping's JSON answer",
+            post("/mcp/pinned", rw.clone(), "json").await,
+        ),
+    ] {
+        assert_eq!(status, 200, "{what}: {body}");
+        assert!(
+            body.contains("\"tools\":[]") && !body.contains("echo"),
+            "{what}: {body}"
+        );
+    }
+}
+
+/// The audit configuration of these tests.
+fn audit_config(up: &Upstream) -> String {
+    config(
+        up,
+        "",
+        "[gateway.audit]\npath = \"tools.jsonl\"\nflush_interval = \"20ms\"\n",
+    )
+}
+
+/// `vigil gateway audit verify tools.jsonl ARGS` in `dir` with these variables: exit code and
+/// stdout.
+fn verify(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let mut cmd = common::vigil(dir);
+    cmd.args([&["gateway", "audit", "verify", "tools.jsonl"], args].concat())
+        .env_remove("VIGIL_GATEWAY_AUDIT_KEY");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let o = cmd.output().unwrap();
+    (
+        o.status.code(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+    )
+}
+
+/// Starts the gateway in `dir` and expects it to refuse (exit 2); its stderr.
+fn refuses(dir: &std::path::Path, cfg: &str, env: &[(&str, &str)]) -> String {
+    std::fs::write(dir.join("vigil.toml"), cfg).unwrap();
+    let mut cmd = common::vigil(dir);
+    cmd.args(["gateway", "--listen", "127.0.0.1:0"])
+        .env("MCP_JWT_SECRET", gw::secret())
+        .env_remove("VIGIL_GATEWAY_AUDIT_KEY");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let o = cmd.output().unwrap();
+    expect_exit(&o, 2);
+    stderr_of(&o)
+}
+
+/// The genesis `1:<hash>` the gateway logged when it began a log.
+fn genesis_of(gw: &Gateway) -> String {
+    assert!(gw.wait_log("beginning a new audit log"));
+    let text = gw.log_text();
+    let at = text.find("\"genesis\":\"").expect("the genesis is logged") + 11;
+    text[at..].split('"').next().unwrap().to_owned()
+}
+
+// bb-gw-s5 #8: a log reset to nothing (`: > log` and a seq-0 head) verified and started. A log
+// now begins with its genesis line; an empty one is a reset. A replaced log is found by the
+// genesis kept elsewhere (`--anchor`), and with VIGIL_GATEWAY_AUDIT_KEY by the key alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_or_replaced_audit_log_is_found() {
+    let up = Upstream::start().await;
+    let cfg = audit_config(&up);
+    let (a, b, k) = (
+        TempDir::new().unwrap(),
+        TempDir::new().unwrap(),
+        TempDir::new().unwrap(),
+    );
+    // A plain log; its genesis is logged.
+    let gw = Gateway::start(a.path(), &cfg, &[]);
+    let genesis = genesis_of(&gw);
+    drop(gw);
+    let (code, out) = verify(a.path(), &["--anchor", &genesis], &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains(&format!(
+            "intact: 1 lines, head {genesis}, genesis {genesis}, not keyed"
+        )),
+        "{out}"
+    );
+
+    // Reset as the report did it: an empty log and a head of no lines.
+    let log = a.path().join("tools.jsonl");
+    let head = a.path().join("tools.jsonl.head");
+    let (saved_log, saved_head) = (std::fs::read(&log).unwrap(), std::fs::read(&head).unwrap());
+    std::fs::write(&log, "").unwrap();
+    std::fs::write(
+        &head,
+        format!("{{\"seq\":0,\"hash\":\"{}\"}}\n", "0".repeat(64)),
+    )
+    .unwrap();
+    let (code, out) = verify(a.path(), &[], &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("it was reset"), "{out}");
+    assert!(refuses(a.path(), &cfg, &[]).contains("was reset"));
+
+    // Replaced by another, new log: intact on its own, not under the genesis kept elsewhere.
+    let gw = Gateway::start(b.path(), &cfg, &[]);
+    let other = genesis_of(&gw);
+    drop(gw);
+    assert_ne!(other, genesis);
+    std::fs::copy(b.path().join("tools.jsonl"), &log).unwrap();
+    std::fs::copy(b.path().join("tools.jsonl.head"), &head).unwrap();
+    assert_eq!(verify(a.path(), &[], &[]).0, Some(0));
+    let (code, out) = verify(a.path(), &["--anchor", &genesis], &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("rolled back or rewritten"), "{out}");
+    std::fs::write(&log, saved_log).unwrap();
+    std::fs::write(&head, saved_head).unwrap();
+    assert_eq!(verify(a.path(), &["--anchor", &genesis], &[]).0, Some(0));
+
+    // Keyed: a log replaced by one written without the key fails without any anchor, at
+    // verification and at start.
+    let key: String = {
+        let mut b = [0u8; 32];
+        getrandom::fill(&mut b).unwrap();
+        b.iter().map(|x| format!("{x:02x}")).collect()
+    };
+    let env = [("VIGIL_GATEWAY_AUDIT_KEY", key.as_str())];
+    let gw = Gateway::start(k.path(), &cfg, &env);
+    let keyed_genesis = genesis_of(&gw);
+    let (status, _, _) = call(
+        "POST",
+        &gw.url("/mcp/filesystem"),
+        &[
+            ("authorization", &bearer(&token("filesystem", "alice"))),
+            ("content-type", "application/json"),
+            ("accept", "application/json"),
+        ],
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"x"}}}"#,
+    )
+    .await;
+    assert_eq!(status, 200);
+    super::tool_security::wait_lines(&k.path().join("tools.jsonl"), 1);
+    drop(gw);
+    let (code, out) = verify(k.path(), &["--anchor", &keyed_genesis], &env);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("intact: 2 lines") && out.contains(", keyed,"),
+        "{out}"
+    );
+    let (code, out) = verify(k.path(), &[], &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("VIGIL_GATEWAY_AUDIT_KEY"), "{out}");
+    assert!(!out.contains(&key));
+    std::fs::copy(b.path().join("tools.jsonl"), k.path().join("tools.jsonl")).unwrap();
+    std::fs::copy(
+        b.path().join("tools.jsonl.head"),
+        k.path().join("tools.jsonl.head"),
+    )
+    .unwrap();
+    let (code, out) = verify(k.path(), &[], &env);
+    assert_eq!(code, Some(1), "{out}");
+    let err = refuses(k.path(), &cfg, &env);
+    assert!(err.contains("gateway.audit.path"), "{err}");
+    assert!(!err.contains(&key));
+    // A key too short to key anything is refused, naming its variable.
+    let err = refuses(k.path(), &cfg, &[("VIGIL_GATEWAY_AUDIT_KEY", "short")]);
+    assert!(
+        err.contains("VIGIL_GATEWAY_AUDIT_KEY") && err.contains("too short"),
+        "{err}"
+    );
+}
+
+// bb-gw-s5 #9 (lows).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_low_findings_of_the_retest_hold() {
+    let up = Upstream::start().await;
+    let dir = TempDir::new().unwrap();
+    // A file:// upstream says which schemes are accepted.
+    std::fs::write(
+        dir.path().join("vigil.toml"),
+        "[gateway]\n\n[[gateway.routes]]\npath = \"/mcp/x\"\nupstream = \"file:///etc/passwd\"\n",
+    )
+    .unwrap();
+    let o = common::vigil(dir.path())
+        .args(["gateway", "check"])
+        .env("MCP_JWT_SECRET", secret())
+        .output()
+        .unwrap();
+    expect_exit(&o, 2);
+    let err = stderr_of(&o);
+    assert!(
+        err.contains("gateway.routes[0].upstream: must be an http:// URL"),
+        "{err}"
+    );
+
+    // `gateway pin` needs its own route's variables, not another route's webhook secrets.
+    let pin = |route_extra: &str| {
+        std::fs::write(
+            dir.path().join("vigil.toml"),
+            format!(
+                "[gateway]\n\n[[gateway.routes]]\npath = \"/mcp/fs\"\nupstream = \"http://{}/mcp\"\n\
+                 audience = \"fs\"\npins = \"tools.lock\"\n{route_extra}\n\
+                 [[gateway.routes]]\npath = \"/hooks/gh\"\nupstream = \"http://127.0.0.1:9\"\n\
+                 webhook = {{ scheme = \"github\", secrets = [\"${{WH_NOT_SET}}\"] }}\n",
+                up.addr
+            ),
+        )
+        .unwrap();
+        common::vigil(dir.path())
+            .args(["gateway", "pin", "--route", "/mcp/fs"])
+            .env_remove("MCP_JWT_SECRET")
+            .env_remove("WH_NOT_SET")
+            .output()
+            .unwrap()
+    };
+    let o = pin("");
+    expect_exit(&o, 1);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("+ echo (new)"),
+        "{}",
+        stderr_of(&o)
+    );
+    let o = pin("headers = { X-Key = \"${WH_NOT_SET}\" }");
+    expect_exit(&o, 2);
+    assert!(
+        stderr_of(&o).contains("gateway.routes[0]: environment variable WH_NOT_SET is not set"),
+        "{}",
+        stderr_of(&o)
+    );
+
+    let wh = {
+        use base64::Engine as _;
+        let mut b = [0u8; 48];
+        getrandom::fill(&mut b).unwrap();
+        base64::engine::general_purpose::STANDARD.encode(b)
+    };
+    let cfg = config(
+        &up,
+        "[[gateway.routes.tools]]\nname = \"delete_*\"\nscopes = [\"fs:write\"]\n\n\
+         [[gateway.routes]]\npath = \"/hooks/gh\"\nupstream = \"http://127.0.0.1:9\"\n\
+         webhook = { scheme = \"github\", secrets = [\"${WH}\"] }\n",
+        "[gateway.audit]\npath = \"tools.jsonl\"\nflush_interval = \"20ms\"\n",
+    );
+    let gw = Gateway::start(dir.path(), &cfg, &[("WH", wh.as_str())]);
+    // A webhook route is no protected resource: no metadata for it.
+    let (status, _, _) = call(
+        "GET",
+        &gw.url("/.well-known/oauth-protected-resource/hooks/gh"),
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, _, body) = call(
+        "GET",
+        &gw.url("/.well-known/oauth-protected-resource"),
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let auth = bearer(&token("filesystem", "alice"));
+    let h = [
+        ("authorization", auth.as_str()),
+        ("content-type", "application/json"),
+        ("accept", "application/json"),
+    ];
+    let url = gw.url("/mcp/filesystem");
+    // A number out of range keeps the request's id in the error.
+    let (status, _, body) = call(
+        "POST",
+        &url,
+        &h,
+        r#"{"jsonrpc":"2.0","id":41,"method":"tools/call","params":{"name":"echo","arguments":{"n":1e400}}}"#,
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (v["id"].clone(), v["error"]["code"].clone()),
+        (41.into(), (-32602).into()),
+        "{body}"
+    );
+    // A call whose name is not a string is refused and audited.
+    let (status, _, body) = call(
+        "POST",
+        &url,
+        &h,
+        r#"{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"name":5,"arguments":{}}}"#,
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let lines = super::tool_security::wait_lines(&dir.path().join("tools.jsonl"), 2);
+    let seen: Vec<(&str, &str, u64)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["tool"].as_str().unwrap(),
+                l["outcome"].as_str().unwrap(),
+                l["status"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("echo", "refused_unreadable", 400),
+            ("-", "refused_body", 400)
+        ]
+    );
+}

@@ -1,0 +1,459 @@
+//! What a history, staged or pre-push scan may trust, on real repositories and real pushes:
+//! only what the pushed remote really has (never a stale or another remote's tracking ref), never
+//! a configuration file the scanned changes modify, never a `GIT_DIR` that disagrees with the
+//! path given; and metadata (authors, headers, ref names, tag names, paths) is scanned like
+//! content, located without a fake file.
+
+use crate::common;
+
+use common::{expect_exit, json, run, token, vigil, write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use tempfile::TempDir;
+
+/// Runs git in `dir` with a fixed identity, `extra` environment and `vigil` on the PATH (for
+/// hooks); returns the output.
+fn git_env(dir: &Path, args: &[&str], extra: &[(&str, &str)]) -> Output {
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_vigil"));
+    let path = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap()
+    );
+    let mut c = Command::new("git");
+    c.current_dir(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "Tester")
+        .env("GIT_AUTHOR_EMAIL", "t@example.org")
+        .env("GIT_COMMITTER_NAME", "Tester")
+        .env("GIT_COMMITTER_EMAIL", "t@example.org")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", dir)
+        .env("PATH", path)
+        .env_remove("GIT_DIR");
+    for (k, v) in extra {
+        c.env(k, v);
+    }
+    c.output().expect("git runs")
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = git_env(dir, args, &[]);
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn commit(dir: &Path, msg: &str) -> String {
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", msg]);
+    git(dir, &["rev-parse", "HEAD"])
+}
+
+fn init(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    git(dir, &["init", "-q", "-b", "main"]);
+    git(dir, &["config", "gc.auto", "0"]);
+}
+
+fn gh(seed: u64) -> String {
+    token("ghp_{alnum:30}{ghcrc}", seed)
+}
+
+/// Where each finding of a JSON report is: its file, else its scope.
+fn places(out: &Output) -> Vec<String> {
+    let mut v: Vec<String> = json(out)
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f.get("rule").is_some())
+        .map(|f| {
+            f["file"]
+                .as_str()
+                .or(f["scope"].as_str())
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn pre_push_trusts_only_what_the_pushed_remote_has() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let origin = d.join("origin.git");
+    let public = d.join("public.git");
+    for r in [&origin, &public] {
+        git(d, &["init", "-q", "--bare", r.to_str().unwrap()]);
+    }
+    let w = d.join("work");
+    init(&w);
+    write(&w, "README.md", "hello\n");
+    commit(&w, "init");
+    git(&w, &["remote", "add", "origin", origin.to_str().unwrap()]);
+    git(&w, &["remote", "add", "public", public.to_str().unwrap()]);
+    git(&w, &["push", "-q", "origin", "main"]);
+    git(&w, &["push", "-q", "public", "main"]);
+    // feat holds a secret; it reaches origin (before any hook), so origin/feat has it.
+    git(&w, &["checkout", "-q", "-b", "feat"]);
+    write(&w, "cfg.env", format!("GITHUB_TOKEN={}\n", gh(701)));
+    let secret = commit(&w, "leak");
+    git(&w, &["push", "-q", "origin", "feat"]);
+    git(&w, &["checkout", "-q", "main"]);
+    expect_exit(&run(&w, &["hook", "install", "--pre-push"]), 0);
+
+    // b) Another remote: origin/feat says nothing about what public has.
+    let out = git_env(&w, &["push", "-q", "public", "feat"], &[]);
+    assert!(!out.status.success(), "pushing feat to public is refused");
+    assert!(stderr(&out).contains("1 finding(s)"), "{}", stderr(&out));
+    assert!(!git(&public, &["branch", "--list"]).contains("feat"));
+
+    // a) A stale tracking ref: feat was deleted on origin (and is gone there), the local
+    // origin/feat still names it. A merge of feat into main re-sends the secret.
+    git(&origin, &["update-ref", "-d", "refs/heads/feat"]);
+    git(&origin, &["reflog", "expire", "--expire=now", "--all"]);
+    git(&origin, &["gc", "-q", "--prune=now"]);
+    assert!(git(&w, &["branch", "-r"]).contains("origin/feat"));
+    git(&w, &["merge", "-q", "--no-ff", "-m", "merge feat", "feat"]);
+    let out = git_env(&w, &["push", "-q", "origin", "main"], &[]);
+    assert!(!out.status.success(), "the merge re-sends the secret");
+    assert!(stderr(&out).contains("1 finding(s)"), "{}", stderr(&out));
+    // The same commit under a new name.
+    let out = git_env(&w, &["push", "-q", "origin", "feat:refs/heads/feat2"], &[]);
+    assert!(!out.status.success(), "feat2 is refused");
+
+    // What the remote really has is not scanned again: with the secret on origin's main
+    // (pushed past the hook), a new branch with one clean commit on top goes through.
+    git(&w, &["push", "-q", "--no-verify", "origin", "main"]);
+    git(&w, &["checkout", "-q", "-b", "topic"]);
+    write(&w, "notes.md", "clean\n");
+    let topic = commit(&w, "notes");
+    let out = git_env(&w, &["push", "-q", "origin", "topic"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // Not told the remote (an older hook), the scan cannot ask it: it fails closed, scanning
+    // the whole new branch, and says so on one line.
+    let zero = "0000000000000000000000000000000000000000";
+    let mut c = vigil(&w);
+    c.args(["scan", "--pre-push", "-f", "json"])
+        .write_stdin(format!(
+            "refs/heads/topic2 {topic} refs/heads/topic2 {zero}\n"
+        ));
+    let out = c.output().unwrap();
+    expect_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("could not ask the remote what it has"),
+        "{}",
+        stderr(&out)
+    );
+    let v = json(&out);
+    assert_eq!(v[0]["commit"], secret.as_str());
+    // Told the remote, it asks it: only the new clean commit is scanned.
+    write(&w, "notes.md", "clean, again\n");
+    let topic = commit(&w, "more notes");
+    let mut c = vigil(&w);
+    c.args(["scan", "--pre-push", "--remote", "origin", "--remote-url"])
+        .arg(&origin)
+        .write_stdin(format!(
+            "refs/heads/topic2 {topic} refs/heads/topic2 {zero}\n"
+        ));
+    let out = c.output().unwrap();
+    expect_exit(&out, 0);
+    assert!(stderr(&out).contains("in 1 commit(s)"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_config_the_scanned_changes_modify_does_not_weaken_their_scan() {
+    let dir = TempDir::new().unwrap();
+    let w = dir.path();
+    init(w);
+    write(w, "README.md", "hello\n");
+    let base = commit(w, "init");
+    // One change adds a secret and a vigil.toml that would hide it every way it can.
+    write(
+        w,
+        "vigil.toml",
+        "[scan]\nexit_code = 0\nmax_decode_depth = 0\nallow_incomplete = true\n\n[scan.allowlist]\npaths = ['''.*''']\n",
+    );
+    write(w, "app.env", format!("GITHUB_TOKEN={}\n", gh(702)));
+    commit(w, "leak");
+    let range = format!("{base}..HEAD");
+    let out = run(w, &["scan", "--git", "--range", &range]);
+    expect_exit(&out, 1);
+    let e = stderr(&out);
+    assert!(
+        e.contains("vigil.toml: the scanned changes modify this file")
+            && e.contains("scan.exit_code")
+            && e.contains("scan.allowlist"),
+        "{e}"
+    );
+    // --since is a change set too.
+    let out = run(w, &["scan", "--git", "--since", "2000-01-01"]);
+    expect_exit(&out, 1);
+    // Outside the changes that modify it, the file applies as before, and its exit_code = 0
+    // is named with its line.
+    write(w, "more.txt", "x\n");
+    commit(w, "more");
+    let out = run(w, &["scan", "--git", "--range", "HEAD~1..HEAD"]);
+    expect_exit(&out, 0);
+    assert!(
+        stderr(&out).contains("vigil.toml:2: scan.exit_code"),
+        "{}",
+        stderr(&out)
+    );
+    // What its allowlist hid is counted in the summary, naming the file.
+    assert!(
+        stderr(&out).contains("input(s) skipped by vigil.toml allowlist"),
+        "{}",
+        stderr(&out)
+    );
+
+    // --staged: a .gitleaks.toml staged with the secret does not allowlist it.
+    let s = TempDir::new().unwrap();
+    let w = s.path();
+    init(w);
+    write(w, "README.md", "hello\n");
+    commit(w, "init");
+    write(
+        w,
+        ".gitleaks.toml",
+        "[extend]\nuseDefault = true\n\n[allowlist]\nregexes = ['''ghp_''']\nstopwords = ['''ghp''']\n",
+    );
+    write(w, "app.env", format!("GITHUB_TOKEN={}\n", gh(703)));
+    git(w, &["add", "-A"]);
+    let out = run(w, &["scan", "--staged"]);
+    expect_exit(&out, 1);
+    assert!(
+        stderr(&out).contains(".gitleaks.toml: the scanned changes modify this file"),
+        "{}",
+        stderr(&out)
+    );
+    // Committed before, it applies to a later change.
+    std::fs::remove_file(w.join("app.env")).unwrap();
+    commit(w, "config");
+    write(w, "app.env", format!("GITHUB_TOKEN={}\n", gh(703)));
+    git(w, &["add", "-A"]);
+    let out = run(w, &["scan", "--staged"]);
+    expect_exit(&out, 0);
+    assert!(
+        stderr(&out).contains("suppressed by ./.gitleaks.toml allowlist"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn git_dir_and_a_path_that_disagree_are_refused() {
+    let dir = TempDir::new().unwrap();
+    let clean = dir.path().join("clean");
+    let leaky = dir.path().join("leaky");
+    for (r, body) in [
+        (&clean, "hello\n".to_owned()),
+        (&leaky, format!("GITHUB_TOKEN={}\n", gh(704))),
+    ] {
+        init(r);
+        write(r, "a.txt", body);
+        commit(r, "a");
+    }
+    let out = vigil(dir.path())
+        .args(["scan", "--git"])
+        .arg(&leaky)
+        .env("GIT_DIR", clean.join(".git"))
+        .output()
+        .unwrap();
+    expect_exit(&out, 2);
+    let e = stderr(&out);
+    assert!(
+        e.contains("GIT_DIR=") && e.contains("names another repository"),
+        "{e}"
+    );
+    assert_eq!(e.trim().lines().count(), 1, "{e}");
+    // In agreement, it proceeds.
+    let out = vigil(dir.path())
+        .args(["scan", "--git"])
+        .arg(&leaky)
+        .env("GIT_DIR", leaky.join(".git"))
+        .output()
+        .unwrap();
+    expect_exit(&out, 1);
+    let out = vigil(&leaky)
+        .args(["scan", "--staged", "."])
+        .env("GIT_DIR", clean.join(".git"))
+        .output()
+        .unwrap();
+    expect_exit(&out, 2);
+}
+
+#[test]
+fn metadata_ref_names_and_paths_are_scanned_and_located() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let remote = d.join("remote.git");
+    git(d, &["init", "-q", "--bare", remote.to_str().unwrap()]);
+    let w = d.join("work");
+    init(&w);
+    write(&w, "README.md", "hello\n");
+    let base = commit(&w, "init");
+    git(&w, &["remote", "add", "origin", remote.to_str().unwrap()]);
+    git(&w, &["push", "-q", "origin", "main"]);
+
+    // An author's name.
+    let t1 = gh(705);
+    let name = format!("deploy {t1}");
+    let out = git_env(
+        &w,
+        &["commit", "-q", "--allow-empty", "-m", "clean"],
+        &[("GIT_AUTHOR_NAME", &name)],
+    );
+    assert!(out.status.success());
+    let c1 = git(&w, &["rev-parse", "HEAD"]);
+    // A path.
+    let t2 = gh(706);
+    write(&w, &format!("cfg/{t2}"), "nothing here\n");
+    let c2 = commit(&w, "add a file");
+    // An extra commit header.
+    let t3 = gh(707);
+    let raw = git(&w, &["cat-file", "commit", "HEAD"]);
+    let (head, body) = raw.split_once("\n\n").unwrap();
+    let forged = format!("{head}\nx-note {t3}\n\n{body}\n");
+    let path = write(&w, "forged.txt", forged);
+    let c3 = git(
+        &w,
+        &["hash-object", "-t", "commit", "-w", path.to_str().unwrap()],
+    );
+    std::fs::remove_file(&path).unwrap();
+    git(&w, &["update-ref", "refs/heads/main", &c3]);
+    // A branch name.
+    let t4 = gh(708);
+    git(&w, &["branch", &format!("leak-{t4}"), &base]);
+
+    let out = run(&w, &["scan", "--git", "-f", "json"]);
+    expect_exit(&out, 1);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    for t in [&t1, &t2, &t3, &t4] {
+        assert!(
+            !stdout.contains(t.as_str()),
+            "never printed, even in a location"
+        );
+    }
+    let p = places(&out);
+    assert_eq!(p.len(), 4, "{p:?}");
+    assert!(p.contains(&format!("commit {c1} author")), "{p:?}");
+    assert!(p.contains(&format!("commit {c3} header x-note")), "{p:?}");
+    assert!(p.iter().any(|x| x.starts_with("cfg/ghp_")), "{p:?}");
+    assert!(
+        p.iter().any(|x| x.starts_with("ref refs/heads/leak-ghp_")),
+        "{p:?}"
+    );
+    let v = json(&out);
+    let path_finding = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["file"].as_str().is_some_and(|f| f.starts_with("cfg/")))
+        .unwrap();
+    // c3 replaced c2 (same parent, same tree, one more header): main reaches c3 only.
+    assert_eq!(path_finding["commit"], c3.as_str());
+    assert!(!c2.is_empty());
+    // SARIF: metadata is a logical location, never a file URI.
+    let out = run(&w, &["scan", "--git", "-f", "sarif"]);
+    let sarif = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(!sarif.contains("commit%20"), "no fake file URI");
+    assert!(sarif.contains("\"logicalLocations\""));
+    for format in ["text", "csv", "junit", "markdown"] {
+        let out = run(&w, &["scan", "--git", "-f", format]);
+        expect_exit(&out, 1);
+        let s = String::from_utf8_lossy(&out.stdout);
+        assert!(s.contains(&format!("commit {c1} author")), "{format}: {s}");
+    }
+
+    // The pre-push hook scans the pushed ref names; a directory scan scans paths.
+    git(&w, &["branch", "-D", &format!("leak-{t4}")]);
+    let t5 = gh(709);
+    let zero = "0000000000000000000000000000000000000000";
+    let mut c = vigil(&w);
+    c.args(["scan", "--pre-push", "-f", "json", "--remote", "origin"])
+        .write_stdin(format!("HEAD {base} refs/heads/leak-{t5} {zero}\n"));
+    let out = c.output().unwrap();
+    expect_exit(&out, 1);
+    assert_eq!(places(&out).len(), 1, "{:?}", places(&out));
+    let out = run(&w, &["scan", ".", "-f", "json"]);
+    expect_exit(&out, 1);
+    assert!(places(&out).iter().any(|x| x.starts_with("cfg/ghp_")));
+}
+
+#[test]
+fn shallow_ranges_worktree_heads_and_refs_to_blobs() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let full = d.join("full");
+    init(&full);
+    for i in 0..4 {
+        write(&full, "n.txt", format!("{i}\n"));
+        commit(&full, &format!("c{i}"));
+    }
+    let s = d.join("shallow");
+    let url = format!("file://{}", full.display());
+    git(
+        d,
+        &["clone", "-q", "--depth", "2", &url, s.to_str().unwrap()],
+    );
+    // A walk that reaches the boundary is incomplete; a range that stays above it is whole.
+    let out = run(&s, &["scan", "--git"]);
+    expect_exit(&out, 2);
+    assert!(stderr(&out).contains("shallow clone"), "{}", stderr(&out));
+    let out = run(&s, &["scan", "--git", "--range", "HEAD~1..HEAD"]);
+    expect_exit(&out, 0);
+    assert!(!stderr(&out).contains("shallow"), "{}", stderr(&out));
+    write(&s, "k.env", format!("GITHUB_TOKEN={}\n", gh(710)));
+    let old = git(&s, &["rev-parse", "HEAD"]);
+    let new = commit(&s, "leak");
+    let mut c = vigil(&s);
+    c.args(["scan", "--pre-push"])
+        .write_stdin(format!("refs/heads/main {new} refs/heads/main {old}\n"));
+    expect_exit(&c.output().unwrap(), 1);
+
+    // A linked worktree's detached HEAD is history `git log --all` shows: scanned from the
+    // main worktree.
+    let m = d.join("main");
+    init(&m);
+    write(&m, "a.txt", "a\n");
+    commit(&m, "a");
+    let wt = d.join("wt");
+    git(
+        &m,
+        &["worktree", "add", "-q", "--detach", wt.to_str().unwrap()],
+    );
+    write(&wt, "b.env", format!("GITHUB_TOKEN={}\n", gh(711)));
+    let detached = commit(&wt, "detached leak");
+    let out = run(&m, &["scan", "--git", "-f", "json"]);
+    expect_exit(&out, 1);
+    assert_eq!(json(&out)[0]["commit"], detached.as_str());
+    git(&m, &["worktree", "remove", "--force", wt.to_str().unwrap()]);
+
+    // An annotated tag of a blob: valid, not "corrupt"; --all-objects scans the blob and is
+    // then complete.
+    let blob = git(&m, &["rev-parse", "HEAD:a.txt"]);
+    git(&m, &["tag", "-a", "blobtag", "-m", "a blob", &blob]);
+    let out = run(&m, &["scan", "--git"]);
+    expect_exit(&out, 2);
+    let e = stderr(&out);
+    assert!(
+        e.contains("1 ref(s) name a tree or a blob") && e.contains("refs/tags/blobtag"),
+        "{e}"
+    );
+    assert!(!e.contains("corrupt"), "{e}");
+    // (The removed worktree's commit is unreachable now: --all-objects finds it too.)
+    let out = run(&m, &["scan", "--git", "--all-objects"]);
+    expect_exit(&out, 1);
+    assert!(!stderr(&out).contains("incomplete"), "{}", stderr(&out));
+}
