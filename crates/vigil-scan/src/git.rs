@@ -1883,13 +1883,6 @@ fn scan_blobs(
                         }
                         let i = order[k];
                         let (path, oid, commit) = &pairs[i];
-                        // The size first: an oversized blob is never inflated.
-                        if let Ok(Some(h)) = repo.try_find_header(*oid) {
-                            if h.size() > max {
-                                skipped.fetch_add(1, Ordering::Relaxed);
-                                continue;
-                            }
-                        }
                         let Some(obj) = misses.find(&repo, *oid, "blob", Some(path)) else {
                             continue;
                         };
@@ -1897,13 +1890,11 @@ fn scan_blobs(
                             continue;
                         }
                         progress(Progress::Blob(obj.data.len() as u64));
-                        if obj.data.len() as u64 > max {
-                            skipped.fetch_add(1, Ordering::Relaxed);
-                            continue;
-                        }
+                        // A blob over the size limit is scanned in chunks; a binary one by its
+                        // printable runs.
                         let mut found = Vec::new();
                         let mut local = ContentTally::default();
-                        let read = content::scan(
+                        content::scan_any(
                             rules,
                             &copts,
                             path,
@@ -1912,10 +1903,6 @@ fn scan_blobs(
                             &mut found,
                             &mut local,
                         );
-                        if read == content::Read::Binary {
-                            skipped.fetch_add(1, Ordering::Relaxed);
-                            continue;
-                        }
                         bytes.fetch_add(obj.data.len() as u64, Ordering::Relaxed);
                         if local != ContentTally::default() {
                             tally.lock().unwrap_or_else(|e| e.into_inner()).add(&local);
@@ -2036,12 +2023,17 @@ pub fn scan_staged_watching(
         if !misses.matches(entry.id, &obj.data, &path) {
             continue;
         }
-        if max_blob_size > 0 && obj.data.len() as u64 > max_blob_size {
-            stats.skipped += 1;
-            continue;
-        }
+        // Over the size limit: scanned in chunks; binary: by its printable runs.
+        let opts = &ContentOptions {
+            max_file_size: if max_blob_size == 0 {
+                u64::MAX
+            } else {
+                max_blob_size
+            },
+            ..*opts
+        };
         let mut found = Vec::new();
-        let read = content::scan(
+        let read = content::scan_any(
             rules,
             opts,
             &path,
@@ -2050,10 +2042,6 @@ pub fn scan_staged_watching(
             &mut found,
             &mut stats.content,
         );
-        if read == content::Read::Binary {
-            stats.skipped += 1;
-            continue;
-        }
         stats.blobs += 1;
         stats.bytes += obj.data.len() as u64;
         if found.is_empty() {
@@ -2069,7 +2057,7 @@ pub fn scan_staged_watching(
                 // does not block the commit; binary or unreadable before: everything is new.
                 let mut before = Vec::new();
                 let mut scratch = ContentTally::default();
-                content::scan(rules, opts, &path, None, &o.data, &mut before, &mut scratch);
+                content::scan_any(rules, opts, &path, None, &o.data, &mut before, &mut scratch);
                 out.extend(found.into_iter().filter(|f| {
                     !before
                         .iter()

@@ -10,20 +10,25 @@ use super::{description, RenderOptions};
 use crate::Report;
 use std::io::{self, Write};
 
+/// One cell: control characters escaped as the human formats escape them (a file name cannot
+/// move the terminal or forge a row), a leading `=`, `+`, `-` or `@` defused with `'` (OWASP's
+/// advice against formula injection, so a spreadsheet never runs a file name), RFC 4180 quoting.
 fn field(s: &str) -> String {
-    // A cell a spreadsheet would read as a formula (`=HYPERLINK(…)`, `+1`, `-1`, `@SUM`, a
-    // tab or CR first) starts with `'` instead (OWASP's CSV injection advice).
-    let guarded;
+    let s = vigil_core::logging::printable(s);
     let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        guarded = format!("'{s}");
-        guarded.as_str()
+        format!("'{s}")
     } else {
-        s
+        s.into_owned()
     };
+    quoted(s)
+}
+
+/// RFC 4180 quoting alone (the secret column keeps the secret's bytes as found).
+fn quoted(s: String) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
-        s.to_owned()
+        s
     }
 }
 
@@ -64,7 +69,7 @@ pub(super) fn write(report: &Report, opts: &RenderOptions, out: &mut dyn Write) 
             num(r.and_then(|r| r.column)),
             num(r.and_then(|r| r.end_line)),
             num(r.and_then(|r| r.end_column)),
-            field(&opts.secret(d).unwrap_or_default()),
+            quoted(opts.secret(d).unwrap_or_default()),
         ];
         for c in &report.columns {
             row.push(field(
