@@ -2227,13 +2227,6 @@ fn scan_blobs(
                         let i = order[k];
                         let missed = missed_here();
                         let (path, oid, commit) = &pairs[i];
-                        // The size first: an oversized blob is never inflated.
-                        if let Ok(Some(h)) = repo.try_find_header(*oid) {
-                            if h.size() > max {
-                                skipped.fetch_add(1, Ordering::Relaxed);
-                                continue;
-                            }
-                        }
                         let Some(obj) = misses.find(&repo, *oid, "blob", Some(path)) else {
                             dirty[i].store(true, Ordering::Relaxed);
                             continue;
@@ -2243,13 +2236,11 @@ fn scan_blobs(
                             continue;
                         }
                         progress(Progress::Blob(obj.data.len() as u64));
-                        if obj.data.len() as u64 > max {
-                            skipped.fetch_add(1, Ordering::Relaxed);
-                            continue;
-                        }
+                        // A blob over the size limit is scanned in chunks; a binary one by its
+                        // printable runs.
                         let mut found = Vec::new();
                         let mut local = ContentTally::default();
-                        let read = content::scan(
+                        content::scan_any(
                             rules,
                             &copts,
                             path,
@@ -2258,10 +2249,6 @@ fn scan_blobs(
                             &mut found,
                             &mut local,
                         );
-                        if read == content::Read::Binary {
-                            skipped.fetch_add(1, Ordering::Relaxed);
-                            continue;
-                        }
                         bytes.fetch_add(obj.data.len() as u64, Ordering::Relaxed);
                         if local.has_gaps() || missed_here() != missed {
                             dirty[i].store(true, Ordering::Relaxed);
@@ -2388,12 +2375,17 @@ pub fn scan_staged_watching(
         if !misses.matches(entry.id, &obj.data, &path) {
             continue;
         }
-        if max_blob_size > 0 && obj.data.len() as u64 > max_blob_size {
-            stats.skipped += 1;
-            continue;
-        }
+        // Over the size limit: scanned in chunks; binary: by its printable runs.
+        let opts = &ContentOptions {
+            max_file_size: if max_blob_size == 0 {
+                u64::MAX
+            } else {
+                max_blob_size
+            },
+            ..*opts
+        };
         let mut found = Vec::new();
-        let read = content::scan(
+        let read = content::scan_any(
             rules,
             opts,
             &path,
@@ -2402,10 +2394,6 @@ pub fn scan_staged_watching(
             &mut found,
             &mut stats.content,
         );
-        if read == content::Read::Binary {
-            stats.skipped += 1;
-            continue;
-        }
         stats.blobs += 1;
         stats.bytes += obj.data.len() as u64;
         if found.is_empty() {
@@ -2421,7 +2409,7 @@ pub fn scan_staged_watching(
                 // does not block the commit; binary or unreadable before: everything is new.
                 let mut before = Vec::new();
                 let mut scratch = ContentTally::default();
-                content::scan(rules, opts, &path, None, &o.data, &mut before, &mut scratch);
+                content::scan_any(rules, opts, &path, None, &o.data, &mut before, &mut scratch);
                 out.extend(found.into_iter().filter(|f| {
                     !before
                         .iter()

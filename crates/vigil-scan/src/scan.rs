@@ -509,7 +509,6 @@ impl ScanOutcome {
                 ..Skipped::default()
             },
         };
-        skipped.binary += ct.member_binary;
         skipped.too_large += ct.member_too_large;
         skipped.allowed_by_marker = ct.allowed_by_marker;
         let mut c = Completeness {
@@ -682,6 +681,18 @@ impl ScanOutcome {
                 ),
             );
         }
+        if ct.archive_too_large > 0 {
+            c.gap_count(
+                Gap::Truncated,
+                ct.archive_too_large,
+                format!(
+                    "{} archive(s) over --max-file-size {} were not opened (their bytes were scanned as binary){}",
+                    ct.archive_too_large,
+                    human(self.max_file_size),
+                    eg(GapKind::ArchiveTooLarge)
+                ),
+            );
+        }
         if ct.decode_stopped > 0 {
             c.gap_count(
                 Gap::Truncated,
@@ -747,7 +758,7 @@ impl fmt::Display for Summary<'_> {
                     ", {} blob(s), {:.1} MiB; skipped {} binary or over {max}, {} missing, {} unreadable object(s)",
                     s.blobs,
                     mib(s.bytes),
-                    s.skipped as u64 + o.content.member_binary + o.content.member_too_large,
+                    s.skipped as u64 + o.content.member_too_large,
                     s.missing,
                     s.unreadable
                 )?;
@@ -770,7 +781,7 @@ impl fmt::Display for Summary<'_> {
                     t.files,
                     mib(t.bytes),
                     mib(t.bytes) / secs.max(1e-6),
-                    t.binary + o.content.member_binary,
+                    t.binary,
                     t.too_large + o.content.member_too_large,
                     t.unreadable,
                 )?;
@@ -818,6 +829,21 @@ impl ScanOutcome {
         }
         if c.utf16 > 0 {
             write!(f, "; {} read as UTF-16", c.utf16)?;
+        }
+        if c.binary + c.member_binary > 0 {
+            write!(
+                f,
+                "; {} binary read by printable runs",
+                c.binary + c.member_binary
+            )?;
+        }
+        if c.chunked > 0 {
+            write!(
+                f,
+                "; {} over {} read in chunks",
+                c.chunked,
+                human(self.max_file_size)
+            )?;
         }
         if c.allowed_by_marker > 0 {
             write!(f, "; {} allowed by marker", c.allowed_by_marker)?;

@@ -1091,8 +1091,8 @@ fn encoded_and_archived_secrets_are_found_in_files_and_history() {
         );
         assert_eq!(s["runs"][0]["invocations"][0]["executionSuccessful"], true);
     }
-    // Without decoding and archives, none of the four is found, and the archives are binary
-    // files skipped as such.
+    // Without decoding and archives, none of the four is found, and the archives left closed
+    // make the scan incomplete (their bytes are read as binary).
     let out = run(
         gd,
         &[
@@ -1106,9 +1106,11 @@ fn encoded_and_archived_secrets_are_found_in_files_and_history() {
             "0",
         ],
     );
-    expect_exit(&out, 0);
+    expect_exit(&out, 2);
+    assert_eq!(json(&out).as_array().unwrap().len(), 1, "only the status");
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("skipped 2 binary"),
+        String::from_utf8_lossy(&out.stderr)
+            .contains("2 archive(s) nested deeper than --max-archive-depth 0 were not opened"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );

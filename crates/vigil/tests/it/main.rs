@@ -18,5 +18,6 @@ mod lint;
 mod memory;
 mod redact;
 mod scan;
+mod scan_evasion;
 mod seal;
 mod token;
