@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The history cache of `vigil scan --git` on a real history: a copy of a mirror, a first full
+# The history cache of `vigil scan --git --cache` on a real history: a copy of a mirror, a first full
 # scan (which writes .git/vigil/history-cache), one new commit, a second full scan. Prints wall,
 # CPU (user+sys) and peak RSS of both, the commits the second read from the cache, and whether
 # both reports hold the same findings (the new commit's aside).
@@ -18,7 +18,7 @@ run() { # name, then vigil arguments
   local name=$1
   shift
   /usr/bin/time -f "%e %U %S %M" -o "$out/$name.time" \
-    "$bin" scan --git "$out/repo.git" -f json -o "$out/$name.json" "$@" 2>"$out/$name.err" || true
+    "$bin" scan --git --cache "$out/repo.git" -f json -o "$out/$name.json" "$@" 2>"$out/$name.err" || true
   read -r wall user sys rss <"$out/$name.time"
   printf '%-7s wall %7.2f s  cpu %7.2f s  peak RSS %5d MB  %s\n' "$name" "$wall" \
     "$(echo "$user + $sys" | bc)" $((rss / 1024)) "$(grep -o '[0-9]* commit(s)[^,]*' "$out/$name.err" | head -1)"

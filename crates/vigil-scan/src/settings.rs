@@ -436,6 +436,38 @@ fn gitleaks(cfg: &Config, discovered: bool, distrust: bool) -> Result<Chosen, Ru
                 std::mem::take(&mut e.disabled_rules).join(", ")
             ));
         }
+        // A rule with a built-in's id would be merged into it (gitleaks's extend) and could
+        // replace its pattern: one that changes what the rule finds is added under its own id
+        // instead (`github-pat-custom`), so the built-in stays as it is. Allowlists alone still
+        // merge (a discovered file's allowlists apply, and what they hide is counted).
+        let builtin: std::collections::HashSet<String> =
+            crate::builtin::rules().into_iter().map(|r| r.id).collect();
+        let mut renamed = Vec::new();
+        for r in &mut file.rules {
+            let changes_detection = r.regex.is_some()
+                || r.path.is_some()
+                || r.entropy.is_some()
+                || r.secret_group.is_some()
+                || !r.required.is_empty()
+                || r.window.is_some()
+                || r.validate.is_some()
+                || r.skip_report;
+            if builtin.contains(&r.id) && changes_detection {
+                renamed.push(r.id.clone());
+                r.id = format!("{}-custom", r.id);
+            }
+        }
+        if !renamed.is_empty() {
+            dropped.push(format!(
+                "redefines the built-in rules {} (its versions are added as {})",
+                renamed.join(", "),
+                renamed
+                    .iter()
+                    .map(|id| format!("{id}-custom"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
         if !dropped.is_empty() {
             warnings.push(format!(
                 "{}: {}; a configuration found beside the scanned code never turns built-in rules off, so they stay on and its rules are added (name it with --config to use it as it is)",

@@ -48,8 +48,17 @@ fn gh(seed: u64) -> String {
 fn scan(dir: &Path, keys: &Path, args: &[&str]) -> Output {
     vigil(dir)
         .env("XDG_CACHE_HOME", keys)
-        .args(["scan", "--git", "-f", "json"])
+        .args(["scan", "--git", "--cache", "-f", "json"])
         .args(args)
+        .output()
+        .expect("vigil runs")
+}
+
+/// The same scan without the cache (the default).
+fn scan_uncached(dir: &Path, keys: &Path) -> Output {
+    vigil(dir)
+        .env("XDG_CACHE_HOME", keys)
+        .args(["scan", "--git", "-f", "json"])
         .output()
         .expect("vigil runs")
 }
@@ -189,7 +198,7 @@ fn a_cached_git_scan_reports_every_finding_and_reads_only_new_commits() {
     let got = found(&third);
     assert_eq!(got.len(), 4);
     assert!(got.contains(&("deploy.env".into(), "github-pat".into(), new.clone(), 1)));
-    let fresh = scan(d, keys.path(), &["--no-cache"]);
+    let fresh = scan_uncached(d, keys.path());
     assert_eq!(cached(&fresh), 0);
     assert_eq!(found(&fresh), got, "the same findings without the cache");
 
@@ -279,7 +288,7 @@ fn concurrent_git_scans_share_one_good_cache() {
             .env_remove("VIGIL_LOG")
             .env_remove("VIGIL_CONFIG")
             .env("XDG_CACHE_HOME", keys.path())
-            .args(["scan", "--git", "-f", "json"])
+            .args(["scan", "--git", "--cache", "-f", "json"])
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -289,14 +298,14 @@ fn concurrent_git_scans_share_one_good_cache() {
     for r in runs {
         assert_eq!(r.wait_with_output().unwrap().status.code(), Some(1));
     }
-    let want = found(&scan(d, keys.path(), &["--no-cache"]));
+    let want = found(&scan_uncached(d, keys.path()));
     write(d, "later.txt", "clean\n");
     commit(d, "later");
     let runs: Vec<_> = (0..3)
         .map(|_| {
             vigil(d)
                 .env("XDG_CACHE_HOME", keys.path())
-                .args(["scan", "--git", "-f", "json"])
+                .args(["scan", "--git", "--cache", "-f", "json"])
                 .output()
                 .unwrap()
         })

@@ -457,3 +457,44 @@ fn shallow_ranges_worktree_heads_and_refs_to_blobs() {
     expect_exit(&out, 1);
     assert!(!stderr(&out).contains("incomplete"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_found_config_cannot_redefine_a_built_in_rule_away() {
+    // bb-git-s7 #5: `[[rules]] id = "github-pat"` with a pattern that never matches, found beside
+    // the code (directory scan, and committed, in history), turned the built-in rule off.
+    let d = TempDir::new().unwrap();
+    let d = d.path();
+    init(d);
+    write(d, "t.txt", &format!("v={}\n", gh(71)));
+    write(
+        d,
+        ".gitleaks.toml",
+        "[extend]\nuseDefault = true\n[[rules]]\nid = 'github-pat'\nregex = '''qq[0-9]{40}'''\n",
+    );
+    for args in [
+        &["scan", ".", "-f", "json"][..],
+        &["scan", "--git", "-f", "json"][..],
+    ] {
+        if args[1] == "--git" {
+            git(d, &["add", "-A"]);
+            commit(d, "token and a config");
+        }
+        let out = run(d, args);
+        expect_exit(&out, 1);
+        assert_eq!(places(&out), ["t.txt"], "{args:?}");
+        assert!(
+            stderr(&out).contains("github-pat-custom"),
+            "the warning says what became of the rule: {}",
+            stderr(&out)
+        );
+    }
+    // An allowlist alone still merges into the built-in rule, and what it hid is counted.
+    write(
+        d,
+        ".gitleaks.toml",
+        "[extend]\nuseDefault = true\n[[rules]]\nid = 'github-pat'\n[[rules.allowlists]]\npaths = ['''t\\.txt''']\n",
+    );
+    let out = run(d, &["scan", ".", "-f", "json"]);
+    expect_exit(&out, 0);
+    assert!(stderr(&out).contains("suppressed"), "{}", stderr(&out));
+}
