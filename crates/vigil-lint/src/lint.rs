@@ -257,7 +257,13 @@ impl Linter {
                     severity: self.settings.severity_of(rule.id, rule.severity),
                     path: doc.path.clone(),
                     region: doc.region(r.span),
-                    key: r.key,
+                    // A key path may hold a secret too (a server named by its token).
+                    key: match r.key {
+                        Some(k) if !self.show_secrets => {
+                            Some(crate::redact::redact(&k, self.ruleset()))
+                        }
+                        k => k,
+                    },
                     message: if self.show_secrets {
                         r.message
                     } else {
@@ -425,8 +431,7 @@ impl Linter {
                 return;
             }
         };
-        let lossy = (!named && std::str::from_utf8(&bytes).is_err())
-            .then(|| String::from_utf8_lossy(&bytes).into_owned());
+        let lossy = (!named && std::str::from_utf8(&bytes).is_err()).then(|| lenient(&bytes));
         match Document::from_bytes(path, shown, bytes) {
             Ok(Some(doc)) => self.finish(doc, out),
             Ok(None) if named => lock(out).errors.push(InputError::NotRecognized {
@@ -468,7 +473,9 @@ impl Linter {
                     && e.depth() > 0
                     && NEVER_DESCEND.iter().any(|n| e.file_name() == *n))
             });
-            if !self.settings.exclude.is_empty() {
+            // `[lint] exclude` is like an ignore file: it never hides a client's own file
+            // (a `vigil.toml` added by a pull request cannot silence `.mcp.json`).
+            if honour && !self.settings.exclude.is_empty() {
                 let mut o = ignore::overrides::OverrideBuilder::new(root);
                 for g in &self.settings.exclude {
                     let _ = o.add(&format!("!{g}"));
@@ -678,6 +685,35 @@ fn holds_marker(p: &Path) -> bool {
         buf.copy_within(filled - keep..filled, 0);
         carry = keep;
     }
+}
+
+/// Text decoded as a client might: UTF-16 (with a byte-order mark, or ASCII in UTF-16 shape),
+/// else UTF-8 with replacement characters.
+fn lenient(bytes: &[u8]) -> String {
+    let nuls = bytes.iter().filter(|b| **b == 0).count();
+    let (le, be) = match bytes {
+        [0xFF, 0xFE, ..] => (true, false),
+        [0xFE, 0xFF, ..] => (false, true),
+        _ if bytes.len().is_multiple_of(2) && nuls * 3 >= bytes.len() => {
+            let odd_nuls = bytes.iter().skip(1).step_by(2).filter(|b| **b == 0).count();
+            (odd_nuls * 2 >= nuls, odd_nuls * 2 < nuls)
+        }
+        _ => (false, false),
+    };
+    if le || be {
+        let units = bytes.chunks_exact(2).map(|c| {
+            if le {
+                u16::from_le_bytes([c[0], c[1]])
+            } else {
+                u16::from_be_bytes([c[0], c[1]])
+            }
+        });
+        return char::decode_utf16(units)
+            .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+            .filter(|c| *c != '\u{feff}')
+            .collect();
+    }
+    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn shown(p: &Path) -> String {

@@ -281,10 +281,25 @@ pub struct Strings<'a> {
 }
 
 impl<'a> Strings<'a> {
-    /// Every string of `root`, depth first.
+    /// Every string of `root` down to 64 levels, depth first.
     pub fn collect(root: &'a Node) -> Self {
-        fn go<'a>(n: &'a Node, path: &mut Vec<Seg<'a>>, out: &mut Strings<'a>, depth: usize) {
-            if depth > 64 {
+        Self::collect_to(root, 64)
+    }
+
+    /// Every string of `root` at any depth, depth first (the parsers bound the depth).
+    pub fn collect_unbounded(root: &'a Node) -> Self {
+        Self::collect_to(root, usize::MAX)
+    }
+
+    fn collect_to(root: &'a Node, max_depth: usize) -> Self {
+        fn go<'a>(
+            n: &'a Node,
+            path: &mut Vec<Seg<'a>>,
+            out: &mut Strings<'a>,
+            depth: usize,
+            max_depth: usize,
+        ) {
+            if depth > max_depth {
                 return;
             }
             match &n.value {
@@ -296,14 +311,14 @@ impl<'a> Strings<'a> {
                 Value::Array(a) => {
                     for (i, c) in a.iter().enumerate() {
                         path.push(Seg::Index(i));
-                        go(c, path, out, depth + 1);
+                        go(c, path, out, depth + 1, max_depth);
                         path.pop();
                     }
                 }
                 Value::Object(m) => {
                     for m in m {
                         path.push(Seg::Key(&m.key));
-                        go(&m.value, path, out, depth + 1);
+                        go(&m.value, path, out, depth + 1, max_depth);
                         path.pop();
                     }
                 }
@@ -311,7 +326,7 @@ impl<'a> Strings<'a> {
             }
         }
         let mut out = Strings::default();
-        go(root, &mut Vec::with_capacity(16), &mut out, 0);
+        go(root, &mut Vec::with_capacity(16), &mut out, 0, max_depth);
         out
     }
 

@@ -15,27 +15,39 @@ static USERINFO: LazyLock<regex::Regex> = LazyLock::new(|| {
         .expect("userinfo pattern")
 });
 
-/// `?name=value` / `&name=value` query pairs.
+/// `?name=value` / `&name=value` query pairs (and `#name=value` fragments).
 static QUERY_PAIR: LazyLock<regex::Regex> = LazyLock::new(|| {
-    regex::Regex::new(r#"([?&;])([A-Za-z0-9_.\-\[\]]{1,64})=([^&#\s"'`]{1,2048})"#)
+    regex::Regex::new(r#"([?&;#])([A-Za-z0-9_.\-\[\]]{1,64})=([^&#\s"'`]{1,2048})"#)
         .expect("query pattern")
 });
 
 /// Whether a query parameter's name says its value is a credential.
 pub fn is_secret_param(name: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "key",
+        "sig",
+        "signature",
+        "code",
+        "apikey",
+        "api-key",
+        "access_token",
+        "auth",
+        "jwt",
+        "session",
+        "sid",
+        "credential",
+        "security-token",
+    ];
+    // `key[]` is PHP's and Rails' spelling of `key`; `X-Amz-Signature`, `X-Goog-Signature`
+    // and `X-Amz-Security-Token` end in a word that says it.
     let n = name.to_ascii_lowercase();
+    let n = n.trim_end_matches("[]");
+    let last = n.rsplit(['-', '_', '.']).next().unwrap_or(n);
     crate::secrets::is_secret_name(name)
-        || [
-            "key",
-            "sig",
-            "signature",
-            "code",
-            "apikey",
-            "api-key",
-            "access_token",
-            "auth",
-        ]
-        .contains(&n.as_str())
+        || crate::secrets::is_secret_name(n)
+        || WORDS.contains(&n)
+        || WORDS.contains(&last)
+        || n.ends_with("security-token")
 }
 
 /// `text` with URL userinfo, secret query values and tokens of shapes `vigil scan` knows
@@ -46,7 +58,9 @@ pub fn redact(text: &str, ruleset: &Ruleset) -> String {
         .into_owned();
     out = QUERY_PAIR
         .replace_all(&out, |c: &regex::Captures<'_>| {
-            if is_secret_param(&c[2]) {
+            if is_secret_param(&c[2])
+                || (!crate::secrets::is_reference(&c[3]) && crate::secrets::looks_random(&c[3]))
+            {
                 format!("{}{}={MASK}", &c[1], &c[2])
             } else {
                 c[0].to_owned()
@@ -88,8 +102,10 @@ pub fn strip_credentials(url: &url::Url) -> (url::Url, Vec<String>) {
             .collect();
         let kept: Vec<&(String, String)> = pairs
             .iter()
-            .filter(|(k, _)| {
-                let secret = is_secret_param(k);
+            .filter(|(k, v)| {
+                // As offline (`credential-in-url`): a credential's name, or a random value.
+                let secret = is_secret_param(k)
+                    || (!crate::secrets::is_reference(v) && crate::secrets::looks_random(v));
                 if secret {
                     removed.push(format!("query parameter `{k}`"));
                 }
@@ -106,6 +122,12 @@ pub fn strip_credentials(url: &url::Url) -> (url::Url, Vec<String>) {
                     .extend_pairs(kept.iter().map(|(k, v)| (k.as_str(), v.as_str())));
             }
         }
+    }
+    // A fragment is never sent, but it is printed: `#access_token=…` (OAuth's implicit
+    // flow) would be.
+    if url.fragment().is_some() {
+        clean.set_fragment(None);
+        removed.push("its fragment (`#…`)".to_owned());
     }
     (clean, removed)
 }

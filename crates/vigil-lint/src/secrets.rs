@@ -9,7 +9,9 @@ use std::sync::LazyLock;
 static REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"\$?\{\{\s*(?:secrets|inputs|env|vars)\.[A-Za-z0-9_.\-]{1,128}\s*\}\}",
-        r"|\$\{(?:env:|input:|config:)?[A-Za-z_][A-Za-z0-9_.\-]{0,127}(?::?[-=]([^}]{0,256}))?\}",
+        // `-` belongs to VS Code's input and config ids, never to a variable's name:
+        // `${GH-literal}` is POSIX's default of `GH`, a literal to judge.
+        r"|\$\{(?:(?:input:|config:)[A-Za-z_][A-Za-z0-9_.\-]{0,127}|(?:env:)?[A-Za-z_][A-Za-z0-9_.]{0,127})(?::?[-=]([^}]{0,256}))?\}",
         r"|\{env:[A-Za-z_][A-Za-z0-9_]{0,127}\}",
         r"|\$[A-Za-z_][A-Za-z0-9_]{0,127}",
         r"|%[A-Za-z_][A-Za-z0-9_]{0,127}%",
@@ -159,6 +161,9 @@ pub fn is_path_like(value: &str) -> bool {
 /// Whether a literal (references already removed) under a secret name is a credential.
 pub fn literal_under_secret_name(value: &str) -> bool {
     let v = strip_scheme(value.trim());
+    if !v.contains("://") && dressed_token(v) {
+        return true;
+    }
     !v.is_empty()
         && !v.contains("://")
         && !is_fill_in(v)
@@ -168,6 +173,24 @@ pub fn literal_under_secret_name(value: &str) -> bool {
             "true" | "false" | "null" | "none" | "yes" | "no" | "on" | "off"
         )
         && v.parse::<f64>().is_err()
+}
+
+/// A random token dressed as a placeholder or a path (`<X>`, `/*X*/`, `...X`, `/X`,
+/// `/run/X`), or a base64 token (one in 64 starts with `/`): never a fill-in.
+fn dressed_token(v: &str) -> bool {
+    let core = v.trim_matches(|c: char| matches!(c, '<' | '>' | '.' | '…' | '*' | '/' | ' '));
+    if core.len() < 16 {
+        return false;
+    }
+    let base64 = core.len() >= 20
+        && core
+            .trim_end_matches('=')
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+        && core.bytes().any(|b| b.is_ascii_digit())
+        && core.bytes().any(|b| b.is_ascii_alphabetic())
+        && vigil_scan::entropy::shannon(core.as_bytes()) >= 4.0;
+    base64 || looks_random(core) || core.rsplit('/').next().is_some_and(looks_random)
 }
 
 /// `Bearer x` → `x` (also `Basic`, `Token`, `Bot`, `OAuth`).

@@ -195,6 +195,8 @@ pub enum Encoding {
     Gzip,
     /// UTF-16 text (LE or BE), read as UTF-8.
     Utf16,
+    /// UTF-32 text (LE or BE), read as UTF-8.
+    Utf32,
 }
 
 impl Encoding {
@@ -208,6 +210,7 @@ impl Encoding {
             Encoding::Escapes => "escapes",
             Encoding::Gzip => "gzip",
             Encoding::Utf16 => "utf-16",
+            Encoding::Utf32 => "utf-32",
         }
     }
 }

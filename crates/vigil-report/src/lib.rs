@@ -29,6 +29,7 @@ mod diagnostic;
 pub mod read;
 mod render;
 mod rule;
+pub mod srcroot;
 
 pub use completeness::{Completeness, Gap, Reason, Skipped};
 pub use diagnostic::{

@@ -51,9 +51,14 @@ pub enum Kind {
     Gzip,
 }
 
-/// The archive format of `data`, from its magic bytes.
+/// The archive format of `data`, from its magic bytes: at its start, or for a zip also an
+/// end-of-central-directory record near its end whose directory lies inside it (a
+/// self-extracting or "fully executable" jar starts with a launch script or a program).
 pub fn kind(data: &[u8]) -> Option<Kind> {
     if data.starts_with(b"PK\x03\x04") || data.starts_with(b"PK\x05\x06") {
+        return Some(Kind::Zip);
+    }
+    if zip_at_end(data) {
         return Some(Kind::Zip);
     }
     if data.starts_with(&[0x1f, 0x8b, 0x08]) {
@@ -63,6 +68,35 @@ pub fn kind(data: &[u8]) -> Option<Kind> {
         return Some(Kind::Tar);
     }
     None
+}
+
+/// The end-of-central-directory record is 22 bytes plus a comment of at most 64 KiB.
+const EOCD_REACH: usize = 22 + 0xFFFF;
+
+/// Whether `data` ends with a zip end-of-central-directory record (searched from the end, as
+/// zip readers do) that names a central directory starting with `PK\x01\x02` before it.
+fn zip_at_end(data: &[u8]) -> bool {
+    if data.len() < 22 {
+        return false;
+    }
+    let from = data.len().saturating_sub(EOCD_REACH);
+    let tail = &data[from..];
+    let Some(p) = memchr::memmem::rfind(tail, b"PK\x05\x06") else {
+        return false;
+    };
+    let rec = &tail[p..];
+    if rec.len() < 22 {
+        return false;
+    }
+    let u32le = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize;
+    let (cd_size, cd_offset) = (u32le(&rec[12..16]), u32le(&rec[16..20]));
+    let eocd = from + p;
+    // With a prefix, the directory sits `cd_size` bytes before the record whatever the
+    // offset says (which counts from the zip's own start).
+    let Some(cd) = eocd.checked_sub(cd_size) else {
+        return false;
+    };
+    cd_size > 0 && cd_offset <= cd && data[cd..].starts_with(b"PK\x01\x02")
 }
 
 /// Why an archive was not read to its end.
@@ -184,6 +218,7 @@ fn zip_members(
         zip::ZipArchive::new(Cursor::new(data)).map_err(|e| Stop::Corrupt(e.to_string()))?;
     let mut buf = Vec::new();
     for i in 0..zip.len() {
+        // A symbolic link member's data is its target: text like any other (gitleaks reads it).
         let (name, is_file, encrypted, size, packed) = {
             let f = zip
                 .by_index_raw(i)
@@ -192,7 +227,7 @@ fn zip_members(
                 f.name()
                     .map(|n| n.into_owned())
                     .unwrap_or_else(|_| String::from_utf8_lossy(f.name_raw()).into_owned()),
-                f.is_file(),
+                f.is_file() || f.is_symlink(),
                 f.encrypted(),
                 f.size(),
                 f.compressed_size(),

@@ -1,7 +1,10 @@
 //! One buffer's bytes to findings, whatever they came from (a file, stdin, a git blob, an
 //! archive member): an archive is opened (`archive.rs`) and its members scanned the same way,
-//! nested up to a depth; binary content is skipped; text is scanned by the rules as written,
-//! then decoded (`decode.rs`) and scanned again; inline markers drop what their lines allow.
+//! nested up to a depth; binary content has its printable runs scanned (ASCII and UTF-16LE, as
+//! `strings -a` and `strings -el` list them); text is scanned by the rules as written, then
+//! decoded (`decode.rs`) and scanned again; inline markers drop what their lines allow. A file
+//! or blob over the size limit is scanned in overlapping chunks ([`scan_chunked`]), so memory
+//! stays bounded and nothing readable is passed over.
 //! Everything passed over or stopped is counted in a [`ContentTally`], which the scan's
 //! outcome turns into skip counts and the reasons a scan is incomplete.
 
@@ -12,6 +15,7 @@ use crate::finding::Finding;
 use crate::source::is_binary;
 use crate::Ruleset;
 use std::cell::RefCell;
+use vigil_report::Encoding;
 
 /// How deep to look into a buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +60,7 @@ pub struct ContentTally {
     pub members: u64,
     /// Bytes of those members.
     pub member_bytes: u64,
-    /// Archive members skipped as binary.
+    /// Archive members read as binary (their printable runs scanned).
     pub member_binary: u64,
     /// Archive members over the size limit, skipped.
     pub member_too_large: u64,
@@ -66,6 +70,12 @@ pub struct ContentTally {
     pub allowed_by_marker: u64,
     /// Buffers read as UTF-16 text.
     pub utf16: u64,
+    /// Files, blobs and stdin read as binary: their printable runs (ASCII and UTF-16LE) scanned.
+    pub binary: u64,
+    /// Files and blobs over the size limit, scanned in overlapping chunks.
+    pub chunked: u64,
+    /// Archives over the size limit, not opened (their bytes scanned as binary).
+    pub archive_too_large: u64,
     /// Archives nested deeper than the archive depth, not opened.
     pub too_deep: u64,
     /// Archives a bomb limit stopped.
@@ -97,6 +107,8 @@ pub enum GapKind {
     DecodeStopped,
     /// [`ContentTally::decode_too_deep`].
     DecodeTooDeep,
+    /// [`ContentTally::archive_too_large`].
+    ArchiveTooLarge,
 }
 
 impl ContentTally {
@@ -110,6 +122,9 @@ impl ContentTally {
         self.decoded += o.decoded;
         self.allowed_by_marker += o.allowed_by_marker;
         self.utf16 += o.utf16;
+        self.binary += o.binary;
+        self.chunked += o.chunked;
+        self.archive_too_large += o.archive_too_large;
         self.too_deep += o.too_deep;
         self.limited += o.limited;
         self.corrupt += o.corrupt;
@@ -144,6 +159,7 @@ impl ContentTally {
             + self.unsupported
             + self.decode_stopped
             + self.decode_too_deep
+            + self.archive_too_large
             > 0
     }
 }
@@ -153,7 +169,7 @@ impl ContentTally {
 pub enum Read {
     /// Text, scanned.
     Text,
-    /// Binary, skipped.
+    /// Binary: its printable runs were scanned.
     Binary,
     /// An archive, opened (or counted as not opened).
     Archive,
@@ -170,8 +186,29 @@ pub fn scan(
     out: &mut Vec<Finding>,
     tally: &mut ContentTally,
 ) -> Read {
-    if let Some(kind) = archive::kind(data) {
+    scan_as(rules, opts, path, commit, data, out, tally, true)
+}
+
+/// [`scan`]; with `archives` false an archive's bytes are read as binary, unopened and
+/// uncounted (a chunk of a larger file: [`scan_chunked`] counts the archive once).
+#[allow(clippy::too_many_arguments)]
+fn scan_as(
+    rules: &Ruleset,
+    opts: &ContentOptions,
+    path: &str,
+    commit: Option<&str>,
+    data: &[u8],
+    out: &mut Vec<Finding>,
+    tally: &mut ContentTally,
+    archives: bool,
+) -> Read {
+    if let Some(kind) = archive::kind(data).filter(|_| archives) {
         if opts.max_archive_depth == 0 {
+            // Not opened, as asked: a gap (what is inside was not looked at); its bytes are
+            // still read as binary.
+            tally.too_deep += 1;
+            tally.note(GapKind::TooDeep, format!("{path} (depth 1)"));
+            Scanner::new(rules, opts, commit).strings(path, &[], data, out, tally);
             return Read::Binary;
         }
         let budget = Budget::new(opts.archive_limits);
@@ -187,6 +224,10 @@ pub fn scan(
             let at = s.stopped_at.take().unwrap_or_else(|| path.to_owned());
             tally.note(GapKind::Limited, format!("{at}: {stop}"));
         }
+        if kind == archive::Kind::Zip && !data.starts_with(b"PK") {
+            // A zip behind a launch script or a program: what comes before it is read too.
+            s.strings(path, &[], data, out, tally);
+        }
         return Read::Archive;
     }
     let s = Scanner {
@@ -196,17 +237,144 @@ pub fn scan(
         stopped_at: RefCell::new(None),
     };
     if is_binary(data) {
+        if let Some(text) = utf32(data) {
+            tally.utf16 += 1;
+            s.text_wide(path, &[], &text, Encoding::Utf32, out, tally);
+            return Read::Text;
+        }
         return match utf16(data) {
             Some(text) => {
                 tally.utf16 += 1;
                 s.text_utf16(path, &[], &text, out, tally);
                 Read::Text
             }
-            None => Read::Binary,
+            None => {
+                tally.binary += 1;
+                s.strings(path, &[], data, out, tally);
+                Read::Binary
+            }
         };
     }
     s.text(path, &[], data, out, tally);
     Read::Text
+}
+
+/// [`scan`], or [`scan_chunked`] when `data` is over the size limit (a blob already in memory).
+pub fn scan_any(
+    rules: &Ruleset,
+    opts: &ContentOptions,
+    path: &str,
+    commit: Option<&str>,
+    data: &[u8],
+    out: &mut Vec<Finding>,
+    tally: &mut ContentTally,
+) -> Read {
+    if data.len() as u64 > opts.max_file_size {
+        let mut r = data;
+        // Reading a slice cannot fail.
+        let _ = scan_chunked(rules, opts, path, commit, &mut r, out, tally);
+        return Read::Text;
+    }
+    scan(rules, opts, path, commit, data, out, tally)
+}
+
+/// Bytes read per chunk of content over the size limit.
+pub const CHUNK: usize = 8 << 20;
+
+/// Bytes each chunk repeats of the one before: more than the longest match a built-in rule
+/// makes (a multi-line rule reads 64 KiB from its keyword), so a secret cut by one chunk's end
+/// is whole in the next.
+pub const OVERLAP: usize = 128 << 10;
+
+/// Scans content too large to hold at once (over `max_file_size`), read from `r` in chunks of
+/// [`CHUNK`] bytes that overlap by [`OVERLAP`] (cut after a line break when one is near), each
+/// scanned as [`scan`] does (binary chunks by their printable runs). Positions are the whole
+/// content's; a finding the overlap shows twice is reported once. An archive this large is not
+/// opened (its bytes are scanned as binary) and is counted: a gap. Returns the bytes read.
+pub fn scan_chunked(
+    rules: &Ruleset,
+    opts: &ContentOptions,
+    path: &str,
+    commit: Option<&str>,
+    r: &mut dyn std::io::Read,
+    out: &mut Vec<Finding>,
+    tally: &mut ContentTally,
+) -> std::io::Result<u64> {
+    tally.chunked += 1;
+    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK);
+    let (mut lines_before, mut col_before) = (0usize, 0usize);
+    let (mut total, mut first) = (0u64, true);
+    let (mut binary, mut utf16) = (false, false);
+    let mut prev: Vec<(String, usize, usize, usize, usize)> = Vec::new();
+    loop {
+        let mut eof = false;
+        while buf.len() < CHUNK {
+            let old = buf.len();
+            buf.resize(CHUNK, 0);
+            let n = loop {
+                match r.read(&mut buf[old..]) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                }
+            };
+            buf.truncate(old + n);
+            total += n as u64;
+            if n == 0 {
+                eof = true;
+                break;
+            }
+        }
+        if first && opts.max_archive_depth > 0 && archive::kind(&buf).is_some() {
+            tally.archive_too_large += 1;
+            tally.note(GapKind::ArchiveTooLarge, path.to_owned());
+        }
+        let mut found = Vec::new();
+        let mut t = ContentTally::default();
+        scan_as(rules, opts, path, commit, &buf, &mut found, &mut t, false);
+        (binary, utf16) = (binary || t.binary > 0, utf16 || t.utf16 > 0);
+        (t.binary, t.utf16) = (0, 0);
+        tally.add(&t);
+        let mut now = Vec::with_capacity(found.len());
+        for mut f in found {
+            let by_path = f.secret.expose_secret().is_empty();
+            if by_path && !first {
+                continue;
+            }
+            if f.line == 1 {
+                f.column += col_before;
+            }
+            if f.end_line == 1 {
+                f.end_column += col_before;
+            }
+            f.line += lines_before;
+            f.end_line += lines_before;
+            f.reseal();
+            let key = (f.rule.clone(), f.line, f.column, f.end_line, f.end_column);
+            if !prev.contains(&key) {
+                out.push(f);
+            }
+            now.push(key);
+        }
+        prev = now;
+        first = false;
+        if eof {
+            break;
+        }
+        let from = buf.len() - OVERLAP;
+        let next = memchr::memchr(b'\n', &buf[from..]).map_or(from, |p| from + p + 1);
+        let nl = memchr::memchr_iter(b'\n', &buf[..next]).count();
+        if nl > 0 {
+            lines_before += nl;
+            col_before = next - memchr::memrchr(b'\n', &buf[..next]).map_or(0, |p| p + 1);
+        } else {
+            col_before += next;
+        }
+        buf.drain(..next);
+    }
+    tally.binary += u64::from(binary);
+    tally.utf16 += u64::from(utf16);
+    Ok(total)
 }
 
 /// UTF-16 text (Windows `.reg`, `.ps1`, `.config` files often are) as UTF-8: with a byte-order
@@ -250,6 +418,58 @@ pub(crate) fn utf16(data: &[u8]) -> Option<Vec<u8>> {
     Some(text.into_bytes())
 }
 
+/// UTF-32 text as UTF-8: with a byte-order mark (`FF FE 00 00`, `00 00 FE FF`), or without
+/// one when every code unit of its first [`UTF16_PROBE`] bytes is a Unicode scalar and at least
+/// 95% of them are ASCII text. Invalid code units become U+FFFD.
+pub(crate) fn utf32(data: &[u8]) -> Option<Vec<u8>> {
+    let (le, body) = match data {
+        [0xFF, 0xFE, 0, 0, rest @ ..] => (true, rest),
+        [0, 0, 0xFE, 0xFF, rest @ ..] => (false, rest),
+        _ => {
+            let probe = &data[..data.len().min(UTF16_PROBE) & !3];
+            if probe.len() < 8 {
+                return None;
+            }
+            let text = |c: u32| (0x20..0x7f).contains(&c) || matches!(c, 0x0a | 0x0d | 0x09);
+            let units = |le: bool| {
+                probe.chunks_exact(4).map(move |p| {
+                    let a = [p[0], p[1], p[2], p[3]];
+                    if le {
+                        u32::from_le_bytes(a)
+                    } else {
+                        u32::from_be_bytes(a)
+                    }
+                })
+            };
+            let n = probe.len() / 4;
+            let fits = |le: bool| {
+                units(le).all(|u| char::from_u32(u).is_some())
+                    && units(le).filter(|&u| text(u)).count() * 100 >= n * 95
+            };
+            if fits(true) {
+                (true, data)
+            } else if fits(false) {
+                (false, data)
+            } else {
+                return None;
+            }
+        }
+    };
+    let text: String = body
+        .chunks_exact(4)
+        .map(|p| {
+            let a = [p[0], p[1], p[2], p[3]];
+            let u = if le {
+                u32::from_le_bytes(a)
+            } else {
+                u32::from_be_bytes(a)
+            };
+            char::from_u32(u).unwrap_or(char::REPLACEMENT_CHARACTER)
+        })
+        .collect();
+    Some(text.into_bytes())
+}
+
 /// Bytes looked at to tell UTF-16 text without a byte-order mark from binary.
 const UTF16_PROBE: usize = 8192;
 
@@ -259,6 +479,80 @@ struct Scanner<'a> {
     commit: Option<&'a str>,
     /// The (nested) archive a bomb limit stopped in.
     stopped_at: RefCell<Option<String>>,
+}
+
+/// The shortest printable run of binary content that is scanned (`strings`'s default).
+const MIN_RUN: usize = 4;
+
+/// Whether a byte is printable ASCII or a tab or line break.
+fn printable(c: u8) -> bool {
+    (0x20..0x7f).contains(&c) || matches!(c, b'\n' | b'\r' | b'\t')
+}
+
+/// `data` with every byte outside its printable runs of [`MIN_RUN`] or more replaced by `\n`.
+fn ascii_runs(data: &[u8]) -> Vec<u8> {
+    let mut out = data.to_vec();
+    let mut i = 0;
+    while i < out.len() {
+        if printable(out[i]) {
+            let s = i;
+            while i < out.len() && printable(out[i]) {
+                i += 1;
+            }
+            if i - s < MIN_RUN {
+                out[s..i].fill(b'\n');
+            }
+        } else {
+            let s = i;
+            while i < out.len() && !printable(out[i]) {
+                i += 1;
+            }
+            out[s..i].fill(b'\n');
+        }
+    }
+    out
+}
+
+/// The little-endian runs of `width`-byte code units (2: UTF-16LE, 4: UTF-32LE) of `data` that
+/// are printable ASCII, at every byte alignment, of at least [`MIN_RUN`] characters: one per
+/// line of the returned text, with the byte offset each starts at.
+fn wide_runs(data: &[u8], width: usize) -> (Vec<u8>, Vec<usize>) {
+    let unit = |i: usize| {
+        i + width <= data.len()
+            && data[i + 1..i + width].iter().all(|&b| b == 0)
+            && ((0x20..0x7f).contains(&data[i]) || data[i] == b'\t')
+    };
+    let (mut text, mut starts) = (Vec::new(), Vec::new());
+    for align in 0..width {
+        let mut i = align;
+        while i + width <= data.len() {
+            if !unit(i) {
+                i += width;
+                continue;
+            }
+            let s = i;
+            while unit(i) {
+                i += width;
+            }
+            if (i - s) / width >= MIN_RUN {
+                starts.push(s);
+                text.extend(data[s..i].iter().step_by(width));
+                text.push(b'\n');
+            }
+        }
+    }
+    (text, starts)
+}
+
+impl<'a> Scanner<'a> {
+    fn new(rules: &'a Ruleset, opts: &'a ContentOptions, commit: Option<&'a str>) -> Self {
+        Scanner {
+            rules,
+            opts,
+            commit,
+            stopped_at: RefCell::new(None),
+        }
+    }
 }
 
 impl Scanner<'_> {
@@ -295,6 +589,13 @@ impl Scanner<'_> {
                         }
                         self.open(k, &inner, &chain, data, depth + 1, budget, out, tally)?;
                     } else if is_binary(data) {
+                        if let Some(text) = utf32(data) {
+                            tally.utf16 += 1;
+                            tally.members += 1;
+                            tally.member_bytes += data.len() as u64;
+                            self.text_wide(&inner, &chain, &text, Encoding::Utf32, out, tally);
+                            return Ok(());
+                        }
                         match utf16(data) {
                             Some(text) => {
                                 tally.utf16 += 1;
@@ -302,7 +603,12 @@ impl Scanner<'_> {
                                 tally.member_bytes += data.len() as u64;
                                 self.text_utf16(&inner, &chain, &text, out, tally);
                             }
-                            None => tally.member_binary += 1,
+                            None => {
+                                tally.member_binary += 1;
+                                tally.members += 1;
+                                tally.member_bytes += data.len() as u64;
+                                self.strings(&inner, &chain, data, out, tally);
+                            }
                         }
                     } else {
                         tally.members += 1;
@@ -351,11 +657,25 @@ impl Scanner<'_> {
         out: &mut Vec<Finding>,
         tally: &mut ContentTally,
     ) {
+        self.text_wide(path, members, text, Encoding::Utf16, out, tally);
+    }
+
+    /// Scans UTF-16 or UTF-32 text read as UTF-8 (positions are in the UTF-8 text); its
+    /// findings say what they were decoded from.
+    fn text_wide(
+        &self,
+        path: &str,
+        members: &[String],
+        text: &[u8],
+        from: Encoding,
+        out: &mut Vec<Finding>,
+        tally: &mut ContentTally,
+    ) {
         let first = out.len();
         self.text(path, members, text, out, tally);
         for f in &mut out[first..] {
             if !f.secret.expose_secret().is_empty() {
-                f.decoded.insert(0, vigil_report::Encoding::Utf16);
+                f.decoded.insert(0, from);
             }
         }
     }
@@ -366,6 +686,77 @@ impl Scanner<'_> {
         path: &str,
         members: &[String],
         data: &[u8],
+        out: &mut Vec<Finding>,
+        tally: &mut ContentTally,
+    ) {
+        self.text_placed(path, members, data, None, out, tally);
+    }
+
+    /// The printable runs of binary content: ASCII runs of at least [`MIN_RUN`] characters
+    /// scanned in a copy of the same length (every other byte a line break, so a position is
+    /// the original's and no match spans two runs), then UTF-16LE and UTF-32LE runs at every
+    /// byte alignment, marked `decoded: utf-16` (`utf-32`) and placed where their bytes are.
+    fn strings(
+        &self,
+        path: &str,
+        members: &[String],
+        data: &[u8],
+        out: &mut Vec<Finding>,
+        tally: &mut ContentTally,
+    ) {
+        let ascii = ascii_runs(data);
+        self.text_placed(path, members, &ascii, Some(data), out, tally);
+        drop(ascii);
+        self.wide_strings(path, members, data, 2, Encoding::Utf16, out, tally);
+        self.wide_strings(path, members, data, 4, Encoding::Utf32, out, tally);
+    }
+
+    /// The UTF-16LE (`width` 2) or UTF-32LE (4) runs of binary content, scanned and placed on
+    /// their bytes.
+    #[allow(clippy::too_many_arguments)]
+    fn wide_strings(
+        &self,
+        path: &str,
+        members: &[String],
+        data: &[u8],
+        width: usize,
+        from: Encoding,
+        out: &mut Vec<Finding>,
+        tally: &mut ContentTally,
+    ) {
+        let (text, starts) = wide_runs(data, width);
+        if text.is_empty() {
+            return;
+        }
+        let mut wide = Vec::new();
+        self.text_placed(path, members, &text, None, &mut wide, tally);
+        // Rules that match by path alone were reported by the ASCII pass.
+        wide.retain(|f| !f.secret.expose_secret().is_empty());
+        if wide.is_empty() {
+            return;
+        }
+        // Each run is one line of `text`: line n, column c is byte starts[n-1] + width(c-1).
+        let lines = LineIndex::new(data);
+        let place = |line: usize, col: usize| {
+            let at = starts.get(line.wrapping_sub(1)).copied().unwrap_or(0) + width * (col - 1);
+            lines.position(at.min(data.len()))
+        };
+        for f in &mut wide {
+            (f.line, f.column) = place(f.line, f.column);
+            (f.end_line, f.end_column) = place(f.end_line, f.end_column);
+            f.decoded.insert(0, from);
+            f.reseal();
+        }
+        out.extend(wide);
+    }
+
+    /// [`Scanner::text`]; with `place`, positions are read in it (a buffer of the same length).
+    fn text_placed(
+        &self,
+        path: &str,
+        members: &[String],
+        data: &[u8],
+        place: Option<&[u8]>,
         out: &mut Vec<Finding>,
         tally: &mut ContentTally,
     ) {
@@ -418,19 +809,21 @@ impl Scanner<'_> {
         }
         let lines = LineIndex::new(data);
         let markers = Markers::new(data, &lines);
+        let placed = place.map(LineIndex::new);
+        let at = placed.as_ref().unwrap_or(&lines);
         for h in &plain {
             if markers.allows(&lines, h.m_start, h.m_end) {
                 tally.allowed_by_marker += 1;
                 continue;
             }
-            out.push(rules.finding_at(h, path, commit, data, &lines));
+            out.push(rules.finding_at(h, path, commit, data, at));
         }
         for d in kept {
             if markers.allows(&lines, d.hit.m_start, d.hit.m_end) {
                 tally.allowed_by_marker += 1;
                 continue;
             }
-            out.push(rules.decoded_finding(&d, path, commit, &lines));
+            out.push(rules.decoded_finding(&d, path, commit, at));
         }
         for f in &mut out[first..] {
             f.archive = members.to_vec();
@@ -529,6 +922,24 @@ mod tests {
                 w2 <= 2 * w1 + w1 / 2 + 4096,
                 "{name}: work went from {w1} to {w2} when the input doubled"
             );
+        }
+    }
+
+    /// The keyword search lowercases one chunk at a time: a keyword across a chunk's end is
+    /// found as anywhere else.
+    #[test]
+    fn keywords_across_a_chunk_boundary_are_found() {
+        let rules = Ruleset::builtin();
+        let gh = crate::examples::expand(
+            "«ghp_{alnum:30}{ghcrc}»",
+            &mut crate::examples::Gen::new(77),
+        )
+        .unwrap();
+        let gh = &gh.text[gh.secret];
+        for pad in (32 << 10) - 24..(32 << 10) + 2 {
+            let data = format!("{}\nx{gh} API_KEY=Xk9Qw2Lp7Zr4mTy8Vb3N\n", "a".repeat(pad));
+            let (_, n) = work(&rules, "a.txt", data.as_bytes());
+            assert_eq!(n, 2, "padding {pad}");
         }
     }
 

@@ -2,8 +2,10 @@
 //! percent-encoding and `\uXXXX` / `\xXX` escapes, decoded and scanned again by the same rules,
 //! recursively up to a depth (gitleaks's `--max-decode-depth`).
 //!
-//! Candidates are runs of a minimum length (base64 16 characters, hex 32, as gitleaks), decoded
-//! only when the result is printable text. Each line holding decoded runs is rebuilt with the
+//! Candidates are runs of a minimum length (base64 16 characters, hex 32, as gitleaks). A run
+//! is read at every alignment that can hold a secret (base64 at its four, hex at its two), so
+//! an encoded secret glued to other characters of the alphabet (`a<b64>`, `/v1/<b64>`,
+//! `x<hex>`) is decoded too; the printable stretches of each decoding are the segments. Each line holding decoded runs is rebuilt with the
 //! runs decoded in place (with up to [`CONTEXT`] bytes of the line around them, so
 //! `password=<base64>` keeps its key) and scanned; a match is kept when it touches decoded text,
 //! and is placed on the encoded text it came from (a match reaching outside it spans both).
@@ -75,6 +77,8 @@ struct Rebuilt {
 struct Segment {
     at: Range<usize>,
     encoding: Encoding,
+    /// A second decoding inside the first (gzip or UTF-16 behind base64).
+    extra: Option<Encoding>,
     decoded: Vec<u8>,
 }
 
@@ -86,6 +90,17 @@ pub(crate) fn scan(
     commit: Option<&str>,
     data: &[u8],
     max_depth: u8,
+) -> Decoded {
+    scan_by(data, max_depth, &mut |text| rules.hits(path, commit, text))
+}
+
+/// [`scan`] with another finder than a ruleset's (`vigil redact` looks for the values of
+/// environment variables in decoded text too): `find` gets each rebuilt text and returns its
+/// hits there, which are mapped back like rule hits.
+pub(crate) fn scan_by(
+    data: &[u8],
+    max_depth: u8,
+    find: &mut dyn FnMut(&[u8]) -> Vec<Hit>,
 ) -> Decoded {
     let mut out = Decoded::default();
     if max_depth == 0 || data.is_empty() {
@@ -129,16 +144,7 @@ pub(crate) fn scan(
             })
             .collect();
         let rebuilt = splice(&window, local);
-        if !descend(
-            rules,
-            path,
-            commit,
-            rebuilt,
-            1,
-            max_depth,
-            &mut budget,
-            &mut out,
-        ) {
+        if !descend(find, rebuilt, 1, max_depth, &mut budget, &mut out) {
             out.stopped = true;
             return out;
         }
@@ -148,11 +154,8 @@ pub(crate) fn scan(
 
 /// Scans one rebuilt text, then decodes what its decoded parts still hold, one level deeper.
 /// Returns false when the budget ran out.
-#[allow(clippy::too_many_arguments)]
 fn descend(
-    rules: &Ruleset,
-    path: &str,
-    commit: Option<&str>,
+    find: &mut dyn FnMut(&[u8]) -> Vec<Hit>,
     r: Rebuilt,
     depth: u8,
     max_depth: u8,
@@ -163,7 +166,7 @@ fn descend(
         return false;
     }
     *budget -= r.text.len();
-    for h in rules.hits(path, commit, &r.text) {
+    for h in find(&r.text) {
         let chain = r.chain_of(h.m_start.min(h.start)..h.m_end.max(h.end));
         if chain.is_empty() {
             continue; // found in text that was not encoded: the plain scan has it
@@ -197,7 +200,7 @@ fn descend(
     }
     out.segments += segments.len() as u64;
     let next = splice(&r, segments);
-    descend(rules, path, commit, next, depth + 1, max_depth, budget, out)
+    descend(find, next, depth + 1, max_depth, budget, out)
 }
 
 impl Rebuilt {
@@ -223,20 +226,27 @@ impl Rebuilt {
         }
     }
 
-    /// The decodings of the decoded pieces a span touches, outermost first.
+    /// The decodings of the decoded pieces a span touches, outermost first: the longest chain
+    /// of them whole (base64 of base64 is `[base64, base64]`), then what the others add.
     fn chain_of(&self, span: Range<usize>) -> Vec<Encoding> {
-        let mut chain = Vec::new();
         let first = self.pieces.partition_point(|p| p.dec.end <= span.start);
-        for p in self.pieces[first..]
-            .iter()
-            .take_while(|p| p.dec.start < span.end)
-        {
+        let touched = || {
+            self.pieces[first..]
+                .iter()
+                .take_while(|p| p.dec.start < span.end)
+                .filter(|p| span.start < p.dec.end)
+        };
+        let mut chain: Vec<Encoding> = Vec::new();
+        for p in touched() {
             crate::engine::charge(1);
-            if span.start < p.dec.end {
-                for e in &p.chain {
-                    if !chain.contains(e) {
-                        chain.push(*e);
-                    }
+            if p.chain.len() > chain.len() {
+                chain = p.chain.clone();
+            }
+        }
+        for p in touched() {
+            for e in &p.chain {
+                if !chain.contains(e) {
+                    chain.push(*e);
                 }
             }
         }
@@ -277,6 +287,7 @@ fn splice(r: &Rebuilt, segments: Vec<Segment>) -> Rebuilt {
         copy(&mut out, pos, seg.at.start);
         let mut chain = r.chain_of(seg.at.clone());
         chain.push(seg.encoding);
+        chain.extend(seg.extra);
         let orig = r.map(seg.at.start, false)..r.map(seg.at.end, true);
         let at = out.text.len();
         out.text.extend_from_slice(&seg.decoded);
@@ -341,6 +352,7 @@ fn find_segments(text: &[u8], within: Option<&[Range<usize>]>) -> Vec<Segment> {
                 out.push(Segment {
                     at: r.clone(),
                     encoding: Encoding::Percent,
+                    extra: None,
                     decoded: d,
                 });
             }
@@ -353,6 +365,7 @@ fn find_segments(text: &[u8], within: Option<&[Range<usize>]>) -> Vec<Segment> {
                 out.push(Segment {
                     at: r.clone(),
                     encoding: Encoding::Escapes,
+                    extra: None,
                     decoded: d,
                 });
             }
@@ -360,32 +373,13 @@ fn find_segments(text: &[u8], within: Option<&[Range<usize>]>) -> Vec<Segment> {
         }
     }
     for run in base64_runs(text) {
-        let (start, i) = (run.start, run.end);
-        let mut end = i;
-        while end < text.len() && end - i < 2 && text[end] == b'=' {
-            end += 1;
+        let mut whole = run.clone();
+        while whole.end < text.len() && whole.end - run.end < 2 && text[whole.end] == b'=' {
+            whole.end += 1;
         }
-        let r = start..end;
-        if !touches(&r) || taken.iter().any(|t| meets(t, &r)) {
-            continue;
-        }
-        let (mut all, mut any) = (0xffu8, 0u8);
-        for &b in &text[start..i] {
-            all &= CLASS[b as usize];
-            any |= CLASS[b as usize];
-        }
-        let run = &text[start..i];
-        let seg = if all & HEX != 0 && run.len() >= MIN_HEX {
-            decode_hex(run).map(|d| (Encoding::Hex, d))
-        } else {
-            decode_base64(run, any).map(|d| (Encoding::Base64, d))
-        };
-        if let Some((encoding, decoded)) = seg {
-            out.push(Segment {
-                at: r,
-                encoding,
-                decoded,
-            });
+        // The whole run waits when it touches an escape: part of it is decoded a level later.
+        if touches(&whole) && !taken.iter().any(|t| meets(t, &whole)) {
+            out.extend(run_segments(text, run));
         }
     }
     out.sort_by_key(|s| s.at.start);
@@ -399,68 +393,323 @@ fn printable(b: &[u8]) -> bool {
             .all(|&c| (0x20..0x7f).contains(&c) || matches!(c, b'\n' | b'\r' | b'\t'))
 }
 
-/// The indifferent-padding engines for both alphabets.
+/// The indifferent-padding engine; URL-safe text is read with it once `-_` are mapped to `+/`.
 const STD_ENGINE: GeneralPurpose = GeneralPurpose::new(
     &base64::alphabet::STANDARD,
     GeneralPurposeConfig::new()
         .with_decode_padding_mode(DecodePaddingMode::Indifferent)
         .with_decode_allow_trailing_bits(true),
 );
-const URL_ENGINE: GeneralPurpose = GeneralPurpose::new(
-    &base64::alphabet::URL_SAFE,
-    GeneralPurposeConfig::new()
-        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
-        .with_decode_allow_trailing_bits(true),
-);
 
-/// A base64 run (padding already cut off) as text. Standard when it holds `+` or `/`, URL-safe
-/// when it holds `-` or `_`, never both. Like gitleaks, a run with no digit and none of
-/// `+/-_` is taken for a word, not base64.
-fn decode_base64(run: &[u8], classes: u8) -> Option<Vec<u8>> {
-    if classes & STD != 0 && classes & URL != 0 {
-        return None;
+/// The fewest decoded bytes a segment of base64 glued to other characters holds.
+const MIN_GLUED: usize = 16;
+
+/// The fewest decoded bytes a segment holds (what [`MIN_BASE64`] characters of base64 give).
+const MIN_TEXT: usize = MIN_BASE64 / 4 * 3;
+
+/// The encoded segments of one run of base64-alphabet bytes (`run`, then up to two `=`).
+///
+/// An encoded secret is often glued to other characters of the alphabet (`a<b64>`,
+/// `/v1/<b64>`, `key=x<hex>`), so the run is not decoded only from its first byte: hex is read
+/// at both alignments of every hex stretch of at least [`MIN_HEX`] digits, base64 at all four
+/// alignments, and each decoding keeps the stretches that are printable text of at least
+/// [`MIN_TEXT`] bytes, mapped back to the whole groups (2 hex digits, 4 base64 characters) that
+/// encode them. A run made only of hex digits is read as hex alone.
+fn run_segments(text: &[u8], run: Range<usize>) -> Vec<Segment> {
+    let bytes = &text[run.clone()];
+    let mut out: Vec<Segment> = Vec::new();
+    // Hex stretches (maximal runs of hex digits), at both alignments.
+    let mut i = 0;
+    let mut all_hex = false;
+    while i < bytes.len() {
+        if CLASS[bytes[i] as usize] & HEX == 0 {
+            i += 1;
+            continue;
+        }
+        let s = i;
+        while i < bytes.len() && CLASS[bytes[i] as usize] & HEX != 0 {
+            i += 1;
+        }
+        if i - s < MIN_HEX {
+            continue;
+        }
+        all_hex = s == 0 && i == bytes.len();
+        for align in 0..2 {
+            hex_segments(bytes, s + align..i, run.start, &mut out);
+        }
     }
-    if classes & (STD | URL) == 0 && !run.iter().any(u8::is_ascii_digit) {
-        return None;
+    if all_hex {
+        return settle(out);
     }
-    if run.len() % 4 == 1 || !could_be_text_b64(run) {
-        return None;
+    // Base64 at its four alignments. The first character of a group of four holds a byte's
+    // top six bits, which for printable ASCII, tab and line breaks is one of `C`, `D`, `I`–`Z`,
+    // `a`–`f`: only stretches of such groups are decoded (identifiers and digests rarely hold
+    // one long enough; real base64 text always does).
+    let lead = |c: u8| matches!(c, b'C' | b'D' | b'I'..=b'Z' | b'a'..=b'f');
+    wrapped_segments(text, bytes, run.clone(), &mut out);
+    for align in 0..4.min(bytes.len()) {
+        let mut g = align;
+        while g < bytes.len() {
+            if !lead(bytes[g]) {
+                g += 4;
+                continue;
+            }
+            let s = g;
+            while g < bytes.len() && lead(bytes[g]) {
+                g += 4;
+            }
+            let e = g.min(bytes.len());
+            if e - s >= MIN_BASE64 {
+                base64_segments(text, bytes, s..e, run.clone(), &mut out);
+            }
+        }
     }
-    let engine = if classes & URL != 0 {
-        &URL_ENGINE
-    } else {
-        &STD_ENGINE
+    settle(out)
+}
+
+/// The bytes decoded from gzip behind base64 at most (a bomb stops there).
+const MAX_INFLATE: u64 = 1 << 20;
+
+/// Base64 of what the printable-text check cannot see directly: gzip (`H4sI`, Helm releases,
+/// compressed payloads) inflated within [`MAX_INFLATE`], and UTF-16LE text (PowerShell's
+/// `-EncodedCommand`), which holds a zero byte in every other place. Runs of base64 of UTF-16LE
+/// ASCII text are about one-quarter `A`; runs less than a fifth `A` are not decoded for it.
+fn wrapped_segments(text: &[u8], bytes: &[u8], run: Range<usize>, out: &mut Vec<Segment>) {
+    let decode_from = |s: usize| -> Option<(Vec<u8>, usize)> {
+        let chars = &bytes[s..];
+        let usable = chars.len() - usize::from(chars.len() % 4 == 1);
+        let norm: Vec<u8> = chars[..usable]
+            .iter()
+            .map(|&b| match b {
+                b'-' => b'+',
+                b'_' => b'/',
+                b => b,
+            })
+            .collect();
+        STD_ENGINE.decode(&norm).ok().map(|d| (d, usable))
     };
-    let d = engine.decode(run).ok()?;
-    printable(&d).then_some(d)
-}
-
-/// Whether base64 could decode to text, without decoding: the first character of every group of
-/// four holds a byte's top six bits, which for printable ASCII, tab and line breaks is one of
-/// `C`, `D`, `I`–`Z`, `a`–`f`. Identifiers and digests almost never pass; real base64 text always
-/// does. (Saves the allocation and decoding of most candidate runs.)
-fn could_be_text_b64(run: &[u8]) -> bool {
-    run.iter()
-        .step_by(4)
-        .all(|&c| matches!(c, b'C' | b'D' | b'I'..=b'Z' | b'a'..=b'f'))
-}
-
-/// A run of hex digits as text (an odd last digit is left out).
-fn decode_hex(run: &[u8]) -> Option<Vec<u8>> {
-    // Printable ASCII and line breaks have a high nibble of 0 (tab, line breaks) or 2 to 7.
-    if !run
-        .iter()
-        .step_by(2)
-        .all(|&c| matches!(c, b'0' | b'2'..=b'7'))
-    {
-        return None;
+    let end_at = |s: usize, usable: usize| {
+        let mut to = run.start + s + usable;
+        if s + usable == bytes.len() {
+            while to < text.len() && to - run.end < 2 && text[to] == b'=' {
+                to += 1;
+            }
+        }
+        to
+    };
+    // Printable stretches kept, the rest of the bytes line breaks (as binary files are read).
+    let runs_of = |d: &[u8]| -> Option<Vec<u8>> {
+        let spans = printable_spans(d, MIN_TEXT);
+        if spans.is_empty() {
+            return None;
+        }
+        let mut v = vec![b'\n'; d.len()];
+        for sp in spans {
+            v[sp.clone()].copy_from_slice(&d[sp]);
+        }
+        Some(v)
+    };
+    for p in memchr::memmem::find_iter(bytes, b"H4sI") {
+        let Some((d, usable)) = decode_from(p) else {
+            continue;
+        };
+        let mut inflated = Vec::new();
+        let mut gz = flate2::read::MultiGzDecoder::new(&d[..]);
+        if std::io::Read::read_to_end(
+            &mut std::io::Read::take(&mut gz, MAX_INFLATE),
+            &mut inflated,
+        )
+        .is_err()
+            && inflated.is_empty()
+        {
+            continue;
+        }
+        if let Some(v) = runs_of(&inflated) {
+            out.push(Segment {
+                at: run.start + p..end_at(p, usable),
+                encoding: Encoding::Base64,
+                extra: Some(Encoding::Gzip),
+                decoded: v,
+            });
+        }
     }
-    let nib = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
-    let d: Option<Vec<u8>> = run
-        .chunks_exact(2)
-        .map(|p| Some(nib(p[0])? << 4 | nib(p[1])?))
+    let a = bytes.iter().filter(|&&b| b == b'A').count();
+    if bytes.len() < 2 * MIN_BASE64 || a * 5 < bytes.len() {
+        return;
+    }
+    for align in 0..4 {
+        let Some((d, usable)) = decode_from(align) else {
+            continue;
+        };
+        for odd in 0..2 {
+            let units: Vec<u8> = d[odd..]
+                .chunks(2)
+                .map(|u| {
+                    if u.len() == 2 && u[1] == 0 {
+                        u[0]
+                    } else {
+                        0xff
+                    }
+                })
+                .collect();
+            let Some(v) = runs_of(&units) else {
+                continue;
+            };
+            let spans = printable_spans(&units, MIN_TEXT);
+            let (first, last) = (spans[0].start, spans[spans.len() - 1].end);
+            let (b0, b1) = (odd + 2 * first, (odd + 2 * last).min(d.len()));
+            let from = run.start + align + 4 * (b0 / 3);
+            let to = if b1 == d.len() {
+                end_at(align, usable)
+            } else {
+                run.start + align + 4 * b1.div_ceil(3)
+            };
+            out.push(Segment {
+                at: from..to,
+                encoding: Encoding::Base64,
+                extra: Some(Encoding::Utf16),
+                decoded: v[first..last].to_vec(),
+            });
+        }
+    }
+}
+
+/// Segments in order, none overlapping another: of two that do, the one that decoded to more
+/// text (the right alignment gives the longest), then the earlier.
+fn settle(mut segs: Vec<Segment>) -> Vec<Segment> {
+    if segs.len() < 2 {
+        return segs;
+    }
+    segs.sort_by_key(|s| (std::cmp::Reverse(s.decoded.len()), s.at.start));
+    let mut out: Vec<Segment> = Vec::with_capacity(segs.len());
+    for s in segs {
+        if !out
+            .iter()
+            .any(|o| o.at.start < s.at.end && s.at.start < o.at.end)
+        {
+            out.push(s);
+        }
+    }
+    out.sort_by_key(|s| s.at.start);
+    out
+}
+
+/// The printable stretches of `d` of at least `min` bytes.
+fn printable_spans(d: &[u8], min: usize) -> Vec<Range<usize>> {
+    let ok = |c: u8| (0x20..0x7f).contains(&c) || matches!(c, b'\n' | b'\r' | b'\t');
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < d.len() {
+        if !ok(d[i]) {
+            i += 1;
+            continue;
+        }
+        let s = i;
+        while i < d.len() && ok(d[i]) {
+            i += 1;
+        }
+        if i - s >= min {
+            out.push(s..i);
+        }
+    }
+    out
+}
+
+/// Hex digits `at` (relative to the run, which starts at `base` in the text) read in pairs from
+/// their first: each printable stretch of at least `MIN_HEX / 2` bytes is a segment.
+fn hex_segments(bytes: &[u8], at: Range<usize>, base: usize, out: &mut Vec<Segment>) {
+    let digits = &bytes[at.start..at.end - (at.end - at.start) % 2];
+    // Printable ASCII and line breaks have a high nibble of 0 (tab, line breaks) or 2 to 7:
+    // stretches of pairs that cannot be text are passed over without decoding.
+    let high = |c: u8| matches!(c, b'0' | b'2'..=b'7');
+    let pairs = digits.len() / 2;
+    let mut k = 0;
+    while k < pairs {
+        if !high(digits[2 * k]) {
+            k += 1;
+            continue;
+        }
+        let s = k;
+        while k < pairs && high(digits[2 * k]) {
+            k += 1;
+        }
+        if k - s < MIN_HEX / 2 {
+            continue;
+        }
+        let nib = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
+        let d: Vec<u8> = digits[2 * s..2 * k]
+            .chunks_exact(2)
+            .map(|p| nib(p[0]) << 4 | nib(p[1]))
+            .collect();
+        for span in printable_spans(&d, MIN_HEX / 2) {
+            let from = base + at.start + 2 * (s + span.start);
+            out.push(Segment {
+                at: from..from + 2 * span.len(),
+                encoding: Encoding::Hex,
+                extra: None,
+                decoded: d[span].to_vec(),
+            });
+        }
+    }
+}
+
+/// Base64 characters `at` of a run (`bytes`, at `run` in `text`), aligned on their first: each
+/// printable stretch of the decoding, of at least [`MIN_TEXT`] bytes, is a segment covering
+/// the groups that encode it (and the run's padding when it reaches the run's end). Like
+/// gitleaks, characters with no digit and none of `+/-_` are taken for a word, not base64.
+fn base64_segments(
+    text: &[u8],
+    bytes: &[u8],
+    at: Range<usize>,
+    run: Range<usize>,
+    out: &mut Vec<Segment>,
+) {
+    let chars = &bytes[at.clone()];
+    let mut any = 0u8;
+    for &b in chars {
+        any |= CLASS[b as usize];
+    }
+    if any & (STD | URL) == 0 && !chars.iter().any(u8::is_ascii_digit) {
+        return;
+    }
+    let usable = chars.len() - usize::from(chars.len() % 4 == 1);
+    let norm: Vec<u8> = chars[..usable]
+        .iter()
+        .map(|&b| match b {
+            b'-' => b'+',
+            b'_' => b'/',
+            b => b,
+        })
         .collect();
-    d.filter(|d| printable(d))
+    let Ok(d) = STD_ENGINE.decode(&norm) else {
+        return;
+    };
+    for span in printable_spans(&d, MIN_TEXT) {
+        // The groups holding the stretch's bytes (those at its edges also hold others').
+        let base = run.start + at.start;
+        let from = base + 4 * (span.start / 3);
+        let mut to = (base + 4 * span.end.div_ceil(3)).min(base + usable);
+        let to_end = span.end == d.len();
+        // Text that is not the whole run is an encoding glued to other characters: it reaches
+        // one end of the run (`a<b64>`, `<b64>x`) and holds a secret's length. Stretches in the
+        // middle of a longer run (a key's base64 body) are chance, not text.
+        let (at_start, at_end) = (from - run.start <= 3, run.end - to <= 3);
+        if !(at_start && at_end) && (span.len() < MIN_GLUED || !(at_start || at_end)) {
+            continue;
+        }
+        let dec = d[span].to_vec();
+        if to_end && at.start + usable == bytes.len() {
+            while to < text.len() && to - run.end < 2 && text[to] == b'=' {
+                to += 1;
+            }
+        }
+        out.push(Segment {
+            at: from..to,
+            encoding: Encoding::Base64,
+            extra: None,
+            decoded: dec,
+        });
+    }
 }
 
 /// The maximal runs of base64-alphabet bytes (both alphabets, hex included) at least
@@ -550,7 +799,8 @@ fn decode_percent(s: &[u8]) -> Option<Vec<u8>> {
     (out != s).then_some(out)
 }
 
-/// Runs of `\uXXXX`, `\\uXXXX` and `\xXX` escapes, with at least two escapes.
+/// Runs of `\uXXXX`, `\\uXXXX` and `\xXX` escapes (one is enough: a single escaped letter
+/// inside a value must not hide it).
 fn escape_runs(text: &[u8]) -> Vec<Range<usize>> {
     let one = |i: usize| -> Option<usize> {
         let mut j = i;
@@ -579,7 +829,7 @@ fn escape_runs(text: &[u8]) -> Vec<Range<usize>> {
             end = e;
             n += 1;
         }
-        if n >= 2 {
+        if n >= 1 {
             out.push(start..end);
             at = end;
         } else {
@@ -657,6 +907,61 @@ mod tests {
         assert_eq!(s[0].encoding, Encoding::Base64);
         let words = b"some_long_identifier_name another-long-kebab-name";
         assert!(find_segments(words, None).is_empty());
+    }
+
+    /// bb-git-s5 #4, bb-scan-s6 F10: a run glued to other characters of its alphabet is read
+    /// at the alignment that decodes it.
+    #[test]
+    fn glued_runs_decode_at_every_alignment() {
+        let secret = "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB";
+        let enc = b64(secret);
+        let hex: String = secret.bytes().map(|b| format!("{b:02x}")).collect();
+        let cases = [
+            format!("a{enc}"),
+            format!("ab{enc}"),
+            format!("abc{enc}"),
+            format!("abcd{enc}"),
+            format!("/v1/{enc}"),
+            format!("_{enc}"),
+            format!("{}x", enc.trim_end_matches('=')),
+            format!("a{hex}"),
+            format!("g{hex}z"),
+            format!("0x{hex}"),
+            format!("0{hex}f"),
+        ];
+        for t in cases {
+            let segs = find_segments(t.as_bytes(), None);
+            assert!(
+                segs.iter()
+                    .any(|s| String::from_utf8_lossy(&s.decoded).contains(secret)),
+                "{t}: {:?}",
+                segs.iter()
+                    .map(|s| String::from_utf8_lossy(&s.decoded).into_owned())
+                    .collect::<Vec<_>>()
+            );
+        }
+    }
+
+    /// bb-scan-s6 F10: base64 of gzip (Helm releases) and of UTF-16LE (PowerShell's
+    /// `-EncodedCommand`) are read through.
+    #[test]
+    fn gzip_and_utf16_behind_base64_are_read() {
+        use std::io::Write as _;
+        // Built here, so the repository's own scan does not find it.
+        let text = ["token", " = ", "Xk9Qw2Lp7Zr4mTy8Vb3N and more text"].concat();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(text.as_bytes()).unwrap();
+        let gz = base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap());
+        let wide: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let wide = base64::engine::general_purpose::STANDARD.encode(wide);
+        for (t, extra) in [(gz, Encoding::Gzip), (format!("x{wide}"), Encoding::Utf16)] {
+            let segs = find_segments(t.as_bytes(), None);
+            assert!(
+                segs.iter().any(|s| s.extra == Some(extra)
+                    && String::from_utf8_lossy(&s.decoded).contains("Xk9Qw2Lp7Zr4mTy8Vb3N")),
+                "{t}"
+            );
+        }
     }
 
     #[test]

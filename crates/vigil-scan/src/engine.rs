@@ -21,8 +21,8 @@ const CIPHERTEXT_SPAN: usize = 4096;
 /// How many `=` before a secret are tried as the start of an encrypted value (`KEY=vseal:…`).
 const CIPHERTEXT_STARTS: usize = 4;
 const PREFIX_SPAN: usize = 1024;
-/// Scratch buffers larger than this are freed after use rather than kept per thread.
-const KEEP_SCRATCH: usize = 16 << 20;
+/// Bytes lowercased at a time for the keyword search (a size that stays in a core's cache).
+const LOWER_CHUNK: usize = 32 << 10;
 
 #[cfg(test)]
 thread_local! {
@@ -40,7 +40,7 @@ pub(crate) fn charge(n: usize) {
 }
 
 thread_local! {
-    /// Per-thread scratch: the ASCII-lowercased copy of the buffer being scanned.
+    /// Per-thread scratch: the ASCII-lowercased copy of the chunk being searched for keywords.
     static LOWER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
@@ -149,7 +149,7 @@ impl Ruleset {
                     push((rule, cache.start(data, s), end));
                 }
                 Window::Prefix => {
-                    if s > 0 && is_word(data[s - 1]) {
+                    if r.word_before && s > 0 && is_word(data[s - 1]) {
                         return;
                     }
                     let end = (s + PREFIX_SPAN).min(data.len());
@@ -159,27 +159,41 @@ impl Ruleset {
             }
         };
         if let Some(ac) = &self.keywords {
+            // The keywords are searched in an ASCII-lowercased copy made one cache-sized chunk
+            // at a time (plus the longest keyword's reach), never of the whole buffer: the copy
+            // stays in the CPU's cache, so lowercasing costs little next to reading `data`.
+            let reach = ac.max_pattern_len().saturating_sub(1);
             LOWER.with_borrow_mut(|lower| {
-                lower.clear();
-                lower.extend(data.iter().map(u8::to_ascii_lowercase));
                 let mut at = 0;
-                while at < lower.len() {
-                    let Some(m) = ac.find(Input::new(&lower[..]).span(at..lower.len())) else {
-                        break;
-                    };
-                    let (pat, ms, me) = (m.pattern().as_usize(), m.start(), m.end());
-                    for t in &self.keyword_rules[pat] {
-                        let end = match &t.exact {
-                            Some(k) if !data[ms..].starts_with(k) => continue,
-                            Some(k) => ms + k.len(),
-                            None => me,
+                let mut c = 0;
+                while c < data.len() {
+                    let end = (c + LOWER_CHUNK).min(data.len());
+                    let hay_end = (end + reach).min(data.len());
+                    lower.clear();
+                    lower.extend(data[c..hay_end].iter().map(|&b| ascii_lower(b)));
+                    // Hits starting in `c..end` are this chunk's; later ones, the next's.
+                    while at < end {
+                        let Some(m) = ac.find(Input::new(&lower[..]).span(at - c..lower.len()))
+                        else {
+                            at = end;
+                            break;
                         };
-                        on_hit(t.rule, ms, end, &mut windows);
+                        let (pat, ms, me) = (m.pattern().as_usize(), c + m.start(), c + m.end());
+                        if ms >= end {
+                            at = ms;
+                            break;
+                        }
+                        for t in &self.keyword_rules[pat] {
+                            let end = match &t.exact {
+                                Some(k) if !data[ms..].starts_with(k) => continue,
+                                Some(k) => ms + k.len(),
+                                None => me,
+                            };
+                            on_hit(t.rule, ms, end, &mut windows);
+                        }
+                        at = ms + 1;
                     }
-                    at = ms + 1;
-                }
-                if lower.capacity() > KEEP_SCRATCH {
-                    *lower = Vec::new();
+                    c = end;
                 }
             });
         }
@@ -360,6 +374,14 @@ impl Ruleset {
                     m_start: ms,
                     m_end: me,
                 });
+            } else if rule
+                .validate
+                .is_some_and(|v| v.bounded() && !v.check(&data[ss..se]))
+            {
+                // A token glued to characters its alphabet allows (`N` before a Discord token)
+                // can make the leftmost match start too early and fail its check: look again
+                // one byte on. The match is of bounded length, so this stays linear.
+                at = m.start() + 1;
             }
         }
     }
@@ -586,6 +608,12 @@ fn is_ciphertext(data: &[u8], sec: (usize, usize)) -> bool {
                 .map(|i| i + 1),
         )
         .any(|start| sealed(&data[start..e]))
+}
+
+/// ASCII lowercase without a branch (so the loop over a chunk is vectorised).
+#[inline]
+fn ascii_lower(b: u8) -> u8 {
+    b | (u8::from(b.wrapping_sub(b'A') < 26) << 5)
 }
 
 fn is_word(b: u8) -> bool {

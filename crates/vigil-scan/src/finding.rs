@@ -116,12 +116,17 @@ impl Finding {
 
     /// Builds the fingerprint and content hash from the other fields.
     pub fn seal(mut self) -> Self {
+        self.reseal();
+        self
+    }
+
+    /// [`Finding::seal`] in place, after a position changed.
+    pub(crate) fn reseal(&mut self) {
         self.fingerprint = match &self.commit {
             Some(c) => format!("{c}:{}:{}:{}", self.file, self.rule, self.line),
             None => format!("{}:{}:{}", self.file, self.rule, self.line),
         };
         self.hash = content_hash(&self.rule, &self.file, self.secret.expose_secret());
-        self
     }
 }
 

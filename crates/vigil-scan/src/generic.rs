@@ -365,7 +365,8 @@ fn is_word_piece(p: &[u8]) -> bool {
 /// `_S_token_char_class_name`, `BCryptDestroySecretFn`, `MI_UserCredentials_0`: names made of
 /// word-like pieces (all lower, all upper, or capitalised; short numbers allowed), split at `_`,
 /// at lower-to-upper changes and at the end of an acronym, with at most one single-letter piece.
-/// Random strings break into pieces that mix letters and digits, or into many single letters.
+/// Random strings break into pieces that mix letters and digits, or into many single letters,
+/// or mostly into pieces of one or two letters.
 fn is_identifier(s: &[u8]) -> bool {
     if !s.iter().all(|&b| b == b'_' || b.is_ascii_alphanumeric()) {
         return false;
@@ -392,7 +393,11 @@ fn is_identifier(s: &[u8]) -> bool {
     };
     let number = |p: &&[u8]| p.len() <= 3 && p.iter().all(u8::is_ascii_digit);
     let words = pieces.iter().filter(|p| word_like(p)).count();
+    // Random letters also split into word-like pieces, but mostly of one or two letters
+    // (`WPFfSPJBxWxs…`); names are mostly made of words.
+    let short = pieces.iter().filter(|p| p.len() <= 2 && !number(p)).count();
     words >= 2
+        && short * 2 <= pieces.len()
         && pieces.iter().all(|p| word_like(p) || number(p))
         && pieces
             .iter()
@@ -454,7 +459,11 @@ mod tests {
         ] {
             assert!(!generic_ok(code.as_bytes()), "{code}");
         }
-        for secret in ["Xk9-Qw2-Lp7-Zr4m", "correct-horse-battery-staple-42"] {
+        for secret in [
+            "Xk9-Qw2-Lp7-Zr4m",
+            "correct-horse-battery-staple-42",
+            "WPFfSPJBxWxsQOPHIwMLVjmAeacBRgVN",
+        ] {
             assert!(generic_ok(secret.as_bytes()), "{secret}");
         }
     }

@@ -11,10 +11,13 @@
 //! scanned as text; replacement refs and the commit-graph are not used; a missing or corrupt
 //! object is a warning naming it; a shallow clone's boundary commits count as roots. A walk of
 //! the whole history (no range, push or date limit) first decodes every packed tree in pack order
-//! (`pack_trees`), so that deep tree delta chains cost one inflate per tree.
+//! (`pack_trees`), so that deep tree delta chains cost one inflate per tree. With the history
+//! cache (`history_cache`), commits an earlier scan read whole are walked from the cache and their
+//! findings read back from the few blobs that hold them; only new commits are compared and read.
 
 use crate::content::{self, ContentOptions, ContentTally};
 use crate::finding::{Finding, Place};
+use crate::history_cache::{Entry, Held, HistoryCache, Place as Spot};
 use crate::Ruleset;
 use gix::bstr::ByteSlice;
 use gix::ObjectId;
@@ -54,6 +57,10 @@ pub struct HistoryOptions {
     /// Also every commit and blob of the object database that no ref reaches (force-pushed,
     /// dropped stashes, reflog-only, never committed): their findings are `unreachable`.
     pub all_objects: bool,
+    /// Read and update the history cache under the git folder (`history_cache`): commits an
+    /// earlier scan read whole are not walked, compared or read again, and their findings are
+    /// still reported. Not used with `all_objects`.
+    pub cache: bool,
 }
 
 /// What a push sends, as a pre-push hook learns it: explicit tips and what the remote already
@@ -322,6 +329,8 @@ pub struct GitStats {
     pub walk_stopped: usize,
     /// Objects no ref reaches that `--all-objects` scanned (commits, and blobs no commit holds).
     pub unreachable: usize,
+    /// Commits whose findings came from the history cache (counted in `commits` too).
+    pub cached: usize,
     /// Archives, archive members, decodings, inline markers, and what could not be finished.
     pub content: ContentTally,
     /// A push with a new ref whose remote could not be asked what it has: why (every commit
@@ -816,6 +825,22 @@ const MAX_TREE_DEPTH: usize = 2048;
 /// Stack of each tree-walking thread: room for [`MAX_TREE_DEPTH`] nested trees.
 const WALK_STACK: usize = 64 << 20;
 
+thread_local! {
+    /// Objects this thread could not read so far: a commit or blob is cached only when its
+    /// reading left this unchanged.
+    static MISSED_HERE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// How many objects this thread could not read so far.
+fn missed_here() -> usize {
+    MISSED_HERE.with(|c| c.get())
+}
+
+/// How many gaps a tally holds (content a scan could not finish).
+fn gaps(t: &ContentTally) -> u64 {
+    t.too_deep + t.limited + t.corrupt + t.unsupported + t.decode_stopped + t.decode_too_deep
+}
+
 /// Objects a scan could not read, counted as missing (not in this clone) or unreadable (there
 /// but corrupt), the first few named. Each is a warning naming the object, never its content.
 #[derive(Default)]
@@ -898,6 +923,7 @@ impl Misses {
     }
 
     fn name(&self, kind: &str, id: ObjectId, path: Option<&str>) {
+        MISSED_HERE.with(|c| c.set(c.get() + 1));
         let mut named = self.named.lock().unwrap_or_else(|e| e.into_inner());
         if named.len() < Self::NAMED {
             named.push(match path {
@@ -952,13 +978,34 @@ fn entries(
     out
 }
 
-/// A smaller delta-base cache than gix's default 64 entries: its lookup is a linear scan, and
-/// on a 6,000-commit history 16 slots measured faster than 8, 32, 64 or 256 (bench/scan-git-peers.sh).
-fn delta_cache(repo: &mut gix::Repository) {
-    repo.objects.set_pack_cache(|| {
-        Box::new(gix::odb::pack::cache::lru::StaticLinkedList::<DELTA_SLOTS>::new(32 << 20))
+/// A smaller delta-base cache than gix's default 64 entries and 96 MB: its lookup is a linear
+/// scan, and on a 6,000-commit history 16 slots measured faster than 8, 32, 64 or 256
+/// (bench/scan-git-peers.sh). `bytes` is this handle's share of [`DELTA_BUDGET`].
+fn delta_cache(repo: &mut gix::Repository, bytes: usize) {
+    repo.objects.set_pack_cache(move || {
+        Box::new(gix::odb::pack::cache::lru::StaticLinkedList::<DELTA_SLOTS>::new(bytes))
     });
 }
+
+/// Bytes of delta bases all worker threads keep together (each its share, at least 8 MiB): the
+/// memory of a scan must not grow with the number of cores either.
+const DELTA_BUDGET: usize = 64 << 20;
+
+/// Bytes of raw trees all tree-walking threads keep together ([`TreeCache`]).
+const TREE_BUDGET: usize = 16 << 20;
+
+/// One thread's share of a budget shared by `threads` threads.
+fn share(budget: usize, threads: usize) -> usize {
+    (budget / threads.max(1)).max(8 << 20)
+}
+
+/// The delta cache of the handle that attributes findings (it reads few blobs, and keeps their
+/// text in [`BlobLines`]).
+const ATTRIBUTION_DELTA: usize = 8 << 20;
+
+/// The handle that attributes findings is opened again after reading this many bytes of
+/// objects: the pages of the packs it mapped are handed back.
+const ATTRIBUTION_REOPEN: usize = 64 << 20;
 
 const DELTA_SLOTS: usize = 16;
 
@@ -971,7 +1018,7 @@ const PRELOAD_BUDGET: usize = 128 << 20;
 /// Blobs are read in pack order, in chunks of at most this span of a pack, each chunk through a
 /// freshly opened object database: the pages of the pack a chunk mapped are released with it,
 /// so resident memory does not grow with the size of the packs.
-const CHUNK_SPAN: u64 = 48 << 20;
+const CHUNK_SPAN: u64 = 32 << 20;
 
 /// At most this many blobs per chunk (loose objects, which have no pack offset).
 const CHUNK_BLOBS: usize = 20_000;
@@ -982,17 +1029,18 @@ struct TreeCache<'a> {
     preloaded: &'a crate::pack_trees::Trees,
     map: HashMap<ObjectId, std::sync::Arc<[u8]>>,
     bytes: usize,
+    budget: usize,
 }
 
 impl<'a> TreeCache<'a> {
-    /// Bytes of trees a worker keeps (then it starts over): memory must not grow with history.
-    const BUDGET: usize = 16 << 20;
-
-    fn new(preloaded: &'a crate::pack_trees::Trees) -> Self {
+    /// A worker's share of [`TREE_BUDGET`] (then it starts over): memory must not grow with
+    /// history.
+    fn new(preloaded: &'a crate::pack_trees::Trees, budget: usize) -> Self {
         TreeCache {
             preloaded,
             map: HashMap::new(),
             bytes: 0,
+            budget,
         }
     }
 
@@ -1006,7 +1054,7 @@ impl<'a> TreeCache<'a> {
             return Some(d.clone());
         }
         let o = misses.find(repo, id, "tree", None)?;
-        if self.bytes + o.data.len() > Self::BUDGET {
+        if self.bytes + o.data.len() > self.budget {
             self.map.clear();
             self.bytes = 0;
         }
@@ -1277,27 +1325,50 @@ pub fn scan_history_progress(
     // A tip the remote already has sends no commit.
     let mut tips = tips;
     tips.retain(|t| !hidden.contains(t));
+    let shallow: std::collections::HashSet<ObjectId> = repo
+        .shallow_commits()
+        .ok()
+        .flatten()
+        .map(|c| c.iter().copied().collect())
+        .unwrap_or_default();
+    let copts = content_options(opts);
+    // Not with watched configuration files: which of them the commits modify is learned from
+    // the trees the cache would skip.
+    let mut cache = if opts.cache && !opts.all_objects && opts.watch.is_empty() {
+        HistoryCache::open(&repo, rules, &copts)
+    } else {
+        None
+    };
     let mut commits: Vec<ObjectId> = Vec::new();
     let mut walk_stopped = 0;
-    if !tips.is_empty() {
-        let walk = repo
-            .rev_walk(tips.clone())
-            .with_hidden(hidden.clone())
-            .use_commit_graph(false)
-            .all()
-            .map_err(|e| GitError::Walk {
-                message: e.to_string(),
-            })?;
-        for info in walk {
-            match info {
-                Ok(i) => commits.push(i.id),
-                Err(e) => {
-                    // A missing commit ends that line of history: the scan is incomplete.
-                    walk_stopped += 1;
-                    tracing::warn!(error = %e, "history walk stopped on a line");
+    match cache
+        .as_ref()
+        .filter(|c| !c.is_empty() && hidden.is_empty())
+    {
+        Some(c) if !tips.is_empty() => {
+            commits = cached_walk(&repo, &tips, c, &shallow, &mut walk_stopped);
+        }
+        _ if !tips.is_empty() => {
+            let walk = repo
+                .rev_walk(tips.clone())
+                .with_hidden(hidden.clone())
+                .use_commit_graph(false)
+                .all()
+                .map_err(|e| GitError::Walk {
+                    message: e.to_string(),
+                })?;
+            for info in walk {
+                match info {
+                    Ok(i) => commits.push(i.id),
+                    Err(e) => {
+                        // A missing commit ends that line of history: the scan is incomplete.
+                        walk_stopped += 1;
+                        tracing::warn!(error = %e, "history walk stopped on a line");
+                    }
                 }
             }
         }
+        _ => {}
     }
     tracing::debug!(commits = commits.len(), "history walked");
     let reached_tags = tags.clone();
@@ -1306,12 +1377,20 @@ pub fn scan_history_progress(
     } else {
         Default::default()
     };
-    let shallow: std::collections::HashSet<ObjectId> = repo
-        .shallow_commits()
-        .ok()
-        .flatten()
-        .map(|c| c.iter().copied().collect())
-        .unwrap_or_default();
+    let mut tally = ContentTally::default();
+    // Commits an earlier scan read whole: their findings are read back from their blobs, their
+    // trees are not compared again.
+    let replayed = match &cache {
+        Some(c) if !c.is_empty() => replay(&repo, rules, opts, c, &mut commits, &shallow, &misses),
+        _ => Replayed::default(),
+    };
+    let incremental = replayed.commits > 0;
+    let partial = !hidden.is_empty() || opts.since.is_some();
+    tracing::debug!(
+        cached = replayed.commits,
+        findings = replayed.findings.len(),
+        "history cache read"
+    );
     // A whole history reads (nearly) every tree: decode them all once, in pack order. A range,
     // a push or a date limit reads a few, and is better served object by object.
     let preloaded = if hidden.is_empty() && opts.since.is_none() && commits.len() >= PRELOAD_MIN {
@@ -1319,7 +1398,6 @@ pub fn scan_history_progress(
     } else {
         crate::pack_trees::Trees::new()
     };
-    let mut tally = ContentTally::default();
     let per_commit_pairs = compare_trees(
         &repo, rules, &commits, opts, &preloaded, &shallow, &misses, &mut tally, progress,
     );
@@ -1332,6 +1410,15 @@ pub fn scan_history_progress(
         &misses,
         &mut tally,
     );
+    // Archive secrets are reported once, at the oldest commit: those a cached commit reports
+    // are not reported again.
+    let reported: std::collections::HashSet<(String, String)> = replayed
+        .findings
+        .iter()
+        .filter(|f| !f.archive.is_empty())
+        .map(|f| (f.rule.clone(), f.secret.expose_secret().clone()))
+        .collect();
+    out.extend(replayed.findings);
     // Ref names are text: every ref's for a whole-history scan, the pushed ones for a push.
     let whole = opts.tips.is_empty() && opts.range.is_none() && opts.branch.is_none();
     let names = if whole {
@@ -1339,7 +1426,6 @@ pub fn scan_history_progress(
     } else {
         opts.ref_names.clone()
     };
-    let copts = content_options(opts);
     for name in names {
         let name = vigil_core::logging::printable(&name).into_owned();
         let (_, found) = crate::meta::scan_name(
@@ -1358,15 +1444,21 @@ pub fn scan_history_progress(
     // The walk and the tree comparison mapped the commit and tree parts of the packs: a fresh
     // handle releases those pages before the blobs are read.
     drop(repo);
-    let repo = open(path)?;
+    let mut repo = open(path)?;
+    delta_cache(&mut repo, ATTRIBUTION_DELTA);
     let shallow_reached = commits.iter().filter(|c| shallow.contains(*c)).count();
     let mut infos: Vec<CommitInfo> = Vec::new();
     let mut pairs: Vec<(String, ObjectId)> = Vec::new();
     let mut pair_index: HashMap<(String, ObjectId), usize> = HashMap::new();
     let mut attributions: Vec<(usize, usize, Option<ObjectId>)> = Vec::new();
     let mut parents_of: Vec<Vec<ObjectId>> = Vec::new();
-    for (info, parents, found, said) in per_commit_pairs.into_iter().flatten() {
+    // Per commit: whether it was read whole, and whether its message held a finding.
+    let mut whole_of: Vec<bool> = Vec::new();
+    let mut said_of: Vec<bool> = Vec::new();
+    for (info, parents, found, said, whole) in per_commit_pairs.into_iter().flatten() {
         let ci = infos.len();
+        said_of.push(!said.is_empty());
+        whole_of.push(whole);
         for f in said {
             out.push(attributed(f, &info, &unreachable_commits));
         }
@@ -1382,6 +1474,7 @@ pub fn scan_history_progress(
             attributions.push((pi, ci, before));
         }
     }
+    drop(pair_index);
     tracing::debug!(pairs = pairs.len(), "trees compared");
     let mut touched: Vec<String> = opts
         .watch
@@ -1391,7 +1484,8 @@ pub fn scan_history_progress(
         .collect();
     touched.dedup();
     let mut stats = GitStats {
-        commits: infos.len(),
+        commits: infos.len() + replayed.commits,
+        cached: replayed.commits,
         blobs: pairs.len(),
         // Only a walk that reached the boundary misses history: a range or a push that stays
         // above it is whole.
@@ -1414,7 +1508,14 @@ pub fn scan_history_progress(
     } else {
         pairs.iter().map(|(p, o)| (p.clone(), *o, None)).collect()
     };
-    let results = scan_blobs(&repo, rules, &jobs, opts, &mut stats, &misses, progress);
+    let (results, dirty) = scan_blobs(&repo, rules, &jobs, opts, &mut stats, &misses, progress);
+    drop(jobs);
+    for (n, &(pi, ci, _)) in attributions.iter().enumerate() {
+        if dirty[if per_commit { n } else { pi }] {
+            whole_of[ci] = false;
+        }
+    }
+    drop(dirty);
     tracing::debug!(
         findings = results.iter().map(Vec::len).sum::<usize>(),
         "blobs scanned"
@@ -1468,11 +1569,20 @@ pub fn scan_history_progress(
             }
         }
     }
+    // What each commit reports, by blob, for the cache.
+    let mut held: HashMap<usize, Vec<Held>> = HashMap::new();
     let mut lines = BlobLines::default();
     for (n, (pi, ci, before)) in attributions.into_iter().enumerate() {
         let found = &results[if per_commit { n } else { pi }];
         if found.is_empty() {
             continue;
+        }
+        if lines.read > ATTRIBUTION_REOPEN {
+            // Hands back the pages of the packs this handle mapped.
+            drop(repo);
+            repo = open(path)?;
+            delta_cache(&mut repo, ATTRIBUTION_DELTA);
+            lines.read = 0;
         }
         let info = &infos[ci];
         let (path, oid) = &pairs[pi];
@@ -1480,8 +1590,8 @@ pub fn scan_history_progress(
         // A rename (git's default diff finds renames, not copies): another path that history
         // gave this blob held it in a parent and no longer does here. A copy beside its source
         // is a new file to git, and so a new leak.
-        let copied = first_rank < order[ci] && pairs[first_pi].0 != *path && {
-            let here = ObjectId::from_hex(info.id.as_bytes()).ok();
+        let here = ObjectId::from_hex(info.id.as_bytes()).ok();
+        let copied = if first_rank < order[ci] && pairs[first_pi].0 != *path {
             pairs
                 .iter()
                 .filter(|(p, o)| o == oid && p != path)
@@ -1491,10 +1601,17 @@ pub fn scan_history_progress(
                         .any(|p| blob_at(&repo, *p, src) == Some(*oid))
                         && here.is_some_and(|c| blob_at(&repo, c, src) != Some(*oid))
                 })
+        } else {
+            // With cached commits, or a part of history (--since, --range, a push), the blob's
+            // earlier paths may not be among this scan's pairs: the parents are asked.
+            (incremental || partial)
+                && before.is_none()
+                && here.is_some_and(|c| renamed_from_parent(&repo, c, &parents_of[ci], path, *oid))
         };
         for f in found {
             if !f.archive.is_empty() {
-                if first.get(&(f.rule.clone(), f.secret.expose_secret().clone())) != Some(&ci) {
+                let key = (f.rule.clone(), f.secret.expose_secret().clone());
+                if first.get(&key) != Some(&ci) || reported.contains(&key) {
                     continue;
                 }
             } else if copied
@@ -1502,7 +1619,38 @@ pub fn scan_history_progress(
             {
                 continue;
             }
+            if cache.is_some() {
+                let list = held.entry(ci).or_default();
+                let blob = oid.to_string();
+                match list.iter_mut().find(|h| h.path == *path && h.blob == blob) {
+                    Some(h) => h.places.push(Spot::of(f)),
+                    None => list.push(Held {
+                        path: path.clone(),
+                        blob,
+                        places: vec![Spot::of(f)],
+                    }),
+                }
+            }
             out.push(attributed(f.clone(), info, &unreachable_commits));
+        }
+    }
+    drop(lines);
+    if let Some(c) = &mut cache {
+        for (ci, info) in infos.iter().enumerate() {
+            let Ok(id) = ObjectId::from_hex(info.id.as_bytes()) else {
+                continue;
+            };
+            if whole_of[ci] {
+                c.insert(
+                    id,
+                    Entry {
+                        parents: parents_of[ci].iter().map(|p| p.to_string()).collect(),
+                        newest: info.newest,
+                        message: said_of[ci],
+                        found: held.remove(&ci).unwrap_or_default(),
+                    },
+                );
+            }
         }
     }
     if !dangling.is_empty() {
@@ -1515,7 +1663,7 @@ pub fn scan_history_progress(
             .map(|b| (format!("unreachable:{b}"), *b, None))
             .collect();
         let mut extra = GitStats::default();
-        let found = scan_blobs(&repo, rules, &jobs, opts, &mut extra, &misses, progress);
+        let (found, _) = scan_blobs(&repo, rules, &jobs, opts, &mut extra, &misses, progress);
         stats.blobs += jobs.len();
         stats.bytes += extra.bytes;
         stats.skipped += extra.skipped;
@@ -1527,8 +1675,191 @@ pub fn scan_history_progress(
         }
     }
     misses.into_stats(&mut stats);
+    if let Some(c) = cache {
+        c.save();
+    }
     out.sort_by(|a, b| (&a.file, a.line, &a.commit).cmp(&(&b.file, b.line, &b.commit)));
     Ok((out, stats))
+}
+
+/// The walk of a history the cache knows: a known commit's parents come from the cache, and only
+/// commits it does not know are read. Shallow boundary commits count as roots; a commit that
+/// cannot be read stops its line (counted in `stopped`).
+fn cached_walk(
+    repo: &gix::Repository,
+    tips: &[ObjectId],
+    cache: &HistoryCache,
+    shallow: &std::collections::HashSet<ObjectId>,
+    stopped: &mut usize,
+) -> Vec<ObjectId> {
+    let mut seen: std::collections::HashSet<ObjectId> = std::collections::HashSet::new();
+    let mut stack: Vec<ObjectId> = tips.to_vec();
+    let mut out = Vec::new();
+    while let Some(id) = stack.pop() {
+        if !seen.insert(id) {
+            continue;
+        }
+        let parents: Vec<ObjectId> = match cache.get(&id) {
+            // Known, and still here (a commit deleted since stops its line, as in a walk).
+            Some(e) if repo.has_object(id) => e
+                .parents
+                .iter()
+                .filter_map(|p| ObjectId::from_hex(p.as_bytes()).ok())
+                .collect(),
+            _ => match repo.try_find_object(id) {
+                Ok(Some(o)) if o.kind == gix::object::Kind::Commit => {
+                    gix::objs::CommitRefIter::from_bytes(&o.data, repo.object_hash())
+                        .parent_ids()
+                        .collect()
+                }
+                _ => {
+                    *stopped += 1;
+                    tracing::warn!(object = %id, "history walk stopped on a line");
+                    continue;
+                }
+            },
+        };
+        out.push(id);
+        if !shallow.contains(&id) {
+            stack.extend(parents);
+        }
+    }
+    out
+}
+
+/// What the cache gave back: findings of the commits it knows, and how many commits.
+#[derive(Default)]
+struct Replayed {
+    findings: Vec<Finding>,
+    commits: usize,
+}
+
+/// Takes the commits the cache knows out of `commits` and reports their findings: each blob
+/// that held one is read and scanned again, and the findings at the cached places are reported
+/// (attributed to the commit); a message that held one is scanned again. A commit whose blob no
+/// longer gives back a cached finding stays in `commits`, to be scanned afresh.
+fn replay(
+    repo: &gix::Repository,
+    rules: &Ruleset,
+    opts: &HistoryOptions,
+    cache: &HistoryCache,
+    commits: &mut Vec<ObjectId>,
+    shallow: &std::collections::HashSet<ObjectId>,
+    misses: &Misses,
+) -> Replayed {
+    let copts = content_options(opts);
+    let per_commit = rules.has_commit_allowlists();
+    let mut out = Replayed::default();
+    let mut scratch = ContentTally::default();
+    let none = std::collections::HashSet::new();
+    commits.retain(|id| {
+        let Some(e) = cache.get(id).filter(|_| !shallow.contains(id)) else {
+            return true;
+        };
+        if opts.since.is_some_and(|s| e.newest < s) {
+            return false;
+        }
+        out.commits += 1;
+        if !e.message && e.found.is_empty() {
+            return false;
+        }
+        let mut said = Vec::new();
+        let mut message = |info: &CommitInfo, part: &str, text: &[u8]| {
+            if e.message {
+                let label = format!("commit {} {part}", info.id);
+                let c = Some(info.id.as_str());
+                content::scan(rules, &copts, &label, c, text, &mut said, &mut scratch);
+            }
+        };
+        // A commit that cannot be read now is counted missing or unreadable (incomplete).
+        let Some((mut info, _, _)) = commit_info(repo, *id, misses, &mut message) else {
+            return false;
+        };
+        for f in &mut said {
+            f.place = Some(Place::Commit);
+        }
+        for text in [&mut info.author, &mut info.email, &mut info.summary] {
+            crate::meta::mask_known(text, &said);
+        }
+        let mut found: Vec<Finding> = said;
+        for h in &e.found {
+            let Ok(blob) = ObjectId::from_hex(h.blob.as_bytes()) else {
+                out.commits -= 1;
+                return true;
+            };
+            let Some(obj) = misses.find(repo, blob, "blob", Some(&h.path)) else {
+                continue;
+            };
+            if !misses.matches(blob, &obj.data, &h.path) {
+                continue;
+            }
+            let mut all = Vec::new();
+            let commit = per_commit.then_some(info.id.as_str());
+            content::scan(
+                rules,
+                &copts,
+                &h.path,
+                commit,
+                &obj.data,
+                &mut all,
+                &mut scratch,
+            );
+            for p in &h.places {
+                match all.iter().find(|f| p.is(f)) {
+                    Some(f) => found.push(f.clone()),
+                    None => {
+                        // Not what the cache says: this commit is scanned afresh.
+                        out.commits -= 1;
+                        return true;
+                    }
+                }
+            }
+        }
+        out.findings
+            .extend(found.into_iter().map(|f| attributed(f, &info, &none)));
+        false
+    });
+    out
+}
+
+/// Whether `path` (holding `blob` in `commit`) was renamed from another path a parent had:
+/// a parent holds the blob at another path that `commit` no longer holds it at.
+fn renamed_from_parent(
+    repo: &gix::Repository,
+    commit: ObjectId,
+    parents: &[ObjectId],
+    path: &str,
+    blob: ObjectId,
+) -> bool {
+    let scratch = Misses::default();
+    parents.iter().any(|p| {
+        let Some(tree) = tree_of(repo, *p, &scratch) else {
+            return false;
+        };
+        let mut stack = vec![(String::new(), tree)];
+        let mut depth = 0;
+        while let Some((prefix, t)) = stack.pop() {
+            depth += 1;
+            if depth > 1_000_000 {
+                return false;
+            }
+            for (name, is_tree, oid) in entries(repo, t, &scratch) {
+                let name = path_text(&name);
+                let full = if prefix.is_empty() {
+                    name
+                } else {
+                    format!("{prefix}/{name}")
+                };
+                if is_tree {
+                    stack.push((full, oid));
+                } else if oid == blob && full != path && blob_at(repo, commit, &full) != Some(blob)
+                {
+                    return true;
+                }
+            }
+        }
+        false
+    })
 }
 
 /// A finding attributed to a commit: its id, author, date and summary.
@@ -1556,6 +1887,8 @@ struct BlobLines {
     bytes: usize,
     /// Per (now, before): which lines of `now` the diff adds.
     added: HashMap<(ObjectId, ObjectId), Vec<bool>>,
+    /// Bytes of blobs read since the handle was last opened ([`ATTRIBUTION_REOPEN`]).
+    read: usize,
 }
 
 impl BlobLines {
@@ -1570,6 +1903,7 @@ impl BlobLines {
         let data: Option<std::sync::Arc<[u8]>> =
             repo.find_object(id).ok().map(|o| o.data.as_slice().into());
         let len = data.as_ref().map_or(0, |d| d.len());
+        self.read += len;
         if self.bytes + len > Self::BUDGET {
             self.blobs.clear();
             self.bytes = 0;
@@ -1677,9 +2011,10 @@ fn topo_order(ids: &[String], parents: &[Vec<ObjectId>], infos: &[CommitInfo]) -
     rank
 }
 
-/// What one commit introduced: its info, its parents, its new (path, blob) pairs, and what its
-/// message holds (findings located at `commit <id> message`).
-type Introduced = (CommitInfo, Vec<ObjectId>, Vec<Pair>, Vec<Finding>);
+/// What one commit introduced: its info, its parents, its new (path, blob) pairs, what its
+/// message holds (findings located at `commit <id> message`), and whether every object it took
+/// was read whole (else it is not cached).
+type Introduced = (CommitInfo, Vec<ObjectId>, Vec<Pair>, Vec<Finding>, bool);
 
 /// A (path, blob) pair a commit introduced, and the blob a parent had at that path, if any.
 type Pair = (String, ObjectId, Option<ObjectId>);
@@ -1718,8 +2053,8 @@ fn compare_trees(
                 .stack_size(WALK_STACK)
                 .spawn_scoped(s, || {
                     let mut repo = sync.to_thread_local();
-                    delta_cache(&mut repo);
-                    let mut cache = TreeCache::new(preloaded);
+                    delta_cache(&mut repo, share(DELTA_BUDGET, threads));
+                    let mut cache = TreeCache::new(preloaded, share(TREE_BUDGET, threads));
                     let mut local = ContentTally::default();
                     const RUN: usize = 64;
                     loop {
@@ -1730,6 +2065,7 @@ fn compare_trees(
                         let end = (start + RUN).min(commits.len());
                         progress(Progress::Commits((end - start) as u64));
                         for (i, id) in commits.iter().enumerate().take(end).skip(start) {
+                            let (missed, gapped) = (missed_here(), gaps(&local));
                             // The message is history too (a token pasted into a commit message
                             // is pushed with it): scanned whole, located at `commit <id> message`.
                             let mut said = Vec::new();
@@ -1780,11 +2116,14 @@ fn compare_trees(
                                 misses,
                                 &mut found,
                             );
+                            let whole = missed_here() == missed
+                                && gaps(&local) == gapped
+                                && !shallow.contains(id);
                             for f in &mut said {
                                 f.place = Some(Place::Commit);
                             }
                             slots.lock().unwrap_or_else(|e| e.into_inner())[i] =
-                                Some((info, parents, found, said));
+                                Some((info, parents, found, said, whole));
                         }
                     }
                     tallies
@@ -1820,7 +2159,8 @@ pub enum Progress {
     Blob(u64),
 }
 
-/// Scans each (path, blob) pair once, in parallel; returns findings per pair.
+/// Scans each (path, blob) pair once, in parallel; returns findings per pair, and per pair
+/// whether it could not be read whole (missing, unreadable, a content gap).
 fn scan_blobs(
     repo: &gix::Repository,
     rules: &Ruleset,
@@ -1829,8 +2169,11 @@ fn scan_blobs(
     stats: &mut GitStats,
     misses: &Misses,
     progress: &(dyn Fn(Progress) + Sync),
-) -> Vec<Vec<Finding>> {
+) -> (Vec<Vec<Finding>>, Vec<bool>) {
     let threads = worker_threads(opts);
+    let dirty: Vec<std::sync::atomic::AtomicBool> = (0..pairs.len())
+        .map(|_| std::sync::atomic::AtomicBool::new(false))
+        .collect();
     // Pack order, cut into chunks by pack span.
     let ids: Vec<ObjectId> = pairs.iter().map(|p| p.1).collect();
     let loc = crate::pack_trees::locations(repo, &ids);
@@ -1875,35 +2218,29 @@ fn scan_blobs(
             for _ in 0..threads.max(1) {
                 s.spawn(|| {
                     let mut repo = sync.to_thread_local();
-                    delta_cache(&mut repo);
+                    delta_cache(&mut repo, share(DELTA_BUDGET, threads));
                     loop {
                         let k = next.fetch_add(1, Ordering::Relaxed);
                         if k >= chunk.end {
                             break;
                         }
                         let i = order[k];
+                        let missed = missed_here();
                         let (path, oid, commit) = &pairs[i];
-                        // The size first: an oversized blob is never inflated.
-                        if let Ok(Some(h)) = repo.try_find_header(*oid) {
-                            if h.size() > max {
-                                skipped.fetch_add(1, Ordering::Relaxed);
-                                continue;
-                            }
-                        }
                         let Some(obj) = misses.find(&repo, *oid, "blob", Some(path)) else {
+                            dirty[i].store(true, Ordering::Relaxed);
                             continue;
                         };
                         if !misses.matches(*oid, &obj.data, path) {
+                            dirty[i].store(true, Ordering::Relaxed);
                             continue;
                         }
                         progress(Progress::Blob(obj.data.len() as u64));
-                        if obj.data.len() as u64 > max {
-                            skipped.fetch_add(1, Ordering::Relaxed);
-                            continue;
-                        }
+                        // A blob over the size limit is scanned in chunks; a binary one by its
+                        // printable runs.
                         let mut found = Vec::new();
                         let mut local = ContentTally::default();
-                        let read = content::scan(
+                        content::scan_any(
                             rules,
                             &copts,
                             path,
@@ -1912,11 +2249,10 @@ fn scan_blobs(
                             &mut found,
                             &mut local,
                         );
-                        if read == content::Read::Binary {
-                            skipped.fetch_add(1, Ordering::Relaxed);
-                            continue;
-                        }
                         bytes.fetch_add(obj.data.len() as u64, Ordering::Relaxed);
+                        if local.has_gaps() || missed_here() != missed {
+                            dirty[i].store(true, Ordering::Relaxed);
+                        }
                         if local != ContentTally::default() {
                             tally.lock().unwrap_or_else(|e| e.into_inner()).add(&local);
                         }
@@ -1933,7 +2269,10 @@ fn scan_blobs(
     stats
         .content
         .add(&tally.into_inner().unwrap_or_else(|e| e.into_inner()));
-    results.into_inner().unwrap_or_else(|e| e.into_inner())
+    (
+        results.into_inner().unwrap_or_else(|e| e.into_inner()),
+        dirty.into_iter().map(|d| d.into_inner()).collect(),
+    )
 }
 
 /// Scans what `git commit` would record: index entries whose blob differs from HEAD's at the same
@@ -2036,12 +2375,17 @@ pub fn scan_staged_watching(
         if !misses.matches(entry.id, &obj.data, &path) {
             continue;
         }
-        if max_blob_size > 0 && obj.data.len() as u64 > max_blob_size {
-            stats.skipped += 1;
-            continue;
-        }
+        // Over the size limit: scanned in chunks; binary: by its printable runs.
+        let opts = &ContentOptions {
+            max_file_size: if max_blob_size == 0 {
+                u64::MAX
+            } else {
+                max_blob_size
+            },
+            ..*opts
+        };
         let mut found = Vec::new();
-        let read = content::scan(
+        let read = content::scan_any(
             rules,
             opts,
             &path,
@@ -2050,10 +2394,6 @@ pub fn scan_staged_watching(
             &mut found,
             &mut stats.content,
         );
-        if read == content::Read::Binary {
-            stats.skipped += 1;
-            continue;
-        }
         stats.blobs += 1;
         stats.bytes += obj.data.len() as u64;
         if found.is_empty() {
@@ -2069,7 +2409,7 @@ pub fn scan_staged_watching(
                 // does not block the commit; binary or unreadable before: everything is new.
                 let mut before = Vec::new();
                 let mut scratch = ContentTally::default();
-                content::scan(rules, opts, &path, None, &o.data, &mut before, &mut scratch);
+                content::scan_any(rules, opts, &path, None, &o.data, &mut before, &mut scratch);
                 out.extend(found.into_iter().filter(|f| {
                     !before
                         .iter()

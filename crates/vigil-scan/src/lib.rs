@@ -33,6 +33,7 @@ pub mod examples;
 pub mod finding;
 mod generic;
 pub mod git;
+mod history_cache;
 pub mod hooks;
 mod meta;
 mod pack_trees;

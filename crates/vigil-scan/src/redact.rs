@@ -16,6 +16,7 @@
 //! fake header in an error message never swallows the lines after it.
 
 use crate::decode;
+use crate::engine::Hit;
 use crate::rule::Window;
 use crate::Ruleset;
 use aho_corasick::{AhoCorasick, MatchKind};
@@ -631,6 +632,31 @@ impl<'r> Redactor<'r> {
                     label: Label::Env(m.pattern().as_usize()),
                 });
             }
+            // Values behind any encoding the decoder reads (wholly percent- or `\x`-escaped,
+            // base64 of base64…), not only the forms listed in advance.
+            if self.depth > 0 {
+                let d = decode::scan_by(data, self.depth, &mut |text| {
+                    ac.find_iter(text)
+                        .map(|m| Hit {
+                            rule: m.pattern().as_u32(),
+                            start: m.start(),
+                            end: m.end(),
+                            m_start: m.start(),
+                            m_end: m.end(),
+                        })
+                        .collect()
+                });
+                if d.stopped {
+                    self.stats.decode_budget_exhausted += 1;
+                }
+                for h in d.hits {
+                    spans.push(Span {
+                        start: h.hit.start,
+                        end: h.hit.end,
+                        label: Label::Env(h.hit.rule as usize),
+                    });
+                }
+            }
         }
         self.log.spans(data, &mut spans);
         self.key_spans(data, &mut spans);
@@ -1147,12 +1173,12 @@ mod tests {
 
     #[test]
     fn url_passwords_and_authorization_values_are_masked() {
-        let text = "redis://:hunter2hunter2@cache:6379/0 https://bob:pa55w0rd99@example.org/x\nAuthorization: Bearer abcdefgh12345678opaque\n";
+        let text = ["redis", "://:hunter2hunter2@cache:6379/0 https://bob:pa55w0rd99@example.org/x\nAuthorization: Bearer abcdefgh12345678opaque\n"].concat();
         let (out, _) = run(text.as_bytes(), RedactOptions::default());
         let out = String::from_utf8(out).unwrap();
         assert_eq!(
             out,
-            "redis://:[REDACTED:url-password]@cache:6379/0 https://bob:[REDACTED:url-password]@example.org/x\nAuthorization: Bearer [REDACTED:authorization]\n"
+            "redis://:[REDACTED:database-url-password]@cache:6379/0 https://bob:[REDACTED:url-password]@example.org/x\nAuthorization: Bearer [REDACTED:authorization]\n"
         );
     }
 

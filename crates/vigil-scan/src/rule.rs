@@ -72,8 +72,9 @@ pub enum Window {
     Line,
     /// From the keyword's line on, 64 KiB (for PEM blocks and other multi-line secrets).
     Multiline,
-    /// The keyword starts the token: only hits not preceded by an alphanumeric byte, and the
-    /// regex runs from the hit.
+    /// The keyword starts the token: the regex runs from the hit. When the regex begins with
+    /// `\b`, a hit preceded by a word character (letter, digit, `_`) is passed over; rules whose
+    /// prefix is distinctive leave `\b` out, so a character glued before the token cannot hide it.
     Prefix,
 }
 

@@ -211,6 +211,9 @@ pub struct Rule {
     pub generic: bool,
     /// Whether the rule has keywords (else it runs on every file).
     pub has_keywords: bool,
+    /// Whether a `prefix` rule's keyword must not follow a word character: its regex begins
+    /// with `\b` (a rule with a distinctive prefix leaves it out and matches glued tokens).
+    pub word_before: bool,
     /// gitleaks `[[rules.required]]`: rules that must match near each match of this one.
     pub required: Vec<Required>,
     /// Vigil's placeholder and ciphertext filters apply (built-in rules, and rules extending
@@ -352,6 +355,10 @@ impl Ruleset {
                 validate,
                 generic: spec.generic,
                 has_keywords: !kws.is_empty(),
+                word_before: spec
+                    .regex
+                    .as_deref()
+                    .is_some_and(|r| r.trim_start_matches("(?i)").starts_with(r"\b")),
                 required: Vec::new(),
                 builtin: spec.builtin,
                 spec,

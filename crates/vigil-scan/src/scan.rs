@@ -57,6 +57,8 @@ pub struct History {
     pub since: Option<String>,
     /// Also every object no ref reaches (`--all-objects`).
     pub all_objects: bool,
+    /// Use and update the history cache under the git folder (off: `--no-cache`).
+    pub cache: bool,
 }
 
 impl History {
@@ -67,6 +69,7 @@ impl History {
             scope: Scope::All,
             since: None,
             all_objects: false,
+            cache: false,
         }
     }
 }
@@ -327,6 +330,7 @@ fn scan_target(
                 threads: settings.threads,
                 content: copts,
                 all_objects: h.all_objects,
+                cache: h.cache,
                 watch: watch.to_vec(),
                 ..HistoryOptions::default()
             };
@@ -505,7 +509,6 @@ impl ScanOutcome {
                 ..Skipped::default()
             },
         };
-        skipped.binary += ct.member_binary;
         skipped.too_large += ct.member_too_large;
         skipped.allowed_by_marker = ct.allowed_by_marker;
         let mut c = Completeness {
@@ -678,6 +681,18 @@ impl ScanOutcome {
                 ),
             );
         }
+        if ct.archive_too_large > 0 {
+            c.gap_count(
+                Gap::Truncated,
+                ct.archive_too_large,
+                format!(
+                    "{} archive(s) over --max-file-size {} were not opened (their bytes were scanned as binary){}",
+                    ct.archive_too_large,
+                    human(self.max_file_size),
+                    eg(GapKind::ArchiveTooLarge)
+                ),
+            );
+        }
         if ct.decode_stopped > 0 {
             c.gap_count(
                 Gap::Truncated,
@@ -731,6 +746,11 @@ impl fmt::Display for Summary<'_> {
             Scanned::History(s) | Scanned::Index(s) => {
                 match &o.read {
                     Scanned::Index(_) => f.write_str("the index")?,
+                    _ if s.cached > 0 => write!(
+                        f,
+                        "{} commit(s) ({} from the history cache)",
+                        s.commits, s.cached
+                    )?,
                     _ => write!(f, "{} commit(s)", s.commits)?,
                 }
                 write!(
@@ -738,7 +758,7 @@ impl fmt::Display for Summary<'_> {
                     ", {} blob(s), {:.1} MiB; skipped {} binary or over {max}, {} missing, {} unreadable object(s)",
                     s.blobs,
                     mib(s.bytes),
-                    s.skipped as u64 + o.content.member_binary + o.content.member_too_large,
+                    s.skipped as u64 + o.content.member_too_large,
                     s.missing,
                     s.unreadable
                 )?;
@@ -761,7 +781,7 @@ impl fmt::Display for Summary<'_> {
                     t.files,
                     mib(t.bytes),
                     mib(t.bytes) / secs.max(1e-6),
-                    t.binary + o.content.member_binary,
+                    t.binary,
                     t.too_large + o.content.member_too_large,
                     t.unreadable,
                 )?;
@@ -809,6 +829,21 @@ impl ScanOutcome {
         }
         if c.utf16 > 0 {
             write!(f, "; {} read as UTF-16", c.utf16)?;
+        }
+        if c.binary + c.member_binary > 0 {
+            write!(
+                f,
+                "; {} binary read by printable runs",
+                c.binary + c.member_binary
+            )?;
+        }
+        if c.chunked > 0 {
+            write!(
+                f,
+                "; {} over {} read in chunks",
+                c.chunked,
+                human(self.max_file_size)
+            )?;
         }
         if c.allowed_by_marker > 0 {
             write!(f, "; {} allowed by marker", c.allowed_by_marker)?;

@@ -1,7 +1,8 @@
 //! Sources of bytes to scan: directory trees (parallel, `.gitignore`-aware, via the `ignore`
 //! crate), single files, and stdin, each buffer handed to the content scanner (`content.rs`:
-//! archives, decoding). Binary, oversized and unreadable inputs are counted, never fatal; what
-//! could not be read makes the scan incomplete (`scan.rs`).
+//! archives, decoding, binary content by its printable runs); a file over `max_file_size` is
+//! read in overlapping chunks instead of whole. Unreadable inputs are counted, never fatal, and
+//! make the scan incomplete (`scan.rs`).
 //!
 //! Ignore rules prune only what git does not track: in a git work tree, every file of the index
 //! under a scanned folder is scanned whatever a `.gitignore` or `.ignore` says (a file committed
@@ -23,7 +24,7 @@ use std::sync::Mutex;
 pub struct WalkOptions {
     /// Ignore `.gitignore`, `.ignore` and git excludes.
     pub no_ignore: bool,
-    /// Skip files larger than this many bytes.
+    /// Read files larger than this many bytes in overlapping chunks rather than whole.
     pub max_file_size: u64,
     /// Follow symbolic links (loops are reported, not followed forever).
     pub follow_symlinks: bool,
@@ -52,9 +53,11 @@ pub struct Stats {
     pub files: AtomicU64,
     /// Bytes scanned.
     pub bytes: AtomicU64,
-    /// Files skipped as binary.
+    /// Files skipped as binary (none since binary files are read by their printable runs: see
+    /// the content tally's `binary`).
     pub binary: AtomicU64,
-    /// Files skipped as larger than `max_file_size`.
+    /// Files skipped as larger than `max_file_size` (none since such files are read in chunks:
+    /// see the content tally's `chunked`).
     pub too_large: AtomicU64,
     /// Entries that could not be read (each also produced a warning).
     pub unreadable: AtomicU64,
@@ -360,12 +363,9 @@ pub fn scan_reader_with(
     let out = Outcome::default();
     let mut findings = Vec::new();
     let mut tally = ContentTally::default();
-    if content::scan(rules, opts, name, None, &data, &mut findings, &mut tally)
-        == content::Read::Binary
-    {
-        // What is piped in is scanned whatever it looks like (`git diff`, a log with a NUL).
-        rules.scan_bytes(name, None, &data, &mut findings);
-    }
+    // What is piped in is scanned whatever it looks like (`git diff`, a log with a NUL): binary
+    // input by its printable runs.
+    content::scan_any(rules, opts, name, None, &data, &mut findings, &mut tally);
     out.stats.files.fetch_add(1, Ordering::Relaxed);
     out.stats
         .bytes
@@ -414,31 +414,30 @@ fn scan_file(
             .unwrap_or_else(|e| e.into_inner())
             .extend(named);
     }
-    if len > opts.max_file_size {
-        stats.too_large.fetch_add(1, Ordering::Relaxed);
-        return;
-    }
-    let data = match std::fs::read(path) {
-        Ok(d) => d,
-        Err(e) => {
-            stats.unreadable.fetch_add(1, Ordering::Relaxed);
-            warn(format!("{shown}: cannot read: {e}"));
-            return;
-        }
-    };
-    if data.len() as u64 > opts.max_file_size {
-        stats.too_large.fetch_add(1, Ordering::Relaxed);
-        return;
-    }
     let mut local = Vec::new();
-    if content::scan(rules, &copts, shown, None, &data, &mut local, &mut tally)
-        == content::Read::Binary
-    {
-        stats.binary.fetch_add(1, Ordering::Relaxed);
-        return;
-    }
+    let unreadable = |e: std::io::Error| {
+        stats.unreadable.fetch_add(1, Ordering::Relaxed);
+        warn(format!("{shown}: cannot read: {e}"));
+    };
+    let read = if len > opts.max_file_size {
+        // Over the limit: read in overlapping chunks, never held whole.
+        let scanned = std::fs::File::open(path).and_then(|mut f| {
+            content::scan_chunked(rules, &copts, shown, None, &mut f, &mut local, &mut tally)
+        });
+        match scanned {
+            Ok(n) => n,
+            Err(e) => return unreadable(e),
+        }
+    } else {
+        let data = match std::fs::read(path) {
+            Ok(d) => d,
+            Err(e) => return unreadable(e),
+        };
+        content::scan_any(rules, &copts, shown, None, &data, &mut local, &mut tally);
+        data.len() as u64
+    };
     stats.files.fetch_add(1, Ordering::Relaxed);
-    stats.bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
+    stats.bytes.fetch_add(read, Ordering::Relaxed);
     if tally != ContentTally::default() {
         lock(&stats.content).add(&tally);
     }
@@ -448,7 +447,7 @@ fn scan_file(
             .unwrap_or_else(|e| e.into_inner())
             .extend(local);
     }
-    progress(data.len() as u64);
+    progress(read);
 }
 
 /// A path as reported: forward slashes, no leading `./`.

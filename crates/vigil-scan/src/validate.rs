@@ -29,6 +29,12 @@ impl Validator {
         }
     }
 
+    /// Whether the rules checked this way match a bounded number of bytes (so a rejected match
+    /// may be searched again one byte on without making the work quadratic).
+    pub fn bounded(self) -> bool {
+        matches!(self, Self::GithubCrc32 | Self::DiscordBot)
+    }
+
     /// Whether the secret passes the check.
     pub fn check(self, secret: &[u8]) -> bool {
         match self {
@@ -44,10 +50,28 @@ impl Validator {
 /// OpenSSH's 70).
 const PEM_MATERIAL: usize = 40;
 
+/// Base64 characters on the body's lines that together count as key material, however
+/// narrowly the body is wrapped (`fold -w 16` still gives a key `openssl` loads).
+const PEM_WRAPPED_MATERIAL: usize = 64;
+
 fn pem_body_ok(secret: &[u8]) -> bool {
-    secret
-        .split(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=')))
+    let b64 = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=');
+    if secret
+        .split(|b| !b64(b))
         .any(|run| run.len() >= PEM_MATERIAL)
+    {
+        return true;
+    }
+    // Lines of base64 alone (header and `Proc-Type:`-style lines aside), wrapped short.
+    let mut lines = 0;
+    let total: usize = secret
+        .split(|&b| b == b'\n')
+        .map(|l| l.trim_ascii())
+        .filter(|l| !l.is_empty() && l.iter().all(b64))
+        .inspect(|_| lines += 1)
+        .map(<[u8]>::len)
+        .sum();
+    lines >= 2 && total >= PEM_WRAPPED_MATERIAL
 }
 
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";

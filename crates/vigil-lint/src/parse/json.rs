@@ -4,9 +4,22 @@ use super::{one_line, SyntaxError};
 use crate::node::{Member, Node, Span, Value};
 use jsonc_parser::ast;
 
-/// Parses JSON with comments, trailing commas and the other JSONC leniencies.
+/// Parses JSON with comments and trailing commas (JSONC, as VS Code, Cursor and Zed read
+/// their files), and nothing looser: unquoted keys, single quotes, missing commas, hex or
+/// non-finite numbers are errors, as `JSON.parse` in the other clients says.
 pub(super) fn parse(text: &str) -> Result<Node, SyntaxError> {
-    let opts = jsonc_parser::ParseOptions::default();
+    let opts = jsonc_parser::ParseOptions {
+        allow_comments: true,
+        allow_trailing_commas: true,
+        allow_loose_object_property_names: false,
+        allow_missing_commas: false,
+        allow_single_quoted_strings: false,
+        allow_hexadecimal_numbers: false,
+        allow_unary_plus_numbers: false,
+        allow_bare_decimal_point_numbers: false,
+        allow_non_finite_numbers: false,
+        allow_extended_string_escapes: false,
+    };
     let collect = jsonc_parser::CollectOptions::default();
     let parsed = jsonc_parser::parse_to_ast(text, &collect, &opts).map_err(|e| SyntaxError {
         line: e.line_display(),

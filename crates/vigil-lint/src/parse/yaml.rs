@@ -1,6 +1,11 @@
-//! YAML through `serde-saphyr`: every node is read as a [`serde_saphyr::Spanned`] value, whose
-//! location gives the byte offset where it was written. Anchors and aliases are resolved by the
-//! parser within its default budget, and duplicate keys are refused.
+//! YAML: most files are read straight from the event stream of `granit-parser` (the parser
+//! `serde-saphyr` uses), which keeps each event's byte span; any document that uses what only
+//! `serde-saphyr` resolves the way users expect (anchors, aliases, merge keys, tags, duplicate
+//! keys, several documents, very deep or large documents, a syntax error) is read again through
+//! `serde-saphyr`, where every node is a [`serde_saphyr::Spanned`] value. Both give the same
+//! tree: plain scalars that may be typed (numbers, booleans, null) are resolved by
+//! `serde-saphyr` itself. Anchors and aliases are resolved within `serde-saphyr`'s default
+//! budget, and duplicate keys are refused.
 
 use super::{one_line, SyntaxError};
 use crate::node::{Member, Node, Span, Value};
@@ -13,6 +18,14 @@ pub(super) fn parse(text: &str) -> Result<Node, SyntaxError> {
     if text.trim().is_empty() {
         return Ok(Node::new(Span::default(), Value::Null));
     }
+    match fast::parse(text) {
+        Some(root) => Ok(root),
+        None => slow(text),
+    }
+}
+
+/// Through `serde-saphyr`'s `Spanned` values.
+fn slow(text: &str) -> Result<Node, SyntaxError> {
     let root: Spanned<Yaml> = serde_saphyr::from_str(text).map_err(|e| {
         let (line, column) = e
             .location()
@@ -179,5 +192,260 @@ impl<'de> Deserialize<'de> for Key {
             Yaml::Null => Ok(Key(String::new())),
             Yaml::Seq(_) | Yaml::Map(_) => Err(de::Error::custom("a mapping key is not a scalar")),
         }
+    }
+}
+
+/// The event-stream reader: `None` whenever the document needs `serde-saphyr` (see the module
+/// comment), so the two readers never disagree.
+mod fast {
+    use super::Yaml;
+    use crate::node::{Member, Node, Span, Value};
+    use granit_parser::{Event, Parser, ScalarStyle, StrInput};
+    use std::borrow::Cow;
+
+    /// Deeper than this, `serde-saphyr`'s budget decides (its `max_depth` is 64).
+    const MAX_DEPTH: usize = 60;
+    /// More nodes than this, `serde-saphyr`'s budget decides (its `max_nodes` is 250,000).
+    const MAX_NODES: usize = 200_000;
+    /// Larger texts are left to `serde-saphyr` (its scalar-bytes budget is 64 MiB).
+    const MAX_TEXT: usize = 16 << 20;
+
+    type Events<'a> = Parser<'a, StrInput<'a>>;
+
+    struct Reader<'a> {
+        events: Events<'a>,
+        nodes: usize,
+    }
+
+    /// The document's tree, or `None` to read it through `serde-saphyr`.
+    pub(super) fn parse(text: &str) -> Option<Node> {
+        if text.len() > MAX_TEXT {
+            return None;
+        }
+        // The options `serde-saphyr` gives the parser with its default budget and options.
+        let budget = serde_saphyr::Budget::default();
+        let mut options = granit_parser::Options::default();
+        options.strict_indentation = false;
+        options.bom_inside_document_as_content = false;
+        options.emit_comments = false;
+        options.emit_anchor_events = false;
+        options.emit_unresolved_aliases = false;
+        options.simple_key_max_lookahead = budget.simple_key_max_lookahead;
+        options.flow_nesting_limit = budget.flow_nesting_limit;
+        options.block_nesting_limit = options
+            .block_nesting_limit
+            .max(budget.max_depth.saturating_add(1));
+        let mut r = Reader {
+            events: Parser::new_from_str_with_options(text, options),
+            nodes: 0,
+        };
+        if !matches!(r.next()?.0, Event::StreamStart) {
+            return None;
+        }
+        if !matches!(r.next()?.0, Event::DocumentStart(..)) {
+            return None;
+        }
+        let first = r.next()?;
+        let root = r.node(first, 0)?;
+        if !matches!(r.next()?.0, Event::DocumentEnd) {
+            return None;
+        }
+        // One document only (several are refused by `serde-saphyr`, with its message).
+        if !matches!(r.next()?.0, Event::StreamEnd) {
+            return None;
+        }
+        Some(root)
+    }
+
+    impl<'a> Reader<'a> {
+        fn next(&mut self) -> Option<(Event<'a>, Span)> {
+            let (ev, sp) = self.events.next()?.ok()?;
+            let start = sp.start.byte_offset()?;
+            let end = sp.end.byte_offset()?;
+            Some((ev, Span::new(start, end)))
+        }
+
+        fn node(&mut self, (ev, span): (Event<'a>, Span), depth: usize) -> Option<Node> {
+            self.nodes += 1;
+            if depth > MAX_DEPTH || self.nodes > MAX_NODES {
+                return None;
+            }
+            let value = match ev {
+                Event::Scalar(v, style, 0, None) => scalar(v, style)?,
+                Event::SequenceStart(_, 0, None) => {
+                    let mut items = Vec::new();
+                    loop {
+                        let e = self.next()?;
+                        if matches!(e.0, Event::SequenceEnd) {
+                            break;
+                        }
+                        items.push(self.node(e, depth + 1)?);
+                    }
+                    Value::Array(items)
+                }
+                Event::MappingStart(_, 0, None) => {
+                    let mut members: Vec<Member> = Vec::new();
+                    loop {
+                        let (k, key_span) = self.next()?;
+                        let key = match k {
+                            Event::MappingEnd => break,
+                            Event::Scalar(v, style, 0, None) => {
+                                self.nodes += 1;
+                                // `<<` is a merge key for `serde-saphyr`.
+                                if style == ScalarStyle::Plain && v == "<<" {
+                                    return None;
+                                }
+                                match scalar(v, style)? {
+                                    Value::String(s) | Value::Number(s) => s,
+                                    Value::Bool(b) => b.to_string(),
+                                    Value::Null => String::new(),
+                                    Value::Array(_) | Value::Object(_) => return None,
+                                }
+                            }
+                            // A key that is a collection, an alias or tagged.
+                            _ => return None,
+                        };
+                        // Duplicate keys are refused by `serde-saphyr`, with its message.
+                        if members.iter().any(|m| m.key == key) {
+                            return None;
+                        }
+                        let e = self.next()?;
+                        let value = self.node(e, depth + 1)?;
+                        members.push(Member {
+                            key,
+                            key_span,
+                            value,
+                        });
+                    }
+                    Value::Object(members)
+                }
+                // Aliases, anchors, tags, anything else.
+                _ => return None,
+            };
+            Some(Node::new(span, value))
+        }
+    }
+
+    /// A scalar's value as `serde-saphyr` reads it into an untyped value: quoted and block
+    /// scalars are strings; a plain scalar that could be typed is resolved by `serde-saphyr`
+    /// itself (YAML 1.1 booleans, integers in every radix, floats, null).
+    fn scalar(v: Cow<'_, str>, style: ScalarStyle) -> Option<Value> {
+        if style != ScalarStyle::Plain {
+            return Some(Value::String(v.into_owned()));
+        }
+        let b = v.as_bytes();
+        let Some(&first) = b.first() else {
+            return Some(Value::Null);
+        };
+        let maybe_typed = matches!(first, b'0'..=b'9' | b'+' | b'-' | b'.' | b'~')
+            || (b.len() <= 8
+                && [
+                    "y", "n", "yes", "no", "true", "false", "on", "off", "null", "inf", "nan",
+                    "infinity",
+                ]
+                .iter()
+                .any(|w| v.eq_ignore_ascii_case(w)))
+            || first.is_ascii_whitespace()
+            || b.last().is_some_and(u8::is_ascii_whitespace);
+        if !maybe_typed {
+            return Some(Value::String(v.into_owned()));
+        }
+        match serde_saphyr::from_str::<Yaml>(&v).ok()? {
+            Yaml::Null => Some(Value::Null),
+            Yaml::Bool(b) => Some(Value::Bool(b)),
+            Yaml::Number(n) => Some(Value::Number(n)),
+            // The same text read alone must read as itself, or the document goes the slow way.
+            Yaml::String(s) if s == v => Some(Value::String(s)),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The event reader gives what `serde-saphyr` gives (values, types, key and value spans),
+    /// or steps aside.
+    fn same(text: &str) -> bool {
+        let slow = slow(text);
+        match fast::parse(text) {
+            Some(fast) => {
+                assert_eq!(Ok(&fast), slow.as_ref(), "{text}");
+                true
+            }
+            None => false,
+        }
+    }
+
+    #[test]
+    fn the_event_reader_agrees_with_serde_saphyr() {
+        let fast = [
+            "a: 1\nb: -2\nc: 0x1F\nd: 0o17\ne: 1.5\nf: 1e3\nj: +7\n",
+            "a: yes\nb: No\nc: on\nd: OFF\ne: y\nf: n\ng: true\nh: False\n",
+            "a: ~\nb: null\nc: NULL\nd:\ne: ''\nf: \"\"\n",
+            "a: 0127\nb: 1_000\nc: 0X1F\nd: -0\ne: 12:30\nf: 1.2.3\ng: 8080:8080\nh: 0.0.0.0:80:80\n",
+            "a: 'it''s'\nb: \"tab\\tq\\u00e9\"\nc: |\n  one\n  two\nd: >\n  folded\n  text\ne: |-\n  x\n",
+            "services:\n  redis:\n    image: redis:7\n    ports:\n      - \"6379:6379\"\n      - 127.0.0.1:80:80\n    privileged: true\n    environment:\n      - A=1\n      - B=${X}\n",
+            "1: a\ntrue: b\n~: c\n2.5: d\n0x10: e\n",
+            "flow: {a: 1, b: [x, 'y', 2, {c: d}]}\nempty: {}\nnone: []\n",
+            "plain: multi\n  line words\nurl: http://example.com/a?b=c#frag\nkey with spaces: v # comment\n",
+            "---\na: 1\n...\n",
+            "- 1\n- a\n- - nested\n  - 2\n- k: v\n",
+            "é: ünï\nemoji: \"😀\"\n",
+            "just a scalar\n",
+            "42\n",
+        ];
+        for t in fast {
+            assert!(same(t), "event reader stepped aside: {t}");
+        }
+        // Either reader may answer these (serde-saphyr refuses non-finite untyped floats, the
+        // event reader then steps aside): they must agree when both do.
+        for t in [
+            "a: .inf\n",
+            "a: -.inf\n",
+            "a: .nan\n",
+            "a: 1e999\n",
+            "a: -0x1\n",
+            "a: -\n",
+        ] {
+            let _ = same(t);
+        }
+        // What only serde-saphyr resolves (or refuses) is left to it.
+        let slow_only = [
+            "a: &x 1\nb: *x\n",
+            "base: &b {x: 1}\nd:\n  <<: *b\n  y: 2\n",
+            "a: !!str 1\n",
+            "a: 1\na: 2\n",
+            "a: 1\n---\nb: 2\n",
+            "a: [1,\nb: }\n",
+            "? [a]\n: 1\n",
+            "yes: 1\ntrue: 2\n",
+        ];
+        for t in slow_only {
+            assert!(!same(t), "{t}");
+        }
+        // Deep nesting: serde-saphyr's budget decides.
+        let deep = "[".repeat(100) + &"]".repeat(100);
+        assert!(!same(&deep));
+        assert!(parse(&deep).is_err());
+    }
+
+    #[test]
+    fn the_event_reader_agrees_on_the_client_fixtures() {
+        let root =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../vigil/tests/lint-clients");
+        let mut n = 0;
+        for side in ["clean", "faulty"] {
+            for f in ["docker-compose.yml", ".continue/config.yaml"] {
+                let text = std::fs::read_to_string(root.join(side).join(f)).unwrap();
+                // Faulty files are templates (`{alnum:32}`, markers) that may not parse: the
+                // two readers must still agree wherever the event reader answers.
+                if same(&text) && side == "clean" {
+                    n += 1;
+                }
+            }
+        }
+        assert_eq!(n, 2);
     }
 }

@@ -31,6 +31,9 @@ pub struct Burst {
     pub sent: u32,
     /// The 1-based number of the first one answered 429, if any.
     pub first_429: Option<u32>,
+    /// The 1-based number of the first one answered 2xx (served without a token), if any.
+    #[serde(default)]
+    pub first_2xx: Option<u32>,
 }
 
 /// Everything a probe of one URL saw.
@@ -44,6 +47,9 @@ pub struct Observed {
     /// `POST` without a token (JSON-RPC `initialize`).
     #[serde(default)]
     pub unauthenticated: Option<Answer>,
+    /// `POST` without a token, JSON-RPC `ping` (no `Origin`).
+    #[serde(default)]
+    pub unauthenticated_ping: Option<Answer>,
     /// `GET` of the RFC 9728 metadata named by the challenge (same origin only).
     #[serde(default)]
     pub metadata: Option<Answer>,
@@ -94,11 +100,32 @@ pub fn judge(o: &Observed) -> Vec<(&'static str, String)> {
             ));
         }
     }
+    // A server that asks for a token on `initialize` but answers other methods without one
+    // is not authenticated either.
+    let served_later = o
+        .unauthenticated_ping
+        .as_ref()
+        .filter(|p| (200..300).contains(&p.status))
+        .map(|p| format!("a JSON-RPC ping without a token got {}", p.status))
+        .or_else(|| {
+            o.burst
+                .as_ref()
+                .and_then(|b| b.first_2xx)
+                .map(|i| format!("ping #{i} of the burst, without a token, was answered 2xx"))
+        });
     if let Some(a) = &o.unauthenticated {
         if a.status != 401 && a.status != 403 && a.status != 429 {
             out.push((
                 "probe-no-auth",
                 format!("a request without a token got {} instead of 401", a.status),
+            ));
+        } else if let Some(what) = served_later {
+            out.push((
+                "probe-no-auth",
+                format!(
+                    "initialize without a token got {}, but {what}: the token is not checked on every request",
+                    a.status
+                ),
             ));
         }
         if a.status == 401 {

@@ -4,10 +4,12 @@
 //! 1. `POST URL` without a token, body JSON-RPC `initialize` (expects 401 with an RFC 9728
 //!    `WWW-Authenticate: Bearer resource_metadata="…"`);
 //! 2. `GET` of that metadata URL, only when it is on the same origin;
-//! 3. `OPTIONS URL` with `Origin: https://probe.vigil.invalid` (a CORS preflight);
-//! 4. `POST URL` with that foreign `Origin`, no token, body JSON-RPC `ping`;
-//! 5. `OPTIONS URL` with an origin the linted manifest allows, if it lists one;
-//! 6. with `--probe-burst N` (off by default, at most 50): up to `N` more `POST URL` without a
+//! 3. `POST URL` without a token, body JSON-RPC `ping` (a server that checks the token on
+//!    `initialize` only answers it);
+//! 4. `OPTIONS URL` with `Origin: https://probe.vigil.invalid` (a CORS preflight);
+//! 5. `POST URL` with that foreign `Origin`, no token, body JSON-RPC `ping`;
+//! 6. `OPTIONS URL` with an origin the linted manifest allows, if it lists one;
+//! 7. with `--probe-burst N` (off by default, at most 50): up to `N` more `POST URL` without a
 //!    token (`ping`), stopping at the first 429.
 //!
 //! Redirects are not followed; each request times out after 10 s; bodies are read up to
@@ -148,6 +150,9 @@ pub fn probe(url: &str, opts: &ProbeOptions) -> Result<(Observed, Vec<Sent>), Pr
         obs.metadata = a.ok();
     }
     obs.unauthenticated = Some(first);
+    let a = call(&agent, "POST", url, &[], Some(ping));
+    record(&mut sent, "POST (ping, no token)", url, &a);
+    obs.unauthenticated_ping = a.ok();
     let pre = [
         ("origin", FOREIGN_ORIGIN),
         ("access-control-request-method", "POST"),
@@ -188,6 +193,9 @@ pub fn probe(url: &str, opts: &ProbeOptions) -> Result<(Observed, Vec<Sent>), Pr
         for i in 1..=n {
             let a = call(&agent, "POST", url, &[], Some(ping));
             b.sent = i;
+            if b.first_2xx.is_none() && a.as_ref().is_ok_and(|a| (200..300).contains(&a.status)) {
+                b.first_2xx = Some(i);
+            }
             if a.as_ref().is_ok_and(|a| a.status == 429) {
                 b.first_429 = Some(i);
                 break;

@@ -43,13 +43,39 @@ pub(crate) fn string_at(root: &Node, offset: usize) -> Option<(KeyPath, &Node)> 
     go(root, offset, &mut path).map(|n| (KeyPath(path), n))
 }
 
-/// A URL with a scheme and a host, as the `url` crate reads it.
+/// A URL with a scheme and a host, as the `url` crate reads it (the WHATWG URL standard, as
+/// Node's `URL` in Claude Desktop, Cursor and VS Code does: `http:host/x`, `http:/host`,
+/// `http:\\host\x` and tabs inside are all `http://host/x`).
 pub(crate) fn parse_url(s: &str) -> Option<url::Url> {
     let s = s.trim();
-    if !s.contains("://") || s.len() > 4096 {
+    if s.len() > 4096 || !(s.contains("://") || special_scheme(s)) {
         return None;
     }
     url::Url::parse(s).ok().filter(|u| u.host_str().is_some())
+}
+
+/// Whether `s` starts with a scheme the WHATWG standard reads without `//` (`http:`,
+/// `https:`, `ws:`, `wss:`), in any case.
+pub(crate) fn special_scheme(s: &str) -> bool {
+    ["http:", "https:", "ws:", "wss:"]
+        .iter()
+        .any(|p| s.get(..p.len()).is_some_and(|x| x.eq_ignore_ascii_case(p)))
+}
+
+/// The URL a string of a configuration may hold, as a client would read it: the string
+/// itself, or the value of an option written `--name=URL` (`--url=…`, `--registry=…`); tabs and
+/// line breaks inside are dropped (WHATWG does). `None` when it cannot be a URL.
+pub(crate) fn url_candidate(text: &str) -> Option<std::borrow::Cow<'_, str>> {
+    let mut t = text.trim_matches(|c: char| c <= ' ');
+    if t.starts_with('-') {
+        t = t.split_once('=')?.1.trim_matches(|c: char| c <= ' ');
+    }
+    let t: std::borrow::Cow<'_, str> = if t.contains(['\t', '\n', '\r']) {
+        t.replace(['\t', '\n', '\r'], "").into()
+    } else {
+        t.into()
+    };
+    (t.contains("://") || special_scheme(&t)).then_some(t)
 }
 
 /// The host of a URL, without brackets.
@@ -373,7 +399,7 @@ pub(crate) fn docker_run(argv: &[(String, &Node)]) -> Option<DockerRun> {
         let a = argv[i].0.as_str();
         let (flag, inline) = match a.split_once('=') {
             Some((f, v)) if a.starts_with("--") => (f, Some(v.to_owned())),
-            _ => (a, None),
+            _ => short_cluster(a, VALUED),
         };
         if !a.starts_with('-') {
             r.image = Some(i);
@@ -423,6 +449,28 @@ pub(crate) fn docker_run(argv: &[(String, &Node)]) -> Option<DockerRun> {
     Some(r)
 }
 
+/// A single-dash argument as the Docker CLI (pflag) reads it: `-v=SRC`, `-vSRC`, and a
+/// cluster of switches ending in a valued one (`-itv SRC`, `-itvSRC`). Returns the valued
+/// flag and its inline value, or the argument itself when it holds no valued flag.
+fn short_cluster<'a>(a: &'a str, valued: &[&'static str]) -> (&'a str, Option<String>) {
+    let Some(chars) = a.strip_prefix('-').filter(|c| !c.starts_with('-')) else {
+        return (a, None);
+    };
+    for (j, c) in chars.char_indices() {
+        let short = format!("-{c}");
+        if let Some(f) = valued.iter().find(|v| **v == short) {
+            let rest = &chars[j + c.len_utf8()..];
+            let value =
+                (!rest.is_empty()).then(|| rest.strip_prefix('=').unwrap_or(rest).to_owned());
+            return (f, value);
+        }
+        if !c.is_ascii_alphabetic() {
+            break;
+        }
+    }
+    (a, None)
+}
+
 /// Whether a mount source is the Docker (or Podman) socket.
 pub(crate) fn is_socket(src: &str) -> bool {
     let s = src.to_ascii_lowercase();
@@ -458,16 +506,61 @@ pub(crate) fn publishes_everywhere(spec: &str) -> bool {
     }
 }
 
-/// Every string of a tool (name, title, description, annotations, schema descriptions), with
-/// its full key path.
-pub(crate) fn tool_strings<'a>(t: &crate::model::Tool<'a>) -> Vec<(KeyPath, &'a Node)> {
-    let mut v = Vec::new();
-    strings(t.node, &mut |k, n| {
-        let mut full = t.key.clone();
-        full.0.extend(k.0.iter().cloned());
-        v.push((full, n));
-    });
-    v
+/// Every string of a tool (name, title, description, annotations, schema descriptions); each
+/// string's full key path is made only when a finding needs it ([`ToolKey`]).
+pub(crate) fn tool_strings<'a, 't>(t: &'t crate::model::Tool<'a>) -> ToolStrings<'a, 't> {
+    ToolStrings {
+        tool: &t.key,
+        strings: crate::node::Strings::collect_unbounded(t.node),
+    }
+}
+
+/// The strings of a tool, see [`tool_strings`].
+pub(crate) struct ToolStrings<'a, 't> {
+    tool: &'t KeyPath,
+    strings: crate::node::Strings<'a>,
+}
+
+impl<'a> ToolStrings<'a, '_> {
+    /// Each string with its key, depth first.
+    pub(crate) fn iter(&'a self) -> impl Iterator<Item = (ToolKey<'a>, &'a Node)> + 'a {
+        self.strings.all().into_iter().map(move |s| {
+            (
+                ToolKey {
+                    tool: self.tool,
+                    path: s.path,
+                },
+                s.node,
+            )
+        })
+    }
+}
+
+/// A tool string's key path: the tool's own, then the path inside the tool.
+#[derive(Clone, Copy)]
+pub(crate) struct ToolKey<'a> {
+    tool: &'a KeyPath,
+    path: &'a [crate::node::Seg<'a>],
+}
+
+impl ToolKey<'_> {
+    /// Whether the last step is the object key `key`.
+    pub(crate) fn ends_with_key(&self, key: &str) -> bool {
+        matches!(self.path.last(), Some(crate::node::Seg::Key(k)) if *k == key)
+    }
+
+    /// The full key path.
+    pub(crate) fn full(&self) -> KeyPath {
+        let mut full = self.tool.clone();
+        full.0.extend(crate::node::key_path(self.path).0);
+        full
+    }
+}
+
+impl std::fmt::Display for ToolKey<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.full().fmt(f)
+    }
 }
 
 /// A tool's text as the model reads it, for matching instructions and paths: HTML entities

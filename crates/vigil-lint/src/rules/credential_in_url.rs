@@ -8,7 +8,7 @@
 //! URLs are logged by proxies, shown in process lists and error messages, and copied around;
 //! a credential inside one leaks with it.
 
-use super::common::parse_url;
+use super::common::{parse_url, url_candidate};
 use super::{fx, Check, Cx, Emit, Family, Rule};
 use crate::input::Kind;
 use crate::secrets::{is_fill_in, is_reference, is_secret_name, looks_random};
@@ -24,6 +24,8 @@ pub(crate) static RULE: Rule = Rule {
     examples: &[
         fx(".mcp.json", r#"{"mcpServers": {"api": {"type": "http", "url": «"https://mcp.example.com/mcp?api_key={alnum:32}"}}}"#),
         fx("docker-compose.yml", "services:\n  bot:\n    image: ghcr.io/acme/bot:1.2.0\n    environment:\n      DATABASE_URL: «postgres://bot:{alnum:20}@db:5432/bot\n"),
+        fx(".mcp.json", r#"{"mcpServers": {"a": {"type": "http", "url": «"https://{alnum:40}@a.example.com/mcp"},
+  "b": {"command": "mcp-remote@1.0.0", "args": [«"--url=https://u:{alnum:40}@b.example.com/mcp"]}}}"#),
     ],
     counterexamples: &[
         fx(".mcp.json", r#"{"mcpServers": {"api": {"type": "http", "url": "https://mcp.example.com/mcp?region=eu"}}}"#),
@@ -38,11 +40,24 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     for s in cx.strings {
         let node = s.node;
         let Some(text) = node.as_str() else { continue };
-        if !text.contains("://") {
+        let Some(t) = url_candidate(text) else {
             continue;
-        }
-        let Some(u) = parse_url(text) else { continue };
+        };
+        let Some(u) = parse_url(&t) else { continue };
         let key = s.key();
+        // `https://<token>@host/…`: a token as the user name (GitHub's and GitLab's way).
+        if u.password().is_none() && !u.username().is_empty() {
+            let user = percent_decode(u.username());
+            if !is_reference(&user) && !is_fill_in(&user) && looks_random(&user) {
+                out.secret(
+                    node.span,
+                    &key,
+                    format!("the URL in `{key}` holds a token as its user name"),
+                    user,
+                );
+                continue;
+            }
+        }
         if let Some(pw) = u.password() {
             let pw = percent_decode(pw);
             if !is_reference(&pw) && !is_fill_in(&pw) {

@@ -52,9 +52,12 @@ const EXAMPLES: &[Fixture] = &[
   "env": {"AUTH_HEADER": «"Bearer {hex:40}"}}, "s": {"command": "r-mcp", "env": {"AUTH_HEADER": «"{hex:40}"}}}}"#),
     fx(".mcp.json", r#"{"mcpServers": {"db": {"command": "mssql-mcp", "args": ["--conn", «"Server=db.internal;Database=app;User Id=sa;Password={alnum:20};"]}}}"#),
     fx("/h/.codex/config.toml", "[mcp_servers.api]\nurl = \"https://mcp.example.com/mcp\"\nbearer_token = «\"{alnum:32}\"\n"),
+    fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "a-mcp", "env": {"DB_PASSWORD": «482913775120, "API_TOKEN": «"${GH-{alnum:40}}"}},
+  "b": {"url": "https://b.example.com/mcp", "headers": {"Authorization": «"Bearer /{alnum:40}", "X-Token": «"<{alnum:40}>"}}}}"#),
 ];
 
 const COUNTEREXAMPLES: &[Fixture] = &[
+    fx("/h/.codex/config.toml", "[mcp_servers.api]\nurl = \"https://mcp.example.com/mcp\"\nenv_http_headers = { \"X-Api-Key\" = \"MY_API_KEY_ENV\" }\nbearer_token_env_var = \"MY_TOKEN\"\n"),
     fx(".mcp.json", r#"{"mcpServers": {"ai": {"command": "ai-mcp", "args": ["--model", "claude-3-5-sonnet-20241022"],
   "env": {"MODEL": "claude-sonnet-4-20250514", "DEFAULT_MODEL": "claude-sonnet-4-20250514", "GIT_COMMIT": "{hex:40}",
     "CONFIG_SHA": "{hex:64}", "NOTION_DATABASE_ID": "{hex:32}", "SESSION_ID": "{hex:8}-{hex:4}-{hex:4}-{hex:4}-{hex:12}"}}}}"#),
@@ -122,6 +125,10 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     for s in cx.strings {
         let node = s.node;
         let Some(text) = node.as_str() else { continue };
+        // Codex's `env_http_headers` maps a header to the name of a variable that holds it.
+        if env_var_names(s.path) && is_variable_name(text) {
+            continue;
+        }
         let name = s.last_key();
         if is_secret_name(name) && !under_args(s.path) {
             let (rest, _) = strip_references(text);
@@ -159,6 +166,13 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
             }
         }
     }
+    // Numbers under a secret's name (`"DB_PASSWORD": 123456789012`): clients pass them on as
+    // text.
+    secret_numbers(root, "", 0, &mut Vec::new(), &mut |node, key| {
+        if let crate::node::Value::Number(n) = &node.value {
+            report(out, node.span, key, "a literal secret (a number)", n);
+        }
+    });
     // Command lines.
     for s in cx.servers {
         let args = &s.argv[s.argv.len().min(1)..];
@@ -252,6 +266,62 @@ fn connection_string_secret(text: &str) -> Option<String> {
         (is_secret_name(k.trim()) && literal_under_secret_name(&rest))
             .then(|| rest.trim().to_owned())
     })
+}
+
+/// Calls `f` with each number of at least 8 digits written under a secret's name (not in
+/// `args`).
+fn secret_numbers<'a>(
+    n: &'a Node,
+    name: &str,
+    depth: usize,
+    path: &mut Vec<Seg<'a>>,
+    f: &mut dyn FnMut(&'a Node, &KeyPath),
+) {
+    if depth > 64 {
+        return;
+    }
+    match &n.value {
+        crate::node::Value::Number(v)
+            if v.len() >= 8
+                && v.bytes().filter(u8::is_ascii_digit).count() >= 8
+                && is_secret_name(name)
+                && !crate::secrets::is_id_name(name)
+                && !under_args(path) =>
+        {
+            f(n, &crate::node::key_path(path));
+        }
+        crate::node::Value::Object(members) => {
+            for m in members {
+                path.push(Seg::Key(&m.key));
+                secret_numbers(&m.value, &m.key, depth + 1, path, f);
+                path.pop();
+            }
+        }
+        crate::node::Value::Array(items) => {
+            for (i, c) in items.iter().enumerate() {
+                path.push(Seg::Index(i));
+                secret_numbers(c, name, depth + 1, path, f);
+                path.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Under Codex's `env_http_headers` (or a `*_env_var` key), values name variables.
+fn env_var_names(path: &[Seg<'_>]) -> bool {
+    path.iter()
+        .any(|s| matches!(s, Seg::Key(k) if crate::node::loose_eq(k, "env_http_headers")))
+        || matches!(path.last(), Some(Seg::Key(k)) if k.to_ascii_lowercase().ends_with("_env_var"))
+}
+
+/// `MY_TOKEN`, `GITHUB_PAT`: the shape of an environment variable's name.
+fn is_variable_name(v: &str) -> bool {
+    let mut b = v.bytes();
+    b.next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
+        && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
+        && v.len() <= 128
 }
 
 fn under_args(path: &[Seg<'_>]) -> bool {

@@ -23,11 +23,18 @@ pub(crate) static RULE: Rule = Rule {
     fix:
         "Add \"password\": true to the input so VS Code masks it and keeps it in its secret storage",
     check: Check::File(check),
-    examples: &[fx(
-        ".vscode/mcp.json",
-        r#"{"inputs": [«{"type": "promptString", "id": "github-token", "description": "GitHub token"}],
+    examples: &[
+        fx(
+            ".vscode/mcp.json",
+            r#"{"inputs": [«{"type": "promptString", "id": "github-token", "description": "GitHub token"}],
   "servers": {"gh": {"type": "http", "url": "https://api.githubcopilot.com/mcp/", "headers": {"Authorization": "Bearer ${input:github-token}"}}}}"#,
-    )],
+        ),
+        fx(
+            ".vscode/mcp.json",
+            r#"{"inputs": [«{"type": "promptString", "id": "x", "description": "Value for the server"}],
+  "servers": {"gh": {"command": "gh-mcp", "env": {"GITHUB_PERSONAL_ACCESS_TOKEN": "${input:x}"}}}}"#,
+        ),
+    ],
     counterexamples: &[fx(
         ".vscode/mcp.json",
         r#"{"inputs": [{"type": "promptString", "id": "github-token", "description": "GitHub token", "password": true},
@@ -57,7 +64,8 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
         let secretish = is_secret_name(id)
             || desc.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| {
                 is_secret_name(w) || w.eq_ignore_ascii_case("key") || w.eq_ignore_ascii_case("pat")
-            });
+            })
+            || feeds_secret(cx, id);
         if secretish && input.get("password").and_then(Node::as_bool) != Some(true) {
             out.at(
                 input.span,
@@ -66,4 +74,20 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
             );
         }
     }
+}
+
+/// Whether `${input:id}` is used where a secret goes: under a secret's name (an env variable, a
+/// header) or in an `Authorization`-style value.
+fn feeds_secret(cx: &Cx<'_>, id: &str) -> bool {
+    if id.is_empty() {
+        return false;
+    }
+    let reference = format!("${{input:{id}}}");
+    cx.strings.iter().any(|s| {
+        s.node.as_str().is_some_and(|v| v.contains(&reference))
+            && (is_secret_name(s.last_key())
+                || s.node
+                    .as_str()
+                    .is_some_and(|v| crate::secrets::strip_scheme(v.trim()) != v.trim()))
+    })
 }

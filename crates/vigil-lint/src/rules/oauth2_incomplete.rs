@@ -24,6 +24,8 @@ pub(crate) static RULE: Rule = Rule {
   "authentication": «{"type": "oauth2", "authorization_url": "https://auth.example.com/oauth/authorize"}}}}}"#),
         fx("voice-manifest.json", r#"{"mcp": {"servers": {"backend": {"url": "https://api.example.com/mcp", "authentication": «{"token_url": "https://auth.example.com/t"}}}}}"#),
         fx("voice-manifest.json", r#"{"mcp": {"servers": {"backend": {"url": "https://api.example.com/mcp", "authentication": «{"type": ""}}}}}"#),
+        fx("voice-manifest.json", r#"{"mcp": {"servers": {"backend": {"url": "https://api.example.com/mcp", "authentication": «{"type": "oauth2", "authorization_url": "", "token_url": ""}}}}}"#),
+        fx("voice-manifest.json", r#"{"mcp": {"servers": {"backend": {"url": "https://api.example.com/mcp", "authentication": «"oauth2"}}}}"#),
     ],
     counterexamples: &[
         fx("voice-manifest.json", r#"{"mcp": {"servers": {"backend": {"url": "https://api.example.com/mcp",
@@ -35,6 +37,27 @@ pub(crate) static RULE: Rule = Rule {
 
 fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     for s in cx.servers {
+        // A voice manifest's `"authentication": "oauth2"` names the flow without its URLs.
+        if let Some(auth) = s
+            .auth
+            .filter(|_| cx.doc.kind == crate::input::Kind::VoiceManifest)
+        {
+            if auth
+                .value
+                .as_str()
+                .is_some_and(|t| t.to_ascii_lowercase().contains("oauth"))
+            {
+                out.at(
+                    auth.value.span,
+                    s.key.join(auth.key.clone()),
+                    format!(
+                        "the OAuth2 authentication of `{}` lacks authorization_url and token_url",
+                        s.name
+                    ),
+                );
+                continue;
+            }
+        }
         let Some(auth) = s.auth.filter(|a| a.value.is_object()) else {
             continue;
         };
@@ -56,14 +79,14 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
                     "authorization_endpoint",
                     "authorize_url",
                 ])
-                .is_none()
+                .is_none_or(|m| m.value.as_str().is_some_and(|u| u.trim().is_empty()))
             {
                 missing.push("authorization_url");
             }
             if auth
                 .value
                 .get_loose(&["token_url", "token_endpoint"])
-                .is_none()
+                .is_none_or(|m| m.value.as_str().is_some_and(|u| u.trim().is_empty()))
             {
                 missing.push("token_url");
             }

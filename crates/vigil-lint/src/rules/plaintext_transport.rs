@@ -10,7 +10,7 @@
 //! Tokens, prompts and tool results cross the network in clear; the design asks for HTTPS on
 //! every endpoint and `wss://` for WebSockets.
 
-use super::common::{host, parse_url};
+use super::common::{host, parse_url, url_candidate};
 use super::{fx, Check, Cx, Emit, Family, Rule};
 use crate::input::Kind;
 use vigil_report::Severity;
@@ -26,6 +26,9 @@ pub(crate) static RULE: Rule = Rule {
         fx("voice-manifest.json", r#"{"mcp": {"servers": {"backend": {"url": «"http://api.example.com/mcp"}}}}"#),
         fx("/h/.codeium/windsurf/mcp_config.json", r#"{"mcpServers": {"ws": {"serverUrl": «"ws://voice.example.com/mcp"}}}"#),
         fx(".cursor/mcp.json", r#"{"mcpServers": {"up": {"url": «"HTTP://Evil.Example.com/mcp", "headers": {"Authorization": "Bearer ${T}"}}}}"#),
+        fx(".cursor/mcp.json", r#"{"mcpServers": {"a": {"url": «"http:evil.example.com/mcp", "headers": {"Authorization": "Bearer ${T}"}},
+  "b": {"url": «"http:\\\\evil.example.com\\mcp", "headers": {"Authorization": "Bearer ${T}"}},
+  "c": {"command": "npx", "args": ["-y", «"--registry=http://evil.example.com", "foo@1.0.0"]}}}"#),
     ],
     counterexamples: &[
         fx("voice-manifest.json", r#"{"mcp": {"servers": {"backend": {"url": "https://api.example.com/mcp"}, "local": {"url": "http://127.0.0.1:8080/mcp"}}}}"#),
@@ -41,16 +44,17 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     for s in cx.strings {
         let node = s.node;
         let Some(text) = node.as_str() else { continue };
-        // Schemes compare without case (`HTTP://` is plain HTTP too): the `url` crate lowers them.
-        let t = text.trim_start();
-        if !(t
-            .get(..7)
-            .is_some_and(|p| p.eq_ignore_ascii_case("http://"))
-            || t.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("ws://")))
+        // Schemes compare without case (`HTTP://` is plain HTTP too): the `url` crate lowers
+        // them. `http:host` and `--url=http://…` are read as clients read them.
+        let Some(t) = url_candidate(text) else {
+            continue;
+        };
+        if !(t.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("http:"))
+            || t.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("ws:")))
         {
             continue;
         }
-        let Some(u) = parse_url(text) else { continue };
+        let Some(u) = parse_url(&t) else { continue };
         if !matches!(u.scheme(), "http" | "ws") {
             continue;
         }

@@ -62,7 +62,10 @@ pub(crate) static NO_HSTS: Rule = probe(
 pub(crate) static NO_AUTH: Rule = probe("probe-no-auth", Severity::Error,
     "A request without a token is not refused with 401",
     "Require a bearer token (vigil gateway in front) and answer 401 with a WWW-Authenticate challenge",
-    &[fx("probe", r#"{"url": "https://mcp.example.com/mcp", "tls": true, "unauthenticated": {"status": 200, "headers": {}}}"#)], &[fx("probe", GOOD)]);
+    &[fx("probe", r#"{"url": "https://mcp.example.com/mcp", "tls": true, "unauthenticated": {"status": 200, "headers": {}}}"#),
+      fx("probe", r#"{"url": "https://mcp.example.com/mcp", "tls": true, "unauthenticated": {"status": 401, "headers": {"www-authenticate": "Bearer"}}, "unauthenticated_ping": {"status": 200, "headers": {}}}"#),
+      fx("probe", r#"{"url": "https://mcp.example.com/mcp", "tls": true, "unauthenticated": {"status": 401, "headers": {"www-authenticate": "Bearer"}}, "burst": {"sent": 5, "first_429": null, "first_2xx": 1}}"#)],
+    &[fx("probe", GOOD)]);
 
 /// 401 without RFC 9728 metadata.
 pub(crate) static NO_RESOURCE_METADATA: Rule = probe("probe-no-resource-metadata", Severity::Warning,

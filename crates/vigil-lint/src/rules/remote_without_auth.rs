@@ -45,6 +45,9 @@ pub(crate) static RULE: Rule = Rule {
   "c": {"url": «"https://c.example.com/mcp", "headers": {"Authorization": "Bearer"}},
   "d": {"url": «"https://d.example.com/mcp", "auth": "anonymous"}}}}"#),
         fx(".cursor/mcp.json", r#"{"mcpServers": {"x": {"url": «"https://x.example.com/mcp", "headers": {"Authorization": ""}}}}"#),
+        fx(".cursor/mcp.json", r#"{"mcpServers": {"x": {"url": «"https://x.example.com/mcp", "auth": {}}}}"#),
+        fx("voice-manifest.json", r#"{"mcp": {"servers": {"a": {"url": «"https://a.example.com/mcp", "authentication": {"type": "bearer"}},
+  "b": {"url": «"https://b.example.com/mcp", "authentication": {"type": "api_key"}}}}}"#),
     ],
     counterexamples: &[
         fx("voice-manifest.json", r#"{"mcp": {"servers": {"backend": {"url": "https://api.example.com/mcp", "headers": {"Authorization": "Bearer ${API_KEY}"}},
@@ -152,6 +155,11 @@ fn auth_of(s: &Server<'_>) -> Auth {
         };
     }
     let v = &auth.value;
+    // `"auth": {}`, or a block whose every value is empty.
+    if v.is_object() && v.get("type").is_none() && !v.members().iter().any(|m| has_value(&m.value))
+    {
+        return Auth::Empty;
+    }
     if v.get("enabled")
         .and_then(Node::scalar_text)
         .is_some_and(|e| says_none(&e))
@@ -166,6 +174,19 @@ fn auth_of(s: &Server<'_>) -> Auth {
         return Auth::Declared; // oauth2-incomplete reports the missing type.
     }
     if says_none(ty) {
+        return Auth::Empty;
+    }
+    // A bearer token or API key with nothing that supplies it (`user_key` is the design's
+    // per-user key, supplied at run time).
+    let typed = ty.trim().to_ascii_lowercase().replace('-', "_");
+    if matches!(
+        typed.as_str(),
+        "bearer" | "api_key" | "apikey" | "token" | "header" | "bearer_token"
+    ) && !v
+        .members()
+        .iter()
+        .any(|m| !loose_eq(&m.key, "type") && has_value(&m.value))
+    {
         return Auth::Empty;
     }
     if ty.trim().eq_ignore_ascii_case("basic") {
@@ -225,7 +246,7 @@ fn check_discovery(cx: &Cx<'_>, out: &mut Emit<'_>) {
         out.at(
             url.value.span,
             s.key.join(url.key.clone()),
-            format!("`{}` declares no credentials: the client relies on {h} to demand OAuth (MCP authorization discovery); check it with `vigil lint --probe`", s.name),
+            format!("`{}` declares no credentials, so the client relies on {h} to demand OAuth (MCP authorization discovery); check it with `vigil lint --probe`", s.name),
         );
     }
 }

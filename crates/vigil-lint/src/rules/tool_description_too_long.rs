@@ -23,14 +23,20 @@ pub(crate) static RULE: Rule = Rule {
 
 fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     for t in cx.tools {
-        if let Some(d) = t.node.get("description") {
+        // The tool's own description, and every description inside it (a property of its
+        // input or output schema is read by the model too).
+        let strings = super::common::tool_strings(t);
+        for (key, d) in strings.iter() {
+            if !key.ends_with_key("description") {
+                continue;
+            }
             let n = d.as_str().map_or(0, |s| s.chars().count());
             if n > cx.settings.max_description {
                 out.at(
                     d.span,
-                    t.key.join("description"),
+                    key,
                     format!(
-                        "tool `{}` has a {n}-character description (limit {})",
+                        "tool `{}` has a {n}-character description in `{key}` (limit {})",
                         t.name, cx.settings.max_description
                     ),
                 );

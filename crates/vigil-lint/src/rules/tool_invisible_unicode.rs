@@ -67,7 +67,8 @@ pub(crate) fn invisible_in(s: &str) -> Vec<char> {
 
 fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     for t in cx.tools {
-        for (key, node) in tool_strings(t) {
+        let strings = tool_strings(t);
+        for (key, node) in strings.iter() {
             let Some(s) = node.as_str() else { continue };
             let found = invisible_in(s);
             if let Some(first) = found.first() {
@@ -88,7 +89,7 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
                 }
                 out.at(
                     node.span,
-                    &key,
+                    key,
                     format!(
                     "tool `{}` has {} invisible character(s) in `{key}` (first U+{:04X}{extra})",
                     t.name, found.len(), *first as u32

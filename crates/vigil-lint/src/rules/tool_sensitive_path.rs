@@ -56,14 +56,15 @@ static SENSITIVE: LazyLock<Regex> = LazyLock::new(|| {
 
 fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     for t in cx.tools {
-        for (key, node) in tool_strings(t) {
+        let strings = tool_strings(t);
+        for (key, node) in strings.iter() {
             let Some(s) = node.as_str() else { continue };
             let s = as_read(s);
             if let Some(m) = SENSITIVE.find(&s) {
                 let said: String = m.as_str().trim().chars().take(40).collect();
                 out.at(
                     node.span,
-                    &key,
+                    key,
                     format!("tool `{}` mentions `{said}` in `{key}`", t.name),
                 );
             }

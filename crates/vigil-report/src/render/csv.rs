@@ -3,17 +3,32 @@
 //! end_column,secret`, the report's own columns (`entropy` for scans), then `fingerprint,hash,
 //! commit,description,severity,message,key,scope,decoded`. Absent values are empty cells. A file
 //! inside an archive is `outer.zip!member`; `decoded` is how a secret was decoded (`base64>gzip`). An incomplete run ends with one row per reason, whose rule is
-//! `incomplete`, severity `error` and message the reason (nothing else filled in).
+//! `incomplete`, severity `error` and message the reason (nothing else filled in). A cell that
+//! a spreadsheet would run as a formula starts with `'`.
 
 use super::{description, RenderOptions};
 use crate::Report;
 use std::io::{self, Write};
 
+/// One cell: control characters escaped as the human formats escape them (a file name cannot
+/// move the terminal or forge a row), a leading `=`, `+`, `-` or `@` defused with `'` (OWASP's
+/// advice against formula injection, so a spreadsheet never runs a file name), RFC 4180 quoting.
 fn field(s: &str) -> String {
+    let s = vigil_core::logging::printable(s);
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.into_owned()
+    };
+    quoted(s)
+}
+
+/// RFC 4180 quoting alone (the secret column keeps the secret's bytes as found).
+fn quoted(s: String) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
-        s.to_owned()
+        s
     }
 }
 
@@ -54,7 +69,7 @@ pub(super) fn write(report: &Report, opts: &RenderOptions, out: &mut dyn Write) 
             num(r.and_then(|r| r.column)),
             num(r.and_then(|r| r.end_line)),
             num(r.and_then(|r| r.end_column)),
-            field(&opts.secret(d).unwrap_or_default()),
+            quoted(opts.secret(d).unwrap_or_default()),
         ];
         for c in &report.columns {
             row.push(field(

@@ -13,6 +13,25 @@ fn cell(s: &str) -> String {
         .replace(['\n', '\r'], " ")
 }
 
+/// Plain text in a table cell: [`cell`], and every character Markdown would read as markup
+/// inside a cell (emphasis, code, links, HTML, strike-through) escaped, so a name from a file
+/// shows as it is written.
+fn text(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in cell(s).chars() {
+        match c {
+            '<' => o.push_str("&lt;"),
+            '&' => o.push_str("&amp;"),
+            '`' | '*' | '_' | '[' | ']' | '~' => {
+                o.push('\\');
+                o.push(c);
+            }
+            c => o.push(c),
+        }
+    }
+    o
+}
+
 /// Text as inline code: fenced with more backticks than it holds.
 fn code(s: &str) -> String {
     let s = cell(s);
@@ -41,7 +60,7 @@ pub(super) fn write(report: &Report, opts: &RenderOptions, out: &mut dyn Write) 
     writeln!(out)?;
     let c = &report.completeness;
     if !c.is_complete() {
-        let reasons: Vec<String> = c.reasons.iter().map(|r| cell(&r.to_string())).collect();
+        let reasons: Vec<String> = c.reasons.iter().map(|r| text(&r.to_string())).collect();
         let reasons = reasons.join("; ");
         // A reason that ends a sentence already (`…`, `.`) gets no second full stop.
         let stop = if reasons.ends_with('.') || reasons.ends_with('…') {
@@ -79,7 +98,7 @@ pub(super) fn write(report: &Report, opts: &RenderOptions, out: &mut dyn Write) 
                 d.severity,
                 code(&d.rule),
                 code(&at),
-                cell(&message)
+                text(&message)
             )?;
             match (secrets, opts.secret(d)) {
                 (true, Some(s)) => writeln!(out, " {} |", code(&s))?,

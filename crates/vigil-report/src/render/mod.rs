@@ -134,8 +134,13 @@ fn xml_escape(s: &str) -> String {
             '>' => o.push_str("&gt;"),
             '"' => o.push_str("&quot;"),
             '\'' => o.push_str("&apos;"),
-            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => {
-                o.push_str(&format!("&#x{:x};", c as u32))
+            '\r' => o.push_str("&#xd;"),
+            // XML 1.0 allows no other control character, not even as a reference: written
+            // out as `\u{1b}`, so a name from a file cannot make the report unreadable.
+            c if ((c as u32) < 0x20 && c != '\n' && c != '\t')
+                || matches!(c, '\u{fffe}' | '\u{ffff}') =>
+            {
+                o.push_str(&format!("\\u{{{:x}}}", c as u32))
             }
             c => o.push(c),
         }

@@ -111,9 +111,14 @@ fn result(d: &Diagnostic, opts: &RenderOptions, rule_index: Option<usize>) -> Va
     let l = &d.location;
     let mut location = Map::new();
     if let Some(p) = &l.path {
-        let mut physical = json!({
-            "artifactLocation": { "uri": uri(p), "uriBaseId": "%SRCROOT%" }
-        });
+        // An absolute `file://` URI (a file outside the source root, `srcroot::rebase`)
+        // stands alone; anything else is relative to `%SRCROOT%`.
+        let artifact = if p.starts_with("file:///") {
+            json!({ "uri": p })
+        } else {
+            json!({ "uri": uri(p), "uriBaseId": "%SRCROOT%" })
+        };
+        let mut physical = json!({ "artifactLocation": artifact });
         // A member's lines are not the archive's: no region for a secret inside an archive.
         let region = l.region.filter(|r| r.line > 0 && d.archive_path.is_empty());
         if let Some(r) = region {

@@ -550,3 +550,14 @@ fn the_decoding_is_named_in_every_format() {
         serde_json::json!(["base64", "gzip"])
     );
 }
+
+#[test]
+fn markdown_messages_cannot_open_markup() {
+    let mut r = scan_like();
+    r.diagnostics[0].message = "server `a` **b** [x](http://e) <b>hi</b>".into();
+    let md = rendered(Format::Markdown, &r, full());
+    assert!(
+        md.contains(r"server \`a\` \*\*b\*\* \[x\](http://e) &lt;b>hi&lt;/b>"),
+        "{md}"
+    );
+}

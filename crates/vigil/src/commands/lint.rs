@@ -46,10 +46,12 @@ pub(crate) struct LintArgs {
     #[arg(long, requires = "pin")]
     pub update_pins: bool,
     /// Probe a live MCP endpoint, read-only: it sends POST without a token (JSON-RPC
-    /// initialize), GET of the RFC 9728 metadata it names (same origin only), OPTIONS and POST
+    /// initialize), GET of the RFC 9728 metadata it names (same origin only), POST (JSON-RPC
+    /// ping) without a token, OPTIONS and POST
     /// (JSON-RPC ping) with a foreign Origin, OPTIONS with an origin the linted manifest allows,
     /// and with --probe-burst N up to N more POST (ping). Never a token, never tools/call, no
-    /// redirects followed; a URL's userinfo and credential query parameters are removed first.
+    /// redirects followed; a URL's userinfo, credential query parameters and fragment are
+    /// removed first.
     /// Repeat --probe for several URLs.
     #[arg(long = "probe", value_name = "URL")]
     pub probe: Vec<String>,
@@ -214,6 +216,9 @@ pub(crate) fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> 
         }
     }
 
+    // Pin and probe findings join the file findings: one order for all (file, line, column).
+    out.findings
+        .sort_by(|a, b| (&a.path, a.region, a.rule).cmp(&(&b.path, b.region, b.rule)));
     let report = report::build(
         &out.findings,
         &out.errors,
@@ -225,6 +230,14 @@ pub(crate) fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> 
         report
             .completeness
             .gap(vigil_report::Gap::Unreadable, format!("probe {e}"));
+    }
+    if args.format == FormatArg::Sarif {
+        // SARIF's `%SRCROOT%` is the source tree's root (the git work tree, else this folder):
+        // paths given from a subfolder (`../../f1/.mcp.json`) become `f1/.mcp.json`.
+        if let Ok(cwd) = std::env::current_dir().and_then(std::fs::canonicalize) {
+            let root = vigil_report::srcroot::source_root(&cwd);
+            vigil_report::srcroot::rebase(&mut report, &cwd, &root);
+        }
     }
     let opts = RenderOptions {
         show_secrets: args.show_secrets,
@@ -243,11 +256,16 @@ pub(crate) fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> 
         }
     }
 
-    for e in &out.errors {
-        eprintln!("vigil: {}", esc(&e.to_string()));
-    }
-    for e in &probe_errors {
-        eprintln!("vigil: probe {}", esc(e));
+    // Why the run is incomplete is in the report (once per reason); stderr says so once.
+    let gaps = out.errors.len() + probe_errors.len();
+    if gaps > 0 {
+        let whither = match &args.report_path {
+            Some(p) => format!("the reasons are in {}", esc(&p.display().to_string())),
+            None => "the reasons are in the report on stdout".to_owned(),
+        };
+        eprintln!(
+            "vigil lint: incomplete: {gaps} input(s) could not be linted or probed ({whither}); exit 2"
+        );
     }
     if g.verbose > 0 && !g.quiet {
         for (path, kind) in &out.linted {

@@ -76,6 +76,10 @@ pub(crate) struct ScanArgs {
     /// (force-pushed, dropped stashes, reflog-only, never committed), reported `unreachable`.
     #[arg(long, requires = "git", conflicts_with_all = ["branch", "range", "since"])]
     pub all_objects: bool,
+    /// With --git or --pre-push: neither read nor update the history cache (what earlier scans
+    /// of this repository learned, kept under its git folder).
+    #[arg(long)]
+    pub no_cache: bool,
     /// Scan what `git commit` is about to record (the index against HEAD), new lines only.
     #[arg(long, conflicts_with = "pre_push")]
     pub staged: bool,
@@ -132,6 +136,7 @@ impl ScanArgs {
                 scope,
                 since: self.since.clone(),
                 all_objects: self.all_objects,
+                cache: !self.no_cache,
             }),
             _ if s.reads_stdin() => Target::Reader {
                 name: "-",

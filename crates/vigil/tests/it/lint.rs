@@ -218,14 +218,17 @@ fn exit_codes_severity_and_bad_input() {
     );
     let out = run(dir.path(), &["lint", "b"]);
     expect_exit(&out, 2);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("vigil: b/.vscode/mcp.json:4:"), "{err}");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        report.contains("incomplete: b/.vscode/mcp.json:4:"),
+        "{report}"
+    );
     // A file named explicitly that lint does not read.
     common::write(dir.path(), "notes.txt", "hello");
     let out = run(dir.path(), &["lint", "notes.txt"]);
     expect_exit(&out, 2);
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("notes.txt: not an input vigil lint reads")
+        String::from_utf8_lossy(&out.stdout).contains("notes.txt: not an input vigil lint reads")
     );
     // A missing path.
     expect_exit(&run(dir.path(), &["lint", "nope"]), 2);
@@ -675,9 +678,10 @@ async fn probe_tells_a_vigil_gateway_from_a_bad_server() {
         stderr.contains("429 at #"),
         "the gateway's rate limit was seen: {stderr}"
     );
-    // Bounded and read-only: 5 requests and a burst of 10, never tools/call, never a token.
+    // Bounded and read-only: 5 requests (no metadata to fetch here) and a burst of 10, never
+    // tools/call, never a token.
     let got = seen.lock().unwrap().clone();
-    assert_eq!(got.len(), 4 + 10, "{got:?}");
+    assert_eq!(got.len(), 5 + 10, "{got:?}");
     assert!(
         got.iter()
             .all(|r| r.ends_with("initialize") || r.ends_with("ping") || r.ends_with(" -")),
@@ -703,7 +707,7 @@ async fn probe_tells_a_vigil_gateway_from_a_bad_server() {
     .await
     .unwrap();
     expect_exit(&out, 2);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("probe http://127.0.0.1:9/mcp:"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("probe http://127.0.0.1:9/mcp:"));
 }
 
 /// Runs `vigil lint ARGS` in `dir` as an unprivileged user when the tests run as root (so a
@@ -932,7 +936,12 @@ async fn probe_never_sends_or_prints_credentials() {
     let (addr, seen) = recording_server(401, &[("www-authenticate", "Bearer")]).await;
     let password = common::token("«{alnum:20}»", 71);
     let key = common::token("«sk-or-v1-{hex:64}»", 72);
-    let url = format!("http://probe-user:{password}@{addr}/mcp?api_key={key}&v=1");
+    // bb-lint-s6 F1: signed-URL parameters, `key[]`, `jwt`, `session` and a fragment too.
+    let sig = common::token("«{hex:64}»", 75);
+    let frag = common::token("«{alnum:32}»", 76);
+    let url = format!(
+        "http://probe-user:{password}@{addr}/mcp?api_key={key}&v=1&X-Amz-Signature={sig}&key[]={sig}&X-Goog-Signature={sig}&jwt={sig}&session={sig}#tok={frag}"
+    );
     let dir = TempDir::new().unwrap();
     let d = dir.path().to_owned();
     let out =
@@ -941,7 +950,7 @@ async fn probe_never_sends_or_prints_credentials() {
             .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    for s in [&password, &key] {
+    for s in [&password, &key, &sig, &frag] {
         assert!(
             !stdout.contains(s.as_str()) && !stderr.contains(s.as_str()),
             "{stdout}\n{stderr}"
@@ -957,8 +966,11 @@ async fn probe_never_sends_or_prints_credentials() {
     for r in &got {
         let lower = r.to_ascii_lowercase();
         assert!(!lower.contains("\"authorization\":"), "{r}");
-        assert!(!r.contains("api_key") && !r.contains(&key), "{r}");
-        assert!(r.contains("/mcp?v=1"), "{r}");
+        assert!(
+            !r.contains("api_key") && !r.contains(&key) && !r.contains(&sig),
+            "{r}"
+        );
+        assert!(r.contains("/mcp?v=1 "), "{r}");
     }
 }
 
@@ -1089,13 +1101,13 @@ async fn probe_cannot_judge_a_redirect_or_not_found_and_accepts_loopback_http() 
     let (a404, _) = recording_server(404, &[]).await;
     let out = probe(format!("http://{a404}/mcp")).await.unwrap();
     expect_exit(&out, 2);
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = String::from_utf8_lossy(&out.stdout);
     assert!(err.contains("cannot be probed: answered 404"), "{err}");
     assert!(!String::from_utf8_lossy(&out.stdout).contains("probe-no-auth"));
     let (a307, _) = recording_server(307, &[("location", "https://elsewhere.example/mcp")]).await;
     let out = probe(format!("http://{a307}/mcp")).await.unwrap();
     expect_exit(&out, 2);
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = String::from_utf8_lossy(&out.stdout);
     assert!(
         err.contains("answered 307 (Location: https://elsewhere.example/mcp"),
         "{err}"
@@ -1269,13 +1281,13 @@ fn yaml_errors_speak_to_users_not_to_programmers() {
     );
     let out = run(dir.path(), &["lint", "compose.yaml", "docker-compose.yml"]);
     expect_exit(&out, 2);
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = String::from_utf8_lossy(&out.stdout);
     assert!(
-        err.contains("vigil: compose.yaml:5:1: several YAML documents"),
+        err.contains("incomplete: compose.yaml:5:1: several YAML documents"),
         "{err}"
     );
     assert!(
-        err.contains("vigil: docker-compose.yml:4:3: duplicate mapping key: a\n"),
+        err.contains("incomplete: docker-compose.yml:4:3: duplicate mapping key: a\n"),
         "{err}"
     );
     assert!(
@@ -1557,7 +1569,7 @@ fn links_to_files_outside_and_fifos_make_the_run_incomplete_without_blocking() {
             .count(),
         0
     );
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = String::from_utf8_lossy(&out.stdout);
     assert!(
         err.contains(".mcp.json: cannot read: symbolic link to a file outside the walk"),
         "{err}"
@@ -1582,10 +1594,10 @@ fn links_to_files_outside_and_fifos_make_the_run_incomplete_without_blocking() {
     let out = run(fifo.path(), &["lint", ".cursor/mcp.json"]);
     expect_exit(&out, 2);
     assert!(
-        String::from_utf8_lossy(&out.stderr)
+        String::from_utf8_lossy(&out.stdout)
             .contains(".cursor/mcp.json: cannot read: not a regular file"),
         "{}",
-        String::from_utf8_lossy(&out.stderr)
+        String::from_utf8_lossy(&out.stdout)
     );
     let out = run(fifo.path(), &["lint", "-f", "sarif"]);
     expect_exit(&out, 2);
@@ -1636,4 +1648,259 @@ fn small_fail_opens_of_the_fifth_black_box_run_are_reported() {
     .into_iter()
     .collect();
     assert_eq!(got, want);
+}
+
+/// bb-lint-s5 #12: an incomplete run says why once (in the report) and stderr says so in one
+/// line; SARIF from a subfolder names files relative to the source root (`%SRCROOT%`), never
+/// `../../`; `-v` lists the files linted.
+#[test]
+fn incomplete_reasons_once_sarif_uris_from_a_subfolder_and_v_lists_the_files() {
+    let dir = TempDir::new().unwrap();
+    let git = std::process::Command::new("git")
+        .args(["init", "-q", "."])
+        .current_dir(dir.path())
+        .status()
+        .unwrap();
+    assert!(git.success());
+    common::write(
+        dir.path(),
+        "f1/.mcp.json",
+        r#"{"mcpServers": {"x": {"type": "http", "url": "http://mcp.example.com/mcp", "headers": {"Authorization": "Bearer ${T}"}}}}"#,
+    );
+    common::write(
+        dir.path(),
+        "f1/.cursor/mcp.json",
+        "{\n  \"mcpServers\": {\n    \"x\": [1,\n}\n",
+    );
+    std::fs::create_dir_all(dir.path().join("a/b")).unwrap();
+    let sub = dir.path().join("a/b");
+
+    let out = run(&sub, &["lint", "../../f1", "-f", "sarif"]);
+    expect_exit(&out, 2);
+    let s = json(&out);
+    let uris: Vec<(&str, Option<&str>)> = s["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let a = &r["locations"][0]["physicalLocation"]["artifactLocation"];
+            (a["uri"].as_str().unwrap(), a["uriBaseId"].as_str())
+        })
+        .collect();
+    assert!(!uris.is_empty());
+    assert!(
+        uris.iter()
+            .all(|u| *u == ("f1/.mcp.json", Some("%SRCROOT%"))),
+        "{uris:?}"
+    );
+    let reasons = s["runs"][0]["invocations"][0]["toolExecutionNotifications"].to_string();
+    assert!(reasons.contains(".cursor/mcp.json:4:"), "{reasons}");
+
+    // Text: the reason once, in the report; one summary line on stderr.
+    let out = run(&sub, &["-v", "lint", "../../f1"]);
+    expect_exit(&out, 2);
+    let report = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        report
+            .matches("incomplete: ../../f1/.cursor/mcp.json:4:")
+            .count(),
+        1,
+        "{report}"
+    );
+    assert!(!err.contains(".cursor/mcp.json:4"), "{err}");
+    assert_eq!(
+        err.lines().filter(|l| l.contains("incomplete")).count(),
+        1,
+        "{err}"
+    );
+    assert!(
+        err.contains("vigil lint: incomplete: 1 input(s) could not be linted"),
+        "{err}"
+    );
+    // -v: the files linted, by name.
+    assert!(err.contains("linted ../../f1/.mcp.json ("), "{err}");
+    // With -o the summary names the report file.
+    let out = run(&sub, &["lint", "../../f1", "-f", "json", "-o", "r.json"]);
+    expect_exit(&out, 2);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("the reasons are in r.json"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The fail-opens of the sixth black-box run (bb-lint-s6), each through the binary: the rule
+/// that must fire at each key.
+#[test]
+fn fail_opens_of_the_sixth_black_box_run_are_reported() {
+    let tok = |seed| common::token("{alnum:40}", seed);
+    let (t1, t2, t3, t4) = (tok(61), tok(62), tok(63), tok(64));
+    let ghp = common::token("«ghp_{alnum:30}{ghcrc}»", 66);
+    let dir = TempDir::new().unwrap();
+    common::write(
+        dir.path(),
+        ".mcp.json",
+        format!(
+            r#"{{"mcpServers": {{
+  "{ghp}": {{"type": "http", "url": "http://named.example.com/mcp", "headers": {{"Authorization": "Bearer ${{T}}"}}}},
+  "noslash": {{"type": "http", "url": "http:evil.example.com/mcp", "headers": {{"Authorization": "Bearer ${{T}}"}}}},
+  "backslash": {{"type": "http", "url": "http:\\\\evil.example.com\\mcp", "headers": {{"Authorization": "Bearer ${{T}}"}}}},
+  "argeq": {{"command": "mcp-remote@0.1.18", "args": ["--url=http://evil.example.com/mcp"]}},
+  "userinfo": {{"type": "http", "url": "https://{t1}@a.example.com/mcp"}},
+  "posix": {{"command": "gh-mcp@1.0.0", "env": {{"API_TOKEN": "${{GH-{t2}}}", "DB_PASSWORD": 482913775120}}}},
+  "dressed": {{"type": "http", "url": "https://d.example.com/mcp", "headers": {{"Authorization": "Bearer /{t3}", "X-Token": "<{t4}>"}}}},
+  "dockerv": {{"command": "docker", "args": ["run", "-i", "--rm", "-v=/var/run/docker.sock:/s", "ghcr.io/acme/x:1.0.0"]}},
+  "empty": {{"url": "https://e.example.com/mcp", "auth": {{}}}}
+}}}}"#
+        ),
+    );
+    // `[lint] exclude` does not hide a client's own file.
+    common::write(dir.path(), "vigil.toml", "[lint]\nexclude = [\"**\"]\n");
+    let out = run(dir.path(), &["lint", "-f", "json"]);
+    expect_exit(&out, 1);
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The server named by a token: its key is redacted too.
+    assert!(!all.contains(&ghp), "{all}");
+    for t in [&t1, &t2, &t3, &t4] {
+        assert!(!all.contains(t.as_str()), "{all}");
+    }
+    let got: BTreeSet<(String, String)> = json(&out)
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| {
+            Some((
+                f.get("key")?.as_str()?.to_owned(),
+                f.get("rule")?.as_str()?.to_owned(),
+            ))
+        })
+        .collect();
+    for (k, r) in [
+        ("mcpServers.noslash.url", "plaintext-transport"),
+        ("mcpServers.backslash.url", "plaintext-transport"),
+        ("mcpServers.argeq.args[0]", "plaintext-transport"),
+        ("mcpServers.userinfo.url", "credential-in-url"),
+        ("mcpServers.posix.env.API_TOKEN", "hardcoded-credential"),
+        ("mcpServers.posix.env.DB_PASSWORD", "hardcoded-credential"),
+        (
+            "mcpServers.dressed.headers.Authorization",
+            "hardcoded-credential",
+        ),
+        ("mcpServers.dressed.headers.X-Token", "hardcoded-credential"),
+        ("mcpServers.dockerv", "container-docker-socket"),
+        ("mcpServers.empty.url", "remote-without-auth"),
+    ] {
+        assert!(
+            got.iter().any(|(gk, gr)| gk.starts_with(k) && gr == r),
+            "{k} {r} missing: {got:#?}"
+        );
+    }
+    assert!(
+        got.iter()
+            .any(|(k, r)| k.starts_with("mcpServers.[REDACTED]") && r == "plaintext-transport"),
+        "{got:#?}"
+    );
+
+    // A voice manifest whose authentication names OAuth2 without its URLs, or a bearer token
+    // with nothing that supplies it.
+    let m = TempDir::new().unwrap();
+    common::write(
+        m.path(),
+        "voice-manifest.json",
+        format!(
+            r#"{{"mcp": {{"servers": {{
+  "a": {{"url": "https://a.example.com/mcp", "authentication": {{"type": "oauth2", "authorization_url": "", "token_url": ""}}}},
+  "b": {{"url": "https://b.example.com/mcp", "authentication": "oauth2"}},
+  "c": {{"url": "https://c.example.com/mcp", "authentication": {{"type": "bearer"}}}}}}}},
+  "privacy": {{"data_retention": "30 days", "recording_consent": true, "pii_handling": "encrypt", "privacy_policy": "https://example.com/privacy"}},
+  "security": {{"last_reviewed": "{}"}}}}"#,
+            today()
+        ),
+    );
+    let out = run(m.path(), &["lint", "-f", "json"]);
+    expect_exit(&out, 1);
+    let got: BTreeSet<(String, String)> = json(&out)
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| {
+            Some((
+                f.get("key")?.as_str()?.to_owned(),
+                f.get("rule")?.as_str()?.to_owned(),
+            ))
+        })
+        .collect();
+    for (k, r) in [
+        ("mcp.servers.a.authentication", "oauth2-incomplete"),
+        ("mcp.servers.b.authentication", "oauth2-incomplete"),
+        ("mcp.servers.c.url", "remote-without-auth"),
+    ] {
+        assert!(
+            got.contains(&(k.to_owned(), r.to_owned())),
+            "{k} {r} missing: {got:#?}"
+        );
+    }
+
+    // A JSON client file that `JSON.parse` refuses (unquoted keys, a missing comma) is not
+    // linted as if valid: exit 2.
+    let j = TempDir::new().unwrap();
+    common::write(
+        j.path(),
+        ".mcp.json",
+        "{\"mcpServers\": {a: {\"command\": \"x\" \"args\": []}}}\n",
+    );
+    expect_exit(&run(j.path(), &["lint"]), 2);
+    // A UTF-16 file whose text has an input's shape is not skipped silently.
+    let u = TempDir::new().unwrap();
+    let mut utf16 = vec![0xFF, 0xFE];
+    for unit in r#"{"mcpServers": {"x": {"url": "http://evil.example.com/mcp"}}}"#.encode_utf16() {
+        utf16.extend(unit.to_le_bytes());
+    }
+    common::write(u.path(), "shaped.json", utf16);
+    let out = run(u.path(), &["lint"]);
+    expect_exit(&out, 2);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("shaped.json: not UTF-8 text"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+/// CSV cells a spreadsheet would run as formulas start with `'`; JUnit stays well-formed XML
+/// with a control character in a server name (bb-lint-s6 B1, B2).
+#[test]
+fn csv_cells_are_not_formulas_and_junit_stays_well_formed() {
+    let dir = TempDir::new().unwrap();
+    common::write(
+        dir.path(),
+        "=HYPERLINK(1).json",
+        r#"{"mcpServers": {"esc\u001b]0;x\u0007": {"type": "http", "url": "http://evil.example.com/mcp", "headers": {"Authorization": "Bearer ${T}"}}}}"#,
+    );
+    let out = run(dir.path(), &["lint", "-f", "csv"]);
+    expect_exit(&out, 1);
+    let csv = String::from_utf8_lossy(&out.stdout);
+    assert!(csv.contains(",'=HYPERLINK(1).json,"), "{csv}");
+    let out = run(dir.path(), &["lint", "-f", "junit"]);
+    expect_exit(&out, 1);
+    let xml = String::from_utf8_lossy(&out.stdout);
+    assert!(!xml.contains("&#x1b;") && !xml.contains('\u{1b}'), "{xml}");
+    let check = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, xml.etree.ElementTree as E; E.fromstring(sys.stdin.buffer.read())",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write as _;
+            c.stdin.take().unwrap().write_all(xml.as_bytes())?;
+            c.wait()
+        })
+        .unwrap();
+    assert!(check.success(), "{xml}");
 }

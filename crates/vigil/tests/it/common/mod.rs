@@ -18,7 +18,12 @@ pub(crate) fn vigil(dir: &Path) -> Command {
     c.current_dir(dir)
         .env_remove("VIGIL_CONFIG")
         .env_remove("VIGIL_LOG")
-        .env("NO_COLOR", "1");
+        .env("NO_COLOR", "1")
+        // The history cache's signing key: never the user's own cache folder.
+        .env(
+            "XDG_CACHE_HOME",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/xdg-cache"),
+        );
     c
 }
 

@@ -1,0 +1,326 @@
+//! `vigil scan` against the one-character evasions black-box testers found (issue 20): a
+//! character glued to a token, an encoded run glued to other characters of its alphabet, one
+//! NUL byte making a file "binary", padding making it "too large". Each through the real binary,
+//! as a file scan and as `--staged`.
+
+use crate::common;
+
+use base64::Engine as _;
+use common::*;
+use std::process::Command as Std;
+use tempfile::TempDir;
+
+fn git_in(d: &std::path::Path, args: &[&str]) {
+    let out = Std::new("git")
+        .current_dir(d)
+        .args(args)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", d)
+        .env("GIT_AUTHOR_NAME", "T")
+        .env("GIT_AUTHOR_EMAIL", "t@example.org")
+        .env("GIT_COMMITTER_NAME", "T")
+        .env("GIT_COMMITTER_EMAIL", "t@example.org")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// (file, rule, line, secret) of every finding of a `--show-secrets` JSON report, sorted.
+fn found(out: &std::process::Output) -> Vec<(String, String, u64, String)> {
+    let mut v: Vec<_> = json(out)
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|f| {
+            (
+                f["file"].as_str().unwrap().to_owned(),
+                f["rule"].as_str().unwrap().to_owned(),
+                f["line"].as_u64().unwrap(),
+                f["secret"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Writes `files` into a fresh repository and stages them: `vigil scan --staged` must give the
+/// same findings as the file scan.
+fn staged(files: &[(&str, Vec<u8>)]) -> (TempDir, std::process::Output) {
+    let g = TempDir::new().unwrap();
+    git_in(g.path(), &["init", "-q", "-b", "main"]);
+    for (name, body) in files {
+        write(g.path(), name, body);
+    }
+    git_in(g.path(), &["add", "-A"]);
+    let out = run(
+        g.path(),
+        &["scan", "--staged", "-f", "json", "--show-secrets"],
+    );
+    (g, out)
+}
+
+/// bb-gw-s5 #4: one letter, digit or `_` glued before or after a token of a distinctive shape
+/// hid it (word boundaries). It is found, and the secret is the token alone.
+#[test]
+fn a_character_glued_to_a_token_does_not_hide_it() {
+    let gh = token("«ghp_{alnum:30}{ghcrc}»", 3101);
+    let aws = token("«AKIA{upper32:16}»", 3102);
+    let slack = token("«xoxb-{digits:12}-{digits:13}-{alnum:24}»", 3103);
+    let stripe = token("«sk_live_{alnum:99}»", 3104);
+    let openai = token("«sk-proj-{b64url:74}T3BlbkFJ{b64url:74}»", 3105);
+    let anthropic = token("«sk-ant-api03-{b64url:93}AA»", 3106);
+    let discord = token("«{b64digits:18}.{b64url:6}.{b64url:38}»", 3107);
+    let fine = token("«github_pat_{alnum:22}_{alnum:59}»", 3108);
+    let lines = [
+        (format!("x{gh}"), "github-pat", &gh),
+        (format!("{gh}x"), "github-pat", &gh),
+        (format!("_{gh}"), "github-pat", &gh),
+        (format!("9{gh}0"), "github-pat", &gh),
+        (format!("here{gh}"), "github-pat", &gh),
+        (format!("x{aws}"), "aws-access-token", &aws),
+        (format!("x{aws}x"), "aws-access-token", &aws),
+        (format!("_{slack}"), "slack-bot-token", &slack),
+        (format!("x{stripe}x"), "stripe-access-token", &stripe),
+        (format!("x{openai}x"), "openai-api-key", &openai),
+        (format!("9{anthropic}x"), "anthropic-api-key", &anthropic),
+        (format!("N{discord}x"), "discord-bot-token", &discord),
+        (format!("_{discord}"), "discord-bot-token", &discord),
+        (format!("x{fine}x"), "github-fine-grained-pat", &fine),
+    ];
+    let body: String = lines.iter().map(|(l, _, _)| format!("{l}\n")).collect();
+    let want: Vec<(String, String, u64, String)> = {
+        let mut w: Vec<_> = lines
+            .iter()
+            .enumerate()
+            .map(|(i, (_, rule, secret))| {
+                (
+                    "glued.txt".to_owned(),
+                    rule.to_string(),
+                    i as u64 + 1,
+                    secret.to_string(),
+                )
+            })
+            .collect();
+        w.sort();
+        w
+    };
+    let dir = TempDir::new().unwrap();
+    write(dir.path(), "glued.txt", &body);
+    let out = run(dir.path(), &["scan", ".", "-f", "json", "--show-secrets"]);
+    expect_exit(&out, 1);
+    assert_eq!(found(&out), want);
+    let (_g, out) = staged(&[("glued.txt", body.into_bytes())]);
+    expect_exit(&out, 1);
+    assert_eq!(found(&out), want);
+}
+
+/// bb-git-s5 #4: an encoded run glued to other base64 or hex characters (`a<b64>`, `/<b64>`,
+/// `https://host/v1/<b64>`, `key=x<b64>`, a one-character prefix before hex) was not decoded.
+#[test]
+fn an_encoded_run_glued_to_its_alphabet_is_decoded() {
+    let gh = token("«ghp_{alnum:30}{ghcrc}»", 3201);
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&gh);
+    let raw = base64::engine::general_purpose::STANDARD_NO_PAD.encode(format!("{gh}!"));
+    let url = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("token: {gh}"));
+    let hex: String = gh.bytes().map(|b| format!("{b:02x}")).collect();
+    let lines = [
+        format!("a{b64}"),
+        format!("abcd{b64}"),
+        format!("/{b64}"),
+        format!("+{b64}"),
+        format!("{raw}x"),
+        format!("abc{raw}Q"),
+        format!("https://api.example.com/v1/{b64}"),
+        format!("key=x{b64}"),
+        format!("u=_{url}"),
+        format!("a{hex}"),
+        format!("x{hex}"),
+        format!("secret: 0{hex}f"),
+    ];
+    let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let want: Vec<(String, String, u64, String)> = (1..=lines.len() as u64)
+        .map(|i| ("enc.txt".to_owned(), "github-pat".to_owned(), i, gh.clone()))
+        .collect();
+    let dir = TempDir::new().unwrap();
+    write(dir.path(), "enc.txt", &body);
+    let out = run(dir.path(), &["scan", ".", "-f", "json", "--show-secrets"]);
+    expect_exit(&out, 1);
+    assert_eq!(found(&out), want);
+    let v = json(&out);
+    let hex_line = &v.as_array().unwrap()[9];
+    assert_eq!(
+        hex_line["decoded"],
+        serde_json::json!(["hex"]),
+        "{hex_line}"
+    );
+    let (_g, out) = staged(&[("enc.txt", body.into_bytes())]);
+    expect_exit(&out, 1);
+    assert_eq!(found(&out), want);
+}
+
+/// bb-git-s5 #7: one NUL byte made a file "binary" and 11 MiB of padding made it "too large",
+/// and both were skipped. Binary content is read by its printable runs (ASCII and UTF-16LE),
+/// and a file over `--max-file-size` in overlapping chunks, the positions the whole file's.
+#[test]
+fn a_nul_byte_or_padding_does_not_hide_a_secret() {
+    let gh = token("«ghp_{alnum:30}{ghcrc}»", 3301);
+    let or = token("«sk-or-v1-{hex:64}»", 3302);
+    let nul = format!("\0\ntoken={gh}\n").into_bytes();
+    let mut padded = format!("{gh}\n").into_bytes();
+    padded.extend(std::iter::repeat_n(b'#', 11 << 20));
+    // A secret on the far side of a chunk boundary, on line 3 after a long line of padding.
+    let mut tail = b"start\n".to_vec();
+    tail.extend(std::iter::repeat_n(b'=', 12 << 20));
+    tail.extend(format!("\nkey: {or}\n").as_bytes());
+    // UTF-16LE text that is mostly Cyrillic, and an executable-like file holding a UTF-16
+    // string among other bytes.
+    let cyr = format!("Пароль доступа к сервису бота: {gh}\r\nЕщё одна строка текста\r\n");
+    let cyr: Vec<u8> = cyr.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let mut exe = vec![0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0xff, 0xfe];
+    exe.extend(
+        format!("OPENROUTER={or}")
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes),
+    );
+    exe.extend([0, 0, 0x90, 0x90, 1, 2, 3]);
+    let files = vec![
+        ("nul.txt", nul),
+        ("padded.txt", padded),
+        ("tail.log", tail),
+        ("cyrillic.txt", cyr),
+        ("tool.bin", exe),
+    ];
+    let dir = TempDir::new().unwrap();
+    for (name, body) in &files {
+        write(dir.path(), name, body);
+    }
+    let want = vec![
+        (
+            "cyrillic.txt".to_owned(),
+            "github-pat".to_owned(),
+            1,
+            gh.clone(),
+        ),
+        ("nul.txt".to_owned(), "github-pat".to_owned(), 2, gh.clone()),
+        (
+            "padded.txt".to_owned(),
+            "github-pat".to_owned(),
+            1,
+            gh.clone(),
+        ),
+        (
+            "tail.log".to_owned(),
+            "openrouter-api-key".to_owned(),
+            3,
+            or.clone(),
+        ),
+        (
+            "tool.bin".to_owned(),
+            "openrouter-api-key".to_owned(),
+            1,
+            or.clone(),
+        ),
+    ];
+    let out = run(dir.path(), &["scan", ".", "-f", "json", "--show-secrets"]);
+    expect_exit(&out, 1);
+    assert_eq!(found(&out), want);
+    let v = json(&out);
+    let bin = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["file"] == "tool.bin")
+        .unwrap();
+    assert_eq!(bin["decoded"], serde_json::json!(["utf-16"]), "{bin}");
+    assert_eq!(bin["column"], 37, "placed on its bytes: {bin}");
+    let text = run(dir.path(), &["scan", "."]);
+    let err = String::from_utf8_lossy(&text.stderr);
+    assert!(err.contains("skipped 0 binary, 0 over 10 MiB"), "{err}");
+    assert!(err.contains("read by printable runs"), "{err}");
+    assert!(err.contains("2 over 10 MiB read in chunks"), "{err}");
+    let (_g, out) = staged(&files);
+    expect_exit(&out, 1);
+    assert_eq!(found(&out), want);
+}
+
+/// bb-scan-s6 F2, F4, F9: a private key wrapped narrowly, UTF-32 text, a zip behind a launch
+/// script ("fully executable" jar) and a zip member that is a symbolic link each hid a secret.
+#[test]
+fn narrow_keys_utf32_executable_jars_and_zip_links_are_read() {
+    use std::io::Write as _;
+    let gh = token("«ghp_{alnum:30}{ghcrc}»", 3401);
+    let or = token("«sk-or-v1-{hex:64}»", 3402);
+    let body: String = token("«{pem}»", 3403).split('\n').collect();
+    let narrow: Vec<String> = body
+        .as_bytes()
+        .chunks(16)
+        .map(|c| String::from_utf8(c.to_vec()).unwrap())
+        .collect();
+    let pem = format!(
+        "-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----\n",
+        narrow.join("\n")
+    );
+    let u32le: Vec<u8> = [0xFF, 0xFE, 0, 0]
+        .into_iter()
+        .chain(
+            format!("token: {gh}\n")
+                .chars()
+                .flat_map(|c| (c as u32).to_le_bytes()),
+        )
+        .collect();
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    z.start_file("BOOT-INF/classes/application.properties", opts)
+        .unwrap();
+    z.write_all(format!("openrouter.key={or}\n").as_bytes())
+        .unwrap();
+    let inner = z.finish().unwrap().into_inner();
+    let mut jar = b"#!/bin/bash\nexec java -jar \"$0\" \"$@\"\nexit 0\n".to_vec();
+    jar.extend(&inner);
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    z.add_symlink("lnk", format!("GITHUB_TOKEN={gh}"), opts)
+        .unwrap();
+    let link = z.finish().unwrap().into_inner();
+    let files = vec![
+        ("k16.pem", pem.into_bytes()),
+        ("u32.txt", u32le),
+        ("app-exec.jar", jar),
+        ("symlink.zip", link),
+    ];
+    let dir = TempDir::new().unwrap();
+    for (name, b) in &files {
+        write(dir.path(), name, b);
+    }
+    let out = run(dir.path(), &["scan", ".", "-f", "json", "--show-secrets"]);
+    expect_exit(&out, 1);
+    let got: Vec<(String, String)> = found(&out).into_iter().map(|(f, r, _, _)| (f, r)).collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "app-exec.jar!BOOT-INF/classes/application.properties".to_owned(),
+                "openrouter-api-key".to_owned()
+            ),
+            ("k16.pem".to_owned(), "private-key".to_owned()),
+            ("symlink.zip!lnk".to_owned(), "github-pat".to_owned()),
+            ("u32.txt".to_owned(), "github-pat".to_owned()),
+        ]
+    );
+    let v = json(&out);
+    let u32 = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["file"] == "u32.txt")
+        .unwrap();
+    assert_eq!(u32["decoded"], serde_json::json!(["utf-32"]), "{u32}");
+    let (_g, out) = staged(&files);
+    expect_exit(&out, 1);
+    assert_eq!(found(&out).len(), 4);
+}
