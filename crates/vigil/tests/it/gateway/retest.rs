@@ -610,6 +610,10 @@ async fn the_low_findings_of_the_retest_hold() {
     )
     .await;
     assert_eq!(status, 404);
+    // bb-gw-s6 #10: deliveries are POSTs; the method is not signed.
+    let (status, headers, _) = call("PUT", &gw.url("/hooks/gh"), &[], "{}").await;
+    assert_eq!(status, 405);
+    assert_eq!(headers["allow"], "POST");
     let (status, _, body) = call(
         "GET",
         &gw.url("/.well-known/oauth-protected-resource"),
@@ -715,6 +719,25 @@ async fn request_charsets_method_spellings_and_duplicate_arguments_are_refused()
     }
     let (s, b) = post(vec!["application/json; charset=\"UTF-8\""], echo.to_owned()).await;
     assert_eq!(s, 200, "{b}");
+    // bb-gw-s6 #10: before 2026-07-28 `Mcp-Name`/`Mcp-Method` mirror nothing that is checked:
+    // the upstream never gets them.
+    let (s, _, b) = call(
+        "POST",
+        &url,
+        &[
+            ("authorization", auth.as_str()),
+            ("accept", "application/json"),
+            ("content-type", "application/json"),
+            ("mcp-protocol-version", "2025-11-25"),
+            ("mcp-name", "delete_file"),
+            ("mcp-method", "tools/call"),
+        ],
+        echo,
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    let last = up.seen().last().unwrap().headers.clone();
+    assert!(last.get("mcp-name").is_none() && last.get("mcp-method").is_none());
 
     // Methods that an upstream folding case or trimming would read as tools/call.
     let spellings = [
@@ -755,7 +778,7 @@ async fn request_charsets_method_spellings_and_duplicate_arguments_are_refused()
     }
     let lines = super::tool_security::wait_lines(
         &dir.path().join("tools.jsonl"),
-        refused_charsets.len() + 1 + spellings.len() + 2,
+        refused_charsets.len() + 2 + spellings.len() + 2,
     );
     let seen: Vec<(&str, &str, u64)> = lines
         .iter()
@@ -768,7 +791,7 @@ async fn request_charsets_method_spellings_and_duplicate_arguments_are_refused()
         })
         .collect();
     let mut want = vec![("echo", "refused_body", 415); refused_charsets.len()];
-    want.push(("echo", "forwarded", 200));
+    want.extend([("echo", "forwarded", 200); 2]);
     want.extend(vec![("delete_file", "refused_body", 400); spellings.len()]);
     want.extend(vec![("echo", "refused_body", 400); 2]);
     assert_eq!(seen, want);
