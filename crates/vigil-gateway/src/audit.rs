@@ -159,7 +159,7 @@ impl Drop for AuditKey {
 }
 
 /// Why the audit key is refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuditKeyProblem {
     /// Set but empty (an unset `${VAR}` must not quietly mean an unkeyed log).
     #[error("is set but empty")]
@@ -167,6 +167,9 @@ pub enum AuditKeyProblem {
     /// Shorter than 32 characters, or one character repeated.
     #[error("is too short to key the audit log with (at least 32 random characters, e.g. from `vigil env rotate`)")]
     Short,
+    /// Equal to another of the gateway's secrets (named), which others may hold.
+    #[error("must differ from {0}: whoever holds that secret could forge a keyed audit log")]
+    Shared(String),
 }
 
 impl AuditKey {

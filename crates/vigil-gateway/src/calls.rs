@@ -80,6 +80,17 @@ pub(crate) fn stage(
     if let Some(h) = crate::scan::ResultHook::new(gw, &cx.route.label, cx.subject, cx.ip) {
         cx.hooks.push(std::sync::Arc::new(h));
     }
+    // `Mcp-Method` and `Mcp-Name` mirror the body from 2026-07-28 on, where they are checked;
+    // from an older client they are checked against nothing, so an upstream that routes by
+    // them whatever the version never gets them.
+    if !mcp::mirrors_headers(
+        headers
+            .get(MCP_PROTOCOL_VERSION)
+            .and_then(|v| v.to_str().ok()),
+    ) {
+        headers.remove("mcp-method");
+        headers.remove("mcp-name");
+    }
     let Some(method) = cx.method else {
         return Flow::Next(bytes);
     };

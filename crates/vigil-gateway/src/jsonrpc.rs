@@ -41,6 +41,11 @@ pub enum Ambiguous {
     /// Valid JSON, but neither a JSON-RPC message (an object) nor a batch (an array).
     #[error("the body is not a JSON-RPC message or batch")]
     NotMessage,
+    /// A method that is not an MCP method but differs from one only by case, surrounding
+    /// whitespace or control characters (`TOOLS/CALL`, `tools/call `): an upstream that folds or
+    /// trims it would run what the gateway's checks never saw.
+    #[error("the method is not `{0}` but differs from it only by case, whitespace or control characters")]
+    Method(&'static str),
     /// A batch inside a batch (JSON-RPC batches hold messages only).
     #[error("a JSON-RPC batch holds messages, not another batch")]
     NestedBatch,
@@ -339,8 +344,13 @@ fn message<'de, A: MapAccess<'de>>(found: &mut Found, mut map: A) -> Result<(), 
         match key {
             Key::Method => {
                 found.refusal = Some(Ambiguous::NotString("method"));
-                method = Some(map.next_value_seed(Str(clip))?);
+                let (m, near) = map.next_value_seed(Str(|v: &str| (clip(v), near_known(v))))?;
                 found.refusal = None;
+                if let Some(known) = near {
+                    found.refusal = Some(Ambiguous::Method(known));
+                    return Err(serde::de::Error::custom("method spelled near a known one"));
+                }
+                method = Some(m);
             }
             Key::Params => map.next_value_seed(Params {
                 found: &mut *found,
@@ -381,6 +391,23 @@ impl<'de> Visitor<'de> for Params<'_> {
                 self.found.refusal = Some(Ambiguous::NotString("params.name"));
                 *self.tool = Some(map.next_value_seed(Str(clip))?);
                 self.found.refusal = None;
+            } else if matches!(key, Key::Arguments) {
+                // What the tool runs with: a key twice at any depth is read one way by the
+                // gateway's checks (the last) and may be read the other by the upstream.
+                // Read as it is first (a number out of a double's range, `1e400`, is JSON the
+                // tool checks answer for themselves), then walked for keys given twice.
+                let raw: &'de serde_json::value::RawValue = map.next_value()?;
+                let mut inner = Found::default();
+                let mut de = serde_json::Deserializer::from_str(raw.get());
+                let walked = Unique {
+                    found: &mut inner,
+                    at: "params.arguments",
+                }
+                .deserialize(&mut de);
+                if let (Err(_), Some(why)) = (walked, inner.refusal) {
+                    self.found.refusal = Some(why);
+                    return Err(serde::de::Error::custom("duplicate key"));
+                }
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
@@ -401,6 +428,150 @@ impl<'de> DeserializeSeed<'de> for Params<'_> {
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_any(self)
     }
+}
+
+/// A value read whole with every object's keys read once (a key given twice anywhere inside is
+/// refused as [`Ambiguous::Duplicate`], named by its path).
+struct Unique<'f> {
+    found: &'f mut Found,
+    at: &'static str,
+}
+
+impl<'de> Visitor<'de> for Unique<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("JSON")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = std::collections::HashSet::<Cow<'de, str>>::new();
+        while let Some(key) = map.next_key_seed(RawKey)? {
+            if seen.contains(&key) {
+                self.found.refusal =
+                    Some(Ambiguous::Duplicate(format!("{}.{}", self.at, clip(&key))));
+                return Err(serde::de::Error::custom("duplicate key"));
+            }
+            seen.insert(key);
+            map.next_value_seed(Unique {
+                found: &mut *self.found,
+                at: self.at,
+            })?;
+        }
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq
+            .next_element_seed(Unique {
+                found: &mut *self.found,
+                at: self.at,
+            })?
+            .is_some()
+        {}
+        Ok(())
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Unique<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+/// An object key as it reads (borrowed unless it holds escapes).
+struct RawKey;
+
+impl<'de> Visitor<'de> for RawKey {
+    type Value = Cow<'de, str>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for RawKey {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+/// The methods of MCP (requests and notifications, every protocol version).
+const MCP_METHODS: &[&str] = &[
+    "initialize",
+    "ping",
+    "tools/list",
+    "tools/call",
+    "resources/list",
+    "resources/templates/list",
+    "resources/read",
+    "resources/subscribe",
+    "resources/unsubscribe",
+    "prompts/list",
+    "prompts/get",
+    "completion/complete",
+    "logging/setLevel",
+    "sampling/createMessage",
+    "elicitation/create",
+    "roots/list",
+    "tasks/get",
+    "tasks/list",
+    "tasks/result",
+    "tasks/cancel",
+    "notifications/initialized",
+    "notifications/cancelled",
+    "notifications/progress",
+    "notifications/message",
+    "notifications/resources/updated",
+    "notifications/resources/list_changed",
+    "notifications/tools/list_changed",
+    "notifications/prompts/list_changed",
+    "notifications/roots/list_changed",
+    "notifications/elicitation/complete",
+    "notifications/tasks/status",
+];
+
+/// The MCP method `m` is not but reads as once case is folded and whitespace and control
+/// characters are dropped from its ends (control characters from anywhere).
+pub(crate) fn near_known(m: &str) -> Option<&'static str> {
+    if MCP_METHODS.contains(&m) {
+        return None;
+    }
+    let odd = |c: char| {
+        c.is_whitespace() || c.is_control() || matches!(c, '\u{200b}'..='\u{200f}' | '\u{feff}')
+    };
+    let folded: String = m
+        .trim_matches(odd)
+        .chars()
+        .filter(|c| !c.is_control())
+        .flat_map(char::to_lowercase)
+        .collect();
+    MCP_METHODS
+        .iter()
+        .find(|k| k.to_lowercase() == folded)
+        .copied()
 }
 
 /// Method and tool names as the log shows them: an identifier as it is; anything else escaped,
@@ -545,9 +716,59 @@ mod tests {
             );
             assert_eq!(inspect(body.as_bytes(), true), Err(why), "{body:.80}");
         }
-        // Deeper duplicates belong to the tool's arguments, not to the envelope.
-        let deep = br#"{"method":"tools/call","params":{"name":"w","arguments":{"a":1,"a":2}}}"#;
-        assert_eq!(said(deep), (Some("tools/call".into()), Some("w".into())));
+        // What the tool runs with, at any depth: the upstream may keep the other value.
+        for (body, at) in [
+            (
+                r#"{"method":"tools/call","params":{"name":"w","arguments":{"n":11,"n":1}}}"#,
+                "params.arguments.n",
+            ),
+            (
+                r#"{"method":"tools/call","params":{"name":"w","arguments":{"a":[{"b":{"c":1,"\u0063":2}}]}}}"#,
+                "params.arguments.c",
+            ),
+        ] {
+            assert_eq!(
+                inspect(body.as_bytes(), false),
+                Err(Ambiguous::Duplicate(at.into())),
+                "{body}"
+            );
+        }
+        // The same key in two different objects is no duplicate.
+        let two = br#"{"method":"tools/call","params":{"name":"w","arguments":{"a":{"k":1},"b":{"k":2}}}}"#;
+        assert_eq!(said(two), (Some("tools/call".into()), Some("w".into())));
+    }
+
+    #[test]
+    fn methods_spelled_near_a_known_one_are_refused() {
+        for m in [
+            "TOOLS/CALL",
+            "tools/call ",
+            " tools/list",
+            r"tools/call\u0000",
+            r"Tools/Call\t",
+            "logging/setlevel",
+            r"\u007ftools/call",
+        ] {
+            let body = format!(r#"{{"method":"{m}","params":{{"name":"x"}}}}"#);
+            assert!(
+                matches!(inspect(body.as_bytes(), false), Err(Ambiguous::Method(_))),
+                "{m}"
+            );
+            let batch = format!(r#"[{{"method":"ping"}},{{"method":"{m}"}}]"#);
+            assert!(
+                matches!(inspect(batch.as_bytes(), false), Err(Ambiguous::Method(_))),
+                "{m}"
+            );
+        }
+        for m in [
+            "tools/call",
+            "logging/setLevel",
+            "notifications/initialized",
+            "my/own",
+        ] {
+            let body = format!(r#"{{"method":"{m}"}}"#);
+            assert!(inspect(body.as_bytes(), false).is_ok(), "{m}");
+        }
     }
 
     #[test]

@@ -67,9 +67,12 @@ impl<'a> Message<'a> {
             .unwrap_or_default()
     }
 
-    /// Whether it is a `tools/call`.
+    /// Whether it is a `tools/call`, or a method spelled like it but for case, whitespace or
+    /// control characters (refused, and audited as the call an upstream could read it as).
     pub fn is_tool_call(&self) -> bool {
-        self.method.as_deref() == Some("tools/call")
+        self.method.as_deref().is_some_and(|m| {
+            m == "tools/call" || crate::jsonrpc::near_known(m) == Some("tools/call")
+        })
     }
 }
 

@@ -430,6 +430,8 @@ impl Prepared {
             token.section.previous_env(),
             "MCP_JWT_SECRET",
             "MCP_JWT_SECRET_PREVIOUS",
+            // Whoever holds the audit key can forge a keyed audit log: it never leaves either.
+            crate::audit::KEY_ENV,
         ];
         if !options.upstreams_only {
             // Webhook verification and issuer discovery: nothing asking an upstream needs.
@@ -458,6 +460,23 @@ impl Prepared {
                     let what = format!("{var} (the assertion secret of route {})", route.label);
                     values.push((what, vigil_core::Secret::new(v)));
                 }
+            }
+        }
+        // The audit key must be a secret of its own: one equal to the token secret (or another
+        // of the gateway's secrets) is known to whoever holds that one.
+        if let Some(key) = lookup(crate::audit::KEY_ENV).filter(|v| !v.is_empty()) {
+            use subtle::ConstantTimeEq;
+            vigil_core::redact::register(&key);
+            let shared = values.iter().find(|(name, v)| {
+                name != crate::audit::KEY_ENV
+                    && bool::from(v.expose_secret().as_bytes().ct_eq(key.as_bytes()))
+            });
+            if let Some((name, _)) = shared {
+                return Err(PrepareError::AuditKey {
+                    origin: token.env.origin(crate::audit::KEY_ENV),
+                    var: crate::audit::KEY_ENV,
+                    problem: crate::audit::AuditKeyProblem::Shared(name.clone()),
+                });
             }
         }
         stdio_routes(config, &section, &mut settings, &keep, &values)?;

@@ -78,14 +78,48 @@ fn client_only(k: &HeaderName) -> bool {
         || user_identity(n)
 }
 
-/// Names (lowercase, `-` spelling) authenticating proxies write to say which user the client
-/// is (`Remote-User`, `X-Remote-User`, oauth2-proxy's `X-Auth-Request-User`,
-/// `X-Authenticated-User`, `X-User`): an upstream may trust them, so a client never sets them.
+/// Names (lowercase, `-` spelling) authenticating proxies and load balancers write to say who
+/// the client is (`Remote-User`, `X-Remote-User`, `X-Remote-Group`, `X-Authenticated-User`,
+/// `X-User`, `X-Email`, oauth2-proxy's `X-Auth-Request-*`, Grafana's `X-Webauth-*`, AWS ALB's
+/// `X-Amzn-Oidc-*`, Cloudflare Access's `Cf-Access-*`, Google IAP's `X-Goog-Authenticated-*`,
+/// Azure App Service's `X-Ms-Client-Principal*`, and the client-certificate headers of TLS
+/// terminators: `X-SSL-Client-*`, `X-Client-Cert*`, `X-Client-Verify`, `X-Client-DN`,
+/// `Ssl-Client-*`, `X-Forwarded-Client-Cert`, `X-ARR-ClientCert`): an upstream may trust them,
+/// so a client never sets them.
 fn user_identity(n: &str) -> bool {
-    matches!(
-        n,
-        "remote-user" | "x-remote-user" | "x-auth-request-user" | "x-authenticated-user" | "x-user"
-    )
+    const PREFIXES: &[&str] = &[
+        "x-auth-request-",
+        "x-webauth-",
+        "x-amzn-oidc-",
+        "cf-access-",
+        "x-goog-authenticated-",
+        "x-goog-iap-",
+        "x-ms-client-principal",
+        "x-ms-token-",
+        "x-ssl-client",
+        "ssl-client",
+        "x-client-cert",
+        "x-client-verify",
+        "x-client-dn",
+        "x-client-s-dn",
+        "x-client-i-dn",
+        "x-arr-clientcert",
+        "x-remote-",
+        "remote-",
+    ];
+    PREFIXES.iter().any(|p| n.starts_with(p))
+        || matches!(
+            n,
+            "x-authenticated-user"
+                | "x-authenticated-userid"
+                | "x-authenticated-groups"
+                | "x-user"
+                | "x-email"
+                | "x-username"
+                | "x-user-id"
+                | "x-user-email"
+                | "x-groups"
+        )
 }
 
 /// Names (lowercase, `-` spelling) a proxy or the gateway writes to say who the client is or

@@ -339,6 +339,11 @@ impl Rewriter {
                     return self.refusal("not_utf8", not_utf8(parts.status));
                 }
                 let text = bytes.trim_ascii_start();
+                if text.starts_with(BOM) {
+                    // A byte-order mark hides from the reading below what a client that drops
+                    // it (an SSE or JSON decoder) reads as a message: fail closed.
+                    return self.refusal("withheld", withheld(parts.status));
+                }
                 let bytes = if text.is_empty() {
                     bytes
                 } else if matches!(text.first(), Some(b'{' | b'[')) {
@@ -371,7 +376,8 @@ impl Rewriter {
                     rw: self,
                     buf: BytesMut::new(),
                     ended: false,
-                    bad: false,
+                    bad: None,
+                    started: false,
                 };
                 Response::from_parts(parts, sse.boxed())
             }
@@ -455,7 +461,7 @@ fn withheld(status: StatusCode) -> Response<Body> {
 
 /// Whether a `Content-Type` value names no charset, or UTF-8 (`utf-8`, `utf8`, any case, quoted
 /// or not).
-fn utf8_charset(v: &[u8]) -> bool {
+pub(crate) fn utf8_charset(v: &[u8]) -> bool {
     v.split(|b| *b == b';').skip(1).all(|param| {
         let Some(eq) = param.iter().position(|b| *b == b'=') else {
             return true;
@@ -537,6 +543,28 @@ pub struct EventTooLarge(pub usize);
 #[error("an event of the upstream's stream is not UTF-8")]
 pub struct EventNotUtf8;
 
+/// Why an SSE stream was cut: it starts with a byte-order mark, or a line of it is a JSON
+/// message, not a field (JSON labelled `text/event-stream`), which the gateway would not read.
+#[derive(Debug, thiserror::Error)]
+#[error("the upstream's stream is not SSE as its Content-Type says")]
+pub struct NotSse;
+
+/// The UTF-8 byte-order mark.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Whether no line of an event is a JSON message (after whitespace or a byte-order mark): an
+/// SSE reader skips such a line as an unknown field, one that takes the body by its content
+/// reads it as the message it is.
+fn is_sse(ev: &[u8]) -> bool {
+    lines(ev).all(|line| {
+        let mut l = line.trim_ascii_start();
+        while let Some(rest) = l.strip_prefix(BOM) {
+            l = rest.trim_ascii_start();
+        }
+        !matches!(l.first(), Some(b'{' | b'['))
+    })
+}
+
 /// An SSE body rewritten event by event.
 struct SseRewrite {
     inner: Body,
@@ -544,8 +572,18 @@ struct SseRewrite {
     /// Bytes of the event not yet complete.
     buf: BytesMut,
     ended: bool,
-    /// An event was not UTF-8: the stream ends after what came before it.
-    bad: bool,
+    /// An event was not UTF-8, or the stream is not SSE as it says: the stream ends after what
+    /// came before it.
+    bad: Option<Bad>,
+    /// The stream's first bytes were looked at (a byte-order mark there is refused).
+    started: bool,
+}
+
+/// Why a stream is cut.
+#[derive(Debug, Clone, Copy)]
+enum Bad {
+    NotUtf8,
+    NotSse,
 }
 
 impl SseRewrite {
@@ -555,10 +593,27 @@ impl SseRewrite {
         let mut out = BytesMut::new();
         let mut start = 0;
         let buf = &self.buf[..];
+        if !self.started {
+            // A byte-order mark is dropped by an SSE client (WHATWG decoding), which then
+            // reads the first line as a field: a reader that did not would let that event by
+            // unread. Fail closed.
+            if !last && buf.len() < BOM.len() && BOM.starts_with(buf) {
+                return Bytes::new();
+            }
+            self.started = true;
+            if buf.starts_with(BOM) {
+                self.bad = Some(Bad::NotSse);
+                return Bytes::new();
+            }
+        }
         while let Some(end) = event_end(&buf[start..], last) {
             let ev = &buf[start..start + end];
             if !clean_utf8(ev) {
-                self.bad = true;
+                self.bad = Some(Bad::NotUtf8);
+                break;
+            }
+            if !is_sse(ev) {
+                self.bad = Some(Bad::NotSse);
                 break;
             }
             match rewrite_event(&self.rw, ev) {
@@ -582,14 +637,21 @@ impl HttpBody for SseRewrite {
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = &mut *self;
         loop {
-            if this.bad {
-                // Fail closed: what came before the event that is not UTF-8 went on; the
-                // stream ends here.
-                this.bad = false;
+            if let Some(bad) = this.bad.take() {
+                // Fail closed: what came before the event that is not UTF-8 (or not SSE) went
+                // on; the stream ends here.
                 this.ended = true;
                 this.buf.clear();
-                this.rw.told("not_utf8");
-                return Poll::Ready(Some(Err(Box::new(EventNotUtf8))));
+                return Poll::Ready(Some(Err(match bad {
+                    Bad::NotUtf8 => {
+                        this.rw.told("not_utf8");
+                        Box::new(EventNotUtf8)
+                    }
+                    Bad::NotSse => {
+                        this.rw.told("not_sse");
+                        Box::new(NotSse)
+                    }
+                })));
             }
             if this.ended {
                 return Poll::Ready(None);
@@ -616,7 +678,7 @@ impl HttpBody for SseRewrite {
                     };
                     this.buf.extend_from_slice(&data);
                     let out = this.drain(false);
-                    if this.bad {
+                    if this.bad.is_some() {
                         this.buf.clear();
                     } else if this.buf.len() > this.rw.limit {
                         // Fail closed: the stream ends here rather than let an unread event by.

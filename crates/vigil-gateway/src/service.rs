@@ -162,7 +162,7 @@ async fn pipeline(ex: &mut Exchange<'_>, req: Request<Incoming>) -> Response<Bod
     let principal = next!(authenticate(ex, route, req.headers()).await);
     next!(per_subject(ex, route, principal.as_ref()).await);
     let (mut parts, bytes, upgrade) = next!(request_body(ex, route, req).await);
-    next!(webhook(ex, route, &parts.headers, &bytes).await);
+    next!(webhook(ex, route, &parts.method, &parts.headers, &bytes).await);
     // A webhook delivery is not JSON-RPC: no tool-call checks, no result hooks.
     let bytes = if route.webhook.is_some() {
         bytes
@@ -640,6 +640,26 @@ async fn request_body(
         .get(header::CONTENT_TYPE)
         .map(|v| v.as_bytes());
     let json = media.is_some_and(jsonrpc::is_json_media_type);
+    // MCP messages are UTF-8: the gateway reads every body as UTF-8, so a `charset` naming
+    // another (UTF-7, UTF-16, Latin-1, in any spelling, in any of two `Content-Type`s) would let
+    // an upstream that decodes by it read a message the gateway never checked.
+    if route.webhook.is_none()
+        && parts
+            .headers
+            .get_all(header::CONTENT_TYPE)
+            .iter()
+            .any(|v| !crate::rewrite::utf8_charset(v.as_bytes()))
+    {
+        crate::calls::note(gw, &bytes, &mut ex.calls);
+        if !ex.calls.is_empty() {
+            ex.outcome = Some("refused_body");
+        }
+        return Flow::Reply(body::error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_charset",
+            "request bodies are UTF-8: a Content-Type charset other than utf-8 is refused",
+        ));
+    }
     // A webhook delivery is the sender's JSON, not JSON-RPC; its signature covers its bytes.
     if (!bytes.is_empty() || json) && route.webhook.is_none() {
         if !bytes.is_empty() && !json && media.is_some_and(|m| !jsonrpc::is_text_plain(m)) {
@@ -756,7 +776,7 @@ async fn tool_checks(
                     return Flow::Reply(tool_refusal(
                         parts,
                         bytes,
-                        &format!("unknown tool `{}`", tool.escape_debug()),
+                        &format!("unknown tool `{}`", shown(&tool)),
                     ));
                 }
                 return Flow::Next(());
@@ -768,7 +788,7 @@ async fn tool_checks(
                     bytes,
                     &format!(
                         "the definition of tool `{}` is not the approved one; it is held until an operator approves it",
-                        tool.escape_debug()
+                        shown(&tool)
                     ),
                 ));
             }
@@ -904,6 +924,13 @@ fn tool_refusal(parts: &Parts, bytes: &[u8], why: &str) -> Response<Body> {
     body::typed(StatusCode::OK, "application/json", answer.to_string())
 }
 
+/// A tool's name as the gateway's answers show it: escaped, and a secret in it redacted (a
+/// model or agent that put a token there learns nothing new, and nothing logs it in clear).
+fn shown(tool: &str) -> String {
+    let escaped = tool.escape_debug().to_string();
+    crate::logs::line(&escaped).unwrap_or(escaped)
+}
+
 /// 403 `insufficient_scope` for a tool, its challenge naming every scope the call needs.
 fn insufficient_scope(gw: &Gateway, route: &Route, tool: &str) -> Response<Body> {
     let mut need: Vec<&str> = route.scopes.iter().map(String::as_str).collect();
@@ -939,11 +966,29 @@ fn insufficient_scope(gw: &Gateway, route: &Route, tool: &str) -> Response<Body>
 
 /// A webhook route's signature check, on the body as read (401, or 503 when the replay memory
 /// is full), counting which secret matched or why none did.
-async fn webhook(ex: &mut Exchange<'_>, route: &Route, headers: &HeaderMap, body: &[u8]) -> Flow {
+async fn webhook(
+    ex: &mut Exchange<'_>,
+    route: &Route,
+    method: &http::Method,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Flow {
     let Some(hook) = &route.webhook else {
         return Flow::Next(());
     };
     let gw = ex.gw;
+    // Deliveries are POSTs (GitHub's, Standard Webhooks'), and the method is not signed: a
+    // signed body replayed as PUT or DELETE must not reach an upstream that routes by it.
+    if method != http::Method::POST {
+        let mut r = body::error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "webhook deliveries are POST requests",
+        );
+        r.headers_mut()
+            .insert(header::ALLOW, http::HeaderValue::from_static("POST"));
+        return Flow::Reply(r);
+    }
     match hook.verify(headers, body, ex.now).await {
         Ok(secret) => {
             // The access log says which secret signed it (its name, never its value).

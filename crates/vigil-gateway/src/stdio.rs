@@ -74,7 +74,7 @@ pub enum StdioProblem {
     #[error("`{0}` is not found on PATH (give its absolute path)")]
     NotFound(String),
     /// A variable the gateway keeps to itself.
-    #[error("{0} is the gateway's token secret and is never passed to a child")]
+    #[error("{0} is one of the gateway's secrets and is never passed to a child")]
     Secret(String),
     /// A variable whose value holds one of the gateway's secrets (under another name, or
     /// inside a longer value).

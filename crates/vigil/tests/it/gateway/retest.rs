@@ -1,8 +1,10 @@
 //! Regression tests for the session-5 re-test of `vigil gateway` (bb-gw-s5 findings 2, 3, 8 and
 //! 9): answers that are not UTF-8 refused, tool lists filtered in every answer and stream, a
 //! reset audit log found, and the low findings (a `file://` upstream, `1e400` keeping its id, no
-//! metadata for webhook routes, a call with a non-string name audited). Real HTTP on loopback
-//! through the `vigil` binary.
+//! metadata for webhook routes, a call with a non-string name audited), and of the session-6
+//! re-test (bb-gw-s6 1-5 and 9: request charsets, answers behind a BOM or a wrong label, the
+//! audit key kept secret, duplicate argument keys, other proxies' identity headers, methods
+//! spelled near a known one). Real HTTP on loopback through the `vigil` binary.
 
 use super::*;
 use std::net::SocketAddr;
@@ -608,6 +610,10 @@ async fn the_low_findings_of_the_retest_hold() {
     )
     .await;
     assert_eq!(status, 404);
+    // bb-gw-s6 #10: deliveries are POSTs; the method is not signed.
+    let (status, headers, _) = call("PUT", &gw.url("/hooks/gh"), &[], "{}").await;
+    assert_eq!(status, 405);
+    assert_eq!(headers["allow"], "POST");
     let (status, _, body) = call(
         "GET",
         &gw.url("/.well-known/oauth-protected-resource"),
@@ -665,4 +671,333 @@ async fn the_low_findings_of_the_retest_hold() {
             ("-", "refused_body", 400)
         ]
     );
+}
+
+// bb-gw-s6 #1, #4, #5, #9: a request `charset` other than UTF-8 (an upstream decoding by it read
+// another message than the gateway checked), a method spelled like a known one but for case,
+// whitespace or a control character, a key twice inside `arguments`: each refused, audited,
+// never forwarded. Identity headers of other proxies are removed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_charsets_method_spellings_and_duplicate_arguments_are_refused() {
+    let up = Upstream::start().await;
+    let dir = TempDir::new().unwrap();
+    let cfg = config(
+        &up,
+        "[[gateway.routes.tools]]\nname = \"delete_*\"\nscopes = [\"fs:write\"]\n",
+        "[gateway.audit]\npath = \"tools.jsonl\"\nflush_interval = \"20ms\"\n",
+    );
+    let gw = Gateway::start(dir.path(), &cfg, &[]);
+    let url = gw.url("/mcp/filesystem");
+    let auth = bearer(&token("filesystem", "alice"));
+    let echo = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"}}}"#;
+    let post = |types: Vec<&'static str>, body: String| {
+        let (url, auth) = (url.clone(), auth.clone());
+        async move {
+            let mut h = vec![
+                ("authorization", auth.as_str()),
+                ("accept", "application/json"),
+            ];
+            h.extend(types.iter().map(|t| ("content-type", *t)));
+            let (s, _, b) = call("POST", &url, &h, &body).await;
+            (s.as_u16(), b)
+        }
+    };
+    let refused_charsets = [
+        vec!["application/json; charset=utf-7"],
+        vec!["application/json; Charset=\"UTF-16\""],
+        vec!["text/plain; charset=iso-8859-1"],
+        vec!["application/json; charset=utf-8; charset=utf-16"],
+        vec!["application/json ;CHARSET = UTF-16LE"],
+    ];
+    // (Two `Content-Type` headers are refused before, as ambiguous.)
+    for types in refused_charsets.clone() {
+        let before = up.seen().len();
+        let (s, b) = post(types.clone(), echo.to_owned()).await;
+        assert_eq!(s, 415, "{types:?}: {b}");
+        assert!(b.contains("unsupported_charset"), "{types:?}: {b}");
+        assert_eq!(up.seen().len(), before, "{types:?} was forwarded");
+    }
+    let (s, b) = post(vec!["application/json; charset=\"UTF-8\""], echo.to_owned()).await;
+    assert_eq!(s, 200, "{b}");
+    // bb-gw-s6 #10: before 2026-07-28 `Mcp-Name`/`Mcp-Method` mirror nothing that is checked:
+    // the upstream never gets them.
+    let (s, _, b) = call(
+        "POST",
+        &url,
+        &[
+            ("authorization", auth.as_str()),
+            ("accept", "application/json"),
+            ("content-type", "application/json"),
+            ("mcp-protocol-version", "2025-11-25"),
+            ("mcp-name", "delete_file"),
+            ("mcp-method", "tools/call"),
+        ],
+        echo,
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    let last = up.seen().last().unwrap().headers.clone();
+    assert!(last.get("mcp-name").is_none() && last.get("mcp-method").is_none());
+
+    // Methods that an upstream folding case or trimming would read as tools/call.
+    let spellings = [
+        "TOOLS/CALL",
+        "tools/call ",
+        r"tools/call\u0000",
+        r"\tTools/Call",
+    ];
+    for m in spellings {
+        let before = up.seen().len();
+        let body = format!(
+            r#"{{"jsonrpc":"2.0","id":2,"method":"{m}","params":{{"name":"delete_file","arguments":{{"path":"/b"}}}}}}"#
+        );
+        let (s, b) = post(vec!["application/json"], body).await;
+        assert_eq!(s, 400, "{m}: {b}");
+        assert!(
+            b.contains("ambiguous_body") && b.contains("tools/call"),
+            "{m}: {b}"
+        );
+        assert_eq!(up.seen().len(), before, "{m} was forwarded");
+    }
+    // A key twice inside the arguments, at any depth.
+    for (args, at) in [
+        (r#"{"text":"a","n":11,"n":1}"#, "params.arguments.n"),
+        (r#"{"text":"a","o":[{"k":1,"k":2}]}"#, "params.arguments.k"),
+    ] {
+        let before = up.seen().len();
+        let body = format!(
+            r#"{{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{{"name":"echo","arguments":{args}}}}}"#
+        );
+        let (s, b) = post(vec!["application/json"], body).await;
+        assert_eq!(s, 400, "{args}: {b}");
+        assert!(
+            b.contains("ambiguous_body") && b.contains(at),
+            "{args}: {b}"
+        );
+        assert_eq!(up.seen().len(), before, "{args} was forwarded");
+    }
+    let lines = super::tool_security::wait_lines(
+        &dir.path().join("tools.jsonl"),
+        refused_charsets.len() + 2 + spellings.len() + 2,
+    );
+    let seen: Vec<(&str, &str, u64)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["tool"].as_str().unwrap(),
+                l["outcome"].as_str().unwrap(),
+                l["status"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let mut want = vec![("echo", "refused_body", 415); refused_charsets.len()];
+    want.extend([("echo", "forwarded", 200); 2]);
+    want.extend(vec![("delete_file", "refused_body", 400); spellings.len()]);
+    want.extend(vec![("echo", "refused_body", 400); 2]);
+    assert_eq!(seen, want);
+
+    // Users, groups and certificates named by other authenticating proxies, in any spelling.
+    let identities = [
+        ("X-Auth-Request-Email", "admin@example.com"),
+        ("X-Auth-Request-Preferred-Username", "admin"),
+        ("X-Auth-Request-Groups", "admins"),
+        ("X-Webauth-User", "admin"),
+        ("X-Amzn-Oidc-Identity", "admin"),
+        ("X-Amzn-Oidc-Data", "e30.e30.x"),
+        ("Cf-Access-Authenticated-User-Email", "admin@example.com"),
+        (
+            "X-Goog-Authenticated-User-Email",
+            "accounts.google.com:admin@example.com",
+        ),
+        ("X-Ms-Client-Principal-Name", "admin"),
+        ("X-Ms-Client-Principal", "e30"),
+        ("X-Remote-Group", "admins"),
+        ("X-Email", "admin@example.com"),
+        ("X-SSL-Client-DN", "CN=admin"),
+        ("X-Client-Cert", "MIIB"),
+        ("X_Auth_Request_Email", "admin@example.com"),
+        ("x_ssl_client_s_dn", "CN=admin"),
+    ];
+    let mut headers = vec![("authorization", auth.as_str()), ("x-app-hint", "kept")];
+    headers.extend(identities);
+    let (s, _, body) = call("GET", &gw.url("/mcp/filesystem/x"), &headers, "").await;
+    assert_eq!(s, 200, "{body}");
+    let seen = up.seen();
+    let h = &seen.last().unwrap().headers;
+    for (name, _) in identities {
+        let normal = name.to_ascii_lowercase().replace('_', "-");
+        let reached: Vec<&str> = h
+            .keys()
+            .map(|k| k.as_str())
+            .filter(|k| k.replace('_', "-") == normal)
+            .collect();
+        assert!(reached.is_empty(), "{reached:?} reached the upstream");
+    }
+    assert_eq!(h["x-app-hint"], "kept");
+    assert_eq!(h["x-vigil-subject"], "alice");
+}
+
+// bb-gw-s6 #2: a byte-order mark in front of an SSE answer hid its first event from the
+// gateway (a client drops it and reads the event); JSON labelled SSE, and a BOM in front of an
+// answer labelled neither, passed unread. The stream is cut, the answer refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_hidden_behind_a_bom_or_a_wrong_label_are_refused() {
+    let secret = ghp(61);
+    // The secret with its first letter as a JSON escape: only a JSON reading sees it.
+    let escaped = format!("\\u0067{}", &secret[1..]);
+    let tail = secret[4..].to_owned();
+    let addr = scripted(move |method, case, _| {
+        let ping = r#"{"jsonrpc":"2.0","id":2,"result":{}}"#;
+        let list2 = LIST.replace("\"id\":1", "\"id\":2");
+        let result = format!(
+            r#"{{"jsonrpc":"2.0","id":1,"result":{{"content":[{{"type":"text","text":"v {escaped}"}}]}}}}"#
+        );
+        let sse = "text/event-stream";
+        let body = match (method, case) {
+            ("GET", _) => (sse, format!("\u{feff}data: {LIST}\n\n")),
+            (_, "bom-secret") => (sse, format!("\u{feff}data: {result}\n\n")),
+            (_, "bom-list") => (sse, format!("\u{feff}data: {LIST}\n\ndata: {ping}\n\n")),
+            (_, "json-as-sse") => (sse, list2),
+            (_, "space-json-as-sse") => (sse, format!(" \n{list2}")),
+            (_, "batch-as-sse") => (sse, format!("[{list2}]")),
+            (_, "later-json-as-sse") => (sse, format!("data: {ping}\n\n{list2}\n\n")),
+            (_, "bom-sse-as-text") => ("text/plain", format!("\u{feff}data: {list2}\n\n")),
+            (_, "bom-json-as-text") => ("text/plain", format!("\u{feff}{list2}")),
+            (_, "sse") => (sse, format!("event: message\ndata: {list2}\n\n")),
+            _ => ("application/json", ping.to_owned()),
+        };
+        (200, vec![body.0], body.1.into_bytes())
+    })
+    .await;
+    let dir = TempDir::new().unwrap();
+    let cfg = format!(
+        "[gateway]\nlisten = \"127.0.0.1:8443\"\n\n\
+         [[gateway.routes]]\npath = \"/mcp/fs\"\nupstream = \"http://{addr}/mcp\"\naudience = \"fs\"\n\
+         [[gateway.routes.tools]]\nname = \"delete_*\"\nscopes = [\"fs:write\"]\n"
+    );
+    let gw = Gateway::start(dir.path(), &cfg, &[]);
+    let url = gw.url("/mcp/fs");
+    let ro = bearer(&token("fs", "alice"));
+    let post = |case: &'static str, body: &'static str| {
+        let (url, ro) = (url.clone(), ro.clone());
+        async move {
+            let h = [
+                ("authorization", ro.as_str()),
+                ("content-type", "application/json"),
+                ("accept", MCP),
+                ("x-case", case),
+            ];
+            let (s, b) = send(&url, "POST", &h, body).await;
+            (s, String::from_utf8_lossy(&b).into_owned())
+        }
+    };
+    let call_body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"x"}}}"#;
+    let ping = r#"{"jsonrpc":"2.0","id":2,"method":"ping"}"#;
+    let (_, body) = post("bom-secret", call_body).await;
+    assert!(
+        !body.contains(&tail),
+        "the secret reached the client: {body}"
+    );
+    for case in [
+        "bom-list",
+        "json-as-sse",
+        "space-json-as-sse",
+        "batch-as-sse",
+        "later-json-as-sse",
+    ] {
+        let (_, body) = post(case, ping).await;
+        assert!(!body.contains("delete_file"), "{case}: {body}");
+    }
+    for case in ["bom-sse-as-text", "bom-json-as-text"] {
+        let (status, body) = post(case, ping).await;
+        assert_eq!(status, 502, "{case}: {body}");
+        assert!(!body.contains("delete_file"), "{case}: {body}");
+    }
+    // A GET stream starting with a BOM is cut before its first event.
+    let h = [
+        ("authorization", ro.as_str()),
+        ("accept", "text/event-stream"),
+        ("mcp-protocol-version", "2025-06-18"),
+    ];
+    let (_, body) = send(&url, "GET", &h, "").await;
+    let body = String::from_utf8_lossy(&body);
+    assert!(!body.contains("delete_file"), "GET: {body}");
+    // What is SSE as it says is still read, filtered and passed.
+    let (status, body) = post("sse", ping).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("\"echo\"") && !body.contains("delete_file"),
+        "{body}"
+    );
+    let (_, _, metrics) = call("GET", &gw.url("/metrics"), &[], "").await;
+    assert!(metrics.contains("kind=\"answer_not_sse\""), "{metrics}");
+}
+
+// bb-gw-s6 #3: the audit key is one of the gateway's secrets: never in an upstream URL, a
+// header, a stdio child's command or environment, and never equal to another of them.
+#[test]
+fn the_audit_key_is_kept_like_the_other_secrets() {
+    let dir = TempDir::new().unwrap();
+    let key: String = {
+        let mut b = [0u8; 32];
+        getrandom::fill(&mut b).unwrap();
+        b.iter().map(|x| format!("{x:02x}")).collect()
+    };
+    let check = |route: &str, key: &str| {
+        std::fs::write(
+            dir.path().join("vigil.toml"),
+            format!(
+                "[gateway]\n\n[gateway.audit]\npath = \"tools.jsonl\"\n\n\
+                 [[gateway.routes]]\npath = \"/mcp/x\"\n{route}\n"
+            ),
+        )
+        .unwrap();
+        common::vigil(dir.path())
+            .args(["gateway", "check"])
+            .env("MCP_JWT_SECRET", secret())
+            .env("VIGIL_GATEWAY_AUDIT_KEY", key)
+            .output()
+            .unwrap()
+    };
+    let up = "upstream = \"http://127.0.0.1:9/mcp\"";
+    let o = check(up, &key);
+    expect_exit(&o, 0);
+    for (route, said) in [
+        (
+            "upstream = \"http://127.0.0.1:9/${VIGIL_GATEWAY_AUDIT_KEY}\"".to_owned(),
+            "upstream: the URL holds the value of VIGIL_GATEWAY_AUDIT_KEY",
+        ),
+        (
+            format!("{up}\nheaders = {{ X-K = \"${{VIGIL_GATEWAY_AUDIT_KEY}}\" }}"),
+            "would send the value of VIGIL_GATEWAY_AUDIT_KEY",
+        ),
+        (
+            "command = [\"node\", \"-e\", \"k=${VIGIL_GATEWAY_AUDIT_KEY}\"]".to_owned(),
+            "command[2]: would carry the value of VIGIL_GATEWAY_AUDIT_KEY",
+        ),
+        (
+            "command = [\"node\"]\nenv = { K = \"${VIGIL_GATEWAY_AUDIT_KEY}\" }".to_owned(),
+            "env: K would carry the value of VIGIL_GATEWAY_AUDIT_KEY",
+        ),
+        (
+            "command = [\"node\"]\nenv = { VIGIL_GATEWAY_AUDIT_KEY = \"${VIGIL_GATEWAY_AUDIT_KEY}\" }"
+                .to_owned(),
+            "env: VIGIL_GATEWAY_AUDIT_KEY is one of the gateway's secrets",
+        ),
+    ] {
+        let o = check(&route, &key);
+        expect_exit(&o, 2);
+        let err = stderr_of(&o);
+        assert!(err.contains(said), "{route}: {err}");
+        assert!(!err.contains(&key) && !String::from_utf8_lossy(&o.stdout).contains(&key));
+    }
+    // A key equal to the token secret is no key of its own.
+    let o = check(up, &secret());
+    expect_exit(&o, 2);
+    let err = stderr_of(&o);
+    assert!(
+        err.contains("VIGIL_GATEWAY_AUDIT_KEY") && err.contains("must differ from MCP_JWT_SECRET"),
+        "{err}"
+    );
+    assert!(!err.contains(&secret()));
 }

@@ -288,7 +288,7 @@ fn a_stdio_route_never_passes_the_token_secret_and_needs_a_program_that_exists()
     let out = check("command = [\"node\"]\nenv = { MCP_JWT_SECRET = \"${MCP_JWT_SECRET}\" }");
     expect_exit(&out, 2);
     assert!(
-        stderr_of(&out).contains("vigil.toml:6: gateway.routes[0].env: MCP_JWT_SECRET is the gateway's token secret and is never passed to a child"),
+        stderr_of(&out).contains("vigil.toml:6: gateway.routes[0].env: MCP_JWT_SECRET is one of the gateway's secrets and is never passed to a child"),
         "{}",
         stderr_of(&out)
     );
