@@ -188,6 +188,30 @@ pub struct AskRemote {
     pub upstream: bool,
 }
 
+/// `text` with the user part of every URL in it (`https://TOKEN@host`, `ssh://u:pw@host`)
+/// replaced by `[REDACTED]`: CI pushes with a token as the URL's user name, and a warning must
+/// not print it.
+fn hide_userinfo(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| c == '/' || c.is_whitespace() || c == '\'' || c == '"' || c == '`')
+            .unwrap_or(tail.len());
+        match tail[..end].rfind('@') {
+            Some(at) => {
+                out.push_str("[REDACTED]");
+                rest = &tail[at..];
+            }
+            None => rest = tail,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The commits a remote advertises (`git ls-remote`, without prompting), that this repository
 /// holds: the remote has them and all their history. `Err` says why it could not be asked.
 fn advertised(repo: &gix::Repository, ask: &AskRemote) -> Result<Vec<ObjectId>, String> {
@@ -210,7 +234,7 @@ fn advertised(repo: &gix::Repository, ask: &AskRemote) -> Result<Vec<ObjectId>, 
         .stderr(std::process::Stdio::piped())
         .output()
         .map_err(|e| format!("cannot run `git ls-remote`: {e}"))?;
-    let shown = vigil_core::logging::printable(&target).into_owned();
+    let shown = vigil_core::logging::printable(&hide_userinfo(&target)).into_owned();
     if !out.status.success() {
         let why = String::from_utf8_lossy(&out.stderr);
         let why = why
@@ -219,7 +243,7 @@ fn advertised(repo: &gix::Repository, ask: &AskRemote) -> Result<Vec<ObjectId>, 
             .unwrap_or("failed");
         return Err(format!(
             "`git ls-remote {shown}`: {}",
-            vigil_core::logging::printable(why.trim())
+            vigil_core::logging::printable(&hide_userinfo(why.trim()))
         ));
     }
     let mut ids = BTreeSet::new();
@@ -2425,6 +2449,29 @@ pub fn scan_staged_watching(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_url_s_user_part_never_reaches_a_warning() {
+        let t = ["ghp_", "0123456789abcdefghij", "klmnopqrstuvwxyz"].concat();
+        for url in [
+            format!("http://{t}@127.0.0.1:9/x.git"),
+            format!("ssh://{t}@host/x"),
+            format!("https://u:{t}@github.com/o/r"),
+        ] {
+            let line = format!("fatal: unable to access '{url}/': refused; again {url}");
+            let shown = hide_userinfo(&line);
+            assert!(!shown.contains(&t), "{shown}");
+            assert!(shown.contains("[REDACTED]@"), "{shown}");
+        }
+        assert_eq!(
+            hide_userinfo("git@github.com:o/r.git"),
+            "git@github.com:o/r.git"
+        );
+        assert_eq!(
+            hide_userinfo("https://github.com/o/r"),
+            "https://github.com/o/r"
+        );
+    }
     use super::*;
 
     const A: &str = "1111111111111111111111111111111111111111";

@@ -465,7 +465,7 @@ fn a_found_config_cannot_redefine_a_built_in_rule_away() {
     let d = TempDir::new().unwrap();
     let d = d.path();
     init(d);
-    write(d, "t.txt", &format!("v={}\n", gh(71)));
+    write(d, "t.txt", format!("v={}\n", gh(71)));
     write(
         d,
         ".gitleaks.toml",
