@@ -173,6 +173,9 @@ pub struct ScanOutcome {
     pub touched: Vec<String>,
     /// The settings the scan ran with when the discovered configuration was distrusted.
     pub distrusted: Option<Box<ScanSettings>>,
+    /// `.gitleaksignore` files and the baseline that the scanned changes modify: not applied,
+    /// since a change must not mark its own secrets as known.
+    pub distrusted_suppressions: Vec<PathBuf>,
     /// Matches the configuration's allowlists dropped, and files its path allowlists skipped.
     pub allowlisted: (u64, u64),
     /// The configuration file those allowlists are in.
@@ -212,13 +215,31 @@ pub fn scan_with(
         }
         _ => None,
     };
-    let watch: Vec<String> = match (&changes, &settings.discovered) {
+    let mut watch: Vec<String> = match (&changes, &settings.discovered) {
         (Some((repo, _)), Some(file)) if !settings.distrusted => {
             git::repo_relative(repo, file).into_iter().collect()
         }
         _ => Vec::new(),
     };
+    // The ignore files and the baseline are watched too: one the changes modify is not applied.
+    let suppression_files: Vec<(String, PathBuf)> = match &changes {
+        Some((repo, _)) => crate::suppress::Suppressions::files(settings)
+            .into_iter()
+            .filter_map(|f| git::repo_relative(repo, &f).map(|r| (r, f)))
+            .collect(),
+        None => Vec::new(),
+    };
+    watch.extend(suppression_files.iter().map(|(r, _)| r.clone()));
     let mut outcome = scan_target(settings, target, progress, &watch)?;
+    let distrusted_suppressions: Vec<PathBuf> = suppression_files
+        .iter()
+        .filter(|(r, _)| outcome.touched.contains(r))
+        .map(|(_, f)| f.clone())
+        .collect();
+    outcome
+        .touched
+        .retain(|t| !suppression_files.iter().any(|(r, _)| r == t));
+    outcome.distrusted_suppressions = distrusted_suppressions.clone();
     if let (Some((repo, history)), false) = (changes, outcome.touched.is_empty()) {
         let distrusted = settings
             .distrusting()
@@ -233,6 +254,7 @@ pub fn scan_with(
             .splice(0..0, distrusted.warnings.iter().cloned());
         second.touched = std::mem::take(&mut outcome.touched);
         second.distrusted = Some(Box::new(distrusted));
+        second.distrusted_suppressions = distrusted_suppressions;
         return Ok(second);
     }
     Ok(outcome)
@@ -375,6 +397,7 @@ fn scan_target(
     Ok(ScanOutcome {
         touched,
         distrusted: None,
+        distrusted_suppressions: Vec::new(),
         allowlisted,
         allowlist_file,
         findings,
@@ -422,12 +445,19 @@ pub fn finish(
 ) -> Result<Finished, crate::baseline::BaselineError> {
     let distrusted = outcome.distrusted.take();
     let settings = distrusted.as_deref().unwrap_or(resolved);
-    let suppressions = crate::Suppressions::discover(settings)?;
-    let warnings = suppressions
+    let suppressions =
+        crate::Suppressions::discover_except(settings, &outcome.distrusted_suppressions)?;
+    let mut warnings: Vec<String> = suppressions
         .warnings
         .iter()
         .map(|w| w.to_string())
         .collect();
+    for f in &outcome.distrusted_suppressions {
+        warnings.push(format!(
+            "{}: the scanned changes modify this file, so it does not apply to this scan (a change cannot mark its own secrets as known)",
+            vigil_core::logging::printable(&f.display().to_string())
+        ));
+    }
     suppressions.apply(&mut outcome.findings);
     let found = outcome.findings.len();
     let mut done = Finished {

@@ -31,7 +31,12 @@ impl Suppressions {
     /// Reads the `.gitleaksignore` files beside the scanned directories and in the settings'
     /// working directory, and the baseline the settings name (none when recording one).
     pub fn discover(settings: &ScanSettings) -> Result<Self, BaselineError> {
-        let mut s = Suppressions::default();
+        Self::discover_except(settings, &[])
+    }
+
+    /// The `.gitleaksignore` files and the baseline [`Suppressions::discover`] would read.
+    pub fn files(settings: &ScanSettings) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = Vec::new();
         let dirs = settings
             .roots
             .iter()
@@ -42,16 +47,34 @@ impl Suppressions {
             let f = in_dir(&d, ".gitleaksignore");
             if f.is_file() {
                 let canon = f.canonicalize().unwrap_or(f);
-                if !s.ignore_files.contains(&canon) {
-                    s.known.load_ignore_file(&canon)?;
-                    s.ignore_files.push(canon);
+                if !files.contains(&canon) {
+                    files.push(canon);
                 }
             }
         }
-        if let Some(b) = &settings.baseline {
-            let (base, warnings) = Baseline::load(b)?;
-            s.baseline = Some(base);
-            s.warnings = warnings;
+        files.extend(settings.baseline.iter().cloned());
+        files
+    }
+
+    /// [`Suppressions::discover`] without the files in `skip` (those the scanned changes
+    /// modify, as [`Suppressions::files`] named them).
+    pub fn discover_except(
+        settings: &ScanSettings,
+        skip: &[PathBuf],
+    ) -> Result<Self, BaselineError> {
+        let mut s = Suppressions::default();
+        for f in Self::files(settings) {
+            if skip.contains(&f) {
+                continue;
+            }
+            if settings.baseline.as_ref() == Some(&f) {
+                let (base, warnings) = Baseline::load(&f)?;
+                s.baseline = Some(base);
+                s.warnings = warnings;
+            } else {
+                s.known.load_ignore_file(&f)?;
+                s.ignore_files.push(f);
+            }
         }
         Ok(s)
     }

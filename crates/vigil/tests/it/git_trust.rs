@@ -498,3 +498,39 @@ fn a_found_config_cannot_redefine_a_built_in_rule_away() {
     expect_exit(&out, 0);
     assert!(stderr(&out).contains("suppressed"), "{}", stderr(&out));
 }
+
+#[test]
+fn an_ignore_file_or_baseline_the_changes_modify_does_not_hide_their_secret() {
+    // bb-git-s7 #3: a change that adds its own secret to `.gitleaksignore` passed the hook and CI.
+    let d = TempDir::new().unwrap();
+    let d = d.path();
+    init(d);
+    write(d, "README.md", "hello\n");
+    git(d, &["add", "-A"]);
+    commit(d, "base");
+    write(d, "t.txt", format!("v={}\n", gh(73)));
+    git(d, &["add", "t.txt"]);
+    let out = run(d, &["scan", "--staged", "-f", "json"]);
+    expect_exit(&out, 1);
+    let fp = json(&out)[0]["fingerprint"].as_str().unwrap().to_owned();
+    let hash = json(&out)[0]["hash"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    write(d, ".gitleaksignore", format!("{fp}\n{hash}\n"));
+    git(d, &["add", ".gitleaksignore"]);
+    let out = run(d, &["scan", "--staged", "-f", "json"]);
+    expect_exit(&out, 1);
+    assert!(
+        stderr(&out).contains(".gitleaksignore: the scanned changes modify this file"),
+        "{}",
+        stderr(&out)
+    );
+    commit(d, "secret and its ignore line");
+    let out = run(
+        d,
+        &["scan", "--git", "--range", "HEAD~1..HEAD", "-f", "json"],
+    );
+    expect_exit(&out, 1);
+    assert_eq!(places(&out), ["t.txt"]);
+}
