@@ -340,6 +340,10 @@ const CLASS: [u8; 256] = {
 /// Percent-encoding and escapes come first; a base64 or hex run overlapping or touching one
 /// waits for the next level, as in gitleaks.
 fn find_segments(text: &[u8], within: Option<&[Range<usize>]>) -> Vec<Segment> {
+    // Escapes of bytes no secret holds (`\u001b`, `%00`, `\x07`, `%C3`) separate runs, as a
+    // line break does: glued to a run or inside one they must not spoil its decoding.
+    let blanked = blank_separators(text);
+    let text: &[u8] = blanked.as_deref().unwrap_or(text);
     // Touching counts as overlapping (gitleaks's `overlaps` is inclusive): a run that ends where
     // a percent escape starts belongs with it, and is decoded once the escape is.
     let meets = |a: &Range<usize>, b: &Range<usize>| a.start <= b.end && b.start <= a.end;
@@ -745,6 +749,68 @@ fn base64_runs(text: &[u8]) -> impl Iterator<Item = Range<usize>> + '_ {
     })
 }
 
+/// The byte a `%XX` escape at `i` stands for.
+fn percent_at(text: &[u8], i: usize) -> Option<u8> {
+    let h = text.get(i + 1..i + 3)?;
+    if text[i] != b'%' || !h.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    let nib = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
+    Some(nib(h[0]) << 4 | nib(h[1]))
+}
+
+/// The end of a `\uXXXX`, `\\uXXXX` or `\xXX` escape at `i`, and the code it stands for.
+fn escape_at(text: &[u8], i: usize) -> Option<(usize, u32)> {
+    let mut j = i;
+    while text.get(j) == Some(&b'\\') && j - i < 2 {
+        j += 1;
+    }
+    if j == i {
+        return None;
+    }
+    let digits = match text.get(j) {
+        Some(b'u') | Some(b'U') => 4,
+        Some(b'x') => 2,
+        _ => return None,
+    };
+    let hex = text.get(j + 1..j + 1 + digits)?;
+    if !hex.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    let v = hex
+        .iter()
+        .fold(0u32, |v, &c| v << 4 | (c as char).to_digit(16).unwrap_or(0));
+    Some((j + 1 + digits, v))
+}
+
+/// `text` with every escape of a byte no secret holds (a control character other than tab and
+/// line breaks, DEL, anything outside ASCII: `\u001b`, `\x00`, `%00`, `%1B`, `\u00e9`) blanked
+/// to spaces of its length; `None` when it has none. Such an escape glued to an encoded run
+/// (`<base64>\u001b[0m`, a JSON log of coloured output) or inside an escaped one
+/// (`%00%67%68…`) is a separator, as a line break is, so the run is still decoded.
+fn blank_separators(text: &[u8]) -> Option<Vec<u8>> {
+    let mut out: Option<Vec<u8>> = None;
+    let mut at = 0;
+    while let Some(p) = memchr::memchr2(b'\\', b'%', &text[at..]) {
+        let i = at + p;
+        let esc = if text[i] == b'%' {
+            percent_at(text, i).map(|b| (i + 3, u32::from(b)))
+        } else {
+            escape_at(text, i)
+        };
+        match esc {
+            Some((end, v)) => {
+                if u8::try_from(v).map_or(true, |b| !printable(&[b])) {
+                    out.get_or_insert_with(|| text.to_vec())[i..end].fill(b' ');
+                }
+                at = end;
+            }
+            None => at = i + 1,
+        }
+    }
+    out
+}
+
 /// Spans from the first `%XX` to the last one on each line (gitleaks's percent pattern).
 fn percent_runs(text: &[u8]) -> Vec<Range<usize>> {
     let esc = |i: usize| {
@@ -802,24 +868,7 @@ fn decode_percent(s: &[u8]) -> Option<Vec<u8>> {
 /// Runs of `\uXXXX`, `\\uXXXX` and `\xXX` escapes (one is enough: a single escaped letter
 /// inside a value must not hide it).
 fn escape_runs(text: &[u8]) -> Vec<Range<usize>> {
-    let one = |i: usize| -> Option<usize> {
-        let mut j = i;
-        while text.get(j) == Some(&b'\\') && j - i < 2 {
-            j += 1;
-        }
-        if j == i {
-            return None;
-        }
-        let (digits, skip) = match text.get(j) {
-            Some(b'u') | Some(b'U') => (4, 1),
-            Some(b'x') => (2, 1),
-            _ => return None,
-        };
-        let hex = text.get(j + skip..j + skip + digits)?;
-        hex.iter()
-            .all(u8::is_ascii_hexdigit)
-            .then_some(j + skip + digits)
-    };
+    let one = |i: usize| escape_at(text, i).map(|(end, _)| end);
     let mut out = Vec::new();
     let mut at = 0;
     while let Some(p) = memchr::memchr(b'\\', &text[at..]) {

@@ -417,6 +417,8 @@ pub struct Redactor<'r> {
     rulesets: Vec<&'r Ruleset>,
     literals: Option<AhoCorasick>,
     literal_names: Vec<String>,
+    /// Per literal pattern, the base64 characters around it that encode its bits too.
+    literal_reach: Vec<Reach>,
     depth: u8,
     pii: Option<Pii>,
     log: &'static LogPatterns,
@@ -439,10 +441,12 @@ impl fmt::Debug for Redactor<'_> {
 
 /// The forms an environment value can take in a log besides itself: base64 (standard and
 /// URL-safe, at each of the three alignments it can have inside a longer encoding, such as
-/// `Basic base64(user:password)`), hex (both cases), percent-encoded and JSON-escaped.
-fn literal_forms(v: &str) -> Vec<Vec<u8>> {
+/// `Basic base64(user:password)`), hex (both cases), percent-encoded and JSON-escaped. Each
+/// form comes with the base64 characters around it that also encode bits of the value
+/// (`Reach`), which are redacted with it when they are there.
+fn literal_forms(v: &str) -> Vec<(Vec<u8>, Reach)> {
     use base64::Engine as _;
-    let mut forms = vec![v.as_bytes().to_vec()];
+    let mut forms = vec![(v.as_bytes().to_vec(), Reach::default())];
     for engine in [
         &base64::engine::general_purpose::STANDARD,
         &base64::engine::general_purpose::URL_SAFE,
@@ -457,13 +461,20 @@ fn literal_forms(v: &str) -> Vec<Vec<u8>> {
             let keep_end = (total / 3) * 4;
             let enc = enc.as_bytes();
             if keep_end > skip + 11 {
-                forms.push(enc[skip..keep_end].to_vec());
+                // The character before the form holds the top bits of the value's first byte
+                // (when the value does not start a group); the group after it, the value's last
+                // one or two bytes.
+                let reach = Reach {
+                    back: u8::from(pad > 0),
+                    ahead: [0, 2, 3][total % 3],
+                };
+                forms.push((enc[skip..keep_end].to_vec(), reach));
             }
         }
     }
     let hex: String = v.bytes().map(|b| format!("{b:02x}")).collect();
-    forms.push(hex.clone().into_bytes());
-    forms.push(hex.to_ascii_uppercase().into_bytes());
+    forms.push((hex.clone().into_bytes(), Reach::default()));
+    forms.push((hex.to_ascii_uppercase().into_bytes(), Reach::default()));
     let pct: String = v
         .bytes()
         .map(|b| {
@@ -474,13 +485,43 @@ fn literal_forms(v: &str) -> Vec<Vec<u8>> {
             }
         })
         .collect();
-    forms.push(pct.into_bytes());
+    forms.push((pct.into_bytes(), Reach::default()));
     if let Ok(json) = serde_json::to_string(v) {
-        forms.push(json.as_bytes()[1..json.len() - 1].to_vec());
+        forms.push((json.as_bytes()[1..json.len() - 1].to_vec(), Reach::default()));
     }
     forms.sort();
-    forms.dedup();
+    forms.dedup_by(|a, b| a.0 == b.0);
     forms
+}
+
+/// Base64 characters next to a base64 form of a value that also encode some of its bits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+struct Reach {
+    /// Characters before the form.
+    back: u8,
+    /// Characters after it (then any `=` padding).
+    ahead: u8,
+}
+
+impl Reach {
+    /// `start..end` (a match of the form in `data`) widened over the characters it reaches.
+    fn widen(self, data: &[u8], start: usize, end: usize) -> (usize, usize) {
+        let b64 = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'-' | b'_');
+        let mut s = start;
+        while start - s < usize::from(self.back) && s > 0 && b64(data[s - 1]) {
+            s -= 1;
+        }
+        let mut e = end;
+        while e - end < usize::from(self.ahead) && e < data.len() && b64(data[e]) {
+            e += 1;
+        }
+        if self.ahead > 0 {
+            while e - end < usize::from(self.ahead) + 2 && data.get(e) == Some(&b'=') {
+                e += 1;
+            }
+        }
+        (s, e)
+    }
 }
 
 impl<'r> Redactor<'r> {
@@ -489,12 +530,14 @@ impl<'r> Redactor<'r> {
     pub fn new(rulesets: Vec<&'r Ruleset>, options: RedactOptions) -> Self {
         let mut names = Vec::new();
         let mut values = Vec::new();
+        let mut reaches = Vec::new();
         for (name, value) in options.literals {
             let v = value.expose_secret().trim();
             if v.len() >= MIN_LITERAL {
-                for form in literal_forms(v) {
+                for (form, reach) in literal_forms(v) {
                     names.push(name.clone());
                     values.push(form);
+                    reaches.push(reach);
                 }
             }
         }
@@ -508,6 +551,7 @@ impl<'r> Redactor<'r> {
             rulesets,
             literals,
             literal_names: names,
+            literal_reach: reaches,
             depth: options.max_decode_depth,
             pii: options.pii.then(Pii::new),
             log: {
@@ -626,10 +670,12 @@ impl<'r> Redactor<'r> {
         }
         if let Some(ac) = &self.literals {
             for m in ac.find_iter(data) {
+                let i = m.pattern().as_usize();
+                let (start, end) = self.literal_reach[i].widen(data, m.start(), m.end());
                 spans.push(Span {
-                    start: m.start(),
-                    end: m.end(),
-                    label: Label::Env(m.pattern().as_usize()),
+                    start,
+                    end,
+                    label: Label::Env(i),
                 });
             }
             // Values behind any encoding the decoder reads (wholly percent- or `\x`-escaped,
@@ -1198,6 +1244,39 @@ mod tests {
         let out = String::from_utf8(out).unwrap();
         assert_eq!(stats.redacted(), 3, "{out}");
         assert!(!out.contains(&hex) && !out.contains("horse"), "{out}");
+    }
+
+    /// bb-scan-s7 N0 (F5's edge): the base64 characters at either end of an encoded value
+    /// that mix its bits with other bytes' (`Qw==` for a last `C`) go with it, without the
+    /// decoder's help.
+    #[test]
+    fn base64_of_an_env_value_is_redacted_to_its_last_character() {
+        use base64::Engine as _;
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        for pw in ["Zq8xPlm2Wr7TvB4nKd9YsC", "Zq8xPlm2Wr7TvB4nKd9YsCa", "Zq8xPlm2Wr7TvB4nKd9Ys"] {
+            let text = format!(
+                "a {}\\u001b[0m\nb {} end\nc {}x\n",
+                b64(pw),
+                b64(&format!("u:{pw}")),
+                b64(&format!("u:{pw}:rest-of-it"))
+            );
+            let options = RedactOptions {
+                literals: vec![("BOT_TOKEN".into(), Secret::new(pw.into()))],
+                max_decode_depth: 0,
+                ..Default::default()
+            };
+            let (out, stats) = run(text.as_bytes(), options);
+            let out = String::from_utf8(out).unwrap();
+            assert_eq!(stats.redacted(), 3, "{out}");
+            let lines: Vec<&str> = out.lines().collect();
+            assert_eq!(lines[0], "a [REDACTED:env:BOT_TOKEN]\\u001b[0m", "{pw}");
+            assert!(lines[1].ends_with("[REDACTED:env:BOT_TOKEN] end"), "{out}");
+            // What is left of the encoding around the value holds none of its bits.
+            for l in &lines[1..] {
+                let left = l.split("[REDACTED").next().unwrap();
+                assert!(left.len() <= 2 + 4, "{l}");
+            }
+        }
     }
 
     #[test]

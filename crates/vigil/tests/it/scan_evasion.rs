@@ -324,3 +324,72 @@ fn narrow_keys_utf32_executable_jars_and_zip_links_are_read() {
     expect_exit(&out, 1);
     assert_eq!(found(&out).len(), 4);
 }
+
+/// bb-scan-s7 N0: an escaped control character (`\u001b`, `\u0000`, `\x07`, `%00`, `%1B`) glued
+/// to an encoded run, or inside an escaped one, hid it from `scan` and `redact` (also an
+/// `--env-file` value). Such escapes separate runs, as a line break does.
+#[test]
+fn escaped_controls_around_encoded_runs_do_not_hide_them() {
+    let gh = token("«ghp_{alnum:30}{ghcrc}»", 3501);
+    let b64 = base64::engine::general_purpose::STANDARD.encode(format!("token: {gh}"));
+    let hex: String = format!("token: {gh}")
+        .bytes()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let pct: String = gh.bytes().map(|b| format!("%{b:02X}")).collect();
+    let esc_u: String = gh.bytes().map(|b| format!("\\u{b:04x}")).collect();
+    let esc_x: String = gh.bytes().map(|b| format!("\\x{b:02x}")).collect();
+    let lines = [
+        format!(r#"{{"log":"{b64}\u001b[0m"}}"#),
+        format!(r#"{{"log":"{hex}\u001b[0m"}}"#),
+        format!(r#"{{"log":"x\u0000{b64}"}}"#),
+        format!(r#""{b64}\x07""#),
+        format!("v={b64}%1B%5B0m"),
+        format!("GET /cb?code={b64}%00 HTTP/1.1"),
+        format!("x%00{pct}"),
+        format!("{pct}%00"),
+        format!("\\u0000{esc_u}"),
+        format!("\\x00{esc_x}"),
+        format!("q=caf%C3%A9&t={pct}"),
+    ];
+    let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let dir = TempDir::new().unwrap();
+    write(dir.path(), "l.log", &body);
+    let out = run(dir.path(), &["scan", "l.log", "-f", "json", "--show-secrets"]);
+    expect_exit(&out, 1);
+    let want: Vec<(String, String, u64, String)> = (1..=lines.len() as u64)
+        .map(|i| ("l.log".to_owned(), "github-pat".to_owned(), i, gh.clone()))
+        .collect();
+    assert_eq!(found(&out), want);
+
+    // redact: every line loses its token (whatever encoding), every control escape stays.
+    let value = format!("Zq8xPlm2Wr7TvB4nKd9Ys{}", "C");
+    write(dir.path(), ".env", format!("BOT_TOKEN={value}\n"));
+    let vb64 = base64::engine::general_purpose::STANDARD.encode(&value);
+    let vpct: String = value.bytes().map(|b| format!("%{b:02X}")).collect();
+    let env_lines = format!("a x%00{vpct}\nb {vb64}\\u001b[0m\n");
+    write(dir.path(), "env.log", &env_lines);
+    for (file, args) in [
+        ("l.log", vec!["redact", "l.log"]),
+        ("l.log", vec!["redact", "--json", "l.log"]),
+        ("env.log", vec!["redact", "--env-file", ".env", "env.log"]),
+    ] {
+        let out = run(dir.path(), &args);
+        expect_exit(&out, 0);
+        let text = String::from_utf8(out.stdout).unwrap();
+        let n = if file == "l.log" { lines.len() } else { 2 };
+        assert_eq!(text.lines().count(), n, "{text}");
+        for l in text.lines() {
+            assert!(l.contains("[REDACTED:"), "{args:?}: {l}");
+            for leak in [&b64, &hex, &pct, &esc_u, &esc_x, &vb64, &vpct, &value] {
+                assert!(!l.contains(&leak[4..20]), "{args:?}: {l}");
+            }
+        }
+        if file == "env.log" {
+            assert_eq!(
+                text,
+                "a x%00[REDACTED:env:BOT_TOKEN]\nb [REDACTED:env:BOT_TOKEN]\\u001b[0m\n"
+            );
+        }
+    }
+}
