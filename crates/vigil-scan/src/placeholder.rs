@@ -110,6 +110,20 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     longest_run(secret) >= 6.max(secret.len() / 4) || has_sequence(&lower) || distinct(secret) <= 3
 }
 
+/// Whether long key material (a PEM body's base64) is an example rather than a key: one
+/// character repeated, a counting sequence, few distinct characters, or one of [`MARKERS`] long
+/// enough (six letters or more) not to turn up by chance in random base64.
+pub(crate) fn is_placeholder_material(material: &[u8]) -> bool {
+    let lower = String::from_utf8_lossy(material).to_ascii_lowercase();
+    MARKERS
+        .iter()
+        .filter(|m| m.len() >= 6)
+        .any(|m| lower.contains(m))
+        || longest_run(material) >= 6.max(material.len() / 4)
+        || has_sequence(&lower)
+        || distinct(material) <= 3
+}
+
 /// A path to a key or config file (`keys/ed.pem`, `./secrets.json`): it names where a secret is,
 /// it is not one. No credential format ends in a dot and a short file extension.
 fn looks_like_key_path(lower: &str) -> bool {

@@ -293,9 +293,10 @@ impl LogPatterns {
 const KEY_MISSES: u8 = 3;
 
 /// Where the key text of a line of an open PEM block is, if the line looks like one: its last
-/// field (after any prefix a logger or a YAML indent put there: `bot-1  | `, a timestamp, `> `)
-/// is base64 of 16 characters or more or ends in `=` padding, or the whole line after the
-/// block's own header prefix is base64, or the field is a PEM header (`Proc-Type:`,
+/// field (after any prefix a logger or a YAML indent put there: `bot-1  | `, a timestamp, `> `;
+/// before what a string around it closes with: `\n" +`, `\`, `",`) is base64 of 16 characters
+/// or more or ends in `=` padding, or the whole line after the block's own header prefix (or
+/// after comment and quote marks) is base64, or the field is a PEM header (`Proc-Type:`,
 /// `DEK-Info:`). Returns the field's range in `line`.
 fn key_field(line: &[u8], header_prefix: &[u8]) -> Option<std::ops::Range<usize>> {
     let is_b64 = |t: &[u8]| {
@@ -307,25 +308,36 @@ fn key_field(line: &[u8], header_prefix: &[u8]) -> Option<std::ops::Range<usize>
     while end > 0 && (line[end - 1].is_ascii_whitespace()) {
         end -= 1;
     }
-    // Colour codes around the field.
+    let text = &line[..end];
+    if let Some(t) = text.strip_prefix(header_prefix) {
+        let t = t.trim_ascii_start();
+        if t.starts_with(b"Proc-Type:") || t.starts_with(b"DEK-Info:") || t.starts_with(b"Comment:")
+        {
+            return Some(end - t.len()..end);
+        }
+        let from = end - t.len();
+        let to = from + crate::validate::pasted_end(t);
+        let from = from + crate::validate::pasted_start(&line[from..to]).min(to - from);
+        if is_b64(&line[from..to]) {
+            return Some(from..to);
+        }
+    }
+    // The whole line, without what a key was pasted into (`KEY="…\` continued in a shell).
+    let end = crate::validate::pasted_end(text);
+    let start = crate::validate::pasted_start(&text[..end]).min(end);
+    if is_b64(&text[start..end]) {
+        return Some(start..end);
+    }
+    // The last field, without what closes the string it is in.
     let text = &line[..end];
     let mut start = end;
     while start > 0 && !text[start - 1].is_ascii_whitespace() && text[start - 1] != b'|' {
         start -= 1;
     }
-    let field = &text[start..end];
-    let stripped = text
-        .strip_prefix(header_prefix)
-        .map(|t| t.trim_ascii_start());
-    if let Some(t) = stripped {
-        if t.starts_with(b"Proc-Type:") || t.starts_with(b"DEK-Info:") || t.starts_with(b"Comment:")
-        {
-            return Some(end - t.len()..end);
-        }
-        if is_b64(t) {
-            return Some(end - t.len()..end);
-        }
+    while start < end && matches!(text[start], b'"' | b'\'' | b'`' | b'>') {
+        start += 1;
     }
+    let field = &text[start..end];
     if is_b64(field) && (field.len() >= 16 || field.ends_with(b"=")) {
         return Some(start..end);
     }
@@ -714,7 +726,8 @@ impl<'r> Redactor<'r> {
 
     /// Private-key blocks, line by line: a header line (`-----BEGIN … PRIVATE KEY-----`) opens
     /// a block; its later lines lose their key text (see [`key_field`]; a logger's prefix on
-    /// each line is kept) up to `-----END …-----`, also when the block arrives over several
+    /// each line, the line breaks and the END marker are kept) up to `-----END …-----`, also
+    /// when the block arrives over several
     /// reads. Lines that do not look like a key are kept; more than [`KEY_MISSES`] of them in a
     /// row end the block, so a header quoted in an error message hides nothing after it, and a
     /// line of another writer in the middle of a key does not let the rest of the key out.
@@ -735,29 +748,24 @@ impl<'r> Redactor<'r> {
                         let end = memmem::find(&line[e..], b"-----")
                             .map(|p| e + p + 5)
                             .unwrap_or(line.len());
-                        let start = if from == 0 {
-                            // The END marker and whatever key text precedes it on its line.
+                        if from == 0 {
+                            // Key text before the END marker on its line goes; the marker,
+                            // the line's prefix and its line break stay.
                             let head = &line[..e - 9];
-                            let trimmed = head.trim_ascii_end();
-                            let field =
-                                key_field(trimmed, prefix).map_or(trimmed.len(), |r| r.start);
-                            if field == 0 {
-                                at.saturating_sub(1)
-                            } else {
-                                at + field
+                            if let Some(r) = key_field(head.trim_ascii_end(), prefix) {
+                                spans.push(Span {
+                                    start: at + r.start,
+                                    end: at + r.end,
+                                    label: Label::KeyContinued,
+                                });
                             }
                         } else {
-                            at + from
-                        };
-                        spans.push(Span {
-                            start,
-                            end: at + end,
-                            label: if from == 0 {
-                                Label::KeyContinued
-                            } else {
-                                Label::PrivateKey
-                            },
-                        });
+                            spans.push(Span {
+                                start: at + from,
+                                end: at + end,
+                                label: Label::PrivateKey,
+                            });
+                        }
                         self.in_key = None;
                         from = end;
                         continue;
@@ -767,12 +775,9 @@ impl<'r> Redactor<'r> {
                             Some(r) => {
                                 *misses = 0;
                                 spans.push(Span {
-                                    // A line that is all key takes its line break along.
-                                    start: if r.start == 0 {
-                                        at.saturating_sub(1)
-                                    } else {
-                                        at + r.start
-                                    },
+                                    // The key text only: the line break stays, so the log
+                                    // keeps its lines.
+                                    start: at + r.start,
                                     end: at + r.end,
                                     label: Label::KeyContinued,
                                 });
@@ -804,7 +809,7 @@ impl<'r> Redactor<'r> {
                 self.in_key = Some((line[..b].to_vec(), 0));
                 let rest_end = memmem::find(&line[head_end..], b"-----END ")
                     .map(|p| head_end + p)
-                    .unwrap_or(line.len());
+                    .unwrap_or(line.trim_ascii_end().len().max(head_end));
                 spans.push(Span {
                     start: at + b,
                     end: at + rest_end,

@@ -62,16 +62,113 @@ fn pem_body_ok(secret: &[u8]) -> bool {
     {
         return true;
     }
-    // Lines of base64 alone (header and `Proc-Type:`-style lines aside), wrapped short.
+    // Lines of base64 wrapped short, in whatever the key was pasted into.
+    let (lines, material) = pem_material(secret);
+    let has = |f: fn(&u8) -> bool| material.iter().any(f);
+    lines >= 2
+        && material.len() >= PEM_WRAPPED_MATERIAL
+        && has(u8::is_ascii_uppercase)
+        && has(u8::is_ascii_lowercase)
+        && has(u8::is_ascii_digit)
+}
+
+/// The key lines of a PEM block and their base64 joined: each line (real, or a `\n` escape in
+/// a string: JSON, `.env`, Java) with what a key is pasted into taken off its ends (a comment
+/// or quote prefix `# `, `// `, `> `, `>> `, `* `, `"`; a closing quote, `\` of a continued
+/// shell line, ` +` of Java's concatenation, `,`), kept when the rest is base64 alone. The
+/// header, footer and `Proc-Type:`-style lines are not key lines.
+pub(crate) fn pem_material(secret: &[u8]) -> (usize, Vec<u8>) {
+    let b64 = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=');
+    let mut material = Vec::new();
     let mut lines = 0;
-    let total: usize = secret
-        .split(|&b| b == b'\n')
-        .map(|l| l.trim_ascii())
-        .filter(|l| !l.is_empty() && l.iter().all(b64))
-        .inspect(|_| lines += 1)
-        .map(<[u8]>::len)
-        .sum();
-    lines >= 2 && total >= PEM_WRAPPED_MATERIAL
+    for line in secret.split(|&b| b == b'\n') {
+        // A `\n` (or `\\n`, `\r\n`) escape ends a line inside a string.
+        let mut rest = line;
+        while !rest.is_empty() {
+            let (piece, next) = match memchr::memmem::find(rest, b"\\n") {
+                Some(p) => (&rest[..p], &rest[p + 2..]),
+                None => (rest, &rest[rest.len()..]),
+            };
+            rest = next;
+            let piece = strip_decoration(piece);
+            if !piece.is_empty() && piece.iter().all(b64) {
+                lines += 1;
+                material.extend_from_slice(piece);
+            }
+        }
+    }
+    (lines, material)
+}
+
+/// A line of a pasted key without what it was pasted into (see [`pem_material`]).
+fn strip_decoration(l: &[u8]) -> &[u8] {
+    let l = &l[..pasted_end(l)];
+    &l[pasted_start(l)..]
+}
+
+/// Where a line of a pasted key starts after its comment and quote marks (`# `, `// `, `> `,
+/// `>> `, `* `, `"`, Java's `+ "` at the start of a line).
+pub(crate) fn pasted_start(l: &[u8]) -> usize {
+    let quote = |b: u8| matches!(b, b'"' | b'\'' | b'`');
+    let mut i = 0;
+    loop {
+        while i < l.len() && l[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        match l.get(i) {
+            Some(b'>' | b'#' | b'/' | b'*' | b';' | b'|' | b'-' | b'(') => i += 1,
+            Some(&c) if quote(c) => i += 1,
+            Some(b'+') if l.get(i + 1).is_some_and(|&n| n.is_ascii_whitespace() || quote(n)) => {
+                i += 1
+            }
+            _ => return i,
+        }
+    }
+}
+
+/// Where a line of a pasted key ends before what closes it: whitespace, a `\n` or `\r\n`
+/// escape, a closing quote, `\` of a continued shell line, ` +` of Java's concatenation, `,`,
+/// `;`, `)`.
+pub(crate) fn pasted_end(l: &[u8]) -> usize {
+    let quote = |b: u8| matches!(b, b'"' | b'\'' | b'`');
+    let mut e = l.len();
+    loop {
+        while e > 0 && l[e - 1].is_ascii_whitespace() {
+            e -= 1;
+        }
+        let t = &l[..e];
+        if t.ends_with(b"\\n") || t.ends_with(b"\\r") {
+            e -= 2;
+        } else if let [.., b'\\' | b',' | b';' | b')'] = t {
+            e -= 1;
+        } else if t.last().is_some_and(|&c| quote(c)) {
+            e -= 1;
+        } else if let [.., prev, b'+'] = t {
+            if prev.is_ascii_whitespace() || quote(*prev) {
+                e -= 1;
+            } else {
+                return e;
+            }
+        } else {
+            return e;
+        }
+    }
+}
+
+/// Whether the key material of a PEM block is an example, not a key: filled with one
+/// character, a counting sequence, or a placeholder word long enough not to occur by chance
+/// in random base64 (the short ones `fake`, `todo`, `xxxx` do, in about one real key in a
+/// hundred; `<` and `>` are the marks of a Markdown or e-mail quote around a real one).
+pub(crate) fn pem_placeholder(secret: &[u8]) -> bool {
+    let run = secret
+        .split(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=')))
+        .filter(|r| r.len() >= PEM_MATERIAL)
+        .flat_map(|r| r.iter().copied());
+    let mut material: Vec<u8> = run.collect();
+    if material.is_empty() {
+        material = pem_material(secret).1;
+    }
+    crate::placeholder::is_placeholder_material(&material)
 }
 
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";

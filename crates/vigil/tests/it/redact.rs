@@ -25,13 +25,20 @@ fn examples(seed: u64) -> Vec<(String, String)> {
     out
 }
 
-/// `text` with each of `secrets` removed (the longest first).
+/// `text` with each of `secrets` removed (the longest first). A private-key block loses its
+/// key text only: its line breaks and END marker stay.
 fn without(text: &str, secrets: &[String]) -> String {
     let mut s: Vec<&String> = secrets.iter().collect();
     s.sort_by_key(|x| std::cmp::Reverse(x.len()));
     let mut t = text.to_owned();
     for x in s {
-        t = t.replace(x.as_str(), "");
+        let kept = match x.rsplit_once('\n') {
+            Some((key, end)) if end.starts_with("-----END") => {
+                format!("{}{end}", "\n".repeat(key.matches('\n').count() + 1))
+            }
+            _ => String::new(),
+        };
+        t = t.replace(x.as_str(), &kept);
     }
     t
 }
@@ -256,4 +263,39 @@ fn a_repository_gitleaks_file_adds_rules_and_never_removes_the_builtin_ones() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(!text.contains(&gh), "{text}");
     assert!(!text.contains(&acme), "{text}");
+}
+
+/// bb-scan-s7 N4: a key block ate the line breaks of its lines (6 lines became 3, a CRLF copy
+/// too, a YAML-indented block lost one). Only key text goes: every line break, prefix, indent,
+/// the END marker and the lines of other writers stay where they were.
+#[test]
+fn a_key_block_keeps_every_line_and_byte_but_its_key_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let body: Vec<String> = common::token("«{pem}»", 41)
+        .split('\n')
+        .map(str::to_owned)
+        .collect();
+    let (k1, k2) = (&body[0], &body[1]);
+    let log = format!(
+        "-----BEGIN RSA PRIVATE KEY-----\n{k1}\nINFO user alice logged in\n{k2}\n-----END RSA PRIVATE KEY-----\nc: 1\n"
+    );
+    let want = "[REDACTED:private-key]\n\nINFO user alice logged in\n\n-----END RSA PRIVATE KEY-----\nc: 1\n";
+    let yaml = format!(
+        "key: |\n  -----BEGIN RSA PRIVATE KEY-----\n  {k1}\n  {k2}\n  -----END RSA PRIVATE KEY-----\nnext: 1\n"
+    );
+    let yaml_want =
+        "key: |\n  [REDACTED:private-key]\n  \n  \n  -----END RSA PRIVATE KEY-----\nnext: 1\n";
+    for (input, want) in [
+        (log.clone(), want.to_owned()),
+        (log.replace('\n', "\r\n"), want.replace('\n', "\r\n")),
+        (yaml, yaml_want.to_owned()),
+    ] {
+        let out = vigil(dir.path())
+            .args(["redact", "-q"])
+            .write_stdin(input.clone())
+            .output()
+            .unwrap();
+        expect_exit(&out, 0);
+        assert_eq!(String::from_utf8(out.stdout).unwrap(), want, "{input}");
+    }
 }

@@ -393,3 +393,104 @@ fn escaped_controls_around_encoded_runs_do_not_hide_them() {
         }
     }
 }
+
+/// A private key re-wrapped to `width` characters a line, pasted into each shape people paste
+/// keys into: (file name, contents).
+fn pasted_keys(body: &str, width: usize) -> Vec<(String, String)> {
+    let mut lines = vec!["-----BEGIN RSA PRIVATE KEY-----".to_owned()];
+    lines.extend(
+        body.as_bytes()
+            .chunks(width)
+            .map(|c| String::from_utf8(c.to_vec()).unwrap()),
+    );
+    lines.push("-----END RSA PRIVATE KEY-----".to_owned());
+    let each = |f: &dyn Fn(&String) -> String| lines.iter().map(f).collect::<String>();
+    let joined = |sep: &str| lines.join(sep);
+    vec![
+        (
+            format!("k{width}.json"),
+            format!(
+                "{}\n",
+                serde_json::json!({ "key": format!("{}\n", joined("\n")) })
+            ),
+        ),
+        (format!("k{width}.env"), format!("KEY=\"{}\"\n", joined("\\n"))),
+        (
+            format!("k{width}crlf.env"),
+            format!("KEY=\"{}\"\n", joined("\\r\\n")),
+        ),
+        (format!("k{width}.py"), each(&|l| format!("# {l}\n"))),
+        (format!("k{width}.js"), each(&|l| format!("// {l}\n"))),
+        (
+            format!("k{width}adj.py"),
+            format!("KEY = (\n{})\n", each(&|l| format!("    \"{l}\\n\"\n"))),
+        ),
+        (
+            format!("k{width}.java"),
+            format!(
+                "String k =\n{};\n",
+                lines
+                    .iter()
+                    .map(|l| format!("    \"{l}\\n\""))
+                    .collect::<Vec<_>>()
+                    .join(" +\n")
+            ),
+        ),
+        (format!("k{width}.sh"), format!("KEY=\"{}\"\n", joined("\\\n"))),
+        (format!("k{width}.md"), each(&|l| format!("> {l}\n"))),
+        (format!("k{width}.eml"), each(&|l| format!(">> {l}\n"))),
+    ]
+}
+
+/// bb-scan-s7 N1: a key wrapped narrowly (4 to 32 characters) was found bare but not pasted
+/// into a JSON string, a `.env` value, comments, Python adjacent strings, Java concatenation or
+/// a continued shell line; a key quoted with `> ` (Markdown, e-mail) was missed at any width
+/// (`>` read as a template's mark), and so was a key whose random body happens to spell a
+/// short placeholder word (`Fake`, `TODO`). `redact` keeps none of their key text and every
+/// line of them.
+#[test]
+fn narrow_keys_pasted_into_code_comments_and_quotes_are_found() {
+    let body: String = token("«{pem}»", 3601).split('\n').collect();
+    let mut files: Vec<(String, String)> = Vec::new();
+    for width in [4, 7, 16, 32, 64] {
+        files.extend(pasted_keys(&body, width));
+    }
+    // A random body holding a short placeholder word is still a key.
+    let mut worded = body.clone();
+    worded.replace_range(100..108, "FakeTODO");
+    files.push(("worded.pem".to_owned(), pasted_keys(&worded, 64)[8].1.clone()));
+    let dir = TempDir::new().unwrap();
+    for (name, text) in &files {
+        write(dir.path(), name, text);
+    }
+    let out = run(dir.path(), &["scan", ".", "-f", "json"]);
+    expect_exit(&out, 1);
+    let got: Vec<(String, String)> = triples(&json(&out))
+        .into_iter()
+        .map(|(f, r, _)| (f, r))
+        .collect();
+    let mut want: Vec<(String, String)> = files
+        .iter()
+        .map(|(f, _)| (f.clone(), "private-key".to_owned()))
+        .collect();
+    want.sort();
+    assert_eq!(got, want);
+
+    for (name, text) in &files {
+        let out = run(dir.path(), &["redact", name]);
+        expect_exit(&out, 0);
+        let red = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(red.lines().count(), text.lines().count(), "{name}: {red}");
+        assert!(red.contains("[REDACTED:private-key]"), "{name}: {red}");
+        let flat: String = red
+            .replace("\\n", "")
+            .replace("\\r", "")
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '='))
+            .collect();
+        for piece in body.as_bytes().chunks(12) {
+            let piece = std::str::from_utf8(piece).unwrap();
+            assert!(!flat.contains(piece), "{name}: {piece} left in {red}");
+        }
+    }
+}
