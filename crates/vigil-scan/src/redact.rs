@@ -54,6 +54,9 @@ enum Label {
     Env(usize),
     /// Personal data, replaced by its pseudonym.
     Pii(String),
+    /// Found in UTF-16 or UTF-32 text: the label, and the width of a code unit (the
+    /// replacement is written in the same encoding).
+    Wide(Box<Label>, u8),
 }
 
 /// A span of the input to replace.
@@ -424,6 +427,67 @@ fn blank_escapes(line: &mut [u8]) {
     }
 }
 
+/// One reading of a buffer as UTF-16 or UTF-32 text, little-endian from `align`: each code
+/// unit that is ASCII (not NUL) is its byte, any other a space; `at[i]` is where the unit of
+/// byte `i` starts. Big-endian text is the little-endian reading one byte on (`00 67 00 68` is
+/// `67 00 68 00` from its second byte), so every alignment covers both orders.
+struct WideView {
+    text: Vec<u8>,
+    at: Vec<usize>,
+    width: usize,
+}
+
+/// The fewest ASCII code units in a row that make a reading worth redacting (no secret a rule
+/// or an environment value gives is shorter).
+const MIN_WIDE_RUN: usize = MIN_LITERAL;
+
+/// The readings of `data` as UTF-16 (2 alignments) and UTF-32 (4) that hold a run of at least
+/// [`MIN_WIDE_RUN`] ASCII code units. A unit cut by the end of `data` counts with its missing
+/// bytes as zeros (a big-endian stream's last unit, read one byte on).
+fn wide_views(data: &[u8]) -> Vec<WideView> {
+    let mut views = Vec::new();
+    for width in [2usize, 4] {
+        for align in 0..width {
+            let mut text = Vec::with_capacity(data.len() / width + 1);
+            let mut at = Vec::with_capacity(data.len() / width + 1);
+            let (mut run, mut best) = (0, 0);
+            let mut i = align;
+            while i < data.len() {
+                let c = data[i];
+                let rest = &data[i + 1..(i + width).min(data.len())];
+                if (1..0x80).contains(&c) && rest.iter().all(|&b| b == 0) {
+                    text.push(c);
+                    run += 1;
+                    best = best.max(run);
+                } else {
+                    text.push(b' ');
+                    run = 0;
+                }
+                at.push(i);
+                i += width;
+            }
+            if best >= MIN_WIDE_RUN {
+                views.push(WideView { text, at, width });
+            }
+        }
+    }
+    views
+}
+
+/// Re-encodes the replacement written at `out[from..]` in code units of `width` bytes
+/// (little-endian, see [`WideView`]), leaving off its last `over` zero bytes.
+fn widen(out: &mut Vec<u8>, from: usize, width: usize, over: usize) {
+    if width == 1 {
+        return;
+    }
+    let narrow = out.split_off(from);
+    for b in narrow {
+        out.push(b);
+        out.extend(std::iter::repeat_n(0, width - 1));
+    }
+    out.truncate(out.len() - over.min(width - 1));
+}
+
 /// Replaces secrets in whole lines of text.
 pub struct Redactor<'r> {
     rulesets: Vec<&'r Ruleset>,
@@ -628,6 +692,42 @@ impl<'r> Redactor<'r> {
     }
 
     fn spans(&mut self, data: &[u8]) -> Vec<Span> {
+        let mut spans = self.text_spans(data, false);
+        self.key_spans(data, &mut spans);
+        if let Some(pii) = &mut self.pii {
+            pii.spans(data, &mut spans);
+        }
+        if memchr::memchr(0, data).is_some() {
+            self.wide_spans(data, &mut spans);
+        }
+        spans
+    }
+
+    /// What UTF-16 and UTF-32 text in `data` holds (a PowerShell 5 log, one line of another
+    /// writer in a UTF-8 log): each reading of it (see [`wide_views`]) is redacted as text,
+    /// its multi-line key blocks whole, and the spans are placed back on their code units.
+    fn wide_spans(&mut self, data: &[u8], spans: &mut Vec<Span>) {
+        for view in wide_views(data) {
+            let mut found = self.text_spans(&view.text, true);
+            if let Some(pii) = &mut self.pii {
+                pii.spans(&view.text, &mut found);
+            }
+            for s in found {
+                if s.start >= s.end {
+                    continue;
+                }
+                spans.push(Span {
+                    start: view.at[s.start],
+                    end: view.at[s.end - 1] + view.width,
+                    label: Label::Wide(Box::new(s.label), view.width as u8),
+                });
+            }
+        }
+    }
+
+    /// The spans of rule hits (as written, decoded, behind escapes), environment values and
+    /// log-shaped credentials in `data`; multi-line rule matches only with `multiline`.
+    fn text_spans(&mut self, data: &[u8], multiline: bool) -> Vec<Span> {
         let mut spans = Vec::new();
         // One view of the escaped lines, whatever the number of rulesets.
         let view = escape_view(data);
@@ -635,7 +735,8 @@ impl<'r> Redactor<'r> {
             for h in rules.hits("-", None, data) {
                 // Multi-line matches are left to the PEM reader (a fake header followed by a
                 // real key far below must not swallow the lines between).
-                if rules.rules[h.rule as usize].window == Window::Multiline
+                if !multiline
+                    && rules.rules[h.rule as usize].window == Window::Multiline
                     && memchr::memchr(b'\n', &data[h.start..h.end]).is_some()
                 {
                     continue;
@@ -717,10 +818,6 @@ impl<'r> Redactor<'r> {
             }
         }
         self.log.spans(data, &mut spans);
-        self.key_spans(data, &mut spans);
-        if let Some(pii) = &mut self.pii {
-            pii.spans(data, &mut spans);
-        }
         spans
     }
 
@@ -845,10 +942,19 @@ impl<'r> Redactor<'r> {
                 i += 1;
             }
             start = start.max(at);
+            // A UTF-16BE or UTF-32BE unit read at the end of `data` (its zero bytes come
+            // first): the replacement's last zero bytes are not written either.
+            let over = end.saturating_sub(data.len());
+            end = end.min(data.len());
             if start >= end {
                 continue;
             }
             out.extend_from_slice(&data[at..start]);
+            let mut width = 1;
+            if let Label::Wide(inner, w) = label {
+                (label, width) = (*inner, usize::from(w));
+            }
+            let from = out.len();
             let name = match &label {
                 Label::Rule(set, r) => self.rulesets[*set].rules[*r as usize].id.clone(),
                 Label::PrivateKey => "private-key".to_owned(),
@@ -866,13 +972,16 @@ impl<'r> Redactor<'r> {
                         .entry(format!("pii:{kind}"))
                         .or_default() += 1;
                     out.extend_from_slice(p.as_bytes());
+                    widen(out, from, width, over);
                     at = end;
                     continue;
                 }
+                Label::Wide(..) => unreachable!("a wide label holds a narrow one"),
             };
             out.extend_from_slice(b"[REDACTED:");
             out.extend_from_slice(name.as_bytes());
             out.push(b']');
+            widen(out, from, width, over);
             *self.stats.by_label.entry(name).or_default() += 1;
             at = end;
         }

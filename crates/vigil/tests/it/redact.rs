@@ -299,3 +299,65 @@ fn a_key_block_keeps_every_line_and_byte_but_its_key_text() {
         assert_eq!(String::from_utf8(out.stdout).unwrap(), want, "{input}");
     }
 }
+
+/// bb-scan-s7 N2: UTF-16 and UTF-32 logs (what PowerShell 5's `>` writes; with or without a
+/// byte-order mark, either byte order; one UTF-16 line in a UTF-8 log) passed through in clear.
+/// Their secrets are redacted in their own encoding, every other byte kept, from a file, from
+/// stdin and with `--json`.
+#[test]
+fn utf16_and_utf32_logs_are_redacted_in_their_own_encoding() {
+    let dir = tempfile::tempdir().unwrap();
+    let gh = common::token("«ghp_{alnum:30}{ghcrc}»", 5);
+    let value = format!("Zq8xPlm2Wr7TvB4n{}", "Kd9YsC");
+    write(dir.path(), ".env", format!("BOT_TOKEN={value}\n"));
+    let text = format!("INFO start é\r\nGITHUB_TOKEN={gh}\nBOT {value}");
+    let want = "INFO start é\r\nGITHUB_TOKEN=[REDACTED:github-pat]\nBOT [REDACTED:env:BOT_TOKEN]";
+    let u16le = |s: &str| -> Vec<u8> { s.encode_utf16().flat_map(u16::to_le_bytes).collect() };
+    let u16be = |s: &str| -> Vec<u8> { s.encode_utf16().flat_map(u16::to_be_bytes).collect() };
+    let u32le = |s: &str| -> Vec<u8> { s.chars().flat_map(|c| (c as u32).to_le_bytes()).collect() };
+    let u32be = |s: &str| -> Vec<u8> { s.chars().flat_map(|c| (c as u32).to_be_bytes()).collect() };
+    let bom = |b: &[u8], s: &[u8]| [b, s].concat();
+    let encoders: Vec<(&str, Box<dyn Fn(&str) -> Vec<u8>>)> = vec![
+        ("utf-16 bom", Box::new(move |s: &str| bom(&[0xFF, 0xFE], &u16le(s)))),
+        ("utf-16le", Box::new(u16le)),
+        ("utf-16be", Box::new(u16be)),
+        ("utf-16be bom", Box::new(move |s: &str| bom(&[0xFE, 0xFF], &u16be(s)))),
+        ("utf-32le bom", Box::new(move |s: &str| bom(&[0xFF, 0xFE, 0, 0], &u32le(s)))),
+        ("utf-32be", Box::new(u32be)),
+        (
+            "a utf-16 line in utf-8",
+            Box::new(move |s: &str| {
+                let (first, rest) = s.split_once('\n').unwrap();
+                let (second, third) = rest.split_once('\n').unwrap();
+                [
+                    format!("{first}\n").into_bytes(),
+                    u16le(&format!("{second}\r\n")),
+                    third.as_bytes().to_vec(),
+                ]
+                .concat()
+            }),
+        ),
+    ];
+    for (name, enc) in &encoders {
+        let input = enc(&text);
+        let expected = enc(want);
+        write(dir.path(), "wide.log", &input);
+        for args in [
+            vec!["redact", "-q", "--env-file", ".env", "wide.log"],
+            vec!["redact", "-q", "--json", "--env-file", ".env", "wide.log"],
+            vec!["redact", "-q", "--env-file", ".env"],
+        ] {
+            let out = vigil(dir.path())
+                .args(&args)
+                .write_stdin(input.clone())
+                .output()
+                .unwrap();
+            expect_exit(&out, 0);
+            assert!(
+                out.stdout == expected,
+                "{name} {args:?}: {:?}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
+    }
+}
