@@ -70,6 +70,101 @@ pub fn kind(data: &[u8]) -> Option<Kind> {
     None
 }
 
+/// Signatures of archives that start inside a buffer looked at, at most: past this many, the
+/// rest are not tried (and the caller says so).
+pub const MAX_EMBEDDED: usize = 256;
+
+/// Archives that start inside `data` rather than at its start, as a self-extracting installer
+/// holds them (makeself's `.run`: a shell script with a tar.gz appended; a program with a
+/// tar behind it): gzip streams (`1f 8b 08` and a flags byte with its reserved bits clear) and
+/// the first tar header (`ustar` at 257, its checksum right), at most [`MAX_EMBEDDED`], with
+/// whether more were passed over. A zip with a prefix is [`kind`]'s already. Offsets are
+/// guesses: the caller reads each as [`read_embedded`] does and drops what does not open.
+pub fn embedded(data: &[u8]) -> (Vec<(usize, Kind)>, bool) {
+    let mut out = Vec::new();
+    // Neither format can start in text without a zero or 0x1f byte.
+    if memchr::memchr2(0, 0x1f, data).is_none() {
+        return (out, false);
+    }
+    let mut more = false;
+    for p in memchr::memmem::find_iter(data, &[0x1f, 0x8b, 0x08]) {
+        if p == 0 || data.get(p + 3).is_none_or(|f| f & 0xe0 != 0) {
+            continue;
+        }
+        if out.len() >= MAX_EMBEDDED {
+            more = true;
+            break;
+        }
+        out.push((p, Kind::Gzip));
+    }
+    for q in memchr::memmem::find_iter(data, b"ustar") {
+        let Some(h) = q.checked_sub(257) else {
+            continue;
+        };
+        if h > 0 && h + 512 <= data.len() && tar_checksum_ok(&data[h..h + 512]) {
+            out.push((h, Kind::Tar));
+            break;
+        }
+    }
+    out.sort_by_key(|&(p, _)| p);
+    (out, more)
+}
+
+/// Whether a 512-byte tar header's checksum field matches its bytes (the field counted as
+/// spaces), as tar readers check it.
+fn tar_checksum_ok(h: &[u8]) -> bool {
+    let field = &h[148..156];
+    let digits: String = field
+        .iter()
+        .take_while(|&&b| b != 0 && b != b' ')
+        .skip_while(|&&b| b == b' ')
+        .map(|&b| b as char)
+        .collect();
+    let Ok(want) = u32::from_str_radix(digits.trim(), 8) else {
+        return false;
+    };
+    let sum: u32 = h
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                u32::from(b)
+            }
+        })
+        .sum();
+    sum == want
+}
+
+/// [`read`] for an archive found inside a buffer ([`embedded`]): a gzip stream is read alone,
+/// not with what follows it.
+pub fn read_embedded(
+    kind: Kind,
+    name: &str,
+    data: &[u8],
+    max_member: u64,
+    budget: &Budget,
+    visit: &mut dyn FnMut(Member<'_>) -> Result<(), Stop>,
+) -> Result<(), Stop> {
+    if kind != Kind::Gzip {
+        return read(kind, name, data, max_member, budget, visit);
+    }
+    let consumed = Rc::new(Cell::new(0));
+    let counted = Counted {
+        inner: data,
+        count: consumed.clone(),
+    };
+    gzip_read(
+        name,
+        flate2::read::GzDecoder::new(counted),
+        consumed,
+        max_member,
+        budget,
+        visit,
+    )
+}
+
 /// The end-of-central-directory record is 22 bytes plus a comment of at most 64 KiB.
 const EOCD_REACH: usize = 22 + 0xFFFF;
 
@@ -322,6 +417,23 @@ fn tar_members<R: Read>(
     Ok(())
 }
 
+/// A gzip decoder whose header can be read (one member, or all of them).
+trait GzRead: Read {
+    fn gz_header(&self) -> Option<&flate2::GzHeader>;
+}
+
+impl<R: Read> GzRead for MultiGzDecoder<R> {
+    fn gz_header(&self) -> Option<&flate2::GzHeader> {
+        self.header()
+    }
+}
+
+impl<R: Read> GzRead for flate2::read::GzDecoder<R> {
+    fn gz_header(&self) -> Option<&flate2::GzHeader> {
+        self.header()
+    }
+}
+
 fn gzip_members(
     name: &str,
     data: &[u8],
@@ -334,7 +446,24 @@ fn gzip_members(
         inner: data,
         count: consumed.clone(),
     };
-    let mut gz = MultiGzDecoder::new(counted);
+    gzip_read(
+        name,
+        MultiGzDecoder::new(counted),
+        consumed,
+        max_member,
+        budget,
+        visit,
+    )
+}
+
+fn gzip_read<G: GzRead>(
+    name: &str,
+    mut gz: G,
+    consumed: Rc<Cell<u64>>,
+    max_member: u64,
+    budget: &Budget,
+    visit: &mut dyn FnMut(Member<'_>) -> Result<(), Stop>,
+) -> Result<(), Stop> {
     // The header (read with the first bytes) may name the file.
     let mut head = vec![0u8; 512];
     let mut got = 0;
@@ -352,7 +481,7 @@ fn gzip_members(
     }
     head.truncate(got);
     let inner_name = gz
-        .header()
+        .gz_header()
         .and_then(|h| h.filename())
         .map(|f| String::from_utf8_lossy(f).into_owned())
         .filter(|f| !f.is_empty() && !f.contains(['/', '!']))
@@ -491,6 +620,36 @@ mod tests {
         tar[257..263].copy_from_slice(b"ustar\0");
         assert_eq!(kind(&tar), Some(Kind::Tar));
         assert_eq!(kind(b"plain text"), None);
+    }
+
+    /// bb-scan-s7 N3: a tar or a gzip stream behind other bytes is found where it starts; a
+    /// `ustar` with a wrong checksum and a gzip signature with reserved flags are not.
+    #[test]
+    fn archives_inside_other_bytes_are_found() {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_ustar();
+        h.set_size(4);
+        h.set_cksum();
+        b.append_data(&mut h, "a.env", &b"x=1\n"[..]).unwrap();
+        let tar = b.into_inner().unwrap();
+        let data = [
+            b"#!/bin/sh\nexit 0\n".as_slice(),
+            &tar,
+            &[0x1f, 0x8b, 0x08, 0x00],
+        ]
+        .concat();
+        assert_eq!(
+            embedded(&data),
+            (vec![(17, Kind::Tar), (17 + tar.len(), Kind::Gzip)], false)
+        );
+        let mut broken = data.clone();
+        broken[17 + 148] ^= 1;
+        broken[17 + tar.len() + 3] = 0x20;
+        assert_eq!(embedded(&broken), (vec![], false));
+        assert_eq!(
+            embedded(b"plain text about ustar and gzip"),
+            (vec![], false)
+        );
     }
 
     #[test]

@@ -218,7 +218,7 @@ fn scan_as(
             commit,
             stopped_at: RefCell::new(None),
         };
-        if let Err(stop) = s.open(kind, path, &[], data, 1, &budget, out, tally) {
+        if let Err(stop) = s.open(kind, path, &[], data, 1, &budget, out, tally, false) {
             // A bomb limit stops the whole archive, once, named where it tripped.
             tally.limited += 1;
             let at = s.stopped_at.take().unwrap_or_else(|| path.to_owned());
@@ -236,6 +236,9 @@ fn scan_as(
         commit,
         stopped_at: RefCell::new(None),
     };
+    if archives && opts.max_archive_depth > 0 {
+        s.embedded(path, data, out, tally);
+    }
     if is_binary(data) {
         if let Some(text) = utf32(data) {
             tally.utf16 += 1;
@@ -570,6 +573,7 @@ impl Scanner<'_> {
         budget: &Budget,
         out: &mut Vec<Finding>,
         tally: &mut ContentTally,
+        embedded: bool,
     ) -> Result<(), Stop> {
         tally.archives += 1;
         let mut visit = |m: Member<'_>| -> Result<(), Stop> {
@@ -587,7 +591,17 @@ impl Scanner<'_> {
                             tally.note(GapKind::TooDeep, format!("{inner} (depth {})", depth + 1));
                             return Ok(());
                         }
-                        self.open(k, &inner, &chain, data, depth + 1, budget, out, tally)?;
+                        self.open(
+                            k,
+                            &inner,
+                            &chain,
+                            data,
+                            depth + 1,
+                            budget,
+                            out,
+                            tally,
+                            false,
+                        )?;
                     } else if is_binary(data) {
                         if let Some(text) = utf32(data) {
                             tally.utf16 += 1;
@@ -624,7 +638,12 @@ impl Scanner<'_> {
             }
             Ok(())
         };
-        match archive::read(
+        let read = if embedded {
+            archive::read_embedded
+        } else {
+            archive::read
+        };
+        match read(
             kind,
             path,
             data,
@@ -639,11 +658,71 @@ impl Scanner<'_> {
                     .get_or_insert_with(|| path.to_owned());
                 Err(stop)
             }
+            // A guessed offset that does not open: the caller decides.
+            Err(stop) if embedded => Err(stop),
             Err(stop) => {
                 tally.corrupt += 1;
                 tally.note(GapKind::Corrupt, format!("{path}: {stop}"));
                 Ok(())
             }
+        }
+    }
+
+    /// Opens the archives that start inside `data` (a self-extracting installer's tar.gz after
+    /// its script, see [`archive::embedded`]), under one budget, members named as for any
+    /// archive (`setup.run!payload/.env`). An offset that does not open as an archive was a
+    /// chance signature and leaves no trace; one that opened and then broke is damaged (a gap),
+    /// as is a bomb limit, and so are signatures past [`archive::MAX_EMBEDDED`].
+    fn embedded(&self, path: &str, data: &[u8], out: &mut Vec<Finding>, tally: &mut ContentTally) {
+        let (found, more) = archive::embedded(data);
+        if more {
+            tally.limited += 1;
+            tally.note(
+                GapKind::Limited,
+                format!(
+                    "{path}: holds more than {} archive signatures",
+                    archive::MAX_EMBEDDED
+                ),
+            );
+        }
+        if found.is_empty() {
+            return;
+        }
+        let budget = Budget::new(self.opts.archive_limits);
+        for (at, kind) in found {
+            let mut t = ContentTally::default();
+            let mut got = Vec::new();
+            let r = self.open(
+                kind,
+                path,
+                &[],
+                &data[at..],
+                1,
+                &budget,
+                &mut got,
+                &mut t,
+                true,
+            );
+            let opened = t.members + t.member_binary + t.member_too_large + t.unsupported > 0;
+            match r {
+                Err(stop) if stop.is_limit() => {
+                    tally.limited += 1;
+                    let at = self.stopped_at.take().unwrap_or_else(|| path.to_owned());
+                    tally.note(GapKind::Limited, format!("{at}: {stop}"));
+                    tally.add(&t);
+                    out.append(&mut got);
+                    return;
+                }
+                Err(stop) if opened => {
+                    t.corrupt += 1;
+                    t.note(GapKind::Corrupt, format!("{path}: {stop}"));
+                }
+                Err(_) => continue,
+                Ok(()) if !opened => continue,
+                Ok(()) => {}
+            }
+            tally.add(&t);
+            out.append(&mut got);
         }
     }
 

@@ -563,7 +563,10 @@ fn literal_forms(v: &str) -> Vec<(Vec<u8>, Reach)> {
         .collect();
     forms.push((pct.into_bytes(), Reach::default()));
     if let Ok(json) = serde_json::to_string(v) {
-        forms.push((json.as_bytes()[1..json.len() - 1].to_vec(), Reach::default()));
+        forms.push((
+            json.as_bytes()[1..json.len() - 1].to_vec(),
+            Reach::default(),
+        ));
     }
     forms.sort();
     forms.dedup_by(|a, b| a.0 == b.0);
@@ -1367,7 +1370,11 @@ mod tests {
     fn base64_of_an_env_value_is_redacted_to_its_last_character() {
         use base64::Engine as _;
         let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
-        for pw in ["Zq8xPlm2Wr7TvB4nKd9YsC", "Zq8xPlm2Wr7TvB4nKd9YsCa", "Zq8xPlm2Wr7TvB4nKd9Ys"] {
+        for pw in [
+            "Zq8xPlm2Wr7TvB4nKd9YsC",
+            "Zq8xPlm2Wr7TvB4nKd9YsCa",
+            "Zq8xPlm2Wr7TvB4nKd9Ys",
+        ] {
             let text = format!(
                 "a {}\\u001b[0m\nb {} end\nc {}x\n",
                 b64(pw),

@@ -118,7 +118,10 @@ pub(crate) fn pasted_start(l: &[u8]) -> usize {
         match l.get(i) {
             Some(b'>' | b'#' | b'/' | b'*' | b';' | b'|' | b'-' | b'(') => i += 1,
             Some(&c) if quote(c) => i += 1,
-            Some(b'+') if l.get(i + 1).is_some_and(|&n| n.is_ascii_whitespace() || quote(n)) => {
+            Some(b'+')
+                if l.get(i + 1)
+                    .is_some_and(|&n| n.is_ascii_whitespace() || quote(n)) =>
+            {
                 i += 1
             }
             _ => return i,

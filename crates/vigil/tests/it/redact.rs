@@ -318,11 +318,20 @@ fn utf16_and_utf32_logs_are_redacted_in_their_own_encoding() {
     let u32be = |s: &str| -> Vec<u8> { s.chars().flat_map(|c| (c as u32).to_be_bytes()).collect() };
     let bom = |b: &[u8], s: &[u8]| [b, s].concat();
     let encoders: Vec<(&str, Box<dyn Fn(&str) -> Vec<u8>>)> = vec![
-        ("utf-16 bom", Box::new(move |s: &str| bom(&[0xFF, 0xFE], &u16le(s)))),
+        (
+            "utf-16 bom",
+            Box::new(move |s: &str| bom(&[0xFF, 0xFE], &u16le(s))),
+        ),
         ("utf-16le", Box::new(u16le)),
         ("utf-16be", Box::new(u16be)),
-        ("utf-16be bom", Box::new(move |s: &str| bom(&[0xFE, 0xFF], &u16be(s)))),
-        ("utf-32le bom", Box::new(move |s: &str| bom(&[0xFF, 0xFE, 0, 0], &u32le(s)))),
+        (
+            "utf-16be bom",
+            Box::new(move |s: &str| bom(&[0xFE, 0xFF], &u16be(s))),
+        ),
+        (
+            "utf-32le bom",
+            Box::new(move |s: &str| bom(&[0xFF, 0xFE, 0, 0], &u32le(s))),
+        ),
         ("utf-32be", Box::new(u32be)),
         (
             "a utf-16 line in utf-8",

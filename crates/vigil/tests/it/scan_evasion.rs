@@ -355,7 +355,10 @@ fn escaped_controls_around_encoded_runs_do_not_hide_them() {
     let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
     let dir = TempDir::new().unwrap();
     write(dir.path(), "l.log", &body);
-    let out = run(dir.path(), &["scan", "l.log", "-f", "json", "--show-secrets"]);
+    let out = run(
+        dir.path(),
+        &["scan", "l.log", "-f", "json", "--show-secrets"],
+    );
     expect_exit(&out, 1);
     let want: Vec<(String, String, u64, String)> = (1..=lines.len() as u64)
         .map(|i| ("l.log".to_owned(), "github-pat".to_owned(), i, gh.clone()))
@@ -414,7 +417,10 @@ fn pasted_keys(body: &str, width: usize) -> Vec<(String, String)> {
                 serde_json::json!({ "key": format!("{}\n", joined("\n")) })
             ),
         ),
-        (format!("k{width}.env"), format!("KEY=\"{}\"\n", joined("\\n"))),
+        (
+            format!("k{width}.env"),
+            format!("KEY=\"{}\"\n", joined("\\n")),
+        ),
         (
             format!("k{width}crlf.env"),
             format!("KEY=\"{}\"\n", joined("\\r\\n")),
@@ -436,7 +442,10 @@ fn pasted_keys(body: &str, width: usize) -> Vec<(String, String)> {
                     .join(" +\n")
             ),
         ),
-        (format!("k{width}.sh"), format!("KEY=\"{}\"\n", joined("\\\n"))),
+        (
+            format!("k{width}.sh"),
+            format!("KEY=\"{}\"\n", joined("\\\n")),
+        ),
         (format!("k{width}.md"), each(&|l| format!("> {l}\n"))),
         (format!("k{width}.eml"), each(&|l| format!(">> {l}\n"))),
     ]
@@ -458,7 +467,10 @@ fn narrow_keys_pasted_into_code_comments_and_quotes_are_found() {
     // A random body holding a short placeholder word is still a key.
     let mut worded = body.clone();
     worded.replace_range(100..108, "FakeTODO");
-    files.push(("worded.pem".to_owned(), pasted_keys(&worded, 64)[8].1.clone()));
+    files.push((
+        "worded.pem".to_owned(),
+        pasted_keys(&worded, 64)[8].1.clone(),
+    ));
     let dir = TempDir::new().unwrap();
     for (name, text) in &files {
         write(dir.path(), name, text);
@@ -493,4 +505,65 @@ fn narrow_keys_pasted_into_code_comments_and_quotes_are_found() {
             assert!(!flat.contains(piece), "{name}: {piece} left in {red}");
         }
     }
+}
+
+/// bb-scan-s7 N3: a self-extracting installer (makeself's `.run`: a shell script with a tar.gz
+/// appended), a program with a tar.gz inside and a script with a gzip behind it hid what their
+/// archive held (gzip was recognised only at offset 0). Each archive is opened where it starts
+/// and its members named as any archive's; a chance gzip signature in other bytes is no gap.
+#[test]
+fn archives_inside_self_extracting_installers_are_opened() {
+    use std::io::Write as _;
+    let gh = token("«ghp_{alnum:30}{ghcrc}»", 3701);
+    let work = TempDir::new().unwrap();
+    write(work.path(), "payload/.env", format!("GITHUB_TOKEN={gh}\n"));
+    let st = Std::new("tar")
+        .current_dir(work.path())
+        .args(["czf", "p.tgz", "payload"])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let tgz = std::fs::read(work.path().join("p.tgz")).unwrap();
+    let script = b"#!/bin/sh\nskip=4\ntail -n +$skip \"$0\" | tar xz\nexit 0\n".to_vec();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(format!("token: {gh}\n").as_bytes()).unwrap();
+    let gz = gz.finish().unwrap();
+    // Bytes that are no text, with a chance gzip signature among them.
+    let noise: Vec<u8> = (0..6000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let mut fake = noise.clone();
+    fake.splice(
+        3000..3000,
+        [0x1f, 0x8b, 0x08, 0x00, 1, 2, 3, 4, 0, 3, 0xff, 0xfe],
+    );
+    let files: Vec<(&str, Vec<u8>)> = vec![
+        ("setup.run", [script.clone(), tgz.clone()].concat()),
+        (
+            "tool.bin",
+            [b"\x7fELF\x02\x01\x01\0".to_vec(), noise.clone(), tgz, noise].concat(),
+        ),
+        ("unpack.sh", [script, gz, b"trailing\n".to_vec()].concat()),
+        ("noise.bin", fake),
+    ];
+    let dir = TempDir::new().unwrap();
+    for (name, body) in &files {
+        write(dir.path(), name, body);
+    }
+    let out = run(dir.path(), &["scan", ".", "-f", "json", "--show-secrets"]);
+    expect_exit(&out, 1);
+    let got: Vec<(String, String)> = found(&out).into_iter().map(|(f, r, _, _)| (f, r)).collect();
+    assert_eq!(
+        got,
+        vec![
+            ("setup.run!payload/.env".to_owned(), "github-pat".to_owned()),
+            ("tool.bin!payload/.env".to_owned(), "github-pat".to_owned()),
+            ("unpack.sh!-".to_owned(), "github-pat".to_owned()),
+        ]
+    );
+    let out = run(dir.path(), &["scan", "noise.bin"]);
+    expect_exit(&out, 0);
+    let (_g, out) = staged(&files);
+    expect_exit(&out, 1);
+    assert_eq!(found(&out).len(), 3);
 }
