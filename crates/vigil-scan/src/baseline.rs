@@ -161,6 +161,15 @@ pub enum BaselineError {
         /// 0-based index of the entry.
         index: usize,
     },
+    /// The scan that would be recorded did not look at everything: a baseline of it would
+    /// accept as known only what it saw, and later scans would take the rest for new.
+    #[error("{}: baseline not written: the scan is incomplete ({reason}); fix what it could not read, or pass --allow-incomplete to record it anyway", path.display())]
+    Incomplete {
+        /// The file not written.
+        path: PathBuf,
+        /// The first reason, and how many more.
+        reason: String,
+    },
     /// The baseline could not be written.
     #[error("{}: cannot write baseline: {error}", path.display())]
     Write {

@@ -470,6 +470,26 @@ pub fn finish(
         outcome,
     };
     if let Some(path) = &settings.baseline_write {
+        let completeness = done.outcome.completeness();
+        if !completeness.is_complete() && !settings.allow_incomplete {
+            let mut reason = completeness
+                .reasons
+                .first()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            if completeness.reasons.len() > 1 {
+                reason.push_str(&format!(", and {} more", completeness.reasons.len() - 1));
+            }
+            // What the reasons name (unreadable paths) is in the warnings: shown before the
+            // refusal, as a finished scan shows them.
+            for w in done.outcome.warnings.iter().chain(&done.warnings) {
+                tracing::warn!("{w}");
+            }
+            return Err(crate::baseline::BaselineError::Incomplete {
+                path: path.clone(),
+                reason,
+            });
+        }
         crate::baseline::Baseline::write(path, &done.outcome.findings)?;
         done.baseline_written = Some(path.clone());
         return Ok(done);

@@ -567,3 +567,41 @@ fn archives_inside_self_extracting_installers_are_opened() {
     expect_exit(&out, 1);
     assert_eq!(found(&out).len(), 3);
 }
+
+/// bb-scan-s7 N6: `--baseline-write` recorded a baseline from a scan that could not look at
+/// everything (text encoded deeper than `--max-decode-depth`; a path that does not exist) and
+/// exited 0, so later scans would take what it missed for accepted. It refuses: exit 2, one
+/// line naming the file and the reason, nothing written; `--allow-incomplete` records anyway.
+#[test]
+fn a_baseline_is_never_written_from_an_incomplete_scan() {
+    let gh = token("«ghp_{alnum:30}{ghcrc}»", 3801);
+    let mut deep = gh.clone();
+    for _ in 0..5 {
+        deep = base64::engine::general_purpose::STANDARD.encode(deep);
+    }
+    let dir = TempDir::new().unwrap();
+    write(dir.path(), "deep.txt", format!("{deep}\n"));
+    for args in [
+        vec!["scan", "deep.txt", "--baseline-write", "b.json"],
+        vec!["scan", "missing", "--baseline-write", "b.json"],
+    ] {
+        let out = run(dir.path(), &args);
+        expect_exit(&out, 2);
+        let err = String::from_utf8_lossy(&out.stderr);
+        let line = err
+            .lines()
+            .find(|l| l.contains("baseline not written"))
+            .unwrap_or_else(|| panic!("{args:?}: {err}"));
+        assert!(
+            line.contains("b.json") && line.contains("incomplete"),
+            "{line}"
+        );
+        assert!(!dir.path().join("b.json").exists(), "{args:?}");
+    }
+    let out = run(
+        dir.path(),
+        &["scan", "deep.txt", "--baseline-write", "b.json", "--allow-incomplete"],
+    );
+    expect_exit(&out, 0);
+    assert!(dir.path().join("b.json").exists());
+}
