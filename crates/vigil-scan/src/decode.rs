@@ -350,17 +350,32 @@ fn find_segments(text: &[u8], within: Option<&[Range<usize>]>) -> Vec<Segment> {
     let touches = |r: &Range<usize>| within.is_none_or(|w| w.iter().any(|d| meets(d, r)));
     let mut out: Vec<Segment> = Vec::new();
     let mut taken: Vec<Range<usize>> = Vec::new();
+    // Each stretch of consecutive escapes is its own segment, so what a match holds of the
+    // text between them (`postgres%3A%2F%2Fapp%3A<password>%40db`: the user and host) is
+    // placed on itself, not on the whole run.
     for r in percent_runs(text) {
-        if touches(&r) {
-            if let Some(d) = decode_percent(&text[r.clone()]) {
-                out.push(Segment {
-                    at: r.clone(),
-                    encoding: Encoding::Percent,
-                    extra: None,
-                    decoded: d,
-                });
+        let mut i = r.start;
+        while i < r.end {
+            if percent_at(text, i).is_none() {
+                i += 1;
+                continue;
             }
-            taken.push(r);
+            let start = i;
+            while i < r.end && percent_at(text, i).is_some() {
+                i += 3;
+            }
+            let g = start..i;
+            if touches(&g) {
+                if let Some(d) = decode_percent(&text[g.clone()]) {
+                    out.push(Segment {
+                        at: g.clone(),
+                        encoding: Encoding::Percent,
+                        extra: None,
+                        decoded: d,
+                    });
+                }
+                taken.push(g);
+            }
         }
     }
     for r in escape_runs(text) {
@@ -771,6 +786,15 @@ fn escape_at(text: &[u8], i: usize) -> Option<(usize, u32)> {
     let digits = match text.get(j) {
         Some(b'u') | Some(b'U') => 4,
         Some(b'x') => 2,
+        // JSON's `\/` (PHP writes every `/` so) in a URL's `:\/\/`, which rules need whole
+        // (`postgres:\/\/app:pw@db`); elsewhere it is left as written.
+        Some(b'/')
+            if j == i + 1
+                && (text[..i].ends_with(b":") && text[j + 1..].starts_with(b"\\/")
+                    || text[..i].ends_with(b":\\/")) =>
+        {
+            return Some((j + 1, u32::from(b'/')));
+        }
         _ => return None,
     };
     let hex = text.get(j + 1..j + 1 + digits)?;
@@ -893,14 +917,14 @@ fn decode_escapes(s: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < s.len() {
-        while s.get(i) == Some(&b'\\') {
-            i += 1;
-        }
-        let digits = if s.get(i) == Some(&b'x') { 2 } else { 4 };
-        let hex = std::str::from_utf8(s.get(i + 1..i + 1 + digits)?).ok()?;
-        let v = u32::from_str_radix(hex, 16).ok()?;
+        // A run is escapes only; `\/\/` is one here whatever precedes it.
+        let (end, v) = if s[i..].starts_with(b"\\/") {
+            (i + 2, u32::from(b'/'))
+        } else {
+            escape_at(s, i)?
+        };
         out.push(u8::try_from(v).ok()?);
-        i += 1 + digits;
+        i = end;
     }
     printable(&out).then_some(out)
 }

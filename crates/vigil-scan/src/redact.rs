@@ -251,6 +251,7 @@ fn looks_like_date_or_time(t: &[u8]) -> bool {
 struct LogPatterns {
     url: Regex,
     auth: Regex,
+    digest: Regex,
 }
 
 impl LogPatterns {
@@ -259,9 +260,15 @@ impl LogPatterns {
             url: Regex::new(r"[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\s/:@]*:([^\s/@]{3,})@[^\s/@]")
                 .expect("URL pattern compiles"),
             auth: Regex::new(
-                r#"(?i)authorization["']?\s*[:=]\s*["']?(?:bearer|basic|token|bot|digest)\s+([A-Za-z0-9._~+/=-]{8,})"#,
+                r#"(?i)authorization["']?\s*[:=]\s*["']?(?:bearer|basic|token|bot)\s+([A-Za-z0-9._~+/=-]{8,})"#,
             )
             .expect("authorization pattern compiles"),
+            // HTTP Digest: the user name and realm are not secret, the `response` hash (of the
+            // password) is.
+            digest: Regex::new(
+                r#"(?i)authorization["']?\s*[:=]\s*["']?digest\s[^\r\n]*?\bresponse\s*=\s*"?([0-9A-Fa-f]{16,})"#,
+            )
+            .expect("digest pattern compiles"),
         }
     }
 
@@ -279,7 +286,11 @@ impl LogPatterns {
         if memmem::find(data, b"uthorization").is_some()
             || memmem::find(data, b"UTHORIZATION").is_some()
         {
-            for c in self.auth.captures_iter(data) {
+            for c in self
+                .auth
+                .captures_iter(data)
+                .chain(self.digest.captures_iter(data))
+            {
                 let m = c.get(1).expect("group 1");
                 out.push(Span {
                     start: m.start(),

@@ -370,3 +370,54 @@ fn utf16_and_utf32_logs_are_redacted_in_their_own_encoding() {
         }
     }
 }
+
+/// bb-scan-s7 N6: a percent-encoded database URL lost its user and host with its password, an
+/// HTTP Digest `response=` hash stayed in clear (the user name was taken instead), and a
+/// JSON-escaped `postgres:\/\/` URL was not seen at all (by `scan` either).
+#[test]
+fn encoded_urls_and_digest_responses_lose_only_their_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let pw = format!("S3cr3tPassw0rd{}", "X");
+    let response = "6629fae49393a05397450978507c4ef1";
+    let log = format!(
+        "u=postgres%3A%2F%2Fapp%3A{pw}%40db%3A5432/x\n\
+         Authorization: Digest username=\"u\", realm=\"r\", nonce=\"abc\", response=\"{response}\"\n\
+         {{\"u\":\"postgres:\\/\\/app:{pw}@db:5432\\/x\"}}\n"
+    );
+    let want = "u=postgres%3A%2F%2Fapp%3A[REDACTED:database-url-password]%40db%3A5432/x\n\
+         Authorization: Digest username=\"u\", realm=\"r\", nonce=\"abc\", response=\"[REDACTED:authorization]\"\n\
+         {\"u\":\"postgres:\\/\\/app:[REDACTED:database-url-password]@db:5432\\/x\"}\n";
+    let out = vigil(dir.path())
+        .args(["redact", "-q"])
+        .write_stdin(log.clone())
+        .output()
+        .unwrap();
+    expect_exit(&out, 0);
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), want);
+    write(dir.path(), "app.log", &log);
+    let out = vigil(dir.path())
+        .args(["scan", "app.log", "-f", "json", "--show-secrets"])
+        .output()
+        .unwrap();
+    expect_exit(&out, 1);
+    let v = common::json(&out);
+    let got: Vec<(u64, String, String)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["line"].as_u64().unwrap(),
+                f["secret"].as_str().unwrap().to_owned(),
+                f["decoded"][0].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (1, pw.clone(), "percent".to_owned()),
+            (3, pw.clone(), "escapes".to_owned())
+        ]
+    );
+}

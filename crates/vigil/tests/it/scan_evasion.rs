@@ -600,7 +600,13 @@ fn a_baseline_is_never_written_from_an_incomplete_scan() {
     }
     let out = run(
         dir.path(),
-        &["scan", "deep.txt", "--baseline-write", "b.json", "--allow-incomplete"],
+        &[
+            "scan",
+            "deep.txt",
+            "--baseline-write",
+            "b.json",
+            "--allow-incomplete",
+        ],
     );
     expect_exit(&out, 0);
     assert!(dir.path().join("b.json").exists());
