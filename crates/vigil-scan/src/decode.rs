@@ -1053,7 +1053,7 @@ mod tests {
                 Encoding::Hex,
                 "decoded-secret-value",
             ),
-            ("p%40ss%2Fword".into(), Encoding::Percent, "@ss/"),
+            ("p%40%73s-word".into(), Encoding::Percent, "@s"),
             (
                 r"\u0070\u0061\u0073\u0073".into(),
                 Encoding::Escapes,
@@ -1067,6 +1067,27 @@ mod tests {
             assert_eq!(s[0].encoding, enc, "{text}");
             assert_eq!(String::from_utf8_lossy(&s[0].decoded), want, "{text}");
         }
+        // Stretches of escapes apart are decoded apart: text between them stays itself.
+        let s = find_segments(b"p%40ss%2Fword", None);
+        let got: Vec<_> = s
+            .iter()
+            .map(|s| (s.at.clone(), s.decoded.clone()))
+            .collect();
+        assert_eq!(got, vec![(1..4, b"@".to_vec()), (6..9, b"/".to_vec())]);
+    }
+
+    /// bb-scan-s7 N0: escapes of control and non-ASCII bytes are blanked, so they separate
+    /// runs; escapes of printable bytes are left for the decoder.
+    #[test]
+    fn escaped_controls_are_separators() {
+        let t = br#"ab%00cd%C3%A9eA%41\u0000f"#;
+        let b = blank_separators(t).unwrap();
+        assert_eq!(b, br#"a      b   c    d      eA%41        f"#.to_vec());
+        assert!(blank_separators(
+            br"plain A %41 
+"
+        )
+        .is_none());
     }
 
     #[test]

@@ -317,7 +317,8 @@ fn utf16_and_utf32_logs_are_redacted_in_their_own_encoding() {
     let u32le = |s: &str| -> Vec<u8> { s.chars().flat_map(|c| (c as u32).to_le_bytes()).collect() };
     let u32be = |s: &str| -> Vec<u8> { s.chars().flat_map(|c| (c as u32).to_be_bytes()).collect() };
     let bom = |b: &[u8], s: &[u8]| [b, s].concat();
-    let encoders: Vec<(&str, Box<dyn Fn(&str) -> Vec<u8>>)> = vec![
+    type Encoder = Box<dyn Fn(&str) -> Vec<u8>>;
+    let encoders: Vec<(&str, Encoder)> = vec![
         (
             "utf-16 bom",
             Box::new(move |s: &str| bom(&[0xFF, 0xFE], &u16le(s))),
