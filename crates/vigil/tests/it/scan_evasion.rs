@@ -611,3 +611,32 @@ fn a_baseline_is_never_written_from_an_incomplete_scan() {
     expect_exit(&out, 0);
     assert!(dir.path().join("b.json").exists());
 }
+
+/// A PEM header quoted in code (a test table of expected headers) far above a real key made the
+/// match start there and end inside the key's own header, so the key was never matched (seen
+/// on aws-lc's `x509_test.cc` in the benchmark corpus). The key is found at its own header.
+#[test]
+fn a_quoted_header_above_a_key_does_not_hide_it() {
+    let body: Vec<String> = token("«{pem}»", 3901)
+        .split('\n')
+        .map(str::to_owned)
+        .collect();
+    let code = "  if (ok) {\n    check(value);\n  }\n".repeat(40);
+    let text = format!(
+        "const char *kHeaders[] = {{\"-----BEGIN RSA PRIVATE KEY-----\"}};\n{code}static const char kKey[] = R\"(\n-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n)\";\n",
+        body.join("\n")
+    );
+    let dir = TempDir::new().unwrap();
+    write(dir.path(), "x509_test.cc", &text);
+    let out = run(dir.path(), &["scan", ".", "-f", "json"]);
+    expect_exit(&out, 1);
+    let line = text
+        .lines()
+        .position(|l| l == "-----BEGIN PRIVATE KEY-----")
+        .unwrap() as u64
+        + 1;
+    assert_eq!(
+        triples(&json(&out)),
+        vec![("x509_test.cc".to_owned(), "private-key".to_owned(), line)]
+    );
+}
