@@ -24,9 +24,12 @@ pub(crate) fn run(g: &GlobalArgs, mut args: ScanArgs) -> anyhow::Result<ExitStat
         tracing::warn!("{w}");
     }
     let target = args.target(&settings)?;
-    if matches!(target, vigil_scan::Target::Paths) && args.report_path.is_none() {
-        // A path that is not there: one line naming it, exit 2 (a report written to a file
-        // says instead that the scan of the other paths is incomplete).
+    if matches!(target, vigil_scan::Target::Paths)
+        && args.report_path.is_none()
+        && !settings.allow_incomplete
+    {
+        // A path that is not there: one line naming it, exit 2 (a report written to a file,
+        // or --allow-incomplete, says instead that the scan of the other paths is incomplete).
         settings.check_paths()?;
     }
     let progress = Progress::new(g.quiet);
