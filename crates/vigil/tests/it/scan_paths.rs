@@ -68,9 +68,14 @@ fn an_ignore_file_applies_only_under_its_own_folder() {
     let out = run(r, &["scan", "a", "b", "-f", "json"]);
     expect_exit(&out, 1);
     assert_eq!(places(&json(&out)), [pair("b/.env")]);
-    // The working directory's ignore file applies to what is under it.
+    // The working directory's ignore file applies to what is under it, never above it.
     write(r, ".gitleaksignore", "b/.env:github-pat:1\n");
     expect_exit(&run(r, &["scan", "a", "b"]), 0);
+    write(r, "b/.gitleaksignore", "../a/.env:github-pat:1\n.env:github-pat:1\n");
+    let out = run(&r.join("b"), &["scan", "../a", ".", "-f", "json"]);
+    expect_exit(&out, 1);
+    assert_eq!(places(&json(&out)), [pair("../a/.env")]);
+    std::fs::remove_file(r.join("b/.gitleaksignore")).unwrap();
     // Outside a git work tree, a baseline applies where it was written (its paths are from
     // there): written in `a`, read in `a`; from the parent, a's finding is new again.
     std::fs::remove_file(r.join(".gitleaksignore")).unwrap();
