@@ -71,7 +71,11 @@ fn an_ignore_file_applies_only_under_its_own_folder() {
     // The working directory's ignore file applies to what is under it, never above it.
     write(r, ".gitleaksignore", "b/.env:github-pat:1\n");
     expect_exit(&run(r, &["scan", "a", "b"]), 0);
-    write(r, "b/.gitleaksignore", "../a/.env:github-pat:1\n.env:github-pat:1\n");
+    write(
+        r,
+        "b/.gitleaksignore",
+        "../a/.env:github-pat:1\n.env:github-pat:1\n",
+    );
     let out = run(&r.join("b"), &["scan", "../a", ".", "-f", "json"]);
     expect_exit(&out, 1);
     assert_eq!(places(&json(&out)), [pair("../a/.env")]);
