@@ -162,6 +162,7 @@ async fn pipeline(ex: &mut Exchange<'_>, req: Request<Incoming>) -> Response<Bod
     let principal = next!(authenticate(ex, route, req.headers()).await);
     next!(per_subject(ex, route, principal.as_ref()).await);
     let (mut parts, bytes, upgrade) = next!(request_body(ex, route, req).await);
+    next!(tunnel_allowed(ex.gw, route, upgrade.is_some()));
     next!(webhook(ex, route, &parts.method, &parts.headers, &bytes).await);
     // A webhook delivery is not JSON-RPC: no tool-call checks, no result hooks.
     let bytes = if route.webhook.is_some() {
@@ -689,6 +690,21 @@ async fn request_body(
         }
     }
     Flow::Next((parts, bytes, upgrade))
+}
+
+/// A WebSocket tunnel carries messages the gateway never reads: refused (400 `upgrade_refused`)
+/// on a route whose policy must see every MCP message — tool rules, validation or pins, secret
+/// scanning, the audit — so a client cannot step around them by asking for an upgrade.
+fn tunnel_allowed(gw: &Gateway, route: &Route, upgrade: bool) -> Flow {
+    let reads_messages =
+        gw.mcp_routes[route.index].is_some() || gw.scanner.is_some() || gw.audit.is_some();
+    if upgrade && reads_messages {
+        return Flow::Reply(bad_request(
+            "upgrade_refused",
+            "this route reads every MCP message (tool rules, secret scanning or the audit): a WebSocket tunnel would carry them unread; use Streamable HTTP",
+        ));
+    }
+    Flow::Next(())
 }
 
 /// The MCP-aware checks of a route that has any (see [`crate::tools`]): per-tool scopes (403
