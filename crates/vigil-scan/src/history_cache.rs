@@ -32,7 +32,7 @@ use std::path::{Path, PathBuf};
 
 /// Bumped whenever what a cached entry means changes (detection that finds differently with the
 /// same version string is covered by this too).
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// The first line's tag.
 const MAGIC: &str = "vigil-history-cache";
@@ -105,6 +105,19 @@ pub(crate) struct Entry {
     /// Findings reported at it, by blob.
     #[serde(rename = "f", default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) found: Vec<Held>,
+    /// Author time: with the parents, it orders this commit among the others, which decides
+    /// where a finding reported once (a path, an archive's secret) is reported.
+    #[serde(rename = "a", default)]
+    pub(crate) time: i64,
+    /// Paths it introduced whose text holds a finding (reported at the oldest commit that
+    /// introduces the path among those a scan walks, which may be this one).
+    #[serde(rename = "n", default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) paths: Vec<String>,
+    /// Findings inside archives among the blobs it introduced, every one (an archive's secret
+    /// is reported at the oldest commit holding it among those a scan walks, which may be
+    /// this one).
+    #[serde(rename = "z", default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) archives: Vec<Held>,
 }
 
 /// The file's body (signed).

@@ -640,15 +640,23 @@ fn worktrees(repo: &gix::Repository) -> Vec<PathBuf> {
 /// git will run vigil there before the commit (or push), and if not, why and what to do.
 pub fn unprotected(path: &Path, hooks: &[Hook]) -> Result<Vec<Unprotected>, HookError> {
     let repo = crate::git::open(path)?;
-    let configured = repo
-        .config_snapshot()
-        .trusted_path("core.hooksPath")
-        .map_err(|e| HookError::Refused {
-            path: "core.hooksPath".into(),
-            message: format!("cannot be read: {e}"),
-        })?;
+    let hooks_path = |r: &gix::Repository| {
+        r.config_snapshot()
+            .trusted_path("core.hooksPath")
+            .map_err(|e| HookError::Refused {
+                path: "core.hooksPath".into(),
+                message: format!("cannot be read: {e}"),
+            })
+    };
+    let shared = hooks_path(&repo)?;
     let mut out = Vec::new();
     for w in worktrees(&repo) {
+        // Each worktree as git sees it from there: with `extensions.worktreeConfig`, its own
+        // `config.worktree` may set another `core.hooksPath`.
+        let configured = match crate::git::open_worktree(&w) {
+            Some(r) => hooks_path(&r)?,
+            None => shared.clone(),
+        };
         let dir = match &configured {
             Some(p) if p.is_absolute() => p.clone(),
             Some(p) => w.join(p),

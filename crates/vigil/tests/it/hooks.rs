@@ -154,6 +154,39 @@ fn a_linked_worktree_uses_the_shared_hooks() {
     secret_is_blocked_and_clean_commits_pass(d, 5);
 }
 
+/// bb-git-s7 #10: with `extensions.worktreeConfig`, a linked worktree's own `config.worktree`
+/// may point `core.hooksPath` elsewhere: git then runs no vigil there, and `hook install` from
+/// the main worktree says so (exit 2, naming it) instead of reporting every worktree protected.
+#[test]
+fn a_per_worktree_hooks_path_is_reported_unprotected() {
+    let dir = repo();
+    let d = dir.path();
+    let wt = d.join("w1-wt");
+    git(d, &["worktree", "add", "-q", "-b", "feature", "w1-wt"]);
+    git(d, &["config", "extensions.worktreeConfig", "true"]);
+    let elsewhere = TempDir::new().unwrap();
+    git(
+        &wt,
+        &[
+            "config",
+            "--worktree",
+            "core.hooksPath",
+            elsewhere.path().to_str().unwrap(),
+        ],
+    );
+    let out = run(d, &["hook", "install", "--pre-push"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    expect_exit(&out, 2);
+    assert!(err.contains("NOT PROTECTED"), "{err}");
+    assert!(err.contains("w1-wt"), "{err}");
+    // The main worktree itself is protected.
+    secret_is_blocked_and_clean_commits_pass(d, 6);
+    // Once the worktree's own setting is gone, every worktree is.
+    git(&wt, &["config", "--worktree", "--unset", "core.hooksPath"]);
+    expect_exit(&run(d, &["hook", "install", "--pre-push"]), 0);
+    secret_is_blocked_and_clean_commits_pass(&wt, 7);
+}
+
 /// husky and lefthook from npm, pinned, installed once under target/.
 fn npm_bin() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("test-deps/hook-managers");
