@@ -18,6 +18,9 @@ use std::path::{Component, Path, PathBuf};
 /// Repository-relative path → content (`None`: no file there).
 type Version = BTreeMap<String, Option<Vec<u8>>>;
 
+/// Reads the contents of repository-relative paths (`None` for the whole when it cannot).
+type Reader<'a> = &'a dyn Fn(&[String]) -> Option<Vec<Option<Vec<u8>>>>;
+
 /// A base's configuration that differs from the working tree's, resolved.
 pub(crate) struct AtBase {
     /// The base commit (hex).
@@ -83,13 +86,9 @@ fn extend_path(text: &[u8]) -> Option<String> {
 /// `None` when it cannot be read or an extended file lies outside the repository.
 fn version(
     candidates: &[String],
-    read: &dyn Fn(&[String]) -> Option<Vec<Option<Vec<u8>>>>,
+    read: Reader<'_>,
 ) -> Option<Version> {
-    let mut v: Version = candidates
-        .iter()
-        .cloned()
-        .zip(read(candidates)?)
-        .collect();
+    let mut v: Version = candidates.iter().cloned().zip(read(candidates)?).collect();
     let mut last: Vec<String> = candidates.to_vec();
     for _ in 0..2 {
         let mut more = Vec::new();

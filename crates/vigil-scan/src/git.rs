@@ -266,7 +266,7 @@ fn advertised(repo: &gix::Repository, ask: &AskRemote) -> Result<Vec<ObjectId>, 
 /// tags peeled); none when `name` is no configured remote (a URL).
 fn tracking_tips(repo: &gix::Repository, name: &str) -> std::collections::HashSet<ObjectId> {
     let mut out = std::collections::HashSet::new();
-    if !repo.remote_names().iter().any(|n| n.to_string() == name) {
+    if !repo.remote_names().iter().any(|n| *n == name) {
         return out;
     }
     let Ok(refs) = repo.references() else {
@@ -319,7 +319,7 @@ fn git_failure(out: &std::process::Output) -> String {
 /// The URLs `git push <remote>` sends to (`git remote get-url --push --all`); a name that is no
 /// configured remote is a URL itself.
 fn push_urls(repo: &gix::Repository, remote: &str) -> Result<Vec<String>, String> {
-    if !repo.remote_names().iter().any(|n| n.to_string() == remote) {
+    if !repo.remote_names().iter().any(|n| *n == remote) {
         return Ok(vec![remote.to_owned()]);
     }
     let out = git_command(repo)
@@ -1657,8 +1657,7 @@ pub fn scan_history_progress(
     tracing::debug!(pairs = pairs.len(), "trees compared");
     // The base of a change set: parents of scanned commits that are not scanned.
     let mut bases: Vec<String> = Vec::new();
-    if !hidden.is_empty() || opts.since.is_some() || !opts.tips.is_empty() || opts.range.is_some()
-    {
+    if !hidden.is_empty() || opts.since.is_some() || !opts.tips.is_empty() || opts.range.is_some() {
         let scanned: std::collections::HashSet<String> = infos
             .iter()
             .map(|i| i.id.clone())
@@ -2117,8 +2116,17 @@ fn replay(
         let mut found: Vec<Finding> = said;
         let commit = per_commit.then_some(info.id.as_str());
         let (mut scratch2, m) = (ContentTally::default(), misses);
-        if replay_held(repo, rules, &copts, &e.found, commit, m, &mut scratch2, &mut found)
-            .is_none()
+        if replay_held(
+            repo,
+            rules,
+            &copts,
+            &e.found,
+            commit,
+            m,
+            &mut scratch2,
+            &mut found,
+        )
+        .is_none()
             || replay_held(
                 repo,
                 rules,

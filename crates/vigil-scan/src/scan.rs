@@ -312,9 +312,12 @@ fn merge(mut primary: ScanOutcome, other: ScanOutcome) -> ScanOutcome {
         )
     };
     let have: std::collections::HashSet<Key> = primary.findings.iter().map(key).collect();
-    primary
-        .findings
-        .extend(other.findings.into_iter().filter(|f| !have.contains(&key(f))));
+    primary.findings.extend(
+        other
+            .findings
+            .into_iter()
+            .filter(|f| !have.contains(&key(f))),
+    );
     primary
         .findings
         .sort_by(|a, b| (&a.file, a.line, &a.commit).cmp(&(&b.file, b.line, &b.commit)));

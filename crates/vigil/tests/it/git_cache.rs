@@ -404,7 +404,10 @@ fn a_cached_scan_reports_exactly_what_an_uncached_scan_does() {
     let f = found(&cold);
     let archived: Vec<_> = f.iter().filter(|x| x.0.contains("a.gz!")).collect();
     assert_eq!(archived.len(), 1, "{f:?}");
-    assert!(f.iter().any(|x| x.0.contains("cfg/")), "a path finding: {f:?}");
+    assert!(
+        f.iter().any(|x| x.0.contains("cfg/")),
+        "a path finding: {f:?}"
+    );
     assert!(f.iter().any(|x| x.0 == "app.env"), "{f:?}");
     assert_eq!(f.len(), 4, "{f:?}");
 
@@ -434,14 +437,19 @@ fn a_cached_scan_reports_exactly_what_an_uncached_scan_does() {
     // A push never uses the cache: the commit holding the archive is refused.
     let remote = TempDir::new().unwrap();
     git(remote.path(), &["init", "-q", "--bare"]);
-    git(d, &["remote", "add", "origin", remote.path().to_str().unwrap()]);
+    git(
+        d,
+        &["remote", "add", "origin", remote.path().to_str().unwrap()],
+    );
     let kept = if gone == "x" { "y" } else { "x" };
     let tip = git(d, &["rev-parse", kept]);
     let zero = "0000000000000000000000000000000000000000";
     let out = vigil(d)
         .env("XDG_CACHE_HOME", keys.path())
         .args(["scan", "--pre-push", "--remote", "origin", "-f", "json"])
-        .write_stdin(format!("refs/heads/{kept} {tip} refs/heads/{kept} {zero}\n"))
+        .write_stdin(format!(
+            "refs/heads/{kept} {tip} refs/heads/{kept} {zero}\n"
+        ))
         .output()
         .unwrap();
     expect_exit(&out, 1);

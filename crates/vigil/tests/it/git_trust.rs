@@ -572,7 +572,11 @@ fn insteadof_rewrites_never_make_the_scan_ask_another_repository() {
     git(&w, &["remote", "add", "pub", "pubalias:x"]);
     git(
         &w,
-        &["config", &format!("url.{iopub_s}.pushInsteadOf"), "pubalias:x"],
+        &[
+            "config",
+            &format!("url.{iopub_s}.pushInsteadOf"),
+            "pubalias:x",
+        ],
     );
     git(&w, &["config", &format!("url.{io_p}.insteadOf"), iopub_p]);
     assert_eq!(git(&w, &["ls-remote", "--get-url", iopub_s]), io_s);
@@ -655,7 +659,10 @@ fn the_base_configuration_applies_to_changes_that_delete_extend_or_swap_it() {
         "{}",
         stderr(&out)
     );
-    let out = run(&w, &["scan", "--git", "--range", "HEAD~1..HEAD", "-f", "json"]);
+    let out = run(
+        &w,
+        &["scan", "--git", "--range", "HEAD~1..HEAD", "-f", "json"],
+    );
     expect_exit(&out, 1);
     let rules: Vec<String> = json(&out)
         .as_array()
@@ -708,7 +715,11 @@ fn the_base_configuration_applies_to_changes_that_delete_extend_or_swap_it() {
     commit(&w, "notes");
     let out = git_env(&w, &["push", "-q", "origin", "main"], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(!stderr(&out).contains("base of the scanned changes"), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("base of the scanned changes"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// bb-git-s7 #11: a lying remote. `ls-remote` hears upload-pack, a push talks to receive-pack;
@@ -738,7 +749,11 @@ fn a_remote_advertising_a_commit_it_lacks_does_not_hide_it() {
     assert!(git(&w, &["ls-remote", "origin"]).contains(&secret));
     expect_exit(&run(&w, &["hook", "install", "--pre-push"]), 0);
     let out = git_env(&w, &["push", "-q", "origin", "sec:refs/heads/nb2"], &[]);
-    assert!(!out.status.success(), "the secret was sent: {}", stderr(&out));
+    assert!(
+        !out.status.success(),
+        "the secret was sent: {}",
+        stderr(&out)
+    );
     assert!(stderr(&out).contains("1 finding(s)"), "{}", stderr(&out));
     assert!(!git(&remote, &["branch", "--list"]).contains("nb2"));
 }
