@@ -84,10 +84,7 @@ fn extend_path(text: &[u8]) -> Option<String> {
 
 /// The version `read` gives: the candidates, then what their `[extend] path` names, two levels.
 /// `None` when it cannot be read or an extended file lies outside the repository.
-fn version(
-    candidates: &[String],
-    read: Reader<'_>,
-) -> Option<Version> {
+fn version(candidates: &[String], read: Reader<'_>) -> Option<Version> {
     let mut v: Version = candidates.iter().cloned().zip(read(candidates)?).collect();
     let mut last: Vec<String> = candidates.to_vec();
     for _ in 0..2 {

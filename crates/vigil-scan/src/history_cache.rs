@@ -260,8 +260,24 @@ impl HistoryCache {
         content: &ContentOptions,
     ) -> Option<Self> {
         let key = signing_key(repo.workdir())?;
+        // `.git/vigil` linked into the working tree would put the cache where a commit could
+        // pick it up: no cache then.
+        let folder = repo.common_dir().join("vigil");
+        if let (Some(wt), Ok(git), Ok(dir)) = (
+            repo.workdir().and_then(|w| std::fs::canonicalize(w).ok()),
+            std::fs::canonicalize(repo.common_dir()),
+            std::fs::canonicalize(&folder),
+        ) {
+            if dir.starts_with(&wt) && !dir.starts_with(&git) {
+                tracing::warn!(
+                    path = %folder.display(),
+                    "the history cache's folder leads into the working tree; scanning without the cache"
+                );
+                return None;
+            }
+        }
         let mut cache = HistoryCache {
-            path: repo.common_dir().join("vigil").join("history-cache"),
+            path: folder.join("history-cache"),
             key,
             version: env!("CARGO_PKG_VERSION").to_owned(),
             rules: ruleset_hash(rules),

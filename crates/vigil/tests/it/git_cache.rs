@@ -459,3 +459,22 @@ fn a_cached_scan_reports_exactly_what_an_uncached_scan_does() {
         found(&out)
     );
 }
+
+/// bb-git-s7 #12: `.git/vigil` linked into the working tree would put the cache where a commit
+/// could pick it up: the scan runs without the cache, and says so.
+#[test]
+fn a_cache_folder_linked_into_the_working_tree_is_not_used() {
+    let keys = TempDir::new().unwrap();
+    let (dir, _) = repo();
+    let d = dir.path();
+    std::fs::create_dir(d.join("cachedir")).unwrap();
+    std::os::unix::fs::symlink(d.join("cachedir"), d.join(".git/vigil")).unwrap();
+    let out = scan(d, keys.path(), &[]);
+    expect_exit(&out, 1);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("leads into the working tree"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read_dir(d.join("cachedir")).unwrap().count(), 0);
+}
