@@ -435,10 +435,19 @@ fn lefthook_config(root: &Path) -> Option<Result<PathBuf, PathBuf>> {
         })
 }
 
+/// The command lefthook runs for `hook`: for pre-push, with the remote and URL git gives the
+/// hook (lefthook's `{1}` and `{2}`, quoted), so the pushed remote is asked what it has.
+fn lefthook_run(hook: Hook) -> String {
+    match hook {
+        Hook::PrePush => format!("{} --remote '{{1}}' --remote-url '{{2}}'", hook.command()),
+        Hook::PreCommit => hook.command().to_owned(),
+    }
+}
+
 /// The YAML block lefthook needs for `hook`, at indentation `unit` per level, from `level`.
 fn lefthook_command(hook: Hook, unit: usize, level: usize) -> String {
     let pad = |n: usize| " ".repeat(unit * (level + n));
-    let mut s = format!("{}vigil:\n{}run: {}\n", pad(0), pad(1), hook.command());
+    let mut s = format!("{}vigil:\n{}run: {}\n", pad(0), pad(1), lefthook_run(hook));
     if hook == Hook::PrePush {
         // lefthook gives commands no stdin unless asked; vigil reads git's refs from it.
         s.push_str(&format!("{}use_stdin: true\n", pad(1)));
@@ -459,7 +468,7 @@ fn lefthook_add(
                 &format!(
                     "Vigil edits only lefthook's YAML files; add this command by hand: {}.commands.vigil.run = \"{}\"",
                     hook.name(),
-                    hook.command()
+                    lefthook_run(hook)
                 ),
             ))
         }
@@ -554,7 +563,7 @@ fn lefthook_edit(text: &str, hook: Hook) -> Result<String, String> {
             out.extend(body[..=c].iter().map(|s| s.to_string()));
             let pad = " ".repeat(child);
             let inner = " ".repeat(child + step);
-            out.push(format!("{pad}vigil:\n{inner}run: {}\n", hook.command()));
+            out.push(format!("{pad}vigil:\n{inner}run: {}\n", lefthook_run(hook)));
             if hook == Hook::PrePush {
                 out.push(format!("{inner}use_stdin: true\n"));
             }
@@ -805,7 +814,7 @@ mod tests {
         let no_commands = "pre-push: # pushes\n  jobs:\n    - run: make test\n";
         assert_eq!(
             lefthook_edit(no_commands, Hook::PrePush).unwrap(),
-            "pre-push: # pushes\n  commands:\n    vigil:\n      run: vigil scan --pre-push\n      use_stdin: true\n  jobs:\n    - run: make test\n"
+            "pre-push: # pushes\n  commands:\n    vigil:\n      run: vigil scan --pre-push --remote '{1}' --remote-url '{2}'\n      use_stdin: true\n  jobs:\n    - run: make test\n"
         );
         assert!(lefthook_edit("pre-commit: {commands: {}}\n", Hook::PreCommit).is_err());
         assert!(

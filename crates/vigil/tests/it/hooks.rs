@@ -375,6 +375,43 @@ fn lefthook_gets_a_command_in_lefthook_yml() {
     expect_exit(&run(d, &["hook", "install"]), 0);
     let again = std::fs::read_to_string(d.join("lefthook.yml")).unwrap();
     assert_eq!(again.matches("vigil scan --staged").count(), 1, "{again}");
+    // pre-push: lefthook hands vigil git's remote and URL (`{1}`, `{2}`), so the pushed remote
+    // is asked what it has: a new clean branch scans its one new commit, with no warning.
+    // (Not protected until lefthook installs its pre-push hook: exit 2 until then.)
+    expect_exit(&run(d, &["hook", "install", "--pre-push"]), 2);
+    let out = Command::new(bin.join("lefthook"))
+        .current_dir(d)
+        .arg("install")
+        .env("HOME", d)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    expect_exit(&run(d, &["hook", "install", "--pre-push"]), 0);
+    let remote = TempDir::new().unwrap();
+    git(remote.path(), &["init", "-q", "--bare"]);
+    git(
+        d,
+        &["remote", "add", "origin", remote.path().to_str().unwrap()],
+    );
+    git(d, &["add", "lefthook.yml"]);
+    let out = lefthook_path(d, &["commit", "-q", "-m", "pre-push too"]);
+    assert!(out.status.success());
+    let out = lefthook_path(d, &["push", "-q", "--no-verify", "origin", "main"]);
+    assert!(out.status.success());
+    git(d, &["checkout", "-q", "-b", "topic"]);
+    write(d, "notes.txt", "clean, again\n");
+    git(d, &["add", "notes.txt"]);
+    let out = lefthook_path(d, &["commit", "-q", "-m", "topic"]);
+    assert!(out.status.success());
+    let out = lefthook_path(d, &["push", "-q", "origin", "topic"]);
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{all}");
+    assert!(all.contains("in 1 commit(s)"), "{all}");
+    assert!(!all.contains("could not ask the remote"), "{all}");
     // A lefthook configuration Vigil cannot edit safely is refused with the lines to add.
     let other = repo();
     write(other.path(), "lefthook.toml", "[pre-commit]\n");
