@@ -187,8 +187,17 @@ pub fn hooks_dir(repo: &gix::Repository) -> Result<PathBuf, HookError> {
     Ok(match configured {
         Some(p) if p.is_absolute() => p,
         Some(p) => repo.workdir().unwrap_or_else(|| repo.git_dir()).join(p),
-        None => repo.common_dir().join("hooks"),
+        None => common_hooks(repo),
     })
+}
+
+/// `<common git folder>/hooks`, without the `worktrees/<name>/../..` a linked worktree's
+/// common folder is named by.
+fn common_hooks(repo: &gix::Repository) -> PathBuf {
+    let common = repo.common_dir();
+    std::fs::canonicalize(common)
+        .unwrap_or_else(|_| common.to_owned())
+        .join("hooks")
 }
 
 /// Installs the hooks for the repository at or above `path`.
@@ -669,7 +678,7 @@ pub fn unprotected(path: &Path, hooks: &[Hook]) -> Result<Vec<Unprotected>, Hook
         let dir = match &configured {
             Some(p) if p.is_absolute() => p.clone(),
             Some(p) => w.join(p),
-            None => repo.common_dir().join("hooks"),
+            None => common_hooks(&repo),
         };
         for &hook in hooks {
             if let Err((why, fix)) = reaches_vigil(&w, &dir, hook) {

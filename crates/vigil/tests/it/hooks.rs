@@ -149,6 +149,12 @@ fn a_linked_worktree_uses_the_shared_hooks() {
     let out = run(&wt, &["hook", "install"]);
     expect_exit(&out, 0);
     assert!(d.join(".git/hooks/pre-commit").exists());
+    // Named as the common folder's hooks, not through `.git/worktrees/wt/../..`.
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !err.contains("worktrees/") && err.contains(".git/hooks"),
+        "{err}"
+    );
     secret_is_blocked_and_clean_commits_pass(&wt, 4);
     // The main worktree is protected by the same hook.
     secret_is_blocked_and_clean_commits_pass(d, 5);
