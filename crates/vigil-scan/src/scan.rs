@@ -235,7 +235,22 @@ pub fn scan_with(
         None => Vec::new(),
     };
     watch.extend(suppression_files.iter().map(|(r, _)| r.clone()));
+    // A file named with `--config` applies as it is; that the changes edit it is said.
+    let named: Option<(String, PathBuf)> = match (&changes, settings.explicit_config_path()) {
+        (Some((repo, _)), Some(p)) => git::repo_relative(repo, p).map(|r| (r, p.to_owned())),
+        _ => None,
+    };
+    watch.extend(named.iter().map(|(r, _)| r.clone()));
     let mut outcome = scan_target(settings, target, progress, &watch)?;
+    if let Some((r, p)) = &named {
+        if outcome.touched.contains(r) {
+            outcome.touched.retain(|t| t != r);
+            outcome.warnings.push(format!(
+                "{}: named with --config, it applies as it is, although the scanned changes modify it",
+                p.display()
+            ));
+        }
+    }
     let distrusted_suppressions: Vec<PathBuf> = suppression_files
         .iter()
         .filter(|(r, _)| outcome.touched.contains(r))

@@ -189,6 +189,11 @@ impl ScanSettings {
         self.inputs.explicit.is_some()
     }
 
+    /// The file named with `--config`, if any.
+    pub fn explicit_config_path(&self) -> Option<&Path> {
+        self.inputs.explicit.as_deref()
+    }
+
     /// The same settings with the configuration found in `cwd` (and `.gitleaks.toml` in
     /// `root`) instead: the configuration at the base of a change set, written out in `dir`
     /// (`base_config`). It is trusted as discovered; the working directory, the roots and a

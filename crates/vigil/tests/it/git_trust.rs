@@ -720,6 +720,29 @@ fn the_base_configuration_applies_to_changes_that_delete_extend_or_swap_it() {
         "{}",
         stderr(&out)
     );
+
+    // A file named with --config is the configuration, as given, even when the changes edit
+    // it (gitleaks's CI form); that they do is said.
+    write(&w, ".gitleaks.toml", "[allowlist]\npaths = ['''.*''']\n");
+    write(&w, "v.txt", format!("GITHUB_TOKEN={}\n", gh(725)));
+    commit_unchecked(&w, "named config");
+    let out = run(
+        &w,
+        &[
+            "scan",
+            "--git",
+            "--range",
+            "HEAD~1..HEAD",
+            "--config",
+            ".gitleaks.toml",
+        ],
+    );
+    expect_exit(&out, 0);
+    assert!(
+        stderr(&out).contains(".gitleaks.toml: named with --config, it applies as it is"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// bb-git-s7 #11: a lying remote. `ls-remote` hears upload-pack, a push talks to receive-pack;
