@@ -20,7 +20,8 @@ run() { # name, then vigil arguments
   shift
   /usr/bin/time -f "%e %U %S %M" -o "$out/$name.time" \
     "$bin" scan --git --cache "$out/repo.git" -f json -o "$out/$name.json" "$@" 2>"$out/$name.err" || true
-  read -r wall user sys rss <"$out/$name.time"
+  # (time's last line: a first one says when vigil exits 1, findings)
+  read -r wall user sys rss < <(tail -n 1 "$out/$name.time")
   printf '%-7s wall %7.2f s  cpu %7.2f s  peak RSS %5d MB  %s\n' "$name" "$wall" \
     "$(echo "$user + $sys" | bc)" $((rss / 1024)) "$(grep -o '[0-9]* commit(s)[^,]*' "$out/$name.err" | head -1)"
 }
