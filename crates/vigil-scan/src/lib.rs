@@ -22,6 +22,7 @@
 #![cfg_attr(test, allow(clippy::disallowed_methods))] // Unit tests write fixtures directly.
 
 pub mod archive;
+mod base_config;
 pub mod baseline;
 pub mod builtin;
 pub mod config;

@@ -202,7 +202,10 @@ pub fn scan(
 ///
 /// A scan of changes (`--staged`, a range, a push, `--since`) that modifies the discovered
 /// configuration file is run again with [`ScanSettings::distrusting`]: a change must not
-/// weaken the scan of itself. [`ScanOutcome::settings`] then gives the settings that applied.
+/// weaken the scan of itself. When a base commit of the changes (a push's remote commit, a
+/// range's start, `HEAD` for the index) holds another configuration than the working tree, the
+/// scan also runs with the base's, and the findings of both are reported (`base_config`).
+/// [`ScanOutcome::settings`] then gives the settings that applied.
 pub fn scan_with(
     settings: &ScanSettings,
     target: Target<'_>,
@@ -217,10 +220,12 @@ pub fn scan_with(
         }
         _ => None,
     };
+    // The discovered configuration and the files its `[extend] path` pulls in.
     let mut watch: Vec<String> = match (&changes, &settings.discovered) {
-        (Some((repo, _)), Some(file)) if !settings.distrusted => {
-            git::repo_relative(repo, file).into_iter().collect()
-        }
+        (Some((repo, _)), Some(file)) if !settings.distrusted => std::iter::once(file)
+            .chain(&settings.extended)
+            .filter_map(|f| git::repo_relative(repo, f))
+            .collect(),
         _ => Vec::new(),
     };
     // The ignore files and the baseline are watched too: one the changes modify is not applied.
@@ -232,7 +237,22 @@ pub fn scan_with(
         None => Vec::new(),
     };
     watch.extend(suppression_files.iter().map(|(r, _)| r.clone()));
+    // A file named with `--config` applies as it is; that the changes edit it is said.
+    let named: Option<(String, PathBuf)> = match (&changes, settings.explicit_config_path()) {
+        (Some((repo, _)), Some(p)) => git::repo_relative(repo, p).map(|r| (r, p.to_owned())),
+        _ => None,
+    };
+    watch.extend(named.iter().map(|(r, _)| r.clone()));
     let mut outcome = scan_target(settings, target, progress, &watch)?;
+    if let Some((r, p)) = &named {
+        if outcome.touched.contains(r) {
+            outcome.touched.retain(|t| t != r);
+            outcome.warnings.push(format!(
+                "{}: named with --config, it applies as it is, although the scanned changes modify it",
+                p.display()
+            ));
+        }
+    }
     let distrusted_suppressions: Vec<PathBuf> = suppression_files
         .iter()
         .filter(|(r, _)| outcome.touched.contains(r))
@@ -242,24 +262,88 @@ pub fn scan_with(
         .touched
         .retain(|t| !suppression_files.iter().any(|(r, _)| r == t));
     outcome.distrusted_suppressions = distrusted_suppressions.clone();
-    if let (Some((repo, history)), false) = (changes, outcome.touched.is_empty()) {
+    let again = |changes: &(PathBuf, Option<History>)| match &changes.1 {
+        Some(h) => Target::History(h.clone()),
+        None => Target::Staged {
+            repo: changes.0.clone(),
+        },
+    };
+    if let (Some(c), false) = (&changes, outcome.touched.is_empty()) {
         let distrusted = settings
             .distrusting()
             .map_err(|e| ScanError::Settings(Box::new(e)))?;
-        let again = match history {
-            Some(h) => Target::History(h),
-            None => Target::Staged { repo },
-        };
-        let mut second = scan_target(&distrusted, again, progress, &[])?;
+        let mut second = scan_target(&distrusted, again(c), progress, &[])?;
         second
             .warnings
             .splice(0..0, distrusted.warnings.iter().cloned());
         second.touched = std::mem::take(&mut outcome.touched);
         second.distrusted = Some(Box::new(distrusted));
         second.distrusted_suppressions = distrusted_suppressions;
-        return Ok(second);
+        outcome = second;
+    }
+    // The configuration at the base of the changes applies too: a change cannot delete or
+    // weaken it, nor can a checkout of another branch swap it (`base_config`).
+    let bases = match &outcome.read {
+        Scanned::History(st) | Scanned::Index(st) => st.bases.clone(),
+        Scanned::Files(_) => Vec::new(),
+    };
+    if let (Some(c), false, false) = (&changes, bases.is_empty(), settings.explicit_config()) {
+        let (at_bases, warnings) = crate::base_config::differing(settings, &c.0, &bases);
+        outcome.warnings.extend(warnings);
+        let mut merged: Option<ScanOutcome> = None;
+        for b in at_bases {
+            let mut o = scan_target(&b.settings, again(c), progress, &[])?;
+            let short = &b.commit[..b.commit.len().min(12)];
+            o.warnings.splice(0..0, b.settings.warnings.iter().cloned());
+            o.warnings.push(format!(
+                "the configuration at the base of the scanned changes ({short}) differs from the working tree's: the scan ran with both, the findings of each are reported, and the base's settings apply"
+            ));
+            o.distrusted = Some(Box::new(b.settings));
+            merged = Some(match merged {
+                None => o,
+                Some(m) => merge(m, o),
+            });
+        }
+        if let Some(mut m) = merged {
+            m.touched = std::mem::take(&mut outcome.touched);
+            m.distrusted_suppressions = std::mem::take(&mut outcome.distrusted_suppressions);
+            outcome = merge(m, outcome);
+        }
     }
     Ok(outcome)
+}
+
+/// `primary` with the findings of `other` it lacks, and both one's warnings; `primary`'s
+/// settings, counts and suppressions stand.
+fn merge(mut primary: ScanOutcome, other: ScanOutcome) -> ScanOutcome {
+    type Key = (Option<String>, String, String, usize, usize, usize, usize);
+    let key = |f: &Finding| -> Key {
+        (
+            f.commit.clone(),
+            f.file.clone(),
+            f.rule.clone(),
+            f.line,
+            f.column,
+            f.end_line,
+            f.end_column,
+        )
+    };
+    let have: std::collections::HashSet<Key> = primary.findings.iter().map(key).collect();
+    primary.findings.extend(
+        other
+            .findings
+            .into_iter()
+            .filter(|f| !have.contains(&key(f))),
+    );
+    primary
+        .findings
+        .sort_by(|a, b| (&a.file, a.line, &a.commit).cmp(&(&b.file, b.line, &b.commit)));
+    for w in other.warnings {
+        if !primary.warnings.contains(&w) {
+            primary.warnings.push(w);
+        }
+    }
+    primary
 }
 
 fn scan_target(

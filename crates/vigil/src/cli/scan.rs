@@ -72,8 +72,8 @@ pub(crate) struct ScanArgs {
     #[arg(long, requires = "git", conflicts_with_all = ["branch", "range", "since"])]
     pub all_objects: bool,
     /// With --git: read and update the history cache (what earlier scans of this repository
-    /// learned, kept under its git folder). Off by default and never used by the hooks: see
-    /// the README's "Incremental scans" for what it does not yet cover.
+    /// learned, kept under its git folder; a cached scan reports what an uncached one does).
+    /// Off by default and never used by the hooks (README, "Incremental scans").
     #[arg(long, requires = "git", conflicts_with_all = ["all_objects", "pre_push", "staged"])]
     pub cache: bool,
     /// Scan what `git commit` is about to record (the index against HEAD), new lines only.
