@@ -509,7 +509,9 @@ fn wrapped_segments(text: &[u8], bytes: &[u8], run: Range<usize>, out: &mut Vec<
         }
         Some(v)
     };
-    for p in memchr::memmem::find_iter(bytes, b"H4sI") {
+    static GZIP: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"H4sI"));
+    for p in GZIP.find_iter(bytes) {
         let Some((d, usable)) = decode_from(p) else {
             continue;
         };
