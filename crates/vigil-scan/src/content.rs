@@ -203,6 +203,10 @@ fn scan_as(
     tally: &mut ContentTally,
     archives: bool,
 ) -> Read {
+    if rules.skips_path(path) {
+        // A path allowlist leaves the whole buffer out (counted there), before any work on it.
+        return Read::Text;
+    }
     if let Some(kind) = archive::kind(data).filter(|_| archives) {
         if opts.max_archive_depth == 0 {
             // Not opened, as asked: a gap (what is inside was not looked at); its bytes are
@@ -301,6 +305,10 @@ pub fn scan_chunked(
     out: &mut Vec<Finding>,
     tally: &mut ContentTally,
 ) -> std::io::Result<u64> {
+    if rules.skips_path(path) {
+        // Left out whole by a path allowlist (counted there): not read.
+        return Ok(0);
+    }
     tally.chunked += 1;
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK);
     let (mut lines_before, mut col_before) = (0usize, 0usize);
