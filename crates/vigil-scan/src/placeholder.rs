@@ -91,11 +91,13 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
             return true;
         }
     }
-    // `%VAR%`, `{name}`, and documentation's `[password]` (`redis://[:password]@host`).
+    // Documentation's optional part, `[password]` (in a URL the rule may take `password]`).
+    let bare = s.trim_matches(['[', ']']);
+    if bare.len() < s.len() && !bare.is_empty() && is_placeholder(bare.as_bytes()) {
+        return true;
+    }
     if s.len() > 2
-        && ((s.starts_with('%') && s.ends_with('%'))
-            || (s.starts_with('{') && s.ends_with('}'))
-            || (s.starts_with('[') && s.ends_with(']')))
+        && ((s.starts_with('%') && s.ends_with('%')) || (s.starts_with('{') && s.ends_with('}')))
     {
         return true;
     }
@@ -228,7 +230,7 @@ mod tests {
             "keys/ed-2026-11.pem",
             "./config/service-account.json",
             "[password]",
-            "[:password]",
+            "password]",
             "mypassword",
             "phoenix_secret",
             "secret123",
