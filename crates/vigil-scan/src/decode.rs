@@ -498,7 +498,11 @@ fn worth_decoding(bytes: &[u8]) -> bool {
     const GZIP: u32 = u32::from_be_bytes(*b"H4sI");
     let (mut hex, mut lead, mut a, mut window) = (0usize, 0u32, 0usize, 0u32);
     for &c in bytes {
-        hex = if CLASS[c as usize] & HEX != 0 { hex + 1 } else { 0 };
+        hex = if CLASS[c as usize] & HEX != 0 {
+            hex + 1
+        } else {
+            0
+        };
         lead = lead << 1 | u32::from(is_lead(c));
         a += usize::from(c == b'A');
         window = window << 8 | u32::from(c);

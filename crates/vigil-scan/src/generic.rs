@@ -239,7 +239,10 @@ fn names_itself(v: &[u8]) -> bool {
         return false;
     }
     let mut pieces: Vec<&[u8]> = Vec::new();
-    for part in v.split(|&b| b == b'-' || b == b'_').filter(|p| !p.is_empty()) {
+    for part in v
+        .split(|&b| b == b'-' || b == b'_')
+        .filter(|p| !p.is_empty())
+    {
         let mut start = 0;
         for i in 1..part.len() {
             let camel = part[i].is_ascii_uppercase() && part[i - 1].is_ascii_lowercase();
@@ -265,9 +268,7 @@ fn names_itself(v: &[u8]) -> bool {
             && p[letters..].iter().all(u8::is_ascii_digit)
     };
     let number = |p: &[u8]| p.iter().all(u8::is_ascii_digit);
-    pieces
-        .iter()
-        .all(|p| word(p) || number(p) || p.len() <= 3)
+    pieces.iter().all(|p| word(p) || number(p) || p.len() <= 3)
         && pieces.iter().any(|p| {
             let lower = String::from_utf8_lossy(p).to_ascii_lowercase();
             CREDENTIAL_WORDS.contains(&lower.as_str())
@@ -339,8 +340,7 @@ fn is_text_in_base64(v: &[u8]) -> bool {
     }
     ENGINE.decode(v).is_ok_and(|d| {
         d.len() >= 8
-            && d
-                .iter()
+            && d.iter()
                 .all(|&c| (0x20..0x7f).contains(&c) || matches!(c, b'\n' | b'\r' | b'\t'))
     })
 }
@@ -382,7 +382,9 @@ fn spells_a_password(v: &[u8]) -> bool {
             c => c as char,
         })
         .collect();
-    ["pass", "secret", "sword"].iter().any(|w| plain.contains(w))
+    ["pass", "secret", "sword"]
+        .iter()
+        .any(|w| plain.contains(w))
 }
 
 /// The words of a value, lowercased: split at anything not a letter and at lower-to-upper case
@@ -660,7 +662,9 @@ mod tests {
         ] {
             assert!(!names_itself(v.as_bytes()), "{v}");
         }
-        assert!(is_alphabet_walk(b"AbC~dEf1GhI2jKl3MnO4pQr5StU6vWx7YzA8bcD9efG0"));
+        assert!(is_alphabet_walk(
+            b"AbC~dEf1GhI2jKl3MnO4pQr5StU6vWx7YzA8bcD9efG0"
+        ));
         assert!(!is_alphabet_walk(b"WPFfSPJBxWxsQOPHIwMLVjmAeacBRgVN"));
         assert!(is_url_path(b"/api/ingress/v1/token"));
         assert!(!is_url_path(b"/xK9qW2/Lp7Zr4mTy8+bV3N"));

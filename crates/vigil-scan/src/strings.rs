@@ -5,17 +5,9 @@
 //! UTF-16LE and UTF-32LE runs are looked for only where a mask shows four wide code units in a
 //! row, so content without NUL-interleaved text costs nothing more.
 
-/// The shortest printable run of binary content that is scanned (`strings`'s default).
-pub(crate) const MIN_RUN: usize = 4;
-
-/// Whether a byte is printable ASCII or a tab or line break.
-pub(crate) fn printable(c: u8) -> bool {
-    (0x20..0x7f).contains(&c) || matches!(c, b'\n' | b'\r' | b'\t')
-}
-
 /// The bit masks of one buffer, one word per 64 bytes (bit `j` of word `w` is byte `64w + j`).
 pub(crate) struct Masks {
-    /// Printable bytes ([`printable`]).
+    /// Printable bytes (ASCII printable, tab and line breaks).
     p: Vec<u64>,
     /// Bytes a wide code unit of text may hold: printable ASCII and tab.
     q: Vec<u64>,
@@ -80,12 +72,12 @@ impl Masks {
     }
 
     /// `data` (the buffer the masks are of) with every byte outside its printable runs of
-    /// [`MIN_RUN`] or more replaced by `\n`, written into `out` (cleared first).
+    /// 4 (`strings`'s default) or more replaced by `\n`, written into `out` (cleared first).
     pub(crate) fn ascii(&self, data: &[u8], out: &mut Vec<u8>) {
         out.clear();
         out.reserve(data.len());
         let p = &self.p;
-        // Bit i: bytes i..i+4 are printable (a run of MIN_RUN starts there).
+        // Bit i: bytes i..i+4 are printable (a run of 4 starts there).
         let r4: Vec<u64> = (0..p.len())
             .map(|w| p[w] & ahead(p, w, 1) & ahead(p, w, 2) & ahead(p, w, 3))
             .collect();
@@ -106,7 +98,7 @@ impl Masks {
     }
 
     /// The little-endian runs of `width`-byte code units (2: UTF-16LE, 4: UTF-32LE) of `data`
-    /// that are printable ASCII or tabs, at every byte alignment, of at least [`MIN_RUN`]
+    /// that are printable ASCII or tabs, at every byte alignment, of at least 4 (`strings`'s default)
     /// characters: one per line of the returned text (alignment 0's runs first, then 1's…),
     /// with the byte offset each starts at. Empty, at the cost of a few word operations per 64
     /// bytes, when `data` holds no such run.
@@ -162,6 +154,14 @@ impl Masks {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// The shortest printable run of binary content that is scanned (`strings`'s default).
+    const MIN_RUN: usize = 4;
+
+    /// Whether a byte is printable ASCII or a tab or line break.
+    fn printable(c: u8) -> bool {
+        (0x20..0x7f).contains(&c) || matches!(c, b'\n' | b'\r' | b'\t')
+    }
 
     /// Byte by byte, as the scanner read binary content before the masks.
     fn ascii_walk(data: &[u8]) -> Vec<u8> {
