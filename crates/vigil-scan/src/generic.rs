@@ -139,10 +139,12 @@ pub(crate) fn keep(
     if is_code_expression(data, sec) || is_url_path(secret) || is_text_in_base64(secret) {
         return None;
     }
-    // `eyJ….…`: a JWT's shape is the JWT rule's to judge (its header and payload are checked
-    // there); one that fails it is not a generic secret either.
-    if secret.starts_with(b"eyJ") && secret.contains(&b'.') {
-        return None;
+    // `eyJ….sensitive-jwt-payload`: a JWT header before a payload that is not JSON in base64
+    // (`eyJ…`) is a made-up token, not a secret.
+    if let Some(dot) = secret.iter().position(|&b| b == b'.') {
+        if secret.starts_with(b"eyJ") && !secret[dot + 1..].starts_with(b"eyJ") {
+            return None;
+        }
     }
     if in_test_file(path) && spells_a_password(secret) {
         return None;
