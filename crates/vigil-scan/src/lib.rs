@@ -47,6 +47,7 @@ pub mod ruleset;
 pub mod scan;
 pub mod settings;
 pub mod source;
+mod strings;
 pub mod suppress;
 pub mod validate;
 

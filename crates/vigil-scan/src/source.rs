@@ -98,6 +98,14 @@ pub struct Outcome {
     pub unscanned: Vec<(PathBuf, u64)>,
 }
 
+/// The largest read buffer a thread keeps between files.
+const KEEP_READ: usize = 16 << 20;
+
+thread_local! {
+    /// Per-thread buffer files are read into.
+    static READ: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// How many leading bytes decide whether a file is binary.
 const BINARY_PROBE: usize = 8000;
 
@@ -477,12 +485,20 @@ fn scan_file(
             Err(e) => return unreadable(e),
         }
     } else {
-        let data = match std::fs::read(path) {
-            Ok(d) => d,
-            Err(e) => return unreadable(e),
-        };
+        // Read into a buffer kept per thread: fresh pages for every file cost more than
+        // reading it.
+        let mut data = READ.with_borrow_mut(std::mem::take);
+        data.clear();
+        data.reserve(usize::try_from(len).unwrap_or(0));
+        if let Err(e) = std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut data)) {
+            return unreadable(e);
+        }
         content::scan_any(rules, &copts, shown, None, &data, &mut local, &mut tally);
-        data.len() as u64
+        let n = data.len() as u64;
+        if data.capacity() <= KEEP_READ {
+            READ.with_borrow_mut(|b| *b = data);
+        }
+        n
     };
     stats.files.fetch_add(1, Ordering::Relaxed);
     stats.bytes.fetch_add(read, Ordering::Relaxed);

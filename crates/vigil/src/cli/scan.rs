@@ -25,7 +25,9 @@ pub(crate) struct ScanArgs {
     /// Scan files that .gitignore and .ignore exclude.
     #[arg(long)]
     pub no_ignore: bool,
-    /// Skip files larger than this (e.g. 10MiB, 500KB) [default: 10MiB].
+    /// Read files and blobs larger than this in overlapping 8 MiB chunks rather than whole (e.g.
+    /// 10MiB, 500KB); nothing is skipped for its size, an archive this large is not opened (a gap)
+    /// [default: 10MiB].
     #[arg(long, value_name = "SIZE")]
     pub max_file_size: Option<String>,
     /// Follow symbolic links (loops are reported and skipped).
