@@ -190,8 +190,13 @@ impl ResultHook {
 impl ResultHook {
     /// Counts, alerts and logs (by rule id only) secrets found in a result.
     fn found(&self, rules: &[String]) {
+        self.found_in("results", rules);
+    }
+
+    /// Counts (under `place`), alerts and logs (by rule id only) secrets found in an answer.
+    fn found_in(&self, place: &str, rules: &[String]) {
         let gw = &self.gw;
-        gw.metrics.count_secrets(&self.route, "results", rules);
+        gw.metrics.count_secrets(&self.route, place, rules);
         gw.alerts.secret(
             crate::alerts::AlertKind::SecretInResult,
             &self.route,
@@ -202,7 +207,7 @@ impl ResultHook {
         );
         tracing::warn!(
             route = %self.route,
-            place = "results",
+            place,
             rules = %rules.join(","),
             mode = ?self.scanner.policy.results,
             "secret in a tool result"
@@ -213,6 +218,61 @@ impl ResultHook {
 impl crate::rewrite::Hook for ResultHook {
     fn wants(&self, _req: &crate::rewrite::RequestInfo, raw: &[u8]) -> bool {
         self.scanner.may_hold(raw)
+    }
+
+    /// The upstream's headers (`X-Debug: <token>`, `WWW-Authenticate: Bearer <token>`, a
+    /// `Location` or `Link` URL holding one) are scanned as text, all in one pass first: with
+    /// `redact`, a header whose value holds a secret keeps its name with the value redacted, and
+    /// is dropped when the secret is in its name or the redacted value is no header value.
+    fn headers(&self, _req: &crate::rewrite::RequestInfo, headers: &mut http::HeaderMap) {
+        let mut text = Vec::with_capacity(512);
+        for (k, v) in headers.iter() {
+            text.extend_from_slice(k.as_str().as_bytes());
+            text.extend_from_slice(b": ");
+            text.extend_from_slice(v.as_bytes());
+            text.push(b'\n');
+        }
+        if !self.scanner.text(&text).found() {
+            return;
+        }
+        let redact = self.scanner.policy.results == ResultsMode::Redact;
+        let mut rules: Vec<String> = Vec::new();
+        let names: Vec<http::HeaderName> = headers.keys().cloned().collect();
+        for name in names {
+            let mut kept = Vec::new();
+            let mut changed = false;
+            for v in headers.get_all(&name) {
+                let mut line = name.as_str().as_bytes().to_vec();
+                line.extend_from_slice(b": ");
+                line.extend_from_slice(v.as_bytes());
+                let whole = self.scanner.text(&line);
+                if !whole.found() {
+                    kept.push(v.clone());
+                    continue;
+                }
+                rules.extend(whole.rules);
+                changed = true;
+                let value = self.scanner.text(v.as_bytes());
+                let redacted = value
+                    .redacted
+                    .and_then(|r| http::HeaderValue::from_bytes(&r).ok());
+                if let Some(r) = redacted {
+                    kept.push(r);
+                }
+            }
+            if changed && redact {
+                headers.remove(&name);
+                for v in kept {
+                    headers.append(name.clone(), v);
+                }
+            }
+        }
+        if rules.is_empty() {
+            return;
+        }
+        rules.sort();
+        rules.dedup();
+        self.found_in("response_header", &rules);
     }
 
     fn unread(&self, _req: &crate::rewrite::RequestInfo, body: &[u8]) -> Option<Vec<u8>> {
