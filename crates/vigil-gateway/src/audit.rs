@@ -68,7 +68,13 @@ fn push_json_str(out: &mut String, s: &str) {
 impl Line {
     /// The line's fields as the members of a JSON object, in the order of their names (the
     /// bytes [`Line::fields`] gives through a map), written without a map or a `Value` each.
+    #[cfg(test)]
     fn members(&self) -> String {
+        self.members_with(&vigil_core::redact::redact(&self.tool))
+    }
+
+    /// [`Line::members`] with the tool's name as already redacted (see [`ToolNames`]).
+    fn members_with(&self, tool: &str) -> String {
         use std::fmt::Write as _;
         let mut out = String::with_capacity(320);
         out.push_str("\"arguments_sha256\":");
@@ -93,7 +99,7 @@ impl Line {
         );
         out.push_str(",\"tool\":");
         // Client-chosen: through the same redactor as the logs (a secret used as a name).
-        push_json_str(&mut out, &vigil_core::redact::redact(&self.tool));
+        push_json_str(&mut out, tool);
         out
     }
 
@@ -326,6 +332,29 @@ impl Audit {
     }
 }
 
+/// Tool names as the audit writes them (through the logs' redactor, which runs vigil-scan's
+/// rules), remembered: a log holds the same few names again and again.
+#[derive(Default)]
+struct ToolNames(std::collections::HashMap<String, String>);
+
+impl ToolNames {
+    /// Names remembered at most (a client may make up a new one per call).
+    const MAX: usize = 1024;
+
+    fn members(&mut self, line: &Line) -> String {
+        if let Some(t) = self.0.get(&line.tool) {
+            return line.members_with(t);
+        }
+        let t = vigil_core::redact::redact(&line.tool).into_owned();
+        let m = line.members_with(&t);
+        if self.0.len() >= Self::MAX {
+            self.0.clear();
+        }
+        self.0.insert(line.tool.clone(), t);
+        m
+    }
+}
+
 fn write_loop(
     chain: Chain,
     rx: mpsc::Receiver<Line>,
@@ -336,9 +365,10 @@ fn write_loop(
     failures: prometheus_client::metrics::counter::Counter,
 ) {
     let mut batch: Vec<String> = Vec::new();
+    let mut names = ToolNames::default();
     let mut behind = false;
     while let Ok(first) = rx.recv() {
-        batch.push(first.members());
+        batch.push(names.members(&first));
         // The batch fills while this thread sleeps, then is taken at once: waiting on the
         // channel instead would wake this thread (a futex wake and a context switch on the
         // request's core) for every line. When the last batch was full the queue is behind,
@@ -348,7 +378,7 @@ fn write_loop(
         }
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
-                Ok(l) => batch.push(l.members()),
+                Ok(l) => batch.push(names.members(&l)),
                 Err(_) => break,
             }
         }

@@ -532,16 +532,26 @@ fn not_utf8(status: StatusCode) -> Response<Body> {
 
 /// A body read whole, `None` when it is over `limit` bytes or fails.
 async fn read_whole(mut b: Body, limit: usize) -> Option<Bytes> {
+    // Most answers come in one frame: kept as it is, not copied.
+    let mut first: Option<Bytes> = None;
     let mut out = BytesMut::new();
     while let Some(frame) = b.frame().await {
         if let Ok(d) = frame.ok()?.into_data() {
-            if out.len() + d.len() > limit {
+            let len = first.as_ref().map_or(0, Bytes::len) + out.len();
+            if len + d.len() > limit {
                 return None;
             }
-            out.extend_from_slice(&d);
+            match first.take() {
+                None if out.is_empty() => first = Some(d),
+                None => out.extend_from_slice(&d),
+                Some(f) => {
+                    out.extend_from_slice(&f);
+                    out.extend_from_slice(&d);
+                }
+            }
         }
     }
-    Some(out.freeze())
+    Some(first.unwrap_or_else(|| out.freeze()))
 }
 
 fn refused(message: &str) -> Response<Body> {
