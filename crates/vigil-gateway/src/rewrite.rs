@@ -720,9 +720,11 @@ impl HttpBody for SseRewrite {
             match Pin::new(&mut this.inner).poll_frame(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(None) => {
-                    this.ended = true;
                     let rest = this.drain(true);
                     this.buf.clear();
+                    // With a refusal still to tell, the stream has not ended yet: the next poll
+                    // sends the gateway's last event (before the upstream is polled again).
+                    this.ended = this.bad.is_none();
                     if rest.is_empty() {
                         continue;
                     }
