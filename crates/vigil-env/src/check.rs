@@ -59,11 +59,13 @@ pub enum Code {
     DevBypass,
     /// A file named as encrypted (`.env.prod.enc`, `*.enc.env`) holds plaintext secrets.
     NotEncrypted,
+    /// An env file holding secrets can be read (or written) by its group or other users.
+    LooseMode,
 }
 
 impl Code {
     /// Every code, in the order rule tables list them.
-    pub const ALL: [Code; 10] = [
+    pub const ALL: [Code; 11] = [
         Code::Inconsistent,
         Code::SharedAcrossEnvironments,
         Code::Weak,
@@ -74,6 +76,7 @@ impl Code {
         Code::NotIgnored,
         Code::DevBypass,
         Code::NotEncrypted,
+        Code::LooseMode,
     ];
 
     /// The stable name (as serialized).
@@ -89,6 +92,7 @@ impl Code {
             Code::NotIgnored => "not_ignored",
             Code::DevBypass => "dev_bypass",
             Code::NotEncrypted => "not_encrypted",
+            Code::LooseMode => "loose_mode",
         }
     }
 
@@ -109,6 +113,7 @@ impl Code {
             Code::NotIgnored => "An env file is not covered by .gitignore",
             Code::DevBypass => "An authentication bypass flag is on in a production file",
             Code::NotEncrypted => "A file named as encrypted holds plaintext secrets",
+            Code::LooseMode => "An env file holding secrets is readable by other users",
         }
     }
 }
@@ -364,6 +369,7 @@ pub fn check(
         }
     }
     git_checks(root, loaded, &mut out);
+    mode_checks(root, loaded, tokens, &mut out);
     out.sort_by(|a, b| {
         (&a.file, a.line.unwrap_or(0), a.code.as_str()).cmp(&(
             &b.file,
@@ -372,6 +378,37 @@ pub fn check(
         ))
     });
     out
+}
+
+/// Env files holding a secret that their group or other users may read or write (Vigil writes
+/// every copy of a secret `0600`; a `.env` left `0644` on a shared host is readable by all).
+fn mode_checks(root: &Path, loaded: &[Loaded], tokens: &[String], out: &mut Vec<Problem>) {
+    #[cfg(unix)]
+    for l in loaded.iter().filter(|l| !l.file.template) {
+        use std::os::unix::fs::PermissionsExt as _;
+        let holds_secret = l.doc.bindings().iter().any(|b| {
+            b.value.as_deref().is_some_and(|v| !v.is_empty())
+                && (is_secret_name(&b.key) || tokens.contains(&b.key))
+        });
+        let Ok(meta) = std::fs::metadata(root.join(&l.file.path)) else {
+            continue;
+        };
+        let mode = meta.permissions().mode() & 0o777;
+        if holds_secret && mode & 0o077 != 0 {
+            let f = l.file.path.display().to_string();
+            out.push(Problem {
+                code: Code::LooseMode,
+                file: f.clone(),
+                line: None,
+                key: None,
+                message: format!(
+                    "{f} is mode {mode:04o}: other users can read the secrets it holds: chmod 600 {f}"
+                ),
+            });
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (root, loaded, tokens, out);
 }
 
 /// Tracked env files, and env files git would pick up (not ignored). Templates are meant to be

@@ -152,6 +152,16 @@ impl Lookup {
             .or_else(|| std::env::var(name).ok())
     }
 
+    /// The value of `name` from the source that gives `like` its value: when a file binds
+    /// `like`, that file alone (a stale shell variable never adds what the file does not hold,
+    /// so a key ring is never assembled from two sources); otherwise as [`Lookup::get`].
+    pub fn get_beside(&self, name: &str, like: &str) -> Option<String> {
+        match self.files.iter().find(|(_, d)| d.get(like).is_some()) {
+            Some((_, d)) => d.get(name).map(str::to_owned),
+            None => self.get(name),
+        }
+    }
+
     /// Where [`Lookup::get`] finds `name` (a process variable when no file binds it).
     pub fn origin(&self, name: &str) -> Origin {
         for (path, doc) in &self.files {

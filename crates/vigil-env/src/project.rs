@@ -87,6 +87,19 @@ pub enum ProjectError {
     /// A file that cannot be read or parsed.
     #[error(transparent)]
     EnvFile(#[from] EnvFileError),
+    /// A link among the env files whose target is outside the project.
+    #[error("{path}: a link to {target}, outside the project: refused (copy the file in, or run vigil in the project the file belongs to)")]
+    LinkOutside {
+        /// The link, as found.
+        path: String,
+        /// Where it leads.
+        target: String,
+    },
+    /// A discovered env file that is not UTF-8 text: its environment cannot be checked.
+    #[error(
+        "{0}, or, if it is encrypted, name it so (`.env.prod.enc`), or list the files to read in [env] files"
+    )]
+    Unreadable(EnvFileError),
     /// A file named in `[env] files` that is not text.
     #[error(
         "{path}: not UTF-8 text (binary or encrypted); decrypt it, or leave it out of [env] files"
@@ -119,11 +132,12 @@ impl ProjectError {
     pub fn origin(&self) -> Option<vigil_core::Origin> {
         match self {
             ProjectError::Settings(e) => e.origin().cloned(),
-            ProjectError::EnvFile(e) => Some(e.origin()),
+            ProjectError::EnvFile(e) | ProjectError::Unreadable(e) => Some(e.origin()),
             ProjectError::Place(PlaceError::Unknown { path, .. })
             | ProjectError::Place(PlaceError::TwoEnvironments { path, .. })
             | ProjectError::Place(PlaceError::TwoOverrides { path, .. })
             | ProjectError::NotRegular { path }
+            | ProjectError::LinkOutside { path, .. }
             | ProjectError::NotText { path } => Some(vigil_core::Origin::EnvFile {
                 path: path.into(),
                 line: None,
@@ -212,18 +226,22 @@ impl Project {
                 Err(EnvFileError::NotText { .. }) if f.explicit => {
                     return Err(ProjectError::NotText { path: shown })
                 }
-                Err(EnvFileError::NotText { .. }) => {
-                    skipped.push(Skipped::new(
-                        f.path,
-                        SkipKind::Binary,
-                        "binary or not UTF-8 text (encrypted?)",
-                    ));
-                    continue;
-                }
+                // A file named as an env file that cannot be read (one Latin-1 byte, UTF-16 from
+                // Notepad) would leave its environment unchecked: never skipped in silence.
+                // Files named as encrypted (`.env.prod.enc`) were set aside before this.
+                Err(e @ EnvFileError::NotText { .. }) => return Err(ProjectError::Unreadable(e)),
                 Err(e) => return Err(e.into()),
             };
             let file = EnvFile::with_model(f.path, model)?;
             let canonical = std::fs::canonicalize(&full).unwrap_or(full);
+            // A link (a committed one, in a clone) whose target leaves the project would have
+            // another project's or the user's file read and rewritten: refused, target named.
+            if link && !canonical.starts_with(root) {
+                return Err(ProjectError::LinkOutside {
+                    path: shown,
+                    target: canonical.display().to_string(),
+                });
+            }
             if let Some(&i) = real.get(&canonical) {
                 let first: &EnvFile = &files[i].file;
                 if first.environment != file.environment && !first.template && !file.template {

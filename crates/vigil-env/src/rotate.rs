@@ -68,6 +68,9 @@ pub enum EditKind {
     Placeholder,
     /// The previous value of a dual secret, emptied.
     Retired,
+    /// A dual secret's current value is a well-known default (`changeme`): not kept as the
+    /// previous value (anyone could sign with it), which is left empty.
+    DefaultNotKept,
 }
 
 impl EditKind {
@@ -78,6 +81,7 @@ impl EditKind {
             EditKind::MovedToPrevious => "moved to previous",
             EditKind::Placeholder => "placeholder",
             EditKind::Retired => "retired",
+            EditKind::DefaultNotKept => "emptied (a well-known default is not kept)",
         }
     }
 }
@@ -663,13 +667,19 @@ pub fn plan_dual(
                 }
                 continue;
             }
-            let cur = cur.to_owned();
+            // A well-known default (`changeme`) proves nothing: rotating it away must stop its
+            // tokens at once, so it is never kept as the previous value.
+            let (cur, kind) = if vigil_core::strength::is_known_default(cur) {
+                (String::new(), EditKind::DefaultNotKept)
+            } else {
+                (cur.to_owned(), EditKind::MovedToPrevious)
+            };
             if l.doc.get(&d.previous).is_some()
                 || l.doc.bindings().iter().any(|b| b.key == d.previous)
             {
-                work.set(i, &d.previous, &cur, EditKind::MovedToPrevious)?;
+                work.set(i, &d.previous, &cur, kind)?;
             } else {
-                work.insert(i, &d.current, &d.previous, &cur, EditKind::MovedToPrevious)?;
+                work.insert(i, &d.current, &d.previous, &cur, kind)?;
             }
             let v = &new[&l.file.environment];
             work.set(i, &d.current, v.expose_secret(), EditKind::Rotated)?;

@@ -69,6 +69,9 @@ pub struct Row {
     pub due_in_days: Option<i64>,
     /// Non-template files holding it.
     pub files: Vec<String>,
+    /// Environments holding a value Vigil never set (their age is unknown, so the secret is
+    /// `untracked` until Vigil rotates it there).
+    pub never_rotated_in: Vec<String>,
 }
 
 fn parse_time(s: &str) -> Option<i64> {
@@ -118,8 +121,21 @@ pub fn status(loaded: &[Loaded], ledger: &Ledger, schedules: &Schedules, now: i6
                         .is_some_and(|h| h != ledger.hash(&name, v).as_str())
             })
         });
+        // Environments whose value Vigil never set (a first rotation with `--environment`):
+        // the secret is as old as its oldest value, and that age is unknown.
+        let mut never: Vec<String> = match record {
+            Some(r) => holders
+                .iter()
+                .filter(|(_, env, v)| !v.is_empty() && r.hash_for(env).is_none())
+                .map(|(_, env, _)| env.clone())
+                .collect(),
+            None => Vec::new(),
+        };
+        never.sort();
+        never.dedup();
         let state = match (record, period, due_secs) {
             (None, _, _) => State::Untracked,
+            _ if !never.is_empty() => State::Untracked,
             (Some(_), None, _) => State::Unscheduled,
             (Some(_), Some(_), Some(s)) if s < 0 => State::Overdue,
             (Some(_), Some(_), Some(s)) if s <= SOON_DAYS * 86_400 => State::DueSoon,
@@ -134,6 +150,7 @@ pub fn status(loaded: &[Loaded], ledger: &Ledger, schedules: &Schedules, now: i6
             age_days: age,
             due_in_days: due,
             files,
+            never_rotated_in: never,
         });
     }
     rows

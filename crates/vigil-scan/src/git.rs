@@ -1188,7 +1188,7 @@ fn introduced(
 
 /// A path as reports show it, losslessly: UTF-8 as it is, any other byte as `\xNN` (a lossy
 /// `�` would make two paths one, and hide which file holds the secret).
-fn path_text(bytes: &[u8]) -> String {
+pub(crate) fn path_text(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
     for chunk in bytes.utf8_chunks() {
         out.push_str(chunk.valid());

@@ -55,4 +55,4 @@ pub use scan::{
     finish, scan, scan_with, Finished, History, ScanError, ScanOutcome, Scanned, Scope, Target,
 };
 pub use settings::{ConfigSource, ScanFlags, ScanSettings, SettingsError};
-pub use suppress::{Suppressed, Suppressions};
+pub use suppress::{Named, Suppressed, Suppressions};

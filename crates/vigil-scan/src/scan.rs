@@ -133,6 +133,8 @@ pub struct FileTally {
     pub unreadable: u64,
     /// Files ignore rules kept out; `None` when ignore rules were off or nothing was walked.
     pub ignored: Option<u64>,
+    /// Symbolic links a directory walk did not follow (no `--follow-symlinks`).
+    pub symlinks: u64,
 }
 
 /// What a scan read.
@@ -458,7 +460,13 @@ pub fn finish(
             vigil_core::logging::printable(&f.display().to_string())
         ));
     }
-    suppressions.apply(&mut outcome.findings);
+    // Files and stdin are named as the user named them; history and the index by their path in
+    // the repository.
+    let named = match outcome.read {
+        Scanned::Files(_) => crate::suppress::Named::Paths,
+        Scanned::History(_) | Scanned::Index(_) => crate::suppress::Named::Repository,
+    };
+    suppressions.apply(&mut outcome.findings, named);
     let found = outcome.findings.len();
     let mut done = Finished {
         found,
@@ -470,7 +478,8 @@ pub fn finish(
         outcome,
     };
     if let Some(path) = &settings.baseline_write {
-        crate::baseline::Baseline::write(path, &done.outcome.findings)?;
+        let recorded = crate::Suppressions::baseline_findings(&done.outcome.findings, named);
+        crate::baseline::Baseline::write(path, &recorded)?;
         done.baseline_written = Some(path.clone());
         return Ok(done);
     }
@@ -483,13 +492,22 @@ pub fn finish(
             .push("--allow-incomplete: exiting as if complete".into());
     }
     done.status = settings.verdict(found, &completeness);
-    done.report = Some(crate::report::build_for(
+    let mut report = crate::report::build_for(
         format,
         &settings.rules,
         &done.outcome.findings,
         completeness,
         version,
-    ));
+    );
+    if format == vigil_report::Format::Sarif && named == crate::suppress::Named::Paths {
+        // SARIF's `%SRCROOT%` is the source tree's root (the git work tree, else this folder),
+        // as for `vigil lint`: `services/bot/.env` from anywhere in the repository.
+        if let Ok(cwd) = std::env::current_dir().and_then(std::fs::canonicalize) {
+            let root = vigil_report::srcroot::source_root(&cwd);
+            vigil_report::srcroot::rebase(&mut report, &cwd, &root);
+        }
+    }
+    done.report = Some(report);
     Ok(done)
 }
 
@@ -502,6 +520,7 @@ fn tally(out: &Outcome, walked_with_ignores: bool) -> FileTally {
         too_large: n(&out.stats.too_large),
         unreadable: n(&out.stats.unreadable),
         ignored: walked_with_ignores.then(|| n(&out.stats.ignored)),
+        symlinks: n(&out.stats.symlinks),
     }
 }
 
@@ -531,6 +550,7 @@ impl ScanOutcome {
                 too_large: t.too_large,
                 unreadable: t.unreadable,
                 ignored: t.ignored.unwrap_or(0),
+                symlinks: t.symlinks,
                 ..Skipped::default()
             },
             Scanned::History(s) | Scanned::Index(s) => Skipped {
@@ -815,6 +835,13 @@ impl fmt::Display for Summary<'_> {
                     t.too_large + o.content.member_too_large,
                     t.unreadable,
                 )?;
+                if t.symlinks > 0 {
+                    write!(
+                        f,
+                        ", {} symbolic link(s) not followed (--follow-symlinks)",
+                        t.symlinks
+                    )?;
+                }
                 let Some(ignored) = t.ignored else {
                     return o.write_content(f);
                 };
@@ -924,10 +951,12 @@ mod tests {
         std::fs::write(d.path().join("skipped.env"), "A=1\n").unwrap();
         let s = settings(&[d.path().to_owned()]);
         let files = scan(&s, Target::Paths, &|_| {}).unwrap();
+        // Files are named as the root was: here, absolute.
+        let a = source::display_path(&d.path().join("a.txt"));
         let stdin = scan(
             &s,
             Target::Reader {
-                name: "a.txt",
+                name: &a,
                 reader: Box::new(text.as_bytes()),
             },
             &|_| {},
@@ -942,13 +971,13 @@ mod tests {
         assert_eq!(spots(&files), spots(&stdin));
         assert_eq!(
             spots(&files),
-            [("a.txt".to_owned(), 2, "openrouter-api-key".to_owned())]
+            [(a.clone(), 2, "openrouter-api-key".to_owned())]
         );
         let summary = files.summary().to_string();
         assert!(summary.starts_with("2 file(s), 0.0 MiB in "), "{summary}");
         assert!(
             summary.ends_with(
-                "skipped 0 binary, 0 over 10 MiB, 0 unreadable, 1 ignored by ignore rules; 1 look like env files (skipped.env): add --no-ignore to scan them"
+                &format!("skipped 0 binary, 0 over 10 MiB, 0 unreadable, 1 ignored by ignore rules; 1 look like env files ({}): add --no-ignore to scan them", source::display_path(&d.path().join("skipped.env")))
             ),
             "{summary}"
         );

@@ -191,25 +191,8 @@ pub fn check(envs: &[Environment], section: &TokenSection) -> Vec<Problem> {
             }
             None => {}
             Some(v) => {
-                if strength::is_known_default(v) {
-                    push(
-                        Code::SecretDefault,
-                        &env.name,
-                        format!("{secret} is a well-known default value; generate one: openssl rand -base64 32"),
-                    );
-                } else {
-                    // Never "about -0 bits".
-                    let bits = strength::estimate_bits(v).max(0.0).abs();
-                    if bits < MIN_SECRET_BITS {
-                        push(
-                            Code::SecretWeak,
-                            &env.name,
-                            format!(
-                                "{secret} has about {:.0} bits of entropy, under {MIN_SECRET_BITS:.0} (32 random bytes: openssl rand -base64 32)",
-                                bits.max(0.0)
-                            ),
-                        );
-                    }
+                if let Some((code, message)) = strength_problem(secret, v) {
+                    push(code, &env.name, message);
                 }
                 if env
                     .vars
@@ -224,6 +207,17 @@ pub fn check(envs: &[Environment], section: &TokenSection) -> Vec<Problem> {
                         ),
                     );
                 }
+            }
+        }
+        // The previous secret still verifies tokens: it is judged like the current one.
+        if let Some(p) = env
+            .vars
+            .get(previous)
+            .map(|s| s.expose_secret().as_str())
+            .filter(|v| !v.is_empty())
+        {
+            if let Some((code, message)) = strength_problem(previous, p) {
+                push(code, &env.name, message);
             }
         }
         if env.production {
@@ -312,6 +306,27 @@ pub fn check(envs: &[Environment], section: &TokenSection) -> Vec<Problem> {
     let mut seen = std::collections::HashSet::new();
     out.retain(|p| seen.insert((p.code, p.environment.clone(), p.message.clone())));
     out
+}
+
+/// The strength problem of the verifying secret `var` (current or previous), if any; the
+/// message names the variable, never the value.
+fn strength_problem(var: &str, v: &str) -> Option<(Code, String)> {
+    if strength::is_known_default(v) {
+        return Some((
+            Code::SecretDefault,
+            format!("{var} is a well-known default value; generate one: openssl rand -base64 32"),
+        ));
+    }
+    // Never "about -0 bits".
+    let bits = strength::estimate_bits(v).max(0.0).abs();
+    (bits < MIN_SECRET_BITS).then(|| {
+        (
+            Code::SecretWeak,
+            format!(
+                "{var} has about {bits:.0} bits of entropy, under {MIN_SECRET_BITS:.0} (32 random bytes: openssl rand -base64 32)"
+            ),
+        )
+    })
 }
 
 /// Why a signing secret is not good enough. Never holds the value.

@@ -26,6 +26,16 @@ pub enum EnvironmentsError {
     /// The project's env files cannot be opened.
     #[error(transparent)]
     Project(#[from] ProjectError),
+    /// `NAME=FILE` names another environment than the file's own name does.
+    #[error("{path}: given as environment `{given}`, but its name places it in `{placed}`: name it `{placed}={path}`, or give the file alone")]
+    Relabelled {
+        /// The file, as given.
+        path: String,
+        /// The environment given.
+        given: String,
+        /// The environment its name gives.
+        placed: String,
+    },
 }
 
 /// The environments `check-config` judges, and the project files discovery left out.
@@ -106,21 +116,35 @@ pub fn from_args(
             None => (None, PathBuf::from(a)),
         };
         let shown = path.display().to_string();
+        // The folder canonical (the root is), the name as given (a link stays itself).
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+        let abs = std::fs::canonicalize(dir.unwrap_or(Path::new(".")))
+            .map(|d| d.join(path.file_name().unwrap_or_default()))
+            .unwrap_or_else(|_| path.clone());
+        let rel = abs
+            .strip_prefix(root)
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|_| path.clone());
         let name = match name {
-            // `prod=…` is production, as in file names.
-            Some(n) => model.environment_word(&n).unwrap_or(n),
-            None => {
-                // The folder canonical (the root is), the name as given (a link stays itself).
-                let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
-                let abs = std::fs::canonicalize(dir.unwrap_or(Path::new(".")))
-                    .map(|d| d.join(path.file_name().unwrap_or_default()))
-                    .unwrap_or_else(|_| path.clone());
-                let rel = abs
-                    .strip_prefix(root)
-                    .map(Path::to_path_buf)
-                    .unwrap_or_else(|_| path.clone());
-                model.place(&rel)?.environment
+            // `prod=…` is production, as in file names; a label that contradicts the file's own
+            // environment word (`dev=.env.prod`) would let the CI gate judge production as
+            // development: refused.
+            Some(n) => {
+                let given = model.environment_word(&n).unwrap_or(n);
+                if let Ok(placed) = model.place(&rel) {
+                    if placed.environment != vigil_env::environment::DEFAULT
+                        && placed.environment != given
+                    {
+                        return Err(EnvironmentsError::Relabelled {
+                            path: shown,
+                            given,
+                            placed: placed.environment,
+                        });
+                    }
+                }
+                given
             }
+            None => model.place(&rel)?.environment,
         };
         let doc = envfile::load(&path)?;
         out.push(Environment {

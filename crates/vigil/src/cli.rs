@@ -2,6 +2,8 @@
 //! subcommand whose arguments live beside its implementation.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub(crate) mod scan;
 use std::path::PathBuf;
 
 /// Vigil: find leaked secrets and keep AI-agent, bot and MCP-server stacks safe.
@@ -72,7 +74,7 @@ pub(crate) enum ColorChoice {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Find secrets in files, directories or stdin.
-    Scan(crate::commands::scan::ScanArgs),
+    Scan(scan::ScanArgs),
     /// Install git hooks that scan before every commit (and push).
     Hook(crate::commands::hook::HookArgs),
     /// Remove leaked secrets from git history (plan, then apply on a mirror clone).

@@ -141,6 +141,31 @@ impl Progress {
     }
 }
 
+/// Writes a report in `format` to `--report-path` (atomically), else to stdout, in colour when
+/// text goes to a terminal that wants it (`opts.color` is set here).
+pub(crate) fn emit_report(
+    g: &GlobalArgs,
+    report: &vigil_report::Report,
+    format: vigil_report::Format,
+    mut opts: vigil_report::RenderOptions,
+    report_path: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    match report_path {
+        Some(p) => vigil_report::save(p, format, report, &opts)
+            .with_context(|| format!("{}: cannot write the report", p.display()))?,
+        None => {
+            opts.color =
+                format == vigil_report::Format::Text && use_color(g.color, &std::io::stdout());
+            // Rendered first, so a closed stdout is one clean EPIPE.
+            let mut buf = Vec::new();
+            vigil_report::render(format, report, &opts, &mut buf)?;
+            write_stdout(&buf)?;
+        }
+    }
+    Ok(())
+}
+
 /// Writes a rendered report to stdout. A closed stdout (`vigil … | head -1`) is not an error:
 /// the verdict (exit code) stands even when nobody reads the report.
 pub(crate) fn write_stdout(buf: &[u8]) -> std::io::Result<()> {

@@ -3,9 +3,7 @@
 //! file and the probe live in the library.
 
 use crate::cli::GlobalArgs;
-use crate::output::use_color;
 pub(crate) use crate::output::FormatArg;
-use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
@@ -239,22 +237,16 @@ pub(crate) fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> 
             vigil_report::srcroot::rebase(&mut report, &cwd, &root);
         }
     }
-    let opts = RenderOptions {
-        show_secrets: args.show_secrets,
-        color: args.report_path.is_none()
-            && args.format == FormatArg::Text
-            && use_color(g.color, &std::io::stdout()),
-        ..RenderOptions::default()
-    };
-    match &args.report_path {
-        Some(p) => vigil_report::save(p, args.format.into(), &report, &opts)
-            .with_context(|| format!("{}: cannot write the report", p.display()))?,
-        None => {
-            let mut buf = Vec::new();
-            vigil_report::render(args.format.into(), &report, &opts, &mut buf)?;
-            crate::output::write_stdout(&buf)?;
-        }
-    }
+    crate::output::emit_report(
+        g,
+        &report,
+        args.format.into(),
+        RenderOptions {
+            show_secrets: args.show_secrets,
+            ..RenderOptions::default()
+        },
+        args.report_path.as_deref(),
+    )?;
 
     // Why the run is incomplete is in the report (once per reason); stderr says so once.
     let gaps = out.errors.len() + probe_errors.len();

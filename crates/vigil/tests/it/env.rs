@@ -4,12 +4,21 @@
 
 use crate::common;
 
-use common::{expect_exit, json, python_with, run, sarif_schema, vigil, write};
+use common::{expect_exit, json, python_with, run, sarif_schema, vigil};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command as StdCommand;
 use std::time::Duration;
 use tempfile::TempDir;
+
+/// Writes a file as a careful user keeps env files: `0600` (a `0644` file holding a secret is
+/// `env check`'s `loose_mode`, tested on its own).
+fn write(root: &Path, rel: &str, body: impl AsRef<[u8]>) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let p = common::write(root, rel, body);
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+    p
+}
 
 /// A random-looking value of `n` alphanumerics, made at run time from a seed.
 fn value(seed: u64, n: usize) -> String {
@@ -2505,5 +2514,131 @@ fn env_check_and_token_check_config_agree_on_a_default_secret() {
             ("production", "secret_shared"),
             ("staging", "secret_default"),
         ])
+    );
+}
+
+fn chmod(p: &Path, m: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+}
+
+/// bb-all-s7 #2, #4, #6, #7 and the dual half of #1: an env file that cannot be read fails the
+/// run (never skipped into a clean check); a link out of the project is refused; a `0644` file
+/// with secrets is `loose_mode`; `changeme` is not kept as the previous value; a secret Vigil
+/// never rotated in production is `untracked`, not `ok`.
+#[test]
+fn what_a_new_user_met_fails_closed() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path().join("p");
+    std::fs::create_dir_all(&d).unwrap();
+    let d = d.as_path();
+    git_init(d);
+    write(d, ".gitignore", ".env*\n");
+    let env = write(d, ".env", format!("ORCH_AUTH_TOKEN={}\n", value(1, 40)));
+    chmod(&env, 0o600);
+    // One Latin-1 byte in a comment, and a UTF-16 file: exit 2 naming the file and line.
+    let mut latin = b"# caf\xe9\n".to_vec();
+    latin.extend_from_slice(b"MCP_JWT_SECRET=changeme\nMCP_DEV_BYPASS=true\n");
+    let prod = write(d, ".env.prod", &latin);
+    chmod(&prod, 0o600);
+    for args in [&["env", "check"][..], &["token", "check-config"][..]] {
+        let out = run(d, args);
+        expect_exit(&out, 2);
+        assert!(
+            stderr(&out).contains(".env.prod:1"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    let utf16: Vec<u8> = "\u{feff}MCP_JWT_SECRET=changeme\r\n"
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    write(d, ".env.prod", utf16);
+    expect_exit(&run(d, &["env", "check"]), 2);
+    std::fs::remove_file(&prod).unwrap();
+
+    // loose_mode: a 0644 file holding a secret, named; gone after chmod 600.
+    chmod(&env, 0o644);
+    let loose = |out: &std::process::Output| -> Vec<String> {
+        json(out)["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["code"] == "loose_mode")
+            .map(|p| p["file"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let out = run(d, &["env", "check", "--format", "json"]);
+    expect_exit(&out, 1);
+    assert_eq!(loose(&out), [".env"]);
+    chmod(&env, 0o600);
+    let out = run(d, &["env", "check", "--format", "json"]);
+    assert!(loose(&out).is_empty());
+
+    // A committed link to a file outside the project: refused, the target untouched.
+    let outside = write(
+        dir.path(),
+        "out/victim.env",
+        format!("ORCH_AUTH_TOKEN={}\n", value(2, 40)),
+    );
+    let before = std::fs::read(&outside).unwrap();
+    std::os::unix::fs::symlink("../out/victim.env", d.join(".env.bot")).unwrap();
+    let out = run(
+        d,
+        &["env", "rotate", "--tokens", "ORCH_AUTH_TOKEN", "--write"],
+    );
+    expect_exit(&out, 2);
+    assert!(stderr(&out).contains(".env.bot") && stderr(&out).contains("outside the project"));
+    assert_eq!(std::fs::read(&outside).unwrap(), before);
+    std::fs::remove_file(d.join(".env.bot")).unwrap();
+
+    // `rotate --dual` of `changeme`: the previous slot stays empty (its tokens stop at once).
+    write(
+        d,
+        ".env",
+        format!(
+            "ORCH_AUTH_TOKEN={}\nMCP_JWT_SECRET=changeme\n",
+            value(3, 40)
+        ),
+    );
+    chmod(&env, 0o600);
+    let out = run(d, &["env", "rotate", "--dual", "MCP_JWT_SECRET", "--write"]);
+    expect_exit(&out, 0);
+    assert_eq!(get(d, ".env", "MCP_JWT_SECRET_PREVIOUS"), "");
+    assert_ne!(get(d, ".env", "MCP_JWT_SECRET"), "changeme");
+
+    // A first rotation of staging only: production's value has an unknown age.
+    std::fs::remove_file(&env).unwrap();
+    for (f, seed) in [(".env.production", 4), (".env.staging", 5)] {
+        let p = write(d, f, format!("ORCH_AUTH_TOKEN={}\n", value(seed, 40)));
+        chmod(&p, 0o600);
+    }
+    let out = run(
+        d,
+        &[
+            "env",
+            "rotate",
+            "--tokens",
+            "ORCH_AUTH_TOKEN",
+            "--environment",
+            "staging",
+            "--write",
+        ],
+    );
+    expect_exit(&out, 0);
+    let out = run(d, &["env", "status", "--format", "json"]);
+    let rows = json(&out);
+    let row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "ORCH_AUTH_TOKEN")
+        .unwrap();
+    assert_eq!(row["state"], "untracked", "{row}");
+    assert_eq!(
+        row["never_rotated_in"],
+        serde_json::json!(["production"]),
+        "{row}"
     );
 }

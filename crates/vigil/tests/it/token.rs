@@ -835,3 +835,90 @@ fn check_config_compares_previous_secrets_across_environments() {
     // The env check agrees.
     expect_exit(&run(d, &["env", "check"]), 1);
 }
+
+/// bb-all-s7 #1 and #11: a guessable key anywhere in the ring (current or previous) is refused by
+/// `verify`, as `mint` and the gateway refuse it; a `--env-file` that sets the current secret
+/// gives the previous one too (a stray shell variable adds no key); `check-config` judges the
+/// previous secret like the current one and refuses a label that contradicts the file's name.
+#[test]
+fn guessable_keys_and_mixed_sources_never_verify_and_the_ci_gate_sees_them() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let strong = secret(71);
+    let other = secret(72);
+    let forged = mint(
+        d,
+        &[("W", "changeme")],
+        &["--secret-env", "W", "--aud", "fs", "--allow-weak-secret"],
+    );
+    // `changeme` as the current or the previous secret: exit 2 naming the variable, never the value.
+    for env in [
+        vec![("MCP_JWT_SECRET", "changeme")],
+        vec![
+            ("MCP_JWT_SECRET", strong.as_str()),
+            ("MCP_JWT_SECRET_PREVIOUS", "changeme"),
+        ],
+    ] {
+        let out = verify(d, &env, &forged, &["--aud", "fs"]);
+        expect_exit(&out, 2);
+        let e = stderr(&out);
+        assert!(e.contains(env.last().unwrap().0), "{e}");
+        assert!(
+            !e.contains("changeme") && !stdout(&out).contains("\"valid\": true"),
+            "{e}"
+        );
+        // Development only: the flag verifies with a warning.
+        let out = verify(d, &env, &forged, &["--aud", "fs", "--allow-weak-secret"]);
+        expect_exit(&out, 0);
+        assert!(
+            stderr(&out).contains("--allow-weak-secret"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    // The env file holds only the current secret; the shell's stale previous one is not read.
+    write(d, ".env.prod", format!("MCP_JWT_SECRET={strong}\n"));
+    let old = mint(
+        d,
+        &[("W", other.as_str())],
+        &["--secret-env", "W", "--aud", "fs"],
+    );
+    let mixed = [("MCP_JWT_SECRET_PREVIOUS", other.as_str())];
+    let out = verify(d, &mixed, &old, &["--aud", "fs", "--env-file", ".env.prod"]);
+    expect_exit(&out, 1);
+    // Without the file, the process environment is one source: both secrets from it verify.
+    let both = [
+        ("MCP_JWT_SECRET", strong.as_str()),
+        ("MCP_JWT_SECRET_PREVIOUS", other.as_str()),
+    ];
+    expect_exit(&verify(d, &both, &old, &["--aud", "fs"]), 0);
+
+    // check-config: a guessable previous secret fails the gate, named, never printed.
+    write(
+        d,
+        ".env.prod",
+        format!("MCP_JWT_SECRET={strong}\nMCP_JWT_SECRET_PREVIOUS=changeme\n"),
+    );
+    let out = run(d, &["token", "check-config", ".env.prod"]);
+    expect_exit(&out, 1);
+    let text = stdout(&out);
+    assert!(
+        text.contains("secret_default") && text.contains("MCP_JWT_SECRET_PREVIOUS"),
+        "{text}"
+    );
+    assert!(!text.contains("changeme"), "{text}");
+    // A label that contradicts the file's own environment word is refused, not obeyed.
+    write(
+        d,
+        ".env.prod",
+        format!("MCP_JWT_SECRET={strong}\nMCP_DEV_BYPASS=true\n"),
+    );
+    let out = run(d, &["token", "check-config", "dev=.env.prod"]);
+    expect_exit(&out, 2);
+    let e = stderr(&out);
+    assert!(e.contains(".env.prod") && e.contains("production"), "{e}");
+    expect_exit(
+        &run(d, &["token", "check-config", "production=.env.prod"]),
+        1,
+    );
+}

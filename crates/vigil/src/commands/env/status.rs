@@ -33,10 +33,16 @@ pub(super) fn run(g: &GlobalArgs, args: StatusArgs) -> anyhow::Result<ExitStatus
                 "NAME", "STATE", "SCHEDULE", "LAST ROTATED", "AGE", "DUE IN"
             );
             for r in &rows {
-                let note = if r.changed {
+                let note = if !r.never_rotated_in.is_empty() {
+                    format!(
+                        "never rotated by vigil in {}: its age there is unknown",
+                        r.never_rotated_in.join(", ")
+                    )
+                } else if r.changed {
                     "changed outside vigil since; the age counts from the last rotation by vigil"
+                        .to_owned()
                 } else {
-                    ""
+                    String::new()
                 };
                 let line = format!(
                     "{:<w$}  {:<11}  {:<10}  {:<20}  {:>5}  {:>6}  {note}",

@@ -28,6 +28,10 @@ pub(crate) struct VerifyArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
+    /// Verify even with a weak or well-known default secret in the key ring (a warning instead
+    /// of exit 2); for development only.
+    #[arg(long)]
+    pub allow_weak_secret: bool,
     /// Where the keys come from.
     #[command(flatten)]
     pub keys: KeyArgs,
@@ -38,6 +42,11 @@ pub(super) fn run(g: &GlobalArgs, args: VerifyArgs) -> anyhow::Result<ExitStatus
     let token = read_token(args.token.as_deref())?;
     let (ring, policy) = settings(g, &args.keys.env_file)?.keys(&args.keys.overrides())?;
     let policy = policy.with_flags(args.leeway.as_deref(), &args.aud)?;
+    // A key anyone can guess (`changeme`, current or previous) proves nothing: refused as mint
+    // and the gateway refuse it.
+    for w in vigil_token::compliance::refuse_weak(ring.keys(), args.allow_weak_secret)? {
+        tracing::warn!("{w}: verifying anyway (--allow-weak-secret); anyone can sign such tokens");
+    }
     let now = vigil_token::time::at(args.at.as_deref())?;
     let verifier = Verifier::new(ring, policy);
     match verifier.verify(&token, now) {
