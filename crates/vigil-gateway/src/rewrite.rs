@@ -84,10 +84,10 @@ impl RequestInfo {
     fn request_id(&self) -> Option<String> {
         let ms = crate::mcp::messages(&self.body.0)?;
         match ms.items.as_slice() {
-            [(m, _)] if !ms.batch && m.method.is_some() => m
-                .id
-                .filter(|id| id.get() != "null")
-                .map(|id| id.get().to_owned()),
+            [(m, _)] if !ms.batch && m.method.is_some() => {
+                m.id.filter(|id| id.get() != "null")
+                    .map(|id| id.get().to_owned())
+            }
             _ => None,
         }
     }

@@ -285,8 +285,7 @@ impl LogPatterns {
                 });
             }
         }
-        if self.auth_lower.find(data).is_some() || self.auth_upper.find(data).is_some()
-        {
+        if self.auth_lower.find(data).is_some() || self.auth_upper.find(data).is_some() {
             for c in self.auth.captures_iter(data) {
                 let m = c.get(1).expect("group 1");
                 out.push(Span {

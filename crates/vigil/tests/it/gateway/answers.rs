@@ -145,7 +145,8 @@ async fn secrets_in_the_upstreams_response_headers_are_redacted_and_counted() {
     let key = common::token("OPENROUTER_API_KEY=«sk-or-v1-{hex:64}»", 83);
     let (p, k) = (pat.clone(), key.clone());
     let addr = raw_upstream(move |_| {
-        let result = r#"{"jsonrpc":"2.0","id":3,"result":{"content":[{"type":"text","text":"ok"}]}}"#;
+        let result =
+            r#"{"jsonrpc":"2.0","id":3,"result":{"content":[{"type":"text","text":"ok"}]}}"#;
         with_length(
             "application/json",
             &[
@@ -274,7 +275,10 @@ async fn an_sse_answer_cut_for_not_being_utf8_tells_the_client_why() {
         assert_eq!(status, 200, "{case}: {body}");
         assert_eq!(headers["content-type"], "text/event-stream", "{case}");
         assert!(!body.contains("<cut>"), "{case}: {body}");
-        assert!(!body.contains('\0') && !body.contains("key"), "{case}: {body}");
+        assert!(
+            !body.contains('\0') && !body.contains("key"),
+            "{case}: {body}"
+        );
         // The last event answers the call: a JSON-RPC error with its id, saying why.
         let last = body
             .trim_end()
@@ -286,7 +290,10 @@ async fn an_sse_answer_cut_for_not_being_utf8_tells_the_client_why() {
         assert_eq!(v["id"], 9, "{case}: {body}");
         assert_eq!(v["error"]["code"], -32603, "{case}: {body}");
         assert!(
-            v["error"]["message"].as_str().unwrap().contains("not UTF-8"),
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("not UTF-8"),
             "{case}: {body}"
         );
         if case == "later" {

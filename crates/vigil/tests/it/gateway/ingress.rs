@@ -216,7 +216,11 @@ async fn webhooks_signed_with_either_secret_pass_once_and_metrics_name_the_secre
         (400, true),
         "{text}"
     );
-    assert_eq!(up.seen().len(), before, "a doubled header reached the upstream");
+    assert_eq!(
+        up.seen().len(),
+        before,
+        "a doubled header reached the upstream"
+    );
     let mut svix = standard("msg_svix", t, body, &ev_default);
     svix.push(("svix-id".into(), "msg_other".into()));
     let (status, text) = post(&gw, "/hooks/events", &svix, body).await;
