@@ -185,7 +185,9 @@ async fn secrets_in_the_upstreams_response_headers_are_redacted_and_counted() {
     assert!(!all.contains(&pat), "{all}");
     assert!(!all.contains(&pat[4..]), "{all}");
     assert_eq!(headers["x-debug"], "tok [REDACTED:github-pat]");
-    assert_eq!(headers["www-authenticate"], "Bearer [REDACTED:github-pat]");
+    // The upstream's challenge is not the client's business on a route the gateway
+    // authenticates: it is dropped (its resource_metadata could send a client anywhere).
+    assert!(!headers.contains_key("www-authenticate"), "{all}");
     assert!(
         headers["link"]
             .to_str()
@@ -225,6 +227,7 @@ async fn secrets_in_the_upstreams_response_headers_are_redacted_and_counted() {
     let (status, headers, _) = send(&gw.url("/mcp/fs"), "POST", &h, call_body).await;
     assert_eq!(status, 200);
     assert_eq!(headers["x-debug"], format!("tok {pat}"));
+    assert!(!headers.contains_key("www-authenticate"));
     let (_, _, metrics) = call("GET", &gw.url("/metrics"), &[], "").await;
     assert!(
         metrics.contains("place=\"response_header\",rule=\"github-pat\"} 1"),
