@@ -68,7 +68,13 @@ fn push_json_str(out: &mut String, s: &str) {
 impl Line {
     /// The line's fields as the members of a JSON object, in the order of their names (the
     /// bytes [`Line::fields`] gives through a map), written without a map or a `Value` each.
+    #[cfg(test)]
     fn members(&self) -> String {
+        self.members_with(&vigil_core::redact::redact(&self.tool))
+    }
+
+    /// [`Line::members`] with the tool's name as already redacted (see [`ToolNames`]).
+    fn members_with(&self, tool: &str) -> String {
         use std::fmt::Write as _;
         let mut out = String::with_capacity(320);
         out.push_str("\"arguments_sha256\":");
@@ -94,7 +100,7 @@ impl Line {
         );
         out.push_str(",\"tool\":");
         // Client-chosen: through the same redactor as the logs (a secret used as a name).
-        push_json_str(&mut out, &vigil_core::redact::redact(&self.tool));
+        push_json_str(&mut out, tool);
         out
     }
 
@@ -346,6 +352,29 @@ fn lost_members(count: u64, since: SystemTime) -> String {
     )
 }
 
+/// Tool names as the audit writes them (through the logs' redactor, which runs vigil-scan's
+/// rules), remembered: a log holds the same few names again and again.
+#[derive(Default)]
+struct ToolNames(std::collections::HashMap<String, String>);
+
+impl ToolNames {
+    /// Names remembered at most (a client may make up a new one per call).
+    const MAX: usize = 1024;
+
+    fn members(&mut self, line: &Line) -> String {
+        if let Some(t) = self.0.get(&line.tool) {
+            return line.members_with(t);
+        }
+        let t = vigil_core::redact::redact(&line.tool).into_owned();
+        let m = line.members_with(&t);
+        if self.0.len() >= Self::MAX {
+            self.0.clear();
+        }
+        self.0.insert(line.tool.clone(), t);
+        m
+    }
+}
+
 fn write_loop(
     chain: Chain,
     rx: mpsc::Receiver<Line>,
@@ -360,6 +389,7 @@ fn write_loop(
     // way, so its line must not vanish (the next calls are refused while `failed` is set).
     let mut batch: Vec<String> = Vec::new();
     let mut lost: Option<(u64, SystemTime)> = None;
+    let mut names = ToolNames::default();
     let mut behind = false;
     loop {
         let first = if batch.is_empty() {
@@ -376,7 +406,7 @@ fn write_loop(
         };
         let mut taken = 0;
         if let Some(first) = first {
-            batch.push(first.members());
+            batch.push(names.members(&first));
             taken += 1;
             // The batch fills while this thread sleeps, then is taken at once: waiting on the
             // channel instead would wake this thread (a futex wake and a context switch on the
@@ -390,7 +420,7 @@ fn write_loop(
         while batch.len() < room {
             match rx.try_recv() {
                 Ok(l) => {
-                    batch.push(l.members());
+                    batch.push(names.members(&l));
                     taken += 1;
                 }
                 Err(_) => break,

@@ -459,7 +459,13 @@ pub async fn forward(
         }
     }
     let (mut parts, body) = resp.into_parts();
-    strip(&mut parts.headers, upstream_cors);
+    // On a route where the gateway verifies the client's token, the client's auth is the
+    // gateway's: an upstream's challenge (its `resource_metadata` may name any host, where an
+    // MCP client would begin OAuth discovery) never reaches the client.
+    let gateway_auth = route.auth && route.webhook.is_none();
+    strip(&mut parts.headers, |k| {
+        upstream_cors(k) || (gateway_auth && k == header::WWW_AUTHENTICATE)
+    });
     Response::from_parts(parts, body)
 }
 

@@ -1046,6 +1046,7 @@ async fn forward(
     bytes: Bytes,
     upgrade: Option<OnUpgrade>,
 ) -> Response<Body> {
+    let kept = (!ex.hooks.is_empty()).then(|| bytes.clone());
     let body = if bytes.is_empty() {
         body::empty()
     } else {
@@ -1079,6 +1080,7 @@ async fn forward(
             .get(MCP_PROTOCOL_VERSION)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
+        body: crate::rewrite::RequestBody(kept.unwrap_or_default()),
     };
     let (gw, index) = (ex.gw.clone(), route.index);
     let rw = crate::rewrite::Rewriter::new(

@@ -9,6 +9,7 @@
 use crate::common;
 use crate::gw;
 
+mod answers;
 mod auth;
 mod blackbox;
 mod browsers;
