@@ -153,6 +153,7 @@ pub(crate) async fn handle(
 
 /// The stages in their order; the first that answers ends the line.
 async fn pipeline(ex: &mut Exchange<'_>, req: Request<Incoming>) -> Response<Body> {
+    let http_method = req.method().clone();
     next!(own_endpoints(ex, &req).await);
     next!(request_head(&req));
     let (route, forward_path) = next!(find_route(ex, &req));
@@ -161,6 +162,7 @@ async fn pipeline(ex: &mut Exchange<'_>, req: Request<Incoming>) -> Response<Bod
     next!(request_headers(ex.gw, req.method(), req.headers()));
     let principal = next!(authenticate(ex, route, req.headers()).await);
     next!(per_subject(ex, route, principal.as_ref()).await);
+    let session = next!(session(route, principal.as_ref(), &req));
     let (mut parts, bytes, upgrade) = next!(request_body(ex, route, req).await);
     next!(webhook(ex, route, &parts.method, &parts.headers, &bytes).await);
     // A webhook delivery is not JSON-RPC: no tool-call checks, no result hooks.
@@ -187,7 +189,73 @@ async fn pipeline(ex: &mut Exchange<'_>, req: Request<Incoming>) -> Response<Bod
         ))
     };
     ex.forwarded = true;
-    forward(ex, route, forward_path, principal, parts, bytes, upgrade).await
+    let resp = forward(ex, route, forward_path, principal, parts, bytes, upgrade).await;
+    match session {
+        Some(s) => s.answered(&http_method, resp),
+        None => resp,
+    }
+}
+
+/// The session a request on an HTTP route with tokens acts in (see [`crate::sessions`]): 404
+/// when it is not one the token's subject opened through the gateway.
+fn session(
+    route: &Route,
+    principal: Option<&Principal>,
+    req: &Request<Incoming>,
+) -> Flow<Option<Session>> {
+    let Some(p) = principal else {
+        return Flow::Next(None);
+    };
+    if route.webhook.is_some() || route.stdio.is_some() {
+        // A stdio route's own server binds its sessions.
+        return Flow::Next(None);
+    }
+    let s = Session {
+        route: Arc::from(route.label.as_str()),
+        subject: p.subject.clone().unwrap_or_default(),
+        asked: crate::sessions::named(req.headers(), req.uri().query()),
+    };
+    if let Some(id) = &s.asked {
+        if !crate::sessions::allowed(&s.route, id, &s.subject) {
+            return Flow::Reply(crate::sessions::not_found());
+        }
+    }
+    Flow::Next(Some(s))
+}
+
+/// A request's session, for binding what the upstream answers.
+struct Session {
+    route: Arc<str>,
+    subject: String,
+    asked: Option<String>,
+}
+
+impl Session {
+    /// The upstream's answer `resp` to a `method` request: a session it opens is bound to the
+    /// subject (503 when the gateway holds too many), one it ends forgotten, and a legacy
+    /// stream watched for its `endpoint`.
+    fn answered(self, method: &Method, resp: Response<Body>) -> Response<Body> {
+        if !crate::sessions::answered(
+            &self.route,
+            &self.subject,
+            method,
+            self.asked.as_deref(),
+            resp.status(),
+            resp.headers(),
+        ) {
+            return crate::sessions::full();
+        }
+        let stream = resp
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+        if method != Method::GET || self.asked.is_some() || !stream {
+            return resp;
+        }
+        let (parts, body) = resp.into_parts();
+        let watched = crate::sessions::Watch::new(body, self.route, self.subject);
+        Response::from_parts(parts, BodyExt::boxed(watched))
+    }
 }
 
 /// The stage every answer passes, whichever stage made it: the CORS headers of the policy that
