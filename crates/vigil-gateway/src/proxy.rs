@@ -86,10 +86,14 @@ fn client_only(k: &HeaderName) -> bool {
 /// `X-Consumer-Username`, `Tailscale-User-Login`, `Impersonate-Group`, `X-Jwt-Claim-Sub`,
 /// `Fly-Client-IP`, `CF-Connecting-IPv6`, `X-Envoy-External-Address`, `X-Original-URI`,
 /// `X-Method-Override` and spellings not yet seen in the wild all match. `mcp-*` names (the
-/// protocol's, checked by the gateway), `sec-*` (set by browsers only) and `User-Agent` never
-/// match.
+/// protocol's, checked by the gateway), `sec-*` and `access-control-*` (set by browsers only),
+/// `Host` (the gateway sets the upstream's own) and `User-Agent` never match.
 pub(crate) fn identity_family(n: &str) -> bool {
-    if n.starts_with("mcp-") || n.starts_with("sec-") || n == "user-agent" {
+    if n.starts_with("mcp-")
+        || n.starts_with("sec-")
+        || n.starts_with("access-control-")
+        || matches!(n, "host" | "user-agent")
+    {
         return false;
     }
     if PLATFORMS.iter().any(|p| n.starts_with(p)) {

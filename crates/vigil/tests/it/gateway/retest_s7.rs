@@ -13,7 +13,7 @@ fn random_hex(n: usize) -> String {
 #[test]
 fn no_two_of_the_gateways_secrets_are_one_value() {
     let dir = TempDir::new().unwrap();
-    let (hook_a, hook_b, assert_a) = (random_hex(24), random_hex(24), random_hex(24));
+    let (hook_a, hook_b, assert_a) = (random_hex(32), random_hex(32), random_hex(32));
     let check = |routes: &str, env: &[(&str, &str)]| {
         std::fs::write(
             dir.path().join("vigil.toml"),
