@@ -466,6 +466,14 @@ fn request_head(req: &Request<Incoming>) -> Flow {
 /// sees), an `MCP-Protocol-Version` that is not an accepted revision (or given twice), and a
 /// compressed body (the gateway must read the JSON-RPC message the upstream runs).
 fn request_headers(gw: &Gateway, method: &Method, h: &HeaderMap) -> Flow {
+    if let Some(name) = connection_names_read_header(h) {
+        return Flow::Reply(bad_request(
+            "ambiguous_header",
+            &format!(
+                "Connection names {name}, which the gateway reads: the upstream would not get it"
+            ),
+        ));
+    }
     if let Err(e) = proxy::upgrade_asked(method, h) {
         return Flow::Reply(bad_request("upgrade_refused", &e.to_string()));
     }
@@ -511,6 +519,28 @@ fn request_headers(gw: &Gateway, method: &Method, h: &HeaderMap) -> Flow {
         ));
     }
     Flow::Next(())
+}
+
+/// A header the gateway reads end to end (the body's media type, the session, the protocol
+/// version, any `Mcp-*`, `Accept`, `Origin`, `Last-Event-ID`) that `Connection` names: as a
+/// hop-by-hop header it is dropped before the upstream, which then reads the request otherwise
+/// than the gateway checked it (no `MCP-Protocol-Version`: 2025-03-26 rules).
+fn connection_names_read_header(h: &HeaderMap) -> Option<String> {
+    h.get_all(header::CONNECTION)
+        .iter()
+        .flat_map(|v| v.as_bytes().split(|b| *b == b','))
+        .map(|t| {
+            String::from_utf8_lossy(t.trim_ascii())
+                .to_ascii_lowercase()
+                .replace('_', "-")
+        })
+        .find(|n| {
+            n.starts_with("mcp-")
+                || matches!(
+                    n.as_str(),
+                    "content-type" | "content-encoding" | "accept" | "origin" | "last-event-id"
+                )
+        })
 }
 
 /// Who the request acts for, on a route that needs a token: a token this worker accepted
@@ -811,10 +841,16 @@ async fn tool_checks(
                     return Flow::Reply(unreadable_call(&e, bytes));
                 }
             };
-            let tool = call
-                .as_ref()
-                .and_then(|c| c.params.name.clone())
-                .unwrap_or_default();
+            let Some(tool) = call.as_ref().and_then(|c| c.params.name.clone()) else {
+                // No name at all (no `params`, or none in it): checked against no tool, it
+                // would pass every rule, while an upstream may find a name elsewhere
+                // (`__proto__`, a default).
+                refused_call(ex, route, bytes, "unreadable");
+                return Flow::Reply(bad_request(
+                    "ambiguous_body",
+                    "a tools/call on this route must name its tool in params.name",
+                ));
+            };
             let missing = route
                 .tool_scopes(&tool)
                 .any(|need| !have.iter().any(|h| h == need));

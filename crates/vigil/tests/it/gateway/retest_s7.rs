@@ -328,3 +328,70 @@ async fn folded_method_spellings_and_invisible_subjects_are_refused() {
     .await;
     assert_eq!(s, 200, "a space inside a subject is fine");
 }
+
+// #14 (low): an RFC 2231 `charset*`, a `Connection` header naming a header the gateway reads,
+// and a tools/call without a tool name on a route with tool rules are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extended_charsets_dropped_session_headers_and_nameless_calls_are_refused() {
+    let up = Upstream::start().await;
+    let dir = TempDir::new().unwrap();
+    let cfg = config(
+        &up,
+        "[[gateway.routes.tools]]\nname = \"delete_*\"\nscopes = [\"fs:write\"]\n",
+        "[gateway.validation]\nmode = \"off\"\n",
+    );
+    let gw = Gateway::start(dir.path(), &cfg, &[]);
+    let url = gw.url("/mcp/filesystem");
+    let auth = bearer(&token("filesystem", "alice"));
+    let echo = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"}}}"#;
+    let cases: [(&[(&str, &str)], &str, u16); 5] = [
+        (
+            &[("content-type", "application/json; charset*=utf-7''")],
+            echo,
+            415,
+        ),
+        (
+            &[("connection", "Mcp-Session-Id, MCP-Protocol-Version")],
+            echo,
+            400,
+        ),
+        (&[("connection", "close, Content-Type")], echo, 400),
+        (
+            &[],
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call"}"#,
+            400,
+        ),
+        (
+            &[],
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"__proto__":{"name":"delete_file"},"arguments":{}}}"#,
+            400,
+        ),
+    ];
+    for (extra, body, want) in cases {
+        let before = up.seen().len();
+        let mut h = vec![
+            ("authorization", auth.as_str()),
+            ("accept", "application/json"),
+        ];
+        if !extra.iter().any(|(k, _)| *k == "content-type") {
+            h.push(("content-type", "application/json"));
+        }
+        h.extend_from_slice(extra);
+        let (s, _, b) = call("POST", &url, &h, body).await;
+        assert_eq!(s.as_u16(), want, "{extra:?} {body}: {b}");
+        assert_eq!(up.seen().len(), before, "{extra:?} {body} was forwarded");
+    }
+    let (s, _, b) = call(
+        "POST",
+        &url,
+        &[
+            ("authorization", auth.as_str()),
+            ("accept", "application/json"),
+            ("content-type", "application/json; charset=utf-8"),
+            ("connection", "keep-alive"),
+        ],
+        echo,
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+}
