@@ -3,6 +3,11 @@
 
 use super::*;
 
+/// Variables set for one `gateway check`.
+type Env<'a> = Vec<(&'a str, &'a str)>;
+/// Extra request headers.
+type Headers<'a> = &'a [(&'a str, &'a str)];
+
 fn random_hex(n: usize) -> String {
     let mut b = vec![0u8; n];
     getrandom::fill(&mut b).unwrap();
@@ -56,7 +61,7 @@ fn no_two_of_the_gateways_secrets_are_one_value() {
     expect_exit(&check(&fine, &env), 0);
 
     let jwt = secret();
-    let cases: Vec<(String, Vec<(&str, &str)>, [&str; 2])> = vec![
+    let cases: Vec<(String, Env, [&str; 2])> = vec![
         // A webhook sender holding the token secret could mint tokens.
         (
             hook("/hooks/a", "github", "\"${MCP_JWT_SECRET}\", \"${HOOK_B}\""),
@@ -344,7 +349,7 @@ async fn extended_charsets_dropped_session_headers_and_nameless_calls_are_refuse
     let url = gw.url("/mcp/filesystem");
     let auth = bearer(&token("filesystem", "alice"));
     let echo = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"}}}"#;
-    let cases: [(&[(&str, &str)], &str, u16); 5] = [
+    let cases: [(Headers, &str, u16); 5] = [
         (
             &[("content-type", "application/json; charset*=utf-7''")],
             echo,
