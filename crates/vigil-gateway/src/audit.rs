@@ -178,7 +178,9 @@ pub enum AuditKeyProblem {
     #[error("is too short to key the audit log with (at least 32 random characters, e.g. from `vigil env rotate`)")]
     Short,
     /// Equal to another of the gateway's secrets (named), which others may hold.
-    #[error("must differ from {0}: whoever holds that secret could forge a keyed audit log")]
+    #[error(
+        "must not hold the value of {0} (anyone holding that value could forge a keyed audit log)"
+    )]
     Shared(String),
 }
 

@@ -495,14 +495,17 @@ fn withheld(status: StatusCode) -> Response<Body> {
 }
 
 /// Whether a `Content-Type` value names no charset, or UTF-8 (`utf-8`, `utf8`, any case, quoted
-/// or not).
+/// or not), and has no RFC 2231 `charset*` parameter.
 pub(crate) fn utf8_charset(v: &[u8]) -> bool {
     v.split(|b| *b == b';').skip(1).all(|param| {
         let Some(eq) = param.iter().position(|b| *b == b'=') else {
             return true;
         };
-        if !param[..eq].trim_ascii().eq_ignore_ascii_case(b"charset") {
-            return true;
+        let name = param[..eq].trim_ascii();
+        if !name.eq_ignore_ascii_case(b"charset") {
+            // RFC 2231's `charset*=utf-7''…` (and `charset*0`): no MCP client sends one, and
+            // a reader that honours it decodes what the gateway read as UTF-8.
+            return !(name.len() > 7 && name[..7].eq_ignore_ascii_case(b"charset"));
         }
         let value = param[eq + 1..].trim_ascii();
         let value = value

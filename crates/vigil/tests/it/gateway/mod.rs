@@ -21,6 +21,8 @@ mod mcp;
 mod observability;
 mod requests;
 mod retest;
+mod retest_s7;
+mod sessions;
 mod startup;
 mod stdio;
 mod tool_security;

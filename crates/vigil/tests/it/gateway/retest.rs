@@ -996,7 +996,8 @@ fn the_audit_key_is_kept_like_the_other_secrets() {
     expect_exit(&o, 2);
     let err = stderr_of(&o);
     assert!(
-        err.contains("VIGIL_GATEWAY_AUDIT_KEY") && err.contains("must differ from MCP_JWT_SECRET"),
+        err.contains("VIGIL_GATEWAY_AUDIT_KEY")
+            && err.contains("must not hold the value of MCP_JWT_SECRET (anyone"),
         "{err}"
     );
     assert!(!err.contains(&secret()));
