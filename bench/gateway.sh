@@ -24,6 +24,8 @@
 #   VIGIL_BIN=/tmp/vigil-before BENCH_TARGETS="nginx vigil" bench/gateway.sh   # another build
 #   VIGIL_BASE_BIN=/tmp/gw-before/target/release/vigil BENCH_TARGETS="vigil_base vigil" \
 #     BENCH_ROUNDS=9 bench/gateway.sh        # A/B two builds in one run, rounds interleaved
+#   (with VIGIL_BASE_BIN every feature row runs on the base build too, as vigil_base_<feature>,
+#   compared with vigil_base: e.g. BENCH_TARGETS="vigil_base vigil vigil_base_audit vigil_audit")
 #
 # The upstream is nginx answering a fixed JSON body (2 workers); each proxy nginx has 2 workers
 # and an upstream keepalive pool; Vigil runs with its default 2 worker threads on this machine.
@@ -189,10 +191,12 @@ for f in ${BENCH_FEATURES:-}; do
 done
 feature_route[all]=$all_route
 feature_gateway[all]=$all_gateway
-for f in "${features[@]}" all; do
-  port=$(free_port); feature_port[$f]=$port
-  mkdir -p "$work/vigil_$f"
-  cat >"$work/vigil_$f/vigil.toml" <<EOF
+# With VIGIL_BASE_BIN, each feature row also runs on the base build (vigil_base_<feature>).
+for row in "${features[@]}" all ${base:+$(printf 'base_%s ' "${features[@]}" all)}; do
+  f=${row#base_}; bin=$vigil; [ "$row" != "$f" ] && bin=$base
+  port=$(free_port); feature_port[$row]=$port
+  mkdir -p "$work/vigil_$row"
+  cat >"$work/vigil_$row/vigil.toml" <<EOF
 [gateway]
 listen = "127.0.0.1:$port"
 
@@ -207,16 +211,16 @@ per_ip = "100000000/minute"
 
 ${feature_gateway[$f]}
 EOF
-  (cd "$work/vigil_$f" && exec ${BENCH_WRAP:-} "$vigil" ${VIGIL_FLAGS:-} gateway ${GATEWAY_FLAGS:-} 2>"$work/vigil_$f/access.log") &
+  (cd "$work/vigil_$row" && exec ${BENCH_WRAP:-} "$bin" ${VIGIL_FLAGS:-} gateway ${GATEWAY_FLAGS:-} 2>"$work/vigil_$row/access.log") &
   feature_pids+=($!)
-  pid_of[vigil_$f]=$!
+  pid_of[vigil_$row]=$!
 done
 token=$("$vigil" token mint --aud filesystem --sub bench --ttl 3600 $token_flags)
 for p in $up_port $ngx_port $ngxb_port $ngxl_port $gw_port $gwb_port "${feature_port[@]}"; do
   for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$p/" && break; sleep 0.1; done
 done
 # Rows with pins: the upstream's tools approved, as an operator would (`vigil gateway pin`).
-for f in "${features[@]}" all; do
+for f in "${!feature_port[@]}"; do
   if grep -q '^pins = ' "$work/vigil_$f/vigil.toml"; then
     (cd "$work/vigil_$f" && "$vigil" gateway pin --route /mcp/filesystem --approve >pin.log 2>&1) ||
       { echo "vigil gateway pin failed for vigil_$f: $(cat "$work/vigil_$f/pin.log")" >&2; exit 1; }
@@ -315,9 +319,9 @@ declare -A url=(
   [nginx_limit]="http://127.0.0.1:$ngxl_port/mcp/filesystem/"
   [contextforge]="http://127.0.0.1:${cf_port:-0}/rpc"
 )
-for f in "${features[@]}" all; do url[vigil_$f]="http://127.0.0.1:${feature_port[$f]}/mcp/filesystem/"; done
+for f in "${!feature_port[@]}"; do url[vigil_$f]="http://127.0.0.1:${feature_port[$f]}/mcp/filesystem/"; done
 default_targets="direct nginx nginx_buffered nginx_limit ${base:+vigil_base }vigil"
-for f in "${features[@]}" all; do default_targets+=" vigil_$f"; done
+for f in "${features[@]}" all; do default_targets+=" ${base:+vigil_base_$f }vigil_$f"; done
 if [ -n "$cf_port" ]; then default_targets+=" contextforge"; fi
 read -r -a targets <<<"${BENCH_TARGETS:-$default_targets}"
 # to_ms "1.23ms" | "850.00us" | "1.02s" -> milliseconds
@@ -332,7 +336,7 @@ declare -A pids=(
   [nginx_limit]="$(pgrep -P "$(cat "$work/proxylimit/nginx.pid")" | tr '\n' ' ')"
   [contextforge]="$(if [ -n "${cf_pid:-}" ]; then echo "$cf_pid"; pgrep -P "$cf_pid"; fi | tr '\n' ' ')"
 )
-for f in "${features[@]}" all; do pids[vigil_$f]=${pid_of[vigil_$f]}; done
+for f in "${!feature_port[@]}"; do pids[vigil_$f]=${pid_of[vigil_$f]}; done
 hz=$(getconf CLK_TCK)
 to_ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) { sub(/us$/, "", v); print v / 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v); print v + 0 } else { sub(/s$/, "", v); print v * 1000 } }'; }
 for r in $(seq "$rounds"); do
@@ -368,8 +372,10 @@ awk '$2 == "nginx" {n = $4; np = $8} $2 == "nginx_buffered" {b = $4; bp = $8} $2
 # Each feature's server CPU per request against the plain gateway's (target: at most +15%).
 awk -F'|' '{ t = $2; gsub(/ /, "", t); cpu[t] = $7 + 0; rps[t] = $3 + 0 } END {
   if (!cpu["vigil"]) exit
-  for (t in cpu) if (t ~ /^vigil_/ && t != "vigil_base")
-    printf "%s: server CPU per request %+.1f%% of the plain gateway'"'"'s%s\n", t, 100 * (cpu[t] / cpu["vigil"] - 1), (t == "vigil_all" ? "" : " (target <= +15%)")
+  for (t in cpu) if (t ~ /^vigil_/ && t != "vigil_base") {
+    ref = (t ~ /^vigil_base_/) ? "vigil_base" : "vigil"
+    if (cpu[ref]) printf "%s: server CPU per request %+.1f%% of %s%s\n", t, 100 * (cpu[t] / cpu[ref] - 1), (ref == "vigil" ? "the plain gateway'"'"'s" : "the plain base'"'"'s"), (t ~ /_all$/ ? "" : " (target <= +15%)")
+  }
   if (cpu["contextforge"]) printf "contextforge: %.0fx the plain gateway'"'"'s server CPU per request, %.2f%% of its requests/s\n", cpu["contextforge"] / cpu["vigil"], 100 * rps["contextforge"] / rps["vigil"] }' "$work/table" | sort
 awk -F'|' '$2 ~ /^ vigil_base / {b = $7; br = $3} $2 ~ /^ vigil / {v = $7; vr = $3} END {
   if (b && v) printf "vigil / vigil_base: server CPU per request %.1f%% of the base'"'"'s, requests/s %.1f%%\n", 100 * v / b, 100 * vr / br }' "$work/table"

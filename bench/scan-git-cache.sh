@@ -11,15 +11,17 @@ bin=$(realpath "${VIGIL_BIN:-target/release/vigil}")
 out=$(realpath -m "${BENCH_OUT:-target/bench/git-cache}")
 rm -rf "$out"
 mkdir -p "$out/keys"
-# A copy (git clone --no-local refuses a partial clone whose promised blobs are missing).
-cp -r "$repo" "$out/repo.git"
+# A mirror clone sharing the source's objects (alternates: nothing is copied, nothing is
+# written into the source); the new commit's objects go into the clone.
+git clone -q --mirror --shared "$repo" "$out/repo.git"
 export XDG_CACHE_HOME="$out/keys"
 run() { # name, then vigil arguments
   local name=$1
   shift
   /usr/bin/time -f "%e %U %S %M" -o "$out/$name.time" \
     "$bin" scan --git --cache "$out/repo.git" -f json -o "$out/$name.json" "$@" 2>"$out/$name.err" || true
-  read -r wall user sys rss <"$out/$name.time"
+  # (time's last line: a first one says when vigil exits 1, findings)
+  read -r wall user sys rss < <(tail -n 1 "$out/$name.time")
   printf '%-7s wall %7.2f s  cpu %7.2f s  peak RSS %5d MB  %s\n' "$name" "$wall" \
     "$(echo "$user + $sys" | bc)" $((rss / 1024)) "$(grep -o '[0-9]* commit(s)[^,]*' "$out/$name.err" | head -1)"
 }
@@ -39,7 +41,8 @@ run second
 python3 - "$out/first.json" "$out/second.json" <<'EOF'
 import json, sys
 def pairs(p):
-    return sorted((f["file"], f["rule"], f.get("commit", ""), f["line"]) for f in json.load(open(p)) if "rule" in f)
+    return sorted((f.get("file") or f.get("scope", ""), f["rule"], f.get("commit", ""), f.get("line", 0)) for f in json.load(open(p)) if "rule" in f)
 a, b = pairs(sys.argv[1]), pairs(sys.argv[2])
-print(f"findings: first {len(a)}, second {len(b)}, identical: {a == b}")
+new = [x for x in b if x not in a]
+print(f"findings: first {len(a)}, second {len(b)}, identical: {a == b}, only in the second: {len(new)}")
 EOF

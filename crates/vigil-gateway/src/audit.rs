@@ -68,7 +68,13 @@ fn push_json_str(out: &mut String, s: &str) {
 impl Line {
     /// The line's fields as the members of a JSON object, in the order of their names (the
     /// bytes [`Line::fields`] gives through a map), written without a map or a `Value` each.
+    #[cfg(test)]
     fn members(&self) -> String {
+        self.members_with(&vigil_core::redact::redact(&self.tool))
+    }
+
+    /// [`Line::members`] with the tool's name as already redacted (see [`ToolNames`]).
+    fn members_with(&self, tool: &str) -> String {
         use std::fmt::Write as _;
         let mut out = String::with_capacity(320);
         out.push_str("\"arguments_sha256\":");
@@ -85,7 +91,8 @@ impl Line {
         push_json_str(&mut out, &self.route);
         let _ = write!(out, ",\"status\":{}", self.status);
         out.push_str(",\"subject\":");
-        push_json_str(&mut out, &self.subject);
+        // From the token, chosen by whoever minted it: through the logs' redactor too.
+        push_json_str(&mut out, &vigil_core::redact::redact(&self.subject));
         let _ = write!(
             out,
             ",\"time\":\"{}\"",
@@ -93,7 +100,7 @@ impl Line {
         );
         out.push_str(",\"tool\":");
         // Client-chosen: through the same redactor as the logs (a secret used as a name).
-        push_json_str(&mut out, &vigil_core::redact::redact(&self.tool));
+        push_json_str(&mut out, tool);
         out
     }
 
@@ -110,7 +117,10 @@ impl Line {
                 .to_string()
                 .into(),
         );
-        m.insert("subject".into(), self.subject.clone().into());
+        m.insert(
+            "subject".into(),
+            vigil_core::redact::redact(&self.subject).to_string().into(),
+        );
         m.insert("client_ip".into(), self.client_ip.clone().into());
         m.insert("route".into(), self.route.clone().into());
         m.insert(
@@ -168,7 +178,9 @@ pub enum AuditKeyProblem {
     #[error("is too short to key the audit log with (at least 32 random characters, e.g. from `vigil env rotate`)")]
     Short,
     /// Equal to another of the gateway's secrets (named), which others may hold.
-    #[error("must differ from {0}: whoever holds that secret could forge a keyed audit log")]
+    #[error(
+        "must not hold the value of {0} (anyone holding that value could forge a keyed audit log)"
+    )]
     Shared(String),
 }
 
@@ -326,6 +338,45 @@ impl Audit {
     }
 }
 
+/// How often lines kept after a failed write are tried again when no new line comes.
+const RETRY: Duration = Duration::from_secs(1);
+
+/// Lines kept at most while writing fails; the ones past it are counted in a `lost` line.
+const MAX_KEPT: usize = 65_536;
+
+/// The members of the line that says how many lines could not be kept while writing failed:
+/// the gap is in the chain itself, so `audit verify` and every later anchor see it.
+fn lost_members(count: u64, since: SystemTime) -> String {
+    format!(
+        "\"count\":{count},\"event\":\"lost\",\"since\":\"{}\",\"time\":\"{}\"",
+        humantime::format_rfc3339_millis(since),
+        humantime::format_rfc3339_millis(SystemTime::now())
+    )
+}
+
+/// Tool names as the audit writes them (through the logs' redactor, which runs vigil-scan's
+/// rules), remembered: a log holds the same few names again and again.
+#[derive(Default)]
+struct ToolNames(std::collections::HashMap<String, String>);
+
+impl ToolNames {
+    /// Names remembered at most (a client may make up a new one per call).
+    const MAX: usize = 1024;
+
+    fn members(&mut self, line: &Line) -> String {
+        if let Some(t) = self.0.get(&line.tool) {
+            return line.members_with(t);
+        }
+        let t = vigil_core::redact::redact(&line.tool).into_owned();
+        let m = line.members_with(&t);
+        if self.0.len() >= Self::MAX {
+            self.0.clear();
+        }
+        self.0.insert(line.tool.clone(), t);
+        m
+    }
+}
+
 fn write_loop(
     chain: Chain,
     rx: mpsc::Receiver<Line>,
@@ -335,41 +386,78 @@ fn write_loop(
     written: prometheus_client::metrics::counter::Counter,
     failures: prometheus_client::metrics::counter::Counter,
 ) {
+    // Lines taken from the queue and not yet written. A failed write keeps them, in order, and
+    // they go first once writing works again: the call that met the failure was already on its
+    // way, so its line must not vanish (the next calls are refused while `failed` is set).
     let mut batch: Vec<String> = Vec::new();
+    let mut lost: Option<(u64, SystemTime)> = None;
+    let mut names = ToolNames::default();
     let mut behind = false;
-    while let Ok(first) = rx.recv() {
-        batch.push(first.members());
-        // The batch fills while this thread sleeps, then is taken at once: waiting on the
-        // channel instead would wake this thread (a futex wake and a context switch on the
-        // request's core) for every line. When the last batch was full the queue is behind,
-        // so no sleep.
-        if !behind {
-            std::thread::sleep(linger);
+    loop {
+        let first = if batch.is_empty() {
+            match rx.recv() {
+                Ok(l) => Some(l),
+                Err(_) => return,
+            }
+        } else {
+            match rx.recv_timeout(RETRY) {
+                Ok(l) => Some(l),
+                Err(mpsc::RecvTimeoutError::Timeout) => None,
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            }
+        };
+        let mut taken = 0;
+        if let Some(first) = first {
+            batch.push(names.members(&first));
+            taken += 1;
+            // The batch fills while this thread sleeps, then is taken at once: waiting on the
+            // channel instead would wake this thread (a futex wake and a context switch on the
+            // request's core) for every line. When the last batch was full the queue is behind,
+            // so no sleep.
+            if !behind {
+                std::thread::sleep(linger);
+            }
         }
-        while batch.len() < MAX_BATCH {
+        let room = batch.len() + MAX_BATCH;
+        while batch.len() < room {
             match rx.try_recv() {
-                Ok(l) => batch.push(l.members()),
+                Ok(l) => {
+                    batch.push(names.members(&l));
+                    taken += 1;
+                }
                 Err(_) => break,
             }
         }
-        behind = batch.len() == MAX_BATCH;
+        state.queued.fetch_sub(taken, Ordering::Relaxed);
+        behind = taken >= MAX_BATCH;
+        if batch.len() > MAX_KEPT {
+            let over = (batch.len() - MAX_KEPT) as u64;
+            batch.truncate(MAX_KEPT);
+            lost.get_or_insert((0, SystemTime::now())).0 += over;
+        }
+        if let Some((n, since)) = lost {
+            batch.push(lost_members(n, since));
+        }
         let n = batch.len();
         let result = chain
             .session()
             .and_then(|mut s| s.append_batch_members(&batch));
-        state.queued.fetch_sub(n, Ordering::Relaxed);
         match result {
             Ok(_) => {
                 written.inc_by(n as u64);
                 state.failed.store(false, Ordering::Relaxed);
+                batch.clear();
+                lost = None;
             }
             Err(e) => {
+                if lost.is_some() {
+                    batch.pop(); // the `lost` line is made again, with the count then
+                }
                 failures.inc();
                 state.failed.store(true, Ordering::Relaxed);
-                tracing::error!(audit = %label, error = %e, lines = n, "audit lines could not be written; tool calls are refused until it works again");
+                tracing::error!(audit = %label, error = %e, lines = n, "audit lines could not be written (kept, written first once it works again); tool calls are refused until it works again");
             }
         }
-        batch.clear();
     }
 }
 

@@ -44,7 +44,7 @@ pub enum Ambiguous {
     /// A method that is not an MCP method but differs from one only by case, surrounding
     /// whitespace or control characters (`TOOLS/CALL`, `tools/call `): an upstream that folds or
     /// trims it would run what the gateway's checks never saw.
-    #[error("the method is not `{0}` but differs from it only by case, whitespace or control characters")]
+    #[error("the method is not `{0}` but differs from it only by case, width, whitespace, invisible or combining characters, or slashes")]
     Method(&'static str),
     /// A batch inside a batch (JSON-RPC batches hold messages only).
     #[error("a JSON-RPC batch holds messages, not another batch")]
@@ -544,21 +544,39 @@ const MCP_METHODS: &[&str] = &[
     "notifications/tasks/status",
 ];
 
-/// The MCP method `m` is not but reads as once case is folded and whitespace and control
-/// characters are dropped from its ends (control characters from anywhere).
+/// The MCP method `m` is not but reads as once it is folded the ways upstreams compare
+/// methods: every control, format (U+00AD, U+200B, U+FEFF, tags…), separator (spaces of any
+/// width), combining, private-use or unassigned character dropped, NFKC applied (full-width
+/// letters, `ſ`), Unicode lower case taken (and NFKC again), and slashes at the ends or doubled
+/// inside removed (`tools/call/`, `tools//call`).
 pub(crate) fn near_known(m: &str) -> Option<&'static str> {
+    use unicode_general_category::{get_general_category, GeneralCategory as G};
+    use unicode_normalization::UnicodeNormalization;
     if MCP_METHODS.contains(&m) {
         return None;
     }
-    let odd = |c: char| {
-        c.is_whitespace() || c.is_control() || matches!(c, '\u{200b}'..='\u{200f}' | '\u{feff}')
+    let odd = |c: &char| {
+        c.is_whitespace()
+            || matches!(
+                get_general_category(*c),
+                G::Control
+                    | G::Format
+                    | G::SpaceSeparator
+                    | G::LineSeparator
+                    | G::ParagraphSeparator
+                    | G::NonspacingMark
+                    | G::SpacingMark
+                    | G::EnclosingMark
+                    | G::PrivateUse
+                    | G::Surrogate
+                    | G::Unassigned
+            )
     };
-    let folded: String = m
-        .trim_matches(odd)
-        .chars()
-        .filter(|c| !c.is_control())
-        .flat_map(char::to_lowercase)
-        .collect();
+    let kept: String = m.chars().filter(|c| !odd(c)).collect();
+    let lowered: String = kept.nfkc().flat_map(char::to_lowercase).collect();
+    let folded: String = lowered.nfkc().filter(|c| !odd(c)).collect();
+    let slashes: Vec<&str> = folded.split('/').filter(|p| !p.is_empty()).collect();
+    let folded = slashes.join("/");
     MCP_METHODS
         .iter()
         .find(|k| k.to_lowercase() == folded)

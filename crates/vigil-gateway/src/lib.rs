@@ -33,6 +33,7 @@ pub mod secrets;
 pub mod security_headers;
 pub mod server;
 pub mod service;
+pub(crate) mod sessions;
 pub mod sharded;
 pub mod stdio;
 pub mod tls;

@@ -136,6 +136,26 @@ pub enum PrepareError {
         /// Whose value it holds.
         what: String,
     },
+    /// A route's `host` holds one of the gateway's secrets.
+    #[error("{origin}: holds the value of {what}; the gateway's secrets never go into a route's host, which is printed and logged")]
+    SecretHost {
+        /// The route's `host`.
+        origin: Origin,
+        /// Whose value it holds.
+        what: String,
+    },
+    /// Two of the gateway's secrets are one value: whoever holds one (a webhook sender, an
+    /// upstream that checks assertions) could use it as the other (mint client tokens, sign
+    /// another route's deliveries or assertions).
+    #[error("{origin}: {first} and {second} hold the same value; every secret of the gateway must be its own, or whoever holds one could use it as the other")]
+    SharedSecret {
+        /// Where the second was set.
+        origin: Origin,
+        /// What the first is.
+        first: String,
+        /// What the second is.
+        second: String,
+    },
     /// The audit key variable is empty or too short.
     #[error("{origin}: the audit key {problem}")]
     AuditKey {
@@ -223,6 +243,8 @@ impl PrepareError {
             | PrepareError::Oidc { origin, .. }
             | PrepareError::Stdio { origin, .. }
             | PrepareError::SecretHeader { origin, .. }
+            | PrepareError::SecretHost { origin, .. }
+            | PrepareError::SharedSecret { origin, .. }
             | PrepareError::SecretUpstream { origin, .. } => Some(origin.clone()),
         }
     }
@@ -439,29 +461,50 @@ impl Prepared {
         }
         // Every secret value of the gateway, which no stdio child's variable may hold.
         let mut values: Vec<(String, vigil_core::Secret<String>)> = Vec::new();
+        // What each value is, for the check that no two of them are equal.
+        let mut kinds: Vec<(Use, Origin)> = Vec::new();
         for name in keep {
             if let Some(v) = lookup(name).filter(|v| !v.is_empty()) {
                 values.push((name.to_owned(), vigil_core::Secret::new(v)));
+                let use_ = if name == crate::audit::KEY_ENV {
+                    Use::Audit
+                } else {
+                    Use::Token
+                };
+                kinds.push((use_, token.env.origin(name)));
             }
         }
         for (route, rs) in settings.routes.iter().zip(&section.routes) {
             if let (Some(hook), Some(w)) = (&route.webhook, &rs.webhook) {
+                let origin =
+                    config.origin(&format!("gateway.routes[{}].webhook.secrets", route.index));
+                let use_ = Use::Webhook(route.index, hook.scheme());
                 for (name, v) in hook.secret_names().iter().zip(w.secrets.iter().flatten()) {
                     let what = format!("the webhook secret {name} of route {}", route.label);
                     // A Standard Webhooks secret is `whsec_<base64 key>`: the key alone too.
                     if let Some(key) = v.strip_prefix("whsec_") {
                         values.push((what.clone(), vigil_core::Secret::new(key.to_owned())));
+                        kinds.push((use_, origin.clone()));
                     }
                     values.push((what, vigil_core::Secret::new(v.clone())));
+                    kinds.push((use_, origin.clone()));
                 }
             }
             if let Some(var) = rs.assertion.as_ref().and_then(|a| a.secret_env.as_deref()) {
                 if let Some(v) = lookup(var).filter(|v| !v.is_empty()) {
                     let what = format!("{var} (the assertion secret of route {})", route.label);
                     values.push((what, vigil_core::Secret::new(v)));
+                    kinds.push((
+                        Use::Assertion(route.index),
+                        config.origin(&format!(
+                            "gateway.routes[{}].assertion.secret_env",
+                            route.index
+                        )),
+                    ));
                 }
             }
         }
+        shared_secrets(&settings, &values, &kinds)?;
         // The audit key must be a secret of its own: one equal to the token secret (or another
         // of the gateway's secrets) is known to whoever holds that one.
         if let Some(key) = lookup(crate::audit::KEY_ENV).filter(|v| !v.is_empty()) {
@@ -483,6 +526,25 @@ impl Prepared {
         // The upstream never gets one of the gateway's secrets (the signing secret, current or
         // previous, a webhook or an assertion secret) in a fixed header.
         for route in &settings.routes {
+            // Nor in the host a route answers for: it is printed by `check` and logged.
+            if let Some(host) = &route.host {
+                let host = host.to_ascii_lowercase();
+                let lowered: Vec<(String, vigil_core::Secret<String>)> = values
+                    .iter()
+                    .map(|(w, v)| {
+                        (
+                            w.clone(),
+                            vigil_core::Secret::new(v.expose_secret().to_ascii_lowercase()),
+                        )
+                    })
+                    .collect();
+                if let Some(what) = crate::stdio::held_secret(host.as_bytes(), &lowered) {
+                    return Err(PrepareError::SecretHost {
+                        origin: config.origin(&format!("gateway.routes[{}].host", route.index)),
+                        what: what.clone(),
+                    });
+                }
+            }
             // Nor any secret in the URL: it is printed by `check`, logged, and sent.
             let url = format!("{}{}", route.upstream_base, route.upstream_path);
             if let Some(what) = crate::stdio::held_secret(url.as_bytes(), &values) {
@@ -851,4 +913,67 @@ mod tests {
         let e = Prepared::new(&config, &files, &listen("here")).unwrap_err();
         assert_eq!(e.origin(), Some(Origin::Flag("--listen".into())));
     }
+}
+
+/// What one of the gateway's secret values is used for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Use {
+    /// The token secret, current or previous (their equality has its own refusal).
+    Token,
+    /// The audit key (its own refusal says which secret it equals).
+    Audit,
+    /// A webhook secret of a route, with the route's scheme.
+    Webhook(usize, crate::webhook::Scheme),
+    /// The assertion secret of a route.
+    Assertion(usize),
+}
+
+/// Refuses two of the gateway's secrets that are one value: a webhook secret equal to the token
+/// secret (the sender could mint tokens), an assertion secret equal to a webhook secret, and so
+/// on for every pair; one webhook secret on two routes of different schemes (a delivery signed
+/// for one verifies on the other); one assertion secret and audience sent to two upstreams
+/// (each could replay the other's assertions). `values[i]` is what `kinds[i]` says.
+fn shared_secrets(
+    settings: &Settings,
+    values: &[(String, vigil_core::Secret<String>)],
+    kinds: &[(Use, Origin)],
+) -> Result<(), PrepareError> {
+    use subtle::ConstantTimeEq;
+    let assertion = |i: usize| {
+        let r = &settings.routes[i];
+        (
+            r.assertion.as_ref().map(|a| a.audience.clone()),
+            r.upstream_base.clone(),
+        )
+    };
+    for (j, ((second, b), (use_b, origin))) in values.iter().zip(kinds).enumerate() {
+        for ((first, a), (use_a, _)) in values[..j].iter().zip(kinds) {
+            if first == second
+                || !bool::from(
+                    a.expose_secret()
+                        .as_bytes()
+                        .ct_eq(b.expose_secret().as_bytes()),
+                )
+            {
+                continue;
+            }
+            let refused = match (*use_a, *use_b) {
+                (Use::Token, Use::Token) | (Use::Audit, _) | (_, Use::Audit) => false,
+                (Use::Webhook(r, s), Use::Webhook(q, t)) => r != q && s != t,
+                (Use::Assertion(r), Use::Assertion(q)) => {
+                    let ((aud_r, up_r), (aud_q, up_q)) = (assertion(r), assertion(q));
+                    aud_r == aud_q && up_r != up_q
+                }
+                _ => true,
+            };
+            if refused {
+                return Err(PrepareError::SharedSecret {
+                    origin: origin.clone(),
+                    first: first.clone(),
+                    second: second.clone(),
+                });
+            }
+        }
+    }
+    Ok(())
 }

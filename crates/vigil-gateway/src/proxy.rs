@@ -75,52 +75,174 @@ fn client_only(k: &HeaderName) -> bool {
         || k == header::HOST
         || k == header::EXPECT
         || forwarding(n)
-        || user_identity(n)
+        || identity_family(n)
 }
 
-/// Names (lowercase, `-` spelling) authenticating proxies and load balancers write to say who
-/// the client is (`Remote-User`, `X-Remote-User`, `X-Remote-Group`, `X-Authenticated-User`,
-/// `X-User`, `X-Email`, oauth2-proxy's `X-Auth-Request-*`, Grafana's `X-Webauth-*`, AWS ALB's
-/// `X-Amzn-Oidc-*`, Cloudflare Access's `Cf-Access-*`, Google IAP's `X-Goog-Authenticated-*`,
-/// Azure App Service's `X-Ms-Client-Principal*`, and the client-certificate headers of TLS
-/// terminators: `X-SSL-Client-*`, `X-Client-Cert*`, `X-Client-Verify`, `X-Client-DN`,
-/// `Ssl-Client-*`, `X-Forwarded-Client-Cert`, `X-ARR-ClientCert`): an upstream may trust them,
-/// so a client never sets them.
-fn user_identity(n: &str) -> bool {
-    const PREFIXES: &[&str] = &[
-        "x-auth-request-",
-        "x-webauth-",
-        "x-amzn-oidc-",
-        "cf-access-",
-        "x-goog-authenticated-",
-        "x-goog-iap-",
-        "x-ms-client-principal",
-        "x-ms-token-",
-        "x-ssl-client",
-        "ssl-client",
-        "x-client-cert",
-        "x-client-verify",
-        "x-client-dn",
-        "x-client-s-dn",
-        "x-client-i-dn",
-        "x-arr-clientcert",
-        "x-remote-",
-        "remote-",
-    ];
-    PREFIXES.iter().any(|p| n.starts_with(p))
-        || matches!(
-            n,
-            "x-authenticated-user"
-                | "x-authenticated-userid"
-                | "x-authenticated-groups"
-                | "x-user"
-                | "x-email"
-                | "x-username"
-                | "x-user-id"
-                | "x-user-email"
-                | "x-groups"
-        )
+/// Whether a header name (lowercase, `-` spelling) is in one of the families a proxy, load
+/// balancer, CDN, TLS terminator or authenticating proxy writes to say who the client is, where
+/// it connects from, or what it asked for: an upstream may trust any of them, so a client never
+/// sets one. A rule, not a list of products: the name's `-`-separated words, or the name with
+/// its dashes removed, are looked at (see [`IDENTITY_WORDS`], [`GLUED`], [`PLATFORMS`]), so
+/// `X-Consumer-Username`, `Tailscale-User-Login`, `Impersonate-Group`, `X-Jwt-Claim-Sub`,
+/// `Fly-Client-IP`, `CF-Connecting-IPv6`, `X-Envoy-External-Address`, `X-Original-URI`,
+/// `X-Method-Override` and spellings not yet seen in the wild all match. `mcp-*` names (the
+/// protocol's, checked by the gateway), `sec-*` and `access-control-*` (set by browsers only),
+/// `Host` (the gateway sets the upstream's own) and `User-Agent` never match.
+pub(crate) fn identity_family(n: &str) -> bool {
+    if n.starts_with("mcp-")
+        || n.starts_with("sec-")
+        || n.starts_with("access-control-")
+        || matches!(n, "host" | "user-agent")
+    {
+        return false;
+    }
+    if PLATFORMS.iter().any(|p| n.starts_with(p)) {
+        return true;
+    }
+    if n.split('-').any(|w| IDENTITY_WORDS.contains(&w)) {
+        return true;
+    }
+    let glued: String = n.chars().filter(|c| *c != '-').collect();
+    GLUED.iter().any(|g| glued.contains(g))
 }
+
+/// Words that put a header name in an identity family: who (`user`, `email`, `principal`,
+/// `subject`, `consumer`, `credential`, `impersonate`, `auth`, `jwt`, `claim`,
+/// `scope`, `role`, `group`, `tenant`, …), the client's certificate (`cert`, `ssl`, `tls`,
+/// `dn`), where it connects from (`ip`, `ipv6`, `addr`, `address`, `forwarded`,
+/// `connecting`), and what it asked for (`original`, `rewrite`, `override`, `method`, `url`,
+/// `uri`, `host`, `scheme`, `proto`, `port`).
+pub const IDENTITY_WORDS: &[&str] = &[
+    // Who the client is.
+    "user",
+    "users",
+    "userid",
+    "username",
+    "userinfo",
+    "email",
+    "login",
+    "principal",
+    "subject",
+    "sub",
+    "identity",
+    "consumer",
+    "credential",
+    "credentials",
+    "impersonate",
+    "authenticated",
+    "auth",
+    "authn",
+    "authz",
+    "jwt",
+    "claim",
+    "claims",
+    "assertion",
+    "scope",
+    "scopes",
+    "role",
+    "roles",
+    "group",
+    "groups",
+    "tenant",
+    "uid",
+    "account",
+    "oidc",
+    "saml",
+    "sso",
+    "verify",
+    "verified",
+    // Its certificate.
+    "cert",
+    "certs",
+    "certificate",
+    "clientcert",
+    "ssl",
+    "tls",
+    "dn",
+    "fingerprint",
+    // Where it connects from.
+    "ip",
+    "ipv4",
+    "ipv6",
+    "addr",
+    "address",
+    "forwarded",
+    "connecting",
+    "proxyuser",
+    // What it asked for.
+    "original",
+    "rewrite",
+    "rewritten",
+    "override",
+    "method",
+    "url",
+    "uri",
+    "host",
+    "scheme",
+    "proto",
+    "port",
+    "https",
+];
+
+/// Glued spellings (dashes removed) of the same families: `XForwardedFor`, `X-RealIP`,
+/// `X-ClientIP`, `X-RemoteUser`.
+pub const GLUED: &[&str] = &[
+    "forwarded",
+    "clientip",
+    "realip",
+    "remoteaddr",
+    "remoteuser",
+    "connectingip",
+    "userid",
+    "username",
+    "userinfo",
+    "authuser",
+    "principal",
+    "impersonat",
+    "clientcert",
+    "originalurl",
+    "originaluri",
+    "rewriteurl",
+    "methodoverride",
+    "accesstoken",
+    "idtoken",
+    "refreshtoken",
+];
+
+/// Prefixes only a platform in front of the gateway writes (identity-aware proxies, clouds,
+/// CDNs): Pomerium, Tailscale, Google Cloud (`X-Goog-*`, Endpoints, API Gateway, App Engine),
+/// AWS (`X-Amzn-*`, CloudFront), Azure (`X-Ms-*`, `X-ARR-*`), Cloudflare (`Cf-*`), Envoy,
+/// Fly, Netlify, Vercel, Akamai, Fastly, DigitalOcean, Kong consumers, oauth2-proxy, Grafana,
+/// and `X-Remote-*`/`Remote-*`.
+pub const PLATFORMS: &[&str] = &[
+    "x-pomerium-",
+    "tailscale-",
+    "x-goog-",
+    "x-endpoint-api-",
+    "x-apigateway-",
+    "x-appengine-",
+    "x-amzn-",
+    "cloudfront-",
+    "x-ms-",
+    "x-arr-",
+    "cf-",
+    "x-envoy-",
+    "fly-",
+    "x-nf-",
+    "x-vercel-",
+    "akamai-",
+    "x-akamai-",
+    "fastly-",
+    "do-",
+    "x-consumer-",
+    "x-credential-",
+    "x-auth-request-",
+    "x-webauth-",
+    "x-remote-",
+    "remote-",
+    "x-real-",
+    "true-client-",
+];
 
 /// Names (lowercase, `-` spelling) a proxy or the gateway writes to say who the client is or
 /// what it asked for: `Forwarded`, `X-Forwarded-*`, `X-Vigil-*`, `Via`, and the client-IP and
@@ -169,7 +291,7 @@ pub(crate) fn cgi_name(n: &str) -> Cow<'_, str> {
 pub(crate) fn came_through_proxy(h: &HeaderMap) -> bool {
     h.keys().any(|k| {
         let n = cgi_name(k.as_str());
-        forwarding(&n) && !n.starts_with("x-vigil-")
+        (forwarding(&n) || identity_family(&n)) && !n.starts_with("x-vigil-")
     })
 }
 
@@ -262,7 +384,7 @@ fn alias_of_injected(route: &Route, k: &HeaderName) -> bool {
 /// so an `Mcp_Param_X` spelling would pass both unread).
 fn reserved(n: &str) -> bool {
     forwarding(n)
-        || user_identity(n)
+        || identity_family(n)
         || n.starts_with("mcp-")
         || HOP_BY_HOP.iter().any(|h| h.as_str() == n)
         || matches!(
@@ -459,7 +581,13 @@ pub async fn forward(
         }
     }
     let (mut parts, body) = resp.into_parts();
-    strip(&mut parts.headers, upstream_cors);
+    // On a route where the gateway verifies the client's token, the client's auth is the
+    // gateway's: an upstream's challenge (its `resource_metadata` may name any host, where an
+    // MCP client would begin OAuth discovery) never reaches the client.
+    let gateway_auth = route.auth && route.webhook.is_none();
+    strip(&mut parts.headers, |k| {
+        upstream_cors(k) || (gateway_auth && k == header::WWW_AUTHENTICATE)
+    });
     Response::from_parts(parts, body)
 }
 

@@ -62,6 +62,35 @@ pub struct RequestInfo {
     pub tool: Option<String>,
     /// The client's `MCP-Protocol-Version` (or the one its `initialize` asked for).
     pub protocol: Option<String>,
+    /// The request's body as forwarded (read only when a stream must be cut, for the id the
+    /// gateway's own error answer carries).
+    pub body: RequestBody,
+}
+
+/// A request body, kept for the rare answer that needs it; its `Debug` shows only its length
+/// (it may hold a secret).
+#[derive(Clone, Default)]
+pub struct RequestBody(pub Bytes);
+
+impl std::fmt::Debug for RequestBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RequestBody({} bytes)", self.0.len())
+    }
+}
+
+impl RequestInfo {
+    /// The id of the request, as written, when its body is one JSON-RPC request (not a
+    /// notification, not a batch).
+    fn request_id(&self) -> Option<String> {
+        let ms = crate::mcp::messages(&self.body.0)?;
+        match ms.items.as_slice() {
+            [(m, _)] if !ms.batch && m.method.is_some() => {
+                m.id.filter(|id| id.get() != "null")
+                    .map(|id| id.get().to_owned())
+            }
+            _ => None,
+        }
+    }
 }
 
 /// What a hook did with a message.
@@ -103,6 +132,9 @@ pub trait Hook: Send + Sync {
     fn unread(&self, _req: &RequestInfo, _body: &[u8]) -> Option<Vec<u8>> {
         None
     }
+    /// Looks at the answer's headers before its body is read, and may change them in place
+    /// (default: left as they are).
+    fn headers(&self, _req: &RequestInfo, _headers: &mut http::HeaderMap) {}
     /// Whether an answer labelled neither JSON nor SSE must be read for this hook (default:
     /// yes; a hook that only watches says no, and such an answer then streams through).
     fn guards(&self) -> bool {
@@ -263,7 +295,10 @@ impl Rewriter {
         Box::pin(self.respond(resp))
     }
 
-    async fn respond(self, resp: Response<Body>) -> Response<Body> {
+    async fn respond(self, mut resp: Response<Body>) -> Response<Body> {
+        for h in self.hooks.iter() {
+            h.headers(&self.info, resp.headers_mut());
+        }
         if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
             // A WebSocket tunnel: its body is the connection, not an answer.
             return resp;
@@ -460,14 +495,17 @@ fn withheld(status: StatusCode) -> Response<Body> {
 }
 
 /// Whether a `Content-Type` value names no charset, or UTF-8 (`utf-8`, `utf8`, any case, quoted
-/// or not).
+/// or not), and has no RFC 2231 `charset*` parameter.
 pub(crate) fn utf8_charset(v: &[u8]) -> bool {
     v.split(|b| *b == b';').skip(1).all(|param| {
         let Some(eq) = param.iter().position(|b| *b == b'=') else {
             return true;
         };
-        if !param[..eq].trim_ascii().eq_ignore_ascii_case(b"charset") {
-            return true;
+        let name = param[..eq].trim_ascii();
+        if !name.eq_ignore_ascii_case(b"charset") {
+            // RFC 2231's `charset*=utf-7''…` (and `charset*0`): no MCP client sends one, and
+            // a reader that honours it decodes what the gateway read as UTF-8.
+            return !(name.len() > 7 && name[..7].eq_ignore_ascii_case(b"charset"));
         }
         let value = param[eq + 1..].trim_ascii();
         let value = value
@@ -497,16 +535,26 @@ fn not_utf8(status: StatusCode) -> Response<Body> {
 
 /// A body read whole, `None` when it is over `limit` bytes or fails.
 async fn read_whole(mut b: Body, limit: usize) -> Option<Bytes> {
+    // Most answers come in one frame: kept as it is, not copied.
+    let mut first: Option<Bytes> = None;
     let mut out = BytesMut::new();
     while let Some(frame) = b.frame().await {
         if let Ok(d) = frame.ok()?.into_data() {
-            if out.len() + d.len() > limit {
+            let len = first.as_ref().map_or(0, Bytes::len) + out.len();
+            if len + d.len() > limit {
                 return None;
             }
-            out.extend_from_slice(&d);
+            match first.take() {
+                None if out.is_empty() => first = Some(d),
+                None => out.extend_from_slice(&d),
+                Some(f) => {
+                    out.extend_from_slice(&f);
+                    out.extend_from_slice(&d);
+                }
+            }
         }
     }
-    Some(out.freeze())
+    Some(first.unwrap_or_else(|| out.freeze()))
 }
 
 fn refused(message: &str) -> Response<Body> {
@@ -584,6 +632,23 @@ struct SseRewrite {
 enum Bad {
     NotUtf8,
     NotSse,
+    TooLarge,
+}
+
+/// The last event of a stream the gateway cuts: for a request with an id, a JSON-RPC error
+/// answer to it (-32603, so the client's call fails at once with the reason rather than wait);
+/// otherwise (a GET stream, a notification) an SSE comment saying why.
+fn closing(info: &RequestInfo, why: &str) -> Bytes {
+    let message = format!("Vigil gateway: the upstream's stream was cut: {why}");
+    match info.request_id() {
+        Some(id) => {
+            let message = serde_json::to_string(&message).unwrap_or_default();
+            Bytes::from(format!(
+                "event: message\ndata: {{\"jsonrpc\":\"2.0\",\"id\":{id},\"error\":{{\"code\":-32603,\"message\":{message}}}}}\n\n"
+            ))
+        }
+        None => Bytes::from(format!(": {message}\n\n")),
+    }
 }
 
 impl SseRewrite {
@@ -638,20 +703,19 @@ impl HttpBody for SseRewrite {
         let this = &mut *self;
         loop {
             if let Some(bad) = this.bad.take() {
-                // Fail closed: what came before the event that is not UTF-8 (or not SSE) went
-                // on; the stream ends here.
+                // Fail closed: what came before the event that is not UTF-8 (or not SSE, or too
+                // large) went on; nothing after it does. The client is told why and the stream
+                // ends (an error instead would take the answer's head with it when nothing had
+                // been sent yet: the client would see the connection close without an answer).
                 this.ended = true;
                 this.buf.clear();
-                return Poll::Ready(Some(Err(match bad {
-                    Bad::NotUtf8 => {
-                        this.rw.told("not_utf8");
-                        Box::new(EventNotUtf8)
-                    }
-                    Bad::NotSse => {
-                        this.rw.told("not_sse");
-                        Box::new(NotSse)
-                    }
-                })));
+                let (why, message) = match bad {
+                    Bad::NotUtf8 => ("not_utf8", EventNotUtf8.to_string()),
+                    Bad::NotSse => ("not_sse", NotSse.to_string()),
+                    Bad::TooLarge => ("too_large", EventTooLarge(this.rw.limit).to_string()),
+                };
+                this.rw.told(why);
+                return Poll::Ready(Some(Ok(Frame::data(closing(this.rw.info(), &message)))));
             }
             if this.ended {
                 return Poll::Ready(None);
@@ -659,9 +723,11 @@ impl HttpBody for SseRewrite {
             match Pin::new(&mut this.inner).poll_frame(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(None) => {
-                    this.ended = true;
                     let rest = this.drain(true);
                     this.buf.clear();
+                    // With a refusal still to tell, the stream has not ended yet: the next poll
+                    // sends the gateway's last event (before the upstream is polled again).
+                    this.ended = this.bad.is_none();
                     if rest.is_empty() {
                         continue;
                     }
@@ -682,10 +748,8 @@ impl HttpBody for SseRewrite {
                         this.buf.clear();
                     } else if this.buf.len() > this.rw.limit {
                         // Fail closed: the stream ends here rather than let an unread event by.
-                        this.ended = true;
                         this.buf.clear();
-                        this.rw.told("too_large");
-                        return Poll::Ready(Some(Err(Box::new(EventTooLarge(this.rw.limit)))));
+                        this.bad = Some(Bad::TooLarge);
                     }
                     if !out.is_empty() {
                         return Poll::Ready(Some(Ok(Frame::data(out))));
@@ -1068,7 +1132,11 @@ mod tests {
             vec![b"data: {}\n\n", long, b"\n\n"],
         )
         .await;
-        assert_eq!(String::from_utf8(b).unwrap(), "data: {}\n\n<cut>");
+        // The client is told why, in the stream, and the stream ends.
+        assert_eq!(
+            String::from_utf8(b).unwrap(),
+            "data: {}\n\n: Vigil gateway: the upstream's stream was cut: an event of the upstream's stream is over 256 bytes\n\n"
+        );
     }
 
     fn leak(v: Vec<u8>) -> &'static [u8] {
@@ -1128,7 +1196,7 @@ mod tests {
         assert_eq!(status, 200);
         assert_eq!(
             String::from_utf8(got).unwrap(),
-            "data: {\"id\":0,\"result\":{}}\n\n<cut>"
+            "data: {\"id\":0,\"result\":{}}\n\n: Vigil gateway: the upstream's stream was cut: an event of the upstream's stream is not UTF-8\n\n"
         );
         let (_, got) = through(
             &r,
@@ -1136,7 +1204,37 @@ mod tests {
             vec![leak(utf16le(&format!("data: {msg}\n\n"), true))],
         )
         .await;
-        assert_eq!(got, b"<cut>");
+        assert_eq!(
+            String::from_utf8(got).unwrap(),
+            ": Vigil gateway: the upstream's stream was cut: an event of the upstream's stream is not UTF-8\n\n"
+        );
+        // The answer to a request with an id: the gateway answers it with a JSON-RPC error.
+        let info = RequestInfo {
+            body: RequestBody(Bytes::from_static(
+                br#"{"jsonrpc":"2.0","id":"c-7","method":"tools/call","params":{"name":"x"}}"#,
+            )),
+            ..RequestInfo::default()
+        };
+        let r = Rewriter::new(info, vec![Arc::new(Rename)], 1 << 12);
+        let (status, got) = through(
+            &r,
+            "text/event-stream",
+            vec![leak(utf16le(&format!("data: {msg}\n\n"), false))],
+        )
+        .await;
+        assert_eq!(status, 200);
+        let got = String::from_utf8(got).unwrap();
+        let data = got
+            .strip_prefix("event: message\ndata: ")
+            .and_then(|d| d.strip_suffix("\n\n"))
+            .unwrap_or_else(|| panic!("{got}"));
+        let v: Value = serde_json::from_str(data).unwrap();
+        assert_eq!(v["id"], "c-7");
+        assert_eq!(v["error"]["code"], -32603);
+        assert!(v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not UTF-8"));
     }
 
     #[test]

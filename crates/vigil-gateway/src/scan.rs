@@ -18,6 +18,48 @@ pub struct Scanner {
     rules: Ruleset,
     /// What to do with what is found.
     pub policy: ScanPolicy,
+    /// Sets of answer headers (as [`header_text`] writes them) that were scanned and held no
+    /// secret: an upstream answers with the same few again and again, and only the exact same
+    /// bytes are taken as clean.
+    clean_headers: std::sync::Mutex<std::collections::HashSet<Vec<u8>>>,
+}
+
+/// Header sets remembered as clean at most (then forgotten all at once).
+const CLEAN_HEADERS: usize = 512;
+
+/// The headers of an answer as one text to scan (`name: value` lines), without the values that
+/// cannot hold a secret by their grammar: a `Content-Length` of digits, an IMF-fixdate `Date`.
+fn header_text(headers: &http::HeaderMap) -> Vec<u8> {
+    let mut text = Vec::with_capacity(256);
+    for (k, v) in headers.iter() {
+        let b = v.as_bytes();
+        let inert = (k == http::header::CONTENT_LENGTH
+            && !b.is_empty()
+            && b.len() <= 20
+            && b.iter().all(u8::is_ascii_digit))
+            || (k == http::header::DATE && imf_fixdate(b));
+        if inert {
+            continue;
+        }
+        text.extend_from_slice(k.as_str().as_bytes());
+        text.extend_from_slice(b": ");
+        text.extend_from_slice(b);
+        text.push(b'\n');
+    }
+    text
+}
+
+/// Whether `b` is an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, RFC 9110 §5.6.7): 29 bytes
+/// whose letters, digits and separators each stand where the grammar puts them.
+fn imf_fixdate(b: &[u8]) -> bool {
+    const SHAPE: &[u8; 29] = b"Aaa, 00 Aaa 0000 00:00:00 GMT";
+    b.len() == 29
+        && b.iter().zip(SHAPE).all(|(c, s)| match s {
+            b'A' => c.is_ascii_uppercase(),
+            b'a' => c.is_ascii_lowercase(),
+            b'0' => c.is_ascii_digit(),
+            _ => c == s,
+        })
 }
 
 impl std::fmt::Debug for Scanner {
@@ -51,6 +93,7 @@ impl Scanner {
         policy.any().then(|| Scanner {
             rules: Ruleset::builtin(),
             policy,
+            clean_headers: Default::default(),
         })
     }
 
@@ -96,9 +139,8 @@ impl Scanner {
     /// without rebuilding it; only a message that hides letters behind such escapes, or where
     /// the text scan found something, pays for the JSON reading ([`Scanner::message`]).
     pub fn may_hold(&self, msg: &[u8]) -> bool {
-        let hidden = msg
-            .windows(2)
-            .any(|w| w[0] == b'\\' && matches!(w[1], b'u' | b'/' | b'x'));
+        let hidden = memchr::memchr_iter(b'\\', msg)
+            .any(|i| matches!(msg.get(i + 1), Some(b'u' | b'/' | b'x')));
         if hidden {
             return self.message(msg).found();
         }
@@ -190,8 +232,13 @@ impl ResultHook {
 impl ResultHook {
     /// Counts, alerts and logs (by rule id only) secrets found in a result.
     fn found(&self, rules: &[String]) {
+        self.found_in("results", rules);
+    }
+
+    /// Counts (under `place`), alerts and logs (by rule id only) secrets found in an answer.
+    fn found_in(&self, place: &str, rules: &[String]) {
         let gw = &self.gw;
-        gw.metrics.count_secrets(&self.route, "results", rules);
+        gw.metrics.count_secrets(&self.route, place, rules);
         gw.alerts.secret(
             crate::alerts::AlertKind::SecretInResult,
             &self.route,
@@ -202,7 +249,7 @@ impl ResultHook {
         );
         tracing::warn!(
             route = %self.route,
-            place = "results",
+            place,
             rules = %rules.join(","),
             mode = ?self.scanner.policy.results,
             "secret in a tool result"
@@ -213,6 +260,76 @@ impl ResultHook {
 impl crate::rewrite::Hook for ResultHook {
     fn wants(&self, _req: &crate::rewrite::RequestInfo, raw: &[u8]) -> bool {
         self.scanner.may_hold(raw)
+    }
+
+    /// The upstream's headers (`X-Debug: <token>`, `WWW-Authenticate: Bearer <token>`, a
+    /// `Location` or `Link` URL holding one) are scanned as text, all in one pass first: with
+    /// `redact`, a header whose value holds a secret keeps its name with the value redacted, and
+    /// is dropped when the secret is in its name or the redacted value is no header value.
+    fn headers(&self, _req: &crate::rewrite::RequestInfo, headers: &mut http::HeaderMap) {
+        let text = header_text(headers);
+        if text.is_empty() {
+            return;
+        }
+        let clean = |s: &Scanner| {
+            s.clean_headers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains(&text)
+        };
+        if clean(&self.scanner) {
+            return;
+        }
+        if !self.scanner.text(&text).found() {
+            let mut known = self
+                .scanner
+                .clean_headers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if known.len() >= CLEAN_HEADERS {
+                known.clear();
+            }
+            known.insert(text);
+            return;
+        }
+        let redact = self.scanner.policy.results == ResultsMode::Redact;
+        let mut rules: Vec<String> = Vec::new();
+        let names: Vec<http::HeaderName> = headers.keys().cloned().collect();
+        for name in names {
+            let mut kept = Vec::new();
+            let mut changed = false;
+            for v in headers.get_all(&name) {
+                let mut line = name.as_str().as_bytes().to_vec();
+                line.extend_from_slice(b": ");
+                line.extend_from_slice(v.as_bytes());
+                let whole = self.scanner.text(&line);
+                if !whole.found() {
+                    kept.push(v.clone());
+                    continue;
+                }
+                rules.extend(whole.rules);
+                changed = true;
+                let value = self.scanner.text(v.as_bytes());
+                let redacted = value
+                    .redacted
+                    .and_then(|r| http::HeaderValue::from_bytes(&r).ok());
+                if let Some(r) = redacted {
+                    kept.push(r);
+                }
+            }
+            if changed && redact {
+                headers.remove(&name);
+                for v in kept {
+                    headers.append(name.clone(), v);
+                }
+            }
+        }
+        if rules.is_empty() {
+            return;
+        }
+        rules.sort();
+        rules.dedup();
+        self.found_in("response_header", &rules);
     }
 
     fn unread(&self, _req: &crate::rewrite::RequestInfo, body: &[u8]) -> Option<Vec<u8>> {
@@ -321,6 +438,20 @@ mod tests {
         let clean =
             br#"{"jsonrpc":"2.0","id":2,"result":{"content":[{"type":"text","text":"42"}]}}"#;
         assert_eq!(s.message(clean), Scanned::default());
+    }
+
+    #[test]
+    fn answer_headers_are_scanned_but_for_a_plain_length_and_date() {
+        let mut h = http::HeaderMap::new();
+        h.insert("content-length", "155".parse().unwrap());
+        h.insert("date", "Mon, 30 Nov 2026 11:00:00 GMT".parse().unwrap());
+        h.insert("server", "nginx".parse().unwrap());
+        assert_eq!(header_text(&h), b"server: nginx\n");
+        // Anything else in their place is scanned like any header.
+        h.insert("date", "AKIA, 30 Nov 2026 11:00:00 GMT".parse().unwrap());
+        h.insert("content-length", "1x".parse().unwrap());
+        let text = String::from_utf8(header_text(&h)).unwrap();
+        assert!(text.contains("date: AKIA") && text.contains("content-length: 1x"));
     }
 
     #[test]

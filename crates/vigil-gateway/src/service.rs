@@ -153,6 +153,7 @@ pub(crate) async fn handle(
 
 /// The stages in their order; the first that answers ends the line.
 async fn pipeline(ex: &mut Exchange<'_>, req: Request<Incoming>) -> Response<Body> {
+    let http_method = req.method().clone();
     next!(own_endpoints(ex, &req).await);
     next!(request_head(&req));
     let (route, forward_path) = next!(find_route(ex, &req));
@@ -161,7 +162,9 @@ async fn pipeline(ex: &mut Exchange<'_>, req: Request<Incoming>) -> Response<Bod
     next!(request_headers(ex.gw, req.method(), req.headers()));
     let principal = next!(authenticate(ex, route, req.headers()).await);
     next!(per_subject(ex, route, principal.as_ref()).await);
+    let session = next!(session(route, principal.as_ref(), &req));
     let (mut parts, bytes, upgrade) = next!(request_body(ex, route, req).await);
+    next!(tunnel_allowed(ex.gw, route, upgrade.is_some()));
     next!(webhook(ex, route, &parts.method, &parts.headers, &bytes).await);
     // A webhook delivery is not JSON-RPC: no tool-call checks, no result hooks.
     let bytes = if route.webhook.is_some() {
@@ -187,7 +190,73 @@ async fn pipeline(ex: &mut Exchange<'_>, req: Request<Incoming>) -> Response<Bod
         ))
     };
     ex.forwarded = true;
-    forward(ex, route, forward_path, principal, parts, bytes, upgrade).await
+    let resp = forward(ex, route, forward_path, principal, parts, bytes, upgrade).await;
+    match session {
+        Some(s) => s.answered(&http_method, resp),
+        None => resp,
+    }
+}
+
+/// The session a request on an HTTP route with tokens acts in (see [`crate::sessions`]): 404
+/// when it is not one the token's subject opened through the gateway.
+fn session(
+    route: &Route,
+    principal: Option<&Principal>,
+    req: &Request<Incoming>,
+) -> Flow<Option<Session>> {
+    let Some(p) = principal else {
+        return Flow::Next(None);
+    };
+    if route.webhook.is_some() || route.stdio.is_some() {
+        // A stdio route's own server binds its sessions.
+        return Flow::Next(None);
+    }
+    let s = Session {
+        route: Arc::from(route.label.as_str()),
+        subject: p.subject.clone().unwrap_or_default(),
+        asked: crate::sessions::named(req.headers(), req.uri().query()),
+    };
+    if let Some(id) = &s.asked {
+        if !crate::sessions::allowed(&s.route, id, &s.subject) {
+            return Flow::Reply(crate::sessions::not_found());
+        }
+    }
+    Flow::Next(Some(s))
+}
+
+/// A request's session, for binding what the upstream answers.
+struct Session {
+    route: Arc<str>,
+    subject: String,
+    asked: Option<String>,
+}
+
+impl Session {
+    /// The upstream's answer `resp` to a `method` request: a session it opens is bound to the
+    /// subject (503 when the gateway holds too many), one it ends forgotten, and a legacy
+    /// stream watched for its `endpoint`.
+    fn answered(self, method: &Method, resp: Response<Body>) -> Response<Body> {
+        if !crate::sessions::answered(
+            &self.route,
+            &self.subject,
+            method,
+            self.asked.as_deref(),
+            resp.status(),
+            resp.headers(),
+        ) {
+            return crate::sessions::full();
+        }
+        let stream = resp
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+        if method != Method::GET || self.asked.is_some() || !stream {
+            return resp;
+        }
+        let (parts, body) = resp.into_parts();
+        let watched = crate::sessions::Watch::new(body, self.route, self.subject);
+        Response::from_parts(parts, BodyExt::boxed(watched))
+    }
 }
 
 /// The stage every answer passes, whichever stage made it: the CORS headers of the policy that
@@ -398,6 +467,14 @@ fn request_head(req: &Request<Incoming>) -> Flow {
 /// sees), an `MCP-Protocol-Version` that is not an accepted revision (or given twice), and a
 /// compressed body (the gateway must read the JSON-RPC message the upstream runs).
 fn request_headers(gw: &Gateway, method: &Method, h: &HeaderMap) -> Flow {
+    if let Some(name) = connection_names_read_header(h) {
+        return Flow::Reply(bad_request(
+            "ambiguous_header",
+            &format!(
+                "Connection names {name}, which the gateway reads: the upstream would not get it"
+            ),
+        ));
+    }
     if let Err(e) = proxy::upgrade_asked(method, h) {
         return Flow::Reply(bad_request("upgrade_refused", &e.to_string()));
     }
@@ -443,6 +520,28 @@ fn request_headers(gw: &Gateway, method: &Method, h: &HeaderMap) -> Flow {
         ));
     }
     Flow::Next(())
+}
+
+/// A header the gateway reads end to end (the body's media type, the session, the protocol
+/// version, any `Mcp-*`, `Accept`, `Origin`, `Last-Event-ID`) that `Connection` names: as a
+/// hop-by-hop header it is dropped before the upstream, which then reads the request otherwise
+/// than the gateway checked it (no `MCP-Protocol-Version`: 2025-03-26 rules).
+fn connection_names_read_header(h: &HeaderMap) -> Option<String> {
+    h.get_all(header::CONNECTION)
+        .iter()
+        .flat_map(|v| v.as_bytes().split(|b| *b == b','))
+        .map(|t| {
+            String::from_utf8_lossy(t.trim_ascii())
+                .to_ascii_lowercase()
+                .replace('_', "-")
+        })
+        .find(|n| {
+            n.starts_with("mcp-")
+                || matches!(
+                    n.as_str(),
+                    "content-type" | "content-encoding" | "accept" | "origin" | "last-event-id"
+                )
+        })
 }
 
 /// Who the request acts for, on a route that needs a token: a token this worker accepted
@@ -691,6 +790,21 @@ async fn request_body(
     Flow::Next((parts, bytes, upgrade))
 }
 
+/// A WebSocket tunnel carries messages the gateway never reads: refused (400 `upgrade_refused`)
+/// on a route whose policy must see every MCP message — tool rules, validation or pins, secret
+/// scanning, the audit — so a client cannot step around them by asking for an upgrade.
+fn tunnel_allowed(gw: &Gateway, route: &Route, upgrade: bool) -> Flow {
+    let reads_messages =
+        gw.mcp_routes[route.index].is_some() || gw.scanner.is_some() || gw.audit.is_some();
+    if upgrade && reads_messages {
+        return Flow::Reply(bad_request(
+            "upgrade_refused",
+            "this route reads every MCP message (tool rules, secret scanning or the audit): a WebSocket tunnel would carry them unread; use Streamable HTTP",
+        ));
+    }
+    Flow::Next(())
+}
+
 /// The MCP-aware checks of a route that has any (see [`crate::tools`]): per-tool scopes (403
 /// `insufficient_scope`), the tool known to the gateway's view of the upstream, its pin, and
 /// its arguments against its `inputSchema` (answered by the gateway, the upstream never asked);
@@ -743,10 +857,16 @@ async fn tool_checks(
                     return Flow::Reply(unreadable_call(&e, bytes));
                 }
             };
-            let tool = call
-                .as_ref()
-                .and_then(|c| c.params.name.clone())
-                .unwrap_or_default();
+            let Some(tool) = call.as_ref().and_then(|c| c.params.name.clone()) else {
+                // No name at all (no `params`, or none in it): checked against no tool, it
+                // would pass every rule, while an upstream may find a name elsewhere
+                // (`__proto__`, a default).
+                refused_call(ex, route, bytes, "unreadable");
+                return Flow::Reply(bad_request(
+                    "ambiguous_body",
+                    "a tools/call on this route must name its tool in params.name",
+                ));
+            };
             let missing = route
                 .tool_scopes(&tool)
                 .any(|need| !have.iter().any(|h| h == need));
@@ -1030,6 +1150,7 @@ async fn forward(
     bytes: Bytes,
     upgrade: Option<OnUpgrade>,
 ) -> Response<Body> {
+    let kept = (!ex.hooks.is_empty()).then(|| bytes.clone());
     let body = if bytes.is_empty() {
         body::empty()
     } else {
@@ -1063,6 +1184,7 @@ async fn forward(
             .get(MCP_PROTOCOL_VERSION)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
+        body: crate::rewrite::RequestBody(kept.unwrap_or_default()),
     };
     let (gw, index) = (ex.gw.clone(), route.index);
     let rw = crate::rewrite::Rewriter::new(

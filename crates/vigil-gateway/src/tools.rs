@@ -425,6 +425,10 @@ pub fn invalid_arguments(schema: &jsonschema::Validator, args: &Value) -> Option
             "arguments are nested deeper than {MAX_DEPTH} levels"
         ));
     }
+    // The common case, valid arguments, without building an error.
+    if schema.is_valid(args) {
+        return None;
+    }
     let e = schema.iter_errors(args).next()?;
     let path = e.instance_path().as_str();
     Some(format!(
@@ -679,7 +683,7 @@ impl Hook for ListChanged {
 }
 
 fn memchr_find(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
+    memchr::memmem::find(hay, needle).is_some()
 }
 
 /// Filters every message that carries a tool list (`result.tools`), whatever request it

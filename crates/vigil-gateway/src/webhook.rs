@@ -132,7 +132,8 @@ impl std::fmt::Debug for Webhook {
 /// Why a delivery is refused; `reason` is the metrics label.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
-    /// 401, or 503 when the replay memory is full.
+    /// 401, 400 for a header given twice or under another spelling, or 503 when the replay
+    /// memory is full.
     pub status: StatusCode,
     /// `missing_signature`, `bad_signature`, `stale_timestamp`, `replayed`, `replay_cache_full`.
     pub reason: &'static str,
@@ -409,14 +410,17 @@ impl Webhook {
     }
 }
 
-/// Refuses a delivery that also carries a checked header under another spelling the upstream
-/// may read instead: underscores for hyphens (CGI and WSGI servers read `X_GitHub_Delivery` as
-/// `X-GitHub-Delivery`) or Svix's names for Standard Webhooks' (`svix-id` for `webhook-id`).
-/// Any header of the webhook families (`X-GitHub-*`, `X-Hub-*`, `Webhook-*`, `Svix-*`, the
-/// route's own signature header) spelled with underscores is refused too, checked or not: no
-/// sender spells them so, and beside the real one an upstream could read either.
+/// Refuses (400) a delivery that also carries a checked header under another spelling the
+/// upstream may read instead: underscores for hyphens (CGI and WSGI servers read
+/// `X_GitHub_Delivery` as `X-GitHub-Delivery`) or Svix's names for Standard Webhooks' (`svix-id`
+/// for `webhook-id`). Any header of the webhook families (`X-GitHub-*`, `X-Hub-*`, `Webhook-*`,
+/// `Svix-*`, the route's own signature header) spelled with underscores is refused too, checked
+/// or not: no sender spells them so, and beside the real one an upstream could read either.
+/// So is one of them given twice (a second `X-GitHub-Event`: the signature covers the body
+/// only, and an upstream that routes by the event may take either value).
 fn unambiguous(headers: &HeaderMap, checked: &[&str]) -> Result<(), Refusal> {
     for name in headers.keys() {
+        let twice = headers.get_all(name).iter().nth(1).is_some();
         let name = name.as_str();
         let dashed = crate::proxy::cgi_name(name);
         let svix = dashed
@@ -435,10 +439,19 @@ fn unambiguous(headers: &HeaderMap, checked: &[&str]) -> Result<(), Refusal> {
                 .as_deref()
                 .is_some_and(|s| checked.iter().any(|c| s.eq_ignore_ascii_case(c)));
         if twin {
-            return Err(refuse(
-                "ambiguous_header",
-                "a webhook header is given under another spelling (underscores, or svix-*)",
-            ));
+            return Err(Refusal {
+                status: StatusCode::BAD_REQUEST,
+                reason: "ambiguous_header",
+                description:
+                    "a webhook header is given under another spelling (underscores, or svix-*)",
+            });
+        }
+        if twice && family(name) {
+            return Err(Refusal {
+                status: StatusCode::BAD_REQUEST,
+                reason: "ambiguous_header",
+                description: "a webhook header is given twice",
+            });
         }
     }
     Ok(())

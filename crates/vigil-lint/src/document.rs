@@ -150,6 +150,73 @@ impl Document {
         }))
     }
 
+    /// Reads `text` as a `kind` file in `syntax`, whatever its name and shape say (a compose
+    /// file named by another one's `extends.file` or `include`).
+    pub fn from_text_as(
+        shown: &str,
+        text: String,
+        kind: Kind,
+        syntax: crate::parse::Syntax,
+    ) -> Result<Document, DocumentError> {
+        let root = parse(syntax, strip_bom(&text)).map_err(|error| {
+            if too_deep(&error) {
+                DocumentError::TooDeep {
+                    path: shown.to_owned(),
+                }
+            } else {
+                DocumentError::Syntax {
+                    path: shown.to_owned(),
+                    error,
+                }
+            }
+        })?;
+        let lines = LineIndex::new(&text);
+        Ok(Document {
+            path: shown.to_owned(),
+            kind,
+            text,
+            root,
+            lines,
+        })
+    }
+
+    /// The files a compose file makes part of its stack: each service's `extends.file` and the
+    /// top-level `include` entries (a string, or `path` as a string or a list), as written.
+    pub fn compose_references(&self) -> Vec<String> {
+        if self.kind != Kind::Compose {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        if let Some(services) = self.root.get("services") {
+            for m in services.members() {
+                if let Some(f) = m.value.path(&["extends", "file"]).and_then(Node::as_str) {
+                    out.push(f.to_owned());
+                }
+            }
+        }
+        for item in self
+            .root
+            .get("include")
+            .map(Node::elements)
+            .unwrap_or_default()
+        {
+            match (item.as_str(), item.get("path")) {
+                (Some(p), _) => out.push(p.to_owned()),
+                (None, Some(p)) => match p.as_str() {
+                    Some(one) => out.push(one.to_owned()),
+                    None => out.extend(
+                        p.elements()
+                            .iter()
+                            .filter_map(|e| e.as_str().map(str::to_owned)),
+                    ),
+                },
+                _ => {}
+            }
+        }
+        out.retain(|p| !p.trim().is_empty());
+        out
+    }
+
     /// `(line, column)` of a span's start and end, columns in UTF-16 code units.
     pub fn region(&self, span: Span) -> (usize, usize, usize, usize) {
         let (l, c) = self.lines.position_utf16(&self.text, span.start);

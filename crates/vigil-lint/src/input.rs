@@ -18,7 +18,8 @@ pub enum Kind {
     ClaudeUser,
     /// Cursor's `.cursor/mcp.json` (`mcpServers`).
     Cursor,
-    /// VS Code's `mcp.json` (`servers` and `inputs`) or the `mcp` key of its `settings.json`.
+    /// VS Code's `mcp.json` (`servers` and `inputs`), the `mcp` key of its `settings.json`, or a
+    /// `*.code-workspace` file's `settings.mcp`.
     VsCode,
     /// Windsurf's `mcp_config.json` (`mcpServers`, remote servers as `serverUrl`).
     Windsurf,
@@ -107,15 +108,17 @@ pub fn guess(path: &Path) -> Guess {
     let p = norm(path);
     let name = p.rsplit('/').next().unwrap_or(&p);
     let has = |dir: &str| p.contains(dir) || p.starts_with(dir.trim_start_matches('/'));
-    let syntax = if name.ends_with(".json") || name.ends_with(".jsonc") {
-        Some(Syntax::Json)
-    } else if name.ends_with(".yaml") || name.ends_with(".yml") {
-        Some(Syntax::Yaml)
-    } else if name.ends_with(".toml") {
-        Some(Syntax::Toml)
-    } else {
-        None
-    };
+    let syntax =
+        if name.ends_with(".json") || name.ends_with(".jsonc") || name.ends_with(".code-workspace")
+        {
+            Some(Syntax::Json)
+        } else if name.ends_with(".yaml") || name.ends_with(".yml") {
+            Some(Syntax::Yaml)
+        } else if name.ends_with(".toml") {
+            Some(Syntax::Toml)
+        } else {
+            None
+        };
     let named = |k| Guess::Named(k, syntax.unwrap_or(Syntax::Json));
     match name {
         "claude_desktop_config.json" => return named(Kind::ClaudeDesktop),
@@ -127,6 +130,8 @@ pub fn guess(path: &Path) -> Guess {
             return named(Kind::VsCode)
         }
         "settings.json" if has(".vscode/") || has("code/user/") => return named(Kind::VsCode),
+        // A multi-root workspace: `settings.mcp` (and `mcp`) hold servers and inputs.
+        n if n.ends_with(".code-workspace") => return named(Kind::VsCode),
         "settings.json" if has("zed/") || has(".zed/") => return named(Kind::Zed),
         "settings.json" if has(".gemini/") || has("gemini-cli/") => return named(Kind::Gemini),
         "config.toml" if has(".codex/") => return named(Kind::Codex),
@@ -315,6 +320,10 @@ mod tests {
         assert_eq!(
             g("deploy/docker-compose.prod.yml"),
             Guess::Named(Kind::Compose, Syntax::Yaml)
+        );
+        assert_eq!(
+            g("team/project.code-workspace"),
+            Guess::Named(Kind::VsCode, Syntax::Json)
         );
         assert_eq!(g(".env.bot"), Guess::Env);
         assert_eq!(g("bot/main.py"), Guess::Source);

@@ -5,18 +5,40 @@
 /// The start of every line of a text.
 #[derive(Debug, Clone)]
 pub struct LineIndex {
+    /// Line starts as editors see them: after `\n`, `\r\n` or a lone `\r` (old Mac files; YAML
+    /// counts lines the same way).
     starts: Vec<usize>,
+    /// Line starts after `\n` only (how `vigil scan` numbers lines), kept only when the text has
+    /// a lone `\r` and so differs from `starts`.
+    lf_starts: Option<Vec<usize>>,
     len: usize,
 }
 
 impl LineIndex {
     /// Indexes `text`.
     pub fn new(text: &str) -> Self {
+        let bytes = text.as_bytes();
         let mut starts = Vec::with_capacity(text.len() / 32 + 1);
         starts.push(0);
-        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
+        starts.extend(memchr::memchr_iter(b'\n', bytes).map(|i| i + 1));
+        let lone_cr = memchr::memchr_iter(b'\r', bytes).any(|i| bytes.get(i + 1) != Some(&b'\n'));
+        if !lone_cr {
+            return LineIndex {
+                starts,
+                lf_starts: None,
+                len: text.len(),
+            };
+        }
+        let mut display = Vec::with_capacity(starts.len() * 2);
+        display.push(0);
+        for i in memchr::memchr2_iter(b'\n', b'\r', bytes) {
+            if bytes[i] == b'\n' || bytes.get(i + 1) != Some(&b'\n') {
+                display.push(i + 1);
+            }
+        }
         LineIndex {
-            starts,
+            starts: display,
+            lf_starts: Some(starts),
             len: text.len(),
         }
     }
@@ -40,9 +62,12 @@ impl LineIndex {
         (line, text[start..offset].encode_utf16().count() + 1)
     }
 
-    /// The byte offset of a 1-based line and a 1-based column counted in bytes.
+    /// The byte offset of a 1-based line and a 1-based column counted in bytes, lines counted
+    /// after `\n` only, as `vigil scan` reports them.
     pub fn offset(&self, line: usize, column: usize) -> usize {
-        self.starts
+        self.lf_starts
+            .as_ref()
+            .unwrap_or(&self.starts)
             .get(line.saturating_sub(1))
             .map_or(self.len, |s| (s + column.saturating_sub(1)).min(self.len))
     }
@@ -79,5 +104,18 @@ mod tests {
         let w = "😀日本x";
         assert_eq!(LineIndex::new(w).position_utf16(w, 10), (1, 5));
         assert_eq!(LineIndex::new(w).position(10), (1, 11));
+    }
+
+    #[test]
+    fn a_lone_carriage_return_ends_a_line_as_editors_show_it() {
+        let t = "{\r \"a\": 1,\r\n \"b\": 2\r}";
+        let l = LineIndex::new(t);
+        assert_eq!(l.position(3), (2, 2));
+        assert_eq!(l.position(t.find("\"b\"").unwrap()), (3, 2));
+        assert_eq!(l.position(t.len() - 1), (4, 1));
+        // `vigil scan`'s positions count `\n` only.
+        assert_eq!(l.offset(2, 2), t.find("\"b\"").unwrap());
+        let crlf = LineIndex::new("a\r\nb");
+        assert_eq!(crlf.position(3), (2, 1));
     }
 }

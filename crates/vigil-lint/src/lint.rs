@@ -142,6 +142,9 @@ pub struct Linter {
     compiling: Mutex<Option<JoinHandle<Ruleset>>>,
     /// Documents parsed while the rules were still compiling, checked once they are ready.
     backlog: Mutex<Vec<Document>>,
+    /// Compose files linted (canonical paths): found by the walk, named, or named by another
+    /// compose file's `extends.file` or `include`, each linted once.
+    composed: Mutex<std::collections::HashSet<PathBuf>>,
     keep_tools: bool,
     show_secrets: bool,
 }
@@ -160,6 +163,7 @@ impl Linter {
             ruleset: OnceLock::new(),
             compiling: Mutex::new(compiling),
             backlog: Mutex::new(Vec::new()),
+            composed: Mutex::new(std::collections::HashSet::new()),
             keep_tools: true,
             show_secrets: false,
         }
@@ -433,6 +437,13 @@ impl Linter {
         };
         let lossy = (!named && std::str::from_utf8(&bytes).is_err()).then(|| lenient(&bytes));
         match Document::from_bytes(path, shown, bytes) {
+            Ok(Some(doc)) if doc.kind == Kind::Compose => {
+                let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+                if lock_vec_set(&self.composed).insert(key) {
+                    self.follow_compose(path, &doc, out);
+                    self.finish(doc, out);
+                }
+            }
             Ok(Some(doc)) => self.finish(doc, out),
             Ok(None) if named => lock(out).errors.push(InputError::NotRecognized {
                 path: shown.to_owned(),
@@ -447,6 +458,67 @@ impl Linter {
                         Document::from_text(path, shown, t).is_ok_and(|d| d.is_some())
                     }) => {}
             Err(e) => lock(out).errors.push(e.into()),
+        }
+    }
+
+    /// Lints the files a compose file takes services from (`extends.file`, `include`) as
+    /// compose files, whatever their names and shapes (a base file whose services have no
+    /// `image` is still where `privileged: true` is written), each once; one that cannot be
+    /// read makes the run incomplete, as it stops `docker compose` too.
+    fn follow_compose(&self, from: &Path, doc: &Document, out: &Mutex<Outcome>) {
+        let dir = from.parent().unwrap_or(Path::new(""));
+        for r in doc.compose_references() {
+            let p = lexical(&dir.join(&r));
+            let shown = shown(&p);
+            let refused = |message: String| InputError::Unreadable {
+                path: shown.clone(),
+                message: format!("named by `{}` (extends or include): {message}", doc.path),
+            };
+            let meta = match std::fs::metadata(&p) {
+                Ok(m) if m.is_file() => m,
+                Ok(_) => {
+                    lock(out).errors.push(refused("not a regular file".into()));
+                    continue;
+                }
+                Err(e) => {
+                    lock(out).errors.push(refused(e.to_string()));
+                    continue;
+                }
+            };
+            let key = std::fs::canonicalize(&p).unwrap_or_else(|_| p.clone());
+            if !lock_vec_set(&self.composed).insert(key) {
+                continue;
+            }
+            if meta.len() > MAX_FILE_SIZE {
+                lock(out).too_large += 1;
+                lock(out).errors.push(InputError::TooLarge {
+                    path: shown,
+                    limit_mib: MAX_FILE_SIZE >> 20,
+                });
+                continue;
+            }
+            let text = match std::fs::read(&p) {
+                Ok(b) => match String::from_utf8(b) {
+                    Ok(t) => t,
+                    Err(_) => {
+                        lock(out)
+                            .errors
+                            .push(DocumentError::NotText { path: shown }.into());
+                        continue;
+                    }
+                },
+                Err(e) => {
+                    lock(out).errors.push(refused(e.to_string()));
+                    continue;
+                }
+            };
+            match Document::from_text_as(&shown, text, Kind::Compose, crate::parse::Syntax::Yaml) {
+                Ok(d) => {
+                    self.follow_compose(&p, &d, out);
+                    self.finish(d, out);
+                }
+                Err(e) => lock(out).errors.push(e.into()),
+            }
         }
     }
 
@@ -725,6 +797,30 @@ fn shown(p: &Path) -> String {
 
 fn lock(m: &Mutex<Outcome>) -> std::sync::MutexGuard<'_, Outcome> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn lock_vec_set(
+    m: &Mutex<std::collections::HashSet<PathBuf>>,
+) -> std::sync::MutexGuard<'_, std::collections::HashSet<PathBuf>> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// `p` with `.` and `..` resolved as text (`a/../base.yml` is `base.yml`), for showing.
+fn lexical(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn lock_vec<T>(m: &Mutex<Vec<T>>) -> std::sync::MutexGuard<'_, Vec<T>> {

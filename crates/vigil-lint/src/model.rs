@@ -161,6 +161,11 @@ pub fn servers(kind: Kind, root: &Node) -> Vec<Server<'_>> {
             if let Some(s) = root.path(&["mcp", "servers"]) {
                 object_servers(s, &root_key.join("mcp").join("servers"), &mut out);
             }
+            // A `*.code-workspace` file's settings.
+            if let Some(s) = root.path(&["settings", "mcp", "servers"]) {
+                let k = root_key.join("settings").join("mcp").join("servers");
+                object_servers(s, &k, &mut out);
+            }
         }
         Kind::VoiceManifest => {
             if let Some(s) = root.path(&["mcp", "servers"]) {

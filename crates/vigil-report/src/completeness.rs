@@ -67,6 +67,8 @@ pub struct Skipped {
     pub ignored: u64,
     /// Findings that an inline allow marker on their line (or the line before) kept out.
     pub allowed_by_marker: u64,
+    /// Symbolic links a directory walk did not follow.
+    pub symlinks: u64,
 }
 
 impl Skipped {
@@ -76,13 +78,14 @@ impl Skipped {
     }
 
     /// `(name, count)` of each kind, in a fixed order.
-    pub fn counts(&self) -> [(&'static str, u64); 5] {
+    pub fn counts(&self) -> [(&'static str, u64); 6] {
         [
             ("binary", self.binary),
             ("too_large", self.too_large),
             ("unreadable", self.unreadable),
             ("ignored", self.ignored),
             ("allowed_by_marker", self.allowed_by_marker),
+            ("symlinks_not_followed", self.symlinks),
         ]
     }
 }

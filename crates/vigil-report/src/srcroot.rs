@@ -44,8 +44,8 @@ pub fn rebase(report: &mut Report, cwd: &Path, root: &Path) {
     }
 }
 
-/// `.` and `..` resolved without touching the filesystem.
-fn normalize(p: &Path) -> PathBuf {
+/// `.` and `..` resolved without touching the filesystem (a path as the user wrote it).
+pub fn normalize(p: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in p.components() {
         match c {

@@ -176,7 +176,9 @@ fn zip_at_end(data: &[u8]) -> bool {
     }
     let from = data.len().saturating_sub(EOCD_REACH);
     let tail = &data[from..];
-    let Some(p) = memchr::memmem::rfind(tail, b"PK\x05\x06") else {
+    static EOCD: std::sync::LazyLock<memchr::memmem::FinderRev<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::FinderRev::new(b"PK\x05\x06"));
+    let Some(p) = EOCD.rfind(tail) else {
         return false;
     };
     let rec = &tail[p..];

@@ -341,21 +341,28 @@ impl Baseline {
     /// Whether a finding is in this baseline: the same secret, found by the same rule in the
     /// same file.
     pub fn contains(&self, f: &Finding) -> bool {
+        self.contains_as(f, &f.file)
+    }
+
+    /// [`Baseline::contains`] for `f` as if found in `file` (the same file named from another
+    /// folder).
+    pub fn contains_as(&self, f: &Finding, file: &str) -> bool {
+        let secret = f.secret.expose_secret();
         if let (Some(cost), Some(hashes)) =
-            (self.cost, self.slow.get(&(f.rule.clone(), f.file.clone())))
+            (self.cost, self.slow.get(&(f.rule.clone(), file.to_owned())))
         {
             // The slow hash, only for a finding some entry could match.
             let salt = self.salt.as_bytes();
-            if hashes.contains(&cost.hash(salt, &f.rule, &f.file, f.secret.expose_secret())) {
+            if hashes.contains(&cost.hash(salt, &f.rule, file, secret)) {
                 return true;
             }
         }
-        (!self.salted.is_empty() && self.salted.contains(&self.salted_hash(f)))
-            || self.unsalted.contains(&f.hash)
-    }
-
-    fn salted_hash(&self, f: &Finding) -> String {
-        salted_hash(&self.salt, &f.rule, &f.file, f.secret.expose_secret())
+        (!self.salted.is_empty()
+            && self
+                .salted
+                .contains(&salted_hash(&self.salt, &f.rule, file, secret)))
+            || (!self.unsalted.is_empty()
+                && self.unsalted.contains(&content_hash(&f.rule, file, secret)))
     }
 
     /// The baseline file for `findings`, salted with `salt` (hex; see [`Baseline::new_salt`],
@@ -495,6 +502,23 @@ impl Known {
                         &f.file,
                         f.secret.expose_secret(),
                     ))))
+    }
+
+    /// [`Known::contains`] for `f` as if found in `file` (the same file named from the ignore
+    /// file's folder).
+    pub fn contains_as(&self, f: &Finding, file: &str) -> bool {
+        if file == f.file {
+            return self.contains(f);
+        }
+        let fingerprint = match &f.commit {
+            Some(c) => format!("{c}:{file}:{}:{}", f.rule, f.line),
+            None => format!("{file}:{}:{}", f.rule, f.line),
+        };
+        let secret = f.secret.expose_secret();
+        self.fingerprints.contains(&fingerprint)
+            || (!self.hashes.is_empty()
+                && (self.hashes.contains(&content_hash(&f.rule, file, secret))
+                    || self.hashes.contains(&report_hash(&f.rule, file, secret))))
     }
 
     /// Whether nothing is listed (so filtering can be skipped).

@@ -13,6 +13,7 @@ use crate::decode;
 use crate::engine::{Hit, LineIndex, Markers};
 use crate::finding::Finding;
 use crate::source::is_binary;
+use crate::strings::Masks;
 use crate::Ruleset;
 use std::cell::RefCell;
 use vigil_report::Encoding;
@@ -202,6 +203,10 @@ fn scan_as(
     tally: &mut ContentTally,
     archives: bool,
 ) -> Read {
+    if rules.skips_path(path) {
+        // A path allowlist leaves the whole buffer out (counted there), before any work on it.
+        return Read::Text;
+    }
     if let Some(kind) = archive::kind(data).filter(|_| archives) {
         if opts.max_archive_depth == 0 {
             // Not opened, as asked: a gap (what is inside was not looked at); its bytes are
@@ -303,6 +308,10 @@ pub fn scan_chunked(
     out: &mut Vec<Finding>,
     tally: &mut ContentTally,
 ) -> std::io::Result<u64> {
+    if rules.skips_path(path) {
+        // Left out whole by a path allowlist (counted there): not read.
+        return Ok(0);
+    }
     tally.chunked += 1;
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK);
     let (mut lines_before, mut col_before) = (0usize, 0usize);
@@ -476,75 +485,20 @@ pub(crate) fn utf32(data: &[u8]) -> Option<Vec<u8>> {
 /// Bytes looked at to tell UTF-16 text without a byte-order mark from binary.
 const UTF16_PROBE: usize = 8192;
 
+/// The largest scratch copy a thread keeps between binary files.
+const KEEP_SCRATCH: usize = 16 << 20;
+
+thread_local! {
+    /// Per-thread scratch for the ASCII copy of binary content.
+    static ASCII: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 struct Scanner<'a> {
     rules: &'a Ruleset,
     opts: &'a ContentOptions,
     commit: Option<&'a str>,
     /// The (nested) archive a bomb limit stopped in.
     stopped_at: RefCell<Option<String>>,
-}
-
-/// The shortest printable run of binary content that is scanned (`strings`'s default).
-const MIN_RUN: usize = 4;
-
-/// Whether a byte is printable ASCII or a tab or line break.
-fn printable(c: u8) -> bool {
-    (0x20..0x7f).contains(&c) || matches!(c, b'\n' | b'\r' | b'\t')
-}
-
-/// `data` with every byte outside its printable runs of [`MIN_RUN`] or more replaced by `\n`.
-fn ascii_runs(data: &[u8]) -> Vec<u8> {
-    let mut out = data.to_vec();
-    let mut i = 0;
-    while i < out.len() {
-        if printable(out[i]) {
-            let s = i;
-            while i < out.len() && printable(out[i]) {
-                i += 1;
-            }
-            if i - s < MIN_RUN {
-                out[s..i].fill(b'\n');
-            }
-        } else {
-            let s = i;
-            while i < out.len() && !printable(out[i]) {
-                i += 1;
-            }
-            out[s..i].fill(b'\n');
-        }
-    }
-    out
-}
-
-/// The little-endian runs of `width`-byte code units (2: UTF-16LE, 4: UTF-32LE) of `data` that
-/// are printable ASCII, at every byte alignment, of at least [`MIN_RUN`] characters: one per
-/// line of the returned text, with the byte offset each starts at.
-fn wide_runs(data: &[u8], width: usize) -> (Vec<u8>, Vec<usize>) {
-    let unit = |i: usize| {
-        i + width <= data.len()
-            && data[i + 1..i + width].iter().all(|&b| b == 0)
-            && ((0x20..0x7f).contains(&data[i]) || data[i] == b'\t')
-    };
-    let (mut text, mut starts) = (Vec::new(), Vec::new());
-    for align in 0..width {
-        let mut i = align;
-        while i + width <= data.len() {
-            if !unit(i) {
-                i += width;
-                continue;
-            }
-            let s = i;
-            while unit(i) {
-                i += width;
-            }
-            if (i - s) / width >= MIN_RUN {
-                starts.push(s);
-                text.extend(data[s..i].iter().step_by(width));
-                text.push(b'\n');
-            }
-        }
-    }
-    (text, starts)
 }
 
 impl<'a> Scanner<'a> {
@@ -771,10 +725,12 @@ impl Scanner<'_> {
         self.text_placed(path, members, data, None, out, tally);
     }
 
-    /// The printable runs of binary content: ASCII runs of at least [`MIN_RUN`] characters
-    /// scanned in a copy of the same length (every other byte a line break, so a position is
-    /// the original's and no match spans two runs), then UTF-16LE and UTF-32LE runs at every
-    /// byte alignment, marked `decoded: utf-16` (`utf-32`) and placed where their bytes are.
+    /// The printable runs of binary content, found in one pass over it (`strings.rs`): ASCII
+    /// runs of at least 4 characters scanned in a copy of the same length (every
+    /// other byte a line break, so a position is the original's and no match spans two runs),
+    /// then UTF-16LE and UTF-32LE runs at every byte alignment, looked for only where
+    /// NUL-interleaved text is, marked `decoded: utf-16` (`utf-32`) and placed where their
+    /// bytes are.
     fn strings(
         &self,
         path: &str,
@@ -783,32 +739,41 @@ impl Scanner<'_> {
         out: &mut Vec<Finding>,
         tally: &mut ContentTally,
     ) {
-        let ascii = ascii_runs(data);
+        let masks = Masks::new(data);
+        // The copy is made in a buffer kept per thread (taken, so a nested call gets its own):
+        // fresh pages for every binary file cost more than reading it.
+        let mut ascii = ASCII.with_borrow_mut(std::mem::take);
+        masks.ascii(data, &mut ascii);
         self.text_placed(path, members, &ascii, Some(data), out, tally);
-        drop(ascii);
-        self.wide_strings(path, members, data, 2, Encoding::Utf16, out, tally);
-        self.wide_strings(path, members, data, 4, Encoding::Utf32, out, tally);
+        if ascii.capacity() <= KEEP_SCRATCH {
+            ASCII.with_borrow_mut(|a| *a = ascii);
+        }
+        for (width, from) in [(2, Encoding::Utf16), (4, Encoding::Utf32)] {
+            let (text, starts) = masks.wide(data, width);
+            self.wide_strings(path, members, data, &text, &starts, width, from, out, tally);
+        }
     }
 
-    /// The UTF-16LE (`width` 2) or UTF-32LE (4) runs of binary content, scanned and placed on
-    /// their bytes.
+    /// The UTF-16LE (`width` 2) or UTF-32LE (4) runs of binary content (`text`, one per line,
+    /// starting at `starts` in `data`), scanned and placed on their bytes.
     #[allow(clippy::too_many_arguments)]
     fn wide_strings(
         &self,
         path: &str,
         members: &[String],
         data: &[u8],
+        text: &[u8],
+        starts: &[usize],
         width: usize,
         from: Encoding,
         out: &mut Vec<Finding>,
         tally: &mut ContentTally,
     ) {
-        let (text, starts) = wide_runs(data, width);
         if text.is_empty() {
             return;
         }
         let mut wide = Vec::new();
-        self.text_placed(path, members, &text, None, &mut wide, tally);
+        self.text_placed(path, members, text, None, &mut wide, tally);
         // Rules that match by path alone were reported by the ASCII pass.
         wide.retain(|f| !f.secret.expose_secret().is_empty());
         if wide.is_empty() {

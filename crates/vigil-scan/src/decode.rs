@@ -346,8 +346,9 @@ fn find_segments(text: &[u8], within: Option<&[Range<usize>]>) -> Vec<Segment> {
     let text: &[u8] = blanked.as_deref().unwrap_or(text);
     // Touching counts as overlapping (gitleaks's `overlaps` is inclusive): a run that ends where
     // a percent escape starts belongs with it, and is decoded once the escape is.
-    let meets = |a: &Range<usize>, b: &Range<usize>| a.start <= b.end && b.start <= a.end;
-    let touches = |r: &Range<usize>| within.is_none_or(|w| w.iter().any(|d| meets(d, r)));
+    // Every list of ranges here is in order with none overlapping another, so whether a run
+    // meets one is a binary search, not a walk (a file of many escapes made that quadratic).
+    let touches = |r: &Range<usize>| within.is_none_or(|w| meets_any(w, r));
     let mut out: Vec<Segment> = Vec::new();
     let mut taken: Vec<Range<usize>> = Vec::new();
     // Each stretch of consecutive escapes is its own segment, so what a match holds of the
@@ -378,8 +379,9 @@ fn find_segments(text: &[u8], within: Option<&[Range<usize>]>) -> Vec<Segment> {
             }
         }
     }
+    let mut escapes: Vec<Range<usize>> = Vec::new();
     for r in escape_runs(text) {
-        if touches(&r) && !taken.iter().any(|t| meets(t, &r)) {
+        if touches(&r) && !meets_any(&taken, &r) {
             if let Some(d) = decode_escapes(&text[r.clone()]) {
                 out.push(Segment {
                     at: r.clone(),
@@ -388,8 +390,12 @@ fn find_segments(text: &[u8], within: Option<&[Range<usize>]>) -> Vec<Segment> {
                     decoded: d,
                 });
             }
-            taken.push(r);
+            escapes.push(r);
         }
+    }
+    if !escapes.is_empty() {
+        taken.extend(escapes);
+        taken.sort_unstable_by_key(|r| r.start);
     }
     for run in base64_runs(text) {
         let mut whole = run.clone();
@@ -397,12 +403,20 @@ fn find_segments(text: &[u8], within: Option<&[Range<usize>]>) -> Vec<Segment> {
             whole.end += 1;
         }
         // The whole run waits when it touches an escape: part of it is decoded a level later.
-        if touches(&whole) && !taken.iter().any(|t| meets(t, &whole)) {
+        if touches(&whole) && !meets_any(&taken, &whole) {
             out.extend(run_segments(text, run));
         }
     }
     out.sort_by_key(|s| s.at.start);
     out
+}
+
+/// Whether `r` meets (overlaps or touches: gitleaks's `overlaps` is inclusive, so a run that
+/// ends where a percent escape starts belongs with it, and is decoded once the escape is) one
+/// of `sorted`, ranges in order of their starts, none overlapping another.
+fn meets_any(sorted: &[Range<usize>], r: &Range<usize>) -> bool {
+    let k = sorted.partition_point(|t| t.end < r.start);
+    sorted.get(k).is_some_and(|t| t.start <= r.end)
 }
 
 /// Whether decoded bytes are text a rule could match: printable ASCII and line breaks.
@@ -435,6 +449,14 @@ const MIN_TEXT: usize = MIN_BASE64 / 4 * 3;
 /// [`MIN_TEXT`] bytes, mapped back to the whole groups (2 hex digits, 4 base64 characters) that
 /// encode them. A run made only of hex digits is read as hex alone.
 fn run_segments(text: &[u8], run: Range<usize>) -> Vec<Segment> {
+    if !worth_decoding(&text[run.clone()]) {
+        return Vec::new();
+    }
+    every_segment(text, run)
+}
+
+/// [`run_segments`] without the one-pass check of whether any reading can keep something.
+fn every_segment(text: &[u8], run: Range<usize>) -> Vec<Segment> {
     let bytes = &text[run.clone()];
     let mut out: Vec<Segment> = Vec::new();
     // Hex stretches (maximal runs of hex digits), at both alignments.
@@ -464,7 +486,7 @@ fn run_segments(text: &[u8], run: Range<usize>) -> Vec<Segment> {
     // top six bits, which for printable ASCII, tab and line breaks is one of `C`, `D`, `I`–`Z`,
     // `a`–`f`: only stretches of such groups are decoded (identifiers and digests rarely hold
     // one long enough; real base64 text always does).
-    let lead = |c: u8| matches!(c, b'C' | b'D' | b'I'..=b'Z' | b'a'..=b'f');
+    let lead = is_lead;
     wrapped_segments(text, bytes, run.clone(), &mut out);
     for align in 0..4.min(bytes.len()) {
         let mut g = align;
@@ -484,6 +506,36 @@ fn run_segments(text: &[u8], run: Range<usize>) -> Vec<Segment> {
         }
     }
     settle(out)
+}
+
+/// Whether a run can give a segment at all, in one pass over it (most runs are identifiers
+/// and paths, which none of the readings below would keep): a hex stretch of [`MIN_HEX`]
+/// digits, four base64 groups in a row that may lead printable bytes, gzip's magic in base64,
+/// or enough `A` for base64 of UTF-16 text. Each is what [`run_segments`] needs to find
+/// anything.
+fn worth_decoding(bytes: &[u8]) -> bool {
+    const GZIP: u32 = u32::from_be_bytes(*b"H4sI");
+    let (mut hex, mut lead, mut a, mut window) = (0usize, 0u32, 0usize, 0u32);
+    for &c in bytes {
+        hex = if CLASS[c as usize] & HEX != 0 {
+            hex + 1
+        } else {
+            0
+        };
+        lead = lead << 1 | u32::from(is_lead(c));
+        a += usize::from(c == b'A');
+        window = window << 8 | u32::from(c);
+        if hex >= MIN_HEX || lead & 0x1111 == 0x1111 || window == GZIP {
+            return true;
+        }
+    }
+    bytes.len() >= 2 * MIN_BASE64 && a * 5 >= bytes.len()
+}
+
+/// Whether a base64 character can be the first of a group of four encoding printable ASCII,
+/// tab or line breaks (it holds the first byte's top six bits).
+fn is_lead(c: u8) -> bool {
+    matches!(c, b'C' | b'D' | b'I'..=b'Z' | b'a'..=b'f')
 }
 
 /// The bytes decoded from gzip behind base64 at most (a bomb stops there).
@@ -528,7 +580,9 @@ fn wrapped_segments(text: &[u8], bytes: &[u8], run: Range<usize>, out: &mut Vec<
         }
         Some(v)
     };
-    for p in memchr::memmem::find_iter(bytes, b"H4sI") {
+    static GZIP: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"H4sI"));
+    for p in GZIP.find_iter(bytes) {
         let Some((d, usable)) = decode_from(p) else {
             continue;
         };
@@ -935,6 +989,28 @@ mod tests {
 
     fn b64(s: &str) -> String {
         base64::engine::general_purpose::STANDARD.encode(s)
+    }
+
+    /// The one-pass check before a run is read passes over no run that a reading keeps
+    /// something of: glued base64 and hex of text, gzip, UTF-16, and identifiers.
+    #[test]
+    fn runs_passed_over_give_nothing() {
+        use proptest::prelude::*;
+        let b64 = |s: &[u8]| base64::engine::general_purpose::STANDARD_NO_PAD.encode(s);
+        let piece = prop_oneof![
+            3 => proptest::collection::vec(proptest::sample::select(b"aZ09+/_-AIfgxH4sQ".to_vec()), 0..40),
+            2 => "[ -~]{0,40}".prop_map(move |t| b64(t.as_bytes()).into_bytes()),
+            1 => "[ -~]{0,30}".prop_map(|t| t.bytes().map(|b| format!("{b:02x}")).collect::<String>().into_bytes()),
+            1 => "[ -~]{0,20}".prop_map(move |t| b64(&t.bytes().flat_map(|b| [b, 0]).collect::<Vec<u8>>()).into_bytes()),
+            1 => Just(b"H4sIAAAAAAAAA".to_vec()),
+        ];
+        proptest!(ProptestConfig::with_cases(3000), |(parts in proptest::collection::vec(piece, 1..5))| {
+            let text: Vec<u8> = parts.concat();
+            let run = 0..text.len();
+            if !worth_decoding(&text) {
+                prop_assert!(every_segment(&text, run).is_empty());
+            }
+        });
     }
 
     /// The skipping run finder gives exactly the runs a byte-by-byte walk gives.

@@ -407,7 +407,7 @@ impl Ruleset {
         let (rule, data, m) = (c.rule, c.data, c.m);
         let mut sec = sec;
         if rule.generic {
-            sec = generic::keep(data, m, sec, c.kind, c.lines)?;
+            sec = generic::keep(data, m, sec, c.kind, c.path, c.lines)?;
         }
         let secret = &data[sec.0..sec.1];
         // Structural checks first: they are cheap and drop most shapes that cannot be real.

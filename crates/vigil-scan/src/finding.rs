@@ -13,8 +13,11 @@ pub struct Finding {
     pub rule: String,
     /// The rule's description.
     pub description: String,
-    /// Path relative to the scanned root (`-` for stdin); inside an archive, the archive's path
-    /// and each member after a `!` (`dist/app.zip!config/.env`), and the lines are the member's.
+    /// The path as the user named it: the scanned root and the path below it (`a/.env`,
+    /// `../pkg/x.py`, absolute under an absolute root, `x.py` under `.`), relative to the work
+    /// tree in history, `-` for stdin; bytes that are not UTF-8 as `\xNN`. Inside an archive,
+    /// the archive's path and each member after a `!` (`dist/app.zip!config/.env`), and the
+    /// lines are the member's.
     pub file: String,
     /// 1-based line of the secret's first byte.
     pub line: usize,

@@ -89,6 +89,7 @@ pub(crate) fn keep(
     m: (usize, usize),
     sec: (usize, usize),
     kind: FileKind,
+    path: &str,
     lines: &crate::engine::LineCache,
 ) -> Option<(usize, usize)> {
     match kind {
@@ -132,7 +133,20 @@ pub(crate) fn keep(
     if is_url_placeholder(secret) || is_signing_scope(secret) {
         return None;
     }
-    if is_test_value(secret) {
+    if is_test_value(secret) || names_itself(secret) || is_alphabet_walk(secret) {
+        return None;
+    }
+    if is_code_expression(data, sec) || is_url_path(secret) || is_text_in_base64(secret) {
+        return None;
+    }
+    // `eyJ….sensitive-jwt-payload`: a JWT header before a payload that is not JSON in base64
+    // (`eyJ…`) is a made-up token, not a secret.
+    if let Some(dot) = secret.iter().position(|&b| b == b'.') {
+        if secret.starts_with(b"eyJ") && !secret[dot + 1..].starts_with(b"eyJ") {
+            return None;
+        }
+    }
+    if in_test_file(path) && spells_a_password(secret) {
         return None;
     }
     if is_digest(key, secret, kind) {
@@ -193,6 +207,186 @@ fn is_test_value(v: &[u8]) -> bool {
         && runs
             .iter()
             .all(|r| r.len() >= 3 && r.windows(2).all(|p| (p[0] - b'0' + 1) % 10 == p[1] - b'0'))
+}
+
+/// Words that name a credential, in a value that names itself (`user1_vault_token`).
+const CREDENTIAL_WORDS: &[&str] = &[
+    "token",
+    "tokens",
+    "secret",
+    "secrets",
+    "key",
+    "apikey",
+    "api",
+    "password",
+    "passwd",
+    "pass",
+    "pwd",
+    "bearer",
+    "credential",
+    "credentials",
+    "pat",
+];
+
+/// A value made of words that names what it stands for (`user1_vault_token`,
+/// `bench-secret-key-2026`, `Updated-Via-API-Token`, `ghp_a2a_bound_token`): pieces split at
+/// `-`, `_` and case changes, each a word (letters, then perhaps digits: `user1`, `TASK12`), a
+/// number, or three characters at most, one of them a credential word. A generated secret
+/// does not spell out its own kind.
+fn names_itself(v: &[u8]) -> bool {
+    if !v
+        .iter()
+        .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return false;
+    }
+    let mut pieces: Vec<&[u8]> = Vec::new();
+    for part in v
+        .split(|&b| b == b'-' || b == b'_')
+        .filter(|p| !p.is_empty())
+    {
+        let mut start = 0;
+        for i in 1..part.len() {
+            let camel = part[i].is_ascii_uppercase() && part[i - 1].is_ascii_lowercase();
+            let acronym_end = part[i].is_ascii_uppercase()
+                && part[i - 1].is_ascii_uppercase()
+                && part.get(i + 1).is_some_and(u8::is_ascii_lowercase);
+            if camel || acronym_end {
+                pieces.push(&part[start..i]);
+                start = i;
+            }
+        }
+        pieces.push(&part[start..]);
+    }
+    if pieces.len() < 2 {
+        return false;
+    }
+    let word = |p: &[u8]| {
+        let letters = p.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+        letters >= 2
+            && (p[..letters].iter().all(u8::is_ascii_lowercase)
+                || p[..letters].iter().all(u8::is_ascii_uppercase)
+                || p[1..letters].iter().all(u8::is_ascii_lowercase))
+            && p[letters..].iter().all(u8::is_ascii_digit)
+    };
+    let number = |p: &[u8]| p.iter().all(u8::is_ascii_digit);
+    pieces.iter().all(|p| word(p) || number(p) || p.len() <= 3)
+        && pieces.iter().any(|p| {
+            let lower = String::from_utf8_lossy(p).to_ascii_lowercase();
+            CREDENTIAL_WORDS.contains(&lower.as_str())
+        })
+        && pieces.iter().filter(|p| word(p) && p.len() >= 4).count() >= 1
+}
+
+/// `AbC~dEf1GhI2jKl3MnO4…`: letters that walk the alphabet in order (a documentation
+/// placeholder's way of looking random). Four in five of its letters follow the one before.
+fn is_alphabet_walk(v: &[u8]) -> bool {
+    let letters: Vec<u8> = v
+        .iter()
+        .filter(|b| b.is_ascii_alphabetic())
+        .map(u8::to_ascii_lowercase)
+        .collect();
+    if letters.len() < 8 {
+        return false;
+    }
+    let steps = letters
+        .windows(2)
+        .filter(|p| (p[0] - b'a' + 1) % 26 == p[1] - b'a')
+        .count();
+    steps * 5 >= (letters.len() - 1) * 4
+}
+
+/// `export type Success = createTokenV1TokensPostResponse201 & {`: an unquoted name followed by
+/// a type or expression operator is code, not a value.
+fn is_code_expression(data: &[u8], sec: (usize, usize)) -> bool {
+    let v = &data[sec.0..sec.1];
+    let quoted = sec.0 > 0 && matches!(data[sec.0 - 1], b'"' | b'\'' | b'`');
+    if quoted
+        || !v[0].is_ascii_alphabetic()
+        || !v.iter().all(|&b| b == b'_' || b.is_ascii_alphanumeric())
+    {
+        return false;
+    }
+    // Spaced, as code is written (`A & {`); a URL's `value&page=2` is not.
+    let after = &data[sec.1..];
+    let next = after.iter().take(64).find(|b| **b != b' ' && **b != b'\t');
+    matches!(after.first(), Some(b' ' | b'\t')) && matches!(next, Some(b'&' | b'|' | b'{' | b'<'))
+}
+
+/// `"/api/ingress/v1/token"`: a URL path of lowercase segments, not a value.
+fn is_url_path(v: &[u8]) -> bool {
+    v.first() == Some(&b'/')
+        && v.iter().filter(|&&b| b == b'/').count() >= 2
+        && v.split(|&b| b == b'/').all(|seg| {
+            seg.iter()
+                .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b))
+        })
+}
+
+/// Base64 whose decoding is printable text (`SGVsbG8gV29ybGQg…`, `dXNlcjpqaXJhCg==`): the
+/// decoder hands that text to the rules (`decode.rs`), which judge it as written; the encoded
+/// form is not a secret of its own. Random bytes almost never decode to text.
+fn is_text_in_base64(v: &[u8]) -> bool {
+    use base64::Engine as _;
+    const ENGINE: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+    );
+    if v.len() < 12
+        || !v
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=')
+    {
+        return false;
+    }
+    ENGINE.decode(v).is_ok_and(|d| {
+        d.len() >= 8
+            && d.iter()
+                .all(|&c| (0x20..0x7f).contains(&c) || matches!(c, b'\n' | b'\r' | b'\t'))
+    })
+}
+
+/// Whether a path is a test's (`tests/`, `test_x.py`, `x_test.go`, `x.test.ts`, `x.spec.js`).
+fn in_test_file(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    let mut parts = lower.split(['/', '!', '\\']).peekable();
+    while let Some(p) = parts.next() {
+        if parts.peek().is_some() {
+            if matches!(p, "test" | "tests" | "__tests__" | "testdata" | "spec") {
+                return true;
+            }
+            continue;
+        }
+        let stem = p.split('.').next().unwrap_or(p);
+        return stem.starts_with("test_")
+            || stem.ends_with("_test")
+            || stem.ends_with("_tests")
+            || p.contains(".test.")
+            || p.contains(".spec.");
+    }
+    false
+}
+
+/// A hand-made password that spells "pass", "password" or "secret" once leetspeak is undone
+/// (`StrongP@ss1!XYZ`, `SecureP4ss2w0rd`, `Th!s_Is_a-gr34t-P@ssw0rd!`): asked only in tests,
+/// where it is a fixture; elsewhere such a password may be a real (weak) one.
+fn spells_a_password(v: &[u8]) -> bool {
+    let plain: String = v
+        .iter()
+        .map(|&b| match b.to_ascii_lowercase() {
+            b'@' | b'4' => 'a',
+            b'3' => 'e',
+            b'0' => 'o',
+            b'1' | b'!' => 'i',
+            b'$' | b'5' => 's',
+            b'7' => 't',
+            c => c as char,
+        })
+        .collect();
+    ["pass", "secret", "sword"]
+        .iter()
+        .any(|w| plain.contains(w))
 }
 
 /// The words of a value, lowercased: split at anything not a letter and at lower-to-upper case
@@ -447,6 +641,55 @@ mod tests {
         assert_eq!(FileKind::of("dist/app.min.js"), FileKind::Script);
         assert_eq!(FileKind::of("config/settings.json"), FileKind::Plain);
         assert_eq!(FileKind::of(".env"), FileKind::Plain);
+    }
+
+    #[test]
+    fn values_that_name_themselves_are_not_secrets_and_random_ones_are() {
+        for v in [
+            "user1_vault_token",
+            "alice_token_v1",
+            "t8-forwarded-token",
+            "auth0-client-secret",
+            "bench-secret-key-2026",
+            "other-secret-key-with-minimum-32-bytes",
+            "Bearer-TASK12-token-sentinel",
+        ] {
+            assert!(names_itself(v.as_bytes()), "{v}");
+        }
+        for v in [
+            "Xk9Qw2Lp7Zr4mTy8",
+            "prod-db-password-Xk9Qw2",
+            "token-k8Jd72xmQpL0",
+            "correct-horse-battery-staple-42",
+        ] {
+            assert!(!names_itself(v.as_bytes()), "{v}");
+        }
+        assert!(is_alphabet_walk(
+            b"AbC~dEf1GhI2jKl3MnO4pQr5StU6vWx7YzA8bcD9efG0"
+        ));
+        assert!(!is_alphabet_walk(b"WPFfSPJBxWxsQOPHIwMLVjmAeacBRgVN"));
+        assert!(is_url_path(b"/api/ingress/v1/token"));
+        assert!(!is_url_path(b"/xK9qW2/Lp7Zr4mTy8+bV3N"));
+        assert!(is_text_in_base64(b"dXNlcjpqaXJhCg=="));
+        assert!(!is_text_in_base64(b"WPFfSPJBxWxsQOPHIwMLVjmAeacBRgVN"));
+    }
+
+    /// Leetspeak passwords that spell "password" are fixtures in tests, and stay findings
+    /// elsewhere (a real, weak password looks the same).
+    #[test]
+    fn hand_made_passwords_are_dropped_in_tests_only() {
+        let rules = crate::Ruleset::builtin();
+        let line = "    basic_auth_password=\"StrongP@ss1!XYZ\",\n";
+        let found = |path: &str| {
+            let mut out = Vec::new();
+            rules.scan_bytes(path, None, line.as_bytes(), &mut out);
+            out.len()
+        };
+        assert_eq!(found("tests/unit/test_config.py"), 0);
+        assert_eq!(found("app/test_settings.py"), 0);
+        assert_eq!(found("config/settings.py"), 1);
+        assert!(in_test_file("src/login.test.ts"));
+        assert!(!in_test_file("src/attestation.py"));
     }
 
     #[test]

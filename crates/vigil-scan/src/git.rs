@@ -214,37 +214,160 @@ fn hide_userinfo(text: &str) -> String {
 
 /// The commits a remote advertises (`git ls-remote`, without prompting), that this repository
 /// holds: the remote has them and all their history. `Err` says why it could not be asked.
+///
+/// The repository asked is the one `git push` sends to: the hook's `$2` as git gave it, else the
+/// push URLs git resolves for the remote named (`git remote get-url --push --all`: `pushurl`,
+/// `pushInsteadOf`), never the fetch URL. `git ls-remote` would apply `url.*.insteadOf` to that
+/// URL again (git applies `pushInsteadOf` to a push, not `insteadOf` after it): the rewrite is
+/// turned off for the exact URL, and checked with `git ls-remote --get-url`; a URL git would
+/// still rewrite is not asked. With several push URLs, only what every one advertises counts.
+///
+/// `ls-remote` hears upload-pack's advertisement, and a push is negotiated with
+/// receive-pack's, which a remote may make differ (`receive.hideRefs`): a remote advertising a
+/// local commit it does not have would have git send it while the scan skips it. So an
+/// advertised commit is trusted only where a remote-tracking ref of that remote
+/// (`refs/remotes/<name>/…`, which a fetch from it or a push to it set) points at it: what the
+/// remote once gave or took. The remaining gap: a remote that still advertises a commit it
+/// once had but no longer holds gets it again, unscanned (it had it already).
 fn advertised(repo: &gix::Repository, ask: &AskRemote) -> Result<Vec<ObjectId>, String> {
-    let target = match (&ask.url, &ask.remote) {
-        (Some(u), _) => u.clone(),
-        (None, Some(r)) => r.clone(),
-        (None, None) if ask.upstream => upstream_remote(repo)
-            .ok_or("the current branch has no upstream remote and there is not exactly one remote")?,
+    let remote = match (&ask.url, &ask.remote) {
+        (Some(_), _) => None,
+        (None, Some(r)) => Some(r.clone()),
+        (None, None) if ask.upstream => Some(upstream_remote(repo).ok_or(
+            "the current branch has no upstream remote and there is not exactly one remote",
+        )?),
         (None, None) => {
             return Err("the hook was not told the remote (`vigil scan --pre-push --remote \"$1\" --remote-url \"$2\"`)".into())
         }
     };
+    let name = remote.clone().or_else(|| ask.remote.clone());
+    let urls = match (&ask.url, remote) {
+        (Some(u), _) => vec![u.clone()],
+        (None, Some(r)) => push_urls(repo, &r)?,
+        (None, None) => Vec::new(),
+    };
+    let learned = name.map(|n| tracking_tips(repo, &n)).unwrap_or_default();
+    let mut common: Option<BTreeSet<ObjectId>> = None;
+    for url in &urls {
+        let ids = ask_url(repo, url)?;
+        common = Some(match common {
+            None => ids,
+            Some(c) => c.intersection(&ids).copied().collect(),
+        });
+    }
+    Ok(common
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|id| learned.contains(id))
+        .collect())
+}
+
+/// The commits the remote-tracking refs of remote `name` point at (`refs/remotes/<name>/…`,
+/// tags peeled); none when `name` is no configured remote (a URL).
+fn tracking_tips(repo: &gix::Repository, name: &str) -> std::collections::HashSet<ObjectId> {
+    let mut out = std::collections::HashSet::new();
+    if !repo.remote_names().iter().any(|n| *n == name) {
+        return out;
+    }
+    let Ok(refs) = repo.references() else {
+        return out;
+    };
+    let Ok(list) = refs.prefixed(format!("refs/remotes/{name}/").as_str()) else {
+        return out;
+    };
+    for r in list.flatten() {
+        let mut r = r;
+        if let Ok(id) = r.peel_to_id() {
+            out.insert(id.detach());
+        }
+    }
+    out
+}
+
+/// `git` in the repository, without prompting, with `url.<url>.insteadOf = <url>` given through
+/// `GIT_CONFIG_COUNT` (no quoting: a URL may hold `=`), so git asks `url` as it is.
+fn git_as_is(repo: &gix::Repository, url: &str) -> std::process::Command {
+    let mut c = git_command(repo);
+    c.env("GIT_CONFIG_COUNT", "1")
+        .env("GIT_CONFIG_KEY_0", format!("url.{url}.insteadOf"))
+        .env("GIT_CONFIG_VALUE_0", url);
+    c
+}
+
+/// `git` in the repository, without prompting.
+fn git_command(repo: &gix::Repository) -> std::process::Command {
     let dir = repo.workdir().unwrap_or_else(|| repo.git_dir());
-    let out = std::process::Command::new("git")
-        .current_dir(dir)
-        .args(["ls-remote", "--", &target])
+    let mut c = std::process::Command::new("git");
+    c.current_dir(dir)
         .env("GIT_TERMINAL_PROMPT", "0")
         .env("GIT_DIR", repo.git_dir())
         .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    c
+}
+
+/// The first non-empty line of a failed git's stderr, printable and without URL user parts.
+fn git_failure(out: &std::process::Output) -> String {
+    let why = String::from_utf8_lossy(&out.stderr);
+    let why = why
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("failed");
+    vigil_core::logging::printable(&hide_userinfo(why.trim())).into_owned()
+}
+
+/// The URLs `git push <remote>` sends to (`git remote get-url --push --all`); a name that is no
+/// configured remote is a URL itself.
+fn push_urls(repo: &gix::Repository, remote: &str) -> Result<Vec<String>, String> {
+    if !repo.remote_names().iter().any(|n| *n == remote) {
+        return Ok(vec![remote.to_owned()]);
+    }
+    let out = git_command(repo)
+        .args(["remote", "get-url", "--push", "--all", remote])
+        .output()
+        .map_err(|e| format!("cannot run `git remote get-url`: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "`git remote get-url --push {}`: {}",
+            vigil_core::logging::printable(remote),
+            git_failure(&out)
+        ));
+    }
+    let urls: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if urls.is_empty() {
+        return Err(format!(
+            "remote {} has no URL",
+            vigil_core::logging::printable(remote)
+        ));
+    }
+    Ok(urls)
+}
+
+/// The commits held here that the repository at exactly `url` advertises.
+fn ask_url(repo: &gix::Repository, url: &str) -> Result<BTreeSet<ObjectId>, String> {
+    let shown = vigil_core::logging::printable(&hide_userinfo(url)).into_owned();
+    // What git would ask instead (`url.*.insteadOf`): only the URL itself is trusted.
+    let out = git_as_is(repo, url)
+        .args(["ls-remote", "--get-url", "--", url])
         .output()
         .map_err(|e| format!("cannot run `git ls-remote`: {e}"))?;
-    let shown = vigil_core::logging::printable(&hide_userinfo(&target)).into_owned();
-    if !out.status.success() {
-        let why = String::from_utf8_lossy(&out.stderr);
-        let why = why
-            .lines()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("failed");
+    let got = String::from_utf8_lossy(&out.stdout).trim_end().to_owned();
+    if !out.status.success() || got != url {
         return Err(format!(
-            "`git ls-remote {shown}`: {}",
-            vigil_core::logging::printable(&hide_userinfo(why.trim()))
+            "git would ask {} instead of {shown} (`url.*.insteadOf`)",
+            vigil_core::logging::printable(&hide_userinfo(&got))
         ));
+    }
+    let out = git_as_is(repo, url)
+        .args(["ls-remote", "--", url])
+        .output()
+        .map_err(|e| format!("cannot run `git ls-remote`: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("`git ls-remote {shown}`: {}", git_failure(&out)));
     }
     let mut ids = BTreeSet::new();
     for line in out.stdout.lines() {
@@ -261,7 +384,7 @@ fn advertised(repo: &gix::Repository, ask: &AskRemote) -> Result<Vec<ObjectId>, 
             }
         }
     }
-    Ok(ids.into_iter().collect())
+    Ok(ids)
 }
 
 /// The remote of the current branch's upstream (`branch.<name>.remote`), else the only remote.
@@ -364,6 +487,10 @@ pub struct GitStats {
     pub touched: Vec<String>,
     /// Refs that name a tree or a blob (`name (id)`), not scanned without `--all-objects`.
     pub not_commits: Vec<String>,
+    /// The base of the scanned changes (hex ids): the commits outside the scan that scanned
+    /// commits have as parents (what a push's remote, a range's start or `--since` leaves out),
+    /// or `HEAD` for the index. Empty for a whole history.
+    pub bases: Vec<String>,
 }
 
 /// A repository-level failure (objects that cannot be read are warnings, not errors).
@@ -490,6 +617,42 @@ pub fn repo_relative(repo: &Path, file: &Path) -> Option<String> {
             .map(|c| c.as_os_str().to_string_lossy())
             .collect::<Vec<_>>()
             .join("/"),
+    )
+}
+
+/// Opens the repository of a worktree folder as git sees it from there (its own `.git`, not
+/// `GIT_DIR`), with the same [`OVERRIDES`]: its configuration includes the worktree's
+/// `config.worktree` under `extensions.worktreeConfig`.
+pub(crate) fn open_worktree(dir: &Path) -> Option<gix::Repository> {
+    gix::ThreadSafeRepository::open_opts(dir, trust_map().full)
+        .ok()
+        .map(Into::into)
+}
+
+/// The top of the working tree of the repository at or above `path` (`None` for a bare one).
+pub fn work_root(path: &Path) -> Option<PathBuf> {
+    let r = open(path).ok()?;
+    std::fs::canonicalize(r.workdir()?).ok()
+}
+
+/// The contents of `paths` (repository-relative, `/`-separated) in the tree of commit `commit`
+/// (hex): `None` where a path holds no blob. `None` when the commit or its tree cannot be read.
+pub fn files_at(repo: &Path, commit: &str, paths: &[String]) -> Option<Vec<Option<Vec<u8>>>> {
+    let r = open(repo).ok()?;
+    let id = ObjectId::from_hex(commit.as_bytes()).ok()?;
+    let tree = r.find_commit(id).ok()?.tree().ok()?;
+    Some(
+        paths
+            .iter()
+            .map(|p| {
+                let entry = tree.lookup_entry_by_path(p).ok()??;
+                if !entry.mode().is_blob() {
+                    return None;
+                }
+                let blob = r.find_object(entry.object_id()).ok()?;
+                Some(blob.data.to_vec())
+            })
+            .collect(),
     )
 }
 
@@ -1188,7 +1351,7 @@ fn introduced(
 
 /// A path as reports show it, losslessly: UTF-8 as it is, any other byte as `\xNN` (a lossy
 /// `�` would make two paths one, and hide which file holds the secret).
-fn path_text(bytes: &[u8]) -> String {
+pub(crate) fn path_text(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
     for chunk in bytes.utf8_chunks() {
         out.push_str(chunk.valid());
@@ -1404,7 +1567,7 @@ pub fn scan_history_progress(
     let mut tally = ContentTally::default();
     // Commits an earlier scan read whole: their findings are read back from their blobs, their
     // trees are not compared again.
-    let replayed = match &cache {
+    let mut replayed = match &cache {
         Some(c) if !c.is_empty() => replay(&repo, rules, opts, c, &mut commits, &shallow, &misses),
         _ => Replayed::default(),
     };
@@ -1434,15 +1597,7 @@ pub fn scan_history_progress(
         &misses,
         &mut tally,
     );
-    // Archive secrets are reported once, at the oldest commit: those a cached commit reports
-    // are not reported again.
-    let reported: std::collections::HashSet<(String, String)> = replayed
-        .findings
-        .iter()
-        .filter(|f| !f.archive.is_empty())
-        .map(|f| (f.rule.clone(), f.secret.expose_secret().clone()))
-        .collect();
-    out.extend(replayed.findings);
+    out.extend(std::mem::take(&mut replayed.findings));
     // Ref names are text: every ref's for a whole-history scan, the pushed ones for a push.
     let whole = opts.tips.is_empty() && opts.range.is_none() && opts.branch.is_none();
     let names = if whole {
@@ -1500,6 +1655,22 @@ pub fn scan_history_progress(
     }
     drop(pair_index);
     tracing::debug!(pairs = pairs.len(), "trees compared");
+    // The base of a change set: parents of scanned commits that are not scanned.
+    let mut bases: Vec<String> = Vec::new();
+    if !hidden.is_empty() || opts.since.is_some() || !opts.tips.is_empty() || opts.range.is_some() {
+        let scanned: std::collections::HashSet<String> = infos
+            .iter()
+            .map(|i| i.id.clone())
+            .chain(replayed.list.iter().map(|k| k.id.to_string()))
+            .collect();
+        let mut seen = BTreeSet::new();
+        for p in parents_of.iter().flatten() {
+            let hex = p.to_string();
+            if !scanned.contains(&hex) && seen.insert(hex.clone()) {
+                bases.push(hex);
+            }
+        }
+    }
     let mut touched: Vec<String> = opts
         .watch
         .iter()
@@ -1520,6 +1691,7 @@ pub fn scan_history_progress(
         content: tally,
         push_unverified: unverified,
         touched,
+        bases,
         ..GitStats::default()
     };
     // With commit allowlists the answer depends on the commit: scan per attribution then.
@@ -1550,17 +1722,42 @@ pub fn scan_history_progress(
     // from a path its parent had (a copy beside its source is a new file, as git shows it). Commits are ordered parents
     // first (between unrelated lines, the older author date first). A secret inside an archive
     // has no lines to compare: it is reported once, at the oldest commit that holds it.
-    let order = topo_order(&commits_of(&infos), &parents_of, &infos);
+    // Cached commits are ordered with the others (from their cached parents and dates), so what
+    // is reported once lands where a scan without the cache puts it. Index `infos.len() + k` is
+    // the cache's `k`th commit.
+    let fresh = infos.len();
+    let order = {
+        let mut ids = commits_of(&infos);
+        let mut parents = parents_of.clone();
+        let mut times: Vec<i64> = infos.iter().map(|i| i.time).collect();
+        for k in &replayed.list {
+            ids.push(k.id.to_string());
+            parents.push(k.parents.clone());
+            times.push(k.time);
+        }
+        topo_order(&ids, &parents, &times)
+    };
+    let info_of = |c: usize| -> Option<&CommitInfo> {
+        if c < fresh {
+            Some(&infos[c])
+        } else {
+            replayed.list[c - fresh].info.as_ref()
+        }
+    };
     // A path is text too: each distinct path, at the oldest commit that introduced it.
-    let mut path_first: HashMap<&str, usize> = HashMap::new();
+    let mut path_at: HashMap<&str, Vec<usize>> = HashMap::new();
     for &(pi, ci, _) in &attributions {
-        let e = path_first.entry(pairs[pi].0.as_str()).or_insert(ci);
-        if order[ci] < order[*e] {
-            *e = ci;
+        path_at.entry(pairs[pi].0.as_str()).or_default().push(ci);
+    }
+    for (k, known) in replayed.list.iter().enumerate() {
+        for p in &known.paths {
+            path_at.entry(p.as_str()).or_default().push(fresh + k);
         }
     }
     let copts = content_options(opts);
-    for (path, ci) in path_first {
+    // Per fresh commit: the paths it introduced whose text holds a finding (for the cache).
+    let mut paths_of: HashMap<usize, Vec<String>> = HashMap::new();
+    for (path, at) in path_at {
         let (_, found) = crate::meta::scan_name(
             rules,
             &copts,
@@ -1569,8 +1766,24 @@ pub fn scan_history_progress(
             |n| n.to_owned(),
             &mut stats.content,
         );
+        if found.is_empty() {
+            continue;
+        }
+        if cache.is_some() {
+            for &c in at.iter().filter(|&&c| c < fresh) {
+                paths_of.entry(c).or_default().push(path.to_owned());
+            }
+        }
+        let Some(info) = at
+            .iter()
+            .copied()
+            .min_by_key(|&c| order[c])
+            .and_then(info_of)
+        else {
+            continue;
+        };
         for f in found {
-            out.push(attributed(f, &infos[ci], &unreachable_commits));
+            out.push(attributed(f, info, &unreachable_commits));
         }
     }
     let mut blob_first: HashMap<ObjectId, (usize, usize)> = HashMap::new();
@@ -1580,21 +1793,43 @@ pub fn scan_history_progress(
             *e = (order[ci], pi);
         }
     }
+    // A secret inside an archive: at the oldest commit holding it, cached commits included.
     let mut first: HashMap<(String, String), usize> = HashMap::new();
-    for (n, &(pi, ci, _)) in attributions.iter().enumerate() {
-        for f in results[if per_commit { n } else { pi }]
-            .iter()
-            .filter(|f| !f.archive.is_empty())
-        {
+    let archived = attributions
+        .iter()
+        .enumerate()
+        .flat_map(|(n, &(pi, ci, _))| {
+            results[if per_commit { n } else { pi }]
+                .iter()
+                .map(move |f| (ci, f))
+        })
+        .chain(
+            replayed
+                .list
+                .iter()
+                .enumerate()
+                .flat_map(|(k, known)| known.archives.iter().map(move |f| (fresh + k, f))),
+        )
+        .filter(|(_, f)| !f.archive.is_empty());
+    for (ci, f) in archived {
+        let key = (f.rule.clone(), f.secret.expose_secret().clone());
+        let e = first.entry(key).or_insert(ci);
+        if order[ci] < order[*e] {
+            *e = ci;
+        }
+    }
+    for (k, known) in replayed.list.iter().enumerate() {
+        let Some(info) = &known.info else { continue };
+        for f in &known.archives {
             let key = (f.rule.clone(), f.secret.expose_secret().clone());
-            let e = first.entry(key).or_insert(ci);
-            if order[ci] < order[*e] {
-                *e = ci;
+            if first.get(&key) == Some(&(fresh + k)) {
+                out.push(attributed(f.clone(), info, &unreachable_commits));
             }
         }
     }
-    // What each commit reports, by blob, for the cache.
+    // What each commit reports, by blob, for the cache; and the archives' findings it holds.
     let mut held: HashMap<usize, Vec<Held>> = HashMap::new();
+    let mut archives_of: HashMap<usize, Vec<Held>> = HashMap::new();
     let mut lines = BlobLines::default();
     for (n, (pi, ci, before)) in attributions.into_iter().enumerate() {
         let found = &results[if per_commit { n } else { pi }];
@@ -1634,26 +1869,22 @@ pub fn scan_history_progress(
         };
         for f in found {
             if !f.archive.is_empty() {
+                if cache.is_some() {
+                    record(archives_of.entry(ci).or_default(), path, oid, f);
+                }
                 let key = (f.rule.clone(), f.secret.expose_secret().clone());
-                if first.get(&key) != Some(&ci) || reported.contains(&key) {
+                if first.get(&key) != Some(&ci) {
                     continue;
                 }
+                out.push(attributed(f.clone(), info, &unreachable_commits));
+                continue;
             } else if copied
                 || before.is_some_and(|b| lines.already_in(&repo, *oid, b, f.line, f.end_line))
             {
                 continue;
             }
             if cache.is_some() {
-                let list = held.entry(ci).or_default();
-                let blob = oid.to_string();
-                match list.iter_mut().find(|h| h.path == *path && h.blob == blob) {
-                    Some(h) => h.places.push(Spot::of(f)),
-                    None => list.push(Held {
-                        path: path.clone(),
-                        blob,
-                        places: vec![Spot::of(f)],
-                    }),
-                }
+                record(held.entry(ci).or_default(), path, oid, f);
             }
             out.push(attributed(f.clone(), info, &unreachable_commits));
         }
@@ -1672,6 +1903,9 @@ pub fn scan_history_progress(
                         newest: info.newest,
                         message: said_of[ci],
                         found: held.remove(&ci).unwrap_or_default(),
+                        time: info.time,
+                        paths: paths_of.remove(&ci).unwrap_or_default(),
+                        archives: archives_of.remove(&ci).unwrap_or_default(),
                     },
                 );
             }
@@ -1704,6 +1938,19 @@ pub fn scan_history_progress(
     }
     out.sort_by(|a, b| (&a.file, a.line, &a.commit).cmp(&(&b.file, b.line, &b.commit)));
     Ok((out, stats))
+}
+
+/// Adds finding `f` of blob `oid` at `path` to a commit's list for the cache.
+fn record(list: &mut Vec<Held>, path: &str, oid: &ObjectId, f: &Finding) {
+    let blob = oid.to_string();
+    match list.iter_mut().find(|h| h.path == path && h.blob == blob) {
+        Some(h) => h.places.push(Spot::of(f)),
+        None => list.push(Held {
+            path: path.to_owned(),
+            blob,
+            places: vec![Spot::of(f)],
+        }),
+    }
 }
 
 /// The walk of a history the cache knows: a known commit's parents come from the cache, and only
@@ -1756,12 +2003,60 @@ fn cached_walk(
 struct Replayed {
     findings: Vec<Finding>,
     commits: usize,
+    /// Every commit it took out of the walk.
+    list: Vec<Known>,
+}
+
+/// A commit the cache knows: what orders it among the others, and what it holds that is
+/// reported once, at the oldest commit holding it.
+struct Known {
+    id: ObjectId,
+    parents: Vec<ObjectId>,
+    time: i64,
+    /// Read when it holds something reported once.
+    info: Option<CommitInfo>,
+    /// Paths it introduced whose text holds a finding.
+    paths: Vec<String>,
+    /// Findings inside archives among its blobs (not attributed yet).
+    archives: Vec<Finding>,
+}
+
+/// Re-scans the blobs of `held` and gives back the findings at their cached places; `None`
+/// when one is not there any more (the commit is then scanned afresh).
+#[allow(clippy::too_many_arguments)]
+fn replay_held(
+    repo: &gix::Repository,
+    rules: &Ruleset,
+    copts: &ContentOptions,
+    held: &[Held],
+    commit: Option<&str>,
+    misses: &Misses,
+    scratch: &mut ContentTally,
+    found: &mut Vec<Finding>,
+) -> Option<()> {
+    for h in held {
+        let blob = ObjectId::from_hex(h.blob.as_bytes()).ok()?;
+        let Some(obj) = misses.find(repo, blob, "blob", Some(&h.path)) else {
+            continue;
+        };
+        if !misses.matches(blob, &obj.data, &h.path) {
+            continue;
+        }
+        let mut all = Vec::new();
+        content::scan(rules, copts, &h.path, commit, &obj.data, &mut all, scratch);
+        for p in &h.places {
+            found.push(all.iter().find(|f| p.is(f))?.clone());
+        }
+    }
+    Some(())
 }
 
 /// Takes the commits the cache knows out of `commits` and reports their findings: each blob
 /// that held one is read and scanned again, and the findings at the cached places are reported
 /// (attributed to the commit); a message that held one is scanned again. A commit whose blob no
-/// longer gives back a cached finding stays in `commits`, to be scanned afresh.
+/// longer gives back a cached finding stays in `commits`, to be scanned afresh. What is reported
+/// once (paths, archives' secrets) is given back per commit ([`Known`]), for the caller to
+/// report at the oldest commit holding it.
 fn replay(
     repo: &gix::Repository,
     rules: &Ruleset,
@@ -1783,8 +2078,21 @@ fn replay(
         if opts.since.is_some_and(|s| e.newest < s) {
             return false;
         }
-        out.commits += 1;
-        if !e.message && e.found.is_empty() {
+        let mut known = Known {
+            id: *id,
+            parents: e
+                .parents
+                .iter()
+                .filter_map(|p| ObjectId::from_hex(p.as_bytes()).ok())
+                .collect(),
+            time: e.time,
+            info: None,
+            paths: e.paths.clone(),
+            archives: Vec::new(),
+        };
+        if !e.message && e.found.is_empty() && e.paths.is_empty() && e.archives.is_empty() {
+            out.commits += 1;
+            out.list.push(known);
             return false;
         }
         let mut said = Vec::new();
@@ -1806,41 +2114,39 @@ fn replay(
             crate::meta::mask_known(text, &said);
         }
         let mut found: Vec<Finding> = said;
-        for h in &e.found {
-            let Ok(blob) = ObjectId::from_hex(h.blob.as_bytes()) else {
-                out.commits -= 1;
-                return true;
-            };
-            let Some(obj) = misses.find(repo, blob, "blob", Some(&h.path)) else {
-                continue;
-            };
-            if !misses.matches(blob, &obj.data, &h.path) {
-                continue;
-            }
-            let mut all = Vec::new();
-            let commit = per_commit.then_some(info.id.as_str());
-            content::scan(
+        let commit = per_commit.then_some(info.id.as_str());
+        let (mut scratch2, m) = (ContentTally::default(), misses);
+        if replay_held(
+            repo,
+            rules,
+            &copts,
+            &e.found,
+            commit,
+            m,
+            &mut scratch2,
+            &mut found,
+        )
+        .is_none()
+            || replay_held(
+                repo,
                 rules,
                 &copts,
-                &h.path,
+                &e.archives,
                 commit,
-                &obj.data,
-                &mut all,
-                &mut scratch,
-            );
-            for p in &h.places {
-                match all.iter().find(|f| p.is(f)) {
-                    Some(f) => found.push(f.clone()),
-                    None => {
-                        // Not what the cache says: this commit is scanned afresh.
-                        out.commits -= 1;
-                        return true;
-                    }
-                }
-            }
+                m,
+                &mut scratch2,
+                &mut known.archives,
+            )
+            .is_none()
+        {
+            // Not what the cache says: this commit is scanned afresh.
+            return true;
         }
         out.findings
             .extend(found.into_iter().map(|f| attributed(f, &info, &none)));
+        known.info = Some(info);
+        out.commits += 1;
+        out.list.push(known);
         false
     });
     out
@@ -1998,8 +2304,9 @@ fn commits_of(infos: &[CommitInfo]) -> Vec<String> {
 }
 
 /// A rank per commit: parents before children (Kahn's algorithm), older author dates first
-/// among commits whose order ancestry does not fix.
-fn topo_order(ids: &[String], parents: &[Vec<ObjectId>], infos: &[CommitInfo]) -> Vec<usize> {
+/// among commits whose order ancestry does not fix, then the smaller id (so the order does not
+/// depend on the order commits were listed in: with or without the cache, the same).
+fn topo_order(ids: &[String], parents: &[Vec<ObjectId>], times: &[i64]) -> Vec<usize> {
     let index: HashMap<&str, usize> = ids
         .iter()
         .enumerate()
@@ -2016,19 +2323,19 @@ fn topo_order(ids: &[String], parents: &[Vec<ObjectId>], infos: &[CommitInfo]) -
             }
         }
     }
-    let mut ready: std::collections::BinaryHeap<std::cmp::Reverse<(i64, usize)>> = (0..n)
+    let mut ready: std::collections::BinaryHeap<std::cmp::Reverse<(i64, &str, usize)>> = (0..n)
         .filter(|&i| pending[i] == 0)
-        .map(|i| std::cmp::Reverse((infos[i].time, i)))
+        .map(|i| std::cmp::Reverse((times[i], ids[i].as_str(), i)))
         .collect();
     let mut rank = vec![usize::MAX; n];
     let mut next = 0;
-    while let Some(std::cmp::Reverse((_, i))) = ready.pop() {
+    while let Some(std::cmp::Reverse((_, _, i))) = ready.pop() {
         rank[i] = next;
         next += 1;
         for &c in &children[i] {
             pending[c] -= 1;
             if pending[c] == 0 {
-                ready.push(std::cmp::Reverse((infos[c].time, c)));
+                ready.push(std::cmp::Reverse((times[c], ids[c].as_str(), c)));
             }
         }
     }
@@ -2342,7 +2649,9 @@ pub fn scan_staged_watching(
     })?;
     let misses = Misses::default();
     let mut head: HashMap<Vec<u8>, ObjectId> = HashMap::new();
+    let mut bases = Vec::new();
     if let Ok(commit) = repo.head_commit() {
+        bases.push(commit.id.to_string());
         if let Ok(tree) = commit.tree_id() {
             let mut stack = vec![(Vec::new(), tree.detach())];
             while let Some((prefix, t)) = stack.pop() {
@@ -2361,7 +2670,10 @@ pub fn scan_staged_watching(
             }
         }
     }
-    let mut stats = GitStats::default();
+    let mut stats = GitStats {
+        bases,
+        ..GitStats::default()
+    };
     let mut out = Vec::new();
     for entry in index.entries() {
         if entry.stage_raw() != 0

@@ -32,7 +32,7 @@ use std::path::{Path, PathBuf};
 
 /// Bumped whenever what a cached entry means changes (detection that finds differently with the
 /// same version string is covered by this too).
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// The first line's tag.
 const MAGIC: &str = "vigil-history-cache";
@@ -105,6 +105,19 @@ pub(crate) struct Entry {
     /// Findings reported at it, by blob.
     #[serde(rename = "f", default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) found: Vec<Held>,
+    /// Author time: with the parents, it orders this commit among the others, which decides
+    /// where a finding reported once (a path, an archive's secret) is reported.
+    #[serde(rename = "a", default)]
+    pub(crate) time: i64,
+    /// Paths it introduced whose text holds a finding (reported at the oldest commit that
+    /// introduces the path among those a scan walks, which may be this one).
+    #[serde(rename = "n", default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) paths: Vec<String>,
+    /// Findings inside archives among the blobs it introduced, every one (an archive's secret
+    /// is reported at the oldest commit holding it among those a scan walks, which may be
+    /// this one).
+    #[serde(rename = "z", default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) archives: Vec<Held>,
 }
 
 /// The file's body (signed).
@@ -247,8 +260,24 @@ impl HistoryCache {
         content: &ContentOptions,
     ) -> Option<Self> {
         let key = signing_key(repo.workdir())?;
+        // `.git/vigil` linked into the working tree would put the cache where a commit could
+        // pick it up: no cache then.
+        let folder = repo.common_dir().join("vigil");
+        if let (Some(wt), Ok(git), Ok(dir)) = (
+            repo.workdir().and_then(|w| std::fs::canonicalize(w).ok()),
+            std::fs::canonicalize(repo.common_dir()),
+            std::fs::canonicalize(&folder),
+        ) {
+            if dir.starts_with(&wt) && !dir.starts_with(&git) {
+                tracing::warn!(
+                    path = %folder.display(),
+                    "the history cache's folder leads into the working tree; scanning without the cache"
+                );
+                return None;
+            }
+        }
         let mut cache = HistoryCache {
-            path: repo.common_dir().join("vigil").join("history-cache"),
+            path: folder.join("history-cache"),
             key,
             version: env!("CARGO_PKG_VERSION").to_owned(),
             rules: ruleset_hash(rules),

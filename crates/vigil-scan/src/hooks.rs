@@ -187,8 +187,17 @@ pub fn hooks_dir(repo: &gix::Repository) -> Result<PathBuf, HookError> {
     Ok(match configured {
         Some(p) if p.is_absolute() => p,
         Some(p) => repo.workdir().unwrap_or_else(|| repo.git_dir()).join(p),
-        None => repo.common_dir().join("hooks"),
+        None => common_hooks(repo),
     })
+}
+
+/// `<common git folder>/hooks`, without the `worktrees/<name>/../..` a linked worktree's
+/// common folder is named by.
+fn common_hooks(repo: &gix::Repository) -> PathBuf {
+    let common = repo.common_dir();
+    std::fs::canonicalize(common)
+        .unwrap_or_else(|_| common.to_owned())
+        .join("hooks")
 }
 
 /// Installs the hooks for the repository at or above `path`.
@@ -435,10 +444,19 @@ fn lefthook_config(root: &Path) -> Option<Result<PathBuf, PathBuf>> {
         })
 }
 
+/// The command lefthook runs for `hook`: for pre-push, with the remote and URL git gives the
+/// hook (lefthook's `{1}` and `{2}`, quoted), so the pushed remote is asked what it has.
+fn lefthook_run(hook: Hook) -> String {
+    match hook {
+        Hook::PrePush => format!("{} --remote '{{1}}' --remote-url '{{2}}'", hook.command()),
+        Hook::PreCommit => hook.command().to_owned(),
+    }
+}
+
 /// The YAML block lefthook needs for `hook`, at indentation `unit` per level, from `level`.
 fn lefthook_command(hook: Hook, unit: usize, level: usize) -> String {
     let pad = |n: usize| " ".repeat(unit * (level + n));
-    let mut s = format!("{}vigil:\n{}run: {}\n", pad(0), pad(1), hook.command());
+    let mut s = format!("{}vigil:\n{}run: {}\n", pad(0), pad(1), lefthook_run(hook));
     if hook == Hook::PrePush {
         // lefthook gives commands no stdin unless asked; vigil reads git's refs from it.
         s.push_str(&format!("{}use_stdin: true\n", pad(1)));
@@ -459,7 +477,7 @@ fn lefthook_add(
                 &format!(
                     "Vigil edits only lefthook's YAML files; add this command by hand: {}.commands.vigil.run = \"{}\"",
                     hook.name(),
-                    hook.command()
+                    lefthook_run(hook)
                 ),
             ))
         }
@@ -554,7 +572,7 @@ fn lefthook_edit(text: &str, hook: Hook) -> Result<String, String> {
             out.extend(body[..=c].iter().map(|s| s.to_string()));
             let pad = " ".repeat(child);
             let inner = " ".repeat(child + step);
-            out.push(format!("{pad}vigil:\n{inner}run: {}\n", hook.command()));
+            out.push(format!("{pad}vigil:\n{inner}run: {}\n", lefthook_run(hook)));
             if hook == Hook::PrePush {
                 out.push(format!("{inner}use_stdin: true\n"));
             }
@@ -640,19 +658,27 @@ fn worktrees(repo: &gix::Repository) -> Vec<PathBuf> {
 /// git will run vigil there before the commit (or push), and if not, why and what to do.
 pub fn unprotected(path: &Path, hooks: &[Hook]) -> Result<Vec<Unprotected>, HookError> {
     let repo = crate::git::open(path)?;
-    let configured = repo
-        .config_snapshot()
-        .trusted_path("core.hooksPath")
-        .map_err(|e| HookError::Refused {
-            path: "core.hooksPath".into(),
-            message: format!("cannot be read: {e}"),
-        })?;
+    let hooks_path = |r: &gix::Repository| {
+        r.config_snapshot()
+            .trusted_path("core.hooksPath")
+            .map_err(|e| HookError::Refused {
+                path: "core.hooksPath".into(),
+                message: format!("cannot be read: {e}"),
+            })
+    };
+    let shared = hooks_path(&repo)?;
     let mut out = Vec::new();
     for w in worktrees(&repo) {
+        // Each worktree as git sees it from there: with `extensions.worktreeConfig`, its own
+        // `config.worktree` may set another `core.hooksPath`.
+        let configured = match crate::git::open_worktree(&w) {
+            Some(r) => hooks_path(&r)?,
+            None => shared.clone(),
+        };
         let dir = match &configured {
             Some(p) if p.is_absolute() => p.clone(),
             Some(p) => w.join(p),
-            None => repo.common_dir().join("hooks"),
+            None => common_hooks(&repo),
         };
         for &hook in hooks {
             if let Err((why, fix)) = reaches_vigil(&w, &dir, hook) {
@@ -797,7 +823,7 @@ mod tests {
         let no_commands = "pre-push: # pushes\n  jobs:\n    - run: make test\n";
         assert_eq!(
             lefthook_edit(no_commands, Hook::PrePush).unwrap(),
-            "pre-push: # pushes\n  commands:\n    vigil:\n      run: vigil scan --pre-push\n      use_stdin: true\n  jobs:\n    - run: make test\n"
+            "pre-push: # pushes\n  commands:\n    vigil:\n      run: vigil scan --pre-push --remote '{1}' --remote-url '{2}'\n      use_stdin: true\n  jobs:\n    - run: make test\n"
         );
         assert!(lefthook_edit("pre-commit: {commands: {}}\n", Hook::PreCommit).is_err());
         assert!(

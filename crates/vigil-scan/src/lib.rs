@@ -22,6 +22,7 @@
 #![cfg_attr(test, allow(clippy::disallowed_methods))] // Unit tests write fixtures directly.
 
 pub mod archive;
+mod base_config;
 pub mod baseline;
 pub mod builtin;
 pub mod config;
@@ -46,6 +47,7 @@ pub mod ruleset;
 pub mod scan;
 pub mod settings;
 pub mod source;
+mod strings;
 pub mod suppress;
 pub mod validate;
 
@@ -55,4 +57,4 @@ pub use scan::{
     finish, scan, scan_with, Finished, History, ScanError, ScanOutcome, Scanned, Scope, Target,
 };
 pub use settings::{ConfigSource, ScanFlags, ScanSettings, SettingsError};
-pub use suppress::{Suppressed, Suppressions};
+pub use suppress::{Named, Suppressed, Suppressions};

@@ -82,7 +82,7 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     {
         return true;
     }
-    if MARKERS.iter().any(|m| lower.contains(m)) {
+    if MARKERS.iter().any(|m| lower.contains(m)) || names_a_default(&lower) {
         return true;
     }
     // A value that only names a variable: `$VAR`, `%VAR%`, `DISCORD_BOT_TOKEN`, `process.env.X`.
@@ -90,6 +90,11 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
         if rest.chars().all(|c| c == '_' || c.is_ascii_alphanumeric()) {
             return true;
         }
+    }
+    // Documentation's optional part, `[password]` (in a URL the rule may take `password]`).
+    let bare = s.trim_matches(['[', ']']);
+    if bare.len() < s.len() && !bare.is_empty() && is_placeholder(bare.as_bytes()) {
+        return true;
     }
     if s.len() > 2
         && ((s.starts_with('%') && s.ends_with('%')) || (s.starts_with('{') && s.ends_with('}')))
@@ -122,6 +127,33 @@ pub(crate) fn is_placeholder_material(material: &[u8]) -> bool {
         || longest_run(material) >= 6.max(material.len() / 4)
         || has_sequence(&lower)
         || distinct(material) <= 3
+}
+
+/// A default that names whose it is or counts (`mypassword`, `phoenix_secret`, `secret123`):
+/// a default word after `my`, beside one other lowercase word, or before a counting run.
+fn names_a_default(lower: &str) -> bool {
+    let bare = lower.trim_end_matches(|c: char| c.is_ascii_digit());
+    let digits = &lower.as_bytes()[bare.len()..];
+    if DEFAULTS.contains(&bare)
+        && digits.len() >= 3
+        && digits
+            .windows(2)
+            .all(|p| (p[0] - b'0' + 1) % 10 == p[1] - b'0')
+    {
+        return true;
+    }
+    if lower
+        .strip_prefix("my")
+        .is_some_and(|rest| DEFAULTS.contains(&rest))
+    {
+        return true;
+    }
+    let pieces: Vec<&str> = lower.split(['_', '-']).collect();
+    pieces.len() == 2
+        && pieces
+            .iter()
+            .all(|p| p.len() >= 2 && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && pieces.iter().any(|p| DEFAULTS.contains(p))
 }
 
 /// A path to a key or config file (`keys/ed.pem`, `./secrets.json`): it names where a secret is,
@@ -211,6 +243,11 @@ mod tests {
             "{{ secrets.TOKEN }}",
             "keys/ed-2026-11.pem",
             "./config/service-account.json",
+            "[password]",
+            "password]",
+            "mypassword",
+            "phoenix_secret",
+            "secret123",
         ] {
             assert!(is_placeholder(p.as_bytes()), "{p}");
         }
@@ -222,6 +259,8 @@ mod tests {
             "Q9x2LmP0aZ7rT4wK8sN1",
             "8f14e45fceea167a5a36dedd4bea2543",
             "hunter2-but-Longer7",
+            "secret739",
+            "orchid_tango",
         ] {
             assert!(!is_placeholder(p.as_bytes()), "{p}");
         }

@@ -133,6 +133,8 @@ pub struct FileTally {
     pub unreadable: u64,
     /// Files ignore rules kept out; `None` when ignore rules were off or nothing was walked.
     pub ignored: Option<u64>,
+    /// Symbolic links a directory walk did not follow (no `--follow-symlinks`).
+    pub symlinks: u64,
 }
 
 /// What a scan read.
@@ -200,7 +202,10 @@ pub fn scan(
 ///
 /// A scan of changes (`--staged`, a range, a push, `--since`) that modifies the discovered
 /// configuration file is run again with [`ScanSettings::distrusting`]: a change must not
-/// weaken the scan of itself. [`ScanOutcome::settings`] then gives the settings that applied.
+/// weaken the scan of itself. When a base commit of the changes (a push's remote commit, a
+/// range's start, `HEAD` for the index) holds another configuration than the working tree, the
+/// scan also runs with the base's, and the findings of both are reported (`base_config`).
+/// [`ScanOutcome::settings`] then gives the settings that applied.
 pub fn scan_with(
     settings: &ScanSettings,
     target: Target<'_>,
@@ -215,10 +220,12 @@ pub fn scan_with(
         }
         _ => None,
     };
+    // The discovered configuration and the files its `[extend] path` pulls in.
     let mut watch: Vec<String> = match (&changes, &settings.discovered) {
-        (Some((repo, _)), Some(file)) if !settings.distrusted => {
-            git::repo_relative(repo, file).into_iter().collect()
-        }
+        (Some((repo, _)), Some(file)) if !settings.distrusted => std::iter::once(file)
+            .chain(&settings.extended)
+            .filter_map(|f| git::repo_relative(repo, f))
+            .collect(),
         _ => Vec::new(),
     };
     // The ignore files and the baseline are watched too: one the changes modify is not applied.
@@ -230,7 +237,22 @@ pub fn scan_with(
         None => Vec::new(),
     };
     watch.extend(suppression_files.iter().map(|(r, _)| r.clone()));
+    // A file named with `--config` applies as it is; that the changes edit it is said.
+    let named: Option<(String, PathBuf)> = match (&changes, settings.explicit_config_path()) {
+        (Some((repo, _)), Some(p)) => git::repo_relative(repo, p).map(|r| (r, p.to_owned())),
+        _ => None,
+    };
+    watch.extend(named.iter().map(|(r, _)| r.clone()));
     let mut outcome = scan_target(settings, target, progress, &watch)?;
+    if let Some((r, p)) = &named {
+        if outcome.touched.contains(r) {
+            outcome.touched.retain(|t| t != r);
+            outcome.warnings.push(format!(
+                "{}: named with --config, it applies as it is, although the scanned changes modify it",
+                p.display()
+            ));
+        }
+    }
     let distrusted_suppressions: Vec<PathBuf> = suppression_files
         .iter()
         .filter(|(r, _)| outcome.touched.contains(r))
@@ -240,24 +262,88 @@ pub fn scan_with(
         .touched
         .retain(|t| !suppression_files.iter().any(|(r, _)| r == t));
     outcome.distrusted_suppressions = distrusted_suppressions.clone();
-    if let (Some((repo, history)), false) = (changes, outcome.touched.is_empty()) {
+    let again = |changes: &(PathBuf, Option<History>)| match &changes.1 {
+        Some(h) => Target::History(h.clone()),
+        None => Target::Staged {
+            repo: changes.0.clone(),
+        },
+    };
+    if let (Some(c), false) = (&changes, outcome.touched.is_empty()) {
         let distrusted = settings
             .distrusting()
             .map_err(|e| ScanError::Settings(Box::new(e)))?;
-        let again = match history {
-            Some(h) => Target::History(h),
-            None => Target::Staged { repo },
-        };
-        let mut second = scan_target(&distrusted, again, progress, &[])?;
+        let mut second = scan_target(&distrusted, again(c), progress, &[])?;
         second
             .warnings
             .splice(0..0, distrusted.warnings.iter().cloned());
         second.touched = std::mem::take(&mut outcome.touched);
         second.distrusted = Some(Box::new(distrusted));
         second.distrusted_suppressions = distrusted_suppressions;
-        return Ok(second);
+        outcome = second;
+    }
+    // The configuration at the base of the changes applies too: a change cannot delete or
+    // weaken it, nor can a checkout of another branch swap it (`base_config`).
+    let bases = match &outcome.read {
+        Scanned::History(st) | Scanned::Index(st) => st.bases.clone(),
+        Scanned::Files(_) => Vec::new(),
+    };
+    if let (Some(c), false, false) = (&changes, bases.is_empty(), settings.explicit_config()) {
+        let (at_bases, warnings) = crate::base_config::differing(settings, &c.0, &bases);
+        outcome.warnings.extend(warnings);
+        let mut merged: Option<ScanOutcome> = None;
+        for b in at_bases {
+            let mut o = scan_target(&b.settings, again(c), progress, &[])?;
+            let short = &b.commit[..b.commit.len().min(12)];
+            o.warnings.splice(0..0, b.settings.warnings.iter().cloned());
+            o.warnings.push(format!(
+                "the configuration at the base of the scanned changes ({short}) differs from the working tree's: the scan ran with both, the findings of each are reported, and the base's settings apply"
+            ));
+            o.distrusted = Some(Box::new(b.settings));
+            merged = Some(match merged {
+                None => o,
+                Some(m) => merge(m, o),
+            });
+        }
+        if let Some(mut m) = merged {
+            m.touched = std::mem::take(&mut outcome.touched);
+            m.distrusted_suppressions = std::mem::take(&mut outcome.distrusted_suppressions);
+            outcome = merge(m, outcome);
+        }
     }
     Ok(outcome)
+}
+
+/// `primary` with the findings of `other` it lacks, and both one's warnings; `primary`'s
+/// settings, counts and suppressions stand.
+fn merge(mut primary: ScanOutcome, other: ScanOutcome) -> ScanOutcome {
+    type Key = (Option<String>, String, String, usize, usize, usize, usize);
+    let key = |f: &Finding| -> Key {
+        (
+            f.commit.clone(),
+            f.file.clone(),
+            f.rule.clone(),
+            f.line,
+            f.column,
+            f.end_line,
+            f.end_column,
+        )
+    };
+    let have: std::collections::HashSet<Key> = primary.findings.iter().map(key).collect();
+    primary.findings.extend(
+        other
+            .findings
+            .into_iter()
+            .filter(|f| !have.contains(&key(f))),
+    );
+    primary
+        .findings
+        .sort_by(|a, b| (&a.file, a.line, &a.commit).cmp(&(&b.file, b.line, &b.commit)));
+    for w in other.warnings {
+        if !primary.warnings.contains(&w) {
+            primary.warnings.push(w);
+        }
+    }
+    primary
 }
 
 fn scan_target(
@@ -458,7 +544,13 @@ pub fn finish(
             vigil_core::logging::printable(&f.display().to_string())
         ));
     }
-    suppressions.apply(&mut outcome.findings);
+    // Files and stdin are named as the user named them; history and the index by their path in
+    // the repository.
+    let named = match outcome.read {
+        Scanned::Files(_) => crate::suppress::Named::Paths,
+        Scanned::History(_) | Scanned::Index(_) => crate::suppress::Named::Repository,
+    };
+    suppressions.apply(&mut outcome.findings, named);
     let found = outcome.findings.len();
     let mut done = Finished {
         found,
@@ -490,7 +582,8 @@ pub fn finish(
                 reason,
             });
         }
-        crate::baseline::Baseline::write(path, &done.outcome.findings)?;
+        let recorded = crate::Suppressions::baseline_findings(&done.outcome.findings, named);
+        crate::baseline::Baseline::write(path, &recorded)?;
         done.baseline_written = Some(path.clone());
         return Ok(done);
     }
@@ -503,13 +596,22 @@ pub fn finish(
             .push("--allow-incomplete: exiting as if complete".into());
     }
     done.status = settings.verdict(found, &completeness);
-    done.report = Some(crate::report::build_for(
+    let mut report = crate::report::build_for(
         format,
         &settings.rules,
         &done.outcome.findings,
         completeness,
         version,
-    ));
+    );
+    if format == vigil_report::Format::Sarif && named == crate::suppress::Named::Paths {
+        // SARIF's `%SRCROOT%` is the source tree's root (the git work tree, else this folder),
+        // as for `vigil lint`: `services/bot/.env` from anywhere in the repository.
+        if let Ok(cwd) = std::env::current_dir().and_then(std::fs::canonicalize) {
+            let root = vigil_report::srcroot::source_root(&cwd);
+            vigil_report::srcroot::rebase(&mut report, &cwd, &root);
+        }
+    }
+    done.report = Some(report);
     Ok(done)
 }
 
@@ -522,6 +624,7 @@ fn tally(out: &Outcome, walked_with_ignores: bool) -> FileTally {
         too_large: n(&out.stats.too_large),
         unreadable: n(&out.stats.unreadable),
         ignored: walked_with_ignores.then(|| n(&out.stats.ignored)),
+        symlinks: n(&out.stats.symlinks),
     }
 }
 
@@ -551,6 +654,7 @@ impl ScanOutcome {
                 too_large: t.too_large,
                 unreadable: t.unreadable,
                 ignored: t.ignored.unwrap_or(0),
+                symlinks: t.symlinks,
                 ..Skipped::default()
             },
             Scanned::History(s) | Scanned::Index(s) => Skipped {
@@ -835,6 +939,13 @@ impl fmt::Display for Summary<'_> {
                     t.too_large + o.content.member_too_large,
                     t.unreadable,
                 )?;
+                if t.symlinks > 0 {
+                    write!(
+                        f,
+                        ", {} symbolic link(s) not followed (--follow-symlinks)",
+                        t.symlinks
+                    )?;
+                }
                 let Some(ignored) = t.ignored else {
                     return o.write_content(f);
                 };
@@ -944,10 +1055,12 @@ mod tests {
         std::fs::write(d.path().join("skipped.env"), "A=1\n").unwrap();
         let s = settings(&[d.path().to_owned()]);
         let files = scan(&s, Target::Paths, &|_| {}).unwrap();
+        // Files are named as the root was: here, absolute.
+        let a = source::display_path(&d.path().join("a.txt"));
         let stdin = scan(
             &s,
             Target::Reader {
-                name: "a.txt",
+                name: &a,
                 reader: Box::new(text.as_bytes()),
             },
             &|_| {},
@@ -962,13 +1075,13 @@ mod tests {
         assert_eq!(spots(&files), spots(&stdin));
         assert_eq!(
             spots(&files),
-            [("a.txt".to_owned(), 2, "openrouter-api-key".to_owned())]
+            [(a.clone(), 2, "openrouter-api-key".to_owned())]
         );
         let summary = files.summary().to_string();
         assert!(summary.starts_with("2 file(s), 0.0 MiB in "), "{summary}");
         assert!(
             summary.ends_with(
-                "skipped 0 binary, 0 over 10 MiB, 0 unreadable, 1 ignored by ignore rules; 1 look like env files (skipped.env): add --no-ignore to scan them"
+                &format!("skipped 0 binary, 0 over 10 MiB, 0 unreadable, 1 ignored by ignore rules; 1 look like env files ({}): add --no-ignore to scan them", source::display_path(&d.path().join("skipped.env")))
             ),
             "{summary}"
         );

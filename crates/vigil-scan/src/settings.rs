@@ -91,8 +91,8 @@ pub enum RulesFrom {
 /// A scan's settings could not be resolved.
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
-    /// A path to scan does not exist or cannot be looked at.
-    #[error("{}: cannot scan: {error}", path.display())]
+    /// A path to scan does not exist or cannot be looked at ([`ScanSettings::check_paths`]).
+    #[error("{}: cannot scan: {error}", crate::source::display_path(path))]
     Path {
         /// The path, as given.
         path: PathBuf,
@@ -148,6 +148,9 @@ pub struct ScanSettings {
     /// The configuration file found beside the scanned code or in the working directory (not
     /// named with `--config`), if one applies.
     pub discovered: Option<PathBuf>,
+    /// The files the discovered configuration pulls in through `[extend] path` (two levels, as
+    /// followed): a change to one of them is a change to the configuration.
+    pub extended: Vec<PathBuf>,
     /// Whether the discovered configuration was distrusted (the scanned changes modify it).
     pub distrusted: bool,
     /// What resolution started from, to resolve again distrusting the discovered file.
@@ -178,6 +181,56 @@ impl ScanSettings {
             sections: &sections,
         };
         Self::resolve_with(config, &self.cwd, &self.roots, &self.inputs.flags, true)
+    }
+
+    /// Whether the configuration was named with `--config` (then it is the configuration, as
+    /// the user gave it, for a change set too).
+    pub fn explicit_config(&self) -> bool {
+        self.inputs.explicit.is_some()
+    }
+
+    /// The file named with `--config`, if any.
+    pub fn explicit_config_path(&self) -> Option<&Path> {
+        self.inputs.explicit.as_deref()
+    }
+
+    /// The same settings with the configuration found in `cwd` (and `.gitleaks.toml` in
+    /// `root`) instead: the configuration at the base of a change set, written out in `dir`
+    /// (`base_config`). It is trusted as discovered; the working directory, the roots and a
+    /// baseline it names stay this scan's; `named` turns paths inside `dir` into the names
+    /// messages give them.
+    pub(crate) fn with_config_from(
+        &self,
+        cwd: &Path,
+        root: Option<&Path>,
+        dir: &Path,
+        named: &dyn Fn(&Path) -> PathBuf,
+    ) -> Result<Self, SettingsError> {
+        let sections: Vec<&str> = self.inputs.sections.iter().map(String::as_str).collect();
+        let config = ConfigSource {
+            explicit: None,
+            sections: &sections,
+        };
+        let roots: Vec<PathBuf> = root.into_iter().map(Path::to_owned).collect();
+        let mut s = Self::resolve_with(config, cwd, &roots, &self.inputs.flags, false)?;
+        if self.inputs.flags.baseline.is_none() {
+            if let Some(rest) = s.baseline.as_ref().and_then(|b| b.strip_prefix(cwd).ok()) {
+                s.baseline = Some(in_dir(&self.cwd, rest));
+            }
+        }
+        s.rules_from = match s.rules_from {
+            RulesFrom::Gitleaks(p) if p.starts_with(dir) => RulesFrom::Gitleaks(named(&p)),
+            RulesFrom::VigilToml(p) if p.starts_with(dir) => RulesFrom::VigilToml(named(&p)),
+            other => other,
+        };
+        for w in &mut s.warnings {
+            *w = named(Path::new(w.as_str())).display().to_string();
+        }
+        s.cwd = self.cwd.clone();
+        s.roots = self.roots.clone();
+        s.discovered = None;
+        s.extended = Vec::new();
+        Ok(s)
     }
 
     /// Resolves the settings: checks stdin stands alone, picks and compiles the configuration,
@@ -272,6 +325,11 @@ impl ScanSettings {
             allow_incomplete: flags.allow_incomplete || section.allow_incomplete.unwrap_or(false),
             paths_given: flags.paths_given,
             discovered: chosen.discovered.then(|| chosen.path.clone()).flatten(),
+            extended: if chosen.discovered {
+                chosen.extended
+            } else {
+                Vec::new()
+            },
             distrusted: distrust && chosen.discovered,
             inputs: Inputs {
                 explicit: config.explicit.map(Path::to_owned),
@@ -301,6 +359,21 @@ impl ScanSettings {
             return ExitStatus::Error;
         }
         self.exit_status(findings)
+    }
+
+    /// Refuses a scan of paths when one of them is not there or cannot be looked at, naming
+    /// it: an input error, one line. (Without this check such a path is a gap: a scan whose
+    /// report is written to a file reads the other paths and the report says it is incomplete.)
+    pub fn check_paths(&self) -> Result<(), SettingsError> {
+        for path in self.roots.iter().filter(|p| p.as_os_str() != "-") {
+            if let Err(error) = std::fs::metadata(path) {
+                return Err(SettingsError::Path {
+                    path: path.clone(),
+                    error,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Whether the scan reads stdin (`-`).
@@ -361,6 +434,8 @@ struct Chosen {
     path: Option<PathBuf>,
     /// Whether it was found rather than named with `--config`.
     discovered: bool,
+    /// The files it pulls in through `[extend] path`.
+    extended: Vec<PathBuf>,
 }
 
 fn choose(
@@ -405,6 +480,7 @@ fn choose(
         warnings: Vec::new(),
         path: None,
         discovered: false,
+        extended: Vec::new(),
     })
 }
 
@@ -417,6 +493,10 @@ fn is_gitleaks(cfg: &Config) -> bool {
 /// rules whatever it says.
 fn gitleaks(cfg: &Config, discovered: bool, distrust: bool) -> Result<Chosen, RuleError> {
     let mut file = ConfigFile::from_document(cfg)?;
+    let extended = extended_files(
+        cfg.path(),
+        file.extend.as_ref().and_then(|e| e.path.clone()),
+    );
     let mut warnings = Vec::new();
     if discovered && distrust {
         let dropped = distrust_rules(&mut file, "");
@@ -490,6 +570,7 @@ fn gitleaks(cfg: &Config, discovered: bool, distrust: bool) -> Result<Chosen, Ru
         warnings,
         path: Some(cfg.path().to_owned()),
         discovered,
+        extended,
     })
 }
 
@@ -521,6 +602,10 @@ fn vigil_toml(
         ));
     }
     let mut file = section.to_config_file();
+    let extended = extended_files(
+        cfg.path(),
+        file.extend.as_ref().and_then(|e| e.path.clone()),
+    );
     if discovered && distrust {
         dropped.extend(distrust_rules(&mut file, "scan."));
         warnings.extend(distrust_warning(cfg.path(), &dropped));
@@ -540,7 +625,29 @@ fn vigil_toml(
         warnings,
         path: Some(path),
         discovered,
+        extended,
     })
+}
+
+/// The files `[extend] path` pulls in from the configuration at `config`, as the ruleset follows
+/// them (two levels, gitleaks's `maxExtendDepth`), each relative to the file naming it.
+fn extended_files(config: &Path, first: Option<String>) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = Vec::new();
+    let mut from = config.to_owned();
+    let mut next = first;
+    while let Some(p) = next.take() {
+        if out.len() >= 2 {
+            break;
+        }
+        let file = from.parent().unwrap_or(Path::new(".")).join(p);
+        next = Config::parse_patterns(&file)
+            .ok()
+            .and_then(|c| ConfigFile::from_document(&c).ok())
+            .and_then(|f| f.extend.and_then(|e| e.path));
+        out.push(file.clone());
+        from = file;
+    }
+    out
 }
 
 /// Drops from a distrusted `[scan]` what could hide a secret: the exit code, the size and

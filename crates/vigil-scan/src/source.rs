@@ -66,6 +66,8 @@ pub struct Stats {
     pub ignored: AtomicU64,
     /// Symbolic link loops met (warned about; what they lead to is scanned once anyway).
     pub loops: AtomicU64,
+    /// Symbolic links a directory walk met and did not follow (without `follow_symlinks`).
+    pub symlinks: AtomicU64,
     /// Archives, archive members, decodings, inline markers, and what could not be finished.
     pub content: Mutex<ContentTally>,
 }
@@ -96,6 +98,14 @@ pub struct Outcome {
     pub unscanned: Vec<(PathBuf, u64)>,
 }
 
+/// The largest read buffer a thread keeps between files.
+const KEEP_READ: usize = 16 << 20;
+
+thread_local! {
+    /// Per-thread buffer files are read into.
+    static READ: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// How many leading bytes decide whether a file is binary.
 const BINARY_PROBE: usize = 8000;
 
@@ -122,7 +132,7 @@ pub fn scan_paths(
             Ok(m) => m,
             Err(e) => {
                 stats.unreadable.fetch_add(1, Ordering::Relaxed);
-                warn(format!("{}: cannot read: {e}", root.display()));
+                warn(format!("{}: cannot read: {e}", display_path(root)));
                 continue;
             }
         };
@@ -131,7 +141,7 @@ pub fn scan_paths(
             scan_file(
                 rules,
                 root,
-                &shown,
+                (&shown, 0),
                 meta.len(),
                 opts,
                 &stats,
@@ -163,12 +173,17 @@ pub fn scan_paths(
                 let Some(ft) = entry.file_type() else {
                     return WalkState::Continue;
                 };
+                if ft.is_symlink() {
+                    // Not followed (a followed link has its target's type): a skip, counted.
+                    stats.symlinks.fetch_add(1, Ordering::Relaxed);
+                    return WalkState::Continue;
+                }
                 if !ft.is_file() {
                     return WalkState::Continue;
                 }
                 let path = entry.path();
-                let rel = path.strip_prefix(root).unwrap_or(path);
-                let shown = display_path(rel);
+                let shown = display_path(path);
+                let named = name_start(root, path, &shown);
                 seen.fetch_add(1, Ordering::Relaxed);
                 if !opts.no_ignore {
                     lock(&seen_paths).insert(path.to_path_buf());
@@ -178,7 +193,15 @@ pub fn scan_paths(
                 }
                 let len = entry.metadata().map(|m| m.len()).unwrap_or(0);
                 scan_file(
-                    rules, path, &shown, len, opts, &stats, &findings, &warn, progress,
+                    rules,
+                    path,
+                    (&shown, named),
+                    len,
+                    opts,
+                    &stats,
+                    &findings,
+                    &warn,
+                    progress,
                 );
                 WalkState::Continue
             })
@@ -197,8 +220,8 @@ pub fn scan_paths(
                 if !m.is_file() {
                     continue;
                 }
-                let rel = path.strip_prefix(root).unwrap_or(&path);
-                let shown = display_path(rel);
+                let shown = display_path(&path);
+                let named = name_start(root, &path, &shown);
                 seen.fetch_add(1, Ordering::Relaxed);
                 if looks_like_env(&path) {
                     seen_env.insert(shown.clone());
@@ -206,7 +229,7 @@ pub fn scan_paths(
                 scan_file(
                     rules,
                     &path,
-                    &shown,
+                    (&shown, named),
                     m.len(),
                     opts,
                     &stats,
@@ -228,6 +251,24 @@ pub fn scan_paths(
     }
     let mut findings = findings.into_inner().unwrap_or_else(|e| e.into_inner());
     sort(&mut findings);
+    if roots.len() > 1 {
+        // Nested roots (`vigil scan . src`) read some files twice, under one name: report once.
+        findings.dedup_by(|a, b| {
+            (
+                &a.fingerprint,
+                a.column,
+                a.end_line,
+                a.end_column,
+                &a.decoded,
+            ) == (
+                &b.fingerprint,
+                b.column,
+                b.end_line,
+                b.end_column,
+                &b.decoded,
+            )
+        });
+    }
     let mut warnings = warnings.into_inner().unwrap_or_else(|e| e.into_inner());
     warnings.sort();
     ignored_env.sort();
@@ -302,8 +343,7 @@ fn count_all(root: &Path, opts: &WalkOptions) -> (u64, Vec<String>) {
                 if e.file_type().is_some_and(|t| t.is_file()) {
                     all.fetch_add(1, Ordering::Relaxed);
                     if looks_like_env(e.path()) {
-                        let rel = e.path().strip_prefix(root).unwrap_or(e.path());
-                        lock(&env).push(display_path(rel));
+                        lock(&env).push(display_path(e.path()));
                     }
                 }
             }
@@ -382,11 +422,26 @@ pub fn sort(f: &mut [Finding]) {
     });
 }
 
+/// Where, in `shown` (the displayed `path`), the part below `root` starts: the part of a path
+/// that the file's own name put there, scanned for secrets as text (a root's own name is the
+/// user's choice, not a file of theirs, and would repeat in every path under it).
+fn name_start(root: &Path, path: &Path, shown: &str) -> usize {
+    let rel = path
+        .strip_prefix(root)
+        .map(display_path)
+        .unwrap_or_default();
+    if rel.is_empty() || rel == "." || !shown.ends_with(rel.as_str()) {
+        return 0;
+    }
+    shown.len() - rel.len()
+}
+
+/// Scans one file shown as `shown.0`, whose name (scanned as text) starts at byte `shown.1`.
 #[allow(clippy::too_many_arguments)]
 fn scan_file(
     rules: &Ruleset,
     path: &Path,
-    shown: &str,
+    (shown, named): (&str, usize),
     len: u64,
     opts: &WalkOptions,
     stats: &Stats,
@@ -400,12 +455,13 @@ fn scan_file(
     };
     // The path is text too (a file named after a key), whatever the file holds.
     let mut tally = ContentTally::default();
+    let (prefix, name) = shown.split_at(named);
     let (_, named) = crate::meta::scan_name(
         rules,
         &copts,
-        shown,
+        name,
         crate::finding::Place::Path,
-        |n| n.to_owned(),
+        |n| format!("{prefix}{n}"),
         &mut tally,
     );
     if !named.is_empty() {
@@ -429,12 +485,20 @@ fn scan_file(
             Err(e) => return unreadable(e),
         }
     } else {
-        let data = match std::fs::read(path) {
-            Ok(d) => d,
-            Err(e) => return unreadable(e),
-        };
+        // Read into a buffer kept per thread: fresh pages for every file cost more than
+        // reading it.
+        let mut data = READ.with_borrow_mut(std::mem::take);
+        data.clear();
+        data.reserve(usize::try_from(len).unwrap_or(0));
+        if let Err(e) = std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut data)) {
+            return unreadable(e);
+        }
         content::scan_any(rules, &copts, shown, None, &data, &mut local, &mut tally);
-        data.len() as u64
+        let n = data.len() as u64;
+        if data.capacity() <= KEEP_READ {
+            READ.with_borrow_mut(|b| *b = data);
+        }
+        n
     };
     stats.files.fetch_add(1, Ordering::Relaxed);
     stats.bytes.fetch_add(read, Ordering::Relaxed);
@@ -450,9 +514,13 @@ fn scan_file(
     progress(read);
 }
 
-/// A path as reported: forward slashes, no leading `./`.
+/// A path as reported: as the user named it (a root and what the walk found below it), with
+/// forward slashes and no leading `./`; bytes that are not UTF-8 are shown as `\xNN`, as history
+/// scans show them, so two names never become one.
 pub fn display_path(p: &Path) -> String {
-    let s = p.to_string_lossy().replace('\\', "/");
+    let s = crate::git::path_text(p.as_os_str().as_encoded_bytes());
+    #[cfg(windows)]
+    let s = s.replace('\\', "/");
     let s = s.strip_prefix("./").unwrap_or(&s);
     if s.is_empty() {
         ".".to_owned()

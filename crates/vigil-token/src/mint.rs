@@ -58,8 +58,9 @@ pub enum MintError {
 
 /// What is wrong with `sub` as an identity an upstream reads from a header
 /// (`X-Vigil-Subject`), if anything: empty, whitespace at either end (HTTP parsers trim it,
-/// so `" admin"` reads as `admin`), or a control or invisible formatting character (CR/LF,
-/// NUL, DEL, ESC, bidi overrides, zero-width characters).
+/// so `" admin"` reads as `admin`), a control, format, separator (but the ASCII space),
+/// private-use or unassigned character (CR/LF, NUL, DEL, ESC, bidi overrides, zero-width
+/// characters, U+00AD, U+00A0, U+2028), or a comma (a header list separator).
 pub fn subject_problem(sub: &str) -> Option<&'static str> {
     if sub.is_empty() {
         return Some("is empty");
@@ -67,12 +68,30 @@ pub fn subject_problem(sub: &str) -> Option<&'static str> {
     if sub.starts_with(char::is_whitespace) || sub.ends_with(char::is_whitespace) {
         return Some("has whitespace at an end");
     }
+    // Every control, format (U+00AD, U+200D, U+2060, tags…), separator other than the ASCII
+    // space (U+00A0, U+2028…), private-use, surrogate or unassigned character: text most
+    // displays and logs show as another subject, or that a header reader cuts.
     let invisible = |c: char| {
-        c.is_control()
-            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+        use unicode_general_category::{get_general_category, GeneralCategory as G};
+        c != ' '
+            && matches!(
+                get_general_category(c),
+                G::Control
+                    | G::Format
+                    | G::SpaceSeparator
+                    | G::LineSeparator
+                    | G::ParagraphSeparator
+                    | G::PrivateUse
+                    | G::Surrogate
+                    | G::Unassigned
+            )
     };
     if sub.chars().any(invisible) {
         return Some("holds a control or invisible character");
+    }
+    if sub.contains(',') {
+        // `X-Vigil-Subject: alice, admin` reads as two values to a reader that splits lists.
+        return Some("holds a comma, which header readers take for a list separator");
     }
     None
 }

@@ -1,9 +1,10 @@
 //! `debug-logging-enabled`: logging switched to a level that writes requests.
 //!
 //! ## What it finds
-//! `LOG_LEVEL=debug|trace` (and `*_LOG_LEVEL`, `RUST_LOG`), `DEBUG=*`, `LOG_BODIES`,
-//! `LOG_REQUESTS` or `LOG_PAYLOADS` on, `--debug`, `--log-level debug`, and a manifest's
-//! `logging.level: debug` or `log_arguments: true`.
+//! `LOG_LEVEL=debug|trace|verbose|silly|all` (and `*_LOG_LEVEL`, `RUST_LOG`), `DEBUG=*`,
+//! `NODE_DEBUG=…`, `LOG_BODIES`, `LOG_REQUESTS` or `LOG_PAYLOADS` on, `--debug`, `--verbose`,
+//! `--trace`, `--log-level debug`, and a manifest's `logging.level: debug` or
+//! `log_arguments: true`.
 //!
 //! ## Why it matters
 //! Debug logs of MCP servers and bots carry tool arguments, transcripts and tokens; the design
@@ -25,15 +26,23 @@ pub(crate) static RULE: Rule = Rule {
         fx(".cursor/mcp.json", r#"{"mcpServers": {"db": {"command": "npx", "args": ["-y", "mcp-postgres@1.0.2"], "env": {"LOG_LEVEL": «"debug"}}}}"#),
         fx("voice-manifest.json", r#"{"logging": {"log_arguments": «true}, "mcp": {"servers": {}}}"#),
         fx("docker-compose.yml", "services:\n  orchestrator:\n    image: ghcr.io/acme/orch:2.0.1\n    environment:\n      - «DEBUG=*\n"),
+        fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "a-mcp", "args": [«"--verbose"], "env": {"LOG_LEVEL": «"verbose", "NODE_DEBUG": «"http"}}}}"#),
     ],
-    counterexamples: &[fx(".cursor/mcp.json", r#"{"mcpServers": {"db": {"command": "npx", "args": ["-y", "mcp-postgres@1.0.2", "--log-level", "info"], "env": {"LOG_LEVEL": "info", "DEBUG": "false"}}}}"#)],
+    counterexamples: &[fx(".cursor/mcp.json", r#"{"mcpServers": {"db": {"command": "npx", "args": ["-y", "mcp-postgres@1.0.2", "--log-level", "info"], "env": {"LOG_LEVEL": "info", "DEBUG": "false", "NODE_DEBUG": ""}}}}"#)],
 };
 
 fn noisy(name: &str, value: &str) -> bool {
     let k = loose(name);
     let v = value.trim().to_ascii_lowercase();
     let level = k == "loglevel" || k.ends_with("loglevel") || k == "rustlog" || k == "level";
-    (level && (v.contains("debug") || v.contains("trace")))
+    // Levels below info: `debug`, `trace`, and the `verbose`/`silly`/`all` of npm, winston
+    // and log4js.
+    let low = v.contains("debug")
+        || v.contains("trace")
+        || matches!(v.as_str(), "verbose" | "silly" | "all" | "finest");
+    (level && low)
+        // Node's core debug output (`NODE_DEBUG=http,tls`) writes requests and headers.
+        || (k == "nodedebug" && !v.is_empty() && !matches!(v.as_str(), "0" | "false" | "off" | "no"))
         || (k == "debug" && (v == "*" || v.contains(":*") || v == "true" || v == "1"))
         || ((k.contains("logbod")
             || k.contains("logrequest")
@@ -67,7 +76,7 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
         let argv = &s.argv;
         for (i, (a, node)) in argv.iter().enumerate().skip(1) {
             let next = argv.get(i + 1).map(|x| x.0.as_str()).unwrap_or("");
-            let on = a == "--debug"
+            let on = matches!(a.as_str(), "--debug" | "--verbose" | "--trace")
                 || a.strip_prefix("--log-level=")
                     .is_some_and(|v| noisy("log_level", v))
                 || (a == "--log-level" && noisy("log_level", next));

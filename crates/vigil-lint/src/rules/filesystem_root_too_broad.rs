@@ -3,7 +3,8 @@
 //! ## What it finds
 //! A filesystem server (`server-filesystem`, `mcp-server-filesystem`, or a server named
 //! `filesystem`) whose allowed directory is `/`, `~`, `$HOME`, `%USERPROFILE%`, `/root`,
-//! `/home/<user>`, `/Users/<user>` or `C:\Users\<user>`.
+//! `/home/<user>`, `/Users/<user>`, `C:\Users\<user>`, a system tree (`/etc`, `/var`, `/proc`,
+//! `/mnt`, `/media`) or a Windows drive seen from WSL (`/mnt/c`, `/mnt/c/Users/<user>`).
 //!
 //! ## Why it matters
 //! The model (and every prompt injection it reads) can then read SSH keys, `.env` files and
@@ -16,7 +17,7 @@ pub(crate) static RULE: Rule = Rule {
     id: "filesystem-root-too-broad",
     family: Family::Launchers,
     severity: Severity::Error,
-    summary: "A filesystem server may read the whole disk or a whole home directory",
+    summary: "A filesystem server may read the whole disk, a whole home directory or a system tree",
     fix:
         "Give the filesystem server only the project folders it needs (e.g. /home/me/projects/bot)",
     check: Check::File(check),
@@ -35,11 +36,16 @@ pub(crate) static RULE: Rule = Rule {
             r#"{"mcpServers": {"filesystem": {"command": "npx",
   "args": ["-y", "@modelcontextprotocol/server-filesystem@2025.8.21", «"/Users/alice/../../", «"/home/alice/..", «"/srv/../home/bob/"]}}}"#,
         ),
+        fx(
+            "claude_desktop_config.json",
+            r#"{"mcpServers": {"filesystem": {"command": "npx",
+  "args": ["-y", "@modelcontextprotocol/server-filesystem@2025.8.21", «"/etc", «"/var/", «"/mnt/c", «"/mnt/c/Users/me"]}}}"#,
+        ),
     ],
     counterexamples: &[fx(
         "claude_desktop_config.json",
         r#"{"mcpServers": {"filesystem": {"command": "npx",
-  "args": ["-y", "@modelcontextprotocol/server-filesystem@2025.8.21", "/Users/username/Desktop", "/srv/bot/data"]}}}"#,
+  "args": ["-y", "@modelcontextprotocol/server-filesystem@2025.8.21", "/Users/username/Desktop", "/srv/bot/data", "/var/lib/bot", "/mnt/data/bot"]}}}"#,
     )],
 };
 
@@ -67,8 +73,15 @@ pub(crate) fn too_broad(p: &str) -> bool {
         return true;
     }
     let parts: Vec<&str> = l.split(['/', '\\']).filter(|s| !s.is_empty()).collect();
+    let drive = |d: &str| d.len() == 1 && d.bytes().all(|b| b.is_ascii_alphabetic());
+    let rooted = l.starts_with('/');
     matches!(parts.as_slice(), ["home", _] | ["users", _])
         || matches!(parts.as_slice(), ["c:", "users", _])
+        // System trees: configuration, keys and other programs' data.
+        || (rooted && matches!(parts.as_slice(), ["etc"] | ["var"] | ["proc"] | ["mnt"] | ["media"]))
+        // WSL's view of a Windows drive, its users, one user's profile.
+        || (rooted
+            && matches!(parts.as_slice(), ["mnt", d] | ["mnt", d, "users"] | ["mnt", d, "users", _] if drive(d)))
 }
 
 /// `p` with `.` and `..` resolved as text (`/Users/alice/../..` is `/`), `//` collapsed; a

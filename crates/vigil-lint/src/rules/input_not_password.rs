@@ -34,6 +34,11 @@ pub(crate) static RULE: Rule = Rule {
             r#"{"inputs": [«{"type": "promptString", "id": "x", "description": "Value for the server"}],
   "servers": {"gh": {"command": "gh-mcp", "env": {"GITHUB_PERSONAL_ACCESS_TOKEN": "${input:x}"}}}}"#,
         ),
+        fx(
+            "team/bot.code-workspace",
+            r#"{"folders": [{"path": "."}], "settings": {"mcp": {"inputs": [«{"type": "promptString", "id": "api-key", "description": "API key"}],
+  "servers": {"api": {"type": "http", "url": "https://mcp.example.com/mcp", "headers": {"Authorization": "Bearer ${input:api-key}"}}}}}}"#,
+        ),
     ],
     counterexamples: &[fx(
         ".vscode/mcp.json",
@@ -48,13 +53,20 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
         return;
     }
     let root = &cx.doc.root;
-    let (list, base) = match root.get("inputs") {
-        Some(l) => (l, KeyPath(vec!["inputs".into()])),
-        None => match root.path(&["mcp", "inputs"]) {
-            Some(l) => (l, KeyPath(vec!["mcp".into(), "inputs".into()])),
-            None => return,
-        },
-    };
+    // `mcp.json`'s `inputs`, `settings.json`'s `mcp.inputs`, a workspace's `settings.mcp.inputs`.
+    for path in [
+        &["inputs"][..],
+        &["mcp", "inputs"],
+        &["settings", "mcp", "inputs"],
+    ] {
+        if let Some(list) = root.path(path) {
+            let base = KeyPath(path.iter().map(|s| (*s).to_owned()).collect());
+            inputs(cx, list, &base, out);
+        }
+    }
+}
+
+fn inputs(cx: &Cx<'_>, list: &Node, base: &KeyPath, out: &mut Emit<'_>) {
     for (i, input) in list.elements().iter().enumerate() {
         let id = input.get("id").and_then(Node::as_str).unwrap_or("");
         let desc = input

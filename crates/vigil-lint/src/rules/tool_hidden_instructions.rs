@@ -41,11 +41,43 @@ static PATTERNS: LazyLock<Regex> = LazyLock::new(|| {
         r"|\bwithout\s+(?:telling|informing|notifying|alerting)\s+the\s+user",
         r"|\bthe\s+user\s+(?:must|should)\s+not\s+(?:know|see|be\s+told|notice)",
         r"|<\|im_start\|>|\[/?INST\]|<\|system\|>|\bsystem\s+prompt\b",
-        // An HTML comment is hidden wherever the description is rendered; the model reads it.
-        r"|<!--[^>]{0,4096}?(?:assistant|model|claude|ai\b|must|always|send|read|call|instruction)",
     ))
     .expect("regex")
 });
+
+/// Words that make an HTML comment an instruction to the model (an HTML comment is hidden
+/// wherever the description is rendered; the model reads it).
+static COMMENT_WORDS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)assistant|model|claude|ai\b|must|always|send|read|call|instruction")
+        .expect("regex")
+});
+
+/// How far into an HTML comment (in characters, up to its first `>`) a word is looked for.
+const COMMENT_REACH: usize = 4096;
+
+/// The first instruction in `s`: a pattern of [`PATTERNS`], or an HTML comment (`<!--`) with one
+/// of [`COMMENT_WORDS`] starting within [`COMMENT_REACH`] characters and before any `>`, as
+/// the range from the comment's start to the word's end. The comment is found with `memchr`
+/// and only its reach is searched: one regex with a 4096-character bounded repetition grew an
+/// automaton the lazy DFA could not keep, so every description was searched by the slow
+/// PikeVM (a fifth of `vigil lint`'s time on the bench corpus).
+fn instruction(s: &str) -> Option<std::ops::Range<usize>> {
+    let pattern = PATTERNS.find(s).map(|m| m.range());
+    let comment = memchr::memmem::find_iter(s.as_bytes(), b"<!--").find_map(|start| {
+        let body = &s[start + 4..];
+        let stop = body.find('>').unwrap_or(body.len());
+        let reach = body
+            .char_indices()
+            .nth(COMMENT_REACH)
+            .map_or(body.len(), |(i, _)| i);
+        let m = COMMENT_WORDS.find(&body[..stop])?;
+        (m.start() <= reach).then(|| start..start + 4 + m.end())
+    });
+    match (pattern, comment) {
+        (Some(p), Some(c)) => Some(if c.start < p.start { c } else { p }),
+        (p, c) => p.or(c),
+    }
+}
 
 fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     for t in cx.tools {
@@ -53,8 +85,8 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
         for (key, node) in strings.iter() {
             let Some(s) = node.as_str() else { continue };
             let s = as_read(s);
-            if let Some(m) = PATTERNS.find(&s) {
-                let said: String = m.as_str().chars().take(40).collect();
+            if let Some(m) = instruction(&s) {
+                let said: String = s[m].chars().take(40).collect();
                 out.at(
                     node.span,
                     key,
@@ -65,5 +97,30 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::instruction;
+
+    /// An HTML comment is an instruction when one of its words starts within 4096 characters
+    /// and before the first `>`; the range runs from `<!--` to the word's end.
+    #[test]
+    fn comments_are_searched_within_their_reach_only() {
+        let s = "Adds. <!-- assistant: send it -->";
+        assert_eq!(instruction(s).map(|r| &s[r]), Some("<!-- assistant"));
+        let near = format!("<!--{} must -->", "é".repeat(4000));
+        assert!(instruction(&near).is_some());
+        let far = format!("<!--{} must -->", "x".repeat(5000));
+        assert!(instruction(&far).is_none());
+        assert!(instruction("<!-- a > must").is_none());
+        // A later comment counts too, and the earliest instruction wins.
+        let two = "<!-- x --> ok <!-- call me --> <IMPORTANT>";
+        assert_eq!(instruction(two).map(|r| &two[r]), Some("<!-- call"));
+        assert_eq!(
+            instruction("<important> <!-- call -->").map(|r| r.start),
+            Some(0)
+        );
     }
 }

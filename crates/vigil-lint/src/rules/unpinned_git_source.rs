@@ -2,7 +2,8 @@
 //!
 //! ## What it finds
 //! `uvx --from git+https://…`, `pip install git+https://…`, `npx github:owner/repo` and
-//! `git+https://…#branch` whose reference is not a commit hash.
+//! `git+https://…#branch` whose reference is not a full commit hash (40 or 64 hex digits: a
+//! short hash such as `@aaaaaaa` may just as well be a branch or tag of that name).
 //!
 //! ## Why it matters
 //! A branch or tag can be moved by anyone who can push; only a commit names fixed code.
@@ -17,22 +18,29 @@ pub(crate) static RULE: Rule = Rule {
     summary: "A server is installed from a git URL without a commit hash",
     fix: "Pin the commit: git+https://host/org/repo@<40-hex commit> (or #<commit> for npm)",
     check: Check::File(check),
-    examples: &[fx(
-        ".mcp.json",
-        r#"{"mcpServers": {"x": {"command": "uvx", "args": ["--from", «"git+https://github.com/acme/mcp-x", "mcp-x"]}}}"#,
-    )],
+    examples: &[
+        fx(
+            ".mcp.json",
+            r#"{"mcpServers": {"x": {"command": "uvx", "args": ["--from", «"git+https://github.com/acme/mcp-x", "mcp-x"]}}}"#,
+        ),
+        fx(
+            ".mcp.json",
+            r#"{"mcpServers": {"x": {"command": "uvx", "args": ["--from", «"git+https://github.com/acme/mcp-x@0f3c9a1", "mcp-x"]}}}"#,
+        ),
+    ],
     counterexamples: &[fx(
         ".mcp.json",
         r#"{"mcpServers": {"x": {"command": "uvx", "args": ["--from", "git+https://github.com/acme/mcp-x@0f3c9a1b2d4e5f60718293a4b5c6d7e8f9012345", "mcp-x"]}}}"#,
     )],
 };
 
-/// Whether a git source names a commit (7 to 40 hex digits after `@` or `#`).
+/// Whether a git source names a commit (a full SHA-1 or SHA-256 hash after `@` or `#`; a short
+/// one can also be a branch or tag's name, which git resolves first).
 fn has_commit(spec: &str) -> bool {
     let tail = spec.rsplit(['@', '#']).next().unwrap_or("");
     let differs = tail.len() != spec.len();
     differs
-        && (7..=40).contains(&tail.len())
+        && matches!(tail.len(), 40 | 64)
         && tail.bytes().all(|b| b.is_ascii_hexdigit())
         && !spec.ends_with(".git")
 }

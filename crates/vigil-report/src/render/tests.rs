@@ -63,6 +63,7 @@ pub(crate) fn scan_like() -> Report {
         unreadable: 0,
         ignored: 3,
         allowed_by_marker: 0,
+        symlinks: 0,
     };
     r
 }

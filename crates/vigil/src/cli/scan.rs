@@ -25,7 +25,9 @@ pub(crate) struct ScanArgs {
     /// Scan files that .gitignore and .ignore exclude.
     #[arg(long)]
     pub no_ignore: bool,
-    /// Skip files larger than this (e.g. 10MiB, 500KB) [default: 10MiB].
+    /// Read files and blobs larger than this in overlapping 8 MiB chunks rather than whole (e.g.
+    /// 10MiB, 500KB); nothing is skipped for its size, an archive this large is not opened (a gap)
+    /// [default: 10MiB].
     #[arg(long, value_name = "SIZE")]
     pub max_file_size: Option<String>,
     /// Follow symbolic links (loops are reported and skipped).
@@ -72,8 +74,8 @@ pub(crate) struct ScanArgs {
     #[arg(long, requires = "git", conflicts_with_all = ["branch", "range", "since"])]
     pub all_objects: bool,
     /// With --git: read and update the history cache (what earlier scans of this repository
-    /// learned, kept under its git folder). Off by default and never used by the hooks: see
-    /// the README's "Incremental scans" for what it does not yet cover.
+    /// learned, kept under its git folder; a cached scan reports what an uncached one does).
+    /// Off by default and never used by the hooks (README, "Incremental scans").
     #[arg(long, requires = "git", conflicts_with_all = ["all_objects", "pre_push", "staged"])]
     pub cache: bool,
     /// Scan what `git commit` is about to record (the index against HEAD), new lines only.

@@ -23,9 +23,17 @@ pub(crate) fn run(g: &GlobalArgs, mut args: ScanArgs) -> anyhow::Result<ExitStat
     for w in &settings.warnings {
         tracing::warn!("{w}");
     }
+    let target = args.target(&settings)?;
+    if matches!(target, vigil_scan::Target::Paths)
+        && args.report_path.is_none()
+        && !settings.allow_incomplete
+    {
+        // A path that is not there: one line naming it, exit 2 (a report written to a file,
+        // or --allow-incomplete, says instead that the scan of the other paths is incomplete).
+        settings.check_paths()?;
+    }
     let progress = Progress::new(g.quiet);
-    let outcome =
-        vigil_scan::scan_with(&settings, args.target(&settings)?, &|p| progress.update(p))?;
+    let outcome = vigil_scan::scan_with(&settings, target, &|p| progress.update(p))?;
     progress.finish();
     let format = Format::from(args.format);
     let done = vigil_scan::finish(&settings, outcome, format, env!("CARGO_PKG_VERSION"))?;

@@ -344,3 +344,137 @@ fn a_commit_whose_blob_is_missing_is_never_cached() {
         assert_eq!(found(&out).len(), 1);
     }
 }
+
+/// A gzip of `text` (the `gzip` tool, no name or time inside: the same bytes every time).
+fn gzipped(dir: &Path, text: &str) -> Vec<u8> {
+    write(dir, "gz-src.txt", text);
+    let out = Command::new("gzip")
+        .current_dir(dir)
+        .args(["-n", "-c", "gz-src.txt"])
+        .output()
+        .expect("gzip runs");
+    assert!(out.status.success());
+    std::fs::remove_file(dir.join("gz-src.txt")).unwrap();
+    out.stdout
+}
+
+/// bb-git-s7 #1 and #2: a cached scan reports exactly what a scan without the cache does, for
+/// every kind of finding: a secret in a path, in a commit message, in content, and inside an
+/// archive two branches' commits hold (reported once, at the oldest holder). Also after the
+/// oldest holder's branch is deleted (the other commit, read from the cache, then reports
+/// it), after new commits that add the same path and archive again, and for a push, which
+/// never uses the cache.
+#[test]
+fn a_cached_scan_reports_exactly_what_an_uncached_scan_does() {
+    let keys = TempDir::new().unwrap();
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    git(d, &["init", "-q", "-b", "main"]);
+    git(d, &["config", "gc.auto", "0"]);
+    write(d, "README.md", "# demo\n");
+    commit(d, "initial");
+    let in_path = gh(41);
+    write(d, &format!("cfg/{in_path}"), "x\n");
+    commit(d, "a path");
+    write(d, "app.env", format!("GITHUB_TOKEN={}\n", gh(42)));
+    commit(d, "content");
+    write(d, "m.txt", "m\n");
+    commit(d, &format!("deploy with {}", gh(43)));
+    let archive = gzipped(d, &format!("GITHUB_TOKEN={}\n", gh(44)));
+    for branch in ["x", "y"] {
+        git(d, &["checkout", "-q", "-b", branch, "main"]);
+        write(d, "a.gz", &archive);
+        commit(d, &format!("archive on {branch}"));
+    }
+    git(d, &["checkout", "-q", "main"]);
+
+    // Without and with the cache (the first cached run writes it, the second reads it).
+    let same = |label: &str, reads_cache: bool| -> Output {
+        let cold = scan_uncached(d, keys.path());
+        let warm = scan(d, keys.path(), &[]);
+        assert_eq!(found(&warm), found(&cold), "{label}: cached != uncached");
+        assert_eq!(warm.status.code(), cold.status.code(), "{label}");
+        if reads_cache {
+            assert!(cached(&warm) > 0, "{label}: the cache was not read");
+        }
+        cold
+    };
+    same("first", false);
+    let cold = same("second", true);
+    let f = found(&cold);
+    let archived: Vec<_> = f.iter().filter(|x| x.0.contains("a.gz!")).collect();
+    assert_eq!(archived.len(), 1, "{f:?}");
+    assert!(
+        f.iter().any(|x| x.0.contains("cfg/")),
+        "a path finding: {f:?}"
+    );
+    assert!(f.iter().any(|x| x.0 == "app.env"), "{f:?}");
+    assert_eq!(f.len(), 4, "{f:?}");
+
+    // The archive's first holder goes away: the other commit reports it, from the cache too.
+    let first = archived[0].2.clone();
+    let gone = if git(d, &["rev-parse", "x"]) == first {
+        "x"
+    } else {
+        "y"
+    };
+    git(d, &["branch", "-D", gone]);
+    let cold = same("after deleting the first holder", true);
+    let f = found(&cold);
+    let archived: Vec<_> = f.iter().filter(|x| x.0.contains("a.gz!")).collect();
+    assert_eq!(archived.len(), 1, "{f:?}");
+    assert_ne!(archived[0].2, first);
+
+    // New commits add the path and the archive again (after removing them): each is still
+    // reported once, where the uncached scan reports it.
+    std::fs::remove_dir_all(d.join("cfg")).unwrap();
+    commit(d, "no path");
+    write(d, &format!("cfg/{in_path}"), "y\n");
+    write(d, "b.gz", &archive);
+    commit(d, "path and archive again");
+    same("after new commits", true);
+
+    // A push never uses the cache: the commit holding the archive is refused.
+    let remote = TempDir::new().unwrap();
+    git(remote.path(), &["init", "-q", "--bare"]);
+    git(
+        d,
+        &["remote", "add", "origin", remote.path().to_str().unwrap()],
+    );
+    let kept = if gone == "x" { "y" } else { "x" };
+    let tip = git(d, &["rev-parse", kept]);
+    let zero = "0000000000000000000000000000000000000000";
+    let out = vigil(d)
+        .env("XDG_CACHE_HOME", keys.path())
+        .args(["scan", "--pre-push", "--remote", "origin", "-f", "json"])
+        .write_stdin(format!(
+            "refs/heads/{kept} {tip} refs/heads/{kept} {zero}\n"
+        ))
+        .output()
+        .unwrap();
+    expect_exit(&out, 1);
+    assert!(
+        found(&out).iter().any(|x| x.0.contains("a.gz!")),
+        "{:?}",
+        found(&out)
+    );
+}
+
+/// bb-git-s7 #12: `.git/vigil` linked into the working tree would put the cache where a commit
+/// could pick it up: the scan runs without the cache, and says so.
+#[test]
+fn a_cache_folder_linked_into_the_working_tree_is_not_used() {
+    let keys = TempDir::new().unwrap();
+    let (dir, _) = repo();
+    let d = dir.path();
+    std::fs::create_dir(d.join("cachedir")).unwrap();
+    std::os::unix::fs::symlink(d.join("cachedir"), d.join(".git/vigil")).unwrap();
+    let out = scan(d, keys.path(), &[]);
+    expect_exit(&out, 1);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("leads into the working tree"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read_dir(d.join("cachedir")).unwrap().count(), 0);
+}

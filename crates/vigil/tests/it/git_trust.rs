@@ -53,6 +53,13 @@ fn commit(dir: &Path, msg: &str) -> String {
     git(dir, &["rev-parse", "HEAD"])
 }
 
+/// A commit past the pre-commit hook (what `--no-verify` lets through, for the push to judge).
+fn commit_unchecked(dir: &Path, msg: &str) -> String {
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "--no-verify", "-m", msg]);
+    git(dir, &["rev-parse", "HEAD"])
+}
+
 fn init(dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
     git(dir, &["init", "-q", "-b", "main"]);
@@ -533,4 +540,243 @@ fn an_ignore_file_or_baseline_the_changes_modify_does_not_hide_their_secret() {
     );
     expect_exit(&out, 1);
     assert_eq!(places(&out), ["t.txt"]);
+}
+
+/// bb-git-s7 #4: `url.*.insteadOf` / `pushInsteadOf` rewrites. `git push` sends to the URL it
+/// resolves for push (`pushInsteadOf`, `pushurl`); `git ls-remote` of that URL would apply
+/// `insteadOf` again and ask another repository (a read mirror holding the secret). The scan asks
+/// exactly the repository pushed to: the hook's `$2` as git gives it, or, told only the remote's
+/// name, the push URL git resolves for it.
+#[test]
+fn insteadof_rewrites_never_make_the_scan_ask_another_repository() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let io = d.join("io.git");
+    let iopub = d.join("iopub.git");
+    for r in [&io, &iopub] {
+        git(d, &["init", "-q", "--bare", r.to_str().unwrap()]);
+    }
+    let w = d.join("work");
+    init(&w);
+    write(&w, "README.md", "hello\n");
+    commit(&w, "init");
+    write(&w, "cfg.env", format!("GITHUB_TOKEN={}\n", gh(711)));
+    let secret = commit(&w, "leak");
+    git(&w, &["remote", "add", "origin", io.to_str().unwrap()]);
+    git(&w, &["push", "-q", "origin", "main"]);
+    // A read mirror set-up: `pub` pushes to iopub.git (pushInsteadOf), and reading iopub.git is
+    // rewritten to io.git (insteadOf, by a prefix), which holds the secret.
+    let (io_s, iopub_s) = (io.to_str().unwrap(), iopub.to_str().unwrap());
+    let (io_prefix, iopub_prefix) = (d.join("io"), d.join("iopub"));
+    let (io_p, iopub_p) = (io_prefix.to_str().unwrap(), iopub_prefix.to_str().unwrap());
+    git(&w, &["remote", "add", "pub", "pubalias:x"]);
+    git(
+        &w,
+        &[
+            "config",
+            &format!("url.{iopub_s}.pushInsteadOf"),
+            "pubalias:x",
+        ],
+    );
+    git(&w, &["config", &format!("url.{io_p}.insteadOf"), iopub_p]);
+    assert_eq!(git(&w, &["ls-remote", "--get-url", iopub_s]), io_s);
+    expect_exit(&run(&w, &["hook", "install", "--pre-push"]), 0);
+    // A (stale) tracking ref of `pub` names the secret commit: only the question to the right
+    // repository keeps it from being trusted.
+    git(&w, &["update-ref", "refs/remotes/pub/main", &secret]);
+
+    // a) Through the hook: git gives `$2` = iopub.git, which has nothing.
+    let out = git_env(&w, &["push", "-q", "pub", "main"], &[]);
+    assert!(!out.status.success(), "the secret reached iopub.git");
+    assert!(stderr(&out).contains("1 finding(s)"), "{}", stderr(&out));
+    assert!(git(&iopub, &["branch", "--list"]).is_empty());
+
+    // b) Told only the remote's name: its push URL (pushInsteadOf) is asked, not its fetch URL.
+    let zero = "0000000000000000000000000000000000000000";
+    let mut c = vigil(&w);
+    c.args(["scan", "--pre-push", "--remote", "pub", "-f", "json"])
+        .write_stdin(format!("refs/heads/main {secret} refs/heads/main {zero}\n"));
+    let out = c.output().unwrap();
+    expect_exit(&out, 1);
+    assert_eq!(json(&out)[0]["commit"], secret.as_str());
+
+    // What iopub.git really has is trusted: once main is there (past the hook), a clean
+    // branch on top of it scans one commit.
+    git(&w, &["push", "-q", "--no-verify", "pub", "main"]);
+    git(&w, &["checkout", "-q", "-b", "topic"]);
+    write(&w, "notes.md", "clean\n");
+    commit(&w, "notes");
+    let out = git_env(&w, &["push", "-q", "pub", "topic"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("in 1 commit(s)"), "{}", stderr(&out));
+
+    // A rewrite of exactly the push URL cannot be turned off for one question (git takes the
+    // first of two equally long rewrites): the remote is not asked, and the scan fails closed,
+    // saying why.
+    git(&w, &["config", &format!("url.{io_s}.insteadOf"), iopub_s]);
+    write(&w, "notes.md", "clean, again\n");
+    commit(&w, "more notes");
+    let out = git_env(&w, &["push", "-q", "pub", "topic:refs/heads/topic2"], &[]);
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("git would ask"), "{}", stderr(&out));
+}
+
+/// bb-git-s7 #6, #7, #8: the configuration at the base of a change set applies to it. A change
+/// that deletes `vigil.toml` keeps its custom rules for its own scan; one that edits a file the
+/// configuration pulls in through `[extend] path` is distrusted like the file itself; a push
+/// made with another branch checked out (whose configuration allowlists everything) and an
+/// unstaged edit of a tracked `vigil.toml` do not decide the scan of what is pushed or staged.
+#[test]
+fn the_base_configuration_applies_to_changes_that_delete_extend_or_swap_it() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let remote = d.join("r.git");
+    git(d, &["init", "-q", "--bare", remote.to_str().unwrap()]);
+    let w = d.join("w");
+    init(&w);
+    write(
+        &w,
+        "vigil.toml",
+        "[scan]\n\n[[scan.rules]]\nid = 'orch'\ndescription = 'orchestrator key'\nregex = '''orch_[a-z0-9]{32}'''\n\n[scan.extend]\npath = 'x.toml'\n",
+    );
+    write(&w, "x.toml", "title = 'extra'\n");
+    write(&w, "README.md", "hello\n");
+    commit(&w, "base");
+    git(&w, &["remote", "add", "origin", remote.to_str().unwrap()]);
+    git(&w, &["push", "-q", "origin", "main"]);
+    expect_exit(&run(&w, &["hook", "install", "--pre-push"]), 0);
+    let orch = token("orch_{lower:32}", 721);
+
+    // #7: the change deletes the configuration and adds a key only its custom rule finds.
+    git(&w, &["rm", "-q", "vigil.toml"]);
+    write(&w, "s.txt", format!("note {orch}\n"));
+    commit_unchecked(&w, "drop the config");
+    expect_exit(&run(&w, &["scan", "s.txt"]), 0); // the built-in rules alone miss it
+    let out = git_env(&w, &["push", "-q", "origin", "main"], &[]);
+    assert!(!out.status.success(), "pushed: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the configuration at the base of the scanned changes"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(
+        &w,
+        &["scan", "--git", "--range", "HEAD~1..HEAD", "-f", "json"],
+    );
+    expect_exit(&out, 1);
+    let rules: Vec<String> = json(&out)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(rules.contains(&"orch".to_owned()), "{rules:?}");
+    git(&w, &["reset", "-q", "--hard", "HEAD~1"]);
+
+    // #6: the change edits the file `[extend] path` pulls in, to allowlist every path.
+    write(&w, "x.toml", "[allowlist]\npaths = ['''.*''']\n");
+    write(&w, "t.txt", format!("GITHUB_TOKEN={}\n", gh(722)));
+    commit_unchecked(&w, "extend away");
+    let out = git_env(&w, &["push", "-q", "origin", "main"], &[]);
+    assert!(!out.status.success(), "pushed: {}", stderr(&out));
+    assert!(stderr(&out).contains("1 finding(s)"), "{}", stderr(&out));
+    let out = run(&w, &["scan", "--git", "--range", "HEAD~1..HEAD"]);
+    expect_exit(&out, 1);
+    assert!(stderr(&out).contains("extend.path"), "{}", stderr(&out));
+    git(&w, &["reset", "-q", "--hard", "HEAD~1"]);
+
+    // #8: `exp` (on the remote) allowlists everything; `feat`, from main, adds a token and is
+    // pushed while `exp` is checked out.
+    git(&w, &["checkout", "-q", "-b", "exp"]);
+    write(&w, "vigil.toml", "[scan.allowlist]\npaths = ['''.*''']\n");
+    commit_unchecked(&w, "allow all");
+    git(&w, &["push", "-q", "--no-verify", "origin", "exp"]);
+    git(&w, &["checkout", "-q", "-b", "feat", "main"]);
+    write(&w, "t.txt", format!("GITHUB_TOKEN={}\n", gh(723)));
+    commit_unchecked(&w, "feature");
+    git(&w, &["checkout", "-q", "exp"]);
+    let out = git_env(&w, &["push", "-q", "origin", "feat"], &[]);
+    assert!(!out.status.success(), "pushed: {}", stderr(&out));
+    assert!(stderr(&out).contains("1 finding(s)"), "{}", stderr(&out));
+    assert!(!git(&remote, &["branch", "--list"]).contains("feat"));
+
+    // --staged: an unstaged edit of the tracked vigil.toml does not decide the index's scan.
+    git(&w, &["checkout", "-q", "main"]);
+    write(&w, "vigil.toml", "[scan.allowlist]\npaths = ['''.*''']\n");
+    write(&w, "u.txt", format!("GITHUB_TOKEN={}\n", gh(724)));
+    git(&w, &["add", "u.txt"]);
+    expect_exit(&run(&w, &["scan", "--staged"]), 1);
+    git(&w, &["reset", "-q", "--hard"]);
+    let _ = std::fs::remove_file(w.join("u.txt"));
+
+    // Where the base and the working tree agree, nothing changes: a clean push goes through
+    // without a word about the base.
+    write(&w, "notes.md", "clean\n");
+    commit(&w, "notes");
+    let out = git_env(&w, &["push", "-q", "origin", "main"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("base of the scanned changes"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A file named with --config is the configuration, as given, even when the changes edit
+    // it (gitleaks's CI form); that they do is said.
+    write(&w, ".gitleaks.toml", "[allowlist]\npaths = ['''.*''']\n");
+    write(&w, "v.txt", format!("GITHUB_TOKEN={}\n", gh(725)));
+    commit_unchecked(&w, "named config");
+    let out = run(
+        &w,
+        &[
+            "scan",
+            "--git",
+            "--range",
+            "HEAD~1..HEAD",
+            "--config",
+            ".gitleaks.toml",
+        ],
+    );
+    expect_exit(&out, 0);
+    assert!(
+        stderr(&out).contains(".gitleaks.toml: named with --config, it applies as it is"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// bb-git-s7 #11: a lying remote. `ls-remote` hears upload-pack, a push talks to receive-pack;
+/// a remote that advertises a local secret commit it lacks (and hides that ref from pushes,
+/// `receive.hideRefs`) would have git send the commit while the scan skipped it. An advertised
+/// commit is trusted only where a remote-tracking ref of that remote points at it.
+#[test]
+fn a_remote_advertising_a_commit_it_lacks_does_not_hide_it() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let remote = d.join("r.git");
+    git(d, &["init", "-q", "--bare", remote.to_str().unwrap()]);
+    let w = d.join("w");
+    init(&w);
+    write(&w, "README.md", "hello\n");
+    commit(&w, "init");
+    git(&w, &["remote", "add", "origin", remote.to_str().unwrap()]);
+    git(&w, &["push", "-q", "origin", "main"]);
+    git(&w, &["checkout", "-q", "-b", "sec"]);
+    write(&w, "cfg.env", format!("GITHUB_TOKEN={}\n", gh(731)));
+    let secret = commit(&w, "leak");
+    git(&w, &["checkout", "-q", "main"]);
+    // The remote lies: it advertises the secret commit (which it does not hold) to
+    // `ls-remote`, and hides that ref from pushes.
+    write(&remote, "refs/heads/fake", format!("{secret}\n"));
+    git(&remote, &["config", "receive.hideRefs", "refs/heads/fake"]);
+    assert!(git(&w, &["ls-remote", "origin"]).contains(&secret));
+    expect_exit(&run(&w, &["hook", "install", "--pre-push"]), 0);
+    let out = git_env(&w, &["push", "-q", "origin", "sec:refs/heads/nb2"], &[]);
+    assert!(
+        !out.status.success(),
+        "the secret was sent: {}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("1 finding(s)"), "{}", stderr(&out));
+    assert!(!git(&remote, &["branch", "--list"]).contains("nb2"));
 }

@@ -577,6 +577,7 @@ pub(crate) fn sdk_dir() -> std::path::PathBuf {
         "sdk-server.mjs",
         "sdk-client.mjs",
         "sdk-secrets-server.mjs",
+        "sdk-legacy-server.mjs",
         "tools-server.mjs",
     ] {
         std::fs::copy(here.join(f), dir.join(f)).unwrap();

@@ -149,9 +149,48 @@ fn a_linked_worktree_uses_the_shared_hooks() {
     let out = run(&wt, &["hook", "install"]);
     expect_exit(&out, 0);
     assert!(d.join(".git/hooks/pre-commit").exists());
+    // Named as the common folder's hooks, not through `.git/worktrees/wt/../..`.
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !err.contains("worktrees/") && err.contains(".git/hooks"),
+        "{err}"
+    );
     secret_is_blocked_and_clean_commits_pass(&wt, 4);
     // The main worktree is protected by the same hook.
     secret_is_blocked_and_clean_commits_pass(d, 5);
+}
+
+/// bb-git-s7 #10: with `extensions.worktreeConfig`, a linked worktree's own `config.worktree`
+/// may point `core.hooksPath` elsewhere: git then runs no vigil there, and `hook install` from
+/// the main worktree says so (exit 2, naming it) instead of reporting every worktree protected.
+#[test]
+fn a_per_worktree_hooks_path_is_reported_unprotected() {
+    let dir = repo();
+    let d = dir.path();
+    let wt = d.join("w1-wt");
+    git(d, &["worktree", "add", "-q", "-b", "feature", "w1-wt"]);
+    git(d, &["config", "extensions.worktreeConfig", "true"]);
+    let elsewhere = TempDir::new().unwrap();
+    git(
+        &wt,
+        &[
+            "config",
+            "--worktree",
+            "core.hooksPath",
+            elsewhere.path().to_str().unwrap(),
+        ],
+    );
+    let out = run(d, &["hook", "install", "--pre-push"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    expect_exit(&out, 2);
+    assert!(err.contains("NOT PROTECTED"), "{err}");
+    assert!(err.contains("w1-wt"), "{err}");
+    // The main worktree itself is protected.
+    secret_is_blocked_and_clean_commits_pass(d, 6);
+    // Once the worktree's own setting is gone, every worktree is.
+    git(&wt, &["config", "--worktree", "--unset", "core.hooksPath"]);
+    expect_exit(&run(d, &["hook", "install", "--pre-push"]), 0);
+    secret_is_blocked_and_clean_commits_pass(&wt, 7);
 }
 
 /// husky and lefthook from npm, pinned, installed once under target/.
@@ -342,6 +381,43 @@ fn lefthook_gets_a_command_in_lefthook_yml() {
     expect_exit(&run(d, &["hook", "install"]), 0);
     let again = std::fs::read_to_string(d.join("lefthook.yml")).unwrap();
     assert_eq!(again.matches("vigil scan --staged").count(), 1, "{again}");
+    // pre-push: lefthook hands vigil git's remote and URL (`{1}`, `{2}`), so the pushed remote
+    // is asked what it has: a new clean branch scans its one new commit, with no warning.
+    // (Not protected until lefthook installs its pre-push hook: exit 2 until then.)
+    expect_exit(&run(d, &["hook", "install", "--pre-push"]), 2);
+    let out = Command::new(bin.join("lefthook"))
+        .current_dir(d)
+        .arg("install")
+        .env("HOME", d)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    expect_exit(&run(d, &["hook", "install", "--pre-push"]), 0);
+    let remote = TempDir::new().unwrap();
+    git(remote.path(), &["init", "-q", "--bare"]);
+    git(
+        d,
+        &["remote", "add", "origin", remote.path().to_str().unwrap()],
+    );
+    git(d, &["add", "lefthook.yml"]);
+    let out = lefthook_path(d, &["commit", "-q", "-m", "pre-push too"]);
+    assert!(out.status.success());
+    let out = lefthook_path(d, &["push", "-q", "--no-verify", "origin", "main"]);
+    assert!(out.status.success());
+    git(d, &["checkout", "-q", "-b", "topic"]);
+    write(d, "notes.txt", "clean, again\n");
+    git(d, &["add", "notes.txt"]);
+    let out = lefthook_path(d, &["commit", "-q", "-m", "topic"]);
+    assert!(out.status.success());
+    let out = lefthook_path(d, &["push", "-q", "origin", "topic"]);
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{all}");
+    assert!(all.contains("in 1 commit(s)"), "{all}");
+    assert!(!all.contains("could not ask the remote"), "{all}");
     // A lefthook configuration Vigil cannot edit safely is refused with the lines to add.
     let other = repo();
     write(other.path(), "lefthook.toml", "[pre-commit]\n");

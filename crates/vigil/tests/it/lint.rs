@@ -1904,3 +1904,144 @@ fn csv_cells_are_not_formulas_and_junit_stays_well_formed() {
         .unwrap();
     assert!(check.success(), "{xml}");
 }
+
+/// What `bb-lint-s6` left: a compose service's `extends.file` (and `include`) are linted as
+/// compose files whatever their shape, a missing one makes the run incomplete; a CR-only file
+/// is placed on the lines editors show; a VS Code `*.code-workspace` file is a client's file;
+/// the low gaps (system trees and WSL drives for filesystem servers, `verbose` and
+/// `NODE_DEBUG` logging, a short hash as a git "commit").
+#[test]
+fn leftovers_of_the_sixth_black_box_run_are_reported() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    common::write(
+        d,
+        "stack/docker-compose.yml",
+        "include:\n  - ../shared/extra.yaml\nservices:\n  m:\n    extends:\n      file: base.yml\n      service: b\n    image: x/mcp:1.0.0\n",
+    );
+    // No `image`: by shape alone this would not be a compose file.
+    common::write(
+        d,
+        "stack/base.yml",
+        "services:\n  b:\n    privileged: true\n",
+    );
+    common::write(
+        d,
+        "shared/extra.yaml",
+        "services:\n  redis:\n    image: redis:7.4.1\n    ports:\n      - \"6379:6379\"\n",
+    );
+    common::write(
+        d,
+        "cr/.mcp.json",
+        "{\r \"mcpServers\": {\r  \"r\": {\r   \"type\": \"http\", \"url\": \"http://evil.example.com/mcp\", \"headers\": {\"Authorization\": \"Bearer ${T}\"}\r  }\r }\r}\r",
+    );
+    common::write(
+        d,
+        "ws/team.code-workspace",
+        "{\"folders\": [{\"path\": \".\"}],\n \"settings\": {\"mcp\": {\"servers\": {\"a\": {\"type\": \"http\", \"url\": \"http://evil.example.com/m\", \"headers\": {\"Authorization\": \"Bearer ${input:k}\"}}},\n  \"inputs\": [{\"type\": \"promptString\", \"id\": \"k\", \"description\": \"Key\"}]}}}\n",
+    );
+    common::write(
+        d,
+        "gaps/claude_desktop_config.json",
+        r#"{"mcpServers": {
+  "fs": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-filesystem@2025.8.21", "/etc", "/mnt/c/Users/me", "/srv/bot"]},
+  "v": {"command": "x-mcp", "args": ["--verbose"], "env": {"LOG_LEVEL": "verbose", "NODE_DEBUG": "http"}},
+  "g": {"command": "uvx", "args": ["--from", "git+https://github.com/a/b@aaaaaaa", "b"]}
+}}"#,
+    );
+    let out = run(d, &["lint", "-f", "json"]);
+    expect_exit(&out, 1);
+    let v = json(&out);
+    let got: BTreeSet<(String, u64, u64, String, String)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["file"].as_str().unwrap().to_owned(),
+                f["line"].as_u64().unwrap_or(0),
+                f["column"].as_u64().unwrap_or(0),
+                f["key"].as_str().unwrap_or("").to_owned(),
+                f["rule"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let has = |file: &str, key: &str, rule: &str| {
+        got.iter()
+            .any(|(f, _, _, k, r)| f == file && k.starts_with(key) && r == rule)
+    };
+    assert!(
+        has("stack/base.yml", "services.b", "container-privileged"),
+        "{got:#?}"
+    );
+    assert!(
+        has(
+            "shared/extra.yaml",
+            "services.redis",
+            "port-exposed-all-interfaces"
+        ),
+        "{got:#?}"
+    );
+    // Line 4 column 27 as an editor shows it (`\r` ends a line).
+    assert!(
+        got.contains(&(
+            "cr/.mcp.json".into(),
+            4,
+            27,
+            "mcpServers.r.url".into(),
+            "plaintext-transport".into()
+        )),
+        "{got:#?}"
+    );
+    assert!(
+        has(
+            "ws/team.code-workspace",
+            "settings.mcp.servers.a.url",
+            "plaintext-transport"
+        ),
+        "{got:#?}"
+    );
+    assert!(
+        has(
+            "ws/team.code-workspace",
+            "settings.mcp.inputs[0]",
+            "input-not-password"
+        ),
+        "{got:#?}"
+    );
+    let gaps = "gaps/claude_desktop_config.json";
+    let fs: Vec<u64> = got
+        .iter()
+        .filter(|(f, _, _, _, r)| f == gaps && r == "filesystem-root-too-broad")
+        .map(|(_, _, c, _, _)| *c)
+        .collect();
+    assert_eq!(fs.len(), 2, "{got:#?}");
+    let dbg = got
+        .iter()
+        .filter(|(f, _, _, _, r)| f == gaps && r == "debug-logging-enabled")
+        .count();
+    assert_eq!(dbg, 3, "{got:#?}");
+    assert!(
+        has(gaps, "mcpServers.g.args", "unpinned-git-source"),
+        "{got:#?}"
+    );
+    // The base file is listed as linted once, though both the walk and `extends` reach it.
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("6 file(s) linted"), "{err}");
+
+    // An `extends.file` that is missing stops `docker compose`; lint says so and exits 2.
+    let gone = TempDir::new().unwrap();
+    common::write(
+        gone.path(),
+        "compose.yaml",
+        "services:\n  m:\n    image: x/mcp:1.0.0\n    extends:\n      file: nowhere.yml\n      service: b\n",
+    );
+    let out = run(gone.path(), &["lint"]);
+    expect_exit(&out, 2);
+    // The reason is in the report (stdout), once.
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        report.contains("nowhere.yml") && report.contains("compose.yaml"),
+        "{report}"
+    );
+}

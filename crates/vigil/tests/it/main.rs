@@ -19,5 +19,6 @@ mod memory;
 mod redact;
 mod scan;
 mod scan_evasion;
+mod scan_paths;
 mod seal;
 mod token;

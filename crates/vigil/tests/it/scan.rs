@@ -185,12 +185,12 @@ fn exit_codes_follow_the_contract() {
         .code(0);
     let out = run(p.dir.path(), &["scan", "--format", "yaml"]);
     expect_exit(&out, 2);
-    // A path that is not there is a scan that could not look (issue 20): exit 2, named.
+    // A path that is not there is an input error (issue 20): exit 2, one line naming it.
     let out = run(p.dir.path(), &["scan", "no/such/dir"]);
     expect_exit(&out, 2);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("no/such/dir: cannot read"), "{err}");
-    assert!(err.contains("vigil: incomplete scan: "), "{err}");
+    assert!(err.starts_with("vigil: no/such/dir: cannot scan"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
 }
 
 #[test]
@@ -1226,18 +1226,28 @@ fn escaped_text_is_decoded_and_a_missing_path_is_not_clean() {
             ),
         ]
     );
-    // A path that is not there: the scan could not look, so it is not clean.
+    // A path that is not there: the scan could not look, so it is not clean; to stdout, an
+    // input error on one line; in a report file, the reasons.
     let out = run(r, &["scan", "bot.py", "no-such-dir"]);
     expect_exit(&out, 2);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("no-such-dir"), "{err}");
+    assert!(err.starts_with("vigil: no-such-dir: cannot scan"), "{err}");
+    let out = run(r, &["scan", "no-such-dir", "-f", "json", "-o", "gap.json"]);
+    expect_exit(&out, 2);
+    let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("incomplete scan: 1 file(s) or folder(s) could not be read"),
         "{err}"
     );
-    let out = run(r, &["scan", "no-such-dir", "-f", "json"]);
-    expect_exit(&out, 2);
-    let got: Vec<String> = reasons(&out).into_iter().map(|(g, _)| g).collect();
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(r.join("gap.json")).unwrap()).unwrap();
+    let status = v.as_array().unwrap().last().unwrap();
+    let got: Vec<&str> = status["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["gap"].as_str().unwrap())
+        .collect();
     assert_eq!(got, ["unreadable", "nothing-scanned"]);
     // --allow-incomplete: the report still says so, only the exit changes.
     let out = run(

@@ -25,6 +25,10 @@ fn claims(sub: Option<&str>) -> serde_json::Value {
 
 const LIST: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
 
+/// `[gateway.scan]` switched off: with no tool rules and no audit, a route reads no MCP message
+/// and may tunnel a WebSocket.
+pub(super) const SCAN_OFF: &str = "\n[gateway.scan]\narguments = \"off\"\nresults = \"off\"\n";
+
 // A (high): only WebSocket upgrades are tunnelled; h2c, any other protocol and incomplete
 // WebSocket requests are refused before the upstream sees them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -61,7 +65,9 @@ async fn upgrades_other_than_websocket_are_refused_and_never_tunnelled() {
         assert!(answer.contains("upgrade_refused"), "{what}: {answer}");
     }
     assert!(up.seen().is_empty(), "the upstream got {:?}", up.seen());
-    // A real WebSocket upgrade is still tunnelled.
+    // A real WebSocket upgrade is still tunnelled where the gateway reads no MCP message.
+    let dir = TempDir::new().unwrap();
+    let gw = Gateway::start(dir.path(), &hardened(&up, SCAN_OFF, ""), &[]);
     let req = format!(
         "GET /mcp/filesystem/ws HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer {t}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
     );
@@ -71,6 +77,38 @@ async fn upgrades_other_than_websocket_are_refused_and_never_tunnelled() {
     let n = s.read(&mut buf).await.unwrap();
     let head = String::from_utf8_lossy(&buf[..n]);
     assert_eq!(gw::raw_status(&head), 101, "{head}");
+}
+
+// bb-gw-s7 #1 (fail-open): a WebSocket tunnel would carry tool calls and results past tool
+// rules, secret scanning and the audit; a route with any of them refuses the upgrade, and the
+// upstream never sees the request. A route without them still tunnels (above).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_upgrade_is_refused_where_the_gateway_reads_mcp_messages() {
+    let up = Upstream::start().await;
+    let t = token("filesystem", "mallory");
+    for (what, extra, routes) in [
+        (
+            "tool rules",
+            "",
+            "[[gateway.routes.tools]]\nname = \"delete_*\"\nscopes = [\"fs:write\"]\n",
+        ),
+        ("scanning", "\n[gateway.scan]\narguments = \"block\"\n", ""),
+        (
+            "audit",
+            "\n[gateway.audit]\npath = \"tools.jsonl\"\nflush_interval = \"20ms\"\n",
+            "",
+        ),
+    ] {
+        let dir = TempDir::new().unwrap();
+        let gw = Gateway::start(dir.path(), &hardened(&up, extra, routes), &[]);
+        let req = format!(
+            "GET /mcp/filesystem/ws HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer {t}\r\nConnection: Upgrade, close\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        );
+        let answer = gw::raw(gw.addr, req.as_bytes()).await;
+        assert_eq!(gw::raw_status(&answer), 400, "{what}: {answer}");
+        assert!(answer.contains("upgrade_refused"), "{what}: {answer}");
+    }
+    assert!(up.seen().is_empty(), "the upstream got {:?}", up.seen());
 }
 
 // B: client-IP and forwarding headers, in any spelling and any number, never reach the

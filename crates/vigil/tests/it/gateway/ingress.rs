@@ -150,8 +150,8 @@ async fn webhooks_signed_with_either_secret_pass_once_and_metrics_name_the_secre
     assert_eq!(post(&gw, "/hooks/github", &gh, push).await.0, 200);
     assert_eq!(up.seen().last().unwrap().uri, "/github");
     assert_eq!(post(&gw, "/hooks/github", &gh, push).await.0, 401);
-    // The id in another case is the same id; a second id header, or none, is refused rather
-    // than let through unremembered.
+    // The id in another case is the same id; a second id header (400: a header of the
+    // webhook given twice), or none, is refused rather than let through unremembered.
     let upper = github("72D3162E-CC78-11E3-81AB-4C9367DC0958", push, &gh_backup);
     assert_eq!(post(&gw, "/hooks/github", &upper, push).await.0, 401);
     let mut two = gh.clone();
@@ -161,8 +161,8 @@ async fn webhooks_signed_with_either_secret_pass_once_and_metrics_name_the_secre
     ));
     let (status, text) = post(&gw, "/hooks/github", &two, push).await;
     assert_eq!(
-        (status, text.contains("missing_delivery")),
-        (401, true),
+        (status, text.contains("ambiguous_header")),
+        (400, true),
         "{text}"
     );
     let none: Vec<(String, String)> = gh
@@ -181,7 +181,7 @@ async fn webhooks_signed_with_either_secret_pass_once_and_metrics_name_the_secre
     let (status, text) = post(&gw, "/hooks/github", &twin, push).await;
     assert_eq!(
         (status, text.contains("ambiguous_header")),
-        (401, true),
+        (400, true),
         "{text}"
     );
     // Twins of the unchecked headers too (final black-box #4): never forwarded beside them.
@@ -192,17 +192,41 @@ async fn webhooks_signed_with_either_secret_pass_once_and_metrics_name_the_secre
         let (status, text) = post(&gw, "/hooks/github", &twin, push).await;
         assert_eq!(
             (status, text.contains("ambiguous_header")),
-            (401, true),
+            (400, true),
             "{name}: {text}"
         );
         assert_eq!(up.seen().len(), before, "{name} reached the upstream");
     }
+    // A header of the webhook given twice (bb-gw-s6 #10: a second `X-GitHub-Event`, which the
+    // signature does not cover and an upstream may route by): 400, never forwarded.
+    let mut events = github("72d3162e-cc78-11e3-81ab-000000000006", push, &gh_backup);
+    events.push(("x-github-event".into(), "delete".into()));
+    let before = up.seen().len();
+    let (status, text) = post(&gw, "/hooks/github", &events, push).await;
+    assert_eq!(
+        (status, text.contains("ambiguous_header")),
+        (400, true),
+        "{text}"
+    );
+    let mut ids = standard("msg_twice", t, body, &ev_default);
+    ids.push(("webhook-id".into(), "msg_other".into()));
+    let (status, text) = post(&gw, "/hooks/events", &ids, body).await;
+    assert_eq!(
+        (status, text.contains("ambiguous_header")),
+        (400, true),
+        "{text}"
+    );
+    assert_eq!(
+        up.seen().len(),
+        before,
+        "a doubled header reached the upstream"
+    );
     let mut svix = standard("msg_svix", t, body, &ev_default);
     svix.push(("svix-id".into(), "msg_other".into()));
     let (status, text) = post(&gw, "/hooks/events", &svix, body).await;
     assert_eq!(
         (status, text.contains("ambiguous_header")),
-        (401, true),
+        (400, true),
         "{text}"
     );
     let bad = github(
@@ -227,7 +251,7 @@ async fn webhooks_signed_with_either_secret_pass_once_and_metrics_name_the_secre
         "vigil_gateway_webhook_refused_total{route=\"/hooks/events\",kind=\"stale_timestamp\"} 1",
         "vigil_gateway_webhook_refused_total{route=\"/hooks/events\",kind=\"bad_signature\"} 2",
         "vigil_gateway_webhook_refused_total{route=\"/hooks/github\",kind=\"replayed\"} 2",
-        "vigil_gateway_webhook_refused_total{route=\"/hooks/github\",kind=\"missing_delivery\"} 2",
+        "vigil_gateway_webhook_refused_total{route=\"/hooks/github\",kind=\"missing_delivery\"} 1",
         "vigil_gateway_webhook_refused_total{route=\"/hooks/github\",kind=\"bad_signature\"} 1",
     ] {
         assert!(metrics.contains(line), "{line} missing from\n{metrics}");

@@ -154,7 +154,8 @@ async fn an_mcp_session_runs_through_the_gateway_and_the_token_stays_there() {
 async fn websocket_upgrades_are_tunnelled_after_auth() {
     let up = Upstream::start().await;
     let dir = TempDir::new().unwrap();
-    let gw = Gateway::start(dir.path(), &config(&up, "", ""), &[]);
+    // Only where the gateway reads no MCP message (blackbox: refused otherwise).
+    let gw = Gateway::start(dir.path(), &config(&up, "", super::blackbox::SCAN_OFF), &[]);
     let t = token("filesystem", "hal");
     let handshake = |auth: &str| {
         format!(

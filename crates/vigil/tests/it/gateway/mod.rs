@@ -9,6 +9,7 @@
 use crate::common;
 use crate::gw;
 
+mod answers;
 mod auth;
 mod blackbox;
 mod browsers;
@@ -20,6 +21,8 @@ mod mcp;
 mod observability;
 mod requests;
 mod retest;
+mod retest_s7;
+mod sessions;
 mod startup;
 mod stdio;
 mod tool_security;

@@ -996,8 +996,55 @@ fn the_audit_key_is_kept_like_the_other_secrets() {
     expect_exit(&o, 2);
     let err = stderr_of(&o);
     assert!(
-        err.contains("VIGIL_GATEWAY_AUDIT_KEY") && err.contains("must differ from MCP_JWT_SECRET"),
+        err.contains("VIGIL_GATEWAY_AUDIT_KEY")
+            && err.contains("must not hold the value of MCP_JWT_SECRET (anyone"),
         "{err}"
     );
     assert!(!err.contains(&secret()));
+}
+
+// bb-gw-s7 #3 (fail-open): the call that meets a failed audit write was forwarded and its line
+// vanished, the chain contiguous and `intact`. The writer now keeps what it could not write and
+// writes it first once it can: the forwarded call is in the log, in order, and it verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_whose_audit_line_could_not_be_written_is_written_later() {
+    let up = Upstream::start().await;
+    let dir = TempDir::new().unwrap();
+    let gw = Gateway::start(dir.path(), &audit_config(&up), &[]);
+    let log = dir.path().join("tools.jsonl");
+    let head = dir.path().join("tools.jsonl.head");
+    let auth = bearer(&token("filesystem", "alice"));
+    let call_of = |tool: &str| {
+        format!(
+            r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"{tool}","arguments":{{}}}}}}"#
+        )
+    };
+    let headers = [
+        ("authorization", auth.as_str()),
+        ("content-type", "application/json"),
+        ("accept", "application/json"),
+    ];
+    let url = gw.url("/mcp/filesystem");
+    let (status, _, _) = call("POST", &url, &headers, &call_of("first")).await;
+    assert_eq!(status, 200);
+    super::tool_security::wait_lines(&log, 1);
+    // The head cannot be written (a folder in its place: ENOSPC or EIO do the same).
+    let saved = std::fs::read(&head).unwrap();
+    std::fs::remove_file(&head).unwrap();
+    std::fs::create_dir(&head).unwrap();
+    let (status, _, _) = call("POST", &url, &headers, &call_of("second")).await;
+    assert_eq!(status, 200, "the call was on its way before the failure");
+    assert!(gw.wait_log("audit lines could not be written"));
+    let (status, _, body) = call("POST", &url, &headers, &call_of("third")).await;
+    assert_eq!(status, 503, "{body}");
+    std::fs::remove_dir(&head).unwrap();
+    std::fs::write(&head, saved).unwrap();
+    let lines = super::tool_security::wait_lines(&log, 3);
+    let tools: Vec<&str> = lines.iter().filter_map(|l| l["tool"].as_str()).collect();
+    assert_eq!(tools, ["first", "second", "third"], "{lines:?}");
+    assert_eq!(lines[1]["outcome"], "forwarded");
+    drop(gw);
+    let (code, out) = verify(dir.path(), &[], &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("intact: 4 lines"), "{out}");
 }

@@ -1,0 +1,235 @@
+//! The printable runs of binary content, found in one pass (`strings -a`, `strings -el` and
+//! `strings -eL` together): each 64 bytes become three bit masks (printable bytes, bytes a
+//! wide code unit may start with, zero bytes), and runs are whole-word bit operations on them.
+//! ASCII runs are kept in a copy of the same length whose other bytes are line breaks;
+//! UTF-16LE and UTF-32LE runs are looked for only where a mask shows four wide code units in a
+//! row, so content without NUL-interleaved text costs nothing more.
+
+/// The bit masks of one buffer, one word per 64 bytes (bit `j` of word `w` is byte `64w + j`).
+pub(crate) struct Masks {
+    /// Printable bytes (ASCII printable, tab and line breaks).
+    p: Vec<u64>,
+    /// Bytes a wide code unit of text may hold: printable ASCII and tab.
+    q: Vec<u64>,
+    /// Zero bytes.
+    z: Vec<u64>,
+    len: usize,
+}
+
+/// Bits of `v` `k` places on (`k` < 64): bit `i` of the result is bit `i + k` of the buffer.
+#[inline]
+fn ahead(v: &[u64], w: usize, k: u32) -> u64 {
+    if k == 0 {
+        return v[w];
+    }
+    (v[w] >> k) | (v.get(w + 1).copied().unwrap_or(0) << (64 - k))
+}
+
+/// Bits of `v` `k` places back (0 < `k` < 64): bit `i` of the result is bit `i - k`.
+#[inline]
+fn behind(v: &[u64], w: usize, k: u32) -> u64 {
+    (v[w] << k) | if w > 0 { v[w - 1] >> (64 - k) } else { 0 }
+}
+
+/// The three masks of up to 64 bytes.
+#[inline]
+fn block(b: &[u8]) -> (u64, u64, u64) {
+    let (mut p, mut q, mut z) = (0u64, 0u64, 0u64);
+    for (j, &c) in b.iter().enumerate() {
+        let text = c.wrapping_sub(0x20) < 0x5f || c == b'\t';
+        p |= u64::from(text || c == b'\n' || c == b'\r') << j;
+        q |= u64::from(text) << j;
+        z |= u64::from(c == 0) << j;
+    }
+    (p, q, z)
+}
+
+impl Masks {
+    /// The masks of `data`.
+    pub(crate) fn new(data: &[u8]) -> Self {
+        let words = data.len().div_ceil(64);
+        let mut m = Masks {
+            p: Vec::with_capacity(words),
+            q: Vec::with_capacity(words),
+            z: Vec::with_capacity(words),
+            len: data.len(),
+        };
+        let mut chunks = data.chunks_exact(64);
+        for c in &mut chunks {
+            let c: &[u8; 64] = c.try_into().unwrap_or(&[0; 64]);
+            let (p, q, z) = block(c);
+            m.p.push(p);
+            m.q.push(q);
+            m.z.push(z);
+        }
+        if !chunks.remainder().is_empty() {
+            let (p, q, z) = block(chunks.remainder());
+            m.p.push(p);
+            m.q.push(q);
+            m.z.push(z);
+        }
+        m
+    }
+
+    /// `data` (the buffer the masks are of) with every byte outside its printable runs of
+    /// 4 (`strings`'s default) or more replaced by `\n`, written into `out` (cleared first).
+    pub(crate) fn ascii(&self, data: &[u8], out: &mut Vec<u8>) {
+        out.clear();
+        out.reserve(data.len());
+        let p = &self.p;
+        // Bit i: bytes i..i+4 are printable (a run of 4 starts there).
+        let r4: Vec<u64> = (0..p.len())
+            .map(|w| p[w] & ahead(p, w, 1) & ahead(p, w, 2) & ahead(p, w, 3))
+            .collect();
+        for (w, b) in data.chunks(64).enumerate() {
+            let keep = r4[w] | behind(&r4, w, 1) | behind(&r4, w, 2) | behind(&r4, w, 3);
+            if keep == u64::MAX {
+                out.extend_from_slice(b);
+            } else if keep == 0 {
+                out.resize(out.len() + b.len(), b'\n');
+            } else {
+                out.extend(
+                    b.iter()
+                        .enumerate()
+                        .map(|(j, &c)| if keep >> j & 1 != 0 { c } else { b'\n' }),
+                );
+            }
+        }
+    }
+
+    /// The little-endian runs of `width`-byte code units (2: UTF-16LE, 4: UTF-32LE) of `data`
+    /// that are printable ASCII or tabs, at every byte alignment, of at least 4 (`strings`'s default)
+    /// characters: one per line of the returned text (alignment 0's runs first, then 1's…),
+    /// with the byte offset each starts at. Empty, at the cost of a few word operations per 64
+    /// bytes, when `data` holds no such run.
+    pub(crate) fn wide(&self, data: &[u8], width: usize) -> (Vec<u8>, Vec<usize>) {
+        let (q, z) = (&self.q, &self.z);
+        let words = q.len();
+        // Bit i: a code unit of text starts at byte i.
+        let unit: Vec<u64> = (0..words)
+            .map(|w| {
+                let mut u = q[w] & ahead(z, w, 1);
+                if width == 4 {
+                    u &= ahead(z, w, 2) & ahead(z, w, 3);
+                }
+                u
+            })
+            .collect();
+        let step = width as u32;
+        let mut runs: Vec<(usize, usize, usize)> = Vec::new();
+        let mut covered = [0usize; 4];
+        for w in 0..words {
+            let mut starts = unit[w]
+                & ahead(&unit, w, step)
+                & ahead(&unit, w, 2 * step)
+                & ahead(&unit, w, 3 * step);
+            while starts != 0 {
+                let i = 64 * w + starts.trailing_zeros() as usize;
+                starts &= starts - 1;
+                let a = i % width;
+                // Positions come in order: the first one of a run is where it starts.
+                if i < covered[a] {
+                    continue;
+                }
+                let mut e = i;
+                while e + width <= self.len && unit[e / 64] >> (e % 64) & 1 != 0 {
+                    e += width;
+                }
+                runs.push((a, i, e));
+                covered[a] = e;
+            }
+        }
+        runs.sort_unstable();
+        let (mut text, mut starts) = (Vec::new(), Vec::with_capacity(runs.len()));
+        for (_, s, e) in runs {
+            starts.push(s);
+            text.extend(data[s..e].iter().step_by(width));
+            text.push(b'\n');
+        }
+        (text, starts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The shortest printable run of binary content that is scanned (`strings`'s default).
+    const MIN_RUN: usize = 4;
+
+    /// Whether a byte is printable ASCII or a tab or line break.
+    fn printable(c: u8) -> bool {
+        (0x20..0x7f).contains(&c) || matches!(c, b'\n' | b'\r' | b'\t')
+    }
+
+    /// Byte by byte, as the scanner read binary content before the masks.
+    fn ascii_walk(data: &[u8]) -> Vec<u8> {
+        let mut out = data.to_vec();
+        let mut i = 0;
+        while i < out.len() {
+            let s = i;
+            let p = printable(out[i]);
+            while i < out.len() && printable(out[i]) == p {
+                i += 1;
+            }
+            if !p || i - s < MIN_RUN {
+                out[s..i].fill(b'\n');
+            }
+        }
+        out
+    }
+
+    fn wide_walk(data: &[u8], width: usize) -> (Vec<u8>, Vec<usize>) {
+        let unit = |i: usize| {
+            i + width <= data.len()
+                && data[i + 1..i + width].iter().all(|&b| b == 0)
+                && ((0x20..0x7f).contains(&data[i]) || data[i] == b'\t')
+        };
+        let (mut text, mut starts) = (Vec::new(), Vec::new());
+        for align in 0..width {
+            let mut i = align;
+            while i + width <= data.len() {
+                if !unit(i) {
+                    i += width;
+                    continue;
+                }
+                let s = i;
+                while unit(i) {
+                    i += width;
+                }
+                if (i - s) / width >= MIN_RUN {
+                    starts.push(s);
+                    text.extend(data[s..i].iter().step_by(width));
+                    text.push(b'\n');
+                }
+            }
+        }
+        (text, starts)
+    }
+
+    /// The masks give exactly what a byte-by-byte walk gives, on binary shaped like real
+    /// binaries (text, NULs, UTF-16 and UTF-32 strings, noise), across word boundaries.
+    #[test]
+    fn masks_match_a_byte_walk() {
+        let piece = prop_oneof![
+            3 => proptest::collection::vec(proptest::sample::select(b"aZ0 \t\n\r~".to_vec()), 0..90),
+            2 => proptest::collection::vec(Just(0u8), 0..9),
+            2 => proptest::collection::vec(proptest::sample::select(b"aZ0 \t\n".to_vec()), 0..40)
+                .prop_map(|v| v.into_iter().flat_map(|c| [c, 0]).collect::<Vec<u8>>()),
+            2 => proptest::collection::vec(proptest::sample::select(b"aZ0 \t".to_vec()), 0..20)
+                .prop_map(|v| v.into_iter().flat_map(|c| [c, 0, 0, 0]).collect::<Vec<u8>>()),
+            2 => proptest::collection::vec(any::<u8>(), 0..70),
+        ];
+        proptest!(ProptestConfig::with_cases(3000), |(parts in proptest::collection::vec(piece, 0..12))| {
+            let data: Vec<u8> = parts.concat();
+            let m = Masks::new(&data);
+            let mut ascii = Vec::new();
+            m.ascii(&data, &mut ascii);
+            prop_assert_eq!(&ascii, &ascii_walk(&data));
+            for width in [2, 4] {
+                prop_assert_eq!(m.wide(&data, width), wide_walk(&data, width));
+            }
+        });
+    }
+}
