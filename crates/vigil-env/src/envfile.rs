@@ -152,11 +152,16 @@ impl Lookup {
             .or_else(|| std::env::var(name).ok())
     }
 
-    /// The value of `name` from the source that gives `like` its value: when a file binds
-    /// `like`, that file alone (a stale shell variable never adds what the file does not hold,
-    /// so a key ring is never assembled from two sources); otherwise as [`Lookup::get`].
-    pub fn get_beside(&self, name: &str, like: &str) -> Option<String> {
-        match self.files.iter().find(|(_, d)| d.get(like).is_some()) {
+    /// The value of `name` read together with the other names of `group` (a key ring's current
+    /// and previous secrets): when a file binds any name of the group, that file alone gives
+    /// them all (a stale shell variable never adds what the file does not hold, so a ring is
+    /// never assembled from two sources); otherwise as [`Lookup::get`].
+    pub fn get_together(&self, name: &str, group: &[&str]) -> Option<String> {
+        let file = self
+            .files
+            .iter()
+            .find(|(_, d)| group.iter().any(|g| d.get(g).is_some()));
+        match file {
             Some((_, d)) => d.get(name).map(str::to_owned),
             None => self.get(name),
         }

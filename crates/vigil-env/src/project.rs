@@ -87,8 +87,8 @@ pub enum ProjectError {
     /// A file that cannot be read or parsed.
     #[error(transparent)]
     EnvFile(#[from] EnvFileError),
-    /// A link among the env files whose target is outside the project.
-    #[error("{path}: a link to {target}, outside the project: refused (copy the file in, or run vigil in the project the file belongs to)")]
+    /// An env file that is outside the project (through a link, a linked folder or `..`).
+    #[error("{path}: leads to {target}, outside the project: refused (copy the file in, or run vigil in the project the file belongs to)")]
     LinkOutside {
         /// The link, as found.
         path: String,
@@ -234,9 +234,10 @@ impl Project {
             };
             let file = EnvFile::with_model(f.path, model)?;
             let canonical = std::fs::canonicalize(&full).unwrap_or(full);
-            // A link (a committed one, in a clone) whose target leaves the project would have
-            // another project's or the user's file read and rewritten: refused, target named.
-            if link && !canonical.starts_with(root) {
+            // A file outside the project (a committed link, a linked folder, a `..` pattern)
+            // would have another project's or the user's file read and rewritten: refused,
+            // where it leads named.
+            if !canonical.starts_with(root) {
                 return Err(ProjectError::LinkOutside {
                     path: shown,
                     target: canonical.display().to_string(),

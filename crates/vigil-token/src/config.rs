@@ -314,8 +314,8 @@ impl TokenSettings {
     }
 
     /// Builds the key ring: `--key-file` alone when given; otherwise the current and previous
-    /// secrets (from the `--env-file`s, then the environment; the previous one from the source
-    /// of the current one), `[[token.keys]]` and
+    /// secrets (from the `--env-file`s, then the environment; both from one source: the file
+    /// that binds either, else the environment), `[[token.keys]]` and
     /// `[token.jwks]`. Paths are relative to [`TokenSettings::base`]. Every secret found is
     /// registered for log redaction.
     pub fn ring(&self, o: &Overrides) -> Result<KeyRing, TokenError> {
@@ -374,12 +374,8 @@ impl TokenSettings {
         }
         let current_env = o.secret_env.as_deref().unwrap_or(s.secret_env());
         for (env, is_current) in [(current_env, true), (s.previous_env(), false)] {
-            // The previous secret comes from where the current one does (`Lookup::get_beside`).
-            let value = if is_current {
-                self.env.get(env)
-            } else {
-                self.env.get_beside(env, current_env)
-            };
+            // Both come from one source (`Lookup::get_together`).
+            let value = self.env.get_together(env, &[current_env, s.previous_env()]);
             let Some(value) = value.filter(|v| !v.is_empty()) else {
                 continue;
             };

@@ -2592,6 +2592,24 @@ fn what_a_new_user_met_fails_closed() {
     assert!(stderr(&out).contains(".env.bot") && stderr(&out).contains("outside the project"));
     assert_eq!(std::fs::read(&outside).unwrap(), before);
     std::fs::remove_file(d.join(".env.bot")).unwrap();
+    // bb-all-s8 #4: a `..` pattern in [env.environments] leads out of the project the same way.
+    write(
+        d,
+        "vigil.toml",
+        "[env.environments]\nproduction = [\"../out/*.env\"]\n",
+    );
+    let out = run(
+        d,
+        &["env", "rotate", "--tokens", "ORCH_AUTH_TOKEN", "--write"],
+    );
+    expect_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("outside the project"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read(&outside).unwrap(), before);
+    std::fs::remove_file(d.join("vigil.toml")).unwrap();
 
     // `rotate --dual` of `changeme`: the previous slot stays empty (its tokens stop at once).
     write(

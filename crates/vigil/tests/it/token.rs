@@ -886,6 +886,21 @@ fn guessable_keys_and_mixed_sources_never_verify_and_the_ci_gate_sees_them() {
     let mixed = [("MCP_JWT_SECRET_PREVIOUS", other.as_str())];
     let out = verify(d, &mixed, &old, &["--aud", "fs", "--env-file", ".env.prod"]);
     expect_exit(&out, 1);
+    // And the reverse: a file with only the previous secret gets no current one from the shell.
+    write(d, ".env.prev", format!("MCP_JWT_SECRET_PREVIOUS={other}\n"));
+    let fresh = mint(
+        d,
+        &[("W", strong.as_str())],
+        &["--secret-env", "W", "--aud", "fs"],
+    );
+    let shell = [("MCP_JWT_SECRET", strong.as_str())];
+    let out = verify(
+        d,
+        &shell,
+        &fresh,
+        &["--aud", "fs", "--env-file", ".env.prev"],
+    );
+    expect_exit(&out, 1);
     // Without the file, the process environment is one source: both secrets from it verify.
     let both = [
         ("MCP_JWT_SECRET", strong.as_str()),
