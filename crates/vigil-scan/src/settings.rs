@@ -606,6 +606,37 @@ fn vigil_toml(
         cfg.path(),
         file.extend.as_ref().and_then(|e| e.path.clone()),
     );
+    if discovered && !distrust {
+        // The project's own file is obeyed, but never in silence: a built-in rule turned off or
+        // replaced here changes what every scan, hook and CI run finds.
+        let off = file
+            .extend
+            .as_ref()
+            .map(|e| e.disabled_rules.clone())
+            .unwrap_or_default();
+        if !off.is_empty() {
+            warnings.push(format!(
+                "{}: [scan.extend] disabledRules turns the built-in rules {} off",
+                cfg.path().display(),
+                off.join(", ")
+            ));
+        }
+        let builtin: std::collections::HashSet<String> =
+            crate::builtin::rules().into_iter().map(|r| r.id).collect();
+        let replaced: Vec<&str> = file
+            .rules
+            .iter()
+            .filter(|r| builtin.contains(&r.id))
+            .map(|r| r.id.as_str())
+            .collect();
+        if !replaced.is_empty() {
+            warnings.push(format!(
+                "{}: [[scan.rules]] with a built-in's id ({}) change what that rule finds",
+                cfg.path().display(),
+                replaced.join(", ")
+            ));
+        }
+    }
     if discovered && distrust {
         dropped.extend(distrust_rules(&mut file, "scan."));
         warnings.extend(distrust_warning(cfg.path(), &dropped));

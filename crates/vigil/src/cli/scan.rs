@@ -115,6 +115,13 @@ impl ScanArgs {
     /// What to scan: stdin, the paths, the index or a history (for `--pre-push`, the range the
     /// hook's stdin names).
     pub(crate) fn target(&self, s: &ScanSettings) -> anyhow::Result<Target<'static>> {
+        // One repository per history, index or push scan: a second path would be left out.
+        if (self.git || self.staged || self.pre_push) && self.paths.len() > 1 {
+            anyhow::bail!(
+                "--git, --staged and --pre-push scan one repository: give one path, not {}",
+                self.paths.len()
+            );
+        }
         let scope = match (&self.branch, &self.range) {
             _ if self.pre_push => {
                 let mut stdin = std::io::stdin().lock();

@@ -1654,3 +1654,24 @@ fn utf16_text_is_decoded_and_scanned() {
     assert_eq!(v[0]["file"], "u.txt", "{v}");
     assert_eq!(v[0]["rule"], "github-pat", "{v}");
 }
+
+/// bb-git-s8 #2: the project's own `vigil.toml` may turn a built-in rule off or replace it (it
+/// is obeyed), but never in silence: each is one warning naming the file and the rules.
+#[test]
+fn a_vigil_toml_that_turns_built_in_rules_off_says_so() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let d = dir.path();
+    common::write(
+        d,
+        "vigil.toml",
+        "[scan.extend]\ndisabledRules = [\"github-pat\"]\n\n[[scan.rules]]\nid = \"aws-access-token\"\nregex = '''(nothing-matches-this)'''\n",
+    );
+    common::write(d, "a.txt", "nothing here\n");
+    let out = common::run(d, &["scan", "."]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("disabledRules turns the built-in rules github-pat off"),
+        "{err}"
+    );
+    assert!(err.contains("built-in's id (aws-access-token)"), "{err}");
+}

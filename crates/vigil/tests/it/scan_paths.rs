@@ -277,3 +277,25 @@ fn a_missing_path_is_one_line() {
     assert_eq!(last["incomplete"], true, "{report}");
     assert_eq!(places(&report), [pair("a/.env")]);
 }
+
+/// bb-git-s8 #3: `--git`, `--staged` and `--pre-push` scan one repository; a second path was
+/// silently left out (exit 0). Now exit 2 with one line.
+#[test]
+fn history_and_index_scans_take_one_path() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    for repo in ["a", "b"] {
+        std::fs::create_dir_all(d.join(repo)).unwrap();
+        let ok = Std::new("git")
+            .args(["init", "-q"])
+            .current_dir(d.join(repo))
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+    for flag in ["--git", "--staged"] {
+        let out = run(d, &["scan", flag, "a", "b"]);
+        expect_exit(&out, 2);
+        assert!(stderr(&out).contains("give one path"), "{}", stderr(&out));
+    }
+}
