@@ -360,7 +360,13 @@ impl Alerts {
         });
     }
 
-    fn fire(&self, a: Alert) {
+    fn fire(&self, mut a: Alert) {
+        // Text a client or an upstream chose (a token's subject, a tool's name) may hold a
+        // secret: through the logs' redactor before it is logged, counted or posted.
+        a.summary = vigil_core::redact::redact(&a.summary).into_owned();
+        a.subject = a
+            .subject
+            .map(|s| vigil_core::redact::redact(&s).into_owned());
         tracing::warn!(
             target: "vigil::alert",
             alert = a.alert.as_str(),

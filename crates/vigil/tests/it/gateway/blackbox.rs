@@ -531,6 +531,34 @@ async fn webhook_alerts_never_ping_anyone_whatever_the_subject() {
     assert!(!text.contains('<'), "{text}");
     // The alert itself keeps the subject as it was, for machines.
     assert_eq!(post["alert"]["subject"], sub);
+
+    // bb-gw-s7 #5 / bb-gw-s8 N4: a secret in the subject never reaches the webhook in clear.
+    let pat = common::token("GITHUB_TOKEN=«ghp_{alnum:30}{ghcrc}»", 77);
+    let t = token_with(
+        &secret(),
+        "filesystem",
+        &format!("u_{pat}"),
+        now() - 3000,
+        3600,
+        serde_json::json!({}),
+    );
+    let (s, _, _) = call(
+        "GET",
+        &gw.url("/mcp/filesystem/x"),
+        &[("authorization", &bearer(&t))],
+        "",
+    )
+    .await;
+    assert_eq!(s, 200);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while hook.got.lock().unwrap().len() < 2 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let got = hook.got.lock().unwrap().clone();
+    assert!(got.len() >= 2, "{got:?}");
+    let all = serde_json::to_string(&got).unwrap();
+    assert!(!all.contains(&pat), "{all}");
+    assert!(all.contains("[REDACTED:github-pat]"), "{all}");
 }
 
 // O: the non-loopback weak-secret refusal names the variable (the log redactor used to eat it),
