@@ -600,7 +600,9 @@ fn pre_commit(config: &Path, current: &str, opts: &Options) -> Installed {
     };
     let configured = opts.hooks.iter().all(|h| has(h.pre_commit_id()));
     // A `repo: local` entry: pre-commit fetches nothing and runs `vigil` from the PATH (the
-    // hook definitions are those of Vigil's `.pre-commit-hooks.yaml`).
+    // hook definitions are those of Vigil's `.pre-commit-hooks.yaml`). `always_run`: without it
+    // pre-commit skips the hook when no file on disk changed (a token added then deleted, a
+    // message-only or symlink-only commit, an `exclude` pattern), and those commits get pushed.
     let mut entry = format!(
         "repos:\n  # vigil {} must be on the PATH (language: system)\n  - repo: local\n    hooks:\n",
         opts.pre_commit_rev
@@ -611,7 +613,7 @@ fn pre_commit(config: &Path, current: &str, opts: &Options) -> Installed {
             Hook::PrePush => ("vigil scan (commits to push)", "pre-push"),
         };
         entry.push_str(&format!(
-            "      - id: {}\n        name: {name}\n        entry: {}\n        language: system\n        pass_filenames: false\n        stages: [{stage}]\n",
+            "      - id: {}\n        name: {name}\n        entry: {}\n        language: system\n        pass_filenames: false\n        always_run: true\n        stages: [{stage}]\n",
             h.pre_commit_id(),
             h.command()
         ));

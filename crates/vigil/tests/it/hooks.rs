@@ -492,6 +492,31 @@ fn pre_commit_framework_users_get_the_config_entry() {
     git(d, &["add", ".pre-commit-config.yaml", ".gitignore"]);
     secret_is_blocked_and_clean_commits_pass(d, 8);
     assert!(d.join("ran-pre-commit").exists());
+    // bb-git-s8 #1: a token added and deleted again before the push leaves no file in the
+    // pushed diff; without `always_run` pre-commit skipped the pre-push hook and it was pushed.
+    let bare = tempfile::TempDir::new().unwrap();
+    git(bare.path(), &["init", "-q", "--bare"]);
+    git(
+        d,
+        &["remote", "add", "origin", bare.path().to_str().unwrap()],
+    );
+    git(d, &["push", "-q", "origin", "HEAD:refs/heads/main"]);
+    write(
+        d,
+        "t.txt",
+        format!("{}\n", token("GITHUB_TOKEN=«ghp_{alnum:30}{ghcrc}»", 808)),
+    );
+    git(d, &["add", "t.txt"]);
+    git(d, &["commit", "-q", "--no-verify", "-m", "add"]);
+    git(d, &["rm", "-q", "t.txt"]);
+    git(d, &["commit", "-q", "--no-verify", "-m", "remove"]);
+    let out = git_out(d, &["push", "-q", "origin", "HEAD:refs/heads/main"]);
+    assert!(
+        !out.status.success(),
+        "pushed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    git(d, &["reset", "-q", "--hard", "HEAD~2"]);
     // Once configured, install says so.
     let out = run(d, &["hook", "install"]);
     expect_exit(&out, 0);
