@@ -61,11 +61,13 @@ pub enum Code {
     NotEncrypted,
     /// An env file holding secrets can be read (or written) by its group or other users.
     LooseMode,
+    /// A key bound twice in one file with different values (loaders disagree on which wins).
+    DuplicateKey,
 }
 
 impl Code {
     /// Every code, in the order rule tables list them.
-    pub const ALL: [Code; 11] = [
+    pub const ALL: [Code; 12] = [
         Code::Inconsistent,
         Code::SharedAcrossEnvironments,
         Code::Weak,
@@ -77,6 +79,7 @@ impl Code {
         Code::DevBypass,
         Code::NotEncrypted,
         Code::LooseMode,
+        Code::DuplicateKey,
     ];
 
     /// The stable name (as serialized).
@@ -93,6 +96,7 @@ impl Code {
             Code::DevBypass => "dev_bypass",
             Code::NotEncrypted => "not_encrypted",
             Code::LooseMode => "loose_mode",
+            Code::DuplicateKey => "duplicate_key",
         }
     }
 
@@ -114,6 +118,7 @@ impl Code {
             Code::DevBypass => "An authentication bypass flag is on in a production file",
             Code::NotEncrypted => "A file named as encrypted holds plaintext secrets",
             Code::LooseMode => "An env file holding secrets is readable by other users",
+            Code::DuplicateKey => "A key is bound twice in one file with different values",
         }
     }
 }
@@ -219,7 +224,21 @@ pub fn check(
         let mut seen = BTreeSet::new();
         for b in l.doc.bindings().iter().rev() {
             if !seen.insert(b.key.clone()) {
-                continue; // python-dotenv: the last binding wins; check that one.
+                // python-dotenv reads the last binding (checked below), dotenvy and docker
+                // compose the first: an earlier one with another value is what those run with.
+                if l.doc.get(&b.key) != b.value.as_deref() {
+                    out.push(Problem {
+                        code: Code::DuplicateKey,
+                        file: path.clone(),
+                        line: Some(b.line),
+                        key: Some(b.key.clone()),
+                        message: format!(
+                            "{} is bound again later with another value: loaders that read the first binding (dotenvy, docker compose) run with this one, which the other checks do not judge; keep one",
+                            b.key
+                        ),
+                    });
+                }
+                continue;
             }
             let Some(v) = b.value.as_deref() else {
                 continue;

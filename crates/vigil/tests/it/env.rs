@@ -2576,6 +2576,25 @@ fn what_a_new_user_met_fails_closed() {
     let out = run(d, &["env", "check", "--format", "json"]);
     assert!(loose(&out).is_empty());
 
+    // bb-all-s8 #8: a key bound twice with two values: the first (what dotenvy runs with) is
+    // named, since the other checks judge the last.
+    write(
+        d,
+        ".env",
+        format!(
+            "ORCH_AUTH_TOKEN=changeme\nORCH_AUTH_TOKEN={}\n",
+            value(9, 40)
+        ),
+    );
+    let out = run(d, &["env", "check", "--format", "json"]);
+    expect_exit(&out, 1);
+    assert!(
+        problems(&out).contains(&(".env".into(), 1, "duplicate_key".into())),
+        "{:?}",
+        problems(&out)
+    );
+    write(d, ".env", format!("ORCH_AUTH_TOKEN={}\n", value(1, 40)));
+
     // A committed link to a file outside the project: refused, the target untouched.
     let outside = write(
         dir.path(),
