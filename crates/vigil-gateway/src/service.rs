@@ -211,10 +211,16 @@ fn session(
         // A stdio route's own server binds its sessions.
         return Flow::Next(None);
     }
+    let Ok(asked) = crate::sessions::named(req.headers(), req.uri().query()) else {
+        return Flow::Reply(bad_request(
+            "ambiguous_session",
+            "the request names more than one session (Mcp-Session-Id, sessionId, session_id), or one in a form frameworks read differently",
+        ));
+    };
     let s = Session {
         route: Arc::from(route.label.as_str()),
         subject: p.subject.clone().unwrap_or_default(),
-        asked: crate::sessions::named(req.headers(), req.uri().query()),
+        asked,
     };
     if let Some(id) = &s.asked {
         if !crate::sessions::allowed(&s.route, id, &s.subject) {

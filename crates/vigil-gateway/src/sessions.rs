@@ -114,23 +114,52 @@ fn table() -> std::sync::MutexGuard<'static, Table> {
     TABLE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The session a request names: its `Mcp-Session-Id`, else a `sessionId` (or `session_id`)
-/// query parameter of the legacy transport's message endpoint.
-pub(crate) fn named(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
-    if let Some(v) = headers.get(MCP_SESSION_ID) {
-        return Some(String::from_utf8_lossy(v.as_bytes()).into_owned());
+/// A request that names more than one session, or names one in a form frameworks read
+/// differently (`sessionId[]=`, `session_id.x=`): which one the upstream acts in cannot be told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Ambiguous;
+
+/// The session a request names: its `Mcp-Session-Id`, or a `sessionId` (or `session_id`) query
+/// parameter of the legacy transport's message endpoint. Every name it carries is read (an
+/// upstream may read the header, one parameter or the other): two different ones, or a
+/// parameter name with a suffix, are [`Ambiguous`].
+pub(crate) fn named(headers: &HeaderMap, query: Option<&str>) -> Result<Option<String>, Ambiguous> {
+    let mut ids: Vec<String> = headers
+        .get_all(MCP_SESSION_ID)
+        .iter()
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .collect();
+    if let Some(q) = query {
+        ids.extend(query_sessions(q)?);
     }
-    query.and_then(query_session)
+    ids.sort();
+    ids.dedup();
+    match ids.len() {
+        0 => Ok(None),
+        1 => Ok(ids.pop()),
+        _ => Err(Ambiguous),
+    }
 }
 
-/// A `sessionId`/`session_id` query parameter (name compared decoded and without case: every
-/// framework decodes it).
-fn query_session(query: &str) -> Option<String> {
-    query.split(['&', ';']).find_map(|p| {
+/// Every `sessionId`/`session_id` query parameter (name compared decoded and without case:
+/// every framework decodes it); a name that only starts so (`sessionId[]`) is [`Ambiguous`].
+fn query_sessions(query: &str) -> Result<Vec<String>, Ambiguous> {
+    let mut out = Vec::new();
+    for p in query.split(['&', ';']) {
         let (name, value) = p.split_once('=').unwrap_or((p, ""));
         let name = decode(name).to_ascii_lowercase();
-        matches!(name.as_str(), "sessionid" | "session_id").then(|| decode(value))
-    })
+        let Some(base) = ["sessionid", "session_id"]
+            .into_iter()
+            .find(|b| name.starts_with(b))
+        else {
+            continue;
+        };
+        if name.len() != base.len() {
+            return Err(Ambiguous);
+        }
+        out.push(decode(value));
+    }
+    Ok(out)
 }
 
 fn decode(s: &str) -> String {
@@ -282,7 +311,11 @@ impl<B> Watch<B> {
             if name == "endpoint" {
                 self.watching = false;
                 let query = data.split_once('?').map(|(_, q)| q);
-                if let Some(id) = query.and_then(query_session).filter(|i| i.len() <= MAX_ID) {
+                if let Some(id) = query
+                    .and_then(|q| query_sessions(q).ok())
+                    .and_then(|ids| ids.into_iter().next())
+                    .filter(|i| i.len() <= MAX_ID)
+                {
                     let key = (self.route.clone(), id.clone());
                     match table().bind(key, &self.subject, Instant::now()) {
                         Some(serial) => self.bound = Some((id, serial)),
@@ -404,13 +437,21 @@ mod tests {
 
     #[test]
     fn the_legacy_session_id_is_read_in_every_spelling() {
-        assert_eq!(query_session("sessionId=abc").as_deref(), Some("abc"));
-        assert_eq!(
-            query_session("x=1&session_id=a%2Db").as_deref(),
-            Some("a-b")
-        );
-        assert_eq!(query_session("%73essionid=q").as_deref(), Some("q"));
-        assert_eq!(query_session("other=1"), None);
+        let none = HeaderMap::new();
+        let q = |s: &str| named(&none, Some(s));
+        assert_eq!(q("sessionId=abc"), Ok(Some("abc".into())));
+        assert_eq!(q("x=1&session_id=a%2Db"), Ok(Some("a-b".into())));
+        assert_eq!(q("%73essionid=q"), Ok(Some("q".into())));
+        assert_eq!(q("other=1"), Ok(None));
+        assert_eq!(q("sessionId=a&sessionId=a"), Ok(Some("a".into())));
+        // bb-gw-s8 N1: two sessions named, or one in a framework's array form: ambiguous.
+        assert_eq!(q("session_id=b&sessionId=a"), Err(Ambiguous));
+        assert_eq!(q("sessionId%5B%5D=a"), Err(Ambiguous));
+        assert_eq!(q("sessionId[0]=a"), Err(Ambiguous));
+        let mut h = HeaderMap::new();
+        h.insert(MCP_SESSION_ID, http::HeaderValue::from_static("b"));
+        assert_eq!(named(&h, Some("sessionId=a")), Err(Ambiguous));
+        assert_eq!(named(&h, Some("sessionId=b")), Ok(Some("b".into())));
     }
 
     #[test]

@@ -149,6 +149,17 @@ async fn a_legacy_sse_session_answers_only_the_subject_that_opened_it() {
         let (status, _, body) = post(bob.clone(), q.clone(), ping).await;
         assert_eq!(status, 404, "{q}: {body}");
     }
+    // bb-gw-s8 N1: nor by naming two sessions (one checked, the other read by the server) or
+    // one in a framework's array form: 400, the upstream never asked.
+    for q in [
+        format!("session_id=other&sessionId={id}"),
+        format!("sessionId%5B%5D={id}"),
+        format!("sessionId[0]={id}"),
+    ] {
+        let (status, _, body) = post(bob.clone(), q.clone(), ping).await;
+        assert_eq!(status, 400, "{q}: {body}");
+        assert!(body.contains("ambiguous_session"), "{q}: {body}");
+    }
     // alice can; the answer comes on her stream.
     let (status, _, body) = post(alice.clone(), format!("sessionId={id}"), ping).await;
     assert_eq!(status.as_u16(), 202, "{body}");
