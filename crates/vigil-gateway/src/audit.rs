@@ -245,8 +245,15 @@ pub enum AuditError {
 /// The audit of one configuration: a queue and its writer.
 #[derive(Debug)]
 pub struct Audit {
-    tx: mpsc::Sender<Line>,
+    tx: mpsc::Sender<Msg>,
     state: Arc<State>,
+}
+
+/// What the writer thread is handed: a line, or a request to write what it holds now and say
+/// how many lines it could not write (shutdown).
+enum Msg {
+    Line(Line),
+    Flush(mpsc::SyncSender<usize>),
 }
 
 #[derive(Debug, Default)]
@@ -311,7 +318,7 @@ impl Audit {
             _ => {}
         }
         chain.ready()?;
-        let (tx, rx) = mpsc::channel::<Line>();
+        let (tx, rx) = mpsc::channel::<Msg>();
         let state = Arc::new(State::default());
         let st = state.clone();
         let linger = s.flush_interval;
@@ -329,10 +336,19 @@ impl Audit {
             && self.state.queued.load(Ordering::Relaxed) < MAX_QUEUED
     }
 
+    /// Writes what is queued now (after the in-flight requests of a shutdown) and waits at most
+    /// `timeout`: the number of lines that could not be written, or `None` when the writer did
+    /// not answer in time.
+    pub fn flush(&self, timeout: Duration) -> Option<usize> {
+        let (ack, done) = mpsc::sync_channel(1);
+        self.tx.send(Msg::Flush(ack)).ok()?;
+        done.recv_timeout(timeout).ok()
+    }
+
     /// Queues one line (never blocks).
     pub fn record(&self, line: Line) {
         self.state.queued.fetch_add(1, Ordering::Relaxed);
-        if self.tx.send(line).is_err() {
+        if self.tx.send(Msg::Line(line)).is_err() {
             self.state.failed.store(true, Ordering::Relaxed);
         }
     }
@@ -379,7 +395,7 @@ impl ToolNames {
 
 fn write_loop(
     chain: Chain,
-    rx: mpsc::Receiver<Line>,
+    rx: mpsc::Receiver<Msg>,
     state: Arc<State>,
     linger: Duration,
     label: String,
@@ -392,39 +408,43 @@ fn write_loop(
     let mut batch: Vec<String> = Vec::new();
     let mut lost: Option<(u64, SystemTime)> = None;
     let mut names = ToolNames::default();
+    let mut acks: Vec<mpsc::SyncSender<usize>> = Vec::new();
     let mut behind = false;
     loop {
         let first = if batch.is_empty() {
             match rx.recv() {
-                Ok(l) => Some(l),
+                Ok(m) => Some(m),
                 Err(_) => return,
             }
         } else {
             match rx.recv_timeout(RETRY) {
-                Ok(l) => Some(l),
+                Ok(m) => Some(m),
                 Err(mpsc::RecvTimeoutError::Timeout) => None,
                 Err(mpsc::RecvTimeoutError::Disconnected) => return,
             }
         };
         let mut taken = 0;
+        let mut take = |m: Msg, batch: &mut Vec<String>, acks: &mut Vec<_>| match m {
+            Msg::Line(l) => {
+                batch.push(names.members(&l));
+                taken += 1;
+            }
+            Msg::Flush(a) => acks.push(a),
+        };
         if let Some(first) = first {
-            batch.push(names.members(&first));
-            taken += 1;
+            take(first, &mut batch, &mut acks);
             // The batch fills while this thread sleeps, then is taken at once: waiting on the
             // channel instead would wake this thread (a futex wake and a context switch on the
             // request's core) for every line. When the last batch was full the queue is behind,
-            // so no sleep.
-            if !behind {
+            // so no sleep; nor when a shutdown waits.
+            if !behind && acks.is_empty() {
                 std::thread::sleep(linger);
             }
         }
         let room = batch.len() + MAX_BATCH;
         while batch.len() < room {
             match rx.try_recv() {
-                Ok(l) => {
-                    batch.push(names.members(&l));
-                    taken += 1;
-                }
+                Ok(m) => take(m, &mut batch, &mut acks),
                 Err(_) => break,
             }
         }
@@ -434,6 +454,12 @@ fn write_loop(
             let over = (batch.len() - MAX_KEPT) as u64;
             batch.truncate(MAX_KEPT);
             lost.get_or_insert((0, SystemTime::now())).0 += over;
+        }
+        if batch.is_empty() && lost.is_none() {
+            for a in acks.drain(..) {
+                let _ = a.send(0);
+            }
+            continue;
         }
         if let Some((n, since)) = lost {
             batch.push(lost_members(n, since));
@@ -457,6 +483,9 @@ fn write_loop(
                 state.failed.store(true, Ordering::Relaxed);
                 tracing::error!(audit = %label, error = %e, lines = n, "audit lines could not be written (kept, written first once it works again); tool calls are refused until it works again");
             }
+        }
+        for a in acks.drain(..) {
+            let _ = a.send(batch.len());
         }
     }
 }

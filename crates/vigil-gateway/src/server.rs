@@ -26,6 +26,9 @@ use tokio::sync::{mpsc, watch};
 /// How long shutdown waits for in-flight requests.
 const DRAIN: Duration = Duration::from_secs(30);
 
+/// How long a shutdown waits for the audit writer to write what is queued.
+const AUDIT_FLUSH: Duration = Duration::from_secs(10);
+
 /// Why the gateway cannot start serving.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -228,6 +231,23 @@ impl Server {
             tracing::warn!("in-flight requests still running after 30s; closing");
         }
         access_log.flush_all();
+        // The audit lines of the calls just finished are written before the process ends (a
+        // stop by systemd or Kubernetes is a SIGTERM: it must not drop them).
+        let gw = current.load_full();
+        let flushed =
+            tokio::task::spawn_blocking(move || gw.audit.as_ref().map(|a| a.flush(AUDIT_FLUSH)))
+                .await;
+        match flushed {
+            Ok(None) | Ok(Some(Some(0))) => {}
+            Ok(Some(Some(n))) => tracing::error!(
+                lines = n,
+                "shutting down with audit lines that could not be written; they are lost"
+            ),
+            Ok(Some(None)) | Err(_) => tracing::error!(
+                "the audit writer did not finish within {}s; queued audit lines may be lost",
+                AUDIT_FLUSH.as_secs()
+            ),
+        }
         Ok(())
     }
 }

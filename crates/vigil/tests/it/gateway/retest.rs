@@ -1048,3 +1048,44 @@ async fn a_call_whose_audit_line_could_not_be_written_is_written_later() {
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("intact: 4 lines"), "{out}");
 }
+
+// bb-gw-s8 N2 (a'): a graceful stop (SIGTERM, as systemd and Kubernetes stop a service) wrote
+// nothing of what the audit queue held: with `flush_interval = "10s"` the last call's line was
+// lost, and `audit verify` still said intact. The queue is now written before the process ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_stop_writes_the_queued_audit_lines() {
+    let up = Upstream::start().await;
+    let dir = TempDir::new().unwrap();
+    let cfg = config(
+        &up,
+        "",
+        "[gateway.audit]\npath = \"tools.jsonl\"\nflush_interval = \"10s\"\n",
+    );
+    let mut gw = Gateway::start(dir.path(), &cfg, &[]);
+    let auth = bearer(&token("filesystem", "alice"));
+    let (status, _, _) = call(
+        "POST",
+        &gw.url("/mcp/filesystem"),
+        &[
+            ("authorization", auth.as_str()),
+            ("content-type", "application/json"),
+            ("accept", "application/json"),
+        ],
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"last_call","arguments":{}}}"#,
+    )
+    .await;
+    assert_eq!(status, 200);
+    gw.signal("TERM");
+    let st = tokio::task::spawn_blocking(move || {
+        let st = gw.child.wait().unwrap();
+        (st, gw)
+    })
+    .await
+    .unwrap();
+    assert!(st.0.success(), "{:?}", st.0);
+    let log = std::fs::read_to_string(dir.path().join("tools.jsonl")).unwrap();
+    assert!(log.contains("\"tool\":\"last_call\""), "{log}");
+    let (code, out) = verify(dir.path(), &[], &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("intact: 2 lines"), "{out}");
+}
