@@ -221,7 +221,7 @@ impl LockFile {
 
     /// Parses lock file text that came from `path`.
     pub fn parse(path: &Path, text: &str) -> Result<LockFile, PinError> {
-        let lock: LockFile = serde_json::from_str(text).map_err(|e| PinError::Format {
+        let format = |e: serde_json::Error| PinError::Format {
             path: path.to_owned(),
             line: e.line(),
             message: e
@@ -230,7 +230,15 @@ impl LockFile {
                 .next()
                 .unwrap_or("")
                 .to_owned(),
-        })?;
+        };
+        // A key given twice would be read last-wins: a pinned tool's entry replaced by an empty
+        // one turns `tool-changed` into `tool-added`. Refused, naming the line.
+        {
+            use serde::de::DeserializeSeed as _;
+            let mut de = serde_json::Deserializer::from_str(text);
+            NoDuplicateKeys.deserialize(&mut de).map_err(format)?;
+        }
+        let lock: LockFile = serde_json::from_str(text).map_err(format)?;
         if lock.version != VERSION || lock.algorithm != ALGORITHM {
             return Err(PinError::Unsupported {
                 path: path.to_owned(),
@@ -317,10 +325,87 @@ fn change_name(c: &Change) -> &str {
     }
 }
 
+/// A JSON document walked for keys given twice in one object (serde_json reads them
+/// last-wins), nothing kept.
+struct NoDuplicateKeys;
+
+impl<'de> serde::de::DeserializeSeed<'de> for NoDuplicateKeys {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for NoDuplicateKeys {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JSON")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.clone()) {
+                return Err(serde::de::Error::custom(format!(
+                    "the key {key:?} is given twice in one object"
+                )));
+            }
+            map.next_value_seed(NoDuplicateKeys)?;
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(NoDuplicateKeys)?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_key_given_twice_in_a_lock_file_is_refused_with_its_line() {
+        // bb-all-s8 #10: `{"fs":{<pins>},"fs":{}}` was read last-wins.
+        let text = format!(
+            "{{\n\"version\": {VERSION},\n\"algorithm\": \"{ALGORITHM}\",\n\"servers\": {{\"fs\": {{}},\n\"fs\": {{}}}}\n}}\n"
+        );
+        match LockFile::parse(Path::new("tools.lock"), &text) {
+            Err(PinError::Format { line, message, .. }) => {
+                assert_eq!(line, 5, "{message}");
+                assert!(message.contains("given twice"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let ok = text.replace("\n\"fs\": {}}", "\n\"git\": {}}");
+        assert!(!matches!(
+            LockFile::parse(Path::new("tools.lock"), &ok),
+            Err(PinError::Format { ref message, .. }) if message.contains("twice")
+        ));
+    }
 
     #[test]
     fn reordered_keys_and_unpinned_fields_change_no_hash() {
