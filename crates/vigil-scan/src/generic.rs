@@ -240,24 +240,7 @@ fn names_itself(v: &[u8]) -> bool {
     {
         return false;
     }
-    let mut pieces: Vec<&[u8]> = Vec::new();
-    for part in v
-        .split(|&b| b == b'-' || b == b'_')
-        .filter(|p| !p.is_empty())
-    {
-        let mut start = 0;
-        for i in 1..part.len() {
-            let camel = part[i].is_ascii_uppercase() && part[i - 1].is_ascii_lowercase();
-            let acronym_end = part[i].is_ascii_uppercase()
-                && part[i - 1].is_ascii_uppercase()
-                && part.get(i + 1).is_some_and(u8::is_ascii_lowercase);
-            if camel || acronym_end {
-                pieces.push(&part[start..i]);
-                start = i;
-            }
-        }
-        pieces.push(&part[start..]);
-    }
+    let pieces = word_pieces(v, b"-_");
     if pieces.len() < 2 {
         return false;
     }
@@ -559,14 +542,11 @@ fn is_word_piece(p: &[u8]) -> bool {
 /// `_S_token_char_class_name`, `BCryptDestroySecretFn`, `MI_UserCredentials_0`: names made of
 /// word-like pieces (all lower, all upper, or capitalised; short numbers allowed), split at `_`,
 /// at lower-to-upper changes and at the end of an acronym, with at most one single-letter piece.
-/// Random strings break into pieces that mix letters and digits, or into many single letters,
-/// or mostly into pieces of one or two letters.
-fn is_identifier(s: &[u8]) -> bool {
-    if !s.iter().all(|&b| b == b'_' || b.is_ascii_alphanumeric()) {
-        return false;
-    }
+/// The words of `s`: split at the bytes of `seps`, then where camel case turns (`tokenV1` →
+/// `token`, `V1`; `HTTPServer` → `HTTP`, `Server`).
+fn word_pieces<'a>(s: &'a [u8], seps: &[u8]) -> Vec<&'a [u8]> {
     let mut pieces: Vec<&[u8]> = Vec::new();
-    for part in s.split(|&b| b == b'_').filter(|p| !p.is_empty()) {
+    for part in s.split(|b| seps.contains(b)).filter(|p| !p.is_empty()) {
         let mut start = 0;
         for i in 1..part.len() {
             let camel = part[i].is_ascii_uppercase() && part[i - 1].is_ascii_lowercase();
@@ -580,6 +560,16 @@ fn is_identifier(s: &[u8]) -> bool {
         }
         pieces.push(&part[start..]);
     }
+    pieces
+}
+
+/// Random strings break into pieces that mix letters and digits, or into many single letters,
+/// or mostly into pieces of one or two letters.
+fn is_identifier(s: &[u8]) -> bool {
+    if !s.iter().all(|&b| b == b'_' || b.is_ascii_alphanumeric()) {
+        return false;
+    }
+    let pieces = word_pieces(s, b"_");
     let word_like = |p: &&[u8]| {
         p.iter().all(u8::is_ascii_lowercase)
             || p.iter().all(u8::is_ascii_uppercase)

@@ -1292,25 +1292,6 @@ fn placeholders_stay_quiet_once_decoded() {
 // Black-box report on issue 15 (h15-blackbox.md): E, H, I, P.
 // ---------------------------------------------------------------------------------------------
 
-fn git_in(d: &std::path::Path, args: &[&str]) {
-    let out = Std::new("git")
-        .current_dir(d)
-        .args(args)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", d)
-        .env("GIT_AUTHOR_NAME", "T")
-        .env("GIT_AUTHOR_EMAIL", "t@example.org")
-        .env("GIT_COMMITTER_NAME", "T")
-        .env("GIT_COMMITTER_EMAIL", "t@example.org")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 fn slack_token(seed: u64) -> String {
     token("«xoxb-{digits:12}-{digits:13}-{alnum:24}»", seed)
 }

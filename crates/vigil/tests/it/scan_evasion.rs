@@ -10,25 +10,6 @@ use common::*;
 use std::process::Command as Std;
 use tempfile::TempDir;
 
-fn git_in(d: &std::path::Path, args: &[&str]) {
-    let out = Std::new("git")
-        .current_dir(d)
-        .args(args)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", d)
-        .env("GIT_AUTHOR_NAME", "T")
-        .env("GIT_AUTHOR_EMAIL", "t@example.org")
-        .env("GIT_COMMITTER_NAME", "T")
-        .env("GIT_COMMITTER_EMAIL", "t@example.org")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// (file, rule, line, secret) of every finding of a `--show-secrets` JSON report, sorted.
 fn found(out: &std::process::Output) -> Vec<(String, String, u64, String)> {
     let mut v: Vec<_> = json(out)

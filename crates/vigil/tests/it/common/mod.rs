@@ -33,6 +33,27 @@ pub(crate) fn token(template: &str, seed: u64) -> String {
     ex.text[ex.secret].to_owned()
 }
 
+/// Runs git in `d`, isolated from the machine's configuration (no system config, `HOME` = `d`)
+/// with a fixed identity; the run must succeed.
+pub(crate) fn git_in(d: &Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .current_dir(d)
+        .args(args)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", d)
+        .env("GIT_AUTHOR_NAME", "T")
+        .env("GIT_AUTHOR_EMAIL", "t@example.org")
+        .env("GIT_COMMITTER_NAME", "T")
+        .env("GIT_COMMITTER_EMAIL", "t@example.org")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Writes a file, creating parent directories.
 pub(crate) fn write(root: &Path, rel: &str, body: impl AsRef<[u8]>) -> PathBuf {
     let p = root.join(rel);
