@@ -70,11 +70,14 @@ impl Line {
     /// bytes [`Line::fields`] gives through a map), written without a map or a `Value` each.
     #[cfg(test)]
     fn members(&self) -> String {
-        self.members_with(&vigil_core::redact::redact(&self.tool))
+        self.members_with(
+            &vigil_core::redact::redact(&self.tool),
+            &vigil_core::redact::redact(&self.subject),
+        )
     }
 
     /// [`Line::members`] with the tool's name as already redacted (see [`ToolNames`]).
-    fn members_with(&self, tool: &str) -> String {
+    fn members_with(&self, tool: &str, subject: &str) -> String {
         use std::fmt::Write as _;
         let mut out = String::with_capacity(320);
         out.push_str("\"arguments_sha256\":");
@@ -92,7 +95,7 @@ impl Line {
         let _ = write!(out, ",\"status\":{}", self.status);
         out.push_str(",\"subject\":");
         // From the token, chosen by whoever minted it: through the logs' redactor too.
-        push_json_str(&mut out, &vigil_core::redact::redact(&self.subject));
+        push_json_str(&mut out, subject);
         let _ = write!(
             out,
             ",\"time\":\"{}\"",
@@ -370,26 +373,31 @@ fn lost_members(count: u64, since: SystemTime) -> String {
     )
 }
 
-/// Tool names as the audit writes them (through the logs' redactor, which runs vigil-scan's
-/// rules), remembered: a log holds the same few names again and again.
+/// Tool names and subjects as the audit writes them (through the logs' redactor, which runs
+/// vigil-scan's rules), remembered: a log holds the same few of each again and again.
 #[derive(Default)]
 struct ToolNames(std::collections::HashMap<String, String>);
 
 impl ToolNames {
-    /// Names remembered at most (a client may make up a new one per call).
+    /// Texts remembered at most (a client may make up a new name per call).
     const MAX: usize = 1024;
 
-    fn members(&mut self, line: &Line) -> String {
-        if let Some(t) = self.0.get(&line.tool) {
-            return line.members_with(t);
+    fn redacted(&mut self, text: &str) -> String {
+        if let Some(t) = self.0.get(text) {
+            return t.clone();
         }
-        let t = vigil_core::redact::redact(&line.tool).into_owned();
-        let m = line.members_with(&t);
+        let t = vigil_core::redact::redact(text).into_owned();
         if self.0.len() >= Self::MAX {
             self.0.clear();
         }
-        self.0.insert(line.tool.clone(), t);
-        m
+        self.0.insert(text.to_owned(), t.clone());
+        t
+    }
+
+    fn members(&mut self, line: &Line) -> String {
+        let tool = self.redacted(&line.tool);
+        let subject = self.redacted(&line.subject);
+        line.members_with(&tool, &subject)
     }
 }
 
