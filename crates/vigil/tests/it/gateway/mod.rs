@@ -10,6 +10,7 @@ use crate::common;
 use crate::gw;
 
 mod answers;
+mod audit_s8;
 mod auth;
 mod blackbox;
 mod browsers;
