@@ -165,6 +165,15 @@ async fn pipeline(ex: &mut Exchange<'_>, req: Request<Incoming>) -> Response<Bod
     let session = next!(session(route, principal.as_ref(), &req));
     let (mut parts, bytes, upgrade) = next!(request_body(ex, route, req).await);
     next!(tunnel_allowed(ex.gw, route, upgrade.is_some()));
+    // The credentials the gateway hands this route's upstream never come back to the client.
+    if let Some(c) = &ex.gw.credentials[route.index] {
+        ex.hooks
+            .push(Arc::new(crate::credentials::CredentialHook::new(
+                c.clone(),
+                ex.gw.metrics.clone(),
+                &route.label,
+            )));
+    }
     next!(webhook(ex, route, &parts.method, &parts.headers, &bytes).await);
     // A webhook delivery is not JSON-RPC: no tool-call checks, no result hooks.
     let bytes = if route.webhook.is_some() {
@@ -1171,6 +1180,7 @@ async fn forward(
         subject: principal.as_ref().and_then(|p| p.subject.as_deref()),
         host: parts.headers.get(header::HOST).cloned(),
         path: forward_path,
+        expires_in: principal.as_ref().map(|p| p.expires_in),
     };
     if ex.hooks.is_empty() {
         let req = Request::from_parts(parts, body);

@@ -28,6 +28,7 @@ mod startup;
 mod stdio;
 mod tool_security;
 mod tools;
+mod upstream_credentials;
 
 use common::{expect_exit, run};
 use gw::{bearer, call, now, secret, token, token_with, Gateway, Upstream, Webhook};
