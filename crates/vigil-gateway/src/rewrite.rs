@@ -176,6 +176,9 @@ pub struct Rewriter {
     hooks: Arc<[Arc<dyn Hook>]>,
     limit: usize,
     on_refused: Option<Arc<Refusals>>,
+    /// Longest time the hooks may take over one large JSON answer (read off the request
+    /// workers); past it the answer is refused.
+    budget: std::time::Duration,
 }
 
 /// What is told of each answer the rewriter refuses (the reason: `too_large`, `compressed`,
@@ -205,7 +208,16 @@ impl Rewriter {
             hooks: hooks.into(),
             limit,
             on_refused: None,
+            budget: std::time::Duration::from_secs(5),
         }
+    }
+
+    /// The longest time the hooks may take over one JSON answer over
+    /// [`crate::scan::INLINE_SCAN`] bytes, which they read on tokio's blocking pool, not on the
+    /// request's worker (default 5 s); past it the answer is refused (`scan_budget`, 502).
+    pub fn within(mut self, budget: std::time::Duration) -> Self {
+        self.budget = budget;
+        self
     }
 
     /// Calls `f` with the reason of each answer this rewriter refuses (also a stream it cuts).
@@ -348,7 +360,22 @@ impl Rewriter {
                 if !clean_utf8(&bytes) {
                     return self.refusal("not_utf8", not_utf8(parts.status));
                 }
-                let Some(bytes) = self.json_body(bytes) else {
+                let checked = if bytes.len() <= crate::scan::INLINE_SCAN {
+                    Some(self.json_body(bytes))
+                } else {
+                    // A large answer: the hooks (the secret scan) run off the request workers.
+                    let rw = self.clone();
+                    crate::scan::off_worker(self.budget, move || rw.json_body(bytes)).await
+                };
+                let Some(checked) = checked else {
+                    return self.refusal(
+                        "scan_budget",
+                        refused(
+                            "the gateway could not check the upstream's answer within its budget",
+                        ),
+                    );
+                };
+                let Some(bytes) = checked else {
                     return self.refusal(
                         "withheld",
                         refused("the gateway withheld the upstream's answer"),

@@ -182,21 +182,24 @@ async fn pipeline(ex: &mut Exchange<'_>, req: Request<Incoming>) -> Response<Bod
         // Per-tool scopes, the tool catalog, argument validation and pins first; then the
         // protocol checks, secrets in the call, and its audit line.
         next!(tool_checks(ex, route, principal.as_ref(), &parts, &bytes).await);
-        next!(crate::calls::stage(
-            &mut crate::calls::Context {
-                gw: ex.gw,
-                route,
-                subject: ex.subject.as_deref(),
-                ip: ex.client.ip,
-                now: ex.now,
-                method: ex.method.as_deref(),
-                calls: &mut ex.calls,
-                outcome: &mut ex.outcome,
-                hooks: &mut ex.hooks,
-            },
-            &mut parts.headers,
-            bytes,
-        ))
+        next!(
+            crate::calls::stage(
+                &mut crate::calls::Context {
+                    gw: ex.gw,
+                    route,
+                    subject: ex.subject.as_deref(),
+                    ip: ex.client.ip,
+                    now: ex.now,
+                    method: ex.method.as_deref(),
+                    calls: &mut ex.calls,
+                    outcome: &mut ex.outcome,
+                    hooks: &mut ex.hooks,
+                },
+                &mut parts.headers,
+                bytes,
+            )
+            .await
+        )
     };
     ex.forwarded = true;
     let resp = forward(ex, route, forward_path, principal, parts, bytes, upgrade).await;
@@ -1203,11 +1206,13 @@ async fn forward(
         body: crate::rewrite::RequestBody(kept.unwrap_or_default()),
     };
     let (gw, index) = (ex.gw.clone(), route.index);
+    let budget = ex.gw.scanner.as_ref().map(|s| s.policy.budget);
     let rw = crate::rewrite::Rewriter::new(
         info,
         std::mem::take(&mut ex.hooks),
         crate::rewrite::MAX_MESSAGE,
     )
+    .within(budget.unwrap_or(std::time::Duration::from_secs(5)))
     .on_refused(Arc::new(move |why| {
         let label = &gw.settings.routes[index].label;
         gw.metrics
