@@ -97,9 +97,14 @@ impl Credentials {
                 }
                 None => false,
             },
-            Value::Array(a) => a
-                .iter_mut()
-                .fold(false, |changed, x| self.mask_value(x) || changed),
+            Value::Array(a) => {
+                // Every element, not only up to the first change.
+                let mut changed = false;
+                for x in a.iter_mut() {
+                    changed |= self.mask_value(x);
+                }
+                changed
+            }
             Value::Object(o) => {
                 let mut changed = false;
                 if o.keys().any(|k| self.holds(k.as_bytes())) {
@@ -110,8 +115,10 @@ impl Credentials {
                     }
                     changed = true;
                 }
-                o.values_mut()
-                    .fold(changed, |changed, x| self.mask_value(x) || changed)
+                for x in o.values_mut() {
+                    changed |= self.mask_value(x);
+                }
+                changed
             }
             _ => false,
         }
