@@ -102,3 +102,46 @@ async fn a_scan_past_its_budget_refuses_the_call_and_sends_nothing() {
     .await;
     assert_eq!(status, 200, "{body}");
 }
+
+// The result side: a large JSON answer is scanned off the workers within the same budget; past
+// it the client gets the gateway's 502, never the answer unscanned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_answer_past_the_budget_is_refused_and_within_it_passes() {
+    let up = Upstream::start().await;
+    let call_of = |gw: &Gateway| {
+        let url = gw.url("/mcp/filesystem");
+        async move {
+            let auth = bearer(&token("filesystem", "alice"));
+            call(
+                "POST",
+                &url,
+                &[
+                    ("authorization", auth.as_str()),
+                    ("content-type", "application/json"),
+                    ("accept", "application/json"),
+                ],
+                &jwt_shaped_call(300_000),
+            )
+            .await
+        }
+    };
+    for (budget, want) in [("1ms", 502), ("120s", 200)] {
+        let dir = TempDir::new().unwrap();
+        let cfg = hardened(
+            &up,
+            &format!("[gateway.scan]\narguments = \"off\"\nbudget = \"{budget}\"\n"),
+            "",
+        );
+        let gw = Gateway::start(dir.path(), &cfg, &[]);
+        let (status, _, body) = call_of(&gw).await;
+        assert_eq!(status, want, "{budget}: {}", &body[..body.len().min(300)]);
+        if want == 502 {
+            assert!(body.contains("within its budget"), "{body}");
+        } else {
+            assert!(
+                body.contains("eyJhbGciOiJIUzI1NiJ9."),
+                "the answer passed whole"
+            );
+        }
+    }
+}
