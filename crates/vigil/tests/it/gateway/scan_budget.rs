@@ -126,6 +126,7 @@ async fn a_large_answer_past_the_budget_is_refused_and_within_it_passes() {
         }
     };
     for (budget, want) in [("1ms", 502), ("120s", 200)] {
+        // JSON here; an SSE stream below.
         let dir = TempDir::new().unwrap();
         let cfg = hardened(
             &up,
@@ -142,6 +143,58 @@ async fn a_large_answer_past_the_budget_is_refused_and_within_it_passes() {
                 body.contains("eyJhbGciOiJIUzI1NiJ9."),
                 "the answer passed whole"
             );
+        }
+    }
+}
+
+// An SSE event over 2 KiB is checked off the workers too: past the budget the stream is cut with
+// the gateway's error for the call; within it the event arrives whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_sse_event_past_the_budget_cuts_the_stream_and_within_it_passes() {
+    let up = Upstream::start().await;
+    for (budget, cut) in [("1ms", true), ("120s", false)] {
+        let dir = TempDir::new().unwrap();
+        let cfg = hardened(
+            &up,
+            &format!("[gateway.scan]\narguments = \"off\"\nbudget = \"{budget}\"\n"),
+            "",
+        );
+        let gw = Gateway::start(dir.path(), &cfg, &[]);
+        let auth = bearer(&token("filesystem", "alice"));
+        // The streamed answer's last event is sent once released.
+        up.release.notify_one();
+        let (status, _, body) = call(
+            "POST",
+            &gw.url("/mcp/filesystem"),
+            &[
+                ("authorization", auth.as_str()),
+                ("content-type", "application/json"),
+                ("accept", MCP),
+            ],
+            &jwt_shaped_call(300_000),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert!(
+            body.contains("notifications/progress"),
+            "the small event passed"
+        );
+        if cut {
+            assert!(
+                body.contains("within the gateway's budget") && body.contains("-32603"),
+                "{}",
+                &body[..body.len().min(400)]
+            );
+            assert!(
+                !body.contains("eyJhbGciOiJIUzI1NiJ9.eyJ"),
+                "the event was not sent"
+            );
+        } else {
+            assert!(
+                body.contains("eyJhbGciOiJIUzI1NiJ9."),
+                "the event passed whole"
+            );
+            assert!(!body.contains("within the gateway's budget"));
         }
     }
 }
