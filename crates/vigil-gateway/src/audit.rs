@@ -575,7 +575,20 @@ fn write_loop(
             match rx.recv_timeout(RETRY) {
                 Ok(m) => Some(m),
                 Err(mpsc::RecvTimeoutError::Timeout) => None,
-                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    // This configuration is gone (a reload) while lines wait: the pending
+                    // file (written at the failure) keeps their count for the next start.
+                    let lines = batch.len() as u64
+                        + lost.map_or(0, |(c, _)| c)
+                        + state.counted.load(Ordering::Relaxed);
+                    tracing::error!(
+                        audit = %label,
+                        lines,
+                        pending = %pending.display(),
+                        "the audit writer of a replaced configuration stops with lines it could not write; the next start records them as a lost line"
+                    );
+                    return;
+                }
             }
         };
         let mut taken = 0;
