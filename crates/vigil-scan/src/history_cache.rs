@@ -32,7 +32,7 @@ use std::path::{Path, PathBuf};
 
 /// Bumped whenever what a cached entry means changes (detection that finds differently with the
 /// same version string is covered by this too).
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 /// The first line's tag.
 const MAGIC: &str = "vigil-history-cache";
@@ -109,8 +109,8 @@ pub(crate) struct Entry {
     /// where a finding reported once (a path, an archive's secret) is reported.
     #[serde(rename = "a", default)]
     pub(crate) time: i64,
-    /// Paths it introduced whose text holds a finding (reported at the oldest commit that
-    /// introduces the path among those a scan walks, which may be this one).
+    /// Paths it introduced whose text holds a finding. Always empty since format 3: a commit
+    /// introducing such a path is not cached (the file would hold the secret in clear).
     #[serde(rename = "n", default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) paths: Vec<String>,
     /// Findings inside archives among the blobs it introduced, every one (an archive's secret
@@ -355,9 +355,11 @@ impl HistoryCache {
     }
 
     /// Writes what is known, what this scan added and what another run wrote meanwhile, when
-    /// this scan added anything. Errors are warnings: the scan stands without its cache.
-    pub(crate) fn save(mut self) {
-        if self.added.is_empty() {
+    /// this scan added anything, without the commits the repository no longer holds (`exists`:
+    /// a purged history leaves nothing of itself here). Errors are warnings: the scan stands
+    /// without its cache.
+    pub(crate) fn save(mut self, exists: impl Fn(ObjectId) -> bool) {
+        if self.added.is_empty() && self.known.keys().all(|id| exists(*id)) {
             return;
         }
         let mut body = self.read().unwrap_or_default();
@@ -369,6 +371,8 @@ impl HistoryCache {
             body.commits.entry(id.to_string()).or_insert(e);
         }
         body.commits.append(&mut self.added);
+        body.commits
+            .retain(|id, _| ObjectId::from_hex(id.as_bytes()).is_ok_and(|id| exists(id)));
         let Ok(json) = serde_json::to_vec(&body) else {
             return;
         };
