@@ -372,7 +372,7 @@ impl HistoryCache {
         }
         body.commits.append(&mut self.added);
         body.commits
-            .retain(|id, _| ObjectId::from_hex(id.as_bytes()).is_ok_and(|id| exists(id)));
+            .retain(|id, _| ObjectId::from_hex(id.as_bytes()).is_ok_and(&exists));
         let Ok(json) = serde_json::to_vec(&body) else {
             return;
         };
