@@ -145,6 +145,8 @@ pub(crate) fn differing(
     };
     let here = version(&candidates, &disk);
     let mut seen: Vec<Version> = Vec::new();
+    // One handle for every base (each read needs only the commit's tree).
+    let opened = crate::git::open(repo).ok();
     // No configuration file at all: the built-in rules.
     let builtin: Version = candidates.iter().map(|c| (c.clone(), None)).collect();
     for base in bases {
@@ -152,7 +154,11 @@ pub(crate) fn differing(
         let v = if base == crate::git::NO_BASE {
             builtin.clone()
         } else {
-            let at = |paths: &[String]| crate::git::files_at(repo, base, paths);
+            let at = |paths: &[String]| {
+                opened
+                    .as_ref()
+                    .and_then(|r| crate::git::files_at(r, base, paths))
+            };
             match version(&candidates, &at) {
                 Some(v) => v,
                 None => {

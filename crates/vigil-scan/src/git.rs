@@ -7,8 +7,8 @@
 //! scanned once, however many commits hold it, in parallel; each finding is then attributed to
 //! every commit that introduced its pair, with the commit's author, date and summary. Subtrees
 //! whose id equals a parent's are skipped whole, so unchanged directories cost nothing.
-//! Submodules (gitlinks) are not content and are skipped; a symbolic link's blob (its target) is
-//! scanned as text; replacement refs and the commit-graph are not used; a missing or corrupt
+//! Submodules (gitlinks) are not content (their paths are scanned as names); a symbolic link's
+//! blob (its target) is scanned as text; replacement refs and the commit-graph are not used; a missing or corrupt
 //! object is a warning naming it; a shallow clone's boundary commits count as roots. A walk of
 //! the whole history (no range, push or date limit) first decodes every packed tree in pack order
 //! (`pack_trees`), so that deep tree delta chains cost one inflate per tree. With the history
@@ -750,9 +750,13 @@ pub fn work_root(path: &Path) -> Option<PathBuf> {
 }
 
 /// The contents of `paths` (repository-relative, `/`-separated) in the tree of commit `commit`
-/// (hex): `None` where a path holds no blob. `None` when the commit or its tree cannot be read.
-pub fn files_at(repo: &Path, commit: &str, paths: &[String]) -> Option<Vec<Option<Vec<u8>>>> {
-    let r = open(repo).ok()?;
+/// (hex) of repository `r`: `None` where a path holds no blob. `None` when the commit or its
+/// tree cannot be read.
+pub fn files_at(
+    r: &gix::Repository,
+    commit: &str,
+    paths: &[String],
+) -> Option<Vec<Option<Vec<u8>>>> {
     let id = ObjectId::from_hex(commit.as_bytes()).ok()?;
     let tree = r.find_commit(id).ok()?.tree().ok()?;
     Some(

@@ -9,7 +9,9 @@
 //! A hit reads those few blobs again and reports the findings at those positions (a cache hit
 //! can never turn a dirty history clean: a finding the blob no longer gives back at its position
 //! makes the commit scanned afresh). Only commits read whole are kept: a missing or unreadable
-//! object, a content gap or a shallow boundary keeps a commit out.
+//! object, a content gap or a shallow boundary keeps a commit out, and so does a path whose name
+//! holds a finding (the file would hold it in clear). Commits the repository no longer holds are
+//! dropped when the file is written.
 //!
 //! The file is keyed by Vigil's version and cache format, a hash of the ruleset and a hash of the
 //! options that change what is found (size limit, decoding and archive depths and limits); a file
@@ -195,7 +197,10 @@ fn signing_key(work_tree: Option<&Path>) -> Option<Vec<u8>> {
             }
         };
         if inside {
-            tracing::debug!("the history cache key would be inside the working tree; no cache");
+            tracing::warn!(
+                path = %path.display(),
+                "the history cache key would be inside the repository's working tree (where a commit could pick it up); scanning without the cache"
+            );
             return None;
         }
     }

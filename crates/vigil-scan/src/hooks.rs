@@ -301,7 +301,7 @@ fn script_text(hook: Hook) -> String {
             "{command} || exit $?\nchained=\"$(dirname \"$0\")/{name}.vigil-chained\"\nif [ -x \"$chained\" ]; then exec \"$chained\" \"$@\"; fi\n"
         ),
         Hook::PrePush => format!(
-            "refs=$(cat)\nfeed() {{ if [ -n \"$refs\" ]; then printf '%s\\n' \"$refs\"; fi; }}\nfeed | {command} {PUSH_ARGS} || exit $?\nchained=\"$(dirname \"$0\")/{name}.vigil-chained\"\nif [ -x \"$chained\" ]; then feed | \"$chained\" \"$@\"; exit $?; fi\n"
+            "refs=$(cat)\nfeed() {{ if [ -n \"$refs\" ]; then printf '%s\\n' \"$refs\"; fi; }}\n# git sends no line when nothing is pushed (\"Everything up-to-date\").\nif [ -n \"$refs\" ]; then feed | {command} {PUSH_ARGS} || exit $?; fi\nchained=\"$(dirname \"$0\")/{name}.vigil-chained\"\nif [ -x \"$chained\" ]; then feed | \"$chained\" \"$@\"; exit $?; fi\n"
         ),
     };
     format!(
@@ -382,7 +382,7 @@ fn husky_add(user: &Path, hooks: &Path, hook: Hook, v8: bool) -> Result<Installe
         ),
         // The refs git sends on stdin go to vigil, then back to the rest of this file.
         Hook::PrePush => format!(
-            "# vigil: refuses the push when vigil finds a secret ({MARKER})\nvigil_refs=$(cat)\nprintf '%s\\n' \"$vigil_refs\" | {} {PUSH_ARGS} || exit $?\nexec <<VIGIL_REFS\n$vigil_refs\nVIGIL_REFS\n",
+            "# vigil: refuses the push when vigil finds a secret ({MARKER})\nvigil_refs=$(cat)\nif [ -n \"$vigil_refs\" ]; then printf '%s\\n' \"$vigil_refs\" | {} {PUSH_ARGS} || exit $?; fi\nexec <<VIGIL_REFS\n$vigil_refs\nVIGIL_REFS\n",
             hook.command()
         ),
     };

@@ -247,7 +247,13 @@ pub fn scan_with(
         _ => None,
     };
     watch.extend(named.iter().map(|(r, _)| r.clone()));
+    let from_subfolder = match &target {
+        Target::History(h) => subfolder_warning(settings, &h.repo),
+        Target::Staged { repo } => subfolder_warning(settings, repo),
+        _ => None,
+    };
     let mut outcome = scan_target(settings, target, progress, &watch)?;
+    outcome.warnings.extend(from_subfolder);
     if let Some((r, p)) = &named {
         if outcome.touched.contains(r) {
             outcome.touched.retain(|t| t != r);
@@ -293,7 +299,8 @@ pub fn scan_with(
     };
     // A `.gitleaksignore` decides for the changes only as their base holds it: the working
     // tree's copy (another branch checked out, an unstaged or untracked edit) must not.
-    if let Some(c) = &changes {
+    if let Some(c) = changes.as_ref().filter(|_| !suppression_files.is_empty()) {
+        let opened = git::open(&c.0).ok();
         for (rel, file) in &suppression_files {
             if settings.baseline.as_ref() == Some(file)
                 || outcome.distrusted_suppressions.contains(file)
@@ -305,7 +312,9 @@ pub fn scan_with(
                 let at = if b == git::NO_BASE {
                     None
                 } else {
-                    git::files_at(&c.0, b, std::slice::from_ref(rel))
+                    opened
+                        .as_ref()
+                        .and_then(|r| git::files_at(r, b, std::slice::from_ref(rel)))
                         .and_then(|mut v| v.pop())
                         .flatten()
                 };
@@ -342,6 +351,29 @@ pub fn scan_with(
         }
     }
     Ok(outcome)
+}
+
+/// Run from a subfolder of the repository (a hook manager's `root:`, a CI step), the
+/// `vigil.toml` at the repository's top is not read, nor is the base's: said, when there is one
+/// and the working directory has none.
+fn subfolder_warning(settings: &ScanSettings, repo: &std::path::Path) -> Option<String> {
+    if settings.explicit_config() {
+        return None;
+    }
+    let root = git::work_root(repo)?;
+    let cwd = std::fs::canonicalize(&settings.cwd).ok()?;
+    let top = root.join(vigil_core::config::DEFAULT_FILE);
+    (cwd != root
+        && cwd.starts_with(&root)
+        && top.is_file()
+        && !cwd.join(vigil_core::config::DEFAULT_FILE).is_file())
+    .then(|| {
+        format!(
+            "{}: not read, since the scan runs in a subfolder ({}); run it from the repository's top, or name the file with --config",
+            top.display(),
+            cwd.display()
+        )
+    })
 }
 
 /// `primary` with the findings of `other` it lacks, and both one's warnings; `primary`'s

@@ -455,7 +455,23 @@ fn choose(
     if here.is_file() {
         let cfg = Config::load(&here)?;
         if cfg.has_section(<ScanSection as vigil_core::Section>::NAME) {
-            return vigil_toml(cfg, config.sections, true, distrust);
+            let mut chosen = vigil_toml(cfg, config.sections, true, distrust)?;
+            // A `.gitleaks.toml` that would have applied is not read at all: say so.
+            let shadowed = roots
+                .iter()
+                .filter(|p| p.is_dir())
+                .take(1)
+                .map(|p| p.join(".gitleaks.toml"))
+                .chain([in_dir(cwd, ".gitleaks.toml")])
+                .find(|c| c.is_file());
+            if let Some(g) = shadowed {
+                chosen.warnings.push(format!(
+                    "{}: not read, since {} has a [scan] section (move its rules there, or name one with --config)",
+                    g.display(),
+                    here.display()
+                ));
+            }
+            return Ok(chosen);
         }
         cfg.check_sections(config.sections)?;
     }

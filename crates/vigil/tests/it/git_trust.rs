@@ -1059,3 +1059,59 @@ fn a_token_in_a_push_url_is_never_printed() {
         assert!(!err.contains(&t[4..]), "{url}: {err}");
     }
 }
+
+/// git runs the pre-push hook with no line when nothing is pushed ("Everything up-to-date"):
+/// vigil's own hook then scans nothing (an unpushed branch holding a secret does not block it),
+/// while the same empty input from a hook manager that lost git's stdin scans every local ref.
+#[test]
+fn a_push_of_nothing_passes_vigils_own_hook() {
+    let dir = TempDir::new().unwrap();
+    let (w, _) = pushed_repo(dir.path());
+    git(&w, &["checkout", "-q", "-b", "wip"]);
+    write(&w, "t.txt", format!("v={}\n", gh(790)));
+    commit_unchecked(&w, "wip");
+    git(&w, &["checkout", "-q", "main"]);
+    let out = git_env(&w, &["push", "origin", "main"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Everything up-to-date"),
+        "{}",
+        stderr(&out)
+    );
+    let out = vigil(&w)
+        .args(["scan", "--pre-push", "--remote", "origin"])
+        .write_stdin("")
+        .output()
+        .unwrap();
+    expect_exit(&out, 1);
+}
+
+/// bb-git-s8 #11: two configurations that are silently not read: a `.gitleaks.toml` beside a
+/// `vigil.toml` with a `[scan]` section, and the top-level `vigil.toml` of a scan run from a
+/// subfolder. Each is named in a warning.
+#[test]
+fn configurations_that_are_not_read_are_named() {
+    let dir = TempDir::new().unwrap();
+    let w = dir.path().join("w");
+    init(&w);
+    write(&w, "vigil.toml", "[scan]\nexit_code = 1\n");
+    write(
+        &w,
+        ".gitleaks.toml",
+        "[[rules]]\nid = 'orch'\nregex = '''orch_[a-z0-9]{32}'''\n",
+    );
+    write(&w, "sub/a.txt", "a\n");
+    commit(&w, "init");
+    let out = run(&w, &["scan", "."]);
+    assert!(
+        stderr(&out).contains(".gitleaks.toml: not read, since vigil.toml has a [scan] section"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&w.join("sub"), &["scan", "--staged"]);
+    assert!(
+        stderr(&out).contains("vigil.toml: not read, since the scan runs in a subfolder"),
+        "{}",
+        stderr(&out)
+    );
+}
