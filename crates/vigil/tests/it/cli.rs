@@ -466,3 +466,28 @@ fn a_closed_stdout_never_turns_a_skipped_write_into_success() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// bb-16-s8 F10: a token put where a name, a claim or a size belongs was quoted in full by the
+/// error that refused it. Every error line goes through `vigil scan`'s rules first.
+#[test]
+fn an_error_that_quotes_a_misplaced_token_masks_it() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let pat = token("ghp_{alnum:30}{ghcrc}", 91);
+    write(d, ".env", "ORCH_AUTH_TOKEN=x\n");
+    write(
+        d,
+        "vigil.toml",
+        format!("[scan]\nmax_file_size = \"{pat}\"\n"),
+    );
+    for args in [
+        vec!["env", "rotate", "--tokens", pat.as_str()],
+        vec!["scan", "."],
+        vec!["token", "mint", "--aud", "x", "--claim", pat.as_str()],
+    ] {
+        let out = run(d, &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(!err.contains(&pat[4..]), "{args:?}: {err}");
+    }
+}
