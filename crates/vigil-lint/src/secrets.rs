@@ -11,7 +11,7 @@ static REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
         r"\$?\{\{\s*(?:secrets|inputs|env|vars)\.[A-Za-z0-9_.\-]{1,128}\s*\}\}",
         // `-` belongs to VS Code's input and config ids, never to a variable's name:
         // `${GH-literal}` is POSIX's default of `GH`, a literal to judge.
-        r"|\$\{(?:(?:input:|config:)[A-Za-z_][A-Za-z0-9_.\-]{0,127}|(?:env:)?[A-Za-z_][A-Za-z0-9_.]{0,127})(?::?[-=]([^}]{0,256}))?\}",
+        r"|\$\{(?:(?:input:|config:)[A-Za-z_][A-Za-z0-9_.\-]{0,127}|(?:env:)?[A-Za-z_][A-Za-z0-9_.]{0,127})(?::?[-=]([^}]*))?\}",
         r"|\{env:[A-Za-z_][A-Za-z0-9_]{0,127}\}",
         r"|\$[A-Za-z_][A-Za-z0-9_]{0,127}",
         r"|%[A-Za-z_][A-Za-z0-9_]{0,127}%",
@@ -33,9 +33,9 @@ static SECRET_NAME: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Removes every reference from `value`; the second item says whether there was one.
-pub fn strip_references(value: &str) -> (String, bool) {
+pub fn strip_references(value: &str) -> (std::borrow::Cow<'_, str>, bool) {
     if !value.contains(['$', '{', '%']) {
-        return (value.to_owned(), false);
+        return (std::borrow::Cow::Borrowed(value), false);
     }
     // `${VAR:-default}` (and `-`, `:=`, `=`): the client uses the default when VAR is unset,
     // so the default is a literal and stays to be judged.
@@ -43,7 +43,7 @@ pub fn strip_references(value: &str) -> (String, bool) {
         c.get(1).map_or(String::new(), |d| d.as_str().to_owned())
     });
     let had = out.len() != value.len();
-    (out.into_owned(), had)
+    (out, had)
 }
 
 /// Whether `value` is only references (and whitespace).
