@@ -236,8 +236,7 @@ static RAW_INTENTS: LazyLock<Regex> = LazyLock::new(|| {
         .expect("regex")
 });
 static ENV_INTENTS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?m)^\s*(?:export\s+)?[A-Z0-9_]{0,40}INTENTS\s*=\s*([^\r\n#]+)")
-        .expect("regex")
+    Regex::new(r"(?m)^\s*(?:export\s+)?[A-Z0-9_]{0,40}INTENTS\s*=\s*([^\r\n#]+)").expect("regex")
 });
 static INVITE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?i:https?://(?:www\.|ptb\.|canary\.)?discord(?:app)?\.com)/(?:api/)?oauth2/authorize\?[^\s"'<>`]*"#)
