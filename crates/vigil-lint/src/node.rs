@@ -216,7 +216,7 @@ pub fn loose_eq(a: &str, b: &str) -> bool {
         match (x.next(), y.next()) {
             (None, None) => return true,
             (Some(p), Some(q)) if p.is_ascii() && q.is_ascii() => {
-                if p.to_ascii_lowercase() != q.to_ascii_lowercase() {
+                if !p.eq_ignore_ascii_case(&q) {
                     return false;
                 }
             }
