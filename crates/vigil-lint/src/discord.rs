@@ -421,10 +421,7 @@ pub fn intents(doc: &Document) -> Vec<Request> {
             &doc.root,
             &mut out,
             0,
-            &|k| {
-                let k = k.to_ascii_lowercase();
-                k == "intents" || k.ends_with("_intents")
-            },
+            &|k| names_key(k, "intents"),
             &|n| match &n.value {
                 Value::Number(s) => s.parse::<u64>().ok(),
                 Value::String(s) => s.parse::<u64>().ok(),
@@ -568,10 +565,7 @@ pub fn permissions(doc: &Document) -> Vec<Request> {
             &doc.root,
             &mut out,
             0,
-            &|k| {
-                let k = k.to_ascii_lowercase();
-                k == "permissions" || k.ends_with("_permissions")
-            },
+            &|k| names_key(k, "permissions"),
             &|n| match &n.value {
                 Value::Number(s) => s.parse::<u64>().ok(),
                 Value::String(s) => s.parse::<u64>().ok(),
@@ -580,6 +574,15 @@ pub fn permissions(doc: &Document) -> Vec<Request> {
         ),
     }
     out
+}
+
+/// Whether `key` is `word` or ends with `_word`, ignoring ASCII case, without allocating (it is
+/// asked of every key of every document).
+fn names_key(key: &str, word: &str) -> bool {
+    let (k, w) = (key.as_bytes(), word.as_bytes());
+    k.len() >= w.len()
+        && k[k.len() - w.len()..].eq_ignore_ascii_case(w)
+        && (k.len() == w.len() || k[k.len() - w.len() - 1] == b'_')
 }
 
 fn tree_requests(
