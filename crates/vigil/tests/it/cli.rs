@@ -491,3 +491,15 @@ fn an_error_that_quotes_a_misplaced_token_masks_it() {
         assert!(!err.contains(&pat[4..]), "{args:?}: {err}");
     }
 }
+
+/// bb-16-s8 F11: `gateway audit verify` on a folder said "no such audit log" although the path
+/// exists: it says what the path is.
+#[test]
+fn audit_verify_names_a_path_that_is_not_a_file() {
+    let dir = TempDir::new().unwrap();
+    std::fs::create_dir(dir.path().join("audit")).unwrap();
+    let out = run(dir.path(), &["gateway", "audit", "verify", "audit"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("not a regular file"), "{err}");
+}
