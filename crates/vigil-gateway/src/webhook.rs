@@ -278,6 +278,15 @@ impl Webhook {
         self.keys.iter().map(|k| k.name.as_str()).collect()
     }
 
+    /// The HMAC key bytes each secret is used as (trimmed; a Standard Webhooks secret
+    /// base64-decoded), in the order of [`Webhook::secret_names`].
+    pub(crate) fn key_bytes(&self) -> Vec<&[u8]> {
+        self.keys
+            .iter()
+            .map(|k| k.bytes.expose_secret().as_slice())
+            .collect()
+    }
+
     /// Verifies one delivery at `now` (seconds since the epoch): the name of the secret that
     /// signed it, or why it is refused. Every secret is tried, whichever matches.
     pub async fn verify(

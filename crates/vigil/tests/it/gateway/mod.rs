@@ -22,6 +22,7 @@ mod observability;
 mod requests;
 mod retest;
 mod retest_s7;
+mod retest_s8;
 mod sessions;
 mod startup;
 mod stdio;

@@ -1,0 +1,311 @@
+//! Regression tests of the bb-gw-s8 black-box report (N1, N3, N6, N7, N8, N10–N15 and s7 #14
+//! leftovers), each through the `vigil` binary over loopback HTTP.
+
+use super::*;
+use base64::Engine as _;
+
+fn random_hex(n: usize) -> String {
+    let mut b = vec![0u8; n];
+    getrandom::fill(&mut b).unwrap();
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+// N3: secrets are compared as the keys they are used as: a webhook secret is trimmed, a
+// Standard Webhooks one base64-decoded, and one that holds another inside counts as it.
+#[test]
+fn secrets_that_are_one_key_after_trimming_or_decoding_are_refused() {
+    let dir = TempDir::new().unwrap();
+    let jwt = secret();
+    let (hook_a, assert_a) = (random_hex(32), random_hex(32));
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s.as_bytes());
+    let check = |routes: &str, env: &[(&str, &str)]| {
+        std::fs::write(
+            dir.path().join("vigil.toml"),
+            format!("[gateway]\n\n{routes}\n"),
+        )
+        .unwrap();
+        common::vigil(dir.path())
+            .args(["gateway", "check"])
+            .env("MCP_JWT_SECRET", &jwt)
+            .envs(env.iter().copied())
+            .output()
+            .unwrap()
+    };
+    let hook = |scheme: &str, secrets: &str| {
+        format!(
+            "[[gateway.routes]]\npath = \"/hooks/a\"\nupstream = \"http://127.0.0.1:9/h\"\n\
+             webhook = {{ scheme = \"{scheme}\", secrets = [{secrets}] }}\n"
+        )
+    };
+    let memory =
+        "[[gateway.routes]]\npath = \"/mcp/memory\"\nupstream = \"http://127.0.0.1:7070/mcp\"\n\
+                  audience = \"memory\"\n[gateway.routes.assertion]\nsecret_env = \"ASSERT_A\"\n";
+    let jwt_b64 = format!("whsec_{}", b64(&jwt));
+    let jwt_nl = format!("{jwt}\n");
+    let assert_b64 = format!("whsec_{}", b64(&assert_a));
+    let hook_sp = format!("{hook_a} ");
+    let assert_holds = format!("{hook_a}-memory");
+    let base = [("HOOK_A", hook_a.as_str()), ("ASSERT_A", assert_a.as_str())];
+    // Distinct keys: accepted.
+    let fine = format!("{}{memory}", hook("github", "\"${HOOK_A}\""));
+    expect_exit(&check(&fine, &base), 0);
+    let cases: Vec<(String, Vec<(&str, &str)>, [&str; 2])> = vec![
+        // The webhook key is trimmed: it is the token secret.
+        (
+            hook("github", "\"${MCP_JWT_SECRET} \""),
+            base.to_vec(),
+            ["MCP_JWT_SECRET", "the webhook secret"],
+        ),
+        (
+            hook("hmac-sha256", "\"${WH_X}\""),
+            vec![("WH_X", jwt_nl.as_str())],
+            ["MCP_JWT_SECRET", "the webhook secret"],
+        ),
+        // A Standard Webhooks secret's key is its base64 decoding: the token secret.
+        (
+            hook("standard-webhooks", "\"${WH_X}\""),
+            vec![("WH_X", jwt_b64.as_str())],
+            ["MCP_JWT_SECRET", "the webhook secret"],
+        ),
+        // ... or the assertion secret.
+        (
+            format!("{}{memory}", hook("standard-webhooks", "\"${WH_X}\"")),
+            vec![
+                ("WH_X", assert_b64.as_str()),
+                ("ASSERT_A", assert_a.as_str()),
+            ],
+            ["the webhook secret", "ASSERT_A (the assertion secret"],
+        ),
+        // A webhook secret holding the token secret inside.
+        (
+            hook("github", "\"x${MCP_JWT_SECRET}y\""),
+            base.to_vec(),
+            ["MCP_JWT_SECRET", "the webhook secret"],
+        ),
+        // An assertion secret holding a webhook secret inside.
+        (
+            format!("{}{memory}", hook("github", "\"${HOOK_A}\"")),
+            vec![
+                ("HOOK_A", hook_a.as_str()),
+                ("ASSERT_A", assert_holds.as_str()),
+            ],
+            ["the webhook secret", "ASSERT_A (the assertion secret"],
+        ),
+        // The audit key is the webhook key (the configured text has a trailing space).
+        (
+            hook("github", "\"${HOOK_A} \""),
+            vec![
+                ("HOOK_A", hook_a.as_str()),
+                ("VIGIL_GATEWAY_AUDIT_KEY", hook_a.as_str()),
+            ],
+            ["VIGIL_GATEWAY_AUDIT_KEY", "the webhook secret"],
+        ),
+        (
+            hook("github", "\"${HOOK_A}\""),
+            vec![
+                ("HOOK_A", hook_sp.as_str()),
+                ("VIGIL_GATEWAY_AUDIT_KEY", hook_a.as_str()),
+            ],
+            ["VIGIL_GATEWAY_AUDIT_KEY", "the webhook secret"],
+        ),
+    ];
+    for (routes, env, names) in cases {
+        let o = check(&routes, &env);
+        expect_exit(&o, 2);
+        let err = stderr_of(&o);
+        assert!(names.iter().all(|n| err.contains(n)), "{routes}: {err}");
+        for (_, v) in &env {
+            assert!(!err.contains(v.trim()), "a secret printed: {err}");
+        }
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(!err.contains(&jwt) && !out.contains(&jwt), "{err}");
+    }
+}
+
+/// Opens `GET url` with `auth` and reads the stream until its first event (or its end): the
+/// status, the text read, whether the stream ended (an error, its end, or no answer head)
+/// before a complete event, and the stream, still open.
+async fn first_event(url: &str, auth: &str) -> (u16, String, bool, Option<hyper::body::Incoming>) {
+    let req = http::Request::builder()
+        .uri(url)
+        .header("authorization", auth)
+        .header("accept", "text/event-stream")
+        .body(http_body_util::Full::new(bytes::Bytes::new()).boxed())
+        .unwrap();
+    // A stream ended before its first bytes may end before its head, too.
+    let Ok(resp) = gw::client().request(req).await else {
+        return (0, String::new(), true, None);
+    };
+    let status = resp.status().as_u16();
+    let mut stream = resp.into_body();
+    let mut text = String::new();
+    while !text.contains("\n\n") {
+        let frame = tokio::time::timeout(Duration::from_secs(10), stream.frame())
+            .await
+            .expect("the stream answers");
+        match frame {
+            Some(Ok(f)) => {
+                if let Ok(d) = f.into_data() {
+                    text.push_str(&String::from_utf8_lossy(&d));
+                }
+            }
+            _ => return (status, text, true, None),
+        }
+    }
+    (status, text, false, Some(stream))
+}
+
+/// A legacy HTTP+SSE upstream whose `endpoint` event says `endpoint` (raw TCP), then stays open.
+async fn endpoint_upstream(endpoint: &'static str) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut s, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n\r\n\
+                     event: endpoint\ndata: {endpoint}\n\n"
+                );
+                let _ = s.write_all(answer.as_bytes()).await;
+                tokio::time::sleep(Duration::from_secs(30)).await;
+            });
+        }
+    });
+    addr
+}
+
+// N1(b): on a route with tokens, a legacy `endpoint` whose session the gateway cannot identify
+// (no sessionId/session_id: a path-borne id, another parameter) never reaches the client: the
+// stream ends, so nobody can be handed an unbound session. N13: one on another origin too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_legacy_endpoint_the_gateway_cannot_bind_ends_the_stream() {
+    let dir = TempDir::new().unwrap();
+    let mut routes = String::new();
+    let cases = [
+        ("path", "/messages/5f1c2a"),
+        ("sid", "/messages?sid=5f1c2a"),
+        ("two", "/messages?sessionId=a&session_id=b"),
+        ("evil", "http://evil.example/messages?sessionId=x"),
+        ("evil2", "//evil.example/messages?sessionId=x"),
+    ];
+    for (name, endpoint) in cases {
+        let addr = endpoint_upstream(endpoint).await;
+        routes.push_str(&format!(
+            "[[gateway.routes]]\npath = \"/mcp/{name}\"\nupstream = \"http://{addr}\"\naudience = \"legacy\"\n"
+        ));
+    }
+    let good = endpoint_upstream("/messages?sessionId=s-77").await;
+    routes.push_str(&format!(
+        "[[gateway.routes]]\npath = \"/mcp/good\"\nupstream = \"http://{good}\"\naudience = \"legacy\"\n"
+    ));
+    let gw = Gateway::start(dir.path(), &format!("[gateway]\n\n{routes}"), &[]);
+    let alice = bearer(&token("legacy", "alice"));
+    for (name, endpoint) in cases {
+        let (status, text, ended, _) =
+            first_event(&gw.url(&format!("/mcp/{name}/sse")), &alice).await;
+        assert!(status == 200 || status == 0, "{name}: {status}");
+        assert!(ended, "{name}: the stream goes on: {text}");
+        assert!(
+            !text.contains("endpoint"),
+            "{name}: {endpoint} reached the client: {text}"
+        );
+    }
+    assert!(gw.wait_log("names no sessionId or session_id"));
+    assert!(gw.wait_log("lies outside this route"));
+    // One the gateway binds reaches the client, rewritten into the route's prefix.
+    let (_, text, ended, _stream) = first_event(&gw.url("/mcp/good/sse"), &alice).await;
+    assert!(!ended, "{text}");
+    assert!(
+        text.contains("data: /mcp/good/messages?sessionId=s-77"),
+        "{text}"
+    );
+}
+
+/// Runs the TypeScript SDK's legacy client against `url` with `token`.
+async fn legacy_client(sdk: &std::path::Path, url: String, token: String) -> serde_json::Value {
+    let sdk = sdk.to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .arg("sdk-legacy-client.mjs")
+            .arg(url)
+            .arg(token)
+            .current_dir(sdk)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stdout)))
+}
+
+// N13: the SDK's own SSEClientTransport works through a prefix route (the relative `endpoint`
+// is rewritten into it); N1(c): a route without tokens to the same upstream cannot act in a
+// bound session; tokens without `sub` do not share sessions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legacy_sessions_work_through_a_prefix_and_stay_their_holders() {
+    let sdk = gw::sdk_dir();
+    let server = gw::SdkServer::start_script(&sdk, &["sdk-legacy-server.mjs"]);
+    let dir = TempDir::new().unwrap();
+    let cfg = format!(
+        "[gateway]\n\n[[gateway.routes]]\npath = \"/mcp/legacy\"\nupstream = \"http://127.0.0.1:{0}\"\n\n\
+         [[gateway.routes]]\npath = \"/mcp/open\"\nupstream = \"http://127.0.0.1:{0}\"\nauth = false\n",
+        server.port
+    );
+    let gw = Gateway::start(dir.path(), &cfg, &[]);
+    let v = legacy_client(&sdk, gw.url("/mcp/legacy/sse"), token("legacy", "alice")).await;
+    assert_eq!(v["server"], "sdk-legacy", "{v}");
+
+    // A sub-less token's session is bound to that token, not to "no subject".
+    let subless = |n: u64| {
+        let key = vigil_token::Key::hmac("t", secret().as_bytes(), vigil_token::Algorithm::HS256)
+            .unwrap();
+        let req = vigil_token::MintRequest {
+            audiences: vec!["legacy".into()],
+            subject: None,
+            issuer: None,
+            ttl: 900,
+            claims: serde_json::json!({ "n": n }).as_object().cloned().unwrap(),
+        };
+        bearer(&vigil_token::mint(&key, &req, now(), 86_400).unwrap())
+    };
+    let (one, two) = (subless(1), subless(2));
+    let (_, text, ended, _stream) = first_event(&gw.url("/mcp/legacy/sse"), &one).await;
+    assert!(!ended, "{text}");
+    assert!(
+        text.contains("data: /mcp/legacy/messages?sessionId="),
+        "{text}"
+    );
+    let id = text
+        .split("sessionId=")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    let ping = r#"{"jsonrpc":"2.0","id":9,"method":"ping"}"#;
+    let post = |auth: Option<String>, path: &'static str| {
+        let url = gw.url(&format!("{path}?sessionId={id}"));
+        async move {
+            let mut h = vec![("content-type", "application/json".to_owned())];
+            if let Some(a) = auth {
+                h.push(("authorization", a));
+            }
+            let h: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            call("POST", &url, &h, ping).await
+        }
+    };
+    let (status, _, body) = post(Some(two.clone()), "/mcp/legacy/messages").await;
+    assert_eq!(status, 404, "another sub-less token: {body}");
+    let (status, _, body) = post(None, "/mcp/open/messages").await;
+    assert_eq!(status, 404, "a route without tokens: {body}");
+    assert!(body.contains("session_not_found"), "{body}");
+    let (status, _, body) = post(Some(one), "/mcp/legacy/messages").await;
+    assert_eq!(status, 202, "its own token: {body}");
+}
