@@ -309,3 +309,128 @@ async fn legacy_sessions_work_through_a_prefix_and_stay_their_holders() {
     let (status, _, body) = post(Some(one), "/mcp/legacy/messages").await;
     assert_eq!(status, 202, "its own token: {body}");
 }
+
+// N6: a secret in an answer header's name (lower-cased by HTTP/1, so read upper-cased and by
+// shape) drops the header. N7: a redirect to another origin is 502; `Refresh`,
+// `Clear-Site-Data`, `Alt-Svc` and the upstream's HSTS never reach the client; a `Location` to
+// another origin on a non-redirect is dropped; a redirect on the upstream's origin passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answer_header_names_and_redirects_never_lead_a_client_astray() {
+    use super::answers::{raw_upstream, send, with_length};
+    let pat = common::token("GITHUB_TOKEN=«ghp_{alnum:30}{ghcrc}»", 91);
+    let akia = common::token("«AKIA{upper32:16}»", 92);
+    let (p, a) = (pat.clone(), akia.clone());
+    let addr = raw_upstream(move |case| {
+        let result = r#"{"jsonrpc":"2.0","id":3,"result":{"content":[{"type":"text","text":"ok"}]}}"#;
+        let redirect = |status: &str, location: &str| {
+            format!(
+                "HTTP/1.1 {status}\r\nlocation: {location}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            )
+            .into_bytes()
+        };
+        match case {
+            "307" => redirect("307 Temporary Redirect", "http://evil.example/steal"),
+            "301" => redirect("301 Moved Permanently", "//evil.example/x"),
+            "302b" => redirect("302 Found", "/\\evil.example/x"),
+            "302" => redirect("302 Found", "/mcp/next"),
+            _ => with_length(
+                "application/json",
+                &[
+                    format!("x-{p}: 1"),
+                    format!("{p}: 1"),
+                    format!("x-key-{a}: 1"),
+                    "refresh: 0; url=http://evil.example/".to_owned(),
+                    "clear-site-data: \"*\"".to_owned(),
+                    "alt-svc: h2=\":443\"".to_owned(),
+                    "strict-transport-security: max-age=0".to_owned(),
+                    "location: http://evil.example/x".to_owned(),
+                    "x-plain: eu-west-1".to_owned(),
+                ],
+                result.as_bytes(),
+            ),
+        }
+    })
+    .await;
+    let dir = TempDir::new().unwrap();
+    let cfg = format!(
+        "[gateway]\nlisten = \"127.0.0.1:8443\"\n\n\
+         [[gateway.routes]]\npath = \"/mcp/fs\"\nupstream = \"http://{addr}/mcp\"\naudience = \"fs\"\n"
+    );
+    let gw = Gateway::start(dir.path(), &cfg, &[]);
+    let auth = bearer(&token("fs", "alice"));
+    let call_body = r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"}}}"#;
+    let ask = |case: &'static str| {
+        let (url, auth) = (gw.url("/mcp/fs"), auth.clone());
+        async move {
+            let h = [
+                ("authorization", auth.as_str()),
+                ("content-type", "application/json"),
+                ("accept", MCP),
+                ("x-case", case),
+            ];
+            send(&url, "POST", &h, call_body).await
+        }
+    };
+    let (status, headers, body) = ask("headers").await;
+    assert_eq!(status, 200, "{body}");
+    let all: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {}\n", String::from_utf8_lossy(v.as_bytes())))
+        .collect();
+    let lower = all.to_ascii_lowercase();
+    assert!(!lower.contains(&pat.to_ascii_lowercase()[4..]), "{all}");
+    assert!(!lower.contains(&akia.to_ascii_lowercase()), "{all}");
+    for gone in [
+        "refresh",
+        "clear-site-data",
+        "alt-svc",
+        "strict-transport-security",
+        "location",
+    ] {
+        assert!(!headers.contains_key(gone), "{gone}: {all}");
+    }
+    assert_eq!(headers["x-plain"], "eu-west-1");
+    for case in ["307", "301", "302b"] {
+        let (status, headers, body) = ask(case).await;
+        assert_eq!(status, 502, "{case}: {body}");
+        assert!(body.contains("another origin"), "{case}: {body}");
+        assert!(!headers.contains_key("location"), "{case}");
+    }
+    let (status, headers, _) = ask("302").await;
+    assert_eq!(status, 302);
+    assert_eq!(headers["location"], "/mcp/next");
+    assert!(gw.wait_log("redirected to another origin"));
+    assert!(!gw.log_text().contains(&pat));
+}
+
+// s7 #14: every spelling of `access_token` a framework reads is dropped from the query sent
+// upstream; the other parameters stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_token_in_any_spelling_never_reaches_the_upstream() {
+    let up = Upstream::start().await;
+    let dir = TempDir::new().unwrap();
+    let gw = Gateway::start(dir.path(), &hardened(&up, "", ""), &[]);
+    let auth = bearer(&token("filesystem", "alice"));
+    let spellings = [
+        "%61ccess_token",
+        "access_token%00",
+        "access_token[]",
+        "access_token.x",
+        "access_token%20",
+        "ACCESS%5FTOKEN",
+    ];
+    for name in spellings {
+        let url = gw.url(&format!("/mcp/filesystem/x?k=v&{name}=LEAKED&z=1"));
+        let (status, _, body) = call("GET", &url, &[("authorization", &auth)], "").await;
+        assert_eq!(status, 200, "{name}: {body}");
+    }
+    let url = gw.url("/mcp/filesystem/x?k=v;access_token=LEAKED");
+    let (status, _, _) = call("GET", &url, &[("authorization", &auth)], "").await;
+    assert_eq!(status, 200);
+    let seen = up.seen();
+    assert_eq!(seen.len(), spellings.len() + 1);
+    for s in &seen {
+        assert!(!s.uri.contains("LEAKED"), "{}", s.uri);
+    }
+    assert!(seen[0].uri.ends_with("?k=v&z=1"), "{}", seen[0].uri);
+}
