@@ -33,10 +33,13 @@ fn header_text(headers: &http::HeaderMap) -> Vec<u8> {
     let mut text = Vec::with_capacity(256);
     for (k, v) in headers.iter() {
         let b = v.as_bytes();
-        let inert = (k == http::header::CONTENT_LENGTH
-            && !b.is_empty()
-            && b.len() <= 20
-            && b.iter().all(u8::is_ascii_digit))
+        // The session id is the client's own handle for its session, which the gateway binds
+        // and the client sends back: never redacted (a placeholder would be every client's).
+        let inert = k.as_str() == "mcp-session-id"
+            || (k == http::header::CONTENT_LENGTH
+                && !b.is_empty()
+                && b.len() <= 20
+                && b.iter().all(u8::is_ascii_digit))
             || (k == http::header::DATE && imf_fixdate(b));
         if inert {
             continue;
@@ -356,7 +359,11 @@ impl crate::rewrite::Hook for ResultHook {
             known.insert(text);
             return;
         }
-        let names: Vec<http::HeaderName> = headers.keys().cloned().collect();
+        let names: Vec<http::HeaderName> = headers
+            .keys()
+            .filter(|n| n.as_str() != "mcp-session-id")
+            .cloned()
+            .collect();
         for name in names {
             let mut kept = Vec::new();
             let mut changed = false;

@@ -434,3 +434,66 @@ async fn access_token_in_any_spelling_never_reaches_the_upstream() {
     }
     assert!(seen[0].uri.ends_with("?k=v&z=1"), "{}", seen[0].uri);
 }
+
+// N12: an upstream's `Mcp-Session-Id` that looks like a secret (a signed session token) is the
+// client's own handle: passed unredacted and bound as it is, so the session works and two
+// clients' sessions stay two.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secret_looking_session_id_is_passed_and_bound_as_it_is() {
+    use super::answers::{raw_upstream, send, with_length};
+    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let jwt = |n: usize| {
+        format!(
+            "{}.{}.{}",
+            b64(br#"{"alg":"HS256","typ":"JWT"}"#),
+            b64(format!(r#"{{"sid":"{}"}}"#, random_hex(8 + n)).as_bytes()),
+            b64(random_hex(32).as_bytes())
+        )
+    };
+    let ids = [jwt(0), jwt(1)];
+    let given = ids.clone();
+    let addr = raw_upstream(move |case| {
+        let result = r#"{"jsonrpc":"2.0","id":1,"result":{}}"#;
+        let id = if case == "bob" { &given[1] } else { &given[0] };
+        with_length(
+            "application/json",
+            &[format!("mcp-session-id: {id}")],
+            result.as_bytes(),
+        )
+    })
+    .await;
+    let dir = TempDir::new().unwrap();
+    let cfg = format!(
+        "[gateway]\n\n[[gateway.routes]]\npath = \"/mcp/fs\"\nupstream = \"http://{addr}/mcp\"\naudience = \"fs\"\n"
+    );
+    let gw = Gateway::start(dir.path(), &cfg, &[]);
+    let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
+    let ask = |who: &'static str, session: Option<String>| {
+        let (url, auth) = (gw.url("/mcp/fs"), bearer(&token("fs", who)));
+        async move {
+            let mut h = vec![
+                ("authorization", auth),
+                ("content-type", "application/json".to_owned()),
+                ("accept", MCP.to_owned()),
+                ("x-case", who.to_owned()),
+            ];
+            if let Some(s) = session {
+                h.push(("mcp-session-id", s));
+            }
+            let h: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            send(&url, "POST", &h, init).await
+        }
+    };
+    let (status, headers, _) = ask("alice", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["mcp-session-id"], ids[0].as_str());
+    let (status, headers, _) = ask("bob", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["mcp-session-id"], ids[1].as_str());
+    let (status, _, body) = ask("alice", Some(ids[0].clone())).await;
+    assert_eq!(status, 200, "alice's own session: {body}");
+    let (status, _, _) = ask("bob", Some(ids[0].clone())).await;
+    assert_eq!(status, 404, "bob in alice's session");
+    let (status, _, _) = ask("alice", Some("[REDACTED:jwt]".into())).await;
+    assert_eq!(status, 404);
+}
