@@ -151,6 +151,21 @@ pub const IDENTITY_WORDS: &[&str] = &[
     "sso",
     "verify",
     "verified",
+    // Acting for someone, or with more rights (bb-gw-s8 N10).
+    "authorization",
+    "behalf",
+    "acting",
+    "delegated",
+    "delegate",
+    "whoami",
+    "actor",
+    "caller",
+    "admin",
+    "sudo",
+    "permission",
+    "permissions",
+    "privilege",
+    "privileges",
     // Its certificate.
     "cert",
     "certs",
@@ -167,6 +182,7 @@ pub const IDENTITY_WORDS: &[&str] = &[
     "addr",
     "address",
     "forwarded",
+    "fwd",
     "connecting",
     "proxyuser",
     // What it asked for.
@@ -207,6 +223,7 @@ pub const GLUED: &[&str] = &[
     "accesstoken",
     "idtoken",
     "refreshtoken",
+    "xvigil",
 ];
 
 /// Prefixes only a platform in front of the gateway writes (identity-aware proxies, clouds,
@@ -215,6 +232,8 @@ pub const GLUED: &[&str] = &[
 /// Fly, Netlify, Vercel, Akamai, Fastly, DigitalOcean, Kong consumers, oauth2-proxy, Grafana,
 /// and `X-Remote-*`/`Remote-*`.
 pub const PLATFORMS: &[&str] = &[
+    // The gateway's own (`X-Vigil-Subject`, …), in any spelling a client may try.
+    "x-vigil",
     "x-pomerium-",
     "tailscale-",
     "x-goog-",
@@ -222,7 +241,11 @@ pub const PLATFORMS: &[&str] = &[
     "x-apigateway-",
     "x-appengine-",
     "x-amzn-",
+    "x-amz-cf-",
     "cloudfront-",
+    "x-azure-",
+    // RFC 8586: every CDN that forwarded the request adds itself (bb-gw-s8 N14).
+    "cdn-loop",
     "x-ms-",
     "x-arr-",
     "cf-",

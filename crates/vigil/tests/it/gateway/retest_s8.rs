@@ -497,3 +497,233 @@ async fn a_secret_looking_session_id_is_passed_and_bound_as_it_is() {
     let (status, _, _) = ask("alice", Some("[REDACTED:jwt]".into())).await;
     assert_eq!(status, 404);
 }
+
+// N8, N15: a `sub` with an invisible character outside the refused categories (Hangul fillers,
+// U+034F, U+2800…), one whose NFKC form differs (full-width, mathematical, a lone accent), or
+// the gateway's own `vigil-gateway` is refused (401), and `vigil token mint` refuses them too.
+// N11: methods folded with NFKD and combining marks dropped, slash look-alikes read as `/`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lookalike_subjects_and_methods_are_refused() {
+    let up = Upstream::start().await;
+    let dir = TempDir::new().unwrap();
+    let cfg = config(
+        &up,
+        "[[gateway.routes.tools]]\nname = \"delete_*\"\nscopes = [\"fs:write\"]\n",
+        "",
+    );
+    let gw = Gateway::start(dir.path(), &cfg, &[]);
+    let raw = |sub: &str| {
+        let key = jsonwebtoken::EncodingKey::from_secret(secret().as_bytes());
+        let claims =
+            serde_json::json!({"aud": "filesystem", "sub": sub, "iat": now(), "exp": now() + 600});
+        let t = jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &claims,
+            &key,
+        )
+        .unwrap();
+        bearer(&t)
+    };
+    let subs = [
+        "a\u{3164}b",
+        "a\u{2800}b",
+        "a\u{0301}",
+        "a\u{34f}b",
+        "a\u{17b4}b",
+        "a\u{115f}b",
+        "a\u{ffa0}b",
+        "\u{ff41}\u{ff44}\u{ff4d}\u{ff49}\u{ff4e}",
+        "\u{1d41a}\u{1d41d}\u{1d426}\u{1d422}\u{1d427}",
+        "ad\u{2170}n",
+        "vigil-gateway",
+        "Vigil-Gateway",
+    ];
+    for sub in subs {
+        let before = up.seen().len();
+        let (s, _, b) = call(
+            "GET",
+            &gw.url("/mcp/filesystem/x"),
+            &[("authorization", &raw(sub))],
+            "",
+        )
+        .await;
+        assert_eq!(s, 401, "{sub:?}: {b}");
+        assert_eq!(up.seen().len(), before);
+    }
+    for ok in ["Zoë", "alice@example.org", "auth0|5f1c"] {
+        let (s, _, b) = call(
+            "GET",
+            &gw.url("/mcp/filesystem/x"),
+            &[("authorization", &raw(ok))],
+            "",
+        )
+        .await;
+        assert_eq!(s, 200, "{ok}: {b}");
+    }
+    for sub in ["vigil-gateway", "a\u{3164}b", "\u{ff41}dmin"] {
+        let o = common::vigil(dir.path())
+            .args(["token", "mint", "--aud", "filesystem", "--sub", sub])
+            .env("MCP_JWT_SECRET", secret())
+            .output()
+            .unwrap();
+        expect_exit(&o, 2);
+    }
+
+    let auth = bearer(&token("filesystem", "alice"));
+    for m in [
+        "tools/ca\u{13a}\u{13a}",
+        "tools\u{2215}call",
+        "tools\u{2044}call",
+        "tools\u{29f8}call",
+    ] {
+        let before = up.seen().len();
+        let body = format!(
+            r#"{{"jsonrpc":"2.0","id":2,"method":"{m}","params":{{"name":"delete_file","arguments":{{"path":"/b"}}}}}}"#
+        );
+        let (s, _, b) = call(
+            "POST",
+            &gw.url("/mcp/filesystem"),
+            &[
+                ("authorization", auth.as_str()),
+                ("content-type", "application/json"),
+                ("accept", "application/json"),
+            ],
+            &body,
+        )
+        .await;
+        assert_eq!(s, 400, "{m}: {b}");
+        assert!(b.contains("ambiguous_body"), "{m}: {b}");
+        assert_eq!(up.seen().len(), before, "{m} was forwarded");
+    }
+    // s7 #14: a key given twice inside params._meta.
+    let before = up.seen().len();
+    let (s, _, b) = call(
+        "POST",
+        &gw.url("/mcp/filesystem"),
+        &[
+            ("authorization", auth.as_str()),
+            ("content-type", "application/json"),
+            ("accept", "application/json"),
+        ],
+        r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"},"_meta":{"progressToken":1,"progressToken":2}}}"#,
+    )
+    .await;
+    assert_eq!(s, 400, "{b}");
+    assert!(b.contains("_meta.progressToken"), "{b}");
+    assert_eq!(up.seen().len(), before);
+}
+
+// N10: identity header families (acting for someone, with more rights, the gateway's own
+// `X-Vigil*` in any spelling) never reach the upstream; N14: a CDN's marker alone stops the
+// dev bypass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acting_for_and_privilege_headers_never_reach_the_upstream() {
+    let up = Upstream::start().await;
+    let dir = TempDir::new().unwrap();
+    let gw = Gateway::start(dir.path(), &hardened(&up, "", ""), &[]);
+    let auth = bearer(&token("filesystem", "alice"));
+    let spoofed = [
+        "X-Authorization",
+        "X-On-Behalf-Of",
+        "X-Acting-As",
+        "X-Delegated-For",
+        "X-Whoami",
+        "X-Actor",
+        "X-Caller",
+        "X-Caller-Id",
+        "X-Fwd-For",
+        "X-Admin",
+        "X-Is-Admin",
+        "X-Sudo",
+        "X-Permissions",
+        "X-Privileges",
+        "X-Vigil",
+        "X-Vigilsubject",
+    ];
+    let mut headers = vec![("authorization", auth.as_str()), ("x-request-id", "kept-1")];
+    headers.extend(spoofed.iter().map(|n| (*n, "mallory")));
+    let (s, _, body) = call("GET", &gw.url("/mcp/filesystem/x"), &headers, "").await;
+    assert_eq!(s, 200, "{body}");
+    let seen = up.seen();
+    let h = &seen.last().unwrap().headers;
+    for name in spoofed {
+        assert!(h.get(name).is_none(), "{name} reached the upstream");
+    }
+    assert!(!h.values().any(|v| v == "mallory"));
+    assert_eq!(h["x-vigil-subject"], "alice");
+    assert_eq!(h["x-request-id"], "kept-1");
+    drop(gw);
+
+    let dir = TempDir::new().unwrap();
+    let gw = Gateway::start(
+        dir.path(),
+        &hardened(&up, "", ""),
+        &[("MCP_DEV_BYPASS", "1")],
+    );
+    let url = gw.url("/mcp/filesystem/x");
+    let (s, _, _) = call("GET", &url, &[], "").await;
+    assert_eq!(s, 200, "bypassed from loopback");
+    for (name, value) in [
+        ("CDN-Loop", "cloudflare"),
+        ("X-Amz-Cf-Id", "abc=="),
+        ("X-Azure-FDID", "0f1e"),
+        ("X-Azure-SocketIP", "203.0.113.9"),
+    ] {
+        let (s, _, _) = call("GET", &url, &[(name, value)], "").await;
+        assert_eq!(s, 401, "{name}: the bypass served a proxied request");
+    }
+}
+
+// s7 #14: a signed GitHub delivery whose `X-GitHub-Event` holds a list is refused (400): an
+// upstream that routes by the event may take either item. One event passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_github_event_list_is_refused() {
+    use hmac::Mac as _;
+    let up = Upstream::start().await;
+    let dir = TempDir::new().unwrap();
+    let hook_secret = random_hex(32);
+    let cfg = format!(
+        "[gateway]\n\n[[gateway.routes]]\npath = \"/hooks/github\"\nupstream = \"http://{}/github\"\n\
+         webhook = {{ scheme = \"github\", secrets = [\"${{WEBHOOK_SECRET_DEFAULT}}\"] }}\n",
+        up.addr
+    );
+    let gw = Gateway::start(
+        dir.path(),
+        &cfg,
+        &[("WEBHOOK_SECRET_DEFAULT", hook_secret.as_str())],
+    );
+    let body = r#"{"action":"opened"}"#;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(hook_secret.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    let sig: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let sig = format!("sha256={sig}");
+    let send = |event: &'static str, delivery: &'static str| {
+        let (url, sig) = (gw.url("/hooks/github"), sig.clone());
+        async move {
+            call(
+                "POST",
+                &url,
+                &[
+                    ("content-type", "application/json"),
+                    ("x-github-event", event),
+                    ("x-github-delivery", delivery),
+                    ("x-hub-signature-256", &sig),
+                ],
+                body,
+            )
+            .await
+        }
+    };
+    let (s, _, b) = send("push, issues", "d-1").await;
+    assert_eq!(s, 400, "{b}");
+    assert!(b.contains("ambiguous_header"), "{b}");
+    assert!(up.seen().is_empty());
+    let (s, _, b) = send("issues", "d-2").await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(up.seen().len(), 1);
+}
