@@ -4,6 +4,9 @@
 use super::*;
 use base64::Engine as _;
 
+/// Variables set for one `gateway check`.
+type Env<'a> = Vec<(&'a str, &'a str)>;
+
 fn random_hex(n: usize) -> String {
     let mut b = vec![0u8; n];
     getrandom::fill(&mut b).unwrap();
@@ -49,7 +52,7 @@ fn secrets_that_are_one_key_after_trimming_or_decoding_are_refused() {
     // Distinct keys: accepted.
     let fine = format!("{}{memory}", hook("github", "\"${HOOK_A}\""));
     expect_exit(&check(&fine, &base), 0);
-    let cases: Vec<(String, Vec<(&str, &str)>, [&str; 2])> = vec![
+    let cases: Vec<(String, Env, [&str; 2])> = vec![
         // The webhook key is trimmed: it is the token secret.
         (
             hook("github", "\"${MCP_JWT_SECRET} \""),
