@@ -202,8 +202,16 @@ pub fn strip_scheme(v: &str) -> &str {
         return "";
     }
     for scheme in ["bearer ", "basic ", "token ", "bot ", "oauth ", "apikey "] {
-        if v.len() > scheme.len() && v[..scheme.len()].eq_ignore_ascii_case(scheme) {
-            return v[scheme.len()..].trim();
+        // `get`, not an index: a value whose first bytes are part of a multi-byte character
+        // (`pässwörd`) has no boundary there.
+        if let (true, Some(head), Some(rest)) = (
+            v.len() > scheme.len(),
+            v.get(..scheme.len()),
+            v.get(scheme.len()..),
+        ) {
+            if head.eq_ignore_ascii_case(scheme) {
+                return rest.trim();
+            }
         }
     }
     v
@@ -250,7 +258,7 @@ pub fn bearer_literal(value: &str) -> bool {
     let rest = strip_scheme(v);
     let schemed = ["bearer ", "basic "]
         .iter()
-        .any(|s| v.len() > s.len() && v[..s.len()].eq_ignore_ascii_case(s));
+        .any(|s| v.len() > s.len() && v.get(..s.len()).is_some_and(|h| h.eq_ignore_ascii_case(s)));
     schemed
         && rest.len() >= 8
         && !rest.contains(char::is_whitespace)
