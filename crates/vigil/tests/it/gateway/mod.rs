@@ -49,6 +49,16 @@ fn config(up: &Upstream, extra_route: &str, extra: &str) -> String {
 
 const MCP: &str = "application/json, text/event-stream";
 
+/// Variables set for one `gateway check`.
+type Env<'a> = Vec<(&'a str, &'a str)>;
+
+/// `n` random bytes as hex: a fresh secret for one test.
+fn random_hex(n: usize) -> String {
+    let mut b = vec![0u8; n];
+    getrandom::fill(&mut b).unwrap();
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
 /// A config with routes for the hardening tests: `/mcp/filesystem` → `http://up/mcp`, plus
 /// `routes` (more `[[gateway.routes]]` text) and `extra` (more `[gateway]` keys).
 fn hardened(up: &Upstream, extra: &str, routes: &str) -> String {

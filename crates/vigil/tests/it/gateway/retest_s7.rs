@@ -3,16 +3,8 @@
 
 use super::*;
 
-/// Variables set for one `gateway check`.
-type Env<'a> = Vec<(&'a str, &'a str)>;
 /// Extra request headers.
 type Headers<'a> = &'a [(&'a str, &'a str)];
-
-fn random_hex(n: usize) -> String {
-    let mut b = vec![0u8; n];
-    getrandom::fill(&mut b).unwrap();
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
 
 // #4: every pair of the gateway's secrets differs: exit 2 naming both, the value never printed.
 #[test]

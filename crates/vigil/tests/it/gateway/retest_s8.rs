@@ -4,15 +4,6 @@
 use super::*;
 use base64::Engine as _;
 
-/// Variables set for one `gateway check`.
-type Env<'a> = Vec<(&'a str, &'a str)>;
-
-fn random_hex(n: usize) -> String {
-    let mut b = vec![0u8; n];
-    getrandom::fill(&mut b).unwrap();
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 // N3: secrets are compared as the keys they are used as: a webhook secret is trimmed, a
 // Standard Webhooks one base64-decoded, and one that holds another inside counts as it.
 #[test]
