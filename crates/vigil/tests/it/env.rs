@@ -2726,7 +2726,11 @@ fn what_a_vigil_toml_or_a_repeated_key_could_slip_past_the_checks() {
     }
     // A linked folder on the path: refused too, by a dry run and by --write, target named.
     std::os::unix::fs::symlink("../w2", d.join("svc")).unwrap();
-    write(d, "vigil.toml", "[env.environments]\nproduction = [\"svc/*\"]\n");
+    write(
+        d,
+        "vigil.toml",
+        "[env.environments]\nproduction = [\"svc/*\"]\n",
+    );
     for args in [
         &["env", "rotate", "--tokens", "ORCH_AUTH_TOKEN", "--write"][..],
         &["env", "rotate", "--tokens", "ORCH_AUTH_TOKEN"][..],
@@ -2769,7 +2773,11 @@ fn what_a_vigil_toml_or_a_repeated_key_could_slip_past_the_checks() {
         }
     }
     // Listing it under a production name is fine.
-    write(d, "vigil.toml", "[env]\nproduction = [\"live\"]\n[env.environments]\nlive = [\".env.production\"]\n");
+    write(
+        d,
+        "vigil.toml",
+        "[env]\nproduction = [\"live\"]\n[env.environments]\nlive = [\".env.production\"]\n",
+    );
     let out = run(d, &["env", "check", "--format", "json"]);
     expect_exit(&out, 1);
     assert!(problems(&out).contains(&(".env.production".into(), 2, "dev_bypass".into())));
@@ -2778,7 +2786,9 @@ fn what_a_vigil_toml_or_a_repeated_key_could_slip_past_the_checks() {
     let out = run(d, &["env", "check"]);
     expect_exit(&out, 0);
     assert!(
-        stderr(&out).contains("env.files leaves out 1 env file(s) the default patterns find: .env.production"),
+        stderr(&out).contains(
+            "env.files leaves out 1 env file(s) the default patterns find: .env.production"
+        ),
         "{}",
         stderr(&out)
     );
@@ -2807,8 +2817,15 @@ fn what_a_vigil_toml_or_a_repeated_key_could_slip_past_the_checks() {
     assert!(stdout(&out).contains("secret_default"), "{}", stdout(&out));
 
     // #9: other spellings of a bypass flag, and values that are not a clear "off".
-    for (line, flag) in [("BYPASS_AUTH=true", "BYPASS_AUTH"), ("MCP_DEV_BYPASS=enabled", "MCP_DEV_BYPASS")] {
-        write(d, ".env.production", format!("MCP_JWT_SECRET={strong}\n{line}\n"));
+    for (line, flag) in [
+        ("BYPASS_AUTH=true", "BYPASS_AUTH"),
+        ("MCP_DEV_BYPASS=enabled", "MCP_DEV_BYPASS"),
+    ] {
+        write(
+            d,
+            ".env.production",
+            format!("MCP_JWT_SECRET={strong}\n{line}\n"),
+        );
         let out = run(d, &["env", "check"]);
         expect_exit(&out, 1);
         assert!(
@@ -2817,7 +2834,11 @@ fn what_a_vigil_toml_or_a_repeated_key_could_slip_past_the_checks() {
             stdout(&out)
         );
     }
-    write(d, ".env.production", format!("MCP_JWT_SECRET={strong}\nMCP_DEV_BYPASS=off\n"));
+    write(
+        d,
+        ".env.production",
+        format!("MCP_JWT_SECRET={strong}\nMCP_DEV_BYPASS=off\n"),
+    );
     expect_exit(&run(d, &["env", "check"]), 0);
 
     // #3: a repeat cut short, or a walk, is weak (the exact multiples always were).
@@ -2827,7 +2848,11 @@ fn what_a_vigil_toml_or_a_repeated_key_could_slip_past_the_checks() {
         cut("Password123!", 70),
         "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".to_owned(),
     ] {
-        write(d, ".env.production", format!("MCP_JWT_SECRET={strong}\nDB_PASSWORD={weak}\n"));
+        write(
+            d,
+            ".env.production",
+            format!("MCP_JWT_SECRET={strong}\nDB_PASSWORD={weak}\n"),
+        );
         let out = run(d, &["env", "check", "--format", "json"]);
         expect_exit(&out, 1);
         let got = problems(&out);
@@ -2860,7 +2885,11 @@ fn what_a_vigil_toml_or_a_repeated_key_could_slip_past_the_checks() {
         "vigil.toml",
         "[token]\nsecret_env = \"BOT_JWT\"\nprevious_secret_env = \"BOT_JWT_OLD\"\n",
     );
-    write(d, ".env.production", format!("BOT_JWT={strong}\nBOT_JWT_OLD=changeme\n"));
+    write(
+        d,
+        ".env.production",
+        format!("BOT_JWT={strong}\nBOT_JWT_OLD=changeme\n"),
+    );
     let out = run(d, &["env", "check", "--format", "json"]);
     expect_exit(&out, 1);
     assert!(problems(&out).contains(&(".env.production".into(), 2, "secret_default".into())));

@@ -488,7 +488,10 @@ fn url_passwords_with_at_signs_and_bearers_in_queries_lose_their_secret() {
         (5, tok.clone()),
         (6, tok.clone()),
     ] {
-        assert!(got.contains(&(line, secret.clone())), "line {line}: {got:?}");
+        assert!(
+            got.contains(&(line, secret.clone())),
+            "line {line}: {got:?}"
+        );
     }
     // Short values named as secrets: a warning names the variable, never silence.
     let out = vigil(dir.path())
@@ -504,7 +507,11 @@ fn url_passwords_with_at_signs_and_bearers_in_queries_lose_their_secret() {
         "{err}"
     );
     assert!(!err.contains("48213x"), "{err}");
-    write(dir.path(), "short.env", "ADMIN_PASS=hunter2\nLOG_LEVEL=info\n");
+    write(
+        dir.path(),
+        "short.env",
+        "ADMIN_PASS=hunter2\nLOG_LEVEL=info\n",
+    );
     let out = vigil(dir.path())
         .args(["redact", "--env-file", "short.env"])
         .write_stdin("x\n")
@@ -516,5 +523,8 @@ fn url_passwords_with_at_signs_and_bearers_in_queries_lose_their_secret() {
         err.contains("short.env:1: ADMIN_PASS is shorter than 8 characters"),
         "{err}"
     );
-    assert!(!err.contains("LOG_LEVEL") && !err.contains("hunter2"), "{err}");
+    assert!(
+        !err.contains("LOG_LEVEL") && !err.contains("hunter2"),
+        "{err}"
+    );
 }

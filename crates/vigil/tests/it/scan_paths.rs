@@ -247,7 +247,10 @@ fn names_that_are_not_utf8_are_shown_losslessly() {
     let out = run(r, &["scan", "-f", "sarif"]);
     let sarif = String::from_utf8_lossy(&out.stdout).into_owned();
     for uri in ["x%FE.txt", "x%FF.txt", "x%5Cxfe.txt"] {
-        assert!(sarif.contains(&format!("\"uri\": \"{uri}\"")), "{uri}: {sarif}");
+        assert!(
+            sarif.contains(&format!("\"uri\": \"{uri}\"")),
+            "{uri}: {sarif}"
+        );
     }
 }
 

@@ -956,8 +956,17 @@ fn repeats_cut_short_and_walks_never_sign_and_a_link_keeps_its_targets_environme
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".to_owned(),
     ] {
         let mut c = vigil(d);
-        c.args(["token", "mint", "--secret-env", "W", "--aud", "fs", "--sub", "x"])
-            .env("W", &weak);
+        c.args([
+            "token",
+            "mint",
+            "--secret-env",
+            "W",
+            "--aud",
+            "fs",
+            "--sub",
+            "x",
+        ])
+        .env("W", &weak);
         let out = c.output().unwrap();
         expect_exit(&out, 2);
         assert!(stderr(&out).contains("W "), "{weak}: {}", stderr(&out));
@@ -967,10 +976,18 @@ fn repeats_cut_short_and_walks_never_sign_and_a_link_keeps_its_targets_environme
             &[("W", weak.as_str())],
             &["--secret-env", "W", "--aud", "fs", "--allow-weak-secret"],
         );
-        let out = verify(d, &[("MCP_JWT_SECRET", weak.as_str())], &forged, &["--aud", "fs"]);
+        let out = verify(
+            d,
+            &[("MCP_JWT_SECRET", weak.as_str())],
+            &forged,
+            &["--aud", "fs"],
+        );
         expect_exit(&out, 2);
         write(d, ".env.prod", format!("MCP_JWT_SECRET={weak}\n"));
-        let out = run(d, &["token", "check-config", "--format", "json", ".env.prod"]);
+        let out = run(
+            d,
+            &["token", "check-config", "--format", "json", ".env.prod"],
+        );
         expect_exit(&out, 1);
         assert!(
             stdout(&out).contains("secret_weak") || stdout(&out).contains("secret_default"),
@@ -980,7 +997,11 @@ fn repeats_cut_short_and_walks_never_sign_and_a_link_keeps_its_targets_environme
     }
     // A link named like development in front of a production file is judged as production, or
     // refused when labelled otherwise.
-    write(d, ".env.prod", format!("MCP_JWT_SECRET={}\nMCP_DEV_BYPASS=true\n", secret(5)));
+    write(
+        d,
+        ".env.prod",
+        format!("MCP_JWT_SECRET={}\nMCP_DEV_BYPASS=true\n", secret(5)),
+    );
     std::os::unix::fs::symlink(".env.prod", d.join(".env.dev")).unwrap();
     for arg in [".env.dev", "dev=.env.dev"] {
         let out = run(d, &["token", "check-config", arg]);
