@@ -107,7 +107,7 @@ impl FernetKey {
 
     /// Why this key must not encrypt: `None` for 32 random-looking bytes (see
     /// [`crate::key::check_random`]).
-    pub fn weakness(&self) -> Option<String> {
+    pub fn weakness(&self) -> Option<crate::key::Weakness> {
         crate::key::check_random(&self.0[..]).err()
     }
 

@@ -44,24 +44,21 @@ impl MasterKey {
     /// Reads a key written in base64 (standard or URL-safe alphabet, padded or not). Refuses
     /// anything but exactly 32 bytes, 64 hex digits (ambiguous: hex is also base64), and bytes
     /// that are visibly not random (see [`check_random`]). The message never quotes the input.
-    pub fn parse(text: &str) -> std::result::Result<Self, String> {
+    pub fn parse(text: &str) -> std::result::Result<Self, KeyProblem> {
         let t = text.trim();
         if t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err("looks like 64 hex digits; a key is written in base64 (`vigil seal keygen`, or `openssl rand -base64 32`)".into());
+            return Err(KeyProblem::Hex);
         }
         let bytes = Zeroizing::new(
             [STANDARD, URL_SAFE, STANDARD_NO_PAD, URL_SAFE_NO_PAD]
                 .iter()
                 .find_map(|e| e.decode(t).ok())
-                .ok_or_else(|| "not base64 (a key is 32 random bytes in base64, as `vigil seal keygen` or `openssl rand -base64 32` prints)".to_owned())?,
+                .ok_or(KeyProblem::NotBase64)?,
         );
         if bytes.len() != KEY_LEN {
-            return Err(format!(
-                "decodes to {} bytes, not {KEY_LEN} (use VIGIL_SEAL_PASSPHRASE for a passphrase)",
-                bytes.len()
-            ));
+            return Err(KeyProblem::Length(bytes.len()));
         }
-        check_random(&bytes).map_err(|m| format!("{m}; make one with `vigil seal keygen`"))?;
+        check_random(&bytes).map_err(KeyProblem::Weak)?;
         let mut k = Zeroizing::new([0u8; KEY_LEN]);
         k.copy_from_slice(&bytes);
         Ok(MasterKey(k))
@@ -100,11 +97,9 @@ impl fmt::Debug for MasterKey {
 /// key), fewer than 16 distinct byte values (`[0; 32]`, `b"a" * 32`), or fewer than 16 distinct
 /// differences between neighbours (a counter such as `bytes(range(32))`, a repeated pattern).
 /// For 32 random bytes each of these has odds below 10^-13. The message never quotes a byte.
-pub fn check_random(bytes: &[u8]) -> std::result::Result<(), String> {
+pub fn check_random(bytes: &[u8]) -> std::result::Result<(), Weakness> {
     if bytes.iter().all(|b| (0x20..0x7f).contains(b)) {
-        return Err(
-            "is text, not random bytes (use VIGIL_SEAL_PASSPHRASE for a passphrase)".into(),
-        );
+        return Err(Weakness::Text);
     }
     let distinct = |it: &mut dyn Iterator<Item = u8>| {
         let mut seen = [false; 256];
@@ -112,12 +107,44 @@ pub fn check_random(bytes: &[u8]) -> std::result::Result<(), String> {
         seen.iter().filter(|s| **s).count()
     };
     if distinct(&mut bytes.iter().copied()) < 16 {
-        return Err("is not random (too few distinct bytes)".into());
+        return Err(Weakness::FewValues);
     }
     if distinct(&mut bytes.windows(2).map(|w| w[1].wrapping_sub(w[0]))) < 16 {
-        return Err("is not random (a sequence or a repeated pattern)".into());
+        return Err(Weakness::Pattern);
     }
     Ok(())
+}
+
+/// Why key bytes are visibly not random (see [`check_random`]); the message never quotes a byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Weakness {
+    /// Every byte is printable text: a passphrase pasted as a key.
+    #[error("is text, not random bytes (use VIGIL_SEAL_PASSPHRASE for a passphrase)")]
+    Text,
+    /// Fewer than 16 distinct byte values.
+    #[error("is not random (too few distinct bytes)")]
+    FewValues,
+    /// Fewer than 16 distinct differences between neighbours: a counter or a repeated pattern.
+    #[error("is not random (a sequence or a repeated pattern)")]
+    Pattern,
+}
+
+/// Why a master key written in text is refused (see [`MasterKey::parse`]); the message never
+/// quotes the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum KeyProblem {
+    /// 64 hex digits: ambiguous, since hex is also base64.
+    #[error("looks like 64 hex digits; a key is written in base64 (`vigil seal keygen`, or `openssl rand -base64 32`)")]
+    Hex,
+    /// Not base64 in any of the four alphabets.
+    #[error("not base64 (a key is 32 random bytes in base64, as `vigil seal keygen` or `openssl rand -base64 32` prints)")]
+    NotBase64,
+    /// Decodes to this many bytes, not [`KEY_LEN`].
+    #[error("decodes to {0} bytes, not {KEY_LEN} (use VIGIL_SEAL_PASSPHRASE for a passphrase)")]
+    Length(usize),
+    /// 32 bytes that are visibly not random.
+    #[error("{0}; make one with `vigil seal keygen`")]
+    Weak(Weakness),
 }
 
 /// Whether `kid` is a valid key id: 1 to 32 characters of `A-Z a-z 0-9 _ -`.
@@ -145,14 +172,19 @@ mod tests {
             k.derived_kid()
         );
         let text = STANDARD.encode(b"this-is-a-passphrase-not-a-key!!");
-        assert!(MasterKey::parse(&text).unwrap_err().contains("is text"));
+        assert!(MasterKey::parse(&text)
+            .unwrap_err()
+            .to_string()
+            .contains("is text"));
         assert!(MasterKey::parse(&STANDARD.encode([7u8; 32]))
             .unwrap_err()
+            .to_string()
             .contains("not random"));
         // A counter, a repeated 8-byte pattern, hex.
         let counter: Vec<u8> = (0u8..32).collect();
         assert!(MasterKey::parse(&STANDARD.encode(&counter))
             .unwrap_err()
+            .to_string()
             .contains("a sequence or a repeated pattern"));
         let stepped: Vec<u8> = (0u8..32)
             .map(|i| i.wrapping_mul(37).wrapping_add(200))
@@ -163,9 +195,13 @@ mod tests {
             .collect();
         assert!(MasterKey::parse(&STANDARD.encode(&pattern)).is_err());
         let hex: String = std::iter::repeat_n("9f3a", 16).collect();
-        assert!(MasterKey::parse(&hex).unwrap_err().contains("hex"));
+        assert!(MasterKey::parse(&hex)
+            .unwrap_err()
+            .to_string()
+            .contains("hex"));
         assert!(MasterKey::parse(&STANDARD.encode([1u8; 16]))
             .unwrap_err()
+            .to_string()
             .contains("16 bytes"));
         assert!(MasterKey::parse("not base64 at all!").is_err());
         assert_eq!(format!("{k:?}"), "MasterKey(..)");

@@ -160,7 +160,7 @@ impl KeyRing {
                             "holds `{}:<key>`, a VIGIL_SEAL_KEYS entry: use VIGIL_SEAL_KEYS=\"{}:…\" to keep the id `{}`, or drop the `{}:` (the key then gets an id derived from it, and values sealed under `{}` no longer find it)",
                             kid.trim(), kid.trim(), kid.trim(), kid.trim(), kid.trim()
                         ),
-                        _ => m,
+                        _ => m.to_string(),
                     };
                     SealError::Keys {
                         var: VAR_KEY,
@@ -328,7 +328,7 @@ fn parse_list(list: &str) -> Result<Vec<(String, MasterKey)>> {
             Some((kid, b64)) => (Some(kid.trim()), b64),
             None => (None, entry),
         };
-        let key = MasterKey::parse(b64).map_err(at)?;
+        let key = MasterKey::parse(b64).map_err(|e| at(e.to_string()))?;
         let kid = kid.map(str::to_owned).unwrap_or_else(|| key.derived_kid());
         out.push((kid, key));
     }

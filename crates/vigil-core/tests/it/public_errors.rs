@@ -18,6 +18,8 @@ const CRATES: &[&str] = &[
     "vigil-gateway",
     "vigil-token",
     "vigil-memory",
+    "vigil-lint",
+    "vigil-seal",
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
