@@ -317,16 +317,17 @@ pub fn check_with(
                     message,
                 })
             };
-            if section.is_production(&l.file.environment) {
-                if is_flag(&b.key) && strength::maybe_on(v) {
-                    push(
-                        Code::DevBypass,
-                        format!(
-                            "{} is on in a production file: authentication is switched off",
-                            b.key
-                        ),
-                    );
-                }
+            if section.is_production(&l.file.environment)
+                && is_flag(&b.key)
+                && strength::maybe_on(v)
+            {
+                push(
+                    Code::DevBypass,
+                    format!(
+                        "{} is on in a production file: authentication is switched off",
+                        b.key
+                    ),
+                );
             }
             // The password of a credential URL (`DATABASE_URL=postgres://app:changeme@db`) is
             // judged like a `…_PASSWORD` value.

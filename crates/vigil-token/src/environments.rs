@@ -88,14 +88,14 @@ pub fn gather(
     })
 }
 
+/// An environment's variables, by name.
+type Vars = BTreeMap<String, Secret<String>>;
+/// Earlier bindings of keys bound again later.
+type Earlier = Vec<(String, Secret<String>)>;
+
 /// The variables of `doc` (the last binding of each key) and the earlier bindings a later one
 /// overrides (what loaders that keep the first binding run with).
-fn vars(
-    doc: &Document,
-) -> (
-    BTreeMap<String, Secret<String>>,
-    Vec<(String, Secret<String>)>,
-) {
+fn vars(doc: &Document) -> (Vars, Earlier) {
     let mut vars = BTreeMap::new();
     let mut earlier = Vec::new();
     for b in doc.bindings() {
