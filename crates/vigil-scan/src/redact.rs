@@ -145,7 +145,14 @@ impl Pii {
         }
     }
 
+    /// Adds a pseudonym span for each personal datum of `data` that does not overlap a secret
+    /// already in `out` (so a pseudonym's number is given only to what is shown).
     fn spans(&mut self, data: &[u8], out: &mut Vec<Span>) {
+        let secrets: Vec<(usize, usize)> = out
+            .iter()
+            .filter(|s| !matches!(s.label, Label::Pii(_)))
+            .map(|s| (s.start, s.end))
+            .collect();
         for c in self.re.captures_iter(data) {
             let (kind, m, prefix, suffix) = if let Some(m) = c.name("mention") {
                 let text = m.as_bytes();
@@ -195,6 +202,9 @@ impl Pii {
                 {
                     continue;
                 }
+            }
+            if secrets.iter().any(|&(a, b)| a < m.end && m.start < b) {
+                continue;
             }
             let mut value = data[m.clone()].to_vec();
             if kind == "email" || kind == "ip" {

@@ -459,13 +459,15 @@ fn url_passwords_with_at_signs_and_bearers_in_queries_lose_their_secret() {
     // --pii never lets an e-mail-like run inside the password take the host with it.
     let out = vigil(dir.path())
         .args(["redact", "-q", "--pii"])
-        .write_stdin(format!("https://user:{a}@{b}@host.example/x\n"))
+        .write_stdin(format!(
+            "https://user:{a}@{b}@host.example/x\nbob@example.com\n"
+        ))
         .output()
         .unwrap();
     expect_exit(&out, 0);
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
-        "https://user:[REDACTED:url-password]@host.example/x\n"
+        "https://user:[REDACTED:url-password]@host.example/x\nemail#1\n"
     );
     // scan sees the same secrets.
     write(dir.path(), "app.log", &log);
