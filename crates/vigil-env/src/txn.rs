@@ -98,6 +98,13 @@ pub enum TxnError {
         /// How many names it has.
         links: u64,
     },
+    /// A path that is not UTF-8: the journal records paths as JSON text, which cannot hold it,
+    /// and a transaction that cannot be journaled is not begun.
+    #[error("{path}: the name is not UTF-8, and the rotation journal records names as text; nothing was written: rename the file or folder")]
+    NotUtf8Path {
+        /// The path, with the bytes that are not UTF-8 shown as U+FFFD.
+        path: String,
+    },
     /// An I/O failure, with the path.
     #[error("{path}: {error}")]
     Io {
@@ -423,7 +430,11 @@ fn write_journal(root: &Path, j: &Journal) -> Result<(), TxnError> {
     let dir = state_dir(root)?;
     ensure_gitignore(&dir)?;
     let path = dir.join(JOURNAL);
-    let text = serde_json::to_vec_pretty(j).expect("journal serializes");
+    // Every path was checked to be UTF-8 before the transaction began (`commit`); a journal
+    // that still cannot be written as JSON is refused, never a panic.
+    let text = serde_json::to_vec_pretty(j).map_err(|_| TxnError::NotUtf8Path {
+        path: path.display().to_string(),
+    })?;
     vigil_core::fsx::atomic_write(&path, &text).map_err(io(&path))
 }
 
@@ -435,6 +446,11 @@ pub fn commit(root: &Path, changes: &[Change], backup: bool) -> Result<(), TxnEr
     let mut entries = Vec::new();
     for c in changes {
         let path = real_path(&std::path::absolute(&c.path).map_err(io(&c.path))?);
+        if path.to_str().is_none() {
+            return Err(TxnError::NotUtf8Path {
+                path: c.path.display().to_string(),
+            });
+        }
         let old = c
             .old
             .as_deref()

@@ -82,7 +82,7 @@ pub enum PrepareError {
     },
     /// The previous secret equals the current one (`vigil token check-config` refuses it too):
     /// the rotation did not change the secret.
-    #[error("{previous} equals {current}: the rotation did not change the secret (unset {previous} or rotate again)")]
+    #[error("{previous} equals {current} (the rotation did not change the secret; unset {previous} or rotate again)")]
     PreviousEqualsCurrent {
         /// The current secret's variable.
         current: String,

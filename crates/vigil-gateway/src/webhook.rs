@@ -78,7 +78,7 @@ pub enum WebhookProblem {
     #[error("{0} is not a Standard Webhooks secret (whsec_ followed by base64)")]
     NotBase64(String),
     /// The same secret twice.
-    #[error("{0} equals {1}: the rotation did not change the secret")]
+    #[error("{0} equals {1} (the rotation did not change the secret)")]
     Duplicate(String, String),
     /// A zero or over-a-day tolerance.
     #[error("must be between 1s and 24h")]

@@ -224,7 +224,7 @@ static PY_INTENT_SET: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\bintents\s*\.\s*([A-Za-z_]{1,40})\s*=\s*True\b").expect("regex")
 });
 static PY_INTENTS_CTOR: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"Intents\s*\(([^()]{1,1000})\)").expect("regex"));
+    LazyLock::new(|| Regex::new(r"Intents\s*\(([^()]+)\)").expect("regex"));
 static PY_KWARG_TRUE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"([A-Za-z_]{1,40})\s*=\s*True\b").expect("regex"));
 static JS_INTENT: LazyLock<Regex> = LazyLock::new(|| {
@@ -236,11 +236,10 @@ static RAW_INTENTS: LazyLock<Regex> = LazyLock::new(|| {
         .expect("regex")
 });
 static ENV_INTENTS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?m)^\s*(?:export\s+)?[A-Z0-9_]{0,40}INTENTS\s*=\s*([^\r\n#]{1,400})")
-        .expect("regex")
+    Regex::new(r"(?m)^\s*(?:export\s+)?[A-Z0-9_]{0,40}INTENTS\s*=\s*([^\r\n#]+)").expect("regex")
 });
 static INVITE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i:https?://(?:www\.|ptb\.|canary\.)?discord(?:app)?\.com)/(?:api/)?oauth2/authorize\?[^\s"'<>`]{0,1000}"#)
+    Regex::new(r#"(?i:https?://(?:www\.|ptb\.|canary\.)?discord(?:app)?\.com)/(?:api/)?oauth2/authorize\?[^\s"'<>`]*"#)
         .expect("regex")
 });
 static ENV_PERMISSIONS: LazyLock<Regex> = LazyLock::new(|| {
@@ -284,7 +283,7 @@ static PY_PERMS_CALL: LazyLock<Regex> = LazyLock::new(|| {
         .expect("regex")
 });
 static PY_PERMS_CTOR: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"Permissions\s*\(([^()]{1,1000})\)").expect("regex"));
+    LazyLock::new(|| Regex::new(r"Permissions\s*\(([^()]+)\)").expect("regex"));
 
 /// The value of an integer expression as bots write bit sets: `8`, `0x8`, `1 << 3`,
 /// `268435456 | 8`, `value=2048 + 1024`, with parentheses around terms. Anything else: `None`.
@@ -422,10 +421,7 @@ pub fn intents(doc: &Document) -> Vec<Request> {
             &doc.root,
             &mut out,
             0,
-            &|k| {
-                let k = k.to_ascii_lowercase();
-                k == "intents" || k.ends_with("_intents")
-            },
+            &|k| names_key(k, "intents"),
             &|n| match &n.value {
                 Value::Number(s) => s.parse::<u64>().ok(),
                 Value::String(s) => s.parse::<u64>().ok(),
@@ -569,10 +565,7 @@ pub fn permissions(doc: &Document) -> Vec<Request> {
             &doc.root,
             &mut out,
             0,
-            &|k| {
-                let k = k.to_ascii_lowercase();
-                k == "permissions" || k.ends_with("_permissions")
-            },
+            &|k| names_key(k, "permissions"),
             &|n| match &n.value {
                 Value::Number(s) => s.parse::<u64>().ok(),
                 Value::String(s) => s.parse::<u64>().ok(),
@@ -581,6 +574,15 @@ pub fn permissions(doc: &Document) -> Vec<Request> {
         ),
     }
     out
+}
+
+/// Whether `key` is `word` or ends with `_word`, ignoring ASCII case, without allocating (it is
+/// asked of every key of every document).
+fn names_key(key: &str, word: &str) -> bool {
+    let (k, w) = (key.as_bytes(), word.as_bytes());
+    k.len() >= w.len()
+        && k[k.len() - w.len()..].eq_ignore_ascii_case(w)
+        && (k.len() == w.len() || k[k.len() - w.len() - 1] == b'_')
 }
 
 fn tree_requests(

@@ -205,17 +205,24 @@ pub fn loose(key: &str) -> String {
         .collect()
 }
 
-/// Whether two keys are equal compared loosely (see [`loose`]), without allocating.
+/// Whether two keys are equal compared loosely (see [`loose`]), without allocating: ASCII bytes
+/// are compared as they come, and only a key holding a non-ASCII character takes [`loose`]'s
+/// Unicode path (`K`, the Kelvin sign, lowercases to an ASCII `k`). A difference found in the
+/// ASCII bytes before any such character is final: both keys agree up to there.
 pub fn loose_eq(a: &str, b: &str) -> bool {
-    fn norm(s: &str) -> impl Iterator<Item = u8> + '_ {
-        s.bytes()
-            .filter(|c| *c != b'-' && *c != b'_')
-            .map(|c| c.to_ascii_lowercase())
-    }
-    if a.is_ascii() && b.is_ascii() {
-        norm(a).eq(norm(b))
-    } else {
-        loose(a) == loose(b)
+    let skip = |c: &u8| *c != b'-' && *c != b'_';
+    let (mut x, mut y) = (a.bytes().filter(skip), b.bytes().filter(skip));
+    loop {
+        match (x.next(), y.next()) {
+            (None, None) => return true,
+            (Some(p), Some(q)) if p.is_ascii() && q.is_ascii() => {
+                if !p.eq_ignore_ascii_case(&q) {
+                    return false;
+                }
+            }
+            (Some(p), None) | (None, Some(p)) if p.is_ascii() => return false,
+            _ => return loose(a) == loose(b),
+        }
     }
 }
 
@@ -374,6 +381,15 @@ impl fmt::Display for KeyPath {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The allocation-free comparison agrees with comparing the loose forms, on keys mixing
+        /// case, separators and characters whose lowercase is ASCII or longer (`K`, `İ`, `ẞ`).
+        #[test]
+        fn loose_eq_agrees_with_loose(a in "[aAkK_\\-\u{212A}\u{130}\u{1E9E}iß]{0,6}", b in "[aAkK_\\-\u{212A}\u{130}\u{1E9E}iß]{0,6}") {
+            proptest::prop_assert_eq!(loose_eq(&a, &b), loose(&a) == loose(&b));
+        }
+    }
 
     #[test]
     fn key_paths_read_like_config_keys() {

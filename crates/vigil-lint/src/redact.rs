@@ -11,13 +11,13 @@ pub const MASK: &str = "[REDACTED]";
 
 /// `scheme://userinfo@`: everything between `//` and the first `@` before the host.
 static USERINFO: LazyLock<regex::Regex> = LazyLock::new(|| {
-    regex::Regex::new(r#"(?i)\b([a-z][a-z0-9+.\-]{0,30}://)([^\s/?#@"'`]{1,512})@"#)
+    regex::Regex::new(r#"(?i)\b([a-z][a-z0-9+.\-]{0,30}://)([^\s/?#@"'`]+)@"#)
         .expect("userinfo pattern")
 });
 
 /// `?name=value` / `&name=value` query pairs (and `#name=value` fragments).
 static QUERY_PAIR: LazyLock<regex::Regex> = LazyLock::new(|| {
-    regex::Regex::new(r#"([?&;#])([A-Za-z0-9_.\-\[\]]{1,64})=([^&#\s"'`]{1,2048})"#)
+    regex::Regex::new(r#"([?&;#])([A-Za-z0-9_.\-\[\]]{1,64})=([^&#\s"'`]+)"#)
         .expect("query pattern")
 });
 

@@ -11,7 +11,7 @@ static REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
         r"\$?\{\{\s*(?:secrets|inputs|env|vars)\.[A-Za-z0-9_.\-]{1,128}\s*\}\}",
         // `-` belongs to VS Code's input and config ids, never to a variable's name:
         // `${GH-literal}` is POSIX's default of `GH`, a literal to judge.
-        r"|\$\{(?:(?:input:|config:)[A-Za-z_][A-Za-z0-9_.\-]{0,127}|(?:env:)?[A-Za-z_][A-Za-z0-9_.]{0,127})(?::?[-=]([^}]{0,256}))?\}",
+        r"|\$\{(?:(?:input:|config:)[A-Za-z_][A-Za-z0-9_.\-]{0,127}|(?:env:)?[A-Za-z_][A-Za-z0-9_.]{0,127})(?::?[-=]([^}]*))?\}",
         r"|\{env:[A-Za-z_][A-Za-z0-9_]{0,127}\}",
         r"|\$[A-Za-z_][A-Za-z0-9_]{0,127}",
         r"|%[A-Za-z_][A-Za-z0-9_]{0,127}%",
@@ -33,9 +33,9 @@ static SECRET_NAME: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Removes every reference from `value`; the second item says whether there was one.
-pub fn strip_references(value: &str) -> (String, bool) {
+pub fn strip_references(value: &str) -> (std::borrow::Cow<'_, str>, bool) {
     if !value.contains(['$', '{', '%']) {
-        return (value.to_owned(), false);
+        return (std::borrow::Cow::Borrowed(value), false);
     }
     // `${VAR:-default}` (and `-`, `:=`, `=`): the client uses the default when VAR is unset,
     // so the default is a literal and stays to be judged.
@@ -43,7 +43,7 @@ pub fn strip_references(value: &str) -> (String, bool) {
         c.get(1).map_or(String::new(), |d| d.as_str().to_owned())
     });
     let had = out.len() != value.len();
-    (out.into_owned(), had)
+    (out, had)
 }
 
 /// Whether `value` is only references (and whitespace).
@@ -202,8 +202,16 @@ pub fn strip_scheme(v: &str) -> &str {
         return "";
     }
     for scheme in ["bearer ", "basic ", "token ", "bot ", "oauth ", "apikey "] {
-        if v.len() > scheme.len() && v[..scheme.len()].eq_ignore_ascii_case(scheme) {
-            return v[scheme.len()..].trim();
+        // `get`, not an index: a value whose first bytes are part of a multi-byte character
+        // (`pässwörd`) has no boundary there.
+        if let (true, Some(head), Some(rest)) = (
+            v.len() > scheme.len(),
+            v.get(..scheme.len()),
+            v.get(scheme.len()..),
+        ) {
+            if head.eq_ignore_ascii_case(scheme) {
+                return rest.trim();
+            }
         }
     }
     v
@@ -250,7 +258,7 @@ pub fn bearer_literal(value: &str) -> bool {
     let rest = strip_scheme(v);
     let schemed = ["bearer ", "basic "]
         .iter()
-        .any(|s| v.len() > s.len() && v[..s.len()].eq_ignore_ascii_case(s));
+        .any(|s| v.len() > s.len() && v.get(..s.len()).is_some_and(|h| h.eq_ignore_ascii_case(s)));
     schemed
         && rest.len() >= 8
         && !rest.contains(char::is_whitespace)

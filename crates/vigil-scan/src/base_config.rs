@@ -145,27 +145,69 @@ pub(crate) fn differing(
     };
     let here = version(&candidates, &disk);
     let mut seen: Vec<Version> = Vec::new();
+    // One handle for every base (each read needs only the commit's tree).
+    let opened = crate::git::open(repo).ok();
+    // No configuration file at all: the built-in rules.
+    let builtin: Version = candidates.iter().map(|c| (c.clone(), None)).collect();
     for base in bases {
-        let at = |paths: &[String]| crate::git::files_at(repo, base, paths);
-        let Some(v) = version(&candidates, &at) else {
-            continue;
+        let short = short_name(base);
+        let v = if base == crate::git::NO_BASE {
+            builtin.clone()
+        } else {
+            let at = |paths: &[String]| {
+                opened
+                    .as_ref()
+                    .and_then(|r| crate::git::files_at(r, base, paths))
+            };
+            match version(&candidates, &at) {
+                Some(v) => v,
+                None => {
+                    // A base this clone does not hold (a force-push over another clone's
+                    // commits) or whose configuration lies outside the repository: the
+                    // built-in rules stand in for it, never the working tree's alone.
+                    warnings.push(format!(
+                        "the configuration at the base of the scanned changes ({short}) cannot be read here, so the built-in rules apply in its place (with the working tree's)"
+                    ));
+                    builtin.clone()
+                }
+            }
         };
         if Some(&v) == here.as_ref() || seen.contains(&v) {
             continue;
         }
-        let short = &base[..base.len().min(12)];
-        match resolve_at(settings, &v, &cwd, scanned.as_deref(), short) {
+        match resolve_at(settings, &v, &cwd, scanned.as_deref(), &short) {
             Ok(s) => out.push(AtBase {
                 commit: base.clone(),
                 settings: s,
             }),
-            Err(e) => warnings.push(format!(
-                "the configuration at the base of the scanned changes ({short}) cannot be used, so only the working tree's applies: {e}"
-            )),
+            Err(e) => {
+                warnings.push(format!(
+                    "the configuration at the base of the scanned changes ({short}) cannot be used, so the built-in rules apply in its place (with the working tree's): {e}"
+                ));
+                if !seen.contains(&builtin) && here.as_ref() != Some(&builtin) {
+                    if let Ok(s) = resolve_at(settings, &builtin, &cwd, scanned.as_deref(), &short)
+                    {
+                        out.push(AtBase {
+                            commit: base.clone(),
+                            settings: s,
+                        });
+                    }
+                    seen.push(builtin.clone());
+                }
+            }
         }
         seen.push(v);
     }
     (out, warnings)
+}
+
+/// How a base is named in messages: a commit's first 12 hex digits, or what stands for no base.
+pub(crate) fn short_name(base: &str) -> String {
+    if base == crate::git::NO_BASE {
+        "no base commit: the built-in rules".to_owned()
+    } else {
+        base[..base.len().min(12)].to_owned()
+    }
 }
 
 /// The settings with version `v` as the discovered configuration: written to a private

@@ -7,8 +7,8 @@
 //! scanned once, however many commits hold it, in parallel; each finding is then attributed to
 //! every commit that introduced its pair, with the commit's author, date and summary. Subtrees
 //! whose id equals a parent's are skipped whole, so unchanged directories cost nothing.
-//! Submodules (gitlinks) are not content and are skipped; a symbolic link's blob (its target) is
-//! scanned as text; replacement refs and the commit-graph are not used; a missing or corrupt
+//! Submodules (gitlinks) are not content (their paths are scanned as names); a symbolic link's
+//! blob (its target) is scanned as text; replacement refs and the commit-graph are not used; a missing or corrupt
 //! object is a warning naming it; a shallow clone's boundary commits count as roots. A walk of
 //! the whole history (no range, push or date limit) first decodes every packed tree in pack order
 //! (`pack_trees`), so that deep tree delta chains cost one inflate per tree. With the history
@@ -28,6 +28,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use vigil_core::Origin;
 
+/// The base of scanned changes that build on no commit (a root commit, the index before the
+/// first commit): in [`GitStats::bases`], it stands for the built-in configuration.
+pub const NO_BASE: &str = "(no base commit)";
+
 /// What part of history to scan.
 #[derive(Debug, Clone, Default)]
 pub struct HistoryOptions {
@@ -43,6 +47,9 @@ pub struct HistoryOptions {
     pub hidden: Vec<String>,
     /// A push with a new ref: also exclude what this remote advertises (pre-push).
     pub ask_remote: Option<AskRemote>,
+    /// Also every local branch and tag, and `HEAD`, as tips (a pre-push hook that got no push
+    /// input although a remote was named: what it pushes is unknown).
+    pub local_refs: bool,
     /// Ref names a push creates or updates (pre-push): their names are scanned as text.
     pub ref_names: Vec<String>,
     /// Repository-relative paths of configuration files: whether the scanned commits modify
@@ -90,6 +97,14 @@ pub struct PushRange {
     pub upstream: bool,
     /// The local and remote ref names of the push (their names are scanned as text).
     pub refs: Vec<String>,
+    /// Commits said to be on the remote by someone other than git (pre-commit's
+    /// `PRE_COMMIT_FROM_REF`, which it derives from remote-tracking refs for a new ref): hidden
+    /// only when the remote advertises them.
+    pub claimed: Vec<String>,
+    /// The hook got no push input although a remote was named (a hook manager that did not
+    /// pass git's stdin on): every local branch and tag, and `HEAD`, are scanned against what
+    /// the remote has.
+    pub local_refs: bool,
 }
 
 impl PushRange {
@@ -114,16 +129,57 @@ impl PushRange {
             .map(str::to_owned)
             .or_else(|| env("PRE_COMMIT_REMOTE_URL"))
             .filter(|u| !u.is_empty());
+        // pre-commit's pre-push variables (`PRE_COMMIT_REMOTE_NAME` is set only in its hook):
+        // it reads git's stdin itself and passes on only the first pushed ref.
+        let in_hook = env("PRE_COMMIT_REMOTE_NAME").is_some_and(|r| !r.is_empty());
+        let pre_commit_refs: Vec<String> = ["PRE_COMMIT_LOCAL_BRANCH", "PRE_COMMIT_REMOTE_BRANCH"]
+            .into_iter()
+            .filter_map(|k| env(k).filter(|v| !v.is_empty()))
+            .fold(Vec::new(), |mut v, r| {
+                if !v.contains(&r) {
+                    v.push(r);
+                }
+                v
+            });
         if let (Some(from), Some(to)) = (env("PRE_COMMIT_FROM_REF"), env("PRE_COMMIT_TO_REF")) {
+            if !in_hook {
+                // `pre-commit run --from-ref A --to-ref B` (CI, by hand): the range asked for.
+                return Ok(PushRange {
+                    tips: vec![to],
+                    hidden: vec![from],
+                    remote,
+                    url,
+                    ..PushRange::default()
+                });
+            }
+            // In its pre-push hook, pre-commit's FROM_REF is git's remote commit for an update,
+            // but for a new ref the parent of the first commit no remote-tracking ref reaches:
+            // stale tracking refs (a branch deleted on the remote) would hide commits the
+            // remote no longer has. It counts only when the remote advertises it.
             return Ok(PushRange {
                 tips: vec![to],
-                hidden: vec![from],
-                ask_remote: false,
+                claimed: vec![from],
+                ask_remote: true,
                 remote,
                 url,
-                upstream: false,
-                refs: Vec::new(),
+                refs: pre_commit_refs,
+                ..PushRange::default()
             });
+        }
+        if in_hook {
+            if let Some(local) = env("PRE_COMMIT_LOCAL_BRANCH").filter(|b| !b.is_empty()) {
+                // pre-commit's "all files" case: the pushed ref reaches a root commit no
+                // remote-tracking ref reaches (an orphan branch, a first push). It sets no
+                // range; the pushed ref is scanned against what the remote has.
+                return Ok(PushRange {
+                    tips: vec![local],
+                    ask_remote: true,
+                    remote,
+                    url,
+                    refs: pre_commit_refs,
+                    ..PushRange::default()
+                });
+            }
         }
         let mut input = String::new();
         if let Some(r) = stdin {
@@ -154,10 +210,20 @@ impl PushRange {
             }
         }
         if range.tips.is_empty() {
-            // Run by hand: HEAD, against what the current branch's upstream remote has.
-            range.tips.push("HEAD".into());
             range.ask_remote = true;
-            range.upstream = range.remote.is_none() && range.url.is_none();
+            let ref_lines = input.lines().any(|l| l.split_whitespace().count() == 4);
+            if ref_lines || (range.remote.is_none() && range.url.is_none()) {
+                // Run by hand (or a push of deletions only, which sends nothing): HEAD,
+                // against what the current branch's upstream remote has.
+                range.tips.push("HEAD".into());
+                range.upstream = range.remote.is_none() && range.url.is_none();
+            } else {
+                // A remote was named but git's push input never came: a hook manager that
+                // does not pass stdin on (a lefthook entry without `use_stdin`). What is
+                // pushed is unknown, so every local branch and tag is scanned (fail closed),
+                // never only `HEAD`.
+                range.local_refs = true;
+            }
         }
         Ok(range)
     }
@@ -165,6 +231,7 @@ impl PushRange {
     /// Narrows history options to this push.
     pub fn apply_to(&self, opts: &mut HistoryOptions) {
         opts.tips.extend(self.tips.iter().cloned());
+        opts.local_refs |= self.local_refs;
         opts.hidden.extend(self.hidden.iter().cloned());
         opts.ref_names.extend(self.refs.iter().cloned());
         if self.ask_remote {
@@ -172,6 +239,7 @@ impl PushRange {
                 remote: self.remote.clone(),
                 url: self.url.clone(),
                 upstream: self.upstream,
+                claimed: self.claimed.clone(),
             });
         }
     }
@@ -186,6 +254,9 @@ pub struct AskRemote {
     pub url: Option<String>,
     /// When neither is known: ask the current branch's upstream remote (a scan run by hand).
     pub upstream: bool,
+    /// Commits hidden when the remote advertises them (pre-commit's `PRE_COMMIT_FROM_REF`),
+    /// whether or not a remote-tracking ref points at them.
+    pub claimed: Vec<String>,
 }
 
 /// `text` with the user part of every URL in it (`https://TOKEN@host`, `ssh://u:pw@host`)
@@ -210,6 +281,44 @@ fn hide_userinfo(text: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// `text` fit for a warning about a remote: URL user parts hidden ([`hide_userinfo`]), the user
+/// part of scp-like addresses (`TOKEN@host:path`, except git's conventional `git@`) hidden, and
+/// every secret the built-in rules find (in a URL's path, query or fragment too) redacted.
+fn hide_secrets(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, word) in hide_userinfo(text).split(' ').enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let core = word.trim_start_matches(['\'', '"', '`', '(']);
+        let lead = &word[..word.len() - core.len()];
+        match core.find('@') {
+            Some(at)
+                if !core[..at].contains("://")
+                    && core[at + 1..].contains(':')
+                    && &core[..at] != "git"
+                    && at > 0 =>
+            {
+                out.push_str(lead);
+                out.push_str("[REDACTED]");
+                out.push_str(&core[at..]);
+            }
+            _ => out.push_str(word),
+        }
+    }
+    static RULES: std::sync::LazyLock<Ruleset> = std::sync::LazyLock::new(Ruleset::builtin);
+    let mut redactor = crate::redact::Redactor::new(
+        vec![&*RULES],
+        crate::redact::RedactOptions {
+            max_decode_depth: 1,
+            ..Default::default()
+        },
+    );
+    let mut redacted = Vec::with_capacity(out.len());
+    redactor.redact(out.as_bytes(), &mut redacted);
+    String::from_utf8_lossy(&redacted).into_owned()
 }
 
 /// The commits a remote advertises (`git ls-remote`, without prompting), that this repository
@@ -255,10 +364,15 @@ fn advertised(repo: &gix::Repository, ask: &AskRemote) -> Result<Vec<ObjectId>, 
             Some(c) => c.intersection(&ids).copied().collect(),
         });
     }
+    let claimed: Vec<ObjectId> = ask
+        .claimed
+        .iter()
+        .filter_map(|c| repo.rev_parse_single(c.as_str()).ok().map(|id| id.detach()))
+        .collect();
     Ok(common
         .unwrap_or_default()
         .into_iter()
-        .filter(|id| learned.contains(id))
+        .filter(|id| learned.contains(id) || claimed.contains(id))
         .collect())
 }
 
@@ -313,7 +427,7 @@ fn git_failure(out: &std::process::Output) -> String {
         .lines()
         .find(|l| !l.trim().is_empty())
         .unwrap_or("failed");
-    vigil_core::logging::printable(&hide_userinfo(why.trim())).into_owned()
+    vigil_core::logging::printable(&hide_secrets(why.trim())).into_owned()
 }
 
 /// The URLs `git push <remote>` sends to (`git remote get-url --push --all`); a name that is no
@@ -349,7 +463,7 @@ fn push_urls(repo: &gix::Repository, remote: &str) -> Result<Vec<String>, String
 
 /// The commits held here that the repository at exactly `url` advertises.
 fn ask_url(repo: &gix::Repository, url: &str) -> Result<BTreeSet<ObjectId>, String> {
-    let shown = vigil_core::logging::printable(&hide_userinfo(url)).into_owned();
+    let shown = vigil_core::logging::printable(&hide_secrets(url)).into_owned();
     // What git would ask instead (`url.*.insteadOf`): only the URL itself is trusted.
     let out = git_as_is(repo, url)
         .args(["ls-remote", "--get-url", "--", url])
@@ -359,7 +473,7 @@ fn ask_url(repo: &gix::Repository, url: &str) -> Result<BTreeSet<ObjectId>, Stri
     if !out.status.success() || got != url {
         return Err(format!(
             "git would ask {} instead of {shown} (`url.*.insteadOf`)",
-            vigil_core::logging::printable(&hide_userinfo(&got))
+            vigil_core::logging::printable(&hide_secrets(&got))
         ));
     }
     let out = git_as_is(repo, url)
@@ -636,9 +750,13 @@ pub fn work_root(path: &Path) -> Option<PathBuf> {
 }
 
 /// The contents of `paths` (repository-relative, `/`-separated) in the tree of commit `commit`
-/// (hex): `None` where a path holds no blob. `None` when the commit or its tree cannot be read.
-pub fn files_at(repo: &Path, commit: &str, paths: &[String]) -> Option<Vec<Option<Vec<u8>>>> {
-    let r = open(repo).ok()?;
+/// (hex) of repository `r`: `None` where a path holds no blob. `None` when the commit or its
+/// tree cannot be read.
+pub fn files_at(
+    r: &gix::Repository,
+    commit: &str,
+    paths: &[String],
+) -> Option<Vec<Option<Vec<u8>>>> {
     let id = ObjectId::from_hex(commit.as_bytes()).ok()?;
     let tree = r.find_commit(id).ok()?.tree().ok()?;
     Some(
@@ -1165,6 +1283,18 @@ fn entries(
     out
 }
 
+/// The names of a tree's gitlinks (submodules).
+fn gitlinks(repo: &gix::Repository, tree: ObjectId, misses: &Misses) -> Vec<Vec<u8>> {
+    let Some(obj) = misses.find(repo, tree, "tree", None) else {
+        return Vec::new();
+    };
+    gix::objs::TreeRefIter::from_bytes(&obj.data, repo.object_hash())
+        .filter_map(Result::ok)
+        .filter(|e| e.mode.is_commit())
+        .map(|e| e.filename.to_vec())
+        .collect()
+}
+
 /// A smaller delta-base cache than gix's default 64 entries and 96 MB: its lookup is a linear
 /// scan, and on a 6,000-commit history 16 slots measured faster than 8, 32, 64 or 256
 /// (bench/scan-git-peers.sh). `bytes` is this handle's share of [`DELTA_BUDGET`].
@@ -1265,6 +1395,7 @@ fn introduced(
     depth: usize,
     misses: &Misses,
     out: &mut Vec<Pair>,
+    links: &mut Vec<String>,
 ) {
     if parents.contains(&tree) {
         return;
@@ -1301,8 +1432,25 @@ fn introduced(
             break;
         };
         let is_tree = e.mode.is_tree();
+        if e.mode.is_commit() {
+            // A gitlink (submodule) is not content, but its path is a tree entry git sends: a
+            // path no parent has as a gitlink is scanned as a name.
+            let known = parent_entries.iter().any(|pe| {
+                pe.binary_search_by(|x| x.cmp(&e))
+                    .is_ok_and(|k| pe[k].mode.is_commit())
+            });
+            if !known {
+                let mut p = prefix.clone();
+                if !p.is_empty() {
+                    p.push(b'/');
+                }
+                p.extend_from_slice(e.filename);
+                links.push(path_text(&p));
+            }
+            continue;
+        }
         if !is_tree && !e.mode.is_blob_or_symlink() {
-            continue; // gitlinks are not content; a symbolic link's target is text, scanned
+            continue; // a symbolic link's target is text, scanned
         }
         let mut subs: Vec<ObjectId> = Vec::new();
         let mut same = false;
@@ -1341,6 +1489,7 @@ fn introduced(
                 depth + 1,
                 misses,
                 out,
+                links,
             );
         } else {
             out.push((path_text(prefix), e.oid.to_owned(), before));
@@ -1472,10 +1621,20 @@ pub fn scan_history_progress(
     let mut hidden: Vec<ObjectId> = Vec::new();
     // Annotated tags met on the way to the tips: their messages are scanned.
     let mut tags = BTreeSet::new();
-    let tips: Vec<ObjectId> = if !opts.tips.is_empty() {
+    let tips: Vec<ObjectId> = if !opts.tips.is_empty() || opts.local_refs {
         let mut t = Vec::new();
         for tip in &opts.tips {
             t.push(resolve(&repo, "--pre-push", tip, &mut tags)?);
+        }
+        if opts.local_refs {
+            for prefix in ["refs/heads/", "refs/tags/"] {
+                t.extend(ref_tips(&repo, Some(prefix), None, false, &mut tags));
+            }
+            if let Ok(head) = resolve(&repo, "--pre-push", "HEAD", &mut tags) {
+                t.push(head);
+            }
+            t.sort();
+            t.dedup();
         }
         for h in &opts.hidden {
             // What the remote has may not exist here (a force-push target); then nothing hides.
@@ -1606,7 +1765,8 @@ pub fn scan_history_progress(
     );
     out.extend(std::mem::take(&mut replayed.findings));
     // Ref names are text: every ref's for a whole-history scan, the pushed ones for a push.
-    let whole = opts.tips.is_empty() && opts.range.is_none() && opts.branch.is_none();
+    let whole =
+        opts.tips.is_empty() && !opts.local_refs && opts.range.is_none() && opts.branch.is_none();
     let names = if whole {
         ref_names(&repo)
     } else {
@@ -1664,18 +1824,36 @@ pub fn scan_history_progress(
     tracing::debug!(pairs = pairs.len(), "trees compared");
     // The base of a change set: parents of scanned commits that are not scanned.
     let mut bases: Vec<String> = Vec::new();
-    if !hidden.is_empty() || opts.since.is_some() || !opts.tips.is_empty() || opts.range.is_some() {
+    if !hidden.is_empty()
+        || opts.since.is_some()
+        || !opts.tips.is_empty()
+        || opts.local_refs
+        || opts.range.is_some()
+    {
         let scanned: std::collections::HashSet<String> = infos
             .iter()
             .map(|i| i.id.clone())
             .chain(replayed.list.iter().map(|k| k.id.to_string()))
             .collect();
         let mut seen = BTreeSet::new();
-        for p in parents_of.iter().flatten() {
+        // Commits replayed from the history cache count as scanned ones: their parents are
+        // bases too (else a cached run of a range would have none, and the base's
+        // configuration would not apply).
+        let all_parents = || {
+            parents_of
+                .iter()
+                .chain(replayed.list.iter().map(|k| &k.parents))
+        };
+        for p in all_parents().flatten() {
             let hex = p.to_string();
             if !scanned.contains(&hex) && seen.insert(hex.clone()) {
                 bases.push(hex);
             }
+        }
+        // A scanned root commit (a new orphan ref, a first push) builds on nothing: its base
+        // is the built-in configuration, never the working tree's alone.
+        if all_parents().any(|p| p.is_empty()) {
+            bases.push(NO_BASE.to_owned());
         }
     }
     let mut touched: Vec<String> = opts
@@ -1902,7 +2080,9 @@ pub fn scan_history_progress(
             let Ok(id) = ObjectId::from_hex(info.id.as_bytes()) else {
                 continue;
             };
-            if whole_of[ci] {
+            // A commit that introduces a path whose name holds a secret is not kept: the cache
+            // would hold the secret in clear (and keep it after the history is purged).
+            if whole_of[ci] && !paths_of.contains_key(&ci) {
                 c.insert(
                     id,
                     Entry {
@@ -1941,7 +2121,7 @@ pub fn scan_history_progress(
     }
     misses.into_stats(&mut stats);
     if let Some(c) = cache {
-        c.save();
+        c.save(|id| repo.has_object(id));
     }
     out.sort_by(|a, b| (&a.file, a.line, &a.commit).cmp(&(&b.file, b.line, &b.commit)));
     Ok((out, stats))
@@ -2444,6 +2624,7 @@ fn compare_trees(
                                     .collect()
                             };
                             let mut found = Vec::new();
+                            let mut links = Vec::new();
                             introduced(
                                 &repo,
                                 &mut cache,
@@ -2453,12 +2634,29 @@ fn compare_trees(
                                 0,
                                 misses,
                                 &mut found,
+                                &mut links,
                             );
-                            let whole = missed_here() == missed
+                            let mut whole = missed_here() == missed
                                 && gaps(&local) == gapped
                                 && !shallow.contains(id);
                             for f in &mut said {
                                 f.place = Some(Place::Commit);
+                            }
+                            for link in &links {
+                                let (_, mut named) = crate::meta::scan_name(
+                                    rules,
+                                    &copts,
+                                    link,
+                                    Place::Path,
+                                    |n| n.to_owned(),
+                                    &mut local,
+                                );
+                                // Not kept in the cache: it would hold the name in clear.
+                                whole &= named.is_empty();
+                                for f in &mut named {
+                                    f.commit = Some(info.id.clone());
+                                }
+                                said.extend(named);
                             }
                             slots.lock().unwrap_or_else(|e| e.into_inner())[i] =
                                 Some((info, parents, found, said, whole));
@@ -2656,7 +2854,12 @@ pub fn scan_staged_watching(
     })?;
     let misses = Misses::default();
     let mut head: HashMap<Vec<u8>, ObjectId> = HashMap::new();
+    let mut head_links: std::collections::HashSet<Vec<u8>> = std::collections::HashSet::new();
     let mut bases = Vec::new();
+    if repo.head().is_ok_and(|h| h.is_unborn()) {
+        // The first commit of a repository: nothing to build on.
+        bases.push(NO_BASE.to_owned());
+    }
     if let Ok(commit) = repo.head_commit() {
         bases.push(commit.id.to_string());
         if let Ok(tree) = commit.tree_id() {
@@ -2674,6 +2877,14 @@ pub fn scan_staged_watching(
                         head.insert(p, oid);
                     }
                 }
+                for name in gitlinks(&repo, t, &misses) {
+                    let mut p = prefix.clone();
+                    if !p.is_empty() {
+                        p.push(b'/');
+                    }
+                    p.extend_from_slice(&name);
+                    head_links.insert(p);
+                }
             }
         }
     }
@@ -2683,6 +2894,26 @@ pub fn scan_staged_watching(
     };
     let mut out = Vec::new();
     for entry in index.entries() {
+        let gitlink = entry
+            .mode
+            .to_tree_entry_mode()
+            .is_some_and(|m| m.is_commit());
+        if entry.stage_raw() == 0 && gitlink {
+            // A submodule's path is a name git records: a new one is scanned as text.
+            let p = entry.path(&index);
+            if !head_links.contains(p.as_bytes()) {
+                let (_, found) = crate::meta::scan_name(
+                    rules,
+                    opts,
+                    &path_text(p),
+                    Place::Path,
+                    |n| n.to_owned(),
+                    &mut stats.content,
+                );
+                out.extend(found);
+            }
+            continue;
+        }
         if entry.stage_raw() != 0
             || !entry
                 .mode
@@ -2786,6 +3017,24 @@ mod tests {
             hide_userinfo("git@github.com:o/r.git"),
             "git@github.com:o/r.git"
         );
+        // bb-git-s8 #8: scp-like user parts, and tokens in a URL's path or fragment.
+        let ex =
+            crate::examples::expand("ghp_{alnum:30}{ghcrc}", &mut crate::examples::Gen::new(88))
+                .unwrap();
+        let t = ex.text[ex.secret].to_owned();
+        for url in [
+            format!("{t}@127.0.0.1:x.git"),
+            format!("http://127.0.0.1:9/{t}/x.git"),
+            format!("http://127.0.0.1:9/x.git#{t}"),
+        ] {
+            let line = format!("`git ls-remote {url}`: ssh: connect to host 127.0.0.1; '{url}'");
+            let shown = hide_secrets(&line);
+            assert!(!shown.contains(&t[4..20]), "{shown}");
+        }
+        assert_eq!(
+            hide_secrets("git@github.com:o/r.git"),
+            "git@github.com:o/r.git"
+        );
         assert_eq!(
             hide_userinfo("https://github.com/o/r"),
             "https://github.com/o/r"
@@ -2827,6 +3076,45 @@ mod tests {
         let r = PushRange::from_hook(&|_| None, None, None, None).unwrap();
         assert_eq!(r.tips, vec!["HEAD".to_owned()]);
         assert!(r.hidden.is_empty() && r.ask_remote && r.upstream);
+        // A remote named but no input (a hook manager that kept git's stdin): every local ref.
+        let r = PushRange::from_hook(&|_| None, Some(&mut "".as_bytes()), Some("origin"), None)
+            .unwrap();
+        assert!(r.tips.is_empty() && r.local_refs && r.ask_remote && !r.upstream);
+        // Deletions only: nothing is sent; HEAD against the remote, as before.
+        let del = format!("refs/heads/gone {ZERO} refs/heads/gone {B}\n");
+        let r = PushRange::from_hook(&|_| None, Some(&mut del.as_bytes()), Some("origin"), None)
+            .unwrap();
+        assert_eq!(r.tips, vec!["HEAD".to_owned()]);
+        assert!(!r.local_refs);
+    }
+
+    #[test]
+    fn pre_commit_hook_refs_are_checked_against_the_remote() {
+        // In pre-commit's pre-push hook, FROM_REF may come from stale tracking refs: it hides
+        // only what the remote advertises.
+        let env = |k: &str| match k {
+            "PRE_COMMIT_FROM_REF" => Some(A.to_owned()),
+            "PRE_COMMIT_TO_REF" => Some(B.to_owned()),
+            "PRE_COMMIT_REMOTE_NAME" => Some("origin".to_owned()),
+            "PRE_COMMIT_REMOTE_URL" => Some("/r.git".to_owned()),
+            "PRE_COMMIT_LOCAL_BRANCH" => Some("refs/heads/f".to_owned()),
+            "PRE_COMMIT_REMOTE_BRANCH" => Some("refs/heads/f".to_owned()),
+            _ => None,
+        };
+        let r = PushRange::from_hook(&env, None, None, None).unwrap();
+        assert_eq!(r.tips, vec![B.to_owned()]);
+        assert!(r.hidden.is_empty() && r.ask_remote);
+        assert_eq!(r.claimed, vec![A.to_owned()]);
+        assert_eq!(r.refs, vec!["refs/heads/f".to_owned()]);
+        // Its "all files" case (the pushed ref reaches a root): no range, the local branch.
+        let env = |k: &str| match k {
+            "PRE_COMMIT_REMOTE_NAME" => Some("origin".to_owned()),
+            "PRE_COMMIT_LOCAL_BRANCH" => Some("refs/heads/o".to_owned()),
+            _ => None,
+        };
+        let r = PushRange::from_hook(&env, None, None, None).unwrap();
+        assert_eq!(r.tips, vec!["refs/heads/o".to_owned()]);
+        assert!(r.ask_remote && !r.upstream);
     }
 
     #[test]

@@ -9,7 +9,9 @@
 //! A hit reads those few blobs again and reports the findings at those positions (a cache hit
 //! can never turn a dirty history clean: a finding the blob no longer gives back at its position
 //! makes the commit scanned afresh). Only commits read whole are kept: a missing or unreadable
-//! object, a content gap or a shallow boundary keeps a commit out.
+//! object, a content gap or a shallow boundary keeps a commit out, and so does a path whose name
+//! holds a finding (the file would hold it in clear). Commits the repository no longer holds are
+//! dropped when the file is written.
 //!
 //! The file is keyed by Vigil's version and cache format, a hash of the ruleset and a hash of the
 //! options that change what is found (size limit, decoding and archive depths and limits); a file
@@ -32,7 +34,7 @@ use std::path::{Path, PathBuf};
 
 /// Bumped whenever what a cached entry means changes (detection that finds differently with the
 /// same version string is covered by this too).
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 /// The first line's tag.
 const MAGIC: &str = "vigil-history-cache";
@@ -109,8 +111,8 @@ pub(crate) struct Entry {
     /// where a finding reported once (a path, an archive's secret) is reported.
     #[serde(rename = "a", default)]
     pub(crate) time: i64,
-    /// Paths it introduced whose text holds a finding (reported at the oldest commit that
-    /// introduces the path among those a scan walks, which may be this one).
+    /// Paths it introduced whose text holds a finding. Always empty since format 3: a commit
+    /// introducing such a path is not cached (the file would hold the secret in clear).
     #[serde(rename = "n", default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) paths: Vec<String>,
     /// Findings inside archives among the blobs it introduced, every one (an archive's secret
@@ -195,7 +197,10 @@ fn signing_key(work_tree: Option<&Path>) -> Option<Vec<u8>> {
             }
         };
         if inside {
-            tracing::debug!("the history cache key would be inside the working tree; no cache");
+            tracing::warn!(
+                path = %path.display(),
+                "the history cache key would be inside the repository's working tree (where a commit could pick it up); scanning without the cache"
+            );
             return None;
         }
     }
@@ -355,9 +360,11 @@ impl HistoryCache {
     }
 
     /// Writes what is known, what this scan added and what another run wrote meanwhile, when
-    /// this scan added anything. Errors are warnings: the scan stands without its cache.
-    pub(crate) fn save(mut self) {
-        if self.added.is_empty() {
+    /// this scan added anything, without the commits the repository no longer holds (`exists`:
+    /// a purged history leaves nothing of itself here). Errors are warnings: the scan stands
+    /// without its cache.
+    pub(crate) fn save(mut self, exists: impl Fn(ObjectId) -> bool) {
+        if self.added.is_empty() && self.known.keys().all(|id| exists(*id)) {
             return;
         }
         let mut body = self.read().unwrap_or_default();
@@ -369,6 +376,8 @@ impl HistoryCache {
             body.commits.entry(id.to_string()).or_insert(e);
         }
         body.commits.append(&mut self.added);
+        body.commits
+            .retain(|id, _| ObjectId::from_hex(id.as_bytes()).is_ok_and(&exists));
         let Ok(json) = serde_json::to_vec(&body) else {
             return;
         };

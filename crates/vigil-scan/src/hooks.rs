@@ -301,7 +301,7 @@ fn script_text(hook: Hook) -> String {
             "{command} || exit $?\nchained=\"$(dirname \"$0\")/{name}.vigil-chained\"\nif [ -x \"$chained\" ]; then exec \"$chained\" \"$@\"; fi\n"
         ),
         Hook::PrePush => format!(
-            "refs=$(cat)\nfeed() {{ if [ -n \"$refs\" ]; then printf '%s\\n' \"$refs\"; fi; }}\nfeed | {command} {PUSH_ARGS} || exit $?\nchained=\"$(dirname \"$0\")/{name}.vigil-chained\"\nif [ -x \"$chained\" ]; then feed | \"$chained\" \"$@\"; exit $?; fi\n"
+            "refs=$(cat)\nfeed() {{ if [ -n \"$refs\" ]; then printf '%s\\n' \"$refs\"; fi; }}\n# git sends no line when nothing is pushed (\"Everything up-to-date\").\nif [ -n \"$refs\" ]; then feed | {command} {PUSH_ARGS} || exit $?; fi\nchained=\"$(dirname \"$0\")/{name}.vigil-chained\"\nif [ -x \"$chained\" ]; then feed | \"$chained\" \"$@\"; exit $?; fi\n"
         ),
     };
     format!(
@@ -382,7 +382,7 @@ fn husky_add(user: &Path, hooks: &Path, hook: Hook, v8: bool) -> Result<Installe
         ),
         // The refs git sends on stdin go to vigil, then back to the rest of this file.
         Hook::PrePush => format!(
-            "# vigil: refuses the push when vigil finds a secret ({MARKER})\nvigil_refs=$(cat)\nprintf '%s\\n' \"$vigil_refs\" | {} {PUSH_ARGS} || exit $?\nexec <<VIGIL_REFS\n$vigil_refs\nVIGIL_REFS\n",
+            "# vigil: refuses the push when vigil finds a secret ({MARKER})\nvigil_refs=$(cat)\nif [ -n \"$vigil_refs\" ]; then printf '%s\\n' \"$vigil_refs\" | {} {PUSH_ARGS} || exit $?; fi\nexec <<VIGIL_REFS\n$vigil_refs\nVIGIL_REFS\n",
             hook.command()
         ),
     };
@@ -590,15 +590,10 @@ fn lefthook_edit(text: &str, hook: Hook) -> Result<String, String> {
 
 fn pre_commit(config: &Path, current: &str, opts: &Options) -> Installed {
     let text = std::fs::read_to_string(config).unwrap_or_default();
-    let has = |id: &str| {
-        text.lines().any(|l| {
-            let t = l.trim().trim_start_matches('-').trim();
-            t.strip_prefix("id:")
-                .map(|v| v.trim().trim_matches(['"', '\'']) == id)
-                .unwrap_or(false)
-        })
-    };
-    let configured = opts.hooks.iter().all(|h| has(h.pre_commit_id()));
+    let configured = opts
+        .hooks
+        .iter()
+        .all(|h| pre_commit_entry(&text, h.pre_commit_id()).is_ok());
     // A `repo: local` entry: pre-commit fetches nothing and runs `vigil` from the PATH (the
     // hook definitions are those of Vigil's `.pre-commit-hooks.yaml`). `always_run`: without it
     // pre-commit skips the hook when no file on disk changed (a token added then deleted, a
@@ -626,9 +621,101 @@ fn pre_commit(config: &Path, current: &str, opts: &Options) -> Installed {
     }
 }
 
+/// What is wrong with a `.pre-commit-config.yaml`'s entry for one of vigil's hooks.
+#[derive(Debug, PartialEq, Eq)]
+enum Entry {
+    /// No hook with that id.
+    Missing,
+    /// The hook is there without `always_run: true`: pre-commit skips it when no file changed.
+    NotAlwaysRun,
+}
+
+/// Whether `text` (a `.pre-commit-config.yaml`, block style) has a hook `id` that says
+/// `always_run: true`: every hook item with that id is read up to the next item.
+fn pre_commit_entry(text: &str, id: &str) -> Result<(), Entry> {
+    let lines: Vec<&str> = text.lines().collect();
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let value = |l: &str, key: &str| -> Option<String> {
+        let t = l.trim().trim_start_matches('-').trim();
+        let v = t.strip_prefix(key)?.trim_start().strip_prefix(':')?;
+        let v = v.split(" #").next().unwrap_or(v).trim();
+        Some(v.trim_matches(['"', '\'']).to_owned())
+    };
+    let mut found = false;
+    for (i, l) in lines.iter().enumerate() {
+        if value(l, "id").as_deref() != Some(id) {
+            continue;
+        }
+        found = true;
+        // The item's keys sit at the column of `id:`; it starts at the `- ` above (or here)
+        // and ends at the first line indented less than its keys.
+        let key_col = l.find("id").unwrap_or(0);
+        let mut start = i;
+        while !lines[start].trim_start().starts_with("- ") && start > 0 {
+            let prev = lines[start - 1];
+            if !prev.trim().is_empty() && indent(prev) < key_col.saturating_sub(2) {
+                break;
+            }
+            start -= 1;
+        }
+        let mut end = i + 1;
+        while end < lines.len() {
+            let n = lines[end];
+            let t = n.trim_start();
+            if !t.is_empty() && !t.starts_with('#') && indent(n) < key_col {
+                break;
+            }
+            end += 1;
+        }
+        if lines[start..end]
+            .iter()
+            .any(|l| value(l, "always_run").is_some_and(|v| v == "true"))
+        {
+            return Ok(());
+        }
+    }
+    Err(if found {
+        Entry::NotAlwaysRun
+    } else {
+        Entry::Missing
+    })
+}
+
 fn executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt as _;
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// The submodules checked out from a repository whose common git folder is `common`: each
+/// folder under `modules/` (nested ones too) that is a git folder with a working tree (its
+/// `core.worktree`), as (working tree, git folder).
+fn submodules(common: &Path) -> Vec<(PathBuf, PathBuf)> {
+    let mut out = Vec::new();
+    let mut stack = vec![common.join("modules")];
+    while let Some(d) = stack.pop() {
+        let Ok(list) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in list.flatten() {
+            let p = e.path();
+            if !e.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            if p.join("HEAD").is_file() && p.join("config").is_file() {
+                let worktree = gix::open(&p)
+                    .ok()
+                    .and_then(|r| r.workdir().map(Path::to_path_buf));
+                if let Some(w) = worktree.filter(|w| w.is_dir()) {
+                    out.push((w, p.clone()));
+                }
+                stack.push(p.join("modules"));
+            } else {
+                stack.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 /// Every worktree of the repository: the main one (when it has one), then the linked ones.
@@ -670,6 +757,37 @@ pub fn unprotected(path: &Path, hooks: &[Hook]) -> Result<Vec<Unprotected>, Hook
     };
     let shared = hooks_path(&repo)?;
     let mut out = Vec::new();
+    // Submodules are repositories of their own: git runs their hooks (from
+    // `.git/modules/<name>/hooks`) for a commit there, and a `git push
+    // --recurse-submodules` pushes their commits with their pre-push hook, not this one's.
+    for (w, git_dir) in submodules(repo.common_dir()) {
+        let Some(sub) = crate::git::open_worktree(&w) else {
+            continue;
+        };
+        let dir = match hooks_path(&sub)? {
+            Some(p) if p.is_absolute() => p,
+            Some(p) => w.join(p),
+            None => git_dir.join("hooks"),
+        };
+        for &hook in hooks {
+            if let Err((why, _)) = reaches_vigil(&w, &dir, hook) {
+                out.push(Unprotected {
+                    worktree: w.clone(),
+                    hook,
+                    why: format!("a submodule: {why}"),
+                    fix: format!(
+                        "run `vigil hook install{}` in {} (a submodule has its own hooks)",
+                        if hook == Hook::PrePush {
+                            " --pre-push"
+                        } else {
+                            ""
+                        },
+                        w.display()
+                    ),
+                });
+            }
+        }
+    }
     for w in worktrees(&repo) {
         // Each worktree as git sees it from there: with `extensions.worktreeConfig`, its own
         // `config.worktree` may set another `core.hooksPath`.
@@ -772,26 +890,25 @@ fn reaches_vigil(w: &Path, dir: &Path, hook: Hook) -> Result<(), (String, String
     }
     if pre_commit {
         let config = w.join(".pre-commit-config.yaml");
-        let has = std::fs::read_to_string(&config).is_ok_and(|t| {
-            t.lines().any(|l| {
-                l.trim()
-                    .trim_start_matches('-')
-                    .trim()
-                    .strip_prefix("id:")
-                    .is_some_and(|v| v.trim().trim_matches(['"', '\'']) == hook.pre_commit_id())
-            })
-        });
-        return if has {
-            Ok(())
-        } else {
-            Err((
+        let text = std::fs::read_to_string(&config).unwrap_or_default();
+        return match pre_commit_entry(&text, hook.pre_commit_id()) {
+            Ok(()) => Ok(()),
+            Err(Entry::Missing) => Err((
                 format!(
                     "pre-commit runs the {name} hook, but {} has no `{}` hook",
                     config.display(),
                     hook.pre_commit_id()
                 ),
                 "add the entry `vigil hook install` prints, under `repos:`".into(),
-            ))
+            )),
+            Err(Entry::NotAlwaysRun) => Err((
+                format!(
+                    "{}: the `{}` hook has no `always_run: true`, so pre-commit skips it whenever no file on disk changed (a secret added then deleted, a branch not checked out, a message or symlink only)",
+                    config.display(),
+                    hook.pre_commit_id()
+                ),
+                "add `always_run: true` to that hook, as in the entry `vigil hook install` prints".into(),
+            )),
         };
     }
     if husky_v8(dir) {
@@ -809,6 +926,22 @@ fn reaches_vigil(w: &Path, dir: &Path, hook: Hook) -> Result<(), (String, String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pre_commit_entries_need_always_run() {
+        let ok = "repos:\n  - repo: local\n    hooks:\n      - id: vigil\n        entry: vigil scan --staged\n        always_run: true # always\n      - id: vigil-pre-push\n        entry: vigil scan --pre-push\n        stages: [pre-push]\n";
+        assert_eq!(pre_commit_entry(ok, "vigil"), Ok(()));
+        assert_eq!(
+            pre_commit_entry(ok, "vigil-pre-push"),
+            Err(Entry::NotAlwaysRun),
+            "the next item's always_run does not count"
+        );
+        assert_eq!(pre_commit_entry(ok, "other"), Err(Entry::Missing));
+        let before = "hooks:\n  - name: x\n    always_run: true\n    id: vigil-pre-push\n";
+        assert_eq!(pre_commit_entry(before, "vigil-pre-push"), Ok(()));
+        let off = "hooks:\n  - id: vigil\n    always_run: false\n";
+        assert_eq!(pre_commit_entry(off, "vigil"), Err(Entry::NotAlwaysRun));
+    }
 
     #[test]
     fn lefthook_edits_keep_every_other_byte() {

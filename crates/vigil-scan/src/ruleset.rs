@@ -306,12 +306,32 @@ impl Ruleset {
     /// Resolves a configuration file (extend, disabledRules, overrides) and compiles it. With no
     /// rules and no `[extend]`, the built-in rules are used, so an allowlist-only file works.
     pub fn from_config(file: &ConfigFile, origin: &ConfigRef<'_>) -> Result<Self, RuleError> {
-        let (specs, allow) = resolve(file, origin, 0)?;
+        Ok(Self::from_config_with(file, origin, false)?.0)
+    }
+
+    /// [`Ruleset::from_config`] for a configuration found beside the scanned code: at every
+    /// level (the file and what its `[extend] path` chain pulls in), a rule with a built-in
+    /// rule's id that changes what is found ([`changes_detection`]) is added under its own id
+    /// (`github-pat-custom`) instead of replacing the built-in. Returns the ids so renamed.
+    pub fn from_discovered(
+        file: &ConfigFile,
+        origin: &ConfigRef<'_>,
+    ) -> Result<(Self, Vec<String>), RuleError> {
+        Self::from_config_with(file, origin, true)
+    }
+
+    fn from_config_with(
+        file: &ConfigFile,
+        origin: &ConfigRef<'_>,
+        protect: bool,
+    ) -> Result<(Self, Vec<String>), RuleError> {
+        let mut renamed = Vec::new();
+        let (specs, allow) = resolve(file, origin, 0, protect.then_some(&mut renamed))?;
         let mut global = Vec::new();
         for (i, a) in allow.iter().enumerate() {
             global.push(compile_allowlist(a, origin, &format!("allowlists[{i}]"))?);
         }
-        Self::compile(specs, global, origin)
+        Ok((Self::compile(specs, global, origin)?, renamed))
     }
 
     /// Compiles rule specs, with global allowlists already compiled.
@@ -530,7 +550,28 @@ fn resolve(
     file: &ConfigFile,
     origin: &ConfigRef<'_>,
     depth: usize,
+    mut protect: Option<&mut Vec<String>>,
 ) -> Result<(Vec<RuleSpec>, Vec<AllowlistSpec>), RuleError> {
+    // A discovered configuration: its rules (at every level) never replace a built-in.
+    let protected;
+    let file = match protect.as_deref_mut() {
+        Some(renamed) => {
+            let builtin: std::collections::HashSet<String> =
+                builtin::rules().into_iter().map(|r| r.id).collect();
+            let mut f = file.clone();
+            for r in &mut f.rules {
+                if builtin.contains(&r.id) && changes_detection(r) {
+                    if !renamed.contains(&r.id) {
+                        renamed.push(r.id.clone());
+                    }
+                    r.id = format!("{}-custom", r.id);
+                }
+            }
+            protected = f;
+            &protected
+        }
+        None => file,
+    };
     let mut rules: Vec<RuleSpec> = Vec::new();
     let mut allow: Vec<AllowlistSpec> = Vec::new();
     let extend = file.extend.clone().unwrap_or_default();
@@ -558,6 +599,7 @@ fn resolve(
                 prefix: "",
             },
             depth + 1,
+            protect,
         )?;
         for x in r {
             upsert(&mut rules, x);
@@ -602,6 +644,20 @@ fn resolve(
     allow.extend(file.allowlists.iter().cloned());
     rules.sort_by_key(|r| r.generic);
     Ok((rules, allow))
+}
+
+/// Whether a rule merged into a rule of the same id would change what that rule finds (its
+/// pattern, path, entropy, secret group, required rules, window, validation or reporting), as
+/// opposed to only adding keywords, tags or allowlists.
+pub fn changes_detection(r: &RuleSpec) -> bool {
+    r.regex.is_some()
+        || r.path.is_some()
+        || r.entropy.is_some()
+        || r.secret_group.is_some()
+        || !r.required.is_empty()
+        || r.window.is_some()
+        || r.validate.is_some()
+        || r.skip_report
 }
 
 /// Compiles one rule's regexes, validator and allowlists; errors name `at` (e.g. `rules[3]`).

@@ -178,6 +178,10 @@ pub struct ScanOutcome {
     /// `.gitleaksignore` files and the baseline that the scanned changes modify: not applied,
     /// since a change must not mark its own secrets as known.
     pub distrusted_suppressions: Vec<PathBuf>,
+    /// Of those, the `.gitleaksignore` files whose working-tree version differs from the one
+    /// at the base of the scanned changes (another branch checked out, an unstaged or untracked
+    /// edit): not applied either, since only what the base holds may decide for the changes.
+    pub off_base_suppressions: Vec<PathBuf>,
     /// Matches the configuration's allowlists dropped, and files its path allowlists skipped.
     pub allowlisted: (u64, u64),
     /// The configuration file those allowlists are in.
@@ -243,7 +247,13 @@ pub fn scan_with(
         _ => None,
     };
     watch.extend(named.iter().map(|(r, _)| r.clone()));
+    let from_subfolder = match &target {
+        Target::History(h) => subfolder_warning(settings, &h.repo),
+        Target::Staged { repo } => subfolder_warning(settings, repo),
+        _ => None,
+    };
     let mut outcome = scan_target(settings, target, progress, &watch)?;
+    outcome.warnings.extend(from_subfolder);
     if let Some((r, p)) = &named {
         if outcome.touched.contains(r) {
             outcome.touched.retain(|t| t != r);
@@ -287,13 +297,42 @@ pub fn scan_with(
         Scanned::History(st) | Scanned::Index(st) => st.bases.clone(),
         Scanned::Files(_) => Vec::new(),
     };
+    // A `.gitleaksignore` decides for the changes only as their base holds it: the working
+    // tree's copy (another branch checked out, an unstaged or untracked edit) must not.
+    if let Some(c) = changes.as_ref().filter(|_| !suppression_files.is_empty()) {
+        let opened = git::open(&c.0).ok();
+        for (rel, file) in &suppression_files {
+            if settings.baseline.as_ref() == Some(file)
+                || outcome.distrusted_suppressions.contains(file)
+            {
+                continue;
+            }
+            let here = std::fs::read(file).ok();
+            let differs = bases.iter().any(|b| {
+                let at = if b == git::NO_BASE {
+                    None
+                } else {
+                    opened
+                        .as_ref()
+                        .and_then(|r| git::files_at(r, b, std::slice::from_ref(rel)))
+                        .and_then(|mut v| v.pop())
+                        .flatten()
+                };
+                at != here
+            });
+            if differs {
+                outcome.distrusted_suppressions.push(file.clone());
+                outcome.off_base_suppressions.push(file.clone());
+            }
+        }
+    }
     if let (Some(c), false, false) = (&changes, bases.is_empty(), settings.explicit_config()) {
         let (at_bases, warnings) = crate::base_config::differing(settings, &c.0, &bases);
         outcome.warnings.extend(warnings);
         let mut merged: Option<ScanOutcome> = None;
         for b in at_bases {
             let mut o = scan_target(&b.settings, again(c), progress, &[])?;
-            let short = &b.commit[..b.commit.len().min(12)];
+            let short = crate::base_config::short_name(&b.commit);
             o.warnings.splice(0..0, b.settings.warnings.iter().cloned());
             o.warnings.push(format!(
                 "the configuration at the base of the scanned changes ({short}) differs from the working tree's: the scan ran with both, the findings of each are reported, and the base's settings apply"
@@ -307,10 +346,34 @@ pub fn scan_with(
         if let Some(mut m) = merged {
             m.touched = std::mem::take(&mut outcome.touched);
             m.distrusted_suppressions = std::mem::take(&mut outcome.distrusted_suppressions);
+            m.off_base_suppressions = std::mem::take(&mut outcome.off_base_suppressions);
             outcome = merge(m, outcome);
         }
     }
     Ok(outcome)
+}
+
+/// Run from a subfolder of the repository (a hook manager's `root:`, a CI step), the
+/// `vigil.toml` at the repository's top is not read, nor is the base's: said, when there is one
+/// and the working directory has none.
+fn subfolder_warning(settings: &ScanSettings, repo: &std::path::Path) -> Option<String> {
+    if settings.explicit_config() {
+        return None;
+    }
+    let root = git::work_root(repo)?;
+    let cwd = std::fs::canonicalize(&settings.cwd).ok()?;
+    let top = root.join(vigil_core::config::DEFAULT_FILE);
+    (cwd != root
+        && cwd.starts_with(&root)
+        && top.is_file()
+        && !cwd.join(vigil_core::config::DEFAULT_FILE).is_file())
+    .then(|| {
+        format!(
+            "{}: not read, since the scan runs in a subfolder ({}); run it from the repository's top, or name the file with --config",
+            top.display(),
+            cwd.display()
+        )
+    })
 }
 
 /// `primary` with the findings of `other` it lacks, and both one's warnings; `primary`'s
@@ -454,11 +517,14 @@ fn scan_target(
             let (findings, mut stats) =
                 git::scan_history_progress(&h.repo, &settings.rules, &opts, progress)?;
             let content = std::mem::take(&mut stats.content);
-            let warnings = stats
+            let mut warnings: Vec<String> = stats
                 .push_unverified
                 .iter()
                 .map(|why| format!("could not ask the remote what it has ({why}): every commit of the new ref(s) not reachable from the replaced remote commits is scanned"))
                 .collect();
+            if opts.local_refs {
+                warnings.push("the hook got no push input from git although a remote was named (a hook manager that does not pass git's stdin on, e.g. a lefthook entry without `use_stdin: true`): every local branch and tag, and HEAD, was scanned against what the remote has".to_owned());
+            }
             (
                 findings,
                 Scanned::History(stats),
@@ -484,6 +550,7 @@ fn scan_target(
         touched,
         distrusted: None,
         distrusted_suppressions: Vec::new(),
+        off_base_suppressions: Vec::new(),
         allowlisted,
         allowlist_file,
         findings,
@@ -538,7 +605,17 @@ pub fn finish(
         .iter()
         .map(|w| w.to_string())
         .collect();
-    for f in &outcome.distrusted_suppressions {
+    for f in &outcome.off_base_suppressions {
+        warnings.push(format!(
+            "{}: this version is not the one at the base of the scanned changes (another branch checked out, or an edit not committed), so it does not apply to this scan",
+            vigil_core::logging::printable(&f.display().to_string())
+        ));
+    }
+    for f in outcome
+        .distrusted_suppressions
+        .iter()
+        .filter(|f| !outcome.off_base_suppressions.contains(f))
+    {
         warnings.push(format!(
             "{}: the scanned changes modify this file, so it does not apply to this scan (a change cannot mark its own secrets as known)",
             vigil_core::logging::printable(&f.display().to_string())

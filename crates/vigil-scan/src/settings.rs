@@ -455,7 +455,23 @@ fn choose(
     if here.is_file() {
         let cfg = Config::load(&here)?;
         if cfg.has_section(<ScanSection as vigil_core::Section>::NAME) {
-            return vigil_toml(cfg, config.sections, true, distrust);
+            let mut chosen = vigil_toml(cfg, config.sections, true, distrust)?;
+            // A `.gitleaks.toml` that would have applied is not read at all: say so.
+            let shadowed = roots
+                .iter()
+                .filter(|p| p.is_dir())
+                .take(1)
+                .map(|p| p.join(".gitleaks.toml"))
+                .chain([in_dir(cwd, ".gitleaks.toml")])
+                .find(|c| c.is_file());
+            if let Some(g) = shadowed {
+                chosen.warnings.push(format!(
+                    "{}: not read, since {} has a [scan] section (move its rules there, or name one with --config)",
+                    g.display(),
+                    here.display()
+                ));
+            }
+            return Ok(chosen);
         }
         cfg.check_sections(config.sections)?;
     }
@@ -516,38 +532,6 @@ fn gitleaks(cfg: &Config, discovered: bool, distrust: bool) -> Result<Chosen, Ru
                 std::mem::take(&mut e.disabled_rules).join(", ")
             ));
         }
-        // A rule with a built-in's id would be merged into it (gitleaks's extend) and could
-        // replace its pattern: one that changes what the rule finds is added under its own id
-        // instead (`github-pat-custom`), so the built-in stays as it is. Allowlists alone still
-        // merge (a discovered file's allowlists apply, and what they hide is counted).
-        let builtin: std::collections::HashSet<String> =
-            crate::builtin::rules().into_iter().map(|r| r.id).collect();
-        let mut renamed = Vec::new();
-        for r in &mut file.rules {
-            let changes_detection = r.regex.is_some()
-                || r.path.is_some()
-                || r.entropy.is_some()
-                || r.secret_group.is_some()
-                || !r.required.is_empty()
-                || r.window.is_some()
-                || r.validate.is_some()
-                || r.skip_report;
-            if builtin.contains(&r.id) && changes_detection {
-                renamed.push(r.id.clone());
-                r.id = format!("{}-custom", r.id);
-            }
-        }
-        if !renamed.is_empty() {
-            dropped.push(format!(
-                "redefines the built-in rules {} (its versions are added as {})",
-                renamed.join(", "),
-                renamed
-                    .iter()
-                    .map(|id| format!("{id}-custom"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
         if !dropped.is_empty() {
             warnings.push(format!(
                 "{}: {}; a configuration found beside the scanned code never turns built-in rules off, so they stay on and its rules are added (name it with --config to use it as it is)",
@@ -556,13 +540,30 @@ fn gitleaks(cfg: &Config, discovered: bool, distrust: bool) -> Result<Chosen, Ru
             ));
         }
     }
-    let rules = Ruleset::from_config(
-        &file,
-        &ConfigRef {
-            config: cfg,
-            prefix: "",
-        },
-    )?;
+    let rules = if discovered {
+        // A rule with a built-in's id would be merged into it (gitleaks's extend) and could
+        // replace its pattern: one that changes what the rule finds, here or in a file its
+        // `[extend] path` pulls in, is added under its own id instead (`github-pat-custom`), so
+        // the built-in stays as it is. Allowlists alone still merge (a discovered file's
+        // allowlists apply, and what they hide is counted).
+        let (rules, renamed) = Ruleset::from_discovered(
+            &file,
+            &ConfigRef {
+                config: cfg,
+                prefix: "",
+            },
+        )?;
+        warnings.extend(renamed_warning(cfg.path(), &renamed));
+        rules
+    } else {
+        Ruleset::from_config(
+            &file,
+            &ConfigRef {
+                config: cfg,
+                prefix: "",
+            },
+        )?
+    };
     Ok(Chosen {
         rules,
         from: RulesFrom::Gitleaks(cfg.path().to_owned()),
@@ -621,33 +622,24 @@ fn vigil_toml(
                 off.join(", ")
             ));
         }
-        let builtin: std::collections::HashSet<String> =
-            crate::builtin::rules().into_iter().map(|r| r.id).collect();
-        let replaced: Vec<&str> = file
-            .rules
-            .iter()
-            .filter(|r| builtin.contains(&r.id))
-            .map(|r| r.id.as_str())
-            .collect();
-        if !replaced.is_empty() {
-            warnings.push(format!(
-                "{}: [[scan.rules]] with a built-in's id ({}) change what that rule finds",
-                cfg.path().display(),
-                replaced.join(", ")
-            ));
-        }
     }
     if discovered && distrust {
         dropped.extend(distrust_rules(&mut file, "scan."));
         warnings.extend(distrust_warning(cfg.path(), &dropped));
     }
-    let rules = Ruleset::from_config(
-        &file,
-        &ConfigRef {
-            config: &cfg,
-            prefix: "scan.",
-        },
-    )?;
+    let origin = ConfigRef {
+        config: &cfg,
+        prefix: "scan.",
+    };
+    let rules = if discovered {
+        // As for a `.gitleaks.toml` found beside the code: a `[[scan.rules]]` entry (or a rule
+        // in a file `[scan.extend] path` pulls in) with a built-in's id is added beside it.
+        let (rules, renamed) = Ruleset::from_discovered(&file, &origin)?;
+        warnings.extend(renamed_warning(cfg.path(), &renamed));
+        rules
+    } else {
+        Ruleset::from_config(&file, &origin)?
+    };
     let path = cfg.path().to_owned();
     Ok(Chosen {
         rules,
@@ -657,6 +649,23 @@ fn vigil_toml(
         path: Some(path),
         discovered,
         extended,
+    })
+}
+
+/// The warning for the built-in rules a discovered configuration `path` (or a file it extends)
+/// redefines: its versions are added under their own ids.
+fn renamed_warning(path: &Path, renamed: &[String]) -> Option<String> {
+    (!renamed.is_empty()).then(|| {
+        format!(
+            "{}: redefines the built-in rules {} (its versions are added as {}); a configuration found beside the scanned code never replaces a built-in rule (name it with --config to use it as it is)",
+            path.display(),
+            renamed.join(", "),
+            renamed
+                .iter()
+                .map(|id| format!("{id}-custom"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
     })
 }
 

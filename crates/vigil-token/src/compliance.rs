@@ -206,7 +206,7 @@ pub fn check(envs: &[Environment], section: &TokenSection) -> Vec<Problem> {
                         Code::PreviousEqualsCurrent,
                         &env.name,
                         format!(
-                            "{previous} equals {secret}: the rotation did not change the secret"
+                            "{previous} equals {secret} (the rotation did not change the secret)"
                         ),
                     );
                 }

@@ -15,7 +15,7 @@ pub enum Rejection {
         limit: usize,
     },
     /// Not a compact JWS: wrong number of parts, bad base64url, bad JSON, wrong JSON types.
-    #[error("malformed token: {0}")]
+    #[error("malformed token ({0})")]
     Malformed(String),
     /// The same key twice in the header or the claims (parsers disagree on which one wins).
     #[error("duplicate key `{key}` in the {part}")]

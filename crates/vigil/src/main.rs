@@ -51,6 +51,7 @@ use std::process::ExitCode;
 use vigil_core::ExitStatus;
 
 fn main() -> ExitCode {
+    withhold_panic_messages();
     let cli = match cli::Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -66,8 +67,17 @@ fn main() -> ExitCode {
         || matches!(&cli.command, cli::Command::Memory(m)
             if matches!(m.command, commands::memory::MemoryCommand::Serve(_)));
     output::init_logging(&cli.global, chatty);
+    let writes = commands::may_write_files(&cli.command);
     match commands::run(cli) {
         Ok(status) => status.into(),
+        // A command that writes files stopped at its output: what it was to write may not be
+        // written, so the run fails, naming why (fail closed).
+        Err(err) if is_broken_pipe(&err) && writes => {
+            eprintln!(
+                "vigil: stdout was closed before the command finished, so it stopped and may not have written everything; run it again without the closed pipe (exit 2)"
+            );
+            ExitStatus::Error.into()
+        }
         // Whoever read stdout has gone (`| head`): nothing left to say, and no one to say it to.
         Err(err) if is_broken_pipe(&err) => ExitStatus::Success.into(),
         Err(err) => {
@@ -75,6 +85,24 @@ fn main() -> ExitCode {
             ExitStatus::Error.into()
         }
     }
+}
+
+/// A panic says where it happened, never what: its message may quote the input being checked
+/// (a password in a config), and panics reach CI logs. `VIGIL_PANIC_MESSAGE=1` shows the full
+/// message for debugging, as the user asked.
+fn withhold_panic_messages() {
+    if std::env::var_os("VIGIL_PANIC_MESSAGE").is_some_and(|v| v == "1") {
+        return;
+    }
+    std::panic::set_hook(Box::new(|info| {
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "vigil: internal error{at} (a bug: please report it); its message is withheld because it may quote a secret (VIGIL_PANIC_MESSAGE=1 shows it)"
+        );
+    }));
 }
 
 /// Whether an error comes from writing to a pipe whose reader has closed (EPIPE). Rust ignores

@@ -62,7 +62,18 @@ pub(crate) fn warn_skipped(skipped: &[vigil_env::discover::Skipped]) {
 /// Prints an error as one redacted line (the full chain joined by `: `).
 pub(crate) fn print_error(err: &anyhow::Error) {
     let line = format!("vigil: {err:#}");
-    let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut line = line.split_whitespace().collect::<Vec<_>>().join(" ");
+    // A value put where a name or a size belongs (`--tokens ghp_…`, `max_file_size = "ghp_…"`)
+    // is quoted by the error that refuses it: `vigil scan`'s rules mask what they recognise
+    // (errors are rare, so compiling them here costs nothing that matters).
+    let mut hits = Vec::new();
+    vigil_scan::Ruleset::builtin().scan_bytes("error", None, line.as_bytes(), &mut hits);
+    for h in hits {
+        let s = h.secret.expose_secret();
+        if s.len() >= 8 && line.contains(s.as_str()) {
+            line = line.replace(s.as_str(), "[REDACTED]");
+        }
+    }
     let line = vigil_core::redact::redact(&line);
     eprintln!("{}", vigil_core::logging::printable(&line));
 }

@@ -43,11 +43,11 @@ pub(crate) static RULE: Rule = Rule {
 
 static PHRASES: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
-        r"(?i)\b(?:instead\s+of|rather\s+than)\s+(?:using\s+|calling\s+)?(?:the\s+)?[`'\x22]?[\w.-]{1,64}[`'\x22]?\s+(?:tool|server)",
+        r"(?i)\b(?:instead\s+of|rather\s+than)\s+(?:using\s+|calling\s+)?(?:the\s+)?[`'\x22]?[\w.-]+[`'\x22]?\s+(?:tool|server)",
         r"|\b(?:before|after)\s+(?:using|calling|invoking)\s+(?:any|every|all)\s+(?:other\s+)?tools?",
         r"|\bother\s+(?:mcp\s+)?(?:servers?|tools)\b",
         r"|\bwhen\s+this\s+tool\s+is\s+(?:available|present|loaded)",
-        r"|\bmcp__[\w-]{1,64}__[\w-]{1,64}",
+        r"|\bmcp__[\w-]+__[\w-]+",
         r"|\ball\s+(?:other\s+)?tools?\s+(?:must|should)\b",
     ))
     .expect("regex")
@@ -127,7 +127,7 @@ fn may_refer(s: &str) -> bool {
 /// "the X tool" where X is not a tool of this server.
 fn mentions_other_tool(s: &str, t: &crate::model::Tool<'_>, cx: &Cx<'_>) -> bool {
     static THE_TOOL: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)\bthe\s+[`'\x22]?([A-Za-z][\w-]{2,63})[`'\x22]?\s+tool\b").expect("regex")
+        Regex::new(r"(?i)\bthe\s+[`'\x22]?([A-Za-z][\w-]{2,})[`'\x22]?\s+tool\b").expect("regex")
     });
     THE_TOOL.captures_iter(s).any(|c| {
         let n = &c[1];

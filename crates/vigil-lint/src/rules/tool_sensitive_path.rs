@@ -45,7 +45,7 @@ pub(crate) static RULE: Rule = Rule {
 
 static SENSITIVE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
-        r"(?i)~/\.ssh\b|\.ssh/|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|(?:^|[\s'`\x22(/])\.env(?:\.[\w-]{1,20})?\b",
+        r"(?i)~/\.ssh\b|\.ssh/|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|(?:^|[\s'`\x22(/])\.env(?:\.[\w-]+)?\b",
         r"|\.aws/credentials|\.git-credentials|\.netrc\b|\.npmrc\b|\.pypirc\b|\.docker/config\.json",
         r"|\bmcp\.json\b|claude_desktop_config\.json|\.claude\.json|/etc/(?:shadow|passwd)\b",
         r"|\.kube/config\b|\bkubeconfig\b|\.config/gcloud\b|application_default_credentials\.json|\.azure/|\.oci/config\b",

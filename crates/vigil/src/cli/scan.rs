@@ -137,8 +137,36 @@ impl ScanArgs {
             (_, Some(r)) => Scope::Range(r.clone()),
             _ => Scope::All,
         };
+        // `pre-commit run --from-ref A --to-ref B` (CI) runs the commit-stage entry with a clean
+        // index: `--staged` scans the range pre-commit names instead (its pre-push hook sets
+        // `PRE_COMMIT_REMOTE_NAME` too, and never runs the `--staged` entry).
+        let pre_commit_range = || -> Option<String> {
+            let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+            if var("PRE_COMMIT_REMOTE_NAME").is_some() {
+                return None;
+            }
+            Some(format!(
+                "{}..{}",
+                var("PRE_COMMIT_FROM_REF")?,
+                var("PRE_COMMIT_TO_REF")?
+            ))
+        };
         Ok(match () {
-            _ if self.staged => Target::Staged { repo: s.repo() },
+            _ if self.staged => match pre_commit_range() {
+                Some(range) => {
+                    tracing::warn!(
+                        "pre-commit names the range {range} (PRE_COMMIT_FROM_REF/TO_REF): it is scanned instead of the index"
+                    );
+                    Target::History(History {
+                        repo: s.repo(),
+                        scope: Scope::Range(range),
+                        since: None,
+                        all_objects: false,
+                        cache: false,
+                    })
+                }
+                None => Target::Staged { repo: s.repo() },
+            },
             _ if self.git || self.pre_push => Target::History(History {
                 repo: s.repo(),
                 scope,

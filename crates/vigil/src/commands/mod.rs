@@ -67,6 +67,44 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     }
 }
 
+/// Whether this command line may write files, not only stdout. A closed stdout ends a read-only
+/// command quietly (exit 0, as ripgrep does), but it can stop a writing one before its write
+/// (`env rotate --write | true` used to rotate nothing and exit 0): `main` exits 2 for these.
+pub(crate) fn may_write_files(command: &Command) -> bool {
+    match command {
+        Command::Scan(a) => a.baseline_write.is_some(),
+        Command::Hook(_) => true,
+        // `plan` writes its file before it prints; `apply` rewrites a mirror's history.
+        Command::Purge(a) => matches!(a.command, purge::PurgeCommand::Apply(_)),
+        Command::Env(a) => {
+            matches!(
+                &a.command,
+                env::EnvCommand::Rotate(r) if r.apply.write
+            ) || matches!(
+                &a.command,
+                env::EnvCommand::Retire(r) if r.apply.write
+            ) || matches!(a.command, env::EnvCommand::Recover)
+        }
+        Command::Seal(a) => !matches!(
+            a.command,
+            seal::SealCommand::Decrypt(_)
+                | seal::SealCommand::Find(_)
+                | seal::SealCommand::Check(_)
+                | seal::SealCommand::Run(_)
+        ),
+        Command::Gateway(a) => matches!(
+            &a.command,
+            Some(gateway::GatewayCommand::Pin(p)) if p.approve
+        ),
+        Command::Lint(a) => a.pin.is_some(),
+        Command::Memory(a) => matches!(
+            &a.command,
+            memory::MemoryCommand::Audit(m) if matches!(m.command, memory::AuditCommand::Accept(_))
+        ),
+        Command::Redact(_) | Command::Token(_) | Command::Completions(_) => false,
+    }
+}
+
 /// `--format` of the subcommands that print text or one JSON document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub(crate) enum OutputFormat {

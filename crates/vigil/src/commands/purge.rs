@@ -112,6 +112,8 @@ fn plan(g: &GlobalArgs, a: PlanArgs) -> anyhow::Result<ExitStatus> {
     println!("3. Review: git -C purge.git log --stat; compare with the original.");
     println!("4. git -C purge.git push --force --mirror   (Vigil never pushes; coordinate: every clone must be re-cloned)");
     println!("5. Delete {file} and purge.git; ask your host to drop cached views and pull requests refs.");
+    println!("6. In every clone kept, delete .git/vigil/history-cache (what `scan --git --cache` learned: places, no secret)");
+    println!("   and any backup of .git: both still describe the old history.");
     Ok(ExitStatus::Success)
 }
 

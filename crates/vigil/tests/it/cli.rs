@@ -431,3 +431,63 @@ fn a_bad_setting_is_one_line_naming_file_line_and_key() {
     let out = run(d, &["scan", "a.txt"]);
     common::vigil_snapshot!("bad_setting", out, d);
 }
+
+/// bb-16-s8 F2: `env rotate --write | true` printed its plan into a closed pipe, stopped before
+/// writing, and exited 0: a rotation that did not happen looked done. A command that writes
+/// files now fails (exit 2, one line) when its stdout is closed; read-only ones stay quiet.
+#[test]
+fn a_closed_stdout_never_turns_a_skipped_write_into_success() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let body = format!("ORCH_AUTH_TOKEN={}\n", token("{alnum:40}", 61));
+    write(d, ".env", &body);
+    let out = with_closed_stdout(
+        d,
+        &["env", "rotate", "--tokens", "ORCH_AUTH_TOKEN", "--write"],
+        &[],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    let now = std::fs::read_to_string(d.join(".env")).unwrap();
+    if now == body {
+        // Not written: the run must say so, never exit 0.
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("stdout was closed"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    } else {
+        assert!(matches!(out.status.code(), Some(0) | Some(1)), "{err}");
+    }
+    assert!(!err.contains("panicked"), "{err}");
+    // The dry run writes nothing: a closed stdout ends it quietly, as before.
+    let out = with_closed_stdout(d, &["env", "rotate", "--tokens", "ORCH_AUTH_TOKEN"], &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// bb-16-s8 F10: a token put where a name, a claim or a size belongs was quoted in full by the
+/// error that refused it. Every error line goes through `vigil scan`'s rules first.
+#[test]
+fn an_error_that_quotes_a_misplaced_token_masks_it() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let pat = token("ghp_{alnum:30}{ghcrc}", 91);
+    write(d, ".env", "ORCH_AUTH_TOKEN=x\n");
+    write(
+        d,
+        "vigil.toml",
+        format!("[scan]\nmax_file_size = \"{pat}\"\n"),
+    );
+    for args in [
+        vec!["env", "rotate", "--tokens", pat.as_str()],
+        vec!["scan", "."],
+        vec!["token", "mint", "--aud", "x", "--claim", pat.as_str()],
+    ] {
+        let out = run(d, &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(!err.contains(&pat[4..]), "{args:?}: {err}");
+    }
+}

@@ -2910,3 +2910,30 @@ fn what_a_vigil_toml_or_a_repeated_key_could_slip_past_the_checks() {
         );
     }
 }
+
+/// bb-16-s8 F4: an env file under a folder whose name is not UTF-8 made `rotate --write` panic
+/// while writing its journal (exit 101, a backtrace). It is refused before anything is written:
+/// one line naming the file, exit 2, the file unchanged.
+#[test]
+fn a_non_utf8_folder_is_refused_before_a_rotation_begins() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    common::git_in(d, &["init", "-q", "-b", "main"]);
+    let sub = d.join(std::ffi::OsStr::from_bytes(b"svc\xff"));
+    std::fs::create_dir(&sub).unwrap();
+    let body = format!("ORCH_AUTH_TOKEN={}\n", common::token("{hex:48}", 81));
+    #[allow(clippy::disallowed_methods)]
+    std::fs::write(sub.join(".env"), &body).unwrap();
+    let out = common::run(
+        d,
+        &["env", "rotate", "--tokens", "ORCH_AUTH_TOKEN", "--write"],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        !err.contains("panicked") && err.contains("not UTF-8"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(sub.join(".env")).unwrap(), body);
+}

@@ -478,3 +478,96 @@ fn a_cache_folder_linked_into_the_working_tree_is_not_used() {
     );
     assert_eq!(std::fs::read_dir(d.join("cachedir")).unwrap().count(), 0);
 }
+
+/// bb-git-s8 #6: a range whose base holds a custom rule the working tree no longer has: the
+/// base's configuration applies (bb-git-s7 #7), also when every commit of the range comes from
+/// the cache (the cached run had no bases, so the base's rule never ran: 0 findings with
+/// `--cache`, 1 without). Compared finding by finding.
+#[test]
+fn a_cached_range_is_scanned_with_its_bases_configuration_too() {
+    let dir = TempDir::new().unwrap();
+    let (d, keys) = (dir.path().join("r"), dir.path().join("keys"));
+    std::fs::create_dir_all(&d).unwrap();
+    git(&d, &["init", "-q", "-b", "main"]);
+    write(&d, "README.md", "hello\n");
+    commit(&d, "init");
+    write(
+        &d,
+        "vigil.toml",
+        "[[scan.rules]]\nid = 'orch'\nregex = '''orch_[a-z0-9]{32}'''\nkeywords = ['orch_']\n",
+    );
+    commit(&d, "cfg");
+    std::fs::remove_file(d.join("vigil.toml")).unwrap();
+    write(
+        &d,
+        "s.txt",
+        format!("v={}\n", token("orch_{lower:32}", 861)),
+    );
+    commit(&d, "s");
+    // The whole history, as the working tree configures it (no `orch` rule): fills the cache.
+    expect_exit(&scan(&d, &keys, &[]), 0);
+    for args in [&["--range", "HEAD~1..HEAD"][..], &["--branch", "main"][..]] {
+        let cached = scan(&d, &keys, args);
+        let fresh = vigil(&d)
+            .env("XDG_CACHE_HOME", &keys)
+            .args(["scan", "--git", "-f", "json"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(cached.status.code(), fresh.status.code(), "{args:?}");
+        assert_eq!(found(&cached), found(&fresh), "{args:?}");
+    }
+    let out = scan(&d, &keys, &["--range", "HEAD~1..HEAD"]);
+    expect_exit(&out, 1);
+    assert!(
+        found(&out).iter().any(|f| f.1 == "orch"),
+        "{:?}",
+        found(&out)
+    );
+}
+
+/// bb-git-s8 #10: a file named with a secret was written in clear into the cache file, and stayed
+/// there after the history was purged. A commit introducing such a path is not cached (it is
+/// scanned again each time, and still reported), and entries of commits the repository no
+/// longer holds are dropped.
+#[test]
+fn a_secret_in_a_path_never_reaches_the_cache_file() {
+    let dir = TempDir::new().unwrap();
+    let (d, keys) = (dir.path().join("r"), dir.path().join("keys"));
+    std::fs::create_dir_all(&d).unwrap();
+    git(&d, &["init", "-q", "-b", "main"]);
+    write(&d, "README.md", "hello\n");
+    commit(&d, "init");
+    let name = gh(862);
+    git(&d, &["checkout", "-q", "-b", "leak"]);
+    write(&d, &format!("c/{name}"), "1\n");
+    commit(&d, "path");
+    write(&d, "other.txt", "2\n");
+    let tip = commit(&d, "later");
+    git(&d, &["checkout", "-q", "main"]);
+    let first = scan(&d, &keys, &[]);
+    expect_exit(&first, 1);
+    let second = scan(&d, &keys, &[]);
+    expect_exit(&second, 1);
+    assert_eq!(found(&first), found(&second));
+    let cache = d.join(".git/vigil/history-cache");
+    let text = std::fs::read(&cache).unwrap();
+    assert!(
+        !String::from_utf8_lossy(&text).contains(&name[4..]),
+        "the secret is in the cache file"
+    );
+    assert!(
+        String::from_utf8_lossy(&text).contains(&tip),
+        "later commits are cached"
+    );
+    // The branch is purged: its commits leave the cache.
+    git(&d, &["branch", "-D", "leak"]);
+    git(&d, &["reflog", "expire", "--expire=now", "--all"]);
+    git(&d, &["gc", "-q", "--prune=now"]);
+    expect_exit(&scan(&d, &keys, &[]), 0);
+    let text = std::fs::read(&cache).unwrap();
+    assert!(
+        !String::from_utf8_lossy(&text).contains(&tip),
+        "a purged commit stays in the cache"
+    );
+}

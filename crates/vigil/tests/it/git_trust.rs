@@ -780,3 +780,338 @@ fn a_remote_advertising_a_commit_it_lacks_does_not_hide_it() {
     assert!(stderr(&out).contains("1 finding(s)"), "{}", stderr(&out));
     assert!(!git(&remote, &["branch", "--list"]).contains("nb2"));
 }
+
+/// A repository with a bare remote `origin` holding `main`, and vigil's pre-push hook.
+fn pushed_repo(d: &Path) -> (PathBuf, PathBuf) {
+    let remote = d.join("r.git");
+    git(d, &["init", "-q", "--bare", remote.to_str().unwrap()]);
+    let w = d.join("w");
+    init(&w);
+    write(&w, "README.md", "hello\n");
+    commit(&w, "init");
+    git(&w, &["remote", "add", "origin", remote.to_str().unwrap()]);
+    git(&w, &["push", "-q", "origin", "main"]);
+    expect_exit(&run(&w, &["hook", "install", "--pre-push"]), 0);
+    (w, remote)
+}
+
+/// bb-git-s8 #2: a built-in rule was silently replaced by a same-id rule from a file a
+/// discovered configuration pulls in through `[extend] path` (any level), or from a discovered
+/// `vigil.toml`. Committed and pushed first (so it is the base, trusted), it then let every
+/// GitHub PAT through the hook, `--range` and a whole `--git`. Now such a rule is added beside the
+/// built-in as `github-pat-custom`, with a warning, in every mode.
+#[test]
+fn a_same_id_rule_from_an_extended_file_never_replaces_a_built_in() {
+    let never = "[[rules]]\nid = 'github-pat'\nregex = '''(zzzz)'''\n";
+    let layouts: [&[(&str, &str)]; 4] = [
+        &[
+            (
+                ".gitleaks.toml",
+                "[extend]\nuseDefault = true\npath = 'x.toml'\n",
+            ),
+            ("x.toml", never),
+        ],
+        &[
+            (
+                ".gitleaks.toml",
+                "[extend]\nuseDefault = true\npath = 'x.toml'\n",
+            ),
+            ("x.toml", "[extend]\npath = 'y.toml'\n"),
+            ("y.toml", never),
+        ],
+        &[
+            ("vigil.toml", "[scan.extend]\npath = 'x.toml'\n"),
+            ("x.toml", never),
+        ],
+        &[(
+            "vigil.toml",
+            "[[scan.rules]]\nid = 'github-pat'\nregex = '''(zzzz)'''\n",
+        )],
+    ];
+    for (i, files) in layouts.iter().enumerate() {
+        let dir = TempDir::new().unwrap();
+        let (w, _) = pushed_repo(dir.path());
+        for (name, body) in files.iter() {
+            write(&w, name, body);
+        }
+        commit(&w, "config");
+        git(&w, &["push", "-q", "origin", "main"]);
+        write(&w, "s.txt", format!("v={}\n", gh(740 + i as u64)));
+        // The pre-commit hook refuses it.
+        git(&w, &["add", "s.txt"]);
+        let out = git_env(&w, &["commit", "-q", "-m", "s"], &[]);
+        assert!(!out.status.success(), "{i}: committed: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("github-pat-custom"),
+            "{i}: {}",
+            stderr(&out)
+        );
+        commit_unchecked(&w, "s");
+        let out = git_env(&w, &["push", "-q", "origin", "main"], &[]);
+        assert!(!out.status.success(), "{i}: pushed: {}", stderr(&out));
+        for args in [
+            &["scan", ".", "-f", "json"][..],
+            &["scan", "--git", "-f", "json"][..],
+            &["scan", "--git", "--range", "HEAD~1..HEAD", "-f", "json"][..],
+        ] {
+            let out = run(&w, args);
+            expect_exit(&out, 1);
+            assert!(
+                places(&out).contains(&"s.txt".to_owned()),
+                "{i} {args:?}: {:?}",
+                places(&out)
+            );
+            assert!(
+                stderr(&out).contains("redefines the built-in rules github-pat"),
+                "{i} {args:?}: {}",
+                stderr(&out)
+            );
+        }
+    }
+}
+
+/// bb-git-s8 #4: with no base commit (a new orphan ref, the first commit of a repository) the
+/// working tree's configuration decided alone: an allowlist-everything `vigil.toml` on the
+/// checked-out branch let an orphan branch's secret be pushed, and an untracked one let the
+/// first commit through. The built-in configuration now stands for the missing base.
+#[test]
+fn changes_without_a_base_commit_are_scanned_with_the_built_in_rules_too() {
+    let dir = TempDir::new().unwrap();
+    let (w, remote) = pushed_repo(dir.path());
+    git(&w, &["checkout", "-q", "-b", "exp"]);
+    write(&w, "vigil.toml", "[scan.allowlist]\npaths = ['''.*''']\n");
+    commit_unchecked(&w, "allow everything");
+    git(&w, &["checkout", "-q", "--orphan", "o"]);
+    git(&w, &["rm", "-rqf", "."]);
+    write(&w, "t.txt", format!("v={}\n", gh(750)));
+    commit_unchecked(&w, "orphan");
+    git(&w, &["checkout", "-q", "exp"]);
+    let out = git_env(&w, &["push", "-q", "origin", "o"], &[]);
+    assert!(!out.status.success(), "pushed: {}", stderr(&out));
+    assert!(stderr(&out).contains("no base commit"), "{}", stderr(&out));
+    assert!(!git(&remote, &["branch", "--list"]).contains('o'));
+    let out = run(&w, &["scan", "--git", "--range", "main..o", "-f", "json"]);
+    expect_exit(&out, 1);
+    assert_eq!(places(&out), ["t.txt"]);
+
+    // The first commit of a new repository, with an untracked allowlist `vigil.toml`.
+    let first = dir.path().join("first");
+    init(&first);
+    expect_exit(&run(&first, &["hook", "install"]), 0);
+    write(
+        &first,
+        "vigil.toml",
+        "[scan.allowlist]\npaths = ['''.*''']\n",
+    );
+    write(&first, "t.txt", format!("v={}\n", gh(751)));
+    git(&first, &["add", "t.txt"]);
+    let out = git_env(&first, &["commit", "-q", "-m", "first"], &[]);
+    assert!(!out.status.success(), "committed: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains("1 finding(s) in the index"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A base whose configuration cannot be used (its `[extend] path` names a git-ignored
+    // per-developer file) is replaced by the built-ins, never by the working tree's alone.
+    let dir = TempDir::new().unwrap();
+    let (w, _) = pushed_repo(dir.path());
+    write(
+        &w,
+        ".gitleaks.toml",
+        "[extend]\nuseDefault = true\npath = 'local.toml'\n",
+    );
+    write(&w, ".gitignore", "local.toml\n");
+    write(&w, "local.toml", "");
+    commit(&w, "config");
+    git(&w, &["push", "-q", "origin", "main"]);
+    write(&w, "local.toml", "[allowlist]\npaths = ['''.*''']\n");
+    write(&w, "s.txt", format!("v={}\n", gh(752)));
+    commit_unchecked(&w, "s");
+    let out = git_env(&w, &["push", "-q", "origin", "main"], &[]);
+    assert!(!out.status.success(), "pushed: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the built-in rules apply in its place"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// bb-git-s8 #5: the `.gitleaksignore` of the checked-out branch (or an unstaged or untracked
+/// one) decided the scan of a pushed ref or of the index. Only the version at the base of the
+/// changes applies now.
+#[test]
+fn a_gitleaksignore_off_the_base_does_not_decide_for_the_changes() {
+    let dir = TempDir::new().unwrap();
+    let (w, remote) = pushed_repo(dir.path());
+    git(&w, &["checkout", "-q", "-b", "feat"]);
+    write(&w, "t.txt", format!("v={}\n", gh(760)));
+    let report = run(&w, &["scan", "t.txt", "-f", "json"]);
+    let hash = json(&report)[0]["hash"].as_str().unwrap().to_owned();
+    commit_unchecked(&w, "secret");
+    git(&w, &["checkout", "-q", "main"]);
+    git(&w, &["checkout", "-q", "-b", "exp"]);
+    write(&w, ".gitleaksignore", format!("{hash}\n"));
+    commit_unchecked(&w, "ignore it");
+    let out = git_env(&w, &["push", "-q", "origin", "feat"], &[]);
+    assert!(!out.status.success(), "pushed: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not the one at the base of the scanned changes"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!git(&remote, &["branch", "--list"]).contains("feat"));
+
+    // The index: an untracked `.gitleaksignore` does not silence a staged secret.
+    git(&w, &["checkout", "-q", "main"]);
+    std::fs::remove_file(w.join(".gitleaksignore")).ok();
+    write(&w, "t.txt", format!("v={}\n", gh(760)));
+    write(&w, ".gitleaksignore", format!("{hash}\n"));
+    git(&w, &["add", "t.txt"]);
+    let out = run(&w, &["scan", "--staged"]);
+    expect_exit(&out, 1);
+    // Committed, it applies as the base's (a reviewed entry).
+    git(&w, &["reset", "-q", "t.txt"]);
+    git(&w, &["add", ".gitleaksignore"]);
+    git_env(&w, &["commit", "-q", "--no-verify", "-m", "ignore"], &[]);
+    git(&w, &["add", "t.txt"]);
+    expect_exit(&run(&w, &["scan", "--staged"]), 0);
+}
+
+/// bb-git-s8 #9: a submodule gitlink's path is a name git records and sends; one holding a token
+/// was never scanned (`--staged`, `--range`, the pre-push hook). A blob at that path always was.
+#[test]
+fn a_gitlink_named_with_a_secret_is_found() {
+    let dir = TempDir::new().unwrap();
+    let (w, remote) = pushed_repo(dir.path());
+    let head = git(&w, &["rev-parse", "HEAD"]);
+    let name = gh(770);
+    for path in [name.clone(), format!("{name}x/sub")] {
+        git(
+            &w,
+            &[
+                "update-index",
+                "--add",
+                "--cacheinfo",
+                &format!("160000,{head},{path}"),
+            ],
+        );
+    }
+    let out = run(&w, &["scan", "--staged", "-f", "json"]);
+    expect_exit(&out, 1);
+    assert_eq!(json(&out).as_array().unwrap().len(), 2, "{}", stderr(&out));
+    git_env(&w, &["commit", "-q", "--no-verify", "-m", "links"], &[]);
+    let out = run(
+        &w,
+        &["scan", "--git", "--range", "HEAD~1..HEAD", "-f", "json"],
+    );
+    expect_exit(&out, 1);
+    assert_eq!(json(&out).as_array().unwrap().len(), 2, "{}", stderr(&out));
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains(&name[4..]),
+        "the name is masked"
+    );
+    let out = git_env(&w, &["push", "-q", "origin", "main"], &[]);
+    assert!(!out.status.success(), "pushed: {}", stderr(&out));
+    assert_ne!(
+        git(&remote, &["rev-parse", "main"]),
+        git(&w, &["rev-parse", "HEAD"])
+    );
+    // An unrelated later commit does not report the gitlink again.
+    write(&w, "n.txt", "n\n");
+    commit_unchecked(&w, "n");
+    expect_exit(&run(&w, &["scan", "--git", "--range", "HEAD~1..HEAD"]), 0);
+}
+
+/// bb-git-s8 #8: a token in an scp-like push URL's user part, or in a URL's path or fragment,
+/// was printed in full when `ls-remote` failed.
+#[test]
+fn a_token_in_a_push_url_is_never_printed() {
+    let dir = TempDir::new().unwrap();
+    let w = dir.path().join("w");
+    init(&w);
+    write(&w, "README.md", "hello\n");
+    let head = commit(&w, "init");
+    let t = gh(780);
+    for url in [
+        format!("{t}@127.0.0.1:x.git"),
+        format!("http://127.0.0.1:9/{t}/x.git"),
+        format!("http://127.0.0.1:9/x.git#{t}"),
+    ] {
+        let out = vigil(&w)
+            .args([
+                "scan",
+                "--pre-push",
+                "--remote",
+                "origin",
+                "--remote-url",
+                &url,
+            ])
+            .env("GIT_SSH_COMMAND", "false")
+            .write_stdin(format!(
+                "refs/heads/n {head} refs/heads/n 0000000000000000000000000000000000000000\n"
+            ))
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert!(err.contains("could not ask the remote"), "{url}: {err}");
+        assert!(!err.contains(&t[4..]), "{url}: {err}");
+    }
+}
+
+/// git runs the pre-push hook with no line when nothing is pushed ("Everything up-to-date"):
+/// vigil's own hook then scans nothing (an unpushed branch holding a secret does not block it),
+/// while the same empty input from a hook manager that lost git's stdin scans every local ref.
+#[test]
+fn a_push_of_nothing_passes_vigils_own_hook() {
+    let dir = TempDir::new().unwrap();
+    let (w, _) = pushed_repo(dir.path());
+    git(&w, &["checkout", "-q", "-b", "wip"]);
+    write(&w, "t.txt", format!("v={}\n", gh(790)));
+    commit_unchecked(&w, "wip");
+    git(&w, &["checkout", "-q", "main"]);
+    let out = git_env(&w, &["push", "origin", "main"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Everything up-to-date"),
+        "{}",
+        stderr(&out)
+    );
+    let out = vigil(&w)
+        .args(["scan", "--pre-push", "--remote", "origin"])
+        .write_stdin("")
+        .output()
+        .unwrap();
+    expect_exit(&out, 1);
+}
+
+/// bb-git-s8 #11: two configurations that are silently not read: a `.gitleaks.toml` beside a
+/// `vigil.toml` with a `[scan]` section, and the top-level `vigil.toml` of a scan run from a
+/// subfolder. Each is named in a warning.
+#[test]
+fn configurations_that_are_not_read_are_named() {
+    let dir = TempDir::new().unwrap();
+    let w = dir.path().join("w");
+    init(&w);
+    write(&w, "vigil.toml", "[scan]\nexit_code = 1\n");
+    write(
+        &w,
+        ".gitleaks.toml",
+        "[[rules]]\nid = 'orch'\nregex = '''orch_[a-z0-9]{32}'''\n",
+    );
+    write(&w, "sub/a.txt", "a\n");
+    commit(&w, "init");
+    let out = run(&w, &["scan", "."]);
+    assert!(
+        stderr(&out).contains(".gitleaks.toml: not read, since vigil.toml has a [scan] section"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&w.join("sub"), &["scan", "--staged"]);
+    assert!(
+        stderr(&out).contains("vigil.toml: not read, since the scan runs in a subfolder"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -659,3 +659,193 @@ fn quiet_hook_install_says_nothing_and_still_protects() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "");
     secret_is_blocked_and_clean_commits_pass(d, 9);
 }
+
+/// bb-git-s8 #1: the pre-commit framework's pre-push hook, with the entry `hook install`
+/// prints (real pre-commit from PyPI, real pushes to a bare remote). b) An orphan branch that is
+/// not checked out: pre-commit sets no range (its "all files" case) and vigil scanned `HEAD`.
+/// c) `PRE_COMMIT_FROM_REF` derived from a stale remote-tracking ref (the branch was deleted on
+/// the remote) hid a secret the remote no longer has. e) A hook that lost git's stdin while a
+/// remote is named scanned `HEAD` only. Each is refused now; an entry without `always_run` is
+/// named by `hook install`.
+#[test]
+fn the_pre_commit_frameworks_pre_push_hook_fails_closed() {
+    let dir = repo();
+    let d = dir.path();
+    let bare = TempDir::new().unwrap();
+    git(bare.path(), &["init", "-q", "--bare"]);
+    git(
+        d,
+        &["remote", "add", "origin", bare.path().to_str().unwrap()],
+    );
+    write(d, ".pre-commit-config.yaml", "repos: []\n");
+    let printed = run(d, &["hook", "install", "--pre-push"]);
+    let entry = String::from_utf8_lossy(&printed.stdout).into_owned();
+    assert!(entry.contains("always_run: true"), "{entry}");
+    let items: String = entry
+        .lines()
+        .filter(|l| !l.starts_with("repos:") && !l.trim_start().starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    // Without `always_run`, `hook install` names the gap.
+    let no_always_run: String = items
+        .lines()
+        .filter(|l| !l.contains("always_run"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    write(
+        d,
+        ".pre-commit-config.yaml",
+        format!("repos:\n{no_always_run}"),
+    );
+    write(d, ".gitignore", ".cache-pc/\n");
+    let py = common::python_with("pre_commit", "pre-commit");
+    let pc = |args: &[&str]| {
+        let out = Command::new(&py)
+            .current_dir(d)
+            .args(["-m", "pre_commit"])
+            .args(args)
+            .env("HOME", d)
+            .env("PRE_COMMIT_HOME", d.join(".cache-pc"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    pc(&[
+        "install",
+        "--hook-type",
+        "pre-commit",
+        "--hook-type",
+        "pre-push",
+    ]);
+    let out = run(d, &["hook", "install", "--pre-push"]);
+    expect_exit(&out, 2);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("has no `always_run: true`"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    write(d, ".pre-commit-config.yaml", format!("repos:\n{items}"));
+    expect_exit(&run(d, &["hook", "install", "--pre-push"]), 0);
+    git(d, &["add", "-A"]);
+    git(d, &["commit", "-q", "-m", "pre-commit"]);
+    git(d, &["push", "-q", "origin", "main"]);
+    let ghp = |seed: u64| token("ghp_{alnum:30}{ghcrc}", seed);
+    let branches = || git(bare.path(), &["branch", "--list"]);
+
+    // b) An orphan branch, main checked out.
+    git(d, &["checkout", "-q", "--orphan", "o3"]);
+    git(d, &["rm", "-rqf", "--cached", "."]);
+    write(d, "t.txt", format!("v={}\n", ghp(811)));
+    git(d, &["add", "t.txt"]);
+    git(d, &["commit", "-q", "--no-verify", "-m", "orphan"]);
+    std::fs::remove_file(d.join("t.txt")).unwrap();
+    git(d, &["checkout", "-q", "-f", "main"]);
+    let out = git_out(d, &["push", "origin", "o3"]);
+    assert!(
+        !out.status.success(),
+        "the orphan branch was pushed: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(!branches().contains("o3"));
+
+    // c) A stale remote-tracking ref: `old` (with a secret) was pushed, then deleted and
+    // collected on the remote; origin/old stays here. A branch built on it re-sends it.
+    git(d, &["checkout", "-q", "-b", "old"]);
+    write(d, "s.txt", format!("v={}\n", ghp(812)));
+    git(d, &["add", "s.txt"]);
+    git(d, &["commit", "-q", "--no-verify", "-m", "secret"]);
+    git(d, &["push", "-q", "--no-verify", "origin", "old"]);
+    git(bare.path(), &["update-ref", "-d", "refs/heads/old"]);
+    git(bare.path(), &["reflog", "expire", "--expire=now", "--all"]);
+    git(bare.path(), &["gc", "-q", "--prune=now"]);
+    assert!(git(d, &["branch", "-r"]).contains("origin/old"));
+    git(d, &["checkout", "-q", "-b", "f2"]);
+    write(d, "x.txt", "x\n");
+    git(d, &["add", "x.txt"]);
+    git(d, &["commit", "-q", "--no-verify", "-m", "x"]);
+    let out = git_out(d, &["push", "origin", "f2"]);
+    assert!(
+        !out.status.success(),
+        "the secret was re-sent: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(!branches().contains("f2"));
+    // An update whose remote commit the remote does advertise still scans only the new part.
+    git(d, &["checkout", "-q", "main"]);
+    write(d, "y.txt", "y\n");
+    git(d, &["add", "y.txt"]);
+    git(d, &["commit", "-q", "--no-verify", "-m", "y"]);
+    let out = git_out(d, &["push", "-q", "origin", "main"]);
+    assert!(
+        out.status.success(),
+        "a clean update is refused: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // e) A hook that got no stdin (a lefthook entry without `use_stdin`) while the remote is
+    // named: every local branch is scanned, never `HEAD` alone.
+    let out = common::vigil(d)
+        .args(["scan", "--pre-push", "--remote", "origin", "--remote-url"])
+        .arg(bare.path())
+        .write_stdin("")
+        .output()
+        .unwrap();
+    expect_exit(&out, 1);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("got no push input"), "{err}");
+    assert!(err.contains("2 finding(s)"), "{err}");
+
+    // f) `pre-commit run --from-ref A --to-ref B` (CI) runs the `--staged` entry: it scans the
+    // range instead of a clean index.
+    let out = common::vigil(d)
+        .args(["scan", "--staged"])
+        .env("PRE_COMMIT_FROM_REF", git(d, &["rev-parse", "main"]))
+        .env("PRE_COMMIT_TO_REF", git(d, &["rev-parse", "f2"]))
+        .output()
+        .unwrap();
+    expect_exit(&out, 1);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is scanned instead of the index"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// bb-git-s8 #7: a submodule's commits are pushed by `git push --recurse-submodules` with the
+/// submodule's own hooks (`.git/modules/<name>/hooks`), and committed there with them: `hook
+/// install` in the superproject said nothing. Each submodule without vigil is named now
+/// (`NOT PROTECTED`, exit 2); `vigil hook install` run inside it protects it.
+#[test]
+fn hook_install_names_submodules_it_does_not_protect() {
+    let sub = repo();
+    let dir = repo();
+    let d = dir.path();
+    git(
+        d,
+        &[
+            "-c",
+            "protocol.file.allow=always",
+            "submodule",
+            "add",
+            "-q",
+            sub.path().to_str().unwrap(),
+            "sub",
+        ],
+    );
+    git(d, &["commit", "-q", "-m", "submodule"]);
+    let out = run(d, &["hook", "install", "--pre-push"]);
+    expect_exit(&out, 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("NOT PROTECTED") && err.contains("a submodule"),
+        "{err}"
+    );
+    assert!(err.contains("/sub"), "{err}");
+    expect_exit(&run(&d.join("sub"), &["hook", "install", "--pre-push"]), 0);
+    assert!(d.join(".git/modules/sub/hooks/pre-push").is_file());
+    expect_exit(&run(d, &["hook", "install", "--pre-push"]), 0);
+}

@@ -2045,3 +2045,43 @@ fn leftovers_of_the_sixth_black_box_run_are_reported() {
         "{report}"
     );
 }
+
+/// bb-16-s8 F3: a value starting with a multi-byte character (`pässwörd`) made the scheme check
+/// slice inside a character: a panic (exit 101) whose message quoted the whole value, the
+/// password, on stderr. Non-ASCII values are linted like any other, and never printed.
+#[test]
+fn non_ascii_values_are_linted_without_a_panic_or_a_leak() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let tail = common::token("{alnum:40}", 71);
+    for (i, value) in [
+        "pässwörd".to_owned(),
+        "ñandú".to_owned(),
+        format!("ab€{tail}"),
+        format!("é🙂{tail}"),
+        format!("日本語のパスワードです{tail}"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        std::fs::create_dir_all(d.join(format!("p{i}"))).unwrap();
+        let f = d.join(format!("p{i}")).join(".mcp.json");
+        let body = format!(
+            "{{\"mcpServers\":{{\"a\":{{\"command\":\"x@1.0.0\",\"args\":[\"{value}\"],\"env\":{{\"DB_PASSWORD\":\"{value}\",\"AUTH_HEADER\":\"Bearer {value}\"}}}}}}}}\n"
+        );
+        #[allow(clippy::disallowed_methods)]
+        std::fs::write(&f, body).unwrap();
+        let out = run(d, &["lint", f.to_str().unwrap(), "-f", "json"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            matches!(out.status.code(), Some(0) | Some(1)),
+            "{value:?}: {:?} {err}",
+            out.status.code()
+        );
+        assert!(
+            !err.contains("panicked") && !err.contains(value.as_str()),
+            "{err}"
+        );
+        assert!(!String::from_utf8_lossy(&out.stdout).contains(value.as_str()));
+    }
+}

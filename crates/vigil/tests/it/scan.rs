@@ -1657,8 +1657,8 @@ fn utf16_text_is_decoded_and_scanned() {
     assert_eq!(v[0]["rule"], "github-pat", "{v}");
 }
 
-/// bb-git-s8 #2: the project's own `vigil.toml` may turn a built-in rule off or replace it (it
-/// is obeyed), but never in silence: each is one warning naming the file and the rules.
+/// bb-git-s8 #2: the project's own `vigil.toml` may turn a built-in rule off (it is obeyed), but
+/// never in silence; a rule with a built-in's id is added beside it (`-custom`), with a warning.
 #[test]
 fn a_vigil_toml_that_turns_built_in_rules_off_says_so() {
     let dir = tempfile::TempDir::new().unwrap();
@@ -1675,5 +1675,8 @@ fn a_vigil_toml_that_turns_built_in_rules_off_says_so() {
         err.contains("disabledRules turns the built-in rules github-pat off"),
         "{err}"
     );
-    assert!(err.contains("built-in's id (aws-access-token)"), "{err}");
+    assert!(
+        err.contains("redefines the built-in rules aws-access-token (its versions are added as aws-access-token-custom)"),
+        "{err}"
+    );
 }
