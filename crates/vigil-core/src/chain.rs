@@ -88,6 +88,19 @@ pub enum ChainError {
         /// What disagrees.
         detail: String,
     },
+    /// The log no longer holds a line this process wrote or verified (see
+    /// [`Chain::refusing_rollback`]): it was cut back, replaced or deleted while in use.
+    #[error(
+        "{path}: the log no longer holds seq {seq}, which this process wrote or verified (it was \
+         cut back, replaced or deleted while in use); nothing is appended until it does again: \
+         run the audit verification"
+    )]
+    RolledBack {
+        /// The log file.
+        path: PathBuf,
+        /// The `seq` of the last line this process wrote or verified.
+        seq: u64,
+    },
 }
 
 /// The key of a keyed chain: 32 bytes, used as an HMAC-SHA256 key.
@@ -346,6 +359,9 @@ impl Session<'_> {
             seq: a.seq,
             hash: a.hash.clone(),
         });
+        if self.chain.floor {
+            state.floor = self.head.clone();
+        }
         Ok(a)
     }
 
@@ -406,6 +422,9 @@ impl Session<'_> {
             seq,
             hash: head.hash.clone(),
         };
+        if chain.floor {
+            state.floor = Some(head.clone());
+        }
         self.head = Some(head);
         Ok(Some(a))
     }
@@ -429,6 +448,9 @@ pub struct Chain {
     head: PathBuf,
     fsync: bool,
     key: Option<ChainKey>,
+    /// Whether a log that no longer holds the last line this process wrote or verified is
+    /// refused ([`Chain::refusing_rollback`]).
+    floor: bool,
     /// The log as this process last verified or wrote it, and the log and head files kept
     /// open between sessions (behind the append lock).
     lock: Mutex<State>,
@@ -443,6 +465,9 @@ pub struct State {
     known: Option<Known>,
     log: Option<File>,
     head: Option<File>,
+    /// The last line this process wrote or found at the end of a checked log (with
+    /// [`Chain::refusing_rollback`]): every later log must still hold it.
+    floor: Option<Head>,
 }
 
 /// Whether `path` (not followed) still names the open file `f`.
@@ -633,6 +658,7 @@ impl Chain {
             head: head.into(),
             fsync: true,
             key: None,
+            floor: false,
             lock: Mutex::new(State::default()),
         }
     }
@@ -642,6 +668,17 @@ impl Chain {
     /// with the key it was written with.
     pub fn with_key(mut self, key: Option<ChainKey>) -> Chain {
         self.key = key;
+        self
+    }
+
+    /// Makes a long-lived writer refuse a log that went back: once a session has checked or
+    /// extended the log, every later session requires the log to still hold that last line
+    /// (same `seq`, same hash). A log cut back to an earlier state (with its head), replaced, or
+    /// deleted with its head while this process uses it is refused
+    /// ([`ChainError::RolledBack`]) instead of being extended as if nothing happened, and a
+    /// deleted log is not created again. Lines appended by other writers are taken as before.
+    pub fn refusing_rollback(mut self) -> Chain {
+        self.floor = true;
         self
     }
 
@@ -754,15 +791,23 @@ impl Chain {
                 // Not the file at the path any more (or never opened): what was known of it
                 // is void too.
                 state.known = None;
+                // A log this process already wrote or checked is never created again.
+                let floor = state.floor.as_ref().filter(|_| self.floor);
                 nofollow(
                     OpenOptions::new()
                         .read(true)
                         .append(true)
-                        .create(true)
+                        .create(floor.is_none())
                         .mode(0o600),
                 )
                 .open(&self.log)
-                .map_err(io(&self.log))?
+                .map_err(|e| match floor {
+                    Some(f) if e.kind() == std::io::ErrorKind::NotFound => ChainError::RolledBack {
+                        path: self.log.clone(),
+                        seq: f.seq,
+                    },
+                    _ => io(&self.log)(e),
+                })?
             }
         };
         if !state
@@ -773,8 +818,9 @@ impl Chain {
             state.head = None;
         }
         file.lock().map_err(io(&self.log))?;
+        let floor = state.floor.clone().filter(|_| self.floor);
         let checked = self
-            .check_whole(&mut file, &mut state.known)
+            .check_whole(&mut file, &mut state.known, floor.as_ref())
             .and_then(|bytes| {
                 let fresh = if bytes.is_none() {
                     state.known.as_ref().and_then(|k| k.last.clone())
@@ -787,6 +833,9 @@ impl Chain {
             Ok((head, bytes)) => {
                 if let Some(bytes) = bytes {
                     state.known = self.known_from(&file, &bytes);
+                }
+                if self.floor && head.is_some() {
+                    state.floor = head.clone();
                 }
                 Ok(Session {
                     chain: self,
@@ -812,6 +861,7 @@ impl Chain {
         &self,
         file: &mut File,
         known: &mut Option<Known>,
+        floor: Option<&Head>,
     ) -> Result<Option<Vec<u8>>, ChainError> {
         use std::os::unix::fs::MetadataExt;
         let m = file.metadata().map_err(io(&self.log))?;
@@ -863,6 +913,14 @@ impl Chain {
             }
         }
         let v = self.verify_bytes(&bytes, self.head());
+        if let Some(f) = floor.filter(|f| f.seq > 0) {
+            if !v.records.iter().any(|r| r.seq == f.seq && r.hash == f.hash) {
+                return Err(ChainError::RolledBack {
+                    path: self.log.clone(),
+                    seq: f.seq,
+                });
+            }
+        }
         // A crash's traces are for `recover`: a torn last line, a line past the head, the first
         // line written before its head.
         let crash_trace = |p: &Problem| match p {
@@ -1456,6 +1514,60 @@ mod tests {
         std::fs::remove_file(c.head_path()).unwrap();
         std::fs::rename(&real, c.head_path()).unwrap();
         assert_eq!(c.append(&fields(5)).unwrap().seq, 5);
+        assert!(c.verify().unwrap().is_intact());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_writer_refusing_rollback_never_extends_a_log_that_went_back() {
+        let dir = scratch("floor");
+        let c = Chain::new(dir.join("log.jsonl"), dir.join("head.json"))
+            .with_fsync(false)
+            .refusing_rollback();
+        for i in 0..2 {
+            c.append(&fields(i)).unwrap();
+        }
+        let (log1, head1) = (
+            std::fs::read(c.log_path()).unwrap(),
+            std::fs::read(c.head_path()).unwrap(),
+        );
+        for i in 2..5 {
+            c.append(&fields(i)).unwrap();
+        }
+        let (log5, head5) = (
+            std::fs::read(c.log_path()).unwrap(),
+            std::fs::read(c.head_path()).unwrap(),
+        );
+        // Log and head put back together to an earlier genuine state: it verifies, but this
+        // writer wrote seq 5 and refuses.
+        std::fs::write(c.log_path(), &log1).unwrap();
+        std::fs::write(c.head_path(), &head1).unwrap();
+        assert!(c.verify().unwrap().is_intact());
+        assert!(matches!(
+            c.append(&fields(9)),
+            Err(ChainError::RolledBack { seq: 5, .. })
+        ));
+        // Both files deleted: not begun again (no new log without a genesis of its own).
+        std::fs::remove_file(c.log_path()).unwrap();
+        std::fs::remove_file(c.head_path()).unwrap();
+        assert!(matches!(
+            c.append(&fields(9)),
+            Err(ChainError::RolledBack { seq: 5, .. })
+        ));
+        assert!(!c.log_path().exists());
+        // A new log begun by someone else is not the one written either.
+        let other = Chain::new(c.log_path(), c.head_path()).with_fsync(false);
+        other.append(&fields(7)).unwrap();
+        assert!(matches!(
+            c.append(&fields(9)),
+            Err(ChainError::RolledBack { seq: 5, .. })
+        ));
+        // Put back as it was: written again; another writer's appends are taken.
+        std::fs::write(c.log_path(), &log5).unwrap();
+        std::fs::write(c.head_path(), &head5).unwrap();
+        assert_eq!(c.append(&fields(5)).unwrap().seq, 6);
+        assert_eq!(other.append(&fields(6)).unwrap().seq, 7);
+        assert_eq!(c.append(&fields(7)).unwrap().seq, 8);
         assert!(c.verify().unwrap().is_intact());
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -20,7 +20,7 @@
 #[cfg(test)]
 use serde_json::{Map, Value};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -231,6 +231,19 @@ pub enum AuditError {
         /// The head file.
         head: PathBuf,
     },
+    /// The log's first line is not a genesis line: a gateway begins every log with one, so
+    /// this log was begun by something else (a chain begun again after both files were deleted,
+    /// or an older Vigil), or its beginning was cut away.
+    #[error(
+        "{log}: line 1 of the audit log is not a genesis line (`\"event\":\"genesis\"`, seq 1), \
+         but a gateway begins every log with one: it was begun by something else or its \
+         beginning was cut away; run the audit verification, keep the log elsewhere and remove \
+         it and its head to begin a new one"
+    )]
+    NoGenesis {
+        /// The log file.
+        log: PathBuf,
+    },
     /// The log is empty but its head is there: a gateway audit log begins with its genesis
     /// line, so it was reset (or begun by a Vigil before that line).
     #[error(
@@ -263,6 +276,78 @@ enum Msg {
 struct State {
     queued: AtomicUsize,
     failed: AtomicBool,
+    /// Lines counted instead of queued (refusals while writing fails, or a full queue): the
+    /// writer writes their number in a `lost` line, so an outage cannot grow memory.
+    counted: AtomicU64,
+    /// When the first of them was counted (Unix milliseconds; 0: none).
+    counted_since: AtomicU64,
+    /// A shutdown waits for the writer: it stops lingering for more lines.
+    flushing: AtomicBool,
+}
+
+/// Whether a line's call reached the upstream (those are never only counted).
+fn reached_upstream(outcome: &str) -> bool {
+    matches!(outcome, "forwarded" | "redacted_secret" | "refused_answer")
+}
+
+fn unix_millis(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The file beside the head that says a run stopped with lines it could not write
+/// (`<head>.pending`): written when a write fails, removed once the lines are written; a start
+/// that finds it writes a `lost` line with its count.
+pub fn pending_path(head: &std::path::Path) -> PathBuf {
+    let mut p = head.as_os_str().to_owned();
+    p.push(".pending");
+    p.into()
+}
+
+/// What the pending file holds: how many lines, since when.
+fn pending_text(count: u64, since: SystemTime) -> String {
+    format!(
+        "{{\"count\":{count},\"since\":\"{}\"}}\n",
+        humantime::format_rfc3339_millis(since)
+    )
+}
+
+/// Reads a pending file: its count and since (`None` when absent; a file that does not read
+/// back still means lines were lost: count `null`).
+fn read_pending(path: &std::path::Path) -> Option<(Option<u64>, Option<String>)> {
+    let text = std::fs::read(path).ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&text).unwrap_or_default();
+    Some((
+        v.get("count").and_then(serde_json::Value::as_u64),
+        v.get("since")
+            .and_then(serde_json::Value::as_str)
+            .filter(|s| humantime::parse_rfc3339(s).is_ok())
+            .map(str::to_owned),
+    ))
+}
+
+/// Whether the log's first line is a genesis line (`seq` 1); the chain's own check verifies
+/// its hash.
+fn begins_with_genesis(log: &std::path::Path) -> Result<bool, AuditError> {
+    use std::io::{BufRead, Read};
+    let f = std::fs::File::open(log).map_err(|e| {
+        AuditError::Chain(ChainError::Io {
+            path: log.to_path_buf(),
+            source: e,
+        })
+    })?;
+    let mut first = Vec::new();
+    std::io::BufReader::new(f.take(1 << 20))
+        .read_until(b'\n', &mut first)
+        .map_err(|e| {
+            AuditError::Chain(ChainError::Io {
+                path: log.to_path_buf(),
+                source: e,
+            })
+        })?;
+    let fields: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&first).unwrap_or_default();
+    Ok(fields.get("seq").and_then(serde_json::Value::as_u64) == Some(1) && is_genesis(&fields))
 }
 
 impl Audit {
@@ -281,7 +366,11 @@ impl Audit {
                 })
             })?;
         }
-        let chain = Chain::new(&s.path, &s.head).with_key(s.key.as_ref().map(AuditKey::chain_key));
+        // The running gateway never extends a log that went back (cut back with its head,
+        // replaced, or deleted with its head): it refuses tool calls until an operator acts.
+        let chain = Chain::new(&s.path, &s.head)
+            .with_key(s.key.as_ref().map(AuditKey::chain_key))
+            .refusing_rollback();
         let log_len = match std::fs::symlink_metadata(&s.path) {
             Ok(m) => Some(m.len()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -321,6 +410,39 @@ impl Audit {
             _ => {}
         }
         chain.ready()?;
+        if !begins_with_genesis(&s.path)? {
+            return Err(AuditError::NoGenesis {
+                log: s.path.clone(),
+            });
+        }
+        // The previous run stopped with lines it could not write: the gap goes into the chain.
+        let pending = pending_path(&s.head);
+        if let Some((count, since)) = read_pending(&pending) {
+            let mut m = serde_json::Map::new();
+            m.insert("count".into(), count.into());
+            m.insert("event".into(), "lost".into());
+            m.insert("reason".into(), "unwritten_at_stop".into());
+            m.insert("since".into(), since.into());
+            m.insert(
+                "time".into(),
+                humantime::format_rfc3339_millis(SystemTime::now())
+                    .to_string()
+                    .into(),
+            );
+            let a = chain.append(&m)?;
+            tracing::error!(
+                audit = %s.path.display(),
+                lines = ?count,
+                seq = a.seq,
+                "the previous run stopped with audit lines it could not write; recorded as a lost line"
+            );
+            std::fs::remove_file(&pending).map_err(|e| {
+                AuditError::Chain(ChainError::Io {
+                    path: pending.clone(),
+                    source: e,
+                })
+            })?;
+        }
         let (tx, rx) = mpsc::channel::<Msg>();
         let state = Arc::new(State::default());
         let st = state.clone();
@@ -328,7 +450,7 @@ impl Audit {
         let label = s.path.display().to_string();
         std::thread::Builder::new()
             .name("vigil-audit".into())
-            .spawn(move || write_loop(chain, rx, st, linger, label, written, failures))
+            .spawn(move || write_loop(chain, rx, st, linger, label, pending, written, failures))
             .map_err(AuditError::Thread)?;
         Ok(Audit { tx, state })
     }
@@ -344,18 +466,37 @@ impl Audit {
     /// not answer in time.
     pub fn flush(&self, timeout: Duration) -> Option<usize> {
         let (ack, done) = mpsc::sync_channel(1);
+        self.state.flushing.store(true, Ordering::Relaxed);
         self.tx.send(Msg::Flush(ack)).ok()?;
         done.recv_timeout(timeout).ok()
     }
 
-    /// Queues one line (never blocks).
+    /// Queues one line (never blocks). While writing fails, a call that never reached the
+    /// upstream (a refusal) is only counted, as is any line past [`MAX_QUEUED`]: their number
+    /// goes into a `lost` line, and memory stays bounded however long an outage lasts.
     pub fn record(&self, line: Line) {
+        let st = &self.state;
+        let count = st.queued.load(Ordering::Relaxed) >= MAX_QUEUED
+            || (st.failed.load(Ordering::Relaxed) && !reached_upstream(line.outcome));
+        if count {
+            let _ = st.counted_since.compare_exchange(
+                0,
+                unix_millis(line.time).max(1),
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+            st.counted.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
         self.state.queued.fetch_add(1, Ordering::Relaxed);
         if self.tx.send(Msg::Line(line)).is_err() {
             self.state.failed.store(true, Ordering::Relaxed);
         }
     }
 }
+
+/// The longest sleep while a batch fills (a shutdown is noticed after at most this).
+const LINGER_STEP: Duration = Duration::from_millis(50);
 
 /// How often lines kept after a failed write are tried again when no new line comes.
 const RETRY: Duration = Duration::from_secs(1);
@@ -367,7 +508,7 @@ const MAX_KEPT: usize = 65_536;
 /// the gap is in the chain itself, so `audit verify` and every later anchor see it.
 fn lost_members(count: u64, since: SystemTime) -> String {
     format!(
-        "\"count\":{count},\"event\":\"lost\",\"since\":\"{}\",\"time\":\"{}\"",
+        "\"count\":{count},\"event\":\"lost\",\"reason\":\"not_kept\",\"since\":\"{}\",\"time\":\"{}\"",
         humantime::format_rfc3339_millis(since),
         humantime::format_rfc3339_millis(SystemTime::now())
     )
@@ -401,12 +542,14 @@ impl ToolNames {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn write_loop(
     chain: Chain,
     rx: mpsc::Receiver<Msg>,
     state: Arc<State>,
     linger: Duration,
     label: String,
+    pending: PathBuf,
     written: prometheus_client::metrics::counter::Counter,
     failures: prometheus_client::metrics::counter::Counter,
 ) {
@@ -418,8 +561,12 @@ fn write_loop(
     let mut names = ToolNames::default();
     let mut acks: Vec<mpsc::SyncSender<usize>> = Vec::new();
     let mut behind = false;
+    let mut marked = false;
+    // When writing began to fail (the kept lines are from then on).
+    let mut failing_since: Option<SystemTime> = None;
     loop {
-        let first = if batch.is_empty() {
+        let idle = batch.is_empty() && lost.is_none() && state.counted.load(Ordering::Relaxed) == 0;
+        let first = if idle {
             match rx.recv() {
                 Ok(m) => Some(m),
                 Err(_) => return,
@@ -428,7 +575,20 @@ fn write_loop(
             match rx.recv_timeout(RETRY) {
                 Ok(m) => Some(m),
                 Err(mpsc::RecvTimeoutError::Timeout) => None,
-                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    // This configuration is gone (a reload) while lines wait: the pending
+                    // file (written at the failure) keeps their count for the next start.
+                    let lines = batch.len() as u64
+                        + lost.map_or(0, |(c, _)| c)
+                        + state.counted.load(Ordering::Relaxed);
+                    tracing::error!(
+                        audit = %label,
+                        lines,
+                        pending = %pending.display(),
+                        "the audit writer of a replaced configuration stops with lines it could not write; the next start records them as a lost line"
+                    );
+                    return;
+                }
             }
         };
         let mut taken = 0;
@@ -446,7 +606,15 @@ fn write_loop(
             // request's core) for every line. When the last batch was full the queue is behind,
             // so no sleep; nor when a shutdown waits.
             if !behind && acks.is_empty() {
-                std::thread::sleep(linger);
+                // In steps, so that a shutdown does not wait a long `flush_interval` out.
+                let until = std::time::Instant::now() + linger;
+                loop {
+                    let now = std::time::Instant::now();
+                    if now >= until || state.flushing.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    std::thread::sleep((until - now).min(LINGER_STEP));
+                }
             }
         }
         let room = batch.len() + MAX_BATCH;
@@ -458,6 +626,14 @@ fn write_loop(
         }
         state.queued.fetch_sub(taken, Ordering::Relaxed);
         behind = taken >= MAX_BATCH;
+        let counted = state.counted.swap(0, Ordering::Relaxed);
+        if counted > 0 {
+            let since = state.counted_since.swap(0, Ordering::Relaxed);
+            let since = SystemTime::UNIX_EPOCH + Duration::from_millis(since);
+            let l = lost.get_or_insert((0, since));
+            l.0 += counted;
+            l.1 = l.1.min(since);
+        }
         if batch.len() > MAX_KEPT {
             let over = (batch.len() - MAX_KEPT) as u64;
             batch.truncate(MAX_KEPT);
@@ -482,6 +658,12 @@ fn write_loop(
                 state.failed.store(false, Ordering::Relaxed);
                 batch.clear();
                 lost = None;
+                failing_since = None;
+                if marked {
+                    // Written after all: nothing is pending any more.
+                    marked = std::fs::remove_file(&pending)
+                        .is_err_and(|e| e.kind() != std::io::ErrorKind::NotFound);
+                }
             }
             Err(e) => {
                 if lost.is_some() {
@@ -490,6 +672,21 @@ fn write_loop(
                 failures.inc();
                 state.failed.store(true, Ordering::Relaxed);
                 tracing::error!(audit = %label, error = %e, lines = n, "audit lines could not be written (kept, written first once it works again); tool calls are refused until it works again");
+                // Should the process end before they are written (a SIGKILL, a stop that
+                // cannot write either), the next start writes a `lost` line with this count.
+                let since = *failing_since.get_or_insert_with(SystemTime::now);
+                let since = lost.map_or(since, |(_, s)| s.min(since));
+                let count = batch.len() as u64 + lost.map_or(0, |(c, _)| c);
+                match vigil_core::fsx::atomic_write(&pending, pending_text(count, since).as_bytes())
+                {
+                    Ok(()) => marked = true,
+                    Err(e) => tracing::error!(
+                        audit = %label,
+                        pending = %pending.display(),
+                        error = %e,
+                        "cannot record that audit lines are pending (a stop now would lose them without a trace)"
+                    ),
+                }
             }
         }
         for a in acks.drain(..) {

@@ -69,7 +69,7 @@ fn note_messages(ms: &mcp::Messages<'_>, calls: &mut Vec<Noted>) {
 
 /// The stage: the body to forward (redacted when `[gateway.scan] arguments = "redact"` found a
 /// secret), or the gateway's answer.
-pub(crate) fn stage(
+pub(crate) async fn stage(
     cx: &mut Context<'_, '_>,
     headers: &mut HeaderMap,
     bytes: Bytes,
@@ -188,7 +188,36 @@ pub(crate) fn stage(
         if !m.is_tool_call() {
             continue;
         }
-        let got = scanner.message(raw.as_bytes());
+        // A large message is scanned off the request workers, within `[gateway.scan] budget`:
+        // past it the call is refused, never sent unscanned (bb-gw-s8 N5).
+        let got = if raw.len() <= crate::scan::INLINE_SCAN {
+            scanner.message(raw.as_bytes())
+        } else {
+            let shared = gw.scanner.clone().expect("scanning is on");
+            let within = shared
+                .message_within(
+                    Bytes::copy_from_slice(raw.as_bytes()),
+                    scanner.policy.budget,
+                )
+                .await;
+            match within {
+                Some(got) => got,
+                None => {
+                    *cx.outcome = Some("refused_scan_budget");
+                    tracing::warn!(
+                        route = %cx.route.label,
+                        bytes = raw.len(),
+                        budget_ms = scanner.policy.budget.as_millis() as u64,
+                        "a tool call's arguments could not be scanned within [gateway.scan] budget; refused"
+                    );
+                    return Flow::Reply(crate::body::error(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "scan_budget",
+                        "the arguments of this tool call could not be scanned for secrets within the gateway's budget; the call was not sent",
+                    ));
+                }
+            }
+        };
         if got.found() {
             any = true;
             found(cx, "arguments", &got.rules);

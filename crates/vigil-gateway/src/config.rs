@@ -94,6 +94,10 @@ pub struct ScanSection {
     pub arguments: Option<String>,
     /// `redact` (default), `log` or `off`: a secret in a result, JSON or SSE.
     pub results: Option<String>,
+    /// Longest time the scan of one call's arguments may take (default 5s): past it the call
+    /// is refused (413), never sent unscanned.
+    #[serde(default, deserialize_with = "duration::deserialize_opt")]
+    pub budget: Option<Duration>,
 }
 
 /// `[gateway.audit]`: one hash-chained line per `tools/call`.
@@ -775,6 +779,8 @@ pub struct ScanPolicy {
     pub arguments: ArgumentsMode,
     /// Results.
     pub results: ResultsMode,
+    /// Longest scan of one call's arguments (`budget`).
+    pub budget: Duration,
 }
 
 impl ScanPolicy {
@@ -1140,6 +1146,7 @@ impl GatewaySection {
                     ))
                 }
             },
+            budget: sc.budget.unwrap_or(Duration::from_secs(5)),
         };
         let audit = match &self.audit {
             None => None,

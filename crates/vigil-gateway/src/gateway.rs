@@ -53,6 +53,8 @@ pub struct Gateway {
     pub(crate) scanner: Option<Arc<crate::scan::Scanner>>,
     /// The audit log of `[gateway.audit]`, when set.
     pub(crate) audit: Option<crate::audit::Audit>,
+    /// Per route: the values of its `headers` and stdio `env`, masked in every answer.
+    pub(crate) credentials: Vec<Option<Arc<crate::credentials::Credentials>>>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -210,6 +212,15 @@ impl Gateway {
             ),
         };
         let scanner = crate::scan::Scanner::new(settings.scan).map(Arc::new);
+        let credentials = settings
+            .routes
+            .iter()
+            .map(|r| {
+                let headers = r.headers.iter().filter_map(|(_, v)| v.to_str().ok());
+                let env = r.stdio.iter().flat_map(|s| s.env_values());
+                crate::credentials::Credentials::new(headers.chain(env)).map(Arc::new)
+            })
+            .collect();
         let catalogs = settings
             .routes
             .iter()
@@ -249,6 +260,7 @@ impl Gateway {
             _stdio: stdio,
             scanner,
             audit,
+            credentials,
         })
     }
 

@@ -14,6 +14,7 @@ pub(crate) mod calls;
 pub mod client_ip;
 pub mod config;
 pub mod cors;
+pub mod credentials;
 pub mod endpoints;
 pub mod gateway;
 pub mod jsonrpc;

@@ -430,6 +430,9 @@ pub struct Forwarded<'a> {
     pub host: Option<HeaderValue>,
     /// The request path with its dot-segments resolved, when that changed it.
     pub path: Option<String>,
+    /// Seconds until the request's token expires (`None`: no token): a WebSocket tunnel is
+    /// closed then (plus the verifier's leeway).
+    pub expires_in: Option<u64>,
 }
 
 /// Sends `req` (already authorized) to the route's upstream and returns its response, streaming.
@@ -558,11 +561,26 @@ pub async fn forward(
         {
             let upstream_side = hyper::upgrade::on(&mut resp);
             let label = route.label.clone();
+            // The tunnel lives no longer than the token that opened it (bb-gw-s8 N9).
+            let ends = who.expires_in.map(|s| {
+                tokio::time::Instant::now()
+                    + std::time::Duration::from_secs(s.saturating_add(gw.verifier.policy().leeway))
+            });
             tokio::spawn(async move {
                 match (client_side.await, upstream_side.await) {
                     (Ok(c), Ok(u)) => {
                         let (mut c, mut u) = (TokioIo::new(c), TokioIo::new(u));
-                        let _ = tokio::io::copy_bidirectional(&mut c, &mut u).await;
+                        let copy = tokio::io::copy_bidirectional(&mut c, &mut u);
+                        match ends {
+                            None => {
+                                let _ = copy.await;
+                            }
+                            Some(at) => {
+                                if tokio::time::timeout_at(at, copy).await.is_err() {
+                                    tracing::info!(route = %label, "WebSocket tunnel closed: its token expired");
+                                }
+                            }
+                        }
                     }
                     _ => tracing::warn!(route = %label, "upgrade failed"),
                 }

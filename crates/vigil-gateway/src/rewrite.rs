@@ -176,6 +176,9 @@ pub struct Rewriter {
     hooks: Arc<[Arc<dyn Hook>]>,
     limit: usize,
     on_refused: Option<Arc<Refusals>>,
+    /// Longest time the hooks may take over one large JSON answer (read off the request
+    /// workers); past it the answer is refused.
+    budget: std::time::Duration,
 }
 
 /// What is told of each answer the rewriter refuses (the reason: `too_large`, `compressed`,
@@ -205,7 +208,16 @@ impl Rewriter {
             hooks: hooks.into(),
             limit,
             on_refused: None,
+            budget: std::time::Duration::from_secs(5),
         }
+    }
+
+    /// The longest time the hooks may take over one JSON answer over
+    /// [`crate::scan::INLINE_SCAN`] bytes, which they read on tokio's blocking pool, not on the
+    /// request's worker (default 5 s); past it the answer is refused (`scan_budget`, 502).
+    pub fn within(mut self, budget: std::time::Duration) -> Self {
+        self.budget = budget;
+        self
     }
 
     /// Calls `f` with the reason of each answer this rewriter refuses (also a stream it cuts).
@@ -348,7 +360,22 @@ impl Rewriter {
                 if !clean_utf8(&bytes) {
                     return self.refusal("not_utf8", not_utf8(parts.status));
                 }
-                let Some(bytes) = self.json_body(bytes) else {
+                let checked = if bytes.len() <= crate::scan::INLINE_SCAN {
+                    Some(self.json_body(bytes))
+                } else {
+                    // A large answer: the hooks (the secret scan) run off the request workers.
+                    let rw = self.clone();
+                    crate::scan::off_worker(self.budget, move || rw.json_body(bytes)).await
+                };
+                let Some(checked) = checked else {
+                    return self.refusal(
+                        "scan_budget",
+                        refused(
+                            "the gateway could not check the upstream's answer within its budget",
+                        ),
+                    );
+                };
+                let Some(bytes) = checked else {
                     return self.refusal(
                         "withheld",
                         refused("the gateway withheld the upstream's answer"),
@@ -413,6 +440,8 @@ impl Rewriter {
                     ended: false,
                     bad: None,
                     started: false,
+                    pending: None,
+                    inner_done: false,
                 };
                 Response::from_parts(parts, sse.boxed())
             }
@@ -625,6 +654,18 @@ struct SseRewrite {
     bad: Option<Bad>,
     /// The stream's first bytes were looked at (a byte-order mark there is refused).
     started: bool,
+    /// A large event whose hooks run off the request workers (`scan::off_worker`): nothing
+    /// after it goes on (nor is read from upstream) until it is done.
+    pending: Option<PendingEvent>,
+    /// The upstream's body has ended.
+    inner_done: bool,
+}
+
+/// An event over [`crate::scan::INLINE_SCAN`] bytes on its way through the hooks on tokio's
+/// blocking pool: `None` when past the budget, else [`rewrite_event`]'s answer.
+struct PendingEvent {
+    work: tokio::task::JoinHandle<Option<Option<Vec<u8>>>>,
+    event: Bytes,
 }
 
 /// Why a stream is cut.
@@ -633,6 +674,7 @@ enum Bad {
     NotUtf8,
     NotSse,
     TooLarge,
+    Budget,
 }
 
 /// The last event of a stream the gateway cuts: for a request with an id, a JSON-RPC error
@@ -681,6 +723,18 @@ impl SseRewrite {
                 self.bad = Some(Bad::NotSse);
                 break;
             }
+            if ev.len() > crate::scan::INLINE_SCAN {
+                // A large event: its hooks (the secret scan) run off the request workers.
+                let event = Bytes::copy_from_slice(ev);
+                let (rw, ev) = (self.rw.clone(), event.clone());
+                let work = crate::scan::off_worker(self.rw.budget, move || rewrite_event(&rw, &ev));
+                self.pending = Some(PendingEvent {
+                    work: tokio::spawn(work),
+                    event,
+                });
+                start += end;
+                break;
+            }
             match rewrite_event(&self.rw, ev) {
                 None => out.extend_from_slice(ev),
                 Some(new) => out.extend_from_slice(&new),
@@ -709,25 +763,65 @@ impl HttpBody for SseRewrite {
                 // been sent yet: the client would see the connection close without an answer).
                 this.ended = true;
                 this.buf.clear();
+                this.pending = None;
                 let (why, message) = match bad {
                     Bad::NotUtf8 => ("not_utf8", EventNotUtf8.to_string()),
                     Bad::NotSse => ("not_sse", NotSse.to_string()),
                     Bad::TooLarge => ("too_large", EventTooLarge(this.rw.limit).to_string()),
+                    Bad::Budget => (
+                        "scan_budget",
+                        "an event could not be checked within the gateway's budget".to_owned(),
+                    ),
                 };
                 this.rw.told(why);
                 return Poll::Ready(Some(Ok(Frame::data(closing(this.rw.info(), &message)))));
             }
+            if let Some(p) = this.pending.as_mut() {
+                let done = match std::future::Future::poll(Pin::new(&mut p.work), cx) {
+                    Poll::Pending => return Poll::Pending,
+                    // A task that failed is a check that did not finish: fail closed.
+                    Poll::Ready(done) => done.ok().flatten(),
+                };
+                let p = this.pending.take().expect("polled above");
+                let Some(done) = done else {
+                    // Fail closed: past the budget, the event and the rest of the stream go.
+                    this.bad = Some(Bad::Budget);
+                    continue;
+                };
+                let mut out = BytesMut::new();
+                match done {
+                    None => out.extend_from_slice(&p.event),
+                    Some(new) => out.extend_from_slice(&new),
+                }
+                out.extend_from_slice(&this.drain(this.inner_done));
+                if this.inner_done && this.pending.is_none() {
+                    this.buf.clear();
+                    this.ended = this.bad.is_none();
+                }
+                if !out.is_empty() {
+                    return Poll::Ready(Some(Ok(Frame::data(out.freeze()))));
+                }
+                continue;
+            }
             if this.ended {
                 return Poll::Ready(None);
+            }
+            if this.inner_done {
+                this.ended = true;
+                continue;
             }
             match Pin::new(&mut this.inner).poll_frame(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(None) => {
+                    this.inner_done = true;
                     let rest = this.drain(true);
-                    this.buf.clear();
-                    // With a refusal still to tell, the stream has not ended yet: the next poll
-                    // sends the gateway's last event (before the upstream is polled again).
-                    this.ended = this.bad.is_none();
+                    if this.pending.is_none() {
+                        this.buf.clear();
+                        // With a refusal still to tell, the stream has not ended yet: the next
+                        // poll sends the gateway's last event (before the upstream is polled
+                        // again).
+                        this.ended = this.bad.is_none();
+                    }
                     if rest.is_empty() {
                         continue;
                     }

@@ -190,6 +190,53 @@ impl Scanner {
     }
 }
 
+/// Messages up to this size are scanned on the request's worker (a few milliseconds at worst);
+/// larger ones on tokio's blocking pool, so no worker (nor `/healthz` on it) waits on them.
+pub const INLINE_SCAN: usize = 2048;
+
+/// Large scans at once at most: one per core (more would only share the cores).
+static LARGE_SCANS: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+});
+
+impl Scanner {
+    /// [`Scanner::message`] within `budget`: off the request workers for a message over
+    /// [`INLINE_SCAN`] (on the blocking pool, at most one large scan per core); `None` when it
+    /// did not finish within `budget` (waiting for a turn included): the caller fails closed.
+    /// A scan past its budget still runs to its end, holding its turn, so the cores it takes
+    /// stay bounded.
+    pub async fn message_within(
+        self: &std::sync::Arc<Self>,
+        msg: bytes::Bytes,
+        budget: std::time::Duration,
+    ) -> Option<Scanned> {
+        if msg.len() <= INLINE_SCAN {
+            return Some(self.message(&msg));
+        }
+        let scanner = self.clone();
+        off_worker(budget, move || scanner.message(&msg)).await
+    }
+}
+
+/// Runs `work` (a large scan) on tokio's blocking pool, at most one per core at once, and
+/// waits for it at most `budget` (its turn included); `None` past it (the caller fails
+/// closed). Work past its budget still runs to its end, holding its turn.
+pub async fn off_worker<T: Send + 'static>(
+    budget: std::time::Duration,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    let run = async move {
+        let turn = LARGE_SCANS.acquire().await.ok()?;
+        tokio::task::spawn_blocking(move || {
+            let _turn = turn;
+            work()
+        })
+        .await
+        .ok()
+    };
+    tokio::time::timeout(budget, run).await.ok().flatten()
+}
+
 /// The [`Hook`](crate::rewrite::Hook) that scans each message of an answer to a tool call:
 /// `[gateway.scan] results = "redact"` replaces each secret with `[REDACTED:<rule>]` (the
 /// answer stays the JSON-RPC message it was), `"log"` only counts and alerts.
@@ -401,6 +448,7 @@ mod tests {
         Scanner::new(ScanPolicy {
             arguments: ArgumentsMode::Block,
             results: ResultsMode::Redact,
+            budget: std::time::Duration::from_secs(5),
         })
         .unwrap()
     }

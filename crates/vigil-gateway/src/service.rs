@@ -165,6 +165,15 @@ async fn pipeline(ex: &mut Exchange<'_>, req: Request<Incoming>) -> Response<Bod
     let session = next!(session(route, principal.as_ref(), &req));
     let (mut parts, bytes, upgrade) = next!(request_body(ex, route, req).await);
     next!(tunnel_allowed(ex.gw, route, upgrade.is_some()));
+    // The credentials the gateway hands this route's upstream never come back to the client.
+    if let Some(c) = &ex.gw.credentials[route.index] {
+        ex.hooks
+            .push(Arc::new(crate::credentials::CredentialHook::new(
+                c.clone(),
+                ex.gw.metrics.clone(),
+                &route.label,
+            )));
+    }
     next!(webhook(ex, route, &parts.method, &parts.headers, &bytes).await);
     // A webhook delivery is not JSON-RPC: no tool-call checks, no result hooks.
     let bytes = if route.webhook.is_some() {
@@ -173,21 +182,24 @@ async fn pipeline(ex: &mut Exchange<'_>, req: Request<Incoming>) -> Response<Bod
         // Per-tool scopes, the tool catalog, argument validation and pins first; then the
         // protocol checks, secrets in the call, and its audit line.
         next!(tool_checks(ex, route, principal.as_ref(), &parts, &bytes).await);
-        next!(crate::calls::stage(
-            &mut crate::calls::Context {
-                gw: ex.gw,
-                route,
-                subject: ex.subject.as_deref(),
-                ip: ex.client.ip,
-                now: ex.now,
-                method: ex.method.as_deref(),
-                calls: &mut ex.calls,
-                outcome: &mut ex.outcome,
-                hooks: &mut ex.hooks,
-            },
-            &mut parts.headers,
-            bytes,
-        ))
+        next!(
+            crate::calls::stage(
+                &mut crate::calls::Context {
+                    gw: ex.gw,
+                    route,
+                    subject: ex.subject.as_deref(),
+                    ip: ex.client.ip,
+                    now: ex.now,
+                    method: ex.method.as_deref(),
+                    calls: &mut ex.calls,
+                    outcome: &mut ex.outcome,
+                    hooks: &mut ex.hooks,
+                },
+                &mut parts.headers,
+                bytes,
+            )
+            .await
+        )
     };
     ex.forwarded = true;
     let resp = forward(ex, route, forward_path, principal, parts, bytes, upgrade).await;
@@ -1171,6 +1183,7 @@ async fn forward(
         subject: principal.as_ref().and_then(|p| p.subject.as_deref()),
         host: parts.headers.get(header::HOST).cloned(),
         path: forward_path,
+        expires_in: principal.as_ref().map(|p| p.expires_in),
     };
     if ex.hooks.is_empty() {
         let req = Request::from_parts(parts, body);
@@ -1193,11 +1206,13 @@ async fn forward(
         body: crate::rewrite::RequestBody(kept.unwrap_or_default()),
     };
     let (gw, index) = (ex.gw.clone(), route.index);
+    let budget = ex.gw.scanner.as_ref().map(|s| s.policy.budget);
     let rw = crate::rewrite::Rewriter::new(
         info,
         std::mem::take(&mut ex.hooks),
         crate::rewrite::MAX_MESSAGE,
     )
+    .within(budget.unwrap_or(std::time::Duration::from_secs(5)))
     .on_refused(Arc::new(move |why| {
         let label = &gw.settings.routes[index].label;
         gw.metrics

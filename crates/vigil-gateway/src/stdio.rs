@@ -302,6 +302,12 @@ impl Spec {
     pub fn env_names(&self) -> Vec<&str> {
         self.env.iter().map(|(k, _)| k.as_str()).collect()
     }
+
+    /// The values of the child's variables (credentials the gateway hands it, masked in its
+    /// answers: [`crate::credentials`]).
+    pub(crate) fn env_values(&self) -> impl Iterator<Item = &str> {
+        self.env.iter().map(|(_, v)| v.as_str())
+    }
 }
 
 /// `program` as a path: a name without `/` is looked up on the gateway's PATH.

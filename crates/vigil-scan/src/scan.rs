@@ -749,12 +749,28 @@ impl ScanOutcome {
         match &self.read {
             Scanned::Files(t) => {
                 if t.unreadable > 0 {
+                    // Named in the report itself: `-q` hides the warnings, and a report read
+                    // later must say which inputs it lacks (at most five here).
+                    let named: Vec<&str> = self
+                        .warnings
+                        .iter()
+                        .filter(|w| w.contains(": cannot read: "))
+                        .map(String::as_str)
+                        .take(5)
+                        .collect();
+                    let more = if (named.len() as u64) < t.unreadable {
+                        " (the others are named in the warnings)"
+                    } else {
+                        ""
+                    };
                     c.gap_count(
                         Gap::Unreadable,
                         t.unreadable,
                         format!(
-                            "{} file(s) or folder(s) could not be read (named in the warnings)",
-                            t.unreadable
+                            "{} file(s) or folder(s) could not be read{}{}{more}",
+                            t.unreadable,
+                            if named.is_empty() { "" } else { ": " },
+                            named.join("; ")
                         ),
                     );
                 }

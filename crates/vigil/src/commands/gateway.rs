@@ -312,6 +312,20 @@ fn verify(g: &GlobalArgs, a: &VerifyArgs) -> anyhow::Result<ExitStatus> {
                 .into(),
         ));
     }
+    // A gateway begins every log with its genesis line: a first line that reads back as a
+    // chain line but is not one was begun by something else (a chain begun again after both
+    // files were deleted, an older Vigil), or the log's beginning was cut away.
+    if let Some(r) = v.records.first().filter(|r| r.line == 1) {
+        if !(r.seq == 1 && vigil_gateway::audit::is_genesis(&r.fields)) {
+            problems.push((
+                "no_genesis".into(),
+                "line 1 is not a genesis line (\"event\":\"genesis\", seq 1), but a gateway \
+                 begins every log with one: the log was begun by something else (a new chain \
+                 after its files were deleted, or an older Vigil) or its beginning was cut away"
+                    .into(),
+            ));
+        }
+    }
     if key.is_none() && v.problems.iter().any(|p| p.code() == "edited") {
         problems.push((
             "key".into(),

@@ -117,6 +117,15 @@ pub(crate) fn run(g: &GlobalArgs, args: RedactArgs) -> anyhow::Result<ExitStatus
                     continue;
                 }
                 match std::fs::File::open(&f) {
+                    // A folder opens but cannot be read: said with its name, never "Is a
+                    // directory" alone.
+                    Ok(file) if file.metadata().is_ok_and(|m| m.is_dir()) => {
+                        send(Err(std::io::Error::other(format!(
+                            "{}: is a folder (redact reads files and stdin)",
+                            f.display()
+                        ))));
+                        return;
+                    }
                     Ok(file) => {
                         if !pump(file, &send) {
                             return;
@@ -165,7 +174,8 @@ pub(crate) fn run(g: &GlobalArgs, args: RedactArgs) -> anyhow::Result<ExitStatus
     drop(rx);
     let _ = reader.join();
     let stats = stream.stats();
-    if !g.quiet {
+    // A failed read is one error line (below), not a summary and then the error.
+    if !g.quiet && failed.is_none() {
         let by: Vec<String> = stats
             .by_label
             .iter()

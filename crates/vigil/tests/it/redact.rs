@@ -530,3 +530,16 @@ fn url_passwords_with_at_signs_and_bearers_in_queries_lose_their_secret() {
         "{err}"
     );
 }
+
+/// bb-16-s8 F11: `vigil redact DIR` printed a summary and then "Is a directory (os error 21)"
+/// without the name: one line, naming the folder, exit 2.
+#[test]
+fn a_folder_given_to_redact_is_one_line_naming_it() {
+    let dir = tempfile::TempDir::new().unwrap();
+    std::fs::create_dir(dir.path().join("logs")).unwrap();
+    let out = common::run(dir.path(), &["redact", "logs"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("logs") && err.contains("folder"), "{err}");
+}

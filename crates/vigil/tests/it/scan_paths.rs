@@ -325,3 +325,26 @@ fn history_and_index_scans_take_one_path() {
         assert!(stderr(&out).contains("give one path"), "{}", stderr(&out));
     }
 }
+
+/// bb-16-s8 F11: with `-q` and `--allow-incomplete` a missing path was named nowhere (the
+/// report said "named in the warnings", which `-q` hides). The report names it.
+#[test]
+fn an_unreadable_path_is_named_in_the_report_itself() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let d = dir.path();
+    common::write(d, "x.txt", "hello\n");
+    let out = common::run(
+        d,
+        &[
+            "scan",
+            "-q",
+            "nothere",
+            "x.txt",
+            "--allow-incomplete",
+            "-f",
+            "sarif",
+        ],
+    );
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(report.contains("nothere"), "{report}");
+}

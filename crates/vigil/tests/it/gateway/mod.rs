@@ -10,6 +10,7 @@ use crate::common;
 use crate::gw;
 
 mod answers;
+mod audit_s8;
 mod auth;
 mod blackbox;
 mod browsers;
@@ -22,11 +23,13 @@ mod observability;
 mod requests;
 mod retest;
 mod retest_s7;
+mod scan_budget;
 mod sessions;
 mod startup;
 mod stdio;
 mod tool_security;
 mod tools;
+mod upstream_credentials;
 
 use common::{expect_exit, run};
 use gw::{bearer, call, now, secret, token, token_with, Gateway, Upstream, Webhook};

@@ -128,8 +128,11 @@ async fn server_everything_on_stdio_serves_the_official_sdk_clients_with_only_it
         serde_json::from_str(py["results"][1]["text"].as_str().unwrap()).unwrap();
     let keys: Vec<&String> = env.as_object().unwrap().keys().collect();
     assert_eq!(keys, ["GREETING", "SE_API_KEY"], "{env}");
-    assert_eq!(env["SE_API_KEY"], key.as_str());
-    // The listed value never reaches the gateway's log.
+    // A value the gateway hands the child is a credential: masked in the answer (bb-gw-s8,
+    // s7 #6), as in the gateway's log.
+    assert_eq!(env["SE_API_KEY"], "[REDACTED:upstream-credential]", "{env}");
+    assert_eq!(env["GREETING"], "hello", "too short to be a credential");
+    assert!(!py.to_string().contains(&key));
     assert!(!gw.log_text().contains(&key));
 }
 

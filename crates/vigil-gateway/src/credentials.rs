@@ -1,0 +1,255 @@
+//! Upstream credentials masked by value in answers: the values of a route's `headers` and of
+//! its stdio server's `env` are secrets the gateway itself hands the upstream, so wherever one
+//! comes back in an answer (a tool that echoes its request headers or prints its environment)
+//! the client gets `[REDACTED:upstream-credential]` instead, whatever `[gateway.scan]` says:
+//! in every JSON string (keys too), SSE line, unread body and answer header (a header whose
+//! name holds one is dropped). Logs, the audit and alerts already mask these values (they are
+//! registered with `vigil_core::redact`).
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use serde_json::Value;
+use std::sync::Arc;
+
+use crate::rewrite::{Action, Hook, RequestInfo};
+
+/// What a masked credential becomes.
+pub const MASK: &str = "[REDACTED:upstream-credential]";
+
+/// The rule id credentials are counted under in `vigil_gateway_secrets_total`.
+const RULE: &str = "upstream-credential";
+
+/// The credential values of one route, as they may appear in an answer.
+pub struct Credentials {
+    matcher: AhoCorasick,
+    count: usize,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Credentials({} forms)", self.count)
+    }
+}
+
+impl Credentials {
+    /// The matcher of `values` (each as written, JSON-escaped, and, for `Scheme credential`
+    /// such as `Bearer …`, the credential alone); `None` when none is long enough to be one
+    /// (shorter than `vigil_core::redact::MIN_REGISTERED_LEN`, as the logs).
+    pub fn new<'a>(values: impl IntoIterator<Item = &'a str>) -> Option<Credentials> {
+        let min = vigil_core::redact::MIN_REGISTERED_LEN;
+        let mut forms: Vec<String> = Vec::new();
+        for v in values {
+            let v = v.trim();
+            let mut add = |s: &str| {
+                if s.len() >= min && !forms.iter().any(|f| f == s) {
+                    forms.push(s.to_owned());
+                }
+            };
+            add(v);
+            if let Some((_, rest)) = v.split_once(char::is_whitespace) {
+                add(rest.trim());
+            }
+        }
+        let escaped: Vec<String> = forms
+            .iter()
+            .filter_map(|f| serde_json::to_string(f).ok())
+            .map(|e| e.trim_matches('"').to_owned())
+            .filter(|e| !forms.contains(e))
+            .collect();
+        forms.extend(escaped);
+        if forms.is_empty() {
+            return None;
+        }
+        let matcher = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&forms)
+            .ok()?;
+        Some(Credentials {
+            matcher,
+            count: forms.len(),
+        })
+    }
+
+    /// Whether `bytes` hold one of the values.
+    pub fn holds(&self, bytes: &[u8]) -> bool {
+        self.matcher.is_match(bytes)
+    }
+
+    /// `bytes` with every value masked, when one was there.
+    pub fn mask(&self, bytes: &[u8]) -> Option<Vec<u8>> {
+        self.holds(bytes).then(|| {
+            self.matcher
+                .replace_all_bytes(bytes, &vec![MASK.as_bytes(); self.count])
+        })
+    }
+
+    fn mask_str(&self, s: &str) -> Option<String> {
+        self.holds(s.as_bytes())
+            .then(|| self.matcher.replace_all(s, &vec![MASK; self.count]))
+    }
+
+    /// Masks every string of `v` (object keys too); whether anything changed.
+    fn mask_value(&self, v: &mut Value) -> bool {
+        match v {
+            Value::String(s) => match self.mask_str(s) {
+                Some(m) => {
+                    *s = m;
+                    true
+                }
+                None => false,
+            },
+            Value::Array(a) => {
+                // Every element, not only up to the first change.
+                let mut changed = false;
+                for x in a.iter_mut() {
+                    changed |= self.mask_value(x);
+                }
+                changed
+            }
+            Value::Object(o) => {
+                let mut changed = false;
+                if o.keys().any(|k| self.holds(k.as_bytes())) {
+                    let old = std::mem::take(o);
+                    for (k, x) in old {
+                        let k = self.mask_str(&k).unwrap_or(k);
+                        o.insert(k, x);
+                    }
+                    changed = true;
+                }
+                for x in o.values_mut() {
+                    changed |= self.mask_value(x);
+                }
+                changed
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The [`Hook`] that masks a route's credentials in every answer on it.
+pub struct CredentialHook {
+    creds: Arc<Credentials>,
+    metrics: Arc<crate::metrics::Metrics>,
+    route: String,
+}
+
+impl std::fmt::Debug for CredentialHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialHook")
+            .field("route", &self.route)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CredentialHook {
+    /// The hook for answers on `route`.
+    pub fn new(
+        creds: Arc<Credentials>,
+        metrics: Arc<crate::metrics::Metrics>,
+        route: &str,
+    ) -> CredentialHook {
+        CredentialHook {
+            creds,
+            metrics,
+            route: route.to_owned(),
+        }
+    }
+
+    fn found(&self, place: &str) {
+        self.metrics
+            .count_secrets(&self.route, place, &[RULE.to_owned()]);
+        tracing::warn!(
+            route = %self.route,
+            place,
+            "an upstream credential (a value of the route's headers or env) in an answer: masked"
+        );
+    }
+}
+
+impl Hook for CredentialHook {
+    fn wants(&self, _req: &RequestInfo, raw: &[u8]) -> bool {
+        self.creds.holds(raw)
+    }
+
+    fn message(&self, _req: &RequestInfo, msg: &mut Value) -> Action {
+        if self.creds.mask_value(msg) {
+            self.found("results");
+            Action::Changed
+        } else {
+            Action::Keep
+        }
+    }
+
+    fn text(&self, _req: &RequestInfo, line: &[u8]) -> Option<Vec<u8>> {
+        let m = self.creds.mask(line)?;
+        self.found("results");
+        Some(m)
+    }
+
+    fn unread(&self, _req: &RequestInfo, body: &[u8]) -> Option<Vec<u8>> {
+        let m = self.creds.mask(body)?;
+        self.found("results");
+        Some(m)
+    }
+
+    fn headers(&self, _req: &RequestInfo, headers: &mut http::HeaderMap) {
+        let names: Vec<http::HeaderName> = headers
+            .keys()
+            .filter(|k| {
+                self.creds.holds(k.as_str().as_bytes())
+                    || headers
+                        .get_all(*k)
+                        .iter()
+                        .any(|v| self.creds.holds(v.as_bytes()))
+            })
+            .cloned()
+            .collect();
+        if names.is_empty() {
+            return;
+        }
+        self.found("response_header");
+        for k in names {
+            let values: Vec<http::HeaderValue> = headers.get_all(&k).iter().cloned().collect();
+            headers.remove(&k);
+            if self.creds.holds(k.as_str().as_bytes()) {
+                continue;
+            }
+            for v in values {
+                let v = match self.creds.mask(v.as_bytes()) {
+                    Some(m) => match http::HeaderValue::from_bytes(&m) {
+                        Ok(v) => v,
+                        Err(_) => continue,
+                    },
+                    None => v,
+                };
+                headers.append(k.clone(), v);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_masked_as_written_escaped_and_without_their_scheme() {
+        let c = Credentials::new(["Bearer up-t0ken-value", "k3y\"value", "short"]).unwrap();
+        let mut v: Value = serde_json::json!({
+            "saw": "up-t0ken-value and k3y\"value",
+            "up-t0ken-value": ["x", "Bearer up-t0ken-value"],
+            "plain": "short",
+        });
+        assert!(c.mask_value(&mut v));
+        let text = v.to_string();
+        assert!(
+            !text.contains("up-t0ken") && !text.contains("k3y"),
+            "{text}"
+        );
+        assert!(text.contains("short"), "too short to be masked: {text}");
+        assert_eq!(
+            c.mask(br#"{"a":"k3y\"value"}"#).unwrap(),
+            format!(r#"{{"a":"{MASK}"}}"#).into_bytes()
+        );
+        assert!(Credentials::new(["abc"]).is_none());
+    }
+}

@@ -1,0 +1,136 @@
+//! The credentials the gateway hands an upstream (a route's `headers` values) never come back to
+//! the client in an answer (bb-gw-s7 #6, still open in bb-gw-s8): an upstream that echoes them
+//! (a tool that prints its request headers or environment) has them masked in JSON, in SSE
+//! events and in a plain answer, whatever `[gateway.scan]` says.
+
+use super::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_credentials_are_masked_by_value_in_every_answer() {
+    let up = Upstream::start().await;
+    let dir = TempDir::new().unwrap();
+    // Built at run time; neither shape is one vigil-scan's rules know.
+    let key = format!("uk{}", &secret()[..30]);
+    let token_part = format!("ut{}", &secret()[30..60]);
+    let route =
+        "headers = { X-Upstream-Key = \"${UP_KEY}\", Authorization = \"Bearer ${UP_TOKEN}\" }";
+    let cfg = hardened(
+        &up,
+        "[gateway.scan]\narguments = \"off\"\nresults = \"off\"\n",
+        route,
+    );
+    let gw = Gateway::start(
+        dir.path(),
+        &cfg,
+        &[("UP_KEY", key.as_str()), ("UP_TOKEN", token_part.as_str())],
+    );
+    let auth = bearer(&token("filesystem", "alice"));
+    let url = gw.url("/mcp/filesystem");
+    // The upstream echoes what it is given: here, the values it was sent in its headers.
+    let echoed = format!("saw {key} and {token_part} and \\\"{key}\\\"");
+    let body = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"echo","arguments":{{"text":"{echoed}"}}}}}}"#
+    );
+    for accept in ["application/json", MCP] {
+        // A streamed answer sends its last event once released (a permit kept for it).
+        up.release.notify_one();
+        let (status, _, answer) = call(
+            "POST",
+            &url,
+            &[
+                ("authorization", auth.as_str()),
+                ("content-type", "application/json"),
+                ("accept", accept),
+            ],
+            &body,
+        )
+        .await;
+        assert_eq!(status, 200, "{answer}");
+        assert!(
+            !answer.contains(&key) && !answer.contains(&token_part),
+            "{accept}: {answer}"
+        );
+        assert!(
+            answer
+                .contains("saw [REDACTED:upstream-credential] and [REDACTED:upstream-credential]"),
+            "{accept}: {answer}"
+        );
+    }
+    // The upstream did get them (the route works as configured).
+    let seen = up.seen();
+    let h = &seen.last().unwrap().headers;
+    assert_eq!(h["x-upstream-key"], key.as_str());
+    // A plain answer (neither JSON nor SSE) too.
+    let (status, _, answer) = call(
+        "GET",
+        &gw.url(&format!("/mcp/filesystem/{key}")),
+        &[("authorization", auth.as_str())],
+        "",
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(!answer.contains(&key), "{answer}");
+    assert!(
+        answer.contains("[REDACTED:upstream-credential]"),
+        "{answer}"
+    );
+    // Counted, and never logged in clear.
+    let (_, _, metrics) = call("GET", &gw.url("/metrics"), &[], "").await;
+    assert!(
+        metrics.contains("rule=\"upstream-credential\""),
+        "{metrics}"
+    );
+    let log = gw.log_text();
+    assert!(!log.contains(&key) && !log.contains(&token_part));
+}
+
+// bb-gw-s8 N9: a WebSocket tunnel opened with a 3-second token still carried a `tools/call` 40
+// seconds later. The tunnel now closes when its token expires (plus the verifier's leeway,
+// 0 s here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_tunnel_closes_when_its_token_expires() {
+    let up = Upstream::start().await;
+    let dir = TempDir::new().unwrap();
+    let extra = format!("{}\n[token]\nleeway = \"0s\"\n", super::blackbox::SCAN_OFF);
+    let gw = Gateway::start(dir.path(), &config(&up, "", &extra), &[]);
+    let t = token_with(
+        &secret(),
+        "filesystem",
+        "hal",
+        now(),
+        2,
+        serde_json::json!({}),
+    );
+    let mut s = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
+    s.write_all(
+        format!(
+            "GET /mcp/filesystem/ws HTTP/1.1\r\nHost: {}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+             Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+             Authorization: Bearer {t}\r\n\r\n",
+            gw.addr
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = s.read(&mut buf).await.unwrap();
+    let head = String::from_utf8_lossy(&buf[..n]).to_lowercase();
+    assert!(head.starts_with("http/1.1 101"), "{head}");
+    s.write_all(b"while the token holds").await.unwrap();
+    let mut echo = vec![0u8; 21];
+    s.read_exact(&mut echo).await.unwrap();
+    assert_eq!(&echo, b"while the token holds");
+    // The gateway closes the tunnel: the read ends (EOF or reset), it does not hang.
+    let closed = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            match s.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the tunnel outlived its token");
+    assert!(gw.wait_log("WebSocket tunnel closed: its token expired"));
+}
