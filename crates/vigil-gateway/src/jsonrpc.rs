@@ -399,7 +399,7 @@ impl<'de> Visitor<'de> for Params<'_> {
                 self.found.refusal = Some(Ambiguous::NotString("params.name"));
                 *self.tool = Some(map.next_value_seed(Str(clip))?);
                 self.found.refusal = None;
-            } else if matches!(key, Key::Arguments) {
+            } else if matches!(key, Key::Arguments | Key::Meta) {
                 // What the tool runs with: a key twice at any depth is read one way by the
                 // gateway's checks (the last) and may be read the other by the upstream.
                 // Read as it is first (a number out of a double's range, `1e400`, is JSON the
@@ -407,9 +407,16 @@ impl<'de> Visitor<'de> for Params<'_> {
                 let raw: &'de serde_json::value::RawValue = map.next_value()?;
                 let mut inner = Found::default();
                 let mut de = serde_json::Deserializer::from_str(raw.get());
+                // `_meta` too: `progressToken` given twice is read one way here and maybe the
+                // other by the upstream.
+                let at = if matches!(key, Key::Meta) {
+                    "params._meta"
+                } else {
+                    "params.arguments"
+                };
                 let walked = Unique {
                     found: &mut inner,
-                    at: "params.arguments",
+                    at,
                 }
                 .deserialize(&mut de);
                 if let (Err(_), Some(why)) = (walked, inner.refusal) {
@@ -546,9 +553,10 @@ const MCP_METHODS: &[&str] = &[
 
 /// The MCP method `m` is not but reads as once it is folded the ways upstreams compare
 /// methods: every control, format (U+00AD, U+200B, U+FEFF, tags…), separator (spaces of any
-/// width), combining, private-use or unassigned character dropped, NFKC applied (full-width
-/// letters, `ſ`), Unicode lower case taken (and NFKC again), and slashes at the ends or doubled
-/// inside removed (`tools/call/`, `tools//call`).
+/// width), private-use or unassigned character dropped, NFKD applied and combining marks
+/// dropped (full-width letters, `ſ`, `ĺ`), slash look-alikes (`∕`, `⁄`, `⧸`) read as `/`,
+/// Unicode lower case taken (and NFKD again), and slashes at the ends or doubled inside removed
+/// (`tools/call/`, `tools//call`).
 pub(crate) fn near_known(m: &str) -> Option<&'static str> {
     use unicode_general_category::{get_general_category, GeneralCategory as G};
     use unicode_normalization::UnicodeNormalization;
@@ -572,9 +580,14 @@ pub(crate) fn near_known(m: &str) -> Option<&'static str> {
                     | G::Unassigned
             )
     };
-    let kept: String = m.chars().filter(|c| !odd(c)).collect();
-    let lowered: String = kept.nfkc().flat_map(char::to_lowercase).collect();
-    let folded: String = lowered.nfkc().filter(|c| !odd(c)).collect();
+    // Slash look-alikes an upstream may map to `/` (NFKD keeps them).
+    let slash = |c: char| match c {
+        '\u{2215}' | '\u{2044}' | '\u{29f8}' | '\u{2571}' | '\u{27cb}' => '/',
+        c => c,
+    };
+    let kept: String = m.nfkd().filter(|c| !odd(c)).map(slash).collect();
+    let lowered: String = kept.chars().flat_map(char::to_lowercase).collect();
+    let folded: String = lowered.nfkd().filter(|c| !odd(c)).collect();
     let slashes: Vec<&str> = folded.split('/').filter(|p| !p.is_empty()).collect();
     let folded = slashes.join("/");
     MCP_METHODS
@@ -735,6 +748,10 @@ mod tests {
                 r#"{"method":"tools/call","params":{"name":"w","arguments":{"a":[{"b":{"c":1,"\u0063":2}}]}}}"#,
                 "params.arguments.c",
             ),
+            (
+                r#"{"method":"tools/call","params":{"name":"w","_meta":{"progressToken":1,"progressToken":2}}}"#,
+                "params._meta.progressToken",
+            ),
         ] {
             assert_eq!(
                 inspect(body.as_bytes(), false),
@@ -757,6 +774,11 @@ mod tests {
             r"Tools/Call\t",
             "logging/setlevel",
             r"\u007ftools/call",
+            // bb-gw-s8 N11: a precomposed accent, slash look-alikes.
+            "tools/ca\u{13a}\u{13a}",
+            "tools\u{2215}call",
+            "tools\u{2044}call",
+            "tools\u{29f8}call",
         ] {
             let body = format!(r#"{{"method":"{m}","params":{{"name":"x"}}}}"#);
             assert!(

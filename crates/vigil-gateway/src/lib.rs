@@ -8,6 +8,7 @@
 pub mod access_log;
 pub mod alerts;
 pub mod audit;
+pub mod audit_verdict;
 pub mod auth;
 pub mod body;
 pub(crate) mod calls;

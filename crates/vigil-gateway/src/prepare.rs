@@ -147,7 +147,7 @@ pub enum PrepareError {
     /// Two of the gateway's secrets are one value: whoever holds one (a webhook sender, an
     /// upstream that checks assertions) could use it as the other (mint client tokens, sign
     /// another route's deliveries or assertions).
-    #[error("{origin}: {first} and {second} hold the same value; every secret of the gateway must be its own, or whoever holds one could use it as the other")]
+    #[error("{origin}: {first} and {second} hold the same value (compared as the keys they are used as: webhook secrets trimmed, whsec_ decoded, one held inside the other); every secret of the gateway must be its own, or whoever holds one could use it as the other")]
     SharedSecret {
         /// Where the second was set.
         origin: Origin,
@@ -461,17 +461,23 @@ impl Prepared {
         }
         // Every secret value of the gateway, which no stdio child's variable may hold.
         let mut values: Vec<(String, vigil_core::Secret<String>)> = Vec::new();
-        // What each value is, for the check that no two of them are equal.
-        let mut kinds: Vec<(Use, Origin)> = Vec::new();
+        // Each secret as the key the gateway uses it as, for the check that no two are one.
+        let mut held: Vec<Held> = Vec::new();
         for name in keep {
             if let Some(v) = lookup(name).filter(|v| !v.is_empty()) {
-                values.push((name.to_owned(), vigil_core::Secret::new(v)));
                 let use_ = if name == crate::audit::KEY_ENV {
                     Use::Audit
                 } else {
                     Use::Token
                 };
-                kinds.push((use_, token.env.origin(name)));
+                held.push(Held {
+                    what: name.to_owned(),
+                    key: vigil_core::Secret::new(v.as_bytes().to_vec()),
+                    text: vigil_core::Secret::new(v.clone()),
+                    use_,
+                    origin: token.env.origin(name),
+                });
+                values.push((name.to_owned(), vigil_core::Secret::new(v)));
             }
         }
         for (route, rs) in settings.routes.iter().zip(&section.routes) {
@@ -479,32 +485,45 @@ impl Prepared {
                 let origin =
                     config.origin(&format!("gateway.routes[{}].webhook.secrets", route.index));
                 let use_ = Use::Webhook(route.index, hook.scheme());
-                for (name, v) in hook.secret_names().iter().zip(w.secrets.iter().flatten()) {
+                for ((name, v), key) in hook
+                    .secret_names()
+                    .iter()
+                    .zip(w.secrets.iter().flatten())
+                    .zip(hook.key_bytes())
+                {
                     let what = format!("the webhook secret {name} of route {}", route.label);
                     // A Standard Webhooks secret is `whsec_<base64 key>`: the key alone too.
                     if let Some(key) = v.strip_prefix("whsec_") {
                         values.push((what.clone(), vigil_core::Secret::new(key.to_owned())));
-                        kinds.push((use_, origin.clone()));
                     }
+                    held.push(Held {
+                        what: what.clone(),
+                        key: vigil_core::Secret::new(key.to_vec()),
+                        text: vigil_core::Secret::new(v.clone()),
+                        use_,
+                        origin: origin.clone(),
+                    });
                     values.push((what, vigil_core::Secret::new(v.clone())));
-                    kinds.push((use_, origin.clone()));
                 }
             }
             if let Some(var) = rs.assertion.as_ref().and_then(|a| a.secret_env.as_deref()) {
                 if let Some(v) = lookup(var).filter(|v| !v.is_empty()) {
                     let what = format!("{var} (the assertion secret of route {})", route.label);
-                    values.push((what, vigil_core::Secret::new(v)));
-                    kinds.push((
-                        Use::Assertion(route.index),
-                        config.origin(&format!(
+                    held.push(Held {
+                        what: what.clone(),
+                        key: vigil_core::Secret::new(v.as_bytes().to_vec()),
+                        text: vigil_core::Secret::new(v.clone()),
+                        use_: Use::Assertion(route.index),
+                        origin: config.origin(&format!(
                             "gateway.routes[{}].assertion.secret_env",
                             route.index
                         )),
-                    ));
+                    });
+                    values.push((what, vigil_core::Secret::new(v)));
                 }
             }
         }
-        shared_secrets(&settings, &values, &kinds)?;
+        shared_secrets(&settings, &held)?;
         // The audit key must be a secret of its own: one equal to the token secret (or another
         // of the gateway's secrets) is known to whoever holds that one.
         if let Some(key) = lookup(crate::audit::KEY_ENV).filter(|v| !v.is_empty()) {
@@ -928,16 +947,29 @@ enum Use {
     Assertion(usize),
 }
 
-/// Refuses two of the gateway's secrets that are one value: a webhook secret equal to the token
+/// One of the gateway's secrets, as configured and as the key it is used as.
+struct Held {
+    /// What it is (a variable's name, or "the webhook secret … of route …").
+    what: String,
+    /// The key bytes: a webhook secret trimmed (a Standard Webhooks one base64-decoded), the
+    /// others as set.
+    key: vigil_core::Secret<Vec<u8>>,
+    /// The configured text, which whoever is given the secret holds.
+    text: vigil_core::Secret<String>,
+    use_: Use,
+    /// Where it was set.
+    origin: Origin,
+}
+
+/// Refuses two of the gateway's secrets that are one key: a webhook secret equal to the token
 /// secret (the sender could mint tokens), an assertion secret equal to a webhook secret, and so
 /// on for every pair; one webhook secret on two routes of different schemes (a delivery signed
 /// for one verifies on the other); one assertion secret and audience sent to two upstreams
-/// (each could replay the other's assertions). `values[i]` is what `kinds[i]` says.
-fn shared_secrets(
-    settings: &Settings,
-    values: &[(String, vigil_core::Secret<String>)],
-    kinds: &[(Use, Origin)],
-) -> Result<(), PrepareError> {
+/// (each could replay the other's assertions). Keys are compared as the gateway uses them (a
+/// webhook secret trimmed, a `whsec_` one decoded; whitespace around any key ignored), and a
+/// webhook or assertion secret whose text or key holds another's key counts as that key (its
+/// holder holds both).
+fn shared_secrets(settings: &Settings, held: &[Held]) -> Result<(), PrepareError> {
     use subtle::ConstantTimeEq;
     let assertion = |i: usize| {
         let r = &settings.routes[i];
@@ -946,19 +978,36 @@ fn shared_secrets(
             r.upstream_base.clone(),
         )
     };
-    for (j, ((second, b), (use_b, origin))) in values.iter().zip(kinds).enumerate() {
-        for ((first, a), (use_a, _)) in values[..j].iter().zip(kinds) {
-            if first == second
-                || !bool::from(
-                    a.expose_secret()
-                        .as_bytes()
-                        .ct_eq(b.expose_secret().as_bytes()),
-                )
-            {
+    let key = |h: &Held| h.key.expose_secret().trim_ascii().to_vec();
+    // Whether whoever is given `a` holds the key of `b`.
+    let holds = |a: &Held, b: &Held| {
+        let kb = key(b);
+        let given = matches!(a.use_, Use::Webhook(..) | Use::Assertion(_));
+        given
+            && !kb.is_empty()
+            && [a.text.expose_secret().as_bytes(), a.key.expose_secret()]
+                .iter()
+                .any(|f| f.windows(kb.len()).any(|w| bool::from(w.ct_eq(&kb))))
+    };
+    for (j, b) in held.iter().enumerate() {
+        for a in &held[..j] {
+            if a.what == b.what {
                 continue;
             }
-            let refused = match (*use_a, *use_b) {
-                (Use::Token, Use::Token) | (Use::Audit, _) | (_, Use::Audit) => false,
+            let same = bool::from(key(a).ct_eq(&key(b))) || holds(a, b) || holds(b, a);
+            if !same {
+                continue;
+            }
+            let refused = match (a.use_, b.use_) {
+                (Use::Token, Use::Token) => false,
+                (Use::Audit, _) | (_, Use::Audit) => {
+                    let (audit, other) = if a.use_ == Use::Audit { (a, b) } else { (b, a) };
+                    return Err(PrepareError::AuditKey {
+                        origin: audit.origin.clone(),
+                        var: crate::audit::KEY_ENV,
+                        problem: crate::audit::AuditKeyProblem::Shared(other.what.clone()),
+                    });
+                }
                 (Use::Webhook(r, s), Use::Webhook(q, t)) => r != q && s != t,
                 (Use::Assertion(r), Use::Assertion(q)) => {
                     let ((aud_r, up_r), (aud_q, up_q)) = (assertion(r), assertion(q));
@@ -968,9 +1017,9 @@ fn shared_secrets(
             };
             if refused {
                 return Err(PrepareError::SharedSecret {
-                    origin: origin.clone(),
-                    first: first.clone(),
-                    second: second.clone(),
+                    origin: b.origin.clone(),
+                    first: a.what.clone(),
+                    second: b.what.clone(),
                 });
             }
         }

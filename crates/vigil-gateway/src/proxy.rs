@@ -151,6 +151,21 @@ pub const IDENTITY_WORDS: &[&str] = &[
     "sso",
     "verify",
     "verified",
+    // Acting for someone, or with more rights (bb-gw-s8 N10).
+    "authorization",
+    "behalf",
+    "acting",
+    "delegated",
+    "delegate",
+    "whoami",
+    "actor",
+    "caller",
+    "admin",
+    "sudo",
+    "permission",
+    "permissions",
+    "privilege",
+    "privileges",
     // Its certificate.
     "cert",
     "certs",
@@ -167,6 +182,7 @@ pub const IDENTITY_WORDS: &[&str] = &[
     "addr",
     "address",
     "forwarded",
+    "fwd",
     "connecting",
     "proxyuser",
     // What it asked for.
@@ -207,6 +223,7 @@ pub const GLUED: &[&str] = &[
     "accesstoken",
     "idtoken",
     "refreshtoken",
+    "xvigil",
 ];
 
 /// Prefixes only a platform in front of the gateway writes (identity-aware proxies, clouds,
@@ -215,6 +232,8 @@ pub const GLUED: &[&str] = &[
 /// Fly, Netlify, Vercel, Akamai, Fastly, DigitalOcean, Kong consumers, oauth2-proxy, Grafana,
 /// and `X-Remote-*`/`Remote-*`.
 pub const PLATFORMS: &[&str] = &[
+    // The gateway's own (`X-Vigil-Subject`, …), in any spelling a client may try.
+    "x-vigil",
     "x-pomerium-",
     "tailscale-",
     "x-goog-",
@@ -222,7 +241,11 @@ pub const PLATFORMS: &[&str] = &[
     "x-apigateway-",
     "x-appengine-",
     "x-amzn-",
+    "x-amz-cf-",
     "cloudfront-",
+    "x-azure-",
+    // RFC 8586: every CDN that forwarded the request adds itself (bb-gw-s8 N14).
+    "cdn-loop",
     "x-ms-",
     "x-arr-",
     "cf-",
@@ -354,10 +377,17 @@ fn upstream_cors(k: &HeaderName) -> bool {
 
 /// `query` without its RFC 6750 `access_token` parameter (a token in the URL is never
 /// accepted, and never forwarded), or `None` when nothing is left.
+/// Every spelling a framework reads as `access_token` is one: the name percent-decoded (`%61`),
+/// without case, with anything after it (`access_token[]`, `.x`, `%00`, a space) and in any
+/// `;`-separated piece.
 fn without_access_token(query: &str) -> Option<Cow<'_, str>> {
     let is_token = |p: &str| {
-        let name = p.split('=').next().unwrap_or("");
-        name.eq_ignore_ascii_case("access_token") || name.eq_ignore_ascii_case("access%5ftoken")
+        p.split(';').any(|piece| {
+            let name = piece.split('=').next().unwrap_or("");
+            let decoded = crate::sessions::decode(name);
+            let trimmed = decoded.trim_matches(|c: char| c.is_whitespace() || c.is_control());
+            trimmed.len() >= 12 && trimmed.as_bytes()[..12].eq_ignore_ascii_case(b"access_token")
+        })
     };
     if !query.split('&').any(is_token) {
         return Some(Cow::Borrowed(query));
@@ -604,9 +634,67 @@ pub async fn forward(
     // MCP client would begin OAuth discovery) never reaches the client.
     let gateway_auth = route.auth && route.webhook.is_none();
     strip(&mut parts.headers, |k| {
-        upstream_cors(k) || (gateway_auth && k == header::WWW_AUTHENTICATE)
+        upstream_cors(k)
+            || (gateway_auth && k == header::WWW_AUTHENTICATE)
+            || BROWSER_STATE.contains(k)
     });
+    // A redirect to another origin would send the client (and maybe its token) elsewhere.
+    if parts
+        .headers
+        .get_all(header::LOCATION)
+        .iter()
+        .any(|l| leaves_origin(l.as_bytes(), &route.upstream_base))
+    {
+        if parts.status.is_redirection() {
+            count(gw, route, UpstreamFailure::Protocol);
+            tracing::warn!(route = %route.label, status = parts.status.as_u16(), "the upstream redirected to another origin; refused");
+            return body::error(
+                StatusCode::BAD_GATEWAY,
+                "upstream_error",
+                "the upstream redirected to another origin",
+            );
+        }
+        parts.headers.remove(header::LOCATION);
+    }
     Response::from_parts(parts, body)
+}
+
+/// Upstream answer headers that steer the client or its browser beyond this answer: a timed
+/// redirect (`Refresh`), wiping its storage, another endpoint for the origin (`Alt-Svc`), the
+/// origin's HTTPS policy (the gateway sets its own `Strict-Transport-Security` under TLS).
+const BROWSER_STATE: [HeaderName; 4] = [
+    HeaderName::from_static("refresh"),
+    HeaderName::from_static("clear-site-data"),
+    header::ALT_SVC,
+    header::STRICT_TRANSPORT_SECURITY,
+];
+
+/// Whether a `Location` value leads away from `base` (the upstream's `scheme://authority`): an
+/// absolute URL of another origin, a scheme-relative one (`//host`, `/\host`, which browsers
+/// read alike), any other scheme, or bytes that are no text.
+fn leaves_origin(location: &[u8], base: &str) -> bool {
+    let Ok(l) = std::str::from_utf8(location) else {
+        return true;
+    };
+    let l = l.trim_matches(|c: char| c.is_ascii_whitespace() || c.is_ascii_control());
+    let head: String = l.chars().take(2).collect();
+    if head.chars().all(|c| c == '/' || c == '\\') && head.len() == 2 {
+        return true;
+    }
+    if l.starts_with('\\') {
+        return true;
+    }
+    let before = l.find(['/', '?', '#']).unwrap_or(l.len());
+    if !l[..before].contains(':') {
+        // A path (or a relative reference) on the upstream's own origin.
+        return false;
+    }
+    let Some((scheme, rest)) = l.split_once("://") else {
+        return true;
+    };
+    let cut = rest.find(['/', '?', '#', '\\']).unwrap_or(rest.len());
+    let origin = format!("{scheme}://{}", &rest[..cut]).to_ascii_lowercase();
+    origin != base.trim_end_matches('/').to_ascii_lowercase()
 }
 
 fn count(gw: &Gateway, route: &Route, kind: UpstreamFailure) {
@@ -698,5 +786,55 @@ mod tests {
         let mut h = headers(&plain);
         strip(&mut h, client_only);
         assert_eq!(names(&h), ["accept", "content-type", "x_api_hint"]);
+    }
+
+    #[test]
+    fn a_location_elsewhere_is_found_in_every_spelling() {
+        let base = "http://127.0.0.1:9001";
+        for l in [
+            "http://evil.example/steal",
+            "//evil.example/x",
+            "/\\evil.example/x",
+            "\\\\evil.example",
+            "https://127.0.0.1:9001/x",
+            "javascript:alert(1)",
+            " //evil.example",
+        ] {
+            assert!(leaves_origin(l.as_bytes(), base), "{l}");
+        }
+        for l in [
+            "/mcp/next",
+            "next?x=1",
+            "HTTP://127.0.0.1:9001/a",
+            "?page=2",
+        ] {
+            assert!(!leaves_origin(l.as_bytes(), base), "{l}");
+        }
+    }
+
+    #[test]
+    fn every_spelling_of_access_token_is_dropped_from_the_query() {
+        for q in [
+            "access_token=X",
+            "%61ccess_token=X",
+            "ACCESS%5FTOKEN=X",
+            "access_token%00=X",
+            "access_token[]=X",
+            "access_token.x=X",
+            "access_token%20=X",
+            "+access_token=X",
+            "a=1;access_token=X",
+        ] {
+            assert_eq!(without_access_token(q), None, "{q}");
+            assert_eq!(
+                without_access_token(&format!("k=v&{q}")).as_deref(),
+                Some("k=v"),
+                "{q}"
+            );
+        }
+        assert_eq!(
+            without_access_token("access=1&token=2").as_deref(),
+            Some("access=1&token=2")
+        );
     }
 }

@@ -33,10 +33,13 @@ fn header_text(headers: &http::HeaderMap) -> Vec<u8> {
     let mut text = Vec::with_capacity(256);
     for (k, v) in headers.iter() {
         let b = v.as_bytes();
-        let inert = (k == http::header::CONTENT_LENGTH
-            && !b.is_empty()
-            && b.len() <= 20
-            && b.iter().all(u8::is_ascii_digit))
+        // The session id is the client's own handle for its session, which the gateway binds
+        // and the client sends back: never redacted (a placeholder would be every client's).
+        let inert = k.as_str() == "mcp-session-id"
+            || (k == http::header::CONTENT_LENGTH
+                && !b.is_empty()
+                && b.len() <= 20
+                && b.iter().all(u8::is_ascii_digit))
             || (k == http::header::DATE && imf_fixdate(b));
         if inert {
             continue;
@@ -304,6 +307,50 @@ impl ResultHook {
     }
 }
 
+impl ResultHook {
+    /// The answer's header names that hold a secret, with the rules found. A lower-cased name
+    /// is scanned with its value; here the names are read upper-cased (an AWS key id is
+    /// upper-case, and HTTP/1 names arrive lower-cased), all in one pass, and by shape: a
+    /// piece of 20 or more letters and digits mixed (a lower-cased token whose checksum no
+    /// longer matches), which no header name of a protocol has.
+    fn secret_names(&self, headers: &http::HeaderMap) -> (Vec<http::HeaderName>, Vec<String>) {
+        let shaped = |name: &str| {
+            name.split(['-', '.', '_']).any(|piece| {
+                piece.len() >= 20
+                    && piece.bytes().any(|b| b.is_ascii_alphabetic())
+                    && piece.bytes().any(|b| b.is_ascii_digit())
+            })
+        };
+        let mut upper = Vec::new();
+        for n in headers.keys() {
+            upper.extend_from_slice(n.as_str().to_ascii_uppercase().as_bytes());
+            upper.push(b'\n');
+        }
+        let any_upper = self.scanner.text(&upper).found();
+        if !any_upper && !headers.keys().any(|n| shaped(n.as_str())) {
+            return (Vec::new(), Vec::new());
+        }
+        let (mut names, mut rules) = (Vec::new(), Vec::new());
+        for n in headers.keys() {
+            let mut found = if any_upper {
+                self.scanner
+                    .text(n.as_str().to_ascii_uppercase().as_bytes())
+                    .rules
+            } else {
+                Vec::new()
+            };
+            if found.is_empty() && shaped(n.as_str()) {
+                found.push("secret-shaped-header-name".into());
+            }
+            if !found.is_empty() {
+                names.push(n.clone());
+                rules.extend(found);
+            }
+        }
+        (names, rules)
+    }
+}
+
 impl crate::rewrite::Hook for ResultHook {
     fn wants(&self, _req: &crate::rewrite::RequestInfo, raw: &[u8]) -> bool {
         self.scanner.may_hold(raw)
@@ -327,7 +374,27 @@ impl crate::rewrite::Hook for ResultHook {
         if clean(&self.scanner) {
             return;
         }
+        let redact = self.scanner.policy.results == ResultsMode::Redact;
+        // A secret in a header's name: the name arrives lower-cased (HTTP/1), so it is read in
+        // both cases and by shape; the header is dropped (no value can stand for its name).
+        let (named, mut rules) = self.secret_names(headers);
+        let text = if named.is_empty() {
+            text
+        } else {
+            if redact {
+                for n in &named {
+                    headers.remove(n);
+                }
+            }
+            header_text(headers)
+        };
         if !self.scanner.text(&text).found() {
+            if !rules.is_empty() {
+                rules.sort();
+                rules.dedup();
+                self.found_in("response_header", &rules);
+                return;
+            }
             let mut known = self
                 .scanner
                 .clean_headers
@@ -339,9 +406,11 @@ impl crate::rewrite::Hook for ResultHook {
             known.insert(text);
             return;
         }
-        let redact = self.scanner.policy.results == ResultsMode::Redact;
-        let mut rules: Vec<String> = Vec::new();
-        let names: Vec<http::HeaderName> = headers.keys().cloned().collect();
+        let names: Vec<http::HeaderName> = headers
+            .keys()
+            .filter(|n| n.as_str() != "mcp-session-id")
+            .cloned()
+            .collect();
         for name in names {
             let mut kept = Vec::new();
             let mut changed = false;

@@ -216,9 +216,6 @@ fn session(
     principal: Option<&Principal>,
     req: &Request<Incoming>,
 ) -> Flow<Option<Session>> {
-    let Some(p) = principal else {
-        return Flow::Next(None);
-    };
     if route.webhook.is_some() || route.stdio.is_some() {
         // A stdio route's own server binds its sessions.
         return Flow::Next(None);
@@ -229,10 +226,22 @@ fn session(
             "the request names more than one session (Mcp-Session-Id, sessionId, session_id), or one in a form frameworks read differently",
         ));
     };
+    let Some(p) = principal else {
+        // A route without tokens (`auth = false`) never acts in a session bound to a subject
+        // on another route to the same upstream.
+        if asked
+            .as_deref()
+            .is_some_and(crate::sessions::bound_anywhere)
+        {
+            return Flow::Reply(crate::sessions::not_found());
+        }
+        return Flow::Next(None);
+    };
     let s = Session {
         route: Arc::from(route.label.as_str()),
-        subject: p.subject.clone().unwrap_or_default(),
+        subject: crate::sessions::holder(p.subject.as_deref(), req.headers()),
         asked,
+        mount: crate::sessions::Mount::of(route),
     };
     if let Some(id) = &s.asked {
         if !crate::sessions::allowed(&s.route, id, &s.subject) {
@@ -247,6 +256,7 @@ struct Session {
     route: Arc<str>,
     subject: String,
     asked: Option<String>,
+    mount: crate::sessions::Mount,
 }
 
 impl Session {
@@ -272,7 +282,7 @@ impl Session {
             return resp;
         }
         let (parts, body) = resp.into_parts();
-        let watched = crate::sessions::Watch::new(body, self.route, self.subject);
+        let watched = crate::sessions::Watch::new(body, self.route, self.subject, self.mount);
         Response::from_parts(parts, BodyExt::boxed(watched))
     }
 }

@@ -50,12 +50,24 @@ struct Table {
     owners: HashMap<Key, Owner>,
     /// Per route and subject, the ids in the order they were opened.
     opened: HashMap<(Arc<str>, String), VecDeque<String>>,
+    /// How many routes bind each id (a route without tokens refuses a bound id).
+    ids: HashMap<String, usize>,
     serial: u64,
 }
 
 impl Table {
+    fn unbind_id(&mut self, id: &str) {
+        if let Some(n) = self.ids.get_mut(id) {
+            *n -= 1;
+            if *n == 0 {
+                self.ids.remove(id);
+            }
+        }
+    }
+
     fn forget(&mut self, key: &Key) {
         if let Some(o) = self.owners.remove(key) {
+            self.unbind_id(&key.1);
             let slot = (key.0.clone(), o.subject);
             if let Some(q) = self.opened.get_mut(&slot) {
                 q.retain(|id| id != &key.1);
@@ -93,9 +105,12 @@ impl Table {
         q.push_back(key.1.clone());
         let oldest = (q.len() > PER_SUBJECT).then(|| q.pop_front()).flatten();
         if let Some(id) = oldest {
-            self.owners.remove(&(key.0.clone(), id));
+            if self.owners.remove(&(key.0.clone(), id.clone())).is_some() {
+                self.unbind_id(&id);
+            }
         }
         self.serial += 1;
+        *self.ids.entry(key.1.clone()).or_default() += 1;
         self.owners.insert(
             key,
             Owner {
@@ -162,7 +177,8 @@ fn query_sessions(query: &str) -> Result<Vec<String>, Ambiguous> {
     Ok(out)
 }
 
-fn decode(s: &str) -> String {
+/// `s` percent-decoded (`+` read as a space), as query parsers read a name or value.
+pub(crate) fn decode(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -207,6 +223,31 @@ pub(crate) fn allowed(route: &Arc<str>, id: &str, subject: &str) -> bool {
         }
         _ => false,
     }
+}
+
+/// Whether some route binds the session `id` to a subject: a route without tokens refuses it
+/// (whoever reaches that route could act in another's session).
+pub(crate) fn bound_anywhere(id: &str) -> bool {
+    table().ids.contains_key(id)
+}
+
+/// Whom a token's sessions are bound to: its `sub`, or for a token without one, a fingerprint
+/// of the token itself (SHA-256; a control character first, which no accepted `sub` holds), so
+/// two sub-less tokens never share a session.
+pub(crate) fn holder(subject: Option<&str>, headers: &HeaderMap) -> String {
+    if let Some(s) = subject {
+        return s.to_owned();
+    }
+    use sha2::Digest as _;
+    // As the bearer check reads it: what follows the scheme, trimmed.
+    let header = headers
+        .get(http::header::AUTHORIZATION)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .unwrap_or_default();
+    let token = header.split_once(' ').map_or("", |(_, t)| t.trim());
+    let digest = sha2::Sha256::digest(token.as_bytes());
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("\u{1}token:{hex}")
 }
 
 /// After the upstream answered a request of `subject` that named the session `asked` (if
@@ -258,78 +299,231 @@ pub(crate) fn full() -> http::Response<crate::body::Body> {
     )
 }
 
-/// A legacy HTTP+SSE stream (the answer to a GET) watched for its `endpoint` event, whose
-/// `sessionId` is bound to `subject` before the event reaches the client, and forgotten when
-/// the stream ends.
+/// Where a route's upstream is mounted: maps the path an upstream's `endpoint` event names
+/// (its own) to the one a client must ask the gateway for.
+#[derive(Debug, Clone)]
+pub(crate) struct Mount {
+    prefix: String,
+    upstream_base: String,
+    upstream_path: String,
+    keep_prefix: bool,
+}
+
+/// Why a legacy stream is ended before its `endpoint` event reaches the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refused {
+    /// An absolute URL to another origin, or a path outside the route's upstream path.
+    Elsewhere,
+    /// No `sessionId`/`session_id` (or two, or an array form): the gateway cannot bind it.
+    Unbindable,
+    /// The session table is full.
+    Full,
+}
+
+impl Refused {
+    fn message(self) -> &'static str {
+        match self {
+            Refused::Elsewhere => "the upstream's legacy endpoint lies outside this route (another origin, or a path the route does not forward); stream ended",
+            Refused::Unbindable => "the upstream's legacy endpoint names no sessionId or session_id the gateway can bind to the token's subject; stream ended",
+            Refused::Full => "too many sessions",
+        }
+    }
+}
+
+fn under<'p>(path: &'p str, base: &str) -> Option<&'p str> {
+    let rest = path.strip_prefix(base)?;
+    (base.is_empty() || rest.is_empty() || rest.starts_with('/')).then_some(rest)
+}
+
+impl Mount {
+    /// The mount of `route`.
+    pub(crate) fn of(route: &crate::config::Route) -> Mount {
+        Mount {
+            prefix: route.prefix.clone(),
+            upstream_base: route
+                .upstream_base
+                .trim_end_matches('/')
+                .to_ascii_lowercase(),
+            upstream_path: route.upstream_path.clone(),
+            keep_prefix: route.keep_prefix,
+        }
+    }
+
+    /// The `endpoint` event's `data` as the client must use it: `Some` rewritten into the
+    /// route's prefix (an absolute path, or a URL of the upstream's own origin), `None` when
+    /// it stays as sent (a relative reference, which the client resolves against the stream's
+    /// URL, already under the route).
+    fn endpoint(&self, data: &str) -> Result<Option<String>, Refused> {
+        let target = if data.starts_with("//") {
+            return Err(Refused::Elsewhere);
+        } else if let Some((scheme, rest)) = data
+            .split_once("://")
+            .filter(|(s, _)| !s.is_empty() && !s.contains(['/', '?', '#']))
+        {
+            let cut = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            let origin = format!("{scheme}://{}", &rest[..cut]).to_ascii_lowercase();
+            if origin != self.upstream_base {
+                return Err(Refused::Elsewhere);
+            }
+            let tail = &rest[cut..];
+            if tail.starts_with('/') {
+                tail.to_owned()
+            } else {
+                format!("/{tail}")
+            }
+        } else if data.starts_with('/') {
+            data.to_owned()
+        } else {
+            return Ok(None);
+        };
+        let cut = target.find(['?', '#']).unwrap_or(target.len());
+        let (path, query) = target.split_at(cut);
+        let rest = under(path, &self.upstream_path).ok_or(Refused::Elsewhere)?;
+        let mut client = if self.keep_prefix {
+            under(rest, &self.prefix).ok_or(Refused::Elsewhere)?;
+            rest.to_owned()
+        } else {
+            format!("{}{rest}", self.prefix)
+        };
+        if client.is_empty() {
+            client.push('/');
+        }
+        client.push_str(query);
+        Ok((client != data).then_some(client))
+    }
+}
+
+/// A legacy HTTP+SSE stream (the answer to a GET) watched for its `endpoint` event: held until
+/// its first event is complete; an `endpoint` is rewritten into the route's prefix and its
+/// `sessionId` bound to `subject` before the event reaches the client (one the gateway cannot
+/// bind, or that points elsewhere, ends the stream), and forgotten when the stream ends.
 pub(crate) struct Watch<B> {
     inner: B,
     route: Arc<str>,
     subject: String,
+    mount: Mount,
     seen: Vec<u8>,
     watching: bool,
+    ended: bool,
     bound: Option<(String, u64)>,
 }
 
+/// What the watch does with what it has seen so far.
+#[derive(Debug, PartialEq, Eq)]
+enum Look {
+    /// Wait for more.
+    Hold,
+    /// Send these bytes on (watching is over).
+    Release(Vec<u8>),
+    /// End the stream.
+    Refuse(Refused),
+}
+
 impl<B> Watch<B> {
-    /// Watches `inner`, the stream of `subject` on `route`.
-    pub(crate) fn new(inner: B, route: Arc<str>, subject: String) -> Self {
+    /// Watches `inner`, the stream of `subject` on `route` mounted as `mount`.
+    pub(crate) fn new(inner: B, route: Arc<str>, subject: String, mount: Mount) -> Self {
         Watch {
             inner,
             route,
             subject,
+            mount,
             seen: Vec::new(),
             watching: true,
+            ended: false,
             bound: None,
         }
     }
 
-    /// Looks at the next bytes of the stream; `false` when the session could not be bound.
-    fn look(&mut self, data: &[u8]) -> bool {
+    fn release(&mut self) -> Look {
+        self.watching = false;
+        Look::Release(std::mem::take(&mut self.seen))
+    }
+
+    /// Looks at the next bytes of the stream.
+    fn look(&mut self, data: &[u8]) -> Look {
         self.seen.extend_from_slice(data);
         let text = String::from_utf8_lossy(&self.seen)
             .replace("\r\n", "\n")
             .replace('\r', "\n");
         // Complete events only (each ends with a blank line).
         let Some(end) = text.rfind("\n\n") else {
-            if self.seen.len() > WATCH {
-                self.watching = false;
-            }
-            return true;
+            return if self.seen.len() > WATCH {
+                self.release()
+            } else {
+                Look::Hold
+            };
         };
         for event in text[..end].split("\n\n") {
-            let mut name = "message";
-            let mut data = String::new();
+            let mut name = None;
+            let mut data: Option<String> = None;
             for line in event.lines() {
                 let (field, value) = line.split_once(':').unwrap_or((line, ""));
                 let value = value.strip_prefix(' ').unwrap_or(value);
                 match field {
-                    "event" => name = value,
-                    "data" => data.push_str(value),
+                    "event" => name = Some(value),
+                    "data" => data.get_or_insert_with(String::new).push_str(value),
                     _ => {}
                 }
             }
-            if name == "endpoint" {
-                self.watching = false;
-                let query = data.split_once('?').map(|(_, q)| q);
-                if let Some(id) = query
-                    .and_then(|q| query_sessions(q).ok())
-                    .and_then(|ids| ids.into_iter().next())
-                    .filter(|i| i.len() <= MAX_ID)
-                {
-                    let key = (self.route.clone(), id.clone());
-                    match table().bind(key, &self.subject, Instant::now()) {
-                        Some(serial) => self.bound = Some((id, serial)),
-                        None => return false,
-                    }
-                }
-                return true;
+            if name.is_none() && data.is_none() {
+                // A comment (`: ping`): not an event.
+                continue;
             }
+            if name != Some("endpoint") {
+                // The legacy transport's first event is its endpoint: this stream is another.
+                return self.release();
+            }
+            let data = data.unwrap_or_default();
+            let rewritten = match self.mount.endpoint(&data) {
+                Ok(r) => r,
+                Err(why) => return Look::Refuse(why),
+            };
+            let target = rewritten.as_deref().unwrap_or(&data);
+            let query = target
+                .split_once('?')
+                .map(|(_, q)| q.split('#').next().unwrap_or(q));
+            let ids = match query.map(query_sessions) {
+                Some(Ok(mut ids)) => {
+                    ids.sort();
+                    ids.dedup();
+                    ids
+                }
+                _ => Vec::new(),
+            };
+            let [id] = ids.as_slice() else {
+                return Look::Refuse(Refused::Unbindable);
+            };
+            if id.is_empty() || id.len() > MAX_ID {
+                return Look::Refuse(Refused::Unbindable);
+            }
+            let key = (self.route.clone(), id.clone());
+            match table().bind(key, &self.subject, Instant::now()) {
+                Some(serial) => self.bound = Some((id.clone(), serial)),
+                None => return Look::Refuse(Refused::Full),
+            }
+            if let Some(new) = &rewritten {
+                // The value as sent, on its one `data:` line, replaced in the raw bytes.
+                let Some(at) = find(&self.seen, data.as_bytes()) else {
+                    return Look::Refuse(Refused::Elsewhere);
+                };
+                self.seen
+                    .splice(at..at + data.len(), new.bytes())
+                    .for_each(drop);
+            }
+            return self.release();
         }
         if self.seen.len() > WATCH {
-            self.watching = false;
+            return self.release();
         }
-        true
+        Look::Hold
     }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return None;
+    }
+    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 impl<B> Drop for Watch<B> {
@@ -356,27 +550,61 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         let this = &mut *self;
-        let polled = Pin::new(&mut this.inner).poll_frame(cx);
-        if let Poll::Ready(Some(Ok(frame))) = &polled {
-            if this.watching {
-                if let Some(d) = frame.data_ref() {
-                    let d = d.clone();
-                    if !this.look(&d) {
-                        // Unbound, the session would be usable by nobody: end the stream.
-                        return Poll::Ready(Some(Err("too many sessions".into())));
+        if this.ended {
+            return Poll::Ready(None);
+        }
+        loop {
+            let polled = std::task::ready!(Pin::new(&mut this.inner).poll_frame(cx));
+            if !this.watching {
+                return Poll::Ready(polled);
+            }
+            match polled {
+                Some(Ok(frame)) => match frame.into_data() {
+                    Ok(d) => match this.look(&d) {
+                        Look::Hold => continue,
+                        Look::Release(b) => {
+                            return Poll::Ready(Some(Ok(Frame::data(Bytes::from(b)))))
+                        }
+                        Look::Refuse(why) => {
+                            this.watching = false;
+                            this.ended = true;
+                            this.seen.clear();
+                            tracing::warn!(route = %this.route, "{}", why.message());
+                            return Poll::Ready(Some(Err(why.message().into())));
+                        }
+                    },
+                    // Trailers: whatever was held goes first, then the stream ends.
+                    Err(_) => {
+                        this.ended = true;
+                        if let Look::Release(b) = this.release() {
+                            return Poll::Ready(Some(Ok(Frame::data(Bytes::from(b)))));
+                        }
                     }
+                },
+                None => {
+                    this.ended = true;
+                    if let Look::Release(b) = this.release() {
+                        if !b.is_empty() {
+                            return Poll::Ready(Some(Ok(Frame::data(Bytes::from(b)))));
+                        }
+                    }
+                    return Poll::Ready(None);
                 }
+                other => return Poll::Ready(other),
             }
         }
-        polled
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.ended || (self.seen.is_empty() && self.inner.is_end_stream())
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        if self.watching {
+            SizeHint::default()
+        } else {
+            self.inner.size_hint()
+        }
     }
 }
 
@@ -457,14 +685,63 @@ mod tests {
     #[test]
     fn a_legacy_stream_binds_its_endpoint_and_forgets_it_when_it_ends() {
         let route: Arc<str> = "unit-d".into();
-        let mut w = Watch::new((), route.clone(), "dora".into());
-        assert!(w.look(b": ping\n\nevent: endpoint\r\ndata: /messages?sess"));
+        let mount = Mount {
+            prefix: "/mcp/legacy".into(),
+            upstream_base: "http://127.0.0.1:9".into(),
+            upstream_path: String::new(),
+            keep_prefix: false,
+        };
+        let mut w = Watch::new((), route.clone(), "dora".into(), mount.clone());
+        assert_eq!(
+            w.look(b": ping\n\nevent: endpoint\r\ndata: /messages?sess"),
+            Look::Hold
+        );
         assert!(w.watching);
-        assert!(w.look(b"ionId=L-1\r\n\r\n"));
+        assert_eq!(
+            w.look(b"ionId=L-1\r\n\r\n"),
+            Look::Release(
+                b": ping\n\nevent: endpoint\r\ndata: /mcp/legacy/messages?sessionId=L-1\r\n\r\n"
+                    .to_vec()
+            )
+        );
         assert!(!w.watching);
         assert!(allowed(&route, "L-1", "dora"));
         assert!(!allowed(&route, "L-1", "eve"));
         drop(w);
         assert!(!allowed(&route, "L-1", "dora"));
+        // bb-gw-s8 N1(b): an endpoint without a session the gateway can bind ends the stream;
+        // N13: one on another origin too.
+        for data in [
+            "/messages/abc",
+            "/messages?sid=abc",
+            "/m?sessionId=a&session_id=b",
+            "http://evil.example/messages?sessionId=x",
+            "//evil.example/messages?sessionId=x",
+        ] {
+            let mut w = Watch::new((), route.clone(), "dora".into(), mount.clone());
+            let ev = format!("event: endpoint\ndata: {data}\n\n");
+            assert!(matches!(w.look(ev.as_bytes()), Look::Refuse(_)), "{data}");
+        }
+        // A relative reference stays as sent; the upstream's own origin is rewritten.
+        assert_eq!(mount.endpoint("messages?sessionId=1"), Ok(None));
+        assert_eq!(
+            mount.endpoint("http://127.0.0.1:9/messages?sessionId=1"),
+            Ok(Some("/mcp/legacy/messages?sessionId=1".into()))
+        );
+        let nested = Mount {
+            upstream_path: "/base".into(),
+            ..mount.clone()
+        };
+        assert_eq!(
+            nested.endpoint("/base/messages?sessionId=1"),
+            Ok(Some("/mcp/legacy/messages?sessionId=1".into()))
+        );
+        assert_eq!(nested.endpoint("/other/messages"), Err(Refused::Elsewhere));
+        // Another event first: not a legacy stream, passed on at once.
+        let mut w = Watch::new((), route.clone(), "dora".into(), mount);
+        assert_eq!(
+            w.look(b"event: message\ndata: {}\n\n"),
+            Look::Release(b"event: message\ndata: {}\n\n".to_vec())
+        );
     }
 }

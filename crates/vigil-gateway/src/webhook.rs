@@ -278,6 +278,15 @@ impl Webhook {
         self.keys.iter().map(|k| k.name.as_str()).collect()
     }
 
+    /// The HMAC key bytes each secret is used as (trimmed; a Standard Webhooks secret
+    /// base64-decoded), in the order of [`Webhook::secret_names`].
+    pub(crate) fn key_bytes(&self) -> Vec<&[u8]> {
+        self.keys
+            .iter()
+            .map(|k| k.bytes.expose_secret().as_slice())
+            .collect()
+    }
+
     /// Verifies one delivery at `now` (seconds since the epoch): the name of the secret that
     /// signed it, or why it is refused. Every secret is tried, whichever matches.
     pub async fn verify(
@@ -417,7 +426,8 @@ impl Webhook {
 /// `Svix-*`, the route's own signature header) spelled with underscores is refused too, checked
 /// or not: no sender spells them so, and beside the real one an upstream could read either.
 /// So is one of them given twice (a second `X-GitHub-Event`: the signature covers the body
-/// only, and an upstream that routes by the event may take either value).
+/// only, and an upstream that routes by the event may take either value), or an `X-GitHub-*`
+/// value holding a list (`push, issues`).
 fn unambiguous(headers: &HeaderMap, checked: &[&str]) -> Result<(), Refusal> {
     for name in headers.keys() {
         let twice = headers.get_all(name).iter().nth(1).is_some();
@@ -444,6 +454,21 @@ fn unambiguous(headers: &HeaderMap, checked: &[&str]) -> Result<(), Refusal> {
                 reason: "ambiguous_header",
                 description:
                     "a webhook header is given under another spelling (underscores, or svix-*)",
+            });
+        }
+        // A list in one GitHub header (`X-GitHub-Event: push, issues`): an upstream that
+        // routes by the event may take either item. GitHub's own values never hold a comma.
+        let listed = name.len() > 9
+            && name.as_bytes()[..9].eq_ignore_ascii_case(b"x-github-")
+            && headers
+                .get_all(name)
+                .iter()
+                .any(|v| v.as_bytes().contains(&b','));
+        if listed {
+            return Err(Refusal {
+                status: StatusCode::BAD_REQUEST,
+                reason: "ambiguous_header",
+                description: "a GitHub webhook header holds a list",
             });
         }
         if twice && family(name) {

@@ -990,6 +990,23 @@ pub fn probe_findings(
         .collect()
 }
 
+/// A tools lock file recording `tools` (what `vigil lint --pin` writes), one entry per server.
+pub fn lock_of(tools: &[SeenTool]) -> crate::pin::LockFile {
+    let mut lock = crate::pin::LockFile::new();
+    let mut servers: std::collections::BTreeMap<&str, Vec<serde_json::Value>> =
+        std::collections::BTreeMap::new();
+    for t in tools {
+        servers
+            .entry(t.server.as_str())
+            .or_default()
+            .push(t.json.clone());
+    }
+    for (s, list) in servers {
+        lock.record(s, &list);
+    }
+    lock
+}
+
 /// The origins a voice manifest's servers allow in their `cors` settings, with the server URL.
 pub fn manifest_origins(doc: &Document) -> Vec<(String, String)> {
     if doc.kind != Kind::VoiceManifest {

@@ -135,6 +135,15 @@ pub enum Invalid {
     /// A `[[token.keys]]` entry without a file.
     #[error("give public_key, private_key or both")]
     NoKeyFile,
+    /// The previous secret equals the current one: the rotation did not change the secret (as
+    /// `gateway check` and `check-config` also refuse).
+    #[error("{previous} equals {current} (the rotation did not change the secret; unset {previous} or rotate again)")]
+    SamePrevious {
+        /// The previous secret's variable.
+        previous: String,
+        /// The current secret's variable.
+        current: String,
+    },
     /// `[token.jwks]` with neither or both of `file` and `url`.
     #[error("give exactly one of file or url")]
     JwksSource,
@@ -373,10 +382,25 @@ impl TokenSettings {
             return Ok(ring);
         }
         let current_env = o.secret_env.as_deref().unwrap_or(s.secret_env());
+        // Both come from one source (`Lookup::get_together`).
+        let together = |env: &str| {
+            self.env
+                .get_together(env, &[current_env, s.previous_env()])
+                .filter(|v| !v.is_empty())
+        };
+        if let (Some(c), Some(p)) = (together(current_env), together(s.previous_env())) {
+            if c == p {
+                return Err(TokenError::Invalid {
+                    origin: Origin::EnvVar(s.previous_env().to_owned()),
+                    error: Box::new(Invalid::SamePrevious {
+                        previous: s.previous_env().to_owned(),
+                        current: current_env.to_owned(),
+                    }),
+                });
+            }
+        }
         for (env, is_current) in [(current_env, true), (s.previous_env(), false)] {
-            // Both come from one source (`Lookup::get_together`).
-            let value = self.env.get_together(env, &[current_env, s.previous_env()]);
-            let Some(value) = value.filter(|v| !v.is_empty()) else {
+            let Some(value) = together(env) else {
                 continue;
             };
             vigil_core::redact::register(&value);

@@ -255,25 +255,21 @@ fn route_details(r: &vigil_gateway::config::Route) -> anyhow::Result<()> {
 }
 
 fn verify(g: &GlobalArgs, a: &VerifyArgs) -> anyhow::Result<ExitStatus> {
-    if !a.file.is_file() {
-        anyhow::bail!("{}: no such audit log", a.file.display());
+    use vigil_gateway::audit_verdict::{judge, Anchor, Expectations};
+    match std::fs::metadata(&a.file) {
+        Ok(m) if m.is_file() => {}
+        Ok(_) => anyhow::bail!(
+            "{}: not a regular file (an audit log is a file)",
+            a.file.display()
+        ),
+        Err(_) => anyhow::bail!("{}: no such audit log", a.file.display()),
     }
     let anchor = match a.anchor.as_deref() {
         None => None,
-        Some(h) => {
-            let parsed = h
-                .split_once(':')
-                .and_then(|(s, hash)| Some((s.parse::<u64>().ok()?, hash.to_owned())))
-                .filter(|(_, hash)| {
-                    hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit())
-                });
-            Some(parsed.with_context(|| {
-                format!(
-                    "--anchor: `{}` is not SEQ:HASH (64 hex digits)",
-                    h.escape_debug()
-                )
-            })?)
-        }
+        Some(h) => Some(
+            h.parse::<Anchor>()
+                .map_err(|e| anyhow::anyhow!("--anchor: {e}"))?,
+        ),
     };
     let head = a
         .head
@@ -288,68 +284,20 @@ fn verify(g: &GlobalArgs, a: &VerifyArgs) -> anyhow::Result<ExitStatus> {
         ),
         Err(_) => None,
     };
-    let v = vigil_gateway::audit::verify(&a.file, &head, key.as_ref())?;
-    let mut problems: Vec<(String, String)> = v
-        .problems
+    let verdict = judge(
+        &a.file,
+        &head,
+        key.as_ref(),
+        &Expectations { new: a.new, anchor },
+    )?;
+    let v = &verdict.verification;
+    let intact = verdict.is_intact();
+    let (head_text, genesis) = (verdict.head(), verdict.genesis());
+    let problems: Vec<(&str, String)> = verdict
+        .findings
         .iter()
-        .map(|p| (p.code().to_owned(), p.to_string()))
+        .map(|f| (f.code(), f.to_string()))
         .collect();
-    if v.head.is_none() && v.lines == 0 && !a.new {
-        problems.push((
-            "head_missing".into(),
-            format!(
-                "the log is empty and its head file {} is missing or unreadable: a log emptied with its head \
-                 deleted looks the same (pass --new if this log is known to be new)",
-                head.display()
-            ),
-        ));
-    }
-    if v.head.is_some() && v.lines == 0 {
-        problems.push((
-            "reset".into(),
-            "the log is empty, but a gateway audit log begins with its genesis line: it was reset \
-             (or begun by an older Vigil)"
-                .into(),
-        ));
-    }
-    // A gateway begins every log with its genesis line: a first line that reads back as a
-    // chain line but is not one was begun by something else (a chain begun again after both
-    // files were deleted, an older Vigil), or the log's beginning was cut away.
-    if let Some(r) = v.records.first().filter(|r| r.line == 1) {
-        if !(r.seq == 1 && vigil_gateway::audit::is_genesis(&r.fields)) {
-            problems.push((
-                "no_genesis".into(),
-                "line 1 is not a genesis line (\"event\":\"genesis\", seq 1), but a gateway \
-                 begins every log with one: the log was begun by something else (a new chain \
-                 after its files were deleted, or an older Vigil) or its beginning was cut away"
-                    .into(),
-            ));
-        }
-    }
-    if key.is_none() && v.problems.iter().any(|p| p.code() == "edited") {
-        problems.push((
-            "key".into(),
-            format!("lines do not verify without a key: if {var} was set when the log was written, verify with it set"),
-        ));
-    }
-    if let Some((seq, hash)) = &anchor {
-        if !v.anchored(*seq, hash) {
-            problems.push((
-                "anchor_missing".into(),
-                format!(
-                    "seq {seq} with the recorded hash is not in the verified chain (the log was \
-                     rolled back or rewritten)"
-                ),
-            ));
-        }
-    }
-    let intact = problems.is_empty();
-    let head_text = v.head.as_ref().map(|h| format!("{}:{}", h.seq, h.hash));
-    let genesis = v
-        .records
-        .first()
-        .filter(|r| r.seq == 1 && vigil_gateway::audit::is_genesis(&r.fields))
-        .map(|r| format!("{}:{}", r.seq, r.hash));
     match a.format {
         super::OutputFormat::Json => {
             let out = serde_json::json!({

@@ -130,7 +130,7 @@ pub(crate) fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> 
         let shown = lock_path.display().to_string();
         match LockFile::load(lock_path)? {
             None => {
-                let lock = record(&out.tools);
+                let lock = lint::lock_of(&out.tools);
                 lock.save(lock_path)?;
                 if !g.quiet {
                     eprintln!(
@@ -147,7 +147,7 @@ pub(crate) fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> 
                 ));
                 if args.update_pins {
                     let mut new = lock.clone();
-                    for (server, pins) in record(&out.tools).servers {
+                    for (server, pins) in lint::lock_of(&out.tools).servers {
                         new.servers.insert(server, pins);
                     }
                     new.save(lock_path)?;
@@ -295,22 +295,6 @@ pub(crate) fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> 
         return Ok(ExitStatus::Failure);
     }
     Ok(ExitStatus::Success)
-}
-
-fn record(tools: &[lint::SeenTool]) -> LockFile {
-    let mut lock = LockFile::new();
-    let mut servers: std::collections::BTreeMap<&str, Vec<serde_json::Value>> =
-        std::collections::BTreeMap::new();
-    for t in tools {
-        servers
-            .entry(t.server.as_str())
-            .or_default()
-            .push(t.json.clone());
-    }
-    for (s, list) in servers {
-        lock.record(s, &list);
-    }
-    lock
 }
 
 /// Text from files or servers, safe for a terminal (control characters escaped).

@@ -491,3 +491,41 @@ fn an_error_that_quotes_a_misplaced_token_masks_it() {
         assert!(!err.contains(&pat[4..]), "{args:?}: {err}");
     }
 }
+
+/// bb-16-s8 F11: `gateway audit verify` on a folder said "no such audit log" although the path
+/// exists: it says what the path is.
+#[test]
+fn audit_verify_names_a_path_that_is_not_a_file() {
+    let dir = TempDir::new().unwrap();
+    std::fs::create_dir(dir.path().join("audit")).unwrap();
+    let out = run(dir.path(), &["gateway", "audit", "verify", "audit"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("not a regular file"), "{err}");
+}
+
+/// bb-16-s8 F9: `token verify` and `mint` took a previous secret equal to the current one
+/// without a word, while `gateway check` and `check-config` refuse it: all four refuse it now.
+#[test]
+fn a_previous_secret_equal_to_the_current_one_is_refused_by_mint_and_verify() {
+    let dir = TempDir::new().unwrap();
+    let secret = token("{alnum:48}", 93);
+    for args in [
+        vec!["token", "mint", "--aud", "x", "--sub", "a"],
+        vec!["token", "verify", "--aud", "x", "a.b.c"],
+    ] {
+        let out = vigil(dir.path())
+            .args(&args)
+            .env("MCP_JWT_SECRET", &secret)
+            .env("MCP_JWT_SECRET_PREVIOUS", &secret)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("MCP_JWT_SECRET_PREVIOUS equals MCP_JWT_SECRET"),
+            "{err}"
+        );
+        assert!(!err.contains(&secret));
+    }
+}

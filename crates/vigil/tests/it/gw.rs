@@ -578,6 +578,7 @@ pub(crate) fn sdk_dir() -> std::path::PathBuf {
         "sdk-client.mjs",
         "sdk-secrets-server.mjs",
         "sdk-legacy-server.mjs",
+        "sdk-legacy-client.mjs",
         "tools-server.mjs",
     ] {
         std::fs::copy(here.join(f), dir.join(f)).unwrap();

@@ -336,7 +336,7 @@ fn pinning_ignores_key_order_and_reports_a_flipped_annotation() {
         .starts_with("sha256:"));
 
     // Same tools, keys reordered and an unpinned field added: nothing to report.
-    let reordered = r#"{"inputSchema": {"properties": {"path": {"type": "string"}}, "type": "object"}, "_meta": {"v": 2}, "annotations": {"readOnlyHint": false, "destructiveHint": true}, "description": "Deletes.", "name": "rm"}"#;
+    let reordered = r#"{"inputSchema": {"properties": {"path": {"type": "string"}}, "type": "object"}, "x-vendor": {"v": 2}, "annotations": {"readOnlyHint": false, "destructiveHint": true}, "description": "Deletes.", "name": "rm"}"#;
     common::write(dir.path(), "tools.json", tools(reordered));
     let out = run(
         dir.path(),

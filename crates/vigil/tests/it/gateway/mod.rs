@@ -23,6 +23,7 @@ mod observability;
 mod requests;
 mod retest;
 mod retest_s7;
+mod retest_s8;
 mod scan_budget;
 mod sessions;
 mod startup;
