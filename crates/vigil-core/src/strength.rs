@@ -4,7 +4,9 @@
 //! bits-per-character is the smaller of the alphabet its characters are drawn from (hex, digits,
 //! letters, alphanumeric, base64, printable) and twice its empirical Shannon entropy, so
 //! `aaaa…` or `abcabc…` score low whatever their length; a value made of one repeated unit
-//! (`passwordpassword…`) is scored as that unit. `openssl rand -hex 32` and
+//! (`passwordpassword…`, also cut short: `changemechangemecha`) is scored as that unit, and a
+//! value made mostly of walks (`abcdef…`, `0123…`, keyboard rows `qwertyuiop…`) is scored as what
+//! is left once each walk counts as its first character. `openssl rand -hex 32` and
 //! `openssl rand -base64 32` both reach 256 bits.
 
 /// Values that ship in examples, tutorials and framework defaults. Compared case-insensitively.
@@ -48,10 +50,15 @@ pub const KNOWN_DEFAULTS: &[&str] = &[
     "letmein",
 ];
 
-/// Whether `value` is one of [`KNOWN_DEFAULTS`] (ignoring case and surrounding whitespace).
+/// Whether `value` is one of [`KNOWN_DEFAULTS`] (ignoring case and surrounding whitespace), or
+/// one of them repeated (`changemechangeme`, also cut short: `changemechangemecha`).
 pub fn is_known_default(value: &str) -> bool {
     let v = value.trim();
-    KNOWN_DEFAULTS.iter().any(|d| d.eq_ignore_ascii_case(v)) || is_placeholder_phrase(v)
+    let unit = shortest_period(v);
+    KNOWN_DEFAULTS
+        .iter()
+        .any(|d| d.eq_ignore_ascii_case(v) || d.eq_ignore_ascii_case(unit))
+        || is_placeholder_phrase(v)
 }
 
 /// Words of the placeholder sentences that templates ship as secrets
@@ -122,9 +129,21 @@ pub fn truthy(value: &str) -> bool {
     )
 }
 
+/// Whether a flag variable's value may switch it on, for the checks that look for switched-off
+/// authentication: anything but a clear off (empty, `0`, `false`, `no`, `off`, `n`,
+/// `disabled`, `none`), so `enabled` or `always` is on, never passed over.
+pub fn maybe_on(value: &str) -> bool {
+    !matches!(
+        value.trim().to_ascii_lowercase().as_str(),
+        "" | "0" | "false" | "no" | "off" | "n" | "disabled" | "disable" | "none" | "never"
+    )
+}
+
 /// A conservative estimate of the entropy of `value`, in bits. See the module documentation.
 pub fn estimate_bits(value: &str) -> f64 {
     let unit = shortest_period(value);
+    let walked = without_walks(unit);
+    let unit = walked.as_deref().unwrap_or(unit);
     let chars: Vec<char> = unit.chars().collect();
     if chars.is_empty() {
         return 0.0;
@@ -247,16 +266,79 @@ fn is_padded_base64(v: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_'))
 }
 
-/// The shortest prefix whose repetition makes up `value` (`value` itself when none does).
+/// The shortest prefix whose repetition, at least twice and the last copy possibly cut short,
+/// makes up `value` (`changemechangemecha` → `changeme`; `value` itself when none does).
 fn shortest_period(value: &str) -> &str {
     let b = value.as_bytes();
     let n = b.len();
     for p in 1..=n / 2 {
-        if n.is_multiple_of(p) && value.is_char_boundary(p) && b.chunks(p).all(|c| c == &b[..p]) {
+        if value.is_char_boundary(p) && (p..n).all(|i| b[i] == b[i - p]) {
             return &value[..p];
         }
     }
     value
+}
+
+/// Keyboard rows (US and the letters of AZERTY/QWERTZ), walked in either direction.
+const KEYBOARD_ROWS: &[&str] = &[
+    "`1234567890-=",
+    "qwertyuiop[]\\",
+    "asdfghjkl;'",
+    "zxcvbnm,./",
+    "azertyuiop",
+    "qsdfghjklm",
+    "wxcvbn",
+    "qwertzuiop",
+    "yxcvbnm",
+    "~!@#$%^&*()_+",
+];
+
+/// Whether `b` follows `a` on a keyboard row, either direction, ignoring case.
+fn keyboard_next(a: char, b: char) -> bool {
+    let (a, b) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
+    KEYBOARD_ROWS.iter().any(|row| {
+        let r: Vec<char> = row.chars().collect();
+        r.windows(2)
+            .any(|w| (w[0] == a && w[1] == b) || (w[0] == b && w[1] == a))
+    })
+}
+
+/// Walks shorter than this many characters are left alone (`abc` inside a random value is luck).
+const MIN_WALK: usize = 4;
+
+/// `value` with every walk (a run of at least [`MIN_WALK`] characters each one step from the
+/// last in the alphabet, the digits or a keyboard row: `abcd`, `9876`, `qwer`) cut to its first
+/// character, when walks make up at least a quarter of it; `None` otherwise. A random value of
+/// 64 hex digits holds such a run about once in 500 values, and never a quarter of walks, so
+/// generated secrets keep their score.
+fn without_walks(value: &str) -> Option<String> {
+    let chars: Vec<char> = value.chars().collect();
+    let n = chars.len();
+    if n < MIN_WALK {
+        return None;
+    }
+    let step = |a: char, b: char| (b as i64 - a as i64).abs() == 1 || keyboard_next(a, b);
+    let mut drop = vec![false; n];
+    let mut start = 0;
+    while start < n {
+        let mut end = start + 1;
+        while end < n && step(chars[end - 1], chars[end]) {
+            end += 1;
+        }
+        if end - start >= MIN_WALK {
+            drop[start + 1..end].iter_mut().for_each(|d| *d = true);
+        }
+        start = end;
+    }
+    let dropped = drop.iter().filter(|d| **d).count();
+    (dropped * 4 >= n).then(|| {
+        chars
+            .iter()
+            .zip(&drop)
+            .filter(|(_, d)| !**d)
+            .map(|(c, _)| *c)
+            .collect()
+    })
 }
 
 fn alphabet_bits(chars: &[char]) -> f64 {
@@ -421,6 +503,60 @@ mod tests {
             );
         }
         assert_eq!(estimate_chosen_bits(""), 0.0);
+    }
+
+    #[test]
+    fn repeats_cut_short_and_walks_score_low() {
+        let cut = |unit: &str, n: usize| unit.repeat(n / unit.len() + 1)[..n].to_owned();
+        for weak in [
+            cut("changeme", 67),
+            cut("Password123!", 70),
+            cut("abcd1234", 66),
+            cut("0123456789", 64),
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".to_owned(),
+            "qwertyuiopasdfghjklzxcvbnmQWERTYUIOPASDFGHJKLZXCVBNM1234567890".to_owned(),
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".to_owned(),
+            "zyxwvutsrqponmlkjihgfedcba9876543210".to_owned(),
+            "abcdefghijklmnopqrstuvwxyz".to_owned() + &random(b"0123456789abcdef", 40, 3),
+        ] {
+            assert!(
+                estimate_bits(&weak) < 200.0,
+                "{weak}: {}",
+                estimate_bits(&weak)
+            );
+        }
+        assert!(is_known_default(&cut("changeme", 67)));
+        assert!(is_known_default("changemechangeme"));
+        assert!(!is_known_default("changemeX"));
+        // A random value keeps its score even with a short walk inside.
+        let mut hex = random(b"0123456789abcdef", 64, 11);
+        hex.replace_range(10..13, "abc");
+        assert!(estimate_bits(&hex) >= 250.0, "{}", estimate_bits(&hex));
+    }
+
+    #[test]
+    fn random_values_never_lose_bits_to_the_walk_rule() {
+        for seed in 1..3000u64 {
+            let hex = random(b"0123456789abcdef", 64, seed);
+            assert_eq!(without_walks(&hex), None, "{hex}");
+            assert_eq!(shortest_period(&hex), hex);
+            let b64 = random(
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+                43,
+                seed,
+            );
+            assert_eq!(without_walks(&b64), None, "{b64}");
+        }
+    }
+
+    #[test]
+    fn flags_are_on_unless_clearly_off() {
+        for on in ["true", "1", "enabled", "Yes", "always", " on "] {
+            assert!(maybe_on(on), "{on}");
+        }
+        for off in ["", "0", "false", "No", "off", "disabled", "none"] {
+            assert!(!maybe_on(off), "{off}");
+        }
     }
 
     #[test]

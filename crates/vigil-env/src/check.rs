@@ -28,7 +28,35 @@ pub const BYPASS_FLAGS: &[&str] = &[
     "*DISABLE_AUTH*",
     "*AUTH_DISABLED*",
     "*NO_AUTH",
+    "*BYPASS_AUTH*",
 ];
+
+/// Names the checks take from other sections of `vigil.toml`.
+#[derive(Debug, Clone, Default)]
+pub struct Extra {
+    /// Variables that hold secrets whatever they are called (`[token] secret_env` and
+    /// `previous_secret_env`: `BOT_JWT`, `BOT_JWT_OLD`).
+    pub secrets: Vec<String>,
+    /// More flags that switch authentication off (`[token] dev_bypass`).
+    pub bypass: Vec<String>,
+}
+
+/// The password of a URL with credentials (`scheme://user:password@host…`): from the first `:`
+/// of the user info to its last `@`, as URL parsers split it (`p@ss` is one password).
+pub fn url_password(v: &str) -> Option<&str> {
+    let (scheme, rest) = v.split_once("://")?;
+    let scheme = scheme.rsplit(|c: char| !(c.is_ascii_alphanumeric() || "+.-".contains(c)));
+    if scheme.into_iter().next().is_none_or(str::is_empty) {
+        return None;
+    }
+    let end = rest
+        .find(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace())
+        .unwrap_or(rest.len());
+    let authority = &rest[..end];
+    let (userinfo, _) = authority.rsplit_once('@')?;
+    let (_, password) = userinfo.split_once(':')?;
+    (!password.is_empty()).then_some(password)
+}
 
 /// For one variable of one environment: each distinct value and the (file, line)s holding it.
 type ValuesAt = BTreeMap<String, Vec<(String, usize)>>;
@@ -213,7 +241,26 @@ pub fn check(
     section: &EnvSection,
     tokens: &[String],
 ) -> Vec<Problem> {
+    check_with(root, loaded, section, tokens, &Extra::default())
+}
+
+/// [`check`] with the names of other sections ([`Extra`]).
+pub fn check_with(
+    root: &Path,
+    loaded: &[Loaded],
+    section: &EnvSection,
+    tokens: &[String],
+    extra: &Extra,
+) -> Vec<Problem> {
     let mut out = Vec::new();
+    let is_flag = |key: &str| {
+        BYPASS_FLAGS.iter().any(|g| glob_match(g, key))
+            || section
+                .dev_bypass
+                .as_ref()
+                .is_some_and(|d| d.iter().any(|n| n == key))
+            || extra.bypass.iter().any(|n| n == key)
+    };
     let placeholder = section.placeholder();
     // Per environment, per variable: the distinct values and where.
     let mut groups: BTreeMap<(String, String), ValuesAt> = BTreeMap::new();
@@ -227,6 +274,22 @@ pub fn check(
                 // python-dotenv reads the last binding (checked below), dotenvy and docker
                 // compose the first: an earlier one with another value is what those run with.
                 if l.doc.get(&b.key) != b.value.as_deref() {
+                    // A bypass flag on in any binding is on for the loaders that read that one.
+                    if section.is_production(&l.file.environment)
+                        && is_flag(&b.key)
+                        && b.value.as_deref().is_some_and(strength::maybe_on)
+                    {
+                        out.push(Problem {
+                            code: Code::DevBypass,
+                            file: path.clone(),
+                            line: Some(b.line),
+                            key: Some(b.key.clone()),
+                            message: format!(
+                                "{} is on in a production file (in a binding a later one overrides; loaders that keep the first run with it): authentication is switched off",
+                                b.key
+                            ),
+                        });
+                    }
                     out.push(Problem {
                         code: Code::DuplicateKey,
                         file: path.clone(),
@@ -243,7 +306,8 @@ pub fn check(
             let Some(v) = b.value.as_deref() else {
                 continue;
             };
-            let secretish = is_secret_name(&b.key) || tokens.contains(&b.key);
+            let secretish =
+                is_secret_name(&b.key) || tokens.contains(&b.key) || extra.secrets.contains(&b.key);
             let mut push = |code, message: String| {
                 out.push(Problem {
                     code,
@@ -253,17 +317,36 @@ pub fn check(
                     message,
                 })
             };
-            if section.is_production(&l.file.environment) {
-                let flag = BYPASS_FLAGS.iter().any(|g| glob_match(g, &b.key))
-                    || section
-                        .dev_bypass
-                        .as_ref()
-                        .is_some_and(|d| d.contains(&b.key));
-                if flag && strength::truthy(v) {
+            if section.is_production(&l.file.environment)
+                && is_flag(&b.key)
+                && strength::maybe_on(v)
+            {
+                push(
+                    Code::DevBypass,
+                    format!(
+                        "{} is on in a production file: authentication is switched off",
+                        b.key
+                    ),
+                );
+            }
+            // The password of a credential URL (`DATABASE_URL=postgres://app:changeme@db`) is
+            // judged like a `…_PASSWORD` value.
+            if let Some(pw) = url_password(v).filter(|p| !p.starts_with('$') && !l.file.template) {
+                if strength::is_known_default(pw) {
                     push(
-                        Code::DevBypass,
+                        Code::SecretDefault,
                         format!(
-                            "{} is on in a production file: authentication is switched off",
+                            "the password in {}'s URL is a well-known default value; set a real one",
+                            b.key
+                        ),
+                    );
+                } else if !is_placeholder(pw, placeholder)
+                    && (pw.chars().count() < SHORT_LEN || strength::estimate_bits(pw) < WEAK_BITS)
+                {
+                    push(
+                        Code::Weak,
+                        format!(
+                            "the password in {}'s URL is short or low in entropy; use at least 32 random characters",
                             b.key
                         ),
                     );
@@ -544,6 +627,11 @@ impl crate::Project {
     /// environment are `[env] tokens` and what Vigil rotated (the ledger's names: a rotation
     /// gives every service of an environment the same value).
     pub fn check(&self) -> Result<Vec<Problem>, crate::ledger::LedgerError> {
+        self.check_with(&Extra::default())
+    }
+
+    /// [`crate::Project::check`] with the names of other sections ([`Extra`]).
+    pub fn check_with(&self, extra: &Extra) -> Result<Vec<Problem>, crate::ledger::LedgerError> {
         let section = &self.settings.section;
         let mut tokens = section.tokens.clone().unwrap_or_default();
         tokens.extend(
@@ -551,7 +639,7 @@ impl crate::Project {
                 .secrets
                 .into_keys(),
         );
-        let mut out = check(self.root(), &self.files, section, &tokens);
+        let mut out = check_with(self.root(), &self.files, section, &tokens, extra);
         out.extend(check_skipped(self.root(), &self.skipped));
         out.sort_by(|a, b| {
             (&a.file, a.line.unwrap_or(0), a.code.as_str()).cmp(&(

@@ -13,8 +13,9 @@
 //!   holds plaintext secrets, is checked for being tracked by git (`env check`).
 //! - Patterns are relative to the project root, in `.gitignore` syntax: a pattern without a `/`
 //!   (`*.env`, `.env.prod`) matches at any depth, one with a `/` (`secrets/*.env`) from the
-//!   root; letter case counts. A literal path that names no file, and an absolute path, are
-//!   refused (exit 2, naming the key); a glob that matches nothing is warned about.
+//!   root; letter case counts. A literal path that names no file, an absolute path and a
+//!   pattern with a `..` component are refused (exit 2, naming the key); a glob that matches
+//!   nothing is warned about.
 //!
 //! Each file is then placed in its environment by [`crate::environment::Model`].
 
@@ -152,6 +153,8 @@ pub enum SkipKind {
     Binary,
     /// A link to nothing.
     Link,
+    /// Not a regular file: a FIFO (a secrets manager's mounted `.env`), a socket, a device.
+    Special,
 }
 
 /// Files larger than this are not looked into when skipped.
@@ -269,10 +272,15 @@ fn pruned(entry: &ignore::DirEntry) -> bool {
 fn collect(root: &Path, walker: WalkBuilder, out: &mut BTreeMap<PathBuf, bool>) {
     for entry in walker.build().flatten() {
         let Some(t) = entry.file_type() else { continue };
+        let rel = entry.path().strip_prefix(root).unwrap_or(entry.path());
         if !(t.is_file() || t.is_symlink()) {
+            if !t.is_dir() {
+                // Kept in the list: opening the project refuses it (a FIFO never passes a
+                // check in silence, and reading one would hang).
+                out.entry(rel.to_path_buf()).or_insert(false);
+            }
             continue;
         }
-        let rel = entry.path().strip_prefix(root).unwrap_or(entry.path());
         if t.is_symlink() && entry.path().is_dir() {
             continue;
         }
@@ -332,6 +340,18 @@ pub fn discover(root: &Path, section: &EnvSection) -> Result<Discovery, GlobErro
         // path that exists from the filesystem's root but not from the project's is an
         // absolute path, which never matches.
         let bare = g.trim_start_matches('!');
+        // `../other/.env`, `../**/.env`: a pattern that climbs out of the project would have
+        // another project's files read, and rewritten by `--write`.
+        if bare.split(['/', '\\']).any(|c| c == "..") {
+            return Err(GlobError {
+                key: key_of(section, g),
+                glob: g.clone(),
+                message: format!(
+                    "leads out of the project root {} (a `..` component); patterns are relative to that folder and stay inside it",
+                    root.display()
+                ),
+            });
+        }
         let absolute = bare.starts_with('/')
             && std::fs::symlink_metadata(bare).is_ok()
             && std::fs::symlink_metadata(root.join(bare.trim_start_matches('/'))).is_err();
@@ -434,6 +454,9 @@ pub fn discover(root: &Path, section: &EnvSection) -> Result<Discovery, GlobErro
             }
         }
     }
+    if section.files.is_some() {
+        left_out(root, section, &out)?;
+    }
     let mut d = Discovery::default();
     for (path, explicit) in out {
         let name = path
@@ -446,6 +469,52 @@ pub fn discover(root: &Path, section: &EnvSection) -> Result<Discovery, GlobErro
         }
     }
     Ok(d)
+}
+
+/// Says which env files the default patterns find that `[env] files` leaves out (a
+/// `vigil.toml` that lists only `.env` would otherwise have `.env.prod` go unchecked without a
+/// word).
+fn left_out(
+    root: &Path,
+    section: &EnvSection,
+    taken: &BTreeMap<PathBuf, bool>,
+) -> Result<(), GlobError> {
+    let globs: Vec<String> = crate::config::DEFAULT_FILES
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let mut all = BTreeMap::new();
+    let mut w = WalkBuilder::new(root);
+    w.hidden(false)
+        .overrides(build(root, &globs, section)?)
+        .filter_entry(|e| !pruned(e));
+    collect(root, w, &mut all);
+    let missed: Vec<String> = all
+        .keys()
+        .filter(|p| !taken.contains_key(*p))
+        .filter(|p| {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default();
+            skip_kind(&name).is_none() && !crate::environment::is_template_name(&name)
+        })
+        .map(|p| vigil_core::logging::printable(&p.display().to_string()).into_owned())
+        .collect();
+    if !missed.is_empty() {
+        let shown: Vec<&str> = missed.iter().take(5).map(String::as_str).collect();
+        let more = if missed.len() > 5 {
+            format!(" and {} more", missed.len() - 5)
+        } else {
+            String::new()
+        };
+        tracing::warn!(
+            "vigil.toml: env.files leaves out {} env file(s) the default patterns find: {}{more} (not read by this command; add them to [env] files to check them)",
+            missed.len(),
+            shown.join(", ")
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]

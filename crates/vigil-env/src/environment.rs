@@ -6,7 +6,9 @@
 //! How a file is placed, first rule that applies:
 //!
 //! 1. `[env.environments]`: `NAME = ["glob", …]` places the files it matches (globs as in
-//!    `[env] files`, relative to the project root); a file matched for two names is refused.
+//!    `[env] files`, relative to the project root); a file matched for two names is refused, and
+//!    so is a file whose own name or folder says production placed in an environment that is
+//!    not production (`staging = [".env.production"]`).
 //! 2. The file name, read as words: `.env.<w>…` and `<w>….env` split at dots; right after
 //!    `.env` a `-` or `_` also separates (`.env-prod`, `.env_staging`), while a `-` or `_`
 //!    inside a dot-separated word is part of it (`.env.prod-eu` has the one word `prod-eu`,
@@ -127,6 +129,16 @@ pub enum PlaceError {
         /// The other.
         b: String,
     },
+    /// A file whose own name or folder says production, placed by `[env.environments]` in an
+    /// environment that is not production (a `vigil.toml` in a pull request could otherwise
+    /// have production judged by development rules).
+    #[error("{path}: its name places it in production, but [env.environments] {given} lists it; a production file is checked as production: remove it from {given}'s patterns (or list it under production)")]
+    Relabelled {
+        /// The file.
+        path: String,
+        /// The environment `[env.environments]` gives.
+        given: String,
+    },
     /// Matched by the globs of two `[env.environments]` names.
     #[error(
         "{path}: matched by [env.environments] {a} and {b}; a file belongs to one environment"
@@ -159,6 +171,8 @@ pub struct ModelError {
 pub struct Model {
     overrides: Vec<(String, Override)>,
     declared: Vec<String>,
+    /// `[env] production`: which names are production (see [`crate::config::is_production`]).
+    production: Option<Vec<String>>,
 }
 
 /// The canonical environment a word means, among the built-in ones.
@@ -224,6 +238,7 @@ impl Model {
         Ok(Model {
             overrides,
             declared: section.environments.keys().cloned().collect(),
+            production: section.production.clone(),
         })
     }
 
@@ -322,6 +337,16 @@ impl Model {
             _ => folder,
         };
         if let Some(environment) = hit {
+            let own = name_env.as_deref().or(folder_env.as_deref());
+            if !template
+                && own == Some(PRODUCTION)
+                && !crate::config::is_production(&environment, self.production.as_deref())
+            {
+                return Err(PlaceError::Relabelled {
+                    path,
+                    given: environment,
+                });
+            }
             return Ok(Placement {
                 environment,
                 service,

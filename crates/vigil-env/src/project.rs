@@ -136,6 +136,7 @@ impl ProjectError {
             ProjectError::Place(PlaceError::Unknown { path, .. })
             | ProjectError::Place(PlaceError::TwoEnvironments { path, .. })
             | ProjectError::Place(PlaceError::TwoOverrides { path, .. })
+            | ProjectError::Place(PlaceError::Relabelled { path, .. })
             | ProjectError::NotRegular { path }
             | ProjectError::LinkOutside { path, .. }
             | ProjectError::NotText { path } => Some(vigil_core::Origin::EnvFile {
@@ -203,9 +204,21 @@ impl Project {
         for f in found.found {
             let shown = f.path.display().to_string();
             let full = root.join(&f.path);
-            let link = std::fs::symlink_metadata(&full)
-                .map(|m| m.file_type().is_symlink())
-                .unwrap_or(false);
+            let kind = std::fs::symlink_metadata(&full).map(|m| m.file_type());
+            let link = kind.as_ref().is_ok_and(|t| t.is_symlink());
+            if kind
+                .as_ref()
+                .is_ok_and(|t| !t.is_file() && !t.is_dir() && !t.is_symlink())
+            {
+                // A FIFO (1Password and other managers mount `.env` as one), a socket, a
+                // device: never read (a FIFO would block), never passed over in silence.
+                skipped.push(Skipped::new(
+                    f.path,
+                    SkipKind::Special,
+                    "not a regular file (a FIFO, socket or device): not read, so not checked",
+                ));
+                continue;
+            }
             match std::fs::metadata(&full) {
                 Ok(m) if m.is_file() => {}
                 Ok(_) => return Err(ProjectError::NotRegular { path: shown }),
@@ -221,6 +234,16 @@ impl Project {
                     .into())
                 }
             }
+            // A file outside the project (a committed link, a linked folder) would have
+            // another project's or the user's file read and rewritten: refused before it is
+            // read, where it leads named.
+            let canonical = std::fs::canonicalize(&full).unwrap_or_else(|_| full.clone());
+            if !canonical.starts_with(root) {
+                return Err(ProjectError::LinkOutside {
+                    path: shown,
+                    target: canonical.display().to_string(),
+                });
+            }
             let doc = match envfile::load_in(root, &f.path) {
                 Ok(doc) => doc,
                 Err(EnvFileError::NotText { .. }) if f.explicit => {
@@ -233,16 +256,6 @@ impl Project {
                 Err(e) => return Err(e.into()),
             };
             let file = EnvFile::with_model(f.path, model)?;
-            let canonical = std::fs::canonicalize(&full).unwrap_or(full);
-            // A file outside the project (a committed link, a linked folder, a `..` pattern)
-            // would have another project's or the user's file read and rewritten: refused,
-            // where it leads named.
-            if !canonical.starts_with(root) {
-                return Err(ProjectError::LinkOutside {
-                    path: shown,
-                    target: canonical.display().to_string(),
-                });
-            }
             if let Some(&i) = real.get(&canonical) {
                 let first: &EnvFile = &files[i].file;
                 if first.environment != file.environment && !first.template && !file.template {

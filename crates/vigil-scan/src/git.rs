@@ -1498,12 +1498,19 @@ fn introduced(
     }
 }
 
-/// A path as reports show it, losslessly: UTF-8 as it is, any other byte as `\xNN` (a lossy
-/// `�` would make two paths one, and hide which file holds the secret).
+/// A path as reports show it, losslessly and injectively: UTF-8 without a backslash as it is;
+/// otherwise every byte that is not UTF-8 as `\xNN` and every backslash as `\\` (a lossy `�`
+/// would make two paths one and hide which file holds the secret, and a name that holds
+/// `\xfe` literally must not read as the byte 0xFE).
 pub(crate) fn path_text(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        if !s.contains('\\') {
+            return s.to_owned();
+        }
+    }
+    let mut out = String::with_capacity(bytes.len() + 8);
     for chunk in bytes.utf8_chunks() {
-        out.push_str(chunk.valid());
+        out.push_str(&chunk.valid().replace('\\', "\\\\"));
         for b in chunk.invalid() {
             out.push_str(&format!("\\x{b:02x}"));
         }

@@ -145,7 +145,14 @@ impl Pii {
         }
     }
 
+    /// Adds a pseudonym span for each personal datum of `data` that does not overlap a secret
+    /// already in `out` (so a pseudonym's number is given only to what is shown).
     fn spans(&mut self, data: &[u8], out: &mut Vec<Span>) {
+        let secrets: Vec<(usize, usize)> = out
+            .iter()
+            .filter(|s| !matches!(s.label, Label::Pii(_)))
+            .map(|s| (s.start, s.end))
+            .collect();
         for c in self.re.captures_iter(data) {
             let (kind, m, prefix, suffix) = if let Some(m) = c.name("mention") {
                 let text = m.as_bytes();
@@ -195,6 +202,9 @@ impl Pii {
                 {
                     continue;
                 }
+            }
+            if secrets.iter().any(|&(a, b)| a < m.end && m.start < b) {
+                continue;
             }
             let mut value = data[m.clone()].to_vec();
             if kind == "email" || kind == "ip" {
@@ -266,10 +276,16 @@ static PRIVATE_KEY: std::sync::LazyLock<memmem::Finder<'static>> =
 impl LogPatterns {
     fn new() -> Self {
         LogPatterns {
-            url: Regex::new(r"[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\s/:@]*:([^\s/@]{3,})@[^\s/@]")
-                .expect("URL pattern compiles"),
+            // The password runs from the first `:` of the user info to its *last* `@` (as
+            // WHATWG, urllib and libpq split it: `pa@ss:word` is one password), never past the
+            // authority's end (`/`, `?`, `#`).
+            url: Regex::new(
+                r"[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\s/?#:@]*:([^\s/?#]{3,})@[^\s/?#@]",
+            )
+            .expect("URL pattern compiles"),
+            // Also in a query string or a form: `authorization=Bearer%20…`, `Bearer+…`.
             auth: Regex::new(
-                r#"(?i)authorization["']?\s*[:=]\s*["']?(?:bearer|basic|token|bot)\s+([A-Za-z0-9._~+/=-]{8,})"#,
+                r#"(?i)authorization["']?\s*[:=]\s*["']?(?:bearer|basic|token|bot)(?:\s|\+|%20)+([A-Za-z0-9._~+/=-]{8,})"#,
             )
             .expect("authorization pattern compiles"),
             // HTTP Digest: the user name and realm are not secret, the `response` hash (of the
@@ -950,6 +966,19 @@ impl<'r> Redactor<'r> {
             out.extend_from_slice(data);
             return;
         }
+        // A pseudonym never grows a secret's span: an e-mail-like run that starts inside a URL
+        // password (`https://u:p@ss@host`) would carry the host away with it.
+        if spans.iter().any(|s| matches!(s.label, Label::Pii(_))) {
+            let secrets: Vec<(usize, usize)> = spans
+                .iter()
+                .filter(|s| !matches!(s.label, Label::Pii(_)))
+                .map(|s| (s.start, s.end))
+                .collect();
+            spans.retain(|s| {
+                !matches!(s.label, Label::Pii(_))
+                    || !secrets.iter().any(|&(a, b)| a < s.end && s.start < b)
+            });
+        }
         spans.sort_by_key(|s| (s.start, std::cmp::Reverse(s.end)));
         let mut at = 0;
         let mut i = 0;
@@ -960,7 +989,15 @@ impl<'r> Redactor<'r> {
             i += 1;
             while i < spans.len() && spans[i].start < end {
                 end = end.max(spans[i].end);
-                if matches!(label, Label::Pii(_)) && !matches!(spans[i].label, Label::Pii(_)) {
+                let generic = |l: &Label| match l {
+                    Label::Rule(set, r) => self.rulesets[*set].rules[*r as usize].generic,
+                    _ => false,
+                };
+                if (matches!(label, Label::Pii(_)) && !matches!(spans[i].label, Label::Pii(_)))
+                    || (generic(&label) && matches!(spans[i].label, Label::Log(_)))
+                {
+                    // A secret's label wins over a pseudonym's; the log pattern's name
+                    // (`authorization`, `url-password`) over a generic rule's.
                     label = spans[i].label.clone();
                 }
                 i += 1;

@@ -518,9 +518,18 @@ fn scan_file(
 /// forward slashes and no leading `./`; bytes that are not UTF-8 are shown as `\xNN`, as history
 /// scans show them, so two names never become one.
 pub fn display_path(p: &Path) -> String {
+    #[cfg(not(windows))]
     let s = crate::git::path_text(p.as_os_str().as_encoded_bytes());
     #[cfg(windows)]
-    let s = s.replace('\\', "/");
+    let s = {
+        let bytes: Vec<u8> = p
+            .as_os_str()
+            .as_encoded_bytes()
+            .iter()
+            .map(|&b| if b == b'\\' { b'/' } else { b })
+            .collect();
+        crate::git::path_text(&bytes)
+    };
     let s = s.strip_prefix("./").unwrap_or(&s);
     if s.is_empty() {
         ".".to_owned()

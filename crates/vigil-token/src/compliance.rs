@@ -26,8 +26,11 @@ pub struct Environment {
     pub origin: String,
     /// Whether production rules apply.
     pub production: bool,
-    /// The variables.
+    /// The variables (a key bound twice: its last binding, as python-dotenv reads it).
     pub vars: BTreeMap<String, Secret<String>>,
+    /// Earlier bindings of keys bound again later in the same file (dotenvy and docker compose
+    /// run with the first one): judged like the last.
+    pub earlier: Vec<(String, Secret<String>)>,
 }
 
 /// What kind of compliance problem: a stable code, serialized as its snake-case name.
@@ -220,12 +223,24 @@ pub fn check(envs: &[Environment], section: &TokenSection) -> Vec<Problem> {
                 push(code, &env.name, message);
             }
         }
+        // A key bound twice: loaders that keep the first binding run with the earlier one.
+        for (var, v) in &env.earlier {
+            let v = v.expose_secret();
+            if (var == secret || var == previous) && !v.is_empty() {
+                if let Some((code, message)) = strength_problem(var, v) {
+                    push(
+                        code,
+                        &env.name,
+                        format!("{message} (in {}, a binding a later one overrides: loaders that keep the first run with it)", env.origin),
+                    );
+                }
+            }
+        }
         if env.production {
             for flag in section.dev_bypass() {
-                if env
-                    .vars
-                    .get(&flag)
-                    .is_some_and(|v| strength::truthy(v.expose_secret()))
+                let on = |v: &Secret<String>| strength::maybe_on(v.expose_secret());
+                if env.vars.get(&flag).is_some_and(on)
+                    || env.earlier.iter().any(|(k, v)| *k == flag && on(v))
                 {
                     push(
                         Code::DevBypass,
@@ -416,6 +431,7 @@ mod strength_tests {
             name: "production".into(),
             origin: ".env.production".into(),
             production: true,
+            earlier: Vec::new(),
             vars: [("MCP_JWT_SECRET".to_owned(), Secret::from(value))]
                 .into_iter()
                 .collect(),

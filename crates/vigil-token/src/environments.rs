@@ -36,6 +36,18 @@ pub enum EnvironmentsError {
         /// The environment its name gives.
         placed: String,
     },
+    /// A link whose name places it in another environment than the file it leads to.
+    #[error("{path}: a link to {target}, whose name places it in `{placed}`, not `{given}`: check the file by its own name")]
+    LinkRelabelled {
+        /// The link, as given.
+        path: String,
+        /// Where it leads.
+        target: String,
+        /// The environment the link's name (or label) gives.
+        given: String,
+        /// The environment of the target's name.
+        placed: String,
+    },
 }
 
 /// The environments `check-config` judges, and the project files discovery left out.
@@ -76,14 +88,24 @@ pub fn gather(
     })
 }
 
-fn vars(doc: &Document) -> BTreeMap<String, Secret<String>> {
+/// An environment's variables, by name.
+type Vars = BTreeMap<String, Secret<String>>;
+/// Earlier bindings of keys bound again later.
+type Earlier = Vec<(String, Secret<String>)>;
+
+/// The variables of `doc` (the last binding of each key) and the earlier bindings a later one
+/// overrides (what loaders that keep the first binding run with).
+fn vars(doc: &Document) -> (Vars, Earlier) {
     let mut vars = BTreeMap::new();
+    let mut earlier = Vec::new();
     for b in doc.bindings() {
         if let Some(v) = &b.value {
-            vars.insert(b.key.clone(), Secret::new(v.clone()));
+            if let Some(old) = vars.insert(b.key.clone(), Secret::new(v.clone())) {
+                earlier.push((b.key.clone(), old));
+            }
         }
     }
-    vars
+    (vars, earlier)
 }
 
 /// One source per non-template file of an opened project (`vigil_env::Project`).
@@ -91,11 +113,15 @@ pub fn from_project(files: &[Loaded], section: &TokenSection) -> Vec<Environment
     files
         .iter()
         .filter(|l| !l.file.template)
-        .map(|l| Environment {
-            name: l.file.environment.clone(),
-            origin: l.file.path.display().to_string(),
-            production: is_production(&l.file.environment, section),
-            vars: vars(&l.doc),
+        .map(|l| {
+            let (vars, earlier) = vars(&l.doc);
+            Environment {
+                name: l.file.environment.clone(),
+                origin: l.file.path.display().to_string(),
+                production: is_production(&l.file.environment, section),
+                vars,
+                earlier,
+            }
         })
         .collect()
 }
@@ -146,12 +172,36 @@ pub fn from_args(
             }
             None => model.place(&rel)?.environment,
         };
+        // A link (`.env.dev -> .env.prod`) is judged as what it leads to: its own name must
+        // not relabel the production file behind it.
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+            if let Ok(target) = std::fs::canonicalize(&path) {
+                let rel_target = target
+                    .strip_prefix(root)
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|_| target.clone());
+                if let Ok(placed) = model.place(&rel_target) {
+                    if placed.environment != vigil_env::environment::DEFAULT
+                        && placed.environment != name
+                    {
+                        return Err(EnvironmentsError::LinkRelabelled {
+                            path: shown,
+                            target: rel_target.display().to_string(),
+                            given: name,
+                            placed: placed.environment,
+                        });
+                    }
+                }
+            }
+        }
         let doc = envfile::load(&path)?;
+        let (vars, earlier) = vars(&doc);
         out.push(Environment {
             production: is_production(&name, section),
             name,
             origin: shown,
-            vars: vars(&doc),
+            vars,
+            earlier,
         });
     }
     Ok(out)
@@ -164,5 +214,6 @@ pub fn from_process(name: &str, section: &TokenSection) -> Environment {
         origin: "the process environment".into(),
         production: is_production(name, section),
         vars: std::env::vars().map(|(k, v)| (k, Secret::new(v))).collect(),
+        earlier: Vec::new(),
     }
 }

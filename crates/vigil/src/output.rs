@@ -47,8 +47,12 @@ pub(crate) fn use_color(choice: ColorChoice, stream: &impl IsTerminal) -> bool {
 /// One warning per env file discovery left out.
 pub(crate) fn warn_skipped(skipped: &[vigil_env::discover::Skipped]) {
     for s in skipped {
+        let hint = match s.kind {
+            vigil_env::discover::SkipKind::Special => "",
+            _ => " (name it in [env] files to read it)",
+        };
         tracing::warn!(
-            "{}: {}; skipped (name it in [env] files to read it)",
+            "{}: {}; skipped{hint}",
             vigil_core::logging::printable(&s.path.display().to_string()),
             s.reason
         );

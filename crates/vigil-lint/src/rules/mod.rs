@@ -24,6 +24,7 @@ mod discord_dangerous_permissions;
 mod discord_excess_permissions;
 mod discord_privileged_intent;
 mod discord_undeclared_intent;
+mod duplicate_server;
 mod filesystem_root_too_broad;
 mod hardcoded_credential;
 mod input_not_password;
@@ -35,6 +36,7 @@ mod privacy_block_missing;
 mod privacy_field_missing;
 mod privacy_policy_missing;
 mod recording_consent_missing;
+mod remote_script;
 mod remote_without_auth;
 mod review_overdue;
 mod tls_verification_disabled;
@@ -164,6 +166,8 @@ pub static ALL: &[&Rule] = &[
     &oauth2_insecure_url::RULE,
     &unpinned_package::RULE,
     &unpinned_git_source::RULE,
+    &remote_script::RULE,
+    &duplicate_server::RULE,
     &filesystem_root_too_broad::RULE,
     &debug_logging_enabled::RULE,
     &container_privileged::RULE,

@@ -181,10 +181,32 @@ fn result(d: &Diagnostic, opts: &RenderOptions, rule_index: Option<usize>) -> Va
     result
 }
 
-/// A relative URI reference: percent-encode what RFC 3986 does not allow in a path.
+/// A relative URI reference: percent-encode what RFC 3986 does not allow in a path. A name shown
+/// with escapes (`x\xfe.txt` for the byte 0xFE, `a\\b` for a backslash: vigil-scan's lossless
+/// form) is encoded as the bytes it stands for (`x%FE.txt`), so the URI names the real file.
 fn uri(path: &str) -> String {
-    let mut o = String::with_capacity(path.len());
-    for b in path.bytes() {
+    let mut bytes = Vec::with_capacity(path.len());
+    let raw = path.as_bytes();
+    let mut i = 0;
+    while i < raw.len() {
+        let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+        match (raw[i], raw.get(i + 1), raw.get(i + 2), raw.get(i + 3)) {
+            (b'\\', Some(b'\\'), ..) => {
+                bytes.push(b'\\');
+                i += 2;
+            }
+            (b'\\', Some(b'x'), Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
+                bytes.push((hex(h).unwrap_or(0) << 4) | hex(l).unwrap_or(0));
+                i += 4;
+            }
+            (b, ..) => {
+                bytes.push(b);
+                i += 1;
+            }
+        }
+    }
+    let mut o = String::with_capacity(bytes.len());
+    for b in bytes {
         if b.is_ascii_alphanumeric() || b"-._~/!$&'()*+,;=:@".contains(&b) {
             o.push(b as char);
         } else {

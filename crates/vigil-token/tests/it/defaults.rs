@@ -52,6 +52,7 @@ fn ten_thousand_default_secrets_of_each_kind_pass_check_config_and_env_check() {
                     origin: ".env.production".into(),
                     production: true,
                     vars,
+                    earlier: Vec::new(),
                 }],
                 &token_section,
             );

@@ -62,6 +62,15 @@ pub(crate) fn run(g: &GlobalArgs, args: RedactArgs) -> anyhow::Result<ExitStatus
                 let v = v.trim();
                 if v.len() >= MIN_LITERAL && env_value_is_secret(&b.key, v) {
                     literals.push((b.key.clone(), Secret::new(v.to_owned())));
+                } else if !v.is_empty() && vigil_env::check::is_secret_name(&b.key) {
+                    // A secret-named value too short to replace safely: said, never left in
+                    // silence.
+                    tracing::warn!(
+                        "{}:{}: {} is shorter than {MIN_LITERAL} characters: its value is not redacted (a short value would mask ordinary text); use a longer secret",
+                        file.display(),
+                        b.line,
+                        b.key
+                    );
                 }
             }
         }
@@ -70,6 +79,12 @@ pub(crate) fn run(g: &GlobalArgs, args: RedactArgs) -> anyhow::Result<ExitStatus
         let name = name.trim();
         let value = std::env::var(name)
             .with_context(|| format!("--from-env {name}: not set in the environment"))?;
+        if value.trim().len() < MIN_LITERAL {
+            // Named on purpose as a secret: never left in place without a word.
+            tracing::warn!(
+                "--from-env {name}: its value is shorter than {MIN_LITERAL} characters and is not redacted (a short value would mask ordinary text)"
+            );
+        }
         literals.push((name.to_owned(), Secret::new(value)));
     }
     let options = RedactOptions {

@@ -74,9 +74,27 @@ pub(crate) fn run(g: &GlobalArgs, mut args: ScanArgs) -> anyhow::Result<ExitStat
             done.outcome.summary()
         );
     }
-    // Never clean when it could not look: one line per reason, on stderr too.
-    for line in &done.incomplete {
-        eprintln!("vigil: {line}");
+    // Never clean when it could not look: the report says why (once per reason, in every
+    // format); stderr says so once, as `vigil lint` does.
+    let reasons = done
+        .incomplete
+        .iter()
+        .filter(|l| l.starts_with("incomplete scan: "))
+        .count();
+    if reasons > 0 {
+        let whither = match &args.report_path {
+            Some(p) => format!(
+                "the reasons are in {}",
+                vigil_core::logging::printable(&p.display().to_string())
+            ),
+            None => "the reasons are in the report on stdout".to_owned(),
+        };
+        let verdict = if settings.allow_incomplete {
+            "--allow-incomplete: exiting as if complete"
+        } else {
+            "exit 2"
+        };
+        eprintln!("vigil: incomplete scan: {reasons} reason(s) ({whither}); {verdict}");
     }
     Ok(done.status)
 }

@@ -2623,7 +2623,8 @@ fn what_a_new_user_met_fails_closed() {
     );
     expect_exit(&out, 2);
     assert!(
-        stderr(&out).contains("outside the project"),
+        stderr(&out).contains("env.environments.production")
+            && stderr(&out).contains("leads out of the project root"),
         "{}",
         stderr(&out)
     );
@@ -2678,6 +2679,236 @@ fn what_a_new_user_met_fails_closed() {
         serde_json::json!(["production"]),
         "{row}"
     );
+}
+
+/// bb-all-s8 #1, #3, #4, #5, #8, #9: what a project's `vigil.toml` or env files could slip past
+/// `env check`, `token check-config` and `env rotate`, each through the binary.
+#[test]
+fn what_a_vigil_toml_or_a_repeated_key_could_slip_past_the_checks() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path().join("p");
+    std::fs::create_dir_all(&d).unwrap();
+    let d = d.as_path();
+    git_init(d);
+    write(d, ".gitignore", ".env*\n");
+    write(d, ".env", format!("ORCH_AUTH_TOKEN={}\n", value(1, 40)));
+    let sibling = write(
+        dir.path(),
+        "w2/.env",
+        format!("ORCH_AUTH_TOKEN={}\n", value(2, 40)),
+    );
+    let before = std::fs::read(&sibling).unwrap();
+
+    // #1: a `..` pattern is refused by every command, naming the key, before anything is read
+    // (no sibling project is walked or rewritten).
+    for pattern in ["../w2/*", "../**/.env", "sub/../../w2/.env"] {
+        write(
+            d,
+            "vigil.toml",
+            format!("[env.environments]\nproduction = [\"{pattern}\"]\n"),
+        );
+        for args in [
+            &["env", "rotate", "--tokens", "ORCH_AUTH_TOKEN", "--write"][..],
+            &["env", "rotate", "--tokens", "ORCH_AUTH_TOKEN"][..],
+            &["env", "check"][..],
+            &["env", "status"][..],
+            &["token", "check-config"][..],
+        ] {
+            let out = run(d, args);
+            expect_exit(&out, 2);
+            assert!(
+                stderr(&out).contains("vigil.toml:2: env.environments.production")
+                    && stderr(&out).contains("leads out of the project root"),
+                "{args:?}: {}",
+                stderr(&out)
+            );
+        }
+    }
+    // A linked folder on the path: refused too, by a dry run and by --write, target named.
+    std::os::unix::fs::symlink("../w2", d.join("svc")).unwrap();
+    write(
+        d,
+        "vigil.toml",
+        "[env.environments]\nproduction = [\"svc/*\"]\n",
+    );
+    for args in [
+        &["env", "rotate", "--tokens", "ORCH_AUTH_TOKEN", "--write"][..],
+        &["env", "rotate", "--tokens", "ORCH_AUTH_TOKEN"][..],
+        &["env", "check"][..],
+        &["token", "check-config"][..],
+    ] {
+        let out = run(d, args);
+        expect_exit(&out, 2);
+        assert!(
+            stderr(&out).contains("svc/.env") && stderr(&out).contains("outside the project"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(std::fs::read(&sibling).unwrap(), before);
+    std::fs::remove_file(d.join("svc")).unwrap();
+    std::fs::remove_file(d.join("vigil.toml")).unwrap();
+
+    // #5: a vigil.toml cannot place a production file in another environment.
+    let strong = value(3, 64);
+    write(
+        d,
+        ".env.production",
+        format!("MCP_JWT_SECRET={strong}\nMCP_DEV_BYPASS=true\n"),
+    );
+    for glob in [".env.production", "*.production", ".env.prod*"] {
+        write(
+            d,
+            "vigil.toml",
+            format!("[env.environments]\nstaging = [\"{glob}\"]\n"),
+        );
+        for args in [&["env", "check"][..], &["token", "check-config"][..]] {
+            let out = run(d, args);
+            expect_exit(&out, 2);
+            assert!(
+                stderr(&out).contains(".env.production: its name places it in production, but [env.environments] staging lists it"),
+                "{glob} {args:?}: {}",
+                stderr(&out)
+            );
+        }
+    }
+    // Listing it under a production name is fine.
+    write(
+        d,
+        "vigil.toml",
+        "[env]\nproduction = [\"live\"]\n[env.environments]\nlive = [\".env.production\"]\n",
+    );
+    let out = run(d, &["env", "check", "--format", "json"]);
+    expect_exit(&out, 1);
+    assert!(problems(&out).contains(&(".env.production".into(), 2, "dev_bypass".into())));
+    // `[env] files` that leaves an env file out says so.
+    write(d, "vigil.toml", "[env]\nfiles = [\".env\"]\n");
+    let out = run(d, &["env", "check"]);
+    expect_exit(&out, 0);
+    assert!(
+        stderr(&out).contains(
+            "env.files leaves out 1 env file(s) the default patterns find: .env.production"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::remove_file(d.join("vigil.toml")).unwrap();
+
+    // #4: a bypass flag on in the first binding of a repeated key is dev_bypass, in both gates;
+    // a default in the first binding of the signing secret fails check-config.
+    write(
+        d,
+        ".env.production",
+        format!("MCP_JWT_SECRET={strong}\nMCP_DEV_BYPASS=true\nMCP_DEV_BYPASS=false\n"),
+    );
+    let out = run(d, &["env", "check", "--format", "json"]);
+    expect_exit(&out, 1);
+    assert!(problems(&out).contains(&(".env.production".into(), 2, "dev_bypass".into())));
+    let out = run(d, &["token", "check-config", "--format", "json"]);
+    expect_exit(&out, 1);
+    assert!(stdout(&out).contains("dev_bypass"), "{}", stdout(&out));
+    write(
+        d,
+        ".env.production",
+        format!("MCP_JWT_SECRET=changeme\nMCP_JWT_SECRET={strong}\n"),
+    );
+    let out = run(d, &["token", "check-config", "--format", "json"]);
+    expect_exit(&out, 1);
+    assert!(stdout(&out).contains("secret_default"), "{}", stdout(&out));
+
+    // #9: other spellings of a bypass flag, and values that are not a clear "off".
+    for (line, flag) in [
+        ("BYPASS_AUTH=true", "BYPASS_AUTH"),
+        ("MCP_DEV_BYPASS=enabled", "MCP_DEV_BYPASS"),
+    ] {
+        write(
+            d,
+            ".env.production",
+            format!("MCP_JWT_SECRET={strong}\n{line}\n"),
+        );
+        let out = run(d, &["env", "check"]);
+        expect_exit(&out, 1);
+        assert!(
+            stdout(&out).contains(&format!("{flag} is on in a production file")),
+            "{}",
+            stdout(&out)
+        );
+    }
+    write(
+        d,
+        ".env.production",
+        format!("MCP_JWT_SECRET={strong}\nMCP_DEV_BYPASS=off\n"),
+    );
+    expect_exit(&run(d, &["env", "check"]), 0);
+
+    // #3: a repeat cut short, or a walk, is weak (the exact multiples always were).
+    let cut = |unit: &str, n: usize| unit.repeat(n / unit.len() + 1)[..n].to_owned();
+    for weak in [
+        cut("changeme", 67),
+        cut("Password123!", 70),
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".to_owned(),
+    ] {
+        write(
+            d,
+            ".env.production",
+            format!("MCP_JWT_SECRET={strong}\nDB_PASSWORD={weak}\n"),
+        );
+        let out = run(d, &["env", "check", "--format", "json"]);
+        expect_exit(&out, 1);
+        let got = problems(&out);
+        assert!(
+            got.contains(&(".env.production".into(), 2, "weak".into()))
+                || got.contains(&(".env.production".into(), 2, "secret_default".into())),
+            "{weak}: {got:?}"
+        );
+    }
+
+    // #8: a default password inside a URL, and defaults under [token]'s own names.
+    write(
+        d,
+        ".env.production",
+        format!("MCP_JWT_SECRET={strong}\nDATABASE_URL=postgres://app:changeme@db/app\nREDIS_URL=redis://:password@redis:6379/0\nCACHE_URL=redis://:${{REDIS_PASSWORD}}@cache:6379\nQUEUE_URL=amqp://app:{}@mq/\n", value(4, 40)),
+    );
+    let out = run(d, &["env", "check", "--format", "json"]);
+    expect_exit(&out, 1);
+    let got = problems(&out);
+    assert_eq!(
+        got,
+        [
+            (".env.production".into(), 2, "secret_default".into()),
+            (".env.production".into(), 3, "secret_default".into()),
+        ],
+        "{got:?}"
+    );
+    write(
+        d,
+        "vigil.toml",
+        "[token]\nsecret_env = \"BOT_JWT\"\nprevious_secret_env = \"BOT_JWT_OLD\"\n",
+    );
+    write(
+        d,
+        ".env.production",
+        format!("BOT_JWT={strong}\nBOT_JWT_OLD=changeme\n"),
+    );
+    let out = run(d, &["env", "check", "--format", "json"]);
+    expect_exit(&out, 1);
+    assert!(problems(&out).contains(&(".env.production".into(), 2, "secret_default".into())));
+    std::fs::remove_file(d.join("vigil.toml")).unwrap();
+
+    // #9: a FIFO at an env file's place is not read (it would block) and never passed over in
+    // silence.
+    std::fs::remove_file(d.join(".env.production")).unwrap();
+    let fifo = d.join(".env.prod");
+    let made = StdCommand::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    for args in [&["env", "check"][..], &["token", "check-config"][..]] {
+        let out = run(d, args);
+        assert!(
+            stderr(&out).contains(".env.prod: not a regular file (a FIFO, socket or device)"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
 }
 
 /// bb-16-s8 F4: an env file under a folder whose name is not UTF-8 made `rotate --write` panic

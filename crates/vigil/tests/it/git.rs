@@ -352,8 +352,17 @@ fn shallow_clones_gitlinks_and_missing_objects_are_handled() {
     expect_exit(&out, 2);
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(e.contains("shallow clone (2 boundary commit(s))"), "{e}");
+    // The reason once, in the report; stderr says once that the scan is incomplete.
     assert!(
-        e.contains("incomplete scan: shallow clone: history before 2 boundary commit(s)"),
+        e.contains(
+            "incomplete scan: 1 reason(s) (the reasons are in the report on stdout); exit 2"
+        ),
+        "{e}"
+    );
+    assert!(!e.contains("history before 2 boundary commit(s)"), "{e}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("shallow clone: history before 2 boundary commit(s)"),
         "{e}"
     );
     let v = json(&out);
@@ -404,9 +413,10 @@ fn shallow_clones_gitlinks_and_missing_objects_are_handled() {
         "{e}"
     );
     assert!(e.contains("1 missing, 0 unreadable object(s)"), "{e}");
+    assert!(e.contains("incomplete scan: 1 reason(s)"), "{e}");
     assert!(
-        e.contains(&format!(
-            "incomplete scan: 1 git object(s) missing from this clone (deleted or never fetched): blob {blob} (b.txt)"
+        String::from_utf8_lossy(&out.stdout).contains(&format!(
+            "incomplete: 1 git object(s) missing from this clone (deleted or never fetched): blob {blob} (b.txt)"
         )),
         "{e}"
     );
@@ -436,7 +446,10 @@ fn shallow_clones_gitlinks_and_missing_objects_are_handled() {
     let out = run(gd, &["scan", "--git", "-f", "json"]);
     expect_exit(&out, 2);
     let e = String::from_utf8_lossy(&out.stderr);
-    assert!(e.contains("incomplete scan:") && e.contains(&c), "{e}");
+    // Its reasons once, in the report (stderr says once that there are some); the commit is
+    // named where the walk stopped.
+    assert!(e.contains("incomplete scan: 2 reason(s)"), "{e}");
+    assert!(e.contains(&c), "{e}");
     assert!(!leak.is_empty());
 }
 
@@ -473,7 +486,7 @@ fn a_partial_clone_names_its_missing_blobs_and_is_incomplete() {
     assert!(msg.contains("blob "), "{msg}");
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(
-        e.contains("incomplete scan:") && !e.contains(" 0 missing"),
+        e.contains("incomplete scan: 1 reason(s)") && !e.contains(" 0 missing"),
         "{e}"
     );
 }
@@ -1108,9 +1121,15 @@ fn encoded_and_archived_secrets_are_found_in_files_and_history() {
     );
     expect_exit(&out, 2);
     assert_eq!(json(&out).as_array().unwrap().len(), 1, "only the status");
+    // The reason is in the report; stderr says once that the scan is incomplete.
     assert!(
-        String::from_utf8_lossy(&out.stderr)
+        String::from_utf8_lossy(&out.stdout)
             .contains("2 archive(s) nested deeper than --max-archive-depth 0 were not opened"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("incomplete scan: 1 reason(s)"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );

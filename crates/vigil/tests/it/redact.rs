@@ -423,6 +423,114 @@ fn encoded_urls_and_digest_responses_lose_only_their_secret() {
     );
 }
 
+/// bb-all-s8 #2, #2b, #10: a URL password holding a raw `@` or `:` goes whole (parsers split at
+/// the last `@`), with and without `--pii`; a bearer token in a query string or a form goes; a
+/// short value named with `--from-env` or under a secret's name in `--env-file` is said, never
+/// left in silence.
+#[test]
+fn url_passwords_with_at_signs_and_bearers_in_queries_lose_their_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let tok = common::token("«{alnum:40}»", 11);
+    let (a, b) = (
+        common::token("«{alnum:6}»", 12),
+        common::token("«{alnum:10}»", 13),
+    );
+    let log = format!(
+        "DATABASE_URL=postgres://app:{a}@{b}@db:5432/app\n\
+         mysql://root:{a}@{b}@{a}@db/app\n\
+         postgres://app:{a}:{b}@db:5432/app\n\
+         https://user:{a}@{b}@host.example/x\n\
+         GET /sse?authorization=Bearer%20{tok} HTTP/1.1\n\
+         authorization=Bearer+{tok}\n"
+    );
+    let want = "DATABASE_URL=postgres://app:[REDACTED:database-url-password]@db:5432/app\n\
+         mysql://root:[REDACTED:database-url-password]@db/app\n\
+         postgres://app:[REDACTED:database-url-password]@db:5432/app\n\
+         https://user:[REDACTED:url-password]@host.example/x\n\
+         GET /sse?authorization=Bearer%20[REDACTED:authorization] HTTP/1.1\n\
+         authorization=Bearer+[REDACTED:authorization]\n";
+    let out = vigil(dir.path())
+        .args(["redact", "-q"])
+        .write_stdin(log.clone())
+        .output()
+        .unwrap();
+    expect_exit(&out, 0);
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), want);
+    // --pii never lets an e-mail-like run inside the password take the host with it.
+    let out = vigil(dir.path())
+        .args(["redact", "-q", "--pii"])
+        .write_stdin(format!(
+            "https://user:{a}@{b}@host.example/x\nbob@example.com\n"
+        ))
+        .output()
+        .unwrap();
+    expect_exit(&out, 0);
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "https://user:[REDACTED:url-password]@host.example/x\nemail#1\n"
+    );
+    // scan sees the same secrets.
+    write(dir.path(), "app.log", &log);
+    let out = vigil(dir.path())
+        .args(["scan", "app.log", "-f", "json", "--show-secrets"])
+        .output()
+        .unwrap();
+    expect_exit(&out, 1);
+    let v = common::json(&out);
+    let got: Vec<(u64, String)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| Some((f["line"].as_u64()?, f["secret"].as_str()?.to_owned())))
+        .collect();
+    for (line, secret) in [
+        (1, format!("{a}@{b}")),
+        (2, format!("{a}@{b}@{a}")),
+        (3, format!("{a}:{b}")),
+        (5, tok.clone()),
+        (6, tok.clone()),
+    ] {
+        assert!(
+            got.contains(&(line, secret.clone())),
+            "line {line}: {got:?}"
+        );
+    }
+    // Short values named as secrets: a warning names the variable, never silence.
+    let out = vigil(dir.path())
+        .args(["redact", "--from-env", "PIN"])
+        .env("PIN", "48213x")
+        .write_stdin("pin is 48213x now\n")
+        .output()
+        .unwrap();
+    expect_exit(&out, 0);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--from-env PIN: its value is shorter than 8 characters and is not redacted"),
+        "{err}"
+    );
+    assert!(!err.contains("48213x"), "{err}");
+    write(
+        dir.path(),
+        "short.env",
+        "ADMIN_PASS=hunter2\nLOG_LEVEL=info\n",
+    );
+    let out = vigil(dir.path())
+        .args(["redact", "--env-file", "short.env"])
+        .write_stdin("x\n")
+        .output()
+        .unwrap();
+    expect_exit(&out, 0);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("short.env:1: ADMIN_PASS is shorter than 8 characters"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("LOG_LEVEL") && !err.contains("hunter2"),
+        "{err}"
+    );
+}
+
 /// bb-16-s8 F11: `vigil redact DIR` printed a summary and then "Is a directory (os error 21)"
 /// without the name: one line, naming the folder, exit 2.
 #[test]

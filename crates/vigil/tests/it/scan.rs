@@ -410,8 +410,16 @@ fn unreadable_files_are_warned_about_by_name() {
     expect_exit(&out, 2);
     assert!(err.contains("locked.env: cannot read"), "{err}");
     assert!(err.contains("1 unreadable"), "{err}");
+    // The reason once, in the report; one line on stderr says the scan is incomplete.
     assert!(
-        err.contains("incomplete scan: 1 file(s) or folder(s) could not be read"),
+        err.contains(
+            "incomplete scan: 1 reason(s) (the reasons are in the report on stdout); exit 2"
+        ),
+        "{err}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("incomplete: 1 file(s) or folder(s) could not be read"),
         "{err}"
     );
     let out = cmd
@@ -797,15 +805,17 @@ fn bombs_are_stopped_by_their_limits_with_the_reason_in_the_report() {
     expect_exit(&out, 2);
     let got = reasons(&out);
     assert!(got[0].1.contains("holds more than 40 entries"), "{got:?}");
-    // What a limit stopped is named on stderr too, and --allow-incomplete only changes the exit.
+    // What a limit stopped is named in the report (stderr says once that the scan is
+    // incomplete), and --allow-incomplete only changes the exit.
     std::fs::remove_file(r.join("vigil.toml")).unwrap();
     let out = run(r, &["scan", "dist/zeros.gz", "--allow-incomplete"]);
     expect_exit(&out, 0);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("incomplete scan: 1 archive(s) stopped by a limit"),
+        err.contains("incomplete scan: 1 reason(s) (the reasons are in the report on stdout); --allow-incomplete: exiting as if complete"),
         "{err}"
     );
+    assert!(!err.contains("stopped by a limit"), "{err}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("incomplete: 1 archive(s) stopped"));
 }
 
@@ -1236,7 +1246,7 @@ fn escaped_text_is_decoded_and_a_missing_path_is_not_clean() {
     expect_exit(&out, 2);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("incomplete scan: 1 file(s) or folder(s) could not be read"),
+        err.contains("incomplete scan: 2 reason(s) (the reasons are in gap.json); exit 2"),
         "{err}"
     );
     let v: serde_json::Value =
@@ -1341,9 +1351,14 @@ fn tracked_files_are_scanned_whatever_the_ignore_rules_say() {
     let out = run(empty.path(), &["scan", "."]);
     expect_exit(&out, 2);
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("incomplete scan: no file was scanned"),
+        String::from_utf8_lossy(&out.stderr).contains("incomplete scan: 1 reason(s)"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("incomplete: no file was scanned"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
     );
     expect_exit(&run(empty.path(), &["scan", ".", "--allow-incomplete"]), 0);
 }
@@ -1549,8 +1564,14 @@ fn a_decode_chain_past_the_depth_is_incomplete() {
     );
     let text = run(r, &["scan", ".", "--max-decode-depth", "2"]);
     expect_exit(&text, 2);
+    // The reason in the text report, once; stderr says once that the scan is incomplete.
     assert!(
-        String::from_utf8_lossy(&text.stderr).contains("--max-decode-depth 2"),
+        String::from_utf8_lossy(&text.stdout).contains("--max-decode-depth 2"),
+        "{}",
+        String::from_utf8_lossy(&text.stdout)
+    );
+    assert!(
+        String::from_utf8_lossy(&text.stderr).contains("incomplete scan: 1 reason(s)"),
         "{}",
         String::from_utf8_lossy(&text.stderr)
     );

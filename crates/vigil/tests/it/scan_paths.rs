@@ -226,6 +226,32 @@ fn names_that_are_not_utf8_are_shown_losslessly() {
     write(r, ".gitleaksignore", "x\u{fffd}.txt:github-pat:1\n");
     let out = run(r, &["scan", "-f", "json"]);
     assert_eq!(places(&json(&out)).len(), 2);
+    // bb-all-s8 #7: a name that holds `\xfe` literally is not the byte 0xFE: in a name that
+    // needs escaping, a backslash is escaped too, so no two files share a name, a fingerprint
+    // or an ignore entry; SARIF names the real bytes.
+    std::fs::remove_file(r.join(".gitleaksignore")).unwrap();
+    std::fs::write(r.join("x\\xfe.txt"), format!("K={}\n", ghp(8))).unwrap();
+    let out = run(r, &["scan", "-f", "json"]);
+    expect_exit(&out, 1);
+    assert_eq!(
+        places(&json(&out)),
+        [pair("x\\\\xfe.txt"), pair("x\\xfe.txt"), pair("x\\xff.txt")]
+    );
+    write(r, ".gitleaksignore", "x\\xfe.txt:github-pat:1\n");
+    let out = run(r, &["scan", "-f", "json"]);
+    assert_eq!(
+        places(&json(&out)),
+        [pair("x\\\\xfe.txt"), pair("x\\xff.txt")]
+    );
+    std::fs::remove_file(r.join(".gitleaksignore")).unwrap();
+    let out = run(r, &["scan", "-f", "sarif"]);
+    let sarif = String::from_utf8_lossy(&out.stdout).into_owned();
+    for uri in ["x%FE.txt", "x%FF.txt", "x%5Cxfe.txt"] {
+        assert!(
+            sarif.contains(&format!("\"uri\": \"{uri}\"")),
+            "{uri}: {sarif}"
+        );
+    }
 }
 
 #[test]

@@ -937,3 +937,81 @@ fn guessable_keys_and_mixed_sources_never_verify_and_the_ci_gate_sees_them() {
         1,
     );
 }
+
+/// bb-all-s8 #3: a signing secret that repeats a short unit cut short (`changemechangemecha`),
+/// or walks the alphabet, the digits or a keyboard row, is weak for mint, verify and
+/// check-config alike; bb-all-s8 #5: a link's name never relabels the file behind it.
+#[test]
+fn repeats_cut_short_and_walks_never_sign_and_a_link_keeps_its_targets_environment() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let cut = |unit: &str, n: usize| unit.repeat(n / unit.len() + 1)[..n].to_owned();
+    for weak in [
+        cut("changeme", 67),
+        cut("Password123!", 70),
+        cut("abcd1234", 66),
+        cut("0123456789", 64),
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".to_owned(),
+        "qwertyuiopasdfghjklzxcvbnmQWERTYUIOPASDFGHJKLZXCVBNM1234567890".to_owned(),
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".to_owned(),
+    ] {
+        let mut c = vigil(d);
+        c.args([
+            "token",
+            "mint",
+            "--secret-env",
+            "W",
+            "--aud",
+            "fs",
+            "--sub",
+            "x",
+        ])
+        .env("W", &weak);
+        let out = c.output().unwrap();
+        expect_exit(&out, 2);
+        assert!(stderr(&out).contains("W "), "{weak}: {}", stderr(&out));
+        assert!(!stderr(&out).contains(&weak));
+        let forged = mint(
+            d,
+            &[("W", weak.as_str())],
+            &["--secret-env", "W", "--aud", "fs", "--allow-weak-secret"],
+        );
+        let out = verify(
+            d,
+            &[("MCP_JWT_SECRET", weak.as_str())],
+            &forged,
+            &["--aud", "fs"],
+        );
+        expect_exit(&out, 2);
+        write(d, ".env.prod", format!("MCP_JWT_SECRET={weak}\n"));
+        let out = run(
+            d,
+            &["token", "check-config", "--format", "json", ".env.prod"],
+        );
+        expect_exit(&out, 1);
+        assert!(
+            stdout(&out).contains("secret_weak") || stdout(&out).contains("secret_default"),
+            "{weak}: {}",
+            stdout(&out)
+        );
+    }
+    // A link named like development in front of a production file is judged as production, or
+    // refused when labelled otherwise.
+    write(
+        d,
+        ".env.prod",
+        format!("MCP_JWT_SECRET={}\nMCP_DEV_BYPASS=true\n", secret(5)),
+    );
+    std::os::unix::fs::symlink(".env.prod", d.join(".env.dev")).unwrap();
+    for arg in [".env.dev", "dev=.env.dev"] {
+        let out = run(d, &["token", "check-config", arg]);
+        expect_exit(&out, 2);
+        assert!(
+            stderr(&out).contains(".env.dev: a link to .env.prod, whose name places it in `production`, not `development`"),
+            "{arg}: {}",
+            stderr(&out)
+        );
+    }
+    let out = run(d, &["token", "check-config", ".env.prod"]);
+    expect_exit(&out, 1);
+}

@@ -22,7 +22,7 @@ pub(crate) struct CheckArgs {
 pub(super) fn run(g: &GlobalArgs, args: CheckArgs) -> anyhow::Result<ExitStatus> {
     let p = open(g, Access::Recover)?;
     p.ensure_files()?;
-    let problems = p.check()?;
+    let problems = p.check_with(&token_names(g)?)?;
     match args.format {
         FormatArg::Text => {
             for pr in &problems {
@@ -66,5 +66,22 @@ pub(super) fn run(g: &GlobalArgs, args: CheckArgs) -> anyhow::Result<ExitStatus>
         ExitStatus::Success
     } else {
         ExitStatus::Failure
+    })
+}
+
+/// The variables `[token]` names (its signing secrets and bypass flags), which `env check`
+/// judges whatever they are called. `${VAR}` in `[token]` is not needed for names: an unset one
+/// reads as empty.
+fn token_names(g: &GlobalArgs) -> anyhow::Result<vigil_env::check::Extra> {
+    use vigil_core::Section as _;
+    let config = crate::commands::project_config(g)?;
+    let token: vigil_token::TokenSection =
+        config.section_with(vigil_token::TokenSection::NAME, &|_| Some(String::new()))?;
+    Ok(vigil_env::check::Extra {
+        secrets: vec![
+            token.secret_env().to_owned(),
+            token.previous_env().to_owned(),
+        ],
+        bypass: token.dev_bypass(),
     })
 }
