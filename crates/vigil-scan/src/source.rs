@@ -136,6 +136,16 @@ pub fn scan_paths(
                 continue;
             }
         };
+        // A FIFO, socket or device named as an input would block or never end: never read,
+        // and the scan is incomplete, naming it (as `vigil lint` does).
+        if !meta.is_file() && !meta.is_dir() {
+            stats.unreadable.fetch_add(1, Ordering::Relaxed);
+            warn(format!(
+                "{}: cannot read: not a regular file or folder (a FIFO, socket or device is never read)",
+                display_path(root)
+            ));
+            continue;
+        }
         if meta.is_file() {
             let shown = display_path(root);
             scan_file(

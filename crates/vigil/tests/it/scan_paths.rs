@@ -348,3 +348,21 @@ fn an_unreadable_path_is_named_in_the_report_itself() {
     let report = String::from_utf8_lossy(&out.stdout);
     assert!(report.contains("nothere"), "{report}");
 }
+
+/// bb-16-s8 F5: a FIFO named as an input was skipped without a word (exit 0). It is never read
+/// (it would block), and the scan is incomplete, naming it.
+#[test]
+fn a_fifo_named_as_an_input_makes_the_scan_incomplete() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let d = dir.path();
+    common::write(d, "clean.txt", "hello\n");
+    let made = std::process::Command::new("mkfifo")
+        .arg(d.join("pipe"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let out = common::run(d, &["scan", "pipe", "clean.txt"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("pipe"), "{err}");
+}
