@@ -1366,6 +1366,16 @@ fn route(
             .map_err(|_| problem(at(&format!("headers.{k}")), Invalid::HeaderValue))?;
         value.set_sensitive(true);
         vigil_core::redact::register(v);
+        // `Bearer <token>`: the token alone is the secret an upstream may echo (in a tool name,
+        // an answer) without its scheme.
+        if let Some((scheme, rest)) = v.trim().split_once(' ') {
+            if ["bearer", "basic", "token", "bot", "apikey"]
+                .iter()
+                .any(|s| scheme.eq_ignore_ascii_case(s))
+            {
+                vigil_core::redact::register(rest.trim());
+            }
+        }
         headers.push((name, value));
     }
     let rl = r.rate_limit.clone().unwrap_or_default();

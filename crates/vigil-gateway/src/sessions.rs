@@ -324,7 +324,7 @@ impl Refused {
     fn message(self) -> &'static str {
         match self {
             Refused::Elsewhere => "the upstream's legacy endpoint lies outside this route (another origin, or a path the route does not forward); stream ended",
-            Refused::Unbindable => "the upstream's legacy endpoint names no sessionId or session_id the gateway can bind to the token's subject; stream ended",
+            Refused::Unbindable => "the upstream's legacy endpoint names no sessionId or session_id the gateway can bind to the token's subject, or names other parameters or the session in its path; stream ended",
             Refused::Full => "too many sessions",
         }
     }
@@ -494,6 +494,21 @@ impl<B> Watch<B> {
                 return Look::Refuse(Refused::Unbindable);
             };
             if id.is_empty() || id.len() > MAX_ID {
+                return Look::Refuse(Refused::Unbindable);
+            }
+            // The session parameter must be the only place the endpoint could carry a session:
+            // another parameter (`&sid=…`, `&session-id=…`) or the id in the path
+            // (`/messages/<id>?sessionId=<id>`) may be what the upstream reads, and a client
+            // could then name its own bound session in one place and another's in the other
+            // (bb-gw-s9 S1). Such endpoints end the stream like one without a session.
+            let path = target.split(['?', '#']).next().unwrap_or(target);
+            let other_param = query.is_some_and(|q| {
+                q.split(['&', ';']).filter(|p| !p.is_empty()).any(|p| {
+                    let name = decode(p.split_once('=').map_or(p, |(n, _)| n)).to_ascii_lowercase();
+                    name != "sessionid" && name != "session_id"
+                })
+            });
+            if other_param || decode(path).contains(id.as_str()) {
                 return Look::Refuse(Refused::Unbindable);
             }
             let key = (self.route.clone(), id.clone());
@@ -717,6 +732,11 @@ mod tests {
             "/m?sessionId=a&session_id=b",
             "http://evil.example/messages?sessionId=x",
             "//evil.example/messages?sessionId=x",
+            // bb-gw-s9 S1: the session named twice, in another parameter or in the path.
+            "/messages?sessionId=abc&sid=abc",
+            "/messages?sessionId=abc&session-id=abc",
+            "/messages/abc?sessionId=abc",
+            "/messages?sessionId=abc&v=2",
         ] {
             let mut w = Watch::new((), route.clone(), "dora".into(), mount.clone());
             let ev = format!("event: endpoint\ndata: {data}\n\n");

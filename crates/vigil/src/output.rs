@@ -62,20 +62,30 @@ pub(crate) fn warn_skipped(skipped: &[vigil_env::discover::Skipped]) {
 /// Prints an error as one redacted line (the full chain joined by `: `).
 pub(crate) fn print_error(err: &anyhow::Error) {
     let line = format!("vigil: {err:#}");
-    let mut line = line.split_whitespace().collect::<Vec<_>>().join(" ");
+    let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
     // A value put where a name or a size belongs (`--tokens ghp_…`, `max_file_size = "ghp_…"`)
-    // is quoted by the error that refuses it: `vigil scan`'s rules mask what they recognise
-    // (errors are rare, so compiling them here costs nothing that matters).
+    // is quoted by the error that refuses it.
+    let line = mask(&line);
+    eprintln!("{}", vigil_core::logging::printable(&line));
+}
+
+/// Text that may quote a secret (an error quoting a misplaced value, a tool name an upstream
+/// chose) as it may be printed: what `vigil scan`'s built-in rules recognise and every secret
+/// registered with `vigil_core::redact` (route credentials, keys) masked. The rules compile on
+/// first use (errors and reviews are rare).
+pub(crate) fn mask(text: &str) -> String {
+    static RULES: std::sync::LazyLock<vigil_scan::Ruleset> =
+        std::sync::LazyLock::new(vigil_scan::Ruleset::builtin);
+    let mut out = text.to_owned();
     let mut hits = Vec::new();
-    vigil_scan::Ruleset::builtin().scan_bytes("error", None, line.as_bytes(), &mut hits);
+    RULES.scan_bytes("text", None, text.as_bytes(), &mut hits);
     for h in hits {
         let s = h.secret.expose_secret();
-        if s.len() >= 8 && line.contains(s.as_str()) {
-            line = line.replace(s.as_str(), "[REDACTED]");
+        if s.len() >= 8 && out.contains(s.as_str()) {
+            out = out.replace(s.as_str(), "[REDACTED]");
         }
     }
-    let line = vigil_core::redact::redact(&line);
-    eprintln!("{}", vigil_core::logging::printable(&line));
+    vigil_core::redact::redact(&out).into_owned()
 }
 
 /// A bytes/s progress bar on stderr that appears only on a terminal, and only once a scan has run
@@ -219,5 +229,26 @@ impl From<FormatArg> for vigil_report::Format {
             FormatArg::Junit => vigil_report::Format::Junit,
             FormatArg::Markdown => vigil_report::Format::Markdown,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What an upstream names a tool (printed by `gateway pin`) or what an error quotes is masked:
+    /// a registered credential (a route header's token) and what the scan rules recognise.
+    #[test]
+    fn mask_hides_registered_credentials_and_recognised_tokens() {
+        let cred: String = (0..32)
+            .map(|i| char::from(b'a' + ((i * 7 + 3) % 26) as u8))
+            .collect();
+        vigil_core::redact::register(&cred);
+        let aws = format!("AKIA{}{}", "Q3EGRZ7X", "W5MN2TLP");
+        let text = format!("+ tool_{cred} (new) {aws}");
+        let shown = mask(&text);
+        assert!(!shown.contains(&cred), "{shown}");
+        assert!(!shown.contains(&aws), "{shown}");
+        assert!(shown.starts_with("+ tool_"), "{shown}");
     }
 }

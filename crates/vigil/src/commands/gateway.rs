@@ -340,6 +340,8 @@ fn verify(g: &GlobalArgs, a: &VerifyArgs) -> anyhow::Result<ExitStatus> {
 
 /// `vigil gateway pin`: the diff a human looks at before approving.
 fn pin(g: &GlobalArgs, a: &PinArgs) -> anyhow::Result<ExitStatus> {
+    // Names and descriptions come from the upstream: a credential or token in one is masked.
+    use crate::output::mask;
     use vigil_core::pin::Change;
     // Pinning only asks the upstream for its tools: no token is verified, no key is needed.
     let options = Options {
@@ -372,7 +374,10 @@ fn pin(g: &GlobalArgs, a: &PinArgs) -> anyhow::Result<ExitStatus> {
             .map(|t| {
                 vigil_core::pin::PINNED_FIELDS
                     .iter()
-                    .filter_map(|f| t.get(*f).map(|v| format!("    {f}: {v}")))
+                    .filter_map(|f| {
+                        t.get(*f)
+                            .map(|v| format!("    {f}: {}", mask(&v.to_string())))
+                    })
                     .collect::<Vec<_>>()
                     .join("\n")
             })
@@ -380,14 +385,14 @@ fn pin(g: &GlobalArgs, a: &PinArgs) -> anyhow::Result<ExitStatus> {
     };
     for c in &review.changes {
         match c {
-            Change::Added { tool } => println!("+ {tool} (new)\n{}", shown(tool)),
-            Change::Removed { tool } => println!("- {tool} (gone)"),
+            Change::Added { tool } => println!("+ {} (new)\n{}", mask(tool), shown(tool)),
+            Change::Removed { tool } => println!("- {} (gone)", mask(tool)),
             Change::Changed { tool, fields } => {
-                println!("~ {tool} (changed: {})", fields.join(", "));
+                println!("~ {} (changed: {})", mask(tool), fields.join(", "));
                 if let Some(t) = review.now(tool) {
                     for f in fields {
                         match t.get(f) {
-                            Some(v) => println!("    {f}: {v}"),
+                            Some(v) => println!("    {f}: {}", mask(&v.to_string())),
                             None => println!("    {f}: (removed)"),
                         }
                     }
