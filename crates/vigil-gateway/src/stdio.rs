@@ -303,11 +303,51 @@ impl Spec {
         self.env.iter().map(|(k, _)| k.as_str()).collect()
     }
 
-    /// The values of the child's variables (credentials the gateway hands it, masked in its
-    /// answers: [`crate::credentials`]).
+    /// The values of the child's variables that are credentials (masked in its answers:
+    /// [`crate::credentials`]): a variable whose name says it holds one (`*_KEY`, `*TOKEN*`,
+    /// `*SECRET*`, `*PASS*`, `*AUTH*`, …), or a value that looks random (no path, 16 or more
+    /// characters, letters and digits mixed). `PATH=/usr/bin:/bin` or `HOME=/var/lib/mcp` are
+    /// not: masking them blanked every path in the answers (bb-gw-s9 S4).
     pub(crate) fn env_values(&self) -> impl Iterator<Item = &str> {
-        self.env.iter().map(|(_, v)| v.as_str())
+        self.env
+            .iter()
+            .filter(|(k, v)| {
+                // A URL with userinfo (`postgres://app:pw@db/x`) carries a password.
+                names_a_credential(k) || looks_random(v) || (v.contains("://") && v.contains('@'))
+            })
+            .map(|(_, v)| v.as_str())
     }
+}
+
+/// Whether a variable's name says it holds a credential.
+fn names_a_credential(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    [
+        "key",
+        "token",
+        "secret",
+        "pass",
+        "pwd",
+        "auth",
+        "cred",
+        "cookie",
+        "session",
+        "private",
+        "dsn",
+        "signature",
+        "cert",
+    ]
+    .iter()
+    .any(|w| n.contains(w))
+}
+
+/// Whether a value looks like a random credential: 16 or more characters, no path separator or
+/// space, letters and digits mixed.
+fn looks_random(v: &str) -> bool {
+    v.len() >= 16
+        && !v.contains(['/', ' ', ':'])
+        && v.bytes().any(|b| b.is_ascii_digit())
+        && v.bytes().any(|b| b.is_ascii_alphabetic())
 }
 
 /// `program` as a path: a name without `/` is looked up on the gateway's PATH.
@@ -1017,4 +1057,21 @@ pub async fn serve(
         }
     });
     Ok(Serving { addr, key })
+}
+
+#[cfg(test)]
+mod credential_tests {
+    use super::*;
+
+    /// bb-gw-s9 S4: `PATH`, `HOME` and other plain settings are not credentials (masking them
+    /// blanked every path in the answers); secret names and random-looking values are.
+    #[test]
+    fn only_credentials_of_the_environment_are_masked() {
+        assert!(!names_a_credential("PATH") && !looks_random("/usr/local/bin:/usr/bin:/bin"));
+        assert!(!names_a_credential("HOME") && !looks_random("/var/lib/mcp"));
+        assert!(!names_a_credential("GREETING") && !looks_random("hello world"));
+        assert!(names_a_credential("GITHUB_TOKEN") && names_a_credential("db_password"));
+        assert!(names_a_credential("SE_API_KEY"));
+        assert!(looks_random("q8Zr3vN0aLx7Tt2Kd9"));
+    }
 }
