@@ -265,6 +265,15 @@ pub const PLATFORMS: &[&str] = &[
     "remote-",
     "x-real-",
     "true-client-",
+    // Markers a proxy in front adds (bb-gw-s9 S8): Google load balancers and Cloud Run, Akamai
+    // and Varnish, Heroku and nginx, Blue Coat, and the generic ones.
+    "x-cloud-trace-context",
+    "surrogate-",
+    "x-request-start",
+    "x-bluecoat-",
+    "x-proxied",
+    "x-via",
+    "max-forwards",
 ];
 
 /// Names (lowercase, `-` spelling) a proxy or the gateway writes to say who the client is or
@@ -386,7 +395,12 @@ fn without_access_token(query: &str) -> Option<Cow<'_, str>> {
             let name = piece.split('=').next().unwrap_or("");
             let decoded = crate::sessions::decode(name);
             let trimmed = decoded.trim_matches(|c: char| c.is_whitespace() || c.is_control());
-            trimmed.len() >= 12 && trimmed.as_bytes()[..12].eq_ignore_ascii_case(b"access_token")
+            // PHP reads `.`, a space (or `+`) and `[` in a name as `_` (bb-gw-s9 S6).
+            let b = trimmed.as_bytes();
+            b.len() >= 12
+                && b[..6].eq_ignore_ascii_case(b"access")
+                && matches!(b[6], b'_' | b'.' | b' ' | b'+' | b'[')
+                && b[7..12].eq_ignore_ascii_case(b"token")
         })
     };
     if !query.split('&').any(is_token) {
@@ -824,6 +838,10 @@ mod tests {
             "access_token%20=X",
             "+access_token=X",
             "a=1;access_token=X",
+            "access.token=X",
+            "access%20token=X",
+            "access+token=X",
+            "access[token=X",
         ] {
             assert_eq!(without_access_token(q), None, "{q}");
             assert_eq!(

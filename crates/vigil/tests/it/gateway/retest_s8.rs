@@ -662,6 +662,14 @@ async fn acting_for_and_privilege_headers_never_reach_the_upstream() {
         ("X-Amz-Cf-Id", "abc=="),
         ("X-Azure-FDID", "0f1e"),
         ("X-Azure-SocketIP", "203.0.113.9"),
+        // bb-gw-s9 S8.
+        (
+            "X-Cloud-Trace-Context",
+            "105445aa7843bc8bf206b12000100000/1;o=1",
+        ),
+        ("Surrogate-Capability", "akamai=\"ESI/1.0\""),
+        ("X-Request-Start", "t=1700000000000"),
+        ("Max-Forwards", "9"),
     ] {
         let (s, _, _) = call("GET", &url, &[(name, value)], "").await;
         assert_eq!(s, 401, "{name}: the bypass served a proxied request");
