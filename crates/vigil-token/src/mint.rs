@@ -99,6 +99,23 @@ pub fn subject_problem(sub: &str) -> Option<&'static str> {
             "is not in Unicode NFKC form (an upstream that normalises it reads another subject)",
         );
     }
+    // Letters of two scripts in one name (`аdmin` with a Cyrillic `а`): it displays, and an
+    // upstream that compares what it sees reads it, as another subject (bb-gw-s9 S7).
+    if !unicode_security::MixedScript::is_single_script(sub) {
+        return Some("mixes letters of two scripts (a Cyrillic `а` in `admin`), which reads as another subject");
+    }
+    // The gateway's own subject in any spelling that looks like it (`vigil_gateway`,
+    // `vigil‐gateway`): its letters and digits, after mapping look-alikes, compared.
+    let plain = |s: &str| -> String {
+        unicode_security::skeleton(&s.to_lowercase())
+            .filter(|c| c.is_alphanumeric())
+            .collect()
+    };
+    if plain(sub) == plain("vigil-gateway") && !sub.eq_ignore_ascii_case("vigil-gateway") {
+        return Some(
+            "looks like the gateway's own subject (vigil-gateway), which no client may carry",
+        );
+    }
     if sub.eq_ignore_ascii_case("vigil-gateway") {
         // The gateway's own requests to upstreams (tool lists for pins and validation) carry
         // this subject: a client's would look the same to the upstream.
@@ -212,4 +229,33 @@ fn jti() -> Result<String, MintError> {
     let mut b = [0u8; 16];
     getrandom::fill(&mut b).map_err(|e| MintError::Random(e.to_string()))?;
     Ok(URL_SAFE_NO_PAD.encode(b))
+}
+
+#[cfg(test)]
+mod subject_tests {
+    use super::subject_problem;
+
+    /// bb-gw-s9 S7: a name mixing scripts, and look-alikes of the gateway's own subject, are
+    /// refused; names in one script (whatever it is), e-mail addresses and ids pass.
+    #[test]
+    fn mixed_scripts_and_gateway_look_alikes_are_refused() {
+        for bad in [
+            "\u{0430}dmin",
+            "vigil_gateway",
+            "vigil\u{2010}gateway",
+            "VIGIL.GATEWAY",
+        ] {
+            assert!(subject_problem(bad).is_some(), "{bad}");
+        }
+        for good in [
+            "alice",
+            "alice@example.org",
+            "u_12345",
+            "сергей",
+            "山田太郎",
+            "user-7f3a",
+        ] {
+            assert_eq!(subject_problem(good), None, "{good}");
+        }
+    }
 }
