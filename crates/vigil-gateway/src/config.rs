@@ -472,6 +472,10 @@ pub enum Invalid {
     /// An audit flush interval out of range.
     #[error("must be between 1ms and 10s")]
     FlushInterval,
+    /// A scan budget outside 1 ms..=10 min: `0s` refuses every large message, `100d` lets one
+    /// holder's scans hold the scanning turns for ever.
+    #[error("must be between 1ms and 10min")]
+    ScanBudget,
 }
 
 /// A problem before it is placed: the key (or flag) it concerns and what is wrong.
@@ -1146,7 +1150,10 @@ impl GatewaySection {
                     ))
                 }
             },
-            budget: sc.budget.unwrap_or(Duration::from_secs(5)),
+            budget: match sc.budget.unwrap_or(Duration::from_secs(5)) {
+                b if (Duration::from_millis(1)..=Duration::from_secs(600)).contains(&b) => b,
+                _ => return Err(problem("gateway.scan.budget", Invalid::ScanBudget)),
+            },
         };
         let audit = match &self.audit {
             None => None,
@@ -1572,6 +1579,14 @@ mod tests {
         assert!(matches!(*e.error, Invalid::Rate(RateError::NotARate(_))));
         let e = parse("[gateway]\n").unwrap_err();
         assert_eq!(e.key(), "gateway.routes");
+        // bb-gw-s9 S2: a budget that refuses everything or holds the scanning turns for ever.
+        for budget in ["0s", "100d"] {
+            let e = parse(&format!(
+                "[gateway]\n[gateway.scan]\nbudget = \"{budget}\"\n[[gateway.routes]]\npath = \"/a\"\nupstream = \"http://x\"\n"
+            ))
+            .unwrap_err();
+            assert_eq!(e.key(), "gateway.scan.budget", "{budget}");
+        }
         let config = Config::parse("vigil.toml".into(), "[gateway]\n".into()).unwrap();
         let s: GatewaySection = config.read(&|_| None).unwrap();
         let e = Settings::resolve(&config, &s, Some("here")).unwrap_err();
