@@ -70,22 +70,12 @@ pub(crate) fn print_error(err: &anyhow::Error) {
 }
 
 /// Text that may quote a secret (an error quoting a misplaced value, a tool name an upstream
-/// chose) as it may be printed: what `vigil scan`'s built-in rules recognise and every secret
-/// registered with `vigil_core::redact` (route credentials, keys) masked. The rules compile on
-/// first use (errors and reviews are rare).
+/// chose) as it may be printed: every secret registered with `vigil_core::redact` (route
+/// credentials, keys) and what `vigil scan`'s built-in rules find, through the same redactor the
+/// gateway installs for its logs (`vigil_gateway::logs`; the rules compile on first use).
 pub(crate) fn mask(text: &str) -> String {
-    static RULES: std::sync::LazyLock<vigil_scan::Ruleset> =
-        std::sync::LazyLock::new(vigil_scan::Ruleset::builtin);
-    let mut out = text.to_owned();
-    let mut hits = Vec::new();
-    RULES.scan_bytes("text", None, text.as_bytes(), &mut hits);
-    for h in hits {
-        let s = h.secret.expose_secret();
-        if s.len() >= 8 && out.contains(s.as_str()) {
-            out = out.replace(s.as_str(), "[REDACTED]");
-        }
-    }
-    vigil_core::redact::redact(&out).into_owned()
+    vigil_gateway::logs::install();
+    vigil_core::redact::redact(text).into_owned()
 }
 
 /// A bytes/s progress bar on stderr that appears only on a terminal, and only once a scan has run
