@@ -48,6 +48,20 @@ pub enum DocumentError {
     },
 }
 
+/// A parse error of the file shown as `shown`: too deeply nested, or a syntax error.
+fn syntax_error(shown: &str, error: SyntaxError) -> DocumentError {
+    if too_deep(&error) {
+        DocumentError::TooDeep {
+            path: shown.to_owned(),
+        }
+    } else {
+        DocumentError::Syntax {
+            path: shown.to_owned(),
+            error,
+        }
+    }
+}
+
 /// Whether a parser's message says the input nests too deeply (the parsers' recursion limits).
 fn too_deep(e: &SyntaxError) -> bool {
     let m = e.message.to_ascii_lowercase();
@@ -78,18 +92,7 @@ impl Document {
         shown: &str,
         text: String,
     ) -> Result<Option<Document>, DocumentError> {
-        let syntax_err = |error: SyntaxError| {
-            if too_deep(&error) {
-                DocumentError::TooDeep {
-                    path: shown.to_owned(),
-                }
-            } else {
-                DocumentError::Syntax {
-                    path: shown.to_owned(),
-                    error,
-                }
-            }
-        };
+        let syntax_err = |error: SyntaxError| syntax_error(shown, error);
         let (kind, root) = match guess(path) {
             Guess::No => return Ok(None),
             Guess::Named(kind, syntax) => {
@@ -158,18 +161,7 @@ impl Document {
         kind: Kind,
         syntax: crate::parse::Syntax,
     ) -> Result<Document, DocumentError> {
-        let root = parse(syntax, strip_bom(&text)).map_err(|error| {
-            if too_deep(&error) {
-                DocumentError::TooDeep {
-                    path: shown.to_owned(),
-                }
-            } else {
-                DocumentError::Syntax {
-                    path: shown.to_owned(),
-                    error,
-                }
-            }
-        })?;
+        let root = parse(syntax, strip_bom(&text)).map_err(|error| syntax_error(shown, error))?;
         let lines = LineIndex::new(&text);
         Ok(Document {
             path: shown.to_owned(),
