@@ -54,13 +54,16 @@ fn main() -> ExitCode {
     withhold_panic_messages();
     let cli = match cli::Cli::try_parse() {
         Ok(c) => c,
+        // A usage error quotes the value it refused (`invalid value 'ghp_…' for '--length'`):
+        // masked like every other error. Help and version print as clap renders them.
+        Err(e) if e.use_stderr() => {
+            let text = output::mask(&e.render().to_string());
+            eprintln!("{}", text.trim_end());
+            return ExitStatus::Error.into();
+        }
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() {
-                ExitStatus::Error.into()
-            } else {
-                ExitStatus::Success.into()
-            };
+            return ExitStatus::Success.into();
         }
     };
     let chatty = matches!(cli.command, cli::Command::Gateway(_))

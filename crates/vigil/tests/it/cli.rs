@@ -529,3 +529,20 @@ fn a_previous_secret_equal_to_the_current_one_is_refused_by_mint_and_verify() {
         assert!(!err.contains(&secret));
     }
 }
+
+/// bb-16f-s8: a token given as a typed flag's value (`--length <tok>`) came back in clap's
+/// "invalid value" error in full: usage errors are masked like every other error.
+#[test]
+fn a_usage_error_never_quotes_a_token() {
+    let dir = TempDir::new().unwrap();
+    let pat = token("ghp_{alnum:30}{ghcrc}", 97);
+    for args in [
+        vec!["env", "rotate", "--tokens", "X", "--length", pat.as_str()],
+        vec!["scan", ".", "--exit-code", pat.as_str()],
+    ] {
+        let out = run(dir.path(), &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(!err.contains(&pat[4..]), "{args:?}: {err}");
+    }
+}
