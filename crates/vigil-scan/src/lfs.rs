@@ -86,6 +86,7 @@ impl<R: Read> Read for Hashing<R> {
 /// Scans the content `p` names (`path` and `commit` as the pointer's), adding its findings to
 /// `out`: whole when it fits `opts.max_file_size`, else in chunks, hashed as it is read.
 /// Findings are kept only when the bytes hash to the pointer's `oid`.
+#[allow(clippy::too_many_arguments)] // the content scan's own arguments, plus where and what
 pub(crate) fn scan_object(
     common_dir: &Path,
     p: &Pointer,
