@@ -629,6 +629,16 @@ impl Linter {
         if pass == Pass::ClientFiles && !matches!(g, Guess::Named(..)) {
             return;
         }
+        // The second pass meets again every client file the first one linted: known by its
+        // path alone (see below), it costs no system call.
+        if pass == Pass::ClientFiles && !ft.is_symlink() {
+            if let Ok(rel) = p.strip_prefix(root) {
+                let s = seen.lock().unwrap_or_else(|e| e.into_inner());
+                if s.contains(&canon_root.join(rel)) {
+                    return;
+                }
+            }
+        }
         let shown = shown(p);
         let meta = if ft.is_symlink() {
             // Walks do not follow links; what a link points to is linted under the link's name
