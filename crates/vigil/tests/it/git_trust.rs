@@ -6,64 +6,19 @@
 
 use crate::common;
 
-use common::{expect_exit, json, run, token, vigil, write};
+use common::{
+    commit_all as commit, expect_exit, git, git_init as init, git_output as git_env, json, run,
+    token, vigil, write,
+};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use tempfile::TempDir;
-
-/// Runs git in `dir` with a fixed identity, `extra` environment and `vigil` on the PATH (for
-/// hooks); returns the output.
-fn git_env(dir: &Path, args: &[&str], extra: &[(&str, &str)]) -> Output {
-    let bin = PathBuf::from(env!("CARGO_BIN_EXE_vigil"));
-    let path = format!(
-        "{}:{}",
-        bin.parent().unwrap().display(),
-        std::env::var("PATH").unwrap()
-    );
-    let mut c = Command::new("git");
-    c.current_dir(dir)
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "Tester")
-        .env("GIT_AUTHOR_EMAIL", "t@example.org")
-        .env("GIT_COMMITTER_NAME", "Tester")
-        .env("GIT_COMMITTER_EMAIL", "t@example.org")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .env("PATH", path)
-        .env_remove("GIT_DIR");
-    for (k, v) in extra {
-        c.env(k, v);
-    }
-    c.output().expect("git runs")
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = git_env(dir, args, &[]);
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-fn commit(dir: &Path, msg: &str) -> String {
-    git(dir, &["add", "-A"]);
-    git(dir, &["commit", "-q", "-m", msg]);
-    git(dir, &["rev-parse", "HEAD"])
-}
 
 /// A commit past the pre-commit hook (what `--no-verify` lets through, for the push to judge).
 fn commit_unchecked(dir: &Path, msg: &str) -> String {
     git(dir, &["add", "-A"]);
     git(dir, &["commit", "-q", "--no-verify", "-m", msg]);
     git(dir, &["rev-parse", "HEAD"])
-}
-
-fn init(dir: &Path) {
-    std::fs::create_dir_all(dir).unwrap();
-    git(dir, &["init", "-q", "-b", "main"]);
-    git(dir, &["config", "gc.auto", "0"]);
 }
 
 fn gh(seed: u64) -> String {
