@@ -395,28 +395,31 @@ impl Mount {
     /// it stays as sent (a relative reference, which the client resolves against the stream's
     /// URL, already under the route).
     fn endpoint(&self, data: &str) -> Result<Option<String>, Refused> {
-        let target = if data.starts_with("//") {
+        // Resolved as clients resolve it (the WHATWG URL rules of browsers and Node, through the
+        // `url` crate): leading spaces dropped, `\` read as `/`, `https:host` and `//host`
+        // naming a host. Whatever lands on another origin is refused.
+        let base =
+            url::Url::parse(&format!("{}/", self.upstream_base)).map_err(|_| Refused::Elsewhere)?;
+        let joined = base.join(data).map_err(|_| Refused::Elsewhere)?;
+        if joined.origin() != base.origin() {
             return Err(Refused::Elsewhere);
-        } else if let Some((scheme, rest)) = data
-            .split_once("://")
-            .filter(|(s, _)| !s.is_empty() && !s.contains(['/', '?', '#']))
-        {
-            let cut = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-            let origin = format!("{scheme}://{}", &rest[..cut]).to_ascii_lowercase();
-            if origin != self.upstream_base {
-                return Err(Refused::Elsewhere);
-            }
-            let tail = &rest[cut..];
-            if tail.starts_with('/') {
-                tail.to_owned()
-            } else {
-                format!("/{tail}")
-            }
-        } else if data.starts_with('/') {
-            data.to_owned()
-        } else {
+        }
+        // A plain relative reference (no scheme, no leading `/` or `\`, nothing a parser
+        // drops) stays as sent: the client resolves it against the stream's URL, which is
+        // already under the route.
+        let head = data.split(['/', '?', '#']).next().unwrap_or("");
+        let plain = !data.is_empty()
+            && !head.contains(':')
+            && !data.starts_with('/')
+            && !data.bytes().any(|b| b == b'\\' || b <= b' ' || b == 0x7f);
+        if plain {
             return Ok(None);
-        };
+        }
+        let mut target = joined.path().to_owned();
+        if let Some(q) = joined.query() {
+            target.push('?');
+            target.push_str(q);
+        }
         let cut = target.find(['?', '#']).unwrap_or(target.len());
         let (path, query) = target.split_at(cut);
         let rest = under(path, &self.upstream_path).ok_or(Refused::Elsewhere)?;
@@ -777,13 +780,35 @@ mod tests {
             "/messages?sessionId=abc&session-id=abc",
             "/messages/abc?sessionId=abc",
             "/messages?sessionId=abc&v=2",
+            // bb-gw-s10 F3: what a WHATWG URL parser resolves to another host.
+            "https:evil.example/messages?sessionId=x",
+            "https:/evil.example/messages?sessionId=x",
+            "\\\\evil.example/messages?sessionId=x",
+            "/\\evil.example/messages?sessionId=x",
+            " //evil.example/messages?sessionId=x",
+            "\t//evil.example/messages?sessionId=x",
+            "HTTP://EVIL.example/messages?sessionId=x",
+            "http://127.0.0.1:9@evil.example/messages?sessionId=x",
+            "http://127.0.0.1:99/messages?sessionId=x",
         ] {
             let mut w = Watch::new((), route.clone(), "dora".into(), mount.clone());
             let ev = format!("event: endpoint\ndata: {data}\n\n");
             assert!(matches!(w.look(ev.as_bytes()), Look::Refuse(_)), "{data}");
         }
-        // A relative reference stays as sent; the upstream's own origin is rewritten.
+        // A relative reference stays as sent; the upstream's own origin is rewritten (its
+        // spellings too: case, the default port, `http:` with no slashes resolving onto it).
         assert_eq!(mount.endpoint("messages?sessionId=1"), Ok(None));
+        for same in [
+            "HTTP://127.0.0.1:9/messages?sessionId=1",
+            "http:/messages?sessionId=1",
+            "/x/../messages?sessionId=1",
+        ] {
+            assert_eq!(
+                mount.endpoint(same),
+                Ok(Some("/mcp/legacy/messages?sessionId=1".into())),
+                "{same}"
+            );
+        }
         assert_eq!(
             mount.endpoint("http://127.0.0.1:9/messages?sessionId=1"),
             Ok(Some("/mcp/legacy/messages?sessionId=1".into()))

@@ -98,6 +98,11 @@ fn core_hooks_path_is_where_the_hook_goes() {
     expect_exit(&out, 0);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(".githooks/pre-commit"), "{err}");
+    // bb-git-s9 F3: what the pre-commit hook never sees is said.
+    assert!(
+        err.contains("merge, cherry-pick, rebase and am record commits without it"),
+        "{err}"
+    );
     assert!(!d.join(".git/hooks/pre-commit").exists());
     secret_is_blocked_and_clean_commits_pass(d, 3);
     // A hooks path that is a file cannot hold hooks: refused, nothing written.

@@ -171,6 +171,12 @@ async fn refusals_in_an_outage_are_counted_and_a_stop_that_cannot_write_leaves_a
     assert_eq!(tool_call(&gw, "second").await.0, 200, "on its way");
     assert!(gw.wait_log("audit lines could not be written"));
     wait_until("the pending mark", || pending.exists());
+    // bb-gw-s10 F11: private like the log and its head.
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&pending).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{mode:o}");
+    }
     for _ in 0..20 {
         assert_eq!(tool_call(&gw, "refused").await.0, 503);
     }
