@@ -640,3 +640,27 @@ fn errors_are_json_events_under_log_format_json() {
         "{event}"
     );
 }
+
+/// bb-git-s9 F5: a configuration that names `/dev/zero` or a FIFO (`[extend] path`, or
+/// `--config`) is refused at once with one line, never read until memory runs out or forever.
+#[test]
+fn a_configuration_file_that_is_not_a_regular_file_is_refused_at_once() {
+    let dir = TempDir::new().unwrap();
+    let fifo = dir.path().join("ff");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    for target in ["/dev/zero", "ff"] {
+        write(
+            dir.path(),
+            ".gitleaks.toml",
+            format!("[extend]\nuseDefault = true\npath = \"{target}\"\n"),
+        );
+        let out = run(dir.path(), &["scan", "."]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{target}: {err}");
+        assert!(err.contains("not a regular file"), "{target}: {err}");
+    }
+}
