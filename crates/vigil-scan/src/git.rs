@@ -520,12 +520,14 @@ fn upstream_remote(repo: &gix::Repository) -> Option<String> {
 
 /// A `--since` date that is not one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{origin}: `{text}` is not a date (2026-01-31 or RFC 3339)")]
+#[error("{origin}: `{text}` {why}")]
 pub struct DateError {
     /// Where the date was given.
     pub origin: Origin,
     /// The text (a date, never a secret).
     pub text: String,
+    /// What is wrong with it.
+    pub why: &'static str,
 }
 
 /// Parses a date (`2026-01-31`) or an RFC 3339 time into seconds since the epoch (UTC).
@@ -534,11 +536,21 @@ pub fn parse_since(text: &str, origin: impl FnOnce() -> Origin) -> Result<i64, D
         .or_else(|_| humantime::parse_rfc3339_weak(&format!("{text} 00:00:00")))
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     match t {
+        // A date past tomorrow would scan nothing and pass (a typo such as 2062 for 2026).
+        Some(d) if d.as_secs() > now + 86_400 => Err(DateError {
+            origin: origin(),
+            text: text.to_owned(),
+            why: "is in the future: nothing would be scanned",
+        }),
         Some(d) => Ok(d.as_secs() as i64),
         None => Err(DateError {
             origin: origin(),
             text: text.to_owned(),
+            why: "is not a date (2026-01-31 or RFC 3339)",
         }),
     }
 }
@@ -3208,6 +3220,12 @@ mod tests {
         assert_eq!(
             parse_since("yesterday", flag).unwrap_err().to_string(),
             "--since: `yesterday` is not a date (2026-01-31 or RFC 3339)"
+        );
+        assert_eq!(
+            parse_since("2099-01-01", || Origin::Flag("--since".into()))
+                .unwrap_err()
+                .to_string(),
+            "--since: `2099-01-01` is in the future: nothing would be scanned"
         );
     }
 }
