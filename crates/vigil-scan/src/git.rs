@@ -2626,23 +2626,40 @@ fn compare_trees(
     let threads = worker_threads(opts);
     let copts = content_options(opts);
     let tallies = Mutex::new(ContentTally::default());
+    let git_dir = repo.git_dir().to_owned();
     let sync = repo.clone().into_sync();
     let next = AtomicUsize::new(0);
     let slots: Mutex<Vec<Option<Introduced>>> = Mutex::new(vec![None; commits.len()]);
+    // Each worker reads trees through an object database of its own, opened again every
+    // REOPEN commits: the pages of the packs it mapped are handed back with the old one, so
+    // resident memory does not grow with the history (200,000 commits mapped a 1.1 GB pack
+    // whole: RssFile 930 MB before the blob phase began).
+    let fresh = || match open_git_dir(&git_dir) {
+        Some(r) => r,
+        None => sync.to_thread_local(),
+    };
+    const REOPEN: usize = 2048;
     std::thread::scope(|s| {
         for _ in 0..threads.max(1) {
             std::thread::Builder::new()
                 .stack_size(WALK_STACK)
                 .spawn_scoped(s, || {
-                    let mut repo = sync.to_thread_local();
+                    let mut repo = fresh();
                     delta_cache(&mut repo, share(DELTA_BUDGET, threads));
                     let mut cache = TreeCache::new(preloaded, share(TREE_BUDGET, threads));
                     let mut local = ContentTally::default();
+                    let mut walked = 0usize;
                     const RUN: usize = 64;
                     loop {
                         let start = next.fetch_add(RUN, Ordering::Relaxed);
                         if start >= commits.len() {
                             break;
+                        }
+                        walked += RUN;
+                        if walked >= REOPEN {
+                            walked = 0;
+                            repo = fresh();
+                            delta_cache(&mut repo, share(DELTA_BUDGET, threads));
                         }
                         let end = (start + RUN).min(commits.len());
                         progress(Progress::Commits((end - start) as u64));
