@@ -823,9 +823,11 @@ impl SseRewrite {
                 }
                 let piece = Bytes::copy_from_slice(&buf[start..stop]);
                 let rw = self.rw.clone();
+                // The piece holds complete events only: its end is an event's end (a CR there
+                // is a whole line end, not half of a CRLF still to come).
                 let work =
                     crate::scan::off_worker(self.rw.budget, self.rw.share.clone(), move || {
-                        rw.events(&piece, last)
+                        rw.events(&piece, true)
                     });
                 self.pending = Some(PendingEvents {
                     work: tokio::spawn(work),
@@ -1521,13 +1523,22 @@ mod tests {
             String::from_utf8(b).unwrap(),
             format!("{first}: Vigil gateway: the upstream's stream was cut: an event could not be checked within the gateway's budget\n\n")
         );
-        // Within the budget, every event arrives, in order.
+        // Within the budget, every event arrives, in order (a piece's last event ending in
+        // CR CR included).
         let r = rw(1 << 16);
         let (_, b) = through(&r, "text/event-stream", vec![chunk, b"data: {}\n\n"]).await;
         assert_eq!(
             String::from_utf8(b).unwrap(),
             format!("{first}{slow}{slow}data: {{}}\n\n")
         );
+        let crcr = format!("{first}{}\r\rdata: {{", &slow[..slow.len() - 2]);
+        let (_, b) = through(
+            &r,
+            "text/event-stream",
+            vec![leak(crcr.clone().into_bytes()), b"}\n\n"],
+        )
+        .await;
+        assert_eq!(String::from_utf8(b).unwrap(), format!("{crcr}}}\n\n"));
         // A text answer too large to read on the worker is read off it, within the budget.
         let text = leak(format!("slow {}", "o".repeat(4000)).into_bytes());
         let (status, _) = through(&gated(1), "text/plain", vec![text]).await;
