@@ -87,14 +87,18 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     }
     // A value that only names a variable: `$VAR`, `%VAR%`, `DISCORD_BOT_TOKEN`, `process.env.X`.
     if let Some(rest) = s.strip_prefix('$') {
-        // `$VAR`, `$A$B`: only references (a password with a `$` inside is none).
-        if rest.split('$').all(|p| {
-            !p.is_empty()
-                && p.bytes()
-                    .next()
-                    .is_some_and(|b| b == b'_' || b.is_ascii_alphabetic())
-                && p.bytes().all(|b| b == b'_' || b.is_ascii_alphanumeric())
-        }) {
+        // `$VAR`, `$A$B`: only references, named as variables are (`DB_PASS`, `db_pass`,
+        // `dbPass`); a password with a `$` inside, or a random `$Xk9am…`, is none.
+        let named = |p: &str| {
+            let b = p.as_bytes();
+            let word = |c: &u8| c.is_ascii_digit() || *c == b'_';
+            !b.is_empty()
+                && !b[0].is_ascii_digit()
+                && (b.iter().all(|c| c.is_ascii_uppercase() || word(c))
+                    || b.iter().all(|c| c.is_ascii_lowercase() || word(c))
+                    || (b[0].is_ascii_lowercase() && b.iter().all(u8::is_ascii_alphabetic)))
+        };
+        if rest.split('$').all(named) {
             return true;
         }
         // A crypt(3) hash (`$2y$10$…`, `$6$…`, `$argon2id$…`) is a digest, not a credential.
@@ -139,7 +143,7 @@ const KNOWN_EXAMPLES: &[&str] = &[
 
 /// Marks no real token of a provider's shape holds, whatever its random part.
 const TEMPLATE_MARKS: &[&str] = &[
-    "your-", "your_", "_here", "-here", "****", "....", "<", ">", "${", "{{", "%s", "%(",
+    "your-", "your_", "_here", "-here", "****", "....", "<", ">", "${", "{{", "%s", "%(", "[", "]",
 ];
 
 /// [`is_placeholder`] for a secret of a provider's own shape (a fixed prefix, a length, a
@@ -350,10 +354,10 @@ mod tests {
     /// bb-scan-s9 F5: a `$` inside a password is no variable reference.
     #[test]
     fn a_dollar_inside_a_value_is_no_reference() {
-        for p in ["Xk9amQ2$vL7xpRzQ", "pR7$kLm2Qx9!wZ4v"] {
+        for p in ["Xk9amQ2$vL7xpRzQ", "pR7$kLm2Qx9!wZ4v", "$Xk9amQ2vL7xpRzQ"] {
             assert!(!is_placeholder(p.as_bytes()), "{p}");
         }
-        for p in ["$DB_PASSWORD", "$A$B", "$2y$10$abcdefghijklmnopqrstuv"] {
+        for p in ["$DB_PASSWORD", "$A$B", "$db_pass", "$dbPass", "$2y$10$abcdefghijklmnopqrstuv"] {
             assert!(is_placeholder(p.as_bytes()), "{p}");
         }
     }

@@ -413,7 +413,7 @@ fn shallow_clones_gitlinks_and_missing_objects_are_handled() {
         "{e}"
     );
     assert!(e.contains("1 missing, 0 unreadable object(s)"), "{e}");
-    assert!(e.contains("incomplete scan: 1 reason(s)"), "{e}");
+    assert!(e.contains("incomplete scan: 2 reason(s)"), "{e}");
     assert!(
         String::from_utf8_lossy(&out.stdout).contains(&format!(
             "incomplete: 1 git object(s) missing from this clone (deleted or never fetched): blob {blob} (b.txt)"
@@ -1105,7 +1105,7 @@ fn encoded_and_archived_secrets_are_found_in_files_and_history() {
         assert_eq!(s["runs"][0]["invocations"][0]["executionSuccessful"], true);
     }
     // Without decoding and archives, none of the four is found, and the archives left closed
-    // make the scan incomplete (their bytes are read as binary).
+    // and the text left encoded make the scan incomplete (bb-scan-s9 F6).
     let out = run(
         gd,
         &[
