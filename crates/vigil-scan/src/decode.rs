@@ -514,28 +514,77 @@ fn every_segment(text: &[u8], run: Range<usize>) -> Vec<Segment> {
     settle(out)
 }
 
-/// Whether a run can give a segment at all, in one pass over it (most runs are identifiers
-/// and paths, which none of the readings below would keep): a hex stretch of [`MIN_HEX`]
-/// digits, four base64 groups in a row that may lead printable bytes, gzip's magic in base64,
-/// or enough `A` for base64 of UTF-16 text. Each is what [`run_segments`] needs to find
-/// anything.
+/// Whether a run can give a segment at all (most runs are identifiers and paths, which none of
+/// the readings below would keep): a hex stretch of [`MIN_HEX`] digits, four base64 groups in a
+/// row that may lead printable bytes, gzip's magic in base64, or enough `A` for base64 of
+/// UTF-16 text. Each is what [`run_segments`] needs to find anything. The run is classified 64
+/// bytes at a time into bit masks, and each condition is a few shifts of two consecutive
+/// blocks' masks (a stretch of 32 hex digits, or leads 4 apart over 13 bytes, always lies
+/// within two blocks).
 fn worth_decoding(bytes: &[u8]) -> bool {
-    const GZIP: u32 = u32::from_be_bytes(*b"H4sI");
-    let (mut hex, mut lead, mut a, mut window) = (0usize, 0u32, 0usize, 0u32);
-    for &c in bytes {
-        hex = if CLASS[c as usize] & HEX != 0 {
-            hex + 1
-        } else {
-            0
-        };
-        lead = lead << 1 | u32::from(is_lead(c));
-        a += usize::from(c == b'A');
-        window = window << 8 | u32::from(c);
-        if hex >= MIN_HEX || lead & 0x1111 == 0x1111 || window == GZIP {
+    const _: () = assert!(MIN_HEX == 32);
+    let (mut hex0, mut lead0, mut a) = (0u64, 0u64, 0u32);
+    for (n, chunk) in bytes.chunks(64).enumerate() {
+        let mut block = [0u8; 64];
+        block[..chunk.len()].copy_from_slice(chunk);
+        let [hex1, lead1, mut h, big_a] = masks(&block, chunk.len());
+        let hex = u128::from(hex0) | u128::from(hex1) << 64;
+        let lead = u128::from(lead0) | u128::from(lead1) << 64;
+        // Bit i of `x`: bytes i..i + 32 are hex digits; of `l`: bytes i, i+4, i+8, i+12 lead.
+        let mut x = hex & hex >> 1;
+        x &= x >> 2;
+        x &= x >> 4;
+        x &= x >> 8;
+        x &= x >> 16;
+        let l = lead & lead >> 4 & lead >> 8 & lead >> 12;
+        if x != 0 || l != 0 {
             return true;
         }
+        while h != 0 {
+            if bytes[64 * n + h.trailing_zeros() as usize..].starts_with(b"H4sI") {
+                return true;
+            }
+            h &= h - 1;
+        }
+        a += big_a.count_ones();
+        (hex0, lead0) = (hex1, lead1);
     }
-    bytes.len() >= 2 * MIN_BASE64 && a * 5 >= bytes.len()
+    bytes.len() >= 2 * MIN_BASE64 && a as usize * 5 >= bytes.len()
+}
+
+/// Masks of the first `len` bytes of a block: hex digits, characters that can lead a base64
+/// group of printable text ([`is_lead`]), `H` and `A`. Branch-free, so the compiler vectorises
+/// it.
+#[inline]
+fn masks(block: &[u8; 64], len: usize) -> [u64; 4] {
+    let mut flags = [0u8; 64];
+    for (f, &b) in flags.iter_mut().zip(block) {
+        let l = b | 0x20;
+        let hex = (b.wrapping_sub(b'0') < 10) | (l.wrapping_sub(b'a') < 6);
+        let lead =
+            (b == b'C') | (b == b'D') | (b.wrapping_sub(b'I') < 18) | (b.wrapping_sub(b'a') < 6);
+        *f = u8::from(hex)
+            | u8::from(lead) << 1
+            | u8::from(b == b'H') << 2
+            | u8::from(b == b'A') << 3;
+    }
+    let keep = if len >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << len) - 1
+    };
+    let mut out = [0u64; 4];
+    for (k, eight) in flags.chunks_exact(8).enumerate() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(eight);
+        let w = u64::from_le_bytes(w);
+        for (bit, m) in out.iter_mut().enumerate() {
+            // Each byte's bit gathered into the top byte by the multiply.
+            let ones = (w >> bit) & 0x0101_0101_0101_0101;
+            *m |= (ones.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * k);
+        }
+    }
+    out.map(|m| m & keep)
 }
 
 /// Whether a base64 character can be the first of a group of four encoding printable ASCII,
@@ -791,37 +840,108 @@ fn base64_segments(
     }
 }
 
+/// Bit `j` set when byte `j` of a block is in the base64 alphabets (both, hex included): a loop
+/// without table lookups or branches, which the compiler turns into vector compares.
+#[inline]
+fn alphabet_mask(block: &[u8; 64]) -> u64 {
+    let mut flags = [0u8; 64];
+    for (f, &b) in flags.iter_mut().zip(block) {
+        let letter = (b | 0x20).wrapping_sub(b'a') < 26;
+        let digit = b.wrapping_sub(b'0') < 10;
+        *f = u8::from(letter | digit | (b == b'+') | (b == b'/') | (b == b'-') | (b == b'_'));
+    }
+    let mut m = 0;
+    for (k, eight) in flags.chunks_exact(8).enumerate() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(eight);
+        // Each byte is 0 or 1: the multiply gathers their low bits into the top byte.
+        m |= (u64::from_le_bytes(w).wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * k);
+    }
+    m
+}
+
 /// The maximal runs of base64-alphabet bytes (both alphabets, hex included) at least
-/// [`MIN_BASE64`] long, in order. Source text is mostly short words, so this looks only at every
-/// `MIN_BASE64`-th byte until one is in the alphabet: any run that long starting at or after `i`
-/// covers byte `i + MIN_BASE64 - 1`, so when that byte is outside the alphabet none starts before
-/// it (Boyer-Moore's skip, for a run instead of a word).
-fn base64_runs(text: &[u8]) -> impl Iterator<Item = Range<usize>> + '_ {
-    let is = |b: u8| CLASS[b as usize] & B64 != 0;
-    // Invariant: `i` is 0 or follows a byte outside the alphabet.
-    let mut i = 0;
-    std::iter::from_fn(move || loop {
-        let probe = i + MIN_BASE64 - 1;
-        if probe >= text.len() {
-            return None;
+/// [`MIN_BASE64`] long, in order. Source text is mostly short words: the text is classified 64
+/// bytes at a time into a bit mask, and a block where no run of [`MIN_BASE64`] ones starts (found
+/// by shifting the mask, with the next block's as lookahead, onto itself) costs a few word
+/// operations; only the blocks where a run starts or ends are walked, bit by bit range.
+fn base64_runs(text: &[u8]) -> Vec<Range<usize>> {
+    const MIN: usize = MIN_BASE64;
+    // The shifts below find runs of exactly this many.
+    const _: () = assert!(MIN == 16);
+    let n = text.len();
+    let mask_at = |base: usize| -> u64 {
+        if base >= n {
+            return 0;
         }
-        if !is(text[probe]) {
-            i = probe + 1;
-            continue;
+        if let Some(block) = text.get(base..base + 64) {
+            return alphabet_mask(block.try_into().expect("64 bytes"));
         }
-        let mut start = probe;
-        while start > i && is(text[start - 1]) {
-            start -= 1;
+        let mut block = [0u8; 64];
+        block[..n - base].copy_from_slice(&text[base..]);
+        alphabet_mask(&block) & (u64::MAX >> (64 - (n - base)))
+    };
+    let mut out = Vec::new();
+    // The start of a run of at least MIN bytes not yet ended.
+    let mut open: Option<usize> = None;
+    // Alphabet bytes just before the block (a shorter run that may go on in it).
+    let mut carry = 0usize;
+    let mut base = 0;
+    let mut m = mask_at(0);
+    while base < n {
+        let next = mask_at(base + 64);
+        // Bits below `from` are done with.
+        let mut from = 0u32;
+        loop {
+            if let Some(s) = open {
+                let zeros = !m >> from << from;
+                if zeros == 0 {
+                    break;
+                }
+                from = zeros.trailing_zeros();
+                out.push(s..base + from as usize);
+                open = None;
+                continue;
+            }
+            if from >= 64 {
+                break;
+            }
+            let x = u128::from(m >> from << from) | u128::from(next) << 64;
+            let ones = (!(x >> from)).trailing_zeros() as usize;
+            if from == 0 && carry > 0 && carry + ones >= MIN {
+                open = Some(base - carry);
+                continue;
+            }
+            // Bit i of `r`: bytes i..i + 16 are all in the alphabet.
+            let mut r = x & x >> 1;
+            r &= r >> 2;
+            r &= r >> 4;
+            r &= r >> 8;
+            let starts = (r as u64) >> from << from;
+            if starts == 0 {
+                break;
+            }
+            let i = starts.trailing_zeros();
+            let before = !m & (((1u64 << i) - 1) >> from << from);
+            open = Some(if before == 0 {
+                base + from as usize
+            } else {
+                base + 64 - before.leading_zeros() as usize
+            });
+            from = i;
         }
-        let mut end = probe + 1;
-        while end < text.len() && is(text[end]) {
-            end += 1;
-        }
-        i = end + 1;
-        if end - start >= MIN_BASE64 {
-            return Some(start..end);
-        }
-    })
+        carry = if open.is_some() {
+            0
+        } else {
+            m.leading_ones() as usize
+        };
+        base += 64;
+        m = next;
+    }
+    if let Some(s) = open {
+        out.push(s..n);
+    }
+    out
 }
 
 /// The byte a `%XX` escape at `i` stands for.
@@ -993,6 +1113,50 @@ fn decode_escapes(s: &[u8]) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
 
+    /// Whether a run can give a segment at all, in one pass over it (most runs are identifiers
+    /// and paths, which none of the readings below would keep): a hex stretch of [`MIN_HEX`]
+    /// digits, four base64 groups in a row that may lead printable bytes, gzip's magic in base64,
+    /// or enough `A` for base64 of UTF-16 text. Each is what [`run_segments`] needs to find
+    /// anything.
+    fn worth_decoding_walk(bytes: &[u8]) -> bool {
+        const GZIP: u32 = u32::from_be_bytes(*b"H4sI");
+        let (mut hex, mut lead, mut a, mut window) = (0usize, 0u32, 0usize, 0u32);
+        for &c in bytes {
+            hex = if CLASS[c as usize] & HEX != 0 {
+                hex + 1
+            } else {
+                0
+            };
+            lead = lead << 1 | u32::from(is_lead(c));
+            a += usize::from(c == b'A');
+            window = window << 8 | u32::from(c);
+            if hex >= MIN_HEX || lead & 0x1111 == 0x1111 || window == GZIP {
+                return true;
+            }
+        }
+        bytes.len() >= 2 * MIN_BASE64 && a * 5 >= bytes.len()
+    }
+
+    /// The masked check says what the byte-by-byte one says.
+    #[test]
+    fn worth_decoding_is_the_byte_walk_s() {
+        use proptest::prelude::*;
+        proptest!(ProptestConfig::with_cases(3000), |(text in proptest::collection::vec(
+            proptest::sample::select(b"aAbCDIZf09+/_-H4sIxyzg".to_vec()), 0..300))| {
+            prop_assert_eq!(worth_decoding(&text), worth_decoding_walk(&text));
+        });
+        let hex = "0123456789abcdef".repeat(4);
+        for cut in 0..70 {
+            let t = format!("{}{}", "g".repeat(cut), &hex[..32]);
+            assert!(worth_decoding(t.as_bytes()) && worth_decoding_walk(t.as_bytes()));
+            let t = format!("{}{}", "g".repeat(cut), &hex[..31]);
+            assert_eq!(
+                worth_decoding(t.as_bytes()),
+                worth_decoding_walk(t.as_bytes())
+            );
+        }
+    }
+
     fn b64(s: &str) -> String {
         base64::engine::general_purpose::STANDARD.encode(s)
     }
@@ -1044,8 +1208,8 @@ mod tests {
         proptest!(ProptestConfig::with_cases(2000), |(text in proptest::collection::vec(prop_oneof![
             8 => proptest::sample::select(b"aZ09+/_-".to_vec()),
             1 => proptest::sample::select(b" =\n%\".\\".to_vec()),
-        ], 0..200))| {
-            prop_assert_eq!(base64_runs(&text).collect::<Vec<_>>(), walk(&text));
+        ], 0..400))| {
+            prop_assert_eq!(base64_runs(&text), walk(&text));
         });
     }
 

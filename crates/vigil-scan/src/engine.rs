@@ -10,7 +10,6 @@ use crate::generic::{self, FileKind};
 use crate::placeholder::is_placeholder;
 use crate::rule::Window;
 use crate::ruleset::{Candidate, Rule, Ruleset};
-use aho_corasick::Input;
 use memchr::{memchr, memrchr};
 use std::cell::Cell;
 use vigil_core::Secret;
@@ -21,8 +20,6 @@ const CIPHERTEXT_SPAN: usize = 4096;
 /// How many `=` before a secret are tried as the start of an encrypted value (`KEY=vseal:…`).
 const CIPHERTEXT_STARTS: usize = 4;
 const PREFIX_SPAN: usize = 1024;
-/// Bytes lowercased at a time for the keyword search (a size that stays in a core's cache).
-const LOWER_CHUNK: usize = 32 << 10;
 
 #[cfg(test)]
 thread_local! {
@@ -40,8 +37,8 @@ pub(crate) fn charge(n: usize) {
 }
 
 thread_local! {
-    /// Per-thread scratch: the ASCII-lowercased copy of the chunk being searched for keywords.
-    static LOWER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Per-thread scratch: the keyword hits of the buffer being searched, before sorting.
+    static HITS: std::cell::RefCell<Vec<(usize, u32)>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// A match the rules kept, before inline markers and positions: byte offsets into the buffer.
@@ -158,43 +155,18 @@ impl Ruleset {
                 }
             }
         };
-        if let Some(ac) = &self.keywords {
-            // The keywords are searched in an ASCII-lowercased copy made one cache-sized chunk
-            // at a time (plus the longest keyword's reach), never of the whole buffer: the copy
-            // stays in the CPU's cache, so lowercasing costs little next to reading `data`.
-            let reach = ac.max_pattern_len().saturating_sub(1);
-            LOWER.with_borrow_mut(|lower| {
-                let mut at = 0;
-                let mut c = 0;
-                while c < data.len() {
-                    let end = (c + LOWER_CHUNK).min(data.len());
-                    let hay_end = (end + reach).min(data.len());
-                    lower.clear();
-                    lower.extend(data[c..hay_end].iter().map(|&b| ascii_lower(b)));
-                    // Hits starting in `c..end` are this chunk's; later ones, the next's.
-                    while at < end {
-                        let Some(m) = ac.find(Input::new(&lower[..]).span(at - c..lower.len()))
-                        else {
-                            at = end;
-                            break;
+        if let Some(kw) = &self.keywords {
+            HITS.with_borrow_mut(|scratch| {
+                kw.each(data, scratch, |ms, me, pat| {
+                    for t in &self.keyword_rules[pat] {
+                        let end = match &t.exact {
+                            Some(k) if !data[ms..].starts_with(k) => continue,
+                            Some(k) => ms + k.len(),
+                            None => me,
                         };
-                        let (pat, ms, me) = (m.pattern().as_usize(), c + m.start(), c + m.end());
-                        if ms >= end {
-                            at = ms;
-                            break;
-                        }
-                        for t in &self.keyword_rules[pat] {
-                            let end = match &t.exact {
-                                Some(k) if !data[ms..].starts_with(k) => continue,
-                                Some(k) => ms + k.len(),
-                                None => me,
-                            };
-                            on_hit(t.rule, ms, end, &mut windows);
-                        }
-                        at = ms + 1;
+                        on_hit(t.rule, ms, end, &mut windows);
                     }
-                    c = end;
-                }
+                });
             });
         }
         for &r in &self.always {
@@ -630,12 +602,6 @@ fn is_ciphertext(data: &[u8], sec: (usize, usize)) -> bool {
                 .map(|i| i + 1),
         )
         .any(|start| sealed(&data[start..e]))
-}
-
-/// ASCII lowercase without a branch (so the loop over a chunk is vectorised).
-#[inline]
-fn ascii_lower(b: u8) -> u8 {
-    b | (u8::from(b.wrapping_sub(b'A') < 26) << 5)
 }
 
 fn is_word(b: u8) -> bool {

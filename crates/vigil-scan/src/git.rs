@@ -1220,6 +1220,53 @@ impl Misses {
             .push(format!("{} ({id})", vigil_core::logging::printable(name)));
     }
 
+    /// Scans the Git LFS content a blob's bytes point at, when they are an LFS pointer: found on
+    /// this machine, it is scanned as the blob at `path`; absent, it counts as a missing object
+    /// (the scan is incomplete); not matching its `oid`, as an unreadable one.
+    #[allow(clippy::too_many_arguments)]
+    fn lfs(
+        &self,
+        repo: &gix::Repository,
+        data: &[u8],
+        rules: &Ruleset,
+        opts: &ContentOptions,
+        path: &str,
+        commit: Option<&str>,
+        out: &mut Vec<Finding>,
+        tally: &mut ContentTally,
+    ) {
+        let Some(p) = crate::lfs::pointer(data) else {
+            return;
+        };
+        let what = || {
+            format!(
+                "LFS object sha256:{}… ({})",
+                &p.oid[..12],
+                vigil_core::logging::printable(path)
+            )
+        };
+        match crate::lfs::scan_object(repo.common_dir(), &p, rules, opts, path, commit, out, tally)
+        {
+            crate::lfs::Outcome::Scanned => {}
+            crate::lfs::Outcome::Missing => {
+                self.missing.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    path,
+                    "Git LFS content not on this machine (git lfs fetch); not scanned"
+                );
+                self.name_text(what());
+            }
+            crate::lfs::Outcome::Corrupt => {
+                self.unreadable.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    path,
+                    "Git LFS content unreadable or not what its pointer names; not scanned"
+                );
+                self.name_text(what());
+            }
+        }
+    }
+
     /// Counts an object that was read but could not be decoded.
     fn corrupt(&self, id: ObjectId, kind: &str, path: Option<&str>) {
         self.unreadable.fetch_add(1, Ordering::Relaxed);
@@ -1228,13 +1275,18 @@ impl Misses {
     }
 
     fn name(&self, kind: &str, id: ObjectId, path: Option<&str>) {
+        self.name_text(match path {
+            Some(p) => format!("{kind} {id} ({})", vigil_core::logging::printable(p)),
+            None => format!("{kind} {id}"),
+        });
+    }
+
+    /// Names one object that could not be read (the first few are kept for the summary).
+    fn name_text(&self, text: String) {
         MISSED_HERE.with(|c| c.set(c.get() + 1));
         let mut named = self.named.lock().unwrap_or_else(|e| e.into_inner());
         if named.len() < Self::NAMED {
-            named.push(match path {
-                Some(p) => format!("{kind} {id} ({})", vigil_core::logging::printable(p)),
-                None => format!("{kind} {id}"),
-            });
+            named.push(text);
         }
     }
 
@@ -2785,6 +2837,16 @@ fn scan_blobs(
                             &mut found,
                             &mut local,
                         );
+                        misses.lfs(
+                            &repo,
+                            &obj.data,
+                            rules,
+                            &copts,
+                            path,
+                            commit.as_deref(),
+                            &mut found,
+                            &mut local,
+                        );
                         bytes.fetch_add(obj.data.len() as u64, Ordering::Relaxed);
                         if local.has_gaps() || missed_here() != missed {
                             dirty[i].store(true, Ordering::Relaxed);
@@ -2968,6 +3030,16 @@ pub fn scan_staged_watching(
             &mut found,
             &mut stats.content,
         );
+        misses.lfs(
+            &repo,
+            &obj.data,
+            rules,
+            opts,
+            &path,
+            None,
+            &mut found,
+            &mut stats.content,
+        );
         stats.blobs += 1;
         stats.bytes += obj.data.len() as u64;
         if found.is_empty() {
@@ -2984,6 +3056,17 @@ pub fn scan_staged_watching(
                 let mut before = Vec::new();
                 let mut scratch = ContentTally::default();
                 content::scan_any(rules, opts, &path, None, &o.data, &mut before, &mut scratch);
+                // HEAD's LFS content too, when it is here (its absence is not this commit's gap).
+                Misses::default().lfs(
+                    &repo,
+                    &o.data,
+                    rules,
+                    opts,
+                    &path,
+                    None,
+                    &mut before,
+                    &mut scratch,
+                );
                 out.extend(found.into_iter().filter(|f| {
                     !before
                         .iter()

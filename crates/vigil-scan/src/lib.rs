@@ -36,6 +36,8 @@ mod generic;
 pub mod git;
 mod history_cache;
 pub mod hooks;
+mod keywords;
+mod lfs;
 mod meta;
 mod pack_trees;
 pub mod placeholder;

@@ -2,9 +2,9 @@
 //! automata that decide which rules run where.
 
 use crate::builtin;
+use crate::keywords::Keywords;
 use crate::rule::{AllowlistSpec, ConfigFile, KeywordCase, RuleSpec, Window};
 use crate::validate::Validator;
-use aho_corasick::{AhoCorasick, MatchKind};
 use regex::bytes::{Regex, RegexBuilder};
 use std::path::Path;
 use vigil_core::Config;
@@ -250,7 +250,7 @@ pub struct Ruleset {
     pub rules: Vec<Rule>,
     /// Global allowlists.
     pub global: Vec<Allowlist>,
-    pub(crate) keywords: Option<AhoCorasick>,
+    pub(crate) keywords: Option<crate::keywords::Keywords>,
     pub(crate) keyword_rules: Vec<Vec<Trigger>>,
     pub(crate) always: Vec<u32>,
     pub(crate) path_only: Vec<u32>,
@@ -461,13 +461,12 @@ impl Ruleset {
     }
 }
 
-/// Builds one leftmost-longest automaton of lowercased keywords over all keywords. The engine
-/// restarts each search one byte after the previous hit's start, so every start position is
-/// seen; a hit also triggers the rules of every keyword that is a prefix of the one found (`sk_`
-/// inside `sk_live_`). Together that finds every keyword occurrence, as an overlapping search
-/// would, but keeps the SIMD prefilter that overlapping search cannot use. Case-sensitive keywords
-/// are re-checked on the bytes of each hit.
-fn automaton(kws: Vec<(String, bool, u32)>) -> (Option<AhoCorasick>, Vec<Vec<Trigger>>) {
+/// Builds the keyword search over all keywords, lowercased (`keywords.rs`). Each place a
+/// keyword starts is reported once, with the longest keyword starting there; a hit also
+/// triggers the rules of every keyword that is a prefix of the one found (`sk_` inside
+/// `sk_live_`), so every keyword occurrence is seen, as an overlapping search would.
+/// Case-sensitive keywords are re-checked on the bytes of each hit.
+fn automaton(kws: Vec<(String, bool, u32)>) -> (Option<Keywords>, Vec<Vec<Trigger>>) {
     if kws.is_empty() {
         return (None, Vec::new());
     }
@@ -489,15 +488,7 @@ fn automaton(kws: Vec<(String, bool, u32)>) -> (Option<AhoCorasick>, Vec<Vec<Tri
             out
         })
         .collect();
-    // Searched over an ASCII-lowercased copy of the data: case-sensitive search of lowercase
-    // patterns allows Teddy, which case-insensitive mode gives up.
-    // (Measured: with ~90 keywords this beats both case-insensitive mode and a Teddy-only
-    // `packed::Searcher`, which puts too many patterns in each bucket.)
-    let ac = AhoCorasick::builder()
-        .match_kind(MatchKind::LeftmostLongest)
-        .build(&pats)
-        .expect("keywords build an automaton");
-    (Some(ac), triggers)
+    (Some(Keywords::new(&pats)), triggers)
 }
 
 /// Compiles a regex as gitleaks users write them (Go RE2 syntax), ASCII-only where possible.
