@@ -357,7 +357,13 @@ mod tests {
         for p in ["Xk9amQ2$vL7xpRzQ", "pR7$kLm2Qx9!wZ4v", "$Xk9amQ2vL7xpRzQ"] {
             assert!(!is_placeholder(p.as_bytes()), "{p}");
         }
-        for p in ["$DB_PASSWORD", "$A$B", "$db_pass", "$dbPass", "$2y$10$abcdefghijklmnopqrstuv"] {
+        for p in [
+            "$DB_PASSWORD",
+            "$A$B",
+            "$db_pass",
+            "$dbPass",
+            "$2y$10$abcdefghijklmnopqrstuv",
+        ] {
             assert!(is_placeholder(p.as_bytes()), "{p}");
         }
     }

@@ -39,11 +39,11 @@ fn names(out: &std::process::Output) -> Vec<String> {
 /// with `extra` arguments.
 fn staged(files: &[(&str, Vec<u8>)], extra: &[&str]) -> (TempDir, std::process::Output) {
     let g = TempDir::new().unwrap();
-    git_in(g.path(), &["init", "-q", "-b", "main"]);
+    git_init(g.path());
     for (name, body) in files {
         write(g.path(), name, body);
     }
-    git_in(g.path(), &["add", "-A"]);
+    git(g.path(), &["add", "-A"]);
     let mut args = vec!["scan", "--staged", "-f", "json", "--show-secrets"];
     args.extend_from_slice(extra);
     let out = run(g.path(), &args);
