@@ -490,7 +490,7 @@ fn zip_members(
         let consumed = Rc::new(Cell::new(packed.max(1)));
         let mut g = Guard::new(f, budget, consumed, true);
         buf.clear();
-        let read = (&mut g).read_to_end(&mut buf);
+        let read = g.read_to_end(&mut buf);
         let stop = g.stop.take();
         if let Some(s) = stop {
             return Err(s);
@@ -610,7 +610,7 @@ fn gzip_read<G: GzRead>(
     }
     let mut buf = head;
     let mut g = Guard::new(&mut gz, budget, consumed, true);
-    let read = (&mut g).read_to_end(&mut buf);
+    let read = g.read_to_end(&mut buf);
     if let Some(s) = g.stop.take() {
         return Err(s);
     }
