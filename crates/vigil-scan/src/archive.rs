@@ -1,13 +1,15 @@
 //! Archives, recognised by their magic bytes rather than their names (a `docker save` layer
 //! has no extension): zip (and jar, whl, apk, nupkg, which are zips), tar, gzip (tar.gz and
-//! tgz as one archive). Reading is the `zip`, `tar` and `flate2` crates'; this module decides
-//! what is read, and stops what could not end well.
+//! tgz as one archive), and the xz, bzip2 and zstd streams (tar.xz, tar.bz2, tar.zst and
+//! zstd OCI layers as one archive). Reading is the `zip`, `tar`, `flate2`, `lzma-rs`, `bzip2`
+//! and `ruzstd` crates'; this module decides what is read, and stops what could not end well.
 //!
 //! Limits against bombs, shared by an archive and everything nested in it: total bytes
 //! unpacked, entries, and expansion ratio (checked as bytes come out of a decompressor, so a
 //! gigabyte of zeros stops after its first megabyte). A limit that stops an archive is a
 //! [`Stop`]: the caller counts it and the scan reports itself incomplete. A member larger than
-//! the file size limit is skipped and counted, as a file would be.
+//! the file size limit is read whole all the same (within the byte budget) and the caller scans
+//! it in chunks, as it would a file: nothing is skipped for its size.
 
 use flate2::read::MultiGzDecoder;
 use std::cell::Cell;
@@ -49,6 +51,12 @@ pub enum Kind {
     Tar,
     /// gzip (its content may be a tar).
     Gzip,
+    /// xz (its content may be a tar).
+    Xz,
+    /// bzip2 (its content may be a tar).
+    Bzip2,
+    /// Zstandard (its content may be a tar: a zstd OCI layer).
+    Zstd,
 }
 
 /// The archive format of `data`, from its magic bytes: at its start, or for a zip also an
@@ -63,6 +71,20 @@ pub fn kind(data: &[u8]) -> Option<Kind> {
     }
     if data.starts_with(&[0x1f, 0x8b, 0x08]) {
         return Some(Kind::Gzip);
+    }
+    if data.starts_with(b"\xFD7zXZ\x00") {
+        return Some(Kind::Xz);
+    }
+    if data.len() >= 10
+        && data.starts_with(b"BZh")
+        && (b'1'..=b'9').contains(&data[3])
+        && (data[4..10] == [0x31, 0x41, 0x59, 0x26, 0x53, 0x59]
+            || data[4..10] == [0x17, 0x72, 0x45, 0x38, 0x50, 0x90])
+    {
+        return Some(Kind::Bzip2);
+    }
+    if data.starts_with(&[0x28, 0xB5, 0x2F, 0xFD]) {
+        return Some(Kind::Zstd);
     }
     if data.len() >= 512 && &data[257..262] == b"ustar" {
         return Some(Kind::Tar);
@@ -143,12 +165,11 @@ pub fn read_embedded(
     kind: Kind,
     name: &str,
     data: &[u8],
-    max_member: u64,
     budget: &Budget,
     visit: &mut dyn FnMut(Member<'_>) -> Result<(), Stop>,
 ) -> Result<(), Stop> {
     if kind != Kind::Gzip {
-        return read(kind, name, data, max_member, budget, visit);
+        return read(kind, name, data, budget, visit);
     }
     let consumed = Rc::new(Cell::new(0));
     let counted = Counted {
@@ -159,7 +180,6 @@ pub fn read_embedded(
         name,
         flate2::read::GzDecoder::new(counted),
         consumed,
-        max_member,
         budget,
         visit,
     )
@@ -236,11 +256,6 @@ pub enum Member<'a> {
         /// Its bytes.
         data: &'a [u8],
     },
-    /// A regular file larger than the size limit, not read.
-    TooLarge {
-        /// Its name in the archive.
-        name: &'a str,
-    },
     /// A member in a form that cannot be read (encrypted, an unsupported compression).
     Unsupported {
         /// Its name in the archive.
@@ -287,32 +302,149 @@ impl Budget {
 }
 
 /// Reads every regular file of the archive in `data` (of kind `kind`), handing each to
-/// `visit` with at most `max_member` bytes, in archive order. A stop `visit` returns (a limit
+/// `visit` whole (within the budget), in archive order. A stop `visit` returns (a limit
 /// reached inside a nested archive) ends the reading. `name` is the archive's own name
 /// (a gzip's member is named after it when its header names nothing).
 pub fn read(
     kind: Kind,
     name: &str,
     data: &[u8],
-    max_member: u64,
     budget: &Budget,
     visit: &mut dyn FnMut(Member<'_>) -> Result<(), Stop>,
 ) -> Result<(), Stop> {
     match kind {
-        Kind::Zip => zip_members(data, max_member, budget, visit),
-        Kind::Tar => tar_members(Cursor::new(data), max_member, budget, visit, None),
-        Kind::Gzip => gzip_members(name, data, max_member, budget, visit),
+        Kind::Zip => zip_members(data, budget, visit),
+        Kind::Tar => tar_members(Cursor::new(data), budget, visit, None),
+        Kind::Gzip => gzip_members(name, data, budget, visit),
+        Kind::Xz | Kind::Bzip2 | Kind::Zstd => stream_members(kind, name, data, budget, visit),
+    }
+}
+
+/// An xz, bzip2 or zstd stream: unpacked whole (within the byte budget and the ratio, as a
+/// gzip is), then read as a tar when it is one, else handed over as one member named after
+/// the file (`app.log.xz` gives `app.log`).
+fn stream_members(
+    kind: Kind,
+    name: &str,
+    data: &[u8],
+    budget: &Budget,
+    visit: &mut dyn FnMut(Member<'_>) -> Result<(), Stop>,
+) -> Result<(), Stop> {
+    let out = unpack(kind, data, budget)?;
+    if self::kind(&out) == Some(Kind::Tar) {
+        // The tar reader charges each entry.
+        return tar_members(Cursor::new(&out[..]), budget, visit, None);
+    }
+    budget.entry()?;
+    budget.charge(out.len() as u64)?;
+    let inner_name = default_member_name(name);
+    visit(Member::File {
+        name: &inner_name,
+        data: &out,
+    })
+}
+
+/// The bytes of an xz, bzip2 or zstd stream (concatenated streams and frames too), unpacked
+/// under the guard of [`Guard`]: no more than the byte budget, no more than the ratio.
+fn unpack(kind: Kind, data: &[u8], budget: &Budget) -> Result<Vec<u8>, Stop> {
+    let consumed = Rc::new(Cell::new(0));
+    let mut counted = Counted {
+        inner: data,
+        count: consumed.clone(),
+    };
+    let mut out = Vec::new();
+    let corrupt = |e: &dyn fmt::Display| Stop::Corrupt(e.to_string());
+    match kind {
+        Kind::Bzip2 => {
+            let mut g = Guard::new(
+                bzip2::read::MultiBzDecoder::new(counted),
+                budget,
+                consumed,
+                false,
+            );
+            let r = g.read_to_end(&mut out);
+            if let Some(s) = g.stop.take() {
+                return Err(s);
+            }
+            r.map_err(|e| corrupt(&e))?;
+        }
+        Kind::Zstd => {
+            // One frame after the other, each read to its end.
+            let mut total = 0u64;
+            while !counted.inner.is_empty() {
+                let dec = ruzstd::decoding::StreamingDecoder::new(&mut counted)
+                    .map_err(|e| corrupt(&e))?;
+                let mut g = Guard::new(dec, budget, consumed.clone(), false);
+                g.out = total;
+                let r = g.read_to_end(&mut out);
+                if let Some(s) = g.stop.take() {
+                    return Err(s);
+                }
+                r.map_err(|e| corrupt(&e))?;
+                total = g.out;
+            }
+        }
+        _ => {
+            // lzma-rs writes what it unpacks: the guard sits on the writing side.
+            let mut input = std::io::BufReader::with_capacity(64 << 10, counted);
+            let mut sink = Sink {
+                out: &mut out,
+                budget,
+                consumed,
+                stop: None,
+            };
+            let r = lzma_rs::xz_decompress(&mut input, &mut sink);
+            if let Some(s) = sink.stop.take() {
+                return Err(s);
+            }
+            r.map_err(|e| corrupt(&e))?;
+        }
+    }
+    Ok(out)
+}
+
+/// [`Guard`] on the writing side of a decompressor that writes (lzma-rs).
+struct Sink<'a, 'b> {
+    out: &'a mut Vec<u8>,
+    budget: &'b Budget,
+    consumed: Rc<Cell<u64>>,
+    stop: Option<Stop>,
+}
+
+impl std::io::Write for Sink<'_, '_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let limits = self.budget.limits;
+        let n = (self.out.len() + buf.len()) as u64;
+        let stop = if n > limits.max_bytes {
+            Some(Stop::Bytes(limits.max_bytes))
+        } else if n > RATIO_FLOOR && n > limits.max_ratio * self.consumed.get().max(1) {
+            Some(Stop::Ratio(limits.max_ratio))
+        } else {
+            None
+        };
+        if let Some(s) = stop {
+            self.stop = Some(s);
+            return Err(std::io::Error::other("archive limit reached"));
+        }
+        self.out.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
 fn zip_members(
     data: &[u8],
-    max_member: u64,
     budget: &Budget,
     visit: &mut dyn FnMut(Member<'_>) -> Result<(), Stop>,
 ) -> Result<(), Stop> {
     let mut zip =
         zip::ZipArchive::new(Cursor::new(data)).map_err(|e| Stop::Corrupt(e.to_string()))?;
+    // The bytes before the zip its end record names: another zip in front of it (`cat A.zip
+    // B.zip`) is read too, after it (bb-scan-s9 F3); a launch script or a program is not a zip.
+    let prefix = usize::try_from(zip.offset()).map_or(0, |p| p.min(data.len()));
     let mut buf = Vec::new();
     for i in 0..zip.len() {
         // A symbolic link member's data is its target: text like any other (gitleaks reads it).
@@ -330,7 +462,9 @@ fn zip_members(
                 f.compressed_size(),
             )
         };
-        if !is_file {
+        // A folder entry holding data (`folder/` with bytes) is read as a file: its name does
+        // not make its bytes nothing (bb-scan-s9 F13).
+        if !is_file && size == 0 {
             continue;
         }
         budget.entry()?;
@@ -339,10 +473,6 @@ fn zip_members(
                 name: &name,
                 why: "encrypted".into(),
             })?;
-            continue;
-        }
-        if size > max_member {
-            visit(Member::TooLarge { name: &name })?;
             continue;
         }
         let f = match zip.by_index(i) {
@@ -360,27 +490,25 @@ fn zip_members(
         let consumed = Rc::new(Cell::new(packed.max(1)));
         let mut g = Guard::new(f, budget, consumed, true);
         buf.clear();
-        let read = (&mut g).take(max_member + 1).read_to_end(&mut buf);
+        let read = g.read_to_end(&mut buf);
         let stop = g.stop.take();
         if let Some(s) = stop {
             return Err(s);
         }
         read.map_err(|e| Stop::Corrupt(e.to_string()))?;
-        if buf.len() as u64 > max_member {
-            visit(Member::TooLarge { name: &name })?;
-            continue;
-        }
         visit(Member::File {
             name: &name,
             data: &buf,
         })?;
+    }
+    if prefix > 0 && kind(&data[..prefix]) == Some(Kind::Zip) {
+        zip_members(&data[..prefix], budget, visit)?;
     }
     Ok(())
 }
 
 fn tar_members<R: Read>(
     reader: R,
-    max_member: u64,
     budget: &Budget,
     visit: &mut dyn FnMut(Member<'_>) -> Result<(), Stop>,
     stopped: Option<&Cell<Option<Stop>>>,
@@ -403,12 +531,7 @@ fn tar_members<R: Read>(
             .map(|p| p.to_string_lossy().replace('\\', "/"))
             .unwrap_or_else(|_| String::from_utf8_lossy(&e.path_bytes()).into_owned());
         budget.entry()?;
-        let size = e.size();
-        if size > max_member {
-            visit(Member::TooLarge { name: &name })?;
-            continue;
-        }
-        budget.charge(size)?;
+        budget.charge(e.size())?;
         buf.clear();
         e.read_to_end(&mut buf).map_err(corrupt)?;
         visit(Member::File {
@@ -439,7 +562,6 @@ impl<R: Read> GzRead for flate2::read::GzDecoder<R> {
 fn gzip_members(
     name: &str,
     data: &[u8],
-    max_member: u64,
     budget: &Budget,
     visit: &mut dyn FnMut(Member<'_>) -> Result<(), Stop>,
 ) -> Result<(), Stop> {
@@ -448,21 +570,13 @@ fn gzip_members(
         inner: data,
         count: consumed.clone(),
     };
-    gzip_read(
-        name,
-        MultiGzDecoder::new(counted),
-        consumed,
-        max_member,
-        budget,
-        visit,
-    )
+    gzip_read(name, MultiGzDecoder::new(counted), consumed, budget, visit)
 }
 
 fn gzip_read<G: GzRead>(
     name: &str,
     mut gz: G,
     consumed: Rc<Cell<u64>>,
-    max_member: u64,
     budget: &Budget,
     visit: &mut dyn FnMut(Member<'_>) -> Result<(), Stop>,
 ) -> Result<(), Stop> {
@@ -492,26 +606,16 @@ fn gzip_read<G: GzRead>(
         // The tar reader charges each entry; the guard watches the ratio.
         let stopped = Cell::new(None);
         let g = Guard::new(&mut gz, budget, consumed.clone(), false).reporting(&stopped);
-        return tar_members(
-            Cursor::new(head).chain(g),
-            max_member,
-            budget,
-            visit,
-            Some(&stopped),
-        );
+        return tar_members(Cursor::new(head).chain(g), budget, visit, Some(&stopped));
     }
     let mut buf = head;
     let mut g = Guard::new(&mut gz, budget, consumed, true);
-    let read = (&mut g).take(max_member + 1).read_to_end(&mut buf);
+    let read = g.read_to_end(&mut buf);
     if let Some(s) = g.stop.take() {
         return Err(s);
     }
     read.map_err(|e| Stop::Corrupt(e.to_string()))?;
     budget.entry()?;
-    if buf.len() as u64 > max_member {
-        visit(Member::TooLarge { name: &inner_name })?;
-        return Ok(());
-    }
     visit(Member::File {
         name: &inner_name,
         data: &buf,
@@ -519,17 +623,21 @@ fn gzip_read<G: GzRead>(
     Ok(())
 }
 
-/// A gzip's member name when its header has none: its own name without `.gz` (`.tgz` gives
-/// `.tar`).
+/// A compressed file's member name (a gzip's when its header has none): its own name without
+/// `.gz`, `.xz`, `.bz2` or `.zst` (`.tgz`, `.txz`, `.tbz2` give `.tar`).
 fn default_member_name(outer: &str) -> String {
     let base = outer.rsplit(['/', '!']).next().unwrap_or(outer);
-    if let Some(stem) = base.strip_suffix(".tgz") {
-        return format!("{stem}.tar");
+    for short in [".tgz", ".txz", ".tbz2", ".tbz", ".tzst"] {
+        if let Some(stem) = base.strip_suffix(short) {
+            return format!("{stem}.tar");
+        }
     }
-    match base.strip_suffix(".gz") {
-        Some(stem) if !stem.is_empty() => stem.to_owned(),
-        _ => "-".to_owned(),
+    for ext in [".gz", ".xz", ".bz2", ".zst"] {
+        if let Some(stem) = base.strip_suffix(ext).filter(|s| !s.is_empty()) {
+            return stem.to_owned();
+        }
     }
+    "-".to_owned()
 }
 
 /// Counts the compressed bytes a decompressor has consumed.
@@ -622,6 +730,53 @@ mod tests {
         tar[257..263].copy_from_slice(b"ustar\0");
         assert_eq!(kind(&tar), Some(Kind::Tar));
         assert_eq!(kind(b"plain text"), None);
+        assert_eq!(kind(b"\xFD7zXZ\x00\x00\x04"), Some(Kind::Xz));
+        assert_eq!(kind(b"BZh91AY&SYrest"), Some(Kind::Bzip2));
+        assert_eq!(kind(b"BZh9 not bzip2"), None);
+        assert_eq!(kind(&[0x28, 0xB5, 0x2F, 0xFD, 0]), Some(Kind::Zstd));
+    }
+
+    /// bb-scan-s9 F1: xz, bzip2 and zstd streams are unpacked (a tar inside read as one), and
+    /// a stream of zeros stops at its ratio.
+    #[test]
+    fn xz_bzip2_and_zstd_are_read() {
+        let text = b"token = value\n".repeat(3);
+        let xz = {
+            let mut o = Vec::new();
+            lzma_rs::xz_compress(&mut &text[..], &mut o).unwrap();
+            o
+        };
+        let bz = {
+            let mut o = Vec::new();
+            let mut e = bzip2::read::BzEncoder::new(&text[..], bzip2::Compression::best());
+            e.read_to_end(&mut o).unwrap();
+            o
+        };
+        let zst = ruzstd::encoding::compress_to_vec(
+            &text[..],
+            ruzstd::encoding::CompressionLevel::Fastest,
+        );
+        for (data, name) in [(xz, "a.log.xz"), (bz, "a.log.bz2"), (zst, "a.log.zst")] {
+            let k = kind(&data).unwrap();
+            let budget = Budget::new(ArchiveLimits::default());
+            let mut got = Vec::new();
+            read(k, name, &data, &budget, &mut |m| {
+                if let Member::File { name, data } = m {
+                    got.push((name.to_owned(), data.to_vec()));
+                }
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(got, vec![("a.log".to_owned(), text.clone())], "{name}");
+        }
+        let zeros = vec![0u8; 64 << 20];
+        let zst = ruzstd::encoding::compress_to_vec(
+            &zeros[..],
+            ruzstd::encoding::CompressionLevel::Fastest,
+        );
+        let budget = Budget::new(ArchiveLimits::default());
+        let r = read(Kind::Zstd, "z.zst", &zst, &budget, &mut |_| Ok(()));
+        assert_eq!(r, Err(Stop::Ratio(100)));
     }
 
     /// bb-scan-s7 N3: a tar or a gzip stream behind other bytes is found where it starts; a
@@ -659,5 +814,7 @@ mod tests {
         assert_eq!(default_member_name("logs/app.log.gz"), "app.log");
         assert_eq!(default_member_name("a.zip!layer.tgz"), "layer.tar");
         assert_eq!(default_member_name("blob"), "-");
+        assert_eq!(default_member_name("app.log.xz"), "app.log");
+        assert_eq!(default_member_name("layer.tzst"), "layer.tar");
     }
 }

@@ -18,6 +18,9 @@ pub const FILES: &[(&str, &str)] = &[
     ("slack.toml", include_str!("../rules/slack.toml")),
     ("vector.toml", include_str!("../rules/vector.toml")),
     ("voice.toml", include_str!("../rules/voice.toml")),
+    // Last: where a provider's rule finds the same span (a token as a URL's password), it
+    // names the finding.
+    ("credfiles.toml", include_str!("../rules/credfiles.toml")),
 ];
 
 /// All built-in rules, specific ones first and generic ones last. Built-in rules default to

@@ -21,7 +21,7 @@ use vigil_report::Encoding;
 /// How deep to look into a buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ContentOptions {
-    /// Files, blobs and archive members larger than this are skipped.
+    /// Files, blobs and archive members larger than this are read in chunks.
     pub max_file_size: u64,
     /// Decodings followed one inside the other (gitleaks's `--max-decode-depth`); 0: none.
     pub max_decode_depth: u8,
@@ -63,8 +63,6 @@ pub struct ContentTally {
     pub member_bytes: u64,
     /// Archive members read as binary (their printable runs scanned).
     pub member_binary: u64,
-    /// Archive members over the size limit, skipped.
-    pub member_too_large: u64,
     /// Encoded runs decoded and scanned.
     pub decoded: u64,
     /// Findings an inline marker allowed.
@@ -119,7 +117,6 @@ impl ContentTally {
         self.members += o.members;
         self.member_bytes += o.member_bytes;
         self.member_binary += o.member_binary;
-        self.member_too_large += o.member_too_large;
         self.decoded += o.decoded;
         self.allowed_by_marker += o.allowed_by_marker;
         self.utf16 += o.utf16;
@@ -556,6 +553,26 @@ impl Scanner<'_> {
                             tally,
                             false,
                         )?;
+                    } else if data.len() as u64 > self.opts.max_file_size {
+                        // Over the size limit: read in chunks, as a file is (bb-scan-s9 F2).
+                        tally.members += 1;
+                        tally.member_bytes += data.len() as u64;
+                        let first = out.len();
+                        let mut r = data;
+                        // Reading a slice cannot fail.
+                        let _ = scan_chunked(
+                            self.rules,
+                            self.opts,
+                            &inner,
+                            self.commit,
+                            &mut r,
+                            out,
+                            tally,
+                        );
+                        for f in &mut out[first..] {
+                            f.archive = chain.clone();
+                            f.reseal();
+                        }
                     } else if is_binary(data) {
                         if let Some(text) = utf32(data) {
                             tally.utf16 += 1;
@@ -584,7 +601,6 @@ impl Scanner<'_> {
                         self.text(&inner, &chain, data, out, tally);
                     }
                 }
-                Member::TooLarge { .. } => tally.member_too_large += 1,
                 Member::Unsupported { name, why } => {
                     tally.unsupported += 1;
                     tally.note(GapKind::Unsupported, format!("{path}!{name}: {why}"));
@@ -597,14 +613,7 @@ impl Scanner<'_> {
         } else {
             archive::read
         };
-        match read(
-            kind,
-            path,
-            data,
-            self.opts.max_file_size,
-            budget,
-            &mut visit,
-        ) {
+        match read(kind, path, data, budget, &mut visit) {
             Ok(()) => Ok(()),
             Err(stop) if stop.is_limit() => {
                 self.stopped_at
@@ -657,7 +666,7 @@ impl Scanner<'_> {
                 &mut t,
                 true,
             );
-            let opened = t.members + t.member_binary + t.member_too_large + t.unsupported > 0;
+            let opened = t.members + t.member_binary + t.unsupported > 0;
             match r {
                 Err(stop) if stop.is_limit() => {
                     tally.limited += 1;

@@ -103,11 +103,17 @@ pub(crate) fn scan_by(
     find: &mut dyn FnMut(&[u8]) -> Vec<Hit>,
 ) -> Decoded {
     let mut out = Decoded::default();
-    if max_depth == 0 || data.is_empty() {
+    if data.is_empty() {
         return out;
     }
     let segments = find_segments(data, None);
     if segments.is_empty() {
+        return out;
+    }
+    if max_depth == 0 {
+        // Decoding off: text that is encoded was not looked at (bb-scan-s9 F6), as text still
+        // encoded past the depth is not.
+        out.too_deep = true;
         return out;
     }
     let mut budget = data.len().max(MIN_BUDGET);

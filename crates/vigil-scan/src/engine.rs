@@ -400,8 +400,11 @@ impl Ruleset {
         // in it by chance, and the `>` of a quote around it is no template's mark.
         let placeholder = if rule.validate == Some(crate::validate::Validator::PemBody) {
             crate::validate::pem_placeholder(secret)
-        } else {
+        } else if rule.generic {
             is_placeholder(secret)
+        } else {
+            // A provider's shape: a marker word inside its random part is chance (F4).
+            crate::placeholder::is_placeholder_token(secret)
         };
         if rule.builtin && (placeholder || is_ciphertext(data, sec)) {
             return None;
@@ -415,9 +418,11 @@ impl Ruleset {
             matched: &data[m.0..m.1],
             line,
         };
-        if rule.allowlists.iter().any(|a| a.allows(&cand))
-            || self.global.iter().any(|a| a.allows(&cand))
-        {
+        // A found configuration's patterns never drop a built-in provider shape (F8).
+        let protected = self.found && rule.builtin && !rule.generic;
+        let allowed =
+            |a: &crate::ruleset::Allowlist| (!protected || a.by_path_only()) && a.allows(&cand);
+        if rule.allowlists.iter().any(allowed) || self.global.iter().any(allowed) {
             self.allowlisted[0].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return None;
         }

@@ -45,6 +45,35 @@ pub(crate) fn scan_name(
     (shown, found)
 }
 
+/// Masks, in the file (and archive members) of every finding, each secret a name finding found
+/// in a path (bb-scan-s9 F7): a file named after a token that also holds a secret must not print
+/// the token through the other finding's location or fingerprint, in any report format.
+pub(crate) fn mask_paths(findings: &mut [Finding]) {
+    let secrets: Vec<(String, String)> = findings
+        .iter()
+        .filter(|f| f.place == Some(Place::Path))
+        .map(|f| (f.secret.expose_secret().to_string(), f.secret.to_string()))
+        .filter(|(s, _)| !s.is_empty())
+        .collect();
+    if secrets.is_empty() {
+        return;
+    }
+    for f in findings.iter_mut() {
+        let mut changed = false;
+        for (s, m) in &secrets {
+            for text in std::iter::once(&mut f.file).chain(f.archive.iter_mut()) {
+                if text.contains(s.as_str()) {
+                    *text = text.replace(s.as_str(), m);
+                    changed = true;
+                }
+            }
+        }
+        if changed {
+            f.reseal();
+        }
+    }
+}
+
 /// Replaces each secret of `found` in `text` with its masked form: a commit's author, email and
 /// summary are printed beside every finding of the commit, so a secret they hold must not be.
 pub(crate) fn mask_known(text: &mut String, found: &[Finding]) {

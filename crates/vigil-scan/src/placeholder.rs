@@ -87,7 +87,27 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     }
     // A value that only names a variable: `$VAR`, `%VAR%`, `DISCORD_BOT_TOKEN`, `process.env.X`.
     if let Some(rest) = s.strip_prefix('$') {
-        if rest.chars().all(|c| c == '_' || c.is_ascii_alphanumeric()) {
+        // `$VAR`, `$A$B`: only references, named as variables are (`DB_PASS`, `db_pass`,
+        // `dbPass`); a password with a `$` inside, or a random `$Xk9am…`, is none.
+        let named = |p: &str| {
+            let b = p.as_bytes();
+            let word = |c: &u8| c.is_ascii_digit() || *c == b'_';
+            !b.is_empty()
+                && !b[0].is_ascii_digit()
+                && (b.iter().all(|c| c.is_ascii_uppercase() || word(c))
+                    || b.iter().all(|c| c.is_ascii_lowercase() || word(c))
+                    || (b[0].is_ascii_lowercase() && b.iter().all(u8::is_ascii_alphabetic)))
+        };
+        if rest.split('$').all(named) {
+            return true;
+        }
+        // A crypt(3) hash (`$2y$10$…`, `$6$…`, `$argon2id$…`) is a digest, not a credential.
+        if [
+            "2a$", "2b$", "2y$", "1$", "5$", "6$", "argon2", "scrypt$", "pbkdf2",
+        ]
+        .iter()
+        .any(|p| rest.starts_with(p))
+        {
             return true;
         }
     }
@@ -113,6 +133,54 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     // A run of one character is a placeholder's mark in a short value (`aaaaaa`); in a long one
     // it is what real key material holds (`AAAAAAAAAAAB` in every OpenSSH private key).
     longest_run(secret) >= 6.max(secret.len() / 4) || has_sequence(&lower) || distinct(secret) <= 3
+}
+
+/// Documentation's example keys, which have a provider's exact shape (AWS's).
+const KNOWN_EXAMPLES: &[&str] = &[
+    "AKIAIOSFODNN7EXAMPLE",
+    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+];
+
+/// Marks no real token of a provider's shape holds, whatever its random part.
+const TEMPLATE_MARKS: &[&str] = &[
+    "your-", "your_", "_here", "-here", "****", "....", "<", ">", "${", "{{", "%s", "%(", "[", "]",
+];
+
+/// [`is_placeholder`] for a secret of a provider's own shape (a fixed prefix, a length, a
+/// checksum): a marker word (`fake`, `xxxx`, `example`) that turned up by chance inside its
+/// random part does not make it an example (bb-scan-s9 F4); the value is one only when it is
+/// placeholder-like as a whole: a template's mark, a documented example key, or what is left
+/// once its marker words are taken out is too short or too regular to be random.
+pub(crate) fn is_placeholder_token(secret: &[u8]) -> bool {
+    let Ok(s) = std::str::from_utf8(secret) else {
+        return false;
+    };
+    if KNOWN_EXAMPLES.contains(&s) {
+        return true;
+    }
+    if !is_placeholder(secret) {
+        return false;
+    }
+    let lower = s.to_ascii_lowercase();
+    if TEMPLATE_MARKS.iter().any(|m| lower.contains(m)) {
+        return true;
+    }
+    let mut rest = lower.clone();
+    for m in MARKERS
+        .iter()
+        .filter(|m| m.bytes().all(|b| b.is_ascii_alphabetic()))
+    {
+        rest = rest.replace(m, "");
+    }
+    // Marker words that fill much of it (`XXXX…` for a whole part, `EXAMPLEexample`), a run
+    // no random part holds (`T00000000`), or too little left to be random.
+    let left: Vec<u8> = rest.bytes().filter(u8::is_ascii_alphanumeric).collect();
+    let random = lower.len() - rest.len() < 16
+        && left.len() >= 16
+        && longest_run(&left) < 8.min(6.max(left.len() / 4))
+        && !has_sequence(&rest)
+        && distinct(&left) > 8;
+    !random
 }
 
 /// Whether long key material (a PEM body's base64) is an example rather than a key: one
@@ -248,6 +316,53 @@ mod tests {
             "mypassword",
             "phoenix_secret",
             "secret123",
+        ] {
+            assert!(is_placeholder(p.as_bytes()), "{p}");
+        }
+    }
+
+    /// bb-scan-s9 F4: a marker word inside a provider token's random part is chance; a token
+    /// that is placeholder-like as a whole is still a placeholder.
+    #[test]
+    fn marker_words_inside_a_token_body_are_chance() {
+        use super::is_placeholder_token;
+        let body = "Q9x2LmP0aZ7rT4wK8sN1bV5c";
+        for w in [
+            "xxxx",
+            "XxXx",
+            "EXAMPLE",
+            "fake",
+            "dUmMy",
+            "sample",
+            "placeholder",
+        ] {
+            let t = format!("ghp_{}{w}{}", &body[..10], &body[10..]);
+            assert!(!is_placeholder_token(t.as_bytes()), "{t}");
+        }
+        for p in [
+            "ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            "sk_live_EXAMPLEexampleEXAMPLE1234",
+            "AKIAIOSFODNN7EXAMPLE",
+            "sk-ant-api03-your-key-here-0000000000000000",
+            "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX",
+            "changeme",
+        ] {
+            assert!(is_placeholder_token(p.as_bytes()), "{p}");
+        }
+    }
+
+    /// bb-scan-s9 F5: a `$` inside a password is no variable reference.
+    #[test]
+    fn a_dollar_inside_a_value_is_no_reference() {
+        for p in ["Xk9amQ2$vL7xpRzQ", "pR7$kLm2Qx9!wZ4v", "$Xk9amQ2vL7xpRzQ"] {
+            assert!(!is_placeholder(p.as_bytes()), "{p}");
+        }
+        for p in [
+            "$DB_PASSWORD",
+            "$A$B",
+            "$db_pass",
+            "$dbPass",
+            "$2y$10$abcdefghijklmnopqrstuv",
         ] {
             assert!(is_placeholder(p.as_bytes()), "{p}");
         }

@@ -357,6 +357,11 @@ fn key_field(line: &[u8], header_prefix: &[u8]) -> Option<std::ops::Range<usize>
         }
         let from = end - t.len();
         let to = from + crate::validate::pasted_end(t);
+        // Base64 as it is first: a key line may start with `/` or `//`, which are key text,
+        // not a comment mark (bb-scan-s9 F16).
+        if is_b64(&line[from..to]) {
+            return Some(from..to);
+        }
         let from = from + crate::validate::pasted_start(&line[from..to]).min(to - from);
         if is_b64(&line[from..to]) {
             return Some(from..to);
@@ -364,6 +369,9 @@ fn key_field(line: &[u8], header_prefix: &[u8]) -> Option<std::ops::Range<usize>
     }
     // The whole line, without what a key was pasted into (`KEY="…\` continued in a shell).
     let end = crate::validate::pasted_end(text);
+    if is_b64(&text[..end]) {
+        return Some(0..end);
+    }
     let start = crate::validate::pasted_start(&text[..end]).min(end);
     if is_b64(&text[start..end]) {
         return Some(start..end);
@@ -1542,6 +1550,26 @@ mod tests {
             "{out}"
         );
         assert!(out.ends_with("ready\n"), "{out}");
+    }
+
+    /// bb-scan-s9 F16: a key line that starts with `/` or `//` (base64 can) kept them, as if
+    /// they were a comment mark.
+    #[test]
+    fn key_lines_starting_with_a_slash_are_emptied_whole() {
+        let mut body = pem_body(4);
+        body[1].replace_range(..1, "/");
+        body[2].replace_range(..2, "//");
+        let mut text = String::from("bot-1  | -----BEGIN RSA PRIVATE KEY-----\n");
+        for l in &body {
+            text.push_str(&format!("bot-1  | {l}\n"));
+        }
+        text.push_str("bot-1  | -----END RSA PRIVATE KEY-----\n");
+        let (out, _) = run(text.as_bytes(), RedactOptions::default());
+        let out = String::from_utf8(out).unwrap();
+        assert!(!out.contains("| /"), "{out}");
+        for l in &body {
+            assert!(!out.contains(&l[2..20]), "{out}");
+        }
     }
 
     #[test]

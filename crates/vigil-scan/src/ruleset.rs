@@ -165,6 +165,15 @@ impl Allowlist {
         }
     }
 
+    /// Whether it names paths and nothing else about a finding (no regex, stopword or commit):
+    /// a folder of fixtures, not a pattern that could match any secret.
+    pub fn by_path_only(&self) -> bool {
+        self.commits.is_empty()
+            && self.regexes.is_empty()
+            && self.stopwords.is_empty()
+            && !self.paths.is_empty()
+    }
+
     /// Whether only path criteria are given (so a whole file can be skipped up front).
     pub fn allows_path(&self, path: &str) -> bool {
         self.target_rules.is_empty()
@@ -250,6 +259,11 @@ pub struct Ruleset {
     /// Matches dropped by a configured allowlist, and files a path allowlist skipped whole
     /// (the built-in rules have none): counted so a summary can say what a configuration hid.
     pub(crate) allowlisted: std::sync::Arc<[std::sync::atomic::AtomicU64; 2]>,
+    /// Whether the configuration was found beside the scanned code rather than named: its
+    /// allowlists' regexes and stopwords then never drop a built-in rule's finding of a
+    /// provider's own shape (bb-scan-s9 F8: a catch-all regex committed beside a secret
+    /// would hide it); its path allowlists still do.
+    pub(crate) found: bool,
 }
 
 /// Where a scan configuration was read from, for error origins: the loaded file and the key
@@ -331,7 +345,9 @@ impl Ruleset {
         for (i, a) in allow.iter().enumerate() {
             global.push(compile_allowlist(a, origin, &format!("allowlists[{i}]"))?);
         }
-        Ok((Self::compile(specs, global, origin)?, renamed))
+        let mut rules = Self::compile(specs, global, origin)?;
+        rules.found = protect;
+        Ok((rules, renamed))
     }
 
     /// Compiles rule specs, with global allowlists already compiled.
@@ -425,6 +441,7 @@ impl Ruleset {
             path_only,
             has_required,
             allowlisted: Default::default(),
+            found: false,
         })
     }
 

@@ -350,6 +350,7 @@ pub fn scan_with(
             outcome = merge(m, outcome);
         }
     }
+    crate::meta::mask_paths(&mut outcome.findings);
     Ok(outcome)
 }
 
@@ -740,7 +741,6 @@ impl ScanOutcome {
                 ..Skipped::default()
             },
         };
-        skipped.too_large += ct.member_too_large;
         skipped.allowed_by_marker = ct.allowed_by_marker;
         let mut c = Completeness {
             reasons: Vec::new(),
@@ -1005,7 +1005,7 @@ impl fmt::Display for Summary<'_> {
                     ", {} blob(s), {:.1} MiB; skipped {} binary or over {max}, {} missing, {} unreadable object(s)",
                     s.blobs,
                     mib(s.bytes),
-                    s.skipped as u64 + o.content.member_too_large,
+                    s.skipped,
                     s.missing,
                     s.unreadable
                 )?;
@@ -1029,7 +1029,7 @@ impl fmt::Display for Summary<'_> {
                     mib(t.bytes),
                     mib(t.bytes) / secs.max(1e-6),
                     t.binary,
-                    t.too_large + o.content.member_too_large,
+                    t.too_large,
                     t.unreadable,
                 )?;
                 if t.symlinks > 0 {

@@ -107,11 +107,11 @@ pub(crate) fn run(g: &GlobalArgs, args: RedactArgs) -> anyhow::Result<ExitStatus
     let reader = std::thread::spawn(move || {
         let send = |r| tx.send(r).is_ok();
         if files.is_empty() {
-            pump(std::io::stdin().lock(), &send);
+            pump("stdin", std::io::stdin().lock(), &send);
         } else {
             for f in files {
                 if f.as_os_str() == "-" {
-                    if !pump(std::io::stdin().lock(), &send) {
+                    if !pump("stdin", std::io::stdin().lock(), &send) {
                         return;
                     }
                     continue;
@@ -127,7 +127,7 @@ pub(crate) fn run(g: &GlobalArgs, args: RedactArgs) -> anyhow::Result<ExitStatus
                         return;
                     }
                     Ok(file) => {
-                        if !pump(file, &send) {
+                        if !pump(&f.display().to_string(), file, &send) {
                             return;
                         }
                     }
@@ -242,23 +242,86 @@ fn env_value_is_secret(name: &str, value: &str) -> bool {
         || (!setting && vigil_core::strength::estimate_bits(value) >= 64.0)
 }
 
-/// Reads `r` in chunks into `send` until the end; false when the receiver has gone.
-fn pump(mut r: impl Read, send: &dyn Fn(std::io::Result<Vec<u8>>) -> bool) -> bool {
+/// Compressed formats by their first bytes, with the tool that prints them as text: a
+/// rotated log (`app.log.1.gz`) is refused rather than copied through with its secrets
+/// (bb-scan-s9 F10).
+const COMPRESSED: &[(&[u8], &str, &str)] = &[
+    (&[0x1f, 0x8b], "gzip", "zcat"),
+    (b"\xFD7zXZ\x00", "xz", "xzcat"),
+    (&[0x28, 0xB5, 0x2F, 0xFD], "zstd", "zstdcat"),
+    (b"BZh", "bzip2", "bzcat"),
+];
+
+/// The compressed format `head` starts with (`None` when it cannot be one); `Some(None)`
+/// while `head` is too short to tell. A bzip2 stream is told by its block magic after `BZh1`
+/// to `BZh9`, so a line of text starting with "BZh" is not taken for one.
+fn compressed(head: &[u8]) -> Option<Option<(&'static str, &'static str)>> {
+    const BZ_BLOCK: &[u8] = b"1AY&SY";
+    for &(magic, kind, tool) in COMPRESSED {
+        let n = head.len().min(magic.len());
+        if head[..n] != magic[..n] {
+            continue;
+        }
+        if head.len() < magic.len() {
+            return Some(None);
+        }
+        if kind != "bzip2" {
+            return Some(Some((kind, tool)));
+        }
+        let rest = &head[3..];
+        if !rest.is_empty() && !(b'1'..=b'9').contains(&rest[0]) {
+            return None;
+        }
+        let block = &rest[rest.len().min(1)..];
+        let n = block.len().min(BZ_BLOCK.len());
+        if block[..n] != BZ_BLOCK[..n] {
+            return None;
+        }
+        return Some((block.len() >= BZ_BLOCK.len()).then_some((kind, tool)));
+    }
+    None
+}
+
+/// Reads `r` (named `name` in errors) in chunks into `send` until the end; false when the
+/// receiver has gone or the input was refused (compressed: redacting its bytes would copy
+/// the compressed secrets through).
+fn pump(name: &str, mut r: impl Read, send: &dyn Fn(std::io::Result<Vec<u8>>) -> bool) -> bool {
+    let mut first = true;
     loop {
         let mut buf = vec![0u8; CHUNK];
-        match r.read(&mut buf) {
-            Ok(0) => return true,
-            Ok(n) => {
-                buf.truncate(n);
-                if !send(Ok(buf)) {
+        let mut n = 0;
+        loop {
+            match r.read(&mut buf[n..]) {
+                Ok(0) => break,
+                Ok(k) => {
+                    n += k;
+                    // The first bytes are read until they can be told from a compressed
+                    // format's magic (text never waits: its first byte already tells).
+                    if !first || !matches!(compressed(&buf[..n]), Some(None)) {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    send(Err(e));
                     return false;
                 }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                send(Err(e));
+        }
+        if n == 0 {
+            return true;
+        }
+        buf.truncate(n);
+        if std::mem::take(&mut first) {
+            if let Some(Some((kind, tool))) = compressed(&buf) {
+                send(Err(std::io::Error::other(format!(
+                    "{name}: {kind}-compressed input is not redacted (its secrets would pass through); decompress it first: {tool} {name} | vigil redact"
+                ))));
                 return false;
             }
+        }
+        if !send(Ok(buf)) {
+            return false;
         }
     }
 }

@@ -1090,7 +1090,7 @@ fn encoded_and_archived_secrets_are_found_in_files_and_history() {
         assert_eq!(s["runs"][0]["invocations"][0]["executionSuccessful"], true);
     }
     // Without decoding and archives, none of the four is found, and the archives left closed
-    // make the scan incomplete (their bytes are read as binary).
+    // and the text left encoded make the scan incomplete (bb-scan-s9 F6).
     let out = run(
         gd,
         &[
@@ -1114,7 +1114,7 @@ fn encoded_and_archived_secrets_are_found_in_files_and_history() {
         String::from_utf8_lossy(&out.stdout)
     );
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("incomplete scan: 1 reason(s)"),
+        String::from_utf8_lossy(&out.stderr).contains("incomplete scan: 2 reason(s)"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );

@@ -18,6 +18,7 @@ mod lint;
 mod memory;
 mod redact;
 mod scan;
+mod scan_bb9;
 mod scan_evasion;
 mod scan_paths;
 mod seal;
