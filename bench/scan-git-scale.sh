@@ -35,7 +35,7 @@ size=$(du -sm "$repo" | cut -f1)
 echo "history: $repo, $n commits, $size MB packed, $(wc -l <"$hist/planted.txt") planted tokens"
 /usr/bin/time -f '%e %U %S %M' -o "$hist/vigil.time" \
   "$vigil" scan --git "$repo" --show-secrets -f json -o "$hist/vigil.json" 2>"$hist/vigil.stderr" || true
-read -r wall user sys rss <"$hist/vigil.time"
+read -r wall user sys rss < <(tail -n 1 "$hist/vigil.time")
 found=$(python3 - "$hist/planted.txt" "$hist/vigil.json" <<'PY'
 import sys
 planted = [l.strip() for l in open(sys.argv[1]) if l.strip()]

@@ -359,9 +359,7 @@ impl Session<'_> {
             seq: a.seq,
             hash: a.hash.clone(),
         });
-        if self.chain.floor {
-            state.floor = self.head.clone();
-        }
+        self.chain.remember(state, self.head.clone());
         Ok(a)
     }
 
@@ -422,9 +420,7 @@ impl Session<'_> {
             seq,
             hash: head.hash.clone(),
         };
-        if chain.floor {
-            state.floor = Some(head.clone());
-        }
+        chain.remember(state, Some(head.clone()));
         self.head = Some(head);
         Ok(Some(a))
     }
@@ -468,6 +464,14 @@ pub struct State {
     /// The last line this process wrote or found at the end of a checked log (with
     /// [`Chain::refusing_rollback`]): every later log must still hold it.
     floor: Option<Head>,
+}
+
+/// The last line each log (by path) was seen to end with by a writer refusing rollback in this
+/// process ([`Chain::refusing_rollback`]).
+fn floors() -> &'static Mutex<std::collections::HashMap<PathBuf, Head>> {
+    static FLOORS: std::sync::OnceLock<Mutex<std::collections::HashMap<PathBuf, Head>>> =
+        std::sync::OnceLock::new();
+    FLOORS.get_or_init(Default::default)
 }
 
 /// Whether `path` (not followed) still names the open file `f`.
@@ -677,9 +681,34 @@ impl Chain {
     /// deleted with its head while this process uses it is refused
     /// ([`ChainError::RolledBack`]) instead of being extended as if nothing happened, and a
     /// deleted log is not created again. Lines appended by other writers are taken as before.
+    ///
+    /// What the process wrote or checked is remembered per log path for the life of the process,
+    /// so a second writer over the same log (the gateway builds one on every reload) starts from
+    /// it: a log cut back or deleted and then reloaded is refused too.
     pub fn refusing_rollback(mut self) -> Chain {
         self.floor = true;
+        let seen = floors()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&self.log)
+            .cloned();
+        self.lock.get_mut().unwrap_or_else(|p| p.into_inner()).floor = seen;
         self
+    }
+
+    /// Records `head` as the last line of this chain's log this process knows (see
+    /// [`Chain::refusing_rollback`]).
+    fn remember(&self, state: &mut State, head: Option<Head>) {
+        if !self.floor {
+            return;
+        }
+        if let Some(h) = &head {
+            floors()
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(self.log.clone(), h.clone());
+        }
+        state.floor = head;
     }
 
     /// Whether the chain is keyed.
@@ -834,8 +863,8 @@ impl Chain {
                 if let Some(bytes) = bytes {
                     state.known = self.known_from(&file, &bytes);
                 }
-                if self.floor && head.is_some() {
-                    state.floor = head.clone();
+                if head.is_some() {
+                    self.remember(state, head.clone());
                 }
                 Ok(Session {
                     chain: self,
@@ -1569,6 +1598,44 @@ mod tests {
         assert_eq!(other.append(&fields(6)).unwrap().seq, 7);
         assert_eq!(c.append(&fields(7)).unwrap().seq, 8);
         assert!(c.verify().unwrap().is_intact());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// bb-gw-s10 F1/F2: the gateway builds a new writer on every reload; a log cut back (or
+    /// deleted) before the reload is refused by the new writer too, since the process remembers
+    /// what it wrote to that path.
+    #[test]
+    fn a_new_writer_in_the_same_process_remembers_what_the_last_one_wrote() {
+        let dir = scratch("floor-reload");
+        let open = || {
+            Chain::new(dir.join("log.jsonl"), dir.join("head.json"))
+                .with_fsync(false)
+                .refusing_rollback()
+        };
+        let c = open();
+        c.append(&fields(0)).unwrap();
+        let (log1, head1) = (
+            std::fs::read(c.log_path()).unwrap(),
+            std::fs::read(c.head_path()).unwrap(),
+        );
+        for i in 1..4 {
+            c.append(&fields(i)).unwrap();
+        }
+        drop(c);
+        std::fs::write(dir.join("log.jsonl"), &log1).unwrap();
+        std::fs::write(dir.join("head.json"), &head1).unwrap();
+        let reloaded = open();
+        assert!(matches!(
+            reloaded.append(&fields(9)),
+            Err(ChainError::RolledBack { seq: 4, .. })
+        ));
+        std::fs::remove_file(dir.join("log.jsonl")).unwrap();
+        std::fs::remove_file(dir.join("head.json")).unwrap();
+        assert!(matches!(
+            open().append(&fields(9)),
+            Err(ChainError::RolledBack { seq: 4, .. })
+        ));
+        assert!(!dir.join("log.jsonl").exists());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

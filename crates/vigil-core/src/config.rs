@@ -427,11 +427,37 @@ impl Config {
     }
 }
 
+/// The largest configuration file read (a `vigil.toml`, a `.gitleaks.toml` or what its
+/// `[extend] path` names): far above any real one, far below what exhausts memory.
+pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
+
+/// Reads a configuration file: a regular file (a FIFO or `/dev/zero` named by a committed
+/// `[extend] path` would hang or exhaust memory) of at most [`MAX_CONFIG_BYTES`].
 fn read(path: &Path) -> Result<String, ConfigError> {
-    std::fs::read_to_string(path).map_err(|error| ConfigError::Io {
+    use std::io::Read as _;
+    let io = |error: std::io::Error| ConfigError::Io {
         path: path.to_owned(),
         error,
-    })
+    };
+    // Checked before opening: opening a FIFO waits for a writer.
+    if !std::fs::metadata(path).map_err(io)?.is_file() {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        )));
+    }
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut text = String::new();
+    file.take(MAX_CONFIG_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(io)?;
+    if text.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than {} MiB", MAX_CONFIG_BYTES >> 20),
+        )));
+    }
+    Ok(text)
 }
 
 /// A `${NAME}` whose variable is not set.

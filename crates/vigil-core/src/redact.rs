@@ -86,6 +86,12 @@ pub fn register(value: &str) {
     REGISTRY.store(Arc::new(reg));
 }
 
+/// How many values are registered so far: what [`redact`] masks changes only when this does
+/// (values are never removed), so a caller may remember its answers for as long as it stays.
+pub fn generation() -> usize {
+    REGISTRY.load().values.len()
+}
+
 /// Whether some credential shape could match `text`: every one of them needs a `:` or `=`
 /// (name and value) or whitespace (`Bearer x`), so text without any (an identifier, a path, a
 /// number) skips the regex.

@@ -55,24 +55,79 @@ pub struct Entry<'a> {
 /// credential shape can form across fields.
 pub fn line(format: AccessFormat, entry: &Entry<'_>, at: SystemTime) -> String {
     let mut s = String::with_capacity(256);
-    push_line(&mut s, &mut Second::default(), format, entry, at);
+    push_line(
+        &mut s,
+        &mut Second::default(),
+        &mut Memo::default(),
+        format,
+        entry,
+        at,
+    );
     s
 }
 
-/// Appends [`line`]'s text to `s`; `second` caches the text of the last second written.
+/// Client-chosen field texts a worker has already redacted (subject, HTTP and JSON-RPC method,
+/// tool): the same few come again and again, and each redaction runs vigil-scan's rules. The
+/// answer for a text is the redactor's for as long as no secret value is registered (then all
+/// are forgotten); at most [`MEMO`] texts of at most [`MEMO_LEN`] bytes are remembered (then
+/// all are forgotten), a longer one is redacted each time.
+#[derive(Default)]
+struct Memo {
+    generation: usize,
+    known: std::collections::HashMap<Box<str>, Option<Box<str>>>,
+}
+
+/// Texts a worker's memo holds at most.
+const MEMO: usize = 1024;
+/// The longest text a memo holds.
+const MEMO_LEN: usize = 256;
+
+impl Memo {
+    fn redact<'t>(&mut self, text: &'t str) -> std::borrow::Cow<'t, str> {
+        use std::borrow::Cow;
+        use vigil_core::redact::{generation, redact};
+        if text.len() > MEMO_LEN {
+            return redact(text);
+        }
+        let now = generation();
+        if now != self.generation {
+            self.known.clear();
+            self.generation = now;
+        }
+        if let Some(known) = self.known.get(text) {
+            return match known {
+                None => Cow::Borrowed(text),
+                Some(r) => Cow::Owned(r.to_string()),
+            };
+        }
+        let r = redact(text);
+        if self.known.len() >= MEMO {
+            self.known.clear();
+        }
+        let kept = match &r {
+            Cow::Borrowed(_) => None,
+            Cow::Owned(o) => Some(Box::from(o.as_str())),
+        };
+        self.known.insert(Box::from(text), kept);
+        r
+    }
+}
+
+/// Appends [`line`]'s text to `s`; `second` caches the text of the last second written, `memo`
+/// the redaction of client-chosen fields.
 fn push_line(
     s: &mut String,
     second: &mut Second,
+    memo: &mut Memo,
     format: AccessFormat,
     entry: &Entry<'_>,
     at: SystemTime,
 ) {
-    use vigil_core::redact::redact;
     let (subject, http_method, rpc_method, tool) = (
-        redact(entry.subject),
-        redact(entry.http_method),
-        redact(entry.rpc_method),
-        redact(entry.tool),
+        memo.redact(entry.subject),
+        memo.redact(entry.http_method),
+        memo.redact(entry.rpc_method),
+        memo.redact(entry.tool),
     );
     let mut n = itoa::Buffer::new();
     let micros = entry.latency.as_micros();
@@ -207,6 +262,7 @@ struct Pending {
     bytes: String,
     scheduled: bool,
     second: Second,
+    memo: Memo,
 }
 
 type Shared = Arc<Mutex<Pending>>;
@@ -286,8 +342,13 @@ impl Writer {
             return;
         }
         let mut p = lock(&self.pending);
-        let Pending { bytes, second, .. } = &mut *p;
-        push_line(bytes, second, self.format, entry, at);
+        let Pending {
+            bytes,
+            second,
+            memo,
+            ..
+        } = &mut *p;
+        push_line(bytes, second, memo, self.format, entry, at);
         if p.bytes.len() >= FLUSH_BYTES {
             write_out(&mut p.bytes);
         } else if !p.scheduled {

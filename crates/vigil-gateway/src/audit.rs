@@ -677,8 +677,10 @@ fn write_loop(
                 let since = *failing_since.get_or_insert_with(SystemTime::now);
                 let since = lost.map_or(since, |(_, s)| s.min(since));
                 let count = batch.len() as u64 + lost.map_or(0, |(c, _)| c);
-                match vigil_core::fsx::atomic_write(&pending, pending_text(count, since).as_bytes())
-                {
+                match vigil_core::fsx::write_private(
+                    &pending,
+                    pending_text(count, since).as_bytes(),
+                ) {
                     Ok(()) => marked = true,
                     Err(e) => tracing::error!(
                         audit = %label,

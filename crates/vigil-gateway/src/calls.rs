@@ -12,6 +12,7 @@ use crate::config::{ArgumentsMode, Route};
 use crate::gateway::Gateway;
 use crate::mcp::{self, Mismatch};
 use crate::metrics::Reason;
+use crate::scan::Scanned;
 use crate::service::Flow;
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderValue};
@@ -184,40 +185,49 @@ pub(crate) async fn stage(
     let mut blocked = vec![false; ms.items.len()];
     let mut redacted: Vec<Option<Vec<u8>>> = vec![None; ms.items.len()];
     let mut any = !header_rules.is_empty();
-    for (i, (m, raw)) in ms.items.iter().enumerate() {
-        if !m.is_tool_call() {
-            continue;
-        }
-        // A large message is scanned off the request workers, within `[gateway.scan] budget`:
-        // past it the call is refused, never sent unscanned (bb-gw-s8 N5).
-        let got = if raw.len() <= crate::scan::INLINE_SCAN {
-            scanner.message(raw.as_bytes())
-        } else {
-            let shared = gw.scanner.clone().expect("scanning is on");
-            let within = shared
-                .message_within(
-                    Bytes::copy_from_slice(raw.as_bytes()),
-                    scanner.policy.budget,
-                )
-                .await;
-            match within {
-                Some(got) => got,
-                None => {
-                    *cx.outcome = Some("refused_scan_budget");
-                    tracing::warn!(
-                        route = %cx.route.label,
-                        bytes = raw.len(),
-                        budget_ms = scanner.policy.budget.as_millis() as u64,
-                        "a tool call's arguments could not be scanned within [gateway.scan] budget; refused"
-                    );
-                    return Flow::Reply(crate::body::error(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "scan_budget",
-                        "the arguments of this tool call could not be scanned for secrets within the gateway's budget; the call was not sent",
-                    ));
-                }
+    // The tool calls of the body are scanned as one unit: on the request's worker when they
+    // are small together, else off the workers in one turn of the caller's share, within
+    // `[gateway.scan] budget`: past it the body is refused, never sent unscanned (bb-gw-s8
+    // N5). A batch of many small calls is one large scan (bb-gw-s9 S2).
+    let calls: Vec<usize> = (0..ms.items.len())
+        .filter(|&i| ms.items[i].0.is_tool_call())
+        .collect();
+    let size: usize = calls.iter().map(|&i| ms.items[i].1.len()).sum();
+    let scanned: Vec<Scanned> = if size <= crate::scan::INLINE_SCAN {
+        calls
+            .iter()
+            .map(|&i| scanner.message(ms.items[i].1.as_bytes()))
+            .collect()
+    } else {
+        let texts: Vec<Vec<u8>> = calls
+            .iter()
+            .map(|&i| ms.items[i].1.as_bytes().to_vec())
+            .collect();
+        let shared = gw.scanner.clone().expect("scanning is on");
+        let share = crate::scan::Share::of(cx.subject, cx.ip);
+        let within = crate::scan::off_worker(scanner.policy.budget, share, move || {
+            texts.iter().map(|t| shared.message(t)).collect()
+        })
+        .await;
+        match within {
+            Some(got) => got,
+            None => {
+                *cx.outcome = Some("refused_scan_budget");
+                tracing::warn!(
+                    route = %cx.route.label,
+                    bytes = size,
+                    budget_ms = scanner.policy.budget.as_millis() as u64,
+                    "a tool call's arguments could not be scanned within [gateway.scan] budget; refused"
+                );
+                return Flow::Reply(crate::body::error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "scan_budget",
+                    "the arguments of this tool call could not be scanned for secrets within the gateway's budget; the call was not sent",
+                ));
             }
-        };
+        }
+    };
+    for (i, got) in calls.into_iter().zip(scanned) {
         if got.found() {
             any = true;
             found(cx, "arguments", &got.rules);

@@ -88,6 +88,8 @@ pub enum PrepareError {
         current: String,
         /// The previous secret's variable.
         previous: String,
+        /// Where the previous secret was read (an `--env-file` line or the process variable).
+        origin: Origin,
     },
     /// A weak or default secret.
     #[error(transparent)]
@@ -233,9 +235,7 @@ impl PrepareError {
             }),
             PrepareError::Setting(e) => Some(e.origin.clone()),
             PrepareError::NoKey { var } => Some(Origin::EnvVar(var.clone())),
-            PrepareError::PreviousEqualsCurrent { previous, .. } => {
-                Some(Origin::EnvVar(previous.clone()))
-            }
+            PrepareError::PreviousEqualsCurrent { origin, .. } => Some(origin.clone()),
             PrepareError::InsecureBind(e) => Some(e.origin.clone()),
             PrepareError::Assertion { origin, .. }
             | PrepareError::AuditKey { origin, .. }
@@ -604,6 +604,7 @@ impl Prepared {
                 return Err(PrepareError::PreviousEqualsCurrent {
                     current: current.to_owned(),
                     previous: previous.to_owned(),
+                    origin: token.env.origin(previous),
                 });
             }
         }

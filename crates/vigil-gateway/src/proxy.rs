@@ -92,19 +92,60 @@ pub(crate) fn identity_family(n: &str) -> bool {
     if n.starts_with("mcp-")
         || n.starts_with("sec-")
         || n.starts_with("access-control-")
-        || matches!(n, "host" | "user-agent")
+        || matches!(
+            n,
+            // The names every request carries, none in a family: answered without the rule.
+            "host"
+                | "user-agent"
+                | "content-type"
+                | "content-length"
+                | "accept"
+                | "accept-encoding"
+                | "accept-language"
+                | "cache-control"
+                | "connection"
+        )
     {
         return false;
     }
-    if PLATFORMS.iter().any(|p| n.starts_with(p)) {
+    let s = &*SEARCH;
+    if s.platforms
+        .is_match(aho_corasick::Input::new(n).anchored(aho_corasick::Anchored::Yes))
+    {
         return true;
     }
-    if n.split('-').any(|w| IDENTITY_WORDS.contains(&w)) {
+    if n.split('-').any(|w| s.words.contains(w)) {
         return true;
     }
-    let glued: String = n.chars().filter(|c| *c != '-').collect();
-    GLUED.iter().any(|g| glued.contains(g))
+    // The name without its dashes, on the stack for any name a request head holds.
+    let mut buf = [0u8; 256];
+    let mut len = 0;
+    for b in n.bytes().filter(|b| *b != b'-') {
+        if len == buf.len() {
+            let glued: String = n.chars().filter(|c| *c != '-').collect();
+            return s.glued.is_match(&glued);
+        }
+        buf[len] = b;
+        len += 1;
+    }
+    s.glued.is_match(&buf[..len])
 }
+
+/// [`IDENTITY_WORDS`], [`GLUED`] and [`PLATFORMS`] as searchers built once.
+struct Search {
+    words: std::collections::HashSet<&'static str>,
+    glued: aho_corasick::AhoCorasick,
+    platforms: aho_corasick::AhoCorasick,
+}
+
+static SEARCH: std::sync::LazyLock<Search> = std::sync::LazyLock::new(|| Search {
+    words: IDENTITY_WORDS.iter().copied().collect(),
+    glued: aho_corasick::AhoCorasick::new(GLUED).expect("the glued words build a searcher"),
+    platforms: aho_corasick::AhoCorasick::builder()
+        .start_kind(aho_corasick::StartKind::Anchored)
+        .build(PLATFORMS)
+        .expect("the platform prefixes build a searcher"),
+});
 
 /// Words that put a header name in an identity family: who (`user`, `email`, `principal`,
 /// `subject`, `consumer`, `credential`, `impersonate`, `auth`, `jwt`, `claim`,
@@ -166,6 +207,34 @@ pub const IDENTITY_WORDS: &[&str] = &[
     "permissions",
     "privilege",
     "privileges",
+    // Whose request it is, or where it came from, as some upstreams read it (bb-gw-s9 N10):
+    // `X-Org-Id`, `X-Team`, `X-Owner`, `X-Client`, `X-Member`, `X-Person`, `X-Peer`, `X-Src`.
+    "org",
+    "orgs",
+    "orgid",
+    "organization",
+    "organisation",
+    "team",
+    "teams",
+    "teamid",
+    "owner",
+    "owners",
+    "client",
+    "clientid",
+    "member",
+    "members",
+    "person",
+    "people",
+    "employee",
+    "staff",
+    "requester",
+    "requestor",
+    "initiator",
+    "originator",
+    "peer",
+    "src",
+    "source",
+    "remote",
     // Its certificate.
     "cert",
     "certs",
@@ -224,6 +293,9 @@ pub const GLUED: &[&str] = &[
     "idtoken",
     "refreshtoken",
     "xvigil",
+    "requestedby",
+    "requestedfor",
+    "onbehalf",
 ];
 
 /// Prefixes only a platform in front of the gateway writes (identity-aware proxies, clouds,
@@ -670,6 +742,53 @@ pub async fn forward(
         }
         parts.headers.remove(header::LOCATION);
     }
+    // An absolute `Location` on the upstream's own origin (`http://upstream/x`) names the
+    // upstream itself: a client following it would go past the gateway. It is rewritten into
+    // the route's prefix (`/mcp/fs/x`), as the legacy endpoint is; one outside the route's
+    // upstream path is refused on a redirect and dropped elsewhere. A path (`/x`) passes as
+    // sent: the client resolves it against the gateway.
+    let absolute = |l: &HeaderValue| {
+        l.as_bytes()
+            .split(|b| matches!(b, b'/' | b'?' | b'#'))
+            .next()
+            .is_some_and(|head| head.contains(&b':'))
+    };
+    if parts.headers.get_all(header::LOCATION).iter().any(absolute) {
+        let mount = crate::sessions::Mount::of(route);
+        let mut kept = Vec::new();
+        let mut outside = false;
+        for l in parts.headers.get_all(header::LOCATION) {
+            if !absolute(l) {
+                kept.push(l.clone());
+                continue;
+            }
+            let Ok(text) = l.to_str() else {
+                outside = true;
+                continue;
+            };
+            match mount.location(text.trim()) {
+                Ok(None) => kept.push(l.clone()),
+                Ok(Some(new)) => match HeaderValue::from_str(&new) {
+                    Ok(v) => kept.push(v),
+                    Err(_) => outside = true,
+                },
+                Err(()) => outside = true,
+            }
+        }
+        if outside && parts.status.is_redirection() {
+            count(gw, route, UpstreamFailure::Protocol);
+            tracing::warn!(route = %route.label, status = parts.status.as_u16(), "the upstream redirected outside the route; refused");
+            return body::error(
+                StatusCode::BAD_GATEWAY,
+                "upstream_error",
+                "the upstream redirected outside the route",
+            );
+        }
+        parts.headers.remove(header::LOCATION);
+        for v in kept {
+            parts.headers.append(header::LOCATION, v);
+        }
+    }
     Response::from_parts(parts, body)
 }
 
@@ -800,6 +919,51 @@ mod tests {
         let mut h = headers(&plain);
         strip(&mut h, client_only);
         assert_eq!(names(&h), ["accept", "content-type", "x_api_hint"]);
+    }
+
+    #[test]
+    fn the_identity_rule_reads_names_as_its_word_lists_say() {
+        // The searchers built once answer as the plain reading of the lists would.
+        fn plain(n: &str) -> bool {
+            if n.starts_with("mcp-")
+                || n.starts_with("sec-")
+                || n.starts_with("access-control-")
+                || matches!(n, "host" | "user-agent")
+            {
+                return false;
+            }
+            PLATFORMS.iter().any(|p| n.starts_with(p))
+                || n.split('-').any(|w| IDENTITY_WORDS.contains(&w))
+                || GLUED.iter().any(|g| n.replace('-', "").contains(g))
+        }
+        let mut names = vec![
+            "content-type".to_owned(),
+            "accept".into(),
+            "x-request-id".into(),
+            "x-requested-with".into(),
+            "x-requested-by".into(),
+            "x-org-id".into(),
+            "x-client".into(),
+            "x-remote".into(),
+            "remote-user".into(),
+            "x-remoteuser".into(),
+            "x-real-ip".into(),
+            "cf-connecting-ipv6".into(),
+            "x-cloud-trace-context".into(),
+            "traceparent".into(),
+            "x-on-behalf-of".into(),
+            "x-user-locale".into(),
+            "x-api-version".into(),
+            "x-vigilsubject".into(),
+            format!("x-{}", "a".repeat(300)),
+            format!("x-{}-forwarded", "b".repeat(300)),
+        ];
+        names.extend(IDENTITY_WORDS.iter().map(|w| format!("x-{w}-y")));
+        names.extend(GLUED.iter().map(|g| format!("x{g}z")));
+        names.extend(PLATFORMS.iter().map(|p| format!("{p}q")));
+        for n in &names {
+            assert_eq!(identity_family(n), plain(n), "{n}");
+        }
     }
 
     #[test]

@@ -155,8 +155,10 @@ pub enum Rewritten {
     Unchanged,
     /// Its new bytes.
     Changed(Vec<u8>),
-    /// Dropped (or not JSON while a hook was active).
+    /// Dropped by a hook.
     Dropped,
+    /// Not JSON, while a hook wanted to read it: it must not reach the client as it is.
+    NotJson,
 }
 
 impl Rewritten {
@@ -179,6 +181,8 @@ pub struct Rewriter {
     /// Longest time the hooks may take over one large JSON answer (read off the request
     /// workers); past it the answer is refused.
     budget: std::time::Duration,
+    /// Whose turns of the large-scan pool the hooks' work off the workers takes.
+    share: crate::scan::Share,
 }
 
 /// What is told of each answer the rewriter refuses (the reason: `too_large`, `compressed`,
@@ -209,12 +213,22 @@ impl Rewriter {
             limit,
             on_refused: None,
             budget: std::time::Duration::from_secs(5),
+            share: crate::scan::Share::Client(std::net::IpAddr::from([0, 0, 0, 0])),
         }
     }
 
-    /// The longest time the hooks may take over one JSON answer over
-    /// [`crate::scan::INLINE_SCAN`] bytes, which they read on tokio's blocking pool, not on the
-    /// request's worker (default 5 s); past it the answer is refused (`scan_budget`, 502).
+    /// The share (the requesting subject, or client) whose turns of the large-scan pool the
+    /// hooks' work off the workers takes (see [`crate::scan::Share`]).
+    pub fn for_share(mut self, share: crate::scan::Share) -> Self {
+        self.share = share;
+        self
+    }
+
+    /// The longest time the hooks may take over a piece of an answer over
+    /// [`crate::scan::INLINE_SCAN`] bytes (a JSON or text answer whole, the events a stream
+    /// delivers together), which they read on tokio's blocking pool, not on the request's
+    /// worker (default 5 s); past it the answer is refused (`scan_budget`, 502) or the stream
+    /// cut.
     pub fn within(mut self, budget: std::time::Duration) -> Self {
         self.budget = budget;
         self
@@ -250,7 +264,7 @@ impl Rewriter {
             return Rewritten::Unchanged;
         }
         let Ok(mut v) = serde_json::from_slice::<Value>(raw) else {
-            return Rewritten::Dropped;
+            return Rewritten::NotJson;
         };
         let changed = match &mut v {
             Value::Array(items) => {
@@ -365,7 +379,10 @@ impl Rewriter {
                 } else {
                     // A large answer: the hooks (the secret scan) run off the request workers.
                     let rw = self.clone();
-                    crate::scan::off_worker(self.budget, move || rw.json_body(bytes)).await
+                    crate::scan::off_worker(self.budget, self.share.clone(), move || {
+                        rw.json_body(bytes)
+                    })
+                    .await
                 };
                 let Some(checked) = checked else {
                     return self.refusal(
@@ -406,25 +423,26 @@ impl Rewriter {
                     // it (an SSE or JSON decoder) reads as a message: fail closed.
                     return self.refusal("withheld", withheld(parts.status));
                 }
-                let bytes = if text.is_empty() {
-                    bytes
-                } else if matches!(text.first(), Some(b'{' | b'[')) {
-                    match self.json_body(bytes) {
-                        Some(b) => b,
-                        None => return self.refusal("withheld", withheld(parts.status)),
-                    }
-                } else if looks_like_sse(&bytes) {
-                    Bytes::from(self.events(&bytes))
+                let whole = if bytes.len() <= crate::scan::INLINE_SCAN {
+                    Some(self.unlabelled(bytes))
                 } else {
-                    // Neither: text (a plain GET answer, an error page), which each hook may
-                    // still change (the result scan redacts a secret in it).
-                    let mut cur = bytes;
-                    for h in self.hooks.iter() {
-                        if let Some(r) = h.unread(&self.info, &cur) {
-                            cur = Bytes::from(r);
-                        }
-                    }
-                    cur
+                    // A large answer (text included): the hooks run off the request workers,
+                    // within the budget (bb-gw-s9 S2).
+                    let rw = self.clone();
+                    crate::scan::off_worker(self.budget, self.share.clone(), move || {
+                        rw.unlabelled(bytes)
+                    })
+                    .await
+                };
+                let bytes = match whole {
+                    Some(Some(b)) => b,
+                    Some(None) => return self.refusal("withheld", withheld(parts.status)),
+                    None => return self.refusal(
+                        "scan_budget",
+                        refused(
+                            "the gateway could not check the upstream's answer within its budget",
+                        ),
+                    ),
                 };
                 parts
                     .headers
@@ -442,6 +460,7 @@ impl Rewriter {
                     started: false,
                     pending: None,
                     inner_done: false,
+                    inline: 0,
                 };
                 Response::from_parts(parts, sse.boxed())
             }
@@ -455,23 +474,55 @@ impl Rewriter {
         match self.message(&bytes) {
             Rewritten::Unchanged => Some(bytes),
             Rewritten::Changed(b) => Some(Bytes::from(b)),
-            Rewritten::Dropped => None,
+            Rewritten::Dropped | Rewritten::NotJson => None,
         }
     }
 
-    /// A whole SSE body, event by event, through the hooks.
-    fn events(&self, buf: &[u8]) -> Vec<u8> {
+    /// A whole answer labelled neither JSON nor SSE (UTF-8, checked), through the hooks by
+    /// its content: JSON, SSE (event by event), or text (each hook's [`Hook::unread`]); `None`
+    /// when it must not reach the client.
+    fn unlabelled(&self, bytes: Bytes) -> Option<Bytes> {
+        let text = bytes.trim_ascii_start();
+        if text.is_empty() {
+            Some(bytes)
+        } else if matches!(text.first(), Some(b'{' | b'[')) {
+            self.json_body(bytes)
+        } else if looks_like_sse(&bytes) {
+            let (mut out, bad) = self.events(&bytes, true);
+            if let Some(bad) = bad {
+                self.told(bad.reason());
+                out.extend_from_slice(&closing(&self.info, &bad.message(self.limit)));
+            }
+            Some(Bytes::from(out))
+        } else {
+            // Neither: text (a plain GET answer, an error page), which each hook may still
+            // change (the result scan redacts a secret in it).
+            let mut cur = bytes;
+            for h in self.hooks.iter() {
+                if let Some(r) = h.unread(&self.info, &cur) {
+                    cur = Bytes::from(r);
+                }
+            }
+            Some(cur)
+        }
+    }
+
+    /// Complete SSE events (the last one may lack its blank line when `last`), event by event,
+    /// through the hooks: what goes on, and why it stops early (an event whose data is not
+    /// JSON while a hook wanted to read it: bb-gw-s9 S5).
+    fn events(&self, buf: &[u8], last: bool) -> (Vec<u8>, Option<Bad>) {
         let mut out = Vec::with_capacity(buf.len());
         let mut start = 0;
-        while let Some(end) = event_end(&buf[start..], true) {
+        while let Some(end) = event_end(&buf[start..], last) {
             let ev = &buf[start..start + end];
             match rewrite_event(self, ev) {
-                None => out.extend_from_slice(ev),
-                Some(new) => out.extend_from_slice(&new),
+                Event::Same => out.extend_from_slice(ev),
+                Event::New(new) => out.extend_from_slice(&new),
+                Event::NotJson => return (out, Some(Bad::NotJson)),
             }
             start += end;
         }
-        out
+        (out, None)
     }
 
     /// The lines of an event that are not data, each through every hook's
@@ -654,18 +705,21 @@ struct SseRewrite {
     bad: Option<Bad>,
     /// The stream's first bytes were looked at (a byte-order mark there is refused).
     started: bool,
-    /// A large event whose hooks run off the request workers (`scan::off_worker`): nothing
-    /// after it goes on (nor is read from upstream) until it is done.
-    pending: Option<PendingEvent>,
+    /// Events whose hooks run off the request workers (`scan::off_worker`): nothing after
+    /// them goes on (nor is read from upstream) until they are done.
+    pending: Option<PendingEvents>,
     /// The upstream's body has ended.
     inner_done: bool,
+    /// Bytes of events read by the hooks on the worker since this body last let the worker
+    /// go (returned `Pending`): past [`crate::scan::INLINE_SCAN`], the next events go off the
+    /// worker, so a stream of many small events never holds it (bb-gw-s9 S2).
+    inline: usize,
 }
 
-/// An event over [`crate::scan::INLINE_SCAN`] bytes on its way through the hooks on tokio's
-/// blocking pool: `None` when past the budget, else [`rewrite_event`]'s answer.
-struct PendingEvent {
-    work: tokio::task::JoinHandle<Option<Option<Vec<u8>>>>,
-    event: Bytes,
+/// Events on their way through the hooks on tokio's blocking pool: `None` when past the
+/// budget, else what goes on and why the stream stops there ([`Rewriter::events`]).
+struct PendingEvents {
+    work: tokio::task::JoinHandle<Option<(Vec<u8>, Option<Bad>)>>,
 }
 
 /// Why a stream is cut.
@@ -675,6 +729,32 @@ enum Bad {
     NotSse,
     TooLarge,
     Budget,
+    /// An event's data is not JSON while a hook wanted to read it.
+    NotJson,
+}
+
+impl Bad {
+    /// The reason counted and logged.
+    fn reason(self) -> &'static str {
+        match self {
+            Bad::NotUtf8 => "not_utf8",
+            Bad::NotSse => "not_sse",
+            Bad::TooLarge => "too_large",
+            Bad::Budget => "scan_budget",
+            Bad::NotJson => "not_json",
+        }
+    }
+
+    /// What the client is told (`limit`: the largest event read).
+    fn message(self, limit: usize) -> String {
+        match self {
+            Bad::NotUtf8 => EventNotUtf8.to_string(),
+            Bad::NotSse => NotSse.to_string(),
+            Bad::TooLarge => EventTooLarge(limit).to_string(),
+            Bad::Budget => "an event could not be checked within the gateway's budget".to_owned(),
+            Bad::NotJson => "an event's data is not a JSON message".to_owned(),
+        }
+    }
 }
 
 /// The last event of a stream the gateway cuts: for a request with an id, a JSON-RPC error
@@ -713,31 +793,56 @@ impl SseRewrite {
                 return Bytes::new();
             }
         }
+        // Each event is checked here (UTF-8, SSE); the hooks read the events on the worker
+        // while they are small together, and off it (in one turn of the request's share, within
+        // the budget) once they are not: the rest of what came, as one piece.
+        let ok = |ev: &[u8]| -> Result<(), Bad> {
+            if !clean_utf8(ev) {
+                Err(Bad::NotUtf8)
+            } else if !is_sse(ev) {
+                Err(Bad::NotSse)
+            } else {
+                Ok(())
+            }
+        };
         while let Some(end) = event_end(&buf[start..], last) {
             let ev = &buf[start..start + end];
-            if !clean_utf8(ev) {
-                self.bad = Some(Bad::NotUtf8);
+            if let Err(bad) = ok(ev) {
+                self.bad = Some(bad);
                 break;
             }
-            if !is_sse(ev) {
-                self.bad = Some(Bad::NotSse);
-                break;
-            }
-            if ev.len() > crate::scan::INLINE_SCAN {
-                // A large event: its hooks (the secret scan) run off the request workers.
-                let event = Bytes::copy_from_slice(ev);
-                let (rw, ev) = (self.rw.clone(), event.clone());
-                let work = crate::scan::off_worker(self.rw.budget, move || rewrite_event(&rw, &ev));
-                self.pending = Some(PendingEvent {
+            if self.inline + ev.len() > crate::scan::INLINE_SCAN {
+                // This event and the complete ones after it that pass the checks (one that
+                // does not is met by the next drain, after them).
+                let mut stop = start + end;
+                while let Some(more) = event_end(&buf[stop..], last) {
+                    if ok(&buf[stop..stop + more]).is_err() {
+                        break;
+                    }
+                    stop += more;
+                }
+                let piece = Bytes::copy_from_slice(&buf[start..stop]);
+                let rw = self.rw.clone();
+                // The piece holds complete events only: its end is an event's end (a CR there
+                // is a whole line end, not half of a CRLF still to come).
+                let work =
+                    crate::scan::off_worker(self.rw.budget, self.rw.share.clone(), move || {
+                        rw.events(&piece, true)
+                    });
+                self.pending = Some(PendingEvents {
                     work: tokio::spawn(work),
-                    event,
                 });
-                start += end;
+                start = stop;
                 break;
             }
+            self.inline += ev.len();
             match rewrite_event(&self.rw, ev) {
-                None => out.extend_from_slice(ev),
-                Some(new) => out.extend_from_slice(&new),
+                Event::Same => out.extend_from_slice(ev),
+                Event::New(new) => out.extend_from_slice(&new),
+                Event::NotJson => {
+                    self.bad = Some(Bad::NotJson);
+                    break;
+                }
             }
             start += end;
         }
@@ -764,34 +869,35 @@ impl HttpBody for SseRewrite {
                 this.ended = true;
                 this.buf.clear();
                 this.pending = None;
-                let (why, message) = match bad {
-                    Bad::NotUtf8 => ("not_utf8", EventNotUtf8.to_string()),
-                    Bad::NotSse => ("not_sse", NotSse.to_string()),
-                    Bad::TooLarge => ("too_large", EventTooLarge(this.rw.limit).to_string()),
-                    Bad::Budget => (
-                        "scan_budget",
-                        "an event could not be checked within the gateway's budget".to_owned(),
-                    ),
-                };
-                this.rw.told(why);
+                this.rw.told(bad.reason());
+                let message = bad.message(this.rw.limit);
                 return Poll::Ready(Some(Ok(Frame::data(closing(this.rw.info(), &message)))));
             }
             if let Some(p) = this.pending.as_mut() {
                 let done = match std::future::Future::poll(Pin::new(&mut p.work), cx) {
-                    Poll::Pending => return Poll::Pending,
+                    Poll::Pending => {
+                        this.inline = 0;
+                        return Poll::Pending;
+                    }
                     // A task that failed is a check that did not finish: fail closed.
                     Poll::Ready(done) => done.ok().flatten(),
                 };
-                let p = this.pending.take().expect("polled above");
-                let Some(done) = done else {
-                    // Fail closed: past the budget, the event and the rest of the stream go.
+                this.pending = None;
+                let Some((done, bad)) = done else {
+                    // Fail closed: past the budget, the events and the rest of the stream go.
                     this.bad = Some(Bad::Budget);
                     continue;
                 };
-                let mut out = BytesMut::new();
-                match done {
-                    None => out.extend_from_slice(&p.event),
-                    Some(new) => out.extend_from_slice(&new),
+                let mut out = BytesMut::from(&done[..]);
+                if let Some(bad) = bad {
+                    // What came before the event that stopped the piece goes on; then the
+                    // stream is cut.
+                    this.bad = Some(bad);
+                    this.buf.clear();
+                    if !out.is_empty() {
+                        return Poll::Ready(Some(Ok(Frame::data(out.freeze()))));
+                    }
+                    continue;
                 }
                 out.extend_from_slice(&this.drain(this.inner_done));
                 if this.inner_done && this.pending.is_none() {
@@ -811,7 +917,10 @@ impl HttpBody for SseRewrite {
                 continue;
             }
             match Pin::new(&mut this.inner).poll_frame(cx) {
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {
+                    this.inline = 0;
+                    return Poll::Pending;
+                }
                 Poll::Ready(None) => {
                     this.inner_done = true;
                     let rest = this.drain(true);
@@ -952,10 +1061,22 @@ pub(crate) fn event_data(ev: &[u8]) -> Option<std::borrow::Cow<'_, [u8]>> {
     data
 }
 
-/// An event with its data through the hooks: `None` when it goes on as it was, else its new
-/// text (the other fields kept in order, the data on one line where the first data line was,
-/// or no data at all when dropped).
-fn rewrite_event(rw: &Rewriter, ev: &[u8]) -> Option<Vec<u8>> {
+/// An event after the hooks.
+enum Event {
+    /// It goes on as it was.
+    Same,
+    /// Its new text.
+    New(Vec<u8>),
+    /// Its data is not JSON while a hook wanted to read it: neither it nor the rest of the
+    /// stream goes on (an empty event in its place would leave the client waiting for its
+    /// answer; bb-gw-s9 S5).
+    NotJson,
+}
+
+/// An event with its data through the hooks: as it was, or its new text (the other fields kept
+/// in order, the data on one line where the first data line was, or no data at all when
+/// dropped).
+fn rewrite_event(rw: &Rewriter, ev: &[u8]) -> Event {
     // `None`: the data stays as it was; `Some(None)`: dropped; `Some(Some(b))`: replaced.
     let new = match event_data(ev) {
         // An empty priming event (an id for resumption) carries no message.
@@ -963,13 +1084,14 @@ fn rewrite_event(rw: &Rewriter, ev: &[u8]) -> Option<Vec<u8>> {
             Rewritten::Unchanged => None,
             Rewritten::Changed(b) => Some(Some(b)),
             Rewritten::Dropped => Some(None),
+            Rewritten::NotJson => return Event::NotJson,
         },
         _ => None,
     };
     // Comments, ids and event names reach the client too.
     let others = rw.other_lines(ev);
     if new.is_none() && others.is_empty() {
-        return None;
+        return Event::Same;
     }
     let mut out = Vec::with_capacity(ev.len() + 16);
     let mut written = false;
@@ -1008,10 +1130,10 @@ fn rewrite_event(rw: &Rewriter, ev: &[u8]) -> Option<Vec<u8>> {
         }
     }
     if out.is_empty() {
-        return Some(Vec::new());
+        return Event::New(Vec::new());
     }
     out.push(b'\n');
-    Some(out)
+    Event::New(out)
 }
 
 #[cfg(test)]
@@ -1329,6 +1451,104 @@ mod tests {
             .as_str()
             .unwrap()
             .contains("not UTF-8"));
+    }
+
+    #[tokio::test]
+    async fn an_event_whose_data_is_not_json_cuts_the_stream_visibly() {
+        // bb-gw-s9 S5: two data lines that split a JSON string join into no JSON; a hook
+        // wanted to read it, so the client is told, in place of an empty event.
+        let r = rw(1 << 12);
+        let (_, b) = through(
+            &r,
+            "text/event-stream",
+            vec![
+                b"data: {\"id\":0,\"result\":{}}\n\ndata: {\"old\":\"a\ndata: b\"}\n\ndata: {}\n\n",
+            ],
+        )
+        .await;
+        assert_eq!(
+            String::from_utf8(b).unwrap(),
+            "data: {\"id\":0,\"result\":{}}\n\n: Vigil gateway: the upstream's stream was cut: an event's data is not a JSON message\n\n"
+        );
+        // No hook wants it: it passes as it came.
+        let (_, b) = through(
+            &r,
+            "text/event-stream",
+            vec![b"data: {\"x\":\"a\ndata: b\"}\n\n"],
+        )
+        .await;
+        assert_eq!(b, b"data: {\"x\":\"a\ndata: b\"}\n\n");
+    }
+
+    /// Holds every message or text holding `slow` until the test lets it go (so a piece read
+    /// off the worker is past any budget, whatever the machine's speed).
+    struct Gate(std::sync::Mutex<std::sync::mpsc::Receiver<()>>);
+    impl Gate {
+        fn hold(&self, raw: &[u8]) {
+            if raw.windows(4).any(|w| w == b"slow") {
+                let _ = self.0.lock().unwrap().recv();
+            }
+        }
+    }
+    impl Hook for Gate {
+        fn message(&self, _: &RequestInfo, m: &mut Value) -> Action {
+            self.hold(m.to_string().as_bytes());
+            Action::Keep
+        }
+        fn unread(&self, _: &RequestInfo, body: &[u8]) -> Option<Vec<u8>> {
+            self.hold(body);
+            None
+        }
+    }
+
+    #[tokio::test]
+    async fn many_small_events_are_read_off_the_worker_as_one_piece() {
+        // bb-gw-s9 S2: events small each but large together are one piece for the pool,
+        // within the budget; past it, the stream is cut after what the worker read.
+        let (go, rx) = std::sync::mpsc::channel();
+        let gate = Arc::new(Gate(std::sync::Mutex::new(rx)));
+        let gated = |budget_ms: u64| {
+            Rewriter::new(RequestInfo::default(), vec![gate.clone()], 1 << 16)
+                .within(std::time::Duration::from_millis(budget_ms))
+        };
+        let first = format!("data: {{\"a\":\"{}\"}}\n\n", "o".repeat(1500));
+        let slow = format!("data: {{\"slow\":\"{}\"}}\n\n", "o".repeat(1500));
+        let chunk = leak(format!("{first}{slow}{slow}").into_bytes());
+        let (_, b) = through(&gated(1), "text/event-stream", vec![chunk]).await;
+        // Its two held events go (the turn they hold is given back).
+        go.send(()).unwrap();
+        go.send(()).unwrap();
+        // The first event was read on the worker; the two after it were one piece.
+        assert_eq!(
+            String::from_utf8(b).unwrap(),
+            format!("{first}: Vigil gateway: the upstream's stream was cut: an event could not be checked within the gateway's budget\n\n")
+        );
+        // Within the budget, every event arrives, in order (a piece's last event ending in
+        // CR CR included).
+        let r = rw(1 << 16);
+        let (_, b) = through(&r, "text/event-stream", vec![chunk, b"data: {}\n\n"]).await;
+        assert_eq!(
+            String::from_utf8(b).unwrap(),
+            format!("{first}{slow}{slow}data: {{}}\n\n")
+        );
+        let crcr = format!("{first}{}\r\rdata: {{", &slow[..slow.len() - 2]);
+        let (_, b) = through(
+            &r,
+            "text/event-stream",
+            vec![leak(crcr.clone().into_bytes()), b"}\n\n"],
+        )
+        .await;
+        assert_eq!(String::from_utf8(b).unwrap(), format!("{crcr}}}\n\n"));
+        // A text answer too large to read on the worker is read off it, within the budget.
+        let text = leak(format!("slow {}", "o".repeat(4000)).into_bytes());
+        let (status, _) = through(&gated(1), "text/plain", vec![text]).await;
+        go.send(()).unwrap();
+        assert_eq!(status, 502);
+        let r = rw(1 << 16);
+        assert_eq!(
+            through(&r, "text/plain", vec![text]).await,
+            (200, text.to_vec())
+        );
     }
 
     #[test]

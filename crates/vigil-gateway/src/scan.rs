@@ -194,42 +194,153 @@ impl Scanner {
 }
 
 /// Messages up to this size are scanned on the request's worker (a few milliseconds at worst);
-/// larger ones on tokio's blocking pool, so no worker (nor `/healthz` on it) waits on them.
+/// larger ones on tokio's blocking pool, so no worker (nor `/healthz` on it) waits on them. The
+/// size is that of what one request or answer asks to scan at once: a batch's tool calls
+/// together, the events an answer's stream delivers together.
 pub const INLINE_SCAN: usize = 2048;
 
-/// Large scans at once at most: one per core (more would only share the cores).
-static LARGE_SCANS: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
-    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
-});
+/// Whom a large scan is done for: its turns are shared out by this, so one token holder (or,
+/// without a token, one client address) can never hold every turn while others wait.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Share {
+    /// A token's subject (or the gateway's name for a token without one).
+    Subject(std::sync::Arc<str>),
+    /// A client without a subject, by its address.
+    Client(std::net::IpAddr),
+}
 
-impl Scanner {
-    /// [`Scanner::message`] within `budget`: off the request workers for a message over
-    /// [`INLINE_SCAN`] (on the blocking pool, at most one large scan per core); `None` when it
-    /// did not finish within `budget` (waiting for a turn included): the caller fails closed.
-    /// A scan past its budget still runs to its end, holding its turn, so the cores it takes
-    /// stay bounded.
-    pub async fn message_within(
-        self: &std::sync::Arc<Self>,
-        msg: bytes::Bytes,
-        budget: std::time::Duration,
-    ) -> Option<Scanned> {
-        if msg.len() <= INLINE_SCAN {
-            return Some(self.message(&msg));
+impl Share {
+    /// The share of a request of `subject` (when it has one) from `ip`.
+    pub fn of(subject: Option<&str>, ip: std::net::IpAddr) -> Share {
+        match subject {
+            Some(s) => Share::Subject(std::sync::Arc::from(s)),
+            None => Share::Client(ip),
         }
-        let scanner = self.clone();
-        off_worker(budget, move || scanner.message(&msg)).await
     }
 }
 
-/// Runs `work` (a large scan) on tokio's blocking pool, at most one per core at once, and
-/// waits for it at most `budget` (its turn included); `None` past it (the caller fails
+/// The turns of large scans: at most one per core (two at least) at once, and at most half of
+/// them (one at least) for one [`Share`]; a waiting scan is given the first free turn its share
+/// may take, in the order they came. So a token holder who sends many large messages that are
+/// slow to scan waits behind its own, and another holder's scan (or the gateway's answer to
+/// it) is not held up by them (bb-gw-s9 S2).
+struct Turns {
+    slots: usize,
+    per_share: usize,
+    state: std::sync::Mutex<TurnState>,
+}
+
+#[derive(Default)]
+struct TurnState {
+    running: usize,
+    by_share: std::collections::HashMap<Share, usize>,
+    waiting: std::collections::VecDeque<(Share, tokio::sync::oneshot::Sender<Turn>)>,
+}
+
+/// A turn held: given back when dropped (when its scan ends).
+struct Turn {
+    turns: &'static Turns,
+    share: Option<Share>,
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        if let Some(share) = self.share.take() {
+            self.turns.give_back(share);
+        }
+    }
+}
+
+impl Turns {
+    fn new(cores: usize) -> Turns {
+        let slots = cores.max(2);
+        Turns {
+            slots,
+            per_share: (slots / 2).max(1),
+            state: Default::default(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, TurnState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether `share` may take a turn now.
+    fn free_for(&self, st: &TurnState, share: &Share) -> bool {
+        st.running < self.slots && st.by_share.get(share).copied().unwrap_or(0) < self.per_share
+    }
+
+    fn take(&'static self, st: &mut TurnState, share: &Share) -> Turn {
+        st.running += 1;
+        *st.by_share.entry(share.clone()).or_default() += 1;
+        Turn {
+            turns: self,
+            share: Some(share.clone()),
+        }
+    }
+
+    /// A turn for `share`, once one is free for it.
+    async fn turn(&'static self, share: Share) -> Option<Turn> {
+        let rx = {
+            let mut st = self.lock();
+            if self.free_for(&st, &share) {
+                return Some(self.take(&mut st, &share));
+            }
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            st.waiting.push_back((share, tx));
+            rx
+        };
+        rx.await.ok()
+    }
+
+    /// A turn of `share` ended: the first waiting scan that may take it now gets it (a
+    /// waiter that gave up, past its budget, is passed over).
+    fn give_back(&'static self, share: Share) {
+        let mut st = self.lock();
+        st.running -= 1;
+        if let Some(n) = st.by_share.get_mut(&share) {
+            *n -= 1;
+            if *n == 0 {
+                st.by_share.remove(&share);
+            }
+        }
+        st.waiting.retain(|(_, tx)| !tx.is_closed());
+        while st.running < self.slots {
+            let Some(at) = st.waiting.iter().position(|(s, _)| self.free_for(&st, s)) else {
+                break;
+            };
+            let (s, tx) = st.waiting.remove(at).expect("found above");
+            let turn = self.take(&mut st, &s);
+            if let Err(mut turn) = tx.send(turn) {
+                // Its waiter gave up just now: the turn is undone here, under the lock.
+                turn.share = None;
+                st.running -= 1;
+                if let Some(n) = st.by_share.get_mut(&s) {
+                    *n -= 1;
+                    if *n == 0 {
+                        st.by_share.remove(&s);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The turns of every large scan of the process.
+static TURNS: std::sync::LazyLock<Turns> = std::sync::LazyLock::new(|| {
+    Turns::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+});
+
+/// Runs `work` (a large scan) on tokio's blocking pool in a turn of `share` (see [`Share`]),
+/// and waits for it at most `budget` (its turn included); `None` past it (the caller fails
 /// closed). Work past its budget still runs to its end, holding its turn.
 pub async fn off_worker<T: Send + 'static>(
     budget: std::time::Duration,
+    share: Share,
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Option<T> {
     let run = async move {
-        let turn = LARGE_SCANS.acquire().await.ok()?;
+        let turn = TURNS.turn(share).await?;
         tokio::task::spawn_blocking(move || {
             let _turn = turn;
             work()
@@ -569,6 +680,33 @@ mod tests {
         h.insert("content-length", "1x".parse().unwrap());
         let text = String::from_utf8(header_text(&h)).unwrap();
         assert!(text.contains("date: AKIA") && text.contains("content-length: 1x"));
+    }
+
+    #[tokio::test]
+    async fn one_share_never_holds_every_turn_while_another_waits() {
+        // bb-gw-s9 S2: two turns, at most one per share; the waiting scan whose share may
+        // take a freed turn gets it, in the order they came.
+        let turns: &'static Turns = Box::leak(Box::new(Turns::new(2)));
+        let (bob, alice) = (Share::Subject("bob".into()), Share::Subject("alice".into()));
+        let b1 = turns.turn(bob.clone()).await.unwrap();
+        let b2 = tokio::spawn(turns.turn(bob.clone()));
+        tokio::task::yield_now().await;
+        assert!(!b2.is_finished(), "bob waits behind his own scan");
+        let a1 = turns.turn(alice.clone()).await.unwrap();
+        let a2 = tokio::spawn(turns.turn(alice.clone()));
+        tokio::task::yield_now().await;
+        // Alice's turn ends first: bob still holds one, so alice's next scan takes it.
+        drop(a1);
+        let a2 = a2.await.unwrap().unwrap();
+        assert!(!b2.is_finished());
+        drop(b1);
+        let b2 = b2.await.unwrap().unwrap();
+        // A waiter that gave up is passed over.
+        let gone = tokio::time::timeout(std::time::Duration::ZERO, turns.turn(alice.clone()));
+        assert!(gone.await.is_err());
+        drop((a2, b2));
+        let st = turns.lock();
+        assert_eq!((st.running, st.by_share.len(), st.waiting.len()), (0, 0, 0));
     }
 
     #[test]

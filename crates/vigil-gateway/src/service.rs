@@ -211,11 +211,11 @@ async fn pipeline(ex: &mut Exchange<'_>, req: Request<Incoming>) -> Response<Bod
 
 /// The session a request on an HTTP route with tokens acts in (see [`crate::sessions`]): 404
 /// when it is not one the token's subject opened through the gateway.
-fn session(
-    route: &Route,
+fn session<'g>(
+    route: &'g Route,
     principal: Option<&Principal>,
     req: &Request<Incoming>,
-) -> Flow<Option<Session>> {
+) -> Flow<Option<Session<'g>>> {
     if route.webhook.is_some() || route.stdio.is_some() {
         // A stdio route's own server binds its sessions.
         return Flow::Next(None);
@@ -238,13 +238,12 @@ fn session(
         return Flow::Next(None);
     };
     let s = Session {
-        route: Arc::from(route.label.as_str()),
+        route,
         subject: crate::sessions::holder(p.subject.as_deref(), req.headers()),
         asked,
-        mount: crate::sessions::Mount::of(route),
     };
     if let Some(id) = &s.asked {
-        if !crate::sessions::allowed(&s.route, id, &s.subject) {
+        if !crate::sessions::allowed(&route.label, id, &s.subject) {
             return Flow::Reply(crate::sessions::not_found());
         }
     }
@@ -252,27 +251,26 @@ fn session(
 }
 
 /// A request's session, for binding what the upstream answers.
-struct Session {
-    route: Arc<str>,
+struct Session<'g> {
+    route: &'g Route,
     subject: String,
     asked: Option<String>,
-    mount: crate::sessions::Mount,
 }
 
-impl Session {
+impl Session<'_> {
     /// The upstream's answer `resp` to a `method` request: a session it opens is bound to the
     /// subject (503 when the gateway holds too many), one it ends forgotten, and a legacy
     /// stream watched for its `endpoint`.
     fn answered(self, method: &Method, resp: Response<Body>) -> Response<Body> {
-        if !crate::sessions::answered(
-            &self.route,
+        if let Err(why) = crate::sessions::answered(
+            &self.route.label,
             &self.subject,
             method,
             self.asked.as_deref(),
             resp.status(),
             resp.headers(),
         ) {
-            return crate::sessions::full();
+            return crate::sessions::unbound(why, &self.route.label);
         }
         let stream = resp
             .headers()
@@ -282,7 +280,12 @@ impl Session {
             return resp;
         }
         let (parts, body) = resp.into_parts();
-        let watched = crate::sessions::Watch::new(body, self.route, self.subject, self.mount);
+        let watched = crate::sessions::Watch::new(
+            body,
+            Arc::from(self.route.label.as_str()),
+            self.subject,
+            crate::sessions::Mount::of(self.route),
+        );
         Response::from_parts(parts, BodyExt::boxed(watched))
     }
 }
@@ -1223,6 +1226,10 @@ async fn forward(
         crate::rewrite::MAX_MESSAGE,
     )
     .within(budget.unwrap_or(std::time::Duration::from_secs(5)))
+    .for_share(crate::scan::Share::of(
+        principal.as_ref().and_then(|p| p.subject.as_deref()),
+        ex.client.ip,
+    ))
     .on_refused(Arc::new(move |why| {
         let label = &gw.settings.routes[index].label;
         gw.metrics

@@ -90,15 +90,22 @@ impl Table {
         }
     }
 
-    /// Binds `key` to `subject`; `None` when the table is full.
-    fn bind(&mut self, key: Key, subject: &str, now: Instant) -> Option<u64> {
-        if self.owners.contains_key(&key) {
-            self.forget(&key);
-        } else if self.owners.len() >= MAX {
-            self.expire(now);
-            if self.owners.len() >= MAX {
-                return None;
+    /// Binds `key` to `subject` (again, when it holds it already).
+    fn bind(&mut self, key: Key, subject: &str, now: Instant) -> Result<u64, Unbound> {
+        match self.owners.get(&key) {
+            // An upstream that hands out an id another subject holds (a broken or hostile
+            // one) never moves that session to this subject (bb-gw-s9 S10).
+            Some(o) if o.subject != subject && now.duration_since(o.last) < IDLE => {
+                return Err(Unbound::Taken);
             }
+            Some(_) => self.forget(&key),
+            None if self.owners.len() >= MAX => {
+                self.expire(now);
+                if self.owners.len() >= MAX {
+                    return Err(Unbound::Full);
+                }
+            }
+            None => {}
         }
         let slot = (key.0.clone(), subject.to_owned());
         let q = self.opened.entry(slot).or_default();
@@ -119,8 +126,17 @@ impl Table {
                 serial: self.serial,
             },
         );
-        Some(self.serial)
+        Ok(self.serial)
     }
+}
+
+/// Why a session the upstream handed out was not bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unbound {
+    /// The gateway holds as many sessions as it may.
+    Full,
+    /// Another subject holds that id on this route.
+    Taken,
 }
 
 static TABLE: LazyLock<Mutex<Table>> = LazyLock::new(Default::default);
@@ -208,10 +224,10 @@ pub(crate) fn decode(s: &str) -> String {
 
 /// Whether `subject` may use the session `id` of the route `route` (and it is then marked
 /// used): only the subject that opened it, and only while the gateway remembers it.
-pub(crate) fn allowed(route: &Arc<str>, id: &str, subject: &str) -> bool {
+pub(crate) fn allowed(route: &str, id: &str, subject: &str) -> bool {
     let now = Instant::now();
+    let key = (Arc::from(route), id.to_owned());
     let mut t = table();
-    let key = (route.clone(), id.to_owned());
     match t.owners.get_mut(&key) {
         Some(o) if now.duration_since(o.last) >= IDLE => {
             t.forget(&key);
@@ -251,33 +267,36 @@ pub(crate) fn holder(subject: Option<&str>, headers: &HeaderMap) -> String {
 }
 
 /// After the upstream answered a request of `subject` that named the session `asked` (if
-/// any): a new `Mcp-Session-Id` in the answer is bound to the subject (`false`: the table is
-/// full, the answer must not reach the client), and a session the upstream ended (`DELETE`
-/// answered, or 404) is forgotten.
+/// any): a new `Mcp-Session-Id` in the answer is bound to the subject (`Err`: the table is
+/// full, or another subject holds that id; the answer must not reach the client), and a
+/// session the upstream ended (`DELETE` answered, or 404) is forgotten.
 pub(crate) fn answered(
-    route: &Arc<str>,
+    route: &str,
     subject: &str,
     method: &Method,
     asked: Option<&str>,
     status: StatusCode,
     answer: &HeaderMap,
-) -> bool {
+) -> Result<(), Unbound> {
     let given = answer
         .get(MCP_SESSION_ID)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .filter(|id| Some(id.as_str()) != asked && id.len() <= MAX_ID);
+    let ended = asked.filter(|_| {
+        status == StatusCode::NOT_FOUND || (method == Method::DELETE && status.is_success())
+    });
+    if given.is_none() && ended.is_none() {
+        // Nothing to bind or forget: the table (shared by every worker) is not touched.
+        return Ok(());
+    }
+    let route: Arc<str> = Arc::from(route);
     let mut t = table();
-    if let Some(id) = asked {
-        let ended =
-            status == StatusCode::NOT_FOUND || (method == Method::DELETE && status.is_success());
-        if ended {
-            t.forget(&(route.clone(), id.to_owned()));
-        }
+    if let Some(id) = ended {
+        t.forget(&(route.clone(), id.to_owned()));
     }
     match given {
-        Some(id) if Some(id.as_str()) != asked && id.len() <= MAX_ID => t
-            .bind((route.clone(), id), subject, Instant::now())
-            .is_some(),
-        _ => true,
+        Some(id) => t.bind((route, id), subject, Instant::now()).map(drop),
+        None => Ok(()),
     }
 }
 
@@ -290,13 +309,24 @@ pub(crate) fn not_found() -> http::Response<crate::body::Body> {
     )
 }
 
-/// The 503 when the gateway holds as many sessions as it may.
-pub(crate) fn full() -> http::Response<crate::body::Body> {
-    crate::body::error(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "too_many_sessions",
-        "the gateway holds as many sessions as it may; retry later",
-    )
+/// The answer in place of one whose session could not be bound: 503 when the gateway holds as
+/// many sessions as it may, 502 when the upstream handed out an id another subject holds.
+pub(crate) fn unbound(why: Unbound, route: &str) -> http::Response<crate::body::Body> {
+    match why {
+        Unbound::Full => crate::body::error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too_many_sessions",
+            "the gateway holds as many sessions as it may; retry later",
+        ),
+        Unbound::Taken => {
+            tracing::warn!(route, "{}", Refused::Taken.message());
+            crate::body::error(
+                StatusCode::BAD_GATEWAY,
+                "session_taken",
+                "the upstream handed out a session id that another subject holds; refused",
+            )
+        }
+    }
 }
 
 /// Where a route's upstream is mounted: maps the path an upstream's `endpoint` event names
@@ -318,6 +348,8 @@ enum Refused {
     Unbindable,
     /// The session table is full.
     Full,
+    /// The upstream handed out an id another subject holds.
+    Taken,
 }
 
 impl Refused {
@@ -326,6 +358,7 @@ impl Refused {
             Refused::Elsewhere => "the upstream's legacy endpoint lies outside this route (another origin, or a path the route does not forward); stream ended",
             Refused::Unbindable => "the upstream's legacy endpoint names no sessionId or session_id the gateway can bind to the token's subject, or names other parameters or the session in its path; stream ended",
             Refused::Full => "too many sessions",
+            Refused::Taken => "the upstream handed out a session id that another subject holds on this route; refused (the session stays with its subject)",
         }
     }
 }
@@ -349,33 +382,44 @@ impl Mount {
         }
     }
 
+    /// A `Location` the upstream answered with, as the client must follow it through the
+    /// gateway: an absolute URL of the upstream's own origin, or an absolute path, rewritten
+    /// into the route's prefix (`Some`); a relative reference as sent (`None`); `Err` when it
+    /// lies outside what the route forwards (another origin, another path).
+    pub(crate) fn location(&self, l: &str) -> Result<Option<String>, ()> {
+        self.endpoint(l).map_err(drop)
+    }
+
     /// The `endpoint` event's `data` as the client must use it: `Some` rewritten into the
     /// route's prefix (an absolute path, or a URL of the upstream's own origin), `None` when
     /// it stays as sent (a relative reference, which the client resolves against the stream's
     /// URL, already under the route).
     fn endpoint(&self, data: &str) -> Result<Option<String>, Refused> {
-        let target = if data.starts_with("//") {
+        // Resolved as clients resolve it (the WHATWG URL rules of browsers and Node, through the
+        // `url` crate): leading spaces dropped, `\` read as `/`, `https:host` and `//host`
+        // naming a host. Whatever lands on another origin is refused.
+        let base =
+            url::Url::parse(&format!("{}/", self.upstream_base)).map_err(|_| Refused::Elsewhere)?;
+        let joined = base.join(data).map_err(|_| Refused::Elsewhere)?;
+        if joined.origin() != base.origin() {
             return Err(Refused::Elsewhere);
-        } else if let Some((scheme, rest)) = data
-            .split_once("://")
-            .filter(|(s, _)| !s.is_empty() && !s.contains(['/', '?', '#']))
-        {
-            let cut = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-            let origin = format!("{scheme}://{}", &rest[..cut]).to_ascii_lowercase();
-            if origin != self.upstream_base {
-                return Err(Refused::Elsewhere);
-            }
-            let tail = &rest[cut..];
-            if tail.starts_with('/') {
-                tail.to_owned()
-            } else {
-                format!("/{tail}")
-            }
-        } else if data.starts_with('/') {
-            data.to_owned()
-        } else {
+        }
+        // A plain relative reference (no scheme, no leading `/` or `\`, nothing a parser
+        // drops) stays as sent: the client resolves it against the stream's URL, which is
+        // already under the route.
+        let head = data.split(['/', '?', '#']).next().unwrap_or("");
+        let plain = !data.is_empty()
+            && !head.contains(':')
+            && !data.starts_with('/')
+            && !data.bytes().any(|b| b == b'\\' || b <= b' ' || b == 0x7f);
+        if plain {
             return Ok(None);
-        };
+        }
+        let mut target = joined.path().to_owned();
+        if let Some(q) = joined.query() {
+            target.push('?');
+            target.push_str(q);
+        }
         let cut = target.find(['?', '#']).unwrap_or(target.len());
         let (path, query) = target.split_at(cut);
         let rest = under(path, &self.upstream_path).ok_or(Refused::Elsewhere)?;
@@ -513,8 +557,9 @@ impl<B> Watch<B> {
             }
             let key = (self.route.clone(), id.clone());
             match table().bind(key, &self.subject, Instant::now()) {
-                Some(serial) => self.bound = Some((id.clone(), serial)),
-                None => return Look::Refuse(Refused::Full),
+                Ok(serial) => self.bound = Some((id.clone(), serial)),
+                Err(Unbound::Full) => return Look::Refuse(Refused::Full),
+                Err(Unbound::Taken) => return Look::Refuse(Refused::Taken),
             }
             if let Some(new) = &rewritten {
                 // The value as sent, on its one `data:` line, replaced in the raw bytes.
@@ -632,19 +677,21 @@ mod tests {
         let route: Arc<str> = "unit-a".into();
         let mut h = HeaderMap::new();
         h.insert(MCP_SESSION_ID, "s-1".parse().unwrap());
-        assert!(answered(
-            &route,
-            "alice",
-            &Method::POST,
-            None,
-            StatusCode::OK,
-            &h
-        ));
+        let open =
+            |subject: &str| answered(&route, subject, &Method::POST, None, StatusCode::OK, &h);
+        assert_eq!(open("alice"), Ok(()));
         assert!(allowed(&route, "s-1", "alice"));
         assert!(!allowed(&route, "s-1", "bob"));
+        // bb-gw-s9 S10: an upstream that hands the same id to another subject never moves
+        // the session; handed to the same subject again, it stays bound.
+        assert_eq!(open("bob"), Err(Unbound::Taken));
+        assert!(allowed(&route, "s-1", "alice"));
+        assert!(!allowed(&route, "s-1", "bob"));
+        assert_eq!(open("alice"), Ok(()));
+        assert!(allowed(&route, "s-1", "alice"));
         assert!(!allowed(&route, "s-2", "alice"), "an id never handed out");
-        assert!(!allowed(&"unit-b".into(), "s-1", "alice"), "another route");
-        answered(
+        assert!(!allowed("unit-b", "s-1", "alice"), "another route");
+        let _ = answered(
             &route,
             "alice",
             &Method::DELETE,
@@ -661,14 +708,10 @@ mod tests {
         for i in 0..=PER_SUBJECT {
             let mut h = HeaderMap::new();
             h.insert(MCP_SESSION_ID, format!("c-{i}").parse().unwrap());
-            assert!(answered(
-                &route,
-                "carol",
-                &Method::POST,
-                None,
-                StatusCode::OK,
-                &h
-            ));
+            assert_eq!(
+                answered(&route, "carol", &Method::POST, None, StatusCode::OK, &h),
+                Ok(())
+            );
         }
         assert!(!allowed(&route, "c-0", "carol"), "the oldest is forgotten");
         assert!(allowed(&route, &format!("c-{PER_SUBJECT}"), "carol"));
@@ -737,13 +780,35 @@ mod tests {
             "/messages?sessionId=abc&session-id=abc",
             "/messages/abc?sessionId=abc",
             "/messages?sessionId=abc&v=2",
+            // bb-gw-s10 F3: what a WHATWG URL parser resolves to another host.
+            "https:evil.example/messages?sessionId=x",
+            "https:/evil.example/messages?sessionId=x",
+            "\\\\evil.example/messages?sessionId=x",
+            "/\\evil.example/messages?sessionId=x",
+            " //evil.example/messages?sessionId=x",
+            "\t//evil.example/messages?sessionId=x",
+            "HTTP://EVIL.example/messages?sessionId=x",
+            "http://127.0.0.1:9@evil.example/messages?sessionId=x",
+            "http://127.0.0.1:99/messages?sessionId=x",
         ] {
             let mut w = Watch::new((), route.clone(), "dora".into(), mount.clone());
             let ev = format!("event: endpoint\ndata: {data}\n\n");
             assert!(matches!(w.look(ev.as_bytes()), Look::Refuse(_)), "{data}");
         }
-        // A relative reference stays as sent; the upstream's own origin is rewritten.
+        // A relative reference stays as sent; the upstream's own origin is rewritten (its
+        // spellings too: case, the default port, `http:` with no slashes resolving onto it).
         assert_eq!(mount.endpoint("messages?sessionId=1"), Ok(None));
+        for same in [
+            "HTTP://127.0.0.1:9/messages?sessionId=1",
+            "http:/messages?sessionId=1",
+            "/x/../messages?sessionId=1",
+        ] {
+            assert_eq!(
+                mount.endpoint(same),
+                Ok(Some("/mcp/legacy/messages?sessionId=1".into())),
+                "{same}"
+            );
+        }
         assert_eq!(
             mount.endpoint("http://127.0.0.1:9/messages?sessionId=1"),
             Ok(Some("/mcp/legacy/messages?sessionId=1".into()))

@@ -134,12 +134,22 @@ pub struct Outcome {
 /// A document linted in memory: the document, its findings, its tools.
 pub type Linted = (Document, Vec<Finding>, Vec<SeenTool>);
 
-/// The linter: settings and `vigil scan`'s built-in rules, compiled once (on a thread of their
-/// own, while the walk starts and the first files are read and parsed).
+/// How the scan rules are compiled on their thread: `None` when the configuration they come
+/// from is refused (the caller learns why from its own closure).
+type CompileRules = Box<dyn FnOnce() -> Option<Ruleset> + Send + 'static>;
+
+/// The linter: settings and `vigil scan`'s rules (the built-in ones, or the configuration
+/// `vigil scan` would use in the same place: [`Linter::with_scan_rules`]), compiled once (on a
+/// thread of their own, while the walk starts and the first files are read and parsed).
 pub struct Linter {
     settings: Settings,
-    ruleset: OnceLock<Ruleset>,
-    compiling: Mutex<Option<JoinHandle<Ruleset>>>,
+    /// The compiled rules; `None` once their configuration was refused (nothing is checked
+    /// then, and the walk stops).
+    ruleset: OnceLock<Option<Ruleset>>,
+    compiling: Mutex<Option<JoinHandle<Option<Ruleset>>>>,
+    /// What compiles the rules when their thread could not be started (the built-ins only: a
+    /// configuration's closure went to the thread).
+    fallback: Option<fn() -> Ruleset>,
     /// Documents parsed while the rules were still compiling, checked once they are ready.
     backlog: Mutex<Vec<Document>>,
     /// Compose files linted (canonical paths): found by the walk, named, or named by another
@@ -150,18 +160,40 @@ pub struct Linter {
 }
 
 impl Linter {
-    /// A linter with these settings.
+    /// A linter with these settings and `vigil scan`'s built-in rules.
     pub fn new(settings: Settings) -> Self {
+        Self::start(
+            settings,
+            Box::new(|| Some(Ruleset::builtin())),
+            Some(Ruleset::builtin),
+        )
+    }
+
+    /// A linter whose scan rules `compile` makes (on a thread of its own): `vigil lint` passes
+    /// `vigil scan`'s resolution of the configuration in the same place (`vigil.toml [scan]`,
+    /// a `.gitleaks.toml` beside the code), so a credential is judged by the rules `vigil scan`
+    /// uses there. `compile` returns `None` when that configuration is refused: the linter then
+    /// checks nothing and stops its walk ([`Linter::rules_refused`]); the caller, which kept
+    /// the reason, must fail the run.
+    pub fn with_scan_rules(
+        settings: Settings,
+        compile: impl FnOnce() -> Option<Ruleset> + Send + 'static,
+    ) -> Self {
+        Self::start(settings, Box::new(compile), None)
+    }
+
+    fn start(settings: Settings, compile: CompileRules, fallback: Option<fn() -> Ruleset>) -> Self {
         // Compiling the scan rules' regexes is a fixed cost of about 0.2 s: started here, it
         // overlaps the walk and the parsing of the first files instead of delaying them.
         let compiling = std::thread::Builder::new()
             .name("vigil-lint-rules".into())
-            .spawn(Ruleset::builtin)
+            .spawn(compile)
             .ok();
         Linter {
             settings,
             ruleset: OnceLock::new(),
             compiling: Mutex::new(compiling),
+            fallback,
             backlog: Mutex::new(Vec::new()),
             composed: Mutex::new(std::collections::HashSet::new()),
             keep_tools: true,
@@ -169,20 +201,36 @@ impl Linter {
         }
     }
 
-    /// `vigil scan`'s built-in rules, waiting for them if they are still being compiled.
-    fn ruleset(&self) -> &Ruleset {
-        self.ruleset.get_or_init(|| {
-            let handle = self
-                .compiling
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .take();
-            // A compile thread that could not start or panicked: compile here (a panic then
-            // repeats on this thread, as it would have without the thread).
-            handle
-                .and_then(|h| h.join().ok())
-                .unwrap_or_else(Ruleset::builtin)
-        })
+    /// The scan rules, waiting for them if they are still being compiled; `None` when their
+    /// configuration was refused.
+    fn ruleset(&self) -> Option<&Ruleset> {
+        self.ruleset
+            .get_or_init(|| {
+                let handle = self
+                    .compiling
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .take();
+                match handle.map(JoinHandle::join) {
+                    Some(Ok(rules)) => rules,
+                    // A compile thread that could not start or panicked: the built-ins are
+                    // compiled here (a panic then repeats on this thread, as it would have
+                    // without the thread); a configuration's rules are refused.
+                    _ => self.fallback.map(|f| f()),
+                }
+            })
+            .as_ref()
+    }
+
+    /// Whether the scan rules' configuration was refused (waits for the rules): the outcome of
+    /// [`Linter::run`] is then incomplete and must not be reported.
+    pub fn rules_refused(&self) -> bool {
+        self.ruleset().is_none()
+    }
+
+    /// Whether the rules were refused, without waiting for them.
+    fn refused_yet(&self) -> bool {
+        matches!(self.ruleset.get(), Some(None))
     }
 
     /// Whether the rules are compiled (or being joined by another thread), without waiting for
@@ -218,13 +266,16 @@ impl Linter {
 
     /// Lints one parsed document: its findings, and its tools.
     pub fn check(&self, doc: &Document) -> (Vec<Finding>, Vec<SeenTool>) {
+        let Some(ruleset) = self.ruleset() else {
+            return (Vec::new(), Vec::new());
+        };
         let servers = model::servers(doc.kind, &doc.root);
         let stem = Path::new(&doc.path)
             .file_stem()
             .map_or_else(|| doc.path.clone(), |s| s.to_string_lossy().into_owned());
         let tools = model::tools(doc.kind, &doc.root, &servers, &stem);
         let scan = if is_structured(doc.kind) {
-            self.scan(doc)
+            scan(ruleset, doc)
         } else {
             Vec::new()
         };
@@ -263,15 +314,13 @@ impl Linter {
                     region: doc.region(r.span),
                     // A key path may hold a secret too (a server named by its token).
                     key: match r.key {
-                        Some(k) if !self.show_secrets => {
-                            Some(crate::redact::redact(&k, self.ruleset()))
-                        }
+                        Some(k) if !self.show_secrets => Some(crate::redact::redact(&k, ruleset)),
                         k => k,
                     },
                     message: if self.show_secrets {
                         r.message
                     } else {
-                        crate::redact::redact(&r.message, self.ruleset())
+                        crate::redact::redact(&r.message, ruleset)
                     },
                     secret: r.secret,
                     properties: Vec::new(),
@@ -290,24 +339,6 @@ impl Linter {
             })
             .collect();
         (findings, seen)
-    }
-
-    fn scan(&self, doc: &Document) -> Vec<ScanHit> {
-        let mut found = Vec::new();
-        self.ruleset()
-            .scan_bytes(&doc.path, None, doc.text.as_bytes(), &mut found);
-        found
-            .into_iter()
-            .map(|f| {
-                let start = doc.lines.offset(f.line, f.column);
-                let end = doc.lines.offset(f.end_line, f.end_column);
-                ScanHit {
-                    span: Span::new(start, end),
-                    description: f.description.clone(),
-                    secret: f.secret.clone(),
-                }
-            })
-            .collect()
     }
 
     /// Checks a parsed document and records what it holds, or, while the rules are still
@@ -558,6 +589,10 @@ impl Linter {
             }
             b.build_parallel().run(|| {
                 Box::new(|entry| {
+                    // The scan rules' configuration was refused: the run fails, stop reading.
+                    if self.refused_yet() {
+                        return ignore::WalkState::Quit;
+                    }
                     match entry {
                         Ok(e) => self.entry(&e, pass, root, &canon_root, out, seen),
                         // A folder the ignore files hide and the user cannot read (a
@@ -593,6 +628,16 @@ impl Linter {
         }
         if pass == Pass::ClientFiles && !matches!(g, Guess::Named(..)) {
             return;
+        }
+        // The second pass meets again every client file the first one linted: known by its
+        // path alone (see below), it costs no system call.
+        if pass == Pass::ClientFiles && !ft.is_symlink() {
+            if let Ok(rel) = p.strip_prefix(root) {
+                let s = seen.lock().unwrap_or_else(|e| e.into_inner());
+                if s.contains(&canon_root.join(rel)) {
+                    return;
+                }
+            }
         }
         let shown = shown(p);
         let meta = if ft.is_symlink() {
@@ -786,6 +831,24 @@ fn lenient(bytes: &[u8]) -> String {
             .collect();
     }
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// `vigil scan`'s rules over a document's text, placed on it.
+fn scan(ruleset: &Ruleset, doc: &Document) -> Vec<ScanHit> {
+    let mut found = Vec::new();
+    ruleset.scan_bytes(&doc.path, None, doc.text.as_bytes(), &mut found);
+    found
+        .into_iter()
+        .map(|f| {
+            let start = doc.lines.offset(f.line, f.column);
+            let end = doc.lines.offset(f.end_line, f.end_column);
+            ScanHit {
+                span: Span::new(start, end),
+                description: f.description.clone(),
+                secret: f.secret.clone(),
+            }
+        })
+        .collect()
 }
 
 fn shown(p: &Path) -> String {

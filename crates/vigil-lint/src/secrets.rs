@@ -27,6 +27,10 @@ static SECRET_NAME: LazyLock<Regex> = LazyLock::new(|| {
         r"|password|passwd|pwd|pass|passphrase|private[_\-]?key|credentials?|cookie",
         r"|session[_\-]?(?:id|key)|(?:signing|encryption|master|app|license)[_\-]?key|webhook(?:[_\-]?(?:url|secret))?",
         r"|dsn|connection[_\-]?string|database[_\-]?url|db[_\-]?url|authorization|auth",
+        // The same words in other languages written in Latin letters (diacritics already
+        // folded away: `pässwört` is read as `passwort`).
+        r"|passwort|kennwort|wachtwoord|losenord|passord|adgangskode|salasana|jelszo|haslo|heslo",
+        r"|sifre|parola|senha|contrasena|mot[_\-.\s]?de[_\-.\s]?passe|geheimnis|segredo|segreto|secreto",
         r")$"
     ))
     .expect("secret-name regex")
@@ -53,9 +57,126 @@ pub fn is_reference(value: &str) -> bool {
 }
 
 /// Whether a key, header or flag name says its value is a secret (`GITHUB_TOKEN`,
-/// `X-API-Key`, `--api-key`, `db_password`), and not a path or id of one (`*_FILE`, `*_PATH`,
-/// `public_key`).
+/// `X-API-Key`, `--api-key`, `db_password`, `Passwort`, `пароль`, `密码`), and not a path or id
+/// of one (`*_FILE`, `*_PATH`, `public_key`). A name holding other than ASCII is read folded
+/// ([`fold_name`]): invisible characters dropped, compatibility forms and case folded,
+/// diacritics removed, look-alike letters of other scripts read as the Latin ones they imitate
+/// (`TОKEN` with a Cyrillic `О`), so `pässwört`, `ТОКЕН` and `API\u{200B}_KEY` are secrets'
+/// names.
 pub fn is_secret_name(name: &str) -> bool {
+    if name.is_ascii() {
+        return ascii_secret_name(name);
+    }
+    if name.len() > 512 {
+        return false;
+    }
+    let folded = fold_name(name);
+    native_secret_word(&folded.native) || ascii_secret_name(&folded.latin)
+}
+
+/// [`is_secret_name`] for the name as written, without folding: whether a header or key is
+/// one a client sends or reads as a credential (a header whose name hides a zero-width
+/// character or a Cyrillic letter authenticates nothing).
+pub fn is_secret_name_as_written(name: &str) -> bool {
+    ascii_secret_name(name)
+}
+
+/// A key name read two ways for judging: `native` is NFKC, lower case, without invisible
+/// characters (`ТОКЕН` → `токен`); `latin` is that with diacritics removed and letters of
+/// other scripts that imitate Latin ones replaced by them (`pässwört` → `passwort`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoldedName {
+    /// NFKC, lower case, invisible characters dropped.
+    pub native: String,
+    /// `native` with diacritics removed and look-alikes read as Latin letters.
+    pub latin: String,
+}
+
+/// Folds a key name for judging (see [`FoldedName`]).
+pub fn fold_name(name: &str) -> FoldedName {
+    use unicode_normalization::char::is_combining_mark;
+    use unicode_normalization::UnicodeNormalization as _;
+    let native: String = name
+        .nfkc()
+        .filter(|c| !crate::rules::invisible_char(*c))
+        .flat_map(char::to_lowercase)
+        .collect();
+    let mut latin = String::with_capacity(native.len());
+    for c in native.chars() {
+        if c.is_ascii() {
+            latin.push(c);
+            continue;
+        }
+        // `ä` → `a`: the base letter without its marks.
+        let base: String = std::iter::once(c)
+            .nfd()
+            .filter(|m| !is_combining_mark(*m))
+            .collect();
+        if !base.is_empty() && base.is_ascii() {
+            latin.push_str(&base);
+            continue;
+        }
+        // `о` (Cyrillic) → `o`: UTS 39's prototype, when it is a Latin letter or digit.
+        let mut buf = [0u8; 4];
+        let proto: String = unicode_security::skeleton(c.encode_utf8(&mut buf)).collect();
+        if !proto.is_empty() && proto.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            latin.extend(proto.chars().flat_map(char::to_lowercase));
+        } else {
+            latin.push(c);
+        }
+    }
+    FoldedName { native, latin }
+}
+
+/// Whether a folded name holds a secret's word in a script other than Latin (`пароль`,
+/// `токен`, `密码`, `パスワード`, `비밀번호`), and not a public key's.
+fn native_secret_word(native: &str) -> bool {
+    /// Words (and stems, for inflected languages) naming a password, token, key or secret.
+    const WORDS: &[&str] = &[
+        "парол",
+        "токен",
+        "ключ",
+        "секрет",
+        "гасло",
+        "лозинк",
+        "κωδικ",
+        "συνθηματικ",
+        "密码",
+        "密碼",
+        "口令",
+        "令牌",
+        "密钥",
+        "密鑰",
+        "秘钥",
+        "秘密",
+        "凭证",
+        "憑證",
+        "パスワード",
+        "トークン",
+        "暗証",
+        "認証",
+        "hasło",
+        "비밀번호",
+        "암호",
+        "토큰",
+        "비밀",
+        "סיסמ",
+        "كلمة المرور",
+        "كلمة_المرور",
+        "كلمةالمرور",
+        "पासवर्ड",
+    ];
+    /// Words that make it a public key's name.
+    const NOT: &[&str] = &["публичн", "открыт", "公钥", "公開", "公开", "공개"];
+    static WORD: LazyLock<aho_corasick::AhoCorasick> =
+        LazyLock::new(|| aho_corasick::AhoCorasick::new(WORDS).expect("words"));
+    static EXCEPT: LazyLock<aho_corasick::AhoCorasick> =
+        LazyLock::new(|| aho_corasick::AhoCorasick::new(NOT).expect("exceptions"));
+    WORD.is_match(native) && !EXCEPT.is_match(native)
+}
+
+/// [`is_secret_name`] for a name read as it is.
+fn ascii_secret_name(name: &str) -> bool {
     /// Words one of which a secret's name holds (compared without case).
     const STEMS: &[&str] = &[
         "key",
@@ -73,6 +194,22 @@ pub fn is_secret_name(name: &str) -> bool {
         "bearer",
         "session",
         "private",
+        // Other languages' words (see SECRET_NAME).
+        "wort",
+        "woord",
+        "enord",
+        "kode",
+        "salasana",
+        "jelszo",
+        "haslo",
+        "heslo",
+        "sifre",
+        "parola",
+        "senha",
+        "contrasena",
+        "geheim",
+        "segred",
+        "segret",
     ];
     /// Words that make the name one of something else (a public key, a key's id, a URL).
     const NOT: &[&str] = &[
@@ -269,7 +406,11 @@ pub fn bearer_literal(value: &str) -> bool {
 /// [`is_secret_name`]'s shapes (`AUTH_HEADER`, `TOKEN_VALUE`): a digest-shaped value under it
 /// is a credential, not an id.
 pub fn is_credential_word(name: &str) -> bool {
-    let l = name.to_ascii_lowercase();
+    let l = if name.is_ascii() {
+        name.to_ascii_lowercase()
+    } else {
+        fold_name(name).latin
+    };
     !is_id_name(name)
         && ![
             "public", "url", "endpoint", "file", "path", "type", "method",
@@ -388,6 +529,51 @@ mod tests {
         ] {
             assert!(!is_secret_name(n), "{n}");
         }
+    }
+
+    #[test]
+    fn non_ascii_names_are_read_folded() {
+        assert_eq!(fold_name("pässwört").latin, "passwort");
+        assert_eq!(fold_name("ТОКЕН").native, "токен");
+        assert_eq!(fold_name("API\u{200B}_KEY").latin, "api_key");
+        assert_eq!(fold_name("ＰＡＳＳＷＯＲＤ").latin, "password");
+        assert_eq!(fold_name("T\u{41E}KEN").latin, "token");
+        for n in [
+            "pässwört",
+            "PASSWORT",
+            "ТОКЕН",
+            "ТОКЕН_ДОСТУПА",
+            "пароль",
+            "API\u{200B}_KEY",
+            "DB_PASSWORD\u{2060}",
+            "ＰＡＳＳＷＯＲＤ",
+            "T\u{41E}KEN",
+            "X-\u{410}PI-K\u{435}Y",
+            "密码",
+            "パスワード",
+            "비밀번호",
+            "Contraseña",
+            "mot_de_passe",
+            "senha",
+        ] {
+            assert!(is_secret_name(n), "{n}");
+        }
+        for n in [
+            "GRÜSSE",
+            "ЯЗЫК",
+            "日本語",
+            "CAFÉ_MODE",
+            "ПУБЛИЧНЫЙ_КЛЮЧ",
+            "公钥",
+        ] {
+            assert!(!is_secret_name(n), "{n}");
+        }
+        // As written: a look-alike or hidden character makes a header no client sends as a
+        // credential.
+        assert!(is_secret_name_as_written("Authorization"));
+        assert!(!is_secret_name_as_written("Auth\u{43e}rization"));
+        assert!(!is_secret_name_as_written("Authori\u{200B}zation"));
+        assert!(is_credential_word("AUTH\u{200B}_HEADER"));
     }
 
     #[test]

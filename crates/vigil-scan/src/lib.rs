@@ -37,6 +37,7 @@ pub mod git;
 mod history_cache;
 pub mod hooks;
 mod keywords;
+mod lfs;
 mod meta;
 mod pack_trees;
 pub mod placeholder;

@@ -326,23 +326,16 @@ pub fn check(envs: &[Environment], section: &TokenSection) -> Vec<Problem> {
 /// The strength problem of the verifying secret `var` (current or previous), if any; the
 /// message names the variable, never the value.
 fn strength_problem(var: &str, v: &str) -> Option<(Code, String)> {
-    if strength::is_known_default(v) {
-        return Some((
-            Code::SecretDefault,
-            format!("{var} is a well-known default value; generate one: openssl rand -base64 32"),
-        ));
-    }
-    // Never "about -0 bits".
-    let bits = strength::estimate_bits(v).max(0.0).abs();
-    (bits < MIN_SECRET_BITS).then(|| {
-        (
-            Code::SecretWeak,
-            format!(
-                "{var} has about {bits:.0} bits of entropy, under {MIN_SECRET_BITS:.0} (32 random bytes: openssl rand -base64 32)"
-            ),
-        )
-    })
+    let w = secret_weakness(v)?;
+    let code = match w {
+        Weakness::Default => Code::SecretDefault,
+        Weakness::Weak { .. } => Code::SecretWeak,
+    };
+    Some((code, format!("{var} {w} ({GENERATE_HINT})")))
 }
+
+/// The one remediation every weak-secret message gives (mint, verify, check-config, the gateway).
+pub const GENERATE_HINT: &str = "generate one: openssl rand -base64 48";
 
 /// Why a signing secret is not good enough. Never holds the value.
 #[derive(Debug, Clone, PartialEq)]
@@ -392,7 +385,7 @@ pub fn secret_weakness(value: &str) -> Option<Weakness> {
 /// An HMAC secret too weak to sign or verify with, named by where it came from (a variable or
 /// a key file); the value is never part of it.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{source_name} {weakness} (generate one: openssl rand -base64 48)")]
+#[error("{source_name} {weakness} ({GENERATE_HINT})")]
 pub struct WeakSecret {
     /// The variable (`MCP_JWT_SECRET`) or file the secret came from.
     pub source_name: String,

@@ -167,9 +167,46 @@ pub enum Invalid {
     /// A claim that is not `KEY=VALUE`.
     #[error("`{0}` is not KEY=VALUE")]
     Claim(String),
+    /// A `[token]` variable name (`secret_env`, `previous_secret_env`, `dev_bypass`) or
+    /// `--secret-env` that is not one, or that looks like the secret itself; never quoted.
+    #[error("{0}")]
+    VariableName(NameProblem),
     /// A time that is neither seconds nor RFC 3339.
     #[error("`{0}` is neither seconds since the epoch nor an RFC 3339 time")]
     Time(String),
+}
+
+/// Why a setting that names an environment variable does not hold a usable name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NameProblem {
+    /// Empty, too long, or with characters other than ASCII letters, digits and `_`.
+    #[error("not an environment variable name (ASCII letters, digits and `_`, not starting with a digit, at most 128)")]
+    NotAName,
+    /// Mixed-case letters and digits, long: the secret was written where its variable's name
+    /// belongs.
+    #[error("looks like a secret, not the name of the variable holding it (write the variable's name, e.g. MCP_JWT_SECRET)")]
+    LooksLikeASecret,
+}
+
+/// Checks that `name` can name an environment variable and is not a secret put in its place.
+pub fn check_variable_name(name: &str) -> Result<(), NameProblem> {
+    let b = name.as_bytes();
+    if b.is_empty()
+        || b.len() > 128
+        || b[0].is_ascii_digit()
+        || !b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_')
+    {
+        return Err(NameProblem::NotAName);
+    }
+    let has = |f: fn(&u8) -> bool| b.iter().any(f);
+    if b.len() >= 16
+        && has(u8::is_ascii_lowercase)
+        && has(u8::is_ascii_uppercase)
+        && has(u8::is_ascii_digit)
+    {
+        return Err(NameProblem::LooksLikeASecret);
+    }
+    Ok(())
 }
 
 /// A problem with the token configuration: `vigil.toml`, an `--env-file`, one setting (with
@@ -263,6 +300,24 @@ impl TokenSettings {
     pub fn load(config: &Config, env_files: &[PathBuf]) -> Result<TokenSettings, TokenError> {
         let env = Lookup::load(env_files)?;
         let section: TokenSection = config.read(&|var| env.get(var))?;
+        let mut names: Vec<(String, &str)> = Vec::new();
+        if let Some(n) = &section.secret_env {
+            names.push(("token.secret_env".into(), n));
+        }
+        if let Some(n) = &section.previous_secret_env {
+            names.push(("token.previous_secret_env".into(), n));
+        }
+        for (i, n) in section.dev_bypass.iter().flatten().enumerate() {
+            names.push((format!("token.dev_bypass[{i}]"), n));
+        }
+        for (key, name) in names {
+            if let Err(problem) = check_variable_name(name) {
+                return Err(TokenError::Invalid {
+                    origin: config.origin(&key),
+                    error: Box::new(Invalid::VariableName(problem)),
+                });
+            }
+        }
         Ok(TokenSettings {
             section,
             env,
@@ -381,6 +436,10 @@ impl TokenSettings {
             ring.push(key);
             return Ok(ring);
         }
+        if let Some(name) = &o.secret_env {
+            check_variable_name(name)
+                .map_err(|p| flag("--secret-env")(Invalid::VariableName(p)))?;
+        }
         let current_env = o.secret_env.as_deref().unwrap_or(s.secret_env());
         // Both come from one source (`Lookup::get_together`).
         let together = |env: &str| {
@@ -390,8 +449,9 @@ impl TokenSettings {
         };
         if let (Some(c), Some(p)) = (together(current_env), together(s.previous_env())) {
             if c == p {
+                // Named where it was read: the `--env-file` line, else the process variable.
                 return Err(TokenError::Invalid {
-                    origin: Origin::EnvVar(s.previous_env().to_owned()),
+                    origin: self.env.origin(s.previous_env()),
                     error: Box::new(Invalid::SamePrevious {
                         previous: s.previous_env().to_owned(),
                         current: current_env.to_owned(),

@@ -13,6 +13,7 @@ use vigil_core::logging::{self, LogFormat};
 /// is its output) log at info by default.
 pub(crate) fn init_logging(g: &GlobalArgs, chatty: bool) {
     let json = matches!(g.log_format, LogFormatArg::Json);
+    JSON_ERRORS.store(json, std::sync::atomic::Ordering::Relaxed);
     let level = match (g.quiet, g.verbose) {
         (true, _) => "error",
         (_, 0) if json || chatty => "info",
@@ -61,13 +62,21 @@ pub(crate) fn warn_skipped(skipped: &[vigil_env::discover::Skipped]) {
 
 /// Prints an error as one redacted line (the full chain joined by `: `).
 pub(crate) fn print_error(err: &anyhow::Error) {
-    let line = format!("vigil: {err:#}");
+    let line = format!("{err:#}");
     let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
     // A value put where a name or a size belongs (`--tokens ghp_…`, `max_file_size = "ghp_…"`)
     // is quoted by the error that refuses it.
     let line = mask(&line);
-    eprintln!("{}", vigil_core::logging::printable(&line));
+    if JSON_ERRORS.load(std::sync::atomic::Ordering::Relaxed) {
+        // `--log-format json`: the error is one JSON event like every other line on stderr.
+        tracing::error!(exit_code = 2, "{line}");
+    } else {
+        eprintln!("vigil: {}", vigil_core::logging::printable(&line));
+    }
 }
+
+/// Whether `--log-format json` asked for errors as JSON events (set by [`init_logging`]).
+static JSON_ERRORS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Text that may quote a secret (an error quoting a misplaced value, a tool name an upstream
 /// chose) as it may be printed: every secret registered with `vigil_core::redact` (route

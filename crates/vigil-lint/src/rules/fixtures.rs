@@ -134,8 +134,11 @@ fn every_rule_reports_its_examples_where_marked_and_nothing_else() {
                 Check::File(_) => {
                     assert!(!marks.is_empty(), "{} example {n} has no « marker", r.id);
                     let idx = crate::lines::LineIndex::new(&text);
-                    let want: BTreeSet<(usize, usize)> =
-                        marks.iter().map(|m| idx.position(*m)).collect();
+                    // Findings' columns count UTF-16 code units (as editors do).
+                    let want: BTreeSet<(usize, usize)> = marks
+                        .iter()
+                        .map(|m| idx.position_utf16(&text, *m))
+                        .collect();
                     let got: BTreeSet<(usize, usize)> =
                         file_hits(&linter, r, fx.path, &text).into_iter().collect();
                     assert_eq!(

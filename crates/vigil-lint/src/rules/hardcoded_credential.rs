@@ -54,6 +54,12 @@ const EXAMPLES: &[Fixture] = &[
     fx("/h/.codex/config.toml", "[mcp_servers.api]\nurl = \"https://mcp.example.com/mcp\"\nbearer_token = «\"{alnum:32}\"\n"),
     fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "a-mcp", "env": {"DB_PASSWORD": «482913775120, "API_TOKEN": «"${GH-{alnum:40}}"}},
   "b": {"url": "https://b.example.com/mcp", "headers": {"Authorization": «"Bearer /{alnum:40}", "X-Token": «"<{alnum:40}>"}}}}"#),
+    // Key names in other scripts, with diacritics, look-alike letters, compatibility forms or
+    // invisible characters are read folded: `pässwört` is `passwort`, `ТОКЕН` is a token,
+    // `API\u200B_KEY` is `API_KEY`, `ＰＡＳＳＷＯＲＤ` is `PASSWORD`, `TОKEN` (Cyrillic О) is `TOKEN`.
+    fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "a-mcp", "env": {"pässwört": «"{alpha:8}{digits:4}", "ТОКЕН": «"{alpha:8}{digits:4}",
+  "API\u200B_KEY": «"{alpha:8}{digits:4}", "ＰＡＳＳＷＯＲＤ": «"{alpha:8}{digits:4}", "DB_PASSWORD\u2060": «"{alpha:8}{digits:4}", "密码": «"{alpha:8}{digits:4}"}},
+  "b": {"url": "https://b.example.com/mcp", "headers": {"Authorization": "Bearer ${B_TOKEN}", "X-\u0410PI-K\u0435Y": «"{alpha:8}{digits:4}", "TОKEN": «"{alpha:8}{digits:4}", "Contraseña": «"{alpha:8}{digits:4}"}}}}"#),
 ];
 
 const COUNTEREXAMPLES: &[Fixture] = &[
@@ -74,6 +80,9 @@ const COUNTEREXAMPLES: &[Fixture] = &[
   "env": {"OPENAPI_MCP_HEADERS": "{\"Authorization\": \"Bearer ${NOTION_TOKEN}\", \"Notion-Version\": \"2022-06-28\"}", "NODE_OPTIONS": "--max-old-space-size=4096"}},
   "n": {"command": "node", "args": ["--max-old-space-size=4096", "server.js"]}}}"#),
     fx("claude_desktop_config.json", r#"{"mcpServers": {"x": {"command": "uvx", "args": ["mcp-server-fetch==2025.4.7"], "env": {"API_KEY": "<YOUR_API_KEY>"}}}}"#),
+    // Non-ASCII names that do not name a secret, references and fill-ins under ones that do.
+    fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "a-mcp", "env": {"GRÜSSE": "hallo welt", "ЯЗЫК": "русский", "日本語": "こんにちは", "CAFÉ_MODE": "on",
+  "ПУБЛИЧНЫЙ_КЛЮЧ": "{alpha:8}{digits:4}", "pässwört": "${PASSWORT}", "ТОКЕН": "<ВАШ_ТОКЕН>", "API\u200B_KEY": "${env:API_KEY}"}}}}"#),
 ];
 
 fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {

@@ -51,6 +51,12 @@ mod unpinned_package;
 
 pub(crate) mod common;
 
+/// Whether a character is invisible (zero width, bidi control, tag character…): key names are
+/// read without them.
+pub(crate) fn invisible_char(c: char) -> bool {
+    tool_invisible_unicode::invisible(c)
+}
+
 /// Shared with the container rules: whether a path is the root or a home directory.
 pub(crate) fn filesystem_root_too_broad_check(p: &str) -> bool {
     filesystem_root_too_broad::too_broad(p)

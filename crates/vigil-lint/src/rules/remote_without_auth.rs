@@ -27,7 +27,7 @@ use super::{fx, Check, Cx, Emit, Family, Rule};
 use crate::input::Kind;
 use crate::model::Server;
 use crate::node::{loose_eq, Node};
-use crate::secrets::{is_secret_name, strip_references, strip_scheme};
+use crate::secrets::{is_secret_name_as_written as is_secret_name, strip_references, strip_scheme};
 use vigil_report::Severity;
 
 pub(crate) static RULE: Rule = Rule {

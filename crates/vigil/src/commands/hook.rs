@@ -57,6 +57,12 @@ pub(crate) fn run(g: &GlobalArgs, args: HookArgs) -> anyhow::Result<ExitStatus> 
     for done in hooks::install(&a.repo, &opts)? {
         report(&done, g.quiet)?;
     }
+    if !a.pre_push && !g.quiet {
+        // bb-git-s9 F3: commits made without `git commit` never meet the pre-commit hook.
+        eprintln!(
+            "vigil: note: git runs the pre-commit hook for `git commit` only; merge, cherry-pick, rebase and am record commits without it: add --pre-push to check them before they leave"
+        );
+    }
     let missing = hooks::unprotected(&a.repo, &opts.hooks)?;
     for m in &missing {
         eprintln!(

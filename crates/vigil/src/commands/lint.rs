@@ -6,13 +6,14 @@ use crate::cli::GlobalArgs;
 pub(crate) use crate::output::FormatArg;
 use clap::{Args, ValueEnum};
 use std::io::IsTerminal as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use vigil_core::ExitStatus;
 use vigil_lint::discover::{discover, Places};
 use vigil_lint::pin::LockFile;
 use vigil_lint::probe::{probe, ProbeOptions, MAX_BURST};
 use vigil_lint::{lint, report, rules, Linter, Settings};
 use vigil_report::{RenderOptions, Severity};
+use vigil_scan::{ConfigSource, ScanFlags, ScanSettings};
 
 /// Arguments of `vigil lint`.
 #[derive(Debug, Args)]
@@ -121,10 +122,49 @@ pub(crate) fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> 
         Some(SeverityArg::Note) => Severity::Note,
         None => settings.fail_on,
     };
-    let linter = Linter::new(settings.clone())
-        .keep_tools(args.pin.is_some())
-        .show_secrets(args.show_secrets);
+    // Credentials are judged by the rules `vigil scan` would use here (`vigil.toml [scan]`, a
+    // `.gitleaks.toml` beside the first folder or in this one), resolved by vigil-scan itself
+    // on the linter's rule thread; a configuration scan refuses is refused here too (exit 2,
+    // naming its file and line), before anything is reported or written.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let explicit = g.config.clone();
+    let roots: Vec<PathBuf> = paths
+        .iter()
+        .filter(|p| p.as_os_str() != "-")
+        .cloned()
+        .collect();
+    let linter = Linter::with_scan_rules(settings.clone(), move || {
+        let source = ConfigSource {
+            explicit: explicit.as_deref(),
+            sections: super::SECTIONS,
+        };
+        match ScanSettings::resolve(source, Path::new("."), &roots, &ScanFlags::default()) {
+            Ok(s) => {
+                let _ = tx.send(Ok(s.warnings));
+                Some(s.rules)
+            }
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                None
+            }
+        }
+    })
+    .keep_tools(args.pin.is_some())
+    .show_secrets(args.show_secrets);
     let mut out = linter.run(&paths, args.threads.unwrap_or(0));
+    match rx.recv() {
+        Ok(Ok(warnings)) => {
+            for w in &warnings {
+                tracing::warn!("{w}");
+            }
+        }
+        Ok(Err(e)) => return Err(e.into()),
+        Err(_) => anyhow::bail!("vigil scan's rules could not be compiled"),
+    }
+    anyhow::ensure!(
+        !linter.rules_refused(),
+        "vigil scan's rules could not be compiled"
+    );
 
     if let Some(lock_path) = &args.pin {
         let shown = lock_path.display().to_string();

@@ -530,6 +530,77 @@ fn a_previous_secret_equal_to_the_current_one_is_refused_by_mint_and_verify() {
     }
 }
 
+/// bb-16f-s8 F2–F5: a token written as `[token] secret_env` is refused without being quoted
+/// (check-config printed it as the variable's name); `token mint` refuses a weak previous secret
+/// as verify does (whoever holds it signs tokens the gateway accepts); an `--env-file` value is
+/// named by its file and line, not as an environment variable; one remediation hint everywhere.
+#[test]
+fn token_names_weak_previous_secrets_and_their_sources_are_judged_alike() {
+    let dir = TempDir::new().unwrap();
+    let pat = token("ghp_{alnum:30}{ghcrc}", 101);
+    let strong = token("{alnum:60}", 102);
+    write(
+        dir.path(),
+        "vigil.toml",
+        format!("[token]\nsecret_env = \"{pat}\"\n"),
+    );
+    for args in [
+        vec!["token", "check-config"],
+        vec!["token", "mint", "--aud", "x", "--sub", "a"],
+    ] {
+        let out = run(dir.path(), &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        let all = format!("{}{err}", String::from_utf8_lossy(&out.stdout));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {all}");
+        assert!(
+            err.contains("vigil.toml:2") && err.contains("looks like a secret"),
+            "{err}"
+        );
+        assert!(!all.contains(&pat[4..]), "{args:?}: {all}");
+    }
+    let dir = TempDir::new().unwrap();
+    write(
+        dir.path(),
+        "w.env",
+        format!("MCP_JWT_SECRET={strong}\nMCP_JWT_SECRET_PREVIOUS=changeme\n"),
+    );
+    let out = run(
+        dir.path(),
+        &[
+            "token",
+            "mint",
+            "--env-file",
+            "w.env",
+            "--aud",
+            "x",
+            "--sub",
+            "a",
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("MCP_JWT_SECRET_PREVIOUS is a well-known default value (generate one: openssl rand -base64 48)"),
+        "{err}"
+    );
+    write(
+        dir.path(),
+        "w.env",
+        format!("MCP_JWT_SECRET={strong}\nMCP_JWT_SECRET_PREVIOUS={strong}\n"),
+    );
+    for cmd in ["mint", "verify"] {
+        let mut args = vec!["token", cmd, "--env-file", "w.env", "--aud", "x"];
+        if cmd == "verify" {
+            args.push("a.b.c");
+        }
+        let out = run(dir.path(), &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("w.env:2"), "{cmd}: {err}");
+        assert!(!err.contains("(environment variable)"), "{cmd}: {err}");
+    }
+}
+
 /// bb-16f-s8: a token given as a typed flag's value (`--length <tok>`) came back in clap's
 /// "invalid value" error in full: usage errors are masked like every other error.
 #[test]
@@ -544,5 +615,52 @@ fn a_usage_error_never_quotes_a_token() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert!(!err.contains(&pat[4..]), "{args:?}: {err}");
+    }
+}
+
+/// `--log-format json`: the error that ends a run is a JSON event on stderr like every log line
+/// (it was the only plain-text line), still masked and still exit 2.
+#[test]
+fn errors_are_json_events_under_log_format_json() {
+    let dir = TempDir::new().unwrap();
+    let out = vigil(dir.path())
+        .args(["--log-format", "json", "token", "mint", "--aud", "x"])
+        .env_remove("MCP_JWT_SECRET")
+        .env_remove("MCP_JWT_SECRET_PREVIOUS")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let last = err.lines().last().expect("an error line");
+    let event: serde_json::Value =
+        serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {err}"));
+    assert_eq!(event["level"], "ERROR", "{event}");
+    assert!(
+        event.to_string().contains("no key: set MCP_JWT_SECRET"),
+        "{event}"
+    );
+}
+
+/// bb-git-s9 F5: a configuration that names `/dev/zero` or a FIFO (`[extend] path`, or
+/// `--config`) is refused at once with one line, never read until memory runs out or forever.
+#[test]
+fn a_configuration_file_that_is_not_a_regular_file_is_refused_at_once() {
+    let dir = TempDir::new().unwrap();
+    let fifo = dir.path().join("ff");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    for target in ["/dev/zero", "ff"] {
+        write(
+            dir.path(),
+            ".gitleaks.toml",
+            format!("[extend]\nuseDefault = true\npath = \"{target}\"\n"),
+        );
+        let out = run(dir.path(), &["scan", "."]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{target}: {err}");
+        assert!(err.contains("not a regular file"), "{target}: {err}");
     }
 }

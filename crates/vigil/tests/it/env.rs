@@ -4,7 +4,7 @@
 
 use crate::common;
 
-use common::{expect_exit, json, python_with, run, sarif_schema, vigil};
+use common::{expect_exit, git, git_init, json, python_with, run, sarif_schema, vigil};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command as StdCommand;
@@ -446,15 +446,7 @@ fn dual_rotation_keeps_old_tokens_valid_until_retired() {
 fn check_reports_every_kind_of_problem_in_text_json_and_valid_sarif() {
     let dir = TempDir::new().unwrap();
     let d = dir.path();
-    let git = |args: &[&str]| {
-        let s = StdCommand::new("git")
-            .current_dir(d)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(s.status.success(), "git {args:?}: {}", stderr(&s));
-    };
-    git(&["init", "-q"]);
+    git(d, &["init", "-q"]);
     write(d, ".gitignore", "services/*/.env.service\n.vigil/\n");
     write(d, "vigil.toml", "[env]\ntokens = [\"AUTH_TOKEN\"]\n");
     write(
@@ -498,7 +490,7 @@ fn check_reports_every_kind_of_problem_in_text_json_and_valid_sarif() {
     );
     write(d, ".env.example", format!("AUTH_TOKEN={}\n", value(8, 32)));
     write(d, ".env", "PORT=8080\n");
-    git(&["add", ".env"]);
+    git(d, &["add", ".env"]);
     let out = run(d, &["env", "check", "--format", "json"]);
     expect_exit(&out, 1);
     let v = json(&out);
@@ -762,15 +754,6 @@ fn bad_input_is_one_line_with_file_and_line_and_nothing_changes() {
 }
 
 // Issue 15: scope, environments, defaults, file modes, dry runs, skipped files, status.
-
-fn git_init(d: &Path) {
-    let s = StdCommand::new("git")
-        .current_dir(d)
-        .args(["init", "-q"])
-        .output()
-        .unwrap();
-    assert!(s.status.success(), "git init: {}", stderr(&s));
-}
 
 fn mode(p: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
@@ -1637,12 +1620,7 @@ fn templates_get_placeholders_and_backups_last_until_the_next_rotation() {
 fn discovery_includes_gitignored_env_files_but_not_ignored_directories() {
     let dir = TempDir::new().unwrap();
     let d = dir.path();
-    let s = StdCommand::new("git")
-        .current_dir(d)
-        .args(["init", "-q"])
-        .output()
-        .unwrap();
-    assert!(s.status.success());
+    git(d, &["init", "-q"]);
     write(
         d,
         ".gitignore",
@@ -1704,23 +1682,6 @@ fn discovery_includes_gitignored_env_files_but_not_ignored_directories() {
 // ---------------------------------------------------------------------------------------------
 // Black-box report on issue 15 (h15-blackbox.md): A, G, J, K, L, M, N, O, P.
 // ---------------------------------------------------------------------------------------------
-
-/// git with a fixed identity and no user or system configuration.
-fn git(d: &Path, args: &[&str]) -> String {
-    let out = StdCommand::new("git")
-        .current_dir(d)
-        .args(args)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", d)
-        .env("GIT_AUTHOR_NAME", "T")
-        .env("GIT_AUTHOR_EMAIL", "t@example.org")
-        .env("GIT_COMMITTER_NAME", "T")
-        .env("GIT_COMMITTER_EMAIL", "t@example.org")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
-    stdout(&out).trim().to_owned()
-}
 
 fn sha256_hex(bytes: &[u8]) -> String {
     vigil_env::txn::sha256(bytes)
@@ -2919,7 +2880,7 @@ fn a_non_utf8_folder_is_refused_before_a_rotation_begins() {
     use std::os::unix::ffi::OsStrExt;
     let dir = TempDir::new().unwrap();
     let d = dir.path();
-    common::git_in(d, &["init", "-q", "-b", "main"]);
+    common::git(d, &["init", "-q", "-b", "main"]);
     let sub = d.join(std::ffi::OsStr::from_bytes(b"svc\xff"));
     std::fs::create_dir(&sub).unwrap();
     let body = format!("ORCH_AUTH_TOKEN={}\n", common::token("{hex:48}", 81));

@@ -5,40 +5,25 @@
 
 use crate::common;
 
-use common::{expect_exit, json, run, token, vigil, write};
+use common::{checked, expect_exit, git_command, json, run, token, vigil, write};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use tempfile::TempDir;
 
-/// Runs git in `dir` with a fixed identity and date (`day` days after 2026-01-01).
+/// Runs git in `dir` as `who`, dated `day` days after 2026-01-01 (the shared test setup
+/// otherwise).
 fn git_at(dir: &Path, day: u32, who: &str, args: &[&str]) -> String {
     let date = format!("2026-01-{:02}T12:00:00Z", day.clamp(1, 28));
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .env("GIT_AUTHOR_NAME", who)
-        .env(
-            "GIT_AUTHOR_EMAIL",
-            format!("{}@example.org", who.to_lowercase()),
-        )
+    let email = format!("{}@example.org", who.to_lowercase());
+    let mut c = git_command(dir, args);
+    c.env("GIT_AUTHOR_NAME", who)
+        .env("GIT_AUTHOR_EMAIL", &email)
         .env("GIT_AUTHOR_DATE", &date)
         .env("GIT_COMMITTER_NAME", who)
-        .env(
-            "GIT_COMMITTER_EMAIL",
-            format!("{}@example.org", who.to_lowercase()),
-        )
-        .env("GIT_COMMITTER_DATE", &date)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        .env("GIT_COMMITTER_EMAIL", &email)
+        .env("GIT_COMMITTER_DATE", &date);
+    checked(c, args)
 }
 
 fn git(dir: &Path, args: &[&str]) -> String {

@@ -5,33 +5,23 @@
 
 use crate::common;
 
-use common::{expect_exit, json, token, vigil, write};
+use common::{checked, expect_exit, git_command, json, token, vigil, write};
 use hmac::{Hmac, Mac};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use tempfile::TempDir;
 
+/// git as Ann, on a fixed date (the shared test setup otherwise).
 fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "Ann")
+    let mut c = git_command(dir, args);
+    c.env("GIT_AUTHOR_NAME", "Ann")
         .env("GIT_AUTHOR_EMAIL", "ann@example.org")
         .env("GIT_AUTHOR_DATE", "2026-01-02T12:00:00Z")
         .env("GIT_COMMITTER_NAME", "Ann")
         .env("GIT_COMMITTER_EMAIL", "ann@example.org")
-        .env("GIT_COMMITTER_DATE", "2026-01-02T12:00:00Z")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        .env("GIT_COMMITTER_DATE", "2026-01-02T12:00:00Z");
+    checked(c, args)
 }
 
 fn commit(dir: &Path, msg: &str) -> String {

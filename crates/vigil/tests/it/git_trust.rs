@@ -6,64 +6,19 @@
 
 use crate::common;
 
-use common::{expect_exit, json, run, token, vigil, write};
+use common::{
+    commit_all as commit, expect_exit, git, git_init as init, git_output as git_env, json, run,
+    token, vigil, write,
+};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use tempfile::TempDir;
-
-/// Runs git in `dir` with a fixed identity, `extra` environment and `vigil` on the PATH (for
-/// hooks); returns the output.
-fn git_env(dir: &Path, args: &[&str], extra: &[(&str, &str)]) -> Output {
-    let bin = PathBuf::from(env!("CARGO_BIN_EXE_vigil"));
-    let path = format!(
-        "{}:{}",
-        bin.parent().unwrap().display(),
-        std::env::var("PATH").unwrap()
-    );
-    let mut c = Command::new("git");
-    c.current_dir(dir)
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "Tester")
-        .env("GIT_AUTHOR_EMAIL", "t@example.org")
-        .env("GIT_COMMITTER_NAME", "Tester")
-        .env("GIT_COMMITTER_EMAIL", "t@example.org")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .env("PATH", path)
-        .env_remove("GIT_DIR");
-    for (k, v) in extra {
-        c.env(k, v);
-    }
-    c.output().expect("git runs")
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = git_env(dir, args, &[]);
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-fn commit(dir: &Path, msg: &str) -> String {
-    git(dir, &["add", "-A"]);
-    git(dir, &["commit", "-q", "-m", msg]);
-    git(dir, &["rev-parse", "HEAD"])
-}
 
 /// A commit past the pre-commit hook (what `--no-verify` lets through, for the push to judge).
 fn commit_unchecked(dir: &Path, msg: &str) -> String {
     git(dir, &["add", "-A"]);
     git(dir, &["commit", "-q", "--no-verify", "-m", msg]);
     git(dir, &["rev-parse", "HEAD"])
-}
-
-fn init(dir: &Path) {
-    std::fs::create_dir_all(dir).unwrap();
-    git(dir, &["init", "-q", "-b", "main"]);
-    git(dir, &["config", "gc.auto", "0"]);
 }
 
 fn gh(seed: u64) -> String {
@@ -1117,4 +1072,64 @@ fn configurations_that_are_not_read_are_named() {
         "{}",
         stderr(&out)
     );
+}
+
+/// bb-git-s9 F1: a secret in a Git LFS-tracked file is in the pointer's content, which git keeps
+/// in `.git/lfs/objects` and git-lfs's own pre-push uploads. The staged, pre-push and history
+/// scans read that content (real git-lfs); a pointer whose content is not on this machine makes
+/// the history scan incomplete (exit 2), never clean.
+#[test]
+fn git_lfs_content_is_scanned_and_its_absence_is_never_clean() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let origin = d.join("origin.git");
+    git(d, &["init", "-q", "--bare", origin.to_str().unwrap()]);
+    let w = d.join("work");
+    init(&w);
+    git(&w, &["lfs", "install", "--local"]);
+    git(&w, &["lfs", "track", "*.key"]);
+    write(&w, "README.md", "hello\n");
+    commit(&w, "init");
+    git(&w, &["remote", "add", "origin", origin.to_str().unwrap()]);
+    git(&w, &["push", "-q", "origin", "main"]);
+    let secret = gh(731);
+    write(&w, "deploy.key", format!("v={secret}\n"));
+    git(&w, &["add", "deploy.key"]);
+    // What git records is the pointer, not the token.
+    let staged = git(&w, &["show", ":deploy.key"]);
+    assert!(
+        staged.starts_with("version https://git-lfs.github.com/spec/v1"),
+        "{staged}"
+    );
+    let out = run(&w, &["scan", "--staged", "-f", "json"]);
+    expect_exit(&out, 1);
+    assert_eq!(places(&out), ["deploy.key"]);
+    commit_unchecked(&w, "key");
+    let out = git_env(&w, &["push", "-q", "origin", "main"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    expect_exit(&run(&w, &["hook", "install", "--pre-push"]), 0);
+    write(&w, "other.key", format!("w={}\n", gh(732)));
+    commit_unchecked(&w, "another key");
+    let out = git_env(&w, &["push", "-q", "origin", "main"], &[]);
+    assert!(
+        !out.status.success(),
+        "the pre-push hook refuses the LFS content"
+    );
+    assert!(stderr(&out).contains("1 finding(s)"), "{}", stderr(&out));
+    let out = run(&w, &["scan", "--git", "-f", "json"]);
+    expect_exit(&out, 1);
+    assert_eq!(places(&out), ["deploy.key", "other.key"]);
+    // A clone without the LFS content (GIT_LFS_SKIP_SMUDGE, no fetch): incomplete, exit 2.
+    let c = d.join("clone");
+    let out = git_env(
+        d,
+        &["clone", "-q", origin.to_str().unwrap(), c.to_str().unwrap()],
+        &[("GIT_LFS_SKIP_SMUDGE", "1")],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(&c, &["scan", "--git", "-f", "json"]);
+    expect_exit(&out, 2);
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert!(all.contains("LFS object sha256:"), "{all}");
+    assert!(!all.contains(&secret), "{all}");
 }

@@ -4,43 +4,15 @@
 
 use crate::common;
 
-use common::{expect_exit, run, token, write};
+use common::{expect_exit, git, git_output, run, token, write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use tempfile::TempDir;
 
-/// Runs git in `dir` with a fixed identity, `vigil` on the PATH, HOME inside the test.
+/// Runs git in `dir` (the shared test setup: `vigil` on the PATH, HOME inside the test); its
+/// output, whatever the exit.
 fn git_out(dir: &Path, args: &[&str]) -> Output {
-    let bin = assert_cmd::cargo::cargo_bin("vigil");
-    let path = format!(
-        "{}:{}",
-        bin.parent().unwrap().display(),
-        std::env::var("PATH").unwrap()
-    );
-    Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .env("PATH", path)
-        .env("HOME", dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "T")
-        .env("GIT_AUTHOR_EMAIL", "t@example.org")
-        .env("GIT_COMMITTER_NAME", "T")
-        .env("GIT_COMMITTER_EMAIL", "t@example.org")
-        .env_remove("VIGIL_CONFIG")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("git runs")
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = git_out(dir, args);
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    git_output(dir, args, &[])
 }
 
 fn repo() -> TempDir {
@@ -126,6 +98,11 @@ fn core_hooks_path_is_where_the_hook_goes() {
     expect_exit(&out, 0);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(".githooks/pre-commit"), "{err}");
+    // bb-git-s9 F3: what the pre-commit hook never sees is said.
+    assert!(
+        err.contains("merge, cherry-pick, rebase and am record commits without it"),
+        "{err}"
+    );
     assert!(!d.join(".git/hooks/pre-commit").exists());
     secret_is_blocked_and_clean_commits_pass(d, 3);
     // A hooks path that is a file cannot hold hooks: refused, nothing written.

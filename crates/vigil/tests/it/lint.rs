@@ -2085,3 +2085,140 @@ fn non_ascii_values_are_linted_without_a_panic_or_a_leak() {
         assert!(!String::from_utf8_lossy(&out.stdout).contains(value.as_str()));
     }
 }
+
+/// The first line of stderr (the one-line error of exit 2).
+fn first_err_line(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_owned()
+}
+
+#[test]
+fn lint_judges_credentials_by_the_scan_configuration_scan_uses_and_refuses_what_scan_refuses() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    // A value no built-in rule and none of lint's own judgements call a secret (short, low
+    // entropy, under a name that is not a secret's): only a project rule can.
+    common::write(
+        d,
+        ".mcp.json",
+        r#"{"mcpServers": {"acme": {"command": "acme-mcp", "env": {"ACME_REF": "acmekey_11112222"}}}}"#,
+    );
+    expect_exit(&run(d, &["lint", "-f", "json"]), 0);
+    let rule = "id = \"acme-key\"\ndescription = \"ACME key\"\nregex = '''acmekey_[0-9]{8}'''\nkeywords = [\"acmekey_\"]\n";
+    // A `.gitleaks.toml` beside the code: scan finds the value, and so does lint.
+    common::write(d, ".gitleaks.toml", format!("[[rules]]\n{rule}"));
+    expect_exit(&run(d, &["scan", "."]), 1);
+    let out = run(d, &["lint", "-f", "json"]);
+    expect_exit(&out, 1);
+    assert_eq!(
+        keyed(&out),
+        BTreeSet::from([(
+            "mcpServers.acme.env.ACME_REF".to_owned(),
+            "hardcoded-credential".to_owned()
+        )])
+    );
+    assert!(json(&out)[0]["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("ACME key"));
+    // The same rule in `vigil.toml [scan]` (which shadows the `.gitleaks.toml`).
+    std::fs::remove_file(d.join(".gitleaks.toml")).unwrap();
+    common::write(d, "vigil.toml", format!("[scan]\n\n[[scan.rules]]\n{rule}"));
+    expect_exit(&run(d, &["scan", "."]), 1);
+    expect_exit(&run(d, &["lint"]), 1);
+    // Broken configurations: scan refuses them with one line naming the file and line, and
+    // lint refuses them with the same line, writing no report and no lock file.
+    let broken: [(&str, &str); 3] = [
+        (".gitleaks.toml", "title = \"t\"\n\n[[rules]]\nid = \"x\"\n"),
+        (
+            "vigil.toml",
+            "[scan]\n\n[[scan.rules]]\nid = \"x\"\nregex = '''x_[a-z{20}'''\n",
+        ),
+        ("vigil.toml", "[scan]\nmax_file_size = \"lots\"\n"),
+    ];
+    for (file, body) in broken {
+        let _ = std::fs::remove_file(d.join("vigil.toml"));
+        let _ = std::fs::remove_file(d.join(".gitleaks.toml"));
+        common::write(d, file, body);
+        let scan = run(d, &["scan", "."]);
+        expect_exit(&scan, 2);
+        let lint = run(d, &["lint", "-f", "json", "--pin", "tools.lock"]);
+        expect_exit(&lint, 2);
+        let line = first_err_line(&lint);
+        assert_eq!(line, first_err_line(&scan), "{file}");
+        assert!(line.contains(&format!("{file}:")), "{line}");
+        assert_eq!(String::from_utf8_lossy(&lint.stderr).lines().count(), 1);
+        assert!(lint.stdout.is_empty());
+        assert!(!d.join("tools.lock").exists());
+    }
+}
+
+#[test]
+fn credentials_under_non_ascii_key_names_are_found() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    // Human-chosen passwords (not random-looking): only the key's name says they are secrets.
+    let pw = |seed: u64| common::token("«{alpha:8}{digits:4}»", seed);
+    let (a, b, c, e, f, g, h) = (pw(1), pw(2), pw(3), pw(4), pw(5), pw(6), pw(7));
+    let random = common::token("«{alnum:32}»", 8);
+    common::write(
+        d,
+        "faulty/.mcp.json",
+        format!(
+            r#"{{"mcpServers": {{
+  "a": {{"command": "a-mcp", "env": {{"pässwört": "{a}", "ТОКЕН": "{b}", "API\u200B_KEY": "{c}", "ＰＡＳＳＷＯＲＤ": "{e}", "日本語のキー": "{random}"}}}},
+  "b": {{"url": "https://b.example.com/mcp", "headers": {{"Authorization": "Bearer ${{B}}", "X-\u0410PI-K\u0435Y": "{f}", "密码": "{g}", "Contraseña": "{h}"}}}}
+}}}}"#
+        ),
+    );
+    common::write(
+        d,
+        "clean/.mcp.json",
+        r#"{"mcpServers": {"a": {"command": "a-mcp", "env": {"GRÜSSE": "hallo welt", "ЯЗЫК": "русский", "CAFÉ_MODE": "on", "pässwört": "${PASSWORT}", "ТОКЕН": "<ВАШ_ТОКЕН>"}}}}"#,
+    );
+    let out = run(d, &["lint", "faulty", "-f", "json"]);
+    expect_exit(&out, 1);
+    let want: BTreeSet<(String, String)> = [
+        "mcpServers.a.env.pässwört",
+        "mcpServers.a.env.ТОКЕН",
+        "mcpServers.a.env.API\u{200B}_KEY",
+        "mcpServers.a.env.ＰＡＳＳＷＯＲＤ",
+        "mcpServers.a.env.日本語のキー",
+        "mcpServers.b.headers.X-\u{410}PI-K\u{435}Y",
+        "mcpServers.b.headers.密码",
+        "mcpServers.b.headers.Contraseña",
+    ]
+    .map(|k| (k.to_owned(), "hardcoded-credential".to_owned()))
+    .into_iter()
+    .collect();
+    assert_eq!(keyed(&out), want);
+    let text = String::from_utf8_lossy(&out.stdout);
+    for secret in [&a, &b, &c, &e, &f, &g, &h, &random] {
+        assert!(!text.contains(secret.as_str()), "unredacted: {text}");
+    }
+    expect_exit(&run(d, &["lint", "clean"]), 0);
+    // A header whose name only looks like `Authorization` (a Cyrillic `о`) authenticates
+    // nothing: the remote server is judged as one without authentication (an HTTPS server in
+    // a client's configuration: the OAuth discovery note); with the real header, nothing.
+    for (name, want) in [("Auth\u{43e}rization", 1), ("Authorization", 0)] {
+        common::write(
+            d,
+            "lookalike/.mcp.json",
+            format!("{{\"mcpServers\": {{\"r\": {{\"url\": \"https://r.example.com/mcp\", \"headers\": {{\"{name}\": \"Bearer ${{R_TOKEN}}\"}}}}}}}}"),
+        );
+        let out = run(
+            d,
+            &["lint", "lookalike", "-f", "json", "--severity", "note"],
+        );
+        expect_exit(&out, want);
+        let got = keyed(&out);
+        assert_eq!(
+            got.iter().any(|(_, r)| r == "remote-oauth-discovery"),
+            want == 1,
+            "{got:?}"
+        );
+    }
+}

@@ -1312,11 +1312,11 @@ fn slack_token(seed: u64) -> String {
 fn tracked_files_are_scanned_whatever_the_ignore_rules_say() {
     let dir = TempDir::new().unwrap();
     let r = dir.path();
-    git_in(r, &["init", "-q", "-b", "main"]);
+    git(r, &["init", "-q", "-b", "main"]);
     write(r, "config.py", format!("SLACK = '{}'\n", slack_token(301)));
     write(r, "README.md", "# bot\n");
-    git_in(r, &["add", "-A"]);
-    git_in(r, &["commit", "-q", "-m", "one"]);
+    git(r, &["add", "-A"]);
+    git(r, &["commit", "-q", "-m", "one"]);
     write(r, ".gitignore", "config.py\n");
     let out = run(r, &["scan", ".", "-f", "json"]);
     expect_exit(&out, 1);
@@ -1326,8 +1326,8 @@ fn tracked_files_are_scanned_whatever_the_ignore_rules_say() {
     );
     // A committed `.ignore` that ignores everything.
     write(r, ".ignore", "*\n");
-    git_in(r, &["add", "-f", ".ignore", ".gitignore"]);
-    git_in(r, &["commit", "-q", "-m", "ignore all"]);
+    git(r, &["add", "-f", ".ignore", ".gitignore"]);
+    git(r, &["commit", "-q", "-m", "ignore all"]);
     let out = run(r, &["scan", "."]);
     expect_exit(&out, 1);
     let out = run(r, &["scan", "--no-ignore", "."]);
@@ -1646,10 +1646,10 @@ fn utf16_text_is_decoded_and_scanned() {
     // In history too.
     let g = TempDir::new().unwrap();
     let g = g.path();
-    git_in(g, &["init", "-q", "-b", "main"]);
+    git(g, &["init", "-q", "-b", "main"]);
     write(g, "u.txt", &le);
-    git_in(g, &["add", "-A"]);
-    git_in(g, &["commit", "-q", "-m", "utf16"]);
+    git(g, &["add", "-A"]);
+    git(g, &["commit", "-q", "-m", "utf16"]);
     let out = run(g, &["scan", "--git", "-f", "json"]);
     expect_exit(&out, 1);
     let v = json(&out);

@@ -33,11 +33,11 @@ fn found(out: &std::process::Output) -> Vec<(String, String, u64, String)> {
 /// same findings as the file scan.
 fn staged(files: &[(&str, Vec<u8>)]) -> (TempDir, std::process::Output) {
     let g = TempDir::new().unwrap();
-    git_in(g.path(), &["init", "-q", "-b", "main"]);
+    git(g.path(), &["init", "-q", "-b", "main"]);
     for (name, body) in files {
         write(g.path(), name, body);
     }
-    git_in(g.path(), &["add", "-A"]);
+    git(g.path(), &["add", "-A"]);
     let out = run(
         g.path(),
         &["scan", "--staged", "-f", "json", "--show-secrets"],

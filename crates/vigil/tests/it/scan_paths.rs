@@ -6,8 +6,6 @@
 use crate::common;
 
 use common::*;
-use std::path::Path;
-use std::process::Command as Std;
 use tempfile::TempDir;
 
 fn ghp(seed: u64) -> String {
@@ -121,18 +119,6 @@ fn findings_name_files_as_the_paths_were_given() {
     let abs = r.join("a").display().to_string();
     let out = run(r, &["scan", &abs, "-f", "json"]);
     assert_eq!(places(&json(&out)), [pair(&format!("{abs}/.env"))]);
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let ok = Std::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "git {args:?}");
 }
 
 /// A monorepo: `services/bot/.env.discord` and `packages/shared/sub/cfg.py` hold tokens.
@@ -312,12 +298,7 @@ fn history_and_index_scans_take_one_path() {
     let d = dir.path();
     for repo in ["a", "b"] {
         std::fs::create_dir_all(d.join(repo)).unwrap();
-        let ok = Std::new("git")
-            .args(["init", "-q"])
-            .current_dir(d.join(repo))
-            .status()
-            .unwrap();
-        assert!(ok.success());
+        git(&d.join(repo), &["init", "-q"]);
     }
     for flag in ["--git", "--staged"] {
         let out = run(d, &["scan", flag, "a", "b"]);

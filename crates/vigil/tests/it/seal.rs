@@ -5,7 +5,7 @@
 
 use crate::common;
 
-use common::{expect_exit, python_with, token, vigil, wheel_folder, write};
+use common::{expect_exit, git, python_with, token, vigil, wheel_folder, write};
 use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -1443,19 +1443,6 @@ fn the_readme_python_example_stores_and_reads_back_through_the_binary() {
 
 // ---------------------------------------------------------------------------------------------
 // Tracked SQLite files.
-
-fn git(dir: &Path, args: &[&str]) {
-    let s = StdCommand::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
-        .status()
-        .unwrap();
-    assert!(s.success(), "git {args:?}");
-}
 
 #[test]
 fn seal_check_reports_tracked_sqlite_files_with_a_store_or_user_data() {

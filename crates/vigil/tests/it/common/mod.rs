@@ -9,8 +9,10 @@ use std::process::Output;
 use vigil_scan::examples::{expand, Gen};
 
 mod deps;
+mod git;
 #[allow(unused_imports)] // Each test binary uses some of them.
 pub(crate) use deps::{python_with, sarif_schema, wheel_folder};
+pub(crate) use git::{checked, commit_all, git, git_command, git_init, git_output};
 
 /// The `vigil` binary under test, with logs and colour fixed.
 pub(crate) fn vigil(dir: &Path) -> Command {
@@ -31,27 +33,6 @@ pub(crate) fn vigil(dir: &Path) -> Command {
 pub(crate) fn token(template: &str, seed: u64) -> String {
     let ex = expand(template, &mut Gen::new(seed)).expect("template");
     ex.text[ex.secret].to_owned()
-}
-
-/// Runs git in `d`, isolated from the machine's configuration (no system config, `HOME` = `d`)
-/// with a fixed identity; the run must succeed.
-pub(crate) fn git_in(d: &Path, args: &[&str]) {
-    let out = std::process::Command::new("git")
-        .current_dir(d)
-        .args(args)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", d)
-        .env("GIT_AUTHOR_NAME", "T")
-        .env("GIT_AUTHOR_EMAIL", "t@example.org")
-        .env("GIT_COMMITTER_NAME", "T")
-        .env("GIT_COMMITTER_EMAIL", "t@example.org")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// Writes a file, creating parent directories.

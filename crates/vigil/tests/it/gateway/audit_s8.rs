@@ -171,6 +171,12 @@ async fn refusals_in_an_outage_are_counted_and_a_stop_that_cannot_write_leaves_a
     assert_eq!(tool_call(&gw, "second").await.0, 200, "on its way");
     assert!(gw.wait_log("audit lines could not be written"));
     wait_until("the pending mark", || pending.exists());
+    // bb-gw-s10 F11: private like the log and its head.
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&pending).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{mode:o}");
+    }
     for _ in 0..20 {
         assert_eq!(tool_call(&gw, "refused").await.0, 503);
     }
@@ -231,4 +237,45 @@ async fn refusals_in_an_outage_are_counted_and_a_stop_that_cannot_write_leaves_a
         !text.contains("\"tool\":\"at_stop\""),
         "its line was never written: {text}"
     );
+}
+
+// bb-gw-s10 F1/F2: the memory of the last line written was the writer's own, and a SIGHUP builds
+// a new writer: a log cut back (or deleted with its head) and then reloaded was extended (or
+// begun again) as if nothing happened. The process remembers per log path now: the reload is
+// refused, the running configuration stays, and tool calls are refused until an operator acts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_never_forgets_what_the_gateway_wrote_to_its_log() {
+    let up = Upstream::start().await;
+    let dir = TempDir::new().unwrap();
+    let key = random_key();
+    let env = [("VIGIL_GATEWAY_AUDIT_KEY", key.as_str())];
+    let gw = Gateway::start(dir.path(), &audit_config(&up), &env);
+    let log = dir.path().join("tools.jsonl");
+    let head = dir.path().join("tools.jsonl.head");
+    assert_eq!(tool_call(&gw, "first").await.0, 200);
+    wait_lines(&log, 1);
+    let early = (std::fs::read(&log).unwrap(), std::fs::read(&head).unwrap());
+    for t in ["second", "third"] {
+        assert_eq!(tool_call(&gw, t).await.0, 200);
+    }
+    wait_lines(&log, 3);
+    std::fs::write(&log, &early.0).unwrap();
+    std::fs::write(&head, &early.1).unwrap();
+    gw.signal("HUP");
+    assert!(gw.wait_log("reload failed"));
+    // The reload's writer refused the log; the running one finds out at its next write (a call
+    // already on its way is forwarded, as without a reload), then refuses.
+    let _ = tool_call(&gw, "fourth").await;
+    assert!(gw.wait_log_n("which this process wrote", 2));
+    let (status, body) = tool_call(&gw, "sixth").await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(std::fs::read(&log).unwrap(), early.0, "not extended");
+
+    std::fs::remove_file(&log).unwrap();
+    std::fs::remove_file(&head).unwrap();
+    gw.signal("HUP");
+    assert!(gw.wait_log_n("reload failed", 2));
+    let (status, body) = tool_call(&gw, "seventh").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(!log.exists() && !head.exists(), "no new chain begins");
 }

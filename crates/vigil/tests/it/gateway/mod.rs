@@ -24,6 +24,7 @@ mod requests;
 mod retest;
 mod retest_s7;
 mod retest_s8;
+mod retest_s9;
 mod scan_budget;
 mod sessions;
 mod startup;
