@@ -85,11 +85,16 @@ fn client_only(k: &HeaderName) -> bool {
 /// its dashes removed, are looked at (see [`IDENTITY_WORDS`], [`GLUED`], [`PLATFORMS`]), so
 /// `X-Consumer-Username`, `Tailscale-User-Login`, `Impersonate-Group`, `X-Jwt-Claim-Sub`,
 /// `Fly-Client-IP`, `CF-Connecting-IPv6`, `X-Envoy-External-Address`, `X-Original-URI`,
-/// `X-Method-Override` and spellings not yet seen in the wild all match. `mcp-*` names (the
-/// protocol's, checked by the gateway), `sec-*` and `access-control-*` (set by browsers only),
+/// `X-Method-Override` and spellings not yet seen in the wild all match. The protocol's own
+/// `mcp-*` names (session, version, method, name, `mcp-param-*`: checked by the gateway; any
+/// other `mcp-*` name, such as `Mcp-Subject`, is judged by the rule), `sec-*` and
+/// `access-control-*` (set by browsers only),
 /// `Host` (the gateway sets the upstream's own) and `User-Agent` never match.
 pub(crate) fn identity_family(n: &str) -> bool {
-    if n.starts_with("mcp-")
+    if matches!(
+        n,
+        "mcp-session-id" | "mcp-protocol-version" | "mcp-method" | "mcp-name"
+    ) || n.starts_with("mcp-param-")
         || n.starts_with("sec-")
         || n.starts_with("access-control-")
         || matches!(
@@ -203,6 +208,14 @@ pub const IDENTITY_WORDS: &[&str] = &[
     "caller",
     "admin",
     "sudo",
+    "superuser",
+    "su",
+    "root",
+    // `X-Act-As`, `X-Run-As`, `X-As` (bb-gw-s10 F9).
+    "as",
+    "act",
+    "runas",
+    "actas",
     "permission",
     "permissions",
     "privilege",
@@ -925,7 +938,14 @@ mod tests {
     fn the_identity_rule_reads_names_as_its_word_lists_say() {
         // The searchers built once answer as the plain reading of the lists would.
         fn plain(n: &str) -> bool {
-            if n.starts_with("mcp-")
+            if [
+                "mcp-session-id",
+                "mcp-protocol-version",
+                "mcp-method",
+                "mcp-name",
+            ]
+            .contains(&n)
+                || n.starts_with("mcp-param-")
                 || n.starts_with("sec-")
                 || n.starts_with("access-control-")
                 || matches!(n, "host" | "user-agent")
@@ -955,6 +975,14 @@ mod tests {
             "x-user-locale".into(),
             "x-api-version".into(),
             "x-vigilsubject".into(),
+            // bb-gw-s10 F9.
+            "x-act-as".into(),
+            "x-run-as".into(),
+            "x-as".into(),
+            "x-superuser".into(),
+            "mcp-subject".into(),
+            "mcp-session-id".into(),
+            "mcp-param-region".into(),
             format!("x-{}", "a".repeat(300)),
             format!("x-{}-forwarded", "b".repeat(300)),
         ];
@@ -963,6 +991,17 @@ mod tests {
         names.extend(PLATFORMS.iter().map(|p| format!("{p}q")));
         for n in &names {
             assert_eq!(identity_family(n), plain(n), "{n}");
+        }
+        for n in ["x-act-as", "x-run-as", "x-as", "x-superuser", "mcp-subject"] {
+            assert!(identity_family(n), "{n}");
+        }
+        for n in [
+            "mcp-session-id",
+            "mcp-param-region",
+            "x-request-id",
+            "x-api-version",
+        ] {
+            assert!(!identity_family(n), "{n}");
         }
     }
 

@@ -6,14 +6,10 @@ use super::{one_line, SyntaxError};
 use crate::node::{Member, Node, Span, Value};
 use jsonc_parser::ast;
 
-/// Parses JSON with comments and trailing commas (JSONC, as VS Code, Cursor and Zed read
-/// their files), and nothing looser: unquoted keys, single quotes, missing commas, hex or
-/// non-finite numbers are errors, as `JSON.parse` in the other clients says.
-pub(super) fn parse(text: &str) -> Result<Node, SyntaxError> {
-    if let Some(root) = fast::parse(text) {
-        return Ok(root);
-    }
-    let opts = jsonc_parser::ParseOptions {
+/// What the AST reader accepts: JSON with comments and trailing commas (VS Code's JSONC), and
+/// nothing looser.
+fn ast_options() -> jsonc_parser::ParseOptions {
+    jsonc_parser::ParseOptions {
         allow_comments: true,
         allow_trailing_commas: true,
         allow_loose_object_property_names: false,
@@ -24,7 +20,17 @@ pub(super) fn parse(text: &str) -> Result<Node, SyntaxError> {
         allow_bare_decimal_point_numbers: false,
         allow_non_finite_numbers: false,
         allow_extended_string_escapes: false,
-    };
+    }
+}
+
+/// Parses JSON with comments and trailing commas (JSONC, as VS Code, Cursor and Zed read
+/// their files), and nothing looser: unquoted keys, single quotes, missing commas, hex or
+/// non-finite numbers are errors, as `JSON.parse` in the other clients says.
+pub(super) fn parse(text: &str) -> Result<Node, SyntaxError> {
+    if let Some(root) = fast::parse(text) {
+        return Ok(root);
+    }
+    let opts = ast_options();
     let collect = jsonc_parser::CollectOptions::default();
     let parsed = jsonc_parser::parse_to_ast(text, &collect, &opts).map_err(|e| SyntaxError {
         line: e.line_display(),
@@ -196,18 +202,7 @@ mod tests {
 
     /// The AST reading alone, as before the fast path.
     fn by_ast(text: &str) -> Result<Node, SyntaxError> {
-        let opts = jsonc_parser::ParseOptions {
-            allow_comments: true,
-            allow_trailing_commas: true,
-            allow_loose_object_property_names: false,
-            allow_missing_commas: false,
-            allow_single_quoted_strings: false,
-            allow_hexadecimal_numbers: false,
-            allow_unary_plus_numbers: false,
-            allow_bare_decimal_point_numbers: false,
-            allow_non_finite_numbers: false,
-            allow_extended_string_escapes: false,
-        };
+        let opts = ast_options();
         let parsed = jsonc_parser::parse_to_ast(text, &Default::default(), &opts).map_err(|e| {
             SyntaxError {
                 line: e.line_display(),

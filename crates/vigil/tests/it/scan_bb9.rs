@@ -12,22 +12,7 @@ use tempfile::TempDir;
 
 /// (file, rule, line, secret) of every finding of a `--show-secrets` JSON report, sorted.
 fn found(out: &std::process::Output) -> Vec<(String, String, u64, String)> {
-    let mut v: Vec<_> = json(out)
-        .as_array()
-        .expect("array")
-        .iter()
-        .filter(|f| f.get("rule").is_some())
-        .map(|f| {
-            (
-                f["file"].as_str().unwrap().to_owned(),
-                f["rule"].as_str().unwrap().to_owned(),
-                f["line"].as_u64().unwrap(),
-                f["secret"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect();
-    v.sort();
-    v
+    common::findings_with_secrets(out)
 }
 
 /// The files of `found`, in order.

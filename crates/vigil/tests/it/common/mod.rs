@@ -53,6 +53,27 @@ pub(crate) fn json(out: &Output) -> serde_json::Value {
     })
 }
 
+/// (file, rule, line, secret) of every finding of a `--show-secrets` JSON report (its
+/// incomplete-scan entries left out), sorted.
+pub(crate) fn findings_with_secrets(out: &Output) -> Vec<(String, String, u64, String)> {
+    let mut v: Vec<_> = json(out)
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|f| f.get("rule").is_some())
+        .map(|f| {
+            (
+                f["file"].as_str().unwrap().to_owned(),
+                f["rule"].as_str().unwrap().to_owned(),
+                f["line"].as_u64().unwrap(),
+                f["secret"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
 /// (file, rule, line) of every finding in a JSON report, sorted.
 pub(crate) fn triples(v: &serde_json::Value) -> Vec<(String, String, u64)> {
     let mut t: Vec<_> = v
