@@ -125,12 +125,7 @@ pub(crate) fn scan_object(
     {
         return Outcome::Corrupt;
     }
-    let hex: String = r
-        .digest
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hex = vigil_core::chain::hex(&r.digest.finalize());
     if hex != p.oid || r.read != p.size {
         return Outcome::Corrupt;
     }
