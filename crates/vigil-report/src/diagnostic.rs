@@ -36,7 +36,9 @@ impl fmt::Display for Severity {
     }
 }
 
-/// A span of lines and columns, 1-based. Columns count bytes; `end_column` is one past the last.
+/// A span of lines and columns, 1-based. Columns count UTF-16 code units (SARIF 2.1.0's default
+/// `columnKind`, and what editors count; on an ASCII line, bytes); `end_column` is one past the
+/// last.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Region {
     /// First line.

@@ -352,6 +352,10 @@ pub fn scan_chunked(
             }
             if f.line == 1 {
                 f.column += col_before;
+                // The line began in the chunk before: its UTF-16 count is not known here.
+                if col_before > 0 {
+                    f.columns_utf16 = None;
+                }
             }
             if f.end_line == 1 {
                 f.end_column += col_before;
@@ -797,6 +801,7 @@ impl Scanner<'_> {
         for f in &mut wide {
             (f.line, f.column) = place(f.line, f.column);
             (f.end_line, f.end_column) = place(f.end_line, f.end_column);
+            f.columns_utf16 = None;
             f.decoded.insert(0, from);
             f.reseal();
         }
@@ -876,7 +881,13 @@ impl Scanner<'_> {
                 tally.allowed_by_marker += 1;
                 continue;
             }
-            out.push(rules.decoded_finding(&d, path, commit, at));
+            out.push(rules.decoded_finding(&d, path, commit, data, at));
+        }
+        if place.is_some() {
+            // Positions read in another buffer (binary content's bytes): byte columns only.
+            for f in &mut out[first..] {
+                f.columns_utf16 = None;
+            }
         }
         for f in &mut out[first..] {
             f.archive = members.to_vec();
@@ -892,6 +903,7 @@ impl Ruleset {
         d: &decode::DecodedHit,
         path: &str,
         commit: Option<&str>,
+        data: &[u8],
         lines: &LineIndex,
     ) -> Finding {
         let r = &self.rules[d.hit.rule as usize];
@@ -902,6 +914,7 @@ impl Ruleset {
         f.column = column;
         f.end_line = end_line;
         f.end_column = end_column;
+        f.columns_utf16 = lines.utf16_columns(data, d.hit.start, d.hit.end);
         f.decoded = d.chain.clone();
         f.seal()
     }

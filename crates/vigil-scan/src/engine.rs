@@ -217,6 +217,7 @@ impl Ruleset {
         f.column = col;
         f.end_line = end_line;
         f.end_column = end_col;
+        f.columns_utf16 = lines.utf16_columns(data, h.start, h.end);
         f.seal()
     }
 
@@ -487,6 +488,7 @@ impl Ruleset {
             decoded: Vec::new(),
             archive: Vec::new(),
             unreachable: false,
+            columns_utf16: None,
             place: None,
         }
     }
@@ -683,5 +685,31 @@ impl LineIndex {
         let line = self.0.partition_point(|&nl| nl < off);
         let start = if line == 0 { 0 } else { self.0[line - 1] + 1 };
         (line + 1, off - start + 1)
+    }
+
+    /// The 1-based columns of `start` and `end` counted in UTF-16 code units, when the text
+    /// before either on its line is not all ASCII (`None`: the byte columns are the same).
+    /// Bytes that are not UTF-8 count one unit each, as a replacement character does.
+    pub(crate) fn utf16_columns(
+        &self,
+        data: &[u8],
+        start: usize,
+        end: usize,
+    ) -> Option<(usize, usize)> {
+        let unit = |off: usize| {
+            let line = self.0.partition_point(|&nl| nl < off);
+            let from = if line == 0 { 0 } else { self.0[line - 1] + 1 };
+            let before = &data[from..off];
+            if before.is_ascii() {
+                return (off - from + 1, false);
+            }
+            let units: usize = before
+                .utf8_chunks()
+                .map(|c| c.valid().encode_utf16().count() + usize::from(!c.invalid().is_empty()))
+                .sum();
+            (units + 1, true)
+        };
+        let ((s, a), (e, b)) = (unit(start), unit(end));
+        (a || b).then_some((s, e))
     }
 }

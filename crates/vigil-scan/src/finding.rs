@@ -27,6 +27,11 @@ pub struct Finding {
     pub end_line: usize,
     /// 1-based column of the byte after the secret's end.
     pub end_column: usize,
+    /// [`Finding::column`] and [`Finding::end_column`] counted in UTF-16 code units (what SARIF
+    /// 2.1.0 and editors count), when the line before either holds non-ASCII text; `None`: the
+    /// byte columns are those. Never serialized: JSON reports keep gitleaks's byte columns.
+    #[serde(skip)]
+    pub columns_utf16: Option<(usize, usize)>,
     /// The secret; serialized redacted.
     pub secret: Secret<String>,
     /// Shannon entropy of the secret.

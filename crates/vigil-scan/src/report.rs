@@ -41,10 +41,12 @@ fn diagnostic_with(f: &Finding, content: Option<String>) -> Diagnostic {
     };
     // Metadata is no file: a logical place (`commit <id> author`, `ref <name>`), never a file
     // URI; a secret in a path is the file's whole name, marked `in: path`.
+    // Reports count columns as SARIF and editors do, in UTF-16 code units.
+    let (column, end_column) = f.columns_utf16.unwrap_or((f.column, f.end_column));
     let location = match f.place {
-        None => Location::file(f.outer_file()).at_span(f.line, f.column, f.end_line, f.end_column),
+        None => Location::file(f.outer_file()).at_span(f.line, column, f.end_line, end_column),
         Some(Place::Path) => Location::file(f.outer_file()),
-        Some(_) => Location::scope(&f.file).at_span(f.line, f.column, f.end_line, f.end_column),
+        Some(_) => Location::scope(&f.file).at_span(f.line, column, f.end_line, end_column),
     };
     let mut d = Diagnostic::new(&f.rule, Severity::Error, location, format!("{what} found"))
         .with_secret(f.secret.clone())

@@ -233,6 +233,31 @@ fn sarif_is_valid_against_the_official_schema() {
     );
 }
 
+/// Reports count columns in UTF-16 code units (SARIF's default `columnKind`, what code scanning
+/// and editors highlight by), as `vigil lint` does; on an ASCII line they are bytes (bb-scan-s9
+/// F14: SARIF's columns were bytes).
+#[test]
+fn sarif_columns_count_utf16_code_units_after_non_ascii_text() {
+    let dir = TempDir::new().unwrap();
+    let key = token("«sk-or-v1-{hex:64}»", 5);
+    // "é" is 2 bytes and 1 unit, "😀" 4 bytes and 2 units: the key starts at byte 16, unit 13.
+    write(dir.path(), "notes.txt", format!("# é 😀 key: {key}\n"));
+    let sarif = run(dir.path(), &["scan", "notes.txt", "-f", "sarif"]);
+    expect_exit(&sarif, 1);
+    let v: serde_json::Value = serde_json::from_slice(&sarif.stdout).unwrap();
+    let region = &v["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"];
+    assert_eq!(region["startColumn"], 13, "{region}");
+    assert_eq!(region["endColumn"], 13 + key.len(), "{region}");
+    let out = run(dir.path(), &["scan", "notes.txt", "-f", "json"]);
+    let f = &json(&out)[0];
+    assert_eq!(f["column"], 13, "{f}");
+    assert_eq!(f["end_column"], 13 + key.len(), "{f}");
+    // The same key on an ASCII line: units are bytes.
+    write(dir.path(), "notes.txt", format!("# e :) key: {key}\n"));
+    let out = run(dir.path(), &["scan", "notes.txt", "-f", "json"]);
+    assert_eq!(json(&out)[0]["column"], 13);
+}
+
 #[test]
 fn csv_and_junit_reports_parse() {
     let p = planted();
