@@ -117,11 +117,17 @@ impl Node {
     pub fn as_bool(&self) -> Option<bool> {
         match &self.value {
             Value::Bool(b) => Some(*b),
-            Value::String(s) => match s.to_ascii_lowercase().as_str() {
-                "true" | "yes" | "on" | "1" => Some(true),
-                "false" | "no" | "off" | "0" => Some(false),
-                _ => None,
-            },
+            // Compared without case and without a lowercase copy (asked of every value).
+            Value::String(s) => {
+                let is = |words: &[&str]| words.iter().any(|w| s.eq_ignore_ascii_case(w));
+                if is(&["true", "yes", "on", "1"]) {
+                    Some(true)
+                } else if is(&["false", "no", "off", "0"]) {
+                    Some(false)
+                } else {
+                    None
+                }
+            }
             // `NODE_TLS_REJECT_UNAUTHORIZED: 0` in JSON, TOML or YAML is what Node reads.
             Value::Number(n) if n.trim() == "0" => Some(false),
             Value::Number(n) if n.trim() == "1" => Some(true),
@@ -210,15 +216,23 @@ pub fn loose(key: &str) -> String {
 /// Unicode path (`K`, the Kelvin sign, lowercases to an ASCII `k`). A difference found in the
 /// ASCII bytes before any such character is final: both keys agree up to there.
 pub fn loose_eq(a: &str, b: &str) -> bool {
-    let skip = |c: &u8| *c != b'-' && *c != b'_';
-    let (mut x, mut y) = (a.bytes().filter(skip), b.bytes().filter(skip));
+    let (x, y) = (a.as_bytes(), b.as_bytes());
+    let (mut i, mut j) = (0, 0);
     loop {
-        match (x.next(), y.next()) {
+        while i < x.len() && matches!(x[i], b'-' | b'_') {
+            i += 1;
+        }
+        while j < y.len() && matches!(y[j], b'-' | b'_') {
+            j += 1;
+        }
+        match (x.get(i), y.get(j)) {
             (None, None) => return true,
             (Some(p), Some(q)) if p.is_ascii() && q.is_ascii() => {
-                if !p.eq_ignore_ascii_case(&q) {
+                if !p.eq_ignore_ascii_case(q) {
                     return false;
                 }
+                i += 1;
+                j += 1;
             }
             (Some(p), None) | (None, Some(p)) if p.is_ascii() => return false,
             _ => return loose(a) == loose(b),
