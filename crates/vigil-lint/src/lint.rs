@@ -288,6 +288,8 @@ impl Linter {
             tools: &tools,
             settings: &self.settings,
             scan: &scan,
+            intents: std::cell::OnceCell::new(),
+            permissions: std::cell::OnceCell::new(),
         };
         let mut raw: Vec<Raw> = Vec::new();
         for r in rules::ALL {
