@@ -66,6 +66,9 @@ pub(crate) fn special_scheme(s: &str) -> bool {
 /// itself, or the value of an option written `--name=URL` (`--url=…`, `--registry=…`); tabs and
 /// line breaks inside are dropped (WHATWG does). `None` when it cannot be a URL.
 pub(crate) fn url_candidate(text: &str) -> Option<std::borrow::Cow<'_, str>> {
+    // Both `://` and a special scheme need a `:` (dropping tabs and line breaks adds none):
+    // most strings have none and are refused at once.
+    memchr::memchr(b':', text.as_bytes())?;
     let mut t = text.trim_matches(|c: char| c <= ' ');
     if t.starts_with('-') {
         t = t.split_once('=')?.1.trim_matches(|c: char| c <= ' ');
@@ -90,9 +93,8 @@ pub(crate) fn host(u: &url::Url) -> String {
 /// Whether a server is reached over the network at a host that is neither loopback nor in
 /// `allowed_hosts`.
 pub(crate) fn is_remote(s: &Server<'_>, settings: &Settings) -> bool {
-    s.url_text()
-        .and_then(parse_url)
-        .is_some_and(|u| !settings.is_trusted_host(&host(&u)))
+    s.parsed_url()
+        .is_some_and(|u| !settings.is_trusted_host(&host(u)))
 }
 
 /// The compose `services` of a document, name and node.
