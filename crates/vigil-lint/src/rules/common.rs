@@ -54,6 +54,14 @@ pub(crate) fn parse_url(s: &str) -> Option<url::Url> {
     url::Url::parse(s).ok().filter(|u| u.host_str().is_some())
 }
 
+/// Whether `hay` holds `needle` (ASCII), ignoring ASCII case: what lowercasing `hay` and
+/// searching would say, without the copy.
+pub(crate) fn contains_nocase(hay: &str, needle: &str) -> bool {
+    hay.as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
 /// Whether `s` starts with a scheme the WHATWG standard reads without `//` (`http:`,
 /// `https:`, `ws:`, `wss:`), in any case.
 pub(crate) fn special_scheme(s: &str) -> bool {
@@ -340,7 +348,13 @@ pub(crate) struct DockerRun {
 
 /// Parses a `docker run` command line.
 pub(crate) fn docker_run(argv: &[(String, &Node)]) -> Option<DockerRun> {
-    let prog = crate::model::program_name(argv.first()?.0.as_str());
+    let first = argv.first()?;
+    // `run` or `container run` must follow: asked first, it spares most command lines the
+    // program name's lowercase copy (six rules ask of every server).
+    if !matches!(argv.get(1).map(|a| a.0.as_str()), Some("container" | "run")) {
+        return None;
+    }
+    let prog = crate::model::program_name(first.0.as_str());
     if !matches!(prog.as_str(), "docker" | "podman" | "nerdctl") {
         return None;
     }
