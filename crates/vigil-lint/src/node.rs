@@ -215,6 +215,7 @@ pub fn loose(key: &str) -> String {
 /// are compared as they come, and only a key holding a non-ASCII character takes [`loose`]'s
 /// Unicode path (`K`, the Kelvin sign, lowercases to an ASCII `k`). A difference found in the
 /// ASCII bytes before any such character is final: both keys agree up to there.
+#[inline]
 pub fn loose_eq(a: &str, b: &str) -> bool {
     let (x, y) = (a.as_bytes(), b.as_bytes());
     let (mut i, mut j) = (0, 0);

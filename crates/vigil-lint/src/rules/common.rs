@@ -331,7 +331,7 @@ pub(crate) fn host_device(spec: &str) -> bool {
 }
 
 /// What a `docker run` (or `podman run`) command line asks for, by index into `argv`.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct DockerRun {
     /// `--privileged`, `--cap-add ALL`, `--cap-add SYS_ADMIN`, `--pid host`, an unconfined
     /// `--security-opt`, a host memory or disk `--device`.
