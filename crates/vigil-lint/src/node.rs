@@ -94,10 +94,10 @@ impl Node {
 
     /// The value of the first of `keys` present, compared without case, `-` and `_`.
     pub fn get_loose(&self, keys: &[&str]) -> Option<&Member> {
-        self.members()
-            .iter()
-            .rev()
-            .find(|m| keys.iter().any(|want| loose_eq(&m.key, want)))
+        self.members().iter().rev().find(|m| {
+            keys.iter()
+                .any(|want| loose_last_alike(&m.key, want) && loose_eq(&m.key, want))
+        })
     }
 
     /// The value at a path of keys.
@@ -238,6 +238,18 @@ pub fn loose_eq(a: &str, b: &str) -> bool {
             (Some(p), None) | (None, Some(p)) if p.is_ascii() => return false,
             _ => return loose(a) == loose(b),
         }
+    }
+}
+
+/// A quick necessary test for [`loose_eq`]: the last character of a loose form is the key's
+/// last one other than `-` and `_`, lowercased, so two ASCII last bytes that differ without
+/// case settle it; anything else is left to [`loose_eq`].
+#[inline]
+fn loose_last_alike(a: &str, b: &str) -> bool {
+    let last = |s: &str| s.bytes().rev().find(|c| !matches!(c, b'-' | b'_'));
+    match (last(a), last(b)) {
+        (Some(x), Some(y)) if x.is_ascii() && y.is_ascii() => x.eq_ignore_ascii_case(&y),
+        _ => true,
     }
 }
 
@@ -398,6 +410,12 @@ mod tests {
     use super::*;
 
     proptest::proptest! {
+        /// The last-character test never refuses keys whose loose forms are equal.
+        #[test]
+        fn loose_last_alike_keeps_every_match(a in "[aAkKnN_\\-\u{212A}\u{130}\u{1E9E}iß]{0,6}", b in "[aAkKnN_\\-\u{212A}\u{130}\u{1E9E}iß]{0,6}") {
+            proptest::prop_assert!(loose_last_alike(&a, &b) || loose(&a) != loose(&b));
+        }
+
         /// The allocation-free comparison agrees with comparing the loose forms, on keys mixing
         /// case, separators and characters whose lowercase is ASCII or longer (`K`, `İ`, `ẞ`).
         #[test]

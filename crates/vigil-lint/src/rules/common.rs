@@ -81,7 +81,7 @@ pub(crate) fn url_candidate(text: &str) -> Option<std::borrow::Cow<'_, str>> {
     if t.starts_with('-') {
         t = t.split_once('=')?.1.trim_matches(|c: char| c <= ' ');
     }
-    let t: std::borrow::Cow<'_, str> = if t.contains(['\t', '\n', '\r']) {
+    let t: std::borrow::Cow<'_, str> = if t.bytes().any(|b| matches!(b, b'\t' | b'\n' | b'\r')) {
         t.replace(['\t', '\n', '\r'], "").into()
     } else {
         t.into()
