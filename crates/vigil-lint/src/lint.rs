@@ -288,6 +288,8 @@ impl Linter {
             tools: &tools,
             settings: &self.settings,
             scan: &scan,
+            intents: std::cell::OnceCell::new(),
+            permissions: std::cell::OnceCell::new(),
         };
         let mut raw: Vec<Raw> = Vec::new();
         for r in rules::ALL {
@@ -466,8 +468,17 @@ impl Linter {
                 return;
             }
         };
-        let lossy = (!named && std::str::from_utf8(&bytes).is_err()).then(|| lenient(&bytes));
-        match Document::from_bytes(path, shown, bytes) {
+        // The bytes are checked for UTF-8 once: text goes straight to the parser; other bytes
+        // are refused as `from_bytes` refuses them, with a lenient decoding kept for a walk.
+        let (parsed, lossy) = match String::from_utf8(bytes) {
+            Ok(text) => (Document::from_text(path, shown, text), None),
+            Err(e) => {
+                let bytes = e.into_bytes();
+                let lossy = (!named).then(|| lenient(&bytes));
+                (Document::from_bytes(path, shown, bytes), lossy)
+            }
+        };
+        match parsed {
             Ok(Some(doc)) if doc.kind == Kind::Compose => {
                 let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
                 if lock_vec_set(&self.composed).insert(key) {

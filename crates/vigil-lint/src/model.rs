@@ -31,12 +31,31 @@ pub struct Server<'a> {
     /// Key path of the object holding `command`/`args`/`env` (Continue's `transport`, Zed's
     /// `command` object), for messages.
     pub launch_key: KeyPath,
+    /// The URL, parsed on first use ([`Server::parsed_url`]).
+    pub(crate) parsed_url: std::cell::OnceCell<Option<url::Url>>,
+    /// The command line read as `docker run`, on first use ([`Server::docker_run`]).
+    pub(crate) docker: std::cell::OnceCell<Option<crate::rules::common::DockerRun>>,
 }
 
 impl Server<'_> {
     /// The URL text.
     pub fn url_text(&self) -> Option<&str> {
         self.url.and_then(|m| m.value.as_str())
+    }
+
+    /// The command line read as `docker run` (or `podman run`), read once for the container
+    /// rules.
+    pub(crate) fn docker_run(&self) -> Option<&crate::rules::common::DockerRun> {
+        self.docker
+            .get_or_init(|| crate::rules::common::docker_run(&self.argv))
+            .as_ref()
+    }
+
+    /// The URL parsed as the rules read it (see `rules::common::parse_url`), parsed once.
+    pub fn parsed_url(&self) -> Option<&url::Url> {
+        self.parsed_url
+            .get_or_init(|| self.url_text().and_then(crate::rules::common::parse_url))
+            .as_ref()
     }
 
     /// The command's file name (`npx` for `/usr/local/bin/npx`, `npx.cmd`).
@@ -309,6 +328,8 @@ fn server(name: String, key: KeyPath, node: &Node) -> Server<'_> {
         tools: node.get("tools").filter(|t| t.is_array()),
         launch_key,
         key,
+        parsed_url: std::cell::OnceCell::new(),
+        docker: std::cell::OnceCell::new(),
     }
 }
 

@@ -94,10 +94,10 @@ impl Node {
 
     /// The value of the first of `keys` present, compared without case, `-` and `_`.
     pub fn get_loose(&self, keys: &[&str]) -> Option<&Member> {
-        self.members()
-            .iter()
-            .rev()
-            .find(|m| keys.iter().any(|want| loose_eq(&m.key, want)))
+        self.members().iter().rev().find(|m| {
+            keys.iter()
+                .any(|want| loose_last_alike(&m.key, want) && loose_eq(&m.key, want))
+        })
     }
 
     /// The value at a path of keys.
@@ -117,11 +117,17 @@ impl Node {
     pub fn as_bool(&self) -> Option<bool> {
         match &self.value {
             Value::Bool(b) => Some(*b),
-            Value::String(s) => match s.to_ascii_lowercase().as_str() {
-                "true" | "yes" | "on" | "1" => Some(true),
-                "false" | "no" | "off" | "0" => Some(false),
-                _ => None,
-            },
+            // Compared without case and without a lowercase copy (asked of every value).
+            Value::String(s) => {
+                let is = |words: &[&str]| words.iter().any(|w| s.eq_ignore_ascii_case(w));
+                if is(&["true", "yes", "on", "1"]) {
+                    Some(true)
+                } else if is(&["false", "no", "off", "0"]) {
+                    Some(false)
+                } else {
+                    None
+                }
+            }
             // `NODE_TLS_REJECT_UNAUTHORIZED: 0` in JSON, TOML or YAML is what Node reads.
             Value::Number(n) if n.trim() == "0" => Some(false),
             Value::Number(n) if n.trim() == "1" => Some(true),
@@ -199,6 +205,16 @@ impl Node {
 
 /// A key compared loosely: lowercase, without `-` and `_`.
 pub fn loose(key: &str) -> String {
+    // An ASCII key lowercases byte by byte (what `char::to_lowercase` does to ASCII).
+    if key.is_ascii() {
+        let mut out = String::with_capacity(key.len());
+        out.extend(
+            key.bytes()
+                .filter(|c| !matches!(c, b'-' | b'_'))
+                .map(|c| char::from(c.to_ascii_lowercase())),
+        );
+        return out;
+    }
     key.chars()
         .filter(|c| *c != '-' && *c != '_')
         .flat_map(char::to_lowercase)
@@ -209,20 +225,41 @@ pub fn loose(key: &str) -> String {
 /// are compared as they come, and only a key holding a non-ASCII character takes [`loose`]'s
 /// Unicode path (`K`, the Kelvin sign, lowercases to an ASCII `k`). A difference found in the
 /// ASCII bytes before any such character is final: both keys agree up to there.
+#[inline]
 pub fn loose_eq(a: &str, b: &str) -> bool {
-    let skip = |c: &u8| *c != b'-' && *c != b'_';
-    let (mut x, mut y) = (a.bytes().filter(skip), b.bytes().filter(skip));
+    let (x, y) = (a.as_bytes(), b.as_bytes());
+    let (mut i, mut j) = (0, 0);
     loop {
-        match (x.next(), y.next()) {
+        while i < x.len() && matches!(x[i], b'-' | b'_') {
+            i += 1;
+        }
+        while j < y.len() && matches!(y[j], b'-' | b'_') {
+            j += 1;
+        }
+        match (x.get(i), y.get(j)) {
             (None, None) => return true,
             (Some(p), Some(q)) if p.is_ascii() && q.is_ascii() => {
-                if !p.eq_ignore_ascii_case(&q) {
+                if !p.eq_ignore_ascii_case(q) {
                     return false;
                 }
+                i += 1;
+                j += 1;
             }
             (Some(p), None) | (None, Some(p)) if p.is_ascii() => return false,
             _ => return loose(a) == loose(b),
         }
+    }
+}
+
+/// A quick necessary test for [`loose_eq`]: the last character of a loose form is the key's
+/// last one other than `-` and `_`, lowercased, so two ASCII last bytes that differ without
+/// case settle it; anything else is left to [`loose_eq`].
+#[inline]
+fn loose_last_alike(a: &str, b: &str) -> bool {
+    let last = |s: &str| s.bytes().rev().find(|c| !matches!(c, b'-' | b'_'));
+    match (last(a), last(b)) {
+        (Some(x), Some(y)) if x.is_ascii() && y.is_ascii() => x.eq_ignore_ascii_case(&y),
+        _ => true,
     }
 }
 
@@ -383,6 +420,23 @@ mod tests {
     use super::*;
 
     proptest::proptest! {
+        /// The ASCII path of `loose` gives what the Unicode one gives.
+        #[test]
+        fn loose_ascii_path_agrees(a in "[ -~]{0,12}") {
+            let unicode: String = a
+                .chars()
+                .filter(|c| *c != '-' && *c != '_')
+                .flat_map(char::to_lowercase)
+                .collect();
+            proptest::prop_assert_eq!(loose(&a), unicode);
+        }
+
+        /// The last-character test never refuses keys whose loose forms are equal.
+        #[test]
+        fn loose_last_alike_keeps_every_match(a in "[aAkKnN_\\-\u{212A}\u{130}\u{1E9E}iß]{0,6}", b in "[aAkKnN_\\-\u{212A}\u{130}\u{1E9E}iß]{0,6}") {
+            proptest::prop_assert!(loose_last_alike(&a, &b) || loose(&a) != loose(&b));
+        }
+
         /// The allocation-free comparison agrees with comparing the loose forms, on keys mixing
         /// case, separators and characters whose lowercase is ASCII or longer (`K`, `İ`, `ẞ`).
         #[test]

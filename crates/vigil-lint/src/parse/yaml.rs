@@ -350,7 +350,33 @@ mod fast {
         if !maybe_typed {
             return Some(Value::String(v.into_owned()));
         }
-        match serde_saphyr::from_str::<Yaml>(&v).ok()? {
+        // The same few values (`30s`, `8080:80`, `1`) come back in file after file: each
+        // thread remembers how `serde-saphyr` read them (a pure function of the text).
+        thread_local! {
+            static TYPED: std::cell::RefCell<std::collections::HashMap<String, Option<Value>>> =
+                std::cell::RefCell::new(std::collections::HashMap::new());
+        }
+        const MEMO_KEY_MAX: usize = 64;
+        const MEMO_MAX: usize = 4096;
+        if v.len() > MEMO_KEY_MAX {
+            return typed(&v);
+        }
+        TYPED.with_borrow_mut(|memo| {
+            if let Some(known) = memo.get(v.as_ref()) {
+                return known.clone();
+            }
+            let got = typed(&v);
+            if memo.len() >= MEMO_MAX {
+                memo.clear();
+            }
+            memo.insert(v.into_owned(), got.clone());
+            got
+        })
+    }
+
+    /// A plain scalar that may be typed, read alone by `serde-saphyr`.
+    fn typed(v: &str) -> Option<Value> {
+        match serde_saphyr::from_str::<Yaml>(v).ok()? {
             Yaml::Null => Some(Value::Null),
             Yaml::Bool(b) => Some(Value::Bool(b)),
             Yaml::Number(n) => Some(Value::Number(n)),

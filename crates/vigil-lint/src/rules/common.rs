@@ -54,6 +54,14 @@ pub(crate) fn parse_url(s: &str) -> Option<url::Url> {
     url::Url::parse(s).ok().filter(|u| u.host_str().is_some())
 }
 
+/// Whether `hay` holds `needle` (ASCII), ignoring ASCII case: what lowercasing `hay` and
+/// searching would say, without the copy.
+pub(crate) fn contains_nocase(hay: &str, needle: &str) -> bool {
+    hay.as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
 /// Whether `s` starts with a scheme the WHATWG standard reads without `//` (`http:`,
 /// `https:`, `ws:`, `wss:`), in any case.
 pub(crate) fn special_scheme(s: &str) -> bool {
@@ -66,11 +74,14 @@ pub(crate) fn special_scheme(s: &str) -> bool {
 /// itself, or the value of an option written `--name=URL` (`--url=…`, `--registry=…`); tabs and
 /// line breaks inside are dropped (WHATWG does). `None` when it cannot be a URL.
 pub(crate) fn url_candidate(text: &str) -> Option<std::borrow::Cow<'_, str>> {
+    // Both `://` and a special scheme need a `:` (dropping tabs and line breaks adds none):
+    // most strings have none and are refused at once.
+    memchr::memchr(b':', text.as_bytes())?;
     let mut t = text.trim_matches(|c: char| c <= ' ');
     if t.starts_with('-') {
         t = t.split_once('=')?.1.trim_matches(|c: char| c <= ' ');
     }
-    let t: std::borrow::Cow<'_, str> = if t.contains(['\t', '\n', '\r']) {
+    let t: std::borrow::Cow<'_, str> = if t.bytes().any(|b| matches!(b, b'\t' | b'\n' | b'\r')) {
         t.replace(['\t', '\n', '\r'], "").into()
     } else {
         t.into()
@@ -90,9 +101,8 @@ pub(crate) fn host(u: &url::Url) -> String {
 /// Whether a server is reached over the network at a host that is neither loopback nor in
 /// `allowed_hosts`.
 pub(crate) fn is_remote(s: &Server<'_>, settings: &Settings) -> bool {
-    s.url_text()
-        .and_then(parse_url)
-        .is_some_and(|u| !settings.is_trusted_host(&host(&u)))
+    s.parsed_url()
+        .is_some_and(|u| !settings.is_trusted_host(&host(u)))
 }
 
 /// The compose `services` of a document, name and node.
@@ -321,7 +331,7 @@ pub(crate) fn host_device(spec: &str) -> bool {
 }
 
 /// What a `docker run` (or `podman run`) command line asks for, by index into `argv`.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct DockerRun {
     /// `--privileged`, `--cap-add ALL`, `--cap-add SYS_ADMIN`, `--pid host`, an unconfined
     /// `--security-opt`, a host memory or disk `--device`.
@@ -338,7 +348,13 @@ pub(crate) struct DockerRun {
 
 /// Parses a `docker run` command line.
 pub(crate) fn docker_run(argv: &[(String, &Node)]) -> Option<DockerRun> {
-    let prog = crate::model::program_name(argv.first()?.0.as_str());
+    let first = argv.first()?;
+    // `run` or `container run` must follow: asked first, it spares most command lines the
+    // program name's lowercase copy (six rules ask of every server).
+    if !matches!(argv.get(1).map(|a| a.0.as_str()), Some("container" | "run")) {
+        return None;
+    }
+    let prog = crate::model::program_name(first.0.as_str());
     if !matches!(prog.as_str(), "docker" | "podman" | "nerdctl") {
         return None;
     }

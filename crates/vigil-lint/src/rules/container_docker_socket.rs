@@ -7,7 +7,7 @@
 //! Whoever talks to the socket can start a privileged container with the host's disk mounted:
 //! it is root on the host.
 
-use super::common::{compose_items, docker_run, is_socket, services};
+use super::common::{compose_items, is_socket, services};
 use super::{fx, Check, Cx, Emit, Family, Rule};
 use vigil_report::Severity;
 
@@ -27,9 +27,10 @@ pub(crate) static RULE: Rule = Rule {
 
 fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     for s in cx.servers {
-        if let Some(r) = docker_run(&s.argv) {
-            for (i, src) in r.mounts {
-                if is_socket(&src) {
+        if let Some(r) = s.docker_run() {
+            for (i, src) in &r.mounts {
+                let i = *i;
+                if is_socket(src) {
                     out.at(
                         s.argv[i].1.span,
                         s.launch_key.join("args"),

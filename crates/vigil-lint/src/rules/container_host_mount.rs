@@ -8,7 +8,7 @@
 //! A server that can read `/` can read every key and token on the machine; one that can write it
 //! owns the machine.
 
-use super::common::{compose_items, docker_run, is_host_path, is_socket, services};
+use super::common::{compose_items, is_host_path, is_socket, services};
 use super::{fx, Check, Cx, Emit, Family, Rule};
 use vigil_report::Severity;
 
@@ -28,9 +28,10 @@ pub(crate) static RULE: Rule = Rule {
 
 fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     for s in cx.servers {
-        if let Some(r) = docker_run(&s.argv) {
-            for (i, src) in r.mounts {
-                if is_host_path(&src) && !is_socket(&src) {
+        if let Some(r) = s.docker_run() {
+            for (i, src) in &r.mounts {
+                let i = *i;
+                if is_host_path(src) && !is_socket(src) {
                     out.at(
                         s.argv[i].1.span,
                         s.launch_key.join("args"),

@@ -7,7 +7,7 @@
 //! The container then reaches every service bound to the host's loopback (databases, admin
 //! ports, the gateway's upstreams) and its own ports listen on every interface.
 
-use super::common::{docker_run, services};
+use super::common::services;
 use super::{fx, Check, Cx, Emit, Family, Rule};
 use vigil_report::Severity;
 
@@ -27,8 +27,8 @@ pub(crate) static RULE: Rule = Rule {
 
 fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     for s in cx.servers {
-        if let Some(r) = docker_run(&s.argv) {
-            for i in r.host_network {
+        if let Some(r) = s.docker_run() {
+            for &i in &r.host_network {
                 out.at(
                     s.argv[i].1.span,
                     s.launch_key.join("args"),

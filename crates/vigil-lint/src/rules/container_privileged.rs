@@ -10,7 +10,7 @@
 //! A privileged container can mount the host's disks and load kernel modules: escaping it is a
 //! formality, so the server inside is as powerful as root on the host.
 
-use super::common::{compose_items, docker_run, services};
+use super::common::{compose_items, services};
 use super::{fx, Check, Cx, Emit, Family, Rule};
 use vigil_report::Severity;
 
@@ -37,8 +37,8 @@ pub(crate) static RULE: Rule = Rule {
 
 fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     for s in cx.servers {
-        if let Some(r) = docker_run(&s.argv) {
-            for i in r.privileged {
+        if let Some(r) = s.docker_run() {
+            for &i in &r.privileged {
                 out.at(
                     s.argv[i].1.span,
                     s.launch_key.join("args"),

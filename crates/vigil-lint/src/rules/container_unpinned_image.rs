@@ -8,7 +8,7 @@
 //! The next pull silently runs different code; a tag you chose (better, a digest) keeps what
 //! you reviewed.
 
-use super::common::{docker_run, services};
+use super::common::services;
 use super::{fx, Check, Cx, Emit, Family, Rule};
 use vigil_report::Severity;
 
@@ -43,7 +43,7 @@ pub(crate) fn pinned(image: &str) -> bool {
 
 fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     for s in cx.servers {
-        if let Some(i) = docker_run(&s.argv).and_then(|r| r.image) {
+        if let Some(i) = s.docker_run().and_then(|r| r.image) {
             let img = &s.argv[i].0;
             if !pinned(img) {
                 out.at(

@@ -67,6 +67,16 @@ fn wildcard(n: &Node) -> Option<&Node> {
     }
 }
 
+/// Whether `key` may compare loosely equal to a word ending in one of `last` (lowercase
+/// ASCII): the last character of its loose form is that of the key without `-` and `_`,
+/// lowercased, so an ASCII last byte decides; any other key is compared in full.
+fn may_end(key: &str, last: &[u8]) -> bool {
+    match key.bytes().rev().find(|b| !matches!(b, b'-' | b'_')) {
+        Some(b) if b.is_ascii() => last.contains(&b.to_ascii_lowercase()),
+        _ => true,
+    }
+}
+
 fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     // Keys compared loosely without allocating, the path borrowed until a finding needs it.
     fn walk<'a>(n: &'a Node, path: &mut Vec<Seg<'a>>, out: &mut Emit<'_>, depth: usize) {
@@ -76,7 +86,7 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
         let members = n.members();
         let origin = members
             .iter()
-            .find(|m| ORIGIN.iter().any(|w| loose_eq(&m.key, w)));
+            .find(|m| may_end(&m.key, b"ns") && ORIGIN.iter().any(|w| loose_eq(&m.key, w)));
         let creds = origin.is_some()
             && members.iter().any(|m| {
                 CREDENTIALS.iter().any(|w| loose_eq(&m.key, w)) && m.value.as_bool() == Some(true)

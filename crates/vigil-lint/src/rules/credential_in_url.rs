@@ -43,6 +43,11 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
         let Some(t) = url_candidate(text) else {
             continue;
         };
+        // Without `@` a URL has no user name or password, without `?` no query: nothing to
+        // find, no need to parse.
+        if !t.contains(['@', '?']) {
+            continue;
+        }
         let Some(u) = parse_url(&t) else { continue };
         let key = s.key();
         // `https://<token>@host/…`: a token as the user name (GitHub's and GitLab's way).

@@ -33,6 +33,9 @@ pub(crate) static RULE: Rule = Rule {
 
 fn noisy(name: &str, value: &str) -> bool {
     let k = loose(name);
+    if !noisy_name(&k) {
+        return false;
+    }
     let v = value.trim().to_ascii_lowercase();
     let level = k == "loglevel" || k.ends_with("loglevel") || k == "rustlog" || k == "level";
     // Levels below info: `debug`, `trace`, and the `verbose`/`silly`/`all` of npm, winston
@@ -50,6 +53,21 @@ fn noisy(name: &str, value: &str) -> bool {
             || k == "logarguments"
             || k == "logargs")
             && matches!(v.as_str(), "true" | "1" | "yes" | "on"))
+}
+
+/// Whether a key (read loosely: [`loose`]) is one whose value [`noisy`] judges: a log level,
+/// `NODE_DEBUG`, `DEBUG`, or a switch that logs bodies, requests, payloads or arguments.
+fn noisy_name(k: &str) -> bool {
+    k.ends_with("loglevel")
+        || k == "rustlog"
+        || k == "level"
+        || k == "nodedebug"
+        || k == "debug"
+        || k.contains("logbod")
+        || k.contains("logrequest")
+        || k.contains("logpayload")
+        || k == "logarguments"
+        || k == "logargs"
 }
 
 fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {

@@ -12,7 +12,7 @@
 //! guild the bot is in; the design asks for voice connect, send messages and slash commands.
 
 use super::{fx, Check, Cx, Emit, Family, Rule};
-use crate::discord::{permission_names, permissions, DANGEROUS};
+use crate::discord::{permission_names, DANGEROUS};
 use vigil_report::Severity;
 
 pub(crate) static RULE: Rule = Rule {
@@ -36,7 +36,7 @@ pub(crate) static RULE: Rule = Rule {
 };
 
 fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
-    for r in permissions(cx.doc) {
+    for r in cx.permissions() {
         let bad = r.bits & DANGEROUS & !cx.settings.permissions;
         if bad != 0 {
             out.at(

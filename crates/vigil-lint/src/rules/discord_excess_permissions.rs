@@ -10,7 +10,7 @@
 //! one more thing a leaked token or a confused agent can do.
 
 use super::{fx, Check, Cx, Emit, Family, Rule};
-use crate::discord::{permission_names, permissions, DANGEROUS};
+use crate::discord::{permission_names, DANGEROUS};
 use vigil_report::Severity;
 
 pub(crate) static RULE: Rule = Rule {
@@ -25,7 +25,7 @@ pub(crate) static RULE: Rule = Rule {
 };
 
 fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
-    for r in permissions(cx.doc) {
+    for r in cx.permissions() {
         let extra = r.bits & !DANGEROUS & !cx.settings.permissions;
         if extra != 0 {
             out.at(

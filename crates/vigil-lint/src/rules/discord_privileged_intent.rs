@@ -10,7 +10,7 @@
 //! needs none of that, and a leaked token then leaks all of it.
 
 use super::{fx, Check, Cx, Emit, Family, Rule};
-use crate::discord::{intent_names, intents, PRIVILEGED};
+use crate::discord::{intent_names, PRIVILEGED};
 use vigil_report::Severity;
 
 pub(crate) static RULE: Rule = Rule {
@@ -33,7 +33,7 @@ pub(crate) static RULE: Rule = Rule {
 };
 
 fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
-    for r in intents(cx.doc) {
+    for r in cx.intents() {
         let extra = r.bits & PRIVILEGED & !cx.settings.intents;
         if extra != 0 {
             out.at(

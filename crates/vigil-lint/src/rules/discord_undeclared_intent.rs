@@ -9,7 +9,7 @@
 //! Least privilege: every intent is more data the bot receives, stores and can leak.
 
 use super::{fx, Check, Cx, Emit, Family, Rule};
-use crate::discord::{intent_names, intents, PRIVILEGED};
+use crate::discord::{intent_names, PRIVILEGED};
 use vigil_report::Severity;
 
 pub(crate) static RULE: Rule = Rule {
@@ -27,7 +27,7 @@ pub(crate) static RULE: Rule = Rule {
 };
 
 fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
-    for r in intents(cx.doc) {
+    for r in cx.intents() {
         let extra = r.bits & !PRIVILEGED & !cx.settings.intents;
         if extra != 0 {
             out.at(

@@ -10,6 +10,7 @@
 //! The model (and every prompt injection it reads) can then read SSH keys, `.env` files and
 //! browser profiles; give it the project folder it works on.
 
+use super::common::contains_nocase;
 use super::{fx, Check, Cx, Emit, Family, Rule};
 use vigil_report::Severity;
 
@@ -131,12 +132,11 @@ fn lexically_normal(p: &str) -> String {
 fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     for s in cx.servers {
         let pkg = s.argv.iter().position(|(a, _)| {
-            let a = a.to_ascii_lowercase();
-            a.contains("server-filesystem")
-                || a.contains("filesystem-mcp")
-                || a.contains("mcp-filesystem")
+            contains_nocase(a, "server-filesystem")
+                || contains_nocase(a, "filesystem-mcp")
+                || contains_nocase(a, "mcp-filesystem")
         });
-        let named = s.name.to_ascii_lowercase().contains("filesystem");
+        let named = contains_nocase(&s.name, "filesystem");
         let start = match (pkg, named) {
             (Some(i), _) => i + 1,
             (None, true) => 1,

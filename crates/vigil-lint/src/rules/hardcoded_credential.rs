@@ -135,7 +135,7 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
         let node = s.node;
         let Some(text) = node.as_str() else { continue };
         // Codex's `env_http_headers` maps a header to the name of a variable that holds it.
-        if env_var_names(s.path) && is_variable_name(text) {
+        if is_variable_name(text) && env_var_names(s.path) {
             continue;
         }
         let name = s.last_key();
@@ -163,7 +163,7 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
                 );
             } else if looks_random(&rest)
                 || bearer_literal(&rest)
-                || (is_credential_word(name) && is_digest_value(&rest))
+                || (is_digest_value(&rest) && is_credential_word(name))
             {
                 report(
                     out,
@@ -244,7 +244,7 @@ fn secret_in_json(text: &str) -> Option<String> {
                 (named
                     || looks_random(&rest)
                     || bearer_literal(&rest)
-                    || (is_credential_word(name) && is_digest_value(&rest)))
+                    || (is_digest_value(&rest) && is_credential_word(name)))
                 .then(|| strip_scheme(rest.trim()).to_owned())
             }
             serde_json::Value::Object(m) if depth < 16 => {
@@ -321,7 +321,8 @@ fn secret_numbers<'a>(
 fn env_var_names(path: &[Seg<'_>]) -> bool {
     path.iter()
         .any(|s| matches!(s, Seg::Key(k) if crate::node::loose_eq(k, "env_http_headers")))
-        || matches!(path.last(), Some(Seg::Key(k)) if k.to_ascii_lowercase().ends_with("_env_var"))
+        || matches!(path.last(), Some(Seg::Key(k)) if k.len() >= 8
+            && k.as_bytes()[k.len() - 8..].eq_ignore_ascii_case(b"_env_var"))
 }
 
 /// `MY_TOKEN`, `GITHUB_PAT`: the shape of an environment variable's name.

@@ -233,6 +233,24 @@ pub struct Cx<'a> {
     pub scan: &'a [ScanHit],
     /// Every string of the document's tree with its path, collected once.
     pub strings: &'a [crate::node::StrAt<'a>],
+    /// The Discord intents the document asks for, found once for the rules that read them.
+    pub(crate) intents: std::cell::OnceCell<Vec<crate::discord::Request>>,
+    /// The Discord permissions the document asks for, found once.
+    pub(crate) permissions: std::cell::OnceCell<Vec<crate::discord::Request>>,
+}
+
+impl Cx<'_> {
+    /// The Discord intents the document asks for ([`crate::discord::intents`]).
+    pub fn intents(&self) -> &[crate::discord::Request] {
+        self.intents
+            .get_or_init(|| crate::discord::intents(self.doc))
+    }
+
+    /// The Discord permissions the document asks for ([`crate::discord::permissions`]).
+    pub fn permissions(&self) -> &[crate::discord::Request] {
+        self.permissions
+            .get_or_init(|| crate::discord::permissions(self.doc))
+    }
 }
 
 /// A secret `vigil scan`'s rules found in a document: where, which rule, and the secret.

@@ -10,7 +10,7 @@
 //! Docker publishes such ports past the host firewall; Redis, Qdrant and internal APIs then
 //! answer anyone on the network, usually without authentication.
 
-use super::common::{docker_run, publishes_everywhere, services};
+use super::common::{publishes_everywhere, services};
 use super::{fx, Check, Cx, Emit, Family, Rule};
 use crate::node::Node;
 use vigil_report::Severity;
@@ -75,9 +75,10 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
         }
     }
     for s in cx.servers {
-        if let Some(r) = docker_run(&s.argv) {
-            for (i, spec) in r.ports {
-                if publishes_everywhere(&spec) {
+        if let Some(r) = s.docker_run() {
+            for (i, spec) in &r.ports {
+                let i = *i;
+                if publishes_everywhere(spec) {
                     out.at(
                         s.argv[i].1.span,
                         s.launch_key.join("args"),

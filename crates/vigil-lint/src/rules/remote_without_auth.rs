@@ -22,7 +22,7 @@
 //! An MCP endpoint without authentication lets anyone who finds it call its tools; the design
 //! asks for user keys or an OAuth block on every server.
 
-use super::common::{host, is_remote, parse_url};
+use super::common::{host, is_remote};
 use super::{fx, Check, Cx, Emit, Family, Rule};
 use crate::input::Kind;
 use crate::model::Server;
@@ -129,7 +129,7 @@ fn auth_of(s: &Server<'_>) -> Auth {
         ])
         .is_some_and(|m| has_value(&m.value));
     // A credential in the URL (`?api_key=`, userinfo) is credential-in-url's, but it is one.
-    let in_url = s.url_text().and_then(parse_url).is_some_and(|u| {
+    let in_url = s.parsed_url().is_some_and(|u| {
         !u.username().is_empty()
             || u.password().is_some()
             || u.query_pairs()
@@ -207,8 +207,7 @@ fn auth_of(s: &Server<'_>) -> Auth {
 /// manifest (whose servers must declare their authentication).
 fn discovery(cx: &Cx<'_>, s: &Server<'_>) -> bool {
     cx.doc.kind != Kind::VoiceManifest
-        && s.url_text()
-            .and_then(parse_url)
+        && s.parsed_url()
             .is_some_and(|u| matches!(u.scheme(), "https" | "wss"))
 }
 
@@ -238,11 +237,7 @@ fn check_discovery(cx: &Cx<'_>, out: &mut Emit<'_>) {
             continue;
         }
         let Some(url) = s.url else { continue };
-        let h = s
-            .url_text()
-            .and_then(parse_url)
-            .map(|u| host(&u))
-            .unwrap_or_default();
+        let h = s.parsed_url().map(host).unwrap_or_default();
         out.at(
             url.value.span,
             s.key.join(url.key.clone()),

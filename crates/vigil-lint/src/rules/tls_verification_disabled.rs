@@ -75,13 +75,13 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     walk(&cx.doc.root, &mut Vec::new(), &mut |path, node| {
         let Some(flag) = node.as_bool() else { return };
         let last = path.last().copied().unwrap_or("");
-        let l = last.to_ascii_lowercase();
-        if !(l.contains("verif")
-            || l.contains("insecure")
-            || l.contains("unauthorized")
-            || l.contains("tls")
-            || l.contains("ssl"))
-        {
+        // Without case, without a lowercase copy: asked of every scalar's key.
+        let has = |w: &str| {
+            last.as_bytes()
+                .windows(w.len())
+                .any(|x| x.eq_ignore_ascii_case(w.as_bytes()))
+        };
+        if !(has("verif") || has("insecure") || has("unauthorized") || has("tls") || has("ssl")) {
             return;
         }
         let key = KeyPath(path.iter().map(|s| (*s).to_owned()).collect());
