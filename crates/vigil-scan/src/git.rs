@@ -1394,12 +1394,12 @@ const DELTA_SLOTS: usize = 16;
 const PRELOAD_MIN: usize = 200;
 
 /// At most this many bytes of trees are decoded ahead (the rest are read one by one).
-const PRELOAD_BUDGET: usize = 128 << 20;
+const PRELOAD_BUDGET: usize = 64 << 20;
 
 /// Blobs are read in pack order, in chunks of at most this span of a pack, each chunk through a
 /// freshly opened object database: the pages of the pack a chunk mapped are released with it,
 /// so resident memory does not grow with the size of the packs.
-const CHUNK_SPAN: u64 = 32 << 20;
+const CHUNK_SPAN: u64 = 16 << 20;
 
 /// At most this many blobs per chunk (loose objects, which have no pack offset).
 const CHUNK_BLOBS: usize = 20_000;
@@ -1815,6 +1815,10 @@ pub fn scan_history_progress(
     } else {
         crate::pack_trees::Trees::new()
     };
+    // The walk mapped the commit part of the packs and their index through this handle: a
+    // fresh one holds none of those pages while the trees are compared.
+    drop(repo);
+    let repo = open(path)?;
     let per_commit_pairs = compare_trees(
         &repo, rules, &commits, opts, &preloaded, &shallow, &misses, &mut tally, progress,
     );
@@ -1945,13 +1949,21 @@ pub fn scan_history_progress(
     };
     // With commit allowlists the answer depends on the commit: scan per attribution then.
     let per_commit = rules.has_commit_allowlists();
-    let jobs: Vec<(String, ObjectId, Option<String>)> = if per_commit {
+    // Borrowed from `pairs` and `infos`: a copy of every path would double them while the blobs
+    // are read.
+    let jobs: Vec<Job<'_>> = if per_commit {
         attributions
             .iter()
-            .map(|&(pi, ci, _)| (pairs[pi].0.clone(), pairs[pi].1, Some(infos[ci].id.clone())))
+            .map(|&(pi, ci, _)| {
+                (
+                    pairs[pi].0.as_str(),
+                    pairs[pi].1,
+                    Some(infos[ci].id.as_str()),
+                )
+            })
             .collect()
     } else {
-        pairs.iter().map(|(p, o)| (p.clone(), *o, None)).collect()
+        pairs.iter().map(|(p, o)| (p.as_str(), *o, None)).collect()
     };
     let (results, dirty) = scan_blobs(&repo, rules, &jobs, opts, &mut stats, &misses, progress);
     drop(jobs);
@@ -2167,9 +2179,14 @@ pub fn scan_history_progress(
         let held: std::collections::HashSet<ObjectId> = pairs.iter().map(|p| p.1).collect();
         dangling.retain(|b| !held.contains(b));
         stats.unreachable += dangling.len();
-        let jobs: Vec<(String, ObjectId, Option<String>)> = dangling
+        let names: Vec<String> = dangling
             .iter()
-            .map(|b| (format!("unreachable:{b}"), *b, None))
+            .map(|b| format!("unreachable:{b}"))
+            .collect();
+        let jobs: Vec<Job<'_>> = dangling
+            .iter()
+            .zip(&names)
+            .map(|(b, name)| (name.as_str(), *b, None))
             .collect();
         let mut extra = GitStats::default();
         let (found, _) = scan_blobs(&repo, rules, &jobs, opts, &mut extra, &misses, progress);
@@ -2627,130 +2644,133 @@ fn compare_trees(
     let copts = content_options(opts);
     let tallies = Mutex::new(ContentTally::default());
     let git_dir = repo.git_dir().to_owned();
-    let sync = repo.clone().into_sync();
     let next = AtomicUsize::new(0);
     let slots: Mutex<Vec<Option<Introduced>>> = Mutex::new(vec![None; commits.len()]);
-    // Each worker reads trees through an object database of its own, opened again every
-    // REOPEN commits: the pages of the packs it mapped are handed back with the old one, so
-    // resident memory does not grow with the history (200,000 commits mapped a 1.1 GB pack
-    // whole: RssFile 930 MB before the blob phase began).
-    let fresh = || match open_git_dir(&git_dir) {
-        Some(r) => r,
-        None => sync.to_thread_local(),
-    };
-    const REOPEN: usize = 2048;
-    std::thread::scope(|s| {
-        for _ in 0..threads.max(1) {
-            std::thread::Builder::new()
-                .stack_size(WALK_STACK)
-                .spawn_scoped(s, || {
-                    let mut repo = fresh();
-                    delta_cache(&mut repo, share(DELTA_BUDGET, threads));
-                    let mut cache = TreeCache::new(preloaded, share(TREE_BUDGET, threads));
-                    let mut local = ContentTally::default();
-                    let mut walked = 0usize;
-                    const RUN: usize = 64;
-                    loop {
-                        let start = next.fetch_add(RUN, Ordering::Relaxed);
-                        if start >= commits.len() {
-                            break;
-                        }
-                        walked += RUN;
-                        if walked >= REOPEN {
-                            walked = 0;
-                            repo = fresh();
-                            delta_cache(&mut repo, share(DELTA_BUDGET, threads));
-                        }
-                        let end = (start + RUN).min(commits.len());
-                        progress(Progress::Commits((end - start) as u64));
-                        for (i, id) in commits.iter().enumerate().take(end).skip(start) {
-                            let (missed, gapped) = (missed_here(), gaps(&local));
-                            // The message is history too (a token pasted into a commit message
-                            // is pushed with it): scanned whole, located at `commit <id> message`.
-                            let mut said = Vec::new();
-                            let mut message = |info: &CommitInfo, part: &str, text: &[u8]| {
+    // The commits are compared in epochs of EPOCH, each through an object database of its own
+    // that every worker shares: the pages of the packs and of their indexes an epoch mapped are
+    // handed back with it, and are mapped once, not once per worker. Resident memory then does
+    // not grow with the history or with the number of cores (200,000 commits mapped a 1.1 GB
+    // pack whole, RssFile 930 MB; one database per worker mapped its 38 MB index once each).
+    const EPOCH: usize = 4096;
+    let mut epoch_start = 0;
+    while epoch_start < commits.len() {
+        let epoch_end = (epoch_start + EPOCH).min(commits.len());
+        let sync = match open_git_dir(&git_dir) {
+            Some(r) => r.into_sync(),
+            None => repo.clone().into_sync(),
+        };
+        next.store(epoch_start, Ordering::Relaxed);
+        std::thread::scope(|s| {
+            for _ in 0..threads.max(1) {
+                std::thread::Builder::new()
+                    .stack_size(WALK_STACK)
+                    .spawn_scoped(s, || {
+                        let mut repo = sync.to_thread_local();
+                        delta_cache(&mut repo, share(DELTA_BUDGET, threads));
+                        let mut cache = TreeCache::new(preloaded, share(TREE_BUDGET, threads));
+                        let mut local = ContentTally::default();
+                        const RUN: usize = 64;
+                        loop {
+                            let start = next.fetch_add(RUN, Ordering::Relaxed);
+                            if start >= epoch_end {
+                                break;
+                            }
+                            let end = (start + RUN).min(epoch_end);
+                            progress(Progress::Commits((end - start) as u64));
+                            for (i, id) in commits.iter().enumerate().take(end).skip(start) {
+                                let (missed, gapped) = (missed_here(), gaps(&local));
+                                // The message is history too (a token pasted into a commit message
+                                // is pushed with it): scanned whole, located at `commit <id> message`.
+                                let mut said = Vec::new();
+                                let mut message = |info: &CommitInfo, part: &str, text: &[u8]| {
+                                    if opts.since.is_some_and(|s| info.newest < s) {
+                                        return;
+                                    }
+                                    let label = format!("commit {} {part}", info.id);
+                                    content::scan(
+                                        rules,
+                                        &copts,
+                                        &label,
+                                        Some(&info.id),
+                                        text,
+                                        &mut said,
+                                        &mut local,
+                                    );
+                                };
+                                let Some((mut info, tree, parents)) =
+                                    commit_info(&repo, *id, misses, &mut message)
+                                else {
+                                    continue;
+                                };
+                                for text in [&mut info.author, &mut info.email, &mut info.summary] {
+                                    crate::meta::mask_known(text, &said);
+                                }
                                 if opts.since.is_some_and(|s| info.newest < s) {
-                                    return;
+                                    continue;
                                 }
-                                let label = format!("commit {} {part}", info.id);
-                                content::scan(
-                                    rules,
-                                    &copts,
-                                    &label,
-                                    Some(&info.id),
-                                    text,
-                                    &mut said,
-                                    &mut local,
+                                // A shallow clone's boundary commits count as roots (the clone is then
+                                // reported incomplete); any other parent that cannot be read is a miss.
+                                let parent_trees: Vec<ObjectId> = if shallow.contains(id) {
+                                    Vec::new()
+                                } else {
+                                    parents
+                                        .iter()
+                                        .filter_map(|p| tree_of(&repo, *p, misses))
+                                        .collect()
+                                };
+                                let mut found = Vec::new();
+                                let mut links = Vec::new();
+                                introduced(
+                                    &repo,
+                                    &mut cache,
+                                    tree,
+                                    &parent_trees,
+                                    &mut Vec::new(),
+                                    0,
+                                    misses,
+                                    &mut found,
+                                    &mut links,
                                 );
-                            };
-                            let Some((mut info, tree, parents)) =
-                                commit_info(&repo, *id, misses, &mut message)
-                            else {
-                                continue;
-                            };
-                            for text in [&mut info.author, &mut info.email, &mut info.summary] {
-                                crate::meta::mask_known(text, &said);
-                            }
-                            if opts.since.is_some_and(|s| info.newest < s) {
-                                continue;
-                            }
-                            // A shallow clone's boundary commits count as roots (the clone is then
-                            // reported incomplete); any other parent that cannot be read is a miss.
-                            let parent_trees: Vec<ObjectId> = if shallow.contains(id) {
-                                Vec::new()
-                            } else {
-                                parents
-                                    .iter()
-                                    .filter_map(|p| tree_of(&repo, *p, misses))
-                                    .collect()
-                            };
-                            let mut found = Vec::new();
-                            let mut links = Vec::new();
-                            introduced(
-                                &repo,
-                                &mut cache,
-                                tree,
-                                &parent_trees,
-                                &mut Vec::new(),
-                                0,
-                                misses,
-                                &mut found,
-                                &mut links,
-                            );
-                            let mut whole = missed_here() == missed
-                                && gaps(&local) == gapped
-                                && !shallow.contains(id);
-                            for f in &mut said {
-                                f.place = Some(Place::Commit);
-                            }
-                            for link in &links {
-                                let (_, mut named) = crate::meta::scan_name(
-                                    rules,
-                                    &copts,
-                                    link,
-                                    Place::Path,
-                                    |n| n.to_owned(),
-                                    &mut local,
-                                );
-                                // Not kept in the cache: it would hold the name in clear.
-                                whole &= named.is_empty();
-                                for f in &mut named {
-                                    f.commit = Some(info.id.clone());
+                                let mut whole = missed_here() == missed
+                                    && gaps(&local) == gapped
+                                    && !shallow.contains(id);
+                                for f in &mut said {
+                                    f.place = Some(Place::Commit);
                                 }
-                                said.extend(named);
+                                for link in &links {
+                                    let (_, mut named) = crate::meta::scan_name(
+                                        rules,
+                                        &copts,
+                                        link,
+                                        Place::Path,
+                                        |n| n.to_owned(),
+                                        &mut local,
+                                    );
+                                    // Not kept in the cache: it would hold the name in clear.
+                                    whole &= named.is_empty();
+                                    for f in &mut named {
+                                        f.commit = Some(info.id.clone());
+                                    }
+                                    said.extend(named);
+                                }
+                                // Kept for every commit until the blobs are read: no spare capacity.
+                                found.shrink_to_fit();
+                                let mut parents = parents;
+                                parents.shrink_to_fit();
+                                slots.lock().unwrap_or_else(|e| e.into_inner())[i] =
+                                    Some((info, parents, found, said, whole));
                             }
-                            slots.lock().unwrap_or_else(|e| e.into_inner())[i] =
-                                Some((info, parents, found, said, whole));
                         }
-                    }
-                    tallies
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .add(&local);
-                })
-                .expect("a tree-walking thread starts");
-        }
-    });
+                        tallies
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .add(&local);
+                    })
+                    .expect("a tree-walking thread starts");
+            }
+        });
+        epoch_start = epoch_end;
+    }
     tally.add(&tallies.into_inner().unwrap_or_else(|e| e.into_inner()));
     slots.into_inner().unwrap_or_else(|e| e.into_inner())
 }
@@ -2776,12 +2796,15 @@ pub enum Progress {
     Blob(u64),
 }
 
+/// A blob to scan: its path, its id, and the commit to judge it at (with commit allowlists).
+type Job<'a> = (&'a str, ObjectId, Option<&'a str>);
+
 /// Scans each (path, blob) pair once, in parallel; returns findings per pair, and per pair
 /// whether it could not be read whole (missing, unreadable, a content gap).
 fn scan_blobs(
     repo: &gix::Repository,
     rules: &Ruleset,
-    pairs: &[(String, ObjectId, Option<String>)],
+    pairs: &[Job<'_>],
     opts: &HistoryOptions,
     stats: &mut GitStats,
     misses: &Misses,
@@ -2843,12 +2866,12 @@ fn scan_blobs(
                         }
                         let i = order[k];
                         let missed = missed_here();
-                        let (path, oid, commit) = &pairs[i];
-                        let Some(obj) = misses.find(&repo, *oid, "blob", Some(path)) else {
+                        let &(path, oid, commit) = &pairs[i];
+                        let Some(obj) = misses.find(&repo, oid, "blob", Some(path)) else {
                             dirty[i].store(true, Ordering::Relaxed);
                             continue;
                         };
-                        if !misses.matches(*oid, &obj.data, path) {
+                        if !misses.matches(oid, &obj.data, path) {
                             dirty[i].store(true, Ordering::Relaxed);
                             continue;
                         }
@@ -2858,23 +2881,10 @@ fn scan_blobs(
                         let mut found = Vec::new();
                         let mut local = ContentTally::default();
                         content::scan_any(
-                            rules,
-                            &copts,
-                            path,
-                            commit.as_deref(),
-                            &obj.data,
-                            &mut found,
-                            &mut local,
+                            rules, &copts, path, commit, &obj.data, &mut found, &mut local,
                         );
                         misses.lfs(
-                            &repo,
-                            &obj.data,
-                            rules,
-                            &copts,
-                            path,
-                            commit.as_deref(),
-                            &mut found,
-                            &mut local,
+                            &repo, &obj.data, rules, &copts, path, commit, &mut found, &mut local,
                         );
                         bytes.fetch_add(obj.data.len() as u64, Ordering::Relaxed);
                         if local.has_gaps() || missed_here() != missed {
