@@ -689,7 +689,8 @@ impl LineIndex {
 
     /// The 1-based columns of `start` and `end` counted in UTF-16 code units, when the text
     /// before either on its line is not all ASCII (`None`: the byte columns are the same).
-    /// Bytes that are not UTF-8 count one unit each, as a replacement character does.
+    /// Bytes that are not UTF-8 count one unit each, as a replacement character does; a UTF-8
+    /// byte-order mark at the start counts none.
     pub(crate) fn utf16_columns(
         &self,
         data: &[u8],
@@ -700,8 +701,11 @@ impl LineIndex {
             let line = self.0.partition_point(|&nl| nl < off);
             let from = if line == 0 { 0 } else { self.0[line - 1] + 1 };
             let before = &data[from..off];
+            // A UTF-8 byte-order mark is no character an editor shows or counts.
+            let bom = from == 0 && before.starts_with(b"\xEF\xBB\xBF");
+            let before = if bom { &before[3..] } else { before };
             if before.is_ascii() {
-                return (off - from + 1, false);
+                return (before.len() + 1, bom);
             }
             let units: usize = before
                 .utf8_chunks()

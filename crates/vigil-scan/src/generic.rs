@@ -253,12 +253,24 @@ fn names_itself(v: &[u8]) -> bool {
             && p[letters..].iter().all(u8::is_ascii_digit)
     };
     let number = |p: &[u8]| p.iter().all(u8::is_ascii_digit);
+    let credential = |p: &[u8]| {
+        let lower = String::from_utf8_lossy(p).to_ascii_lowercase();
+        CREDENTIAL_WORDS.contains(&lower.as_str())
+    };
+    // Words of four letters or more, numbers and credential words make up most of it: random
+    // text around a credential word (`qtYygX0bKRVi_key_tGoPZrpulRBP`) splits into short pieces.
+    let long_word =
+        |p: &[u8]| word(p) && p.iter().take_while(|b| b.is_ascii_alphabetic()).count() >= 4;
+    let total: usize = pieces.iter().map(|p| p.len()).sum();
+    let worded: usize = pieces
+        .iter()
+        .filter(|p| long_word(p) || number(p) || credential(p))
+        .map(|p| p.len())
+        .sum();
     pieces.iter().all(|p| word(p) || number(p) || p.len() <= 3)
-        && pieces.iter().any(|p| {
-            let lower = String::from_utf8_lossy(p).to_ascii_lowercase();
-            CREDENTIAL_WORDS.contains(&lower.as_str())
-        })
+        && pieces.iter().any(|p| credential(p))
         && pieces.iter().filter(|p| word(p) && p.len() >= 4).count() >= 1
+        && worded * 5 >= total * 3
 }
 
 /// `AbC~dEf1GhI2jKl3MnO4…`: letters that walk the alphabet in order (a documentation
@@ -510,14 +522,34 @@ fn generic_ok(secret: &[u8]) -> bool {
     if is_identifier(secret) || is_command_name(secret) {
         return false;
     }
-    // `config.auth.secret_key_v2`, `self.token2`: identifiers joined by dots.
-    let dotted = secret.contains(&b'.')
-        && secret.split(|&b| b == b'.').all(|p| {
-            !p.is_empty()
-                && p.iter().all(|&b| b == b'_' || b.is_ascii_alphanumeric())
-                && !p[0].is_ascii_digit()
-        });
+    // `config.auth.secret_key_v2`, `self.token2`, `settings.secretName`: names joined by dots
+    // (a random `Bxjd2AsjD7.N2kHD9FSUu` has pieces no name has).
+    // A JWT's parts (`eyJ…`) are the `jwt` rule's to judge, as before.
+    let jwt = secret.starts_with(b"eyJ")
+        && secret
+            .split(|&b| b == b'.')
+            .all(|p| !p.is_empty() && p.iter().all(|&b| b == b'_' || b.is_ascii_alphanumeric()));
+    let dotted = secret.contains(&b'.') && (jwt || secret.split(|&b| b == b'.').all(is_name_part));
     !dotted
+}
+
+/// One part of a dotted path: an identifier, or `snake_case` pieces each made of letters of one
+/// case (or capitalised) followed perhaps by digits (`token2`, `secret_key_v2`, `API_TOKEN`).
+fn is_name_part(p: &[u8]) -> bool {
+    let piece = |w: &[u8]| {
+        let letters = w.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+        let l = &w[..letters];
+        (letters > 0
+            && (l.iter().all(u8::is_ascii_lowercase)
+                || l.iter().all(u8::is_ascii_uppercase)
+                || (l[0].is_ascii_uppercase() && l[1..].iter().all(u8::is_ascii_lowercase)))
+            && w[letters..].iter().all(u8::is_ascii_digit))
+            || w.iter().all(u8::is_ascii_digit)
+    };
+    !p.is_empty()
+        && !p[0].is_ascii_digit()
+        && p.iter().all(|&b| b == b'_' || b.is_ascii_alphanumeric())
+        && (is_identifier(p) || p.split(|&b| b == b'_').filter(|w| !w.is_empty()).all(piece))
 }
 
 /// `ConvertTo-SecureString`, `Get-Credential`, `New-ApiToken`: PowerShell's `Verb-Noun` and
@@ -651,6 +683,12 @@ mod tests {
             "prod-db-password-Xk9Qw2",
             "token-k8Jd72xmQpL0",
             "correct-horse-battery-staple-42",
+            // Random text around a credential word (black-box tester, session 10).
+            "qtYygX0bKRVi_key_tGoPZrpulRBP",
+            "TXevfYua-secret-D9CLjyE1",
+            "pLIix6-secret-MEOLeM",
+            "3hcMNW_token_cyTLvJ",
+            "JaTUyYaccessfKlcxD",
         ] {
             assert!(!names_itself(v.as_bytes()), "{v}");
         }
@@ -689,10 +727,19 @@ mod tests {
             "Get-Credential",
             "New-AzStorageAccountKey",
             "BCryptDestroySecretFn",
+            "config.auth.secret_key_v2",
+            "self.token2",
+            "settings.secretName",
+            "process.env.API_TOKEN",
         ] {
             assert!(!generic_ok(code.as_bytes()), "{code}");
         }
         for secret in [
+            // Random values with dots (black-box tester, session 10).
+            "Bxjd2AsjD7.N2kHD9FSUu",
+            "LIZdeU.or0fYe.Q8bvUBez",
+            "Xk9a.Bq7z.bFOiVrR02m",
+            "dGMVu9H.tsSNHWJ.meN0umw",
             "Xk9-Qw2-Lp7-Zr4m",
             "correct-horse-battery-staple-42",
             "WPFfSPJBxWxsQOPHIwMLVjmAeacBRgVN",

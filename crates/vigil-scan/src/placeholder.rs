@@ -148,6 +148,19 @@ fn placeholder_as_a_whole(s: &str) -> bool {
         || distinct(s.as_bytes()) <= 3
 }
 
+/// `dbPass`, `fastTimeIngress`: a lower-case word, then capitalised ones. Random letters
+/// (`hYQusDRpUkcm`) have upper case too often, and side by side.
+fn camel_case(b: &[u8]) -> bool {
+    let upper = b.iter().filter(|c| c.is_ascii_uppercase()).count();
+    b.len() >= 2
+        && b[..2].iter().all(u8::is_ascii_lowercase)
+        && b.iter().all(u8::is_ascii_alphabetic)
+        && upper * 4 <= b.len()
+        && !b
+            .windows(2)
+            .any(|w| w[0].is_ascii_uppercase() && w[1].is_ascii_uppercase())
+}
+
 /// What follows a `$` when it only names variables, written as variables are named: `DB_PASS`,
 /// `$A$B`, `db_pass`, `dbPass`, a make or shell substitution `$(DB_PASS)`, a template's path
 /// `$values.tls.secretName`. A password with a `$` inside, or a random `$Xk9am…`, names none.
@@ -159,7 +172,7 @@ fn names_variables(rest: &str) -> bool {
             && !b[0].is_ascii_digit()
             && (b.iter().all(|c| c.is_ascii_uppercase() || word(c))
                 || b.iter().all(|c| c.is_ascii_lowercase() || word(c))
-                || (b[0].is_ascii_lowercase() && b.iter().all(u8::is_ascii_alphabetic)))
+                || camel_case(b))
     };
     if let Some(inner) = rest.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
         return named(inner);
@@ -441,7 +454,15 @@ mod tests {
         // A random body with a marker and a fixture word in it by chance stays a token.
         let t = format!("AIza{}", "Sy9x2LmP0aZfake7rT4wKeyN1bV5cQ8dR3t");
         assert!(!is_placeholder_token(t.as_bytes()), "{t}");
-        for p in ["$Xk9am.Q2vL7", "$(Xk9amQ2vL7)", "Xk9amQ2vL7xpRzQ&lt"] {
+        for p in [
+            "$Xk9am.Q2vL7",
+            "$(Xk9amQ2vL7)",
+            "Xk9amQ2vL7xpRzQ&lt",
+            // Random letters after `$` are no camel-case name (black-box tester, session 10).
+            "$hYQusDRpUkcmTbKoQfN",
+            "$gZZyJiuetkiqFRusceI",
+            "$lNlAZ.keNncJgQyVer",
+        ] {
             assert!(!is_placeholder_token(p.as_bytes()), "{p}");
         }
     }

@@ -87,6 +87,8 @@ pub(super) fn write(report: &Report, opts: &RenderOptions, out: &mut dyn Write) 
         "version": "2.1.0",
         "runs": [{
             "tool": { "driver": driver },
+            // Said, not left to a reader's default: columns count UTF-16 code units.
+            "columnKind": "utf16CodeUnits",
             "invocations": [invocation],
             "results": results
         }]

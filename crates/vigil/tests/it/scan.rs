@@ -256,6 +256,17 @@ fn sarif_columns_count_utf16_code_units_after_non_ascii_text() {
     write(dir.path(), "notes.txt", format!("# e :) key: {key}\n"));
     let out = run(dir.path(), &["scan", "notes.txt", "-f", "json"]);
     assert_eq!(json(&out)[0]["column"], 13);
+    // A UTF-8 byte-order mark is not counted (editors do not show it).
+    write(
+        dir.path(),
+        "notes.txt",
+        format!("\u{feff}# e :) key: {key}\n"),
+    );
+    let sarif = run(dir.path(), &["scan", "notes.txt", "-f", "sarif"]);
+    let v: serde_json::Value = serde_json::from_slice(&sarif.stdout).unwrap();
+    assert_eq!(v["runs"][0]["columnKind"], "utf16CodeUnits");
+    let region = &v["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"];
+    assert_eq!(region["startColumn"], 13, "{region}");
 }
 
 #[test]
