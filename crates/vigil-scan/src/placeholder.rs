@@ -273,7 +273,7 @@ pub(crate) fn is_placeholder_material(material: &[u8]) -> bool {
 }
 
 /// A default that names whose it is or counts (`mypassword`, `phoenix_secret`, `secret123`):
-/// a default word after `my` or another default, beside one other lowercase word, or before a
+/// one or two default words after `my`, a default beside one other lowercase word, or before a
 /// counting run.
 fn names_a_default(lower: &str) -> bool {
     let bare = lower.trim_end_matches(|c: char| c.is_ascii_digit());
@@ -286,16 +286,18 @@ fn names_a_default(lower: &str) -> bool {
     {
         return true;
     }
-    // `mypassword`, `mysecretpassword`, `adminpassword`: one or two defaults, after `my` or not.
-    let words = lower.strip_prefix("my").unwrap_or(lower);
-    if DEFAULTS.contains(&words)
-        || DEFAULTS.iter().any(|d| {
-            words
-                .strip_prefix(d)
-                .is_some_and(|rest| DEFAULTS.contains(&rest))
-        })
-    {
-        return true;
+    // `mypassword`, `mysecretpassword`: one or two defaults after `my` (`adminpassword` alone
+    // is a weak password someone may really use: it stays a finding).
+    if let Some(words) = lower.strip_prefix("my") {
+        if DEFAULTS.contains(&words)
+            || DEFAULTS.iter().any(|d| {
+                words
+                    .strip_prefix(d)
+                    .is_some_and(|rest| DEFAULTS.contains(&rest))
+            })
+        {
+            return true;
+        }
     }
     let pieces: Vec<&str> = lower.split(['_', '-']).collect();
     pieces.len() == 2
@@ -488,6 +490,7 @@ mod tests {
     fn random_values_are_not_placeholders() {
         for p in [
             "Q9x2LmP0aZ7rT4wK8sN1",
+            "adminpassword",
             "8f14e45fceea167a5a36dedd4bea2543",
             "hunter2-but-Longer7",
             "secret739",
