@@ -244,14 +244,7 @@ fn names_itself(v: &[u8]) -> bool {
     if pieces.len() < 2 {
         return false;
     }
-    let word = |p: &[u8]| {
-        let letters = p.iter().take_while(|b| b.is_ascii_alphabetic()).count();
-        letters >= 2
-            && (p[..letters].iter().all(u8::is_ascii_lowercase)
-                || p[..letters].iter().all(u8::is_ascii_uppercase)
-                || p[1..letters].iter().all(u8::is_ascii_lowercase))
-            && p[letters..].iter().all(u8::is_ascii_digit)
-    };
+    let word = |p: &[u8]| cased_word(p, 2);
     let number = |p: &[u8]| p.iter().all(u8::is_ascii_digit);
     let credential = |p: &[u8]| {
         let lower = String::from_utf8_lossy(p).to_ascii_lowercase();
@@ -533,19 +526,22 @@ fn generic_ok(secret: &[u8]) -> bool {
     !dotted
 }
 
+/// At least `min` letters of one case, or capitalised, then perhaps digits (`user1`, `TASK12`,
+/// `Token`, `v2`).
+fn cased_word(p: &[u8], min: usize) -> bool {
+    let letters = p.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+    let l = &p[..letters];
+    letters >= min.max(1)
+        && (l.iter().all(u8::is_ascii_lowercase)
+            || l.iter().all(u8::is_ascii_uppercase)
+            || l[1..].iter().all(u8::is_ascii_lowercase))
+        && p[letters..].iter().all(u8::is_ascii_digit)
+}
+
 /// One part of a dotted path: an identifier, or `snake_case` pieces each made of letters of one
 /// case (or capitalised) followed perhaps by digits (`token2`, `secret_key_v2`, `API_TOKEN`).
 fn is_name_part(p: &[u8]) -> bool {
-    let piece = |w: &[u8]| {
-        let letters = w.iter().take_while(|b| b.is_ascii_alphabetic()).count();
-        let l = &w[..letters];
-        (letters > 0
-            && (l.iter().all(u8::is_ascii_lowercase)
-                || l.iter().all(u8::is_ascii_uppercase)
-                || (l[0].is_ascii_uppercase() && l[1..].iter().all(u8::is_ascii_lowercase)))
-            && w[letters..].iter().all(u8::is_ascii_digit))
-            || w.iter().all(u8::is_ascii_digit)
-    };
+    let piece = |w: &[u8]| cased_word(w, 1) || w.iter().all(u8::is_ascii_digit);
     !p.is_empty()
         && !p[0].is_ascii_digit()
         && p.iter().all(|&b| b == b'_' || b.is_ascii_alphanumeric())

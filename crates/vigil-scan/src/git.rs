@@ -794,6 +794,16 @@ fn open_git_dir(git_dir: &Path) -> Option<gix::Repository> {
         .map(Into::into)
 }
 
+/// A freshly opened object database for `git_dir`, shared by worker threads (`to_thread_local`):
+/// the pages its packs and indexes map are handed back when it is dropped. `repo`'s own is
+/// shared when the directory cannot be opened again.
+fn fresh_store(git_dir: &Path, repo: &gix::Repository) -> gix::ThreadSafeRepository {
+    match open_git_dir(git_dir) {
+        Some(r) => r.into_sync(),
+        None => repo.clone().into_sync(),
+    }
+}
+
 fn resolve(
     repo: &gix::Repository,
     what: &str,
@@ -2655,10 +2665,7 @@ fn compare_trees(
     let mut epoch_start = 0;
     while epoch_start < commits.len() {
         let epoch_end = (epoch_start + EPOCH).min(commits.len());
-        let sync = match open_git_dir(&git_dir) {
-            Some(r) => r.into_sync(),
-            None => repo.clone().into_sync(),
-        };
+        let sync = fresh_store(&git_dir, repo);
         next.store(epoch_start, Ordering::Relaxed);
         std::thread::scope(|s| {
             for _ in 0..threads.max(1) {
@@ -2848,10 +2855,7 @@ fn scan_blobs(
         ..opts.content
     };
     for chunk in chunks {
-        let sync = match open_git_dir(&git_dir) {
-            Some(r) => r.into_sync(),
-            None => repo.clone().into_sync(),
-        };
+        let sync = fresh_store(&git_dir, repo);
         let next = AtomicUsize::new(chunk.start);
         let order = &order;
         std::thread::scope(|s| {
