@@ -36,17 +36,13 @@ macro_rules! eprintln {
     }};
 }
 
+mod alloc;
 mod cli;
 mod commands;
 mod output;
 
 use clap::Parser;
 
-/// mimalloc instead of the system allocator: the gateway allocates small, short-lived buffers on
-/// every request, and the scanner on every file, where glibc's malloc spends its time
-/// consolidating free chunks.
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 use vigil_core::ExitStatus;
 
@@ -69,6 +65,9 @@ fn main() -> ExitCode {
     let chatty = matches!(cli.command, cli::Command::Gateway(_))
         || matches!(&cli.command, cli::Command::Memory(m)
             if matches!(m.command, commands::memory::MemoryCommand::Serve(_)));
+    if !chatty {
+        alloc::tune_for_batch();
+    }
     output::init_logging(&cli.global, chatty);
     let writes = commands::may_write_files(&cli.command);
     match commands::run(cli) {
