@@ -139,6 +139,9 @@ pub(crate) fn keep(
     if is_code_expression(data, sec) || is_url_path(secret) || is_text_in_base64(secret) {
         return None;
     }
+    if colon_parts_are_names(secret) || negates_a_name(secret) {
+        return None;
+    }
     // `eyJ….sensitive-jwt-payload`: a JWT header before a payload that is not JSON in base64
     // (`eyJ…`) is a made-up token, not a secret.
     if let Some(dot) = secret.iter().position(|&b| b == b'.') {
@@ -226,6 +229,8 @@ const CREDENTIAL_WORDS: &[&str] = &[
     "credential",
     "credentials",
     "pat",
+    "refresh",
+    "access",
 ];
 
 /// A value made of words that names what it stands for (`user1_vault_token`,
@@ -548,6 +553,44 @@ fn is_name_part(p: &[u8]) -> bool {
         && (is_identifier(p) || p.split(|&b| b == b'_').filter(|w| !w.is_empty()).all(piece))
 }
 
+/// `!!tokenSpend.data`, `!session.valid`: a negated name is code (JavaScript's `!!x` makes a
+/// boolean of it), not a value.
+fn negates_a_name(v: &[u8]) -> bool {
+    let name = v.strip_prefix(b"!!").or_else(|| v.strip_prefix(b"!"));
+    name.is_some_and(|n| !n.is_empty() && n.split(|&b| b == b'.').all(is_name_part))
+}
+
+/// `vault.internal:8200`, `redis:6379`, `db-1.example.com:5432`, `12:30:45`, `ns:name`, an
+/// ISO 8601 date and time: a value whose `:`-separated parts are each a number or names joined by dots and hyphens is an
+/// address, a time or a qualified name, not a secret. A random `Xk9amQz81Lp:3W9rT7vB2nQ` has
+/// parts no name has.
+fn colon_parts_are_names(v: &[u8]) -> bool {
+    let number = |p: &[u8]| p.iter().all(u8::is_ascii_digit);
+    // `2026-07-14T23:59:59Z`, `2026-07-14 23:59:59.123+02:00`: a date and time.
+    let timestamp = v.len() >= 16
+        && v[..10].iter().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                *b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        })
+        && matches!(v[10], b'T' | b' ' | b't')
+        && v[11..]
+            .iter()
+            .all(|b| b.is_ascii_digit() || b":.+-Zz".contains(b));
+    if timestamp {
+        return true;
+    }
+    v.contains(&b':')
+        && v.split(|&b| b == b':').all(|p| {
+            !p.is_empty()
+                && (number(p)
+                    || p.split(|&b| b == b'.' || b == b'-')
+                        .all(|w| !w.is_empty() && (number(w) || is_name_part(w))))
+        })
+}
+
 /// `ConvertTo-SecureString`, `Get-Credential`, `New-ApiToken`: PowerShell's `Verb-Noun` and
 /// other `CamelCase-With-Hyphen` names, every piece a capitalised identifier.
 fn is_command_name(s: &[u8]) -> bool {
@@ -603,7 +646,14 @@ fn is_identifier(s: &[u8]) -> bool {
             || p.iter().all(u8::is_ascii_uppercase)
             || (p[0].is_ascii_uppercase() && p[1..].iter().all(u8::is_ascii_lowercase))
     };
-    let number = |p: &&[u8]| p.len() <= 3 && p.iter().all(u8::is_ascii_digit);
+    let number = |p: &&[u8]| {
+        // `12`, and a version: `v1`, `V2` (`bob_refresh_v1`).
+        let digits = p
+            .strip_prefix(b"v")
+            .or_else(|| p.strip_prefix(b"V"))
+            .unwrap_or(p);
+        !digits.is_empty() && digits.len() <= 3 && digits.iter().all(u8::is_ascii_digit)
+    };
     let words = pieces.iter().filter(|p| word_like(p)).count();
     // Random letters also split into word-like pieces, but mostly of one or two letters
     // (`WPFfSPJBxWxs…`); names are mostly made of words.
