@@ -38,6 +38,9 @@ const MARKERS: &[&str] = &[
     "notreal",
     "not-a-real",
     "not_a_real",
+    // Keyboard rows typed as filler (`git+https://git:github_pat_asdf@github.com/…`).
+    "asdf",
+    "qwerty",
 ];
 
 /// Values that are well-known defaults, compared case-insensitively with the whole secret.
@@ -75,7 +78,59 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
         return false;
     };
     let lower = s.to_ascii_lowercase();
-    has_marker(&lower) || placeholder_as_a_whole(s)
+    has_marker(&lower)
+        || placeholder_as_a_whole(s)
+        || plain_letters(s)
+            .is_some_and(|p| has_marker(&p.to_ascii_lowercase()) || placeholder_as_a_whole(&p))
+}
+
+/// The text a value stands for when it is written with percent escapes or accented letters
+/// (`p%C3%A4ssword` in a URL is `pässword`, read as `password`): escapes decoded, Latin letters'
+/// accents dropped. `None` when there is nothing to undo, or the escapes are not UTF-8.
+fn plain_letters(s: &str) -> Option<String> {
+    if s.is_ascii() && !s.contains('%') {
+        return None;
+    }
+    let b = s.as_bytes();
+    let mut bytes = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let escaped = (b[i] == b'%')
+            .then(|| b.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match escaped {
+            Some(byte) => {
+                bytes.push(byte);
+                i += 3;
+            }
+            None => {
+                bytes.push(b[i]);
+                i += 1;
+            }
+        }
+    }
+    let text = String::from_utf8(bytes).ok()?;
+    let plain: String = text
+        .chars()
+        .map(|c| match c {
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' => {
+                'a'
+            }
+            'è' | 'é' | 'ê' | 'ë' | 'È' | 'É' | 'Ê' | 'Ë' => 'e',
+            'ì' | 'í' | 'î' | 'ï' | 'Ì' | 'Í' | 'Î' | 'Ï' => 'i',
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' | 'Ø' => {
+                'o'
+            }
+            'ù' | 'ú' | 'û' | 'ü' | 'Ù' | 'Ú' | 'Û' | 'Ü' => 'u',
+            'ý' | 'ÿ' | 'Ý' => 'y',
+            'ñ' | 'Ñ' => 'n',
+            'ç' | 'Ç' => 'c',
+            c => c,
+        })
+        .collect();
+    (plain != s).then_some(plain)
 }
 
 /// Whether one of [`MARKERS`] turns up anywhere in the (lowercased) value.
@@ -201,7 +256,10 @@ pub(crate) fn is_placeholder_token(secret: &[u8]) -> bool {
     let Ok(s) = std::str::from_utf8(secret) else {
         return false;
     };
-    if KNOWN_EXAMPLES.contains(&s) || placeholder_as_a_whole(s) {
+    if KNOWN_EXAMPLES.contains(&s)
+        || placeholder_as_a_whole(s)
+        || plain_letters(s).is_some_and(|p| placeholder_as_a_whole(&p))
+    {
         return true;
     }
     let lower = s.to_ascii_lowercase();
