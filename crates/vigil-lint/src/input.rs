@@ -179,6 +179,9 @@ pub const SHAPE_MARKERS: &[&str] = &[
     "servers",
     "modelContextProtocolServers",
     "inputSchema",
+    // A `tools/list` result whose tools have no `inputSchema` (bare, or JSON-RPC's
+    // `result.tools`): its descriptions are still read.
+    "tools",
     "services",
     "intents",
     "permissions",

@@ -779,6 +779,7 @@ fn holds_marker(p: &Path) -> bool {
         "servers",
         "modelContextProtocolServers",
         "inputSchema",
+        "tools",
         "services",
         "intents",
         "Intents",
