@@ -113,6 +113,24 @@ pub enum InputError {
     },
 }
 
+impl InputError {
+    /// Passes every text of the error that may quote the input (a parser's message, an OS or
+    /// walker message) through `redact`.
+    pub fn redact(&mut self, redact: impl Fn(&str) -> String) {
+        match self {
+            InputError::Unreadable { message, .. } | InputError::Walk { message } => {
+                *message = redact(message);
+            }
+            InputError::Document(DocumentError::Syntax { error, .. }) => {
+                error.message = redact(&error.message);
+            }
+            InputError::TooLarge { .. }
+            | InputError::NotRecognized { .. }
+            | InputError::Document(_) => {}
+        }
+    }
+}
+
 /// What a run found.
 #[derive(Debug, Default)]
 pub struct Outcome {
@@ -449,6 +467,15 @@ impl Linter {
             self.drain(&out);
         }
         let mut o = out.into_inner().unwrap_or_else(|e| e.into_inner());
+        // A parser's message may quote a key or value of the file (YAML's and TOML's duplicate
+        // keys do): errors pass the scan rules and the entropy check before anyone sees them.
+        if !self.show_secrets {
+            if let Some(ruleset) = self.ruleset() {
+                for e in &mut o.errors {
+                    e.redact(|t| crate::redact::redact_quoted(t, ruleset));
+                }
+            }
+        }
         o.findings
             .sort_by(|a, b| (&a.path, a.region, a.rule).cmp(&(&b.path, b.region, b.rule)));
         o.linted.sort();

@@ -78,6 +78,32 @@ pub fn redact(text: &str, ruleset: &Ruleset) -> String {
     vigil_core::redact::redact(&out).into_owned()
 }
 
+/// [`redact`], and every word of `text` that looks like a random token (quoted or not) masked
+/// too: for messages that quote an input's text without saying what it is (a parser's
+/// `duplicate key `…``), where no key name tells a secret from a setting.
+pub fn redact_quoted(text: &str, ruleset: &Ruleset) -> String {
+    let out = redact(text, ruleset);
+    let is_sep = |c: char| c.is_whitespace() || matches!(c, '`' | '"' | '\'' | ',' | ';' | '(' | ')');
+    let mut masked = String::with_capacity(out.len());
+    let mut rest = out.as_str();
+    while !rest.is_empty() {
+        let word_end = rest.find(is_sep).unwrap_or(rest.len());
+        let (word, tail) = rest.split_at(word_end);
+        // A word may end in a colon or full stop that is the message's, not the token's.
+        let core = word.trim_end_matches([':', '.']);
+        if crate::secrets::looks_random(core) || crate::secrets::is_uuid_or_digest(core) {
+            masked.push_str(MASK);
+            masked.push_str(&word[core.len()..]);
+        } else {
+            masked.push_str(word);
+        }
+        let sep_len = tail.chars().next().map_or(0, char::len_utf8);
+        masked.push_str(&tail[..sep_len]);
+        rest = &tail[sep_len..];
+    }
+    masked
+}
+
 /// [`redact`] with `vigil scan`'s built-in rules, compiled on first use.
 pub fn redact_builtin(text: &str) -> String {
     static RULES: LazyLock<Ruleset> = LazyLock::new(Ruleset::builtin);
@@ -164,6 +190,18 @@ mod tests {
         let r = redact(&format!("http://user:{pw}@h/mcp?api_key={pw}&x=1"), &rs);
         assert_eq!(r, "http://[REDACTED]@h/mcp?api_key=[REDACTED]&x=1");
         assert_eq!(redact("plain text, no URL", &rs), "plain text, no URL");
+    }
+
+    #[test]
+    fn quoted_words_that_look_random_are_masked() {
+        let rs = Ruleset::builtin();
+        let t = tok(&["Zk3j9QpL2mX8vB7n", "R4tY6wE1sD0fG5hJ3kL9"]);
+        let r = redact_quoted(&format!("duplicate key `{t}` in table"), &rs);
+        assert_eq!(r, "duplicate key `[REDACTED]` in table");
+        let r = redact_quoted(&format!("6:7: duplicate mapping key: {t}"), &rs);
+        assert_eq!(r, "6:7: duplicate mapping key: [REDACTED]");
+        let plain = "expected `,` or `}` at line 3, found `mcpServers`";
+        assert_eq!(redact_quoted(plain, &rs), plain);
     }
 
     #[test]

@@ -2267,3 +2267,37 @@ fn a_tools_list_without_any_input_schema_is_linted_walked_or_named() {
         }
     }
 }
+
+#[test]
+fn parser_errors_never_quote_a_secret() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let g = common::token("«ghp_{alnum:30}{ghcrc}»", 91);
+    let r = common::token("«{alnum:40}»", 92);
+    for (i, key) in [&g, &r].into_iter().enumerate() {
+        common::write(
+            d,
+            &format!("y{i}/.continue/config.yaml"),
+            format!("mcpServers:\n  - name: s\n    command: s-mcp\n    env:\n      {key}: 1\n      {key}: 2\n"),
+        );
+        common::write(
+            d,
+            &format!("t{i}/.codex/config.toml"),
+            format!("[mcp_servers.s]\ncommand = \"s-mcp\"\n[mcp_servers.s.env]\n{key} = \"1\"\n{key} = \"1\"\n"),
+        );
+    }
+    for fmt in ["text", "json", "sarif"] {
+        let out = run(d, &["lint", "-f", fmt]);
+        expect_exit(&out, 2);
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!all.contains(&g) && !all.contains(&r), "{fmt}: {all}");
+        assert!(all.contains("duplicate"), "{fmt}: {all}");
+        assert!(all.contains("config.toml") && all.contains("config.yaml"), "{all}");
+    }
+    let out = run(d, &["lint", "-f", "json", "--show-secrets"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&g));
+}
