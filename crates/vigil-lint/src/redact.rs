@@ -21,6 +21,53 @@ static QUERY_PAIR: LazyLock<regex::Regex> = LazyLock::new(|| {
         .expect("query pattern")
 });
 
+/// A URL's path: `scheme://authority` then `/…` up to a query, fragment, space or quote.
+static URL_PATH: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(r#"(?i)\b([a-z][a-z0-9+.\-]{0,30}://[^\s/?#"'`<>]{0,256})(/[^\s?#"'`<>]{1,4096})"#)
+        .expect("url path pattern")
+});
+
+/// Whether a URL's path segment is a token (Zapier's `/api/mcp/s/<token>/mcp`, a Discord
+/// webhook's `/api/webhooks/<id>/<token>`): random-looking once percent-decoded.
+pub fn is_secret_segment(segment: &str) -> bool {
+    if segment.len() < 16 {
+        return false;
+    }
+    let decoded = percent_decode(segment);
+    !crate::secrets::is_reference(&decoded)
+        && !crate::secrets::is_fill_in(&decoded)
+        && crate::secrets::looks_random(&decoded)
+}
+
+/// `%XX` escapes decoded (invalid ones kept as written).
+pub fn percent_decode(s: &str) -> String {
+    if !s.contains('%') {
+        return s.to_owned();
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Some(v) = s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Whether a query value is a credential by its shape: random-looking, or random hex or a
+/// UUID (after an optional `Bearer `).
+fn random_value(v: &str) -> bool {
+    !crate::secrets::is_reference(v)
+        && (crate::secrets::looks_random(v) || crate::secrets::random_hex_or_uuid(v))
+}
+
 /// Whether a query parameter's name says its value is a credential.
 pub fn is_secret_param(name: &str) -> bool {
     const WORDS: &[&str] = &[
@@ -56,11 +103,18 @@ pub fn redact(text: &str, ruleset: &Ruleset) -> String {
     let mut out = USERINFO
         .replace_all(text, |c: &regex::Captures<'_>| format!("{}{MASK}@", &c[1]))
         .into_owned();
+    out = URL_PATH
+        .replace_all(&out, |c: &regex::Captures<'_>| {
+            let path: Vec<&str> = c[2]
+                .split('/')
+                .map(|seg| if is_secret_segment(seg) { MASK } else { seg })
+                .collect();
+            format!("{}{}", &c[1], path.join("/"))
+        })
+        .into_owned();
     out = QUERY_PAIR
         .replace_all(&out, |c: &regex::Captures<'_>| {
-            if is_secret_param(&c[2])
-                || (!crate::secrets::is_reference(&c[3]) && crate::secrets::looks_random(&c[3]))
-            {
+            if is_secret_param(&c[2]) || random_value(&percent_decode(&c[3])) {
                 format!("{}{}={MASK}", &c[1], &c[2])
             } else {
                 c[0].to_owned()
@@ -130,8 +184,7 @@ pub fn strip_credentials(url: &url::Url) -> (url::Url, Vec<String>) {
             .iter()
             .filter(|(k, v)| {
                 // As offline (`credential-in-url`): a credential's name, or a random value.
-                let secret = is_secret_param(k)
-                    || (!crate::secrets::is_reference(v) && crate::secrets::looks_random(v));
+                let secret = is_secret_param(k) || random_value(v);
                 if secret {
                     removed.push(format!("query parameter `{k}`"));
                 }

@@ -484,6 +484,40 @@ pub fn is_id_name(name: &str) -> bool {
         || name.ends_with("Id")
 }
 
+/// A random hex value (32 to 128 hex digits, either case) or a UUID, after an optional scheme
+/// (`Bearer `): what `secrets.token_hex(32)` and `uuid4()` make, the shapes [`looks_random`]
+/// leaves to the key's name. A run of few digits (`0000…`, `deadbeef` repeated) is not random.
+pub fn random_hex_or_uuid(value: &str) -> bool {
+    let v = strip_scheme(value.trim());
+    let hex = (32..=128).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_hexdigit());
+    if !(hex || is_uuid(v)) {
+        return false;
+    }
+    let mut seen = [false; 16];
+    for b in v.bytes().filter(u8::is_ascii_hexdigit) {
+        let d = (b as char).to_digit(16).unwrap_or(0) as usize;
+        seen[d] = true;
+    }
+    seen.iter().filter(|s| **s).count() >= 8
+        && vigil_scan::entropy::shannon(v.as_bytes()) >= 3.0
+}
+
+/// Whether a key's name says its value is a digest, a hash or an identifier (`CONFIG_SHA`,
+/// `GIT_COMMIT`, `integrity`, `NOTION_DATABASE_ID`, `requestUuid`): a hex or UUID value under it
+/// is not a credential by its shape alone.
+pub fn is_digest_name(name: &str) -> bool {
+    if is_id_name(name) {
+        return true;
+    }
+    let l = name.to_ascii_lowercase();
+    const WORDS: &[&str] = &[
+        "sha", "md5", "hash", "digest", "checksum", "integrity", "commit", "revision", "rev",
+        "etag", "version", "uuid", "guid", "_id", "-id", "fingerprint", "build", "trace",
+        "correlation", "request", "nonce",
+    ];
+    WORDS.iter().any(|w| l.contains(w))
+}
+
 /// Whether a value is a UUID or a hex digest.
 pub fn is_uuid_or_digest(v: &str) -> bool {
     is_uuid(v.trim()) || is_digest(v.trim())

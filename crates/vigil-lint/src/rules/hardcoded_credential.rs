@@ -16,8 +16,8 @@ use super::{fx, Check, Cx, Emit, Family, Fixture, Rule};
 use crate::input::Kind;
 use crate::node::{KeyPath, Node, Seg, Span};
 use crate::secrets::{
-    bearer_literal, is_credential_word, is_digest_value, is_secret_name, literal_under_secret_name,
-    looks_random, strip_references, strip_scheme,
+    bearer_literal, is_credential_word, is_digest_name, is_digest_value, is_secret_name,
+    literal_under_secret_name, looks_random, random_hex_or_uuid, strip_references, strip_scheme,
 };
 use vigil_report::Severity;
 
@@ -60,6 +60,9 @@ const EXAMPLES: &[Fixture] = &[
     fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "a-mcp", "env": {"pässwört": «"{alpha:8}{digits:4}", "ТОКЕН": «"{alpha:8}{digits:4}",
   "API\u200B_KEY": «"{alpha:8}{digits:4}", "ＰＡＳＳＷＯＲＤ": «"{alpha:8}{digits:4}", "DB_PASSWORD\u2060": «"{alpha:8}{digits:4}", "密码": «"{alpha:8}{digits:4}"}},
   "b": {"url": "https://b.example.com/mcp", "headers": {"Authorization": "Bearer ${B_TOKEN}", "X-\u0410PI-K\u0435Y": «"{alpha:8}{digits:4}", "TОKEN": «"{alpha:8}{digits:4}", "Contraseña": «"{alpha:8}{digits:4}"}}}}"#),
+    // Random hex (either case) and UUIDs under neutral names in headers and env.
+    fx(".cursor/mcp.json", r#"{"mcpServers": {"r": {"url": "https://mcp.example.com/mcp", "headers": {"X-Custom": «"{hex:64}", "X-Other": «"{hex:8}-{hex:4}-4{hex:3}-a{hex:3}-{hex:12}"}},
+  "l": {"command": "l-mcp", "env": {"X": «"{hex:64}", "CONFIG": «"{hex:32}"}}}}"#),
     // A VS Code input's default or option is written into the file.
     fx(".vscode/mcp.json", r#"{"inputs": [{"type": "promptString", "id": "key", "description": "API key", "password": true, "default": «"{alpha:8}{digits:4}"},
   {"type": "pickString", "id": "tok", "description": "Which one", "options": ["dev", «"{alnum:40}"]}],
@@ -73,6 +76,9 @@ const COUNTEREXAMPLES: &[Fixture] = &[
     "CONFIG_SHA": "{hex:64}", "NOTION_DATABASE_ID": "{hex:32}", "SESSION_ID": "{hex:8}-{hex:4}-{hex:4}-{hex:4}-{hex:12}"}}}}"#),
     fx(".mcp.json", r#"{"mcpServers": {"gh": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-github@2025.4.8"],
   "env": {"GITHUB_PERSONAL_ACCESS_TOKEN": "${GITHUB_TOKEN}"}}}}"#),
+    // Digests and ids under names that say so, colours, repeated digits, a nil UUID.
+    fx(".mcp.json", r#"{"mcpServers": {"x": {"command": "x-mcp", "env": {"BUNDLE_INTEGRITY": "{hex:64}", "CHECKSUM": "{hex:32}", "REQUEST_UUID": "{hex:8}-{hex:4}-4{hex:3}-a{hex:3}-{hex:12}",
+  "COLOR": "ff00aa", "ZEROS": "00000000000000000000000000000000", "NIL": "00000000-0000-0000-0000-000000000000", "TENANT": "11111111-2222-1111-2222-111111111111"}}}}"#),
     fx(".vscode/mcp.json", r#"{"inputs": [{"type": "promptString", "id": "key", "description": "API key", "password": true},
   {"type": "pickString", "id": "region", "description": "Region", "options": ["eu-west-1", "us-east-1"], "default": "eu-west-1"},
   {"type": "promptString", "id": "dir", "description": "Folder", "default": "${workspaceFolder}/data"}],
@@ -170,6 +176,10 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
             } else if looks_random(&rest)
                 || bearer_literal(&rest)
                 || (is_digest_value(&rest) && is_credential_word(name))
+                // `secrets.token_hex(32)` or a UUID under a neutral name (`X-Custom`, `CONFIG`):
+                // a high-entropy value in env or headers is a secret unless its name says
+                // digest or id.
+                || (random_hex_or_uuid(&rest) && !is_digest_name(name))
             {
                 report(
                     out,

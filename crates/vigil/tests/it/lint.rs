@@ -2301,3 +2301,120 @@ fn parser_errors_never_quote_a_secret() {
     let out = run(d, &["lint", "-f", "json", "--show-secrets"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains(&g));
 }
+
+#[test]
+fn random_hex_and_uuids_in_headers_and_env_are_credentials_under_any_neutral_name() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let hex = common::token("«{hex:64}»", 93);
+    let upper = common::token("«{HEX:64}»", 94);
+    let short = common::token("«{hex:32}»", 95);
+    let uuid = common::token("«{hex:8}-{hex:4}-4{hex:3}-a{hex:3}-{hex:12}»", 96);
+    common::write(
+        d,
+        "f/.cursor/mcp.json",
+        format!(
+            r#"{{"mcpServers": {{
+  "r": {{"url": "https://mcp.example.com/mcp", "headers": {{"X-Custom": "{hex}", "X-Upper": "{upper}", "X-Tenant": "{uuid}"}}}},
+  "l": {{"command": "l-mcp", "env": {{"X": "{hex}", "CONFIG": "{short}"}}}}
+}}}}"#
+        ),
+    );
+    let out = run(d, &["lint", "f", "-f", "json"]);
+    expect_exit(&out, 1);
+    let got = keyed(&out);
+    for key in [
+        "mcpServers.r.headers.X-Custom",
+        "mcpServers.r.headers.X-Upper",
+        "mcpServers.r.headers.X-Tenant",
+        "mcpServers.l.env.X",
+        "mcpServers.l.env.CONFIG",
+    ] {
+        assert!(has(&got, key, "hardcoded-credential"), "{key}: {got:?}");
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    for s in [&hex, &upper, &short, &uuid] {
+        assert!(!text.contains(s.as_str()), "{text}");
+    }
+    // Digests and ids under names that say so stay quiet.
+    common::write(
+        d,
+        "c/.mcp.json",
+        format!(
+            r#"{{"mcpServers": {{"x": {{"command": "x-mcp", "env": {{"GIT_COMMIT": "{short}", "BUNDLE_SHA256": "{hex}", "REQUEST_ID": "{uuid}", "COLOR": "ff00aa"}}}}}}}}"#
+        ),
+    );
+    expect_exit(&run(d, &["lint", "c"]), 0);
+}
+
+#[test]
+fn tokens_in_a_url_path_are_credentials_and_never_probed() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let r = common::token("«{alnum:40}»", 97);
+    let hook = common::token("«{b64url:68}»", 98);
+    common::write(
+        d,
+        ".mcp.json",
+        format!(
+            r#"{{"mcpServers": {{"zap": {{"url": "https://mcp.zapier.com/api/mcp/s/{r}/mcp"}},
+  "d": {{"command": "d-mcp", "env": {{"DISCORD": "https://discord.com/api/webhooks/123456789012345678/{hook}"}}}}}}}}"#
+        ),
+    );
+    for fmt in ["json", "text", "sarif"] {
+        let out = run(d, &["lint", "-f", fmt]);
+        expect_exit(&out, 1);
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!all.contains(&r) && !all.contains(&hook), "{fmt}: {all}");
+        if fmt == "json" {
+            let got = keyed(&out);
+            assert!(has(&got, "mcpServers.zap.url", "credential-in-url"), "{got:?}");
+            assert!(
+                has(&got, "mcpServers.d.env.DISCORD", "credential-in-url"),
+                "{got:?}"
+            );
+        }
+    }
+    // --probe refuses such a URL before sending anything, and never prints the token; nothing
+    // listens on this port, so a request would fail differently.
+    let out = run(
+        d,
+        &["lint", "--probe", &format!("http://127.0.0.1:9/s/{r}/mcp"), "-f", "json"],
+    );
+    expect_exit(&out, 2);
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!all.contains(&r), "{all}");
+    assert!(all.contains("looks like a credential"), "{all}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probe_never_sends_random_hex_query_values() {
+    let (addr, seen) = recording_server(401, &[("www-authenticate", "Bearer")]).await;
+    let hex = common::token("«{hex:40}»", 99);
+    let url = format!("http://{addr}/mcp?q={hex}&x=Bearer%20{hex}&v=1");
+    let dir = TempDir::new().unwrap();
+    let d = dir.path().to_owned();
+    let out =
+        tokio::task::spawn_blocking(move || run(&d, &["lint", "--probe", &url, "-f", "json"]))
+            .await
+            .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!all.contains(&hex), "{all}");
+    let got = seen.lock().unwrap().clone();
+    assert!(!got.is_empty());
+    for req in &got {
+        assert!(!req.contains(&hex) && req.contains("/mcp?v=1 "), "{req}");
+    }
+}
