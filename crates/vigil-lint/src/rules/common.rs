@@ -522,6 +522,40 @@ pub(crate) fn publishes_everywhere(spec: &str) -> bool {
     }
 }
 
+/// The property names of a tool's schemas (every member of a `properties` or
+/// `patternProperties` object, at any depth up to 64): the model reads them as it reads the
+/// descriptions, so they are text to judge. Each with its key path and the span of the name.
+pub(crate) fn tool_property_names<'a>(
+    t: &crate::model::Tool<'a>,
+) -> Vec<(KeyPath, &'a str, crate::node::Span)> {
+    fn walk<'a>(
+        n: &'a Node,
+        at: &KeyPath,
+        depth: usize,
+        out: &mut Vec<(KeyPath, &'a str, crate::node::Span)>,
+    ) {
+        if depth > 64 {
+            return;
+        }
+        for m in n.members() {
+            let here = at.join(m.key.as_str());
+            if matches!(m.key.as_str(), "properties" | "patternProperties") && m.value.is_object()
+            {
+                for p in m.value.members() {
+                    out.push((here.join(p.key.as_str()), p.key.as_str(), p.key_span));
+                }
+            }
+            walk(&m.value, &here, depth + 1, out);
+        }
+        for (i, e) in n.elements().iter().enumerate() {
+            walk(e, &at.join(i.to_string()), depth + 1, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(t.node, &t.key, 0, &mut out);
+    out
+}
+
 /// Every string of a tool (name, title, description, annotations, schema descriptions); each
 /// string's full key path is made only when a finding needs it ([`ToolKey`]).
 pub(crate) fn tool_strings<'a, 't>(t: &'t crate::model::Tool<'a>) -> ToolStrings<'a, 't> {
