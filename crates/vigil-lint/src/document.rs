@@ -40,6 +40,12 @@ pub enum DocumentError {
         /// The file.
         path: String,
     },
+    /// It is UTF-16 (with or without a byte-order mark): clients may read it, lint does not.
+    #[error("{path}: not UTF-8 text (it is UTF-16; save it as UTF-8 to lint it)")]
+    Utf16 {
+        /// The file.
+        path: String,
+    },
     /// It nests deeper than the parsers go.
     #[error("{path}: too deeply nested to parse; not linted")]
     TooDeep {

@@ -495,6 +495,37 @@ impl Linter {
                 return;
             }
         };
+        // UTF-16 (ASCII in UTF-16 without a byte-order mark is valid UTF-8, its NULs and all,
+        // and would parse as nothing): named, or with a client's name, or read as an input once
+        // decoded, it is an error, never skipped.
+        if utf16_order(&bytes).is_some() {
+            use crate::input::{guess, Guess};
+            let g = guess(path);
+            let counts = g != Guess::No
+                && (named
+                    || matches!(g, Guess::Named(..))
+                    || !matches!(
+                        Document::from_text(path, shown, lenient(&bytes)),
+                        Ok(None)
+                    ));
+            if counts {
+                lock(out).errors.push(
+                    DocumentError::Utf16 {
+                        path: shown.to_owned(),
+                    }
+                    .into(),
+                );
+                return;
+            }
+            if g != Guess::No || named {
+                if named {
+                    lock(out).errors.push(InputError::NotRecognized {
+                        path: shown.to_owned(),
+                    });
+                }
+                return;
+            }
+        }
         // The bytes are checked for UTF-8 once: text goes straight to the parser; other bytes
         // are refused as `from_bytes` refuses them, with a lenient decoding kept for a walk.
         let (parsed, lossy) = match String::from_utf8(bytes) {
@@ -843,20 +874,27 @@ fn holds_marker(p: &Path) -> bool {
     }
 }
 
+/// Whether bytes are UTF-16, and little-endian: a byte-order mark, or ASCII in UTF-16 shape (a
+/// NUL in at least a third of an even number of bytes).
+fn utf16_order(bytes: &[u8]) -> Option<bool> {
+    match bytes {
+        [0xFF, 0xFE, ..] => Some(true),
+        [0xFE, 0xFF, ..] => Some(false),
+        _ if bytes.len() >= 4 && bytes.len().is_multiple_of(2) => {
+            let nuls = memchr::memchr_iter(0, bytes).count();
+            (nuls * 3 >= bytes.len()).then(|| {
+                let odd_nuls = bytes.iter().skip(1).step_by(2).filter(|b| **b == 0).count();
+                odd_nuls * 2 >= nuls
+            })
+        }
+        _ => None,
+    }
+}
+
 /// Text decoded as a client might: UTF-16 (with a byte-order mark, or ASCII in UTF-16 shape),
 /// else UTF-8 with replacement characters.
 fn lenient(bytes: &[u8]) -> String {
-    let nuls = bytes.iter().filter(|b| **b == 0).count();
-    let (le, be) = match bytes {
-        [0xFF, 0xFE, ..] => (true, false),
-        [0xFE, 0xFF, ..] => (false, true),
-        _ if bytes.len().is_multiple_of(2) && nuls * 3 >= bytes.len() => {
-            let odd_nuls = bytes.iter().skip(1).step_by(2).filter(|b| **b == 0).count();
-            (odd_nuls * 2 >= nuls, odd_nuls * 2 < nuls)
-        }
-        _ => (false, false),
-    };
-    if le || be {
+    if let Some(le) = utf16_order(bytes) {
         let units = bytes.chunks_exact(2).map(|c| {
             if le {
                 u16::from_le_bytes([c[0], c[1]])

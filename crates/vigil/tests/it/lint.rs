@@ -2418,3 +2418,33 @@ async fn probe_never_sends_random_hex_query_values() {
         assert!(!req.contains(&hex) && req.contains("/mcp?v=1 "), "{req}");
     }
 }
+
+#[test]
+fn utf16_without_a_byte_order_mark_is_never_skipped() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let body = r#"{"mcpServers": {"x": {"url": "http://evil.example.com/mcp"}}}"#;
+    let le: Vec<u8> = body.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let be: Vec<u8> = body.encode_utf16().flat_map(u16::to_be_bytes).collect();
+    common::write(d, "le/servers.json", &le);
+    common::write(d, "be/servers.json", &be);
+    common::write(d, "named/.mcp.json", &le);
+    // An unrelated UTF-16 JSON file is not an input.
+    let other: Vec<u8> = r#"{"name": "x", "version": "1.0.0"}"#
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    common::write(d, "other/package.json", &other);
+    let out = run(d, &["lint", "-f", "json"]);
+    expect_exit(&out, 2);
+    let text = String::from_utf8_lossy(&out.stdout);
+    for f in ["le/servers.json", "be/servers.json", "named/.mcp.json"] {
+        assert!(text.contains(&format!("{f}: not UTF-8 text (it is UTF-16")), "{f}: {text}");
+    }
+    assert!(!text.contains("package.json"), "{text}");
+    // Named on the command line: the encoding is the reason, not "not an input".
+    let out = run(d, &["lint", "le/servers.json"]);
+    expect_exit(&out, 2);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("it is UTF-16") && !text.contains("not an input"), "{text}");
+}
