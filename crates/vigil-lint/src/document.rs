@@ -215,6 +215,19 @@ impl Document {
         out
     }
 
+    /// [`Document::region`] of many spans at once (linear in the text and the spans, however
+    /// many share a line).
+    pub fn regions(&self, spans: &[Span]) -> Vec<(usize, usize, usize, usize)> {
+        let offsets: Vec<usize> = spans
+            .iter()
+            .flat_map(|s| [s.start, s.end.max(s.start)])
+            .collect();
+        let at = self.lines.positions_utf16(&self.text, &offsets);
+        at.chunks_exact(2)
+            .map(|p| (p[0].0, p[0].1, p[1].0, p[1].1))
+            .collect()
+    }
+
     /// `(line, column)` of a span's start and end, columns in UTF-16 code units.
     pub fn region(&self, span: Span) -> (usize, usize, usize, usize) {
         let (l, c) = self.lines.position_utf16(&self.text, span.start);

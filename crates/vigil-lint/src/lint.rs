@@ -323,15 +323,17 @@ impl Linter {
                 }
             }
         }
+        let regions = doc.regions(&raw.iter().map(|r| r.span).collect::<Vec<_>>());
         let findings = raw
             .into_iter()
-            .map(|r| {
+            .zip(regions)
+            .map(|(r, region)| {
                 let rule = rules::find(r.rule).expect("registered rule");
                 Finding {
                     rule: rule.id,
                     severity: self.settings.severity_of(rule.id, rule.severity),
                     path: doc.path.clone(),
-                    region: doc.region(r.span),
+                    region,
                     // A key path may hold a secret too (a server named by its token).
                     key: match r.key {
                         Some(k) if !self.show_secrets => Some(crate::redact::redact(&k, ruleset)),

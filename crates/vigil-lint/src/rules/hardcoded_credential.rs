@@ -99,12 +99,11 @@ const COUNTEREXAMPLES: &[Fixture] = &[
 
 fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     let root = &cx.doc.root;
-    let mut seen: Vec<Span> = Vec::new();
+    let mut seen: std::collections::HashSet<Span> = std::collections::HashSet::new();
     let mut report = |out: &mut Emit<'_>, span: Span, key: &KeyPath, what: &str, secret: &str| {
-        if seen.contains(&span) {
+        if !seen.insert(span) {
             return;
         }
-        seen.push(span);
         let place = if key.0.is_empty() {
             "the file".to_owned()
         } else {
