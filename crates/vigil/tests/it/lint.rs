@@ -2448,3 +2448,58 @@ fn utf16_without_a_byte_order_mark_is_never_skipped() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("it is UTF-16") && !text.contains("not an input"), "{text}");
 }
+
+#[test]
+fn discover_reports_a_client_folder_it_cannot_read() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = TempDir::new().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let home = dir.path().join("home");
+    common::write(
+        &home,
+        ".cursor/mcp.json",
+        r#"{"mcpServers": {"a": {"url": "http://mcp.example.com/mcp"}}}"#,
+    );
+    common::write(&home, ".continue/mcpServers/a.yaml", "mcpServers: []\n");
+    let work = dir.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    for d in [&home, &work, &home.join(".continue")] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    for d in [home.join(".cursor"), home.join(".continue/mcpServers")] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o000)).unwrap();
+    }
+    let root = String::from_utf8_lossy(
+        &std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .trim()
+    == "0";
+    let mut cmd = if root {
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+            .arg(assert_cmd::cargo::cargo_bin("vigil"));
+        c
+    } else {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("vigil"))
+    };
+    let out = cmd
+        .args(["lint", "--discover", "-f", "json"])
+        .current_dir(&work)
+        .env("NO_COLOR", "1")
+        .env_remove("VIGIL_CONFIG")
+        .env("HOME", &home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .output()
+        .unwrap();
+    for d in [home.join(".cursor"), home.join(".continue/mcpServers")] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    expect_exit(&out, 2);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(".cursor/mcp.json"), "{text}");
+    assert!(text.contains(".continue/mcpServers"), "{text}");
+}
