@@ -2503,3 +2503,47 @@ fn discover_reports_a_client_folder_it_cannot_read() {
     assert!(text.contains(".cursor/mcp.json"), "{text}");
     assert!(text.contains(".continue/mcpServers"), "{text}");
 }
+
+#[test]
+fn pinning_with_a_closed_stdout_fails_and_leaves_the_lock_alone() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let tools = |desc: &str| {
+        format!(
+            r#"{{"tools": [{{"name": "add", "description": "{desc}", "inputSchema": {{"type": "object", "properties": {{"a": {{"type": "number"}}}}, "additionalProperties": false}}}}]}}"#
+        )
+    };
+    let closed = |args: &[&str]| {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("vigil"))
+            .current_dir(d)
+            .args(args)
+            .env_remove("VIGIL_CONFIG")
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::null())
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap()
+    };
+    common::write(d, "tools.json", tools("Adds two numbers."));
+    // A new lock: not created when the report could not be written.
+    let out = closed(&["lint", "tools.json", "--pin", "p.lock", "-f", "json"]);
+    expect_exit(&out, 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("stdout was closed"), "{err}");
+    assert!(!d.join("p.lock").exists());
+    // An existing lock: --update-pins leaves it as it was.
+    expect_exit(&run(d, &["lint", "tools.json", "--pin", "p.lock"]), 0);
+    let before = std::fs::read(d.join("p.lock")).unwrap();
+    common::write(d, "tools.json", tools("Adds two numbers. Changed."));
+    let out = closed(&["lint", "tools.json", "--pin", "p.lock", "--update-pins"]);
+    // (Text: the tool-changed finding is written, and fails.)
+    expect_exit(&out, 2);
+    assert_eq!(std::fs::read(d.join("p.lock")).unwrap(), before);
+    // With stdout open, the change is reported and recorded.
+    let out = run(d, &["lint", "tools.json", "--pin", "p.lock", "--update-pins"]);
+    expect_exit(&out, 1);
+    assert_ne!(std::fs::read(d.join("p.lock")).unwrap(), before);
+}
