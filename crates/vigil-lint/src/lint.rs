@@ -506,10 +506,7 @@ impl Linter {
             let counts = g != Guess::No
                 && (named
                     || matches!(g, Guess::Named(..))
-                    || !matches!(
-                        Document::from_text(path, shown, lenient(&bytes)),
-                        Ok(None)
-                    ));
+                    || !matches!(Document::from_text(path, shown, lenient(&bytes)), Ok(None)));
             if counts {
                 lock(out).errors.push(
                     DocumentError::Utf16 {

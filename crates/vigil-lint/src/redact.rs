@@ -23,8 +23,10 @@ static QUERY_PAIR: LazyLock<regex::Regex> = LazyLock::new(|| {
 
 /// A URL's path: `scheme://authority` then `/…` up to a query, fragment, space or quote.
 static URL_PATH: LazyLock<regex::Regex> = LazyLock::new(|| {
-    regex::Regex::new(r#"(?i)\b([a-z][a-z0-9+.\-]{0,30}://[^\s/?#"'`<>]{0,256})(/[^\s?#"'`<>]{1,4096})"#)
-        .expect("url path pattern")
+    regex::Regex::new(
+        r#"(?i)\b([a-z][a-z0-9+.\-]{0,30}://[^\s/?#"'`<>]{0,256})(/[^\s?#"'`<>]{1,4096})"#,
+    )
+    .expect("url path pattern")
 });
 
 /// Whether a URL's path segment is a token (Zapier's `/api/mcp/s/<token>/mcp`, a Discord
@@ -49,7 +51,10 @@ pub fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' && i + 2 < b.len() {
-            if let Some(v) = s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            if let Some(v) = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
                 out.push(v);
                 i += 3;
                 continue;
@@ -137,7 +142,8 @@ pub fn redact(text: &str, ruleset: &Ruleset) -> String {
 /// `duplicate key `…``), where no key name tells a secret from a setting.
 pub fn redact_quoted(text: &str, ruleset: &Ruleset) -> String {
     let out = redact(text, ruleset);
-    let is_sep = |c: char| c.is_whitespace() || matches!(c, '`' | '"' | '\'' | ',' | ';' | '(' | ')');
+    let is_sep =
+        |c: char| c.is_whitespace() || matches!(c, '`' | '"' | '\'' | ',' | ';' | '(' | ')');
     let mut masked = String::with_capacity(out.len());
     let mut rest = out.as_str();
     while !rest.is_empty() {

@@ -498,8 +498,7 @@ pub fn random_hex_or_uuid(value: &str) -> bool {
         let d = (b as char).to_digit(16).unwrap_or(0) as usize;
         seen[d] = true;
     }
-    seen.iter().filter(|s| **s).count() >= 8
-        && vigil_scan::entropy::shannon(v.as_bytes()) >= 3.0
+    seen.iter().filter(|s| **s).count() >= 8 && vigil_scan::entropy::shannon(v.as_bytes()) >= 3.0
 }
 
 /// Whether a key's name says its value is a digest, a hash or an identifier (`CONFIG_SHA`,
@@ -511,9 +510,27 @@ pub fn is_digest_name(name: &str) -> bool {
     }
     let l = name.to_ascii_lowercase();
     const WORDS: &[&str] = &[
-        "sha", "md5", "hash", "digest", "checksum", "integrity", "commit", "revision", "rev",
-        "etag", "version", "uuid", "guid", "_id", "-id", "fingerprint", "build", "trace",
-        "correlation", "request", "nonce",
+        "sha",
+        "md5",
+        "hash",
+        "digest",
+        "checksum",
+        "integrity",
+        "commit",
+        "revision",
+        "rev",
+        "etag",
+        "version",
+        "uuid",
+        "guid",
+        "_id",
+        "-id",
+        "fingerprint",
+        "build",
+        "trace",
+        "correlation",
+        "request",
+        "nonce",
     ];
     WORDS.iter().any(|w| l.contains(w))
 }

@@ -539,8 +539,7 @@ pub(crate) fn tool_property_names<'a>(
         }
         for m in n.members() {
             let here = at.join(m.key.as_str());
-            if matches!(m.key.as_str(), "properties" | "patternProperties") && m.value.is_object()
-            {
+            if matches!(m.key.as_str(), "properties" | "patternProperties") && m.value.is_object() {
                 for p in m.value.members() {
                     out.push((here.join(p.key.as_str()), p.key.as_str(), p.key_span));
                 }

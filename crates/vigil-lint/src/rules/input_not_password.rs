@@ -68,7 +68,10 @@ pub(crate) fn input_lists<'a>(cx: &Cx<'a>) -> Vec<(&'a Node, KeyPath)> {
     .into_iter()
     .filter_map(|path| {
         let list = cx.doc.root.path(path)?;
-        Some((list, KeyPath(path.iter().map(|s| (*s).to_owned()).collect())))
+        Some((
+            list,
+            KeyPath(path.iter().map(|s| (*s).to_owned()).collect()),
+        ))
     })
     .collect()
 }

@@ -9,7 +9,7 @@
 //! Tool descriptions go straight into the model's context: this is how a poisoned server
 //! steers the agent into reading files or sending data the user never asked for.
 
-use super::common::{as_read, tool_strings, tool_property_names};
+use super::common::{as_read, tool_property_names, tool_strings};
 use super::{fx, Check, Cx, Emit, Family, Rule};
 use regex::Regex;
 use std::sync::LazyLock;

@@ -9,7 +9,7 @@
 //! A description that mentions these is how a poisoned tool gets the model to fetch a secret
 //! and smuggle it out in a tool argument.
 
-use super::common::{as_read, tool_strings, tool_property_names};
+use super::common::{as_read, tool_property_names, tool_strings};
 use super::{fx, Check, Cx, Emit, Family, Rule};
 use regex::Regex;
 use std::sync::LazyLock;

@@ -2296,7 +2296,10 @@ fn parser_errors_never_quote_a_secret() {
         );
         assert!(!all.contains(&g) && !all.contains(&r), "{fmt}: {all}");
         assert!(all.contains("duplicate"), "{fmt}: {all}");
-        assert!(all.contains("config.toml") && all.contains("config.yaml"), "{all}");
+        assert!(
+            all.contains("config.toml") && all.contains("config.yaml"),
+            "{all}"
+        );
     }
     let out = run(d, &["lint", "-f", "json", "--show-secrets"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains(&g));
@@ -2372,7 +2375,10 @@ fn tokens_in_a_url_path_are_credentials_and_never_probed() {
         assert!(!all.contains(&r) && !all.contains(&hook), "{fmt}: {all}");
         if fmt == "json" {
             let got = keyed(&out);
-            assert!(has(&got, "mcpServers.zap.url", "credential-in-url"), "{got:?}");
+            assert!(
+                has(&got, "mcpServers.zap.url", "credential-in-url"),
+                "{got:?}"
+            );
             assert!(
                 has(&got, "mcpServers.d.env.DISCORD", "credential-in-url"),
                 "{got:?}"
@@ -2383,7 +2389,13 @@ fn tokens_in_a_url_path_are_credentials_and_never_probed() {
     // listens on this port, so a request would fail differently.
     let out = run(
         d,
-        &["lint", "--probe", &format!("http://127.0.0.1:9/s/{r}/mcp"), "-f", "json"],
+        &[
+            "lint",
+            "--probe",
+            &format!("http://127.0.0.1:9/s/{r}/mcp"),
+            "-f",
+            "json",
+        ],
     );
     expect_exit(&out, 2);
     let all = format!(
@@ -2430,23 +2442,27 @@ fn utf16_without_a_byte_order_mark_is_never_skipped() {
     common::write(d, "be/servers.json", &be);
     common::write(d, "named/.mcp.json", &le);
     // An unrelated UTF-16 JSON file is not an input.
-    let other: Vec<u8> = r#"{"name": "x", "version": "1.0.0"}"#
-        .encode_utf16()
-        .flat_map(u16::to_le_bytes)
-        .collect();
+    let other: Vec<u8> =
+        r#"{"name": "x", "version": "1.0.0"}"#.encode_utf16().flat_map(u16::to_le_bytes).collect();
     common::write(d, "other/package.json", &other);
     let out = run(d, &["lint", "-f", "json"]);
     expect_exit(&out, 2);
     let text = String::from_utf8_lossy(&out.stdout);
     for f in ["le/servers.json", "be/servers.json", "named/.mcp.json"] {
-        assert!(text.contains(&format!("{f}: not UTF-8 text (it is UTF-16")), "{f}: {text}");
+        assert!(
+            text.contains(&format!("{f}: not UTF-8 text (it is UTF-16")),
+            "{f}: {text}"
+        );
     }
     assert!(!text.contains("package.json"), "{text}");
     // Named on the command line: the encoding is the reason, not "not an input".
     let out = run(d, &["lint", "le/servers.json"]);
     expect_exit(&out, 2);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("it is UTF-16") && !text.contains("not an input"), "{text}");
+    assert!(
+        text.contains("it is UTF-16") && !text.contains("not an input"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -2477,7 +2493,7 @@ fn discover_reports_a_client_folder_it_cannot_read() {
             .stdout,
     )
     .trim()
-    == "0";
+        == "0";
     let mut cmd = if root {
         let mut c = std::process::Command::new("setpriv");
         c.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
@@ -2543,7 +2559,10 @@ fn pinning_with_a_closed_stdout_fails_and_leaves_the_lock_alone() {
     expect_exit(&out, 2);
     assert_eq!(std::fs::read(d.join("p.lock")).unwrap(), before);
     // With stdout open, the change is reported and recorded.
-    let out = run(d, &["lint", "tools.json", "--pin", "p.lock", "--update-pins"]);
+    let out = run(
+        d,
+        &["lint", "tools.json", "--pin", "p.lock", "--update-pins"],
+    );
     expect_exit(&out, 1);
     assert_ne!(std::fs::read(d.join("p.lock")).unwrap(), before);
 }
