@@ -1020,6 +1020,7 @@ pub fn pin_findings(
         .map(String::as_str)
         .filter(|s| !by_server.contains_key(s))
         .collect();
+    let mut renamed: Vec<&str> = Vec::new();
     for (seen_as, list) in &by_server {
         let json: Vec<serde_json::Value> = list.iter().map(|t| t.json.clone()).collect();
         // A server the lock does not know whose tools overlap a pinned server that is gone is
@@ -1027,13 +1028,19 @@ pub fn pin_findings(
         // changed tool into an "added" one.
         let mut server: &str = seen_as;
         if !lock.servers.contains_key(*seen_as) {
-            if let Some(i) = gone.iter().position(|g| {
+            let overlaps = |g: &&str| {
                 lock.servers[*g]
                     .tools
                     .keys()
                     .any(|t| list.iter().any(|x| &x.name == t))
-            }) {
+            };
+            if let Some(i) = gone.iter().position(overlaps) {
                 server = gone.remove(i);
+                renamed.push(server);
+            } else if let Some(g) = renamed.iter().copied().find(overlaps) {
+                // A second copy of a renamed server (`a.json` and `b.json` both saved from the
+                // pinned `tools.json`): compared with the same pins.
+                server = g;
             }
         }
         let server_shown = if server == *seen_as {
@@ -1127,6 +1134,32 @@ pub fn probe_findings(
             }
         })
         .collect()
+}
+
+/// Why the tools of a run cannot be pinned or compared unambiguously: one server name offered
+/// by two inputs (two snapshots saved as `tools.json` in different folders), or one tool name
+/// offered twice by one server. Pins are per server and tool name, so either would record one
+/// of the two and compare the other against it. `None` when every (server, tool) is one tool.
+pub fn pin_ambiguity(tools: &[SeenTool]) -> Option<String> {
+    let mut files: std::collections::BTreeMap<&str, &str> = std::collections::BTreeMap::new();
+    let mut names: std::collections::HashMap<(&str, &str), &SeenTool> =
+        std::collections::HashMap::new();
+    for t in tools {
+        let first = *files.entry(t.server.as_str()).or_insert(t.path.as_str());
+        if first != t.path {
+            return Some(format!(
+                "server `{}` is offered by both {first} and {}: its pins would be ambiguous; pin each with its own lock file, or name the servers apart (a snapshot's `server` key)",
+                t.server, t.path
+            ));
+        }
+        if let Some(other) = names.insert((t.server.as_str(), t.name.as_str()), t) {
+            return Some(format!(
+                "{}:{}: tool `{}` of server `{}` is offered twice (also on line {}): its pin would be ambiguous",
+                t.path, t.line, t.name, t.server, other.line
+            ));
+        }
+    }
+    None
 }
 
 /// A tools lock file recording `tools` (what `vigil lint --pin` writes), one entry per server.

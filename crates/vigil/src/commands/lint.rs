@@ -172,6 +172,12 @@ pub(crate) fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> 
     let mut lock_to_write: Option<(LockFile, String)> = None;
     if let Some(lock_path) = &args.pin {
         let shown = lock_path.display().to_string();
+        if let Some(why) = lint::pin_ambiguity(&out.tools) {
+            anyhow::bail!(
+                "lint --pin: {}",
+                esc(&vigil_lint::redact::redact_builtin(&why))
+            );
+        }
         match LockFile::load(lock_path)? {
             None => {
                 let lock = lint::lock_of(&out.tools);
