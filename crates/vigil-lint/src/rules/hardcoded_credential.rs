@@ -63,6 +63,9 @@ const EXAMPLES: &[Fixture] = &[
     // Random hex (either case) and UUIDs under neutral names in headers and env.
     fx(".cursor/mcp.json", r#"{"mcpServers": {"r": {"url": "https://mcp.example.com/mcp", "headers": {"X-Custom": «"{hex:64}", "X-Other": «"{hex:8}-{hex:4}-4{hex:3}-a{hex:3}-{hex:12}"}},
   "l": {"command": "l-mcp", "env": {"X": «"{hex:64}", "CONFIG": «"{hex:32}"}}}}"#),
+    // camelCase names, a word glued to the end, a word naming whose, a trailing space.
+    fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "a-mcp", "env": {"githubToken": «"{alpha:8}{digits:4}!x", "dbPassword": «"{alpha:8}{digits:4}!x",
+  "openaiApiKey": «"{alpha:8}{digits:4}!x", "OPENAIAPIKEY": «"{alpha:8}{digits:4}!x", "api_key_openai": «"{alpha:8}{digits:4}!x", "PGPASSWORD": «"postgres123", "API_KEY ": «"{alpha:8}{digits:4}"}}}}"#),
     // A VS Code input's default or option is written into the file.
     fx(".vscode/mcp.json", r#"{"inputs": [{"type": "promptString", "id": "key", "description": "API key", "password": true, "default": «"{alpha:8}{digits:4}"},
   {"type": "pickString", "id": "tok", "description": "Which one", "options": ["dev", «"{alnum:40}"]}],
@@ -76,6 +79,8 @@ const COUNTEREXAMPLES: &[Fixture] = &[
     "CONFIG_SHA": "{hex:64}", "NOTION_DATABASE_ID": "{hex:32}", "SESSION_ID": "{hex:8}-{hex:4}-{hex:4}-{hex:4}-{hex:12}"}}}}"#),
     fx(".mcp.json", r#"{"mcpServers": {"gh": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-github@2025.4.8"],
   "env": {"GITHUB_PERSONAL_ACCESS_TOKEN": "${GITHUB_TOKEN}"}}}}"#),
+    // Settings about a secret, not secrets.
+    fx(".mcp.json", r#"{"mcpServers": {"x": {"command": "x-mcp", "env": {"PASSWORD_FILE": "pw.txt", "TOKEN_LIMIT": "4096", "API_KEY_HEADER": "X-Api-Key", "MAX_TOKENS": "2048", "tokenUrl": "https://auth.example.com/token"}}}}"#),
     // Digests and ids under names that say so, colours, repeated digits, a nil UUID.
     fx(".mcp.json", r#"{"mcpServers": {"x": {"command": "x-mcp", "env": {"BUNDLE_INTEGRITY": "{hex:64}", "CHECKSUM": "{hex:32}", "REQUEST_UUID": "{hex:8}-{hex:4}-4{hex:3}-a{hex:3}-{hex:12}",
   "COLOR": "ff00aa", "ZEROS": "00000000000000000000000000000000", "NIL": "00000000-0000-0000-0000-000000000000", "TENANT": "11111111-2222-1111-2222-111111111111"}}}}"#),
