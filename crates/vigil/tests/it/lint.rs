@@ -2633,3 +2633,24 @@ fn ambiguous_pins_are_refused_and_copies_of_a_renamed_snapshot_are_compared() {
     );
     assert!(!got.iter().any(|(_, r)| r == "tool-added"), "{got:?}");
 }
+
+#[test]
+fn json_findings_carry_their_message_as_text_and_messages_read_cleanly() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    common::write(
+        d,
+        "voice-manifest.json",
+        r#"{"mcp": {"servers": {"backend": {"url": "https://api.example.com/mcp", "authentication": {"type": "oauth2", "authorization_url": "http://auth.example.com/oauth/authorize", "token_url": "https://auth.example.com/oauth/token"}}}}}"#,
+    );
+    let out = run(d, &["lint", "-f", "json", "--severity", "note"]);
+    let v = json(&out);
+    let f = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "oauth2-insecure-url")
+        .unwrap_or_else(|| panic!("{v}"));
+    let text = f["text"].as_str().unwrap();
+    assert!(text.contains("is http://, not https://"), "{text}");
+}
