@@ -1057,10 +1057,18 @@ pub fn pin_findings(
                         &t.path,
                         t.line,
                         format!("{server}.{tool}"),
-                        format!(
-                            "tool `{tool}` of {server_shown} changed since it was pinned ({})",
-                            fields.join(", ")
-                        ),
+                        if fields.is_empty() {
+                            // The tool's hash differs but no field's does: the lock itself was
+                            // edited (or is corrupt), which is no less a change to review.
+                            format!(
+                                "tool `{tool}` of {server_shown} does not match its pin: the pinned hash differs although every pinned field hash matches (the lock was edited or is corrupt)"
+                            )
+                        } else {
+                            format!(
+                                "tool `{tool}` of {server_shown} changed since it was pinned ({})",
+                                fields.join(", ")
+                            )
+                        },
                     );
                 }
                 Change::Added { tool } => {

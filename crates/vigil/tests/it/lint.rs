@@ -2654,3 +2654,43 @@ fn json_findings_carry_their_message_as_text_and_messages_read_cleanly() {
     let text = f["text"].as_str().unwrap();
     assert!(text.contains("is http://, not https://"), "{text}");
 }
+
+#[test]
+fn lock_errors_say_what_is_wrong_once() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    common::write(
+        d,
+        "tools.json",
+        r#"{"tools": [{"name": "add", "description": "Adds.", "inputSchema": {"type": "object", "additionalProperties": false}}]}"#,
+    );
+    expect_exit(&run(d, &["lint", "tools.json", "--pin", "t.lock"]), 0);
+    // The tool's total hash edited, its field hashes intact.
+    let lock = std::fs::read_to_string(d.join("t.lock")).unwrap();
+    let at = lock.find("\"hash\": \"sha256:").unwrap() + "\"hash\": \"sha256:".len();
+    let mut edited = lock.clone();
+    let flip = if &lock[at..at + 1] == "0" { "1" } else { "0" };
+    edited.replace_range(at..at + 1, flip);
+    std::fs::write(d.join("t.lock"), edited).unwrap();
+    let out = run(d, &["lint", "tools.json", "--pin", "t.lock", "-f", "json"]);
+    expect_exit(&out, 1);
+    let v = json(&out);
+    let text = v[0]["text"].as_str().unwrap();
+    assert!(
+        text.contains("the lock was edited or is corrupt") && !text.contains("()"),
+        "{text}"
+    );
+    // A lock path that cannot be written or read: one line, the OS error once.
+    std::os::unix::fs::symlink("nowhere/x", d.join("dangling.lock")).unwrap();
+    std::fs::create_dir(d.join("dir.lock")).unwrap();
+    for lock in ["dangling.lock", "dir.lock"] {
+        let out = run(d, &["lint", "tools.json", "--pin", lock]);
+        expect_exit(&out, 2);
+        let err = String::from_utf8_lossy(&out.stderr);
+        let line = err
+            .lines()
+            .find(|l| l.contains(lock))
+            .unwrap_or_else(|| panic!("{err}"));
+        assert_eq!(line.matches("os error").count(), 1, "{line}");
+    }
+}
