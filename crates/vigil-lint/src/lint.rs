@@ -668,7 +668,7 @@ impl Linter {
                         // first pass, which honours the ignore files, must see everything.
                         Err(_) if pass == Pass::ClientFiles => {}
                         Err(e) => {
-                            let message = e.to_string();
+                            let message = walk_message(&e);
                             lock(out).errors.push(InputError::Walk { message });
                         }
                     }
@@ -814,6 +814,15 @@ impl Linter {
 enum Pass {
     Respecting,
     ClientFiles,
+}
+
+/// A walker's error, its path shown as files are (`sub`, not `./sub`).
+fn walk_message(e: &ignore::Error) -> String {
+    match e {
+        ignore::Error::WithDepth { err, .. } => walk_message(err),
+        ignore::Error::WithPath { path, err } => format!("{}: {err}", shown(path)),
+        e => e.to_string(),
+    }
 }
 
 /// Files larger than this are not linted: [`MAX_CLIENT_FILE_SIZE`] for a client's own file

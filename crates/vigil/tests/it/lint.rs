@@ -867,6 +867,11 @@ fn walks_never_skip_an_input_silently() {
         text.contains("incomplete:") && text.contains("Permission denied"),
         "{text}"
     );
+    // The folder is named as files are: `x`, not `./x`.
+    assert!(
+        text.contains("incomplete: x: ") && !text.contains("./x"),
+        "{text}"
+    );
 
     // The same file named twice (and reached by the walk) is linted once.
     let out = run(
