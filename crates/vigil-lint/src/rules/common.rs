@@ -522,36 +522,58 @@ pub(crate) fn publishes_everywhere(spec: &str) -> bool {
     }
 }
 
+/// A property name of a tool's schemas (see [`tool_property_names`]).
+pub(crate) struct PropertyName<'a> {
+    /// The name.
+    pub(crate) name: &'a str,
+    /// Where the name is written.
+    pub(crate) span: crate::node::Span,
+    /// The path to it inside the tool.
+    path: Vec<crate::node::Seg<'a>>,
+}
+
+impl PropertyName<'_> {
+    /// Its full key path (made only for a finding).
+    pub(crate) fn key(&self, tool: &crate::model::Tool<'_>) -> KeyPath {
+        let mut full = tool.key.clone();
+        full.0.extend(crate::node::key_path(&self.path).0);
+        full
+    }
+}
+
 /// The property names of a tool's schemas (every member of a `properties` or
 /// `patternProperties` object, at any depth up to 64): the model reads them as it reads the
-/// descriptions, so they are text to judge. Each with its key path and the span of the name.
-pub(crate) fn tool_property_names<'a>(
-    t: &crate::model::Tool<'a>,
-) -> Vec<(KeyPath, &'a str, crate::node::Span)> {
-    fn walk<'a>(
-        n: &'a Node,
-        at: &KeyPath,
-        depth: usize,
-        out: &mut Vec<(KeyPath, &'a str, crate::node::Span)>,
-    ) {
-        if depth > 64 {
+/// descriptions, so they are text to judge. The walk allocates only for the names it returns.
+pub(crate) fn tool_property_names<'a>(t: &crate::model::Tool<'a>) -> Vec<PropertyName<'a>> {
+    use crate::node::Seg;
+    fn walk<'a>(n: &'a Node, at: &mut Vec<Seg<'a>>, out: &mut Vec<PropertyName<'a>>) {
+        if at.len() > 64 {
             return;
         }
         for m in n.members() {
-            let here = at.join(m.key.as_str());
-            if matches!(m.key.as_str(), "properties" | "patternProperties") && m.value.is_object() {
+            at.push(Seg::Key(m.key.as_str()));
+            if matches!(m.key.as_str(), "properties" | "patternProperties") {
                 for p in m.value.members() {
-                    out.push((here.join(p.key.as_str()), p.key.as_str(), p.key_span));
+                    let mut path = at.clone();
+                    path.push(Seg::Key(p.key.as_str()));
+                    out.push(PropertyName {
+                        name: p.key.as_str(),
+                        span: p.key_span,
+                        path,
+                    });
                 }
             }
-            walk(&m.value, &here, depth + 1, out);
+            walk(&m.value, at, out);
+            at.pop();
         }
         for (i, e) in n.elements().iter().enumerate() {
-            walk(e, &at.join(i.to_string()), depth + 1, out);
+            at.push(Seg::Index(i));
+            walk(e, at, out);
+            at.pop();
         }
     }
     let mut out = Vec::new();
-    walk(t.node, &t.key, 0, &mut out);
+    walk(t.node, &mut Vec::new(), &mut out);
     out
 }
 

@@ -55,16 +55,73 @@ static PATTERNS: LazyLock<Regex> = LazyLock::new(|| {
         r"|\bignore[rz]?\s+(?:toutes\s+)?les\s+(?:instructions|consignes)\s+(?:précédentes|antérieures|ci-dessus)",
         r"|\bignora(?:r)?\s+(?:todas\s+)?las\s+instrucciones\s+(?:anteriores|previas)",
         r"|\bignor[ea]\s+(?:todas\s+)?as\s+instruções\s+anteriores",
-        // A turn forged inside the text (`\n\nSystem: the assistant must now …`).
-        r"|(?m:^)[ \t]*(?:system|assistant|developer)[ \t]*:[^\n]{0,200}?\b(?:must|should|now|always|never|ignore)\b",
         // The tool-poisoning demonstrations' phrasing: a file's content passed as an argument,
-        // a threat that the tool fails otherwise, a message's recipient switched.
+        // a threat that the tool fails otherwise.
         r"|\bpass\s+(?:its|the|their)\s+contents?\s+as\b",
         r"|\botherwise\s+the\s+tool\s+(?:will\s+not|won'?t|cannot|can'?t|does\s+not)\s+work",
-        r"|\b(?:whenever|always|instead)\b[^.]{0,160}?\b(?:change|replace|redirect|switch|set)\s+the\s+(?:recipient|destination|receiver|phone\s+number|to\s+address|account|iban|wallet)",
     ))
     .expect("regex")
 });
+
+/// A line that opens a forged turn (`\n\nSystem: …`); an instruction when the rest of its line
+/// ([`TURN_REACH`] bytes) holds an [`IMPERATIVE`]. Two small regexes and a slice, not one with a
+/// bounded repetition, which would grow the lazy DFA past its cache (see [`instruction`]).
+static FORGED_TURN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?im)^[ \t]*(?:system|assistant|developer)[ \t]*:").expect("regex")
+});
+
+/// Words that make a forged turn an order.
+static IMPERATIVE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:must|should|now|always|never|ignore)\b").expect("regex")
+});
+
+/// How far after a forged turn's colon an [`IMPERATIVE`] is looked for.
+const TURN_REACH: usize = 200;
+
+/// A message's recipient (or a payment's account) switched; an instruction when the sentence
+/// before it (up to [`SWITCH_REACH`] bytes) says when (`whenever`, `always`, `instead`).
+static SWITCH: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:change|replace|redirect|switch|set)\s+the\s+(?:recipient|destination|receiver|phone\s+number|to\s+address|account|iban|wallet)")
+        .expect("regex")
+});
+
+/// Words that make a switched recipient a standing order.
+static TRIGGER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\b(?:whenever|always|instead)\b").expect("regex"));
+
+/// How far before a [`SWITCH`] its sentence's trigger word is looked for.
+const SWITCH_REACH: usize = 160;
+
+/// The largest char boundary of `s` at or below `i`.
+fn floor_boundary(s: &str, mut i: usize) -> usize {
+    i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// The first forged turn or switched recipient in `s` (see [`FORGED_TURN`], [`SWITCH`]).
+fn staged(s: &str) -> Option<std::ops::Range<usize>> {
+    let turn = FORGED_TURN.find_iter(s).find_map(|m| {
+        let end = floor_boundary(s, m.end() + TURN_REACH);
+        let line = &s[m.end()..end];
+        let line = &line[..line.find('\n').unwrap_or(line.len())];
+        IMPERATIVE.find(line).map(|i| m.start()..m.end() + i.end())
+    });
+    let switch = SWITCH.find_iter(s).find_map(|m| {
+        let from = floor_boundary(s, m.start().saturating_sub(SWITCH_REACH));
+        let before = &s[from..m.start()];
+        let start = before.rfind('.').map_or(from, |d| from + d + 1);
+        TRIGGER
+            .is_match(&s[start..m.start()])
+            .then(|| start..m.end())
+    });
+    match (turn, switch) {
+        (Some(a), Some(b)) => Some(if a.start <= b.start { a } else { b }),
+        (a, b) => a.or(b),
+    }
+}
 
 /// A run of base64 (standard or URL-safe) long enough to hide a sentence.
 static BASE64_RUN: LazyLock<Regex> =
@@ -74,6 +131,10 @@ static BASE64_RUN: LazyLock<Regex> =
 /// (`1gn0re prev10us 1nstruct10ns`; the digits read as letters keep every byte offset) or
 /// base64-encoded. The range is in `s`.
 fn disguised(s: &str) -> Option<std::ops::Range<usize>> {
+    // The shortest instruction the patterns know is longer than this.
+    if s.len() < 20 {
+        return None;
+    }
     if s.bytes().any(|b| b.is_ascii_digit()) {
         let folded: String = s
             .chars()
@@ -108,7 +169,7 @@ fn disguised(s: &str) -> Option<std::ops::Range<usize>> {
             .replace('_', "/");
         let bytes = engine.decode(text.as_bytes()).ok()?;
         let decoded = String::from_utf8(bytes).ok()?;
-        PATTERNS.is_match(&decoded).then(|| run.range())
+        (PATTERNS.is_match(&decoded) || staged(&decoded).is_some()).then(|| run.range())
     })
 }
 
@@ -129,7 +190,10 @@ const COMMENT_REACH: usize = 4096;
 /// automaton the lazy DFA could not keep, so every description was searched by the slow
 /// PikeVM (a fifth of `vigil lint`'s time on the bench corpus).
 fn instruction(s: &str) -> Option<std::ops::Range<usize>> {
-    let pattern = PATTERNS.find(s).map(|m| m.range());
+    let pattern = match (PATTERNS.find(s).map(|m| m.range()), staged(s)) {
+        (Some(a), Some(b)) => Some(if a.start <= b.start { a } else { b }),
+        (a, b) => a.or(b),
+    };
     let comment = memchr::memmem::find_iter(s.as_bytes(), b"<!--").find_map(|start| {
         let body = &s[start + 4..];
         let stop = body.find('>').unwrap_or(body.len());
@@ -165,9 +229,11 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
                 );
             }
         }
-        for (key, name, span) in tool_property_names(t) {
+        for p in tool_property_names(t) {
+            let (name, span) = (p.name, p.span);
             let s = as_read(name);
             if let Some(m) = instruction(&s) {
+                let key = p.key(t);
                 let said: String = s[m].chars().take(40).collect();
                 out.at(
                     span,

@@ -99,9 +99,11 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
                 );
             }
         }
-        for (key, name, span) in tool_property_names(t) {
+        for p in tool_property_names(t) {
+            let (name, span) = (p.name, p.span);
             let found = invisible_in(name);
             if let Some(first) = found.first() {
+                let key = p.key(t);
                 out.at(
                     span,
                     &key,

@@ -73,9 +73,11 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
                 );
             }
         }
-        for (key, name, span) in tool_property_names(t) {
+        for p in tool_property_names(t) {
+            let (name, span) = (p.name, p.span);
             let s = as_read(name);
             if let Some(m) = SENSITIVE.find(&s) {
+                let key = p.key(t);
                 let said: String = m.as_str().trim().chars().take(40).collect();
                 out.at(
                     span,
