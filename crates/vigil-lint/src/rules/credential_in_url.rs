@@ -50,7 +50,12 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
         };
         // Without `@` a URL has no user name or password, without `?` no query, without a
         // long path segment no token in its path: nothing to find, no need to parse.
-        if !t.contains(['@', '?']) && !t.split('/').skip(3).any(|seg| seg.len() >= 16) {
+        if !t.contains(['@', '?'])
+            && !t
+                .split('/')
+                .skip(3)
+                .any(|seg| seg.len() >= 16 && seg.bytes().any(|b| b.is_ascii_digit()))
+        {
             continue;
         }
         let Some(u) = parse_url(&t) else { continue };

@@ -48,7 +48,8 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
         // `${MCP_URL:-http://…}`: the default is used when the variable is unset, so it is
         // judged as a literal.
         let defaulted;
-        let text = if memchr::memmem::find(text.as_bytes(), b"${").is_some() {
+        let b = text.as_bytes();
+        let text = if memchr::memchr_iter(b'$', b).any(|i| b.get(i + 1) == Some(&b'{')) {
             defaulted = crate::secrets::strip_references(text).0;
             defaulted.as_ref()
         } else {

@@ -124,8 +124,13 @@ fn staged(s: &str) -> Option<std::ops::Range<usize>> {
 }
 
 /// A run of base64 (standard or URL-safe) long enough to hide a sentence.
+/// (Unbounded: a `{24,4096}` repetition compiles to thousands of states; runs longer than
+/// [`BASE64_MAX`] are skipped in code.)
 static BASE64_RUN: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"[A-Za-z0-9+/_\-]{24,4096}={0,2}").expect("regex"));
+    LazyLock::new(|| Regex::new(r"[A-Za-z0-9+/_\-]{24}[A-Za-z0-9+/_\-]*={0,2}").expect("regex"));
+
+/// The longest base64 run decoded.
+const BASE64_MAX: usize = 4096;
 
 /// An instruction written so that [`PATTERNS`] does not see it as written: in leetspeak
 /// (`1gn0re prev10us 1nstruct10ns`; the digits read as letters keep every byte offset) or
@@ -162,6 +167,9 @@ fn disguised(s: &str) -> Option<std::ops::Range<usize>> {
             .with_decode_allow_trailing_bits(true),
     );
     BASE64_RUN.find_iter(s).find_map(|run| {
+        if run.len() > BASE64_MAX {
+            return None;
+        }
         let text = run
             .as_str()
             .trim_end_matches('=')
