@@ -193,6 +193,9 @@ pub fn by_shape(root: &Node, path: &Path) -> Option<Kind> {
     if root.get("mcpServers").is_some_and(Node::is_object) {
         return Some(if root.get("projects").is_some() {
             Kind::ClaudeUser
+        } else if p.rsplit('/').next() == Some("mcp_config.json") {
+            // Windsurf's file name, copied out of `~/.codeium/windsurf` (a team's shared copy).
+            Kind::Windsurf
         } else {
             Kind::McpJson
         });

@@ -2699,3 +2699,21 @@ fn lock_errors_say_what_is_wrong_once() {
         assert_eq!(line.matches("os error").count(), 1, "{line}");
     }
 }
+
+#[test]
+fn a_windsurf_file_outside_its_folder_is_labelled_windsurf() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    common::write(
+        d,
+        "team/mcp_config.json",
+        r#"{"mcpServers": {"r": {"serverUrl": "https://mcp.example.com/mcp", "headers": {"Authorization": "Bearer ${env:T}"}}}}"#,
+    );
+    let out = run(d, &["lint", "-v"]);
+    expect_exit(&out, 0);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("linted team/mcp_config.json (windsurf)"),
+        "{err}"
+    );
+}
