@@ -169,12 +169,13 @@ pub enum Change {
 #[derive(Debug, thiserror::Error)]
 pub enum PinError {
     /// It could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         /// The file.
         path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
+        /// The cause (in the message, and not also a `source`: an error chain would print it
+        /// twice).
+        cause: std::io::Error,
     },
     /// It is not a lock file of this format.
     #[error("{path}:{line}: not a vigil tools lock file ({message})")]
@@ -214,10 +215,10 @@ impl LockFile {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => {
+            Err(cause) => {
                 return Err(PinError::Io {
                     path: path.to_owned(),
-                    source,
+                    cause,
                 })
             }
         };
@@ -258,9 +259,9 @@ impl LockFile {
     pub fn save(&self, path: &Path) -> Result<(), PinError> {
         let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
         text.push('\n');
-        crate::fsx::atomic_write(path, text.as_bytes()).map_err(|source| PinError::Io {
+        crate::fsx::atomic_write(path, text.as_bytes()).map_err(|cause| PinError::Io {
             path: path.to_owned(),
-            source,
+            cause,
         })
     }
 

@@ -118,19 +118,39 @@ pub fn candidates(p: &Places) -> Vec<PathBuf> {
     v
 }
 
+/// The entries of a folder; a folder that exists but cannot be listed is returned itself, so
+/// the run reports it (a walk of it fails) instead of passing over what it may hold.
 fn list(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
+    let mut v: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(r) => r.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+        Err(e) if absent(&e) => Vec::new(),
+        Err(_) => vec![dir.to_owned()],
+    };
     v.sort();
     v
 }
 
-/// The candidates that exist, without duplicates.
+/// Whether an error says the path is not there (as opposed to there but unreadable).
+fn absent(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+    )
+}
+
+/// The candidates that exist, without duplicates, and those that cannot be told to exist or
+/// not (a client's folder the user cannot read, `chmod 000 ~/.cursor`): linting them reports
+/// them unreadable, so the run is incomplete rather than silently clean.
 pub fn discover(p: &Places) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for c in candidates(p) {
-        if c.is_file() && !out.contains(&c) {
+        let keep = match std::fs::metadata(&c) {
+            // A folder is a candidate only as [`list`] returns one it could not list.
+            Ok(m) => m.is_file() || (m.is_dir() && std::fs::read_dir(&c).is_err()),
+            Err(e) => !absent(&e),
+        };
+        if keep && seen.insert(c.clone()) {
             out.push(c);
         }
     }

@@ -40,6 +40,12 @@ pub enum DocumentError {
         /// The file.
         path: String,
     },
+    /// It is UTF-16 (with or without a byte-order mark): clients may read it, lint does not.
+    #[error("{path}: not UTF-8 text (it is UTF-16; save it as UTF-8 to lint it)")]
+    Utf16 {
+        /// The file.
+        path: String,
+    },
     /// It nests deeper than the parsers go.
     #[error("{path}: too deeply nested to parse; not linted")]
     TooDeep {
@@ -207,6 +213,19 @@ impl Document {
         }
         out.retain(|p| !p.trim().is_empty());
         out
+    }
+
+    /// [`Document::region`] of many spans at once (linear in the text and the spans, however
+    /// many share a line).
+    pub fn regions(&self, spans: &[Span]) -> Vec<(usize, usize, usize, usize)> {
+        let offsets: Vec<usize> = spans
+            .iter()
+            .flat_map(|s| [s.start, s.end.max(s.start)])
+            .collect();
+        let at = self.lines.positions_utf16(&self.text, &offsets);
+        at.chunks_exact(2)
+            .map(|p| (p[0].0, p[0].1, p[1].0, p[1].1))
+            .collect()
     }
 
     /// `(line, column)` of a span's start and end, columns in UTF-16 code units.

@@ -179,6 +179,9 @@ pub const SHAPE_MARKERS: &[&str] = &[
     "servers",
     "modelContextProtocolServers",
     "inputSchema",
+    // A `tools/list` result whose tools have no `inputSchema` (bare, or JSON-RPC's
+    // `result.tools`): its descriptions are still read.
+    "tools",
     "services",
     "intents",
     "permissions",
@@ -190,6 +193,9 @@ pub fn by_shape(root: &Node, path: &Path) -> Option<Kind> {
     if root.get("mcpServers").is_some_and(Node::is_object) {
         return Some(if root.get("projects").is_some() {
             Kind::ClaudeUser
+        } else if p.rsplit('/').next() == Some("mcp_config.json") {
+            // Windsurf's file name, copied out of `~/.codeium/windsurf` (a team's shared copy).
+            Kind::Windsurf
         } else {
             Kind::McpJson
         });

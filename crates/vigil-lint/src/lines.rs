@@ -62,6 +62,33 @@ impl LineIndex {
         (line, text[start..offset].encode_utf16().count() + 1)
     }
 
+    /// [`LineIndex::position_utf16`] of many offsets at once, in the order given: each column
+    /// is counted on from the previous offset on the same line, so many offsets on one long
+    /// line (a minified file) cost one pass over it, not one each.
+    pub fn positions_utf16(&self, text: &str, offsets: &[usize]) -> Vec<(usize, usize)> {
+        let mut order: Vec<usize> = (0..offsets.len()).collect();
+        order.sort_unstable_by_key(|&i| offsets[i]);
+        let mut out = vec![(0, 0); offsets.len()];
+        // (line, offset, column) of the last offset placed.
+        let mut last: Option<(usize, usize, usize)> = None;
+        for i in order {
+            let mut offset = offsets[i].min(self.len).min(text.len());
+            while !text.is_char_boundary(offset) {
+                offset -= 1;
+            }
+            let line = self.starts.partition_point(|&s| s <= offset);
+            let column = match last {
+                Some((l, o, c)) if l == line && o <= offset => {
+                    c + text[o..offset].encode_utf16().count()
+                }
+                _ => text[self.starts[line - 1]..offset].encode_utf16().count() + 1,
+            };
+            last = Some((line, offset, column));
+            out[i] = (line, column);
+        }
+        out
+    }
+
     /// The byte offset of a 1-based line and a 1-based column counted in bytes, lines counted
     /// after `\n` only, as `vigil scan` reports them.
     pub fn offset(&self, line: usize, column: usize) -> usize {
@@ -104,6 +131,14 @@ mod tests {
         let w = "😀日本x";
         assert_eq!(LineIndex::new(w).position_utf16(w, 10), (1, 5));
         assert_eq!(LineIndex::new(w).position(10), (1, 11));
+        // Many at once, in any order, mid-character offsets included: the same columns.
+        let t = "😀日本x\nab😀c";
+        let many = [10, 0, 4, 10, 7, 13, 12, 17, t.len(), 2];
+        let one: Vec<_> = many
+            .iter()
+            .map(|o| LineIndex::new(t).position_utf16(t, *o))
+            .collect();
+        assert_eq!(LineIndex::new(t).positions_utf16(t, &many), one);
     }
 
     #[test]

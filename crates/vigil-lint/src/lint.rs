@@ -113,6 +113,24 @@ pub enum InputError {
     },
 }
 
+impl InputError {
+    /// Passes every text of the error that may quote the input (a parser's message, an OS or
+    /// walker message) through `redact`.
+    pub fn redact(&mut self, redact: impl Fn(&str) -> String) {
+        match self {
+            InputError::Unreadable { message, .. } | InputError::Walk { message } => {
+                *message = redact(message);
+            }
+            InputError::Document(DocumentError::Syntax { error, .. }) => {
+                error.message = redact(&error.message);
+            }
+            InputError::TooLarge { .. }
+            | InputError::NotRecognized { .. }
+            | InputError::Document(_) => {}
+        }
+    }
+}
+
 /// What a run found.
 #[derive(Debug, Default)]
 pub struct Outcome {
@@ -305,15 +323,17 @@ impl Linter {
                 }
             }
         }
+        let regions = doc.regions(&raw.iter().map(|r| r.span).collect::<Vec<_>>());
         let findings = raw
             .into_iter()
-            .map(|r| {
+            .zip(regions)
+            .map(|(r, region)| {
                 let rule = rules::find(r.rule).expect("registered rule");
                 Finding {
                     rule: rule.id,
                     severity: self.settings.severity_of(rule.id, rule.severity),
                     path: doc.path.clone(),
-                    region: doc.region(r.span),
+                    region,
                     // A key path may hold a secret too (a server named by its token).
                     key: match r.key {
                         Some(k) if !self.show_secrets => Some(crate::redact::redact(&k, ruleset)),
@@ -449,6 +469,15 @@ impl Linter {
             self.drain(&out);
         }
         let mut o = out.into_inner().unwrap_or_else(|e| e.into_inner());
+        // A parser's message may quote a key or value of the file (YAML's and TOML's duplicate
+        // keys do): errors pass the scan rules and the entropy check before anyone sees them.
+        if !self.show_secrets {
+            if let Some(ruleset) = self.ruleset() {
+                for e in &mut o.errors {
+                    e.redact(|t| crate::redact::redact_quoted(t, ruleset));
+                }
+            }
+        }
         o.findings
             .sort_by(|a, b| (&a.path, a.region, a.rule).cmp(&(&b.path, b.region, b.rule)));
         o.linted.sort();
@@ -468,6 +497,34 @@ impl Linter {
                 return;
             }
         };
+        // UTF-16 (ASCII in UTF-16 without a byte-order mark is valid UTF-8, its NULs and all,
+        // and would parse as nothing): named, or with a client's name, or read as an input once
+        // decoded, it is an error, never skipped.
+        if utf16_order(&bytes).is_some() {
+            use crate::input::{guess, Guess};
+            let g = guess(path);
+            let counts = g != Guess::No
+                && (named
+                    || matches!(g, Guess::Named(..))
+                    || !matches!(Document::from_text(path, shown, lenient(&bytes)), Ok(None)));
+            if counts {
+                lock(out).errors.push(
+                    DocumentError::Utf16 {
+                        path: shown.to_owned(),
+                    }
+                    .into(),
+                );
+                return;
+            }
+            if g != Guess::No || named {
+                if named {
+                    lock(out).errors.push(InputError::NotRecognized {
+                        path: shown.to_owned(),
+                    });
+                }
+                return;
+            }
+        }
         // The bytes are checked for UTF-8 once: text goes straight to the parser; other bytes
         // are refused as `from_bytes` refuses them, with a lenient decoding kept for a walk.
         let (parsed, lossy) = match String::from_utf8(bytes) {
@@ -611,7 +668,7 @@ impl Linter {
                         // first pass, which honours the ignore files, must see everything.
                         Err(_) if pass == Pass::ClientFiles => {}
                         Err(e) => {
-                            let message = e.to_string();
+                            let message = walk_message(&e);
                             lock(out).errors.push(InputError::Walk { message });
                         }
                     }
@@ -759,6 +816,15 @@ enum Pass {
     ClientFiles,
 }
 
+/// A walker's error, its path shown as files are (`sub`, not `./sub`).
+fn walk_message(e: &ignore::Error) -> String {
+    match e {
+        ignore::Error::WithDepth { err, .. } => walk_message(err),
+        ignore::Error::WithPath { path, err } => format!("{}: {err}", shown(path)),
+        e => e.to_string(),
+    }
+}
+
 /// Files larger than this are not linted: [`MAX_CLIENT_FILE_SIZE`] for a client's own file
 /// (a long-used `~/.claude.json` grows), [`MAX_FILE_SIZE`] for the rest.
 fn size_limit(p: &Path) -> u64 {
@@ -779,6 +845,7 @@ fn holds_marker(p: &Path) -> bool {
         "servers",
         "modelContextProtocolServers",
         "inputSchema",
+        "tools",
         "services",
         "intents",
         "Intents",
@@ -815,20 +882,27 @@ fn holds_marker(p: &Path) -> bool {
     }
 }
 
+/// Whether bytes are UTF-16, and little-endian: a byte-order mark, or ASCII in UTF-16 shape (a
+/// NUL in at least a third of an even number of bytes).
+fn utf16_order(bytes: &[u8]) -> Option<bool> {
+    match bytes {
+        [0xFF, 0xFE, ..] => Some(true),
+        [0xFE, 0xFF, ..] => Some(false),
+        _ if bytes.len() >= 4 && bytes.len().is_multiple_of(2) => {
+            let nuls = memchr::memchr_iter(0, bytes).count();
+            (nuls * 3 >= bytes.len()).then(|| {
+                let odd_nuls = bytes.iter().skip(1).step_by(2).filter(|b| **b == 0).count();
+                odd_nuls * 2 >= nuls
+            })
+        }
+        _ => None,
+    }
+}
+
 /// Text decoded as a client might: UTF-16 (with a byte-order mark, or ASCII in UTF-16 shape),
 /// else UTF-8 with replacement characters.
 fn lenient(bytes: &[u8]) -> String {
-    let nuls = bytes.iter().filter(|b| **b == 0).count();
-    let (le, be) = match bytes {
-        [0xFF, 0xFE, ..] => (true, false),
-        [0xFE, 0xFF, ..] => (false, true),
-        _ if bytes.len().is_multiple_of(2) && nuls * 3 >= bytes.len() => {
-            let odd_nuls = bytes.iter().skip(1).step_by(2).filter(|b| **b == 0).count();
-            (odd_nuls * 2 >= nuls, odd_nuls * 2 < nuls)
-        }
-        _ => (false, false),
-    };
-    if le || be {
+    if let Some(le) = utf16_order(bytes) {
         let units = bytes.chunks_exact(2).map(|c| {
             if le {
                 u16::from_le_bytes([c[0], c[1]])
@@ -955,6 +1029,7 @@ pub fn pin_findings(
         .map(String::as_str)
         .filter(|s| !by_server.contains_key(s))
         .collect();
+    let mut renamed: Vec<&str> = Vec::new();
     for (seen_as, list) in &by_server {
         let json: Vec<serde_json::Value> = list.iter().map(|t| t.json.clone()).collect();
         // A server the lock does not know whose tools overlap a pinned server that is gone is
@@ -962,13 +1037,19 @@ pub fn pin_findings(
         // changed tool into an "added" one.
         let mut server: &str = seen_as;
         if !lock.servers.contains_key(*seen_as) {
-            if let Some(i) = gone.iter().position(|g| {
+            let overlaps = |g: &&str| {
                 lock.servers[*g]
                     .tools
                     .keys()
                     .any(|t| list.iter().any(|x| &x.name == t))
-            }) {
+            };
+            if let Some(i) = gone.iter().position(overlaps) {
                 server = gone.remove(i);
+                renamed.push(server);
+            } else if let Some(g) = renamed.iter().copied().find(overlaps) {
+                // A second copy of a renamed server (`a.json` and `b.json` both saved from the
+                // pinned `tools.json`): compared with the same pins.
+                server = g;
             }
         }
         let server_shown = if server == *seen_as {
@@ -985,10 +1066,18 @@ pub fn pin_findings(
                         &t.path,
                         t.line,
                         format!("{server}.{tool}"),
-                        format!(
-                            "tool `{tool}` of {server_shown} changed since it was pinned ({})",
-                            fields.join(", ")
-                        ),
+                        if fields.is_empty() {
+                            // The tool's hash differs but no field's does: the lock itself was
+                            // edited (or is corrupt), which is no less a change to review.
+                            format!(
+                                "tool `{tool}` of {server_shown} does not match its pin: the pinned hash differs although every pinned field hash matches (the lock was edited or is corrupt)"
+                            )
+                        } else {
+                            format!(
+                                "tool `{tool}` of {server_shown} changed since it was pinned ({})",
+                                fields.join(", ")
+                            )
+                        },
                     );
                 }
                 Change::Added { tool } => {
@@ -1062,6 +1151,32 @@ pub fn probe_findings(
             }
         })
         .collect()
+}
+
+/// Why the tools of a run cannot be pinned or compared unambiguously: one server name offered
+/// by two inputs (two snapshots saved as `tools.json` in different folders), or one tool name
+/// offered twice by one server. Pins are per server and tool name, so either would record one
+/// of the two and compare the other against it. `None` when every (server, tool) is one tool.
+pub fn pin_ambiguity(tools: &[SeenTool]) -> Option<String> {
+    let mut files: std::collections::BTreeMap<&str, &str> = std::collections::BTreeMap::new();
+    let mut names: std::collections::HashMap<(&str, &str), &SeenTool> =
+        std::collections::HashMap::new();
+    for t in tools {
+        let first = *files.entry(t.server.as_str()).or_insert(t.path.as_str());
+        if first != t.path {
+            return Some(format!(
+                "server `{}` is offered by both {first} and {}: its pins would be ambiguous; pin each with its own lock file, or name the servers apart (a snapshot's `server` key)",
+                t.server, t.path
+            ));
+        }
+        if let Some(other) = names.insert((t.server.as_str(), t.name.as_str()), t) {
+            return Some(format!(
+                "{}:{}: tool `{}` of server `{}` is offered twice (also on line {}): its pin would be ambiguous",
+                t.path, t.line, t.name, t.server, other.line
+            ));
+        }
+    }
+    None
 }
 
 /// A tools lock file recording `tools` (what `vigil lint --pin` writes), one entry per server.

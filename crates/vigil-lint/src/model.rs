@@ -277,7 +277,9 @@ fn server(name: String, key: KeyPath, node: &Node) -> Server<'_> {
     let mut argv: Vec<(String, &Node)> = Vec::new();
     if let Some(c) = launch.get("command").or_else(|| launch.get("path")) {
         if let Some(text) = c.as_str() {
-            if launch.get("args").is_none() {
+            // Without arguments (no `args`, or `"args": []`) a command with spaces is a whole
+            // command line (`"npx -y pkg"`): clients that start it through a shell run it so.
+            if launch.get("args").is_none_or(|a| a.elements().is_empty()) {
                 argv.extend(shell_words(text).into_iter().map(|p| (p, c)));
             } else if !text.trim().is_empty() {
                 argv.push((text.trim().to_owned(), c));

@@ -5,7 +5,7 @@
 use std::fmt;
 
 /// Byte offsets into the file's text: `start` inclusive, `end` exclusive.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct Span {
     /// First byte.
     pub start: usize,

@@ -21,6 +21,58 @@ static QUERY_PAIR: LazyLock<regex::Regex> = LazyLock::new(|| {
         .expect("query pattern")
 });
 
+/// A URL's path: `scheme://authority` then `/…` up to a query, fragment, space or quote.
+/// Unbounded repetitions: a bounded one of thousands of any-character steps compiles to an
+/// automaton of as many UTF-8 states (slow to build, large to keep).
+static URL_PATH: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(r#"(?i)\b([a-z][a-z0-9+.\-]{0,30}://[^\s/?#"'`<>]*)(/[^\s?#"'`<>]+)"#)
+        .expect("url path pattern")
+});
+
+/// Whether a URL's path segment is a token (Zapier's `/api/mcp/s/<token>/mcp`, a Discord
+/// webhook's `/api/webhooks/<id>/<token>`): random-looking once percent-decoded.
+pub fn is_secret_segment(segment: &str) -> bool {
+    if segment.len() < 16 {
+        return false;
+    }
+    let decoded = percent_decode(segment);
+    !crate::secrets::is_reference(&decoded)
+        && !crate::secrets::is_fill_in(&decoded)
+        && crate::secrets::looks_random(&decoded)
+}
+
+/// `%XX` escapes decoded (invalid ones kept as written).
+pub fn percent_decode(s: &str) -> String {
+    if !s.contains('%') {
+        return s.to_owned();
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Some(v) = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Whether a query value is a credential by its shape: random-looking, or random hex or a
+/// UUID (after an optional `Bearer `).
+fn random_value(v: &str) -> bool {
+    !crate::secrets::is_reference(v)
+        && (crate::secrets::looks_random(v) || crate::secrets::random_hex_or_uuid(v))
+}
+
 /// Whether a query parameter's name says its value is a credential.
 pub fn is_secret_param(name: &str) -> bool {
     const WORDS: &[&str] = &[
@@ -56,11 +108,18 @@ pub fn redact(text: &str, ruleset: &Ruleset) -> String {
     let mut out = USERINFO
         .replace_all(text, |c: &regex::Captures<'_>| format!("{}{MASK}@", &c[1]))
         .into_owned();
+    out = URL_PATH
+        .replace_all(&out, |c: &regex::Captures<'_>| {
+            let path: Vec<&str> = c[2]
+                .split('/')
+                .map(|seg| if is_secret_segment(seg) { MASK } else { seg })
+                .collect();
+            format!("{}{}", &c[1], path.join("/"))
+        })
+        .into_owned();
     out = QUERY_PAIR
         .replace_all(&out, |c: &regex::Captures<'_>| {
-            if is_secret_param(&c[2])
-                || (!crate::secrets::is_reference(&c[3]) && crate::secrets::looks_random(&c[3]))
-            {
+            if is_secret_param(&c[2]) || random_value(&percent_decode(&c[3])) {
                 format!("{}{}={MASK}", &c[1], &c[2])
             } else {
                 c[0].to_owned()
@@ -76,6 +135,33 @@ pub fn redact(text: &str, ruleset: &Ruleset) -> String {
         }
     }
     vigil_core::redact::redact(&out).into_owned()
+}
+
+/// [`redact`], and every word of `text` that looks like a random token (quoted or not) masked
+/// too: for messages that quote an input's text without saying what it is (a parser's
+/// `duplicate key `…``), where no key name tells a secret from a setting.
+pub fn redact_quoted(text: &str, ruleset: &Ruleset) -> String {
+    let out = redact(text, ruleset);
+    let is_sep =
+        |c: char| c.is_whitespace() || matches!(c, '`' | '"' | '\'' | ',' | ';' | '(' | ')');
+    let mut masked = String::with_capacity(out.len());
+    let mut rest = out.as_str();
+    while !rest.is_empty() {
+        let word_end = rest.find(is_sep).unwrap_or(rest.len());
+        let (word, tail) = rest.split_at(word_end);
+        // A word may end in a colon or full stop that is the message's, not the token's.
+        let core = word.trim_end_matches([':', '.']);
+        if crate::secrets::looks_random(core) || crate::secrets::is_uuid_or_digest(core) {
+            masked.push_str(MASK);
+            masked.push_str(&word[core.len()..]);
+        } else {
+            masked.push_str(word);
+        }
+        let sep_len = tail.chars().next().map_or(0, char::len_utf8);
+        masked.push_str(&tail[..sep_len]);
+        rest = &tail[sep_len..];
+    }
+    masked
 }
 
 /// [`redact`] with `vigil scan`'s built-in rules, compiled on first use.
@@ -104,8 +190,7 @@ pub fn strip_credentials(url: &url::Url) -> (url::Url, Vec<String>) {
             .iter()
             .filter(|(k, v)| {
                 // As offline (`credential-in-url`): a credential's name, or a random value.
-                let secret = is_secret_param(k)
-                    || (!crate::secrets::is_reference(v) && crate::secrets::looks_random(v));
+                let secret = is_secret_param(k) || random_value(v);
                 if secret {
                     removed.push(format!("query parameter `{k}`"));
                 }
@@ -164,6 +249,18 @@ mod tests {
         let r = redact(&format!("http://user:{pw}@h/mcp?api_key={pw}&x=1"), &rs);
         assert_eq!(r, "http://[REDACTED]@h/mcp?api_key=[REDACTED]&x=1");
         assert_eq!(redact("plain text, no URL", &rs), "plain text, no URL");
+    }
+
+    #[test]
+    fn quoted_words_that_look_random_are_masked() {
+        let rs = Ruleset::builtin();
+        let t = tok(&["Zk3j9QpL2mX8vB7n", "R4tY6wE1sD0fG5hJ3kL9"]);
+        let r = redact_quoted(&format!("duplicate key `{t}` in table"), &rs);
+        assert_eq!(r, "duplicate key `[REDACTED]` in table");
+        let r = redact_quoted(&format!("6:7: duplicate mapping key: {t}"), &rs);
+        assert_eq!(r, "6:7: duplicate mapping key: [REDACTED]");
+        let plain = "expected `,` or `}` at line 3, found `mcpServers`";
+        assert_eq!(redact_quoted(plain, &rs), plain);
     }
 
     #[test]

@@ -82,6 +82,8 @@ pub fn is_reference(value: &str) -> bool {
 /// (`TОKEN` with a Cyrillic `О`), so `pässwört`, `ТОКЕН` and `API\u{200B}_KEY` are secrets'
 /// names.
 pub fn is_secret_name(name: &str) -> bool {
+    // `"API_KEY "`: clients pass the name on as written, but a reader sees `API_KEY`.
+    let name = name.trim();
     if name.is_ascii() {
         return ascii_secret_name(name);
     }
@@ -259,7 +261,70 @@ fn ascii_secret_name(name: &str) -> bool {
     if !STEM.is_match(n) || EXCEPT.is_match(n) {
         return false;
     }
-    SECRET_NAME.is_match(n)
+    SECRET_NAME.is_match(n) || loose_secret_name(n)
+}
+
+/// The shapes of a secret's name that [`SECRET_NAME`]'s word boundaries miss: camelCase
+/// (`githubToken`, `dbPassword`, `openaiApiKey`), a strong word glued to the end
+/// (`PGPASSWORD`, `OPENAIAPIKEY`), and a strong word followed by one word saying whose
+/// (`api_key_openai`, `PASSWORD_ADMIN`) but not what about it (`PASSWORD_FILE`, `TOKEN_LIMIT`).
+fn loose_secret_name(n: &str) -> bool {
+    let b = n.as_bytes();
+    if b.windows(2)
+        .any(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase())
+    {
+        let mut split = String::with_capacity(n.len() + 8);
+        let mut prev_lower = false;
+        for c in n.chars() {
+            if c.is_ascii_uppercase() && prev_lower {
+                split.push('_');
+            }
+            prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+            split.push(c);
+        }
+        if SECRET_NAME.is_match(&split) {
+            return true;
+        }
+    }
+    let l = n.to_ascii_lowercase();
+    const GLUED: &[&str] = &[
+        "password",
+        "passwd",
+        "passphrase",
+        "apikey",
+        "secret",
+        "token",
+    ];
+    if GLUED.iter().any(|w| l.len() > w.len() && l.ends_with(w)) {
+        return true;
+    }
+    const HEADS: &[&str] = &[
+        "api_key",
+        "api-key",
+        "apikey",
+        "password",
+        "passwd",
+        "secret_key",
+        "secret",
+        "token",
+        "access_token",
+        "auth_token",
+    ];
+    /// Words after the secret's that make the name one of a setting about it.
+    const ABOUT: &[&str] = &[
+        "file", "path", "url", "uri", "type", "name", "id", "arn", "length", "len", "limit", "env",
+        "var", "header", "field", "prefix", "ttl", "expiry", "expires", "hash", "min", "max",
+        "policy", "rotation", "version", "kind", "mode", "format", "endpoint", "dir", "location",
+        "ref", "param", "source", "count", "size", "budget", "store", "command", "cmd", "helper",
+        "provider", "required", "enabled", "disabled",
+    ];
+    HEADS.iter().any(|h| {
+        l.strip_prefix(h)
+            .and_then(|r| r.strip_prefix(['_', '-', '.']))
+            .is_some_and(|r| {
+                !r.is_empty() && r.bytes().all(|c| c.is_ascii_alphanumeric()) && !ABOUT.contains(&r)
+            })
+    })
 }
 
 /// A value someone must fill in, not a credential: `<YOUR_TOKEN>`, `your-api-key-here`, `xxx`,
@@ -482,6 +547,57 @@ pub fn is_id_name(name: &str) -> bool {
         || l.ends_with("-id")
         || l.ends_with(".id")
         || name.ends_with("Id")
+}
+
+/// A random hex value (32 to 128 hex digits, either case) or a UUID, after an optional scheme
+/// (`Bearer `): what `secrets.token_hex(32)` and `uuid4()` make, the shapes [`looks_random`]
+/// leaves to the key's name. A run of few digits (`0000…`, `deadbeef` repeated) is not random.
+pub fn random_hex_or_uuid(value: &str) -> bool {
+    let v = strip_scheme(value.trim());
+    let hex = (32..=128).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_hexdigit());
+    if !(hex || is_uuid(v)) {
+        return false;
+    }
+    let mut seen = [false; 16];
+    for b in v.bytes().filter(u8::is_ascii_hexdigit) {
+        let d = (b as char).to_digit(16).unwrap_or(0) as usize;
+        seen[d] = true;
+    }
+    seen.iter().filter(|s| **s).count() >= 8 && vigil_scan::entropy::shannon(v.as_bytes()) >= 3.0
+}
+
+/// Whether a key's name says its value is a digest, a hash or an identifier (`CONFIG_SHA`,
+/// `GIT_COMMIT`, `integrity`, `NOTION_DATABASE_ID`, `requestUuid`): a hex or UUID value under it
+/// is not a credential by its shape alone.
+pub fn is_digest_name(name: &str) -> bool {
+    if is_id_name(name) {
+        return true;
+    }
+    let l = name.to_ascii_lowercase();
+    const WORDS: &[&str] = &[
+        "sha",
+        "md5",
+        "hash",
+        "digest",
+        "checksum",
+        "integrity",
+        "commit",
+        "revision",
+        "rev",
+        "etag",
+        "version",
+        "uuid",
+        "guid",
+        "_id",
+        "-id",
+        "fingerprint",
+        "build",
+        "trace",
+        "correlation",
+        "request",
+        "nonce",
+    ];
+    WORDS.iter().any(|w| l.contains(w))
 }
 
 /// Whether a value is a UUID or a hex digest.

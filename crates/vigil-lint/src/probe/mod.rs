@@ -101,6 +101,17 @@ pub fn target(url: &str) -> Result<(String, Vec<String>), ProbeError> {
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
         return Err(bad("not an http:// or https:// URL with a host".into()));
     }
+    // A token in the path (`/api/mcp/s/<token>/mcp`) cannot be removed without probing
+    // another endpoint: the URL is refused, never sent, and printed with the token masked.
+    if let Some(i) = parsed
+        .path_segments()
+        .and_then(|mut segs| segs.position(crate::redact::is_secret_segment))
+    {
+        return Err(bad(format!(
+            "path segment {} looks like a credential; the probe never sends credentials, so this URL is not probed",
+            i + 1
+        )));
+    }
     let (clean, removed) = crate::redact::strip_credentials(&parsed);
     Ok((clean.to_string(), removed))
 }

@@ -522,6 +522,61 @@ pub(crate) fn publishes_everywhere(spec: &str) -> bool {
     }
 }
 
+/// A property name of a tool's schemas (see [`tool_property_names`]).
+pub(crate) struct PropertyName<'a> {
+    /// The name.
+    pub(crate) name: &'a str,
+    /// Where the name is written.
+    pub(crate) span: crate::node::Span,
+    /// The path to it inside the tool.
+    path: Vec<crate::node::Seg<'a>>,
+}
+
+impl PropertyName<'_> {
+    /// Its full key path (made only for a finding).
+    pub(crate) fn key(&self, tool: &crate::model::Tool<'_>) -> KeyPath {
+        let mut full = tool.key.clone();
+        full.0.extend(crate::node::key_path(&self.path).0);
+        full
+    }
+}
+
+/// The property names of a tool's schemas (every member of a `properties` or
+/// `patternProperties` object, at any depth up to 64): the model reads them as it reads the
+/// descriptions, so they are text to judge. The walk allocates only for the names it returns.
+pub(crate) fn tool_property_names<'a>(t: &crate::model::Tool<'a>) -> Vec<PropertyName<'a>> {
+    use crate::node::Seg;
+    fn walk<'a>(n: &'a Node, at: &mut Vec<Seg<'a>>, out: &mut Vec<PropertyName<'a>>) {
+        if at.len() > 64 {
+            return;
+        }
+        for m in n.members() {
+            at.push(Seg::Key(m.key.as_str()));
+            if matches!(m.key.as_str(), "properties" | "patternProperties") {
+                for p in m.value.members() {
+                    let mut path = at.clone();
+                    path.push(Seg::Key(p.key.as_str()));
+                    out.push(PropertyName {
+                        name: p.key.as_str(),
+                        span: p.key_span,
+                        path,
+                    });
+                }
+            }
+            walk(&m.value, at, out);
+            at.pop();
+        }
+        for (i, e) in n.elements().iter().enumerate() {
+            at.push(Seg::Index(i));
+            walk(e, at, out);
+            at.pop();
+        }
+    }
+    let mut out = Vec::new();
+    walk(t.node, &mut Vec::new(), &mut out);
+    out
+}
+
 /// Every string of a tool (name, title, description, annotations, schema descriptions); each
 /// string's full key path is made only when a finding needs it ([`ToolKey`]).
 pub(crate) fn tool_strings<'a, 't>(t: &'t crate::model::Tool<'a>) -> ToolStrings<'a, 't> {

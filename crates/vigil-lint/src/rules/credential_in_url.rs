@@ -11,7 +11,9 @@
 use super::common::{parse_url, url_candidate};
 use super::{fx, Check, Cx, Emit, Family, Rule};
 use crate::input::Kind;
-use crate::secrets::{is_fill_in, is_reference, is_secret_name, looks_random};
+use crate::secrets::{
+    is_digest_name, is_fill_in, is_reference, is_secret_name, looks_random, random_hex_or_uuid,
+};
 use vigil_report::Severity;
 
 pub(crate) static RULE: Rule = Rule {
@@ -24,11 +26,14 @@ pub(crate) static RULE: Rule = Rule {
     examples: &[
         fx(".mcp.json", r#"{"mcpServers": {"api": {"type": "http", "url": «"https://mcp.example.com/mcp?api_key={alnum:32}"}}}"#),
         fx("docker-compose.yml", "services:\n  bot:\n    image: ghcr.io/acme/bot:1.2.0\n    environment:\n      DATABASE_URL: «postgres://bot:{alnum:20}@db:5432/bot\n"),
+        fx(".mcp.json", r#"{"mcpServers": {"zap": {"url": «"https://mcp.zapier.com/api/mcp/s/{alnum:40}/mcp"}, "q": {"url": «"https://q.example.com/mcp?q={hex:40}"},
+  "d": {"command": "d-mcp", "env": {"DISCORD": «"https://discord.com/api/webhooks/{digits:19}/{b64url:68}"}}}}"#),
         fx(".mcp.json", r#"{"mcpServers": {"a": {"type": "http", "url": «"https://{alnum:40}@a.example.com/mcp"},
   "b": {"command": "mcp-remote@1.0.0", "args": [«"--url=https://u:{alnum:40}@b.example.com/mcp"]}}}"#),
     ],
     counterexamples: &[
-        fx(".mcp.json", r#"{"mcpServers": {"api": {"type": "http", "url": "https://mcp.example.com/mcp?region=eu"}}}"#),
+        fx(".mcp.json", r#"{"mcpServers": {"api": {"type": "http", "url": "https://mcp.example.com/mcp?region=eu"},
+  "n": {"url": "https://mcp.example.com/v1/databases/{hex:32}/mcp?commit={hex:40}"}, "l": {"url": "https://mcp.example.com/very-long-path-segment/mcp"}}}"#),
         fx("docker-compose.yml", "services:\n  bot:\n    image: ghcr.io/acme/bot:1.2.0\n    environment:\n      DATABASE_URL: postgres://bot:${DB_PASSWORD}@db:5432/bot\n"),
     ],
 };
@@ -43,16 +48,21 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
         let Some(t) = url_candidate(text) else {
             continue;
         };
-        // Without `@` a URL has no user name or password, without `?` no query: nothing to
-        // find, no need to parse.
-        if !t.contains(['@', '?']) {
+        // Without `@` a URL has no user name or password, without `?` no query, without a
+        // long path segment no token in its path: nothing to find, no need to parse.
+        if !t.contains(['@', '?'])
+            && !t
+                .split('/')
+                .skip(3)
+                .any(|seg| seg.len() >= 16 && seg.bytes().any(|b| b.is_ascii_digit()))
+        {
             continue;
         }
         let Some(u) = parse_url(&t) else { continue };
         let key = s.key();
         // `https://<token>@host/…`: a token as the user name (GitHub's and GitLab's way).
         if u.password().is_none() && !u.username().is_empty() {
-            let user = percent_decode(u.username());
+            let user = crate::redact::percent_decode(u.username());
             if !is_reference(&user) && !is_fill_in(&user) && looks_random(&user) {
                 out.secret(
                     node.span,
@@ -64,7 +74,7 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
             }
         }
         if let Some(pw) = u.password() {
-            let pw = percent_decode(pw);
+            let pw = crate::redact::percent_decode(pw);
             if !is_reference(&pw) && !is_fill_in(&pw) {
                 out.secret(
                     node.span,
@@ -75,11 +85,28 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
                 continue;
             }
         }
+        // A token as a path segment (Zapier's `/api/mcp/s/<token>/mcp`, a Discord webhook's
+        // `/api/webhooks/<id>/<token>`).
+        if let Some(seg) = u
+            .path_segments()
+            .and_then(|mut segs| segs.find(|s| crate::redact::is_secret_segment(s)))
+        {
+            out.secret(
+                node.span,
+                &key,
+                format!("the URL in `{key}` holds a token in its path"),
+                crate::redact::percent_decode(seg),
+            );
+            continue;
+        }
         for (k, v) in u.query_pairs() {
             if v.is_empty() || is_reference(&v) || is_fill_in(&v) {
                 continue;
             }
-            if is_secret_name(&k) || looks_random(&v) {
+            if is_secret_name(&k)
+                || looks_random(&v)
+                || (random_hex_or_uuid(&v) && !is_digest_name(&k))
+            {
                 out.secret(
                     node.span,
                     &key,
@@ -90,22 +117,4 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
             }
         }
     }
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }

@@ -38,13 +38,16 @@ pub(crate) static RULE: Rule = Rule {
 };
 
 fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
+    // The first server of each name under each parent, found in one pass (a file with tens of
+    // thousands of servers stays linear).
+    let mut firsts: std::collections::HashMap<(&[String], &str), usize> =
+        std::collections::HashMap::with_capacity(cx.servers.len());
     for (i, s) in cx.servers.iter().enumerate() {
         let parent = &s.key.0[..s.key.0.len().saturating_sub(1)];
-        let first = cx.servers[..i]
-            .iter()
-            .find(|o| o.name == s.name && o.key.0[..o.key.0.len().saturating_sub(1)] == *parent);
-        if let Some(first) = first {
-            let (line, ..) = cx.doc.region(first.node.span);
+        let first = *firsts.entry((parent, s.name.as_str())).or_insert(i);
+        if first != i {
+            let first = &cx.servers[first];
+            let (line, _) = cx.doc.lines.position(first.node.span.start);
             out.at(
                 s.node.span,
                 s.key.clone(),

@@ -16,8 +16,8 @@ use super::{fx, Check, Cx, Emit, Family, Fixture, Rule};
 use crate::input::Kind;
 use crate::node::{KeyPath, Node, Seg, Span};
 use crate::secrets::{
-    bearer_literal, is_credential_word, is_digest_value, is_secret_name, literal_under_secret_name,
-    looks_random, strip_references, strip_scheme,
+    bearer_literal, is_credential_word, is_digest_name, is_digest_value, is_secret_name,
+    literal_under_secret_name, looks_random, random_hex_or_uuid, strip_references, strip_scheme,
 };
 use vigil_report::Severity;
 
@@ -60,6 +60,16 @@ const EXAMPLES: &[Fixture] = &[
     fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "a-mcp", "env": {"pässwört": «"{alpha:8}{digits:4}", "ТОКЕН": «"{alpha:8}{digits:4}",
   "API\u200B_KEY": «"{alpha:8}{digits:4}", "ＰＡＳＳＷＯＲＤ": «"{alpha:8}{digits:4}", "DB_PASSWORD\u2060": «"{alpha:8}{digits:4}", "密码": «"{alpha:8}{digits:4}"}},
   "b": {"url": "https://b.example.com/mcp", "headers": {"Authorization": "Bearer ${B_TOKEN}", "X-\u0410PI-K\u0435Y": «"{alpha:8}{digits:4}", "TОKEN": «"{alpha:8}{digits:4}", "Contraseña": «"{alpha:8}{digits:4}"}}}}"#),
+    // Random hex (either case) and UUIDs under neutral names in headers and env.
+    fx(".cursor/mcp.json", r#"{"mcpServers": {"r": {"url": "https://mcp.example.com/mcp", "headers": {"X-Custom": «"{hex:64}", "X-Other": «"{hex:8}-{hex:4}-4{hex:3}-a{hex:3}-{hex:12}"}},
+  "l": {"command": "l-mcp", "env": {"X": «"{hex:64}", "CONFIG": «"{hex:32}"}}}}"#),
+    // camelCase names, a word glued to the end, a word naming whose, a trailing space.
+    fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "a-mcp", "env": {"githubToken": «"{alpha:8}{digits:4}!x", "dbPassword": «"{alpha:8}{digits:4}!x",
+  "openaiApiKey": «"{alpha:8}{digits:4}!x", "OPENAIAPIKEY": «"{alpha:8}{digits:4}!x", "api_key_openai": «"{alpha:8}{digits:4}!x", "PGPASSWORD": «"postgres123", "API_KEY ": «"{alpha:8}{digits:4}"}}}}"#),
+    // A VS Code input's default or option is written into the file.
+    fx(".vscode/mcp.json", r#"{"inputs": [{"type": "promptString", "id": "key", "description": "API key", "password": true, "default": «"{alpha:8}{digits:4}"},
+  {"type": "pickString", "id": "tok", "description": "Which one", "options": ["dev", «"{alnum:40}"]}],
+  "servers": {"api": {"type": "http", "url": "https://x.example/mcp", "headers": {"Authorization": "Bearer ${input:key}", "X-Env": "${input:tok}"}}}}"#),
 ];
 
 const COUNTEREXAMPLES: &[Fixture] = &[
@@ -69,7 +79,14 @@ const COUNTEREXAMPLES: &[Fixture] = &[
     "CONFIG_SHA": "{hex:64}", "NOTION_DATABASE_ID": "{hex:32}", "SESSION_ID": "{hex:8}-{hex:4}-{hex:4}-{hex:4}-{hex:12}"}}}}"#),
     fx(".mcp.json", r#"{"mcpServers": {"gh": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-github@2025.4.8"],
   "env": {"GITHUB_PERSONAL_ACCESS_TOKEN": "${GITHUB_TOKEN}"}}}}"#),
-    fx(".vscode/mcp.json", r#"{"inputs": [{"type": "promptString", "id": "key", "description": "API key", "password": true}],
+    // Settings about a secret, not secrets.
+    fx(".mcp.json", r#"{"mcpServers": {"x": {"command": "x-mcp", "env": {"PASSWORD_FILE": "pw.txt", "TOKEN_LIMIT": "4096", "API_KEY_HEADER": "X-Api-Key", "MAX_TOKENS": "2048", "tokenUrl": "https://auth.example.com/token"}}}}"#),
+    // Digests and ids under names that say so, colours, repeated digits, a nil UUID.
+    fx(".mcp.json", r#"{"mcpServers": {"x": {"command": "x-mcp", "env": {"BUNDLE_INTEGRITY": "{hex:64}", "CHECKSUM": "{hex:32}", "REQUEST_UUID": "{hex:8}-{hex:4}-4{hex:3}-a{hex:3}-{hex:12}",
+  "COLOR": "ff00aa", "ZEROS": "00000000000000000000000000000000", "NIL": "00000000-0000-0000-0000-000000000000", "TENANT": "11111111-2222-1111-2222-111111111111"}}}}"#),
+    fx(".vscode/mcp.json", r#"{"inputs": [{"type": "promptString", "id": "key", "description": "API key", "password": true},
+  {"type": "pickString", "id": "region", "description": "Region", "options": ["eu-west-1", "us-east-1"], "default": "eu-west-1"},
+  {"type": "promptString", "id": "dir", "description": "Folder", "default": "${workspaceFolder}/data"}],
   "servers": {"api": {"type": "http", "url": "https://x.example/mcp", "headers": {"Authorization": "Bearer ${input:key}"}}}}"#),
     fx(".cursor/mcp.json", r#"{"mcpServers": {"a": {"url": "https://x.example/mcp", "headers": {"Authorization": "Bearer ${env:TOKEN}"}}}}"#),
     fx(".continue/config.yaml", "mcpServers:\n  - name: db\n    command: npx\n    args: [\"-y\", \"mcp-sqlite@0.1.0\"]\n    env:\n      SUPABASE_ACCESS_TOKEN: ${{ secrets.SUPABASE_ACCESS_TOKEN }}\n"),
@@ -87,12 +104,11 @@ const COUNTEREXAMPLES: &[Fixture] = &[
 
 fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     let root = &cx.doc.root;
-    let mut seen: Vec<Span> = Vec::new();
+    let mut seen: std::collections::HashSet<Span> = std::collections::HashSet::new();
     let mut report = |out: &mut Emit<'_>, span: Span, key: &KeyPath, what: &str, secret: &str| {
-        if seen.contains(&span) {
+        if !seen.insert(span) {
             return;
         }
-        seen.push(span);
         let place = if key.0.is_empty() {
             "the file".to_owned()
         } else {
@@ -164,6 +180,10 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
             } else if looks_random(&rest)
                 || bearer_literal(&rest)
                 || (is_digest_value(&rest) && is_credential_word(name))
+                // `secrets.token_hex(32)` or a UUID under a neutral name (`X-Custom`, `CONFIG`):
+                // a high-entropy value in env or headers is a secret unless its name says
+                // digest or id.
+                || (random_hex_or_uuid(&rest) && !is_digest_name(name))
             {
                 report(
                     out,
@@ -172,6 +192,48 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
                     "a high-entropy token",
                     strip_scheme(rest.trim()),
                 );
+            }
+        }
+    }
+    // A VS Code input's `default` and a `pickString`'s `options` are what the input supplies
+    // when the prompt is accepted as offered: a literal there is written into the file. Under
+    // an input that asks for a secret (`password`, a secret's id or description, or its
+    // `${input:id}` in a secret's place) any literal is one; elsewhere a random-looking one.
+    for (list, base) in super::input_not_password::input_lists(cx) {
+        for (i, input) in list.elements().iter().enumerate() {
+            let secretish = input.get("password").and_then(Node::as_bool) == Some(true)
+                || super::input_not_password::asks_for_secret(cx, input);
+            let at = base.join(i.to_string());
+            let mut offered: Vec<(KeyPath, &Node)> = Vec::new();
+            if let Some(d) = input.get("default") {
+                offered.push((at.join("default"), d));
+            }
+            for (j, o) in input
+                .get("options")
+                .map(Node::elements)
+                .unwrap_or_default()
+                .iter()
+                .enumerate()
+            {
+                // An option is a string or `{label, value}`.
+                let value = o.get("value").unwrap_or(o);
+                offered.push((at.join("options").join(j.to_string()), value));
+            }
+            for (key, node) in offered {
+                let Some(text) = node.as_str() else { continue };
+                let (rest, _) = strip_references(text);
+                if (secretish && literal_under_secret_name(&rest))
+                    || looks_random(&rest)
+                    || bearer_literal(&rest)
+                {
+                    report(
+                        out,
+                        node.span,
+                        &key,
+                        "a literal secret offered by an input",
+                        strip_scheme(rest.trim()),
+                    );
+                }
             }
         }
     }

@@ -49,35 +49,52 @@ pub(crate) static RULE: Rule = Rule {
 };
 
 fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
-    if cx.doc.kind != Kind::VsCode {
-        return;
+    for (list, base) in input_lists(cx) {
+        inputs(cx, list, &base, out);
     }
-    let root = &cx.doc.root;
-    // `mcp.json`'s `inputs`, `settings.json`'s `mcp.inputs`, a workspace's `settings.mcp.inputs`.
-    for path in [
+}
+
+/// Every VS Code input list of a document (`mcp.json`'s `inputs`, `settings.json`'s
+/// `mcp.inputs`, a workspace's `settings.mcp.inputs`) with its key path.
+pub(crate) fn input_lists<'a>(cx: &Cx<'a>) -> Vec<(&'a Node, KeyPath)> {
+    if cx.doc.kind != Kind::VsCode {
+        return Vec::new();
+    }
+    [
         &["inputs"][..],
         &["mcp", "inputs"],
         &["settings", "mcp", "inputs"],
-    ] {
-        if let Some(list) = root.path(path) {
-            let base = KeyPath(path.iter().map(|s| (*s).to_owned()).collect());
-            inputs(cx, list, &base, out);
-        }
-    }
+    ]
+    .into_iter()
+    .filter_map(|path| {
+        let list = cx.doc.root.path(path)?;
+        Some((
+            list,
+            KeyPath(path.iter().map(|s| (*s).to_owned()).collect()),
+        ))
+    })
+    .collect()
+}
+
+/// Whether an input asks for a secret: its id or description names one, or its
+/// `${input:id}` feeds a secret's place.
+pub(crate) fn asks_for_secret(cx: &Cx<'_>, input: &Node) -> bool {
+    let id = input.get("id").and_then(Node::as_str).unwrap_or("");
+    let desc = input
+        .get("description")
+        .and_then(Node::as_str)
+        .unwrap_or("");
+    is_secret_name(id)
+        || desc.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| {
+            is_secret_name(w) || w.eq_ignore_ascii_case("key") || w.eq_ignore_ascii_case("pat")
+        })
+        || feeds_secret(cx, id)
 }
 
 fn inputs(cx: &Cx<'_>, list: &Node, base: &KeyPath, out: &mut Emit<'_>) {
     for (i, input) in list.elements().iter().enumerate() {
         let id = input.get("id").and_then(Node::as_str).unwrap_or("");
-        let desc = input
-            .get("description")
-            .and_then(Node::as_str)
-            .unwrap_or("");
-        let secretish = is_secret_name(id)
-            || desc.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| {
-                is_secret_name(w) || w.eq_ignore_ascii_case("key") || w.eq_ignore_ascii_case("pat")
-            })
-            || feeds_secret(cx, id);
+        let secretish = asks_for_secret(cx, input);
         if secretish && input.get("password").and_then(Node::as_bool) != Some(true) {
             out.at(
                 input.span,

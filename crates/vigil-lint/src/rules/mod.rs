@@ -25,6 +25,7 @@ mod discord_excess_permissions;
 mod discord_privileged_intent;
 mod discord_undeclared_intent;
 mod duplicate_server;
+mod duplicate_tool;
 mod filesystem_root_too_broad;
 mod hardcoded_credential;
 mod input_not_password;
@@ -194,6 +195,7 @@ pub static ALL: &[&Rule] = &[
     &tool_sensitive_path::RULE,
     &tool_description_too_long::RULE,
     &tool_input_unvalidated::RULE,
+    &duplicate_tool::RULE,
     &pin_rules::CHANGED,
     &pin_rules::ADDED,
     &pin_rules::REMOVED,

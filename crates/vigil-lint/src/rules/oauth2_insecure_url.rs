@@ -56,7 +56,7 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
             out.at(
                 node.span,
                 &full,
-                format!("`{full}` is {}:// , not https://", u.scheme()),
+                format!("`{full}` is {}://, not https://", u.scheme()),
             );
         });
     }

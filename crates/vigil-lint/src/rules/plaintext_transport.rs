@@ -29,6 +29,7 @@ pub(crate) static RULE: Rule = Rule {
         fx(".cursor/mcp.json", r#"{"mcpServers": {"a": {"url": «"http:evil.example.com/mcp", "headers": {"Authorization": "Bearer ${T}"}},
   "b": {"url": «"http:\\\\evil.example.com\\mcp", "headers": {"Authorization": "Bearer ${T}"}},
   "c": {"command": "npx", "args": ["-y", «"--registry=http://evil.example.com", "foo@1.0.0"]}}}"#),
+        fx(".cursor/mcp.json", r#"{"mcpServers": {"d": {"url": «"${MCP_URL:-http://evil.example.com/mcp}", "headers": {"Authorization": "Bearer ${T}"}}}}"#),
     ],
     counterexamples: &[
         fx("voice-manifest.json", r#"{"mcp": {"servers": {"backend": {"url": "https://api.example.com/mcp"}, "local": {"url": "http://127.0.0.1:8080/mcp"}}}}"#),
@@ -44,6 +45,16 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     for s in cx.strings {
         let node = s.node;
         let Some(text) = node.as_str() else { continue };
+        // `${MCP_URL:-http://…}`: the default is used when the variable is unset, so it is
+        // judged as a literal.
+        let defaulted;
+        let b = text.as_bytes();
+        let text = if memchr::memchr_iter(b'$', b).any(|i| b.get(i + 1) == Some(&b'{')) {
+            defaulted = crate::secrets::strip_references(text).0;
+            defaulted.as_ref()
+        } else {
+            text
+        };
         // Schemes compare without case (`HTTP://` is plain HTTP too): the `url` crate lowers
         // them. `http:host` and `--url=http://…` are read as clients read them.
         let Some(t) = url_candidate(text) else {

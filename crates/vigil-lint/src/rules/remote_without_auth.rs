@@ -46,6 +46,12 @@ pub(crate) static RULE: Rule = Rule {
   "d": {"url": «"https://d.example.com/mcp", "auth": "anonymous"}}}}"#),
         fx(".cursor/mcp.json", r#"{"mcpServers": {"x": {"url": «"https://x.example.com/mcp", "headers": {"Authorization": ""}}}}"#),
         fx(".cursor/mcp.json", r#"{"mcpServers": {"x": {"url": «"https://x.example.com/mcp", "auth": {}}}}"#),
+        // A header that only looks filled: invisible characters, a scheme and a lone `$`, a
+        // dash, `null`.
+        fx(".cursor/mcp.json", "{\"mcpServers\": {\"a\": {\"url\": «\"https://a.example.com/mcp\", \"headers\": {\"Authorization\": \"\u{200b}\"}},
+  \"b\": {\"url\": «\"https://b.example.com/mcp\", \"headers\": {\"Authorization\": \"Bearer $\"}},
+  \"c\": {\"url\": «\"https://c.example.com/mcp\", \"headers\": {\"Authorization\": \"-\"}},
+  \"d\": {\"url\": «\"https://d.example.com/mcp\", \"headers\": {\"Authorization\": \"null\"}}}}"),
         fx("voice-manifest.json", r#"{"mcp": {"servers": {"a": {"url": «"https://a.example.com/mcp", "authentication": {"type": "bearer"}},
   "b": {"url": «"https://b.example.com/mcp", "authentication": {"type": "api_key"}}}}}"#),
     ],
@@ -105,13 +111,22 @@ fn says_none(t: &str) -> bool {
     )
 }
 
-/// Whether a value carries a credential or a reference to one (not empty, not only a scheme).
+/// Whether a value carries a credential or a reference to one: not empty, not only a scheme,
+/// not only invisible characters or punctuation (`"\u200b"`, `"Bearer $"`, `"-"`), not a word
+/// for nothing (`"null"`, `"none"`).
 fn has_value(n: &Node) -> bool {
     let Some(t) = n.scalar_text() else {
         return n.is_object() || n.is_array();
     };
-    let (rest, had) = strip_references(&t);
-    had || !strip_scheme(rest.trim()).is_empty()
+    let visible: String = t.chars().filter(|c| !super::invisible_char(*c)).collect();
+    let (rest, had) = strip_references(&visible);
+    if had {
+        return true;
+    }
+    let v = strip_scheme(rest.trim()).trim();
+    v.chars().any(char::is_alphanumeric)
+        && !says_none(v)
+        && !matches!(v.to_ascii_lowercase().as_str(), "undefined" | "nil")
 }
 
 fn auth_of(s: &Server<'_>) -> Auth {

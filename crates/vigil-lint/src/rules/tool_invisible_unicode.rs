@@ -9,7 +9,7 @@
 //! The model reads them and the user reviewing the tool does not: tag characters can spell out
 //! whole hidden instructions, bidi controls make text read differently than it is.
 
-use super::common::tool_strings;
+use super::common::{tool_property_names, tool_strings};
 use super::{fx, Check, Cx, Emit, Family, Rule};
 use vigil_report::Severity;
 
@@ -25,8 +25,10 @@ pub(crate) static RULE: Rule = Rule {
         fx("tools.json", "{\"tools\": [{\"name\": \"add\", \"description\": «\"Adds. \u{1f600}\u{e0159}\u{e0157}\u{e015e}\u{e015f}\", \"inputSchema\": {\"type\": \"object\"}}]}"),
         fx("tools.json", "{\"tools\": [{\"name\": \"add\", \"description\": «\"Adds\u{ad} two\u{3164}numbers\u{2800}.\", \"inputSchema\": {\"type\": \"object\"}}]}"),
         fx("tools.json", "{\"tools\": [{\"name\": \"add\", \"description\": «\"Adds a\u{fe0f}\u{fe0e} two.\", \"inputSchema\": {\"type\": \"object\"}}]}"),
+        // A property name is read by the model too.
+        fx("tools.json", "{\"tools\": [{\"name\": \"add\", \"description\": \"Adds.\", \"inputSchema\": {\"type\": \"object\", \"properties\": {«\"a\u{200b}\u{e0069}\u{e0067}\": {\"type\": \"string\"}}}}]}"),
     ],
-    counterexamples: &[fx("tools.json", "{\"tools\": [{\"name\": \"add\", \"description\": \"Adds two numbers — café, naïve, 日本語. \u{26a0}\u{fe0f} Destructive.\", \"inputSchema\": {\"type\": \"object\"}}]}")],
+    counterexamples: &[fx("tools.json", "{\"tools\": [{\"name\": \"add\", \"description\": \"Adds.\", \"inputSchema\": {\"type\": \"object\", \"properties\": {\"café_名前\": {\"type\": \"string\"}}}}]}"), fx("tools.json", "{\"tools\": [{\"name\": \"add\", \"description\": \"Adds two numbers — café, naïve, 日本語. \u{26a0}\u{fe0f} Destructive.\", \"inputSchema\": {\"type\": \"object\"}}]}")],
 };
 
 /// Whether a character is invisible in the sense of this rule: Unicode's default-ignorable
@@ -94,6 +96,23 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
                     "tool `{}` has {} invisible character(s) in `{key}` (first U+{:04X}{extra})",
                     t.name, found.len(), *first as u32
                 ),
+                );
+            }
+        }
+        for p in tool_property_names(t) {
+            let (name, span) = (p.name, p.span);
+            let found = invisible_in(name);
+            if let Some(first) = found.first() {
+                let key = p.key(t);
+                out.at(
+                    span,
+                    &key,
+                    format!(
+                        "tool `{}` has {} invisible character(s) in the name of property `{key}` (first U+{:04X})",
+                        t.name,
+                        found.len(),
+                        *first as u32
+                    ),
                 );
             }
         }

@@ -27,10 +27,15 @@ pub(crate) static RULE: Rule = Rule {
             ".mcp.json",
             r#"{"mcpServers": {"x": {"command": "uvx", "args": ["--from", «"git+https://github.com/acme/mcp-x@0f3c9a1", "mcp-x"]}}}"#,
         ),
+        fx(
+            ".mcp.json",
+            r#"{"mcpServers": {"x": {"command": "uvx", "args": ["--from", «"mcp-x @ git+https://github.com/acme/mcp-x", "mcp-x"]}}}"#,
+        ),
     ],
     counterexamples: &[fx(
         ".mcp.json",
-        r#"{"mcpServers": {"x": {"command": "uvx", "args": ["--from", "git+https://github.com/acme/mcp-x@0f3c9a1b2d4e5f60718293a4b5c6d7e8f9012345", "mcp-x"]}}}"#,
+        r#"{"mcpServers": {"x": {"command": "uvx", "args": ["--from", "git+https://github.com/acme/mcp-x@0f3c9a1b2d4e5f60718293a4b5c6d7e8f9012345", "mcp-x"]},
+  "y": {"command": "uvx", "args": ["--from", "mcp-y @ git+https://github.com/acme/mcp-y@0f3c9a1b2d4e5f60718293a4b5c6d7e8f9012345", "mcp-y"]}}}"#,
     )],
 };
 
@@ -48,7 +53,12 @@ fn has_commit(spec: &str) -> bool {
 fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     for s in cx.servers {
         for (text, node) in s.argv.iter().skip(1) {
-            let t = text.as_str();
+            // A PEP 508 direct reference (`pkg @ git+https://…`, uv's and pip's way of naming
+            // a package by its source) is judged by its URL.
+            let t = match text.find("git+") {
+                Some(i) if i > 0 && text[..i].trim_end().ends_with('@') => &text[i..],
+                _ => text.as_str(),
+            };
             let git = t.starts_with("git+")
                 || t.starts_with("github:")
                 || (t.starts_with("https://github.com/") && t.ends_with(".git"));

@@ -23,6 +23,7 @@ pub(crate) static RULE: Rule = Rule {
         fx("claude_desktop_config.json", r#"{"mcpServers": {"fs": {"command": "npx", "args": ["-y", «"@modelcontextprotocol/server-filesystem", "/srv/data"]}}}"#),
         fx(".continue/mcpServers/pw.yaml", "name: Playwright\nversion: 0.0.1\nschema: v1\nmcpServers:\n  - name: Browser\n    command: npx\n    args:\n      - «\"@playwright/mcp@latest\"\n"),
         fx(".mcp.json", r#"{"mcpServers": {"fetch": {"command": "uvx", "args": [«"mcp-server-fetch"]}}}"#),
+        fx(".mcp.json", r#"{"mcpServers": {"fetch": {"command": «"npx -y some-mcp-server", "args": []}}}"#),
         fx("claude_desktop_config.json", r#"{"mcpServers": {"fs": {"command": "cmd", "args": ["/c", "npx", "-y", «"@modelcontextprotocol/server-filesystem", "C:\\data"]}}}"#),
         fx(".mcp.json", r#"{"mcpServers": {"fetch": {"command": "bash", "args": ["-lc", «"exec uvx mcp-server-fetch"]}}}"#),
         fx(".mcp.json", r#"{"mcpServers": {"x": {"command": "npx", "args": ["-y", «"https://codeload.github.com/acme/mcp-x/tar.gz/main"]}}}"#),

@@ -166,19 +166,27 @@ pub(crate) fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> 
         "vigil scan's rules could not be compiled"
     );
 
+    // The lock to write (a new one, or the `--update-pins` one) is written only once the
+    // report is out: a report that could not be written (a closed stdout) leaves the lock as
+    // it was, so nothing is recorded as reviewed that nobody saw (fail closed).
+    let mut lock_to_write: Option<(LockFile, String)> = None;
     if let Some(lock_path) = &args.pin {
         let shown = lock_path.display().to_string();
+        if let Some(why) = lint::pin_ambiguity(&out.tools) {
+            anyhow::bail!(
+                "lint --pin: {}",
+                esc(&vigil_lint::redact::redact_builtin(&why))
+            );
+        }
         match LockFile::load(lock_path)? {
             None => {
                 let lock = lint::lock_of(&out.tools);
-                lock.save(lock_path)?;
-                if !g.quiet {
-                    eprintln!(
-                        "vigil lint: pinned {} tool(s) of {} server(s) in {shown}",
-                        out.tools.len(),
-                        lock.servers.len()
-                    );
-                }
+                let said = format!(
+                    "vigil lint: pinned {} tool(s) of {} server(s) in {shown}",
+                    out.tools.len(),
+                    lock.servers.len()
+                );
+                lock_to_write = Some((lock, said));
             }
             Some(lock) => {
                 let text = std::fs::read_to_string(lock_path).unwrap_or_default();
@@ -190,10 +198,7 @@ pub(crate) fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> 
                     for (server, pins) in lint::lock_of(&out.tools).servers {
                         new.servers.insert(server, pins);
                     }
-                    new.save(lock_path)?;
-                    if !g.quiet {
-                        eprintln!("vigil lint: updated {shown}");
-                    }
+                    lock_to_write = Some((new, format!("vigil lint: updated {shown}")));
                 }
             }
         }
@@ -277,16 +282,38 @@ pub(crate) fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> 
             vigil_report::srcroot::rebase(&mut report, &cwd, &root);
         }
     }
-    crate::output::emit_report(
-        g,
-        &report,
-        args.format.into(),
-        RenderOptions {
-            show_secrets: args.show_secrets,
-            ..RenderOptions::default()
-        },
-        args.report_path.as_deref(),
-    )?;
+    let opts = RenderOptions {
+        show_secrets: args.show_secrets,
+        ..RenderOptions::default()
+    };
+    match (&args.pin, &args.report_path) {
+        // Pinning to stdout: a closed stdout is an error here (exit 2 with one line, from
+        // `main`), not the quiet end it is for a read-only run.
+        (Some(_), None) => {
+            let mut opts = opts;
+            let format = args.format.into();
+            opts.color = format == vigil_report::Format::Text
+                && crate::output::use_color(g.color, &std::io::stdout());
+            let mut buf = Vec::new();
+            vigil_report::render(format, &report, &opts, &mut buf)?;
+            use std::io::Write as _;
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(&buf).and_then(|()| stdout.flush())?;
+        }
+        _ => crate::output::emit_report(
+            g,
+            &report,
+            args.format.into(),
+            opts,
+            args.report_path.as_deref(),
+        )?,
+    }
+    if let (Some(lock_path), Some((lock, said))) = (&args.pin, lock_to_write) {
+        lock.save(lock_path)?;
+        if !g.quiet {
+            eprintln!("{said}");
+        }
+    }
 
     // Why the run is incomplete is in the report (once per reason); stderr says so once.
     let gaps = out.errors.len() + probe_errors.len();
