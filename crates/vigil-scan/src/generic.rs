@@ -149,7 +149,7 @@ pub(crate) fn keep(
             return None;
         }
     }
-    if in_test_file(path) && spells_a_password(secret) {
+    if in_test_file(path) && (spells_a_password(secret) || made_of_words(secret)) {
         return None;
     }
     if is_digest(key, secret, kind) {
@@ -380,6 +380,33 @@ fn spells_a_password(v: &[u8]) -> bool {
     ["pass", "secret", "sword"]
         .iter()
         .any(|w| plain.contains(w))
+}
+
+/// A password a person typed for a test (`ValidPrivilegedAcct4$xy!`, `StrongTestPass#2024`):
+/// at least 70% of it is words of four letters or more, written as words are (lower case, or
+/// capitalised), and it has a symbol. A generated value has few such runs (about 0.2% of
+/// random 24-character values reach 70%, and those have no symbol).
+fn made_of_words(v: &[u8]) -> bool {
+    let mut in_words = 0;
+    let mut i = 0;
+    while i < v.len() {
+        if !v[i].is_ascii_alphabetic() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        i += 1;
+        while i < v.len() && v[i].is_ascii_lowercase() {
+            i += 1;
+        }
+        if i - start >= 4 {
+            in_words += i - start;
+        }
+    }
+    // Typed, so with a symbol (`$`, `#`, `!`…): a generated token of letters and digits is
+    // never dismissed this way, however its lower-case runs fall.
+    let symbol = v.iter().any(|b| b.is_ascii_punctuation());
+    symbol && in_words * 10 >= v.len() * 7
 }
 
 /// The words of a value, lowercased: split at anything not a letter and at lower-to-upper case
@@ -709,6 +736,27 @@ mod tests {
         assert_eq!(FileKind::of("dist/app.min.js"), FileKind::Script);
         assert_eq!(FileKind::of("config/settings.json"), FileKind::Plain);
         assert_eq!(FileKind::of(".env"), FileKind::Plain);
+    }
+
+    #[test]
+    fn typed_test_passwords_are_words_and_generated_ones_are_not() {
+        for v in [
+            "ValidPrivilegedAcct4$xy!",
+            "StrongTestPass#2024",
+            "correct-horse-battery-staple-42",
+        ] {
+            assert!(made_of_words(v.as_bytes()), "{v}");
+        }
+        let mut gen = crate::examples::Gen::new(7);
+        for _ in 0..200 {
+            let v = crate::examples::expand("{alnum:24}", &mut gen)
+                .expect("a valid template")
+                .text;
+            assert!(!made_of_words(v.as_bytes()), "{v}");
+        }
+        for v in ["Qp7$kT!3xZf8Nv@5Jm2cLh9#oG1WbE0r", "JaTUyYaccessfKlcxD"] {
+            assert!(!made_of_words(v.as_bytes()), "{v}");
+        }
     }
 
     #[test]
