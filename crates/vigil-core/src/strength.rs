@@ -187,6 +187,23 @@ const COMMON_WORDS: &[&str] = &[
     "abc123",
 ];
 
+/// The letter a leetspeak character stands for (`0→o 1→i 3→e 4→a 5→s 7→t @→a $→s`); any other
+/// character as it is. Shared by the password-strength estimate, the scan's test-password check
+/// and lint's disguised-instruction check.
+pub fn unleet(c: char) -> char {
+    match c {
+        '0' => 'o',
+        '1' => 'i',
+        '3' => 'e',
+        '4' => 'a',
+        '5' => 's',
+        '7' => 't',
+        '@' => 'a',
+        '$' => 's',
+        c => c,
+    }
+}
+
 /// A conservative estimate, in bits, of a secret a person chose (a passphrase, a master secret):
 /// [`estimate_bits`] of what is left once every known default and common password word inside
 /// it (`Password123!` holds `password`, `P@ssw0rd` too: case and the swaps `0→o 1→i 3→e 4→a 5→s
@@ -197,17 +214,7 @@ pub fn estimate_chosen_bits(value: &str) -> f64 {
     let chars: Vec<char> = value.chars().collect();
     let norm: Vec<char> = chars
         .iter()
-        .map(|c| match c.to_ascii_lowercase() {
-            '0' => 'o',
-            '1' => 'i',
-            '3' => 'e',
-            '4' => 'a',
-            '5' => 's',
-            '7' => 't',
-            '@' => 'a',
-            '$' => 's',
-            l => l,
-        })
+        .map(|c| unleet(c.to_ascii_lowercase()))
         .collect();
     let lower: Vec<char> = chars.iter().map(|c| c.to_ascii_lowercase()).collect();
     let mut drop = vec![false; chars.len()];

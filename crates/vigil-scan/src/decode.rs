@@ -944,6 +944,26 @@ fn base64_runs(text: &[u8]) -> Vec<Range<usize>> {
     out
 }
 
+/// `text` with every valid `%XX` escape decoded and every other byte kept as written (for
+/// judging what a value stands for; the decoder's own runs are [`decode_percent`]'s).
+pub fn percent_decoded(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        match percent_at(text, i) {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(text[i]);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
 /// The byte a `%XX` escape at `i` stands for.
 fn percent_at(text: &[u8], i: usize) -> Option<u8> {
     let h = text.get(i + 1..i + 3)?;

@@ -367,14 +367,9 @@ fn in_test_file(path: &str) -> bool {
 fn spells_a_password(v: &[u8]) -> bool {
     let plain: String = v
         .iter()
-        .map(|&b| match b.to_ascii_lowercase() {
-            b'@' | b'4' => 'a',
-            b'3' => 'e',
-            b'0' => 'o',
-            b'1' | b'!' => 'i',
-            b'$' | b'5' => 's',
-            b'7' => 't',
-            c => c as char,
+        .map(|&b| match b {
+            b'!' => 'i',
+            c => vigil_core::strength::unleet(c.to_ascii_lowercase() as char),
         })
         .collect();
     ["pass", "secret", "sword"]

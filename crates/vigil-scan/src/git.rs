@@ -2134,7 +2134,7 @@ pub fn scan_history_progress(
         // A rename (git's default diff finds renames, not copies): another path that history
         // gave this blob held it in a parent and no longer does here. A copy beside its source
         // is a new file to git, and so a new leak.
-        let here = Some(infos[ci].id);
+        let here = infos[ci].id;
         let copied = if first_rank < order[ci] && pairs[first_pi].0 != *path {
             pairs
                 .iter()
@@ -2143,14 +2143,14 @@ pub fn scan_history_progress(
                     parents_of[ci]
                         .iter()
                         .any(|p| blob_at(&repo, *p, src) == Some(*oid))
-                        && here.is_some_and(|c| blob_at(&repo, c, src) != Some(*oid))
+                        && blob_at(&repo, here, src) != Some(*oid)
                 })
         } else {
             // With cached commits, or a part of history (--since, --range, a push), the blob's
             // earlier paths may not be among this scan's pairs: the parents are asked.
             (incremental || partial)
                 && before.is_none()
-                && here.is_some_and(|c| renamed_from_parent(&repo, c, &parents_of[ci], path, *oid))
+                && renamed_from_parent(&repo, here, &parents_of[ci], path, *oid)
         };
         for f in found {
             if !f.archive.is_empty() {

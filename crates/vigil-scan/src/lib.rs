@@ -28,6 +28,7 @@ pub mod builtin;
 pub mod config;
 pub mod content;
 mod decode;
+pub use decode::percent_decoded;
 mod engine;
 pub mod entropy;
 pub mod examples;

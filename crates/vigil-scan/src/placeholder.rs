@@ -91,27 +91,7 @@ fn plain_letters(s: &str) -> Option<String> {
     if s.is_ascii() && !s.contains('%') {
         return None;
     }
-    let b = s.as_bytes();
-    let mut bytes = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let escaped = (b[i] == b'%')
-            .then(|| b.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match escaped {
-            Some(byte) => {
-                bytes.push(byte);
-                i += 3;
-            }
-            None => {
-                bytes.push(b[i]);
-                i += 1;
-            }
-        }
-    }
-    let text = String::from_utf8(bytes).ok()?;
+    let text = String::from_utf8(crate::decode::percent_decoded(s.as_bytes())).ok()?;
     let plain: String = text
         .chars()
         .map(|c| match c {

@@ -171,8 +171,31 @@ pub(crate) fn emit_report(
     g: &GlobalArgs,
     report: &vigil_report::Report,
     format: vigil_report::Format,
+    opts: vigil_report::RenderOptions,
+    report_path: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    emit(g, report, format, opts, report_path, false)
+}
+
+/// [`emit_report`] for a run that records what it reported (`lint --pin` writes its lock
+/// after the report): a closed stdout is an error (`main` exits 2 saying so), not a quiet end.
+pub(crate) fn emit_report_or_fail(
+    g: &GlobalArgs,
+    report: &vigil_report::Report,
+    format: vigil_report::Format,
+    opts: vigil_report::RenderOptions,
+    report_path: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    emit(g, report, format, opts, report_path, true)
+}
+
+fn emit(
+    g: &GlobalArgs,
+    report: &vigil_report::Report,
+    format: vigil_report::Format,
     mut opts: vigil_report::RenderOptions,
     report_path: Option<&std::path::Path>,
+    closed_stdout_fails: bool,
 ) -> anyhow::Result<()> {
     use anyhow::Context as _;
     match report_path {
@@ -184,7 +207,13 @@ pub(crate) fn emit_report(
             // Rendered first, so a closed stdout is one clean EPIPE.
             let mut buf = Vec::new();
             vigil_report::render(format, report, &opts, &mut buf)?;
-            write_stdout(&buf)?;
+            if closed_stdout_fails {
+                use std::io::Write as _;
+                let mut out = std::io::stdout().lock();
+                out.write_all(&buf).and_then(|()| out.flush())?;
+            } else {
+                write_stdout(&buf)?;
+            }
         }
     }
     Ok(())

@@ -117,7 +117,15 @@ fn staged(s: &str) -> Option<std::ops::Range<usize>> {
             .is_match(&s[start..m.start()])
             .then(|| start..m.end())
     });
-    match (turn, switch) {
+    earliest(turn, switch)
+}
+
+/// The one of two matches that starts first (the first on a tie), or whichever there is.
+fn earliest(
+    a: Option<std::ops::Range<usize>>,
+    b: Option<std::ops::Range<usize>>,
+) -> Option<std::ops::Range<usize>> {
+    match (a, b) {
         (Some(a), Some(b)) => Some(if a.start <= b.start { a } else { b }),
         (a, b) => a.or(b),
     }
@@ -132,6 +140,14 @@ static BASE64_RUN: LazyLock<Regex> =
 /// The longest base64 run decoded.
 const BASE64_MAX: usize = 4096;
 
+/// Padding optional, trailing bits allowed; URL-safe text is read once `-_` are mapped to `+/`.
+const BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
+
 /// An instruction written so that [`PATTERNS`] does not see it as written: in leetspeak
 /// (`1gn0re prev10us 1nstruct10ns`; the digits read as letters keep every byte offset) or
 /// base64-encoded. The range is in `s`.
@@ -141,31 +157,12 @@ fn disguised(s: &str) -> Option<std::ops::Range<usize>> {
         return None;
     }
     if s.bytes().any(|b| b.is_ascii_digit()) {
-        let folded: String = s
-            .chars()
-            .map(|c| match c {
-                '0' => 'o',
-                '1' => 'i',
-                '3' => 'e',
-                '4' => 'a',
-                '5' => 's',
-                '7' => 't',
-                '@' => 'a',
-                '$' => 's',
-                c => c,
-            })
-            .collect();
+        let folded: String = s.chars().map(vigil_core::strength::unleet).collect();
         if let Some(m) = PATTERNS.find(&folded) {
             return Some(m.range());
         }
     }
     use base64::Engine as _;
-    let engine = base64::engine::GeneralPurpose::new(
-        &base64::alphabet::STANDARD,
-        base64::engine::GeneralPurposeConfig::new()
-            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
-            .with_decode_allow_trailing_bits(true),
-    );
     BASE64_RUN.find_iter(s).find_map(|run| {
         if run.len() > BASE64_MAX {
             return None;
@@ -175,7 +172,7 @@ fn disguised(s: &str) -> Option<std::ops::Range<usize>> {
             .trim_end_matches('=')
             .replace('-', "+")
             .replace('_', "/");
-        let bytes = engine.decode(text.as_bytes()).ok()?;
+        let bytes = BASE64.decode(text.as_bytes()).ok()?;
         let decoded = String::from_utf8(bytes).ok()?;
         (PATTERNS.is_match(&decoded) || staged(&decoded).is_some()).then(|| run.range())
     })
@@ -198,10 +195,7 @@ const COMMENT_REACH: usize = 4096;
 /// automaton the lazy DFA could not keep, so every description was searched by the slow
 /// PikeVM (a fifth of `vigil lint`'s time on the bench corpus).
 fn instruction(s: &str) -> Option<std::ops::Range<usize>> {
-    let pattern = match (PATTERNS.find(s).map(|m| m.range()), staged(s)) {
-        (Some(a), Some(b)) => Some(if a.start <= b.start { a } else { b }),
-        (a, b) => a.or(b),
-    };
+    let pattern = earliest(PATTERNS.find(s).map(|m| m.range()), staged(s));
     let comment = memchr::memmem::find_iter(s.as_bytes(), b"<!--").find_map(|start| {
         let body = &s[start + 4..];
         let stop = body.find('>').unwrap_or(body.len());
@@ -212,11 +206,7 @@ fn instruction(s: &str) -> Option<std::ops::Range<usize>> {
         let m = COMMENT_WORDS.find(&body[..stop])?;
         (m.start() <= reach).then(|| start..start + 4 + m.end())
     });
-    match (pattern, comment) {
-        (Some(p), Some(c)) => Some(if c.start < p.start { c } else { p }),
-        (None, None) => disguised(s),
-        (p, c) => p.or(c),
-    }
+    earliest(pattern, comment).or_else(|| disguised(s))
 }
 
 fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {

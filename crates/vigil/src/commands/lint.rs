@@ -286,28 +286,20 @@ pub(crate) fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> 
         show_secrets: args.show_secrets,
         ..RenderOptions::default()
     };
-    match (&args.pin, &args.report_path) {
-        // Pinning to stdout: a closed stdout is an error here (exit 2 with one line, from
-        // `main`), not the quiet end it is for a read-only run.
-        (Some(_), None) => {
-            let mut opts = opts;
-            let format = args.format.into();
-            opts.color = format == vigil_report::Format::Text
-                && crate::output::use_color(g.color, &std::io::stdout());
-            let mut buf = Vec::new();
-            vigil_report::render(format, &report, &opts, &mut buf)?;
-            use std::io::Write as _;
-            let mut stdout = std::io::stdout().lock();
-            stdout.write_all(&buf).and_then(|()| stdout.flush())?;
-        }
-        _ => crate::output::emit_report(
-            g,
-            &report,
-            args.format.into(),
-            opts,
-            args.report_path.as_deref(),
-        )?,
-    }
+    // Pinning: a closed stdout is an error here (exit 2 with one line, from `main`), not the
+    // quiet end it is for a read-only run.
+    let emit = if args.pin.is_some() {
+        crate::output::emit_report_or_fail
+    } else {
+        crate::output::emit_report
+    };
+    emit(
+        g,
+        &report,
+        args.format.into(),
+        opts,
+        args.report_path.as_deref(),
+    )?;
     if let (Some(lock_path), Some((lock, said))) = (&args.pin, lock_to_write) {
         lock.save(lock_path)?;
         if !g.quiet {
