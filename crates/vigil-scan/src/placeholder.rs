@@ -38,7 +38,7 @@ const MARKERS: &[&str] = &[
     "notreal",
     "not-a-real",
     "not_a_real",
-    // Keyboard rows typed as filler (`git+https://git:github_pat_asdf@github.com/…`).
+    // Keyboard rows typed as filler (`github_pat_asdf` as the password of a docs clone URL).
     "asdf",
     "qwerty",
 ];
