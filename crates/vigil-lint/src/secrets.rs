@@ -359,7 +359,15 @@ pub fn is_fill_in(value: &str) -> bool {
         "sample",
     ];
     if MARKERS.iter().any(|m| l.contains(m)) {
-        return true;
+        // A template's marks make a fill-in; a word glued to a random token does not
+        // (`<40 random>-changeme`, `example-<40 random>`).
+        if ["<", ">", "your", "_here", "-here", "...", "…", "***"]
+            .iter()
+            .any(|m| l.contains(m))
+        {
+            return true;
+        }
+        return !vigil_scan::placeholder::random_beside_markers(v, MARKERS);
     }
     let first = v.chars().next().unwrap_or(' ');
     v.chars().all(|c| c == first)
@@ -381,7 +389,7 @@ pub fn is_path_like(value: &str) -> bool {
 /// Whether a literal (references already removed) under a secret name is a credential.
 pub fn literal_under_secret_name(value: &str) -> bool {
     let v = strip_scheme(value.trim());
-    if !v.contains("://") && dressed_token(v) {
+    if !v.contains("://") && (dressed_token(v) || weak_default(v)) {
         return true;
     }
     !v.is_empty()
@@ -393,6 +401,29 @@ pub fn literal_under_secret_name(value: &str) -> bool {
             "true" | "false" | "null" | "none" | "yes" | "no" | "on" | "off"
         )
         && v.parse::<f64>().is_err()
+}
+
+/// A default that works as written (`changeme`, `ChangeMe!`, `changeme123`, `REPLACE_ME`, `xxx`,
+/// `123456`): whoever read the template can log in with it, so under a secret's name it is a
+/// credential, not a fill-in. A template's marks (`<…>`, `your-…-here`, `...`) keep a value a
+/// fill-in: no client would send it and work.
+fn weak_default(v: &str) -> bool {
+    let l = v.to_ascii_lowercase().replace('_', "-");
+    if ["<", ">", "your", "here", "...", "…"]
+        .iter()
+        .any(|m| l.contains(m))
+    {
+        return false;
+    }
+    let core = l.trim_end_matches(|c: char| c.is_ascii_digit() || c.is_ascii_punctuation());
+    let counting = l.len() >= 6
+        && l.bytes().all(|b| b.is_ascii_digit())
+        && l.as_bytes()
+            .windows(2)
+            .all(|w| (w[0] - b'0' + 1) % 10 == w[1] - b'0');
+    vigil_core::strength::is_known_default(&l)
+        || (core.len() >= 3 && vigil_core::strength::is_known_default(core))
+        || counting
 }
 
 /// A random token dressed as a placeholder or a path (`<X>`, `/*X*/`, `...X`, `/X`,

@@ -78,7 +78,12 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
         return false;
     };
     let lower = s.to_ascii_lowercase();
-    has_marker(&lower)
+    // A marker word makes an example, unless a random token is left beside it (a template's
+    // marks, `<…>`, `your-…`, `${`, always do).
+    let marked = has_marker(&lower)
+        && (TEMPLATE_MARKS.iter().any(|m| lower.contains(m)) || !random_beside_markers(s, &[]));
+    marked
+        || KNOWN_EXAMPLES.contains(&s)
         || placeholder_as_a_whole(s)
         || plain_letters(s)
             .is_some_and(|p| has_marker(&p.to_ascii_lowercase()) || placeholder_as_a_whole(&p))
@@ -249,25 +254,84 @@ pub(crate) fn is_placeholder_token(secret: &[u8]) -> bool {
     if TEMPLATE_MARKS.iter().any(|m| lower.contains(m)) {
         return true;
     }
-    // A marker word is there: take it out, and with it the words fixtures spell their fake
-    // keys with (`AIzaFAKE_KEY_FOR_TESTING_ONLY`, `FAKESecretAccessKeyForTestingEXAMPLE`).
-    let mut rest = lower.clone();
+    !random_beside_markers(s, &[])
+}
+
+/// Whether a value that holds a marker word (one of [`MARKERS`], or of `extra`) is still a
+/// random token once the markers and the words fixtures spell their fake keys with
+/// (`AIzaFAKE_KEY_FOR_TESTING_ONLY`, `FAKESecretAccessKeyForTestingEXAMPLE`) are taken out
+/// (ignoring case): a real token with a word glued on (`<40 random>-changeme`,
+/// `example-<40 random>`) is a token, not an example. What is left must not read as words
+/// (`TestCoveragePassw0rd`, `padding-to-reach-32-chars-x`).
+pub fn random_beside_markers(value: &str, extra: &[&str]) -> bool {
+    let lower = value.to_ascii_lowercase();
+    let mut drop = vec![false; value.len()];
     for m in MARKERS
         .iter()
         .filter(|m| m.bytes().all(|b| b.is_ascii_alphabetic()))
         .chain(FIXTURE_WORDS)
+        .chain(extra)
     {
-        rest = rest.replace(m, "");
+        for (at, _) in lower.match_indices(m) {
+            drop[at..at + m.len()].iter_mut().for_each(|d| *d = true);
+        }
     }
+    let kept: Vec<u8> = value
+        .bytes()
+        .zip(&drop)
+        .filter(|(_, d)| !**d)
+        .map(|(b, _)| b)
+        .collect();
+    let removed = value.len() - kept.len();
+    let rest = String::from_utf8_lossy(&kept).to_ascii_lowercase();
     // Words that fill much of it (`XXXX…` for a whole part, `EXAMPLEexample`), a run no random
     // part holds (`T00000000`), or too little left to be random.
-    let left: Vec<u8> = rest.bytes().filter(u8::is_ascii_alphanumeric).collect();
-    let random = lower.len() - rest.len() < 16
+    let left: Vec<u8> = kept
+        .iter()
+        .copied()
+        .filter(u8::is_ascii_alphanumeric)
+        .collect();
+    // Short words and numbers joined by separators are a sentence, not a token.
+    let pieces: Vec<&str> = rest
+        .split(['-', '_', '.'])
+        .filter(|p| !p.is_empty())
+        .collect();
+    let spelled = pieces.len() >= 3
+        && pieces.iter().all(|p| {
+            p.len() <= 8
+                && (p.bytes().all(|b| b.is_ascii_alphabetic())
+                    || p.bytes().all(|b| b.is_ascii_digit()))
+        });
+    !spelled
+        && !mostly_words(&kept)
+        && removed < 16
         && left.len() >= 16
         && longest_run(&left) < 8.min(6.max(left.len() / 4))
         && !has_sequence(&rest)
-        && distinct(&left) > 8;
-    !random
+        && distinct(&left) > 8
+}
+
+/// Whether most (60%) of a value's letters and digits are in words of four letters or more
+/// written as words are (lower case, or capitalised): `CoveragePassw0rd`. Random text of 16 or
+/// more characters reaches that well under 1% of the time.
+fn mostly_words(v: &[u8]) -> bool {
+    let (mut in_words, mut i) = (0, 0);
+    while i < v.len() {
+        if !v[i].is_ascii_alphabetic() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        i += 1;
+        while i < v.len() && v[i].is_ascii_lowercase() {
+            i += 1;
+        }
+        if i - start >= 4 {
+            in_words += i - start;
+        }
+    }
+    let alnum = v.iter().filter(|b| b.is_ascii_alphanumeric()).count();
+    alnum > 0 && in_words * 10 >= alnum * 6
 }
 
 /// Words a fixture spells its fake key with beside a marker word, longest first; taken out only

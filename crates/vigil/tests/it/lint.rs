@@ -2356,6 +2356,59 @@ fn random_hex_and_uuids_in_headers_and_env_are_credentials_under_any_neutral_nam
 }
 
 #[test]
+fn marker_words_glued_to_tokens_and_working_defaults_are_credentials() {
+    // Black-box tester, session 11: a placeholder word glued to a real token hid it, and a
+    // default that works as written (`changeme`, `123456`) passed as a fill-in.
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let r = common::token("«{alnum:39}7»", 97);
+    let defaults = ["changeme", "ChangeMe!", "changeme123", "REPLACE_ME", "123456", "xxx"];
+    let env: Vec<String> = [
+        format!("\"API_KEY\": \"{r}-changeme\""),
+        format!("\"OTHER_TOKEN\": \"example-{r}\""),
+    ]
+    .into_iter()
+    .chain(
+        defaults
+            .iter()
+            .enumerate()
+            .map(|(i, v)| format!("\"DB{i}_PASSWORD\": \"{v}\"")),
+    )
+    .collect();
+    common::write(
+        d,
+        "f/.mcp.json",
+        format!(
+            r#"{{"mcpServers": {{
+  "r": {{"url": "https://mcp.example.com/mcp", "headers": {{"Authorization": "Bearer {r}-dummy"}}}},
+  "l": {{"command": "l-mcp", "env": {{{}}}}}
+}}}}"#,
+            env.join(", ")
+        ),
+    );
+    let out = run(d, &["lint", "f", "-f", "json"]);
+    expect_exit(&out, 1);
+    let got = keyed(&out);
+    let mut keys = vec![
+        "mcpServers.r.headers.Authorization".to_owned(),
+        "mcpServers.l.env.API_KEY".to_owned(),
+        "mcpServers.l.env.OTHER_TOKEN".to_owned(),
+    ];
+    keys.extend((0..defaults.len()).map(|i| format!("mcpServers.l.env.DB{i}_PASSWORD")));
+    for key in &keys {
+        assert!(has(&got, key, "hardcoded-credential"), "{key}: {got:?}");
+    }
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(r.as_str()));
+    // Fill-ins no client would send stay quiet.
+    common::write(
+        d,
+        "c/.mcp.json",
+        r#"{"mcpServers": {"x": {"command": "x-mcp", "env": {"API_KEY": "<YOUR_TOKEN>", "DB_PASSWORD": "your-password-here"}}}}"#,
+    );
+    expect_exit(&run(d, &["lint", "c"]), 0);
+}
+
+#[test]
 fn tokens_in_a_url_path_are_credentials_and_never_probed() {
     let dir = TempDir::new().unwrap();
     let d = dir.path();
