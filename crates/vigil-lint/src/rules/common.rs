@@ -11,31 +11,58 @@ pub(crate) fn strings<'a>(root: &'a Node, f: &mut dyn FnMut(&KeyPath, &'a Node))
     root.walk_strings(&mut path, &mut |p, n| f(&KeyPath(p.to_vec()), n));
 }
 
-/// The innermost string node containing byte `offset`, with its key path.
+/// The innermost string node containing byte `offset`, with its key path. The child whose span
+/// holds `offset` is found by binary search first (children are in document order), so one
+/// lookup per scan hit stays cheap in a file of thousands of servers (a walk of every node per
+/// hit made lint quadratic in its findings); where it holds nothing, every child is walked.
 pub(crate) fn string_at(root: &Node, offset: usize) -> Option<(KeyPath, &Node)> {
+    fn holds(n: &Node, offset: usize) -> bool {
+        n.span.start <= offset && offset < n.span.end.max(n.span.start + 1)
+    }
+    /// The child at `k` found by binary search, if its span holds `offset`.
+    fn child<T>(items: &[T], node: impl Fn(&T) -> &Node, offset: usize) -> Option<usize> {
+        let k = items.partition_point(|c| node(c).span.end.max(node(c).span.start + 1) <= offset);
+        items.get(k).filter(|c| holds(node(c), offset)).map(|_| k)
+    }
+    /// The first child, in order, under which `offset` is found (`quick` tried first): every
+    /// child is tried when the quick one holds nothing, as a parser may leave a collection's
+    /// span short of its items (YAML block sequences).
+    fn first<'a>(
+        count: usize,
+        quick: Option<usize>,
+        seg: impl Fn(usize) -> String,
+        node: impl Fn(usize) -> &'a Node,
+        offset: usize,
+        path: &mut Vec<String>,
+    ) -> Option<&'a Node> {
+        quick.into_iter().chain(0..count).find_map(|i| {
+            path.push(seg(i));
+            let r = go(node(i), offset, path);
+            if r.is_none() {
+                path.pop();
+            }
+            r
+        })
+    }
     fn go<'a>(n: &'a Node, offset: usize, path: &mut Vec<String>) -> Option<&'a Node> {
         match &n.value {
-            Value::String(_)
-                if n.span.start <= offset && offset < n.span.end.max(n.span.start + 1) =>
-            {
-                Some(n)
-            }
-            Value::Array(items) => items.iter().enumerate().find_map(|(i, c)| {
-                path.push(i.to_string());
-                let r = go(c, offset, path);
-                if r.is_none() {
-                    path.pop();
-                }
-                r
-            }),
-            Value::Object(members) => members.iter().find_map(|m| {
-                path.push(m.key.clone());
-                let r = go(&m.value, offset, path);
-                if r.is_none() {
-                    path.pop();
-                }
-                r
-            }),
+            Value::String(_) if holds(n, offset) => Some(n),
+            Value::Array(items) => first(
+                items.len(),
+                child(items, |c| c, offset),
+                |i| i.to_string(),
+                |i| &items[i],
+                offset,
+                path,
+            ),
+            Value::Object(members) => first(
+                members.len(),
+                child(members, |m| &m.value, offset),
+                |i| members[i].key.clone(),
+                |i| &members[i].value,
+                offset,
+                path,
+            ),
             _ => None,
         }
     }

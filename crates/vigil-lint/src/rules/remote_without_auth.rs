@@ -53,7 +53,9 @@ pub(crate) static RULE: Rule = Rule {
   \"c\": {\"url\": «\"https://c.example.com/mcp\", \"headers\": {\"Authorization\": \"-\"}},
   \"d\": {\"url\": «\"https://d.example.com/mcp\", \"headers\": {\"Authorization\": \"null\"}}}}"),
         fx("voice-manifest.json", r#"{"mcp": {"servers": {"a": {"url": «"https://a.example.com/mcp", "authentication": {"type": "bearer"}},
-  "b": {"url": «"https://b.example.com/mcp", "authentication": {"type": "api_key"}}}}}"#),
+  "b": {"url": «"https://b.example.com/mcp", "authentication": {"type": "api_key"}},
+  "c": {"url": «"https://c.example.com/mcp", "authentication": {"type": "api_key", "in": "header", "name": "X-API-Key"}},
+  "d": {"url": «"https://d.example.com/mcp", "authentication": {"type": "bearer", "header": "Authorization"}}}}}"#),
     ],
     counterexamples: &[
         fx("voice-manifest.json", r#"{"mcp": {"servers": {"backend": {"url": "https://api.example.com/mcp", "headers": {"Authorization": "Bearer ${API_KEY}"}},
@@ -197,11 +199,23 @@ fn auth_of(s: &Server<'_>) -> Auth {
     if matches!(
         typed.as_str(),
         "bearer" | "api_key" | "apikey" | "token" | "header" | "bearer_token"
-    ) && !v
-        .members()
+    ) && !v.members().iter().any(|m| {
+        // Keys that say where the token goes (`"in": "header", "name": "X-API-Key"`) supply
+        // none.
+        let describes = [
+            "type",
+            "in",
+            "name",
+            "header",
+            "header_name",
+            "scheme",
+            "location",
+            "description",
+        ]
         .iter()
-        .any(|m| !loose_eq(&m.key, "type") && has_value(&m.value))
-    {
+        .any(|k| loose_eq(&m.key, k));
+        !describes && has_value(&m.value)
+    }) {
         return Auth::Empty;
     }
     if ty.trim().eq_ignore_ascii_case("basic") {

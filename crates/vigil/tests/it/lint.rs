@@ -2362,7 +2362,14 @@ fn marker_words_glued_to_tokens_and_working_defaults_are_credentials() {
     let dir = TempDir::new().unwrap();
     let d = dir.path();
     let r = common::token("«{alnum:39}7»", 97);
-    let defaults = ["changeme", "ChangeMe!", "changeme123", "REPLACE_ME", "123456", "xxx"];
+    let defaults = [
+        "changeme",
+        "ChangeMe!",
+        "changeme123",
+        "REPLACE_ME",
+        "123456",
+        "xxx",
+    ];
     let env: Vec<String> = [
         format!("\"API_KEY\": \"{r}-changeme\""),
         format!("\"OTHER_TOKEN\": \"example-{r}\""),
