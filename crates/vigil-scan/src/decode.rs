@@ -514,66 +514,83 @@ fn every_segment(text: &[u8], run: Range<usize>) -> Vec<Segment> {
     settle(out)
 }
 
-/// Whether a run can give a segment at all (most runs are identifiers and paths, which none of
-/// the readings below would keep): a hex stretch of [`MIN_HEX`] digits, four base64 groups in a
-/// row that may lead printable bytes, gzip's magic in base64, or enough `A` for base64 of
-/// UTF-16 text. Each is what [`run_segments`] needs to find anything. The run is classified 64
-/// bytes at a time into bit masks, and each condition is a few shifts of two consecutive
-/// blocks' masks (a stretch of 32 hex digits, or leads 4 apart over 13 bytes, always lies
-/// within two blocks).
+/// Whether a run can give a segment at all (most runs are identifiers, paths and digests, which
+/// none of the readings below would keep): sixteen hex pairs in a row that may encode printable
+/// bytes (their first digit `0` or `2`–`7`), or, in a run not made only of hex digits (such a
+/// run is read as hex alone), four base64 groups in a row that may lead printable bytes, gzip's
+/// magic in base64, or enough `A` for base64 of UTF-16 text. Each is what [`run_segments`]
+/// needs to find anything. The run is classified 64 bytes at a time into bit masks, and each
+/// condition is a few shifts of two consecutive blocks' masks (32 hex digits, or leads 4 apart
+/// over 13 bytes, always lie within two blocks). A lock file's digests (`sha256:…`, random hex)
+/// are passed over here, not walked pair by pair.
 fn worth_decoding(bytes: &[u8]) -> bool {
     const _: () = assert!(MIN_HEX == 32);
-    let (mut hex0, mut lead0, mut a) = (0u64, 0u64, 0u32);
+    let (mut hex0, mut high0, mut lead0, mut a) = (0u64, 0u64, 0u64, 0u32);
+    let mut all_hex = true;
+    // Something other than hex was seen that a base64 reading may keep.
+    let mut other = false;
     for (n, chunk) in bytes.chunks(64).enumerate() {
         let mut block = [0u8; 64];
         block[..chunk.len()].copy_from_slice(chunk);
-        let [hex1, lead1, mut h, big_a] = masks(&block, chunk.len());
+        let [hex1, lead1, mut h, big_a, high1] = masks(&block, chunk.len());
         let hex = u128::from(hex0) | u128::from(hex1) << 64;
+        let high = u128::from(high0) | u128::from(high1) << 64;
         let lead = u128::from(lead0) | u128::from(lead1) << 64;
-        // Bit i of `x`: bytes i..i + 32 are hex digits; of `l`: bytes i, i+4, i+8, i+12 lead.
-        let mut x = hex & hex >> 1;
+        // Bit i of `x`: bytes i, i+2, …, i+30 are high digits, each followed by a hex digit.
+        let mut x = high & hex >> 1;
         x &= x >> 2;
         x &= x >> 4;
         x &= x >> 8;
         x &= x >> 16;
-        let l = lead & lead >> 4 & lead >> 8 & lead >> 12;
-        if x != 0 || l != 0 {
+        if x != 0 {
             return true;
         }
-        while h != 0 {
-            if bytes[64 * n + h.trailing_zeros() as usize..].starts_with(b"H4sI") {
-                return true;
-            }
+        all_hex &= hex1 == keep_bits(chunk.len());
+        // Bit i of `l`: bytes i, i+4, i+8, i+12 lead.
+        let l = lead & lead >> 4 & lead >> 8 & lead >> 12;
+        other |= l != 0;
+        while h != 0 && !other {
+            other = bytes[64 * n + h.trailing_zeros() as usize..].starts_with(b"H4sI");
             h &= h - 1;
         }
+        if other && !all_hex {
+            return true;
+        }
         a += big_a.count_ones();
-        (hex0, lead0) = (hex1, lead1);
+        (hex0, high0, lead0) = (hex1, high1, lead1);
     }
-    bytes.len() >= 2 * MIN_BASE64 && a as usize * 5 >= bytes.len()
+    !all_hex && (other || bytes.len() >= 2 * MIN_BASE64 && a as usize * 5 >= bytes.len())
+}
+
+/// The low `len` bits (all 64 from 64 on).
+fn keep_bits(len: usize) -> u64 {
+    if len >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << len) - 1
+    }
 }
 
 /// Masks of the first `len` bytes of a block: hex digits, characters that can lead a base64
-/// group of printable text ([`is_lead`]), `H` and `A`. Branch-free, so the compiler vectorises
-/// it.
+/// group of printable text ([`is_lead`]), `H`, `A`, and hex digits that can lead a printable
+/// byte (`0`, `2`–`7`). Branch-free, so the compiler vectorises it.
 #[inline]
-fn masks(block: &[u8; 64], len: usize) -> [u64; 4] {
+fn masks(block: &[u8; 64], len: usize) -> [u64; 5] {
     let mut flags = [0u8; 64];
     for (f, &b) in flags.iter_mut().zip(block) {
         let l = b | 0x20;
         let hex = (b.wrapping_sub(b'0') < 10) | (l.wrapping_sub(b'a') < 6);
         let lead =
             (b == b'C') | (b == b'D') | (b.wrapping_sub(b'I') < 18) | (b.wrapping_sub(b'a') < 6);
+        let high = (b == b'0') | (b.wrapping_sub(b'2') < 6);
         *f = u8::from(hex)
             | u8::from(lead) << 1
             | u8::from(b == b'H') << 2
-            | u8::from(b == b'A') << 3;
+            | u8::from(b == b'A') << 3
+            | u8::from(high) << 4;
     }
-    let keep = if len >= 64 {
-        u64::MAX
-    } else {
-        (1u64 << len) - 1
-    };
-    let mut out = [0u64; 4];
+    let keep = keep_bits(len);
+    let mut out = [0u64; 5];
     for (k, eight) in flags.chunks_exact(8).enumerate() {
         let mut w = [0u8; 8];
         w.copy_from_slice(eight);
@@ -1133,24 +1150,31 @@ fn decode_escapes(s: &[u8]) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
 
-    /// Whether a run can give a segment at all, in one pass over it (most runs are identifiers
-    /// and paths, which none of the readings below would keep): a hex stretch of [`MIN_HEX`]
-    /// digits, four base64 groups in a row that may lead printable bytes, gzip's magic in base64,
-    /// or enough `A` for base64 of UTF-16 text. Each is what [`run_segments`] needs to find
-    /// anything.
+    /// Whether a run can give a segment at all, byte by byte (most runs are identifiers and
+    /// digests, which none of the readings below would keep): sixteen hex pairs in a row whose
+    /// first digits may lead a printable byte, or, in a run not only of hex digits, four base64
+    /// groups in a row that may lead printable bytes, gzip's magic in base64, or enough `A` for
+    /// base64 of UTF-16 text. Each is what [`run_segments`] needs to find anything.
     fn worth_decoding_walk(bytes: &[u8]) -> bool {
         const GZIP: u32 = u32::from_be_bytes(*b"H4sI");
-        let (mut hex, mut lead, mut a, mut window) = (0usize, 0u32, 0usize, 0u32);
+        let high = |c: u8| matches!(c, b'0' | b'2'..=b'7');
+        let pairs = (0..bytes.len()).any(|i| {
+            bytes.len() >= i + MIN_HEX
+                && bytes[i..i + MIN_HEX].iter().all(u8::is_ascii_hexdigit)
+                && (0..MIN_HEX / 2).all(|j| high(bytes[i + 2 * j]))
+        });
+        if pairs {
+            return true;
+        }
+        if bytes.iter().all(u8::is_ascii_hexdigit) {
+            return false;
+        }
+        let (mut lead, mut a, mut window) = (0u32, 0usize, 0u32);
         for &c in bytes {
-            hex = if CLASS[c as usize] & HEX != 0 {
-                hex + 1
-            } else {
-                0
-            };
             lead = lead << 1 | u32::from(is_lead(c));
             a += usize::from(c == b'A');
             window = window << 8 | u32::from(c);
-            if hex >= MIN_HEX || lead & 0x1111 == 0x1111 || window == GZIP {
+            if lead & 0x1111 == 0x1111 || window == GZIP {
                 return true;
             }
         }
@@ -1165,7 +1189,15 @@ mod tests {
             proptest::sample::select(b"aAbCDIZf09+/_-H4sIxyzg".to_vec()), 0..300))| {
             prop_assert_eq!(worth_decoding(&text), worth_decoding_walk(&text));
         });
-        let hex = "0123456789abcdef".repeat(4);
+        // Mostly hex: digests, hex of text, and both glued to other characters.
+        proptest!(ProptestConfig::with_cases(3000), |(text in proptest::collection::vec(
+            proptest::sample::select(b"0234567234567189abcdefAF-g".to_vec()), 0..300))| {
+            prop_assert_eq!(worth_decoding(&text), worth_decoding_walk(&text));
+        });
+        // A digest (hex of no text, as in a lock file) is passed over.
+        let digest = "9e8d7c6b5a4f3e2d1c0b".repeat(4);
+        assert!(!worth_decoding(digest.as_bytes()));
+        let hex = "3a4b5c6d7e2f0a".repeat(5);
         for cut in 0..70 {
             let t = format!("{}{}", "g".repeat(cut), &hex[..32]);
             assert!(worth_decoding(t.as_bytes()) && worth_decoding_walk(t.as_bytes()));
