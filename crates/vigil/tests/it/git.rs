@@ -1844,3 +1844,43 @@ fn altered_blobs_are_unreadable_and_odd_paths_are_shown_losslessly() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn a_damaged_packed_blob_is_unreadable_not_scanned_clean() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    init(d);
+    // Long enough that its zlib stream has room for a flipped byte in the middle.
+    let text: String = (0..200)
+        .map(|i| format!("line {i}: GITHUB_TOKEN={}\n", gh(94)))
+        .collect();
+    write(d, "s.txt", text);
+    commit(d, 1, "Ann", "add");
+    git(d, &["repack", "-adq"]);
+    let blob = git(d, &["rev-parse", "HEAD:s.txt"]);
+    let pack_dir = d.join(".git/objects/pack");
+    let idx = std::fs::read_dir(&pack_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "idx"))
+        .unwrap();
+    // `git verify-pack -v`: "<id> <type> <size> <size in pack> <offset>".
+    let listing = git(d, &["verify-pack", "-v", idx.to_str().unwrap()]);
+    let line = listing.lines().find(|l| l.starts_with(&blob)).unwrap();
+    let cols: Vec<u64> = line
+        .split_whitespace()
+        .skip(2)
+        .take(3)
+        .map(|c| c.parse().unwrap())
+        .collect();
+    let (in_pack, offset) = (cols[1], cols[2]);
+    let pack = idx.with_extension("pack");
+    let mut bytes = std::fs::read(&pack).unwrap();
+    let at = (offset + in_pack / 2) as usize;
+    bytes[at] ^= 0x55;
+    std::fs::write(&pack, bytes).unwrap();
+    let out = run(d, &["scan", "--git"]);
+    expect_exit(&out, 2);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("incomplete"), "{stderr}");
+}
