@@ -590,18 +590,7 @@ fn masks(block: &[u8; 64], len: usize) -> [u64; 5] {
             | u8::from(high) << 4;
     }
     let keep = keep_bits(len);
-    let mut out = [0u64; 5];
-    for (k, eight) in flags.chunks_exact(8).enumerate() {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(eight);
-        let w = u64::from_le_bytes(w);
-        for (bit, m) in out.iter_mut().enumerate() {
-            // Each byte's bit gathered into the top byte by the multiply.
-            let ones = (w >> bit) & 0x0101_0101_0101_0101;
-            *m |= (ones.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * k);
-        }
-    }
-    out.map(|m| m & keep)
+    crate::strings::gather::<5>(&flags).map(|m| m & keep)
 }
 
 /// Whether a base64 character can be the first of a group of four encoding printable ASCII,
@@ -867,13 +856,7 @@ fn alphabet_mask(block: &[u8; 64]) -> u64 {
         let digit = b.wrapping_sub(b'0') < 10;
         *f = u8::from(letter | digit | (b == b'+') | (b == b'/') | (b == b'-') | (b == b'_'));
     }
-    let mut m = 0;
-    for (k, eight) in flags.chunks_exact(8).enumerate() {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(eight);
-        // Each byte is 0 or 1: the multiply gathers their low bits into the top byte.
-        m |= (u64::from_le_bytes(w).wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * k);
-    }
+    let [m] = crate::strings::gather::<1>(&flags);
     m
 }
 

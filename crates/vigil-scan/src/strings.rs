@@ -31,17 +31,43 @@ fn behind(v: &[u64], w: usize, k: u32) -> u64 {
     (v[w] << k) | if w > 0 { v[w - 1] >> (64 - k) } else { 0 }
 }
 
-/// The three masks of up to 64 bytes.
+/// The three masks of up to 64 bytes: each byte classified into a flag byte (branch-free, so
+/// the compiler vectorises it), then each flag gathered into a word ([`gather`]).
 #[inline]
 fn block(b: &[u8]) -> (u64, u64, u64) {
-    let (mut p, mut q, mut z) = (0u64, 0u64, 0u64);
-    for (j, &c) in b.iter().enumerate() {
-        let text = c.wrapping_sub(0x20) < 0x5f || c == b'\t';
-        p |= u64::from(text || c == b'\n' || c == b'\r') << j;
-        q |= u64::from(text) << j;
-        z |= u64::from(c == 0) << j;
+    let mut bytes = [0u8; 64];
+    bytes[..b.len()].copy_from_slice(b);
+    let mut flags = [0u8; 64];
+    for (f, &c) in flags.iter_mut().zip(&bytes) {
+        let text = (c.wrapping_sub(0x20) < 0x5f) | (c == b'\t');
+        *f = u8::from(text | (c == b'\n') | (c == b'\r'))
+            | u8::from(text) << 1
+            | u8::from(c == 0) << 2;
     }
+    let keep = if b.len() >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << b.len()) - 1
+    };
+    let [p, q, z] = gather::<3>(&flags).map(|m| m & keep);
     (p, q, z)
+}
+
+/// Bit `k` of each of 64 flag bytes, as word `k` (bit `j` of it: flag byte `j`): eight bytes
+/// at a time, each byte's bit moved into the top byte by one multiply.
+#[inline]
+pub(crate) fn gather<const N: usize>(flags: &[u8; 64]) -> [u64; N] {
+    let mut out = [0u64; N];
+    for (k, eight) in flags.chunks_exact(8).enumerate() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(eight);
+        let w = u64::from_le_bytes(w);
+        for (bit, m) in out.iter_mut().enumerate() {
+            let ones = (w >> bit) & 0x0101_0101_0101_0101;
+            *m |= (ones.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * k);
+        }
+    }
+    out
 }
 
 impl Masks {
