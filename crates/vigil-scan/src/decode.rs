@@ -517,25 +517,27 @@ fn every_segment(text: &[u8], run: Range<usize>) -> Vec<Segment> {
 /// Whether a run can give a segment at all (most runs are identifiers, paths and digests, which
 /// none of the readings below would keep): sixteen hex pairs in a row that may encode printable
 /// bytes (their first digit `0` or `2`–`7`), or, in a run not made only of hex digits (such a
-/// run is read as hex alone), four base64 groups in a row that may lead printable bytes, gzip's
-/// magic in base64, or enough `A` for base64 of UTF-16 text. Each is what [`run_segments`]
-/// needs to find anything. The run is classified 64 bytes at a time into bit masks, and each
-/// condition is a few shifts of two consecutive blocks' masks (32 hex digits, or leads 4 apart
-/// over 13 bytes, always lie within two blocks). A lock file's digests (`sha256:…`, random hex)
-/// are passed over here, not walked pair by pair.
+/// run is read as hex alone), four base64 groups in a row that may lead printable bytes with
+/// three of them that may encode printable bytes whole ([`group_masks`]), gzip's magic in
+/// base64, or enough `A` for base64 of UTF-16 text. Each is what [`run_segments`] needs to find
+/// anything (a printable stretch of [`MIN_TEXT`] bytes holds three whole groups). The run is
+/// classified 64 bytes at a time into bit masks, and each condition is a few shifts of two
+/// consecutive blocks' masks (32 hex digits, or groups 4 apart over 20 bytes, always lie within
+/// two blocks). Lock files' digests and long identifiers are passed over here, not walked.
 fn worth_decoding(bytes: &[u8]) -> bool {
-    const _: () = assert!(MIN_HEX == 32);
-    let (mut hex0, mut high0, mut lead0, mut a) = (0u64, 0u64, 0u64, 0u32);
+    const _: () = assert!(MIN_HEX == 32 && MIN_TEXT == 12);
+    let mut prev = [0u64; 7];
+    let mut a = 0u32;
     let mut all_hex = true;
     // Something other than hex was seen that a base64 reading may keep.
     let mut other = false;
     for (n, chunk) in bytes.chunks(64).enumerate() {
         let mut block = [0u8; 64];
         block[..chunk.len()].copy_from_slice(chunk);
-        let [hex1, lead1, mut h, big_a, high1] = masks(&block, chunk.len());
-        let hex = u128::from(hex0) | u128::from(hex1) << 64;
-        let high = u128::from(high0) | u128::from(high1) << 64;
-        let lead = u128::from(lead0) | u128::from(lead1) << 64;
+        let cur = masks(&block, chunk.len());
+        // Two consecutive blocks: bit i is byte i of the previous block, bit 64 + i of this.
+        let two = |k: usize| u128::from(prev[k]) | u128::from(cur[k]) << 64;
+        let (hex, lead, high, mid, low) = (two(HEX_BIT), two(1), two(4), two(5), two(6));
         // Bit i of `x`: bytes i, i+2, …, i+30 are high digits, each followed by a hex digit.
         let mut x = high & hex >> 1;
         x &= x >> 2;
@@ -545,10 +547,17 @@ fn worth_decoding(bytes: &[u8]) -> bool {
         if x != 0 {
             return true;
         }
-        all_hex &= hex1 == keep_bits(chunk.len());
-        // Bit i of `l`: bytes i, i+4, i+8, i+12 lead.
+        all_hex &= cur[HEX_BIT] == keep_bits(chunk.len());
+        // Bit i of `l`: the groups at i, i+4, i+8, i+12 lead printable bytes. Of `g`: the
+        // groups at i, i+4, i+8 may each encode three printable bytes (the first character
+        // leads one, the second gives the second byte a printable high nibble, the third keeps
+        // the third byte under 0x80). A printable stretch of twelve bytes in a run of leading
+        // groups holds three whole groups, with a fourth leading group before or after them.
         let l = lead & lead >> 4 & lead >> 8 & lead >> 12;
-        other |= l != 0;
+        let whole = lead & mid >> 1 & low >> 2;
+        let g = whole & whole >> 4 & whole >> 8;
+        other |= g & (l | l << 4) != 0;
+        let mut h = cur[2];
         while h != 0 && !other {
             other = bytes[64 * n + h.trailing_zeros() as usize..].starts_with(b"H4sI");
             h &= h - 1;
@@ -556,11 +565,14 @@ fn worth_decoding(bytes: &[u8]) -> bool {
         if other && !all_hex {
             return true;
         }
-        a += big_a.count_ones();
-        (hex0, high0, lead0) = (hex1, high1, lead1);
+        a += cur[3].count_ones();
+        prev = cur;
     }
     !all_hex && (other || bytes.len() >= 2 * MIN_BASE64 && a as usize * 5 >= bytes.len())
 }
+
+/// The index of the hex-digit mask among [`masks`]'s.
+const HEX_BIT: usize = 0;
 
 /// The low `len` bits (all 64 from 64 on).
 fn keep_bits(len: usize) -> u64 {
@@ -572,10 +584,13 @@ fn keep_bits(len: usize) -> u64 {
 }
 
 /// Masks of the first `len` bytes of a block: hex digits, characters that can lead a base64
-/// group of printable text ([`is_lead`]), `H`, `A`, and hex digits that can lead a printable
-/// byte (`0`, `2`–`7`). Branch-free, so the compiler vectorises it.
+/// group of printable text ([`is_lead`]), `H`, `A`, hex digits that can lead a printable byte
+/// (`0`, `2`–`7`), base64 characters that as a group's second give its second byte a printable
+/// high nibble (their value's low four bits 0 or 2–7), and those that as its third keep its
+/// third byte under 0x80 (bit 1 of their value clear). Branch-free, so the compiler vectorises
+/// it.
 #[inline]
-fn masks(block: &[u8; 64], len: usize) -> [u64; 5] {
+fn masks(block: &[u8; 64], len: usize) -> [u64; 7] {
     let mut flags = [0u8; 64];
     for (f, &b) in flags.iter_mut().zip(block) {
         let l = b | 0x20;
@@ -583,14 +598,35 @@ fn masks(block: &[u8; 64], len: usize) -> [u64; 5] {
         let lead =
             (b == b'C') | (b == b'D') | (b.wrapping_sub(b'I') < 18) | (b.wrapping_sub(b'a') < 6);
         let high = (b == b'0') | (b.wrapping_sub(b'2') < 6);
+        // The base64 value (both alphabets; other bytes give 63 and are not in a run).
+        let upper = b.wrapping_sub(b'A') < 26;
+        let lower = b.wrapping_sub(b'a') < 26;
+        let digit = b.wrapping_sub(b'0') < 10;
+        let plus = (b == b'+') | (b == b'-');
+        let v = if upper {
+            b.wrapping_sub(b'A')
+        } else if lower {
+            b.wrapping_sub(b'a' - 26)
+        } else if digit {
+            b.wrapping_add(52 - b'0')
+        } else if plus {
+            62
+        } else {
+            63
+        };
+        let nibble = v & 0xF;
+        let mid = (nibble == 0) | (nibble.wrapping_sub(2) < 6);
+        let low = v & 2 == 0;
         *f = u8::from(hex)
             | u8::from(lead) << 1
             | u8::from(b == b'H') << 2
             | u8::from(b == b'A') << 3
-            | u8::from(high) << 4;
+            | u8::from(high) << 4
+            | u8::from(mid) << 5
+            | u8::from(low) << 6;
     }
     let keep = keep_bits(len);
-    crate::strings::gather::<5>(&flags).map(|m| m & keep)
+    crate::strings::gather::<7>(&flags).map(|m| m & keep)
 }
 
 /// Whether a base64 character can be the first of a group of four encoding printable ASCII,
@@ -1139,7 +1175,6 @@ mod tests {
     /// groups in a row that may lead printable bytes, gzip's magic in base64, or enough `A` for
     /// base64 of UTF-16 text. Each is what [`run_segments`] needs to find anything.
     fn worth_decoding_walk(bytes: &[u8]) -> bool {
-        const GZIP: u32 = u32::from_be_bytes(*b"H4sI");
         let high = |c: u8| matches!(c, b'0' | b'2'..=b'7');
         let pairs = (0..bytes.len()).any(|i| {
             bytes.len() >= i + MIN_HEX
@@ -1152,15 +1187,41 @@ mod tests {
         if bytes.iter().all(u8::is_ascii_hexdigit) {
             return false;
         }
-        let (mut lead, mut a, mut window) = (0u32, 0usize, 0u32);
-        for &c in bytes {
-            lead = lead << 1 | u32::from(is_lead(c));
-            a += usize::from(c == b'A');
-            window = window << 8 | u32::from(c);
-            if lead & 0x1111 == 0x1111 || window == GZIP {
+        // A group of base64 characters at `i`, and the bytes it encodes (as far as known).
+        let group = |i: usize| -> Option<[u8; 3]> {
+            let v = |c: u8| -> u8 {
+                match c {
+                    b'A'..=b'Z' => c - b'A',
+                    b'a'..=b'z' => c - b'a' + 26,
+                    b'0'..=b'9' => c - b'0' + 52,
+                    b'+' | b'-' => 62,
+                    _ => 63,
+                }
+            };
+            // A group's first three characters fix its first two bytes and the top bits of its
+            // third (a trailing group of three gives two bytes).
+            let g = bytes.get(i..i + 3)?;
+            let (a, b, c) = (v(g[0]), v(g[1]), v(g[2]));
+            Some([a << 2 | b >> 4, b << 4 | c >> 2, c << 6])
+        };
+        // Whether a group's three bytes may be text, as far as a look at each character alone
+        // tells: the first leads a printable byte, the second byte's high nibble is 0 or 2–7,
+        // the third byte is under 0x80.
+        let whole = |i: usize| {
+            group(i).is_some_and(|[_, y, z]| {
+                is_lead(bytes[i]) && (y >> 4 == 0 || (2..8).contains(&(y >> 4))) && z < 0x80
+            })
+        };
+        let leads = |i: usize| (0..4).all(|k| bytes.get(i + 4 * k).is_some_and(|&c| is_lead(c)));
+        for j in 0..bytes.len() {
+            if (0..3).all(|k| whole(j + 4 * k)) && (leads(j) || j >= 4 && leads(j - 4)) {
                 return true;
             }
         }
+        if bytes.windows(4).any(|w| w == b"H4sI") {
+            return true;
+        }
+        let a = bytes.iter().filter(|&&c| c == b'A').count();
         bytes.len() >= 2 * MIN_BASE64 && a * 5 >= bytes.len()
     }
 
