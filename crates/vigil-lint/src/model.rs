@@ -89,7 +89,7 @@ fn shell_words(text: &str) -> Vec<String> {
 
 /// The command a wrapper runs, so launchers are judged by what really starts: `cmd /c npx …`
 /// (the usual Windows form), `sh -c "docker run …"`, `bash -lc …`, `powershell -Command …`,
-/// `env K=V cmd …`, `exec cmd …`, nested up to four deep. A script string is split with `shlex`; each part
+/// `env K=V cmd …`, `exec cmd …`, `sudo -E cmd …`, `doas cmd …`, nested up to four deep. A script string is split with `shlex`; each part
 /// keeps pointing at the node it came from.
 pub fn unwrap_launcher(argv: Vec<(String, &Node)>) -> Vec<(String, &Node)> {
     let mut argv = argv;
@@ -122,13 +122,41 @@ pub fn unwrap_launcher(argv: Vec<(String, &Node)>) -> Vec<(String, &Node)> {
                 .skip(1)
                 .position(|(a, _)| !a.contains('=') && !a.starts_with('-'))
                 .map(|i| i + 1),
+            // `sudo -u bot -E docker run …`, `doas -u bot docker run …`: the options that
+            // take a value are skipped with it; `VAR=x` assignments too.
+            "sudo" | "doas" | "run0" => {
+                let mut k = 1;
+                while let Some((a, _)) = argv.get(k) {
+                    if a == "--" {
+                        k += 1;
+                        break;
+                    }
+                    if matches!(
+                        a.as_str(),
+                        "-u" | "-g" | "-C" | "-D" | "-h" | "-p" | "-r" | "-t" | "-T" | "-U"
+                            | "--user" | "--group" | "--close-from" | "--chdir" | "--host"
+                            | "--prompt" | "--role" | "--type" | "--command-timeout"
+                            | "--other-user"
+                    ) {
+                        k += 2;
+                    } else if a.starts_with('-') || (a.contains('=') && k > 0) {
+                        k += 1;
+                    } else {
+                        break;
+                    }
+                }
+                Some(k)
+            }
             _ => None,
         };
         let Some(start) = rest.filter(|s| *s < argv.len()) else {
             break;
         };
         let tail: Vec<(String, &Node)> = argv.split_off(start);
-        let single_script = !matches!(prog.as_str(), "env" | "exec" | "nohup") && tail.len() == 1
+        let single_script = !matches!(
+            prog.as_str(),
+            "env" | "exec" | "nohup" | "sudo" | "doas" | "run0"
+        ) && tail.len() == 1
             || matches!(
                 prog.as_str(),
                 "sh" | "bash" | "zsh" | "dash" | "ash" | "ksh" | "fish"
