@@ -290,8 +290,10 @@ pub(crate) fn launched_packages(argv: &[(String, &Node)]) -> Vec<(usize, String,
                 }
             }
             None if prog == "deno" => {
-                if let Some(v) = a.strip_prefix("npm:") {
-                    // `npm:pkg@1.2.3/sub/path`: the package is before the path.
+                // `npm:pkg@1.2.3/sub/path`, `jsr:@scope/pkg@1.2.3/mod.ts`: the package is
+                // before the path; JSR's versions are written as npm's.
+                if let Some(v) = a.strip_prefix("npm:").or_else(|| a.strip_prefix("jsr:")) {
+                    let v = v.strip_prefix('/').unwrap_or(v);
                     let slashes = if v.starts_with('@') { 1 } else { 0 };
                     let cut = v.match_indices('/').nth(slashes).map(|(k, _)| k);
                     let spec = cut.map_or(v, |k| &v[..k]);
@@ -299,6 +301,39 @@ pub(crate) fn launched_packages(argv: &[(String, &Node)]) -> Vec<(usize, String,
                 }
             }
             None => {}
+        }
+    }
+    // `deno run [flags] https://deno.land/x/mod/main.ts`: the script is a download, judged as a
+    // package URL (it names a version, `mod@1.2.3`, or it is unpinned); `go run pkg@latest`.
+    let script = |from: usize, valued: &[&str]| -> Option<usize> {
+        let mut k = from;
+        while let Some(a) = sub(k) {
+            if a == "--" {
+                return (k + 1 < argv.len()).then_some(k + 1);
+            }
+            if !a.starts_with('-') {
+                return Some(k);
+            }
+            k += if !a.contains('=') && valued.contains(&a) { 2 } else { 1 };
+        }
+        None
+    };
+    if prog == "deno" && matches!(sub(1), Some("run" | "serve")) {
+        let valued = ["-c", "--config", "--import-map", "--lock", "--cert", "--location", "--seed", "--v8-flags", "--env-file", "--inspect"];
+        if let Some(k) = script(2, &valued) {
+            let a = argv[k].0.as_str();
+            if (a.starts_with("https://") || a.starts_with("http://")) && !out.iter().any(|(j, _, _)| *j == k) {
+                out.push((k, a.to_owned(), false));
+            }
+        }
+    }
+    if prog == "go" && sub(1) == Some("run") {
+        let valued = ["-C", "-o", "-p", "-tags", "-ldflags", "-gcflags", "-mod", "-modfile", "-exec", "-overlay", "-pgo", "-toolexec", "-asmflags", "-buildmode", "-compiler", "-gccgoflags", "-installsuffix", "-pkgdir"];
+        if let Some(k) = script(2, &valued) {
+            let a = argv[k].0.as_str();
+            if a.contains('@') && !a.contains("://") {
+                out.push((k, a.to_owned(), false));
+            }
         }
     }
     out
@@ -325,10 +360,15 @@ pub(crate) fn is_pinned(spec: &str, npm: bool) -> bool {
     let version = version.strip_prefix('v').unwrap_or(version);
     let core = version.split(['-', '+']).next().unwrap_or("");
     let parts: Vec<&str> = core.split('.').collect();
-    parts.len() >= 2
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    // npm reads `pkg@1.2` and `pkg@2025.4` as ranges (`1.2.x`): only a full `x.y.z` (with an
+    // exact prerelease) is one version; PEP 440's `==1.2` is `1.2.0` exactly.
+    (if npm {
+        parts.len() == 3
+    } else {
+        parts.len() >= 2
+    }) && parts
+        .iter()
+        .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// A security option that switches a confinement off: `seccomp=unconfined`,
