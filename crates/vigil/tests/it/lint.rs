@@ -2777,3 +2777,74 @@ fn a_windsurf_file_outside_its_folder_is_labelled_windsurf() {
         "{err}"
     );
 }
+
+#[test]
+fn fail_opens_of_the_twelfth_black_box_run_are_reported() {
+    // Black-box tester, session 12: F1-F5, F7 and F11 through the binary.
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let t = common::token("«{alnum:40}»", 121);
+    let h = common::token("«{hex:32}»", 122);
+    common::write(
+        d,
+        ".mcp.json",
+        format!(
+            r#"{{"mcpServers": {{
+  "f1": {{"command": "docker", "args": ["run", "--volumes-from", "data", "--cidfile", "/tmp/c", "-a", "stdout", "--privileged", "-v", "/:/h", "ghcr.io/acme/a:1.0.0"]}},
+  "f2": {{"command": "sudo", "args": ["docker", "--context", "x", "-H", "unix:///x", "run", "--net=host", "ghcr.io/acme/b:1.0.0"]}},
+  "f3": {{"command": "docker", "args": ["run", "-v", "/var/run:/var/run", "--ipc=host", "ghcr.io/acme/c:1.0.0"]}},
+  "f4a": {{"type": "http", "url": "https://ci%3A{t}@a.example.com/mcp"}},
+  "f4b": {{"type": "http", "url": "https://{t}%40x@b.example.com/mcp"}},
+  "f5": {{"command": "npx", "args": ["-y", "@scope/pkg@2025.4"]}},
+  "f7": {{"type": "http", "url": "https://c.example.com/mcp/{h}"}}
+}}}}"#
+        ),
+    );
+    common::write(
+        d,
+        "docker-compose.yml",
+        "services:\n  s:\n    image: ghcr.io/acme/s:1.0.0\n    volumes:\n      - ${DOCKER_SOCK:-/var/run/docker.sock}:/x\n      - ~/.ssh:/root/.ssh:ro\n",
+    );
+    let out = run(d, &["lint", "-f", "json"]);
+    expect_exit(&out, 1);
+    let all = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(!all.contains(&t) && !all.contains(&h), "{all}");
+    let got = keyed(&out);
+    for (key, rule) in [
+        ("mcpServers.f1.args", "container-privileged"),
+        ("mcpServers.f1.args", "container-host-mount"),
+        ("mcpServers.f2.args", "container-host-network"),
+        ("mcpServers.f3.args", "container-docker-socket"),
+        ("mcpServers.f3.args", "container-privileged"),
+        ("mcpServers.f4a.url", "credential-in-url"),
+        ("mcpServers.f4b.url", "credential-in-url"),
+        ("mcpServers.f5.args", "unpinned-package"),
+        ("mcpServers.f7.url", "credential-in-url"),
+        ("services.s.volumes", "container-docker-socket"),
+        ("services.s.volumes", "container-host-mount"),
+    ] {
+        assert!(has(&got, key, rule), "{key} {rule}: {got:?}");
+    }
+    // --probe refuses a URL whose path holds random hex or a UUID, sends nothing and never
+    // prints it (nothing listens on port 9: a request would fail differently).
+    for seg in [h.clone(), "3f2b8c1e-9a4d-4e7b-8c2f-1d5e6a7b9c0d".to_owned()] {
+        let out = run(
+            d,
+            &[
+                "lint",
+                "--probe",
+                &format!("http://127.0.0.1:9/mcp/{seg}"),
+                "-f",
+                "json",
+            ],
+        );
+        expect_exit(&out, 2);
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!all.contains(&seg), "{all}");
+        assert!(all.contains("looks like a credential"), "{all}");
+    }
+}
