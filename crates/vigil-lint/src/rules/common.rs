@@ -675,7 +675,7 @@ pub(crate) fn mount_source(spec: &str) -> String {
 
 /// `${VAR:-default}` and `${VAR-default}` replaced by their defaults (one level); other text
 /// unchanged.
-fn with_defaults(s: &str) -> String {
+pub(crate) fn with_defaults(s: &str) -> String {
     if !s.contains("${") {
         return s.to_owned();
     }
