@@ -2848,3 +2848,109 @@ fn fail_opens_of_the_twelfth_black_box_run_are_reported() {
         assert!(all.contains("looks like a credential"), "{all}");
     }
 }
+
+#[test]
+fn update_pins_follows_a_rename_a_closed_stdout_fails_and_skip_counts_agree() {
+    // Black-box tester, session 12: F9, F10, F12, F15.
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let snap = |server: &str, desc: &str| {
+        format!(
+            r#"{{"serverInfo": {{"name": "{server}"}}, "tools": [{{"name": "add", "description": "{desc}", "inputSchema": {{"type": "object", "properties": {{"a": {{"type": "number"}}}}, "additionalProperties": false}}}}]}}"#
+        )
+    };
+    common::write(d, "tools.json", snap("old", "Adds two numbers."));
+    expect_exit(&run(d, &["lint", "tools.json", "--pin", "p.lock"]), 0);
+    // F9: renamed in serverInfo, then --update-pins: the old name leaves the lock, so the
+    // next run is clean rather than tool-removed forever.
+    common::write(d, "tools.json", snap("new", "Adds two numbers."));
+    let out = run(d, &["lint", "tools.json", "--pin", "p.lock", "--update-pins"]);
+    expect_exit(&out, 0);
+    let lock = std::fs::read_to_string(d.join("p.lock")).unwrap();
+    assert!(lock.contains("\"new\"") && !lock.contains("\"old\""), "{lock}");
+    let out = run(d, &["lint", "tools.json", "--pin", "p.lock", "-f", "json"]);
+    expect_exit(&out, 0);
+    // F10: stdout closed before the start (`>&-`): exit 2, the lock left as it was.
+    common::write(d, "tools.json", snap("new", "Adds two numbers. Changed."));
+    let before = std::fs::read(d.join("p.lock")).unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("vigil");
+    let out = std::process::Command::new("sh")
+        .current_dir(d)
+        .arg("-c")
+        .arg(format!(
+            "exec '{}' lint tools.json --pin p.lock --update-pins >&-",
+            bin.display()
+        ))
+        .env_remove("VIGIL_CONFIG")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    expect_exit(&out, 2);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("stdout was closed"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read(d.join("p.lock")).unwrap(), before);
+    // ... while a shell's `>/dev/null` is an ordinary place for the report.
+    let out = std::process::Command::new("sh")
+        .current_dir(d)
+        .arg("-c")
+        .arg(format!(
+            "exec '{}' lint tools.json --pin p.lock --update-pins >/dev/null",
+            bin.display()
+        ))
+        .env_remove("VIGIL_CONFIG")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    expect_exit(&out, 1);
+    assert_ne!(std::fs::read(d.join("p.lock")).unwrap(), before);
+
+    // F12: JSON's skip counts agree with the reasons.
+    let e = TempDir::new().unwrap();
+    let e = e.path();
+    // (A sparse file: over the 10 MiB limit without writing it.)
+    let big = common::write(e, "big.json", r#"{"mcpServers": {}}"#);
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&big)
+        .unwrap()
+        .set_len(11 << 20)
+        .unwrap();
+    std::os::unix::fs::symlink("nowhere/.mcp.json", e.join(".mcp.json")).unwrap();
+    let out = run(e, &["lint", ".mcp.json", "big.json", "-f", "json"]);
+    expect_exit(&out, 2);
+    let v = json(&out);
+    let last = v.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["incomplete"], true, "{v}");
+    assert_eq!(last["skipped"]["too_large"], 1, "{last}");
+    assert_eq!(last["skipped"]["unreadable"], 1, "{last}");
+
+    // F15: a JSON file with a missing comma, named or found by a walk with an MCP key, is a
+    // parse error with its line and column.
+    let w = TempDir::new().unwrap();
+    let w = w.path();
+    common::write(w, "x.json", "{\"a\": 1\n \"b\": 2}\n");
+    let out = run(w, &["lint", "x.json"]);
+    expect_exit(&out, 2);
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(all.contains("x.json:1:8: Expected comma"), "{all}");
+    assert!(!all.contains("not an input"), "{all}");
+    std::fs::remove_file(w.join("x.json")).unwrap();
+    common::write(
+        w,
+        "team/servers.json",
+        "{\"mcpServers\": {\"a\": {\"command\": \"x\"}\n \"b\": {}}}\n",
+    );
+    common::write(w, "other/data.json", "{\"a\": 1\n \"b\": 2}\n");
+    let out = run(w, &["lint", "."]);
+    expect_exit(&out, 2);
+    let all = String::from_utf8_lossy(&out.stdout);
+    assert!(all.contains("team/servers.json:1:"), "{all}");
+    assert!(!all.contains("other/data.json"), "{all}");
+}
