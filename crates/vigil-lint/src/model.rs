@@ -233,12 +233,8 @@ pub fn servers(kind: Kind, root: &Node) -> Vec<Server<'_>> {
             match root.get("mcpServers") {
                 Some(list) if list.is_array() => {
                     for (i, s) in list.elements().iter().enumerate() {
-                        let name = s
-                            .get("name")
-                            .and_then(Node::as_str)
-                            .map_or_else(|| format!("#{i}"), str::to_owned);
                         out.push(server(
-                            name,
+                            listed_name(s, i),
                             root_key.join("mcpServers").join(i.to_string()),
                             s,
                         ));
@@ -252,12 +248,16 @@ pub fn servers(kind: Kind, root: &Node) -> Vec<Server<'_>> {
                     .join("experimental")
                     .join("modelContextProtocolServers");
                 for (i, s) in list.elements().iter().enumerate() {
-                    out.push(server(format!("#{i}"), k.join(i.to_string()), s));
+                    out.push(server(listed_name(s, i), k.join(i.to_string()), s));
                 }
             }
             // A `.continue/mcpServers/x.json` may hold one server's object alone.
             if out.is_empty() && (root.get("command").is_some() || root.get("url").is_some()) {
-                out.push(server("(file)".into(), root_key.clone(), root));
+                let name = root
+                    .get("name")
+                    .and_then(Node::as_str)
+                    .map_or_else(|| "(file)".to_owned(), str::to_owned);
+                out.push(server(name, root_key.clone(), root));
             }
         }
         Kind::ClaudeUser => {
@@ -284,6 +284,13 @@ pub fn servers(kind: Kind, root: &Node) -> Vec<Server<'_>> {
         _ => {}
     }
     out
+}
+
+/// The name of a server in a list: its `name`, else `#i`.
+fn listed_name(s: &Node, i: usize) -> String {
+    s.get("name")
+        .and_then(Node::as_str)
+        .map_or_else(|| format!("#{i}"), str::to_owned)
 }
 
 fn object_servers<'a>(obj: &'a Node, key: &KeyPath, out: &mut Vec<Server<'a>>) {

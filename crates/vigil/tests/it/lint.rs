@@ -2954,3 +2954,33 @@ fn update_pins_follows_a_rename_a_closed_stdout_fails_and_skip_counts_agree() {
     assert!(all.contains("team/servers.json:1:"), "{all}");
     assert!(!all.contains("other/data.json"), "{all}");
 }
+
+#[test]
+fn continue_servers_are_named_by_their_name() {
+    // Black-box tester, session 12: F16.
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    common::write(
+        d,
+        ".continue/mcpServers/a.yaml",
+        "experimental:\n  modelContextProtocolServers:\n    - name: Linear\n      transport:\n        type: sse\n        url: http://mcp.example.com/sse\n",
+    );
+    common::write(
+        d,
+        ".continue/mcpServers/b.yaml",
+        "name: Sentry\ntype: sse\nurl: http://mcp2.example.com/sse\n",
+    );
+    let out = run(d, &["lint", "-f", "json"]);
+    expect_exit(&out, 1);
+    let v = json(&out);
+    let texts: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "remote-without-auth")
+        .map(|f| f["text"].as_str().unwrap())
+        .collect();
+    assert!(texts.iter().any(|t| t.contains("`Linear`")), "{texts:?}");
+    assert!(texts.iter().any(|t| t.contains("`Sentry`")), "{texts:?}");
+    assert!(!texts.iter().any(|t| t.contains("`#0`") || t.contains("(file)")), "{texts:?}");
+}
