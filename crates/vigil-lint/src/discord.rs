@@ -246,7 +246,8 @@ static JS_ALL_INTENTS: LazyLock<Regex> = LazyLock::new(|| {
 /// The start of a list of intents as strings: `intents: [`, `new IntentsBitField([`,
 /// `new Intents([`.
 static INTENT_LIST: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?:\bintents["']?\s*[:=]\s*|\b(?:IntentsBitField|Intents)\s*\(\s*)\["#).expect("regex")
+    Regex::new(r#"(?:\bintents["']?\s*[:=]\s*|\b(?:IntentsBitField|Intents)\s*\(\s*)\["#)
+        .expect("regex")
 });
 static QUOTED_WORD: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"["'`]([A-Za-z_]{1,40})["'`]"#).expect("regex"));
@@ -474,7 +475,9 @@ fn source_intents_more(t: &str, out: &mut Vec<Request>) {
     for m in INTENT_LIST.find_iter(t) {
         // The list up to its `]` (at most 4 KiB).
         let rest = &t[m.end()..(m.end() + 4096).min(t.len())];
-        let rest = rest.get(..rest.find(']').unwrap_or(rest.len())).unwrap_or("");
+        let rest = rest
+            .get(..rest.find(']').unwrap_or(rest.len()))
+            .unwrap_or("");
         for c in QUOTED_WORD.captures_iter(rest) {
             if let Some(b) = intent_bit(&c[1]) {
                 let w = c.get(0).expect("match");

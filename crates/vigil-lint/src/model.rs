@@ -133,9 +133,24 @@ pub fn unwrap_launcher(argv: Vec<(String, &Node)>) -> Vec<(String, &Node)> {
                     }
                     if matches!(
                         a.as_str(),
-                        "-u" | "-g" | "-C" | "-D" | "-h" | "-p" | "-r" | "-t" | "-T" | "-U"
-                            | "--user" | "--group" | "--close-from" | "--chdir" | "--host"
-                            | "--prompt" | "--role" | "--type" | "--command-timeout"
+                        "-u" | "-g"
+                            | "-C"
+                            | "-D"
+                            | "-h"
+                            | "-p"
+                            | "-r"
+                            | "-t"
+                            | "-T"
+                            | "-U"
+                            | "--user"
+                            | "--group"
+                            | "--close-from"
+                            | "--chdir"
+                            | "--host"
+                            | "--prompt"
+                            | "--role"
+                            | "--type"
+                            | "--command-timeout"
                             | "--other-user"
                     ) {
                         k += 2;

@@ -86,8 +86,20 @@ pub fn secret_segment(url: &url::Url) -> Option<(usize, String)> {
         let after_digest_word = i > 0
             && matches!(
                 segs[i - 1].to_ascii_lowercase().as_str(),
-                "commit" | "commits" | "tree" | "blob" | "blobs" | "raw" | "archive" | "sha"
-                    | "sha1" | "sha256" | "rev" | "revision" | "revisions" | "ipfs"
+                "commit"
+                    | "commits"
+                    | "tree"
+                    | "blob"
+                    | "blobs"
+                    | "raw"
+                    | "archive"
+                    | "sha"
+                    | "sha1"
+                    | "sha256"
+                    | "rev"
+                    | "revision"
+                    | "revisions"
+                    | "ipfs"
             );
         (!(digest && (code_host || after_digest_word))).then(|| (i, percent_decode(seg)))
     })

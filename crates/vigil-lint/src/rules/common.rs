@@ -314,21 +314,57 @@ pub(crate) fn launched_packages(argv: &[(String, &Node)]) -> Vec<(usize, String,
             if !a.starts_with('-') {
                 return Some(k);
             }
-            k += if !a.contains('=') && valued.contains(&a) { 2 } else { 1 };
+            k += if !a.contains('=') && valued.contains(&a) {
+                2
+            } else {
+                1
+            };
         }
         None
     };
     if prog == "deno" && matches!(sub(1), Some("run" | "serve")) {
-        let valued = ["-c", "--config", "--import-map", "--lock", "--cert", "--location", "--seed", "--v8-flags", "--env-file", "--inspect"];
+        let valued = [
+            "-c",
+            "--config",
+            "--import-map",
+            "--lock",
+            "--cert",
+            "--location",
+            "--seed",
+            "--v8-flags",
+            "--env-file",
+            "--inspect",
+        ];
         if let Some(k) = script(2, &valued) {
             let a = argv[k].0.as_str();
-            if (a.starts_with("https://") || a.starts_with("http://")) && !out.iter().any(|(j, _, _)| *j == k) {
+            if (a.starts_with("https://") || a.starts_with("http://"))
+                && !out.iter().any(|(j, _, _)| *j == k)
+            {
                 out.push((k, a.to_owned(), false));
             }
         }
     }
     if prog == "go" && sub(1) == Some("run") {
-        let valued = ["-C", "-o", "-p", "-tags", "-ldflags", "-gcflags", "-mod", "-modfile", "-exec", "-overlay", "-pgo", "-toolexec", "-asmflags", "-buildmode", "-compiler", "-gccgoflags", "-installsuffix", "-pkgdir"];
+        let valued = [
+            "-C",
+            "-o",
+            "-p",
+            "-tags",
+            "-ldflags",
+            "-gcflags",
+            "-mod",
+            "-modfile",
+            "-exec",
+            "-overlay",
+            "-pgo",
+            "-toolexec",
+            "-asmflags",
+            "-buildmode",
+            "-compiler",
+            "-gccgoflags",
+            "-installsuffix",
+            "-pkgdir",
+        ];
         if let Some(k) = script(2, &valued) {
             let a = argv[k].0.as_str();
             if a.contains('@') && !a.contains("://") {
@@ -417,56 +453,240 @@ pub(crate) struct DockerRun {
 /// The options of `docker run` (and `docker container create`) that take a value, from
 /// Docker's CLI reference, with Podman's and nerdctl's own.
 const RUN_VALUED: &[&str] = &[
-    "-a", "--attach", "--add-host", "--annotation", "--blkio-weight", "--blkio-weight-device",
-    "--cap-add", "--cap-drop", "--cgroup-parent", "--cgroupns", "--cidfile", "--cpu-count",
-    "--cpu-percent", "--cpu-period", "--cpu-quota", "--cpu-rt-period", "--cpu-rt-runtime", "-c",
-    "--cpu-shares", "--cpus", "--cpuset-cpus", "--cpuset-mems", "--detach-keys", "--device",
-    "--device-cgroup-rule", "--device-read-bps", "--device-read-iops", "--device-write-bps",
-    "--device-write-iops", "--dns", "--dns-opt", "--dns-option", "--dns-search", "--domainname",
-    "--entrypoint", "-e", "--env", "--env-file", "--expose", "--gpus", "--group-add",
-    "--health-cmd", "--health-interval", "--health-retries", "--health-start-interval",
-    "--health-start-period", "--health-timeout", "-h", "--hostname", "--io-maxbandwidth",
-    "--io-maxiops", "--ip", "--ip6", "--ipc", "--isolation", "--kernel-memory", "-l", "--label",
-    "--label-file", "--link", "--link-local-ip", "--log-driver", "--log-opt", "--mac-address",
-    "-m", "--memory", "--memory-reservation", "--memory-swap", "--memory-swappiness", "--mount",
-    "--name", "--network", "--net", "--network-alias", "--net-alias", "--oom-score-adj",
-    "--pid", "--pids-limit", "--platform", "-p", "--publish", "--pull", "--restart",
-    "--runtime", "--security-opt", "--shm-size", "--stop-signal", "--stop-timeout",
-    "--storage-opt", "--sysctl", "--tmpfs", "--ulimit", "-u", "--user", "--userns", "--uts",
-    "-v", "--volume", "--volume-driver", "--volumes-from", "-w", "--workdir",
+    "-a",
+    "--attach",
+    "--add-host",
+    "--annotation",
+    "--blkio-weight",
+    "--blkio-weight-device",
+    "--cap-add",
+    "--cap-drop",
+    "--cgroup-parent",
+    "--cgroupns",
+    "--cidfile",
+    "--cpu-count",
+    "--cpu-percent",
+    "--cpu-period",
+    "--cpu-quota",
+    "--cpu-rt-period",
+    "--cpu-rt-runtime",
+    "-c",
+    "--cpu-shares",
+    "--cpus",
+    "--cpuset-cpus",
+    "--cpuset-mems",
+    "--detach-keys",
+    "--device",
+    "--device-cgroup-rule",
+    "--device-read-bps",
+    "--device-read-iops",
+    "--device-write-bps",
+    "--device-write-iops",
+    "--dns",
+    "--dns-opt",
+    "--dns-option",
+    "--dns-search",
+    "--domainname",
+    "--entrypoint",
+    "-e",
+    "--env",
+    "--env-file",
+    "--expose",
+    "--gpus",
+    "--group-add",
+    "--health-cmd",
+    "--health-interval",
+    "--health-retries",
+    "--health-start-interval",
+    "--health-start-period",
+    "--health-timeout",
+    "-h",
+    "--hostname",
+    "--io-maxbandwidth",
+    "--io-maxiops",
+    "--ip",
+    "--ip6",
+    "--ipc",
+    "--isolation",
+    "--kernel-memory",
+    "-l",
+    "--label",
+    "--label-file",
+    "--link",
+    "--link-local-ip",
+    "--log-driver",
+    "--log-opt",
+    "--mac-address",
+    "-m",
+    "--memory",
+    "--memory-reservation",
+    "--memory-swap",
+    "--memory-swappiness",
+    "--mount",
+    "--name",
+    "--network",
+    "--net",
+    "--network-alias",
+    "--net-alias",
+    "--oom-score-adj",
+    "--pid",
+    "--pids-limit",
+    "--platform",
+    "-p",
+    "--publish",
+    "--pull",
+    "--restart",
+    "--runtime",
+    "--security-opt",
+    "--shm-size",
+    "--stop-signal",
+    "--stop-timeout",
+    "--storage-opt",
+    "--sysctl",
+    "--tmpfs",
+    "--ulimit",
+    "-u",
+    "--user",
+    "--userns",
+    "--uts",
+    "-v",
+    "--volume",
+    "--volume-driver",
+    "--volumes-from",
+    "-w",
+    "--workdir",
     // Podman and nerdctl.
-    "--arch", "--authfile", "--cert-dir", "--cgroup-conf", "--cgroups", "--chrootdirs",
-    "--conmon-pidfile", "--creds", "--decryption-key", "--env-merge", "--gidmap",
-    "--group-entry", "--health-log-destination", "--health-max-log-count",
-    "--health-max-log-size", "--health-on-failure", "--health-startup-cmd",
-    "--health-startup-interval", "--health-startup-retries", "--health-startup-success",
-    "--health-startup-timeout", "--hostuser", "--hosts-file", "--image-volume", "--init-path",
-    "--mask", "--os", "--passwd-entry", "--personality", "--pidfile", "--pod", "--pod-id-file",
-    "--preserve-fd", "--preserve-fds", "--rdt-class", "--requires", "--retry", "--retry-delay",
-    "--sdnotify", "--seccomp-policy", "--secret", "--shm-size-systemd", "--subgidname",
-    "--subuidname", "--systemd", "--timeout", "--tz", "--uidmap", "--umask", "--unmask",
-    "--unsetenv", "--variant", "--namespace", "--snapshotter", "--cni-path", "--cosign-key",
+    "--arch",
+    "--authfile",
+    "--cert-dir",
+    "--cgroup-conf",
+    "--cgroups",
+    "--chrootdirs",
+    "--conmon-pidfile",
+    "--creds",
+    "--decryption-key",
+    "--env-merge",
+    "--gidmap",
+    "--group-entry",
+    "--health-log-destination",
+    "--health-max-log-count",
+    "--health-max-log-size",
+    "--health-on-failure",
+    "--health-startup-cmd",
+    "--health-startup-interval",
+    "--health-startup-retries",
+    "--health-startup-success",
+    "--health-startup-timeout",
+    "--hostuser",
+    "--hosts-file",
+    "--image-volume",
+    "--init-path",
+    "--mask",
+    "--os",
+    "--passwd-entry",
+    "--personality",
+    "--pidfile",
+    "--pod",
+    "--pod-id-file",
+    "--preserve-fd",
+    "--preserve-fds",
+    "--rdt-class",
+    "--requires",
+    "--retry",
+    "--retry-delay",
+    "--sdnotify",
+    "--seccomp-policy",
+    "--secret",
+    "--shm-size-systemd",
+    "--subgidname",
+    "--subuidname",
+    "--systemd",
+    "--timeout",
+    "--tz",
+    "--uidmap",
+    "--umask",
+    "--unmask",
+    "--unsetenv",
+    "--variant",
+    "--namespace",
+    "--snapshotter",
+    "--cni-path",
+    "--cosign-key",
     "--verify",
 ];
 
 /// The switches of `docker run` (and Podman's): known, so that any other option is unknown.
 const RUN_SWITCHES: &[&str] = &[
-    "-d", "--detach", "-i", "--interactive", "-t", "--tty", "--rm", "--privileged", "-P",
-    "--publish-all", "--read-only", "--init", "--no-healthcheck", "--oom-kill-disable",
-    "--disable-content-trust", "-q", "--quiet", "--sig-proxy", "--use-api-socket", "--help",
-    "--env-host", "--http-proxy", "--no-hosts", "--read-only-tmpfs", "--replace", "--rootfs",
-    "--tls-verify", "--rmi",
+    "-d",
+    "--detach",
+    "-i",
+    "--interactive",
+    "-t",
+    "--tty",
+    "--rm",
+    "--privileged",
+    "-P",
+    "--publish-all",
+    "--read-only",
+    "--init",
+    "--no-healthcheck",
+    "--oom-kill-disable",
+    "--disable-content-trust",
+    "-q",
+    "--quiet",
+    "--sig-proxy",
+    "--use-api-socket",
+    "--help",
+    "--env-host",
+    "--http-proxy",
+    "--no-hosts",
+    "--read-only-tmpfs",
+    "--replace",
+    "--rootfs",
+    "--tls-verify",
+    "--rmi",
 ];
 
 /// Options before the subcommand that take a value: Docker's (`--context`, `-H`, `--config`,
 /// `--log-level`, the TLS files) and Podman's.
 const GLOBAL_VALUED: &[&str] = &[
-    "-c", "--context", "-H", "--host", "--config", "-l", "--log-level", "--tlscacert",
-    "--tlscert", "--tlskey", "--connection", "--url", "--identity", "--root", "--runroot",
-    "--runtime", "--storage-driver", "--storage-opt", "--tmpdir", "--cgroup-manager",
-    "--conmon", "--events-backend", "--hooks-dir", "--module", "--network-cmd-path",
-    "--network-config-dir", "--volumepath", "--imagestore", "--ssh", "--address", "-a",
-    "--namespace", "-n", "--snapshotter", "--cni-path", "--data-root", "--host-gateway-ip",
+    "-c",
+    "--context",
+    "-H",
+    "--host",
+    "--config",
+    "-l",
+    "--log-level",
+    "--tlscacert",
+    "--tlscert",
+    "--tlskey",
+    "--connection",
+    "--url",
+    "--identity",
+    "--root",
+    "--runroot",
+    "--runtime",
+    "--storage-driver",
+    "--storage-opt",
+    "--tmpdir",
+    "--cgroup-manager",
+    "--conmon",
+    "--events-backend",
+    "--hooks-dir",
+    "--module",
+    "--network-cmd-path",
+    "--network-config-dir",
+    "--volumepath",
+    "--imagestore",
+    "--ssh",
+    "--address",
+    "-a",
+    "--namespace",
+    "-n",
+    "--snapshotter",
+    "--cni-path",
+    "--data-root",
+    "--host-gateway-ip",
 ];
 
 /// A `--cap-add` value that gives the container the machine.
@@ -488,7 +708,9 @@ pub(crate) fn docker_run(argv: &[(String, &Node)]) -> Option<DockerRun> {
     let first = argv.first()?;
     // Cheap refusals first: most command lines are `npx …`, `uvx …`, `node …`.
     let f = first.0.as_str();
-    if !(contains_nocase(f, "docker") || contains_nocase(f, "podman") || contains_nocase(f, "nerdctl"))
+    if !(contains_nocase(f, "docker")
+        || contains_nocase(f, "podman")
+        || contains_nocase(f, "nerdctl"))
     {
         return None;
     }
@@ -510,7 +732,10 @@ pub(crate) fn docker_run(argv: &[(String, &Node)]) -> Option<DockerRun> {
                 after_unknown = false;
             } else {
                 after_unknown = !inline
-                    && !matches!(flag, "-D" | "--debug" | "--tls" | "--tlsverify" | "--remote" | "-r");
+                    && !matches!(
+                        flag,
+                        "-D" | "--debug" | "--tls" | "--tlsverify" | "--remote" | "-r"
+                    );
                 i += 1;
             }
             continue;
@@ -662,7 +887,11 @@ pub(crate) fn mount_source(spec: &str) -> String {
             }
             b'}' if depth > 0 => depth -= 1,
             // `C:\Users\…` keeps its drive.
-            b':' if depth == 0 && !(k == 1 && b[0].is_ascii_alphabetic() && matches!(b.get(2), Some(b'\\' | b'/'))) => {
+            b':' if depth == 0
+                && !(k == 1
+                    && b[0].is_ascii_alphabetic()
+                    && matches!(b.get(2), Some(b'\\' | b'/'))) =>
+            {
                 end = k;
                 break;
             }
@@ -723,7 +952,10 @@ pub(crate) fn is_socket(src: &str) -> bool {
     }
     let s = src.trim().to_ascii_lowercase();
     let t = s.trim_end_matches('/');
-    let parts: Vec<&str> = t.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+    let parts: Vec<&str> = t
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
     let rooted = s.starts_with('/');
     (rooted
         && matches!(

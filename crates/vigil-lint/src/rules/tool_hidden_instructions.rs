@@ -127,7 +127,10 @@ static FOREIGN: LazyLock<Regex> = LazyLock::new(|| {
         }
         // The letter in either case (the text may capitalise it), each read as `as_read` would.
         let mut alts = String::new();
-        for v in std::iter::once(c).chain(c.to_uppercase()).chain(c.to_lowercase()) {
+        for v in std::iter::once(c)
+            .chain(c.to_uppercase())
+            .chain(c.to_lowercase())
+        {
             let skel: String = unicode_security::skeleton(v.encode_utf8(&mut buf)).collect();
             if skel.is_ascii() && skel.chars().count() == 1 && !alts.contains(skel.as_str()) {
                 alts.push_str(&regex::escape(&skel));

@@ -2864,10 +2864,16 @@ fn update_pins_follows_a_rename_a_closed_stdout_fails_and_skip_counts_agree() {
     // F9: renamed in serverInfo, then --update-pins: the old name leaves the lock, so the
     // next run is clean rather than tool-removed forever.
     common::write(d, "tools.json", snap("new", "Adds two numbers."));
-    let out = run(d, &["lint", "tools.json", "--pin", "p.lock", "--update-pins"]);
+    let out = run(
+        d,
+        &["lint", "tools.json", "--pin", "p.lock", "--update-pins"],
+    );
     expect_exit(&out, 0);
     let lock = std::fs::read_to_string(d.join("p.lock")).unwrap();
-    assert!(lock.contains("\"new\"") && !lock.contains("\"old\""), "{lock}");
+    assert!(
+        lock.contains("\"new\"") && !lock.contains("\"old\""),
+        "{lock}"
+    );
     let out = run(d, &["lint", "tools.json", "--pin", "p.lock", "-f", "json"]);
     expect_exit(&out, 0);
     // F10: stdout closed before the start (`>&-`): exit 2, the lock left as it was.
@@ -2982,5 +2988,10 @@ fn continue_servers_are_named_by_their_name() {
         .collect();
     assert!(texts.iter().any(|t| t.contains("`Linear`")), "{texts:?}");
     assert!(texts.iter().any(|t| t.contains("`Sentry`")), "{texts:?}");
-    assert!(!texts.iter().any(|t| t.contains("`#0`") || t.contains("(file)")), "{texts:?}");
+    assert!(
+        !texts
+            .iter()
+            .any(|t| t.contains("`#0`") || t.contains("(file)")),
+        "{texts:?}"
+    );
 }
