@@ -1071,6 +1071,18 @@ pub fn pin_findings(
             match c {
                 Change::Changed { tool, fields } => {
                     let t = list.iter().find(|t| t.name == tool).expect("seen");
+                    // A pin without field hashes (an edited lock's `"fields": {}`) cannot say
+                    // which field changed: every field "differs" from nothing.
+                    let fields = if lock
+                        .servers
+                        .get(server)
+                        .and_then(|s| s.tools.get(&tool))
+                        .is_some_and(|p| p.fields.is_empty())
+                    {
+                        Vec::new()
+                    } else {
+                        fields
+                    };
                     push(
                         "tool-changed",
                         &t.path,
@@ -1080,7 +1092,7 @@ pub fn pin_findings(
                             // The tool's hash differs but no field's does: the lock itself was
                             // edited (or is corrupt), which is no less a change to review.
                             format!(
-                                "tool `{tool}` of {server_shown} does not match its pin: the pinned hash differs although every pinned field hash matches (the lock was edited or is corrupt)"
+                                "tool `{tool}` of {server_shown} does not match its pin: the pinned hash differs although no pinned field hash says which field changed (the lock was edited or is corrupt)"
                             )
                         } else {
                             format!(

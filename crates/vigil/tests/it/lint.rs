@@ -2995,3 +2995,70 @@ fn continue_servers_are_named_by_their_name() {
         "{texts:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_match_their_redaction_empty_field_pins_and_burst_counts() {
+    // Black-box tester, session 12: F18.
+    let dir = TempDir::new().unwrap();
+    let d = dir.path().to_owned();
+    let tok = common::token("«{alnum:40}»", 131);
+    common::write(
+        &d,
+        ".mcp.json",
+        format!(
+            r#"{{"mcpServers": {{"a": {{"url": "https://a.example.com/mcp", "headers": {{"Authorization": "Bearer {tok}"}}}}}}}}"#
+        ),
+    );
+    let tools = |desc: &str| {
+        format!(
+            r#"{{"tools": [{{"name": "add", "description": "{desc}", "inputSchema": {{"type": "object", "properties": {{"a": {{"type": "number"}}}}, "additionalProperties": false}}}}]}}"#
+        )
+    };
+    common::write(&d, "snap/tools.json", tools("Adds two numbers."));
+    let (addr, seen) = recording_server(401, &[("www-authenticate", "Bearer")]).await;
+    let url = format!("http://{addr}/mcp");
+    let out = tokio::task::spawn_blocking(move || {
+        // The message says the same with secrets shown or redacted.
+        let shown = run(&d, &["lint", ".mcp.json", "--show-secrets"]);
+        let redacted = run(&d, &["lint", ".mcp.json"]);
+        let text = |o: &std::process::Output| String::from_utf8_lossy(&o.stdout).into_owned();
+        assert!(
+            text(&shown).contains("Bearer-scheme credential"),
+            "{}",
+            text(&shown)
+        );
+        assert!(
+            text(&redacted).contains("Bearer-scheme credential"),
+            "{}",
+            text(&redacted)
+        );
+        // A pin whose field hashes were emptied names no field, and says the lock was edited.
+        expect_exit(&run(&d, &["lint", "snap", "--pin", "p.lock"]), 0);
+        let lock = std::fs::read_to_string(d.join("p.lock")).unwrap();
+        let mut v: serde_json::Value = serde_json::from_str(&lock).unwrap();
+        v["servers"]["tools"]["tools"]["add"]["fields"] = serde_json::json!({});
+        std::fs::write(d.join("p.lock"), v.to_string()).unwrap();
+        common::write(&d, "snap/tools.json", tools("Adds numbers."));
+        let out = run(&d, &["lint", "snap", "--pin", "p.lock", "-f", "json"]);
+        let v = json(&out);
+        let changed = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["rule"] == "tool-changed")
+            .unwrap_or_else(|| panic!("{v}"))
+            .clone();
+        let t = changed["text"].as_str().unwrap();
+        assert!(
+            t.contains("the lock was edited or is corrupt") && !t.contains("inputSchema"),
+            "{t}"
+        );
+        run(&d, &["lint", "--probe", &url, "--probe-burst", "3"])
+    })
+    .await
+    .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let n = seen.lock().unwrap().len();
+    assert!(n > 5, "{n}");
+    assert!(err.contains(&format!("with {n} request(s)")), "{n}: {err}");
+}
