@@ -231,6 +231,26 @@ static JS_INTENT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?:GatewayIntentBits|IntentsBitField\s*\.\s*Flags|Intents\s*\.\s*FLAGS|GatewayIntents)\s*\.\s*([A-Za-z_]{1,40})")
         .expect("regex")
 });
+/// discord.js aliases: `const { GatewayIntentBits: G } = …`, `import { GatewayIntentBits as
+/// G }`, `const G = GatewayIntentBits`; discord.py's `from discord import Intents as I`.
+static INTENT_ALIAS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:GatewayIntentBits|IntentsBitField|Intents|GatewayIntents)\s*(?::|\bas\b)\s*([A-Za-z_][A-Za-z0-9_]{0,40})\b|\b(?:const|let|var)\s+([A-Za-z_][A-Za-z0-9_]{0,40})\s*=\s*(?:[A-Za-z_][A-Za-z0-9_]{0,40}\s*\.\s*)?(?:GatewayIntentBits|IntentsBitField|Intents|GatewayIntents)\s*[;\r\n]")
+        .expect("regex")
+});
+/// Every intent there is: `Object.values(GatewayIntentBits)`, `IntentsBitField.All`,
+/// `Intents.ALL` (the alias forms are matched separately).
+static JS_ALL_INTENTS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"Object\s*\.\s*(?:values|keys|entries)\s*\(\s*(?:GatewayIntentBits|IntentsBitField\s*\.\s*Flags|Intents\s*\.\s*FLAGS|GatewayIntents)\s*\)|\b(?:IntentsBitField|Intents)\s*\.\s*(?:All|ALL)\b")
+        .expect("regex")
+});
+/// The start of a list of intents as strings: `intents: [`, `new IntentsBitField([`,
+/// `new Intents([`.
+static INTENT_LIST: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?:\bintents["']?\s*[:=]\s*|\b(?:IntentsBitField|Intents)\s*\(\s*)\["#)
+        .expect("regex")
+});
+static QUOTED_WORD: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"["'`]([A-Za-z_]{1,40})["'`]"#).expect("regex"));
 static RAW_INTENTS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?i)\bintents["']?\s*[:=]\s*(?:new\s+IntentsBitField\s*\(\s*)?(\d{1,10})\b"#)
         .expect("regex")
@@ -387,6 +407,7 @@ pub fn intents(doc: &Document) -> Vec<Request> {
                     });
                 }
             }
+            source_intents_more(t, &mut out);
             for c in RAW_INTENTS.captures_iter(t) {
                 if let Ok(n) = c[1].parse::<u64>() {
                     let m = c.get(1).expect("group");
@@ -436,6 +457,95 @@ pub fn intents(doc: &Document) -> Vec<Request> {
         ),
     }
     out
+}
+
+/// What a bot's source asks for beyond the plain forms: discord.js intents as strings in an
+/// `intents:` list (`["Guilds", "MessageContent"]`), `Object.values(GatewayIntentBits)` (every
+/// intent), and the flags and calls of an alias (`{ GatewayIntentBits: G }` then
+/// `G.MessageContent`; `from discord import Intents as I` then `I.all()`).
+fn source_intents_more(t: &str, out: &mut Vec<Request>) {
+    let sp = |a: usize, b: usize| Span::new(a, b);
+    for m in JS_ALL_INTENTS.find_iter(t) {
+        out.push(Request {
+            span: sp(m.start(), m.end()),
+            bits: ALL_INTENTS,
+            what: m.as_str().to_owned(),
+        });
+    }
+    for m in INTENT_LIST.find_iter(t) {
+        // The list up to its `]` (at most 4 KiB).
+        let rest = &t[m.end()..(m.end() + 4096).min(t.len())];
+        let rest = rest
+            .get(..rest.find(']').unwrap_or(rest.len()))
+            .unwrap_or("");
+        for c in QUOTED_WORD.captures_iter(rest) {
+            if let Some(b) = intent_bit(&c[1]) {
+                let w = c.get(0).expect("match");
+                let start = m.end() + w.start();
+                out.push(Request {
+                    span: sp(start, start + w.len()),
+                    bits: b,
+                    what: w.as_str().to_owned(),
+                });
+            }
+        }
+    }
+    let mut aliases: Vec<String> = INTENT_ALIAS
+        .captures_iter(t)
+        .filter_map(|c| c.get(1).or_else(|| c.get(2)).map(|m| m.as_str().to_owned()))
+        .filter(|a| {
+            !matches!(
+                a.as_str(),
+                "GatewayIntentBits" | "IntentsBitField" | "Intents" | "GatewayIntents"
+            )
+        })
+        .collect();
+    aliases.sort();
+    aliases.dedup();
+    aliases.truncate(16);
+    if aliases.is_empty() {
+        return;
+    }
+    let names = aliases
+        .iter()
+        .map(|a| regex::escape(a))
+        .collect::<Vec<_>>()
+        .join("|");
+    let Ok(flag) = Regex::new(&format!(
+        r"\b(?:{names})\s*\.\s*(?:(?:Flags|FLAGS)\s*\.\s*)?([A-Za-z_]{{1,40}})(\s*\(\s*\))?"
+    )) else {
+        return;
+    };
+    let Ok(values) = Regex::new(&format!(
+        r"Object\s*\.\s*(?:values|keys|entries)\s*\(\s*(?:{names})(?:\s*\.\s*(?:Flags|FLAGS))?\s*\)"
+    )) else {
+        return;
+    };
+    for m in values.find_iter(t) {
+        out.push(Request {
+            span: sp(m.start(), m.end()),
+            bits: ALL_INTENTS,
+            what: m.as_str().to_owned(),
+        });
+    }
+    for c in flag.captures_iter(t) {
+        let m = c.get(0).expect("match");
+        let name = &c[1];
+        let bits = match (name, c.get(2).is_some()) {
+            ("all", true) => Some(ALL_INTENTS),
+            ("default", true) => Some(ALL_INTENTS & !PRIVILEGED),
+            ("All" | "ALL", false) => Some(ALL_INTENTS),
+            (_, false) => intent_bit(name),
+            _ => None,
+        };
+        if let Some(bits) = bits {
+            out.push(Request {
+                span: sp(m.start(), m.end()),
+                bits,
+                what: m.as_str().to_owned(),
+            });
+        }
+    }
 }
 
 /// The permissions a document asks for (invite URLs, invite helpers, configured integers).

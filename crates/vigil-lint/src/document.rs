@@ -74,6 +74,29 @@ fn too_deep(e: &SyntaxError) -> bool {
     m.contains("nesting depth") || m.contains("recursion limit") || m.contains("too deep")
 }
 
+/// Keys that only an MCP client's configuration or a tools snapshot holds.
+const STRONG_MARKERS: &[&str] = &[
+    "\"mcpServers\"",
+    "mcpServers:",
+    "\"mcp_servers\"",
+    "[mcp_servers",
+    "\"context_servers\"",
+    "\"modelContextProtocolServers\"",
+    "\"inputSchema\"",
+];
+
+/// The syntax error of a file that [`Document::from_text`] passed over as not an input: a file
+/// named on the command line with a JSON, YAML or TOML name that does not parse is reported
+/// with its line and column, not as "not an input".
+pub fn named_syntax_error(path: &Path, shown: &str, text: &str) -> Option<DocumentError> {
+    match guess(path) {
+        Guess::Shape(syntax) => parse(syntax, strip_bom(text))
+            .err()
+            .map(|e| syntax_error(shown, e)),
+        _ => None,
+    }
+}
+
 impl Document {
     /// Reads `bytes` that came from `path` (shown as `shown`). `Ok(None)`: not an input
     /// `vigil lint` reads (an unknown name with an unknown shape, or an unrelated source file).
@@ -114,9 +137,14 @@ impl Document {
                 }
                 // A file of unknown purpose that does not parse is not ours to judge, unless it
                 // nests too deeply to tell: then the run is incomplete.
+                // One that names MCP servers or tool schemas is a client's file that its client
+                // would refuse too: the error is reported (fail closed), not skipped.
                 let root = match parse(syntax, strip_bom(&text)) {
                     Ok(root) => root,
                     Err(e) if too_deep(&e) => return Err(syntax_err(e)),
+                    Err(e) if STRONG_MARKERS.iter().any(|m| finder(m)) => {
+                        return Err(syntax_err(e))
+                    }
                     Err(_) => return Ok(None),
                 };
                 match by_shape(&root, path) {

@@ -544,9 +544,19 @@ impl Linter {
                 }
             }
             Ok(Some(doc)) => self.finish(doc, out),
-            Ok(None) if named => lock(out).errors.push(InputError::NotRecognized {
-                path: shown.to_owned(),
-            }),
+            Ok(None) if named => {
+                // A JSON, YAML or TOML file that does not parse: its error, with line and
+                // column, rather than "not an input".
+                let err = std::fs::read_to_string(path)
+                    .ok()
+                    .and_then(|t| crate::document::named_syntax_error(path, shown, &t));
+                lock(out).errors.push(match err {
+                    Some(e) => e.into(),
+                    None => InputError::NotRecognized {
+                        path: shown.to_owned(),
+                    },
+                })
+            }
             Ok(None) => {}
             // A file found by a walk that is not UTF-8 is not ours unless its name is a
             // client's or, decoded leniently, it reads as an input (clients decode such files).
@@ -1061,6 +1071,18 @@ pub fn pin_findings(
             match c {
                 Change::Changed { tool, fields } => {
                     let t = list.iter().find(|t| t.name == tool).expect("seen");
+                    // A pin without field hashes (an edited lock's `"fields": {}`) cannot say
+                    // which field changed: every field "differs" from nothing.
+                    let fields = if lock
+                        .servers
+                        .get(server)
+                        .and_then(|s| s.tools.get(&tool))
+                        .is_some_and(|p| p.fields.is_empty())
+                    {
+                        Vec::new()
+                    } else {
+                        fields
+                    };
                     push(
                         "tool-changed",
                         &t.path,
@@ -1070,7 +1092,7 @@ pub fn pin_findings(
                             // The tool's hash differs but no field's does: the lock itself was
                             // edited (or is corrupt), which is no less a change to review.
                             format!(
-                                "tool `{tool}` of {server_shown} does not match its pin: the pinned hash differs although every pinned field hash matches (the lock was edited or is corrupt)"
+                                "tool `{tool}` of {server_shown} does not match its pin: the pinned hash differs although no pinned field hash says which field changed (the lock was edited or is corrupt)"
                             )
                         } else {
                             format!(
@@ -1194,6 +1216,36 @@ pub fn lock_of(tools: &[SeenTool]) -> crate::pin::LockFile {
         lock.record(s, &list);
     }
     lock
+}
+
+/// `lock` updated with this run's tools (`--update-pins`): every server seen is recorded as
+/// seen, and a pinned server that this run saw under a new name (one the lock did not know,
+/// whose tools overlap it, as [`pin_findings`] reads a rename) is dropped, so the old name does
+/// not report its tools `tool-removed` ever after.
+pub fn updated_lock(lock: &crate::pin::LockFile, tools: &[SeenTool]) -> crate::pin::LockFile {
+    let fresh = lock_of(tools);
+    let mut new = lock.clone();
+    let mut gone: Vec<String> = lock
+        .servers
+        .keys()
+        .filter(|s| !fresh.servers.contains_key(*s))
+        .cloned()
+        .collect();
+    for (server, pins) in &fresh.servers {
+        if !lock.servers.contains_key(server) {
+            let overlaps = |g: &String| {
+                lock.servers[g]
+                    .tools
+                    .keys()
+                    .any(|t| pins.tools.contains_key(t))
+            };
+            if let Some(i) = gone.iter().position(overlaps) {
+                new.servers.remove(&gone.remove(i));
+            }
+        }
+        new.servers.insert(server.clone(), pins.clone());
+    }
+    new
 }
 
 /// The origins a voice manifest's servers allow in their `cors` settings, with the server URL.

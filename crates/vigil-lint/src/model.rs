@@ -89,7 +89,7 @@ fn shell_words(text: &str) -> Vec<String> {
 
 /// The command a wrapper runs, so launchers are judged by what really starts: `cmd /c npx …`
 /// (the usual Windows form), `sh -c "docker run …"`, `bash -lc …`, `powershell -Command …`,
-/// `env K=V cmd …`, `exec cmd …`, nested up to four deep. A script string is split with `shlex`; each part
+/// `env K=V cmd …`, `exec cmd …`, `sudo -E cmd …`, `doas cmd …`, nested up to four deep. A script string is split with `shlex`; each part
 /// keeps pointing at the node it came from.
 pub fn unwrap_launcher(argv: Vec<(String, &Node)>) -> Vec<(String, &Node)> {
     let mut argv = argv;
@@ -122,13 +122,56 @@ pub fn unwrap_launcher(argv: Vec<(String, &Node)>) -> Vec<(String, &Node)> {
                 .skip(1)
                 .position(|(a, _)| !a.contains('=') && !a.starts_with('-'))
                 .map(|i| i + 1),
+            // `sudo -u bot -E docker run …`, `doas -u bot docker run …`: the options that
+            // take a value are skipped with it; `VAR=x` assignments too.
+            "sudo" | "doas" | "run0" => {
+                let mut k = 1;
+                while let Some((a, _)) = argv.get(k) {
+                    if a == "--" {
+                        k += 1;
+                        break;
+                    }
+                    if matches!(
+                        a.as_str(),
+                        "-u" | "-g"
+                            | "-C"
+                            | "-D"
+                            | "-h"
+                            | "-p"
+                            | "-r"
+                            | "-t"
+                            | "-T"
+                            | "-U"
+                            | "--user"
+                            | "--group"
+                            | "--close-from"
+                            | "--chdir"
+                            | "--host"
+                            | "--prompt"
+                            | "--role"
+                            | "--type"
+                            | "--command-timeout"
+                            | "--other-user"
+                    ) {
+                        k += 2;
+                    } else if a.starts_with('-') || (a.contains('=') && k > 0) {
+                        k += 1;
+                    } else {
+                        break;
+                    }
+                }
+                Some(k)
+            }
             _ => None,
         };
         let Some(start) = rest.filter(|s| *s < argv.len()) else {
             break;
         };
         let tail: Vec<(String, &Node)> = argv.split_off(start);
-        let single_script = !matches!(prog.as_str(), "env" | "exec" | "nohup") && tail.len() == 1
+        let single_script = !matches!(
+            prog.as_str(),
+            "env" | "exec" | "nohup" | "sudo" | "doas" | "run0"
+        ) && tail.len() == 1
             || matches!(
                 prog.as_str(),
                 "sh" | "bash" | "zsh" | "dash" | "ash" | "ksh" | "fish"
@@ -205,12 +248,8 @@ pub fn servers(kind: Kind, root: &Node) -> Vec<Server<'_>> {
             match root.get("mcpServers") {
                 Some(list) if list.is_array() => {
                     for (i, s) in list.elements().iter().enumerate() {
-                        let name = s
-                            .get("name")
-                            .and_then(Node::as_str)
-                            .map_or_else(|| format!("#{i}"), str::to_owned);
                         out.push(server(
-                            name,
+                            listed_name(s, i),
                             root_key.join("mcpServers").join(i.to_string()),
                             s,
                         ));
@@ -224,12 +263,16 @@ pub fn servers(kind: Kind, root: &Node) -> Vec<Server<'_>> {
                     .join("experimental")
                     .join("modelContextProtocolServers");
                 for (i, s) in list.elements().iter().enumerate() {
-                    out.push(server(format!("#{i}"), k.join(i.to_string()), s));
+                    out.push(server(listed_name(s, i), k.join(i.to_string()), s));
                 }
             }
             // A `.continue/mcpServers/x.json` may hold one server's object alone.
             if out.is_empty() && (root.get("command").is_some() || root.get("url").is_some()) {
-                out.push(server("(file)".into(), root_key.clone(), root));
+                let name = root
+                    .get("name")
+                    .and_then(Node::as_str)
+                    .map_or_else(|| "(file)".to_owned(), str::to_owned);
+                out.push(server(name, root_key.clone(), root));
             }
         }
         Kind::ClaudeUser => {
@@ -256,6 +299,13 @@ pub fn servers(kind: Kind, root: &Node) -> Vec<Server<'_>> {
         _ => {}
     }
     out
+}
+
+/// The name of a server in a list: its `name`, else `#i`.
+fn listed_name(s: &Node, i: usize) -> String {
+    s.get("name")
+        .and_then(Node::as_str)
+        .map_or_else(|| format!("#{i}"), str::to_owned)
 }
 
 fn object_servers<'a>(obj: &'a Node, key: &KeyPath, out: &mut Vec<Server<'a>>) {

@@ -31,6 +31,8 @@ static URL_PATH: LazyLock<regex::Regex> = LazyLock::new(|| {
 
 /// Whether a URL's path segment is a token (Zapier's `/api/mcp/s/<token>/mcp`, a Discord
 /// webhook's `/api/webhooks/<id>/<token>`): random-looking once percent-decoded.
+/// Random hex (16 or more hex digits, digits and letters mixed) and a UUID count too: what
+/// `secrets.token_hex()` and `uuid4()` make.
 pub fn is_secret_segment(segment: &str) -> bool {
     if segment.len() < 16 {
         return false;
@@ -38,7 +40,69 @@ pub fn is_secret_segment(segment: &str) -> bool {
     let decoded = percent_decode(segment);
     !crate::secrets::is_reference(&decoded)
         && !crate::secrets::is_fill_in(&decoded)
-        && crate::secrets::looks_random(&decoded)
+        && (crate::secrets::looks_random(&decoded) || hex_token(&decoded))
+}
+
+/// Random hex of 16 to 128 digits with digits and letters mixed and at least six distinct
+/// digits, or a UUID whose digits are as varied.
+fn hex_token(v: &str) -> bool {
+    let v = v.trim();
+    let uuid = crate::secrets::is_uuid_or_digest(v) && v.len() == 36;
+    let hex = (16..=128).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_hexdigit());
+    if !(hex || uuid) {
+        return false;
+    }
+    let digits = v.bytes().filter(u8::is_ascii_digit).count();
+    let letters = v.bytes().filter(u8::is_ascii_alphabetic).count();
+    let mut seen = [false; 16];
+    for b in v.bytes().filter(u8::is_ascii_hexdigit) {
+        seen[(b as char).to_digit(16).unwrap_or(0) as usize] = true;
+    }
+    digits > 0 && letters > 0 && seen.iter().filter(|s| **s).count() >= 6
+}
+
+/// The first path segment of `url` that is a credential ([`is_secret_segment`]), with its
+/// index (0-based). A 40- or 64-digit hex segment is a commit or content digest, not a
+/// credential, where the host is a code host (`github.com`, `raw.githubusercontent.com`,
+/// `gitlab.com`…) or the segment before says so (`commit`, `tree`, `blob`, `archive`…).
+pub fn secret_segment(url: &url::Url) -> Option<(usize, String)> {
+    let host = url.host_str().unwrap_or("").to_ascii_lowercase();
+    let code_host = [
+        "github.com",
+        "githubusercontent.com",
+        "gitlab.com",
+        "bitbucket.org",
+        "codeberg.org",
+        "sr.ht",
+    ]
+    .iter()
+    .any(|h| host == *h || host.ends_with(&format!(".{h}")));
+    let segs: Vec<&str> = url.path_segments()?.collect();
+    segs.iter().enumerate().find_map(|(i, seg)| {
+        if !is_secret_segment(seg) {
+            return None;
+        }
+        let digest = matches!(seg.len(), 40 | 64) && seg.bytes().all(|b| b.is_ascii_hexdigit());
+        let after_digest_word = i > 0
+            && matches!(
+                segs[i - 1].to_ascii_lowercase().as_str(),
+                "commit"
+                    | "commits"
+                    | "tree"
+                    | "blob"
+                    | "blobs"
+                    | "raw"
+                    | "archive"
+                    | "sha"
+                    | "sha1"
+                    | "sha256"
+                    | "rev"
+                    | "revision"
+                    | "revisions"
+                    | "ipfs"
+            );
+        (!(digest && (code_host || after_digest_word))).then(|| (i, percent_decode(seg)))
+    })
 }
 
 /// `%XX` escapes decoded (invalid ones kept as written).

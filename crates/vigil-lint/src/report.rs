@@ -65,6 +65,12 @@ pub fn build(
             InputError::NotRecognized { .. } => Gap::Unsupported,
             _ => Gap::Unreadable,
         };
+        // The skip counts agree with the reasons (JSON's `skipped`, SARIF's properties).
+        match gap {
+            Gap::TooLarge => report.completeness.skipped.too_large += 1,
+            Gap::Unreadable => report.completeness.skipped.unreadable += 1,
+            _ => {}
+        }
         report.completeness.gap(gap, e.to_string());
     }
     report

@@ -209,6 +209,12 @@ fn emit(
             vigil_report::render(format, report, &opts, &mut buf)?;
             if closed_stdout_fails {
                 use std::io::Write as _;
+                // A stdout closed before the start (`>&-`) is /dev/null by now (the runtime
+                // opens it read-write in its place, and writes to it succeed): as closed as
+                // a broken pipe, so it fails the same way.
+                if stdout_closed_at_start() {
+                    return Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe).into());
+                }
                 let mut out = std::io::stdout().lock();
                 out.write_all(&buf).and_then(|()| out.flush())?;
             } else {
@@ -217,6 +223,24 @@ fn emit(
         }
     }
     Ok(())
+}
+
+/// Whether stdout was closed when the process started: on Linux, the Rust runtime then opens
+/// `/dev/null` read-write as fd 1, which a shell's `>/dev/null` (write-only) never does.
+fn stdout_closed_at_start() -> bool {
+    let Ok(target) = std::fs::read_link("/proc/self/fd/1") else {
+        return false;
+    };
+    if target != std::path::Path::new("/dev/null") {
+        return false;
+    }
+    let Ok(info) = std::fs::read_to_string("/proc/self/fdinfo/1") else {
+        return false;
+    };
+    info.lines()
+        .find_map(|l| l.strip_prefix("flags:"))
+        .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
+        .is_some_and(|flags| flags & 0o3 == 0o2)
 }
 
 /// Writes a rendered report to stdout. A closed stdout (`vigil … | head -1`) is not an error:

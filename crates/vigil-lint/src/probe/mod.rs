@@ -103,10 +103,7 @@ pub fn target(url: &str) -> Result<(String, Vec<String>), ProbeError> {
     }
     // A token in the path (`/api/mcp/s/<token>/mcp`) cannot be removed without probing
     // another endpoint: the URL is refused, never sent, and printed with the token masked.
-    if let Some(i) = parsed
-        .path_segments()
-        .and_then(|mut segs| segs.position(crate::redact::is_secret_segment))
-    {
+    if let Some((i, _)) = crate::redact::secret_segment(&parsed) {
         return Err(bad(format!(
             "path segment {} looks like a credential; the probe never sends credentials, so this URL is not probed",
             i + 1

@@ -290,8 +290,10 @@ pub(crate) fn launched_packages(argv: &[(String, &Node)]) -> Vec<(usize, String,
                 }
             }
             None if prog == "deno" => {
-                if let Some(v) = a.strip_prefix("npm:") {
-                    // `npm:pkg@1.2.3/sub/path`: the package is before the path.
+                // `npm:pkg@1.2.3/sub/path`, `jsr:@scope/pkg@1.2.3/mod.ts`: the package is
+                // before the path; JSR's versions are written as npm's.
+                if let Some(v) = a.strip_prefix("npm:").or_else(|| a.strip_prefix("jsr:")) {
+                    let v = v.strip_prefix('/').unwrap_or(v);
                     let slashes = if v.starts_with('@') { 1 } else { 0 };
                     let cut = v.match_indices('/').nth(slashes).map(|(k, _)| k);
                     let spec = cut.map_or(v, |k| &v[..k]);
@@ -299,6 +301,75 @@ pub(crate) fn launched_packages(argv: &[(String, &Node)]) -> Vec<(usize, String,
                 }
             }
             None => {}
+        }
+    }
+    // `deno run [flags] https://deno.land/x/mod/main.ts`: the script is a download, judged as a
+    // package URL (it names a version, `mod@1.2.3`, or it is unpinned); `go run pkg@latest`.
+    let script = |from: usize, valued: &[&str]| -> Option<usize> {
+        let mut k = from;
+        while let Some(a) = sub(k) {
+            if a == "--" {
+                return (k + 1 < argv.len()).then_some(k + 1);
+            }
+            if !a.starts_with('-') {
+                return Some(k);
+            }
+            k += if !a.contains('=') && valued.contains(&a) {
+                2
+            } else {
+                1
+            };
+        }
+        None
+    };
+    if prog == "deno" && matches!(sub(1), Some("run" | "serve")) {
+        let valued = [
+            "-c",
+            "--config",
+            "--import-map",
+            "--lock",
+            "--cert",
+            "--location",
+            "--seed",
+            "--v8-flags",
+            "--env-file",
+            "--inspect",
+        ];
+        if let Some(k) = script(2, &valued) {
+            let a = argv[k].0.as_str();
+            if (a.starts_with("https://") || a.starts_with("http://"))
+                && !out.iter().any(|(j, _, _)| *j == k)
+            {
+                out.push((k, a.to_owned(), false));
+            }
+        }
+    }
+    if prog == "go" && sub(1) == Some("run") {
+        let valued = [
+            "-C",
+            "-o",
+            "-p",
+            "-tags",
+            "-ldflags",
+            "-gcflags",
+            "-mod",
+            "-modfile",
+            "-exec",
+            "-overlay",
+            "-pgo",
+            "-toolexec",
+            "-asmflags",
+            "-buildmode",
+            "-compiler",
+            "-gccgoflags",
+            "-installsuffix",
+            "-pkgdir",
+        ];
+        if let Some(k) = script(2, &valued) {
+            let a = argv[k].0.as_str();
+            if a.contains('@') && !a.contains("://") {
+                out.push((k, a.to_owned(), false));
+            }
         }
     }
     out
@@ -325,10 +396,15 @@ pub(crate) fn is_pinned(spec: &str, npm: bool) -> bool {
     let version = version.strip_prefix('v').unwrap_or(version);
     let core = version.split(['-', '+']).next().unwrap_or("");
     let parts: Vec<&str> = core.split('.').collect();
-    parts.len() >= 2
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    // npm reads `pkg@1.2` and `pkg@2025.4` as ranges (`1.2.x`): only a full `x.y.z` (with an
+    // exact prerelease) is one version; PEP 440's `==1.2` is `1.2.0` exactly.
+    (if npm {
+        parts.len() == 3
+    } else {
+        parts.len() >= 2
+    }) && parts
+        .iter()
+        .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// A security option that switches a confinement off: `seccomp=unconfined`,
@@ -360,8 +436,9 @@ pub(crate) fn host_device(spec: &str) -> bool {
 /// What a `docker run` (or `podman run`) command line asks for, by index into `argv`.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct DockerRun {
-    /// `--privileged`, `--cap-add ALL`, `--cap-add SYS_ADMIN`, `--pid host`, an unconfined
-    /// `--security-opt`, a host memory or disk `--device`.
+    /// `--privileged`, `--cap-add ALL`, `--cap-add SYS_ADMIN`, `--pid host`, `--ipc host`,
+    /// `--userns host`, `--uts host`, an unconfined `--security-opt`, a host memory or disk
+    /// `--device`.
     pub privileged: Vec<usize>,
     /// `--network host`, `--net=host`.
     pub host_network: Vec<usize>,
@@ -373,82 +450,368 @@ pub(crate) struct DockerRun {
     pub image: Option<usize>,
 }
 
-/// Parses a `docker run` command line.
+/// The options of `docker run` (and `docker container create`) that take a value, from
+/// Docker's CLI reference, with Podman's and nerdctl's own.
+const RUN_VALUED: &[&str] = &[
+    "-a",
+    "--attach",
+    "--add-host",
+    "--annotation",
+    "--blkio-weight",
+    "--blkio-weight-device",
+    "--cap-add",
+    "--cap-drop",
+    "--cgroup-parent",
+    "--cgroupns",
+    "--cidfile",
+    "--cpu-count",
+    "--cpu-percent",
+    "--cpu-period",
+    "--cpu-quota",
+    "--cpu-rt-period",
+    "--cpu-rt-runtime",
+    "-c",
+    "--cpu-shares",
+    "--cpus",
+    "--cpuset-cpus",
+    "--cpuset-mems",
+    "--detach-keys",
+    "--device",
+    "--device-cgroup-rule",
+    "--device-read-bps",
+    "--device-read-iops",
+    "--device-write-bps",
+    "--device-write-iops",
+    "--dns",
+    "--dns-opt",
+    "--dns-option",
+    "--dns-search",
+    "--domainname",
+    "--entrypoint",
+    "-e",
+    "--env",
+    "--env-file",
+    "--expose",
+    "--gpus",
+    "--group-add",
+    "--health-cmd",
+    "--health-interval",
+    "--health-retries",
+    "--health-start-interval",
+    "--health-start-period",
+    "--health-timeout",
+    "-h",
+    "--hostname",
+    "--io-maxbandwidth",
+    "--io-maxiops",
+    "--ip",
+    "--ip6",
+    "--ipc",
+    "--isolation",
+    "--kernel-memory",
+    "-l",
+    "--label",
+    "--label-file",
+    "--link",
+    "--link-local-ip",
+    "--log-driver",
+    "--log-opt",
+    "--mac-address",
+    "-m",
+    "--memory",
+    "--memory-reservation",
+    "--memory-swap",
+    "--memory-swappiness",
+    "--mount",
+    "--name",
+    "--network",
+    "--net",
+    "--network-alias",
+    "--net-alias",
+    "--oom-score-adj",
+    "--pid",
+    "--pids-limit",
+    "--platform",
+    "-p",
+    "--publish",
+    "--pull",
+    "--restart",
+    "--runtime",
+    "--security-opt",
+    "--shm-size",
+    "--stop-signal",
+    "--stop-timeout",
+    "--storage-opt",
+    "--sysctl",
+    "--tmpfs",
+    "--ulimit",
+    "-u",
+    "--user",
+    "--userns",
+    "--uts",
+    "-v",
+    "--volume",
+    "--volume-driver",
+    "--volumes-from",
+    "-w",
+    "--workdir",
+    // Podman and nerdctl.
+    "--arch",
+    "--authfile",
+    "--cert-dir",
+    "--cgroup-conf",
+    "--cgroups",
+    "--chrootdirs",
+    "--conmon-pidfile",
+    "--creds",
+    "--decryption-key",
+    "--env-merge",
+    "--gidmap",
+    "--group-entry",
+    "--health-log-destination",
+    "--health-max-log-count",
+    "--health-max-log-size",
+    "--health-on-failure",
+    "--health-startup-cmd",
+    "--health-startup-interval",
+    "--health-startup-retries",
+    "--health-startup-success",
+    "--health-startup-timeout",
+    "--hostuser",
+    "--hosts-file",
+    "--image-volume",
+    "--init-path",
+    "--mask",
+    "--os",
+    "--passwd-entry",
+    "--personality",
+    "--pidfile",
+    "--pod",
+    "--pod-id-file",
+    "--preserve-fd",
+    "--preserve-fds",
+    "--rdt-class",
+    "--requires",
+    "--retry",
+    "--retry-delay",
+    "--sdnotify",
+    "--seccomp-policy",
+    "--secret",
+    "--shm-size-systemd",
+    "--subgidname",
+    "--subuidname",
+    "--systemd",
+    "--timeout",
+    "--tz",
+    "--uidmap",
+    "--umask",
+    "--unmask",
+    "--unsetenv",
+    "--variant",
+    "--namespace",
+    "--snapshotter",
+    "--cni-path",
+    "--cosign-key",
+    "--verify",
+];
+
+/// The switches of `docker run` (and Podman's): known, so that any other option is unknown.
+const RUN_SWITCHES: &[&str] = &[
+    "-d",
+    "--detach",
+    "-i",
+    "--interactive",
+    "-t",
+    "--tty",
+    "--rm",
+    "--privileged",
+    "-P",
+    "--publish-all",
+    "--read-only",
+    "--init",
+    "--no-healthcheck",
+    "--oom-kill-disable",
+    "--disable-content-trust",
+    "-q",
+    "--quiet",
+    "--sig-proxy",
+    "--use-api-socket",
+    "--help",
+    "--env-host",
+    "--http-proxy",
+    "--no-hosts",
+    "--read-only-tmpfs",
+    "--replace",
+    "--rootfs",
+    "--tls-verify",
+    "--rmi",
+];
+
+/// Options before the subcommand that take a value: Docker's (`--context`, `-H`, `--config`,
+/// `--log-level`, the TLS files) and Podman's.
+const GLOBAL_VALUED: &[&str] = &[
+    "-c",
+    "--context",
+    "-H",
+    "--host",
+    "--config",
+    "-l",
+    "--log-level",
+    "--tlscacert",
+    "--tlscert",
+    "--tlskey",
+    "--connection",
+    "--url",
+    "--identity",
+    "--root",
+    "--runroot",
+    "--runtime",
+    "--storage-driver",
+    "--storage-opt",
+    "--tmpdir",
+    "--cgroup-manager",
+    "--conmon",
+    "--events-backend",
+    "--hooks-dir",
+    "--module",
+    "--network-cmd-path",
+    "--network-config-dir",
+    "--volumepath",
+    "--imagestore",
+    "--ssh",
+    "--address",
+    "-a",
+    "--namespace",
+    "-n",
+    "--snapshotter",
+    "--cni-path",
+    "--data-root",
+    "--host-gateway-ip",
+];
+
+/// A `--cap-add` value that gives the container the machine.
+pub(crate) fn strong_capability(cap: &str) -> bool {
+    cap.split(',').any(|c| {
+        matches!(
+            c.trim().to_ascii_uppercase().as_str(),
+            "ALL" | "SYS_ADMIN" | "CAP_SYS_ADMIN" | "CAP_ALL"
+        )
+    })
+}
+
+/// Parses a `docker run` command line (also `podman`, `nerdctl`, `docker container run`,
+/// `docker container create`, with global options such as `--context x` or `-H unix:///…`
+/// before the subcommand). An option it does not know may take a value or not: the line is
+/// read both ways and what either reading finds is reported (a linter that cannot tell fails
+/// closed).
 pub(crate) fn docker_run(argv: &[(String, &Node)]) -> Option<DockerRun> {
     let first = argv.first()?;
-    // `run` or `container run` must follow: asked first, it spares most command lines the
-    // program name's lowercase copy (six rules ask of every server).
-    if !matches!(argv.get(1).map(|a| a.0.as_str()), Some("container" | "run")) {
+    // Cheap refusals first: most command lines are `npx …`, `uvx …`, `node …`.
+    let f = first.0.as_str();
+    if !(contains_nocase(f, "docker")
+        || contains_nocase(f, "podman")
+        || contains_nocase(f, "nerdctl"))
+    {
         return None;
     }
-    let prog = crate::model::program_name(first.0.as_str());
+    let prog = crate::model::program_name(f);
     if !matches!(prog.as_str(), "docker" | "podman" | "nerdctl") {
         return None;
     }
+    // Global options, then `run`, `container run` or `create`.
     let mut i = 1;
-    if argv.get(i).is_some_and(|a| a.0 == "container") {
+    let mut after_unknown = false;
+    let mut container = false;
+    loop {
+        let a = argv.get(i)?.0.as_str();
+        if a.starts_with('-') {
+            let flag = a.split_once('=').map_or(a, |(f, _)| f);
+            let inline = a.contains('=');
+            if !inline && GLOBAL_VALUED.contains(&flag) {
+                i += 2;
+                after_unknown = false;
+            } else {
+                after_unknown = !inline
+                    && !matches!(
+                        flag,
+                        "-D" | "--debug" | "--tls" | "--tlsverify" | "--remote" | "-r"
+                    );
+                i += 1;
+            }
+            continue;
+        }
+        match a {
+            "container" if !container => container = true,
+            "run" | "create" => break,
+            // The value of an option this parser does not know.
+            _ if after_unknown && !container => after_unknown = false,
+            _ => return None,
+        }
         i += 1;
     }
-    if argv.get(i).is_none_or(|a| a.0 != "run") {
-        return None;
-    }
     i += 1;
-    const VALUED: &[&str] = &[
-        "-e",
-        "--env",
-        "-v",
-        "--volume",
-        "--mount",
-        "-p",
-        "--publish",
-        "--name",
-        "--network",
-        "--net",
-        "-w",
-        "--workdir",
-        "-u",
-        "--user",
-        "--entrypoint",
-        "--env-file",
-        "-l",
-        "--label",
-        "--cap-add",
-        "--cap-drop",
-        "--add-host",
-        "--device",
-        "--hostname",
-        "-h",
-        "--memory",
-        "-m",
-        "--cpus",
-        "--platform",
-        "--pull",
-        "--restart",
-        "--log-driver",
-        "--log-opt",
-        "--tmpfs",
-        "--security-opt",
-        "--ulimit",
-        "--ipc",
-        "--pid",
-        "--gpus",
-        "--userns",
-        "--dns",
-        "--expose",
-        "--shm-size",
-    ];
+    let (mut r, unknown) = run_options(argv, i, false);
+    if unknown {
+        // Read again with every unknown option taking a value: whatever that reading finds
+        // after it is reported too.
+        let (r2, _) = run_options(argv, i, true);
+        for v in r2.privileged {
+            if !r.privileged.contains(&v) {
+                r.privileged.push(v);
+            }
+        }
+        for v in r2.host_network {
+            if !r.host_network.contains(&v) {
+                r.host_network.push(v);
+            }
+        }
+        for v in r2.mounts {
+            if !r.mounts.contains(&v) {
+                r.mounts.push(v);
+            }
+        }
+        for v in r2.ports {
+            if !r.ports.contains(&v) {
+                r.ports.push(v);
+            }
+        }
+    }
+    Some(r)
+}
+
+/// Reads `docker run`'s options from `argv[start..]` up to the image; whether an option it
+/// does not know was met. `unknown_valued`: such an option takes the next argument.
+fn run_options(argv: &[(String, &Node)], start: usize, unknown_valued: bool) -> (DockerRun, bool) {
     let mut r = DockerRun::default();
+    let mut unknown = false;
+    let mut i = start;
     while i < argv.len() {
         let a = argv[i].0.as_str();
-        let (flag, inline) = match a.split_once('=') {
-            Some((f, v)) if a.starts_with("--") => (f, Some(v.to_owned())),
-            _ => short_cluster(a, VALUED),
-        };
-        if !a.starts_with('-') {
+        if a == "--" {
+            r.image = (i + 1 < argv.len()).then_some(i + 1);
+            break;
+        }
+        if !a.starts_with('-') || a == "-" {
             r.image = Some(i);
             break;
         }
-        let takes = VALUED.contains(&flag) && inline.is_none();
+        let (flag, inline) = match a.split_once('=') {
+            Some((f, v)) if a.starts_with("--") => (f, Some(v.to_owned())),
+            _ => short_cluster(a, RUN_VALUED),
+        };
+        let known = RUN_VALUED.contains(&flag) || RUN_SWITCHES.contains(&flag) || {
+            // A cluster of known switches (`-it`, `-dit`).
+            let body = a.strip_prefix('-').filter(|b| !b.starts_with('-'));
+            body.is_some_and(|b| {
+                b.chars()
+                    .all(|c| RUN_SWITCHES.contains(&format!("-{c}").as_str()))
+            })
+        };
+        if !known {
+            unknown = true;
+        }
+        let takes = inline.is_none()
+            && (RUN_VALUED.contains(&flag) || (!known && unknown_valued && a.starts_with("--")));
         let (vi, value) = match inline {
             Some(v) => (i, v),
             None if takes => (
@@ -457,23 +820,17 @@ pub(crate) fn docker_run(argv: &[(String, &Node)]) -> Option<DockerRun> {
             ),
             None => (i, String::new()),
         };
+        let host = value.eq_ignore_ascii_case("host");
         match flag {
-            "--privileged" => r.privileged.push(i),
-            "--cap-add"
-                if matches!(
-                    value.to_ascii_uppercase().as_str(),
-                    "ALL" | "SYS_ADMIN" | "CAP_SYS_ADMIN"
-                ) =>
-            {
+            "--privileged" if !value.eq_ignore_ascii_case("false") => r.privileged.push(i),
+            "--cap-add" if strong_capability(&value) => r.privileged.push(vi),
+            "--pid" | "--ipc" | "--userns" | "--uts" | "--cgroupns" if host => {
                 r.privileged.push(vi)
             }
-            "--pid" if value == "host" => r.privileged.push(vi),
             "--security-opt" if unconfined(&value) => r.privileged.push(vi),
             "--device" if host_device(&value) => r.privileged.push(vi),
-            "--network" | "--net" if value == "host" => r.host_network.push(vi),
-            "-v" | "--volume" => r
-                .mounts
-                .push((vi, value.split(':').next().unwrap_or("").to_owned())),
+            "--network" | "--net" if host => r.host_network.push(vi),
+            "-v" | "--volume" => r.mounts.push((vi, mount_source(&value).to_owned())),
             "--mount" => {
                 let src = value
                     .split(',')
@@ -482,14 +839,14 @@ pub(crate) fn docker_run(argv: &[(String, &Node)]) -> Option<DockerRun> {
                             .or_else(|| kv.strip_prefix("src="))
                     })
                     .unwrap_or("");
-                r.mounts.push((vi, src.to_owned()));
+                r.mounts.push((vi, with_defaults(src)));
             }
             "-p" | "--publish" => r.ports.push((vi, value)),
             _ => {}
         }
         i = if takes { i + 2 } else { i + 1 };
     }
-    Some(r)
+    (r, unknown)
 }
 
 /// A single-dash argument as the Docker CLI (pflag) reads it: `-v=SRC`, `-vSRC`, and a
@@ -514,21 +871,147 @@ fn short_cluster<'a>(a: &'a str, valued: &[&'static str]) -> (&'a str, Option<St
     (a, None)
 }
 
-/// Whether a mount source is the Docker (or Podman) socket.
-pub(crate) fn is_socket(src: &str) -> bool {
-    let s = src.to_ascii_lowercase();
+/// The source of a volume spec (`SRC:DST[:opts]`), with a `${VAR:-default}` (or
+/// `${VAR-default}`) read as its default, as compose and a shell use it when `VAR` is unset;
+/// a `:` inside `${…}` does not end the source.
+pub(crate) fn mount_source(spec: &str) -> String {
+    let mut depth = 0usize;
+    let b = spec.as_bytes();
+    let mut end = spec.len();
+    let mut k = 0;
+    while k < b.len() {
+        match b[k] {
+            b'$' if b.get(k + 1) == Some(&b'{') => {
+                depth += 1;
+                k += 1;
+            }
+            b'}' if depth > 0 => depth -= 1,
+            // `C:\Users\…` keeps its drive.
+            b':' if depth == 0
+                && !(k == 1
+                    && b[0].is_ascii_alphabetic()
+                    && matches!(b.get(2), Some(b'\\' | b'/'))) =>
+            {
+                end = k;
+                break;
+            }
+            _ => {}
+        }
+        k += 1;
+    }
+    with_defaults(&spec[..end])
+}
+
+/// `${VAR:-default}` and `${VAR-default}` replaced by their defaults (one level); other text
+/// unchanged.
+pub(crate) fn with_defaults(s: &str) -> String {
+    if !s.contains("${") {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(k) = rest.find("${") {
+        out.push_str(&rest[..k]);
+        let body = &rest[k + 2..];
+        let Some(close) = body.find('}') else {
+            out.push_str(&rest[k..]);
+            return out;
+        };
+        let inner = &body[..close];
+        match inner.split_once(":-").or_else(|| inner.split_once('-')) {
+            Some((name, def))
+                if !name.is_empty()
+                    && name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') =>
+            {
+                out.push_str(def)
+            }
+            _ => {
+                out.push_str("${");
+                out.push_str(inner);
+                out.push('}');
+            }
+        }
+        rest = &body[close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Whether a mount source is the Docker (or Podman, containerd) socket itself.
+pub(crate) fn is_socket_file(src: &str) -> bool {
+    let s = src.trim().trim_end_matches('/').to_ascii_lowercase();
     s.ends_with("docker.sock") || s.ends_with("podman.sock") || s.ends_with("containerd.sock")
 }
 
+/// Whether a mount source is the container engine's socket or a folder that holds it: `/`,
+/// `/var`, `/run`, `/var/run`, `/run/docker`, `/run/podman`, `/run/containerd`, a rootless
+/// user's `/run/user/UID` (`$XDG_RUNTIME_DIR`).
+pub(crate) fn is_socket(src: &str) -> bool {
+    if is_socket_file(src) {
+        return true;
+    }
+    let s = src.trim().to_ascii_lowercase();
+    let t = s.trim_end_matches('/');
+    let parts: Vec<&str> = t
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    let rooted = s.starts_with('/');
+    (rooted
+        && matches!(
+            parts.as_slice(),
+            [] | ["var"]
+                | ["run"]
+                | ["var", "run"]
+                | ["run" | "var", "docker" | "podman" | "containerd"]
+                | ["var", "run", "docker" | "podman" | "containerd"]
+                | ["run", "user", _]
+                | ["run", "user", _, "docker" | "podman"]
+        ))
+        || matches!(t, "$xdg_runtime_dir" | "${xdg_runtime_dir}")
+}
+
+/// Whether a mount source is a folder of credentials: `~/.ssh`, `/root/.ssh`, `/home/*/.ssh`,
+/// `.aws`, `.gnupg`, `.kube`, `.docker`, `.azure`, `.config/gcloud` (or anything inside one).
+pub(crate) fn is_credential_dir(src: &str) -> bool {
+    let s = src.trim().to_ascii_lowercase();
+    let parts: Vec<&str> = s.split(['/', '\\']).collect();
+    parts.iter().enumerate().any(|(k, p)| {
+        matches!(
+            *p,
+            ".ssh" | ".aws" | ".gnupg" | ".kube" | ".docker" | ".azure" | ".netrc" | ".pgpass"
+        ) || (*p == ".config" && matches!(parts.get(k + 1), Some(&"gcloud" | &"gh")))
+    })
+}
+
 /// Whether a mount source exposes the host: `/`, `/etc`, `/root`, `/home`, a home directory,
-/// `/proc`, `/sys`, `/dev`, `/boot`, `/var/lib/docker`.
+/// `/proc`, `/sys`, `/dev`, `/boot`, `/var/lib/docker`, the system's program and data roots
+/// (`/srv`, `/opt`, `/usr`, `/lib`, `/bin`, `/sbin`, `/mnt`, `/media`), and credential folders.
 pub(crate) fn is_host_path(src: &str) -> bool {
     let t = src.trim().trim_end_matches('/');
     crate::rules::filesystem_root_too_broad_check(src)
         || matches!(
             t,
-            "/etc" | "/proc" | "/sys" | "/dev" | "/boot" | "/var/lib/docker" | "/var" | "/usr"
+            "/etc"
+                | "/proc"
+                | "/sys"
+                | "/dev"
+                | "/boot"
+                | "/var/lib/docker"
+                | "/var"
+                | "/usr"
+                | "/srv"
+                | "/opt"
+                | "/lib"
+                | "/lib64"
+                | "/bin"
+                | "/sbin"
+                | "/mnt"
+                | "/media"
+                | "/var/lib"
+                | "/var/log"
         )
+        || is_credential_dir(src)
 }
 
 /// A published port with no host address (or `0.0.0.0`/`::`) listens on every interface.

@@ -2,13 +2,15 @@
 //!
 //! ## What it finds
 //! `-v /:/host`, `-v $HOME:/data`, `--mount src=/etc,…`, and compose `volumes` whose source is
-//! `/`, `/etc`, `/root`, `/home`, a home directory, `/proc`, `/sys`, `/dev` or `/var/lib/docker`.
+//! `/`, `/etc`, `/root`, `/home`, a home directory, `/proc`, `/sys`, `/dev`, `/var/lib/docker`,
+//! `/srv`, `/opt`, `/usr`, `/mnt`, or a credential folder (`~/.ssh`, `.aws`, `.gnupg`, `.kube`,
+//! `.docker`, `.config/gcloud`) anywhere.
 //!
 //! ## Why it matters
 //! A server that can read `/` can read every key and token on the machine; one that can write it
 //! owns the machine.
 
-use super::common::{compose_items, is_host_path, is_socket, services};
+use super::common::{compose_items, is_host_path, is_socket_file, mount_source, services};
 use super::{fx, Check, Cx, Emit, Family, Rule};
 use vigil_report::Severity;
 
@@ -22,8 +24,11 @@ pub(crate) static RULE: Rule = Rule {
     examples: &[
         fx(".mcp.json", r#"{"mcpServers": {"fs": {"command": "docker", "args": ["run", "-i", "--rm", "-v", «"/:/host", "ghcr.io/acme/mcp-fs:1.0.0"]}}}"#),
         fx("docker-compose.yml", "services:\n  mcp-files:\n    image: ghcr.io/acme/mcp-fs:1.0.0\n    volumes:\n      - «/home/alice:/data\n"),
+        // Credential folders and system roots (black-box tester, session 12: F11).
+        fx("docker-compose.yml", "services:\n  a:\n    image: ghcr.io/acme/a:1.0.0\n    volumes:\n      - «~/.ssh:/root/.ssh:ro\n      - «/root/.ssh:/k\n      - «/home/me/.aws:/aws\n      - «/srv:/srv\n      - «/opt/:/opt\n      - «${HOME}/.config/gcloud:/g\n      - «$HOME/.kube/config:/kube\n"),
+        fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "docker", "args": ["run", "-v", «"${HOME}/.docker:/d", "-v", «"/home/bob/.gnupg:/g", "ghcr.io/acme/a:1.0.0"]}}}"#),
     ],
-    counterexamples: &[fx("docker-compose.yml", "services:\n  mcp-files:\n    image: ghcr.io/acme/mcp-fs:1.0.0\n    volumes:\n      - ./data:/data:ro\n      - cache:/cache\nvolumes:\n  cache: {}\n")],
+    counterexamples: &[fx("docker-compose.yml", "services:\n  mcp-files:\n    image: ghcr.io/acme/mcp-fs:1.0.0\n    volumes:\n      - ./data:/data:ro\n      - cache:/cache\n      - /srv/app/data:/data2\n      - /opt/models:/models:ro\n      - ./ssh-notes:/notes\nvolumes:\n  cache: {}\n")],
 };
 
 fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
@@ -31,7 +36,7 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
         if let Some(r) = s.docker_run() {
             for (i, src) in &r.mounts {
                 let i = *i;
-                if is_host_path(src) && !is_socket(src) {
+                if is_host_path(src) && !is_socket_file(src) {
                     out.at(
                         s.argv[i].1.span,
                         s.launch_key.join("args"),
@@ -43,8 +48,9 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     }
     for (name, svc, key) in services(&cx.doc.root) {
         for (v, node) in svc.get("volumes").map(compose_items).unwrap_or_default() {
-            let src = v.split(':').next().unwrap_or("");
-            if is_host_path(src) && !is_socket(src) {
+            let src = mount_source(&v);
+            let src = src.as_str();
+            if is_host_path(src) && !is_socket_file(src) {
                 out.at(
                     node.span,
                     key.join("volumes"),

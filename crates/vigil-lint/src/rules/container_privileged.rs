@@ -1,10 +1,11 @@
 //! `container-privileged`: a container with every privilege of the host.
 //!
 //! ## What it finds
-//! `docker run --privileged`, `--cap-add ALL|SYS_ADMIN`, `--pid host`, `--security-opt
+//! `docker run --privileged`, `--cap-add ALL|SYS_ADMIN`, `--pid|--ipc|--userns|--uts host`, `--security-opt
 //! seccomp=unconfined` (AppArmor, SELinux label, system paths alike), `--device /dev/mem` (or
 //! a disk), and the same in compose: `privileged: true`, `cap_add: [ALL|SYS_ADMIN]`,
-//! `pid: host`, `security_opt`, `devices`.
+//! `pid`/`ipc`/`userns_mode`/`uts: host`, `security_opt`, `devices`. The command line is read
+//! through `sudo`, `doas`, `env`, shells, and Docker's global options (`--context`, `-H`).
 //!
 //! ## Why it matters
 //! A privileged container can mount the host's disks and load kernel modules: escaping it is a
@@ -28,10 +29,24 @@ pub(crate) static RULE: Rule = Rule {
         fx(".mcp.json", r#"{"mcpServers": {"shell": {"command": "cmd", "args": ["/c", "docker", "run", «"--privileged", "ghcr.io/acme/mcp-shell:1.0.0"]}}}"#),
         fx("docker-compose.yml", "services:\n  stt:\n    image: ghcr.io/acme/stt:1.4.2\n    pid: «host\n    security_opt:\n      - «seccomp:unconfined\n    devices:\n      - «/dev/mem:/dev/mem\n"),
         fx(".mcp.json", r#"{"mcpServers": {"shell": {"command": "docker", "args": ["run", "--pid", «"host", "--security-opt", «"seccomp=unconfined", "--device", «"/dev/sda", "ghcr.io/acme/mcp-shell:1.0.0"]}}}"#),
+        // Value-taking options the parser must know, else their value is read as the image
+        // (black-box tester, session 12: F1).
+        fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "docker", "args": ["run", "--volumes-from", "data", "--network-alias", "x", "--health-cmd", "true", "--stop-signal", "SIGTERM", "--cidfile", "/tmp/c", "--runtime", "runc", "--annotation", "a=b", "-a", "stdout", «"--privileged", "ghcr.io/acme/a:1.0.0"]},
+  "b": {"command": "docker", "args": ["run", "--some-future-option", "v", «"--privileged", "ghcr.io/acme/b:1.0.0"]}}}"#),
+        // Global options before `run`, and `sudo`/`doas`/`env` in front (F2).
+        fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "docker", "args": ["--context", "x", "-H", "unix:///x", "--log-level", "debug", "run", «"--privileged", "ghcr.io/acme/a:1.0.0"]},
+  "b": {"command": "sudo", "args": ["-E", "-u", "root", "docker", "run", «"--privileged", "ghcr.io/acme/b:1.0.0"]},
+  "c": {"command": "doas", "args": ["env", "A=1", "docker", "--config", "/c", "container", "run", «"--cap-add=SYS_ADMIN", "ghcr.io/acme/c:1.0.0"]},
+  "d": {"command": "sh", "args": ["-c", «"sudo docker -c prod run --privileged ghcr.io/acme/d:1.0.0"]}}}"#),
+        // Host namespaces (F11).
+        fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "docker", "args": ["run", «"--ipc=host", "--userns", «"host", «"--uts=host", "--security-opt", «"apparmor=unconfined", "ghcr.io/acme/a:1.0.0"]}}}"#),
+        fx("docker-compose.yml", "services:\n  stt:\n    image: ghcr.io/acme/stt:1.4.2\n    ipc: «host\n    userns_mode: «host\n    cap_add: [«ALL]\n"),
     ],
     counterexamples: &[
         fx(".mcp.json", r#"{"mcpServers": {"shell": {"command": "docker", "args": ["run", "-i", "--rm", "--cap-drop", "ALL", "ghcr.io/acme/mcp-shell:1.0.0"]}}}"#),
-        fx("docker-compose.yml", "services:\n  stt:\n    image: ghcr.io/acme/stt:1.4.2\n    privileged: false\n    cap_add: [NET_BIND_SERVICE]\n    security_opt: [\"no-new-privileges:true\"]\n    devices: [\"/dev/snd:/dev/snd\"]\n"),
+        fx("docker-compose.yml", "services:\n  stt:\n    image: ghcr.io/acme/stt:1.4.2\n    privileged: false\n    cap_add: [NET_BIND_SERVICE]\n    security_opt: [\"no-new-privileges:true\"]\n    devices: [\"/dev/snd:/dev/snd\"]\n    ipc: shareable\n"),
+        // After the image, options are the server's own.
+        fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "sudo", "args": ["-u", "bot", "docker", "--context", "x", "run", "--health-cmd", "--privileged", "--ipc", "private", "ghcr.io/acme/a:1.0.0", "--privileged"]}}}"#),
     ],
 };
 
@@ -55,12 +70,17 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
                 format!("service `{name}` is privileged"),
             );
         }
-        if let Some(p) = svc.get("pid").filter(|p| p.as_str() == Some("host")) {
-            out.at(
-                p.span,
-                key.join("pid"),
-                format!("service `{name}` shares the host's process namespace (pid: host)"),
-            );
+        for ns in ["pid", "ipc", "userns_mode", "uts", "cgroup"] {
+            if let Some(p) = svc
+                .get(ns)
+                .filter(|p| p.as_str().is_some_and(|v| v.eq_ignore_ascii_case("host")))
+            {
+                out.at(
+                    p.span,
+                    key.join(ns),
+                    format!("service `{name}` shares the host's namespace ({ns}: host)"),
+                );
+            }
         }
         for (opt, node) in svc
             .get("security_opt")
@@ -85,10 +105,7 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
             }
         }
         for (cap, node) in svc.get("cap_add").map(compose_items).unwrap_or_default() {
-            if matches!(
-                cap.to_ascii_uppercase().as_str(),
-                "ALL" | "SYS_ADMIN" | "CAP_SYS_ADMIN"
-            ) {
+            if crate::rules::common::strong_capability(&cap) {
                 out.at(
                     node.span,
                     key.join("cap_add"),

@@ -2,7 +2,7 @@
 //!
 //! ## What it finds
 //! A compose `image:` or `docker run` image with no tag, or tagged `latest`, and no
-//! `@sha256:` digest.
+//! `@sha256:` digest; a `${TAG:-latest}` default is judged as written.
 //!
 //! ## Why it matters
 //! The next pull silently runs different code; a tag you chose (better, a digest) keeps what
@@ -21,9 +21,11 @@ pub(crate) static RULE: Rule = Rule {
     check: Check::File(check),
     examples: &[
         fx("docker-compose.yml", "services:\n  redis:\n    image: «redis\n  qdrant:\n    image: «qdrant/qdrant:latest\n"),
+        // A default is what runs when the variable is unset (black-box tester, session 12: F13).
+        fx("docker-compose.yml", "services:\n  a:\n    image: «\"a:${TAG:-latest}\"\n  b:\n    image: «${REGISTRY:-ghcr.io}/acme/b\n"),
         fx(".mcp.json", r#"{"mcpServers": {"gh": {"command": "docker", "args": ["run", "-i", "--rm", "-e", "GITHUB_PERSONAL_ACCESS_TOKEN", «"ghcr.io/github/github-mcp-server"]}}}"#),
     ],
-    counterexamples: &[fx("docker-compose.yml", "services:\n  redis:\n    image: redis:7.4.1\n  qdrant:\n    image: qdrant/qdrant@sha256:0f3c9a1b2d4e5f60718293a4b5c6d7e8f90123450f3c9a1b2d4e5f6071829300\n  bot:\n    build: .\n")],
+    counterexamples: &[fx("docker-compose.yml", "services:\n  redis:\n    image: redis:7.4.1\n  qdrant:\n    image: qdrant/qdrant@sha256:0f3c9a1b2d4e5f60718293a4b5c6d7e8f90123450f3c9a1b2d4e5f6071829300\n  bot:\n    build: .\n  a:\n    image: \"a:${TAG:-1.4.2}\"\n  b:\n    image: ghcr.io/acme/b:${TAG}\n")],
 };
 
 /// Whether an image reference names a tag other than `latest` or a digest.
@@ -31,8 +33,20 @@ pub(crate) fn pinned(image: &str) -> bool {
     if image.contains("@sha256:") {
         return true;
     }
-    if image.contains("${") {
-        return true; // chosen at deploy time
+    // `${TAG:-latest}` is `latest` when `TAG` is unset: a default is judged as written; a
+    // reference without one is chosen at deploy time.
+    let with_defaults;
+    let image = if image.contains("${") {
+        with_defaults = super::common::with_defaults(image);
+        if with_defaults.contains("${") || with_defaults.contains('$') {
+            return true;
+        }
+        with_defaults.as_str()
+    } else {
+        image
+    };
+    if image.contains("@sha256:") {
+        return true;
     }
     let last = image.rsplit('/').next().unwrap_or(image);
     match last.split_once(':') {

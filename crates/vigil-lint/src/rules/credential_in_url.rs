@@ -2,7 +2,9 @@
 //!
 //! ## What it finds
 //! `https://user:PASSWORD@host`, `postgres://bot:PASSWORD@db/app`, `?api_key=VALUE`,
-//! `?token=VALUE`, or a high-entropy query value, unless the value is a reference.
+//! `?token=VALUE`, or a high-entropy query value, unless the value is a reference; the userinfo
+//! percent-decoded (`ci%3A<token>@`); a path segment that is a token, random hex (16+ digits)
+//! or a UUID.
 //!
 //! ## Why it matters
 //! URLs are logged by proxies, shown in process lists and error messages, and copied around;
@@ -30,10 +32,19 @@ pub(crate) static RULE: Rule = Rule {
   "d": {"command": "d-mcp", "env": {"DISCORD": «"https://discord.com/api/webhooks/{digits:19}/{b64url:68}"}}}}"#),
         fx(".mcp.json", r#"{"mcpServers": {"a": {"type": "http", "url": «"https://{alnum:40}@a.example.com/mcp"},
   "b": {"command": "mcp-remote@1.0.0", "args": [«"--url=https://u:{alnum:40}@b.example.com/mcp"]}}}"#),
+        // Percent-encoded userinfo, and random hex or a UUID as a path segment (black-box
+        // tester, session 12: F4, F7).
+        fx(".mcp.json", r#"{"mcpServers": {"a": {"type": "http", "url": «"https://ci%3A{alnum:40}@a.example.com/mcp"},
+  "b": {"type": "http", "url": «"https://{alnum:40}%40x@b.example.com/mcp"},
+  "c": {"type": "http", "url": «"https://c.example.com/mcp/{hex:32}"},
+  "d": {"type": "http", "url": «"https://d.example.com/mcp/{hex:64}/sse"},
+  "e": {"type": "http", "url": «"https://e.example.com/mcp/{hex:16}"}}}"#),
     ],
     counterexamples: &[
         fx(".mcp.json", r#"{"mcpServers": {"api": {"type": "http", "url": "https://mcp.example.com/mcp?region=eu"},
-  "n": {"url": "https://mcp.example.com/v1/databases/{hex:32}/mcp?commit={hex:40}"}, "l": {"url": "https://mcp.example.com/very-long-path-segment/mcp"}}}"#),
+  "n": {"url": "https://mcp.example.com/v1/commits/{hex:40}/mcp?commit={hex:40}"}, "l": {"url": "https://mcp.example.com/very-long-path-segment/mcp"},
+  "g": {"command": "mcp-x", "args": ["--script=https://raw.githubusercontent.com/acme/x/{hex:40}/run.js"]},
+  "u": {"url": "https://u%3A${TOKEN}@u.example.com/mcp"}, "v": {"url": "https://v.example.com/mcp/2024-01-15-release-notes"}}}"#),
         fx("docker-compose.yml", "services:\n  bot:\n    image: ghcr.io/acme/bot:1.2.0\n    environment:\n      DATABASE_URL: postgres://bot:${DB_PASSWORD}@db:5432/bot\n"),
     ],
 };
@@ -60,21 +71,33 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
         }
         let Some(u) = parse_url(&t) else { continue };
         let key = s.key();
+        // The userinfo is judged percent-decoded, as the server reads it: `ci%3A<token>@` is
+        // the user `ci` with a password, `<token>%40x@` a token beside an `@`.
+        let user = crate::redact::percent_decode(u.username());
+        let mut password = u.password().map(crate::redact::percent_decode);
+        let mut user = user.as_str();
+        if password.is_none() {
+            if let Some((name, pw)) = user.split_once(':') {
+                password = Some(pw.to_owned());
+                user = name;
+            }
+        }
         // `https://<token>@host/…`: a token as the user name (GitHub's and GitLab's way).
-        if u.password().is_none() && !u.username().is_empty() {
-            let user = crate::redact::percent_decode(u.username());
-            if !is_reference(&user) && !is_fill_in(&user) && looks_random(&user) {
+        if password.is_none() && !user.is_empty() {
+            if let Some(tok) = user
+                .split(['@', ':', ';', ' '])
+                .find(|p| !is_reference(p) && !is_fill_in(p) && looks_random(p))
+            {
                 out.secret(
                     node.span,
                     &key,
                     format!("the URL in `{key}` holds a token as its user name"),
-                    user,
+                    tok.to_owned(),
                 );
                 continue;
             }
         }
-        if let Some(pw) = u.password() {
-            let pw = crate::redact::percent_decode(pw);
+        if let Some(pw) = password.filter(|p| !p.is_empty()) {
             if !is_reference(&pw) && !is_fill_in(&pw) {
                 out.secret(
                     node.span,
@@ -87,15 +110,12 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
         }
         // A token as a path segment (Zapier's `/api/mcp/s/<token>/mcp`, a Discord webhook's
         // `/api/webhooks/<id>/<token>`).
-        if let Some(seg) = u
-            .path_segments()
-            .and_then(|mut segs| segs.find(|s| crate::redact::is_secret_segment(s)))
-        {
+        if let Some((_, seg)) = crate::redact::secret_segment(&u) {
             out.secret(
                 node.span,
                 &key,
                 format!("the URL in `{key}` holds a token in its path"),
-                crate::redact::percent_decode(seg),
+                seg,
             );
             continue;
         }

@@ -25,10 +25,18 @@ pub(crate) static RULE: Rule = Rule {
         fx("bot/index.js", "const { Client, GatewayIntentBits } = require('discord.js');\nconst client = new Client({ intents: [GatewayIntentBits.Guilds, «GatewayIntentBits.GuildMembers] });\n"),
         fx("bot/run.py", "import discord\nclient = discord.Client(intents=discord.«Intents.all())\n"),
         fx("bot/run2.py", "import discord\nclient = discord.Client(intents=discord.Intents(«value=1 << 15 | 1))\n"),
+        // Strings, aliases, every flag at once (black-box tester, session 12: F6).
+        fx("bot/a.js", "const { Client } = require('discord.js');\nconst client = new Client({ intents: [\"Guilds\", «\"MessageContent\", «'GuildMembers'] });\n"),
+        fx("bot/b.js", "const { Client, GatewayIntentBits: G } = require('discord.js');\nconst client = new Client({ intents: [G.Guilds, «G.MessageContent] });\n"),
+        fx("bot/c.js", "import { Client, GatewayIntentBits } from 'discord.js';\nconst client = new Client({ intents: «Object.values(GatewayIntentBits) });\n"),
+        fx("bot/d.py", "from discord import Intents as I\nimport discord\nclient = discord.Client(intents=«I.all())\n"),
+        fx("bot/e.ts", "import { Client, GatewayIntentBits as Bits } from 'discord.js';\nconst client = new Client({ intents: [Bits.Guilds, «Bits.GuildPresences] });\n"),
     ],
     counterexamples: &[
         fx("bot/main.py", "import discord\nintents = discord.Intents.none()\nintents.guilds = True\nintents.voice_states = True\nbot = discord.Client(intents=intents)\n"),
         fx("bot/index.js", "const { Client, GatewayIntentBits } = require('discord.js');\nconst client = new Client({ intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildVoiceStates] });\n"),
+        fx("bot/a.js", "const { Client, GatewayIntentBits: G } = require('discord.js');\nconst client = new Client({ intents: [\"Guilds\", G.GuildVoiceStates] });\nconsole.log('MessageContent');\n"),
+        fx("bot/d.py", "from discord import Intents as I\nimport discord\nclient = discord.Client(intents=I.default())\n"),
     ],
 };
 

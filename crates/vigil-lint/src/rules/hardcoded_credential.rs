@@ -114,6 +114,16 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
         } else {
             format!("`{key}`")
         };
+        // A scan rule's description may start `Bearer credential…`, which redaction would read
+        // as a bearer token and mask: the text and the redacted report would then differ.
+        let what = match what.split_once(' ') {
+            Some((w, rest))
+                if w.eq_ignore_ascii_case("bearer") || w.eq_ignore_ascii_case("bot") =>
+            {
+                format!("{w}-scheme {rest}")
+            }
+            _ => what.to_owned(),
+        };
         out.secret(span, key, format!("{what} in {place}"), secret.to_owned());
     };
     // `vigil scan`'s rules, over the whole text.

@@ -2,7 +2,8 @@
 //!
 //! ## What it finds
 //! `npx -y pkg`, `pkg@latest`, `pkg@^1`, `bunx`/`pnpm dlx`/`npm exec` likewise, `uvx pkg`,
-//! `pipx run pkg` and `uv tool run pkg` without `==1.2.3` (or `@1.2.3`).
+//! `pipx run pkg` and `uv tool run pkg` without `==1.2.3` (or `@1.2.3`); npm's `pkg@1.2` is a
+//! range. Deno's `npm:`/`jsr:` packages and URL scripts, `go run pkg@latest`.
 //!
 //! ## Why it matters
 //! Every start downloads whatever the registry serves that day: one compromised release (or a
@@ -30,6 +31,12 @@ pub(crate) static RULE: Rule = Rule {
         fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "npx", "args": ["-y", "-p", "a@1.0.0", "-p", «"evilpkg", "a"]},
   "b": {"command": "uv", "args": ["run", "--with", «"evilpkg", "server.py"]}, "c": {"command": "uvx", "args": [«"--with=httpx==0.28.1,rich", "mcp-x==1.0.0"]},
   "d": {"command": "deno", "args": ["run", "-A", «"npm:mcp-pkg"]}}}"#),
+        // npm reads a partial version as a range (black-box tester, session 12: F5).
+        fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "npx", "args": ["-y", «"pkg@1.2"]}, "b": {"command": "npx", "args": ["-y", «"@scope/pkg@2025.4"]},
+  "c": {"command": "npx", "args": ["-y", «"pkg@1"]}, "d": {"command": "npx", "args": ["-y", «"pkg@~1.2.3"]}}}"#),
+        // Deno's JSR packages and URL scripts, `go run …@latest` (F14).
+        fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "deno", "args": ["run", "-A", «"jsr:@scope/pkg"]}, "b": {"command": "deno", "args": ["run", "--allow-net", «"https://deno.land/x/mod/main.ts"]},
+  "c": {"command": "go", "args": ["run", «"github.com/acme/mcp-x/cmd/server@latest"]}, "d": {"command": "deno", "args": ["run", "-A", «"jsr:@scope/pkg@^1.2.0/cli"]}}}"#),
     ],
     counterexamples: &[
         fx("claude_desktop_config.json", r#"{"mcpServers": {"fs": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-filesystem@2025.8.21", "/srv/data"]},
@@ -38,7 +45,10 @@ pub(crate) static RULE: Rule = Rule {
   "c": {"command": "cmd", "args": ["/c", "npx", "-y", "@modelcontextprotocol/server-filesystem@2025.8.21", "C:\\data"]},
   "d": {"command": "npx", "args": ["-y", "https://codeload.github.com/acme/mcp-x/tar.gz/0f3c9a1b2d4e5f60718293a4b5c6d7e8f9012345"]},
   "e": {"command": "npx", "args": ["-y", "https://registry.npmjs.org/mcp-x/-/mcp-x-1.2.3.tgz"]},
-  "f": {"command": "uv", "args": ["run", "--with", "httpx==0.28.1", "server.py"]}, "g": {"command": "deno", "args": ["run", "-A", "npm:@scope/mcp-pkg@1.2.3/cli"]}}}"#),
+  "f": {"command": "uv", "args": ["run", "--with", "httpx==0.28.1", "server.py"]}, "g": {"command": "deno", "args": ["run", "-A", "npm:@scope/mcp-pkg@1.2.3/cli"]},
+  "h": {"command": "npx", "args": ["-y", "pkg@1.2.3-rc.1"]}, "i": {"command": "deno", "args": ["run", "-A", "jsr:@scope/pkg@1.2.3/cli", "--url", "https://api.example.com"]},
+  "j": {"command": "deno", "args": ["run", "-A", "https://deno.land/x/mod@1.2.3/main.ts"]}, "k": {"command": "go", "args": ["run", "github.com/acme/mcp-x/cmd/server@v1.4.2"]},
+  "l": {"command": "go", "args": ["run", "./cmd/server"]}, "m": {"command": "deno", "args": ["run", "-A", "main.ts"]}}}"#),
     ],
 };
 

@@ -194,10 +194,7 @@ pub(crate) fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> 
                     &lock, &shown, &text, &out.tools, &settings,
                 ));
                 if args.update_pins {
-                    let mut new = lock.clone();
-                    for (server, pins) in lint::lock_of(&out.tools).servers {
-                        new.servers.insert(server, pins);
-                    }
+                    let new = lint::updated_lock(&lock, &out.tools);
                     lock_to_write = Some((new, format!("vigil lint: updated {shown}")));
                 }
             }
@@ -237,10 +234,15 @@ pub(crate) fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> 
         match probe(url, &opts) {
             Ok((obs, sent)) => {
                 if !g.quiet {
+                    // A burst is listed as one line but counts each request it sent.
+                    let requests = sent.len()
+                        + obs
+                            .burst
+                            .as_ref()
+                            .map_or(0, |b| (b.sent as usize).saturating_sub(1));
                     eprintln!(
-                        "vigil lint: probed {} with {} request(s):",
-                        esc(url),
-                        sent.len()
+                        "vigil lint: probed {} with {requests} request(s):",
+                        esc(url)
                     );
                     for s in &sent {
                         eprintln!(
@@ -270,6 +272,7 @@ pub(crate) fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> 
     );
     let mut report = report;
     for e in &probe_errors {
+        report.completeness.skipped.unreadable += 1;
         report
             .completeness
             .gap(vigil_report::Gap::Unreadable, format!("probe {e}"));

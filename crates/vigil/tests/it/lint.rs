@@ -2777,3 +2777,288 @@ fn a_windsurf_file_outside_its_folder_is_labelled_windsurf() {
         "{err}"
     );
 }
+
+#[test]
+fn fail_opens_of_the_twelfth_black_box_run_are_reported() {
+    // Black-box tester, session 12: F1-F5, F7 and F11 through the binary.
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let t = common::token("«{alnum:40}»", 121);
+    let h = common::token("«{hex:32}»", 122);
+    common::write(
+        d,
+        ".mcp.json",
+        format!(
+            r#"{{"mcpServers": {{
+  "f1": {{"command": "docker", "args": ["run", "--volumes-from", "data", "--cidfile", "/tmp/c", "-a", "stdout", "--privileged", "-v", "/:/h", "ghcr.io/acme/a:1.0.0"]}},
+  "f2": {{"command": "sudo", "args": ["docker", "--context", "x", "-H", "unix:///x", "run", "--net=host", "ghcr.io/acme/b:1.0.0"]}},
+  "f3": {{"command": "docker", "args": ["run", "-v", "/var/run:/var/run", "--ipc=host", "ghcr.io/acme/c:1.0.0"]}},
+  "f4a": {{"type": "http", "url": "https://ci%3A{t}@a.example.com/mcp"}},
+  "f4b": {{"type": "http", "url": "https://{t}%40x@b.example.com/mcp"}},
+  "f5": {{"command": "npx", "args": ["-y", "@scope/pkg@2025.4"]}},
+  "f7": {{"type": "http", "url": "https://c.example.com/mcp/{h}"}}
+}}}}"#
+        ),
+    );
+    common::write(
+        d,
+        "docker-compose.yml",
+        "services:\n  s:\n    image: ghcr.io/acme/s:1.0.0\n    volumes:\n      - ${DOCKER_SOCK:-/var/run/docker.sock}:/x\n      - ~/.ssh:/root/.ssh:ro\n",
+    );
+    let out = run(d, &["lint", "-f", "json"]);
+    expect_exit(&out, 1);
+    let all = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(!all.contains(&t) && !all.contains(&h), "{all}");
+    let got = keyed(&out);
+    for (key, rule) in [
+        ("mcpServers.f1.args", "container-privileged"),
+        ("mcpServers.f1.args", "container-host-mount"),
+        ("mcpServers.f2.args", "container-host-network"),
+        ("mcpServers.f3.args", "container-docker-socket"),
+        ("mcpServers.f3.args", "container-privileged"),
+        ("mcpServers.f4a.url", "credential-in-url"),
+        ("mcpServers.f4b.url", "credential-in-url"),
+        ("mcpServers.f5.args", "unpinned-package"),
+        ("mcpServers.f7.url", "credential-in-url"),
+        ("services.s.volumes", "container-docker-socket"),
+        ("services.s.volumes", "container-host-mount"),
+    ] {
+        assert!(has(&got, key, rule), "{key} {rule}: {got:?}");
+    }
+    // --probe refuses a URL whose path holds random hex or a UUID, sends nothing and never
+    // prints it (nothing listens on port 9: a request would fail differently).
+    for seg in [h.clone(), "3f2b8c1e-9a4d-4e7b-8c2f-1d5e6a7b9c0d".to_owned()] {
+        let out = run(
+            d,
+            &[
+                "lint",
+                "--probe",
+                &format!("http://127.0.0.1:9/mcp/{seg}"),
+                "-f",
+                "json",
+            ],
+        );
+        expect_exit(&out, 2);
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!all.contains(&seg), "{all}");
+        assert!(all.contains("looks like a credential"), "{all}");
+    }
+}
+
+#[test]
+fn update_pins_follows_a_rename_a_closed_stdout_fails_and_skip_counts_agree() {
+    // Black-box tester, session 12: F9, F10, F12, F15.
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let snap = |server: &str, desc: &str| {
+        format!(
+            r#"{{"serverInfo": {{"name": "{server}"}}, "tools": [{{"name": "add", "description": "{desc}", "inputSchema": {{"type": "object", "properties": {{"a": {{"type": "number"}}}}, "additionalProperties": false}}}}]}}"#
+        )
+    };
+    common::write(d, "tools.json", snap("old", "Adds two numbers."));
+    expect_exit(&run(d, &["lint", "tools.json", "--pin", "p.lock"]), 0);
+    // F9: renamed in serverInfo, then --update-pins: the old name leaves the lock, so the
+    // next run is clean rather than tool-removed forever.
+    common::write(d, "tools.json", snap("new", "Adds two numbers."));
+    let out = run(
+        d,
+        &["lint", "tools.json", "--pin", "p.lock", "--update-pins"],
+    );
+    expect_exit(&out, 0);
+    let lock = std::fs::read_to_string(d.join("p.lock")).unwrap();
+    assert!(
+        lock.contains("\"new\"") && !lock.contains("\"old\""),
+        "{lock}"
+    );
+    let out = run(d, &["lint", "tools.json", "--pin", "p.lock", "-f", "json"]);
+    expect_exit(&out, 0);
+    // F10: stdout closed before the start (`>&-`): exit 2, the lock left as it was.
+    common::write(d, "tools.json", snap("new", "Adds two numbers. Changed."));
+    let before = std::fs::read(d.join("p.lock")).unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("vigil");
+    let out = std::process::Command::new("sh")
+        .current_dir(d)
+        .arg("-c")
+        .arg(format!(
+            "exec '{}' lint tools.json --pin p.lock --update-pins >&-",
+            bin.display()
+        ))
+        .env_remove("VIGIL_CONFIG")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    expect_exit(&out, 2);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("stdout was closed"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read(d.join("p.lock")).unwrap(), before);
+    // ... while a shell's `>/dev/null` is an ordinary place for the report.
+    let out = std::process::Command::new("sh")
+        .current_dir(d)
+        .arg("-c")
+        .arg(format!(
+            "exec '{}' lint tools.json --pin p.lock --update-pins >/dev/null",
+            bin.display()
+        ))
+        .env_remove("VIGIL_CONFIG")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    expect_exit(&out, 1);
+    assert_ne!(std::fs::read(d.join("p.lock")).unwrap(), before);
+
+    // F12: JSON's skip counts agree with the reasons.
+    let e = TempDir::new().unwrap();
+    let e = e.path();
+    // (A sparse file: over the 10 MiB limit without writing it.)
+    let big = common::write(e, "big.json", r#"{"mcpServers": {}}"#);
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&big)
+        .unwrap()
+        .set_len(11 << 20)
+        .unwrap();
+    std::os::unix::fs::symlink("nowhere/.mcp.json", e.join(".mcp.json")).unwrap();
+    let out = run(e, &["lint", ".mcp.json", "big.json", "-f", "json"]);
+    expect_exit(&out, 2);
+    let v = json(&out);
+    let last = v.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["incomplete"], true, "{v}");
+    assert_eq!(last["skipped"]["too_large"], 1, "{last}");
+    assert_eq!(last["skipped"]["unreadable"], 1, "{last}");
+
+    // F15: a JSON file with a missing comma, named or found by a walk with an MCP key, is a
+    // parse error with its line and column.
+    let w = TempDir::new().unwrap();
+    let w = w.path();
+    common::write(w, "x.json", "{\"a\": 1\n \"b\": 2}\n");
+    let out = run(w, &["lint", "x.json"]);
+    expect_exit(&out, 2);
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(all.contains("x.json:1:8: Expected comma"), "{all}");
+    assert!(!all.contains("not an input"), "{all}");
+    std::fs::remove_file(w.join("x.json")).unwrap();
+    common::write(
+        w,
+        "team/servers.json",
+        "{\"mcpServers\": {\"a\": {\"command\": \"x\"}\n \"b\": {}}}\n",
+    );
+    common::write(w, "other/data.json", "{\"a\": 1\n \"b\": 2}\n");
+    let out = run(w, &["lint", "."]);
+    expect_exit(&out, 2);
+    let all = String::from_utf8_lossy(&out.stdout);
+    assert!(all.contains("team/servers.json:1:"), "{all}");
+    assert!(!all.contains("other/data.json"), "{all}");
+}
+
+#[test]
+fn continue_servers_are_named_by_their_name() {
+    // Black-box tester, session 12: F16.
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    common::write(
+        d,
+        ".continue/mcpServers/a.yaml",
+        "experimental:\n  modelContextProtocolServers:\n    - name: Linear\n      transport:\n        type: sse\n        url: http://mcp.example.com/sse\n",
+    );
+    common::write(
+        d,
+        ".continue/mcpServers/b.yaml",
+        "name: Sentry\ntype: sse\nurl: http://mcp2.example.com/sse\n",
+    );
+    let out = run(d, &["lint", "-f", "json"]);
+    expect_exit(&out, 1);
+    let v = json(&out);
+    let texts: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "remote-without-auth")
+        .map(|f| f["text"].as_str().unwrap())
+        .collect();
+    assert!(texts.iter().any(|t| t.contains("`Linear`")), "{texts:?}");
+    assert!(texts.iter().any(|t| t.contains("`Sentry`")), "{texts:?}");
+    assert!(
+        !texts
+            .iter()
+            .any(|t| t.contains("`#0`") || t.contains("(file)")),
+        "{texts:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_match_their_redaction_empty_field_pins_and_burst_counts() {
+    // Black-box tester, session 12: F18.
+    let dir = TempDir::new().unwrap();
+    let d = dir.path().to_owned();
+    let tok = common::token("«{alnum:40}»", 131);
+    common::write(
+        &d,
+        ".mcp.json",
+        format!(
+            r#"{{"mcpServers": {{"a": {{"url": "https://a.example.com/mcp", "headers": {{"Authorization": "Bearer {tok}"}}}}}}}}"#
+        ),
+    );
+    let tools = |desc: &str| {
+        format!(
+            r#"{{"tools": [{{"name": "add", "description": "{desc}", "inputSchema": {{"type": "object", "properties": {{"a": {{"type": "number"}}}}, "additionalProperties": false}}}}]}}"#
+        )
+    };
+    common::write(&d, "snap/tools.json", tools("Adds two numbers."));
+    let (addr, seen) = recording_server(401, &[("www-authenticate", "Bearer")]).await;
+    let url = format!("http://{addr}/mcp");
+    let out = tokio::task::spawn_blocking(move || {
+        // The message says the same with secrets shown or redacted.
+        let shown = run(&d, &["lint", ".mcp.json", "--show-secrets"]);
+        let redacted = run(&d, &["lint", ".mcp.json"]);
+        let text = |o: &std::process::Output| String::from_utf8_lossy(&o.stdout).into_owned();
+        assert!(
+            text(&shown).contains("Bearer-scheme credential"),
+            "{}",
+            text(&shown)
+        );
+        assert!(
+            text(&redacted).contains("Bearer-scheme credential"),
+            "{}",
+            text(&redacted)
+        );
+        // A pin whose field hashes were emptied names no field, and says the lock was edited.
+        expect_exit(&run(&d, &["lint", "snap", "--pin", "p.lock"]), 0);
+        let lock = std::fs::read_to_string(d.join("p.lock")).unwrap();
+        let mut v: serde_json::Value = serde_json::from_str(&lock).unwrap();
+        v["servers"]["tools"]["tools"]["add"]["fields"] = serde_json::json!({});
+        std::fs::write(d.join("p.lock"), v.to_string()).unwrap();
+        common::write(&d, "snap/tools.json", tools("Adds numbers."));
+        let out = run(&d, &["lint", "snap", "--pin", "p.lock", "-f", "json"]);
+        let v = json(&out);
+        let changed = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["rule"] == "tool-changed")
+            .unwrap_or_else(|| panic!("{v}"))
+            .clone();
+        let t = changed["text"].as_str().unwrap();
+        assert!(
+            t.contains("the lock was edited or is corrupt") && !t.contains("inputSchema"),
+            "{t}"
+        );
+        run(&d, &["lint", "--probe", &url, "--probe-burst", "3"])
+    })
+    .await
+    .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let n = seen.lock().unwrap().len();
+    assert!(n > 5, "{n}");
+    assert!(err.contains(&format!("with {n} request(s)")), "{n}: {err}");
+}
