@@ -69,6 +69,9 @@ pub struct Skipped {
     pub allowed_by_marker: u64,
     /// Symbolic links a directory walk did not follow.
     pub symlinks: u64,
+    /// FIFOs, sockets and devices a directory walk met: never read (no content at rest, and
+    /// reading one may block).
+    pub special: u64,
 }
 
 impl Skipped {
@@ -78,7 +81,7 @@ impl Skipped {
     }
 
     /// `(name, count)` of each kind, in a fixed order.
-    pub fn counts(&self) -> [(&'static str, u64); 6] {
+    pub fn counts(&self) -> [(&'static str, u64); 7] {
         [
             ("binary", self.binary),
             ("too_large", self.too_large),
@@ -86,6 +89,7 @@ impl Skipped {
             ("ignored", self.ignored),
             ("allowed_by_marker", self.allowed_by_marker),
             ("symlinks_not_followed", self.symlinks),
+            ("special_files", self.special),
         ]
     }
 }

@@ -135,6 +135,8 @@ pub struct FileTally {
     pub ignored: Option<u64>,
     /// Symbolic links a directory walk did not follow (no `--follow-symlinks`).
     pub symlinks: u64,
+    /// FIFOs, sockets and devices a directory walk passed over.
+    pub special: u64,
 }
 
 /// What a scan read.
@@ -703,6 +705,7 @@ fn tally(out: &Outcome, walked_with_ignores: bool) -> FileTally {
         unreadable: n(&out.stats.unreadable),
         ignored: walked_with_ignores.then(|| n(&out.stats.ignored)),
         symlinks: n(&out.stats.symlinks),
+        special: n(&out.stats.special),
     }
 }
 
@@ -733,6 +736,7 @@ impl ScanOutcome {
                 unreadable: t.unreadable,
                 ignored: t.ignored.unwrap_or(0),
                 symlinks: t.symlinks,
+                special: t.special,
                 ..Skipped::default()
             },
             Scanned::History(s) | Scanned::Index(s) => Skipped {
@@ -1038,6 +1042,9 @@ impl fmt::Display for Summary<'_> {
                         ", {} symbolic link(s) not followed (--follow-symlinks)",
                         t.symlinks
                     )?;
+                }
+                if t.special > 0 {
+                    write!(f, ", {} FIFO, socket or device file(s) not read", t.special)?;
                 }
                 let Some(ignored) = t.ignored else {
                     return o.write_content(f);

@@ -68,6 +68,8 @@ pub struct Stats {
     pub loops: AtomicU64,
     /// Symbolic links a directory walk met and did not follow (without `follow_symlinks`).
     pub symlinks: AtomicU64,
+    /// FIFOs, sockets and devices a directory walk met and did not read.
+    pub special: AtomicU64,
     /// Archives, archive members, decodings, inline markers, and what could not be finished.
     pub content: Mutex<ContentTally>,
 }
@@ -189,6 +191,11 @@ pub fn scan_paths(
                     return WalkState::Continue;
                 }
                 if !ft.is_file() {
+                    // A FIFO, socket or device holds nothing at rest and may block a read:
+                    // passed over, counted and shown in the summary.
+                    if !ft.is_dir() {
+                        stats.special.fetch_add(1, Ordering::Relaxed);
+                    }
                     return WalkState::Continue;
                 }
                 let path = entry.path();

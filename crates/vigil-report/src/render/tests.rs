@@ -64,6 +64,7 @@ pub(crate) fn scan_like() -> Report {
         ignored: 3,
         allowed_by_marker: 0,
         symlinks: 0,
+        special: 0,
     };
     r
 }

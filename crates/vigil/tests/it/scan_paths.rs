@@ -347,3 +347,27 @@ fn a_fifo_named_as_an_input_makes_the_scan_incomplete() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("pipe"), "{err}");
 }
+
+/// bb-scan-s10: a FIFO inside a walked folder holds nothing at rest and is not read (reading it
+/// would block), but it is never passed over silently: the summary and the report count it.
+#[test]
+fn a_fifo_inside_a_folder_is_counted_not_read() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let d = dir.path();
+    common::write(d, "clean.txt", "hello\n");
+    let made = std::process::Command::new("mkfifo")
+        .arg(d.join("pipe"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let out = common::run(d, &["scan", "-f", "sarif"]);
+    expect_exit(&out, 0);
+    let err = stderr(&out);
+    assert!(
+        err.contains("1 FIFO, socket or device file(s) not read"),
+        "{err}"
+    );
+    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let skipped = &sarif["runs"][0]["invocations"][0]["properties"]["skipped"];
+    assert_eq!(skipped["special_files"], 1, "{sarif}");
+}
