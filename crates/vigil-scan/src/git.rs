@@ -1169,11 +1169,15 @@ fn gaps(t: &ContentTally) -> u64 {
 }
 
 /// Objects a scan could not read, counted as missing (not in this clone) or unreadable (there
-/// but corrupt), the first few named. Each is a warning naming the object, never its content.
+/// but corrupt), each object once however often it is met (a missing tree is met by every
+/// commit that holds it and by each child's comparison), the first few named. Each is one
+/// warning naming the object, never its content.
 #[derive(Default)]
 struct Misses {
     missing: AtomicUsize,
     unreadable: AtomicUsize,
+    /// The objects counted so far.
+    met: Mutex<std::collections::HashSet<ObjectId>>,
     named: Mutex<Vec<String>>,
     /// Refs that name a tree or a blob (valid, but no commit to walk).
     not_commits: Mutex<Vec<String>>,
@@ -1194,18 +1198,30 @@ impl Misses {
         match repo.try_find_object(id) {
             Ok(Some(o)) => Some(o),
             Ok(None) => {
-                self.missing.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(object = %id, path = path.unwrap_or(""), "{kind} missing from this clone; skipped");
+                if self.first_time(id) {
+                    self.missing.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(object = %id, path = path.unwrap_or(""), "{kind} missing from this clone; skipped");
+                }
                 self.name(kind, id, path);
                 None
             }
             Err(e) => {
-                self.unreadable.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(object = %id, path = path.unwrap_or(""), error = %e, "{kind} unreadable; skipped");
+                if self.first_time(id) {
+                    self.unreadable.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(object = %id, path = path.unwrap_or(""), error = %e, "{kind} unreadable; skipped");
+                }
                 self.name(kind, id, path);
                 None
             }
         }
+    }
+
+    /// Whether `id` is met for the first time (it is then counted and warned about).
+    fn first_time(&self, id: ObjectId) -> bool {
+        self.met
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id)
     }
 
     /// Counts a ref that could not be read or parsed (named by the error, never its content).
@@ -1290,8 +1306,10 @@ impl Misses {
 
     /// Counts an object that was read but could not be decoded.
     fn corrupt(&self, id: ObjectId, kind: &str, path: Option<&str>) {
-        self.unreadable.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(object = %id, path = path.unwrap_or(""), "corrupt {kind}; skipped");
+        if self.first_time(id) {
+            self.unreadable.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(object = %id, path = path.unwrap_or(""), "corrupt {kind}; skipped");
+        }
         self.name(kind, id, path);
     }
 

@@ -1884,3 +1884,34 @@ fn a_damaged_packed_blob_is_unreadable_not_scanned_clean() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("incomplete"), "{stderr}");
 }
+
+/// bb-scan-s10: a missing object is counted and warned about once, however many commits hold
+/// it (a deleted tree is met by its own commit and by its child's comparison).
+#[test]
+fn a_missing_tree_is_counted_once() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    init(d);
+    write(d, "sub/a.txt", "a\n");
+    write(d, "b.txt", "b\n");
+    commit(d, 1, "Ann", "one");
+    write(d, "sub/c.txt", "c\n");
+    commit(d, 2, "Ann", "two");
+    let tree = git(d, &["rev-parse", "HEAD~1:sub"]);
+    std::fs::remove_file(d.join(".git/objects").join(&tree[..2]).join(&tree[2..])).unwrap();
+    let out = run(d, &["scan", "--git"]);
+    expect_exit(&out, 2);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(", 1 missing, 0 unreadable object(s)"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("tree missing from this clone").count(),
+        1,
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches(tree.as_str()).count(), 1, "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.matches(tree.as_str()).count(), 1, "{stdout}");
+}
