@@ -153,12 +153,7 @@ fn placeholder_as_a_whole(s: &str) -> bool {
             return true;
         }
         // A crypt(3) hash (`$2y$10$…`, `$6$…`, `$argon2id$…`) is a digest, not a credential.
-        if [
-            "2a$", "2b$", "2y$", "1$", "5$", "6$", "argon2", "scrypt$", "pbkdf2",
-        ]
-        .iter()
-        .any(|p| rest.starts_with(p))
-        {
+        if is_crypt_hash(rest) {
             return true;
         }
     }
@@ -472,6 +467,40 @@ fn distinct(s: &[u8]) -> usize {
         .count()
 }
 
+/// Whether `rest` (after the leading `$`) has a crypt(3) hash's whole shape, not just its
+/// prefix: bcrypt's cost and 22+ characters of salt and hash (`2y$10$…`), MD5/SHA crypt's salt
+/// and hash (`6$salt$hash`, `rounds=` allowed), or argon2/scrypt/PBKDF2's parameter fields
+/// (`argon2id$v=19$m=…$salt$hash`). A password that merely starts `$2y$` is no digest.
+fn is_crypt_hash(rest: &str) -> bool {
+    let b64 = |t: &str| {
+        !t.is_empty()
+            && t.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'/' | b'+' | b'='))
+    };
+    let parts: Vec<&str> = rest.split('$').collect();
+    match parts.as_slice() {
+        [id, cost, body] if matches!(*id, "2a" | "2b" | "2x" | "2y") => {
+            cost.len() == 2
+                && cost.bytes().all(|c| c.is_ascii_digit())
+                && body.len() >= 22
+                && b64(body)
+        }
+        [id, rest @ ..] if matches!(*id, "1" | "5" | "6") => {
+            let rest = match rest {
+                [r, more @ ..] if r.starts_with("rounds=") => more,
+                _ => rest,
+            };
+            matches!(rest, [salt, hash] if !salt.is_empty() && hash.len() >= 22 && b64(hash))
+        }
+        [id, fields @ ..]
+            if id.starts_with("argon2") || id.starts_with("scrypt") || id.starts_with("pbkdf2") =>
+        {
+            fields.len() >= 3 && fields.last().is_some_and(|h| h.len() >= 16 && b64(h))
+        }
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::is_placeholder;
@@ -574,7 +603,15 @@ mod tests {
     /// bb-scan-s9 F5: a `$` inside a password is no variable reference.
     #[test]
     fn a_dollar_inside_a_value_is_no_reference() {
-        for p in ["Xk9amQ2$vL7xpRzQ", "pR7$kLm2Qx9!wZ4v", "$Xk9amQ2vL7xpRzQ"] {
+        // bb-scan-s10: a crypt prefix before random text is no digest.
+        for p in [
+            "Xk9amQ2$vL7xpRzQ",
+            "pR7$kLm2Qx9!wZ4v",
+            "$Xk9amQ2vL7xpRzQ",
+            "$2y$Xk9amQ2vL7xpRzQ",
+            "$6$Xk9amQ2vL7xpRzQ",
+            "$argon2Xk9amQ2vL7x",
+        ] {
             assert!(!is_placeholder(p.as_bytes()), "{p}");
         }
         for p in [
@@ -583,6 +620,9 @@ mod tests {
             "$db_pass",
             "$dbPass",
             "$2y$10$abcdefghijklmnopqrstuv",
+            "$6$rounds=5000$saltsalt$abcdefghijklmnopqrstuvwxyz0123",
+            "$1$saltsalt$abcdefghijklmnopqrstuv",
+            "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
         ] {
             assert!(is_placeholder(p.as_bytes()), "{p}");
         }
