@@ -80,8 +80,7 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     let lower = s.to_ascii_lowercase();
     // A marker word makes an example, unless a random token is left beside it (a template's
     // marks, `<…>`, `your-…`, `${`, always do).
-    let marked = has_marker(&lower)
-        && (TEMPLATE_MARKS.iter().any(|m| lower.contains(m)) || !random_beside_markers(s, &[]));
+    let marked = has_marker(&lower) && (template_marked(s) || !random_beside_markers(s, &[]));
     marked
         || KNOWN_EXAMPLES.contains(&s)
         || placeholder_as_a_whole(s)
@@ -162,8 +161,11 @@ fn placeholder_as_a_whole(s: &str) -> bool {
     if bare.len() < s.len() && !bare.is_empty() && is_placeholder(bare.as_bytes()) {
         return true;
     }
+    // `%VAR%`, and `{name}` (a format string's field; braces around random text are a literal
+    // value written where a reference was meant).
     if s.len() > 2
-        && ((s.starts_with('%') && s.ends_with('%')) || (s.starts_with('{') && s.ends_with('}')))
+        && ((s.starts_with('%') && s.ends_with('%'))
+            || (s.starts_with('{') && s.ends_with('}') && braces_name_variables(&format!("${s}"))))
     {
         return true;
     }
@@ -246,10 +248,19 @@ pub(crate) fn is_placeholder_token(secret: &[u8]) -> bool {
     if !has_marker(&lower) {
         return false;
     }
-    if TEMPLATE_MARKS.iter().any(|m| lower.contains(m)) {
+    if template_marked(s) {
         return true;
     }
     !random_beside_markers(s, &[])
+}
+
+/// Whether `s` holds a template's mark ([`TEMPLATE_MARKS`]); `${` counts only where its braces
+/// enclose a variable's name ([`braces_name_variables`]).
+fn template_marked(s: &str) -> bool {
+    let lower = s.to_ascii_lowercase();
+    TEMPLATE_MARKS
+        .iter()
+        .any(|m| lower.contains(m) && (*m != "${" || braces_name_variables(s)))
 }
 
 /// Whether a value that holds a marker word (one of [`MARKERS`], or of `extra`) is still a
@@ -467,6 +478,32 @@ fn distinct(s: &[u8]) -> usize {
         .count()
 }
 
+/// Whether every `${…}` in `s` encloses a variable's name (`${DB_PASSWORD}`, `${env:TOKEN}`,
+/// `${TOKEN:-}`, `${input:api-key}`, `${{ secrets.X }}`): a reference. `${8kSf…}`, random text
+/// in the braces, is a literal value written where a reference was meant (bb-scan-s10).
+fn braces_name_variables(s: &str) -> bool {
+    let mut rest = s;
+    while let Some(at) = rest.find("${") {
+        let after = &rest[at + 2..];
+        let (inner, next) = match after.find('}') {
+            Some(end) => (&after[..end], &after[end + 1..]),
+            None => (after, ""),
+        };
+        let inner = inner.trim().trim_start_matches('{').trim();
+        // The name before a shell default or error (`:-`, `-`, `:?`, `:=`) or a filter (`|`).
+        let name = inner
+            .split([':', '-', '?', '=', '|', ' '])
+            .find(|p| !p.is_empty() && !matches!(*p, "env" | "input" | "secrets" | "vars"))
+            .unwrap_or("");
+        let name = name.strip_prefix("secrets.").unwrap_or(name);
+        if name.is_empty() || !names_variables(name) {
+            return false;
+        }
+        rest = next;
+    }
+    true
+}
+
 /// Whether `rest` (after the leading `$`) has a crypt(3) hash's whole shape, not just its
 /// prefix: bcrypt's cost and 22+ characters of salt and hash (`2y$10$…`), MD5/SHA crypt's salt
 /// and hash (`6$salt$hash`, `rounds=` allowed), or argon2/scrypt/PBKDF2's parameter fields
@@ -495,7 +532,17 @@ fn is_crypt_hash(rest: &str) -> bool {
         [id, fields @ ..]
             if id.starts_with("argon2") || id.starts_with("scrypt") || id.starts_with("pbkdf2") =>
         {
+            // A parameter field (`v=19`, `m=65536`, `ln=16`) right after the name: the rest
+            // may be cut where a rule's match ends (at the `,` of `m=65536,t=3`).
             fields.len() >= 3 && fields.last().is_some_and(|h| h.len() >= 16 && b64(h))
+                || fields.first().is_some_and(|f| {
+                    f.split_once('=').is_some_and(|(k, v)| {
+                        !k.is_empty()
+                            && k.bytes().all(|c| c.is_ascii_lowercase())
+                            && !v.is_empty()
+                            && v.bytes().all(|c| c.is_ascii_digit())
+                    })
+                })
         }
         _ => false,
     }
@@ -503,7 +550,7 @@ fn is_crypt_hash(rest: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_placeholder;
+    use super::{is_placeholder, is_placeholder_token};
 
     #[test]
     fn placeholders_are_recognised() {
@@ -602,6 +649,31 @@ mod tests {
 
     /// bb-scan-s9 F5: a `$` inside a password is no variable reference.
     #[test]
+    fn braces_around_random_text_are_no_reference() {
+        for p in [
+            "${8kSfXk9amQ2vL7xpRzQw}",
+            "pre${Xk9amQ2vL7xpRzQwT3}",
+            "{8kSfXk9amQ2vL7xpRzQw}",
+        ] {
+            assert!(!is_placeholder(p.as_bytes()), "{p}");
+            assert!(!is_placeholder_token(p.as_bytes()), "{p}");
+        }
+        for p in [
+            "${DB_PASSWORD}",
+            "${env:OPENAI_API_KEY}",
+            "${TOKEN:-}",
+            "${input:api-key}",
+            "${{ secrets.DEPLOY_TOKEN }}",
+            "${dbPassword}",
+            "{api_key}",
+            "{ token }",
+        ] {
+            assert!(is_placeholder(p.as_bytes()), "{p}");
+            assert!(is_placeholder_token(p.as_bytes()), "{p}");
+        }
+    }
+
+    #[test]
     fn a_dollar_inside_a_value_is_no_reference() {
         // bb-scan-s10: a crypt prefix before random text is no digest.
         for p in [
@@ -623,6 +695,8 @@ mod tests {
             "$6$rounds=5000$saltsalt$abcdefghijklmnopqrstuvwxyz0123",
             "$1$saltsalt$abcdefghijklmnopqrstuv",
             "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+            "$argon2id$v=19$m=65536",
+            "$scrypt$ln=16",
         ] {
             assert!(is_placeholder(p.as_bytes()), "{p}");
         }
