@@ -535,10 +535,13 @@ fn is_digest(key: &[u8], secret: &[u8], kind: FileKind) -> bool {
 fn generic_ok(secret: &[u8]) -> bool {
     let digits = secret.iter().any(u8::is_ascii_digit);
     let letters = secret.iter().any(u8::is_ascii_alphabetic);
+    // Random mixed case: a lower-case run of 7 or 8 turns up in random letters too
+    // (`JaTUyYaccessfKlcxD`, bb-scan-s10); names are told apart by their word pieces
+    // (`is_identifier` below), not by the run.
     let random_case = secret.len() >= 16
         && secret.iter().any(u8::is_ascii_uppercase)
         && secret.iter().any(u8::is_ascii_lowercase)
-        && max_run(secret, u8::is_ascii_lowercase) <= 6;
+        && max_run(secret, u8::is_ascii_lowercase) <= 8;
     if !(letters && (digits || random_case)) {
         return false;
     }
@@ -552,7 +555,10 @@ fn generic_ok(secret: &[u8]) -> bool {
         && secret
             .split(|&b| b == b'.')
             .all(|p| !p.is_empty() && p.iter().all(|&b| b == b'_' || b.is_ascii_alphanumeric()));
-    let dotted = secret.contains(&b'.') && (jwt || secret.split(|&b| b == b'.').all(is_name_part));
+    // TypeScript's non-null assertion and optional chaining (`session!.token`, `user?.key`)
+    // end a part with `!` or `?`.
+    let part = |p: &[u8]| is_name_part(p.strip_suffix(b"!").or(p.strip_suffix(b"?")).unwrap_or(p));
+    let dotted = secret.contains(&b'.') && (jwt || secret.split(|&b| b == b'.').all(part));
     !dotted
 }
 
@@ -823,6 +829,9 @@ mod tests {
             "self.token2",
             "settings.secretName",
             "process.env.API_TOKEN",
+            // TypeScript's `!.` and `?.` (IBM/mcp-context-forge).
+            "request.session!.bearerToken",
+            "request.user?.accessToken",
         ] {
             assert!(!generic_ok(code.as_bytes()), "{code}");
         }
@@ -835,6 +844,8 @@ mod tests {
             "Xk9-Qw2-Lp7-Zr4m",
             "correct-horse-battery-staple-42",
             "WPFfSPJBxWxsQOPHIwMLVjmAeacBRgVN",
+            // A lower-case run of seven in random letters (black-box tester, session 10).
+            "JaTUyYaccessfKlcxD",
         ] {
             assert!(generic_ok(secret.as_bytes()), "{secret}");
         }
