@@ -394,6 +394,14 @@ pub(crate) fn is_pinned(spec: &str, npm: bool) -> bool {
     };
     // `v1.2.3` names one version as exactly as `1.2.3`.
     let version = version.strip_prefix('v').unwrap_or(version);
+    // One version is one word of semver's characters: a space (`1.2.3-0 - 2`, `>=1 <2`), `||`,
+    // `^`, `~`, `*` or a comparison makes a range.
+    if !version
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'+' | b'_'))
+    {
+        return false;
+    }
     let core = version.split(['-', '+']).next().unwrap_or("");
     let parts: Vec<&str> = core.split('.').collect();
     // npm reads `pkg@1.2` and `pkg@2025.4` as ranges (`1.2.x`): only a full `x.y.z` (with an
