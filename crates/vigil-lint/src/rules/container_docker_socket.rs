@@ -3,7 +3,8 @@
 //! ## What it finds
 //! `-v /var/run/docker.sock:…` and compose volumes of `docker.sock` (or Podman's socket), a
 //! folder holding it (`/`, `/var/run`, `/run`, `/run/user/UID`), and a `${VAR:-…docker.sock}`
-//! default.
+//! default; Docker's Windows pipe (`\\.\pipe\docker_engine`, compose `type: npipe`), CRI-O's,
+//! cri-dockerd's and buildkit's sockets, a named volume bound (`driver_opts.device`) to one.
 //!
 //! ## Why it matters
 //! Whoever talks to the socket can start a privileged container with the host's disk mounted:

@@ -4,7 +4,8 @@
 //! `-v /:/host`, `-v $HOME:/data`, `--mount src=/etc,…`, and compose `volumes` whose source is
 //! `/`, `/etc`, `/root`, `/home`, a home directory, `/proc`, `/sys`, `/dev`, `/var/lib/docker`,
 //! `/srv`, `/opt`, `/usr`, `/mnt`, or a credential folder (`~/.ssh`, `.aws`, `.gnupg`, `.kube`,
-//! `.docker`, `.config/gcloud`) anywhere.
+//! `.docker`, `.config/gcloud`, `.npmrc`, `.pypirc`, `.git-credentials`, `.config/gh`) anywhere,
+//! `/etc/shadow`, `/etc/kubernetes`, `/var/lib/kubelet` (a named volume by its bound device).
 //!
 //! ## Why it matters
 //! A server that can read `/` can read every key and token on the machine; one that can write it

@@ -3,8 +3,9 @@
 //! ## What it finds
 //! `https://user:PASSWORD@host`, `postgres://bot:PASSWORD@db/app`, `?api_key=VALUE`,
 //! `?token=VALUE`, or a high-entropy query value, unless the value is a reference; the userinfo
-//! percent-decoded (`ci%3A<token>@`); a path segment that is a token, random hex (16+ digits)
-//! or a UUID.
+//! percent-decoded (`ci%3A<token>@`), random hex as its user name; a path segment holding a
+//! token, random hex (16+ digits) or a UUID (`<hex>.json`, `{<uuid>}`); random hex as a query
+//! value, or a parameter name of [`crate::redact::is_secret_param`] (`pw`, `hmac`, `otp`…).
 //!
 //! ## Why it matters
 //! URLs are logged by proxies, shown in process lists and error messages, and copied around;
