@@ -43,6 +43,8 @@ pub(crate) static RULE: Rule = Rule {
         // F1-F4).
         fx(".mcp.json", r#"{"mcpServers": {"a": {"type": "http", "url": «"https://{hex:40}%40x@a.example.com/mcp"},
   "b": {"type": "http", "url": «"https://{hex:32}@b.example.com/mcp"},
+  "b2": {"type": "http", "url": «"https://{hex:40}%3A@b2.example.com/mcp"},
+  "b3": {"type": "http", "url": «"https://{alnum:40}:@b3.example.com/mcp"},
   "c": {"type": "http", "url": «"https://c.example.com/mcp/{hex:32}.json"},
   "d": {"type": "http", "url": «"https://d.example.com/mcp/%7B{hex:8}-{hex:4}-4{hex:3}-a{hex:3}-{hex:12}%7D"},
   "e": {"type": "http", "url": «"https://e.example.com/mcp?foo={hex:16}"},
@@ -93,7 +95,8 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
             }
         }
         // `https://<token>@host/…`: a token as the user name (GitHub's and GitLab's way).
-        if password.is_none() && !user.is_empty() {
+        // An empty password (`<token>%3A@`) leaves the user name to judge.
+        if password.as_deref().is_none_or(str::is_empty) && !user.is_empty() {
             if let Some(tok) = user.split(['@', ':', ';', ' ']).find(|p| {
                 !is_reference(p)
                     && !is_fill_in(p)
