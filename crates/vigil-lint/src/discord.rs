@@ -252,7 +252,7 @@ static INTENT_LIST: LazyLock<Regex> = LazyLock::new(|| {
 static QUOTED_WORD: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"["'`]([A-Za-z_]{1,40})["'`]"#).expect("regex"));
 static RAW_INTENTS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)\bintents["']?\s*[:=]\s*(?:new\s+IntentsBitField\s*\(\s*)?(\d{1,10})\b"#)
+    Regex::new(r#"(?i)\bintents["']?\s*[:=]\s*(?:new\s+IntentsBitField\s*\(\s*)?(\d[0-9a-fA-FxX_ \t<|+()]{0,200})"#)
         .expect("regex")
 });
 static ENV_INTENTS: LazyLock<Regex> = LazyLock::new(|| {
@@ -409,15 +409,20 @@ pub fn intents(doc: &Document) -> Vec<Request> {
             }
             source_intents_more(t, &mut out);
             for c in RAW_INTENTS.captures_iter(t) {
-                if let Ok(n) = c[1].parse::<u64>() {
-                    let m = c.get(1).expect("group");
+                // `intents: 1 << 15 | 1` as an expression; else its leading number.
+                let m = c.get(1).expect("group");
+                let expr = m.as_str().trim_end_matches([')', ' ', '\t']);
+                let lead = expr.bytes().take_while(u8::is_ascii_digit).count();
+                let n = int_expr(expr).or_else(|| expr[..lead].parse::<u64>().ok());
+                if let Some(n) = n {
                     out.push(Request {
-                        span: sp(m),
+                        span: Span::new(m.start(), m.start() + expr.len()),
                         bits: n,
                         what: format!("intents {n}"),
                     });
                 }
             }
+            source_intents_py_raw(t, &mut out);
         }
         crate::input::Kind::EnvFile => {
             for c in ENV_INTENTS.captures_iter(t) {
@@ -457,6 +462,63 @@ pub fn intents(doc: &Document) -> Vec<Request> {
         ),
     }
     out
+}
+
+/// `intents.value |= 1 << 15`, `setattr(intents, "message_content", True)`,
+/// `Intents(**{"members": True})`, `Intents._from_value(33281)`.
+static PY_VALUE_SET: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\bintents\s*\.\s*value\s*(?:\|=|\+=|=)\s*(\d[0-9a-fA-FxX_ \t<|+()]{0,200})")
+        .expect("regex")
+});
+static PY_SETATTR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"setattr\s*\(\s*[A-Za-z_][A-Za-z0-9_.]{0,60}\s*,\s*["']([A-Za-z_]{1,40})["']\s*,\s*True\s*\)"#)
+        .expect("regex")
+});
+static PY_DICT_TRUE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"["']([A-Za-z_]{1,40})["']\s*:\s*True\b"#).expect("regex"));
+static PY_FROM_VALUE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"Intents\s*\.\s*_?from_value\s*\(\s*([^()]{1,200})\)").expect("regex")
+});
+
+/// discord.py's raw forms (see [`PY_VALUE_SET`]).
+fn source_intents_py_raw(t: &str, out: &mut Vec<Request>) {
+    for re in [&*PY_VALUE_SET, &*PY_FROM_VALUE] {
+        for c in re.captures_iter(t) {
+            let m = c.get(1).expect("group");
+            let expr = m.as_str().trim_end();
+            if let Some(bits) = int_expr(expr) {
+                out.push(Request {
+                    span: Span::new(m.start(), m.start() + expr.len()),
+                    bits,
+                    what: c.get(0).expect("match").as_str().trim().to_owned(),
+                });
+            }
+        }
+    }
+    for c in PY_SETATTR.captures_iter(t) {
+        if let Some(b) = intent_bit(&c[1]) {
+            let m = c.get(0).expect("match");
+            out.push(Request {
+                span: Span::new(m.start(), m.end()),
+                bits: b,
+                what: m.as_str().to_owned(),
+            });
+        }
+    }
+    for c in PY_INTENTS_CTOR.captures_iter(t) {
+        let args = c.get(1).expect("group");
+        for k in PY_DICT_TRUE.captures_iter(args.as_str()) {
+            if let Some(b) = intent_bit(&k[1]) {
+                let m = k.get(0).expect("match");
+                let start = args.start() + m.start();
+                out.push(Request {
+                    span: Span::new(start, start + m.len()),
+                    bits: b,
+                    what: m.as_str().to_owned(),
+                });
+            }
+        }
+    }
 }
 
 /// What a bot's source asks for beyond the plain forms: discord.js intents as strings in an

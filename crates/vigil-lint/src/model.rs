@@ -81,19 +81,116 @@ pub fn program_name(cmd: &str) -> String {
 
 /// A command line written as one string, split as a POSIX shell would (`shlex`); text that
 /// does not split (an open quote) falls back to whitespace.
-fn shell_words(text: &str) -> Vec<String> {
+pub(crate) fn shell_words(text: &str) -> Vec<String> {
     shlex::split(text)
         .filter(|v| !v.is_empty())
         .unwrap_or_else(|| text.split_whitespace().map(str::to_owned).collect())
 }
 
+/// Commands that run the rest of their line after options (and a fixed count of positional
+/// operands): name, options that take the next word as their value, operands before the
+/// command (`timeout 10 cmd`, `chrt 10 cmd`, `taskset 0x3 cmd`).
+const WRAPPERS: &[(&str, &[&str], usize)] = &[
+    ("nice", &["-n", "--adjustment"], 0),
+    (
+        "ionice",
+        &[
+            "-c",
+            "-n",
+            "-p",
+            "-P",
+            "-u",
+            "--class",
+            "--classdata",
+            "--pid",
+            "--pgid",
+            "--uid",
+        ],
+        0,
+    ),
+    ("timeout", &["-s", "-k", "--signal", "--kill-after"], 1),
+    (
+        "stdbuf",
+        &["-i", "-o", "-e", "--input", "--output", "--error"],
+        0,
+    ),
+    (
+        "chrt",
+        &[
+            "-T",
+            "-P",
+            "-D",
+            "--sched-runtime",
+            "--sched-period",
+            "--sched-deadline",
+        ],
+        1,
+    ),
+    ("taskset", &[], 1),
+    ("setsid", &[], 0),
+    ("time", &["-f", "-o", "--format", "--output"], 0),
+    (
+        "unshare",
+        &[
+            "-S", "-G", "-R", "-w", "--setuid", "--setgid", "--root", "--wd",
+        ],
+        0,
+    ),
+    ("firejail", &[], 0),
+    ("nohup", &[], 0),
+    ("caffeinate", &["-t", "-w"], 0),
+    (
+        "xargs",
+        &[
+            "-I",
+            "-n",
+            "-P",
+            "-d",
+            "-E",
+            "-L",
+            "-s",
+            "-a",
+            "--arg-file",
+            "--delimiter",
+            "--max-args",
+            "--max-procs",
+            "--max-lines",
+            "--max-chars",
+            "--process-slot-var",
+            "--eof",
+            "--replace",
+        ],
+        0,
+    ),
+];
+
+/// Where the command a [`WRAPPERS`] entry runs starts in `argv`.
+fn generic_wrapper(prog: &str, argv: &[(String, &Node)]) -> Option<usize> {
+    let (_, takes_value, operands) = WRAPPERS.iter().find(|w| w.0 == prog)?;
+    let mut k = 1;
+    while let Some((a, _)) = argv.get(k) {
+        if a == "--" {
+            k += 1;
+            break;
+        }
+        if takes_value.contains(&a.as_str()) {
+            k += 2;
+        } else if a.starts_with('-') && a.len() > 1 {
+            k += 1;
+        } else {
+            break;
+        }
+    }
+    Some(k + operands)
+}
+
 /// The command a wrapper runs, so launchers are judged by what really starts: `cmd /c npx …`
 /// (the usual Windows form), `sh -c "docker run …"`, `bash -lc …`, `powershell -Command …`,
-/// `env K=V cmd …`, `exec cmd …`, `sudo -E cmd …`, `doas cmd …`, nested up to four deep. A script string is split with `shlex`; each part
+/// `env K=V cmd …`, `exec cmd …`, `sudo -E cmd …`, `doas cmd …`, nested up to eight deep. A script string is split with `shlex`; each part
 /// keeps pointing at the node it came from.
 pub fn unwrap_launcher(argv: Vec<(String, &Node)>) -> Vec<(String, &Node)> {
     let mut argv = argv;
-    for _ in 0..4 {
+    for _ in 0..8 {
         let Some(prog) = argv.first().map(|(c, _)| program_name(c)) else {
             break;
         };
@@ -162,7 +259,7 @@ pub fn unwrap_launcher(argv: Vec<(String, &Node)>) -> Vec<(String, &Node)> {
                 }
                 Some(k)
             }
-            _ => None,
+            p => generic_wrapper(p, &argv),
         };
         let Some(start) = rest.filter(|s| *s < argv.len()) else {
             break;
@@ -171,7 +268,8 @@ pub fn unwrap_launcher(argv: Vec<(String, &Node)>) -> Vec<(String, &Node)> {
         let single_script = !matches!(
             prog.as_str(),
             "env" | "exec" | "nohup" | "sudo" | "doas" | "run0"
-        ) && tail.len() == 1
+        ) && !WRAPPERS.iter().any(|w| w.0 == prog)
+            && tail.len() == 1
             || matches!(
                 prog.as_str(),
                 "sh" | "bash" | "zsh" | "dash" | "ash" | "ksh" | "fish"

@@ -37,15 +37,33 @@ pub fn is_secret_segment(segment: &str) -> bool {
     if segment.len() < 16 {
         return false;
     }
+    secret_piece(segment).is_some()
+}
+
+/// The piece of a path segment that is a token: the segment percent-decoded, then each run of
+/// `[A-Za-z0-9_-]` in it (`<hex>.json`, `{<uuid>}`, `(token)`), judged by itself.
+pub fn secret_piece(segment: &str) -> Option<String> {
+    if segment.len() < 16 {
+        return None;
+    }
     let decoded = percent_decode(segment);
-    !crate::secrets::is_reference(&decoded)
-        && !crate::secrets::is_fill_in(&decoded)
-        && (crate::secrets::looks_random(&decoded) || hex_token(&decoded))
+    let token = |p: &str| {
+        !crate::secrets::is_reference(p)
+            && !crate::secrets::is_fill_in(p)
+            && (crate::secrets::looks_random(p) || hex_token(p))
+    };
+    if token(&decoded) {
+        return Some(decoded);
+    }
+    decoded
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+        .find(|p| p.len() >= 16 && token(p))
+        .map(str::to_owned)
 }
 
 /// Random hex of 16 to 128 digits with digits and letters mixed and at least six distinct
 /// digits, or a UUID whose digits are as varied.
-fn hex_token(v: &str) -> bool {
+pub fn hex_token(v: &str) -> bool {
     let v = v.trim();
     let uuid = crate::secrets::is_uuid_or_digest(v) && v.len() == 36;
     let hex = (16..=128).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_hexdigit());
@@ -79,9 +97,8 @@ pub fn secret_segment(url: &url::Url) -> Option<(usize, String)> {
     .any(|h| host == *h || host.ends_with(&format!(".{h}")));
     let segs: Vec<&str> = url.path_segments()?.collect();
     segs.iter().enumerate().find_map(|(i, seg)| {
-        if !is_secret_segment(seg) {
-            return None;
-        }
+        let piece = secret_piece(seg)?;
+        let seg = piece.as_str();
         let digest = matches!(seg.len(), 40 | 64) && seg.bytes().all(|b| b.is_ascii_hexdigit());
         let after_digest_word = i > 0
             && matches!(
@@ -101,7 +118,7 @@ pub fn secret_segment(url: &url::Url) -> Option<(usize, String)> {
                     | "revisions"
                     | "ipfs"
             );
-        (!(digest && (code_host || after_digest_word))).then(|| (i, percent_decode(seg)))
+        (!(digest && (code_host || after_digest_word))).then(|| (i, piece.clone()))
     })
 }
 
@@ -115,15 +132,31 @@ pub fn percent_decode(s: &str) -> String {
 
 /// Whether a query value is a credential by its shape: random-looking, or random hex or a
 /// UUID (after an optional `Bearer `).
-fn random_value(v: &str) -> bool {
+pub fn random_value(v: &str) -> bool {
     !crate::secrets::is_reference(v)
-        && (crate::secrets::looks_random(v) || crate::secrets::random_hex_or_uuid(v))
+        && (crate::secrets::looks_random(v)
+            || crate::secrets::random_hex_or_uuid(v)
+            || hex_token(crate::secrets::strip_scheme(v)))
 }
 
-/// Whether a query parameter's name says its value is a credential.
+/// Whether a query parameter's name says its value is a credential: the one list both
+/// `credential-in-url` and `--probe` use.
 pub fn is_secret_param(name: &str) -> bool {
     const WORDS: &[&str] = &[
         "key",
+        "pw",
+        "pass",
+        "passcode",
+        "pin",
+        "hmac",
+        "otp",
+        "totp",
+        "mfa",
+        "2fa",
+        "sign",
+        "sess",
+        "ticket",
+        "private",
         "sig",
         "signature",
         "code",

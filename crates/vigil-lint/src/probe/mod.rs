@@ -370,7 +370,7 @@ fn shown_location(location: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::shown_location;
+    use super::{shown_location, target};
 
     #[test]
     fn a_redirect_s_fragment_is_never_shown() {
@@ -382,5 +382,33 @@ mod tests {
             shown_location("https://a.example/next"),
             "https://a.example/next"
         );
+    }
+
+    #[test]
+    fn tokens_in_suffixed_or_braced_segments_and_hex_or_secret_queries_are_never_sent() {
+        // Built at run time (black-box tester, session 12 round 5: F2-F4).
+        let hex32: String = ["9f3a7c1e", "5b2d8046", "a1c3e5f7", "0b2d4f68"].concat();
+        let uuid = ["3f2b8c1a", "-9d4e-4a7b-", "8c2f-", "1e5a7b9c0d3f"].concat();
+        for url in [
+            format!("https://h.example/mcp/{hex32}.json"),
+            format!("https://h.example/mcp/{{{uuid}}}"),
+            format!("https://h.example/mcp/({hex32})/sse"),
+        ] {
+            let err = target(&url).expect_err(&url).to_string();
+            assert!(!err.contains(&hex32) && !err.contains(&uuid), "{err}");
+        }
+        let hex16 = &hex32[..16];
+        for q in [
+            format!("foo={hex16}"),
+            "pw=hunter2x".to_owned(),
+            "hmac=abcdef".to_owned(),
+            "otp=123456".to_owned(),
+            "pin=4321".to_owned(),
+            "passcode=abc".to_owned(),
+        ] {
+            let (clean, removed) = target(&format!("https://h.example/mcp?{q}&region=eu")).unwrap();
+            assert_eq!(clean, "https://h.example/mcp?region=eu", "{q}");
+            assert_eq!(removed.len(), 1, "{q}");
+        }
     }
 }

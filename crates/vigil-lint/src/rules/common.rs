@@ -394,6 +394,14 @@ pub(crate) fn is_pinned(spec: &str, npm: bool) -> bool {
     };
     // `v1.2.3` names one version as exactly as `1.2.3`.
     let version = version.strip_prefix('v').unwrap_or(version);
+    // One version is one word of semver's characters: a space (`1.2.3-0 - 2`, `>=1 <2`), `||`,
+    // `^`, `~`, `*` or a comparison makes a range.
+    if !version
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'+' | b'_'))
+    {
+        return false;
+    }
     let core = version.split(['-', '+']).next().unwrap_or("");
     let parts: Vec<&str> = core.split('.').collect();
     // npm reads `pkg@1.2` and `pkg@2025.4` as ranges (`1.2.x`): only a full `x.y.z` (with an
@@ -937,10 +945,42 @@ pub(crate) fn with_defaults(s: &str) -> String {
     out
 }
 
-/// Whether a mount source is the Docker (or Podman, containerd) socket itself.
+/// Whether a mount source is the Docker (or Podman, containerd, CRI-O, cri-dockerd) socket
+/// itself, or Docker's Windows named pipe (`\\.\pipe\docker_engine`, `//./pipe/docker_engine`).
 pub(crate) fn is_socket_file(src: &str) -> bool {
-    let s = src.trim().trim_end_matches('/').to_ascii_lowercase();
-    s.ends_with("docker.sock") || s.ends_with("podman.sock") || s.ends_with("containerd.sock")
+    let s = src
+        .trim()
+        .trim_end_matches(['/', '\\'])
+        .to_ascii_lowercase();
+    [
+        "docker.sock",
+        "podman.sock",
+        "containerd.sock",
+        "crio.sock",
+        "cri-dockerd.sock",
+        "dockershim.sock",
+        "buildkitd.sock",
+        "pipe/docker_engine",
+        "pipe\\docker_engine",
+    ]
+    .iter()
+    .any(|f| s.ends_with(f))
+}
+
+/// A compose volume's host source: [`mount_source`], and for a named volume declared at the
+/// top level with a bind `device` (`driver_opts: {type: none, o: bind, device: /var/run}`),
+/// that device.
+pub(crate) fn compose_mount_source(root: &Node, spec: &str) -> String {
+    let src = mount_source(spec);
+    if src.is_empty() || src.contains(['/', '\\', '~', '$', '.']) {
+        return src;
+    }
+    root.get("volumes")
+        .and_then(|v| v.get(&src))
+        .and_then(|v| v.get("driver_opts"))
+        .and_then(|o| o.get("device"))
+        .and_then(Node::as_str)
+        .map_or(src, with_defaults)
 }
 
 /// Whether a mount source is the container engine's socket or a folder that holds it: `/`,
@@ -963,8 +1003,15 @@ pub(crate) fn is_socket(src: &str) -> bool {
             [] | ["var"]
                 | ["run"]
                 | ["var", "run"]
-                | ["run" | "var", "docker" | "podman" | "containerd"]
-                | ["var", "run", "docker" | "podman" | "containerd"]
+                | [
+                    "run" | "var",
+                    "docker" | "podman" | "containerd" | "crio" | "cri-dockerd"
+                ]
+                | [
+                    "var",
+                    "run",
+                    "docker" | "podman" | "containerd" | "crio" | "cri-dockerd"
+                ]
                 | ["run", "user", _]
                 | ["run", "user", _, "docker" | "podman"]
         ))
@@ -979,8 +1026,27 @@ pub(crate) fn is_credential_dir(src: &str) -> bool {
     parts.iter().enumerate().any(|(k, p)| {
         matches!(
             *p,
-            ".ssh" | ".aws" | ".gnupg" | ".kube" | ".docker" | ".azure" | ".netrc" | ".pgpass"
-        ) || (*p == ".config" && matches!(parts.get(k + 1), Some(&"gcloud" | &"gh")))
+            ".ssh"
+                | ".aws"
+                | ".gnupg"
+                | ".kube"
+                | ".docker"
+                | ".azure"
+                | ".netrc"
+                | ".pgpass"
+                | ".npmrc"
+                | ".pypirc"
+                | ".git-credentials"
+                | ".yarnrc"
+                | ".yarnrc.yml"
+                | ".cargo"
+                | ".terraform.d"
+                | ".vault-token"
+        ) || (*p == ".config"
+            && matches!(
+                parts.get(k + 1),
+                Some(&"gcloud" | &"gh" | &"hub" | &"doctl" | &"op" | &"rclone")
+            ))
     })
 }
 
@@ -1011,6 +1077,22 @@ pub(crate) fn is_host_path(src: &str) -> bool {
                 | "/var/lib"
                 | "/var/log"
         )
+        // System credentials and cluster state, and anything inside them.
+        || [
+            "/etc/shadow",
+            "/etc/gshadow",
+            "/etc/sudoers",
+            "/etc/ssh",
+            "/etc/kubernetes",
+            "/etc/docker",
+            "/etc/ssl/private",
+            "/var/lib/kubelet",
+            "/var/lib/etcd",
+            "/var/lib/rancher",
+            "/root",
+        ]
+        .iter()
+        .any(|p| t == *p || t.strip_prefix(p).is_some_and(|r| r.starts_with('/')))
         || is_credential_dir(src)
 }
 

@@ -4,13 +4,14 @@
 //! `-v /:/host`, `-v $HOME:/data`, `--mount src=/etc,…`, and compose `volumes` whose source is
 //! `/`, `/etc`, `/root`, `/home`, a home directory, `/proc`, `/sys`, `/dev`, `/var/lib/docker`,
 //! `/srv`, `/opt`, `/usr`, `/mnt`, or a credential folder (`~/.ssh`, `.aws`, `.gnupg`, `.kube`,
-//! `.docker`, `.config/gcloud`) anywhere.
+//! `.docker`, `.config/gcloud`, `.npmrc`, `.pypirc`, `.git-credentials`, `.config/gh`) anywhere,
+//! `/etc/shadow`, `/etc/kubernetes`, `/var/lib/kubelet` (a named volume by its bound device).
 //!
 //! ## Why it matters
 //! A server that can read `/` can read every key and token on the machine; one that can write it
 //! owns the machine.
 
-use super::common::{compose_items, is_host_path, is_socket_file, mount_source, services};
+use super::common::{compose_items, compose_mount_source, is_host_path, is_socket_file, services};
 use super::{fx, Check, Cx, Emit, Family, Rule};
 use vigil_report::Severity;
 
@@ -27,6 +28,9 @@ pub(crate) static RULE: Rule = Rule {
         // Credential folders and system roots (black-box tester, session 12: F11).
         fx("docker-compose.yml", "services:\n  a:\n    image: ghcr.io/acme/a:1.0.0\n    volumes:\n      - «~/.ssh:/root/.ssh:ro\n      - «/root/.ssh:/k\n      - «/home/me/.aws:/aws\n      - «/srv:/srv\n      - «/opt/:/opt\n      - «${HOME}/.config/gcloud:/g\n      - «$HOME/.kube/config:/kube\n"),
         fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "docker", "args": ["run", "-v", «"${HOME}/.docker:/d", "-v", «"/home/bob/.gnupg:/g", "ghcr.io/acme/a:1.0.0"]}}}"#),
+        // System credentials, cluster state, package-registry tokens (black-box tester,
+        // session 12 round 5: F8).
+        fx("docker-compose.yml", "services:\n  a:\n    image: ghcr.io/acme/a:1.0.0\n    volumes:\n      - «/etc/shadow:/s\n      - «/etc/kubernetes:/k\n      - «/var/lib/kubelet:/k2\n      - «~/.npmrc:/n\n      - «~/.pypirc:/p\n      - «~/.git-credentials:/g\n      - «~/.config/gh:/gh\n      - «hostetc:/h\nvolumes:\n  hostetc:\n    driver_opts: {type: none, o: bind, device: /etc/kubernetes/pki}\n"),
     ],
     counterexamples: &[fx("docker-compose.yml", "services:\n  mcp-files:\n    image: ghcr.io/acme/mcp-fs:1.0.0\n    volumes:\n      - ./data:/data:ro\n      - cache:/cache\n      - /srv/app/data:/data2\n      - /opt/models:/models:ro\n      - ./ssh-notes:/notes\nvolumes:\n  cache: {}\n")],
 };
@@ -48,7 +52,7 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     }
     for (name, svc, key) in services(&cx.doc.root) {
         for (v, node) in svc.get("volumes").map(compose_items).unwrap_or_default() {
-            let src = mount_source(&v);
+            let src = compose_mount_source(&cx.doc.root, &v);
             let src = src.as_str();
             if is_host_path(src) && !is_socket_file(src) {
                 out.at(

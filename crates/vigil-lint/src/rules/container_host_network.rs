@@ -21,6 +21,8 @@ pub(crate) static RULE: Rule = Rule {
     examples: &[
         fx(".vscode/mcp.json", r#"{"servers": {"x": {"type": "stdio", "command": "docker", "args": ["run", "-i", "--rm", «"--network=host", "ghcr.io/acme/mcp-x:1.0.0"]}}}"#),
         fx("compose.yaml", "services:\n  redis:\n    image: redis:7.4.1\n    network_mode: «host\n"),
+        // A default (black-box tester, session 12 round 5: F9).
+        fx("compose.yaml", "services:\n  redis:\n    image: redis:7.4.1\n    network_mode: «${NET:-host}\n"),
     ],
     counterexamples: &[fx("compose.yaml", "services:\n  redis:\n    image: redis:7.4.1\n    networks: [backend]\nnetworks:\n  backend: {}\n")],
 };
@@ -40,7 +42,8 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     for (name, svc, key) in services(&cx.doc.root) {
         if let Some(n) = svc
             .get("network_mode")
-            .filter(|n| n.as_str() == Some("host"))
+            // `${NET:-host}` is judged by its default.
+            .filter(|n| n.as_str().map(super::common::with_defaults).as_deref() == Some("host"))
         {
             out.at(
                 n.span,

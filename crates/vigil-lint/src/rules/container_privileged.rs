@@ -40,6 +40,11 @@ pub(crate) static RULE: Rule = Rule {
   "d": {"command": "sh", "args": ["-c", «"sudo docker -c prod run --privileged ghcr.io/acme/d:1.0.0"]}}}"#),
         // Host namespaces (F11).
         fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "docker", "args": ["run", «"--ipc=host", "--userns", «"host", «"--uts=host", "--security-opt", «"apparmor=unconfined", "ghcr.io/acme/a:1.0.0"]}}}"#),
+        // Generic wrappers in front of docker (black-box tester, session 12 round 5: F6).
+        fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "nice", "args": ["-n", "10", "docker", "run", «"--privileged", "ghcr.io/acme/a:1.0.0"]},
+  "b": {"command": "timeout", "args": ["-k", "5", "10", "docker", "run", «"--privileged", "ghcr.io/acme/b:1.0.0"]},
+  "c": {"command": "ionice", "args": ["-c", "2", "nohup", "stdbuf", "-o", "L", "chrt", "10", "docker", "run", «"--privileged", "ghcr.io/acme/c:1.0.0"]},
+  "d": {"command": "taskset", "args": ["-c", "0,1", "setsid", "time", "-f", "%e", "unshare", "-S", "0", "xargs", "-n", "1", "docker", "run", «"--privileged", "ghcr.io/acme/d:1.0.0"]}}}"#),
         fx("docker-compose.yml", "services:\n  stt:\n    image: ghcr.io/acme/stt:1.4.2\n    ipc: «host\n    userns_mode: «host\n    cap_add: [«ALL]\n"),
     ],
     counterexamples: &[
@@ -47,6 +52,7 @@ pub(crate) static RULE: Rule = Rule {
         fx("docker-compose.yml", "services:\n  stt:\n    image: ghcr.io/acme/stt:1.4.2\n    privileged: false\n    cap_add: [NET_BIND_SERVICE]\n    security_opt: [\"no-new-privileges:true\"]\n    devices: [\"/dev/snd:/dev/snd\"]\n    ipc: shareable\n"),
         // After the image, options are the server's own.
         fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "sudo", "args": ["-u", "bot", "docker", "--context", "x", "run", "--health-cmd", "--privileged", "--ipc", "private", "ghcr.io/acme/a:1.0.0", "--privileged"]}}}"#),
+        fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "timeout", "args": ["10", "docker", "run", "ghcr.io/acme/a:1.0.0", "--privileged"]}}}"#),
     ],
 };
 

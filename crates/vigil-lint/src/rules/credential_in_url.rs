@@ -3,8 +3,9 @@
 //! ## What it finds
 //! `https://user:PASSWORD@host`, `postgres://bot:PASSWORD@db/app`, `?api_key=VALUE`,
 //! `?token=VALUE`, or a high-entropy query value, unless the value is a reference; the userinfo
-//! percent-decoded (`ci%3A<token>@`); a path segment that is a token, random hex (16+ digits)
-//! or a UUID.
+//! percent-decoded (`ci%3A<token>@`), random hex as its user name; a path segment holding a
+//! token, random hex (16+ digits) or a UUID (`<hex>.json`, `{<uuid>}`); random hex as a query
+//! value, or a parameter name of [`crate::redact::is_secret_param`] (`pw`, `hmac`, `otp`…).
 //!
 //! ## Why it matters
 //! URLs are logged by proxies, shown in process lists and error messages, and copied around;
@@ -13,9 +14,7 @@
 use super::common::{parse_url, url_candidate};
 use super::{fx, Check, Cx, Emit, Family, Rule};
 use crate::input::Kind;
-use crate::secrets::{
-    is_digest_name, is_fill_in, is_reference, is_secret_name, looks_random, random_hex_or_uuid,
-};
+use crate::secrets::{is_digest_name, is_fill_in, is_reference, looks_random, random_hex_or_uuid};
 use vigil_report::Severity;
 
 pub(crate) static RULE: Rule = Rule {
@@ -39,6 +38,19 @@ pub(crate) static RULE: Rule = Rule {
   "c": {"type": "http", "url": «"https://c.example.com/mcp/{hex:32}"},
   "d": {"type": "http", "url": «"https://d.example.com/mcp/{hex:64}/sse"},
   "e": {"type": "http", "url": «"https://e.example.com/mcp/{hex:16}"}}}"#),
+        // Random hex as the user name, a token inside a path segment, a 16-digit hex query
+        // value under any name, and `pw`/`hmac`/`otp` (black-box tester, session 12 round 5:
+        // F1-F4).
+        fx(".mcp.json", r#"{"mcpServers": {"a": {"type": "http", "url": «"https://{hex:40}%40x@a.example.com/mcp"},
+  "b": {"type": "http", "url": «"https://{hex:32}@b.example.com/mcp"},
+  "b2": {"type": "http", "url": «"https://{hex:40}%3A@b2.example.com/mcp"},
+  "b3": {"type": "http", "url": «"https://{alnum:40}:@b3.example.com/mcp"},
+  "c": {"type": "http", "url": «"https://c.example.com/mcp/{hex:32}.json"},
+  "d": {"type": "http", "url": «"https://d.example.com/mcp/%7B{hex:8}-{hex:4}-4{hex:3}-a{hex:3}-{hex:12}%7D"},
+  "e": {"type": "http", "url": «"https://e.example.com/mcp?foo={hex:16}"},
+  "f": {"type": "http", "url": «"https://f.example.com/mcp?pw={alpha:10}"},
+  "g": {"type": "http", "url": «"https://g.example.com/mcp?hmac={alpha:10}"},
+  "h": {"type": "http", "url": «"https://h.example.com/mcp?otp={digits:6}"}}}"#),
     ],
     counterexamples: &[
         fx(".mcp.json", r#"{"mcpServers": {"api": {"type": "http", "url": "https://mcp.example.com/mcp?region=eu"},
@@ -83,11 +95,13 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
             }
         }
         // `https://<token>@host/…`: a token as the user name (GitHub's and GitLab's way).
-        if password.is_none() && !user.is_empty() {
-            if let Some(tok) = user
-                .split(['@', ':', ';', ' '])
-                .find(|p| !is_reference(p) && !is_fill_in(p) && looks_random(p))
-            {
+        // An empty password (`<token>%3A@`) leaves the user name to judge.
+        if password.as_deref().is_none_or(str::is_empty) && !user.is_empty() {
+            if let Some(tok) = user.split(['@', ':', ';', ' ']).find(|p| {
+                !is_reference(p)
+                    && !is_fill_in(p)
+                    && (looks_random(p) || crate::redact::hex_token(p))
+            }) {
                 out.secret(
                     node.span,
                     &key,
@@ -123,9 +137,14 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
             if v.is_empty() || is_reference(&v) || is_fill_in(&v) {
                 continue;
             }
-            if is_secret_name(&k)
+            // The parameter names `--probe` strips ([`crate::redact::is_secret_param`]), and
+            // random hex of 16 or more digits whatever the name, except a digest under a
+            // digest's name (`?commit=<sha>`).
+            let digest = crate::secrets::is_uuid_or_digest(&v) && is_digest_name(&k);
+            if crate::redact::is_secret_param(&k)
                 || looks_random(&v)
                 || (random_hex_or_uuid(&v) && !is_digest_name(&k))
+                || (crate::redact::hex_token(&v) && !digest)
             {
                 out.secret(
                     node.span,

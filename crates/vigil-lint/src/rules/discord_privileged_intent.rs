@@ -31,6 +31,10 @@ pub(crate) static RULE: Rule = Rule {
         fx("bot/c.js", "import { Client, GatewayIntentBits } from 'discord.js';\nconst client = new Client({ intents: «Object.values(GatewayIntentBits) });\n"),
         fx("bot/d.py", "from discord import Intents as I\nimport discord\nclient = discord.Client(intents=«I.all())\n"),
         fx("bot/e.ts", "import { Client, GatewayIntentBits as Bits } from 'discord.js';\nconst client = new Client({ intents: [Bits.Guilds, «Bits.GuildPresences] });\n"),
+        // Raw integers and Python's indirect forms (black-box tester, session 12 round 5:
+        // F11).
+        fx("bot/f.js", "const { Client } = require('discord.js');\nconst client = new Client({ intents: «1 << 15 | 1 });\n"),
+        fx("bot/g.py", "import discord\nintents = discord.Intents.none()\nintents.value |= «1 << 15\nsetattr(intents, \"guilds\", True)\n«setattr(intents, \"message_content\", True)\nb = discord.Intents(**{«\"members\": True})\nc = discord.Intents._from_value(«33281)\n"),
     ],
     counterexamples: &[
         fx("bot/main.py", "import discord\nintents = discord.Intents.none()\nintents.guilds = True\nintents.voice_states = True\nbot = discord.Client(intents=intents)\n"),

@@ -40,6 +40,9 @@ const EXAMPLES: &[Fixture] = &[
   "headers": {"Authorization": «"Bearer sk_live_{alnum:24}"}}}}}"#),
     fx(".cursor/mcp.json", r#"{"mcpServers": {"router": {"url": "https://mcp.example.com/mcp",
   "headers": {"X-Trace": «"sk-or-v1-{hex:64}"}}}}"#),
+    // A secret's flag and its value as two items of a compose `command`/`entrypoint`
+    // (black-box tester, session 12 round 5: F5).
+    fx("docker-compose.yml", "services:\n  a:\n    image: ghcr.io/acme/a:1.2.0\n    command: [\"--api-key\", «\"{alpha:8}{digits:4}\"]\n  b:\n    image: ghcr.io/acme/b:1.2.0\n    command: «--token {alpha:8}{digits:4}\n  c:\n    image: ghcr.io/acme/c:1.2.0\n    entrypoint: [\"srv\", \"--token\", «\"{alpha:8}{digits:4}\"]\n"),
     fx("claude_desktop_config.json", r#"{"mcpServers": {"search": {"command": "node",
   "args": ["server.js", "--api-key", «"{alnum:32}"]}}}"#),
     fx("claude_desktop_config.json", r#"{"mcpServers": {"remote": {"command": "npx",
@@ -277,6 +280,34 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
                         "a high-entropy token in the command line",
                         rest.trim(),
                     );
+                }
+            }
+        }
+    }
+    // Compose `command` and `entrypoint` (a list, or a string read as shell words): judged as
+    // MCP `args` are, a secret's flag with its value in the next item (`--api-key V`).
+    if cx.doc.kind == Kind::Compose {
+        for (_, svc, key) in services(root) {
+            for field in ["command", "entrypoint"] {
+                let Some(n) = svc.get(field) else { continue };
+                let argv: Vec<(String, &Node)> = match n.as_str() {
+                    Some(text) => crate::model::shell_words(text)
+                        .into_iter()
+                        .map(|w| (w, n))
+                        .collect(),
+                    None => compose_items(n),
+                };
+                for i in 0..argv.len() {
+                    if let Some(value) = secret_in_arg(&argv, i) {
+                        let node = argv[i].1;
+                        report(
+                            out,
+                            node.span,
+                            &key.join(field),
+                            "a literal secret in the command line",
+                            &value,
+                        );
+                    }
                 }
             }
         }

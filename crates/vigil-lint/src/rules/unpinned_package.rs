@@ -34,6 +34,9 @@ pub(crate) static RULE: Rule = Rule {
         // npm reads a partial version as a range (black-box tester, session 12: F5).
         fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "npx", "args": ["-y", «"pkg@1.2"]}, "b": {"command": "npx", "args": ["-y", «"@scope/pkg@2025.4"]},
   "c": {"command": "npx", "args": ["-y", «"pkg@1"]}, "d": {"command": "npx", "args": ["-y", «"pkg@~1.2.3"]}}}"#),
+        // Ranges that start with a full version (black-box tester, session 12 round 5: F12).
+        fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "npx", "args": ["-y", «"pkg@1.2.3-0 - 2"]}, "b": {"command": "npx", "args": ["-y", «"pkg@1.2.3 || 2.0.0"]},
+  "c": {"command": "npx", "args": ["-y", «"pkg@1.2.3 <2"]}, "d": {"command": "npx", "args": ["-y", «"pkg@1.2.x"]}}}"#),
         // Deno's JSR packages and URL scripts, `go run …@latest` (F14).
         fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "deno", "args": ["run", "-A", «"jsr:@scope/pkg"]}, "b": {"command": "deno", "args": ["run", "--allow-net", «"https://deno.land/x/mod/main.ts"]},
   "c": {"command": "go", "args": ["run", «"github.com/acme/mcp-x/cmd/server@latest"]}, "d": {"command": "deno", "args": ["run", "-A", «"jsr:@scope/pkg@^1.2.0/cli"]}}}"#),

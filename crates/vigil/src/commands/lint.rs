@@ -138,7 +138,13 @@ pub(crate) fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> 
             explicit: explicit.as_deref(),
             sections: super::SECTIONS,
         };
-        match ScanSettings::resolve(source, Path::new("."), &roots, &ScanFlags::default()) {
+        // Loading logs only debug lines (`rules loaded`) that are `vigil scan`'s, not what
+        // lint's `-v` documents (the files linted); its warnings come back in the result.
+        let resolved =
+            tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), || {
+                ScanSettings::resolve(source, Path::new("."), &roots, &ScanFlags::default())
+            });
+        match resolved {
             Ok(s) => {
                 let _ = tx.send(Ok(s.warnings));
                 Some(s.rules)

@@ -2850,6 +2850,83 @@ fn fail_opens_of_the_twelfth_black_box_run_are_reported() {
 }
 
 #[test]
+fn fail_opens_of_the_fifth_black_box_round_are_reported() {
+    // Black-box tester, session 12 round 5: F1-F6 and F13 through the binary.
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let h = common::token("«{hex:40}»", 131);
+    let h32 = common::token("«{hex:32}»", 132);
+    let h16 = common::token("«{hex:16}»", 133);
+    let a = common::token("«{alnum:24}»", 134);
+    common::write(
+        d,
+        ".mcp.json",
+        format!(
+            r#"{{"mcpServers": {{
+  "f1": {{"type": "http", "url": "https://{h}%40x@a.example.com/mcp"}},
+  "f2": {{"type": "http", "url": "https://b.example.com/mcp/{h32}.json"}},
+  "f3": {{"type": "http", "url": "https://c.example.com/mcp?foo={h16}"}},
+  "f4": {{"type": "http", "url": "https://d.example.com/mcp?pw={a}"}},
+  "f6": {{"command": "nice", "args": ["-n", "5", "timeout", "10", "docker", "run", "--privileged", "-v", "/etc:/h", "--network", "host", "ghcr.io/acme/a:1.0.0"]}}
+}}}}"#
+        ),
+    );
+    common::write(
+        d,
+        "docker-compose.yml",
+        format!("services:\n  s:\n    image: ghcr.io/acme/s:1.0.0\n    command: [\"--api-key\", \"{a}\"]\n  t:\n    image: ghcr.io/acme/t:1.0.0\n    entrypoint: srv --token {a}\n"),
+    );
+    let out = run(d, &["-v", "lint", "-f", "json"]);
+    expect_exit(&out, 1);
+    let all = String::from_utf8_lossy(&out.stdout).into_owned();
+    for t in [&h, &h32, &h16, &a] {
+        assert!(!all.contains(t.as_str()), "{all}");
+    }
+    // F13: `-v` lists the files linted, not `vigil scan`'s debug lines.
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("rules loaded"), "{err}");
+    assert!(err.contains("linted .mcp.json"), "{err}");
+    let got = keyed(&out);
+    for (key, rule) in [
+        ("mcpServers.f1.url", "credential-in-url"),
+        ("mcpServers.f2.url", "credential-in-url"),
+        ("mcpServers.f3.url", "credential-in-url"),
+        ("mcpServers.f4.url", "credential-in-url"),
+        ("mcpServers.f6.args", "container-privileged"),
+        ("mcpServers.f6.args", "container-host-mount"),
+        ("mcpServers.f6.args", "container-host-network"),
+        ("services.s.command", "hardcoded-credential"),
+        ("services.t.entrypoint", "hardcoded-credential"),
+    ] {
+        assert!(has(&got, key, rule), "{key} {rule}: {got:?}");
+    }
+    // --probe refuses a token inside a segment (`.json`, braces) and never prints it; it
+    // strips a random-hex query value and `pw` (nothing listens on port 9).
+    let uuid = "3f2b8c1e-9a4d-4e7b-8c2f-1d5e6a7b9c0d";
+    for (url, secret) in [
+        (format!("http://127.0.0.1:9/mcp/{h32}.json"), h32.clone()),
+        (
+            format!("http://127.0.0.1:9/mcp/{{{uuid}}}"),
+            uuid.to_owned(),
+        ),
+        (
+            format!("http://127.0.0.1:9/mcp?foo={h16}&pw={a}"),
+            h16.clone(),
+        ),
+    ] {
+        for f in ["json", "sarif", "text"] {
+            let out = run(d, &["lint", "--probe", &url, "-f", f]);
+            let all = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(!all.contains(&secret) && !all.contains(&a), "{all}");
+        }
+    }
+}
+
+#[test]
 fn update_pins_follows_a_rename_a_closed_stdout_fails_and_skip_counts_agree() {
     // Black-box tester, session 12: F9, F10, F12, F15.
     let dir = TempDir::new().unwrap();
