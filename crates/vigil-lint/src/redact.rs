@@ -142,24 +142,20 @@ pub fn random_value(v: &str) -> bool {
 /// Whether a query parameter's name says its value is a credential: the one list both
 /// `credential-in-url` and `--probe` use.
 pub fn is_secret_param(name: &str) -> bool {
+    // Words that name a credential wherever they end a parameter's name (`x_api_key`,
+    // `X-Amz-Signature`).
     const WORDS: &[&str] = &[
         "key",
         "pw",
         "pass",
         "passcode",
-        "pin",
         "hmac",
         "otp",
         "totp",
         "mfa",
         "2fa",
-        "sign",
-        "sess",
-        "ticket",
-        "private",
         "sig",
         "signature",
-        "code",
         "apikey",
         "api-key",
         "access_token",
@@ -170,6 +166,9 @@ pub fn is_secret_param(name: &str) -> bool {
         "credential",
         "security-token",
     ];
+    // Words that name one only as the whole name: `?code=` (an OAuth code), `?pin=`, but not
+    // `country_code`, `status_code`, `map_pin`.
+    const WHOLE: &[&str] = &["code", "pin", "sign", "sess", "ticket", "private"];
     // `key[]` is PHP's and Rails' spelling of `key`; `X-Amz-Signature`, `X-Goog-Signature`
     // and `X-Amz-Security-Token` end in a word that says it.
     let n = name.to_ascii_lowercase();
@@ -178,6 +177,7 @@ pub fn is_secret_param(name: &str) -> bool {
     crate::secrets::is_secret_name(name)
         || crate::secrets::is_secret_name(n)
         || WORDS.contains(&n)
+        || WHOLE.contains(&n)
         || WORDS.contains(&last)
         || n.ends_with("security-token")
 }

@@ -54,7 +54,7 @@ pub(crate) static RULE: Rule = Rule {
     ],
     counterexamples: &[
         fx(".mcp.json", r#"{"mcpServers": {"api": {"type": "http", "url": "https://mcp.example.com/mcp?region=eu"},
-  "n": {"url": "https://mcp.example.com/v1/commits/{hex:40}/mcp?commit={hex:40}"}, "l": {"url": "https://mcp.example.com/very-long-path-segment/mcp"},
+  "n": {"url": "https://mcp.example.com/v1/commits/{hex:40}/mcp?commit={hex:40}"}, "l": {"url": "https://mcp.example.com/very-long-path-segment/mcp"}, "q": {"url": "https://mcp.example.com/mcp?country_code=us&status_code=200&map_pin=berlin"},
   "g": {"command": "mcp-x", "args": ["--script=https://raw.githubusercontent.com/acme/x/{hex:40}/run.js"]},
   "u": {"url": "https://u%3A${TOKEN}@u.example.com/mcp"}, "v": {"url": "https://v.example.com/mcp/2024-01-15-release-notes"}}}"#),
         fx("docker-compose.yml", "services:\n  bot:\n    image: ghcr.io/acme/bot:1.2.0\n    environment:\n      DATABASE_URL: postgres://bot:${DB_PASSWORD}@db:5432/bot\n"),
