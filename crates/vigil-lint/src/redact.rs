@@ -139,6 +139,34 @@ pub fn random_value(v: &str) -> bool {
             || hex_token(crate::secrets::strip_scheme(v)))
 }
 
+/// The credential a query parameter carries, if any: the one judgement both
+/// `credential-in-url` and `--probe` use. A value under a credential's name
+/// ([`is_secret_param`]), a random value (after an optional `Bearer `), random hex or a UUID
+/// under any name but a digest's (`?commit=<sha>`); and a bare word that is a token
+/// (`?<token>`, `&<token>`: the word is the value). References and fill-ins are no credential.
+pub fn query_secret(name: &str, value: &str) -> Option<String> {
+    use crate::secrets::{is_digest_name, is_fill_in, is_reference, is_uuid_or_digest};
+    if value.is_empty() {
+        let bare =
+            !is_reference(name) && !is_fill_in(name) && (random_value(name) || hex_token(name));
+        return bare.then(|| name.to_owned());
+    }
+    if is_reference(value) || is_fill_in(value) {
+        return None;
+    }
+    let bare = crate::secrets::strip_scheme(value);
+    let digest = is_digest_name(name) && (is_uuid_or_digest(value) || is_uuid_or_digest(bare));
+    let secret = is_secret_param(name)
+        || crate::secrets::looks_random(value)
+        || crate::secrets::looks_random(bare)
+        || (!digest
+            && (crate::secrets::random_hex_or_uuid(value)
+                || crate::secrets::random_hex_or_uuid(bare)
+                || hex_token(value)
+                || hex_token(bare)));
+    secret.then(|| value.to_owned())
+}
+
 /// Whether a query parameter's name says its value is a credential: the one list both
 /// `credential-in-url` and `--probe` use.
 pub fn is_secret_param(name: &str) -> bool {
@@ -222,8 +250,14 @@ pub fn redact(text: &str, ruleset: &Ruleset) -> String {
 /// `duplicate key `…``), where no key name tells a secret from a setting.
 pub fn redact_quoted(text: &str, ruleset: &Ruleset) -> String {
     let out = redact(text, ruleset);
-    let is_sep =
-        |c: char| c.is_whitespace() || matches!(c, '`' | '"' | '\'' | ',' | ';' | '(' | ')');
+    // A key path's parts (`mcpServers.<token>.url`) are words of their own.
+    let is_sep = |c: char| {
+        c.is_whitespace()
+            || matches!(
+                c,
+                '`' | '"' | '\'' | ',' | ';' | '(' | ')' | '.' | '[' | ']'
+            )
+    };
     let mut masked = String::with_capacity(out.len());
     let mut rest = out.as_str();
     while !rest.is_empty() {
@@ -269,10 +303,16 @@ pub fn strip_credentials(url: &url::Url) -> (url::Url, Vec<String>) {
         let kept: Vec<&(String, String)> = pairs
             .iter()
             .filter(|(k, v)| {
-                // As offline (`credential-in-url`): a credential's name, or a random value.
-                let secret = is_secret_param(k) || random_value(v);
+                // As offline (`credential-in-url`), and a credential's name whatever its value
+                // (a reference sent as written is no use to the probe either).
+                let secret = is_secret_param(k) || query_secret(k, v).is_some();
                 if secret {
-                    removed.push(format!("query parameter `{k}`"));
+                    // A bare token (`?<token>`) is named by its place, never by itself.
+                    if v.is_empty() && !is_secret_param(k) {
+                        removed.push("a bare query word".to_owned());
+                    } else {
+                        removed.push(format!("query parameter `{k}`"));
+                    }
                 }
                 !secret
             })
@@ -351,6 +391,24 @@ mod tests {
         let (clean, removed) = strip_credentials(&u);
         assert_eq!(clean.as_str(), "http://127.0.0.1:1/mcp?v=2");
         assert_eq!(removed.len(), 2);
+        // A token as a bare query word (`?<token>`) goes too, and is never named
+        // (black-box tester, session 12 round 6: F1); a Bearer-prefixed value as well.
+        let t = tok(&["161d84872ef7da74", "27257c7cc867ce97"]);
+        let u = url::Url::parse(&format!("http://127.0.0.1:1/mcp?a=1&{t}")).unwrap();
+        let (clean, removed) = strip_credentials(&u);
+        assert_eq!(clean.as_str(), "http://127.0.0.1:1/mcp?a=1");
+        assert!(removed.iter().all(|r| !r.contains(&t)), "{removed:?}");
+        let u = url::Url::parse(&format!("http://127.0.0.1:1/mcp?{t}")).unwrap();
+        assert_eq!(strip_credentials(&u).0.as_str(), "http://127.0.0.1:1/mcp");
+        let u =
+            url::Url::parse(&format!("http://127.0.0.1:1/mcp?foo=Bearer%20{}", &t[..16])).unwrap();
+        assert_eq!(strip_credentials(&u).0.as_str(), "http://127.0.0.1:1/mcp");
+        // Plain words stay.
+        let u = url::Url::parse("http://127.0.0.1:1/mcp?debug&verbose").unwrap();
+        assert_eq!(
+            strip_credentials(&u).0.as_str(),
+            "http://127.0.0.1:1/mcp?debug&verbose"
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@
 use super::common::{parse_url, url_candidate};
 use super::{fx, Check, Cx, Emit, Family, Rule};
 use crate::input::Kind;
-use crate::secrets::{is_digest_name, is_fill_in, is_reference, looks_random, random_hex_or_uuid};
+use crate::secrets::{is_fill_in, is_reference, looks_random};
 use vigil_report::Severity;
 
 pub(crate) static RULE: Rule = Rule {
@@ -51,10 +51,15 @@ pub(crate) static RULE: Rule = Rule {
   "f": {"type": "http", "url": «"https://f.example.com/mcp?pw={alpha:10}"},
   "g": {"type": "http", "url": «"https://g.example.com/mcp?hmac={alpha:10}"},
   "h": {"type": "http", "url": «"https://h.example.com/mcp?otp={digits:6}"}}}"#),
+        // A token as a bare query word, and a Bearer-prefixed value (black-box tester, session
+        // 12 round 6: F1, F3).
+        fx(".mcp.json", r#"{"mcpServers": {"a": {"type": "http", "url": «"https://a.example.com/mcp?{hex:32}"},
+  "b": {"type": "http", "url": «"https://b.example.com/mcp?page=2&{alnum:32}"},
+  "c": {"type": "http", "url": «"https://c.example.com/mcp?foo=Bearer%20{hex:16}"}}}"#),
     ],
     counterexamples: &[
         fx(".mcp.json", r#"{"mcpServers": {"api": {"type": "http", "url": "https://mcp.example.com/mcp?region=eu"},
-  "n": {"url": "https://mcp.example.com/v1/commits/{hex:40}/mcp?commit={hex:40}"}, "l": {"url": "https://mcp.example.com/very-long-path-segment/mcp"}, "q": {"url": "https://mcp.example.com/mcp?country_code=us&status_code=200&map_pin=berlin"},
+  "n": {"url": "https://mcp.example.com/v1/commits/{hex:40}/mcp?commit={hex:40}"}, "l": {"url": "https://mcp.example.com/very-long-path-segment/mcp"}, "q": {"url": "https://mcp.example.com/mcp?country_code=us&status_code=200&map_pin=berlin"}, "w": {"url": "https://mcp.example.com/mcp?debug&verbose"},
   "g": {"command": "mcp-x", "args": ["--script=https://raw.githubusercontent.com/acme/x/{hex:40}/run.js"]},
   "u": {"url": "https://u%3A${TOKEN}@u.example.com/mcp"}, "v": {"url": "https://v.example.com/mcp/2024-01-15-release-notes"}}}"#),
         fx("docker-compose.yml", "services:\n  bot:\n    image: ghcr.io/acme/bot:1.2.0\n    environment:\n      DATABASE_URL: postgres://bot:${DB_PASSWORD}@db:5432/bot\n"),
@@ -134,23 +139,18 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
             continue;
         }
         for (k, v) in u.query_pairs() {
-            if v.is_empty() || is_reference(&v) || is_fill_in(&v) {
-                continue;
-            }
-            // The parameter names `--probe` strips ([`crate::redact::is_secret_param`]), and
-            // random hex of 16 or more digits whatever the name, except a digest under a
-            // digest's name (`?commit=<sha>`).
-            let digest = crate::secrets::is_uuid_or_digest(&v) && is_digest_name(&k);
-            if crate::redact::is_secret_param(&k)
-                || looks_random(&v)
-                || (random_hex_or_uuid(&v) && !is_digest_name(&k))
-                || (crate::redact::hex_token(&v) && !digest)
-            {
+            // [`crate::redact::query_secret`]: the judgement `--probe` strips by.
+            if let Some(secret) = crate::redact::query_secret(&k, &v) {
+                let what = if v.is_empty() {
+                    "a token as a bare query word".to_owned()
+                } else {
+                    format!("`{k}` in its query")
+                };
                 out.secret(
                     node.span,
                     &key,
-                    format!("the URL in `{key}` carries `{k}` in its query"),
-                    v.into_owned(),
+                    format!("the URL in `{key}` carries {what}"),
+                    secret,
                 );
                 break;
             }

@@ -3139,3 +3139,46 @@ async fn messages_match_their_redaction_empty_field_pins_and_burst_counts() {
     assert!(n > 5, "{n}");
     assert!(err.contains(&format!("with {n} request(s)")), "{n}: {err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bare_query_tokens_and_servers_named_by_tokens_never_leak() {
+    // Black-box tester, session 12 round 6: F1 (a token as a bare query word was sent by
+    // `--probe` and missed offline), F2 (a server named by a token was quoted in messages).
+    let dir = TempDir::new().unwrap();
+    let d = dir.path().to_owned();
+    let name = common::token("«{alnum:32}»", 141);
+    let hex = common::token("«{hex:32}»", 142);
+    common::write(
+        &d,
+        ".mcp.json",
+        format!(
+            r#"{{"mcpServers": {{"{name}": {{"url": "http://203.0.113.7/mcp"}}, "b": {{"url": "https://b.example.com/mcp?{hex}", "headers": {{"Authorization": "Bearer ${{T}}"}}}}}}}}"#
+        ),
+    );
+    let (addr, seen) = recording_server(401, &[("www-authenticate", "Bearer")]).await;
+    let probe = format!("http://{addr}/mcp?a=1&{hex}");
+    let outs = tokio::task::spawn_blocking(move || {
+        let mut outs: Vec<std::process::Output> = ["text", "json", "sarif"]
+            .iter()
+            .map(|f| run(&d, &["lint", ".mcp.json", "-f", f]))
+            .collect();
+        outs.push(run(&d, &["lint", "--probe", &probe, "-f", "json"]));
+        outs
+    })
+    .await
+    .unwrap();
+    for o in &outs {
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(!all.contains(&name) && !all.contains(&hex), "{all}");
+    }
+    let json = String::from_utf8_lossy(&outs[1].stdout);
+    assert!(json.contains("credential-in-url"), "{json}");
+    assert!(json.contains("plaintext-transport"), "{json}");
+    let requests = seen.lock().unwrap().clone();
+    assert!(!requests.is_empty(), "the probe ran");
+    assert!(requests.iter().all(|r| !r.contains(&hex)), "{requests:?}");
+}
