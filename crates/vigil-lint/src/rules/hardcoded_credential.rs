@@ -42,7 +42,7 @@ const EXAMPLES: &[Fixture] = &[
   "headers": {"X-Trace": «"sk-or-v1-{hex:64}"}}}}"#),
     // A secret's flag and its value as two items of a compose `command`/`entrypoint`
     // (black-box tester, session 12 round 5: F5).
-    fx("docker-compose.yml", "services:\n  a:\n    image: ghcr.io/acme/a:1.2.0\n    command: [\"--api-key\", «\"{alpha:8}{digits:4}\"]\n  b:\n    image: ghcr.io/acme/b:1.2.0\n    command: «--token {alpha:8}{digits:4}\n  c:\n    image: ghcr.io/acme/c:1.2.0\n    entrypoint: [\"srv\", \"--token\", «\"{alpha:8}{digits:4}\"]\n"),
+    fx("docker-compose.yml", "services:\n  a:\n    image: ghcr.io/acme/a:1.2.0\n    command: [\"--api-key\", «\"{alpha:8}{digits:4}\"]\n  b:\n    image: ghcr.io/acme/b:1.2.0\n    command: «--token {alpha:8}{digits:4}\n  c:\n    image: ghcr.io/acme/c:1.2.0\n    entrypoint: [\"srv\", \"--token\", «\"{alpha:8}{digits:4}\"]\n  d:\n    image: ghcr.io/acme/d:1.2.0\n    command: [\"sh\", \"-c\", «\"srv --api-key {alpha:8}{digits:4}\"]\n"),
     fx("claude_desktop_config.json", r#"{"mcpServers": {"search": {"command": "node",
   "args": ["server.js", "--api-key", «"{alnum:32}"]}}}"#),
     fx("claude_desktop_config.json", r#"{"mcpServers": {"remote": {"command": "npx",
@@ -297,6 +297,8 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
                         .collect(),
                     None => compose_items(n),
                 };
+                // `sh -c "srv --api-key …"` and other wrappers: judged by what they run.
+                let argv = crate::model::unwrap_launcher(argv);
                 for i in 0..argv.len() {
                     if let Some(value) = secret_in_arg(&argv, i) {
                         let node = argv[i].1;
