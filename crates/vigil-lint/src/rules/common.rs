@@ -910,9 +910,23 @@ pub(crate) fn mount_source(spec: &str) -> String {
     with_defaults(&spec[..end])
 }
 
-/// `${VAR:-default}` and `${VAR-default}` replaced by their defaults (one level); other text
-/// unchanged.
+/// `${VAR:-default}` and `${VAR-default}` replaced by their defaults, nested ones too
+/// (`${NET:-${NET2:-host}}` is `host`, as Compose resolves it with both unset; at most eight
+/// levels); other text unchanged.
 pub(crate) fn with_defaults(s: &str) -> String {
+    let mut cur = s.to_owned();
+    for _ in 0..8 {
+        let next = defaults_once(&cur);
+        if next == cur {
+            break;
+        }
+        cur = next;
+    }
+    cur
+}
+
+/// One pass of [`with_defaults`]: the innermost `${…}` of each nest is replaced.
+fn defaults_once(s: &str) -> String {
     if !s.contains("${") {
         return s.to_owned();
     }

@@ -23,6 +23,8 @@ pub(crate) static RULE: Rule = Rule {
         fx("compose.yaml", "services:\n  redis:\n    image: redis:7.4.1\n    network_mode: «host\n"),
         // A default (black-box tester, session 12 round 5: F9).
         fx("compose.yaml", "services:\n  redis:\n    image: redis:7.4.1\n    network_mode: «${NET:-host}\n"),
+        // A nested default (black-box tester, session 12 round 6: F5).
+        fx("compose.yaml", "services:\n  redis:\n    image: redis:7.4.1\n    network_mode: «\"${NET:-${NET2:-host}}\"\n"),
     ],
     counterexamples: &[fx("compose.yaml", "services:\n  redis:\n    image: redis:7.4.1\n    networks: [backend]\nnetworks:\n  backend: {}\n")],
 };
