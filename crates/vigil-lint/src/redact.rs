@@ -146,13 +146,17 @@ pub fn random_value(v: &str) -> bool {
 /// (`?<token>`, `&<token>`: the word is the value). References and fill-ins are no credential.
 pub fn query_secret(name: &str, value: &str) -> Option<String> {
     use crate::secrets::{is_digest_name, is_fill_in, is_reference, is_uuid_or_digest};
-    if value.is_empty() {
-        let bare =
-            !is_reference(name) && !is_fill_in(name) && (random_value(name) || hex_token(name));
-        return bare.then(|| name.to_owned());
+    // A token as the parameter's name: bare (`?<token>`) or with a value (`?<token>=1`).
+    if name_is_token(name) {
+        return Some(name.to_owned());
     }
-    if is_reference(value) || is_fill_in(value) {
+    if value.is_empty() || is_reference(value) || is_fill_in(value) {
         return None;
+    }
+    // A token inside a longer value (`q=hello <token>`, `q=a,<token>`, JSON in a parameter),
+    // judged piece by piece as a path segment is.
+    if let Some(piece) = secret_piece(value).filter(|p| p.len() < value.len()) {
+        return Some(piece);
     }
     let bare = crate::secrets::strip_scheme(value);
     let digest = is_digest_name(name) && (is_uuid_or_digest(value) || is_uuid_or_digest(bare));
@@ -165,6 +169,12 @@ pub fn query_secret(name: &str, value: &str) -> Option<String> {
                 || hex_token(value)
                 || hex_token(bare)));
     secret.then(|| value.to_owned())
+}
+
+/// Whether a query parameter's name is itself a token (`?<token>`, `?<token>=1`).
+pub fn name_is_token(name: &str) -> bool {
+    use crate::secrets::{is_fill_in, is_reference};
+    !is_reference(name) && !is_fill_in(name) && (random_value(name) || hex_token(name))
 }
 
 /// Whether a query parameter's name says its value is a credential: the one list both
@@ -265,7 +275,10 @@ pub fn redact_quoted(text: &str, ruleset: &Ruleset) -> String {
         let (word, tail) = rest.split_at(word_end);
         // A word may end in a colon or full stop that is the message's, not the token's.
         let core = word.trim_end_matches([':', '.']);
-        if crate::secrets::looks_random(core) || crate::secrets::is_uuid_or_digest(core) {
+        if crate::secrets::looks_random(core)
+            || crate::secrets::is_uuid_or_digest(core)
+            || hex_token(core)
+        {
             masked.push_str(MASK);
             masked.push_str(&word[core.len()..]);
         } else {
@@ -278,10 +291,18 @@ pub fn redact_quoted(text: &str, ruleset: &Ruleset) -> String {
     masked
 }
 
-/// [`redact`] with `vigil scan`'s built-in rules, compiled on first use.
+/// `vigil scan`'s built-in rules, compiled on first use.
+static BUILTIN: LazyLock<Ruleset> = LazyLock::new(Ruleset::builtin);
+
+/// [`redact`] with `vigil scan`'s built-in rules.
 pub fn redact_builtin(text: &str) -> String {
-    static RULES: LazyLock<Ruleset> = LazyLock::new(Ruleset::builtin);
-    redact(text, &RULES)
+    redact(text, &BUILTIN)
+}
+
+/// [`redact_quoted`] with `vigil scan`'s built-in rules: for what names a server or tool (a pin
+/// finding, an ambiguity error), where a name may be a token.
+pub fn redact_quoted_builtin(text: &str) -> String {
+    redact_quoted(text, &BUILTIN)
 }
 
 /// A URL to probe, with what would authenticate the probe removed: its userinfo and every
@@ -307,9 +328,10 @@ pub fn strip_credentials(url: &url::Url) -> (url::Url, Vec<String>) {
                 // (a reference sent as written is no use to the probe either).
                 let secret = is_secret_param(k) || query_secret(k, v).is_some();
                 if secret {
-                    // A bare token (`?<token>`) is named by its place, never by itself.
-                    if v.is_empty() && !is_secret_param(k) {
-                        removed.push("a bare query word".to_owned());
+                    // A token as a name (`?<token>`, `?<token>=1`) is named by its place,
+                    // never by itself.
+                    if name_is_token(k) {
+                        removed.push("a query parameter named by a token".to_owned());
                     } else {
                         removed.push(format!("query parameter `{k}`"));
                     }
@@ -403,6 +425,24 @@ mod tests {
         let u =
             url::Url::parse(&format!("http://127.0.0.1:1/mcp?foo=Bearer%20{}", &t[..16])).unwrap();
         assert_eq!(strip_credentials(&u).0.as_str(), "http://127.0.0.1:1/mcp");
+        // A token as a parameter's name, and inside a longer value (black-box tester,
+        // session 12 round 7: F1, F2).
+        let u = url::Url::parse(&format!("http://127.0.0.1:1/mcp?{t}=1&v=2")).unwrap();
+        let (clean, removed) = strip_credentials(&u);
+        assert_eq!(clean.as_str(), "http://127.0.0.1:1/mcp?v=2");
+        assert!(removed.iter().all(|r| !r.contains(&t)), "{removed:?}");
+        for q in [
+            format!("hello+{t}"),
+            format!("a,{t}"),
+            format!("%7B%22k%22%3A%22{t}%22%7D"),
+        ] {
+            let u = url::Url::parse(&format!("http://127.0.0.1:1/mcp?q={q}&v=2")).unwrap();
+            assert_eq!(
+                strip_credentials(&u).0.as_str(),
+                "http://127.0.0.1:1/mcp?v=2",
+                "{q}"
+            );
+        }
         // Plain words stay.
         let u = url::Url::parse("http://127.0.0.1:1/mcp?debug&verbose").unwrap();
         assert_eq!(

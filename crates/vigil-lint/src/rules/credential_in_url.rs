@@ -55,7 +55,9 @@ pub(crate) static RULE: Rule = Rule {
         // 12 round 6: F1, F3).
         fx(".mcp.json", r#"{"mcpServers": {"a": {"type": "http", "url": «"https://a.example.com/mcp?{hex:32}"},
   "b": {"type": "http", "url": «"https://b.example.com/mcp?page=2&{alnum:32}"},
-  "c": {"type": "http", "url": «"https://c.example.com/mcp?foo=Bearer%20{hex:16}"}}}"#),
+  "c": {"type": "http", "url": «"https://c.example.com/mcp?foo=Bearer%20{hex:16}"},
+  "d": {"type": "http", "url": «"https://d.example.com/mcp?{hex:32}=1"},
+  "e": {"type": "http", "url": «"https://e.example.com/mcp?q=hello+{alnum:32}"}}}"#),
     ],
     counterexamples: &[
         fx(".mcp.json", r#"{"mcpServers": {"api": {"type": "http", "url": "https://mcp.example.com/mcp?region=eu"},
@@ -141,8 +143,8 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
         for (k, v) in u.query_pairs() {
             // [`crate::redact::query_secret`]: the judgement `--probe` strips by.
             if let Some(secret) = crate::redact::query_secret(&k, &v) {
-                let what = if v.is_empty() {
-                    "a token as a bare query word".to_owned()
+                let what = if crate::redact::name_is_token(&k) {
+                    "a token as a query parameter's name".to_owned()
                 } else {
                     format!("`{k}` in its query")
                 };

@@ -181,7 +181,7 @@ pub(crate) fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> 
         if let Some(why) = lint::pin_ambiguity(&out.tools) {
             anyhow::bail!(
                 "lint --pin: {}",
-                esc(&vigil_lint::redact::redact_builtin(&why))
+                esc(&vigil_lint::redact::redact_quoted_builtin(&why))
             );
         }
         match LockFile::load(lock_path)? {
@@ -196,9 +196,21 @@ pub(crate) fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> 
             }
             Some(lock) => {
                 let text = std::fs::read_to_string(lock_path).unwrap_or_default();
-                out.findings.extend(lint::pin_findings(
-                    &lock, &shown, &text, &out.tools, &settings,
-                ));
+                // A server or tool named by a token is masked here as in every other
+                // finding (black-box tester, session 12 round 7: F3).
+                let show = args.show_secrets;
+                out.findings.extend(
+                    lint::pin_findings(&lock, &shown, &text, &out.tools, &settings)
+                        .into_iter()
+                        .map(|mut f| {
+                            if !show {
+                                f.message = vigil_lint::redact::redact_quoted_builtin(&f.message);
+                                f.key =
+                                    f.key.map(|k| vigil_lint::redact::redact_quoted_builtin(&k));
+                            }
+                            f
+                        }),
+                );
                 if args.update_pins {
                     let new = lint::updated_lock(&lock, &out.tools);
                     lock_to_write = Some((new, format!("vigil lint: updated {shown}")));

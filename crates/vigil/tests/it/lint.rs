@@ -3182,3 +3182,43 @@ async fn bare_query_tokens_and_servers_named_by_tokens_never_leak() {
     assert!(!requests.is_empty(), "the probe ran");
     assert!(requests.iter().all(|r| !r.contains(&hex)), "{requests:?}");
 }
+
+#[test]
+fn pins_never_print_a_server_or_tool_named_by_a_token() {
+    // Black-box tester, session 12 round 7: F3.
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let server = common::token("«{hex:16}»", 151);
+    let tool = common::token("«{alnum:24}»", 152);
+    let snap = |desc: &str, twice: bool| {
+        let one = format!(
+            r#"{{"name": "{tool}", "description": "{desc}", "inputSchema": {{"type": "object", "additionalProperties": false}}}}"#
+        );
+        let tools = if twice { format!("{one}, {one}") } else { one };
+        format!(r#"{{"server": "{server}", "tools": [{tools}]}}"#)
+    };
+    common::write(d, "tools.json", snap("Adds two numbers.", false));
+    let out = run(d, &["lint", "tools.json", "--pin", "lock.json"]);
+    assert!(
+        d.join("lock.json").exists(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    common::write(d, "tools.json", snap("Adds two numbers, and more.", false));
+    for f in ["text", "json", "sarif"] {
+        let out = run(d, &["lint", "tools.json", "--pin", "lock.json", "-f", f]);
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(all.contains("tool-changed"), "{all}");
+        assert!(!all.contains(&server) && !all.contains(&tool), "{all}");
+    }
+    common::write(d, "tools.json", snap("Adds two numbers.", true));
+    let out = run(d, &["lint", "tools.json", "--pin", "lock.json"]);
+    expect_exit(&out, 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("offered twice"), "{err}");
+    assert!(!err.contains(&server) && !err.contains(&tool), "{err}");
+}
