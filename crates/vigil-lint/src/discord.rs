@@ -385,17 +385,7 @@ pub fn intents(doc: &Document) -> Vec<Request> {
                     });
                     continue;
                 }
-                for k in PY_KWARG_TRUE.captures_iter(args.as_str()) {
-                    if let Some(b) = intent_bit(&k[1]) {
-                        let m = k.get(0).expect("match");
-                        let start = args.start() + m.start();
-                        out.push(Request {
-                            span: Span::new(start, start + m.len()),
-                            bits: b,
-                            what: m.as_str().to_owned(),
-                        });
-                    }
-                }
+                push_named(&PY_KWARG_TRUE, args, &mut out);
             }
             for c in JS_INTENT.captures_iter(t) {
                 if let Some(b) = intent_bit(&c[1]) {
@@ -507,17 +497,7 @@ fn source_intents_py_raw(t: &str, out: &mut Vec<Request>) {
     }
     for c in PY_INTENTS_CTOR.captures_iter(t) {
         let args = c.get(1).expect("group");
-        for k in PY_DICT_TRUE.captures_iter(args.as_str()) {
-            if let Some(b) = intent_bit(&k[1]) {
-                let m = k.get(0).expect("match");
-                let start = args.start() + m.start();
-                out.push(Request {
-                    span: Span::new(start, start + m.len()),
-                    bits: b,
-                    what: m.as_str().to_owned(),
-                });
-            }
-        }
+        push_named(&PY_DICT_TRUE, args, out);
     }
 }
 
@@ -795,5 +775,20 @@ fn tree_requests(
             }
         }
         _ => {}
+    }
+}
+
+/// Each intent `re` names (its group 1) inside `args`, as a request at its place in the text.
+fn push_named(re: &Regex, args: regex::Match<'_>, out: &mut Vec<Request>) {
+    for k in re.captures_iter(args.as_str()) {
+        if let Some(b) = intent_bit(&k[1]) {
+            let m = k.get(0).expect("match");
+            let start = args.start() + m.start();
+            out.push(Request {
+                span: Span::new(start, start + m.len()),
+                bits: b,
+                what: m.as_str().to_owned(),
+            });
+        }
     }
 }

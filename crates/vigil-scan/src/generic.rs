@@ -385,22 +385,7 @@ fn spells_a_password(v: &[u8]) -> bool {
 /// capitalised), and it has a symbol. A generated value has few such runs (about 0.2% of
 /// random 24-character values reach 70%, and those have no symbol).
 fn made_of_words(v: &[u8]) -> bool {
-    let mut in_words = 0;
-    let mut i = 0;
-    while i < v.len() {
-        if !v[i].is_ascii_alphabetic() {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        i += 1;
-        while i < v.len() && v[i].is_ascii_lowercase() {
-            i += 1;
-        }
-        if i - start >= 4 {
-            in_words += i - start;
-        }
-    }
+    let in_words = crate::placeholder::word_letters(v);
     // Typed, so with a symbol (`$`, `#`, `!`…): a generated token of letters and digits is
     // never dismissed this way, however its lower-case runs fall.
     let symbol = v.iter().any(|b| b.is_ascii_punctuation());

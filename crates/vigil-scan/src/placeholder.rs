@@ -317,10 +317,9 @@ pub fn random_beside_markers(value: &str, extra: &[&str]) -> bool {
         && distinct(&left) > 8
 }
 
-/// Whether most (60%) of a value's letters and digits are in words of four letters or more
-/// written as words are (lower case, or capitalised): `CoveragePassw0rd`. Random text of 16 or
-/// more characters reaches that well under 1% of the time.
-fn mostly_words(v: &[u8]) -> bool {
+/// How many of a value's letters are in words of four letters or more written as words are (a
+/// letter, then lower case: `Coverage`, `passw`).
+pub(crate) fn word_letters(v: &[u8]) -> usize {
     let (mut in_words, mut i) = (0, 0);
     while i < v.len() {
         if !v[i].is_ascii_alphabetic() {
@@ -336,6 +335,14 @@ fn mostly_words(v: &[u8]) -> bool {
             in_words += i - start;
         }
     }
+    in_words
+}
+
+/// Whether most (60%) of a value's letters and digits are in words of four letters or more
+/// written as words are (lower case, or capitalised): `CoveragePassw0rd`. Random text of 16 or
+/// more characters reaches that well under 1% of the time.
+fn mostly_words(v: &[u8]) -> bool {
+    let in_words = word_letters(v);
     let alnum = v.iter().filter(|b| b.is_ascii_alphanumeric()).count();
     alnum > 0 && in_words * 10 >= alnum * 6
 }

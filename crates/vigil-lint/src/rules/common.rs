@@ -151,6 +151,18 @@ pub(crate) fn services(root: &Node) -> Vec<(&str, &Node, KeyPath)> {
         .unwrap_or_default()
 }
 
+/// A compose `command` or `entrypoint` as words: a list's items, or a string read as shell
+/// words (each pointing at the node it came from).
+pub(crate) fn compose_argv(n: &Node) -> Vec<(String, &Node)> {
+    match n.as_str() {
+        Some(text) => crate::model::shell_words(text)
+            .into_iter()
+            .map(|w| (w, n))
+            .collect(),
+        None => compose_items(n),
+    }
+}
+
 /// A compose list or map of strings as `(text, node)` pairs (`environment`, `volumes`,
 /// `ports`, `cap_add`); map entries become `KEY=value`.
 pub(crate) fn compose_items(n: &Node) -> Vec<(String, &Node)> {

@@ -290,13 +290,7 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
         for (_, svc, key) in services(root) {
             for field in ["command", "entrypoint"] {
                 let Some(n) = svc.get(field) else { continue };
-                let argv: Vec<(String, &Node)> = match n.as_str() {
-                    Some(text) => crate::model::shell_words(text)
-                        .into_iter()
-                        .map(|w| (w, n))
-                        .collect(),
-                    None => compose_items(n),
-                };
+                let argv = super::common::compose_argv(n);
                 // `sh -c "srv --api-key …"` and other wrappers: judged by what they run.
                 let argv = crate::model::unwrap_launcher(argv);
                 for i in 0..argv.len() {

@@ -90,12 +90,8 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
         for (name, svc, key) in super::common::services(&cx.doc.root) {
             let mut argv = Vec::new();
             for field in ["entrypoint", "command"] {
-                let Some(n) = svc.get(field) else { continue };
-                match n.as_str() {
-                    Some(text) => {
-                        argv.extend(crate::model::shell_words(text).into_iter().map(|w| (w, n)))
-                    }
-                    None => argv.extend(super::common::compose_items(n)),
+                if let Some(n) = svc.get(field) {
+                    argv.extend(super::common::compose_argv(n));
                 }
             }
             let argv = crate::model::unwrap_launcher(argv);
