@@ -80,7 +80,8 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     let lower = s.to_ascii_lowercase();
     // A marker word makes an example, unless a random token is left beside it (a template's
     // marks, `<…>`, `your-…`, `${`, always do).
-    let marked = has_marker(&lower) && (template_marked(s) || !random_beside_markers(s, &[]));
+    let marked =
+        has_marker(&lower) && (template_marked(s, &lower) || !random_beside_markers(s, &[]));
     marked
         || KNOWN_EXAMPLES.contains(&s)
         || placeholder_as_a_whole(s)
@@ -248,16 +249,15 @@ pub(crate) fn is_placeholder_token(secret: &[u8]) -> bool {
     if !has_marker(&lower) {
         return false;
     }
-    if template_marked(s) {
+    if template_marked(s, &lower) {
         return true;
     }
     !random_beside_markers(s, &[])
 }
 
 /// Whether `s` holds a template's mark ([`TEMPLATE_MARKS`]); `${` counts only where its braces
-/// enclose a variable's name ([`braces_name_variables`]).
-fn template_marked(s: &str) -> bool {
-    let lower = s.to_ascii_lowercase();
+/// enclose a variable's name ([`braces_name_variables`]). `lower` is `s` ASCII-lowercased.
+fn template_marked(s: &str, lower: &str) -> bool {
     TEMPLATE_MARKS
         .iter()
         .any(|m| lower.contains(m) && (*m != "${" || braces_name_variables(s)))
