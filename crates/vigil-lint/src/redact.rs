@@ -171,6 +171,18 @@ pub fn query_secret(name: &str, value: &str) -> Option<String> {
     secret.then(|| value.to_owned())
 }
 
+/// A token inside a header's or variable's name (`Bearer <token>`, `X-<token>`): a piece
+/// between separators of 16 characters or more that is random or random hex.
+pub fn token_in_name(name: &str) -> Option<String> {
+    use crate::secrets::{is_fill_in, is_reference};
+    if is_reference(name) || is_fill_in(name) {
+        return None;
+    }
+    name.split(|c: char| !c.is_ascii_alphanumeric())
+        .find(|p| p.len() >= 16 && (crate::secrets::looks_random(p) || hex_token(p)))
+        .map(str::to_owned)
+}
+
 /// Whether a query parameter's name is itself a token (`?<token>`, `?<token>=1`).
 pub fn name_is_token(name: &str) -> bool {
     use crate::secrets::{is_fill_in, is_reference};

@@ -33,6 +33,11 @@ pub(crate) static RULE: Rule = Rule {
 };
 
 const EXAMPLES: &[Fixture] = &[
+    // A token as a header's or an environment variable's name (black-box tester, session 12
+    // round 8: F1).
+    fx(".mcp.json", r#"{"mcpServers": {"n": {"type": "http", "url": "https://d.example.com/mcp", "headers": {"Bearer {hex:40}": «"x"}},
+  "m": {"type": "http", "url": "https://d.example.com/mcp", "headers": {"X-{hex:40}": «"1"}},
+  "e": {"command": "node", "args": ["s.js"], "env": {"{hex:40}": «"1"}}}}"#),
     fx(".mcp.json", r#"{"mcpServers": {"gh": {"command": "gh-mcp", "env": {"GITHUB_TOKEN": «"${GH:-{alnum:40}}"}}}}"#),
     fx(".mcp.json", r#"{"mcpServers": {"gh": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-github@2025.4.8"],
   "env": {"GITHUB_PERSONAL_ACCESS_TOKEN": «"{alnum:40}"}}}}"#),
@@ -158,6 +163,22 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     }
     if cx.doc.kind == Kind::ToolsList {
         return;
+    }
+    // A token written as a header's or an environment variable's name (`"Bearer <token>": "x"`,
+    // `"X-<token>": "1"`): sent or exported with every start all the same (black-box tester,
+    // session 12 round 8: F1).
+    for s in cx.servers {
+        let (headers, env) = (s.key.join("headers"), s.launch_key.join("env"));
+        for (m, key) in s
+            .headers
+            .iter()
+            .map(|m| (m, &headers))
+            .chain(s.env.iter().map(|m| (m, &env)))
+        {
+            if let Some(tok) = crate::redact::token_in_name(&m.key) {
+                report(out, m.value.span, key, "a token written as a name", &tok);
+            }
+        }
     }
     // Literals under a secret's name, anywhere in the tree.
     for s in cx.strings {

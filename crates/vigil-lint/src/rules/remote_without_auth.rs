@@ -45,6 +45,9 @@ pub(crate) static RULE: Rule = Rule {
   "c": {"url": «"https://c.example.com/mcp", "headers": {"Authorization": "Bearer"}},
   "d": {"url": «"https://d.example.com/mcp", "auth": "anonymous"}}}}"#),
         fx(".cursor/mcp.json", r#"{"mcpServers": {"x": {"url": «"https://x.example.com/mcp", "headers": {"Authorization": ""}}}}"#),
+        // A proxy's credential does not authenticate to the server (black-box tester, session
+        // 12 round 8: F2).
+        fx(".cursor/mcp.json", r#"{"mcpServers": {"x": {"url": «"http://x.example.com/mcp", "headers": {"Proxy-Authorization": "Bearer ${T}"}}}}"#),
         fx(".cursor/mcp.json", r#"{"mcpServers": {"x": {"url": «"https://x.example.com/mcp", "auth": {}}}}"#),
         // A header that only looks filled: invisible characters, a scheme and a lone `$`, a
         // dash, `null`.
@@ -131,11 +134,19 @@ fn has_value(n: &Node) -> bool {
         && !matches!(v.to_ascii_lowercase().as_str(), "undefined" | "nil")
 }
 
+/// Whether a header's name says it carries a credential for the server: a secret's name (its
+/// surrounding spaces ignored, as the other rules read it), but not one addressed to a proxy
+/// (`Proxy-Authorization` authenticates to the proxy, not to the MCP server).
+fn server_credential(key: &str) -> bool {
+    let key = key.trim();
+    is_secret_name(key) && !key.to_ascii_lowercase().starts_with("proxy-")
+}
+
 fn auth_of(s: &Server<'_>) -> Auth {
     let header = s
         .headers
         .iter()
-        .any(|h| is_secret_name(&h.key) && has_value(&h.value));
+        .any(|h| server_credential(&h.key) && has_value(&h.value));
     let bearer = s
         .node
         .get_loose(&[
@@ -155,7 +166,7 @@ fn auth_of(s: &Server<'_>) -> Auth {
     if header || bearer || in_url {
         return Auth::Declared;
     }
-    let empty_header = s.headers.iter().any(|h| is_secret_name(&h.key));
+    let empty_header = s.headers.iter().any(|h| server_credential(&h.key));
     let Some(auth) = s.auth else {
         return if empty_header {
             Auth::Empty
