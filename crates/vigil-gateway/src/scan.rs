@@ -21,7 +21,8 @@ pub struct Scanner {
     /// Sets of answer headers (as [`header_text`] writes them) that were scanned and held no
     /// secret: an upstream answers with the same few again and again, and only the exact same
     /// bytes are taken as clean.
-    clean_headers: std::sync::Mutex<std::collections::HashSet<Vec<u8>>>,
+    clean_headers:
+        std::sync::Mutex<std::collections::HashSet<Vec<u8>, foldhash::fast::RandomState>>,
 }
 
 /// Header sets remembered as clean at most (then forgotten all at once).

@@ -666,7 +666,7 @@ pub struct ListChanged(pub Arc<Catalog>);
 impl Hook for ListChanged {
     fn wants(&self, _: &RequestInfo, raw: &[u8]) -> bool {
         // A `\u` escape may spell the method: read such a message too.
-        memchr_find(raw, b"list_changed") || memchr_find(raw, b"\\u")
+        LIST_CHANGED.find(raw).is_some() || ESCAPE_U.find(raw).is_some()
     }
     fn guards(&self) -> bool {
         false
@@ -682,9 +682,14 @@ impl Hook for ListChanged {
     }
 }
 
-fn memchr_find(hay: &[u8], needle: &[u8]) -> bool {
-    memchr::memmem::find(hay, needle).is_some()
-}
+/// A searcher built once (building one per answer cost more than the search itself).
+type Needle = std::sync::LazyLock<memchr::memmem::Finder<'static>>;
+/// `list_changed`, which the catalog watches for.
+static LIST_CHANGED: Needle = Needle::new(|| memchr::memmem::Finder::new(b"list_changed"));
+/// `"tools"`, the key of a tool list.
+static TOOLS_KEY: Needle = Needle::new(|| memchr::memmem::Finder::new(b"\"tools\""));
+/// `\u`: an escape that may spell either.
+static ESCAPE_U: Needle = Needle::new(|| memchr::memmem::Finder::new(b"\\u"));
 
 /// Filters every message that carries a tool list (`result.tools`), whatever request it
 /// answers and on whatever stream it comes (a POST's JSON or SSE answer, a GET stream, a
@@ -704,7 +709,7 @@ pub struct ListFilter {
 impl Hook for ListFilter {
     fn wants(&self, _: &RequestInfo, raw: &[u8]) -> bool {
         // An upstream may spell `tools` with a `\u` escape: such a message is read too.
-        memchr_find(raw, b"\"tools\"") || memchr_find(raw, b"\\u")
+        TOOLS_KEY.find(raw).is_some() || ESCAPE_U.find(raw).is_some()
     }
     fn message(&self, _: &RequestInfo, msg: &mut Value) -> Action {
         let Some(tools) = msg

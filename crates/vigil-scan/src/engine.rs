@@ -39,7 +39,12 @@ pub(crate) fn charge(n: usize) {
 thread_local! {
     /// Per-thread scratch: the keyword hits of the buffer being searched, before sorting.
     static HITS: std::cell::RefCell<Vec<(usize, u32)>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Per-thread scratch: the lowercased window a rule's case-sensitive twin runs over.
+    static LOWERED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
+
+/// A lowercased window kept for the next rule up to this size (a larger one is freed).
+const LOWERED_KEPT: usize = 1 << 20;
 
 /// A match the rules kept, before inline markers and positions: byte offsets into the buffer.
 #[derive(Debug, Clone, Copy)]
@@ -110,7 +115,6 @@ impl Ruleset {
         if data.is_empty() {
             return Vec::new();
         }
-        let kind = FileKind::of(path);
         let mut windows: Vec<(u32, usize, usize)> = Vec::new();
         let mut file_wide = vec![false; 0];
         let mut path_ok: Vec<Option<bool>> = vec![None; self.rules.len()];
@@ -177,6 +181,8 @@ impl Ruleset {
         if windows.is_empty() {
             return Vec::new();
         }
+        // Only a buffer some rule runs on needs its kind (most need none).
+        let kind = FileKind::of(path);
         windows.sort_unstable();
         let mut raws: Vec<Hit> = Vec::new();
         let mut i = 0;
@@ -301,11 +307,29 @@ impl Ruleset {
     ) {
         let rule = &self.rules[idx as usize];
         let Some(re) = &rule.regex else { return };
-        let hay = &data[s..e];
-        let mut locs = re.capture_locations();
+        let orig = &data[s..e];
+        // A case-insensitive rule with an exact case-sensitive twin runs that over the window
+        // lowercased: same matches, same offsets, the literal prefilter kept (crate::fold).
+        let mut lowered = Vec::new();
+        let (re, hay) = match &rule.twin {
+            Some(t) => {
+                LOWERED.with_borrow_mut(|l| std::mem::swap(l, &mut lowered));
+                crate::fold::lower_into(orig, &mut lowered);
+                (t, &lowered[..])
+            }
+            None => (re, orig),
+        };
+        // Most windows hold no match: the capture slots are made for the first one found, and
+        // each capture search starts where the plain search found its match (the same leftmost
+        // match: the `_at` searches read the context before `at`).
+        let mut slots = None;
         let mut at = 0;
         while at <= hay.len() {
-            let Some(m) = re.captures_read_at(&mut locs, hay, at) else {
+            let Some(found) = re.find_at(hay, at) else {
+                break;
+            };
+            let locs = slots.get_or_insert_with(|| re.capture_locations());
+            let Some(m) = re.captures_read_at(locs, hay, found.start()) else {
                 break;
             };
             at = if m.end() > m.start() {
@@ -329,7 +353,7 @@ impl Ruleset {
                 // A header quoted in code far above a key (`"-----BEGIN RSA PRIVATE KEY-----"`
                 // in a test table) starts the match and ends it inside the key's own header:
                 // look again from the last header inside it. Each look starts further on.
-                if let Some(p) = memchr::memmem::rfind(&hay[m.start() + 1..m.end()], b"-----BEGIN")
+                if let Some(p) = memchr::memmem::rfind(&orig[m.start() + 1..m.end()], b"-----BEGIN")
                 {
                     at = m.start() + 1 + p;
                     continue;
@@ -366,6 +390,9 @@ impl Ruleset {
                 // one byte on. The match is of bounded length, so this stays linear.
                 at = m.start() + 1;
             }
+        }
+        if rule.twin.is_some() && lowered.capacity() <= LOWERED_KEPT {
+            LOWERED.with_borrow_mut(|l| *l = lowered);
         }
     }
 

@@ -33,6 +33,7 @@ mod engine;
 pub mod entropy;
 pub mod examples;
 pub mod finding;
+mod fold;
 mod generic;
 pub mod git;
 mod history_cache;

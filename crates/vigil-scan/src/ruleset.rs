@@ -200,6 +200,9 @@ pub struct Rule {
     pub description: String,
     /// The pattern, if the rule has one.
     pub regex: Option<Regex>,
+    /// The pattern's case-sensitive twin, run over ASCII-lowercased text with the same matches
+    /// (see [`crate::fold`]); `None` when there is no exact one.
+    pub twin: Option<Regex>,
     /// The capture group holding the secret.
     pub secret_group: usize,
     /// Minimum entropy of the secret.
@@ -380,6 +383,9 @@ impl Ruleset {
             rules.push(Rule {
                 id: spec.id.clone(),
                 description: spec.description.clone(),
+                twin: regex
+                    .as_ref()
+                    .and_then(|_| spec.regex.as_deref().and_then(crate::fold::twin)),
                 regex,
                 secret_group,
                 entropy: spec.entropy.filter(|e| *e > 0.0),
