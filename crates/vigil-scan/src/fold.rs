@@ -10,7 +10,7 @@
 //! matches in the twin, every other byte is the same in both texts, and lowercasing keeps every
 //! offset.
 
-use regex::bytes::{Regex, RegexBuilder};
+use regex::bytes::Regex;
 use regex_syntax::hir::{Class, Hir, HirKind};
 
 /// The case-sensitive twin of `pattern`, when it has one (see the module's comment).
@@ -21,26 +21,20 @@ pub(crate) fn twin(pattern: &str) -> Option<Regex> {
     if rest.replace("(?:", "").contains("(?") {
         return None;
     }
-    let build = |p: &str| {
-        RegexBuilder::new(p)
+    // The rule itself must be the ASCII-only build (a rule that needed Unicode folds `ſ`
+    // and `K` too): its pattern parses ASCII-only, as `build_regex` then builds it.
+    let ascii = || {
+        regex_syntax::ParserBuilder::new()
             .unicode(false)
-            .size_limit(64 << 20)
-            .dfa_size_limit(64 << 20)
+            .utf8(false)
             .build()
     };
-    // The rule itself must be the ASCII-only build (a rule that needed Unicode folds `ſ`
-    // and `K` too).
-    build(pattern).ok()?;
-    let hir = regex_syntax::ParserBuilder::new()
-        .unicode(false)
-        .utf8(false)
-        .build()
-        .parse(rest)
-        .ok()?;
+    ascii().parse(pattern).ok()?;
+    let hir = ascii().parse(rest).ok()?;
     if !closed(&hir) {
         return None;
     }
-    build(rest).ok()
+    crate::ruleset::ascii_regex(rest).ok()
 }
 
 /// Whether every literal of `hir` is free of uppercase ASCII letters and every class holds
@@ -73,6 +67,7 @@ pub(crate) fn lower_into(hay: &[u8], out: &mut Vec<u8>) {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use regex::bytes::RegexBuilder;
 
     const GENERIC: &str = include_str!("../rules/generic.toml");
 

@@ -499,12 +499,17 @@ fn automaton(kws: Vec<(String, bool, u32)>) -> (Option<Keywords>, Vec<Vec<Trigge
 
 /// Compiles a regex as gitleaks users write them (Go RE2 syntax), ASCII-only where possible.
 pub fn build_regex(pattern: &str) -> Result<Regex, regex::Error> {
+    ascii_regex(pattern).or_else(|_| RegexBuilder::new(pattern).size_limit(64 << 20).build())
+}
+
+/// `pattern` built ASCII-only (`\w`, `\s` and `(?i)` read ASCII), as [`build_regex`] builds a
+/// rule first.
+pub(crate) fn ascii_regex(pattern: &str) -> Result<Regex, regex::Error> {
     RegexBuilder::new(pattern)
         .unicode(false)
         .size_limit(64 << 20)
         .dfa_size_limit(64 << 20)
         .build()
-        .or_else(|_| RegexBuilder::new(pattern).size_limit(64 << 20).build())
 }
 
 fn compile_allowlist(
