@@ -194,8 +194,26 @@ pub(crate) fn digest(text: &str) -> String {
 }
 
 impl Store {
-    /// Opens (or, with [`Mode::Create`], creates) a store.
+    /// Opens (or, with [`Mode::Create`], creates) a store. Two processes opening a new store at
+    /// once can meet SQLite's lock where its busy timeout does not wait (the switch to WAL of a
+    /// file the other one is setting up): the open is tried again until the same timeout.
     pub fn open(path: &Path, mode: Mode) -> Result<Store> {
+        // SQLite's own text for SQLITE_BUSY (`sqlite3_errstr`), as `db_err` passes it on.
+        let busy = "database is locked";
+        let deadline = std::time::Instant::now() + Duration::from_millis(BUSY_TIMEOUT_MS);
+        loop {
+            match Store::open_once(path, mode) {
+                Err(SealError::Store { message, .. })
+                    if message == busy && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn open_once(path: &Path, mode: Mode) -> Result<Store> {
         let e = db_err(path);
         let mut created = false;
         match std::fs::symlink_metadata(path) {
