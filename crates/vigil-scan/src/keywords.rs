@@ -143,40 +143,16 @@ fn window(b: &[u8], off: usize) -> u32 {
 
 impl Grams {
     /// Calls `f(position, folded window)` for every position of `data` whose window is in the
-    /// set (and some whose hash only collides), in order.
+    /// set (and some whose hash only collides), in order: eight positions at a time on AVX2
+    /// where that is faster (`gather.rs`), the rest with the portable loop.
     #[inline]
     fn candidates(&self, data: &[u8], mut f: impl FnMut(usize, u32)) {
-        let n = data.len();
-        let mut i = 0;
-        // Six windows from each eight bytes read; one test for all six, as most fail.
-        while i + 8 <= n {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(&data[i..i + 8]);
-            let w = u64::from_le_bytes(b) | FOLD;
-            let mut any = 0u64;
-            for j in 0..6 {
-                let x = hash((w >> (8 * j)) as u32 & 0xFF_FFFF);
-                any |= self.bits[x >> 6] >> (x & 63);
-            }
-            if any & 1 != 0 {
-                for j in 0..6 {
-                    let g = (w >> (8 * j)) as u32 & 0xFF_FFFF;
-                    let x = hash(g);
-                    if self.bits[x >> 6] >> (x & 63) & 1 != 0 {
-                        f(i + j, g);
-                    }
-                }
-            }
-            i += 6;
-        }
-        while i + 3 <= n {
-            let g = window(data, i);
-            let x = hash(g);
-            if self.bits[x >> 6] >> (x & 63) & 1 != 0 {
-                f(i, g);
-            }
-            i += 1;
-        }
+        let from = if crate::gather::enabled() {
+            crate::gather::candidates(&self.bits, data, &mut |i| f(i, window(data, i)))
+        } else {
+            0
+        };
+        portable(&self.bits, data, from, f);
     }
 
     /// The keywords whose window `w` is at `i` and that are really there, into `out` as
@@ -200,6 +176,56 @@ impl Grams {
             }
         }
     }
+}
+
+/// The portable form of [`Grams::candidates`] from position `from` on.
+#[inline]
+fn portable(bits: &[u64; 1024], data: &[u8], from: usize, mut f: impl FnMut(usize, u32)) {
+    let n = data.len();
+    let mut i = from;
+    // Six windows from each eight bytes read; one test for all six, as most fail.
+    while i + 8 <= n {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&data[i..i + 8]);
+        let w = u64::from_le_bytes(b) | FOLD;
+        let mut any = 0u64;
+        for j in 0..6 {
+            let x = hash((w >> (8 * j)) as u32 & 0xFF_FFFF);
+            any |= bits[x >> 6] >> (x & 63);
+        }
+        if any & 1 != 0 {
+            for j in 0..6 {
+                let g = (w >> (8 * j)) as u32 & 0xFF_FFFF;
+                let x = hash(g);
+                if bits[x >> 6] >> (x & 63) & 1 != 0 {
+                    f(i + j, g);
+                }
+            }
+        }
+        i += 6;
+    }
+    while i + 3 <= n {
+        let g = window(data, i);
+        let x = hash(g);
+        if bits[x >> 6] >> (x & 63) & 1 != 0 {
+            f(i, g);
+        }
+        i += 1;
+    }
+}
+
+/// How many positions of `text` the portable loop passes under `bits` (what `gather.rs` times
+/// its kernel against).
+pub(crate) fn portable_timing(bits: &[u64; 1024], text: &[u8]) -> usize {
+    let mut n = 0;
+    portable(bits, text, 0, |_, _| n += 1);
+    n
+}
+
+/// The folded window of `b` at `off`, and its hash: what the AVX2 kernel computes per lane.
+#[cfg(test)]
+pub(crate) fn window_hash(b: &[u8], off: usize) -> usize {
+    hash(window(b, off))
 }
 
 #[cfg(test)]

@@ -34,6 +34,7 @@ pub mod entropy;
 pub mod examples;
 pub mod finding;
 mod fold;
+mod gather;
 mod generic;
 pub mod git;
 mod history_cache;
