@@ -1171,7 +1171,9 @@ pub fn probe_findings(
                 path: crate::redact::redact_builtin(&obs.url),
                 region: (0, 0, 0, 0),
                 key: None,
-                message: crate::redact::redact_builtin(&message),
+                // The server's answers are quoted (an echoed `Access-Control-Allow-Origin`):
+                // token-like words in them are masked too.
+                message: crate::redact::redact_quoted_builtin(&message),
                 secret: None,
                 properties: vec![("requests".into(), requests.join("; "))],
             }
@@ -1278,13 +1280,34 @@ pub fn manifest_origins(doc: &Document) -> Vec<(String, String)> {
                 _ => Vec::new(),
             };
             out.extend(
-                list.into_iter()
-                    .filter(|o| o != "*")
+                list.iter()
+                    .filter_map(|o| plain_origin(o))
                     .map(|o| (url.to_owned(), o)),
             );
         }
     }
     out
+}
+
+/// `allow_origin` as the probe may send it in an `Origin` header: `scheme://host[:port]`
+/// of an http(s) URL with no user name, password, path (but `/`), query or fragment. Anything
+/// else (`*`, `null`, a pattern, a bare word, `https://user:pw@app/`, `https://app/?token=…`)
+/// is no origin to send, and the probe sends none: what it would send could carry a
+/// credential (black-box tester, session 14 round 9: F2).
+pub fn plain_origin(allowed: &str) -> Option<String> {
+    let t = allowed.trim();
+    if t.contains(['*', '@', '?', '#', '\\']) || t.bytes().any(|b| b <= b' ') {
+        return None;
+    }
+    let u = url::Url::parse(t).ok()?;
+    let plain = matches!(u.scheme(), "http" | "https")
+        && u.host_str().is_some()
+        && u.username().is_empty()
+        && u.password().is_none()
+        && u.path() == "/"
+        && u.query().is_none()
+        && u.fragment().is_none();
+    plain.then(|| u.origin().ascii_serialization())
 }
 
 #[cfg(test)]
@@ -1293,6 +1316,33 @@ mod tests {
 
     /// More files than the backlog holds, parsed while the scan rules compile: every one is
     /// linted once, with its finding, whether it was checked at once, kept, or waited for.
+    #[test]
+    fn only_plain_origins_are_sent() {
+        let t = ["Zk3j9QpL2mX8vB7n", "R4tY6wE1sD0fG5hJ3kL9"].concat();
+        assert_eq!(
+            plain_origin("https://app.example.com").as_deref(),
+            Some("https://app.example.com")
+        );
+        assert_eq!(
+            plain_origin("http://App.Example.com:8080/").as_deref(),
+            Some("http://app.example.com:8080")
+        );
+        for bad in [
+            format!("https://admin:{t}@app.example.com"),
+            format!("https://{t}@app.example.com"),
+            format!("https://app.example.com/?token={t}"),
+            format!("https://app.example.com/{t}"),
+            format!("https://app.example.com/#{t}"),
+            t.clone(),
+            "*".to_owned(),
+            "null".to_owned(),
+            "https://*.example.com".to_owned(),
+            "file:///etc".to_owned(),
+        ] {
+            assert_eq!(plain_origin(&bad), None, "{bad}");
+        }
+    }
+
     #[test]
     fn files_parsed_while_the_rules_compile_are_all_checked() {
         let dir = std::env::temp_dir().join(format!("vigil-lint-backlog-{}", std::process::id()));
