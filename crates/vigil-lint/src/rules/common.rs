@@ -478,10 +478,16 @@ pub(crate) fn unconfined(opt: &str) -> bool {
     )
 }
 
-/// A host device that gives the container the machine: physical memory, I/O ports, disks.
+/// A host device that gives the container the machine: physical memory, I/O ports, disks, or
+/// the whole of `/dev` (black-box tester, session 14 round 9: F6).
 pub(crate) fn host_device(spec: &str) -> bool {
-    let dev = spec.split(':').next().unwrap_or("");
-    matches!(dev, "/dev/mem" | "/dev/kmem" | "/dev/port")
+    let dev = spec.split(':').next().unwrap_or("").trim();
+    let dev = if dev.len() > 1 {
+        dev.trim_end_matches('/')
+    } else {
+        dev
+    };
+    matches!(dev, "/dev" | "/dev/mem" | "/dev/kmem" | "/dev/port")
         || [
             "/dev/sd",
             "/dev/nvme",
@@ -489,6 +495,12 @@ pub(crate) fn host_device(spec: &str) -> bool {
             "/dev/xvd",
             "/dev/hd",
             "/dev/disk",
+            "/dev/block",
+            "/dev/mapper",
+            "/dev/dm-",
+            "/dev/md",
+            "/dev/mmcblk",
+            "/dev/loop",
         ]
         .iter()
         .any(|p| dev.starts_with(p))
@@ -1144,6 +1156,12 @@ pub(crate) fn is_host_path(src: &str) -> bool {
                 | "/var/lib"
                 | "/var/log"
         )
+        // The kernel's interfaces (`/sys/fs/cgroup`, `/proc/sys`) and the machine's disks
+        // and memory (black-box tester, session 14 round 9: F6).
+        || t.starts_with("/sys/")
+        || t.starts_with("/proc/")
+        || t.starts_with("/boot/")
+        || (t.starts_with("/dev/") && host_device(t))
         // System credentials and cluster state, and anything inside them.
         || [
             "/etc/shadow",
