@@ -78,6 +78,8 @@ const EXAMPLES: &[Fixture] = &[
     fx(".vscode/mcp.json", r#"{"inputs": [{"type": "promptString", "id": "key", "description": "API key", "password": true, "default": «"{alpha:8}{digits:4}"},
   {"type": "pickString", "id": "tok", "description": "Which one", "options": ["dev", «"{alnum:40}"]}],
   "servers": {"api": {"type": "http", "url": "https://x.example/mcp", "headers": {"Authorization": "Bearer ${input:key}", "X-Env": "${input:tok}"}}}}"#),
+    // A number after a scheme (black-box tester, session 14 round 9: F8).
+    fx(".cursor/mcp.json", r#"{"mcpServers": {"a": {"url": "https://a.example.com/mcp", "headers": {"Authorization": «"Bearer 4711"}}, "b": {"url": "https://b.example.com/mcp", "headers": {"Authorization": «"Basic 1234"}}}}"#),
     // A server's password after npx's package, a JSON header object, a header flag with its
     // header in one argument, `--pat`/`--key` (black-box tester, session 14 round 9: F3, F7).
     fx(".mcp.json", r#"{"mcpServers": {"s": {"command": "npx", "args": ["-y", "some-mysql-mcp@1.0.0", "-u", "root", "-p", «"Summer{digits:4}!"]},
