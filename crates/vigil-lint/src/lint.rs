@@ -287,7 +287,27 @@ impl Linter {
         let Some(ruleset) = self.ruleset() else {
             return (Vec::new(), Vec::new());
         };
-        let servers = model::servers(doc.kind, &doc.root);
+        let mut servers = model::servers(doc.kind, &doc.root);
+        // A listed server's `name` that YAML reads as a boolean or number (`name: y`, `name: on`,
+        // `name: 42`) names it as written, not as `#1` (black-box tester, session 14 round 9:
+        // F10).
+        for s in &mut servers {
+            if let Some(n) = s
+                .node
+                .get("name")
+                .filter(|n| n.as_str().is_none() && n.scalar_text().is_some())
+                .filter(|_| s.name.starts_with('#') || s.name == "(file)")
+            {
+                if let Some(t) = doc
+                    .text
+                    .get(n.span.start..n.span.end)
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                {
+                    s.name = t.to_owned();
+                }
+            }
+        }
         let stem = Path::new(&doc.path)
             .file_stem()
             .map_or_else(|| doc.path.clone(), |s| s.to_string_lossy().into_owned());
@@ -1316,6 +1336,26 @@ mod tests {
 
     /// More files than the backlog holds, parsed while the scan rules compile: every one is
     /// linted once, with its finding, whether it was checked at once, kept, or waited for.
+    #[test]
+    fn listed_servers_named_by_a_yaml_boolean_or_number_keep_their_name() {
+        let linter = Linter::new(Settings::default());
+        let text = "mcpServers:\n  - name: x\n    url: http://mcp.example.com/a\n  - name: y\n    url: http://mcp.example.com/b\n  - name: 42\n    url: http://mcp.example.com/c\n";
+        let (_, findings, _) = linter
+            .lint_text(Path::new(".continue/config.yaml"), text)
+            .unwrap()
+            .unwrap();
+        let names: Vec<&str> = findings
+            .iter()
+            .filter(|f| f.rule == "remote-without-auth")
+            .map(|f| f.message.as_str())
+            .collect();
+        assert_eq!(names.len(), 3, "{names:?}");
+        for n in ["`x`", "`y`", "`42`"] {
+            assert!(names.iter().any(|m| m.contains(n)), "{n}: {names:?}");
+        }
+        assert!(!names.iter().any(|m| m.contains('#')), "{names:?}");
+    }
+
     #[test]
     fn only_plain_origins_are_sent() {
         let t = ["Zk3j9QpL2mX8vB7n", "R4tY6wE1sD0fG5hJ3kL9"].concat();
