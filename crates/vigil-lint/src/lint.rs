@@ -287,7 +287,27 @@ impl Linter {
         let Some(ruleset) = self.ruleset() else {
             return (Vec::new(), Vec::new());
         };
-        let servers = model::servers(doc.kind, &doc.root);
+        let mut servers = model::servers(doc.kind, &doc.root);
+        // A listed server's `name` that YAML reads as a boolean or number (`name: y`, `name: on`,
+        // `name: 42`) names it as written, not as `#1` (black-box tester, session 14 round 9:
+        // F10).
+        for s in &mut servers {
+            if let Some(n) = s
+                .node
+                .get("name")
+                .filter(|n| n.as_str().is_none() && n.scalar_text().is_some())
+                .filter(|_| s.name.starts_with('#') || s.name == "(file)")
+            {
+                if let Some(t) = doc
+                    .text
+                    .get(n.span.start..n.span.end)
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                {
+                    s.name = t.to_owned();
+                }
+            }
+        }
         let stem = Path::new(&doc.path)
             .file_stem()
             .map_or_else(|| doc.path.clone(), |s| s.to_string_lossy().into_owned());
@@ -1171,7 +1191,9 @@ pub fn probe_findings(
                 path: crate::redact::redact_builtin(&obs.url),
                 region: (0, 0, 0, 0),
                 key: None,
-                message: crate::redact::redact_builtin(&message),
+                // The server's answers are quoted (an echoed `Access-Control-Allow-Origin`):
+                // token-like words in them are masked too.
+                message: crate::redact::redact_quoted_builtin(&message),
                 secret: None,
                 properties: vec![("requests".into(), requests.join("; "))],
             }
@@ -1278,13 +1300,34 @@ pub fn manifest_origins(doc: &Document) -> Vec<(String, String)> {
                 _ => Vec::new(),
             };
             out.extend(
-                list.into_iter()
-                    .filter(|o| o != "*")
+                list.iter()
+                    .filter_map(|o| plain_origin(o))
                     .map(|o| (url.to_owned(), o)),
             );
         }
     }
     out
+}
+
+/// `allow_origin` as the probe may send it in an `Origin` header: `scheme://host[:port]`
+/// of an http(s) URL with no user name, password, path (but `/`), query or fragment. Anything
+/// else (`*`, `null`, a pattern, a bare word, `https://user:pw@app/`, `https://app/?token=…`)
+/// is no origin to send, and the probe sends none: what it would send could carry a
+/// credential (black-box tester, session 14 round 9: F2).
+pub fn plain_origin(allowed: &str) -> Option<String> {
+    let t = allowed.trim();
+    if t.contains(['*', '@', '?', '#', '\\']) || t.bytes().any(|b| b <= b' ') {
+        return None;
+    }
+    let u = url::Url::parse(t).ok()?;
+    let plain = matches!(u.scheme(), "http" | "https")
+        && u.host_str().is_some()
+        && u.username().is_empty()
+        && u.password().is_none()
+        && u.path() == "/"
+        && u.query().is_none()
+        && u.fragment().is_none();
+    plain.then(|| u.origin().ascii_serialization())
 }
 
 #[cfg(test)]
@@ -1293,6 +1336,53 @@ mod tests {
 
     /// More files than the backlog holds, parsed while the scan rules compile: every one is
     /// linted once, with its finding, whether it was checked at once, kept, or waited for.
+    #[test]
+    fn listed_servers_named_by_a_yaml_boolean_or_number_keep_their_name() {
+        let linter = Linter::new(Settings::default());
+        let text = "mcpServers:\n  - name: x\n    url: http://mcp.example.com/a\n  - name: y\n    url: http://mcp.example.com/b\n  - name: 42\n    url: http://mcp.example.com/c\n";
+        let (_, findings, _) = linter
+            .lint_text(Path::new(".continue/config.yaml"), text)
+            .unwrap()
+            .unwrap();
+        let names: Vec<&str> = findings
+            .iter()
+            .filter(|f| f.rule == "remote-without-auth")
+            .map(|f| f.message.as_str())
+            .collect();
+        assert_eq!(names.len(), 3, "{names:?}");
+        for n in ["`x`", "`y`", "`42`"] {
+            assert!(names.iter().any(|m| m.contains(n)), "{n}: {names:?}");
+        }
+        assert!(!names.iter().any(|m| m.contains('#')), "{names:?}");
+    }
+
+    #[test]
+    fn only_plain_origins_are_sent() {
+        let t = ["Zk3j9QpL2mX8vB7n", "R4tY6wE1sD0fG5hJ3kL9"].concat();
+        assert_eq!(
+            plain_origin("https://app.example.com").as_deref(),
+            Some("https://app.example.com")
+        );
+        assert_eq!(
+            plain_origin("http://App.Example.com:8080/").as_deref(),
+            Some("http://app.example.com:8080")
+        );
+        for bad in [
+            format!("https://admin:{t}@app.example.com"),
+            format!("https://{t}@app.example.com"),
+            format!("https://app.example.com/?token={t}"),
+            format!("https://app.example.com/{t}"),
+            format!("https://app.example.com/#{t}"),
+            t.clone(),
+            "*".to_owned(),
+            "null".to_owned(),
+            "https://*.example.com".to_owned(),
+            "file:///etc".to_owned(),
+        ] {
+            assert_eq!(plain_origin(&bad), None, "{bad}");
+        }
+    }
+
     #[test]
     fn files_parsed_while_the_rules_compile_are_all_checked() {
         let dir = std::env::temp_dir().join(format!("vigil-lint-backlog-{}", std::process::id()));

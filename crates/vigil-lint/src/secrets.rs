@@ -392,6 +392,9 @@ pub fn literal_under_secret_name(value: &str) -> bool {
     if !v.contains("://") && (dressed_token(v) || weak_default(v)) {
         return true;
     }
+    // After a scheme (`Bearer 0`, `Basic 1234`) a number is the credential sent, as `Bearer X`
+    // is, not a setting (black-box tester, session 14 round 9: F8).
+    let schemed = !v.is_empty() && v.len() < value.trim().len();
     !v.is_empty()
         && !v.contains("://")
         && !is_fill_in(v)
@@ -400,7 +403,7 @@ pub fn literal_under_secret_name(value: &str) -> bool {
             v.to_ascii_lowercase().as_str(),
             "true" | "false" | "null" | "none" | "yes" | "no" | "on" | "off"
         )
-        && v.parse::<f64>().is_err()
+        && (schemed || v.parse::<f64>().is_err())
 }
 
 /// A default that works as written (`changeme`, `ChangeMe!`, `changeme123`, `REPLACE_ME`, `xxx`,

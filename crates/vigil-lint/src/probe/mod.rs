@@ -8,7 +8,8 @@
 //!    `initialize` only answers it);
 //! 4. `OPTIONS URL` with `Origin: https://probe.vigil.invalid` (a CORS preflight);
 //! 5. `POST URL` with that foreign `Origin`, no token, body JSON-RPC `ping`;
-//! 6. `OPTIONS URL` with an origin the linted manifest allows, if it lists one;
+//! 6. `OPTIONS URL` with an origin the linted manifest allows, if it lists one that is a
+//!    plain `scheme://host[:port]` (never one with userinfo, a path or a query);
 //! 7. with `--probe-burst N` (off by default, at most 50): up to `N` more `POST URL` without a
 //!    token (`ping`), stopping at the first 429.
 //!
@@ -181,7 +182,13 @@ pub fn probe(url: &str, opts: &ProbeOptions) -> Result<(Observed, Vec<Sent>), Pr
     );
     record(&mut sent, "POST (ping, foreign origin, no token)", url, &a);
     obs.foreign_post = a.ok();
-    if let Some(origin) = &opts.allowed_origin {
+    // Only a plain `scheme://host[:port]`: a manifest's `allow_origin` with a user name,
+    // password, path or query is never sent (it may hold a credential).
+    if let Some(origin) = &opts
+        .allowed_origin
+        .as_deref()
+        .and_then(crate::lint::plain_origin)
+    {
         let h = [
             ("origin", origin.as_str()),
             ("access-control-request-method", "POST"),

@@ -195,6 +195,11 @@ pub(crate) fn compose_items(n: &Node) -> Vec<(String, &Node)> {
 /// `argv`, the spec, and whether it is an npm (`true`) or Python package.
 pub(crate) fn launched_package(argv: &[(String, &Node)]) -> Option<(usize, String, bool)> {
     let prog = crate::model::program_name(argv.first()?.0.as_str());
+    // `corepack pnpm dlx pkg`, `corepack yarn dlx pkg`: the package manager corepack starts
+    // (black-box tester, session 14 round 9: F9).
+    if prog == "corepack" {
+        return launched_package(&argv[1..]).map(|(i, spec, npm)| (i + 1, spec, npm));
+    }
     let sub = |i: usize| argv.get(i).map(|a| a.0.as_str());
     let (npm, start) = match prog.as_str() {
         "npx" | "bunx" | "pnpx" => (true, 1),
@@ -257,12 +262,45 @@ pub(crate) fn launched_package(argv: &[(String, &Node)]) -> Option<(usize, Strin
 /// `--package`, uv's and pipx's `--with` (also `uv run --with`, comma lists included), and
 /// Deno's `npm:` specifiers; each with its index in `argv` and whether it is an npm package.
 pub(crate) fn launched_packages(argv: &[(String, &Node)]) -> Vec<(usize, String, bool)> {
+    if argv
+        .first()
+        .is_some_and(|a| crate::model::program_name(&a.0) == "corepack")
+    {
+        return launched_packages(&argv[1..])
+            .into_iter()
+            .map(|(i, spec, npm)| (i + 1, spec, npm))
+            .collect();
+    }
     let mut out: Vec<(usize, String, bool)> = launched_package(argv).into_iter().collect();
     let Some(first) = argv.first() else {
         return out;
     };
     let prog = crate::model::program_name(first.0.as_str());
     let sub = |i: usize| argv.get(i).map(|a| a.0.as_str());
+    // npm's launchers read their own options up to the package (or `--`); what follows is the
+    // server's: `npx -y pkg@1.0.0 -u root -p <password>` installs one package (black-box
+    // tester, session 14 round 9: F3).
+    let npm_start = match prog.as_str() {
+        "npx" | "bunx" | "pnpx" => 1,
+        _ => 2,
+    };
+    let npm_end = {
+        let mut k = npm_start;
+        while let Some(a) = sub(k) {
+            if a == "--" || !a.starts_with('-') {
+                break;
+            }
+            k += if matches!(
+                a,
+                "-p" | "--package" | "-c" | "--call" | "--registry" | "--cache" | "--userconfig"
+            ) {
+                2
+            } else {
+                1
+            };
+        }
+        k
+    };
     let npm = match prog.as_str() {
         "npx" | "bunx" | "pnpx" => Some(true),
         "npm" if matches!(sub(1), Some("exec" | "x")) => Some(true),
@@ -283,6 +321,7 @@ pub(crate) fn launched_packages(argv: &[(String, &Node)]) -> Vec<(usize, String,
             break;
         }
         match npm {
+            Some(true) if i >= npm_end => break,
             Some(true) => {
                 if matches!(a, "-p" | "--package") {
                     if let Some(v) = sub(i + 1) {
@@ -393,6 +432,8 @@ pub(crate) fn is_pinned(spec: &str, npm: bool) -> bool {
     let version = if npm {
         let body = spec.strip_prefix('@').unwrap_or(spec);
         match body.split_once('@') {
+            // An alias (`pkg@npm:other@1.2.3`) is pinned as what it installs.
+            Some((_, v)) if v.starts_with("npm:") => return is_pinned(&v[4..], true),
             Some((_, v)) => v,
             None => return false,
         }
@@ -437,10 +478,16 @@ pub(crate) fn unconfined(opt: &str) -> bool {
     )
 }
 
-/// A host device that gives the container the machine: physical memory, I/O ports, disks.
+/// A host device that gives the container the machine: physical memory, I/O ports, disks, or
+/// the whole of `/dev` (black-box tester, session 14 round 9: F6).
 pub(crate) fn host_device(spec: &str) -> bool {
-    let dev = spec.split(':').next().unwrap_or("");
-    matches!(dev, "/dev/mem" | "/dev/kmem" | "/dev/port")
+    let dev = spec.split(':').next().unwrap_or("").trim();
+    let dev = if dev.len() > 1 {
+        dev.trim_end_matches('/')
+    } else {
+        dev
+    };
+    matches!(dev, "/dev" | "/dev/mem" | "/dev/kmem" | "/dev/port")
         || [
             "/dev/sd",
             "/dev/nvme",
@@ -448,6 +495,12 @@ pub(crate) fn host_device(spec: &str) -> bool {
             "/dev/xvd",
             "/dev/hd",
             "/dev/disk",
+            "/dev/block",
+            "/dev/mapper",
+            "/dev/dm-",
+            "/dev/md",
+            "/dev/mmcblk",
+            "/dev/loop",
         ]
         .iter()
         .any(|p| dev.starts_with(p))
@@ -1103,6 +1156,12 @@ pub(crate) fn is_host_path(src: &str) -> bool {
                 | "/var/lib"
                 | "/var/log"
         )
+        // The kernel's interfaces (`/sys/fs/cgroup`, `/proc/sys`) and the machine's disks
+        // and memory (black-box tester, session 14 round 9: F6).
+        || t.starts_with("/sys/")
+        || t.starts_with("/proc/")
+        || t.starts_with("/boot/")
+        || (t.starts_with("/dev/") && host_device(t))
         // System credentials and cluster state, and anything inside them.
         || [
             "/etc/shadow",

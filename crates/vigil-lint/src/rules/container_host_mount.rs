@@ -2,7 +2,8 @@
 //!
 //! ## What it finds
 //! `-v /:/host`, `-v $HOME:/data`, `--mount src=/etc,…`, and compose `volumes` whose source is
-//! `/`, `/etc`, `/root`, `/home`, a home directory, `/proc`, `/sys`, `/dev`, `/var/lib/docker`,
+//! `/`, `/etc`, `/root`, `/home`, a home directory, `/proc`, `/sys` (or inside them), `/dev` (or
+//! a disk or memory in it), `/var/lib/docker`,
 //! `/srv`, `/opt`, `/usr`, `/mnt`, or a credential folder (`~/.ssh`, `.aws`, `.gnupg`, `.kube`,
 //! `.docker`, `.config/gcloud`, `.npmrc`, `.pypirc`, `.git-credentials`, `.config/gh`) anywhere,
 //! `/etc/shadow`, `/etc/kubernetes`, `/var/lib/kubelet` (a named volume by its bound device).
@@ -31,8 +32,11 @@ pub(crate) static RULE: Rule = Rule {
         // System credentials, cluster state, package-registry tokens (black-box tester,
         // session 12 round 5: F8).
         fx("docker-compose.yml", "services:\n  a:\n    image: ghcr.io/acme/a:1.0.0\n    volumes:\n      - «/etc/shadow:/s\n      - «/etc/kubernetes:/k\n      - «/var/lib/kubelet:/k2\n      - «~/.npmrc:/n\n      - «~/.pypirc:/p\n      - «~/.git-credentials:/g\n      - «~/.config/gh:/gh\n      - «hostetc:/h\nvolumes:\n  hostetc:\n    driver_opts: {type: none, o: bind, device: /etc/kubernetes/pki}\n"),
+        // Inside `/sys` and `/proc`, a disk under `/dev` (black-box tester, session 14 round 9:
+        // F6).
+        fx("docker-compose.yml", "services:\n  a:\n    image: ghcr.io/acme/a:1.0.0\n    volumes:\n      - «/sys/fs/cgroup:/c:rw\n      - «/proc/sys:/p\n      - «/dev/sda1:/d\n"),
     ],
-    counterexamples: &[fx("docker-compose.yml", "services:\n  mcp-files:\n    image: ghcr.io/acme/mcp-fs:1.0.0\n    volumes:\n      - ./data:/data:ro\n      - cache:/cache\n      - /srv/app/data:/data2\n      - /opt/models:/models:ro\n      - ./ssh-notes:/notes\nvolumes:\n  cache: {}\n")],
+    counterexamples: &[fx("docker-compose.yml", "services:\n  mcp-files:\n    image: ghcr.io/acme/mcp-fs:1.0.0\n    volumes:\n      - ./data:/data:ro\n      - cache:/cache\n      - /srv/app/data:/data2\n      - /opt/models:/models:ro\n      - ./ssh-notes:/notes\n      - /dev/shm:/dev/shm\n      - /dev/snd:/dev/snd\nvolumes:\n  cache: {}\n")],
 };
 
 fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {

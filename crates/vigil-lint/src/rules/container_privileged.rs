@@ -46,6 +46,9 @@ pub(crate) static RULE: Rule = Rule {
   "c": {"command": "ionice", "args": ["-c", "2", "nohup", "stdbuf", "-o", "L", "chrt", "10", "docker", "run", «"--privileged", "ghcr.io/acme/c:1.0.0"]},
   "d": {"command": "taskset", "args": ["-c", "0,1", "setsid", "time", "-f", "%e", "unshare", "-S", "0", "xargs", "-n", "1", "docker", "run", «"--privileged", "ghcr.io/acme/d:1.0.0"]}}}"#),
         fx("docker-compose.yml", "services:\n  stt:\n    image: ghcr.io/acme/stt:1.4.2\n    ipc: «host\n    userns_mode: «host\n    cap_add: [«ALL]\n"),
+        // The whole of `/dev` (black-box tester, session 14 round 9: F6).
+        fx("docker-compose.yml", "services:\n  a:\n    image: ghcr.io/acme/a:1.4.2\n    devices: [«\"/dev:/dev\"]\n"),
+        fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "docker", "args": ["run", "--device", «"/dev:/dev", "ghcr.io/acme/a:1.0.0"]}, "b": {"command": "docker", "args": ["run", «"--device=/dev/", "ghcr.io/acme/b:1.0.0"]}}}"#),
     ],
     counterexamples: &[
         fx(".mcp.json", r#"{"mcpServers": {"shell": {"command": "docker", "args": ["run", "-i", "--rm", "--cap-drop", "ALL", "ghcr.io/acme/mcp-shell:1.0.0"]}}}"#),

@@ -2,7 +2,8 @@
 //!
 //! ## What it finds
 //! A CORS setting (a `cors` block, or `Access-Control-Allow-*` headers) whose allowed origin is
-//! `*` while credentials are allowed.
+//! `*` while credentials are allowed; `null`, or a pattern that matches any site (`https://*`,
+//! `.*`, `https://*.com`), likewise.
 //!
 //! ## Why it matters
 //! Browsers refuse `*` with credentials, so servers that want both end up reflecting any
@@ -29,6 +30,16 @@ pub(crate) static RULE: Rule = Rule {
             "voice-manifest.json",
             r#"{"headers": {"Access-Control-Allow-Origin": «"*", "Access-Control-Allow-Credentials": "true"}, "mcp": {"servers": {}}}"#,
         ),
+        // `null`, any host, a regex of any origin, a whole top-level domain (black-box
+        // tester, session 14 round 9: F5).
+        fx(
+            "voice-manifest.json",
+            r#"{"mcp": {"servers": {"a": {"url": "https://a.example.com/mcp", "cors": {"allow_origin": «"null", "allow_credentials": true}},
+  "b": {"url": "https://b.example.com/mcp", "cors": {"allow_origin": «"https://*", "allow_credentials": true}},
+  "c": {"url": "https://c.example.com/mcp", "cors": {"allow_origin": «".*", "allow_credentials": true}},
+  "d": {"url": "https://d.example.com/mcp", "cors": {"allow_origin": ["https://app.example.com", «"https://*.com"], "allow_credentials": true}},
+  "e": {"url": "https://e.example.com/mcp", "cors": {"allow_origin": «"^https?://.*$", "allow_credentials": true}}}}}"#,
+        ),
     ],
     counterexamples: &[
         fx(
@@ -38,6 +49,11 @@ pub(crate) static RULE: Rule = Rule {
         fx(
             "voice-manifest.json",
             r#"{"headers": {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Methods": "GET"}, "mcp": {"servers": {}}}"#,
+        ),
+        fx(
+            "voice-manifest.json",
+            r#"{"mcp": {"servers": {"a": {"url": "https://a.example.com/mcp", "cors": {"allow_origin": ["https://*.example.com", "https://app.example.co.uk", "^https://.*\\.example\\.com$"], "allow_credentials": true}},
+  "b": {"url": "https://b.example.com/mcp", "cors": {"allow_origin": "null", "allow_credentials": false}}}}}"#,
         ),
     ],
 };
@@ -59,12 +75,48 @@ const CREDENTIALS: &[&str] = &[
 
 fn wildcard(n: &Node) -> Option<&Node> {
     match &n.value {
-        Value::String(s) if s.trim() == "*" => Some(n),
-        Value::Array(a) => a
-            .iter()
-            .find(|x| x.as_str().is_some_and(|s| s.trim() == "*")),
+        Value::String(s) if any_origin(s) => Some(n),
+        Value::Array(a) => a.iter().find(|x| x.as_str().is_some_and(any_origin)),
         _ => None,
     }
+}
+
+/// Whether an allowed origin admits every site or any page that asks: `*`, `null` (what
+/// sandboxed frames and `file:` pages send), a pattern of any host (`https://*`, `.*`,
+/// `^https?://.+$`) or of a whole top-level domain (`https://*.com`) (black-box tester,
+/// session 14 round 9: F5).
+fn any_origin(origin: &str) -> bool {
+    let o = origin.trim().to_ascii_lowercase();
+    if o == "*" || o == "null" {
+        return true;
+    }
+    // The host part of `scheme://host[:port][/]`, regex anchors and escapes dropped.
+    let o = o
+        .trim_start_matches('^')
+        .trim_end_matches('$')
+        .replace('\\', "");
+    let host = o.split_once("://").map_or(o.as_str(), |(_, h)| h);
+    let host = host.trim_end_matches('/');
+    let host = host
+        .rsplit_once(':')
+        .filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit() || b == b'*'))
+        .map_or(host, |(h, _)| h);
+    let any = |h: &str| matches!(h, "*" | ".*" | ".+" | "(.*)" | "(.+)" | "[^/]*" | "[^/]+");
+    if any(host) {
+        return true;
+    }
+    // `*.com`, `.*.com`, `(.*).co.uk`: any site under a top-level (or a two-letter second-level)
+    // domain.
+    ["*.", ".*.", ".+.", "(.*).", "(.+)."].iter().any(|p| {
+        host.strip_prefix(p).is_some_and(|rest| {
+            let labels: Vec<&str> = rest.split('.').collect();
+            !rest.is_empty()
+                && labels.iter().all(|l| {
+                    !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                })
+                && (labels.len() == 1 || (labels.len() == 2 && labels[0].len() <= 3))
+        })
+    })
 }
 
 /// Whether `key` may compare loosely equal to a word ending in one of `last` (lowercase
@@ -96,11 +148,12 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
                 path.push(Seg::Key(&o.key));
                 let k = key_path(path);
                 path.pop();
-                out.at(
-                    star.span,
-                    k,
-                    "CORS allows every origin together with credentials",
-                );
+                let what = if star.as_str().is_some_and(|s| s.trim() == "*") {
+                    "CORS allows every origin together with credentials"
+                } else {
+                    "CORS allows `null` or a pattern that matches any site together with credentials"
+                };
+                out.at(star.span, k, what);
             }
         }
         for m in members {

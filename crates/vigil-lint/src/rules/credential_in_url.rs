@@ -5,7 +5,9 @@
 //! `?token=VALUE`, or a high-entropy query value, unless the value is a reference; the userinfo
 //! percent-decoded (`ci%3A<token>@`), random hex as its user name; a path segment holding a
 //! token, random hex (16+ digits) or a UUID (`<hex>.json`, `{<uuid>}`); random hex as a query
-//! value, or a parameter name of [`crate::redact::is_secret_param`] (`pw`, `hmac`, `otp`…).
+//! value, or a parameter name of [`crate::redact::is_secret_param`] (`pw`, `hmac`, `otp`…);
+//! a query value that is itself a URL or a query, decoded, judged the same way
+//! (`?upstream=https://svc:PASSWORD@api/`, `?next=/cb?token=VALUE`).
 //!
 //! ## Why it matters
 //! URLs are logged by proxies, shown in process lists and error messages, and copied around;
@@ -58,8 +60,19 @@ pub(crate) static RULE: Rule = Rule {
   "c": {"type": "http", "url": «"https://c.example.com/mcp?foo=Bearer%20{hex:16}"},
   "d": {"type": "http", "url": «"https://d.example.com/mcp?{hex:32}=1"},
   "e": {"type": "http", "url": «"https://e.example.com/mcp?q=hello+{alnum:32}"}}}"#),
+        // A credential in a URL nested in a query value, plain or percent-encoded once more
+        // (black-box tester, session 14 round 9: F1).
+        fx(".mcp.json", r#"{"mcpServers": {"a": {"url": «"https://a.example.com/mcp?upstream=https://svc:Summer{digits:4}!@api.internal/"},
+  "b": {"url": «"https://b.example.com/mcp?db=postgresql://admin:Summer{digits:4}!@db.internal/app"},
+  "c": {"url": «"https://c.example.com/mcp?callback=https://x.example/cb?password=Summer{digits:4}"},
+  "d": {"url": «"https://d.example.com/mcp?next=/cb?token=Summer{digits:4}"},
+  "e": {"url": «"https://e.example.com/mcp?redirect=http%3A%2F%2Fx%2F%3Fpassword%3DSummer{digits:4}"},
+  "f": {"url": «"https://f.example.com/mcp?r=https%253A%252F%252Fx%252F%253Fpw%253DSummer{digits:4}"}}}"#),
     ],
     counterexamples: &[
+        fx(".mcp.json", r#"{"mcpServers": {"a": {"url": "https://a.example.com/mcp?redirect=https://app.example.com/cb?state=open&lang=en"},
+  "b": {"url": "https://b.example.com/mcp?next=/home?tab=settings"}, "c": {"url": "https://c.example.com/mcp?upstream=https://svc:${SVC_PASSWORD}@api.internal/"},
+  "d": {"url": "https://d.example.com/mcp?redirect=http%3A%2F%2Fx%2F%3Fpage%3D2"}, "e": {"url": "https://e.example.com/mcp?db=postgresql://admin@db.internal/app"}}}"#),
         fx(".mcp.json", r#"{"mcpServers": {"api": {"type": "http", "url": "https://mcp.example.com/mcp?region=eu"},
   "n": {"url": "https://mcp.example.com/v1/commits/{hex:40}/mcp?commit={hex:40}"}, "l": {"url": "https://mcp.example.com/very-long-path-segment/mcp"}, "q": {"url": "https://mcp.example.com/mcp?country_code=us&status_code=200&map_pin=berlin"}, "w": {"url": "https://mcp.example.com/mcp?debug&verbose"},
   "g": {"command": "mcp-x", "args": ["--script=https://raw.githubusercontent.com/acme/x/{hex:40}/run.js"]},

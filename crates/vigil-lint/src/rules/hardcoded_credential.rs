@@ -78,9 +78,21 @@ const EXAMPLES: &[Fixture] = &[
     fx(".vscode/mcp.json", r#"{"inputs": [{"type": "promptString", "id": "key", "description": "API key", "password": true, "default": «"{alpha:8}{digits:4}"},
   {"type": "pickString", "id": "tok", "description": "Which one", "options": ["dev", «"{alnum:40}"]}],
   "servers": {"api": {"type": "http", "url": "https://x.example/mcp", "headers": {"Authorization": "Bearer ${input:key}", "X-Env": "${input:tok}"}}}}"#),
+    // A number after a scheme (black-box tester, session 14 round 9: F8).
+    fx(".cursor/mcp.json", r#"{"mcpServers": {"a": {"url": "https://a.example.com/mcp", "headers": {"Authorization": «"Bearer 4711"}}, "b": {"url": "https://b.example.com/mcp", "headers": {"Authorization": «"Basic 1234"}}}}"#),
+    // A server's password after npx's package, a JSON header object, a header flag with its
+    // header in one argument, `--pat`/`--key` (black-box tester, session 14 round 9: F3, F7).
+    fx(".mcp.json", r#"{"mcpServers": {"s": {"command": "npx", "args": ["-y", "some-mysql-mcp@1.0.0", "-u", "root", "-p", «"Summer{digits:4}!"]},
+  "r": {"command": "npx", "args": ["-y", "mcp-remote@0.1.29", "https://mcp.example.com/mcp", "--headers", «"{\"Authorization\":\"Bearer Summer{digits:4}!\"}"]},
+  "h": {"command": "npx", "args": ["-y", "mcp-remote@0.1.29", "https://mcp.example.com/mcp", «"--header=Authorization: Bearer Summer{digits:4}!"]},
+  "p": {"command": "gh-mcp", "args": ["--pat", «"Summer{digits:4}!"]}, "k": {"command": "x-mcp", "args": ["--key", «"Summer{digits:4}!"]},
+  "m": {"command": "db-mcp", "args": ["--user=root", «"-p=Summer{digits:4}!"]}}}"#),
 ];
 
 const COUNTEREXAMPLES: &[Fixture] = &[
+    fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "npx", "args": ["-y", "-p", "a@1.0.0", "a", "-u", "root"]}, "b": {"command": "npx", "args": ["-y", "pkg@1.0.0", "-p", "8080"]},
+  "c": {"command": "docker", "args": ["run", "-u", "1000", "-p", "127.0.0.1:8080:80", "ghcr.io/acme/x:1.2.0"]}, "d": {"command": "x-mcp", "args": ["--key", "/etc/x/key.pem"]},
+  "e": {"command": "npx", "args": ["-y", "mcp-remote@0.1.29", "https://mcp.example.com/mcp", "--headers", "{\"Authorization\":\"Bearer ${TOKEN}\"}", "--header=X-Trace: on"]}}}"#),
     fx("/h/.codex/config.toml", "[mcp_servers.api]\nurl = \"https://mcp.example.com/mcp\"\nenv_http_headers = { \"X-Api-Key\" = \"MY_API_KEY_ENV\" }\nbearer_token_env_var = \"MY_TOKEN\"\n"),
     fx(".mcp.json", r#"{"mcpServers": {"ai": {"command": "ai-mcp", "args": ["--model", "claude-3-5-sonnet-20241022"],
   "env": {"MODEL": "claude-sonnet-4-20250514", "DEFAULT_MODEL": "claude-sonnet-4-20250514", "GIT_COMMIT": "{hex:40}",
@@ -483,8 +495,22 @@ fn secret_in_arg(args: &[(String, &Node)], i: usize) -> Option<String> {
         let (rest, _) = strip_references(v);
         literal_under_secret_name(&rest).then(|| strip_scheme(rest.trim()).to_owned())
     };
+    // A header flag with its header in one argument (`--header=Authorization: Bearer …`) or
+    // a JSON object of headers (`--headers {"Authorization": "Bearer …"}`), as the two-argument
+    // form is judged (black-box tester, session 14 round 9: F7).
+    let header = |h: &str| -> Option<String> {
+        let (rest, _) = strip_references(h);
+        if let Some(inner) = secret_in_json(&rest) {
+            return Some(inner);
+        }
+        let (name, v) = h.split_once(':')?;
+        is_secret_name(name.trim()).then(|| judge(v)).flatten()
+    };
     if let Some((flag, v)) = arg.split_once('=') {
-        if flag.starts_with('-') && is_secret_name(flag) {
+        if matches!(flag, "-H" | "--header" | "--headers") {
+            return header(v);
+        }
+        if flag.starts_with('-') && (is_secret_name(flag) || password_flag(&args[..i], flag, v)) {
             return judge(v);
         }
         if !flag.starts_with('-') && !flag.contains(['/', ' ', ':']) && is_secret_name(flag) {
@@ -495,16 +521,38 @@ fn secret_in_arg(args: &[(String, &Node)], i: usize) -> Option<String> {
         return Some(v);
     }
     if prev.starts_with('-') && !arg.starts_with('-') {
-        if is_secret_name(prev) {
+        if is_secret_name(prev) || password_flag(&args[..i - 1], prev, arg) {
             return judge(arg);
         }
         if matches!(prev, "-H" | "--header" | "--headers") {
-            if let Some((name, v)) = arg.split_once(':') {
-                if is_secret_name(name.trim()) {
-                    return judge(v);
-                }
-            }
+            return header(arg);
         }
     }
     None
+}
+
+/// Whether `flag` takes a password or key in a server's arguments though its name alone does
+/// not say so to [`is_secret_name`]: `--pat`, `--key`, `--pw`, and `-p` beside a user name
+/// flag before it (`-u root -p …`, as database clients spell it) when its value is no port;
+/// `before` is the arguments before the flag (black-box tester, session 14 round 9: F3, F7).
+fn password_flag(before: &[(String, &Node)], flag: &str, value: &str) -> bool {
+    if matches!(
+        flag.to_ascii_lowercase().as_str(),
+        "--pat" | "--key" | "--pw" | "--pwd" | "--pass" | "--passwd" | "--password"
+    ) {
+        return true;
+    }
+    let port = !value.is_empty()
+        && value
+            .trim_end_matches("/tcp")
+            .trim_end_matches("/udp")
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b':' | b'.' | b'-' | b'[' | b']'));
+    flag == "-p"
+        && !port
+        && before.iter().any(|(a, _)| {
+            matches!(a.as_str(), "-u" | "-U" | "--user" | "--username")
+                || a.starts_with("--user=")
+                || a.starts_with("--username=")
+        })
 }

@@ -54,7 +54,11 @@ pub(crate) static RULE: Rule = Rule {
         fx(".cursor/mcp.json", "{\"mcpServers\": {\"a\": {\"url\": «\"https://a.example.com/mcp\", \"headers\": {\"Authorization\": \"\u{200b}\"}},
   \"b\": {\"url\": «\"https://b.example.com/mcp\", \"headers\": {\"Authorization\": \"Bearer $\"}},
   \"c\": {\"url\": «\"https://c.example.com/mcp\", \"headers\": {\"Authorization\": \"-\"}},
-  \"d\": {\"url\": «\"https://d.example.com/mcp\", \"headers\": {\"Authorization\": \"null\"}}}}"),
+  \"d\": {\"url\": «\"https://d.example.com/mcp\", \"headers\": {\"Authorization\": \"null\"}},
+  \"e\": {\"url\": «\"https://e.example.com/mcp\", \"headers\": {\"Authorization\": []}},
+  \"g\": {\"url\": «\"https://g.example.com/mcp\", \"headers\": {\"Authorization\": \"Bearer 0\"}},
+  \"h\": {\"url\": «\"https://h.example.com/mcp\", \"headers\": {\"Authorization\": \"Bearer X\"}},
+  \"f\": {\"url\": «\"https://f.example.com/mcp\", \"headers\": {\"Authorization\": {}}}}}"),
         fx("voice-manifest.json", r#"{"mcp": {"servers": {"a": {"url": «"https://a.example.com/mcp", "authentication": {"type": "bearer"}},
   "b": {"url": «"https://b.example.com/mcp", "authentication": {"type": "api_key"}},
   "c": {"url": «"https://c.example.com/mcp", "authentication": {"type": "api_key", "in": "header", "name": "X-API-Key"}},
@@ -120,8 +124,11 @@ fn says_none(t: &str) -> bool {
 /// not only invisible characters or punctuation (`"\u200b"`, `"Bearer $"`, `"-"`), not a word
 /// for nothing (`"null"`, `"none"`).
 fn has_value(n: &Node) -> bool {
+    // A list or object holds a value only if one of its items does: `"Authorization": []`
+    // sends nothing (black-box tester, session 14 round 9: F8).
     let Some(t) = n.scalar_text() else {
-        return n.is_object() || n.is_array();
+        return n.elements().iter().any(has_value)
+            || n.members().iter().any(|m| has_value(&m.value));
     };
     let visible: String = t.chars().filter(|c| !super::invisible_char(*c)).collect();
     let (rest, had) = strip_references(&visible);
@@ -129,6 +136,12 @@ fn has_value(n: &Node) -> bool {
         return true;
     }
     let v = strip_scheme(rest.trim()).trim();
+    // One or two characters after a scheme (`Bearer 0`, `Bearer X`) are a placeholder, not a
+    // token (black-box tester, session 14 round 9: F8).
+    let schemed = v.len() < rest.trim().len();
+    if schemed && v.chars().count() < 3 {
+        return false;
+    }
     v.chars().any(char::is_alphanumeric)
         && !says_none(v)
         && !matches!(v.to_ascii_lowercase().as_str(), "undefined" | "nil")

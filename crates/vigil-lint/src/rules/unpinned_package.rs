@@ -3,7 +3,9 @@
 //! ## What it finds
 //! `npx -y pkg`, `pkg@latest`, `pkg@^1`, `bunx`/`pnpm dlx`/`npm exec` likewise, `uvx pkg`,
 //! `pipx run pkg` and `uv tool run pkg` without `==1.2.3` (or `@1.2.3`); npm's `pkg@1.2` is a
-//! range. Deno's `npm:`/`jsr:` packages and URL scripts, `go run pkg@latest`.
+//! range. Deno's `npm:`/`jsr:` packages and URL scripts, `go run pkg@latest`; `corepack pnpm
+//! dlx pkg`. npx's options end at its package: what follows is the server's (`-p` there is
+//! no package).
 //!
 //! ## Why it matters
 //! Every start downloads whatever the registry serves that day: one compromised release (or a
@@ -40,8 +42,14 @@ pub(crate) static RULE: Rule = Rule {
         // Deno's JSR packages and URL scripts, `go run …@latest` (F14).
         fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "deno", "args": ["run", "-A", «"jsr:@scope/pkg"]}, "b": {"command": "deno", "args": ["run", "--allow-net", «"https://deno.land/x/mod/main.ts"]},
   "c": {"command": "go", "args": ["run", «"github.com/acme/mcp-x/cmd/server@latest"]}, "d": {"command": "deno", "args": ["run", "-A", «"jsr:@scope/pkg@^1.2.0/cli"]}}}"#),
+        // corepack's package managers (black-box tester, session 14 round 9: F9).
+        fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "corepack", "args": ["pnpm", "dlx", «"pkg"]}, "b": {"command": "corepack", "args": ["yarn", "dlx", «"pkg@latest"]}}}"#),
     ],
     counterexamples: &[
+        // An exact alias, and a server's own `-p` after the package (black-box tester,
+        // session 14 round 9: F3, F9).
+        fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "npx", "args": ["-y", "pkg@npm:other@1.0.0"]}, "b": {"command": "npx", "args": ["-y", "pkg@1.0.0", "-p", "other"]},
+  "c": {"command": "corepack", "args": ["pnpm", "dlx", "pkg@1.0.0"]}, "d": {"command": "npx", "args": ["-y", "some-mysql-mcp@1.0.0", "-u", "root", "-p", "x"]}}}"#),
         fx("claude_desktop_config.json", r#"{"mcpServers": {"fs": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-filesystem@2025.8.21", "/srv/data"]},
   "fetch": {"command": "uvx", "args": ["mcp-server-fetch==2025.4.7"]}, "local": {"command": "node", "args": ["build/index.js"]}}}"#),
         fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "npx", "args": ["-y", "pkg@v1.2.3"]}, "b": {"command": "uvx", "args": ["pkg===1.0"]},

@@ -3222,3 +3222,92 @@ fn pins_never_print_a_server_or_tool_named_by_a_token() {
     assert!(err.contains("offered twice"), "{err}");
     assert!(!err.contains(&server) && !err.contains(&tool), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nested_url_credentials_and_manifest_origins_with_credentials_are_never_probed() {
+    // Black-box tester, session 14 round 9: F1 (a credential in a URL nested in a query value
+    // was missed offline and sent by `--probe`), F2 (a manifest's `allow_origin` was sent as
+    // the `Origin` header whatever it held).
+    let w = format!("Summer{}!", common::token("«{digits:4}»", 161));
+    let t = common::token("«{alnum:32}»", 162);
+    let (addr, seen) = recording_server(401, &[("www-authenticate", "Bearer")]).await;
+    let dir = TempDir::new().unwrap();
+    let d = dir.path().to_owned();
+    common::write(
+        &d,
+        ".mcp.json",
+        format!(
+            r#"{{"mcpServers": {{"r": {{"url": "https://mcp.example.com/mcp?upstream=https://svc:{w}@api.internal/", "headers": {{"Authorization": "Bearer ${{X}}"}}}},
+  "s": {{"url": "https://s.example.com/mcp?next=/cb?token={w}", "headers": {{"Authorization": "Bearer ${{X}}"}}}},
+  "p": {{"url": "https://p.example.com/mcp?redirect=http%3A%2F%2Fx%2F%3Fpassword%3D{w}", "headers": {{"Authorization": "Bearer ${{X}}"}}}}}}}}"#
+        ),
+    );
+    let today = today();
+    let manifest = |origin: &str| {
+        format!(
+            r#"{{"mcp": {{"servers": {{"backend": {{"url": "http://{addr}/mcp", "authentication": {{"type": "oauth2", "authorization_url": "https://a.example.com/a", "token_url": "https://a.example.com/t"}}, "cors": {{"allow_origin": "{origin}"}}}}}}}},
+  "privacy": {{"data_retention": "30 days", "recording_consent": true, "pii_handling": "encrypt", "privacy_policy": "https://example.com/privacy"}},
+  "security": {{"last_reviewed": "{today}"}}}}"#
+        )
+    };
+    let origins = [
+        format!("https://admin:{t}@app.example.com"),
+        format!("https://app.example.com/?token={t}"),
+        t.clone(),
+        "https://app.example.com".to_owned(),
+    ];
+    for (i, o) in origins.iter().enumerate() {
+        common::write(&d, &format!("vm{i}.json"), manifest(o));
+    }
+    let nested = format!("http://{addr}/mcp?upstream=https://svc:{w}@api.internal/&v=1");
+    let probe = format!("http://{addr}/mcp");
+    let outs = tokio::task::spawn_blocking(move || {
+        let mut outs = vec![
+            run(&d, &["lint", ".mcp.json", "-f", "json"]),
+            run(&d, &["lint", "--probe", &nested, "-f", "json"]),
+            run(&d, &["lint", "--probe", &nested]),
+        ];
+        for i in 0..4 {
+            let vm = format!("vm{i}.json");
+            outs.push(run(&d, &["lint", &vm, "--probe", &probe, "-f", "json"]));
+            outs.push(run(&d, &["lint", &vm, "--probe", &probe]));
+        }
+        outs
+    })
+    .await
+    .unwrap();
+    let offline = String::from_utf8_lossy(&outs[0].stdout);
+    let v: serde_json::Value = serde_json::from_str(&offline).unwrap();
+    let n = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "credential-in-url")
+        .count();
+    assert_eq!(n, 3, "{offline}");
+    for o in &outs {
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(!all.contains(&w) && !all.contains(&t), "{all}");
+    }
+    let requests = seen.lock().unwrap().clone();
+    assert!(!requests.is_empty(), "the probe ran");
+    for r in &requests {
+        assert!(!r.contains(&t) && !r.contains("Summer"), "{r}");
+        assert!(r.contains("/mcp?v=1 ") || r.contains("/mcp "), "{r}");
+        assert!(!r.contains("upstream"), "{r}");
+    }
+    assert!(
+        requests.iter().any(|r| r.contains("/mcp?v=1 ")),
+        "{requests:#?}"
+    );
+    // Only the plain origin was ever sent as the manifest's.
+    let manifest_origins = requests
+        .iter()
+        .filter(|r| r.contains("\"origin\": \"https://app.example.com\""))
+        .count();
+    assert_eq!(manifest_origins, 2, "{requests:#?}");
+}
