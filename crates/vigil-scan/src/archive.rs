@@ -196,9 +196,12 @@ fn zip_at_end(data: &[u8]) -> bool {
     }
     let from = data.len().saturating_sub(EOCD_REACH);
     let tail = &data[from..];
-    static EOCD: std::sync::LazyLock<memchr::memmem::FinderRev<'static>> =
-        std::sync::LazyLock::new(|| memchr::memmem::FinderRev::new(b"PK\x05\x06"));
-    let Some(p) = EOCD.rfind(tail) else {
+    // The last record, found forwards: the forward searcher has a vector prefilter (the
+    // reverse one has none, and every file scanned passes here), and the signature cannot
+    // overlap itself, so the last of the non-overlapping matches is the last one.
+    static EOCD: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"PK\x05\x06"));
+    let Some(p) = EOCD.find_iter(tail).last() else {
         return false;
     };
     let rec = &tail[p..];

@@ -31,6 +31,11 @@ pub(crate) struct Grams {
     bits: Box<[u64; 1024]>,
     /// (folded window, keyword, offset of the window in the keyword), by window.
     owners: Vec<(u32, u32, u32)>,
+    /// The windows, open-addressed by [`slot_of`] (at least twice as many slots as windows, a
+    /// power of two): (folded window, its first owner, how many owners); window 0 (no folded
+    /// window is 0) is an empty slot. A candidate finds its owners in a probe or two instead of
+    /// a binary search.
+    slots: Box<[(u32, u32, u32)]>,
     /// The keywords, ASCII-lowercased.
     pats: Vec<Box<[u8]>>,
 }
@@ -87,9 +92,22 @@ impl Keywords {
             owners.push((w, k as u32, off as u32));
         }
         owners.sort_unstable();
+        let mut slots = vec![(0u32, 0u32, 0u32); (2 * owners.len()).next_power_of_two().max(256)];
+        let mask = slots.len() - 1;
+        for (i, &(w, _, _)) in owners.iter().enumerate() {
+            let mut j = slot_of(w, mask);
+            while slots[j].0 != 0 && slots[j].0 != w {
+                j = (j + 1) & mask;
+            }
+            if slots[j].0 == 0 {
+                slots[j] = (w, i as u32, 0);
+            }
+            slots[j].2 += 1;
+        }
         Keywords::Grams(Grams {
             bits,
             owners,
+            slots: slots.into_boxed_slice(),
             pats: pats.iter().map(|p| p.as_bytes().into()).collect(),
         })
     }
@@ -136,6 +154,12 @@ impl Keywords {
     }
 }
 
+/// The first slot of window `w` in a table of `mask + 1` slots (a power of two).
+#[inline]
+fn slot_of(w: u32, mask: usize) -> usize {
+    (w.wrapping_mul(0x85EB_CA6B) >> 7) as usize & mask
+}
+
 /// The folded window of `b` at `off`.
 fn window(b: &[u8], off: usize) -> u32 {
     (u32::from(b[off]) | u32::from(b[off + 1]) << 8 | u32::from(b[off + 2]) << 16) | 0x20_2020
@@ -159,11 +183,19 @@ impl Grams {
     /// (start, keyword).
     #[cold]
     fn check(&self, data: &[u8], i: usize, w: u32, out: &mut Vec<(usize, u32)>) {
-        let from = self.owners.partition_point(|o| o.0 < w);
-        for &(ow, k, off) in &self.owners[from..] {
-            if ow != w {
-                break;
+        let mask = self.slots.len() - 1;
+        let mut j = slot_of(w, mask);
+        let (from, count) = loop {
+            let (sw, from, count) = self.slots[j];
+            if sw == w {
+                break (from as usize, count as usize);
             }
+            if sw == 0 {
+                return;
+            }
+            j = (j + 1) & mask;
+        };
+        for &(_, k, off) in &self.owners[from..from + count] {
             let Some(s) = i.checked_sub(off as usize) else {
                 continue;
             };
