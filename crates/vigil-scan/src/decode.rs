@@ -526,6 +526,19 @@ fn every_segment(text: &[u8], run: Range<usize>) -> Vec<Segment> {
 /// two blocks). Lock files' digests and long identifiers are passed over here, not walked.
 fn worth_decoding(bytes: &[u8]) -> bool {
     const _: () = assert!(MIN_HEX == 32 && MIN_TEXT == 12);
+    // Most runs are short identifiers. Under 32 bytes neither hex (32 digits) nor the share of
+    // `A` can pass, only four leading groups in a row or gzip's magic: without four leading
+    // characters 4 apart and without an `H`, the masks below are not worth computing.
+    if bytes.len() < 2 * MIN_BASE64 {
+        let (mut lead, mut h) = (0u32, false);
+        for (i, &c) in bytes.iter().enumerate() {
+            lead |= u32::from(is_lead(c)) << i;
+            h |= c == b'H';
+        }
+        if lead & lead >> 4 & lead >> 8 & lead >> 12 == 0 && !h {
+            return false;
+        }
+    }
     let mut prev = [0u64; 7];
     let mut a = 0u32;
     let mut all_hex = true;
@@ -1231,6 +1244,11 @@ mod tests {
         use proptest::prelude::*;
         proptest!(ProptestConfig::with_cases(3000), |(text in proptest::collection::vec(
             proptest::sample::select(b"aAbCDIZf09+/_-H4sIxyzg".to_vec()), 0..300))| {
+            prop_assert_eq!(worth_decoding(&text), worth_decoding_walk(&text));
+        });
+        // Short runs, where a quicker check of leading characters decides first.
+        proptest!(ProptestConfig::with_cases(3000), |(text in proptest::collection::vec(
+            proptest::sample::select(b"aAbCDIZfHH4s09+/_-xyz".to_vec()), 0..40))| {
             prop_assert_eq!(worth_decoding(&text), worth_decoding_walk(&text));
         });
         // Mostly hex: digests, hex of text, and both glued to other characters.
