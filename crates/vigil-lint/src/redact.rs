@@ -205,8 +205,49 @@ fn nested_secret_at(value: &str, depth: usize) -> Option<String> {
     // decodes it reads it.
     let decoded = percent_decode(value);
     let v = decoded.trim();
-    let query = if v.contains("://") {
-        let u = url::Url::parse(v).ok()?;
+    // JSON in a parameter (`?cfg={"password":"…"}`): each member judged by its name and its
+    // value, as a query parameter is (black-box tester, session 14 round 10: F2).
+    if v.starts_with('{') || v.starts_with('[') {
+        if let Ok(json) = serde_json::from_str::<serde_json::Value>(v) {
+            let mut budget = 256;
+            if let Some(s) = json_secret(&json, "", depth, &mut budget) {
+                return Some(s);
+            }
+        }
+    }
+    // A `user:password@` before a host anywhere in the value, however the URL around it is
+    // spelled: `//u:p@x` (protocol-relative), `https:\\u:p@x`, `https:/u:p@x`, `https:u:p@x`
+    // read as a WHATWG parser or a lenient redirect handler reads them (black-box tester,
+    // session 14 round 10: F1).
+    if let Some(s) = userinfo_secret(v) {
+        return Some(s);
+    }
+    // `password:<pw>` or `token=<t>` as the whole value: a credential's name (the strict list:
+    // `sort=key:asc` is no credential) and a literal.
+    if let Some((k, val)) = v.split_once([':', '=']) {
+        let named = !k.is_empty()
+            && k.len() <= 64
+            && k.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+            && crate::secrets::is_secret_name(k);
+        let val = val.trim();
+        if named
+            && !is_reference(val)
+            && !val.contains("://")
+            && crate::secrets::literal_under_secret_name(val)
+        {
+            return Some(val.to_owned());
+        }
+    }
+    // A protocol-relative or backslashed URL is read against a base, as a browser does.
+    let parsed = if v.contains("://") {
+        url::Url::parse(v).ok()
+    } else if v.starts_with("//") || v.starts_with("\\\\") {
+        url::Url::options().base_url(Some(&BASE)).parse(v).ok()
+    } else {
+        None
+    };
+    let query = if let Some(u) = parsed {
         let user = percent_decode(u.username());
         let password = u.password().map(percent_decode);
         let (user, password) = match (password, user.split_once(':')) {
@@ -227,16 +268,107 @@ fn nested_secret_at(value: &str, depth: usize) -> Option<String> {
         if let Some((_, seg)) = secret_segment(&u) {
             return Some(seg);
         }
-        u.query().map(str::to_owned)
-    } else if let Some((_, q)) = v.split_once('?') {
-        Some(q.to_owned())
+        // Its query, the parameters after a `;` in its path, and its fragment
+        // (`#access_token=…`): a redirect target's fragment reaches the page that reads it
+        // (black-box tester, session 14 round 10: F3).
+        let mut q = u.query().unwrap_or("").to_owned();
+        if let Some((_, params)) = u.path().split_once(';') {
+            q.push('&');
+            q.push_str(params);
+        }
+        if let Some(f) = u.fragment() {
+            q.push('&');
+            q.push_str(f.trim_start_matches(['!', '/', '?']));
+        }
+        Some(q)
+    } else if let Some(i) = v.find(['?', '#', ';']) {
+        Some(v[i + 1..].to_owned())
     } else if v.contains('&') && v.contains('=') {
         Some(v.to_owned())
     } else {
         None
     }?;
+    let query = query.replace(';', "&");
     url::form_urlencoded::parse(query.as_bytes())
         .find_map(|(k, val)| query_secret_at(&k, &val, depth))
+}
+
+/// The base a protocol-relative nested URL (`//host/…`) is read against.
+static BASE: LazyLock<url::Url> =
+    LazyLock::new(|| url::Url::parse("https://base.invalid/").expect("base URL"));
+
+/// `user:password@host` (or a token as the user name, `//<token>@host`) anywhere in a
+/// decoded value: after its start, a slash, a backslash, a colon (`https:u:p@x`) or a
+/// separator. `mailto:john@x` and its kin name an address, not a user.
+static ANY_USERINFO: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(
+        r#"(?:^|[/\\:\s,;=(\[{"'<>|])([^\s/\\?#@:"'<>]+)(?::([^\s/\\?#"'<>]*))?@[A-Za-z0-9\[]"#,
+    )
+    .expect("userinfo anywhere pattern")
+});
+
+/// The password (or token as a user name) of a `user:password@host` anywhere in `v`.
+fn userinfo_secret(v: &str) -> Option<String> {
+    use crate::secrets::{is_fill_in, is_reference, looks_random};
+    if !v.contains('@') {
+        return None;
+    }
+    const ADDRESS_SCHEMES: &[&str] = &[
+        "mailto", "sip", "sips", "xmpp", "tel", "sms", "im", "pres", "acct", "urn", "news",
+    ];
+    ANY_USERINFO.captures_iter(v).find_map(|c| {
+        let user = c.get(1).map_or("", |m| m.as_str());
+        let user = percent_decode(user);
+        match c.get(2).map(|m| percent_decode(m.as_str())) {
+            Some(pw) => {
+                if ADDRESS_SCHEMES.contains(&user.to_ascii_lowercase().as_str()) {
+                    return None;
+                }
+                // `https:u:p@x`: the first name read is the scheme's.
+                let pw = match pw.split_once(':') {
+                    Some((_, p))
+                        if c.get(0)
+                            .is_some_and(|m| !m.as_str().starts_with(['/', '\\'])) =>
+                    {
+                        p.to_owned()
+                    }
+                    _ => pw,
+                };
+                (!pw.is_empty() && !is_reference(&pw) && !is_fill_in(&pw)).then_some(pw)
+            }
+            None => (!is_reference(&user)
+                && !is_fill_in(&user)
+                && (looks_random(&user) || hex_token(&user)))
+            .then_some(user),
+        }
+    })
+}
+
+/// The credential in JSON found in a parameter: a member under a credential's name with a
+/// literal value, or a value that is one by itself ([`query_secret_at`]), depth-first within
+/// `budget` members.
+fn json_secret(
+    value: &serde_json::Value,
+    name: &str,
+    depth: usize,
+    budget: &mut usize,
+) -> Option<String> {
+    use serde_json::Value;
+    if *budget == 0 {
+        return None;
+    }
+    *budget -= 1;
+    match value {
+        Value::Object(map) => map
+            .iter()
+            .find_map(|(k, v)| json_secret(v, k, depth, budget)),
+        Value::Array(items) => items
+            .iter()
+            .find_map(|v| json_secret(v, name, depth, budget)),
+        Value::String(s) => query_secret_at(name, s, depth),
+        Value::Number(n) => query_secret_at(name, &n.to_string(), depth),
+        Value::Bool(_) | Value::Null => None,
+    }
 }
 
 /// A token inside a header's or variable's name (`Bearer <token>`, `X-<token>`): a piece
@@ -554,6 +686,50 @@ mod tests {
             strip_credentials(&u).0.as_str(),
             "http://127.0.0.1:1/mcp?debug&verbose"
         );
+    }
+
+    #[test]
+    fn nested_credentials_however_spelled_are_found() {
+        // Black-box tester, session 14 round 10: F1 (userinfo in protocol-relative,
+        // backslashed and slash-less nested URLs), F2 (JSON in a parameter with a password
+        // under its name), F3 (a nested URL's fragment and `;` parameters, `password:<pw>`).
+        let w = tok(&["Summer", "1234!"]);
+        let we = tok(&["Summer", "1234%21"]);
+        for q in [
+            format!("next=//u:{we}@x/"),
+            format!("next=%2F%2Fu%3A{we}%40x"),
+            format!("next=https:%5C%5Cu:{we}@x%5C"),
+            format!("next=https:\\\\u:{we}@x\\"),
+            format!("next=https:/u:{we}@x/"),
+            format!("next=https:u:{we}@x/"),
+            format!("next=see%20u:{we}@db.internal"),
+            format!("cfg=%7B%22password%22%3A%22{we}%22%7D"),
+            format!("cfg={{\"password\":\"{we}\"}}"),
+            format!("cfg=%5B%7B%22db%22%3A%7B%22passwd%22%3A%22{we}%22%7D%7D%5D"),
+            format!("next=https://x/%23access_token={we}"),
+            format!("next=/cb%3Btoken={we}"),
+            format!("next=https://x/cb%3Btoken={we}"),
+            format!("q=password:{we}"),
+        ] {
+            let u = url::Url::parse(&format!("http://127.0.0.1:1/mcp?{q}&v=2")).unwrap();
+            let (clean, removed) = strip_credentials(&u);
+            assert_eq!(clean.as_str(), "http://127.0.0.1:1/mcp?v=2", "{q}");
+            assert!(removed.iter().all(|r| !r.contains(&w)), "{removed:?}");
+            let r = redact(&format!("see {u}"), &Ruleset::builtin());
+            assert!(!r.contains(&w) && !r.contains(&we), "{r}");
+        }
+        // Addresses, plain JSON, sort keys and clean redirects stay.
+        for q in [
+            "to=mailto:john@example.com",
+            "contact=john@example.com",
+            "cfg=%7B%22name%22%3A%22demo%22%2C%22limit%22%3A5%7D",
+            "sort=key:asc",
+            "next=//app.example.com/home%23tab%3Dsettings",
+            "next=/cb;v=2",
+        ] {
+            let u = url::Url::parse(&format!("http://127.0.0.1:1/mcp?{q}")).unwrap();
+            assert_eq!(strip_credentials(&u).0, u, "{q}");
+        }
     }
 
     #[test]

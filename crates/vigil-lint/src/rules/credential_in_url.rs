@@ -7,7 +7,9 @@
 //! token, random hex (16+ digits) or a UUID (`<hex>.json`, `{<uuid>}`); random hex as a query
 //! value, or a parameter name of [`crate::redact::is_secret_param`] (`pw`, `hmac`, `otp`…);
 //! a query value that is itself a URL or a query, decoded, judged the same way
-//! (`?upstream=https://svc:PASSWORD@api/`, `?next=/cb?token=VALUE`).
+//! (`?upstream=https://svc:PASSWORD@api/`, `?next=/cb?token=VALUE`), however its URL is spelled
+//! (`//u:PASSWORD@x`, `https:\\u:PASSWORD@x`, `https:u:PASSWORD@x`), with its fragment and `;`
+//! parameters, JSON members by name (`?cfg={"password":"VALUE"}`) and `password:VALUE`.
 //!
 //! ## Why it matters
 //! URLs are logged by proxies, shown in process lists and error messages, and copied around;

@@ -3311,3 +3311,88 @@ async fn nested_url_credentials_and_manifest_origins_with_credentials_are_never_
         .count();
     assert_eq!(manifest_origins, 2, "{requests:#?}");
 }
+
+#[tokio::test]
+async fn nested_credentials_however_spelled_are_found_and_never_probed() {
+    // Black-box tester, session 14 round 10: F1 (userinfo in a protocol-relative, encoded,
+    // backslashed or slash-less nested URL), F2 (JSON in a parameter with a password under its
+    // name), F3 (a nested URL's fragment, `;` parameters, `password:<pw>`): missed offline,
+    // sent by `--probe` and printed.
+    let w = format!("Summer{}!", common::token("«{digits:4}»", 171));
+    let we = w.replace('!', "%21");
+    let (addr, seen) = recording_server(401, &[("www-authenticate", "Bearer")]).await;
+    let dir = TempDir::new().unwrap();
+    let d = dir.path().to_owned();
+    let queries = [
+        format!("next=//u:{we}@x/"),
+        format!("next=%2F%2Fu%3A{we}%40x"),
+        format!("next=https:%5C%5Cu:{we}@x%5C"),
+        format!("next=https:/u:{we}@x/"),
+        format!("next=https:u:{we}@x/"),
+        format!("cfg=%7B%22password%22%3A%22{we}%22%7D"),
+        format!("next=https://x/%23access_token={we}"),
+        format!("next=/cb%3Btoken={we}"),
+        format!("q=password:{we}"),
+    ];
+    let servers: Vec<String> = queries
+        .iter()
+        .enumerate()
+        .map(|(i, q)| {
+            format!(
+                r#""s{i}": {{"url": "https://mcp.example.com/mcp?{q}", "headers": {{"Authorization": "Bearer ${{K}}"}}}}"#
+            )
+        })
+        .collect();
+    let raw_json = format!(
+        r#""raw": {{"url": "https://mcp.example.com/mcp?cfg={{\"password\":\"{w}\"}}", "headers": {{"Authorization": "Bearer ${{K}}"}}}}"#
+    );
+    common::write(
+        &d,
+        ".mcp.json",
+        format!(
+            r#"{{"mcpServers": {{{}, {raw_json}}}}}"#,
+            servers.join(",\n")
+        ),
+    );
+    let probes: Vec<String> = queries
+        .iter()
+        .map(|q| format!("http://{addr}/mcp?{q}&v=1"))
+        .collect();
+    let outs = tokio::task::spawn_blocking(move || {
+        let mut outs = vec![run(&d, &["lint", ".mcp.json", "-f", "json"])];
+        for f in ["text", "sarif", "csv", "markdown"] {
+            outs.push(run(&d, &["lint", ".mcp.json", "-f", f]));
+        }
+        for p in &probes {
+            outs.push(run(&d, &["lint", "--probe", p, "-f", "json"]));
+            outs.push(run(&d, &["lint", "--probe", p]));
+        }
+        outs
+    })
+    .await
+    .unwrap();
+    let offline = String::from_utf8_lossy(&outs[0].stdout);
+    let v: serde_json::Value = serde_json::from_str(&offline).unwrap();
+    let n = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "credential-in-url")
+        .count();
+    assert_eq!(n, queries.len() + 1, "{offline}");
+    for o in &outs {
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(!all.contains(&w) && !all.contains(&we), "{all}");
+        assert!(!all.contains("Summer"), "{all}");
+    }
+    let requests = seen.lock().unwrap().clone();
+    assert!(!requests.is_empty(), "the probe ran");
+    for r in &requests {
+        assert!(!r.contains("Summer"), "{r}");
+        assert!(r.contains("/mcp?v=1 "), "{r}");
+    }
+}
