@@ -21,6 +21,7 @@
 
 #![cfg_attr(test, allow(clippy::disallowed_methods))] // Unit tests write fixtures directly.
 
+pub mod compose_env;
 pub mod config;
 pub mod discord;
 pub mod discover;

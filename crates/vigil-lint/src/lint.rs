@@ -560,9 +560,10 @@ impl Linter {
             }
         };
         match parsed {
-            Ok(Some(doc)) if doc.kind == Kind::Compose => {
+            Ok(Some(mut doc)) if doc.kind == Kind::Compose => {
                 let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
                 if lock_vec_set(&self.composed).insert(key) {
+                    interpolate_compose(path, &mut doc, out);
                     self.follow_compose(path, &doc, out);
                     self.finish(doc, out);
                 }
@@ -646,7 +647,8 @@ impl Linter {
                 }
             };
             match Document::from_text_as(&shown, text, Kind::Compose, crate::parse::Syntax::Yaml) {
-                Ok(d) => {
+                Ok(mut d) => {
+                    interpolate_compose(&p, &mut d, out);
                     self.follow_compose(&p, &d, out);
                     self.finish(d, out);
                 }
@@ -968,6 +970,37 @@ fn scan(ruleset: &Ruleset, doc: &Document) -> Vec<ScanHit> {
             }
         })
         .collect()
+}
+
+/// Resolves a compose file's `${VAR}` references in its container fields from the `.env`
+/// beside it, as `docker compose` does (the shell's environment is not read: the result would
+/// depend on who runs the lint). A `.env` that cannot be read or parsed makes the run
+/// incomplete, as it stops `docker compose` too (black-box tester, session 14 round 10: F5).
+fn interpolate_compose(path: &Path, doc: &mut Document, out: &Mutex<Outcome>) {
+    let env = path.parent().unwrap_or(Path::new("")).join(".env");
+    match std::fs::metadata(&env) {
+        Ok(m) if m.is_file() => {}
+        Ok(_) => {
+            lock(out).errors.push(InputError::Unreadable {
+                path: shown(&env),
+                message: format!(
+                    "not a regular file (read for `{}`'s interpolation)",
+                    doc.path
+                ),
+            });
+            return;
+        }
+        Err(_) => return,
+    }
+    match vigil_env::envfile::load(&env) {
+        Ok(vars) => {
+            crate::compose_env::interpolate(&mut doc.root, &|n| vars.get(n).map(str::to_owned))
+        }
+        Err(e) => lock(out).errors.push(InputError::Unreadable {
+            path: doc.path.clone(),
+            message: format!("its `.env` (read for interpolation): {e}"),
+        }),
+    }
 }
 
 fn shown(p: &Path) -> String {
@@ -1326,7 +1359,12 @@ pub fn plain_origin(allowed: &str) -> Option<String> {
         && u.password().is_none()
         && u.path() == "/"
         && u.query().is_none()
-        && u.fragment().is_none();
+        && u.fragment().is_none()
+        // A host label that reads as a random token (a tenant key put in a subdomain) is not
+        // sent either (black-box tester, session 14 round 10: F8).
+        && !u
+            .host_str()
+            .is_some_and(|h| h.split('.').any(crate::secrets::looks_random));
     plain.then(|| u.origin().ascii_serialization())
 }
 
@@ -1378,6 +1416,7 @@ mod tests {
             "null".to_owned(),
             "https://*.example.com".to_owned(),
             "file:///etc".to_owned(),
+            format!("https://{}.example.com", t.to_ascii_lowercase()),
         ] {
             assert_eq!(plain_origin(&bad), None, "{bad}");
         }

@@ -87,9 +87,18 @@ const EXAMPLES: &[Fixture] = &[
   "h": {"command": "npx", "args": ["-y", "mcp-remote@0.1.29", "https://mcp.example.com/mcp", «"--header=Authorization: Bearer Summer{digits:4}!"]},
   "p": {"command": "gh-mcp", "args": ["--pat", «"Summer{digits:4}!"]}, "k": {"command": "x-mcp", "args": ["--key", «"Summer{digits:4}!"]},
   "m": {"command": "db-mcp", "args": ["--user=root", «"-p=Summer{digits:4}!"]}}}"#),
+    // The user flag of the program itself, after an interpreter's script or the image
+    // (black-box tester, session 14 round 10: F6).
+    fx(".mcp.json", r#"{"mcpServers": {"py": {"command": "python", "args": ["-u", "db_mcp.py", "-u", "root", "-p", «"Summer{digits:4}!"]},
+  "d": {"command": "docker", "args": ["run", "-i", "--rm", "ghcr.io/acme/db:1.0.0", "-u", "root", "-p", «"Summer{digits:4}!"]}, "k": {"command": "x-mcp", "args": ["--key", «"hunter{digits:4}"]}}}"#),
 ];
 
 const COUNTEREXAMPLES: &[Fixture] = &[
+    // `python -u` is unbuffered output, docker's `-u` the container's user; `--key NAME` names
+    // a key (black-box tester, session 14 round 10: F6, F9).
+    fx(".mcp.json", r#"{"mcpServers": {"py": {"command": "python", "args": ["-u", "server.py", "-p", "profile-a"]},
+  "d": {"command": "docker", "args": ["run", "-i", "-u", "1000", "ghcr.io/acme/x:1.2.0", "-p", "profile-a"]},
+  "k": {"command": "x-mcp", "args": ["--key", "openai"]}, "n": {"command": "node", "args": ["--inspect", "index.js", "--key", "github-app"]}}}"#),
     fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "npx", "args": ["-y", "-p", "a@1.0.0", "a", "-u", "root"]}, "b": {"command": "npx", "args": ["-y", "pkg@1.0.0", "-p", "8080"]},
   "c": {"command": "docker", "args": ["run", "-u", "1000", "-p", "127.0.0.1:8080:80", "ghcr.io/acme/x:1.2.0"]}, "d": {"command": "x-mcp", "args": ["--key", "/etc/x/key.pem"]},
   "e": {"command": "npx", "args": ["-y", "mcp-remote@0.1.29", "https://mcp.example.com/mcp", "--headers", "{\"Authorization\":\"Bearer ${TOKEN}\"}", "--header=X-Trace: on"]}}}"#),
@@ -293,9 +302,10 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     // Command lines.
     for s in cx.servers {
         let args = &s.argv[s.argv.len().min(1)..];
+        let own = own_arguments(&s.argv).saturating_sub(1);
         for (i, (text, node)) in args.iter().enumerate() {
             let key = || arg_key(&s.launch_key, node, s.argv.first().map(|a| a.1));
-            if let Some(value) = secret_in_arg(args, i) {
+            if let Some(value) = secret_in_arg(args, i, own) {
                 report(
                     out,
                     node.span,
@@ -326,8 +336,9 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
                 let argv = super::common::compose_argv(n);
                 // `sh -c "srv --api-key …"` and other wrappers: judged by what they run.
                 let argv = crate::model::unwrap_launcher(argv);
+                let own = own_arguments(&argv);
                 for i in 0..argv.len() {
-                    if let Some(value) = secret_in_arg(&argv, i) {
+                    if let Some(value) = secret_in_arg(&argv, i, own) {
                         let node = argv[i].1;
                         report(
                             out,
@@ -488,7 +499,7 @@ fn arg_key(launch: &KeyPath, node: &Node, command: Option<&Node>) -> KeyPath {
 
 /// The secret an argument carries, judged with its neighbours: `--api-key V`, `--token=V`,
 /// `-e NAME=V`, `--header "Authorization: Bearer V"`, `NAME=V`.
-fn secret_in_arg(args: &[(String, &Node)], i: usize) -> Option<String> {
+fn secret_in_arg(args: &[(String, &Node)], i: usize, own: usize) -> Option<String> {
     let arg = args[i].0.as_str();
     let prev = i.checked_sub(1).map(|p| args[p].0.as_str()).unwrap_or("");
     let judge = |v: &str| {
@@ -510,7 +521,9 @@ fn secret_in_arg(args: &[(String, &Node)], i: usize) -> Option<String> {
         if matches!(flag, "-H" | "--header" | "--headers") {
             return header(v);
         }
-        if flag.starts_with('-') && (is_secret_name(flag) || password_flag(&args[..i], flag, v)) {
+        if flag.starts_with('-')
+            && (is_secret_name(flag) || password_flag(&args[..i], own, flag, v))
+        {
             return judge(v);
         }
         if !flag.starts_with('-') && !flag.contains(['/', ' ', ':']) && is_secret_name(flag) {
@@ -521,7 +534,7 @@ fn secret_in_arg(args: &[(String, &Node)], i: usize) -> Option<String> {
         return Some(v);
     }
     if prev.starts_with('-') && !arg.starts_with('-') {
-        if is_secret_name(prev) || password_flag(&args[..i - 1], prev, arg) {
+        if is_secret_name(prev) || password_flag(&args[..i - 1], own, prev, arg) {
             return judge(arg);
         }
         if matches!(prev, "-H" | "--header" | "--headers") {
@@ -535,12 +548,15 @@ fn secret_in_arg(args: &[(String, &Node)], i: usize) -> Option<String> {
 /// not say so to [`is_secret_name`]: `--pat`, `--key`, `--pw`, and `-p` beside a user name
 /// flag before it (`-u root -p …`, as database clients spell it) when its value is no port;
 /// `before` is the arguments before the flag (black-box tester, session 14 round 9: F3, F7).
-fn password_flag(before: &[(String, &Node)], flag: &str, value: &str) -> bool {
-    if matches!(
-        flag.to_ascii_lowercase().as_str(),
-        "--pat" | "--key" | "--pw" | "--pwd" | "--pass" | "--passwd" | "--password"
-    ) {
-        return true;
+/// The user flag counts only from `own`, where the launched program's own arguments start:
+/// `python -u` (unbuffered) and `docker run -u 1000` are the launcher's (black-box tester,
+/// session 14 round 10: F6). `--key` with a short lowercase word names a key (`--key openai`,
+/// round 10: F9).
+fn password_flag(before: &[(String, &Node)], own: usize, flag: &str, value: &str) -> bool {
+    match flag.to_ascii_lowercase().as_str() {
+        "--key" => return !key_name(value),
+        "--pat" | "--pw" | "--pwd" | "--pass" | "--passwd" | "--password" => return true,
+        _ => {}
     }
     let port = !value.is_empty()
         && value
@@ -550,9 +566,55 @@ fn password_flag(before: &[(String, &Node)], flag: &str, value: &str) -> bool {
             .all(|b| b.is_ascii_digit() || matches!(b, b':' | b'.' | b'-' | b'[' | b']'));
     flag == "-p"
         && !port
-        && before.iter().any(|(a, _)| {
+        && before.iter().skip(own).any(|(a, _)| {
             matches!(a.as_str(), "-u" | "-U" | "--user" | "--username")
                 || a.starts_with("--user=")
                 || a.starts_with("--username=")
         })
+}
+
+/// A short lowercase word (letters, `-`, `_`, `.`), as a key's name is written (`--key openai`,
+/// `--key github-app`), not a key.
+fn key_name(value: &str) -> bool {
+    let v = value.trim();
+    (1..=32).contains(&v.len())
+        && v.as_bytes()[0].is_ascii_lowercase()
+        && v.bytes()
+            .all(|b| b.is_ascii_lowercase() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// Where the launched program's own arguments start in `argv` (the command first): after a
+/// `docker run` image, after a launcher's package (`npx -y pkg`), after an interpreter's
+/// script or module (`python -u server.py`, `node --inspect index.js`); else after the command.
+pub(crate) fn own_arguments(argv: &[(String, &Node)]) -> usize {
+    if let Some(image) = super::common::docker_run(argv).and_then(|r| r.image) {
+        return image + 1;
+    }
+    if let Some((i, _, _)) = super::common::launched_package(argv) {
+        return i + 1;
+    }
+    let Some(first) = argv.first() else { return 0 };
+    let prog = crate::model::program_name(&first.0);
+    let interpreter = prog.starts_with("python")
+        || matches!(
+            prog.as_str(),
+            "node" | "nodejs" | "deno" | "bun" | "ruby" | "perl" | "php" | "java" | "dotnet"
+        );
+    if !interpreter {
+        return 1;
+    }
+    // Interpreter options that take the next word; `-m MOD`, `-c CODE`, `-e CODE` end them.
+    let mut i = 1;
+    while let Some((a, _)) = argv.get(i) {
+        match a.as_str() {
+            "-m" | "-c" | "-e" | "--eval" | "-jar" => return i + 2,
+            "-W" | "-X" | "-r" | "--require" | "--import" | "--loader" | "-cp" | "-classpath" => {
+                i += 2
+            }
+            "run" if matches!(prog.as_str(), "deno" | "bun" | "dotnet") && i == 1 => i += 1,
+            a if a.starts_with('-') => i += 1,
+            _ => return i + 1,
+        }
+    }
+    argv.len()
 }

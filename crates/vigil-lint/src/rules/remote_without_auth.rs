@@ -59,6 +59,9 @@ pub(crate) static RULE: Rule = Rule {
   \"g\": {\"url\": «\"https://g.example.com/mcp\", \"headers\": {\"Authorization\": \"Bearer 0\"}},
   \"h\": {\"url\": «\"https://h.example.com/mcp\", \"headers\": {\"Authorization\": \"Bearer X\"}},
   \"f\": {\"url\": «\"https://f.example.com/mcp\", \"headers\": {\"Authorization\": {}}}}}"),
+        // A duplicate key: the client sends the last one (black-box tester, session 14 round
+        // 10: F4).
+        fx(".mcp.json", r#"{"mcpServers": {"d": {"type": "http", "url": «"https://mcp.example.com/mcp", "headers": {"Authorization": "Bearer ${K}", "Authorization": "none"}}}}"#),
         fx("voice-manifest.json", r#"{"mcp": {"servers": {"a": {"url": «"https://a.example.com/mcp", "authentication": {"type": "bearer"}},
   "b": {"url": «"https://b.example.com/mcp", "authentication": {"type": "api_key"}},
   "c": {"url": «"https://c.example.com/mcp", "authentication": {"type": "api_key", "in": "header", "name": "X-API-Key"}},
@@ -70,6 +73,7 @@ pub(crate) static RULE: Rule = Rule {
   "basic": {"url": "https://c.example.com/mcp", "authentication": {"type": "basic", "username": "bot", "password": "${PW}"}},
   "local": {"url": "http://127.0.0.1:9000/mcp"}}}}"#),
         fx(".vscode/mcp.json", r#"{"servers": {"github": {"type": "http", "url": "https://api.githubcopilot.com/mcp/"}}}"#),
+        fx(".mcp.json", r#"{"mcpServers": {"d": {"type": "http", "url": "http://mcp.example.com/mcp", "headers": {"Authorization": "none", "Authorization": "Bearer ${K}"}}}}"#),
     ],
 };
 
@@ -156,10 +160,14 @@ fn server_credential(key: &str) -> bool {
 }
 
 fn auth_of(s: &Server<'_>) -> Auth {
-    let header = s
-        .headers
-        .iter()
-        .any(|h| server_credential(&h.key) && has_value(&h.value));
+    // A duplicated header counts as the client reads it: JSON readers keep the last value, so
+    // `"Authorization": "Bearer ${K}", "Authorization": "none"` sends `none` (black-box
+    // tester, session 14 round 10: F4).
+    let header = s.headers.iter().enumerate().any(|(i, h)| {
+        server_credential(&h.key)
+            && has_value(&h.value)
+            && !s.headers[i + 1..].iter().any(|l| l.key == h.key)
+    });
     let bearer = s
         .node
         .get_loose(&[

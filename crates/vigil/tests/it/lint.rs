@@ -3396,3 +3396,61 @@ async fn nested_credentials_however_spelled_are_found_and_never_probed() {
         assert!(r.contains("/mcp?v=1 "), "{r}");
     }
 }
+
+/// Compose resolves `${VAR}` from the `.env` beside the file: a socket, host network or
+/// privilege set there is found, a `${API_KEY}` in `environment` stays a reference, and a
+/// `.env` that does not parse makes the run incomplete (black-box tester, session 14 round 10:
+/// F5).
+#[test]
+fn compose_interpolation_reads_the_env_file_beside_it() {
+    let dir = TempDir::new().unwrap();
+    let key = ["sk-", "Zk3j9QpL2mX8vB7n", "R4tY6wE1sD0fG5hJ3kL9"].concat();
+    common::write(
+        dir.path(),
+        "compose.yaml",
+        "services:\n  bot:\n    image: ghcr.io/acme/bot:1.2.0\n    privileged: ${PRIV:-false}\n    network_mode: ${NET}\n    volumes:\n      - ${SOCK}:/var/run/docker.sock\n    environment:\n      API_KEY: ${API_KEY}\n",
+    );
+    common::write(
+        dir.path(),
+        ".env",
+        format!("PRIV=true\nNET=host\nSOCK=/var/run/docker.sock\nAPI_KEY={key}\n"),
+    );
+    let out = run(dir.path(), &["lint", "compose.yaml", "-f", "json"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains(&key), "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let rules: BTreeSet<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    for r in [
+        "container-privileged",
+        "container-host-network",
+        "container-docker-socket",
+    ] {
+        assert!(rules.contains(r), "{r}: {rules:?}");
+    }
+    assert!(!rules.contains("hardcoded-credential"), "{rules:?}");
+    // Unset, the defaults hold: nothing privileged, no host network.
+    std::fs::write(dir.path().join(".env"), "OTHER=1\n").unwrap();
+    let out = run(dir.path(), &["lint", "compose.yaml", "-f", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        !v.as_array().unwrap().iter().any(|f| matches!(
+            f["rule"].as_str(),
+            Some("container-privileged" | "container-host-network")
+        )),
+        "{v}"
+    );
+    // A .env compose cannot read stops the run as it stops compose.
+    std::fs::write(dir.path().join(".env"), "PRIV=\"true\nNET=host\n").unwrap();
+    let out = run(dir.path(), &["lint", "compose.yaml"]);
+    expect_exit(&out, 2);
+    let all = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        all.contains("compose.yaml") && all.contains(".env"),
+        "{all}"
+    );
+}
