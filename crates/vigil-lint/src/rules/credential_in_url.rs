@@ -65,7 +65,7 @@ pub(crate) static RULE: Rule = Rule {
         // A credential in a URL nested in a query value, plain or percent-encoded once more
         // (black-box tester, session 14 round 9: F1).
         fx(".mcp.json", r#"{"mcpServers": {"a": {"url": «"https://a.example.com/mcp?upstream=https://svc:Summer{digits:4}!@api.internal/"},
-  "b": {"url": «"https://b.example.com/mcp?db=postgresql://admin:Summer{digits:4}!@db.internal/app"},
+  "b": {"url": «"https://b.example.com/mcp?db=postgresql://admin:{alpha:8}{digits:4}@db.internal/app"},
   "c": {"url": «"https://c.example.com/mcp?callback=https://x.example/cb?password=Summer{digits:4}"},
   "d": {"url": «"https://d.example.com/mcp?next=/cb?token=Summer{digits:4}"},
   "e": {"url": «"https://e.example.com/mcp?redirect=http%3A%2F%2Fx%2F%3Fpassword%3DSummer{digits:4}"},
