@@ -61,11 +61,11 @@ pub fn interpolate(root: &mut Node, lookup: &dyn Fn(&str) -> Option<String>) {
 }
 
 fn yaml_bool(s: &str) -> Option<bool> {
-    match s.trim() {
-        "true" | "True" | "TRUE" => Some(true),
-        "false" | "False" | "FALSE" => Some(false),
-        _ => None,
-    }
+    Node::new(
+        crate::node::Span::default(),
+        Value::String(s.trim().to_owned()),
+    )
+    .as_bool()
 }
 
 fn resolve_all(n: &mut Node, lookup: &dyn Fn(&str) -> Option<String>) {

@@ -249,6 +249,13 @@ static INTENT_LIST: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?:\bintents["']?\s*[:=]\s*|\b(?:IntentsBitField|Intents)\s*\(\s*)\["#)
         .expect("regex")
 });
+static PY_INTENTS_OPEN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\bIntents\s*\(").expect("regex"));
+static SHIFT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b1\s*<<\s*\d{1,2}\b").expect("regex"));
+/// A list of permission names in an invite call (`permissions: ['Administrator']`).
+static PERM_LIST: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\bpermissions\s*[:=]\s*\[").expect("regex"));
 static QUOTED_WORD: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"["'`]([A-Za-z_]{1,40})["'`]"#).expect("regex"));
 static RAW_INTENTS: LazyLock<Regex> = LazyLock::new(|| {
@@ -531,6 +538,38 @@ fn source_intents_more(t: &str, out: &mut Vec<Request>) {
                 });
             }
         }
+        // Numbers among the flags (`[GatewayIntentBits.Guilds, 1 << 15]`) (black-box tester,
+        // session 15 round 11: F5).
+        let mut at = 0;
+        for item in rest.split(',') {
+            let lead = item.len() - item.trim_start().len();
+            if let Some(bits) = int_expr(item).filter(|b| *b != 0) {
+                let start = m.end() + at + lead;
+                out.push(Request {
+                    span: sp(start, start + item.trim().len()),
+                    bits,
+                    what: format!("intents {}", item.trim()),
+                });
+            }
+            at += item.len() + 1;
+        }
+    }
+    // A shift inside an `Intents(…)` call that is more than a number
+    // (`Intents(Intents.default().value | (1 << 15))`).
+    for c in PY_INTENTS_OPEN.find_iter(t) {
+        let (base, args) = call_args(t, c.end());
+        if int_expr(args).is_some() {
+            continue; // judged whole by the constructor's own reading
+        }
+        for s in SHIFT.find_iter(args) {
+            if let Some(bits) = int_expr(s.as_str()) {
+                out.push(Request {
+                    span: sp(base + s.start(), base + s.end()),
+                    bits,
+                    what: format!("Intents(… {} …)", s.as_str()),
+                });
+            }
+        }
     }
     let mut aliases: Vec<String> = INTENT_ALIAS
         .captures_iter(t)
@@ -674,6 +713,23 @@ pub fn permissions(doc: &Document) -> Vec<Request> {
                 for f in PY_PERMS_CALL.captures_iter(a) {
                     let m = f.get(0).expect("m");
                     push(m.start(), m.end(), u64::MAX >> 13, f[0].to_owned());
+                }
+                // Permission names as strings (`permissions: ['Administrator']`, discord.js
+                // resolves them) (black-box tester, session 15 round 11: F5).
+                for l in PERM_LIST.find_iter(a) {
+                    let rest = &a[l.end()..];
+                    let rest = &rest[..rest.find(']').unwrap_or(rest.len())];
+                    for c in QUOTED_WORD.captures_iter(rest) {
+                        if let Some(b) = permission_bit(&c[1]) {
+                            let w = c.get(0).expect("m");
+                            push(
+                                l.end() + w.start(),
+                                l.end() + w.end(),
+                                b,
+                                w.as_str().to_owned(),
+                            );
+                        }
+                    }
                 }
                 for f in PY_PERMS_CTOR.captures_iter(a) {
                     let inner = f.get(1).expect("g");

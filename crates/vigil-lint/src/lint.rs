@@ -1362,10 +1362,18 @@ pub fn plain_origin(allowed: &str) -> Option<String> {
         && u.fragment().is_none()
         // A host label that reads as a random token (a tenant key put in a subdomain) is not
         // sent either (black-box tester, session 14 round 10: F8).
-        && !u
-            .host_str()
-            .is_some_and(|h| h.split('.').any(crate::secrets::looks_random));
+        && !u.host_str().is_some_and(random_host);
     plain.then(|| u.origin().ascii_serialization())
+}
+
+/// Whether a host name carries a random token: in one label, or split over the labels before
+/// the registrable name (`i5bvb3op9.5ddngapz3.mcll5bp8i.example.com`) (black-box tester,
+/// session 15 round 11: F12).
+fn random_host(host: &str) -> bool {
+    let labels: Vec<&str> = host.split('.').collect();
+    let sub = &labels[..labels.len().saturating_sub(2)];
+    labels.iter().any(|l| crate::secrets::looks_random(l))
+        || (sub.len() > 1 && crate::secrets::looks_random(&sub.concat()))
 }
 
 #[cfg(test)]
@@ -1405,6 +1413,13 @@ mod tests {
             plain_origin("http://App.Example.com:8080/").as_deref(),
             Some("http://app.example.com:8080")
         );
+        for ok in [
+            "https://api.eu-west-1.prod.example.com",
+            "https://app.staging.internal.example.com",
+            "https://web2.cdn3.example.com",
+        ] {
+            assert_eq!(plain_origin(ok).as_deref(), Some(ok), "{ok}");
+        }
         for bad in [
             format!("https://admin:{t}@app.example.com"),
             format!("https://{t}@app.example.com"),
@@ -1417,6 +1432,7 @@ mod tests {
             "https://*.example.com".to_owned(),
             "file:///etc".to_owned(),
             format!("https://{}.example.com", t.to_ascii_lowercase()),
+            "https://i5bvb3op9.5ddngapz3.mcll5bp8i.example.com".to_owned(),
         ] {
             assert_eq!(plain_origin(&bad), None, "{bad}");
         }

@@ -18,6 +18,9 @@ pub struct Server<'a> {
     /// The command line: the command, then each argument, with the node each came from (a
     /// command written as one string with spaces is split, every part pointing at it).
     pub argv: Vec<(String, &'a Node)>,
+    /// `NAME=value` assignments a launcher or shell passes to the program before it
+    /// (`env K=V cmd`, `sh -c "K=V cmd"`), with their nodes.
+    pub assignments: Vec<(String, &'a Node)>,
     /// `env` entries.
     pub env: Vec<&'a Member>,
     /// The URL member (`url`, `serverUrl`, `httpUrl`, `endpoint`).
@@ -189,8 +192,36 @@ fn generic_wrapper(prog: &str, argv: &[(String, &Node)]) -> Option<usize> {
 /// `env K=V cmd …`, `exec cmd …`, `sudo -E cmd …`, `doas cmd …`, nested up to eight deep. A script string is split with `shlex`; each part
 /// keeps pointing at the node it came from.
 pub fn unwrap_launcher(argv: Vec<(String, &Node)>) -> Vec<(String, &Node)> {
+    unwrap_launcher_keeping(argv).0
+}
+
+/// A command line: each word with the node it came from.
+pub type Argv<'a> = Vec<(String, &'a Node)>;
+
+/// Whether a word is a shell assignment (`NAME=value`, as `env` and a shell's prefix take it).
+pub fn is_assignment(word: &str) -> bool {
+    word.split_once('=').is_some_and(|(n, _)| {
+        n.bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+            && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    })
+}
+
+/// [`unwrap_launcher`], with the `NAME=value` assignments it passes over (`env K=V cmd`,
+/// `sudo K=V cmd`, a shell's `K=V cmd`) kept aside: the rules judge them as the program's
+/// environment (black-box tester, session 15 round 11: F3).
+pub fn unwrap_launcher_keeping(argv: Argv<'_>) -> (Argv<'_>, Argv<'_>) {
     let mut argv = argv;
+    let mut kept = Vec::new();
     for _ in 0..8 {
+        // A shell's prefix assignments (`OPENAI_API_KEY=… node a.js`).
+        let lead = argv.iter().take_while(|(a, _)| is_assignment(a)).count();
+        if lead > 0 && lead < argv.len() {
+            let rest = argv.split_off(lead);
+            kept.append(&mut argv);
+            argv = rest;
+        }
         let Some(prog) = argv.first().map(|(c, _)| program_name(c)) else {
             break;
         };
@@ -265,6 +296,12 @@ pub fn unwrap_launcher(argv: Vec<(String, &Node)>) -> Vec<(String, &Node)> {
             break;
         };
         let tail: Vec<(String, &Node)> = argv.split_off(start);
+        kept.extend(
+            argv.iter()
+                .skip(1)
+                .filter(|(a, _)| is_assignment(a))
+                .cloned(),
+        );
         let single_script = !matches!(
             prog.as_str(),
             "env" | "exec" | "nohup" | "sudo" | "doas" | "run0"
@@ -293,7 +330,7 @@ pub fn unwrap_launcher(argv: Vec<(String, &Node)>) -> Vec<(String, &Node)> {
             tail
         };
     }
-    argv
+    (argv, kept)
 }
 
 /// One tool a document declares (a manifest's server) or saved (`tools/list`).
@@ -439,7 +476,7 @@ fn server(name: String, key: KeyPath, node: &Node) -> Server<'_> {
             argv.push((t, a));
         }
     }
-    let argv = unwrap_launcher(argv);
+    let (argv, assignments) = unwrap_launcher_keeping(argv);
     let env = launch
         .get("env")
         .map(|e| e.members().iter().collect())
@@ -471,6 +508,7 @@ fn server(name: String, key: KeyPath, node: &Node) -> Server<'_> {
         name,
         node,
         argv,
+        assignments,
         env,
         url,
         headers,

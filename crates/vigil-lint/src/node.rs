@@ -120,9 +120,11 @@ impl Node {
             // Compared without case and without a lowercase copy (asked of every value).
             Value::String(s) => {
                 let is = |words: &[&str]| words.iter().any(|w| s.eq_ignore_ascii_case(w));
-                if is(&["true", "yes", "on", "1"]) {
+                // YAML 1.1's `y` and `n` too: Compose reads `privileged: y` as true
+                // (black-box tester, session 15 round 11: F7).
+                if is(&["true", "yes", "on", "1", "y"]) {
                     Some(true)
-                } else if is(&["false", "no", "off", "0"]) {
+                } else if is(&["false", "no", "off", "0", "n"]) {
                     Some(false)
                 } else {
                     None

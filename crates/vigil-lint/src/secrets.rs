@@ -402,6 +402,9 @@ pub fn literal_under_secret_name(value: &str) -> bool {
         && !matches!(
             v.to_ascii_lowercase().as_str(),
             "true" | "false" | "null" | "none" | "yes" | "no" | "on" | "off"
+            // The Fetch credentials modes (`"credentials": "include"` in a CORS block) (black-box
+            // tester, session 15 round 11: F8).
+            | "include" | "omit" | "same-origin"
         )
         && (schemed || v.parse::<f64>().is_err())
 }

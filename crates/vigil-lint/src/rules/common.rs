@@ -762,12 +762,16 @@ const GLOBAL_VALUED: &[&str] = &[
     "--host-gateway-ip",
 ];
 
-/// A `--cap-add` value that gives the container the machine.
+/// A `--cap-add` value that gives the container the machine: `ALL`, `SYS_ADMIN`, and the
+/// capabilities with a known escape of their own: `SYS_MODULE` (load a kernel module),
+/// `SYS_RAWIO` (raw memory and disk), `DAC_READ_SEARCH` (open any host file by handle, the
+/// "shocker" escape) (black-box tester, session 15 round 11: F11).
 pub(crate) fn strong_capability(cap: &str) -> bool {
     cap.split(',').any(|c| {
+        let c = c.trim().to_ascii_uppercase();
         matches!(
-            c.trim().to_ascii_uppercase().as_str(),
-            "ALL" | "SYS_ADMIN" | "CAP_SYS_ADMIN" | "CAP_ALL"
+            c.strip_prefix("CAP_").unwrap_or(&c),
+            "ALL" | "SYS_ADMIN" | "SYS_MODULE" | "SYS_RAWIO" | "DAC_READ_SEARCH"
         )
     })
 }

@@ -1,9 +1,9 @@
 //! `container-privileged`: a container with every privilege of the host.
 //!
 //! ## What it finds
-//! `docker run --privileged`, `--cap-add ALL|SYS_ADMIN`, `--pid|--ipc|--userns|--uts host`, `--security-opt
+//! `docker run --privileged`, `--cap-add ALL|SYS_ADMIN|SYS_MODULE|SYS_RAWIO|DAC_READ_SEARCH`, `--pid|--ipc|--userns|--uts host`, `--security-opt
 //! seccomp=unconfined` (AppArmor, SELinux label, system paths alike), `--device /dev/mem` (or
-//! a disk), and the same in compose: `privileged: true`, `cap_add: [ALL|SYS_ADMIN]`,
+//! a disk), and the same in compose: `privileged: true`, `cap_add` of the same,
 //! `pid`/`ipc`/`userns_mode`/`uts: host`, `security_opt`, `devices`. The command line is read
 //! through `sudo`, `doas`, `env`, shells, and Docker's global options (`--context`, `-H`).
 //!
@@ -25,6 +25,8 @@ pub(crate) static RULE: Rule = Rule {
     examples: &[
         fx(".mcp.json", r#"{"mcpServers": {"shell": {"command": "docker", "args": ["run", "-i", "--rm", «"--privileged", "ghcr.io/acme/mcp-shell:1.0.0"]}}}"#),
         fx("docker-compose.yml", "services:\n  stt:\n    image: ghcr.io/acme/stt:1.4.2\n    privileged: «true\n"),
+        fx("docker-compose.yml", "services:\n  stt:\n    image: ghcr.io/acme/stt:1.4.2\n    privileged: «\"y\"\n"),
+        fx("docker-compose.yml", "services:\n  a:\n    image: ghcr.io/acme/a:1.4.2\n    cap_add: [«SYS_MODULE]\n  b:\n    image: ghcr.io/acme/b:1.4.2\n    cap_add: [«CAP_DAC_READ_SEARCH]\n  c:\n    image: ghcr.io/acme/c:1.4.2\n    cap_add: [«sys_rawio]\n"),
         fx(".mcp.json", r#"{"mcpServers": {"shell": {"command": "sh", "args": ["-c", «"docker run --privileged -v /:/host ghcr.io/acme/mcp-shell:1.0.0"]}}}"#),
         fx(".mcp.json", r#"{"mcpServers": {"shell": {"command": "cmd", "args": ["/c", "docker", "run", «"--privileged", "ghcr.io/acme/mcp-shell:1.0.0"]}}}"#),
         fx("docker-compose.yml", "services:\n  stt:\n    image: ghcr.io/acme/stt:1.4.2\n    pid: «host\n    security_opt:\n      - «seccomp:unconfined\n    devices:\n      - «/dev/mem:/dev/mem\n"),

@@ -40,6 +40,12 @@ pub(crate) static RULE: Rule = Rule {
   "d": {"url": "https://d.example.com/mcp", "cors": {"allow_origin": ["https://app.example.com", «"https://*.com"], "allow_credentials": true}},
   "e": {"url": "https://e.example.com/mcp", "cors": {"allow_origin": «"^https?://.*$", "allow_credentials": true}}}}}"#,
         ),
+        fx(
+            "voice-manifest.json",
+            r#"{"mcp": {"servers": {"a": {"url": "https://a.example.com/mcp", "cors": {"allow_origin_regex": «".*", "allow_credentials": true}},
+  "b": {"url": "https://b.example.com/mcp", "cors": {"origin": «true, "credentials": true}},
+  "c": {"url": "https://c.example.com/mcp", "cors": {"origin": «"*", "credentials": "include"}}}}}"#,
+        ),
     ],
     counterexamples: &[
         fx(
@@ -55,6 +61,11 @@ pub(crate) static RULE: Rule = Rule {
             r#"{"mcp": {"servers": {"a": {"url": "https://a.example.com/mcp", "cors": {"allow_origin": ["https://*.example.com", "https://app.example.co.uk", "^https://.*\\.example\\.com$"], "allow_credentials": true}},
   "b": {"url": "https://b.example.com/mcp", "cors": {"allow_origin": "null", "allow_credentials": false}}}}}"#,
         ),
+        fx(
+            "voice-manifest.json",
+            r#"{"mcp": {"servers": {"a": {"url": "https://a.example.com/mcp", "cors": {"origin": "https://app.example.com", "credentials": "include"}},
+  "b": {"url": "https://b.example.com/mcp", "cors": {"origin": true, "credentials": "omit"}}, "c": {"url": "https://c.example.com/mcp", "cors": {"allow_origin_regex": "^https://app\\.example\\.com$", "allow_credentials": true}}}}}"#,
+        ),
     ],
 };
 
@@ -65,6 +76,10 @@ const ORIGIN: &[&str] = &[
     "origins",
     "origin",
     "accesscontrolalloworigin",
+    // Starlette's and FastAPI's `allow_origin_regex` (black-box tester, session 15 round 11:
+    // F9).
+    "alloworiginregex",
+    "originregex",
 ];
 const CREDENTIALS: &[&str] = &[
     "allowcredentials",
@@ -76,6 +91,8 @@ const CREDENTIALS: &[&str] = &[
 fn wildcard(n: &Node) -> Option<&Node> {
     match &n.value {
         Value::String(s) if any_origin(s) => Some(n),
+        // Express's `cors({origin: true})` reflects whatever origin asks.
+        Value::Bool(true) => Some(n),
         Value::Array(a) => a.iter().find(|x| x.as_str().is_some_and(any_origin)),
         _ => None,
     }
@@ -138,17 +155,24 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
         let members = n.members();
         let origin = members
             .iter()
-            .find(|m| may_end(&m.key, b"ns") && ORIGIN.iter().any(|w| loose_eq(&m.key, w)));
+            .find(|m| may_end(&m.key, b"nsx") && ORIGIN.iter().any(|w| loose_eq(&m.key, w)));
+        // `true`, or the Fetch mode `include` some configurations copy.
         let creds = origin.is_some()
             && members.iter().any(|m| {
-                CREDENTIALS.iter().any(|w| loose_eq(&m.key, w)) && m.value.as_bool() == Some(true)
+                CREDENTIALS.iter().any(|w| loose_eq(&m.key, w))
+                    && (m.value.as_bool() == Some(true)
+                        || m.value
+                            .as_str()
+                            .is_some_and(|s| s.trim().eq_ignore_ascii_case("include")))
             });
         if let (Some(o), true) = (origin, creds) {
             if let Some(star) = wildcard(&o.value) {
                 path.push(Seg::Key(&o.key));
                 let k = key_path(path);
                 path.pop();
-                let what = if star.as_str().is_some_and(|s| s.trim() == "*") {
+                let what = if star.as_str().is_some_and(|s| s.trim() == "*")
+                    || star.as_bool() == Some(true)
+                {
                     "CORS allows every origin together with credentials"
                 } else {
                     "CORS allows `null` or a pattern that matches any site together with credentials"

@@ -70,6 +70,11 @@ pub(crate) static RULE: Rule = Rule {
   "d": {"url": «"https://d.example.com/mcp?next=/cb?token=Summer{digits:4}"},
   "e": {"url": «"https://e.example.com/mcp?redirect=http%3A%2F%2Fx%2F%3Fpassword%3DSummer{digits:4}"},
   "f": {"url": «"https://f.example.com/mcp?r=https%253A%252F%252Fx%252F%253Fpw%253DSummer{digits:4}"}}}"#),
+        // The URL's own fragment, and bracketed parameter names (black-box tester, session 15
+        // round 11: F1, F2).
+        fx(".mcp.json", r#"{"mcpServers": {"a": {"url": «"https://a.example.com/mcp#access_token=Summer{digits:4}"}, "b": {"url": «"https://b.example.com/mcp#password=Summer{digits:4}"},
+  "c": {"url": «"https://c.example.com/mcp#{alnum:32}"}, "d": {"url": «"https://d.example.com/mcp?auth[token]=Summer{digits:4}"},
+  "e": {"url": «"https://e.example.com/mcp?data%5Bpassword%5D=Summer{digits:4}"}, "f": {"url": «"https://f.example.com/mcp?api_key[0]=Summer{digits:4}"}}}"#),
     ],
     counterexamples: &[
         fx(".mcp.json", r#"{"mcpServers": {"a": {"url": "https://a.example.com/mcp?redirect=https://app.example.com/cb?state=open&lang=en"},
@@ -80,6 +85,8 @@ pub(crate) static RULE: Rule = Rule {
   "g": {"command": "mcp-x", "args": ["--script=https://raw.githubusercontent.com/acme/x/{hex:40}/run.js"]},
   "u": {"url": "https://u%3A${TOKEN}@u.example.com/mcp"}, "v": {"url": "https://v.example.com/mcp/2024-01-15-release-notes"}}}"#),
         fx("docker-compose.yml", "services:\n  bot:\n    image: ghcr.io/acme/bot:1.2.0\n    environment:\n      DATABASE_URL: postgres://bot:${DB_PASSWORD}@db:5432/bot\n"),
+        fx(".mcp.json", r#"{"mcpServers": {"a": {"url": "https://a.example.com/mcp#section-2"}, "b": {"url": "https://b.example.com/mcp#/callback?tab=1"},
+  "c": {"url": "https://c.example.com/mcp?filter[name]=bob&page[size]=10"}, "d": {"url": "https://d.example.com/mcp#access_token=${TOKEN}"}}}"#),
     ],
 };
 
@@ -95,7 +102,7 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
         };
         // Without `@` a URL has no user name or password, without `?` no query, without a
         // long path segment no token in its path: nothing to find, no need to parse.
-        if !t.contains(['@', '?'])
+        if !t.contains(['@', '?', '#'])
             && !t
                 .split('/')
                 .skip(3)
@@ -155,21 +162,28 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
             );
             continue;
         }
-        for (k, v) in u.query_pairs() {
-            // [`crate::redact::query_secret`]: the judgement `--probe` strips by.
-            if let Some(secret) = crate::redact::query_secret(&k, &v) {
-                let what = if crate::redact::name_is_token(&k) {
-                    "a token as a query parameter's name".to_owned()
-                } else {
-                    format!("`{k}` in its query")
-                };
-                out.secret(
-                    node.span,
-                    &key,
-                    format!("the URL in `{key}` carries {what}"),
-                    secret,
-                );
-                break;
+        // The query, then the fragment read as one (`#access_token=…`, the implicit grant's
+        // spelling, `#password=…`, a bare `#<token>`): clients that keep a fragment hand it to
+        // whatever reads the page (black-box tester, session 14 round 10: F2).
+        let fragment = u.fragment().unwrap_or("");
+        let parts = [("query", u.query().unwrap_or("")), ("fragment", fragment)];
+        'parts: for (part, text) in parts {
+            for (k, v) in url::form_urlencoded::parse(text.as_bytes()) {
+                // [`crate::redact::query_secret`]: the judgement `--probe` strips by.
+                if let Some(secret) = crate::redact::query_secret(&k, &v) {
+                    let what = if crate::redact::name_is_token(&k) {
+                        format!("a token as a {part} parameter's name")
+                    } else {
+                        format!("`{k}` in its {part}")
+                    };
+                    out.secret(
+                        node.span,
+                        &key,
+                        format!("the URL in `{key}` carries {what}"),
+                        secret,
+                    );
+                    break 'parts;
+                }
             }
         }
     }

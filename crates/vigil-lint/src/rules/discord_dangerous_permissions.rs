@@ -28,6 +28,8 @@ pub(crate) static RULE: Rule = Rule {
         fx("bot/invite.js", "const url = client.generateInvite({ scopes: ['bot'], permissions: [«PermissionFlagsBits.Administrator] });\n"),
         fx("bot/invite.py", "import discord\nperms = discord.Permissions(«268435456 | 8)\nurl = discord.utils.oauth_url(123, permissions=perms)\n"),
         fx("bot/invite2.py", "import discord\nurl = discord.utils.oauth_url(123, permissions=discord.Permissions(«value=0x8))\n"),
+        // Permission names as strings (black-box tester, session 15 round 11: F5).
+        fx("bot/invite2.js", "const url = client.generateInvite({ scopes: ['bot'], permissions: [«'Administrator', 'SendMessages'] });\n"),
     ],
     counterexamples: &[
         fx(".env.bot", "DISCORD_PERMISSIONS=2150631424\n"),

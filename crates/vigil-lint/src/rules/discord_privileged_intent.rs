@@ -35,6 +35,10 @@ pub(crate) static RULE: Rule = Rule {
         // F11).
         fx("bot/f.js", "const { Client } = require('discord.js');\nconst client = new Client({ intents: «1 << 15 | 1 });\n"),
         fx("bot/g.py", "import discord\nintents = discord.Intents.none()\nintents.value |= «1 << 15\nsetattr(intents, \"guilds\", True)\n«setattr(intents, \"message_content\", True)\nb = discord.Intents(**{«\"members\": True})\nc = discord.Intents._from_value(«33281)\n"),
+        // A shift among the flags, and inside a constructor that is more than a number
+        // (black-box tester, session 15 round 11: F5).
+        fx("bot/h.js", "const { Client, GatewayIntentBits } = require('discord.js');\nconst client = new Client({ intents: [GatewayIntentBits.Guilds, «1 << 15] });\n"),
+        fx("bot/i.py", "import discord\nclient = discord.Client(intents=discord.Intents(discord.Intents.none().value | («1 << 15)))\n"),
     ],
     counterexamples: &[
         fx("bot/main.py", "import discord\nintents = discord.Intents.none()\nintents.guilds = True\nintents.voice_states = True\nbot = discord.Client(intents=intents)\n"),

@@ -87,6 +87,13 @@ const EXAMPLES: &[Fixture] = &[
   "h": {"command": "npx", "args": ["-y", "mcp-remote@0.1.29", "https://mcp.example.com/mcp", «"--header=Authorization: Bearer Summer{digits:4}!"]},
   "p": {"command": "gh-mcp", "args": ["--pat", «"Summer{digits:4}!"]}, "k": {"command": "x-mcp", "args": ["--key", «"Summer{digits:4}!"]},
   "m": {"command": "db-mcp", "args": ["--user=root", «"-p=Summer{digits:4}!"]}}}"#),
+    // A compose build's args and a healthcheck's command (black-box tester, session 15 round
+    // 11: F4).
+    fx("docker-compose.yml", "services:\n  e:\n    image: x/e:1.0.0\n    build: {context: ., args: {NPM_TOKEN: «Summer{digits:4}x}}\n  f:\n    image: x/e:1.0.0\n    build: {context: ., args: [«\"GITHUB_TOKEN=Summer{digits:4}x\"]}\n  d:\n    image: x/d:1.0.0\n    healthcheck: {test: [\"CMD\", \"curl\", \"-H\", «\"Authorization: Bearer Summer{digits:4}x\", \"http://localhost/health\"]}\n  s:\n    image: x/d:1.0.0\n    healthcheck: {test: [\"CMD-SHELL\", «\"curl --api-key Summer{digits:4}x http://localhost/\"]}\n"),
+    // A shell's or env's assignments before the program (black-box tester, session 15 round
+    // 11: F3).
+    fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "sh", "args": ["-c", «"OPENAI_API_KEY=Summer{digits:4}! node a.js"]}, "b": {"command": "env", "args": [«"OPENAI_API_KEY=Summer{digits:4}!", "node", "a.js"]},
+  "c": {"command": «"env OPENAI_API_KEY=Summer{digits:4}! node a.js"}, "d": {"command": «"OPENAI_API_KEY=Summer{digits:4}! node a.js"}}}"#),
     // The user flag of the program itself, after an interpreter's script or the image
     // (black-box tester, session 14 round 10: F6).
     fx(".mcp.json", r#"{"mcpServers": {"py": {"command": "python", "args": ["-u", "db_mcp.py", "-u", "root", "-p", «"Summer{digits:4}!"]},
@@ -303,6 +310,19 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     for s in cx.servers {
         let args = &s.argv[s.argv.len().min(1)..];
         let own = own_arguments(&s.argv).saturating_sub(1);
+        // `env K=V cmd`, `sh -c "K=V cmd"`: the program's environment, judged as `env` is.
+        for (i, (_, node)) in s.assignments.iter().enumerate() {
+            if let Some(value) = secret_in_arg(&s.assignments, i, 0) {
+                let key = arg_key(&s.launch_key, node, None);
+                report(
+                    out,
+                    node.span,
+                    &key,
+                    "a literal secret in the command line",
+                    &value,
+                );
+            }
+        }
         for (i, (text, node)) in args.iter().enumerate() {
             let key = || arg_key(&s.launch_key, node, s.argv.first().map(|a| a.1));
             if let Some(value) = secret_in_arg(args, i, own) {
@@ -331,11 +351,46 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     // MCP `args` are, a secret's flag with its value in the next item (`--api-key V`).
     if cx.doc.kind == Kind::Compose {
         for (_, svc, key) in services(root) {
-            for field in ["command", "entrypoint"] {
+            for field in ["command", "entrypoint", "healthcheck"] {
                 let Some(n) = svc.get(field) else { continue };
-                let argv = super::common::compose_argv(n);
+                // `healthcheck.test`: `[CMD, curl, …]`, `[CMD-SHELL, "curl …"]` or a string
+                // (black-box tester, session 15 round 11: F4).
+                let n = match field {
+                    "healthcheck" => match n.get("test") {
+                        Some(t) => t,
+                        None => continue,
+                    },
+                    _ => n,
+                };
+                let at = match field {
+                    "healthcheck" => key.join(field).join("test"),
+                    _ => key.join(field),
+                };
+                let mut argv = super::common::compose_argv(n);
+                if let Some((head, _)) = argv.first() {
+                    if head == "CMD" || head == "NONE" {
+                        argv.remove(0);
+                    } else if head == "CMD-SHELL" && argv.len() > 1 {
+                        let (script, node) = argv[1].clone();
+                        argv = crate::model::shell_words(&script)
+                            .into_iter()
+                            .map(|w| (w, node))
+                            .collect();
+                    }
+                }
                 // `sh -c "srv --api-key …"` and other wrappers: judged by what they run.
-                let argv = crate::model::unwrap_launcher(argv);
+                let (argv, assignments) = crate::model::unwrap_launcher_keeping(argv);
+                for (i, (_, node)) in assignments.iter().enumerate() {
+                    if let Some(value) = secret_in_arg(&assignments, i, 0) {
+                        report(
+                            out,
+                            node.span,
+                            &at,
+                            "a literal secret in the command line",
+                            &value,
+                        );
+                    }
+                }
                 let own = own_arguments(&argv);
                 for i in 0..argv.len() {
                     if let Some(value) = secret_in_arg(&argv, i, own) {
@@ -343,7 +398,7 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
                         report(
                             out,
                             node.span,
-                            &key.join(field),
+                            &at,
                             "a literal secret in the command line",
                             &value,
                         );
@@ -352,23 +407,30 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
             }
         }
     }
-    // Compose `environment` lists (`KEY=value`).
+    // Compose `environment` and `build.args` lists (`KEY=value`).
     if cx.doc.kind == Kind::Compose {
         for (_, svc, key) in services(root) {
-            let Some(env) = svc.get("environment") else {
-                continue;
-            };
-            if !env.is_array() {
-                continue;
-            }
-            for (i, (text, node)) in compose_items(env).into_iter().enumerate() {
-                let Some((k, v)) = text.split_once('=') else {
+            for (env, at) in [
+                (svc.get("environment"), key.join("environment")),
+                (svc.path(&["build", "args"]), key.join("build").join("args")),
+            ] {
+                let Some(env) = env else {
                     continue;
                 };
-                let (rest, _) = strip_references(v);
-                let k2 = key.join("environment").join(i.to_string());
-                if (is_secret_name(k) && literal_under_secret_name(&rest)) || looks_random(&rest) {
-                    report(out, node.span, &k2, "a literal secret", rest.trim());
+                if !env.is_array() {
+                    continue;
+                }
+                for (i, (text, node)) in compose_items(env).into_iter().enumerate() {
+                    let Some((k, v)) = text.split_once('=') else {
+                        continue;
+                    };
+                    let (rest, _) = strip_references(v);
+                    let k2 = at.join(i.to_string());
+                    if (is_secret_name(k) && literal_under_secret_name(&rest))
+                        || looks_random(&rest)
+                    {
+                        report(out, node.span, &k2, "a literal secret", rest.trim());
+                    }
                 }
             }
         }
@@ -477,8 +539,13 @@ fn is_variable_name(v: &str) -> bool {
         && v.len() <= 128
 }
 
+/// Whether a string is in a launcher's `args` (judged as a command line, word by word); a
+/// compose `build.args` entry is a build variable, judged by its name (black-box tester,
+/// session 15 round 11: F4).
 fn under_args(path: &[Seg<'_>]) -> bool {
-    path.contains(&Seg::Key("args"))
+    path.iter()
+        .enumerate()
+        .any(|(i, s)| *s == Seg::Key("args") && (i == 0 || path[i - 1] != Seg::Key("build")))
 }
 
 fn in_env_or_headers(path: &[Seg<'_>]) -> bool {

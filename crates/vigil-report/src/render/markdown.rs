@@ -6,9 +6,12 @@ use super::RenderOptions;
 use crate::Report;
 use std::io::{self, Write};
 
-/// Text safe in a table cell: pipes escaped, line breaks flattened.
+/// Text safe in a table cell: control, bidi and zero-width characters escaped as the text
+/// report escapes them (a name from a file can drive neither a terminal nor a reader's eye),
+/// pipes escaped, line breaks flattened.
 fn cell(s: &str) -> String {
-    s.replace('\\', "\\\\")
+    vigil_core::logging::printable(s)
+        .replace('\\', "\\\\")
         .replace('|', "\\|")
         .replace(['\n', '\r'], " ")
 }

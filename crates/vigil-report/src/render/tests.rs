@@ -563,3 +563,14 @@ fn markdown_messages_cannot_open_markup() {
         "{md}"
     );
 }
+
+/// Control, bidi and zero-width characters in a name or message reach the Markdown report
+/// escaped, as in the text report (black-box tester, session 15 round 11: F10).
+#[test]
+fn markdown_escapes_controls_and_invisible_characters() {
+    let mut r = scan_like();
+    r.diagnostics[0].message = "server `x\u{202e}evil\u{200b}\u{1b}[31mred`".into();
+    let md = rendered(Format::Markdown, &r, full());
+    assert!(!md.contains(['\u{1b}', '\u{202e}', '\u{200b}']), "{md:?}");
+    assert!(md.contains("u{202e}") && md.contains("u{1b}"), "{md}");
+}
