@@ -62,6 +62,9 @@ pub(crate) static RULE: Rule = Rule {
         // A duplicate key: the client sends the last one (black-box tester, session 14 round
         // 10: F4).
         fx(".mcp.json", r#"{"mcpServers": {"d": {"type": "http", "url": «"https://mcp.example.com/mcp", "headers": {"Authorization": "Bearer ${K}", "Authorization": "none"}}}}"#),
+        // Values that send nothing (black-box tester, session 15 round 11: F14).
+        fx(".mcp.json", r#"{"mcpServers": {"a": {"url": «"https://a.example.com/mcp", "headers": {"Authorization": "Bearer:"}}, "b": {"url": «"https://b.example.com/mcp", "headers": {"Authorization": "Basic Og=="}},
+  "c": {"url": «"https://c.example.com/mcp", "headers": {"Authorization": "N/A"}}, "d": {"url": «"https://d.example.com/mcp", "headers": {"Authorization": "Bearer ${env:}"}}}}"#),
         fx("voice-manifest.json", r#"{"mcp": {"servers": {"a": {"url": «"https://a.example.com/mcp", "authentication": {"type": "bearer"}},
   "b": {"url": «"https://b.example.com/mcp", "authentication": {"type": "api_key"}},
   "c": {"url": «"https://c.example.com/mcp", "authentication": {"type": "api_key", "in": "header", "name": "X-API-Key"}},
@@ -121,6 +124,9 @@ fn says_none(t: &str) -> bool {
             | "false"
             | "disabled"
             | "null"
+            | "n/a"
+            | "na"
+            | "tbd"
     )
 }
 
@@ -135,11 +141,33 @@ fn has_value(n: &Node) -> bool {
             || n.members().iter().any(|m| has_value(&m.value));
     };
     let visible: String = t.chars().filter(|c| !super::invisible_char(*c)).collect();
+    // A reference that names nothing (`${}`, `${env:}`) sends nothing (black-box tester,
+    // session 15 round 11: F14).
+    let visible = ["${}", "${env:}", "${input:}", "{{}}"]
+        .iter()
+        .fold(visible, |v, e| v.replace(e, ""));
     let (rest, had) = strip_references(&visible);
     if had {
         return true;
     }
     let v = strip_scheme(rest.trim()).trim();
+    // A scheme alone (`Bearer:`), and Basic credentials that decode to an empty user and
+    // password (`Basic Og==` is `:`).
+    let lower = v.to_ascii_lowercase();
+    if matches!(
+        lower.trim_end_matches(':'),
+        "bearer" | "basic" | "token" | ""
+    ) {
+        return false;
+    }
+    if rest.trim().to_ascii_lowercase().starts_with("basic ") {
+        use base64::Engine as _;
+        if let Ok(d) = base64::engine::general_purpose::STANDARD.decode(v) {
+            if d.iter().all(|b| *b == b':' || b.is_ascii_whitespace()) {
+                return false;
+            }
+        }
+    }
     // One or two characters after a scheme (`Bearer 0`, `Bearer X`) are a placeholder, not a
     // token (black-box tester, session 14 round 9: F8).
     let schemed = v.len() < rest.trim().len();

@@ -3,6 +3,20 @@
 //! file and the probe live in the library.
 
 use crate::cli::GlobalArgs;
+
+/// A line for the person at the terminal: plain on stderr, or with `--log-format json` one
+/// JSON log event at the level given (as `vigil scan` logs its summary; black-box tester,
+/// session 15 round 11: F13).
+macro_rules! say {
+    ($g:expr, $level:ident, $($arg:tt)*) => {{
+        let line = format!($($arg)*);
+        if matches!($g.log_format, crate::cli::LogFormatArg::Json) {
+            tracing::$level!("{}", line.trim_start_matches("vigil lint: ").trim_start());
+        } else {
+            eprintln!("{line}");
+        }
+    }};
+}
 pub(crate) use crate::output::FormatArg;
 use clap::{Args, ValueEnum};
 use std::io::IsTerminal as _;
@@ -107,9 +121,14 @@ pub(crate) fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> 
     if args.discover {
         let found = discover(&Places::from_env());
         if !g.quiet {
-            eprintln!("vigil lint: --discover found {} file(s)", found.len());
+            say!(
+                g,
+                info,
+                "vigil lint: --discover found {} file(s)",
+                found.len()
+            );
             for f in &found {
-                eprintln!("  {}", esc(&f.display().to_string()));
+                say!(g, info, "  {}", esc(&f.display().to_string()));
             }
         }
         paths.extend(found);
@@ -226,7 +245,7 @@ pub(crate) fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> 
         let url = match vigil_lint::probe::target(given) {
             Ok((clean, removed)) => {
                 for r in &removed {
-                    eprintln!(
+                    say!(g, warn,
                         "vigil lint: warning: --probe {}: {r} removed; the probe never sends credentials",
                         esc(&clean)
                     );
@@ -258,12 +277,16 @@ pub(crate) fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> 
                             .burst
                             .as_ref()
                             .map_or(0, |b| (b.sent as usize).saturating_sub(1));
-                    eprintln!(
+                    say!(
+                        g,
+                        info,
                         "vigil lint: probed {} with {requests} request(s):",
                         esc(url)
                     );
                     for s in &sent {
-                        eprintln!(
+                        say!(
+                            g,
+                            info,
                             "  {}",
                             esc(&vigil_lint::redact::redact_builtin(&format!(
                                 "{} {} → {}",
@@ -324,7 +347,7 @@ pub(crate) fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> 
     if let (Some(lock_path), Some((lock, said))) = (&args.pin, lock_to_write) {
         lock.save(lock_path)?;
         if !g.quiet {
-            eprintln!("{said}");
+            say!(g, info, "{said}");
         }
     }
 
@@ -335,18 +358,20 @@ pub(crate) fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> 
             Some(p) => format!("the reasons are in {}", esc(&p.display().to_string())),
             None => "the reasons are in the report on stdout".to_owned(),
         };
-        eprintln!(
+        say!(g, warn,
             "vigil lint: incomplete: {gaps} input(s) could not be linted or probed ({whither}); exit 2"
         );
     }
     if g.verbose > 0 && !g.quiet {
         for (path, kind) in &out.linted {
-            eprintln!("vigil lint: linted {} ({kind})", esc(path));
+            say!(g, info, "vigil lint: linted {} ({kind})", esc(path));
         }
     }
     if !g.quiet {
         let count = |s: Severity| out.findings.iter().filter(|f| f.severity == s).count();
-        eprintln!(
+        say!(
+            g,
+            info,
             "vigil lint: {} file(s) linted, {} finding(s): {} error, {} warning, {} note{}",
             out.linted.len(),
             out.findings.len(),
@@ -364,7 +389,7 @@ pub(crate) fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> 
             && out.errors.is_empty()
             && args.probe.is_empty()
         {
-            eprintln!("vigil lint: no MCP configuration, manifest, tools list, compose file or bot source found");
+            say!(g, info, "vigil lint: no MCP configuration, manifest, tools list, compose file or bot source found");
         }
     }
     if !out.errors.is_empty() || !probe_errors.is_empty() {

@@ -3454,3 +3454,28 @@ fn compose_interpolation_reads_the_env_file_beside_it() {
         "{all}"
     );
 }
+
+/// `--log-format json` makes every line lint writes to stderr a JSON log event, as `vigil
+/// scan`'s are (black-box tester, session 15 round 11: F13).
+#[test]
+fn lint_logs_json_when_asked() {
+    let dir = TempDir::new().unwrap();
+    common::write(
+        dir.path(),
+        ".mcp.json",
+        r#"{"mcpServers": {"a": {"url": "http://mcp.example.com/mcp"}}}"#,
+    );
+    let out = run(
+        dir.path(),
+        &["lint", ".", "-v", "--log-format", "json", "-f", "json"],
+    );
+    expect_exit(&out, 1);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(lines.len() >= 2, "{err}");
+    for l in lines {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+        assert!(v["fields"]["message"].is_string(), "{l}");
+    }
+    assert!(err.contains("1 file(s) linted"), "{err}");
+}
