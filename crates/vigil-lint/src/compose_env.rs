@@ -25,9 +25,10 @@ const FIELDS: &[&str] = &[
 /// Resolves `$VAR`, `${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:?message}`,
 /// `${VAR?message}`, `${VAR:+alt}` and `${VAR+alt}` in a compose document's container fields
 /// (each service's, and the top-level volumes' `driver_opts`) with the variables `lookup`
-/// knows. A variable it does not know keeps its reference (the shell may set it), and a
-/// default is left for the rules to read as Compose would with the variable unset. A string that
-/// resolves to `true` or `false` under `privileged` becomes a boolean.
+/// knows. A variable it does not know keeps its reference (the shell may set it); one with a
+/// default is read as its default, as Compose reads it unset (`privileged: ${PRIV:-true}` is
+/// privileged; black-box tester, session 15 round 12: F2). A string that resolves to a YAML
+/// boolean under `privileged` becomes a boolean.
 pub fn interpolate(root: &mut Node, lookup: &dyn Fn(&str) -> Option<String>) {
     if let Value::Object(top) = &mut root.value {
         for m in top.iter_mut() {
@@ -125,10 +126,10 @@ fn resolve_at(s: &str, lookup: &dyn Fn(&str) -> Option<String>, depth: usize) ->
                 } else if let Some(w) = op.strip_prefix(":-") {
                     match value.filter(|v| !v.is_empty()) {
                         Some(v) => v,
-                        None => format!("${{{name}:-{}}}", word(w)),
+                        None => word(w),
                     }
                 } else if let Some(w) = op.strip_prefix('-') {
-                    value.unwrap_or_else(|| format!("${{{name}-{}}}", word(w)))
+                    value.unwrap_or_else(|| word(w))
                 } else if op.starts_with(":?") || op.starts_with('?') {
                     value.unwrap_or_else(|| raw.to_owned())
                 } else if let Some(w) = op.strip_prefix(":+") {
@@ -209,9 +210,12 @@ mod tests {
             ),
             ("$SOCK:/x", "/var/run/docker.sock:/x"),
             ("${PRIV:-false}", "true"),
-            ("${EMPTY:-host}", "${EMPTY:-host}"),
+            ("${EMPTY:-host}", "host"),
+            ("${NONE:-true}", "true"),
+            ("${NONE-6379}:6379", "6379:6379"),
             ("${EMPTY-host}", ""),
-            ("${NONE:-${SOCK}}", "${NONE:-/var/run/docker.sock}"),
+            ("${NONE:-${SOCK}}", "/var/run/docker.sock"),
+            ("${NONE:-${NONE2:-host}}", "host"),
             ("${NONE}", "${NONE}"),
             ("${SOCK:?set it}", "/var/run/docker.sock"),
             ("${PRIV:+yes}", "yes"),

@@ -221,7 +221,10 @@ pub struct Request {
 static PY_INTENTS_CALL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"Intents\s*\.\s*(all|default|none)\s*\(\s*\)").expect("regex"));
 static PY_INTENT_SET: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\bintents\s*\.\s*([A-Za-z_]{1,40})\s*=\s*True\b").expect("regex")
+    // Any variable whose name ends in `intents` (`my_intents.message_content = True`)
+    // (black-box tester, session 15 round 12: F5).
+    Regex::new(r"\b[A-Za-z0-9_]{0,40}[Ii]ntents\s*\.\s*([A-Za-z_]{1,40})\s*=\s*True\b")
+        .expect("regex")
 });
 static PY_INTENTS_CTOR: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"Intents\s*\(([^()]+)\)").expect("regex"));
@@ -312,7 +315,7 @@ static PY_PERMS_CALL: LazyLock<Regex> = LazyLock::new(|| {
 static PY_PERMS_CTOR: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"Permissions\s*\(([^()]+)\)").expect("regex"));
 
-/// The value of an integer expression as bots write bit sets: `8`, `0x8`, `1 << 3`,
+/// The value of an integer expression as bots write bit sets: `8`, `0x8`, `1 << 3`, `2 ** 3`,
 /// `268435456 | 8`, `value=2048 + 1024`, with parentheses around terms. Anything else: `None`.
 pub fn int_expr(text: &str) -> Option<u64> {
     let t = text.trim();
@@ -331,12 +334,16 @@ pub fn int_expr(text: &str) -> Option<u64> {
             .trim_start_matches('(')
             .trim_end_matches(')')
             .trim();
-        let v = match term.split_once("<<") {
-            Some((a, b)) => {
+        let v = match (term.split_once("<<"), term.split_once("**")) {
+            (Some((a, b)), _) => {
                 let shift = int_literal(b.trim())?;
                 int_literal(a.trim())?.checked_shl(u32::try_from(shift).ok()?)?
             }
-            None => int_literal(term)?,
+            // `2 ** 15` (JavaScript and Python) (black-box tester, session 15 round 12: F5).
+            (None, Some((a, b))) => {
+                int_literal(a.trim())?.checked_pow(u32::try_from(int_literal(b.trim())?).ok()?)?
+            }
+            (None, None) => int_literal(term)?,
         };
         total |= v;
     }
@@ -464,7 +471,7 @@ pub fn intents(doc: &Document) -> Vec<Request> {
 /// `intents.value |= 1 << 15`, `setattr(intents, "message_content", True)`,
 /// `Intents(**{"members": True})`, `Intents._from_value(33281)`.
 static PY_VALUE_SET: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\bintents\s*\.\s*value\s*(?:\|=|\+=|=)\s*(\d[0-9a-fA-FxX_ \t<|+()]{0,200})")
+    Regex::new(r"\b[A-Za-z0-9_]{0,40}[Ii]ntents\s*\.\s*value\s*(?:\|=|\+=|=)\s*(\d[0-9a-fA-FxX_ \t<|+()*]{0,200})")
         .expect("regex")
 });
 static PY_SETATTR: LazyLock<Regex> = LazyLock::new(|| {

@@ -990,7 +990,8 @@ fn interpolate_compose(path: &Path, doc: &mut Document, out: &Mutex<Outcome>) {
             });
             return;
         }
-        Err(_) => return,
+        // No `.env`: defaults still apply (`${PRIV:-true}` is true).
+        Err(_) => return crate::compose_env::interpolate(&mut doc.root, &|_| None),
     }
     match vigil_env::envfile::load(&env) {
         Ok(vars) => {

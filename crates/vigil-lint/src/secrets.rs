@@ -10,8 +10,9 @@ static REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"\$?\{\{\s*(?:secrets|inputs|env|vars)\.[A-Za-z0-9_.\-]{1,128}\s*\}\}",
         // `-` belongs to VS Code's input and config ids, never to a variable's name:
-        // `${GH-literal}` is POSIX's default of `GH`, a literal to judge.
-        r"|\$\{(?:(?:input:|config:)[A-Za-z_][A-Za-z0-9_.\-]{0,127}|(?:env:)?[A-Za-z_][A-Za-z0-9_.]{0,127})(?::?[-=]([^}]*))?\}",
+        // `${GH-literal}` is POSIX's default of `GH`, a literal to judge. `${VAR:?message}`
+        // fails when VAR is unset: a reference (black-box tester, session 15 round 12: F6).
+        r"|\$\{(?:(?:input:|config:)[A-Za-z_][A-Za-z0-9_.\-]{0,127}|(?:env:)?[A-Za-z_][A-Za-z0-9_.]{0,127})(?::?[-=]([^}]*)|:?\?[^}]*)?\}",
         r"|\{env:[A-Za-z_][A-Za-z0-9_]{0,127}\}",
         r"|\$[A-Za-z_][A-Za-z0-9_]{0,127}",
         r"|%[A-Za-z_][A-Za-z0-9_]{0,127}%",
@@ -66,6 +67,32 @@ pub fn strip_references(value: &str) -> (std::borrow::Cow<'_, str>, bool) {
     out.push_str(&value[last..]);
     let had = out.len() != value.len();
     (std::borrow::Cow::Owned(out), had)
+}
+
+/// Whether a credential's value sends nothing: a scheme alone (`Bearer:`, `Bearer ${}`), a
+/// reference that names nothing (`${env:}`, `${input:}`, `${{ }}`), `undefined`, `N/A`, or Basic
+/// credentials that decode to an empty user and password (`Basic Og==` is `:`). Such a value is
+/// no authentication and no literal secret (black-box tester, session 15 rounds 11 and 12).
+pub fn sends_nothing(value: &str) -> bool {
+    static EMPTY_REF: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\$?\{\{\s*\}\}|\$\{\s*(?:env:|input:|config:)?\s*\}").expect("regex")
+    });
+    let v = EMPTY_REF.replace_all(value.trim(), "");
+    let rest = strip_scheme(v.trim()).trim();
+    let l = rest.to_ascii_lowercase();
+    if matches!(
+        l.trim_end_matches(':'),
+        "" | "bearer" | "basic" | "token" | "undefined" | "nil" | "n/a"
+    ) {
+        return true;
+    }
+    if rest.len() < v.trim().len() && v.trim().to_ascii_lowercase().starts_with("basic") {
+        use base64::Engine as _;
+        if let Ok(d) = base64::engine::general_purpose::STANDARD.decode(rest) {
+            return d.iter().all(|b| *b == b':' || b.is_ascii_whitespace());
+        }
+    }
+    false
 }
 
 /// Whether `value` is only references (and whitespace).
@@ -388,6 +415,9 @@ pub fn is_path_like(value: &str) -> bool {
 
 /// Whether a literal (references already removed) under a secret name is a credential.
 pub fn literal_under_secret_name(value: &str) -> bool {
+    if sends_nothing(value) {
+        return false;
+    }
     let v = strip_scheme(value.trim());
     if !v.contains("://") && (dressed_token(v) || weak_default(v)) {
         return true;

@@ -368,11 +368,42 @@ fn same_origin(u: &str, base: &url::Url) -> bool {
 
 /// A redirect's `Location` as printed: credentials redacted, and its fragment never shown (a
 /// bare token after `#` has no name to tell it by).
+/// Each query pair is judged decoded, by the rule `--probe` strips its own URL by
+/// (`data%5Bpassword%5D=…`, `pass%77ord=…`, a bare `?<token>`) (black-box tester, session 15
+/// round 12: F1).
 fn shown_location(location: &str) -> String {
-    match location.split_once('#') {
-        Some((base, _)) => format!("{}#[REDACTED]", crate::redact::redact_builtin(base)),
-        None => crate::redact::redact_builtin(location),
+    use crate::redact::{is_secret_param, name_is_token, query_secret, redact_builtin};
+    let (base, fragment) = match location.split_once('#') {
+        Some((b, _)) => (b, "#[REDACTED]"),
+        None => (location, ""),
+    };
+    let (path, query) = match base.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (base, None),
+    };
+    let mut out = redact_builtin(path);
+    if let Some(q) = query {
+        let pairs: Vec<String> = q
+            .split(['&', ';'])
+            .map(|raw| {
+                let Some((k, v)) = url::form_urlencoded::parse(raw.as_bytes()).next() else {
+                    return raw.to_owned();
+                };
+                if name_is_token(&k) {
+                    "[REDACTED]".to_owned()
+                } else if is_secret_param(&k) || query_secret(&k, &v).is_some() {
+                    let name = raw.split_once('=').map_or(raw, |(n, _)| n);
+                    format!("{}=[REDACTED]", redact_builtin(name))
+                } else {
+                    redact_builtin(raw)
+                }
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&pairs.join("&"));
     }
+    out.push_str(fragment);
+    out
 }
 
 #[cfg(test)]
@@ -389,6 +420,21 @@ mod tests {
             shown_location("https://a.example/next"),
             "https://a.example/next"
         );
+        assert_eq!(shown_location("/mcp?page=2&lang=en"), "/mcp?page=2&lang=en");
+        // Encoded names and bare tokens (black-box tester, session 15 round 12: F1).
+        for loc in [
+            format!("/mcp?data%5Bpassword%5D={token}"),
+            format!("https://o.example/mcp?data%5Bpassword%5D={token}"),
+            format!("//o.example/mcp?pass%77ord={token}"),
+            format!("/mcp?api%5Fkey={token}"),
+            format!("/mcp?%5Btoken%5D={token}"),
+            format!("/?{token}"),
+            format!("/mcp?a=1&{token}"),
+        ] {
+            let shown = shown_location(&loc);
+            assert!(!shown.contains(&token[..8]), "{loc} -> {shown}");
+            assert!(shown.contains("[REDACTED]"), "{loc} -> {shown}");
+        }
     }
 
     #[test]

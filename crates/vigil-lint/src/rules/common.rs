@@ -1390,3 +1390,34 @@ fn decode_entities(s: &str) -> String {
     }
     cur
 }
+
+/// The password an image reference carries before its registry (`user:pw@registry/img`: no
+/// registry reads it, but it is written in the file) (black-box tester, session 15 round 12:
+/// F9).
+pub(crate) fn image_credential(image: &str) -> Option<String> {
+    let head = image.split('/').next().unwrap_or(image);
+    let (userinfo, _) = head.split_once('@')?;
+    let (_, pw) = userinfo.split_once(':')?;
+    (!pw.is_empty() && !crate::secrets::is_reference(pw)).then(|| pw.to_owned())
+}
+
+/// An image reference as messages show it: userinfo and path pieces that read as tokens masked.
+pub(crate) fn shown_image(image: &str) -> String {
+    let (head, rest) = image.split_once('/').unwrap_or((image, ""));
+    let head = match head.split_once('@') {
+        Some((_, host)) if !head.contains("sha256") => format!("[REDACTED]@{host}"),
+        _ => head.to_owned(),
+    };
+    let mut parts = vec![head];
+    if !rest.is_empty() || image.contains('/') {
+        parts.extend(rest.split('/').map(|seg| {
+            let name = seg.split([':', '@']).next().unwrap_or(seg);
+            if crate::redact::is_secret_segment(name) || crate::secrets::looks_random(name) {
+                seg.replacen(name, "[REDACTED]", 1)
+            } else {
+                seg.to_owned()
+            }
+        }));
+    }
+    parts.join("/")
+}

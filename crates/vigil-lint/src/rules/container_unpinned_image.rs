@@ -63,7 +63,11 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
                 out.at(
                     s.argv[i].1.span,
                     s.launch_key.join("args"),
-                    format!("`{}` runs image `{img}` without a version", s.name),
+                    format!(
+                        "`{}` runs image `{}` without a version",
+                        s.name,
+                        super::common::shown_image(img)
+                    ),
                 );
             }
         }
@@ -75,7 +79,10 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
                     out.at(
                         img.span,
                         key.join("image"),
-                        format!("service `{name}` runs image `{t}` without a version"),
+                        format!(
+                            "service `{name}` runs image `{}` without a version",
+                            super::common::shown_image(t)
+                        ),
                     );
                 }
             }

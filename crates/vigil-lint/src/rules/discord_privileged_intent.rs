@@ -39,6 +39,9 @@ pub(crate) static RULE: Rule = Rule {
         // (black-box tester, session 15 round 11: F5).
         fx("bot/h.js", "const { Client, GatewayIntentBits } = require('discord.js');\nconst client = new Client({ intents: [GatewayIntentBits.Guilds, «1 << 15] });\n"),
         fx("bot/i.py", "import discord\nclient = discord.Client(intents=discord.Intents(discord.Intents.none().value | («1 << 15)))\n"),
+        // Another variable's name, a power of two (black-box tester, session 15 round 12: F5).
+        fx("bot/j.py", "import discord\nmy_intents = discord.Intents.none()\n«my_intents.message_content = True\nbotIntents = discord.Intents.none()\n«botIntents.presences = True\n"),
+        fx("bot/k.js", "const { Client, GatewayIntentBits } = require('discord.js');\nconst client = new Client({ intents: [GatewayIntentBits.Guilds, «2 ** 15] });\n"),
     ],
     counterexamples: &[
         fx("bot/main.py", "import discord\nintents = discord.Intents.none()\nintents.guilds = True\nintents.voice_states = True\nbot = discord.Client(intents=intents)\n"),

@@ -90,6 +90,13 @@ const EXAMPLES: &[Fixture] = &[
     // A compose build's args and a healthcheck's command (black-box tester, session 15 round
     // 11: F4).
     fx("docker-compose.yml", "services:\n  e:\n    image: x/e:1.0.0\n    build: {context: ., args: {NPM_TOKEN: «Summer{digits:4}x}}\n  f:\n    image: x/e:1.0.0\n    build: {context: ., args: [«\"GITHUB_TOKEN=Summer{digits:4}x\"]}\n  d:\n    image: x/d:1.0.0\n    healthcheck: {test: [\"CMD\", \"curl\", \"-H\", «\"Authorization: Bearer Summer{digits:4}x\", \"http://localhost/health\"]}\n  s:\n    image: x/d:1.0.0\n    healthcheck: {test: [\"CMD-SHELL\", «\"curl --api-key Summer{digits:4}x http://localhost/\"]}\n"),
+    // A password in an image reference (black-box tester, session 15 round 12: F9).
+    fx(".mcp.json", r#"{"mcpServers": {"d": {"command": "docker", "args": ["run", "-i", «"user:{alnum:24}@registry.example.com/img:1.0.0"]}}}"#),
+    // Programs' own password options and a URL's password inside a command string
+    // (black-box tester, session 15 round 12: F3, F4).
+    fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "sh", "args": ["-c", «"curl -f http://admin:{alnum:24}@localhost:8080/ && node a.js"]}, "b": {"command": "curl", "args": ["-u", «"admin:{alnum:24}", "https://x.example"]},
+  "c": {"command": "mysql", "args": ["-uroot", «"-p{alnum:24}"]}, "d": {"command": "sh", "args": ["-c", «"mysql -uroot -p{alnum:24} app"]}, "e": {"command": "redis-cli", "args": ["-a", «"hunter{digits:2}", "ping"]}}}"#),
+    fx("docker-compose.yml", "services:\n  a:\n    image: x/a:1.0.0\n    healthcheck: {test: [\"CMD\", \"curl\", \"-u\", «\"admin:{alnum:24}\", \"http://localhost/\"]}\n  b:\n    image: x/a:1.0.0\n    healthcheck: {test: «\"CMD-SHELL redis-cli --pass {alnum:24} ping\"}\n  c:\n    image: x/a:1.0.0\n    healthcheck: {test: [\"CMD-SHELL\", «\"curl -f http://admin:{alnum:24}@localhost/ || exit 1\"]}\n"),
     // A shell's or env's assignments before the program (black-box tester, session 15 round
     // 11: F3).
     fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "sh", "args": ["-c", «"OPENAI_API_KEY=Summer{digits:4}! node a.js"]}, "b": {"command": "env", "args": [«"OPENAI_API_KEY=Summer{digits:4}!", "node", "a.js"]},
@@ -101,8 +108,19 @@ const EXAMPLES: &[Fixture] = &[
 ];
 
 const COUNTEREXAMPLES: &[Fixture] = &[
+    // Values that send nothing are no literal secret (`remote-without-auth` reports them)
+    // (black-box tester, session 15 round 12: F7).
+    fx(".mcp.json", r#"{"mcpServers": {"a": {"url": "https://a.example.com/mcp", "headers": {"Authorization": "Bearer:"}}, "b": {"url": "https://b.example.com/mcp", "headers": {"Authorization": "Basic Og=="}},
+  "c": {"url": "https://c.example.com/mcp", "headers": {"Authorization": "N/A"}}, "d": {"url": "https://d.example.com/mcp", "headers": {"Authorization": "Bearer ${env:}"}},
+  "e": {"url": "https://e.example.com/mcp", "headers": {"Authorization": "Bearer undefined"}}, "f": {"url": "https://f.example.com/mcp", "headers": {"Authorization": "Bearer ${}"}},
+  "g": {"url": "https://g.example.com/mcp", "headers": {"Authorization": "Bearer ${{ }}"}}, "h": {"url": "https://h.example.com/mcp", "headers": {"Authorization": "Bearer ${input:}"}}}}"#),
+    // `${VAR:?message}` stops Compose when VAR is unset: a reference (black-box tester,
+    // session 15 round 12: F6).
+    fx("docker-compose.yml", "services:\n  postgres:\n    image: postgres:16.4\n    environment:\n      POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:?set it}\n      DB_PASSWORD: ${DB_PASSWORD?DB_PASSWORD must be set}\n      API_TOKEN: ${API_TOKEN:?}\n"),
     // `python -u` is unbuffered output, docker's `-u` the container's user; `--key NAME` names
     // a key (black-box tester, session 14 round 10: F6, F9).
+    fx(".mcp.json", r#"{"mcpServers": {"cu": {"command": "curl", "args": ["-u", "admin", "https://x.example"]}, "dk": {"command": "docker", "args": ["run", "-u", "node:node", "ghcr.io/acme/x:1.2.0"]}, "ms": {"command": "mysql", "args": ["-uroot", "-p", "app"]},
+  "u": {"command": "sh", "args": ["-c", "curl -f http://localhost:8080/health && node a.js"]}}}"#),
     fx(".mcp.json", r#"{"mcpServers": {"py": {"command": "python", "args": ["-u", "server.py", "-p", "profile-a"]},
   "d": {"command": "docker", "args": ["run", "-i", "-u", "1000", "ghcr.io/acme/x:1.2.0", "-p", "profile-a"]},
   "k": {"command": "x-mcp", "args": ["--key", "openai"]}, "n": {"command": "node", "args": ["--inspect", "index.js", "--key", "github-app"]}}}"#),
@@ -310,9 +328,14 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     for s in cx.servers {
         let args = &s.argv[s.argv.len().min(1)..];
         let own = own_arguments(&s.argv).saturating_sub(1);
+        let prog = s
+            .argv
+            .first()
+            .map(|a| crate::model::program_name(&a.0))
+            .unwrap_or_default();
         // `env K=V cmd`, `sh -c "K=V cmd"`: the program's environment, judged as `env` is.
         for (i, (_, node)) in s.assignments.iter().enumerate() {
-            if let Some(value) = secret_in_arg(&s.assignments, i, 0) {
+            if let Some(value) = secret_in_arg(&s.assignments, i, 0, "") {
                 let key = arg_key(&s.launch_key, node, None);
                 report(
                     out,
@@ -325,7 +348,7 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
         }
         for (i, (text, node)) in args.iter().enumerate() {
             let key = || arg_key(&s.launch_key, node, s.argv.first().map(|a| a.1));
-            if let Some(value) = secret_in_arg(args, i, own) {
+            if let Some(value) = secret_in_arg(args, i, own, &prog) {
                 report(
                     out,
                     node.span,
@@ -367,8 +390,9 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
                     _ => key.join(field),
                 };
                 let mut argv = super::common::compose_argv(n);
+                let string_form = n.as_str().is_some();
                 if let Some((head, _)) = argv.first() {
-                    if head == "CMD" || head == "NONE" {
+                    if head == "CMD" || head == "NONE" || (string_form && head == "CMD-SHELL") {
                         argv.remove(0);
                     } else if head == "CMD-SHELL" && argv.len() > 1 {
                         let (script, node) = argv[1].clone();
@@ -381,7 +405,7 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
                 // `sh -c "srv --api-key …"` and other wrappers: judged by what they run.
                 let (argv, assignments) = crate::model::unwrap_launcher_keeping(argv);
                 for (i, (_, node)) in assignments.iter().enumerate() {
-                    if let Some(value) = secret_in_arg(&assignments, i, 0) {
+                    if let Some(value) = secret_in_arg(&assignments, i, 0, "") {
                         report(
                             out,
                             node.span,
@@ -392,8 +416,12 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
                     }
                 }
                 let own = own_arguments(&argv);
+                let prog = argv
+                    .first()
+                    .map(|a| crate::model::program_name(&a.0))
+                    .unwrap_or_default();
                 for i in 0..argv.len() {
-                    if let Some(value) = secret_in_arg(&argv, i, own) {
+                    if let Some(value) = secret_in_arg(&argv, i, own, &prog) {
                         let node = argv[i].1;
                         report(
                             out,
@@ -403,6 +431,36 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
                             &value,
                         );
                     }
+                }
+            }
+        }
+    }
+    // A password in an image reference (`user:pw@registry/img`).
+    for s in cx.servers {
+        if let Some(i) = s.docker_run().and_then(|r| r.image) {
+            if let Some(pw) = super::common::image_credential(&s.argv[i].0) {
+                let key = arg_key(&s.launch_key, s.argv[i].1, None);
+                report(
+                    out,
+                    s.argv[i].1.span,
+                    &key,
+                    "a password in the image reference",
+                    &pw,
+                );
+            }
+        }
+    }
+    if cx.doc.kind == Kind::Compose {
+        for (_, svc, key) in services(root) {
+            if let Some(img) = svc.get("image") {
+                if let Some(pw) = img.as_str().and_then(super::common::image_credential) {
+                    report(
+                        out,
+                        img.span,
+                        &key.join("image"),
+                        "a password in the image reference",
+                        &pw,
+                    );
                 }
             }
         }
@@ -566,7 +624,7 @@ fn arg_key(launch: &KeyPath, node: &Node, command: Option<&Node>) -> KeyPath {
 
 /// The secret an argument carries, judged with its neighbours: `--api-key V`, `--token=V`,
 /// `-e NAME=V`, `--header "Authorization: Bearer V"`, `NAME=V`.
-fn secret_in_arg(args: &[(String, &Node)], i: usize, own: usize) -> Option<String> {
+fn secret_in_arg(args: &[(String, &Node)], i: usize, own: usize, prog: &str) -> Option<String> {
     let arg = args[i].0.as_str();
     let prev = i.checked_sub(1).map(|p| args[p].0.as_str()).unwrap_or("");
     let judge = |v: &str| {
@@ -606,6 +664,42 @@ fn secret_in_arg(args: &[(String, &Node)], i: usize, own: usize) -> Option<Strin
         }
         if matches!(prev, "-H" | "--header" | "--headers") {
             return header(arg);
+        }
+    }
+    program_password(args, i, prog).and_then(|v| judge(&v))
+}
+
+/// A password given the way one program spells it: MySQL's and MariaDB's glued `-pPASSWORD`,
+/// curl's and wget's `-u user:password` (`--user`), `redis-cli -a PASSWORD`; and the password
+/// of a URL written inside a command string (`sh -c "curl http://admin:pw@localhost/"`; a URL
+/// that is a whole argument is `credential-in-url`'s) (black-box tester, session 15 round 12:
+/// F3, F4).
+fn program_password(args: &[(String, &Node)], i: usize, prog: &str) -> Option<String> {
+    let arg = args[i].0.as_str();
+    let prev = i.checked_sub(1).map(|p| args[p].0.as_str()).unwrap_or("");
+    let db = prog.starts_with("mysql") || prog.starts_with("mariadb");
+    if db && arg.len() > 2 && arg.starts_with("-p") {
+        return Some(arg[2..].to_owned());
+    }
+    if matches!(prog, "curl" | "wget") {
+        let user = if matches!(prev, "-u" | "--user") && !arg.starts_with('-') {
+            Some(arg)
+        } else {
+            arg.strip_prefix("--user=")
+        };
+        if let Some((_, pw)) = user.and_then(|u| u.split_once(':')) {
+            return (!pw.is_empty()).then(|| pw.to_owned());
+        }
+    }
+    if prog.starts_with("redis-cli") && prev == "-a" && !arg.starts_with('-') {
+        return Some(arg.to_owned());
+    }
+    if args[i].1.as_str() != Some(arg) && arg.contains("://") {
+        if let Some(pw) = url::Url::parse(arg)
+            .ok()
+            .and_then(|u| u.password().map(str::to_owned))
+        {
+            return Some(crate::redact::percent_decode(&pw));
         }
     }
     None

@@ -141,33 +141,16 @@ fn has_value(n: &Node) -> bool {
             || n.members().iter().any(|m| has_value(&m.value));
     };
     let visible: String = t.chars().filter(|c| !super::invisible_char(*c)).collect();
-    // A reference that names nothing (`${}`, `${env:}`) sends nothing (black-box tester,
+    // A value that sends nothing (`Bearer:`, `Basic Og==`, `${env:}`) (black-box tester,
     // session 15 round 11: F14).
-    let visible = ["${}", "${env:}", "${input:}", "{{}}"]
-        .iter()
-        .fold(visible, |v, e| v.replace(e, ""));
+    if crate::secrets::sends_nothing(&visible) {
+        return false;
+    }
     let (rest, had) = strip_references(&visible);
     if had {
         return true;
     }
     let v = strip_scheme(rest.trim()).trim();
-    // A scheme alone (`Bearer:`), and Basic credentials that decode to an empty user and
-    // password (`Basic Og==` is `:`).
-    let lower = v.to_ascii_lowercase();
-    if matches!(
-        lower.trim_end_matches(':'),
-        "bearer" | "basic" | "token" | ""
-    ) {
-        return false;
-    }
-    if rest.trim().to_ascii_lowercase().starts_with("basic ") {
-        use base64::Engine as _;
-        if let Ok(d) = base64::engine::general_purpose::STANDARD.decode(v) {
-            if d.iter().all(|b| *b == b':' || b.is_ascii_whitespace()) {
-                return false;
-            }
-        }
-    }
     // One or two characters after a scheme (`Bearer 0`, `Bearer X`) are a placeholder, not a
     // token (black-box tester, session 14 round 9: F8).
     let schemed = v.len() < rest.trim().len();

@@ -137,8 +137,11 @@ fn xml_escape(s: &str) -> String {
             '\r' => o.push_str("&#xd;"),
             // XML 1.0 allows no other control character, not even as a reference: written
             // out as `\u{1b}`, so a name from a file cannot make the report unreadable.
+            // Invisible format characters (bidi controls, zero width, tags) too, as the text
+            // report shows them (black-box tester, session 15 round 12: F12).
             c if ((c as u32) < 0x20 && c != '\n' && c != '\t')
-                || matches!(c, '\u{fffe}' | '\u{ffff}') =>
+                || matches!(c, '\u{7f}'..='\u{9f}' | '\u{fffe}' | '\u{ffff}')
+                || vigil_core::logging::is_hidden(c) =>
             {
                 o.push_str(&format!("\\u{{{:x}}}", c as u32))
             }

@@ -565,7 +565,8 @@ fn markdown_messages_cannot_open_markup() {
 }
 
 /// Control, bidi and zero-width characters in a name or message reach the Markdown report
-/// escaped, as in the text report (black-box tester, session 15 round 11: F10).
+/// escaped, as in the text report, and in JUnit (black-box tester, session 15 round 11: F10,
+/// round 12: F12).
 #[test]
 fn markdown_escapes_controls_and_invisible_characters() {
     let mut r = scan_like();
@@ -573,4 +574,7 @@ fn markdown_escapes_controls_and_invisible_characters() {
     let md = rendered(Format::Markdown, &r, full());
     assert!(!md.contains(['\u{1b}', '\u{202e}', '\u{200b}']), "{md:?}");
     assert!(md.contains("u{202e}") && md.contains("u{1b}"), "{md}");
+    // JUnit too (round 12: F12).
+    let xml = rendered(Format::Junit, &r, full());
+    assert!(!xml.contains(['\u{1b}', '\u{202e}', '\u{200b}']), "{xml:?}");
 }

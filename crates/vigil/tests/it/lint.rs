@@ -3479,3 +3479,43 @@ fn lint_logs_json_when_asked() {
     }
     assert!(err.contains("1 file(s) linted"), "{err}");
 }
+
+/// Without a `.env`, Compose's defaults are what runs: `${PRIV:-true}` is privileged and
+/// `${RP:-6379}:6379` publishes Redis everywhere; an image reference's password is reported and
+/// never printed (black-box tester, session 15 round 12: F2, F9).
+#[test]
+fn compose_defaults_apply_without_an_env_file_and_image_passwords_are_masked() {
+    let dir = TempDir::new().unwrap();
+    let pw = ["Zk3j9QpL2mX8", "vB7nR4tY6wE1"].concat();
+    common::write(
+        dir.path(),
+        "compose.yaml",
+        format!("services:\n  p:\n    image: redis:7.4.1\n    privileged: ${{PRIV:-true}}\n  redis:\n    image: redis:7.4.1\n    ports: [\"${{RP:-6379}}:6379\"]\n  i:\n    image: user:{pw}@registry.example.com/img\n"),
+    );
+    for f in ["json", "text", "markdown", "sarif"] {
+        let out = run(dir.path(), &["lint", "compose.yaml", "-f", f]);
+        expect_exit(&out, 1);
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!all.contains(&pw), "{f}: {all}");
+    }
+    let out = run(dir.path(), &["lint", "compose.yaml", "-f", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rules: BTreeSet<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    for r in [
+        "container-privileged",
+        "port-exposed-all-interfaces",
+        "hardcoded-credential",
+        "container-unpinned-image",
+    ] {
+        assert!(rules.contains(r), "{r}: {rules:?}");
+    }
+}
