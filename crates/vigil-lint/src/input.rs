@@ -252,8 +252,19 @@ pub fn by_shape(root: &Node, path: &Path) -> Option<Kind> {
     None
 }
 
-/// The `tools` array of a `tools/list` result (bare, or as a JSON-RPC response's `result`).
+/// The `tools` array of a `tools/list` result (bare, as a JSON-RPC response's `result`, or the
+/// array alone).
 pub fn tools_of(root: &Node) -> Option<&Node> {
+    // A bare array of tools (`jq .result.tools` saved to a file), each with its schema
+    // (black-box tester, session 15 round 13: F8).
+    if root.is_array() {
+        let items = root.elements();
+        let ok = !items.is_empty()
+            && items.iter().all(|t| {
+                t.get("name").and_then(Node::as_str).is_some() && t.get("inputSchema").is_some()
+            });
+        return ok.then_some(root);
+    }
     let tools = root
         .get("tools")
         .or_else(|| root.path(&["result", "tools"]))?;

@@ -554,7 +554,9 @@ pub fn tools<'a>(
                         .and_then(Node::as_str)
                 })
                 .unwrap_or(fallback);
-            let key = if root.get("tools").is_some() {
+            let key = if root.is_array() {
+                KeyPath(Vec::new())
+            } else if root.get("tools").is_some() {
                 KeyPath(vec!["tools".into()])
             } else {
                 KeyPath(vec!["result".into(), "tools".into()])

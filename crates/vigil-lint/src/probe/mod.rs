@@ -95,7 +95,7 @@ pub enum ProbeError {
 /// parameters (the probe never authenticates). Returns it and what was removed, for a warning.
 pub fn target(url: &str) -> Result<(String, Vec<String>), ProbeError> {
     let bad = |why: String| ProbeError::BadUrl {
-        url: crate::redact::redact_builtin(url),
+        url: shown_bad_url(url),
         why,
     };
     let parsed = url::Url::parse(url).map_err(|e| bad(format!("not a valid URL ({e})")))?;
@@ -112,6 +112,19 @@ pub fn target(url: &str) -> Result<(String, Vec<String>), ProbeError> {
     }
     let (clean, removed) = crate::redact::strip_credentials(&parsed);
     Ok((clean.to_string(), removed))
+}
+
+/// A URL that cannot be probed, as its error shows it: credentials masked as everywhere, and a
+/// user and password written without a scheme (`deploy:<token>@host/mcp`, `https://`
+/// forgotten) masked too, with any word that reads as a token (black-box tester, session 15
+/// round 13: F5).
+fn shown_bad_url(url: &str) -> String {
+    let shown = crate::redact::redact_quoted_builtin(url);
+    let authority_end = shown.find('/').unwrap_or(shown.len());
+    match shown[..authority_end].rfind('@') {
+        Some(at) if !shown.contains("://") => format!("[REDACTED]{}", &shown[at..]),
+        _ => shown,
+    }
 }
 
 /// Probes `url` (first made a [`target`]: no userinfo, no credential query parameters).
@@ -381,7 +394,22 @@ fn shown_location(location: &str) -> String {
         Some((p, q)) => (p, Some(q)),
         None => (base, None),
     };
-    let mut out = redact_builtin(path);
+    // A relative path (`/api/mcp/s/<token>/mcp`) has no scheme for the URL masking to see:
+    // its segments are judged one by one (black-box tester, session 15 round 13: F7).
+    let mut out = if path.contains("://") {
+        redact_builtin(path)
+    } else {
+        path.split('/')
+            .map(|seg| {
+                if crate::redact::is_secret_segment(seg) {
+                    "[REDACTED]".to_owned()
+                } else {
+                    redact_builtin(seg)
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/")
+    };
     if let Some(q) = query {
         let pairs: Vec<String> = q
             .split(['&', ';'])
@@ -411,6 +439,16 @@ mod tests {
     use super::{shown_location, target};
 
     #[test]
+    fn a_url_without_its_scheme_is_refused_with_its_password_masked() {
+        let token: String = ["Zk3q9LmN2pR7", "sT4vW8xY1bC5"].concat();
+        let e = target(&format!("deploy:{token}@mcp.example.com/mcp"))
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains(&token[..8]), "{e}");
+        assert!(e.contains("[REDACTED]@mcp.example.com/mcp"), "{e}");
+    }
+
+    #[test]
     fn a_redirect_s_fragment_is_never_shown() {
         // Built at run time: a bare token after `#` (black-box tester, session 11).
         let token: String = ["Zk3q9LmN2pR7", "sT4vW8xY1bC5", "dF6gH0jK2"].concat();
@@ -430,6 +468,8 @@ mod tests {
             format!("/mcp?%5Btoken%5D={token}"),
             format!("/?{token}"),
             format!("/mcp?a=1&{token}"),
+            format!("/api/mcp/s/{token}/mcp"),
+            format!("mcp/s/{token}/mcp"),
         ] {
             let shown = shown_location(&loc);
             assert!(!shown.contains(&token[..8]), "{loc} -> {shown}");

@@ -70,6 +70,8 @@ pub(crate) static RULE: Rule = Rule {
   "d": {"url": «"https://d.example.com/mcp?next=/cb?token=Summer{digits:4}"},
   "e": {"url": «"https://e.example.com/mcp?redirect=http%3A%2F%2Fx%2F%3Fpassword%3DSummer{digits:4}"},
   "f": {"url": «"https://f.example.com/mcp?r=https%253A%252F%252Fx%252F%253Fpw%253DSummer{digits:4}"}}}"#),
+        // A server URL without its scheme (black-box tester, session 15 round 13: F5).
+        fx(".mcp.json", r#"{"mcpServers": {"a": {"url": «"admin:{alnum:24}@mcp.example.com/mcp"}, "c": {"serverUrl": «"mcp.example.com/api/mcp/s/{alnum:40}/mcp"}}}"#),
         // The URL's own fragment, and bracketed parameter names (black-box tester, session 15
         // round 11: F1, F2).
         fx(".mcp.json", r#"{"mcpServers": {"a": {"url": «"https://a.example.com/mcp#access_token=Summer{digits:4}"}, "b": {"url": «"https://b.example.com/mcp#password=Summer{digits:4}"},
@@ -97,8 +99,15 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     for s in cx.strings {
         let node = s.node;
         let Some(text) = node.as_str() else { continue };
-        let Some(t) = url_candidate(text) else {
-            continue;
+        // A server's URL written without its scheme (`admin:<pw>@host/mcp`,
+        // `host/api/mcp/s/<token>/mcp`) is read as the https URL a client would make of it
+        // (black-box tester, session 15 round 13: F5).
+        let t = match url_candidate(text) {
+            Some(t) => t,
+            None if schemeless_server_url(s.last_key(), text) => {
+                std::borrow::Cow::Owned(format!("https://{}", text.trim()))
+            }
+            None => continue,
         };
         // Without `@` a URL has no user name or password, without `?` no query, without a
         // long path segment no token in its path: nothing to find, no need to parse.
@@ -187,4 +196,29 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
             }
         }
     }
+}
+
+/// Whether a string under a URL's key (`url`, `serverUrl`, `httpUrl`, `endpoint`, `uri`) is a
+/// URL without its scheme: a host name (with a dot, or `localhost`), maybe after a user and
+/// password, then a path.
+fn schemeless_server_url(key: &str, text: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    if !matches!(
+        k.as_str(),
+        "url" | "serverurl" | "httpurl" | "endpoint" | "uri"
+    ) {
+        return false;
+    }
+    let t = text.trim();
+    if t.contains("://") || t.contains(char::is_whitespace) || t.starts_with('$') {
+        return false;
+    }
+    let authority = t.split('/').next().unwrap_or(t);
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    let host = host.split(':').next().unwrap_or(host);
+    host == "localhost"
+        || (host.contains('.')
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-')))
 }

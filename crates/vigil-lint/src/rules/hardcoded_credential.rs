@@ -90,6 +90,14 @@ const EXAMPLES: &[Fixture] = &[
     // A compose build's args and a healthcheck's command (black-box tester, session 15 round
     // 11: F4).
     fx("docker-compose.yml", "services:\n  e:\n    image: x/e:1.0.0\n    build: {context: ., args: {NPM_TOKEN: «Summer{digits:4}x}}\n  f:\n    image: x/e:1.0.0\n    build: {context: ., args: [«\"GITHUB_TOKEN=Summer{digits:4}x\"]}\n  d:\n    image: x/d:1.0.0\n    healthcheck: {test: [\"CMD\", \"curl\", \"-H\", «\"Authorization: Bearer Summer{digits:4}x\", \"http://localhost/health\"]}\n  s:\n    image: x/d:1.0.0\n    healthcheck: {test: [\"CMD-SHELL\", «\"curl --api-key Summer{digits:4}x http://localhost/\"]}\n"),
+    // JSON as an argument, Redis's --requirepass, a key in an authentication block (black-box
+    // tester, session 15 round 13: F1-F3).
+    fx("claude_desktop_config.json", r#"{"mcpServers": {"s": {"command": "npx", "args": ["-y", "@smithery/cli@1.2.3", "run", "@x/brave", "--config", «"{\"braveApiKey\":\"BSA{alnum:28}\"}"]},
+  "c": {"command": "x-mcp", "args": [«"--config={\"password\":\"Hunter{digits:4}pass!\"}"]}, "r": {"command": "redis-server", "args": ["--requirepass", «"S3cret{alpha:6}Pass"]}}}"#),
+    fx("docker-compose.yml", "services:\n  redis:\n    image: redis:7.4.1\n    command: «redis-server --requirepass S3cret{alpha:6}Pass\n  s:\n    image: x/s:1.0.0\n    command: [\"server\", \"--foo\", «\"{alnum:32}\"]\n"),
+    fx("voice-manifest.json", r#"{"mcp": {"servers": {"b": {"url": "https://api.example.com/mcp", "authentication": {"type": "api_key", "header": "X-API-Key", "key": «"S3cret{alpha:6}2024"}}}}}"#),
+    // `user:password@host/path` given to a launcher without its scheme (round 13: F5).
+    fx(".mcp.json", r#"{"mcpServers": {"b": {"command": "npx", "args": ["-y", "mcp-remote@0.1.18", «"deploy:{alnum:24}@mcp.example.com/sse"]}}}"#),
     // A password in an image reference (black-box tester, session 15 round 12: F9).
     fx(".mcp.json", r#"{"mcpServers": {"d": {"command": "docker", "args": ["run", "-i", «"user:{alnum:24}@registry.example.com/img:1.0.0"]}}}"#),
     // Programs' own password options and a URL's password inside a command string
@@ -235,7 +243,15 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
             continue;
         }
         let name = s.last_key();
-        if is_secret_name(name) && !under_args(s.path) {
+        // `key` and `value` inside an authentication block (`"authentication": {"type":
+        // "api_key", "key": "…"}`) are the credential (black-box tester, session 15 round 13:
+        // F3).
+        let in_auth = matches!(name.to_ascii_lowercase().as_str(), "key" | "value" | "secret")
+            && s.path.iter().any(|seg| {
+                matches!(seg, Seg::Key(k) if matches!(k.to_ascii_lowercase().as_str(),
+                    "authentication" | "auth" | "oauth" | "oauth2" | "credentials" | "apikey" | "api_key"))
+            });
+        if (is_secret_name(name) || in_auth) && !under_args(s.path) {
             let (rest, _) = strip_references(text);
             let id = crate::secrets::is_id_name(name) && crate::secrets::is_uuid_or_digest(&rest);
             if literal_under_secret_name(&rest) && !id {
@@ -421,8 +437,8 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
                     .map(|a| crate::model::program_name(&a.0))
                     .unwrap_or_default();
                 for i in 0..argv.len() {
+                    let node = argv[i].1;
                     if let Some(value) = secret_in_arg(&argv, i, own, &prog) {
-                        let node = argv[i].1;
                         report(
                             out,
                             node.span,
@@ -430,6 +446,19 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
                             "a literal secret in the command line",
                             &value,
                         );
+                    } else {
+                        // As an MCP server's arguments are judged (black-box tester, session
+                        // 15 round 13: F2).
+                        let (rest, _) = strip_references(&argv[i].0);
+                        if looks_random(&rest) {
+                            report(
+                                out,
+                                node.span,
+                                &at,
+                                "a high-entropy token in the command line",
+                                rest.trim(),
+                            );
+                        }
                     }
                 }
             }
@@ -642,9 +671,26 @@ fn secret_in_arg(args: &[(String, &Node)], i: usize, own: usize, prog: &str) -> 
         let (name, v) = h.split_once(':')?;
         is_secret_name(name.trim()).then(|| judge(v)).flatten()
     };
+    // JSON given as an argument (`--config '{"braveApiKey": "…"}'`, Smithery's form, or
+    // `--config={…}`): judged as JSON in an env value is (black-box tester, session 15 round
+    // 13: F1).
+    let json_arg = |v: &str| {
+        let t = v.trim();
+        (t.starts_with('{') && t.ends_with('}'))
+            .then(|| secret_in_json(&strip_references(t).0))
+            .flatten()
+    };
+    if let Some(inner) = json_arg(arg) {
+        return Some(inner);
+    }
     if let Some((flag, v)) = arg.split_once('=') {
         if matches!(flag, "-H" | "--header" | "--headers") {
             return header(v);
+        }
+        if flag.starts_with('-') {
+            if let Some(inner) = json_arg(v) {
+                return Some(inner);
+            }
         }
         if flag.starts_with('-')
             && (is_secret_name(flag) || password_flag(&args[..i], own, flag, v))
@@ -694,6 +740,18 @@ fn program_password(args: &[(String, &Node)], i: usize, prog: &str) -> Option<St
     if prog.starts_with("redis-cli") && prev == "-a" && !arg.starts_with('-') {
         return Some(arg.to_owned());
     }
+    // `user:password@host/path` without its scheme (`mcp-remote deploy:<pw>@host/sse`).
+    if !arg.contains("://") && !arg.starts_with('-') {
+        let authority = arg.split('/').next().unwrap_or(arg);
+        if let Some((userinfo, host)) = authority.rsplit_once('@') {
+            if let Some((_, pw)) = userinfo.split_once(':') {
+                let hosty = host.contains('.') || host.starts_with("localhost");
+                if hosty && !pw.is_empty() && !userinfo.contains(char::is_whitespace) {
+                    return Some(crate::redact::percent_decode(pw));
+                }
+            }
+        }
+    }
     if args[i].1.as_str() != Some(arg) && arg.contains("://") {
         if let Some(pw) = url::Url::parse(arg)
             .ok()
@@ -716,7 +774,9 @@ fn program_password(args: &[(String, &Node)], i: usize, prog: &str) -> Option<St
 fn password_flag(before: &[(String, &Node)], own: usize, flag: &str, value: &str) -> bool {
     match flag.to_ascii_lowercase().as_str() {
         "--key" => return !key_name(value),
-        "--pat" | "--pw" | "--pwd" | "--pass" | "--passwd" | "--password" => return true,
+        "--pat" | "--pw" | "--pwd" | "--pass" | "--passwd" | "--password" | "--requirepass" => {
+            return true
+        }
         _ => {}
     }
     let port = !value.is_empty()

@@ -102,6 +102,10 @@ fn result(d: &Diagnostic, opts: &RenderOptions, rule_index: Option<usize>) -> Va
         Some(s) => format!("{}: {s}", d.message),
         None => d.message.clone(),
     };
+    // Names from files may hold bidi and zero-width characters: code-scanning pages show the
+    // message as text, so they are written escaped, as the text report writes them (black-box
+    // tester, session 15 round 13: F12).
+    let text = vigil_core::logging::printable(&text).into_owned();
     let mut result = json!({
         "ruleId": d.rule,
         "level": d.severity.as_str(),

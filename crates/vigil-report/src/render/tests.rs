@@ -574,7 +574,12 @@ fn markdown_escapes_controls_and_invisible_characters() {
     let md = rendered(Format::Markdown, &r, full());
     assert!(!md.contains(['\u{1b}', '\u{202e}', '\u{200b}']), "{md:?}");
     assert!(md.contains("u{202e}") && md.contains("u{1b}"), "{md}");
-    // JUnit too (round 12: F12).
+    // SARIF's message text too (round 13: F12).
+    let sarif = rendered(Format::Sarif, &r, full());
+    assert!(!sarif.contains(['\u{202e}', '\u{200b}']), "{sarif:?}");
+    // JUnit too (round 12: F12), a line break in an attribute as a reference (round 13).
+    r.diagnostics[0].message.push_str("\nline two");
     let xml = rendered(Format::Junit, &r, full());
+    assert!(xml.contains("&#xa;line two"), "{xml}");
     assert!(!xml.contains(['\u{1b}', '\u{202e}', '\u{200b}']), "{xml:?}");
 }

@@ -117,6 +117,22 @@ pub(crate) fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> 
             "--probe-burst: between 1 and {MAX_BURST}"
         );
     }
+    // `-o` naming a file being linted would replace it with the report (black-box tester,
+    // session 15 round 13: F11).
+    if let Some(rp) = args.report_path.as_deref() {
+        if let Ok(out) = std::fs::canonicalize(rp) {
+            let same = args
+                .paths
+                .iter()
+                .chain(args.pin.iter())
+                .any(|p| std::fs::canonicalize(p).is_ok_and(|p| p == out));
+            anyhow::ensure!(
+                !same,
+                "-o {}: that file is an input of this run; write the report elsewhere",
+                esc(&rp.display().to_string())
+            );
+        }
+    }
     let mut paths = args.paths.clone();
     if args.discover {
         let found = discover(&Places::from_env());
@@ -281,7 +297,7 @@ pub(crate) fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> 
                         g,
                         info,
                         "vigil lint: probed {} with {requests} request(s):",
-                        esc(url)
+                        esc(&vigil_lint::redact::redact_builtin(url))
                     );
                     for s in &sent {
                         say!(
