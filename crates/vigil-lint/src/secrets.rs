@@ -25,7 +25,7 @@ static SECRET_NAME: LazyLock<Regex> = LazyLock::new(|| {
         r"(?i)(?:^|[_\-.\s])(?:",
         r"api[_\-]?key|apikey|access[_\-]?key(?:[_\-]?id)?|secret(?:[_\-]?(?:access[_\-]?)?key)?|client[_\-]?secret",
         r"|(?:access|auth|refresh|id|bot|bearer|session|api|personal[_\-]access)?[_\-]?token|bearer",
-        r"|password|passwd|pwd|pass|passphrase|private[_\-]?key|credentials?|cookie",
+        r"|password|passwd|pwd|pw|pass|passphrase|private[_\-]?key|credentials?|cookie|subscription[_\-]?key",
         r"|session[_\-]?(?:id|key)|(?:signing|encryption|master|app|license)[_\-]?key|webhook(?:[_\-]?(?:url|secret))?",
         r"|dsn|connection[_\-]?string|database[_\-]?url|db[_\-]?url|authorization|auth",
         // The same words in other languages written in Latin letters (diacritics already
@@ -41,6 +41,15 @@ static SECRET_NAME: LazyLock<Regex> = LazyLock::new(|| {
 pub fn strip_references(value: &str) -> (std::borrow::Cow<'_, str>, bool) {
     if !value.contains(['$', '{', '%']) {
         return (std::borrow::Cow::Borrowed(value), false);
+    }
+    // Compose's `$$` escape: `$${REDIS_PASSWORD}` reaches the container as the reference
+    // `${REDIS_PASSWORD}` (black-box tester, session 15 round 14: F5).
+    if value.contains("$${") {
+        let unescaped = value.replace("$${", "${");
+        let (rest, had) = strip_references(&unescaped);
+        if had {
+            return (std::borrow::Cow::Owned(rest.into_owned()), true);
+        }
     }
     // `${VAR:-default}` (and `-`, `:=`, `=`): the client uses the default when VAR is unset,
     // so the default is a literal and stays to be judged.
@@ -231,6 +240,7 @@ fn ascii_secret_name(name: &str) -> bool {
         "secret",
         "pass",
         "pwd",
+        "pw",
         "auth",
         "cookie",
         "credential",
@@ -690,7 +700,10 @@ mod tests {
         fn strip_references_agrees_with_replace_all(
             v in "[-$%{}:=?aAzZ09_. ]{0,24}|\\$\\{[A-Za-z_]{1,4}(:?[-=][a-z}]{0,4})?\\}.{0,4}"
         ) {
-            let old = REFERENCE.replace_all(&v, |c: &regex::Captures<'_>| {
+            // Compose's `$$` escape read as the reference it keeps, where it keeps one.
+            let unescaped = v.replace("$${", "${");
+            let base = if v.contains("$${") && REFERENCE.is_match(&unescaped) { unescaped } else { v.clone() };
+            let old = REFERENCE.replace_all(&base, |c: &regex::Captures<'_>| {
                 c.get(1).map_or(String::new(), |d| d.as_str().to_owned())
             });
             let (new, had) = strip_references(&v);

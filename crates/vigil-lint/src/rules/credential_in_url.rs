@@ -70,6 +70,12 @@ pub(crate) static RULE: Rule = Rule {
   "d": {"url": «"https://d.example.com/mcp?next=/cb?token=Summer{digits:4}"},
   "e": {"url": «"https://e.example.com/mcp?redirect=http%3A%2F%2Fx%2F%3Fpassword%3DSummer{digits:4}"},
   "f": {"url": «"https://f.example.com/mcp?r=https%253A%252F%252Fx%252F%253Fpw%253DSummer{digits:4}"}}}"#),
+        // URLs inside command lines, judged word by word (black-box tester, session 15 rounds
+        // 12 and 14).
+        fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "sh", "args": ["-c", «"curl -f http://admin:{alnum:24}@localhost:8080/ && node a.js"]},
+  "c1": {"command": «"npx -y mcp-remote@0.1.29 https://mcp.zapier.com/api/mcp/s/{alnum:32}/mcp"}, "c6": {"command": "sh", "args": ["-c", «"npx -y mcp-remote@0.1.29 https://api.example.com/mcp?sig={hex:32}"]},
+  "a3": {"command": "bash", "args": ["-c", «"curl -fsSL https://get.example.com/i.sh?token={alnum:32} | bash"]}}}"#),
+        fx("docker-compose.yml", "services:\n  c:\n    image: x/a:1.0.0\n    healthcheck: {test: [\"CMD-SHELL\", «\"curl -f http://admin:{alnum:24}@localhost/ || exit 1\"]}\n"),
         // A server URL without its scheme (black-box tester, session 15 round 13: F5).
         fx(".mcp.json", r#"{"mcpServers": {"a": {"url": «"admin:{alnum:24}@mcp.example.com/mcp"}, "c": {"serverUrl": «"mcp.example.com/api/mcp/s/{alnum:40}/mcp"}}}"#),
         // The URL's own fragment, and bracketed parameter names (black-box tester, session 15
@@ -87,6 +93,7 @@ pub(crate) static RULE: Rule = Rule {
   "g": {"command": "mcp-x", "args": ["--script=https://raw.githubusercontent.com/acme/x/{hex:40}/run.js"]},
   "u": {"url": "https://u%3A${TOKEN}@u.example.com/mcp"}, "v": {"url": "https://v.example.com/mcp/2024-01-15-release-notes"}}}"#),
         fx("docker-compose.yml", "services:\n  bot:\n    image: ghcr.io/acme/bot:1.2.0\n    environment:\n      DATABASE_URL: postgres://bot:${DB_PASSWORD}@db:5432/bot\n"),
+        fx("compose.yaml", "services:\n  bot:\n    image: x/bot:1.0.0\n    environment:\n      REDIS_URL: redis://:$${REDIS_PASSWORD}@redis:6379\n"),
         fx(".mcp.json", r#"{"mcpServers": {"a": {"url": "https://a.example.com/mcp#section-2"}, "b": {"url": "https://b.example.com/mcp#/callback?tab=1"},
   "c": {"url": "https://c.example.com/mcp?filter[name]=bob&page[size]=10"}, "d": {"url": "https://d.example.com/mcp#access_token=${TOKEN}"}}}"#),
     ],
@@ -101,101 +108,116 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
         let Some(text) = node.as_str() else { continue };
         // A server's URL written without its scheme (`admin:<pw>@host/mcp`,
         // `host/api/mcp/s/<token>/mcp`) is read as the https URL a client would make of it
-        // (black-box tester, session 15 round 13: F5).
-        let t = match url_candidate(text) {
-            Some(t) => t,
+        // (black-box tester, session 15 round 13: F5); a command line's URLs are judged
+        // word by word (`sh -c "npx mcp-remote https://…/s/<token>/mcp"`; round 14: F1).
+        let candidates: Vec<std::borrow::Cow<'_, str>> = match url_candidate(text) {
+            Some(t) if !t.contains(char::is_whitespace) => vec![t],
+            Some(_) => crate::model::shell_words(text)
+                .into_iter()
+                .filter(|w| w.contains("://"))
+                .filter_map(|w| url_candidate(&w).map(|c| std::borrow::Cow::Owned(c.into_owned())))
+                .collect(),
             None if schemeless_server_url(s.last_key(), text) => {
-                std::borrow::Cow::Owned(format!("https://{}", text.trim()))
+                vec![std::borrow::Cow::Owned(format!("https://{}", text.trim()))]
             }
             None => continue,
         };
-        // Without `@` a URL has no user name or password, without `?` no query, without a
-        // long path segment no token in its path: nothing to find, no need to parse.
-        if !t.contains(['@', '?', '#'])
-            && !t
-                .split('/')
-                .skip(3)
-                .any(|seg| seg.len() >= 16 && seg.bytes().any(|b| b.is_ascii_digit()))
-        {
-            continue;
-        }
-        let Some(u) = parse_url(&t) else { continue };
-        let key = s.key();
-        // The userinfo is judged percent-decoded, as the server reads it: `ci%3A<token>@` is
-        // the user `ci` with a password, `<token>%40x@` a token beside an `@`.
-        let user = crate::redact::percent_decode(u.username());
-        let mut password = u.password().map(crate::redact::percent_decode);
-        let mut user = user.as_str();
-        if password.is_none() {
-            if let Some((name, pw)) = user.split_once(':') {
-                password = Some(pw.to_owned());
-                user = name;
-            }
-        }
-        // `https://<token>@host/…`: a token as the user name (GitHub's and GitLab's way).
-        // An empty password (`<token>%3A@`) leaves the user name to judge.
-        if password.as_deref().is_none_or(str::is_empty) && !user.is_empty() {
-            if let Some(tok) = user.split(['@', ':', ';', ' ']).find(|p| {
-                !is_reference(p)
-                    && !is_fill_in(p)
-                    && (looks_random(p) || crate::redact::hex_token(p))
-            }) {
-                out.secret(
-                    node.span,
-                    &key,
-                    format!("the URL in `{key}` holds a token as its user name"),
-                    tok.to_owned(),
-                );
-                continue;
-            }
-        }
-        if let Some(pw) = password.filter(|p| !p.is_empty()) {
-            if !is_reference(&pw) && !is_fill_in(&pw) {
-                out.secret(
-                    node.span,
-                    &key,
-                    format!("the URL in `{key}` holds a password"),
-                    pw,
-                );
-                continue;
-            }
-        }
-        // A token as a path segment (Zapier's `/api/mcp/s/<token>/mcp`, a Discord webhook's
-        // `/api/webhooks/<id>/<token>`).
-        if let Some((_, seg)) = crate::redact::secret_segment(&u) {
-            out.secret(
-                node.span,
-                &key,
-                format!("the URL in `{key}` holds a token in its path"),
-                seg,
-            );
-            continue;
-        }
-        // The query, then the fragment read as one (`#access_token=…`, the implicit grant's
-        // spelling, `#password=…`, a bare `#<token>`): clients that keep a fragment hand it to
-        // whatever reads the page (black-box tester, session 14 round 10: F2).
-        let fragment = u.fragment().unwrap_or("");
-        let parts = [("query", u.query().unwrap_or("")), ("fragment", fragment)];
-        'parts: for (part, text) in parts {
-            for (k, v) in url::form_urlencoded::parse(text.as_bytes()) {
-                // [`crate::redact::query_secret`]: the judgement `--probe` strips by.
-                if let Some(secret) = crate::redact::query_secret(&k, &v) {
-                    let what = if crate::redact::name_is_token(&k) {
-                        format!("a token as a {part} parameter's name")
-                    } else {
-                        format!("`{k}` in its {part}")
-                    };
-                    out.secret(
-                        node.span,
-                        &key,
-                        format!("the URL in `{key}` carries {what}"),
-                        secret,
-                    );
-                    break 'parts;
-                }
+        for t in candidates {
+            if judge(&t, s, out) {
+                break;
             }
         }
     }
+}
+
+/// Judges one URL of a string; whether it reported one.
+fn judge(t: &str, s: &crate::node::StrAt<'_>, out: &mut Emit<'_>) -> bool {
+    let node = s.node;
+    // Without `@` a URL has no user name or password, without `?` no query, without a
+    // long path segment no token in its path: nothing to find, no need to parse.
+    if !t.contains(['@', '?', '#'])
+        && !t
+            .split('/')
+            .skip(3)
+            .any(|seg| seg.len() >= 16 && seg.bytes().any(|b| b.is_ascii_digit()))
+    {
+        return false;
+    }
+    let Some(u) = parse_url(t) else { return false };
+    let key = s.key();
+    // The userinfo is judged percent-decoded, as the server reads it: `ci%3A<token>@` is
+    // the user `ci` with a password, `<token>%40x@` a token beside an `@`.
+    let user = crate::redact::percent_decode(u.username());
+    let mut password = u.password().map(crate::redact::percent_decode);
+    let mut user = user.as_str();
+    if password.is_none() {
+        if let Some((name, pw)) = user.split_once(':') {
+            password = Some(pw.to_owned());
+            user = name;
+        }
+    }
+    // `https://<token>@host/…`: a token as the user name (GitHub's and GitLab's way).
+    // An empty password (`<token>%3A@`) leaves the user name to judge.
+    if password.as_deref().is_none_or(str::is_empty) && !user.is_empty() {
+        if let Some(tok) = user.split(['@', ':', ';', ' ']).find(|p| {
+            !is_reference(p) && !is_fill_in(p) && (looks_random(p) || crate::redact::hex_token(p))
+        }) {
+            out.secret(
+                node.span,
+                &key,
+                format!("the URL in `{key}` holds a token as its user name"),
+                tok.to_owned(),
+            );
+            return true;
+        }
+    }
+    if let Some(pw) = password.filter(|p| !p.is_empty()) {
+        if !is_reference(&pw) && !is_fill_in(&pw) {
+            out.secret(
+                node.span,
+                &key,
+                format!("the URL in `{key}` holds a password"),
+                pw,
+            );
+            return true;
+        }
+    }
+    // A token as a path segment (Zapier's `/api/mcp/s/<token>/mcp`, a Discord webhook's
+    // `/api/webhooks/<id>/<token>`).
+    if let Some((_, seg)) = crate::redact::secret_segment(&u) {
+        out.secret(
+            node.span,
+            &key,
+            format!("the URL in `{key}` holds a token in its path"),
+            seg,
+        );
+        return true;
+    }
+    // The query, then the fragment read as one (`#access_token=…`, the implicit grant's
+    // spelling, `#password=…`, a bare `#<token>`): clients that keep a fragment hand it to
+    // whatever reads the page (black-box tester, session 14 round 10: F2).
+    let fragment = u.fragment().unwrap_or("");
+    let parts = [("query", u.query().unwrap_or("")), ("fragment", fragment)];
+    for (part, text) in parts {
+        for (k, v) in url::form_urlencoded::parse(text.as_bytes()) {
+            // [`crate::redact::query_secret`]: the judgement `--probe` strips by.
+            if let Some(secret) = crate::redact::query_secret(&k, &v) {
+                let what = if crate::redact::name_is_token(&k) {
+                    format!("a token as a {part} parameter's name")
+                } else {
+                    format!("`{k}` in its {part}")
+                };
+                out.secret(
+                    node.span,
+                    &key,
+                    format!("the URL in `{key}` carries {what}"),
+                    secret,
+                );
+                return true;
+            }
+        }
+    }
+    false
 }
 
 /// Whether a string under a URL's key (`url`, `serverUrl`, `httpUrl`, `endpoint`, `uri`) is a

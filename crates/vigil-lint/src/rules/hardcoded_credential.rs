@@ -90,6 +90,8 @@ const EXAMPLES: &[Fixture] = &[
     // A compose build's args and a healthcheck's command (black-box tester, session 15 round
     // 11: F4).
     fx("docker-compose.yml", "services:\n  e:\n    image: x/e:1.0.0\n    build: {context: ., args: {NPM_TOKEN: «Summer{digits:4}x}}\n  f:\n    image: x/e:1.0.0\n    build: {context: ., args: [«\"GITHUB_TOKEN=Summer{digits:4}x\"]}\n  d:\n    image: x/d:1.0.0\n    healthcheck: {test: [\"CMD\", \"curl\", \"-H\", «\"Authorization: Bearer Summer{digits:4}x\", \"http://localhost/health\"]}\n  s:\n    image: x/d:1.0.0\n    healthcheck: {test: [\"CMD-SHELL\", «\"curl --api-key Summer{digits:4}x http://localhost/\"]}\n"),
+    // `*_PW` and Azure API Management's subscription key (round 14: F4).
+    fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "a-mcp", "env": {"ADMIN_PW": «"Winter{digits:4}!Blue"}}, "b": {"url": "https://b.example.com/mcp", "headers": {"Ocp-Apim-Subscription-Key": «"Winter{digits:4}!Blue"}}}}"#),
     // JSON as an argument, Redis's --requirepass, a key in an authentication block (black-box
     // tester, session 15 round 13: F1-F3).
     fx("claude_desktop_config.json", r#"{"mcpServers": {"s": {"command": "npx", "args": ["-y", "@smithery/cli@1.2.3", "run", "@x/brave", "--config", «"{\"braveApiKey\":\"BSA{alnum:28}\"}"]},
@@ -102,9 +104,9 @@ const EXAMPLES: &[Fixture] = &[
     fx(".mcp.json", r#"{"mcpServers": {"d": {"command": "docker", "args": ["run", "-i", «"user:{alnum:24}@registry.example.com/img:1.0.0"]}}}"#),
     // Programs' own password options and a URL's password inside a command string
     // (black-box tester, session 15 round 12: F3, F4).
-    fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "sh", "args": ["-c", «"curl -f http://admin:{alnum:24}@localhost:8080/ && node a.js"]}, "b": {"command": "curl", "args": ["-u", «"admin:{alnum:24}", "https://x.example"]},
+    fx(".mcp.json", r#"{"mcpServers": {"b": {"command": "curl", "args": ["-u", «"admin:{alnum:24}", "https://x.example"]},
   "c": {"command": "mysql", "args": ["-uroot", «"-p{alnum:24}"]}, "d": {"command": "sh", "args": ["-c", «"mysql -uroot -p{alnum:24} app"]}, "e": {"command": "redis-cli", "args": ["-a", «"hunter{digits:2}", "ping"]}}}"#),
-    fx("docker-compose.yml", "services:\n  a:\n    image: x/a:1.0.0\n    healthcheck: {test: [\"CMD\", \"curl\", \"-u\", «\"admin:{alnum:24}\", \"http://localhost/\"]}\n  b:\n    image: x/a:1.0.0\n    healthcheck: {test: «\"CMD-SHELL redis-cli --pass {alnum:24} ping\"}\n  c:\n    image: x/a:1.0.0\n    healthcheck: {test: [\"CMD-SHELL\", «\"curl -f http://admin:{alnum:24}@localhost/ || exit 1\"]}\n"),
+    fx("docker-compose.yml", "services:\n  a:\n    image: x/a:1.0.0\n    healthcheck: {test: [\"CMD\", \"curl\", \"-u\", «\"admin:{alnum:24}\", \"http://localhost/\"]}\n  b:\n    image: x/a:1.0.0\n    healthcheck: {test: «\"CMD-SHELL redis-cli --pass {alnum:24} ping\"}\n"),
     // A shell's or env's assignments before the program (black-box tester, session 15 round
     // 11: F3).
     fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "sh", "args": ["-c", «"OPENAI_API_KEY=Summer{digits:4}! node a.js"]}, "b": {"command": "env", "args": [«"OPENAI_API_KEY=Summer{digits:4}!", "node", "a.js"]},
@@ -116,6 +118,9 @@ const EXAMPLES: &[Fixture] = &[
 ];
 
 const COUNTEREXAMPLES: &[Fixture] = &[
+    // Compose's `$$` escape keeps a reference a reference (black-box tester, session 15 round
+    // 14: F5).
+    fx("compose.yaml", "services:\n  bot:\n    image: x/bot:1.0.0\n    environment:\n      REDIS_URL: redis://:$${REDIS_PASSWORD}@redis:6379\n"),
     // Values that send nothing are no literal secret (`remote-without-auth` reports them)
     // (black-box tester, session 15 round 12: F7).
     fx(".mcp.json", r#"{"mcpServers": {"a": {"url": "https://a.example.com/mcp", "headers": {"Authorization": "Bearer:"}}, "b": {"url": "https://b.example.com/mcp", "headers": {"Authorization": "Basic Og=="}},
@@ -716,10 +721,9 @@ fn secret_in_arg(args: &[(String, &Node)], i: usize, own: usize, prog: &str) -> 
 }
 
 /// A password given the way one program spells it: MySQL's and MariaDB's glued `-pPASSWORD`,
-/// curl's and wget's `-u user:password` (`--user`), `redis-cli -a PASSWORD`; and the password
-/// of a URL written inside a command string (`sh -c "curl http://admin:pw@localhost/"`; a URL
-/// that is a whole argument is `credential-in-url`'s) (black-box tester, session 15 round 12:
-/// F3, F4).
+/// curl's and wget's `-u user:password` (`--user`), `redis-cli -a PASSWORD`, and
+/// `user:password@host/path` without a scheme (a URL's password, whole or inside a command
+/// string, is `credential-in-url`'s) (black-box tester, session 15 rounds 12 and 13).
 fn program_password(args: &[(String, &Node)], i: usize, prog: &str) -> Option<String> {
     let arg = args[i].0.as_str();
     let prev = i.checked_sub(1).map(|p| args[p].0.as_str()).unwrap_or("");
@@ -750,14 +754,6 @@ fn program_password(args: &[(String, &Node)], i: usize, prog: &str) -> Option<St
                     return Some(crate::redact::percent_decode(pw));
                 }
             }
-        }
-    }
-    if args[i].1.as_str() != Some(arg) && arg.contains("://") {
-        if let Some(pw) = url::Url::parse(arg)
-            .ok()
-            .and_then(|u| u.password().map(str::to_owned))
-        {
-            return Some(crate::redact::percent_decode(&pw));
         }
     }
     None
