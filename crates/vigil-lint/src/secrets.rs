@@ -86,13 +86,18 @@ pub fn sends_nothing(value: &str) -> bool {
     static EMPTY_REF: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"\$?\{\{\s*\}\}|\$\{\s*(?:env:|input:|config:)?\s*\}").expect("regex")
     });
-    let v = EMPTY_REF.replace_all(value.trim(), "");
+    let v = if value.contains(['$', '{']) {
+        EMPTY_REF.replace_all(value.trim(), "")
+    } else {
+        std::borrow::Cow::Borrowed(value.trim())
+    };
     let rest = strip_scheme(v.trim()).trim();
-    let l = rest.to_ascii_lowercase();
-    if matches!(
-        l.trim_end_matches(':'),
-        "" | "bearer" | "basic" | "token" | "undefined" | "nil" | "n/a"
-    ) {
+    let word = rest.trim_end_matches(':');
+    if word.len() <= 9
+        && ["", "bearer", "basic", "token", "undefined", "nil", "n/a"]
+            .iter()
+            .any(|w| word.eq_ignore_ascii_case(w))
+    {
         return true;
     }
     if rest.len() < v.trim().len() && v.trim().to_ascii_lowercase().starts_with("basic") {

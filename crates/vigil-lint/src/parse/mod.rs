@@ -55,8 +55,11 @@ fn keys_as_written(n: &mut Node, text: &str, depth: usize) {
     match &mut n.value {
         Value::Object(members) => {
             for m in members.iter_mut() {
-                if let Some(raw) = text.get(m.key_span.start..m.key_span.end) {
-                    let raw = raw.trim();
+                if let Some(raw) = text
+                    .get(m.key_span.start..m.key_span.end)
+                    .map(str::trim)
+                    .filter(|raw| *raw != m.key)
+                {
                     let plain = !raw.starts_with(['"', '\'', '?', '&', '*', '!']);
                     let typed =
                         matches!(m.key.as_str(), "true" | "false") || m.key.parse::<f64>().is_ok();

@@ -251,10 +251,13 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
         // `key` and `value` inside an authentication block (`"authentication": {"type":
         // "api_key", "key": "…"}`) are the credential (black-box tester, session 15 round 13:
         // F3).
-        let in_auth = matches!(name.to_ascii_lowercase().as_str(), "key" | "value" | "secret")
+        let in_auth = ["key", "value", "secret"]
+            .iter()
+            .any(|w| name.eq_ignore_ascii_case(w))
             && s.path.iter().any(|seg| {
-                matches!(seg, Seg::Key(k) if matches!(k.to_ascii_lowercase().as_str(),
-                    "authentication" | "auth" | "oauth" | "oauth2" | "credentials" | "apikey" | "api_key"))
+                matches!(seg, Seg::Key(k) if ["authentication", "auth", "oauth", "oauth2", "credentials", "apikey", "api_key"]
+                    .iter()
+                    .any(|w| k.eq_ignore_ascii_case(w)))
             });
         if (is_secret_name(name) || in_auth) && !under_args(s.path) {
             let (rest, _) = strip_references(text);
@@ -348,7 +351,9 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     // Command lines.
     for s in cx.servers {
         let args = &s.argv[s.argv.len().min(1)..];
-        let own = own_arguments(&s.argv).saturating_sub(1);
+        // Where the program's own arguments start, worked out only when a `-p` needs it.
+        let own_at = std::cell::OnceCell::new();
+        let own = || *own_at.get_or_init(|| own_arguments(&s.argv).saturating_sub(1));
         let prog = s
             .argv
             .first()
@@ -356,7 +361,7 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
             .unwrap_or_default();
         // `env K=V cmd`, `sh -c "K=V cmd"`: the program's environment, judged as `env` is.
         for (i, (_, node)) in s.assignments.iter().enumerate() {
-            if let Some(value) = secret_in_arg(&s.assignments, i, 0, "") {
+            if let Some(value) = secret_in_arg(&s.assignments, i, &|| 0, "") {
                 let key = arg_key(&s.launch_key, node, None);
                 report(
                     out,
@@ -369,7 +374,7 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
         }
         for (i, (text, node)) in args.iter().enumerate() {
             let key = || arg_key(&s.launch_key, node, s.argv.first().map(|a| a.1));
-            if let Some(value) = secret_in_arg(args, i, own, &prog) {
+            if let Some(value) = secret_in_arg(args, i, &own, &prog) {
                 report(
                     out,
                     node.span,
@@ -426,7 +431,7 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
                 // `sh -c "srv --api-key …"` and other wrappers: judged by what they run.
                 let (argv, assignments) = crate::model::unwrap_launcher_keeping(argv);
                 for (i, (_, node)) in assignments.iter().enumerate() {
-                    if let Some(value) = secret_in_arg(&assignments, i, 0, "") {
+                    if let Some(value) = secret_in_arg(&assignments, i, &|| 0, "") {
                         report(
                             out,
                             node.span,
@@ -436,14 +441,15 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
                         );
                     }
                 }
-                let own = own_arguments(&argv);
+                let own_at = std::cell::OnceCell::new();
+                let own = || *own_at.get_or_init(|| own_arguments(&argv));
                 let prog = argv
                     .first()
                     .map(|a| crate::model::program_name(&a.0))
                     .unwrap_or_default();
                 for i in 0..argv.len() {
                     let node = argv[i].1;
-                    if let Some(value) = secret_in_arg(&argv, i, own, &prog) {
+                    if let Some(value) = secret_in_arg(&argv, i, &own, &prog) {
                         report(
                             out,
                             node.span,
@@ -658,7 +664,12 @@ fn arg_key(launch: &KeyPath, node: &Node, command: Option<&Node>) -> KeyPath {
 
 /// The secret an argument carries, judged with its neighbours: `--api-key V`, `--token=V`,
 /// `-e NAME=V`, `--header "Authorization: Bearer V"`, `NAME=V`.
-fn secret_in_arg(args: &[(String, &Node)], i: usize, own: usize, prog: &str) -> Option<String> {
+fn secret_in_arg(
+    args: &[(String, &Node)],
+    i: usize,
+    own: &dyn Fn() -> usize,
+    prog: &str,
+) -> Option<String> {
     let arg = args[i].0.as_str();
     let prev = i.checked_sub(1).map(|p| args[p].0.as_str()).unwrap_or("");
     let judge = |v: &str| {
@@ -767,7 +778,12 @@ fn program_password(args: &[(String, &Node)], i: usize, prog: &str) -> Option<St
 /// `python -u` (unbuffered) and `docker run -u 1000` are the launcher's (black-box tester,
 /// session 14 round 10: F6). `--key` with a short lowercase word names a key (`--key openai`,
 /// round 10: F9).
-fn password_flag(before: &[(String, &Node)], own: usize, flag: &str, value: &str) -> bool {
+fn password_flag(
+    before: &[(String, &Node)],
+    own: &dyn Fn() -> usize,
+    flag: &str,
+    value: &str,
+) -> bool {
     match flag.to_ascii_lowercase().as_str() {
         "--key" => return !key_name(value),
         "--pat" | "--pw" | "--pwd" | "--pass" | "--passwd" | "--password" | "--requirepass" => {
@@ -783,7 +799,7 @@ fn password_flag(before: &[(String, &Node)], own: usize, flag: &str, value: &str
             .all(|b| b.is_ascii_digit() || matches!(b, b':' | b'.' | b'-' | b'[' | b']'));
     flag == "-p"
         && !port
-        && before.iter().skip(own).any(|(a, _)| {
+        && before.iter().skip(own()).any(|(a, _)| {
             matches!(a.as_str(), "-u" | "-U" | "--user" | "--username")
                 || a.starts_with("--user=")
                 || a.starts_with("--username=")
