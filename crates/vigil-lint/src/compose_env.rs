@@ -27,46 +27,31 @@ const FIELDS: &[&str] = &[
 /// (each service's, and the top-level volumes' `driver_opts`) with the variables `lookup`
 /// knows. A variable it does not know keeps its reference (the shell may set it); one with a
 /// default is read as its default, as Compose reads it unset (`privileged: ${PRIV:-true}` is
-/// privileged; black-box tester, session 15 round 12: F2). A string that resolves to a YAML
-/// boolean under `privileged` becomes a boolean.
+/// privileged; black-box tester, session 15 round 12: F2). The rules read a resolved `"true"`
+/// or `y` as YAML's boolean ([`Node::as_bool`]).
 pub fn interpolate(root: &mut Node, lookup: &dyn Fn(&str) -> Option<String>) {
-    if let Value::Object(top) = &mut root.value {
-        for m in top.iter_mut() {
-            match m.key.as_str() {
-                "services" => {
-                    if let Value::Object(services) = &mut m.value.value {
-                        for svc in services.iter_mut() {
-                            if let Value::Object(fields) = &mut svc.value.value {
-                                for f in fields
-                                    .iter_mut()
-                                    .filter(|f| FIELDS.contains(&f.key.as_str()))
-                                {
-                                    resolve_all(&mut f.value, lookup);
-                                    if f.key == "privileged" {
-                                        if let Value::String(s) = &f.value.value {
-                                            if let Some(b) = yaml_bool(s) {
-                                                f.value.value = Value::Bool(b);
-                                            }
-                                        }
-                                    }
-                                }
-                            }
-                        }
+    let Value::Object(top) = &mut root.value else {
+        return;
+    };
+    for m in top.iter_mut() {
+        match (m.key.as_str(), &mut m.value.value) {
+            ("services", Value::Object(services)) => {
+                for svc in services.iter_mut() {
+                    let Value::Object(fields) = &mut svc.value.value else {
+                        continue;
+                    };
+                    for f in fields
+                        .iter_mut()
+                        .filter(|f| FIELDS.contains(&f.key.as_str()))
+                    {
+                        resolve_all(&mut f.value, lookup);
                     }
                 }
-                "volumes" => resolve_all(&mut m.value, lookup),
-                _ => {}
             }
+            ("volumes", _) => resolve_all(&mut m.value, lookup),
+            _ => {}
         }
     }
-}
-
-fn yaml_bool(s: &str) -> Option<bool> {
-    Node::new(
-        crate::node::Span::default(),
-        Value::String(s.trim().to_owned()),
-    )
-    .as_bool()
 }
 
 fn resolve_all(n: &mut Node, lookup: &dyn Fn(&str) -> Option<String>) {

@@ -680,12 +680,7 @@ mod tests {
             format!("redirect=http%3A%2F%2Fx%2F%3Fpassword%3D{we}"),
             format!("a=b%26passwd%3D{we}"),
         ] {
-            let u = url::Url::parse(&format!("http://127.0.0.1:1/mcp?{q}&v=2")).unwrap();
-            let (clean, removed) = strip_credentials(&u);
-            assert_eq!(clean.as_str(), "http://127.0.0.1:1/mcp?v=2", "{q}");
-            assert!(removed.iter().all(|r| !r.contains(&w)), "{removed:?}");
-            let r = redact(&format!("see {u}"), &Ruleset::builtin());
-            assert!(!r.contains(&w) && !r.contains(&we), "{r}");
+            assert_stripped_and_masked(&q, &w, &we);
         }
         let u = url::Url::parse(
             "http://127.0.0.1:1/mcp?next=https://app.example.com/cb?state=open&r=/home?tab=a",
@@ -698,6 +693,17 @@ mod tests {
             strip_credentials(&u).0.as_str(),
             "http://127.0.0.1:1/mcp?debug&verbose"
         );
+    }
+
+    /// `?{q}&v=2` loses `q` to `--probe` (named without the secret `w`), and neither `w` nor
+    /// its encoded form `we` survives redaction.
+    fn assert_stripped_and_masked(q: &str, w: &str, we: &str) {
+        let u = url::Url::parse(&format!("http://127.0.0.1:1/mcp?{q}&v=2")).unwrap();
+        let (clean, removed) = strip_credentials(&u);
+        assert_eq!(clean.as_str(), "http://127.0.0.1:1/mcp?v=2", "{q}");
+        assert!(removed.iter().all(|r| !r.contains(w)), "{removed:?}");
+        let r = redact(&format!("see {u}"), &Ruleset::builtin());
+        assert!(!r.contains(w) && !r.contains(we), "{r}");
     }
 
     #[test]
@@ -723,12 +729,7 @@ mod tests {
             format!("next=https://x/cb%3Btoken={we}"),
             format!("q=password:{we}"),
         ] {
-            let u = url::Url::parse(&format!("http://127.0.0.1:1/mcp?{q}&v=2")).unwrap();
-            let (clean, removed) = strip_credentials(&u);
-            assert_eq!(clean.as_str(), "http://127.0.0.1:1/mcp?v=2", "{q}");
-            assert!(removed.iter().all(|r| !r.contains(&w)), "{removed:?}");
-            let r = redact(&format!("see {u}"), &Ruleset::builtin());
-            assert!(!r.contains(&w) && !r.contains(&we), "{r}");
+            assert_stripped_and_masked(&q, &w, &we);
         }
         // Addresses, plain JSON, sort keys and clean redirects stay.
         for q in [

@@ -100,7 +100,8 @@ pub fn sends_nothing(value: &str) -> bool {
     {
         return true;
     }
-    if rest.len() < v.trim().len() && v.trim().to_ascii_lowercase().starts_with("basic") {
+    let scheme = v.trim().get(..5);
+    if rest.len() < v.trim().len() && scheme.is_some_and(|b| b.eq_ignore_ascii_case("basic")) {
         use base64::Engine as _;
         if let Ok(d) = base64::engine::general_purpose::STANDARD.decode(rest) {
             return d.iter().all(|b| *b == b':' || b.is_ascii_whitespace());

@@ -36,49 +36,8 @@ pub struct SyntaxError {
 pub fn parse(syntax: Syntax, text: &str) -> Result<Node, SyntaxError> {
     match syntax {
         Syntax::Json => json::parse(text),
-        Syntax::Yaml => yaml::parse(text).map(|mut root| {
-            keys_as_written(&mut root, text, 0);
-            root
-        }),
+        Syntax::Yaml => yaml::parse(text),
         Syntax::Toml => toml::parse(text),
-    }
-}
-
-/// A plain YAML key that reads as a boolean or number (`y`, `on`, `no`, `1e3`) is named as
-/// written, as Compose and the clients name it (a service `y` is `y`, not `true`; black-box
-/// tester, session 15 round 12: F8).
-fn keys_as_written(n: &mut Node, text: &str, depth: usize) {
-    use crate::node::Value;
-    if depth > 256 {
-        return;
-    }
-    match &mut n.value {
-        Value::Object(members) => {
-            for m in members.iter_mut() {
-                if let Some(raw) = text
-                    .get(m.key_span.start..m.key_span.end)
-                    .map(str::trim)
-                    .filter(|raw| *raw != m.key)
-                {
-                    let plain = !raw.starts_with(['"', '\'', '?', '&', '*', '!']);
-                    let typed =
-                        matches!(m.key.as_str(), "true" | "false") || m.key.parse::<f64>().is_ok();
-                    if plain
-                        && typed
-                        && raw != m.key
-                        && !raw.is_empty()
-                        && !raw.contains(['\n', ':'])
-                    {
-                        m.key = raw.to_owned();
-                    }
-                }
-                keys_as_written(&mut m.value, text, depth + 1);
-            }
-        }
-        Value::Array(items) => items
-            .iter_mut()
-            .for_each(|i| keys_as_written(i, text, depth + 1)),
-        _ => {}
     }
 }
 

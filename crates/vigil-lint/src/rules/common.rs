@@ -980,52 +980,10 @@ pub(crate) fn mount_source(spec: &str) -> String {
 }
 
 /// `${VAR:-default}` and `${VAR-default}` replaced by their defaults, nested ones too
-/// (`${NET:-${NET2:-host}}` is `host`, as Compose resolves it with both unset; at most eight
-/// levels); other text unchanged.
+/// (`${NET:-${NET2:-host}}` is `host`, as Compose resolves it with both unset); other text
+/// unchanged: [`crate::compose_env::resolve`] knowing no variable.
 pub(crate) fn with_defaults(s: &str) -> String {
-    let mut cur = s.to_owned();
-    for _ in 0..8 {
-        let next = defaults_once(&cur);
-        if next == cur {
-            break;
-        }
-        cur = next;
-    }
-    cur
-}
-
-/// One pass of [`with_defaults`]: the innermost `${…}` of each nest is replaced.
-fn defaults_once(s: &str) -> String {
-    if !s.contains("${") {
-        return s.to_owned();
-    }
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(k) = rest.find("${") {
-        out.push_str(&rest[..k]);
-        let body = &rest[k + 2..];
-        let Some(close) = body.find('}') else {
-            out.push_str(&rest[k..]);
-            return out;
-        };
-        let inner = &body[..close];
-        match inner.split_once(":-").or_else(|| inner.split_once('-')) {
-            Some((name, def))
-                if !name.is_empty()
-                    && name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') =>
-            {
-                out.push_str(def)
-            }
-            _ => {
-                out.push_str("${");
-                out.push_str(inner);
-                out.push('}');
-            }
-        }
-        rest = &body[close + 1..];
-    }
-    out.push_str(rest);
-    out
+    crate::compose_env::resolve(s, &|_| None)
 }
 
 /// Whether a mount source is the Docker (or Podman, containerd, CRI-O, cri-dockerd) socket
@@ -1391,33 +1349,40 @@ fn decode_entities(s: &str) -> String {
     cur
 }
 
-/// The password an image reference carries before its registry (`user:pw@registry/img`: no
-/// registry reads it, but it is written in the file) (black-box tester, session 15 round 12:
-/// F9).
-pub(crate) fn image_credential(image: &str) -> Option<String> {
-    let head = image.split('/').next().unwrap_or(image);
-    let (userinfo, _) = head.split_once('@')?;
+/// The password of `user:password@host/…` written without a scheme: an image reference
+/// (`user:pw@registry.example.com/img`: no registry reads it, but it is written in the file) or
+/// a launcher's argument (`deploy:pw@mcp.example.com/sse`); the host has a dot or is
+/// `localhost` (black-box tester, session 15 rounds 12 and 13).
+pub(crate) fn schemeless_password(s: &str) -> Option<String> {
+    let authority = s.split('/').next().unwrap_or(s);
+    let (userinfo, host) = authority.rsplit_once('@')?;
     let (_, pw) = userinfo.split_once(':')?;
-    (!pw.is_empty() && !crate::secrets::is_reference(pw)).then(|| pw.to_owned())
+    let hosty = host.contains('.') || host.starts_with("localhost");
+    (hosty
+        && !pw.is_empty()
+        && !userinfo.contains(char::is_whitespace)
+        && !crate::secrets::is_reference(pw))
+    .then(|| crate::redact::percent_decode(pw))
 }
 
 /// An image reference as messages show it: userinfo and path pieces that read as tokens masked.
 pub(crate) fn shown_image(image: &str) -> String {
-    let (head, rest) = image.split_once('/').unwrap_or((image, ""));
-    let head = match head.split_once('@') {
+    let (head, rest) = match image.split_once('/') {
+        Some((h, r)) => (h, Some(r)),
+        None => (image, None),
+    };
+    let mut shown = match head.split_once('@') {
         Some((_, host)) if !head.contains("sha256") => format!("[REDACTED]@{host}"),
         _ => head.to_owned(),
     };
-    let mut parts = vec![head];
-    if !rest.is_empty() || image.contains('/') {
-        parts.extend(rest.split('/').map(|seg| {
-            let name = seg.split([':', '@']).next().unwrap_or(seg);
-            if crate::redact::is_secret_segment(name) || crate::secrets::looks_random(name) {
-                seg.replacen(name, "[REDACTED]", 1)
-            } else {
-                seg.to_owned()
-            }
-        }));
+    for seg in rest.into_iter().flat_map(|r| r.split('/')) {
+        let name = seg.split([':', '@']).next().unwrap_or(seg);
+        shown.push('/');
+        if crate::redact::is_secret_segment(name) || crate::secrets::looks_random(name) {
+            shown.push_str(&seg.replacen(name, "[REDACTED]", 1));
+        } else {
+            shown.push_str(seg);
+        }
     }
-    parts.join("/")
+    shown
 }

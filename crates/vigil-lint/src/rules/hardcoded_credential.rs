@@ -350,50 +350,10 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
     });
     // Command lines.
     for s in cx.servers {
-        let args = &s.argv[s.argv.len().min(1)..];
-        // Where the program's own arguments start, worked out only when a `-p` needs it.
-        let own_at = std::cell::OnceCell::new();
-        let own = || *own_at.get_or_init(|| own_arguments(&s.argv).saturating_sub(1));
-        let prog = s
-            .argv
-            .first()
-            .map(|a| crate::model::program_name(&a.0))
-            .unwrap_or_default();
-        // `env K=V cmd`, `sh -c "K=V cmd"`: the program's environment, judged as `env` is.
-        for (i, (_, node)) in s.assignments.iter().enumerate() {
-            if let Some(value) = secret_in_arg(&s.assignments, i, &|| 0, "") {
-                let key = arg_key(&s.launch_key, node, None);
-                report(
-                    out,
-                    node.span,
-                    &key,
-                    "a literal secret in the command line",
-                    &value,
-                );
-            }
-        }
-        for (i, (text, node)) in args.iter().enumerate() {
-            let key = || arg_key(&s.launch_key, node, s.argv.first().map(|a| a.1));
-            if let Some(value) = secret_in_arg(args, i, &own, &prog) {
-                report(
-                    out,
-                    node.span,
-                    &key(),
-                    "a literal secret in the command line",
-                    &value,
-                );
-            } else {
-                let (rest, _) = strip_references(text);
-                if looks_random(&rest) {
-                    report(
-                        out,
-                        node.span,
-                        &key(),
-                        "a high-entropy token in the command line",
-                        rest.trim(),
-                    );
-                }
-            }
+        let command = s.argv.first().map(|a| a.1);
+        for (node, what, value) in command_line_secrets(&s.argv, 1, &s.assignments) {
+            let key = arg_key(&s.launch_key, node, command);
+            report(out, node.span, &key, what, &value);
         }
     }
     // Compose `command` and `entrypoint` (a list, or a string read as shell words): judged as
@@ -404,16 +364,12 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
                 let Some(n) = svc.get(field) else { continue };
                 // `healthcheck.test`: `[CMD, curl, …]`, `[CMD-SHELL, "curl …"]` or a string
                 // (black-box tester, session 15 round 11: F4).
-                let n = match field {
+                let (n, at) = match field {
                     "healthcheck" => match n.get("test") {
-                        Some(t) => t,
+                        Some(t) => (t, key.join(field).join("test")),
                         None => continue,
                     },
-                    _ => n,
-                };
-                let at = match field {
-                    "healthcheck" => key.join(field).join("test"),
-                    _ => key.join(field),
+                    _ => (n, key.join(field)),
                 };
                 let mut argv = super::common::compose_argv(n);
                 let string_form = n.as_str().is_some();
@@ -430,70 +386,18 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
                 }
                 // `sh -c "srv --api-key …"` and other wrappers: judged by what they run.
                 let (argv, assignments) = crate::model::unwrap_launcher_keeping(argv);
-                for (i, (_, node)) in assignments.iter().enumerate() {
-                    if let Some(value) = secret_in_arg(&assignments, i, &|| 0, "") {
-                        report(
-                            out,
-                            node.span,
-                            &at,
-                            "a literal secret in the command line",
-                            &value,
-                        );
-                    }
-                }
-                let own_at = std::cell::OnceCell::new();
-                let own = || *own_at.get_or_init(|| own_arguments(&argv));
-                let prog = argv
-                    .first()
-                    .map(|a| crate::model::program_name(&a.0))
-                    .unwrap_or_default();
-                for i in 0..argv.len() {
-                    let node = argv[i].1;
-                    if let Some(value) = secret_in_arg(&argv, i, &own, &prog) {
-                        report(
-                            out,
-                            node.span,
-                            &at,
-                            "a literal secret in the command line",
-                            &value,
-                        );
-                    } else {
-                        // As an MCP server's arguments are judged (black-box tester, session
-                        // 15 round 13: F2).
-                        let (rest, _) = strip_references(&argv[i].0);
-                        if looks_random(&rest) {
-                            report(
-                                out,
-                                node.span,
-                                &at,
-                                "a high-entropy token in the command line",
-                                rest.trim(),
-                            );
-                        }
-                    }
+                for (node, what, value) in command_line_secrets(&argv, 0, &assignments) {
+                    report(out, node.span, &at, what, &value);
                 }
             }
         }
     }
-    // A password in an image reference (`user:pw@registry/img`).
-    for s in cx.servers {
-        if let Some(i) = s.docker_run().and_then(|r| r.image) {
-            if let Some(pw) = super::common::image_credential(&s.argv[i].0) {
-                let key = arg_key(&s.launch_key, s.argv[i].1, None);
-                report(
-                    out,
-                    s.argv[i].1.span,
-                    &key,
-                    "a password in the image reference",
-                    &pw,
-                );
-            }
-        }
-    }
+    // A password in a compose image reference (`user:pw@registry/img`); in a command line it
+    // is one of the arguments judged above.
     if cx.doc.kind == Kind::Compose {
         for (_, svc, key) in services(root) {
             if let Some(img) = svc.get("image") {
-                if let Some(pw) = img.as_str().and_then(super::common::image_credential) {
+                if let Some(pw) = img.as_str().and_then(super::common::schemeless_password) {
                     report(
                         out,
                         img.span,
@@ -662,6 +566,43 @@ fn arg_key(launch: &KeyPath, node: &Node, command: Option<&Node>) -> KeyPath {
     }
 }
 
+/// The secrets of a command line (the command first; words before `from` are not judged, as
+/// an MCP server's `command` is not): each assignment a launcher passes over (`env K=V cmd`,
+/// `sh -c "K=V cmd"`), judged as `env` is; each word by [`secret_in_arg`], or else as a
+/// high-entropy token. The node of each, what it is, and the secret.
+fn command_line_secrets<'a>(
+    argv: &[(String, &'a Node)],
+    from: usize,
+    assignments: &[(String, &'a Node)],
+) -> Vec<(&'a Node, &'static str, String)> {
+    let mut found = Vec::new();
+    for (i, (_, node)) in assignments.iter().enumerate() {
+        if let Some(value) = secret_in_arg(assignments, i, &|| 0, "") {
+            found.push((*node, "a literal secret in the command line", value));
+        }
+    }
+    let args = &argv[argv.len().min(from)..];
+    // Where the program's own arguments start, worked out only when a `-p` needs it.
+    let own_at = std::cell::OnceCell::new();
+    let own = || *own_at.get_or_init(|| own_arguments(argv).saturating_sub(from));
+    let prog = argv
+        .first()
+        .map(|a| crate::model::program_name(&a.0))
+        .unwrap_or_default();
+    for (i, (text, node)) in args.iter().enumerate() {
+        if let Some(value) = secret_in_arg(args, i, &own, &prog) {
+            found.push((*node, "a literal secret in the command line", value));
+        } else {
+            let (rest, _) = strip_references(text);
+            if looks_random(&rest) {
+                let token = rest.trim().to_owned();
+                found.push((*node, "a high-entropy token in the command line", token));
+            }
+        }
+    }
+    found
+}
+
 /// The secret an argument carries, judged with its neighbours: `--api-key V`, `--token=V`,
 /// `-e NAME=V`, `--header "Authorization: Bearer V"`, `NAME=V`.
 fn secret_in_arg(
@@ -755,17 +696,10 @@ fn program_password(args: &[(String, &Node)], i: usize, prog: &str) -> Option<St
     if prog.starts_with("redis-cli") && prev == "-a" && !arg.starts_with('-') {
         return Some(arg.to_owned());
     }
-    // `user:password@host/path` without its scheme (`mcp-remote deploy:<pw>@host/sse`).
+    // `user:password@host/path` without its scheme (`mcp-remote deploy:<pw>@host/sse`, a
+    // `docker run` image `user:<pw>@registry/img`).
     if !arg.contains("://") && !arg.starts_with('-') {
-        let authority = arg.split('/').next().unwrap_or(arg);
-        if let Some((userinfo, host)) = authority.rsplit_once('@') {
-            if let Some((_, pw)) = userinfo.split_once(':') {
-                let hosty = host.contains('.') || host.starts_with("localhost");
-                if hosty && !pw.is_empty() && !userinfo.contains(char::is_whitespace) {
-                    return Some(crate::redact::percent_decode(pw));
-                }
-            }
-        }
+        return super::common::schemeless_password(arg);
     }
     None
 }

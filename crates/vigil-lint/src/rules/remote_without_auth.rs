@@ -124,7 +124,6 @@ fn says_none(t: &str) -> bool {
             | "false"
             | "disabled"
             | "null"
-            | "n/a"
             | "na"
             | "tbd"
     )
@@ -157,9 +156,7 @@ fn has_value(n: &Node) -> bool {
     if schemed && v.chars().count() < 3 {
         return false;
     }
-    v.chars().any(char::is_alphanumeric)
-        && !says_none(v)
-        && !matches!(v.to_ascii_lowercase().as_str(), "undefined" | "nil")
+    v.chars().any(char::is_alphanumeric) && !says_none(v)
 }
 
 /// Whether a header's name says it carries a credential for the server: a secret's name (its

@@ -3397,6 +3397,16 @@ async fn nested_credentials_however_spelled_are_found_and_never_probed() {
     }
 }
 
+/// The rule ids of a `-f json` report.
+fn rules_of(report: &serde_json::Value) -> BTreeSet<String> {
+    report
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 /// Compose resolves `${VAR}` from the `.env` beside the file: a socket, host network or
 /// privilege set there is found, a `${API_KEY}` in `environment` stays a reference, and a
 /// `.env` that does not parse makes the run incomplete (black-box tester, session 14 round 10:
@@ -3418,13 +3428,7 @@ fn compose_interpolation_reads_the_env_file_beside_it() {
     let out = run(dir.path(), &["lint", "compose.yaml", "-f", "json"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!text.contains(&key), "{text}");
-    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let rules: BTreeSet<&str> = v
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["rule"].as_str().unwrap())
-        .collect();
+    let rules = rules_of(&serde_json::from_str(&text).unwrap());
     for r in [
         "container-privileged",
         "container-host-network",
@@ -3503,13 +3507,7 @@ fn compose_defaults_apply_without_an_env_file_and_image_passwords_are_masked() {
         assert!(!all.contains(&pw), "{f}: {all}");
     }
     let out = run(dir.path(), &["lint", "compose.yaml", "-f", "json"]);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let rules: BTreeSet<&str> = v
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["rule"].as_str().unwrap())
-        .collect();
+    let rules = rules_of(&serde_json::from_slice(&out.stdout).unwrap());
     for r in [
         "container-privileged",
         "port-exposed-all-interfaces",
