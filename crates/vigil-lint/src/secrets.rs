@@ -613,11 +613,14 @@ fn is_digest(v: &str) -> bool {
 /// A dash-separated identifier of words and numbers (`claude-sonnet-4-20250514`,
 /// `claude-3-5-sonnet-20241022`): every part all letters or all digits, at least two dashes.
 fn is_identifier(v: &str) -> bool {
+    // A piece of up to three letters and digits is a version or size (`4o`, `v2`, `8b`):
+    // `gpt-4o-mini-2024-07-18` is a model's name (black-box tester, session 15 round 15: F4).
     v.matches('-').count() >= 2
         && v.split('-').all(|p| {
             !p.is_empty()
                 && (p.bytes().all(|b| b.is_ascii_alphabetic())
-                    || p.bytes().all(|b| b.is_ascii_digit()))
+                    || p.bytes().all(|b| b.is_ascii_digit())
+                    || (p.len() <= 3 && p.bytes().all(|b| b.is_ascii_alphanumeric())))
         })
 }
 

@@ -118,6 +118,10 @@ const EXAMPLES: &[Fixture] = &[
 ];
 
 const COUNTEREXAMPLES: &[Fixture] = &[
+    // A compose list item is judged by its own name, as the map form is; a dated model name is
+    // no token (black-box tester, session 15 round 15: F3, F4).
+    fx("compose.yaml", "services:\n  bot:\n    image: x/bot:1.0.0\n    environment:\n      - GIT_COMMIT={hex:40}\n      - BUILD_SHA={hex:40}\n      - OPENAI_MODEL=gpt-4o-mini-2024-07-18\n"),
+    fx(".mcp.json", r#"{"mcpServers": {"a": {"command": "a-mcp", "env": {"OPENAI_MODEL": "gpt-4o-mini-2024-07-18"}}}}"#),
     // Compose's `$$` escape keeps a reference a reference (black-box tester, session 15 round
     // 14: F5).
     fx("compose.yaml", "services:\n  bot:\n    image: x/bot:1.0.0\n    environment:\n      REDIS_URL: redis://:$${REDIS_PASSWORD}@redis:6379\n"),
@@ -259,44 +263,16 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
                     .iter()
                     .any(|w| k.eq_ignore_ascii_case(w)))
             });
-        if (is_secret_name(name) || in_auth) && !under_args(s.path) {
-            let (rest, _) = strip_references(text);
-            let id = crate::secrets::is_id_name(name) && crate::secrets::is_uuid_or_digest(&rest);
-            if literal_under_secret_name(&rest) && !id {
-                report(
-                    out,
-                    node.span,
-                    &s.key(),
-                    "a literal secret",
-                    strip_scheme(rest.trim()),
-                );
-            }
-        } else if in_env_or_headers(s.path) {
-            let (rest, _) = strip_references(text);
-            if let Some(inner) = secret_in_json(&rest).or_else(|| connection_string_secret(text)) {
-                report(
-                    out,
-                    node.span,
-                    &s.key(),
-                    "a literal secret inside a JSON value",
-                    &inner,
-                );
-            } else if looks_random(&rest)
-                || bearer_literal(&rest)
-                || (is_digest_value(&rest) && is_credential_word(name))
-                // `secrets.token_hex(32)` or a UUID under a neutral name (`X-Custom`, `CONFIG`):
-                // a high-entropy value in env or headers is a secret unless its name says
-                // digest or id.
-                || (random_hex_or_uuid(&rest) && !is_digest_name(name))
-            {
-                report(
-                    out,
-                    node.span,
-                    &s.key(),
-                    "a high-entropy token",
-                    strip_scheme(rest.trim()),
-                );
-            }
+        // A compose `environment` or `build.args` list item (`- KEY=value`) is judged below
+        // by its own name (black-box tester, session 15 round 15: F3).
+        if cx.doc.kind == Kind::Compose && compose_list_item(s.path) {
+            continue;
+        }
+        let secret_named = (is_secret_name(name) || in_auth) && !under_args(s.path);
+        if let Some((what, value)) =
+            value_secret(name, text, secret_named, in_env_or_headers(s.path))
+        {
+            report(out, node.span, &s.key(), what, &value);
         }
     }
     // A VS Code input's `default` and a `pickString`'s `options` are what the input supplies
@@ -426,12 +402,9 @@ fn check(cx: &Cx<'_>, out: &mut Emit<'_>) {
                     let Some((k, v)) = text.split_once('=') else {
                         continue;
                     };
-                    let (rest, _) = strip_references(v);
-                    let k2 = at.join(i.to_string());
-                    if (is_secret_name(k) && literal_under_secret_name(&rest))
-                        || looks_random(&rest)
-                    {
-                        report(out, node.span, &k2, "a literal secret", rest.trim());
+                    // Judged as the map form's `KEY: value` is.
+                    if let Some((what, value)) = value_secret(k, v, is_secret_name(k), true) {
+                        report(out, node.span, &at.join(i.to_string()), what, &value);
                     }
                 }
             }
@@ -544,6 +517,42 @@ fn is_variable_name(v: &str) -> bool {
 /// Whether a string is in a launcher's `args` (judged as a command line, word by word); a
 /// compose `build.args` entry is a build variable, judged by its name (black-box tester,
 /// session 15 round 11: F4).
+/// The secret a value under `name` holds: any literal when the name says it is a secret
+/// (`secret_named`), else, in env or headers (`in_env`), JSON or a connection string holding
+/// one, or a high-entropy value (random hex or a UUID unless the name says digest or id). What
+/// it is, and the secret.
+fn value_secret(
+    name: &str,
+    text: &str,
+    secret_named: bool,
+    in_env: bool,
+) -> Option<(&'static str, String)> {
+    let (rest, _) = strip_references(text);
+    if secret_named {
+        let id = crate::secrets::is_id_name(name) && crate::secrets::is_uuid_or_digest(&rest);
+        return (literal_under_secret_name(&rest) && !id)
+            .then(|| ("a literal secret", strip_scheme(rest.trim()).to_owned()));
+    }
+    if !in_env {
+        return None;
+    }
+    if let Some(inner) = secret_in_json(&rest).or_else(|| connection_string_secret(text)) {
+        return Some(("a literal secret inside a JSON value", inner));
+    }
+    let random = looks_random(&rest)
+        || bearer_literal(&rest)
+        || (is_digest_value(&rest) && is_credential_word(name))
+        // `secrets.token_hex(32)` or a UUID under a neutral name (`X-Custom`, `CONFIG`): a
+        // high-entropy value in env or headers is a secret unless its name says digest or id.
+        || (random_hex_or_uuid(&rest) && !is_digest_name(name));
+    random.then(|| ("a high-entropy token", strip_scheme(rest.trim()).to_owned()))
+}
+
+/// Whether a string is an item of a compose `environment` or `build.args` list.
+fn compose_list_item(path: &[Seg<'_>]) -> bool {
+    matches!(path, [.., Seg::Key("environment" | "args"), Seg::Index(_)])
+}
+
 fn under_args(path: &[Seg<'_>]) -> bool {
     path.iter()
         .enumerate()

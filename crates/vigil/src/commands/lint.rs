@@ -118,21 +118,15 @@ pub(crate) fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> 
         );
     }
     // `-o` naming a file being linted would replace it with the report (black-box tester,
-    // session 15 round 13: F11).
-    if let Some(rp) = args.report_path.as_deref() {
-        if let Ok(out) = std::fs::canonicalize(rp) {
-            let same = args
-                .paths
-                .iter()
-                .chain(args.pin.iter())
-                .any(|p| std::fs::canonicalize(p).is_ok_and(|p| p == out));
-            anyhow::ensure!(
-                !same,
-                "-o {}: that file is an input of this run; write the report elsewhere",
-                esc(&rp.display().to_string())
-            );
-        }
-    }
+    // session 15 round 13: F11): the files named are checked here, the files a walk found
+    // before the report is written.
+    let named: Vec<String> = args
+        .paths
+        .iter()
+        .chain(args.pin.iter())
+        .map(|p| p.display().to_string())
+        .collect();
+    refuse_report_over_input(args.report_path.as_deref(), &named)?;
     let mut paths = args.paths.clone();
     if args.discover {
         let found = discover(&Places::from_env());
@@ -342,6 +336,8 @@ pub(crate) fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> 
             vigil_report::srcroot::rebase(&mut report, &cwd, &root);
         }
     }
+    let walked: Vec<String> = out.linted.iter().map(|(p, _)| p.clone()).collect();
+    refuse_report_over_input(args.report_path.as_deref(), &walked)?;
     let opts = RenderOptions {
         show_secrets: args.show_secrets,
         ..RenderOptions::default()
@@ -419,6 +415,23 @@ pub(crate) fn run(g: &GlobalArgs, args: LintArgs) -> anyhow::Result<ExitStatus> 
 }
 
 /// Text from files or servers, safe for a terminal (control characters escaped).
+/// Refuses a report path that is one of `inputs` (after symbolic links and `./`): writing the
+/// report would replace the file (black-box tester, session 15 rounds 13 and 15).
+fn refuse_report_over_input(report: Option<&Path>, inputs: &[String]) -> anyhow::Result<()> {
+    let Some(out) = report.and_then(|rp| std::fs::canonicalize(rp).ok()) else {
+        return Ok(());
+    };
+    let same = inputs
+        .iter()
+        .any(|p| std::fs::canonicalize(p).is_ok_and(|p| p == out));
+    anyhow::ensure!(
+        !same,
+        "-o {}: that file is an input of this run; write the report elsewhere",
+        esc(&report.unwrap_or(Path::new("")).display().to_string())
+    );
+    Ok(())
+}
+
 fn esc(text: &str) -> String {
     vigil_lint::redact::escape_controls(text).into_owned()
 }

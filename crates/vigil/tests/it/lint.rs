@@ -3553,4 +3553,13 @@ fn bare_tool_arrays_are_linted_and_reports_never_overwrite_inputs() {
         std::fs::read(dir.path().join("tl/array.json")).unwrap(),
         before
     );
+    // A file a walk finds, however `-o` names it (round 15: F1).
+    for o in ["tl/array.json", "./tl/../tl/array.json"] {
+        let out = run(dir.path(), &["lint", ".", "-o", o]);
+        expect_exit(&out, 2);
+        assert_eq!(
+            std::fs::read(dir.path().join("tl/array.json")).unwrap(),
+            before
+        );
+    }
 }
