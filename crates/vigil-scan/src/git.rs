@@ -1263,7 +1263,7 @@ impl Misses {
     #[allow(clippy::too_many_arguments)]
     fn lfs(
         &self,
-        repo: &gix::Repository,
+        common_dir: &Path,
         data: &[u8],
         rules: &Ruleset,
         opts: &ContentOptions,
@@ -1282,8 +1282,7 @@ impl Misses {
                 vigil_core::logging::printable(path)
             )
         };
-        match crate::lfs::scan_object(repo.common_dir(), &p, rules, opts, path, commit, out, tally)
-        {
+        match crate::lfs::scan_object(common_dir, &p, rules, opts, path, commit, out, tally) {
             crate::lfs::Outcome::Scanned => {}
             crate::lfs::Outcome::Missing => {
                 self.missing.fetch_add(1, Ordering::Relaxed);
@@ -2943,7 +2942,6 @@ fn scan_blobs(
             start = k;
         }
     }
-    drop(loc);
     let git_dir = repo.git_dir().to_owned();
     let results: Mutex<Vec<Vec<Finding>>> = Mutex::new(vec![Vec::new(); pairs.len()]);
     let bytes = std::sync::atomic::AtomicU64::new(0);
@@ -2958,6 +2956,41 @@ fn scan_blobs(
         max_file_size: max,
         ..opts.content
     };
+    let common_dir = repo.common_dir().to_owned();
+    // Scans job `i`'s bytes (read whole and checked).
+    let scan = |i: usize, data: &[u8]| {
+        let &(path, _, commit) = &pairs[i];
+        let missed = missed_here();
+        progress(Progress::Blob(data.len() as u64));
+        // A blob over the size limit is scanned in chunks; a binary one by its printable runs.
+        let mut found = Vec::new();
+        let mut local = ContentTally::default();
+        content::scan_any(rules, &copts, path, commit, data, &mut found, &mut local);
+        misses.lfs(
+            &common_dir,
+            data,
+            rules,
+            &copts,
+            path,
+            commit,
+            &mut found,
+            &mut local,
+        );
+        bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
+        if local.has_gaps() || missed_here() != missed {
+            dirty[i].store(true, Ordering::Relaxed);
+        }
+        if local != ContentTally::default() {
+            tally.lock().unwrap_or_else(|e| e.into_inner()).add(&local);
+        }
+        if !found.is_empty() {
+            results.lock().unwrap_or_else(|e| e.into_inner())[i] = found;
+        }
+    };
+    // Packed blobs through their packs' delta trees; what that could not decode, and loose
+    // objects, one by one below.
+    let decoded = crate::pack_blobs::decode(repo, &loc, threads, &scan);
+    drop(loc);
     for chunk in chunks {
         let sync = fresh_store(&git_dir, repo);
         let next = AtomicUsize::new(chunk.start);
@@ -2973,8 +3006,10 @@ fn scan_blobs(
                             break;
                         }
                         let i = order[k];
-                        let missed = missed_here();
-                        let &(path, oid, commit) = &pairs[i];
+                        if decoded[i] {
+                            continue;
+                        }
+                        let &(path, oid, _) = &pairs[i];
                         let Some(obj) = misses.find(&repo, oid, "blob", Some(path)) else {
                             dirty[i].store(true, Ordering::Relaxed);
                             continue;
@@ -2983,27 +3018,7 @@ fn scan_blobs(
                             dirty[i].store(true, Ordering::Relaxed);
                             continue;
                         }
-                        progress(Progress::Blob(obj.data.len() as u64));
-                        // A blob over the size limit is scanned in chunks; a binary one by its
-                        // printable runs.
-                        let mut found = Vec::new();
-                        let mut local = ContentTally::default();
-                        content::scan_any(
-                            rules, &copts, path, commit, &obj.data, &mut found, &mut local,
-                        );
-                        misses.lfs(
-                            &repo, &obj.data, rules, &copts, path, commit, &mut found, &mut local,
-                        );
-                        bytes.fetch_add(obj.data.len() as u64, Ordering::Relaxed);
-                        if local.has_gaps() || missed_here() != missed {
-                            dirty[i].store(true, Ordering::Relaxed);
-                        }
-                        if local != ContentTally::default() {
-                            tally.lock().unwrap_or_else(|e| e.into_inner()).add(&local);
-                        }
-                        if !found.is_empty() {
-                            results.lock().unwrap_or_else(|e| e.into_inner())[i] = found;
-                        }
+                        scan(i, &obj.data);
                     }
                 });
             }
@@ -3178,7 +3193,7 @@ pub fn scan_staged_watching(
             &mut stats.content,
         );
         misses.lfs(
-            &repo,
+            repo.common_dir(),
             &obj.data,
             rules,
             opts,
@@ -3205,7 +3220,7 @@ pub fn scan_staged_watching(
                 content::scan_any(rules, opts, &path, None, &o.data, &mut before, &mut scratch);
                 // HEAD's LFS content too, when it is here (its absence is not this commit's gap).
                 Misses::default().lfs(
-                    &repo,
+                    repo.common_dir(),
                     &o.data,
                     rules,
                     opts,

@@ -42,6 +42,7 @@ pub mod hooks;
 mod keywords;
 mod lfs;
 mod meta;
+mod pack_blobs;
 mod pack_trees;
 pub mod placeholder;
 pub mod purge;

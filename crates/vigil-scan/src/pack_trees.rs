@@ -4,8 +4,9 @@
 //! Trees are stored as delta chains up to 50 deep, and gix's delta cache keeps only the objects a
 //! caller asked for, not the bases it passed through. Read in history order, each tree then costs
 //! its whole chain: on a 6,000-commit history that was 700,000 inflates for 48,000 trees. In pack
-//! order a delta's base always comes before it, so with every decoded tree kept in an offset-keyed
-//! cache each tree costs one inflate and one delta application.
+//! order a delta's base always comes before it, so with the deltas decoded kept in an offset-keyed
+//! cache most trees cost one inflate and one delta application (a delta of a full tree inflates
+//! that tree again: gix never looks full bases up in its cache).
 
 use gix::odb::pack::cache::lru::MemoryCappedHashmap;
 use gix::odb::pack::data::decode::entry::ResolvedBase;
@@ -41,7 +42,7 @@ pub(crate) fn locations(repo: &gix::Repository, ids: &[ObjectId]) -> Vec<(u32, u
 }
 
 /// The pack index files of `repo`, sorted by name.
-fn index_files(repo: &gix::Repository) -> Vec<std::path::PathBuf> {
+pub(crate) fn index_files(repo: &gix::Repository) -> Vec<std::path::PathBuf> {
     let dir = repo.objects.store_ref().path().join("pack");
     let Ok(listing) = std::fs::read_dir(&dir) else {
         return Vec::new();
@@ -151,37 +152,13 @@ fn one_pack(
         if !tree {
             continue;
         }
-        if entry.header.is_delta() {
-            if pack
-                .decode_entry(entry, &mut out, &mut inflate, &resolve, &mut cache)
-                .is_err()
-            {
-                is_tree[n] = false;
-                continue;
-            }
-        } else {
-            // Full objects are not put in the delta cache by gix; put them there for their deltas.
-            if pack
-                .decode_entry(
-                    entry.clone(),
-                    &mut out,
-                    &mut inflate,
-                    &resolve,
-                    &mut gix::odb::pack::cache::Never,
-                )
-                .is_err()
-            {
-                is_tree[n] = false;
-                continue;
-            }
-            gix::odb::pack::cache::DecodeEntry::put(
-                &mut cache,
-                pack.id,
-                entry.data_offset,
-                &out,
-                gix::objs::Kind::Tree,
-                0,
-            );
+        // gix's delta cache keeps the deltas it resolved, keyed by their offsets; it never looks
+        // a chain's full base up (`resolve_deltas` stops at the first non-delta), so a delta of a
+        // full tree inflates that tree again.
+        let decoded = pack.decode_entry(entry, &mut out, &mut inflate, &resolve, &mut cache);
+        if decoded.is_err() {
+            is_tree[n] = false;
+            continue;
         }
         *used += out.len();
         trees.insert(index.oid_at_index(place).to_owned(), out.as_slice().into());
