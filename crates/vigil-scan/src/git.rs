@@ -2920,28 +2920,13 @@ fn scan_blobs(
     let dirty: Vec<std::sync::atomic::AtomicBool> = (0..pairs.len())
         .map(|_| std::sync::atomic::AtomicBool::new(false))
         .collect();
-    // Pack order, cut into chunks by pack span.
     let ids: Vec<ObjectId> = pairs.iter().map(|p| p.1).collect();
     let loc = crate::pack_trees::locations(repo, &ids);
     drop(ids);
-    let mut order: Vec<usize> = (0..pairs.len()).collect();
-    order.sort_by_key(|&i| loc[i]);
     // A packed blob's bytes are checked by the pack itself (each entry, and each delta it is
     // built from, is a zlib stream with its own checksum); a loose object is a file of its own
     // that can be replaced by another valid one, so its bytes are hashed against its id.
     let packed: Vec<bool> = loc.iter().map(|l| l.0 != u32::MAX).collect();
-    let mut chunks: Vec<std::ops::Range<usize>> = Vec::new();
-    let mut start = 0;
-    for k in 1..=order.len() {
-        let cut = k == order.len() || {
-            let (a, b) = (loc[order[start]], loc[order[k]]);
-            a.0 != b.0 || b.1 - a.1 > CHUNK_SPAN || k - start >= CHUNK_BLOBS
-        };
-        if cut {
-            chunks.push(start..k);
-            start = k;
-        }
-    }
     let git_dir = repo.git_dir().to_owned();
     let results: Mutex<Vec<Vec<Finding>>> = Mutex::new(vec![Vec::new(); pairs.len()]);
     let bytes = std::sync::atomic::AtomicU64::new(0);
@@ -2990,6 +2975,21 @@ fn scan_blobs(
     // Packed blobs through their packs' delta trees; what that could not decode, and loose
     // objects, one by one below.
     let decoded = crate::pack_blobs::decode(repo, &loc, threads, &scan);
+    // The rest in pack order, cut into chunks by pack span.
+    let mut order: Vec<usize> = (0..pairs.len()).filter(|&i| !decoded[i]).collect();
+    order.sort_by_key(|&i| loc[i]);
+    let mut chunks: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut start = 0;
+    for k in 1..=order.len() {
+        let cut = k == order.len() || {
+            let (a, b) = (loc[order[start]], loc[order[k]]);
+            a.0 != b.0 || b.1 - a.1 > CHUNK_SPAN || k - start >= CHUNK_BLOBS
+        };
+        if cut {
+            chunks.push(start..k);
+            start = k;
+        }
+    }
     drop(loc);
     for chunk in chunks {
         let sync = fresh_store(&git_dir, repo);
@@ -3006,9 +3006,6 @@ fn scan_blobs(
                             break;
                         }
                         let i = order[k];
-                        if decoded[i] {
-                            continue;
-                        }
                         let &(path, oid, _) = &pairs[i];
                         let Some(obj) = misses.find(&repo, oid, "blob", Some(path)) else {
                             dirty[i].store(true, Ordering::Relaxed);
