@@ -2975,8 +2975,21 @@ fn scan_blobs(
     // Packed blobs through their packs' delta trees; what that could not decode, and loose
     // objects, one by one below.
     let decoded = crate::pack_blobs::decode(repo, &loc, threads, &scan);
+    for (i, read) in decoded.iter().enumerate() {
+        if *read == crate::pack_blobs::Read::Corrupt {
+            dirty[i].store(true, Ordering::Relaxed);
+            let &(path, oid, _) = &pairs[i];
+            misses.corrupt(
+                oid,
+                "blob (its pack entry, or a delta base it is built on, fails the pack index's checksum)",
+                Some(path),
+            );
+        }
+    }
     // The rest in pack order, cut into chunks by pack span.
-    let mut order: Vec<usize> = (0..pairs.len()).filter(|&i| !decoded[i]).collect();
+    let mut order: Vec<usize> = (0..pairs.len())
+        .filter(|&i| decoded[i] == crate::pack_blobs::Read::Left)
+        .collect();
     order.sort_by_key(|&i| loc[i]);
     let mut chunks: Vec<std::ops::Range<usize>> = Vec::new();
     let mut start = 0;

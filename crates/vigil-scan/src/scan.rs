@@ -171,7 +171,8 @@ pub struct ScanOutcome {
     pub max_archive_depth: u8,
     /// The decode depth it ran with (for the reasons).
     pub max_decode_depth: u8,
-    /// Whether files were asked for (a scan of paths): reading none is then a gap.
+    /// Whether files were asked for (a scan of paths, or of a whole history): reading none is
+    /// then a gap.
     pub expects_files: bool,
     /// The watched configuration files (repository-relative) the scanned changes modify.
     pub touched: Vec<String>,
@@ -424,7 +425,12 @@ fn scan_target(
     let started = Instant::now();
     let max = settings.max_file_size;
     let copts = settings.content_options();
-    let expects_files = matches!(target, Target::Paths);
+    // A whole history with no commit is an empty (or wrongly named) repository, not a clean one.
+    let expects_files = match &target {
+        Target::Paths => true,
+        Target::History(h) => matches!(h.scope, Scope::All) && h.since.is_none(),
+        _ => false,
+    };
     let (findings, read, warnings, ignored_env, content) = match target {
         Target::Paths => {
             let out = source::scan_paths(
@@ -793,6 +799,13 @@ impl ScanOutcome {
                 }
             }
             Scanned::History(s) | Scanned::Index(s) => {
+                if self.expects_files && s.commits == 0 && s.blobs == 0 {
+                    c.gap(
+                        Gap::NothingScanned,
+                        "no commit was scanned: no ref or HEAD names a commit (an empty repository?)"
+                            .to_owned(),
+                    );
+                }
                 let named = if s.named.is_empty() {
                     String::new()
                 } else {

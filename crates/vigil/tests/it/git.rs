@@ -1915,3 +1915,27 @@ fn a_missing_tree_is_counted_once() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(stdout.matches(tree.as_str()).count(), 1, "{stdout}");
 }
+
+/// tester helper-113 (session 16) #5: a whole-history scan of a repository with no commit (a
+/// CI job pointed at an empty or wrong clone) is incomplete, exit 2; a part of history that
+/// holds no commit (an empty `--range`) is not.
+#[test]
+fn an_empty_repository_is_no_clean_history() {
+    let dir = TempDir::new().unwrap();
+    let bare = dir.path().join("empty.git");
+    git(
+        dir.path(),
+        &["init", "-q", "--bare", bare.to_str().unwrap()],
+    );
+    let out = run(dir.path(), &["scan", "--git", "empty.git", "-f", "json"]);
+    expect_exit(&out, 2);
+    // The reason is in the report (-f json's `incomplete` reasons).
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("no commit was scanned"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let h = history();
+    let none = run(h.dir.path(), &["scan", "--git", "--range", "HEAD..HEAD"]);
+    expect_exit(&none, 0);
+}
