@@ -1216,6 +1216,46 @@ impl Misses {
         }
     }
 
+    /// Checks the trailing checksum of every pack index and of the multi-pack-index: a damaged
+    /// one can send an id's lookup to another object's entry (a parent's blob read as its
+    /// child's hides the lines the child added), which no pack entry's own checksum notices.
+    /// Each that fails, or cannot be opened, is counted unreadable and named.
+    fn check_pack_indexes(&self, repo: &gix::Repository) {
+        let dir = repo.objects.store_ref().path().join("pack");
+        let Ok(listing) = std::fs::read_dir(&dir) else {
+            return;
+        };
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let mut names: Vec<std::path::PathBuf> =
+            listing.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        names.sort();
+        for path in names {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let sound = if name.ends_with(".idx") {
+                gix::odb::pack::index::File::at(&path, repo.object_hash()).is_ok_and(|f| {
+                    f.verify_checksum(&mut gix::progress::Discard, &stop)
+                        .is_ok()
+                })
+            } else if name == "multi-pack-index" {
+                gix::odb::pack::multi_index::File::at(&path, None).is_ok_and(|f| {
+                    f.verify_checksum(&mut gix::progress::Discard, &stop)
+                        .is_ok()
+                })
+            } else {
+                continue;
+            };
+            if !sound {
+                self.unreadable.fetch_add(1, Ordering::Relaxed);
+                let name = vigil_core::logging::printable(&name);
+                tracing::warn!(file = %name, "pack index fails its checksum; lookups through it are not trusted");
+                self.name_text(format!("pack index {name} (fails its checksum)"));
+            }
+        }
+    }
+
     /// Whether `id` is met for the first time (it is then counted and warned about).
     fn first_time(&self, id: ObjectId) -> bool {
         self.met
@@ -1730,6 +1770,7 @@ pub fn scan_history_progress(
 ) -> Result<(Vec<Finding>, GitStats), GitError> {
     let repo = open(path)?;
     let misses = Misses::default();
+    misses.check_pack_indexes(&repo);
     let mut hidden: Vec<ObjectId> = Vec::new();
     // Annotated tags met on the way to the tips: their messages are scanned.
     let mut tags = BTreeSet::new();

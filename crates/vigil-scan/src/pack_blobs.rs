@@ -27,11 +27,11 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 /// Bytes of pack entries decoded per batch (a family larger than this is one batch).
-const BATCH: u64 = 16 << 20;
+const BATCH: u64 = 8 << 20;
 
 /// Bytes a family's full base times its deepest chain may hold (the most its traversal keeps
 /// decoded at once); a larger family is read one object at a time.
-const FAMILY_MEMORY: u64 = 64 << 20;
+const FAMILY_MEMORY: u64 = 32 << 20;
 
 /// An entry whose base is not known yet.
 const UNKNOWN: u32 = u32::MAX;

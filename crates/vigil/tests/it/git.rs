@@ -1939,3 +1939,48 @@ fn an_empty_repository_is_no_clean_history() {
     let none = run(h.dir.path(), &["scan", "--git", "--range", "HEAD..HEAD"]);
     expect_exit(&none, 0);
 }
+
+/// tester helper-114 (session 16) #1, #3: a pack index or multi-pack-index whose bytes were
+/// altered (an offset, a fan-out count) can send a lookup to another object's entry, so a
+/// parent blob read as its child hides the child's added secret; an index failing its checksum
+/// makes the scan incomplete, exit 2.
+#[test]
+fn a_damaged_pack_index_or_multi_pack_index_makes_the_scan_incomplete() {
+    for file in ["idx", "multi-pack-index"] {
+        let dir = TempDir::new().unwrap();
+        let d = dir.path();
+        init(d);
+        write(d, "app.cfg", "port = 8080\n");
+        commit(d, 1, "Ann", "c1");
+        write(
+            d,
+            "app.cfg",
+            format!("port = 8080\nGITHUB_TOKEN={}\n", gh(61)),
+        );
+        commit(d, 2, "Ann", "c2");
+        git(d, &["repack", "-adq"]);
+        git(d, &["multi-pack-index", "write"]);
+        let clean = run(d, &["scan", "--git"]);
+        expect_exit(&clean, 1);
+        let pack_dir = d.join(".git/objects/pack");
+        let target = std::fs::read_dir(&pack_dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.file_name().unwrap().to_string_lossy().ends_with(file))
+            .unwrap();
+        let mut perms = std::fs::metadata(&target).unwrap().permissions();
+        perms.set_mode(0o644);
+        std::fs::set_permissions(&target, perms).unwrap();
+        let mut bytes = std::fs::read(&target).unwrap();
+        // A byte of the fan-out table (past the 8- or 12-byte header).
+        bytes[100] ^= 0x01;
+        std::fs::write(&target, &bytes).unwrap();
+        let out = run(d, &["scan", "--git", "-f", "json"]);
+        expect_exit(&out, 2);
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("fails its checksum"),
+            "{file}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
