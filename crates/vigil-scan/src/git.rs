@@ -1397,13 +1397,17 @@ impl Misses {
 /// than it was stored with), not against collision attacks, which Git's own object checks with
 /// collision detection refuse when the objects are received.
 fn blob_hash_is(id: ObjectId, data: &[u8]) -> bool {
+    object_hash_is(gix::object::Kind::Blob, id, data)
+}
+
+/// Whether `data` is the object of `kind` that `id` names (see [`blob_hash_is`]).
+pub(crate) fn object_hash_is(kind: gix::object::Kind, id: ObjectId, data: &[u8]) -> bool {
     use sha1::Digest;
     let ObjectId::Sha1(want) = id else {
-        return gix::objs::compute_hash(id.kind(), gix::object::Kind::Blob, data)
-            .is_ok_and(|h| h == id);
+        return gix::objs::compute_hash(id.kind(), kind, data).is_ok_and(|h| h == id);
     };
     let mut hasher = sha1::Sha1::new();
-    hasher.update(format!("blob {}\0", data.len()).as_bytes());
+    hasher.update(format!("{} {}\0", kind, data.len()).as_bytes());
     hasher.update(data);
     hasher.finalize().as_slice() == want.as_slice()
 }
@@ -1523,6 +1527,12 @@ impl<'a> TreeCache<'a> {
             return Some(d.clone());
         }
         let o = misses.find(repo, id, "tree", None)?;
+        // A tree altered on disk (a loose file replaced, a packed entry whose declared size was
+        // damaged) would hide the blobs it no longer lists: its bytes must hash to its id.
+        if !object_hash_is(gix::object::Kind::Tree, id, &o.data) {
+            misses.corrupt(id, "tree (its content does not hash to its id)", None);
+            return None;
+        }
         if self.bytes + o.data.len() > self.budget {
             self.map.clear();
             self.bytes = 0;

@@ -160,8 +160,14 @@ fn one_pack(
             is_tree[n] = false;
             continue;
         }
+        let id = index.oid_at_index(place).to_owned();
+        // Only a tree that hashes to its id is kept (the scan reads any other one again, and
+        // counts it corrupt).
+        if !crate::git::object_hash_is(gix::objs::Kind::Tree, id, &out) {
+            continue;
+        }
         *used += out.len();
-        trees.insert(index.oid_at_index(place).to_owned(), out.as_slice().into());
+        trees.insert(id, out.as_slice().into());
         if *used > budget {
             return false;
         }

@@ -1984,3 +1984,41 @@ fn a_damaged_pack_index_or_multi_pack_index_makes_the_scan_incomplete() {
         );
     }
 }
+
+/// tester helper-114 (session 16) #2: a loose tree replaced by another tree's file (the commit
+/// that added a secret made to list the old file) hides the blob it no longer names; trees read
+/// are hashed against their ids, so the scan is incomplete, exit 2.
+#[test]
+fn a_replaced_loose_tree_makes_the_scan_incomplete() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    init(d);
+    write(d, "a.cfg", "port = 8080\n");
+    commit(d, 1, "Ann", "c1");
+    write(
+        d,
+        "a.cfg",
+        format!("port = 8080\nGITHUB_TOKEN={}\n", gh(62)),
+    );
+    commit(d, 2, "Ann", "c2");
+    write(d, "a.cfg", "port = 8080\n");
+    commit(d, 3, "Ann", "c3");
+    expect_exit(&run(d, &["scan", "--git"]), 1);
+    let loose = |rev: &str| {
+        let id = git(d, &["rev-parse", rev]);
+        let id = id.trim();
+        d.join(".git/objects").join(&id[..2]).join(&id[2..])
+    };
+    let (added, before) = (loose("HEAD~1^{tree}"), loose("HEAD~2^{tree}"));
+    let mut perms = std::fs::metadata(&added).unwrap().permissions();
+    perms.set_mode(0o644);
+    std::fs::set_permissions(&added, perms).unwrap();
+    std::fs::copy(&before, &added).unwrap();
+    let out = run(d, &["scan", "--git", "-f", "json"]);
+    expect_exit(&out, 2);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("does not hash to its id"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
