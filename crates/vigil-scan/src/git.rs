@@ -2650,8 +2650,14 @@ impl BlobLines {
         if let Some(b) = self.blobs.get(&id) {
             return b.clone();
         }
-        let data: Option<std::sync::Arc<[u8]>> =
-            repo.find_object(id).ok().map(|o| o.data.as_slice().into());
+        // Only bytes that hash to the id: a parent's blob read as another (a replaced loose
+        // file, a damaged index) would hide the lines the child added; unread, every line of
+        // the child counts as added.
+        let data: Option<std::sync::Arc<[u8]>> = repo
+            .find_object(id)
+            .ok()
+            .filter(|o| blob_hash_is(id, &o.data))
+            .map(|o| o.data.as_slice().into());
         let len = data.as_ref().map_or(0, |d| d.len());
         self.read += len;
         if self.bytes + len > Self::BUDGET {

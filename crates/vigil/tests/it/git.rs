@@ -2022,3 +2022,41 @@ fn a_replaced_loose_tree_makes_the_scan_incomplete() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// tester helper-114 (session 16) #4: when the parent's version of a file cannot be read as
+/// itself (its loose file replaced by the child's), the child's secret is still reported (with
+/// `--allow-incomplete`), not judged already present by a diff against the wrong bytes.
+#[test]
+fn a_secret_whose_parent_version_is_unreadable_is_still_reported() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    init(d);
+    write(d, "a.cfg", "port = 8080\n");
+    commit(d, 1, "Ann", "c1");
+    write(
+        d,
+        "a.cfg",
+        format!("port = 8080\nGITHUB_TOKEN={}\n", gh(63)),
+    );
+    commit(d, 2, "Ann", "c2");
+    let loose = |rev: &str| {
+        let id = git(d, &["rev-parse", rev]);
+        let id = id.trim();
+        d.join(".git/objects").join(&id[..2]).join(&id[2..])
+    };
+    let (parent, child) = (loose("HEAD~1:a.cfg"), loose("HEAD:a.cfg"));
+    let mut perms = std::fs::metadata(&parent).unwrap().permissions();
+    perms.set_mode(0o644);
+    std::fs::set_permissions(&parent, perms).unwrap();
+    std::fs::copy(&child, &parent).unwrap();
+    let out = run(d, &["scan", "--git", "--allow-incomplete", "-f", "json"]);
+    expect_exit(&out, 1);
+    let report = json(&out);
+    let rules: Vec<&str> = report
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["rule"].as_str())
+        .collect();
+    assert_eq!(rules, ["github-pat"], "{report}");
+}
