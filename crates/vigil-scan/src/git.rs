@@ -1221,38 +1221,34 @@ impl Misses {
     /// child's hides the lines the child added), which no pack entry's own checksum notices.
     /// Each that fails, or cannot be opened, is counted unreadable and named.
     fn check_pack_indexes(&self, repo: &gix::Repository) {
-        let dir = repo.objects.store_ref().path().join("pack");
-        let Ok(listing) = std::fs::read_dir(&dir) else {
-            return;
-        };
         let stop = std::sync::atomic::AtomicBool::new(false);
-        let mut names: Vec<std::path::PathBuf> =
-            listing.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        names.sort();
-        for path in names {
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let sound = if name.ends_with(".idx") {
-                gix::odb::pack::index::File::at(&path, repo.object_hash()).is_ok_and(|f| {
-                    f.verify_checksum(&mut gix::progress::Discard, &stop)
-                        .is_ok()
-                })
-            } else if name == "multi-pack-index" {
-                gix::odb::pack::multi_index::File::at(&path, None).is_ok_and(|f| {
-                    f.verify_checksum(&mut gix::progress::Discard, &stop)
-                        .is_ok()
-                })
-            } else {
-                continue;
-            };
-            if !sound {
-                self.unreadable.fetch_add(1, Ordering::Relaxed);
-                let name = vigil_core::logging::printable(&name);
-                tracing::warn!(file = %name, "pack index fails its checksum; lookups through it are not trusted");
-                self.name_text(format!("pack index {name} (fails its checksum)"));
-            }
+        let sound_index = |path: &Path| {
+            gix::odb::pack::index::File::at(path, repo.object_hash()).is_ok_and(|f| {
+                f.verify_checksum(&mut gix::progress::Discard, &stop)
+                    .is_ok()
+            })
+        };
+        let midx = repo
+            .objects
+            .store_ref()
+            .path()
+            .join("pack/multi-pack-index");
+        let sound_midx = |path: &Path| {
+            gix::odb::pack::multi_index::File::at(path, None).is_ok_and(|f| {
+                f.verify_checksum(&mut gix::progress::Discard, &stop)
+                    .is_ok()
+            })
+        };
+        let damaged = crate::pack_trees::index_files(repo)
+            .into_iter()
+            .filter(|p| !sound_index(p))
+            .chain(midx.exists().then_some(midx).filter(|p| !sound_midx(p)));
+        for path in damaged {
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            let name = vigil_core::logging::printable(&name);
+            self.unreadable.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(file = %name, "pack index fails its checksum; lookups through it are not trusted");
+            self.name_text(format!("pack index {name} (fails its checksum)"));
         }
     }
 
@@ -2980,9 +2976,10 @@ fn scan_blobs(
     let ids: Vec<ObjectId> = pairs.iter().map(|p| p.1).collect();
     let loc = crate::pack_trees::locations(repo, &ids);
     drop(ids);
-    // A packed blob's bytes are checked by the pack itself (each entry, and each delta it is
-    // built from, is a zlib stream with its own checksum); a loose object is a file of its own
-    // that can be replaced by another valid one, so its bytes are hashed against its id.
+    // A packed blob decoded through its delta tree is checked against the pack index's CRC-32
+    // of each entry it is built from (`pack_blobs`); one read below is checked by the zlib
+    // streams gix inflates; a loose object is a file of its own that can be replaced by another
+    // valid one, so its bytes are hashed against its id.
     let packed: Vec<bool> = loc.iter().map(|l| l.0 != u32::MAX).collect();
     let git_dir = repo.git_dir().to_owned();
     let results: Mutex<Vec<Vec<Finding>>> = Mutex::new(vec![Vec::new(); pairs.len()]);

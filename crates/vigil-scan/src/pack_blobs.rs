@@ -172,11 +172,8 @@ impl Pack<'_> {
             .len()
             .checked_sub(self.hash.len_in_bytes() as u64)
             .ok_or("pack truncated")?;
-        let mut pairs: Vec<(u64, u32)> = (0..index.num_objects())
-            .map(|i| (index.pack_offset_at_index(i), i))
-            .collect();
-        pairs.sort_unstable();
-        let (offsets, places): (Vec<u64>, Vec<u32>) = pairs.into_iter().unzip();
+        let (offsets, places): (Vec<u64>, Vec<u32>) =
+            crate::pack_trees::by_offset(&index).into_iter().unzip();
         let at = |o: u64| offsets.binary_search(&o).ok();
         let offset_of =
             |id: &gix::hash::oid| index.lookup(id).map(|i| index.pack_offset_at_index(i));
@@ -226,50 +223,7 @@ impl Pack<'_> {
             base[0] = base_of(0);
         }
 
-        // Each needed entry's family (the place of its full base), BROKEN when a base is missing
-        // or the chain does not end (a cycle of ref deltas); its depth below the full base, and
-        // each family's greatest depth.
-        let mut family = vec![UNKNOWN; offsets.len()];
-        let mut depth = vec![0u32; offsets.len()];
-        let mut deepest: std::collections::HashMap<u32, u32> = Default::default();
-        let mut path = Vec::new();
-        for k in 0..offsets.len() {
-            if !needed[k] || family[k] != UNKNOWN {
-                continue;
-            }
-            let mut at_k = k;
-            let root = loop {
-                if family[at_k] != UNKNOWN {
-                    break family[at_k];
-                }
-                if path.len() > offsets.len() {
-                    break BROKEN;
-                }
-                path.push(at_k);
-                match base[at_k] {
-                    ROOT => break at_k as u32,
-                    BROKEN | UNKNOWN => break BROKEN,
-                    b => at_k = b as usize,
-                }
-            };
-            // The depth of the first entry above the path (the full base counts as depth 0).
-            let mut d = match path.last() {
-                Some(&top) if top as u32 == root => 0,
-                _ if family[at_k] == root => depth[at_k] + 1,
-                _ => 0,
-            };
-            for &p in path.iter().rev() {
-                family[p] = root;
-                depth[p] = d;
-                d += 1;
-            }
-            if root != BROKEN {
-                let max = deepest.entry(root).or_default();
-                *max = (*max).max(d.saturating_sub(1));
-            }
-            path.clear();
-        }
-        drop(depth);
+        let (family, deepest) = families(&base, &needed);
         // A family whose chain of decoded versions could outgrow the budget is only checked
         // here and read one object at a time (gix's traversal holds each level of a chain while
         // its deltas wait).
@@ -446,6 +400,53 @@ impl Pack<'_> {
             tracing::debug!(error = %e, "delta tree traversal stopped");
         }
     }
+}
+
+/// Each needed entry's family (the place of its full base in `base`'s order; [`BROKEN`] when a
+/// base is missing or the chain does not end, as a cycle of ref deltas), and each family's
+/// greatest depth below its full base.
+fn families(base: &[u32], needed: &[bool]) -> (Vec<u32>, std::collections::HashMap<u32, u32>) {
+    let mut family = vec![UNKNOWN; base.len()];
+    let mut depth = vec![0u32; base.len()];
+    let mut deepest: std::collections::HashMap<u32, u32> = Default::default();
+    let mut path = Vec::new();
+    for k in 0..base.len() {
+        if !needed[k] || family[k] != UNKNOWN {
+            continue;
+        }
+        let mut at_k = k;
+        let root = loop {
+            if family[at_k] != UNKNOWN {
+                break family[at_k];
+            }
+            if path.len() > base.len() {
+                break BROKEN;
+            }
+            path.push(at_k);
+            match base[at_k] {
+                ROOT => break at_k as u32,
+                BROKEN | UNKNOWN => break BROKEN,
+                b => at_k = b as usize,
+            }
+        };
+        // The depth of the first entry above the path (the full base counts as depth 0).
+        let mut d = match path.last() {
+            Some(&top) if top as u32 == root => 0,
+            _ if family[at_k] == root => depth[at_k] + 1,
+            _ => 0,
+        };
+        for &p in path.iter().rev() {
+            family[p] = root;
+            depth[p] = d;
+            d += 1;
+        }
+        if root != BROKEN {
+            let max = deepest.entry(root).or_default();
+            *max = (*max).max(d.saturating_sub(1));
+        }
+        path.clear();
+    }
+    (family, deepest)
 }
 
 #[cfg(test)]

@@ -41,6 +41,15 @@ pub(crate) fn locations(repo: &gix::Repository, ids: &[ObjectId]) -> Vec<(u32, u
     out
 }
 
+/// Every entry of a pack as (offset, place in `index`), in pack order.
+pub(crate) fn by_offset(index: &gix::odb::pack::index::File) -> Vec<(u64, u32)> {
+    let mut entries: Vec<(u64, u32)> = (0..index.num_objects())
+        .map(|i| (index.pack_offset_at_index(i), i))
+        .collect();
+    entries.sort_unstable();
+    entries
+}
+
 /// The pack index files of `repo`, sorted by name.
 pub(crate) fn index_files(repo: &gix::Repository) -> Vec<std::path::PathBuf> {
     let dir = repo.objects.store_ref().path().join("pack");
@@ -108,10 +117,7 @@ fn one_pack(
     // Offsets and places in the index, in pack order: ids are read from, and looked up in, the
     // index itself (a binary search), so a pack of a million objects costs 16 MB here, not maps
     // of every id (200,000 commits: the maps were 70 MB at the scan's peak).
-    let mut entries: Vec<(u64, u32)> = (0..index.num_objects())
-        .map(|i| (index.pack_offset_at_index(i), i))
-        .collect();
-    entries.sort_unstable();
+    let entries = by_offset(index);
     let offset_of = |id: &gix::hash::oid| index.lookup(id).map(|i| index.pack_offset_at_index(i));
     // Whether the object at each entry (by its place in `entries`) is a tree: a delta is of its
     // base's kind.

@@ -1940,6 +1940,38 @@ fn an_empty_repository_is_no_clean_history() {
     expect_exit(&none, 0);
 }
 
+/// A repository of two commits: `a.cfg` written, then a GitHub token (seed `seed`) added to it.
+fn leaked_in_second_commit(d: &Path, seed: u64) {
+    init(d);
+    write(d, "a.cfg", "port = 8080\n");
+    commit(d, 1, "Ann", "c1");
+    write(
+        d,
+        "a.cfg",
+        format!("port = 8080\nGITHUB_TOKEN={}\n", gh(seed)),
+    );
+    commit(d, 2, "Ann", "c2");
+}
+
+/// Makes a (read-only) object or pack file writable, as an attacker with access to `.git` can.
+fn writable(path: &Path) {
+    let mut perms = std::fs::metadata(path).unwrap().permissions();
+    perms.set_mode(0o644);
+    std::fs::set_permissions(path, perms).unwrap();
+}
+
+/// Overwrites the loose object file of `victim` with that of `with` (both revisions).
+fn overwrite_loose(d: &Path, victim: &str, with: &str) {
+    let loose = |rev: &str| {
+        let id = git(d, &["rev-parse", rev]);
+        let id = id.trim();
+        d.join(".git/objects").join(&id[..2]).join(&id[2..])
+    };
+    let (victim, with) = (loose(victim), loose(with));
+    writable(&victim);
+    std::fs::copy(&with, &victim).unwrap();
+}
+
 /// tester helper-114 (session 16) #1, #3: a pack index or multi-pack-index whose bytes were
 /// altered (an offset, a fan-out count) can send a lookup to another object's entry, so a
 /// parent blob read as its child hides the child's added secret; an index failing its checksum
@@ -1949,15 +1981,7 @@ fn a_damaged_pack_index_or_multi_pack_index_makes_the_scan_incomplete() {
     for file in ["idx", "multi-pack-index"] {
         let dir = TempDir::new().unwrap();
         let d = dir.path();
-        init(d);
-        write(d, "app.cfg", "port = 8080\n");
-        commit(d, 1, "Ann", "c1");
-        write(
-            d,
-            "app.cfg",
-            format!("port = 8080\nGITHUB_TOKEN={}\n", gh(61)),
-        );
-        commit(d, 2, "Ann", "c2");
+        leaked_in_second_commit(d, 61);
         git(d, &["repack", "-adq"]);
         git(d, &["multi-pack-index", "write"]);
         let clean = run(d, &["scan", "--git"]);
@@ -1968,9 +1992,7 @@ fn a_damaged_pack_index_or_multi_pack_index_makes_the_scan_incomplete() {
             .map(|e| e.unwrap().path())
             .find(|p| p.file_name().unwrap().to_string_lossy().ends_with(file))
             .unwrap();
-        let mut perms = std::fs::metadata(&target).unwrap().permissions();
-        perms.set_mode(0o644);
-        std::fs::set_permissions(&target, perms).unwrap();
+        writable(&target);
         let mut bytes = std::fs::read(&target).unwrap();
         // A byte of the fan-out table (past the 8- or 12-byte header).
         bytes[100] ^= 0x01;
@@ -1992,28 +2014,11 @@ fn a_damaged_pack_index_or_multi_pack_index_makes_the_scan_incomplete() {
 fn a_replaced_loose_tree_makes_the_scan_incomplete() {
     let dir = TempDir::new().unwrap();
     let d = dir.path();
-    init(d);
-    write(d, "a.cfg", "port = 8080\n");
-    commit(d, 1, "Ann", "c1");
-    write(
-        d,
-        "a.cfg",
-        format!("port = 8080\nGITHUB_TOKEN={}\n", gh(62)),
-    );
-    commit(d, 2, "Ann", "c2");
+    leaked_in_second_commit(d, 62);
     write(d, "a.cfg", "port = 8080\n");
     commit(d, 3, "Ann", "c3");
     expect_exit(&run(d, &["scan", "--git"]), 1);
-    let loose = |rev: &str| {
-        let id = git(d, &["rev-parse", rev]);
-        let id = id.trim();
-        d.join(".git/objects").join(&id[..2]).join(&id[2..])
-    };
-    let (added, before) = (loose("HEAD~1^{tree}"), loose("HEAD~2^{tree}"));
-    let mut perms = std::fs::metadata(&added).unwrap().permissions();
-    perms.set_mode(0o644);
-    std::fs::set_permissions(&added, perms).unwrap();
-    std::fs::copy(&before, &added).unwrap();
+    overwrite_loose(d, "HEAD~1^{tree}", "HEAD~2^{tree}");
     let out = run(d, &["scan", "--git", "-f", "json"]);
     expect_exit(&out, 2);
     assert!(
@@ -2030,25 +2035,8 @@ fn a_replaced_loose_tree_makes_the_scan_incomplete() {
 fn a_secret_whose_parent_version_is_unreadable_is_still_reported() {
     let dir = TempDir::new().unwrap();
     let d = dir.path();
-    init(d);
-    write(d, "a.cfg", "port = 8080\n");
-    commit(d, 1, "Ann", "c1");
-    write(
-        d,
-        "a.cfg",
-        format!("port = 8080\nGITHUB_TOKEN={}\n", gh(63)),
-    );
-    commit(d, 2, "Ann", "c2");
-    let loose = |rev: &str| {
-        let id = git(d, &["rev-parse", rev]);
-        let id = id.trim();
-        d.join(".git/objects").join(&id[..2]).join(&id[2..])
-    };
-    let (parent, child) = (loose("HEAD~1:a.cfg"), loose("HEAD:a.cfg"));
-    let mut perms = std::fs::metadata(&parent).unwrap().permissions();
-    perms.set_mode(0o644);
-    std::fs::set_permissions(&parent, perms).unwrap();
-    std::fs::copy(&child, &parent).unwrap();
+    leaked_in_second_commit(d, 63);
+    overwrite_loose(d, "HEAD~1:a.cfg", "HEAD:a.cfg");
     let out = run(d, &["scan", "--git", "--allow-incomplete", "-f", "json"]);
     expect_exit(&out, 1);
     let report = json(&out);
