@@ -157,13 +157,14 @@ pub fn length(n: usize) -> Result<usize, SpecError> {
     }
 }
 
-/// Whether a new value of `kind` passes every check Vigil runs on it: not a known default or a
-/// placeholder, at least [`SHORT_LEN`] characters, and at least the kind's floor of entropy.
-pub fn acceptable(kind: Kind, value: &str, placeholder: &str) -> bool {
+/// Whether a new value passes every check Vigil runs on it: not a known default or a
+/// placeholder, at least [`SHORT_LEN`] characters, and at least `floor` bits of estimated
+/// entropy (see [`Generator::floor`]).
+pub fn acceptable(floor: f64, value: &str, placeholder: &str) -> bool {
     value.len() >= SHORT_LEN
         && !strength::is_known_default(value)
         && !is_placeholder(value, placeholder)
-        && strength::estimate_bits(value) >= kind.floor().0.max(WEAK_BITS)
+        && strength::estimate_bits(value) >= floor
 }
 
 /// Makes new values: the user's `--length`/`--charset` (or `[env]`) when given, else each kind's
@@ -196,6 +197,23 @@ impl Generator {
         )
     }
 
+    /// The entropy (by `vigil_core::strength::estimate_bits`) a drawn value of `name` must
+    /// score: its kind's floor, and the signing floor too whenever the length and alphabet reach
+    /// it with a twentieth to spare. A rotated password or token is often pasted where a signing
+    /// or gateway secret is read, and those checks ask 256 bits; at the defaults (48 of 62
+    /// characters, 286 bits) an unlucky draw (no digit and a keyboard walk) can score under 256,
+    /// about once in ten thousand, and is drawn again.
+    pub fn floor(&self, name: &str) -> f64 {
+        let kind = Kind::of(name);
+        let (length, n) = self.spec(name);
+        let floor = kind.floor().0.max(WEAK_BITS);
+        if bits(n, length) >= SIGNING_BITS * 1.05 {
+            floor.max(SIGNING_BITS)
+        } else {
+            floor
+        }
+    }
+
     /// A new value for `name`.
     pub fn value(&self, name: &str) -> Result<String, GenError> {
         let kind = Kind::of(name);
@@ -215,9 +233,10 @@ impl Generator {
                 default: kind.default_length(),
             });
         }
+        let floor = self.floor(name);
         for _ in 0..256 {
             let v = generate(&self.alphabet, length).map_err(GenError::Random)?;
-            if acceptable(kind, &v, &self.placeholder) {
+            if acceptable(floor, &v, &self.placeholder) {
                 return Ok(v);
             }
         }
@@ -352,6 +371,30 @@ mod tests {
         let g = Generator::new(None, None, "change-me");
         assert_eq!(g.value("MCP_JWT_SECRET").unwrap().len(), 64);
         assert_eq!(g.value("AUTH_TOKEN").unwrap().len(), 48);
+    }
+
+    #[test]
+    fn a_draw_that_reaches_the_signing_floor_must_score_it() {
+        let defaults = Generator::new(None, None, "change-me");
+        for name in ["DB_PASSWORD", "ORCH_AUTH_TOKEN", "WEBHOOK_SECRET_DEFAULT"] {
+            assert_eq!(defaults.floor(name), SIGNING_BITS, "{name}");
+        }
+        // 20 alphanumerics (119 bits) cannot reach it: the kind's own floor holds.
+        assert_eq!(
+            Generator::new(Some(20), None, "change-me").floor("DB_PASSWORD"),
+            WEAK_BITS
+        );
+        // 48 lowercase letters score about 226 bits: enough for `env check`, not for a
+        // signing secret, so a default-length draw like it is refused.
+        let letters = generate(b"abcdefghijklmnopqrstuvwxyz", 48).unwrap();
+        let scored = strength::estimate_bits(&letters);
+        assert!((WEAK_BITS..SIGNING_BITS).contains(&scored), "{scored}");
+        assert!(acceptable(WEAK_BITS, &letters, "change-me"));
+        assert!(!acceptable(
+            defaults.floor("DB_PASSWORD"),
+            &letters,
+            "change-me"
+        ));
     }
 
     #[test]

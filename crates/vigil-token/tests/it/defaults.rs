@@ -77,10 +77,13 @@ fn ten_thousand_default_secrets_of_each_kind_pass_check_config_and_env_check() {
             problems.first().map(|p| (&p.code, &p.key))
         );
         eprintln!("{kind:?}: shortest {shortest} characters, weakest {weakest:.0} bits");
-        // With margin: the weakest of 10,000 draws still clears the floor by a twentieth.
+        // Every draw clears the signing floor: the generator redraws the rare one (no digit and a
+        // keyboard walk, about one in ten thousand) that would not. A margin over it is chance,
+        // not a promise, so it is printed above, never asserted (session 16's CI drew a password
+        // at 254 bits).
         let floor = kind.floor().0.max(compliance::MIN_SECRET_BITS);
         assert!(
-            weakest >= floor * 1.05,
+            weakest >= floor,
             "{kind:?}: weakest value scored {weakest:.0} bits (floor {floor:.0})"
         );
         assert!(shortest >= kind.default_length());
