@@ -274,6 +274,19 @@ fn long_packed_histories_give_the_same_findings_on_both_tree_paths() {
             50 => blob(&mut stream, "deploy/.env", &format!("GITHUB_TOKEN={t1}\n")),
             60 => stream.push_str("D deploy/.env\n"),
             250 => blob(&mut stream, "bot/config.py", &format!("TOKEN = \"{t2}\"\n")),
+            // Its line kept under a new first line: not new (the diff, taken ahead from the
+            // packed versions' line prints, adds only the header).
+            260 => blob(
+                &mut stream,
+                "bot/config.py",
+                &format!("# header\nTOKEN = \"{t2}\"\n"),
+            ),
+            // The same line written twice: the diff adds the second, so it is new here.
+            270 => blob(
+                &mut stream,
+                "bot/config.py",
+                &format!("# header\nTOKEN = \"{t2}\"\nTOKEN = \"{t2}\"\n"),
+            ),
             _ => {}
         }
         stream.push('\n');
@@ -289,13 +302,20 @@ fn long_packed_histories_give_the_same_findings_on_both_tree_paths() {
     assert!(child.wait().unwrap().success());
     git(d, &["repack", "-adfq", "--depth=50", "--window=20"]);
     let at = |n: u32| git(d, &["rev-parse", &format!("main~{}", 320 - n)]);
-    let want = vec![
+    let mut want = vec![
         (
             "bot/config.py".to_owned(),
             "slack-bot-token".to_owned(),
             at(250),
             "Eve".to_owned(),
             "change 250".to_owned(),
+        ),
+        (
+            "bot/config.py".into(),
+            "slack-bot-token".into(),
+            at(270),
+            "Eve".into(),
+            "change 270".into(),
         ),
         (
             "deploy/.env".into(),
@@ -305,6 +325,7 @@ fn long_packed_histories_give_the_same_findings_on_both_tree_paths() {
             "change 50".into(),
         ),
     ];
+    want.sort();
     let full = run(d, &["scan", "--git", "-f", "json"]);
     expect_exit(&full, 1);
     assert_eq!(attributions(&json(&full)), want);
