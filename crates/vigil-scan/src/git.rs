@@ -2253,6 +2253,21 @@ pub fn scan_history_progress(
         })
         .collect();
     lines.prepare(&repo, compared, worker_threads(opts));
+    // What this scan found in each (path, blob), to judge whether an earlier version already
+    // reported a finding; versions it did not read are scanned here.
+    let pair_of: HashMap<(&str, ObjectId), usize> = pairs
+        .iter()
+        .enumerate()
+        .map(|(pi, (p, o))| ((p.as_str(), *o), pi))
+        .collect();
+    let mut result_of: Vec<usize> = (0..pairs.len()).collect();
+    if per_commit {
+        for (n, &(pi, _, _)) in attributions.iter().enumerate().rev() {
+            result_of[pi] = n;
+        }
+    }
+    let copts = content_options(opts);
+    let mut earlier_found = EarlierFound::default();
     for (n, (pi, ci, before)) in attributions.into_iter().enumerate() {
         let found = &results[if per_commit { n } else { pi }];
         if found.is_empty() {
@@ -2271,22 +2286,23 @@ pub fn scan_history_progress(
         // gave this blob held it in a parent and no longer does here. A copy beside its source
         // is a new file to git, and so a new leak.
         let here = infos[ci].id;
-        let copied = if first_rank < order[ci] && pairs[first_pi].0 != *path {
+        let renamed_from: Option<String> = if first_rank < order[ci] && pairs[first_pi].0 != *path {
             pairs
                 .iter()
                 .filter(|(p, o)| o == oid && p != path)
-                .any(|(src, _)| {
+                .find(|(src, _)| {
                     parents_of[ci]
                         .iter()
                         .any(|p| blob_at(&repo, *p, src) == Some(*oid))
                         && blob_at(&repo, here, src) != Some(*oid)
                 })
+                .map(|(src, _)| src.clone())
+        } else if (incremental || partial) && before.is_none() {
+            // With cached commits, or a part of history (--since, --range, a push), the
+            // blob's earlier paths may not be among this scan's pairs: the parents are asked.
+            renamed_from_parent(&repo, here, &parents_of[ci], path, *oid)
         } else {
-            // With cached commits, or a part of history (--since, --range, a push), the blob's
-            // earlier paths may not be among this scan's pairs: the parents are asked.
-            (incremental || partial)
-                && before.is_none()
-                && renamed_from_parent(&repo, here, &parents_of[ci], path, *oid)
+            None
         };
         for f in found {
             if !f.archive.is_empty() {
@@ -2300,10 +2316,35 @@ pub fn scan_history_progress(
                 let info = details.of(&repo, ci, &infos[ci], &misses);
                 out.push(attributed(f.clone(), info, &unreachable_commits));
                 continue;
-            } else if copied
-                || before.is_some_and(|b| lines.already_in(&repo, *oid, b, f.line, f.end_line))
-            {
-                continue;
+            }
+            // Not new only if the earlier version also reported it: a secret whose line stays
+            // but whose `nextline` marker above it was removed, or a file renamed out of an
+            // allowlisted folder, is reported where it stops being allowed (tester helper-115
+            // #1, #2).
+            let earlier = match (&renamed_from, before) {
+                (Some(src), _) => Some((src.as_str(), *oid)),
+                (None, Some(b)) if lines.already_in(&repo, *oid, b, f.line, f.end_line) => {
+                    Some((path.as_str(), b))
+                }
+                _ => None,
+            };
+            if let Some((at, blob)) = earlier {
+                if earlier_found.reported(
+                    &repo,
+                    EarlierScan {
+                        rules,
+                        opts: &copts,
+                        pairs: &pair_of,
+                        results: &results,
+                        result_of: &result_of,
+                        lines: &mut lines,
+                    },
+                    at,
+                    blob,
+                    f,
+                ) {
+                    continue;
+                }
             }
             if cache.is_some() {
                 record(held.entry(ci).or_default(), path, oid, f);
@@ -2580,26 +2621,24 @@ fn replay(
     out
 }
 
-/// Whether `path` (holding `blob` in `commit`) was renamed from another path a parent had:
-/// a parent holds the blob at another path that `commit` no longer holds it at.
+/// The path `path` (holding `blob` in `commit`) was renamed from, if any: a path a parent
+/// holds the blob at that `commit` no longer holds it at.
 fn renamed_from_parent(
     repo: &gix::Repository,
     commit: ObjectId,
     parents: &[ObjectId],
     path: &str,
     blob: ObjectId,
-) -> bool {
+) -> Option<String> {
     let scratch = Misses::default();
-    parents.iter().any(|p| {
-        let Some(tree) = tree_of(repo, *p, &scratch) else {
-            return false;
-        };
+    parents.iter().find_map(|p| {
+        let tree = tree_of(repo, *p, &scratch)?;
         let mut stack = vec![(String::new(), tree)];
         let mut depth = 0;
         while let Some((prefix, t)) = stack.pop() {
             depth += 1;
             if depth > 1_000_000 {
-                return false;
+                return None;
             }
             for (name, is_tree, oid) in entries(repo, t, &scratch) {
                 let name = path_text(&name);
@@ -2612,11 +2651,11 @@ fn renamed_from_parent(
                     stack.push((full, oid));
                 } else if oid == blob && full != path && blob_at(repo, commit, &full) != Some(blob)
                 {
-                    return true;
+                    return Some(full);
                 }
             }
         }
-        false
+        None
     })
 }
 
@@ -2820,6 +2859,69 @@ impl BlobLines {
         }
         let to = last.max(first).min(added.len());
         !added.get(from..to).unwrap_or(&[]).iter().any(|&a| a)
+    }
+}
+
+/// What [`EarlierFound::reported`] reads: this scan's results by pair, and how to read and scan
+/// a version it did not read.
+struct EarlierScan<'a, 'b> {
+    rules: &'a Ruleset,
+    opts: &'a ContentOptions,
+    pairs: &'a HashMap<(&'b str, ObjectId), usize>,
+    results: &'a [Vec<Finding>],
+    /// Per pair, the index of `results` that holds its findings.
+    result_of: &'a [usize],
+    lines: &'a mut BlobLines,
+}
+
+/// The findings of earlier versions of files that this scan did not read itself (the parent of
+/// a range's first commit, a cached commit's blob), scanned once each.
+#[derive(Default)]
+struct EarlierFound {
+    scanned: HashMap<(String, ObjectId), Vec<(String, String)>>,
+}
+
+impl EarlierFound {
+    /// Whether `blob` at `path` reports `f`'s secret under `f`'s rule (scanned at no commit: a
+    /// commit allowlist of the parent is not applied). A version that cannot be read counts as
+    /// not reporting it, so the finding is reported.
+    fn reported(
+        &mut self,
+        repo: &gix::Repository,
+        with: EarlierScan<'_, '_>,
+        path: &str,
+        blob: ObjectId,
+        f: &Finding,
+    ) -> bool {
+        let same = |rule: &str, secret: &str| rule == f.rule && secret == f.secret.expose_secret();
+        if let Some(&pi) = with.pairs.get(&(path, blob)) {
+            return with.results[with.result_of[pi]]
+                .iter()
+                .any(|g| same(&g.rule, g.secret.expose_secret()));
+        }
+        let found = self
+            .scanned
+            .entry((path.to_owned(), blob))
+            .or_insert_with(|| {
+                let Some(data) = with.lines.get(repo, blob) else {
+                    return Vec::new();
+                };
+                let mut found = Vec::new();
+                content::scan_any(
+                    with.rules,
+                    with.opts,
+                    path,
+                    None,
+                    &data,
+                    &mut found,
+                    &mut ContentTally::default(),
+                );
+                found
+                    .into_iter()
+                    .map(|g| (g.rule, g.secret.expose_secret().clone()))
+                    .collect()
+            });
+        found.iter().any(|(r, s)| same(r, s))
     }
 }
 

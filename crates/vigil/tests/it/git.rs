@@ -1216,6 +1216,71 @@ fn a_secret_is_reported_at_each_commit_that_adds_it_as_a_diff_shows() {
     assert_eq!(got, want, "not the edit elsewhere, not the renames");
 }
 
+/// Tester helper-115 #1, #2: a finding whose line an edit keeps is new where it stops being
+/// allowed: the `nextline` marker above it removed, or its file renamed out of an allowlisted
+/// folder. The whole history and a range starting after the allowed version both report it.
+#[test]
+fn a_secret_is_reported_where_it_stops_being_allowed() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    init(d);
+    let (t, u) = (gh(3101), gh(3102));
+    let marked = "# pragma: allowlist nextline secret";
+    write(d, "f.py", format!("{marked}\nt = \"{t}\"\n"));
+    write(
+        d,
+        "vigil.toml",
+        "[scan.allowlist]\npaths = ['^fixtures/']\n",
+    );
+    write(d, "fixtures/a.py", format!("u = \"{u}\"\n"));
+    let c1 = commit(d, 1, "A", "allowed");
+    // An edit that keeps the marker keeps the secret allowed.
+    write(d, "f.py", format!("{marked}\nt = \"{t}\"\nx = 1\n"));
+    commit(d, 2, "A", "edit below");
+    write(
+        d,
+        "f.py",
+        format!("{marked}\nimport os\nt = \"{t}\"\nx = 1\n"),
+    );
+    let c3 = commit(d, 3, "A", "a line between the marker and the secret");
+    std::fs::create_dir_all(d.join("src")).unwrap();
+    git(d, &["mv", "fixtures/a.py", "src/app.py"]);
+    let c4 = commit(d, 4, "A", "out of the fixtures");
+    let found = |args: &[&str]| {
+        let out = run(d, args);
+        expect_exit(&out, 1);
+        let mut got: Vec<(String, String, u64)> = json(&out)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["file"].as_str().unwrap().to_owned(),
+                    f["commit"].as_str().unwrap().to_owned(),
+                    f["line"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        got.sort();
+        got
+    };
+    let mut want = vec![
+        ("f.py".to_owned(), c3.clone(), 3),
+        ("src/app.py".to_owned(), c4.clone(), 1),
+    ];
+    want.sort();
+    assert_eq!(found(&["scan", "--git", "-f", "json"]), want);
+    // Packed: the diffs are taken ahead from the packed versions.
+    git(d, &["gc", "-q"]);
+    assert_eq!(found(&["scan", "--git", "-f", "json"]), want);
+    // A range whose base holds the allowed versions reads them itself.
+    let range = format!("{}..HEAD", &c1[..12]);
+    assert_eq!(
+        found(&["scan", "--git", "--range", &range, "-f", "json"]),
+        want
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Black-box report on issue 15 (h15-blackbox.md): B, H.
 // ---------------------------------------------------------------------------------------------
