@@ -895,18 +895,10 @@ fn base64_segments(
     }
 }
 
-/// Bit `j` set when byte `j` of a block is in the base64 alphabets (both, hex included): a loop
-/// without table lookups or branches, which the compiler turns into vector compares.
+/// Bit `j` set when byte `j` of a block is in the base64 alphabets (both, hex included).
 #[inline]
 fn alphabet_mask(block: &[u8; 64]) -> u64 {
-    let mut flags = [0u8; 64];
-    for (f, &b) in flags.iter_mut().zip(block) {
-        let letter = (b | 0x20).wrapping_sub(b'a') < 26;
-        let digit = b.wrapping_sub(b'0') < 10;
-        *f = u8::from(letter | digit | (b == b'+') | (b == b'/') | (b == b'-') | (b == b'_'));
-    }
-    let [m] = crate::strings::gather::<1>(&flags);
-    m
+    crate::classify::base64_mask(block)
 }
 
 /// The maximal runs of base64-alphabet bytes (both alphabets, hex included) at least

@@ -25,6 +25,7 @@ pub mod archive;
 mod base_config;
 pub mod baseline;
 pub mod builtin;
+mod classify;
 pub mod config;
 pub mod content;
 mod decode;
