@@ -895,12 +895,6 @@ fn base64_segments(
     }
 }
 
-/// Bit `j` set when byte `j` of a block is in the base64 alphabets (both, hex included).
-#[inline]
-fn alphabet_mask(block: &[u8; 64]) -> u64 {
-    crate::classify::base64_mask(block)
-}
-
 /// The maximal runs of base64-alphabet bytes (both alphabets, hex included) at least
 /// [`MIN_BASE64`] long, in order. Source text is mostly short words: the text is classified 64
 /// bytes at a time into a bit mask, and a block where no run of [`MIN_BASE64`] ones starts (found
@@ -916,11 +910,11 @@ fn base64_runs(text: &[u8]) -> Vec<Range<usize>> {
             return 0;
         }
         if let Some(block) = text.get(base..base + 64) {
-            return alphabet_mask(block.try_into().expect("64 bytes"));
+            return crate::classify::base64_mask(block.try_into().expect("64 bytes"));
         }
         let mut block = [0u8; 64];
         block[..n - base].copy_from_slice(&text[base..]);
-        alphabet_mask(&block) & (u64::MAX >> (64 - (n - base)))
+        crate::classify::base64_mask(&block) & (u64::MAX >> (64 - (n - base)))
     };
     let mut out = Vec::new();
     // The start of a run of at least MIN bytes not yet ended.

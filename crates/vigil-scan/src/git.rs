@@ -2158,7 +2158,6 @@ pub fn scan_history_progress(
             path_at.entry(p.as_str()).or_default().push(fresh + k);
         }
     }
-    let copts = content_options(opts);
     // Per fresh commit: the paths it introduced whose text holds a finding (for the cache).
     let mut paths_of: HashMap<usize, Vec<String>> = HashMap::new();
     for (path, at) in path_at {
@@ -2255,19 +2254,24 @@ pub fn scan_history_progress(
     lines.prepare(&repo, compared, worker_threads(opts));
     // What this scan found in each (path, blob), to judge whether an earlier version already
     // reported a finding; versions it did not read are scanned here.
-    let pair_of: HashMap<(&str, ObjectId), usize> = pairs
-        .iter()
-        .enumerate()
-        .map(|(pi, (p, o))| ((p.as_str(), *o), pi))
-        .collect();
     let mut result_of: Vec<usize> = (0..pairs.len()).collect();
     if per_commit {
         for (n, &(pi, _, _)) in attributions.iter().enumerate().rev() {
             result_of[pi] = n;
         }
     }
-    let copts = content_options(opts);
-    let mut earlier_found = EarlierFound::default();
+    let mut earlier_found = EarlierFound {
+        rules,
+        opts: &copts,
+        pairs: pairs
+            .iter()
+            .enumerate()
+            .map(|(pi, (p, o))| ((p.as_str(), *o), result_of[pi]))
+            .collect(),
+        results: &results,
+        scanned: HashMap::new(),
+    };
+    drop(result_of);
     for (n, (pi, ci, before)) in attributions.into_iter().enumerate() {
         let found = &results[if per_commit { n } else { pi }];
         if found.is_empty() {
@@ -2329,20 +2333,7 @@ pub fn scan_history_progress(
                 _ => None,
             };
             if let Some((at, blob)) = earlier {
-                if earlier_found.reported(
-                    &repo,
-                    EarlierScan {
-                        rules,
-                        opts: &copts,
-                        pairs: &pair_of,
-                        results: &results,
-                        result_of: &result_of,
-                        lines: &mut lines,
-                    },
-                    at,
-                    blob,
-                    f,
-                ) {
+                if earlier_found.reported(&repo, &mut lines, at, blob, f) {
                     continue;
                 }
             }
@@ -2779,14 +2770,14 @@ impl BlobLines {
         let (mut asked, mut judged) = (0usize, 0usize);
         let mut at = 0;
         while at < pairs.len() {
-            let mut ids: Vec<ObjectId> = Vec::new();
+            let mut group_ids = std::collections::HashSet::new();
             let mut end = at;
-            while end < pairs.len() && ids.len() < PRINT_GROUP {
-                ids.extend([pairs[end].1, pairs[end].2]);
-                ids.sort_unstable();
-                ids.dedup();
+            while end < pairs.len() && group_ids.len() < PRINT_GROUP {
+                group_ids.extend([pairs[end].1, pairs[end].2]);
                 end += 1;
             }
+            let mut ids: Vec<ObjectId> = group_ids.into_iter().collect();
+            ids.sort_unstable();
             let group = &pairs[at..end];
             at = end;
             asked += group.len();
@@ -2797,15 +2788,14 @@ impl BlobLines {
             let slots: Vec<std::sync::OnceLock<Vec<u64>>> =
                 (0..ids.len()).map(|_| std::sync::OnceLock::new()).collect();
             let print = |job: usize, bytes: &[u8]| {
-                let size = bytes.lines().count() * 8;
-                if used.fetch_add(size, Ordering::Relaxed) + size > PRINT_BUDGET {
-                    return;
-                }
-                let print = bytes
+                let print: Vec<u64> = bytes
                     .lines()
                     .map(|l| std::hash::BuildHasher::hash_one(&key, l))
                     .collect();
-                let _ = slots[job].set(print);
+                let size = print.len() * 8;
+                if used.fetch_add(size, Ordering::Relaxed) + size <= PRINT_BUDGET {
+                    let _ = slots[job].set(print);
+                }
             };
             crate::pack_blobs::decode(repo, &places, threads, &print);
             let of = |id: &ObjectId| ids.binary_search(id).ok().and_then(|k| slots[k].get());
@@ -2862,54 +2852,48 @@ impl BlobLines {
     }
 }
 
-/// What [`EarlierFound::reported`] reads: this scan's results by pair, and how to read and scan
-/// a version it did not read.
-struct EarlierScan<'a, 'b> {
+/// Whether earlier versions of files reported a finding: this scan's results by pair, and the
+/// findings of versions it did not read itself (the parent of a range's first commit, a cached
+/// commit's blob), scanned once each.
+struct EarlierFound<'a> {
     rules: &'a Ruleset,
     opts: &'a ContentOptions,
-    pairs: &'a HashMap<(&'b str, ObjectId), usize>,
+    /// Per (path, blob) this scan read: the index of `results` holding its findings.
+    pairs: HashMap<(&'a str, ObjectId), usize>,
     results: &'a [Vec<Finding>],
-    /// Per pair, the index of `results` that holds its findings.
-    result_of: &'a [usize],
-    lines: &'a mut BlobLines,
-}
-
-/// The findings of earlier versions of files that this scan did not read itself (the parent of
-/// a range's first commit, a cached commit's blob), scanned once each.
-#[derive(Default)]
-struct EarlierFound {
     scanned: HashMap<(String, ObjectId), Vec<(String, String)>>,
 }
 
-impl EarlierFound {
-    /// Whether `blob` at `path` reports `f`'s secret under `f`'s rule (scanned at no commit: a
-    /// commit allowlist of the parent is not applied). A version that cannot be read counts as
-    /// not reporting it, so the finding is reported.
+impl EarlierFound<'_> {
+    /// Whether `blob` at `path` reports `f`'s secret under `f`'s rule (a version this scan did
+    /// not read is scanned at no commit: a commit allowlist of the parent is not applied). A
+    /// version that cannot be read counts as not reporting it, so the finding is reported.
     fn reported(
         &mut self,
         repo: &gix::Repository,
-        with: EarlierScan<'_, '_>,
+        lines: &mut BlobLines,
         path: &str,
         blob: ObjectId,
         f: &Finding,
     ) -> bool {
         let same = |rule: &str, secret: &str| rule == f.rule && secret == f.secret.expose_secret();
-        if let Some(&pi) = with.pairs.get(&(path, blob)) {
-            return with.results[with.result_of[pi]]
+        if let Some(&k) = self.pairs.get(&(path, blob)) {
+            return self.results[k]
                 .iter()
                 .any(|g| same(&g.rule, g.secret.expose_secret()));
         }
+        let (rules, opts) = (self.rules, self.opts);
         let found = self
             .scanned
             .entry((path.to_owned(), blob))
             .or_insert_with(|| {
-                let Some(data) = with.lines.get(repo, blob) else {
+                let Some(data) = lines.get(repo, blob) else {
                     return Vec::new();
                 };
                 let mut found = Vec::new();
                 content::scan_any(
-                    with.rules,
-                    with.opts,
+                    rules,
+                    opts,
                     path,
                     None,
                     &data,

@@ -450,11 +450,12 @@ fn families(base: &[u32], needed: &[bool]) -> (Vec<u32>, std::collections::HashM
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::process::Command;
 
-    fn git(dir: &Path, args: &[&str]) -> String {
+    /// Runs git in `dir` (as a fixed author), asserting it succeeds; its raw output.
+    pub(crate) fn git_bytes(dir: &Path, args: &[&str]) -> Vec<u8> {
         let out = Command::new("git")
             .current_dir(dir)
             .args(["-c", "user.name=T", "-c", "user.email=t@example.org"])
@@ -462,7 +463,11 @@ mod tests {
             .output()
             .expect("git runs");
         assert!(out.status.success(), "git {args:?}: {out:?}");
-        String::from_utf8(out.stdout).unwrap()
+        out.stdout
+    }
+
+    fn git(dir: &Path, args: &[&str]) -> String {
+        String::from_utf8(git_bytes(dir, args)).unwrap()
     }
 
     /// A repository of three files changed a line per commit over 120 commits, repacked so that

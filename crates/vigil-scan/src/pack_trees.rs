@@ -318,19 +318,8 @@ fn one_pack(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::process::Command;
+    use crate::pack_blobs::tests::git_bytes as git;
     use std::sync::atomic::AtomicBool;
-
-    fn git(dir: &std::path::Path, args: &[&str]) -> Vec<u8> {
-        let out = Command::new("git")
-            .current_dir(dir)
-            .args(["-c", "user.name=T", "-c", "user.email=t@example.org"])
-            .args(args)
-            .output()
-            .expect("git runs");
-        assert!(out.status.success(), "git {args:?}: {out:?}");
-        out.stdout
-    }
 
     /// Every tree of a packed history of nested folders, as git gives its bytes.
     fn packed_trees() -> (tempfile::TempDir, Vec<(ObjectId, Vec<u8>)>) {

@@ -8,7 +8,7 @@ use crate::common;
 use common::{checked, expect_exit, git_command, json, run, token, vigil, write};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 use tempfile::TempDir;
 
 /// Runs git in `dir` as `who`, dated `day` days after 2026-01-01 (the shared test setup
@@ -69,6 +69,33 @@ fn attributions(v: &serde_json::Value) -> Vec<(String, String, String, String, S
         .collect();
     out.sort();
     out
+}
+
+/// (file, commit, line) of each finding of a JSON report, sorted.
+fn file_commit_line(out: &Output) -> Vec<(String, String, u64)> {
+    let mut got: Vec<(String, String, u64)> = json(out)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["file"].as_str().unwrap().to_owned(),
+                f["commit"].as_str().unwrap().to_owned(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    got.sort();
+    got
+}
+
+/// Runs `vigil args` (a JSON report) in `dir`: exit 2, and the report's incomplete reasons
+/// include `reason`.
+fn incomplete_saying(dir: &Path, args: &[&str], reason: &str) {
+    let out = run(dir, args);
+    expect_exit(&out, 2);
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(report.contains(reason), "{args:?}: {report}");
 }
 
 struct History {
@@ -1191,19 +1218,7 @@ fn a_secret_is_reported_at_each_commit_that_adds_it_as_a_diff_shows() {
     commit(d, 8, "A", "rename the copy");
     let out = run(d, &["scan", "--git", "-f", "json"]);
     expect_exit(&out, 1);
-    let mut got: Vec<(String, String, u64)> = json(&out)
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["file"].as_str().unwrap().to_owned(),
-                f["commit"].as_str().unwrap().to_owned(),
-                f["line"].as_u64().unwrap(),
-            )
-        })
-        .collect();
-    got.sort();
+    let got = file_commit_line(&out);
     let mut want = vec![
         ("a.py".to_owned(), c1, 1),
         ("a.py".to_owned(), c3, 3),
@@ -1249,20 +1264,7 @@ fn a_secret_is_reported_where_it_stops_being_allowed() {
     let found = |args: &[&str]| {
         let out = run(d, args);
         expect_exit(&out, 1);
-        let mut got: Vec<(String, String, u64)> = json(&out)
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| {
-                (
-                    f["file"].as_str().unwrap().to_owned(),
-                    f["commit"].as_str().unwrap().to_owned(),
-                    f["line"].as_u64().unwrap(),
-                )
-            })
-            .collect();
-        got.sort();
-        got
+        file_commit_line(&out)
     };
     let mut want = vec![
         ("f.py".to_owned(), c3.clone(), 3),
@@ -2013,13 +2015,11 @@ fn an_empty_repository_is_no_clean_history() {
         dir.path(),
         &["init", "-q", "--bare", bare.to_str().unwrap()],
     );
-    let out = run(dir.path(), &["scan", "--git", "empty.git", "-f", "json"]);
-    expect_exit(&out, 2);
     // The reason is in the report (-f json's `incomplete` reasons).
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("no commit was scanned"),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
+    incomplete_saying(
+        dir.path(),
+        &["scan", "--git", "empty.git", "-f", "json"],
+        "no commit was scanned",
     );
     let h = history();
     let none = run(h.dir.path(), &["scan", "--git", "--range", "HEAD..HEAD"]);
@@ -2083,13 +2083,7 @@ fn a_damaged_pack_index_or_multi_pack_index_makes_the_scan_incomplete() {
         // A byte of the fan-out table (past the 8- or 12-byte header).
         bytes[100] ^= 0x01;
         std::fs::write(&target, &bytes).unwrap();
-        let out = run(d, &["scan", "--git", "-f", "json"]);
-        expect_exit(&out, 2);
-        assert!(
-            String::from_utf8_lossy(&out.stdout).contains("fails its checksum"),
-            "{file}: {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
+        incomplete_saying(d, &["scan", "--git", "-f", "json"], "fails its checksum");
     }
 }
 
@@ -2105,12 +2099,10 @@ fn a_replaced_loose_tree_makes_the_scan_incomplete() {
     commit(d, 3, "Ann", "c3");
     expect_exit(&run(d, &["scan", "--git"]), 1);
     overwrite_loose(d, "HEAD~1^{tree}", "HEAD~2^{tree}");
-    let out = run(d, &["scan", "--git", "-f", "json"]);
-    expect_exit(&out, 2);
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("does not hash to its id"),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
+    incomplete_saying(
+        d,
+        &["scan", "--git", "-f", "json"],
+        "does not hash to its id",
     );
 }
 
