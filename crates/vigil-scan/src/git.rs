@@ -2337,6 +2337,19 @@ pub fn scan_history_progress(
                     continue;
                 }
             }
+            // A merge: the line may come from another parent, where it was reported (both
+            // branches edited the file; tester helper-115 #5). Asked only for findings the
+            // first parent does not explain, so a plain history never reads a tree here.
+            let merged = parents_of[ci].len() > 1
+                && parents_of[ci][1..].iter().any(|p| {
+                    blob_at(&repo, *p, path).is_some_and(|b| {
+                        lines.already_in(&repo, *oid, b, f.line, f.end_line)
+                            && earlier_found.reported(&repo, &mut lines, path, b, f)
+                    })
+                });
+            if merged {
+                continue;
+            }
             if cache.is_some() {
                 record(held.entry(ci).or_default(), path, oid, f);
             }

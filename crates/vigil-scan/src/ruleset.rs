@@ -323,34 +323,63 @@ impl Ruleset {
     /// Resolves a configuration file (extend, disabledRules, overrides) and compiles it. With no
     /// rules and no `[extend]`, the built-in rules are used, so an allowlist-only file works.
     pub fn from_config(file: &ConfigFile, origin: &ConfigRef<'_>) -> Result<Self, RuleError> {
-        Ok(Self::from_config_with(file, origin, false)?.0)
+        let (specs, allow) = resolve(file, origin, 0, None)?;
+        Self::compiled(specs, allow, origin, false)
     }
 
     /// [`Ruleset::from_config`] for a configuration found beside the scanned code: at every
     /// level (the file and what its `[extend] path` chain pulls in), a rule with a built-in
     /// rule's id that changes what is found ([`changes_detection`]) is added under its own id
     /// (`github-pat-custom`) instead of replacing the built-in. Returns the ids so renamed.
+    ///
+    /// With `drop_blanket`, an allowlist path that matches most ordinary source paths
+    /// ([`blanket_path`], `paths = ['.*']`) is left out, as a file found beside the code would
+    /// otherwise silence every rule; the patterns found are returned either way.
     pub fn from_discovered(
         file: &ConfigFile,
         origin: &ConfigRef<'_>,
-    ) -> Result<(Self, Vec<String>), RuleError> {
-        Self::from_config_with(file, origin, true)
+        drop_blanket: bool,
+    ) -> Result<(Self, Discovered), RuleError> {
+        let mut found = Discovered::default();
+        let (mut specs, mut allow) = resolve(file, origin, 0, Some(&mut found.renamed))?;
+        for a in allow
+            .iter_mut()
+            .chain(specs.iter_mut().flat_map(|s| s.allowlists.iter_mut()))
+        {
+            found.blanket.extend(blanket_paths(a, drop_blanket));
+        }
+        // An allowlist whose only criterion was a blanket path is gone, not left empty (an
+        // empty allowlist would be refused).
+        let kept = |a: &AllowlistSpec| {
+            !(a.paths.is_empty()
+                && a.regexes.is_empty()
+                && a.stopwords.is_empty()
+                && a.commits.is_empty())
+        };
+        allow.retain(kept);
+        for s in &mut specs {
+            s.allowlists.retain(kept);
+        }
+        found.blanket.sort();
+        found.blanket.dedup();
+        let rules = Self::compiled(specs, allow, origin, true)?;
+        Ok((rules, found))
     }
 
-    fn from_config_with(
-        file: &ConfigFile,
+    /// Compiles resolved specs and global allowlists; `found` marks a discovered configuration.
+    fn compiled(
+        specs: Vec<RuleSpec>,
+        allow: Vec<AllowlistSpec>,
         origin: &ConfigRef<'_>,
-        protect: bool,
-    ) -> Result<(Self, Vec<String>), RuleError> {
-        let mut renamed = Vec::new();
-        let (specs, allow) = resolve(file, origin, 0, protect.then_some(&mut renamed))?;
+        found: bool,
+    ) -> Result<Self, RuleError> {
         let mut global = Vec::new();
         for (i, a) in allow.iter().enumerate() {
             global.push(compile_allowlist(a, origin, &format!("allowlists[{i}]"))?);
         }
         let mut rules = Self::compile(specs, global, origin)?;
-        rules.found = protect;
-        Ok((rules, renamed))
+        rules.found = found;
+        Ok(rules)
     }
 
     /// Compiles rule specs, with global allowlists already compiled.
@@ -665,6 +694,68 @@ fn resolve(
     Ok((rules, allow))
 }
 
+/// What resolving a discovered configuration found: the built-in ids its rules would have
+/// replaced (added as `<id>-custom`) and its blanket allowlist paths.
+#[derive(Debug, Default)]
+pub struct Discovered {
+    /// Built-in rule ids the file redefines.
+    pub renamed: Vec<String>,
+    /// Allowlist path patterns that match most ordinary source paths.
+    pub blanket: Vec<String>,
+}
+
+/// Ordinary paths of a project's own code and settings, in several languages and layouts. An
+/// allowlist path matching half of them is not an exception for fixtures or vendored code but a
+/// way to turn the scan off.
+const ORDINARY_PATHS: &[&str] = &[
+    ".env",
+    "src/main.rs",
+    "app.py",
+    "config/settings.py",
+    "index.js",
+    "cmd/server/main.go",
+    "deploy/prod.yaml",
+    "README.md",
+    "lib/Client.java",
+    "scripts/deploy.sh",
+];
+
+/// Whether the allowlist path `pattern` matches at least half of [`ORDINARY_PATHS`] (`.*`, `.`,
+/// `^`, `(?i)\.(py|js|go|rs|yaml|md|env|sh|java)$`). A pattern that does not compile is not
+/// blanket (compiling reports it).
+pub fn blanket_path(pattern: &str) -> bool {
+    build_regex(pattern).is_ok_and(|re| {
+        ORDINARY_PATHS
+            .iter()
+            .filter(|p| re.is_match(p.as_bytes()))
+            .count()
+            * 2
+            >= ORDINARY_PATHS.len()
+    })
+}
+
+/// The blanket paths of `a` (see [`blanket_path`]), removed from it when `drop` is set. An `AND`
+/// allowlist with other criteria is left alone: those still have to match.
+fn blanket_paths(a: &mut AllowlistSpec, drop: bool) -> Vec<String> {
+    let and = a
+        .condition
+        .as_deref()
+        .is_some_and(|c| c.eq_ignore_ascii_case("and"));
+    if and && !(a.regexes.is_empty() && a.stopwords.is_empty() && a.commits.is_empty()) {
+        return Vec::new();
+    }
+    let found: Vec<String> = a
+        .paths
+        .iter()
+        .filter(|p| blanket_path(p))
+        .cloned()
+        .collect();
+    if drop && !found.is_empty() {
+        a.paths.retain(|p| !blanket_path(p));
+    }
+    found
+}
+
 /// Whether a rule merged into a rule of the same id would change what that rule finds (its
 /// pattern, path, entropy, secret group, required rules, window, validation or reporting), as
 /// opposed to only adding keywords, tags or allowlists.
@@ -806,4 +897,34 @@ fn merge_rule(base: &mut RuleSpec, cur: RuleSpec) {
     }
     base.skip_report |= cur.skip_report;
     base.builtin |= cur.builtin;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::blanket_path;
+
+    #[test]
+    fn blanket_paths_are_those_matching_most_ordinary_files() {
+        for p in [
+            ".*",
+            ".",
+            "^",
+            "",
+            "(?s).+",
+            r"(?i)\.(py|js|go|rs|yaml|md|sh|java|env)$",
+        ] {
+            assert!(blanket_path(p), "{p}");
+        }
+        for p in [
+            "^fixtures/",
+            r"\.py$",
+            r"(^|/)node_modules/",
+            r"go\.sum$",
+            r"(.*?)(jpg|gif|doc|pdf|bin)$",
+            "^(src|lib)/",
+            "(", // does not compile: compiling reports it
+        ] {
+            assert!(!blanket_path(p), "{p}");
+        }
+    }
 }

@@ -1019,8 +1019,11 @@ impl fmt::Display for Summary<'_> {
                 }
                 write!(
                     f,
-                    ", {} blob(s), {:.1} MiB; skipped {} binary or over {max}, {} missing, {} unreadable object(s)",
+                    ", {} blob(s){}, {:.1} MiB; skipped {} binary or over {max}, {} missing, {} unreadable object(s)",
                     s.blobs,
+                    // A cached commit's blobs are not read again, nor counted (nor what an
+                    // allowlist skipped in them).
+                    if s.cached > 0 { " read this run" } else { "" },
                     mib(s.bytes),
                     s.skipped,
                     s.missing,

@@ -519,11 +519,16 @@ fn gitleaks(cfg: &Config, discovered: bool, distrust: bool) -> Result<Chosen, Ru
         warnings.extend(distrust_warning(cfg.path(), &dropped));
     }
     if discovered {
+        // A file of allowlists alone (no rules, no `[extend]`) adds to the built-in rules.
+        let allowlists_only = file.extend.is_none() && file.rules.is_empty();
         let e = file.extend.get_or_insert_with(Default::default);
         let mut dropped = Vec::new();
         if !e.use_default {
-            dropped
-                .push("replaces the built-in rules (no `[extend] useDefault = true`)".to_owned());
+            if !allowlists_only {
+                dropped.push(
+                    "replaces the built-in rules (no `[extend] useDefault = true`)".to_owned(),
+                );
+            }
             e.use_default = true;
         }
         if !e.disabled_rules.is_empty() {
@@ -546,14 +551,22 @@ fn gitleaks(cfg: &Config, discovered: bool, distrust: bool) -> Result<Chosen, Ru
         // `[extend] path` pulls in, is added under its own id instead (`github-pat-custom`), so
         // the built-in stays as it is. Allowlists alone still merge (a discovered file's
         // allowlists apply, and what they hide is counted).
-        let (rules, renamed) = Ruleset::from_discovered(
+        let (rules, found) = Ruleset::from_discovered(
             &file,
             &ConfigRef {
                 config: cfg,
                 prefix: "",
             },
+            true,
         )?;
-        warnings.extend(renamed_warning(cfg.path(), &renamed));
+        warnings.extend(renamed_warning(cfg.path(), &found.renamed));
+        if !found.blanket.is_empty() {
+            warnings.push(format!(
+                "{}: the allowlist paths {} match most of any project's files, so they are not applied: a configuration found beside the scanned code never turns the scan off (name it with --config to use it as it is)",
+                cfg.path().display(),
+                quoted(&found.blanket)
+            ));
+        }
         rules
     } else {
         Ruleset::from_config(
@@ -634,8 +647,16 @@ fn vigil_toml(
     let rules = if discovered {
         // As for a `.gitleaks.toml` found beside the code: a `[[scan.rules]]` entry (or a rule
         // in a file `[scan.extend] path` pulls in) with a built-in's id is added beside it.
-        let (rules, renamed) = Ruleset::from_discovered(&file, &origin)?;
-        warnings.extend(renamed_warning(cfg.path(), &renamed));
+        let (rules, found) = Ruleset::from_discovered(&file, &origin, false)?;
+        warnings.extend(renamed_warning(cfg.path(), &found.renamed));
+        if !found.blanket.is_empty() {
+            // The project's own file is obeyed, as its disabledRules are, but never in silence.
+            warnings.push(format!(
+                "{}: the allowlist paths {} match most of any project's files: this configuration skips nearly every file",
+                cfg.path().display(),
+                quoted(&found.blanket)
+            ));
+        }
         rules
     } else {
         Ruleset::from_config(&file, &origin)?
@@ -650,6 +671,15 @@ fn vigil_toml(
         discovered,
         extended,
     })
+}
+
+/// Patterns in backquotes, comma-separated, for a warning.
+fn quoted(patterns: &[String]) -> String {
+    patterns
+        .iter()
+        .map(|p| format!("`{p}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The warning for the built-in rules a discovered configuration `path` (or a file it extends)

@@ -1283,6 +1283,95 @@ fn a_secret_is_reported_where_it_stops_being_allowed() {
     );
 }
 
+/// Tester helper-115 #3: a composite rule (`[[rules.required]]`) whose required part arrives in
+/// a later commit, beside a primary line that was already there, is reported at that commit
+/// (the earlier version did not report it), as the directory scan of the result reports it.
+#[test]
+fn a_composite_rule_completed_by_a_later_commit_is_reported_there() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    init(d);
+    write(
+        d,
+        ".gitleaks.toml",
+        r#"[extend]
+useDefault = true
+[[rules]]
+id = "acme-secret"
+regex = '''acme_secret\s*=\s*"([a-z0-9]{24})"'''
+secretGroup = 1
+[[rules.required]]
+id = "acme-id"
+withinLines = 3
+[[rules]]
+id = "acme-id"
+regex = '''acme_id\s*=\s*"(AC[0-9]{8})"'''
+secretGroup = 1
+"#,
+    );
+    let secret = token("{lowernum:24}", 3103);
+    write(d, "app.py", format!("x = 1\nacme_secret = \"{secret}\"\n"));
+    commit(d, 1, "A", "the primary part alone");
+    write(
+        d,
+        "app.py",
+        format!("x = 1\nacme_secret = \"{secret}\"\nacme_id = \"AC12345678\"\n"),
+    );
+    let c2 = commit(d, 2, "A", "the required part");
+    let out = run(d, &["scan", "--git", "-f", "json"]);
+    expect_exit(&out, 1);
+    let composite: Vec<(String, String)> = json(&out)
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "acme-secret")
+        .map(|f| {
+            (
+                f["commit"].as_str().unwrap().to_owned(),
+                f["line"].to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(composite, [(c2, "2".to_owned())]);
+}
+
+/// Tester helper-115 #5: a merge of two branches that both edited a file holds the second
+/// branch's secret on a line its first parent lacks; that secret was reported where the branch
+/// added it, not again at the merge. A secret the merge itself adds still is.
+#[test]
+fn a_merge_does_not_report_again_what_its_second_parent_reported() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    init(d);
+    let (t, u) = (slack(3111), slack(3112));
+    write(d, "f.py", "a = 1\nb = 2\nc = 3\n");
+    commit(d, 1, "A", "base");
+    git(d, &["checkout", "-q", "-b", "feat"]);
+    write(d, "f.py", format!("a = 1\nb = 2\nc = 3\nt = \"{t}\"\n"));
+    let leak = commit(d, 2, "B", "leak on the branch");
+    git(d, &["checkout", "-q", "main"]);
+    write(d, "f.py", "z = 0\na = 1\nb = 2\nc = 3\n");
+    commit(d, 3, "A", "edit on main");
+    git_at(d, 4, "A", &["merge", "-q", "--no-edit", "feat"]);
+    let merge = git(d, &["rev-parse", "HEAD"]);
+    let found = || {
+        let out = run(d, &["scan", "--git", "-f", "json"]);
+        expect_exit(&out, 1);
+        file_commit_line(&out)
+    };
+    assert_eq!(found(), [("f.py".to_owned(), leak.clone(), 4)]);
+    // An evil merge: the merge commit adds a line of its own.
+    git(d, &["reset", "-q", "--hard", "HEAD~1"]);
+    git_at(d, 4, "A", &["merge", "-q", "--no-commit", "feat"]);
+    let merged = std::fs::read_to_string(d.join("f.py")).unwrap();
+    write(d, "f.py", format!("{merged}u = \"{u}\"\n"));
+    let evil = commit(d, 4, "A", "merge with an extra line");
+    assert_ne!(evil, merge);
+    let mut want = vec![("f.py".to_owned(), leak, 4), ("f.py".to_owned(), evil, 6)];
+    want.sort();
+    assert_eq!(found(), want);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Black-box report on issue 15 (h15-blackbox.md): B, H.
 // ---------------------------------------------------------------------------------------------

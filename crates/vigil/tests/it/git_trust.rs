@@ -478,6 +478,53 @@ fn a_found_config_cannot_redefine_a_built_in_rule_away() {
 }
 
 #[test]
+fn a_found_config_cannot_allowlist_every_path() {
+    // helper-115 #4: a committed `.gitleaks.toml` with `[[allowlists]] paths = ['.*']` silenced
+    // the directory scan and the whole history, with no warning.
+    let d = TempDir::new().unwrap();
+    let d = d.path();
+    init(d);
+    write(d, "src/app.py", format!("v = \"{}\"\n", gh(72)));
+    write(d, "fixtures/t.py", format!("v = \"{}\"\n", gh(73)));
+    for blanket in [
+        "'''.*'''",
+        "'''.'''",
+        r"'''(?i)\.(py|js|go|rs|yaml|md|sh|java|env)$'''",
+    ] {
+        write(
+            d,
+            ".gitleaks.toml",
+            format!("[[allowlists]]\npaths = [{blanket}, '''^fixtures/''']\n"),
+        );
+        commit(d, "a config");
+        for args in [
+            &["scan", ".", "-f", "json"][..],
+            &["scan", "--git", "-f", "json"][..],
+        ] {
+            let out = run(d, args);
+            expect_exit(&out, 1);
+            // The fixtures folder stays allowlisted; the blanket pattern is not applied.
+            assert_eq!(places(&out), ["src/app.py"], "{blanket} {args:?}");
+            let err = stderr(&out);
+            assert!(
+                err.contains("match most of any project's files, so they are not applied"),
+                "{err}"
+            );
+            assert!(
+                !err.contains("replaces the built-in rules"),
+                "a file of allowlists alone adds to the built-in rules: {err}"
+            );
+        }
+    }
+    // Named with --config, the file applies as it is.
+    let out = run(
+        d,
+        &["scan", ".", "--config", ".gitleaks.toml", "-f", "json"],
+    );
+    expect_exit(&out, 0);
+}
+
+#[test]
 fn an_ignore_file_or_baseline_the_changes_modify_does_not_hide_their_secret() {
     // bb-git-s7 #3: a change that adds its own secret to `.gitleaksignore` passed the hook and CI.
     let d = TempDir::new().unwrap();
