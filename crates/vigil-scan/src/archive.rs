@@ -191,8 +191,14 @@ const EOCD_REACH: usize = 22 + 0xFFFF;
 /// Whether `data` ends with a zip end-of-central-directory record (searched from the end, as
 /// zip readers do) that names a central directory starting with `PK\x01\x02` before it.
 fn zip_at_end(data: &[u8]) -> bool {
+    zip_end(data).is_some()
+}
+
+/// Where the zip end-of-central-directory record that [`zip_at_end`] finds ends (its comment
+/// included): bytes past it are no part of the zip.
+fn zip_end(data: &[u8]) -> Option<usize> {
     if data.len() < 22 {
-        return false;
+        return None;
     }
     let from = data.len().saturating_sub(EOCD_REACH);
     let tail = &data[from..];
@@ -201,22 +207,20 @@ fn zip_at_end(data: &[u8]) -> bool {
     // overlap itself, so the last of the non-overlapping matches is the last one.
     static EOCD: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
         std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"PK\x05\x06"));
-    let Some(p) = EOCD.find_iter(tail).last() else {
-        return false;
-    };
+    let p = EOCD.find_iter(tail).last()?;
     let rec = &tail[p..];
     if rec.len() < 22 {
-        return false;
+        return None;
     }
     let u32le = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize;
     let (cd_size, cd_offset) = (u32le(&rec[12..16]), u32le(&rec[16..20]));
+    let comment = u16::from_le_bytes([rec[20], rec[21]]) as usize;
     let eocd = from + p;
     // With a prefix, the directory sits `cd_size` bytes before the record whatever the
     // offset says (which counts from the zip's own start).
-    let Some(cd) = eocd.checked_sub(cd_size) else {
-        return false;
-    };
-    cd_size > 0 && cd_offset <= cd && data[cd..].starts_with(b"PK\x01\x02")
+    let cd = eocd.checked_sub(cd_size)?;
+    (cd_size > 0 && cd_offset <= cd && data[cd..].starts_with(b"PK\x01\x02"))
+        .then_some((eocd + 22 + comment).min(data.len()))
 }
 
 /// Why an archive was not read to its end.
@@ -258,6 +262,12 @@ pub enum Member<'a> {
         name: &'a str,
         /// Its bytes.
         data: &'a [u8],
+    },
+    /// The name of any entry (a file, a folder, a link) or a link's target: text an archive
+    /// holds outside its members' bytes (a member named after a token).
+    Name {
+        /// The name or target.
+        name: &'a str,
     },
     /// A member in a form that cannot be read (encrypted, an unsupported compression).
     Unsupported {
@@ -449,12 +459,19 @@ fn zip_members(
     // B.zip`) is read too, after it (bb-scan-s9 F3); a launch script or a program is not a zip.
     let prefix = usize::try_from(zip.offset()).map_or(0, |p| p.min(data.len()));
     let mut buf = Vec::new();
+    // The archive's comment and its members' comments: text outside the members' bytes (tester
+    // helper-117 H1), scanned as one more member.
+    let mut comments: Vec<u8> = zip.comment().to_vec();
     for i in 0..zip.len() {
         // A symbolic link member's data is its target: text like any other (gitleaks reads it).
         let (name, is_file, encrypted, size, packed) = {
             let f = zip
                 .by_index_raw(i)
                 .map_err(|e| Stop::Corrupt(e.to_string()))?;
+            if !f.comment().is_empty() {
+                comments.push(b'\n');
+                comments.extend_from_slice(f.comment().as_bytes());
+            }
             (
                 f.name()
                     .map(|n| n.into_owned())
@@ -465,6 +482,7 @@ fn zip_members(
                 f.compressed_size(),
             )
         };
+        visit(Member::Name { name: &name })?;
         // A folder entry holding data (`folder/` with bytes) is read as a file: its name does
         // not make its bytes nothing (bb-scan-s9 F13).
         if !is_file && size == 0 {
@@ -504,11 +522,39 @@ fn zip_members(
             data: &buf,
         })?;
     }
+    // Bytes after the end record (and its comment): what a zip reader never reads, scanned.
+    if let Some(end) = zip_end(data).filter(|&e| e < data.len()) {
+        let rest = &data[end..];
+        if rest.iter().any(|b| !b.is_ascii_whitespace() && *b != 0) {
+            budget.charge(rest.len() as u64)?;
+            visit(Member::File {
+                name: AFTER_END,
+                data: rest,
+            })?;
+        }
+    }
+    if comments.iter().any(|b| !b.is_ascii_whitespace()) {
+        budget.charge(comments.len() as u64)?;
+        visit(Member::File {
+            name: COMMENTS,
+            data: &comments,
+        })?;
+    }
     if prefix > 0 && kind(&data[..prefix]) == Some(Kind::Zip) {
         zip_members(&data[..prefix], budget, visit)?;
     }
     Ok(())
 }
+
+/// The member name under which a zip's comments are scanned.
+pub const COMMENTS: &str = "<comments>";
+
+/// The member name under which a tar's extended headers (pax records) are scanned.
+pub const HEADERS: &str = "<headers>";
+
+/// The member name under which bytes after a tar's end (its two zero blocks) or after a zip's
+/// end record are scanned.
+pub const AFTER_END: &str = "<after the end>";
 
 fn tar_members<R: Read>(
     reader: R,
@@ -516,23 +562,66 @@ fn tar_members<R: Read>(
     visit: &mut dyn FnMut(Member<'_>) -> Result<(), Stop>,
     stopped: Option<&Cell<Option<Stop>>>,
 ) -> Result<(), Stop> {
+    // What follows the end: another tar (`cat a.tar b.tar`, which `tar -i` reads) is read as
+    // one, in a loop (a file of many small tars must not nest calls); any other bytes that are
+    // not zeros are scanned as a member of their own.
+    let mut rest = tar_once(reader, budget, visit, stopped)?;
+    loop {
+        let Some(first) = rest.iter().position(|&b| b != 0) else {
+            return Ok(());
+        };
+        let block = first - first % 512;
+        if kind(&rest[block..]) != Some(Kind::Tar) {
+            return visit(Member::File {
+                name: AFTER_END,
+                data: &rest[first..],
+            });
+        }
+        let next = std::mem::take(&mut rest);
+        rest = tar_once(Cursor::new(&next[block..]), budget, visit, stopped)?;
+    }
+}
+
+/// One tar's entries, then the bytes after its end (read within the budget).
+fn tar_once<R: Read>(
+    reader: R,
+    budget: &Budget,
+    visit: &mut dyn FnMut(Member<'_>) -> Result<(), Stop>,
+    stopped: Option<&Cell<Option<Stop>>>,
+) -> Result<Vec<u8>, Stop> {
     let mut ar = tar::Archive::new(reader);
     let corrupt = |e: std::io::Error| match stopped.and_then(|s| s.take()) {
         Some(s) => s,
         None => Stop::Corrupt(e.to_string()),
     };
-    let entries = ar.entries().map_err(corrupt)?;
     let mut buf = Vec::new();
-    for e in entries {
+    // What a tar holds outside its members' bytes (tester helper-117 H1): every entry's name
+    // and link target, its pax records, and what follows its end.
+    let mut headers: Vec<u8> = Vec::new();
+    for e in ar.entries().map_err(corrupt)? {
         let mut e = e.map_err(corrupt)?;
-        let kind = e.header().entry_type();
-        if !(kind.is_file() || kind == tar::EntryType::Continuous) {
-            continue;
-        }
         let name = e
             .path()
             .map(|p| p.to_string_lossy().replace('\\', "/"))
             .unwrap_or_else(|_| String::from_utf8_lossy(&e.path_bytes()).into_owned());
+        visit(Member::Name { name: &name })?;
+        if let Some(target) = e.link_name_bytes() {
+            visit(Member::Name {
+                name: &String::from_utf8_lossy(&target),
+            })?;
+        }
+        if let Ok(Some(records)) = e.pax_extensions() {
+            for r in records.flatten() {
+                headers.extend_from_slice(r.key_bytes());
+                headers.push(b'=');
+                headers.extend_from_slice(r.value_bytes());
+                headers.push(b'\n');
+            }
+        }
+        let kind = e.header().entry_type();
+        if !(kind.is_file() || kind == tar::EntryType::Continuous) {
+            continue;
+        }
         budget.entry()?;
         budget.charge(e.size())?;
         buf.clear();
@@ -542,7 +631,29 @@ fn tar_members<R: Read>(
             data: &buf,
         })?;
     }
-    Ok(())
+    if !headers.is_empty() {
+        budget.charge(headers.len() as u64)?;
+        visit(Member::File {
+            name: HEADERS,
+            data: &headers,
+        })?;
+    }
+    // The reader stands after the first zero block of the end: the rest is read (within the
+    // budget).
+    buf.clear();
+    let mut rest = ar.into_inner();
+    let mut chunk = [0u8; 64 << 10];
+    loop {
+        match rest.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => {
+                budget.charge(n as u64)?;
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            Err(e) => return Err(corrupt(e)),
+        }
+    }
+    Ok(buf)
 }
 
 /// A gzip decoder whose header can be read (one member, or all of them).

@@ -605,6 +605,23 @@ impl Scanner<'_> {
                         self.text(&inner, &chain, data, out, tally);
                     }
                 }
+                Member::Name { name } => {
+                    // Scanned as a name is (masked in every place that prints it), located at
+                    // the archive (`release.tar!<name>`).
+                    let (_, found) = crate::meta::scan_name(
+                        self.rules,
+                        self.opts,
+                        name,
+                        crate::finding::Place::Path,
+                        |shown| format!("{path}!{shown}"),
+                        tally,
+                    );
+                    for mut f in found {
+                        f.archive = members.to_vec();
+                        f.commit = self.commit.map(str::to_owned);
+                        out.push(f.seal());
+                    }
+                }
                 Member::Unsupported { name, why } => {
                     tally.unsupported += 1;
                     tally.note(GapKind::Unsupported, format!("{path}!{name}: {why}"));

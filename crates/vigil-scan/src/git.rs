@@ -1173,7 +1173,9 @@ fn gaps(t: &ContentTally) -> u64 {
 /// commit that holds it and by each child's comparison), the first few named. Each is one
 /// warning naming the object, never its content.
 #[derive(Default)]
-struct Misses {
+struct Misses<'r> {
+    /// The scan's rules: a path a warning prints is masked with them first.
+    rules: Option<&'r Ruleset>,
     missing: AtomicUsize,
     unreadable: AtomicUsize,
     /// The objects counted so far.
@@ -1183,7 +1185,16 @@ struct Misses {
     not_commits: Mutex<Vec<String>>,
 }
 
-impl Misses {
+impl Misses<'_> {
+    /// `path` as a warning prints it: every secret the rules find in it masked.
+    fn shown(&self, path: Option<&str>) -> String {
+        let p = path.unwrap_or("");
+        match self.rules {
+            Some(rules) if !p.is_empty() => crate::meta::scrub(rules, p),
+            _ => p.to_owned(),
+        }
+    }
+
     /// How many objects are named in the summary and the reports.
     const NAMED: usize = 5;
 
@@ -1200,7 +1211,7 @@ impl Misses {
             Ok(None) => {
                 if self.first_time(id) {
                     self.missing.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(object = %id, path = path.unwrap_or(""), "{kind} missing from this clone; skipped");
+                    tracing::warn!(object = %id, path = %self.shown(path), "{kind} missing from this clone; skipped");
                 }
                 self.name(kind, id, path);
                 None
@@ -1208,7 +1219,7 @@ impl Misses {
             Err(e) => {
                 if self.first_time(id) {
                     self.unreadable.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(object = %id, path = path.unwrap_or(""), error = %e, "{kind} unreadable; skipped");
+                    tracing::warn!(object = %id, path = %self.shown(path), error = %e, "{kind} unreadable; skipped");
                 }
                 self.name(kind, id, path);
                 None
@@ -1286,7 +1297,7 @@ impl Misses {
     /// Counts a ref that names a tree or a blob: valid, but not scanned without
     /// `--all-objects` (the scan is incomplete, and says why).
     fn not_a_commit(&self, id: ObjectId, name: &str) {
-        tracing::warn!(object = %id, ref = name, "ref names a tree or blob; scanned only with --all-objects");
+        tracing::warn!(object = %id, ref = %self.shown(Some(name)), "ref names a tree or blob; scanned only with --all-objects");
         self.not_commits
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -1323,7 +1334,7 @@ impl Misses {
             crate::lfs::Outcome::Missing => {
                 self.missing.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(
-                    path,
+                    path = %self.shown(Some(path)),
                     "Git LFS content not on this machine (git lfs fetch); not scanned"
                 );
                 self.name_text(what());
@@ -1331,7 +1342,7 @@ impl Misses {
             crate::lfs::Outcome::Corrupt => {
                 self.unreadable.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(
-                    path,
+                    path = %self.shown(Some(path)),
                     "Git LFS content unreadable or not what its pointer names; not scanned"
                 );
                 self.name_text(what());
@@ -1343,7 +1354,7 @@ impl Misses {
     fn corrupt(&self, id: ObjectId, kind: &str, path: Option<&str>) {
         if self.first_time(id) {
             self.unreadable.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(object = %id, path = path.unwrap_or(""), "corrupt {kind}; skipped");
+            tracing::warn!(object = %id, path = %self.shown(path), "corrupt {kind}; skipped");
         }
         self.name(kind, id, path);
     }
@@ -1717,6 +1728,7 @@ fn unreachable_objects(
     commits: &mut Vec<ObjectId>,
     walk_stopped: &mut usize,
     tags: &mut BTreeSet<ObjectId>,
+    misses: &Misses,
 ) -> (std::collections::HashSet<String>, Vec<ObjectId>) {
     let reachable: std::collections::HashSet<ObjectId> = commits.iter().copied().collect();
     let mut extra = std::collections::BTreeSet::new();
@@ -1728,7 +1740,16 @@ fn unreachable_objects(
                     *walk_stopped += 1;
                     continue;
                 };
-                match repo.try_find_header(id).ok().flatten().map(|h| h.kind()) {
+                // An object listed whose header cannot be read (a damaged loose object) could be
+                // anything, a blob with a secret among them: the scan is incomplete.
+                let kind = match repo.try_find_header(id) {
+                    Ok(Some(h)) => Some(h.kind()),
+                    Ok(None) | Err(_) => {
+                        misses.corrupt(id, "object (its header cannot be read)", None);
+                        None
+                    }
+                };
+                match kind {
                     Some(gix::object::Kind::Commit) if !reachable.contains(&id) => {
                         extra.insert(id);
                     }
@@ -1795,7 +1816,10 @@ pub fn scan_history_progress(
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<(Vec<Finding>, GitStats), GitError> {
     let repo = open(path)?;
-    let misses = Misses::default();
+    let misses = Misses {
+        rules: Some(rules),
+        ..Misses::default()
+    };
     misses.check_pack_indexes(&repo);
     let mut hidden: Vec<ObjectId> = Vec::new();
     // Annotated tags met on the way to the tips: their messages are scanned.
@@ -1871,16 +1895,17 @@ pub fn scan_history_progress(
     } else {
         None
     };
-    // A whole history with nothing cached reads (nearly) every tree: they are decoded on a
-    // thread of their own while the commits are walked (each took a second of uv's history on
-    // one core). A history found too short for it stops the decoding.
+    // A whole history with nothing cached reads (nearly) every tree: they are decoded beside the
+    // walk of the commits, through their delta families on every thread (each took a second of
+    // uv's history on one core). A history found too short for it stops the decoding.
     let whole = hidden.is_empty() && opts.since.is_none() && !tips.is_empty();
     let stop_preload = StopOnDrop(std::sync::Arc::default());
+    let threads = worker_threads(opts);
     let preloading = (whole && cache.as_ref().is_none_or(HistoryCache::is_empty)).then(|| {
         let (path, stop) = (path.to_owned(), stop_preload.0.clone());
         std::thread::spawn(move || {
             open(&path)
-                .map(|repo| crate::pack_trees::load(&repo, PRELOAD_BUDGET, &stop))
+                .map(|repo| crate::pack_trees::load(&repo, PRELOAD_BUDGET, &stop, threads))
                 .unwrap_or_default()
         })
     });
@@ -1918,7 +1943,7 @@ pub fn scan_history_progress(
     tracing::debug!(commits = commits.len(), "history walked");
     let reached_tags = tags.clone();
     let (unreachable_commits, mut dangling) = if opts.all_objects {
-        unreachable_objects(&repo, &mut commits, &mut walk_stopped, &mut tags)
+        unreachable_objects(&repo, &mut commits, &mut walk_stopped, &mut tags, &misses)
     } else {
         Default::default()
     };
@@ -1949,7 +1974,9 @@ pub fn scan_history_progress(
                 crate::pack_trees::Trees::new()
             }
         }
-        None if whole && long => crate::pack_trees::load(&repo, PRELOAD_BUDGET, &stop_preload.0),
+        None if whole && long => {
+            crate::pack_trees::load(&repo, PRELOAD_BUDGET, &stop_preload.0, threads)
+        }
         None => crate::pack_trees::Trees::new(),
     };
     // The walk mapped the commit part of the packs and their index through this handle: a
@@ -3381,7 +3408,10 @@ pub fn scan_staged_watching(
         path: path.to_owned(),
         message: format!("cannot read the index: {e}"),
     })?;
-    let misses = Misses::default();
+    let misses = Misses {
+        rules: Some(rules),
+        ..Misses::default()
+    };
     let mut head: HashMap<Vec<u8>, ObjectId> = HashMap::new();
     let mut head_links: std::collections::HashSet<Vec<u8>> = std::collections::HashSet::new();
     let mut bases = Vec::new();

@@ -45,6 +45,28 @@ pub(crate) fn scan_name(
     (shown, found)
 }
 
+/// `text` with every secret `rules` find in it masked, line by line: what a warning or a
+/// report's reasons print (a path, a member's name, an error message quoting the bytes it could
+/// not parse) never holds a secret in clear.
+pub(crate) fn scrub(rules: &Ruleset, text: &str) -> String {
+    let mut tally = ContentTally::default();
+    let opts = ContentOptions::default();
+    text.split('\n')
+        .map(|line| {
+            scan_name(
+                rules,
+                &opts,
+                line,
+                Place::Path,
+                |n| n.to_owned(),
+                &mut tally,
+            )
+            .0
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Masks, in the file (and archive members) of every finding, each secret a name finding found
 /// in a path (bb-scan-s9 F7): a file named after a token that also holds a secret must not print
 /// the token through the other finding's location or fingerprint, in any report format.

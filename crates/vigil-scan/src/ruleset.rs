@@ -720,17 +720,23 @@ const ORDINARY_PATHS: &[&str] = &[
     "scripts/deploy.sh",
 ];
 
+/// The files secrets live in. An allowlist path matching one of them exempts exactly what a
+/// scan is for (tester helper-117 M6: `(^|/)[^/]*\.(env|zip|txt)$`).
+const SECRET_HOMES: &[&str] = &[
+    ".env",
+    "services/api/.env",
+    ".env.production",
+    "config/credentials.json",
+    "deploy/secrets.yaml",
+];
+
 /// Whether the allowlist path `pattern` matches at least half of [`ORDINARY_PATHS`] (`.*`, `.`,
-/// `^`, `(?i)\.(py|js|go|rs|yaml|md|env|sh|java)$`). A pattern that does not compile is not
-/// blanket (compiling reports it).
+/// `^`, `(?i)\.(py|js|go|rs|yaml|md|env|sh|java)$`) or any of [`SECRET_HOMES`] (`\.env$`). A
+/// pattern that does not compile is not blanket (compiling reports it).
 pub fn blanket_path(pattern: &str) -> bool {
     build_regex(pattern).is_ok_and(|re| {
-        ORDINARY_PATHS
-            .iter()
-            .filter(|p| re.is_match(p.as_bytes()))
-            .count()
-            * 2
-            >= ORDINARY_PATHS.len()
+        let hits = |paths: &[&str]| paths.iter().filter(|p| re.is_match(p.as_bytes())).count();
+        hits(ORDINARY_PATHS) * 2 >= ORDINARY_PATHS.len() || hits(SECRET_HOMES) > 0
     })
 }
 
@@ -904,7 +910,7 @@ mod tests {
     use super::blanket_path;
 
     #[test]
-    fn blanket_paths_are_those_matching_most_ordinary_files() {
+    fn blanket_paths_match_most_ordinary_files_or_a_secrets_file() {
         for p in [
             ".*",
             ".",
@@ -912,6 +918,9 @@ mod tests {
             "",
             "(?s).+",
             r"(?i)\.(py|js|go|rs|yaml|md|sh|java|env)$",
+            r"(^|/)[^/]*\.(env|zip|txt)$",
+            r"\.env",
+            r"credentials\.json$",
         ] {
             assert!(blanket_path(p), "{p}");
         }
@@ -921,6 +930,8 @@ mod tests {
             r"(^|/)node_modules/",
             r"go\.sum$",
             r"(.*?)(jpg|gif|doc|pdf|bin)$",
+            r"\.env\.example$",
+            r"^tests/fixtures/.*\.env$",
             "^(src|lib)/",
             "(", // does not compile: compiling reports it
         ] {

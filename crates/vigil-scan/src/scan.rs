@@ -607,6 +607,7 @@ pub fn finish(
 ) -> Result<Finished, crate::baseline::BaselineError> {
     let distrusted = outcome.distrusted.take();
     let settings = distrusted.as_deref().unwrap_or(resolved);
+    outcome.scrub(&settings.rules);
     let suppressions =
         crate::Suppressions::discover_except(settings, &outcome.distrusted_suppressions)?;
     let mut warnings: Vec<String> = suppressions
@@ -994,6 +995,30 @@ impl ScanOutcome {
                 "scan finished"
             ),
             None => tracing::info!(findings, files, bytes, seconds, summary, "scan finished"),
+        }
+    }
+}
+
+impl ScanOutcome {
+    /// Masks every secret the rules find in what the warnings, the summary and the reasons
+    /// print: names of objects and files that could not be read, what could not be finished
+    /// (tester helper-117 M1: a tar header's parse error quoted the `.env` line it was given).
+    fn scrub(&mut self, rules: &crate::Ruleset) {
+        let scrub = |v: &mut Vec<String>| {
+            for s in v.iter_mut() {
+                *s = crate::meta::scrub(rules, s);
+            }
+        };
+        scrub(&mut self.warnings);
+        for (_, e) in &mut self.content.examples {
+            *e = crate::meta::scrub(rules, e);
+        }
+        if let Scanned::History(s) | Scanned::Index(s) = &mut self.read {
+            scrub(&mut s.named);
+            scrub(&mut s.not_commits);
+            for (_, e) in &mut s.content.examples {
+                *e = crate::meta::scrub(rules, e);
+            }
         }
     }
 }

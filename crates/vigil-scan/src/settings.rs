@@ -562,7 +562,7 @@ fn gitleaks(cfg: &Config, discovered: bool, distrust: bool) -> Result<Chosen, Ru
         warnings.extend(renamed_warning(cfg.path(), &found.renamed));
         if !found.blanket.is_empty() {
             warnings.push(format!(
-                "{}: the allowlist paths {} match most of any project's files, so they are not applied: a configuration found beside the scanned code never turns the scan off (name it with --config to use it as it is)",
+                "{}: the allowlist paths {} match most of any project's files or the files secrets are kept in (.env, credentials), so they are not applied: a configuration found beside the scanned code never turns the scan off (name it with --config to use it as it is)",
                 cfg.path().display(),
                 quoted(&found.blanket)
             ));
@@ -652,7 +652,7 @@ fn vigil_toml(
         if !found.blanket.is_empty() {
             // The project's own file is obeyed, as its disabledRules are, but never in silence.
             warnings.push(format!(
-                "{}: the allowlist paths {} match most of any project's files: this configuration skips nearly every file",
+                "{}: the allowlist paths {} match most of any project's files or the files secrets are kept in (.env, credentials): this configuration skips them",
                 cfg.path().display(),
                 quoted(&found.blanket)
             ));

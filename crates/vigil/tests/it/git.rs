@@ -1372,6 +1372,31 @@ fn a_merge_does_not_report_again_what_its_second_parent_reported() {
     assert_eq!(found(), want);
 }
 
+/// Tester helper-117 M1: a missing blob whose path holds a token is named in the warning and in
+/// the report's reasons with the token masked, as the finding on its path masks it.
+#[test]
+fn a_missing_object_is_named_without_the_secret_in_its_path() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    init(d);
+    let t = gh(3121);
+    write(d, &format!("cfg/{t}.txt"), "harmless\n");
+    commit(d, 1, "A", "a file named after a token");
+    let blob = git(d, &["rev-parse", &format!("HEAD:cfg/{t}.txt")]);
+    std::fs::remove_file(d.join(".git/objects").join(&blob[..2]).join(&blob[2..])).unwrap();
+    for format in ["json", "sarif", "text"] {
+        let out = run(d, &["scan", "--git", "-f", format]);
+        expect_exit(&out, 2);
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(all.contains(&blob), "the blob is named: {all}");
+        assert!(!all.contains(&t), "{format}: the token is printed: {all}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Black-box report on issue 15 (h15-blackbox.md): B, H.
 // ---------------------------------------------------------------------------------------------
@@ -1577,6 +1602,18 @@ fn all_objects_finds_secrets_no_ref_reaches_and_says_they_are_unreachable() {
     );
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(e.contains("2 unreachable object(s) scanned"), "{e}");
+    // tester helper-117 H2: the loose blob damaged so that not even its header inflates is not
+    // dropped in silence: the scan is incomplete.
+    let file = d.join(".git/objects").join(&loose[..2]).join(&loose[2..]);
+    writable(&file);
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[3] ^= 0xff;
+    std::fs::write(&file, bytes).unwrap();
+    incomplete_saying(
+        d,
+        &["scan", "--git", "--all-objects", "-f", "json"],
+        &format!("object (its header cannot be read) {loose}"),
+    );
 }
 
 /// `git mktree` with `entries` on stdin: the new tree's id.

@@ -1717,3 +1717,80 @@ fn a_vigil_toml_that_turns_built_in_rules_off_says_so() {
         "{err}"
     );
 }
+
+/// Tester helper-117 H1: what an archive holds outside its members' bytes is scanned: a member's
+/// name and a link's target (as names, masked where printed), a tar's pax records, a second tar
+/// after the first (`cat a.tar b.tar`), bytes after a tar's end or a zip's end record, and a
+/// zip's comments. Python's `tarfile` and `zipfile` build them.
+#[test]
+fn what_archives_hold_outside_their_members_is_scanned() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let t: Vec<String> = (0..8)
+        .map(|i| token("ghp_{alnum:30}{ghcrc}", 4100 + i))
+        .collect();
+    let script = r#"
+import io, sys, tarfile, zipfile
+t = sys.argv[1:]
+def tar(items, **kw):
+    b = io.BytesIO(); a = tarfile.open(fileobj=b, mode="w", **kw)
+    for name, data, link in items:
+        i = tarfile.TarInfo(name)
+        if link:
+            i.type = tarfile.SYMTYPE; i.linkname = link; a.addfile(i)
+        else:
+            i.size = len(data); a.addfile(i, io.BytesIO(data))
+    a.close(); return b.getvalue()
+ok = ("a.txt", b"hi\n", None)
+open("concat.tar", "wb").write(tar([ok]) + tar([(".env", ("K=" + t[0] + "\n").encode(), None)]))
+open("trailer.tar", "wb").write(tar([ok]) + ("K=" + t[1] + "\n").encode())
+open("pax.tar", "wb").write(tar([ok], format=tarfile.PAX_FORMAT, pax_headers={"comment": "K=" + t[2]}))
+open("name.tar", "wb").write(tar([("cfg/" + t[3] + ".txt", b"hi\n", None)]))
+open("link.tar", "wb").write(tar([("l", b"", "/x/" + t[4])]))
+def z(fn, after=b"", comment=None, name="a.txt"):
+    b = io.BytesIO(); a = zipfile.ZipFile(b, "w", zipfile.ZIP_DEFLATED); a.writestr(name, "hi\n")
+    if comment: a.comment = comment.encode()
+    a.close(); open(fn, "wb").write(b.getvalue() + after)
+z("after.zip", after=("\nK=" + t[5] + "\n").encode())
+z("comment.zip", comment="K=" + t[6])
+z("name.zip", name="cfg/" + t[7] + ".txt")
+"#;
+    let st = Std::new("python3")
+        .current_dir(d)
+        .arg("-c")
+        .arg(script)
+        .args(&t)
+        .status()
+        .expect("python3 runs");
+    assert!(st.success());
+    let out = run(d, &["scan", ".", "-f", "json", "--show-secrets"]);
+    expect_exit(&out, 1);
+    // A name finding has no line: (file, secret) of every finding.
+    let got: Vec<(String, String)> = json(&out)
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f.get("rule").is_some())
+        .map(|f| {
+            (
+                f["file"].as_str().unwrap().to_owned(),
+                f["secret"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let masked = |s: &str| format!("{}…{}", &s[..4], &s[s.len() - 4..]);
+    let mut want = vec![
+        ("concat.tar!.env".to_owned(), t[0].clone()),
+        ("trailer.tar!<after the end>".to_owned(), t[1].clone()),
+        ("pax.tar!<headers>".to_owned(), t[2].clone()),
+        (format!("name.tar!cfg/{}.txt", masked(&t[3])), t[3].clone()),
+        (format!("link.tar!/x/{}", masked(&t[4])), t[4].clone()),
+        ("after.zip!<after the end>".to_owned(), t[5].clone()),
+        ("comment.zip!<comments>".to_owned(), t[6].clone()),
+        (format!("name.zip!cfg/{}.txt", masked(&t[7])), t[7].clone()),
+    ];
+    want.sort();
+    let mut got = got;
+    got.sort();
+    assert_eq!(got, want);
+}
