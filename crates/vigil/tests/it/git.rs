@@ -1755,6 +1755,38 @@ fn since_skips_a_commit_only_when_both_its_dates_are_older() {
     expect_exit(&out, 0);
 }
 
+/// Tester helper-117 M4: a commit whose two dates are before `--since` but which comes after a
+/// commit that is scanned (backdated, or a run of them) is scanned: what follows builds on it,
+/// so leaving it out hid its secret with exit 0. Commits truly older than the date stay out.
+#[test]
+fn since_scans_a_backdated_commit_after_a_newer_one() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    init(d);
+    write(d, "old.txt", format!("GITHUB_TOKEN={}\n", gh(42)));
+    commit(d, 1, "Ann", "old, with a token: before --since");
+    write(d, "README.md", "hello\n");
+    commit(d, 20, "Ann", "new");
+    let backdated = |name: &str, seed: u64| {
+        write(d, name, format!("GITHUB_TOKEN={}\n", gh(seed)));
+        let mut c = git_command(d, &["commit", "-q", "-m", "backdated"]);
+        git(d, &["add", "-A"]);
+        c.env("GIT_AUTHOR_DATE", "2001-01-01T12:00:00Z")
+            .env("GIT_COMMITTER_DATE", "2001-01-01T12:00:00Z");
+        checked(c, &["commit"]);
+        git(d, &["rev-parse", "HEAD"])
+    };
+    let x1 = backdated("a.txt", 43);
+    let x2 = backdated("b.txt", 44);
+    write(d, "README.md", "hello again\n");
+    commit(d, 21, "Ann", "new again");
+    let out = run(d, &["scan", "--git", "--since", "2026-01-10", "-f", "json"]);
+    expect_exit(&out, 1);
+    let mut want = vec![("a.txt".to_owned(), x1), ("b.txt".to_owned(), x2)];
+    want.sort();
+    assert_eq!(files_and_commits(&out), want);
+}
+
 /// (file, commit) of every finding.
 fn files_and_commits(out: &std::process::Output) -> Vec<(String, String)> {
     let mut v: Vec<_> = json(out)
