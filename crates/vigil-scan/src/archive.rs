@@ -472,6 +472,11 @@ fn zip_members(
                 comments.push(b'\n');
                 comments.extend_from_slice(f.comment().as_bytes());
             }
+            // Extra fields are bytes a writer may fill with anything (tester helper-118 H3).
+            if let Some(extra) = f.extra_data().filter(|e| !e.is_empty()) {
+                comments.push(b'\n');
+                comments.extend_from_slice(&extra[..]);
+            }
             (
                 f.name()
                     .map(|n| n.into_owned())
@@ -595,9 +600,23 @@ fn tar_once<R: Read>(
         None => Stop::Corrupt(e.to_string()),
     };
     let mut buf = Vec::new();
-    // What a tar holds outside its members' bytes (tester helper-117 H1): every entry's name
-    // and link target, its pax records, and what follows its end.
+    // What a tar holds outside its members' bytes (tester helper-117 H1, helper-118 H2): every
+    // entry's name and link target (as names), its pax records, the rest of its header (owner
+    // and group names: the raw block, names blanked), the bytes of an entry of any type, and
+    // what follows its end. Headers are scanned a megabyte at a time.
     let mut headers: Vec<u8> = Vec::new();
+    let flush = |headers: &mut Vec<u8>,
+                 visit: &mut dyn FnMut(Member<'_>) -> Result<(), Stop>|
+     -> Result<(), Stop> {
+        if headers.iter().any(|&b| b != 0 && !b.is_ascii_whitespace()) {
+            visit(Member::File {
+                name: HEADERS,
+                data: headers,
+            })?;
+        }
+        headers.clear();
+        Ok(())
+    };
     for e in ar.entries().map_err(corrupt)? {
         let mut e = e.map_err(corrupt)?;
         let name = e
@@ -612,14 +631,31 @@ fn tar_once<R: Read>(
         }
         if let Ok(Some(records)) = e.pax_extensions() {
             for r in records.flatten() {
+                // The names are read above.
+                if matches!(r.key_bytes(), b"path" | b"linkpath") {
+                    continue;
+                }
                 headers.extend_from_slice(r.key_bytes());
                 headers.push(b'=');
                 headers.extend_from_slice(r.value_bytes());
                 headers.push(b'\n');
             }
         }
+        let mut raw = *e.header().as_bytes();
+        // name, linkname, and ustar's prefix: read as names above; the checksum and magic,
+        // so the copy is never taken for a tar of its own.
+        for r in [0..100, 148..156, 157..265, 345..500] {
+            raw[r].fill(0);
+        }
+        headers.extend_from_slice(&raw);
+        headers.push(b'\n');
+        if headers.len() >= 1 << 20 {
+            flush(&mut headers, visit)?;
+        }
         let kind = e.header().entry_type();
-        if !(kind.is_file() || kind == tar::EntryType::Continuous) {
+        let file = kind.is_file() || kind == tar::EntryType::Continuous;
+        // A folder, a link, a device or an unknown type may hold bytes all the same.
+        if !file && e.size() == 0 {
             continue;
         }
         budget.entry()?;
@@ -631,13 +667,7 @@ fn tar_once<R: Read>(
             data: &buf,
         })?;
     }
-    if !headers.is_empty() {
-        budget.charge(headers.len() as u64)?;
-        visit(Member::File {
-            name: HEADERS,
-            data: &headers,
-        })?;
-    }
+    flush(&mut headers, visit)?;
     // The reader stands after the first zero block of the end: the rest is read (within the
     // budget).
     buf.clear();
@@ -710,6 +740,27 @@ fn gzip_read<G: GzRead>(
         }
     }
     head.truncate(got);
+    // The header's file name, comment and extra field: text outside the member's bytes (plain
+    // `gzip` stores the original name; tester helper-118 H1).
+    if let Some(h) = gz.gz_header() {
+        if let Some(f) = h.filename() {
+            visit(Member::Name {
+                name: &String::from_utf8_lossy(f),
+            })?;
+        }
+        let mut text: Vec<u8> = Vec::new();
+        for part in [h.comment(), h.extra()].into_iter().flatten() {
+            text.extend_from_slice(part);
+            text.push(b'\n');
+        }
+        if text.iter().any(|b| !b.is_ascii_whitespace() && *b != 0) {
+            budget.charge(text.len() as u64)?;
+            visit(Member::File {
+                name: HEADERS,
+                data: &text,
+            })?;
+        }
+    }
     let inner_name = gz
         .gz_header()
         .and_then(|h| h.filename())

@@ -1274,7 +1274,7 @@ impl Misses<'_> {
     /// Counts a ref that could not be read or parsed (named by the error, never its content).
     fn unlisted_ref(&self, error: &dyn std::fmt::Display) {
         self.unreadable.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(error = %error, "unreadable ref; the commits it names are not scanned");
+        tracing::warn!(error = %self.shown(Some(&error.to_string())), "unreadable ref; the commits it names are not scanned");
         let mut named = self.named.lock().unwrap_or_else(|e| e.into_inner());
         if named.len() < Self::NAMED {
             named.push(format!(
@@ -2326,24 +2326,27 @@ pub fn scan_history_progress(
         // gave this blob held it in a parent and no longer does here. A copy beside its source
         // is a new file to git, and so a new leak.
         let here = infos[ci].id;
-        let renamed_from: Option<String> = if first_rank < order[ci] && pairs[first_pi].0 != *path {
-            pairs
-                .iter()
-                .filter(|(p, o)| o == oid && p != path)
-                .find(|(src, _)| {
-                    parents_of[ci]
-                        .iter()
-                        .any(|p| blob_at(&repo, *p, src) == Some(*oid))
-                        && blob_at(&repo, here, src) != Some(*oid)
-                })
-                .map(|(src, _)| src.clone())
-        } else if (incremental || partial) && before.is_none() {
-            // With cached commits, or a part of history (--since, --range, a push), the
-            // blob's earlier paths may not be among this scan's pairs: the parents are asked.
-            renamed_from_parent(&repo, here, &parents_of[ci], path, *oid)
-        } else {
-            None
-        };
+        // As git pairs them: the path is new here and the source is gone here (a secret moved
+        // from one existing file into another is added to that file; tester helper-118 M1).
+        let renamed_from: Option<String> =
+            if first_rank < order[ci] && pairs[first_pi].0 != *path && before.is_none() {
+                pairs
+                    .iter()
+                    .filter(|(p, o)| o == oid && p != path)
+                    .find(|(src, _)| {
+                        parents_of[ci]
+                            .iter()
+                            .any(|p| blob_at(&repo, *p, src) == Some(*oid))
+                            && blob_at(&repo, here, src).is_none()
+                    })
+                    .map(|(src, _)| src.clone())
+            } else if (incremental || partial) && before.is_none() {
+                // With cached commits, or a part of history (--since, --range, a push), the
+                // blob's earlier paths may not be among this scan's pairs: the parents are asked.
+                renamed_from_parent(&repo, here, &parents_of[ci], path, *oid)
+            } else {
+                None
+            };
         for f in found {
             if !f.archive.is_empty() {
                 if cache.is_some() {
@@ -2659,7 +2662,7 @@ fn replay(
 }
 
 /// The path `path` (holding `blob` in `commit`) was renamed from, if any: a path a parent
-/// holds the blob at that `commit` no longer holds it at.
+/// holds the blob at that is gone in `commit`.
 fn renamed_from_parent(
     repo: &gix::Repository,
     commit: ObjectId,
@@ -2686,8 +2689,7 @@ fn renamed_from_parent(
                 };
                 if is_tree {
                     stack.push((full, oid));
-                } else if oid == blob && full != path && blob_at(repo, commit, &full) != Some(blob)
-                {
+                } else if oid == blob && full != path && blob_at(repo, commit, &full).is_none() {
                     return Some(full);
                 }
             }

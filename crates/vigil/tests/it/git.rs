@@ -1397,6 +1397,29 @@ fn a_missing_object_is_named_without_the_secret_in_its_path() {
     }
 }
 
+/// Tester helper-118 M1: a secret moved from one existing file into another (both files are
+/// there before and after) is added to that file, as `git log -p` shows it: not a rename, which
+/// git pairs only from a path that is gone to one that is new.
+#[test]
+fn a_secret_moved_between_existing_files_is_reported_where_it_lands() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    init(d);
+    let line = format!("k={}\n", gh(3131));
+    write(d, "s1.txt", &line);
+    write(d, "s2.txt", "x=1\n");
+    let c1 = commit(d, 1, "A", "the token in s1");
+    write(d, "s1.txt", "x=1\n");
+    write(d, "s2.txt", &line);
+    let c2 = commit(d, 2, "A", "moved into s2");
+    let out = run(d, &["scan", "--git", "-f", "json"]);
+    expect_exit(&out, 1);
+    assert_eq!(
+        file_commit_line(&out),
+        [("s1.txt".to_owned(), c1, 1), ("s2.txt".to_owned(), c2, 1)]
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Black-box report on issue 15 (h15-blackbox.md): B, H.
 // ---------------------------------------------------------------------------------------------
