@@ -1,13 +1,15 @@
-//! Every tree of a repository's packs, decoded once, held in memory up to a budget and spilled
-//! to a temporary file past it: the fast way to read the trees of a whole history.
+//! Every tree of a repository's packs, decoded once, in pack order, held in memory up to a budget
+//! and spilled to a temporary file past it: the fast way to read the trees of a whole history.
 //!
 //! Trees are stored as delta chains up to 50 deep, and gix's delta cache keeps only the objects a
 //! caller asked for, not the bases it passed through. Read in history order, each tree then costs
-//! its whole chain: on a 6,000-commit history that was 700,000 inflates for 48,000 trees. Here the
-//! trees are found from the entries' headers in pack order and decoded through their delta
-//! families ([`crate::pack_blobs`]): each entry inflated once, each delta applied once, on every
-//! thread.
+//! its whole chain: on a 6,000-commit history that was 700,000 inflates for 48,000 trees. In pack
+//! order a delta's base always comes before it, so with the deltas decoded kept in an offset-keyed
+//! cache most trees cost one inflate and one delta application (a delta of a full tree inflates
+//! that tree again: gix never looks full bases up in its cache).
 
+use gix::odb::pack::cache::lru::MemoryCappedHashmap;
+use gix::odb::pack::data::decode::entry::ResolvedBase;
 use gix::odb::pack::data::entry::Header;
 use gix::ObjectId;
 use std::collections::HashMap;
@@ -135,8 +137,6 @@ struct Sink {
     writer: Option<std::io::BufWriter<std::fs::File>>,
     written: u64,
     spill_failed: bool,
-    /// Neither memory nor the spill file has room left: later trees are dropped.
-    full: bool,
 }
 
 /// At most this many bytes of trees are spilled (past it trees are read one by one): a history
@@ -146,16 +146,12 @@ const SPILL_BUDGET: u64 = 4 << 30;
 impl Sink {
     /// Takes one decoded tree; false once neither memory nor the spill file has room.
     fn put(&mut self, id: ObjectId, data: &[u8]) -> bool {
-        if self.full {
-            return false;
-        }
         if self.held_bytes + data.len() <= self.budget {
             self.held_bytes += data.len();
             self.trees.held.insert(id, data.into());
             return true;
         }
         if self.spill_failed || self.written + data.len() as u64 > SPILL_BUDGET {
-            self.full = true;
             return false;
         }
         if self.writer.is_none() {
@@ -193,24 +189,26 @@ impl Sink {
     }
 }
 
-/// Decodes the trees of every pack of `repo` on `threads` threads: `budget` bytes of them are
-/// held in memory, the rest spilled (see [`Trees`]). The trees are found by their entries'
-/// headers in pack order (a delta is of its base's kind), then decoded through their delta
-/// families by [`crate::pack_blobs::decode`] (each entry inflated once, each delta applied once,
-/// every entry checked against the index's checksum). Trees past the spill budget, in loose
-/// objects, in alternates or in a family too large to hold are read the ordinary way later. A
-/// pack that cannot be opened or an entry that cannot be decoded is skipped, never fatal.
-/// Setting `stop` ends the decoding (what was decoded is returned).
+/// Decodes the trees of every pack of `repo`: `budget` bytes of them are held in memory, the
+/// rest spilled (see [`Trees`]). Trees past the spill budget, in loose objects or in alternates
+/// are read the ordinary way later. A pack that cannot be opened or an entry that cannot be
+/// decoded is skipped, never fatal. Setting `stop` ends the decoding (what was decoded is
+/// returned).
 pub(crate) fn load(
     repo: &gix::Repository,
     budget: usize,
     stop: &std::sync::atomic::AtomicBool,
-    threads: usize,
 ) -> Trees {
-    let hash = repo.object_hash();
-    let mut places: Vec<(u32, u64)> = Vec::new();
-    let mut ids: Vec<ObjectId> = Vec::new();
-    for (n, path) in index_files(repo).into_iter().enumerate() {
+    let mut sink = Sink {
+        trees: Trees::new(),
+        held_bytes: 0,
+        budget,
+        writer: None,
+        written: 0,
+        spill_failed: false,
+    };
+    for path in index_files(repo) {
+        let hash = repo.object_hash();
         let index = match gix::odb::pack::index::File::at(&path, hash) {
             Ok(b) => b,
             Err(e) => {
@@ -219,57 +217,30 @@ pub(crate) fn load(
             }
         };
         let pack = path.with_extension("pack");
-        if !tree_entries(&index, &pack, hash, stop, |offset, id| {
-            places.push((n as u32, offset));
-            ids.push(id);
-        }) {
-            return Trees::new();
+        if !one_pack(&index, &pack, hash, &mut sink, stop) {
+            break;
         }
     }
-    let sink = std::sync::Mutex::new(Sink {
-        trees: Trees::new(),
-        held_bytes: 0,
-        budget,
-        writer: None,
-        written: 0,
-        spill_failed: false,
-        full: false,
-    });
-    crate::pack_blobs::decode(repo, &places, threads, &|job, bytes| {
-        if stop.load(std::sync::atomic::Ordering::Relaxed) {
-            return;
-        }
-        // Only a tree that hashes to its id is kept (the scan reads any other one again, and
-        // counts it corrupt).
-        if crate::git::object_hash_is(gix::objs::Kind::Tree, ids[job], bytes) {
-            sink.lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .put(ids[job], bytes);
-        }
-    });
-    let sink = sink.into_inner().unwrap_or_else(|e| e.into_inner());
     let (held_bytes, spilled_bytes) = (sink.held_bytes, sink.written);
     let trees = sink.finish();
     let (held, spilled) = trees.counts();
     tracing::debug!(
-        found = ids.len(),
         held,
         held_bytes,
         spilled,
         spilled_bytes,
-        "trees decoded through their delta families"
+        "trees decoded in pack order"
     );
     trees
 }
 
-/// Calls `found(offset, id)` for each tree entry of one pack, in pack order, from the entries'
-/// headers alone (nothing is inflated); false if `stop` was set.
-fn tree_entries(
+/// Decodes one pack's trees; false once there is no room for more.
+fn one_pack(
     index: &gix::odb::pack::index::File,
     pack_path: &std::path::Path,
     hash: gix::hash::Kind,
+    sink: &mut Sink,
     stop: &std::sync::atomic::AtomicBool,
-    mut found: impl FnMut(u64, ObjectId),
 ) -> bool {
     let open = || gix::odb::pack::data::File::at(pack_path, hash).ok();
     let Some(mut pack) = open() else {
@@ -282,12 +253,14 @@ fn tree_entries(
     let entries = by_offset(index);
     let offset_of = |id: &gix::hash::oid| index.lookup(id).map(|i| index.pack_offset_at_index(i));
     // Whether the object at each entry (by its place in `entries`) is a tree: a delta is of its
-    // base's kind, and in a pack a delta's base comes first (a ref-delta's may not: it is then
-    // not taken for a tree, and read the ordinary way).
+    // base's kind.
     let mut is_tree = vec![false; entries.len()];
     let at = |offset: u64| entries.binary_search_by_key(&offset, |e| e.0).ok();
+    let mut cache = MemoryCappedHashmap::new(32 << 20);
+    let mut inflate = gix::zlib::Inflate::default();
+    let mut out = Vec::new();
     for (n, &(offset, place)) in entries.iter().enumerate() {
-        if n % 4096 == 0 && stop.load(std::sync::atomic::Ordering::Relaxed) {
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
             return false;
         }
         if offset - window > WINDOW {
@@ -297,6 +270,12 @@ fn tree_entries(
             }
             window = offset;
         }
+        let pack = &pack;
+        let resolve = |id: &gix::hash::oid, _: &mut Vec<u8>| {
+            Ok(offset_of(id)
+                .and_then(|o| pack.entry(o).ok())
+                .map(ResolvedBase::InPack))
+        };
         let Ok(entry) = pack.entry(offset) else {
             continue;
         };
@@ -312,8 +291,25 @@ fn tree_entries(
             _ => false,
         };
         is_tree[n] = tree;
-        if tree {
-            found(offset, index.oid_at_index(place).to_owned());
+        if !tree {
+            continue;
+        }
+        // gix's delta cache keeps the deltas it resolved, keyed by their offsets; it never looks
+        // a chain's full base up (`resolve_deltas` stops at the first non-delta), so a delta of a
+        // full tree inflates that tree again.
+        let decoded = pack.decode_entry(entry, &mut out, &mut inflate, &resolve, &mut cache);
+        if decoded.is_err() {
+            is_tree[n] = false;
+            continue;
+        }
+        let id = index.oid_at_index(place).to_owned();
+        // Only a tree that hashes to its id is kept (the scan reads any other one again, and
+        // counts it corrupt).
+        if !crate::git::object_hash_is(gix::objs::Kind::Tree, id, &out) {
+            continue;
+        }
+        if !sink.put(id, &out) {
+            return false;
         }
     }
     true
@@ -363,7 +359,7 @@ mod tests {
         let total: usize = want.iter().map(|t| t.1.len()).sum();
         // All in memory, about half, none.
         for (budget, spilled) in [(usize::MAX, false), (total / 2, true), (0, true)] {
-            let trees = load(&repo, budget, &go, 2);
+            let trees = load(&repo, budget, &go);
             let (held, spill) = trees.counts();
             assert_eq!(held + spill, want.len(), "budget {budget}");
             assert_eq!(spill > 0, spilled, "budget {budget}");
@@ -377,7 +373,7 @@ mod tests {
             }
         }
         // Stopped before it starts: nothing.
-        let trees = load(&repo, usize::MAX, &AtomicBool::new(true), 2);
+        let trees = load(&repo, usize::MAX, &AtomicBool::new(true));
         assert_eq!(trees.counts(), (0, 0));
     }
 }
