@@ -1955,7 +1955,7 @@ pub fn scan_history_progress(
     if backdated > 0 {
         tracing::warn!(
             backdated,
-            "commit(s) dated before --since but made after a newer commit are scanned"
+            "commit(s) dated before --since but made after a newer commit, or merged by one, are scanned"
         );
     }
     let mut tally = ContentTally::default();
@@ -3001,8 +3001,9 @@ fn blob_at(repo: &gix::Repository, commit: ObjectId, path: &str) -> Option<Objec
 /// dates are before `since` and no parent of it is kept: one dated before a parent that is
 /// scanned (backdated, or a run of such commits) is scanned, since what follows builds on what
 /// it added (tester helper-117 M4: a backdated commit between two new ones hid its secret with
-/// exit 0). A commit that cannot be read is kept (reading it again reports it). Returns how many
-/// commits older than `since` are scanned for that reason.
+/// exit 0), and so is one a scanned merge brings in (reachable from one of its other parents,
+/// not from its first). A commit that cannot be read is kept (reading it again reports it).
+/// Returns how many commits older than `since` are scanned for those reasons.
 fn since_filter(repo: &gix::Repository, commits: &mut Vec<ObjectId>, since: i64) -> usize {
     let n = commits.len();
     let mut parents: Vec<Vec<ObjectId>> = Vec::with_capacity(n);
@@ -3036,6 +3037,49 @@ fn since_filter(repo: &gix::Repository, commits: &mut Vec<ObjectId>, since: i64)
         keep[i] = newest[i] >= since || after_kept;
         if newest[i] < since && after_kept {
             backdated += 1;
+        }
+    }
+    // A scanned merge brings in what its other parents hold: the commits they reach that its
+    // first parent does not (a side branch dated before `--since`, merged after it: its
+    // secret is in none of the merge's changes; tester helper-119 #1) are scanned too.
+    let parent_index: Vec<Vec<usize>> = parents
+        .iter()
+        .map(|ps| ps.iter().filter_map(|p| index.get(p).copied()).collect())
+        .collect();
+    let reach = |from: usize, mark: &mut Vec<bool>| {
+        let mut stack = vec![from];
+        while let Some(x) = stack.pop() {
+            if !std::mem::replace(&mut mark[x], true) {
+                stack.extend(parent_index[x].iter().copied());
+            }
+        }
+    };
+    for m in 0..n {
+        if !keep[m] || parents[m].len() < 2 {
+            continue;
+        }
+        let others: Vec<usize> = parents[m][1..]
+            .iter()
+            .filter_map(|p| index.get(p).copied())
+            .filter(|&q| !keep[q])
+            .collect();
+        if others.is_empty() {
+            continue;
+        }
+        let mut first = vec![false; n];
+        if let Some(&f) = index.get(&parents[m][0]) {
+            reach(f, &mut first);
+        }
+        for q in others {
+            let mut stack = vec![q];
+            while let Some(x) = stack.pop() {
+                if keep[x] || first[x] {
+                    continue;
+                }
+                keep[x] = true;
+                backdated += 1;
+                stack.extend(parent_index[x].iter().copied());
+            }
         }
     }
     let mut k = keep.into_iter();

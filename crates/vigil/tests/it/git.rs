@@ -1810,6 +1810,42 @@ fn since_scans_a_backdated_commit_after_a_newer_one() {
     assert_eq!(files_and_commits(&out), want);
 }
 
+/// Tester helper-119 #1: a side branch whose commits are all dated before `--since`, merged by a
+/// commit after it, brings its secret in through the merge: the commits the merge brings in
+/// (reachable from its second parent, not from its first) are scanned.
+#[test]
+fn since_scans_the_old_commits_a_new_merge_brings_in() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    init(d);
+    let old = |msg: &str| {
+        git(d, &["add", "-A"]);
+        let mut c = git_command(d, &["commit", "-q", "-m", msg]);
+        c.env("GIT_AUTHOR_DATE", "2020-01-01T12:00:00Z")
+            .env("GIT_COMMITTER_DATE", "2020-01-01T12:00:00Z");
+        checked(c, &["commit"]);
+        git(d, &["rev-parse", "HEAD"])
+    };
+    write(d, "a.txt", "a\n");
+    old("base");
+    write(d, "a.txt", "a\nb\n");
+    commit(d, 20, "Ann", "recent");
+    git(d, &["checkout", "-q", "-b", "side", "HEAD~1"]);
+    write(d, "s.txt", format!("tok={}\n", gh(45)));
+    let sneaky = old("sneaky");
+    git(d, &["checkout", "-q", "main"]);
+    git_at(
+        d,
+        21,
+        "Ann",
+        &["merge", "-q", "--no-ff", "side", "-m", "merge"],
+    );
+    git(d, &["branch", "-q", "-D", "side"]);
+    let out = run(d, &["scan", "--git", "--since", "2026-01-10", "-f", "json"]);
+    expect_exit(&out, 1);
+    assert_eq!(files_and_commits(&out), [("s.txt".to_owned(), sneaky)]);
+}
+
 /// (file, commit) of every finding.
 fn files_and_commits(out: &std::process::Output) -> Vec<(String, String)> {
     let mut v: Vec<_> = json(out)
