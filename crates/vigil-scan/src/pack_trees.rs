@@ -50,18 +50,46 @@ pub(crate) fn by_offset(index: &gix::odb::pack::index::File) -> Vec<(u64, u32)> 
     entries
 }
 
-/// The pack index files of `repo`, sorted by name.
+/// The pack index files of `repo`, sorted by name, then those of its alternates (`objects/info/
+/// alternates`, followed as git does, at most five levels): a `git clone --shared` or
+/// `--reference` keeps its history there, and its packs are read the fast way too.
 pub(crate) fn index_files(repo: &gix::Repository) -> Vec<std::path::PathBuf> {
-    let dir = repo.objects.store_ref().path().join("pack");
-    let Ok(listing) = std::fs::read_dir(&dir) else {
-        return Vec::new();
-    };
-    let mut idx: Vec<_> = listing
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "idx"))
-        .collect();
-    idx.sort();
-    idx
+    let mut dirs: Vec<std::path::PathBuf> = Vec::new();
+    let mut next = vec![(repo.objects.store_ref().path().to_owned(), 0)];
+    while let Some((dir, depth)) = next.pop() {
+        let key = std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone());
+        if dirs.contains(&key) {
+            continue;
+        }
+        dirs.push(key);
+        if depth >= 5 {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(dir.join("info/alternates")) else {
+            continue;
+        };
+        // Later lines after earlier ones: pushed in reverse onto the stack.
+        let found: Vec<_> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(|l| (dir.join(l), depth + 1))
+            .collect();
+        next.extend(found.into_iter().rev());
+    }
+    let mut out = Vec::new();
+    for dir in dirs {
+        let Ok(listing) = std::fs::read_dir(dir.join("pack")) else {
+            continue;
+        };
+        let mut idx: Vec<_> = listing
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "idx"))
+            .collect();
+        idx.sort();
+        out.extend(idx);
+    }
+    out
 }
 
 /// Each window of this many bytes of a pack is read through a fresh memory map: dropping the

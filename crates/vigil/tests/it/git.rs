@@ -1420,6 +1420,32 @@ fn a_secret_moved_between_existing_files_is_reported_where_it_lands() {
     );
 }
 
+/// A `git clone --shared` keeps its history in the source's packs (`objects/info/alternates`):
+/// those packs are read like the clone's own (trees and blobs through their delta families), and
+/// the clone's scan reports what the source's does.
+#[test]
+fn a_shared_clone_is_scanned_through_its_alternates_packs() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let src = d.join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    init(&src);
+    write(&src, "a.py", format!("t = \"{}\"\n", gh(3141)));
+    commit(&src, 1, "A", "a token");
+    write(&src, "a.py", "t = 1\n");
+    commit(&src, 2, "A", "removed");
+    git(&src, &["gc", "-q"]);
+    git(d, &["clone", "-q", "--shared", "src", "dst"]);
+    let found = |at: &Path| {
+        let out = run(at, &["scan", "--git", "-f", "json"]);
+        expect_exit(&out, 1);
+        file_commit_line(&out)
+    };
+    let want = found(&src);
+    assert_eq!(want.len(), 1);
+    assert_eq!(found(&d.join("dst")), want);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Black-box report on issue 15 (h15-blackbox.md): B, H.
 // ---------------------------------------------------------------------------------------------
