@@ -3001,8 +3001,8 @@ fn blob_at(repo: &gix::Repository, commit: ObjectId, path: &str) -> Option<Objec
 /// dates are before `since` and no parent of it is kept: one dated before a parent that is
 /// scanned (backdated, or a run of such commits) is scanned, since what follows builds on what
 /// it added (tester helper-117 M4: a backdated commit between two new ones hid its secret with
-/// exit 0), and so is one a scanned merge brings in (reachable from one of its other parents,
-/// not from its first). A commit that cannot be read is kept (reading it again reports it).
+/// exit 0), and so is one a scanned merge brings in (reachable from one of its parents, not
+/// from the others). A commit that cannot be read is kept (reading it again reports it).
 /// Returns how many commits older than `since` are scanned for those reasons.
 fn since_filter(repo: &gix::Repository, commits: &mut Vec<ObjectId>, since: i64) -> usize {
     let n = commits.len();
@@ -3039,9 +3039,10 @@ fn since_filter(repo: &gix::Repository, commits: &mut Vec<ObjectId>, since: i64)
             backdated += 1;
         }
     }
-    // A scanned merge brings in what its other parents hold: the commits they reach that its
-    // first parent does not (a side branch dated before `--since`, merged after it: its
-    // secret is in none of the merge's changes; tester helper-119 #1) are scanned too.
+    // A scanned merge brings in what each parent holds that its other parents do not: a side
+    // branch dated before `--since` and merged after it (tester helper-119 #1), whichever parent
+    // it is (helper-120 #1: merge main into the old branch, then fast-forward main to the merge).
+    // Those commits are scanned too; old history both sides share is not.
     let parent_index: Vec<Vec<usize>> = parents
         .iter()
         .map(|ps| ps.iter().filter_map(|p| index.get(p).copied()).collect())
@@ -3058,22 +3059,20 @@ fn since_filter(repo: &gix::Repository, commits: &mut Vec<ObjectId>, since: i64)
         if !keep[m] || parents[m].len() < 2 {
             continue;
         }
-        let others: Vec<usize> = parents[m][1..]
-            .iter()
-            .filter_map(|p| index.get(p).copied())
-            .filter(|&q| !keep[q])
-            .collect();
-        if others.is_empty() {
-            continue;
-        }
-        let mut first = vec![false; n];
-        if let Some(&f) = index.get(&parents[m][0]) {
-            reach(f, &mut first);
-        }
-        for q in others {
+        let ps = &parent_index[m];
+        for (i, &q) in ps.iter().enumerate() {
+            if keep[q] {
+                continue;
+            }
+            let mut others = vec![false; n];
+            for (j, &o) in ps.iter().enumerate() {
+                if j != i {
+                    reach(o, &mut others);
+                }
+            }
             let mut stack = vec![q];
             while let Some(x) = stack.pop() {
-                if keep[x] || first[x] {
+                if keep[x] || others[x] {
                     continue;
                 }
                 keep[x] = true;

@@ -1872,6 +1872,41 @@ fn since_scans_the_old_commits_a_new_merge_brings_in() {
     assert_eq!(files_and_commits(&out), [("s.txt".to_owned(), sneaky)]);
 }
 
+/// Tester helper-120 #1: the old branch as the merge's *first* parent (main merged into a
+/// backdated branch, then main fast-forwarded to the merge) is brought in all the same.
+#[test]
+fn since_scans_an_old_first_parent_a_new_merge_brings_in() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    init(d);
+    let old = |msg: &str| {
+        git(d, &["add", "-A"]);
+        let mut c = git_command(d, &["commit", "-q", "-m", msg]);
+        c.env("GIT_AUTHOR_DATE", "2020-01-01T12:00:00Z")
+            .env("GIT_COMMITTER_DATE", "2020-01-01T12:00:00Z");
+        checked(c, &["commit"]);
+        git(d, &["rev-parse", "HEAD"])
+    };
+    write(d, "base.txt", "base\n");
+    old("base");
+    write(d, "r.txt", "r1\n");
+    commit(d, 20, "Ann", "recent");
+    git(d, &["checkout", "-q", "-b", "o1", "HEAD~1"]);
+    write(d, "o1.py", format!("t={}\n", gh(46)));
+    let o1 = old("o1");
+    git_at(
+        d,
+        21,
+        "Ann",
+        &["merge", "-q", "--no-ff", "main", "-m", "merge main into o1"],
+    );
+    git(d, &["checkout", "-q", "main"]);
+    git(d, &["reset", "-q", "--hard", "o1"]);
+    let out = run(d, &["scan", "--git", "--since", "2026-01-10", "-f", "json"]);
+    expect_exit(&out, 1);
+    assert_eq!(files_and_commits(&out), [("o1.py".to_owned(), o1)]);
+}
+
 /// (file, commit) of every finding.
 fn files_and_commits(out: &std::process::Output) -> Vec<(String, String)> {
     let mut v: Vec<_> = json(out)
