@@ -823,11 +823,18 @@ impl ScanOutcome {
                     } else {
                         "deleted or never fetched"
                     };
+                    // One list names both kinds: with corrupt objects too, the line says so
+                    // (tester helper-119 #3: a corrupt ref read as "missing").
+                    let and_corrupt = if s.unreadable > 0 {
+                        format!(", and {} that could not be read (corrupt)", s.unreadable)
+                    } else {
+                        String::new()
+                    };
                     c.gap_count(
                         Gap::Unreadable,
                         s.missing as u64,
                         format!(
-                            "{} git object(s) missing from this clone ({why}){named}",
+                            "{} git object(s) missing from this clone ({why}){and_corrupt}{named}",
                             s.missing
                         ),
                     );
@@ -839,7 +846,11 @@ impl ScanOutcome {
                         format!(
                             "{} git object(s) could not be read (corrupt){}",
                             s.unreadable,
-                            if s.missing > 0 { "" } else { named.as_str() }
+                            if s.missing > 0 {
+                                " (named with the missing ones above)"
+                            } else {
+                                named.as_str()
+                            }
                         ),
                     );
                 }
