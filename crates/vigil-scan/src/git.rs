@@ -2347,6 +2347,8 @@ pub fn scan_history_progress(
             } else {
                 None
             };
+        // A merge's other parents' versions of the file, read once, when a finding asks.
+        let mut other_versions: Option<Vec<ObjectId>> = None;
         for f in found {
             if !f.archive.is_empty() {
                 if cache.is_some() {
@@ -2379,15 +2381,20 @@ pub fn scan_history_progress(
             // A merge: the line may come from another parent, where it was reported (both
             // branches edited the file; tester helper-115 #5). Asked only for findings the
             // first parent does not explain, so a plain history never reads a tree here.
-            let merged = parents_of[ci].len() > 1
-                && parents_of[ci][1..].iter().any(|p| {
-                    blob_at(&repo, *p, path).is_some_and(|b| {
-                        lines.already_in(&repo, *oid, b, f.line, f.end_line)
-                            && earlier_found.reported(&repo, &mut lines, path, b, f)
-                    })
+            if parents_of[ci].len() > 1 {
+                let versions = other_versions.get_or_insert_with(|| {
+                    parents_of[ci][1..]
+                        .iter()
+                        .filter_map(|p| blob_at(&repo, *p, path))
+                        .collect::<Vec<_>>()
                 });
-            if merged {
-                continue;
+                let merged = versions.iter().any(|&b| {
+                    lines.already_in(&repo, *oid, b, f.line, f.end_line)
+                        && earlier_found.reported(&repo, &mut lines, path, b, f)
+                });
+                if merged {
+                    continue;
+                }
             }
             if cache.is_some() {
                 record(held.entry(ci).or_default(), path, oid, f);

@@ -173,6 +173,16 @@ pub struct AllowlistSpec {
     pub target_rules: Vec<String>,
 }
 
+impl AllowlistSpec {
+    /// Whether it names no criterion at all (no commit, path, regex or stopword).
+    pub fn is_empty(&self) -> bool {
+        self.commits.is_empty()
+            && self.paths.is_empty()
+            && self.regexes.is_empty()
+            && self.stopwords.is_empty()
+    }
+}
+
 /// The keys gitleaks reads inside a rule, an allowlist, `[[rules.required]]` and `[extend]`, in
 /// their documented spelling. gitleaks reads its file with viper, which ignores letter case, so
 /// `secretgroup` and `SecretGroup` work there too.

@@ -350,15 +350,9 @@ impl Ruleset {
         }
         // An allowlist whose only criterion was a blanket path is gone, not left empty (an
         // empty allowlist would be refused).
-        let kept = |a: &AllowlistSpec| {
-            !(a.paths.is_empty()
-                && a.regexes.is_empty()
-                && a.stopwords.is_empty()
-                && a.commits.is_empty())
-        };
-        allow.retain(kept);
+        allow.retain(|a| !a.is_empty());
         for s in &mut specs {
-            s.allowlists.retain(kept);
+            s.allowlists.retain(|a| !a.is_empty());
         }
         found.blanket.sort();
         found.blanket.dedup();
@@ -565,8 +559,7 @@ fn compile_allowlist(
         Some("AND") => true,
         Some(_) => return Err(origin.err(&format!("{key}.condition"), RuleProblem::Condition)),
     };
-    if a.commits.is_empty() && a.paths.is_empty() && a.regexes.is_empty() && a.stopwords.is_empty()
-    {
+    if a.is_empty() {
         return Err(origin.err(key, RuleProblem::EmptyAllowlist));
     }
     let target = match a.regex_target.as_deref() {
@@ -750,15 +743,18 @@ fn blanket_paths(a: &mut AllowlistSpec, drop: bool) -> Vec<String> {
     if and && !(a.regexes.is_empty() && a.stopwords.is_empty() && a.commits.is_empty()) {
         return Vec::new();
     }
-    let found: Vec<String> = a
-        .paths
-        .iter()
-        .filter(|p| blanket_path(p))
-        .cloned()
-        .collect();
-    if drop && !found.is_empty() {
-        a.paths.retain(|p| !blanket_path(p));
+    if !drop {
+        return a
+            .paths
+            .iter()
+            .filter(|p| blanket_path(p))
+            .cloned()
+            .collect();
     }
+    let (found, kept) = std::mem::take(&mut a.paths)
+        .into_iter()
+        .partition(|p| blanket_path(p));
+    a.paths = kept;
     found
 }
 

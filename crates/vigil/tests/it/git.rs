@@ -1818,12 +1818,7 @@ fn since_scans_a_backdated_commit_after_a_newer_one() {
     commit(d, 20, "Ann", "new");
     let backdated = |name: &str, seed: u64| {
         write(d, name, format!("GITHUB_TOKEN={}\n", gh(seed)));
-        let mut c = git_command(d, &["commit", "-q", "-m", "backdated"]);
-        git(d, &["add", "-A"]);
-        c.env("GIT_AUTHOR_DATE", "2001-01-01T12:00:00Z")
-            .env("GIT_COMMITTER_DATE", "2001-01-01T12:00:00Z");
-        checked(c, &["commit"]);
-        git(d, &["rev-parse", "HEAD"])
+        commit_backdated(d, "backdated")
     };
     let x1 = backdated("a.txt", 43);
     let x2 = backdated("b.txt", 44);
@@ -1844,14 +1839,7 @@ fn since_scans_the_old_commits_a_new_merge_brings_in() {
     let dir = TempDir::new().unwrap();
     let d = dir.path();
     init(d);
-    let old = |msg: &str| {
-        git(d, &["add", "-A"]);
-        let mut c = git_command(d, &["commit", "-q", "-m", msg]);
-        c.env("GIT_AUTHOR_DATE", "2020-01-01T12:00:00Z")
-            .env("GIT_COMMITTER_DATE", "2020-01-01T12:00:00Z");
-        checked(c, &["commit"]);
-        git(d, &["rev-parse", "HEAD"])
-    };
+    let old = |msg: &str| commit_backdated(d, msg);
     write(d, "a.txt", "a\n");
     old("base");
     write(d, "a.txt", "a\nb\n");
@@ -1879,14 +1867,7 @@ fn since_scans_an_old_first_parent_a_new_merge_brings_in() {
     let dir = TempDir::new().unwrap();
     let d = dir.path();
     init(d);
-    let old = |msg: &str| {
-        git(d, &["add", "-A"]);
-        let mut c = git_command(d, &["commit", "-q", "-m", msg]);
-        c.env("GIT_AUTHOR_DATE", "2020-01-01T12:00:00Z")
-            .env("GIT_COMMITTER_DATE", "2020-01-01T12:00:00Z");
-        checked(c, &["commit"]);
-        git(d, &["rev-parse", "HEAD"])
-    };
+    let old = |msg: &str| commit_backdated(d, msg);
     write(d, "base.txt", "base\n");
     old("base");
     write(d, "r.txt", "r1\n");
@@ -1905,6 +1886,16 @@ fn since_scans_an_old_first_parent_a_new_merge_brings_in() {
     let out = run(d, &["scan", "--git", "--since", "2026-01-10", "-f", "json"]);
     expect_exit(&out, 1);
     assert_eq!(files_and_commits(&out), [("o1.py".to_owned(), o1)]);
+}
+
+/// Commits everything with both dates in 2001 (before any `--since` of these tests); its id.
+fn commit_backdated(dir: &Path, msg: &str) -> String {
+    git(dir, &["add", "-A"]);
+    let mut c = git_command(dir, &["commit", "-q", "-m", msg]);
+    c.env("GIT_AUTHOR_DATE", "2001-01-01T12:00:00Z")
+        .env("GIT_COMMITTER_DATE", "2001-01-01T12:00:00Z");
+    checked(c, &["commit"]);
+    git(dir, &["rev-parse", "HEAD"])
 }
 
 /// (file, commit) of every finding.
