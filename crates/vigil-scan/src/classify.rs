@@ -1,5 +1,5 @@
-//! Which bytes of a 64-byte block are in the base64 alphabets, as a bit mask: SSE2 compares and
-//! `movemask` on x86_64 (every such CPU has SSE2), a portable loop elsewhere.
+//! Which bytes of a block are in the base64 alphabets (or lead a group of base64 text), as bit
+//! masks: AVX2 or SSE2 compares and `movemask` on x86_64, a portable loop elsewhere.
 
 #![allow(unsafe_code)]
 
@@ -34,8 +34,45 @@ fn portable(block: &[u8; 64]) -> u64 {
 #[cfg(target_arch = "x86_64")]
 #[inline]
 fn sse2(block: &[u8; 64]) -> u64 {
+    if has_avx2() {
+        // SAFETY: the CPU has AVX2 (checked above).
+        return unsafe { avx2_blocks(block) };
+    }
     // SAFETY: SSE2 is part of the x86_64 baseline: every CPU this code runs on has it.
     unsafe { sse2_blocks(block) }
+}
+
+/// [`base64_mask`] thirty-two bytes at a time, for CPUs with AVX2: the same range checks.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn avx2_blocks(block: &[u8; 64]) -> u64 {
+    use std::arch::x86_64::*;
+    let within = |x: __m256i, first: u8, width: u8| {
+        let d = _mm256_sub_epi8(x, _mm256_set1_epi8(first as i8));
+        _mm256_cmpeq_epi8(_mm256_min_epu8(d, _mm256_set1_epi8(width as i8)), d)
+    };
+    let equal = |x: __m256i, c: u8| _mm256_cmpeq_epi8(x, _mm256_set1_epi8(c as i8));
+    let mut mask = 0u64;
+    for (k, half) in block.chunks_exact(32).enumerate() {
+        // SAFETY: `half` is 32 readable bytes; the load has no alignment requirement.
+        let v = unsafe { _mm256_loadu_si256(half.as_ptr().cast::<__m256i>()) };
+        let letter = within(_mm256_or_si256(v, _mm256_set1_epi8(0x20)), b'a', 25);
+        let digit = within(v, b'0', 9);
+        let other = _mm256_or_si256(
+            _mm256_or_si256(equal(v, b'+'), equal(v, b'/')),
+            _mm256_or_si256(equal(v, b'-'), equal(v, b'_')),
+        );
+        let all = _mm256_or_si256(_mm256_or_si256(letter, digit), other);
+        mask |= u64::from(_mm256_movemask_epi8(all) as u32) << (32 * k);
+    }
+    mask
+}
+
+/// Whether this CPU has AVX2 (asked once per process).
+#[cfg(target_arch = "x86_64")]
+fn has_avx2() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::is_x86_feature_detected!("avx2"))
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -57,6 +94,50 @@ fn sse2_blocks(block: &[u8; 64]) -> u64 {
         mask |= u64::from(bits) << (16 * k);
     }
     mask
+}
+
+/// Bits of the first 32 bytes of `block`: in the first word, the bytes that can lead a base64
+/// group of printable text (`C`, `D`, `I`–`Z`, `a`–`f`, see `decode::is_lead`); in the second,
+/// the `H`s (gzip's magic in base64 starts `H4sI`). The short-run test of the decoder, without a
+/// loop over bytes.
+#[inline]
+pub(crate) fn lead_mask(block: &[u8; 32]) -> (u32, u32) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: SSE2 is part of the x86_64 baseline: every CPU this code runs on has it.
+        unsafe { sse2_lead(block) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        portable_lead(block)
+    }
+}
+
+/// [`lead_mask`] one byte at a time: the reference the vector form is checked against.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+fn portable_lead(block: &[u8; 32]) -> (u32, u32) {
+    block.iter().enumerate().fold((0, 0), |(l, h), (j, &b)| {
+        let lead = matches!(b, b'C' | b'D' | b'I'..=b'Z' | b'a'..=b'f');
+        (l | u32::from(lead) << j, h | u32::from(b == b'H') << j)
+    })
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+fn sse2_lead(block: &[u8; 32]) -> (u32, u32) {
+    use std::arch::x86_64::*;
+    let (mut lead, mut h) = (0u32, 0u32);
+    for (k, sixteen) in block.chunks_exact(16).enumerate() {
+        // SAFETY: `sixteen` is 16 readable bytes; the load has no alignment requirement.
+        let v = unsafe { _mm_loadu_si128(sixteen.as_ptr().cast::<__m128i>()) };
+        let l = _mm_or_si128(
+            _mm_or_si128(equal(v, b'C'), equal(v, b'D')),
+            _mm_or_si128(within(v, b'I', 17), within(v, b'a', 5)),
+        );
+        lead |= (_mm_movemask_epi8(l) as u32 & 0xffff) << (16 * k);
+        h |= (_mm_movemask_epi8(equal(v, b'H')) as u32 & 0xffff) << (16 * k);
+    }
+    (lead, h)
 }
 
 /// Lanes of `x` in `first..=first + width` (unsigned): all ones, else zero.
@@ -91,6 +172,22 @@ mod tests {
         proptest!(ProptestConfig::with_cases(4000), |(v in proptest::collection::vec(any::<u8>(), 64))| {
             let block: [u8; 64] = v.try_into().unwrap();
             prop_assert_eq!(base64_mask(&block), portable(&block));
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: SSE2 is part of the x86_64 baseline.
+            prop_assert_eq!(unsafe { sse2_blocks(&block) }, portable(&block));
+        });
+    }
+
+    #[test]
+    fn the_vector_lead_mask_is_the_byte_loop_s() {
+        use proptest::prelude::*;
+        for start in 0..=255u8 {
+            let block: [u8; 32] = std::array::from_fn(|j| start.wrapping_add(j as u8));
+            assert_eq!(lead_mask(&block), portable_lead(&block), "from {start}");
+        }
+        proptest!(ProptestConfig::with_cases(4000), |(v in proptest::collection::vec(any::<u8>(), 32))| {
+            let block: [u8; 32] = v.try_into().unwrap();
+            prop_assert_eq!(lead_mask(&block), portable_lead(&block));
         });
     }
 }

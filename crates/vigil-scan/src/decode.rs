@@ -530,12 +530,10 @@ fn worth_decoding(bytes: &[u8]) -> bool {
     // `A` can pass, only four leading groups in a row or gzip's magic: without four leading
     // characters 4 apart and without an `H`, the masks below are not worth computing.
     if bytes.len() < 2 * MIN_BASE64 {
-        let (mut lead, mut h) = (0u32, false);
-        for (i, &c) in bytes.iter().enumerate() {
-            lead |= u32::from(is_lead(c)) << i;
-            h |= c == b'H';
-        }
-        if lead & lead >> 4 & lead >> 8 & lead >> 12 == 0 && !h {
+        let mut block = [0u8; 2 * MIN_BASE64];
+        block[..bytes.len()].copy_from_slice(bytes);
+        let (lead, h) = crate::classify::lead_mask(&block);
+        if lead & lead >> 4 & lead >> 8 & lead >> 12 == 0 && h == 0 {
             return false;
         }
     }
