@@ -46,6 +46,8 @@ const LOCK_FILES: &[&str] = &[
     "pubspec.lock",
     "packages.lock.json",
     "gradle.lockfile",
+    // Not a lock file but written the same way: `cargo vendor`'s SHA-256 of every file.
+    ".cargo-checksum.json",
 ];
 
 impl FileKind {
@@ -152,7 +154,7 @@ pub(crate) fn keep(
     if in_test_file(path) && (spells_a_password(secret) || made_of_words(secret)) {
         return None;
     }
-    if is_digest(key, secret, kind) {
+    if is_digest(key, secret, kind) || key_is_path(data, key_start, key) && is_hex_digest(secret) {
         return None;
     }
     if !generic_ok(secret) {
@@ -502,9 +504,7 @@ fn is_digest(key: &[u8], secret: &[u8], kind: FileKind) -> bool {
     {
         return true;
     }
-    let hex = matches!(secret.len(), 32 | 40 | 56 | 64 | 96 | 128)
-        && secret.iter().all(u8::is_ascii_hexdigit);
-    if !hex {
+    if !is_hex_digest(secret) {
         return false;
     }
     if kind == FileKind::Report {
@@ -512,6 +512,45 @@ fn is_digest(key: &[u8], secret: &[u8], kind: FileKind) -> bool {
     }
     let key = String::from_utf8_lossy(key).to_ascii_lowercase();
     DIGEST_KEYS.iter().any(|k| key.contains(k))
+}
+
+/// Whether `secret` is hex of a digest's length (MD5, SHA-1, SHA-224/256/384/512).
+fn is_hex_digest(secret: &[u8]) -> bool {
+    matches!(secret.len(), 32 | 40 | 56 | 64 | 96 | 128) && secret.iter().all(u8::is_ascii_hexdigit)
+}
+
+/// Last parts of a key that name a setting, not a file type (`config/app.secret = <hex>` is a
+/// secret): a manifest's entry never ends so.
+const SECRET_EXTENSIONS: &[&[u8]] = &[
+    b"secret",
+    b"secrets",
+    b"token",
+    b"tokens",
+    b"password",
+    b"passwd",
+    b"pwd",
+    b"pass",
+    b"apikey",
+    b"key",
+];
+
+/// Whether the key starting at `key_start` is the last part of a file's path with an
+/// extension (`"tests/ui/pass.stderr": "<sha256>"`, `lib/libapi-security-credentials-l1.a`):
+/// a manifest's entry, whose hex value is that file's digest.
+fn key_is_path(data: &[u8], key_start: usize, key: &[u8]) -> bool {
+    let name = key
+        .iter()
+        .position(|b| !(b.is_ascii_alphanumeric() || b"_.-".contains(b)))
+        .map_or(key, |end| &key[..end]);
+    key_start > 0
+        && data[key_start - 1] == b'/'
+        && name.iter().rposition(|&b| b == b'.').is_some_and(|dot| {
+            let ext = &name[dot + 1..];
+            let ext = ext.to_ascii_lowercase();
+            (1..=8).contains(&ext.len())
+                && ext.iter().all(u8::is_ascii_alphanumeric)
+                && !SECRET_EXTENSIONS.contains(&ext.as_slice())
+        })
 }
 
 /// The generic rule's extra bar: letters with digits (or, for 16+ characters, upper and lower
@@ -718,6 +757,10 @@ mod tests {
     fn kinds_come_from_the_last_name() {
         assert_eq!(FileKind::of("a/Cargo.lock"), FileKind::Lock);
         assert_eq!(FileKind::of("web/package-lock.json"), FileKind::Lock);
+        assert_eq!(
+            FileKind::of("vendor/x-1.0/.cargo-checksum.json"),
+            FileKind::Lock
+        );
         assert_eq!(FileKind::of("x.zip!.secrets.baseline"), FileKind::Baseline);
         assert_eq!(FileKind::of("out/results.sarif"), FileKind::Report);
         assert_eq!(FileKind::of("gitleaks-report.json"), FileKind::Report);
