@@ -186,7 +186,7 @@ impl AllowlistSpec {
 /// The keys gitleaks reads inside a rule, an allowlist, `[[rules.required]]` and `[extend]`, in
 /// their documented spelling. gitleaks reads its file with viper, which ignores letter case, so
 /// `secretgroup` and `SecretGroup` work there too.
-const GITLEAKS_KEYS: &[&str] = &[
+pub(crate) const GITLEAKS_KEYS: &[&str] = &[
     "id",
     "description",
     "regex",

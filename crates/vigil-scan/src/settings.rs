@@ -514,6 +514,7 @@ fn gitleaks(cfg: &Config, discovered: bool, distrust: bool) -> Result<Chosen, Ru
         file.extend.as_ref().and_then(|e| e.path.clone()),
     );
     let mut warnings = Vec::new();
+    warnings.extend(misplaced_keys_warning(cfg));
     if discovered && distrust {
         let dropped = distrust_rules(&mut file, "");
         warnings.extend(distrust_warning(cfg.path(), &dropped));
@@ -674,6 +675,42 @@ fn vigil_toml(
 }
 
 /// Patterns in backquotes, comma-separated, for a warning.
+/// A warning for the top-level keys of a gitleaks file that gitleaks does not read there, and
+/// so neither does Vigil (`disabledRules = […]` outside `[extend]` turns nothing off). A key of
+/// gitleaks's vocabulary is named with where it belongs; any other is only counted, since a key
+/// may be anything, a pasted token included.
+fn misplaced_keys_warning(cfg: &Config) -> Option<String> {
+    let stray: Vec<&str> = cfg
+        .keys()
+        .into_iter()
+        .filter(|k| !GITLEAKS_KEYS.iter().any(|t| t.eq_ignore_ascii_case(k)))
+        .collect();
+    if stray.is_empty() {
+        return None;
+    }
+    let mut named: Vec<String> = stray
+        .iter()
+        .filter_map(|k| {
+            crate::rule::GITLEAKS_KEYS
+                .iter()
+                .find(|g| g.eq_ignore_ascii_case(k))
+        })
+        .map(|g| match *g {
+            "useDefault" | "disabledRules" | "path" => format!("`{g}` (it belongs under [extend])"),
+            _ => format!("`{g}` (it belongs in a rule or an allowlist)"),
+        })
+        .collect();
+    let unknown = stray.len() - named.len();
+    if unknown > 0 {
+        named.push(format!("{unknown} key(s) gitleaks does not know"));
+    }
+    Some(format!(
+        "{}: not read at the top of the file: {}",
+        cfg.path().display(),
+        named.join(", ")
+    ))
+}
+
 fn quoted(patterns: &[String]) -> String {
     patterns
         .iter()
@@ -932,6 +969,36 @@ mod tests {
         assert!(s.warnings[0].contains(".gitleaks.toml"), "{:?}", s.warnings);
         let s = ScanSettings::resolve(src, cwd.path(), &[], &ScanFlags::default()).unwrap();
         assert_eq!(s.rules_from, RulesFrom::Builtin);
+    }
+
+    #[test]
+    fn top_level_keys_gitleaks_does_not_read_are_named_or_counted() {
+        let d = tempfile::TempDir::new().unwrap();
+        // `disabledRules` outside `[extend]` turns nothing off in gitleaks either; a stray key
+        // is only counted (it could be a pasted token).
+        std::fs::write(
+            d.path().join(".gitleaks.toml"),
+            "disabledRules = [\"github-pat\"]\nstray_key_name = 1\n[[rules]]\nid = \"x\"\nregex = '''x_[a-z]{20}'''\n",
+        )
+        .unwrap();
+        let src = ConfigSource {
+            explicit: None,
+            sections: SECTIONS,
+        };
+        let s = ScanSettings::resolve(src, d.path(), &[d.path().to_owned()], &ScanFlags::default())
+            .unwrap();
+        let w = s
+            .warnings
+            .iter()
+            .find(|w| w.contains("not read at the top"))
+            .expect("a warning for the stray keys");
+        assert!(
+            w.contains("`disabledRules` (it belongs under [extend])"),
+            "{w}"
+        );
+        assert!(w.contains("1 key(s) gitleaks does not know"), "{w}");
+        assert!(!w.contains("stray_key_name"), "{w}");
+        assert!(s.rules.rules.iter().any(|r| r.id == "github-pat"));
     }
 
     #[test]
