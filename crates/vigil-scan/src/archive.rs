@@ -11,7 +11,6 @@
 //! the file size limit is read whole all the same (within the byte budget) and the caller scans
 //! it in chunks, as it would a file: nothing is skipped for its size.
 
-use flate2::read::MultiGzDecoder;
 use std::cell::Cell;
 use std::fmt;
 use std::io::{Cursor, Read};
@@ -691,12 +690,6 @@ trait GzRead: Read {
     fn gz_header(&self) -> Option<&flate2::GzHeader>;
 }
 
-impl<R: Read> GzRead for MultiGzDecoder<R> {
-    fn gz_header(&self) -> Option<&flate2::GzHeader> {
-        self.header()
-    }
-}
-
 impl<R: Read> GzRead for flate2::read::GzDecoder<R> {
     fn gz_header(&self) -> Option<&flate2::GzHeader> {
         self.header()
@@ -710,11 +703,79 @@ fn gzip_members(
     visit: &mut dyn FnMut(Member<'_>) -> Result<(), Stop>,
 ) -> Result<(), Stop> {
     let consumed = Rc::new(Cell::new(0));
-    let counted = Counted {
-        inner: data,
-        count: consumed.clone(),
+    let trailing = Rc::new(Cell::new(None));
+    let members = GzMembers {
+        rest: Some(Counted {
+            inner: data,
+            count: consumed.clone(),
+        }),
+        current: None,
+        first: None,
+        trailing: trailing.clone(),
     };
-    gzip_read(name, MultiGzDecoder::new(counted), consumed, budget, visit)
+    gzip_read(name, members, consumed, budget, visit)?;
+    // Bytes after the last member that are not one: `gzip -d` ignores them ("trailing garbage
+    // ignored"); zeros (padding to a block) are nothing, anything else is scanned.
+    if let Some(at) = trailing.get() {
+        let rest = &data[at..];
+        if rest.iter().any(|b| !b.is_ascii_whitespace() && *b != 0) {
+            budget.charge(rest.len() as u64)?;
+            visit(Member::File {
+                name: AFTER_END,
+                data: rest,
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// A gzip file's members decoded one after the other (as `MultiGzDecoder` does), ending at the
+/// first bytes that do not start a member instead of failing on them: where those bytes start
+/// is left in `trailing`, for the caller to scan.
+struct GzMembers<'a> {
+    /// The bytes not yet handed to a member's decoder.
+    rest: Option<Counted<'a>>,
+    current: Option<flate2::bufread::GzDecoder<Counted<'a>>>,
+    /// The first member's header (its file name, comment and extra field).
+    first: Option<flate2::GzHeader>,
+    trailing: Rc<Cell<Option<usize>>>,
+}
+
+impl Read for GzMembers<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            if let Some(d) = &mut self.current {
+                let n = d.read(buf)?;
+                if self.first.is_none() {
+                    self.first = d.header().cloned();
+                }
+                if n > 0 || buf.is_empty() {
+                    return Ok(n);
+                }
+                self.rest = self.current.take().map(|d| d.into_inner());
+                continue;
+            }
+            let Some(rest) = self.rest.take() else {
+                return Ok(0);
+            };
+            if rest.inner.is_empty() {
+                return Ok(0);
+            }
+            if !rest.inner.starts_with(&[0x1f, 0x8b]) {
+                self.trailing.set(Some(rest.count.get() as usize));
+                return Ok(0);
+            }
+            self.current = Some(flate2::bufread::GzDecoder::new(rest));
+        }
+    }
+}
+
+impl GzRead for GzMembers<'_> {
+    fn gz_header(&self) -> Option<&flate2::GzHeader> {
+        self.first
+            .as_ref()
+            .or_else(|| self.current.as_ref().and_then(|d| d.header()))
+    }
 }
 
 fn gzip_read<G: GzRead>(
@@ -816,6 +877,17 @@ impl Read for Counted<'_> {
         let n = self.inner.read(buf)?;
         self.count.set(self.count.get() + n as u64);
         Ok(n)
+    }
+}
+
+impl std::io::BufRead for Counted<'_> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        Ok(self.inner)
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.inner = &self.inner[n..];
+        self.count.set(self.count.get() + n as u64);
     }
 }
 
@@ -972,6 +1044,67 @@ mod tests {
             embedded(b"plain text about ustar and gzip"),
             (vec![], false)
         );
+    }
+
+    /// A gzip file of two members is read whole (a tar across both too), zeros after the last
+    /// member are padding, and other bytes after it are scanned as `<after the end>` instead of
+    /// failing the file as damaged (`gzip -d` ignores them; session 19).
+    #[test]
+    fn gzip_members_then_trailing_bytes() {
+        let gz = |b: &[u8]| {
+            let mut e = flate2::read::GzEncoder::new(b, flate2::Compression::fast());
+            let mut o = Vec::new();
+            e.read_to_end(&mut o).unwrap();
+            o
+        };
+        let files = |data: &[u8]| {
+            let budget = Budget::new(ArchiveLimits::default());
+            let mut got = Vec::new();
+            let r = read(Kind::Gzip, "a.log.gz", data, &budget, &mut |m| {
+                if let Member::File { name, data } = m {
+                    got.push((name.to_owned(), String::from_utf8_lossy(data).into_owned()));
+                }
+                Ok(())
+            });
+            (r, got)
+        };
+        let two = [gz(b"first=1\n"), gz(b"second=2\n")].concat();
+        let (r, got) = files(&two);
+        assert_eq!(r, Ok(()));
+        assert_eq!(
+            got,
+            vec![("a.log".to_owned(), "first=1\nsecond=2\n".to_owned())]
+        );
+        let padded = [two.clone(), vec![0u8; 300]].concat();
+        assert_eq!(files(&padded), (Ok(()), got.clone()));
+        let tail = [two.clone(), b"\nleft=after\n".to_vec()].concat();
+        let (r, got2) = files(&tail);
+        assert_eq!(r, Ok(()));
+        assert_eq!(
+            got2,
+            vec![
+                ("a.log".to_owned(), "first=1\nsecond=2\n".to_owned()),
+                (AFTER_END.to_owned(), "\nleft=after\n".to_owned())
+            ]
+        );
+        // A tar split across two members is one tar.
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_ustar();
+        h.set_size(4);
+        h.set_cksum();
+        b.append_data(&mut h, "a.env", &b"x=1\n"[..]).unwrap();
+        let tar = b.into_inner().unwrap();
+        let split = [gz(&tar[..700]), gz(&tar[700..])].concat();
+        let (r, got) = files(&split);
+        assert_eq!(r, Ok(()));
+        let names: Vec<&str> = got.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, vec!["a.env", HEADERS], "{got:?}");
+        assert_eq!(got[0].1, "x=1\n");
+        // A damaged member is still damage.
+        let mut broken = two.clone();
+        let last = broken.len() - 12;
+        broken[last] ^= 0xff;
+        assert!(matches!(files(&broken).0, Err(Stop::Corrupt(_))));
     }
 
     #[test]
