@@ -703,20 +703,38 @@ fn gzip_members(
     visit: &mut dyn FnMut(Member<'_>) -> Result<(), Stop>,
 ) -> Result<(), Stop> {
     let consumed = Rc::new(Cell::new(0));
-    let trailing = Rc::new(Cell::new(None));
+    let after = Rc::new(std::cell::RefCell::new(GzAfter::default()));
     let members = GzMembers {
         rest: Some(Counted {
             inner: data,
             count: consumed.clone(),
         }),
         current: None,
+        index: 0,
+        start: 0,
         first: None,
-        trailing: trailing.clone(),
+        after: after.clone(),
     };
     gzip_read(name, members, consumed, budget, visit)?;
-    // Bytes after the last member that are not one: `gzip -d` ignores them ("trailing garbage
-    // ignored"); zeros (padding to a block) are nothing, anything else is scanned.
-    if let Some(at) = trailing.get() {
+    let after = after.take();
+    // The later members' header fields, read as the first member's are.
+    for n in &after.names {
+        visit(Member::Name { name: n })?;
+    }
+    if after
+        .headers
+        .iter()
+        .any(|b| !b.is_ascii_whitespace() && *b != 0)
+    {
+        budget.charge(after.headers.len() as u64)?;
+        visit(Member::File {
+            name: HEADERS,
+            data: &after.headers,
+        })?;
+    }
+    // Bytes after the last member that are not one (`gzip -d` ignores them: "trailing garbage
+    // ignored"), from the first that is not padding; and from where a later member broke.
+    if let Some(at) = after.trailing {
         let rest = &data[at..];
         if rest.iter().any(|b| !b.is_ascii_whitespace() && *b != 0) {
             budget.charge(rest.len() as u64)?;
@@ -726,45 +744,102 @@ fn gzip_members(
             })?;
         }
     }
-    Ok(())
+    match after.broken {
+        Some(why) => Err(Stop::Corrupt(why)),
+        None => Ok(()),
+    }
 }
 
-/// A gzip file's members decoded one after the other (as `MultiGzDecoder` does), ending at the
-/// first bytes that do not start a member instead of failing on them: where those bytes start
-/// is left in `trailing`, for the caller to scan.
+/// What [`GzMembers`] leaves for the caller besides the bytes: later members' header fields,
+/// where the bytes that are not a member start, and why a later member broke.
+#[derive(Default)]
+struct GzAfter {
+    names: Vec<String>,
+    headers: Vec<u8>,
+    trailing: Option<usize>,
+    broken: Option<String>,
+}
+
+/// A gzip file's members decoded one after the other (as `MultiGzDecoder` does). Zeros and
+/// white space between members are padding. At the first bytes that do not start a member,
+/// or at a later member that breaks, the bytes end (what was decoded before stays read).
 struct GzMembers<'a> {
     /// The bytes not yet handed to a member's decoder.
     rest: Option<Counted<'a>>,
     current: Option<flate2::bufread::GzDecoder<Counted<'a>>>,
+    /// The number of the current member (0: the first).
+    index: usize,
+    /// Where the current member starts.
+    start: usize,
     /// The first member's header (its file name, comment and extra field).
     first: Option<flate2::GzHeader>,
-    trailing: Rc<Cell<Option<usize>>>,
+    after: Rc<std::cell::RefCell<GzAfter>>,
+}
+
+impl GzMembers<'_> {
+    /// Keeps a later member's header fields for the caller.
+    fn note_header(&mut self, h: &flate2::GzHeader) {
+        let mut after = self.after.borrow_mut();
+        if let Some(f) = h.filename() {
+            after.names.push(String::from_utf8_lossy(f).into_owned());
+        }
+        for part in [h.comment(), h.extra()].into_iter().flatten() {
+            after.headers.extend_from_slice(part);
+            after.headers.push(b'\n');
+        }
+    }
 }
 
 impl Read for GzMembers<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         loop {
             if let Some(d) = &mut self.current {
-                let n = d.read(buf)?;
-                if self.first.is_none() {
+                let n = match d.read(buf) {
+                    Ok(n) => n,
+                    Err(e) if self.index > 0 => {
+                        // What the earlier members held is read; the rest is damage, and its
+                        // bytes are scanned as they are.
+                        let mut after = self.after.borrow_mut();
+                        after.broken = Some(format!("gzip member {}: {e}", self.index + 1));
+                        after.trailing = Some(self.start);
+                        self.current = None;
+                        return Ok(0);
+                    }
+                    Err(e) => return Err(e),
+                };
+                if self.index == 0 && self.first.is_none() {
                     self.first = d.header().cloned();
                 }
                 if n > 0 || buf.is_empty() {
                     return Ok(n);
                 }
-                self.rest = self.current.take().map(|d| d.into_inner());
+                let done = self.current.take().expect("a member is being read");
+                if self.index > 0 {
+                    if let Some(h) = done.header().cloned() {
+                        self.note_header(&h);
+                    }
+                }
+                self.rest = Some(done.into_inner());
+                self.index += 1;
                 continue;
             }
-            let Some(rest) = self.rest.take() else {
+            let Some(mut rest) = self.rest.take() else {
                 return Ok(0);
             };
-            if rest.inner.is_empty() {
+            let pad = rest
+                .inner
+                .iter()
+                .take_while(|b| **b == 0 || b.is_ascii_whitespace())
+                .count();
+            if pad == rest.inner.len() {
                 return Ok(0);
             }
-            if !rest.inner.starts_with(&[0x1f, 0x8b]) {
-                self.trailing.set(Some(rest.count.get() as usize));
+            if !rest.inner[pad..].starts_with(&[0x1f, 0x8b]) {
+                self.after.borrow_mut().trailing = Some(rest.count.get() as usize + pad);
                 return Ok(0);
             }
+            std::io::BufRead::consume(&mut rest, pad);
+            self.start = rest.count.get() as usize;
             self.current = Some(flate2::bufread::GzDecoder::new(rest));
         }
     }
@@ -772,9 +847,12 @@ impl Read for GzMembers<'_> {
 
 impl GzRead for GzMembers<'_> {
     fn gz_header(&self) -> Option<&flate2::GzHeader> {
-        self.first
-            .as_ref()
-            .or_else(|| self.current.as_ref().and_then(|d| d.header()))
+        self.first.as_ref().or_else(|| {
+            self.current
+                .as_ref()
+                .filter(|_| self.index == 0)
+                .and_then(|d| d.header())
+        })
     }
 }
 
@@ -1084,9 +1162,53 @@ mod tests {
             got2,
             vec![
                 ("a.log".to_owned(), "first=1\nsecond=2\n".to_owned()),
-                (AFTER_END.to_owned(), "\nleft=after\n".to_owned())
+                (AFTER_END.to_owned(), "left=after\n".to_owned())
             ]
         );
+        // Padding between members, and a later member's header fields (tester helper-122 #1,
+        // #2): all read.
+        let named = {
+            let mut e = flate2::GzBuilder::new()
+                .filename("later_name.txt")
+                .comment("later comment")
+                .read(&b"third=3\n"[..], flate2::Compression::fast());
+            let mut o = Vec::new();
+            e.read_to_end(&mut o).unwrap();
+            o
+        };
+        let padded_member = [two.clone(), vec![0u8; 512], b"\n".to_vec(), named].concat();
+        let budget = Budget::new(ArchiveLimits::default());
+        let mut seen = Vec::new();
+        let r = read(Kind::Gzip, "a.log.gz", &padded_member, &budget, &mut |m| {
+            match m {
+                Member::File { name, data } => {
+                    seen.push(format!("{name}={}", String::from_utf8_lossy(data)))
+                }
+                Member::Name { name } => seen.push(format!("name {name}")),
+                Member::Unsupported { name, .. } => seen.push(format!("unsupported {name}")),
+            }
+            Ok(())
+        });
+        assert_eq!(r, Ok(()));
+        assert_eq!(
+            seen,
+            vec![
+                "a.log=first=1\nsecond=2\nthird=3\n".to_owned(),
+                "name later_name.txt".to_owned(),
+                format!("{HEADERS}=later comment\n"),
+            ]
+        );
+        // Bytes that look like a member and are not one (helper-122 #3): the members before
+        // them are read, the bytes scanned, and the file still counts as damaged.
+        let fake = [two.clone(), b"\x1f\x8bjunk left=after".to_vec()].concat();
+        let (r, got3) = files(&fake);
+        assert!(matches!(r, Err(Stop::Corrupt(_))), "{r:?}");
+        assert_eq!(
+            got3[0],
+            ("a.log".to_owned(), "first=1\nsecond=2\n".to_owned())
+        );
+        assert_eq!(got3[1].0, AFTER_END);
+        assert!(got3[1].1.contains("left=after"));
         // A tar split across two members is one tar.
         let mut b = tar::Builder::new(Vec::new());
         let mut h = tar::Header::new_ustar();

@@ -106,9 +106,10 @@ pub(crate) fn keep(
     }
     let key_start = key_start(data, m.0);
     let key = &data[key_start..sec.0];
-    if key_is_file_name(key) {
-        return None;
-    }
+    // A file's name as the key (`"src/token.rs": "<sha256>"`) marks a manifest's digest, not
+    // any value: `password.txt: <random>` in a Kubernetes Secret's `stringData` is a secret
+    // (tester helper-122 #6).
+    let file_key = key_is_file_name(key) || key_is_path(data, key_start, key);
     let mut sec = sec;
     let query = key_start > 0 && matches!(data[key_start - 1], b'?' | b'&' | b';');
     if query {
@@ -154,7 +155,7 @@ pub(crate) fn keep(
     if in_test_file(path) && (spells_a_password(secret) || made_of_words(secret)) {
         return None;
     }
-    if is_digest(key, secret, kind) || key_is_path(data, key_start, key) && is_hex_digest(secret) {
+    if is_digest(key, secret, kind) || file_key && is_hex_digest(secret) {
         return None;
     }
     if !generic_ok(secret) {
