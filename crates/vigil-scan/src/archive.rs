@@ -528,14 +528,7 @@ fn zip_members(
     }
     // Bytes after the end record (and its comment): what a zip reader never reads, scanned.
     if let Some(end) = zip_end(data).filter(|&e| e < data.len()) {
-        let rest = &data[end..];
-        if rest.iter().any(|b| !b.is_ascii_whitespace() && *b != 0) {
-            budget.charge(rest.len() as u64)?;
-            visit(Member::File {
-                name: AFTER_END,
-                data: rest,
-            })?;
-        }
+        visit_text(AFTER_END, &data[end..], budget, visit)?;
     }
     if comments.iter().any(|b| !b.is_ascii_whitespace()) {
         budget.charge(comments.len() as u64)?;
@@ -721,28 +714,11 @@ fn gzip_members(
     for n in &after.names {
         visit(Member::Name { name: n })?;
     }
-    if after
-        .headers
-        .iter()
-        .any(|b| !b.is_ascii_whitespace() && *b != 0)
-    {
-        budget.charge(after.headers.len() as u64)?;
-        visit(Member::File {
-            name: HEADERS,
-            data: &after.headers,
-        })?;
-    }
+    visit_text(HEADERS, &after.headers, budget, visit)?;
     // Bytes after the last member that are not one (`gzip -d` ignores them: "trailing garbage
     // ignored"), from the first that is not padding; and from where a later member broke.
     if let Some(at) = after.trailing {
-        let rest = &data[at..];
-        if rest.iter().any(|b| !b.is_ascii_whitespace() && *b != 0) {
-            budget.charge(rest.len() as u64)?;
-            visit(Member::File {
-                name: AFTER_END,
-                data: rest,
-            })?;
-        }
+        visit_text(AFTER_END, &data[at..], budget, visit)?;
     }
     match after.broken {
         Some(why) => Err(Stop::Corrupt(why)),
@@ -783,11 +759,34 @@ impl GzMembers<'_> {
         if let Some(f) = h.filename() {
             after.names.push(String::from_utf8_lossy(f).into_owned());
         }
-        for part in [h.comment(), h.extra()].into_iter().flatten() {
-            after.headers.extend_from_slice(part);
-            after.headers.push(b'\n');
-        }
+        after.headers.extend(header_text(h));
     }
+}
+
+/// A gzip header's comment and extra field, a line each: text outside the member's bytes.
+fn header_text(h: &flate2::GzHeader) -> Vec<u8> {
+    let mut text = Vec::new();
+    for part in [h.comment(), h.extra()].into_iter().flatten() {
+        text.extend_from_slice(part);
+        text.push(b'\n');
+    }
+    text
+}
+
+/// Scans `data`, bytes an archive holds outside its members (what follows its end, header
+/// fields), as a member named `name`, charged to the budget; unless it is only zeros and white
+/// space (padding).
+fn visit_text(
+    name: &str,
+    data: &[u8],
+    budget: &Budget,
+    visit: &mut dyn FnMut(Member<'_>) -> Result<(), Stop>,
+) -> Result<(), Stop> {
+    if data.iter().all(|b| b.is_ascii_whitespace() || *b == 0) {
+        return Ok(());
+    }
+    budget.charge(data.len() as u64)?;
+    visit(Member::File { name, data })
 }
 
 impl Read for GzMembers<'_> {
@@ -847,12 +846,8 @@ impl Read for GzMembers<'_> {
 
 impl GzRead for GzMembers<'_> {
     fn gz_header(&self) -> Option<&flate2::GzHeader> {
-        self.first.as_ref().or_else(|| {
-            self.current
-                .as_ref()
-                .filter(|_| self.index == 0)
-                .and_then(|d| d.header())
-        })
+        // Set by the first read, which comes before any question about the header.
+        self.first.as_ref()
     }
 }
 
@@ -887,18 +882,7 @@ fn gzip_read<G: GzRead>(
                 name: &String::from_utf8_lossy(f),
             })?;
         }
-        let mut text: Vec<u8> = Vec::new();
-        for part in [h.comment(), h.extra()].into_iter().flatten() {
-            text.extend_from_slice(part);
-            text.push(b'\n');
-        }
-        if text.iter().any(|b| !b.is_ascii_whitespace() && *b != 0) {
-            budget.charge(text.len() as u64)?;
-            visit(Member::File {
-                name: HEADERS,
-                data: &text,
-            })?;
-        }
+        visit_text(HEADERS, &header_text(h), budget, visit)?;
     }
     let inner_name = gz
         .gz_header()
