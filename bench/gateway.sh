@@ -26,6 +26,11 @@
 #     BENCH_ROUNDS=9 bench/gateway.sh        # A/B two builds in one run, rounds interleaved
 #   (with VIGIL_BASE_BIN every feature row runs on the base build too, as vigil_base_<feature>,
 #   compared with vigil_base: e.g. BENCH_TARGETS="vigil_base vigil vigil_base_audit vigil_audit")
+#   BENCH_INSTRUCTIONS=1 BENCH_CONNECTIONS=4 BENCH_TARGETS="vigil vigil_scan_results" bench/gateway.sh
+#                                            # each Vigil under valgrind's callgrind: the last
+#   column is then the instructions the gateway ran per request (counters zeroed before each
+#   wrk run, dumped after it), steady on a machine whose CPU time per request is not (a shared
+#   VM without hardware counters); it counts no kernel work, and wrk's rates mean nothing then.
 #
 # The upstream is nginx answering a fixed JSON body (2 workers); each proxy nginx has 2 workers
 # and an upstream keepalive pool; Vigil runs with its default 2 worker threads on this machine.
@@ -38,6 +43,10 @@ cd "$(dirname "$0")/.."
 root=$PWD
 secs=${BENCH_SECONDS:-10}
 rounds=${BENCH_ROUNDS:-3}
+if [ -n "${BENCH_INSTRUCTIONS:-}" ]; then
+  command -v valgrind >/dev/null || { apt-get update -q && apt-get install -y -q valgrind; }
+  BENCH_WRAP="valgrind -q --tool=callgrind --callgrind-out-file=callgrind.out.%p"
+fi
 conns=${BENCH_CONNECTIONS:-32}
 work=${BENCH_DIR:-$root/target/bench/gateway}
 rm -rf "$work" && mkdir -p "$work"
@@ -162,7 +171,7 @@ if [ -n "$base" ]; then
   gwb_port=$(free_port)
   mkdir -p "$work/vigil_base"
   sed "s/127.0.0.1:$gw_port/127.0.0.1:$gwb_port/" "$work/vigil/vigil.toml" >"$work/vigil_base/vigil.toml"
-  (cd "$work/vigil_base" && exec "$base" ${VIGIL_FLAGS:-} gateway ${GATEWAY_FLAGS:-} 2>"$work/vigil_base/access.log") &
+  (cd "$work/vigil_base" && exec ${BENCH_WRAP:-} "$base" ${VIGIL_FLAGS:-} gateway ${GATEWAY_FLAGS:-} 2>"$work/vigil_base/access.log") &
   gwb_pid=$!
 fi
 # One gateway per feature, switched on alone, and one with all of them (each on its own port).
@@ -342,6 +351,8 @@ to_ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) { sub(/us$/, "", v); print v / 1
 for r in $(seq "$rounds"); do
   for t in "${targets[@]}"; do
     before=$(cpu_ticks ${pids[$t]})
+    counted=; [ -n "${BENCH_INSTRUCTIONS:-}" ] && [[ $t == vigil* ]] && counted=1
+    [ -n "$counted" ] && callgrind_control -z "${pids[$t]}" >/dev/null 2>&1
     script=$work/post.lua; [ "$t" = contextforge ] && script=$work/contextforge.lua
     # ContextForge answers in seconds under load: wrk's 2 s default timeout would count nothing.
     timeout_flag=""; [ "$t" = contextforge ] && timeout_flag="--timeout 30s"
@@ -349,16 +360,24 @@ for r in $(seq "$rounds"); do
     rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
     total=$(awk '/requests in/ {print $1}' <<<"$out")
     cpu_us=$(awk -v a="$before" -v b="$(cpu_ticks ${pids[$t]})" -v hz="$hz" -v n="$total" 'BEGIN { if (n > 0) printf "%.1f", (b - a) * 1e6 / hz / n; else printf "nan" }')
+    if [ -n "$counted" ]; then
+      # The instructions since the zeroing above, from the dump it writes now.
+      callgrind_control -d "${pids[$t]}" >/dev/null 2>&1
+      dump=$(ls -t "$work/$t"/callgrind.out.* | head -1)
+      cpu_us=$(awk -v n="$total" '/^(summary|totals):/ {i = $2} END { if (n > 0) printf "%.0f", i / n; else printf "nan" }' "$dump")
+    fi
     p50=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
     p99=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
     non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
     echo "$rps $p50 $p99 ${non2xx:-0} $cpu_us" >>"$work/$t.rounds"
-    echo "round $r $t: $rps req/s, p50 $p50 ms, p99 $p99 ms, non-2xx ${non2xx:-0}, server CPU $cpu_us us/request" >&2
+    echo "round $r $t: $rps req/s, p50 $p50 ms, p99 $p99 ms, non-2xx ${non2xx:-0}, server ${counted:+instructions $cpu_us per request}${counted:-CPU $cpu_us us/request}" >&2
   done
 done
 echo
 echo "wrk -t1 -c$conns, ${secs}s x $rounds rounds, median of each column:"
-echo "| target | req/s | p50 ms | p99 ms | non-2xx | server CPU us/request |"
+last_column="server CPU us/request"
+[ -n "${BENCH_INSTRUCTIONS:-}" ] && last_column="server instructions per request (Vigil rows; others CPU us)"
+echo "| target | req/s | p50 ms | p99 ms | non-2xx | $last_column |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: |"
 for t in "${targets[@]}"; do
   med() { cut -d' ' -f"$1" "$work/$t.rounds" | sort -g | awk -v n="$rounds" 'NR == int((n + 1) / 2)'; }
@@ -370,11 +389,12 @@ awk '$2 == "nginx" {n = $4; np = $8} $2 == "nginx_buffered" {b = $4; bp = $8} $2
   if (v && n) printf "vigil / nginx: %.0f%% of the requests/s, p99 %.0f%% of nginx'"'"'s\n", 100 * v / n, 100 * vp / np
   if (v && b) printf "vigil / nginx with a buffered access log: %.0f%% of the requests/s, p99 %.0f%%\n", 100 * v / b, 100 * vp / bp }' "$work/table"
 # Each feature's server CPU per request against the plain gateway's (target: at most +15%).
-awk -F'|' '{ t = $2; gsub(/ /, "", t); cpu[t] = $7 + 0; rps[t] = $3 + 0 } END {
+what=CPU; [ -n "${BENCH_INSTRUCTIONS:-}" ] && what=instructions
+awk -v what="$what" -F'|' '{ t = $2; gsub(/ /, "", t); cpu[t] = $7 + 0; rps[t] = $3 + 0 } END {
   if (!cpu["vigil"]) exit
   for (t in cpu) if (t ~ /^vigil_/ && t != "vigil_base") {
     ref = (t ~ /^vigil_base_/) ? "vigil_base" : "vigil"
-    if (cpu[ref]) printf "%s: server CPU per request %+.1f%% of %s%s\n", t, 100 * (cpu[t] / cpu[ref] - 1), (ref == "vigil" ? "the plain gateway'"'"'s" : "the plain base'"'"'s"), (t ~ /_all$/ ? "" : " (target <= +15%)")
+    if (cpu[ref]) printf "%s: server %s per request %+.1f%% of %s%s\n", t, what, 100 * (cpu[t] / cpu[ref] - 1), (ref == "vigil" ? "the plain gateway'"'"'s" : "the plain base'"'"'s"), (t ~ /_all$/ ? "" : " (target <= +15%)")
   }
   if (cpu["contextforge"]) printf "contextforge: %.0fx the plain gateway'"'"'s server CPU per request, %.2f%% of its requests/s\n", cpu["contextforge"] / cpu["vigil"], 100 * rps["contextforge"] / rps["vigil"] }' "$work/table" | sort
 awk -F'|' '$2 ~ /^ vigil_base / {b = $7; br = $3} $2 ~ /^ vigil / {v = $7; vr = $3} END {

@@ -347,12 +347,26 @@ impl Config {
     }
 
     /// An error for `key` (dotted, with `[i]` indices), pointing at the key's line in the file.
+    /// A key segment shaped like a credential (a token pasted where a key goes) is named by
+    /// its length, in the key and in the message, never in clear.
     pub fn key_error(&self, key: &str, message: &str) -> ConfigError {
+        let mut shown = Vec::new();
+        let mut message = message.to_owned();
+        for seg in key.split('.') {
+            let name = seg.split('[').next().unwrap_or(seg);
+            if secret_shaped(name) {
+                let stand_in = format!("<key of {} random-looking characters>", name.len());
+                message = message.replace(name, &stand_in);
+                shown.push(seg.replacen(name, &stand_in, 1));
+            } else {
+                shown.push(seg.to_owned());
+            }
+        }
         ConfigError::Key {
             path: self.path.clone(),
             line: self.line_of_key(key),
-            key: key.to_owned(),
-            message: message.to_owned(),
+            key: shown.join("."),
+            message,
         }
     }
 
@@ -547,6 +561,17 @@ pub fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
+/// Whether a key is shaped like a credential rather than a name: a piece (between `_`, `-`
+/// and `.`) of 16 or more characters mixing letters and digits, which no setting's name has
+/// and a pasted token (`ghp_…`, `AKIA…`, a hex or base64 key) does.
+fn secret_shaped(name: &str) -> bool {
+    name.split(['_', '-', '.']).any(|piece| {
+        piece.len() >= 16
+            && piece.bytes().any(|b| b.is_ascii_alphabetic())
+            && piece.bytes().any(|b| b.is_ascii_digit())
+    })
+}
+
 /// Serde's messages quote the offending value (`invalid type: string "hunter2"`); keep only
 /// what was expected, so a misplaced secret is never echoed.
 fn sanitize(msg: &str) -> String {
@@ -593,6 +618,25 @@ mod tests {
             e.starts_with("vigil.toml:4: scan.max_size: unknown field `max_size`"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_key_shaped_like_a_token_is_named_by_its_length() {
+        // Built at run time: the repository holds no token-shaped text.
+        let token: String = ["ghp", "_", "aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dF3hJ5"].concat();
+        let c = parse(&format!("[scan]\nmax_file_size = 1\n{token} = \"x\"\n")).unwrap();
+        let e = c.section::<Scan>("scan").unwrap_err().to_string();
+        assert!(!e.contains(&token[4..]), "{e}");
+        assert!(
+            e.starts_with(
+                "vigil.toml:3: scan.<key of 40 random-looking characters>: unknown field"
+            ),
+            "{e}"
+        );
+        // Setting names are shown as they are.
+        let c = parse("[scan]\nmax_file_size_in_bytes = 1\n").unwrap();
+        let e = c.section::<Scan>("scan").unwrap_err().to_string();
+        assert!(e.contains("scan.max_file_size_in_bytes"), "{e}");
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! single-threaded, in nanoseconds per call: the strict JSON-RPC reading every body gets, the
 //! argument scan, the result scan, argument validation. The whole gateway against nginx and
 //! ContextForge is `bench/gateway.sh`; this one shows where a feature's cost per call goes.
+//! `BENCH_CALLS=10000 valgrind --tool=cachegrind --cache-sim=no <bench> --bench result` counts
+//! the instructions of a fixed number of calls instead (steady where wall time is not).
 
 #![allow(clippy::print_stdout)] // A benchmark reports its figures on stdout.
 
@@ -22,6 +24,18 @@ fn time(name: &str, mut f: impl FnMut()) {
         .filter(|a| !a.starts_with('-'))
         .collect();
     if !only.is_empty() && !only.iter().any(|o| name.contains(o.as_str())) {
+        return;
+    }
+    // `BENCH_CALLS=N`: exactly N calls, once, for counting instructions under
+    // `valgrind --tool=cachegrind` where wall time is too noisy to compare two builds.
+    if let Some(n) = std::env::var("BENCH_CALLS")
+        .ok()
+        .and_then(|n| n.parse::<u64>().ok())
+    {
+        for _ in 0..n {
+            f();
+        }
+        println!("{name:<40} {n:>9} calls");
         return;
     }
     let mut n = 1u64;

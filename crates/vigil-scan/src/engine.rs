@@ -112,25 +112,53 @@ impl Ruleset {
     /// What the content rules find in `data`, one hit per location (overlaps merged), in order.
     /// Inline markers are not applied (see [`Markers`]).
     pub(crate) fn hits(&self, path: &str, commit: Option<&str>, data: &[u8]) -> Vec<Hit> {
+        self.hits_in(path, commit, data, None).0
+    }
+
+    /// The hits in `data` (see [`Ruleset::hits`]) and, with `view` (a reading of `data` of the
+    /// same length and the same line breaks, some bytes blanked: its escapes), the hits in
+    /// `view` too, at the same offsets. The keywords are found once, in `data` (blanking makes
+    /// no keyword: a blank run is never one space between letters), and a rule's window the
+    /// view leaves as it is, with the byte before it, is not run again: the rule sees the
+    /// same bytes there.
+    pub(crate) fn hits_in(
+        &self,
+        path: &str,
+        commit: Option<&str>,
+        data: &[u8],
+        view: Option<&[u8]>,
+    ) -> (Vec<Hit>, Vec<Hit>) {
         if data.is_empty() {
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         }
+        let view = view.filter(|v| v.len() == data.len());
         let mut windows: Vec<(u32, usize, usize)> = Vec::new();
+        let mut seen: Vec<(u32, usize, usize)> = Vec::new();
         let mut file_wide = vec![false; 0];
-        let mut path_ok: Vec<Option<bool>> = vec![None; self.rules.len()];
-        let mut path_allowed = |r: &Rule, i: u32| -> bool {
-            *path_ok[i as usize]
-                .get_or_insert_with(|| r.path.as_ref().is_none_or(|p| p.is_match(path.as_bytes())))
-        };
+        // Whether each rule with a path pattern takes this path (most rules have none).
+        let mut path_ok: Vec<Option<bool>> = Vec::new();
         // Keyword hits come in order, many on one line of a long line: the line's bounds are
-        // looked up once per line, not once per hit (which made long lines quadratic).
+        // looked up once per line, not once per hit (which made long lines quadratic). The
+        // view has the same line breaks, so the same bounds.
         let cache = LineCache::default();
-        let mut on_hit = |rule: u32, s: usize, e: usize, windows: &mut Vec<(u32, usize, usize)>| {
+        let mut on_hit = |rule: u32,
+                          s: usize,
+                          e: usize,
+                          windows: &mut Vec<(u32, usize, usize)>,
+                          seen: &mut Vec<(u32, usize, usize)>| {
             let r = &self.rules[rule as usize];
-            if r.regex.is_none() || !path_allowed(r, rule) {
+            if r.regex.is_none() {
                 return;
             }
-            let mut push = |w: (u32, usize, usize)| {
+            if let Some(p) = &r.path {
+                if path_ok.is_empty() {
+                    path_ok = vec![None; self.rules.len()];
+                }
+                if !*path_ok[rule as usize].get_or_insert_with(|| p.is_match(path.as_bytes())) {
+                    return;
+                }
+            }
+            let push = |windows: &mut Vec<(u32, usize, usize)>, w: (u32, usize, usize)| {
                 if windows.last() != Some(&w) {
                     windows.push(w);
                 }
@@ -142,20 +170,37 @@ impl Ruleset {
                     }
                     if !std::mem::replace(&mut file_wide[rule as usize], true) {
                         windows.push((rule, 0, data.len()));
+                        if view.is_some() {
+                            seen.push((rule, 0, data.len()));
+                        }
                     }
                 }
-                Window::Line => push((rule, cache.start(data, s), cache.end(data, e))),
+                Window::Line => {
+                    let w = (rule, cache.start(data, s), cache.end(data, e));
+                    push(windows, w);
+                    if view.is_some() {
+                        push(seen, w);
+                    }
+                }
                 Window::Multiline => {
                     let end = cache.end(data, (s + MULTILINE_SPAN).min(data.len()));
-                    push((rule, cache.start(data, s), end));
+                    let w = (rule, cache.start(data, s), end);
+                    push(windows, w);
+                    if view.is_some() {
+                        push(seen, w);
+                    }
                 }
                 Window::Prefix => {
-                    if r.word_before && s > 0 && is_word(data[s - 1]) {
-                        return;
-                    }
                     let end = (s + PREFIX_SPAN).min(data.len());
                     let end = memchr(b'\n', &data[e.min(end)..end]).map_or(end, |p| e.min(end) + p);
-                    push((rule, s, end));
+                    if !(r.word_before && s > 0 && is_word(data[s - 1])) {
+                        push(windows, (rule, s, end));
+                    }
+                    if let Some(v) = view {
+                        if !(r.word_before && s > 0 && is_word(v[s - 1])) {
+                            push(seen, (rule, s, end));
+                        }
+                    }
                 }
             }
         };
@@ -168,21 +213,63 @@ impl Ruleset {
                             Some(k) => ms + k.len(),
                             None => me,
                         };
-                        on_hit(t.rule, ms, end, &mut windows);
+                        on_hit(t.rule, ms, end, &mut windows, &mut seen);
                     }
                 });
             });
         }
         for &r in &self.always {
-            if path_allowed(&self.rules[r as usize], r) {
-                windows.push((r, 0, data.len()));
+            let rule = &self.rules[r as usize];
+            if !rule
+                .path
+                .as_ref()
+                .is_none_or(|p| p.is_match(path.as_bytes()))
+            {
+                continue;
+            }
+            if rule.shaped {
+                // Only around the places its token's shape can be (each buffer on its own).
+                crate::validate::discord_windows(data, |s, e| windows.push((r, s, e)));
+                if let Some(v) = view {
+                    crate::validate::discord_windows(v, |s, e| seen.push((r, s, e)));
+                }
+                continue;
+            }
+            windows.push((r, 0, data.len()));
+            if view.is_some() {
+                seen.push((r, 0, data.len()));
             }
         }
-        if windows.is_empty() {
-            return Vec::new();
+        if windows.is_empty() && seen.is_empty() {
+            return (Vec::new(), Vec::new());
         }
         // Only a buffer some rule runs on needs its kind (most need none).
         let kind = FileKind::of(path);
+        let plain = self.run_windows(path, commit, kind, data, windows, None, &cache);
+        let viewed = match view {
+            Some(v) => self.run_windows(path, commit, kind, v, seen, Some(data), &cache),
+            None => Vec::new(),
+        };
+        (plain, viewed)
+    }
+
+    /// Runs each rule over its windows in `data` (merged where they touch): the hits, with
+    /// composite rules applied and overlaps merged. With `same` (the buffer `data` is a view
+    /// of), a window whose bytes, and the byte before it, are those of `same` is passed over.
+    #[allow(clippy::too_many_arguments)] // run_rule's inputs, and the view's twin buffer.
+    fn run_windows(
+        &self,
+        path: &str,
+        commit: Option<&str>,
+        kind: FileKind,
+        data: &[u8],
+        mut windows: Vec<(u32, usize, usize)>,
+        same: Option<&[u8]>,
+        cache: &LineCache,
+    ) -> Vec<Hit> {
+        if windows.is_empty() {
+            return Vec::new();
+        }
         windows.sort_unstable();
         let mut raws: Vec<Hit> = Vec::new();
         let mut i = 0;
@@ -193,8 +280,14 @@ impl Ruleset {
                 e = e.max(windows[i].2);
                 i += 1;
             }
+            if let Some(same) = same {
+                let from = s.saturating_sub(1);
+                if data[from..e] == same[from..e] {
+                    continue;
+                }
+            }
             self.run_rule(
-                rule, path, commit, kind, data, s, e, false, &cache, &mut raws,
+                rule, path, commit, kind, data, s, e, false, cache, &mut raws,
             );
         }
         if raws.is_empty() {

@@ -392,36 +392,29 @@ fn key_field(line: &[u8], header_prefix: &[u8]) -> Option<std::ops::Range<usize>
     None
 }
 
-/// Where a copied line sits: (offset in the copy, offset in the original, length).
-type LineCopy = (usize, usize, usize);
-
-/// A copy of the lines of `data` that hold escapes (ANSI sequences, backslash escapes, `%XX`),
-/// each escape blanked to spaces of its length, with where each copied line starts in `data`:
-/// `(copy, [(offset in copy, offset in data, length)])`. `None` when no line holds one.
-fn escape_view(data: &[u8]) -> Option<(Vec<u8>, Vec<LineCopy>)> {
-    memchr::memchr3(0x1b, b'\\', b'%', data)?;
-    let mut copy = Vec::new();
-    let mut map = Vec::new();
-    let mut at = 0;
-    while at < data.len() {
-        let le = memchr::memchr(b'\n', &data[at..]).map_or(data.len(), |p| at + p);
-        let line = &data[at..le];
-        if memchr::memchr3(0x1b, b'\\', b'%', line).is_some() {
-            let start = copy.len();
-            copy.extend_from_slice(line);
-            blank_escapes(&mut copy[start..]);
-            copy.push(b'\n');
-            map.push((start, at, line.len()));
-        }
-        at = le + 1;
+/// `data` with the escapes of each line (ANSI sequences, backslash escapes, `%XX`) blanked to
+/// spaces of their length: the same length and line breaks, so a hit in it sits where it sits
+/// in `data`. `None` when no byte can start an escape.
+fn escape_view(data: &[u8]) -> Option<Vec<u8>> {
+    let first = memchr::memchr3(0x1b, b'\\', b'%', data)?;
+    let mut copy = data.to_vec();
+    let mut at = first;
+    // From each line that holds an escape to the next (an escape never takes a line break).
+    while let Some(p) = memchr::memchr3(0x1b, b'\\', b'%', &data[at..]) {
+        let s = memchr::memrchr(b'\n', &data[..at + p]).map_or(0, |n| n + 1);
+        let e = memchr::memchr(b'\n', &data[at + p..]).map_or(data.len(), |n| at + p + n);
+        blank_escapes(&mut copy[s..e]);
+        at = e;
     }
-    Some((copy, map))
+    Some(copy)
 }
 
 /// Blanks escapes in place: `ESC [ … final`, `ESC ] … BEL|ESC \\`, `\\uXXXX`, `\\x`, `%XX`.
 fn blank_escapes(line: &mut [u8]) {
     let mut i = 0;
-    while i < line.len() {
+    // From one byte that can start an escape to the next (a JSON answer is one long line).
+    while let Some(p) = memchr::memchr3(0x1b, b'\\', b'%', &line[i..]) {
+        i += p;
         let len = match line[i] {
             0x1b => {
                 let mut j = i + 1;
@@ -780,7 +773,8 @@ impl<'r> Redactor<'r> {
         // One view of the escaped lines, whatever the number of rulesets.
         let view = escape_view(data);
         for (set, rules) in self.rulesets.iter().enumerate() {
-            for h in rules.hits("-", None, data) {
+            let (plain, viewed) = rules.hits_in("-", None, data, view.as_deref());
+            for h in plain {
                 // Multi-line matches are left to the PEM reader (a fake header followed by a
                 // real key far below must not swallow the lines between).
                 if !multiline
@@ -808,25 +802,21 @@ impl<'r> Redactor<'r> {
                     });
                 }
             }
-            if let Some((view, map)) = &view {
-                for h in rules.hits("-", None, view) {
-                    if rules.rules[h.rule as usize].window == Window::Multiline
-                        && memchr::memchr(b'\n', &view[h.start..h.end]).is_some()
-                    {
-                        continue;
-                    }
-                    // The copied line holding the hit, and where it sits in `data`.
-                    let i = map.partition_point(|&(c, _, _)| c <= h.start) - 1;
-                    let (c, d, len) = map[i];
-                    if h.end > c + len {
-                        continue;
-                    }
-                    spans.push(Span {
-                        start: h.start - c + d,
-                        end: h.end - c + d,
-                        label: Label::Rule(set, h.rule),
-                    });
+            // Behind escapes: a hit of the view sits where it sits in `data`; one across a line
+            // break is a multi-line match, left to the PEM reader as above.
+            for h in viewed {
+                if rules.rules[h.rule as usize].window == Window::Multiline
+                    && view
+                        .as_deref()
+                        .is_some_and(|v| memchr::memchr(b'\n', &v[h.start..h.end]).is_some())
+                {
+                    continue;
                 }
+                spans.push(Span {
+                    start: h.start,
+                    end: h.end,
+                    label: Label::Rule(set, h.rule),
+                });
             }
         }
         if let Some(ac) = &self.literals {

@@ -226,6 +226,10 @@ pub struct Rule {
     /// Whether a `prefix` rule's keyword must not follow a word character: its regex begins
     /// with `\b` (a rule with a distinctive prefix leaves it out and matches glued tokens).
     pub word_before: bool,
+    /// A rule without keywords whose token shape Vigil can find without running the regex
+    /// over the whole buffer (the built-in Discord bot token, see
+    /// [`crate::validate::discord_windows`]): it runs only around those places.
+    pub shaped: bool,
     /// gitleaks `[[rules.required]]`: rules that must match near each match of this one.
     pub required: Vec<Required>,
     /// Vigil's placeholder and ciphertext filters apply (built-in rules, and rules extending
@@ -424,6 +428,9 @@ impl Ruleset {
                     .regex
                     .as_deref()
                     .is_some_and(|r| r.trim_start_matches("(?i)").starts_with(r"\b")),
+                shaped: kws.is_empty()
+                    && validate == Some(Validator::DiscordBot)
+                    && spec.regex.as_deref() == Some(crate::validate::DISCORD_REGEX),
                 required: Vec::new(),
                 builtin: spec.builtin,
                 spec,

@@ -198,6 +198,24 @@ fn github_crc32_ok(secret: &[u8]) -> bool {
     github_checksum(&body[..30]).as_bytes() == &body[30..]
 }
 
+/// The built-in Discord bot token regex (rules/discord.toml), whose places
+/// [`discord_windows`] finds without running it over a whole buffer.
+pub(crate) const DISCORD_REGEX: &str =
+    r"([MNO][A-Za-z0-9_-]{23,25}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38})";
+
+/// Calls `f(start, end)` for each span of `data` that can hold a match of [`DISCORD_REGEX`]:
+/// every match holds a `.`, six base64url characters and a `.`; it starts at most 26 bytes
+/// before that first dot and ends at most 46 bytes after it. A look at each `.` (memchr), not
+/// a regex pass over every byte: the rule has no keyword, so it would run on all text.
+pub(crate) fn discord_windows(data: &[u8], mut f: impl FnMut(usize, usize)) {
+    let url = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+    for i in memchr::memchr_iter(b'.', data) {
+        if data.get(i + 7) == Some(&b'.') && data[i + 1..i + 7].iter().all(|&b| url(b)) {
+            f(i.saturating_sub(26), (i + 46).min(data.len()));
+        }
+    }
+}
+
 fn discord_bot_ok(secret: &[u8]) -> bool {
     let first = secret.split(|&b| b == b'.').next().unwrap_or_default();
     let engine = base64::engine::general_purpose::GeneralPurpose::new(
@@ -248,6 +266,85 @@ mod tests {
         let mut bad = tok.clone().into_bytes();
         bad[10] = if bad[10] == b'x' { b'y' } else { b'x' };
         assert!(!Validator::GithubCrc32.check(&bad));
+    }
+
+    /// The built-in rules, and the same rules with the Discord regex written another way (so
+    /// it runs over whole buffers, as any keyword-less rule does).
+    fn shaped_and_whole() -> (crate::Ruleset, crate::Ruleset) {
+        let shaped = crate::Ruleset::builtin();
+        let mut specs = crate::builtin::rules();
+        for s in &mut specs {
+            if s.regex.as_deref() == Some(DISCORD_REGEX) {
+                s.regex = Some(format!("(?:{DISCORD_REGEX})"));
+            }
+        }
+        let cfg = vigil_core::config::Config::empty();
+        let origin = crate::ruleset::ConfigRef {
+            config: &cfg,
+            prefix: "builtin.",
+        };
+        let whole = crate::Ruleset::compile(specs, Vec::new(), &origin).expect("rules compile");
+        (shaped, whole)
+    }
+
+    #[test]
+    fn the_built_in_discord_rule_is_found_by_its_shape() {
+        let (shaped, whole) = shaped_and_whole();
+        let ids = |r: &crate::Ruleset| {
+            r.rules
+                .iter()
+                .filter(|x| x.shaped)
+                .map(|x| x.id.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&shaped), ["discord-bot-token"]);
+        assert!(ids(&whole).is_empty());
+    }
+
+    fn discord_token(seed: u64) -> String {
+        let id = base64::engine::general_purpose::STANDARD_NO_PAD.encode(format!(
+            "{}",
+            100_000_000_000_000_000u64 + seed % 1_000_000_000
+        ));
+        let url = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut pick = |n: usize| -> String {
+            (0..n)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    url[(x % 64) as usize] as char
+                })
+                .collect()
+        };
+        format!("{id}.{}.{}", pick(6), pick(27 + (seed % 12) as usize))
+    }
+
+    proptest::proptest! {
+        /// Around the places of its shape, the Discord rule finds what it finds over the whole
+        /// buffer: tokens glued to text, dots and base64url around them, several on a line.
+        #[test]
+        fn discord_windows_find_what_a_whole_pass_finds(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    "[A-Za-z0-9_.\\-]{0,40}",
+                    "[ \n.:=\"']{0,3}",
+                    proptest::strategy::Strategy::prop_map(proptest::prelude::any::<u64>(), discord_token),
+                ],
+                0..8,
+            )
+        ) {
+            let (shaped, whole) = shaped_and_whole();
+            let text = parts.concat();
+            let at = |r: &crate::Ruleset| {
+                r.hits("x.txt", None, text.as_bytes())
+                    .into_iter()
+                    .map(|h| (r.rules[h.rule as usize].id.clone(), h.start, h.end))
+                    .collect::<Vec<_>>()
+            };
+            proptest::prop_assert_eq!(at(&shaped), at(&whole), "{:?}", text);
+        }
     }
 
     #[test]
