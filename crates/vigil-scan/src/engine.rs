@@ -290,6 +290,17 @@ impl Ruleset {
                 rule, path, commit, kind, data, s, e, false, cache, &mut raws,
             );
         }
+        if let Some(same) = same {
+            // In a view, a blanked `\n` is a line break of the text as written: a generic
+            // match whose key and value it separates (`"AUTH_TOKEN=\nSERVICE=svc"`) assigns
+            // nothing.
+            raws.retain(|h| {
+                !(self.rules[h.rule as usize].generic
+                    && same[h.m_start..h.start]
+                        .windows(2)
+                        .any(|w| w == b"\\n" || w == b"\\r"))
+            });
+        }
         if raws.is_empty() {
             return raws;
         }
@@ -467,6 +478,22 @@ impl Ruleset {
                 lines: cache,
             };
             if let Some((ss, se)) = self.keep(&c, (ss, se), as_required) {
+                if rule.min_len > 0 {
+                    // The previous token of this rule ran into this one (nothing between
+                    // them): it ends where this one starts, so both are reported and neither
+                    // swallows the other's place.
+                    if let Some(last) = raws.last_mut() {
+                        if last.rule == idx && last.start < ss && ss < last.end {
+                            last.end = ss;
+                            last.m_end = last.m_end.min(ms);
+                        }
+                    }
+                    // Look again from the shortest match's end: a glued next token starts
+                    // there at the earliest.
+                    if m.start() + rule.min_len < m.end() {
+                        at = m.start() + rule.min_len;
+                    }
+                }
                 raws.push(Hit {
                     rule: idx,
                     start: ss,

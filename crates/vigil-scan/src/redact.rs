@@ -395,7 +395,7 @@ fn key_field(line: &[u8], header_prefix: &[u8]) -> Option<std::ops::Range<usize>
 /// `data` with the escapes of each line (ANSI sequences, backslash escapes, `%XX`) blanked to
 /// spaces of their length: the same length and line breaks, so a hit in it sits where it sits
 /// in `data`. `None` when no byte can start an escape.
-fn escape_view(data: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn escape_view(data: &[u8]) -> Option<Vec<u8>> {
     let first = memchr::memchr3(0x1b, b'\\', b'%', data)?;
     let mut copy = data.to_vec();
     let mut at = first;

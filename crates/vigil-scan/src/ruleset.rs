@@ -230,6 +230,11 @@ pub struct Rule {
     /// over the whole buffer (the built-in Discord bot token, see
     /// [`crate::validate::discord_windows`]): it runs only around those places.
     pub shaped: bool,
+    /// For a rule whose validator bounds its matches (`Validator::bounded`), the fewest bytes
+    /// a match takes (0 otherwise): after a match, the search goes on from there, so a token
+    /// glued to the next one (two Discord tokens with nothing between, the first match's
+    /// greedy end running into the second) does not hide the second.
+    pub min_len: usize,
     /// gitleaks `[[rules.required]]`: rules that must match near each match of this one.
     pub required: Vec<Required>,
     /// Vigil's placeholder and ciphertext filters apply (built-in rules, and rules extending
@@ -431,6 +436,12 @@ impl Ruleset {
                 shaped: kws.is_empty()
                     && validate == Some(Validator::DiscordBot)
                     && spec.regex.as_deref() == Some(crate::validate::DISCORD_REGEX),
+                min_len: validate
+                    .filter(|v| v.bounded())
+                    .and(spec.regex.as_deref())
+                    .and_then(|r| regex_syntax::parse(r).ok())
+                    .and_then(|h| h.properties().minimum_len())
+                    .unwrap_or(0),
                 required: Vec::new(),
                 builtin: spec.builtin,
                 spec,

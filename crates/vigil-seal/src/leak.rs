@@ -76,7 +76,7 @@ mod tests {
         let secret = b"sk-or-v1-5f0c2a9e".to_vec();
         for text in [
             &b"2024-05-01 ERROR auth failed for key sk-or-v1-5f0c2a9e (user 42)\n"[..],
-            b"OPENROUTER_API_KEY=\"sk-or-v1-5f0c2a9e\"",
+            b"OPENROUTER_API_KEY=\"sk-or-v1-5f0c2a9e\"", // vigil:allow (a fixture)
             b"curl -H 'Authorization: Bearer sk-or-v1-5f0c2a9e' https://x",
             b"https://bot:sk-or-v1-5f0c2a9e@example.invalid/path", // vigil:allow
             b"the key was sk-or-v1-5f0c2a9e.",

@@ -140,13 +140,22 @@ fn prepare(g: &GlobalArgs, a: &RunArgs) -> anyhow::Result<Prepared> {
     )?)
 }
 
+/// `println!` through the log redactor: `gateway check` prints what the configuration holds (an
+/// upstream URL with a key in its path, an audience, a public URL), and a secret of a known
+/// shape there is shown as `[REDACTED:<rule>]`, as in every log line.
+macro_rules! say {
+    ($($t:tt)*) => {
+        println!("{}", vigil_core::redact::redact(&format!($($t)*)))
+    };
+}
+
 fn check(g: &GlobalArgs, a: &RunArgs) -> anyhow::Result<ExitStatus> {
     let p = prepare(g, a)?;
     let s = p.settings();
-    println!("listen {}", s.listen);
-    println!("public_url {}", s.public_url);
+    say!("listen {}", s.listen);
+    say!("public_url {}", s.public_url);
     if let Some((cert, _)) = &s.tls_files {
-        println!(
+        say!(
             "tls {} (hsts {})",
             cert.display(),
             if s.hsts { "on" } else { "off" }
@@ -158,7 +167,7 @@ fn check(g: &GlobalArgs, a: &RunArgs) -> anyhow::Result<ExitStatus> {
                 format!("{}/{}s burst {}", r.count, r.period.as_secs(), r.burst)
             })
         };
-        println!(
+        say!(
             "route {} -> {}{} audience={} auth={} per_ip={} per_subject={}",
             r.label,
             match &r.stdio {
@@ -182,16 +191,17 @@ fn check(g: &GlobalArgs, a: &RunArgs) -> anyhow::Result<ExitStatus> {
         );
         route_details(r)?;
     }
-    println!(
+    say!(
         "scan arguments={:?} results={:?}",
-        s.scan.arguments, s.scan.results
+        s.scan.arguments,
+        s.scan.results
     );
-    println!("validation {:?}", s.validation);
+    say!("validation {:?}", s.validation);
     if let Some(a) = &s.audit {
-        println!("audit {} (head {})", a.path.display(), a.head.display());
+        say!("audit {} (head {})", a.path.display(), a.head.display());
     }
     let ring = p.verifier().ring();
-    println!(
+    say!(
         "keys {} (algorithms: {})",
         ring.keys().len() + usize::from(ring.jwks().is_some()),
         ring.algorithms()
@@ -207,7 +217,7 @@ fn check(g: &GlobalArgs, a: &RunArgs) -> anyhow::Result<ExitStatus> {
 /// names, never values), OpenID Connect issuer and webhook secrets (names).
 fn route_details(r: &vigil_gateway::config::Route) -> anyhow::Result<()> {
     for t in &r.tools {
-        println!("  tools {} needs scope {}", t.name, t.scopes.join(" "));
+        say!("  tools {} needs scope {}", t.name, t.scopes.join(" "));
     }
     if let Some(p) = &r.pins {
         let state = match vigil_core::pin::LockFile::load(&p.path) {
@@ -221,7 +231,7 @@ fn route_details(r: &vigil_gateway::config::Route) -> anyhow::Result<()> {
                 r.label
             ),
         };
-        println!(
+        say!(
             "  pins {} ({:?}, server {}): {state}",
             p.path.display(),
             p.mode,
@@ -229,7 +239,7 @@ fn route_details(r: &vigil_gateway::config::Route) -> anyhow::Result<()> {
         );
     }
     if let Some(st) = &r.stdio {
-        println!(
+        say!(
             "  stdio {} arguments={} processes={:?} max={} per_subject={} idle={}s env={}",
             st.program.display(),
             // A count, never the values: after `${VAR}` expansion they may hold a user's key.
@@ -242,14 +252,14 @@ fn route_details(r: &vigil_gateway::config::Route) -> anyhow::Result<()> {
         );
     }
     if let Some(o) = &r.oidc {
-        println!(
+        say!(
             "  oidc issuer {} ({} keys)",
             o.issuer(),
             o.current().0.ring().keys().len()
         );
     }
     if let Some(w) = &r.webhook {
-        println!("  webhook secrets {}", w.secret_names().join(", "));
+        say!("  webhook secrets {}", w.secret_names().join(", "));
     }
     Ok(())
 }

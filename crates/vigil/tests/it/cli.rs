@@ -664,3 +664,37 @@ fn a_configuration_file_that_is_not_a_regular_file_is_refused_at_once() {
         assert!(err.contains("not a regular file"), "{target}: {err}");
     }
 }
+
+/// Tester helper-123 (session 20): `gateway check` printed a key in the upstream URL's path,
+/// in the public URL and as the audience in full; what it prints passes the log redactor.
+#[test]
+fn gateway_check_prints_no_secret_of_the_configuration() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let gh = token("«ghp_{alnum:30}{ghcrc}»", 3311);
+    let discord = token("«{b64digits:18}.{b64url:6}.{b64url:38}»", 3312);
+    write(
+        d,
+        "vigil.toml",
+        format!(
+            "[gateway]\nlisten = \"127.0.0.1:18444\"\npublic_url = \"https://mcp.example.com/{gh}\"\n\n\
+             [[gateway.routes]]\npath = \"/mcp/x\"\nupstream = \"http://127.0.0.1:9/{discord}/mcp\"\n\
+             audience = \"{discord}\"\n"
+        ),
+    );
+    let out = vigil(d)
+        .args(["gateway", "check"])
+        .env("MCP_JWT_SECRET", token("{alnum:48}", 3313))
+        .output()
+        .unwrap();
+    expect_exit(&out, 0);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("route /mcp/x -> http://127.0.0.1:9/[REDACTED:discord-bot-token]/mcp")
+            && text.contains("public_url https://mcp.example.com/[REDACTED:github-pat]"),
+        "{text}"
+    );
+    for s in [&gh, &discord] {
+        assert!(!text.contains(&s[s.len() - 12..]), "{text}");
+    }
+}

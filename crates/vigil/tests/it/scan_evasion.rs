@@ -608,3 +608,52 @@ fn a_quoted_header_above_a_key_does_not_hide_it() {
         vec![("x509_test.cc".to_owned(), "private-key".to_owned(), line)]
     );
 }
+
+/// Tester helper-123 (session 20): JSON kept in a JSON string (`{"body":"{\"password\":\"…\"}"}`,
+/// the shape of a Kubernetes last-applied annotation) hid a generic assignment from `vigil
+/// scan`, which `vigil redact` found; and two Discord tokens with nothing between them were one
+/// finding, `vigil redact` leaving the second one's signature in clear.
+#[test]
+fn escaped_json_and_glued_discord_tokens_are_found() {
+    let pass = token("«{alnum:24}»", 3301);
+    let a = token("«{b64digits:18}.{b64url:6}.{b64url:30}»", 3302);
+    let b = token("«{b64digits:18}.{b64url:6}.{b64url:31}»", 3303);
+    let body = format!("{{\"body\":\"{{\\\"password\\\":\\\"{pass}\\\"}}\"}}\n{a}{b}\n");
+    let dir = TempDir::new().unwrap();
+    write(dir.path(), "k8s.json", &body);
+    let out = run(dir.path(), &["scan", ".", "-f", "json", "--show-secrets"]);
+    expect_exit(&out, 1);
+    let mut want = vec![
+        (
+            "k8s.json".to_owned(),
+            "generic-api-key".to_owned(),
+            1,
+            pass.clone(),
+        ),
+        (
+            "k8s.json".to_owned(),
+            "discord-bot-token".to_owned(),
+            2,
+            a.clone(),
+        ),
+        (
+            "k8s.json".to_owned(),
+            "discord-bot-token".to_owned(),
+            2,
+            b.clone(),
+        ),
+    ];
+    want.sort();
+    assert_eq!(found(&out), want);
+    let out = vigil(dir.path())
+        .args(["redact"])
+        .write_stdin(body.clone())
+        .output()
+        .unwrap();
+    expect_exit(&out, 0);
+    let text = String::from_utf8(out.stdout).unwrap();
+    for s in [&pass, &a, &b] {
+        let tail = &s[s.len() - 12..];
+        assert!(!text.contains(tail), "a secret's end survived: {text}");
+    }
+}
