@@ -844,8 +844,7 @@ impl Scanner<'_> {
         rules.path_findings(path, commit, out);
         // The text as written and behind its escapes (`{\"password\":\"…\"}`, JSON kept in a
         // JSON string; `\nghp_…`): a hit only the escape view has is reported where it sits.
-        let view = crate::redact::escape_view(data);
-        let (mut plain, viewed) = rules.hits_in(path, commit, data, view.as_deref());
+        let (mut plain, viewed) = rules.hits_in(path, commit, data, true);
         if !viewed.is_empty() {
             let overlaps = |a: &Hit, b: &Hit| a.start < b.end && b.start < a.end;
             let more: Vec<Hit> = viewed

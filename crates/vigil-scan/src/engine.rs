@@ -112,28 +112,30 @@ impl Ruleset {
     /// What the content rules find in `data`, one hit per location (overlaps merged), in order.
     /// Inline markers are not applied (see [`Markers`]).
     pub(crate) fn hits(&self, path: &str, commit: Option<&str>, data: &[u8]) -> Vec<Hit> {
-        self.hits_in(path, commit, data, None).0
+        self.hits_in(path, commit, data, false).0
     }
 
-    /// The hits in `data` (see [`Ruleset::hits`]) and, with `view` (a reading of `data` of the
-    /// same length and the same line breaks, some bytes blanked: its escapes), the hits in
-    /// `view` too, at the same offsets. The keywords are found once, in `data` (blanking makes
-    /// no keyword: a blank run is never one space between letters), and a rule's window the
-    /// view leaves as it is, with the byte before it, is not run again: the rule sees the
-    /// same bytes there.
+    /// The hits in `data` (see [`Ruleset::hits`]) and, with `escapes`, the hits in its escape
+    /// view too ([`crate::redact::escape_view_within`]: the same length and line breaks, escapes
+    /// blanked), at the same offsets. The keywords are found once, in `data` (blanking makes
+    /// no keyword: a blank run is never one space between letters); the view is made only
+    /// when some rule has a window, blanked only on the lines the windows reach, and a window
+    /// it leaves as it is (with the byte before) is not run again: the rule sees the same
+    /// bytes there.
     pub(crate) fn hits_in(
         &self,
         path: &str,
         commit: Option<&str>,
         data: &[u8],
-        view: Option<&[u8]>,
+        escapes: bool,
     ) -> (Vec<Hit>, Vec<Hit>) {
         if data.is_empty() {
             return (Vec::new(), Vec::new());
         }
-        let view = view.filter(|v| v.len() == data.len());
         let mut windows: Vec<(u32, usize, usize)> = Vec::new();
-        let mut seen: Vec<(u32, usize, usize)> = Vec::new();
+        // `prefix` windows passed over in `data` for the word character before them, which a
+        // blanked escape may be (`\nghp_…`).
+        let mut glued: Vec<(u32, usize, usize)> = Vec::new();
         let mut file_wide = vec![false; 0];
         // Whether each rule with a path pattern takes this path (most rules have none).
         let mut path_ok: Vec<Option<bool>> = Vec::new();
@@ -145,7 +147,7 @@ impl Ruleset {
                           s: usize,
                           e: usize,
                           windows: &mut Vec<(u32, usize, usize)>,
-                          seen: &mut Vec<(u32, usize, usize)>| {
+                          glued: &mut Vec<(u32, usize, usize)>| {
             let r = &self.rules[rule as usize];
             if r.regex.is_none() {
                 return;
@@ -170,36 +172,20 @@ impl Ruleset {
                     }
                     if !std::mem::replace(&mut file_wide[rule as usize], true) {
                         windows.push((rule, 0, data.len()));
-                        if view.is_some() {
-                            seen.push((rule, 0, data.len()));
-                        }
                     }
                 }
-                Window::Line => {
-                    let w = (rule, cache.start(data, s), cache.end(data, e));
-                    push(windows, w);
-                    if view.is_some() {
-                        push(seen, w);
-                    }
-                }
+                Window::Line => push(windows, (rule, cache.start(data, s), cache.end(data, e))),
                 Window::Multiline => {
                     let end = cache.end(data, (s + MULTILINE_SPAN).min(data.len()));
-                    let w = (rule, cache.start(data, s), end);
-                    push(windows, w);
-                    if view.is_some() {
-                        push(seen, w);
-                    }
+                    push(windows, (rule, cache.start(data, s), end));
                 }
                 Window::Prefix => {
                     let end = (s + PREFIX_SPAN).min(data.len());
                     let end = memchr(b'\n', &data[e.min(end)..end]).map_or(end, |p| e.min(end) + p);
-                    if !(r.word_before && s > 0 && is_word(data[s - 1])) {
+                    if r.word_before && s > 0 && is_word(data[s - 1]) {
+                        push(glued, (rule, s, end));
+                    } else {
                         push(windows, (rule, s, end));
-                    }
-                    if let Some(v) = view {
-                        if !(r.word_before && s > 0 && is_word(v[s - 1])) {
-                            push(seen, (rule, s, end));
-                        }
                     }
                 }
             }
@@ -213,7 +199,7 @@ impl Ruleset {
                             Some(k) => ms + k.len(),
                             None => me,
                         };
-                        on_hit(t.rule, ms, end, &mut windows, &mut seen);
+                        on_hit(t.rule, ms, end, &mut windows, &mut glued);
                     }
                 });
             });
@@ -228,25 +214,40 @@ impl Ruleset {
                 continue;
             }
             if rule.shaped {
-                // Only around the places its token's shape can be (each buffer on its own).
+                // Only around the places its token's shape can be (blanking makes none).
                 crate::validate::discord_windows(data, |s, e| windows.push((r, s, e)));
-                if let Some(v) = view {
-                    crate::validate::discord_windows(v, |s, e| seen.push((r, s, e)));
-                }
                 continue;
             }
             windows.push((r, 0, data.len()));
-            if view.is_some() {
-                seen.push((r, 0, data.len()));
-            }
         }
-        if windows.is_empty() && seen.is_empty() {
+        if windows.is_empty() && glued.is_empty() {
             return (Vec::new(), Vec::new());
         }
+        // The escape view, blanked only on the lines the windows reach: the same windows in
+        // it, and a `prefix` window passed over in `data` where the byte before it is blanked.
+        let view = if escapes {
+            let mut reach: Vec<(usize, usize)> = windows
+                .iter()
+                .chain(&glued)
+                .map(|&(_, s, e)| (s.saturating_sub(1), e))
+                .collect();
+            reach.sort_unstable();
+            crate::redact::escape_view_within(data, &reach)
+        } else {
+            None
+        };
+        let seen = match &view {
+            Some(v) => {
+                let mut seen = windows.clone();
+                seen.extend(glued.into_iter().filter(|&(_, s, _)| !is_word(v[s - 1])));
+                seen
+            }
+            None => Vec::new(),
+        };
         // Only a buffer some rule runs on needs its kind (most need none).
         let kind = FileKind::of(path);
         let plain = self.run_windows(path, commit, kind, data, windows, None, &cache);
-        let viewed = match view {
+        let viewed = match &view {
             Some(v) => self.run_windows(path, commit, kind, v, seen, Some(data), &cache),
             None => Vec::new(),
         };

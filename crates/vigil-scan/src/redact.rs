@@ -392,21 +392,32 @@ fn key_field(line: &[u8], header_prefix: &[u8]) -> Option<std::ops::Range<usize>
     None
 }
 
-/// `data` with the escapes of each line (ANSI sequences, backslash escapes, `%XX`) blanked to
-/// spaces of their length: the same length and line breaks, so a hit in it sits where it sits
-/// in `data`. `None` when no byte can start an escape.
-pub(crate) fn escape_view(data: &[u8]) -> Option<Vec<u8>> {
-    let first = memchr::memchr3(0x1b, b'\\', b'%', data)?;
-    let mut copy = data.to_vec();
-    let mut at = first;
-    // From each line that holds an escape to the next (an escape never takes a line break).
-    while let Some(p) = memchr::memchr3(0x1b, b'\\', b'%', &data[at..]) {
-        let s = memchr::memrchr(b'\n', &data[..at + p]).map_or(0, |n| n + 1);
-        let e = memchr::memchr(b'\n', &data[at + p..]).map_or(data.len(), |n| at + p + n);
-        blank_escapes(&mut copy[s..e]);
-        at = e;
+/// `data` with the escapes (ANSI sequences, backslash escapes, `%XX`) of the lines that `reach`
+/// (ranges sorted by start) touch blanked to spaces of their length: the same length and line
+/// breaks, so a hit in it sits where it sits in `data`. `None` when none of those lines holds
+/// an escape.
+pub(crate) fn escape_view_within(data: &[u8], reach: &[(usize, usize)]) -> Option<Vec<u8>> {
+    let mut copy: Option<Vec<u8>> = None;
+    // Bytes before `done` are handled (a line is blanked once).
+    let mut done = 0;
+    for &(s, e) in reach {
+        let e = e.min(data.len());
+        let mut at = s.max(done);
+        // From each line that holds an escape to the next (an escape never takes a line break).
+        while at < e {
+            let Some(p) = memchr::memchr3(0x1b, b'\\', b'%', &data[at..e]) else {
+                break;
+            };
+            let p = at + p;
+            let from = memchr::memrchr(b'\n', &data[..p]).map_or(0, |n| n + 1);
+            let to = memchr::memchr(b'\n', &data[p..]).map_or(data.len(), |n| p + n);
+            let c = copy.get_or_insert_with(|| data.to_vec());
+            blank_escapes(&mut c[from..to]);
+            at = to;
+        }
+        done = done.max(at).max(e);
     }
-    Some(copy)
+    copy
 }
 
 /// Blanks escapes in place: `ESC [ … final`, `ESC ] … BEL|ESC \\`, `\\uXXXX`, `\\x`, `%XX`.
@@ -770,10 +781,8 @@ impl<'r> Redactor<'r> {
     /// log-shaped credentials in `data`; multi-line rule matches only with `multiline`.
     fn text_spans(&mut self, data: &[u8], multiline: bool) -> Vec<Span> {
         let mut spans = Vec::new();
-        // One view of the escaped lines, whatever the number of rulesets.
-        let view = escape_view(data);
         for (set, rules) in self.rulesets.iter().enumerate() {
-            let (plain, viewed) = rules.hits_in("-", None, data, view.as_deref());
+            let (plain, viewed) = rules.hits_in("-", None, data, true);
             for h in plain {
                 // Multi-line matches are left to the PEM reader (a fake header followed by a
                 // real key far below must not swallow the lines between).
@@ -802,13 +811,12 @@ impl<'r> Redactor<'r> {
                     });
                 }
             }
-            // Behind escapes: a hit of the view sits where it sits in `data`; one across a line
-            // break is a multi-line match, left to the PEM reader as above.
+            // Behind escapes: a hit of the view sits where it sits in `data` (the same line
+            // breaks); one across a line break is a multi-line match, left to the PEM reader as
+            // above.
             for h in viewed {
                 if rules.rules[h.rule as usize].window == Window::Multiline
-                    && view
-                        .as_deref()
-                        .is_some_and(|v| memchr::memchr(b'\n', &v[h.start..h.end]).is_some())
+                    && memchr::memchr(b'\n', &data[h.start..h.end]).is_some()
                 {
                     continue;
                 }
