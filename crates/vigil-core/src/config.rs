@@ -350,22 +350,31 @@ impl Config {
     /// A key segment shaped like a credential (a token pasted where a key goes) is named by
     /// its length, in the key and in the message, never in clear.
     pub fn key_error(&self, key: &str, message: &str) -> ConfigError {
-        let mut shown = Vec::new();
-        let mut message = message.to_owned();
-        for seg in key.split('.') {
-            let name = seg.split('[').next().unwrap_or(seg);
-            if secret_shaped(name) {
-                let stand_in = format!("<key of {} random-looking characters>", name.len());
-                message = message.replace(name, &stand_in);
-                shown.push(seg.replacen(name, &stand_in, 1));
-            } else {
-                shown.push(seg.to_owned());
+        let segs: Vec<&str> = key.split('.').collect();
+        let name = |seg: &str| seg.split('[').next().unwrap_or(seg).to_owned();
+        let (shown, message) = match segs.iter().position(|seg| secret_shaped(&name(seg))) {
+            None => (key.to_owned(), message.to_owned()),
+            Some(i) => {
+                // From the first such segment on, the key is no setting's path (a quoted token
+                // holds dots): the rest is named by its length as one piece.
+                let rest = segs[i..].join(".");
+                let stand_in = format!("<key of {} random-looking characters>", rest.len());
+                let mut message = message.replace(&rest, &stand_in);
+                for seg in &segs[i..] {
+                    let n = name(seg);
+                    if n.len() >= 6 {
+                        message = message.replace(&n, &stand_in);
+                    }
+                }
+                let mut shown: Vec<String> = segs[..i].iter().map(|s| (*s).to_owned()).collect();
+                shown.push(stand_in);
+                (shown.join("."), message)
             }
-        }
+        };
         ConfigError::Key {
             path: self.path.clone(),
             line: self.line_of_key(key),
-            key: shown.join("."),
+            key: shown,
             message,
         }
     }
@@ -631,6 +640,20 @@ mod tests {
             e.starts_with(
                 "vigil.toml:3: scan.<key of 40 random-looking characters>: unknown field"
             ),
+            "{e}"
+        );
+        // A quoted token holding dots is one piece, none of its segments shown.
+        let discord: String = [
+            "MTIzNDU2Nzg5MDEyMzQ1Njc4",
+            "GhX2Qa",
+            "aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1",
+        ]
+        .join(".");
+        let c = parse(&format!("[scan]\n\"{discord}\" = 1\n")).unwrap();
+        let e = c.section::<Scan>("scan").unwrap_err().to_string();
+        assert!(!e.contains("GhX2Qa") && !e.contains("MTIzNDU2"), "{e}");
+        assert!(
+            e.contains("scan.<key of 62 random-looking characters>"),
             "{e}"
         );
         // Setting names are shown as they are.

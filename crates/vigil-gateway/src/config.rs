@@ -421,6 +421,9 @@ pub enum Invalid {
     /// A route path that is not a plain absolute prefix.
     #[error("must start with / and hold no .., ? or #")]
     RoutePath,
+    /// A route's path, host or audience that holds a secret (rule ids).
+    #[error("holds a secret ({0}): a route's path, host and audience are written in logs and metric labels")]
+    HoldsSecret(String),
     /// An upstream that is not `http://`.
     #[error("must be an http:// URL (upstreams are reached over loopback or a private network)")]
     UpstreamScheme,
@@ -1439,6 +1442,18 @@ fn route(
         }
         None => DEFAULT_ALLOW_HEADERS.into(),
     };
+    // Written as they are in logs, metric labels and `gateway check` (the host lowercased,
+    // which no redactor reads back): a secret there is refused, as it was written.
+    for (field, value) in [
+        ("path", path),
+        ("host", r.host.as_deref().unwrap_or("")),
+        ("audience", audience.as_str()),
+    ] {
+        let rules = crate::logs::found(value);
+        if !rules.is_empty() {
+            return Err(problem(at(field), Invalid::HoldsSecret(rules.join(", "))));
+        }
+    }
     let host = r.host.as_ref().map(|h| h.to_ascii_lowercase());
     let mut tools = Vec::new();
     for (j, t) in r.tools.iter().flatten().enumerate() {

@@ -45,6 +45,20 @@ pub fn line(text: &str) -> Option<String> {
     Some(String::from_utf8_lossy(&out).into_owned())
 }
 
+/// The ids of the rules whose secrets `text` holds (also one level encoded), sorted.
+pub fn found(text: &str) -> Vec<String> {
+    let mut r = Redactor::new(
+        vec![&RULES],
+        RedactOptions {
+            max_decode_depth: 1,
+            ..RedactOptions::default()
+        },
+    );
+    let mut out = Vec::with_capacity(text.len() + 32);
+    r.redact(text.as_bytes(), &mut out);
+    r.stats().by_label.keys().cloned().collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -586,6 +586,19 @@ impl Ruleset {
         for r in raws {
             if let Some(last) = out.last_mut() {
                 if r.start < last.end {
+                    // Two tokens glued together (a Discord token before a GitHub one): the
+                    // first match ran into the second, and each reaches past the other. Both
+                    // are kept; the first ends where the second starts when it still holds
+                    // its rule's shortest match there.
+                    if r.start > last.start && r.end > last.end && last.rule != r.rule {
+                        let min = self.rules[last.rule as usize].min_len;
+                        if min > 0 && r.start - last.m_start.min(last.start) >= min {
+                            last.end = r.start;
+                            last.m_end = last.m_end.min(r.start);
+                        }
+                        out.push(r);
+                        continue;
+                    }
                     if self.better(&r, last) {
                         *last = r;
                     }

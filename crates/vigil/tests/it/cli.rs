@@ -678,8 +678,7 @@ fn gateway_check_prints_no_secret_of_the_configuration() {
         "vigil.toml",
         format!(
             "[gateway]\nlisten = \"127.0.0.1:18444\"\npublic_url = \"https://mcp.example.com/{gh}\"\n\n\
-             [[gateway.routes]]\npath = \"/mcp/x\"\nupstream = \"http://127.0.0.1:9/{discord}/mcp\"\n\
-             audience = \"{discord}\"\n"
+             [[gateway.routes]]\npath = \"/mcp/x\"\nupstream = \"http://127.0.0.1:9/{discord}/mcp\"\n"
         ),
     );
     let out = vigil(d)
@@ -696,5 +695,42 @@ fn gateway_check_prints_no_secret_of_the_configuration() {
     );
     for s in [&gh, &discord] {
         assert!(!text.contains(&s[s.len() - 12..]), "{text}");
+    }
+    // A route's path, host and audience are labels of logs and metrics (the host lowercased,
+    // which no redactor reads back): one holding a secret is refused, naming the key only.
+    let aws = token("«AKIA{upper32:16}»", 3314);
+    for (key, line) in [
+        ("audience", format!("audience = \"{discord}\"")),
+        ("host", format!("host = \"{aws}.example.com\"")),
+        ("path", format!("path = \"/mcp/{gh}\"")),
+    ] {
+        let route = if key == "path" {
+            format!("{line}\nupstream = \"http://127.0.0.1:9/mcp\"\n")
+        } else {
+            format!("path = \"/mcp/x\"\nupstream = \"http://127.0.0.1:9/mcp\"\n{line}\n")
+        };
+        write(
+            d,
+            "vigil.toml",
+            format!("[gateway]\nlisten = \"127.0.0.1:18444\"\n\n[[gateway.routes]]\n{route}"),
+        );
+        let out = vigil(d)
+            .args(["gateway", "check"])
+            .env("MCP_JWT_SECRET", token("{alnum:48}", 3313))
+            .output()
+            .unwrap();
+        expect_exit(&out, 2);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("gateway.routes[0].{key}")) && err.contains("holds a secret"),
+            "{err}"
+        );
+        for s in [&gh, &discord, &aws] {
+            let low = s.to_ascii_lowercase();
+            assert!(
+                !err.contains(&s[s.len() - 12..]) && !err.contains(&low[low.len() - 12..]),
+                "{err}"
+            );
+        }
     }
 }

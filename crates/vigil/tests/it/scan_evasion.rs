@@ -618,7 +618,14 @@ fn escaped_json_and_glued_discord_tokens_are_found() {
     let pass = token("«{alnum:24}»", 3301);
     let a = token("«{b64digits:18}.{b64url:6}.{b64url:30}»", 3302);
     let b = token("«{b64digits:18}.{b64url:6}.{b64url:31}»", 3303);
-    let body = format!("{{\"body\":\"{{\\\"password\\\":\\\"{pass}\\\"}}\"}}\n{a}{b}\n");
+    // Tester helper-124: a Discord token glued before a GitHub or AWS one hid the other
+    // (the overlap kept one finding), and an AWS key glued to more of its alphabet was missed.
+    let gh = token("«ghp_{alnum:30}{ghcrc}»", 3304);
+    let aws = token("«AKIA{upper32:16}»", 3305);
+    let aws2 = token("«AKIA{upper32:16}»", 3306);
+    let body = format!(
+        "{{\"body\":\"{{\\\"password\\\":\\\"{pass}\\\"}}\"}}\n{a}{b}\n{a}{gh}\n{b}{aws}\nkey {aws2}QWERTY\n"
+    );
     let dir = TempDir::new().unwrap();
     write(dir.path(), "k8s.json", &body);
     let out = run(dir.path(), &["scan", ".", "-f", "json", "--show-secrets"]);
@@ -642,6 +649,36 @@ fn escaped_json_and_glued_discord_tokens_are_found() {
             2,
             b.clone(),
         ),
+        (
+            "k8s.json".to_owned(),
+            "discord-bot-token".to_owned(),
+            3,
+            a.clone(),
+        ),
+        (
+            "k8s.json".to_owned(),
+            "github-pat".to_owned(),
+            3,
+            gh.clone(),
+        ),
+        (
+            "k8s.json".to_owned(),
+            "discord-bot-token".to_owned(),
+            4,
+            b.clone(),
+        ),
+        (
+            "k8s.json".to_owned(),
+            "aws-access-token".to_owned(),
+            4,
+            aws.clone(),
+        ),
+        (
+            "k8s.json".to_owned(),
+            "aws-access-token".to_owned(),
+            5,
+            aws2.clone(),
+        ),
     ];
     want.sort();
     assert_eq!(found(&out), want);
@@ -652,7 +689,7 @@ fn escaped_json_and_glued_discord_tokens_are_found() {
         .unwrap();
     expect_exit(&out, 0);
     let text = String::from_utf8(out.stdout).unwrap();
-    for s in [&pass, &a, &b] {
+    for s in [&pass, &a, &b, &gh, &aws, &aws2] {
         let tail = &s[s.len() - 12..];
         assert!(!text.contains(tail), "a secret's end survived: {text}");
     }
