@@ -583,6 +583,8 @@ pub struct Finished {
     pub outcome: ScanOutcome,
     /// Findings reported (after ignore files and the baseline).
     pub found: usize,
+    /// Findings the ignore files and the baseline knew, so not reported.
+    pub suppressed: usize,
     /// The report to render, unless a baseline was recorded instead.
     pub report: Option<vigil_report::Report>,
     /// Where the findings were recorded as a baseline (`--baseline-write`).
@@ -637,10 +639,12 @@ pub fn finish(
         Scanned::Files(_) => crate::suppress::Named::Paths,
         Scanned::History(_) | Scanned::Index(_) => crate::suppress::Named::Repository,
     };
+    let before = outcome.findings.len();
     suppressions.apply(&mut outcome.findings, named);
     let found = outcome.findings.len();
     let mut done = Finished {
         found,
+        suppressed: before - found,
         report: None,
         baseline_written: None,
         warnings,

@@ -68,8 +68,13 @@ pub(crate) fn run(g: &GlobalArgs, mut args: ScanArgs) -> anyhow::Result<ExitStat
     if matches!(g.log_format, LogFormatArg::Json) {
         done.outcome.log_finished(done.found);
     } else if !g.quiet {
+        // Said, so a baseline or an ignore file never hides findings in silence.
+        let known = match done.suppressed {
+            0 => String::new(),
+            n => format!("; {n} known finding(s) not shown (baseline or ignore files)"),
+        };
         eprintln!(
-            "vigil: {} finding(s) in {}",
+            "vigil: {} finding(s) in {}{known}",
             done.found,
             done.outcome.summary()
         );

@@ -505,7 +505,14 @@ fn a_baseline_hides_only_the_secret_it_recorded() {
         &run(r, &["scan", "bot.py", "--baseline-write", "base.json"]),
         0,
     );
-    expect_exit(&run(r, &["scan", "bot.py", "--baseline", "base.json"]), 0);
+    let out = run(r, &["scan", "bot.py", "--baseline", "base.json"]);
+    expect_exit(&out, 0);
+    // The summary says what the baseline held back.
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("0 finding(s) in") && err.contains("; 1 known finding(s) not shown"),
+        "{err}"
+    );
     // A different secret on the very same line is a new finding.
     write(r, "bot.py", format!("gh = \"{b}\"\n"));
     let out = run(
