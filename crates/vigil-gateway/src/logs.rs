@@ -20,22 +20,29 @@ pub fn install() {
     vigil_core::redact::install(line);
 }
 
+/// `text` through the built-in rules (also one level encoded; as JSON with `json`): the
+/// redactor, for what it found, and the redacted text.
+fn redacted(text: &str, json: bool) -> (Redactor<'static>, Vec<u8>) {
+    let mut r = Redactor::new(
+        vec![&RULES],
+        RedactOptions {
+            max_decode_depth: 1,
+            json,
+            ..RedactOptions::default()
+        },
+    );
+    let mut out = Vec::with_capacity(text.len() + 32);
+    r.redact(text.as_bytes(), &mut out);
+    (r, out)
+}
+
 /// `text` with every secret the built-in rules find (also one level encoded) replaced by
 /// `[REDACTED:<rule>]`, or `None` when none is there. A JSON log line stays JSON.
 pub fn line(text: &str) -> Option<String> {
     if text.len() < MIN_SCANNED {
         return None;
     }
-    let mut r = Redactor::new(
-        vec![&RULES],
-        RedactOptions {
-            max_decode_depth: 1,
-            json: text.starts_with('{'),
-            ..RedactOptions::default()
-        },
-    );
-    let mut out = Vec::with_capacity(text.len() + 32);
-    r.redact(text.as_bytes(), &mut out);
+    let (r, mut out) = redacted(text, text.starts_with('{'));
     if r.stats().redacted() == 0 {
         return None;
     }
@@ -47,15 +54,7 @@ pub fn line(text: &str) -> Option<String> {
 
 /// The ids of the rules whose secrets `text` holds (also one level encoded), sorted.
 pub fn found(text: &str) -> Vec<String> {
-    let mut r = Redactor::new(
-        vec![&RULES],
-        RedactOptions {
-            max_decode_depth: 1,
-            ..RedactOptions::default()
-        },
-    );
-    let mut out = Vec::with_capacity(text.len() + 32);
-    r.redact(text.as_bytes(), &mut out);
+    let (r, _) = redacted(text, false);
     r.stats().by_label.keys().cloned().collect()
 }
 

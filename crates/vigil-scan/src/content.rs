@@ -844,9 +844,9 @@ impl Scanner<'_> {
         rules.path_findings(path, commit, out);
         // The text as written and behind its escapes (`{\"password\":\"…\"}`, JSON kept in a
         // JSON string; `\nghp_…`): a hit only the escape view has is reported where it sits.
+        let overlaps = |a: &Hit, b: &Hit| a.start < b.end && b.start < a.end;
         let (mut plain, viewed) = rules.hits_in(path, commit, data, true);
         if !viewed.is_empty() {
-            let overlaps = |a: &Hit, b: &Hit| a.start < b.end && b.start < a.end;
             let more: Vec<Hit> = viewed
                 .into_iter()
                 .filter(|v| !plain.iter().any(|p| overlaps(p, v)))
@@ -864,7 +864,6 @@ impl Scanner<'_> {
             tally.decode_too_deep += 1;
             tally.note(GapKind::DecodeTooDeep, path.to_owned());
         }
-        let overlaps = |a: &Hit, b: &Hit| a.start < b.end && b.start < a.end;
         // One finding per place, as the engine merges: a specific rule wins over the generic
         // one, then the earlier rule; between a secret as written and as decoded by the same
         // rule, the one as written.

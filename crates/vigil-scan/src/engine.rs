@@ -479,21 +479,10 @@ impl Ruleset {
                 lines: cache,
             };
             if let Some((ss, se)) = self.keep(&c, (ss, se), as_required) {
-                if rule.min_len > 0 {
-                    // The previous token of this rule ran into this one (nothing between
-                    // them): it ends where this one starts, so both are reported and neither
-                    // swallows the other's place.
-                    if let Some(last) = raws.last_mut() {
-                        if last.rule == idx && last.start < ss && ss < last.end {
-                            last.end = ss;
-                            last.m_end = last.m_end.min(ms);
-                        }
-                    }
-                    // Look again from the shortest match's end: a glued next token starts
-                    // there at the earliest.
-                    if m.start() + rule.min_len < m.end() {
-                        at = m.start() + rule.min_len;
-                    }
+                // A bounded rule looks again from its shortest match's end: a token glued to
+                // this one starts there at the earliest (`merge` then ends this one there).
+                if rule.min_len > 0 && m.start() + rule.min_len < m.end() {
+                    at = m.start() + rule.min_len;
                 }
                 raws.push(Hit {
                     rule: idx,
@@ -586,15 +575,15 @@ impl Ruleset {
         for r in raws {
             if let Some(last) = out.last_mut() {
                 if r.start < last.end {
-                    // Two tokens glued together (a Discord token before a GitHub one): the
-                    // first match ran into the second, and each reaches past the other. Both
-                    // are kept; the first ends where the second starts when it still holds
-                    // its rule's shortest match there.
-                    if r.start > last.start && r.end > last.end && last.rule != r.rule {
+                    // Two tokens glued together (two Discord tokens, a Discord token before a
+                    // GitHub one): the first match ran into the second, and each reaches past
+                    // the other. Both are kept; the first ends where the second starts when it
+                    // still holds its rule's shortest match there.
+                    if r.start > last.start && r.end > last.end {
                         let min = self.rules[last.rule as usize].min_len;
                         if min > 0 && r.start - last.m_start.min(last.start) >= min {
                             last.end = r.start;
-                            last.m_end = last.m_end.min(r.start);
+                            last.m_end = last.m_end.min(r.m_start.min(r.start));
                         }
                         out.push(r);
                         continue;

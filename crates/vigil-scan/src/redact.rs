@@ -783,10 +783,12 @@ impl<'r> Redactor<'r> {
         let mut spans = Vec::new();
         for (set, rules) in self.rulesets.iter().enumerate() {
             let (plain, viewed) = rules.hits_in("-", None, data, true);
-            for h in plain {
+            let from_view = plain.len();
+            // A hit of the escape view sits where it sits in `data` (the same line breaks).
+            for (i, h) in plain.into_iter().chain(viewed).enumerate() {
                 // Multi-line matches are left to the PEM reader (a fake header followed by a
-                // real key far below must not swallow the lines between).
-                if !multiline
+                // real key far below must not swallow the lines between); the view's always.
+                if (!multiline || i >= from_view)
                     && rules.rules[h.rule as usize].window == Window::Multiline
                     && memchr::memchr(b'\n', &data[h.start..h.end]).is_some()
                 {
@@ -810,21 +812,6 @@ impl<'r> Redactor<'r> {
                         label: Label::Rule(set, h.hit.rule),
                     });
                 }
-            }
-            // Behind escapes: a hit of the view sits where it sits in `data` (the same line
-            // breaks); one across a line break is a multi-line match, left to the PEM reader as
-            // above.
-            for h in viewed {
-                if rules.rules[h.rule as usize].window == Window::Multiline
-                    && memchr::memchr(b'\n', &data[h.start..h.end]).is_some()
-                {
-                    continue;
-                }
-                spans.push(Span {
-                    start: h.start,
-                    end: h.end,
-                    label: Label::Rule(set, h.rule),
-                });
             }
         }
         if let Some(ac) = &self.literals {

@@ -681,11 +681,14 @@ fn gateway_check_prints_no_secret_of_the_configuration() {
              [[gateway.routes]]\npath = \"/mcp/x\"\nupstream = \"http://127.0.0.1:9/{discord}/mcp\"\n"
         ),
     );
-    let out = vigil(d)
-        .args(["gateway", "check"])
-        .env("MCP_JWT_SECRET", token("{alnum:48}", 3313))
-        .output()
-        .unwrap();
+    let check = || {
+        vigil(d)
+            .args(["gateway", "check"])
+            .env("MCP_JWT_SECRET", token("{alnum:48}", 3313))
+            .output()
+            .unwrap()
+    };
+    let out = check();
     expect_exit(&out, 0);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -714,11 +717,7 @@ fn gateway_check_prints_no_secret_of_the_configuration() {
             "vigil.toml",
             format!("[gateway]\nlisten = \"127.0.0.1:18444\"\n\n[[gateway.routes]]\n{route}"),
         );
-        let out = vigil(d)
-            .args(["gateway", "check"])
-            .env("MCP_JWT_SECRET", token("{alnum:48}", 3313))
-            .output()
-            .unwrap();
+        let out = check();
         expect_exit(&out, 2);
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(
