@@ -348,7 +348,8 @@ const CLASS: [u8; 256] = {
 fn find_segments(text: &[u8], within: Option<&[Range<usize>]>) -> Vec<Segment> {
     // Escapes of bytes no secret holds (`\u001b`, `%00`, `\x07`, `%C3`) separate runs, as a
     // line break does: glued to a run or inside one they must not spoil its decoding.
-    let blanked = blank_separators(text);
+    let marks = marks(text);
+    let blanked = blank_separators(text, &marks);
     let text: &[u8] = blanked.as_deref().unwrap_or(text);
     // Touching counts as overlapping (gitleaks's `overlaps` is inclusive): a run that ends where
     // a percent escape starts belongs with it, and is decoded once the escape is.
@@ -360,7 +361,7 @@ fn find_segments(text: &[u8], within: Option<&[Range<usize>]>) -> Vec<Segment> {
     // Each stretch of consecutive escapes is its own segment, so what a match holds of the
     // text between them (`postgres%3A%2F%2Fapp%3A<password>%40db`: the user and host) is
     // placed on itself, not on the whole run.
-    for r in percent_runs(text) {
+    for r in percent_runs(text, &marks) {
         let mut i = r.start;
         while i < r.end {
             if percent_at(text, i).is_none() {
@@ -386,7 +387,7 @@ fn find_segments(text: &[u8], within: Option<&[Range<usize>]>) -> Vec<Segment> {
         }
     }
     let mut escapes: Vec<Range<usize>> = Vec::new();
-    for r in escape_runs(text) {
+    for r in escape_runs(text, &marks) {
         if touches(&r) && !meets_any(&taken, &r) {
             if let Some(d) = decode_escapes(&text[r.clone()]) {
                 out.push(Segment {
@@ -543,9 +544,16 @@ fn worth_decoding(bytes: &[u8]) -> bool {
     // Something other than hex was seen that a base64 reading may keep.
     let mut other = false;
     for (n, chunk) in bytes.chunks(64).enumerate() {
-        let mut block = [0u8; 64];
-        block[..chunk.len()].copy_from_slice(chunk);
-        let cur = masks(&block, chunk.len());
+        // A whole chunk is read where it lies; only the last, short one is copied.
+        let mut last = [0u8; 64];
+        let block: &[u8; 64] = match chunk.try_into() {
+            Ok(whole) => whole,
+            Err(_) => {
+                last[..chunk.len()].copy_from_slice(chunk);
+                &last
+            }
+        };
+        let cur = masks(block, chunk.len());
         // Two consecutive blocks: bit i is byte i of the previous block, bit 64 + i of this.
         let two = |k: usize| u128::from(prev[k]) | u128::from(cur[k]) << 64;
         let (hex, lead, high, mid, low) = (two(HEX_BIT), two(1), two(4), two(5), two(6));
@@ -1040,16 +1048,27 @@ fn escape_at(text: &[u8], i: usize) -> Option<(usize, u32)> {
     Some((j + 1 + digits, v))
 }
 
+/// The offsets of every `\` and `%` in `text`, in order: found in one pass, which the
+/// walks for separators, percent runs and escape runs share (three searches of the text were a
+/// tenth of a file scan's work).
+fn marks(text: &[u8]) -> Vec<usize> {
+    memchr::memchr2_iter(b'\\', b'%', text).collect()
+}
+
 /// `text` with every escape of a byte no secret holds (a control character other than tab and
 /// line breaks, DEL, anything outside ASCII: `\u001b`, `\x00`, `%00`, `%1B`, `\u00e9`) blanked
 /// to spaces of its length; `None` when it has none. Such an escape glued to an encoded run
 /// (`<base64>\u001b[0m`, a JSON log of coloured output) or inside an escaped one
 /// (`%00%67%68…`) is a separator, as a line break is, so the run is still decoded.
-fn blank_separators(text: &[u8]) -> Option<Vec<u8>> {
+///
+/// `marks` are the offsets of every `\` and `%` in `text`, in order ([`marks`]).
+fn blank_separators(text: &[u8], marks: &[usize]) -> Option<Vec<u8>> {
     let mut out: Option<Vec<u8>> = None;
     let mut at = 0;
-    while let Some(p) = memchr::memchr2(b'\\', b'%', &text[at..]) {
-        let i = at + p;
+    for &i in marks {
+        if i < at {
+            continue;
+        }
         let esc = if text[i] == b'%' {
             percent_at(text, i).map(|b| (i + 3, u32::from(b)))
         } else {
@@ -1069,31 +1088,31 @@ fn blank_separators(text: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// Spans from the first `%XX` to the last one on each line (gitleaks's percent pattern).
-fn percent_runs(text: &[u8]) -> Vec<Range<usize>> {
+/// `marks` hold (at least) the offset of every `%` in `text`, in order.
+fn percent_runs(text: &[u8], marks: &[usize]) -> Vec<Range<usize>> {
     let esc = |i: usize| {
         text.get(i) == Some(&b'%')
             && text.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
             && text.get(i + 2).is_some_and(u8::is_ascii_hexdigit)
     };
     let mut out = Vec::new();
-    let mut at = 0;
-    while let Some(p) = memchr::memchr(b'%', &text[at..]) {
-        let start = at + p;
+    let mut j = 0;
+    while j < marks.len() {
+        let start = marks[j];
+        j += 1;
         if !esc(start) {
-            at = start + 1;
             continue;
         }
+        // An escape's two digits hold no line break: the line's last one ends before `le`.
         let le = line_end(text, start);
         let mut end = start + 3;
-        let mut k = end;
-        while let Some(q) = memchr::memchr(b'%', &text[k..le]) {
-            if esc(k + q) {
-                end = k + q + 3;
+        while j < marks.len() && marks[j] < le {
+            if esc(marks[j]) {
+                end = marks[j] + 3;
             }
-            k += q + 1;
+            j += 1;
         }
         out.push(start..end);
-        at = end.max(le);
     }
     out
 }
@@ -1124,12 +1143,15 @@ fn decode_percent(s: &[u8]) -> Option<Vec<u8>> {
 
 /// Runs of `\uXXXX`, `\\uXXXX` and `\xXX` escapes (one is enough: a single escaped letter
 /// inside a value must not hide it).
-fn escape_runs(text: &[u8]) -> Vec<Range<usize>> {
+/// `marks` hold (at least) the offset of every `\` in `text`, in order.
+fn escape_runs(text: &[u8], marks: &[usize]) -> Vec<Range<usize>> {
     let one = |i: usize| escape_at(text, i).map(|(end, _)| end);
     let mut out = Vec::new();
     let mut at = 0;
-    while let Some(p) = memchr::memchr(b'\\', &text[at..]) {
-        let start = at + p;
+    for &start in marks {
+        if start < at || text[start] != b'\\' {
+            continue;
+        }
         let (mut end, mut n) = (start, 0);
         while let Some(e) = one(end) {
             end = e;
@@ -1311,6 +1333,57 @@ mod tests {
         });
     }
 
+    /// The walks over the shared offsets of `\\` and `%` give what a search of the text for
+    /// each gives: the separators blanked, the percent runs, the escape runs.
+    #[test]
+    fn shared_marks_match_searches_of_the_text() {
+        use proptest::prelude::*;
+        fn percent_walk(text: &[u8]) -> Vec<Range<usize>> {
+            let esc = |i: usize| percent_at(text, i).is_some();
+            let mut out = Vec::new();
+            let mut i = 0;
+            while i < text.len() {
+                if !esc(i) {
+                    i += 1;
+                    continue;
+                }
+                let le = line_end(text, i);
+                let last = (i..le).rfind(|&k| esc(k)).expect("i is one");
+                out.push(i..last + 3);
+                i = le.max(last + 3);
+            }
+            out
+        }
+        fn escape_walk(text: &[u8]) -> Vec<Range<usize>> {
+            let mut out = Vec::new();
+            let mut i = 0;
+            while i < text.len() {
+                let (mut end, mut n) = (i, 0);
+                while let Some((e, _)) = escape_at(text, end) {
+                    end = e;
+                    n += 1;
+                }
+                if n > 0 {
+                    out.push(i..end);
+                    i = end;
+                } else {
+                    i += 1;
+                }
+            }
+            out
+        }
+        proptest!(ProptestConfig::with_cases(3000), |(text in proptest::collection::vec(prop_oneof![
+            4 => proptest::sample::select(b"%\\ux0417aF".to_vec()),
+            1 => proptest::sample::select(b" \n/:gz".to_vec()),
+        ], 0..200))| {
+            let m = marks(&text);
+            let blanked = blank_separators(&text, &m);
+            let t: &[u8] = blanked.as_deref().unwrap_or(&text);
+            prop_assert_eq!(percent_runs(t, &m), percent_walk(t));
+            prop_assert_eq!(escape_runs(t, &m), escape_walk(t));
+        });
+    }
+
     #[test]
     fn runs_decode_only_to_text() {
         let t = format!(
@@ -1425,9 +1498,10 @@ mod tests {
     #[test]
     fn escaped_controls_are_separators() {
         let t = br#"a\u001bb%00c\x07d%C3%A9e\u0041%41\\u0000f"#;
-        let b = blank_separators(t).unwrap();
+        let b = blank_separators(t, &marks(t)).unwrap();
         assert_eq!(b, br#"a      b   c    d      e\u0041%41       f"#.to_vec());
-        assert!(blank_separators(br"plain \u0041 %41 \n").is_none());
+        let plain = br"plain \u0041 %41 \n";
+        assert!(blank_separators(plain, &marks(plain)).is_none());
     }
 
     #[test]

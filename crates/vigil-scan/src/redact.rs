@@ -60,7 +60,7 @@ enum Label {
 }
 
 /// A span of the input to replace.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Span {
     start: usize,
     end: usize,
@@ -703,8 +703,36 @@ impl<'r> Redactor<'r> {
         self.stats.bytes += data.len() as u64;
         self.stats.lines += memchr::memchr_iter(b'\n', data).count() as u64;
         if self.json {
+            // The rules read the lines together (a name/value pair on two lines of YAML is one
+            // secret, as in text mode); each line is then redacted, and rebuilt, on its own.
+            let mut text = self.text_spans(data, false);
+            text.sort_by_key(|s| s.start);
+            let (mut next, mut at) = (0, 0);
+            // Spans that reach past the line before (a decoded run wrapped over lines).
+            let mut carried: Vec<Span> = Vec::new();
             for line in data.split_inclusive(|b| *b == b'\n') {
-                self.redact_json_line(line, out);
+                let end = at + line.len();
+                let mut mine = std::mem::take(&mut carried);
+                while next < text.len() && text[next].start < end {
+                    mine.push(text[next].clone());
+                    next += 1;
+                }
+                let mut here = Vec::with_capacity(mine.len());
+                for s in mine {
+                    let (a, b) = (s.start.max(at), s.end.min(end));
+                    if a < b {
+                        here.push(Span {
+                            start: a - at,
+                            end: b - at,
+                            label: s.label.clone(),
+                        });
+                    }
+                    if s.end > end {
+                        carried.push(s);
+                    }
+                }
+                self.redact_json_line(line, here, out);
+                at = end;
             }
         } else {
             let spans = self.spans(data);
@@ -744,7 +772,13 @@ impl<'r> Redactor<'r> {
     }
 
     fn spans(&mut self, data: &[u8]) -> Vec<Span> {
-        let mut spans = self.text_spans(data, false);
+        let text = self.text_spans(data, false);
+        self.spans_with(data, text)
+    }
+
+    /// The spans of `data` given what the rules found in it (`spans`): private-key blocks,
+    /// pseudonyms and wide text added.
+    fn spans_with(&mut self, data: &[u8], mut spans: Vec<Span>) -> Vec<Span> {
         self.key_spans(data, &mut spans);
         if let Some(pii) = &mut self.pii {
             pii.spans(data, &mut spans);
@@ -1045,8 +1079,9 @@ impl<'r> Redactor<'r> {
     /// One line in JSON mode: redacted as text; then, if it was JSON, its strings are read
     /// unescaped and redacted again, and a line where that finds more (or whose text redaction
     /// broke its JSON) is rebuilt: changed strings re-encoded, everything else (keys, order,
-    /// numbers as written) copied, whitespace between tokens dropped.
-    fn redact_json_line(&mut self, line: &[u8], out: &mut Vec<u8>) {
+    /// numbers as written) copied, whitespace between tokens dropped. `text` is what the rules
+    /// found on the line, read with its neighbours.
+    fn redact_json_line(&mut self, line: &[u8], text: Vec<Span>, out: &mut Vec<u8>) {
         let (body, nl) = match line.strip_suffix(b"\r\n") {
             Some(b) => (b, &b"\r\n"[..]),
             None => match line.strip_suffix(b"\n") {
@@ -1054,7 +1089,16 @@ impl<'r> Redactor<'r> {
                 None => (line, &b""[..]),
             },
         };
-        let spans = self.spans(body);
+        // What the rules found on this line (`text`, clipped to it), off its line break.
+        let text = text
+            .into_iter()
+            .filter(|s| s.start < body.len())
+            .map(|s| Span {
+                end: s.end.min(body.len()),
+                ..s
+            })
+            .collect();
+        let spans = self.spans_with(body, text);
         if spans.is_empty() && memchr::memchr(b'\\', body).is_none() && self.in_key.is_none() {
             // No escape anywhere: every string reads as it is written, so the strings hold no
             // secret the whole line did not show. Nothing to rebuild.

@@ -128,8 +128,26 @@ pub fn scan_paths(
     let warnings = Mutex::new(Vec::new());
     let mut ignored_env = Vec::new();
     let mut unscanned = Vec::new();
+    // Roots that overlap (`vigil scan . src`; `a/../a` and `a`; `../bot/x.py` from `bot`) reach
+    // some files twice: each file is read and counted once, under the first name that reached
+    // it. A file is known by its root's real path and its place below it (the walk follows no
+    // link), so no file costs a lookup of its own.
+    let reached: Option<Mutex<HashSet<PathBuf>>> = (roots.len() > 1).then(Default::default);
     for root in roots {
         let warn = |w: String| warnings.lock().unwrap_or_else(|e| e.into_inner()).push(w);
+        let real_root = reached.as_ref().and(std::fs::canonicalize(root).ok());
+        let first_time = |path: &Path| match (&reached, &real_root) {
+            (Some(set), Some(real)) => {
+                let below = path.strip_prefix(root).unwrap_or(path);
+                let key = if below.as_os_str().is_empty() {
+                    real.clone()
+                } else {
+                    real.join(below)
+                };
+                lock(set).insert(key)
+            }
+            _ => true,
+        };
         let meta = match std::fs::metadata(root) {
             Ok(m) => m,
             Err(e) => {
@@ -149,12 +167,15 @@ pub fn scan_paths(
             continue;
         }
         if meta.is_file() {
+            if !first_time(root) {
+                continue;
+            }
             let shown = display_path(root);
             scan_file(
                 rules,
                 root,
                 (&shown, 0),
-                meta.len(),
+                Some(meta.len()),
                 opts,
                 &stats,
                 &findings,
@@ -208,12 +229,14 @@ pub fn scan_paths(
                 if looks_like_env(path) {
                     lock(&seen_env).insert(shown.clone());
                 }
-                let len = entry.metadata().map(|m| m.len()).unwrap_or(0);
+                if !first_time(path) {
+                    return WalkState::Continue;
+                }
                 scan_file(
                     rules,
                     path,
                     (&shown, named),
-                    len,
+                    None,
                     opts,
                     &stats,
                     &findings,
@@ -243,11 +266,14 @@ pub fn scan_paths(
                 if looks_like_env(&path) {
                     seen_env.insert(shown.clone());
                 }
+                if !first_time(&path) {
+                    continue;
+                }
                 scan_file(
                     rules,
                     &path,
                     (&shown, named),
-                    m.len(),
+                    Some(m.len()),
                     opts,
                     &stats,
                     &findings,
@@ -268,24 +294,6 @@ pub fn scan_paths(
     }
     let mut findings = findings.into_inner().unwrap_or_else(|e| e.into_inner());
     sort(&mut findings);
-    if roots.len() > 1 {
-        // Nested roots (`vigil scan . src`) read some files twice, under one name: report once.
-        findings.dedup_by(|a, b| {
-            (
-                &a.fingerprint,
-                a.column,
-                a.end_line,
-                a.end_column,
-                &a.decoded,
-            ) == (
-                &b.fingerprint,
-                b.column,
-                b.end_line,
-                b.end_column,
-                &b.decoded,
-            )
-        });
-    }
     let mut warnings = warnings.into_inner().unwrap_or_else(|e| e.into_inner());
     warnings.sort();
     ignored_env.sort();
@@ -453,13 +461,14 @@ fn name_start(root: &Path, path: &Path, shown: &str) -> usize {
     shown.len() - rel.len()
 }
 
-/// Scans one file shown as `shown.0`, whose name (scanned as text) starts at byte `shown.1`.
+/// Scans one file shown as `shown.0`, whose name (scanned as text) starts at byte `shown.1`;
+/// `len` is its size when the caller has it.
 #[allow(clippy::too_many_arguments)]
 fn scan_file(
     rules: &Ruleset,
     path: &Path,
     (shown, named): (&str, usize),
-    len: u64,
+    len: Option<u64>,
     opts: &WalkOptions,
     stats: &Stats,
     findings: &Mutex<Vec<Finding>>,
@@ -492,22 +501,40 @@ fn scan_file(
         stats.unreadable.fetch_add(1, Ordering::Relaxed);
         warn(format!("{shown}: cannot read: {e}"));
     };
+    // Opened once; its size, unless the caller knows it, from the open file (a walk's entry
+    // would ask by path: one more lookup of every folder on the way, per file).
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => return unreadable(e),
+    };
+    let len = match len {
+        Some(n) => n,
+        None => match file.metadata() {
+            Ok(m) => m.len(),
+            Err(e) => return unreadable(e),
+        },
+    };
     let read = if len > opts.max_file_size {
         // Over the limit: read in overlapping chunks, never held whole.
-        let scanned = std::fs::File::open(path).and_then(|mut f| {
-            content::scan_chunked(rules, &copts, shown, None, &mut f, &mut local, &mut tally)
-        });
+        let scanned = content::scan_chunked(
+            rules, &copts, shown, None, &mut file, &mut local, &mut tally,
+        );
         match scanned {
             Ok(n) => n,
             Err(e) => return unreadable(e),
         }
     } else {
         // Read into a buffer kept per thread: fresh pages for every file cost more than
-        // reading it.
+        // reading it. Through `take`, as `File`'s own `read_to_end` asks the size again
+        // (`fstat` and `lseek`, two calls per file) when it is known.
         let mut data = READ.with_borrow_mut(std::mem::take);
         data.clear();
-        data.reserve(usize::try_from(len).unwrap_or(0));
-        if let Err(e) = std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut data)) {
+        let want = usize::try_from(len).unwrap_or(0);
+        if data.capacity() < want {
+            // A fresh buffer: growing the old one would copy all of it, though none is kept.
+            data = Vec::with_capacity(want);
+        }
+        if let Err(e) = file.take(u64::MAX).read_to_end(&mut data) {
             return unreadable(e);
         }
         content::scan_any(rules, &copts, shown, None, &data, &mut local, &mut tally);

@@ -4,7 +4,7 @@
 
 use crate::common;
 
-use common::{expect_exit, vigil, write};
+use common::{expect_exit, token, vigil, write};
 use regex::Regex;
 use std::io::{BufRead as _, Write as _};
 use std::process::Stdio;
@@ -175,6 +175,31 @@ fn json_lines_stay_json_without_their_secrets() {
             !text.contains(escaped),
             "a secret survived: {}…",
             &s[..6.min(s.len())]
+        );
+    }
+}
+
+/// JSON mode reads the lines together as text mode does: a Kubernetes name/value pair (two
+/// lines of YAML between JSON lines) is redacted in both modes, every other byte kept.
+#[test]
+fn json_mode_reads_a_pair_over_two_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let value = token("«{alnum:20}»", 7);
+    let log = format!(
+        "{{\"level\":\"info\"}}\nenv:\n  - name: DB_PASSWORD\n    value: \"{value}\"\n{{\"n\":1}}\n"
+    );
+    for mode in [&["redact"][..], &["redact", "--json"][..]] {
+        let out = vigil(dir.path())
+            .args(mode)
+            .write_stdin(log.clone())
+            .output()
+            .unwrap();
+        expect_exit(&out, 0);
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(
+            text,
+            log.replace(&value, "[REDACTED:name-value-secret]"),
+            "{mode:?}"
         );
     }
 }

@@ -6,6 +6,7 @@
 use crate::common;
 
 use common::*;
+use std::path::Path;
 use tempfile::TempDir;
 
 fn ghp(seed: u64) -> String {
@@ -113,6 +114,31 @@ fn findings_name_files_as_the_paths_were_given() {
     assert_eq!(places(&json(&out)), [pair(".env")]);
     let out = run(r, &["scan", ".", "a", "-f", "json"]);
     assert_eq!(places(&json(&out)), [pair("a/.env"), pair("b/.env")]);
+    // A file reached twice (nested roots, or one file named two ways) is read and counted once,
+    // under the first name that reached it.
+    let summary = |dir: &Path, args: &[&str]| {
+        let out = run(dir, args);
+        expect_exit(&out, 1);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        err.lines()
+            .find(|l| l.contains(" finding(s) in "))
+            .unwrap_or_else(|| panic!("no summary: {err}"))
+            .split(", ")
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(
+        summary(r, &["scan", ".", "a"]),
+        "vigil: 2 finding(s) in 2 file(s)"
+    );
+    let out = run(r, &["scan", "./a/../a", "a", "-f", "json"]);
+    assert_eq!(places(&json(&out)), [pair("a/../a/.env")]);
+    let b = r.join("b");
+    assert_eq!(
+        summary(&b, &["scan", "../b/.env", ".env", "."]),
+        "vigil: 1 finding(s) in 1 file(s)"
+    );
     // `../` roots keep their `../`; an absolute root stays absolute.
     let out = run(&r.join("b"), &["scan", "../a", ".", "-f", "json"]);
     assert_eq!(places(&json(&out)), [pair("../a/.env"), pair(".env")]);
