@@ -68,6 +68,42 @@ fn avx2_blocks(block: &[u8; 64]) -> u64 {
     mask
 }
 
+/// [`crate::strings::gather`] with SSE2: each bit in turn moved to the top of its byte, and
+/// `movemask` packs sixteen tops at once.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub(crate) fn gather<const N: usize>(flags: &[u8; 64]) -> [u64; N] {
+    const { assert!(N >= 1 && N <= 8) };
+    use std::arch::x86_64::*;
+    let mut out = [0u64; N];
+    // SAFETY: SSE2 is part of the x86_64 baseline; each load reads 16 of the 64 bytes, with no
+    // alignment asked.
+    unsafe {
+        let p = flags.as_ptr().cast::<__m128i>();
+        // Bit N-1 of every byte to its top. The shift works on 16-bit lanes: a low byte's top
+        // bits spill into the low bits of the byte above, below any bit read later.
+        let lift = _mm_cvtsi32_si128(8 - N as i32);
+        let mut v = [0, 1, 2, 3].map(|j| _mm_sll_epi16(_mm_loadu_si128(p.add(j)), lift));
+        for k in (0..N).rev() {
+            let mut w = 0u64;
+            for (j, x) in v.iter_mut().enumerate() {
+                w |= u64::from(_mm_movemask_epi8(*x) as u16) << (16 * j);
+                // The next bit down to the top (an add within each byte, no carry across).
+                *x = _mm_add_epi8(*x, *x);
+            }
+            out[k] = w;
+        }
+    }
+    out
+}
+
+/// Bit `k` of each of 64 flag bytes, as word `k` ([`gather_portable`] on this CPU).
+#[cfg(not(target_arch = "x86_64"))]
+#[inline]
+pub(crate) fn gather<const N: usize>(flags: &[u8; 64]) -> [u64; N] {
+    gather_portable(flags)
+}
+
 /// Whether this CPU has AVX2 (asked once per process).
 #[cfg(target_arch = "x86_64")]
 fn has_avx2() -> bool {

@@ -294,9 +294,12 @@ impl Ruleset {
         if let Some(same) = same {
             // In a view, a blanked `\n` is a line break of the text as written: a generic
             // match whose key and value it separates (`"AUTH_TOKEN=\nSERVICE=svc"`) assigns
-            // nothing.
+            // nothing. A rule read over lines (a Kubernetes name/value pair kept in a JSON
+            // string) expects that break.
             raws.retain(|h| {
-                !(self.rules[h.rule as usize].generic
+                let rule = &self.rules[h.rule as usize];
+                !(rule.generic
+                    && rule.window != Window::Multiline
                     && same[h.m_start..h.start]
                         .windows(2)
                         .any(|w| w == b"\\n" || w == b"\\r"))

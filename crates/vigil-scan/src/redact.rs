@@ -551,8 +551,15 @@ pub struct Redactor<'r> {
     /// The open private-key block, if any: the prefix its header line had, and the non-key
     /// lines seen in a row since its last key line.
     in_key: Option<(Vec<u8>, u8)>,
+    /// The last line of the input so far, when it is at most [`TAIL`] bytes: the rules read
+    /// the next input after it, so a Kubernetes `name:` line and its `value:` line that arrive
+    /// in two reads are still one pair. Never shown (`Debug` leaves it out).
+    tail: Vec<u8>,
     stats: RedactStats,
 }
+
+/// The longest last line carried into the next read ([`Redactor`]'s `tail`).
+const TAIL: usize = 4096;
 
 impl fmt::Debug for Redactor<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -689,6 +696,7 @@ impl<'r> Redactor<'r> {
             },
             json: options.json,
             in_key: None,
+            tail: Vec::new(),
             stats: RedactStats::default(),
         }
     }
@@ -702,10 +710,13 @@ impl<'r> Redactor<'r> {
     pub fn redact(&mut self, data: &[u8], out: &mut Vec<u8>) {
         self.stats.bytes += data.len() as u64;
         self.stats.lines += memchr::memchr_iter(b'\n', data).count() as u64;
-        if self.json {
+        // UTF-16 or UTF-32 text (NUL bytes) is no JSON line to rebuild, and its line breaks
+        // are not single bytes: it is redacted as text, wide readings and key blocks whole
+        // (tester F3: a key block in UTF-16 passed `--json` in clear).
+        if self.json && memchr::memchr(0, data).is_none() {
             // The rules read the lines together (a name/value pair on two lines of YAML is one
             // secret, as in text mode); each line is then redacted, and rebuilt, on its own.
-            let mut text = self.text_spans(data, false);
+            let mut text = self.read_after_tail(data, false);
             text.sort_by_key(|s| s.start);
             let (mut next, mut at) = (0, 0);
             // Spans that reach past the line before (a decoded run wrapped over lines).
@@ -748,6 +759,8 @@ impl<'r> Redactor<'r> {
         let in_key = self.in_key.clone();
         let spans = self.spans(data);
         self.in_key = in_key;
+        // The rest of the line comes again: no piece of it is carried as the last line.
+        self.tail.clear();
         let mut cut = data.len().saturating_sub(OVERLAP);
         // Never cut inside a secret: move the cut back before any span that crosses it.
         loop {
@@ -772,8 +785,12 @@ impl<'r> Redactor<'r> {
     }
 
     fn spans(&mut self, data: &[u8]) -> Vec<Span> {
-        let text = self.text_spans(data, false);
-        self.spans_with(data, text)
+        let mut spans = self.read_after_tail(data, true);
+        self.key_spans(data, &mut spans);
+        if let Some(pii) = &mut self.pii {
+            pii.spans(data, &mut spans);
+        }
+        spans
     }
 
     /// The spans of `data` given what the rules found in it (`spans`): private-key blocks,
@@ -787,6 +804,45 @@ impl<'r> Redactor<'r> {
             self.wide_spans(data, &mut spans);
         }
         spans
+    }
+
+    /// What the rules find in `data` (with `wide`, in its UTF-16 and UTF-32 readings too), read
+    /// after the last line of the input before it (`tail`, then replaced by the last line of
+    /// this input): only the spans in `data`.
+    fn read_after_tail(&mut self, data: &[u8], wide: bool) -> Vec<Span> {
+        let tail = std::mem::take(&mut self.tail);
+        let off = tail.len();
+        let joined: std::borrow::Cow<'_, [u8]> = if off == 0 {
+            std::borrow::Cow::Borrowed(data)
+        } else {
+            std::borrow::Cow::Owned([&tail[..], data].concat())
+        };
+        let mut read = self.text_spans(&joined, false);
+        if wide && memchr::memchr(0, &joined).is_some() {
+            self.wide_spans(&joined, &mut read);
+        }
+        self.keep_tail(&joined);
+        if off == 0 {
+            return read;
+        }
+        read.into_iter()
+            .filter(|s| s.start >= off)
+            .map(|s| Span {
+                start: s.start - off,
+                end: s.end - off,
+                ..s
+            })
+            .collect()
+    }
+
+    /// Keeps the last line of `seen` (with its line break) as the tail, if it is short enough.
+    fn keep_tail(&mut self, seen: &[u8]) {
+        let body = seen.strip_suffix(b"\n").unwrap_or(seen);
+        let start = memchr::memrchr(b'\n', body).map_or(0, |p| p + 1);
+        self.tail.clear();
+        if seen.len() - start <= TAIL {
+            self.tail.extend_from_slice(&seen[start..]);
+        }
     }
 
     /// What UTF-16 and UTF-32 text in `data` holds (a PowerShell 5 log, one line of another
@@ -1205,7 +1261,9 @@ impl<'r> Redactor<'r> {
 
     /// One string redacted; whether it changed.
     fn redact_text(&mut self, s: &str) -> (String, bool) {
-        let spans = self.spans(s.as_bytes());
+        // A string is read alone: the input's last line is not its context.
+        let text = self.text_spans(s.as_bytes(), false);
+        let spans = self.spans_with(s.as_bytes(), text);
         if spans.is_empty() {
             return (s.to_owned(), false);
         }

@@ -148,8 +148,7 @@ impl Allowlist {
                 c.commit
                     .is_some_and(|id| self.commits.iter().any(|x| id.starts_with(x.as_str())))
             }),
-            (!self.paths.is_empty())
-                .then(|| self.paths.iter().any(|r| r.is_match(c.path.as_bytes()))),
+            (!self.paths.is_empty()).then(|| self.path_matches(c.path)),
             (!self.regexes.is_empty()).then(|| self.regexes.iter().any(|r| r.is_match(target))),
             (!self.stopwords.is_empty())
                 .then(|| self.stopwords.iter().any(|w| lower.contains(w.as_str()))),
@@ -180,8 +179,45 @@ impl Allowlist {
             && self.commits.is_empty()
             && self.regexes.is_empty()
             && self.stopwords.is_empty()
-            && self.paths.iter().any(|r| r.is_match(path.as_bytes()))
+            && self.path_matches(path)
     }
+
+    /// Whether a path pattern matches `path`, under the name as given and with its `.` and `..`
+    /// resolved as text ([`lexical`]): `fixtures/../src/x.py` is not in `fixtures/`.
+    fn path_matches(&self, path: &str) -> bool {
+        let hit = |p: &str| self.paths.iter().any(|r| r.is_match(p.as_bytes()));
+        hit(path)
+            && match lexical(path) {
+                std::borrow::Cow::Borrowed(_) => true,
+                std::borrow::Cow::Owned(resolved) => hit(&resolved),
+            }
+    }
+}
+
+/// `path` with its `.` and `..` components resolved as text (`fixtures/../src/x` is
+/// `src/x`; leading `..` of a relative path are kept); borrowed when it has none.
+pub(crate) fn lexical(path: &str) -> std::borrow::Cow<'_, str> {
+    if !path.split('/').any(|c| c == "." || c == "..") {
+        return std::borrow::Cow::Borrowed(path);
+    }
+    let absolute = path.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." if parts.last().is_some_and(|p| *p != "..") => {
+                parts.pop();
+            }
+            ".." if absolute => {}
+            c => parts.push(c),
+        }
+    }
+    let joined = parts.join("/");
+    std::borrow::Cow::Owned(if absolute {
+        format!("/{joined}")
+    } else {
+        joined
+    })
 }
 
 /// A rule a keyword hit may trigger; a case-sensitive keyword is re-checked byte for byte.
@@ -921,7 +957,23 @@ fn merge_rule(base: &mut RuleSpec, cur: RuleSpec) {
 
 #[cfg(test)]
 mod tests {
-    use super::blanket_path;
+    use super::{blanket_path, lexical};
+
+    /// Tester F1 (session 21): `fixtures/../src/leak.py` matched a `^fixtures/` allowlist.
+    #[test]
+    fn paths_resolve_dot_dot_as_text() {
+        for (p, want) in [
+            ("src/x.py", "src/x.py"),
+            ("fixtures/../src/x.py", "src/x.py"),
+            ("a/./b/../c", "a/c"),
+            ("../a/../b", "../b"),
+            ("../../x", "../../x"),
+            ("/a/../../b", "/b"),
+            ("a/b/../../..", ".."),
+        ] {
+            assert_eq!(lexical(p), want, "{p}");
+        }
+    }
 
     #[test]
     fn blanket_paths_match_most_ordinary_files_or_a_secrets_file() {

@@ -128,25 +128,17 @@ pub fn scan_paths(
     let warnings = Mutex::new(Vec::new());
     let mut ignored_env = Vec::new();
     let mut unscanned = Vec::new();
-    // Roots that overlap (`vigil scan . src`; `a/../a` and `a`; `../bot/x.py` from `bot`) reach
-    // some files twice: each file is read and counted once, under the first name that reached
-    // it. A file is known by its root's real path and its place below it (the walk follows no
-    // link), so no file costs a lookup of its own.
-    let reached: Option<Mutex<HashSet<PathBuf>>> = (roots.len() > 1).then(Default::default);
+    // Nested roots (`vigil scan . src`) reach some files twice under one name: such a file is
+    // read, reported and counted once. A file reached under two names (`a/../a` and `a`, a
+    // link and its folder) is scanned under each: an allowlist, baseline or ignore entry for
+    // one name must never hide the secret from the other.
+    let reached: Option<Mutex<HashSet<String>>> = (roots.len() > 1).then(Default::default);
     for root in roots {
         let warn = |w: String| warnings.lock().unwrap_or_else(|e| e.into_inner()).push(w);
-        let real_root = reached.as_ref().and(std::fs::canonicalize(root).ok());
-        let first_time = |path: &Path| match (&reached, &real_root) {
-            (Some(set), Some(real)) => {
-                let below = path.strip_prefix(root).unwrap_or(path);
-                let key = if below.as_os_str().is_empty() {
-                    real.clone()
-                } else {
-                    real.join(below)
-                };
-                lock(set).insert(key)
-            }
-            _ => true,
+        let first_time = |shown: &str| {
+            reached
+                .as_ref()
+                .is_none_or(|set| lock(set).insert(shown.to_owned()))
         };
         let meta = match std::fs::metadata(root) {
             Ok(m) => m,
@@ -167,10 +159,10 @@ pub fn scan_paths(
             continue;
         }
         if meta.is_file() {
-            if !first_time(root) {
+            let shown = display_path(root);
+            if !first_time(&shown) {
                 continue;
             }
-            let shown = display_path(root);
             scan_file(
                 rules,
                 root,
@@ -229,7 +221,7 @@ pub fn scan_paths(
                 if looks_like_env(path) {
                     lock(&seen_env).insert(shown.clone());
                 }
-                if !first_time(path) {
+                if !first_time(&shown) {
                     return WalkState::Continue;
                 }
                 scan_file(
@@ -266,7 +258,7 @@ pub fn scan_paths(
                 if looks_like_env(&path) {
                     seen_env.insert(shown.clone());
                 }
-                if !first_time(&path) {
+                if !first_time(&shown) {
                     continue;
                 }
                 scan_file(

@@ -248,6 +248,44 @@ fn a_line_is_shown_while_the_input_stays_open() {
     assert!(child.wait().unwrap().success());
 }
 
+/// Tester F2: a Kubernetes name/value pair whose two lines arrive in two reads (`docker logs
+/// -f`, a pause between them) is still one pair, in text and JSON mode.
+#[test]
+fn a_pair_over_two_reads_is_one_pair() {
+    let dir = tempfile::tempdir().unwrap();
+    let pw = common::token("«{alnum:20}»", 4);
+    for mode in ["", "--json"] {
+        let mut args = vec!["redact", "-q"];
+        if !mode.is_empty() {
+            args.push(mode);
+        }
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("vigil"))
+            .args(&args)
+            .current_dir(dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+        writeln!(stdin, "- name: DB_PASSWORD").unwrap();
+        stdin.flush().unwrap();
+        // The name line is written out before the value line is sent: two reads for certain.
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        assert_eq!(line, "- name: DB_PASSWORD\n", "{mode}");
+        writeln!(stdin, "  value: \"{pw}\"").unwrap();
+        drop(stdin);
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+        assert_eq!(
+            line, "  value: \"[REDACTED:name-value-secret]\"\n",
+            "{mode}"
+        );
+        assert!(child.wait().unwrap().success());
+    }
+}
+
 #[test]
 fn a_missing_variable_or_env_file_is_refused() {
     let dir = tempfile::tempdir().unwrap();
@@ -335,8 +373,13 @@ fn utf16_and_utf32_logs_are_redacted_in_their_own_encoding() {
     let gh = common::token("«ghp_{alnum:30}{ghcrc}»", 5);
     let value = format!("Zq8xPlm2Wr7TvB4n{}", "Kd9YsC");
     write(dir.path(), ".env", format!("BOT_TOKEN={value}\n"));
-    let text = format!("INFO start é\r\nGITHUB_TOKEN={gh}\nBOT {value}");
-    let want = "INFO start é\r\nGITHUB_TOKEN=[REDACTED:github-pat]\nBOT [REDACTED:env:BOT_TOKEN]";
+    // A name/value pair over two lines too (tester F3: it passed `--json` in clear).
+    let pw = common::token("«{alnum:20}»", 9);
+    let text = format!(
+        "INFO start é\r\nGITHUB_TOKEN={gh}\nBOT {value}\n- name: DB_PASSWORD\n  value: \"{pw}\""
+    );
+    let want = "INFO start é\r\nGITHUB_TOKEN=[REDACTED:github-pat]\nBOT [REDACTED:env:BOT_TOKEN]\n\
+                - name: DB_PASSWORD\n  value: \"[REDACTED:name-value-secret]\"";
     let u16le = |s: &str| -> Vec<u8> { s.encode_utf16().flat_map(u16::to_le_bytes).collect() };
     let u16be = |s: &str| -> Vec<u8> { s.encode_utf16().flat_map(u16::to_be_bytes).collect() };
     let u32le = |s: &str| -> Vec<u8> { s.chars().flat_map(|c| (c as u32).to_le_bytes()).collect() };

@@ -694,3 +694,25 @@ fn escaped_json_and_glued_discord_tokens_are_found() {
         assert!(!text.contains(tail), "a secret's end survived: {text}");
     }
 }
+
+/// Tester F4 (session 21): a Kubernetes name/value pair kept in a JSON string, its line break a
+/// `\n` escape (a log line quoting a manifest), is found as the pair it is, in a file and
+/// staged.
+#[test]
+fn a_pair_behind_an_escaped_line_break_is_found() {
+    let pw = token("«{alnum:20}»", 12);
+    let line = format!("{{\"msg\":\"- name: DB_PASSWORD\\n  value: \\\"{pw}\\\"\\n\"}}\n");
+    let d = TempDir::new().unwrap();
+    write(d.path(), "app.jsonl", &line);
+    let out = run(d.path(), &["scan", "-f", "json", "--show-secrets"]);
+    expect_exit(&out, 1);
+    let want = vec![(
+        "app.jsonl".to_owned(),
+        "name-value-secret".to_owned(),
+        1,
+        pw.clone(),
+    )];
+    assert_eq!(found(&out), want);
+    let (_g, out) = staged(&[("app.jsonl", line.into_bytes())]);
+    assert_eq!(found(&out), want);
+}

@@ -114,8 +114,8 @@ fn findings_name_files_as_the_paths_were_given() {
     assert_eq!(places(&json(&out)), [pair(".env")]);
     let out = run(r, &["scan", ".", "a", "-f", "json"]);
     assert_eq!(places(&json(&out)), [pair("a/.env"), pair("b/.env")]);
-    // A file reached twice (nested roots, or one file named two ways) is read and counted once,
-    // under the first name that reached it.
+    // A file reached twice under one name (nested roots) is read and counted once; under two
+    // names it is scanned under each (an entry for one name must not hide the other).
     let summary = |dir: &Path, args: &[&str]| {
         let out = run(dir, args);
         expect_exit(&out, 1);
@@ -132,13 +132,18 @@ fn findings_name_files_as_the_paths_were_given() {
         summary(r, &["scan", ".", "a"]),
         "vigil: 2 finding(s) in 2 file(s)"
     );
-    let out = run(r, &["scan", "./a/../a", "a", "-f", "json"]);
-    assert_eq!(places(&json(&out)), [pair("a/../a/.env")]);
-    let b = r.join("b");
     assert_eq!(
-        summary(&b, &["scan", "../b/.env", ".env", "."]),
+        summary(r, &["scan", "a", "a/.env", "./a/"]),
         "vigil: 1 finding(s) in 1 file(s)"
     );
+    let out = run(r, &["scan", "./a/../a", "a", "-f", "json"]);
+    assert_eq!(places(&json(&out)), [pair("a/../a/.env"), pair("a/.env")]);
+    // An ignore entry for the first name leaves the second reported.
+    write(r, ".gitleaksignore", "a/../a/.env:github-pat:1\n");
+    let out = run(r, &["scan", "./a/../a", "a", "-f", "json"]);
+    expect_exit(&out, 1);
+    assert_eq!(places(&json(&out)), [pair("a/.env")]);
+    std::fs::remove_file(r.join(".gitleaksignore")).unwrap();
     // `../` roots keep their `../`; an absolute root stays absolute.
     let out = run(&r.join("b"), &["scan", "../a", ".", "-f", "json"]);
     assert_eq!(places(&json(&out)), [pair("../a/.env"), pair(".env")]);
@@ -396,4 +401,38 @@ fn a_fifo_inside_a_folder_is_counted_not_read() {
     let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let skipped = &sarif["runs"][0]["invocations"][0]["properties"]["skipped"];
     assert_eq!(skipped["special_files"], 1, "{sarif}");
+}
+
+/// Tester F1 (session 21): a path allowlist for `fixtures/` hid a secret in `src/` named
+/// `fixtures/../src` (the pattern matched the name as typed); a file is allowed only when its
+/// name with `..` resolved is allowed too. An allowlisted name of a file never hides it under
+/// another name.
+#[test]
+fn an_allowlist_is_not_reached_through_dot_dot() {
+    let d = TempDir::new().unwrap();
+    let r = d.path();
+    git(r, &["init", "-q"]);
+    write(r, "src/leak.py", format!("T = \"{}\"\n", ghp(6)));
+    write(r, "fixtures/ok.py", format!("T = \"{}\"\n", ghp(7)));
+    write(
+        r,
+        "vigil.toml",
+        "[scan.allowlist]\npaths = ['''^fixtures/''']\n",
+    );
+    let out = run(r, &["scan", "fixtures/../src", "-f", "json"]);
+    expect_exit(&out, 1);
+    assert_eq!(places(&json(&out)), [pair("fixtures/../src/leak.py")]);
+    expect_exit(&run(r, &["scan", "fixtures"]), 0);
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink("src", r.join("linked")).unwrap();
+        write(
+            r,
+            "vigil.toml",
+            "[scan.allowlist]\npaths = ['''^linked/''']\n",
+        );
+        let out = run(r, &["scan", "linked", "src", "-f", "json"]);
+        expect_exit(&out, 1);
+        assert_eq!(places(&json(&out)), [pair("src/leak.py")]);
+    }
 }
