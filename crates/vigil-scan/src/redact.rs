@@ -551,7 +551,7 @@ pub struct Redactor<'r> {
     /// The open private-key block, if any: the prefix its header line had, and the non-key
     /// lines seen in a row since its last key line.
     in_key: Option<(Vec<u8>, u8)>,
-    /// The last line of the input so far, when it is at most [`TAIL`] bytes: the rules read
+    /// The last line of the input so far (its last [`TAIL`] bytes at most): the rules read
     /// the next input after it, so a Kubernetes `name:` line and its `value:` line that arrive
     /// in two reads are still one pair. Never shown (`Debug` leaves it out).
     tail: Vec<u8>,
@@ -835,14 +835,14 @@ impl<'r> Redactor<'r> {
             .collect()
     }
 
-    /// Keeps the last line of `seen` (with its line break) as the tail, if it is short enough.
+    /// Keeps the last line of `seen` (with its line break) as the tail: its last [`TAIL`] bytes
+    /// when it is longer (a `name:` key at the end of a long line still pairs with the next).
     fn keep_tail(&mut self, seen: &[u8]) {
         let body = seen.strip_suffix(b"\n").unwrap_or(seen);
         let start = memchr::memrchr(b'\n', body).map_or(0, |p| p + 1);
+        let start = start.max(seen.len().saturating_sub(TAIL));
         self.tail.clear();
-        if seen.len() - start <= TAIL {
-            self.tail.extend_from_slice(&seen[start..]);
-        }
+        self.tail.extend_from_slice(&seen[start..]);
     }
 
     /// What UTF-16 and UTF-32 text in `data` holds (a PowerShell 5 log, one line of another

@@ -197,8 +197,11 @@ impl Places {
     }
 
     /// `path` (as shown) relative to `folder` (as named from the working directory), if it is
-    /// inside it; resolved lexically, as the user wrote both.
+    /// inside it; resolved lexically, as the user wrote both, where that is where its `..` lead.
     fn below(&self, path: &str, folder: &Path) -> Option<String> {
+        if !self.dot_dot_as_written(path) {
+            return None;
+        }
         let folder = srcroot::normalize(
             &self
                 .cwd
@@ -215,8 +218,28 @@ impl Places {
         if outer == "-" {
             return None;
         }
+        if !self.dot_dot_as_written(outer) {
+            return None;
+        }
         let rel = srcroot::relative_to_root(outer, &self.cwd, &self.root);
         (!rel.starts_with("file://")).then(|| format!("{rel}{}", &f.file[outer.len()..]))
+    }
+
+    /// Whether `path` (as shown) names the file its text names with `..` resolved: a `..` after
+    /// a symbolic link leads elsewhere (`lnk/../b` is `a/b` when `lnk` is `a/sub`), and an
+    /// entry for `b/…` must not hide that file (tester 127: a baseline and an ignore file did).
+    fn dot_dot_as_written(&self, path: &str) -> bool {
+        if !path.split('/').any(|c| c == "..") {
+            return true;
+        }
+        let full = self.cwd.join(path);
+        match (
+            std::fs::canonicalize(&full),
+            std::fs::canonicalize(srcroot::normalize(&full)),
+        ) {
+            (Ok(real), Ok(text)) => real == text,
+            _ => false,
+        }
     }
 }
 

@@ -254,7 +254,9 @@ fn a_line_is_shown_while_the_input_stays_open() {
 fn a_pair_over_two_reads_is_one_pair() {
     let dir = tempfile::tempdir().unwrap();
     let pw = common::token("«{alnum:20}»", 4);
-    for mode in ["", "--json"] {
+    // Tester 127 F2: a name line over 4 KiB dropped the pairing.
+    let long = " ".repeat(5000);
+    for (mode, lead) in [("", ""), ("--json", ""), ("", long.as_str())] {
         let mut args = vec!["redact", "-q"];
         if !mode.is_empty() {
             args.push(mode);
@@ -268,12 +270,12 @@ fn a_pair_over_two_reads_is_one_pair() {
             .unwrap();
         let mut stdin = child.stdin.take().unwrap();
         let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
-        writeln!(stdin, "- name: DB_PASSWORD").unwrap();
+        writeln!(stdin, "{lead}- name: DB_PASSWORD").unwrap();
         stdin.flush().unwrap();
         // The name line is written out before the value line is sent: two reads for certain.
         let mut line = String::new();
         reader.read_line(&mut line).unwrap();
-        assert_eq!(line, "- name: DB_PASSWORD\n", "{mode}");
+        assert_eq!(line, format!("{lead}- name: DB_PASSWORD\n"), "{mode}");
         writeln!(stdin, "  value: \"{pw}\"").unwrap();
         drop(stdin);
         line.clear();

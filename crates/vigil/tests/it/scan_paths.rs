@@ -436,3 +436,32 @@ fn an_allowlist_is_not_reached_through_dot_dot() {
         assert_eq!(places(&json(&out)), [pair("src/leak.py")]);
     }
 }
+
+/// Tester 127 F3, F4: `lnk/../b` (with `lnk` a link to `a/sub`) is `a/b`, not `b`: an ignore
+/// entry or a baseline written for `b/t.txt` must not hide that other file.
+#[cfg(unix)]
+#[test]
+fn dot_dot_after_a_link_is_not_the_folder_its_text_names() {
+    let d = TempDir::new().unwrap();
+    let r = d.path();
+    write(r, "b/t.txt", format!("T = \"{}\"\n", ghp(8)));
+    write(r, "a/b/t.txt", format!("T = \"{}\"\n", ghp(8)));
+    std::fs::create_dir_all(r.join("a/sub")).unwrap();
+    std::os::unix::fs::symlink("a/sub", r.join("lnk")).unwrap();
+    write(r, ".gitleaksignore", "b/t.txt:github-pat:1\n");
+    expect_exit(&run(r, &["scan", "b"]), 0);
+    let out = run(r, &["scan", "lnk/../b", "-f", "json"]);
+    expect_exit(&out, 1);
+    assert_eq!(places(&json(&out)), [pair("lnk/../b/t.txt")]);
+    std::fs::remove_file(r.join(".gitleaksignore")).unwrap();
+    expect_exit(&run(r, &["scan", "b", "--baseline-write", "bl.json"]), 0);
+    expect_exit(&run(r, &["scan", "b", "--baseline", "bl.json"]), 0);
+    let out = run(
+        r,
+        &["scan", "lnk/../b", "--baseline", "bl.json", "-f", "json"],
+    );
+    expect_exit(&out, 1);
+    assert_eq!(places(&json(&out)), [pair("lnk/../b/t.txt")]);
+    // A `..` that leads where its text says is resolved as written.
+    expect_exit(&run(r, &["scan", "a/../b", "--baseline", "bl.json"]), 0);
+}
