@@ -193,8 +193,58 @@ fn equal(x: std::arch::x86_64::__m128i, c: u8) -> std::arch::x86_64::__m128i {
     _mm_cmpeq_epi8(x, _mm_set1_epi8(c as i8))
 }
 
+/// Calls `f(i)`, in order, for each `i` where `data[i]` and `data[i + 7]` are both `.` (a
+/// Discord token's middle: `.`, six characters, `.`): sixteen places per compare on x86_64,
+/// where a search for each `.` paid a call for every dot of source text.
+pub(crate) fn dot_pairs(data: &[u8], mut f: impl FnMut(usize)) {
+    let n = data.len();
+    #[allow(unused_mut)]
+    let mut at = 0;
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        // SAFETY: SSE2 is part of the x86_64 baseline; the loads read data[at..at + 16] and
+        // data[at + 7..at + 23], inside `data` as `at + 23 <= n`.
+        unsafe {
+            let dot = _mm_set1_epi8(b'.' as i8);
+            while at + 23 <= n {
+                let p = data.as_ptr().add(at);
+                let here = _mm_cmpeq_epi8(_mm_loadu_si128(p.cast()), dot);
+                let there = _mm_cmpeq_epi8(_mm_loadu_si128(p.add(7).cast()), dot);
+                let mut m = _mm_movemask_epi8(_mm_and_si128(here, there)) as u32;
+                while m != 0 {
+                    f(at + m.trailing_zeros() as usize);
+                    m &= m - 1;
+                }
+                at += 16;
+            }
+        }
+    }
+    while at + 7 < n {
+        if data[at] == b'.' && data[at + 7] == b'.' {
+            f(at);
+        }
+        at += 1;
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    /// The vector pair search gives what a byte walk gives, near the ends too.
+    #[test]
+    fn dot_pairs_match_a_byte_walk() {
+        use proptest::prelude::*;
+        proptest!(ProptestConfig::with_cases(3000), |(v in proptest::collection::vec(
+            proptest::sample::select(b"..aZ_-".to_vec()), 0..100))| {
+            let mut got = Vec::new();
+            super::dot_pairs(&v, |i| got.push(i));
+            let want: Vec<usize> = (0..v.len().saturating_sub(7))
+                .filter(|&i| v[i] == b'.' && v[i + 7] == b'.')
+                .collect();
+            prop_assert_eq!(got, want);
+        });
+    }
+
     use super::*;
 
     #[test]

@@ -67,7 +67,7 @@ pub struct ContentTally {
     pub decoded: u64,
     /// Findings an inline marker allowed.
     pub allowed_by_marker: u64,
-    /// Buffers read as UTF-16 text.
+    /// Buffers read as UTF-16 or UTF-32 text.
     pub utf16: u64,
     /// Files, blobs and stdin read as binary: their printable runs (ASCII and UTF-16LE) scanned.
     pub binary: u64,

@@ -1145,7 +1145,7 @@ impl ScanOutcome {
             write!(f, "; {} encoded run(s) decoded", c.decoded)?;
         }
         if c.utf16 > 0 {
-            write!(f, "; {} read as UTF-16", c.utf16)?;
+            write!(f, "; {} read as UTF-16 or UTF-32", c.utf16)?;
         }
         if c.binary + c.member_binary > 0 {
             write!(

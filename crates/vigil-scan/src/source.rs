@@ -199,14 +199,17 @@ pub fn scan_paths(
                     return WalkState::Continue;
                 };
                 if ft.is_symlink() {
-                    // Not followed (a followed link has its target's type): a skip, counted.
-                    stats.symlinks.fetch_add(1, Ordering::Relaxed);
+                    // Not followed (a followed link has its target's type): a skip, counted
+                    // once however many nested roots reach it.
+                    if first_time(&display_path(entry.path())) {
+                        stats.symlinks.fetch_add(1, Ordering::Relaxed);
+                    }
                     return WalkState::Continue;
                 }
                 if !ft.is_file() {
                     // A FIFO, socket or device holds nothing at rest and may block a read:
                     // passed over, counted and shown in the summary.
-                    if !ft.is_dir() {
+                    if !ft.is_dir() && first_time(&display_path(entry.path())) {
                         stats.special.fetch_add(1, Ordering::Relaxed);
                     }
                     return WalkState::Continue;

@@ -205,15 +205,16 @@ pub(crate) const DISCORD_REGEX: &str =
 
 /// Calls `f(start, end)` for each span of `data` that can hold a match of [`DISCORD_REGEX`]:
 /// every match holds a `.`, six base64url characters and a `.`; it starts at most 26 bytes
-/// before that first dot and ends at most 46 bytes after it. A look at each `.` (memchr), not
-/// a regex pass over every byte: the rule has no keyword, so it would run on all text.
+/// before that first dot and ends at most 46 bytes after it. A look at each pair of dots seven
+/// apart ([`crate::classify::dot_pairs`]), not a regex pass over every byte: the rule has no
+/// keyword, so it would run on all text.
 pub(crate) fn discord_windows(data: &[u8], mut f: impl FnMut(usize, usize)) {
     let url = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
-    for i in memchr::memchr_iter(b'.', data) {
-        if data.get(i + 7) == Some(&b'.') && data[i + 1..i + 7].iter().all(|&b| url(b)) {
+    crate::classify::dot_pairs(data, |i| {
+        if data[i + 1..i + 7].iter().all(|&b| url(b)) {
             f(i.saturating_sub(26), (i + 46).min(data.len()));
         }
-    }
+    });
 }
 
 fn discord_bot_ok(secret: &[u8]) -> bool {

@@ -465,3 +465,26 @@ fn dot_dot_after_a_link_is_not_the_folder_its_text_names() {
     // A `..` that leads where its text says is resolved as written.
     expect_exit(&run(r, &["scan", "a/../b", "--baseline", "bl.json"]), 0);
 }
+
+/// Tester 127 F8: a link the walk does not follow, reached by nested roots, was counted once
+/// per root.
+#[cfg(unix)]
+#[test]
+fn a_link_under_nested_roots_is_counted_once() {
+    let d = TempDir::new().unwrap();
+    let r = d.path();
+    write(r, "a/sub/t.txt", format!("T = \"{}\"\n", ghp(9)));
+    std::os::unix::fs::symlink("..", r.join("a/sub/up")).unwrap();
+    for roots in [&[".", "a", "a/sub"][..], &["a", "a"][..]] {
+        let mut args = vec!["scan"];
+        args.extend_from_slice(roots);
+        let out = run(r, &args);
+        expect_exit(&out, 1);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("1 finding(s) in 1 file(s)")
+                && err.contains("1 symbolic link(s) not followed"),
+            "{roots:?}: {err}"
+        );
+    }
+}
