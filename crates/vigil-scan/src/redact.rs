@@ -555,6 +555,9 @@ pub struct Redactor<'r> {
     /// the next input after it, so a Kubernetes `name:` line and its `value:` line that arrive
     /// in two reads are still one pair. Never shown (`Debug` leaves it out).
     tail: Vec<u8>,
+    /// Whether inputs continue one another (a [`LineStream`]), so the tail is kept; a
+    /// redactor given one text (a gateway answer, a log line) keeps none.
+    carry: bool,
     stats: RedactStats,
 }
 
@@ -697,6 +700,7 @@ impl<'r> Redactor<'r> {
             json: options.json,
             in_key: None,
             tail: Vec::new(),
+            carry: false,
             stats: RedactStats::default(),
         }
     }
@@ -821,7 +825,9 @@ impl<'r> Redactor<'r> {
         if wide && memchr::memchr(0, &joined).is_some() {
             self.wide_spans(&joined, &mut read);
         }
-        self.keep_tail(&joined);
+        if self.carry {
+            self.keep_tail(&joined);
+        }
         if off == 0 {
             return read;
         }
@@ -1285,7 +1291,9 @@ pub struct LineStream<'r> {
 
 impl<'r> LineStream<'r> {
     /// A stream through `redactor`.
-    pub fn new(redactor: Redactor<'r>) -> Self {
+    pub fn new(mut redactor: Redactor<'r>) -> Self {
+        // Inputs follow one another: each is read after the last line of the one before.
+        redactor.carry = true;
         LineStream {
             redactor,
             pending: Vec::new(),
