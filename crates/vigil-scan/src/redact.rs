@@ -720,7 +720,7 @@ impl<'r> Redactor<'r> {
         if self.json && memchr::memchr(0, data).is_none() {
             // The rules read the lines together (a name/value pair on two lines of YAML is one
             // secret, as in text mode); each line is then redacted, and rebuilt, on its own.
-            let mut text = self.read_after_tail(data, false);
+            let mut text = self.read_after_tail(data);
             text.sort_by_key(|s| s.start);
             let (mut next, mut at) = (0, 0);
             // Spans that reach past the line before (a decoded run wrapped over lines).
@@ -789,31 +789,33 @@ impl<'r> Redactor<'r> {
     }
 
     fn spans(&mut self, data: &[u8]) -> Vec<Span> {
-        let mut spans = self.read_after_tail(data, true);
-        self.key_spans(data, &mut spans);
-        if let Some(pii) = &mut self.pii {
-            pii.spans(data, &mut spans);
-        }
+        let mut spans = self.read_after_tail(data);
+        self.key_and_pii_spans(data, &mut spans);
         spans
     }
 
     /// The spans of `data` given what the rules found in it (`spans`): private-key blocks,
     /// pseudonyms and wide text added.
     fn spans_with(&mut self, data: &[u8], mut spans: Vec<Span>) -> Vec<Span> {
-        self.key_spans(data, &mut spans);
-        if let Some(pii) = &mut self.pii {
-            pii.spans(data, &mut spans);
-        }
+        self.key_and_pii_spans(data, &mut spans);
         if memchr::memchr(0, data).is_some() {
             self.wide_spans(data, &mut spans);
         }
         spans
     }
 
-    /// What the rules find in `data` (with `wide`, in its UTF-16 and UTF-32 readings too), read
-    /// after the last line of the input before it (`tail`, then replaced by the last line of
-    /// this input): only the spans in `data`.
-    fn read_after_tail(&mut self, data: &[u8], wide: bool) -> Vec<Span> {
+    /// Adds the private-key blocks and the pseudonyms of `data` to `spans`.
+    fn key_and_pii_spans(&mut self, data: &[u8], spans: &mut Vec<Span>) {
+        self.key_spans(data, spans);
+        if let Some(pii) = &mut self.pii {
+            pii.spans(data, spans);
+        }
+    }
+
+    /// What the rules find in `data` (and in its UTF-16 and UTF-32 readings, where it has NUL
+    /// bytes), read after the last line of the input before it (`tail`, then replaced by the
+    /// last line of this input): only the spans in `data`.
+    fn read_after_tail(&mut self, data: &[u8]) -> Vec<Span> {
         let tail = std::mem::take(&mut self.tail);
         let off = tail.len();
         let joined: std::borrow::Cow<'_, [u8]> = if off == 0 {
@@ -822,7 +824,7 @@ impl<'r> Redactor<'r> {
             std::borrow::Cow::Owned([&tail[..], data].concat())
         };
         let mut read = self.text_spans(&joined, false);
-        if wide && memchr::memchr(0, &joined).is_some() {
+        if memchr::memchr(0, &joined).is_some() {
             self.wide_spans(&joined, &mut read);
         }
         if self.carry {

@@ -149,6 +149,10 @@ impl Suppressions {
             return self.known.iter().any(|(_, k)| k.contains(f));
         };
         let outer = f.outer_file();
+        // Asked of the file system once per finding, not once per ignore file and folder.
+        if !places.dot_dot_as_written(outer) {
+            return false;
+        }
         let members = &f.file[outer.len()..];
         self.known.iter().any(|(dirs, k)| {
             dirs.iter().any(|d| match places.below(outer, d) {
@@ -197,11 +201,9 @@ impl Places {
     }
 
     /// `path` (as shown) relative to `folder` (as named from the working directory), if it is
-    /// inside it; resolved lexically, as the user wrote both, where that is where its `..` lead.
+    /// inside it; resolved lexically, as the user wrote both (the caller checks that its `..`
+    /// lead there: [`Places::dot_dot_as_written`]).
     fn below(&self, path: &str, folder: &Path) -> Option<String> {
-        if !self.dot_dot_as_written(path) {
-            return None;
-        }
         let folder = srcroot::normalize(
             &self
                 .cwd

@@ -225,22 +225,36 @@ fn pii_is_pseudonymised_stably() {
     assert!(out.stderr.is_empty());
 }
 
-#[test]
-fn a_line_is_shown_while_the_input_stays_open() {
-    let dir = tempfile::tempdir().unwrap();
-    let gh = common::token("«ghp_{alnum:30}{ghcrc}»", 3);
+/// `vigil` started in `dir` with `args`, its stdin and stdout piped: (the child, its stdin, its
+/// stdout read by lines), for tests that write while reading.
+fn streaming(
+    dir: &std::path::Path,
+    args: &[&str],
+) -> (
+    std::process::Child,
+    std::process::ChildStdin,
+    std::io::BufReader<std::process::ChildStdout>,
+) {
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("vigil"))
-        .args(["redact", "-q"])
-        .current_dir(dir.path())
+        .args(args)
+        .current_dir(dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
+    let stdin = child.stdin.take().unwrap();
+    let reader = std::io::BufReader::new(child.stdout.take().unwrap());
+    (child, stdin, reader)
+}
+
+#[test]
+fn a_line_is_shown_while_the_input_stays_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let gh = common::token("«ghp_{alnum:30}{ghcrc}»", 3);
+    let (mut child, mut stdin, mut reader) = streaming(dir.path(), &["redact", "-q"]);
     writeln!(stdin, "ready {gh}").unwrap();
     stdin.flush().unwrap();
     // Read the line while stdin is still open: redact must not wait for more input.
-    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     reader.read_line(&mut line).unwrap();
     assert_eq!(line, "ready [REDACTED:github-pat]\n");
@@ -261,15 +275,7 @@ fn a_pair_over_two_reads_is_one_pair() {
         if !mode.is_empty() {
             args.push(mode);
         }
-        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("vigil"))
-            .args(&args)
-            .current_dir(dir.path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+        let (mut child, mut stdin, mut reader) = streaming(dir.path(), &args);
         writeln!(stdin, "{lead}- name: DB_PASSWORD").unwrap();
         stdin.flush().unwrap();
         // The name line is written out before the value line is sent: two reads for certain.
