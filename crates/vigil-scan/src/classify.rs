@@ -1,5 +1,6 @@
-//! Which bytes of a block are in the base64 alphabets (or lead a group of base64 text), as bit
-//! masks: AVX2 or SSE2 compares and `movemask` on x86_64, a portable loop elsewhere.
+//! Which bytes of a block are in the base64 alphabets (or lead a group of base64 text), or of
+//! a binary file's text, as bit masks: AVX2 or SSE2 compares and `movemask` on x86_64, a
+//! portable loop elsewhere.
 
 #![allow(unsafe_code)]
 
@@ -176,6 +177,115 @@ fn sse2_lead(block: &[u8; 32]) -> (u32, u32) {
     (lead, h)
 }
 
+/// The classes of a binary file's bytes as bit masks of one block (`strings.rs`): printable
+/// (ASCII printable, tab and line breaks), text a wide code unit may hold (ASCII printable and
+/// tab), and zero bytes.
+#[inline]
+pub(crate) fn text_masks(block: &[u8; 64]) -> [u64; 3] {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: SSE2 is part of the x86_64 baseline: every CPU this code runs on has it.
+        unsafe { sse2_text(block) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        portable_text(block)
+    }
+}
+
+/// [`text_masks`] one byte at a time: the reference the vector form is checked against.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+fn portable_text(block: &[u8; 64]) -> [u64; 3] {
+    block
+        .iter()
+        .enumerate()
+        .fold([0u64; 3], |[p, q, z], (j, &c)| {
+            let text = (0x20..0x7f).contains(&c) || c == b'\t';
+            let printable = text || c == b'\n' || c == b'\r';
+            [
+                p | u64::from(printable) << j,
+                q | u64::from(text) << j,
+                z | u64::from(c == 0) << j,
+            ]
+        })
+}
+
+/// [`text_masks`] of every whole 64-byte block of `data`, in order, pushed onto `out`'s three
+/// vectors (AVX2 where the CPU has it, in one call for the whole buffer).
+pub(crate) fn text_masks_of(data: &[u8], out: [&mut Vec<u64>; 3]) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: the CPU has AVX2 (checked above).
+        unsafe { avx2_text(data, out) };
+        return;
+    }
+    let [p, q, z] = out;
+    for c in data.chunks_exact(64) {
+        let [a, b, c] = text_masks(c.try_into().expect("64 bytes"));
+        p.push(a);
+        q.push(b);
+        z.push(c);
+    }
+}
+
+/// [`text_masks_of`] thirty-two bytes at a time, for CPUs with AVX2: the same range checks.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn avx2_text(data: &[u8], [p, q, z]: [&mut Vec<u64>; 3]) {
+    for block in data.chunks_exact(64) {
+        let [a, b, c] = avx2_text_block(block.try_into().expect("64 bytes"));
+        p.push(a);
+        q.push(b);
+        z.push(c);
+    }
+}
+
+/// The three masks of one block with AVX2: each half's classes, then `movemask`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline(never)]
+fn avx2_text_block(block: &[u8; 64]) -> [u64; 3] {
+    use std::arch::x86_64::*;
+    let classes = |v: __m256i| {
+        let d = _mm256_sub_epi8(v, _mm256_set1_epi8(0x20));
+        let ascii = _mm256_cmpeq_epi8(_mm256_min_epu8(d, _mm256_set1_epi8(0x5e)), d);
+        let text = _mm256_or_si256(ascii, _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'\t' as i8)));
+        let breaks = _mm256_or_si256(
+            _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'\n' as i8)),
+            _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'\r' as i8)),
+        );
+        let zero = _mm256_cmpeq_epi8(v, _mm256_setzero_si256());
+        [_mm256_or_si256(text, breaks), text, zero]
+            .map(|x| u64::from(_mm256_movemask_epi8(x) as u32))
+    };
+    // SAFETY: the block is 64 readable bytes, two loads of 32; no alignment is required.
+    let (lo, hi) = unsafe {
+        (
+            _mm256_loadu_si256(block.as_ptr().cast::<__m256i>()),
+            _mm256_loadu_si256(block.as_ptr().add(32).cast::<__m256i>()),
+        )
+    };
+    let (l, h) = (classes(lo), classes(hi));
+    [l[0] | h[0] << 32, l[1] | h[1] << 32, l[2] | h[2] << 32]
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+fn sse2_text(block: &[u8; 64]) -> [u64; 3] {
+    use std::arch::x86_64::*;
+    let mut out = [0u64; 3];
+    for (k, sixteen) in block.chunks_exact(16).enumerate() {
+        // SAFETY: `sixteen` is 16 readable bytes; the load has no alignment requirement.
+        let v = unsafe { _mm_loadu_si128(sixteen.as_ptr().cast::<__m128i>()) };
+        let text = _mm_or_si128(within(v, 0x20, 0x5e), equal(v, b'\t'));
+        let printable = _mm_or_si128(text, _mm_or_si128(equal(v, b'\n'), equal(v, b'\r')));
+        for (m, x) in out.iter_mut().zip([printable, text, equal(v, 0)]) {
+            *m |= u64::from(_mm_movemask_epi8(x) as u32 & 0xffff) << (16 * k);
+        }
+    }
+    out
+}
+
 /// Lanes of `x` in `first..=first + width` (unsigned): all ones, else zero.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "sse2")]
@@ -261,6 +371,27 @@ mod tests {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: SSE2 is part of the x86_64 baseline.
             prop_assert_eq!(unsafe { sse2_blocks(&block) }, portable(&block));
+        });
+    }
+
+    #[test]
+    fn the_vector_text_masks_are_the_byte_loop_s() {
+        use proptest::prelude::*;
+        for start in 0..=255u8 {
+            let block: [u8; 64] = std::array::from_fn(|j| start.wrapping_add(j as u8));
+            assert_eq!(text_masks(&block), portable_text(&block), "from {start}");
+        }
+        proptest!(ProptestConfig::with_cases(4000), |(v in proptest::collection::vec(any::<u8>(), 64))| {
+            let block: [u8; 64] = v.try_into().unwrap();
+            prop_assert_eq!(text_masks(&block), portable_text(&block));
+        });
+        // Whole buffers, block by block (AVX2 where the CPU has it).
+        proptest!(ProptestConfig::with_cases(500), |(v in proptest::collection::vec(any::<u8>(), 0..400))| {
+            let (mut p, mut q, mut z) = (Vec::new(), Vec::new(), Vec::new());
+            text_masks_of(&v, [&mut p, &mut q, &mut z]);
+            let want: Vec<[u64; 3]> = v.chunks_exact(64).map(|c| portable_text(c.try_into().unwrap())).collect();
+            let got: Vec<[u64; 3]> = (0..p.len()).map(|i| [p[i], q[i], z[i]]).collect();
+            prop_assert_eq!(got, want);
         });
     }
 

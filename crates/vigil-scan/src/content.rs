@@ -403,15 +403,19 @@ pub(crate) fn utf16(data: &[u8]) -> Option<Vec<u8>> {
                 return None;
             }
             let text = |c: u8| (0x20..0x7f).contains(&c) || matches!(c, b'\n' | b'\r' | b'\t');
-            let pairs = probe.chunks_exact(2);
-            let n = pairs.len();
-            let le = pairs.clone().filter(|p| text(p[0]) && p[1] == 0).count();
-            let be = pairs.filter(|p| p[0] == 0 && text(p[1])).count();
-            // All but a few code units (non-ASCII letters) are ASCII.
-            let enough = |k: usize| k * 100 >= n * 95;
-            if enough(le) {
+            let n = probe.len() / 2;
+            // All but a few code units (non-ASCII letters) are ASCII: at least 95%, so the
+            // walk stops at the first miss past 5% (binary content misses at once).
+            let enough = |ascii: &dyn Fn(&[u8]) -> bool| {
+                let mut misses = 0;
+                probe.chunks_exact(2).all(|p| {
+                    misses += usize::from(!ascii(p));
+                    misses * 100 <= n * 5
+                })
+            };
+            if enough(&|p| text(p[0]) && p[1] == 0) {
                 (true, data)
-            } else if enough(be) {
+            } else if enough(&|p| p[0] == 0 && text(p[1])) {
                 (false, data)
             } else {
                 return None;
@@ -743,24 +747,11 @@ impl Scanner<'_> {
         }
     }
 
-    /// Scans text: as written, then decoded; drops what inline markers allow.
-    fn text(
-        &self,
-        path: &str,
-        members: &[String],
-        data: &[u8],
-        out: &mut Vec<Finding>,
-        tally: &mut ContentTally,
-    ) {
-        self.text_placed(path, members, data, None, out, tally);
-    }
-
     /// The printable runs of binary content, found in one pass over it (`strings.rs`): ASCII
-    /// runs of at least 4 characters scanned in a copy of the same length (every
-    /// other byte a line break, so a position is the original's and no match spans two runs),
-    /// then UTF-16LE and UTF-32LE runs at every byte alignment, looked for only where
-    /// NUL-interleaved text is, marked `decoded: utf-16` (`utf-32`) and placed where their
-    /// bytes are.
+    /// runs of at least 4 characters, one after another with a line break between two (so no
+    /// match spans two runs), then UTF-16LE and UTF-32LE runs at every byte alignment, looked
+    /// for only where NUL-interleaved text is, marked `decoded: utf-16` (`utf-32`); each
+    /// finding placed where its bytes are in the file.
     fn strings(
         &self,
         path: &str,
@@ -770,68 +761,93 @@ impl Scanner<'_> {
         tally: &mut ContentTally,
     ) {
         let masks = Masks::new(data);
-        // The copy is made in a buffer kept per thread (taken, so a nested call gets its own):
-        // fresh pages for every binary file cost more than reading it.
+        // The runs are gathered in a buffer kept per thread (taken, so a nested call gets its
+        // own): fresh pages for every binary file cost more than reading it.
         let mut ascii = ASCII.with_borrow_mut(std::mem::take);
-        masks.ascii(data, &mut ascii);
-        self.text_placed(path, members, &ascii, Some(data), out, tally);
+        let mut starts = Vec::new();
+        let n = masks.runs(data, &mut ascii, &mut starts);
+        self.runs_placed(
+            path,
+            members,
+            data,
+            (&ascii[..n], &starts),
+            1,
+            None,
+            out,
+            tally,
+        );
         if ascii.capacity() <= KEEP_SCRATCH {
             ASCII.with_borrow_mut(|a| *a = ascii);
         }
         for (width, from) in [(2, Encoding::Utf16), (4, Encoding::Utf32)] {
             let (text, starts) = masks.wide(data, width);
-            self.wide_strings(path, members, data, &text, &starts, width, from, out, tally);
+            if !text.is_empty() {
+                self.runs_placed(
+                    path,
+                    members,
+                    data,
+                    (&text, &starts),
+                    width,
+                    Some(from),
+                    out,
+                    tally,
+                );
+            }
         }
     }
 
-    /// The UTF-16LE (`width` 2) or UTF-32LE (4) runs of binary content (`text`, one per line,
-    /// starting at `starts` in `data`), scanned and placed on their bytes.
+    /// The runs of binary content (`text.0`, line `n` starting at byte `text.1[n - 1]` of
+    /// `data`) of `width`-byte code units (1: ASCII; 2: UTF-16LE and 4: UTF-32LE, read `from`
+    /// that encoding), scanned and placed on their bytes. Rules that match by path alone are
+    /// reported by the ASCII pass only.
     #[allow(clippy::too_many_arguments)]
-    fn wide_strings(
+    fn runs_placed(
         &self,
         path: &str,
         members: &[String],
         data: &[u8],
-        text: &[u8],
-        starts: &[usize],
+        (text, starts): (&[u8], &[usize]),
         width: usize,
-        from: Encoding,
+        from: Option<Encoding>,
         out: &mut Vec<Finding>,
         tally: &mut ContentTally,
     ) {
-        if text.is_empty() {
+        let first = out.len();
+        self.text(path, members, text, out, tally);
+        if from.is_some() {
+            let mut found = out.split_off(first);
+            found.retain(|f| !f.secret.expose_secret().is_empty());
+            out.extend(found);
+        }
+        if out.len() == first {
             return;
         }
-        let mut wide = Vec::new();
-        self.text_placed(path, members, text, None, &mut wide, tally);
-        // Rules that match by path alone were reported by the ASCII pass.
-        wide.retain(|f| !f.secret.expose_secret().is_empty());
-        if wide.is_empty() {
-            return;
-        }
-        // Each run is one line of `text`: line n, column c is byte starts[n-1] + width(c-1).
         let lines = LineIndex::new(data);
         let place = |line: usize, col: usize| {
-            let at = starts.get(line.wrapping_sub(1)).copied().unwrap_or(0) + width * (col - 1);
+            let at = starts.get(line.wrapping_sub(1)).copied().unwrap_or(0)
+                + width * col.saturating_sub(1);
             lines.position(at.min(data.len()))
         };
-        for f in &mut wide {
+        for f in &mut out[first..] {
+            if f.secret.expose_secret().is_empty() {
+                continue; // a path rule's: no place in the content
+            }
             (f.line, f.column) = place(f.line, f.column);
             (f.end_line, f.end_column) = place(f.end_line, f.end_column);
             f.columns_utf16 = None;
-            f.decoded.insert(0, from);
+            if let Some(from) = from {
+                f.decoded.insert(0, from);
+            }
             f.reseal();
         }
-        out.extend(wide);
     }
 
-    /// [`Scanner::text`]; with `place`, positions are read in it (a buffer of the same length).
-    fn text_placed(
+    /// Scans text: as written, then decoded; drops what inline markers allow.
+    fn text(
         &self,
         path: &str,
         members: &[String],
         data: &[u8],
-        place: Option<&[u8]>,
         out: &mut Vec<Finding>,
         tally: &mut ContentTally,
     ) {
@@ -894,8 +910,7 @@ impl Scanner<'_> {
         }
         let lines = LineIndex::new(data);
         let markers = Markers::new(data, &lines);
-        let placed = place.map(LineIndex::new);
-        let at = placed.as_ref().unwrap_or(&lines);
+        let at = &lines;
         for h in &plain {
             if markers.allows(&lines, h.m_start, h.m_end) {
                 tally.allowed_by_marker += 1;
@@ -909,12 +924,6 @@ impl Scanner<'_> {
                 continue;
             }
             out.push(rules.decoded_finding(&d, path, commit, data, at));
-        }
-        if place.is_some() {
-            // Positions read in another buffer (binary content's bytes): byte columns only.
-            for f in &mut out[first..] {
-                f.columns_utf16 = None;
-            }
         }
         for f in &mut out[first..] {
             f.archive = members.to_vec();
@@ -1034,6 +1043,81 @@ mod tests {
             let (_, n) = work(&rules, "a.txt", data.as_bytes());
             assert_eq!(n, 2, "padding {pad}");
         }
+    }
+
+    /// A binary file's runs are read one after another, without the bytes around them: each
+    /// finding is still placed on its own bytes in the file (line and byte column of the file),
+    /// after junk, after a line break inside a run, after a lone line break in the junk, and
+    /// for UTF-16 text.
+    #[test]
+    fn binary_findings_are_placed_on_their_bytes() {
+        let rules = Ruleset::builtin();
+        let mut g = crate::examples::Gen::new(5);
+        let mut gh = || {
+            let t = crate::examples::expand("«ghp_{alnum:30}{ghcrc}»", &mut g).unwrap();
+            t.text[t.secret].to_string()
+        };
+        let (a, b, c, d) = (gh(), gh(), gh(), gh());
+        let mut data: Vec<u8> = vec![0, 1, 2, 0xff, 0x90];
+        let mut at = Vec::new();
+        at.push(data.len());
+        data.extend_from_slice(a.as_bytes());
+        data.extend_from_slice(&[0, 0x7f, 3]);
+        data.extend_from_slice(b"note: the key\n  ");
+        at.push(data.len());
+        data.extend_from_slice(b.as_bytes());
+        data.extend_from_slice(&[0x80, b'\n', 0x81, 0, 0, 9]);
+        at.push(data.len());
+        data.extend_from_slice(c.as_bytes());
+        data.extend_from_slice(&[0xc0, 0xc1, 0]);
+        at.push(data.len());
+        data.extend(d.bytes().flat_map(|x| [x, 0]));
+        data.extend_from_slice(&[0xfe, 0xfd]);
+        // Line and 1-based byte column of an offset, counted in the file as written.
+        let pos = |off: usize| {
+            let before = &data[..off];
+            let line = before.iter().filter(|&&x| x == b'\n').count() + 1;
+            let col = off
+                - before
+                    .iter()
+                    .rposition(|&x| x == b'\n')
+                    .map_or(0, |p| p + 1)
+                + 1;
+            (line, col)
+        };
+        let mut out = Vec::new();
+        let mut tally = ContentTally::default();
+        let read = scan_any(
+            &rules,
+            &ContentOptions::default(),
+            "x.bin",
+            None,
+            &data,
+            &mut out,
+            &mut tally,
+        );
+        assert_eq!(read, Read::Binary);
+        let mut got: Vec<_> = out
+            .iter()
+            .map(|f| {
+                (
+                    f.secret.expose_secret().to_string(),
+                    (f.line, f.column),
+                    (f.end_line, f.end_column),
+                )
+            })
+            .collect();
+        got.sort_by_key(|g| g.1);
+        let want: Vec<_> = [
+            (&a, at[0], 1),
+            (&b, at[1], 1),
+            (&c, at[2], 1),
+            (&d, at[3], 2),
+        ]
+        .into_iter()
+        .map(|(t, off, width)| (t.clone(), pos(off), pos(off + width * t.len())))
+        .collect();
+        assert_eq!(got, want);
     }
 
     #[test]

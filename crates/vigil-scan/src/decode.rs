@@ -456,10 +456,28 @@ const MIN_TEXT: usize = MIN_BASE64 / 4 * 3;
 /// [`MIN_TEXT`] bytes, mapped back to the whole groups (2 hex digits, 4 base64 characters) that
 /// encode them. A run made only of hex digits is read as hex alone.
 fn run_segments(text: &[u8], run: Range<usize>) -> Vec<Segment> {
-    if !worth_decoding(&text[run.clone()]) {
+    if !worth_decoding_at(text, run.clone()) {
         return Vec::new();
     }
     every_segment(text, run)
+}
+
+/// [`worth_decoding`] of `text[run]`, whose short-run test, for a run under 32 bytes with 32
+/// bytes of text from its start, reads them where they lie and masks off those after the run
+/// (copying them out first made the vector loads wait on the copy's stores).
+fn worth_decoding_at(text: &[u8], run: Range<usize>) -> bool {
+    let len = run.len();
+    if len < 2 * MIN_BASE64 {
+        if let Some(block) = text.get(run.start..run.start + 2 * MIN_BASE64) {
+            let (lead, h) = crate::classify::lead_mask(block.try_into().expect("32 bytes"));
+            let keep = (1u32 << len) - 1;
+            let (lead, h) = (lead & keep, h & keep);
+            if lead & lead >> 4 & lead >> 8 & lead >> 12 == 0 && h == 0 {
+                return false;
+            }
+        }
+    }
+    worth_decoding(&text[run])
 }
 
 /// [`run_segments`] without the one-pass check of whether any reading can keep something.
@@ -911,26 +929,24 @@ fn base64_runs(text: &[u8]) -> Vec<Range<usize>> {
     // The shifts below find runs of exactly this many.
     const _: () = assert!(MIN == 16);
     let n = text.len();
-    let mask_at = |base: usize| -> u64 {
-        if base >= n {
-            return 0;
-        }
-        if let Some(block) = text.get(base..base + 64) {
-            return crate::classify::base64_mask(block.try_into().expect("64 bytes"));
-        }
-        let mut block = [0u8; 64];
-        block[..n - base].copy_from_slice(&text[base..]);
-        crate::classify::base64_mask(&block) & (u64::MAX >> (64 - (n - base)))
-    };
     let mut out = Vec::new();
     // The start of a run of at least MIN bytes not yet ended.
     let mut open: Option<usize> = None;
     // Alphabet bytes just before the block (a shorter run that may go on in it).
     let mut carry = 0usize;
     let mut base = 0;
-    let mut m = mask_at(0);
+    let mut m = block_mask(text, 0);
     while base < n {
-        let next = mask_at(base + 64);
+        let next = block_mask(text, base + 64);
+        // Bit i of `r`: bytes i..i + 16 (the next block's first bytes as lookahead) are all in
+        // the alphabet. Each step ANDs the mask with itself shifted, the next block's low bits
+        // shifted in at the top (only bits below 15 of the next block's partial products are
+        // read, and those are exact).
+        let (mut r, mut rn) = (m, next);
+        for k in [1u32, 2, 4, 8] {
+            r &= r >> k | rn << (64 - k);
+            rn &= rn >> k;
+        }
         // Bits below `from` are done with.
         let mut from = 0u32;
         loop {
@@ -947,18 +963,13 @@ fn base64_runs(text: &[u8]) -> Vec<Range<usize>> {
             if from >= 64 {
                 break;
             }
-            let x = u128::from(m >> from << from) | u128::from(next) << 64;
-            let ones = (!(x >> from)).trailing_zeros() as usize;
-            if from == 0 && carry > 0 && carry + ones >= MIN {
+            // A shorter run from the block before that reaches MIN here (a run of MIN that
+            // starts in this block is in `r`).
+            if from == 0 && carry > 0 && carry + (!m).trailing_zeros() as usize >= MIN {
                 open = Some(base - carry);
                 continue;
             }
-            // Bit i of `r`: bytes i..i + 16 are all in the alphabet.
-            let mut r = x & x >> 1;
-            r &= r >> 2;
-            r &= r >> 4;
-            r &= r >> 8;
-            let starts = (r as u64) >> from << from;
+            let starts = r >> from << from;
             if starts == 0 {
                 break;
             }
@@ -983,6 +994,22 @@ fn base64_runs(text: &[u8]) -> Vec<Range<usize>> {
         out.push(s..n);
     }
     out
+}
+
+/// The base64-alphabet mask of the 64 bytes of `text` from `base` (bytes past its end are not
+/// in the alphabet).
+#[inline]
+fn block_mask(text: &[u8], base: usize) -> u64 {
+    let n = text.len();
+    if base >= n {
+        return 0;
+    }
+    if let Some(block) = text.get(base..base + 64) {
+        return crate::classify::base64_mask(block.try_into().expect("64 bytes"));
+    }
+    let mut block = [0u8; 64];
+    block[..n - base].copy_from_slice(&text[base..]);
+    crate::classify::base64_mask(&block) & (u64::MAX >> (64 - (n - base)))
 }
 
 /// `text` with every valid `%XX` escape decoded and every other byte kept as written (for
@@ -1256,6 +1283,13 @@ mod tests {
         proptest!(ProptestConfig::with_cases(3000), |(text in proptest::collection::vec(
             proptest::sample::select(b"aAbCDIZfHH4s09+/_-xyz".to_vec()), 0..40))| {
             prop_assert_eq!(worth_decoding(&text), worth_decoding_walk(&text));
+        });
+        // A short run read in place, with the text after it (leading characters, `H`) masked off.
+        proptest!(ProptestConfig::with_cases(3000), |(text in proptest::collection::vec(
+            proptest::sample::select(b"aAbCDIZfHH4s09+/_-xyz".to_vec()), 0..80), a in 0usize..80, n in 0usize..40)| {
+            let start = a.min(text.len());
+            let run = start..(start + n).min(text.len());
+            prop_assert_eq!(worth_decoding_at(&text, run.clone()), worth_decoding_walk(&text[run]));
         });
         // Mostly hex: digests, hex of text, and both glued to other characters.
         proptest!(ProptestConfig::with_cases(3000), |(text in proptest::collection::vec(

@@ -168,6 +168,7 @@ pub fn scan_paths(
                 root,
                 (&shown, 0),
                 Some(meta.len()),
+                &mut Folder::default(),
                 opts,
                 &stats,
                 &findings,
@@ -180,7 +181,13 @@ pub fn scan_paths(
         let seen_env = Mutex::new(HashSet::new());
         let seen_paths: Mutex<HashSet<PathBuf>> = Mutex::new(HashSet::new());
         walker(root, opts, opts.no_ignore).build_parallel().run(|| {
-            Box::new(|entry| {
+            // The folder of the files this thread reads, open while they are read: the one
+            // thing its visitor owns; the rest is borrowed.
+            let mut folder = Folder::default();
+            let (stats, findings, seen, seen_env, seen_paths) =
+                (&stats, &findings, &seen, &seen_env, &seen_paths);
+            let (warn, first_time) = (&warn, &first_time);
+            Box::new(move |entry| {
                 let entry = match entry {
                     Ok(e) => e,
                     Err(e) => {
@@ -219,10 +226,10 @@ pub fn scan_paths(
                 let named = name_start(root, path, &shown);
                 seen.fetch_add(1, Ordering::Relaxed);
                 if !opts.no_ignore {
-                    lock(&seen_paths).insert(path.to_path_buf());
+                    lock(seen_paths).insert(path.to_path_buf());
                 }
                 if looks_like_env(path) {
-                    lock(&seen_env).insert(shown.clone());
+                    lock(seen_env).insert(shown.clone());
                 }
                 if !first_time(&shown) {
                     return WalkState::Continue;
@@ -232,9 +239,10 @@ pub fn scan_paths(
                     path,
                     (&shown, named),
                     None,
+                    &mut folder,
                     opts,
-                    &stats,
-                    &findings,
+                    stats,
+                    findings,
                     &warn,
                     progress,
                 );
@@ -245,6 +253,7 @@ pub fn scan_paths(
             // Files git tracks are scanned whatever the ignore rules say.
             let seen_paths = seen_paths.into_inner().unwrap_or_else(|e| e.into_inner());
             let mut seen_env = seen_env.into_inner().unwrap_or_else(|e| e.into_inner());
+            let mut folder = Folder::default();
             for path in tracked_under(root) {
                 if seen_paths.contains(&path) {
                     continue;
@@ -269,6 +278,7 @@ pub fn scan_paths(
                     &path,
                     (&shown, named),
                     Some(m.len()),
+                    &mut folder,
                     opts,
                     &stats,
                     &findings,
@@ -456,6 +466,45 @@ fn name_start(root: &Path, path: &Path, shown: &str) -> usize {
     shown.len() - rel.len()
 }
 
+/// The folder the last file was opened in, kept open by one walking thread: the next file of
+/// the same folder is opened relative to it, by its name alone. Opening by the whole path looks
+/// up every folder on the way again, per file (4% of the scan's CPU, in the kernel's path walk,
+/// on the benchmark's source trees). It resolves links as opening the path would; a folder that cannot
+/// be opened this way (not Linux, no search permission) falls back to the whole path, so errors
+/// read the same.
+#[derive(Default)]
+struct Folder {
+    #[cfg(target_os = "linux")]
+    open: Option<(PathBuf, rustix::fd::OwnedFd)>,
+}
+
+impl Folder {
+    /// Opens `path` for reading.
+    fn open(&mut self, path: &Path) -> std::io::Result<std::fs::File> {
+        #[cfg(target_os = "linux")]
+        if let (Some(parent), Some(name)) = (path.parent(), path.file_name()) {
+            use rustix::fs::{Mode, OFlags};
+            if !parent.as_os_str().is_empty() {
+                if self.open.as_ref().is_none_or(|(p, _)| p != parent) {
+                    self.open = None;
+                    let dir = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+                    if let Ok(fd) = rustix::fs::open(parent, dir, Mode::empty()) {
+                        self.open = Some((parent.to_path_buf(), fd));
+                    }
+                }
+                if let Some((_, fd)) = &self.open {
+                    let flags = OFlags::RDONLY | OFlags::CLOEXEC;
+                    return match rustix::fs::openat(fd, name, flags, Mode::empty()) {
+                        Ok(f) => Ok(std::fs::File::from(f)),
+                        Err(e) => Err(e.into()),
+                    };
+                }
+            }
+        }
+        std::fs::File::open(path)
+    }
+}
+
 /// Scans one file shown as `shown.0`, whose name (scanned as text) starts at byte `shown.1`;
 /// `len` is its size when the caller has it.
 #[allow(clippy::too_many_arguments)]
@@ -464,6 +513,7 @@ fn scan_file(
     path: &Path,
     (shown, named): (&str, usize),
     len: Option<u64>,
+    folder: &mut Folder,
     opts: &WalkOptions,
     stats: &Stats,
     findings: &Mutex<Vec<Finding>>,
@@ -498,7 +548,7 @@ fn scan_file(
     };
     // Opened once; its size, unless the caller knows it, from the open file (a walk's entry
     // would ask by path: one more lookup of every folder on the way, per file).
-    let mut file = match std::fs::File::open(path) {
+    let mut file = match folder.open(path) {
         Ok(f) => f,
         Err(e) => return unreadable(e),
     };

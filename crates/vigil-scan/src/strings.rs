@@ -1,9 +1,9 @@
 //! The printable runs of binary content, found in one pass (`strings -a`, `strings -el` and
 //! `strings -eL` together): each 64 bytes become three bit masks (printable bytes, bytes a
 //! wide code unit may start with, zero bytes), and runs are whole-word bit operations on them.
-//! ASCII runs are kept in a copy of the same length whose other bytes are line breaks;
-//! UTF-16LE and UTF-32LE runs are looked for only where a mask shows four wide code units in a
-//! row, so content without NUL-interleaved text costs nothing more.
+//! ASCII runs are gathered one after another, a line break between two, with where each line
+//! starts in the buffer; UTF-16LE and UTF-32LE runs are looked for only where a mask shows four
+//! wide code units in a row, so content without NUL-interleaved text costs nothing more.
 
 /// The bit masks of one buffer, one word per 64 bytes (bit `j` of word `w` is byte `64w + j`).
 pub(crate) struct Masks {
@@ -31,25 +31,16 @@ fn behind(v: &[u64], w: usize, k: u32) -> u64 {
     (v[w] << k) | if w > 0 { v[w - 1] >> (64 - k) } else { 0 }
 }
 
-/// The three masks of the first `len` of 64 bytes: each byte classified into a flag byte
-/// (branch-free, so the compiler vectorises it), then each flag gathered into a word
-/// ([`gather`]). A whole block is read where it lies (a copy of every block was a tenth of
-/// the work on binary files).
+/// The three masks of the first `len` of 64 bytes ([`crate::classify::text_masks`]): the last,
+/// short block of a buffer (whole blocks are read where they lie, `text_masks_of`).
 #[inline]
 fn block(bytes: &[u8; 64], len: usize) -> (u64, u64, u64) {
-    let mut flags = [0u8; 64];
-    for (f, &c) in flags.iter_mut().zip(bytes) {
-        let text = (c.wrapping_sub(0x20) < 0x5f) | (c == b'\t');
-        *f = u8::from(text | (c == b'\n') | (c == b'\r'))
-            | u8::from(text) << 1
-            | u8::from(c == 0) << 2;
-    }
     let keep = if len >= 64 {
         u64::MAX
     } else {
         (1u64 << len) - 1
     };
-    let [p, q, z] = gather::<3>(&flags).map(|m| m & keep);
+    let [p, q, z] = crate::classify::text_masks(bytes).map(|m| m & keep);
     (p, q, z)
 }
 
@@ -96,15 +87,8 @@ impl Masks {
             z: Vec::with_capacity(words),
             len: data.len(),
         };
-        let mut chunks = data.chunks_exact(64);
-        for c in &mut chunks {
-            let c: &[u8; 64] = c.try_into().unwrap_or(&[0; 64]);
-            let (p, q, z) = block(c, 64);
-            m.p.push(p);
-            m.q.push(q);
-            m.z.push(z);
-        }
-        let rest = chunks.remainder();
+        crate::classify::text_masks_of(data, [&mut m.p, &mut m.q, &mut m.z]);
+        let rest = data.chunks_exact(64).remainder();
         if !rest.is_empty() {
             let mut last = [0u8; 64];
             last[..rest.len()].copy_from_slice(rest);
@@ -116,30 +100,98 @@ impl Masks {
         m
     }
 
-    /// `data` (the buffer the masks are of) with every byte outside its printable runs of
-    /// 4 (`strings`'s default) or more replaced by `\n`, written into `out` (cleared first).
-    pub(crate) fn ascii(&self, data: &[u8], out: &mut Vec<u8>) {
-        out.clear();
-        out.reserve(data.len());
+    /// The bytes of `data` (the buffer the masks are of) in printable runs of 4 (`strings`'s
+    /// default) or more: bit `j` of word `w` is byte `64w + j`.
+    fn kept(&self) -> Vec<u64> {
         let p = &self.p;
         // Bit i: bytes i..i+4 are printable (a run of 4 starts there).
         let r4: Vec<u64> = (0..p.len())
             .map(|w| p[w] & ahead(p, w, 1) & ahead(p, w, 2) & ahead(p, w, 3))
             .collect();
-        for (w, b) in data.chunks(64).enumerate() {
-            let keep = r4[w] | behind(&r4, w, 1) | behind(&r4, w, 2) | behind(&r4, w, 3);
-            if keep == u64::MAX {
-                out.extend_from_slice(b);
-            } else if keep == 0 {
-                out.resize(out.len() + b.len(), b'\n');
+        (0..r4.len())
+            .map(|w| r4[w] | behind(&r4, w, 1) | behind(&r4, w, 2) | behind(&r4, w, 3))
+            .collect()
+    }
+
+    /// The printable runs of 4 (`strings`'s default) or more of `data` (the buffer the masks
+    /// are of), written at the start of `out` one after another, a line break between two (the
+    /// length written is returned; `out`'s other bytes are left as they were); `starts`
+    /// (cleared first) gets, for each line of `out`, the offset in `data` of its first
+    /// byte (a run's first line, and each line after a line break inside a run). The rules read
+    /// a binary file's text without the bytes around it, which are most of such a file.
+    pub(crate) fn runs(&self, data: &[u8], out: &mut Vec<u8>, starts: &mut Vec<usize>) -> usize {
+        starts.clear();
+        let kept = self.kept();
+        // Line breaks and carriage returns: printable but not text a wide unit holds. A run
+        // without one (most) is not searched for line breaks.
+        let breaks = |w: usize| self.p[w] & !self.q[w];
+        // The first bit at or after `from` that is set (`set`) or clear (`!set`), or the end.
+        let next = |from: usize, set: bool| -> usize {
+            let mut w = from / 64;
+            let word = |w: usize| if set { kept[w] } else { !kept[w] };
+            let mut bits = if w < kept.len() {
+                word(w) >> (from % 64) << (from % 64)
             } else {
-                out.extend(
-                    b.iter()
-                        .enumerate()
-                        .map(|(j, &c)| if keep >> j & 1 != 0 { c } else { b'\n' }),
-                );
+                0
+            };
+            while bits == 0 {
+                w += 1;
+                if w >= kept.len() {
+                    return self.len;
+                }
+                bits = word(w);
             }
+            (64 * w + bits.trailing_zeros() as usize).min(self.len)
+        };
+        // Whether bytes s..e hold a line break or carriage return.
+        let any_break = |s: usize, e: usize| {
+            (s / 64..e.div_ceil(64)).any(|w| {
+                let lo = if w == s / 64 {
+                    u64::MAX << (s % 64)
+                } else {
+                    u64::MAX
+                };
+                let hi = if w == (e - 1) / 64 {
+                    u64::MAX >> (63 - (e - 1) % 64)
+                } else {
+                    u64::MAX
+                };
+                breaks(w) & lo & hi != 0
+            })
+        };
+        // Written by index into room for every run and a line break after each (a run and the
+        // bytes after it take at least five bytes), plus a copy's overshoot: most runs are a
+        // few bytes, copied 32 at a time (the bytes past the run are written over next).
+        // `out` keeps its length between calls (a scratch buffer): only growth is filled.
+        let room = data.len() + data.len() / 4 + 64;
+        if out.len() < room {
+            out.resize(room, 0);
         }
+        let mut j = 0;
+        let mut at = 0;
+        while at < self.len {
+            let s = next(at, true);
+            if s >= self.len {
+                break;
+            }
+            let e = next(s, false);
+            if j > 0 {
+                out[j] = b'\n';
+                j += 1;
+            }
+            starts.push(s);
+            let n = e - s;
+            match data.get(s..s + 32) {
+                Some(head) if n <= 32 => out[j..j + 32].copy_from_slice(head),
+                _ => out[j..j + n].copy_from_slice(&data[s..e]),
+            }
+            j += n;
+            if any_break(s, e) {
+                starts.extend(memchr::memchr_iter(b'\n', &data[s..e]).map(|i| s + i + 1));
+            }
+            at = e;
+        }
+        j
     }
 
     /// The little-endian runs of `width`-byte code units (2: UTF-16LE, 4: UTF-32LE) of `data`
@@ -238,6 +290,47 @@ mod tests {
         out
     }
 
+    /// The kept bytes of [`ascii_walk`]'s copy (those equal to the data's where it did not
+    /// fill), one stretch after another, and the offset in `data` of each line of the result.
+    fn runs_walk(data: &[u8]) -> (Vec<u8>, Vec<usize>) {
+        let copy = ascii_walk(data);
+        // A byte is kept when its run was long enough: a filled byte is a line break that the
+        // data does not have there, or a printable run too short (filled with line breaks).
+        let mut kept = vec![false; data.len()];
+        let mut i = 0;
+        while i < data.len() {
+            let s = i;
+            let p = printable(data[i]);
+            while i < data.len() && printable(data[i]) == p {
+                i += 1;
+            }
+            if p && i - s >= MIN_RUN {
+                kept[s..i].fill(true);
+                assert_eq!(copy[s..i], data[s..i]);
+            }
+        }
+        let (mut text, mut starts) = (Vec::new(), Vec::new());
+        let mut i = 0;
+        while i < data.len() {
+            if !kept[i] {
+                i += 1;
+                continue;
+            }
+            if !text.is_empty() {
+                text.push(b'\n');
+            }
+            starts.push(i);
+            while i < data.len() && kept[i] {
+                text.push(data[i]);
+                if data[i] == b'\n' {
+                    starts.push(i + 1);
+                }
+                i += 1;
+            }
+        }
+        (text, starts)
+    }
+
     fn wide_walk(data: &[u8], width: usize) -> (Vec<u8>, Vec<usize>) {
         let unit = |i: usize| {
             i + width <= data.len()
@@ -282,9 +375,10 @@ mod tests {
         proptest!(ProptestConfig::with_cases(3000), |(parts in proptest::collection::vec(piece, 0..12))| {
             let data: Vec<u8> = parts.concat();
             let m = Masks::new(&data);
-            let mut ascii = Vec::new();
-            m.ascii(&data, &mut ascii);
-            prop_assert_eq!(&ascii, &ascii_walk(&data));
+            // A scratch buffer holding older bytes: only what is written counts.
+            let (mut text, mut starts) = (vec![b'#'; 7], Vec::new());
+            let n = m.runs(&data, &mut text, &mut starts);
+            prop_assert_eq!((text[..n].to_vec(), starts), runs_walk(&data));
             for width in [2, 4] {
                 prop_assert_eq!(m.wide(&data, width), wide_walk(&data, width));
             }
