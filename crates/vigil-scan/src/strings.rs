@@ -16,19 +16,19 @@ pub(crate) struct Masks {
     len: usize,
 }
 
-/// Bits of `v` `k` places on (`k` < 64): bit `i` of the result is bit `i + k` of the buffer.
+/// Each word of `v` with the word after it (zero after the last): what [`on`] reads.
 #[inline]
-fn ahead(v: &[u64], w: usize, k: u32) -> u64 {
-    if k == 0 {
-        return v[w];
-    }
-    (v[w] >> k) | (v.get(w + 1).copied().unwrap_or(0) << (64 - k))
+fn pairs(v: &[u64]) -> impl Iterator<Item = (u64, u64)> + '_ {
+    v.iter()
+        .zip(v.iter().skip(1).copied().chain(std::iter::once(0)))
+        .map(|(&cur, next)| (cur, next))
 }
 
-/// Bits of `v` `k` places back (0 < `k` < 64): bit `i` of the result is bit `i - k`.
+/// Bits `k` places on (0 < `k` < 64) of a word followed by `next`: bit `i` of the result is
+/// bit `i + k` of the two.
 #[inline]
-fn behind(v: &[u64], w: usize, k: u32) -> u64 {
-    (v[w] << k) | if w > 0 { v[w - 1] >> (64 - k) } else { 0 }
+fn on(cur: u64, next: u64, k: u32) -> u64 {
+    cur >> k | next << (64 - k)
 }
 
 /// The three masks of the first `len` of 64 bytes ([`crate::classify::text_masks`]): the last,
@@ -103,13 +103,18 @@ impl Masks {
     /// The bytes of `data` (the buffer the masks are of) in printable runs of 4 (`strings`'s
     /// default) or more: bit `j` of word `w` is byte `64w + j`.
     fn kept(&self) -> Vec<u64> {
-        let p = &self.p;
         // Bit i: bytes i..i+4 are printable (a run of 4 starts there).
-        let r4: Vec<u64> = (0..p.len())
-            .map(|w| p[w] & ahead(p, w, 1) & ahead(p, w, 2) & ahead(p, w, 3))
+        let r4: Vec<u64> = pairs(&self.p)
+            .map(|(c, n)| c & on(c, n, 1) & on(c, n, 2) & on(c, n, 3))
             .collect();
-        (0..r4.len())
-            .map(|w| r4[w] | behind(&r4, w, 1) | behind(&r4, w, 2) | behind(&r4, w, 3))
+        // Each byte of such a run: the starts and the three bytes after each.
+        let mut before = 0u64;
+        r4.iter()
+            .map(|&r| {
+                let k = r | r << 1 | before >> 63 | r << 2 | before >> 62 | r << 3 | before >> 61;
+                before = r;
+                k
+            })
             .collect()
     }
 
@@ -201,13 +206,13 @@ impl Masks {
     /// bytes, when `data` holds no such run.
     pub(crate) fn wide(&self, data: &[u8], width: usize) -> (Vec<u8>, Vec<usize>) {
         let (q, z) = (&self.q, &self.z);
-        let words = q.len();
         // Bit i: a code unit of text starts at byte i.
-        let unit: Vec<u64> = (0..words)
-            .map(|w| {
-                let mut u = q[w] & ahead(z, w, 1);
+        let unit: Vec<u64> = pairs(z)
+            .zip(q)
+            .map(|((c, n), &q)| {
+                let mut u = q & on(c, n, 1);
                 if width == 4 {
-                    u &= ahead(z, w, 2) & ahead(z, w, 3);
+                    u &= on(c, n, 2) & on(c, n, 3);
                 }
                 u
             })
@@ -215,11 +220,8 @@ impl Masks {
         let step = width as u32;
         let mut runs: Vec<(usize, usize, usize)> = Vec::new();
         let mut covered = [0usize; 4];
-        for w in 0..words {
-            let mut starts = unit[w]
-                & ahead(&unit, w, step)
-                & ahead(&unit, w, 2 * step)
-                & ahead(&unit, w, 3 * step);
+        for (w, (c, n)) in pairs(&unit).enumerate() {
+            let mut starts = c & on(c, n, step) & on(c, n, 2 * step) & on(c, n, 3 * step);
             while starts != 0 {
                 let i = 64 * w + starts.trailing_zeros() as usize;
                 starts &= starts - 1;
@@ -240,7 +242,7 @@ impl Masks {
         let (mut text, mut starts) = (Vec::new(), Vec::with_capacity(runs.len()));
         for (_, s, e) in runs {
             starts.push(s);
-            text.extend(data[s..e].iter().step_by(width));
+            text.extend(data[s..e].chunks(width).map(|u| u[0]));
             text.push(b'\n');
         }
         (text, starts)
