@@ -265,8 +265,8 @@ struct LogPatterns {
     /// The substrings each pattern needs, searched before it runs (built once: a searcher
     /// built per call costs more than the search on a short line).
     scheme: memmem::Finder<'static>,
-    auth_lower: memmem::Finder<'static>,
-    auth_upper: memmem::Finder<'static>,
+    /// `authorization` in any case (a header name is case-insensitive: `AUTHorization:` is one).
+    auth_word: AhoCorasick,
 }
 
 /// `PRIVATE KEY`, the words every PEM private-key header holds.
@@ -295,8 +295,10 @@ impl LogPatterns {
             )
             .expect("digest pattern compiles"),
             scheme: memmem::Finder::new(b"://"),
-            auth_lower: memmem::Finder::new(b"uthorization"),
-            auth_upper: memmem::Finder::new(b"UTHORIZATION"),
+            auth_word: AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(["authorization"])
+                .expect("one word builds a searcher"),
         }
     }
 
@@ -311,7 +313,7 @@ impl LogPatterns {
                 });
             }
         }
-        if self.auth_lower.find(data).is_some() || self.auth_upper.find(data).is_some() {
+        if self.auth_word.is_match(data) {
             for c in self
                 .auth
                 .captures_iter(data)
@@ -1506,6 +1508,23 @@ mod tests {
             out,
             "redis://:[REDACTED:database-url-password]@cache:6379/0 https://bob:[REDACTED:url-password]@example.org/x\nAuthorization: Bearer [REDACTED:authorization]\n"
         );
+    }
+
+    /// A header name is case-insensitive: its credential is masked however it is spelled, and
+    /// alone in the input (no other line holding the usual spelling).
+    #[test]
+    fn authorization_in_any_case_is_masked() {
+        for name in [
+            "AUTHorization",
+            "x-AuthoriZation",
+            "AUTHORIZATION",
+            "authorization",
+        ] {
+            let text = format!("{name}: Bearer abcdefgh12345678opaque\n");
+            let (out, _) = run(text.as_bytes(), RedactOptions::default());
+            let out = String::from_utf8(out).unwrap();
+            assert_eq!(out, format!("{name}: Bearer [REDACTED:authorization]\n"));
+        }
     }
 
     #[test]
