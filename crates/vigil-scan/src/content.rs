@@ -210,7 +210,7 @@ fn scan_as(
             // still read as binary.
             tally.too_deep += 1;
             tally.note(GapKind::TooDeep, format!("{path} (depth 1)"));
-            Scanner::new(rules, opts, commit).strings(path, &[], data, out, tally);
+            Scanner::new(rules, opts, commit).strings(path, &[], data, true, out, tally);
             return Read::Binary;
         }
         let budget = Budget::new(opts.archive_limits);
@@ -228,7 +228,7 @@ fn scan_as(
         }
         if kind == archive::Kind::Zip && !data.starts_with(b"PK") {
             // A zip behind a launch script or a program: what comes before it is read too.
-            s.strings(path, &[], data, out, tally);
+            s.strings(path, &[], data, true, out, tally);
         }
         return Read::Archive;
     }
@@ -242,25 +242,16 @@ fn scan_as(
         s.embedded(path, data, out, tally);
     }
     if is_binary(data) {
-        if let Some(text) = utf32(data) {
+        return if s.binary(path, &[], data, out, tally) {
             tally.utf16 += 1;
-            s.text_wide(path, &[], &text, Encoding::Utf32, out, tally);
-            return Read::Text;
-        }
-        return match utf16(data) {
-            Some(text) => {
-                tally.utf16 += 1;
-                s.text_utf16(path, &[], &text, out, tally);
-                Read::Text
-            }
-            None => {
-                tally.binary += 1;
-                s.strings(path, &[], data, out, tally);
-                Read::Binary
-            }
+            Read::Text
+        } else {
+            tally.binary += 1;
+            Read::Binary
         };
     }
     s.text(path, &[], data, out, tally);
+    s.wide_after(path, &[], data, out, tally);
     Read::Text
 }
 
@@ -582,31 +573,18 @@ impl Scanner<'_> {
                             f.reseal();
                         }
                     } else if is_binary(data) {
-                        if let Some(text) = utf32(data) {
+                        tally.members += 1;
+                        tally.member_bytes += data.len() as u64;
+                        if self.binary(&inner, &chain, data, out, tally) {
                             tally.utf16 += 1;
-                            tally.members += 1;
-                            tally.member_bytes += data.len() as u64;
-                            self.text_wide(&inner, &chain, &text, Encoding::Utf32, out, tally);
-                            return Ok(());
-                        }
-                        match utf16(data) {
-                            Some(text) => {
-                                tally.utf16 += 1;
-                                tally.members += 1;
-                                tally.member_bytes += data.len() as u64;
-                                self.text_utf16(&inner, &chain, &text, out, tally);
-                            }
-                            None => {
-                                tally.member_binary += 1;
-                                tally.members += 1;
-                                tally.member_bytes += data.len() as u64;
-                                self.strings(&inner, &chain, data, out, tally);
-                            }
+                        } else {
+                            tally.member_binary += 1;
                         }
                     } else {
                         tally.members += 1;
                         tally.member_bytes += data.len() as u64;
                         self.text(&inner, &chain, data, out, tally);
+                        self.wide_after(&inner, &chain, data, out, tally);
                     }
                 }
                 Member::Name { name } => {
@@ -714,19 +692,6 @@ impl Scanner<'_> {
         }
     }
 
-    /// Scans UTF-16 text read as UTF-8 (positions are in the UTF-8 text); its findings say
-    /// they were decoded from UTF-16.
-    fn text_utf16(
-        &self,
-        path: &str,
-        members: &[String],
-        text: &[u8],
-        out: &mut Vec<Finding>,
-        tally: &mut ContentTally,
-    ) {
-        self.text_wide(path, members, text, Encoding::Utf16, out, tally);
-    }
-
     /// Scans UTF-16 or UTF-32 text read as UTF-8 (positions are in the UTF-8 text); its
     /// findings say what they were decoded from.
     fn text_wide(
@@ -747,6 +712,60 @@ impl Scanner<'_> {
         }
     }
 
+    /// Binary content (a NUL in its first bytes): read as UTF-16 or UTF-32 text when it is
+    /// that (a byte-order mark, or the probe: `utf16`, `utf32`), and by its printable runs in
+    /// every case. A decoding can be wrong for part of the content (ASCII appended to UTF-16
+    /// text, UTF-16 at an odd offset, a byte-order mark in front of other bytes), and one NUL
+    /// must not hide a secret. A secret both readings find on one line is reported once, as
+    /// decoded. Returns whether it was read as wide text.
+    fn binary(
+        &self,
+        path: &str,
+        members: &[String],
+        data: &[u8],
+        out: &mut Vec<Finding>,
+        tally: &mut ContentTally,
+    ) -> bool {
+        let decoded = match utf32(data) {
+            Some(text) => Some((text, Encoding::Utf32)),
+            None => utf16(data).map(|text| (text, Encoding::Utf16)),
+        };
+        let Some((text, from)) = decoded else {
+            self.strings(path, members, data, true, out, tally);
+            return false;
+        };
+        let first = out.len();
+        self.text_wide(path, members, &text, from, out, tally);
+        let mut runs = Vec::new();
+        self.strings(path, members, data, true, &mut runs, tally);
+        let seen: std::collections::HashSet<(&str, &str, usize)> = out[first..]
+            .iter()
+            .map(|f| (f.rule.as_str(), f.secret.expose_secret().as_str(), f.line))
+            .collect();
+        // Path rules were reported by the decoded reading.
+        runs.retain(|f| {
+            let secret = f.secret.expose_secret();
+            !secret.is_empty() && !seen.contains(&(f.rule.as_str(), secret.as_str(), f.line))
+        });
+        out.extend(runs);
+        true
+    }
+
+    /// Text with a NUL past the bytes that tell binary from text (a log that turned to UTF-16
+    /// part way): its UTF-16LE and UTF-32LE runs are read too.
+    fn wide_after(
+        &self,
+        path: &str,
+        members: &[String],
+        data: &[u8],
+        out: &mut Vec<Finding>,
+        tally: &mut ContentTally,
+    ) {
+        if memchr::memchr(0, data).is_some() {
+            self.strings(path, members, data, false, out, tally);
+        }
+    }
+
     /// The printable runs of binary content, found in one pass over it (`strings.rs`): ASCII
     /// runs of at least 4 characters, one after another with a line break between two (so no
     /// match spans two runs), then UTF-16LE and UTF-32LE runs at every byte alignment, looked
@@ -757,10 +776,14 @@ impl Scanner<'_> {
         path: &str,
         members: &[String],
         data: &[u8],
+        ascii_runs: bool,
         out: &mut Vec<Finding>,
         tally: &mut ContentTally,
     ) {
         let masks = Masks::new(data);
+        if !ascii_runs {
+            return self.wide_runs(path, members, data, &masks, out, tally);
+        }
         // The runs are gathered in a buffer kept per thread (taken, so a nested call gets its
         // own): fresh pages for every binary file cost more than reading it.
         let mut ascii = ASCII.with_borrow_mut(std::mem::take);
@@ -779,6 +802,19 @@ impl Scanner<'_> {
         if ascii.capacity() <= KEEP_SCRATCH {
             ASCII.with_borrow_mut(|a| *a = ascii);
         }
+        self.wide_runs(path, members, data, &masks, out, tally);
+    }
+
+    /// The UTF-16LE and UTF-32LE runs of `data` (whose masks are `masks`), scanned and placed.
+    fn wide_runs(
+        &self,
+        path: &str,
+        members: &[String],
+        data: &[u8],
+        masks: &Masks,
+        out: &mut Vec<Finding>,
+        tally: &mut ContentTally,
+    ) {
         for (width, from) in [(2, Encoding::Utf16), (4, Encoding::Utf32)] {
             let (text, starts) = masks.wide(data, width);
             if !text.is_empty() {
@@ -1118,6 +1154,80 @@ mod tests {
         .map(|(t, off, width)| (t.clone(), pos(off), pos(off + width * t.len())))
         .collect();
         assert_eq!(got, want);
+    }
+
+    /// One NUL must not hide a secret, however the content is read: a byte-order mark in
+    /// front of ASCII, ASCII appended to UTF-16 text, UTF-16 text after the bytes that tell
+    /// binary from text, UTF-16 at an odd offset, a UTF-16 mark in front of UTF-32 (tester 129,
+    /// F1-F4, F6). A real UTF-16 file reports its secret once.
+    #[test]
+    fn no_reading_of_wide_or_binary_content_hides_a_secret() {
+        let rules = Ruleset::builtin();
+        let t =
+            crate::examples::expand("«ghp_{alnum:30}{ghcrc}»", &mut crate::examples::Gen::new(9))
+                .unwrap();
+        let gh = t.text[t.secret].to_string();
+        let le16 = |s: &str| -> Vec<u8> { s.encode_utf16().flat_map(u16::to_le_bytes).collect() };
+        let le32 =
+            |s: &str| -> Vec<u8> { s.chars().flat_map(|c| (c as u32).to_le_bytes()).collect() };
+        let line = format!("token={gh}\n");
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            (
+                "mark, ASCII, NUL",
+                [&b"\xff\xfe"[..], line.as_bytes(), b"\0"].concat(),
+            ),
+            (
+                "UTF-16 text, then ASCII",
+                [
+                    le16("Harmless line.\r\n").repeat(40),
+                    line.clone().into_bytes(),
+                ]
+                .concat(),
+            ),
+            (
+                "ASCII, then UTF-16 past the probe",
+                [vec![b'A'; 7998], b"\n".to_vec(), le16(&line)].concat(),
+            ),
+            (
+                "UTF-16 at an odd offset",
+                [vec![1u8], le16(&line).repeat(30)].concat(),
+            ),
+            (
+                "UTF-16 mark, UTF-32 text",
+                [b"\xff\xfe".to_vec(), le32(&line)].concat(),
+            ),
+        ];
+        for (name, data) in cases {
+            let mut out = Vec::new();
+            let mut tally = ContentTally::default();
+            scan_any(
+                &rules,
+                &ContentOptions::default(),
+                "x",
+                None,
+                &data,
+                &mut out,
+                &mut tally,
+            );
+            assert!(
+                out.iter().any(|f| f.secret.expose_secret() == &gh),
+                "{name}: missed"
+            );
+        }
+        let real = [b"\xff\xfe".to_vec(), le16(&format!("line one\r\n{line}"))].concat();
+        let mut out = Vec::new();
+        let mut tally = ContentTally::default();
+        scan_any(
+            &rules,
+            &ContentOptions::default(),
+            "x",
+            None,
+            &real,
+            &mut out,
+            &mut tally,
+        );
+        let found: Vec<_> = out.iter().map(|f| (f.line, f.decoded.clone())).collect();
+        assert_eq!(found, vec![(2, vec![Encoding::Utf16])]);
     }
 
     #[test]
