@@ -296,6 +296,11 @@ impl Budget {
         }
     }
 
+    /// The bytes unpacked so far under this budget.
+    pub(crate) fn spent(&self) -> u64 {
+        self.bytes.get()
+    }
+
     fn entry(&self) -> Result<(), Stop> {
         self.entries.set(self.entries.get() + 1);
         if self.entries.get() > self.limits.max_entries {

@@ -640,6 +640,9 @@ impl Scanner<'_> {
     /// chance signature and leaves no trace; one that opened and then broke is damaged (a gap),
     /// as is a bomb limit, and so are signatures past [`archive::MAX_EMBEDDED`].
     fn embedded(&self, path: &str, data: &[u8], out: &mut Vec<Finding>, tally: &mut ContentTally) {
+        /// Bytes an embedded stream unpacks before it breaks that make it an archive, damaged,
+        /// rather than bytes that look like a signature by chance.
+        const OPENED_BYTES: u64 = 4096;
         let (found, more) = archive::embedded(data);
         if more {
             tally.limited += 1;
@@ -658,6 +661,7 @@ impl Scanner<'_> {
         for (at, kind) in found {
             let mut t = ContentTally::default();
             let mut got = Vec::new();
+            let before = budget.spent();
             let r = self.open(
                 kind,
                 path,
@@ -669,7 +673,10 @@ impl Scanner<'_> {
                 &mut t,
                 true,
             );
-            let opened = t.members + t.member_binary + t.unsupported > 0;
+            // Opened: a member was read, or the stream unpacked a good deal before it broke
+            // (a gzip cut short is damage, not a chance signature, which breaks at once).
+            let opened = t.members + t.member_binary + t.unsupported > 0
+                || budget.spent() - before >= OPENED_BYTES;
             match r {
                 Err(stop) if stop.is_limit() => {
                     tally.limited += 1;
@@ -1228,6 +1235,49 @@ mod tests {
         );
         let found: Vec<_> = out.iter().map(|f| (f.line, f.decoded.clone())).collect();
         assert_eq!(found, vec![(2, vec![Encoding::Utf16])]);
+    }
+
+    /// A gzip stream inside a program that unpacks for a while and then breaks (cut short) is
+    /// a damaged archive, a gap, not a chance signature (tester 129 F7); bytes that only look
+    /// like a gzip header are still passed over.
+    #[test]
+    fn an_embedded_gzip_cut_short_is_damage() {
+        use std::io::Write as _;
+        let rules = Ruleset::builtin();
+        let body: Vec<u8> = (0..20_000u32)
+            .flat_map(|i| format!("log line {i} ok\n").into_bytes())
+            .collect();
+        let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(&body).unwrap();
+        let gz = z.finish().unwrap();
+        let head = b"\x7fELF\x00\x00junkjunk".repeat(10);
+        let scan = |data: &[u8]| {
+            let mut out = Vec::new();
+            let mut tally = ContentTally::default();
+            scan_any(
+                &rules,
+                &ContentOptions::default(),
+                "x.bin",
+                None,
+                data,
+                &mut out,
+                &mut tally,
+            );
+            tally.corrupt
+        };
+        assert_eq!(scan(&[&head[..], &gz].concat()), 0, "whole");
+        assert_eq!(
+            scan(&[&head[..], &gz[..gz.len() / 2]].concat()),
+            1,
+            "cut short"
+        );
+        let chance = [
+            &head[..],
+            b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xff\xfe\xfd\x01\x02",
+            &head[..],
+        ]
+        .concat();
+        assert_eq!(scan(&chance), 0, "a chance signature");
     }
 
     #[test]
