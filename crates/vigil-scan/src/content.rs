@@ -210,7 +210,7 @@ fn scan_as(
             // still read as binary.
             tally.too_deep += 1;
             tally.note(GapKind::TooDeep, format!("{path} (depth 1)"));
-            Scanner::new(rules, opts, commit).strings(path, &[], data, true, out, tally);
+            Scanner::new(rules, opts, commit).strings(path, &[], data, true, None, out, tally);
             return Read::Binary;
         }
         let budget = Budget::new(opts.archive_limits);
@@ -228,7 +228,7 @@ fn scan_as(
         }
         if kind == archive::Kind::Zip && !data.starts_with(b"PK") {
             // A zip behind a launch script or a program: what comes before it is read too.
-            s.strings(path, &[], data, true, out, tally);
+            s.strings(path, &[], data, true, None, out, tally);
         }
         return Read::Archive;
     }
@@ -253,6 +253,28 @@ fn scan_as(
     s.text(path, &[], data, out, tally);
     s.wide_after(path, &[], data, out, tally);
     Read::Text
+}
+
+/// A reading of wide code units: their width (2: UTF-16, 4: UTF-32), byte order, and the
+/// alignment (offset modulo the width) of the bytes that hold their ASCII characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Wide {
+    width: usize,
+    le: bool,
+    align: usize,
+}
+
+impl Wide {
+    /// The reading a whole buffer decoded as `width`-byte units of byte order `le` from its
+    /// first byte (a byte-order mark is a whole unit) has: its characters' low bytes are at the
+    /// start of each unit (little-endian) or at its end.
+    fn new(width: usize, le: bool) -> Wide {
+        Wide {
+            width,
+            le,
+            align: if le { 0 } else { width - 1 },
+        }
+    }
 }
 
 /// [`scan`], or [`scan_chunked`] when `data` is over the size limit (a blob already in memory).
@@ -381,10 +403,11 @@ pub fn scan_chunked(
     Ok(total)
 }
 
-/// UTF-16 text (Windows `.reg`, `.ps1`, `.config` files often are) as UTF-8: with a byte-order
+/// UTF-16 text (Windows `.reg`, `.ps1`, `.config` files often are) as UTF-8, and whether it is
+/// little-endian: with a byte-order
 /// mark, or without one when its first [`UTF16_PROBE`] bytes read as UTF-16 ASCII text (every
 /// other byte zero, the others printable or line breaks). Unpaired surrogates become U+FFFD.
-pub(crate) fn utf16(data: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn utf16(data: &[u8]) -> Option<(Vec<u8>, bool)> {
     let (le, body) = match data {
         [0xFF, 0xFE, rest @ ..] => (true, rest),
         [0xFE, 0xFF, rest @ ..] => (false, rest),
@@ -413,23 +436,26 @@ pub(crate) fn utf16(data: &[u8]) -> Option<Vec<u8>> {
             }
         }
     };
-    let units = body.chunks_exact(2).map(|p| {
+    // A last, incomplete unit is read with zeros for its missing bytes (little-endian: the
+    // character byte is there; dropping it would cut a secret's last character).
+    let units = body.chunks(2).map(|p| {
+        let b = [p[0], p.get(1).copied().unwrap_or(0)];
         if le {
-            u16::from_le_bytes([p[0], p[1]])
+            u16::from_le_bytes(b)
         } else {
-            u16::from_be_bytes([p[0], p[1]])
+            u16::from_be_bytes(b)
         }
     });
     let text: String = char::decode_utf16(units)
         .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
         .collect();
-    Some(text.into_bytes())
+    Some((text.into_bytes(), le))
 }
 
 /// UTF-32 text as UTF-8: with a byte-order mark (`FF FE 00 00`, `00 00 FE FF`), or without
 /// one when every code unit of its first [`UTF16_PROBE`] bytes is a Unicode scalar and at least
 /// 95% of them are ASCII text. Invalid code units become U+FFFD.
-pub(crate) fn utf32(data: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn utf32(data: &[u8]) -> Option<(Vec<u8>, bool)> {
     let (le, body) = match data {
         [0xFF, 0xFE, 0, 0, rest @ ..] => (true, rest),
         [0, 0, 0xFE, 0xFF, rest @ ..] => (false, rest),
@@ -463,10 +489,11 @@ pub(crate) fn utf32(data: &[u8]) -> Option<Vec<u8>> {
             }
         }
     };
+    // A last, incomplete unit is read with zeros for its missing bytes (as in `utf16`).
     let text: String = body
-        .chunks_exact(4)
+        .chunks(4)
         .map(|p| {
-            let a = [p[0], p[1], p[2], p[3]];
+            let a: [u8; 4] = std::array::from_fn(|k| p.get(k).copied().unwrap_or(0));
             let u = if le {
                 u32::from_le_bytes(a)
             } else {
@@ -475,7 +502,7 @@ pub(crate) fn utf32(data: &[u8]) -> Option<Vec<u8>> {
             char::from_u32(u).unwrap_or(char::REPLACEMENT_CHARACTER)
         })
         .collect();
-    Some(text.into_bytes())
+    Some((text.into_bytes(), le))
 }
 
 /// Bytes looked at to tell UTF-16 text without a byte-order mark from binary.
@@ -734,26 +761,19 @@ impl Scanner<'_> {
         tally: &mut ContentTally,
     ) -> bool {
         let decoded = match utf32(data) {
-            Some(text) => Some((text, Encoding::Utf32)),
-            None => utf16(data).map(|text| (text, Encoding::Utf16)),
+            Some((text, le)) => Some((text, Encoding::Utf32, Wide::new(4, le))),
+            None => utf16(data).map(|(text, le)| (text, Encoding::Utf16, Wide::new(2, le))),
         };
-        let Some((text, from)) = decoded else {
-            self.strings(path, members, data, true, out, tally);
+        let Some((text, from, read)) = decoded else {
+            self.strings(path, members, data, true, None, out, tally);
             return false;
         };
-        let first = out.len();
         self.text_wide(path, members, &text, from, out, tally);
+        // Every other reading of the bytes; the runs the decoding read are not read twice.
         let mut runs = Vec::new();
-        self.strings(path, members, data, true, &mut runs, tally);
-        let seen: std::collections::HashSet<(&str, &str, usize)> = out[first..]
-            .iter()
-            .map(|f| (f.rule.as_str(), f.secret.expose_secret().as_str(), f.line))
-            .collect();
+        self.strings(path, members, data, true, Some(read), &mut runs, tally);
         // Path rules were reported by the decoded reading.
-        runs.retain(|f| {
-            let secret = f.secret.expose_secret();
-            !secret.is_empty() && !seen.contains(&(f.rule.as_str(), secret.as_str(), f.line))
-        });
+        runs.retain(|f| !f.secret.expose_secret().is_empty());
         out.extend(runs);
         true
     }
@@ -769,7 +789,7 @@ impl Scanner<'_> {
         tally: &mut ContentTally,
     ) {
         if memchr::memchr(0, data).is_some() {
-            self.strings(path, members, data, false, out, tally);
+            self.strings(path, members, data, false, None, out, tally);
         }
     }
 
@@ -778,18 +798,20 @@ impl Scanner<'_> {
     /// match spans two runs), then UTF-16LE and UTF-32LE runs at every byte alignment, looked
     /// for only where NUL-interleaved text is, marked `decoded: utf-16` (`utf-32`); each
     /// finding placed where its bytes are in the file.
+    #[allow(clippy::too_many_arguments)] // the buffer's place, and which runs to read
     fn strings(
         &self,
         path: &str,
         members: &[String],
         data: &[u8],
         ascii_runs: bool,
+        read: Option<Wide>,
         out: &mut Vec<Finding>,
         tally: &mut ContentTally,
     ) {
         let masks = Masks::new(data);
         if !ascii_runs {
-            return self.wide_runs(path, members, data, &masks, out, tally);
+            return self.wide_runs(path, members, data, &masks, read, out, tally);
         }
         // The runs are gathered in a buffer kept per thread (taken, so a nested call gets its
         // own): fresh pages for every binary file cost more than reading it.
@@ -809,21 +831,34 @@ impl Scanner<'_> {
         if ascii.capacity() <= KEEP_SCRATCH {
             ASCII.with_borrow_mut(|a| *a = ascii);
         }
-        self.wide_runs(path, members, data, &masks, out, tally);
+        self.wide_runs(path, members, data, &masks, read, out, tally);
     }
 
-    /// The UTF-16LE and UTF-32LE runs of `data` (whose masks are `masks`), scanned and placed.
+    /// The UTF-16 and UTF-32 runs of `data` (whose masks are `masks`), little- and big-endian,
+    /// at every alignment but the one `read` (a decoding of the whole buffer) covered, scanned
+    /// and placed. A run both byte orders read (`\0k\0e\0y\0`) is reported once.
+    #[allow(clippy::too_many_arguments)]
     fn wide_runs(
         &self,
         path: &str,
         members: &[String],
         data: &[u8],
         masks: &Masks,
+        read: Option<Wide>,
         out: &mut Vec<Finding>,
         tally: &mut ContentTally,
     ) {
-        for (width, from) in [(2, Encoding::Utf16), (4, Encoding::Utf32)] {
-            let (text, starts) = masks.wide(data, width);
+        let first = out.len();
+        for (width, le, from) in [
+            (2, true, Encoding::Utf16),
+            (4, true, Encoding::Utf32),
+            (2, false, Encoding::Utf16),
+            (4, false, Encoding::Utf32),
+        ] {
+            // The decoding read every unit whose character byte sits at its alignment, in
+            // either byte order (a big-endian unit's zero is the little-endian one before).
+            let skip = read.filter(|r| r.width == width).map(|r| r.align);
+            let (text, starts) = masks.wide(data, width, le, skip);
             if !text.is_empty() {
                 self.runs_placed(
                     path,
@@ -837,11 +872,21 @@ impl Scanner<'_> {
                 );
             }
         }
+        let mut seen = std::collections::HashSet::new();
+        let mut found = out.split_off(first);
+        found.retain(|f| {
+            seen.insert((
+                f.rule.clone(),
+                f.secret.expose_secret().clone(),
+                (f.line, f.column, f.end_line, f.end_column),
+            ))
+        });
+        out.extend(found);
     }
 
     /// The runs of binary content (`text.0`, line `n` starting at byte `text.1[n - 1]` of
-    /// `data`) of `width`-byte code units (1: ASCII; 2: UTF-16LE and 4: UTF-32LE, read `from`
-    /// that encoding), scanned and placed on their bytes. Rules that match by path alone are
+    /// `data`, a character's byte) of `width`-byte code units (1: ASCII; 2: UTF-16 and 4:
+    /// UTF-32, read `from` that encoding), scanned and placed on their bytes. Rules that match by path alone are
     /// reported by the ASCII pass only.
     #[allow(clippy::too_many_arguments)]
     fn runs_placed(
@@ -1178,6 +1223,10 @@ mod tests {
         let le32 =
             |s: &str| -> Vec<u8> { s.chars().flat_map(|c| (c as u32).to_le_bytes()).collect() };
         let line = format!("token={gh}\n");
+        let word = line.trim_end();
+        let be16 = |s: &str| -> Vec<u8> { s.encode_utf16().flat_map(u16::to_be_bytes).collect() };
+        let be32 =
+            |s: &str| -> Vec<u8> { s.chars().flat_map(|c| (c as u32).to_be_bytes()).collect() };
         let cases: Vec<(&str, Vec<u8>)> = vec![
             (
                 "mark, ASCII, NUL",
@@ -1203,6 +1252,25 @@ mod tests {
                 "UTF-16 mark, UTF-32 text",
                 [b"\xff\xfe".to_vec(), le32(&line)].concat(),
             ),
+            // Tester 130: a byte, then big-endian text to the end (read as little-endian from
+            // the first byte, whose last unit has one byte); big-endian after a NUL in text,
+            // and inside a binary before junk.
+            (
+                "a byte, then UTF-16BE",
+                [b"Q".to_vec(), be16(word)].concat(),
+            ),
+            (
+                "a byte, then UTF-32BE",
+                [b"Q".to_vec(), be32(word)].concat(),
+            ),
+            (
+                "text, NUL, UTF-16BE",
+                [b"hello\x00world\n".to_vec(), be16(word)].concat(),
+            ),
+            (
+                "binary, UTF-16BE, junk",
+                [vec![7u8; 64], vec![0], be16(word), vec![0xff, 0x80]].concat(),
+            ),
         ];
         for (name, data) in cases {
             let mut out = Vec::new();
@@ -1221,7 +1289,12 @@ mod tests {
                 "{name}: missed"
             );
         }
-        let real = [b"\xff\xfe".to_vec(), le16(&format!("line one\r\n{line}"))].concat();
+        // A character holding a 0x0A byte (U+010A) before the secret does not make it twice.
+        let real = [
+            b"\xff\xfe".to_vec(),
+            le16(&format!("line one\r\n\u{10a} {line}")),
+        ]
+        .concat();
         let mut out = Vec::new();
         let mut tally = ContentTally::default();
         scan_any(
@@ -1286,16 +1359,16 @@ mod tests {
         let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
         let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
         for (bytes, bom) in [(&le, [0xFF, 0xFE]), (&be, [0xFE, 0xFF])] {
-            assert_eq!(utf16(bytes).as_deref(), Some(text.as_bytes()));
+            assert_eq!(utf16(bytes).map(|t| t.0).as_deref(), Some(text.as_bytes()));
             let with = [bom.as_slice(), bytes].concat();
-            assert_eq!(utf16(&with).as_deref(), Some(text.as_bytes()));
+            assert_eq!(utf16(&with).map(|t| t.0).as_deref(), Some(text.as_bytes()));
         }
         let accented: Vec<u8> = [0xFF, 0xFE]
             .into_iter()
             .chain("mot de passe: é".encode_utf16().flat_map(u16::to_le_bytes))
             .collect();
         assert_eq!(
-            utf16(&accented).as_deref(),
+            utf16(&accented).map(|t| t.0).as_deref(),
             Some("mot de passe: é".as_bytes())
         );
         assert_eq!(

@@ -199,24 +199,48 @@ impl Masks {
         j
     }
 
-    /// The little-endian runs of `width`-byte code units (2: UTF-16LE, 4: UTF-32LE) of `data`
-    /// that are printable ASCII or tabs, at every byte alignment, of at least 4 (`strings`'s default)
-    /// characters: one per line of the returned text (alignment 0's runs first, then 1's…),
-    /// with the byte offset each starts at. Empty, at the cost of a few word operations per 64
-    /// bytes, when `data` holds no such run.
-    pub(crate) fn wide(&self, data: &[u8], width: usize) -> (Vec<u8>, Vec<usize>) {
+    /// The runs of `width`-byte code units (2: UTF-16, 4: UTF-32) of `data`, little-endian
+    /// (`le`) or big-endian, that are printable ASCII or tabs, at every byte alignment (but
+    /// `skip`, the alignment of the characters' bytes of a reading already done), of at least
+    /// 4 (`strings`'s default) characters: one per line of the returned text (alignment 0's
+    /// runs first, then 1's…), with the offset of each run's first character byte. Empty, at the
+    /// cost of a few word operations per 64 bytes, when `data` holds no such run.
+    pub(crate) fn wide(
+        &self,
+        data: &[u8],
+        width: usize,
+        le: bool,
+        skip: Option<usize>,
+    ) -> (Vec<u8>, Vec<usize>) {
         let (q, z) = (&self.q, &self.z);
-        // Bit i: a code unit of text starts at byte i.
-        let unit: Vec<u64> = pairs(z)
-            .zip(q)
-            .map(|((c, n), &q)| {
-                let mut u = q & on(c, n, 1);
-                if width == 4 {
-                    u &= on(c, n, 2) & on(c, n, 3);
-                }
-                u
-            })
-            .collect();
+        // Bit i: the character byte of a code unit of text is at byte i (the unit's other bytes,
+        // after it little-endian and before it big-endian, are zeros).
+        let unit: Vec<u64> = if le {
+            pairs(z)
+                .zip(q)
+                .map(|((c, n), &q)| {
+                    let mut u = q & on(c, n, 1);
+                    if width == 4 {
+                        u &= on(c, n, 2) & on(c, n, 3);
+                    }
+                    u
+                })
+                .collect()
+        } else {
+            let mut before = 0u64;
+            z.iter()
+                .zip(q)
+                .map(|(&c, &q)| {
+                    let back = |k: u32| c << k | before >> (64 - k);
+                    let mut u = q & back(1);
+                    if width == 4 {
+                        u &= back(2) & back(3);
+                    }
+                    before = c;
+                    u
+                })
+                .collect()
+        };
         let step = width as u32;
         let mut runs: Vec<(usize, usize, usize)> = Vec::new();
         let mut covered = [0usize; 4];
@@ -227,11 +251,11 @@ impl Masks {
                 starts &= starts - 1;
                 let a = i % width;
                 // Positions come in order: the first one of a run is where it starts.
-                if i < covered[a] {
+                if i < covered[a] || skip == Some(a) {
                     continue;
                 }
                 let mut e = i;
-                while e + width <= self.len && unit[e / 64] >> (e % 64) & 1 != 0 {
+                while e < self.len && unit[e / 64] >> (e % 64) & 1 != 0 {
                     e += width;
                 }
                 runs.push((a, i, e));
@@ -242,7 +266,7 @@ impl Masks {
         let (mut text, mut starts) = (Vec::new(), Vec::with_capacity(runs.len()));
         for (_, s, e) in runs {
             starts.push(s);
-            text.extend(data[s..e].chunks(width).map(|u| u[0]));
+            text.extend(data[s..e.min(data.len())].chunks(width).map(|u| u[0]));
             text.push(b'\n');
         }
         (text, starts)
@@ -333,16 +357,22 @@ mod tests {
         (text, starts)
     }
 
-    fn wide_walk(data: &[u8], width: usize) -> (Vec<u8>, Vec<usize>) {
+    fn wide_walk(data: &[u8], width: usize, le: bool) -> (Vec<u8>, Vec<usize>) {
+        // A unit of text with its character byte at `i`: the unit's other bytes are zeros.
         let unit = |i: usize| {
-            i + width <= data.len()
-                && data[i + 1..i + width].iter().all(|&b| b == 0)
-                && ((0x20..0x7f).contains(&data[i]) || data[i] == b'\t')
+            if i >= data.len() || !((0x20..0x7f).contains(&data[i]) || data[i] == b'\t') {
+                return false;
+            }
+            if le {
+                i + width <= data.len() && data[i + 1..i + width].iter().all(|&b| b == 0)
+            } else {
+                i + 1 >= width && data[i + 1 - width..i].iter().all(|&b| b == 0)
+            }
         };
         let (mut text, mut starts) = (Vec::new(), Vec::new());
         for align in 0..width {
             let mut i = align;
-            while i + width <= data.len() {
+            while i < data.len() {
                 if !unit(i) {
                     i += width;
                     continue;
@@ -353,7 +383,7 @@ mod tests {
                 }
                 if (i - s) / width >= MIN_RUN {
                     starts.push(s);
-                    text.extend(data[s..i].iter().step_by(width));
+                    text.extend(data[s..i.min(data.len())].iter().step_by(width));
                     text.push(b'\n');
                 }
             }
@@ -382,7 +412,9 @@ mod tests {
             let n = m.runs(&data, &mut text, &mut starts);
             prop_assert_eq!((text[..n].to_vec(), starts), runs_walk(&data));
             for width in [2, 4] {
-                prop_assert_eq!(m.wide(&data, width), wide_walk(&data, width));
+                for le in [true, false] {
+                    prop_assert_eq!(m.wide(&data, width, le, None), wide_walk(&data, width, le));
+                }
             }
         });
     }
