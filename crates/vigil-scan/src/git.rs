@@ -1687,19 +1687,21 @@ fn introduced(
     }
 }
 
-/// A path as reports show it, losslessly and injectively: UTF-8 without a backslash as it is;
-/// otherwise every byte that is not UTF-8 as `\xNN` and every backslash as `\\` (a lossy `�`
-/// would make two paths one and hide which file holds the secret, and a name that holds
-/// `\xfe` literally must not read as the byte 0xFE).
+/// A path as reports show it, losslessly and injectively: UTF-8 without a backslash or `!` as
+/// it is; otherwise every byte that is not UTF-8 as `\xNN`, every backslash as `\\` (a lossy
+/// `�` would make two paths one and hide which file holds the secret, and a name that holds
+/// `\xfe` literally must not read as the byte 0xFE) and every `!` as `\x21` (`!` separates an
+/// archive from its member: a file named `app.zip!conf.txt` must not share a name, a
+/// fingerprint or an ignore entry with the member `conf.txt` of `app.zip`).
 pub(crate) fn path_text(bytes: &[u8]) -> String {
     if let Ok(s) = std::str::from_utf8(bytes) {
-        if !s.contains('\\') {
+        if !s.contains(['\\', '!']) {
             return s.to_owned();
         }
     }
     let mut out = String::with_capacity(bytes.len() + 8);
     for chunk in bytes.utf8_chunks() {
-        out.push_str(&chunk.valid().replace('\\', "\\\\"));
+        out.push_str(&chunk.valid().replace('\\', "\\\\").replace('!', "\\x21"));
         for b in chunk.invalid() {
             out.push_str(&format!("\\x{b:02x}"));
         }
@@ -3677,6 +3679,26 @@ pub fn scan_staged_watching(
 
 #[cfg(test)]
 mod tests {
+    /// Paths as shown are one-to-one: a `!` (the archive-member separator), a backslash and a
+    /// byte that is not UTF-8 are escaped, and a name spelling an escape stays apart from it.
+    #[test]
+    fn shown_paths_never_meet() {
+        let names: [&[u8]; 7] = [
+            b"app.zip!conf.txt",
+            b"app.zip\\x21conf.txt",
+            b"app.zip\\\\x21conf.txt",
+            b"a\\b",
+            b"a\xfeb",
+            b"a\\xfeb",
+            b"plain/name.txt",
+        ];
+        let shown: Vec<String> = names.iter().map(|n| super::path_text(n)).collect();
+        assert_eq!(shown[0], "app.zip\\x21conf.txt");
+        assert_eq!(shown[6], "plain/name.txt");
+        let distinct: std::collections::HashSet<&String> = shown.iter().collect();
+        assert_eq!(distinct.len(), names.len(), "{shown:?}");
+        assert!(shown.iter().all(|s| !s.contains('!')));
+    }
 
     /// The fast blob hash is Git's: it accepts a blob's own bytes (empty, short, over a SHA-1
     /// block, with a NUL) and nothing else.
