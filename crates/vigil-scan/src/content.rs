@@ -1353,6 +1353,60 @@ mod tests {
         assert_eq!(scan(&chance), 0, "a chance signature");
     }
 
+    /// An inline marker never reaches across a break an editor shows as a new line (a lone
+    /// `\r`, U+2028, a form feed; tester 131): the line above or below is not allowed by it.
+    /// CRLF line ends are one line break.
+    #[test]
+    fn markers_stop_at_breaks_the_eye_sees() {
+        let rules = Ruleset::builtin();
+        let t =
+            crate::examples::expand("«ghp_{alnum:30}{ghcrc}»", &mut crate::examples::Gen::new(4))
+                .unwrap();
+        let gh = t.text[t.secret].to_string();
+        let found = |text: String| {
+            let mut out = Vec::new();
+            let mut tally = ContentTally::default();
+            scan_any(
+                &rules,
+                &ContentOptions::default(),
+                "a.py",
+                None,
+                text.as_bytes(),
+                &mut out,
+                &mut tally,
+            );
+            out.iter().any(|f| f.secret.expose_secret() == &gh)
+        };
+        assert!(
+            found(format!("a = \"{gh}\"\r# gitleaks:allow\n")),
+            "lone CR"
+        );
+        assert!(
+            found(format!("a = \"{gh}\"\u{2028}# gitleaks:allow\n")),
+            "U+2028"
+        );
+        assert!(
+            found(format!("a = \"{gh}\"\x0c# gitleaks:allow\n")),
+            "form feed"
+        );
+        assert!(
+            found(format!(
+                "# pragma: allowlist nextline secret\nx=1\ry = \"{gh}\"\n"
+            )),
+            "next line, lone CR"
+        );
+        assert!(
+            !found(format!("a = \"{gh}\"  # gitleaks:allow\r\n")),
+            "CRLF, same line"
+        );
+        assert!(
+            !found(format!(
+                "# pragma: allowlist nextline secret\r\ny = \"{gh}\"\r\n"
+            )),
+            "CRLF, next line"
+        );
+    }
+
     #[test]
     fn utf16_is_told_from_binary() {
         let text = "password = Xk9Qw2Lp7Zr4mTy8\r\n"; // vigil:allow (a fixture)

@@ -674,10 +674,15 @@ const NEXT_LINE_MARKER: &[u8] = b"pragma: allowlist nextline secret";
 /// Where inline markers are in one buffer, found in one pass, so that asking about each of many
 /// hits costs a binary search rather than a read of its whole line.
 pub(crate) struct Markers {
-    /// 1-based lines holding a same-line marker, ascending.
-    same: Vec<usize>,
-    /// 1-based lines holding detect-secrets's next-line marker, ascending.
-    next: Vec<usize>,
+    /// 1-based lines holding a same-line marker, with where its `allow` is, ascending.
+    same: Vec<(usize, usize)>,
+    /// 1-based lines holding detect-secrets's next-line marker, with where its `allow` is,
+    /// ascending.
+    next: Vec<(usize, usize)>,
+    /// Where the text breaks a line for the eye but not for `\n` counting (a lone `\r`, a form
+    /// feed, a vertical tab, NEL, U+2028, U+2029), ascending: a marker never reaches across one
+    /// (an editor shows `secret\r# gitleaks:allow` as two lines).
+    breaks: Vec<usize>,
 }
 
 impl Markers {
@@ -693,29 +698,58 @@ impl Markers {
             };
             let line = lines.position(p).0;
             if has(NEXT_LINE_MARKER) {
-                next.push(line);
+                next.push((line, p));
             } else if SAME_LINE_MARKERS.iter().any(|m| has(m)) {
-                same.push(line);
+                same.push((line, p));
             }
         }
-        same.dedup();
-        next.dedup();
-        Markers { same, next }
+        let breaks = if same.is_empty() && next.is_empty() {
+            Vec::new()
+        } else {
+            visual_breaks(data)
+        };
+        Markers { same, next, breaks }
     }
 
     /// Whether an inline marker allows the match at `start..end`: on one of its lines, or
-    /// (`pragma: allowlist nextline secret`) on the line before.
+    /// (`pragma: allowlist nextline secret`) on the line before, with no break for the eye
+    /// between the marker and the match.
     pub(crate) fn allows(&self, lines: &LineIndex, start: usize, end: usize) -> bool {
         if self.same.is_empty() && self.next.is_empty() {
             return false;
         }
+        let apart = |a: usize, b: usize| {
+            let k = self.breaks.partition_point(|&x| x < a);
+            self.breaks.get(k).is_some_and(|&x| x < b)
+        };
         let (first, last) = (lines.position(start).0, lines.position(end).0);
-        let i = self.same.partition_point(|&l| l < first);
-        if self.same.get(i).is_some_and(|&l| l <= last) {
+        let i = self.same.partition_point(|&(l, _)| l < first);
+        if self.same[i..]
+            .iter()
+            .take_while(|&&(l, _)| l <= last)
+            .any(|&(_, p)| !apart(p.min(start), p.max(end)))
+        {
             return true;
         }
-        first > 1 && self.next.binary_search(&(first - 1)).is_ok()
+        first > 1
+            && self
+                .next
+                .iter()
+                .any(|&(l, p)| l == first - 1 && !apart(p, start))
     }
+}
+
+/// The offsets in `data` where a line breaks for the eye but not for `\n` counting: a `\r`
+/// not followed by `\n`, a form feed, a vertical tab, and NEL, U+2028 and U+2029 in UTF-8.
+fn visual_breaks(data: &[u8]) -> Vec<usize> {
+    let mut out: Vec<usize> = memchr::memchr3_iter(b'\r', 0x0b, 0x0c, data)
+        .filter(|&i| !(data[i] == b'\r' && data.get(i + 1) == Some(&b'\n')))
+        .collect();
+    for seq in [&b"\xc2\x85"[..], b"\xe2\x80\xa8", b"\xe2\x80\xa9"] {
+        out.extend(memchr::memmem::find_iter(data, seq));
+    }
+    out.sort_unstable();
+    out
 }
 
 /// Whether the secret is (part of) a value that is already encrypted: a `vseal:` value, a
