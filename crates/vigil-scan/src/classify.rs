@@ -179,11 +179,15 @@ fn sse2_lead(block: &[u8; 32]) -> (u32, u32) {
 
 /// The classes of a binary file's bytes as bit masks of one block (`strings.rs`): printable
 /// (ASCII printable, tab and line breaks), text a wide code unit may hold (ASCII printable and
-/// tab), and zero bytes.
+/// tab), and zero bytes: AVX2 compares where the CPU has it, SSE2 otherwise on x86_64.
 #[inline]
 pub(crate) fn text_masks(block: &[u8; 64]) -> [u64; 3] {
     #[cfg(target_arch = "x86_64")]
     {
+        if has_avx2() {
+            // SAFETY: the CPU has AVX2 (checked above).
+            return unsafe { avx2_text_block(block) };
+        }
         // SAFETY: SSE2 is part of the x86_64 baseline: every CPU this code runs on has it.
         unsafe { sse2_text(block) }
     }
@@ -211,29 +215,10 @@ fn portable_text(block: &[u8; 64]) -> [u64; 3] {
 }
 
 /// [`text_masks`] of every whole 64-byte block of `data`, in order, pushed onto `out`'s three
-/// vectors (AVX2 where the CPU has it, in one call for the whole buffer).
-pub(crate) fn text_masks_of(data: &[u8], out: [&mut Vec<u64>; 3]) {
-    #[cfg(target_arch = "x86_64")]
-    if has_avx2() {
-        // SAFETY: the CPU has AVX2 (checked above).
-        unsafe { avx2_text(data, out) };
-        return;
-    }
-    let [p, q, z] = out;
+/// vectors.
+pub(crate) fn text_masks_of(data: &[u8], [p, q, z]: [&mut Vec<u64>; 3]) {
     for c in data.chunks_exact(64) {
         let [a, b, c] = text_masks(c.try_into().expect("64 bytes"));
-        p.push(a);
-        q.push(b);
-        z.push(c);
-    }
-}
-
-/// [`text_masks_of`] thirty-two bytes at a time, for CPUs with AVX2: the same range checks.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn avx2_text(data: &[u8], [p, q, z]: [&mut Vec<u64>; 3]) {
-    for block in data.chunks_exact(64) {
-        let [a, b, c] = avx2_text_block(block.try_into().expect("64 bytes"));
         p.push(a);
         q.push(b);
         z.push(c);
@@ -384,6 +369,9 @@ mod tests {
         proptest!(ProptestConfig::with_cases(4000), |(v in proptest::collection::vec(any::<u8>(), 64))| {
             let block: [u8; 64] = v.try_into().unwrap();
             prop_assert_eq!(text_masks(&block), portable_text(&block));
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: SSE2 is part of the x86_64 baseline.
+            prop_assert_eq!(unsafe { sse2_text(&block) }, portable_text(&block));
         });
         // Whole buffers, block by block (AVX2 where the CPU has it).
         proptest!(ProptestConfig::with_cases(500), |(v in proptest::collection::vec(any::<u8>(), 0..400))| {

@@ -210,7 +210,7 @@ fn scan_as(
             // still read as binary.
             tally.too_deep += 1;
             tally.note(GapKind::TooDeep, format!("{path} (depth 1)"));
-            Scanner::new(rules, opts, commit).strings(path, &[], data, true, None, out, tally);
+            Scanner::new(rules, opts, commit).strings(path, &[], data, None, out, tally);
             return Read::Binary;
         }
         let budget = Budget::new(opts.archive_limits);
@@ -228,7 +228,7 @@ fn scan_as(
         }
         if kind == archive::Kind::Zip && !data.starts_with(b"PK") {
             // A zip behind a launch script or a program: what comes before it is read too.
-            s.strings(path, &[], data, true, None, out, tally);
+            s.strings(path, &[], data, None, out, tally);
         }
         return Read::Archive;
     }
@@ -765,13 +765,13 @@ impl Scanner<'_> {
             None => utf16(data).map(|(text, le)| (text, Encoding::Utf16, Wide::new(2, le))),
         };
         let Some((text, from, read)) = decoded else {
-            self.strings(path, members, data, true, None, out, tally);
+            self.strings(path, members, data, None, out, tally);
             return false;
         };
         self.text_wide(path, members, &text, from, out, tally);
         // Every other reading of the bytes; the runs the decoding read are not read twice.
         let mut runs = Vec::new();
-        self.strings(path, members, data, true, Some(read), &mut runs, tally);
+        self.strings(path, members, data, Some(read), &mut runs, tally);
         // Path rules were reported by the decoded reading.
         runs.retain(|f| !f.secret.expose_secret().is_empty());
         out.extend(runs);
@@ -789,7 +789,7 @@ impl Scanner<'_> {
         tally: &mut ContentTally,
     ) {
         if memchr::memchr(0, data).is_some() {
-            self.strings(path, members, data, false, None, out, tally);
+            self.wide_runs(path, members, data, &Masks::new(data), None, out, tally);
         }
     }
 
@@ -798,21 +798,16 @@ impl Scanner<'_> {
     /// match spans two runs), then UTF-16LE and UTF-32LE runs at every byte alignment, looked
     /// for only where NUL-interleaved text is, marked `decoded: utf-16` (`utf-32`); each
     /// finding placed where its bytes are in the file.
-    #[allow(clippy::too_many_arguments)] // the buffer's place, and which runs to read
     fn strings(
         &self,
         path: &str,
         members: &[String],
         data: &[u8],
-        ascii_runs: bool,
         read: Option<Wide>,
         out: &mut Vec<Finding>,
         tally: &mut ContentTally,
     ) {
         let masks = Masks::new(data);
-        if !ascii_runs {
-            return self.wide_runs(path, members, data, &masks, read, out, tally);
-        }
         // The runs are gathered in a buffer kept per thread (taken, so a nested call gets its
         // own): fresh pages for every binary file cost more than reading it.
         let mut ascii = ASCII.with_borrow_mut(std::mem::take);
@@ -1133,6 +1128,22 @@ mod tests {
         }
     }
 
+    /// The findings, tally and reading of one buffer scanned with the default options.
+    fn scanned(rules: &Ruleset, path: &str, data: &[u8]) -> (Vec<Finding>, ContentTally, Read) {
+        let mut out = Vec::new();
+        let mut tally = ContentTally::default();
+        let read = scan_any(
+            rules,
+            &ContentOptions::default(),
+            path,
+            None,
+            data,
+            &mut out,
+            &mut tally,
+        );
+        (out, tally, read)
+    }
+
     /// A binary file's runs are read one after another, without the bytes around them: each
     /// finding is still placed on its own bytes in the file (line and byte column of the file),
     /// after junk, after a line break inside a run, after a lone line break in the junk, and
@@ -1173,17 +1184,7 @@ mod tests {
                 + 1;
             (line, col)
         };
-        let mut out = Vec::new();
-        let mut tally = ContentTally::default();
-        let read = scan_any(
-            &rules,
-            &ContentOptions::default(),
-            "x.bin",
-            None,
-            &data,
-            &mut out,
-            &mut tally,
-        );
+        let (out, _, read) = scanned(&rules, "x.bin", &data);
         assert_eq!(read, Read::Binary);
         let mut got: Vec<_> = out
             .iter()
@@ -1273,17 +1274,7 @@ mod tests {
             ),
         ];
         for (name, data) in cases {
-            let mut out = Vec::new();
-            let mut tally = ContentTally::default();
-            scan_any(
-                &rules,
-                &ContentOptions::default(),
-                "x",
-                None,
-                &data,
-                &mut out,
-                &mut tally,
-            );
+            let (out, _, _) = scanned(&rules, "x", &data);
             assert!(
                 out.iter().any(|f| f.secret.expose_secret() == &gh),
                 "{name}: missed"
@@ -1295,17 +1286,7 @@ mod tests {
             le16(&format!("line one\r\n\u{10a} {line}")),
         ]
         .concat();
-        let mut out = Vec::new();
-        let mut tally = ContentTally::default();
-        scan_any(
-            &rules,
-            &ContentOptions::default(),
-            "x",
-            None,
-            &real,
-            &mut out,
-            &mut tally,
-        );
+        let (out, _, _) = scanned(&rules, "x", &real);
         let found: Vec<_> = out.iter().map(|f| (f.line, f.decoded.clone())).collect();
         assert_eq!(found, vec![(2, vec![Encoding::Utf16])]);
     }
@@ -1325,17 +1306,7 @@ mod tests {
         let gz = z.finish().unwrap();
         let head = b"\x7fELF\x00\x00junkjunk".repeat(10);
         let scan = |data: &[u8]| {
-            let mut out = Vec::new();
-            let mut tally = ContentTally::default();
-            scan_any(
-                &rules,
-                &ContentOptions::default(),
-                "x.bin",
-                None,
-                data,
-                &mut out,
-                &mut tally,
-            );
+            let (_, tally, _) = scanned(&rules, "x.bin", data);
             tally.corrupt
         };
         assert_eq!(scan(&[&head[..], &gz].concat()), 0, "whole");
@@ -1364,17 +1335,7 @@ mod tests {
                 .unwrap();
         let gh = t.text[t.secret].to_string();
         let found = |text: String| {
-            let mut out = Vec::new();
-            let mut tally = ContentTally::default();
-            scan_any(
-                &rules,
-                &ContentOptions::default(),
-                "a.py",
-                None,
-                text.as_bytes(),
-                &mut out,
-                &mut tally,
-            );
+            let (out, _, _) = scanned(&rules, "a.py", text.as_bytes());
             out.iter().any(|f| f.secret.expose_secret() == &gh)
         };
         assert!(
