@@ -285,7 +285,7 @@ impl LogPatterns {
             .expect("URL pattern compiles"),
             // Also in a query string or a form: `authorization=Bearer%20…`, `Bearer+…`.
             auth: Regex::new(
-                r#"(?i)authorization["']?\s*[:=]\s*["']?(?:bearer|basic|token|bot)(?:\s|\+|%20)+([A-Za-z0-9._~+/=-]{8,})"#,
+                r#"(?i)authorization["']?\s*[:=]\s*["']?(?:bearer|basic|token|bot)(?:\s|\+|%20)+<?([A-Za-z0-9._~+/=-]{8,})"#,
             )
             .expect("authorization pattern compiles"),
             // HTTP Digest: the user name and realm are not secret, the `response` hash (of the
@@ -1514,6 +1514,13 @@ mod tests {
     /// alone in the input (no other line holding the usual spelling).
     #[test]
     fn authorization_in_any_case_is_masked() {
+        // A credential in angle brackets (`Bearer <…>`) is masked too, the brackets kept.
+        let text = "Authorization: Bearer <abcdefgh12345678opaque>\n";
+        let (out, _) = run(text.as_bytes(), RedactOptions::default());
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "Authorization: Bearer <[REDACTED:authorization]>\n"
+        );
         for name in [
             "AUTHorization",
             "x-AuthoriZation",
