@@ -74,7 +74,7 @@ pub fn line(format: AccessFormat, entry: &Entry<'_>, at: SystemTime) -> String {
 #[derive(Default)]
 struct Memo {
     generation: usize,
-    known: std::collections::HashMap<Box<str>, Option<Box<str>>>,
+    known: std::collections::HashMap<Box<str>, Option<Box<str>>, foldhash::fast::RandomState>,
 }
 
 /// Texts a worker's memo holds at most.
@@ -83,16 +83,21 @@ const MEMO: usize = 1024;
 const MEMO_LEN: usize = 256;
 
 impl Memo {
-    fn redact<'t>(&mut self, text: &'t str) -> std::borrow::Cow<'t, str> {
-        use std::borrow::Cow;
-        use vigil_core::redact::{generation, redact};
-        if text.len() > MEMO_LEN {
-            return redact(text);
-        }
-        let now = generation();
+    /// Forgets every answer when a secret value was registered since the last line (one look
+    /// at the registry per line, not per field).
+    fn refresh(&mut self) {
+        let now = vigil_core::redact::generation();
         if now != self.generation {
             self.known.clear();
             self.generation = now;
+        }
+    }
+
+    fn redact<'t>(&mut self, text: &'t str) -> std::borrow::Cow<'t, str> {
+        use std::borrow::Cow;
+        use vigil_core::redact::redact;
+        if text.len() > MEMO_LEN {
+            return redact(text);
         }
         if let Some(known) = self.known.get(text) {
             return match known {
@@ -123,6 +128,7 @@ fn push_line(
     entry: &Entry<'_>,
     at: SystemTime,
 ) {
+    memo.refresh();
     let (subject, http_method, rpc_method, tool) = (
         memo.redact(entry.subject),
         memo.redact(entry.http_method),

@@ -15,11 +15,16 @@ use crate::metrics::Reason;
 use crate::scan::Scanned;
 use crate::service::Flow;
 use bytes::Bytes;
-use http::header::{HeaderMap, HeaderValue};
+use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http::{Response, StatusCode};
 use std::net::IpAddr;
 
-const MCP_PROTOCOL_VERSION: &str = "mcp-protocol-version";
+/// The 2026-07-28 headers that mirror the body's method and tool name.
+const MCP_METHOD: HeaderName = HeaderName::from_static("mcp-method");
+/// See [`MCP_METHOD`].
+const MCP_NAME: HeaderName = HeaderName::from_static("mcp-name");
+/// The protocol version a request says it speaks.
+const MCP_PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
 
 /// One `tools/call` of a request, as the audit records it.
 #[derive(Debug, Clone)]
@@ -84,20 +89,23 @@ pub(crate) async fn stage(
     // `Mcp-Method` and `Mcp-Name` mirror the body from 2026-07-28 on, where they are checked;
     // from an older client they are checked against nothing, so an upstream that routes by
     // them whatever the version never gets them.
-    if !mcp::mirrors_headers(
-        headers
-            .get(MCP_PROTOCOL_VERSION)
-            .and_then(|v| v.to_str().ok()),
-    ) {
-        headers.remove("mcp-method");
-        headers.remove("mcp-name");
+    // One walk over the headers for the version and the mirrors, not a lookup of each.
+    let (mut version, mut mirrors) = (None, false);
+    for (k, v) in headers.iter() {
+        if k == MCP_PROTOCOL_VERSION {
+            version = version.or(Some(v.clone()));
+        } else if k == MCP_METHOD || k == MCP_NAME {
+            mirrors = true;
+        }
+    }
+    let version = version.as_ref().and_then(|v| v.to_str().ok());
+    if mirrors && !mcp::mirrors_headers(version) {
+        headers.remove(MCP_METHOD);
+        headers.remove(MCP_NAME);
     }
     let Some(method) = cx.method else {
         return Flow::Next(bytes);
     };
-    let version = headers
-        .get(MCP_PROTOCOL_VERSION)
-        .and_then(|v| v.to_str().ok());
     let batch = method.starts_with('[');
     if batch && !mcp::batches_allowed(version) {
         refused(gw, "batch");

@@ -13,6 +13,14 @@ use std::net::IpAddr;
 /// The well-known path of RFC 9728 metadata.
 pub const METADATA: &str = "/.well-known/oauth-protected-resource";
 
+/// Whether `path` is one of the gateway's own endpoints (what [`answer`] answers): checked
+/// first, so a request for a route never builds the endpoints' future.
+pub fn is_own(path: &str) -> bool {
+    matches!(path, "/healthz" | "/readyz" | "/metrics")
+        || path == METADATA
+        || path.starts_with("/.well-known/oauth-protected-resource/")
+}
+
 /// Answers `path` if it is one of the gateway's own endpoints; `ip` is the client's.
 pub async fn answer(
     gw: &Gateway,

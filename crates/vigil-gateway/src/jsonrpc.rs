@@ -86,7 +86,12 @@ pub fn inspect(body: &[u8], declared_json: bool) -> Result<Described, Ambiguous>
     }
     let message = matches!(first, Some(b'{' | b'['));
     let mut found = Found::default();
-    let mut de = serde_json::Deserializer::from_slice(rest);
+    // Text that is not UTF-8 is not JSON; checked once for the whole body (the reader then
+    // takes every string as it is, not checking each again).
+    let Ok(text) = std::str::from_utf8(rest) else {
+        return Err(Ambiguous::Invalid);
+    };
+    let mut de = serde_json::Deserializer::from_str(text);
     let parsed = Top(&mut found).deserialize(&mut de).and_then(|()| de.end());
     if parsed.is_err() {
         return Err(found.refusal.unwrap_or(Ambiguous::Invalid));
@@ -458,14 +463,32 @@ impl<'de> Visitor<'de> for Unique<'_> {
         f.write_str("JSON")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut seen = std::collections::HashSet::<Cow<'de, str>>::new();
+        // A short list for the usual few keys, a hash set once there are many.
+        let mut few: Vec<Cow<'de, str>> = Vec::new();
+        let mut many: Option<
+            std::collections::HashSet<Cow<'de, str>, foldhash::fast::RandomState>,
+        > = None;
         while let Some(key) = map.next_key_seed(RawKey)? {
-            if seen.contains(&key) {
+            let twice = match &many {
+                Some(set) => set.contains(&key),
+                None => few.contains(&key),
+            };
+            if twice {
                 self.found.refusal =
                     Some(Ambiguous::Duplicate(format!("{}.{}", self.at, clip(&key))));
                 return Err(serde::de::Error::custom("duplicate key"));
             }
-            seen.insert(key);
+            match &mut many {
+                Some(set) => {
+                    set.insert(key);
+                }
+                None if few.len() >= 16 => {
+                    let mut set: std::collections::HashSet<_, _> = few.drain(..).collect();
+                    set.insert(key);
+                    many = Some(set);
+                }
+                None => few.push(key),
+            }
             map.next_value_seed(Unique {
                 found: &mut *self.found,
                 at: self.at,

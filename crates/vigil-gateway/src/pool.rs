@@ -67,7 +67,11 @@ impl Pool {
             return;
         }
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        let list = idle.entry(authority.to_owned()).or_default();
+        // The key is copied only the first time.
+        let list = match idle.get_mut(authority) {
+            Some(list) => list,
+            None => idle.entry(authority.to_owned()).or_default(),
+        };
         if list.len() < MAX_IDLE {
             list.push(sender);
         }

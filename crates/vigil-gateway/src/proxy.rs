@@ -29,6 +29,8 @@ const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto
 const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 const X_VIGIL_SUBJECT: HeaderName = HeaderName::from_static("x-vigil-subject");
 const X_VIGIL_AUDIENCE: HeaderName = HeaderName::from_static("x-vigil-audience");
+/// HTTP/2's upgrade settings (`h2c`), refused with any upgrade but WebSocket.
+pub(crate) const HTTP2_SETTINGS: HeaderName = HeaderName::from_static("http2-settings");
 
 /// Removes hop-by-hop headers, including those `Connection` names.
 pub fn strip_hop_by_hop(h: &mut HeaderMap) {
@@ -67,6 +69,14 @@ fn strip(h: &mut HeaderMap, also: impl Fn(&HeaderName) -> bool) {
 /// one of those (or as a framing or hop-by-hop header) once `_` is taken for `-`, as CGI, WSGI,
 /// PHP and Rack turn both into `HTTP_X_VIGIL_SUBJECT`.
 fn client_only(k: &HeaderName) -> bool {
+    if k == header::AUTHORIZATION || k == header::HOST || k == header::EXPECT {
+        return true;
+    }
+    // The names every request carries (compared as `http`'s own constants, not as text): none
+    // is in a family the rules below look for.
+    if EVERYDAY.contains(k) {
+        return false;
+    }
     let n = k.as_str();
     if n.contains('_') {
         return reserved(&cgi_name(n));
@@ -77,6 +87,17 @@ fn client_only(k: &HeaderName) -> bool {
         || forwarding(n)
         || identity_family(n)
 }
+
+/// Request headers nearly every request carries, none of them client-only.
+const EVERYDAY: [HeaderName; 7] = [
+    header::CONTENT_TYPE,
+    header::CONTENT_LENGTH,
+    header::ACCEPT,
+    header::ACCEPT_ENCODING,
+    header::ACCEPT_LANGUAGE,
+    header::USER_AGENT,
+    header::CACHE_CONTROL,
+];
 
 /// Whether a header name (lowercase, `-` spelling) is in one of the families a proxy, load
 /// balancer, CDN, TLS terminator or authenticating proxy writes to say who the client is, where
@@ -431,7 +452,7 @@ pub enum UpgradeRefused {
 pub(crate) fn upgrade_asked(method: &http::Method, h: &HeaderMap) -> Result<bool, UpgradeRefused> {
     let mut ups = h.get_all(header::UPGRADE).iter();
     let Some(up) = ups.next() else {
-        return if h.contains_key("http2-settings") {
+        return if h.contains_key(HTTP2_SETTINGS) {
             Err(UpgradeRefused::NotWebSocket)
         } else {
             Ok(false)
@@ -442,7 +463,7 @@ pub(crate) fn upgrade_asked(method: &http::Method, h: &HeaderMap) -> Result<bool
             .as_bytes()
             .trim_ascii()
             .eq_ignore_ascii_case(b"websocket")
-        || h.contains_key("http2-settings")
+        || h.contains_key(HTTP2_SETTINGS)
     {
         return Err(UpgradeRefused::NotWebSocket);
     }
@@ -537,7 +558,9 @@ pub fn upstream_uri(route: &Route, path: &str, query: Option<&str>) -> Result<Ur
     } else {
         &path[route.prefix.len()..]
     };
-    let mut p = format!("{}{}", route.upstream_path, rest);
+    let mut p = String::with_capacity(route.upstream_path.len() + rest.len() + 1);
+    p.push_str(&route.upstream_path);
+    p.push_str(rest);
     if p.is_empty() {
         p.push('/');
     }
@@ -546,7 +569,11 @@ pub fn upstream_uri(route: &Route, path: &str, query: Option<&str>) -> Result<Ur
         p.push_str(&q);
     }
     // Origin form (`/path?query`): the connection already names the upstream, `Host` too.
-    Uri::builder().path_and_query(p).build()
+    let mut parts = http::uri::Parts::default();
+    parts.path_and_query = Some(http::uri::PathAndQuery::from_maybe_shared(
+        bytes::Bytes::from(p),
+    )?);
+    Ok(Uri::from_parts(parts)?)
 }
 
 /// Who the upstream is told the request is for.
@@ -585,6 +612,8 @@ pub async fn forward(
         .flatten();
     let h = req.headers_mut();
     strip(h, |k| client_only(k) || alias_of_injected(route, k));
+    // Room for what is added below at once, not a growth (and rehash) midway.
+    h.reserve(6 + route.headers.len());
     if let Some(v) = &route.host_header {
         h.insert(header::HOST, v.clone());
     }

@@ -2,6 +2,10 @@
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
+/// `Cross-Origin-Resource-Policy`, which `http` has no constant for (built once, not per answer).
+const CROSS_ORIGIN_RESOURCE_POLICY: HeaderName =
+    HeaderName::from_static("cross-origin-resource-policy");
+
 /// The fixed set, built once from the settings.
 #[derive(Debug, Clone)]
 pub struct SecurityHeaders {
@@ -33,7 +37,7 @@ impl SecurityHeaders {
         );
         h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
         h.insert(
-            HeaderName::from_static("cross-origin-resource-policy"),
+            CROSS_ORIGIN_RESOURCE_POLICY,
             HeaderValue::from_static("same-origin"),
         );
         if self.hsts {

@@ -35,6 +35,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 const MCP_PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
+/// The session a request acts in.
+const MCP_SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
 
 /// What a stage decides.
 pub(crate) enum Flow<T = ()> {
@@ -156,14 +158,28 @@ pub(crate) async fn handle(
 /// The stages in their order; the first that answers ends the line.
 async fn pipeline(ex: &mut Exchange<'_>, req: Request<Incoming>) -> Response<Body> {
     let http_method = req.method().clone();
-    next!(own_endpoints(ex, &req).await);
+    // A stage that can finish without waiting is called as a plain function; its async part
+    // (and the move of its future into this one) only when it must wait.
+    gateway_cors(ex, &req);
+    if endpoints::is_own(req.uri().path()) {
+        next!(own_endpoints(ex, &req).await);
+    }
     next!(request_head(&req));
     let (route, forward_path) = next!(find_route(ex, &req));
     next!(origin(ex, route, &req));
-    next!(per_ip(ex, route).await);
+    next!(match per_ip_now(ex, route) {
+        Some(flow) => flow,
+        None => per_ip_shared(ex, route).await,
+    });
     next!(request_headers(ex.gw, req.method(), req.headers()));
-    let principal = next!(authenticate(ex, route, req.headers()).await);
-    next!(per_subject(ex, route, principal.as_ref()).await);
+    let principal = next!(match authenticate_now(ex, route, req.headers()) {
+        Auth::Decided(flow) => flow,
+        Auth::Verify(token) => authenticate(ex, route, req.headers(), token).await,
+    });
+    next!(match per_subject_now(ex, route, principal.as_ref()) {
+        Some(flow) => flow,
+        None => per_subject_shared(ex, route, principal.as_ref()).await,
+    });
     let session = next!(session(route, principal.as_ref(), &req));
     let (mut parts, bytes, upgrade) = next!(request_body(ex, route, req).await);
     next!(tunnel_allowed(ex.gw, route, upgrade.is_some()));
@@ -176,14 +192,18 @@ async fn pipeline(ex: &mut Exchange<'_>, req: Request<Incoming>) -> Response<Bod
                 &route.label,
             )));
     }
-    next!(webhook(ex, route, &parts.method, &parts.headers, &bytes).await);
+    if route.webhook.is_some() {
+        next!(webhook(ex, route, &parts.method, &parts.headers, &bytes).await);
+    }
     // A webhook delivery is not JSON-RPC: no tool-call checks, no result hooks.
     let bytes = if route.webhook.is_some() {
         bytes
     } else {
         // Per-tool scopes, the tool catalog, argument validation and pins first; then the
         // protocol checks, secrets in the call, and its audit line.
-        next!(tool_checks(ex, route, principal.as_ref(), &parts, &bytes).await);
+        if ex.gw.mcp_routes[route.index].is_some() {
+            next!(tool_checks(ex, route, principal.as_ref(), &parts, &bytes).await);
+        }
         next!(
             crate::calls::stage(
                 &mut crate::calls::Context {
@@ -369,14 +389,19 @@ fn finish(
     resp
 }
 
-/// `/healthz`, `/readyz`, `/metrics` and the RFC 9728 metadata, answered here under the
-/// gateway-wide browser policy (as are 404s and other answers outside any route).
-async fn own_endpoints(ex: &mut Exchange<'_>, req: &Request<Incoming>) -> Flow {
+/// The gateway-wide browser policy's verdict on the request's `Origin`, for an answer made
+/// before a route is found (a route's own policy replaces it in [`origin`]).
+fn gateway_cors(ex: &mut Exchange<'_>, req: &Request<Incoming>) {
     let gw = ex.gw;
     if let Verdict::Allowed(o) = cors::judge(&gw.settings.cors, req.method(), req.headers()) {
         ex.cors = Some((&gw.settings.cors, o));
     }
-    match endpoints::answer(gw, req.uri().path(), ex.client.ip, req.headers()).await {
+}
+
+/// `/healthz`, `/readyz`, `/metrics` and the RFC 9728 metadata, answered here under the
+/// gateway-wide browser policy (as are 404s and other answers outside any route).
+async fn own_endpoints(ex: &mut Exchange<'_>, req: &Request<Incoming>) -> Flow {
+    match endpoints::answer(ex.gw, req.uri().path(), ex.client.ip, req.headers()).await {
         Some(r) => {
             ex.route = Some("(gateway)");
             Flow::Reply(r)
@@ -454,10 +479,24 @@ fn origin<'g>(ex: &mut Exchange<'g>, route: &'g Route, req: &Request<Incoming>) 
     }
 }
 
-/// Counts the request for the per-IP alert, then the route's per-IP limit (429).
-async fn per_ip(ex: &mut Exchange<'_>, route: &Route) -> Flow {
+/// Counts the request for the per-IP alert, then the route's per-IP limit (429) when it is
+/// kept in this process; `None`: the limit is shared through Redis ([`per_ip_shared`]).
+fn per_ip_now(ex: &mut Exchange<'_>, route: &Route) -> Option<Flow> {
     let (gw, ip) = (ex.gw, ex.client.ip);
     gw.alerts.request(&mut mine(&ex.worker.alerts), ip, ex.now);
+    let verdict = match &gw.ip_limits[route.index] {
+        None => Ok(()),
+        Some(l) => l.check_now(&ip)?,
+    };
+    Some(match verdict {
+        Ok(()) => Flow::Next(()),
+        Err(wait) => Flow::Reply(rate_limited(gw, &route.label, Limit::Ip, wait)),
+    })
+}
+
+/// The route's per-IP limit shared through Redis (429), after [`per_ip_now`].
+async fn per_ip_shared(ex: &mut Exchange<'_>, route: &Route) -> Flow {
+    let (gw, ip) = (ex.gw, ex.client.ip);
     if let Some(l) = &gw.ip_limits[route.index] {
         if let Err(wait) = l.check(&ip).await {
             return Flow::Reply(rate_limited(gw, &route.label, Limit::Ip, wait));
@@ -470,10 +509,20 @@ async fn per_ip(ex: &mut Exchange<'_>, route: &Route) -> Flow {
 /// `Host` in HTTP/1.1, two of them, an absolute-form target whose authority is not its `Host`,
 /// two `Mcp-Session-Id`s or two `Content-Type`s.
 fn request_head(req: &Request<Incoming>) -> Flow {
-    let h = req.headers();
-    let mut hosts = h.get_all(header::HOST).iter();
-    let host = hosts.next();
-    if hosts.next().is_some() {
+    // One walk over the headers, not a lookup per name.
+    let (mut hosts, mut sessions, mut types) = (0u32, 0u32, 0u32);
+    let mut host = None;
+    for (k, v) in req.headers() {
+        if k == header::HOST {
+            hosts += 1;
+            host = host.or(Some(v));
+        } else if k == MCP_SESSION_ID {
+            sessions += 1;
+        } else if k == header::CONTENT_TYPE {
+            types += 1;
+        }
+    }
+    if hosts > 1 {
         return Flow::Reply(bad_request(
             "ambiguous_host",
             "the request carries two Host headers",
@@ -494,11 +543,8 @@ fn request_head(req: &Request<Incoming>) -> Flow {
         }
         _ => {}
     }
-    for (name, what) in [
-        (HeaderName::from_static("mcp-session-id"), "Mcp-Session-Id"),
-        (header::CONTENT_TYPE, "Content-Type"),
-    ] {
-        if h.get_all(name).iter().nth(1).is_some() {
+    for (count, what) in [(sessions, "Mcp-Session-Id"), (types, "Content-Type")] {
+        if count > 1 {
             return Flow::Reply(bad_request(
                 "ambiguous_header",
                 &format!("the request carries two {what} headers"),
@@ -513,7 +559,29 @@ fn request_head(req: &Request<Incoming>) -> Flow {
 /// sees), an `MCP-Protocol-Version` that is not an accepted revision (or given twice), and a
 /// compressed body (the gateway must read the JSON-RPC message the upstream runs).
 fn request_headers(gw: &Gateway, method: &Method, h: &HeaderMap) -> Flow {
-    if let Some(name) = connection_names_read_header(h) {
+    // One walk over the headers for what the checks below count (each `get_all` would hash
+    // and probe again); the checks run in the same order as they read.
+    let (mut connection, mut upgrade, mut auth, mut versions, mut encoded) =
+        (false, false, 0u32, 0u32, false);
+    let mut version = None;
+    for (k, v) in h {
+        if k == header::CONNECTION {
+            connection = true;
+        } else if k == header::UPGRADE || k == proxy::HTTP2_SETTINGS {
+            upgrade = true;
+        } else if k == header::AUTHORIZATION {
+            auth += 1;
+        } else if k == MCP_PROTOCOL_VERSION {
+            versions += 1;
+            version = version.or(Some(v));
+        } else if k == header::CONTENT_ENCODING {
+            encoded |= !v.as_bytes().eq_ignore_ascii_case(b"identity");
+        }
+    }
+    if let Some(name) = connection
+        .then(|| connection_names_read_header(h))
+        .flatten()
+    {
         return Flow::Reply(bad_request(
             "ambiguous_header",
             &format!(
@@ -521,25 +589,24 @@ fn request_headers(gw: &Gateway, method: &Method, h: &HeaderMap) -> Flow {
             ),
         ));
     }
-    if let Err(e) = proxy::upgrade_asked(method, h) {
-        return Flow::Reply(bad_request("upgrade_refused", &e.to_string()));
+    if upgrade {
+        if let Err(e) = proxy::upgrade_asked(method, h) {
+            return Flow::Reply(bad_request("upgrade_refused", &e.to_string()));
+        }
     }
-    let mut auth = h.get_all(header::AUTHORIZATION).iter();
-    if auth.next().is_some() && auth.next().is_some() {
+    if auth > 1 {
         return Flow::Reply(bad_request(
             "ambiguous_authorization",
             "the request carries two authorization headers",
         ));
     }
-    let mut versions = h.get_all(MCP_PROTOCOL_VERSION).iter();
-    if let (Some(_), Some(_)) = (versions.next(), versions.next()) {
+    if versions > 1 {
         return Flow::Reply(bad_request(
             "unsupported_protocol_version",
             "the request carries two MCP-Protocol-Version headers; send one",
         ));
     }
-    let mut versions = h.get_all(MCP_PROTOCOL_VERSION).iter();
-    if let Some(v) = versions.next() {
+    if let Some(v) = version {
         let accepted = gw
             .settings
             .protocol_versions
@@ -555,10 +622,7 @@ fn request_headers(gw: &Gateway, method: &Method, h: &HeaderMap) -> Flow {
             ));
         }
     }
-    if h.get_all(header::CONTENT_ENCODING)
-        .iter()
-        .any(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"))
-    {
+    if encoded {
         return Flow::Reply(body::error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "compressed_body",
@@ -590,38 +654,63 @@ fn connection_names_read_header(h: &HeaderMap) -> Option<String> {
         })
 }
 
+/// What [`authenticate_now`] decided, or the token it leaves to verify.
+enum Auth<'h> {
+    /// Decided: who the request acts for, or the refusal.
+    Decided(Flow<Option<Principal>>),
+    /// A token this worker has not accepted before: verify it ([`authenticate`]).
+    Verify(&'h str),
+}
+
 /// Who the request acts for, on a route that needs a token: a token this worker accepted
 /// before, else one verified now for the route's audience, issuer, scopes and claims (401/403
-/// with a challenge); `MCP_DEV_BYPASS` lets a refused one through as `dev-bypass`.
-async fn authenticate(
-    ex: &mut Exchange<'_>,
-    route: &Route,
-    h: &HeaderMap,
-) -> Flow<Option<Principal>> {
+/// with a challenge); `MCP_DEV_BYPASS` lets a refused one through as `dev-bypass`. What needs
+/// no verification now is decided here; a new token is left to [`authenticate`].
+fn authenticate_now<'h>(ex: &mut Exchange<'_>, route: &Route, h: &'h HeaderMap) -> Auth<'h> {
     if !route.auth || route.webhook.is_some() {
         // A webhook's signature is checked once its body is read.
-        return Flow::Next(None);
+        return Auth::Decided(Flow::Next(None));
     }
-    let (gw, ip, now) = (ex.gw, ex.client.ip, ex.now);
+    let (gw, now) = (ex.gw, ex.now);
     let verdict = match auth::bearer(h) {
         Ok(Some(token)) => {
-            let known = mine(&ex.worker.tokens).get(gw.generation, route.index, token, now);
-            match known {
+            match mine(&ex.worker.tokens).get(gw.generation, route.index, token, now) {
                 Some(p) => Ok(p),
-                None => {
-                    let v = verify(ex.gw, route, token, now).await;
-                    if let Ok(p) = &v {
-                        // Once per verification, not per remembered hit.
-                        gw.metrics.token_ttl.observe(p.expires_in as f64);
-                        mine(&ex.worker.tokens).put(gw.generation, route.index, token, p, now);
-                    }
-                    v
-                }
+                None => return Auth::Verify(token),
             }
         }
         Ok(None) => Err(auth::missing()),
         Err(r) => Err(r),
     };
+    Auth::Decided(concluded(ex, route, h, verdict))
+}
+
+/// Verifies `token` (not seen by this worker before), remembers it when accepted, and
+/// concludes as [`authenticate_now`] does.
+async fn authenticate(
+    ex: &mut Exchange<'_>,
+    route: &Route,
+    h: &HeaderMap,
+    token: &str,
+) -> Flow<Option<Principal>> {
+    let (gw, now) = (ex.gw, ex.now);
+    let v = verify(ex.gw, route, token, now).await;
+    if let Ok(p) = &v {
+        // Once per verification, not per remembered hit.
+        gw.metrics.token_ttl.observe(p.expires_in as f64);
+        mine(&ex.worker.tokens).put(gw.generation, route.index, token, p, now);
+    }
+    concluded(ex, route, h, v)
+}
+
+/// The request's principal from a verdict on its token, or its refusal.
+fn concluded(
+    ex: &mut Exchange<'_>,
+    route: &Route,
+    h: &HeaderMap,
+    verdict: Result<Principal, auth::Refusal>,
+) -> Flow<Option<Principal>> {
+    let (gw, ip, now) = (ex.gw, ex.client.ip, ex.now);
     match verdict {
         Ok(p) => {
             gw.alerts.token_seen(
@@ -715,11 +804,33 @@ async fn verify(
     })
 }
 
-/// The route's per-subject limit (429), for a request that acts for someone.
-async fn per_subject(ex: &mut Exchange<'_>, route: &Route, principal: Option<&Principal>) -> Flow {
+/// The route's per-subject limit (429), for a request that acts for someone, when it is kept
+/// in this process; `None`: the limit is shared through Redis ([`per_subject_shared`]).
+fn per_subject_now(
+    ex: &mut Exchange<'_>,
+    route: &Route,
+    principal: Option<&Principal>,
+) -> Option<Flow> {
+    let gw = ex.gw;
+    let (Some(p), Some(l)) = (principal, &gw.subject_limits[route.index]) else {
+        return Some(Flow::Next(()));
+    };
+    // Tokens without a subject share one bucket.
+    let key = p.subject.clone().unwrap_or_default();
+    Some(match l.check_now(&key)? {
+        Ok(()) => Flow::Next(()),
+        Err(wait) => Flow::Reply(rate_limited(gw, &route.label, Limit::Subject, wait)),
+    })
+}
+
+/// The route's per-subject limit shared through Redis (429), after [`per_subject_now`].
+async fn per_subject_shared(
+    ex: &mut Exchange<'_>,
+    route: &Route,
+    principal: Option<&Principal>,
+) -> Flow {
     let gw = ex.gw;
     if let (Some(p), Some(l)) = (principal, &gw.subject_limits[route.index]) {
-        // Tokens without a subject share one bucket.
         let key = p.subject.clone().unwrap_or_default();
         if let Err(wait) = l.check(&key).await {
             return Flow::Reply(rate_limited(gw, &route.label, Limit::Subject, wait));
@@ -739,18 +850,25 @@ async fn request_body(
 ) -> Flow<(Parts, Bytes, Option<OnUpgrade>)> {
     let gw = ex.gw;
     let limit = gw.settings.body_limit;
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
+    // One walk over the headers for the length, the upgrade and the media type (`request_head`
+    // refused two `Content-Type`s, so the first is the one).
+    let (mut length, mut upgrading, mut media) = (None, false, None);
+    for (k, v) in req.headers() {
+        if k == header::CONTENT_LENGTH {
+            length = length.or(Some(v));
+        } else if k == header::UPGRADE {
+            upgrading = true;
+        } else if k == header::CONTENT_TYPE {
+            media = media.or(Some(v.clone()));
+        }
+    }
+    let declared = length
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit) {
         return Flow::Reply(too_large(limit));
     }
-    let upgrade = req
-        .headers()
-        .contains_key(header::UPGRADE)
-        .then(|| hyper::upgrade::on(&mut req));
+    let upgrade = upgrading.then(|| hyper::upgrade::on(&mut req));
     let (parts, incoming) = req.into_parts();
     let mut bytes = if incoming.is_end_stream() {
         Bytes::new()
@@ -780,21 +898,12 @@ async fn request_body(
     // unread (a form feed, an XSSI prefix or a non-JSON media type in front of it) is one a
     // lenient upstream may still run. JSON, `text/plain` (sent by lenient clients) or no media
     // type; any other is 415.
-    let media = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .map(|v| v.as_bytes());
+    let media = media.as_ref().map(HeaderValue::as_bytes);
     let json = media.is_some_and(jsonrpc::is_json_media_type);
     // MCP messages are UTF-8: the gateway reads every body as UTF-8, so a `charset` naming
-    // another (UTF-7, UTF-16, Latin-1, in any spelling, in any of two `Content-Type`s) would let
-    // an upstream that decodes by it read a message the gateway never checked.
-    if route.webhook.is_none()
-        && parts
-            .headers
-            .get_all(header::CONTENT_TYPE)
-            .iter()
-            .any(|v| !crate::rewrite::utf8_charset(v.as_bytes()))
-    {
+    // another (UTF-7, UTF-16, Latin-1, in any spelling) would let an upstream that decodes by
+    // it read a message the gateway never checked.
+    if route.webhook.is_none() && media.is_some_and(|v| !crate::rewrite::utf8_charset(v)) {
         crate::calls::note(gw, &bytes, &mut ex.calls);
         if !ex.calls.is_empty() {
             ex.outcome = Some("refused_body");

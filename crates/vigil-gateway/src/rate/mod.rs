@@ -93,6 +93,15 @@ impl<K: Hash + Eq + Clone + Display> RouteLimiter<K> {
         }
     }
 
+    /// [`check`](Self::check) without waiting, for a limiter in this process; `None` for one
+    /// shared through Redis (which must be asked).
+    pub fn check_now(&self, key: &K) -> Option<Result<(), Duration>> {
+        match self {
+            RouteLimiter::Local(l) => Some(l.check(key)),
+            RouteLimiter::Shared(_) => None,
+        }
+    }
+
     /// `Ok` when `key` may make a request now; otherwise how long until it may.
     pub async fn check(&self, key: &K) -> Result<(), Duration> {
         match self {
