@@ -410,6 +410,11 @@ impl<'de> Visitor<'de> for Params<'_> {
                 // Read as it is first (a number out of a double's range, `1e400`, is JSON the
                 // tool checks answer for themselves), then walked for keys given twice.
                 let raw: &'de serde_json::value::RawValue = map.next_value()?;
+                // A key can be given twice only in an object of two members or more, which
+                // holds a `,` between them: a value without any has nothing to walk for.
+                if memchr::memchr(b',', raw.get().as_bytes()).is_none() {
+                    continue;
+                }
                 let mut inner = Found::default();
                 let mut de = serde_json::Deserializer::from_str(raw.get());
                 // `_meta` too: `progressToken` given twice is read one way here and maybe the

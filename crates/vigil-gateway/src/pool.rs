@@ -117,7 +117,10 @@ impl Pool {
                         None => return Err(UpstreamError::Protocol(e.into_error())),
                     },
                 },
-                None => break Self::connect(authority).await?,
+                // Boxed: connecting (a TCP connect and hyper's handshake) is a large future
+                // that every request's would otherwise carry, for the rare request that opens
+                // a connection.
+                None => break Box::pin(Self::connect(authority)).await?,
             }
         };
         let resp = sender.send_request(req).await?;
