@@ -237,6 +237,8 @@ pub struct ToolRule {
     pub name: String,
     /// The compiled glob.
     pub matcher: globset::GlobMatcher,
+    /// The glob without regard to case, for a tool name as folded ([`crate::jsonrpc::folded`]).
+    pub folded: globset::GlobMatcher,
     /// Scopes a matching tool needs.
     pub scopes: Vec<String>,
 }
@@ -598,11 +600,17 @@ pub struct Route {
 
 impl Route {
     /// The scopes a call of `tool` needs beyond the route's own (every matching rule's).
+    ///
+    /// A rule takes the name as sent and the name as an upstream may compare it (folded: spaces,
+    /// invisible and combining characters dropped, compatibility forms and case folded, see
+    /// [`crate::jsonrpc::folded`]): ` delete_x`, `DELETE_X` and `ｄelete_x` need what
+    /// `delete_*` asks, as an upstream that trims or folds case would run `delete_x`.
     pub fn tool_scopes<'r>(&'r self, tool: &str) -> impl Iterator<Item = &'r str> {
+        let folded = crate::jsonrpc::folded(tool);
         let tool = tool.to_owned();
         self.tools
             .iter()
-            .filter(move |r| r.matcher.is_match(&tool))
+            .filter(move |r| r.matcher.is_match(&tool) || r.folded.is_match(&folded))
             .flat_map(|r| r.scopes.iter().map(String::as_str))
     }
 }
@@ -1463,14 +1471,19 @@ fn route(
                 Invalid::Missing("a tool name or glob, e.g. name = \"delete_*\""),
             )
         })?;
-        let matcher = globset::Glob::new(name)
-            .map_err(|e| {
-                problem(
-                    at(&format!("tools[{j}].name")),
-                    Invalid::Glob(e.kind().to_string()),
-                )
-            })?
-            .compile_matcher();
+        let glob = |case_insensitive: bool| {
+            globset::GlobBuilder::new(name)
+                .case_insensitive(case_insensitive)
+                .build()
+                .map(|g| g.compile_matcher())
+                .map_err(|e| {
+                    problem(
+                        at(&format!("tools[{j}].name")),
+                        Invalid::Glob(e.kind().to_string()),
+                    )
+                })
+        };
+        let (matcher, folded) = (glob(false)?, glob(true)?);
         let scopes = t.scopes.clone().unwrap_or_default();
         if scopes
             .iter()
@@ -1481,6 +1494,7 @@ fn route(
         tools.push(ToolRule {
             name: name.to_owned(),
             matcher,
+            folded,
             scopes,
         });
     }

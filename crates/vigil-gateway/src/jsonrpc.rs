@@ -49,6 +49,11 @@ pub enum Ambiguous {
     /// A batch inside a batch (JSON-RPC batches hold messages only).
     #[error("a JSON-RPC batch holds messages, not another batch")]
     NestedBatch,
+    /// A string escape that decoders read differently (a lone UTF-16 surrogate, `\ud800`):
+    /// one replaces it, one keeps it, one refuses, and the gateway's scan reads it as none of
+    /// them (a token split by one passes).
+    #[error("`{0}` holds a lone UTF-16 surrogate escape, which decoders read differently")]
+    Surrogate(&'static str),
 }
 
 /// Reads `body` once. `declared_json`: its `Content-Type` says JSON. A body that neither looks
@@ -411,8 +416,9 @@ impl<'de> Visitor<'de> for Params<'_> {
                 // tool checks answer for themselves), then walked for keys given twice.
                 let raw: &'de serde_json::value::RawValue = map.next_value()?;
                 // A key can be given twice only in an object of two members or more, which
-                // holds a `,` between them: a value without any has nothing to walk for.
-                if memchr::memchr(b',', raw.get().as_bytes()).is_none() {
+                // holds a `,` between them, and a string escape needs a `\`: a value without
+                // either has nothing to walk for.
+                if memchr::memchr2(b',', b'\\', raw.get().as_bytes()).is_none() {
                     continue;
                 }
                 let mut inner = Found::default();
@@ -429,9 +435,22 @@ impl<'de> Visitor<'de> for Params<'_> {
                     at,
                 }
                 .deserialize(&mut de);
-                if let (Err(_), Some(why)) = (walked, inner.refusal) {
+                let why = match (walked, inner.refusal) {
+                    (Ok(()), _) => None,
+                    (Err(_), Some(why)) => Some(why),
+                    // A number out of a double's range stops the walk where it stands: a
+                    // surrogate escape anywhere in the value is then refused unread (a pair,
+                    // an emoji, next to such a number is rare; a lone one must not pass).
+                    (Err(e), None) if e.to_string().starts_with("number out of range") => {
+                        surrogate_escape(raw.get()).then_some(Ambiguous::Surrogate(at))
+                    }
+                    // Any other error of a value already read as JSON is a string escape
+                    // the reader refuses: a lone surrogate.
+                    (Err(_), None) => Some(Ambiguous::Surrogate(at)),
+                };
+                if let Some(why) = why {
                     self.found.refusal = Some(why);
-                    return Err(serde::de::Error::custom("duplicate key"));
+                    return Err(serde::de::Error::custom("ambiguous arguments"));
                 }
             } else {
                 map.next_value::<IgnoredAny>()?;
@@ -453,6 +472,17 @@ impl<'de> DeserializeSeed<'de> for Params<'_> {
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_any(self)
     }
+}
+
+/// Whether JSON text holds a `\uD800`–`\uDFFF` escape (half of a UTF-16 surrogate pair).
+fn surrogate_escape(json: &str) -> bool {
+    let b = json.as_bytes();
+    memchr::memchr_iter(b'\\', b).any(|i| {
+        b.get(i + 1) == Some(&b'u')
+            && b.get(i + 2).is_some_and(|c| c.eq_ignore_ascii_case(&b'd'))
+            && b.get(i + 3)
+                .is_some_and(|c| matches!(c, b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F'))
+    })
 }
 
 /// A value read whole with every object's keys read once (a key given twice anywhere inside is
@@ -586,10 +616,30 @@ const MCP_METHODS: &[&str] = &[
 /// Unicode lower case taken (and NFKD again), and slashes at the ends or doubled inside removed
 /// (`tools/call/`, `tools//call`).
 pub(crate) fn near_known(m: &str) -> Option<&'static str> {
-    use unicode_general_category::{get_general_category, GeneralCategory as G};
-    use unicode_normalization::UnicodeNormalization;
     if MCP_METHODS.contains(&m) {
         return None;
+    }
+    let folded = folded(m);
+    let slashes: Vec<&str> = folded.split('/').filter(|p| !p.is_empty()).collect();
+    let folded = slashes.join("/");
+    MCP_METHODS
+        .iter()
+        .find(|k| k.to_lowercase() == folded)
+        .copied()
+}
+
+/// A name as upstreams may compare it: every control, format (U+00AD, U+200B, U+FEFF, tags…),
+/// separator (spaces of any width), private-use or unassigned character dropped, NFKD applied
+/// and combining marks dropped (full-width letters, `ſ`, `ĺ`), slash look-alikes (`∕`, `⁄`, `⧸`)
+/// read as `/`, Unicode lower case taken (and NFKD again). Plain ASCII lower case is its own
+/// fold and costs one look.
+pub(crate) fn folded(m: &str) -> String {
+    use unicode_general_category::{get_general_category, GeneralCategory as G};
+    use unicode_normalization::UnicodeNormalization;
+    if m.bytes()
+        .all(|b| b.is_ascii_graphic() && !b.is_ascii_uppercase())
+    {
+        return m.to_owned();
     }
     let odd = |c: &char| {
         c.is_whitespace()
@@ -615,13 +665,7 @@ pub(crate) fn near_known(m: &str) -> Option<&'static str> {
     };
     let kept: String = m.nfkd().filter(|c| !odd(c)).map(slash).collect();
     let lowered: String = kept.chars().flat_map(char::to_lowercase).collect();
-    let folded: String = lowered.nfkd().filter(|c| !odd(c)).collect();
-    let slashes: Vec<&str> = folded.split('/').filter(|p| !p.is_empty()).collect();
-    let folded = slashes.join("/");
-    MCP_METHODS
-        .iter()
-        .find(|k| k.to_lowercase() == folded)
-        .copied()
+    lowered.nfkd().filter(|c| !odd(c)).collect()
 }
 
 /// Method and tool names as the log shows them: an identifier as it is; anything else escaped,
@@ -676,6 +720,58 @@ pub fn is_json_media_type(v: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A `tools/call` of `x` whose `arguments` (or `_meta`) is `value`.
+    fn call_with(key: &str, value: &str) -> Vec<u8> {
+        format!(
+            r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"x","{key}":{value}}}}}"#
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn a_lone_surrogate_escape_in_arguments_or_meta_is_refused() {
+        for (key, at) in [("arguments", "params.arguments"), ("_meta", "params._meta")] {
+            for value in [
+                r#"{"k":"sk_live_ab\ud800cd"}"#,
+                r#"{"k":"ab\udc00"}"#,
+                r#"{"a\ud800":1,"a\udbff":2}"#,
+                r#"{"deep":{"list":["x","\uD800"]}}"#,
+                // A number out of range stops the walk: the escape after it is still seen.
+                r#"{"n":1e400,"k":"\ud800"}"#,
+            ] {
+                assert_eq!(
+                    inspect(&call_with(key, value), true).err(),
+                    Some(Ambiguous::Surrogate(at)),
+                    "{value}"
+                );
+            }
+            // A pair (an emoji) is one character; a number out of range is for the tool checks.
+            for value in [
+                r#"{"k":"\ud83d\ude00"}"#,
+                r#"{"n":1e400}"#,
+                r#"{"k":"a\\ud800"}"#,
+                r#"{"path":"README.md"}"#,
+            ] {
+                assert!(inspect(&call_with(key, value), true).is_ok(), "{value}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_tool_name_folds_as_upstreams_compare_it() {
+        assert_eq!(folded("delete_x"), "delete_x");
+        for odd in [
+            " delete_x",
+            "DELETE_X",
+            "\u{200b}delete_x",
+            "\u{ff44}elete_x",
+            "dele\u{301}te_x",
+            "delete_x\u{feff}",
+        ] {
+            assert_eq!(folded(odd), "delete_x", "{odd:?}");
+        }
+    }
 
     fn said(body: &[u8]) -> (Option<String>, Option<String>) {
         let d = inspect(body, false).unwrap();

@@ -66,8 +66,8 @@ fn strip(h: &mut HeaderMap, also: impl Fn(&HeaderName) -> bool) {
 /// Request headers the upstream never sees from the client: its token, the host it asked for
 /// (the upstream's own is set), `Expect` (the gateway read the whole body already), anything
 /// claiming to come from the gateway or a proxy ([`forwarding`]), and any name that reads as
-/// one of those (or as a framing or hop-by-hop header) once `_` is taken for `-`, as CGI, WSGI,
-/// PHP and Rack turn both into `HTTP_X_VIGIL_SUBJECT`.
+/// one of those (or as a framing or hop-by-hop header) once `_` (or any separator but `-`) is
+/// taken for `-`, as CGI, WSGI, PHP and Rack turn both into `HTTP_X_VIGIL_SUBJECT`.
 fn client_only(k: &HeaderName) -> bool {
     if k == header::AUTHORIZATION || k == header::HOST || k == header::EXPECT {
         return true;
@@ -78,7 +78,7 @@ fn client_only(k: &HeaderName) -> bool {
         return false;
     }
     let n = k.as_str();
-    if n.contains('_') {
+    if odd_separator(n) {
         return reserved(&cgi_name(n));
     }
     k == header::AUTHORIZATION
@@ -416,13 +416,25 @@ pub(crate) fn forwarding(n: &str) -> bool {
 }
 
 /// A header name as CGI, WSGI, PHP and Rack read it: `_` taken for `-` (both become
-/// `HTTP_X_…`), so `X_Vigil_Subject` is `x-vigil-subject` to such an upstream.
+/// `HTTP_X_…`), so `X_Vigil_Subject` is `x-vigil-subject` to such an upstream; any other
+/// separator (`.`, `~`, …) too, as a server may mangle it into `_`.
 pub(crate) fn cgi_name(n: &str) -> Cow<'_, str> {
-    if n.contains('_') {
-        Cow::Owned(n.replace('_', "-"))
+    if odd_separator(n) {
+        Cow::Owned(
+            n.chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                .collect(),
+        )
     } else {
         Cow::Borrowed(n)
     }
+}
+
+/// Whether a header name separates its words with anything but `-` (`_`, `.`, `~`, …): names
+/// servers and frameworks may read as the `-` spelling (CGI, WSGI, PHP and Rack turn `_` and
+/// `-` alike into `HTTP_…`; PHP makes `.` a `_`).
+pub(crate) fn odd_separator(n: &str) -> bool {
+    n.bytes().any(|b| !(b.is_ascii_alphanumeric() || b == b'-'))
 }
 
 /// Whether a request carries a header that says it came through a proxy (any spelling).
@@ -520,7 +532,7 @@ fn without_access_token(query: &str) -> Option<Cow<'_, str>> {
 /// it would reach a CGI-style upstream merged with the injected value.
 fn alias_of_injected(route: &Route, k: &HeaderName) -> bool {
     let n = k.as_str();
-    n.contains('_') && {
+    odd_separator(n) && {
         let dashed = cgi_name(n);
         route
             .headers

@@ -37,6 +37,8 @@ use std::time::{Duration, Instant, SystemTime};
 const MCP_PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
 /// The session a request acts in.
 const MCP_SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
+/// Where a resumed event stream starts.
+const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 
 /// What a stage decides.
 pub(crate) enum Flow<T = ()> {
@@ -509,8 +511,22 @@ async fn per_ip_shared(ex: &mut Exchange<'_>, route: &Route) -> Flow {
 /// `Host` in HTTP/1.1, two of them, an absolute-form target whose authority is not its `Host`,
 /// two `Mcp-Session-Id`s or two `Content-Type`s.
 fn request_head(req: &Request<Incoming>) -> Flow {
+    // TRACE echoes the request as the upstream got it (the gateway's own headers with it);
+    // CONNECT asks for a tunnel. Neither is MCP.
+    if req.method() == Method::TRACE || req.method() == Method::CONNECT {
+        let mut r = body::error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "TRACE and CONNECT are not accepted",
+        );
+        r.headers_mut().insert(
+            header::ALLOW,
+            HeaderValue::from_static("GET, POST, DELETE, OPTIONS, HEAD"),
+        );
+        return Flow::Reply(r);
+    }
     // One walk over the headers, not a lookup per name.
-    let (mut hosts, mut sessions, mut types) = (0u32, 0u32, 0u32);
+    let (mut hosts, mut sessions, mut types, mut event_ids) = (0u32, 0u32, 0u32, 0u32);
     let mut host = None;
     for (k, v) in req.headers() {
         if k == header::HOST {
@@ -520,12 +536,23 @@ fn request_head(req: &Request<Incoming>) -> Flow {
             sessions += 1;
         } else if k == header::CONTENT_TYPE {
             types += 1;
+        } else if k == LAST_EVENT_ID {
+            event_ids += 1;
         }
     }
     if hosts > 1 {
         return Flow::Reply(bad_request(
             "ambiguous_host",
             "the request carries two Host headers",
+        ));
+    }
+    // One host name or address and an optional port: a list (`a, b`), a path or a port out of
+    // range is something the router and an upstream (or a framework reading
+    // `X-Forwarded-Host`) could read differently.
+    if host.is_some_and(|h| !plain_host(h.as_bytes())) {
+        return Flow::Reply(bad_request(
+            "bad_host",
+            "the Host header is not one host name or address with an optional port",
         ));
     }
     match (host, req.uri().authority()) {
@@ -535,7 +562,7 @@ fn request_head(req: &Request<Incoming>) -> Flow {
                 "an HTTP/1.1 request needs a Host header",
             ))
         }
-        (Some(h), Some(a)) if !h.as_bytes().eq_ignore_ascii_case(a.as_str().as_bytes()) => {
+        (Some(h), Some(a)) if !same_authority(h.as_bytes(), a, req.uri().scheme_str()) => {
             return Flow::Reply(bad_request(
                 "ambiguous_host",
                 "the request target's authority is not its Host header",
@@ -543,7 +570,11 @@ fn request_head(req: &Request<Incoming>) -> Flow {
         }
         _ => {}
     }
-    for (count, what) in [(sessions, "Mcp-Session-Id"), (types, "Content-Type")] {
+    for (count, what) in [
+        (sessions, "Mcp-Session-Id"),
+        (types, "Content-Type"),
+        (event_ids, "Last-Event-ID"),
+    ] {
         if count > 1 {
             return Flow::Reply(bad_request(
                 "ambiguous_header",
@@ -552,6 +583,68 @@ fn request_head(req: &Request<Incoming>) -> Flow {
         }
     }
     Flow::Next(())
+}
+
+/// Whether `Host` names the authority of an absolute-form target: the same text (without
+/// regard to case), or the same host where one side leaves out the scheme's default port
+/// (`http://gw:80/x` with `Host: gw`).
+fn same_authority(host: &[u8], target: &http::uri::Authority, scheme: Option<&str>) -> bool {
+    let default = match scheme {
+        Some(s) if s.eq_ignore_ascii_case("https") => b":443".as_slice(),
+        _ => b":80".as_slice(),
+    };
+    let bare = |a: &[u8]| -> Vec<u8> {
+        let a = a.to_ascii_lowercase();
+        match a.strip_suffix(default) {
+            Some(rest) => rest.to_vec(),
+            None => a,
+        }
+    };
+    bare(host) == bare(target.as_str().as_bytes())
+}
+
+/// Whether a `Host` value is one host and an optional port: a name of letters, digits, `.`,
+/// `-` and `_`, or an IPv4 address, or an IPv6 address in brackets; then `:` and 1 to 5 digits
+/// up to 65535.
+fn plain_host(h: &[u8]) -> bool {
+    let (name, port) = match h.strip_prefix(b"[") {
+        Some(rest) => match rest.iter().position(|&b| b == b']') {
+            Some(end) => {
+                let inside = &rest[..end];
+                if inside.is_empty()
+                    || !inside
+                        .iter()
+                        .all(|b| b.is_ascii_hexdigit() || matches!(b, b':' | b'.'))
+                {
+                    return false;
+                }
+                (&h[..end + 2], &rest[end + 1..])
+            }
+            None => return false,
+        },
+        None => match h.iter().position(|&b| b == b':') {
+            Some(colon) => (&h[..colon], &h[colon..]),
+            None => (h, &h[h.len()..]),
+        },
+    };
+    let name_ok = !name.is_empty()
+        && (name.starts_with(b"[")
+            || name
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_')));
+    let port_ok = match port {
+        [] => true,
+        [b':', digits @ ..] => {
+            (1..=5).contains(&digits.len())
+                && digits.iter().all(u8::is_ascii_digit)
+                && std::str::from_utf8(digits)
+                    .ok()
+                    .and_then(|d| d.parse::<u32>().ok())
+                    .is_some_and(|p| p <= 65535)
+        }
+        _ => false,
+    };
+    name_ok && port_ok
 }
 
 /// The refusal of what the gateway and an upstream could read differently: two `Authorization`
@@ -575,7 +668,8 @@ fn request_headers(gw: &Gateway, method: &Method, h: &HeaderMap) -> Flow {
             versions += 1;
             version = version.or(Some(v));
         } else if k == header::CONTENT_ENCODING {
-            encoded |= !v.as_bytes().eq_ignore_ascii_case(b"identity");
+            let coding = v.as_bytes().trim_ascii();
+            encoded |= !(coding.is_empty() || coding.eq_ignore_ascii_case(b"identity"));
         }
     }
     if let Some(name) = connection

@@ -444,7 +444,7 @@ fn unambiguous(headers: &HeaderMap, checked: &[&str]) -> Result<(), Refusal> {
                 })
                 || checked.iter().any(|c| n.eq_ignore_ascii_case(c))
         };
-        let twin = (name.contains('_') && family(&dashed))
+        let twin = (crate::proxy::odd_separator(name) && family(&dashed))
             || svix
                 .as_deref()
                 .is_some_and(|s| checked.iter().any(|c| s.eq_ignore_ascii_case(c)));

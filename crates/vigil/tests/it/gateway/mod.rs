@@ -22,6 +22,7 @@ mod mcp;
 mod observability;
 mod requests;
 mod retest;
+mod retest_s23;
 mod retest_s7;
 mod retest_s8;
 mod retest_s9;
