@@ -1471,8 +1471,10 @@ fn route(
                 Invalid::Missing("a tool name or glob, e.g. name = \"delete_*\""),
             )
         })?;
+        // The folded twin is written folded too (`ﬁx_*` is `fix_*`).
+        let folded_name = crate::jsonrpc::folded(name);
         let glob = |case_insensitive: bool| {
-            globset::GlobBuilder::new(name)
+            globset::GlobBuilder::new(if case_insensitive { &folded_name } else { name })
                 .case_insensitive(case_insensitive)
                 .build()
                 .map(|g| g.compile_matcher())

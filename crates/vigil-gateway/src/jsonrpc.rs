@@ -54,6 +54,11 @@ pub enum Ambiguous {
     /// them (a token split by one passes).
     #[error("`{0}` holds a lone UTF-16 surrogate escape, which decoders read differently")]
     Surrogate(&'static str),
+    /// A key that is another key of the same object (or a JSON-RPC key) once case is folded
+    /// (`Name` beside `name`, `METHOD`, `paramſ`): parsers that compare keys without case (Go's
+    /// `encoding/json`) read the one the gateway did not check.
+    #[error("the key `{0}` is another key once case is folded, as some JSON parsers read keys")]
+    CaseTwin(String),
 }
 
 /// Reads `body` once. `declared_json`: its `Content-Type` says JSON. A body that neither looks
@@ -222,7 +227,7 @@ fn known(v: &str) -> Option<Key<'static>> {
     })
 }
 
-/// Keys seen in one object: the usual ones as bits, others in a list.
+/// Keys seen in one object: the usual ones as bits, others (case folded) in a list.
 #[derive(Default)]
 struct Seen {
     bits: u16,
@@ -230,7 +235,7 @@ struct Seen {
 }
 
 impl Seen {
-    /// Notes `k`; false when it was already there.
+    /// Notes `k`; false when it (or a key equal to it once case is folded) was already there.
     fn first(&mut self, k: &Key) -> bool {
         match k.bit() {
             Some(bit) => {
@@ -239,15 +244,41 @@ impl Seen {
                 new
             }
             None => {
-                let name = k.name();
-                if self.others.iter().any(|o| o == name) {
+                let name = case_folded(k.name());
+                if self.others.iter().any(|o| *o == *name) {
                     return false;
                 }
-                self.others.push(name.to_owned());
+                self.others.push(name.into_owned());
                 true
             }
         }
     }
+}
+
+/// A key as parsers that compare keys without case read it (Go's `encoding/json` folds by
+/// Unicode simple case folding: `K` (Kelvin) is `k`, `ſ` is `s`): upper case taken, then lower
+/// case (`ı` and `I` are `i`, `ß` is `ss`). ASCII without capitals is its own fold.
+fn case_folded(k: &str) -> Cow<'_, str> {
+    if k.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+        return Cow::Borrowed(k);
+    }
+    Cow::Owned(
+        k.chars()
+            .flat_map(char::to_uppercase)
+            .flat_map(char::to_lowercase)
+            .collect(),
+    )
+}
+
+/// The refusal of a key that is not one of the JSON-RPC or MCP keys ([`known`]) but reads as
+/// one once case is folded (`METHOD`, `Name`, `paramſ`).
+fn case_twin<E: serde::de::Error>(found: &mut Found, at: &str, key: &Key) -> Option<E> {
+    let Key::Other(name) = key else {
+        return None;
+    };
+    known(&case_folded(name))?;
+    found.refusal = Some(Ambiguous::CaseTwin(format!("{at}{}", clip(name))));
+    Some(E::custom("a key read as another"))
 }
 
 fn duplicate<E: serde::de::Error>(found: &mut Found, at: &str, key: &Key) -> E {
@@ -356,6 +387,9 @@ fn message<'de, A: MapAccess<'de>>(found: &mut Found, mut map: A) -> Result<(), 
     let mut method = None;
     let mut tool = None;
     while let Some(key) = map.next_key_seed(KeySeed)? {
+        if let Some(e) = case_twin(found, "", &key) {
+            return Err(e);
+        }
         if !seen.first(&key) {
             return Err(duplicate(found, "", &key));
         }
@@ -402,6 +436,9 @@ impl<'de> Visitor<'de> for Params<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let mut seen = Seen::default();
         while let Some(key) = map.next_key_seed(KeySeed)? {
+            if let Some(e) = case_twin(self.found, "params.", &key) {
+                return Err(e);
+            }
             if !seen.first(&key) {
                 return Err(duplicate(self.found, "params.", &key));
             }
@@ -503,14 +540,19 @@ impl<'de> Visitor<'de> for Unique<'_> {
         let mut many: Option<
             std::collections::HashSet<Cow<'de, str>, foldhash::fast::RandomState>,
         > = None;
-        while let Some(key) = map.next_key_seed(RawKey)? {
+        while let Some(raw) = map.next_key_seed(RawKey)? {
+            // Keys equal once case is folded are one key to some parsers (Go's).
+            let key = match case_folded(&raw) {
+                Cow::Borrowed(_) => raw.clone(),
+                Cow::Owned(f) => Cow::Owned(f),
+            };
             let twice = match &many {
                 Some(set) => set.contains(&key),
                 None => few.contains(&key),
             };
             if twice {
                 self.found.refusal =
-                    Some(Ambiguous::Duplicate(format!("{}.{}", self.at, clip(&key))));
+                    Some(Ambiguous::Duplicate(format!("{}.{}", self.at, clip(&raw))));
                 return Err(serde::de::Error::custom("duplicate key"));
             }
             match &mut many {
@@ -631,8 +673,8 @@ pub(crate) fn near_known(m: &str) -> Option<&'static str> {
 /// A name as upstreams may compare it: every control, format (U+00AD, U+200B, U+FEFF, tags…),
 /// separator (spaces of any width), private-use or unassigned character dropped, NFKD applied
 /// and combining marks dropped (full-width letters, `ſ`, `ĺ`), slash look-alikes (`∕`, `⁄`, `⧸`)
-/// read as `/`, Unicode lower case taken (and NFKD again). Plain ASCII lower case is its own
-/// fold and costs one look.
+/// read as `/`, Unicode case folded (upper case, then lower case: `ı` and `İ` are `i`, `ß` is
+/// `ss`; and NFKD again). Plain ASCII lower case is its own fold and costs one look.
 pub(crate) fn folded(m: &str) -> String {
     use unicode_general_category::{get_general_category, GeneralCategory as G};
     use unicode_normalization::UnicodeNormalization;
@@ -664,7 +706,11 @@ pub(crate) fn folded(m: &str) -> String {
         c => c,
     };
     let kept: String = m.nfkd().filter(|c| !odd(c)).map(slash).collect();
-    let lowered: String = kept.chars().flat_map(char::to_lowercase).collect();
+    let lowered: String = kept
+        .chars()
+        .flat_map(char::to_uppercase)
+        .flat_map(char::to_lowercase)
+        .collect();
     lowered.nfkd().filter(|c| !odd(c)).collect()
 }
 
@@ -720,6 +766,38 @@ pub fn is_json_media_type(v: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_equal_once_case_is_folded_are_refused() {
+        let twins = [
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_x","Name":"delete_x","arguments":{}}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"METHOD":"tools/call","params":{"name":"delete_x","arguments":{}}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"ping","Method":"tools/call"}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_x"},"paramſ":{"name":"delete_x"}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":{"path":"ab"},"Arguments":{"path":"/etc/passwd"}}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":{"path":"ab","PATH":"/etc/passwd"}}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":{"o":{"kind":"a","\u212aind":"b"}}}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","extra":1,"EXTRA":2}}"#,
+        ];
+        for body in twins {
+            let got = inspect(body.as_bytes(), true);
+            assert!(
+                matches!(got, Err(Ambiguous::CaseTwin(_) | Ambiguous::Duplicate(_))),
+                "{body}: {got:?}"
+            );
+        }
+        // Keys that differ otherwise, and capitals no other key shares, pass.
+        let fine = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":{"Path":"a","path2":"b","URL":"u"}}}"#;
+        assert!(inspect(fine.as_bytes(), true).is_ok());
+    }
+
+    #[test]
+    fn a_name_folds_dotless_i_sharp_s_and_ligatures() {
+        assert_eq!(folded("k\u{131}ll_x"), "kill_x");
+        assert_eq!(folded("pa\u{df}_x"), "pass_x");
+        assert_eq!(folded("\u{fb01}x_1"), "fix_1");
+        assert_eq!(folded("\u{130}stanbul"), "istanbul");
+    }
 
     /// A `tools/call` of `x` whose `arguments` (or `_meta`) is `value`.
     fn call_with(key: &str, value: &str) -> Vec<u8> {

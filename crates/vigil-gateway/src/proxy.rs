@@ -412,6 +412,8 @@ pub(crate) fn forwarding(n: &str) -> bool {
                 | "x-host"
                 | "x-http-method-override"
                 | "proxy-connection"
+                // httpoxy: CGI turns it into `HTTP_PROXY`, which HTTP clients take as theirs.
+                | "proxy"
         )
 }
 
@@ -560,6 +562,8 @@ fn reserved(n: &str) -> bool {
                 | "mcp-protocol-version"
                 | "mcp-session-id"
                 | "origin"
+                | "accept"
+                | "last-event-id"
         )
 }
 

@@ -511,13 +511,16 @@ async fn per_ip_shared(ex: &mut Exchange<'_>, route: &Route) -> Flow {
 /// `Host` in HTTP/1.1, two of them, an absolute-form target whose authority is not its `Host`,
 /// two `Mcp-Session-Id`s or two `Content-Type`s.
 fn request_head(req: &Request<Incoming>) -> Flow {
-    // TRACE echoes the request as the upstream got it (the gateway's own headers with it);
-    // CONNECT asks for a tunnel. Neither is MCP.
-    if req.method() == Method::TRACE || req.method() == Method::CONNECT {
+    // TRACE (and IIS's TRACK) echoes the request as the upstream got it (the gateway's own
+    // headers with it); CONNECT asks for a tunnel; neither is MCP. A method with a lower-case
+    // letter (`trace`, `Post`) is one servers that compare methods without case (Express) read
+    // as its upper-case twin, which the gateway's checks did not see.
+    let m = req.method().as_str();
+    if m.bytes().any(|b| b.is_ascii_lowercase()) || ["TRACE", "TRACK", "CONNECT"].contains(&m) {
         let mut r = body::error(
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
-            "TRACE and CONNECT are not accepted",
+            "TRACE, TRACK, CONNECT and methods in lower case are not accepted",
         );
         r.headers_mut().insert(
             header::ALLOW,

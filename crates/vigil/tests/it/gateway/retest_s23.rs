@@ -35,7 +35,10 @@ async fn a_tool_name_spelled_around_a_scope_rule_needs_its_scope() {
     let dir = TempDir::new().unwrap();
     let cfg = config(
         &up,
-        "scopes = [\"fs:read\"]\n\n[[gateway.routes.tools]]\nname = \"delete_*\"\nscopes = [\"fs:write\"]\n",
+        "scopes = [\"fs:read\"]\n\n[[gateway.routes.tools]]\nname = \"delete_*\"\nscopes = [\"fs:write\"]\n\n\
+         [[gateway.routes.tools]]\nname = \"kill_*\"\nscopes = [\"fs:write\"]\n\n\
+         [[gateway.routes.tools]]\nname = \"pass_*\"\nscopes = [\"fs:write\"]\n\n\
+         [[gateway.routes.tools]]\nname = \"\u{fb01}x_*\"\nscopes = [\"fs:write\"]\n",
         "",
     );
     let gw = Gateway::start(dir.path(), &cfg, &[]);
@@ -57,6 +60,11 @@ async fn a_tool_name_spelled_around_a_scope_rule_needs_its_scope() {
         "dele\u{301}te_x",
         "delete_x\u{feff}",
         "delete_x\t",
+        // Dotless i and sharp s, as Java, JS and Python's casefold() compare them; a rule
+        // written with a ligature guards the plain spelling too.
+        "k\u{131}ll_x",
+        "pa\u{df}_x",
+        "fix_1",
     ] {
         let (status, headers, body) = call("POST", &url, &mcp(&reader), &call_of(odd, "{}")).await;
         assert_eq!(status, 403, "{odd:?}: {body}");
@@ -69,6 +77,17 @@ async fn a_tool_name_spelled_around_a_scope_rule_needs_its_scope() {
             .any(|s| String::from_utf8_lossy(&s.body).contains("elete")),
         "the upstream saw a call"
     );
+    // A key that is `name`, `method` or `params` once case is folded is another reading of
+    // the call (Go's encoding/json takes the last): refused before any check.
+    for body in [
+        r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"read_x","Name":"delete_x","arguments":{}}}"#,
+        r#"{"jsonrpc":"2.0","id":5,"METHOD":"tools/call","params":{"name":"delete_x","arguments":{}}}"#,
+        r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"read_x","arguments":{"path":"ab","Path":"/etc/passwd"}}}"#,
+    ] {
+        let (status, _, answer) = call("POST", &url, &mcp(&reader), body).await;
+        assert_eq!(status, 400, "{body}: {answer}");
+        assert!(answer.contains("ambiguous_body"), "{answer}");
+    }
     // A tool no rule names, in any case, needs only the route's scope.
     let (status, _, body) = call("POST", &url, &mcp(&reader), &call_of("Read_File", "{}")).await;
     assert_eq!(status, 200, "{body}");
@@ -177,9 +196,12 @@ async fn hosts_methods_and_headers_read_two_ways_are_refused_and_plain_ones_pass
     .await;
     assert!(status.contains(" 400 "), "two Last-Event-IDs: {status}");
     let seen = up.seen().len();
-    let trace = format!("TRACE /mcp/filesystem HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer {t}");
-    let status = raw(&gw, &trace, "").await;
-    assert!(status.contains(" 405 "), "TRACE: {status}");
+    for method in ["TRACE", "trace", "TRACK", "CONNECT", "Post"] {
+        let head =
+            format!("{method} /mcp/filesystem HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer {t}");
+        let status = raw(&gw, &head, "").await;
+        assert!(status.contains(" 405 "), "{method}: {status}");
+    }
     assert_eq!(up.seen().len(), seen, "TRACE reached the upstream");
 }
 
@@ -197,6 +219,9 @@ async fn reserved_names_spelled_with_other_separators_never_reach_the_upstream()
         "Remote.User",
         "X-Real.IP",
         "Mcp.Session.Id",
+        "Last_Event_ID",
+        "Content.Type",
+        "Proxy",
     ];
     let mut headers = vec![("authorization", auth.as_str()), ("x-trace.id", "kept-1")];
     headers.extend(spoofed.iter().map(|n| (*n, "mallory")));
