@@ -564,9 +564,21 @@ impl Prepared {
                     });
                 }
             }
-            // Nor any secret in the URL: it is printed by `check`, logged, and sent.
+            // Nor any secret in the URL: it is printed by `check`, logged, and sent. The path
+            // is kept without its trailing `/`, so a secret ending in `/` is looked for without
+            // it too (the rest of it is in the URL).
             let url = format!("{}{}", route.upstream_base, route.upstream_path);
-            if let Some(what) = crate::stdio::held_secret(url.as_bytes(), &values) {
+            let trimmed: Vec<(String, vigil_core::Secret<String>)> = values
+                .iter()
+                .filter_map(|(w, v)| {
+                    let t = v.expose_secret().trim_end_matches('/');
+                    (!t.is_empty() && t.len() < v.expose_secret().len())
+                        .then(|| (w.clone(), vigil_core::Secret::new(t.to_owned())))
+                })
+                .collect();
+            if let Some(what) = crate::stdio::held_secret(url.as_bytes(), &values)
+                .or_else(|| crate::stdio::held_secret(url.as_bytes(), &trimmed))
+            {
                 return Err(PrepareError::SecretUpstream {
                     origin: config.origin(&format!("gateway.routes[{}].upstream", route.index)),
                     what: what.clone(),

@@ -238,3 +238,36 @@ async fn reserved_names_spelled_with_other_separators_never_reach_the_upstream()
     assert!(!h.values().any(|v| v == "mallory"));
     assert_eq!(h["x-trace.id"], "kept-1");
 }
+
+// CI flake of session 23, a real gap: a webhook secret ending in `/` in an upstream URL was not
+// found, as the URL's path is kept without its trailing `/` (the rest of the secret was there).
+#[test]
+fn a_secret_ending_in_a_slash_in_an_upstream_url_is_refused() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let wh = format!("{}/", random_hex(24));
+    std::fs::write(
+        d.join("gw.env"),
+        format!("MCP_JWT_SECRET={}\nWH={wh}\n", secret()),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("vigil.toml"),
+        "[gateway]\n\n[[gateway.routes]]\npath = \"/hooks/gh\"\nupstream = \"http://127.0.0.1:9\"\n\
+         webhook = { scheme = \"github\", secrets = [\"${WH}\"] }\n\n\
+         [[gateway.routes]]\npath = \"/mcp/x\"\nupstream = \"http://127.0.0.1:9/hook/${WH}\"\n",
+    )
+    .unwrap();
+    let out = common::vigil(d)
+        .args(["gateway", "check", "--env-file", "gw.env"])
+        .env_remove("MCP_JWT_SECRET")
+        .output()
+        .unwrap();
+    expect_exit(&out, 2);
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("the URL holds the value of the webhook secret WH"),
+        "{err}"
+    );
+    assert!(!err.contains(wh.trim_end_matches('/')), "{err}");
+}
