@@ -507,9 +507,10 @@ async fn per_ip_shared(ex: &mut Exchange<'_>, route: &Route) -> Flow {
     Flow::Next(())
 }
 
-/// The refusal (400) of a request head the router and an upstream could read differently: no
-/// `Host` in HTTP/1.1, two of them, an absolute-form target whose authority is not its `Host`,
-/// two `Mcp-Session-Id`s or two `Content-Type`s.
+/// The refusal of a request head the router and an upstream could read differently: TRACE,
+/// TRACK, CONNECT or a method with a lower-case letter (405); no `Host` in HTTP/1.1, two of them,
+/// one that is no host and port, an absolute-form target whose authority is not its `Host`, two
+/// `Mcp-Session-Id`s, `Content-Type`s or `Last-Event-ID`s (400).
 fn request_head(req: &Request<Incoming>) -> Flow {
     // TRACE (and IIS's TRACK) echoes the request as the upstream got it (the gateway's own
     // headers with it); CONNECT asks for a tunnel; neither is MCP. A method with a lower-case

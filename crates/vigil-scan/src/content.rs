@@ -1047,16 +1047,7 @@ mod tests {
     /// The engine's own work (see `engine::charge`) and the findings, for one buffer.
     fn work(rules: &Ruleset, path: &str, data: &[u8]) -> (u64, usize) {
         crate::engine::WORK.with(|w| w.set(0));
-        let (mut out, mut tally) = (Vec::new(), ContentTally::default());
-        scan(
-            rules,
-            &ContentOptions::default(),
-            path,
-            None,
-            data,
-            &mut out,
-            &mut tally,
-        );
+        let (out, _, _) = scanned(rules, path, data);
         (crate::engine::WORK.with(|w| w.get()), out.len())
     }
 
