@@ -66,7 +66,7 @@ pub enum PrepareError {
     #[error(transparent)]
     Token(#[from] TokenError),
     /// No `[gateway]` at all.
-    #[error("{}: no [gateway] section (add listen and [[gateway.routes]] with path, upstream, audience)", path.display())]
+    #[error("{}:{} no [gateway] section (add listen and [[gateway.routes]] with path, upstream, audience)", path.display(), if path.exists() { "" } else { " no such file (give its path with --config or VIGIL_CONFIG), so" })]
     NoSection {
         /// The configuration file.
         path: PathBuf,
@@ -75,7 +75,7 @@ pub enum PrepareError {
     #[error(transparent)]
     Setting(#[from] SettingsError),
     /// Routes need tokens and there is no key to verify them with.
-    #[error("no key to verify tokens with (set {var}, or [token] keys or [token] jwks)")]
+    #[error("no key to verify tokens with (set {var}, in the environment or a file given with --env-file, or [token] keys or [token] jwks)")]
     NoKey {
         /// The variable that would hold the secret.
         var: String,

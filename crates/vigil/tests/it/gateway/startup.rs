@@ -30,6 +30,21 @@ fn check_validates_and_bad_configs_name_file_line_and_key() {
     expect_exit(&out, 2);
     assert!(String::from_utf8_lossy(&out.stderr)
         .contains("no key to verify tokens with (set MCP_JWT_SECRET"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--env-file"));
+
+    // No configuration file where it is looked for: the message says so (tester 135).
+    let empty = TempDir::new().unwrap();
+    let out = common::vigil(empty.path())
+        .args(["gateway", "check"])
+        .env("MCP_JWT_SECRET", secret())
+        .output()
+        .unwrap();
+    expect_exit(&out, 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("vigil.toml: no such file (give its path with --config or VIGIL_CONFIG)"),
+        "{err}"
+    );
 
     for (text, want) in [
         (
