@@ -174,6 +174,9 @@ impl Ruleset {
                         windows.push((rule, 0, data.len()));
                     }
                 }
+                // A rule whose matches all begin at its keywords reads its line from the first
+                // of them: a whole-line run finds no match before it.
+                Window::Line if r.from_keyword => push(windows, (rule, s, cache.end(data, e))),
                 Window::Line => push(windows, (rule, cache.start(data, s), cache.end(data, e))),
                 Window::Multiline => {
                     let end = cache.end(data, (s + MULTILINE_SPAN).min(data.len()));
@@ -286,6 +289,15 @@ impl Ruleset {
                 if data[from..e] == same[from..e] {
                     continue;
                 }
+            }
+            // No literal a match begins with: no match (a rule read from its keyword has one).
+            let r = &self.rules[rule as usize];
+            if !r.from_keyword
+                && r.starts
+                    .as_ref()
+                    .is_some_and(|g| g.find(&data[s..e]).is_none())
+            {
+                continue;
             }
             self.run_rule(
                 rule, path, commit, kind, data, s, e, false, cache, &mut raws,

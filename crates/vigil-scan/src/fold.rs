@@ -11,6 +11,7 @@
 //! offset.
 
 use regex::bytes::Regex;
+use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use regex_syntax::hir::{Class, Hir, HirKind};
 
 /// The case-sensitive twin of `pattern`, when it has one (see the module's comment).
@@ -55,6 +56,111 @@ fn closed(hir: &Hir) -> bool {
         HirKind::Capture(c) => closed(&c.sub),
         HirKind::Concat(v) | HirKind::Alternation(v) => v.iter().all(closed),
     }
+}
+
+/// Whether every match of `pattern` begins where one of `keywords` begins (ASCII case ignored)
+/// and reads nothing before its start: every literal a match can begin with (the prefix
+/// literals of the pattern, or of its lowercase twin for a `(?i)` pattern) starts with a
+/// keyword, and no match begins with a look-around (`\b`, `^`). The keyword search reports
+/// every such place, so a rule run from its first keyword of a line finds what a run over the
+/// whole line finds (`engine.rs`), without reading the line's head.
+pub(crate) fn starts_at_keywords(pattern: &str, keywords: &[String]) -> bool {
+    let parser = || {
+        regex_syntax::ParserBuilder::new()
+            .unicode(false)
+            .utf8(false)
+            .build()
+    };
+    let body = pattern.strip_prefix("(?i)").unwrap_or(pattern);
+    // A flag group could switch case folding (or anything else) on part of the pattern.
+    if body.replace("(?:", "").contains("(?") {
+        return false;
+    }
+    let Ok(hir) = parser().parse(body) else {
+        return false;
+    };
+    if body.len() != pattern.len() && !closed(&hir) {
+        return false;
+    }
+    if !hir.properties().look_set_prefix_any().is_empty() {
+        return false;
+    }
+    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
+    let Some(lits) = seq.literals() else {
+        return false;
+    };
+    !lits.is_empty()
+        && lits.iter().all(|l| {
+            let b = l.as_bytes();
+            keywords.iter().any(|k| {
+                !k.is_empty()
+                    && b.len() >= k.len()
+                    && b[..k.len()].eq_ignore_ascii_case(k.as_bytes())
+            })
+        })
+}
+
+/// The literals every match of `pattern` begins with (ASCII case ignored), as a search: a window
+/// that holds none of them holds no match. `None` when the pattern has no such finite set (or
+/// one of its literals is empty), or when its case folding is not ASCII's.
+pub(crate) fn start_literals(pattern: &str) -> Option<aho_corasick::packed::Searcher> {
+    let body = pattern.strip_prefix("(?i)").unwrap_or(pattern);
+    if body.replace("(?:", "").contains("(?") {
+        return None;
+    }
+    let hir = regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(body)
+        .ok()?;
+    if body.len() != pattern.len() && !closed(&hir) {
+        return None;
+    }
+    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
+    let lits = seq.literals()?;
+    if lits.is_empty() || lits.iter().any(|l| l.as_bytes().is_empty()) {
+        return None;
+    }
+    // The first four bytes of each literal (a match begins with them too) in every ASCII
+    // case, for a SIMD search of at most 64 short patterns (an ASCII-case-insensitive
+    // automaton walks every byte: slower than the rule itself).
+    let mut heads: Vec<&[u8]> = lits
+        .iter()
+        .map(|l| &l.as_bytes()[..l.len().min(4)])
+        .collect();
+    heads.sort_unstable();
+    heads.dedup();
+    let mut all: Vec<Vec<u8>> = Vec::new();
+    for l in heads {
+        let mut forms = vec![Vec::with_capacity(l.len())];
+        for &b in l {
+            let (lo, up) = (b.to_ascii_lowercase(), b.to_ascii_uppercase());
+            if lo == up {
+                forms.iter_mut().for_each(|f| f.push(b));
+            } else {
+                forms = forms
+                    .into_iter()
+                    .flat_map(|f| {
+                        let mut g = f.clone();
+                        g.push(up);
+                        let mut f = f;
+                        f.push(lo);
+                        [f, g]
+                    })
+                    .collect();
+            }
+            if all.len() + forms.len() > 64 {
+                return None;
+            }
+        }
+        all.extend(forms);
+    }
+    all.sort();
+    all.dedup();
+    let mut builder = aho_corasick::packed::Config::new().builder();
+    builder.extend(&all);
+    builder.build()
 }
 
 /// `hay` lowercased (ASCII letters only) into `out`, which is cleared first.
@@ -139,6 +245,146 @@ mod tests {
             .map(|r| r.id.as_str())
             .collect();
         assert!(twins.contains(&"generic-api-key"), "{twins:?}");
+    }
+
+    #[test]
+    fn rules_start_at_their_keywords_only_when_every_match_does() {
+        let kws = |k: &[&str]| k.iter().map(|s| (*s).to_owned()).collect::<Vec<String>>();
+        let builtin = crate::Ruleset::builtin();
+        let generic = builtin.get("generic-api-key").expect("generic rule");
+        assert!(
+            generic.from_keyword,
+            "every name the generic pattern begins with is a keyword"
+        );
+        assert!(starts_at_keywords(
+            &generic_pattern(),
+            &generic.spec.keywords
+        ));
+        // Without `private_key` among the keywords, a match can begin where none does.
+        let fewer: Vec<String> = generic
+            .spec
+            .keywords
+            .iter()
+            .filter(|k| !k.starts_with("private"))
+            .cloned()
+            .collect();
+        assert!(!starts_at_keywords(&generic_pattern(), &fewer));
+        assert!(starts_at_keywords(
+            r"(?i)ghp_[A-Za-z0-9]{36}",
+            &kws(&["ghp_"])
+        ));
+        assert!(starts_at_keywords(r"xoxb-[0-9]{10}", &kws(&["XOXB-"])));
+        for (pattern, k) in [
+            (r"(?i)\bname\s*:\s*token", &["name"][..]), // reads the byte before the match
+            (r"^token=\w+", &["token"]),                // so does `^`
+            (r"(?i)(?:my)?token=\w+", &["token"]),      // a match can begin at `my`
+            (r"(?i)tok=\w+", &["token"]),               // the keyword is longer
+            (r"\w+token", &["token"]),                  // no literal to begin with
+            (r"(?i)TOKEN=\w+", &["token"]),             // no exact twin
+            (r"(?i)to(?-i)ken", &["token"]),            // a flag group
+        ] {
+            assert!(!starts_at_keywords(pattern, &kws(k)), "{pattern}");
+        }
+    }
+
+    #[test]
+    fn a_window_without_the_literals_a_match_begins_with_is_not_run() {
+        let g = start_literals(r"(?i)\bname[ \t]*:[ \t]*value").expect("one literal");
+        assert!(g.find(b"- NAME: value").is_some());
+        assert!(g.find(b"secret: token value").is_none());
+        // `ab0`…`cd9` in every case are too many to search at once; `ab-`, `cd-` are not.
+        assert!(start_literals(r"(?i)(?:ab|cd)\d+").is_none());
+        assert!(start_literals(r"(?i)(?:ab|cd)-x").is_some());
+        // A match of `x?token` begins with `xtok` or with `toke`.
+        let g = start_literals(r"(?i)x?token").expect("two literals");
+        assert!(g.find(b"XTOK").is_some() && g.find(b"ToKeN").is_some());
+        assert!(g.find(b"tok en").is_none());
+        for none in [r"\w+token", r"(?i)TOKEN", r"(?i).*token", r"(?i)to(?-i)ken"] {
+            assert!(start_literals(none).is_none(), "{none}");
+        }
+        let builtin = crate::Ruleset::builtin();
+        let nv = builtin.get("name-value-secret").expect("rule");
+        assert!(
+            nv.starts.is_some(),
+            "the name/value rule begins with `name`"
+        );
+    }
+
+    /// The built-in rules as they run, and the same rules each reading whole lines and run on
+    /// every window: hits (as written and in the escape view) at the same offsets.
+    fn same_hits(line: &str) -> Result<usize, TestCaseError> {
+        thread_local! {
+            static RULES: (crate::Ruleset, crate::Ruleset) = {
+                let on = crate::Ruleset::builtin();
+                let mut off = on.clone();
+                off.rules.iter_mut().for_each(|r| {
+                    r.from_keyword = false;
+                    r.starts = None;
+                });
+                (on, off)
+            };
+        }
+        // The hits as written, and the escape view's that are not among them (a view's hit
+        // equal to one as written is the same secret at the same place to every reader).
+        let flat = |(a, b): (Vec<crate::engine::Hit>, Vec<crate::engine::Hit>)| {
+            let f = |v: Vec<crate::engine::Hit>| -> Vec<(u32, usize, usize, usize, usize)> {
+                v.iter()
+                    .map(|h| (h.rule, h.start, h.end, h.m_start, h.m_end))
+                    .collect()
+            };
+            let plain = f(a);
+            let mut viewed: Vec<_> = f(b).into_iter().filter(|h| !plain.contains(h)).collect();
+            viewed.sort_unstable();
+            viewed.dedup();
+            (plain, viewed)
+        };
+        RULES.with(|(on, off)| {
+            let mut n = 0;
+            for path in ["x.py", "config.json"] {
+                let want = flat(off.hits_in(path, None, line.as_bytes(), true));
+                n += want.0.len() + want.1.len();
+                prop_assert_eq!(flat(on.hits_in(path, None, line.as_bytes(), true)), want);
+            }
+            Ok(n)
+        })
+    }
+
+    #[test]
+    fn a_rule_read_from_its_keyword_finds_what_the_whole_line_holds() {
+        // A value of high entropy, built here so that this file holds none.
+        let v: String = ["Zq8v", "R2mK", "4pL9", "sT6w"].concat();
+        let mut found = 0;
+        for line in [
+            format!("x = 1; private_key = '{v}' # token: {v}X"),
+            format!("{{\"text\":\"# a\\n\\\"api_key\\\": \\\"{v}\\\"\"}}"),
+            format!("secrets are here: token={v}, secret_token=\\n{v}"),
+            format!("a\\nauth.key={v};\\tpassword=\\\"{v}\\\""),
+        ] {
+            found += same_hits(&line).expect("same hits");
+        }
+        assert!(
+            found >= 4,
+            "the lines hold secrets the rules find ({found})"
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+        /// Lines of keywords, names, operators, escapes and values: the same hits whether a
+        /// rule reads its lines from their first keyword or whole.
+        #[test]
+        fn reading_from_the_keyword_changes_no_hit(parts in proptest::collection::vec(prop_oneof![
+            Just("SECRET".to_owned()), Just("Token".to_owned()), Just("pAsSwOrD".to_owned()), Just("_PASS".to_owned()),
+            Just("Api-Key".to_owned()), Just("access.KEY".to_owned()), Just("Auth_Key".to_owned()), Just("authkey".to_owned()),
+            Just("credentials".to_owned()), Just("Private-Key".to_owned()), Just("private_key".to_owned()), Just("name".to_owned()),
+            Just("value".to_owned()), Just("_".to_owned()), Just("=".to_owned()), Just(":".to_owned()), Just("=>".to_owned()),
+            Just(" ".to_owned()), Just("\"".to_owned()), Just("'".to_owned()), Just(";".to_owned()), Just(",".to_owned()),
+            Just("\\n".to_owned()), Just("\\\"".to_owned()), Just("\\t".to_owned()), Just("%3D".to_owned()),
+            Just("\n".to_owned()), Just("ghp_".to_owned()),
+            "[A-Za-z0-9+/=!@#%^&*$~]{1,24}",
+        ], 1..24)) {
+            same_hits(&parts.concat())?;
+        }
     }
 
     proptest! {

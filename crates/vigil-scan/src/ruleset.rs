@@ -262,6 +262,13 @@ pub struct Rule {
     /// Whether a `prefix` rule's keyword must not follow a word character: its regex begins
     /// with `\b` (a rule with a distinctive prefix leaves it out and matches glued tokens).
     pub word_before: bool,
+    /// Whether every match of the rule starts where one of its keywords starts (see
+    /// [`crate::fold::starts_at_keywords`]): a `line` window then begins at the keyword, not at
+    /// the start of its line, with the same matches.
+    pub from_keyword: bool,
+    /// The literals every match begins with ([`crate::fold::start_literals`]): a window without
+    /// any of them is not run.
+    pub starts: Option<aho_corasick::packed::Searcher>,
     /// A rule without keywords whose token shape Vigil can find without running the regex
     /// over the whole buffer (the built-in Discord bot token, see
     /// [`crate::validate::discord_windows`]): it runs only around those places.
@@ -469,6 +476,17 @@ impl Ruleset {
                     .regex
                     .as_deref()
                     .is_some_and(|r| r.trim_start_matches("(?i)").starts_with(r"\b")),
+                from_keyword: spec.window.unwrap_or_default() == Window::Line
+                    && spec.keyword_case != KeywordCase::Sensitive
+                    && spec
+                        .regex
+                        .as_deref()
+                        .is_some_and(|r| crate::fold::starts_at_keywords(r, &kws)),
+                starts: spec
+                    .regex
+                    .as_deref()
+                    .filter(|_| !kws.is_empty())
+                    .and_then(crate::fold::start_literals),
                 shaped: kws.is_empty()
                     && validate == Some(Validator::DiscordBot)
                     && spec.regex.as_deref() == Some(crate::validate::DISCORD_REGEX),
