@@ -633,6 +633,10 @@ async fn read_whole(mut b: Body, limit: usize) -> Option<Bytes> {
                 }
             }
         }
+        // The whole `Content-Length` arrived: no need to wait for the body to say so.
+        if b.is_end_stream() {
+            break;
+        }
     }
     Some(first.unwrap_or_else(|| out.freeze()))
 }

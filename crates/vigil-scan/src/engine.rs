@@ -223,6 +223,19 @@ impl Ruleset {
             }
             windows.push((r, 0, data.len()));
         }
+        // A line window without any literal its rule's matches begin with holds no match, as
+        // written or in the escape view (blanking makes spaces, and no such literal holds one):
+        // dropped before the view is made. A line window begins where a line does, so what a
+        // match there reads before it is the same in the merged windows left.
+        windows.retain(|&(r, s, e)| {
+            let rule = &self.rules[r as usize];
+            rule.from_keyword
+                || !matches!(rule.window, Window::Line | Window::Multiline)
+                || rule
+                    .starts
+                    .as_ref()
+                    .is_none_or(|g| g.find(&data[s..e]).is_some())
+        });
         if windows.is_empty() && glued.is_empty() {
             return (Vec::new(), Vec::new());
         }
@@ -289,15 +302,6 @@ impl Ruleset {
                 if data[from..e] == same[from..e] {
                     continue;
                 }
-            }
-            // No literal a match begins with: no match (a rule read from its keyword has one).
-            let r = &self.rules[rule as usize];
-            if !r.from_keyword
-                && r.starts
-                    .as_ref()
-                    .is_some_and(|g| g.find(&data[s..e]).is_none())
-            {
-                continue;
             }
             self.run_rule(
                 rule, path, commit, kind, data, s, e, false, cache, &mut raws,

@@ -101,8 +101,9 @@ pub(crate) fn starts_at_keywords(pattern: &str, keywords: &[String]) -> bool {
 }
 
 /// The literals every match of `pattern` begins with (ASCII case ignored), as a search: a window
-/// that holds none of them holds no match. `None` when the pattern has no such finite set (or
-/// one of its literals is empty), or when its case folding is not ASCII's.
+/// that holds none of them holds no match, as written or in its escape view. `None` when the
+/// pattern has no such finite set (or one of them is empty or holds a space), or when its case
+/// folding is not ASCII's.
 pub(crate) fn start_literals(pattern: &str) -> Option<aho_corasick::packed::Searcher> {
     let body = pattern.strip_prefix("(?i)").unwrap_or(pattern);
     if body.replace("(?:", "").contains("(?") {
@@ -131,6 +132,11 @@ pub(crate) fn start_literals(pattern: &str) -> Option<aho_corasick::packed::Sear
         .collect();
     heads.sort_unstable();
     heads.dedup();
+    // The escape view blanks escapes to spaces: a literal without one is in a view's window
+    // only where it is in the window as written.
+    if heads.iter().any(|h| h.contains(&b' ')) {
+        return None;
+    }
     let mut all: Vec<Vec<u8>> = Vec::new();
     for l in heads {
         let mut forms = vec![Vec::with_capacity(l.len())];
@@ -299,7 +305,13 @@ mod tests {
         let g = start_literals(r"(?i)x?token").expect("two literals");
         assert!(g.find(b"XTOK").is_some() && g.find(b"ToKeN").is_some());
         assert!(g.find(b"tok en").is_none());
-        for none in [r"\w+token", r"(?i)TOKEN", r"(?i).*token", r"(?i)to(?-i)ken"] {
+        for none in [
+            r"\w+token",
+            r"(?i)TOKEN",
+            r"(?i).*token",
+            r"(?i)to(?-i)ken",
+            r"a b",
+        ] {
             assert!(start_literals(none).is_none(), "{none}");
         }
         let builtin = crate::Ruleset::builtin();

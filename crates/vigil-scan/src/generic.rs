@@ -54,11 +54,16 @@ impl FileKind {
     /// The kind of the file at `path` (`outer.zip!inner/name` counts as `name`).
     pub(crate) fn of(path: &str) -> FileKind {
         let name = path.rsplit(['/', '!', '\\']).next().unwrap_or(path);
-        let lower = name.to_ascii_lowercase();
-        if LOCK_FILES.contains(&lower.as_str()) || lower.ends_with(".lock") {
+        // Most names are lowercase already (and `vigil redact`'s `-` is no name): no copy then.
+        let lower: std::borrow::Cow<'_, str> = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            std::borrow::Cow::Owned(name.to_ascii_lowercase())
+        } else {
+            std::borrow::Cow::Borrowed(name)
+        };
+        if LOCK_FILES.contains(&lower.as_ref()) || lower.ends_with(".lock") {
             return FileKind::Lock;
         }
-        if lower == ".secrets.baseline" || lower.ends_with(".secrets.baseline") {
+        if lower.ends_with(".secrets.baseline") {
             return FileKind::Baseline;
         }
         let report = lower.ends_with(".sarif")
