@@ -37,7 +37,9 @@
 # The upstream is nginx answering a fixed JSON body (2 workers); each proxy nginx has 2 workers
 # and an upstream keepalive pool; Vigil runs with its default 2 worker threads on this machine.
 # Every proxy writes its access log to a file. Rounds interleave the targets so a slow minute on
-# a shared machine hits all of them alike; the table shows each column's median over the rounds
+# a shared machine hits all of them alike, and each round starts one target later than the last
+# (a row late in every round ran slower than its place-mates on this 2-core host: session 23);
+# the table shows each column's median over the rounds
 # (requests/s, p50, p99 and CPU each on its own, so one bad round moves none of them), and the
 # CPU time the proxy's own processes spent per request.
 set -euo pipefail
@@ -363,7 +365,8 @@ for f in "${!feature_port[@]}"; do pids[vigil_$f]=${pid_of[vigil_$f]}; done
 hz=$(getconf CLK_TCK)
 to_ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) { sub(/us$/, "", v); print v / 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v); print v + 0 } else { sub(/s$/, "", v); print v * 1000 } }'; }
 for r in $(seq "$rounds"); do
-  for t in "${targets[@]}"; do
+  for i in "${!targets[@]}"; do
+    t=${targets[$(((i + r - 1) % ${#targets[@]}))]}
     before=$(cpu_ticks ${pids[$t]})
     counted=; [ -n "${BENCH_INSTRUCTIONS:-}" ] && [[ $t == vigil* || $t == hyper_floor ]] && counted=1
     [ -n "$counted" ] && callgrind_control -z "${pids[$t]}" >/dev/null 2>&1
