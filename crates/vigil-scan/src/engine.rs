@@ -193,10 +193,18 @@ impl Ruleset {
                 }
             }
         };
+        // Places a rule read from its keyword may begin a match at without a keyword of its
+        // own (`Trigger::anchor`), in order: they move the start of a window its keywords open
+        // on the same line, and open none.
+        let mut anchored: Vec<(u32, usize)> = Vec::new();
         if let Some(kw) = &self.keywords {
             HITS.with_borrow_mut(|scratch| {
                 kw.each(data, scratch, |ms, me, pat| {
                     for t in &self.keyword_rules[pat] {
+                        if t.anchor {
+                            anchored.push((t.rule, ms));
+                            continue;
+                        }
                         let end = match &t.exact {
                             Some(k) if !data[ms..].starts_with(k) => continue,
                             Some(k) => ms + k.len(),
@@ -206,6 +214,19 @@ impl Ruleset {
                     }
                 });
             });
+        }
+        if !anchored.is_empty() {
+            let opened: std::collections::HashSet<(u32, usize)> = windows
+                .iter()
+                .filter(|&&(r, _, _)| self.rules[r as usize].from_keyword)
+                .map(|&(r, _, e)| (r, e))
+                .collect();
+            for (rule, a) in anchored {
+                let e = cache.end(data, a);
+                if opened.contains(&(rule, e)) {
+                    windows.push((rule, a, e));
+                }
+            }
         }
         for &r in &self.always {
             let rule = &self.rules[r as usize];

@@ -58,13 +58,15 @@ fn closed(hir: &Hir) -> bool {
     }
 }
 
-/// Whether every match of `pattern` begins where one of `keywords` begins (ASCII case ignored)
-/// and reads nothing before its start: every literal a match can begin with (the prefix
-/// literals of the pattern, or of its lowercase twin for a `(?i)` pattern) starts with a
-/// keyword, and no match begins with a look-around (`\b`, `^`). The keyword search reports
-/// every such place, so a rule run from its first keyword of a line finds what a run over the
-/// whole line finds (`engine.rs`), without reading the line's head.
-pub(crate) fn starts_at_keywords(pattern: &str, keywords: &[String]) -> bool {
+/// Where a match of `pattern` may begin besides where one of `keywords` does: the literals
+/// (ASCII-lowercased) a match can begin with that no keyword begins (the prefix literals of the
+/// pattern, or of its lowercase twin for a `(?i)` pattern), each of at least three bytes and
+/// at most [`MAX_ANCHORS`] of them; `None` when there is no such finite set or a match may
+/// begin with a look-around (`\b`, `^`: it reads the byte before). Found as keywords that only
+/// mark a place (`Trigger::anchor`), they let a rule read a line from the first place a match
+/// can begin instead of from the line's start, with the same matches (`engine.rs`), while the
+/// rule still runs only on lines holding one of its own keywords.
+pub(crate) fn anchors(pattern: &str, keywords: &[String]) -> Option<Vec<String>> {
     let parser = || {
         regex_syntax::ParserBuilder::new()
             .unicode(false)
@@ -74,31 +76,45 @@ pub(crate) fn starts_at_keywords(pattern: &str, keywords: &[String]) -> bool {
     let body = pattern.strip_prefix("(?i)").unwrap_or(pattern);
     // A flag group could switch case folding (or anything else) on part of the pattern.
     if body.replace("(?:", "").contains("(?") {
-        return false;
+        return None;
     }
-    let Ok(hir) = parser().parse(body) else {
-        return false;
-    };
+    let hir = parser().parse(body).ok()?;
     if body.len() != pattern.len() && !closed(&hir) {
-        return false;
+        return None;
     }
     if !hir.properties().look_set_prefix_any().is_empty() {
-        return false;
+        return None;
     }
     let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
-    let Some(lits) = seq.literals() else {
-        return false;
-    };
-    !lits.is_empty()
-        && lits.iter().all(|l| {
-            let b = l.as_bytes();
-            keywords.iter().any(|k| {
-                !k.is_empty()
-                    && b.len() >= k.len()
-                    && b[..k.len()].eq_ignore_ascii_case(k.as_bytes())
-            })
-        })
+    let lits = seq.literals()?;
+    if lits.is_empty() {
+        return None;
+    }
+    let mut out: Vec<String> = Vec::new();
+    for l in lits {
+        let b = l.as_bytes();
+        let covered = keywords.iter().any(|k| {
+            !k.is_empty() && b.len() >= k.len() && b[..k.len()].eq_ignore_ascii_case(k.as_bytes())
+        });
+        if covered {
+            continue;
+        }
+        if b.len() < 3 {
+            return None;
+        }
+        out.push(String::from_utf8_lossy(b).to_ascii_lowercase());
+    }
+    out.sort();
+    out.dedup();
+    // A literal that begins with another is found where that one is.
+    let all = out.clone();
+    out.retain(|a| !all.iter().any(|b| b != a && a.starts_with(b.as_str())));
+    (out.len() <= MAX_ANCHORS).then_some(out)
 }
+
+/// The most places besides its keywords a rule read from where a match can begin may have
+/// (each is one more pattern in the keyword search).
+pub(crate) const MAX_ANCHORS: usize = 16;
 
 /// The literals every match of `pattern` begins with (ASCII case ignored), as a search: a window
 /// that holds none of them holds no match, as written or in its escape view. `None` when the
@@ -254,42 +270,49 @@ mod tests {
     }
 
     #[test]
-    fn rules_start_at_their_keywords_only_when_every_match_does() {
+    fn rules_start_where_a_keyword_or_an_anchor_is() {
         let kws = |k: &[&str]| k.iter().map(|s| (*s).to_owned()).collect::<Vec<String>>();
         let builtin = crate::Ruleset::builtin();
         let generic = builtin.get("generic-api-key").expect("generic rule");
         assert!(
             generic.from_keyword,
-            "every name the generic pattern begins with is a keyword"
+            "a generic match begins at a keyword or an anchor"
         );
-        assert!(starts_at_keywords(
-            &generic_pattern(),
-            &generic.spec.keywords
-        ));
-        // Without `private_key` among the keywords, a match can begin where none does.
-        let fewer: Vec<String> = generic
+        // Its pattern begins with `private_key` and `auth-key` too, which are no keyword of it:
+        // anchors, so the rule still runs only on lines with one of its own keywords.
+        let a = anchors(&generic_pattern(), &generic.spec.keywords).expect("finite");
+        for want in [
+            "private_key",
+            "private-key",
+            "privatekey",
+            "auth-key",
+            "access.key",
+        ] {
+            assert!(a.iter().any(|x| x == want), "{want} in {a:?}");
+        }
+        assert!(!generic
             .spec
             .keywords
             .iter()
-            .filter(|k| !k.starts_with("private"))
-            .cloned()
-            .collect();
-        assert!(!starts_at_keywords(&generic_pattern(), &fewer));
-        assert!(starts_at_keywords(
-            r"(?i)ghp_[A-Za-z0-9]{36}",
-            &kws(&["ghp_"])
-        ));
-        assert!(starts_at_keywords(r"xoxb-[0-9]{10}", &kws(&["XOXB-"])));
+            .any(|k| k.starts_with("private")));
+        assert_eq!(
+            anchors(r"(?i)ghp_[A-Za-z0-9]{36}", &kws(&["ghp_"])),
+            Some(vec![])
+        );
+        assert_eq!(anchors(r"xoxb-[0-9]{10}", &kws(&["XOXB-"])), Some(vec![]));
+        assert_eq!(
+            anchors(r"(?i)(?:my)?token=\w+", &kws(&["token"])),
+            Some(vec!["mytoken=".to_owned()])
+        );
         for (pattern, k) in [
             (r"(?i)\bname\s*:\s*token", &["name"][..]), // reads the byte before the match
             (r"^token=\w+", &["token"]),                // so does `^`
-            (r"(?i)(?:my)?token=\w+", &["token"]),      // a match can begin at `my`
-            (r"(?i)tok=\w+", &["token"]),               // the keyword is longer
+            (r"(?i)(?:a|token)\w+", &["token"]),        // `a` is too short to look for
             (r"\w+token", &["token"]),                  // no literal to begin with
             (r"(?i)TOKEN=\w+", &["token"]),             // no exact twin
             (r"(?i)to(?-i)ken", &["token"]),            // a flag group
         ] {
-            assert!(!starts_at_keywords(pattern, &kws(k)), "{pattern}");
+            assert!(anchors(pattern, &kws(k)).is_none(), "{pattern}");
         }
     }
 

@@ -225,6 +225,9 @@ pub(crate) fn lexical(path: &str) -> std::borrow::Cow<'_, str> {
 pub(crate) struct Trigger {
     pub(crate) rule: u32,
     pub(crate) exact: Option<Box<[u8]>>,
+    /// Only a place where the rule's match may begin ([`crate::fold::anchors`]): it moves the
+    /// start of a window the rule's own keywords open on the same line, and opens none.
+    pub(crate) anchor: bool,
 }
 
 /// A compiled rule.
@@ -262,9 +265,9 @@ pub struct Rule {
     /// Whether a `prefix` rule's keyword must not follow a word character: its regex begins
     /// with `\b` (a rule with a distinctive prefix leaves it out and matches glued tokens).
     pub word_before: bool,
-    /// Whether every match of the rule starts where one of its keywords starts (see
-    /// [`crate::fold::starts_at_keywords`]): a `line` window then begins at the keyword, not at
-    /// the start of its line, with the same matches.
+    /// Whether every match of the rule begins where one of its keywords or anchors begins (see
+    /// [`crate::fold::anchors`]): a `line` window then begins at the first of them on its
+    /// line, not at the line's start, with the same matches.
     pub from_keyword: bool,
     /// The literals every match begins with ([`crate::fold::start_literals`]): a window without
     /// any of them is not run.
@@ -435,7 +438,7 @@ impl Ruleset {
         origin: &ConfigRef<'_>,
     ) -> Result<Self, RuleError> {
         let mut rules = Vec::with_capacity(specs.len());
-        let mut all_kws: Vec<(String, bool, u32)> = Vec::new();
+        let mut all_kws: Vec<(String, bool, u32, bool)> = Vec::new();
         let (mut always, mut path_only) = (Vec::new(), Vec::new());
         for (i, spec) in specs.into_iter().enumerate() {
             let (regex, path, secret_group, validate, allowlists) =
@@ -453,7 +456,24 @@ impl Ruleset {
                 always.push(idx);
             }
             for k in &kws {
-                all_kws.push((k.clone(), spec.keyword_case == KeywordCase::Sensitive, idx));
+                all_kws.push((
+                    k.clone(),
+                    spec.keyword_case == KeywordCase::Sensitive,
+                    idx,
+                    false,
+                ));
+            }
+            let anchors = (spec.window.unwrap_or_default() == Window::Line
+                && spec.keyword_case != KeywordCase::Sensitive
+                && !kws.is_empty())
+            .then(|| {
+                spec.regex
+                    .as_deref()
+                    .and_then(|r| crate::fold::anchors(r, &kws))
+            })
+            .flatten();
+            for a in anchors.iter().flatten() {
+                all_kws.push((a.clone(), false, idx, true));
             }
             rules.push(Rule {
                 id: spec.id.clone(),
@@ -476,12 +496,7 @@ impl Ruleset {
                     .regex
                     .as_deref()
                     .is_some_and(|r| r.trim_start_matches("(?i)").starts_with(r"\b")),
-                from_keyword: spec.window.unwrap_or_default() == Window::Line
-                    && spec.keyword_case != KeywordCase::Sensitive
-                    && spec
-                        .regex
-                        .as_deref()
-                        .is_some_and(|r| crate::fold::starts_at_keywords(r, &kws)),
+                from_keyword: anchors.is_some(),
                 starts: spec
                     .regex
                     .as_deref()
@@ -567,22 +582,29 @@ impl Ruleset {
 /// triggers the rules of every keyword that is a prefix of the one found (`sk_` inside
 /// `sk_live_`), so every keyword occurrence is seen, as an overlapping search would.
 /// Case-sensitive keywords are re-checked on the bytes of each hit.
-fn automaton(kws: Vec<(String, bool, u32)>) -> (Option<Keywords>, Vec<Vec<Trigger>>) {
+fn automaton(kws: Vec<(String, bool, u32, bool)>) -> (Option<Keywords>, Vec<Vec<Trigger>>) {
     if kws.is_empty() {
         return (None, Vec::new());
     }
-    let mut pats: Vec<String> = kws.iter().map(|(k, _, _)| k.to_ascii_lowercase()).collect();
+    let mut pats: Vec<String> = kws.iter().map(|(k, ..)| k.to_ascii_lowercase()).collect();
     pats.sort();
     pats.dedup();
     let triggers: Vec<Vec<Trigger>> = pats
         .iter()
         .map(|p| {
             let mut out: Vec<Trigger> = Vec::new();
-            for (k, sensitive, rule) in &kws {
+            for (k, sensitive, rule, anchor) in &kws {
                 if p.starts_with(&k.to_ascii_lowercase()) {
                     let exact = sensitive.then(|| k.as_bytes().to_vec().into_boxed_slice());
-                    if !out.iter().any(|t| t.rule == *rule && t.exact == exact) {
-                        out.push(Trigger { rule: *rule, exact });
+                    if !out
+                        .iter()
+                        .any(|t| t.rule == *rule && t.exact == exact && t.anchor == *anchor)
+                    {
+                        out.push(Trigger {
+                            rule: *rule,
+                            exact,
+                            anchor: *anchor,
+                        });
                     }
                 }
             }
