@@ -1135,6 +1135,30 @@ mod tests {
         (out, tally, read)
     }
 
+    /// A name spelled with a `\u` escape and a value behind a short escape (`\"`, `\t`): the
+    /// decoded text is read in its escape view too (helper-136 F1, missed before).
+    #[test]
+    fn an_escaped_name_before_an_escaped_value_is_found() {
+        let rules = Ruleset::builtin();
+        let mut g = crate::examples::Gen::new(7);
+        let v = crate::examples::expand("«{alnum:24}»", &mut g).unwrap();
+        let v = &v.text[v.secret];
+        for text in [
+            format!("{{\"t\":\"\\u0061pi_key=\\\"{v}\\\"\"}}\n"),
+            format!("{{\"t\":\"{{\\\"\\u0061pi_key\\\": \\\"{v}\\\"}}\"}}\n"),
+            format!("\\u0061pi_key=\\\"{v}\\\"\n"),
+            format!("{{\"t\":\"tok\\u0065n: \\\"{v}\\\"\"}}\n"),
+            format!("{{\"t\":\"\\u0070assword=\\t{v}\"}}\n"),
+        ] {
+            let (found, ..) = scanned(&rules, "a.json", text.as_bytes());
+            assert!(
+                found.iter().any(|f| f.rule == "generic-api-key"),
+                "{} holds a secret: {found:?}",
+                text.replace(v, "V")
+            );
+        }
+    }
+
     /// A binary file's runs are read one after another, without the bytes around them: each
     /// finding is still placed on its own bytes in the file (line and byte column of the file),
     /// after junk, after a line break inside a run, after a lone line break in the junk, and

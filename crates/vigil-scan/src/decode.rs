@@ -83,7 +83,9 @@ struct Segment {
 }
 
 /// Decodes what is encoded in `data` and scans it with `rules`, up to `max_depth` decodings
-/// deep.
+/// deep. A rebuilt text is read as written and in its escape view, as the text around it is:
+/// a `\u0061pi_key=\"…\"` decodes to `api_key=\"…\"`, whose value only the view shows
+/// (helper-136 F1).
 pub(crate) fn scan(
     rules: &Ruleset,
     path: &str,
@@ -91,7 +93,17 @@ pub(crate) fn scan(
     data: &[u8],
     max_depth: u8,
 ) -> Decoded {
-    scan_by(data, max_depth, &mut |text| rules.hits(path, commit, text))
+    scan_by(data, max_depth, &mut |text| {
+        let (mut plain, viewed) = rules.hits_in(path, commit, text, true);
+        // A view's hit where one as written is already the same secret there.
+        let more: Vec<Hit> = viewed
+            .into_iter()
+            .filter(|v| !plain.iter().any(|p| p.start < v.end && v.start < p.end))
+            .collect();
+        plain.extend(more);
+        plain.sort_by_key(|h| (h.start, h.rule));
+        plain
+    })
 }
 
 /// [`scan`] with another finder than a ruleset's (`vigil redact` looks for the values of

@@ -244,18 +244,27 @@ impl Ruleset {
             }
             windows.push((r, 0, data.len()));
         }
-        // A line window without any literal its rule's matches begin with holds no match, as
-        // written or in the escape view (blanking makes spaces, and no such literal holds one):
-        // dropped before the view is made. A line window begins where a line does, so what a
-        // match there reads before it is the same in the merged windows left.
+        // Each rule's windows merged where they touch (as `run_windows` runs them: one line of
+        // many keywords is one window, looked at once, not once per keyword), then a `line` or
+        // `multiline` window without any literal its rule's matches begin with is dropped
+        // before the view is made: it holds no match, as written or in the escape view
+        // (blanking makes spaces, and no such literal holds one).
+        windows.sort_unstable();
+        windows.dedup_by(|next, kept| {
+            let touch = next.0 == kept.0 && next.1 <= kept.2;
+            if touch {
+                kept.2 = kept.2.max(next.2);
+            }
+            touch
+        });
         windows.retain(|&(r, s, e)| {
             let rule = &self.rules[r as usize];
             rule.from_keyword
                 || !matches!(rule.window, Window::Line | Window::Multiline)
-                || rule
-                    .starts
-                    .as_ref()
-                    .is_none_or(|g| g.find(&data[s..e]).is_some())
+                || rule.starts.as_ref().is_none_or(|g| {
+                    charge(e - s);
+                    g.find(&data[s..e]).is_some()
+                })
         });
         if windows.is_empty() && glued.is_empty() {
             return (Vec::new(), Vec::new());
