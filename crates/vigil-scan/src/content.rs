@@ -944,15 +944,7 @@ impl Scanner<'_> {
         // The text as written and behind its escapes (`{\"password\":\"…\"}`, JSON kept in a
         // JSON string; `\nghp_…`): a hit only the escape view has is reported where it sits.
         let overlaps = |a: &Hit, b: &Hit| a.start < b.end && b.start < a.end;
-        let (mut plain, viewed) = rules.hits_in(path, commit, data, true);
-        if !viewed.is_empty() {
-            let more: Vec<Hit> = viewed
-                .into_iter()
-                .filter(|v| !plain.iter().any(|p| overlaps(p, v)))
-                .collect();
-            plain.extend(more);
-            plain.sort_by_key(|h| (h.start, h.rule));
-        }
+        let mut plain = rules.hits_with_view(path, commit, data);
         let decoded = decode::scan(rules, path, commit, data, self.opts.max_decode_depth);
         tally.decoded += decoded.segments;
         if decoded.stopped {

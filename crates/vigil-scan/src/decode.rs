@@ -94,15 +94,7 @@ pub(crate) fn scan(
     max_depth: u8,
 ) -> Decoded {
     scan_by(data, max_depth, &mut |text| {
-        let (mut plain, viewed) = rules.hits_in(path, commit, text, true);
-        // A view's hit where one as written is already the same secret there.
-        let more: Vec<Hit> = viewed
-            .into_iter()
-            .filter(|v| !plain.iter().any(|p| p.start < v.end && v.start < p.end))
-            .collect();
-        plain.extend(more);
-        plain.sort_by_key(|h| (h.start, h.rule));
-        plain
+        rules.hits_with_view(path, commit, text)
     })
 }
 

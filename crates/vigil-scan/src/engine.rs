@@ -115,6 +115,23 @@ impl Ruleset {
         self.hits_in(path, commit, data, false).0
     }
 
+    /// The hits in `data` as written and those only its escape view has (a view's hit where one
+    /// as written is is the same secret there), in order: what `\nghp_…` or
+    /// `{\"password\":\"…\"}` holds.
+    pub(crate) fn hits_with_view(&self, path: &str, commit: Option<&str>, data: &[u8]) -> Vec<Hit> {
+        let (mut plain, viewed) = self.hits_in(path, commit, data, true);
+        if !viewed.is_empty() {
+            let overlaps = |a: &Hit, b: &Hit| a.start < b.end && b.start < a.end;
+            let more: Vec<Hit> = viewed
+                .into_iter()
+                .filter(|v| !plain.iter().any(|p| overlaps(p, v)))
+                .collect();
+            plain.extend(more);
+            plain.sort_by_key(|h| (h.start, h.rule));
+        }
+        plain
+    }
+
     /// The hits in `data` (see [`Ruleset::hits`]) and, with `escapes`, the hits in its escape
     /// view too ([`crate::redact::escape_view_within`]: the same length and line breaks, escapes
     /// blanked), at the same offsets. The keywords are found once, in `data` (blanking makes
@@ -249,14 +266,7 @@ impl Ruleset {
         // `multiline` window without any literal its rule's matches begin with is dropped
         // before the view is made: it holds no match, as written or in the escape view
         // (blanking makes spaces, and no such literal holds one).
-        windows.sort_unstable();
-        windows.dedup_by(|next, kept| {
-            let touch = next.0 == kept.0 && next.1 <= kept.2;
-            if touch {
-                kept.2 = kept.2.max(next.2);
-            }
-            touch
-        });
+        merge_windows(&mut windows);
         windows.retain(|&(r, s, e)| {
             let rule = &self.rules[r as usize];
             rule.from_keyword
@@ -317,16 +327,9 @@ impl Ruleset {
         if windows.is_empty() {
             return Vec::new();
         }
-        windows.sort_unstable();
+        merge_windows(&mut windows);
         let mut raws: Vec<Hit> = Vec::new();
-        let mut i = 0;
-        while i < windows.len() {
-            let (rule, s, mut e) = windows[i];
-            i += 1;
-            while i < windows.len() && windows[i].0 == rule && windows[i].1 <= e {
-                e = e.max(windows[i].2);
-                i += 1;
-            }
+        for (rule, s, e) in windows {
             if let Some(same) = same {
                 let from = s.saturating_sub(1);
                 if data[from..e] == same[from..e] {
@@ -902,6 +905,18 @@ impl LineCache {
     pub(crate) fn end(&self, data: &[u8], at: usize) -> usize {
         self.bounds(data, at).1
     }
+}
+
+/// Sorts `(rule, start, end)` windows and merges each rule's windows that touch or overlap.
+fn merge_windows(windows: &mut Vec<(u32, usize, usize)>) {
+    windows.sort_unstable();
+    windows.dedup_by(|next, kept| {
+        let touch = next.0 == kept.0 && next.1 <= kept.2;
+        if touch {
+            kept.2 = kept.2.max(next.2);
+        }
+        touch
+    });
 }
 
 /// Newline offsets, built once per file that has findings.

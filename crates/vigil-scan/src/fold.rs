@@ -58,41 +58,61 @@ fn closed(hir: &Hir) -> bool {
     }
 }
 
-/// Where a match of `pattern` may begin besides where one of `keywords` does: the literals
-/// (ASCII-lowercased) a match can begin with that no keyword begins (the prefix literals of the
-/// pattern, or of its lowercase twin for a `(?i)` pattern), each of at least three bytes and
-/// at most [`MAX_ANCHORS`] of them; `None` when there is no such finite set or a match may
-/// begin with a look-around (`\b`, `^`: it reads the byte before). Found as keywords that only
-/// mark a place (`Trigger::anchor`), they let a rule read a line from the first place a match
-/// can begin instead of from the line's start, with the same matches (`engine.rs`), while the
-/// rule still runs only on lines holding one of its own keywords.
-pub(crate) fn anchors(pattern: &str, keywords: &[String]) -> Option<Vec<String>> {
-    let parser = || {
-        regex_syntax::ParserBuilder::new()
+/// How a pattern's matches begin, read once from its parsed form (for [`anchors`] and
+/// [`start_literals`]): the literals every match begins with (ASCII-lowercased for a `(?i)`
+/// pattern with an exact twin), and whether a match may begin with a look-around (`\b`, `^`:
+/// it reads the byte before). `None` when there is no finite set of such literals, one of them
+/// is empty, or the pattern's case folding is not ASCII's.
+pub(crate) struct Starts {
+    literals: Vec<Vec<u8>>,
+    looks_behind: bool,
+}
+
+impl Starts {
+    /// The starts of `pattern`.
+    pub(crate) fn of(pattern: &str) -> Option<Starts> {
+        let body = pattern.strip_prefix("(?i)").unwrap_or(pattern);
+        // A flag group could switch case folding (or anything else) on part of the pattern.
+        if body.replace("(?:", "").contains("(?") {
+            return None;
+        }
+        let hir = regex_syntax::ParserBuilder::new()
             .unicode(false)
             .utf8(false)
             .build()
-    };
-    let body = pattern.strip_prefix("(?i)").unwrap_or(pattern);
-    // A flag group could switch case folding (or anything else) on part of the pattern.
-    if body.replace("(?:", "").contains("(?") {
-        return None;
+            .parse(body)
+            .ok()?;
+        if body.len() != pattern.len() && !closed(&hir) {
+            return None;
+        }
+        let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
+        let literals: Vec<Vec<u8>> = seq
+            .literals()?
+            .iter()
+            .map(|l| l.as_bytes().to_vec())
+            .collect();
+        if literals.is_empty() || literals.iter().any(Vec::is_empty) {
+            return None;
+        }
+        Some(Starts {
+            literals,
+            looks_behind: !hir.properties().look_set_prefix_any().is_empty(),
+        })
     }
-    let hir = parser().parse(body).ok()?;
-    if body.len() != pattern.len() && !closed(&hir) {
-        return None;
-    }
-    if !hir.properties().look_set_prefix_any().is_empty() {
-        return None;
-    }
-    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
-    let lits = seq.literals()?;
-    if lits.is_empty() {
+}
+
+/// Where a match may begin besides where one of `keywords` does: the literals a match can
+/// begin with ([`Starts`]) that no keyword begins, each of at least three bytes and at most
+/// [`MAX_ANCHORS`] of them; `None` when a match may begin with a look-around. Found as keywords
+/// that only mark a place (`Trigger::anchor`), they let a rule read a line from the first place
+/// a match can begin instead of from the line's start, with the same matches (`engine.rs`),
+/// while the rule still runs only on lines holding one of its own keywords.
+pub(crate) fn anchors(starts: &Starts, keywords: &[String]) -> Option<Vec<String>> {
+    if starts.looks_behind {
         return None;
     }
     let mut out: Vec<String> = Vec::new();
-    for l in lits {
-        let b = l.as_bytes();
+    for b in &starts.literals {
         let covered = keywords.iter().any(|k| {
             !k.is_empty() && b.len() >= k.len() && b[..k.len()].eq_ignore_ascii_case(k.as_bytes())
         });
@@ -116,36 +136,15 @@ pub(crate) fn anchors(pattern: &str, keywords: &[String]) -> Option<Vec<String>>
 /// (each is one more pattern in the keyword search).
 pub(crate) const MAX_ANCHORS: usize = 16;
 
-/// The literals every match of `pattern` begins with (ASCII case ignored), as a search: a window
-/// that holds none of them holds no match, as written or in its escape view. `None` when the
-/// pattern has no such finite set (or one of them is empty or holds a space), or when its case
-/// folding is not ASCII's.
-pub(crate) fn start_literals(pattern: &str) -> Option<aho_corasick::packed::Searcher> {
-    let body = pattern.strip_prefix("(?i)").unwrap_or(pattern);
-    if body.replace("(?:", "").contains("(?") {
-        return None;
-    }
-    let hir = regex_syntax::ParserBuilder::new()
-        .unicode(false)
-        .utf8(false)
-        .build()
-        .parse(body)
-        .ok()?;
-    if body.len() != pattern.len() && !closed(&hir) {
-        return None;
-    }
-    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
-    let lits = seq.literals()?;
-    if lits.is_empty() || lits.iter().any(|l| l.as_bytes().is_empty()) {
-        return None;
-    }
+/// The literals every match begins with ([`Starts`], ASCII case ignored), as a search: a
+/// window that holds none of them holds no match, as written or in its escape view. `None` when
+/// a literal's head holds a space, or there are too many to search at once.
+pub(crate) fn start_literals(starts: &Starts) -> Option<aho_corasick::packed::Searcher> {
+    let lits = &starts.literals;
     // The first four bytes of each literal (a match begins with them too) in every ASCII
     // case, for a SIMD search of at most 64 short patterns (an ASCII-case-insensitive
     // automaton walks every byte: slower than the rule itself).
-    let mut heads: Vec<&[u8]> = lits
-        .iter()
-        .map(|l| &l.as_bytes()[..l.len().min(4)])
-        .collect();
+    let mut heads: Vec<&[u8]> = lits.iter().map(|l| &l[..l.len().min(4)]).collect();
     heads.sort_unstable();
     heads.dedup();
     // The escape view blanks escapes to spaces: a literal without one is in a view's window
@@ -198,6 +197,16 @@ mod tests {
     use regex::bytes::RegexBuilder;
 
     const GENERIC: &str = include_str!("../rules/generic.toml");
+
+    /// [`super::anchors`] of a pattern.
+    fn anchors(pattern: &str, keywords: &[String]) -> Option<Vec<String>> {
+        Starts::of(pattern).and_then(|s| super::anchors(&s, keywords))
+    }
+
+    /// [`super::start_literals`] of a pattern.
+    fn start_literals(pattern: &str) -> Option<aho_corasick::packed::Searcher> {
+        Starts::of(pattern).and_then(|s| super::start_literals(&s))
+    }
 
     /// The generic rule's pattern, as the rule file writes it.
     fn generic_pattern() -> String {

@@ -463,15 +463,20 @@ impl Ruleset {
                     false,
                 ));
             }
-            let anchors = (spec.window.unwrap_or_default() == Window::Line
-                && spec.keyword_case != KeywordCase::Sensitive
-                && !kws.is_empty())
-            .then(|| {
-                spec.regex
-                    .as_deref()
-                    .and_then(|r| crate::fold::anchors(r, &kws))
-            })
-            .flatten();
+            // How the rule's matches begin, read once: where a line window may start, and the
+            // literals a window must hold (rules with keywords only).
+            let starts = spec
+                .regex
+                .as_deref()
+                .filter(|_| !kws.is_empty())
+                .and_then(crate::fold::Starts::of);
+            let anchors = starts
+                .as_ref()
+                .filter(|_| {
+                    spec.window.unwrap_or_default() == Window::Line
+                        && spec.keyword_case != KeywordCase::Sensitive
+                })
+                .and_then(|st| crate::fold::anchors(st, &kws));
             for a in anchors.iter().flatten() {
                 all_kws.push((a.clone(), false, idx, true));
             }
@@ -497,11 +502,7 @@ impl Ruleset {
                     .as_deref()
                     .is_some_and(|r| r.trim_start_matches("(?i)").starts_with(r"\b")),
                 from_keyword: anchors.is_some(),
-                starts: spec
-                    .regex
-                    .as_deref()
-                    .filter(|_| !kws.is_empty())
-                    .and_then(crate::fold::start_literals),
+                starts: starts.as_ref().and_then(crate::fold::start_literals),
                 shaped: kws.is_empty()
                     && validate == Some(Validator::DiscordBot)
                     && spec.regex.as_deref() == Some(crate::validate::DISCORD_REGEX),
