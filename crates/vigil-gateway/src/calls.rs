@@ -44,6 +44,8 @@ pub(crate) struct Context<'a, 'g> {
     pub(crate) now: u64,
     /// The method(s) the strict reading found.
     pub(crate) method: Option<&'a str>,
+    /// The body's one `tools/call`, as the strict reading found it.
+    pub(crate) call: Option<&'a crate::jsonrpc::Call>,
     pub(crate) calls: &'a mut Vec<Noted>,
     pub(crate) outcome: &'a mut Option<&'static str>,
     /// Hooks the answer passes.
@@ -125,27 +127,60 @@ pub(crate) async fn stage(
     if !(mirrored || has_params || (has_call && (scanner.is_some() || gw.audit.is_some()))) {
         return Flow::Next(bytes);
     }
-    let Some(ms) = mcp::messages(&bytes) else {
-        return Flow::Next(bytes);
-    };
-    note_messages(&ms, cx.calls);
-    if !ms.batch {
-        let (m, _) = &ms.items[0];
-        let p = m.params();
-        let checked = if mirrored {
-            mcp::check_mirrored(headers, m, &p)
-        } else {
-            Ok(())
-        };
-        let checked = checked.and_then(|()| {
-            if has_params && m.is_tool_call() {
-                mcp::check_params(headers, &p)
-            } else {
-                Ok(())
+    // One tools/call without headers to check against it: what the strict reading found is
+    // all this stage needs (the body is not read again). Otherwise its messages are read.
+    let single = cx.call.filter(|_| !mirrored && !has_params);
+    let read;
+    // Each message: whether it is a tool call, and its text.
+    let items: Vec<(bool, &str)>;
+    let batch;
+    match single {
+        Some(call) => {
+            let text = std::str::from_utf8(&bytes).unwrap_or_default();
+            if gw.audit.is_some() && cx.calls.is_empty() {
+                let args = call.arguments.clone().and_then(|r| text.get(r));
+                cx.calls.push(Noted {
+                    tool: call.name.as_deref().unwrap_or("-").to_owned(),
+                    arguments_sha256: vigil_core::chain::sha256_hex(
+                        args.unwrap_or("null").as_bytes(),
+                    ),
+                });
             }
-        });
-        if let Err(e) = checked {
-            return Flow::Reply(mismatch(cx, m.id, &e));
+            items = vec![(true, text)];
+            batch = false;
+            read = None;
+        }
+        None => {
+            let Some(ms) = mcp::messages(&bytes) else {
+                return Flow::Next(bytes);
+            };
+            note_messages(&ms, cx.calls);
+            if !ms.batch {
+                let (m, _) = &ms.items[0];
+                let p = m.params();
+                let checked = if mirrored {
+                    mcp::check_mirrored(headers, m, &p)
+                } else {
+                    Ok(())
+                };
+                let checked = checked.and_then(|()| {
+                    if has_params && m.is_tool_call() {
+                        mcp::check_params(headers, &p)
+                    } else {
+                        Ok(())
+                    }
+                });
+                if let Err(e) = checked {
+                    return Flow::Reply(mismatch(cx, m.id, &e));
+                }
+            }
+            items = ms
+                .items
+                .iter()
+                .map(|(m, t)| (m.is_tool_call(), *t))
+                .collect();
+            batch = ms.batch;
+            read = Some(ms);
         }
     }
     if !cx.calls.is_empty() && gw.audit.as_ref().is_some_and(|a| !a.ready()) {
@@ -190,26 +225,24 @@ pub(crate) async fn stage(
             }
         }
     }
-    let mut blocked = vec![false; ms.items.len()];
-    let mut redacted: Vec<Option<Vec<u8>>> = vec![None; ms.items.len()];
+    let mut blocked = vec![false; items.len()];
+    let mut redacted: Vec<Option<Vec<u8>>> = vec![None; items.len()];
     let mut any = !header_rules.is_empty();
     // The tool calls of the body are scanned as one unit: on the request's worker when they
     // are small together, else off the workers in one turn of the caller's share, within
     // `[gateway.scan] budget`: past it the body is refused, never sent unscanned (bb-gw-s8
     // N5). A batch of many small calls is one large scan (bb-gw-s9 S2).
-    let calls: Vec<usize> = (0..ms.items.len())
-        .filter(|&i| ms.items[i].0.is_tool_call())
-        .collect();
-    let size: usize = calls.iter().map(|&i| ms.items[i].1.len()).sum();
+    let calls: Vec<usize> = (0..items.len()).filter(|&i| items[i].0).collect();
+    let size: usize = calls.iter().map(|&i| items[i].1.len()).sum();
     let scanned: Vec<Scanned> = if size <= crate::scan::INLINE_SCAN {
         calls
             .iter()
-            .map(|&i| scanner.message(ms.items[i].1.as_bytes()))
+            .map(|&i| scanner.message(items[i].1.as_bytes()))
             .collect()
     } else {
         let texts: Vec<Vec<u8>> = calls
             .iter()
-            .map(|&i| ms.items[i].1.as_bytes().to_vec())
+            .map(|&i| items[i].1.as_bytes().to_vec())
             .collect();
         let shared = gw.scanner.clone().expect("scanning is on");
         let share = crate::scan::Share::of(cx.subject, cx.ip);
@@ -254,12 +287,12 @@ pub(crate) async fn stage(
         ArgumentsMode::Off | ArgumentsMode::Log => Flow::Next(bytes),
         ArgumentsMode::Redact => {
             *cx.outcome = Some("redacted_secret");
-            if !ms.batch {
+            if !batch {
                 return Flow::Next(redacted[0].take().map_or(bytes, Bytes::from));
             }
             let mut out = Vec::with_capacity(bytes.len());
             out.push(b'[');
-            for (i, (_, raw)) in ms.items.iter().enumerate() {
+            for (i, (_, raw)) in items.iter().enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }
@@ -274,6 +307,14 @@ pub(crate) async fn stage(
         ArgumentsMode::Block => {
             *cx.outcome = Some("blocked_secret");
             let text = "Vigil gateway: the arguments of this tool call hold a secret; the call was not sent.";
+            // The messages as read (a single call's id is read only now, to answer it).
+            let ms = match read {
+                Some(ms) => ms,
+                None => match mcp::messages(&bytes) {
+                    Some(ms) => ms,
+                    None => return Flow::Reply(json(mcp::tool_error(None, text))),
+                },
+            };
             if !ms.batch {
                 let (m, _) = &ms.items[0];
                 if m.id.is_none() {

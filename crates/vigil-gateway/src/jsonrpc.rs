@@ -21,6 +21,19 @@ pub struct Described {
     /// Bytes of a UTF-8 byte-order mark to drop before forwarding, so every upstream reads the
     /// same message (Python's `json.loads` skips a BOM, JavaScript's `JSON.parse` fails on it).
     pub bom: usize,
+    /// The body's `tools/call` when it is one message (not a batch), as the upstream reads it:
+    /// what the tool checks, the audit and the argument scan need, without reading it again.
+    pub call: Option<Call>,
+}
+
+/// The one `tools/call` of a body, as read by [`inspect`].
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Call {
+    /// `params.name` as written (unescaped, not clipped); `None` when there is none.
+    pub name: Option<String>,
+    /// Where `params.arguments` is written, in the body after its byte-order mark; `None` when
+    /// the call has none.
+    pub arguments: Option<std::ops::Range<usize>>,
 }
 
 /// Why a body is refused (400).
@@ -101,6 +114,8 @@ pub fn inspect(body: &[u8], declared_json: bool) -> Result<Described, Ambiguous>
     let Ok(text) = std::str::from_utf8(rest) else {
         return Err(Ambiguous::Invalid);
     };
+    found.base = text.as_ptr() as usize;
+    found.len = text.len();
     let mut de = serde_json::Deserializer::from_str(text);
     let parsed = Top(&mut found).deserialize(&mut de).and_then(|()| de.end());
     if parsed.is_err() {
@@ -120,6 +135,7 @@ pub fn inspect(body: &[u8], declared_json: bool) -> Result<Described, Ambiguous>
         method: join(found.methods),
         tool: join(found.tools),
         bom,
+        call: found.call.filter(|_| !batch),
     })
 }
 
@@ -139,6 +155,12 @@ struct Found {
     batch: bool,
     methods: Vec<String>,
     tools: Vec<String>,
+    /// The last `tools/call` read (kept for a body of one message).
+    call: Option<Call>,
+    /// Address of the text read: where a value borrowed from it starts is its offset.
+    base: usize,
+    /// Length of the text read.
+    len: usize,
     /// Why the parse stopped, when the reason is not a syntax error.
     refusal: Option<Ambiguous>,
 }
@@ -386,6 +408,7 @@ fn message<'de, A: MapAccess<'de>>(found: &mut Found, mut map: A) -> Result<(), 
     let mut seen = Seen::default();
     let mut method = None;
     let mut tool = None;
+    let mut arguments = None;
     while let Some(key) = map.next_key_seed(KeySeed)? {
         if let Some(e) = case_twin(found, "", &key) {
             return Err(e);
@@ -407,6 +430,7 @@ fn message<'de, A: MapAccess<'de>>(found: &mut Found, mut map: A) -> Result<(), 
             Key::Params => map.next_value_seed(Params {
                 found: &mut *found,
                 tool: &mut tool,
+                arguments: &mut arguments,
             })?,
             _ => {
                 map.next_value::<IgnoredAny>()?;
@@ -415,7 +439,11 @@ fn message<'de, A: MapAccess<'de>>(found: &mut Found, mut map: A) -> Result<(), 
     }
     if let Some(m) = method {
         if m == "tools/call" {
-            found.tools.extend(tool);
+            found.tools.extend(tool.as_deref().map(clip));
+            found.call = Some(Call {
+                name: tool,
+                arguments,
+            });
         }
         found.methods.push(m);
     }
@@ -425,7 +453,10 @@ fn message<'de, A: MapAccess<'de>>(found: &mut Found, mut map: A) -> Result<(), 
 /// `params`: an object (its keys read once, `name` kept), an array, or null.
 struct Params<'f> {
     found: &'f mut Found,
+    /// `name`, as written.
     tool: &'f mut Option<String>,
+    /// Where `arguments` is written in the text.
+    arguments: &'f mut Option<std::ops::Range<usize>>,
 }
 
 impl<'de> Visitor<'de> for Params<'_> {
@@ -444,7 +475,7 @@ impl<'de> Visitor<'de> for Params<'_> {
             }
             if matches!(key, Key::Name) {
                 self.found.refusal = Some(Ambiguous::NotString("params.name"));
-                *self.tool = Some(map.next_value_seed(Str(clip))?);
+                *self.tool = Some(map.next_value_seed(Str(str::to_owned))?);
                 self.found.refusal = None;
             } else if matches!(key, Key::Arguments | Key::Meta) {
                 // What the tool runs with: a key twice at any depth is read one way by the
@@ -452,6 +483,14 @@ impl<'de> Visitor<'de> for Params<'_> {
                 // Read as it is first (a number out of a double's range, `1e400`, is JSON the
                 // tool checks answer for themselves), then walked for keys given twice.
                 let raw: &'de serde_json::value::RawValue = map.next_value()?;
+                if matches!(key, Key::Arguments) {
+                    // A value read from the text is a slice of it (checked, never assumed).
+                    let start = (raw.get().as_ptr() as usize).wrapping_sub(self.found.base);
+                    if start > self.found.len || self.found.len - start < raw.get().len() {
+                        return Err(serde::de::Error::custom("arguments read out of place"));
+                    }
+                    *self.arguments = Some(start..start + raw.get().len());
+                }
                 // A key can be given twice only in an object of two members or more, which
                 // holds a `,` between them, and a string escape needs a `\`: a value without
                 // either has nothing to walk for.
@@ -505,6 +544,42 @@ impl<'de> Visitor<'de> for Params<'_> {
 }
 
 impl<'de> DeserializeSeed<'de> for Params<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+/// Reads JSON text whole as typed JSON does, keeping nothing: an error where a number is out
+/// of a double's range (`1e400`), which [`inspect`] lets pass (no check of it reads numbers).
+pub fn readable(json: &str) -> Result<(), serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(json);
+    Walk.deserialize(&mut de)?;
+    de.end()
+}
+
+/// A value read through, every number as a number.
+struct Walk;
+
+impl<'de> Visitor<'de> for Walk {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("JSON")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_key::<IgnoredAny>()?.is_some() {
+            map.next_value_seed(Walk)?;
+        }
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Walk)?.is_some() {}
+        Ok(())
+    }
+    accept_scalars!();
+}
+
+impl<'de> DeserializeSeed<'de> for Walk {
     type Value = ();
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_any(self)
@@ -854,6 +929,52 @@ mod tests {
     fn said(body: &[u8]) -> (Option<String>, Option<String>) {
         let d = inspect(body, false).unwrap();
         (d.method, d.tool)
+    }
+
+    #[test]
+    fn a_single_call_is_kept_as_the_upstream_reads_it() {
+        let long = "t".repeat(80);
+        let body = format!(
+            "\u{feff} {{\"params\":{{\"arguments\": {{\"p\":[1, \"\\u0061\"]}} ,\"name\":\"{long}\\u0021\"}},\"id\":1,\"method\":\"tools/call\"}}"
+        );
+        let d = inspect(body.as_bytes(), true).unwrap();
+        let call = d.call.expect("one tools/call");
+        // The name unescaped and whole (the log's is clipped).
+        assert_eq!(call.name.as_deref(), Some(format!("{long}!").as_str()));
+        assert!(d.tool.unwrap().ends_with('…'));
+        // The arguments exactly as written, in the body after its byte-order mark.
+        let text = &body[d.bom..];
+        assert_eq!(&text[call.arguments.unwrap()], r#"{"p":[1, "\u0061"]}"#);
+        // No arguments, no name, another method, a batch: nothing more, or nothing.
+        let bare = inspect(br#"{"method":"tools/call","params":{}}"#, true).unwrap();
+        assert_eq!(bare.call, Some(Call::default()));
+        let list = inspect(br#"{"method":"tools/list","params":{"name":"x"}}"#, true).unwrap();
+        assert_eq!(list.call, None);
+        let batch = br#"[{"id":1,"method":"tools/call","params":{"name":"x","arguments":{}}}]"#;
+        assert_eq!(inspect(batch, true).unwrap().call, None);
+    }
+
+    #[test]
+    fn numbers_past_a_double_are_unreadable() {
+        for bad in [
+            "1e400",
+            r#"{"a":[{"n":-1e309}]}"#,
+            &format!("[{}]", "9".repeat(400)),
+        ] {
+            let e = readable(bad).unwrap_err();
+            assert!(
+                e.to_string().starts_with("number out of range"),
+                "{bad}: {e}"
+            );
+        }
+        for good in [
+            r#"{"a":[1.5e300,-2,"1e400",null,true]}"#,
+            "{}",
+            r#""\u00e9""#,
+        ] {
+            assert!(readable(good).is_ok(), "{good}");
+        }
+        assert!(readable("{} x").is_err());
     }
 
     #[test]

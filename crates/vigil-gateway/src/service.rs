@@ -103,6 +103,8 @@ struct Exchange<'g> {
     subject: Option<String>,
     method: Option<String>,
     tool: Option<String>,
+    /// The body's one `tools/call`, as the strict reading found it.
+    call: Option<jsonrpc::Call>,
     /// The CORS policy that judged the request's `Origin` and the allowed origin, when a
     /// browser is allowed to read the answer.
     cors: Option<(&'g Cors, HeaderValue)>,
@@ -145,6 +147,7 @@ pub(crate) async fn handle(
         subject: None,
         method: None,
         tool: None,
+        call: None,
         cors: None,
         calls: Vec::new(),
         outcome: None,
@@ -215,6 +218,7 @@ async fn pipeline(ex: &mut Exchange<'_>, req: Request<Incoming>) -> Response<Bod
                     ip: ex.client.ip,
                     now: ex.now,
                     method: ex.method.as_deref(),
+                    call: ex.call.as_ref(),
                     calls: &mut ex.calls,
                     outcome: &mut ex.outcome,
                     hooks: &mut ex.hooks,
@@ -1025,6 +1029,7 @@ async fn request_body(
             Ok(d) => {
                 ex.method = d.method;
                 ex.tool = d.tool;
+                ex.call = d.call;
                 if d.bom > 0 {
                     bytes = bytes.slice(d.bom..);
                 }
@@ -1098,19 +1103,41 @@ async fn tool_checks(
     match ex.method.as_deref() {
         Some("tools/list") => Flow::Next(()),
         Some("tools/call") => {
-            // The tool's name as the upstream reads it (the log's is escaped and clipped); the
-            // strict parse already refused a body that names it twice.
+            // The tool's name as the upstream reads it (the log's is escaped and clipped), and
+            // its arguments, from the one strict reading (which refused a body that names
+            // either twice): the body is not read again.
+            let call = ex.call.clone().unwrap_or_default();
+            let text = std::str::from_utf8(bytes).unwrap_or_default();
+            let written = call
+                .arguments
+                .clone()
+                .and_then(|r| text.get(r.clone()).map(|t| (r.start, t)));
+            if call.arguments.is_some() && written.is_none() {
+                refused_call(ex, route, bytes, "unreadable");
+                return Flow::Reply(bad_request(
+                    "ambiguous_body",
+                    "the arguments of this tools/call cannot be read",
+                ));
+            }
             // A call the gateway cannot read (a number out of a double's range, `1e400`) is
-            // refused: checked against no name, it would pass rules the upstream's reading
-            // of the same body does not.
-            let call = match serde_json::from_slice::<Call>(bytes) {
-                Ok(c) => Some(c),
+            // refused: its arguments would be checked as what they are not. Read into a value
+            // only where a schema may check them, else only read through.
+            let typed =
+                gw.catalogs[route.index].is_some() && gw.settings.validation != ValidationMode::Off;
+            let arguments = match written {
+                None => Ok(None),
+                Some((_, t)) if typed => serde_json::from_str::<serde_json::Value>(t).map(Some),
+                Some((_, t)) => jsonrpc::readable(t).map(|()| None),
+            };
+            let arguments = match arguments {
+                Ok(a) => a,
                 Err(e) => {
                     refused_call(ex, route, bytes, "unreadable");
-                    return Flow::Reply(unreadable_call(&e, bytes));
+                    let start = written.map_or(0, |(s, _)| s);
+                    return Flow::Reply(unreadable_call(&e, bytes, start));
                 }
             };
-            let Some(tool) = call.as_ref().and_then(|c| c.params.name.clone()) else {
+            let Some(tool) = call.name.clone() else {
                 // No name at all (no `params`, or none in it): checked against no tool, it
                 // would pass every rule, while an upstream may find a name elsewhere
                 // (`__proto__`, a default).
@@ -1168,15 +1195,13 @@ async fn tool_checks(
             if let Some(schema) = &known.schema {
                 let why = match schema {
                     Err(e) => Some(e.to_string()),
-                    Ok(v) => match &call {
-                        Some(call) => crate::tools::invalid_arguments(
+                    Ok(v) => match (&arguments, &call.arguments) {
+                        (Some(a), _) => crate::tools::invalid_arguments(v, a),
+                        (None, None) => crate::tools::invalid_arguments(
                             v,
-                            call.params
-                                .arguments
-                                .as_ref()
-                                .unwrap_or(&serde_json::Value::Object(Default::default())),
+                            &serde_json::Value::Object(Default::default()),
                         ),
-                        None => Some("the call could not be read".into()),
+                        (None, Some(_)) => Some("the call could not be read".into()),
                     },
                 };
                 if let Some(why) = why {
@@ -1219,30 +1244,36 @@ fn refused_call(ex: &mut Exchange<'_>, route: &Route, bytes: &[u8], reason: &'st
     });
 }
 
-/// The parts of a `tools/call` the checks read.
+/// The id of a `tools/call` the gateway answers itself.
 #[derive(serde::Deserialize)]
-struct Call {
+struct CallId {
     #[serde(default)]
     id: serde_json::Value,
-    #[serde(default)]
-    params: CallParams,
 }
 
-#[derive(serde::Deserialize, Default)]
-struct CallParams {
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    arguments: Option<serde_json::Value>,
-}
-
-fn call_of(bytes: &[u8]) -> Option<Call> {
-    serde_json::from_slice(bytes).ok()
+/// The id of the message `bytes` (null when it cannot be read).
+fn call_id(bytes: &[u8]) -> serde_json::Value {
+    serde_json::from_slice::<CallId>(bytes).map_or(serde_json::Value::Null, |c| c.id)
 }
 
 /// 400 with JSON-RPC -32602 for a `tools/call` the gateway cannot read as typed JSON (its
 /// message says where, never the value).
-fn unreadable_call(e: &serde_json::Error, bytes: &[u8]) -> Response<Body> {
+/// `e` is an error in the text that starts at byte `start` of `bytes` (the arguments): its
+/// place is said in the whole body.
+fn unreadable_call(e: &serde_json::Error, bytes: &[u8], start: usize) -> Response<Body> {
+    let before = &bytes[..start.min(bytes.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + e.line();
+    let column = match e.line() {
+        1 => {
+            before.len()
+                - before
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |i| i + 1)
+                + e.column()
+        }
+        _ => e.column(),
+    };
     // The id as written (read without reading the numbers elsewhere in the body).
     let id = crate::mcp::messages(bytes)
         .and_then(|ms| ms.items.first().and_then(|(m, _)| m.id))
@@ -1257,8 +1288,8 @@ fn unreadable_call(e: &serde_json::Error, bytes: &[u8]) -> Response<Body> {
             } else {
                 "a value of an unexpected type"
             },
-            e.line(),
-            e.column()
+            line,
+            column
         ),
     }});
     body::typed(
@@ -1272,7 +1303,7 @@ fn unreadable_call(e: &serde_json::Error, bytes: &[u8]) -> Response<Body> {
 /// 2025-11-25 on a tool result with `isError` (the model reads why; `resultType` from
 /// 2026-07-28 on), before it JSON-RPC -32602.
 fn tool_refusal(parts: &Parts, bytes: &[u8], why: &str) -> Response<Body> {
-    let id = call_of(bytes).map_or(serde_json::Value::Null, |c| c.id);
+    let id = call_id(bytes);
     let version = parts
         .headers
         .get(MCP_PROTOCOL_VERSION)

@@ -360,10 +360,30 @@ async fn ambiguous_tokens_unreadable_calls_and_bad_bodies_are_refused_with_clear
             .contains("a number out of range"),
         "{body}"
     );
+    // Where it stands is said in the whole body (its arguments are read on their own).
+    let tall = "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"tools/call\",\n\"params\":{\"name\":\"read_file\",\n\"arguments\":{\"n\":\n  1e400}}}";
+    let (status, _, body) = call("POST", &url, &mcp(&reader, None), tall).await;
+    assert_eq!(status, 400, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["id"], 6, "{body}");
+    let said = v["error"]["message"].as_str().unwrap();
+    assert!(said.contains("line 4 column 7"), "{said}");
+    let wide = r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"read_file","arguments":{"n":1e400}}}"#;
+    let (_, _, body) = call("POST", &url, &mcp(&reader, None), wide).await;
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let at = wide.find("1e400").unwrap() + "1e400".len();
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("line 1 column {at}")),
+        "{body}"
+    );
     assert!(
         !up.seen()
             .iter()
-            .any(|s| String::from_utf8_lossy(&s.body).contains("delete_file")),
+            .any(|s| String::from_utf8_lossy(&s.body).contains("delete_file")
+                || String::from_utf8_lossy(&s.body).contains("1e400")),
         "the upstream saw the call"
     );
     // Scopes are separated by ASCII space only (RFC 6749): a tab or a no-break space does not
