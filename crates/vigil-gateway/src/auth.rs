@@ -17,8 +17,16 @@ pub struct Principal {
     pub expires_in: u64,
     /// The token's whole lifetime (`exp` − `iat`), when it says when it was issued.
     pub lifetime: Option<u64>,
-    /// The token's scopes, kept only on routes with `[[gateway.routes.tools]]` rules.
-    pub scopes: Vec<String>,
+    /// The token's scopes, kept only on routes with `[[gateway.routes.tools]]` rules (shared:
+    /// a request's checks and its answer's filter take them without copying).
+    pub scopes: std::sync::Arc<[String]>,
+}
+
+/// No scopes (one shared empty list, so a principal without them allocates nothing).
+pub fn no_scopes() -> std::sync::Arc<[String]> {
+    static EMPTY: std::sync::LazyLock<std::sync::Arc<[String]>> =
+        std::sync::LazyLock::new(|| std::sync::Arc::from(Vec::new()));
+    EMPTY.clone()
 }
 
 /// The RFC 6750 error code of a refusal.
@@ -206,7 +214,7 @@ pub fn check(
         expires_in: v.expires_in,
         lifetime,
         scopes: if route.tools.is_empty() {
-            Vec::new()
+            no_scopes()
         } else {
             have.into_iter().map(str::to_owned).collect()
         },

@@ -398,9 +398,13 @@ impl Rewriter {
                         refused("the gateway withheld the upstream's answer"),
                     );
                 };
-                parts
-                    .headers
-                    .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+                // An answer passed as it came keeps its one `Content-Length`, which says its
+                // length already; any other gets its own.
+                if !says_length(&parts.headers, bytes.len()) {
+                    parts
+                        .headers
+                        .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+                }
                 Response::from_parts(parts, body::full(bytes))
             }
             None => {
@@ -610,6 +614,25 @@ fn not_utf8(status: StatusCode) -> Response<Body> {
         refused(message)
     } else {
         body::error(status, "upstream_answer_withheld", message)
+    }
+}
+
+/// Whether `headers` hold one `Content-Length`, and it is `len` written plainly.
+fn says_length(headers: &http::HeaderMap, len: usize) -> bool {
+    let mut all = headers.get_all(header::CONTENT_LENGTH).iter();
+    match (all.next(), all.next()) {
+        (Some(v), None) => {
+            let b = v.as_bytes();
+            !b.is_empty()
+                && b.len() <= 20
+                && b.iter().all(u8::is_ascii_digit)
+                && (b.len() == 1 || b[0] != b'0')
+                && std::str::from_utf8(b)
+                    .ok()
+                    .and_then(|t| t.parse::<usize>().ok())
+                    == Some(len)
+        }
+        _ => false,
     }
 }
 
@@ -1143,6 +1166,30 @@ fn rewrite_event(rw: &Rewriter, ev: &[u8]) -> Event {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_one_plain_content_length_equal_to_the_body_is_kept() {
+        let with = |values: &[&str]| {
+            let mut h = http::HeaderMap::new();
+            for v in values {
+                h.append(header::CONTENT_LENGTH, HeaderValue::from_str(v).unwrap());
+            }
+            h
+        };
+        assert!(says_length(&with(&["305"]), 305));
+        assert!(says_length(&with(&["0"]), 0));
+        for odd in [
+            &["304"][..],
+            &["0305"],
+            &["+305"],
+            &["305 "],
+            &["305", "305"],
+            &[],
+            &["99999999999999999999999"],
+        ] {
+            assert!(!says_length(&with(odd), 305), "{odd:?}");
+        }
+    }
 
     struct Rename;
     impl Hook for Rename {

@@ -838,7 +838,7 @@ fn concluded(
                 subject: Some("dev-bypass".into()),
                 expires_in: 0,
                 lifetime: None,
-                scopes: Vec::new(),
+                scopes: crate::auth::no_scopes(),
             };
             ex.subject = p.subject.clone();
             Flow::Next(Some(p))
@@ -1085,7 +1085,7 @@ async fn tool_checks(
     if let Some(c) = &catalog {
         ex.hooks.push(Arc::new(ListChanged(c.clone())));
     }
-    let have: &[String] = principal.map_or(&[], |p| &p.scopes);
+    let have = principal.map_or_else(crate::auth::no_scopes, |p| p.scopes.clone());
     // Every answer is filtered, not only the answer to a tools/list: a tool list may come in
     // any message of any stream (an SSE answer to another request, a GET stream, a resumed
     // one), and the client takes it by its id.
@@ -1096,7 +1096,7 @@ async fn tool_checks(
         None => (None, None),
     };
     ex.hooks.push(Arc::new(ListFilter {
-        scopes: (!route.tools.is_empty()).then(|| (shared.clone(), have.to_vec())),
+        scopes: (!route.tools.is_empty()).then(|| (shared.clone(), have.clone())),
         catalog: catalog.clone().map(|c| (c, view)),
         lock,
     }));

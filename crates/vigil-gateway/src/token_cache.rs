@@ -23,7 +23,7 @@ pub const MAX_ENTRIES: usize = 4096;
 struct Accepted {
     subject: Option<String>,
     lifetime: Option<u64>,
-    scopes: Vec<String>,
+    scopes: std::sync::Arc<[String]>,
     /// Unix second of `exp` (`u64::MAX` without one).
     exp: u64,
     /// Trusted while now < this.
@@ -100,7 +100,7 @@ mod tests {
             subject: Some("alice".into()),
             expires_in,
             lifetime: Some(3600),
-            scopes: Vec::new(),
+            scopes: crate::auth::no_scopes(),
         }
     }
 

@@ -698,7 +698,7 @@ static ESCAPE_U: Needle = Needle::new(|| memchr::memmem::Finder::new(b"\\u"));
 /// the catalog stale.
 pub struct ListFilter {
     /// The route's rules and the token's scopes.
-    pub scopes: Option<(Arc<Route>, Vec<String>)>,
+    pub scopes: Option<(Arc<Route>, Arc<[String]>)>,
     /// The catalog and the lock file, when the route pins or validates.
     pub catalog: Option<(Arc<Catalog>, Option<Arc<ToolSet>>)>,
     /// The lock file (when pinning); read from the catalog when a tool list comes and this is

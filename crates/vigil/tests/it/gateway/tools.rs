@@ -319,9 +319,12 @@ async fn a_rug_pull_is_held_until_an_operator_approves_it() {
         .contains("not the approved one"));
     assert_eq!(upstream_calls(up.port).await.len(), before);
     assert!(gw.wait_log("tool_changed"));
-    assert!(gw
-        .log_text()
-        .contains("read_file of server fs changed its description, annotations"));
+    // The alert's line may be written a moment after the event's: waited for too.
+    assert!(
+        gw.wait_log("read_file of server fs changed its description, annotations"),
+        "{}",
+        gw.log_text()
+    );
 
     // The operator looks at the diff, then approves it.
     let (code, out) = pin(dir.path(), &[]);
