@@ -1126,7 +1126,9 @@ async fn tool_checks(
                 gw.catalogs[route.index].is_some() && gw.settings.validation != ValidationMode::Off;
             let arguments = match written {
                 None => Ok(None),
-                Some((_, t)) if typed => serde_json::from_str::<serde_json::Value>(t).map(Some),
+                // `null` is no arguments, as the SDKs read it.
+                Some((_, t)) if typed => serde_json::from_str::<serde_json::Value>(t)
+                    .map(|v| Some(v).filter(|v| !v.is_null())),
                 Some((_, t)) => jsonrpc::readable(t).map(|()| None),
             };
             let arguments = match arguments {
@@ -1195,14 +1197,14 @@ async fn tool_checks(
             if let Some(schema) = &known.schema {
                 let why = match schema {
                     Err(e) => Some(e.to_string()),
-                    Ok(v) => match (&arguments, &call.arguments) {
-                        (Some(a), _) => crate::tools::invalid_arguments(v, a),
-                        (None, None) => crate::tools::invalid_arguments(
-                            v,
-                            &serde_json::Value::Object(Default::default()),
-                        ),
-                        (None, Some(_)) => Some("the call could not be read".into()),
-                    },
+                    // A schema is compiled only where validation is on, where the arguments
+                    // were read into a value (`typed`); none, or `null`, is `{}`.
+                    Ok(v) => crate::tools::invalid_arguments(
+                        v,
+                        arguments
+                            .as_ref()
+                            .unwrap_or(&serde_json::Value::Object(Default::default())),
+                    ),
                 };
                 if let Some(why) = why {
                     tracing::warn!(route = %route.label, tool = %tool.escape_debug(), reason = %why, "tool arguments do not validate");
