@@ -79,6 +79,14 @@ fn main() {
     time("strict JSON-RPC reading (every body)", || {
         black_box(vigil_gateway::jsonrpc::inspect(black_box(CALL), true).is_ok());
     });
+    let call = vigil_gateway::jsonrpc::inspect(CALL, true)
+        .expect("the bench's call reads")
+        .call
+        .expect("one tools/call");
+    let written = std::str::from_utf8(&CALL[call.arguments.expect("arguments")]).expect("UTF-8");
+    time("read the arguments through (tool checks)", || {
+        black_box(vigil_gateway::jsonrpc::readable(black_box(written)).is_ok());
+    });
     time("scan arguments (the call message)", || {
         black_box(scanner.message(black_box(CALL)).found());
     });

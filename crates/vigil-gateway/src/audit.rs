@@ -70,10 +70,7 @@ impl Line {
     /// bytes [`Line::fields`] gives through a map), written without a map or a `Value` each.
     #[cfg(test)]
     fn members(&self) -> String {
-        self.members_with(
-            &vigil_core::redact::redact(&self.tool),
-            &vigil_core::redact::redact(&self.subject),
-        )
+        self.members_with(&as_written(&self.tool), &as_written(&self.subject))
     }
 
     /// [`Line::members`] with the tool's name as already redacted (see [`ToolNames`]).
@@ -120,16 +117,10 @@ impl Line {
                 .to_string()
                 .into(),
         );
-        m.insert(
-            "subject".into(),
-            vigil_core::redact::redact(&self.subject).to_string().into(),
-        );
+        m.insert("subject".into(), as_written(&self.subject).into());
         m.insert("client_ip".into(), self.client_ip.clone().into());
         m.insert("route".into(), self.route.clone().into());
-        m.insert(
-            "tool".into(),
-            vigil_core::redact::redact(&self.tool).to_string().into(),
-        );
+        m.insert("tool".into(), as_written(&self.tool).into());
         m.insert(
             "arguments_sha256".into(),
             self.arguments_sha256.clone().into(),
@@ -514,6 +505,20 @@ fn lost_members(count: u64, since: SystemTime) -> String {
     )
 }
 
+/// The most characters of a tool name or subject a line holds (a longer one is cut, with `…`
+/// after it: a client's made-up name must not grow the log by a request body per call).
+const LONGEST: usize = 256;
+
+/// A tool name or subject as a line holds it: through the logs' redactor (a secret used as a
+/// name), then cut to [`LONGEST`] characters (after redaction, so no part of a secret is kept).
+fn as_written(text: &str) -> String {
+    let red = vigil_core::redact::redact(text);
+    match red.char_indices().nth(LONGEST) {
+        None => red.into_owned(),
+        Some((i, _)) => format!("{}…", &red[..i]),
+    }
+}
+
 /// Tool names and subjects as the audit writes them (through the logs' redactor, which runs
 /// vigil-scan's rules), remembered: a log holds the same few of each again and again.
 #[derive(Default)]
@@ -524,10 +529,14 @@ impl ToolNames {
     const MAX: usize = 1024;
 
     fn redacted(&mut self, text: &str) -> String {
+        if text.len() > LONGEST {
+            // Not remembered: a client could make up many long names.
+            return as_written(text);
+        }
         if let Some(t) = self.0.get(text) {
             return t.clone();
         }
-        let t = vigil_core::redact::redact(text).into_owned();
+        let t = as_written(text);
         if self.0.len() >= Self::MAX {
             self.0.clear();
         }
@@ -762,6 +771,23 @@ mod tests {
             status: 200,
             latency: Duration::from_micros(1234),
         }
+    }
+
+    #[test]
+    fn long_names_are_cut_and_not_remembered() {
+        assert_eq!(as_written("read_file"), "read_file");
+        let long = "é".repeat(100_000);
+        let cut = as_written(&long);
+        assert_eq!(cut.chars().count(), LONGEST + 1);
+        assert!(cut.ends_with('…') && cut.starts_with("éé"));
+        let mut names = ToolNames::default();
+        let mut l = line(1);
+        l.tool = "x".repeat(5_000);
+        assert!(names.members(&l).len() < 1_000);
+        assert!(!names.0.contains_key(&l.tool), "a long name was remembered");
+        l.tool = "read_file".into();
+        names.members(&l);
+        assert!(names.0.contains_key("read_file"));
     }
 
     #[test]

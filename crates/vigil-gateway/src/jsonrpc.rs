@@ -67,6 +67,13 @@ pub enum Ambiguous {
     /// them (a token split by one passes).
     #[error("`{0}` holds a lone UTF-16 surrogate escape, which decoders read differently")]
     Surrogate(&'static str),
+    /// A value nested deeper than the gateway's JSON reader goes (128 levels).
+    #[error("`{0}` is nested deeper than 128 levels")]
+    TooDeep(&'static str),
+    /// An `id` that is a number no 64-bit float holds (`1e400`, 400 digits): parsers read it as
+    /// infinity, as a big integer or not at all, so the answer's id may not be the request's.
+    #[error("`id` is a number no 64-bit float holds, which parsers read differently")]
+    IdOutOfRange,
     /// A key that is another key of the same object (or a JSON-RPC key) once case is folded
     /// (`Name` beside `name`, `METHOD`, `paramſ`): parsers that compare keys without case (Go's
     /// `encoding/json`) read the one the gateway did not check.
@@ -427,6 +434,14 @@ fn message<'de, A: MapAccess<'de>>(found: &mut Found, mut map: A) -> Result<(), 
                 }
                 method = Some(m);
             }
+            Key::Id => {
+                if let Err(e) = map.next_value_seed(Walk) {
+                    if e.to_string().starts_with("number out of range") {
+                        found.refusal = Some(Ambiguous::IdOutOfRange);
+                    }
+                    return Err(e);
+                }
+            }
             Key::Params => map.next_value_seed(Params {
                 found: &mut *found,
                 tool: &mut tool,
@@ -519,6 +534,11 @@ impl<'de> Visitor<'de> for Params<'_> {
                     // an emoji, next to such a number is rare; a lone one must not pass).
                     (Err(e), None) if e.to_string().starts_with("number out of range") => {
                         surrogate_escape(raw.get()).then_some(Ambiguous::Surrogate(at))
+                    }
+                    // Nested past what the reader goes (the value as a whole was read past it
+                    // where it began nearer the top).
+                    (Err(e), None) if e.to_string().starts_with("recursion limit exceeded") => {
+                        Some(Ambiguous::TooDeep(at))
                     }
                     // Any other error of a value already read as JSON is a string escape
                     // the reader refuses: a lone surrogate.
@@ -952,6 +972,30 @@ mod tests {
         assert_eq!(list.call, None);
         let batch = br#"[{"id":1,"method":"tools/call","params":{"name":"x","arguments":{}}}]"#;
         assert_eq!(inspect(batch, true).unwrap().call, None);
+    }
+
+    #[test]
+    fn an_id_no_double_holds_and_arguments_too_deep_are_named() {
+        let big = "9".repeat(400);
+        for id in ["1e400", "-1e309", big.as_str()] {
+            let body = format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/list"}}"#);
+            assert_eq!(
+                inspect(body.as_bytes(), true).err(),
+                Some(Ambiguous::IdOutOfRange),
+                "{id}"
+            );
+        }
+        for id in ["1", "1.5e300", r#""x""#, "null", &"9".repeat(30)] {
+            let body = format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/list"}}"#);
+            assert!(inspect(body.as_bytes(), true).is_ok(), "{id}");
+        }
+        // Deep enough that the walk for keys given twice cannot follow: said so, not guessed.
+        let deep = format!("{}{}", "[".repeat(127), "]".repeat(127));
+        let value = format!(r#"{{"a":1,"b":{deep}}}"#);
+        assert_eq!(
+            inspect(&call_with("arguments", &value), true).err(),
+            Some(Ambiguous::TooDeep("params.arguments"))
+        );
     }
 
     #[test]

@@ -1173,6 +1173,21 @@ async fn tool_checks(
                 return Flow::Next(());
             };
             let Some(known) = view.tools.get(&tool) else {
+                if view.twice.contains(&tool) {
+                    tracing::warn!(route = %route.label, tool = %tool.escape_debug(), "a call of a tool the upstream lists more than once");
+                    if enforce {
+                        refused_call(ex, route, bytes, "listed_twice");
+                        return Flow::Reply(tool_refusal(
+                            parts,
+                            bytes,
+                            &format!(
+                                "the upstream lists tool `{}` more than once; which definition it runs cannot be told, so its calls are refused",
+                                shown(&tool)
+                            ),
+                        ));
+                    }
+                    return Flow::Next(());
+                }
                 if enforce {
                     refused_call(ex, route, bytes, "unknown_tool");
                     return Flow::Reply(tool_refusal(
@@ -1238,6 +1253,7 @@ fn refused_call(ex: &mut Exchange<'_>, route: &Route, bytes: &[u8], reason: &'st
         "scope" => "refused_scope",
         "arguments" => "refused_arguments",
         "unknown_tool" => "refused_unknown_tool",
+        "listed_twice" => "refused_listed_twice",
         "pin" => "refused_pin",
         "batch" => "refused_batch",
         "tools_unavailable" => "tools_unavailable",

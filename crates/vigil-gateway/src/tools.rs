@@ -97,8 +97,11 @@ pub struct ToolSet {
     pub version: u64,
     /// When it was fetched.
     pub fetched: Instant,
-    /// The tools by name.
+    /// The tools by name (a name the upstream lists more than once is not among them).
     pub tools: HashMap<String, Known>,
+    /// Names the upstream lists more than once: which definition it runs cannot be told, so
+    /// none is known, none shown, and their calls are refused where the checks enforce.
+    pub twice: std::collections::BTreeSet<String>,
     /// The lock file its pin states were computed with.
     lock: Option<Arc<(Option<SystemTime>, LockFile)>>,
 }
@@ -293,6 +296,14 @@ impl Catalog {
             Ok(tools) => {
                 let set = self.build(tools);
                 tracing::info!(route = %route.label, tools = set.tools.len(), version = set.version, "upstream tools fetched");
+                if !set.twice.is_empty() {
+                    let names: Vec<String> = set
+                        .twice
+                        .iter()
+                        .map(|n| n.escape_debug().to_string())
+                        .collect();
+                    tracing::warn!(route = %route.label, tools = %names.join(","), "the upstream lists tools more than once; none of their definitions is used");
+                }
                 self.alert_changes(gw, &set);
                 self.view.store(Some(Arc::new(set)));
             }
@@ -320,7 +331,9 @@ impl Catalog {
         // The lock file changed (an approval): rebuild from the same definitions.
         let _ = gw;
         let defs: Vec<Value> = v.tools.values().map(|k| k.def.clone()).collect();
-        let set = Arc::new(self.build(defs));
+        let mut set = self.build(defs);
+        set.twice = v.twice.clone();
+        let set = Arc::new(set);
         self.view.store(Some(set.clone()));
         set
     }
@@ -328,10 +341,14 @@ impl Catalog {
     fn build(&self, tools: Vec<Value>) -> ToolSet {
         let lock = self.pins.as_ref().map(Pins::current);
         let mut map = HashMap::with_capacity(tools.len());
+        let twice = listed_twice(&tools);
         for def in tools {
             let Some(name) = def.get("name").and_then(Value::as_str).map(str::to_owned) else {
                 continue;
             };
+            if twice.contains(&name) {
+                continue;
+            }
             let schema = (self.validation != ValidationMode::Off).then(|| compile(&def));
             let hash = vigil_core::pin::tool_hash(&def);
             let pin = match (&self.pins, &lock) {
@@ -352,6 +369,7 @@ impl Catalog {
             version: self.versions.fetch_add(1, Ordering::Relaxed),
             fetched: Instant::now(),
             tools: map,
+            twice,
             lock,
         }
     }
@@ -360,6 +378,16 @@ impl Catalog {
     fn alert_changes(&self, gw: &crate::Gateway, set: &ToolSet) {
         let Some(pins) = &self.pins else { return };
         let mut fired = self.alerted.lock().unwrap_or_else(|e| e.into_inner());
+        for name in &set.twice {
+            if fired.insert((name.clone(), "listed more than once".to_owned())) {
+                gw.alerts.tool_changed(
+                    &pins.config.server,
+                    name,
+                    "is listed more than once by the upstream",
+                    pins.config.mode == PinMode::Enforce,
+                );
+            }
+        }
         for (name, k) in &set.tools {
             let what = match &k.pin {
                 PinState::Pinned => continue,
@@ -720,6 +748,12 @@ impl Hook for ListFilter {
             return Action::Keep;
         };
         let before = tools.len();
+        // A name listed twice: which definition a call runs cannot be told; none is shown.
+        let twice = if self.catalog.is_some() {
+            listed_twice(tools)
+        } else {
+            Default::default()
+        };
         let lock = match (&self.lock, &self.catalog) {
             (Some(l), _) => Some(l.clone()),
             (None, Some((c, _))) => c.lock(),
@@ -729,6 +763,9 @@ impl Hook for ListFilter {
             let Some(name) = t.get("name").and_then(Value::as_str) else {
                 return false;
             };
+            if twice.contains(name) {
+                return false;
+            }
             if let Some((route, have)) = &self.scopes {
                 if route
                     .tool_scopes(name)
@@ -764,6 +801,17 @@ impl Hook for ListFilter {
     }
 }
 
+/// Names that more than one of `tools` gives itself.
+fn listed_twice(tools: &[Value]) -> std::collections::BTreeSet<String> {
+    let mut seen = std::collections::HashSet::with_capacity(tools.len());
+    tools
+        .iter()
+        .filter_map(|t| t.get("name").and_then(Value::as_str))
+        .filter(|n| !seen.insert(*n))
+        .map(str::to_owned)
+        .collect()
+}
+
 /// What `vigil gateway pin` found: the upstream's tools now, how they differ from the lock
 /// file, and the lock file.
 #[derive(Debug)]
@@ -788,6 +836,15 @@ pub enum PinReviewError {
     /// The lock file cannot be read or written.
     #[error(transparent)]
     Lock(#[from] vigil_core::pin::PinError),
+    /// The upstream lists a tool more than once: which definition would be approved (and which
+    /// the upstream runs) cannot be told.
+    #[error("route {route}: the upstream lists {tools} more than once; a listing that names each tool once is needed before its tools can be reviewed or approved")]
+    Twice {
+        /// The route.
+        route: String,
+        /// The names, quoted.
+        tools: String,
+    },
     /// The upstream's tools cannot be read.
     #[error("route {route}: cannot read the upstream's tools: {error}")]
     Fetch {
@@ -810,6 +867,17 @@ impl PinReview {
             route: route.label.clone(),
             error,
         })?;
+        let twice = listed_twice(&tools);
+        if !twice.is_empty() {
+            return Err(PinReviewError::Twice {
+                route: route.label.clone(),
+                tools: twice
+                    .iter()
+                    .map(|n| format!("`{}`", n.escape_debug()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
         let changes = lock.compare(&pins.server, &tools);
         Ok(PinReview {
             server: pins.server.clone(),

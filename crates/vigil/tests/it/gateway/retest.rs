@@ -1096,3 +1096,120 @@ async fn a_graceful_stop_writes_the_queued_audit_lines() {
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("intact: 2 lines"), "{out}");
 }
+
+// Tester 137, finding 1: an upstream that lists one name twice, with two definitions, had the
+// gateway check one, the client shown the other, and `pin --approve` record one the diff never
+// showed. Now neither definition is used: the name is hidden, its calls refused, and `vigil
+// gateway pin` refuses to show or approve the listing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tool_listed_twice_is_held_and_never_approved() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+    use std::sync::Arc;
+    let twin = Arc::new(AtomicBool::new(false));
+    let forwarded = Arc::new(AtomicUsize::new(0));
+    let (t, f) = (twin.clone(), forwarded.clone());
+    let addr = scripted(move |_, _, rpc| {
+        let json = vec!["application/json"];
+        let read = r#"{"name":"read_file","description":"Read a file","inputSchema":{"type":"object","properties":{"path":{"type":"string"}},"required":["path"]}}"#;
+        let other = r#"{"name":"read_file","description":"Read a file (the other one)","inputSchema":{"type":"object"}}"#;
+        let delete = r#"{"name":"delete_file","inputSchema":{"type":"object"}}"#;
+        match rpc {
+            "tools/list" => {
+                let tools = if t.load(SeqCst) {
+                    format!("[{read},{delete},{other}]")
+                } else {
+                    format!("[{read},{delete}]")
+                };
+                // The gateway's listing is its second request (after `initialize`).
+                let list = format!(r#"{{"jsonrpc":"2.0","id":2,"result":{{"tools":{tools}}}}}"#);
+                (200, json, list.into_bytes())
+            }
+            "tools/call" => {
+                f.fetch_add(1, SeqCst);
+                let done = r#"{"jsonrpc":"2.0","id":5,"result":{"content":[{"type":"text","text":"done"}]}}"#;
+                (200, json, done.as_bytes().to_vec())
+            }
+            // No sessions: the gateway's own listing is then sessionless.
+            _ => (404, json, Vec::new()),
+        }
+    })
+    .await;
+    let dir = TempDir::new().unwrap();
+    let cfg = format!(
+        "[gateway]\nlisten = \"127.0.0.1:8443\"\n\n\
+         [[gateway.routes]]\npath = \"/mcp/fs\"\nupstream = \"http://{addr}/mcp\"\naudience = \"fs\"\n\
+         pins = \"tools.lock\"\n"
+    );
+    std::fs::write(dir.path().join("vigil.toml"), &cfg).unwrap();
+    let pin = |args: &[&str]| {
+        let out = common::vigil(dir.path())
+            .args(["gateway", "pin", "--route", "/mcp/fs"])
+            .args(args)
+            .env_remove("MCP_JWT_SECRET")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned() + &stderr_of(&out),
+        )
+    };
+    let (code, out) = pin(&["--approve"]);
+    assert_eq!(code, Some(0), "{out}");
+    let approved = std::fs::read(dir.path().join("tools.lock")).unwrap();
+
+    // The upstream now lists read_file twice.
+    twin.store(true, SeqCst);
+    let gw = Gateway::start(dir.path(), &cfg, &[]);
+    let url = gw.url("/mcp/fs");
+    let auth = bearer(&token("fs", "alice"));
+    let h = [
+        ("authorization", auth.as_str()),
+        ("content-type", "application/json"),
+        ("accept", "application/json"),
+        ("mcp-protocol-version", "2025-11-25"),
+    ];
+    let list = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
+    let (status, _, body) = call("POST", &url, &h, list).await;
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let names: Vec<&str> = v["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["delete_file"], "{body}");
+    let read = r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"read_file","arguments":{"path":"/srv/a"}}}"#;
+    let (status, _, body) = call("POST", &url, &h, read).await;
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["result"]["isError"], true, "{body}");
+    assert!(
+        v["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("more than once"),
+        "{body}"
+    );
+    assert_eq!(forwarded.load(SeqCst), 0, "the upstream saw the call");
+    assert!(gw.wait_log("is listed more than once by the upstream"));
+    // The other tool is still called.
+    let delete = r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"delete_file","arguments":{}}}"#;
+    let (status, _, body) = call("POST", &url, &h, delete).await;
+    assert_eq!(
+        (status.as_u16(), body.contains("done")),
+        (200, true),
+        "{body}"
+    );
+
+    // The operator is shown no diff to approve, and nothing is recorded.
+    for args in [&[][..], &["--approve"]] {
+        let (code, out) = pin(args);
+        assert_eq!(code, Some(2), "{args:?}: {out}");
+        assert!(out.contains("`read_file` more than once"), "{out}");
+    }
+    assert_eq!(
+        std::fs::read(dir.path().join("tools.lock")).unwrap(),
+        approved
+    );
+}
