@@ -245,7 +245,9 @@ done
 # Rows with pins: the upstream's tools approved, as an operator would (`vigil gateway pin`).
 for f in "${!feature_port[@]}"; do
   if grep -q '^pins = ' "$work/vigil_$f/vigil.toml"; then
-    (cd "$work/vigil_$f" && "$vigil" gateway pin --route /mcp/filesystem --approve >pin.log 2>&1) ||
+    # The review prints the listing's digest; the approval records that listing only.
+    digest=$(cd "$work/vigil_$f" && { "$vigil" gateway pin --route /mcp/filesystem 2>&1 || true; } | sed -n 's/.*--approve \([0-9a-f]*\).*/\1/p')
+    (cd "$work/vigil_$f" && "$vigil" gateway pin --route /mcp/filesystem --approve "$digest" >pin.log 2>&1) ||
       { echo "vigil gateway pin failed for vigil_$f: $(cat "$work/vigil_$f/pin.log")" >&2; exit 1; }
   fi
 done

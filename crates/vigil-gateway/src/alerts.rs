@@ -347,7 +347,7 @@ impl Alerts {
                 tool.escape_debug(),
                 server.escape_debug(),
                 if held {
-                    "; it is held until approved (vigil gateway pin --approve)"
+                    "; it is held until approved (vigil gateway pin, then --approve DIGEST)"
                 } else {
                     ""
                 }

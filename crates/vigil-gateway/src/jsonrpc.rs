@@ -570,6 +570,22 @@ impl<'de> DeserializeSeed<'de> for Params<'_> {
     }
 }
 
+/// Whether JSON text reads one way only, as [`inspect`] requires of a request's arguments: no
+/// key twice in any object (also once case is folded), no lone surrogate escape, every number
+/// within a double's range. An upstream's message a check reads must be so too: a client whose
+/// parser keeps the first of two `description`s would see another tool than the one pinned.
+pub fn unambiguous(json: &str) -> bool {
+    let mut found = Found::default();
+    let mut de = serde_json::Deserializer::from_str(json);
+    Unique {
+        found: &mut found,
+        at: "message",
+    }
+    .deserialize(&mut de)
+    .and_then(|()| de.end())
+    .is_ok()
+}
+
 /// Reads JSON text whole as typed JSON does, keeping nothing: an error where a number is out
 /// of a double's range (`1e400`), which [`inspect`] lets pass (no check of it reads numbers).
 pub fn readable(json: &str) -> Result<(), serde_json::Error> {
@@ -996,6 +1012,26 @@ mod tests {
             inspect(&call_with("arguments", &value), true).err(),
             Some(Ambiguous::TooDeep("params.arguments"))
         );
+    }
+
+    #[test]
+    fn a_message_with_a_key_twice_reads_two_ways() {
+        for two in [
+            r#"{"result":{"tools":[{"name":"t","description":"a","description":"b"}]}}"#,
+            r#"{"result":{"tools":[{"name":"t","Name":"u"}]}}"#,
+            r#"{"result":{"tools":[],"Tools":[{"name":"u"}]}}"#,
+            r#"{"id":1e400,"result":{}}"#,
+            r#"{"result":{"text":"\ud800"}}"#,
+        ] {
+            assert!(!unambiguous(two), "{two}");
+        }
+        for one in [
+            r#"{"result":{"tools":[{"name":"t","description":"a"},{"name":"t2"}]}}"#,
+            r#"[{"id":1,"result":{}},{"id":2,"result":{}}]"#,
+            r#"{"text":"\ud83d\ude00"}"#,
+        ] {
+            assert!(unambiguous(one), "{one}");
+        }
     }
 
     #[test]

@@ -263,6 +263,11 @@ impl Rewriter {
         if !self.hooks.iter().any(|h| h.wants(&self.info, raw)) {
             return Rewritten::Unchanged;
         }
+        // A message a check reads is read one way only: with a key given twice (or twice once
+        // case is folded), the check would judge one reading and a client act on another.
+        if !std::str::from_utf8(raw).is_ok_and(crate::jsonrpc::unambiguous) {
+            return Rewritten::NotJson;
+        }
         let Ok(mut v) = serde_json::from_slice::<Value>(raw) else {
             return Rewritten::NotJson;
         };

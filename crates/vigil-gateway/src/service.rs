@@ -1346,11 +1346,16 @@ fn tool_refusal(parts: &Parts, bytes: &[u8], why: &str) -> Response<Body> {
     body::typed(StatusCode::OK, "application/json", answer.to_string())
 }
 
-/// A tool's name as the gateway's answers show it: escaped, and a secret in it redacted (a
-/// model or agent that put a token there learns nothing new, and nothing logs it in clear).
+/// A tool's name as the gateway's answers show it: escaped, a secret in it redacted (a model
+/// or agent that put a token there learns nothing new, and nothing logs it in clear), and cut
+/// after 256 characters (a made-up name is not echoed whole).
 fn shown(tool: &str) -> String {
     let escaped = tool.escape_debug().to_string();
-    crate::logs::line(&escaped).unwrap_or(escaped)
+    let red = crate::logs::line(&escaped).unwrap_or(escaped);
+    match red.char_indices().nth(256) {
+        Some((i, _)) => format!("{}…", &red[..i]),
+        None => red,
+    }
 }
 
 /// 403 `insufficient_scope` for a tool, its challenge naming every scope the call needs.

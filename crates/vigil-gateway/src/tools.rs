@@ -639,7 +639,7 @@ impl Session<'_> {
         let answer = if sse {
             answer_in_stream(&text, id)
         } else {
-            serde_json::from_slice::<Value>(&text).ok()
+            one_reading(&text)
         };
         let Some(mut answer) = answer else {
             return Err(FetchError::Answer("unreadable".into()));
@@ -669,6 +669,16 @@ impl Session<'_> {
     }
 }
 
+/// A message read as a value when it reads one way only (no key twice, also once case is
+/// folded: [`crate::jsonrpc::unambiguous`]); else none (the listing is then unreadable).
+fn one_reading(b: &[u8]) -> Option<Value> {
+    let text = std::str::from_utf8(b).ok()?;
+    if !crate::jsonrpc::unambiguous(text) {
+        return None;
+    }
+    serde_json::from_str(text).ok()
+}
+
 /// The answer with id `id` among the events of an SSE body.
 fn answer_in_stream(b: &[u8], id: u64) -> Option<Value> {
     let mut rest = b;
@@ -678,7 +688,7 @@ fn answer_in_stream(b: &[u8], id: u64) -> Option<Value> {
         let Some(data) = crate::rewrite::event_data(ev) else {
             continue;
         };
-        if let Ok(v) = serde_json::from_slice::<Value>(&data) {
+        if let Some(v) = one_reading(&data) {
             if v.get("id") == Some(&Value::from(id)) {
                 return Some(v);
             }
@@ -748,12 +758,16 @@ impl Hook for ListFilter {
             return Action::Keep;
         };
         let before = tools.len();
-        // A name listed twice: which definition a call runs cannot be told; none is shown.
-        let twice = if self.catalog.is_some() {
+        // A name listed twice, in this answer or in the gateway's whole listing (another page
+        // may hold the other): which definition a call runs cannot be told; none is shown.
+        let mut twice = if self.catalog.is_some() {
             listed_twice(tools)
         } else {
             Default::default()
         };
+        if let Some((_, Some(view))) = &self.catalog {
+            twice.extend(view.twice.iter().cloned());
+        }
         let lock = match (&self.lock, &self.catalog) {
             (Some(l), _) => Some(l.clone()),
             (None, Some((c, _))) => c.lock(),
@@ -845,6 +859,14 @@ pub enum PinReviewError {
         /// The names, quoted.
         tools: String,
     },
+    /// The listing is not the one reviewed (its digest differs): nothing is recorded.
+    #[error("the upstream's tools are not the listing reviewed ({reviewed}): they are now listing {now}; nothing was recorded, review them again")]
+    Changed {
+        /// The digest given.
+        reviewed: String,
+        /// The listing's digest now.
+        now: String,
+    },
     /// The upstream's tools cannot be read.
     #[error("route {route}: cannot read the upstream's tools: {error}")]
     Fetch {
@@ -895,9 +917,29 @@ impl PinReview {
             .find(|t| t.get("name").and_then(Value::as_str) == Some(name))
     }
 
-    /// Records the tools as listed now (atomically); a running gateway sees it at its next
+    /// The listing's digest: of every tool's pinned fields, in the order listed (24 hex
+    /// digits of a SHA-256). What an operator reviewed is approved by it.
+    pub fn digest(&self) -> String {
+        let mut all = String::new();
+        for t in &self.tools {
+            all.push_str(&vigil_core::pin::tool_hash(t));
+            all.push('\n');
+        }
+        vigil_core::chain::sha256_hex(all.as_bytes())[..24].to_owned()
+    }
+
+    /// Records the tools as listed now (atomically), if the listing still has the digest
+    /// `reviewed` (the one the review showed): an upstream that changed its tools between the
+    /// review and the approval is refused. A running gateway sees the lock file at its next
     /// `tools/list` or `tools/call` on the route.
-    pub fn approve(mut self) -> Result<(), PinReviewError> {
+    pub fn approve(mut self, reviewed: &str) -> Result<(), PinReviewError> {
+        let now = self.digest();
+        if !reviewed.trim().eq_ignore_ascii_case(&now) {
+            return Err(PinReviewError::Changed {
+                reviewed: reviewed.escape_debug().to_string(),
+                now,
+            });
+        }
         self.lock.record(&self.server, &self.tools);
         self.lock.save(&self.path)?;
         Ok(())

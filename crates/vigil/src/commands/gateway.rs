@@ -27,8 +27,9 @@ pub(crate) struct GatewayArgs {
 pub(crate) enum GatewayCommand {
     /// Validate `[gateway]`, `[token]` and the keys, print the routes, and exit.
     Check(RunArgs),
-    /// Show how a route's upstream tools differ from its `pins` lock file; `--approve` records
-    /// them (exit 1 when they differ and are not approved).
+    /// Show how a route's upstream tools differ from its `pins` lock file, and the listing's
+    /// digest; `--approve DIGEST` records them if the listing still has that digest (exit 1
+    /// when they differ and are not approved).
     Pin(PinArgs),
     /// The audit log of tool calls (`[gateway.audit]`).
     Audit(AuditArgs),
@@ -78,9 +79,10 @@ pub(crate) struct PinArgs {
     /// The route, by its path (or host and path), e.g. /mcp/filesystem.
     #[arg(long, value_name = "PATH")]
     pub route: String,
-    /// Record the upstream's tools as they are now in the lock file.
-    #[arg(long)]
-    pub approve: bool,
+    /// Record the upstream's tools in the lock file, if they are still the listing the review
+    /// showed with this digest (an upstream that changed since is refused, exit 2).
+    #[arg(long, value_name = "DIGEST")]
+    pub approve: Option<String>,
     /// Options of the gateway (the same configuration is read).
     #[command(flatten)]
     pub run: RunArgs,
@@ -227,7 +229,7 @@ fn route_details(r: &vigil_gateway::config::Route) -> anyhow::Result<()> {
             ),
             // Resolving the settings refused an unreadable one.
             Ok(None) | Err(_) => format!(
-                "missing: every tool is held until `vigil gateway pin --route {} --approve` records them",
+                "missing: every tool is held until `vigil gateway pin --route {} --approve DIGEST` records them",
                 r.label
             ),
         };
@@ -393,12 +395,15 @@ fn pin(g: &GlobalArgs, a: &PinArgs) -> anyhow::Result<ExitStatus> {
             })
             .unwrap_or_default()
     };
+    // A name as a terminal shows it: secrets masked, control, format and bidirectional
+    // characters escaped (a name may not move the cursor or look like another).
+    let name = |tool: &str| mask(tool).escape_debug().to_string();
     for c in &review.changes {
         match c {
-            Change::Added { tool } => println!("+ {} (new)\n{}", mask(tool), shown(tool)),
-            Change::Removed { tool } => println!("- {} (gone)", mask(tool)),
+            Change::Added { tool } => println!("+ {} (new)\n{}", name(tool), shown(tool)),
+            Change::Removed { tool } => println!("- {} (gone)", name(tool)),
             Change::Changed { tool, fields } => {
-                println!("~ {} (changed: {})", mask(tool), fields.join(", "));
+                println!("~ {} (changed: {})", name(tool), fields.join(", "));
                 if let Some(t) = review.now(tool) {
                     for f in fields {
                         match t.get(f) {
@@ -410,28 +415,40 @@ fn pin(g: &GlobalArgs, a: &PinArgs) -> anyhow::Result<ExitStatus> {
             }
         }
     }
+    let unnamed = review
+        .tools
+        .iter()
+        .filter(|t| !t.get("name").is_some_and(serde_json::Value::is_string))
+        .count();
+    if unnamed > 0 {
+        println!(
+            "! {unnamed} tool(s) without a string name: never shown to clients, never callable"
+        );
+    }
     if review.changes.is_empty() {
         println!(
             "{}: the {} tools of {} are as pinned",
             review.path.display(),
-            review.tools.len(),
+            review.tools.len() - unnamed,
             review.server
         );
         return Ok(ExitStatus::Success);
     }
-    if !a.approve {
+    let digest = review.digest();
+    let Some(reviewed) = &a.approve else {
         println!(
-            "{} change(s); run again with --approve to record them",
-            review.changes.len()
+            "{} change(s) in listing {digest}; to record exactly these: vigil gateway pin --route {} --approve {digest}",
+            review.changes.len(),
+            a.route
         );
         return Ok(ExitStatus::Failure);
-    }
+    };
     let (n, path, server) = (
         review.tools.len(),
         review.path.clone(),
         review.server.clone(),
     );
-    review.approve()?;
+    review.approve(reviewed)?;
     println!("{}: recorded {n} tools of {server}", path.display());
     Ok(ExitStatus::Success)
 }

@@ -94,7 +94,7 @@ pub(crate) fn may_write_files(command: &Command) -> bool {
         ),
         Command::Gateway(a) => matches!(
             &a.command,
-            Some(gateway::GatewayCommand::Pin(p)) if p.approve
+            Some(gateway::GatewayCommand::Pin(p)) if p.approve.is_some()
         ),
         Command::Lint(a) => a.pin.is_some(),
         Command::Memory(a) => matches!(

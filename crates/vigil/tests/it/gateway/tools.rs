@@ -264,6 +264,15 @@ fn pin(dir: &std::path::Path, args: &[&str]) -> (i32, String) {
     )
 }
 
+/// Reviews the route's tools, then approves the listing the review showed (by its digest).
+fn approve(dir: &std::path::Path) -> (i32, String) {
+    let (_, review) = pin(dir, &[]);
+    let Some(digest) = review.split("--approve ").nth(1).map(str::trim) else {
+        return (-1, review);
+    };
+    pin(dir, &["--approve", digest])
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rug_pull_is_held_until_an_operator_approves_it() {
     let up = tools_server("json");
@@ -284,7 +293,7 @@ async fn a_rug_pull_is_held_until_an_operator_approves_it() {
         out.contains("+ read_file (new)") && out.contains("+ delete_file (new)"),
         "{out}"
     );
-    let (code, out) = pin(dir.path(), &["--approve"]);
+    let (code, out) = approve(dir.path());
     assert_eq!(code, 0, "{out}");
     let lock: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("tools.lock")).unwrap())
@@ -337,7 +346,7 @@ async fn a_rug_pull_is_held_until_an_operator_approves_it() {
         out.contains("id_rsa"),
         "the new description is shown: {out}"
     );
-    let (code, _) = pin(dir.path(), &["--approve"]);
+    let (code, _) = approve(dir.path());
     assert_eq!(code, 0);
     assert_eq!(c.tools().await, ["delete_file", "read_file"]);
     let (_, _, v) = c.call_tool("read_file", json!({"path": "/srv/c"})).await;
@@ -424,7 +433,7 @@ async fn refused_tool_calls_are_audited_and_counted_with_their_reason() {
     // Not approved yet: held by its pin.
     let (_, _, v) = c.call_tool("read_file", json!({"path": "/srv/a"})).await;
     assert_eq!(v["result"]["isError"], true, "{v}");
-    let (code, out) = pin(dir.path(), &["--approve"]);
+    let (code, out) = approve(dir.path());
     assert_eq!(code, 0, "{out}");
     // Missing scope, wrong-typed argument, unknown tool.
     let (status, _, _) = c.call_tool("delete_file", json!({"path": "/srv/a"})).await;
@@ -494,7 +503,7 @@ async fn a_list_changed_on_the_get_stream_refreshes_the_tools_before_the_next_ca
     let gw = Gateway::start(dir.path(), &cfg, &[]);
     let url = gw.url("/mcp/fs");
     let t = token("fs", "alice");
-    let (code, out) = pin(dir.path(), &["--approve"]);
+    let (code, out) = approve(dir.path());
     assert_eq!(code, 0, "{out}");
     let c = Client::open(url.clone(), &t, "2025-11-25").await;
     let (_, _, v) = c.call_tool("read_file", json!({"path": "/srv/a"})).await;
