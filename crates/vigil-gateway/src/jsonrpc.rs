@@ -524,6 +524,7 @@ impl<'de> Visitor<'de> for Params<'_> {
                 let walked = Unique {
                     found: &mut inner,
                     at,
+                    fold: true,
                 }
                 .deserialize(&mut de);
                 let why = match (walked, inner.refusal) {
@@ -570,20 +571,47 @@ impl<'de> DeserializeSeed<'de> for Params<'_> {
     }
 }
 
-/// Whether JSON text reads one way only, as [`inspect`] requires of a request's arguments: no
-/// key twice in any object (also once case is folded), no lone surrogate escape, every number
-/// within a double's range. An upstream's message a check reads must be so too: a client whose
-/// parser keeps the first of two `description`s would see another tool than the one pinned.
+/// Whether an upstream's JSON message reads one way only: no key twice in any object, no lone
+/// surrogate escape, every number within a double's range, and no two keys equal once case is
+/// folded where clients read keys into fields (the message, its `result`, each tool of
+/// `result.tools`; Go's `encoding/json` matches those without case). A message a check reads
+/// must be so: a client whose parser keeps the first of two `description`s would see another
+/// tool than the one pinned. Data (a schema's `properties`, `_meta`) may hold `id` and `ID`.
 pub fn unambiguous(json: &str) -> bool {
     let mut found = Found::default();
     let mut de = serde_json::Deserializer::from_str(json);
-    Unique {
+    let one = Unique {
         found: &mut found,
         at: "message",
+        fold: false,
     }
     .deserialize(&mut de)
     .and_then(|()| de.end())
-    .is_ok()
+    .is_ok();
+    one && serde_json::from_str::<serde_json::Value>(json).is_ok_and(|v| !case_twins(&v))
+}
+
+/// Whether a message (or each of a batch) has two keys equal once case is folded among its
+/// own, its `result`'s or a tool's of `result.tools`.
+fn case_twins(v: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    let twins = |o: &serde_json::Map<String, Value>| {
+        let mut seen = std::collections::HashSet::with_capacity(o.len());
+        o.keys().any(|k| !seen.insert(case_folded(k).into_owned()))
+    };
+    match v {
+        Value::Array(items) => items.iter().any(case_twins),
+        Value::Object(m) => {
+            twins(m)
+                || m.get("result").and_then(Value::as_object).is_some_and(|r| {
+                    twins(r)
+                        || r.get("tools")
+                            .and_then(Value::as_array)
+                            .is_some_and(|ts| ts.iter().filter_map(Value::as_object).any(twins))
+                })
+        }
+        _ => false,
+    }
 }
 
 /// Reads JSON text whole as typed JSON does, keeping nothing: an error where a number is out
@@ -638,6 +666,9 @@ fn surrogate_escape(json: &str) -> bool {
 struct Unique<'f> {
     found: &'f mut Found,
     at: &'static str,
+    /// Keys equal once case is folded are the same key (a request's arguments); else only
+    /// keys written alike are (data in an answer, where maps keep both).
+    fold: bool,
 }
 
 impl<'de> Visitor<'de> for Unique<'_> {
@@ -654,8 +685,8 @@ impl<'de> Visitor<'de> for Unique<'_> {
         while let Some(raw) = map.next_key_seed(RawKey)? {
             // Keys equal once case is folded are one key to some parsers (Go's).
             let key = match case_folded(&raw) {
-                Cow::Borrowed(_) => raw.clone(),
-                Cow::Owned(f) => Cow::Owned(f),
+                Cow::Owned(f) if self.fold => Cow::Owned(f),
+                _ => raw.clone(),
             };
             let twice = match &many {
                 Some(set) => set.contains(&key),
@@ -680,6 +711,7 @@ impl<'de> Visitor<'de> for Unique<'_> {
             map.next_value_seed(Unique {
                 found: &mut *self.found,
                 at: self.at,
+                fold: self.fold,
             })?;
         }
         Ok(())
@@ -689,6 +721,7 @@ impl<'de> Visitor<'de> for Unique<'_> {
             .next_element_seed(Unique {
                 found: &mut *self.found,
                 at: self.at,
+                fold: self.fold,
             })?
             .is_some()
         {}
@@ -1027,6 +1060,9 @@ mod tests {
         }
         for one in [
             r#"{"result":{"tools":[{"name":"t","description":"a"},{"name":"t2"}]}}"#,
+            // Data may hold keys that differ by case only.
+            r#"{"result":{"tools":[{"name":"t","inputSchema":{"properties":{"id":{},"ID":{}}},"_meta":{"a":1,"A":2}}]}}"#,
+            r#"{"result":{"structuredContent":{"Id":1,"id":2}}}"#,
             r#"[{"id":1,"result":{}},{"id":2,"result":{}}]"#,
             r#"{"text":"\ud83d\ude00"}"#,
         ] {

@@ -388,7 +388,7 @@ fn pin(g: &GlobalArgs, a: &PinArgs) -> anyhow::Result<ExitStatus> {
                     .iter()
                     .filter_map(|f| {
                         t.get(*f)
-                            .map(|v| format!("    {f}: {}", mask(&v.to_string())))
+                            .map(|v| format!("    {f}: {}", visible(&mask(&v.to_string()))))
                     })
                     .collect::<Vec<_>>()
                     .join("\n")
@@ -407,7 +407,7 @@ fn pin(g: &GlobalArgs, a: &PinArgs) -> anyhow::Result<ExitStatus> {
                 if let Some(t) = review.now(tool) {
                     for f in fields {
                         match t.get(f) {
-                            Some(v) => println!("    {f}: {}", mask(&v.to_string())),
+                            Some(v) => println!("    {f}: {}", visible(&mask(&v.to_string()))),
                             None => println!("    {f}: (removed)"),
                         }
                     }
@@ -453,6 +453,20 @@ fn pin(g: &GlobalArgs, a: &PinArgs) -> anyhow::Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
+/// JSON text as a terminal shows it to a reviewer: every character a terminal would not show
+/// as itself (controls, C1, format and bidirectional characters, tags, separators) escaped as
+/// Rust writes it (`\u{202e}`); quotes and backslashes, already JSON's, left alone.
+fn visible(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        match c {
+            '"' | '\\' | '\'' => out.push(c),
+            c => out.extend(c.escape_debug()),
+        }
+    }
+    out
+}
+
 fn serve(g: &GlobalArgs, a: RunArgs) -> anyhow::Result<ExitStatus> {
     let prepared = prepare(g, &a)?;
     let access_log = match (
@@ -493,4 +507,26 @@ fn serve(g: &GlobalArgs, a: RunArgs) -> anyhow::Result<ExitStatus> {
         server.serve(options, vigil_gateway::terminate()).await?;
         anyhow::Ok(ExitStatus::Success)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::visible;
+
+    #[test]
+    fn a_reviewer_sees_every_hidden_character() {
+        let hidden = "\"read a file\u{e0041}\u{e0042}\u{202e}x\u{200b}\u{9b}\u{2028}\\n\"";
+        let shown = visible(hidden);
+        for escape in [
+            "\\u{e0041}",
+            "\\u{202e}",
+            "\\u{200b}",
+            "\\u{9b}",
+            "\\u{2028}",
+        ] {
+            assert!(shown.contains(escape), "{escape} in {shown}");
+        }
+        assert!(shown.starts_with("\"read a file") && shown.ends_with("\\n\""));
+        assert_eq!(visible("\"héllo — ok\""), "\"héllo — ok\"");
+    }
 }
