@@ -512,11 +512,7 @@ const LONGEST: usize = 256;
 /// A tool name or subject as a line holds it: through the logs' redactor (a secret used as a
 /// name), then cut to [`LONGEST`] characters (after redaction, so no part of a secret is kept).
 fn as_written(text: &str) -> String {
-    let red = vigil_core::redact::redact(text);
-    match red.char_indices().nth(LONGEST) {
-        None => red.into_owned(),
-        Some((i, _)) => format!("{}…", &red[..i]),
-    }
+    crate::logs::cut(vigil_core::redact::redact(text).into_owned(), LONGEST)
 }
 
 /// Tool names and subjects as the audit writes them (through the logs' redactor, which runs

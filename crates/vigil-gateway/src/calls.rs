@@ -131,22 +131,19 @@ pub(crate) async fn stage(
     // all this stage needs (the body is not read again). Otherwise its messages are read.
     let single = cx.call.filter(|_| !mirrored && !has_params);
     let read;
-    // Each message: whether it is a tool call, and its text.
-    let items: Vec<(bool, &str)>;
+    // Each message: whether it is a tool call, and its bytes.
+    let items: Vec<(bool, &[u8])>;
     let batch;
     match single {
         Some(call) => {
-            let text = std::str::from_utf8(&bytes).unwrap_or_default();
             if gw.audit.is_some() && cx.calls.is_empty() {
-                let args = call.arguments.clone().and_then(|r| text.get(r));
+                let args = call.arguments.clone().and_then(|r| bytes.get(r));
                 cx.calls.push(Noted {
                     tool: call.name.as_deref().unwrap_or("-").to_owned(),
-                    arguments_sha256: vigil_core::chain::sha256_hex(
-                        args.unwrap_or("null").as_bytes(),
-                    ),
+                    arguments_sha256: vigil_core::chain::sha256_hex(args.unwrap_or(b"null")),
                 });
             }
-            items = vec![(true, text)];
+            items = vec![(true, &bytes[..])];
             batch = false;
             read = None;
         }
@@ -177,7 +174,7 @@ pub(crate) async fn stage(
             items = ms
                 .items
                 .iter()
-                .map(|(m, t)| (m.is_tool_call(), *t))
+                .map(|(m, t)| (m.is_tool_call(), t.as_bytes()))
                 .collect();
             batch = ms.batch;
             read = Some(ms);
@@ -235,15 +232,9 @@ pub(crate) async fn stage(
     let calls: Vec<usize> = (0..items.len()).filter(|&i| items[i].0).collect();
     let size: usize = calls.iter().map(|&i| items[i].1.len()).sum();
     let scanned: Vec<Scanned> = if size <= crate::scan::INLINE_SCAN {
-        calls
-            .iter()
-            .map(|&i| scanner.message(items[i].1.as_bytes()))
-            .collect()
+        calls.iter().map(|&i| scanner.message(items[i].1)).collect()
     } else {
-        let texts: Vec<Vec<u8>> = calls
-            .iter()
-            .map(|&i| items[i].1.as_bytes().to_vec())
-            .collect();
+        let texts: Vec<Vec<u8>> = calls.iter().map(|&i| items[i].1.to_vec()).collect();
         let shared = gw.scanner.clone().expect("scanning is on");
         let share = crate::scan::Share::of(cx.subject, cx.ip);
         let within = crate::scan::off_worker(scanner.policy.budget, share, move || {
@@ -298,7 +289,7 @@ pub(crate) async fn stage(
                 }
                 match &redacted[i] {
                     Some(r) => out.extend_from_slice(r),
-                    None => out.extend_from_slice(raw.as_bytes()),
+                    None => out.extend_from_slice(raw),
                 }
             }
             out.push(b']');

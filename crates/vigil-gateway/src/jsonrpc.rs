@@ -571,24 +571,25 @@ impl<'de> DeserializeSeed<'de> for Params<'_> {
     }
 }
 
-/// Whether an upstream's JSON message reads one way only: no key twice in any object, no lone
-/// surrogate escape, every number within a double's range, and no two keys equal once case is
-/// folded where clients read keys into fields (the message, its `result`, each tool of
-/// `result.tools`; Go's `encoding/json` matches those without case). A message a check reads
-/// must be so: a client whose parser keeps the first of two `description`s would see another
-/// tool than the one pinned. Data (a schema's `properties`, `_meta`) may hold `id` and `ID`.
-pub fn unambiguous(json: &str) -> bool {
+/// An upstream's JSON message as a value, when it reads one way only: no key twice in any
+/// object, no lone surrogate escape, every number within a double's range, and no two keys
+/// equal once case is folded where clients read keys into fields (the message, its `result`,
+/// each tool of `result.tools`; Go's `encoding/json` matches those without case). A message a
+/// check reads must be so: a client whose parser keeps the first of two `description`s would
+/// see another tool than the one pinned. Data (a schema's `properties`, `_meta`) may hold `id`
+/// and `ID`.
+pub fn one_reading(json: &str) -> Option<serde_json::Value> {
     let mut found = Found::default();
     let mut de = serde_json::Deserializer::from_str(json);
-    let one = Unique {
+    Unique {
         found: &mut found,
         at: "message",
         fold: false,
     }
     .deserialize(&mut de)
     .and_then(|()| de.end())
-    .is_ok();
-    one && serde_json::from_str::<serde_json::Value>(json).is_ok_and(|v| !case_twins(&v))
+    .ok()?;
+    serde_json::from_str(json).ok().filter(|v| !case_twins(v))
 }
 
 /// Whether a message (or each of a batch) has two keys equal once case is folded among its
@@ -1056,7 +1057,7 @@ mod tests {
             r#"{"id":1e400,"result":{}}"#,
             r#"{"result":{"text":"\ud800"}}"#,
         ] {
-            assert!(!unambiguous(two), "{two}");
+            assert!(one_reading(two).is_none(), "{two}");
         }
         for one in [
             r#"{"result":{"tools":[{"name":"t","description":"a"},{"name":"t2"}]}}"#,
@@ -1066,7 +1067,7 @@ mod tests {
             r#"[{"id":1,"result":{}},{"id":2,"result":{}}]"#,
             r#"{"text":"\ud83d\ude00"}"#,
         ] {
-            assert!(unambiguous(one), "{one}");
+            assert!(one_reading(one).is_some(), "{one}");
         }
     }
 

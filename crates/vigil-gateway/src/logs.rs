@@ -52,6 +52,15 @@ pub fn line(text: &str) -> Option<String> {
     Some(String::from_utf8_lossy(&out).into_owned())
 }
 
+/// `text` cut after `n` characters, with `…` where it was cut (a client's made-up name is not
+/// echoed or stored whole); cut only after redaction, so no part of a secret is kept.
+pub fn cut(text: String, n: usize) -> String {
+    match text.char_indices().nth(n) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text,
+    }
+}
+
 /// The ids of the rules whose secrets `text` holds (also one level encoded), sorted.
 pub fn found(text: &str) -> Vec<String> {
     let (r, _) = redacted(text, false);

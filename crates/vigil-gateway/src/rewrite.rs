@@ -265,10 +265,10 @@ impl Rewriter {
         }
         // A message a check reads is read one way only: with a key given twice (or twice once
         // case is folded), the check would judge one reading and a client act on another.
-        if !std::str::from_utf8(raw).is_ok_and(crate::jsonrpc::unambiguous) {
-            return Rewritten::NotJson;
-        }
-        let Ok(mut v) = serde_json::from_slice::<Value>(raw) else {
+        let Some(mut v) = std::str::from_utf8(raw)
+            .ok()
+            .and_then(crate::jsonrpc::one_reading)
+        else {
             return Rewritten::NotJson;
         };
         let changed = match &mut v {

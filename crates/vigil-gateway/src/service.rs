@@ -1106,24 +1106,29 @@ async fn tool_checks(
             // The tool's name as the upstream reads it (the log's is escaped and clipped), and
             // its arguments, from the one strict reading (which refused a body that names
             // either twice): the body is not read again.
-            let call = ex.call.clone().unwrap_or_default();
-            let text = std::str::from_utf8(bytes).unwrap_or_default();
-            let written = call
-                .arguments
-                .clone()
-                .and_then(|r| text.get(r.clone()).map(|t| (r.start, t)));
-            if call.arguments.is_some() && written.is_none() {
-                refused_call(ex, route, bytes, "unreadable");
-                return Flow::Reply(bad_request(
-                    "ambiguous_body",
-                    "the arguments of this tools/call cannot be read",
-                ));
-            }
+            let (name, at) = match &ex.call {
+                Some(c) => (c.name.clone(), c.arguments.clone()),
+                None => (None, None),
+            };
+            // The arguments as written (the strict reading checked the body is UTF-8 and that
+            // the place lies in it; never assumed).
+            let written = match at {
+                None => None,
+                Some(r) => match bytes.get(r.clone()).map(std::str::from_utf8) {
+                    Some(Ok(t)) => Some((r.start, t)),
+                    _ => {
+                        refused_call(ex, route, bytes, "unreadable");
+                        return Flow::Reply(bad_request(
+                            "ambiguous_body",
+                            "the arguments of this tools/call cannot be read",
+                        ));
+                    }
+                },
+            };
             // A call the gateway cannot read (a number out of a double's range, `1e400`) is
             // refused: its arguments would be checked as what they are not. Read into a value
             // only where a schema may check them, else only read through.
-            let typed =
-                gw.catalogs[route.index].is_some() && gw.settings.validation != ValidationMode::Off;
+            let typed = catalog.is_some() && gw.settings.validation != ValidationMode::Off;
             let arguments = match written {
                 None => Ok(None),
                 // `null` is no arguments, as the SDKs read it.
@@ -1139,7 +1144,7 @@ async fn tool_checks(
                     return Flow::Reply(unreadable_call(&e, bytes, start));
                 }
             };
-            let Some(tool) = call.name.clone() else {
+            let Some(tool) = name else {
                 // No name at all (no `params`, or none in it): checked against no tool, it
                 // would pass every rule, while an upstream may find a name elsewhere
                 // (`__proto__`, a default).
@@ -1173,28 +1178,18 @@ async fn tool_checks(
                 return Flow::Next(());
             };
             let Some(known) = view.tools.get(&tool) else {
-                if view.twice.contains(&tool) {
+                let (reason, why) = if view.twice.contains(&tool) {
                     tracing::warn!(route = %route.label, tool = %tool.escape_debug(), "a call of a tool the upstream lists more than once");
-                    if enforce {
-                        refused_call(ex, route, bytes, "listed_twice");
-                        return Flow::Reply(tool_refusal(
-                            parts,
-                            bytes,
-                            &format!(
-                                "the upstream lists tool `{}` more than once; which definition it runs cannot be told, so its calls are refused",
-                                shown(&tool)
-                            ),
-                        ));
-                    }
-                    return Flow::Next(());
-                }
+                    ("listed_twice", format!(
+                        "the upstream lists tool `{}` more than once; which definition it runs cannot be told, so its calls are refused",
+                        shown(&tool)
+                    ))
+                } else {
+                    ("unknown_tool", format!("unknown tool `{}`", shown(&tool)))
+                };
                 if enforce {
-                    refused_call(ex, route, bytes, "unknown_tool");
-                    return Flow::Reply(tool_refusal(
-                        parts,
-                        bytes,
-                        &format!("unknown tool `{}`", shown(&tool)),
-                    ));
+                    refused_call(ex, route, bytes, reason);
+                    return Flow::Reply(tool_refusal(parts, bytes, &why));
                 }
                 return Flow::Next(());
             };
@@ -1351,11 +1346,7 @@ fn tool_refusal(parts: &Parts, bytes: &[u8], why: &str) -> Response<Body> {
 /// after 256 characters (a made-up name is not echoed whole).
 fn shown(tool: &str) -> String {
     let escaped = tool.escape_debug().to_string();
-    let red = crate::logs::line(&escaped).unwrap_or(escaped);
-    match red.char_indices().nth(256) {
-        Some((i, _)) => format!("{}…", &red[..i]),
-        None => red,
-    }
+    crate::logs::cut(crate::logs::line(&escaped).unwrap_or(escaped), 256)
 }
 
 /// 403 `insufficient_scope` for a tool, its challenge naming every scope the call needs.

@@ -669,14 +669,10 @@ impl Session<'_> {
     }
 }
 
-/// A message read as a value when it reads one way only (no key twice, also once case is
-/// folded: [`crate::jsonrpc::unambiguous`]); else none (the listing is then unreadable).
+/// A message read as a value when it reads one way only ([`crate::jsonrpc::one_reading`]);
+/// else none (the listing is then unreadable).
 fn one_reading(b: &[u8]) -> Option<Value> {
-    let text = std::str::from_utf8(b).ok()?;
-    if !crate::jsonrpc::unambiguous(text) {
-        return None;
-    }
-    serde_json::from_str(text).ok()
+    crate::jsonrpc::one_reading(std::str::from_utf8(b).ok()?)
 }
 
 /// The answer with id `id` among the events of an SSE body.
