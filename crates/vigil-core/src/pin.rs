@@ -259,10 +259,16 @@ impl LockFile {
     pub fn save(&self, path: &Path) -> Result<(), PinError> {
         let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
         text.push('\n');
-        crate::fsx::atomic_write(path, text.as_bytes()).map_err(|cause| PinError::Io {
+        let io = |cause| PinError::Io {
             path: path.to_owned(),
             cause,
-        })
+        };
+        // A first approval into a folder not made yet (`pins = "state/tools.lock"`) makes it,
+        // as the audit log does.
+        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(folder).map_err(io)?;
+        }
+        crate::fsx::atomic_write(path, text.as_bytes()).map_err(io)
     }
 
     /// Records (or replaces) a server's tools.
@@ -430,6 +436,16 @@ mod tests {
             c[k] = v;
             assert_ne!(tool_hash(&a), tool_hash(&c), "{k}");
         }
+    }
+
+    #[test]
+    fn a_first_save_makes_its_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state/pins/tools.lock");
+        let mut lock = LockFile::new();
+        lock.record("fs", &[json!({"name": "read_file"})]);
+        lock.save(&path).unwrap();
+        assert!(LockFile::load(&path).unwrap().is_some());
     }
 
     #[test]

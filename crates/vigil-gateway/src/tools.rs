@@ -756,10 +756,16 @@ impl Hook for ListFilter {
         let before = tools.len();
         // A name listed twice, in this answer or in the gateway's whole listing (another page
         // may hold the other): which definition a call runs cannot be told; none is shown.
-        let mut twice = if self.catalog.is_some() {
-            listed_twice(tools)
-        } else {
-            Default::default()
+        let mut twice = match &self.catalog {
+            Some((catalog, _)) => {
+                let here = listed_twice(tools);
+                if !here.is_empty() {
+                    // The upstream's listing changed: its calls are checked against a new view.
+                    catalog.invalidate();
+                }
+                here
+            }
+            None => Default::default(),
         };
         if let Some((_, Some(view))) = &self.catalog {
             twice.extend(view.twice.iter().cloned());

@@ -324,14 +324,21 @@ fn verify(g: &GlobalArgs, a: &VerifyArgs) -> anyhow::Result<ExitStatus> {
                     .map(|(code, message)| serde_json::json!({"code": code, "message": message}))
                     .collect::<Vec<_>>(),
             });
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            // Written whole, and a reader that leaves early keeps the verdict (exit 1 when not
+            // intact), as for every verdict below.
+            crate::output::write_stdout(
+                format!("{}\n", serde_json::to_string_pretty(&out)?).as_bytes(),
+            )?;
         }
         super::OutputFormat::Text => {
+            use std::fmt::Write as _;
+            let mut out = String::new();
             for (_, m) in &problems {
-                println!("{}: {}", a.file.display(), m.escape_debug());
+                writeln!(out, "{}: {}", a.file.display(), m.escape_debug())?;
             }
             if !g.quiet {
-                println!(
+                writeln!(
+                    out,
                     "{}: {} lines, head {}, genesis {}, {}, {} problem(s)",
                     if intact { "intact" } else { "NOT intact" },
                     v.records.len(),
@@ -339,8 +346,9 @@ fn verify(g: &GlobalArgs, a: &VerifyArgs) -> anyhow::Result<ExitStatus> {
                     genesis.as_deref().unwrap_or("none"),
                     if v.keyed { "keyed" } else { "not keyed" },
                     problems.len()
-                );
+                )?;
             }
+            crate::output::write_stdout(out.as_bytes())?;
         }
     }
     Ok(if intact {
@@ -398,17 +406,23 @@ fn pin(g: &GlobalArgs, a: &PinArgs) -> anyhow::Result<ExitStatus> {
     // A name as a terminal shows it: secrets masked, control, format and bidirectional
     // characters escaped (a name may not move the cursor or look like another).
     let name = |tool: &str| mask(tool).escape_debug().to_string();
+    // The review is written whole at the end: a reader that leaves early (`| head -1`) does
+    // not turn its verdict (exit 1: the listing differs) into a success.
+    use std::fmt::Write as _;
+    let mut out = String::new();
     for c in &review.changes {
         match c {
-            Change::Added { tool } => println!("+ {} (new)\n{}", name(tool), shown(tool)),
-            Change::Removed { tool } => println!("- {} (gone)", name(tool)),
+            Change::Added { tool } => writeln!(out, "+ {} (new)\n{}", name(tool), shown(tool))?,
+            Change::Removed { tool } => writeln!(out, "- {} (gone)", name(tool))?,
             Change::Changed { tool, fields } => {
-                println!("~ {} (changed: {})", name(tool), fields.join(", "));
+                writeln!(out, "~ {} (changed: {})", name(tool), fields.join(", "))?;
                 if let Some(t) = review.now(tool) {
                     for f in fields {
                         match t.get(f) {
-                            Some(v) => println!("    {f}: {}", visible(&mask(&v.to_string()))),
-                            None => println!("    {f}: (removed)"),
+                            Some(v) => {
+                                writeln!(out, "    {f}: {}", visible(&mask(&v.to_string())))?
+                            }
+                            None => writeln!(out, "    {f}: (removed)")?,
                         }
                     }
                 }
@@ -421,28 +435,35 @@ fn pin(g: &GlobalArgs, a: &PinArgs) -> anyhow::Result<ExitStatus> {
         .filter(|t| !t.get("name").is_some_and(serde_json::Value::is_string))
         .count();
     if unnamed > 0 {
-        println!(
+        writeln!(
+            out,
             "! {unnamed} tool(s) without a string name: never shown to clients, never callable"
-        );
+        )?;
     }
     if review.changes.is_empty() {
-        println!(
+        writeln!(
+            out,
             "{}: the {} tools of {} are as pinned",
             review.path.display(),
             review.tools.len() - unnamed,
             review.server
-        );
+        )?;
+        crate::output::write_stdout(out.as_bytes())?;
         return Ok(ExitStatus::Success);
     }
     let digest = review.digest();
     let Some(reviewed) = &a.approve else {
-        println!(
+        writeln!(
+            out,
             "{} change(s) in listing {digest}; to record exactly these: vigil gateway pin --route {} --approve {digest}",
             review.changes.len(),
             a.route
-        );
+        )?;
+        crate::output::write_stdout(out.as_bytes())?;
         return Ok(ExitStatus::Failure);
     };
+    // Approving writes the lock file: a closed stdout stops it before the write (exit 2).
+    print!("{out}");
     let (n, path, server) = (
         review.tools.len(),
         review.path.clone(),

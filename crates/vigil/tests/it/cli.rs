@@ -432,6 +432,33 @@ fn a_bad_setting_is_one_line_naming_file_line_and_key() {
     common::vigil_snapshot!("bad_setting", out, d);
 }
 
+/// Tester 140, finding 2: `audit verify` of a tampered log into a pipe its reader had closed
+/// (`| head -c 0`) exited 0, as a read-only command's closed stdout does: a verdict command
+/// keeps its verdict, as `scan` does.
+#[test]
+fn a_closed_pipe_keeps_the_verdict_of_audit_verify() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    write(d, "tools.jsonl", "{\"seq\":1}\n");
+    for reader in ["head -c 0", "true", "cat >/dev/null"] {
+        let sh = std::process::Command::new("bash")
+            .current_dir(d)
+            .arg("-c")
+            .arg(format!(
+                "set -o pipefail; '{}' gateway audit verify tools.jsonl | {reader}",
+                assert_cmd::cargo::cargo_bin("vigil").display()
+            ))
+            .output()
+            .unwrap();
+        assert_eq!(
+            sh.status.code(),
+            Some(1),
+            "{reader}: {}",
+            String::from_utf8_lossy(&sh.stderr)
+        );
+    }
+}
+
 /// bb-16-s8 F2: `env rotate --write | true` printed its plan into a closed pipe, stopped before
 /// writing, and exited 0: a rotation that did not happen looked done. A command that writes
 /// files now fails (exit 2, one line) when its stdout is closed; read-only ones stay quiet.

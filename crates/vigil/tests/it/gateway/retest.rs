@@ -1171,8 +1171,6 @@ async fn a_tool_listed_twice_is_held_and_never_approved() {
     assert_eq!(code, Some(0), "{out}");
     let approved = std::fs::read(dir.path().join("tools.lock")).unwrap();
 
-    // The upstream now lists read_file twice.
-    twin.store(1, SeqCst);
     let gw = Gateway::start(dir.path(), &cfg, &[]);
     let url = gw.url("/mcp/fs");
     let auth = bearer(&token("fs", "alice"));
@@ -1183,6 +1181,19 @@ async fn a_tool_listed_twice_is_held_and_never_approved() {
         ("mcp-protocol-version", "2025-11-25"),
     ];
     let list = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
+    let read = r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"read_file","arguments":{"path":"/srv/a"}}}"#;
+    // Approved and called while the gateway holds a view of the tools.
+    let (status, _, body) = call("POST", &url, &h, read).await;
+    assert_eq!(
+        (status.as_u16(), body.contains("done")),
+        (200, true),
+        "{body}"
+    );
+    assert_eq!(forwarded.load(SeqCst), 1);
+
+    // Tester 140, finding 1: the upstream now lists read_file twice; a client's listing shows
+    // it, and the next call is checked against a new view, not the one held until it expires.
+    twin.store(1, SeqCst);
     let (status, _, body) = call("POST", &url, &h, list).await;
     assert_eq!(status, 200, "{body}");
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -1193,7 +1204,6 @@ async fn a_tool_listed_twice_is_held_and_never_approved() {
         .map(|t| t["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["delete_file"], "{body}");
-    let read = r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"read_file","arguments":{"path":"/srv/a"}}}"#;
     let (status, _, body) = call("POST", &url, &h, read).await;
     assert_eq!(status, 200, "{body}");
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -1205,7 +1215,7 @@ async fn a_tool_listed_twice_is_held_and_never_approved() {
             .contains("more than once"),
         "{body}"
     );
-    assert_eq!(forwarded.load(SeqCst), 0, "the upstream saw the call");
+    assert_eq!(forwarded.load(SeqCst), 1, "the upstream saw the call");
     assert!(gw.wait_log("is listed more than once by the upstream"));
     // The other tool is still called.
     let delete = r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"delete_file","arguments":{}}}"#;
