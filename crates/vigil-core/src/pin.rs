@@ -66,11 +66,67 @@ pub const ALGORITHM: &str = "sha256-jcs";
 
 /// The part of a tool that is pinned, as canonical JSON (RFC 8785).
 pub fn canonical(tool: &Value) -> String {
-    let subset: serde_json::Map<String, Value> = PINNED_FIELDS
-        .iter()
-        .filter_map(|f| tool.get(*f).map(|v| ((*f).to_owned(), v.clone())))
-        .collect();
-    serde_json_canonicalizer::to_string(&Value::Object(subset)).unwrap_or_default()
+    serde_json_canonicalizer::to_string(&pinned(tool)).unwrap_or_default()
+}
+
+/// The pinned fields of a tool, as an object.
+fn pinned(tool: &Value) -> Value {
+    Value::Object(
+        PINNED_FIELDS
+            .iter()
+            .filter_map(|f| tool.get(*f).map(|v| ((*f).to_owned(), v.clone())))
+            .collect(),
+    )
+}
+
+/// What a hash of `v` reads: its canonical JSON, which writes every number as a 64-bit float
+/// does (RFC 8785), and then, one per line, each integer of `v` no such float holds, exactly
+/// and where it stands (`/inputSchema/maximum=9007199254740993`), so two definitions that
+/// differ only there do not pin alike. Canonical JSON holds no line break.
+fn hashed(v: &Value) -> String {
+    let mut out = serde_json_canonicalizer::to_string(v).unwrap_or_default();
+    let mut exact = Vec::new();
+    inexact_integers(v, &mut String::new(), &mut exact);
+    exact.sort();
+    for e in exact {
+        out.push('\n');
+        out.push_str(&e);
+    }
+    out
+}
+
+/// Collects `pointer=integer` for each integer under `v` that a 64-bit float rounds.
+fn inexact_integers(v: &Value, at: &mut String, out: &mut Vec<String>) {
+    match v {
+        Value::Number(n) => {
+            let rounds = match (n.as_u64(), n.as_i64()) {
+                (Some(u), _) => (u as f64) as u128 != u128::from(u),
+                (None, Some(i)) => (i as f64) as i128 != i128::from(i),
+                _ => false,
+            };
+            if rounds {
+                out.push(format!("{at}={n}"));
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let len = at.len();
+                at.push_str(&format!("/{i}"));
+                inexact_integers(item, at, out);
+                at.truncate(len);
+            }
+        }
+        Value::Object(map) => {
+            for (k, item) in map {
+                let len = at.len();
+                at.push('/');
+                at.push_str(&k.replace('~', "~0").replace('/', "~1"));
+                inexact_integers(item, at, out);
+                at.truncate(len);
+            }
+        }
+        _ => {}
+    }
 }
 
 fn sha(bytes: &[u8]) -> String {
@@ -85,7 +141,7 @@ fn sha(bytes: &[u8]) -> String {
 
 /// `sha256:<hex>` of the tool's canonical pinned JSON.
 pub fn tool_hash(tool: &Value) -> String {
-    sha(canonical(tool).as_bytes())
+    sha(hashed(&pinned(tool)).as_bytes())
 }
 
 /// `sha256:<hex>` of each pinned field present, by field name.
@@ -94,12 +150,7 @@ pub fn field_hashes(tool: &Value) -> BTreeMap<String, String> {
         .iter()
         .filter_map(|f| {
             let v = tool.get(*f)?;
-            Some((
-                (*f).to_owned(),
-                sha(serde_json_canonicalizer::to_string(v)
-                    .unwrap_or_default()
-                    .as_bytes()),
-            ))
+            Some(((*f).to_owned(), sha(hashed(v).as_bytes())))
         })
         .collect()
 }
@@ -454,6 +505,32 @@ mod tests {
         assert_eq!(
             canonical(&a),
             r#"{"inputSchema":{"maximum":100,"minimum":0},"name":"n"}"#
+        );
+    }
+
+    #[test]
+    fn integers_a_float_rounds_still_tell_definitions_apart() {
+        let def = |max: Value| json!({"name": "n", "inputSchema": {"maximum": max}});
+        let (a, b) = (
+            def(json!(9_007_199_254_740_993u64)),
+            def(json!(9_007_199_254_740_992u64)),
+        );
+        // Canonical JSON writes both as the same float; the hashes still differ.
+        assert_eq!(canonical(&a), canonical(&b));
+        assert_ne!(tool_hash(&a), tool_hash(&b));
+        assert_ne!(field_hashes(&a), field_hashes(&b));
+        for (x, y) in [
+            (json!(u64::MAX), json!(u64::MAX - 1)),
+            (json!(i64::MIN + 1), json!(i64::MIN)),
+        ] {
+            assert_ne!(tool_hash(&def(x)), tool_hash(&def(y)));
+        }
+        // A definition whose numbers a float holds hashes as its canonical JSON, as before.
+        let plain = def(json!(4096));
+        assert_eq!(tool_hash(&plain), sha(canonical(&plain).as_bytes()));
+        assert_eq!(
+            tool_hash(&def(json!(9_007_199_254_740_992u64))),
+            sha(canonical(&b).as_bytes())
         );
     }
 

@@ -274,6 +274,19 @@ pub(crate) async fn stage(
     if !any {
         return Flow::Next(bytes);
     }
+    // A redaction that would change what the call is (its id, method or tool: a secret used
+    // as one) or make it read two ways (secrets used as keys, each now `[REDACTED:…]`) is no
+    // call the client sent: the call is blocked instead.
+    let mode = if mode == ArgumentsMode::Redact
+        && !(0..items.len()).all(|i| {
+            redacted[i]
+                .as_deref()
+                .is_none_or(|r| keeps_frame(items[i].1, r))
+        }) {
+        ArgumentsMode::Block
+    } else {
+        mode
+    };
     match mode {
         ArgumentsMode::Off | ArgumentsMode::Log => Flow::Next(bytes),
         ArgumentsMode::Redact => {
@@ -385,4 +398,25 @@ fn found(cx: &Context<'_, '_>, place: &str, rules: &[String]) {
         mode = ?gw.scanner.as_ref().map(|s| s.policy.arguments),
         "secret in a tool call"
     );
+}
+
+/// Whether `redacted` is still the message `original` was: read one way (no key given twice),
+/// with the same `id`, method and tool.
+fn keeps_frame(original: &[u8], redacted: &[u8]) -> bool {
+    let (Ok(a), Ok(b)) = (
+        crate::jsonrpc::inspect(original, true),
+        crate::jsonrpc::inspect(redacted, true),
+    ) else {
+        return false;
+    };
+    let (Some(ma), Some(mb)) = (mcp::messages(original), mcp::messages(redacted)) else {
+        return false;
+    };
+    let id = |m: &mcp::Messages<'_>| -> Vec<Option<String>> {
+        m.items
+            .iter()
+            .map(|(m, _)| m.id.map(|v| v.get().to_owned()))
+            .collect()
+    };
+    a.method == b.method && a.tool == b.tool && id(&ma) == id(&mb)
 }

@@ -46,6 +46,10 @@ thread_local! {
 /// A lowercased window kept for the next rule up to this size (a larger one is freed).
 const LOWERED_KEPT: usize = 1 << 20;
 
+/// The most keywords in one window a rule read from them is run at, anchored, one by one (more
+/// and the window is read once, unanchored).
+const ANCHORED_RUNS: usize = 16;
+
 /// A match the rules kept, before inline markers and positions: byte offsets into the buffer.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Hit {
@@ -154,6 +158,9 @@ impl Ruleset {
         // blanked escape may be (`\nghp_…`).
         let mut glued: Vec<(u32, usize, usize)> = Vec::new();
         let mut file_wide = vec![false; 0];
+        // Where a `line` rule read from its keywords may begin a match ([`Rule::anchored`]):
+        // each of its keywords and anchors on a line it reads.
+        let mut starts: Vec<(u32, usize)> = Vec::new();
         // Whether each rule with a path pattern takes this path (most rules have none).
         let mut path_ok: Vec<Option<bool>> = Vec::new();
         // Keyword hits come in order, many on one line of a long line: the line's bounds are
@@ -193,7 +200,12 @@ impl Ruleset {
                 }
                 // A rule whose matches all begin at its keywords reads its line from the first
                 // of them: a whole-line run finds no match before it.
-                Window::Line if r.from_keyword => push(windows, (rule, s, cache.end(data, e))),
+                Window::Line if r.from_keyword => {
+                    if r.anchored.is_some() {
+                        starts.push((rule, s));
+                    }
+                    push(windows, (rule, s, cache.end(data, e)))
+                }
                 Window::Line => push(windows, (rule, cache.start(data, s), cache.end(data, e))),
                 Window::Multiline => {
                     let end = cache.end(data, (s + MULTILINE_SPAN).min(data.len()));
@@ -242,6 +254,7 @@ impl Ruleset {
                 let e = cache.end(data, a);
                 if opened.contains(&(rule, e)) {
                     windows.push((rule, a, e));
+                    starts.push((rule, a));
                 }
             }
         }
@@ -302,9 +315,11 @@ impl Ruleset {
         };
         // Only a buffer some rule runs on needs its kind (most need none).
         let kind = FileKind::of(path);
-        let plain = self.run_windows(path, commit, kind, data, windows, None, &cache);
+        starts.sort_unstable();
+        starts.dedup();
+        let plain = self.run_windows(path, commit, kind, data, windows, &starts, None, &cache);
         let viewed = match &view {
-            Some(v) => self.run_windows(path, commit, kind, v, seen, Some(data), &cache),
+            Some(v) => self.run_windows(path, commit, kind, v, seen, &starts, Some(data), &cache),
             None => Vec::new(),
         };
         (plain, viewed)
@@ -321,6 +336,7 @@ impl Ruleset {
         kind: FileKind,
         data: &[u8],
         mut windows: Vec<(u32, usize, usize)>,
+        starts: &[(u32, usize)],
         same: Option<&[u8]>,
         cache: &LineCache,
     ) -> Vec<Hit> {
@@ -336,8 +352,14 @@ impl Ruleset {
                     continue;
                 }
             }
+            // The places in this window where the rule may begin a match, when it reads from
+            // them and they are few (each anchored run may read to the window's end: a line of
+            // many keywords is read once, unanchored, so the work stays linear).
+            let from = starts.partition_point(|&(r, p)| (r, p) < (rule, s));
+            let to = starts.partition_point(|&(r, p)| (r, p) < (rule, e));
+            let at = (from < to && to - from <= ANCHORED_RUNS).then(|| &starts[from..to]);
             self.run_rule(
-                rule, path, commit, kind, data, s, e, false, cache, &mut raws,
+                rule, path, commit, kind, data, s, e, at, false, cache, &mut raws,
             );
         }
         if let Some(same) = same {
@@ -423,6 +445,7 @@ impl Ruleset {
                             data,
                             0,
                             data.len(),
+                            None,
                             true,
                             &cache,
                             &mut hits,
@@ -458,6 +481,7 @@ impl Ruleset {
         data: &[u8],
         s: usize,
         e: usize,
+        starts: Option<&[(u32, usize)]>,
         as_required: bool,
         cache: &LineCache,
         raws: &mut Vec<Hit>,
@@ -481,19 +505,38 @@ impl Ruleset {
         // match: the `_at` searches read the context before `at`).
         let mut slots = None;
         let mut at = 0;
+        // A rule read from its keywords, with few of them here: an anchored run at each (in
+        // order, from where the last match ended) finds the matches the unanchored search finds
+        // (every match begins at one of them), without reading the rest of the line for each.
+        let mut places = starts
+            .zip(rule.anchored.as_ref())
+            .filter(|_| rule.from_keyword)
+            .map(|(st, are)| (st.iter().map(move |&(_, p)| p - s), are));
         while at <= hay.len() {
-            let Some(found) = re.find_at(hay, at) else {
-                break;
+            let (m, off, locs) = match &mut places {
+                Some((ps, are)) => {
+                    let locs = slots.get_or_insert_with(|| are.capture_locations());
+                    let Some((m, p)) = ps
+                        .by_ref()
+                        .filter(|&p| p >= at)
+                        .find_map(|p| are.captures_read(locs, &hay[p..]).map(|m| (m, p)))
+                    else {
+                        break;
+                    };
+                    (m.start() + p..m.end() + p, p, &*locs)
+                }
+                None => {
+                    let Some(found) = re.find_at(hay, at) else {
+                        break;
+                    };
+                    let locs = slots.get_or_insert_with(|| re.capture_locations());
+                    let Some(m) = re.captures_read_at(locs, hay, found.start()) else {
+                        break;
+                    };
+                    (m.range(), 0, &*locs)
+                }
             };
-            let locs = slots.get_or_insert_with(|| re.capture_locations());
-            let Some(m) = re.captures_read_at(locs, hay, found.start()) else {
-                break;
-            };
-            at = if m.end() > m.start() {
-                m.end()
-            } else {
-                m.end() + 1
-            };
+            at = if m.end > m.start { m.end } else { m.end + 1 };
             // No `secretGroup` given: the first group that matched something (gitleaks), else
             // the whole match.
             let group = if rule.spec.secret_group.is_none() && rule.secret_group > 0 {
@@ -503,20 +546,19 @@ impl Ruleset {
             } else {
                 rule.secret_group
             };
-            let Some((gs, ge)) = locs.get(group) else {
+            let Some((gs, ge)) = locs.get(group).map(|(a, b)| (a + off, b + off)) else {
                 continue;
             };
             if rule.validate == Some(crate::validate::Validator::PemBody) {
                 // A header quoted in code far above a key (`"-----BEGIN RSA PRIVATE KEY-----"`
                 // in a test table) starts the match and ends it inside the key's own header:
                 // look again from the last header inside it. Each look starts further on.
-                if let Some(p) = memchr::memmem::rfind(&orig[m.start() + 1..m.end()], b"-----BEGIN")
-                {
-                    at = m.start() + 1 + p;
+                if let Some(p) = memchr::memmem::rfind(&orig[m.start + 1..m.end], b"-----BEGIN") {
+                    at = m.start + 1 + p;
                     continue;
                 }
             }
-            let (ms, me) = (s + m.start(), s + m.end());
+            let (ms, me) = (s + m.start, s + m.end);
             let (ss, se) = (s + gs, s + ge);
             if se <= ss {
                 continue;
@@ -533,8 +575,8 @@ impl Ruleset {
             if let Some((ss, se)) = self.keep(&c, (ss, se), as_required) {
                 // A bounded rule looks again from its shortest match's end: a token glued to
                 // this one starts there at the earliest (`merge` then ends this one there).
-                if rule.min_len > 0 && m.start() + rule.min_len < m.end() {
-                    at = m.start() + rule.min_len;
+                if rule.min_len > 0 && m.start + rule.min_len < m.end {
+                    at = m.start + rule.min_len;
                 }
                 raws.push(Hit {
                     rule: idx,
@@ -550,7 +592,7 @@ impl Ruleset {
                 // A token glued to characters its alphabet allows (`N` before a Discord token)
                 // can make the leftmost match start too early and fail its check: look again
                 // one byte on. The match is of bounded length, so this stays linear.
-                at = m.start() + 1;
+                at = m.start + 1;
             }
         }
         if rule.twin.is_some() && lowered.capacity() <= LOWERED_KEPT {

@@ -242,6 +242,10 @@ pub struct Rule {
     /// The pattern's case-sensitive twin, run over ASCII-lowercased text with the same matches
     /// (see [`crate::fold`]); `None` when there is no exact one.
     pub twin: Option<Regex>,
+    /// For a `line` rule read from where its matches begin ([`Rule::from_keyword`]): the
+    /// pattern it runs (its twin when it has one) anchored at the haystack's start, run at each
+    /// of the rule's keywords and anchors on the line instead of over the rest of the line.
+    pub anchored: Option<Regex>,
     /// The capture group holding the secret.
     pub secret_group: usize,
     /// Minimum entropy of the secret.
@@ -480,12 +484,21 @@ impl Ruleset {
             for a in anchors.iter().flatten() {
                 all_kws.push((a.clone(), false, idx, true));
             }
+            let twin = regex
+                .as_ref()
+                .and_then(|_| spec.regex.as_deref().and_then(crate::fold::twin));
+            // Only a rule whose windows all open at its keywords: each window then holds them.
+            let anchored = (anchors.is_some()
+                && !kws.is_empty()
+                && spec.window.unwrap_or_default() == Window::Line)
+                .then(|| twin.as_ref().or(regex.as_ref()))
+                .flatten()
+                .and_then(|r| build_regex(&format!(r"\A(?:{})", r.as_str())).ok());
             rules.push(Rule {
                 id: spec.id.clone(),
                 description: spec.description.clone(),
-                twin: regex
-                    .as_ref()
-                    .and_then(|_| spec.regex.as_deref().and_then(crate::fold::twin)),
+                twin,
+                anchored,
                 regex,
                 secret_group,
                 entropy: spec.entropy.filter(|e| *e > 0.0),

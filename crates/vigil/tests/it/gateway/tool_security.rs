@@ -105,6 +105,50 @@ async fn a_github_token_in_tool_arguments_is_blocked_before_the_upstream() {
     assert!(!gw.log_text().contains(&secret[4..20]));
 }
 
+/// `arguments = "redact"`: a secret in a value goes on redacted; a redaction that would change
+/// what the call is (a secret used as the id, or as keys that then read alike) blocks the call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redacting_arguments_never_sends_a_call_other_than_the_one_written() {
+    let up = Upstream::start().await;
+    let dir = TempDir::new().unwrap();
+    let gw = Gateway::start(
+        dir.path(),
+        &config(&up, "", "[gateway.scan]\narguments = \"redact\"\n"),
+        &[],
+    );
+    let auth = bearer(&token("filesystem", "mallory"));
+    let url = gw.url("/mcp/filesystem");
+    let mut h = mcp_headers(&auth, "2025-11-25");
+    h[2] = ("accept", "application/json");
+    let (a, b) = (ghp(21), ghp(22));
+
+    let (status, _, body) =
+        call("POST", &url, &h, &tool_call(5, "echo", &format!("use {a}"))).await;
+    assert_eq!(status, 200, "{body}");
+    let seen = up.seen();
+    let sent = String::from_utf8_lossy(&seen.last().expect("forwarded").body).into_owned();
+    assert!(
+        sent.contains("[REDACTED:github-pat]") && !sent.contains(&a),
+        "{sent}"
+    );
+    assert_eq!(tool_calls_seen(&up), 1);
+
+    let as_keys = format!(
+        r#"{{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{{"name":"echo","arguments":{{"{a}":1,"{b}":2}}}}}}"#
+    );
+    let as_id = format!(
+        r#"{{"jsonrpc":"2.0","id":"{a}","method":"tools/call","params":{{"name":"echo","arguments":{{"text":"hi"}}}}}}"#
+    );
+    // The refusal answers the id the client sent (its own value, so it can match the answer).
+    for sent in [as_keys, as_id] {
+        let (status, _, body) = call("POST", &url, &h, &sent).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains("hold a secret"), "{body}");
+        assert!(!body.contains(&b), "{body}");
+    }
+    assert_eq!(tool_calls_seen(&up), 1, "neither call reached the upstream");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_result_holding_a_github_token_reaches_the_client_redacted_in_json_and_sse() {
     let up = Upstream::start().await;
