@@ -64,6 +64,14 @@ pub const VERSION: u32 = 1;
 /// The hash algorithm's name in the lock file.
 pub const ALGORITHM: &str = "sha256-jcs";
 
+/// A tool's name: a string that is not empty (a tool named `""` names no tool a client can
+/// tell from a tool without a name: it is never shown, called or pinned).
+pub fn tool_name(tool: &Value) -> Option<&str> {
+    tool.get("name")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+}
+
 /// The part of a tool that is pinned, as canonical JSON (RFC 8785).
 pub fn canonical(tool: &Value) -> String {
     serde_json_canonicalizer::to_string(&pinned(tool)).unwrap_or_default()
@@ -327,7 +335,7 @@ impl LockFile {
         let pins = tools
             .iter()
             .filter_map(|t| {
-                let name = t.get("name")?.as_str()?.to_owned();
+                let name = tool_name(t)?.to_owned();
                 Some((
                     name,
                     ToolPin {
@@ -349,7 +357,7 @@ impl LockFile {
         let mut out = Vec::new();
         let mut seen = Vec::new();
         for t in tools {
-            let Some(name) = t.get("name").and_then(Value::as_str) else {
+            let Some(name) = tool_name(t) else {
                 continue;
             };
             seen.push(name.to_owned());
@@ -506,6 +514,22 @@ mod tests {
             canonical(&a),
             r#"{"inputSchema":{"maximum":100,"minimum":0},"name":"n"}"#
         );
+    }
+
+    #[test]
+    fn a_tool_named_empty_is_no_tool_to_pin() {
+        let tools = [
+            json!({"name": "", "description": "which one?"}),
+            json!({"name": "a"}),
+        ];
+        assert_eq!(tool_name(&tools[0]), None);
+        let mut lock = LockFile::new();
+        lock.record("fs", &tools);
+        assert_eq!(
+            lock.servers["fs"].tools.keys().collect::<Vec<_>>(),
+            vec!["a"]
+        );
+        assert!(lock.compare("fs", &tools).is_empty());
     }
 
     #[test]

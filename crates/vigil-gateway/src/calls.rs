@@ -85,7 +85,7 @@ pub(crate) async fn stage(
     let gw = cx.gw;
     // A result may come in any answer: to the call, on a stream resumed with GET, or as an
     // event of another request's stream (the client takes it by its id).
-    if let Some(h) = crate::scan::ResultHook::new(gw, &cx.route.label, cx.subject, cx.ip) {
+    if let Some(h) = crate::scan::ResultHook::new(gw, cx.route.index, cx.subject, cx.ip) {
         cx.hooks.push(std::sync::Arc::new(h));
     }
     // `Mcp-Method` and `Mcp-Name` mirror the body from 2026-07-28 on, where they are checked;

@@ -70,9 +70,10 @@ pub enum Ambiguous {
     /// A value nested deeper than the gateway's JSON reader goes (128 levels).
     #[error("`{0}` is nested deeper than 128 levels")]
     TooDeep(&'static str),
-    /// An `id` that is a number no 64-bit float holds (`1e400`, 400 digits): parsers read it as
-    /// infinity, as a big integer or not at all, so the answer's id may not be the request's.
-    #[error("`id` is a number no 64-bit float holds, which parsers read differently")]
+    /// An `id` that is a number no 64-bit float holds (`1e400`, 400 digits, `1e-400`) or a
+    /// fraction that reads as zero (`0.0`): parsers read it as infinity, as a big integer, as
+    /// `0`, `0.0` or not at all, so the answer's id may not be the request's.
+    #[error("`id` is a number no 64-bit float holds (or a fraction reading as zero), which parsers read differently")]
     IdOutOfRange,
     /// A key that is another key of the same object (or a JSON-RPC key) once case is folded
     /// (`Name` beside `name`, `METHOD`, `paramſ`): parsers that compare keys without case (Go's
@@ -435,8 +436,10 @@ fn message<'de, A: MapAccess<'de>>(found: &mut Found, mut map: A) -> Result<(), 
                 method = Some(m);
             }
             Key::Id => {
-                if let Err(e) = map.next_value_seed(Walk) {
-                    if e.to_string().starts_with("number out of range") {
+                if let Err(e) = map.next_value_seed(IdWalk) {
+                    if e.to_string().starts_with("number out of range")
+                        || e.to_string().starts_with(ZERO_FRACTION)
+                    {
                         found.refusal = Some(Ambiguous::IdOutOfRange);
                     }
                     return Err(e);
@@ -625,6 +628,55 @@ pub fn readable(json: &str) -> Result<(), serde_json::Error> {
 
 /// A value read through, every number as a number.
 struct Walk;
+
+/// Why an `id` that is a fraction reading as zero is refused (the error's text).
+const ZERO_FRACTION: &str = "id: a fraction that reads as zero";
+
+/// A message's `id` read through: as [`Walk`], but a number written as a fraction that reads
+/// as zero (`1e-400`, which no 64-bit float holds, `0.0`, `-0`) is refused: parsers give it
+/// back as `0`, `0.0` or `-0.0`, and the client may not know its answer.
+struct IdWalk;
+
+impl<'de> Visitor<'de> for IdWalk {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("JSON")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        Walk.visit_map(map)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        Walk.visit_seq(seq)
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<(), E> {
+        if v == 0.0 {
+            return Err(E::custom(ZERO_FRACTION));
+        }
+        Ok(())
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for IdWalk {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
 
 impl<'de> Visitor<'de> for Walk {
     type Value = ();
@@ -1035,7 +1087,23 @@ mod tests {
                 "{id}"
             );
         }
-        for id in ["1", "1.5e300", r#""x""#, "null", &"9".repeat(30)] {
+        for id in ["1e-400", "0.0", "-0.0", "-0", "0e5", "-1e-400"] {
+            let body = format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/list"}}"#);
+            assert_eq!(
+                inspect(body.as_bytes(), true).err(),
+                Some(Ambiguous::IdOutOfRange),
+                "{id}"
+            );
+        }
+        for id in [
+            "1",
+            "0",
+            "1.5e300",
+            "1e-300",
+            r#""x""#,
+            "null",
+            &"9".repeat(30),
+        ] {
             let body = format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/list"}}"#);
             assert!(inspect(body.as_bytes(), true).is_ok(), "{id}");
         }

@@ -148,7 +148,16 @@ impl Scanner {
         if hidden {
             return self.message(msg).found();
         }
-        !self.text(msg).rules.is_empty()
+        // Whether the text scan would replace anything (what [`Scanner::text`] would find,
+        // without writing the redacted copy it would then throw away).
+        Redactor::new(
+            vec![&self.rules],
+            RedactOptions {
+                max_decode_depth: DECODE_DEPTH,
+                ..RedactOptions::default()
+            },
+        )
+        .finds(msg)
     }
 
     /// Scans text that is not JSON (an SSE comment, `id` or `event` line): the rules found and
@@ -358,7 +367,8 @@ pub async fn off_worker<T: Send + 'static>(
 pub struct ResultHook {
     gw: std::sync::Arc<crate::gateway::Gateway>,
     scanner: std::sync::Arc<Scanner>,
-    route: String,
+    /// The route's index in the settings (its label is read only when a secret is found).
+    route: usize,
     subject: Option<String>,
     ip: std::net::IpAddr,
 }
@@ -366,7 +376,7 @@ pub struct ResultHook {
 impl std::fmt::Debug for ResultHook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ResultHook")
-            .field("route", &self.route)
+            .field("route", &self.label())
             .finish_non_exhaustive()
     }
 }
@@ -376,7 +386,7 @@ impl ResultHook {
     /// scanned at all.
     pub fn new(
         gw: &std::sync::Arc<crate::gateway::Gateway>,
-        route: &str,
+        route: usize,
         subject: Option<&str>,
         ip: std::net::IpAddr,
     ) -> Option<ResultHook> {
@@ -384,7 +394,7 @@ impl ResultHook {
         Some(ResultHook {
             gw: gw.clone(),
             scanner,
-            route: route.to_owned(),
+            route,
             subject: subject.map(str::to_owned),
             ip,
         })
@@ -392,6 +402,15 @@ impl ResultHook {
 }
 
 impl ResultHook {
+    /// The route's label.
+    fn label(&self) -> &str {
+        self.gw
+            .settings
+            .routes
+            .get(self.route)
+            .map_or("", |r| r.label.as_str())
+    }
+
     /// Counts, alerts and logs (by rule id only) secrets found in a result.
     fn found(&self, rules: &[String]) {
         self.found_in("results", rules);
@@ -400,17 +419,17 @@ impl ResultHook {
     /// Counts (under `place`), alerts and logs (by rule id only) secrets found in an answer.
     fn found_in(&self, place: &str, rules: &[String]) {
         let gw = &self.gw;
-        gw.metrics.count_secrets(&self.route, place, rules);
+        gw.metrics.count_secrets(self.label(), place, rules);
         gw.alerts.secret(
             crate::alerts::AlertKind::SecretInResult,
-            &self.route,
+            self.label(),
             rules,
             self.subject.as_deref(),
             self.ip,
             crate::alerts::unix_secs(std::time::SystemTime::now()),
         );
         tracing::warn!(
-            route = %self.route,
+            route = %self.label(),
             place,
             rules = %rules.join(","),
             mode = ?self.scanner.policy.results,

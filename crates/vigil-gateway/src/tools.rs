@@ -227,7 +227,7 @@ impl Catalog {
 
     /// The pin state of `def` (whose [`vigil_core::pin::tool_hash`] is `hash`) under `lock`.
     pub fn pin_state(&self, lock: &LockFile, def: &Value, hash: &str) -> PinState {
-        match (&self.pins, def.get("name").and_then(Value::as_str)) {
+        match (&self.pins, vigil_core::pin::tool_name(def)) {
             (Some(p), Some(name)) => p.state(lock, name, def, hash),
             _ => PinState::Pinned,
         }
@@ -343,7 +343,7 @@ impl Catalog {
         let mut map = HashMap::with_capacity(tools.len());
         let twice = listed_twice(&tools);
         for def in tools {
-            let Some(name) = def.get("name").and_then(Value::as_str).map(str::to_owned) else {
+            let Some(name) = vigil_core::pin::tool_name(&def).map(str::to_owned) else {
                 continue;
             };
             if twice.contains(&name) {
@@ -776,7 +776,7 @@ impl Hook for ListFilter {
             (None, None) => None,
         };
         tools.retain(|t| {
-            let Some(name) = t.get("name").and_then(Value::as_str) else {
+            let Some(name) = vigil_core::pin::tool_name(t) else {
                 return false;
             };
             if twice.contains(name) {
@@ -822,7 +822,7 @@ fn listed_twice(tools: &[Value]) -> std::collections::BTreeSet<String> {
     let mut seen = std::collections::HashSet::with_capacity(tools.len());
     tools
         .iter()
-        .filter_map(|t| t.get("name").and_then(Value::as_str))
+        .filter_map(vigil_core::pin::tool_name)
         .filter(|n| !seen.insert(*n))
         .map(str::to_owned)
         .collect()
@@ -916,7 +916,7 @@ impl PinReview {
     pub fn now(&self, name: &str) -> Option<&Value> {
         self.tools
             .iter()
-            .find(|t| t.get("name").and_then(Value::as_str) == Some(name))
+            .find(|t| vigil_core::pin::tool_name(t) == Some(name))
     }
 
     /// The listing's digest: of every tool's pinned fields, in the order listed (24 hex

@@ -712,6 +712,14 @@ impl<'r> Redactor<'r> {
         &self.stats
     }
 
+    /// Whether text-mode redaction of `data` would find anything to replace (`false`: it would
+    /// write `data` as it is), without writing it: a check before the work of redacting. It
+    /// reads `data` as text whatever the options say, so a JSON message is read as written.
+    pub fn finds(&mut self, data: &[u8]) -> bool {
+        self.stats.bytes += data.len() as u64;
+        !self.spans(data).is_empty()
+    }
+
     /// Redacts `data` (whole lines, or the end of the input) into `out`.
     pub fn redact(&mut self, data: &[u8], out: &mut Vec<u8>) {
         self.stats.bytes += data.len() as u64;

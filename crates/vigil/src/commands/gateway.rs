@@ -432,12 +432,12 @@ fn pin(g: &GlobalArgs, a: &PinArgs) -> anyhow::Result<ExitStatus> {
     let unnamed = review
         .tools
         .iter()
-        .filter(|t| !t.get("name").is_some_and(serde_json::Value::is_string))
+        .filter(|t| vigil_core::pin::tool_name(t).is_none())
         .count();
     if unnamed > 0 {
         writeln!(
             out,
-            "! {unnamed} tool(s) without a string name: never shown to clients, never callable"
+            "! {unnamed} tool(s) without a name (or named \"\"): never shown to clients, never callable"
         )?;
     }
     if review.changes.is_empty() {
