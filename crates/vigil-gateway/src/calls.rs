@@ -400,23 +400,22 @@ fn found(cx: &Context<'_, '_>, place: &str, rules: &[String]) {
     );
 }
 
-/// Whether `redacted` is still the message `original` was: read one way (no key given twice),
-/// with the same `id`, method and tool.
+/// Whether `redacted` is still the message `original` was but for its arguments: read one way
+/// (no key given twice), and equal outside `params.arguments` (the id, method, tool name,
+/// `_meta.progressToken`…: a secret there is no value a redaction may change).
 fn keeps_frame(original: &[u8], redacted: &[u8]) -> bool {
-    let (Ok(a), Ok(b)) = (
-        crate::jsonrpc::inspect(original, true),
-        crate::jsonrpc::inspect(redacted, true),
-    ) else {
+    if crate::jsonrpc::inspect(redacted, true).is_err() {
         return false;
+    }
+    let frame = |bytes: &[u8]| {
+        let mut v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+        if let Some(p) = v
+            .get_mut("params")
+            .and_then(serde_json::Value::as_object_mut)
+        {
+            p.remove("arguments");
+        }
+        Some(v)
     };
-    let (Some(ma), Some(mb)) = (mcp::messages(original), mcp::messages(redacted)) else {
-        return false;
-    };
-    let id = |m: &mcp::Messages<'_>| -> Vec<Option<String>> {
-        m.items
-            .iter()
-            .map(|(m, _)| m.id.map(|v| v.get().to_owned()))
-            .collect()
-    };
-    a.method == b.method && a.tool == b.tool && id(&ma) == id(&mb)
+    matches!((frame(original), frame(redacted)), (Some(a), Some(b)) if a == b)
 }

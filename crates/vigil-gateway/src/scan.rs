@@ -625,11 +625,14 @@ impl crate::rewrite::Hook for ResultHook {
         if self.scanner.policy.results != ResultsMode::Redact {
             return Action::Keep;
         }
-        // The redacted text is JSON (the redactor keeps it so); if it ever were not, the
-        // client gets nothing rather than the secret.
+        // The redacted text is JSON (the redactor keeps it so); if it ever were not, or it
+        // read two ways (secrets used as keys, now the same `[REDACTED:…]` key, or beside
+        // one: a reader would keep one of their values), the client gets nothing rather than
+        // the secret or an answer the upstream did not give.
         match got
             .redacted
-            .and_then(|r| serde_json::from_slice::<serde_json::Value>(&r).ok())
+            .and_then(|r| String::from_utf8(r).ok())
+            .and_then(|r| crate::jsonrpc::one_reading(&r))
         {
             Some(v) => {
                 *msg = v;

@@ -1193,7 +1193,8 @@ async fn tool_checks(
                 }
                 return Flow::Next(());
             };
-            if known.pin != PinState::Pinned && c.pins_enforce() {
+            // Not approved as the gateway read it, or as a client was last shown it.
+            if c.pins_enforce() && (known.pin != PinState::Pinned || c.shown_unpinned(&tool)) {
                 refused_call(ex, route, bytes, "pin");
                 return Flow::Reply(tool_refusal(
                     parts,

@@ -174,7 +174,14 @@ pub struct Catalog {
     failed: Mutex<Option<Instant>>,
     /// The lock file version the view's pin states were computed with.
     alerted: Mutex<std::collections::HashSet<(String, String)>>,
+    /// Tools a client's listing gave with a definition that is not the approved one, whatever
+    /// the gateway's own fetch got (an upstream may answer the gateway and its clients
+    /// differently): their calls are refused until a client's listing gives them approved.
+    shown_unpinned: Mutex<std::collections::HashSet<String>>,
 }
+
+/// The most tool names [`Catalog`] remembers as shown unapproved to a client.
+const SHOWN_UNPINNED: usize = 1 << 16;
 
 impl std::fmt::Debug for Catalog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -207,7 +214,30 @@ impl Catalog {
             versions: AtomicU64::new(1),
             failed: Mutex::new(None),
             alerted: Mutex::new(Default::default()),
+            shown_unpinned: Mutex::new(Default::default()),
         }
+    }
+
+    /// Remembers whether a client's listing gave tool `name` approved (`pinned`) or not.
+    pub fn shown(&self, name: &str, pinned: bool) {
+        let mut shown = self
+            .shown_unpinned
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if pinned {
+            shown.remove(name);
+        } else if shown.len() < SHOWN_UNPINNED {
+            shown.insert(name.to_owned());
+        }
+    }
+
+    /// Whether a client's listing last gave tool `name` with a definition not approved.
+    pub fn shown_unpinned(&self, name: &str) -> bool {
+        let shown = self
+            .shown_unpinned
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        !shown.is_empty() && shown.contains(name)
     }
 
     /// The view should be fetched again before it is used next.
@@ -800,10 +830,12 @@ impl Hook for ListFilter {
                     catalog.invalidate();
                 }
                 if let Some(lock) = &lock {
-                    if catalog.pins_enforce()
-                        && catalog.pin_state(&lock.1, t, &hash) != PinState::Pinned
-                    {
-                        return false;
+                    if catalog.pins_enforce() {
+                        let pinned = catalog.pin_state(&lock.1, t, &hash) == PinState::Pinned;
+                        catalog.shown(name, pinned);
+                        if !pinned {
+                            return false;
+                        }
                     }
                 }
             }

@@ -330,6 +330,54 @@ impl LogPatterns {
     }
 }
 
+/// The shortest secret whose other copies in the same text are redacted with it.
+const MIN_COPY: usize = 8;
+
+/// Adds a span for each other place in `data` that holds, byte for byte, a secret found there
+/// (a value written twice and read as a secret only where a rule sees its name:
+/// `value="S" password="S"`): once a value is known to be a secret, no copy of it is written in
+/// clear. Linear in `data` per distinct secret.
+fn copies_of_found(data: &[u8], spans: &mut Vec<Span>) {
+    let mut found: Vec<(usize, usize, Label)> = spans
+        .iter()
+        .filter(|s| matches!(s.label, Label::Rule(..) | Label::Log(_) | Label::Env(_)))
+        .filter(|s| s.end <= data.len() && s.end >= s.start + MIN_COPY)
+        .map(|s| (s.start, s.end, s.label.clone()))
+        .collect();
+    if found.is_empty() {
+        return;
+    }
+    // Whether a place is inside a span already: the spans by start, with the furthest end of
+    // those starting at or before each.
+    let mut cover: Vec<(usize, usize)> = spans.iter().map(|s| (s.start, s.end)).collect();
+    cover.sort_unstable();
+    let mut reach = 0;
+    for c in &mut cover {
+        reach = reach.max(c.1);
+        c.1 = reach;
+    }
+    let covered = |a: usize, b: usize| {
+        let i = cover.partition_point(|&(s, _)| s <= a);
+        i > 0 && cover[i - 1].1 >= b
+    };
+    found.sort_by(|x, y| data[x.0..x.1].cmp(&data[y.0..y.1]));
+    found.dedup_by(|x, y| data[x.0..x.1] == data[y.0..y.1]);
+    let mut copies = Vec::new();
+    for (a, b, label) in found {
+        let value = &data[a..b];
+        for at in memmem::find_iter(data, value) {
+            if !covered(at, at + value.len()) {
+                copies.push(Span {
+                    start: at,
+                    end: at + value.len(),
+                    label: label.clone(),
+                });
+            }
+        }
+    }
+    spans.extend(copies);
+}
+
 /// Non-key lines an open PEM block tolerates in a row (another writer's lines interleaved on
 /// `2>&1`, a comment) before it is taken as not a key after all.
 const KEY_MISSES: u8 = 3;
@@ -959,6 +1007,7 @@ impl<'r> Redactor<'r> {
             }
         }
         self.log.spans(data, &mut spans);
+        copies_of_found(data, &mut spans);
         spans
     }
 
@@ -1410,6 +1459,29 @@ mod tests {
         );
         assert!(out.ends_with(" in guild\nnext line\n"), "{out}");
         assert_eq!(stats.redacted(), 1);
+    }
+
+    #[test]
+    fn every_copy_of_a_secret_found_once_is_replaced() {
+        // A value a rule reads only where its name says password (built here: no secret in
+        // this file), written twice more on the line and once on the next.
+        let v: String = ["Zq8v", "R2mK", "4pL9", "sT6w", "Hy3b", "Nc7x"].concat();
+        let text =
+            format!("<add key=\"ApiKey\" value=\"{v}\" password=\"{v}\"/> copy {v}\nagain {v}\n");
+        for json in [false, true] {
+            let (out, stats) = run(
+                text.as_bytes(),
+                RedactOptions {
+                    json,
+                    ..Default::default()
+                },
+            );
+            let out = String::from_utf8(out).unwrap();
+            assert!(!out.contains(&v), "{out}");
+            assert_eq!(out.matches("[REDACTED:").count(), 4, "{out}");
+            assert!(out.ends_with("again [REDACTED:generic-api-key]\n"), "{out}");
+            assert!(stats.redacted() >= 4, "{out}");
+        }
     }
 
     #[test]

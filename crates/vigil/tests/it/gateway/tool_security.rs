@@ -140,7 +140,12 @@ async fn redacting_arguments_never_sends_a_call_other_than_the_one_written() {
         r#"{{"jsonrpc":"2.0","id":"{a}","method":"tools/call","params":{{"name":"echo","arguments":{{"text":"hi"}}}}}}"#
     );
     // The refusal answers the id the client sent (its own value, so it can match the answer).
-    for sent in [as_keys, as_id] {
+    // Tester 141, finding 5: a secret as the progress token (how the client tells its
+    // progress notifications apart) is no value a redaction may change either.
+    let as_progress = format!(
+        r#"{{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{{"name":"echo","arguments":{{"text":"hi"}},"_meta":{{"progressToken":"{a}"}}}}}}"#
+    );
+    for sent in [as_keys, as_id, as_progress] {
         let (status, _, body) = call("POST", &url, &h, &sent).await;
         assert_eq!(status, 200, "{body}");
         assert!(body.contains("hold a secret"), "{body}");
