@@ -274,15 +274,32 @@ pub(crate) async fn stage(
     if !any {
         return Flow::Next(bytes);
     }
+    // Redacting, each message holding a secret is redacted as it reads with its escapes undone
+    // (re-written by serde_json): a copy of a secret spelled with `\u` escapes is then the
+    // same bytes as the secret, and redacted with it (tester 142). One that then holds none is
+    // blocked.
+    let mut unredactable = false;
+    if mode == ArgumentsMode::Redact {
+        for i in 0..items.len() {
+            if redacted[i].is_some() {
+                redacted[i] = serde_json::from_slice::<serde_json::Value>(items[i].1)
+                    .ok()
+                    .and_then(|v| serde_json::to_vec(&v).ok())
+                    .and_then(|plain| scanner.message(&plain).redacted);
+                unredactable |= redacted[i].is_none();
+            }
+        }
+    }
     // A redaction that would change what the call is (its id, method or tool: a secret used
     // as one) or make it read two ways (secrets used as keys, each now `[REDACTED:…]`) is no
     // call the client sent: the call is blocked instead.
     let mode = if mode == ArgumentsMode::Redact
-        && !(0..items.len()).all(|i| {
-            redacted[i]
-                .as_deref()
-                .is_none_or(|r| keeps_frame(items[i].1, r))
-        }) {
+        && (unredactable
+            || !(0..items.len()).all(|i| {
+                redacted[i]
+                    .as_deref()
+                    .is_none_or(|r| keeps_frame(items[i].1, r))
+            })) {
         ArgumentsMode::Block
     } else {
         mode

@@ -104,6 +104,10 @@ pub enum Action {
     /// data (its `id`/`retry` fields stay, so resumption still works), and a single JSON message
     /// becomes a 502.
     Drop,
+    /// No part of the answer may reach the client as it stands (a redaction that would read
+    /// two ways): a JSON answer becomes a 502, an SSE stream is cut with an error answer to
+    /// the request.
+    Withhold,
 }
 
 /// A step every message of an answer passes, in the order the hooks were given.
@@ -157,6 +161,8 @@ pub enum Rewritten {
     Changed(Vec<u8>),
     /// Dropped by a hook.
     Dropped,
+    /// Withheld by a hook ([`Action::Withhold`]): the whole answer must not go on.
+    Withheld,
     /// Not JSON, while a hook wanted to read it: it must not reach the client as it is.
     NotJson,
 }
@@ -273,7 +279,7 @@ impl Rewriter {
         };
         let changed = match &mut v {
             Value::Array(items) => {
-                let mut changed = false;
+                let (mut changed, mut withheld) = (false, false);
                 items.retain_mut(|m| match self.run(m) {
                     Action::Keep => true,
                     Action::Changed => {
@@ -284,13 +290,21 @@ impl Rewriter {
                         changed = true;
                         false
                     }
+                    Action::Withhold => {
+                        withheld = true;
+                        false
+                    }
                 });
+                if withheld {
+                    return Rewritten::Withheld;
+                }
                 changed
             }
             m => match self.run(m) {
                 Action::Keep => false,
                 Action::Changed => true,
                 Action::Drop => return Rewritten::Dropped,
+                Action::Withhold => return Rewritten::Withheld,
             },
         };
         if changed {
@@ -307,6 +321,7 @@ impl Rewriter {
                 Action::Keep => {}
                 Action::Changed => out = Action::Changed,
                 Action::Drop => return Action::Drop,
+                Action::Withhold => return Action::Withhold,
             }
         }
         out
@@ -483,7 +498,7 @@ impl Rewriter {
         match self.message(&bytes) {
             Rewritten::Unchanged => Some(bytes),
             Rewritten::Changed(b) => Some(Bytes::from(b)),
-            Rewritten::Dropped | Rewritten::NotJson => None,
+            Rewritten::Dropped | Rewritten::Withheld | Rewritten::NotJson => None,
         }
     }
 
@@ -528,6 +543,7 @@ impl Rewriter {
                 Event::Same => out.extend_from_slice(ev),
                 Event::New(new) => out.extend_from_slice(&new),
                 Event::NotJson => return (out, Some(Bad::NotJson)),
+                Event::Withheld => return (out, Some(Bad::Withheld)),
             }
             start += end;
         }
@@ -763,6 +779,8 @@ enum Bad {
     Budget,
     /// An event's data is not JSON while a hook wanted to read it.
     NotJson,
+    /// A hook withheld an event's message (its redaction would read two ways).
+    Withheld,
 }
 
 impl Bad {
@@ -774,6 +792,7 @@ impl Bad {
             Bad::TooLarge => "too_large",
             Bad::Budget => "scan_budget",
             Bad::NotJson => "not_json",
+            Bad::Withheld => "withheld",
         }
     }
 
@@ -785,6 +804,7 @@ impl Bad {
             Bad::TooLarge => EventTooLarge(limit).to_string(),
             Bad::Budget => "an event could not be checked within the gateway's budget".to_owned(),
             Bad::NotJson => "an event's data is not a JSON message".to_owned(),
+            Bad::Withheld => "the gateway withheld an event's message".to_owned(),
         }
     }
 }
@@ -873,6 +893,10 @@ impl SseRewrite {
                 Event::New(new) => out.extend_from_slice(&new),
                 Event::NotJson => {
                     self.bad = Some(Bad::NotJson);
+                    break;
+                }
+                Event::Withheld => {
+                    self.bad = Some(Bad::Withheld);
                     break;
                 }
             }
@@ -1103,11 +1127,14 @@ enum Event {
     /// stream goes on (an empty event in its place would leave the client waiting for its
     /// answer; bb-gw-s9 S5).
     NotJson,
+    /// A hook withheld its message: the stream is cut as for [`Event::NotJson`] (the client
+    /// is told, with an error answer to its request, rather than left waiting).
+    Withheld,
 }
 
 /// An event with its data through the hooks: as it was, or its new text (the other fields kept
 /// in order, the data on one line where the first data line was, or no data at all when
-/// dropped).
+/// dropped); a message a hook withheld cuts the stream.
 fn rewrite_event(rw: &Rewriter, ev: &[u8]) -> Event {
     // `None`: the data stays as it was; `Some(None)`: dropped; `Some(Some(b))`: replaced.
     let new = match event_data(ev) {
@@ -1116,6 +1143,7 @@ fn rewrite_event(rw: &Rewriter, ev: &[u8]) -> Event {
             Rewritten::Unchanged => None,
             Rewritten::Changed(b) => Some(Some(b)),
             Rewritten::Dropped => Some(None),
+            Rewritten::Withheld => return Event::Withheld,
             Rewritten::NotJson => return Event::NotJson,
         },
         _ => None,

@@ -615,7 +615,7 @@ impl crate::rewrite::Hook for ResultHook {
     ) -> crate::rewrite::Action {
         use crate::rewrite::Action;
         let Ok(text) = serde_json::to_vec(msg) else {
-            return Action::Drop;
+            return Action::Withhold;
         };
         let got = self.scanner.message(&text);
         if !got.found() {
@@ -638,7 +638,7 @@ impl crate::rewrite::Hook for ResultHook {
                 *msg = v;
                 Action::Changed
             }
-            None => Action::Drop,
+            None => Action::Withhold,
         }
     }
 }

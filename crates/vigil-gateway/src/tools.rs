@@ -174,10 +174,11 @@ pub struct Catalog {
     failed: Mutex<Option<Instant>>,
     /// The lock file version the view's pin states were computed with.
     alerted: Mutex<std::collections::HashSet<(String, String)>>,
-    /// Tools a client's listing gave with a definition that is not the approved one, whatever
-    /// the gateway's own fetch got (an upstream may answer the gateway and its clients
-    /// differently): their calls are refused until a client's listing gives them approved.
-    shown_unpinned: Mutex<std::collections::HashSet<String>>,
+    /// Tools a client's listing gave with a definition that is not the approved one (or
+    /// twice), whatever the gateway's own fetch got (an upstream may answer the gateway and
+    /// its clients differently, or one page and the next): their calls are refused until the
+    /// lock file changes (an operator approved again). With the lock file's time when marked.
+    shown_unpinned: Mutex<(Option<SystemTime>, std::collections::HashSet<String>)>,
 }
 
 /// The most tool names [`Catalog`] remembers as shown unapproved to a client.
@@ -218,26 +219,41 @@ impl Catalog {
         }
     }
 
-    /// Remembers whether a client's listing gave tool `name` approved (`pinned`) or not.
-    pub fn shown(&self, name: &str, pinned: bool) {
+    /// Remembers that a client's listing gave tool `name` with a definition not approved
+    /// (under the lock file `lock`), or gave it twice: its calls are held until the lock file
+    /// changes.
+    pub fn shown_unapproved(&self, name: &str, lock: &(Option<SystemTime>, LockFile)) {
         let mut shown = self
             .shown_unpinned
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        if pinned {
-            shown.remove(name);
-        } else if shown.len() < SHOWN_UNPINNED {
-            shown.insert(name.to_owned());
+        if shown.0 != lock.0 {
+            *shown = (lock.0, Default::default());
+        }
+        if shown.1.len() < SHOWN_UNPINNED && shown.1.insert(name.to_owned()) {
+            tracing::warn!(
+                tool = %name.escape_debug(),
+                "a client was given a tool whose definition is not the approved one (or given it twice); its calls are held until the lock file is approved again"
+            );
         }
     }
 
-    /// Whether a client's listing last gave tool `name` with a definition not approved.
+    /// Whether a client's listing gave tool `name` unapproved since the lock file last changed.
     pub fn shown_unpinned(&self, name: &str) -> bool {
-        let shown = self
+        let mut shown = self
             .shown_unpinned
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        !shown.is_empty() && shown.contains(name)
+        if shown.1.is_empty() {
+            return false;
+        }
+        // An approval since (the lock file changed) releases them all.
+        let now = self.lock().and_then(|l| l.0);
+        if now != shown.0 {
+            *shown = (now, Default::default());
+            return false;
+        }
+        shown.1.contains(name)
     }
 
     /// The view should be fetched again before it is used next.
@@ -810,6 +826,11 @@ impl Hook for ListFilter {
                 return false;
             };
             if twice.contains(name) {
+                if let (Some((catalog, _)), Some(lock)) = (&self.catalog, &lock) {
+                    if catalog.pins_enforce() {
+                        catalog.shown_unapproved(name, lock);
+                    }
+                }
                 return false;
             }
             if let Some((route, have)) = &self.scopes {
@@ -830,12 +851,11 @@ impl Hook for ListFilter {
                     catalog.invalidate();
                 }
                 if let Some(lock) = &lock {
-                    if catalog.pins_enforce() {
-                        let pinned = catalog.pin_state(&lock.1, t, &hash) == PinState::Pinned;
-                        catalog.shown(name, pinned);
-                        if !pinned {
-                            return false;
-                        }
+                    if catalog.pins_enforce()
+                        && catalog.pin_state(&lock.1, t, &hash) != PinState::Pinned
+                    {
+                        catalog.shown_unapproved(name, lock);
+                        return false;
                     }
                 }
             }

@@ -332,21 +332,44 @@ impl LogPatterns {
 
 /// The shortest secret whose other copies in the same text are redacted with it.
 const MIN_COPY: usize = 8;
+/// The longest secret whose copies are looked for (a longer match is a block, not a value).
+const MAX_COPY: usize = 1024;
+/// The most secret values a redactor of continued inputs remembers, to redact their copies in
+/// later reads.
+const REMEMBERED: usize = 4096;
 
-/// Adds a span for each other place in `data` that holds, byte for byte, a secret found there
-/// (a value written twice and read as a secret only where a rule sees its name:
-/// `value="S" password="S"`): once a value is known to be a secret, no copy of it is written in
-/// clear. Linear in `data` per distinct secret.
-fn copies_of_found(data: &[u8], spans: &mut Vec<Span>) {
-    let mut found: Vec<(usize, usize, Label)> = spans
+/// Adds a span for each other place in `data` that holds, byte for byte, a secret found there or
+/// remembered from an earlier read of the same input (a value written twice and read as a
+/// secret only where a rule sees its name: `value="S" password="S"`): once a value is known to
+/// be a secret, no copy of it is written in clear. One automaton over the distinct values, so
+/// linear in `data` however many there are. Returns the values found in `data`.
+fn copies_of_found(
+    data: &[u8],
+    spans: &mut Vec<Span>,
+    remembered: &[(Vec<u8>, Label)],
+) -> Vec<(Vec<u8>, Label)> {
+    let mut values: Vec<(&[u8], Label)> = spans
         .iter()
         .filter(|s| matches!(s.label, Label::Rule(..) | Label::Log(_) | Label::Env(_)))
-        .filter(|s| s.end <= data.len() && s.end >= s.start + MIN_COPY)
-        .map(|s| (s.start, s.end, s.label.clone()))
+        .filter(|s| s.end <= data.len() && (MIN_COPY..=MAX_COPY).contains(&(s.end - s.start)))
+        .map(|s| (&data[s.start..s.end], s.label.clone()))
         .collect();
-    if found.is_empty() {
-        return;
+    let found: Vec<(Vec<u8>, Label)> = values
+        .iter()
+        .map(|(v, l)| (v.to_vec(), l.clone()))
+        .collect();
+    values.extend(remembered.iter().map(|(v, l)| (&v[..], l.clone())));
+    if values.is_empty() {
+        return found;
     }
+    values.sort_by(|x, y| x.0.cmp(y.0));
+    values.dedup_by(|x, y| x.0 == y.0);
+    let Ok(ac) = AhoCorasick::builder()
+        .match_kind(MatchKind::LeftmostLongest)
+        .build(values.iter().map(|(v, _)| v))
+    else {
+        return found;
+    };
     // Whether a place is inside a span already: the spans by start, with the furthest end of
     // those starting at or before each.
     let mut cover: Vec<(usize, usize)> = spans.iter().map(|s| (s.start, s.end)).collect();
@@ -360,22 +383,18 @@ fn copies_of_found(data: &[u8], spans: &mut Vec<Span>) {
         let i = cover.partition_point(|&(s, _)| s <= a);
         i > 0 && cover[i - 1].1 >= b
     };
-    found.sort_by(|x, y| data[x.0..x.1].cmp(&data[y.0..y.1]));
-    found.dedup_by(|x, y| data[x.0..x.1] == data[y.0..y.1]);
     let mut copies = Vec::new();
-    for (a, b, label) in found {
-        let value = &data[a..b];
-        for at in memmem::find_iter(data, value) {
-            if !covered(at, at + value.len()) {
-                copies.push(Span {
-                    start: at,
-                    end: at + value.len(),
-                    label: label.clone(),
-                });
-            }
+    for m in ac.find_iter(data) {
+        if !covered(m.start(), m.end()) {
+            copies.push(Span {
+                start: m.start(),
+                end: m.end(),
+                label: values[m.pattern().as_usize()].1.clone(),
+            });
         }
     }
     spans.extend(copies);
+    found
 }
 
 /// Non-key lines an open PEM block tolerates in a row (another writer's lines interleaved on
@@ -608,6 +627,9 @@ pub struct Redactor<'r> {
     /// Whether inputs continue one another (a [`LineStream`]), so the tail is kept; a
     /// redactor given one text (a gateway answer, a log line) keeps none.
     carry: bool,
+    /// Secret values found in earlier reads of continued inputs ([`Redactor::carry`]): their
+    /// copies in later reads are redacted too. Never shown.
+    remembered: Vec<(Vec<u8>, Label)>,
     stats: RedactStats,
 }
 
@@ -751,6 +773,7 @@ impl<'r> Redactor<'r> {
             in_key: None,
             tail: Vec::new(),
             carry: false,
+            remembered: Vec::new(),
             stats: RedactStats::default(),
         }
     }
@@ -1007,7 +1030,18 @@ impl<'r> Redactor<'r> {
             }
         }
         self.log.spans(data, &mut spans);
-        copies_of_found(data, &mut spans);
+        let found = copies_of_found(data, &mut spans, &self.remembered);
+        if self.carry {
+            // Inputs continue one another: a copy in a later read is redacted too.
+            for f in found {
+                if self.remembered.len() >= REMEMBERED {
+                    break;
+                }
+                if !self.remembered.iter().any(|(v, _)| *v == f.0) {
+                    self.remembered.push(f);
+                }
+            }
+        }
         spans
     }
 
@@ -1482,6 +1516,15 @@ mod tests {
             assert!(out.ends_with("again [REDACTED:generic-api-key]\n"), "{out}");
             assert!(stats.redacted() >= 4, "{out}");
         }
+        // A copy far on in the same input (tester 142: past 64 KiB it was written in clear).
+        let far = format!(
+            "password = \"{v}\"\n{}then {v}\n",
+            "filler line lorem ipsum\n".repeat(5000)
+        );
+        let (out, _) = run(far.as_bytes(), RedactOptions::default());
+        let out = String::from_utf8(out).unwrap();
+        assert!(!out.contains(&v), "{}", &out[out.len() - 80..]);
+        assert!(out.ends_with("then [REDACTED:generic-api-key]\n"));
     }
 
     #[test]

@@ -440,18 +440,21 @@ fn pin(g: &GlobalArgs, a: &PinArgs) -> anyhow::Result<ExitStatus> {
             "! {unnamed} tool(s) without a name (or named \"\"): never shown to clients, never callable"
         )?;
     }
-    if review.changes.is_empty() {
+    let digest = review.digest();
+    if review.changes.is_empty() && a.approve.is_none() {
+        // Recording the same listing again changes the lock file: a running gateway then
+        // releases tools it holds because its clients were given other definitions.
         writeln!(
             out,
-            "{}: the {} tools of {} are as pinned",
+            "{}: the {} tools of {} are as pinned (listing {digest}); to release tools a gateway holds because clients were given other definitions: vigil gateway pin --route {} --approve {digest}",
             review.path.display(),
             review.tools.len() - unnamed,
-            review.server
+            review.server,
+            a.route
         )?;
         crate::output::write_stdout(out.as_bytes())?;
         return Ok(ExitStatus::Success);
     }
-    let digest = review.digest();
     let Some(reviewed) = &a.approve else {
         writeln!(
             out,

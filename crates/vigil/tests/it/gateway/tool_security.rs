@@ -132,6 +132,21 @@ async fn redacting_arguments_never_sends_a_call_other_than_the_one_written() {
         "{sent}"
     );
     assert_eq!(tool_calls_seen(&up), 1);
+    // Tester 142: a copy of a value read as a secret only beside its name, spelled with a `\u`
+    // escape elsewhere, goes up redacted too (built here: no secret in this file).
+    let v: String = ["Zq8v", "R2mK", "4pL9", "sT6w", "Hy3b", "Nc7x"].concat();
+    let escaped = format!(
+        r#"{{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{{"name":"echo","arguments":{{"a":"\u{:04x}{}","b":"password = \"{v}\""}}}}}}"#,
+        v.as_bytes()[0],
+        &v[1..]
+    );
+    let (status, _, body) = call("POST", &url, &h, &escaped).await;
+    assert_eq!(status, 200, "{body}");
+    let seen = up.seen();
+    let sent = String::from_utf8_lossy(&seen.last().expect("forwarded").body).into_owned();
+    assert!(!sent.contains(&v[1..]), "{sent}");
+    assert_eq!(sent.matches("[REDACTED:").count(), 2, "{sent}");
+    assert_eq!(tool_calls_seen(&up), 2);
 
     let as_keys = format!(
         r#"{{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{{"name":"echo","arguments":{{"{a}":1,"{b}":2}}}}}}"#
@@ -151,7 +166,11 @@ async fn redacting_arguments_never_sends_a_call_other_than_the_one_written() {
         assert!(body.contains("hold a secret"), "{body}");
         assert!(!body.contains(&b), "{body}");
     }
-    assert_eq!(tool_calls_seen(&up), 1, "neither call reached the upstream");
+    assert_eq!(
+        tool_calls_seen(&up),
+        2,
+        "none of these calls reached the upstream"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
