@@ -87,6 +87,16 @@ pub enum BuildError {
         /// What the client said.
         error: redis::RedisError,
     },
+    /// The tools held beside a route's lock file cannot be read.
+    #[error("gateway.routes[{index}].pins: {error}")]
+    Held {
+        /// Where the route's pins were written.
+        origin: Origin,
+        /// The route's index.
+        index: usize,
+        /// Why.
+        error: crate::tools::HeldError,
+    },
     /// The audit log of `[gateway.audit]` cannot be used (it does not verify, or cannot be
     /// written).
     #[error("gateway.audit.path: {error}")]
@@ -104,6 +114,7 @@ impl BuildError {
         match self {
             BuildError::Redis { origin, .. }
             | BuildError::Stdio { origin, .. }
+            | BuildError::Held { origin, .. }
             | BuildError::Audit { origin, .. } => origin,
         }
     }
@@ -234,6 +245,19 @@ impl Gateway {
                 })
             })
             .collect::<Vec<_>>();
+        for (r, c) in settings.routes.iter().zip(&catalogs) {
+            if let Some(c) = c {
+                c.restore_holds().map_err(|error| BuildError::Held {
+                    origin: Origin::ConfigKey {
+                        path: Default::default(),
+                        line: None,
+                        key: format!("gateway.routes[{}].pins", r.index),
+                    },
+                    index: r.index,
+                    error,
+                })?;
+            }
+        }
         let mcp_routes = settings
             .routes
             .iter()

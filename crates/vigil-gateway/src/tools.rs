@@ -178,8 +178,121 @@ pub struct Catalog {
     /// twice), whatever the gateway's own fetch got (an upstream may answer the gateway and
     /// its clients differently, or one page and the next): their calls are refused until the
     /// lock file changes (an operator approved again). With the lock file's time when marked.
-    shown_unpinned: Mutex<(Option<SystemTime>, std::collections::HashSet<String>)>,
+    shown_unpinned: Arc<Mutex<Shown>>,
+    /// A write of the holds beside the lock file is under way (writes are coalesced: a burst of
+    /// holds is one write of the last state, not one each).
+    persisting: Arc<AtomicBool>,
+    /// Holds were added since the last write began.
+    dirty: Arc<AtomicBool>,
 }
+
+/// The file beside a lock file where the holds of [`Catalog::shown_unapproved`] are kept
+/// (`tools.lock` → `tools.lock.held`), so that neither a restart nor a reload releases them:
+/// only a change of the lock file (an approval) does.
+pub fn held_path(lock: &std::path::Path) -> std::path::PathBuf {
+    let mut s = lock.as_os_str().to_owned();
+    s.push(".held");
+    s.into()
+}
+
+/// The holds kept beside a lock file: per server name, the tools held, under the lock file as it
+/// was when they were made (its modification time, seconds and nanoseconds since the epoch).
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HeldFile {
+    /// The lock file's modification time the holds were made under (`None`: it did not exist).
+    lock_modified: Option<(u64, u32)>,
+    /// Tool names held, per the lock file's server name.
+    servers: std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+}
+
+/// A time as the held file writes it.
+fn stamp(t: Option<SystemTime>) -> Option<(u64, u32)> {
+    t.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+        .map(|d| (d.as_secs(), d.subsec_nanos()))
+}
+
+/// Why the holds kept beside a lock file cannot be read (the gateway does not start on them:
+/// releasing them would let a tool a client was shown unapproved be called).
+#[derive(Debug, thiserror::Error)]
+pub enum HeldError {
+    /// The file cannot be read.
+    #[error("{path}: {error}")]
+    Read {
+        /// The held file.
+        path: std::path::PathBuf,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// The file is not a hold list written by the gateway.
+    #[error("{path}:{line}:{column}: not a list of held tools written by vigil gateway ({error}); approve the lock file again (vigil gateway pin --approve), which releases every hold, then remove this file")]
+    Parse {
+        /// The held file.
+        path: std::path::PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What the reader said.
+        error: String,
+    },
+}
+
+/// Serializes writes of held files by this process (routes may share a lock file).
+static HELD_WRITES: Mutex<()> = Mutex::new(());
+
+/// Reads the held file at `path` (`None` when there is none).
+fn read_held(path: &std::path::Path) -> Result<Option<HeldFile>, HeldError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => {
+            return Err(HeldError::Read {
+                path: path.to_owned(),
+                error,
+            })
+        }
+    };
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| HeldError::Parse {
+            path: path.to_owned(),
+            line: e.line(),
+            column: e.column(),
+            error: e
+                .to_string()
+                .split(" at line ")
+                .next()
+                .unwrap_or("")
+                .to_owned(),
+        })
+}
+
+/// Writes `names` as server `server`'s holds under the lock file time `lock` into the held file
+/// at `path`, keeping other servers' holds made under the same lock file.
+fn write_held(
+    path: &std::path::Path,
+    server: &str,
+    lock: Option<SystemTime>,
+    names: std::collections::BTreeSet<String>,
+) -> std::io::Result<()> {
+    let _one = HELD_WRITES.lock().unwrap_or_else(|e| e.into_inner());
+    let lock_modified = stamp(lock);
+    let mut file = match read_held(path) {
+        Ok(Some(f)) if f.lock_modified == lock_modified => f,
+        _ => HeldFile {
+            lock_modified,
+            servers: Default::default(),
+        },
+    };
+    file.servers.insert(server.to_owned(), names);
+    let mut text = serde_json::to_string_pretty(&file).map_err(std::io::Error::other)?;
+    text.push('\n');
+    vigil_core::fsx::write_private(path, text.as_bytes())
+}
+
+/// The tools held (by name) and the lock file time they were held under.
+type Shown = (Option<SystemTime>, std::collections::HashSet<String>);
 
 /// The most tool names [`Catalog`] remembers as shown unapproved to a client.
 const SHOWN_UNPINNED: usize = 1 << 16;
@@ -215,7 +328,106 @@ impl Catalog {
             versions: AtomicU64::new(1),
             failed: Mutex::new(None),
             alerted: Mutex::new(Default::default()),
-            shown_unpinned: Mutex::new(Default::default()),
+            shown_unpinned: Default::default(),
+            persisting: Default::default(),
+            dirty: Default::default(),
+        }
+    }
+
+    /// Takes up the holds kept beside the route's lock file ([`held_path`]) that were made under
+    /// the lock file as it is now (a hold made before the last approval is released).
+    pub fn restore_holds(&self) -> Result<(), HeldError> {
+        let (Some(pins), Some(lock)) = (&self.pins, self.lock()) else {
+            return Ok(());
+        };
+        let Some(mut file) = read_held(&held_path(&pins.config.path))? else {
+            return Ok(());
+        };
+        if file.lock_modified != stamp(lock.0) {
+            return Ok(());
+        }
+        let names = file.servers.remove(&pins.config.server).unwrap_or_default();
+        if names.is_empty() {
+            return Ok(());
+        }
+        tracing::warn!(
+            tools = names.len(),
+            file = %held_path(&pins.config.path).display(),
+            "tools a client was given unapproved stay held until the lock file is approved again"
+        );
+        self.hold(lock.0, names);
+        Ok(())
+    }
+
+    /// Takes up the holds of `old`, the same route's catalog in the gateway a reload replaces
+    /// (same lock file and server name), that were made under the lock file as it is now.
+    pub fn carry_holds(&self, old: &Catalog) {
+        let (Some(pins), Some(before), Some(lock)) = (&self.pins, &old.pins, self.lock()) else {
+            return;
+        };
+        if pins.config.path != before.config.path || pins.config.server != before.config.server {
+            return;
+        }
+        let held = {
+            let shown = old.shown_unpinned.lock().unwrap_or_else(|e| e.into_inner());
+            (shown.0 == lock.0).then(|| shown.1.clone())
+        };
+        if let Some(names) = held.filter(|n| !n.is_empty()) {
+            self.hold(lock.0, names);
+        }
+    }
+
+    /// Adds `names` to the holds made under the lock file time `lock`.
+    fn hold(&self, lock: Option<SystemTime>, names: impl IntoIterator<Item = String>) {
+        let mut shown = self
+            .shown_unpinned
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if shown.0 != lock {
+            *shown = (lock, Default::default());
+        }
+        for name in names {
+            if shown.1.len() >= SHOWN_UNPINNED {
+                break;
+            }
+            shown.1.insert(name);
+        }
+    }
+
+    /// Writes the holds beside the lock file: now when there is no runtime, else in the
+    /// background, one write at a time with the latest state (a write failure is logged; the
+    /// holds stay in memory).
+    fn persist(&self) {
+        let Some(pins) = &self.pins else { return };
+        let path = held_path(&pins.config.path);
+        let server = pins.config.server.clone();
+        self.dirty.store(true, Ordering::Release);
+        if self.persisting.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let take = {
+            let (dirty, persisting) = (self.dirty.clone(), self.persisting.clone());
+            let shown = self.shown_unpinned.clone();
+            move || loop {
+                dirty.store(false, Ordering::Release);
+                let (lock, names) = {
+                    let s = shown.lock().unwrap_or_else(|e| e.into_inner());
+                    (s.0, s.1.iter().cloned().collect())
+                };
+                if let Err(e) = write_held(&path, &server, lock, names) {
+                    tracing::warn!(file = %path.display(), error = %e, "the tools held cannot be written beside the lock file; a restart would release them");
+                }
+                persisting.store(false, Ordering::Release);
+                if !dirty.load(Ordering::Acquire) || persisting.swap(true, Ordering::AcqRel) {
+                    break;
+                }
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(h) => {
+                h.spawn_blocking(take);
+            }
+            Err(_) => take(),
         }
     }
 
@@ -231,10 +443,12 @@ impl Catalog {
             *shown = (lock.0, Default::default());
         }
         if shown.1.len() < SHOWN_UNPINNED && shown.1.insert(name.to_owned()) {
+            drop(shown);
             tracing::warn!(
                 tool = %name.escape_debug(),
                 "a client was given a tool whose definition is not the approved one (or given it twice); its calls are held until the lock file is approved again"
             );
+            self.persist();
         }
     }
 
@@ -1090,6 +1304,73 @@ mod tests {
         assert!(!c.stale.load(Ordering::Acquire));
         assert_eq!(watch.message(&info, &mut n), Action::Keep);
         assert!(c.stale.load(Ordering::Acquire));
+    }
+
+    #[test]
+    fn holds_outlive_a_restart_and_a_reload_until_the_lock_file_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = dir.path().join("tools.lock");
+        LockFile::new().save(&lock).unwrap();
+        let r = route(&format!(
+            "pins = {}\npin_server = \"fs\"\n",
+            serde_json::to_string(&lock.to_str().unwrap()).unwrap()
+        ));
+        let ttl = Duration::from_secs(300);
+        let first = Catalog::new(&r, ttl, ValidationMode::Off);
+        let now = first.lock().unwrap();
+        first.shown_unapproved("delete_file", &now);
+        assert!(first.shown_unpinned("delete_file"));
+        assert!(!first.shown_unpinned("read_file"));
+        // No runtime here: written at once, private.
+        let held = held_path(&lock);
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(
+            std::fs::metadata(&held).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+
+        // A restart: a new catalog reads them back.
+        let restarted = Catalog::new(&r, ttl, ValidationMode::Off);
+        assert!(!restarted.shown_unpinned("delete_file"));
+        restarted.restore_holds().unwrap();
+        assert!(restarted.shown_unpinned("delete_file"));
+        assert!(!restarted.shown_unpinned("read_file"));
+
+        // A reload: carried over in memory even when the file is gone.
+        std::fs::remove_file(&held).unwrap();
+        let reloaded = Catalog::new(&r, ttl, ValidationMode::Off);
+        reloaded.restore_holds().unwrap();
+        assert!(!reloaded.shown_unpinned("delete_file"));
+        reloaded.carry_holds(&restarted);
+        assert!(reloaded.shown_unpinned("delete_file"));
+        // Another server's catalog takes none of them.
+        let other = Catalog::new(
+            &route(&format!(
+                "pins = {}\npin_server = \"git\"\n",
+                serde_json::to_string(&lock.to_str().unwrap()).unwrap()
+            )),
+            ttl,
+            ValidationMode::Off,
+        );
+        other.carry_holds(&restarted);
+        assert!(!other.shown_unpinned("delete_file"));
+
+        // An approval (the lock file rewritten) releases them, in memory and on disk.
+        first.shown_unapproved("move_file", &now);
+        std::thread::sleep(Duration::from_millis(20));
+        LockFile::new().save(&lock).unwrap();
+        assert!(!first.shown_unpinned("move_file"));
+        let after = Catalog::new(&r, ttl, ValidationMode::Off);
+        after.restore_holds().unwrap();
+        assert!(!after.shown_unpinned("move_file"));
+
+        // A file that is not a hold list is refused, naming its line.
+        std::fs::write(&held, "{\n\"servers\": 7}\n").unwrap();
+        let e = Catalog::new(&r, ttl, ValidationMode::Off)
+            .restore_holds()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("tools.lock.held:2:"), "{e}");
     }
 
     #[test]

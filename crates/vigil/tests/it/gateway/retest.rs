@@ -1361,6 +1361,78 @@ async fn a_tool_shown_unapproved_to_a_client_is_refused_whatever_the_gateway_fet
     let (_, _, body) = send("", read).await;
     assert!(body.contains("done"), "{body} ({review})");
     assert_eq!(forwarded.load(SeqCst), 2);
+
+    // Tester 144, finding 1: a hold outlives a SIGHUP reload and a restart (kept beside the lock
+    // file, private), until the lock file changes.
+    let (_, _, body) = send("lie", list).await;
+    assert!(!body.contains("read_file"), "{body}");
+    let held = dir.path().join("tools.lock.held");
+    for _ in 0..100 {
+        if held.exists() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(&held).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    gw.signal("HUP");
+    assert!(
+        gw.wait_log("configuration and keys reloaded"),
+        "{}",
+        gw.log_text()
+    );
+    let (status, _, body) = send("", read).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("not the approved one"),
+        "after a reload: {body}"
+    );
+    drop(gw);
+    let gw = Gateway::start(dir.path(), &cfg, &[]);
+    assert!(gw.wait_log("stay held until the lock file is approved again"));
+    let hs = h("");
+    let hs: Vec<(&str, &str)> = hs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, _, body) = call("POST", &gw.url("/mcp/fs"), &hs, read).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("not the approved one"),
+        "after a restart: {body}"
+    );
+    assert_eq!(forwarded.load(SeqCst), 2, "the upstream saw no call since");
+    // A file that is not a hold list stops the gateway from starting, naming it.
+    drop(gw);
+    std::fs::write(&held, "not json").unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("vigil"))
+        .current_dir(dir.path())
+        .env_remove("VIGIL_CONFIG")
+        .args(["gateway", "--listen", "127.0.0.1:0"])
+        .env("MCP_JWT_SECRET", secret())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut status = None;
+    for _ in 0..400 {
+        status = child.try_wait().unwrap();
+        if status.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let Some(status) = status else {
+        let _ = child.kill();
+        panic!("the gateway started on a held file that is not a hold list");
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("gateway.routes[0].pins: ")
+            && err.contains("tools.lock.held:1:")
+            && err.contains("not a list of held tools written by vigil gateway"),
+        "{err}"
+    );
 }
 
 /// Tester 141, finding 3: a result whose secrets are keys would read alike once redacted (one
