@@ -180,6 +180,15 @@ pub struct ToolPin {
 pub struct ServerPins {
     /// Tool name → pin.
     pub tools: BTreeMap<String, ToolPin>,
+    /// How many times an operator approved this server's listing (`vigil gateway pin
+    /// --approve`): the holds a gateway puts on the server's tools last until it changes.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub approval: u64,
+}
+
+/// Whether a count is zero (left out of the lock file).
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The lock file.
@@ -345,8 +354,29 @@ impl LockFile {
                 ))
             })
             .collect();
-        self.servers
-            .insert(server.to_owned(), ServerPins { tools: pins });
+        let approval = self.approval(server);
+        self.servers.insert(
+            server.to_owned(),
+            ServerPins {
+                tools: pins,
+                approval,
+            },
+        );
+    }
+
+    /// Records a server's tools as an operator's approval: as [`LockFile::record`], and the
+    /// server's approval count goes up by one.
+    pub fn approve(&mut self, server: &str, tools: &[Value]) {
+        let next = self.approval(server).wrapping_add(1);
+        self.record(server, tools);
+        if let Some(s) = self.servers.get_mut(server) {
+            s.approval = next;
+        }
+    }
+
+    /// How many times `server`'s listing was approved (0 when it never was, or is not pinned).
+    pub fn approval(&self, server: &str) -> u64 {
+        self.servers.get(server).map_or(0, |s| s.approval)
     }
 
     /// How `tools` differ from what is pinned for `server` (every tool is `Added` when the

@@ -95,7 +95,7 @@ pub enum BuildError {
         /// The route's index.
         index: usize,
         /// Why.
-        error: crate::tools::HeldError,
+        error: crate::holds::HeldError,
     },
     /// The audit log of `[gateway.audit]` cannot be used (it does not verify, or cannot be
     /// written).

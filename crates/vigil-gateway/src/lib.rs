@@ -18,6 +18,7 @@ pub mod cors;
 pub mod credentials;
 pub mod endpoints;
 pub mod gateway;
+pub mod holds;
 pub mod jsonrpc;
 pub mod logs;
 pub mod mcp;

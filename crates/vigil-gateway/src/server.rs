@@ -267,23 +267,14 @@ async fn reload(
     };
     prepared.settings.use_bound_address(bound);
     prepared.carry_from(&old);
-    // The holds a client's listing put on tools outlive the reload (matched by route label); the
-    // old catalogs are kept only for that, not the rest of the old gateway.
-    let held: Vec<_> = old
-        .settings
-        .routes
-        .iter()
-        .zip(&old.catalogs)
-        .filter_map(|(r, c)| Some((r.label.clone(), c.clone()?)))
-        .collect();
+    // The old catalogs (not the rest of the old gateway) live until the new one is built, so
+    // its routes share their tool holds (`holds::Holds::shared`), also those a listing still
+    // answered through the old gateway adds later.
+    let catalogs = old.catalogs.clone();
     drop(old);
-    let gateway = Gateway::new(prepared, metrics).await?;
-    for (r, c) in gateway.settings.routes.iter().zip(&gateway.catalogs) {
-        if let (Some(c), Some((_, before))) = (c, held.iter().find(|(l, _)| *l == r.label)) {
-            c.carry_holds(before);
-        }
-    }
-    Ok(gateway)
+    let gateway = Gateway::new(prepared, metrics).await;
+    drop(catalogs);
+    Ok(gateway?)
 }
 
 /// Binds `addr` for listening with room for `backlog` connections waiting to be accepted

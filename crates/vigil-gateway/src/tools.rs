@@ -103,21 +103,44 @@ pub struct ToolSet {
     /// none is known, none shown, and their calls are refused where the checks enforce.
     pub twice: std::collections::BTreeSet<String>,
     /// The lock file its pin states were computed with.
-    lock: Option<Arc<(Option<SystemTime>, LockFile)>>,
+    lock: Option<Arc<(Option<FileStamp>, LockFile)>>,
+}
+
+/// What tells one version of a file from another without reading it: its modification and
+/// change times (the change time no copy or `touch` can set back), size, device and inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStamp([i64; 7]);
+
+impl FileStamp {
+    /// The stamp of a file's metadata.
+    pub fn of(m: &std::fs::Metadata) -> Self {
+        use std::os::unix::fs::MetadataExt as _;
+        let int = |n: u64| i64::from_ne_bytes(n.to_ne_bytes());
+        FileStamp([
+            m.mtime(),
+            m.mtime_nsec(),
+            m.ctime(),
+            m.ctime_nsec(),
+            int(m.size()),
+            int(m.dev()),
+            int(m.ino()),
+        ])
+    }
 }
 
 /// The lock file of a route as last read, and when it was written.
 struct Pins {
     config: Pinning,
-    lock: ArcSwapOption<(Option<SystemTime>, LockFile)>,
+    lock: ArcSwapOption<(Option<FileStamp>, LockFile)>,
 }
 
 impl Pins {
-    /// The lock file, read again when its modification time changed (an approval).
-    fn current(&self) -> Arc<(Option<SystemTime>, LockFile)> {
+    /// The lock file, read again when it changed (an approval): its modification and change
+    /// times, size or file (a copy that keeps the modification time, `cp -p`, is still seen).
+    fn current(&self) -> Arc<(Option<FileStamp>, LockFile)> {
         let mtime = std::fs::metadata(&self.config.path)
-            .and_then(|m| m.modified())
-            .ok();
+            .ok()
+            .map(|m| FileStamp::of(&m));
         if let Some(l) = self.lock.load_full() {
             if l.0 == mtime {
                 return l;
@@ -177,125 +200,11 @@ pub struct Catalog {
     /// Tools a client's listing gave with a definition that is not the approved one (or
     /// twice), whatever the gateway's own fetch got (an upstream may answer the gateway and
     /// its clients differently, or one page and the next): their calls are refused until the
-    /// lock file changes (an operator approved again). With the lock file's time when marked.
-    shown_unpinned: Arc<Mutex<Shown>>,
-    /// A write of the holds beside the lock file is under way (writes are coalesced: a burst of
-    /// holds is one write of the last state, not one each).
-    persisting: Arc<AtomicBool>,
-    /// Holds were added since the last write began.
-    dirty: Arc<AtomicBool>,
+    /// server's listing is approved again.
+    /// Shared by every route pinning to the same server of the same lock file, and kept
+    /// beside it ([`crate::holds`]).
+    holds: Option<Arc<crate::holds::Holds>>,
 }
-
-/// The file beside a lock file where the holds of [`Catalog::shown_unapproved`] are kept
-/// (`tools.lock` → `tools.lock.held`), so that neither a restart nor a reload releases them:
-/// only a change of the lock file (an approval) does.
-pub fn held_path(lock: &std::path::Path) -> std::path::PathBuf {
-    let mut s = lock.as_os_str().to_owned();
-    s.push(".held");
-    s.into()
-}
-
-/// The holds kept beside a lock file: per server name, the tools held, under the lock file as it
-/// was when they were made (its modification time, seconds and nanoseconds since the epoch).
-#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct HeldFile {
-    /// The lock file's modification time the holds were made under (`None`: it did not exist).
-    lock_modified: Option<(u64, u32)>,
-    /// Tool names held, per the lock file's server name.
-    servers: std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
-}
-
-/// A time as the held file writes it.
-fn stamp(t: Option<SystemTime>) -> Option<(u64, u32)> {
-    t.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
-        .map(|d| (d.as_secs(), d.subsec_nanos()))
-}
-
-/// Why the holds kept beside a lock file cannot be read (the gateway does not start on them:
-/// releasing them would let a tool a client was shown unapproved be called).
-#[derive(Debug, thiserror::Error)]
-pub enum HeldError {
-    /// The file cannot be read.
-    #[error("{path}: {error}")]
-    Read {
-        /// The held file.
-        path: std::path::PathBuf,
-        /// Why.
-        error: std::io::Error,
-    },
-    /// The file is not a hold list written by the gateway.
-    #[error("{path}:{line}:{column}: not a list of held tools written by vigil gateway ({error}); approve the lock file again (vigil gateway pin --approve), which releases every hold, then remove this file")]
-    Parse {
-        /// The held file.
-        path: std::path::PathBuf,
-        /// 1-based line.
-        line: usize,
-        /// 1-based column.
-        column: usize,
-        /// What the reader said.
-        error: String,
-    },
-}
-
-/// Serializes writes of held files by this process (routes may share a lock file).
-static HELD_WRITES: Mutex<()> = Mutex::new(());
-
-/// Reads the held file at `path` (`None` when there is none).
-fn read_held(path: &std::path::Path) -> Result<Option<HeldFile>, HeldError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(error) => {
-            return Err(HeldError::Read {
-                path: path.to_owned(),
-                error,
-            })
-        }
-    };
-    serde_json::from_str(&text)
-        .map(Some)
-        .map_err(|e| HeldError::Parse {
-            path: path.to_owned(),
-            line: e.line(),
-            column: e.column(),
-            error: e
-                .to_string()
-                .split(" at line ")
-                .next()
-                .unwrap_or("")
-                .to_owned(),
-        })
-}
-
-/// Writes `names` as server `server`'s holds under the lock file time `lock` into the held file
-/// at `path`, keeping other servers' holds made under the same lock file.
-fn write_held(
-    path: &std::path::Path,
-    server: &str,
-    lock: Option<SystemTime>,
-    names: std::collections::BTreeSet<String>,
-) -> std::io::Result<()> {
-    let _one = HELD_WRITES.lock().unwrap_or_else(|e| e.into_inner());
-    let lock_modified = stamp(lock);
-    let mut file = match read_held(path) {
-        Ok(Some(f)) if f.lock_modified == lock_modified => f,
-        _ => HeldFile {
-            lock_modified,
-            servers: Default::default(),
-        },
-    };
-    file.servers.insert(server.to_owned(), names);
-    let mut text = serde_json::to_string_pretty(&file).map_err(std::io::Error::other)?;
-    text.push('\n');
-    vigil_core::fsx::write_private(path, text.as_bytes())
-}
-
-/// The tools held (by name) and the lock file time they were held under.
-type Shown = (Option<SystemTime>, std::collections::HashSet<String>);
-
-/// The most tool names [`Catalog`] remembers as shown unapproved to a client.
-const SHOWN_UNPINNED: usize = 1 << 16;
 
 impl std::fmt::Debug for Catalog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -328,146 +237,45 @@ impl Catalog {
             versions: AtomicU64::new(1),
             failed: Mutex::new(None),
             alerted: Mutex::new(Default::default()),
-            shown_unpinned: Default::default(),
-            persisting: Default::default(),
-            dirty: Default::default(),
+            holds: route
+                .pins
+                .as_ref()
+                .map(|p| crate::holds::Holds::shared(&p.path, &p.server)),
         }
     }
 
-    /// Takes up the holds kept beside the route's lock file ([`held_path`]) that were made under
-    /// the lock file as it is now (a hold made before the last approval is released).
-    pub fn restore_holds(&self) -> Result<(), HeldError> {
-        let (Some(pins), Some(lock)) = (&self.pins, self.lock()) else {
-            return Ok(());
-        };
-        let Some(mut file) = read_held(&held_path(&pins.config.path))? else {
-            return Ok(());
-        };
-        if file.lock_modified != stamp(lock.0) {
-            return Ok(());
-        }
-        let names = file.servers.remove(&pins.config.server).unwrap_or_default();
-        if names.is_empty() {
-            return Ok(());
-        }
-        tracing::warn!(
-            tools = names.len(),
-            file = %held_path(&pins.config.path).display(),
-            "tools a client was given unapproved stay held until the lock file is approved again"
-        );
-        self.hold(lock.0, names);
-        Ok(())
+    /// The route's server's approval count in `lock`.
+    fn approval(&self, lock: &LockFile) -> u64 {
+        self.pins
+            .as_ref()
+            .map_or(0, |p| lock.approval(&p.config.server))
     }
 
-    /// Takes up the holds of `old`, the same route's catalog in the gateway a reload replaces
-    /// (same lock file and server name), that were made under the lock file as it is now.
-    pub fn carry_holds(&self, old: &Catalog) {
-        let (Some(pins), Some(before), Some(lock)) = (&self.pins, &old.pins, self.lock()) else {
-            return;
-        };
-        if pins.config.path != before.config.path || pins.config.server != before.config.server {
-            return;
-        }
-        let held = {
-            let shown = old.shown_unpinned.lock().unwrap_or_else(|e| e.into_inner());
-            (shown.0 == lock.0).then(|| shown.1.clone())
-        };
-        if let Some(names) = held.filter(|n| !n.is_empty()) {
-            self.hold(lock.0, names);
+    /// Takes up the holds kept beside the route's lock file ([`crate::holds::held_path`]) that
+    /// were made under the server's approval as it is now.
+    pub fn restore_holds(&self) -> Result<(), crate::holds::HeldError> {
+        match (&self.holds, self.lock()) {
+            (Some(h), Some(lock)) => h.restore(self.approval(&lock.1)),
+            _ => Ok(()),
         }
     }
 
-    /// Adds `names` to the holds made under the lock file time `lock`.
-    fn hold(&self, lock: Option<SystemTime>, names: impl IntoIterator<Item = String>) {
-        let mut shown = self
-            .shown_unpinned
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if shown.0 != lock {
-            *shown = (lock, Default::default());
-        }
-        for name in names {
-            if shown.1.len() >= SHOWN_UNPINNED {
-                break;
-            }
-            shown.1.insert(name);
+    /// Remembers that a client's listing gave tool `name` with a definition not approved, or
+    /// gave it twice: its calls are held until the server's listing is approved again.
+    pub fn shown_unapproved(&self, name: &str) {
+        if let (Some(h), Some(lock)) = (&self.holds, self.lock()) {
+            h.hold(name, self.approval(&lock.1));
         }
     }
 
-    /// Writes the holds beside the lock file: now when there is no runtime, else in the
-    /// background, one write at a time with the latest state (a write failure is logged; the
-    /// holds stay in memory).
-    fn persist(&self) {
-        let Some(pins) = &self.pins else { return };
-        let path = held_path(&pins.config.path);
-        let server = pins.config.server.clone();
-        self.dirty.store(true, Ordering::Release);
-        if self.persisting.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        let take = {
-            let (dirty, persisting) = (self.dirty.clone(), self.persisting.clone());
-            let shown = self.shown_unpinned.clone();
-            move || loop {
-                dirty.store(false, Ordering::Release);
-                let (lock, names) = {
-                    let s = shown.lock().unwrap_or_else(|e| e.into_inner());
-                    (s.0, s.1.iter().cloned().collect())
-                };
-                if let Err(e) = write_held(&path, &server, lock, names) {
-                    tracing::warn!(file = %path.display(), error = %e, "the tools held cannot be written beside the lock file; a restart would release them");
-                }
-                persisting.store(false, Ordering::Release);
-                if !dirty.load(Ordering::Acquire) || persisting.swap(true, Ordering::AcqRel) {
-                    break;
-                }
-            }
-        };
-        match tokio::runtime::Handle::try_current() {
-            Ok(h) => {
-                h.spawn_blocking(take);
-            }
-            Err(_) => take(),
-        }
-    }
-
-    /// Remembers that a client's listing gave tool `name` with a definition not approved
-    /// (under the lock file `lock`), or gave it twice: its calls are held until the lock file
-    /// changes.
-    pub fn shown_unapproved(&self, name: &str, lock: &(Option<SystemTime>, LockFile)) {
-        let mut shown = self
-            .shown_unpinned
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if shown.0 != lock.0 {
-            *shown = (lock.0, Default::default());
-        }
-        if shown.1.len() < SHOWN_UNPINNED && shown.1.insert(name.to_owned()) {
-            drop(shown);
-            tracing::warn!(
-                tool = %name.escape_debug(),
-                "a client was given a tool whose definition is not the approved one (or given it twice); its calls are held until the lock file is approved again"
-            );
-            self.persist();
-        }
-    }
-
-    /// Whether a client's listing gave tool `name` unapproved since the lock file last changed.
+    /// Whether a client's listing gave tool `name` unapproved since the server's listing was
+    /// last approved.
     pub fn shown_unpinned(&self, name: &str) -> bool {
-        let mut shown = self
-            .shown_unpinned
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if shown.1.is_empty() {
+        let Some(h) = self.holds.as_ref().filter(|h| !h.is_empty()) else {
             return false;
-        }
-        // An approval since (the lock file changed) releases them all.
-        let now = self.lock().and_then(|l| l.0);
-        if now != shown.0 {
-            *shown = (now, Default::default());
-            return false;
-        }
-        shown.1.contains(name)
+        };
+        self.lock()
+            .is_some_and(|lock| h.held(name, self.approval(&lock.1)))
     }
 
     /// The view should be fetched again before it is used next.
@@ -481,7 +289,7 @@ impl Catalog {
     }
 
     /// The route's lock file as now on disk (`None` without pinning).
-    pub fn lock(&self) -> Option<Arc<(Option<SystemTime>, LockFile)>> {
+    pub fn lock(&self) -> Option<Arc<(Option<FileStamp>, LockFile)>> {
         self.pins.as_ref().map(Pins::current)
     }
 
@@ -997,7 +805,7 @@ pub struct ListFilter {
     pub catalog: Option<(Arc<Catalog>, Option<Arc<ToolSet>>)>,
     /// The lock file (when pinning); read from the catalog when a tool list comes and this is
     /// `None`.
-    pub lock: Option<Arc<(Option<SystemTime>, LockFile)>>,
+    pub lock: Option<Arc<(Option<FileStamp>, LockFile)>>,
 }
 
 impl Hook for ListFilter {
@@ -1040,9 +848,9 @@ impl Hook for ListFilter {
                 return false;
             };
             if twice.contains(name) {
-                if let (Some((catalog, _)), Some(lock)) = (&self.catalog, &lock) {
+                if let (Some((catalog, _)), Some(_)) = (&self.catalog, &lock) {
                     if catalog.pins_enforce() {
-                        catalog.shown_unapproved(name, lock);
+                        catalog.shown_unapproved(name);
                     }
                 }
                 return false;
@@ -1068,7 +876,11 @@ impl Hook for ListFilter {
                     if catalog.pins_enforce()
                         && catalog.pin_state(&lock.1, t, &hash) != PinState::Pinned
                     {
-                        catalog.shown_unapproved(name, lock);
+                        catalog.shown_unapproved(name);
+                        return false;
+                    }
+                    // Held since an earlier listing: not shown, as its calls are refused.
+                    if catalog.pins_enforce() && catalog.shown_unpinned(name) {
                         return false;
                     }
                 }
@@ -1196,6 +1008,12 @@ impl PinReview {
         vigil_core::chain::sha256_hex(all.as_bytes())[..24].to_owned()
     }
 
+    /// What the gateway holds of this server (kept beside the lock file, made since the last
+    /// approval): whether every tool is held, and the names held; `None` when nothing is.
+    pub fn held(&self) -> Result<Option<(bool, Vec<String>)>, crate::holds::HeldError> {
+        crate::holds::kept(&self.path, &self.server, self.lock.approval(&self.server))
+    }
+
     /// Records the tools as listed now (atomically), if the listing still has the digest
     /// `reviewed` (the one the review showed): an upstream that changed its tools between the
     /// review and the approval is refused. A running gateway sees the lock file at its next
@@ -1208,7 +1026,7 @@ impl PinReview {
                 now,
             });
         }
-        self.lock.record(&self.server, &self.tools);
+        self.lock.approve(&self.server, &self.tools);
         self.lock.save(&self.path)?;
         Ok(())
     }
@@ -1307,69 +1125,71 @@ mod tests {
     }
 
     #[test]
-    fn holds_outlive_a_restart_and_a_reload_until_the_lock_file_changes() {
+    fn holds_outlive_a_restart_and_a_reload_until_the_server_is_approved_again() {
         let dir = tempfile::tempdir().unwrap();
         let lock = dir.path().join("tools.lock");
         LockFile::new().save(&lock).unwrap();
-        let r = route(&format!(
-            "pins = {}\npin_server = \"fs\"\n",
-            serde_json::to_string(&lock.to_str().unwrap()).unwrap()
-        ));
+        let at = |server: &str| {
+            route(&format!(
+                "pins = {}\npin_server = \"{server}\"\n",
+                serde_json::to_string(&lock.to_str().unwrap()).unwrap()
+            ))
+        };
         let ttl = Duration::from_secs(300);
-        let first = Catalog::new(&r, ttl, ValidationMode::Off);
-        let now = first.lock().unwrap();
-        first.shown_unapproved("delete_file", &now);
+        let catalog = |server: &str| Catalog::new(&at(server), ttl, ValidationMode::Off);
+        let first = catalog("fs");
+        first.shown_unapproved("delete_file");
         assert!(first.shown_unpinned("delete_file"));
         assert!(!first.shown_unpinned("read_file"));
-        // No runtime here: written at once, private.
-        let held = held_path(&lock);
+        // Another route of the same server (a reload builds one too) shares the holds; another
+        // server of the same lock file does not.
+        let twin = catalog("fs");
+        assert!(twin.shown_unpinned("delete_file"));
+        assert!(!catalog("git").shown_unpinned("delete_file"));
+        // Written at once (no runtime here), private.
+        let held = crate::holds::held_path(&lock);
         use std::os::unix::fs::PermissionsExt as _;
         assert_eq!(
             std::fs::metadata(&held).unwrap().permissions().mode() & 0o777,
             0o600
         );
+        drop((first, twin));
 
-        // A restart: a new catalog reads them back.
-        let restarted = Catalog::new(&r, ttl, ValidationMode::Off);
+        // A restart: a new store reads them back.
+        let restarted = catalog("fs");
         assert!(!restarted.shown_unpinned("delete_file"));
         restarted.restore_holds().unwrap();
         assert!(restarted.shown_unpinned("delete_file"));
-        assert!(!restarted.shown_unpinned("read_file"));
 
-        // A reload: carried over in memory even when the file is gone.
-        std::fs::remove_file(&held).unwrap();
-        let reloaded = Catalog::new(&r, ttl, ValidationMode::Off);
-        reloaded.restore_holds().unwrap();
-        assert!(!reloaded.shown_unpinned("delete_file"));
-        reloaded.carry_holds(&restarted);
-        assert!(reloaded.shown_unpinned("delete_file"));
-        // Another server's catalog takes none of them.
-        let other = Catalog::new(
-            &route(&format!(
-                "pins = {}\npin_server = \"git\"\n",
-                serde_json::to_string(&lock.to_str().unwrap()).unwrap()
-            )),
-            ttl,
-            ValidationMode::Off,
-        );
-        other.carry_holds(&restarted);
-        assert!(!other.shown_unpinned("delete_file"));
+        // The same lock file written again, or another server approved: still held.
+        let mut file = LockFile::load(&lock).unwrap().unwrap();
+        file.save(&lock).unwrap();
+        assert!(restarted.shown_unpinned("delete_file"));
+        file.approve("git", &[]);
+        file.save(&lock).unwrap();
+        assert!(restarted.shown_unpinned("delete_file"));
+        // This server approved: released, in memory and on disk.
+        file.approve("fs", &[]);
+        file.save(&lock).unwrap();
+        assert!(!restarted.shown_unpinned("delete_file"));
+        assert!(!held.exists());
+        drop(restarted);
 
-        // An approval (the lock file rewritten) releases them, in memory and on disk.
-        first.shown_unapproved("move_file", &now);
-        std::thread::sleep(Duration::from_millis(20));
-        LockFile::new().save(&lock).unwrap();
-        assert!(!first.shown_unpinned("move_file"));
-        let after = Catalog::new(&r, ttl, ValidationMode::Off);
-        after.restore_holds().unwrap();
-        assert!(!after.shown_unpinned("move_file"));
+        // Past the bound every tool of the server is held.
+        let many = catalog("fs");
+        for i in 0..=crate::holds::MAX_HELD {
+            many.shown_unapproved(&format!("t{i}"));
+        }
+        assert!(many.shown_unpinned("read_file"));
+        drop(many);
+        let back = catalog("fs");
+        back.restore_holds().unwrap();
+        assert!(back.shown_unpinned("anything"));
+        drop(back);
 
         // A file that is not a hold list is refused, naming its line.
         std::fs::write(&held, "{\n\"servers\": 7}\n").unwrap();
-        let e = Catalog::new(&r, ttl, ValidationMode::Off)
-            .restore_holds()
-            .unwrap_err()
-            .to_string();
+        let e = catalog("fs").restore_holds().unwrap_err().to_string();
         assert!(e.contains("tools.lock.held:2:"), "{e}");
     }
 

@@ -440,6 +440,25 @@ fn pin(g: &GlobalArgs, a: &PinArgs) -> anyhow::Result<ExitStatus> {
             "! {unnamed} tool(s) without a name (or named \"\"): never shown to clients, never callable"
         )?;
     }
+    match review.held() {
+        Ok(None) => {}
+        Ok(Some((true, _))) => writeln!(
+            out,
+            "! every tool of {} is held by the gateway (its clients were shown more tools unapproved than it holds by name); approving releases them",
+            name(&review.server)
+        )?,
+        Ok(Some((false, held))) => {
+            let list: Vec<String> = held.iter().take(20).map(|t| name(t)).collect();
+            let more = held.len().saturating_sub(list.len());
+            let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+            writeln!(
+                out,
+                "! held by the gateway (its clients were shown them unapproved): {}{more}; approving releases them",
+                list.join(", ")
+            )?
+        }
+        Err(e) => writeln!(out, "! {e}")?,
+    }
     let digest = review.digest();
     if review.changes.is_empty() && a.approve.is_none() {
         // Recording the same listing again changes the lock file: a running gateway then

@@ -1343,19 +1343,27 @@ async fn a_tool_shown_unapproved_to_a_client_is_refused_whatever_the_gateway_fet
             !body.contains("read_file") && !body.contains("mail it"),
             "{body}"
         );
+        // Held: hidden from every client's listing too, as its calls are refused.
         let (_, _, body) = send("", list).await;
-        assert!(body.contains("read_file"), "{body}");
+        assert!(!body.contains("read_file"), "{body}");
         for case in [shown, ""] {
             let (status, _, body) = send(case, read).await;
             assert_eq!(status, 200, "{body}");
             assert!(body.contains("not the approved one"), "{body}");
         }
         assert_eq!(forwarded.load(SeqCst), 1, "the upstream saw no call since");
-        assert!(gw.wait_log("its calls are held until the lock file is approved again"));
+        assert!(gw.wait_log("its calls are held until the server's listing is approved again"));
     }
 
-    // An operator approves again (the lock file changes): called again.
+    // An operator approves again (the lock file changes): called again. The review names what
+    // the gateway holds.
     let review = pin(&[]);
+    assert!(
+        review.contains(
+            "! held by the gateway (its clients were shown them unapproved): read_file; approving releases them"
+        ),
+        "{review}"
+    );
     let digest = review.split("--approve ").nth(1).unwrap().trim().to_owned();
     pin(&["--approve", &digest]);
     let (_, _, body) = send("", read).await;
@@ -1390,7 +1398,7 @@ async fn a_tool_shown_unapproved_to_a_client_is_refused_whatever_the_gateway_fet
     );
     drop(gw);
     let gw = Gateway::start(dir.path(), &cfg, &[]);
-    assert!(gw.wait_log("stay held until the lock file is approved again"));
+    assert!(gw.wait_log("stay held until the server's listing is approved again"));
     let hs = h("");
     let hs: Vec<(&str, &str)> = hs.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let (status, _, body) = call("POST", &gw.url("/mcp/fs"), &hs, read).await;

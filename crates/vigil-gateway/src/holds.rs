@@ -1,0 +1,393 @@
+//! The holds a client's listing puts on a pinned server's tools, kept until an operator approves
+//! that server's listing again.
+//!
+//! A tool a client's `tools/list` answer gave with a definition that is not the approved one (or
+//! gave twice) is *held*: its calls are refused whatever the gateway's own fetch gets, since an
+//! upstream may answer the gateway and its clients differently. A hold is made under the
+//! server's approval count in the lock file as it is when the hold is made
+//! ([`vigil_core::pin::LockFile::approval`]) and lasts until that count changes: a `touch`, a
+//! copy of the same file or another server's approval releases nothing.
+//!
+//! - **One store per lock file and server** in the process ([`Holds::shared`]): every route
+//!   pinning to the same server, and the gateway a SIGHUP reload builds, use the same holds, so
+//!   a listing answered during a reload holds in the new gateway too.
+//! - **Kept beside the lock file** ([`held_path`], `tools.lock.held`, `0600`), written in the
+//!   background (a burst of holds is one write of the last state), merged with what another
+//!   process wrote there under the same approval, and read back at start ([`Holds::restore`]):
+//!   a restart releases nothing. A file that is not one the gateway wrote stops it from
+//!   starting.
+//! - **Bounded**: past [`MAX_HELD`] names (or a name over [`MAX_NAME`] bytes) every tool of the
+//!   server is held, which fails closed; past [`LOGGED`] holds they are no longer logged each.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+
+/// The most tool names held one by one; past it every tool of the server is held.
+pub const MAX_HELD: usize = 1024;
+/// The longest tool name held by name (bytes); a longer one holds every tool of the server.
+pub const MAX_NAME: usize = 512;
+/// Holds logged one by one (per store); later ones are counted in one line.
+pub const LOGGED: usize = 64;
+
+/// The file beside a lock file where the holds are kept (`tools.lock` → `tools.lock.held`).
+pub fn held_path(lock: &Path) -> PathBuf {
+    let mut s = lock.as_os_str().to_owned();
+    s.push(".held");
+    s.into()
+}
+
+/// The held file: per server name, its holds.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HeldFile {
+    /// Server name (as in the lock file) → its holds.
+    servers: BTreeMap<String, HeldServer>,
+}
+
+/// One server's holds in the held file.
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HeldServer {
+    /// The server's approval count the holds were made under.
+    approval: u64,
+    /// Every tool of the server is held.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    all: bool,
+    /// The tools held by name.
+    #[serde(default)]
+    tools: BTreeSet<String>,
+}
+
+/// Why the held file cannot be read (the gateway does not start on it: releasing its holds would
+/// let a tool a client was shown unapproved be called).
+#[derive(Debug, thiserror::Error)]
+pub enum HeldError {
+    /// The file cannot be read.
+    #[error("{path}: {error}")]
+    Read {
+        /// The held file.
+        path: PathBuf,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// The file is not a hold list written by the gateway.
+    #[error("{path}:{line}:{column}: not a list of held tools written by vigil gateway ({error}); approve the server's listing again (vigil gateway pin --approve), then remove this file")]
+    Parse {
+        /// The held file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What the reader said.
+        error: String,
+    },
+}
+
+/// Reads the held file at `path` (`None` when there is none).
+fn read(path: &Path) -> Result<Option<HeldFile>, HeldError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => {
+            return Err(HeldError::Read {
+                path: path.to_owned(),
+                error,
+            })
+        }
+    };
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| HeldError::Parse {
+            path: path.to_owned(),
+            line: e.line(),
+            column: e.column(),
+            error: e
+                .to_string()
+                .split(" at line ")
+                .next()
+                .unwrap_or("")
+                .to_owned(),
+        })
+}
+
+/// What the held file beside `lock` keeps for `server` under approval `approval` (the server's
+/// count in the lock file now): whether every tool is held, and the names held. `None` when
+/// nothing is held (holds under another approval are released).
+pub fn kept(
+    lock: &Path,
+    server: &str,
+    approval: u64,
+) -> Result<Option<(bool, Vec<String>)>, HeldError> {
+    let Some(mut file) = read(&held_path(lock))? else {
+        return Ok(None);
+    };
+    Ok(file
+        .servers
+        .remove(server)
+        .filter(|s| s.approval == approval && (s.all || !s.tools.is_empty()))
+        .map(|s| (s.all, s.tools.into_iter().collect())))
+}
+
+/// The holds of one server of one lock file.
+#[derive(Debug)]
+pub struct Holds {
+    /// The held file.
+    path: PathBuf,
+    /// The server's name in the lock file.
+    server: String,
+    state: Mutex<State>,
+    /// [`Holds::restore`] ran (once per store, whatever the number of routes and reloads).
+    restored: AtomicBool,
+    /// A background write is under way.
+    persisting: AtomicBool,
+    /// The holds changed since the last write began.
+    dirty: AtomicBool,
+    /// A write failed and was logged (logged once).
+    write_failed: AtomicBool,
+}
+
+/// What is held, under which approval.
+#[derive(Debug, Default)]
+struct State {
+    approval: u64,
+    all: bool,
+    names: HashSet<String>,
+    /// Holds logged so far (under this approval).
+    logged: usize,
+}
+
+impl State {
+    fn is_empty(&self) -> bool {
+        !self.all && self.names.is_empty()
+    }
+}
+
+/// Stores by lock file and server.
+type Stores = HashMap<(PathBuf, String), Weak<Holds>>;
+
+/// The stores of the process.
+static STORES: Mutex<Option<Stores>> = Mutex::new(None);
+
+/// Serializes this process's writes of held files (servers may share one).
+static WRITES: Mutex<()> = Mutex::new(());
+
+impl Holds {
+    /// The holds of server `server` of the lock file `lock`: the one store of the process
+    /// while any route or gateway still uses it, else a new, empty one.
+    pub fn shared(lock: &Path, server: &str) -> Arc<Holds> {
+        let lock = std::path::absolute(lock).unwrap_or_else(|_| lock.to_owned());
+        let key = (lock.clone(), server.to_owned());
+        let mut stores = STORES.lock().unwrap_or_else(|e| e.into_inner());
+        let stores = stores.get_or_insert_with(HashMap::new);
+        if let Some(h) = stores.get(&key).and_then(Weak::upgrade) {
+            return h;
+        }
+        stores.retain(|_, w| w.strong_count() > 0);
+        let h = Arc::new(Holds {
+            path: held_path(&lock),
+            server: server.to_owned(),
+            state: Mutex::default(),
+            restored: AtomicBool::new(false),
+            persisting: AtomicBool::new(false),
+            dirty: AtomicBool::new(false),
+            write_failed: AtomicBool::new(false),
+        });
+        stores.insert(key, Arc::downgrade(&h));
+        h
+    }
+
+    /// Takes up the holds the held file keeps for this server under approval `approval` (the
+    /// server's count in the lock file now); holds made under another approval are released.
+    /// Once per store: a reload that shares it reads nothing.
+    pub fn restore(&self, approval: u64) -> Result<(), HeldError> {
+        if self.restored.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let Some(mut file) = read(&self.path)? else {
+            self.restored.store(true, Ordering::Release);
+            return Ok(());
+        };
+        self.restored.store(true, Ordering::Release);
+        let Some(kept) = file.servers.remove(&self.server) else {
+            return Ok(());
+        };
+        if kept.approval != approval || (!kept.all && kept.tools.is_empty()) {
+            return Ok(());
+        }
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if state.approval != approval {
+            *state = State {
+                approval,
+                ..State::default()
+            };
+        }
+        state.all |= kept.all;
+        for name in kept.tools {
+            add(&mut state, &name);
+        }
+        tracing::warn!(
+            server = %self.server.escape_debug(),
+            tools = state.names.len(),
+            all = state.all,
+            file = %self.path.display(),
+            "tools a client was given unapproved stay held until the server's listing is approved again"
+        );
+        Ok(())
+    }
+
+    /// Holds tool `name` under approval `approval` (the server's count in the lock file as it is
+    /// now, read when the hold is made: an approval that landed while the listing was judged
+    /// does not release it).
+    pub fn hold(self: &Arc<Self>, name: &str, approval: u64) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if state.approval != approval {
+            *state = State {
+                approval,
+                ..State::default()
+            };
+        }
+        let (was_all, before) = (state.all, state.names.len());
+        add(&mut state, name);
+        if state.all == was_all && state.names.len() == before {
+            return;
+        }
+        state.logged += 1;
+        let logged = state.logged;
+        let all = state.all && !was_all;
+        drop(state);
+        if all {
+            tracing::warn!(
+                server = %self.server.escape_debug(),
+                "a client was given more tools unapproved than the gateway holds by name (or a name too long to keep); every tool of the server is held until its listing is approved again"
+            );
+        } else if logged <= LOGGED {
+            tracing::warn!(
+                tool = %name.escape_debug(),
+                server = %self.server.escape_debug(),
+                "a client was given a tool whose definition is not the approved one (or given it twice); its calls are held until the server's listing is approved again"
+            );
+        } else if logged == LOGGED + 1 {
+            tracing::warn!(
+                server = %self.server.escape_debug(),
+                "more tools are held than are logged one by one; vigil gateway pin --route … names them"
+            );
+        }
+        self.persist();
+    }
+
+    /// Whether nothing is held (whatever the approval now).
+    pub fn is_empty(&self) -> bool {
+        self.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
+
+    /// Whether tool `name` is held under approval `approval` (the server's count now). Holds
+    /// made under another approval are released here (logged, and the held file rewritten).
+    pub fn held(self: &Arc<Self>, name: &str, approval: u64) -> bool {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if state.is_empty() {
+            return false;
+        }
+        if state.approval != approval {
+            let released = state.names.len();
+            let all = state.all;
+            *state = State {
+                approval,
+                ..State::default()
+            };
+            drop(state);
+            tracing::info!(
+                server = %self.server.escape_debug(),
+                tools = released,
+                all,
+                "the server's listing was approved again: the tools held are released"
+            );
+            self.persist();
+            return false;
+        }
+        state.all || state.names.contains(name)
+    }
+
+    /// Writes the holds: now when there is no runtime, else in the background, one write at a
+    /// time with the latest state.
+    fn persist(self: &Arc<Self>) {
+        self.dirty.store(true, Ordering::Release);
+        if self.persisting.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let me = Arc::clone(self);
+        let write = move || loop {
+            me.dirty.store(false, Ordering::Release);
+            if let Err(e) = me.write() {
+                if !me.write_failed.swap(true, Ordering::AcqRel) {
+                    tracing::warn!(file = %me.path.display(), error = %e, "the tools held cannot be written beside the lock file; a restart would release them (a reload keeps them)");
+                }
+            }
+            me.persisting.store(false, Ordering::Release);
+            if !me.dirty.load(Ordering::Acquire) || me.persisting.swap(true, Ordering::AcqRel) {
+                break;
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(h) => {
+                h.spawn_blocking(write);
+            }
+            Err(_) => write(),
+        }
+    }
+
+    /// Writes this server's holds into the held file, keeping other servers' and merging
+    /// another process's holds of this server under the same approval; removes the file when
+    /// nothing is held there.
+    fn write(&self) -> std::io::Result<()> {
+        let _one = WRITES.lock().unwrap_or_else(|e| e.into_inner());
+        let mine = {
+            let s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            HeldServer {
+                approval: s.approval,
+                all: s.all,
+                tools: s.names.iter().cloned().collect(),
+            }
+        };
+        // A file another writer left unreadable is replaced (this process read it at start).
+        let mut file = read(&self.path).ok().flatten().unwrap_or_default();
+        let merged = match file.servers.remove(&self.server) {
+            Some(other) if other.approval == mine.approval => HeldServer {
+                approval: mine.approval,
+                all: mine.all || other.all,
+                tools: mine.tools.union(&other.tools).cloned().collect(),
+            },
+            _ => mine,
+        };
+        if merged.all || !merged.tools.is_empty() {
+            file.servers.insert(self.server.clone(), merged);
+        }
+        if file.servers.is_empty() {
+            return match std::fs::remove_file(&self.path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            };
+        }
+        let mut text = serde_json::to_string_pretty(&file).map_err(std::io::Error::other)?;
+        text.push('\n');
+        vigil_core::fsx::write_private(&self.path, text.as_bytes())
+    }
+}
+
+/// Adds `name` to `state`'s holds, or holds everything past the bounds.
+fn add(state: &mut State, name: &str) {
+    if state.all || state.names.contains(name) {
+        return;
+    }
+    if state.names.len() >= MAX_HELD || name.len() > MAX_NAME {
+        state.all = true;
+        state.names.clear();
+        return;
+    }
+    state.names.insert(name.to_owned());
+}
