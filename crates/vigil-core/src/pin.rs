@@ -367,7 +367,7 @@ impl LockFile {
     /// Records a server's tools as an operator's approval: as [`LockFile::record`], and the
     /// server's approval count goes up by one.
     pub fn approve(&mut self, server: &str, tools: &[Value]) {
-        let next = self.approval(server).wrapping_add(1);
+        let next = self.approval(server).saturating_add(1);
         self.record(server, tools);
         if let Some(s) = self.servers.get_mut(server) {
             s.approval = next;

@@ -5,24 +5,28 @@
 //! gave twice) is *held*: its calls are refused whatever the gateway's own fetch gets, since an
 //! upstream may answer the gateway and its clients differently. A hold is made under the
 //! server's approval count in the lock file as it is when the hold is made
-//! ([`vigil_core::pin::LockFile::approval`]) and lasts until that count changes: a `touch`, a
-//! copy of the same file or another server's approval releases nothing.
+//! ([`vigil_core::pin::LockFile::approval`]) and lasts until that count goes up: a `touch`, a
+//! copy of the same file or another server's approval releases nothing, and neither does a lock
+//! file that went missing, unreadable or back to an older copy (its count is lower: fail
+//! closed).
 //!
 //! - **One store per lock file and server** in the process ([`Holds::shared`]): every route
 //!   pinning to the same server, and the gateway a SIGHUP reload builds, use the same holds, so
 //!   a listing answered during a reload holds in the new gateway too.
 //! - **Kept beside the lock file** ([`held_path`], `tools.lock.held`, `0600`), written in the
 //!   background (a burst of holds is one write of the last state), merged with what another
-//!   process wrote there under the same approval, and read back at start ([`Holds::restore`]):
+//!   process wrote there under the same approval (the later approval's holds win), and read back at start ([`Holds::restore`]):
 //!   a restart releases nothing. A file that is not one the gateway wrote stops it from
 //!   starting.
 //! - **Bounded**: past [`MAX_HELD`] names (or a name over [`MAX_NAME`] bytes) every tool of the
 //!   server is held, which fails closed; past [`LOGGED`] holds they are no longer logged each.
 
+use crate::tools::FileStamp;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
 
 /// The most tool names held one by one; past it every tool of the server is held.
 pub const MAX_HELD: usize = 1024;
@@ -115,7 +119,7 @@ fn read(path: &Path) -> Result<Option<HeldFile>, HeldError> {
 
 /// What the held file beside `lock` keeps for `server` under approval `approval` (the server's
 /// count in the lock file now): whether every tool is held, and the names held. `None` when
-/// nothing is held (holds under another approval are released).
+/// nothing is held (holds under an earlier approval are released).
 pub fn kept(
     lock: &Path,
     server: &str,
@@ -127,7 +131,7 @@ pub fn kept(
     Ok(file
         .servers
         .remove(server)
-        .filter(|s| s.approval == approval && (s.all || !s.tools.is_empty()))
+        .filter(|s| s.approval >= approval && (s.all || !s.tools.is_empty()))
         .map(|s| (s.all, s.tools.into_iter().collect())))
 }
 
@@ -147,6 +151,33 @@ pub struct Holds {
     dirty: AtomicBool,
     /// A write failed and was logged (logged once).
     write_failed: AtomicBool,
+    /// When the held file is next looked at for another process's holds (milliseconds since
+    /// [`epoch`]).
+    next_check: AtomicU64,
+    /// The held file as last read.
+    seen: Mutex<Option<FileStamp>>,
+}
+
+/// How often, at most, a store looks at its held file for holds another gateway process (an
+/// old one still answering while a new one starts, or a replica) wrote there.
+pub const CHECK_EVERY: Duration = Duration::from_millis(100);
+
+/// The process's clock origin for [`Holds::refresh`].
+fn epoch() -> Instant {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *START.get_or_init(Instant::now)
+}
+
+/// A lock file's path as one store knows it: absolute, its folder with links and `..` resolved
+/// (when it exists), so that two spellings of one file share their holds.
+fn canonical(lock: &Path) -> PathBuf {
+    let abs = std::path::absolute(lock).unwrap_or_else(|_| lock.to_owned());
+    match (abs.parent(), abs.file_name()) {
+        (Some(dir), Some(name)) => std::fs::canonicalize(dir)
+            .map(|d| d.join(name))
+            .unwrap_or(abs),
+        _ => abs,
+    }
 }
 
 /// What is held, under which approval.
@@ -178,7 +209,7 @@ impl Holds {
     /// The holds of server `server` of the lock file `lock`: the one store of the process
     /// while any route or gateway still uses it, else a new, empty one.
     pub fn shared(lock: &Path, server: &str) -> Arc<Holds> {
-        let lock = std::path::absolute(lock).unwrap_or_else(|_| lock.to_owned());
+        let lock = canonical(lock);
         let key = (lock.clone(), server.to_owned());
         let mut stores = STORES.lock().unwrap_or_else(|e| e.into_inner());
         let stores = stores.get_or_insert_with(HashMap::new);
@@ -194,48 +225,118 @@ impl Holds {
             persisting: AtomicBool::new(false),
             dirty: AtomicBool::new(false),
             write_failed: AtomicBool::new(false),
+            next_check: AtomicU64::new(0),
+            seen: Mutex::new(None),
         });
         stores.insert(key, Arc::downgrade(&h));
         h
     }
 
     /// Takes up the holds the held file keeps for this server under approval `approval` (the
-    /// server's count in the lock file now); holds made under another approval are released.
+    /// server's count in the lock file now); holds made under an earlier approval are released.
     /// Once per store: a reload that shares it reads nothing.
     pub fn restore(&self, approval: u64) -> Result<(), HeldError> {
         if self.restored.load(Ordering::Acquire) {
             return Ok(());
         }
-        let Some(mut file) = read(&self.path)? else {
-            self.restored.store(true, Ordering::Release);
-            return Ok(());
-        };
+        let stamp = self.stamp();
+        let file = read(&self.path)?;
+        *self.seen.lock().unwrap_or_else(|e| e.into_inner()) = stamp;
         self.restored.store(true, Ordering::Release);
-        let Some(kept) = file.servers.remove(&self.server) else {
-            return Ok(());
-        };
-        if kept.approval != approval || (!kept.all && kept.tools.is_empty()) {
-            return Ok(());
+        if let Some((names, all)) = self.take(file, approval) {
+            tracing::warn!(
+                server = %self.server.escape_debug(),
+                tools = names,
+                all,
+                file = %self.path.display(),
+                "tools a client was given unapproved stay held until the server's listing is approved again"
+            );
+        }
+        Ok(())
+    }
+
+    /// Looks at the held file again when [`CHECK_EVERY`] has passed and it changed, and takes
+    /// up what another process held there (`approval`: the server's count now, asked only
+    /// then). A file that no longer reads holds every tool of the server (fail closed).
+    pub fn refresh(&self, approval: impl FnOnce() -> u64) {
+        let now = u64::try_from(epoch().elapsed().as_millis()).unwrap_or(u64::MAX);
+        let next = self.next_check.load(Ordering::Relaxed);
+        if now < next
+            || self
+                .next_check
+                .compare_exchange(
+                    next,
+                    now + CHECK_EVERY.as_millis() as u64,
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                )
+                .is_err()
+        {
+            return;
+        }
+        let stamp = self.stamp();
+        {
+            let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+            if *seen == stamp {
+                return;
+            }
+            *seen = stamp;
+        }
+        let approval = approval();
+        match read(&self.path) {
+            Ok(file) => {
+                if let Some((names, all)) = self.take(file, approval) {
+                    tracing::warn!(
+                        server = %self.server.escape_debug(),
+                        tools = names,
+                        all,
+                        "another gateway process held tools of this server; they are held here too until its listing is approved again"
+                    );
+                }
+            }
+            Err(e) => {
+                let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                if state.approval < approval {
+                    *state = State {
+                        approval,
+                        ..State::default()
+                    };
+                }
+                state.all = true;
+                state.names.clear();
+                drop(state);
+                tracing::warn!(error = %e, "the tools held beside the lock file no longer read; every tool of the server is held until its listing is approved again");
+            }
+        }
+    }
+
+    /// The held file's stamp now (`None` when there is none).
+    fn stamp(&self) -> Option<FileStamp> {
+        std::fs::metadata(&self.path)
+            .ok()
+            .map(|m| FileStamp::of(&m))
+    }
+
+    /// Takes up what `file` holds for this server under approval `approval` or a later one;
+    /// the number of names held then and whether all are, when it held anything.
+    fn take(&self, file: Option<HeldFile>, approval: u64) -> Option<(usize, bool)> {
+        let kept = file?.servers.remove(&self.server)?;
+        if kept.approval < approval || (!kept.all && kept.tools.is_empty()) {
+            return None;
         }
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if state.approval != approval {
+        if state.approval < kept.approval {
             *state = State {
-                approval,
+                approval: kept.approval,
                 ..State::default()
             };
         }
+        let before = (state.all, state.names.len());
         state.all |= kept.all;
         for name in kept.tools {
             add(&mut state, &name);
         }
-        tracing::warn!(
-            server = %self.server.escape_debug(),
-            tools = state.names.len(),
-            all = state.all,
-            file = %self.path.display(),
-            "tools a client was given unapproved stay held until the server's listing is approved again"
-        );
-        Ok(())
+        (before != (state.all, state.names.len())).then(|| (state.names.len(), state.all))
     }
 
     /// Holds tool `name` under approval `approval` (the server's count in the lock file as it is
@@ -243,7 +344,7 @@ impl Holds {
     /// does not release it).
     pub fn hold(self: &Arc<Self>, name: &str, approval: u64) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if state.approval != approval {
+        if state.approval < approval {
             *state = State {
                 approval,
                 ..State::default()
@@ -287,13 +388,14 @@ impl Holds {
     }
 
     /// Whether tool `name` is held under approval `approval` (the server's count now). Holds
-    /// made under another approval are released here (logged, and the held file rewritten).
+    /// made under an earlier approval are released here (logged, and the held file rewritten);
+    /// a lower count (the lock file missing, unreadable or an older copy) releases nothing.
     pub fn held(self: &Arc<Self>, name: &str, approval: u64) -> bool {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if state.is_empty() {
             return false;
         }
-        if state.approval != approval {
+        if state.approval < approval {
             let released = state.names.len();
             let all = state.all;
             *state = State {
@@ -346,6 +448,14 @@ impl Holds {
     /// nothing is held there.
     fn write(&self) -> std::io::Result<()> {
         let _one = WRITES.lock().unwrap_or_else(|e| e.into_inner());
+        // Other gateway processes writing the same file: one read-merge-write at a time (an
+        // advisory lock on the folder, released when the handle closes).
+        let folder = self
+            .path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let _across = std::fs::File::open(folder).and_then(|f| f.lock().map(|()| f));
         let mine = {
             let s = self.state.lock().unwrap_or_else(|e| e.into_inner());
             HeldServer {
@@ -362,6 +472,8 @@ impl Holds {
                 all: mine.all || other.all,
                 tools: mine.tools.union(&other.tools).cloned().collect(),
             },
+            // Another writer saw a later approval: its holds are the current ones.
+            Some(other) if other.approval > mine.approval => other,
             _ => mine,
         };
         if merged.all || !merged.tools.is_empty() {

@@ -271,9 +271,11 @@ impl Catalog {
     /// Whether a client's listing gave tool `name` unapproved since the server's listing was
     /// last approved.
     pub fn shown_unpinned(&self, name: &str) -> bool {
-        let Some(h) = self.holds.as_ref().filter(|h| !h.is_empty()) else {
+        let Some(h) = &self.holds else { return false };
+        h.refresh(|| self.lock().map_or(0, |l| self.approval(&l.1)));
+        if h.is_empty() {
             return false;
-        };
+        }
         self.lock()
             .is_some_and(|lock| h.held(name, self.approval(&lock.1)))
     }
@@ -1157,7 +1159,6 @@ mod tests {
 
         // A restart: a new store reads them back.
         let restarted = catalog("fs");
-        assert!(!restarted.shown_unpinned("delete_file"));
         restarted.restore_holds().unwrap();
         assert!(restarted.shown_unpinned("delete_file"));
 
@@ -1167,6 +1168,11 @@ mod tests {
         assert!(restarted.shown_unpinned("delete_file"));
         file.approve("git", &[]);
         file.save(&lock).unwrap();
+        assert!(restarted.shown_unpinned("delete_file"));
+        // Nor a lock file gone missing or back to an older copy (its count is lower).
+        std::fs::remove_file(&lock).unwrap();
+        assert!(restarted.shown_unpinned("delete_file"));
+        LockFile::new().save(&lock).unwrap();
         assert!(restarted.shown_unpinned("delete_file"));
         // This server approved: released, in memory and on disk.
         file.approve("fs", &[]);
@@ -1191,6 +1197,40 @@ mod tests {
         std::fs::write(&held, "{\n\"servers\": 7}\n").unwrap();
         let e = catalog("fs").restore_holds().unwrap_err().to_string();
         assert!(e.contains("tools.lock.held:2:"), "{e}");
+    }
+
+    #[test]
+    fn holds_another_process_writes_are_taken_up_and_one_file_is_one_store() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        let lock = dir.path().join("tools.lock");
+        LockFile::new().save(&lock).unwrap();
+        let at = |path: &std::path::Path| {
+            let r = route(&format!(
+                "pins = {}\npin_server = \"fs\"\n",
+                serde_json::to_string(&path.to_str().unwrap()).unwrap()
+            ));
+            Catalog::new(&r, Duration::from_secs(300), ValidationMode::Off)
+        };
+        let one = at(&lock);
+        // The same file spelled through `..`: the same holds.
+        let two = at(&dir.path().join("sub/../tools.lock"));
+        one.restore_holds().unwrap();
+        one.shown_unapproved("delete_file");
+        assert!(two.shown_unpinned("delete_file"));
+        // Another process holds a tool there: taken up once the file is looked at again.
+        let held = crate::holds::held_path(&lock);
+        let text = std::fs::read_to_string(&held).unwrap();
+        let other = text.replace("\"delete_file\"", "\"delete_file\",\n      \"move_file\"");
+        assert_ne!(text, other);
+        std::fs::write(&held, other).unwrap();
+        std::thread::sleep(crate::holds::CHECK_EVERY * 2);
+        assert!(one.shown_unpinned("move_file"));
+        assert!(!one.shown_unpinned("read_file"));
+        // A file that no longer reads holds every tool (fail closed).
+        std::fs::write(&held, "garbled").unwrap();
+        std::thread::sleep(crate::holds::CHECK_EVERY * 2);
+        assert!(one.shown_unpinned("read_file"));
     }
 
     #[test]
