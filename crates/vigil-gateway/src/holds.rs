@@ -135,6 +135,17 @@ pub fn kept(
         .map(|s| (s.all, s.tools.into_iter().collect())))
 }
 
+/// The approval count the held file beside `lock` records for `server` (its holds were made
+/// under it), when it records one: an approval must count past it to release them.
+pub fn held_approval(lock: &Path, server: &str) -> Option<u64> {
+    read(&held_path(lock))
+        .ok()
+        .flatten()?
+        .servers
+        .get(server)
+        .map(|s| s.approval)
+}
+
 /// The holds of one server of one lock file.
 #[derive(Debug)]
 pub struct Holds {

@@ -1029,6 +1029,13 @@ impl PinReview {
             });
         }
         self.lock.approve(&self.server, &self.tools);
+        // Holds made under a count above the lock file's (it was put back to an older copy)
+        // are released by this approval too: it counts past them.
+        if let Some(held) = crate::holds::held_approval(&self.path, &self.server) {
+            if let Some(s) = self.lock.servers.get_mut(&self.server) {
+                s.approval = s.approval.max(held.saturating_add(1));
+            }
+        }
         self.lock.save(&self.path)?;
         Ok(())
     }

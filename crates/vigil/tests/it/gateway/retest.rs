@@ -1307,6 +1307,7 @@ async fn a_tool_shown_unapproved_to_a_client_is_refused_whatever_the_gateway_fet
     let digest = review.split("--approve ").nth(1).unwrap().trim().to_owned();
     pin(&["--approve", &digest]);
     assert!(dir.path().join("tools.lock").exists(), "{review}");
+    let first_lock = std::fs::read(dir.path().join("tools.lock")).unwrap();
 
     let gw = Gateway::start(dir.path(), &cfg, &[]);
     let url = gw.url("/mcp/fs");
@@ -1408,6 +1409,20 @@ async fn a_tool_shown_unapproved_to_a_client_is_refused_whatever_the_gateway_fet
         "after a restart: {body}"
     );
     assert_eq!(forwarded.load(SeqCst), 2, "the upstream saw no call since");
+    // The lock file put back to an older copy (a lower approval count) releases nothing; one
+    // approval then counts past the holds and releases them.
+    std::fs::write(dir.path().join("tools.lock"), &first_lock).unwrap();
+    let (_, _, body) = call("POST", &gw.url("/mcp/fs"), &hs, read).await;
+    assert!(
+        body.contains("not the approved one"),
+        "an older lock file: {body}"
+    );
+    let review = pin(&[]);
+    let digest = review.split("--approve ").nth(1).unwrap().trim().to_owned();
+    pin(&["--approve", &digest]);
+    let (_, _, body) = call("POST", &gw.url("/mcp/fs"), &hs, read).await;
+    assert!(body.contains("done"), "{body} ({review})");
+    assert_eq!(forwarded.load(SeqCst), 3);
     // A file that is not a hold list stops the gateway from starting, naming it.
     drop(gw);
     std::fs::write(&held, "not json").unwrap();
