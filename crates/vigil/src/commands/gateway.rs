@@ -223,10 +223,24 @@ fn route_details(r: &vigil_gateway::config::Route) -> anyhow::Result<()> {
     }
     if let Some(p) = &r.pins {
         let state = match vigil_core::pin::LockFile::load(&p.path) {
-            Ok(Some(lock)) => format!(
-                "{} tools pinned",
-                lock.servers.get(&p.server).map_or(0, |s| s.tools.len())
-            ),
+            Ok(Some(lock)) => {
+                let pinned = lock.servers.get(&p.server).map_or(0, |s| s.tools.len());
+                // What the gateway holds (a `.held` file it would not start on: exit 2 here too).
+                let held = vigil_gateway::holds::kept(&p.path, &p.server, lock.approval(&p.server))
+                    .map_err(|e| anyhow::anyhow!("gateway.routes[{}].pins: {e}", r.index))?;
+                match held {
+                    None => format!("{pinned} tools pinned"),
+                    Some((true, _)) => format!(
+                        "{pinned} tools pinned; every tool held by the gateway (its clients were shown tools unapproved; `vigil gateway pin --route {}` reviews, approving releases them)",
+                        r.label
+                    ),
+                    Some((false, names)) => format!(
+                        "{pinned} tools pinned; {} held by the gateway (its clients were shown them unapproved; `vigil gateway pin --route {}` names them, approving releases them)",
+                        names.len(),
+                        r.label
+                    ),
+                }
+            }
             // Resolving the settings refused an unreadable one.
             Ok(None) | Err(_) => format!(
                 "missing: every tool is held until `vigil gateway pin --route {} --approve DIGEST` records them",

@@ -1356,6 +1356,17 @@ async fn a_tool_shown_unapproved_to_a_client_is_refused_whatever_the_gateway_fet
         assert!(gw.wait_log("its calls are held until the server's listing is approved again"));
     }
 
+    // `gateway check` counts the tools held.
+    let out = common::vigil(dir.path())
+        .args(["gateway", "check"])
+        .env("MCP_JWT_SECRET", secret())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("tools pinned; 1 held by the gateway (its clients were shown them unapproved; `vigil gateway pin --route /mcp/fs` names them"),
+        "{text}"
+    );
     // An operator approves again (the lock file changes): called again. The review names what
     // the gateway holds.
     let review = pin(&[]);
@@ -1450,6 +1461,14 @@ async fn a_tool_shown_unapproved_to_a_client_is_refused_whatever_the_gateway_fet
     let mut err = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
     assert_eq!(status.code(), Some(2), "{err}");
+    // `gateway check` refuses it too.
+    let out = common::vigil(dir.path())
+        .args(["gateway", "check"])
+        .env("MCP_JWT_SECRET", secret())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_of(&out).contains("not a list of held tools written by vigil gateway"));
     assert!(
         err.contains("gateway.routes[0].pins: ")
             && err.contains("tools.lock.held:1:")
