@@ -850,7 +850,7 @@ impl Hook for ListFilter {
                 return false;
             };
             if twice.contains(name) {
-                if let (Some((catalog, _)), Some(_)) = (&self.catalog, &lock) {
+                if let Some((catalog, _)) = &self.catalog {
                     if catalog.pins_enforce() {
                         catalog.shown_unapproved(name);
                     }
