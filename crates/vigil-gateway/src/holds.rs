@@ -13,20 +13,22 @@
 //! - **One store per lock file and server** in the process ([`Holds::shared`]): every route
 //!   pinning to the same server, and the gateway a SIGHUP reload builds, use the same holds, so
 //!   a listing answered during a reload holds in the new gateway too.
-//! - **Kept beside the lock file** ([`held_path`], `tools.lock.held`, `0600`), written in the
-//!   background (a burst of holds is one write of the last state), merged with what another
-//!   process wrote there under the same approval (the later approval's holds win), and read back at start ([`Holds::restore`]):
-//!   a restart releases nothing. A file that is not one the gateway wrote stops it from
-//!   starting.
+//! - **Kept beside the lock file** ([`held_path`], `tools.lock.held`, `0600`): a new hold is
+//!   written before the listing that made it goes on (a release in the background, a burst
+//!   being one write of the last state), merged with what another process wrote there under
+//!   the same approval (the later approval's holds win), and read back at start
+//!   ([`Holds::restore`]): a restart releases nothing. A file that is not one the gateway
+//!   wrote stops it from starting.
+//! - **Shared between processes**: every check looks at the file's stamp (one `stat`) and
+//!   takes up what another gateway process sharing the lock file held ([`Holds::refresh`]).
 //! - **Bounded**: past [`MAX_HELD`] names (or a name over [`MAX_NAME`] bytes) every tool of the
 //!   server is held, which fails closed; past [`LOGGED`] holds they are no longer logged each.
 
 use crate::tools::FileStamp;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::{Duration, Instant};
 
 /// The most tool names held one by one; past it every tool of the server is held.
 pub const MAX_HELD: usize = 1024;
@@ -162,21 +164,8 @@ pub struct Holds {
     dirty: AtomicBool,
     /// A write failed and was logged (logged once).
     write_failed: AtomicBool,
-    /// When the held file is next looked at for another process's holds (milliseconds since
-    /// [`epoch`]).
-    next_check: AtomicU64,
     /// The held file as last read.
     seen: Mutex<Option<FileStamp>>,
-}
-
-/// How often, at most, a store looks at its held file for holds another gateway process (an
-/// old one still answering while a new one starts, or a replica) wrote there.
-pub const CHECK_EVERY: Duration = Duration::from_millis(100);
-
-/// The process's clock origin for [`Holds::refresh`].
-fn epoch() -> Instant {
-    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-    *START.get_or_init(Instant::now)
 }
 
 /// A lock file's path as one store knows it: absolute, its folder with links and `..` resolved
@@ -228,19 +217,23 @@ impl Holds {
             return h;
         }
         stores.retain(|_, w| w.strong_count() > 0);
-        let h = Arc::new(Holds {
-            path: held_path(&lock),
+        let h = Arc::new(Holds::new(&lock, server));
+        stores.insert(key, Arc::downgrade(&h));
+        h
+    }
+
+    /// A store of its own for `server` of the lock file `lock` (as another process has).
+    fn new(lock: &Path, server: &str) -> Holds {
+        Holds {
+            path: held_path(lock),
             server: server.to_owned(),
             state: Mutex::default(),
             restored: AtomicBool::new(false),
             persisting: AtomicBool::new(false),
             dirty: AtomicBool::new(false),
             write_failed: AtomicBool::new(false),
-            next_check: AtomicU64::new(0),
             seen: Mutex::new(None),
-        });
-        stores.insert(key, Arc::downgrade(&h));
-        h
+        }
     }
 
     /// Takes up the holds the held file keeps for this server under approval `approval` (the
@@ -266,25 +259,13 @@ impl Holds {
         Ok(())
     }
 
-    /// Looks at the held file again when [`CHECK_EVERY`] has passed and it changed, and takes
-    /// up what another process held there (`approval`: the server's count now, asked only
-    /// then). A file that no longer reads holds every tool of the server (fail closed).
+    /// Looks at the held file (one `stat`) and, when it changed, takes up what another gateway
+    /// process (an old one still answering while a new one starts, or a replica) held there
+    /// (`approval`: the server's count now, asked only then). Such a process writes a hold
+    /// before the listing that made it reaches its client ([`Holds::hold`]), so a call that
+    /// client sends here next is judged with it. A file that no longer reads holds every tool
+    /// of the server (fail closed).
     pub fn refresh(&self, approval: impl FnOnce() -> u64) {
-        let now = u64::try_from(epoch().elapsed().as_millis()).unwrap_or(u64::MAX);
-        let next = self.next_check.load(Ordering::Relaxed);
-        if now < next
-            || self
-                .next_check
-                .compare_exchange(
-                    next,
-                    now + CHECK_EVERY.as_millis() as u64,
-                    Ordering::AcqRel,
-                    Ordering::Relaxed,
-                )
-                .is_err()
-        {
-            return;
-        }
         let stamp = self.stamp();
         {
             let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
@@ -352,7 +333,9 @@ impl Holds {
 
     /// Holds tool `name` under approval `approval` (the server's count in the lock file as it is
     /// now, read when the hold is made: an approval that landed while the listing was judged
-    /// does not release it).
+    /// does not release it). A new hold is written to the held file before this returns, so
+    /// before the listing that made it reaches its client: another gateway process sharing the
+    /// lock file refuses the tool's call from then on ([`Holds::refresh`]).
     pub fn hold(self: &Arc<Self>, name: &str, approval: u64) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if state.approval < approval {
@@ -387,7 +370,9 @@ impl Holds {
                 "more tools are held than are logged one by one; vigil gateway pin --route … names them"
             );
         }
-        self.persist();
+        // Now, not in the background: a rare event (a bounded number of writes per approval),
+        // and the other processes must see it before the client can call through them.
+        self.written(self.write());
     }
 
     /// Whether nothing is held (whatever the approval now).
@@ -436,11 +421,7 @@ impl Holds {
         let me = Arc::clone(self);
         let write = move || loop {
             me.dirty.store(false, Ordering::Release);
-            if let Err(e) = me.write() {
-                if !me.write_failed.swap(true, Ordering::AcqRel) {
-                    tracing::warn!(file = %me.path.display(), error = %e, "the tools held cannot be written beside the lock file; a restart would release them (a reload keeps them)");
-                }
-            }
+            me.written(me.write());
             me.persisting.store(false, Ordering::Release);
             if !me.dirty.load(Ordering::Acquire) || me.persisting.swap(true, Ordering::AcqRel) {
                 break;
@@ -451,6 +432,15 @@ impl Holds {
                 h.spawn_blocking(write);
             }
             Err(_) => write(),
+        }
+    }
+
+    /// Logs a failed write of the held file (once).
+    fn written(&self, result: std::io::Result<()>) {
+        if let Err(e) = result {
+            if !self.write_failed.swap(true, Ordering::AcqRel) {
+                tracing::warn!(file = %self.path.display(), error = %e, "the tools held cannot be written beside the lock file; a restart would release them (a reload keeps them), and other gateway processes sharing the lock file do not see them");
+            }
         }
     }
 
@@ -513,4 +503,35 @@ fn add(state: &mut State, name: &str) {
         return;
     }
     state.names.insert(name.to_owned());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two gateway processes sharing a lock file: a hold one makes is on disk when `hold`
+    /// returns, and the other refuses the tool at its next check, however soon.
+    #[test]
+    fn a_hold_is_seen_by_another_process_at_its_next_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = dir.path().join("tools.lock");
+        let here = Arc::new(Holds::new(&lock, "fs"));
+        let there = Arc::new(Holds::new(&lock, "fs"));
+        here.restore(1).unwrap();
+        there.restore(1).unwrap();
+        there.refresh(|| 1);
+        assert!(!there.held("delete_file", 1));
+        here.hold("delete_file", 1);
+        assert!(held_path(&lock).exists());
+        there.refresh(|| 1);
+        assert!(there.held("delete_file", 1));
+        assert!(!there.held("read_file", 1));
+        // A second hold, at once: the file changed again and is read again.
+        here.hold("move_file", 1);
+        there.refresh(|| 1);
+        assert!(there.held("move_file", 1));
+        // An approval (a count past the holds') releases them in both.
+        assert!(!here.held("delete_file", 2));
+        assert!(!there.held("move_file", 2));
+    }
 }

@@ -1386,13 +1386,9 @@ async fn a_tool_shown_unapproved_to_a_client_is_refused_whatever_the_gateway_fet
     // file, private), until the lock file changes.
     let (_, _, body) = send("lie", list).await;
     assert!(!body.contains("read_file"), "{body}");
+    // Written before the listing went on to the client.
     let held = dir.path().join("tools.lock.held");
-    for _ in 0..100 {
-        if held.exists() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    assert!(held.exists());
     use std::os::unix::fs::PermissionsExt as _;
     let mode = std::fs::metadata(&held).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
@@ -1434,6 +1430,25 @@ async fn a_tool_shown_unapproved_to_a_client_is_refused_whatever_the_gateway_fet
     let (_, _, body) = call("POST", &gw.url("/mcp/fs"), &hs, read).await;
     assert!(body.contains("done"), "{body} ({review})");
     assert_eq!(forwarded.load(SeqCst), 3);
+    // Tester 147, A1: two gateway processes sharing the lock file (replicas behind a load
+    // balancer). A client lists through one and calls through the other at once: refused, as
+    // the hold is on disk before the listing reaches the client and every call looks.
+    let other = Gateway::start(dir.path(), &cfg, &[]);
+    let (_, _, body) = call("POST", &other.url("/mcp/fs"), &hs, read).await;
+    assert!(body.contains("done"), "{body}");
+    assert_eq!(forwarded.load(SeqCst), 4);
+    let lie = h("lie");
+    let lie: Vec<(&str, &str)> = lie.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (_, _, body) = call("POST", &gw.url("/mcp/fs"), &lie, list).await;
+    assert!(!body.contains("read_file"), "{body}");
+    let (status, _, body) = call("POST", &other.url("/mcp/fs"), &hs, read).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("not the approved one"),
+        "through the other process: {body}"
+    );
+    assert_eq!(forwarded.load(SeqCst), 4, "the upstream saw no call since");
+    drop(other);
     // A file that is not a hold list stops the gateway from starting, naming it.
     drop(gw);
     std::fs::write(&held, "not json").unwrap();
