@@ -13,8 +13,8 @@
 //! - **One store per lock file and server** in the process ([`Holds::shared`]): every route
 //!   pinning to the same server, and the gateway a SIGHUP reload builds, use the same holds, so
 //!   a listing answered during a reload holds in the new gateway too.
-//! - **Kept beside the lock file** ([`held_path`], `tools.lock.held`, `0600`): a new hold is
-//!   written before the listing that made it goes on (a release in the background, a burst
+//! - **Kept beside the lock file** ([`held_path`], `tools.lock.held`, `0600`): a listing's new holds are
+//!   written (one write) before the listing goes on (a release in the background, a burst
 //!   being one write of the last state), merged with what another process wrote there under
 //!   the same approval (the later approval's holds win), and read back at start
 //!   ([`Holds::restore`]): a restart releases nothing. A file that is not one the gateway
@@ -49,7 +49,39 @@ pub fn held_path(lock: &Path) -> PathBuf {
 #[serde(deny_unknown_fields)]
 struct HeldFile {
     /// Server name (as in the lock file) → its holds.
+    #[serde(deserialize_with = "once_each")]
     servers: BTreeMap<String, HeldServer>,
+}
+
+/// The servers of a held file, each named once (a name given twice is a file the gateway did not
+/// write: which holds count cannot be told).
+fn once_each<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, HeldServer>, D::Error> {
+    struct Servers;
+    impl<'de> serde::de::Visitor<'de> for Servers {
+        type Value = BTreeMap<String, HeldServer>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("servers, each named once")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut servers = BTreeMap::new();
+            while let Some((name, held)) = map.next_entry::<String, HeldServer>()? {
+                if servers.contains_key(&name) {
+                    return Err(serde::de::Error::custom(format_args!(
+                        "server {:?} given twice",
+                        name.escape_debug().to_string()
+                    )));
+                }
+                servers.insert(name, held);
+            }
+            Ok(servers)
+        }
+    }
+    d.deserialize_map(Servers)
 }
 
 /// One server's holds in the held file.
@@ -61,8 +93,7 @@ struct HeldServer {
     /// Every tool of the server is held.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     all: bool,
-    /// The tools held by name.
-    #[serde(default)]
+    /// The tools held by name (always written, also when empty).
     tools: BTreeSet<String>,
 }
 
@@ -164,6 +195,8 @@ pub struct Holds {
     dirty: AtomicBool,
     /// A write failed and was logged (logged once).
     write_failed: AtomicBool,
+    /// Holds were made that [`Holds::flush`] has not written yet.
+    unwritten: AtomicBool,
     /// The held file as last read.
     seen: Mutex<Option<FileStamp>>,
 }
@@ -232,6 +265,7 @@ impl Holds {
             persisting: AtomicBool::new(false),
             dirty: AtomicBool::new(false),
             write_failed: AtomicBool::new(false),
+            unwritten: AtomicBool::new(false),
             seen: Mutex::new(None),
         }
     }
@@ -333,9 +367,8 @@ impl Holds {
 
     /// Holds tool `name` under approval `approval` (the server's count in the lock file as it is
     /// now, read when the hold is made: an approval that landed while the listing was judged
-    /// does not release it). A new hold is written to the held file before this returns, so
-    /// before the listing that made it reaches its client: another gateway process sharing the
-    /// lock file refuses the tool's call from then on ([`Holds::refresh`]).
+    /// does not release it). [`Holds::flush`] writes it, before the listing that made it goes
+    /// on to its client.
     pub fn hold(self: &Arc<Self>, name: &str, approval: u64) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if state.approval < approval {
@@ -370,9 +403,21 @@ impl Holds {
                 "more tools are held than are logged one by one; vigil gateway pin --route … names them"
             );
         }
-        // Now, not in the background: a rare event (a bounded number of writes per approval),
-        // and the other processes must see it before the client can call through them.
-        self.written(self.write());
+        self.unwritten.store(true, Ordering::Release);
+    }
+
+    /// Writes the holds made since the last write to the held file now, or waits for a write
+    /// under way that has them: once this returns, another gateway process sharing the lock
+    /// file refuses their calls ([`Holds::refresh`]). Called once per listing, before it goes on
+    /// to the client (not in the background: a client that lists through this process and
+    /// calls through another must find the hold there).
+    pub fn flush(&self) {
+        if self.unwritten.swap(false, Ordering::AcqRel) {
+            self.written(self.write());
+        } else {
+            // A write that took these holds may be under way in another thread.
+            drop(WRITES.lock().unwrap_or_else(|e| e.into_inner()));
+        }
     }
 
     /// Whether nothing is held (whatever the approval now).
@@ -522,16 +567,42 @@ mod tests {
         there.refresh(|| 1);
         assert!(!there.held("delete_file", 1));
         here.hold("delete_file", 1);
+        assert!(!held_path(&lock).exists(), "written once per listing");
+        here.flush();
         assert!(held_path(&lock).exists());
         there.refresh(|| 1);
         assert!(there.held("delete_file", 1));
         assert!(!there.held("read_file", 1));
         // A second hold, at once: the file changed again and is read again.
         here.hold("move_file", 1);
+        here.flush();
         there.refresh(|| 1);
         assert!(there.held("move_file", 1));
         // An approval (a count past the holds') releases them in both.
         assert!(!here.held("delete_file", 2));
         assert!(!there.held("move_file", 2));
+    }
+
+    /// A held file the gateway would not write (a server named twice, a server without its
+    /// `tools`) is refused, naming the line.
+    #[test]
+    fn a_server_given_twice_or_without_its_tools_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tools.lock.held");
+        let twice = "{\"servers\": {\n\"fs\": {\"approval\": 2, \"tools\": [\"a\"]},\n\"fs\": {\"approval\": 2, \"tools\": []}}}";
+        std::fs::write(&path, twice).unwrap();
+        let e = read(&path).unwrap_err().to_string();
+        assert!(
+            e.contains("tools.lock.held:3:") && e.contains("given twice"),
+            "{e}"
+        );
+        std::fs::write(&path, "{\"servers\": {\"fs\": {\"approval\": 2}}}").unwrap();
+        let e = read(&path).unwrap_err().to_string();
+        assert!(e.contains("missing field `tools`"), "{e}");
+        let good = "{\"servers\": {\"fs\": {\"approval\": 2, \"tools\": [\"a\"]}}}";
+        std::fs::write(&path, good).unwrap();
+        assert!(read(&path).unwrap().unwrap().servers["fs"]
+            .tools
+            .contains("a"));
     }
 }

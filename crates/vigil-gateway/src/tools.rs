@@ -268,6 +268,13 @@ impl Catalog {
         }
     }
 
+    /// Writes the holds a listing made beside the lock file, before the listing goes on.
+    pub fn flush_holds(&self) {
+        if let Some(h) = &self.holds {
+            h.flush();
+        }
+    }
+
     /// Whether a client's listing gave tool `name` unapproved since the server's listing was
     /// last approved.
     pub fn shown_unpinned(&self, name: &str) -> bool {
@@ -889,6 +896,9 @@ impl Hook for ListFilter {
             }
             true
         });
+        if let Some((catalog, _)) = &self.catalog {
+            catalog.flush_holds();
+        }
         if tools.len() == before {
             Action::Keep
         } else {
@@ -1148,6 +1158,7 @@ mod tests {
         let catalog = |server: &str| Catalog::new(&at(server), ttl, ValidationMode::Off);
         let first = catalog("fs");
         first.shown_unapproved("delete_file");
+        first.flush_holds();
         assert!(first.shown_unpinned("delete_file"));
         assert!(!first.shown_unpinned("read_file"));
         // Another route of the same server (a reload builds one too) shares the holds; another
@@ -1155,7 +1166,7 @@ mod tests {
         let twin = catalog("fs");
         assert!(twin.shown_unpinned("delete_file"));
         assert!(!catalog("git").shown_unpinned("delete_file"));
-        // Written at once (no runtime here), private.
+        // Written when the listing's holds are flushed, private.
         let held = crate::holds::held_path(&lock);
         use std::os::unix::fs::PermissionsExt as _;
         assert_eq!(
@@ -1193,6 +1204,8 @@ mod tests {
         for i in 0..=crate::holds::MAX_HELD {
             many.shown_unapproved(&format!("t{i}"));
         }
+        // One listing, one write.
+        many.flush_holds();
         assert!(many.shown_unpinned("read_file"));
         drop(many);
         let back = catalog("fs");
@@ -1224,6 +1237,7 @@ mod tests {
         let two = at(&dir.path().join("sub/../tools.lock"));
         one.restore_holds().unwrap();
         one.shown_unapproved("delete_file");
+        one.flush_holds();
         assert!(two.shown_unpinned("delete_file"));
         // Another process holds a tool there: taken up at the next check, with no wait.
         let held = crate::holds::held_path(&lock);
