@@ -47,6 +47,10 @@ pub struct Entry<'a> {
     pub rpc_method: &'a str,
     /// Tool name of `tools/call`, `-` otherwise.
     pub tool: &'a str,
+    /// What the gateway's checks made of the request when they answered or changed it
+    /// (`refused_pin`, `blocked_secret`, `refused_answer`, as in the audit log); not written
+    /// when it went through untouched.
+    pub outcome: Option<&'static str>,
 }
 
 /// One redacted line (with its newline) for `entry` at `at`. The fields a client chose (subject,
@@ -157,6 +161,10 @@ fn push_line(
             quoted(s, &rpc_method, Quote::Debug);
             s.push_str(" tool=");
             quoted(s, &tool, Quote::Debug);
+            if let Some(o) = entry.outcome {
+                s.push_str(" outcome=");
+                s.push_str(o);
+            }
         }
         AccessFormat::Json => {
             s.push_str(r#"{"timestamp":""#);
@@ -177,6 +185,11 @@ fn push_line(
             quoted(s, &rpc_method, Quote::Json);
             s.push_str(r#","tool":"#);
             quoted(s, &tool, Quote::Json);
+            if let Some(o) = entry.outcome {
+                s.push_str(r#","outcome":""#);
+                s.push_str(o);
+                s.push('"');
+            }
             s.push_str(r#"},"target":"vigil::access"}"#);
         }
     }
@@ -390,6 +403,7 @@ mod tests {
             http_method: "POST",
             rpc_method: "tools/call",
             tool,
+            outcome: None,
         }
     }
 
@@ -422,6 +436,18 @@ mod tests {
             ..entry("a", "b")
         };
         assert!(line(AccessFormat::Text, &slow, at).contains(" latency_ms=12000.007 "));
+        // A request the checks refused says so (a refusal of a tool call is a 200 answer).
+        let refused = Entry {
+            outcome: Some("refused_pin"),
+            ..entry("a", "b")
+        };
+        assert!(
+            line(AccessFormat::Text, &refused, at).ends_with(" tool=\"b\" outcome=refused_pin\n")
+        );
+        let j = line(AccessFormat::Json, &refused, at);
+        let v: serde_json::Value = serde_json::from_str(&j).unwrap();
+        assert_eq!(v["fields"]["outcome"], "refused_pin");
+        assert!(!line(AccessFormat::Json, &entry("a", "b"), at).contains("outcome"));
     }
 
     #[test]

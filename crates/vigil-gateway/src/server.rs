@@ -436,6 +436,7 @@ fn refused_head(gw: &Gateway, log: &Writer, e: &hyper::Error, peer: SocketAddr) 
                 http_method: "-",
                 rpc_method: "-",
                 tool: "-",
+                outcome: None,
             },
         );
     }

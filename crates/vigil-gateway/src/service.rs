@@ -390,6 +390,7 @@ fn finish(
             http_method: http_method.as_str(),
             rpc_method: ex.method.as_deref().unwrap_or("-"),
             tool: ex.tool.as_deref().unwrap_or("-"),
+            outcome: ex.outcome,
         },
     );
     resp

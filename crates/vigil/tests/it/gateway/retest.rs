@@ -1354,6 +1354,8 @@ async fn a_tool_shown_unapproved_to_a_client_is_refused_whatever_the_gateway_fet
         }
         assert_eq!(forwarded.load(SeqCst), 1, "the upstream saw no call since");
         assert!(gw.wait_log("its calls are held until the server's listing is approved again"));
+        // The request's log line says what became of it (the answer's status is 200).
+        assert!(gw.wait_log(r#""status":200,"#) && gw.wait_log(r#""outcome":"refused_pin""#));
     }
 
     // `gateway check` counts the tools held.
