@@ -385,6 +385,9 @@ impl Holds {
         state.logged += 1;
         let logged = state.logged;
         let all = state.all && !was_all;
+        // Marked while the state is locked: a thread that finds this hold made (and so shows
+        // nothing of the tool) finds it unwritten too, and its flush waits for the write.
+        self.unwritten.store(true, Ordering::Release);
         drop(state);
         if all {
             tracing::warn!(
@@ -403,7 +406,6 @@ impl Holds {
                 "more tools are held than are logged one by one; vigil gateway pin --route … names them"
             );
         }
-        self.unwritten.store(true, Ordering::Release);
     }
 
     /// Writes the holds made since the last write to the held file now, or waits for a write
@@ -412,11 +414,11 @@ impl Holds {
     /// to the client (not in the background: a client that lists through this process and
     /// calls through another must find the hold there).
     pub fn flush(&self) {
+        // Under the process's write lock: when another thread took the flag, its write (which
+        // holds the lock throughout) has finished once the lock is had here.
+        let _one = WRITES.lock().unwrap_or_else(|e| e.into_inner());
         if self.unwritten.swap(false, Ordering::AcqRel) {
-            self.written(self.write());
-        } else {
-            // A write that took these holds may be under way in another thread.
-            drop(WRITES.lock().unwrap_or_else(|e| e.into_inner()));
+            self.written(self.write_locked());
         }
     }
 
@@ -494,6 +496,11 @@ impl Holds {
     /// nothing is held there.
     fn write(&self) -> std::io::Result<()> {
         let _one = WRITES.lock().unwrap_or_else(|e| e.into_inner());
+        self.write_locked()
+    }
+
+    /// [`Holds::write`], the process's write lock held by the caller.
+    fn write_locked(&self) -> std::io::Result<()> {
         // Other gateway processes writing the same file: one read-merge-write at a time (an
         // advisory lock on the folder, released when the handle closes).
         let folder = self

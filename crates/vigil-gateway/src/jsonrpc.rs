@@ -595,23 +595,53 @@ pub fn one_reading(json: &str) -> Option<serde_json::Value> {
     serde_json::from_str(json).ok().filter(|v| !case_twins(v))
 }
 
+/// The keys of a message a client reads into fields.
+const MESSAGE_KEYS: &[&str] = &["jsonrpc", "id", "method", "params", "result", "error"];
+/// The keys of a listing's `result` a client reads into fields.
+const RESULT_KEYS: &[&str] = &["tools", "nextCursor", "_meta"];
+/// The keys of a tool a client reads into fields (the pinned ones and the name).
+const TOOL_KEYS: &[&str] = &[
+    "name",
+    "title",
+    "description",
+    "inputSchema",
+    "outputSchema",
+    "annotations",
+    "icons",
+    "execution",
+    "_meta",
+];
+
 /// Whether a message (or each of a batch) has two keys equal once case is folded among its
-/// own, its `result`'s or a tool's of `result.tools`.
+/// own, its `result`'s or a tool's of `result.tools`, or one key there that is not one of
+/// those levels' keys but reads as one once case is folded (`Result`, `Tools`, `Annotations`,
+/// `toolſ`: Go's `encoding/json` reads a lone `Annotations` as `annotations`, which the pins
+/// and filters here would not see), or a `result.tools` that is not a list.
 fn case_twins(v: &serde_json::Value) -> bool {
     use serde_json::Value;
-    let twins = |o: &serde_json::Map<String, Value>| {
+    let twins = |o: &serde_json::Map<String, Value>, known: &[&str]| {
         let mut seen = std::collections::HashSet::with_capacity(o.len());
-        o.keys().any(|k| !seen.insert(case_folded(k).into_owned()))
+        o.keys().any(|k| {
+            let folded = case_folded(k);
+            known
+                .iter()
+                .any(|n| *n != k && n.eq_ignore_ascii_case(&folded))
+                || !seen.insert(folded.into_owned())
+        })
     };
     match v {
         Value::Array(items) => items.iter().any(case_twins),
         Value::Object(m) => {
-            twins(m)
+            twins(m, MESSAGE_KEYS)
                 || m.get("result").and_then(Value::as_object).is_some_and(|r| {
-                    twins(r)
-                        || r.get("tools")
-                            .and_then(Value::as_array)
-                            .is_some_and(|ts| ts.iter().filter_map(Value::as_object).any(twins))
+                    twins(r, RESULT_KEYS)
+                        || r.get("tools").is_some_and(|ts| match ts {
+                            Value::Array(ts) => ts
+                                .iter()
+                                .filter_map(Value::as_object)
+                                .any(|t| twins(t, TOOL_KEYS)),
+                            _ => true,
+                        })
                 })
         }
         _ => false,
@@ -1122,6 +1152,15 @@ mod tests {
             r#"{"result":{"tools":[{"name":"t","description":"a","description":"b"}]}}"#,
             r#"{"result":{"tools":[{"name":"t","Name":"u"}]}}"#,
             r#"{"result":{"tools":[],"Tools":[{"name":"u"}]}}"#,
+            // A lone key that reads as one a client knows once case is folded (tester 148).
+            r#"{"result":{"tools":[{"name":"t","Annotations":{"readOnlyHint":true}}]}}"#,
+            r#"{"result":{"tools":[{"name":"t","Title":"x"}]}}"#,
+            r#"{"result":{"tools":[{"name":"t","_META":{}}]}}"#,
+            r#"{"result":{"tools":[{"name":"t","outputſchema":{}}]}}"#,
+            r#"{"jsonrpc":"2.0","id":2,"Result":{"tools":[{"name":"t"}]}}"#,
+            r#"{"result":{"Tools":[{"name":"t"}]}}"#,
+            r#"{"result":{"toolſ":[{"name":"t"}]}}"#,
+            r#"{"result":{"tools":{"0":{"name":"t"}}}}"#,
             r#"{"id":1e400,"result":{}}"#,
             r#"{"result":{"text":"\ud800"}}"#,
         ] {
@@ -1132,6 +1171,8 @@ mod tests {
             // Data may hold keys that differ by case only.
             r#"{"result":{"tools":[{"name":"t","inputSchema":{"properties":{"id":{},"ID":{}}},"_meta":{"a":1,"A":2}}]}}"#,
             r#"{"result":{"structuredContent":{"Id":1,"id":2}}}"#,
+            r#"{"result":{"content":[],"isError":false}}"#,
+            r#"{"result":{"tools":[{"name":"t","Vendor":1}],"nextCursor":"c"}}"#,
             r#"[{"id":1,"result":{}},{"id":2,"result":{}}]"#,
             r#"{"text":"\ud83d\ude00"}"#,
         ] {

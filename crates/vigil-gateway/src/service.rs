@@ -1100,6 +1100,7 @@ async fn tool_checks(
         scopes: (!route.tools.is_empty()).then(|| (shared.clone(), have.clone())),
         catalog: catalog.clone().map(|c| (c, view)),
         lock,
+        gw: Some(gw.clone()),
     }));
     match ex.method.as_deref() {
         Some("tools/list") => Flow::Next(()),

@@ -214,6 +214,9 @@ impl std::fmt::Debug for Catalog {
     }
 }
 
+/// The tool definitions alerted on that a catalog remembers (past it, it forgets them all).
+const MAX_ALERTED: usize = 4096;
+
 /// Whether a route needs a catalog: it pins tools, or arguments are validated.
 pub fn needs_catalog(route: &Route, validation: ValidationMode) -> bool {
     route.pins.is_some() || validation != ValidationMode::Off
@@ -265,6 +268,39 @@ impl Catalog {
     pub fn shown_unapproved(&self, name: &str) {
         if let (Some(h), Some(lock)) = (&self.holds, self.lock()) {
             h.hold(name, self.approval(&lock.1));
+        }
+    }
+
+    /// A client's listing gave tool `name` (definition hash `hash`; `""` when given twice)
+    /// unapproved: held for every enforce route of the server ([`Catalog::shown_unapproved`]),
+    /// and a `tool_changed` alert (`what`) once per definition.
+    pub fn given_unapproved(
+        &self,
+        gw: Option<&crate::Gateway>,
+        name: &str,
+        hash: &str,
+        what: &str,
+    ) {
+        let Some(pins) = &self.pins else { return };
+        self.shown_unapproved(name);
+        let Some(gw) = gw else { return };
+        let key = (name.to_owned(), format!("shown:{hash}"));
+        let first = {
+            let mut fired = self.alerted.lock().unwrap_or_else(|e| e.into_inner());
+            // An upstream may give every listing another definition: the memory is bounded
+            // (alerts are rate-limited besides).
+            if fired.len() >= MAX_ALERTED {
+                fired.clear();
+            }
+            fired.insert(key)
+        };
+        if first {
+            gw.alerts.tool_changed(
+                &pins.config.server,
+                name,
+                what,
+                pins.config.mode == PinMode::Enforce,
+            );
         }
     }
 
@@ -815,6 +851,9 @@ pub struct ListFilter {
     /// The lock file (when pinning); read from the catalog when a tool list comes and this is
     /// `None`.
     pub lock: Option<Arc<(Option<FileStamp>, LockFile)>>,
+    /// The gateway, whose alerts say when a client is given a tool unapproved (`None` in
+    /// tests).
+    pub gw: Option<Arc<crate::Gateway>>,
 }
 
 impl Hook for ListFilter {
@@ -858,9 +897,12 @@ impl Hook for ListFilter {
             };
             if twice.contains(name) {
                 if let Some((catalog, _)) = &self.catalog {
-                    if catalog.pins_enforce() {
-                        catalog.shown_unapproved(name);
-                    }
+                    catalog.given_unapproved(
+                        self.gw.as_deref(),
+                        name,
+                        "",
+                        "was given to a client twice (two definitions, one name)",
+                    );
                 }
                 return false;
             }
@@ -882,11 +924,18 @@ impl Hook for ListFilter {
                     catalog.invalidate();
                 }
                 if let Some(lock) = &lock {
-                    if catalog.pins_enforce()
-                        && catalog.pin_state(&lock.1, t, &hash) != PinState::Pinned
-                    {
-                        catalog.shown_unapproved(name);
-                        return false;
+                    if catalog.pin_state(&lock.1, t, &hash) != PinState::Pinned {
+                        // Held on every enforce route of the server, also when this route
+                        // only alerts (and shows it).
+                        catalog.given_unapproved(
+                            self.gw.as_deref(),
+                            name,
+                            &hash,
+                            "was given to a client with a definition that is not the approved one",
+                        );
+                        if catalog.pins_enforce() {
+                            return false;
+                        }
                     }
                     // Held since an earlier listing: not shown, as its calls are refused.
                     if catalog.pins_enforce() && catalog.shown_unpinned(name) {
@@ -1108,6 +1157,7 @@ mod tests {
                 scopes: Some((r.clone(), have.iter().map(|s| (*s).to_owned()).collect())),
                 catalog: None,
                 lock: None,
+                gw: None,
             })
         };
         let answer = br#"{"jsonrpc":"2.0","id":2,"result":{"tools":[{"name":"read_file"},{"name":"delete_file"}]}}"#;
