@@ -37,9 +37,10 @@ pub const MAX_NAME: usize = 512;
 /// Holds logged one by one (per store); later ones are counted in one line.
 pub const LOGGED: usize = 64;
 
-/// The file beside a lock file where the holds are kept (`tools.lock` → `tools.lock.held`).
+/// The file beside a lock file where the holds are kept (`tools.lock` → `tools.lock.held`),
+/// beside the file the lock file's path leads to (links and `..` resolved).
 pub fn held_path(lock: &Path) -> PathBuf {
-    let mut s = lock.as_os_str().to_owned();
+    let mut s = canonical(lock).into_os_string();
     s.push(".held");
     s.into()
 }
@@ -201,9 +202,13 @@ pub struct Holds {
     seen: Mutex<Option<FileStamp>>,
 }
 
-/// A lock file's path as one store knows it: absolute, its folder with links and `..` resolved
-/// (when it exists), so that two spellings of one file share their holds.
+/// A lock file's path as one store knows it: the file it leads to when it exists (a link to
+/// it resolved too), else absolute with its folder's links and `..` resolved, so that two
+/// spellings of one file share their holds.
 fn canonical(lock: &Path) -> PathBuf {
+    if let Ok(real) = std::fs::canonicalize(lock) {
+        return real;
+    }
     let abs = std::path::absolute(lock).unwrap_or_else(|_| lock.to_owned());
     match (abs.parent(), abs.file_name()) {
         (Some(dir), Some(name)) => std::fs::canonicalize(dir)

@@ -1001,12 +1001,25 @@ pub enum PinReviewError {
         tools: String,
     },
     /// The listing is not the one reviewed (its digest differs): nothing is recorded.
-    #[error("the upstream's tools are not the listing reviewed ({reviewed}): they are now listing {now}; nothing was recorded, review them again")]
+    #[error("the upstream's tools (or the tools the gateway holds of the server) are not the listing reviewed ({reviewed}): they are now listing {now}; nothing was recorded, review them again")]
     Changed {
         /// The digest given.
         reviewed: String,
         /// The listing's digest now.
         now: String,
+    },
+    /// What was given is not a digest this review prints.
+    #[error("{given:?} is not a listing's digest (24 hex digits, as `vigil gateway pin --route …` prints it); nothing was recorded")]
+    NotADigest {
+        /// What was given.
+        given: String,
+    },
+    /// The server's approval count cannot go past the holds' (it is at its largest): an
+    /// approval would release nothing.
+    #[error("the approval count of server {server} in the lock file is at its largest, so an approval cannot release the tools the gateway holds; nothing was recorded (remove the server's `approval` from the lock file and its entry from the .held file beside it, then review again)")]
+    CountExhausted {
+        /// The server.
+        server: String,
     },
     /// The upstream's tools cannot be read.
     #[error("route {route}: cannot read the upstream's tools: {error}")]
@@ -1058,13 +1071,29 @@ impl PinReview {
             .find(|t| vigil_core::pin::tool_name(t) == Some(name))
     }
 
-    /// The listing's digest: of every tool's pinned fields, in the order listed (24 hex
-    /// digits of a SHA-256). What an operator reviewed is approved by it.
+    /// The listing's digest: of every tool's pinned fields, in the order listed, and of what
+    /// the gateway holds of the server when it holds anything (24 hex digits of a SHA-256).
+    /// What an operator reviewed is approved by it: a hold made after the review (a client
+    /// given another definition since) changes it, so that approval releases nothing.
     pub fn digest(&self) -> String {
         let mut all = String::new();
         for t in &self.tools {
             all.push_str(&vigil_core::pin::tool_hash(t));
             all.push('\n');
+        }
+        match self.held() {
+            Ok(None) => {}
+            Ok(Some((every, names))) => {
+                all.push_str(&format!(
+                    "held {} {every}\n",
+                    self.lock.approval(&self.server)
+                ));
+                for n in names {
+                    all.push_str(&serde_json::to_string(&n).unwrap_or_default());
+                    all.push('\n');
+                }
+            }
+            Err(_) => all.push_str("held unreadable\n"),
         }
         vigil_core::chain::sha256_hex(all.as_bytes())[..24].to_owned()
     }
@@ -1080,20 +1109,35 @@ impl PinReview {
     /// review and the approval is refused. A running gateway sees the lock file at its next
     /// `tools/list` or `tools/call` on the route.
     pub fn approve(mut self, reviewed: &str) -> Result<(), PinReviewError> {
+        let given = reviewed.trim();
+        if given.len() != 24 || !given.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(PinReviewError::NotADigest {
+                given: given.escape_debug().to_string(),
+            });
+        }
         let now = self.digest();
-        if !reviewed.trim().eq_ignore_ascii_case(&now) {
+        if !given.eq_ignore_ascii_case(&now) {
             return Err(PinReviewError::Changed {
                 reviewed: reviewed.escape_debug().to_string(),
                 now,
             });
         }
+        // An approval counts one past the lock file's count and the holds' (holds made under
+        // a count above the lock file's, which was put back to an older copy, are released
+        // too); a count at its largest cannot, and an approval that released nothing would
+        // say it did.
+        let held = crate::holds::held_approval(&self.path, &self.server);
+        let next = self
+            .lock
+            .approval(&self.server)
+            .max(held.unwrap_or(0))
+            .checked_add(1)
+            .ok_or_else(|| PinReviewError::CountExhausted {
+                server: self.server.escape_debug().to_string(),
+            })?;
         self.lock.approve(&self.server, &self.tools);
-        // Holds made under a count above the lock file's (it was put back to an older copy)
-        // are released by this approval too: it counts past them.
-        if let Some(held) = crate::holds::held_approval(&self.path, &self.server) {
-            if let Some(s) = self.lock.servers.get_mut(&self.server) {
-                s.approval = s.approval.max(held.saturating_add(1));
-            }
+        if let Some(s) = self.lock.servers.get_mut(&self.server) {
+            s.approval = next;
         }
         self.lock.save(&self.path)?;
         Ok(())
@@ -1285,10 +1329,15 @@ mod tests {
         let one = at(&lock);
         // The same file spelled through `..`: the same holds.
         let two = at(&dir.path().join("sub/../tools.lock"));
+        // And through a link to the file (tester 148, F18).
+        std::os::unix::fs::symlink(&lock, dir.path().join("link.lock")).unwrap();
+        let three = at(&dir.path().join("link.lock"));
         one.restore_holds().unwrap();
         one.shown_unapproved("delete_file");
         one.flush_holds();
         assert!(two.shown_unpinned("delete_file"));
+        assert!(three.shown_unpinned("delete_file"));
+        assert!(!dir.path().join("link.lock.held").exists());
         // Another process holds a tool there: taken up at the next check, with no wait.
         let held = crate::holds::held_path(&lock);
         let text = std::fs::read_to_string(&held).unwrap();

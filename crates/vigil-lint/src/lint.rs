@@ -1303,7 +1303,11 @@ pub fn updated_lock(lock: &crate::pin::LockFile, tools: &[SeenTool]) -> crate::p
                 new.servers.remove(&gone.remove(i));
             }
         }
-        new.servers.insert(server.clone(), pins.clone());
+        // The server's approval count stays (a gateway's holds on its tools last until an
+        // approval of its listing counts one more: recording pins here releases none).
+        let mut pins = pins.clone();
+        pins.approval = lock.servers.get(server).map_or(0, |p| p.approval);
+        new.servers.insert(server.clone(), pins);
     }
     new
 }
@@ -1380,6 +1384,25 @@ fn random_host(host: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Tester 148, F19: `--update-pins` keeps each server's approval count (a gateway's holds
+    /// last until it goes up) and the servers it did not see.
+    #[test]
+    fn updating_pins_keeps_the_approval_counts_and_other_servers() {
+        let seen = |server: &str, desc: &str| SeenTool {
+            server: server.into(),
+            name: "read_file".into(),
+            json: serde_json::json!({"name": "read_file", "description": desc}),
+            path: "mcp.json".into(),
+            line: 1,
+        };
+        let mut lock = lock_of(&[seen("fs", "Read a file"), seen("git", "Read a blob")]);
+        lock.servers.get_mut("fs").unwrap().approval = 3;
+        let new = updated_lock(&lock, &[seen("fs", "Read a file, changed")]);
+        assert_eq!(new.servers["fs"].approval, 3);
+        assert_ne!(new.servers["fs"], lock.servers["fs"]);
+        assert!(new.servers.contains_key("git"));
+    }
 
     /// More files than the backlog holds, parsed while the scan rules compile: every one is
     /// linted once, with its finding, whether it was checked at once, kept, or waited for.

@@ -1343,6 +1343,15 @@ async fn a_tool_shown_unapproved_to_a_client_is_refused_whatever_the_gateway_fet
     assert!(body.contains("done"), "{body}");
     assert_eq!(forwarded.load(SeqCst), 1);
 
+    // Reviewed before any hold: that review's digest does not release a hold made since
+    // (tester 148, F6).
+    let before_hold = pin(&[]);
+    let before_hold = before_hold
+        .split("--approve ")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_owned();
     // A client is given the other definition (alone, or beside the approved one): hidden
     // from it, and no client may call it, also once a listing gives it approved again.
     for shown in ["lie", "twice"] {
@@ -1365,6 +1374,13 @@ async fn a_tool_shown_unapproved_to_a_client_is_refused_whatever_the_gateway_fet
         assert!(gw.wait_log(r#""status":200,"#) && gw.wait_log(r#""outcome":"refused_pin""#));
     }
 
+    let out = pin(&["--approve", &before_hold]);
+    assert!(out.contains("not the listing reviewed"), "{out}");
+    let (_, _, body) = send("", read).await;
+    assert!(body.contains("not the approved one"), "{body}");
+    // A mistyped digest is said to be one (tester 148, F10).
+    let out = pin(&["--approve", "deadbeef"]);
+    assert!(out.contains("is not a listing's digest"), "{out}");
     // `gateway check` counts the tools held.
     let out = common::vigil(dir.path())
         .args(["gateway", "check"])
@@ -1665,4 +1681,15 @@ async fn a_tool_given_unapproved_on_an_alert_route_alerts_and_is_held_where_pins
     let (_, _, body) = send("/mcp/f", "", read).await;
     assert!(body.contains("done"), "{body}");
     assert_eq!(forwarded.load(SeqCst), 2);
+    // An approval count at its largest cannot count past the holds: refused, not "recorded"
+    // (tester 148, F16).
+    let path = dir.path().join("tools.lock");
+    let mut lock: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    lock["servers"]["fs"]["approval"] = serde_json::json!(u64::MAX);
+    std::fs::write(&path, serde_json::to_vec_pretty(&lock).unwrap()).unwrap();
+    let review = pin(&[]);
+    let digest = review.split("--approve ").nth(1).unwrap().trim().to_owned();
+    let out = pin(&["--approve", &digest]);
+    assert!(out.contains("is at its largest"), "{out}");
 }
