@@ -112,6 +112,34 @@ pub fn is_hidden(c: char) -> bool {
         | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E007F}')
 }
 
+/// Whether `c` renders as nothing or as a blank a reader takes for none: Unicode's
+/// Default_Ignorable_Code_Point set (DerivedCoreProperties.txt: U+034F COMBINING GRAPHEME
+/// JOINER, the Hangul fillers U+115F, U+1160, U+3164, U+FFA0, U+17B4/5, variation selectors…),
+/// whatever their general category, and U+2800 BRAILLE PATTERN BLANK.
+pub fn renders_blank(c: char) -> bool {
+    matches!(
+        c as u32,
+        0x00AD
+            | 0x034F
+            | 0x061C
+            | 0x115F..=0x1160
+            | 0x17B4..=0x17B5
+            | 0x180B..=0x180F
+            | 0x200B..=0x200F
+            | 0x202A..=0x202E
+            | 0x2060..=0x206F
+            | 0x2800
+            | 0x3164
+            | 0xFE00..=0xFE0F
+            | 0xFEFF
+            | 0xFFA0
+            | 0xFFF0..=0xFFF8
+            | 0x1BCA0..=0x1BCA3
+            | 0x1D173..=0x1D17A
+            | 0xE0000..=0xE0FFF
+    )
+}
+
 impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for Redacting<M> {
     type Writer = RedactingWriter<M::Writer>;
     fn make_writer(&'a self) -> Self::Writer {

@@ -111,7 +111,7 @@ pub enum HeldError {
         error: std::io::Error,
     },
     /// The file is not a hold list written by the gateway.
-    #[error("{path}:{line}:{column}: not a list of held tools written by vigil gateway ({error}); approve the server's listing again (vigil gateway pin --approve), then remove this file")]
+    #[error("{path}:{line}:{column}: not a list of held tools written by vigil gateway ({error}); remove this file, then approve the server's listing again (vigil gateway pin --approve)")]
     Parse {
         /// The held file.
         path: PathBuf,
@@ -425,6 +425,11 @@ impl Holds {
         if self.unwritten.swap(false, Ordering::AcqRel) {
             self.written(self.write_locked());
         }
+    }
+
+    /// Whether every tool of the server is held (whatever the approval now).
+    pub fn all(&self) -> bool {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).all
     }
 
     /// Whether nothing is held (whatever the approval now).

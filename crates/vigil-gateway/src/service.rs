@@ -1202,7 +1202,7 @@ async fn tool_checks(
                     parts,
                     bytes,
                     &format!(
-                        "the definition of tool `{}` is not the approved one; it is held until an operator approves it",
+                        "tool `{}` is held: its definition is not the approved one, or a client was given so many tools unapproved that every tool of the server is held; it is held until an operator approves the server's listing again",
                         shown(&tool)
                     ),
                 ));

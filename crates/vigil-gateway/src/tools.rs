@@ -947,6 +947,11 @@ impl Hook for ListFilter {
         });
         if let Some((catalog, _)) = &self.catalog {
             catalog.flush_holds();
+            // This listing held the server whole (too many tools unapproved): none is shown,
+            // as none may be called.
+            if catalog.pins_enforce() && catalog.holds.as_ref().is_some_and(|h| h.all()) {
+                tools.clear();
+            }
         }
         if tools.len() == before {
             Action::Keep
@@ -1311,6 +1316,63 @@ mod tests {
         std::fs::write(&held, "{\n\"servers\": 7}\n").unwrap();
         let e = catalog("fs").restore_holds().unwrap_err().to_string();
         assert!(e.contains("tools.lock.held:2:"), "{e}");
+    }
+
+    /// Tester 148, F15: the listing that holds the server whole (more tools unapproved than
+    /// are held by name) shows none of its tools, the approved ones included.
+    #[test]
+    fn a_listing_that_holds_every_tool_shows_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock_path = dir.path().join("tools.lock");
+        let approved = json!({"name": "read_file", "description": "Read a file", "inputSchema": {"type": "object"}});
+        let mut lock = LockFile::new();
+        lock.approve("fs", std::slice::from_ref(&approved));
+        lock.save(&lock_path).unwrap();
+        let r = route(&format!(
+            "pins = {}\npin_server = \"fs\"\n",
+            serde_json::to_string(&lock_path.to_str().unwrap()).unwrap()
+        ));
+        let catalog = Arc::new(Catalog::new(
+            &r,
+            Duration::from_secs(300),
+            ValidationMode::Off,
+        ));
+        catalog.restore_holds().unwrap();
+        let filter = |catalog: &Arc<Catalog>| -> Arc<dyn Hook> {
+            Arc::new(ListFilter {
+                scopes: None,
+                catalog: Some((catalog.clone(), None)),
+                lock: None,
+                gw: None,
+            })
+        };
+        let listing = |tools: Vec<Value>| {
+            json!({"jsonrpc": "2.0", "id": 2, "result": {"tools": tools}}).to_string()
+        };
+        let names = |out: &crate::rewrite::Rewritten| -> Vec<String> {
+            let v: Value = serde_json::from_slice(out.bytes().unwrap()).unwrap();
+            v["result"]["tools"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["name"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        let rw = |c: &Arc<Catalog>| {
+            crate::rewrite::Rewriter::new(RequestInfo::default(), vec![filter(c)], 1 << 24)
+        };
+        // One tool unapproved: it alone is hidden.
+        let one = listing(vec![
+            approved.clone(),
+            json!({"name": "x", "inputSchema": {"type": "object"}}),
+        ]);
+        assert_eq!(names(&rw(&catalog).message(one.as_bytes())), ["read_file"]);
+        // Past the bound: the server is held whole, and this listing already shows nothing.
+        let mut tools = vec![approved.clone()];
+        tools.extend((0..=crate::holds::MAX_HELD).map(|i| json!({"name": format!("x{i}")})));
+        let many = listing(tools);
+        assert!(names(&rw(&catalog).message(many.as_bytes())).is_empty());
+        assert!(catalog.shown_unpinned("read_file"));
     }
 
     #[test]

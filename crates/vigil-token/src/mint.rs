@@ -88,7 +88,7 @@ pub fn subject_problem(sub: &str) -> Option<&'static str> {
     };
     if sub
         .chars()
-        .any(|c| invisible(c) || default_ignorable(c) || c == '\u{2800}')
+        .any(|c| invisible(c) || vigil_core::logging::renders_blank(c))
     {
         return Some("holds a control or invisible character");
     }
@@ -126,32 +126,6 @@ pub fn subject_problem(sub: &str) -> Option<&'static str> {
         return Some("holds a comma, which header readers take for a list separator");
     }
     None
-}
-
-/// Unicode's Default_Ignorable_Code_Point set (DerivedCoreProperties.txt): characters that
-/// render as nothing (U+034F COMBINING GRAPHEME JOINER, the Hangul fillers U+115F, U+1160,
-/// U+3164, U+FFA0, U+17B4/5, variation selectors…), whatever their general category.
-fn default_ignorable(c: char) -> bool {
-    matches!(
-        c as u32,
-        0x00AD
-            | 0x034F
-            | 0x061C
-            | 0x115F..=0x1160
-            | 0x17B4..=0x17B5
-            | 0x180B..=0x180F
-            | 0x200B..=0x200F
-            | 0x202A..=0x202E
-            | 0x2060..=0x206F
-            | 0x3164
-            | 0xFE00..=0xFE0F
-            | 0xFEFF
-            | 0xFFA0
-            | 0xFFF0..=0xFFF8
-            | 0x1BCA0..=0x1BCA3
-            | 0x1D173..=0x1D17A
-            | 0xE0000..=0xE0FFF
-    )
 }
 
 /// Registered claims that mint sets itself.

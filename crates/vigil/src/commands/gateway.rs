@@ -512,12 +512,15 @@ fn pin(g: &GlobalArgs, a: &PinArgs) -> anyhow::Result<ExitStatus> {
 
 /// JSON text as a terminal shows it to a reviewer: every character a terminal would not show
 /// as itself (controls, C1, format and bidirectional characters, tags, separators) escaped as
-/// Rust writes it (`\u{202e}`); quotes and backslashes, already JSON's, left alone.
+/// Rust writes it (`\u{202e}`), and every character that renders blank (the Hangul fillers
+/// U+3164 and U+115F, U+2800: [`vigil_core::logging::renders_blank`]); quotes and backslashes,
+/// already JSON's, left alone.
 fn visible(json: &str) -> String {
     let mut out = String::with_capacity(json.len());
     for c in json.chars() {
         match c {
             '"' | '\\' | '\'' => out.push(c),
+            c if vigil_core::logging::renders_blank(c) => out.extend(c.escape_unicode()),
             c => out.extend(c.escape_debug()),
         }
     }
@@ -584,6 +587,11 @@ mod tests {
             assert!(shown.contains(escape), "{escape} in {shown}");
         }
         assert!(shown.starts_with("\"read a file") && shown.ends_with("\\n\""));
+        // Characters that render blank (tester 148, F17): a look-alike name, a pushed-away tail.
+        for c in ['\u{3164}', '\u{115f}', '\u{1160}', '\u{ffa0}', '\u{2800}'] {
+            let shown = visible(&format!("\"read_file{c}\""));
+            assert_eq!(shown, format!("\"read_file\\u{{{:x}}}\"", c as u32));
+        }
         assert_eq!(visible("\"héllo — ok\""), "\"héllo — ok\"");
     }
 }
