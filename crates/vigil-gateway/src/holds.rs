@@ -306,13 +306,14 @@ impl Holds {
     /// of the server (fail closed).
     pub fn refresh(&self, approval: impl FnOnce() -> u64) {
         let stamp = self.stamp();
-        {
-            let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-            if *seen == stamp {
-                return;
-            }
-            *seen = stamp;
+        // Held while the file is read and taken up: a thread that finds the new stamp seen
+        // judges its call with what the file holds, not with the holds of the approval before
+        // (which it would release) while another thread is still reading (tester 149).
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        if *seen == stamp {
+            return;
         }
+        *seen = stamp;
         let approval = approval();
         match read(&self.path) {
             Ok(file) => {

@@ -834,7 +834,14 @@ type Needle = std::sync::LazyLock<memchr::memmem::Finder<'static>>;
 /// `list_changed`, which the catalog watches for.
 static LIST_CHANGED: Needle = Needle::new(|| memchr::memmem::Finder::new(b"list_changed"));
 /// `"tools"`, the key of a tool list.
-static TOOLS_KEY: Needle = Needle::new(|| memchr::memmem::Finder::new(b"\"tools\""));
+static TOOLS_KEY: std::sync::LazyLock<aho_corasick::AhoCorasick> = std::sync::LazyLock::new(|| {
+    // In any case, and with `ſ` for `s`: a Go client reads `"Tools"` and `"toolſ"` as `tools`,
+    // and such a message must be read to be withheld (tester 149).
+    aho_corasick::AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(["\"tools\"", "\"tool\u{17f}\""])
+        .expect("two literal patterns")
+});
 /// `\u`: an escape that may spell either.
 static ESCAPE_U: Needle = Needle::new(|| memchr::memmem::Finder::new(b"\\u"));
 
@@ -859,7 +866,7 @@ pub struct ListFilter {
 impl Hook for ListFilter {
     fn wants(&self, _: &RequestInfo, raw: &[u8]) -> bool {
         // An upstream may spell `tools` with a `\u` escape: such a message is read too.
-        TOOLS_KEY.find(raw).is_some() || ESCAPE_U.find(raw).is_some()
+        TOOLS_KEY.is_match(raw) || ESCAPE_U.find(raw).is_some()
     }
     fn message(&self, _: &RequestInfo, msg: &mut Value) -> Action {
         let Some(tools) = msg
@@ -1218,6 +1225,13 @@ mod tests {
         let out = rw.message(answer);
         let v: Value = serde_json::from_slice(out.bytes().unwrap()).unwrap();
         assert_eq!(v["result"]["tools"], json!([{"name": "read_file"}]));
+        // A list under a key a Go client reads as `tools` is read, and withheld (tester 149).
+        for key in ["Tools", "TOOLS", "tool\u{17f}"] {
+            let other = String::from_utf8(answer.to_vec())
+                .unwrap()
+                .replace("\"tools\"", &format!("\"{key}\""));
+            assert!(rw.message(other.as_bytes()).bytes().is_none(), "{key}");
+        }
         let rw = crate::rewrite::Rewriter::new(
             RequestInfo::default(),
             vec![filter(&["fs:write"])],
