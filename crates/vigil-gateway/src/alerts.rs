@@ -360,6 +360,51 @@ impl Alerts {
         });
     }
 
+    /// Tools of `server` a client's listing gave with a definition that is not the approved
+    /// one (or twice): one alert naming how many and the first few; `held`: their calls are
+    /// refused until approved.
+    pub fn tools_given(&self, server: &str, tools: &[&str], held: bool) {
+        const NAMED: usize = 5;
+        let clip = |t: &str| {
+            let t = t.escape_debug().to_string();
+            match t.char_indices().nth(64) {
+                Some((i, _)) => format!("{}…", &t[..i]),
+                None => t,
+            }
+        };
+        let named: Vec<String> = tools.iter().take(NAMED).map(|t| clip(t)).collect();
+        let which = match tools.len() {
+            1 => format!("tool {} of server {} was", named[0], server.escape_debug()),
+            n if n <= NAMED => format!(
+                "{n} tools of server {} ({}) were",
+                server.escape_debug(),
+                named.join(", ")
+            ),
+            n => format!(
+                "{n} tools of server {} ({} and {} more) were",
+                server.escape_debug(),
+                named.join(", "),
+                n - NAMED
+            ),
+        };
+        self.fire(Alert {
+            alert: AlertKind::ToolChanged,
+            summary: format!(
+                "{which} given to a client with a definition that is not the approved one (or twice){}",
+                if held {
+                    "; held until approved (vigil gateway pin, then --approve DIGEST)"
+                } else {
+                    ""
+                }
+            ),
+            client_ip: None,
+            subject: None,
+            value: tools.len() as u64,
+            threshold: 0,
+            at: unix_secs(SystemTime::now()),
+        });
+    }
+
     fn fire(&self, mut a: Alert) {
         // Text a client or an upstream chose (a token's subject, a tool's name) may hold a
         // secret: through the logs' redactor before it is logged, counted or posted.

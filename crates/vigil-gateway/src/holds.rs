@@ -200,6 +200,9 @@ pub struct Holds {
     unwritten: AtomicBool,
     /// The held file as last read.
     seen: Mutex<Option<FileStamp>>,
+    /// The held file beside the lock file's path as spelled, when that path leads elsewhere (it
+    /// became a link while a gateway ran, which kept its holds there): read at start too.
+    beside: Option<PathBuf>,
 }
 
 /// A lock file's path as one store knows it: the file it leads to when it exists (a link to
@@ -247,6 +250,13 @@ impl Holds {
     /// The holds of server `server` of the lock file `lock`: the one store of the process
     /// while any route or gateway still uses it, else a new, empty one.
     pub fn shared(lock: &Path, server: &str) -> Arc<Holds> {
+        let spelled = {
+            let mut s = std::path::absolute(lock)
+                .unwrap_or_else(|_| lock.to_owned())
+                .into_os_string();
+            s.push(".held");
+            PathBuf::from(s)
+        };
         let lock = canonical(lock);
         let key = (lock.clone(), server.to_owned());
         let mut stores = STORES.lock().unwrap_or_else(|e| e.into_inner());
@@ -255,7 +265,9 @@ impl Holds {
             return h;
         }
         stores.retain(|_, w| w.strong_count() > 0);
-        let h = Arc::new(Holds::new(&lock, server));
+        let mut h = Holds::new(&lock, server);
+        h.beside = (spelled != h.path).then_some(spelled);
+        let h = Arc::new(h);
         stores.insert(key, Arc::downgrade(&h));
         h
     }
@@ -272,21 +284,32 @@ impl Holds {
             write_failed: AtomicBool::new(false),
             unwritten: AtomicBool::new(false),
             seen: Mutex::new(None),
+            beside: None,
         }
     }
 
     /// Takes up the holds the held file keeps for this server under approval `approval` (the
     /// server's count in the lock file now); holds made under an earlier approval are released.
     /// Once per store: a reload that shares it reads nothing.
-    pub fn restore(&self, approval: u64) -> Result<(), HeldError> {
+    pub fn restore(self: &Arc<Self>, approval: u64) -> Result<(), HeldError> {
         if self.restored.load(Ordering::Acquire) {
             return Ok(());
         }
         let stamp = self.stamp();
         let file = read(&self.path)?;
+        // Holds kept beside the path as spelled, when it now leads to another file: taken up
+        // and written beside that file.
+        let beside = match &self.beside {
+            Some(p) => read(p)?,
+            None => None,
+        };
         *self.seen.lock().unwrap_or_else(|e| e.into_inner()) = stamp;
         self.restored.store(true, Ordering::Release);
-        if let Some((names, all)) = self.take(file, approval) {
+        let from_beside = self.take(beside, approval);
+        if from_beside.is_some() {
+            self.persist();
+        }
+        if let Some((names, all)) = self.take(file, approval).or(from_beside) {
             tracing::warn!(
                 server = %self.server.escape_debug(),
                 tools = names,

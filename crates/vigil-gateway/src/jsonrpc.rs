@@ -612,6 +612,15 @@ const TOOL_KEYS: &[&str] = &[
     "_meta",
 ];
 
+/// The keys of a tool's `annotations` a client reads into fields.
+const ANNOTATION_KEYS: &[&str] = &[
+    "title",
+    "readOnlyHint",
+    "destructiveHint",
+    "idempotentHint",
+    "openWorldHint",
+];
+
 /// Whether a message (or each of a batch) has two keys equal once case is folded among its
 /// own, its `result`'s or a tool's of `result.tools`, or one key there that is not one of
 /// those levels' keys but reads as one once case is folded (`Result`, `Tools`, `Annotations`,
@@ -619,14 +628,16 @@ const TOOL_KEYS: &[&str] = &[
 /// and filters here would not see), or a `result.tools` that is not a list.
 fn case_twins(v: &serde_json::Value) -> bool {
     use serde_json::Value;
+    // Keys that fold to none of the level's keys (a vendor's `x-a` beside `X-A`) are no
+    // client's fields: left alone (tester 149).
     let twins = |o: &serde_json::Map<String, Value>, known: &[&str]| {
         let mut seen = std::collections::HashSet::with_capacity(o.len());
         o.keys().any(|k| {
             let folded = case_folded(k);
-            known
-                .iter()
-                .any(|n| *n != k && n.eq_ignore_ascii_case(&folded))
-                || !seen.insert(folded.into_owned())
+            let Some(n) = known.iter().find(|n| n.eq_ignore_ascii_case(&folded)) else {
+                return false;
+            };
+            *n != k || !seen.insert(*n)
         })
     };
     match v {
@@ -636,10 +647,12 @@ fn case_twins(v: &serde_json::Value) -> bool {
                 || m.get("result").and_then(Value::as_object).is_some_and(|r| {
                     twins(r, RESULT_KEYS)
                         || r.get("tools").is_some_and(|ts| match ts {
-                            Value::Array(ts) => ts
-                                .iter()
-                                .filter_map(Value::as_object)
-                                .any(|t| twins(t, TOOL_KEYS)),
+                            Value::Array(ts) => ts.iter().filter_map(Value::as_object).any(|t| {
+                                twins(t, TOOL_KEYS)
+                                    || t.get("annotations")
+                                        .and_then(Value::as_object)
+                                        .is_some_and(|a| twins(a, ANNOTATION_KEYS))
+                            }),
                             _ => true,
                         })
                 })
@@ -1156,6 +1169,9 @@ mod tests {
             r#"{"result":{"tools":[{"name":"t","Annotations":{"readOnlyHint":true}}]}}"#,
             r#"{"result":{"tools":[{"name":"t","Title":"x"}]}}"#,
             r#"{"result":{"tools":[{"name":"t","_META":{}}]}}"#,
+            // Inside a tool's annotations too (tester 149, A4).
+            r#"{"result":{"tools":[{"name":"t","annotations":{"readOnlyHint":false,"ReadOnlyHint":true}}]}}"#,
+            r#"{"result":{"tools":[{"name":"t","annotations":{"ReadOnlyHint":true}}]}}"#,
             r#"{"result":{"tools":[{"name":"t","outputſchema":{}}]}}"#,
             r#"{"jsonrpc":"2.0","id":2,"Result":{"tools":[{"name":"t"}]}}"#,
             r#"{"result":{"Tools":[{"name":"t"}]}}"#,
@@ -1173,6 +1189,8 @@ mod tests {
             r#"{"result":{"structuredContent":{"Id":1,"id":2}}}"#,
             r#"{"result":{"content":[],"isError":false}}"#,
             r#"{"result":{"tools":[{"name":"t","Vendor":1}],"nextCursor":"c"}}"#,
+            // A vendor's keys that differ by case only are no client's fields (tester 149, A3).
+            r#"{"result":{"tools":[{"name":"t","x-vendor":1,"X-Vendor":2,"annotations":{"x-a":1,"X-A":2}}]}}"#,
             r#"[{"id":1,"result":{}},{"id":2,"result":{}}]"#,
             r#"{"text":"\ud83d\ude00"}"#,
         ] {

@@ -271,34 +271,34 @@ impl Catalog {
         }
     }
 
-    /// A client's listing gave tool `name` (definition hash `hash`; `""` when given twice)
-    /// unapproved: held for every enforce route of the server ([`Catalog::shown_unapproved`]),
-    /// and a `tool_changed` alert (`what`) once per definition.
-    pub fn given_unapproved(
-        &self,
-        gw: Option<&crate::Gateway>,
-        name: &str,
-        hash: &str,
-        what: &str,
-    ) {
-        let Some(pins) = &self.pins else { return };
-        self.shown_unapproved(name);
-        let Some(gw) = gw else { return };
-        let key = (name.to_owned(), format!("shown:{hash}"));
-        let first = {
+    /// One `tool_changed` alert for the tools a client's listing gave unapproved (name and
+    /// definition hash, none when given twice) that were not alerted before (once per
+    /// definition): one alert per listing, however many tools it gave, so an upstream cannot
+    /// bury the alert channel.
+    pub fn alert_given(&self, gw: Option<&crate::Gateway>, given: &[(String, String)]) {
+        let (Some(pins), Some(gw)) = (&self.pins, gw) else {
+            return;
+        };
+        if given.is_empty() {
+            return;
+        }
+        let new: Vec<&str> = {
             let mut fired = self.alerted.lock().unwrap_or_else(|e| e.into_inner());
             // An upstream may give every listing another definition: the memory is bounded
             // (alerts are rate-limited besides).
-            if fired.len() >= MAX_ALERTED {
+            if fired.len() + given.len() > MAX_ALERTED {
                 fired.clear();
             }
-            fired.insert(key)
+            given
+                .iter()
+                .filter(|(name, hash)| fired.insert((name.clone(), format!("shown:{hash}"))))
+                .map(|(name, _)| name.as_str())
+                .collect()
         };
-        if first {
-            gw.alerts.tool_changed(
+        if !new.is_empty() {
+            gw.alerts.tools_given(
                 &pins.config.server,
-                name,
-                what,
+                &new,
                 pins.config.mode == PinMode::Enforce,
             );
         }
@@ -645,9 +645,12 @@ pub fn fetch(route: &Route) -> Result<Vec<Value>, FetchError> {
             Some(Value::Array(a)) => tools.extend(a.iter().cloned()),
             _ => break Err(FetchError::Answer("no tools array".into())),
         }
+        // An empty cursor ends the list, as clients read it (a server that writes the field
+        // always sends `""` on the last page: tester 149).
         cursor = r
             .get("nextCursor")
             .and_then(Value::as_str)
+            .filter(|c| !c.is_empty())
             .map(str::to_owned);
         if cursor.is_none() {
             break Ok(tools);
@@ -755,7 +758,9 @@ impl Session<'_> {
             one_reading(&text)
         };
         let Some(mut answer) = answer else {
-            return Err(FetchError::Answer("unreadable".into()));
+            return Err(FetchError::Answer(
+                "unreadable (not JSON, or it reads two ways: a key given twice, or a key that reads as another once case is folded, as the README's tool pinning says)".into(),
+            ));
         };
         if answer.get("id") != Some(&Value::from(id)) {
             return Err(FetchError::Answer("another id".into()));
@@ -898,18 +903,17 @@ impl Hook for ListFilter {
             (None, Some((c, _))) => c.lock(),
             (None, None) => None,
         };
+        // The tools this listing gave unapproved (name, definition hash; none when given
+        // twice): held as they are met, alerted once for the listing.
+        let mut given: Vec<(String, String)> = Vec::new();
         tools.retain(|t| {
             let Some(name) = vigil_core::pin::tool_name(t) else {
                 return false;
             };
             if twice.contains(name) {
                 if let Some((catalog, _)) = &self.catalog {
-                    catalog.given_unapproved(
-                        self.gw.as_deref(),
-                        name,
-                        "",
-                        "was given to a client twice (two definitions, one name)",
-                    );
+                    catalog.shown_unapproved(name);
+                    given.push((name.to_owned(), String::new()));
                 }
                 return false;
             }
@@ -934,12 +938,8 @@ impl Hook for ListFilter {
                     if catalog.pin_state(&lock.1, t, &hash) != PinState::Pinned {
                         // Held on every enforce route of the server, also when this route
                         // only alerts (and shows it).
-                        catalog.given_unapproved(
-                            self.gw.as_deref(),
-                            name,
-                            &hash,
-                            "was given to a client with a definition that is not the approved one",
-                        );
+                        catalog.shown_unapproved(name);
+                        given.push((name.to_owned(), hash.clone()));
                         if catalog.pins_enforce() {
                             return false;
                         }
@@ -953,6 +953,7 @@ impl Hook for ListFilter {
             true
         });
         if let Some((catalog, _)) = &self.catalog {
+            catalog.alert_given(self.gw.as_deref(), &given);
             catalog.flush_holds();
             // This listing held the server whole (too many tools unapproved): none is shown,
             // as none may be called.
@@ -1028,7 +1029,7 @@ pub enum PinReviewError {
     },
     /// The server's approval count cannot go past the holds' (it is at its largest): an
     /// approval would release nothing.
-    #[error("the approval count of server {server} in the lock file is at its largest, so an approval cannot release the tools the gateway holds; nothing was recorded (remove the server's `approval` from the lock file and its entry from the .held file beside it, then review again)")]
+    #[error("the approval count of server {server} in the lock file is at its largest, so an approval cannot release the tools the gateway holds; nothing was recorded (remove the server's `approval` from the lock file and its entry from the .held file beside it, restart the gateways that use the lock file, then review again)")]
     CountExhausted {
         /// The server.
         server: String,
@@ -1387,6 +1388,39 @@ mod tests {
         let many = listing(tools);
         assert!(names(&rw(&catalog).message(many.as_bytes())).is_empty());
         assert!(catalog.shown_unpinned("read_file"));
+    }
+
+    /// Tester 149, F18: a lock file turned into a link to another file while a gateway ran
+    /// (which kept its holds beside the old path): the next start takes them up.
+    #[test]
+    fn holds_kept_beside_a_path_that_became_a_link_are_taken_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = dir.path().join("tools.lock");
+        LockFile::new().save(&lock).unwrap();
+        let at = |path: &std::path::Path| {
+            let r = route(&format!(
+                "pins = {}\npin_server = \"fs\"\n",
+                serde_json::to_string(&path.to_str().unwrap()).unwrap()
+            ));
+            Catalog::new(&r, Duration::from_secs(300), ValidationMode::Off)
+        };
+        let first = at(&lock);
+        first.restore_holds().unwrap();
+        first.shown_unapproved("delete_file");
+        first.flush_holds();
+        drop(first);
+        assert!(dir.path().join("tools.lock.held").exists());
+        std::fs::rename(&lock, dir.path().join("real.lock")).unwrap();
+        std::os::unix::fs::symlink("real.lock", &lock).unwrap();
+        let again = at(&lock);
+        again.restore_holds().unwrap();
+        assert!(again.shown_unpinned("delete_file"));
+        assert!(!again.shown_unpinned("read_file"));
+        // Written beside the file the path leads to, where every spelling finds them.
+        assert!(at(&dir.path().join("real.lock")).shown_unpinned("delete_file"));
+        assert!(std::fs::read_to_string(dir.path().join("real.lock.held"))
+            .unwrap()
+            .contains("delete_file"));
     }
 
     #[test]

@@ -454,6 +454,7 @@ fn pin(g: &GlobalArgs, a: &PinArgs) -> anyhow::Result<ExitStatus> {
             "! {unnamed} tool(s) without a name (or named \"\"): never shown to clients, never callable"
         )?;
     }
+    let held_any = !matches!(review.held(), Ok(None));
     match review.held() {
         Ok(None) => {}
         Ok(Some((true, _))) => writeln!(
@@ -474,26 +475,44 @@ fn pin(g: &GlobalArgs, a: &PinArgs) -> anyhow::Result<ExitStatus> {
         Err(e) => writeln!(out, "! {e}")?,
     }
     let digest = review.digest();
+    // The command to approve with, as this one was given (its `--config` kept).
+    let approve = format!(
+        "vigil{} gateway pin --route {} --approve {digest}",
+        g.config
+            .as_ref()
+            .map(|c| format!(" --config {}", shell_word(&c.display().to_string())))
+            .unwrap_or_default(),
+        shell_word(&a.route)
+    );
     if review.changes.is_empty() && a.approve.is_none() {
-        // Recording the same listing again changes the lock file: a running gateway then
-        // releases tools it holds because its clients were given other definitions.
+        if !held_any {
+            writeln!(
+                out,
+                "{}: the {} tools of {} are as pinned (listing {digest})",
+                review.path.display(),
+                review.tools.len() - unnamed,
+                review.server,
+            )?;
+            crate::output::write_stdout(out.as_bytes())?;
+            return Ok(ExitStatus::Success);
+        }
+        // Recording the same listing again counts one more approval: the gateway then
+        // releases the tools it holds. Something awaits the operator: exit 1.
         writeln!(
             out,
-            "{}: the {} tools of {} are as pinned (listing {digest}); to release tools a gateway holds because clients were given other definitions: vigil gateway pin --route {} --approve {digest}",
+            "{}: the {} tools of {} are as pinned (listing {digest}), and the gateway holds tools of it; to release them: {approve}",
             review.path.display(),
             review.tools.len() - unnamed,
             review.server,
-            a.route
         )?;
         crate::output::write_stdout(out.as_bytes())?;
-        return Ok(ExitStatus::Success);
+        return Ok(ExitStatus::Failure);
     }
     let Some(reviewed) = &a.approve else {
         writeln!(
             out,
-            "{} change(s) in listing {digest}; to record exactly these: vigil gateway pin --route {} --approve {digest}",
+            "{} change(s) in listing {digest}; to record exactly these: {approve}",
             review.changes.len(),
-            a.route
         )?;
         crate::output::write_stdout(out.as_bytes())?;
         return Ok(ExitStatus::Failure);
@@ -508,6 +527,19 @@ fn pin(g: &GlobalArgs, a: &PinArgs) -> anyhow::Result<ExitStatus> {
     review.approve(reviewed)?;
     println!("{}: recorded {n} tools of {server}", path.display());
     Ok(ExitStatus::Success)
+}
+
+/// `s` as one word of a POSIX shell command line: as it is when it holds only characters no
+/// shell reads specially, else single-quoted (for the commands printed to copy).
+fn shell_word(s: &str) -> String {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_./:@%+=,-".contains(&b))
+    {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
 }
 
 /// JSON text as a terminal shows it to a reviewer: every character a terminal would not show
@@ -593,5 +625,16 @@ mod tests {
             assert_eq!(shown, format!("\"read_file\\u{{{:x}}}\"", c as u32));
         }
         assert_eq!(visible("\"héllo — ok\""), "\"héllo — ok\"");
+    }
+
+    #[test]
+    fn printed_commands_quote_what_a_shell_would_read() {
+        assert_eq!(super::shell_word("/mcp/fs"), "/mcp/fs");
+        assert_eq!(
+            super::shell_word("my dir/vigil.toml"),
+            "'my dir/vigil.toml'"
+        );
+        assert_eq!(super::shell_word("it's"), "'it'\\''s'");
+        assert_eq!(super::shell_word(""), "''");
     }
 }
