@@ -115,7 +115,8 @@ pub fn is_hidden(c: char) -> bool {
 /// Whether `c` renders as nothing or as a blank a reader takes for none: Unicode's
 /// Default_Ignorable_Code_Point set (DerivedCoreProperties.txt: U+034F COMBINING GRAPHEME
 /// JOINER, the Hangul fillers U+115F, U+1160, U+3164, U+FFA0, U+17B4/5, variation selectors…),
-/// whatever their general category, and U+2800 BRAILLE PATTERN BLANK.
+/// whatever their general category, and U+2800 BRAILLE PATTERN BLANK and U+1D159 MUSICAL
+/// SYMBOL NULL NOTEHEAD, which many fonts draw as nothing.
 pub fn renders_blank(c: char) -> bool {
     matches!(
         c as u32,
@@ -135,6 +136,7 @@ pub fn renders_blank(c: char) -> bool {
             | 0xFFA0
             | 0xFFF0..=0xFFF8
             | 0x1BCA0..=0x1BCA3
+            | 0x1D159
             | 0x1D173..=0x1D17A
             | 0xE0000..=0xE0FFF
     )

@@ -620,7 +620,14 @@ mod tests {
         }
         assert!(shown.starts_with("\"read a file") && shown.ends_with("\\n\""));
         // Characters that render blank (tester 148, F17): a look-alike name, a pushed-away tail.
-        for c in ['\u{3164}', '\u{115f}', '\u{1160}', '\u{ffa0}', '\u{2800}'] {
+        for c in [
+            '\u{3164}',
+            '\u{115f}',
+            '\u{1160}',
+            '\u{ffa0}',
+            '\u{2800}',
+            '\u{1d159}',
+        ] {
             let shown = visible(&format!("\"read_file{c}\""));
             assert_eq!(shown, format!("\"read_file\\u{{{:x}}}\"", c as u32));
         }
