@@ -200,9 +200,10 @@ pub struct Holds {
     unwritten: AtomicBool,
     /// The held file as last read.
     seen: Mutex<Option<FileStamp>>,
-    /// The held file beside the lock file's path as spelled, when that path leads elsewhere (it
-    /// became a link while a gateway ran, which kept its holds there): read at start too.
-    beside: Option<PathBuf>,
+    /// Held files beside a route's lock path as spelled, where that path leads elsewhere (it
+    /// became a link while a gateway ran, which kept its holds there), and whether they were
+    /// taken up yet ([`Holds::restore`]).
+    beside: Mutex<BTreeMap<PathBuf, bool>>,
 }
 
 /// A lock file's path as one store knows it: the file it leads to when it exists (a link to
@@ -261,13 +262,23 @@ impl Holds {
         let key = (lock.clone(), server.to_owned());
         let mut stores = STORES.lock().unwrap_or_else(|e| e.into_inner());
         let stores = stores.get_or_insert_with(HashMap::new);
-        if let Some(h) = stores.get(&key).and_then(Weak::upgrade) {
-            return h;
+        let h = match stores.get(&key).and_then(Weak::upgrade) {
+            Some(h) => h,
+            None => {
+                stores.retain(|_, w| w.strong_count() > 0);
+                Arc::new(Holds::new(&lock, server))
+            }
+        };
+        // Whether the store is new or another route's (a reload after the path became a link
+        // finds the store of a route that names the file itself): the holds kept beside the
+        // path as spelled are taken up at the next restore.
+        if spelled != h.path {
+            h.beside
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(spelled)
+                .or_insert(false);
         }
-        stores.retain(|_, w| w.strong_count() > 0);
-        let mut h = Holds::new(&lock, server);
-        h.beside = (spelled != h.path).then_some(spelled);
-        let h = Arc::new(h);
         stores.insert(key, Arc::downgrade(&h));
         h
     }
@@ -284,7 +295,7 @@ impl Holds {
             write_failed: AtomicBool::new(false),
             unwritten: AtomicBool::new(false),
             seen: Mutex::new(None),
-            beside: None,
+            beside: Mutex::default(),
         }
     }
 
@@ -292,23 +303,38 @@ impl Holds {
     /// server's count in the lock file now); holds made under an earlier approval are released.
     /// Once per store: a reload that shares it reads nothing.
     pub fn restore(self: &Arc<Self>, approval: u64) -> Result<(), HeldError> {
+        // Holds kept beside a lock path as spelled that now leads to another file: taken up
+        // (once each) and written beside that file, also when the store was restored before.
+        let from_beside = {
+            let mut beside = self.beside.lock().unwrap_or_else(|e| e.into_inner());
+            let mut taken = None;
+            for (path, done) in beside.iter_mut().filter(|(_, done)| !**done) {
+                if let Some(t) = self.take(read(path)?, approval) {
+                    taken = Some(t);
+                }
+                *done = true;
+            }
+            taken
+        };
+        if from_beside.is_some() {
+            self.persist();
+        }
         if self.restored.load(Ordering::Acquire) {
+            if let Some((names, all)) = from_beside {
+                tracing::warn!(
+                    server = %self.server.escape_debug(),
+                    tools = names,
+                    all,
+                    file = %self.path.display(),
+                    "tools a client was given unapproved stay held until the server's listing is approved again"
+                );
+            }
             return Ok(());
         }
         let stamp = self.stamp();
         let file = read(&self.path)?;
-        // Holds kept beside the path as spelled, when it now leads to another file: taken up
-        // and written beside that file.
-        let beside = match &self.beside {
-            Some(p) => read(p)?,
-            None => None,
-        };
         *self.seen.lock().unwrap_or_else(|e| e.into_inner()) = stamp;
         self.restored.store(true, Ordering::Release);
-        let from_beside = self.take(beside, approval);
-        if from_beside.is_some() {
-            self.persist();
-        }
         if let Some((names, all)) = self.take(file, approval).or(from_beside) {
             tracing::warn!(
                 server = %self.server.escape_debug(),
