@@ -803,7 +803,7 @@ impl Bad {
             Bad::NotSse => NotSse.to_string(),
             Bad::TooLarge => EventTooLarge(limit).to_string(),
             Bad::Budget => "an event could not be checked within the gateway's budget".to_owned(),
-            Bad::NotJson => "an event's data is not a JSON message".to_owned(),
+            Bad::NotJson => "an event's data is not a JSON message that reads one way (not JSON, a key given twice, or a key that reads as another once case is folded)".to_owned(),
             Bad::Withheld => "the gateway withheld an event's message".to_owned(),
         }
     }
@@ -1552,7 +1552,7 @@ mod tests {
         .await;
         assert_eq!(
             String::from_utf8(b).unwrap(),
-            "data: {\"id\":0,\"result\":{}}\n\n: Vigil gateway: the upstream's stream was cut: an event's data is not a JSON message\n\n"
+            "data: {\"id\":0,\"result\":{}}\n\n: Vigil gateway: the upstream's stream was cut: an event's data is not a JSON message that reads one way (not JSON, a key given twice, or a key that reads as another once case is folded)\n\n"
         );
         // No hook wants it: it passes as it came.
         let (_, b) = through(
