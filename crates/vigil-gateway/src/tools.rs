@@ -369,8 +369,15 @@ impl Catalog {
                         me.refreshing.store(false, Ordering::Release);
                     });
                 }
-                let v = self.repin(v.clone(), gw);
-                return Some(v);
+                let r = self.repin(v.clone(), gw);
+                // The lock file changed (an approval) and the definitions this gateway fetched
+                // before are not all what it approves: the upstream's listing may be (the
+                // approval of its update): fetched again now, not refused until `tools_ttl`
+                // (tester 150).
+                if Arc::ptr_eq(&r, v) || r.tools.values().all(|k| k.pin == PinState::Pinned) {
+                    return Some(r);
+                }
+                self.invalidate();
             }
             _ => {}
         }
@@ -1084,14 +1091,17 @@ impl PinReview {
             .find(|t| vigil_core::pin::tool_name(t) == Some(name))
     }
 
-    /// The listing's digest: of every tool's pinned fields, in the order listed, and of what
-    /// the gateway holds of the server when it holds anything (24 hex digits of a SHA-256).
+    /// The listing's digest: of every tool's pinned fields (in any order: an upstream may list
+    /// them in another order each time), and of what the gateway holds of the server when it
+    /// holds anything (24 hex digits of a SHA-256).
     /// What an operator reviewed is approved by it: a hold made after the review (a client
     /// given another definition since) changes it, so that approval releases nothing.
     pub fn digest(&self) -> String {
+        let mut hashes: Vec<String> = self.tools.iter().map(vigil_core::pin::tool_hash).collect();
+        hashes.sort_unstable();
         let mut all = String::new();
-        for t in &self.tools {
-            all.push_str(&vigil_core::pin::tool_hash(t));
+        for h in hashes {
+            all.push_str(&h);
             all.push('\n');
         }
         match self.held() {

@@ -1739,3 +1739,89 @@ async fn a_tool_given_unapproved_on_an_alert_route_alerts_and_is_held_where_pins
     let out = pin(&["--approve", &digest]);
     assert!(out.contains("is at its largest"), "{out}");
 }
+
+/// Tester 150, N2 and N4: an upstream's update approved while the gateway holds its earlier
+/// definitions is called at once (the gateway fetches again when the lock file changed and no
+/// longer approves what it holds, not after `tools_ttl`), and an upstream that lists its tools
+/// in another order each time can be approved (the digest does not depend on the order).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approved_update_is_called_at_once_and_the_order_of_a_listing_does_not_matter() {
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use std::sync::Arc;
+    let version = Arc::new(AtomicUsize::new(1));
+    let lists = Arc::new(AtomicUsize::new(0));
+    let forwarded = Arc::new(AtomicUsize::new(0));
+    let (v, l, f) = (version.clone(), lists.clone(), forwarded.clone());
+    let addr = scripted(move |_, _, rpc| {
+        let json = vec!["application/json"];
+        match rpc {
+            "tools/list" => {
+                let d = format!("Read a file (version {})", v.load(SeqCst));
+                let mut tools = vec![
+                    format!(r#"{{"name":"read_file","description":"{d}","inputSchema":{{"type":"object"}}}}"#),
+                    r#"{"name":"stat_file","inputSchema":{"type":"object"}}"#.to_owned(),
+                ];
+                if l.fetch_add(1, SeqCst) % 2 == 1 {
+                    tools.reverse();
+                }
+                let list = format!(
+                    r#"{{"jsonrpc":"2.0","id":2,"result":{{"tools":[{}]}}}}"#,
+                    tools.join(",")
+                );
+                (200, json, list.into_bytes())
+            }
+            "tools/call" => {
+                f.fetch_add(1, SeqCst);
+                let done = r#"{"jsonrpc":"2.0","id":5,"result":{"content":[{"type":"text","text":"done"}]}}"#;
+                (200, json, done.as_bytes().to_vec())
+            }
+            _ => (404, json, Vec::new()),
+        }
+    })
+    .await;
+    let dir = TempDir::new().unwrap();
+    let cfg = format!(
+        "[gateway]\nlisten = \"127.0.0.1:8443\"\ntools_ttl = \"1h\"\n\n\
+         [[gateway.routes]]\npath = \"/mcp/fs\"\nupstream = \"http://{addr}/mcp\"\naudience = \"fs\"\n\
+         pins = \"tools.lock\"\n"
+    );
+    std::fs::write(dir.path().join("vigil.toml"), &cfg).unwrap();
+    let pin = |args: &[&str]| {
+        let out = common::vigil(dir.path())
+            .args(["gateway", "pin", "--route", "/mcp/fs"])
+            .args(args)
+            .env_remove("MCP_JWT_SECRET")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned() + &stderr_of(&out),
+        )
+    };
+    // Each review and each approval lists in the other order than the one before.
+    let approve = || {
+        let (_, review) = pin(&[]);
+        let (code, out) = pin(&["--approve", &listing_digest(&review)]);
+        assert_eq!(code, Some(0), "{review}\n{out}");
+    };
+    approve();
+    let gw = Gateway::start(dir.path(), &cfg, &[]);
+    let url = gw.url("/mcp/fs");
+    let auth = bearer(&token("fs", "alice"));
+    let h = [
+        ("authorization", auth.as_str()),
+        ("content-type", "application/json"),
+        ("accept", "application/json"),
+        ("mcp-protocol-version", "2025-11-25"),
+    ];
+    let read = r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"read_file","arguments":{}}}"#;
+    let (_, _, body) = call("POST", &url, &h, read).await;
+    assert!(body.contains("done"), "{body}");
+    // The upstream updates read_file; the operator reviews and approves the update. A client
+    // that calls without listing first is forwarded at once.
+    version.store(2, SeqCst);
+    approve();
+    let (_, _, body) = call("POST", &url, &h, read).await;
+    assert!(body.contains("done"), "after the approval: {body}");
+    assert_eq!(forwarded.load(SeqCst), 2);
+}
