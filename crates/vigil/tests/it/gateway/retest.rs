@@ -1757,7 +1757,7 @@ async fn an_approved_update_is_called_at_once_and_the_order_of_a_listing_does_no
         match rpc {
             "tools/list" => {
                 let d = format!("Read a file (version {})", v.load(SeqCst));
-                let mut tools = vec![
+                let mut tools = [
                     format!(r#"{{"name":"read_file","description":"{d}","inputSchema":{{"type":"object"}}}}"#),
                     r#"{"name":"stat_file","inputSchema":{"type":"object"}}"#.to_owned(),
                 ];
