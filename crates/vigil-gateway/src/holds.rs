@@ -202,7 +202,8 @@ pub struct Holds {
     seen: Mutex<Option<FileStamp>>,
     /// Held files beside a route's lock path as spelled, where that path leads elsewhere (it
     /// became a link while a gateway ran, which kept its holds there), and whether they were
-    /// taken up yet ([`Holds::restore`]).
+    /// taken up yet ([`Holds::restore`]). Each is written a copy of the held file too, for the
+    /// day the link is replaced by the file itself.
     beside: Mutex<BTreeMap<PathBuf, bool>>,
 }
 
@@ -592,15 +593,31 @@ impl Holds {
         if merged.all || !merged.tools.is_empty() {
             file.servers.insert(self.server.clone(), merged);
         }
+        // A copy beside each path a route spells that leads here through a link: when the
+        // link is replaced by the file itself, that path's held file has the holds (tester 151).
+        let copies: Vec<PathBuf> = self
+            .beside
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect();
         if file.servers.is_empty() {
-            return match std::fs::remove_file(&self.path) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-                _ => Ok(()),
-            };
+            for p in std::iter::once(&self.path).chain(&copies) {
+                match std::fs::remove_file(p) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                    _ => {}
+                }
+            }
+            return Ok(());
         }
         let mut text = serde_json::to_string_pretty(&file).map_err(std::io::Error::other)?;
         text.push('\n');
-        vigil_core::fsx::write_private(&self.path, text.as_bytes())
+        vigil_core::fsx::write_private(&self.path, text.as_bytes())?;
+        for p in &copies {
+            vigil_core::fsx::write_private(p, text.as_bytes())?;
+        }
+        Ok(())
     }
 }
 

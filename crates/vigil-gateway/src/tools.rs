@@ -1432,7 +1432,17 @@ mod tests {
         assert!(again.shown_unpinned("delete_file"));
         assert!(!again.shown_unpinned("read_file"));
         assert!(named.shown_unpinned("delete_file"));
-        // Written beside the file the path leads to, where every spelling finds them.
+        // Written beside the file the path leads to, where every spelling finds them, and a
+        // copy beside the link's path: the link replaced by the file keeps them (tester 151).
+        again.shown_unapproved("move_file");
+        again.flush_holds();
+        drop((named, again));
+        std::fs::remove_file(&lock).unwrap();
+        std::fs::copy(dir.path().join("real.lock"), &lock).unwrap();
+        let back = at(&lock);
+        back.restore_holds().unwrap();
+        assert!(back.shown_unpinned("delete_file") && back.shown_unpinned("move_file"));
+        drop(back);
         assert!(std::fs::read_to_string(dir.path().join("real.lock.held"))
             .unwrap()
             .contains("delete_file"));
@@ -1462,7 +1472,12 @@ mod tests {
         one.flush_holds();
         assert!(two.shown_unpinned("delete_file"));
         assert!(three.shown_unpinned("delete_file"));
-        assert!(!dir.path().join("link.lock.held").exists());
+        // Beside the link, a copy of the one held file (for the day the link is replaced by
+        // the file), never holds of its own.
+        assert_eq!(
+            std::fs::read(dir.path().join("link.lock.held")).unwrap(),
+            std::fs::read(crate::holds::held_path(&lock)).unwrap()
+        );
         // Another process holds a tool there: taken up at the next check, with no wait.
         let held = crate::holds::held_path(&lock);
         let text = std::fs::read_to_string(&held).unwrap();
