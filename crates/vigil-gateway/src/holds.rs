@@ -320,23 +320,17 @@ impl Holds {
         if from_beside.is_some() {
             self.persist();
         }
-        if self.restored.load(Ordering::Acquire) {
-            if let Some((names, all)) = from_beside {
-                tracing::warn!(
-                    server = %self.server.escape_debug(),
-                    tools = names,
-                    all,
-                    file = %self.path.display(),
-                    "tools a client was given unapproved stay held until the server's listing is approved again"
-                );
-            }
-            return Ok(());
-        }
-        let stamp = self.stamp();
-        let file = read(&self.path)?;
-        *self.seen.lock().unwrap_or_else(|e| e.into_inner()) = stamp;
-        self.restored.store(true, Ordering::Release);
-        if let Some((names, all)) = self.take(file, approval).or(from_beside) {
+        // The held file itself: once per store (a reload that shares it reads nothing).
+        let from_file = if self.restored.load(Ordering::Acquire) {
+            None
+        } else {
+            let stamp = self.stamp();
+            let file = read(&self.path)?;
+            *self.seen.lock().unwrap_or_else(|e| e.into_inner()) = stamp;
+            self.restored.store(true, Ordering::Release);
+            self.take(file, approval)
+        };
+        if let Some((names, all)) = from_file.or(from_beside) {
             tracing::warn!(
                 server = %self.server.escape_debug(),
                 tools = names,
@@ -638,8 +632,9 @@ fn add(state: &mut State, name: &str) {
 mod tests {
     use super::*;
 
-    /// Two gateway processes sharing a lock file: a hold one makes is on disk when `hold`
-    /// returns, and the other refuses the tool at its next check, however soon.
+    /// Two gateway processes sharing a lock file: a hold one makes is on disk when its
+    /// listing's `flush` returns, and the other refuses the tool at its next check, however
+    /// soon.
     #[test]
     fn a_hold_is_seen_by_another_process_at_its_next_check() {
         let dir = tempfile::tempdir().unwrap();

@@ -1353,15 +1353,7 @@ mod tests {
         let mut lock = LockFile::new();
         lock.approve("fs", std::slice::from_ref(&approved));
         lock.save(&lock_path).unwrap();
-        let r = route(&format!(
-            "pins = {}\npin_server = \"fs\"\n",
-            serde_json::to_string(&lock_path.to_str().unwrap()).unwrap()
-        ));
-        let catalog = Arc::new(Catalog::new(
-            &r,
-            Duration::from_secs(300),
-            ValidationMode::Off,
-        ));
+        let catalog = Arc::new(pinned_at(&lock_path));
         catalog.restore_holds().unwrap();
         let filter = |catalog: &Arc<Catalog>| -> Arc<dyn Hook> {
             Arc::new(ListFilter {
@@ -1400,6 +1392,15 @@ mod tests {
         assert!(catalog.shown_unpinned("read_file"));
     }
 
+    /// The catalog of a route pinning server `fs` of the lock file at `path`.
+    fn pinned_at(path: &std::path::Path) -> Catalog {
+        let r = route(&format!(
+            "pins = {}\npin_server = \"fs\"\n",
+            serde_json::to_string(&path.to_str().unwrap()).unwrap()
+        ));
+        Catalog::new(&r, Duration::from_secs(300), ValidationMode::Off)
+    }
+
     /// Tester 149, F18: a lock file turned into a link to another file while a gateway ran
     /// (which kept its holds beside the old path): the next start or reload takes them up.
     #[test]
@@ -1407,13 +1408,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let lock = dir.path().join("tools.lock");
         LockFile::new().save(&lock).unwrap();
-        let at = |path: &std::path::Path| {
-            let r = route(&format!(
-                "pins = {}\npin_server = \"fs\"\n",
-                serde_json::to_string(&path.to_str().unwrap()).unwrap()
-            ));
-            Catalog::new(&r, Duration::from_secs(300), ValidationMode::Off)
-        };
+        let at = pinned_at;
         let first = at(&lock);
         first.restore_holds().unwrap();
         first.shown_unapproved("delete_file");
@@ -1454,13 +1449,7 @@ mod tests {
         std::fs::create_dir(dir.path().join("sub")).unwrap();
         let lock = dir.path().join("tools.lock");
         LockFile::new().save(&lock).unwrap();
-        let at = |path: &std::path::Path| {
-            let r = route(&format!(
-                "pins = {}\npin_server = \"fs\"\n",
-                serde_json::to_string(&path.to_str().unwrap()).unwrap()
-            ));
-            Catalog::new(&r, Duration::from_secs(300), ValidationMode::Off)
-        };
+        let at = pinned_at;
         let one = at(&lock);
         // The same file spelled through `..`: the same holds.
         let two = at(&dir.path().join("sub/../tools.lock"));

@@ -454,8 +454,9 @@ fn pin(g: &GlobalArgs, a: &PinArgs) -> anyhow::Result<ExitStatus> {
             "! {unnamed} tool(s) without a name (or named \"\"): never shown to clients, never callable"
         )?;
     }
-    let held_any = !matches!(review.held(), Ok(None));
-    match review.held() {
+    let held = review.held();
+    let held_any = !matches!(held, Ok(None));
+    match held {
         Ok(None) => {}
         Ok(Some((true, _))) => writeln!(
             out,
@@ -485,28 +486,26 @@ fn pin(g: &GlobalArgs, a: &PinArgs) -> anyhow::Result<ExitStatus> {
         shell_word(&a.route)
     );
     if review.changes.is_empty() && a.approve.is_none() {
-        if !held_any {
-            writeln!(
-                out,
-                "{}: the {} tools of {} are as pinned (listing {digest})",
-                review.path.display(),
-                review.tools.len() - unnamed,
-                review.server,
-            )?;
-            crate::output::write_stdout(out.as_bytes())?;
-            return Ok(ExitStatus::Success);
-        }
         // Recording the same listing again counts one more approval: the gateway then
-        // releases the tools it holds. Something awaits the operator: exit 1.
+        // releases the tools it holds, which awaits the operator (exit 1).
+        let release = if held_any {
+            format!(", and the gateway holds tools of it; to release them: {approve}")
+        } else {
+            String::new()
+        };
         writeln!(
             out,
-            "{}: the {} tools of {} are as pinned (listing {digest}), and the gateway holds tools of it; to release them: {approve}",
+            "{}: the {} tools of {} are as pinned (listing {digest}){release}",
             review.path.display(),
             review.tools.len() - unnamed,
             review.server,
         )?;
         crate::output::write_stdout(out.as_bytes())?;
-        return Ok(ExitStatus::Failure);
+        return Ok(if held_any {
+            ExitStatus::Failure
+        } else {
+            ExitStatus::Success
+        });
     }
     let Some(reviewed) = &a.approve else {
         writeln!(
