@@ -1461,6 +1461,13 @@ mod tests {
         one.flush_holds();
         assert!(two.shown_unpinned("delete_file"));
         assert!(three.shown_unpinned("delete_file"));
+        // A link to a lock file not there yet (first run): the file it names (tester 152).
+        std::os::unix::fs::symlink("sub/../later.lock", dir.path().join("early.lock")).unwrap();
+        let early = at(&dir.path().join("early.lock"));
+        let later = at(&dir.path().join("later.lock"));
+        early.shown_unapproved("move_file");
+        early.flush_holds();
+        assert!(later.shown_unpinned("move_file"));
         // Beside the link, a copy of the one held file (for the day the link is replaced by
         // the file), never holds of its own.
         assert_eq!(
