@@ -109,6 +109,31 @@ pub fn create_private_dir_all(dir: &Path) -> std::io::Result<()> {
         .create(dir)
 }
 
+/// The file `path` leads to, whether it exists or not: canonical when it exists, else absolute
+/// with its links followed (a link to a file not made yet names that file) and its folder's
+/// links and `..` resolved. Two spellings of one file give one path.
+pub fn resolved(path: &Path) -> PathBuf {
+    if let Ok(real) = std::fs::canonicalize(path) {
+        return real;
+    }
+    let mut abs = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    for _ in 0..40 {
+        let Ok(target) = std::fs::read_link(&abs) else {
+            break;
+        };
+        abs = match abs.parent() {
+            Some(dir) => dir.join(target),
+            None => target,
+        };
+    }
+    match (abs.parent(), abs.file_name()) {
+        (Some(dir), Some(name)) => std::fs::canonicalize(dir)
+            .map(|d| d.join(name))
+            .unwrap_or(abs),
+        _ => abs,
+    }
+}
+
 fn write(path: &Path, bytes: &[u8], access: Access) -> std::io::Result<()> {
     match std::fs::metadata(path) {
         // A device or a pipe: renaming over it would replace it with a plain file.
@@ -119,7 +144,8 @@ fn write(path: &Path, bytes: &[u8], access: Access) -> std::io::Result<()> {
         _ => {}
     }
     let real: PathBuf = match std::fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path)?,
+        // A link is written through, also to a file it names that is not made yet.
+        Ok(m) if m.file_type().is_symlink() => resolved(path),
         _ => path.to_owned(),
     };
     let dir = match real.parent() {
@@ -188,6 +214,22 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
+    }
+
+    #[test]
+    fn a_link_to_a_file_not_made_yet_is_written_through() {
+        let dir = scratch("dangling");
+        std::os::unix::fs::symlink("real.lock", dir.join("link.lock")).unwrap();
+        assert_eq!(
+            super::resolved(&dir.join("link.lock")),
+            dir.canonicalize().unwrap().join("real.lock")
+        );
+        super::atomic_write(&dir.join("link.lock"), b"one").unwrap();
+        assert_eq!(std::fs::read(dir.join("real.lock")).unwrap(), b"one");
+        assert!(std::fs::symlink_metadata(dir.join("link.lock"))
+            .unwrap()
+            .file_type()
+            .is_symlink());
     }
 
     #[test]

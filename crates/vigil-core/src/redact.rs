@@ -16,7 +16,26 @@ pub const MIN_REGISTERED_LEN: usize = 6;
 #[derive(Default, Clone)]
 struct Registry {
     values: Vec<String>,
+    /// Per value: masked only where it stands as a word ([`is_word`]).
+    words: Vec<bool>,
     matcher: Option<AhoCorasick>,
+}
+
+/// Letters-only values up to this length are words (`secret`, `changeme`): masked only where
+/// they stand alone, so a weak secret does not garble the words it is part of.
+const MAX_WORD_LEN: usize = 16;
+
+/// Whether a registered value is a short run of ASCII letters: a dictionary word someone used as
+/// a secret (Vigil refuses it as weak). Masking it inside longer words would turn the refusal's
+/// own advice `--allow-weak-secret` into `--allow-weak-[REDACTED]` (tester 152); where it stands
+/// alone it is still masked.
+fn is_word(value: &str) -> bool {
+    value.len() <= MAX_WORD_LEN && value.bytes().all(|b| b.is_ascii_alphabetic())
+}
+
+/// Whether a byte joins a word: a letter, a digit, `-` or `_`.
+fn joins(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
 }
 
 /// Read on every log line by every thread, written a few times per process: an [`ArcSwap`], so a
@@ -76,6 +95,7 @@ pub fn register(value: &str) {
     let escaped = escaped.trim_matches('"').to_owned();
     for v in [value.to_owned(), escaped] {
         if !reg.values.contains(&v) {
+            reg.words.push(is_word(&v));
             reg.values.push(v);
         }
     }
@@ -128,7 +148,21 @@ fn redact_own(text: &str) -> Cow<'_, str> {
     let mut out: Cow<'_, str> = Cow::Borrowed(text);
     if let Some(m) = &reg.matcher {
         if m.is_match(text) {
-            out = Cow::Owned(m.replace_all(text, &vec![MASK; reg.values.len()]));
+            let bytes = text.as_bytes();
+            let mut masked = String::with_capacity(text.len());
+            let mut last = 0;
+            for hit in m.find_iter(text) {
+                let inside = reg.words[hit.pattern().as_usize()]
+                    && (bytes[..hit.start()].last().copied().is_some_and(joins)
+                        || bytes.get(hit.end()).copied().is_some_and(joins));
+                if !inside {
+                    masked.push_str(&text[last..hit.start()]);
+                    masked.push_str(MASK);
+                    last = hit.end();
+                }
+            }
+            masked.push_str(&text[last..]);
+            out = Cow::Owned(masked);
         }
     }
     drop(reg);
@@ -205,6 +239,27 @@ mod tests {
         let json = serde_json::to_string(&serde_json::json!({ "msg": v })).unwrap();
         let r = redact(&json);
         assert!(!r.contains("value-9911"), "{r}");
+    }
+
+    #[test]
+    fn a_registered_word_is_masked_alone_never_inside_other_words() {
+        let w = tok(&["quokka", "quill"]);
+        register(&w);
+        for (line, want) in [
+            (format!("secret is {w}"), format!("secret is {MASK}")),
+            (format!("KEY={w};"), format!("KEY={MASK};")),
+            (format!("\"{w}\""), format!("\"{MASK}\"")),
+            (
+                format!("--allow-weak-{w} or {w}s or x{w} or {w}_x"),
+                format!("--allow-weak-{w} or {w}s or x{w} or {w}_x"),
+            ),
+        ] {
+            assert_eq!(redact(&line), want);
+        }
+        // A value with a digit or a sign is masked wherever it appears.
+        let v = tok(&["quokka", "7quill"]);
+        register(&v);
+        assert_eq!(redact(&format!("x{v}y")), format!("x{MASK}y"));
     }
 
     #[test]

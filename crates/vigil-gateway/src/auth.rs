@@ -139,6 +139,23 @@ pub fn bearer(headers: &HeaderMap) -> Result<Option<&str>, Refusal> {
             scope: None,
         });
     }
+    // RFC 6750's token68: `Bearer A, Bearer B` (two credentials folded into one header) or a
+    // token with spaces is refused as what it is, not read as a token of five parts.
+    let body = token.trim_end_matches('=');
+    if !body
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
+    {
+        return Err(Refusal {
+            status: StatusCode::UNAUTHORIZED,
+            error: Some(BearerError::InvalidRequest),
+            description:
+                "the Authorization header holds more than one bearer token, or characters a token never has"
+                    .into(),
+            reason: "malformed",
+            scope: None,
+        });
+    }
     Ok(Some(token))
 }
 

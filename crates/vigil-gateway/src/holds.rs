@@ -211,27 +211,9 @@ pub struct Holds {
 /// it resolved too), else absolute with its folder's links and `..` resolved, so that two
 /// spellings of one file share their holds.
 fn canonical(lock: &Path) -> PathBuf {
-    if let Ok(real) = std::fs::canonicalize(lock) {
-        return real;
-    }
-    let mut abs = std::path::absolute(lock).unwrap_or_else(|_| lock.to_owned());
     // A link to a lock file not there yet (the first run, before an approval creates it): the
     // path it names, as a route naming that path itself spells it (tester 152).
-    for _ in 0..40 {
-        let Ok(target) = std::fs::read_link(&abs) else {
-            break;
-        };
-        abs = match abs.parent() {
-            Some(dir) => dir.join(target),
-            None => target,
-        };
-    }
-    match (abs.parent(), abs.file_name()) {
-        (Some(dir), Some(name)) => std::fs::canonicalize(dir)
-            .map(|d| d.join(name))
-            .unwrap_or(abs),
-        _ => abs,
-    }
+    vigil_core::fsx::resolved(lock)
 }
 
 /// What is held, under which approval.

@@ -773,6 +773,9 @@ pub async fn forward(
         }
     }
     let (mut parts, body) = resp.into_parts();
+    // The gateway answers as itself: an upstream's `HTTP/1.0` status line is not passed on
+    // (tester 152).
+    parts.version = http::Version::HTTP_11;
     // On a route where the gateway verifies the client's token, the client's auth is the
     // gateway's: an upstream's challenge (its `resource_metadata` may name any host, where an
     // MCP client would begin OAuth discovery) never reaches the client.

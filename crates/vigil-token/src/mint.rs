@@ -121,6 +121,13 @@ pub fn subject_problem(sub: &str) -> Option<&'static str> {
         // this subject: a client's would look the same to the upstream.
         return Some("is the gateway's own subject (vigil-gateway), which no client may carry");
     }
+    if plain(sub) == plain("dev-bypass") {
+        // What the gateway names a request `MCP_DEV_BYPASS` let through: a token carrying it
+        // would read, in logs and at the upstream, as one of those (tester 152).
+        return Some(
+            "is (or looks like) the subject of requests MCP_DEV_BYPASS lets through (dev-bypass), which no token may carry",
+        );
+    }
     if sub.contains(',') {
         // `X-Vigil-Subject: alice, admin` reads as two values to a reader that splits lists.
         return Some("holds a comma, which header readers take for a list separator");
@@ -218,6 +225,8 @@ mod subject_tests {
             "vigil_gateway",
             "vigil\u{2010}gateway",
             "VIGIL.GATEWAY",
+            "dev-bypass",
+            "Dev_Bypass",
         ] {
             assert!(subject_problem(bad).is_some(), "{bad}");
         }

@@ -191,7 +191,7 @@ fn check(g: &GlobalArgs, a: &RunArgs) -> anyhow::Result<ExitStatus> {
             rate(r.per_ip),
             rate(r.per_subject),
         );
-        route_details(r)?;
+        route_details(g, r)?;
     }
     say!(
         "scan arguments={:?} results={:?}",
@@ -217,7 +217,7 @@ fn check(g: &GlobalArgs, a: &RunArgs) -> anyhow::Result<ExitStatus> {
 
 /// What `gateway check` says under a route: its tool rules, pins, stdio server (variable
 /// names, never values), OpenID Connect issuer and webhook secrets (names).
-fn route_details(r: &vigil_gateway::config::Route) -> anyhow::Result<()> {
+fn route_details(g: &GlobalArgs, r: &vigil_gateway::config::Route) -> anyhow::Result<()> {
     for t in &r.tools {
         say!("  tools {} needs scope {}", t.name, t.scopes.join(" "));
     }
@@ -231,20 +231,20 @@ fn route_details(r: &vigil_gateway::config::Route) -> anyhow::Result<()> {
                 match held {
                     None => format!("{pinned} tools pinned"),
                     Some((true, _)) => format!(
-                        "{pinned} tools pinned; every tool held by the gateway (its clients were shown tools unapproved; `vigil gateway pin --route {}` reviews, approving releases them)",
-                        r.label
+                        "{pinned} tools pinned; every tool held by the gateway (a listing it served had tools unapproved; `{}` reviews, approving releases them)",
+                        pin_command(g, &r.label)
                     ),
                     Some((false, names)) => format!(
-                        "{pinned} tools pinned; {} held by the gateway (its clients were shown them unapproved; `vigil gateway pin --route {}` names them, approving releases them)",
+                        "{pinned} tools pinned; {} held by the gateway (a listing it served had them unapproved; `{}` names them, approving releases them)",
                         names.len(),
-                        r.label
+                        pin_command(g, &r.label)
                     ),
                 }
             }
             // Resolving the settings refused an unreadable one.
             Ok(None) | Err(_) => format!(
-                "missing: every tool is held until `vigil gateway pin --route {} --approve DIGEST` records them",
-                r.label
+                "missing: every tool is held until `{} --approve DIGEST` records them",
+                pin_command(g, &r.label)
             ),
         };
         say!(
@@ -460,7 +460,7 @@ fn pin(g: &GlobalArgs, a: &PinArgs) -> anyhow::Result<ExitStatus> {
         Ok(None) => {}
         Ok(Some((true, _))) => writeln!(
             out,
-            "! every tool of {} is held by the gateway (its clients were shown more tools unapproved than it holds by name); approving releases them",
+            "! every tool of {} is held by the gateway (a listing it served had more tools unapproved than it holds by name); approving releases them",
             name(&review.server)
         )?,
         Ok(Some((false, held))) => {
@@ -469,7 +469,7 @@ fn pin(g: &GlobalArgs, a: &PinArgs) -> anyhow::Result<ExitStatus> {
             let more = if more > 0 { format!(" and {more} more") } else { String::new() };
             writeln!(
                 out,
-                "! held by the gateway (its clients were shown them unapproved): {}{more}; approving releases them",
+                "! held by the gateway (a listing it served had them unapproved: shown or hidden): {}{more}; approving releases them",
                 list.join(", ")
             )?
         }
@@ -477,14 +477,7 @@ fn pin(g: &GlobalArgs, a: &PinArgs) -> anyhow::Result<ExitStatus> {
     }
     let digest = review.digest();
     // The command to approve with, as this one was given (its `--config` kept).
-    let approve = format!(
-        "vigil{} gateway pin --route {} --approve {digest}",
-        g.config
-            .as_ref()
-            .map(|c| format!(" --config {}", shell_word(&c.display().to_string())))
-            .unwrap_or_default(),
-        shell_word(&a.route)
-    );
+    let approve = format!("{} --approve {digest}", pin_command(g, &a.route));
     if review.changes.is_empty() && a.approve.is_none() {
         // Recording the same listing again counts one more approval: the gateway then
         // releases the tools it holds, which awaits the operator (exit 1).
@@ -526,6 +519,19 @@ fn pin(g: &GlobalArgs, a: &PinArgs) -> anyhow::Result<ExitStatus> {
     review.approve(reviewed)?;
     println!("{}: recorded {n} tools of {server}", path.display());
     Ok(ExitStatus::Success)
+}
+
+/// The `vigil gateway pin` command for `route`, as this run was given (its `--config` kept), to
+/// copy from a message.
+fn pin_command(g: &GlobalArgs, route: &str) -> String {
+    format!(
+        "vigil{} gateway pin --route {}",
+        g.config
+            .as_ref()
+            .map(|c| format!(" --config {}", shell_word(&c.display().to_string())))
+            .unwrap_or_default(),
+        shell_word(route)
+    )
 }
 
 /// `s` as one word of a POSIX shell command line: as it is when it holds only characters no

@@ -299,3 +299,84 @@ async fn tokens_signed_by_a_jwks_key_pass_from_a_file_or_a_url_and_an_unknown_ki
     let (s, _, _) = call("GET", &url, &[("authorization", &bearer(&t))], "").await;
     assert_eq!(s, 200);
 }
+
+/// Tester 152: two tokens folded into one `Authorization` header are refused as such (not as a
+/// token of five parts), a token carrying the dev-bypass subject is refused, and an upstream's
+/// `HTTP/1.0` status line is not passed on to the client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn folded_tokens_the_bypass_subject_and_an_old_status_line_are_handled() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // An upstream that answers every request with an HTTP/1.0 status line, then closes.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let old = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 65536];
+                let mut got = Vec::new();
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = s
+                    .write_all(b"HTTP/1.0 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\nok")
+                    .await;
+            });
+        }
+    });
+    let up = Upstream::start().await;
+    let dir = TempDir::new().unwrap();
+    let cfg = config(&up, "", "")
+        + &format!("\n[[gateway.routes]]\npath = \"/old\"\nupstream = \"http://{old}\"\naudience = \"old\"\n");
+    let gw = Gateway::start(dir.path(), &cfg, &[]);
+    let url = gw.url("/mcp/filesystem/x");
+
+    let (a, b) = (token("filesystem", "alice"), token("filesystem", "bob"));
+    for header in [
+        format!("Bearer {a}, Bearer {b}"),
+        format!("Bearer {a} {b}"),
+        format!("Bearer {a},{b}"),
+    ] {
+        let (status, h, body) = call("GET", &url, &[("authorization", &header)], "").await;
+        assert_eq!(status, 401, "{body}");
+        let c = h["www-authenticate"].to_str().unwrap();
+        assert!(c.contains("error=\"invalid_request\""), "{c}");
+        assert!(c.contains("more than one bearer token"), "{c}");
+        assert!(!c.contains("JWE"), "{c}");
+    }
+    assert!(up.seen().is_empty());
+
+    // `vigil token mint` refuses the subject; a token signed otherwise carries it.
+    let bypass = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &serde_json::json!({"aud": "filesystem", "sub": "dev-bypass", "iat": now(), "exp": now() + 600}),
+        &jsonwebtoken::EncodingKey::from_secret(secret().as_bytes()),
+    )
+    .unwrap();
+    let (status, h, _) = call("GET", &url, &[("authorization", &bearer(&bypass))], "").await;
+    assert_eq!(status, 401);
+    assert!(
+        h["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("dev-bypass"),
+        "{:?}",
+        h["www-authenticate"]
+    );
+    assert!(up.seen().is_empty());
+
+    let t = token("old", "alice");
+    let answer = crate::gw::raw(
+        gw.addr,
+        format!(
+            "GET /old/x HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {t}\r\nConnection: close\r\n\r\n",
+            gw.addr
+        )
+        .as_bytes(),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(answer.ends_with("ok"), "{answer}");
+}

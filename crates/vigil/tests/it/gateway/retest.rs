@@ -1164,6 +1164,9 @@ async fn a_tool_listed_twice_is_held_and_never_approved() {
          pins = \"tools.lock\"\n"
     );
     std::fs::write(dir.path().join("vigil.toml"), &cfg).unwrap();
+    // The lock file is a link to a file not made yet, in a folder not made yet: the approval
+    // creates them (tester 152, BUG-1: it said only "No such file or directory").
+    std::os::unix::fs::symlink("state/real.lock", dir.path().join("tools.lock")).unwrap();
     let pin = |args: &[&str]| {
         let out = common::vigil(dir.path())
             .args(["gateway", "pin", "--route", "/mcp/fs"])
@@ -1189,6 +1192,14 @@ async fn a_tool_listed_twice_is_held_and_never_approved() {
     let (code, out) = pin(&["--approve", &digest]);
     assert_eq!(code, Some(0), "{out}");
     let approved = std::fs::read(dir.path().join("tools.lock")).unwrap();
+    assert_eq!(
+        std::fs::read(dir.path().join("state/real.lock")).unwrap(),
+        approved
+    );
+    assert!(std::fs::symlink_metadata(dir.path().join("tools.lock"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
 
     let gw = Gateway::start(dir.path(), &cfg, &[]);
     let url = gw.url("/mcp/fs");
@@ -1412,15 +1423,15 @@ async fn a_tool_shown_unapproved_to_a_client_is_refused_whatever_the_gateway_fet
     // A mistyped digest is said to be one (tester 148, F10).
     let out = pin(&["--approve", "deadbeef"]);
     assert!(out.contains("is not a listing's digest"), "{out}");
-    // `gateway check` counts the tools held.
+    // `gateway check` counts the tools held; the command it suggests keeps `--config`.
     let out = common::vigil(dir.path())
-        .args(["gateway", "check"])
+        .args(["--config", "vigil.toml", "gateway", "check"])
         .env("MCP_JWT_SECRET", secret())
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("tools pinned; 1 held by the gateway (its clients were shown them unapproved; `vigil gateway pin --route /mcp/fs` names them"),
+        text.contains("tools pinned; 1 held by the gateway (a listing it served had them unapproved; `vigil --config vigil.toml gateway pin --route /mcp/fs` names them"),
         "{text}"
     );
     // An operator approves again (the lock file changes): called again. The review names what
@@ -1428,7 +1439,7 @@ async fn a_tool_shown_unapproved_to_a_client_is_refused_whatever_the_gateway_fet
     let review = pin(&[]);
     assert!(
         review.contains(
-            "! held by the gateway (its clients were shown them unapproved): read_file; approving releases them"
+            "! held by the gateway (a listing it served had them unapproved: shown or hidden): read_file; approving releases them"
         ),
         "{review}"
     );
