@@ -19,8 +19,9 @@
 //!   the same approval (the later approval's holds win), and read back at start
 //!   ([`Holds::restore`]): a restart releases nothing. A file that is not one the gateway
 //!   wrote stops it from starting.
-//! - **Shared between processes**: every check looks at the file's stamp (one `stat`) and
-//!   takes up what another gateway process sharing the lock file held ([`Holds::refresh`]).
+//! - **Shared between processes**: every check looks at the file's stamp (one `stat`, skipped
+//!   while the folder's watch tells no change: [`crate::watch`]) and takes up what another
+//!   gateway process sharing the lock file held ([`Holds::refresh`]).
 //! - **Bounded**: past [`MAX_HELD`] names (or a name over [`MAX_NAME`] bytes) every tool of the
 //!   server is held, which fails closed; past [`LOGGED`] holds they are no longer logged each.
 
@@ -198,8 +199,10 @@ pub struct Holds {
     write_failed: AtomicBool,
     /// Holds were made that [`Holds::flush`] has not written yet.
     unwritten: AtomicBool,
-    /// The held file as last read.
-    seen: Mutex<Option<FileStamp>>,
+    /// The held file as last read, and the watch's mark it was looked at under.
+    seen: Mutex<(Option<FileStamp>, Option<crate::watch::Mark>)>,
+    /// The held file's folder's watch: a check looks at the file (`stat`) only when it changed.
+    watch: crate::watch::Watched,
     /// Held files beside a route's lock path as spelled, where that path leads elsewhere (it
     /// became a link while a gateway ran, which kept its holds there), and whether they were
     /// taken up yet ([`Holds::restore`]). Each is written a copy of the held file too, for the
@@ -279,8 +282,10 @@ impl Holds {
 
     /// A store of its own for `server` of the lock file `lock` (as another process has).
     fn new(lock: &Path, server: &str) -> Holds {
+        let path = held_path(lock);
         Holds {
-            path: held_path(lock),
+            watch: crate::watch::Watched::new(&path),
+            path,
             server: server.to_owned(),
             state: Mutex::default(),
             restored: AtomicBool::new(false),
@@ -288,7 +293,7 @@ impl Holds {
             dirty: AtomicBool::new(false),
             write_failed: AtomicBool::new(false),
             unwritten: AtomicBool::new(false),
-            seen: Mutex::new(None),
+            seen: Mutex::new((None, None)),
             beside: Mutex::default(),
         }
     }
@@ -319,7 +324,7 @@ impl Holds {
         } else {
             let stamp = self.stamp();
             let file = read(&self.path)?;
-            *self.seen.lock().unwrap_or_else(|e| e.into_inner()) = stamp;
+            *self.seen.lock().unwrap_or_else(|e| e.into_inner()) = (stamp, None);
             self.restored.store(true, Ordering::Release);
             self.take(file, approval)
         };
@@ -335,22 +340,30 @@ impl Holds {
         Ok(())
     }
 
-    /// Looks at the held file (one `stat`) and, when it changed, takes up what another gateway
+    /// Looks at the held file (one `stat`, when its folder's watch tells a change or a second
+    /// passed) and, when it changed, takes up what another gateway
     /// process (an old one still answering while a new one starts, or a replica) held there
     /// (`approval`: the server's count now, asked only then). Such a process writes a hold
     /// before the listing that made it reaches its client ([`Holds::hold`]), so a call that
     /// client sends here next is judged with it. A file that no longer reads holds every tool
     /// of the server (fail closed).
     pub fn refresh(&self, approval: impl FnOnce() -> u64) {
-        let stamp = self.stamp();
         // Held while the file is read and taken up: a thread that finds the new stamp seen
         // judges its call with what the file holds, not with the holds of the approval before
         // (which it would release) while another thread is still reading (tester 149).
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        if *seen == stamp {
+        // The `stat` is skipped while the folder's watch tells no change (taken before it).
+        let mark = self.watch.mark();
+        if mark.is_some() && seen.1 == mark {
             return;
         }
-        *seen = stamp;
+        let stamp = self.stamp();
+        let mark = self.watch.vouch(mark);
+        if seen.0 == stamp {
+            seen.1 = mark;
+            return;
+        }
+        *seen = (stamp, mark);
         let approval = approval();
         match read(&self.path) {
             Ok(file) => {

@@ -42,6 +42,7 @@ pub mod stdio;
 pub mod tls;
 pub mod token_cache;
 pub mod tools;
+pub mod watch;
 pub mod webhook;
 mod worker;
 

@@ -730,15 +730,80 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Whether no line of an event is a JSON message (after whitespace or a byte-order mark): an
 /// SSE reader skips such a line as an unknown field, one that takes the body by its content
-/// reads it as the message it is.
+/// reads it as the message it is. Nor may a line hold a character that a reader splitting
+/// lines as Python's `str.splitlines` does takes for a line break ([`other_break`]), left in it
+/// after [`escape_breaks`]: that reader (httpx, under the MCP Python SDK's SSE client) would
+/// read fields the gateway did not (tester 153: `event: message\u{2028}data: {…}` carried a
+/// tool list past the pins).
 fn is_sse(ev: &[u8]) -> bool {
     lines(ev).all(|line| {
         let mut l = line.trim_ascii_start();
         while let Some(rest) = l.strip_prefix(BOM) {
             l = rest.trim_ascii_start();
         }
-        !matches!(l.first(), Some(b'{' | b'['))
+        !matches!(l.first(), Some(b'{' | b'[')) && other_break(line).is_none()
     })
+}
+
+/// Where the first character of `line` is that Python's `str.splitlines` (httpx's line
+/// decoder) takes for a line break and SSE does not (VT, FF, the separators U+001C–U+001E,
+/// U+0085, U+2028, U+2029), and its length in bytes.
+fn other_break(line: &[u8]) -> Option<(usize, usize)> {
+    let mut i = 0;
+    while i < line.len() {
+        match line[i] {
+            0x0b | 0x0c | 0x1c..=0x1e => return Some((i, 1)),
+            0xc2 if line.get(i + 1) == Some(&0x85) => return Some((i, 2)),
+            0xe2 if line.get(i + 1) == Some(&0x80)
+                && matches!(line.get(i + 2), Some(0xa8 | 0xa9)) =>
+            {
+                return Some((i, 3))
+            }
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// `ev` with U+0085, U+2028 and U+2029 in its data lines written as JSON escapes (`\u2028`):
+/// inside a JSON string (the only place JSON lets them be) that is the same string to every
+/// reader, and no reader splits the line there. `None` when there are none. VT, FF and
+/// U+001C–U+001E are never JSON outside an escape: [`is_sse`] refuses them.
+fn escape_breaks(ev: &[u8]) -> Option<Vec<u8>> {
+    let mut out: Option<Vec<u8>> = None;
+    let mut at = 0;
+    let mut rest = ev;
+    while !rest.is_empty() {
+        let end = rest
+            .iter()
+            .position(|b| *b == b'\n' || *b == b'\r')
+            .unwrap_or(rest.len());
+        let line = &rest[..end];
+        if field(line).is_some_and(|(n, _)| n == b"data") {
+            let mut from = 0;
+            while let Some((i, n)) = other_break(&line[from..]) {
+                let i = from + i;
+                let escape: &[u8] = match &line[i..i + n] {
+                    [0xc2, 0x85] => b"\\u0085",
+                    [0xe2, 0x80, 0xa8] => b"\\u2028",
+                    [0xe2, 0x80, 0xa9] => b"\\u2029",
+                    _ => {
+                        from = i + n;
+                        continue;
+                    }
+                };
+                let o = out.get_or_insert_with(|| Vec::with_capacity(ev.len() + 16));
+                o.extend_from_slice(&ev[at..(ev.len() - rest.len()) + i]);
+                o.extend_from_slice(escape);
+                at = ev.len() - rest.len() + i + n;
+                from = i + n;
+            }
+        }
+        rest = &rest[(end + 1).min(rest.len())..];
+    }
+    let mut o = out?;
+    o.extend_from_slice(&ev[at..]);
+    Some(o)
 }
 
 /// An SSE body rewritten event by event.
@@ -826,9 +891,39 @@ fn closing(info: &RequestInfo, why: &str) -> Bytes {
 }
 
 impl SseRewrite {
+    /// Escapes, in the complete events at the start of `buf`, the line breaks only some
+    /// readers see ([`escape_breaks`]), before anything reads them.
+    fn escape_complete(&mut self, last: bool) {
+        let b = &self.buf[..];
+        if memchr::memchr2(0xc2, 0xe2, b).is_none() {
+            return;
+        }
+        let mut start = 0;
+        let mut new: Option<BytesMut> = None;
+        while let Some(end) = event_end(&b[start..], last) {
+            let ev = &b[start..start + end];
+            match escape_breaks(ev) {
+                Some(e) => new
+                    .get_or_insert_with(|| BytesMut::from(&b[..start]))
+                    .extend_from_slice(&e),
+                None => {
+                    if let Some(n) = &mut new {
+                        n.extend_from_slice(ev);
+                    }
+                }
+            }
+            start += end;
+        }
+        if let Some(mut n) = new {
+            n.extend_from_slice(&b[start..]);
+            self.buf = n;
+        }
+    }
+
     /// The complete events at the start of `buf`, rewritten, and the rest kept. `last`: the
     /// stream ended (a final event without its blank line is complete then).
     fn drain(&mut self, last: bool) -> Bytes {
+        self.escape_complete(last);
         let mut out = BytesMut::new();
         let mut start = 0;
         let buf = &self.buf[..];
@@ -1562,6 +1657,50 @@ mod tests {
         )
         .await;
         assert_eq!(b, b"data: {\"x\":\"a\ndata: b\"}\n\n");
+    }
+
+    #[tokio::test]
+    async fn line_breaks_only_some_readers_see_are_escaped_in_data_or_cut_the_stream() {
+        // Tester 153: `event: message<U+2028>data: {…}` is one `event` line to SSE and two lines
+        // to httpx (`str.splitlines`), whose reader got a tool list the gateway never read.
+        let r = rw(1 << 12);
+        for sep in [
+            "\u{2028}", "\u{2029}", "\u{85}", "\u{b}", "\u{c}", "\u{1c}", "\u{1d}", "\u{1e}",
+        ] {
+            let stream = format!(
+                "data: {{\"id\":0,\"result\":{{}}}}\n\nevent: message{sep}data: {{\"id\":1}}\n\n"
+            );
+            let (_, b) = through(&r, "text/event-stream", vec![stream.leak().as_bytes()]).await;
+            let b = String::from_utf8(b).unwrap();
+            assert!(
+                b.starts_with("data: {\"id\":0,\"result\":{}}\n\n: Vigil gateway: the upstream's stream was cut: the upstream's stream is not SSE"),
+                "{sep:?}: {b}"
+            );
+        }
+        // In a data line (a JSON string may hold them raw): escaped, the same string to JSON.
+        let (_, b) = through(
+            &r,
+            "text/event-stream",
+            vec![
+                "data: {\"id\":0,\"result\":{\"t\":\"a\u{2028}b\u{85}c\u{2029}\"}}\n\n".as_bytes(),
+            ],
+        )
+        .await;
+        let b = String::from_utf8(b).unwrap();
+        assert_eq!(
+            b,
+            "data: {\"id\":0,\"result\":{\"t\":\"a\\u2028b\\u0085c\\u2029\"}}\n\n"
+        );
+        let v: Value = serde_json::from_str(b.trim().strip_prefix("data: ").unwrap()).unwrap();
+        assert_eq!(v["result"]["t"], "a\u{2028}b\u{85}c\u{2029}");
+        // Split over two reads, the character is escaped whole.
+        let (_, b) = through(
+            &r,
+            "text/event-stream",
+            vec![b"data: {\"t\":\"a\xe2\x80", b"\xa8b\"}\n\n"],
+        )
+        .await;
+        assert_eq!(b, b"data: {\"t\":\"a\\u2028b\"}\n\n");
     }
 
     /// Holds every message or text holding `slow` until the test lets it go (so a piece read

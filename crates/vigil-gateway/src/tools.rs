@@ -131,19 +131,43 @@ impl FileStamp {
 /// The lock file of a route as last read, and when it was written.
 struct Pins {
     config: Pinning,
-    lock: ArcSwapOption<(Option<FileStamp>, LockFile)>,
+    lock: ArcSwapOption<Looked>,
+    /// The lock file's folder's watch: a call looks at the file (`stat`) only when it changed.
+    watch: crate::watch::Watched,
+}
+
+/// The lock file as a look found it, and the watch's mark the look was made under.
+struct Looked {
+    lock: Arc<(Option<FileStamp>, LockFile)>,
+    mark: Option<crate::watch::Mark>,
 }
 
 impl Pins {
     /// The lock file, read again when it changed (an approval): its modification and change
     /// times, size or file (a copy that keeps the modification time, `cp -p`, is still seen).
+    /// Looked at (`stat`) when the folder's watch says it may have changed, and once a second.
     fn current(&self) -> Arc<(Option<FileStamp>, LockFile)> {
+        // Taken before the look: a change after it moves the mark.
+        let mark = self.watch.mark();
+        let last = self.lock.load_full();
+        if let (Some(l), Some(m)) = (&last, mark) {
+            if l.mark == Some(m) {
+                return l.lock.clone();
+            }
+        }
         let mtime = std::fs::metadata(&self.config.path)
             .ok()
             .map(|m| FileStamp::of(&m));
-        if let Some(l) = self.lock.load_full() {
-            if l.0 == mtime {
-                return l;
+        let mark = self.watch.vouch(mark);
+        if let Some(l) = last {
+            if l.lock.0 == mtime {
+                if l.mark != mark {
+                    self.lock.store(Some(Arc::new(Looked {
+                        lock: l.lock.clone(),
+                        mark,
+                    })));
+                }
+                return l.lock.clone();
             }
         }
         let lock = match LockFile::load(&self.config.path) {
@@ -155,7 +179,10 @@ impl Pins {
             }
         };
         let l = Arc::new((mtime, lock));
-        self.lock.store(Some(l.clone()));
+        self.lock.store(Some(Arc::new(Looked {
+            lock: l.clone(),
+            mark,
+        })));
         l
     }
 
@@ -234,6 +261,7 @@ impl Catalog {
             refreshing: AtomicBool::new(false),
             fetch: tokio::sync::Mutex::new(()),
             pins: route.pins.clone().map(|config| Pins {
+                watch: crate::watch::Watched::new(&config.path),
                 config,
                 lock: ArcSwapOption::empty(),
             }),
