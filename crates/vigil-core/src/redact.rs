@@ -106,6 +106,18 @@ pub fn register(value: &str) {
     REGISTRY.store(Arc::new(reg));
 }
 
+/// Whether `text` holds a registered value (where [`redact`] would mask it).
+pub fn holds_registered(text: &str) -> bool {
+    let reg = REGISTRY.load();
+    let Some(m) = &reg.matcher else { return false };
+    let bytes = text.as_bytes();
+    m.find_iter(text).any(|hit| {
+        !(reg.words[hit.pattern().as_usize()]
+            && (bytes[..hit.start()].last().copied().is_some_and(joins)
+                || bytes.get(hit.end()).copied().is_some_and(joins)))
+    })
+}
+
 /// How many values are registered so far: what [`redact`] masks changes only when this does
 /// (values are never removed), so a caller may remember its answers for as long as it stays.
 pub fn generation() -> usize {

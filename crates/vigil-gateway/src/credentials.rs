@@ -167,7 +167,10 @@ impl CredentialHook {
 
 impl Hook for CredentialHook {
     fn wants(&self, _req: &RequestInfo, raw: &[u8]) -> bool {
-        self.creds.holds(raw)
+        // A JSON `\u` escape may spell a credential the raw bytes do not hold (Go's
+        // `encoding/json` writes `&` as `\u0026`; tester 153): such a message is read, and its
+        // strings, decoded, are matched.
+        self.creds.holds(raw) || memchr::memmem::find(raw, b"\\u").is_some()
     }
 
     fn message(&self, _req: &RequestInfo, msg: &mut Value) -> Action {
@@ -251,5 +254,28 @@ mod tests {
             format!(r#"{{"a":"{MASK}"}}"#).into_bytes()
         );
         assert!(Credentials::new(["abc"]).is_none());
+    }
+
+    #[test]
+    fn a_credential_spelled_with_json_escapes_is_read_and_masked() {
+        let c = Arc::new(
+            Credentials::new(["k3y&V4lu3<Secr3t>991", "Bearer upstream-cred-Zx9Q"]).unwrap(),
+        );
+        let hook = CredentialHook::new(c, Arc::new(crate::metrics::Metrics::default()), "/mcp/x");
+        let info = RequestInfo::default();
+        for raw in [
+            r#"{"result":{"api_key":"k3y\u0026V4lu3\u003cSecr3t\u003e991"}}"#,
+            r#"{"result":{"x":"upstream\u002dcred\u002DZx9Q"}}"#,
+            r#"{"result":{"upstr\u0065am-cred-Zx9Q":1}}"#,
+        ] {
+            assert!(hook.wants(&info, raw.as_bytes()), "{raw}");
+            let mut v: Value = serde_json::from_str(raw).unwrap();
+            assert!(
+                matches!(hook.message(&info, &mut v), Action::Changed),
+                "{raw}"
+            );
+            let text = v.to_string();
+            assert!(!text.contains("Secr3t") && !text.contains("Zx9Q"), "{text}");
+        }
     }
 }

@@ -138,6 +138,16 @@ pub enum PrepareError {
         /// Whose value it holds.
         what: String,
     },
+    /// A route's `path`, `audience`, `issuer` or required claim holds one of the gateway's
+    /// secrets (tester 153: `audience = "${MCP_JWT_SECRET}"` went upstream in
+    /// `X-Vigil-Audience` and into every token minted for it).
+    #[error("{origin}: holds the value of {what}; the gateway's secrets never go into a route's path, audience, issuer or claims, which are printed, sent upstream and written into tokens")]
+    SecretField {
+        /// The route's field.
+        origin: Origin,
+        /// Whose value it holds.
+        what: String,
+    },
     /// A route's `host` holds one of the gateway's secrets.
     #[error("{origin}: holds the value of {what}; the gateway's secrets never go into a route's host, which is printed and logged")]
     SecretHost {
@@ -244,6 +254,7 @@ impl PrepareError {
             | PrepareError::Stdio { origin, .. }
             | PrepareError::SecretHeader { origin, .. }
             | PrepareError::SecretHost { origin, .. }
+            | PrepareError::SecretField { origin, .. }
             | PrepareError::SharedSecret { origin, .. }
             | PrepareError::SecretUpstream { origin, .. } => Some(origin.clone()),
         }
@@ -560,6 +571,29 @@ impl Prepared {
                 if let Some(what) = crate::stdio::held_secret(host.as_bytes(), &lowered) {
                     return Err(PrepareError::SecretHost {
                         origin: config.origin(&format!("gateway.routes[{}].host", route.index)),
+                        what: what.clone(),
+                    });
+                }
+            }
+            // Nor in the route's path, audience, issuer or claims: printed, logged, sent
+            // upstream (`X-Vigil-Audience`) and written into every token minted for it.
+            let claims: Vec<(String, String)> = route
+                .claims
+                .iter()
+                .map(|(k, v)| (format!("claims.{k}"), v.to_string()))
+                .collect();
+            let fields = [
+                ("path".to_owned(), route.prefix.clone()),
+                ("audience".to_owned(), route.audience.clone()),
+                (
+                    "issuer".to_owned(),
+                    route.issuer.clone().unwrap_or_default(),
+                ),
+            ];
+            for (field, text) in fields.iter().chain(&claims) {
+                if let Some(what) = crate::stdio::held_secret(text.as_bytes(), &values) {
+                    return Err(PrepareError::SecretField {
+                        origin: config.origin(&format!("gateway.routes[{}].{field}", route.index)),
                         what: what.clone(),
                     });
                 }

@@ -327,9 +327,9 @@ pub fn check(envs: &[Environment], section: &TokenSection) -> Vec<Problem> {
 /// message names the variable, never the value.
 fn strength_problem(var: &str, v: &str) -> Option<(Code, String)> {
     let w = secret_weakness(v)?;
-    let code = match w {
+    let code = match w.root() {
         Weakness::Default => Code::SecretDefault,
-        Weakness::Weak { .. } => Code::SecretWeak,
+        _ => Code::SecretWeak,
     };
     Some((code, format!("{var} {w} ({GENERATE_HINT})")))
 }
@@ -347,14 +347,30 @@ pub enum Weakness {
         /// The estimate.
         bits: f64,
     },
+    /// The base64 or hex encoding of text that is weak: an encoding adds no secret to a phrase
+    /// (tester 153: base64 of a refused default passed as random).
+    Encoded {
+        /// `base64` or `hex`.
+        encoding: &'static str,
+        /// Why the text is weak.
+        text: Box<Weakness>,
+    },
 }
 
 impl Weakness {
     /// The `check-config` problem code: `secret_default` or `secret_weak`.
     pub fn code(&self) -> &'static str {
-        match self {
+        match self.root() {
             Weakness::Default => "secret_default",
-            Weakness::Weak { .. } => "secret_weak",
+            _ => "secret_weak",
+        }
+    }
+
+    /// The weakness of the text under every encoding.
+    fn root(&self) -> &Weakness {
+        match self {
+            Weakness::Encoded { text, .. } => text.root(),
+            w => w,
         }
     }
 }
@@ -368,18 +384,63 @@ impl std::fmt::Display for Weakness {
                 "has about {:.0} bits of entropy, under {MIN_SECRET_BITS:.0}",
                 bits.max(0.0).abs()
             ),
+            Weakness::Encoded { encoding, text } => {
+                write!(f, "is the {encoding} encoding of text that {text}")
+            }
         }
     }
 }
 
 /// The strength rule [`check`] applies to a signing secret (`secret_default`, `secret_weak`),
 /// for the commands that use a secret (`token mint`, the gateway) to apply it too.
+/// A value that decodes (hex, or base64 of either alphabet) to text is judged as that text too.
 pub fn secret_weakness(value: &str) -> Option<Weakness> {
+    judged(value, 2)
+}
+
+fn judged(value: &str, depth: u8) -> Option<Weakness> {
     if strength::is_known_default(value) {
         return Some(Weakness::Default);
     }
     let bits = strength::estimate_bits(value);
-    (bits < MIN_SECRET_BITS).then_some(Weakness::Weak { bits })
+    if bits < MIN_SECRET_BITS {
+        return Some(Weakness::Weak { bits });
+    }
+    let (encoding, text) = decoded_text(value).filter(|_| depth > 0)?;
+    judged(&text, depth - 1).map(|w| Weakness::Encoded {
+        encoding,
+        text: Box::new(w),
+    })
+}
+
+/// What `value` decodes to when it is hex or base64 (standard or URL-safe, padded or not) of
+/// text: UTF-8 without controls but tab and line ends. Random bytes (`openssl rand -base64 48`)
+/// are no text and give `None`.
+fn decoded_text(value: &str) -> Option<(&'static str, String)> {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    use base64::Engine as _;
+    let v = value.trim();
+    if v.len() < 16 {
+        return None;
+    }
+    let (encoding, bytes) = if v.len() % 2 == 0 && v.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let digit = |b: u8| (b as char).to_digit(16).unwrap_or(0) as u8;
+        let bytes = v
+            .as_bytes()
+            .chunks(2)
+            .map(|p| digit(p[0]) << 4 | digit(p[1]))
+            .collect();
+        ("hex", bytes)
+    } else {
+        let bytes = [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
+            .iter()
+            .find_map(|e| e.decode(v).ok())?;
+        ("base64", bytes)
+    };
+    let text = String::from_utf8(bytes).ok()?;
+    text.chars()
+        .all(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r'))
+        .then_some((encoding, text))
 }
 
 /// An HMAC secret too weak to sign or verify with, named by where it came from (a variable or
@@ -457,6 +518,29 @@ mod strength_tests {
             assert_eq!(mine.into_iter().collect::<Vec<_>>(), theirs, "{v:?}");
         }
         assert!(secret_weakness(strong).is_none());
+    }
+
+    #[test]
+    fn an_encoding_of_weak_text_is_weak_and_random_bytes_are_not() {
+        use base64::Engine as _;
+        let b64 = |t: &[u8]| base64::engine::general_purpose::STANDARD.encode(t);
+        let hex = |t: &[u8]| t.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        let phrase = ["my super secret jwt", " signing key 2024!"].concat();
+        let phrase = phrase.as_bytes();
+        for v in [
+            b64(phrase),
+            hex(phrase),
+            b64(b"password password password password"),
+            b64(b64(phrase).as_bytes()),
+        ] {
+            let w = secret_weakness(&v).unwrap_or_else(|| panic!("{v}"));
+            assert!(matches!(w, Weakness::Encoded { .. }), "{v}: {w}");
+            assert!(w.to_string().starts_with("is the "), "{w}");
+        }
+        // Random bytes, however encoded, are no text.
+        let random: Vec<u8> = (0..48u32).map(|i| (i * 97 + 31) as u8 ^ 0xa5).collect();
+        assert!(secret_weakness(&b64(&random)).is_none());
+        assert!(secret_weakness(&hex(&random[..32])).is_none());
     }
 
     #[test]

@@ -37,8 +37,14 @@ pub enum MintError {
     #[error("ttl must be at least 1 second")]
     TtlZero,
     /// An extra claim would overwrite a registered one.
-    #[error("claim `{0}` is set by vigil; use the matching option instead")]
+    #[error("claim `{0}` is set by vigil (sub, aud and exp by --sub, --aud and --ttl; iss by [token] issuer; iat, nbf and jti at minting), never by --claim")]
     Reserved(String),
+    /// An extra claim's name is a registered claim's, or another claim's, once case is folded:
+    /// a reader that matches names without case (Go's `encoding/json`) reads it as that one.
+    #[error(
+        "claim `{0}` reads as `{1}` to a reader that ignores case (Go's encoding/json); refused"
+    )]
+    CaseTwin(String, String),
     /// The key cannot sign.
     #[error("key `{0}` has no private key or secret to sign with")]
     CannotSign(String),
@@ -190,10 +196,33 @@ pub fn mint_typed(
     claims.insert("nbf".into(), now.into());
     claims.insert("exp".into(), (now + req.ttl).into());
     claims.insert("jti".into(), jti()?.into());
+    // Names as a reader that ignores case sees them (Unicode simple folding, as Go's
+    // `bytes.EqualFold`: `ſ` is `s`, the Kelvin sign `k`).
+    let fold = |k: &str| -> String {
+        k.chars()
+            .map(|c| match c {
+                'ſ' => 's',
+                '\u{212a}' => 'k',
+                c => c,
+            })
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let mut folded: std::collections::HashMap<String, &str> = std::collections::HashMap::new();
+    for k in RESERVED.iter().chain(&["scope", "scp"]) {
+        folded.insert((*k).to_owned(), k);
+    }
     for (k, v) in &req.claims {
         if RESERVED.contains(&k.as_str()) {
             return Err(MintError::Reserved(k.clone()));
         }
+        match folded.get(&fold(k)) {
+            Some(other) if *other != k.as_str() => {
+                return Err(MintError::CaseTwin(k.clone(), (*other).to_owned()))
+            }
+            _ => {}
+        }
+        folded.insert(fold(k), k);
         claims.insert(k.clone(), v.clone());
     }
     let mut header = Header::new(key.alg);
@@ -215,6 +244,41 @@ fn jti() -> Result<String, MintError> {
 #[cfg(test)]
 mod subject_tests {
     use super::subject_problem;
+
+    /// Tester 153: `--claim Sub=vigil-gateway` or `Scope=…` read as `sub` and `scope` to a
+    /// reader that ignores case; two claims equal once folded are refused too.
+    #[test]
+    fn claims_that_read_as_another_once_case_is_folded_are_refused() {
+        let key = crate::Key::hmac("k", &[7u8; 64], crate::Algorithm::HS256).unwrap();
+        let mint = |claims: serde_json::Value| {
+            let req = super::MintRequest {
+                audiences: vec!["fs".into()],
+                subject: Some("bob".into()),
+                ttl: 60,
+                claims: claims.as_object().cloned().unwrap(),
+                ..Default::default()
+            };
+            super::mint(&key, &req, 1_000, 3_600)
+        };
+        for bad in [
+            serde_json::json!({"Sub": "vigil-gateway"}),
+            serde_json::json!({"SUB": "admin"}),
+            serde_json::json!({"Scope": "fs:write"}),
+            serde_json::json!({"ſcope": "fs:write"}),
+            serde_json::json!({"role": "a", "Role": "b"}),
+        ] {
+            let e = mint(bad.clone()).unwrap_err().to_string();
+            assert!(e.contains("reads as"), "{bad}: {e}");
+        }
+        let e = mint(serde_json::json!({"iss": "x"}))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("[token] issuer") && !e.contains("matching option"),
+            "{e}"
+        );
+        assert!(mint(serde_json::json!({"scope": "fs:read", "role": "a"})).is_ok());
+    }
 
     /// bb-gw-s9 S7: a name mixing scripts, and look-alikes of the gateway's own subject, are
     /// refused; names in one script (whatever it is), e-mail addresses and ids pass.

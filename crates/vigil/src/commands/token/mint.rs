@@ -42,6 +42,24 @@ pub(super) fn run(g: &GlobalArgs, args: MintArgs) -> anyhow::Result<ExitStatus> 
         },
         &policy,
     )?;
+    // A token's claims are read by whoever holds it: none may carry one of the gateway's or
+    // the ring's secrets (tester 153: `--aud "$MCP_JWT_SECRET"` wrote the signing secret into
+    // the token, and the gateway's route audience sent it upstream).
+    let fields = req
+        .audiences
+        .iter()
+        .map(|a| ("--aud", a.clone()))
+        .chain(req.subject.iter().map(|s| ("--sub", s.clone())))
+        .chain(
+            req.claims
+                .iter()
+                .map(|(k, v)| ("--claim", format!("{k}={v}"))),
+        );
+    for (flag, text) in fields {
+        if vigil_core::redact::holds_registered(&text) {
+            anyhow::bail!("{flag}: holds the value of a secret (a signing key of the ring or another secret Vigil read); a token's claims are readable by whoever holds it");
+        }
+    }
     let key = ring.signer()?;
     // Every secret of the ring, the previous one too: it never signs here, but whoever holds a
     // weak previous secret can sign tokens the gateway accepts (as verify and check-config say).

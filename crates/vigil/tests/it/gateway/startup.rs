@@ -290,3 +290,80 @@ async fn a_weak_secret_serves_only_on_loopback_when_allowed_and_says_so() {
     .await;
     assert_eq!(s, 200);
 }
+
+/// Tester 153: a route's audience, path, issuer or claim holding the signing secret is refused
+/// (it went upstream in `X-Vigil-Audience` and into tokens); `token mint` refuses a claim
+/// holding it; an encoding of a weak phrase is weak.
+#[test]
+fn the_signing_secret_goes_into_no_audience_path_or_token() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let check = |route: &str, env: &[(&str, &str)]| {
+        std::fs::write(
+            d.join("vigil.toml"),
+            format!("[gateway]\nlisten = \"127.0.0.1:8443\"\n\n[[gateway.routes]]\npath = \"/mcp/x\"\nupstream = \"http://127.0.0.1:9\"\n{route}\n"),
+        )
+        .unwrap();
+        let mut c = common::vigil(d);
+        c.args(["gateway", "check"]).env("MCP_JWT_SECRET", secret());
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    };
+    for (route, field) in [
+        ("audience = \"${MCP_JWT_SECRET}\"", "audience"),
+        ("audience = \"x-${MCP_JWT_SECRET}\"", "audience"),
+        ("issuer = \"https://${MCP_JWT_SECRET}.example\"", "issuer"),
+    ] {
+        let out = check(route, &[]);
+        expect_exit(&out, 2);
+        let err = stderr_of(&out);
+        assert!(
+            err.contains(&format!("gateway.routes[0].{field}"))
+                && err.contains("holds the value of"),
+            "{route}: {err}"
+        );
+        assert!(!err.contains(&secret()), "{err}");
+    }
+    let out = common::vigil(d)
+        .args(["token", "mint", "--aud", &secret(), "--sub", "bob"])
+        .env("MCP_JWT_SECRET", secret())
+        .output()
+        .unwrap();
+    expect_exit(&out, 2);
+    assert!(
+        stderr_of(&out).contains("--aud: holds the value of a secret"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert!(out.stdout.is_empty());
+    let out = common::vigil(d)
+        .args([
+            "token",
+            "mint",
+            "--aud",
+            "fs",
+            "--claim",
+            &format!("note=k{}", secret()),
+        ])
+        .env("MCP_JWT_SECRET", secret())
+        .output()
+        .unwrap();
+    expect_exit(&out, 2);
+    // base64 of a phrase is as weak as the phrase.
+    use base64::Engine as _;
+    let phrase = ["this is not a random", " secret at all"].concat();
+    let encoded = base64::engine::general_purpose::STANDARD.encode(phrase);
+    let out = common::vigil(d)
+        .args(["token", "mint", "--aud", "fs"])
+        .env("MCP_JWT_SECRET", &encoded)
+        .output()
+        .unwrap();
+    expect_exit(&out, 2);
+    assert!(
+        stderr_of(&out).contains("is the base64 encoding of text that"),
+        "{}",
+        stderr_of(&out)
+    );
+}
