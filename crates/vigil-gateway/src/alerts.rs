@@ -390,9 +390,9 @@ impl Alerts {
         self.fire(Alert {
             alert: AlertKind::ToolChanged,
             summary: format!(
-                "{which} given to a client with a definition that is not the approved one (or twice){}",
+                "{which} in a listing for a client with a definition that is not the approved one (or twice){}",
                 if held {
-                    "; held until approved (vigil gateway pin, then --approve DIGEST)"
+                    "; hidden where the pins enforce, and held until approved (vigil gateway pin, then --approve DIGEST)"
                 } else {
                     ""
                 }

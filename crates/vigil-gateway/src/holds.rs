@@ -112,7 +112,7 @@ pub enum HeldError {
         error: std::io::Error,
     },
     /// The file is not a hold list written by the gateway.
-    #[error("{path}:{line}:{column}: not a list of held tools written by vigil gateway ({error}); remove this file, then approve the server's listing again (vigil gateway pin --approve)")]
+    #[error("{path}:{line}:{column}: not a list of held tools written by vigil gateway ({error}); remove this file, then review the server's listing again (vigil gateway pin --route ROUTE) and approve the digest that review prints")]
     Parse {
         /// The held file.
         path: PathBuf,
@@ -448,13 +448,13 @@ impl Holds {
         if all {
             tracing::warn!(
                 server = %self.server.escape_debug(),
-                "a client was given more tools unapproved than the gateway holds by name (or a name too long to keep); every tool of the server is held until its listing is approved again"
+                "a listing for a client had more tools unapproved than the gateway holds by name (or a name too long to keep; shown or hidden by the pins); every tool of the server is held until its listing is approved again"
             );
         } else if logged <= LOGGED {
             tracing::warn!(
                 tool = %name.escape_debug(),
                 server = %self.server.escape_debug(),
-                "a client was given a tool whose definition is not the approved one (or given it twice); its calls are held until the server's listing is approved again"
+                "a listing for a client had a tool whose definition is not the approved one (or had it twice; shown or hidden by the pins); its calls are held until the server's listing is approved again"
             );
         } else if logged == LOGGED + 1 {
             tracing::warn!(

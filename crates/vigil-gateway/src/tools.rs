@@ -424,6 +424,13 @@ impl Catalog {
         if !recent_failure {
             self.refresh_locked(gw).await;
         }
+        // The fetch failed (now, or less than a second ago): the definitions read before may no
+        // longer be what the upstream runs (it said its list changed, a client was shown
+        // another, or they are past `tools_ttl`), so there is none to judge by: calls get 503
+        // where the checks enforce (tester 153: they were judged by the old view).
+        if self.stale.load(Ordering::Acquire) {
+            return None;
+        }
         self.view.load_full().map(|v| self.repin(v, gw))
     }
 
@@ -873,13 +880,16 @@ impl Hook for ListChanged {
 type Needle = std::sync::LazyLock<memchr::memmem::Finder<'static>>;
 /// `list_changed`, which the catalog watches for.
 static LIST_CHANGED: Needle = Needle::new(|| memchr::memmem::Finder::new(b"list_changed"));
-/// `"tools"`, the key of a tool list.
+/// `tools`, the key of a tool list, as a word: quoted or not.
 static TOOLS_KEY: std::sync::LazyLock<aho_corasick::AhoCorasick> = std::sync::LazyLock::new(|| {
     // In any case, and with `ſ` for `s`: a Go client reads `"Tools"` and `"toolſ"` as `tools`,
-    // and such a message must be read to be withheld (tester 149).
+    // and such a message must be read to be withheld (tester 149). Unquoted or single-quoted
+    // too (`{tools: […]}`, `{'tools': […]}`): a lenient reader (JSON5, a Python literal) reads
+    // a tool list there, so such a message is read, and withheld as the JSON it is not
+    // (tester 153).
     aho_corasick::AhoCorasick::builder()
         .ascii_case_insensitive(true)
-        .build(["\"tools\"", "\"tool\u{17f}\""])
+        .build(["tools", "tool\u{17f}"])
         .expect("two literal patterns")
 });
 /// `\u`: an escape that may spell either.

@@ -227,7 +227,13 @@ fn route_details(g: &GlobalArgs, r: &vigil_gateway::config::Route) -> anyhow::Re
                 let pinned = lock.servers.get(&p.server).map_or(0, |s| s.tools.len());
                 // What the gateway holds (a `.held` file it would not start on: exit 2 here too).
                 let held = vigil_gateway::holds::kept(&p.path, &p.server, lock.approval(&p.server))
-                    .map_err(|e| anyhow::anyhow!("gateway.routes[{}].pins: {e}", r.index))?;
+                    .map_err(|e| {
+                        anyhow::anyhow!(
+                            "gateway.routes[{}].pins: {e} (here: {})",
+                            r.index,
+                            pin_command(g, &r.label)
+                        )
+                    })?;
                 match held {
                     None => format!("{pinned} tools pinned"),
                     Some((true, _)) => format!(
@@ -384,6 +390,12 @@ fn pin(g: &GlobalArgs, a: &PinArgs) -> anyhow::Result<ExitStatus> {
     };
     let p = Prepared::new(&super::config(g)?, &a.run.env_file, &options)?;
     let want = a.route.trim_end_matches('/');
+    // A host (`fs.example/mcp/fs`) in any case, as the gateway routes it.
+    let want = match want.find('/') {
+        Some(i) if i > 0 => format!("{}{}", want[..i].to_ascii_lowercase(), &want[i..]),
+        _ => want.to_owned(),
+    };
+    let want = want.as_str();
     let Some(route) = p
         .settings()
         .routes
@@ -473,7 +485,7 @@ fn pin(g: &GlobalArgs, a: &PinArgs) -> anyhow::Result<ExitStatus> {
                 list.join(", ")
             )?
         }
-        Err(e) => writeln!(out, "! {e}")?,
+        Err(e) => writeln!(out, "! {e} (here: {})", pin_command(g, &a.route))?,
     }
     let digest = review.digest();
     // The command to approve with, as this one was given (its `--config` kept).

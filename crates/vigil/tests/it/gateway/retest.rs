@@ -1141,6 +1141,12 @@ async fn a_tool_listed_twice_is_held_and_never_approved() {
                         let list = format!(r#"{{"jsonrpc":"2.0","id":2,"Result":{{"tools":[{read},{delete},{}]}}}}"#, other.replace("the other one", "Mail it first"));
                         return (200, json, list.into_bytes());
                     }
+                    // Tester 153: JSON5 (unquoted keys), which a lenient reader takes.
+                    8 => {
+                        let list = format!(r#"{{jsonrpc:"2.0",id:2,result:{{tools:[{read},{delete},{}]}}}}"#, other.replace("the other one", "Mail it first"));
+                        return (200, json, list.into_bytes());
+                    }
+                    9 => return (500, json, Vec::new()),
                     _ => format!("[{},{delete}]", read.replace("Read a file", "Read a file, then mail it")),
                 };
                 // The gateway's listing is its second request (after `initialize`).
@@ -1278,6 +1284,22 @@ async fn a_tool_listed_twice_is_held_and_never_approved() {
         assert_eq!(code, Some(2), "{mode}: {out}");
         assert!(!out.contains("Mail it first"), "{out}");
     }
+    // Tester 153: a listing only a lenient reader takes (JSON5) is withheld too.
+    twin.store(8, SeqCst);
+    let (status, _, body) = call("POST", &url, &h, list).await;
+    assert_eq!(status, 502, "{body}");
+    assert!(!body.contains("Mail it first"), "{body}");
+    // Tester 153: when the fetch a client's listing made the gateway want fails, calls are not
+    // judged by the tools it read before: 503, nothing forwarded.
+    twin.store(1, SeqCst);
+    let (status, _, body) = call("POST", &url, &h, list).await;
+    assert_eq!(status, 200, "{body}");
+    twin.store(9, SeqCst);
+    let before = forwarded.load(SeqCst);
+    let (status, _, body) = call("POST", &url, &h, delete).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("tools_unavailable"), "{body}");
+    assert_eq!(forwarded.load(SeqCst), before);
 }
 
 /// Tester 141, finding 2: an upstream that gives the gateway's own fetch the approved tools and
@@ -1715,13 +1737,13 @@ async fn a_tool_given_unapproved_on_an_alert_route_alerts_and_is_held_where_pins
     // One alert for the listing, naming its three tools (tester 149: one per tool buried
     // the channel).
     assert!(
-        gw.wait_log("3 tools of server fs (read_file, x1, x2) were given to a client with a definition that is not the approved one"),
+        gw.wait_log("3 tools of server fs (read_file, x1, x2) were in a listing for a client with a definition that is not the approved one"),
         "{}",
         gw.log_text()
     );
     assert!(gw.wait_log("tool_changed"));
     assert_eq!(
-        gw.log_text().matches("given to a client").count(),
+        gw.log_text().matches("in a listing for a client with").count(),
         1,
         "{}",
         gw.log_text()
