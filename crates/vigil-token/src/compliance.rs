@@ -423,7 +423,8 @@ fn decoded_text(value: &str) -> Option<(&'static str, String)> {
     if v.len() < 16 {
         return None;
     }
-    let (encoding, bytes) = if v.len().is_multiple_of(2) && v.bytes().all(|b| b.is_ascii_hexdigit()) {
+    let (encoding, bytes) = if v.len().is_multiple_of(2) && v.bytes().all(|b| b.is_ascii_hexdigit())
+    {
         let digit = |b: u8| (b as char).to_digit(16).unwrap_or(0) as u8;
         let bytes = v
             .as_bytes()

@@ -1456,6 +1456,27 @@ async fn a_tool_shown_unapproved_to_a_client_is_refused_whatever_the_gateway_fet
         text.contains("tools pinned; 1 held by the gateway (a listing it served had them unapproved; `vigil --config vigil.toml gateway pin --route /mcp/fs` names them"),
         "{text}"
     );
+    assert!(!text.contains("warning"), "{text}");
+    // A lock file others may write is warned of (whoever writes it approves tools).
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let lock = dir.path().join("tools.lock");
+        std::fs::set_permissions(&lock, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let out = common::vigil(dir.path())
+            .args(["gateway", "check"])
+            .env("MCP_JWT_SECRET", secret())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("warning: the lock file ")
+                && text.contains(
+                    "is writable by its group or others: whoever can write it approves tools"
+                ),
+            "{text}"
+        );
+        std::fs::set_permissions(&lock, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
     // An operator approves again (the lock file changes): called again. The review names what
     // the gateway holds.
     let review = pin(&[]);
@@ -1743,7 +1764,9 @@ async fn a_tool_given_unapproved_on_an_alert_route_alerts_and_is_held_where_pins
     );
     assert!(gw.wait_log("tool_changed"));
     assert_eq!(
-        gw.log_text().matches("in a listing for a client with").count(),
+        gw.log_text()
+            .matches("in a listing for a client with")
+            .count(),
         1,
         "{}",
         gw.log_text()
