@@ -331,13 +331,13 @@ impl LockFile {
             path: path.to_owned(),
             cause,
         };
-        // A first approval into a folder not made yet (`pins = "state/tools.lock"`)
-        // makes it, as the audit log does; through a link, the folder of the file it names.
-        let real = crate::fsx::resolved(path);
-        if let Some(folder) = real.parent().filter(|p| !p.as_os_str().is_empty()) {
+        // A first approval into a folder not made yet (`pins = "state/tools.lock"`) makes it,
+        // as the audit log does. Through a link to a file not made yet, the file is made in
+        // the folder the link names, which must exist (a link is not a request for folders).
+        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(folder).map_err(io)?;
         }
-        crate::fsx::atomic_write(&real, text.as_bytes()).map_err(io)
+        crate::fsx::atomic_write(path, text.as_bytes()).map_err(io)
     }
 
     /// Records (or replaces) a server's tools.

@@ -347,7 +347,9 @@ impl Alerts {
                 tool.escape_debug(),
                 server.escape_debug(),
                 if held {
-                    "; it is held until approved (vigil gateway pin, then --approve DIGEST)"
+                    // Refused while the upstream lists it so (the gateway's own fetch); a hold
+                    // that outlasts the upstream's next listing is made only by a client's.
+                    "; its calls are refused while the upstream lists it so, until approved (vigil gateway pin, then --approve DIGEST)"
                 } else {
                     ""
                 }

@@ -74,17 +74,28 @@ impl Credentials {
         self.matcher.is_match(bytes)
     }
 
-    /// `bytes` with every value masked, when one was there.
+    /// `bytes` with every value masked, when one was there; also when one is there once the
+    /// text's `\uXXXX` escapes are undone (a JSON document written into a tool's text, or
+    /// into a comment, by Go's `encoding/json`: `\u0026` for `&`; tester 154), the text is
+    /// given with them undone and the value masked.
     pub fn mask(&self, bytes: &[u8]) -> Option<Vec<u8>> {
-        self.holds(bytes).then(|| {
-            self.matcher
-                .replace_all_bytes(bytes, &vec![MASK.as_bytes(); self.count])
-        })
+        if self.holds(bytes) {
+            return Some(
+                self.matcher
+                    .replace_all_bytes(bytes, &vec![MASK.as_bytes(); self.count]),
+            );
+        }
+        let text = std::str::from_utf8(bytes).ok()?;
+        self.mask_str(text).map(String::into_bytes)
     }
 
     fn mask_str(&self, s: &str) -> Option<String> {
-        self.holds(s.as_bytes())
-            .then(|| self.matcher.replace_all(s, &vec![MASK; self.count]))
+        if self.holds(s.as_bytes()) {
+            return Some(self.matcher.replace_all(s, &vec![MASK; self.count]));
+        }
+        let undone = unescape_u(s)?;
+        self.holds(undone.as_bytes())
+            .then(|| self.matcher.replace_all(&undone, &vec![MASK; self.count]))
     }
 
     /// Masks every string of `v` (object keys too); whether anything changed.
@@ -123,6 +134,51 @@ impl Credentials {
             _ => false,
         }
     }
+}
+
+/// `s` with its `\uXXXX` escapes (surrogate pairs too) written as the characters they are,
+/// when it has any; an escape that is not one (a lone surrogate, too few hex digits) is left.
+fn unescape_u(s: &str) -> Option<String> {
+    if !s.contains("\\u") {
+        return None;
+    }
+    let hex = |t: &str| -> Option<u32> {
+        (t.len() == 4 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| u32::from_str_radix(t, 16).ok())
+            .flatten()
+    };
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find("\\u") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        let unit = after.get(..4).and_then(hex);
+        let low = after
+            .get(4..6)
+            .filter(|t| *t == "\\u")
+            .and_then(|_| after.get(6..10))
+            .and_then(hex);
+        let (c, used) = match (unit, low) {
+            (Some(h @ 0xd800..=0xdbff), Some(l @ 0xdc00..=0xdfff)) => (
+                char::from_u32(0x10000 + ((h - 0xd800) << 10) + (l - 0xdc00)),
+                10,
+            ),
+            (Some(u), _) => (char::from_u32(u), 4),
+            _ => (None, 0),
+        };
+        match c {
+            Some(c) => {
+                out.push(c);
+                rest = &after[used..];
+            }
+            None => {
+                out.push_str("\\u");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    Some(out)
 }
 
 /// The [`Hook`] that masks a route's credentials in every answer on it.
@@ -277,5 +333,19 @@ mod tests {
             let text = v.to_string();
             assert!(!text.contains("Secr3t") && !text.contains("Zx9Q"), "{text}");
         }
+        // A JSON document written into a tool's text (tester 154): escaped twice in the
+        // answer, once in the string; and in a comment line or a plain body.
+        let raw = r#"{"result":{"content":[{"type":"text","text":"{\"h\":\"k3y\\u0026V4lu3\\u003cSecr3t\\u003e991\"}"}]}}"#;
+        let mut v: Value = serde_json::from_str(raw).unwrap();
+        assert!(matches!(hook.message(&info, &mut v), Action::Changed));
+        assert!(!v.to_string().contains("Secr3t"), "{v}");
+        let line = br#": upstream\u002dcred-Zx9Q"#;
+        let m = hook.text(&info, line).unwrap();
+        assert!(!String::from_utf8_lossy(&m).contains("Zx9Q"));
+        assert!(hook.text(&info, br#": nothing \u0026 here"#).is_none());
+        assert_eq!(
+            unescape_u(r#"a\ud83d\ude00b\u00"#).unwrap(),
+            "a\u{1f600}b\\u00"
+        );
     }
 }

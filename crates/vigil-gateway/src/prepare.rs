@@ -141,7 +141,7 @@ pub enum PrepareError {
     /// A route's `path`, `audience`, `issuer` or required claim holds one of the gateway's
     /// secrets (tester 153: `audience = "${MCP_JWT_SECRET}"` went upstream in
     /// `X-Vigil-Audience` and into every token minted for it).
-    #[error("{origin}: holds the value of {what}; the gateway's secrets never go into a route's path, audience, issuer or claims, which are printed, sent upstream and written into tokens")]
+    #[error("{origin}: holds the value of {what}; the gateway's secrets never go into a route's path, audience, issuer, claims, scopes or pin server, which are printed, served, sent upstream and written into tokens")]
     SecretField {
         /// The route's field.
         origin: Origin,
@@ -577,20 +577,27 @@ impl Prepared {
             }
             // Nor in the route's path, audience, issuer or claims: printed, logged, sent
             // upstream (`X-Vigil-Audience`) and written into every token minted for it.
-            let claims: Vec<(String, String)> = route
+            // Its scopes too (served in its protected-resource metadata and challenges), its
+            // tool rules' scopes, and the server name its pins record (tester 154).
+            let mut fields: Vec<(String, String)> = route
                 .claims
                 .iter()
                 .map(|(k, v)| (format!("claims.{k}"), v.to_string()))
                 .collect();
-            let fields = [
-                ("path".to_owned(), route.prefix.clone()),
-                ("audience".to_owned(), route.audience.clone()),
-                (
-                    "issuer".to_owned(),
-                    route.issuer.clone().unwrap_or_default(),
-                ),
-            ];
-            for (field, text) in fields.iter().chain(&claims) {
+            fields.push(("path".to_owned(), route.prefix.clone()));
+            fields.push(("audience".to_owned(), route.audience.clone()));
+            fields.push((
+                "issuer".to_owned(),
+                route.issuer.clone().unwrap_or_default(),
+            ));
+            fields.push(("scopes".to_owned(), route.scopes.join(" ")));
+            for (i, t) in route.tools.iter().enumerate() {
+                fields.push((format!("tools[{i}].scopes"), t.scopes.join(" ")));
+            }
+            if let Some(p) = &route.pins {
+                fields.push(("pin_server".to_owned(), p.server.clone()));
+            }
+            for (field, text) in &fields {
                 if let Some(what) = crate::stdio::held_secret(text.as_bytes(), &values) {
                     return Err(PrepareError::SecretField {
                         origin: config.origin(&format!("gateway.routes[{}].{field}", route.index)),
@@ -627,6 +634,16 @@ impl Prepared {
                     });
                 }
             }
+        }
+        // Nor in `[token] issuer`, every route's default and written into every token minted.
+        if let Some(what) = issuer
+            .as_deref()
+            .and_then(|i| crate::stdio::held_secret(i.as_bytes(), &values))
+        {
+            return Err(PrepareError::SecretField {
+                origin: config.origin("token.issuer"),
+                what: what.clone(),
+            });
         }
         // Webhook routes check signatures, OpenID Connect routes their issuer's keys.
         let needs_keys = settings

@@ -1198,14 +1198,20 @@ async fn tool_checks(
             // Not approved as the gateway read it, or as a client was last shown it.
             if c.pins_enforce() && (known.pin != PinState::Pinned || c.shown_unpinned(&tool)) {
                 refused_call(ex, route, bytes, "pin");
-                return Flow::Reply(tool_refusal(
-                    parts,
-                    bytes,
-                    &format!(
+                let why = if c.shown_unpinned(&tool) {
+                    format!(
                         "tool `{}` is held: its definition is not the approved one, or a client was given so many tools unapproved that every tool of the server is held; it is held until an operator approves the server's listing again",
                         shown(&tool)
-                    ),
-                ));
+                    )
+                } else {
+                    // Only the gateway's own fetch has it unapproved: refused while the
+                    // upstream lists it so (tester 154: it was called held until approved).
+                    format!(
+                        "tool `{}` is not approved: the upstream lists it with a definition that is not the approved one (new or changed); its calls are refused until an operator approves it (vigil gateway pin reviews it)",
+                        shown(&tool)
+                    )
+                };
+                return Flow::Reply(tool_refusal(parts, bytes, &why));
             }
             if let Some(schema) = &known.schema {
                 let why = match schema {

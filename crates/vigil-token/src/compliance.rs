@@ -402,7 +402,7 @@ fn judged(value: &str, depth: u8) -> Option<Weakness> {
     if strength::is_known_default(value) {
         return Some(Weakness::Default);
     }
-    let bits = strength::estimate_bits(value);
+    let bits = strength::estimate_bits(value).min(phrase_bits(value));
     if bits < MIN_SECRET_BITS {
         return Some(Weakness::Weak { bits });
     }
@@ -413,13 +413,46 @@ fn judged(value: &str, depth: u8) -> Option<Weakness> {
     })
 }
 
+/// Bits of `value` read as a phrase of words (tester 154: `The quick brown fox jumps over the
+/// lazy dog` scored as random characters): each word of letters (up to 12, punctuation around
+/// it dropped) counts 13 bits, what a word drawn from a 7,776-word list carries, any other
+/// piece its own estimate. Infinite for fewer than three pieces.
+fn phrase_bits(value: &str) -> f64 {
+    let pieces: Vec<&str> = value.split_whitespace().collect();
+    if pieces.len() < 3 {
+        return f64::INFINITY;
+    }
+    pieces
+        .iter()
+        .map(|p| {
+            let w = p.trim_matches(|c: char| c.is_ascii_punctuation());
+            if !w.is_empty() && w.chars().count() <= 12 && w.chars().all(char::is_alphabetic) {
+                13.0
+            } else {
+                strength::estimate_bits(p)
+            }
+        })
+        .sum()
+}
+
 /// What `value` decodes to when it is hex or base64 (standard or URL-safe, padded or not) of
 /// text: UTF-8 without controls but tab and line ends. Random bytes (`openssl rand -base64 48`)
 /// are no text and give `None`.
 fn decoded_text(value: &str) -> Option<(&'static str, String)> {
     use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
     use base64::Engine as _;
-    let v = value.trim();
+    // Wrapped as `base64` and `xxd -p` print it (76 and 60 columns), and with a `base64:`
+    // prefix (Laravel's `APP_KEY`) or `0x`: the same bytes (tester 154).
+    let joined: String = value.split_ascii_whitespace().collect();
+    let v = joined.as_str();
+    let v = ["base64:", "hex:", "0x"]
+        .iter()
+        .find_map(|p| {
+            v.get(..p.len())
+                .filter(|h| h.eq_ignore_ascii_case(p))
+                .map(|_| &v[p.len()..])
+        })
+        .unwrap_or(v);
     if v.len() < 16 {
         return None;
     }
@@ -538,6 +571,17 @@ mod strength_tests {
             assert!(matches!(w, Weakness::Encoded { .. }), "{v}: {w}");
             assert!(w.to_string().starts_with("is the "), "{w}");
         }
+        // Wrapped as `base64` prints it, or with a prefix; a phrase of words.
+        let long = "a".repeat(80);
+        let wrapped = b64(long.as_bytes());
+        let wrapped = format!("{}\n{}\n", &wrapped[..76], &wrapped[76..]);
+        assert!(secret_weakness(&wrapped).is_some());
+        assert!(secret_weakness(&format!("base64:{}", b64(long.as_bytes()))).is_some());
+        let pangram = ["The quick brown fox jumps", " over the lazy dog"].concat();
+        assert!(matches!(
+            secret_weakness(&pangram),
+            Some(Weakness::Weak { .. })
+        ));
         // Random bytes, however encoded, are no text.
         let random: Vec<u8> = (0..48u32).map(|i| (i * 97 + 31) as u8 ^ 0xa5).collect();
         assert!(secret_weakness(&b64(&random)).is_none());

@@ -50,6 +50,7 @@ pub(super) fn run(g: &GlobalArgs, args: MintArgs) -> anyhow::Result<ExitStatus> 
         .iter()
         .map(|a| ("--aud", a.clone()))
         .chain(req.subject.iter().map(|s| ("--sub", s.clone())))
+        .chain(req.issuer.iter().map(|i| ("[token] issuer", i.clone())))
         .chain(
             req.claims
                 .iter()

@@ -1170,8 +1170,9 @@ async fn a_tool_listed_twice_is_held_and_never_approved() {
          pins = \"tools.lock\"\n"
     );
     std::fs::write(dir.path().join("vigil.toml"), &cfg).unwrap();
-    // The lock file is a link to a file not made yet, in a folder not made yet: the approval
-    // creates them (tester 152, BUG-1: it said only "No such file or directory").
+    // The lock file is a link to a file not made yet: the approval creates it (tester 152,
+    // BUG-1: it said only "No such file or directory").
+    std::fs::create_dir(dir.path().join("state")).unwrap();
     std::os::unix::fs::symlink("state/real.lock", dir.path().join("tools.lock")).unwrap();
     let pin = |args: &[&str]| {
         let out = common::vigil(dir.path())

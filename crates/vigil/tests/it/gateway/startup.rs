@@ -315,6 +315,12 @@ fn the_signing_secret_goes_into_no_audience_path_or_token() {
         ("audience = \"${MCP_JWT_SECRET}\"", "audience"),
         ("audience = \"x-${MCP_JWT_SECRET}\"", "audience"),
         ("issuer = \"https://${MCP_JWT_SECRET}.example\"", "issuer"),
+        // Tester 154: served in the protected-resource metadata and challenges.
+        ("scopes = [\"${MCP_JWT_SECRET}\"]", "scopes"),
+        (
+            "pins = \"t.lock\"\npin_server = \"${MCP_JWT_SECRET}\"",
+            "pin_server",
+        ),
     ] {
         let out = check(route, &[]);
         expect_exit(&out, 2);
@@ -326,6 +332,27 @@ fn the_signing_secret_goes_into_no_audience_path_or_token() {
         );
         assert!(!err.contains(&secret()), "{err}");
     }
+    // `[token] issuer`, every route's default, written into every token (tester 154).
+    std::fs::write(
+        d.join("vigil.toml"),
+        "[token]\nissuer = \"x${MCP_JWT_SECRET}\"\n\n[gateway]\nlisten = \"127.0.0.1:8443\"\n\n[[gateway.routes]]\npath = \"/mcp/x\"\nupstream = \"http://127.0.0.1:9\"\n",
+    )
+    .unwrap();
+    for args in [&["gateway", "check"][..], &["token", "mint", "--aud", "fs"]] {
+        let out = common::vigil(d)
+            .args(args)
+            .env("MCP_JWT_SECRET", secret())
+            .output()
+            .unwrap();
+        expect_exit(&out, 2);
+        let err = stderr_of(&out);
+        assert!(
+            err.contains("issuer") && err.contains("holds the value of"),
+            "{args:?}: {err}"
+        );
+        assert!(out.stdout.is_empty() && !err.contains(&secret()), "{err}");
+    }
+    std::fs::remove_file(d.join("vigil.toml")).unwrap();
     let out = common::vigil(d)
         .args(["token", "mint", "--aud", &secret(), "--sub", "bob"])
         .env("MCP_JWT_SECRET", secret())
