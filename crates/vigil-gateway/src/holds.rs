@@ -195,8 +195,6 @@ pub struct Holds {
     persisting: AtomicBool,
     /// The holds changed since the last write began.
     dirty: AtomicBool,
-    /// A write failed and was logged (logged once).
-    write_failed: AtomicBool,
     /// Holds were made that [`Holds::flush`] has not written yet.
     unwritten: AtomicBool,
     /// The held file as last read, and the watch's mark it was looked at under.
@@ -291,7 +289,6 @@ impl Holds {
             restored: AtomicBool::new(false),
             persisting: AtomicBool::new(false),
             dirty: AtomicBool::new(false),
-            write_failed: AtomicBool::new(false),
             unwritten: AtomicBool::new(false),
             seen: Mutex::new((None, None)),
             beside: Mutex::default(),
@@ -474,7 +471,18 @@ impl Holds {
         // holds the lock throughout) has finished once the lock is had here.
         let _one = WRITES.lock().unwrap_or_else(|e| e.into_inner());
         if self.unwritten.swap(false, Ordering::AcqRel) {
-            self.written(self.write_locked());
+            let mut r = self.write_locked();
+            // A moment's failure (the folder renamed away and back, tester 154: ENOENT for
+            // ~10 ms) is tried again for about 60 ms before the listing goes on without the
+            // file (held in this process only, logged).
+            for wait in [2, 4, 8, 16, 32] {
+                if r.is_ok() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(wait));
+                r = self.write_locked();
+            }
+            self.written(r);
         }
     }
 
@@ -543,12 +551,11 @@ impl Holds {
         }
     }
 
-    /// Logs a failed write of the held file (once).
+    /// Logs a failed write of the held file (each one: a write is made only when the holds
+    /// changed, and each failure is a hold other processes do not see; tester 154).
     fn written(&self, result: std::io::Result<()>) {
         if let Err(e) = result {
-            if !self.write_failed.swap(true, Ordering::AcqRel) {
-                tracing::warn!(file = %self.path.display(), error = %e, "the tools held cannot be written beside the lock file; a restart would release them (a reload keeps them), and other gateway processes sharing the lock file do not see them");
-            }
+            tracing::warn!(file = %self.path.display(), error = %e, "the tools held cannot be written beside the lock file; a restart would release them (a reload keeps them), and other gateway processes sharing the lock file do not see them");
         }
     }
 

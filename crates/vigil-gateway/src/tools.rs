@@ -951,7 +951,53 @@ impl Hook for ListFilter {
         // The tools this listing gave unapproved (name, definition hash; none when given
         // twice): held as they are met, alerted once for the listing.
         let mut given: Vec<(String, String)> = Vec::new();
-        tools.retain(|t| {
+        // Keys of a shown tool that no pin covers (`"instructions"`, a vendor's `x-prompt`),
+        // removed where the pins enforce: a client that hands the tool's JSON to a model would
+        // give it text nobody approved (tester 154).
+        let mut stripped = false;
+        let strip = self
+            .catalog
+            .as_ref()
+            .is_some_and(|(c, _)| c.pins_enforce() && lock.is_some());
+        tools.retain_mut(|t| {
+            let keep = self.shown(t, &twice, &lock, &mut given);
+            if keep && strip {
+                if let Some(o) = t.as_object_mut() {
+                    let n = o.len();
+                    o.retain(|k, _| vigil_core::pin::PINNED_FIELDS.contains(&k.as_str()));
+                    stripped |= o.len() != n;
+                }
+            }
+            keep
+        });
+        if let Some((catalog, _)) = &self.catalog {
+            catalog.alert_given(self.gw.as_deref(), &given);
+            catalog.flush_holds();
+            // This listing held the server whole (too many tools unapproved): none is shown,
+            // as none may be called.
+            if catalog.pins_enforce() && catalog.holds.as_ref().is_some_and(|h| h.all()) {
+                tools.clear();
+            }
+        }
+        if tools.len() == before && !stripped {
+            Action::Keep
+        } else {
+            Action::Changed
+        }
+    }
+}
+
+impl ListFilter {
+    /// Whether tool `t` of a listing is shown: not listed twice, within the token's scopes,
+    /// approved where the pins enforce (a tool given unapproved is held and put in `given`).
+    fn shown(
+        &self,
+        t: &Value,
+        twice: &std::collections::BTreeSet<String>,
+        lock: &Option<Arc<(Option<FileStamp>, LockFile)>>,
+        given: &mut Vec<(String, String)>,
+    ) -> bool {
+        {
             let Some(name) = vigil_core::pin::tool_name(t) else {
                 return false;
             };
@@ -996,20 +1042,6 @@ impl Hook for ListFilter {
                 }
             }
             true
-        });
-        if let Some((catalog, _)) = &self.catalog {
-            catalog.alert_given(self.gw.as_deref(), &given);
-            catalog.flush_holds();
-            // This listing held the server whole (too many tools unapproved): none is shown,
-            // as none may be called.
-            if catalog.pins_enforce() && catalog.holds.as_ref().is_some_and(|h| h.all()) {
-                tools.clear();
-            }
-        }
-        if tools.len() == before {
-            Action::Keep
-        } else {
-            Action::Changed
         }
     }
 }
