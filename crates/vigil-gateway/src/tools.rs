@@ -880,18 +880,25 @@ impl Hook for ListChanged {
 type Needle = std::sync::LazyLock<memchr::memmem::Finder<'static>>;
 /// `list_changed`, which the catalog watches for.
 static LIST_CHANGED: Needle = Needle::new(|| memchr::memmem::Finder::new(b"list_changed"));
-/// `tools`, the key of a tool list, as a word: quoted or not.
-static TOOLS_KEY: std::sync::LazyLock<aho_corasick::AhoCorasick> = std::sync::LazyLock::new(|| {
-    // In any case, and with `ſ` for `s`: a Go client reads `"Tools"` and `"toolſ"` as `tools`,
-    // and such a message must be read to be withheld (tester 149). Unquoted or single-quoted
-    // too (`{tools: […]}`, `{'tools': […]}`): a lenient reader (JSON5, a Python literal) reads
-    // a tool list there, so such a message is read, and withheld as the JSON it is not
-    // (tester 153).
-    aho_corasick::AhoCorasick::builder()
-        .ascii_case_insensitive(true)
-        .build(["tools", "tool\u{17f}"])
-        .expect("two literal patterns")
-});
+/// Whether `raw` holds `tools`, the key of a tool list, as a word: quoted or not, in any
+/// case, and with `ſ` for `s`. A Go client reads `"Tools"` and `"toolſ"` as `tools`, and such
+/// a message must be read to be withheld (tester 149); unquoted or single-quoted too
+/// (`{tools: […]}`, `{'tools': […]}`): a lenient reader (JSON5, a Python literal) reads a tool
+/// list there, so such a message is read, and withheld as the JSON it is not (tester 153).
+/// One vectorised search for the last letter (a case-insensitive automaton cost ~3.7k
+/// instructions per answer).
+fn names_tools(raw: &[u8]) -> bool {
+    memchr::memchr3_iter(b's', b'S', 0xbf, raw).any(|i| {
+        // `ſ` is C5 BF in UTF-8.
+        let end = match raw[i] {
+            0xbf if i > 0 && raw[i - 1] == 0xc5 => i - 1,
+            0xbf => return false,
+            _ => i,
+        };
+        end >= 4 && raw[end - 4..end].eq_ignore_ascii_case(b"tool")
+    })
+}
+
 /// `\u`: an escape that may spell either.
 static ESCAPE_U: Needle = Needle::new(|| memchr::memmem::Finder::new(b"\\u"));
 
@@ -916,7 +923,7 @@ pub struct ListFilter {
 impl Hook for ListFilter {
     fn wants(&self, _: &RequestInfo, raw: &[u8]) -> bool {
         // An upstream may spell `tools` with a `\u` escape: such a message is read too.
-        TOOLS_KEY.is_match(raw) || ESCAPE_U.find(raw).is_some()
+        names_tools(raw) || ESCAPE_U.find(raw).is_some()
     }
     fn message(&self, _: &RequestInfo, msg: &mut Value) -> Action {
         let Some(tools) = msg
@@ -1241,6 +1248,28 @@ impl PinReview {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_tool_list_key_is_found_in_every_spelling_a_reader_takes() {
+        for raw in [
+            r#"{"result":{"tools":[]}}"#,
+            r#"{"result":{"TooLs":[]}}"#,
+            r#"{result:{tools:[]}}"#,
+            r#"{'result':{'TOOLS':[]}}"#,
+            "{\"result\":{\"tool\u{17f}\":[]}}",
+            "{\"result\":{\"TOOL\u{17f}\":[]}}",
+        ] {
+            assert!(names_tools(raw.as_bytes()), "{raw}");
+        }
+        for raw in [
+            r#"{"result":{"content":[{"type":"text","text":"stacks of tool"}]}}"#,
+            "s",
+            "\u{17f}",
+            "ools",
+        ] {
+            assert!(!names_tools(raw.as_bytes()), "{raw}");
+        }
+    }
 
     #[test]
     fn schemas_compile_offline_and_failures_name_path_and_keyword_only() {
