@@ -441,6 +441,10 @@ pub enum Invalid {
     /// An empty value.
     #[error("is empty")]
     Empty,
+    /// A scope that is empty or holds whitespace or `"` (a token's `scope` claim is
+    /// space-separated: such a scope could never be granted, or reads as two).
+    #[error("a scope may not be empty or hold whitespace or \"")]
+    BadScope,
     /// A required claim that is not JSON.
     #[error("{0}")]
     Claim(serde_json::Error),
@@ -1491,7 +1495,10 @@ fn route(
             .iter()
             .any(|s| s.is_empty() || s.contains(char::is_whitespace) || s.contains('"'))
         {
-            return Err(problem(at(&format!("tools[{j}].scopes")), Invalid::Empty));
+            return Err(problem(
+                at(&format!("tools[{j}].scopes")),
+                Invalid::BadScope,
+            ));
         }
         tools.push(ToolRule {
             name: name.to_owned(),

@@ -93,9 +93,15 @@ impl Credentials {
         if self.holds(s.as_bytes()) {
             return Some(self.matcher.replace_all(s, &vec![MASK; self.count]));
         }
-        let undone = unescape_u(s)?;
-        self.holds(undone.as_bytes())
-            .then(|| self.matcher.replace_all(&undone, &vec![MASK; self.count]))
+        // Up to three levels: JSON in a JSON string in a tool's text (tester 155).
+        let mut undone = unescape_u(s)?;
+        for _ in 0..3 {
+            if self.holds(undone.as_bytes()) {
+                return Some(self.matcher.replace_all(&undone, &vec![MASK; self.count]));
+            }
+            undone = unescape_u(&undone)?;
+        }
+        None
     }
 
     /// Masks every string of `v` (object keys too); whether anything changed.
@@ -136,11 +142,25 @@ impl Credentials {
     }
 }
 
-/// `s` with its `\uXXXX` escapes (surrogate pairs too) written as the characters they are,
-/// when it has any; an escape that is not one (a lone surrogate, too few hex digits) is left.
+/// `s` with its JSON escapes undone once, when it has a `\uXXXX` one: `\uXXXX` (surrogate
+/// pairs too) as the characters they are, `\\`, `\"` and `\/` as theirs (so an escape of an
+/// escape, JSON inside a JSON string, comes out one level less escaped); an escape that is not
+/// one (a lone surrogate, too few hex digits) is left.
 fn unescape_u(s: &str) -> Option<String> {
     if !s.contains("\\u") {
         return None;
+    }
+    // `\\`, `\"`, `\/` first, left to right, then the `\u` escapes of the result.
+    let mut once = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, chars.peek()) {
+            ('\\', Some('\\' | '"' | '/')) => once.push(chars.next().unwrap_or(c)),
+            _ => once.push(c),
+        }
+    }
+    if once != s {
+        return Some(once);
     }
     let hex = |t: &str| -> Option<u32> {
         (t.len() == 4 && t.bytes().all(|b| b.is_ascii_hexdigit()))
@@ -337,6 +357,18 @@ mod tests {
         // answer, once in the string; and in a comment line or a plain body.
         let raw = r#"{"result":{"content":[{"type":"text","text":"{\"h\":\"k3y\\u0026V4lu3\\u003cSecr3t\\u003e991\"}"}]}}"#;
         let mut v: Value = serde_json::from_str(raw).unwrap();
+        assert!(matches!(hook.message(&info, &mut v), Action::Changed));
+        assert!(!v.to_string().contains("Secr3t"), "{v}");
+        // JSON in a JSON string in the text (tester 155): three levels of escapes in the
+        // answer.
+        let doubled = serde_json::to_string(
+            &serde_json::to_string(&serde_json::json!({"h": "k3y&V4lu3<Secr3t>991"}))
+                .unwrap()
+                .replace('&', "\\u0026"),
+        )
+        .unwrap();
+        let mut v = serde_json::json!({"result": {"content": [{"type": "text", "text": doubled}]}});
+        assert!(hook.wants(&info, v.to_string().as_bytes()));
         assert!(matches!(hook.message(&info, &mut v), Action::Changed));
         assert!(!v.to_string().contains("Secr3t"), "{v}");
         let line = br#": upstream\u002dcred-Zx9Q"#;

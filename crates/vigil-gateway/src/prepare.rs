@@ -582,7 +582,7 @@ impl Prepared {
             let mut fields: Vec<(String, String)> = route
                 .claims
                 .iter()
-                .map(|(k, v)| (format!("claims.{k}"), v.to_string()))
+                .map(|(k, v)| ("claims".to_owned(), format!("{k} = {v}")))
                 .collect();
             fields.push(("path".to_owned(), route.prefix.clone()));
             fields.push(("audience".to_owned(), route.audience.clone()));
@@ -593,9 +593,12 @@ impl Prepared {
             fields.push(("scopes".to_owned(), route.scopes.join(" ")));
             for (i, t) in route.tools.iter().enumerate() {
                 fields.push((format!("tools[{i}].scopes"), t.scopes.join(" ")));
+                fields.push((format!("tools[{i}].name"), t.name.clone()));
             }
             if let Some(p) = &route.pins {
                 fields.push(("pin_server".to_owned(), p.server.clone()));
+                // A file name anyone who can list the folder reads (`<secret>.lock.held`).
+                fields.push(("pins".to_owned(), p.path.display().to_string()));
             }
             for (field, text) in &fields {
                 if let Some(what) = crate::stdio::held_secret(text.as_bytes(), &values) {

@@ -414,25 +414,49 @@ fn judged(value: &str, depth: u8) -> Option<Weakness> {
 }
 
 /// Bits of `value` read as a phrase of words (tester 154: `The quick brown fox jumps over the
-/// lazy dog` scored as random characters): each word of letters (up to 12, punctuation around
-/// it dropped) counts 13 bits, what a word drawn from a 7,776-word list carries, any other
-/// piece its own estimate. Infinite for fewer than three pieces.
+/// lazy dog` scored as random characters; tester 155: the same three times, and Supabase's
+/// `your-super-secret-jwt-token-with-at-least-32-characters-long`): pieces between spaces,
+/// `-` and `_`; each distinct word (up to 12 letters, lower case or capitalised, punctuation
+/// around it dropped; a word again adds nothing) counts 13 bits, what a word drawn from a
+/// 7,776-word list carries, any other piece its own estimate. Infinite unless at least three
+/// pieces, and half of them, are words. Text of the printers' filler (`lorem ipsum`) counts
+/// nothing.
 fn phrase_bits(value: &str) -> f64 {
-    let pieces: Vec<&str> = value.split_whitespace().collect();
+    if value.to_ascii_lowercase().contains("lorem ipsum") {
+        return 0.0;
+    }
+    let pieces: Vec<&str> = value
+        .split(|c: char| c.is_whitespace() || c == '-' || c == '_')
+        .filter(|p| !p.is_empty())
+        .collect();
     if pieces.len() < 3 {
         return f64::INFINITY;
     }
-    pieces
-        .iter()
-        .map(|p| {
-            let w = p.trim_matches(|c: char| c.is_ascii_punctuation());
-            if !w.is_empty() && w.chars().count() <= 12 && w.chars().all(char::is_alphabetic) {
-                13.0
-            } else {
-                strength::estimate_bits(p)
+    let mut words = std::collections::HashSet::new();
+    let mut bits = 0.0;
+    let mut word_pieces = 0;
+    let n = pieces.len();
+    for p in pieces {
+        let w = p.trim_matches(|c: char| c.is_ascii_punctuation());
+        let mut chars = w.chars();
+        let word = w.chars().count() <= 12
+            && chars.next().is_some_and(char::is_alphabetic)
+            && chars.all(char::is_lowercase);
+        if word {
+            word_pieces += 1;
+            if words.insert(w.to_lowercase()) {
+                bits += 13.0;
             }
-        })
-        .sum()
+        } else {
+            bits += strength::estimate_bits(p);
+        }
+    }
+    // Mostly words, or it is not a phrase: a random base64url secret's pieces between its `-`
+    // and `_` are seldom words, and each alone scores less than the whole.
+    if word_pieces < 3 || word_pieces * 2 < n {
+        return f64::INFINITY;
+    }
+    bits
 }
 
 /// What `value` decodes to when it is hex or base64 (standard or URL-safe, padded or not) of
@@ -582,6 +606,21 @@ mod strength_tests {
             secret_weakness(&pangram),
             Some(Weakness::Weak { .. })
         ));
+        let thrice = [pangram.as_str(), &pangram, &pangram].concat();
+        assert!(secret_weakness(&thrice).is_some(), "{thrice}");
+        let supabase = [
+            "your-super-secret-jwt-token",
+            "-with-at-least-32-characters-long",
+        ]
+        .concat();
+        assert!(secret_weakness(&supabase).is_some());
+        // A random base64url secret (dashes and underscores in it) is not a phrase.
+        let url = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
+            (0..48u32)
+                .map(|i| (i * 97 + 31) as u8 ^ 0xa5)
+                .collect::<Vec<u8>>(),
+        );
+        assert!(secret_weakness(&url).is_none(), "{url}");
         // Random bytes, however encoded, are no text.
         let random: Vec<u8> = (0..48u32).map(|i| (i * 97 + 31) as u8 ^ 0xa5).collect();
         assert!(secret_weakness(&b64(&random)).is_none());
