@@ -118,6 +118,19 @@ pub fn holds_registered(text: &str) -> bool {
     })
 }
 
+/// Whether `text` holds a registered value, or the value (8 bytes or more) of a variable of
+/// the process environment named as a credential ([`is_credential_name`]): what a token's
+/// claims, which whoever holds it reads, may never carry.
+pub fn holds_secret_value(text: &str) -> bool {
+    holds_registered(text)
+        || std::env::vars_os().any(|(k, v)| {
+            let (Some(k), Some(v)) = (k.to_str(), v.to_str()) else {
+                return false;
+            };
+            v.len() >= 8 && is_credential_name(k) && text.contains(v)
+        })
+}
+
 /// How many values are registered so far: what [`redact`] masks changes only when this does
 /// (values are never removed), so a caller may remember its answers for as long as it stays.
 pub fn generation() -> usize {

@@ -381,7 +381,8 @@ impl Audit {
                     head = %s.head.display(),
                     keyed = chain.is_keyed(),
                     genesis = %format!("{}:{}", genesis.seq, genesis.hash),
-                    "beginning a new audit log (there was no log and no head here); keep its genesis elsewhere to find a reset later: vigil gateway audit verify --anchor {}:{}",
+                    "beginning a new audit log (there was no log and no head here); keep its genesis elsewhere to find a reset later: vigil gateway audit verify {} --anchor {}:{}",
+                    s.path.display(),
                     genesis.seq,
                     genesis.hash
                 );

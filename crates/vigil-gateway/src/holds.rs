@@ -576,6 +576,15 @@ impl Holds {
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
+        // A folder that is gone (renamed away) is not made again here: an operator putting the
+        // real one back would move it inside the new one (tester 155). The write fails, and is
+        // tried again, then logged.
+        if !folder.is_dir() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "the lock file's folder is not there",
+            ));
+        }
         let _across = std::fs::File::open(folder).and_then(|f| f.lock().map(|()| f));
         let mine = {
             let s = self.state.lock().unwrap_or_else(|e| e.into_inner());

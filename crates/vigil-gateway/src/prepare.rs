@@ -141,7 +141,7 @@ pub enum PrepareError {
     /// A route's `path`, `audience`, `issuer` or required claim holds one of the gateway's
     /// secrets (tester 153: `audience = "${MCP_JWT_SECRET}"` went upstream in
     /// `X-Vigil-Audience` and into every token minted for it).
-    #[error("{origin}: holds the value of {what}; the gateway's secrets never go into a route's path, audience, issuer, claims, scopes or pin server, which are printed, served, sent upstream and written into tokens")]
+    #[error("{origin}: holds the value of {what}; the gateway's secrets never go into what it prints, serves, sends or writes into tokens (a route's path, audience, issuer, claims, scopes, tool rules, pins, the token issuer, the metrics token)")]
     SecretField {
         /// The route's field.
         origin: Origin,
@@ -551,6 +551,18 @@ impl Prepared {
                     problem: crate::audit::AuditKeyProblem::Shared(name.clone()),
                 });
             }
+        }
+        // The metrics token is handed to every scraper and sent on each scrape: it may not be
+        // (or hold) another of the gateway's secrets (tester 155).
+        if let Some(what) = settings
+            .metrics_token
+            .as_ref()
+            .and_then(|t| crate::stdio::held_secret(t.expose_secret().as_bytes(), &values))
+        {
+            return Err(PrepareError::SecretField {
+                origin: config.origin("gateway.metrics_token"),
+                what: what.clone(),
+            });
         }
         stdio_routes(config, &section, &mut settings, &keep, &values)?;
         // The upstream never gets one of the gateway's secrets (the signing secret, current or

@@ -987,10 +987,25 @@ impl Hook for ListFilter {
                 tools.clear();
             }
         }
-        if tools.len() == before && !stripped {
-            Action::Keep
-        } else {
+        let fewer = tools.len() != before;
+        // Beside the list, only what a listing is: no `result.instructions` or message-level
+        // extras nobody approved (tester 155).
+        if strip {
+            if let Some(o) = msg.as_object_mut() {
+                let n = o.len();
+                o.retain(|k, _| matches!(k.as_str(), "jsonrpc" | "id" | "result"));
+                stripped |= o.len() != n;
+            }
+            if let Some(r) = msg.get_mut("result").and_then(Value::as_object_mut) {
+                let n = r.len();
+                r.retain(|k, _| matches!(k.as_str(), "tools" | "nextCursor" | "_meta"));
+                stripped |= r.len() != n;
+            }
+        }
+        if fewer || stripped {
             Action::Changed
+        } else {
+            Action::Keep
         }
     }
 }

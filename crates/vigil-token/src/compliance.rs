@@ -53,11 +53,14 @@ pub enum Code {
     MaxTtl,
     /// `[token] leeway` above [`MAX_LEEWAY`].
     Leeway,
+    /// `[token] issuer` or an audience holds an environment's signing secret (tester 155): it
+    /// would be written into every token.
+    SecretInClaims,
 }
 
 impl Code {
     /// Every code.
-    pub const ALL: [Code; 8] = [
+    pub const ALL: [Code; 9] = [
         Code::SecretMissing,
         Code::SecretWeak,
         Code::SecretDefault,
@@ -66,6 +69,7 @@ impl Code {
         Code::DevBypass,
         Code::MaxTtl,
         Code::Leeway,
+        Code::SecretInClaims,
     ];
 
     /// The stable name (as serialized).
@@ -79,6 +83,7 @@ impl Code {
             Code::DevBypass => "dev_bypass",
             Code::MaxTtl => "max_ttl",
             Code::Leeway => "leeway",
+            Code::SecretInClaims => "secret_in_claims",
         }
     }
 
@@ -93,6 +98,7 @@ impl Code {
             Code::DevBypass => "Authentication is switched off in production",
             Code::MaxTtl => "Tokens may live longer than the policy's one day",
             Code::Leeway => "The clock leeway keeps expired tokens usable",
+            Code::SecretInClaims => "The token issuer or an audience holds the signing secret",
         }
     }
 }
@@ -316,6 +322,26 @@ pub fn check(envs: &[Environment], section: &TokenSection) -> Vec<Problem> {
             "vigil.toml",
             format!("[token] leeway is {leeway}s, above {MAX_LEEWAY}s: expired tokens stay usable"),
         );
+    }
+    // The issuer and audiences are written into every token, which whoever holds it reads.
+    for env in envs {
+        for var in [secret, previous] {
+            let Some(v) = env.vars.get(var).map(|s| s.expose_secret().as_str()) else {
+                continue;
+            };
+            if v.len() < 8 {
+                continue;
+            }
+            let held = section.issuer.iter().any(|i| i.contains(v))
+                || section.audiences.iter().flatten().any(|a| a.contains(v));
+            if held {
+                push(
+                    Code::SecretInClaims,
+                    &env.name,
+                    format!("[token] issuer or audiences hold the value of {var}: it would be written into every token"),
+                );
+            }
+        }
     }
     // Two services of one environment with the same weakness say it once.
     let mut seen = std::collections::HashSet::new();

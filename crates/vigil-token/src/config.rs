@@ -120,6 +120,10 @@ pub enum Invalid {
     /// `none` in the allow-list.
     #[error("`none` can never be allowed")]
     AlgNone,
+    /// An issuer or audience holding a secret's value: written into tokens, which whoever
+    /// holds one reads, and printed by `verify` (tester 155).
+    #[error("holds the value of a secret (a signing key or a variable named as a secret); a token's issuer and audiences are readable by whoever holds it")]
+    HoldsSecret,
     /// An algorithm name JOSE does not know.
     #[error(transparent)]
     Algorithm(#[from] UnknownAlgorithm),
@@ -366,6 +370,19 @@ impl TokenSettings {
     pub fn keys(&self, o: &Overrides) -> Result<(KeyRing, Policy), TokenError> {
         let ring = self.ring(o)?;
         let policy = self.policy()?;
+        // `ring` registered every secret it read: none may be the issuer or an audience.
+        if let Some(iss) = &policy.issuer {
+            if vigil_core::redact::holds_secret_value(iss) {
+                return Err(self.at("token.issuer")(Invalid::HoldsSecret));
+            }
+        }
+        for (i, a) in policy.audiences.iter().enumerate() {
+            if vigil_core::redact::holds_secret_value(a) {
+                return Err(self.at(&format!("token.audiences[{i}]"))(
+                    Invalid::HoldsSecret,
+                ));
+            }
+        }
         if ring.keys().is_empty() && ring.jwks().is_none() {
             return Err(TokenError::NoKey {
                 var: o

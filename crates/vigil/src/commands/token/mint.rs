@@ -58,14 +58,8 @@ pub(super) fn run(g: &GlobalArgs, args: MintArgs) -> anyhow::Result<ExitStatus> 
         );
     // Also any value of a variable named as a secret (`VIGIL_GATEWAY_AUDIT_KEY` through
     // `[token] issuer = "${…}"`, tester 155): mint reads only the signing secrets itself.
-    let named: Vec<String> = std::env::vars()
-        .filter(|(k, v)| v.len() >= 8 && vigil_core::redact::is_credential_name(k))
-        .map(|(_, v)| v)
-        .collect();
     for (flag, text) in fields {
-        if vigil_core::redact::holds_registered(&text)
-            || named.iter().any(|v| text.contains(v.as_str()))
-        {
+        if vigil_core::redact::holds_secret_value(&text) {
             anyhow::bail!("{flag}: holds the value of a secret (a signing key of the ring or another secret Vigil read); a token's claims are readable by whoever holds it");
         }
     }

@@ -311,12 +311,16 @@ fn the_signing_secret_goes_into_no_audience_path_or_token() {
         }
         c.output().unwrap()
     };
+    let claim_name = format!("claims = {{ \"{}\" = \"x\" }}", secret());
     for (route, field) in [
         ("audience = \"${MCP_JWT_SECRET}\"", "audience"),
         ("audience = \"x-${MCP_JWT_SECRET}\"", "audience"),
         ("issuer = \"https://${MCP_JWT_SECRET}.example\"", "issuer"),
         // Tester 154: served in the protected-resource metadata and challenges.
         ("scopes = [\"${MCP_JWT_SECRET}\"]", "scopes"),
+        // Tester 155: a claim's name (written out: keys are not interpolated), the pins path.
+        (claim_name.as_str(), "claims"),
+        ("pins = \"${MCP_JWT_SECRET}.lock\"", "pins"),
         (
             "pins = \"t.lock\"\npin_server = \"${MCP_JWT_SECRET}\"",
             "pin_server",
@@ -351,6 +355,49 @@ fn the_signing_secret_goes_into_no_audience_path_or_token() {
             "{args:?}: {err}"
         );
         assert!(out.stdout.is_empty() && !err.contains(&secret()), "{err}");
+    }
+    // The metrics token, handed to every scraper (tester 155).
+    std::fs::write(
+        d.join("vigil.toml"),
+        "[gateway]\nlisten = \"127.0.0.1:8443\"\nmetrics_token = \"${MCP_JWT_SECRET}\"\n\n[[gateway.routes]]\npath = \"/mcp/x\"\nupstream = \"http://127.0.0.1:9\"\n",
+    )
+    .unwrap();
+    let out = common::vigil(d)
+        .args(["gateway", "check"])
+        .env("MCP_JWT_SECRET", secret())
+        .output()
+        .unwrap();
+    expect_exit(&out, 2);
+    assert!(
+        stderr_of(&out).contains("gateway.metrics_token"),
+        "{}",
+        stderr_of(&out)
+    );
+    // `token verify` and `check-config` refuse an issuer holding the secret too (verify
+    // printed it in "wrong issuer: expected …").
+    std::fs::write(
+        d.join("vigil.toml"),
+        "[token]\nissuer = \"${MCP_JWT_SECRET}\"\n",
+    )
+    .unwrap();
+    let t = token("fs", "bob");
+    for args in [
+        &["token", "verify", "--aud", "fs", &t][..],
+        &["token", "check-config"],
+    ] {
+        let out = common::vigil(d)
+            .args(args)
+            .env("MCP_JWT_SECRET", secret())
+            .output()
+            .unwrap();
+        assert_ne!(out.status.code(), Some(0), "{args:?}");
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            stderr_of(&out)
+        );
+        assert!(!all.contains(&secret()), "{all}");
+        assert!(all.contains("issuer"), "{args:?}: {all}");
     }
     std::fs::remove_file(d.join("vigil.toml")).unwrap();
     let out = common::vigil(d)
