@@ -127,8 +127,39 @@ pub fn holds_secret_value(text: &str) -> bool {
             let (Some(k), Some(v)) = (k.to_str(), v.to_str()) else {
                 return false;
             };
-            v.len() >= 8 && is_credential_name(k) && text.contains(v)
+            v.len() >= 8 && (is_credential_name(k) || names_a_secret(k)) && text.contains(v)
         })
+}
+
+/// Whether a variable's name says it holds a secret anywhere in it, not only at its end
+/// (`VIGIL_GATEWAY_AUDIT_KEY`, `WEBHOOK_SECRET_DEFAULT`, `API_KEY_1`, `PRIVATE_KEY_PEM`;
+/// tester 156): a piece between `_`, `-` or `.` that is a secret's word (not `PWD`, the shell's
+/// working folder).
+pub fn names_a_secret(name: &str) -> bool {
+    name.split(['_', '-', '.']).any(|p| {
+        let p = p.to_ascii_uppercase();
+        matches!(
+            p.as_str(),
+            "KEY"
+                | "SECRET"
+                | "SECRETS"
+                | "TOKEN"
+                | "TOKENS"
+                | "PASSWORD"
+                | "PASSWD"
+                | "CREDENTIAL"
+                | "CREDENTIALS"
+                | "PRIVATE"
+                | "APIKEY"
+                | "SALT"
+                | "PEPPER"
+                | "SIGNING"
+                | "HMAC"
+                | "DSN"
+        ) || p.ends_with("KEY")
+            || p.ends_with("SECRET")
+            || p.ends_with("TOKEN")
+    })
 }
 
 /// How many values are registered so far: what [`redact`] masks changes only when this does
@@ -264,6 +295,30 @@ mod tests {
         let json = serde_json::to_string(&serde_json::json!({ "msg": v })).unwrap();
         let r = redact(&json);
         assert!(!r.contains("value-9911"), "{r}");
+    }
+
+    #[test]
+    fn secret_names_are_read_anywhere_in_a_variable_name() {
+        for n in [
+            "VIGIL_GATEWAY_AUDIT_KEY",
+            "WEBHOOK_SECRET_DEFAULT",
+            "API_KEY_1",
+            "PRIVATE_KEY_PEM",
+            "GITHUB_TOKEN_V2",
+            "db-password",
+        ] {
+            assert!(names_a_secret(n), "{n}");
+        }
+        for n in [
+            "PWD",
+            "OLDPWD",
+            "HOME",
+            "PATH",
+            "CARGO_TARGET_DIR",
+            "KEYBOARD_LAYOUT",
+        ] {
+            assert!(!names_a_secret(n), "{n}");
+        }
     }
 
     #[test]

@@ -180,13 +180,18 @@ pub fn check(
     let audiences = std::slice::from_ref(&route.audience);
     let v: Verified = verifier
         .verify_for(token, now, audiences)
-        .map_err(|r: Rejection| Refusal::invalid(r.code(), r.to_string()))?;
+        .map_err(|r: Rejection| {
+            // A client is not told what the route expects (an audience or issuer the
+            // configuration took from a variable could be a secret; tester 156).
+            let description = match &r {
+                Rejection::WrongAudience { .. } => "wrong audience".to_owned(),
+                r => r.to_string(),
+            };
+            Refusal::invalid(r.code(), description)
+        })?;
     if let Some(iss) = route.issuer.as_deref().or(default_issuer) {
         if v.claims.iss.as_deref() != Some(iss) {
-            return Err(Refusal::invalid(
-                "wrong_issuer",
-                format!("wrong issuer, expected {iss}"),
-            ));
+            return Err(Refusal::invalid("wrong_issuer", "wrong issuer"));
         }
     }
     let have = scopes(&v)?;

@@ -344,7 +344,7 @@ impl Prepared {
         let mut policy = token.policy()?;
         // Each route checks its own audience and issuer.
         let issuer = policy.issuer.take();
-        policy.audiences.clear();
+        let token_audiences = std::mem::take(&mut policy.audiences);
 
         let listen = settings.listen;
         let loopback = listen.ip().is_loopback();
@@ -613,10 +613,19 @@ impl Prepared {
                 fields.push(("pins".to_owned(), p.path.display().to_string()));
             }
             for (field, text) in &fields {
-                if let Some(what) = crate::stdio::held_secret(text.as_bytes(), &values) {
+                // The gateway's own secrets, and any variable named as a secret (an audience
+                // or issuer is quoted to no client, but printed by `check` and sent
+                // upstream; tester 156).
+                let what = crate::stdio::held_secret(text.as_bytes(), &values)
+                    .cloned()
+                    .or_else(|| {
+                        vigil_core::redact::holds_secret_value(text)
+                            .then(|| "a variable named as a secret".to_owned())
+                    });
+                if let Some(what) = what {
                     return Err(PrepareError::SecretField {
                         origin: config.origin(&format!("gateway.routes[{}].{field}", route.index)),
-                        what: what.clone(),
+                        what,
                     });
                 }
             }
@@ -650,15 +659,30 @@ impl Prepared {
                 }
             }
         }
-        // Nor in `[token] issuer`, every route's default and written into every token minted.
-        if let Some(what) = issuer
-            .as_deref()
-            .and_then(|i| crate::stdio::held_secret(i.as_bytes(), &values))
-        {
-            return Err(PrepareError::SecretField {
-                origin: config.origin("token.issuer"),
-                what: what.clone(),
-            });
+        // Nor in `[token] issuer` (every route's default) or audiences: written into every
+        // token minted.
+        let token_fields = issuer
+            .iter()
+            .map(|i| ("token.issuer".to_owned(), i.clone()))
+            .chain(
+                token_audiences
+                    .iter()
+                    .enumerate()
+                    .map(|(n, a)| (format!("token.audiences[{n}]"), a.clone())),
+            );
+        for (field, text) in token_fields {
+            let what = crate::stdio::held_secret(text.as_bytes(), &values)
+                .cloned()
+                .or_else(|| {
+                    vigil_core::redact::holds_secret_value(&text)
+                        .then(|| "a variable named as a secret".to_owned())
+                });
+            if let Some(what) = what {
+                return Err(PrepareError::SecretField {
+                    origin: config.origin(&field),
+                    what,
+                });
+            }
         }
         // Webhook routes check signatures, OpenID Connect routes their issuer's keys.
         let needs_keys = settings

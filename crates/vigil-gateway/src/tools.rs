@@ -988,8 +988,8 @@ impl Hook for ListFilter {
             }
         }
         let fewer = tools.len() != before;
-        // Beside the list, only what a listing is: no `result.instructions` or message-level
-        // extras nobody approved (tester 155).
+        // Beside the list, only what a listing is: no `result.instructions`, `result._meta` or
+        // message-level extras nobody approved (testers 155, 156).
         if strip {
             if let Some(o) = msg.as_object_mut() {
                 let n = o.len();
@@ -998,7 +998,7 @@ impl Hook for ListFilter {
             }
             if let Some(r) = msg.get_mut("result").and_then(Value::as_object_mut) {
                 let n = r.len();
-                r.retain(|k, _| matches!(k.as_str(), "tools" | "nextCursor" | "_meta"));
+                r.retain(|k, _| matches!(k.as_str(), "tools" | "nextCursor"));
                 stripped |= r.len() != n;
             }
         }

@@ -356,6 +356,19 @@ fn the_signing_secret_goes_into_no_audience_path_or_token() {
         );
         assert!(out.stdout.is_empty() && !err.contains(&secret()), "{err}");
     }
+    // A variable named as a secret, not one of the gateway's (tester 156: the 401's "expected
+    // …" told it to any client holding a valid token).
+    let api_key = random_hex(24);
+    let out = check(
+        "issuer = \"${MY_API_KEY}\"",
+        &[("MY_API_KEY", api_key.as_str())],
+    );
+    expect_exit(&out, 2);
+    assert!(
+        stderr_of(&out).contains("gateway.routes[0].issuer") && !stderr_of(&out).contains(&api_key),
+        "{}",
+        stderr_of(&out)
+    );
     // The metrics token, handed to every scraper (tester 155).
     std::fs::write(
         d.join("vigil.toml"),
@@ -375,19 +388,36 @@ fn the_signing_secret_goes_into_no_audience_path_or_token() {
     );
     // `token verify` and `check-config` refuse an issuer holding the secret too (verify
     // printed it in "wrong issuer: expected …").
-    std::fs::write(
-        d.join("vigil.toml"),
-        "[token]\nissuer = \"${MCP_JWT_SECRET}\"\n",
-    )
-    .unwrap();
     let t = token("fs", "bob");
-    for args in [
-        &["token", "verify", "--aud", "fs", &t][..],
-        &["token", "check-config"],
+    let audit = random_hex(32);
+    for (args, var, value) in [
+        (
+            &["token", "verify", "--aud", "fs", &t][..],
+            "MCP_JWT_SECRET",
+            secret(),
+        ),
+        (&["token", "check-config"], "MCP_JWT_SECRET", secret()),
+        // Tester 156: the audit key through `[token] issuer`.
+        (
+            &["token", "mint", "--aud", "fs"],
+            "VIGIL_GATEWAY_AUDIT_KEY",
+            audit.clone(),
+        ),
+        (
+            &["token", "verify", "--aud", "fs", &t],
+            "VIGIL_GATEWAY_AUDIT_KEY",
+            audit.clone(),
+        ),
     ] {
+        std::fs::write(
+            d.join("vigil.toml"),
+            format!("[token]\nissuer = \"${{{var}}}\"\n"),
+        )
+        .unwrap();
         let out = common::vigil(d)
             .args(args)
             .env("MCP_JWT_SECRET", secret())
+            .env("VIGIL_GATEWAY_AUDIT_KEY", &audit)
             .output()
             .unwrap();
         assert_ne!(out.status.code(), Some(0), "{args:?}");
@@ -396,7 +426,7 @@ fn the_signing_secret_goes_into_no_audience_path_or_token() {
             String::from_utf8_lossy(&out.stdout),
             stderr_of(&out)
         );
-        assert!(!all.contains(&secret()), "{all}");
+        assert!(!all.contains(&value), "{all}");
         assert!(all.contains("issuer"), "{args:?}: {all}");
     }
     std::fs::remove_file(d.join("vigil.toml")).unwrap();
