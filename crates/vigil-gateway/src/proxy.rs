@@ -241,6 +241,23 @@ pub const IDENTITY_WORDS: &[&str] = &[
     "permissions",
     "privilege",
     "privileges",
+    // Names, rights and roles some upstreams read (tester 155): `X-Upn`, `X-Mail`,
+    // `X-Customer-Id`, `X-Operator`, `X-Grants`, `X-Acl`, `X-Entitlements`, `X-Agent-Id`.
+    "upn",
+    "mail",
+    "customer",
+    "customers",
+    "customerid",
+    "operator",
+    "operators",
+    "grant",
+    "grants",
+    "acl",
+    "acls",
+    "entitlement",
+    "entitlements",
+    "agent",
+    "agentid",
     // Whose request it is, or where it came from, as some upstreams read it (bb-gw-s9 N10):
     // `X-Org-Id`, `X-Team`, `X-Owner`, `X-Client`, `X-Member`, `X-Person`, `X-Peer`, `X-Src`.
     "org",
@@ -1040,7 +1057,21 @@ mod tests {
         for n in &names {
             assert_eq!(identity_family(n), plain(n), "{n}");
         }
-        for n in ["x-act-as", "x-run-as", "x-as", "x-superuser", "mcp-subject"] {
+        for n in [
+            "x-act-as",
+            "x-run-as",
+            "x-as",
+            "x-superuser",
+            "mcp-subject",
+            "x-upn",
+            "x-mail",
+            "x-customer-id",
+            "x-operator",
+            "x-grants",
+            "x-acl",
+            "x-entitlements",
+            "x-agent-id",
+        ] {
             assert!(identity_family(n), "{n}");
         }
         for n in [
