@@ -110,12 +110,16 @@ pub fn register(value: &str) {
 pub fn holds_registered(text: &str) -> bool {
     let reg = REGISTRY.load();
     let Some(m) = &reg.matcher else { return false };
-    let bytes = text.as_bytes();
-    m.find_iter(text).any(|hit| {
-        !(reg.words[hit.pattern().as_usize()]
-            && (bytes[..hit.start()].last().copied().is_some_and(joins)
-                || bytes.get(hit.end()).copied().is_some_and(joins)))
-    })
+    m.find_iter(text)
+        .any(|hit| masked_here(&reg, text.as_bytes(), &hit))
+}
+
+/// Whether a registered value found at `hit` in `bytes` is masked there: anywhere, but a word
+/// ([`is_word`]) only where it stands alone.
+fn masked_here(reg: &Registry, bytes: &[u8], hit: &aho_corasick::Match) -> bool {
+    !(reg.words[hit.pattern().as_usize()]
+        && (bytes[..hit.start()].last().copied().is_some_and(joins)
+            || bytes.get(hit.end()).copied().is_some_and(joins)))
 }
 
 /// Whether `text` holds a registered value, or the value (8 bytes or more) of a variable of
@@ -208,10 +212,7 @@ fn redact_own(text: &str) -> Cow<'_, str> {
             let mut masked = String::with_capacity(text.len());
             let mut last = 0;
             for hit in m.find_iter(text) {
-                let inside = reg.words[hit.pattern().as_usize()]
-                    && (bytes[..hit.start()].last().copied().is_some_and(joins)
-                        || bytes.get(hit.end()).copied().is_some_and(joins));
-                if !inside {
+                if masked_here(&reg, bytes, &hit) {
                     masked.push_str(&text[last..hit.start()]);
                     masked.push_str(MASK);
                     last = hit.end();

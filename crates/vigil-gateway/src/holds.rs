@@ -41,7 +41,7 @@ pub const LOGGED: usize = 64;
 /// The file beside a lock file where the holds are kept (`tools.lock` → `tools.lock.held`),
 /// beside the file the lock file's path leads to (links and `..` resolved).
 pub fn held_path(lock: &Path) -> PathBuf {
-    let mut s = canonical(lock).into_os_string();
+    let mut s = vigil_core::fsx::resolved(lock).into_os_string();
     s.push(".held");
     s.into()
 }
@@ -208,15 +208,6 @@ pub struct Holds {
     beside: Mutex<BTreeMap<PathBuf, bool>>,
 }
 
-/// A lock file's path as one store knows it: the file it leads to when it exists (a link to
-/// it resolved too), else absolute with its folder's links and `..` resolved, so that two
-/// spellings of one file share their holds.
-fn canonical(lock: &Path) -> PathBuf {
-    // A link to a lock file not there yet (the first run, before an approval creates it): the
-    // path it names, as a route naming that path itself spells it (tester 152).
-    vigil_core::fsx::resolved(lock)
-}
-
 /// What is held, under which approval.
 #[derive(Debug, Default)]
 struct State {
@@ -253,7 +244,7 @@ impl Holds {
             s.push(".held");
             PathBuf::from(s)
         };
-        let lock = canonical(lock);
+        let lock = vigil_core::fsx::resolved(lock);
         let key = (lock.clone(), server.to_owned());
         let mut stores = STORES.lock().unwrap_or_else(|e| e.into_inner());
         let stores = stores.get_or_insert_with(HashMap::new);

@@ -565,6 +565,15 @@ impl Prepared {
             });
         }
         stdio_routes(config, &section, &mut settings, &keep, &values)?;
+        // Which secret `text` holds: one of the gateway's, or any variable named as a secret.
+        let secret_in = |text: &str| -> Option<String> {
+            crate::stdio::held_secret(text.as_bytes(), &values)
+                .cloned()
+                .or_else(|| {
+                    vigil_core::redact::holds_secret_value(text)
+                        .then(|| "a variable named as a secret".to_owned())
+                })
+        };
         // The upstream never gets one of the gateway's secrets (the signing secret, current or
         // previous, a webhook or an assertion secret) in a fixed header.
         for route in &settings.routes {
@@ -616,13 +625,7 @@ impl Prepared {
                 // The gateway's own secrets, and any variable named as a secret (an audience
                 // or issuer is quoted to no client, but printed by `check` and sent
                 // upstream; tester 156).
-                let what = crate::stdio::held_secret(text.as_bytes(), &values)
-                    .cloned()
-                    .or_else(|| {
-                        vigil_core::redact::holds_secret_value(text)
-                            .then(|| "a variable named as a secret".to_owned())
-                    });
-                if let Some(what) = what {
+                if let Some(what) = secret_in(text) {
                     return Err(PrepareError::SecretField {
                         origin: config.origin(&format!("gateway.routes[{}].{field}", route.index)),
                         what,
@@ -671,13 +674,7 @@ impl Prepared {
                     .map(|(n, a)| (format!("token.audiences[{n}]"), a.clone())),
             );
         for (field, text) in token_fields {
-            let what = crate::stdio::held_secret(text.as_bytes(), &values)
-                .cloned()
-                .or_else(|| {
-                    vigil_core::redact::holds_secret_value(&text)
-                        .then(|| "a variable named as a secret".to_owned())
-                });
-            if let Some(what) = what {
+            if let Some(what) = secret_in(&text) {
                 return Err(PrepareError::SecretField {
                     origin: config.origin(&field),
                     what,

@@ -1196,9 +1196,10 @@ async fn tool_checks(
                 return Flow::Next(());
             };
             // Not approved as the gateway read it, or as a client was last shown it.
-            if c.pins_enforce() && (known.pin != PinState::Pinned || c.shown_unpinned(&tool)) {
+            let held = c.pins_enforce() && c.shown_unpinned(&tool);
+            if held || (c.pins_enforce() && known.pin != PinState::Pinned) {
                 refused_call(ex, route, bytes, "pin");
-                let why = if c.shown_unpinned(&tool) {
+                let why = if held {
                     format!(
                         "tool `{}` is held: its definition is not the approved one, or a client was given so many tools unapproved that every tool of the server is held; it is held until an operator approves the server's listing again",
                         shown(&tool)

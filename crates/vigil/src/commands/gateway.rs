@@ -261,23 +261,18 @@ fn route_details(g: &GlobalArgs, r: &vigil_gateway::config::Route) -> anyhow::Re
         );
         // Whoever can write the lock file approves tools; whoever can write its folder can
         // also remove the held file (and with it the holds of the next gateway started).
+        let lock = vigil_core::fsx::resolved(&p.path);
+        let folder = lock.parent().unwrap_or(std::path::Path::new("."));
         for (what, path, why) in [
-            (
-                "lock file",
-                vigil_core::fsx::resolved(&p.path),
-                "approves tools",
-            ),
+            ("lock file", lock.as_path(), "approves tools"),
             (
                 "lock file's folder",
-                vigil_core::fsx::resolved(&p.path)
-                    .parent()
-                    .map(std::path::Path::to_path_buf)
-                    .unwrap_or_default(),
+                folder,
                 "can replace the lock file or remove the held tools",
             ),
         ] {
             use std::os::unix::fs::PermissionsExt as _;
-            if let Ok(m) = std::fs::metadata(&path) {
+            if let Ok(m) = std::fs::metadata(path) {
                 if m.permissions().mode() & 0o022 != 0 {
                     say!(
                         "  warning: the {what} {} is writable by its group or others: whoever can write it {why}",
