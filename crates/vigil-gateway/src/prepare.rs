@@ -662,6 +662,24 @@ impl Prepared {
                 }
             }
         }
+        // Nor in `public_url` or `authorization_servers`: served to anyone, without a token, in
+        // every challenge and the protected-resource metadata (tester 157).
+        let served = std::iter::once(("gateway.public_url".to_owned(), &settings.public_url))
+            .chain(
+                settings
+                    .authorization_servers
+                    .iter()
+                    .enumerate()
+                    .map(|(n, a)| (format!("gateway.authorization_servers[{n}]"), a)),
+            );
+        for (field, text) in served {
+            if let Some(what) = secret_in(text) {
+                return Err(PrepareError::SecretField {
+                    origin: config.origin(&field),
+                    what,
+                });
+            }
+        }
         // Nor in `[token] issuer` (every route's default) or audiences: written into every
         // token minted.
         let token_fields = issuer

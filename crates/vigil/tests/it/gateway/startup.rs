@@ -369,6 +369,23 @@ fn the_signing_secret_goes_into_no_audience_path_or_token() {
         "{}",
         stderr_of(&out)
     );
+    // `public_url`, served without a token in every challenge (tester 157).
+    std::fs::write(
+        d.join("vigil.toml"),
+        "[gateway]\nlisten = \"127.0.0.1:8443\"\npublic_url = \"http://127.0.0.1:8443/${MCP_JWT_SECRET}\"\n\n[[gateway.routes]]\npath = \"/mcp/x\"\nupstream = \"http://127.0.0.1:9\"\n",
+    )
+    .unwrap();
+    let out = common::vigil(d)
+        .args(["gateway", "check"])
+        .env("MCP_JWT_SECRET", secret())
+        .output()
+        .unwrap();
+    expect_exit(&out, 2);
+    assert!(
+        stderr_of(&out).contains("gateway.public_url"),
+        "{}",
+        stderr_of(&out)
+    );
     // The metrics token, handed to every scraper (tester 155).
     std::fs::write(
         d.join("vigil.toml"),
