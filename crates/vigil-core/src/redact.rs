@@ -106,6 +106,19 @@ pub fn register(value: &str) {
     REGISTRY.store(Arc::new(reg));
 }
 
+/// The registered values that are not short words ([`is_word`]), as registered: the secrets
+/// this process holds (a gateway masks them in the answers it passes on, as its upstreams'
+/// credentials).
+pub fn registered_secrets() -> Vec<String> {
+    let reg = REGISTRY.load();
+    reg.values
+        .iter()
+        .zip(&reg.words)
+        .filter(|(_, word)| !**word)
+        .map(|(v, _)| v.clone())
+        .collect()
+}
+
 /// Whether `text` holds a registered value (where [`redact`] would mask it).
 pub fn holds_registered(text: &str) -> bool {
     let reg = REGISTRY.load();

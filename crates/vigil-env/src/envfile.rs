@@ -34,6 +34,19 @@ pub enum EnvFileError {
         /// The file, as named.
         path: PathBuf,
     },
+    /// A variable bound twice with different values in a file read for its values (a key's
+    /// secret): loaders disagree on which binding counts, so neither is guessed.
+    #[error("{}:{line}: {key} is bound again with another value (first at line {first}): python-dotenv reads the last binding, dotenvy and docker compose the first; keep one", path.display())]
+    Ambiguous {
+        /// The file, as named.
+        path: PathBuf,
+        /// The later binding's line.
+        line: usize,
+        /// The earlier binding's line.
+        first: usize,
+        /// The variable.
+        key: String,
+    },
     /// A line no dialect reads.
     #[error("{}:{}: {}", path.display(), error.line, error.message)]
     Parse {
@@ -47,15 +60,18 @@ pub enum EnvFileError {
 impl EnvFileError {
     /// The file (and line) the error is about.
     pub fn origin(&self) -> Origin {
-        let (path, line) = match self {
-            EnvFileError::Read { path, .. } | EnvFileError::TooLarge { path } => (path, None),
-            EnvFileError::NotText { path, line } => (path, *line),
-            EnvFileError::Parse { path, error } => (path, Some(error.line)),
+        let (path, line, key) = match self {
+            EnvFileError::Read { path, .. } | EnvFileError::TooLarge { path } => (path, None, None),
+            EnvFileError::NotText { path, line } => (path, *line, None),
+            EnvFileError::Parse { path, error } => (path, Some(error.line), None),
+            EnvFileError::Ambiguous {
+                path, line, key, ..
+            } => (path, Some(*line), Some(key.clone())),
         };
         Origin::EnvFile {
             path: path.clone(),
             line,
-            key: None,
+            key,
         }
     }
 
@@ -65,6 +81,7 @@ impl EnvFileError {
             EnvFileError::Read { path, .. }
             | EnvFileError::NotText { path, .. }
             | EnvFileError::TooLarge { path }
+            | EnvFileError::Ambiguous { path, .. }
             | EnvFileError::Parse { path, .. } => path,
         }
     }
@@ -129,11 +146,16 @@ pub struct Lookup {
 }
 
 impl Lookup {
-    /// Reads `files` (each must exist and parse).
+    /// Reads `files` (each must exist and parse, and bind no variable twice with different
+    /// values: `MCP_JWT_SECRET=changeme` above a strong one is what dotenvy-based tools run with).
     pub fn load(files: &[PathBuf]) -> Result<Lookup, EnvFileError> {
         let files = files
             .iter()
-            .map(|f| Ok((f.clone(), load(f)?)))
+            .map(|f| {
+                let doc = load(f)?;
+                unambiguous(f, &doc)?;
+                Ok((f.clone(), doc))
+            })
             .collect::<Result<_, EnvFileError>>()?;
         Ok(Lookup { files })
     }
@@ -185,6 +207,29 @@ impl Lookup {
         }
         Origin::EnvVar(name.to_owned())
     }
+}
+
+/// Refuses a document binding one variable twice with different values.
+fn unambiguous(path: &Path, doc: &Document) -> Result<(), EnvFileError> {
+    let mut first: std::collections::HashMap<&str, (usize, Option<&str>)> =
+        std::collections::HashMap::new();
+    for b in doc.bindings() {
+        match first.get(b.key.as_str()) {
+            Some((line, value)) if *value != b.value.as_deref() => {
+                return Err(EnvFileError::Ambiguous {
+                    path: path.to_path_buf(),
+                    line: b.line,
+                    first: *line,
+                    key: b.key.clone(),
+                });
+            }
+            Some(_) => {}
+            None => {
+                first.insert(&b.key, (b.line, b.value.as_deref()));
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -3,7 +3,9 @@
 //! comes back in an answer (a tool that echoes its request headers or prints its environment)
 //! the client gets `[REDACTED:upstream-credential]` instead, whatever `[gateway.scan]` says:
 //! in every JSON string (keys too), SSE line, unread body and answer header (a header whose
-//! name holds one is dropped). Logs, the audit and alerts already mask these values (they are
+//! name holds one is dropped). The gateway's own secrets (its token keys, audit key, webhook
+//! secrets) are masked the same way on every route: an upstream that shares its `.env` can
+//! print them. Logs, the audit and alerts already mask these values (they are
 //! registered with `vigil_core::redact`).
 
 use aho_corasick::{AhoCorasick, MatchKind};
@@ -236,7 +238,7 @@ impl CredentialHook {
         tracing::warn!(
             route = %self.route,
             place,
-            "an upstream credential (a value of the route's headers or env) in an answer: masked"
+            "a credential the gateway holds (a value of the route's headers or env, or one of the gateway's own secrets) in an answer: masked"
         );
     }
 }

@@ -53,7 +53,8 @@ pub struct Gateway {
     pub(crate) scanner: Option<Arc<crate::scan::Scanner>>,
     /// The audit log of `[gateway.audit]`, when set.
     pub(crate) audit: Option<crate::audit::Audit>,
-    /// Per route: the values of its `headers` and stdio `env`, masked in every answer.
+    /// Per route: the values of its `headers` and stdio `env`, and the gateway's own secrets,
+    /// masked in every answer.
     pub(crate) credentials: Vec<Option<Arc<crate::credentials::Credentials>>>,
 }
 
@@ -223,13 +224,19 @@ impl Gateway {
             ),
         };
         let scanner = crate::scan::Scanner::new(settings.scan).map(Arc::new);
+        // The gateway's own secrets (its token keys, the audit key, a webhook's secret: every
+        // value registered for redaction by now) are masked on every route too: an upstream
+        // started from the same `.env` can print the signing key, and whoever reads it mints
+        // tokens for every route (tester 157).
+        let own = vigil_core::redact::registered_secrets();
         let credentials = settings
             .routes
             .iter()
             .map(|r| {
                 let headers = r.headers.iter().filter_map(|(_, v)| v.to_str().ok());
                 let env = r.stdio.iter().flat_map(|s| s.env_values());
-                crate::credentials::Credentials::new(headers.chain(env)).map(Arc::new)
+                let own = own.iter().map(String::as_str);
+                crate::credentials::Credentials::new(headers.chain(env).chain(own)).map(Arc::new)
             })
             .collect();
         let catalogs = settings

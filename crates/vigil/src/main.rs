@@ -68,6 +68,13 @@ fn main() -> ExitCode {
     if !chatty {
         alloc::tune_for_batch();
     }
+    let serves = chatty && matches!(&cli.command, cli::Command::Gateway(g) if g.command.is_none());
+    if !standard_fds_open(serves) {
+        eprintln!(
+            "vigil: stdout was closed (`>&-`), so what this command prints would be lost; send it to a file, or to /dev/null with `>/dev/null` (exit 2)"
+        );
+        return ExitStatus::Error.into();
+    }
     output::init_logging(&cli.global, chatty);
     let writes = commands::may_write_files(&cli.command);
     match commands::run(cli) {
@@ -87,6 +94,26 @@ fn main() -> ExitCode {
             ExitStatus::Error.into()
         }
     }
+}
+
+/// Whether stdout is usable: a shell that closed it (`vigil token mint >&-`) leaves the run a
+/// `/dev/null` that Rust's runtime opened read-write in its place (so no file this run opens takes
+/// descriptor 1), and every write "succeeds": a token or key printed there is lost while the
+/// command exits 0. `>/dev/null` opens it write-only, so asking for silence still works. The
+/// gateway's server prints nothing on stdout and runs either way.
+fn standard_fds_open(serves: bool) -> bool {
+    if serves {
+        return true;
+    }
+    let out = std::io::stdout();
+    let read_write = rustix::fs::fcntl_getfl(&out)
+        .is_ok_and(|f| f & rustix::fs::OFlags::RWMODE == rustix::fs::OFlags::RDWR);
+    let null = rustix::fs::fstat(&out).is_ok_and(|st| {
+        rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::CharacterDevice
+            && rustix::fs::major(st.st_rdev) == 1
+            && rustix::fs::minor(st.st_rdev) == 3
+    });
+    !(read_write && null)
 }
 
 /// A panic says where it happened, never what: its message may quote the input being checked

@@ -420,6 +420,41 @@ fn a_closed_stderr_never_turns_the_verdict_into_a_panic() {
     assert_eq!(child.wait().unwrap().code(), Some(1));
 }
 
+/// Tester 157: `vigil token mint >&-` exited 0 with the token lost (Rust's runtime puts a
+/// read-write `/dev/null` where the shell closed stdout, and every write to it succeeds). A closed
+/// stdout is refused with exit 2; `>/dev/null` (write-only) still runs.
+#[test]
+fn a_stdout_the_shell_closed_is_refused_and_dev_null_is_not() {
+    let dir = TempDir::new().unwrap();
+    let secret = token("{alnum:64}", 52);
+    let vigil = assert_cmd::cargo::cargo_bin("vigil");
+    let run_sh = |redirect: &str| {
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "exec \"$0\" token mint --sub bot --aud mcp --ttl 1m {redirect}"
+            ))
+            .arg(&vigil)
+            .current_dir(dir.path())
+            .env_remove("VIGIL_CONFIG")
+            .env("MCP_JWT_SECRET", &secret)
+            .output()
+            .unwrap()
+    };
+    let closed = run_sh(">&-");
+    assert_eq!(closed.status.code(), Some(2), "{closed:?}");
+    let e = String::from_utf8_lossy(&closed.stderr);
+    assert!(e.starts_with("vigil: stdout was closed"), "{e}");
+    let null = run_sh(">/dev/null");
+    assert_eq!(null.status.code(), Some(0), "{null:?}");
+    let open = run_sh("");
+    assert_eq!(open.status.code(), Some(0), "{open:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&open.stdout).matches('.').count(),
+        2
+    );
+}
+
 /// Bad input, whole: exit 2, nothing on stdout, one line on stderr naming the file, the line
 /// and the key (the run recorded by `vigil_snapshot!`, the temporary folder as `[ROOT]`).
 #[test]

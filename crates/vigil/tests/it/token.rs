@@ -908,6 +908,42 @@ fn guessable_keys_and_mixed_sources_never_verify_and_the_ci_gate_sees_them() {
     ];
     expect_exit(&verify(d, &both, &old, &["--aud", "fs"]), 0);
 
+    // Tester 157: a file binding the secret twice (changeme, then a strong one) is the weak one
+    // for dotenvy and docker compose: mint, verify and the gateway's check refuse it, naming the
+    // line, never a value.
+    write(
+        d,
+        ".env.twice",
+        format!("MCP_JWT_SECRET=changeme\nMCP_JWT_SECRET={strong}\n"),
+    );
+    for args in [
+        &["token", "mint", "--aud", "fs", "--env-file", ".env.twice"][..],
+        &[
+            "token",
+            "verify",
+            "--aud",
+            "fs",
+            "--env-file",
+            ".env.twice",
+            &old,
+        ][..],
+        &["gateway", "check", "--env-file", ".env.twice"][..],
+    ] {
+        let out = run(d, args);
+        expect_exit(&out, 2);
+        let e = stderr(&out);
+        assert!(
+            e.contains(
+                ".env.twice:2: MCP_JWT_SECRET is bound again with another value (first at line 1)"
+            ),
+            "{args:?}: {e}"
+        );
+        assert!(
+            !e.contains("changeme") && !e.contains(strong.as_str()),
+            "{e}"
+        );
+    }
+
     // check-config: a guessable previous secret fails the gate, named, never printed.
     write(
         d,

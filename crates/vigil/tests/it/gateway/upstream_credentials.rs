@@ -1,7 +1,8 @@
 //! The credentials the gateway hands an upstream (a route's `headers` values) never come back to
 //! the client in an answer (bb-gw-s7 #6, still open in bb-gw-s8): an upstream that echoes them
 //! (a tool that prints its request headers or environment) has them masked in JSON, in SSE
-//! events and in a plain answer, whatever `[gateway.scan]` says.
+//! events and in a plain answer, whatever `[gateway.scan]` says; so do the gateway's own
+//! secrets (its signing key).
 
 use super::*;
 
@@ -27,7 +28,10 @@ async fn upstream_credentials_are_masked_by_value_in_every_answer() {
     let auth = bearer(&token("filesystem", "alice"));
     let url = gw.url("/mcp/filesystem");
     // The upstream echoes what it is given: here, the values it was sent in its headers.
-    let echoed = format!("saw {key} and {token_part} and \\\"{key}\\\"");
+    // And the gateway's own signing key, which an upstream started from the same `.env` can
+    // print (tester 157): whoever reads it mints tokens for every route.
+    let own = secret();
+    let echoed = format!("saw {key} and {token_part} and \\\"{key}\\\" and key {own}");
     let body = format!(
         r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"echo","arguments":{{"text":"{echoed}"}}}}}}"#
     );
@@ -47,7 +51,7 @@ async fn upstream_credentials_are_masked_by_value_in_every_answer() {
         .await;
         assert_eq!(status, 200, "{answer}");
         assert!(
-            !answer.contains(&key) && !answer.contains(&token_part),
+            !answer.contains(&key) && !answer.contains(&token_part) && !answer.contains(&own),
             "{accept}: {answer}"
         );
         assert!(
