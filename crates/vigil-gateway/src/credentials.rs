@@ -24,6 +24,8 @@ const RULE: &str = "upstream-credential";
 pub struct Credentials {
     matcher: AhoCorasick,
     count: usize,
+    /// The shortest form's length: a shorter text (most header names and values) holds none.
+    shortest: usize,
 }
 
 impl std::fmt::Debug for Credentials {
@@ -68,12 +70,13 @@ impl Credentials {
         Some(Credentials {
             matcher,
             count: forms.len(),
+            shortest: forms.iter().map(String::len).min().unwrap_or(0),
         })
     }
 
     /// Whether `bytes` hold one of the values.
     pub fn holds(&self, bytes: &[u8]) -> bool {
-        self.matcher.is_match(bytes)
+        bytes.len() >= self.shortest && self.matcher.is_match(bytes)
     }
 
     /// `bytes` with every value masked, when one was there; also when one is there once the
@@ -248,7 +251,8 @@ impl Hook for CredentialHook {
         // A JSON `\u` escape may spell a credential the raw bytes do not hold (Go's
         // `encoding/json` writes `&` as `\u0026`; tester 153): such a message is read, and its
         // strings, decoded, are matched.
-        self.creds.holds(raw) || memchr::memmem::find(raw, b"\\u").is_some()
+        self.creds.holds(raw)
+            || memchr::memchr_iter(b'\\', raw).any(|i| raw.get(i + 1) == Some(&b'u'))
     }
 
     fn message(&self, _req: &RequestInfo, msg: &mut Value) -> Action {
@@ -273,6 +277,13 @@ impl Hook for CredentialHook {
     }
 
     fn headers(&self, _req: &RequestInfo, headers: &mut http::HeaderMap) {
+        // One pass over the pairs first: nearly every answer holds none.
+        if !headers
+            .iter()
+            .any(|(k, v)| self.creds.holds(k.as_str().as_bytes()) || self.creds.holds(v.as_bytes()))
+        {
+            return;
+        }
         let names: Vec<http::HeaderName> = headers
             .keys()
             .filter(|k| {

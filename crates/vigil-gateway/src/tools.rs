@@ -640,6 +640,7 @@ pub fn fetch(route: &Route) -> Result<Vec<Value>, FetchError> {
         id: None,
         version: SESSION_VERSION,
         next: 1,
+        deadline: std::time::Instant::now() + route.timeout,
     };
     let init = session.call(
         "initialize",
@@ -710,6 +711,9 @@ struct Session<'r> {
     id: Option<String>,
     version: &'static str,
     next: u64,
+    /// When the whole reading (initialize, every page, the close) must be over: the route's
+    /// timeout once, not per request (a silent upstream held a call 91 s; tester 157).
+    deadline: std::time::Instant,
 }
 
 impl Session<'_> {
@@ -762,6 +766,20 @@ impl Session<'_> {
             .request(method, body.clone())
             .body(body.unwrap_or_default())
             .map_err(|e| FetchError::Http(e.to_string()))?;
+        let left = self
+            .deadline
+            .saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Err(FetchError::Http(format!(
+                "no answer within the route's timeout ({} s)",
+                self.route.timeout.as_secs_f64()
+            )));
+        }
+        let req = self
+            .agent
+            .configure_request(req)
+            .timeout_global(Some(left))
+            .build();
         self.agent
             .run(req)
             .map_err(|e| FetchError::Http(e.to_string()))

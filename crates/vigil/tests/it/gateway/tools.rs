@@ -582,3 +582,45 @@ async fn a_stdio_route_reads_its_own_tool_list_with_the_listener_key_and_validat
     let (_, _, v) = c.call_tool("echo", json!({"message": "hi"})).await;
     assert_eq!(v["result"]["content"][0]["text"], "Echo: hi", "{v}");
 }
+
+/// Tester 157: an upstream that accepts and never answers held a tool call 91 s with a 30 s
+/// timeout (the tool-list reading gave each of its requests the whole timeout, then the call
+/// waited its own). The reading gets the route's timeout once, so the call is refused (503)
+/// after about one timeout, not three.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_upstream_costs_one_timeout_for_the_tool_list_not_one_per_request() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = held.clone();
+    std::thread::spawn(move || {
+        for c in silent.incoming().flatten() {
+            keep.lock().unwrap().push(c);
+        }
+    });
+    let dir = TempDir::new().unwrap();
+    let cfg = route_config(
+        port,
+        "[gateway.validation]\nmode = \"enforce\"\n",
+        "timeout = \"2s\"",
+    );
+    let gw = Gateway::start(dir.path(), &cfg, &[]);
+    let started = std::time::Instant::now();
+    let (status, _, body) = call(
+        "POST",
+        &gw.url("/mcp/fs"),
+        &[
+            ("authorization", bearer(&token("fs", "ana")).as_str()),
+            ("content-type", "application/json"),
+            ("accept", "application/json, text/event-stream"),
+            ("mcp-protocol-version", "2025-11-25"),
+        ],
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_file","arguments":{}}}"#,
+    )
+    .await;
+    let took = started.elapsed();
+    assert_eq!(status, 503, "{body}");
+    // Two timeouts or more (initialize, then the list) was the old bound.
+    assert!(took < std::time::Duration::from_millis(3_600), "{took:?}");
+    assert!(!held.lock().unwrap().is_empty());
+}
