@@ -353,7 +353,7 @@ pub const GLUED: &[&str] = &[
 /// CDNs): Pomerium, Tailscale, Google Cloud (`X-Goog-*`, Endpoints, API Gateway, App Engine),
 /// AWS (`X-Amzn-*`, CloudFront), Azure (`X-Ms-*`, `X-ARR-*`), Cloudflare (`Cf-*`), Envoy,
 /// Fly, Netlify, Vercel, Akamai, Fastly, DigitalOcean, Kong consumers, oauth2-proxy, Grafana,
-/// and `X-Remote-*`/`Remote-*`.
+/// `X-Remote-*`/`Remote-*`, and cache markers (Squid, Varnish, Alibaba Cloud CDN).
 pub const PLATFORMS: &[&str] = &[
     // The gateway's own (`X-Vigil-Subject`, …), in any spelling a client may try.
     "x-vigil",
@@ -397,6 +397,14 @@ pub const PLATFORMS: &[&str] = &[
     "x-proxied",
     "x-via",
     "max-forwards",
+    // Cache and CDN markers (tester 157): Squid, Varnish and Fastly (`X-Cache*`,
+    // `X-Served-By`, `X-Timer`), Alibaba Cloud CDN (`EagleId`, `X-Swift-*`).
+    "x-cache",
+    "x-served-by",
+    "x-timer",
+    "eagleid",
+    "x-swift-",
+    "x-squid-",
 ];
 
 /// Names (lowercase, `-` spelling) a proxy or the gateway writes to say who the client is or

@@ -670,6 +670,10 @@ async fn acting_for_and_privilege_headers_never_reach_the_upstream() {
         ("Surrogate-Capability", "akamai=\"ESI/1.0\""),
         ("X-Request-Start", "t=1700000000000"),
         ("Max-Forwards", "9"),
+        // Tester 157: cache and CDN markers.
+        ("X-Cache", "MISS from squid"),
+        ("X-Served-By", "cache-fra1"),
+        ("EagleId", "7ce9a8b4"),
     ] {
         let (s, _, _) = call("GET", &url, &[(name, value)], "").await;
         assert_eq!(s, 401, "{name}: the bypass served a proxied request");
