@@ -47,6 +47,21 @@ pub enum EnvFileError {
         /// The variable.
         key: String,
     },
+    /// A variable two of the files read together bind with different values: which one counts
+    /// would hang on the order of the files given, so neither is guessed.
+    #[error("{}:{line}: {key} is also bound, with another value, in {} (line {other_line}): which one counts would depend on the order of the --env-file options; keep one", path.display(), other.display())]
+    Conflict {
+        /// The later file, as named.
+        path: PathBuf,
+        /// Its binding's line.
+        line: usize,
+        /// The variable.
+        key: String,
+        /// The earlier file, as named.
+        other: PathBuf,
+        /// Its binding's line.
+        other_line: usize,
+    },
     /// A line no dialect reads.
     #[error("{}:{}: {}", path.display(), error.line, error.message)]
     Parse {
@@ -66,6 +81,9 @@ impl EnvFileError {
             EnvFileError::Parse { path, error } => (path, Some(error.line), None),
             EnvFileError::Ambiguous {
                 path, line, key, ..
+            }
+            | EnvFileError::Conflict {
+                path, line, key, ..
             } => (path, Some(*line), Some(key.clone())),
         };
         Origin::EnvFile {
@@ -82,6 +100,7 @@ impl EnvFileError {
             | EnvFileError::NotText { path, .. }
             | EnvFileError::TooLarge { path }
             | EnvFileError::Ambiguous { path, .. }
+            | EnvFileError::Conflict { path, .. }
             | EnvFileError::Parse { path, .. } => path,
         }
     }
@@ -147,9 +166,11 @@ pub struct Lookup {
 
 impl Lookup {
     /// Reads `files` (each must exist and parse, and bind no variable twice with different
-    /// values: `MCP_JWT_SECRET=changeme` above a strong one is what dotenvy-based tools run with).
+    /// values: `MCP_JWT_SECRET=changeme` above a strong one is what dotenvy-based tools run
+    /// with; nor may two of the files: the weak one would win with the files in the other
+    /// order).
     pub fn load(files: &[PathBuf]) -> Result<Lookup, EnvFileError> {
-        let files = files
+        let files: Vec<(PathBuf, Document)> = files
             .iter()
             .map(|f| {
                 let doc = load(f)?;
@@ -157,6 +178,26 @@ impl Lookup {
                 Ok((f.clone(), doc))
             })
             .collect::<Result<_, EnvFileError>>()?;
+        for (i, (path, doc)) in files.iter().enumerate().skip(1) {
+            for b in doc.bindings() {
+                let earlier = files[..i].iter().find_map(|(p, d)| {
+                    let v = d.get(&b.key)?;
+                    (Some(v) != b.value.as_deref()).then(|| {
+                        let line = d.bindings().iter().rev().find(|x| x.key == b.key);
+                        (p, line.map_or(0, |x| x.line))
+                    })
+                });
+                if let Some((other, other_line)) = earlier {
+                    return Err(EnvFileError::Conflict {
+                        path: path.clone(),
+                        line: b.line,
+                        key: b.key.clone(),
+                        other: other.clone(),
+                        other_line,
+                    });
+                }
+            }
+        }
         Ok(Lookup { files })
     }
 

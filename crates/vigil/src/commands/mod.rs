@@ -67,9 +67,10 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     }
 }
 
-/// Whether this command line may write files, not only stdout. A closed stdout ends a read-only
-/// command quietly (exit 0, as ripgrep does), but it can stop a writing one before its write
-/// (`env rotate --write | true` used to rotate nothing and exit 0): `main` exits 2 for these.
+/// Whether this command line may write files, not only stdout, or prints what cannot be had
+/// again (a minted token). A closed stdout ends a read-only command quietly (exit 0, as
+/// ripgrep does), but it can stop a writing one before its write (`env rotate --write | true`
+/// used to rotate nothing and exit 0) or lose its product: `main` exits 2 for these.
 pub(crate) fn may_write_files(command: &Command) -> bool {
     match command {
         Command::Scan(a) => a.baseline_write.is_some(),
@@ -101,7 +102,10 @@ pub(crate) fn may_write_files(command: &Command) -> bool {
             &a.command,
             memory::MemoryCommand::Audit(m) if matches!(m.command, memory::AuditCommand::Accept(_))
         ),
-        Command::Redact(_) | Command::Token(_) | Command::Completions(_) => false,
+        // A minted token is the command's product, handed to whoever reads stdout: a reader
+        // that went away (`vigil token mint | kubectl create secret … ` failing) lost it.
+        Command::Token(a) => matches!(a.command, token::TokenCommand::Mint(_)),
+        Command::Redact(_) | Command::Completions(_) => false,
     }
 }
 

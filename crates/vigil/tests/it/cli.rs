@@ -185,16 +185,8 @@ fn a_closed_stdout_is_a_quiet_normal_exit() {
         vec!["env", "status"],
         vec!["env", "check"],
         vec!["env", "rotate", "--tokens", "ORCH_AUTH_TOKEN"],
-        vec![
-            "token",
-            "mint",
-            "--aud",
-            "filesystem",
-            "--sub",
-            "a",
-            "--ttl",
-            "900",
-        ],
+        // `token mint` is not here: a token nobody read is lost, exit 2 (tester 158; see
+        // `a_stdout_the_shell_closed_is_refused_and_dev_null_is_not`).
         vec!["token", "verify", "--aud", "filesystem", &tok],
         vec!["token", "inspect", &tok],
         vec!["gateway", "check"],
@@ -422,7 +414,8 @@ fn a_closed_stderr_never_turns_the_verdict_into_a_panic() {
 
 /// Tester 157: `vigil token mint >&-` exited 0 with the token lost (Rust's runtime puts a
 /// read-write `/dev/null` where the shell closed stdout, and every write to it succeeds). A closed
-/// stdout is refused with exit 2; `>/dev/null` (write-only) still runs.
+/// stdout is refused with exit 2, as is a pipe whose reader went away; `>/dev/null`
+/// (write-only) still runs.
 #[test]
 fn a_stdout_the_shell_closed_is_refused_and_dev_null_is_not() {
     let dir = TempDir::new().unwrap();
@@ -447,6 +440,13 @@ fn a_stdout_the_shell_closed_is_refused_and_dev_null_is_not() {
     assert!(e.starts_with("vigil: stdout was closed"), "{e}");
     let null = run_sh(">/dev/null");
     assert_eq!(null.status.code(), Some(0), "{null:?}");
+    // A reader that went away (EPIPE) lost the token too (tester 158): exit 2, not 0.
+    let gone = with_closed_stdout(
+        dir.path(),
+        &["token", "mint", "--sub", "bot", "--aud", "mcp"],
+        &[("MCP_JWT_SECRET", secret.as_str())],
+    );
+    assert_eq!(gone.status.code(), Some(2), "{gone:?}");
     let open = run_sh("");
     assert_eq!(open.status.code(), Some(0), "{open:?}");
     assert_eq!(

@@ -943,6 +943,33 @@ fn guessable_keys_and_mixed_sources_never_verify_and_the_ci_gate_sees_them() {
             "{e}"
         );
     }
+    // Tester 158: nor may two files bind it differently (the first file won, so the weak one
+    // was never judged, and with the files the other way round it was used).
+    write(d, ".env.weak", "MCP_JWT_SECRET=changeme\n");
+    write(d, ".env.strong", format!("MCP_JWT_SECRET={strong}\n"));
+    let out = run(
+        d,
+        &[
+            "token",
+            "mint",
+            "--aud",
+            "fs",
+            "--env-file",
+            ".env.strong",
+            "--env-file",
+            ".env.weak",
+        ],
+    );
+    expect_exit(&out, 2);
+    let e = stderr(&out);
+    assert!(
+        e.contains(".env.weak:1: MCP_JWT_SECRET is also bound, with another value, in .env.strong (line 1)"),
+        "{e}"
+    );
+    assert!(
+        !e.contains("changeme") && !e.contains(strong.as_str()),
+        "{e}"
+    );
 
     // check-config: a guessable previous secret fails the gate, named, never printed.
     write(

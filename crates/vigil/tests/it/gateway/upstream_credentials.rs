@@ -138,3 +138,53 @@ async fn a_websocket_tunnel_closes_when_its_token_expires() {
     assert!(closed.is_ok(), "the tunnel outlived its token");
     assert!(gw.wait_log("WebSocket tunnel closed: its token expired"));
 }
+
+/// Tester 158: an upstream's reason phrase (`HTTP/1.1 200 <text>`) reached the client as
+/// written, a route credential and the gateway's signing key in it. The client gets the
+/// standard phrase.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_reason_phrase_never_reaches_the_client() {
+    use std::io::{Read as _, Write as _};
+    let key = format!("uk{}", &secret()[..30]);
+    let own = secret();
+    let raw = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = raw.local_addr().unwrap().port();
+    let phrase = format!("{key} {own}");
+    std::thread::spawn(move || {
+        for mut c in raw.incoming().flatten() {
+            let mut buf = [0u8; 8192];
+            let _ = c.read(&mut buf);
+            let _ = write!(
+                c,
+                "HTTP/1.1 200 {phrase}\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{{}}"
+            );
+        }
+    });
+    let dir = TempDir::new().unwrap();
+    let cfg = format!(
+        "[gateway]\nlisten = \"127.0.0.1:8443\"\n\n[[gateway.routes]]\npath = \"/mcp/filesystem\"\n\
+         upstream = \"http://127.0.0.1:{port}/mcp\"\naudience = \"filesystem\"\n\
+         headers = {{ X-Upstream-Key = \"${{UP_KEY}}\" }}\n"
+    );
+    let gw = Gateway::start(dir.path(), &cfg, &[("UP_KEY", key.as_str())]);
+    let auth = bearer(&token("filesystem", "alice"));
+    let addr = gw.url("").trim_start_matches("http://").to_owned();
+    let head = tokio::task::spawn_blocking(move || {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
+        write!(
+            s,
+            "POST /mcp/filesystem HTTP/1.1\r\nhost: x\r\nauthorization: {auth}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        out
+    })
+    .await
+    .unwrap();
+    let status = head.lines().next().unwrap_or_default();
+    assert_eq!(status, "HTTP/1.1 200 OK", "{head}");
+    assert!(!head.contains(&key) && !head.contains(&own), "{head}");
+}
