@@ -152,7 +152,8 @@ pub struct RouteSection {
     pub rate_limit: Option<RateLimitSection>,
     /// This route's CORS policy.
     pub cors: Option<CorsSection>,
-    /// Upstream response-head timeout for this route.
+    /// This route's upstream timeout: the client's whole wait on the upstream's answer head,
+    /// the gateway's own reading of its tools included.
     #[serde(default, deserialize_with = "duration::deserialize_opt")]
     pub timeout: Option<Duration>,
     /// Sign a gateway assertion per request for the upstream (`vigil memory serve

@@ -630,6 +630,9 @@ pub struct Forwarded<'a> {
     /// Seconds until the request's token expires (`None`: no token): a WebSocket tunnel is
     /// closed then (plus the verifier's leeway).
     pub expires_in: Option<u64>,
+    /// When the client's wait on the upstream ends, when the gateway already waited on it for
+    /// this request (reading its tools): the route's timeout bounds the whole wait.
+    pub deadline: Option<std::time::Instant>,
 }
 
 /// Sends `req` (already authorized) to the route's upstream and returns its response, streaming.
@@ -714,8 +717,11 @@ pub async fn forward(
         h.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
         h.insert(header::UPGRADE, u.clone());
     }
-    let sent =
-        tokio::time::timeout(route.timeout, client.send(&route.upstream_authority, req)).await;
+    let wait = who.deadline.map_or(route.timeout, |d| {
+        d.saturating_duration_since(std::time::Instant::now())
+            .min(route.timeout)
+    });
+    let sent = tokio::time::timeout(wait, client.send(&route.upstream_authority, req)).await;
     let mut resp = match sent {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {

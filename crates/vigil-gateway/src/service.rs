@@ -116,6 +116,10 @@ struct Exchange<'g> {
     forwarded: bool,
     /// Hooks the upstream's answer passes (see [`crate::rewrite`]); none: it streams untouched.
     hooks: Vec<Arc<dyn crate::rewrite::Hook>>,
+    /// When the wait on the upstream ends, once the gateway waited on it for this request
+    /// (reading its tools): the forward gets what is left of the route's timeout (tester 158:
+    /// a silent upstream held a `tools/list` three timeouts).
+    deadline: Option<Instant>,
 }
 
 /// Serves one request with the configuration `gw`, on the worker `worker`.
@@ -153,6 +157,7 @@ pub(crate) async fn handle(
         outcome: None,
         forwarded: false,
         hooks: Vec::new(),
+        deadline: None,
     };
     // Boxed for the reason `forward` is (below): hyper moves this future into place, and an
     // inline pipeline would make it 3 KB instead of under 1 KB.
@@ -1092,7 +1097,10 @@ async fn tool_checks(
     // one), and the client takes it by its id.
     let listing = ex.method.as_deref() == Some("tools/list");
     let (view, lock) = match &catalog {
-        Some(c) if listing => (c.view(gw).await, c.lock()),
+        Some(c) if listing => {
+            ex.deadline = Some(Instant::now() + route.timeout);
+            (c.view(gw).await, c.lock())
+        }
         Some(c) => (c.current(), None),
         None => (None, None),
     };
@@ -1168,6 +1176,7 @@ async fn tool_checks(
             };
             let validation = gw.settings.validation;
             let enforce = validation == ValidationMode::Enforce || c.pins_enforce();
+            ex.deadline = Some(Instant::now() + route.timeout);
             let Some(view) = c.view(gw).await else {
                 if enforce {
                     refused_call(ex, route, bytes, "tools_unavailable");
@@ -1474,6 +1483,7 @@ async fn forward(
         host: parts.headers.get(header::HOST).cloned(),
         path: forward_path,
         expires_in: principal.as_ref().map(|p| p.expires_in),
+        deadline: ex.deadline,
     };
     if ex.hooks.is_empty() {
         let req = Request::from_parts(parts, body);

@@ -780,9 +780,13 @@ impl Session<'_> {
             .configure_request(req)
             .timeout_global(Some(left))
             .build();
-        self.agent
-            .run(req)
-            .map_err(|e| FetchError::Http(e.to_string()))
+        self.agent.run(req).map_err(|e| match e {
+            ureq::Error::Timeout(_) => FetchError::Http(format!(
+                "no answer within the route's timeout ({} s)",
+                self.route.timeout.as_secs_f64()
+            )),
+            e => FetchError::Http(e.to_string()),
+        })
     }
 
     /// A request and its result.

@@ -585,8 +585,8 @@ async fn a_stdio_route_reads_its_own_tool_list_with_the_listener_key_and_validat
 
 /// Tester 157: an upstream that accepts and never answers held a tool call 91 s with a 30 s
 /// timeout (the tool-list reading gave each of its requests the whole timeout, then the call
-/// waited its own). The reading gets the route's timeout once, so the call is refused (503)
-/// after about one timeout, not three.
+/// waited its own). The reading gets the route's timeout once, and the forward what is left of
+/// it, so the call is refused (503) and a listing answered 504 after about one timeout.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_upstream_costs_one_timeout_for_the_tool_list_not_one_per_request() {
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -623,4 +623,23 @@ async fn a_silent_upstream_costs_one_timeout_for_the_tool_list_not_one_per_reque
     // Two timeouts or more (initialize, then the list) was the old bound.
     assert!(took < std::time::Duration::from_millis(3_600), "{took:?}");
     assert!(!held.lock().unwrap().is_empty());
+    // A `tools/list` waits for the reading, then is forwarded with what is left of the
+    // timeout: 504 after about one timeout (tester 158: three).
+    std::thread::sleep(std::time::Duration::from_millis(1_100)); // past the 1 s failure memory
+    let started = std::time::Instant::now();
+    let (status, _, body) = call(
+        "POST",
+        &gw.url("/mcp/fs"),
+        &[
+            ("authorization", bearer(&token("fs", "ana")).as_str()),
+            ("content-type", "application/json"),
+            ("accept", "application/json, text/event-stream"),
+            ("mcp-protocol-version", "2025-11-25"),
+        ],
+        r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#,
+    )
+    .await;
+    let took = started.elapsed();
+    assert_eq!(status, 504, "{body}");
+    assert!(took < std::time::Duration::from_millis(3_600), "{took:?}");
 }
