@@ -140,7 +140,9 @@ pub(crate) fn identity_family(n: &str) -> bool {
     {
         return true;
     }
-    if n.split('-').any(|w| s.words.contains(w)) {
+    if n.split('-')
+        .any(|w| s.words.contains(w) || glued_identity(w))
+    {
         return true;
     }
     // The name without its dashes, on the stack for any name a request head holds.
@@ -258,6 +260,30 @@ pub const IDENTITY_WORDS: &[&str] = &[
     "entitlements",
     "agent",
     "agentid",
+    // Who or what stands behind the request, as more upstreams read it (tester 158):
+    // `X-Tenancy`, `X-Creator-Id`, `X-Author`, `X-Spiffe-Id`, `X-Gid`, `X-Who`, `X-Sender`,
+    // `X-Uname`, `X-Nickname`, `X-Handle`, `X-Elevated`, `X-Bypass`, `X-Trust`, `X-Workspace-Id`.
+    "tenancy",
+    "creator",
+    "author",
+    "spiffe",
+    "gid",
+    "who",
+    "whom",
+    "sender",
+    "ident",
+    "uname",
+    "usr",
+    "nickname",
+    "handle",
+    "elevated",
+    "bypass",
+    "trust",
+    "trusted",
+    "loggedin",
+    "createdby",
+    "serviceaccount",
+    "workspace",
     // Whose request it is, or where it came from, as some upstreams read it (bb-gw-s9 N10):
     // `X-Org-Id`, `X-Team`, `X-Owner`, `X-Client`, `X-Member`, `X-Person`, `X-Peer`, `X-Src`.
     "org",
@@ -319,6 +345,81 @@ pub const IDENTITY_WORDS: &[&str] = &[
     "port",
     "https",
 ];
+
+/// Identity words a header-name word may start with, glued to what of it is meant
+/// ([`ID_PARTS`]): `tenantid`, `rolename`, `userkey`, `ownerid` (tester 158).
+const ID_STEMS: &[&str] = &[
+    "user",
+    "tenant",
+    "account",
+    "group",
+    "role",
+    "scope",
+    "subject",
+    "identity",
+    "email",
+    "login",
+    "owner",
+    "member",
+    "operator",
+    "creator",
+    "author",
+    "admin",
+    "org",
+    "principal",
+    "customer",
+    "agent",
+    "client",
+    "team",
+    "app",
+    "application",
+    "workspace",
+    "sudo",
+    "actor",
+    "caller",
+    "person",
+    "employee",
+];
+
+/// What an identity word is glued to at the start of a header-name word ([`ID_STEMS`]).
+const ID_PARTS: &[&str] = &[
+    "id", "ids", "name", "names", "key", "type", "role", "roles", "user", "users", "mail",
+    "address", "email", "login", "group", "groups", "uuid", "guid", "no", "num", "number", "info",
+    "data", "level", "code", "slug", "handle", "by", "ref", "token", "claims", "scope", "scopes",
+];
+
+/// Identity words a header-name word may end with, glued to a qualifier before them:
+/// `realuser`, `apiuser`, `isadmin`, `serviceaccount`, `authenticateduser` (tester 158).
+const ID_ENDS: &[&str] = &[
+    "user",
+    "users",
+    "admin",
+    "account",
+    "role",
+    "roles",
+    "tenant",
+    "owner",
+    "member",
+    "subject",
+    "identity",
+    "principal",
+    "operator",
+    "email",
+    "login",
+    "group",
+    "groups",
+];
+
+/// Whether one `-`-separated word of a header name is an identity word glued to another
+/// ([`ID_STEMS`] + [`ID_PARTS`], or a qualifier + one of [`ID_ENDS`]).
+fn glued_identity(w: &str) -> bool {
+    ID_STEMS.iter().any(|stem| {
+        w.strip_prefix(stem)
+            .is_some_and(|rest| ID_PARTS.contains(&rest))
+    }) || ID_ENDS
+        .iter()
+        .any(|end| w.len() > end.len() && w.ends_with(end))
+}
 
 /// Glued spellings (dashes removed) of the same families: `XForwardedFor`, `X-RealIP`,
 /// `X-ClientIP`, `X-RemoteUser`.
@@ -1036,7 +1137,8 @@ mod tests {
                 return false;
             }
             PLATFORMS.iter().any(|p| n.starts_with(p))
-                || n.split('-').any(|w| IDENTITY_WORDS.contains(&w))
+                || n.split('-')
+                    .any(|w| IDENTITY_WORDS.contains(&w) || glued_identity(w))
                 || GLUED.iter().any(|g| n.replace('-', "").contains(g))
         }
         let mut names = vec![
@@ -1089,6 +1191,49 @@ mod tests {
             "x-acl",
             "x-entitlements",
             "x-agent-id",
+            // Tester 158: identity words glued to what of them is meant.
+            "x-tenantid",
+            "x-tenantname",
+            "x-tenancy",
+            "x-accountid",
+            "x-groupid",
+            "x-roleid",
+            "x-rolename",
+            "x-scopeid",
+            "x-subjectid",
+            "x-identityid",
+            "x-userrole",
+            "x-usertype",
+            "x-userkey",
+            "x-apiuser",
+            "x-emailaddress",
+            "x-loginname",
+            "x-authenticateduser",
+            "x-isadmin",
+            "x-adminuser",
+            "x-sudouser",
+            "x-realuser",
+            "x-orguser",
+            "x-ownerid",
+            "x-memberid",
+            "x-operatorid",
+            "x-creatorid",
+            "x-createdby",
+            "x-authorid",
+            "x-serviceaccount",
+            "x-spiffe-id",
+            "x-agentname",
+            "x-clientname",
+            "x-appid",
+            "x-gid",
+            "x-orgname",
+            "x-workspace-id",
+            "x-who",
+            "x-sender",
+            "x-uname",
+            "x-nickname",
+            "x-elevated",
+            "x-dev-bypass",
         ] {
             assert!(identity_family(n), "{n}");
         }
@@ -1097,6 +1242,18 @@ mod tests {
             "mcp-param-region",
             "x-request-id",
             "x-api-version",
+            // What SDKs and browsers send stays.
+            "x-correlation-id",
+            "x-session-id",
+            "x-app-version",
+            "x-stainless-package-version",
+            "x-stainless-retry-count",
+            "anthropic-version",
+            "tracestate",
+            "baggage",
+            "last-event-id",
+            "if-none-match",
+            "x-useragent",
         ] {
             assert!(!identity_family(n), "{n}");
         }
