@@ -367,8 +367,8 @@ pub enum Invalid {
     /// Not a URL.
     #[error("not a URL")]
     NotAUrl,
-    /// `public_url` without scheme or host.
-    #[error("give scheme and host, e.g. https://gw.example")]
+    /// `public_url` without scheme or host, or with a query or fragment.
+    #[error("give scheme and host, and a path if any, e.g. https://gw.example (no query or fragment: route paths are appended to it)")]
     PublicUrl,
     /// Not a size (vigil-core's size parser says why).
     #[error("{0}")]
@@ -991,7 +991,13 @@ impl GatewaySection {
                 let uri: http::Uri = u
                     .parse()
                     .map_err(|_| problem("gateway.public_url", Invalid::NotAUrl))?;
-                if uri.scheme().is_none() || uri.authority().is_none() {
+                // Route paths and `/.well-known/…` are appended to it: a query or fragment
+                // would end up in the middle of every URL built (tester 158).
+                if uri.scheme().is_none()
+                    || uri.authority().is_none()
+                    || uri.query().is_some()
+                    || u.contains(['?', '#'])
+                {
                     return Err(problem("gateway.public_url", Invalid::PublicUrl));
                 }
                 u.trim_end_matches('/').to_owned()

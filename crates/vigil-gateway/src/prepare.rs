@@ -565,13 +565,20 @@ impl Prepared {
             });
         }
         stdio_routes(config, &section, &mut settings, &keep, &values)?;
-        // Which secret `text` holds: one of the gateway's, or any variable named as a secret.
+        // Which secret `text` holds: one of the gateway's, any variable named as a secret, or
+        // a token of a shape the scan rules know (tester 158: a `ghp_` token in `public_url`
+        // was served to every client without a token).
         let secret_in = |text: &str| -> Option<String> {
             crate::stdio::held_secret(text.as_bytes(), &values)
                 .cloned()
                 .or_else(|| {
                     vigil_core::redact::holds_secret_value(text)
                         .then(|| "a variable named as a secret".to_owned())
+                })
+                .or_else(|| {
+                    let rules = crate::logs::found(text);
+                    (!rules.is_empty())
+                        .then(|| format!("a token of a known shape ({})", rules.join(", ")))
                 })
         };
         // The upstream never gets one of the gateway's secrets (the signing secret, current or

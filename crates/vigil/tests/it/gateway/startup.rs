@@ -386,6 +386,71 @@ fn the_signing_secret_goes_into_no_audience_path_or_token() {
         "{}",
         stderr_of(&out)
     );
+    // A token of a known shape, no variable's value, in what is served without a token or
+    // written into tokens (tester 158); and a `public_url` with a query, which every URL built
+    // from it would carry in its middle.
+    let ghp = common::token("«ghp_{alnum:30}{ghcrc}»", 158);
+    for (gateway, route, token_section, key) in [
+        (
+            format!("public_url = \"https://gw.example/?t={ghp}\""),
+            "",
+            "",
+            "gateway.public_url",
+        ),
+        (
+            format!("public_url = \"https://gw.example/{ghp}\""),
+            "",
+            "",
+            "gateway.public_url",
+        ),
+        (
+            format!("authorization_servers = [\"https://a.example/{ghp}\"]"),
+            "",
+            "",
+            "gateway.authorization_servers[0]",
+        ),
+        (
+            String::new(),
+            "scopes = [\"GHP\"]",
+            "",
+            "gateway.routes[0].scopes",
+        ),
+        (
+            String::new(),
+            "claims = { t = \"GHP\" }",
+            "",
+            "gateway.routes[0].claims",
+        ),
+        (
+            String::new(),
+            "",
+            "audiences = [\"GHP\"]",
+            "token.audiences[0]",
+        ),
+        (
+            "public_url = \"https://gw.example/?a=b\"".into(),
+            "",
+            "",
+            "gateway.public_url",
+        ),
+    ] {
+        let route = route.replace("GHP", &ghp);
+        let token_section = token_section.replace("GHP", &ghp);
+        std::fs::write(
+            d.join("vigil.toml"),
+            format!("[token]\n{token_section}\n\n[gateway]\nlisten = \"127.0.0.1:8443\"\n{gateway}\n\n[[gateway.routes]]\npath = \"/mcp/x\"\nupstream = \"http://127.0.0.1:9\"\n{route}\n"),
+        )
+        .unwrap();
+        let out = common::vigil(d)
+            .args(["gateway", "check"])
+            .env("MCP_JWT_SECRET", secret())
+            .output()
+            .unwrap();
+        expect_exit(&out, 2);
+        let err = stderr_of(&out);
+        assert!(err.contains(key), "{key}: {err}");
+        assert!(!err.contains(&ghp), "{err}");
+    }
     // The metrics token, handed to every scraper (tester 155).
     std::fs::write(
         d.join("vigil.toml"),
