@@ -564,6 +564,11 @@ impl Prepared {
                 what: what.clone(),
             });
         }
+        // From here it is one of the gateway's secrets: never in a route's headers, upstream
+        // URL, stdio command or env (tester 158: an upstream sent it could read `/metrics`).
+        if let Some(t) = &settings.metrics_token {
+            values.push(("the metrics token".to_owned(), t.clone()));
+        }
         stdio_routes(config, &section, &mut settings, &keep, &values)?;
         // Which secret `text` holds: one of the gateway's, any variable named as a secret, or
         // a token of a shape the scan rules know (tester 158: a `ghp_` token in `public_url`

@@ -33,6 +33,17 @@ pub(crate) struct MintArgs {
 pub(super) fn run(g: &GlobalArgs, args: MintArgs) -> anyhow::Result<ExitStatus> {
     let loaded = settings(g, &args.keys.env_file)?;
     let (ring, policy) = loaded.keys(&args.keys.overrides())?;
+    // Judged as given, before any message can quote them (tester 158: a refused `--aud`
+    // holding a route credential was quoted in "is not one of the configured audiences").
+    let flags = args
+        .aud
+        .iter()
+        .map(|a| ("--aud", a.as_str()))
+        .chain(args.sub.iter().map(|s| ("--sub", s.as_str())))
+        .chain(args.claims.iter().map(|c| ("--claim", c.as_str())));
+    for (flag, text) in flags {
+        super::refuse_secret_flag(flag, text)?;
+    }
     let req = MintRequest::from_flags(
         &MintFlags {
             audiences: args.aud,
@@ -59,9 +70,7 @@ pub(super) fn run(g: &GlobalArgs, args: MintArgs) -> anyhow::Result<ExitStatus> 
     // Also any value of a variable named as a secret (`VIGIL_GATEWAY_AUDIT_KEY` through
     // `[token] issuer = "${…}"`, tester 155): mint reads only the signing secrets itself.
     for (flag, text) in fields {
-        if vigil_core::redact::holds_secret_value(&text) {
-            anyhow::bail!("{flag}: holds the value of a secret (a signing key of the ring or another secret Vigil read); a token's claims are readable by whoever holds it");
-        }
+        super::refuse_secret_flag(flag, &text)?;
     }
     let key = ring.signer()?;
     // Every secret of the ring, the previous one too: it never signs here, but whoever holds a

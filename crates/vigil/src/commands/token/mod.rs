@@ -87,6 +87,19 @@ impl KeyArgs {
 
 /// `[token]` from `--config` or `./vigil.toml`, `${VAR}` (and secrets) read from these
 /// `--env-file`s first, then the environment.
+/// Refuses a flag's value that holds a secret: the value of a key of the ring or of another
+/// variable named as a secret, or a token of a shape the scan rules know. A token's claims are
+/// read by whoever holds it, and refusals quote what they refuse.
+pub(crate) fn refuse_secret_flag(flag: &str, text: &str) -> anyhow::Result<()> {
+    if vigil_core::redact::holds_secret_value(text) {
+        anyhow::bail!("{flag}: holds the value of a secret (a signing key of the ring or another secret Vigil read); a token's claims are readable by whoever holds it");
+    }
+    if crate::output::mask(text) != text {
+        anyhow::bail!("{flag}: holds what reads as a credential (a token of a known shape, or `password=…`); a token's claims are readable by whoever holds it");
+    }
+    Ok(())
+}
+
 pub(crate) fn settings(g: &GlobalArgs, env_files: &[PathBuf]) -> anyhow::Result<TokenSettings> {
     Ok(TokenSettings::load(&super::project_config(g)?, env_files)?)
 }

@@ -41,6 +41,10 @@ pub(crate) struct VerifyArgs {
 pub(super) fn run(g: &GlobalArgs, args: VerifyArgs) -> anyhow::Result<ExitStatus> {
     let token = read_token(args.token.as_deref())?;
     let (ring, policy) = settings(g, &args.keys.env_file)?.keys(&args.keys.overrides())?;
+    // Quoted by a refusal (`expected …`): never a secret (tester 158).
+    for a in &args.aud {
+        super::refuse_secret_flag("--aud", a)?;
+    }
     let policy = policy.with_flags(args.leeway.as_deref(), &args.aud)?;
     // A key anyone can guess (`changeme`, current or previous) proves nothing: refused as mint
     // and the gateway refuse it.

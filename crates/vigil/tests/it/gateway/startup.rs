@@ -451,6 +451,26 @@ fn the_signing_secret_goes_into_no_audience_path_or_token() {
         assert!(err.contains(key), "{key}: {err}");
         assert!(!err.contains(&ghp), "{err}");
     }
+    // The metrics token in a route's headers: the upstream could read `/metrics` (tester 158).
+    let metrics = random_hex(24);
+    std::fs::write(
+        d.join("vigil.toml"),
+        "[gateway]\nlisten = \"127.0.0.1:8443\"\nmetrics_token = \"${METRICS_TOKEN}\"\n\n[[gateway.routes]]\npath = \"/mcp/x\"\nupstream = \"http://127.0.0.1:9\"\nheaders = { X-M = \"${METRICS_TOKEN}\" }\n",
+    )
+    .unwrap();
+    let out = common::vigil(d)
+        .args(["gateway", "check"])
+        .env("MCP_JWT_SECRET", secret())
+        .env("METRICS_TOKEN", &metrics)
+        .output()
+        .unwrap();
+    expect_exit(&out, 2);
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("gateway.routes[0].headers.x-m") && err.contains("the metrics token"),
+        "{err}"
+    );
+    assert!(!err.contains(&metrics), "{err}");
     // The metrics token, handed to every scraper (tester 155).
     std::fs::write(
         d.join("vigil.toml"),
@@ -537,6 +557,42 @@ fn the_signing_secret_goes_into_no_audience_path_or_token() {
         .output()
         .unwrap();
     expect_exit(&out, 2);
+    // Tester 158: verify's `--aud` was quoted in "expected …", and mint's in "is not one of the
+    // configured audiences", whatever they held: a variable named as a secret, a known token.
+    let up_token = format!("upcred_{}", &secret()[..24]);
+    let ghp = common::token("«ghp_{alnum:30}{ghcrc}»", 159);
+    let minted = common::vigil(d)
+        .args(["token", "mint", "--aud", "fs", "--sub", "bob"])
+        .env("MCP_JWT_SECRET", secret())
+        .output()
+        .unwrap();
+    expect_exit(&minted, 0);
+    let tok = String::from_utf8_lossy(&minted.stdout).trim().to_owned();
+    for (cmd, value) in [
+        ("verify", up_token.as_str()),
+        ("verify", ghp.as_str()),
+        ("mint", up_token.as_str()),
+        ("mint", ghp.as_str()),
+    ] {
+        let mut args = vec!["token", cmd, "--aud", value];
+        if cmd == "verify" {
+            args.push(&tok);
+        }
+        let out = common::vigil(d)
+            .args(&args)
+            .env("MCP_JWT_SECRET", secret())
+            .env("FS_UPSTREAM_TOKEN", &up_token)
+            .output()
+            .unwrap();
+        expect_exit(&out, 2);
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            stderr_of(&out)
+        );
+        assert!(all.contains("--aud: holds"), "{cmd}: {all}");
+        assert!(!all.contains(value), "{cmd}: {all}");
+    }
     // base64 of a phrase is as weak as the phrase.
     use base64::Engine as _;
     let phrase = ["this is not a random", " secret at all"].concat();
