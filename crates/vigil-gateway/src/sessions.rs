@@ -172,13 +172,20 @@ pub(crate) fn named(headers: &HeaderMap, query: Option<&str>) -> Result<Option<S
     }
 }
 
-/// Every `sessionId`/`session_id` query parameter (name compared decoded and without case:
-/// every framework decodes it); a name that only starts so (`sessionId[]`) is [`Ambiguous`].
+/// Every `sessionId`/`session_id` query parameter (name compared decoded, without case, and
+/// with PHP's `_` for `.`, ` ` and `[`: every framework decodes it); a name that only starts so
+/// (`sessionId[]`) is [`Ambiguous`].
 fn query_sessions(query: &str) -> Result<Vec<String>, Ambiguous> {
     let mut out = Vec::new();
     for p in query.split(['&', ';']) {
         let (name, value) = p.split_once('=').unwrap_or((p, ""));
-        let name = decode(name).to_ascii_lowercase();
+        // PHP reads `.`, a space and an unclosed `[` in a name as `_` (`session.id`, `session+id`
+        // and `session[id` are its `session_id`; tester 158).
+        let name: String = decode(name)
+            .to_ascii_lowercase()
+            .chars()
+            .map(|c| if matches!(c, '.' | ' ' | '[') { '_' } else { c })
+            .collect();
         let Some(base) = ["sessionid", "session_id"]
             .into_iter()
             .find(|b| name.starts_with(b))
@@ -734,6 +741,18 @@ mod tests {
         assert_eq!(q("session_id=b&sessionId=a"), Err(Ambiguous));
         assert_eq!(q("sessionId%5B%5D=a"), Err(Ambiguous));
         assert_eq!(q("sessionId[0]=a"), Err(Ambiguous));
+        // Tester 158: PHP's spellings of `session_id`.
+        for name in [
+            "session.id",
+            "session+id",
+            "session%20id",
+            "session[id",
+            "Session.Id",
+        ] {
+            assert_eq!(q(&format!("{name}=abc")), Ok(Some("abc".into())), "{name}");
+        }
+        assert_eq!(q("session.id=b&sessionId=a"), Err(Ambiguous));
+        assert_eq!(q("session[id]=a"), Err(Ambiguous));
         let mut h = HeaderMap::new();
         h.insert(MCP_SESSION_ID, http::HeaderValue::from_static("b"));
         assert_eq!(named(&h, Some("sessionId=a")), Err(Ambiguous));
