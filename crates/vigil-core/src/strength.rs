@@ -406,8 +406,489 @@ fn shannon_per_char(chars: &[char]) -> f64 {
         .sum()
 }
 
+/// The shortest repeat [`without_repeats`] drops: eight characters, which a random secret of
+/// any alphabet repeats with odds under one in a million (`openssl rand -hex 32`: 57 eight-hex
+/// windows among 16⁸).
+const MIN_REPEAT: usize = 8;
+
+/// `value` without every run of [`MIN_REPEAT`] or more characters that already appeared before
+/// it (read left to right, the longest such run at each place): `mysupersecretkey` three times
+/// and a `12` (tester 158) keeps `mysupersecretkey12`; timestamps glued together keep one.
+/// Values longer than 512 characters are returned whole (no secret is typed that long).
+pub fn without_repeats(value: &str) -> std::borrow::Cow<'_, str> {
+    let chars: Vec<char> = value.chars().collect();
+    let n = chars.len();
+    if !(2 * MIN_REPEAT..=512).contains(&n) {
+        return std::borrow::Cow::Borrowed(value);
+    }
+    let mut kept = String::with_capacity(value.len());
+    let mut i = 0;
+    while i < n {
+        let mut best = 0;
+        for start in 0..i {
+            let mut len = 0;
+            while i + len < n && start + len < i && chars[start + len] == chars[i + len] {
+                len += 1;
+            }
+            best = best.max(len);
+        }
+        if best >= MIN_REPEAT {
+            i += best;
+        } else {
+            kept.push(chars[i]);
+            i += 1;
+        }
+    }
+    if kept.len() == value.len() {
+        std::borrow::Cow::Borrowed(value)
+    } else {
+        std::borrow::Cow::Owned(kept)
+    }
+}
+
+/// Words of the secrets tutorials and templates ship, run together or in CamelCase
+/// (`thisisaverylongsecretkey…`, `ThisIsMySuperSecretKeyForJwt…`; tester 158), besides
+/// [`KNOWN_DEFAULTS`] and the common password words.
+const GLUED_WORDS: &[&str] = &[
+    "a",
+    "about",
+    "access",
+    "account",
+    "admin",
+    "after",
+    "again",
+    "against",
+    "algorithm",
+    "all",
+    "also",
+    "an",
+    "and",
+    "another",
+    "any",
+    "api",
+    "app",
+    "application",
+    "are",
+    "as",
+    "at",
+    "auth",
+    "authentication",
+    "authorization",
+    "back",
+    "backend",
+    "be",
+    "because",
+    "been",
+    "before",
+    "being",
+    "best",
+    "better",
+    "between",
+    "big",
+    "bit",
+    "bits",
+    "both",
+    "bot",
+    "but",
+    "by",
+    "can",
+    "cannot",
+    "change",
+    "char",
+    "character",
+    "characters",
+    "chars",
+    "client",
+    "code",
+    "come",
+    "complex",
+    "config",
+    "cookie",
+    "could",
+    "crypto",
+    "data",
+    "day",
+    "default",
+    "dev",
+    "did",
+    "discord",
+    "do",
+    "does",
+    "dont",
+    "down",
+    "each",
+    "encrypt",
+    "encryption",
+    "end",
+    "enough",
+    "env",
+    "even",
+    "ever",
+    "every",
+    "example",
+    "extremely",
+    "first",
+    "for",
+    "from",
+    "generate",
+    "generated",
+    "generation",
+    "get",
+    "go",
+    "good",
+    "great",
+    "guess",
+    "had",
+    "hard",
+    "has",
+    "have",
+    "he",
+    "her",
+    "here",
+    "his",
+    "how",
+    "hs",
+    "i",
+    "if",
+    "important",
+    "in",
+    "into",
+    "is",
+    "it",
+    "its",
+    "just",
+    "jwt",
+    "keep",
+    "key",
+    "keys",
+    "know",
+    "least",
+    "length",
+    "like",
+    "little",
+    "local",
+    "long",
+    "longer",
+    "look",
+    "made",
+    "make",
+    "many",
+    "may",
+    "me",
+    "mine",
+    "more",
+    "most",
+    "much",
+    "must",
+    "my",
+    "never",
+    "new",
+    "next",
+    "no",
+    "nobody",
+    "not",
+    "now",
+    "of",
+    "off",
+    "old",
+    "on",
+    "one",
+    "only",
+    "or",
+    "other",
+    "our",
+    "out",
+    "over",
+    "own",
+    "pass",
+    "phrase",
+    "please",
+    "private",
+    "prod",
+    "production",
+    "project",
+    "public",
+    "random",
+    "really",
+    "replace",
+    "right",
+    "safe",
+    "same",
+    "secret",
+    "secrets",
+    "secure",
+    "security",
+    "see",
+    "server",
+    "service",
+    "session",
+    "set",
+    "she",
+    "should",
+    "sign",
+    "signature",
+    "signing",
+    "so",
+    "some",
+    "something",
+    "still",
+    "string",
+    "strong",
+    "stronger",
+    "such",
+    "super",
+    "take",
+    "test",
+    "than",
+    "that",
+    "the",
+    "their",
+    "them",
+    "then",
+    "there",
+    "these",
+    "they",
+    "thing",
+    "think",
+    "this",
+    "those",
+    "time",
+    "to",
+    "token",
+    "tokens",
+    "too",
+    "top",
+    "two",
+    "under",
+    "unique",
+    "up",
+    "us",
+    "use",
+    "used",
+    "user",
+    "very",
+    "want",
+    "was",
+    "way",
+    "we",
+    "web",
+    "well",
+    "were",
+    "what",
+    "when",
+    "where",
+    "which",
+    "while",
+    "who",
+    "why",
+    "will",
+    "with",
+    "without",
+    "word",
+    "words",
+    "work",
+    "would",
+    "year",
+    "yes",
+    "you",
+    "your",
+    "yours",
+];
+
+/// Bits of `value` read as words run together (`supersecretjwtkeythatislongenough…`, also in
+/// CamelCase): found with the word lists, each distinct word of four letters or more counting
+/// 13 bits (a word of a 7,776-word list), a shorter one 6, what no word covers its own
+/// [`estimate_bits`]. Infinite unless words cover three quarters of the letters and at least
+/// three of them have four letters or more: random text is never read so.
+pub fn glued_words_bits(value: &str) -> f64 {
+    use std::sync::LazyLock;
+    static WORDS: LazyLock<std::collections::HashSet<&'static str>> = LazyLock::new(|| {
+        GLUED_WORDS
+            .iter()
+            .chain(KNOWN_DEFAULTS)
+            .chain(COMMON_WORDS)
+            .copied()
+            .filter(|w| w.bytes().all(|b| b.is_ascii_lowercase()))
+            .collect()
+    });
+    const LONGEST: usize = 14;
+    let lower = value.to_ascii_lowercase();
+    let b = lower.as_bytes();
+    let n = b.len();
+    let letters = b.iter().filter(|c| c.is_ascii_lowercase()).count();
+    if !value.is_ascii() || n > 512 || letters < 12 {
+        return f64::INFINITY;
+    }
+    // best[i]: the most characters of b[..i] words cover; from[i]: where the last word starts.
+    let mut best = vec![0usize; n + 1];
+    let mut from: Vec<Option<usize>> = vec![None; n + 1];
+    for i in 1..=n {
+        best[i] = best[i - 1];
+        for len in 1..=LONGEST.min(i) {
+            let w = &lower[i - len..i];
+            if best[i - len] + len > best[i] && WORDS.contains(w) {
+                best[i] = best[i - len] + len;
+                from[i] = Some(i - len);
+            }
+        }
+    }
+    if best[n] * 4 < letters * 3 {
+        return f64::INFINITY;
+    }
+    let mut words = std::collections::HashSet::new();
+    let mut rest = String::new();
+    let mut i = n;
+    while i > 0 {
+        match from[i].filter(|s| best[i] == best[*s] + (i - s)) {
+            Some(s) => {
+                words.insert(&lower[s..i]);
+                i = s;
+            }
+            None => {
+                rest.push(b[i - 1] as char);
+                i -= 1;
+            }
+        }
+    }
+    let long = words.iter().filter(|w| w.len() >= 4).count();
+    if long < 3 {
+        return f64::INFINITY;
+    }
+    let rest: String = rest.chars().rev().collect();
+    long as f64 * 13.0 + (words.len() - long) as f64 * 6.0 + estimate_bits(&rest)
+}
+
+/// `value` without its interleaved walks, when they make up half of it or more: every run of
+/// four or more characters, taken every other one, that steps by one (`a1b2c3d4…` is the walks
+/// `abcd…` and `1234…` woven together; tester 158).
+pub fn without_woven_walks(value: &str) -> std::borrow::Cow<'_, str> {
+    let chars: Vec<char> = value.chars().collect();
+    let n = chars.len();
+    let mut drop = vec![false; n];
+    for offset in 0..2 {
+        let idx: Vec<usize> = (offset..n).step_by(2).collect();
+        let mut start = 0;
+        while start < idx.len() {
+            let code = |k: usize| chars[idx[k]] as i64;
+            let mut end = start + 1;
+            if let Some(step) = (start + 1 < idx.len())
+                .then(|| code(start + 1) - code(start))
+                .filter(|d| d.abs() == 1)
+            {
+                while end < idx.len() && code(end) - code(end - 1) == step {
+                    end += 1;
+                }
+            }
+            if end - start >= 4 {
+                for k in start..end {
+                    drop[idx[k]] = true;
+                }
+            }
+            start = end.max(start + 1);
+        }
+    }
+    // Only a value made mostly of them, as [`without_walks`] reads plain walks: a random hex
+    // secret has a short woven run now and then.
+    if drop.iter().filter(|d| **d).count() * 2 < n {
+        return std::borrow::Cow::Borrowed(value);
+    }
+    std::borrow::Cow::Owned(
+        chars
+            .iter()
+            .zip(&drop)
+            .filter(|(_, d)| !**d)
+            .map(|(c, _)| *c)
+            .collect(),
+    )
+}
+
+/// Whether `value` is a SHA-1, SHA-256 or SHA-512 digest (hex in either case, or base64) of a
+/// known default, a common password word or the empty text: `sha256sum` of `changeme` is as
+/// guessable as `changeme` (tester 158).
+pub fn is_digest_of_default(value: &str) -> bool {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    use std::sync::LazyLock;
+    static DIGESTS: LazyLock<std::collections::HashSet<String>> = LazyLock::new(|| {
+        let mut out = std::collections::HashSet::new();
+        for word in KNOWN_DEFAULTS.iter().chain(COMMON_WORDS).chain([&""]) {
+            let digests: [Vec<u8>; 3] = [
+                sha1::Sha1::digest(word.as_bytes()).to_vec(),
+                sha2::Sha256::digest(word.as_bytes()).to_vec(),
+                sha2::Sha512::digest(word.as_bytes()).to_vec(),
+            ];
+            for d in digests {
+                out.insert(d.iter().map(|b| format!("{b:02x}")).collect());
+                out.insert(base64::engine::general_purpose::STANDARD.encode(&d));
+                out.insert(base64::engine::general_purpose::STANDARD_NO_PAD.encode(&d));
+                out.insert(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&d));
+            }
+        }
+        out
+    });
+    let v = value.trim();
+    DIGESTS.contains(v) || DIGESTS.contains(&v.to_ascii_lowercase())
+}
+
+/// Bits of `bytes` (a secret's decoded form) once every run of four or more bytes with one
+/// step of −1, 0 or +1 between them (`00 01 02 03…`, `ff ff ff ff`) is dropped: eight per byte
+/// left. Random bytes keep nearly all of theirs.
+pub fn byte_bits(bytes: &[u8]) -> f64 {
+    let n = bytes.len();
+    let mut drop = vec![false; n];
+    let mut start = 0;
+    while start < n {
+        let mut end = start + 1;
+        if let Some(step) = bytes
+            .get(start + 1)
+            .map(|b| i16::from(*b) - i16::from(bytes[start]))
+            .filter(|d| d.abs() <= 1)
+        {
+            while end < n && i16::from(bytes[end]) - i16::from(bytes[end - 1]) == step {
+                end += 1;
+            }
+        }
+        if end - start >= 4 {
+            drop[start..end].iter_mut().for_each(|d| *d = true);
+        }
+        start = end.max(start + 1);
+    }
+    drop.iter().filter(|d| !**d).count() as f64 * 8.0
+}
+
 #[cfg(test)]
 mod tests {
+
+    /// Tester 158: digests of defaults are defaults; repeats, glued words and bytes in a row
+    /// lose what they repeat.
+    #[test]
+    fn digests_repeats_glued_words_and_byte_rows() {
+        use sha2::Digest as _;
+        let hex = |d: &[u8]| d.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        assert!(super::is_digest_of_default(&hex(&sha2::Sha256::digest(
+            b"changeme"
+        ))));
+        assert!(super::is_digest_of_default(
+            &hex(&sha2::Sha256::digest(b"")).to_ascii_uppercase()
+        ));
+        assert!(!super::is_digest_of_default(&hex(&sha2::Sha256::digest(
+            b"not a listed word"
+        ))));
+        let unit = "mysupersecretkey";
+        assert_eq!(
+            super::without_repeats(&[unit, unit, unit, "12"].concat()),
+            format!("{unit}12")
+        );
+        assert_eq!(super::without_repeats("short"), "short");
+        assert!(
+            super::glued_words_bits("thisisaverylongsecretkeythatisatleast32characterslong")
+                < 200.0
+        );
+        assert!(super::glued_words_bits("q8XvT2mKp9LwZr4NcY7bHs3DfJ6gA1eU").is_infinite());
+        assert_eq!(super::byte_bits(&(0..32).collect::<Vec<u8>>()), 0.0);
+        assert_eq!(super::byte_bits(&[7, 200, 13, 99]), 32.0);
+        assert_eq!(super::without_woven_walks("a1b2c3d4e5"), "");
+    }
 
     #[test]
     fn template_placeholder_sentences_are_defaults() {

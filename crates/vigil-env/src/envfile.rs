@@ -311,7 +311,26 @@ mod tests {
             Err(EnvFileError::TooLarge { .. })
         ));
         let a = dir.join("a.env");
+        // One variable bound twice with different values: refused, naming both lines.
         std::fs::write(&a, "PATH=from-a\nX=1\nX=2\n").unwrap();
+        let e = Lookup::load(std::slice::from_ref(&a)).unwrap_err();
+        assert!(
+            e.to_string().ends_with("a.env:3: X is bound again with another value (first at line 2): python-dotenv reads the last binding, dotenvy and docker compose the first; keep one"),
+            "{e}"
+        );
+        // The same value twice is no ambiguity; two files binding one differently are.
+        std::fs::write(&a, "PATH=from-a\nX=2\nX=2\n").unwrap();
+        let b = dir.join("b.env");
+        std::fs::write(&b, "Y=1\nX=3\n").unwrap();
+        let e = Lookup::load(&[a.clone(), b.clone()]).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("b.env:2: X is also bound, with another value, in ")
+                && e.to_string().contains("a.env (line 3)"),
+            "{e}"
+        );
+        std::fs::write(&b, "Y=1\nX=2\n").unwrap();
+        assert!(Lookup::load(&[a.clone(), b]).is_ok());
         let l = Lookup::load(std::slice::from_ref(&a)).unwrap();
         assert_eq!(l.get("PATH").as_deref(), Some("from-a"));
         assert_eq!(l.get("X").as_deref(), Some("2"));

@@ -425,18 +425,35 @@ pub fn secret_weakness(value: &str) -> Option<Weakness> {
 }
 
 fn judged(value: &str, depth: u8) -> Option<Weakness> {
-    if strength::is_known_default(value) {
+    if strength::is_known_default(value) || strength::is_digest_of_default(value) {
         return Some(Weakness::Default);
     }
     let bits = strength::estimate_bits(value).min(phrase_bits(value));
     if bits < MIN_SECRET_BITS {
         return Some(Weakness::Weak { bits });
     }
-    let (encoding, text) = decoded_text(value).filter(|_| depth > 0)?;
-    judged(&text, depth - 1).map(|w| Weakness::Encoded {
-        encoding,
-        text: Box::new(w),
-    })
+    // Encoded text is judged as that text first, so the refusal says what it encodes.
+    if let Some((encoding, text)) = decoded_text(value).filter(|_| depth > 0) {
+        if let Some(w) = judged(&text, depth - 1) {
+            return Some(Weakness::Encoded {
+                encoding,
+                text: Box::new(w),
+            });
+        }
+    }
+    // Then as words run together, without what it repeats, without woven walks (tester 158:
+    // `mysupersecretkey` three times and `12`, CamelCase sentences, `a1b2c3…`).
+    let bits = strength::glued_words_bits(value)
+        .min(strength::estimate_bits(&strength::without_repeats(value)))
+        .min(strength::estimate_bits(&strength::without_woven_walks(
+            value,
+        )));
+    if bits < MIN_SECRET_BITS {
+        return Some(Weakness::Weak { bits });
+    }
+    // Bytes in a row (`000102…1f`, `base64` of bytes 0–47) are no random key.
+    let bits = strength::byte_bits(&decoded_bytes(value)?);
+    (bits < MIN_SECRET_BITS).then_some(Weakness::Weak { bits })
 }
 
 /// Bits of `value` read as a phrase of words (tester 154: `The quick brown fox jumps over the
@@ -485,10 +502,14 @@ fn phrase_bits(value: &str) -> f64 {
     bits
 }
 
-/// What `value` decodes to when it is hex or base64 (standard or URL-safe, padded or not) of
-/// text: UTF-8 without controls but tab and line ends. Random bytes (`openssl rand -base64 48`)
-/// are no text and give `None`.
-fn decoded_text(value: &str) -> Option<(&'static str, String)> {
+/// The bytes `value` decodes to, when it is hex or base64 (standard or URL-safe, padded or
+/// not, wrapped, with a `base64:`, `hex:` or `0x` prefix), of 16 characters or more.
+fn decoded_bytes(value: &str) -> Option<Vec<u8>> {
+    decoded(value).map(|(_, b)| b)
+}
+
+/// The encoding (`hex`, `base64`) and bytes of `value`, as [`decoded_bytes`] reads it.
+fn decoded(value: &str) -> Option<(&'static str, Vec<u8>)> {
     use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
     use base64::Engine as _;
     // Wrapped as `base64` and `xxd -p` print it (76 and 60 columns), and with a `base64:`
@@ -521,6 +542,14 @@ fn decoded_text(value: &str) -> Option<(&'static str, String)> {
             .find_map(|e| e.decode(v).ok())?;
         ("base64", bytes)
     };
+    Some((encoding, bytes))
+}
+
+/// What `value` decodes to when it is hex or base64 (see [`decoded`]) of text: UTF-8 without
+/// controls but tab and line ends. Random bytes (`openssl rand -base64 48`) are no text and
+/// give `None`.
+fn decoded_text(value: &str) -> Option<(&'static str, String)> {
+    let (encoding, bytes) = decoded(value)?;
     let text = String::from_utf8(bytes).ok()?;
     text.chars()
         .all(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r'))
@@ -651,6 +680,57 @@ mod strength_tests {
         let random: Vec<u8> = (0..48u32).map(|i| (i * 97 + 31) as u8 ^ 0xa5).collect();
         assert!(secret_weakness(&b64(&random)).is_none());
         assert!(secret_weakness(&hex(&random[..32])).is_none());
+    }
+
+    /// Tester 158: secrets tutorials ship (words run together, in CamelCase, a phrase repeated
+    /// with a suffix, woven walks, bytes in a row) are weak; random keys of the usual
+    /// generators (hex, base64) never are, whatever their bytes.
+    #[test]
+    fn what_tutorials_ship_is_weak_and_random_keys_are_not() {
+        use base64::Engine as _;
+        let b64 = |t: &[u8]| base64::engine::general_purpose::STANDARD.encode(t);
+        let hex = |t: &[u8]| t.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        let glued = ["thisisaverylong", "secretkeythatisatleast32characterslong"].concat();
+        let camel = [
+            "ThisIsMySuperSecretKey",
+            "ForJwtTokenGenerationThatIsLongEnough",
+        ]
+        .concat();
+        let camel2 = [
+            "aVeryLongAndSecureSecretKeyForJWT",
+            "SigningThatNobodyCanGuess123",
+        ]
+        .concat();
+        let hs = ["supersecretjwtkeythatislong", "enoughforhs256algorithm"].concat();
+        let thrice = ["mysupersecretkey".repeat(3), "12".into()].concat();
+        let woven = ["a1b2c3d4e5f6g7h8i9j0", "k1l2m3n4o5p6q7r8s9t0u1v2w3x4y5z6"].concat();
+        let row: Vec<u8> = (0..48).collect();
+        for v in [
+            glued,
+            camel,
+            camel2,
+            hs.clone(),
+            b64(hs.as_bytes()),
+            thrice,
+            woven,
+            hex(&row[..32]),
+            b64(&row),
+        ] {
+            assert!(secret_weakness(&v).is_some(), "{v}");
+        }
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..500 {
+            let bytes: Vec<u8> = (0..48).map(|_| next() as u8).collect();
+            for v in [hex(&bytes[..32]), b64(&bytes), b64(&bytes[..33])] {
+                assert!(secret_weakness(&v).is_none(), "{v}");
+            }
+        }
     }
 
     #[test]
