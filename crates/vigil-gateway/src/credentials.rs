@@ -18,7 +18,7 @@ use crate::rewrite::{Action, Hook, RequestInfo};
 pub const MASK: &str = "[REDACTED:upstream-credential]";
 
 /// The rule id credentials are counted under in `vigil_gateway_secrets_total`.
-const RULE: &str = "upstream-credential";
+pub(crate) const RULE: &str = "upstream-credential";
 
 /// The credential values of one route, as they may appear in an answer.
 pub struct Credentials {

@@ -630,8 +630,8 @@ fn upstream_cors(k: &HeaderName) -> bool {
     k.as_str().starts_with("access-control-")
 }
 
-/// `query` without its RFC 6750 `access_token` parameter (a token in the URL is never
-/// accepted, and never forwarded), or `None` when nothing is left.
+/// `query` without its RFC 6750 `access_token` parameter, nor any parameter holding a JWT (a
+/// token in the URL is never accepted, and never forwarded), or `None` when nothing is left.
 /// Every spelling a framework reads as `access_token` is one: the name percent-decoded (`%61`),
 /// without case, with anything after it (`access_token[]`, `.x`, `%00`, a space) and in any
 /// `;`-separated piece.
@@ -643,10 +643,13 @@ fn without_access_token(query: &str) -> Option<Cow<'_, str>> {
             let trimmed = decoded.trim_matches(|c: char| c.is_whitespace() || c.is_control());
             // PHP reads `.`, a space (or `+`) and `[` in a name as `_` (bb-gw-s9 S6).
             let b = trimmed.as_bytes();
-            b.len() >= 12
+            (b.len() >= 12
                 && b[..6].eq_ignore_ascii_case(b"access")
-                && matches!(b[6], b'_' | b'.' | b' ' | b'+' | b'[')
+                && matches!(b[6], b'_' | b'.' | b' ' | b'+' | b'['))
                 && b[7..12].eq_ignore_ascii_case(b"token")
+                || piece
+                    .split_once('=')
+                    .is_some_and(|(_, v)| holds_jwt(&crate::sessions::decode(v)))
         })
     };
     if !query.split('&').any(is_token) {
@@ -654,6 +657,18 @@ fn without_access_token(query: &str) -> Option<Cow<'_, str>> {
     }
     let kept: Vec<&str> = query.split('&').filter(|p| !is_token(p)).collect();
     (!kept.is_empty()).then(|| Cow::Owned(kept.join("&")))
+}
+
+/// Whether `v` holds a JWT (`eyJ…` header, two dots, base64url parts): the client's own token
+/// under another name (`?token=`, `?jwt=`, `?id_token=`; tester 158) is never forwarded either.
+fn holds_jwt(v: &str) -> bool {
+    v.match_indices("eyJ").any(|(i, _)| {
+        let t: &str = v[i..]
+            .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+            .next()
+            .unwrap_or("");
+        t.len() >= 24 && t.split('.').count() == 3 && t.split('.').all(|p| !p.is_empty())
+    })
 }
 
 /// Whether `k` is an `_` spelling of a header the route injects (`headers = { X-Api-Key = … }`):
@@ -1310,6 +1325,24 @@ mod tests {
         assert_eq!(
             without_access_token("access=1&token=2").as_deref(),
             Some("access=1&token=2")
+        );
+        // A JWT under any name (tester 158), percent-encoded too.
+        let jwt = ["eyJhbGciOiJIUzI1NiJ9", ".eyJzdWIiOiJhIn0", ".c2lnbmF0dXJl"].concat();
+        for name in ["token", "jwt", "id_token", "auth", "bearer", "accesstoken"] {
+            assert_eq!(
+                without_access_token(&format!("k=v&{name}={jwt}")).as_deref(),
+                Some("k=v"),
+                "{name}"
+            );
+        }
+        let encoded = jwt.replace('.', "%2E");
+        assert_eq!(
+            without_access_token(&format!("t=Bearer%20{encoded}&k=v")).as_deref(),
+            Some("k=v")
+        );
+        assert_eq!(
+            without_access_token("q=eyJ&k=a.b.c").as_deref(),
+            Some("q=eyJ&k=a.b.c")
         );
     }
 }

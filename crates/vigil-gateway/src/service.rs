@@ -193,8 +193,27 @@ async fn pipeline(ex: &mut Exchange<'_>, req: Request<Incoming>) -> Response<Bod
     let session = next!(session(route, principal.as_ref(), &req));
     let (mut parts, bytes, upgrade) = next!(request_body(ex, route, req).await);
     next!(tunnel_allowed(ex.gw, route, upgrade.is_some()));
-    // The credentials the gateway hands this route's upstream never come back to the client.
+    // The credentials the gateway hands this route's upstream never come back to the client;
+    // nor does a client send one of them, or of the gateway's own secrets, up (tester 158:
+    // the signing key and another route's credential went out in a tool's arguments).
     if let Some(c) = &ex.gw.credentials[route.index] {
+        if c.mask(&bytes).is_some() {
+            ex.gw.metrics.count_secrets(
+                &route.label,
+                "arguments",
+                &[crate::credentials::RULE.to_owned()],
+            );
+            tracing::warn!(
+                route = %route.label,
+                "a request holds a credential the gateway holds (a route's header or env value, or one of the gateway's own secrets): refused"
+            );
+            ex.outcome = Some("refused_credential");
+            return body::error(
+                StatusCode::BAD_REQUEST,
+                "credential_in_request",
+                "the request holds a credential the gateway keeps; it is never sent upstream",
+            );
+        }
         ex.hooks
             .push(Arc::new(crate::credentials::CredentialHook::new(
                 c.clone(),

@@ -739,7 +739,7 @@ fn gateway_check_prints_no_secret_of_the_configuration() {
         d,
         "vigil.toml",
         format!(
-            "[gateway]\nlisten = \"127.0.0.1:18444\"\npublic_url = \"https://mcp.example.com/{gh}\"\n\n\
+            "[gateway]\nlisten = \"127.0.0.1:18444\"\n\n\
              [[gateway.routes]]\npath = \"/mcp/x\"\nupstream = \"http://127.0.0.1:9/{discord}/mcp\"\n"
         ),
     );
@@ -754,13 +754,29 @@ fn gateway_check_prints_no_secret_of_the_configuration() {
     expect_exit(&out, 0);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("route /mcp/x -> http://127.0.0.1:9/[REDACTED:discord-bot-token]/mcp")
-            && text.contains("public_url https://mcp.example.com/[REDACTED:github-pat]"),
+        text.contains("route /mcp/x -> http://127.0.0.1:9/[REDACTED:discord-bot-token]/mcp"),
         "{text}"
     );
     for s in [&gh, &discord] {
         assert!(!text.contains(&s[s.len() - 12..]), "{text}");
     }
+    // `public_url` is served to every client without a token: a token in it is refused
+    // (tester 158; it was printed masked and then served as written).
+    write(
+        d,
+        "vigil.toml",
+        format!(
+            "[gateway]\nlisten = \"127.0.0.1:18444\"\npublic_url = \"https://mcp.example.com/{gh}\"\n\n\
+             [[gateway.routes]]\npath = \"/mcp/x\"\nupstream = \"http://127.0.0.1:9/mcp\"\n"
+        ),
+    );
+    let out = check();
+    expect_exit(&out, 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("gateway.public_url") && !err.contains(&gh[gh.len() - 12..]),
+        "{err}"
+    );
     // A route's path, host and audience are labels of logs and metrics (the host lowercased,
     // which no redactor reads back): one holding a secret is refused, naming the key only.
     let aws = token("«AKIA{upper32:16}»", 3314);

@@ -183,10 +183,26 @@ async fn upstream(
             "inputSchema": {"type": "object", "properties": {"text": {"type": "string"}}}
         }]}),
         "tools/call" => {
-            let text = msg["params"]["arguments"]["text"]
+            // `{h:NAME}` stands for the value of the request header NAME and `{signing-key}` for
+            // the gateway's signing secret, as a tool that prints its headers or environment
+            // would answer them (a client may not send them up itself).
+            let mut text = msg["params"]["arguments"]["text"]
                 .as_str()
                 .unwrap_or("")
-                .to_owned();
+                .replace("{signing-key}", &secret());
+            while let Some(at) = text.find("{h:") {
+                let Some(end) = text[at..].find('}') else {
+                    break;
+                };
+                let name = text[at + 3..at + end].to_owned();
+                let value = parts
+                    .headers
+                    .get(name.as_str())
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned();
+                text.replace_range(at..at + end + 1, &value);
+            }
             let done = serde_json::json!({"jsonrpc": "2.0", "id": id,
                 "result": {"content": [{"type": "text", "text": text}]}});
             let streamed = parts

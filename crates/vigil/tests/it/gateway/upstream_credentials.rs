@@ -31,7 +31,8 @@ async fn upstream_credentials_are_masked_by_value_in_every_answer() {
     // And the gateway's own signing key, which an upstream started from the same `.env` can
     // print (tester 157): whoever reads it mints tokens for every route.
     let own = secret();
-    let echoed = format!("saw {key} and {token_part} and \\\"{key}\\\" and key {own}");
+    // The upstream answers with what it was given in its headers, and with the signing key.
+    let echoed = "saw {h:x-upstream-key} and {h:authorization} and \\\"{h:x-upstream-key}\\\" and key {signing-key}";
     let body = format!(
         r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"echo","arguments":{{"text":"{echoed}"}}}}}}"#
     );
@@ -55,15 +56,44 @@ async fn upstream_credentials_are_masked_by_value_in_every_answer() {
             "{accept}: {answer}"
         );
         assert!(
-            answer
+            answer.contains(
+                "saw [REDACTED:upstream-credential] and Bearer [REDACTED:upstream-credential]"
+            ) || answer
                 .contains("saw [REDACTED:upstream-credential] and [REDACTED:upstream-credential]"),
             "{accept}: {answer}"
         );
     }
     // The upstream did get them (the route works as configured).
     let seen = up.seen();
+    let before = seen.len();
     let h = &seen.last().unwrap().headers;
     assert_eq!(h["x-upstream-key"], key.as_str());
+    // A client never sends one of them up, nor the gateway's signing key (tester 158), in any
+    // spelling the upstream reads as it: 400, and the upstream sees nothing.
+    let escaped: String = own
+        .chars()
+        .map(|c| format!("\\u{:04x}", c as u32))
+        .collect();
+    for held in [own.clone(), key.clone(), escaped] {
+        let body = format!(
+            r#"{{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{{"name":"echo","arguments":{{"text":"k {held}"}}}}}}"#
+        );
+        let (status, _, answer) = call(
+            "POST",
+            &url,
+            &[
+                ("authorization", auth.as_str()),
+                ("content-type", "application/json"),
+                ("accept", "application/json"),
+            ],
+            &body,
+        )
+        .await;
+        assert_eq!(status, 400, "{answer}");
+        assert!(answer.contains("credential_in_request"), "{answer}");
+        assert!(!answer.contains(&own) && !answer.contains(&key), "{answer}");
+    }
+    assert_eq!(up.seen().len(), before, "the upstream saw none of them");
     // A plain answer (neither JSON nor SSE) too.
     let (status, _, answer) = call(
         "GET",
