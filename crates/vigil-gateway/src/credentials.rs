@@ -90,6 +90,10 @@ impl Credentials {
                     .replace_all_bytes(bytes, &vec![MASK.as_bytes(); self.count]),
             );
         }
+        // Only a `\u` escape can spell one the bytes do not hold.
+        if !has_u_escape(bytes) {
+            return None;
+        }
         let text = std::str::from_utf8(bytes).ok()?;
         self.mask_str(text).map(String::into_bytes)
     }
@@ -145,6 +149,11 @@ impl Credentials {
             _ => false,
         }
     }
+}
+
+/// Whether `bytes` hold a `\u` (a JSON escape, or text that reads as one).
+fn has_u_escape(bytes: &[u8]) -> bool {
+    memchr::memchr_iter(b'\\', bytes).any(|i| bytes.get(i + 1) == Some(&b'u'))
 }
 
 /// `s` with its JSON escapes undone once, when it has a `\uXXXX` one: `\uXXXX` (surrogate
@@ -251,8 +260,7 @@ impl Hook for CredentialHook {
         // A JSON `\u` escape may spell a credential the raw bytes do not hold (Go's
         // `encoding/json` writes `&` as `\u0026`; tester 153): such a message is read, and its
         // strings, decoded, are matched.
-        self.creds.holds(raw)
-            || memchr::memchr_iter(b'\\', raw).any(|i| raw.get(i + 1) == Some(&b'u'))
+        self.creds.holds(raw) || has_u_escape(raw)
     }
 
     fn message(&self, _req: &RequestInfo, msg: &mut Value) -> Action {
