@@ -53,13 +53,22 @@ impl Credentials {
                 add(rest.trim());
             }
         }
+        // As JSON writes them: escaped, and with `/` as `\/` (PHP's `json_encode`, some Java
+        // and Go encoders; tester 159: a base64 key's `/` hid it).
         let escaped: Vec<String> = forms
             .iter()
             .filter_map(|f| serde_json::to_string(f).ok())
             .map(|e| e.trim_matches('"').to_owned())
-            .filter(|e| !forms.contains(e))
+            .flat_map(|e| {
+                let slashed = e.replace('/', "\\/");
+                [e, slashed]
+            })
             .collect();
-        forms.extend(escaped);
+        for e in escaped {
+            if !forms.contains(&e) {
+                forms.push(e);
+            }
+        }
         if forms.is_empty() {
             return None;
         }
@@ -151,9 +160,10 @@ impl Credentials {
     }
 }
 
-/// Whether `bytes` hold a `\u` (a JSON escape, or text that reads as one).
+/// Whether `bytes` hold a `\u` or `\/` (a JSON escape, or text that reads as one): only
+/// such an escape can spell a credential the bytes do not hold (a mix of `/` and `\/`).
 fn has_u_escape(bytes: &[u8]) -> bool {
-    memchr::memchr_iter(b'\\', bytes).any(|i| bytes.get(i + 1) == Some(&b'u'))
+    memchr::memchr_iter(b'\\', bytes).any(|i| matches!(bytes.get(i + 1), Some(b'u' | b'/')))
 }
 
 /// `s` with its JSON escapes undone once, when it has a `\uXXXX` one: `\uXXXX` (surrogate
@@ -161,7 +171,7 @@ fn has_u_escape(bytes: &[u8]) -> bool {
 /// escape, JSON inside a JSON string, comes out one level less escaped); an escape that is not
 /// one (a lone surrogate, too few hex digits) is left.
 fn unescape_u(s: &str) -> Option<String> {
-    if !s.contains("\\u") {
+    if !s.contains("\\u") && !s.contains("\\/") {
         return None;
     }
     // `\\`, `\"`, `\/` first, left to right, then the `\u` escapes of the result.

@@ -630,8 +630,9 @@ fn upstream_cors(k: &HeaderName) -> bool {
     k.as_str().starts_with("access-control-")
 }
 
-/// `query` without its RFC 6750 `access_token` parameter, nor any parameter holding a JWT (a
-/// token in the URL is never accepted, and never forwarded), or `None` when nothing is left.
+/// `query` without its RFC 6750 `access_token` parameter, nor any parameter whose name or
+/// value holds a JWT (a token in the URL is never accepted, and never forwarded), or `None`
+/// when nothing is left.
 /// Every spelling a framework reads as `access_token` is one: the name percent-decoded (`%61`),
 /// without case, with anything after it (`access_token[]`, `.x`, `%00`, a space) and in any
 /// `;`-separated piece.
@@ -647,9 +648,7 @@ fn without_access_token(query: &str) -> Option<Cow<'_, str>> {
                 && b[..6].eq_ignore_ascii_case(b"access")
                 && matches!(b[6], b'_' | b'.' | b' ' | b'+' | b'['))
                 && b[7..12].eq_ignore_ascii_case(b"token")
-                || piece
-                    .split_once('=')
-                    .is_some_and(|(_, v)| holds_jwt(&crate::sessions::decode(v)))
+                || holds_jwt(&crate::sessions::decode(piece))
         })
     };
     if !query.split('&').any(is_token) {
@@ -761,6 +760,15 @@ pub async fn forward(
     who: Forwarded<'_>,
 ) -> Response<Body> {
     let path = who.path.as_deref().unwrap_or(req.uri().path());
+    // A token in the path (`/mcp/fs/<jwt>`) goes nowhere either (tester 159): refused, as the
+    // path cannot lose a piece the way a query loses a parameter.
+    if holds_jwt(path) || (path.contains('%') && holds_jwt(&crate::sessions::decode(path))) {
+        return body::error(
+            StatusCode::BAD_REQUEST,
+            "token_in_url",
+            "a token in the request path is never forwarded; send it in Authorization",
+        );
+    }
     let uri = match upstream_uri(route, path, req.uri().query()) {
         Ok(u) => u,
         Err(_) => return body::error(StatusCode::BAD_REQUEST, "bad_request", "bad request path"),
@@ -1343,6 +1351,11 @@ mod tests {
         assert_eq!(
             without_access_token("q=eyJ&k=a.b.c").as_deref(),
             Some("q=eyJ&k=a.b.c")
+        );
+        // As a parameter's name (tester 159).
+        assert_eq!(
+            without_access_token(&format!("{jwt}=1&k=v")).as_deref(),
+            Some("k=v")
         );
     }
 }

@@ -218,3 +218,80 @@ async fn an_upstream_reason_phrase_never_reaches_the_client() {
     assert_eq!(status, "HTTP/1.1 200 OK", "{head}");
     assert!(!head.contains(&key) && !head.contains(&own), "{head}");
 }
+
+/// Tester 159: a credential holding `/` written `\/` (PHP's `json_encode`, some Java and Go
+/// encoders) passed both ways: an answer spelling it so reached the client, a request spelling
+/// it so reached the upstream. And a client's token in the request path was forwarded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_credential_written_with_escaped_slashes_is_found_both_ways() {
+    use std::io::{Read as _, Write as _};
+    let key = format!("uk/{}/{}", &secret()[..14], &secret()[14..30]);
+    let slashed = key.replace('/', "\\/");
+    let raw = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = raw.local_addr().unwrap().port();
+    let answer = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"result":{{"content":[{{"type":"text","text":"k {slashed}"}}]}}}}"#
+    );
+    let got = std::sync::Arc::new(std::sync::Mutex::new(0usize));
+    let count = got.clone();
+    std::thread::spawn(move || {
+        for mut c in raw.incoming().flatten() {
+            let mut buf = [0u8; 16384];
+            let _ = c.read(&mut buf);
+            *count.lock().unwrap() += 1;
+            let _ = write!(
+                c,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+        }
+    });
+    let dir = TempDir::new().unwrap();
+    let cfg = format!(
+        "[gateway]\nlisten = \"127.0.0.1:8443\"\n\n[[gateway.routes]]\npath = \"/mcp/filesystem\"\n\
+         upstream = \"http://127.0.0.1:{port}/mcp\"\naudience = \"filesystem\"\n\
+         headers = {{ X-Upstream-Key = \"${{UP_KEY}}\" }}\n"
+    );
+    let gw = Gateway::start(dir.path(), &cfg, &[("UP_KEY", key.as_str())]);
+    let tok = token("filesystem", "alice");
+    let auth = bearer(&tok);
+    let headers = [
+        ("authorization", auth.as_str()),
+        ("content-type", "application/json"),
+        ("accept", "application/json"),
+    ];
+    let list = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
+    let (status, _, body) = call("POST", &gw.url("/mcp/filesystem"), &headers, list).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        !body.contains(&slashed) && !body.contains(&key[3..17]),
+        "{body}"
+    );
+    assert!(body.contains("[REDACTED:upstream-credential]"), "{body}");
+    let before = *got.lock().unwrap();
+    // The request side: the key with its `/` escaped, alone and mixed with a plain one.
+    let mixed = key.replacen('/', "\\/", 1);
+    for spelled in [slashed.as_str(), mixed.as_str()] {
+        let body = format!(
+            r#"{{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{{"name":"echo","arguments":{{"text":"{spelled}"}}}}}}"#
+        );
+        let (status, _, answer) = call("POST", &gw.url("/mcp/filesystem"), &headers, &body).await;
+        assert_eq!(status, 400, "{spelled}: {answer}");
+        assert!(answer.contains("credential_in_request"), "{answer}");
+    }
+    // The client's own token in the path: refused, never forwarded.
+    let (status, _, answer) = call(
+        "POST",
+        &gw.url(&format!("/mcp/filesystem/{tok}")),
+        &headers,
+        list,
+    )
+    .await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer.contains("token_in_url"), "{answer}");
+    assert_eq!(
+        *got.lock().unwrap(),
+        before,
+        "the upstream saw none of them"
+    );
+}
