@@ -4,17 +4,23 @@
 #![cfg_attr(test, allow(clippy::disallowed_methods))] // Unit tests write fixtures directly.
 
 /// `println!` for this crate, shadowing std's: it writes to stdout and returns the I/O error with
-/// `?` instead of panicking, so every command treats a closed stdout (`vigil … | head -1`) the
-/// same way: `main` ends it quietly with exit 0, as ripgrep does. Every command returns
+/// `?` instead of panicking. A closed stdout (`vigil … | head -1`) ends a command that writes
+/// files (`main` exits 2: its write may not have happened); any other command runs on to its
+/// verdict, which stands (`token check-config … | true` exits 1 on a weak secret, as `scan`
+/// does), the rest of its output dropped (see [`output::stdout_failed`]). Every command returns
 /// `anyhow::Result`, so `?` works wherever it is used.
 macro_rules! println {
     () => {{
         use std::io::Write as _;
-        writeln!(std::io::stdout().lock())?;
+        if let Err(e) = writeln!(std::io::stdout().lock()) {
+            crate::output::stdout_failed(e)?;
+        }
     }};
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        writeln!(std::io::stdout().lock(), $($arg)*)?;
+        if let Err(e) = writeln!(std::io::stdout().lock(), $($arg)*) {
+            crate::output::stdout_failed(e)?;
+        }
     }};
 }
 
@@ -22,7 +28,9 @@ macro_rules! println {
 macro_rules! print {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        write!(std::io::stdout().lock(), $($arg)*)?;
+        if let Err(e) = write!(std::io::stdout().lock(), $($arg)*) {
+            crate::output::stdout_failed(e)?;
+        }
     }};
 }
 
@@ -77,6 +85,7 @@ fn main() -> ExitCode {
     }
     output::init_logging(&cli.global, chatty);
     let writes = commands::may_write_files(&cli.command);
+    output::keep_going_without_stdout(!writes);
     match commands::run(cli) {
         Ok(status) => status.into(),
         // A command that writes files stopped at its output: what it was to write may not be

@@ -243,6 +243,28 @@ fn stdout_closed_at_start() -> bool {
         .is_some_and(|flags| flags & 0o3 == 0o2)
 }
 
+/// Whether a command whose stdout reader went away runs on to its verdict (set by `main` for
+/// commands that write no files).
+static KEEP_GOING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Sets whether a closed stdout lets the command run on (see `println!` in `main.rs`).
+pub(crate) fn keep_going_without_stdout(on: bool) {
+    KEEP_GOING.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// What a failed write to stdout means: a reader that went away (EPIPE) is no error for a
+/// command that runs on to its verdict (its output is dropped, its exit code stands: a CI gate
+/// piped into `| true` still fails); any other failure, or one of a command that writes files,
+/// is returned.
+pub(crate) fn stdout_failed(e: std::io::Error) -> std::io::Result<()> {
+    if e.kind() == std::io::ErrorKind::BrokenPipe
+        && KEEP_GOING.load(std::sync::atomic::Ordering::Relaxed)
+    {
+        return Ok(());
+    }
+    Err(e)
+}
+
 /// Writes a rendered report to stdout. A closed stdout (`vigil … | head -1`) is not an error:
 /// the verdict (exit code) stands even when nobody reads the report.
 pub(crate) fn write_stdout(buf: &[u8]) -> std::io::Result<()> {

@@ -455,6 +455,26 @@ fn a_stdout_the_shell_closed_is_refused_and_dev_null_is_not() {
     );
 }
 
+/// Tester 159: `token check-config` of a weak secret into a pipe whose reader had gone
+/// (`| true`) exited 0, the CI gate passing. A command that writes no files runs on to its
+/// verdict when stdout closes: 1 here, as `scan` keeps its own.
+#[test]
+fn a_closed_stdout_never_turns_a_failing_gate_into_success() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    write(d, "w.env", "MCP_JWT_SECRET=changeme\n");
+    for format in ["text", "json"] {
+        let out = with_closed_stdout(
+            d,
+            &["token", "check-config", "-f", format, "production=w.env"],
+            &[],
+        );
+        assert_eq!(out.status.code(), Some(1), "{format}: {out:?}");
+    }
+    let out = with_closed_stdout(d, &["env", "check", "w.env"], &[]);
+    assert_ne!(out.status.code(), Some(0), "{out:?}");
+}
+
 /// Bad input, whole: exit 2, nothing on stdout, one line on stderr naming the file, the line
 /// and the key (the run recorded by `vigil_snapshot!`, the temporary folder as `[ROOT]`).
 #[test]
