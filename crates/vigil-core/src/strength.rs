@@ -802,8 +802,33 @@ pub fn without_woven_walks(value: &str) -> std::borrow::Cow<'_, str> {
     )
 }
 
+/// More values tutorials hash into a key (`sha256sum` of jwt.io's `your-256-bit-secret`).
+const DIGESTED_DEFAULTS: &[&str] = &[
+    "secretkey",
+    "secret_key",
+    "secret-key",
+    "mysecretkey",
+    "supersecretkey",
+    "jwtsecret",
+    "jwt_secret_key",
+    "your-256-bit-secret",
+    "s3cr3t",
+    "key",
+    "pass",
+    "root",
+    "toor",
+    "1234",
+    "12345",
+    "123456",
+    "1234567",
+    "test123",
+    "admin123",
+    "hunter2",
+];
+
 /// Whether `value` is a SHA-1, SHA-256 or SHA-512 digest (hex in either case, or base64) of a
-/// known default, a common password word or the empty text: `sha256sum` of `changeme` is as
+/// known default, a common password word, a value tutorials hash, or the empty text, also with
+/// the newline `echo` adds: `sha256sum` of `changeme` is as
 /// guessable as `changeme` (tester 158).
 pub fn is_digest_of_default(value: &str) -> bool {
     use base64::Engine as _;
@@ -811,7 +836,15 @@ pub fn is_digest_of_default(value: &str) -> bool {
     use std::sync::LazyLock;
     static DIGESTS: LazyLock<std::collections::HashSet<String>> = LazyLock::new(|| {
         let mut out = std::collections::HashSet::new();
-        for word in KNOWN_DEFAULTS.iter().chain(COMMON_WORDS).chain([&""]) {
+        let words = KNOWN_DEFAULTS
+            .iter()
+            .chain(COMMON_WORDS)
+            .chain(DIGESTED_DEFAULTS)
+            .chain([&""]);
+        // As typed, and as `echo WORD | sha256sum` hashes it, with its newline (tester 159).
+        let texts = words.flat_map(|w| [w.to_string(), format!("{w}\n")]);
+        for text in texts {
+            let word = text.as_str();
             let digests: [Vec<u8>; 3] = [
                 sha1::Sha1::digest(word.as_bytes()).to_vec(),
                 sha2::Sha256::digest(word.as_bytes()).to_vec(),
@@ -830,25 +863,31 @@ pub fn is_digest_of_default(value: &str) -> bool {
     DIGESTS.contains(v) || DIGESTS.contains(&v.to_ascii_lowercase())
 }
 
-/// Bits of `bytes` (a secret's decoded form) once every run of four or more bytes with one
-/// step of −1, 0 or +1 between them (`00 01 02 03…`, `ff ff ff ff`) is dropped: eight per byte
-/// left. Random bytes keep nearly all of theirs.
+/// Bits of `bytes` (a secret's decoded form) once every run of bytes in arithmetic progression
+/// (four or more with a step of −1, 0 or +1: `00 01 02 03…`, `ff ff ff ff`; five or more with
+/// another: `00 02 04 06 08`) is dropped: eight per byte left. Random bytes keep nearly all.
 pub fn byte_bits(bytes: &[u8]) -> f64 {
     let n = bytes.len();
     let mut drop = vec![false; n];
     let mut start = 0;
     while start < n {
         let mut end = start + 1;
-        if let Some(step) = bytes
+        let step = bytes
             .get(start + 1)
-            .map(|b| i16::from(*b) - i16::from(bytes[start]))
-            .filter(|d| d.abs() <= 1)
-        {
+            .map(|b| i16::from(*b) - i16::from(bytes[start]));
+        if let Some(step) = step {
             while end < n && i16::from(bytes[end]) - i16::from(bytes[end - 1]) == step {
                 end += 1;
             }
         }
-        if end - start >= 4 {
+        // Steps of −1, 0 or +1 from four bytes on, any other step from five (`00 02 04 06 08`;
+        // tester 159): random bytes hold such a run about once in half a million keys.
+        let least = if step.is_some_and(|d| d.abs() <= 1) {
+            4
+        } else {
+            5
+        };
+        if end - start >= least {
             drop[start..end].iter_mut().for_each(|d| *d = true);
         }
         start = end.max(start + 1);
@@ -887,6 +926,16 @@ mod tests {
         assert!(super::glued_words_bits("q8XvT2mKp9LwZr4NcY7bHs3DfJ6gA1eU").is_infinite());
         assert_eq!(super::byte_bits(&(0..32).collect::<Vec<u8>>()), 0.0);
         assert_eq!(super::byte_bits(&[7, 200, 13, 99]), 32.0);
+        assert_eq!(
+            super::byte_bits(&(0..32).map(|b| b * 2).collect::<Vec<u8>>()),
+            0.0
+        );
+        assert!(super::is_digest_of_default(&hex(&sha2::Sha256::digest(
+            b"secret\n"
+        ))));
+        assert!(super::is_digest_of_default(&hex(&sha2::Sha256::digest(
+            b"your-256-bit-secret"
+        ))));
         assert_eq!(super::without_woven_walks("a1b2c3d4e5"), "");
     }
 

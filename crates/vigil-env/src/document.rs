@@ -317,6 +317,14 @@ impl Parser<'_> {
             return Err(self.err("expected a key before `=`"));
         }
         let key = String::from_utf8_lossy(key).into_owned();
+        // python-dotenv reads any Unicode space as one (`KEY<U+00A0>=x` binds `KEY`); this reader
+        // would keep it in the key, so the two would disagree on what the file binds (tester
+        // 159: a second `MCP_JWT_SECRET` only Python saw). Refused, not guessed.
+        if key.chars().any(|c| c.is_whitespace() && !c.is_ascii()) {
+            return Err(self.err(
+                "the key holds a Unicode space (such as U+00A0): loaders disagree on where it ends; write it in plain ASCII",
+            ));
+        }
         self.skip_blanks();
         if self.peek() != Some(b'=') {
             // A key with no `=`: present but unset (python-dotenv gives None).
@@ -509,6 +517,16 @@ mod tests {
             (3, "unexpected text after the value")
         );
         assert!(!e.to_string().contains("s3cr3t"));
+        // Tester 159: a key python-dotenv ends at a Unicode space is refused, not kept whole.
+        for text in [
+            "K=1\nK\u{a0}=s3cr3t\n",
+            "K=1\n\u{2003}K=s3cr3t\n",
+            "K\u{3000}X=1\n",
+        ] {
+            let e = Document::parse(text).unwrap_err();
+            assert!(e.message.contains("Unicode space"), "{text:?}: {e}");
+            assert!(!e.to_string().contains("s3cr3t"));
+        }
     }
 
     #[test]
