@@ -284,6 +284,13 @@ pub const IDENTITY_WORDS: &[&str] = &[
     "createdby",
     "serviceaccount",
     "workspace",
+    // Tester 159: `X-Privileged`, `X-Delegator`, `X-Authed`, `X-Company`, `X-Clearance`.
+    "privileged",
+    "delegator",
+    "authed",
+    "company",
+    "companyid",
+    "clearance",
     // Whose request it is, or where it came from, as some upstreams read it (bb-gw-s9 N10):
     // `X-Org-Id`, `X-Team`, `X-Owner`, `X-Client`, `X-Member`, `X-Person`, `X-Peer`, `X-Src`.
     "org",
@@ -379,13 +386,49 @@ const ID_STEMS: &[&str] = &[
     "caller",
     "person",
     "employee",
+    "organisation",
+    "organization",
+    "company",
+    "enterprise",
 ];
 
 /// What an identity word is glued to at the start of a header-name word ([`ID_STEMS`]).
 const ID_PARTS: &[&str] = &[
-    "id", "ids", "name", "names", "key", "type", "role", "roles", "user", "users", "mail",
-    "address", "email", "login", "group", "groups", "uuid", "guid", "no", "num", "number", "info",
-    "data", "level", "code", "slug", "handle", "by", "ref", "token", "claims", "scope", "scopes",
+    "id",
+    "ids",
+    "name",
+    "names",
+    "key",
+    "type",
+    "role",
+    "roles",
+    "user",
+    "users",
+    "mail",
+    "address",
+    "email",
+    "login",
+    "group",
+    "groups",
+    "uuid",
+    "guid",
+    "no",
+    "num",
+    "number",
+    "info",
+    "data",
+    "level",
+    "code",
+    "slug",
+    "handle",
+    "by",
+    "ref",
+    "token",
+    "claims",
+    "scope",
+    "scopes",
+    "session",
+    "sessionid",
 ];
 
 /// Identity words a header-name word may end with, glued to a qualifier before them:
@@ -408,6 +451,11 @@ const ID_ENDS: &[&str] = &[
     "login",
     "group",
     "groups",
+    "authenticated",
+    "authed",
+    "authorized",
+    "privileged",
+    "verified",
 ];
 
 /// Whether one `-`-separated word of a header name is an identity word glued to another
@@ -1257,6 +1305,15 @@ mod tests {
             "x-nickname",
             "x-elevated",
             "x-dev-bypass",
+            // Tester 159.
+            "x-isauthenticated",
+            "x-authed",
+            "x-privileged",
+            "x-delegator",
+            "x-usersession",
+            "x-organisationid",
+            "x-companyid",
+            "x-clearance",
         ] {
             assert!(identity_family(n), "{n}");
         }
