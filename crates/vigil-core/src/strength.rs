@@ -759,14 +759,15 @@ pub fn glued_words_bits(value: &str) -> f64 {
 }
 
 /// `value` without its interleaved walks, when they make up half of it or more: every run of
-/// four or more characters, taken every other one, that steps by one (`a1b2c3d4…` is the walks
-/// `abcd…` and `1234…` woven together; tester 158).
+/// four or more characters, taken every second, third or fourth one, that steps by one
+/// (`a1b2c3d4…` is the walks `abcd…` and `1234…` woven together; tester 158).
 pub fn without_woven_walks(value: &str) -> std::borrow::Cow<'_, str> {
     let chars: Vec<char> = value.chars().collect();
     let n = chars.len();
     let mut drop = vec![false; n];
-    for offset in 0..2 {
-        let idx: Vec<usize> = (offset..n).step_by(2).collect();
+    // Two to four walks woven together (`a1b2…`, `Aa1!Bb2@Cc3#…`; tester 159).
+    for (stride, offset) in (2..=4).flat_map(|k| (0..k).map(move |o| (k, o))) {
+        let idx: Vec<usize> = (offset..n).step_by(stride).collect();
         let mut start = 0;
         while start < idx.len() {
             let code = |k: usize| chars[idx[k]] as i64;
@@ -841,8 +842,18 @@ pub fn is_digest_of_default(value: &str) -> bool {
             .chain(COMMON_WORDS)
             .chain(DIGESTED_DEFAULTS)
             .chain([&""]);
-        // As typed, and as `echo WORD | sha256sum` hashes it, with its newline (tester 159).
-        let texts = words.flat_map(|w| [w.to_string(), format!("{w}\n")]);
+        // As typed, capitalised and in capitals, with `123` after it, and as `echo WORD |
+        // sha256sum` hashes it, with its newline (tester 159).
+        let texts = words
+            .flat_map(|w| {
+                let mut cap = w.to_string();
+                if let Some(f) = cap.get_mut(..1) {
+                    f.make_ascii_uppercase();
+                }
+                [w.to_string(), cap, w.to_ascii_uppercase()]
+            })
+            .flat_map(|w| [format!("{w}123"), w])
+            .flat_map(|w| [format!("{w}\n"), w]);
         for text in texts {
             let word = text.as_str();
             let digests: [Vec<u8>; 3] = [
@@ -937,6 +948,13 @@ mod tests {
             b"your-256-bit-secret"
         ))));
         assert_eq!(super::without_woven_walks("a1b2c3d4e5"), "");
+        assert_eq!(super::without_woven_walks("Aa1!Bb2@Cc3#Dd4$Ee5%"), "!@#$%");
+        assert!(super::is_digest_of_default(&hex(&sha2::Sha256::digest(
+            b"SECRET"
+        ))));
+        assert!(super::is_digest_of_default(&hex(&sha2::Sha256::digest(
+            b"changeme123"
+        ))));
     }
 
     #[test]

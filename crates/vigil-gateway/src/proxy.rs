@@ -827,6 +827,25 @@ pub async fn forward(
         .then(|| req.headers().get(header::UPGRADE).cloned())
         .flatten();
     let h = req.headers_mut();
+    // The client's token never goes up in another header either (`Cookie`, `X-Token`,
+    // `Mcp-Param-*`; tester 159): any header holding it is dropped with `Authorization`.
+    let presented = h
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.as_bytes().get(7..))
+        .filter(|t| t.len() >= 16);
+    let carriers: Vec<HeaderName> = match presented {
+        Some(t) => {
+            let finder = memchr::memmem::Finder::new(t);
+            h.iter()
+                .filter(|(k, v)| *k != header::AUTHORIZATION && finder.find(v.as_bytes()).is_some())
+                .map(|(k, _)| k.clone())
+                .collect()
+        }
+        None => Vec::new(),
+    };
+    for k in carriers {
+        h.remove(k);
+    }
     strip(h, |k| client_only(k) || alias_of_injected(route, k));
     // Room for what is added below at once, not a growth (and rehash) midway.
     h.reserve(6 + route.headers.len());

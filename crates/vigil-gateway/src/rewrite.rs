@@ -189,6 +189,10 @@ pub struct Rewriter {
     budget: std::time::Duration,
     /// Whose turns of the large-scan pool the hooks' work off the workers takes.
     share: crate::scan::Share,
+    /// How long an answer read whole (JSON, or a label the gateway does not read) may take to
+    /// arrive once its head did; past it, 504 (tester 159: headers, then a stalled body, held a
+    /// client 200 s on a 2 s route).
+    body_timeout: Option<std::time::Duration>,
 }
 
 /// What is told of each answer the rewriter refuses (the reason: `too_large`, `compressed`,
@@ -220,7 +224,42 @@ impl Rewriter {
             on_refused: None,
             budget: std::time::Duration::from_secs(5),
             share: crate::scan::Share::Client(std::net::IpAddr::from([0, 0, 0, 0])),
+            body_timeout: None,
         }
+    }
+
+    /// How long an answer the rewriter reads whole may take to arrive after its head (default:
+    /// no bound); past it the client gets 504 `upstream_timeout`.
+    pub fn body_within(mut self, timeout: std::time::Duration) -> Self {
+        self.body_timeout = Some(timeout);
+        self
+    }
+
+    /// The body of an answer read whole, in time and within the limit; else the refusal.
+    async fn read_in_time(&self, inner: Body) -> Result<Bytes, Response<Body>> {
+        let read = read_whole(inner, self.limit);
+        let got = match self.body_timeout {
+            Some(d) => match tokio::time::timeout(d, read).await {
+                Ok(got) => got,
+                Err(_) => {
+                    return Err(self.refusal(
+                        "timeout",
+                        crate::body::error(
+                            StatusCode::GATEWAY_TIMEOUT,
+                            "upstream_timeout",
+                            "the upstream did not finish its answer in time",
+                        ),
+                    ))
+                }
+            },
+            None => read.await,
+        };
+        got.ok_or_else(|| {
+            self.refusal(
+                "too_large",
+                refused("the upstream's answer is too large or was cut short"),
+            )
+        })
     }
 
     /// The share (the requesting subject, or client) whose turns of the large-scan pool the
@@ -385,11 +424,9 @@ impl Rewriter {
         let (mut parts, inner) = resp.into_parts();
         match label {
             Some(Media::Json) => {
-                let Some(bytes) = read_whole(inner, self.limit).await else {
-                    return self.refusal(
-                        "too_large",
-                        refused("the upstream's answer is too large or was cut short"),
-                    );
+                let bytes = match self.read_in_time(inner).await {
+                    Ok(b) => b,
+                    Err(refusal) => return refusal,
                 };
                 if !clean_utf8(&bytes) {
                     return self.refusal("not_utf8", not_utf8(parts.status));
@@ -430,11 +467,9 @@ impl Rewriter {
             None => {
                 // Fail closed: a label the gateway does not read must not let a result or a
                 // tool list by unread. The content says what it is.
-                let Some(bytes) = read_whole(inner, self.limit).await else {
-                    return self.refusal(
-                        "too_large",
-                        refused("the upstream's answer is too large or was cut short"),
-                    );
+                let bytes = match self.read_in_time(inner).await {
+                    Ok(b) => b,
+                    Err(refusal) => return refusal,
                 };
                 // Whatever it is, it is read as UTF-8: UTF-16 or UTF-32 text (with a
                 // byte-order mark or without, when its NULs give it away) is refused.

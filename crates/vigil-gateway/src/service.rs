@@ -197,7 +197,14 @@ async fn pipeline(ex: &mut Exchange<'_>, req: Request<Incoming>) -> Response<Bod
     // nor does a client send one of them, or of the gateway's own secrets, up (tester 158:
     // the signing key and another route's credential went out in a tool's arguments).
     if let Some(c) = &ex.gw.credentials[route.index] {
-        if c.mask(&bytes).is_some() {
+        // In the body, a header or the target (tester 159: `X-Note: <signing key>`, `?k=…`).
+        let decoded = |t: &str| t.contains('%') && c.holds(crate::sessions::decode(t).as_bytes());
+        let in_head = parts.headers.values().any(|v| c.holds(v.as_bytes()))
+            || parts
+                .uri
+                .path_and_query()
+                .is_some_and(|t| c.holds(t.as_str().as_bytes()) || decoded(t.as_str()));
+        if in_head || c.mask(&bytes).is_some() {
             ex.gw.metrics.count_secrets(
                 &route.label,
                 "arguments",
@@ -1532,6 +1539,7 @@ async fn forward(
         crate::rewrite::MAX_MESSAGE,
     )
     .within(budget.unwrap_or(std::time::Duration::from_secs(5)))
+    .body_within(route.timeout)
     .for_share(crate::scan::Share::of(
         principal.as_ref().and_then(|p| p.subject.as_deref()),
         ex.client.ip,

@@ -165,6 +165,16 @@ async fn upstream(
                     r#"{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"bye"}}"#.into(),
                 ));
             }
+            // `…/echo-key`: the path with the `X-Upstream-Key` it was sent, as a server that
+            // prints its request would answer.
+            if path.ends_with("/echo-key") {
+                let v = parts
+                    .headers
+                    .get("x-upstream-key")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                return Ok(Response::new(full(format!("GET {} {v}", parts.uri))));
+            }
             return Ok(Response::new(full(format!("GET {}", parts.uri))));
         }
         _ => {}

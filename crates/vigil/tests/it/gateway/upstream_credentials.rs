@@ -68,6 +68,30 @@ async fn upstream_credentials_are_masked_by_value_in_every_answer() {
     let before = seen.len();
     let h = &seen.last().unwrap().headers;
     assert_eq!(h["x-upstream-key"], key.as_str());
+    // The client's own token in another header goes no further than its `Authorization`
+    // (tester 159).
+    let presented = auth.trim_start_matches("Bearer ").to_owned();
+    let cookie = format!("session={presented}");
+    let (status, _, answer) = call(
+        "POST",
+        &url,
+        &[
+            ("authorization", auth.as_str()),
+            ("content-type", "application/json"),
+            ("accept", "application/json"),
+            ("cookie", cookie.as_str()),
+            ("x-token", presented.as_str()),
+        ],
+        r#"{"jsonrpc":"2.0","id":5,"method":"tools/list"}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let last = up.seen().last().unwrap().headers.clone();
+    assert!(
+        !last.contains_key("cookie") && !last.contains_key("x-token"),
+        "{last:?}"
+    );
+    let before = before + 1;
     // A client never sends one of them up, nor the gateway's signing key (tester 158), in any
     // spelling the upstream reads as it: 400, and the upstream sees nothing.
     let escaped: String = own
@@ -94,10 +118,11 @@ async fn upstream_credentials_are_masked_by_value_in_every_answer() {
         assert!(!answer.contains(&own) && !answer.contains(&key), "{answer}");
     }
     assert_eq!(up.seen().len(), before, "the upstream saw none of them");
-    // A plain answer (neither JSON nor SSE) too.
+    // A plain answer (neither JSON nor SSE) too: the upstream's GET answer names its path,
+    // here with the header's value in it (a client's request holding it is refused).
     let (status, _, answer) = call(
         "GET",
-        &gw.url(&format!("/mcp/filesystem/{key}")),
+        &gw.url("/mcp/filesystem/echo-key"),
         &[("authorization", auth.as_str())],
         "",
     )
@@ -289,9 +314,73 @@ async fn a_credential_written_with_escaped_slashes_is_found_both_ways() {
     .await;
     assert_eq!(status, 400, "{answer}");
     assert!(answer.contains("token_in_url"), "{answer}");
+    // Nor one in a header or the query, percent-encoded too (tester 159).
+    let own = secret();
+    let encoded: String = own.bytes().map(|b| format!("%{b:02X}")).collect();
+    let note = [("x-note", own.as_str())];
+    for (extra, url) in [
+        (&note[..], gw.url("/mcp/filesystem")),
+        (&[][..], gw.url(&format!("/mcp/filesystem?k={encoded}"))),
+        (&[][..], gw.url(&format!("/mcp/filesystem?k={own}"))),
+        (&[][..], gw.url(&format!("/mcp/filesystem/{key}"))),
+    ] {
+        let mut h = headers.to_vec();
+        h.extend_from_slice(extra);
+        let (status, _, answer) = call("POST", &url, &h, list).await;
+        assert_eq!(status, 400, "{url}: {answer}");
+        assert!(answer.contains("credential_in_request"), "{answer}");
+    }
     assert_eq!(
         *got.lock().unwrap(),
         before,
         "the upstream saw none of them"
+    );
+}
+
+/// Tester 159: an upstream that sends its answer's head and then stalls the body held a client
+/// 200 s on a route with a 2 s timeout. An answer the gateway reads whole gets 504 once the
+/// route's timeout passes after its head.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_answer_body_ends_in_504_after_the_route_timeout() {
+    use std::io::{Read as _, Write as _};
+    let raw = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = raw.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut c in raw.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 16384];
+                let _ = c.read(&mut buf);
+                let _ = c.write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\r\n{\"jsonrpc\"",
+                );
+                std::thread::sleep(std::time::Duration::from_secs(8));
+            });
+        }
+    });
+    let dir = TempDir::new().unwrap();
+    let cfg = format!(
+        "[gateway]\nlisten = \"127.0.0.1:8443\"\n\n[[gateway.routes]]\npath = \"/mcp/filesystem\"\n\
+         upstream = \"http://127.0.0.1:{port}/mcp\"\naudience = \"filesystem\"\ntimeout = \"1s\"\n"
+    );
+    let gw = Gateway::start(dir.path(), &cfg, &[]);
+    let auth = bearer(&token("filesystem", "alice"));
+    let started = std::time::Instant::now();
+    let (status, _, body) = call(
+        "POST",
+        &gw.url("/mcp/filesystem"),
+        &[
+            ("authorization", auth.as_str()),
+            ("content-type", "application/json"),
+            ("accept", "application/json"),
+        ],
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#,
+    )
+    .await;
+    assert_eq!(status, 504, "{body}");
+    assert!(body.contains("upstream_timeout"), "{body}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
     );
 }
