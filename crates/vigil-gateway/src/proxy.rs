@@ -709,7 +709,10 @@ fn without_access_token(query: &str) -> Option<Cow<'_, str>> {
 /// Whether `v` holds a JWT (`eyJ…` header, two dots, base64url parts): the client's own token
 /// under another name (`?token=`, `?jwt=`, `?id_token=`; tester 158) is never forwarded either.
 fn holds_jwt(v: &str) -> bool {
-    v.match_indices("eyJ").any(|(i, _)| {
+    // One searcher for the whole process: `str::match_indices` built one per call.
+    static HEADER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"eyJ"));
+    HEADER.find_iter(v.as_bytes()).any(|i| {
         let t: &str = v[i..]
             .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
             .next()
