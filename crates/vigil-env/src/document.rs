@@ -320,7 +320,11 @@ impl Parser<'_> {
         // python-dotenv reads any Unicode space as one (`KEY<U+00A0>=x` binds `KEY`); this reader
         // would keep it in the key, so the two would disagree on what the file binds (tester
         // 159: a second `MCP_JWT_SECRET` only Python saw). Refused, not guessed.
-        if key.chars().any(|c| c.is_whitespace() && !c.is_ascii()) {
+        // Python's `\s` also takes U+001C–U+001F: every control character is refused (review).
+        if key
+            .chars()
+            .any(|c| (c.is_whitespace() && !c.is_ascii()) || c.is_control())
+        {
             return Err(self.err(
                 "the key holds a Unicode space (such as U+00A0): loaders disagree on where it ends; write it in plain ASCII",
             ));

@@ -178,8 +178,14 @@ impl Lookup {
                 Ok((f.clone(), doc))
             })
             .collect::<Result<_, EnvFileError>>()?;
+        // Across files only a secret's name (`.env` then `.env.local` overriding `DATABASE_URL`
+        // is the usual layering; two different signing secrets are not).
         for (i, (path, doc)) in files.iter().enumerate().skip(1) {
-            for b in doc.bindings() {
+            for b in doc
+                .bindings()
+                .iter()
+                .filter(|b| vigil_core::redact::names_a_secret(&b.key))
+            {
                 let earlier = files[..i].iter().find_map(|(p, d)| {
                     let v = d.get(&b.key)?;
                     (Some(v) != b.value.as_deref()).then(|| {
@@ -254,7 +260,13 @@ impl Lookup {
 fn unambiguous(path: &Path, doc: &Document) -> Result<(), EnvFileError> {
     let mut first: std::collections::HashMap<&str, (usize, Option<&str>)> =
         std::collections::HashMap::new();
-    for b in doc.bindings() {
+    // A secret's name only: `DEBUG=true` then `DEBUG=false` is a loader's business, two
+    // signing secrets are ambiguity (review).
+    for b in doc
+        .bindings()
+        .iter()
+        .filter(|b| vigil_core::redact::names_a_secret(&b.key))
+    {
         match first.get(b.key.as_str()) {
             Some((line, value)) if *value != b.value.as_deref() => {
                 return Err(EnvFileError::Ambiguous {
@@ -312,24 +324,28 @@ mod tests {
         ));
         let a = dir.join("a.env");
         // One variable bound twice with different values: refused, naming both lines.
-        std::fs::write(&a, "PATH=from-a\nX=1\nX=2\n").unwrap();
+        std::fs::write(&a, "PATH=from-a\nX_TOKEN=1\nX_TOKEN=2\n").unwrap();
         let e = Lookup::load(std::slice::from_ref(&a)).unwrap_err();
         assert!(
-            e.to_string().ends_with("a.env:3: X is bound again with another value (first at line 2): python-dotenv reads the last binding, dotenvy and docker compose the first; keep one"),
+            e.to_string().ends_with("a.env:3: X_TOKEN is bound again with another value (first at line 2): python-dotenv reads the last binding, dotenvy and docker compose the first; keep one"),
             "{e}"
         );
+        // Not a secret's name: the loaders' own business.
+        std::fs::write(&a, "DEBUG=true\nDEBUG=false\n").unwrap();
+        assert!(Lookup::load(std::slice::from_ref(&a)).is_ok());
         // The same value twice is no ambiguity; two files binding one differently are.
-        std::fs::write(&a, "PATH=from-a\nX=2\nX=2\n").unwrap();
+        std::fs::write(&a, "PATH=from-a\nX=2\nX=2\nX_TOKEN=2\n").unwrap();
         let b = dir.join("b.env");
-        std::fs::write(&b, "Y=1\nX=3\n").unwrap();
+        std::fs::write(&b, "Y=1\nX_TOKEN=3\n").unwrap();
         let e = Lookup::load(&[a.clone(), b.clone()]).unwrap_err();
         assert!(
             e.to_string()
-                .contains("b.env:2: X is also bound, with another value, in ")
-                && e.to_string().contains("a.env (line 3)"),
+                .contains("b.env:2: X_TOKEN is also bound, with another value, in ")
+                && e.to_string().contains("a.env (line 4)"),
             "{e}"
         );
-        std::fs::write(&b, "Y=1\nX=2\n").unwrap();
+        // A layered file overriding what is no secret is not.
+        std::fs::write(&b, "Y=1\nX_TOKEN=2\nX=9\n").unwrap();
         assert!(Lookup::load(&[a.clone(), b]).is_ok());
         let l = Lookup::load(std::slice::from_ref(&a)).unwrap();
         assert_eq!(l.get("PATH").as_deref(), Some("from-a"));

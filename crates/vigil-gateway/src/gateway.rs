@@ -228,12 +228,38 @@ impl Gateway {
         // value registered for redaction by now) are masked on every route too: an upstream
         // started from the same `.env` can print the signing key, and whoever reads it mints
         // tokens for every route (tester 157).
-        let own = vigil_core::redact::registered_secrets();
+        // A route header that is no credential (`Accept = "application/json, text/event-stream"`,
+        // `X-Env = "production"`: neither its name nor its value says secret) is neither masked
+        // nor refused: every MCP request would carry it (review). It stays registered for the
+        // logs.
+        let secret_like = |name: &http::HeaderName, v: &str| {
+            crate::stdio::names_a_credential(name.as_str())
+                || crate::stdio::looks_random(v)
+                || (v.contains("://") && v.contains('@'))
+        };
+        let plain: std::collections::HashSet<&str> = settings
+            .routes
+            .iter()
+            .flat_map(|r| r.headers.iter())
+            .filter_map(|(k, v)| v.to_str().ok().filter(|v| !secret_like(k, v)))
+            .flat_map(|v| {
+                let v = v.trim();
+                let rest = v.split_once(char::is_whitespace).map(|(_, r)| r.trim());
+                std::iter::once(v).chain(rest)
+            })
+            .collect();
+        let own: Vec<String> = vigil_core::redact::registered_secrets()
+            .into_iter()
+            .filter(|v| !plain.contains(v.as_str()))
+            .collect();
         let credentials = settings
             .routes
             .iter()
             .map(|r| {
-                let headers = r.headers.iter().filter_map(|(_, v)| v.to_str().ok());
+                let headers = r
+                    .headers
+                    .iter()
+                    .filter_map(|(k, v)| v.to_str().ok().filter(|v| secret_like(k, v)));
                 let env = r.stdio.iter().flat_map(|s| s.env_values());
                 let own = own.iter().map(String::as_str);
                 crate::credentials::Credentials::new(headers.chain(env).chain(own)).map(Arc::new)

@@ -717,7 +717,10 @@ fn holds_jwt(v: &str) -> bool {
             .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
             .next()
             .unwrap_or("");
-        t.len() >= 24 && t.split('.').count() == 3 && t.split('.').all(|p| !p.is_empty())
+        // A JWS (three parts) or JWE (five), also with text after it (`<jwt>.json`): two dots
+        // or more, the first three parts not empty.
+        let mut parts = t.split('.');
+        t.len() >= 24 && parts.by_ref().take(3).filter(|p| !p.is_empty()).count() == 3
     })
 }
 
@@ -832,9 +835,11 @@ pub async fn forward(
     let h = req.headers_mut();
     // The client's token never goes up in another header either (`Cookie`, `X-Token`,
     // `Mcp-Param-*`; tester 159): any header holding it is dropped with `Authorization`.
-    let presented = h
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.as_bytes().get(7..))
+    // Read as the token check read it (`Bearer  x`, a tab: the token trimmed; review).
+    let presented = crate::auth::bearer(h)
+        .ok()
+        .flatten()
+        .map(str::as_bytes)
         .filter(|t| t.len() >= 16);
     // Only a value as long as the token can hold it (most are far shorter): no searcher is
     // built per request (a `memmem::Finder` for a 200-byte token cost ~20k instructions).

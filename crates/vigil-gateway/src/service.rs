@@ -1539,7 +1539,12 @@ async fn forward(
         crate::rewrite::MAX_MESSAGE,
     )
     .within(budget.unwrap_or(std::time::Duration::from_secs(5)))
-    .body_within(route.timeout)
+    // What is left of the route's timeout when the gateway already waited on the upstream for
+    // this request (reading its tools), the whole of it otherwise (review).
+    .body_within(ex.deadline.map_or(route.timeout, |d| {
+        d.saturating_duration_since(Instant::now())
+            .min(route.timeout)
+    }))
     .for_share(crate::scan::Share::of(
         principal.as_ref().and_then(|p| p.subject.as_deref()),
         ex.client.ip,

@@ -320,7 +320,7 @@ impl Spec {
 }
 
 /// Whether a variable's name says it holds a credential.
-fn names_a_credential(name: &str) -> bool {
+pub(crate) fn names_a_credential(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
     [
         "key",
@@ -343,7 +343,7 @@ fn names_a_credential(name: &str) -> bool {
 
 /// Whether a value looks like a random credential: 16 or more characters, no path separator or
 /// space, letters and digits mixed.
-fn looks_random(v: &str) -> bool {
+pub(crate) fn looks_random(v: &str) -> bool {
     v.len() >= 16
         && !v.contains(['/', ' ', ':'])
         && v.bytes().any(|b| b.is_ascii_digit())

@@ -85,8 +85,6 @@ impl KeyArgs {
     }
 }
 
-/// `[token]` from `--config` or `./vigil.toml`, `${VAR}` (and secrets) read from these
-/// `--env-file`s first, then the environment.
 /// Refuses a flag's value that holds a secret: the value of a key of the ring or of another
 /// variable named as a secret, or a token of a shape the scan rules know. A token's claims are
 /// read by whoever holds it, and refusals quote what they refuse.
@@ -100,6 +98,8 @@ pub(crate) fn refuse_secret_flag(flag: &str, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `[token]` from `--config` or `./vigil.toml`, `${VAR}` (and secrets) read from these
+/// `--env-file`s first, then the environment.
 pub(crate) fn settings(g: &GlobalArgs, env_files: &[PathBuf]) -> anyhow::Result<TokenSettings> {
     Ok(TokenSettings::load(&super::project_config(g)?, env_files)?)
 }

@@ -384,3 +384,40 @@ async fn a_stalled_answer_body_ends_in_504_after_the_route_timeout() {
         started.elapsed()
     );
 }
+
+/// Review: a route header that is no credential (`X-Env = "production"`, an `Accept` list) was
+/// taken for one, so every request naming it got 400 and answers holding it were masked. Only
+/// a value whose header name or shape says credential is one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_route_header_that_is_no_credential_is_neither_refused_nor_masked() {
+    let up = Upstream::start().await;
+    let dir = TempDir::new().unwrap();
+    let cfg = hardened(
+        &up,
+        "[gateway.scan]\narguments = \"off\"\nresults = \"off\"\n",
+        "headers = { X-Env = \"production\", X-Accepts = \"application/json, text/event-stream\" }",
+    );
+    let gw = Gateway::start(dir.path(), &cfg, &[]);
+    let auth = bearer(&token("filesystem", "alice"));
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"deploy to production, text/event-stream"}}}"#;
+    for accept in ["application/json", MCP] {
+        up.release.notify_one();
+        let (status, _, answer) = call(
+            "POST",
+            &gw.url("/mcp/filesystem"),
+            &[
+                ("authorization", auth.as_str()),
+                ("content-type", "application/json"),
+                ("accept", accept),
+            ],
+            body,
+        )
+        .await;
+        assert_eq!(status, 200, "{accept}: {answer}");
+        assert!(
+            answer.contains("deploy to production, text/event-stream"),
+            "{accept}: {answer}"
+        );
+    }
+    assert_eq!(up.seen().last().unwrap().headers["x-env"], "production");
+}
