@@ -3143,9 +3143,14 @@ async fn messages_match_their_redaction_empty_field_pins_and_burst_counts() {
         .filter(|r| r.contains("vigil-lint-probe"))
         .count();
     assert!(n > 5, "{n}: {seen:?}");
+    // A request the probe sent on a kept-alive connection the server had just closed never
+    // reaches it ("failed: connection error: Peer disconnected", CI of session 31): the probe
+    // counts what it sent, the server what it read.
+    // A failed one may also have been read before the server dropped the connection.
+    let failed = err.matches("→ failed:").count();
     assert!(
-        err.contains(&format!("with {n} request(s)")),
-        "{n}: {err}\n{seen:?}"
+        (n..=n + failed).any(|k| err.contains(&format!("with {k} request(s)"))),
+        "{n} + {failed}: {err}\n{seen:?}"
     );
 }
 
