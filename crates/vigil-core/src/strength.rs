@@ -235,22 +235,9 @@ pub fn estimate_chosen_bits(value: &str) -> f64 {
         }
     }
     // Runs of consecutive characters, ascending or descending (`1234`, `abcd`, `4321`).
-    let mut start = 0;
-    while start < chars.len() {
-        let mut end = start + 1;
-        let step = chars
-            .get(start + 1)
-            .map(|n| *n as i64 - chars[start] as i64)
-            .filter(|d| d.abs() == 1);
-        if let Some(step) = step {
-            while end < chars.len() && chars[end] as i64 - chars[end - 1] as i64 == step {
-                end += 1;
-            }
-        }
-        if end - start >= 4 {
-            drop[start..end].iter_mut().for_each(|d| *d = true);
-        }
-        start = end.max(start + 1);
+    let codes: Vec<i64> = chars.iter().map(|c| *c as i64).collect();
+    for run in progressions(&codes, walk_step) {
+        drop[run].iter_mut().for_each(|d| *d = true);
     }
     let rest: String = chars
         .iter()
@@ -259,6 +246,36 @@ pub fn estimate_chosen_bits(value: &str) -> f64 {
         .map(|(c, _)| *c)
         .collect();
     estimate_bits(&rest)
+}
+
+/// The runs of `codes` in arithmetic progression, read left to right: from each place, the
+/// step to the next code is followed while it holds, and the run is kept when `least(step)`
+/// says how long a run of that step must be and it is that long (`None`: not followed).
+fn progressions(
+    codes: &[i64],
+    least: impl Fn(i64) -> Option<usize>,
+) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < codes.len() {
+        let mut end = start + 1;
+        let step = codes.get(start + 1).map(|c| c - codes[start]);
+        if let Some((step, need)) = step.and_then(|d| least(d).map(|n| (d, n))) {
+            while end < codes.len() && codes[end] - codes[end - 1] == step {
+                end += 1;
+            }
+            if end - start >= need {
+                out.push(start..end);
+            }
+        }
+        start = end.max(start + 1);
+    }
+    out
+}
+
+/// A walk (`abcd`, `4321`): steps of one, four characters or more.
+fn walk_step(d: i64) -> Option<usize> {
+    (d.abs() == 1).then_some(4)
 }
 
 /// Padded base64 (standard or URL-safe alphabet, one or two `=` at the end, length a multiple of
@@ -768,24 +785,11 @@ pub fn without_woven_walks(value: &str) -> std::borrow::Cow<'_, str> {
     // Two to four walks woven together (`a1b2…`, `Aa1!Bb2@Cc3#…`; tester 159).
     for (stride, offset) in (2..=4).flat_map(|k| (0..k).map(move |o| (k, o))) {
         let idx: Vec<usize> = (offset..n).step_by(stride).collect();
-        let mut start = 0;
-        while start < idx.len() {
-            let code = |k: usize| chars[idx[k]] as i64;
-            let mut end = start + 1;
-            if let Some(step) = (start + 1 < idx.len())
-                .then(|| code(start + 1) - code(start))
-                .filter(|d| d.abs() == 1)
-            {
-                while end < idx.len() && code(end) - code(end - 1) == step {
-                    end += 1;
-                }
+        let codes: Vec<i64> = idx.iter().map(|&i| chars[i] as i64).collect();
+        for run in progressions(&codes, walk_step) {
+            for k in run {
+                drop[idx[k]] = true;
             }
-            if end - start >= 4 {
-                for k in start..end {
-                    drop[idx[k]] = true;
-                }
-            }
-            start = end.max(start + 1);
         }
     }
     // Only a value made mostly of them, as [`without_walks`] reads plain walks: a random hex
@@ -880,28 +884,11 @@ pub fn is_digest_of_default(value: &str) -> bool {
 pub fn byte_bits(bytes: &[u8]) -> f64 {
     let n = bytes.len();
     let mut drop = vec![false; n];
-    let mut start = 0;
-    while start < n {
-        let mut end = start + 1;
-        let step = bytes
-            .get(start + 1)
-            .map(|b| i16::from(*b) - i16::from(bytes[start]));
-        if let Some(step) = step {
-            while end < n && i16::from(bytes[end]) - i16::from(bytes[end - 1]) == step {
-                end += 1;
-            }
-        }
-        // Steps of −1, 0 or +1 from four bytes on, any other step from five (`00 02 04 06 08`;
-        // tester 159).
-        let least = if step.is_some_and(|d| d.abs() <= 1) {
-            4
-        } else {
-            5
-        };
-        if end - start >= least {
-            drop[start..end].iter_mut().for_each(|d| *d = true);
-        }
-        start = end.max(start + 1);
+    let codes: Vec<i64> = bytes.iter().map(|b| i64::from(*b)).collect();
+    // Steps of −1, 0 or +1 from four bytes on, any other step from five (`00 02 04 06 08`;
+    // tester 159).
+    for run in progressions(&codes, |d| Some(if d.abs() <= 1 { 4 } else { 5 })) {
+        drop[run].iter_mut().for_each(|d| *d = true);
     }
     // A run or two by chance (about one 32-byte key in 140,000) is no pattern: only runs that
     // cover a quarter of the bytes or more count (review).

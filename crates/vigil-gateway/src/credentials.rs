@@ -100,7 +100,7 @@ impl Credentials {
             );
         }
         // Only a `\u` escape can spell one the bytes do not hold.
-        if !has_u_escape(bytes) {
+        if !has_escape(bytes) {
             return None;
         }
         let text = std::str::from_utf8(bytes).ok()?;
@@ -162,7 +162,7 @@ impl Credentials {
 
 /// Whether `bytes` hold a `\u` or `\/` (a JSON escape, or text that reads as one): only
 /// such an escape can spell a credential the bytes do not hold (a mix of `/` and `\/`).
-fn has_u_escape(bytes: &[u8]) -> bool {
+fn has_escape(bytes: &[u8]) -> bool {
     memchr::memchr_iter(b'\\', bytes).any(|i| matches!(bytes.get(i + 1), Some(b'u' | b'/')))
 }
 
@@ -270,7 +270,7 @@ impl Hook for CredentialHook {
         // A JSON `\u` escape may spell a credential the raw bytes do not hold (Go's
         // `encoding/json` writes `&` as `\u0026`; tester 153): such a message is read, and its
         // strings, decoded, are matched.
-        self.creds.holds(raw) || has_u_escape(raw)
+        self.creds.holds(raw) || has_escape(raw)
     }
 
     fn message(&self, _req: &RequestInfo, msg: &mut Value) -> Action {

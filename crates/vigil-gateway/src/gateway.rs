@@ -232,11 +232,8 @@ impl Gateway {
         // `X-Env = "production"`: neither its name nor its value says secret) is neither masked
         // nor refused: every MCP request would carry it (review). It stays registered for the
         // logs.
-        let secret_like = |name: &http::HeaderName, v: &str| {
-            crate::stdio::names_a_credential(name.as_str())
-                || crate::stdio::looks_random(v)
-                || (v.contains("://") && v.contains('@'))
-        };
+        let secret_like =
+            |name: &http::HeaderName, v: &str| crate::stdio::is_credential(name.as_str(), v);
         let plain: std::collections::HashSet<&str> = settings
             .routes
             .iter()

@@ -311,16 +311,19 @@ impl Spec {
     pub(crate) fn env_values(&self) -> impl Iterator<Item = &str> {
         self.env
             .iter()
-            .filter(|(k, v)| {
-                // A URL with userinfo (`postgres://app:pw@db/x`) carries a password.
-                names_a_credential(k) || looks_random(v) || (v.contains("://") && v.contains('@'))
-            })
+            .filter(|(k, v)| is_credential(k, v))
             .map(|(_, v)| v.as_str())
     }
 }
 
+/// Whether a named value (a variable, a route header) is a credential: its name says so, it
+/// looks random, or it is a URL with userinfo (`postgres://app:pw@db/x` carries a password).
+pub(crate) fn is_credential(name: &str, v: &str) -> bool {
+    names_a_credential(name) || looks_random(v) || (v.contains("://") && v.contains('@'))
+}
+
 /// Whether a variable's name says it holds a credential.
-pub(crate) fn names_a_credential(name: &str) -> bool {
+fn names_a_credential(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
     [
         "key",
@@ -343,7 +346,7 @@ pub(crate) fn names_a_credential(name: &str) -> bool {
 
 /// Whether a value looks like a random credential: 16 or more characters, no path separator or
 /// space, letters and digits mixed.
-pub(crate) fn looks_random(v: &str) -> bool {
+fn looks_random(v: &str) -> bool {
     v.len() >= 16
         && !v.contains(['/', ' ', ':'])
         && v.bytes().any(|b| b.is_ascii_digit())

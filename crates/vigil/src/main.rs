@@ -81,7 +81,9 @@ fn main() -> ExitCode {
     // reads only the exit code must keep getting the verdict (review).
     let product = matches!(&cli.command, cli::Command::Token(t)
         if matches!(t.command, commands::token::TokenCommand::Mint(_)));
-    if product && !standard_fds_open(false) {
+    // A shell that closed stdout (`>&-`) leaves a `/dev/null` Rust's runtime opened read-write
+    // in its place, and every write "succeeds": the token would be lost with exit 0.
+    if product && output::stdout_closed_at_start() {
         eprintln!(
             "vigil: stdout was closed (`>&-`), so what this command prints would be lost; send it to a file, or to /dev/null with `>/dev/null` (exit 2)"
         );
@@ -107,26 +109,6 @@ fn main() -> ExitCode {
             ExitStatus::Error.into()
         }
     }
-}
-
-/// Whether stdout is usable: a shell that closed it (`vigil token mint >&-`) leaves the run a
-/// `/dev/null` that Rust's runtime opened read-write in its place (so no file this run opens takes
-/// descriptor 1), and every write "succeeds": a token or key printed there is lost while the
-/// command exits 0. `>/dev/null` opens it write-only, so asking for silence still works. The
-/// gateway's server prints nothing on stdout and runs either way (`serves`).
-fn standard_fds_open(serves: bool) -> bool {
-    if serves {
-        return true;
-    }
-    let out = std::io::stdout();
-    let read_write = rustix::fs::fcntl_getfl(&out)
-        .is_ok_and(|f| f & rustix::fs::OFlags::RWMODE == rustix::fs::OFlags::RDWR);
-    let null = rustix::fs::fstat(&out).is_ok_and(|st| {
-        rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::CharacterDevice
-            && rustix::fs::major(st.st_rdev) == 1
-            && rustix::fs::minor(st.st_rdev) == 3
-    });
-    !(read_write && null)
 }
 
 /// A panic says where it happened, never what: its message may quote the input being checked

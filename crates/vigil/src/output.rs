@@ -227,7 +227,7 @@ fn emit(
 
 /// Whether stdout was closed when the process started: on Linux, the Rust runtime then opens
 /// `/dev/null` read-write as fd 1, which a shell's `>/dev/null` (write-only) never does.
-fn stdout_closed_at_start() -> bool {
+pub(crate) fn stdout_closed_at_start() -> bool {
     let Ok(target) = std::fs::read_link("/proc/self/fd/1") else {
         return false;
     };
