@@ -558,7 +558,7 @@ pub struct Route {
     /// Upstream scheme + authority, e.g. `http://127.0.0.1:9001`.
     pub upstream_base: String,
     /// Upstream authority (`127.0.0.1:9001`), for `Host` and readiness checks.
-    pub upstream_authority: String,
+    pub upstream_authority: std::sync::Arc<str>,
     /// Upstream path prefix, without a trailing slash.
     pub upstream_path: String,
     /// Audience required.
@@ -1554,7 +1554,7 @@ fn route(
         webhook: None,
         oidc: None,
         stdio: None,
-        upstream_authority: authority,
+        upstream_authority: authority.into(),
         upstream_path,
         audience,
         issuer: r.issuer.clone(),

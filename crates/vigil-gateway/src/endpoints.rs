@@ -186,7 +186,7 @@ async fn ready(gw: &Gateway, detail: bool) -> Response<Body> {
         .settings
         .routes
         .iter()
-        .map(|r| r.upstream_authority.as_str())
+        .map(|r| &*r.upstream_authority)
         .collect();
     authorities.sort_unstable();
     authorities.dedup();

@@ -186,7 +186,7 @@ impl Gateway {
             let authority = serving.addr.to_string();
             r.upstream_base = format!("http://{authority}");
             r.host_header = http::HeaderValue::from_str(&authority).ok();
-            r.upstream_authority = authority;
+            r.upstream_authority = authority.into();
             r.upstream_path = "/mcp".into();
             let mut key = http::HeaderValue::from_str(&serving.key)
                 .unwrap_or_else(|_| http::HeaderValue::from_static("-"));

@@ -103,7 +103,7 @@ impl Pool {
     /// ends (an upgraded or abandoned connection is not reused).
     pub async fn send(
         &self,
-        authority: &str,
+        authority: &Arc<str>,
         mut req: Request<Body>,
     ) -> Result<Response<Body>, UpstreamError> {
         let upgrade = req.headers().contains_key(http::header::UPGRADE);
@@ -129,14 +129,14 @@ impl Pool {
 
     fn wrap(
         &self,
-        authority: &str,
+        authority: &Arc<str>,
         sender: SendRequest<Body>,
         resp: Response<Incoming>,
         upgrade: bool,
     ) -> Response<Body> {
         let keep = !upgrade && resp.status() != http::StatusCode::SWITCHING_PROTOCOLS;
         resp.map(|inner| {
-            let done = keep.then(|| (self.clone(), authority.to_owned(), sender));
+            let done = keep.then(|| (self.clone(), Arc::clone(authority), sender));
             let mut body = Returning { inner, done };
             if body.inner.is_end_stream() {
                 // Nothing to read (204, HEAD, empty): the connection is free now.
@@ -150,7 +150,7 @@ impl Pool {
 /// An upstream answer's body that puts its connection back in the pool at its end.
 struct Returning {
     inner: Incoming,
-    done: Option<(Pool, String, SendRequest<Body>)>,
+    done: Option<(Pool, Arc<str>, SendRequest<Body>)>,
 }
 
 impl Returning {

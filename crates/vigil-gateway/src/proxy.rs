@@ -728,7 +728,8 @@ fn holds_jwt(v: &str) -> bool {
 /// it would reach a CGI-style upstream merged with the injected value.
 fn alias_of_injected(route: &Route, k: &HeaderName) -> bool {
     let n = k.as_str();
-    odd_separator(n) && {
+    // Most routes inject nothing: no name is read then.
+    !route.headers.is_empty() && odd_separator(n) && {
         let dashed = cgi_name(n);
         route
             .headers
@@ -836,11 +837,7 @@ pub async fn forward(
     // The client's token never goes up in another header either (`Cookie`, `X-Token`,
     // `Mcp-Param-*`; tester 159): any header holding it is dropped with `Authorization`.
     // Read as the token check read it (`Bearer  x`, a tab: the token trimmed; review).
-    let presented = crate::auth::bearer(h)
-        .ok()
-        .flatten()
-        .map(str::as_bytes)
-        .filter(|t| t.len() >= 16);
+    let presented = crate::auth::bearer_bytes(h).filter(|t| t.len() >= 16);
     // Only a value as long as the token can hold it (most are far shorter): no searcher is
     // built per request (a `memmem::Finder` for a 200-byte token cost ~20k instructions).
     let carriers: Vec<HeaderName> = match presented {
