@@ -211,6 +211,17 @@ pub enum ValidationMode {
     Enforce,
 }
 
+impl ValidationMode {
+    /// The setting as written in vigil.toml (`[gateway.validation] mode`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ValidationMode::Off => "off",
+            ValidationMode::Log => "log",
+            ValidationMode::Enforce => "enforce",
+        }
+    }
+}
+
 /// What the gateway does with a tool whose definition is not the pinned one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PinMode {
@@ -218,6 +229,16 @@ pub enum PinMode {
     Enforce,
     /// Shown and callable, with an alert.
     Alert,
+}
+
+impl PinMode {
+    /// The setting as written in vigil.toml (a route's `pin_mode`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PinMode::Enforce => "enforce",
+            PinMode::Alert => "alert",
+        }
+    }
 }
 
 /// A route's tool pinning.
@@ -781,6 +802,18 @@ pub enum ArgumentsMode {
     Off,
 }
 
+impl ArgumentsMode {
+    /// The setting as written in vigil.toml (`[gateway.scan] arguments`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ArgumentsMode::Block => "block",
+            ArgumentsMode::Redact => "redact",
+            ArgumentsMode::Log => "log",
+            ArgumentsMode::Off => "off",
+        }
+    }
+}
+
 /// What a secret in a result gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResultsMode {
@@ -790,6 +823,17 @@ pub enum ResultsMode {
     Log,
     /// Not scanned.
     Off,
+}
+
+impl ResultsMode {
+    /// The setting as written in vigil.toml (`[gateway.scan] results`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResultsMode::Redact => "redact",
+            ResultsMode::Log => "log",
+            ResultsMode::Off => "off",
+        }
+    }
 }
 
 /// `[gateway.scan]`, validated.

@@ -20,6 +20,78 @@ pub const MASK: &str = "[REDACTED:upstream-credential]";
 /// The rule id credentials are counted under in `vigil_gateway_secrets_total`.
 pub(crate) const RULE: &str = "upstream-credential";
 
+/// A value shorter than this is not looked for encoded: a few base64 characters of it would
+/// turn up in unrelated text.
+const ENCODED_MIN: usize = 12;
+
+/// Whether `bytes` hold `min` base64 or hex characters in a row, as every encoded form does.
+/// Such a run covers one of every `min` positions, so only those are looked at, each widened to
+/// its run (a JSON-RPC call's words are short: a 110-byte call costs some 20 lookups, and
+/// most requests never reach the automaton).
+fn has_run(bytes: &[u8], min: usize) -> bool {
+    static ALPHABET: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            let c = b as u8;
+            t[b] = c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'-' | b'_');
+            b += 1;
+        }
+        t
+    };
+    let letter = |i: usize| ALPHABET[usize::from(bytes[i])];
+    let Some(mut i) = min.checked_sub(1) else {
+        return true;
+    };
+    while i < bytes.len() {
+        if !letter(i) {
+            // A run lies wholly after `i`, so it covers `i + min`.
+            i += min;
+            continue;
+        }
+        let mut start = i;
+        while start > 0 && letter(start - 1) {
+            start -= 1;
+        }
+        let mut end = i + 1;
+        while end < bytes.len() && letter(end) {
+            end += 1;
+        }
+        if end - start >= min {
+            return true;
+        }
+        // `end` is no letter (or the end): the next run covers `end + min`.
+        i = end + min;
+    }
+    false
+}
+
+/// The texts `value` becomes encoded, each of which any encoding of a longer text holding it
+/// contains: lower- and upper-case hex, and, for each of the three positions it can start at
+/// in a base64 group, the characters that depend on its bytes alone (standard and URL-safe
+/// alphabets; padding never falls inside them).
+fn encoded_forms(value: &[u8]) -> Vec<String> {
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    use base64::Engine as _;
+    let hex: String = value.iter().map(|b| format!("{b:02x}")).collect();
+    let mut out = vec![hex.to_ascii_uppercase(), hex];
+    for lead in 0..3usize {
+        let mut shifted = vec![0u8; lead];
+        shifted.extend_from_slice(value);
+        // Characters wholly inside the value: from the first that starts at or after its first
+        // bit to the last that ends at or before its last.
+        let (from, to) = ((8 * lead).div_ceil(6), 8 * (lead + value.len()) / 6);
+        for engine in [&STANDARD_NO_PAD, &URL_SAFE_NO_PAD] {
+            let text = engine.encode(&shifted);
+            let middle = text[from..to].to_owned();
+            if !out.contains(&middle) {
+                out.push(middle);
+            }
+        }
+    }
+    out
+}
+
 /// Up to this many forms are searched one by one ([`memchr::memmem`]); more, by one automaton.
 const FEW: usize = 8;
 
@@ -28,6 +100,9 @@ pub struct Credentials {
     matcher: AhoCorasick,
     /// One searcher per form when there are few ([`FEW`]): what [`Credentials::holds`] asks.
     few: Vec<memchr::memmem::Finder<'static>>,
+    /// The values hex- and base64-encoded ([`encoded_forms`]), for requests
+    /// ([`Credentials::holds_encoded`]); `None` when every value is too short to encode safely.
+    encoded: Option<(AhoCorasick, usize)>,
     count: usize,
     /// The shortest form's length: a shorter text (most header names and values) holds none.
     shortest: usize,
@@ -58,6 +133,8 @@ impl Credentials {
                 add(rest.trim());
             }
         }
+        // Encoded, only as written (an escaped spelling is JSON's, not the value's).
+        let raw = forms.len();
         // As JSON writes them: escaped, and with `/` as `\/` (PHP's `json_encode`, some Java
         // and Go encoders; tester 159: a base64 key's `/` hid it).
         let escaped: Vec<String> = forms
@@ -77,6 +154,21 @@ impl Credentials {
         if forms.is_empty() {
             return None;
         }
+        let encodings: Vec<String> = forms[..raw]
+            .iter()
+            .filter(|f| f.len() >= ENCODED_MIN)
+            .flat_map(|f| encoded_forms(f.as_bytes()))
+            .collect();
+        let encoded = (!encodings.is_empty())
+            .then(|| {
+                AhoCorasick::builder()
+                    .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                    .prefilter(false)
+                    .build(&encodings)
+                    .ok()
+                    .map(|m| (m, encodings.iter().map(String::len).min().unwrap_or(0)))
+            })
+            .flatten();
         // No prefilter: the automaton's own pick is one byte of the secrets, and a key whose
         // rarest byte is common in requests (a letter of every JWT) made each request's check
         // cost 30 times more (~10k instructions against ~350; session 32). Reading every byte
@@ -101,6 +193,7 @@ impl Credentials {
         Some(Credentials {
             matcher,
             few,
+            encoded,
             count: forms.len(),
             shortest: forms.iter().map(String::len).min().unwrap_or(0),
         })
@@ -114,6 +207,15 @@ impl Credentials {
             } else {
                 self.few.iter().any(|f| f.find(bytes).is_some())
             }
+    }
+
+    /// Whether `bytes` hold one of the values hex- or base64-encoded (in either alphabet, at
+    /// any alignment; tester 157's leftover: a tool argument carrying the signing key as
+    /// `base64` went up).
+    pub fn holds_encoded(&self, bytes: &[u8]) -> bool {
+        self.encoded.as_ref().is_some_and(|(m, shortest)| {
+            bytes.len() >= *shortest && has_run(bytes, *shortest) && m.is_match(bytes)
+        })
     }
 
     /// `bytes` with every value masked, when one was there; also when one is there once the
@@ -368,6 +470,68 @@ impl Hook for CredentialHook {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_value_is_found_hex_and_base64_encoded_at_any_alignment() {
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+        use base64::Engine as _;
+        let key = "Zx9/Qw+k3y-value?>~";
+        let c = Credentials::new([key]).unwrap();
+        for lead in ["", "a", "ab", "abc", "user:"] {
+            for trail in ["", "!", "xy"] {
+                let text = format!("{lead}{key}{trail}");
+                let hex: String = text.bytes().map(|b| format!("{b:02X}")).collect();
+                for encoded in [
+                    STANDARD.encode(&text),
+                    URL_SAFE_NO_PAD.encode(&text),
+                    hex.clone(),
+                    hex.to_lowercase(),
+                ] {
+                    let body = format!("{{\"arguments\":{{\"note\":\"{encoded}\"}}}}");
+                    assert!(c.holds_encoded(body.as_bytes()), "{text} as {encoded}");
+                    assert!(!c.holds(body.as_bytes()));
+                }
+            }
+        }
+        // Another value of the same length, encoded, is not this one.
+        let other = STANDARD.encode("Zx9/Qw+k3y-valuf?>~");
+        assert!(!c.holds_encoded(other.as_bytes()));
+        // Too short to look for encoded.
+        assert!(Credentials::new(["short-val"]).unwrap().encoded.is_none());
+    }
+
+    #[test]
+    fn runs_of_encoded_text_are_found_wherever_they_lie() {
+        let slow = |b: &[u8], min: usize| {
+            b.split(|c| !(c.is_ascii_alphanumeric() || b"+/-_".contains(c)))
+                .any(|w| w.len() >= min)
+        };
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..3000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 90) as usize;
+            let text: Vec<u8> = (0..len)
+                .map(|i| {
+                    let r = (x >> (i % 60)) as usize ^ i.wrapping_mul(2_654_435_761);
+                    if r.is_multiple_of(7) {
+                        b' '
+                    } else {
+                        b'a' + (r % 26) as u8
+                    }
+                })
+                .collect();
+            for min in [1, 2, 5, 9, 16, 40] {
+                assert_eq!(
+                    has_run(&text, min),
+                    slow(&text, min),
+                    "{min} {:?}",
+                    String::from_utf8_lossy(&text)
+                );
+            }
+        }
+    }
 
     #[test]
     fn few_forms_and_many_are_found_alike() {

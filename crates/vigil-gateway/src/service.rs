@@ -198,18 +198,20 @@ async fn pipeline(ex: &mut Exchange<'_>, req: Request<Incoming>) -> Response<Bod
     // the signing key and another route's credential went out in a tool's arguments).
     if let Some(c) = &ex.gw.credentials[route.index] {
         // In the body, a header or the target (tester 159: `X-Note: <signing key>`, `?k=…`).
-        let decoded = |t: &str| t.contains('%') && c.holds(crate::sessions::decode(t).as_bytes());
+        // As written, or hex- or base64-encoded (a tool argument carrying the key as base64).
+        let holds = |b: &[u8]| c.holds(b) || c.holds_encoded(b);
+        let decoded = |t: &str| t.contains('%') && holds(crate::sessions::decode(t).as_bytes());
         // `Authorization` is never forwarded (the upstream gets no client token), and it is
         // the longest header of most requests: not read.
         let in_head = parts
             .headers
             .iter()
-            .any(|(k, v)| k != header::AUTHORIZATION && c.holds(v.as_bytes()))
+            .any(|(k, v)| k != header::AUTHORIZATION && holds(v.as_bytes()))
             || parts
                 .uri
                 .path_and_query()
-                .is_some_and(|t| c.holds(t.as_str().as_bytes()) || decoded(t.as_str()));
-        if in_head || c.mask(&bytes).is_some() {
+                .is_some_and(|t| holds(t.as_str().as_bytes()) || decoded(t.as_str()));
+        if in_head || c.mask(&bytes).is_some() || c.holds_encoded(&bytes) {
             ex.gw.metrics.count_secrets(
                 &route.label,
                 "arguments",

@@ -64,6 +64,17 @@ pub enum Mapping {
     Subject,
 }
 
+impl Mapping {
+    /// The setting as written in vigil.toml (a stdio route's `processes`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mapping::Session => "session",
+            Mapping::Shared => "shared",
+            Mapping::Subject => "subject",
+        }
+    }
+}
+
 /// Why a stdio route is refused.
 #[derive(Debug, thiserror::Error)]
 pub enum StdioProblem {

@@ -170,7 +170,7 @@ fn check(g: &GlobalArgs, a: &RunArgs) -> anyhow::Result<ExitStatus> {
             })
         };
         say!(
-            "route {} -> {}{} audience={} auth={} per_ip={} per_subject={}",
+            "route {} -> {}{} audience={} auth={} per_ip={} per_subject={} timeout={}s{}",
             r.label,
             match &r.stdio {
                 Some(s) => format!("stdio:{}", s.program.display()),
@@ -190,15 +190,21 @@ fn check(g: &GlobalArgs, a: &RunArgs) -> anyhow::Result<ExitStatus> {
             },
             rate(r.per_ip),
             rate(r.per_subject),
+            r.timeout.as_secs(),
+            if r.scopes.is_empty() {
+                String::new()
+            } else {
+                format!(" scopes={}", r.scopes.join(" "))
+            },
         );
         route_details(g, r)?;
     }
     say!(
-        "scan arguments={:?} results={:?}",
-        s.scan.arguments,
-        s.scan.results
+        "scan arguments={} results={}",
+        s.scan.arguments.as_str(),
+        s.scan.results.as_str()
     );
-    say!("validation {:?}", s.validation);
+    say!("validation {}", s.validation.as_str());
     if let Some(a) = &s.audit {
         say!("audit {} (head {})", a.path.display(), a.head.display());
     }
@@ -254,9 +260,9 @@ fn route_details(g: &GlobalArgs, r: &vigil_gateway::config::Route) -> anyhow::Re
             ),
         };
         say!(
-            "  pins {} ({:?}, server {}): {state}",
+            "  pins {} ({}, server {}): {state}",
             p.path.display(),
-            p.mode,
+            p.mode.as_str(),
             p.server
         );
         // Whoever can write the lock file approves tools; whoever can write its folder can
@@ -284,11 +290,11 @@ fn route_details(g: &GlobalArgs, r: &vigil_gateway::config::Route) -> anyhow::Re
     }
     if let Some(st) = &r.stdio {
         say!(
-            "  stdio {} arguments={} processes={:?} max={} per_subject={} idle={}s env={}",
+            "  stdio {} arguments={} processes={} max={} per_subject={} idle={}s env={}",
             st.program.display(),
             // A count, never the values: after `${VAR}` expansion they may hold a user's key.
             st.args.len(),
-            st.mapping,
+            st.mapping.as_str(),
             st.max,
             st.per_subject,
             st.idle.as_secs(),

@@ -169,6 +169,19 @@ fn a_stdio_child_never_gets_a_gateway_secret_value_from_an_env_file_or_a_webhook
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("env=GREETING"), "{text}");
     assert!(text.contains("per_subject=2"), "{text}");
+    // Settings as they are written in vigil.toml, not as the program names them.
+    for said in [
+        "processes=session",
+        "scan arguments=block results=redact",
+        "validation off",
+    ] {
+        assert!(text.contains(said), "{said}: {text}");
+    }
+    assert!(text.contains(" timeout="), "{text}");
+    assert!(
+        !text.contains("Block") && !text.contains("Session"),
+        "{text}"
+    );
     assert!(!text.contains("hello-there-friend"), "{text}");
     assert!(
         text.contains("  webhook secrets WH_DEFAULT, WH_BACKUP"),

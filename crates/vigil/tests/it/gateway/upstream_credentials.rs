@@ -330,6 +330,27 @@ async fn a_credential_written_with_escaped_slashes_is_found_both_ways() {
         assert_eq!(status, 400, "{url}: {answer}");
         assert!(answer.contains("credential_in_request"), "{answer}");
     }
+    // Nor encoded: the signing key base64-encoded in a tool's arguments, the route's key as
+    // hex in a header or base64 in the query (tester 157's leftover).
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(format!("k={own}"));
+    let hex: String = key.bytes().map(|b| format!("{b:02x}")).collect();
+    let query = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{key}!"));
+    let carried = format!(
+        r#"{{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{{"name":"echo","arguments":{{"text":"{b64}"}}}}}}"#
+    );
+    let note = [("x-note", hex.as_str())];
+    for (extra, url, body) in [
+        (&[][..], gw.url("/mcp/filesystem"), carried.as_str()),
+        (&note[..], gw.url("/mcp/filesystem"), list),
+        (&[][..], gw.url(&format!("/mcp/filesystem?q={query}")), list),
+    ] {
+        let mut h = headers.to_vec();
+        h.extend_from_slice(extra);
+        let (status, _, answer) = call("POST", &url, &h, body).await;
+        assert_eq!(status, 400, "{url} {extra:?}: {answer}");
+        assert!(answer.contains("credential_in_request"), "{answer}");
+    }
     assert_eq!(
         *got.lock().unwrap(),
         before,
