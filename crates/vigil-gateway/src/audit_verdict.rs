@@ -69,6 +69,15 @@ pub enum Finding {
         /// The variable that holds the key.
         var: &'static str,
     },
+    /// Every line fails its hash and no key was given: a keyed log read without its key (one
+    /// finding, not one per line), or a log edited throughout.
+    #[error("none of the {lines} lines of the log verifies without a key: the log was written with {var} set (verify with it set), or every line was edited")]
+    KeyedLog {
+        /// The variable that holds the key.
+        var: &'static str,
+        /// How many lines failed.
+        lines: usize,
+    },
     /// The recorded anchor is not in the trusted chain.
     #[error("seq {seq} with the recorded hash is not in the verified chain (the log was rolled back or rewritten)")]
     AnchorMissing {
@@ -85,7 +94,7 @@ impl Finding {
             Finding::EmptyWithoutHead { .. } => "head_missing",
             Finding::Reset => "reset",
             Finding::NoGenesis => "no_genesis",
-            Finding::KeyMissing { .. } => "key",
+            Finding::KeyMissing { .. } | Finding::KeyedLog { .. } => "key",
             Finding::AnchorMissing { .. } => "anchor_missing",
         }
     }
@@ -133,7 +142,24 @@ pub fn judge(
     expect: &Expectations,
 ) -> Result<Verdict, ChainError> {
     let v = verify(log, head, key)?;
-    let mut findings: Vec<Finding> = v.problems.iter().cloned().map(Finding::Chain).collect();
+    // Without a key, a keyed log fails every line's hash: said once, not once per line.
+    let edited = |p: &Problem| matches!(p, Problem::Edited { seq: Some(_), .. });
+    let keyed_unread = key.is_none()
+        && v.lines > 0
+        && v.problems.iter().filter(|p| edited(p)).count() as u64 == v.lines;
+    let mut findings: Vec<Finding> = v
+        .problems
+        .iter()
+        .filter(|p| !(keyed_unread && edited(p)))
+        .cloned()
+        .map(Finding::Chain)
+        .collect();
+    if keyed_unread {
+        findings.push(Finding::KeyedLog {
+            var: crate::audit::KEY_ENV,
+            lines: v.lines as usize,
+        });
+    }
     if v.head.is_none() && v.lines == 0 && !expect.new {
         findings.push(Finding::EmptyWithoutHead {
             head: head.to_path_buf(),
@@ -151,6 +177,7 @@ pub fn judge(
         }
     }
     if key.is_none()
+        && !keyed_unread
         && v.problems
             .iter()
             .any(|p| matches!(p, Problem::Edited { .. }))

@@ -88,6 +88,15 @@ async fn the_running_gateway_refuses_a_log_that_went_back_or_vanished() {
     std::fs::write(&log, &early.0).unwrap();
     std::fs::write(&head, &early.1).unwrap();
     assert_eq!(verify(dir.path(), &[], &env).0, Some(0));
+    // Without its key, a keyed log says so once, not once per line (session 31's leftover).
+    let (code, out) = verify(dir.path(), &[], &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("none of the 2 lines of the log") && out.contains("VIGIL_GATEWAY_AUDIT_KEY"),
+        "{out}"
+    );
+    assert!(!out.contains("edited (its hash"), "{out}");
+    assert_eq!(out.lines().count(), 2, "{out}");
     assert_eq!(tool_call(&gw, "fourth").await.0, 200, "on its way");
     assert!(gw.wait_log("the log no longer holds seq 4, which this process wrote"));
     let (status, body) = tool_call(&gw, "fifth").await;
