@@ -124,6 +124,27 @@ mod tests {
     }
 
     #[test]
+    fn plain_blocks_are_aligned_as_the_layout_asks_at_every_size() {
+        // `mi_malloc`'s size classes are whole double words on x86_64 (`MI_ALIGN2W`): a
+        // 24-byte block with 16-byte alignment must not land 8 bytes off.
+        for size in 1..=5000usize {
+            for align in [1, 2, 4, 8, 16] {
+                let layout = Layout::from_size_align(size, align).unwrap();
+                // SAFETY: a non-zero layout, freed with the same layout.
+                unsafe {
+                    let blocks: Vec<*mut u8> = (0..3).map(|_| ALLOC.alloc(layout)).collect();
+                    for &p in &blocks {
+                        assert!((p as usize).is_multiple_of(align), "{size}/{align}");
+                    }
+                    for p in blocks {
+                        ALLOC.dealloc(p, layout);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn a_batch_command_runs_without_transparent_huge_pages() {
         tune_for_batch();
         assert_eq!(
