@@ -1210,7 +1210,13 @@ async fn tool_checks(
             let validation = gw.settings.validation;
             let enforce = validation == ValidationMode::Enforce || c.pins_enforce();
             ex.deadline = Some(Instant::now() + route.timeout);
-            let Some(view) = c.view(gw).await else {
+            let view = match c.view(gw).await {
+                Some(v) if !v.tools.contains_key(&tool) && !v.twice.contains(&tool) => {
+                    c.for_unlisted(gw, v).await
+                }
+                v => v,
+            };
+            let Some(view) = view else {
                 if enforce {
                     refused_call(ex, route, bytes, "tools_unavailable");
                     return Flow::Reply(body::error(

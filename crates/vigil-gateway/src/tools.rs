@@ -351,6 +351,23 @@ impl Catalog {
             .is_some_and(|lock| h.held(name, self.approval(&lock.1)))
     }
 
+    /// The view to judge a call of a tool `v` does not list by: when `v` is older than
+    /// [`UNLISTED_REFETCH`], the upstream's tools fetched again first (an upstream that adds a
+    /// tool without `notifications/tools/list_changed` had its calls refused as unknown until
+    /// `tools_ttl`; tester 158), else `v`. So a client calling names that do not exist costs
+    /// the upstream one listing per route every two seconds at most.
+    pub async fn for_unlisted(
+        self: &Arc<Self>,
+        gw: &Arc<crate::Gateway>,
+        v: Arc<ToolSet>,
+    ) -> Option<Arc<ToolSet>> {
+        if v.fetched.elapsed() < UNLISTED_REFETCH {
+            return Some(v);
+        }
+        self.invalidate();
+        self.view(gw).await
+    }
+
     /// The view should be fetched again before it is used next.
     pub fn invalidate(&self) {
         self.stale.store(true, Ordering::Release);
@@ -874,6 +891,9 @@ fn answer_in_stream(b: &[u8], id: u64) -> Option<Value> {
     }
     None
 }
+
+/// How old a view must be before a call of a tool it does not list fetches the list again.
+pub const UNLISTED_REFETCH: Duration = Duration::from_secs(2);
 
 /// Marks the catalog stale when a `notifications/tools/list_changed` passes (on any stream of
 /// the route).

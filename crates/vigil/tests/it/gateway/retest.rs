@@ -1812,6 +1812,81 @@ async fn a_tool_given_unapproved_on_an_alert_route_alerts_and_is_held_where_pins
     assert!(out.contains("is at its largest"), "{out}");
 }
 
+/// Tester 158 F12: a tool the upstream added without `notifications/tools/list_changed` was
+/// refused as unknown until `tools_ttl` ran out (an hour here). A call of a tool the view does
+/// not list now fetches the list again when the view is two seconds old or more; calls of
+/// names that exist nowhere cost the upstream no listing each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tool_added_without_notice_is_called_once_the_list_is_read_again() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+    use std::sync::Arc;
+    let added = Arc::new(AtomicBool::new(false));
+    let lists = Arc::new(AtomicUsize::new(0));
+    let (a, l) = (added.clone(), lists.clone());
+    let addr = scripted(move |_, _, rpc| {
+        let json = vec!["application/json"];
+        match rpc {
+            "tools/list" => {
+                l.fetch_add(1, SeqCst);
+                let mut tools = vec![r#"{"name":"read_file","inputSchema":{"type":"object"}}"#];
+                if a.load(SeqCst) {
+                    tools.push(r#"{"name":"new_tool","inputSchema":{"type":"object"}}"#);
+                }
+                let list = format!(
+                    r#"{{"jsonrpc":"2.0","id":2,"result":{{"tools":[{}]}}}}"#,
+                    tools.join(",")
+                );
+                (200, json, list.into_bytes())
+            }
+            "tools/call" => {
+                let done = r#"{"jsonrpc":"2.0","id":5,"result":{"content":[{"type":"text","text":"done"}]}}"#;
+                (200, json, done.as_bytes().to_vec())
+            }
+            _ => (404, json, Vec::new()),
+        }
+    })
+    .await;
+    let dir = TempDir::new().unwrap();
+    let cfg = format!(
+        "[gateway]\nlisten = \"127.0.0.1:8443\"\ntools_ttl = \"1h\"\n\n[gateway.validation]\nmode = \"enforce\"\n\n\
+         [[gateway.routes]]\npath = \"/mcp/fs\"\nupstream = \"http://{addr}/mcp\"\naudience = \"fs\"\n"
+    );
+    let gw = Gateway::start(dir.path(), &cfg, &[]);
+    let url = gw.url("/mcp/fs");
+    let auth = bearer(&token("fs", "alice"));
+    let h = [
+        ("authorization", auth.as_str()),
+        ("content-type", "application/json"),
+        ("accept", "application/json"),
+        ("mcp-protocol-version", "2025-11-25"),
+    ];
+    let calling = |name: &str| {
+        format!(
+            r#"{{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{{"name":"{name}","arguments":{{}}}}}}"#
+        )
+    };
+    let (_, _, body) = call("POST", &url, &h, &calling("read_file")).await;
+    assert!(body.contains("done"), "{body}");
+    added.store(true, SeqCst);
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let (_, _, body) = call("POST", &url, &h, &calling("new_tool")).await;
+    assert!(
+        body.contains("done"),
+        "the added tool, once listed again: {body}"
+    );
+    // Names the upstream never lists: refused, without a listing per call.
+    let before = lists.load(SeqCst);
+    for _ in 0..5 {
+        let (_, _, body) = call("POST", &url, &h, &calling("ghost_tool")).await;
+        assert!(body.contains("unknown tool"), "{body}");
+    }
+    assert!(
+        lists.load(SeqCst) - before <= 2,
+        "{} listings",
+        lists.load(SeqCst) - before
+    );
+}
+
 /// Tester 150, N2 and N4: an upstream's update approved while the gateway holds its earlier
 /// definitions is called at once (the gateway fetches again when the lock file changed and no
 /// longer approves what it holds, not after `tools_ttl`), and an upstream that lists its tools
