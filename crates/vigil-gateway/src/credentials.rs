@@ -24,6 +24,56 @@ pub(crate) const RULE: &str = "upstream-credential";
 /// turn up in unrelated text.
 const ENCODED_MIN: usize = 12;
 
+/// `bytes` with every `%XX` escape undone (`+` kept: the body and headers are no form).
+fn percent_decoded(bytes: &[u8]) -> Vec<u8> {
+    let hex = |c: u8| {
+        char::from(c)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+    };
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push(h * 16 + l);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// `bytes` without ASCII blanks and line breaks, and without JSON's `\n`, `\r` and `\t`
+/// escapes (a `\/` read as `/`): encoded text as it was before a tool wrapped it.
+fn unwrapped(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes[i], bytes.get(i + 1)) {
+            (b'\\', Some(b'n' | b'r' | b't')) => i += 2,
+            (b'\\', Some(b'/')) => {
+                out.push(b'/');
+                i += 2;
+            }
+            (c, _) if c.is_ascii_whitespace() => i += 1,
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
 /// Whether `bytes` hold `min` base64 or hex characters in a row, as every encoded form does.
 /// Such a run covers one of every `min` positions, so only those are looked at, each widened to
 /// its run (a JSON-RPC call's words are short: a 110-byte call costs some 20 lookups, and
@@ -103,6 +153,9 @@ pub struct Credentials {
     /// The values hex- and base64-encoded ([`encoded_forms`]), for requests
     /// ([`Credentials::holds_encoded`]); `None` when every value is too short to encode safely.
     encoded: Option<(AhoCorasick, usize)>,
+    /// Every form and encoding, matched in any ASCII case: for header names, which arrive
+    /// lower-cased ([`Credentials::in_header_name`]).
+    folded: Option<(AhoCorasick, usize)>,
     count: usize,
     /// The shortest form's length: a shorter text (most header names and values) holds none.
     shortest: usize,
@@ -159,16 +212,23 @@ impl Credentials {
             .filter(|f| f.len() >= ENCODED_MIN)
             .flat_map(|f| encoded_forms(f.as_bytes()))
             .collect();
-        let encoded = (!encodings.is_empty())
-            .then(|| {
-                AhoCorasick::builder()
-                    .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-                    .prefilter(false)
-                    .build(&encodings)
-                    .ok()
-                    .map(|m| (m, encodings.iter().map(String::len).min().unwrap_or(0)))
-            })
-            .flatten();
+        let automaton = |texts: &[String], fold: bool| {
+            AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                .prefilter(false)
+                .ascii_case_insensitive(fold)
+                .build(texts)
+                .ok()
+                .map(|m| (m, texts.iter().map(String::len).min().unwrap_or(0)))
+        };
+        let encoded = if encodings.is_empty() {
+            None
+        } else {
+            automaton(&encodings, false)
+        };
+        let everything: Vec<String> = forms.iter().chain(&encodings).cloned().collect();
+        let folded = automaton(&everything, true);
         // No prefilter: the automaton's own pick is one byte of the secrets, and a key whose
         // rarest byte is common in requests (a letter of every JWT) made each request's check
         // cost 30 times more (~10k instructions against ~350; session 32). Reading every byte
@@ -194,6 +254,7 @@ impl Credentials {
             matcher,
             few,
             encoded,
+            folded,
             count: forms.len(),
             shortest: forms.iter().map(String::len).min().unwrap_or(0),
         })
@@ -218,26 +279,91 @@ impl Credentials {
         })
     }
 
+    /// Whether a request's text (a body, a header value, a target) holds one of the values,
+    /// as written or encoded ([`Credentials::holds_encoded`]), also once its `%XX` escapes are
+    /// undone (any of them: `%63` for `c` too; tester 161) and once it is read without the
+    /// blanks and line breaks that wrap encoded text (`base64` and `xxd -p` output, JSON's
+    /// `\n`, `\r`, `\t` and `\/` escapes of them). JSON's `\u` escapes are
+    /// [`Credentials::mask`]'s. A text shorter than the shortest form is not read: undoing
+    /// escapes and dropping blanks only shortens it.
+    pub fn in_request(&self, bytes: &[u8]) -> bool {
+        let shortest = self
+            .encoded
+            .as_ref()
+            .map_or(self.shortest, |(_, n)| (*n).min(self.shortest));
+        if bytes.len() < shortest {
+            return false;
+        }
+        let found = |b: &[u8]| {
+            self.holds(b) || self.holds_encoded(b) || {
+                // Wrapped: read again without the breaks, when there are any.
+                memchr::memchr3(b' ', b'\n', b'\\', b).is_some()
+                    || memchr::memchr2(b'\r', b'\t', b).is_some()
+            } && {
+                let squeezed = unwrapped(b);
+                self.holds(&squeezed) || self.holds_encoded(&squeezed)
+            }
+        };
+        if found(bytes) {
+            return true;
+        }
+        memchr::memchr(b'%', bytes).is_some() && found(&percent_decoded(bytes))
+    }
+
+    /// Whether `bytes` hold one of the values as written, escaped or encoded.
+    pub fn any_form(&self, bytes: &[u8]) -> bool {
+        self.holds(bytes) || self.holds_encoded(bytes)
+    }
+
+    /// Whether a header's name holds one of the values, in any form, in any ASCII case.
+    pub fn in_header_name(&self, name: &str) -> bool {
+        self.folded
+            .as_ref()
+            .is_some_and(|(m, shortest)| name.len() >= *shortest && m.is_match(name))
+    }
+
     /// `bytes` with every value masked, when one was there; also when one is there once the
     /// text's `\uXXXX` escapes are undone (a JSON document written into a tool's text, or
     /// into a comment, by Go's `encoding/json`: `\u0026` for `&`; tester 154), the text is
     /// given with them undone and the value masked.
     pub fn mask(&self, bytes: &[u8]) -> Option<Vec<u8>> {
-        if self.holds(bytes) {
-            return Some(
+        let plain = if self.holds(bytes) {
+            Some(
                 self.matcher
                     .replace_all_bytes(bytes, &vec![MASK.as_bytes(); self.count]),
-            );
+            )
+        } else if has_escape(bytes) {
+            // Only a `\u` escape can spell one the bytes do not hold.
+            std::str::from_utf8(bytes)
+                .ok()
+                .and_then(|text| self.mask_str_plain(text))
+                .map(String::into_bytes)
+        } else {
+            None
+        };
+        // Hex or base64 of a value (an upstream that prints `base64` of its key; tester 161).
+        let text = plain.as_deref().unwrap_or(bytes);
+        match &self.encoded {
+            Some((m, _)) if self.holds_encoded(text) => {
+                Some(m.replace_all_bytes(text, &vec![MASK.as_bytes(); m.patterns_len()]))
+            }
+            _ => plain,
         }
-        // Only a `\u` escape can spell one the bytes do not hold.
-        if !has_escape(bytes) {
-            return None;
-        }
-        let text = std::str::from_utf8(bytes).ok()?;
-        self.mask_str(text).map(String::into_bytes)
     }
 
     fn mask_str(&self, s: &str) -> Option<String> {
+        let plain = self.mask_str_plain(s);
+        let text = plain.as_deref().unwrap_or(s);
+        match &self.encoded {
+            Some((m, _)) if self.holds_encoded(text.as_bytes()) => {
+                Some(m.replace_all(text, &vec![MASK; m.patterns_len()]))
+            }
+            _ => plain,
+        }
+    }
+
+    /// [`Credentials::mask_str`] of the values as written and escaped, not encoded.
+    fn mask_str_plain(&self, s: &str) -> Option<String> {
         if self.holds(s.as_bytes()) {
             return Some(self.matcher.replace_all(s, &vec![MASK; self.count]));
         }
@@ -400,7 +526,7 @@ impl Hook for CredentialHook {
         // A JSON `\u` escape may spell a credential the raw bytes do not hold (Go's
         // `encoding/json` writes `&` as `\u0026`; tester 153): such a message is read, and its
         // strings, decoded, are matched.
-        self.creds.holds(raw) || has_escape(raw)
+        self.creds.holds(raw) || has_escape(raw) || self.creds.holds_encoded(raw)
     }
 
     fn message(&self, _req: &RequestInfo, msg: &mut Value) -> Action {
@@ -426,20 +552,19 @@ impl Hook for CredentialHook {
 
     fn headers(&self, _req: &RequestInfo, headers: &mut http::HeaderMap) {
         // One pass over the pairs first: nearly every answer holds none.
-        if !headers
-            .iter()
-            .any(|(k, v)| self.creds.holds(k.as_str().as_bytes()) || self.creds.holds(v.as_bytes()))
-        {
+        if !headers.iter().any(|(k, v)| {
+            self.creds.in_header_name(k.as_str()) || self.creds.any_form(v.as_bytes())
+        }) {
             return;
         }
         let names: Vec<http::HeaderName> = headers
             .keys()
             .filter(|k| {
-                self.creds.holds(k.as_str().as_bytes())
+                self.creds.in_header_name(k.as_str())
                     || headers
                         .get_all(*k)
                         .iter()
-                        .any(|v| self.creds.holds(v.as_bytes()))
+                        .any(|v| self.creds.any_form(v.as_bytes()))
             })
             .cloned()
             .collect();
@@ -450,7 +575,7 @@ impl Hook for CredentialHook {
         for k in names {
             let values: Vec<http::HeaderValue> = headers.get_all(&k).iter().cloned().collect();
             headers.remove(&k);
-            if self.creds.holds(k.as_str().as_bytes()) {
+            if self.creds.in_header_name(k.as_str()) {
                 continue;
             }
             for v in values {
@@ -498,6 +623,43 @@ mod tests {
         assert!(!c.holds_encoded(other.as_bytes()));
         // Too short to look for encoded.
         assert!(Credentials::new(["short-val"]).unwrap().encoded.is_none());
+    }
+
+    #[test]
+    fn requests_are_read_decoded_and_unwrapped_and_answers_masked_encoded() {
+        use base64::engine::general_purpose::STANDARD;
+        use base64::Engine as _;
+        let key = "c35d1f0a9be24c7d8e6f";
+        let c = Credentials::new([key]).unwrap();
+        let every: String = key.bytes().map(|b| format!("%{b:02X}")).collect();
+        let one = format!("%63{}", &key[1..]);
+        let b64 = STANDARD.encode(format!("secret={key}; and some more text to wrap it"));
+        let wrapped: Vec<&str> = b64
+            .as_bytes()
+            .chunks(8)
+            .map(|l| std::str::from_utf8(l).unwrap())
+            .collect();
+        for text in [
+            every.clone(),
+            one,
+            format!("a {} b", wrapped.join("\\n")),
+            format!("a {} b", wrapped.join("\r\n")),
+            format!("a {} b", wrapped.join(" ")),
+        ] {
+            assert!(c.in_request(text.as_bytes()), "{text}");
+        }
+        assert!(!c.in_request(b"{\"text\": \"an ordinary call, 100% plain, with spaces\"}"));
+        assert!(c.in_header_name(&format!("x-{key}")));
+        assert!(c.in_header_name(&format!("x-{}", key.to_uppercase()).to_lowercase()));
+        assert!(!c.in_header_name("x-request-id"));
+        // An answer printing the key as base64 gets it masked; the rest of the text stays.
+        let answer = format!("here: {b64} (done)");
+        let masked = String::from_utf8(c.mask(answer.as_bytes()).unwrap()).unwrap();
+        assert!(
+            masked.contains(MASK) && masked.ends_with("(done)"),
+            "{masked}"
+        );
+        assert!(!masked.contains(&b64[8..30]), "{masked}");
     }
 
     #[test]

@@ -198,20 +198,19 @@ async fn pipeline(ex: &mut Exchange<'_>, req: Request<Incoming>) -> Response<Bod
     // the signing key and another route's credential went out in a tool's arguments).
     if let Some(c) = &ex.gw.credentials[route.index] {
         // In the body, a header or the target (tester 159: `X-Note: <signing key>`, `?k=…`).
-        // As written, or hex- or base64-encoded (a tool argument carrying the key as base64).
-        let holds = |b: &[u8]| c.holds(b) || c.holds_encoded(b);
-        let decoded = |t: &str| t.contains('%') && holds(crate::sessions::decode(t).as_bytes());
+        // As written, escaped, percent-encoded, hex- or base64-encoded, wrapped
+        // (`Credentials::in_request`); in a header's name too (tester 161: `X-<key>: 1`).
         // `Authorization` is never forwarded (the upstream gets no client token), and it is
         // the longest header of most requests: not read.
-        let in_head = parts
-            .headers
-            .iter()
-            .any(|(k, v)| k != header::AUTHORIZATION && holds(v.as_bytes()))
-            || parts
-                .uri
-                .path_and_query()
-                .is_some_and(|t| holds(t.as_str().as_bytes()) || decoded(t.as_str()));
-        if in_head || c.mask(&bytes).is_some() || c.holds_encoded(&bytes) {
+        let in_head = parts.headers.iter().any(|(k, v)| {
+            k != header::AUTHORIZATION
+                && (c.in_request(v.as_bytes()) || c.in_header_name(k.as_str()))
+        }) || parts.uri.path_and_query().is_some_and(|t| {
+            c.in_request(t.as_str().as_bytes())
+                || (t.as_str().contains('+')
+                    && c.in_request(crate::sessions::decode(t.as_str()).as_bytes()))
+        });
+        if in_head || c.mask(&bytes).is_some() || c.in_request(&bytes) {
             ex.gw.metrics.count_secrets(
                 &route.label,
                 "arguments",

@@ -254,8 +254,14 @@ async fn a_credential_written_with_escaped_slashes_is_found_both_ways() {
     let slashed = key.replace('/', "\\/");
     let raw = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = raw.local_addr().unwrap().port();
+    // The key as written (slashes escaped) and base64-encoded after other text (tester 161:
+    // an upstream printing `base64` of its key reached the client).
+    let printed = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(format!("key: {key}"))
+    };
     let answer = format!(
-        r#"{{"jsonrpc":"2.0","id":1,"result":{{"content":[{{"type":"text","text":"k {slashed}"}}]}}}}"#
+        r#"{{"jsonrpc":"2.0","id":1,"result":{{"content":[{{"type":"text","text":"k {slashed}"}},{{"type":"text","text":"{printed}"}}]}}}}"#
     );
     let got = std::sync::Arc::new(std::sync::Mutex::new(0usize));
     let count = got.clone();
@@ -292,6 +298,7 @@ async fn a_credential_written_with_escaped_slashes_is_found_both_ways() {
         !body.contains(&slashed) && !body.contains(&key[3..17]),
         "{body}"
     );
+    assert!(!body.contains(&printed[8..40]), "{body}");
     assert!(body.contains("[REDACTED:upstream-credential]"), "{body}");
     let before = *got.lock().unwrap();
     // The request side: the key with its `/` escaped, alone and mixed with a plain one.
@@ -340,10 +347,47 @@ async fn a_credential_written_with_escaped_slashes_is_found_both_ways() {
         r#"{{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{{"name":"echo","arguments":{{"text":"{b64}"}}}}}}"#
     );
     let note = [("x-note", hex.as_str())];
+    // Tester 161: every byte percent-encoded (`%63` for `c`) in a tool's arguments; the key
+    // as a header's name; base64 wrapped at 76 characters as GNU `base64` prints it (a JSON
+    // `\n` in the string), and `xxd -p`'s 60-character lines of hex.
+    let every: String = own.bytes().map(|b| format!("%{b:02x}")).collect();
+    let percent = carried.replace(&b64, &every);
+    let wrapped_b64 = {
+        let text = base64::engine::general_purpose::STANDARD.encode(format!("{own}\n"));
+        let lines: Vec<String> = text
+            .as_bytes()
+            .chunks(76)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect();
+        carried.replace(&b64, &lines.join("\\n"))
+    };
+    let xxd = {
+        let lines: Vec<String> = hex
+            .as_bytes()
+            .chunks(60)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect();
+        carried.replace(&b64, &lines.join("\\n"))
+    };
+    let named = [(format!("x-{own}"), "1".to_owned())];
+    let named: Vec<(&str, &str)> = named
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let hex_named = [(format!("x-{hex}"), "1".to_owned())];
+    let hex_named: Vec<(&str, &str)> = hex_named
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     for (extra, url, body) in [
         (&[][..], gw.url("/mcp/filesystem"), carried.as_str()),
         (&note[..], gw.url("/mcp/filesystem"), list),
         (&[][..], gw.url(&format!("/mcp/filesystem?q={query}")), list),
+        (&[][..], gw.url("/mcp/filesystem"), percent.as_str()),
+        (&[][..], gw.url("/mcp/filesystem"), wrapped_b64.as_str()),
+        (&[][..], gw.url("/mcp/filesystem"), xxd.as_str()),
+        (&named[..], gw.url("/mcp/filesystem"), list),
+        (&hex_named[..], gw.url("/mcp/filesystem"), list),
     ] {
         let mut h = headers.to_vec();
         h.extend_from_slice(extra);
