@@ -412,7 +412,7 @@ fn found(cx: &Context<'_, '_>, place: &str, rules: &[String]) {
         route = %cx.route.label,
         place,
         rules = %rules.join(","),
-        mode = ?gw.scanner.as_ref().map(|s| s.policy.arguments),
+        mode = gw.scanner.as_ref().map_or("off", |s| s.policy.arguments.as_str()),
         "secret in a tool call"
     );
 }

@@ -284,6 +284,10 @@ pub const IDENTITY_WORDS: &[&str] = &[
     "createdby",
     "serviceaccount",
     "workspace",
+    // Tester 161: markers that say the request came from inside (`X-Internal`,
+    // `X-From-Gateway`, `X-Internal-Request`).
+    "internal",
+    "gateway",
     // Tester 159: `X-Privileged`, `X-Delegator`, `X-Authed`, `X-Company`, `X-Clearance`.
     "privileged",
     "delegator",
@@ -1333,6 +1337,10 @@ mod tests {
             "x-nickname",
             "x-elevated",
             "x-dev-bypass",
+            // Tester 161.
+            "x-internal",
+            "x-from-gateway",
+            "x-internal-request",
             // Tester 159.
             "x-isauthenticated",
             "x-authed",

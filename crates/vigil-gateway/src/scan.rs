@@ -432,7 +432,7 @@ impl ResultHook {
             route = %self.label(),
             place,
             rules = %rules.join(","),
-            mode = ?self.scanner.policy.results,
+            mode = self.scanner.policy.results.as_str(),
             "secret in a tool result"
         );
     }

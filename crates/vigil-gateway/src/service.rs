@@ -202,22 +202,35 @@ async fn pipeline(ex: &mut Exchange<'_>, req: Request<Incoming>) -> Response<Bod
         // (`Credentials::in_request`); in a header's name too (tester 161: `X-<key>: 1`).
         // `Authorization` is never forwarded (the upstream gets no client token), and it is
         // the longest header of most requests: not read.
-        let in_head = parts.headers.iter().any(|(k, v)| {
+        let in_header = parts.headers.iter().any(|(k, v)| {
             k != header::AUTHORIZATION
                 && (c.in_request(v.as_bytes()) || c.in_header_name(k.as_str()))
-        }) || parts.uri.path_and_query().is_some_and(|t| {
-            c.in_request(t.as_str().as_bytes())
-                || (t.as_str().contains('+')
-                    && c.in_request(crate::sessions::decode(t.as_str()).as_bytes()))
         });
-        if in_head || c.mask(&bytes).is_some() || c.in_request(&bytes) {
+        let in_target = || {
+            parts.uri.path_and_query().is_some_and(|t| {
+                c.in_request(t.as_str().as_bytes())
+                    || (t.as_str().contains('+')
+                        && c.in_request(crate::sessions::decode(t.as_str()).as_bytes()))
+            })
+        };
+        let place = if in_header {
+            Some("header")
+        } else if in_target() {
+            Some("target")
+        } else if c.mask(&bytes).is_some() || c.in_request(&bytes) {
+            Some("arguments")
+        } else {
+            None
+        };
+        if let Some(place) = place {
             ex.gw.metrics.count_secrets(
                 &route.label,
-                "arguments",
+                place,
                 &[crate::credentials::RULE.to_owned()],
             );
             tracing::warn!(
                 route = %route.label,
+                place,
                 "a request holds a credential the gateway holds (a route's header or env value, or one of the gateway's own secrets): refused"
             );
             ex.outcome = Some("refused_credential");

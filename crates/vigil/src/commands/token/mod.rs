@@ -89,8 +89,15 @@ impl KeyArgs {
 /// variable named as a secret, or a token of a shape the scan rules know. A token's claims are
 /// read by whoever holds it, and refusals quote what they refuse.
 pub(crate) fn refuse_secret_flag(flag: &str, text: &str) -> anyhow::Result<()> {
-    if vigil_core::redact::holds_secret_value(text) {
-        anyhow::bail!("{flag}: holds the value of a secret (a signing key of the ring or another secret Vigil read); a token's claims are readable by whoever holds it");
+    // As written, or percent-, hex- or base64-encoded (tester 161: `--claim note=<base64 of
+    // the key>` minted a token that hands its holder the key).
+    let encoded = || {
+        let secrets = vigil_core::redact::registered_secrets();
+        vigil_gateway::credentials::Credentials::new(secrets.iter().map(String::as_str))
+            .is_some_and(|c| c.in_request(text.as_bytes()))
+    };
+    if vigil_core::redact::holds_secret_value(text) || encoded() {
+        anyhow::bail!("{flag}: holds the value of a secret (a signing key of the ring or another secret Vigil read), as written or encoded; a token's claims are readable by whoever holds it");
     }
     if crate::output::mask(text) != text {
         anyhow::bail!("{flag}: holds what reads as a credential (a token of a known shape, or `password=…`); a token's claims are readable by whoever holds it");

@@ -557,6 +557,35 @@ fn the_signing_secret_goes_into_no_audience_path_or_token() {
         .output()
         .unwrap();
     expect_exit(&out, 2);
+    // Tester 161: the key base64- or hex-encoded in a claim minted a token that hands it out.
+    {
+        use base64::Engine as _;
+        let hexed: String = secret().bytes().map(|b| format!("{b:02x}")).collect();
+        for encoded in [
+            base64::engine::general_purpose::STANDARD.encode(format!("key={}", secret())),
+            hexed,
+        ] {
+            let out = common::vigil(d)
+                .args([
+                    "token",
+                    "mint",
+                    "--aud",
+                    "fs",
+                    "--claim",
+                    &format!("note={encoded}"),
+                ])
+                .env("MCP_JWT_SECRET", secret())
+                .output()
+                .unwrap();
+            expect_exit(&out, 2);
+            assert!(
+                stderr_of(&out).contains("--claim: holds the value of a secret"),
+                "{}",
+                stderr_of(&out)
+            );
+            assert!(out.stdout.is_empty());
+        }
+    }
     // Tester 158: verify's `--aud` was quoted in "expected …", and mint's in "is not one of the
     // configured audiences", whatever they held: a variable named as a secret, a known token.
     let up_token = format!("upcred_{}", &secret()[..24]);

@@ -395,6 +395,12 @@ async fn a_credential_written_with_escaped_slashes_is_found_both_ways() {
         assert_eq!(status, 400, "{url} {extra:?}: {answer}");
         assert!(answer.contains("credential_in_request"), "{answer}");
     }
+    // Counted where they were found.
+    let (_, _, metrics) = call("GET", &gw.url("/metrics"), &[], "").await;
+    for place in ["arguments", "header", "target"] {
+        let counted = format!("place=\"{place}\",rule=\"upstream-credential\"");
+        assert!(metrics.contains(&counted), "{place}: {metrics}");
+    }
     assert_eq!(
         *got.lock().unwrap(),
         before,
