@@ -844,18 +844,19 @@ pub async fn forward(
     let presented = crate::auth::bearer_bytes(h).filter(|t| t.len() >= 16);
     // Only a value as long as the token can hold it (most are far shorter): no searcher is
     // built per request (a `memmem::Finder` for a 200-byte token cost ~20k instructions).
-    let carriers: Vec<HeaderName> = match presented {
-        Some(t) => h
-            .iter()
-            .filter(|(k, v)| {
-                *k != header::AUTHORIZATION
-                    && v.len() >= t.len()
-                    && v.as_bytes().windows(t.len()).any(|w| w == t)
-            })
-            .map(|(k, _)| k.clone())
-            .collect(),
-        None => Vec::new(),
-    };
+    // Nor does any other token (tester 161: another user's gateway token in `X-Token`): a
+    // header whose value holds a JWT is dropped, as a query parameter's is; the upstream gets
+    // its callers from the gateway, never a token to pass on.
+    let carriers: Vec<HeaderName> = h
+        .iter()
+        .filter(|(k, v)| {
+            *k != header::AUTHORIZATION
+                && (presented.is_some_and(|t| {
+                    v.len() >= t.len() && v.as_bytes().windows(t.len()).any(|w| w == t)
+                }) || (v.len() >= 24 && v.to_str().is_ok_and(holds_jwt)))
+        })
+        .map(|(k, _)| k.clone())
+        .collect();
     for k in carriers {
         h.remove(k);
     }

@@ -72,6 +72,8 @@ async fn upstream_credentials_are_masked_by_value_in_every_answer() {
     // (tester 159).
     let presented = auth.trim_start_matches("Bearer ").to_owned();
     let cookie = format!("session={presented}");
+    // Nor another user's token (tester 161), while a header without one goes on.
+    let other = format!("t={}", token("filesystem", "mallory"));
     let (status, _, answer) = call(
         "POST",
         &url,
@@ -81,6 +83,8 @@ async fn upstream_credentials_are_masked_by_value_in_every_answer() {
             ("accept", "application/json"),
             ("cookie", cookie.as_str()),
             ("x-token", presented.as_str()),
+            ("x-other-token", other.as_str()),
+            ("x-trace", "a plain value of some length, no token in it"),
         ],
         r#"{"jsonrpc":"2.0","id":5,"method":"tools/list"}"#,
     )
@@ -88,9 +92,12 @@ async fn upstream_credentials_are_masked_by_value_in_every_answer() {
     assert_eq!(status, 200, "{answer}");
     let last = up.seen().last().unwrap().headers.clone();
     assert!(
-        !last.contains_key("cookie") && !last.contains_key("x-token"),
+        !last.contains_key("cookie")
+            && !last.contains_key("x-token")
+            && !last.contains_key("x-other-token"),
         "{last:?}"
     );
+    assert!(last.contains_key("x-trace"), "{last:?}");
     let before = before + 1;
     // A client never sends one of them up, nor the gateway's signing key (tester 158), in any
     // spelling the upstream reads as it: 400, and the upstream sees nothing.
