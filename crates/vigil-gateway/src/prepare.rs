@@ -345,6 +345,22 @@ impl Prepared {
         // Each route checks its own audience and issuer.
         let issuer = policy.issuer.take();
         let token_audiences = std::mem::take(&mut policy.audiences);
+        // `vigil token mint` refuses an audience `[token] audiences` does not list: such a
+        // route takes tokens nobody here can mint (tester 161). Said, not refused: its tokens
+        // may come from elsewhere (JWKS, another minter).
+        if !token_audiences.is_empty() {
+            for r in settings
+                .routes
+                .iter()
+                .filter(|r| r.auth && !token_audiences.contains(&r.audience))
+            {
+                tracing::warn!(
+                    route = %r.label,
+                    audience = %r.audience,
+                    "the route's audience is not in [token] audiences: `vigil token mint` will not mint tokens for it"
+                );
+            }
+        }
 
         let listen = settings.listen;
         let loopback = listen.ip().is_loopback();

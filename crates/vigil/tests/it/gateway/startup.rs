@@ -20,6 +20,35 @@ fn check_validates_and_bad_configs_name_file_line_and_key() {
     expect_exit(&out, 0);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("route /mcp/filesystem -> http://127.0.0.1:9001 audience=filesystem auth=bearer per_ip=100/60s burst 100"), "{text}");
+    assert!(
+        !stderr_of(&out).contains("[token] audiences"),
+        "{}",
+        stderr_of(&out)
+    );
+
+    // A route whose audience `[token] audiences` does not list is pointed out (tester 161):
+    // `vigil token mint` would refuse to mint its tokens.
+    let listed = format!(
+        "[token]\naudiences = [\"filesystem\"]\n\n{good}\n[[gateway.routes]]\npath = \"/mcp/billing\"\n\
+         upstream = \"http://127.0.0.1:9002\"\naudience = \"billing\"\n"
+    );
+    std::fs::write(d.join("vigil.toml"), &listed).unwrap();
+    let out = common::vigil(d)
+        .args(["gateway", "check"])
+        .env("MCP_JWT_SECRET", secret())
+        .output()
+        .unwrap();
+    expect_exit(&out, 0);
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("not in [token] audiences") && err.contains("billing"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("audience=filesystem") && !err.contains("\"filesystem\""),
+        "{err}"
+    );
+    std::fs::write(d.join("vigil.toml"), good).unwrap();
 
     // No key at all: refused.
     let out = common::vigil(d)
