@@ -24,6 +24,58 @@ pub(crate) const RULE: &str = "upstream-credential";
 /// turn up in unrelated text.
 const ENCODED_MIN: usize = 12;
 
+/// `bytes` with JSON's string escapes undone once, wherever they are (`\"`, `\\`, `\/`,
+/// `\b`, `\f`, `\n`, `\r`, `\t`, `\uXXXX` with surrogate pairs; a lone surrogate becomes
+/// U+FFFD); what is no escape is kept as it is.
+fn json_unescaped(bytes: &[u8]) -> Vec<u8> {
+    let hex4 = |at: usize| {
+        bytes
+            .get(at..at + 4)
+            .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+            .and_then(|h| u32::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok())
+    };
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let simple = match (bytes[i], bytes.get(i + 1)) {
+            (b'\\', Some(&c @ (b'"' | b'\\' | b'/'))) => Some(c),
+            (b'\\', Some(b'b')) => Some(0x08),
+            (b'\\', Some(b'f')) => Some(0x0C),
+            (b'\\', Some(b'n')) => Some(b'\n'),
+            (b'\\', Some(b'r')) => Some(b'\r'),
+            (b'\\', Some(b't')) => Some(b'\t'),
+            _ => None,
+        };
+        if let Some(c) = simple {
+            out.push(c);
+            i += 2;
+            continue;
+        }
+        if bytes[i] == b'\\' && bytes.get(i + 1) == Some(&b'u') {
+            if let Some(unit) = hex4(i + 2) {
+                let low = (bytes.get(i + 6..i + 8) == Some(b"\\u".as_slice()))
+                    .then(|| hex4(i + 8))
+                    .flatten()
+                    .filter(|l| (0xDC00..0xE000).contains(l));
+                let (c, used) = match (unit, low) {
+                    (0xD800..=0xDBFF, Some(l)) => (
+                        char::from_u32(0x10000 + ((unit - 0xD800) << 10) + (l - 0xDC00)),
+                        12,
+                    ),
+                    _ => (char::from_u32(unit), 6),
+                };
+                let c = c.unwrap_or(char::REPLACEMENT_CHARACTER);
+                out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+                i += used;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    out
+}
+
 /// `bytes` with every `%XX` escape undone (`+` kept: the body and headers are no form).
 fn percent_decoded(bytes: &[u8]) -> Vec<u8> {
     let hex = |c: u8| {
@@ -304,10 +356,26 @@ impl Credentials {
                 self.holds(&squeezed) || self.holds_encoded(&squeezed)
             }
         };
-        if found(bytes) {
+        let decoded = |b: &[u8]| {
+            found(b) || (memchr::memchr(b'%', b).is_some() && found(&percent_decoded(b)))
+        };
+        if decoded(bytes) {
             return true;
         }
-        memchr::memchr(b'%', bytes).is_some() && found(&percent_decoded(bytes))
+        // JSON's escapes inside an encoded value (tester 162: `U2Vj\u0052…`, lines joined by
+        // `\u000a`, or by a `\\n` of JSON inside a JSON string; every JSON reader upstream
+        // undoes them), up to three levels as for answers.
+        let mut text = bytes.to_vec();
+        for _ in 0..3 {
+            if memchr::memchr(b'\\', &text).is_none() {
+                return false;
+            }
+            text = json_unescaped(&text);
+            if decoded(&text) {
+                return true;
+            }
+        }
+        false
     }
 
     /// Whether `bytes` hold one of the values as written, escaped or encoded.
@@ -398,7 +466,8 @@ impl Credentials {
             }
             Value::Object(o) => {
                 let mut changed = false;
-                if o.keys().any(|k| self.holds(k.as_bytes())) {
+                // A key holding one, encoded too (tester 162: hex of a key as an object's key).
+                if o.keys().any(|k| self.any_form(k.as_bytes())) {
                     let old = std::mem::take(o);
                     for (k, x) in old {
                         let k = self.mask_str(&k).unwrap_or(k);
@@ -652,6 +721,28 @@ mod tests {
         assert!(c.in_header_name(&format!("x-{key}")));
         assert!(c.in_header_name(&format!("x-{}", key.to_uppercase()).to_lowercase()));
         assert!(!c.in_header_name("x-request-id"));
+        // A JSON `\u` escape inside the encoded value (tester 162), also a `\u000a` wrap.
+        let escaped = format!(
+            "{{\"t\":\"{}\\u00{:02x}{}\"}}",
+            &b64[..6],
+            b64.as_bytes()[6],
+            &b64[7..]
+        );
+        assert!(c.in_request(escaped.as_bytes()), "{escaped}");
+        let wrapped_u = format!("{{\"t\":\"{}\"}}", wrapped.join("\\u000a"));
+        assert!(c.in_request(wrapped_u.as_bytes()), "{wrapped_u}");
+        // JSON inside a JSON string: lines joined by an escaped `\\n` (tester 162).
+        let nested = format!("{{\"t\":\"{}\"}}", wrapped.join("\\\\n"));
+        assert!(c.in_request(nested.as_bytes()), "{nested}");
+        assert_eq!(
+            json_unescaped(br#"a\"b\\c\/d\u0041\ud83d\ude00\ud800x\q"#),
+            "a\"b\\c/dA\u{1F600}\u{FFFD}x\\q".as_bytes()
+        );
+        // An object's key holding it hex-encoded is masked (tester 162).
+        let hex: String = key.bytes().map(|b| format!("{b:02x}")).collect();
+        let mut v: Value = serde_json::json!({ "structured": { hex.clone(): 1 } });
+        assert!(c.mask_value(&mut v));
+        assert!(!v.to_string().contains(&hex), "{v}");
         // An answer printing the key as base64 gets it masked; the rest of the text stays.
         let answer = format!("here: {b64} (done)");
         let masked = String::from_utf8(c.mask(answer.as_bytes()).unwrap()).unwrap();

@@ -118,6 +118,8 @@ pub(crate) fn identity_family(n: &str) -> bool {
     ) || n.starts_with("mcp-param-")
         || n.starts_with("sec-")
         || n.starts_with("access-control-")
+        // A version says which software, not who (tester 162: `X-Client-Version`).
+        || (n.ends_with("-version") && !n.starts_with("x-forwarded-"))
         || matches!(
             n,
             // The names every request carries, none in a family: answered without the rule.
@@ -722,9 +724,12 @@ fn holds_jwt(v: &str) -> bool {
             .next()
             .unwrap_or("");
         // A JWS (three parts) or JWE (five), also with text after it (`<jwt>.json`): two dots
-        // or more, the first three parts not empty.
+        // or more, the first two parts not empty (an unsigned `alg: none` token ends in a
+        // dot; tester 162).
         let mut parts = t.split('.');
-        t.len() >= 24 && parts.by_ref().take(3).filter(|p| !p.is_empty()).count() == 3
+        t.len() >= 24
+            && parts.by_ref().take(2).filter(|p| !p.is_empty()).count() == 2
+            && parts.next().is_some()
     })
 }
 
@@ -853,7 +858,11 @@ pub async fn forward(
             *k != header::AUTHORIZATION
                 && (presented.is_some_and(|t| {
                     v.len() >= t.len() && v.as_bytes().windows(t.len()).any(|w| w == t)
-                }) || (v.len() >= 24 && v.to_str().is_ok_and(holds_jwt)))
+                }) || (v.len() >= 24
+                    && v.to_str().is_ok_and(|v| {
+                        // Percent-encoded too (tester 162).
+                        holds_jwt(v) || (v.contains('%') && holds_jwt(&crate::sessions::decode(v)))
+                    })))
         })
         .map(|(k, _)| k.clone())
         .collect();
@@ -1365,6 +1374,9 @@ mod tests {
             "x-app-version",
             "x-stainless-package-version",
             "x-stainless-retry-count",
+            // Tester 162: a version says which software, not who.
+            "x-client-version",
+            "x-app-version",
             "anthropic-version",
             "tracestate",
             "baggage",
@@ -1451,5 +1463,30 @@ mod tests {
             without_access_token(&format!("{jwt}=1&k=v")).as_deref(),
             Some("k=v")
         );
+    }
+
+    #[test]
+    fn tokens_are_found_signed_unsigned_and_after_other_text() {
+        let part = |n: usize| {
+            "eyJhbGciOiJub25lIn0"
+                .chars()
+                .cycle()
+                .take(n)
+                .collect::<String>()
+        };
+        for found in [
+            format!("{}.{}.{}", part(20), part(30), part(20)),
+            format!("{}.{}.", part(20), part(30)),
+            format!("t={}.{}.sig", part(20), part(30)),
+        ] {
+            assert!(holds_jwt(&found), "{found}");
+        }
+        for not in [
+            "eyJhbGciOiJub25lIn0.only-one-dot",
+            "plain text of some length",
+            "eyJ..",
+        ] {
+            assert!(!holds_jwt(not), "{not}");
+        }
     }
 }

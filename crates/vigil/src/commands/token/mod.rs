@@ -91,8 +91,17 @@ impl KeyArgs {
 pub(crate) fn refuse_secret_flag(flag: &str, text: &str) -> anyhow::Result<()> {
     // As written, or percent-, hex- or base64-encoded (tester 161: `--claim note=<base64 of
     // the key>` minted a token that hands its holder the key).
+    // The same values as the raw check: registered secrets and the environment's variables
+    // named as credentials (tester 162: `UP_KEY` as base64 passed).
     let encoded = || {
-        let secrets = vigil_core::redact::registered_secrets();
+        let mut secrets = vigil_core::redact::registered_secrets();
+        secrets.extend(std::env::vars_os().filter_map(|(k, v)| {
+            let (k, v) = (k.to_str()?, v.into_string().ok()?);
+            (v.len() >= 8
+                && (vigil_core::redact::is_credential_name(k)
+                    || vigil_core::redact::names_a_secret(k)))
+            .then_some(v)
+        }));
         vigil_gateway::credentials::Credentials::new(secrets.iter().map(String::as_str))
             .is_some_and(|c| c.in_request(text.as_bytes()))
     };

@@ -590,9 +590,12 @@ fn the_signing_secret_goes_into_no_audience_path_or_token() {
     {
         use base64::Engine as _;
         let hexed: String = secret().bytes().map(|b| format!("{b:02x}")).collect();
+        // And another variable named as a secret (tester 162: `UP_KEY` passed encoded).
+        let up_key = format!("Up-{}", &secret()[..28]);
         for encoded in [
             base64::engine::general_purpose::STANDARD.encode(format!("key={}", secret())),
             hexed,
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&up_key),
         ] {
             let out = common::vigil(d)
                 .args([
@@ -604,6 +607,7 @@ fn the_signing_secret_goes_into_no_audience_path_or_token() {
                     &format!("note={encoded}"),
                 ])
                 .env("MCP_JWT_SECRET", secret())
+                .env("UP_KEY", &up_key)
                 .output()
                 .unwrap();
             expect_exit(&out, 2);

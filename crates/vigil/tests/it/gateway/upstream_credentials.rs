@@ -376,6 +376,11 @@ async fn a_credential_written_with_escaped_slashes_is_found_both_ways() {
             .collect();
         carried.replace(&b64, &lines.join("\\n"))
     };
+    // Tester 162: one character of the base64 written as a JSON `\u` escape.
+    let one_escaped = carried.replace(
+        &b64[..8],
+        &format!("{}\\u{:04x}{}", &b64[..3], b64.as_bytes()[3], &b64[4..8]),
+    );
     let named = [(format!("x-{own}"), "1".to_owned())];
     let named: Vec<(&str, &str)> = named
         .iter()
@@ -393,6 +398,7 @@ async fn a_credential_written_with_escaped_slashes_is_found_both_ways() {
         (&[][..], gw.url("/mcp/filesystem"), percent.as_str()),
         (&[][..], gw.url("/mcp/filesystem"), wrapped_b64.as_str()),
         (&[][..], gw.url("/mcp/filesystem"), xxd.as_str()),
+        (&[][..], gw.url("/mcp/filesystem"), one_escaped.as_str()),
         (&named[..], gw.url("/mcp/filesystem"), list),
         (&hex_named[..], gw.url("/mcp/filesystem"), list),
     ] {
