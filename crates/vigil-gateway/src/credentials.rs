@@ -352,8 +352,9 @@ impl Credentials {
                 memchr::memchr3(b' ', b'\n', b'\\', b).is_some()
                     || memchr::memchr2(b'\r', b'\t', b).is_some()
             } && {
-                let squeezed = unwrapped(b);
-                self.holds(&squeezed) || self.holds_encoded(&squeezed)
+                // Only encoded forms: a plain value read without its blanks would refuse
+                // `let me in` for `letmein` (review).
+                self.holds_encoded(&unwrapped(b))
             }
         };
         let decoded = |b: &[u8]| {
@@ -718,6 +719,11 @@ mod tests {
             assert!(c.in_request(text.as_bytes()), "{text}");
         }
         assert!(!c.in_request(b"{\"text\": \"an ordinary call, 100% plain, with spaces\"}"));
+        // Blanks are dropped only to find encoded text: a plain value is not read across them
+        // (review: `letmein` refused "let me in").
+        let word = Credentials::new(["letmein"]).unwrap();
+        assert!(!word.in_request(b"{\"text\": \"please let me in\"}"));
+        assert!(word.in_request(b"{\"text\": \"letmein\"}"));
         assert!(c.in_header_name(&format!("x-{key}")));
         assert!(c.in_header_name(&format!("x-{}", key.to_uppercase()).to_lowercase()));
         assert!(!c.in_header_name("x-request-id"));

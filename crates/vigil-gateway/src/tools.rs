@@ -355,17 +355,41 @@ impl Catalog {
     /// [`UNLISTED_REFETCH`], the upstream's tools fetched again first (an upstream that adds a
     /// tool without `notifications/tools/list_changed` had its calls refused as unknown until
     /// `tools_ttl`; tester 158), else `v`. So a client calling names that do not exist costs
-    /// the upstream one listing per route every two seconds at most.
+    /// the upstream one listing per route every two seconds at most, and a failed listing
+    /// leaves the view as it was.
     pub async fn for_unlisted(
         self: &Arc<Self>,
         gw: &Arc<crate::Gateway>,
         v: Arc<ToolSet>,
     ) -> Option<Arc<ToolSet>> {
-        if v.fetched.elapsed() < UNLISTED_REFETCH {
+        let failed_lately = || {
+            self.failed
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_some_and(|t| t.elapsed() < UNLISTED_REFETCH)
+        };
+        if v.fetched.elapsed() < UNLISTED_REFETCH || failed_lately() {
             return Some(v);
         }
-        self.invalidate();
-        self.view(gw).await
+        let _one = self.fetch.lock().await;
+        // Another call fetched while this one waited.
+        if let Some(now) = self.view.load_full() {
+            if now.version != v.version {
+                return Some(self.repin(now, gw));
+            }
+        }
+        if failed_lately() {
+            return Some(v);
+        }
+        // A fetch this call asked for on a guess: when it fails, the view read before stands
+        // (review: a client naming tools that do not exist, with an upstream that limits its
+        // listings, turned every call of the route into a 503 until a fetch succeeded).
+        let was_stale = self.stale.load(Ordering::Acquire);
+        self.refresh_locked(gw).await;
+        if !was_stale {
+            self.stale.store(false, Ordering::Release);
+        }
+        self.view.load_full().map(|now| self.repin(now, gw))
     }
 
     /// The view should be fetched again before it is used next.
