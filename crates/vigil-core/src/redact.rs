@@ -140,12 +140,20 @@ fn masked_here(reg: &Registry, bytes: &[u8], hit: &aho_corasick::Match) -> bool 
 /// claims, which whoever holds it reads, may never carry.
 pub fn holds_secret_value(text: &str) -> bool {
     holds_registered(text)
-        || std::env::vars_os().any(|(k, v)| {
-            let (Some(k), Some(v)) = (k.to_str(), v.to_str()) else {
-                return false;
-            };
-            v.len() >= 8 && (is_credential_name(k) || names_a_secret(k)) && text.contains(v)
+        || secret_env_values()
+            .iter()
+            .any(|v| text.contains(v.as_str()))
+}
+
+/// The values (8 bytes or more) of the process environment's variables named as credentials
+/// ([`is_credential_name`], [`names_a_secret`]).
+pub fn secret_env_values() -> Vec<String> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| {
+            let (k, v) = (k.into_string().ok()?, v.into_string().ok()?);
+            (v.len() >= 8 && (is_credential_name(&k) || names_a_secret(&k))).then_some(v)
         })
+        .collect()
 }
 
 /// Whether a variable's name says it holds a secret anywhere in it, not only at its end

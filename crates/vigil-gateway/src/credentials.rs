@@ -76,34 +76,6 @@ fn json_unescaped(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
-/// `bytes` with every `%XX` escape undone (`+` kept: the body and headers are no form).
-fn percent_decoded(bytes: &[u8]) -> Vec<u8> {
-    let hex = |c: u8| {
-        char::from(c)
-            .to_digit(16)
-            .and_then(|d| u8::try_from(d).ok())
-    };
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match (
-            bytes[i],
-            bytes.get(i + 1).copied().and_then(hex),
-            bytes.get(i + 2).copied().and_then(hex),
-        ) {
-            (b'%', Some(h), Some(l)) => {
-                out.push(h * 16 + l);
-                i += 3;
-            }
-            (c, _, _) => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    out
-}
-
 /// `bytes` without ASCII blanks and line breaks, and without JSON's `\n`, `\r` and `\t`
 /// escapes (a `\/` read as `/`): encoded text as it was before a tool wrapped it.
 fn unwrapped(bytes: &[u8]) -> Vec<u8> {
@@ -358,7 +330,9 @@ impl Credentials {
             }
         };
         let decoded = |b: &[u8]| {
-            found(b) || (memchr::memchr(b'%', b).is_some() && found(&percent_decoded(b)))
+            found(b)
+                || (memchr::memchr(b'%', b).is_some()
+                    && found(&crate::sessions::percent_decoded(b, false)))
         };
         if decoded(bytes) {
             return true;

@@ -217,7 +217,7 @@ async fn pipeline(ex: &mut Exchange<'_>, req: Request<Incoming>) -> Response<Bod
             Some("header")
         } else if in_target() {
             Some("target")
-        } else if c.mask(&bytes).is_some() || c.in_request(&bytes) {
+        } else if c.in_request(&bytes) {
             Some("arguments")
         } else {
             None

@@ -202,21 +202,30 @@ fn query_sessions(query: &str) -> Result<Vec<String>, Ambiguous> {
 
 /// `s` percent-decoded (`+` read as a space), as query parsers read a name or value.
 pub(crate) fn decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
+    String::from_utf8_lossy(&percent_decoded(s.as_bytes(), true)).into_owned()
+}
+
+/// `bytes` with every `%XX` escape undone, and `+` read as a space when `plus_is_space` (a
+/// query's names and values; a body or a header is no form, and keeps its `+`).
+pub(crate) fn percent_decoded(bytes: &[u8], plus_is_space: bool) -> Vec<u8> {
+    let hex = |c: u8| {
+        char::from(c)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+    };
+    let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
+    while i < bytes.len() {
         match (
-            b[i],
-            b.get(i + 1).copied().and_then(hex),
-            b.get(i + 2).copied().and_then(hex),
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
         ) {
             (b'%', Some(h), Some(l)) => {
-                out.push((h * 16 + l) as u8);
+                out.push(h * 16 + l);
                 i += 3;
             }
-            (b'+', _, _) => {
+            (b'+', _, _) if plus_is_space => {
                 out.push(b' ');
                 i += 1;
             }
@@ -226,7 +235,7 @@ pub(crate) fn decode(s: &str) -> String {
             }
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 /// Whether `subject` may use the session `id` of the route `route` (and it is then marked

@@ -362,13 +362,7 @@ impl Catalog {
         gw: &Arc<crate::Gateway>,
         v: Arc<ToolSet>,
     ) -> Option<Arc<ToolSet>> {
-        let failed_lately = || {
-            self.failed
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .is_some_and(|t| t.elapsed() < UNLISTED_REFETCH)
-        };
-        if v.fetched.elapsed() < UNLISTED_REFETCH || failed_lately() {
+        if v.fetched.elapsed() < UNLISTED_REFETCH || self.failed_within(UNLISTED_REFETCH) {
             return Some(v);
         }
         let _one = self.fetch.lock().await;
@@ -378,7 +372,7 @@ impl Catalog {
                 return Some(self.repin(now, gw));
             }
         }
-        if failed_lately() {
+        if self.failed_within(UNLISTED_REFETCH) {
             return Some(v);
         }
         // A fetch this call asked for on a guess: when it fails, the view read before stands
@@ -390,6 +384,14 @@ impl Catalog {
             self.stale.store(false, Ordering::Release);
         }
         self.view.load_full().map(|now| self.repin(now, gw))
+    }
+
+    /// Whether the last fetch failed less than `d` ago.
+    fn failed_within(&self, d: Duration) -> bool {
+        self.failed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some_and(|t| t.elapsed() < d)
     }
 
     /// The view should be fetched again before it is used next.
@@ -457,12 +459,7 @@ impl Catalog {
                 return Some(self.repin(v, gw));
             }
         }
-        let recent_failure = self
-            .failed
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_some_and(|t| t.elapsed() < Duration::from_secs(1));
-        if !recent_failure {
+        if !self.failed_within(Duration::from_secs(1)) {
             self.refresh_locked(gw).await;
         }
         // The fetch failed (now, or less than a second ago): the definitions read before may no

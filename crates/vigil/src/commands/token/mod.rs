@@ -95,13 +95,7 @@ pub(crate) fn refuse_secret_flag(flag: &str, text: &str) -> anyhow::Result<()> {
     // named as credentials (tester 162: `UP_KEY` as base64 passed).
     let encoded = || {
         let mut secrets = vigil_core::redact::registered_secrets();
-        secrets.extend(std::env::vars_os().filter_map(|(k, v)| {
-            let (k, v) = (k.to_str()?, v.into_string().ok()?);
-            (v.len() >= 8
-                && (vigil_core::redact::is_credential_name(k)
-                    || vigil_core::redact::names_a_secret(k)))
-            .then_some(v)
-        }));
+        secrets.extend(vigil_core::redact::secret_env_values());
         vigil_gateway::credentials::Credentials::new(secrets.iter().map(String::as_str))
             .is_some_and(|c| c.in_request(text.as_bytes()))
     };
