@@ -1425,11 +1425,7 @@ fn route(
     for (k, v) in r.headers.iter().flatten() {
         let name = http::HeaderName::from_bytes(k.as_bytes())
             .map_err(|_| problem(at(&format!("headers.{k}")), Invalid::HeaderName))?;
-        if matches!(
-            name.as_str(),
-            "host" | "connection" | "content-length" | "transfer-encoding" | "upgrade" | "te"
-        ) || name.as_str().starts_with("x-vigil-")
-        {
+        if gateway_sets(name.as_str()) {
             return Err(problem(
                 at(&format!("headers.{k}")),
                 Invalid::ReservedHeader,
@@ -1687,6 +1683,48 @@ mod tests {
     }
 
     #[test]
+    fn a_route_never_sets_the_gateways_own_headers_in_any_spelling() {
+        // Tester 161: `X_Vigil_Subject` is `X-Vigil-Subject` to CGI, WSGI, PHP and Rack.
+        // Tester 164: forwarding headers, `X-Vigil*` without a dash, the MCP protocol's own and
+        // `Content-Type` replaced what the gateway set or checked.
+        for name in [
+            "X-Vigil-Subject",
+            "X_Vigil_Subject",
+            "x.vigil.subject",
+            "X-VigilSubject",
+            "Xvigil-Subject",
+            "X-Vigil",
+            "Host",
+            "X-Forwarded-For",
+            "X_Forwarded_Host",
+            "Forwarded",
+            "X-Real-IP",
+            "Mcp-Session-Id",
+            "MCP-Protocol-Version",
+            "Mcp-Param-Path",
+            "Content-Type",
+        ] {
+            let e = parse(&format!(
+                "[gateway]\n[[gateway.routes]]\npath = \"/a\"\nupstream = \"http://x\"\n\
+                 headers = {{ \"{name}\" = \"alice\" }}\n"
+            ))
+            .unwrap_err();
+            assert_eq!(
+                e.key(),
+                format!("gateway.routes[0].headers.{name}"),
+                "{name}"
+            );
+            assert!(matches!(*e.error, Invalid::ReservedHeader), "{name}");
+        }
+        parse(
+            "[gateway]\n[[gateway.routes]]\npath = \"/a\"\nupstream = \"http://x\"\n\
+             headers = { \"X_Team\" = \"blue\", Authorization = \"Bearer t\", \
+             X-Api-Key = \"k\", Accept = \"application/json\", User-Agent = \"bot\" }\n",
+        )
+        .unwrap();
+    }
+
+    #[test]
     fn cidrs_contain_what_they_should() {
         let c = Cidr::parse("10.0.0.0/8").unwrap();
         assert!(c.contains("10.1.2.3".parse().unwrap()));
@@ -1695,6 +1733,40 @@ mod tests {
         assert!(Cidr::parse("::1").unwrap().contains("::1".parse().unwrap()));
         assert!(Cidr::parse("10.0.0.0/33").is_err());
     }
+}
+
+/// Whether a route's `headers` may not set the header `name` (lower-case): the gateway sets
+/// or checks it itself, in any spelling a server reads as it (`X_Vigil_Subject` is
+/// `X-Vigil-Subject` to CGI, WSGI, PHP and Rack; tester 161). Hop-by-hop and framing headers;
+/// `X-Vigil*` (the subject and audience the gateway vouches for); what says where the request
+/// came from (`X-Forwarded-*`, `Forwarded`, `X-Real-IP`, `Via`, …: the gateway's own values
+/// would be replaced; tester 164); the MCP protocol's own (`Mcp-Session-Id`, which the gateway
+/// binds to a subject, `MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name`, `Mcp-Param-*`, which
+/// it checks against the body, `Last-Event-ID`) and `Content-Type` (the body was read as what
+/// the client's said).
+fn gateway_sets(name: &str) -> bool {
+    let n = crate::proxy::cgi_name(name);
+    let glued: String = n.chars().filter(char::is_ascii_alphanumeric).collect();
+    matches!(
+        &*n,
+        "host"
+            | "connection"
+            | "content-length"
+            | "transfer-encoding"
+            | "upgrade"
+            | "te"
+            | "trailer"
+            | "keep-alive"
+            | "content-type"
+            | "mcp-session-id"
+            | "mcp-protocol-version"
+            | "mcp-method"
+            | "mcp-name"
+            | "last-event-id"
+    ) || n.starts_with("mcp-param-")
+        || glued.starts_with("xvigil")
+        || glued.starts_with("xforwarded")
+        || crate::proxy::forwarding(&n)
 }
 
 /// A problem of one part of a route's section, with the key suffix it concerns (`.scheme`,

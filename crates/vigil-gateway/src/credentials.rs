@@ -79,23 +79,57 @@ fn json_unescaped(bytes: &[u8]) -> Vec<u8> {
 /// `bytes` without ASCII blanks and line breaks, and without JSON's `\n`, `\r` and `\t`
 /// escapes (a `\/` read as `/`): encoded text as it was before a tool wrapped it.
 fn unwrapped(bytes: &[u8]) -> Vec<u8> {
+    unwrapped_at(bytes).0
+}
+
+/// [`unwrapped`], with, for each byte kept, where it is spelled in `bytes` and in how many
+/// bytes (2 for `\/`): what masks a wrapped value where its characters lie.
+fn unwrapped_at(bytes: &[u8]) -> (Vec<u8>, Vec<(usize, usize)>) {
     let mut out = Vec::with_capacity(bytes.len());
+    let mut at = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         match (bytes[i], bytes.get(i + 1)) {
             (b'\\', Some(b'n' | b'r' | b't')) => i += 2,
             (b'\\', Some(b'/')) => {
                 out.push(b'/');
+                at.push((i, 2));
                 i += 2;
             }
             (c, _) if c.is_ascii_whitespace() => i += 1,
             (c, _) => {
                 out.push(c);
+                at.push((i, 1));
                 i += 1;
             }
         }
     }
-    out
+    (out, at)
+}
+
+/// A line of encoded text at least this long before a break is read as wrapped: `base64`
+/// wraps at 76 columns, `xxd -p` at 60, PEM at 64.
+const WRAPPED_LINE: usize = 16;
+
+/// Whether `bytes` break a line (`\n` or `\r`, or JSON's escapes of them) right after
+/// [`WRAPPED_LINE`] or more base64 or hex characters: encoded text wrapped, as `base64` and
+/// `xxd -p` print it. Prose and JSON rarely do, so answers without it are not read unwrapped.
+fn wrapped(bytes: &[u8]) -> bool {
+    let encoded =
+        |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'-' | b'_' | b'=');
+    let run_before = |end: usize| {
+        bytes[..end]
+            .iter()
+            .rev()
+            .take(WRAPPED_LINE)
+            .take_while(|c| encoded(**c))
+            .count()
+            >= WRAPPED_LINE
+    };
+    memchr::memchr3_iter(b'\n', b'\r', b'\\', bytes).any(|i| match bytes[i] {
+        b'\\' => matches!(bytes.get(i + 1), Some(b'n' | b'r')) && run_before(i),
+        _ => run_before(i),
+    })
 }
 
 /// Whether `bytes` hold `min` base64 or hex characters in a row, as every encoded form does.
@@ -166,6 +200,15 @@ fn encoded_forms(value: &[u8]) -> Vec<String> {
     out
 }
 
+/// Whether a route header's value is a credential, which the gateway masks in answers and
+/// refuses in requests: its name says so (`X-Api-Key`, `Authorization`, a `token`, `secret`,
+/// `pass`, `auth`, … in it), its value looks random (16 or more letters and digits mixed, no
+/// `/`, `:` or blank), or it is a URL with a user part. `Accept = "application/json"` and
+/// `X-Env = "production"` are not: every request would carry them.
+pub fn route_header_is_credential(name: &str, value: &str) -> bool {
+    crate::stdio::is_credential(name, value)
+}
+
 /// Up to this many forms are searched one by one ([`memchr::memmem`]); more, by one automaton.
 const FEW: usize = 8;
 
@@ -194,8 +237,12 @@ impl std::fmt::Debug for Credentials {
 impl Credentials {
     /// The matcher of `values` (each as written, JSON-escaped, and, for `Scheme credential`
     /// such as `Bearer …`, the credential alone); `None` when none is long enough to be one
-    /// (shorter than `vigil_core::redact::MIN_REGISTERED_LEN`, as the logs).
-    pub fn new<'a>(values: impl IntoIterator<Item = &'a str>) -> Option<Credentials> {
+    /// (shorter than `vigil_core::redact::MIN_REGISTERED_LEN`, as the logs). An automaton
+    /// that cannot be built (too many or too long values for its limits) is an error, never a
+    /// check dropped in silence (review of session 32).
+    pub fn new<'a>(
+        values: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Option<Credentials>, aho_corasick::BuildError> {
         let min = vigil_core::redact::MIN_REGISTERED_LEN;
         let mut forms: Vec<String> = Vec::new();
         for v in values {
@@ -229,7 +276,7 @@ impl Credentials {
             }
         }
         if forms.is_empty() {
-            return None;
+            return Ok(None);
         }
         let encodings: Vec<String> = forms[..raw]
             .iter()
@@ -243,16 +290,15 @@ impl Credentials {
                 .prefilter(false)
                 .ascii_case_insensitive(fold)
                 .build(texts)
-                .ok()
                 .map(|m| (m, texts.iter().map(String::len).min().unwrap_or(0)))
         };
         let encoded = if encodings.is_empty() {
             None
         } else {
-            automaton(&encodings, false)
+            Some(automaton(&encodings, false)?)
         };
         let everything: Vec<String> = forms.iter().chain(&encodings).cloned().collect();
-        let folded = automaton(&everything, true);
+        let folded = Some(automaton(&everything, true)?);
         // No prefilter: the automaton's own pick is one byte of the secrets, and a key whose
         // rarest byte is common in requests (a letter of every JWT) made each request's check
         // cost 30 times more (~10k instructions against ~350; session 32). Reading every byte
@@ -261,8 +307,7 @@ impl Credentials {
             .match_kind(MatchKind::LeftmostLongest)
             .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .prefilter(false)
-            .build(&forms)
-            .ok()?;
+            .build(&forms)?;
         // A few forms (the usual case: a signing key, its escaped spelling, a route's API key)
         // are each found faster by `memmem`, whose search checks two bytes of the form at their
         // distance in a vector step and stands down by itself when they keep matching.
@@ -274,14 +319,14 @@ impl Credentials {
         } else {
             Vec::new()
         };
-        Some(Credentials {
+        Ok(Some(Credentials {
             matcher,
             few,
             encoded,
             folded,
             count: forms.len(),
             shortest: forms.iter().map(String::len).min().unwrap_or(0),
-        })
+        }))
     }
 
     /// Whether `bytes` hold one of the values.
@@ -386,23 +431,71 @@ impl Credentials {
         };
         // Hex or base64 of a value (an upstream that prints `base64` of its key; tester 161).
         let text = plain.as_deref().unwrap_or(bytes);
-        match &self.encoded {
+        let encoded = match &self.encoded {
             Some((m, _)) if self.holds_encoded(text) => {
                 Some(m.replace_all_bytes(text, &vec![MASK.as_bytes(); m.patterns_len()]))
             }
             _ => plain,
-        }
+        };
+        // Wrapped across lines, as `base64` and `xxd -p` print (tester 162's leftover).
+        let text = encoded.as_deref().unwrap_or(bytes);
+        self.mask_wrapped(text).or(encoded)
     }
 
     fn mask_str(&self, s: &str) -> Option<String> {
         let plain = self.mask_str_plain(s);
         let text = plain.as_deref().unwrap_or(s);
-        match &self.encoded {
+        let encoded = match &self.encoded {
             Some((m, _)) if self.holds_encoded(text.as_bytes()) => {
                 Some(m.replace_all(text, &vec![MASK; m.patterns_len()]))
             }
             _ => plain,
+        };
+        let text = encoded.as_deref().unwrap_or(s);
+        // Only ASCII bytes are cut out, so what is left is as much UTF-8 as `text` was.
+        match self.mask_wrapped(text.as_bytes()) {
+            Some(m) => Some(
+                String::from_utf8(m)
+                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+            ),
+            None => encoded,
         }
+    }
+
+    /// `text` with each value hex- or base64-encoded and wrapped across lines masked from
+    /// its first character to its last, line breaks between them included; `None` when
+    /// `text` holds none ([`wrapped`] says whether it is worth reading unwrapped).
+    fn mask_wrapped(&self, text: &[u8]) -> Option<Vec<u8>> {
+        let (m, shortest) = self.encoded.as_ref()?;
+        if text.len() < *shortest || !wrapped(text) {
+            return None;
+        }
+        let (flat, at) = unwrapped_at(text);
+        if !has_run(&flat, *shortest) {
+            return None;
+        }
+        let mut out = Vec::with_capacity(text.len());
+        let mut last = 0;
+        let mut found = false;
+        for hit in m.find_iter(&flat) {
+            let start = at[hit.start()].0;
+            let (end, width) = at[hit.end() - 1];
+            out.extend_from_slice(&text[last..start]);
+            out.extend_from_slice(MASK.as_bytes());
+            last = end + width;
+            found = true;
+        }
+        found.then(|| {
+            out.extend_from_slice(&text[last..]);
+            out
+        })
+    }
+
+    /// Whether an answer's bytes may hold a value wrapped across lines (see [`wrapped`]).
+    fn may_hold_wrapped(&self, raw: &[u8]) -> bool {
+        self.encoded
+            .as_ref()
+            .is_some_and(|(_, shortest)| raw.len() >= *shortest && wrapped(raw))
     }
 
     /// [`Credentials::mask_str`] of the values as written and escaped, not encoded.
@@ -570,7 +663,10 @@ impl Hook for CredentialHook {
         // A JSON `\u` escape may spell a credential the raw bytes do not hold (Go's
         // `encoding/json` writes `&` as `\u0026`; tester 153): such a message is read, and its
         // strings, decoded, are matched.
-        self.creds.holds(raw) || has_escape(raw) || self.creds.holds_encoded(raw)
+        self.creds.holds(raw)
+            || has_escape(raw)
+            || self.creds.holds_encoded(raw)
+            || self.creds.may_hold_wrapped(raw)
     }
 
     fn message(&self, _req: &RequestInfo, msg: &mut Value) -> Action {
@@ -645,7 +741,7 @@ mod tests {
         use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
         use base64::Engine as _;
         let key = "Zx9/Qw+k3y-value?>~";
-        let c = Credentials::new([key]).unwrap();
+        let c = Credentials::new([key]).unwrap().unwrap();
         for lead in ["", "a", "ab", "abc", "user:"] {
             for trail in ["", "!", "xy"] {
                 let text = format!("{lead}{key}{trail}");
@@ -666,7 +762,11 @@ mod tests {
         let other = STANDARD.encode("Zx9/Qw+k3y-valuf?>~");
         assert!(!c.holds_encoded(other.as_bytes()));
         // Too short to look for encoded.
-        assert!(Credentials::new(["short-val"]).unwrap().encoded.is_none());
+        assert!(Credentials::new(["short-val"])
+            .unwrap()
+            .unwrap()
+            .encoded
+            .is_none());
     }
 
     #[test]
@@ -674,7 +774,7 @@ mod tests {
         use base64::engine::general_purpose::STANDARD;
         use base64::Engine as _;
         let key = "c35d1f0a9be24c7d8e6f";
-        let c = Credentials::new([key]).unwrap();
+        let c = Credentials::new([key]).unwrap().unwrap();
         let every: String = key.bytes().map(|b| format!("%{b:02X}")).collect();
         let one = format!("%63{}", &key[1..]);
         let b64 = STANDARD.encode(format!("secret={key}; and some more text to wrap it"));
@@ -695,7 +795,7 @@ mod tests {
         assert!(!c.in_request(b"{\"text\": \"an ordinary call, 100% plain, with spaces\"}"));
         // Blanks are dropped only to find encoded text: a plain value is not read across them
         // (review: `letmein` refused "let me in").
-        let word = Credentials::new(["letmein"]).unwrap();
+        let word = Credentials::new(["letmein"]).unwrap().unwrap();
         assert!(!word.in_request(b"{\"text\": \"please let me in\"}"));
         assert!(word.in_request(b"{\"text\": \"letmein\"}"));
         assert!(c.in_header_name(&format!("x-{key}")));
@@ -734,6 +834,50 @@ mod tests {
     }
 
     #[test]
+    fn answers_mask_a_value_encoded_and_wrapped_across_lines() {
+        use base64::engine::general_purpose::STANDARD;
+        use base64::Engine as _;
+        // Tester 162's leftover: `base64 .env` (76 columns) and `xxd -p` (60) in an answer.
+        let key = "c35d1f0a9be24c7d8e6f";
+        let c = Credentials::new([key]).unwrap().unwrap();
+        let text = format!("API_URL=http://localhost:9000\nSIGNING_KEY={key}\nDEBUG=0\n");
+        let b64 = STANDARD.encode(&text);
+        let hex: String = text.bytes().map(|b| format!("{b:02x}")).collect();
+        let wrap = |t: &str, at: usize, sep: &str| {
+            t.as_bytes()
+                .chunks(at)
+                .map(|l| std::str::from_utf8(l).unwrap())
+                .collect::<Vec<_>>()
+                .join(sep)
+        };
+        let leaks = |masked: &str| {
+            let flat = unwrapped(masked.as_bytes());
+            c.holds_encoded(&flat) || c.holds(&flat)
+        };
+        for (encoded, at) in [(&b64, 76), (&b64, 20), (&hex, 60)] {
+            for sep in ["\n", "\r\n"] {
+                let body = format!("before\n{}\nafter", wrap(encoded, at, sep));
+                let masked = String::from_utf8(c.mask(body.as_bytes()).unwrap()).unwrap();
+                assert!(!leaks(&masked), "{masked}");
+                assert!(masked.starts_with("before\n") && masked.ends_with("\nafter"));
+                // In a JSON answer: the raw message is wanted, its string masked.
+                let mut v = serde_json::json!({"content": [{"type": "text", "text": body}]});
+                let raw = v.to_string();
+                assert!(c.may_hold_wrapped(raw.as_bytes()), "{raw}");
+                assert!(c.mask_value(&mut v));
+                let masked = v["content"][0]["text"].as_str().unwrap();
+                assert!(!leaks(masked), "{masked}");
+                assert!(masked.starts_with("before\n") && masked.ends_with("\nafter"));
+            }
+        }
+        // Prose with line breaks is not read unwrapped; nor an unrelated wrapped blob masked.
+        assert!(!wrapped(b"Hello,\nthe build passed.\nBye"));
+        let other = wrap(&STANDARD.encode([7u8; 300]), 76, "\n");
+        assert!(wrapped(other.as_bytes()));
+        assert_eq!(c.mask(other.as_bytes()), None);
+    }
+
+    #[test]
     fn runs_of_encoded_text_are_found_wherever_they_lie() {
         let slow = |b: &[u8], min: usize| {
             b.split(|c| !(c.is_ascii_alphanumeric() || b"+/-_".contains(c)))
@@ -768,10 +912,12 @@ mod tests {
 
     #[test]
     fn few_forms_and_many_are_found_alike() {
-        let few = Credentials::new(["k3y/value-Zx9Qw"]).unwrap();
+        let few = Credentials::new(["k3y/value-Zx9Qw"]).unwrap().unwrap();
         assert!(!few.few.is_empty());
         let names: Vec<String> = (0..12).map(|i| format!("cred-{i}-Zx9Qw/v")).collect();
-        let many = Credentials::new(names.iter().map(String::as_str)).unwrap();
+        let many = Credentials::new(names.iter().map(String::as_str))
+            .unwrap()
+            .unwrap();
         assert!(many.few.is_empty());
         for (c, value) in [(&few, "k3y/value-Zx9Qw"), (&many, names[7].as_str())] {
             let escaped = value.replace('/', "\\/");
@@ -785,7 +931,9 @@ mod tests {
 
     #[test]
     fn values_are_masked_as_written_escaped_and_without_their_scheme() {
-        let c = Credentials::new(["Bearer up-t0ken-value", "k3y\"value", "short"]).unwrap();
+        let c = Credentials::new(["Bearer up-t0ken-value", "k3y\"value", "short"])
+            .unwrap()
+            .unwrap();
         let mut v: Value = serde_json::json!({
             "saw": "up-t0ken-value and k3y\"value",
             "up-t0ken-value": ["x", "Bearer up-t0ken-value"],
@@ -802,13 +950,15 @@ mod tests {
             c.mask(br#"{"a":"k3y\"value"}"#).unwrap(),
             format!(r#"{{"a":"{MASK}"}}"#).into_bytes()
         );
-        assert!(Credentials::new(["abc"]).is_none());
+        assert!(Credentials::new(["abc"]).unwrap().is_none());
     }
 
     #[test]
     fn a_credential_spelled_with_json_escapes_is_read_and_masked() {
         let c = Arc::new(
-            Credentials::new(["k3y&V4lu3<Secr3t>991", "Bearer upstream-cred-Zx9Q"]).unwrap(),
+            Credentials::new(["k3y&V4lu3<Secr3t>991", "Bearer upstream-cred-Zx9Q"])
+                .unwrap()
+                .unwrap(),
         );
         let hook = CredentialHook::new(c, Arc::new(crate::metrics::Metrics::default()), "/mcp/x");
         let info = RequestInfo::default();

@@ -107,6 +107,17 @@ pub enum BuildError {
         /// Why.
         error: crate::audit::AuditError,
     },
+    /// A route's credential matcher could not be built (the gateway would not see its
+    /// credentials in requests and answers: it does not start).
+    #[error("gateway.routes[{index}]: cannot build the matcher of its credentials: {error}")]
+    Credentials {
+        /// Where the route was written.
+        origin: Origin,
+        /// The route's index.
+        index: usize,
+        /// Why.
+        error: aho_corasick::BuildError,
+    },
 }
 
 impl BuildError {
@@ -116,7 +127,8 @@ impl BuildError {
             BuildError::Redis { origin, .. }
             | BuildError::Stdio { origin, .. }
             | BuildError::Held { origin, .. }
-            | BuildError::Audit { origin, .. } => origin,
+            | BuildError::Audit { origin, .. }
+            | BuildError::Credentials { origin, .. } => origin,
         }
     }
 }
@@ -232,8 +244,9 @@ impl Gateway {
         // `X-Env = "production"`: neither its name nor its value says secret) is neither masked
         // nor refused: every MCP request would carry it (review). It stays registered for the
         // logs.
-        let secret_like =
-            |name: &http::HeaderName, v: &str| crate::stdio::is_credential(name.as_str(), v);
+        let secret_like = |name: &http::HeaderName, v: &str| {
+            crate::credentials::route_header_is_credential(name.as_str(), v)
+        };
         let plain: std::collections::HashSet<&str> = settings
             .routes
             .iter()
@@ -259,9 +272,20 @@ impl Gateway {
                     .filter_map(|(k, v)| v.to_str().ok().filter(|v| secret_like(k, v)));
                 let env = r.stdio.iter().flat_map(|s| s.env_values());
                 let own = own.iter().map(String::as_str);
-                crate::credentials::Credentials::new(headers.chain(env).chain(own)).map(Arc::new)
+                crate::credentials::Credentials::new(headers.chain(env).chain(own))
+                    .map(|c| c.map(Arc::new))
+                    .map_err(|error| (r.index, error))
             })
-            .collect();
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|(index, error)| BuildError::Credentials {
+                origin: Origin::ConfigKey {
+                    path: Default::default(),
+                    line: None,
+                    key: format!("gateway.routes[{index}]"),
+                },
+                index,
+                error,
+            })?;
         let catalogs = settings
             .routes
             .iter()

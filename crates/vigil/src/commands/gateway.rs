@@ -288,6 +288,40 @@ fn route_details(g: &GlobalArgs, r: &vigil_gateway::config::Route) -> anyhow::Re
             }
         }
     }
+    if !r.headers.is_empty() {
+        // Names only: which values the gateway treats as credentials (masked in answers,
+        // refused in requests) and which as plain (tester 161: say which is which).
+        let kinds: Vec<(&str, bool)> = r
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                let credential = v.to_str().map_or(true, |v| {
+                    vigil_gateway::credentials::route_header_is_credential(k.as_str(), v)
+                });
+                (k.as_str(), credential)
+            })
+            .collect();
+        let pick = |want: bool| -> Vec<&str> {
+            kinds
+                .iter()
+                .filter(|(_, c)| *c == want)
+                .map(|(k, _)| *k)
+                .collect()
+        };
+        let (secret, plain) = (pick(true), pick(false));
+        let names = |h: Vec<&str>| {
+            if h.is_empty() {
+                "-".to_owned()
+            } else {
+                h.join(",")
+            }
+        };
+        say!(
+            "  headers held as credentials (masked in answers, refused in requests): {}; plain: {}",
+            names(secret),
+            names(plain)
+        );
+    }
     if let Some(st) = &r.stdio {
         say!(
             "  stdio {} arguments={} processes={} max={} per_subject={} idle={}s env={}",

@@ -96,8 +96,9 @@ pub(crate) fn refuse_secret_flag(flag: &str, text: &str) -> anyhow::Result<()> {
     let encoded = || {
         let mut secrets = vigil_core::redact::registered_secrets();
         secrets.extend(vigil_core::redact::secret_env_values());
+        // A matcher that cannot be built refuses the flag: the check is never skipped.
         vigil_gateway::credentials::Credentials::new(secrets.iter().map(String::as_str))
-            .is_some_and(|c| c.in_request(text.as_bytes()))
+            .map_or(true, |c| c.is_some_and(|c| c.in_request(text.as_bytes())))
     };
     if vigil_core::redact::holds_secret_value(text) || encoded() {
         anyhow::bail!("{flag}: holds the value of a secret (a signing key of the ring or another secret Vigil read), as written or encoded; a token's claims are readable by whoever holds it");

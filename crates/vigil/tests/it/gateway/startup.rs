@@ -48,6 +48,32 @@ fn check_validates_and_bad_configs_name_file_line_and_key() {
         !err.contains("audience=filesystem") && !err.contains("\"filesystem\""),
         "{err}"
     );
+    // Which of a route's header values are credentials (masked in answers, refused in
+    // requests) and which plain: names only, never values (tester 161).
+    let api_key: String = (0..24)
+        .map(|i| if i % 3 == 0 { 'q' } else { '7' })
+        .collect();
+    let headered = good.replace(
+        "audience = \"filesystem\"\n",
+        "audience = \"filesystem\"\nheaders = { X-Api-Key = \"${UP_KEY}\", X-Env = \"production\" }\n",
+    );
+    std::fs::write(d.join("vigil.toml"), &headered).unwrap();
+    let out = common::vigil(d)
+        .args(["gateway", "check"])
+        .env("MCP_JWT_SECRET", secret())
+        .env("UP_KEY", &api_key)
+        .output()
+        .unwrap();
+    expect_exit(&out, 0);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("  headers held as credentials (masked in answers, refused in requests): x-api-key; plain: x-env"),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&api_key) && !text.contains("production"),
+        "{text}"
+    );
     std::fs::write(d.join("vigil.toml"), good).unwrap();
 
     // No key at all: refused.

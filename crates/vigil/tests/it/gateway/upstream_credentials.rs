@@ -267,8 +267,20 @@ async fn a_credential_written_with_escaped_slashes_is_found_both_ways() {
         use base64::Engine as _;
         base64::engine::general_purpose::STANDARD.encode(format!("key: {key}"))
     };
+    // And wrapped, as `base64 .env` prints it (tester 162's leftover), lines joined by `\n`.
+    let env_b64 = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD
+            .encode(format!("API_URL=http://x\nUP_KEY={key}\nDEBUG=0\n"))
+    };
+    let wrapped = env_b64
+        .as_bytes()
+        .chunks(20)
+        .map(|l| std::str::from_utf8(l).unwrap())
+        .collect::<Vec<_>>()
+        .join("\\n");
     let answer = format!(
-        r#"{{"jsonrpc":"2.0","id":1,"result":{{"content":[{{"type":"text","text":"k {slashed}"}},{{"type":"text","text":"{printed}"}}]}}}}"#
+        r#"{{"jsonrpc":"2.0","id":1,"result":{{"content":[{{"type":"text","text":"k {slashed}"}},{{"type":"text","text":"{printed}"}},{{"type":"text","text":"{wrapped}"}}]}}}}"#
     );
     let got = std::sync::Arc::new(std::sync::Mutex::new(0usize));
     let count = got.clone();
@@ -307,6 +319,16 @@ async fn a_credential_written_with_escaped_slashes_is_found_both_ways() {
     );
     assert!(!body.contains(&printed[8..40]), "{body}");
     assert!(body.contains("[REDACTED:upstream-credential]"), "{body}");
+    let read: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let third = read["result"]["content"][2]["text"]
+        .as_str()
+        .unwrap()
+        .replace('\n', "");
+    assert!(!third.contains(&env_b64[34..50]), "{third}");
+    assert!(
+        third.starts_with(&env_b64[..20]) && third.contains("[REDACTED:upstream-credential]"),
+        "{third}"
+    );
     let before = *got.lock().unwrap();
     // The request side: the key with its `/` escaped, alone and mixed with a plain one.
     let mixed = key.replacen('/', "\\/", 1);
