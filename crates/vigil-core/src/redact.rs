@@ -13,12 +13,92 @@ pub const MASK: &str = "[REDACTED]";
 /// Values shorter than this are not registered: masking every `abc` in a log would hide the log.
 pub const MIN_REGISTERED_LEN: usize = 6;
 
+/// A value shorter than this is not looked for encoded: a few base64 characters of it would
+/// turn up in unrelated text.
+pub const ENCODED_MIN: usize = 12;
+
 #[derive(Default, Clone)]
 struct Registry {
     values: Vec<String>,
     /// Per value: masked only where it stands as a word ([`is_word`]).
     words: Vec<bool>,
+    /// The values' encodings ([`log_forms`]), masked in logs too, after `values` in the
+    /// matcher's patterns.
+    derived: Vec<String>,
     matcher: Option<AhoCorasick>,
+}
+
+/// The texts `value` becomes encoded, each of which any encoding of a longer text holding it
+/// contains: lower- and upper-case hex, and, for each of the three positions it can start at
+/// in a base64 group, the characters that depend on its bytes alone (standard and URL-safe
+/// alphabets; padding never falls inside them).
+pub fn encoded_forms(value: &[u8]) -> Vec<String> {
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    use base64::Engine as _;
+    let hex: String = value.iter().map(|b| format!("{b:02x}")).collect();
+    let mut out = vec![hex.to_ascii_uppercase(), hex];
+    for lead in 0..3usize {
+        let mut shifted = vec![0u8; lead];
+        shifted.extend_from_slice(value);
+        // Characters wholly inside the value: from the first that starts at or after its first
+        // bit to the last that ends at or before its last.
+        let (from, to) = ((8 * lead).div_ceil(6), 8 * (lead + value.len()) / 6);
+        for engine in [&STANDARD_NO_PAD, &URL_SAFE_NO_PAD] {
+            let text = engine.encode(&shifted);
+            let middle = text[from..to].to_owned();
+            if !out.contains(&middle) {
+                out.push(middle);
+            }
+        }
+    }
+    out
+}
+
+/// What a registered value may be written as in a log line besides itself (tester 164: a
+/// child's stderr printed the signing key base64-, hex-, percent- and `\u`-encoded, and the
+/// log kept them): [`encoded_forms`], every byte `%XX` (either case), URL-encoded as
+/// `encodeURIComponent` and `quote(safe='')` write it, and every character `\uXXXX`.
+fn log_forms(value: &str) -> Vec<String> {
+    if value.len() < ENCODED_MIN {
+        return Vec::new();
+    }
+    let mut out = encoded_forms(value.as_bytes());
+    let every: String = value.bytes().map(|b| format!("%{b:02X}")).collect();
+    let lower = every.to_ascii_lowercase();
+    let component: String = value
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let escaped: String = value
+        .encode_utf16()
+        .map(|u| format!("\\u{u:04x}"))
+        .collect();
+    let upper_escaped: String = value
+        .encode_utf16()
+        .map(|u| format!("\\u{u:04X}"))
+        .collect();
+    for f in [every, lower, component, escaped, upper_escaped] {
+        if f != value && !out.contains(&f) {
+            out.push(f);
+        }
+    }
+    out
+}
+
+/// The password of a URL with one (`postgres://app:S3cret@db/x` → `S3cret`): the secret a
+/// program prints alone as often as the whole URL (tester 164).
+pub fn url_password(value: &str) -> Option<&str> {
+    let (_, rest) = value.split_once("://")?;
+    let userinfo = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let (userinfo, _) = userinfo.rsplit_once('@')?;
+    let (_, password) = userinfo.split_once(':')?;
+    (!password.is_empty()).then_some(password)
 }
 
 /// Letters-only values up to this length are words (`secret`, `changeme`): masked only where
@@ -83,11 +163,15 @@ fn is_placeholder(value: &str) -> bool {
         && (v.chars().all(|c| c == '.' || c == '…') || (v.starts_with('<') && v.ends_with('>')))
 }
 
-/// Registers a secret value: from now on it is masked in every log line, in its raw form and in
-/// its JSON-escaped form (so JSON logs are covered too).
+/// Registers a secret value: from now on it is masked in every log line, in its raw form, its
+/// JSON-escaped form (so JSON logs are covered too) and, 12 characters or longer, encoded
+/// ([`log_forms`]).
 pub fn register(value: &str) {
     if value.len() < MIN_REGISTERED_LEN {
         return;
+    }
+    if let Some(password) = url_password(value) {
+        register(password);
     }
     let _one_at_a_time = REGISTERING.lock().unwrap_or_else(|e| e.into_inner());
     let mut reg = Registry::clone(&REGISTRY.load());
@@ -99,9 +183,16 @@ pub fn register(value: &str) {
             reg.values.push(v);
         }
     }
+    if !is_word(value) {
+        for f in log_forms(value) {
+            if !reg.derived.contains(&f) && !reg.values.contains(&f) {
+                reg.derived.push(f);
+            }
+        }
+    }
     reg.matcher = AhoCorasick::builder()
         .match_kind(MatchKind::LeftmostLongest)
-        .build(&reg.values)
+        .build(reg.values.iter().chain(&reg.derived))
         .ok();
     REGISTRY.store(Arc::new(reg));
 }
@@ -130,7 +221,11 @@ pub fn holds_registered(text: &str) -> bool {
 /// Whether a registered value found at `hit` in `bytes` is masked there: anywhere, but a word
 /// ([`is_word`]) only where it stands alone.
 fn masked_here(reg: &Registry, bytes: &[u8], hit: &aho_corasick::Match) -> bool {
-    !(reg.words[hit.pattern().as_usize()]
+    !(reg
+        .words
+        .get(hit.pattern().as_usize())
+        .copied()
+        .unwrap_or(false)
         && (bytes[..hit.start()].last().copied().is_some_and(joins)
             || bytes.get(hit.end()).copied().is_some_and(joins)))
 }
@@ -304,6 +399,43 @@ mod tests {
 
     fn tok(parts: &[&str]) -> String {
         parts.concat()
+    }
+
+    #[test]
+    fn registered_values_are_masked_encoded_and_a_urls_password_alone() {
+        use base64::Engine as _;
+        // Tester 164: a child's stderr printed the key encoded, and the log kept it.
+        let v = tok(&["w/JLvpwd+Hz", "DZFanWRwx=CF", "JXOG9911"]);
+        register(&v);
+        let b64 = base64::engine::general_purpose::STANDARD.encode(format!("key={v}"));
+        let hex: String = v.bytes().map(|b| format!("{b:02x}")).collect();
+        let pct: String = v.bytes().map(|b| format!("%{b:02X}")).collect();
+        let component = v
+            .replace('/', "%2F")
+            .replace('+', "%2B")
+            .replace('=', "%3D");
+        let uesc: String = v.encode_utf16().map(|u| format!("\\u{u:04x}")).collect();
+        for (what, text) in [
+            ("base64", &b64),
+            ("hex", &hex),
+            ("percent", &pct),
+            ("component", &component),
+            ("\\u", &uesc),
+        ] {
+            let line = format!("stderr=dbg {what}={text} end");
+            let r = redact(&line);
+            assert!(r.contains(MASK) && r.ends_with(" end"), "{what}: {r}");
+            assert!(
+                !r.contains(&text[text.len() / 3..text.len() / 3 + 12]),
+                "{what}: {r}"
+            );
+        }
+        assert!(!registered_secrets().contains(&hex));
+        let url = tok(&["postgres://app:", "S3cretPw0rd99", "@db.local/x"]);
+        assert_eq!(url_password(&url), Some("S3cretPw0rd99"));
+        register(&url);
+        assert_eq!(redact("pw=S3cretPw0rd99 ok"), "pw=[REDACTED] ok");
+        assert_eq!(url_password("https://example.com/a@b"), None);
     }
 
     #[test]

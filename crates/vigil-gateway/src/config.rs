@@ -476,6 +476,10 @@ pub enum Invalid {
     /// A header the gateway sets itself.
     #[error("this header is set by the gateway itself")]
     ReservedHeader,
+    /// A header named twice, in two cases (HTTP names are not case-sensitive; one value
+    /// would be lost).
+    #[error("named twice (header names are not case-sensitive): keep one")]
+    DuplicateHeader,
     /// Not a header value.
     #[error("not a valid header value")]
     HeaderValue,
@@ -1425,6 +1429,12 @@ fn route(
     for (k, v) in r.headers.iter().flatten() {
         let name = http::HeaderName::from_bytes(k.as_bytes())
             .map_err(|_| problem(at(&format!("headers.{k}")), Invalid::HeaderName))?;
+        if headers.iter().any(|(n, _)| *n == name) {
+            return Err(problem(
+                at(&format!("headers.{k}")),
+                Invalid::DuplicateHeader,
+            ));
+        }
         if gateway_sets(name.as_str()) {
             return Err(problem(
                 at(&format!("headers.{k}")),
@@ -1716,6 +1726,13 @@ mod tests {
             );
             assert!(matches!(*e.error, Invalid::ReservedHeader), "{name}");
         }
+        // Tester 164: two cases of one name, one value silently lost.
+        let e = parse(
+            "[gateway]\n[[gateway.routes]]\npath = \"/a\"\nupstream = \"http://x\"\n\
+             headers = { \"X-Api-Key\" = \"one\", \"x-api-key\" = \"two\" }\n",
+        )
+        .unwrap_err();
+        assert!(matches!(*e.error, Invalid::DuplicateHeader), "{e}");
         parse(
             "[gateway]\n[[gateway.routes]]\npath = \"/a\"\nupstream = \"http://x\"\n\
              headers = { \"X_Team\" = \"blue\", Authorization = \"Bearer t\", \

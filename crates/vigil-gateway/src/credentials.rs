@@ -20,9 +20,7 @@ pub const MASK: &str = "[REDACTED:upstream-credential]";
 /// The rule id credentials are counted under in `vigil_gateway_secrets_total`.
 pub(crate) const RULE: &str = "upstream-credential";
 
-/// A value shorter than this is not looked for encoded: a few base64 characters of it would
-/// turn up in unrelated text.
-const ENCODED_MIN: usize = 12;
+use vigil_core::redact::{encoded_forms, ENCODED_MIN};
 
 /// `bytes` with JSON's string escapes undone once, wherever they are (`\"`, `\\`, `\/`,
 /// `\b`, `\f`, `\n`, `\r`, `\t`, `\uXXXX` with surrogate pairs; a lone surrogate becomes
@@ -83,18 +81,41 @@ fn unwrapped(bytes: &[u8]) -> Vec<u8> {
 }
 
 /// [`unwrapped`], with, for each byte kept, where it is spelled in `bytes` and in how many
-/// bytes (2 for `\/`): what masks a wrapped value where its characters lie.
+/// bytes (2 for `\/`, 3 for `%XX`): what masks a spread value where its characters lie.
+/// `%XX` escapes are undone too (answers; a request's text is also read percent-decoded
+/// before, so this only finds more there).
 fn unwrapped_at(bytes: &[u8]) -> (Vec<u8>, Vec<(usize, usize)>) {
+    let hex = |c: u8| (c as char).to_digit(16);
     let mut out = Vec::with_capacity(bytes.len());
     let mut at = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
+        if bytes[i] == b'\\' {
+            // JSON's escapes of a break, at any depth of JSON in a JSON string (`\n`, `\\n`;
+            // tester 164: base64 wrapped inside a JSON document in a tool's text).
+            let run = bytes[i..].iter().take_while(|b| **b == b'\\').count();
+            match bytes.get(i + run) {
+                Some(b'n' | b'r' | b't') => {
+                    i += run + 1;
+                    continue;
+                }
+                Some(b'/') => {
+                    out.push(b'/');
+                    at.push((i, run + 1));
+                    i += run + 1;
+                    continue;
+                }
+                _ => {}
+            }
+        }
         match (bytes[i], bytes.get(i + 1)) {
-            (b'\\', Some(b'n' | b'r' | b't')) => i += 2,
-            (b'\\', Some(b'/')) => {
-                out.push(b'/');
-                at.push((i, 2));
-                i += 2;
+            (b'%', Some(&h))
+                if hex(h).is_some() && bytes.get(i + 2).copied().and_then(hex).is_some() =>
+            {
+                let lo = bytes.get(i + 2).copied().and_then(hex).unwrap_or(0);
+                out.push((hex(h).unwrap_or(0) * 16 + lo) as u8);
+                at.push((i, 3));
+                i += 3;
             }
             (c, _) if c.is_ascii_whitespace() => i += 1,
             (c, _) => {
@@ -107,14 +128,16 @@ fn unwrapped_at(bytes: &[u8]) -> (Vec<u8>, Vec<(usize, usize)>) {
     (out, at)
 }
 
-/// A line of encoded text at least this long before a break is read as wrapped: `base64`
-/// wraps at 76 columns, `xxd -p` at 60, PEM at 64.
+/// A run of encoded text at least this long before a break or a blank is read as wrapped:
+/// `base64` wraps at 76 columns, `xxd -p` at 60, PEM at 64.
 const WRAPPED_LINE: usize = 16;
 
-/// Whether `bytes` break a line (`\n` or `\r`, or JSON's escapes of them) right after
-/// [`WRAPPED_LINE`] or more base64 or hex characters: encoded text wrapped, as `base64` and
-/// `xxd -p` print it. Prose and JSON rarely do, so answers without it are not read unwrapped.
-fn wrapped(bytes: &[u8]) -> bool {
+/// Whether an answer's text may hold a value spread out: a line break or blank (`\n`, `\r`,
+/// `\t`, a space, or JSON's escapes of the first three) right after [`WRAPPED_LINE`] or more
+/// base64 or hex characters (a value or its encoding wrapped, as `base64` and `xxd -p` print
+/// them, or cut into groups), or a `%XX` escape. Prose and JSON rarely do, so answers without
+/// either are not read again.
+fn spread(bytes: &[u8]) -> bool {
     let encoded =
         |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'-' | b'_' | b'=');
     let run_before = |end: usize| {
@@ -126,10 +149,24 @@ fn wrapped(bytes: &[u8]) -> bool {
             .count()
             >= WRAPPED_LINE
     };
-    memchr::memchr3_iter(b'\n', b'\r', b'\\', bytes).any(|i| match bytes[i] {
-        b'\\' => matches!(bytes.get(i + 1), Some(b'n' | b'r')) && run_before(i),
-        _ => run_before(i),
-    })
+    let percent = memchr::memchr_iter(b'%', bytes).any(|i| {
+        bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+            && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit)
+    });
+    percent
+        || memchr::memchr3_iter(b'\n', b'\r', b'\\', bytes).any(|i| match bytes[i] {
+            // The first of a run of backslashes escaping a break, at any depth.
+            b'\\' => {
+                (i == 0 || bytes[i - 1] != b'\\')
+                    && matches!(
+                        bytes[i..].iter().find(|b| **b != b'\\'),
+                        Some(b'n' | b'r' | b't')
+                    )
+                    && run_before(i)
+            }
+            _ => run_before(i),
+        })
+        || memchr::memchr2_iter(b' ', b'\t', bytes).any(run_before)
 }
 
 /// Whether `bytes` hold `min` base64 or hex characters in a row, as every encoded form does.
@@ -174,39 +211,66 @@ fn has_run(bytes: &[u8], min: usize) -> bool {
     false
 }
 
-/// The texts `value` becomes encoded, each of which any encoding of a longer text holding it
-/// contains: lower- and upper-case hex, and, for each of the three positions it can start at
-/// in a base64 group, the characters that depend on its bytes alone (standard and URL-safe
-/// alphabets; padding never falls inside them).
-fn encoded_forms(value: &[u8]) -> Vec<String> {
-    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
-    use base64::Engine as _;
-    let hex: String = value.iter().map(|b| format!("{b:02x}")).collect();
-    let mut out = vec![hex.to_ascii_uppercase(), hex];
-    for lead in 0..3usize {
-        let mut shifted = vec![0u8; lead];
-        shifted.extend_from_slice(value);
-        // Characters wholly inside the value: from the first that starts at or after its first
-        // bit to the last that ends at or before its last.
-        let (from, to) = ((8 * lead).div_ceil(6), 8 * (lead + value.len()) / 6);
-        for engine in [&STANDARD_NO_PAD, &URL_SAFE_NO_PAD] {
-            let text = engine.encode(&shifted);
-            let middle = text[from..to].to_owned();
-            if !out.contains(&middle) {
-                out.push(middle);
-            }
-        }
-    }
-    out
-}
-
 /// Whether a route header's value is a credential, which the gateway masks in answers and
 /// refuses in requests: its name says so (`X-Api-Key`, `Authorization`, a `token`, `secret`,
 /// `pass`, `auth`, … in it), its value looks random (16 or more letters and digits mixed, no
 /// `/`, `:` or blank), or it is a URL with a user part. `Accept = "application/json"` and
 /// `X-Env = "production"` are not: every request would carry them.
 pub fn route_header_is_credential(name: &str, value: &str) -> bool {
-    crate::stdio::is_credential(name, value)
+    // A shorter value is not looked for (it would turn up in unrelated text; tester 164:
+    // `gateway check` called `X-Api-Key = "2.0"` a credential).
+    value.trim().len() >= vigil_core::redact::MIN_REGISTERED_LEN
+        && crate::stdio::is_credential(name, value)
+}
+
+/// What every MCP client sends, in bodies and headers: a credential found in it would refuse
+/// every request of its route ([`common_word`]).
+const EVERY_REQUEST: &str = concat!(
+    r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","#,
+    r#""capabilities":{"roots":{"listChanged":true},"sampling":{}},"clientInfo":{"name":"client","version":"1.0.0"}}}"#,
+    "\n",
+    r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+    "\n",
+    r#"{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{"cursor":null}}"#,
+    "\n",
+    r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"read_file","arguments":{"path":"README.md"},"_meta":{"progressToken":1}}}"#,
+    "\n",
+    r#"{"jsonrpc":"2.0","id":4,"result":{"content":[],"isError":false,"structuredContent":{}}}"#,
+    "\napplication/json, text/event-stream\napplication/json; charset=utf-8\n",
+    "2025-06-18 2025-11-25 2026-07-28 2025-03-26\nkeep-alive\ngzip, deflate, br\n",
+);
+
+/// Whether a credential `value` is text every MCP request carries (`jsonrpc`, `tools/call`,
+/// `application/json`): every request on its route would be refused as holding it.
+pub fn common_word(value: &str) -> bool {
+    matches!(Credentials::new([value]), Ok(Some(c)) if c.in_request(EVERY_REQUEST.as_bytes()))
+}
+
+/// The bytes `value` stands for when it is base64 (either alphabet, padded or not) or hex
+/// text of 16 or more characters: none, one or both readings.
+fn decoded_value(value: &str) -> Vec<Vec<u8>> {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    use base64::Engine as _;
+    if value.len() < 16 {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    if value.len().is_multiple_of(2) && value.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let bytes: Option<Vec<u8>> = (0..value.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&value[i..i + 2], 16).ok())
+            .collect();
+        out.extend(bytes);
+    }
+    if let Some(bytes) = [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD]
+        .iter()
+        .find_map(|e| e.decode(value).ok())
+    {
+        if bytes.len() >= ENCODED_MIN && !out.contains(&bytes) {
+            out.push(bytes);
+        }
+    }
+    out
 }
 
 /// Up to this many forms are searched one by one ([`memchr::memmem`]); more, by one automaton.
@@ -256,6 +320,10 @@ impl Credentials {
             if let Some((_, rest)) = v.split_once(char::is_whitespace) {
                 add(rest.trim());
             }
+            // A URL's password alone (tester 164: `PW=<the password of DB_URL>` went out).
+            if let Some(password) = vigil_core::redact::url_password(v) {
+                add(password);
+            }
         }
         // Encoded, only as written (an escaped spelling is JSON's, not the value's).
         let raw = forms.len();
@@ -278,11 +346,23 @@ impl Credentials {
         if forms.is_empty() {
             return Ok(None);
         }
-        let encodings: Vec<String> = forms[..raw]
+        let mut encodings: Vec<String> = forms[..raw]
             .iter()
             .filter(|f| f.len() >= ENCODED_MIN)
             .flat_map(|f| encoded_forms(f.as_bytes()))
             .collect();
+        // A value that is itself base64 or hex text (`openssl rand -base64 48`, `-hex 20`) is
+        // used decoded as often as not: its bytes encoded the other way are the secret too
+        // (tester 164: the hex of a base64 key's bytes went through).
+        for f in &forms[..raw] {
+            for bytes in decoded_value(f) {
+                for e in encoded_forms(&bytes) {
+                    if !encodings.contains(&e) && !forms.contains(&e) {
+                        encodings.push(e);
+                    }
+                }
+            }
+        }
         let automaton = |texts: &[String], fold: bool| {
             AhoCorasick::builder()
                 .match_kind(MatchKind::LeftmostLongest)
@@ -369,9 +449,11 @@ impl Credentials {
                 memchr::memchr3(b' ', b'\n', b'\\', b).is_some()
                     || memchr::memchr2(b'\r', b'\t', b).is_some()
             } && {
-                // Only encoded forms: a plain value read without its blanks would refuse
-                // `let me in` for `letmein` (review).
-                self.holds_encoded(&unwrapped(b))
+                // Encoded forms; a plain value only where the text is spread as encoded text
+                // is (a run of 16 before a break or blank; tester 164: the signing key
+                // wrapped at 16 went up), or `letmein` would refuse "let me in" (review).
+                let flat = unwrapped(b);
+                self.holds_encoded(&flat) || (spread(b) && self.holds(&flat))
             }
         };
         let decoded = |b: &[u8]| {
@@ -462,40 +544,60 @@ impl Credentials {
         }
     }
 
-    /// `text` with each value hex- or base64-encoded and wrapped across lines masked from
-    /// its first character to its last, line breaks between them included; `None` when
-    /// `text` holds none ([`wrapped`] says whether it is worth reading unwrapped).
+    /// `text` with each value, as written or hex- or base64-encoded, that is spread out
+    /// (wrapped across lines, cut into groups by blanks, percent-encoded: [`spread`]) masked
+    /// from its first character to its last, what lies between them included; `None` when
+    /// `text` holds none.
     fn mask_wrapped(&self, text: &[u8]) -> Option<Vec<u8>> {
-        let (m, shortest) = self.encoded.as_ref()?;
-        if text.len() < *shortest || !wrapped(text) {
+        if text.len()
+            < self
+                .shortest
+                .min(self.encoded.as_ref().map_or(usize::MAX, |e| e.1))
+            || !spread(text)
+        {
             return None;
         }
         let (flat, at) = unwrapped_at(text);
-        if !has_run(&flat, *shortest) {
+        let mut hits: Vec<(usize, usize)> = self
+            .matcher
+            .find_iter(&flat)
+            .map(|m| (m.start(), m.end()))
+            .collect();
+        if let Some((m, shortest)) = &self.encoded {
+            if has_run(&flat, *shortest) {
+                hits.extend(m.find_iter(&flat).map(|m| (m.start(), m.end())));
+            }
+        }
+        if hits.is_empty() {
             return None;
         }
+        hits.sort_unstable();
         let mut out = Vec::with_capacity(text.len());
         let mut last = 0;
-        let mut found = false;
-        for hit in m.find_iter(&flat) {
-            let start = at[hit.start()].0;
-            let (end, width) = at[hit.end() - 1];
-            out.extend_from_slice(&text[last..start]);
-            out.extend_from_slice(MASK.as_bytes());
-            last = end + width;
-            found = true;
+        for (start, end) in hits {
+            let from = at[start].0;
+            let (to, width) = at[end - 1];
+            let to = to + width;
+            if to <= last {
+                continue;
+            }
+            out.extend_from_slice(&text[last..from.max(last)]);
+            if from >= last {
+                out.extend_from_slice(MASK.as_bytes());
+            }
+            last = to;
         }
-        found.then(|| {
-            out.extend_from_slice(&text[last..]);
-            out
-        })
+        out.extend_from_slice(&text[last..]);
+        Some(out)
     }
 
-    /// Whether an answer's bytes may hold a value wrapped across lines (see [`wrapped`]).
+    /// Whether an answer's bytes may hold a value spread out (see [`spread`]).
     fn may_hold_wrapped(&self, raw: &[u8]) -> bool {
-        self.encoded
-            .as_ref()
-            .is_some_and(|(_, shortest)| raw.len() >= *shortest && wrapped(raw))
+        raw.len()
+            >= self
+                .shortest
+                .min(self.encoded.as_ref().map_or(usize::MAX, |e| e.1))
+            && spread(raw)
     }
 
     /// [`Credentials::mask_str`] of the values as written and escaped, not encoded.
@@ -514,9 +616,11 @@ impl Credentials {
         None
     }
 
-    /// Masks every string of `v` (object keys too); whether anything changed.
-    fn mask_value(&self, v: &mut Value) -> bool {
-        match v {
+    /// Masks every string of `v` (object keys too); whether anything changed, or `Err` when
+    /// two keys of one object would read alike once masked (tester 164: the second was lost
+    /// in silence): the answer cannot be shown as it stands.
+    fn mask_value(&self, v: &mut Value) -> Result<bool, KeysCollide> {
+        Ok(match v {
             Value::String(s) => match self.mask_str(s) {
                 Some(m) => {
                     *s = m;
@@ -528,30 +632,38 @@ impl Credentials {
                 // Every element, not only up to the first change.
                 let mut changed = false;
                 for x in a.iter_mut() {
-                    changed |= self.mask_value(x);
+                    changed |= self.mask_value(x)?;
                 }
                 changed
             }
             Value::Object(o) => {
                 let mut changed = false;
                 // A key holding one, encoded too (tester 162: hex of a key as an object's key).
-                if o.keys().any(|k| self.any_form(k.as_bytes())) {
+                if o.keys().any(|k| {
+                    self.any_form(k.as_bytes()) || has_escape(k.as_bytes()) || spread(k.as_bytes())
+                }) {
                     let old = std::mem::take(o);
                     for (k, x) in old {
                         let k = self.mask_str(&k).unwrap_or(k);
-                        o.insert(k, x);
+                        if o.insert(k, x).is_some() {
+                            return Err(KeysCollide);
+                        }
                     }
                     changed = true;
                 }
                 for x in o.values_mut() {
-                    changed |= self.mask_value(x);
+                    changed |= self.mask_value(x)?;
                 }
                 changed
             }
             _ => false,
-        }
+        })
     }
 }
+
+/// Two keys of one JSON object that read alike once masked.
+#[derive(Debug)]
+struct KeysCollide;
 
 /// Whether `bytes` hold a `\u` or `\/` (a JSON escape, or text that reads as one): only
 /// such an escape can spell a credential the bytes do not hold (a mix of `/` and `\/`).
@@ -670,11 +782,16 @@ impl Hook for CredentialHook {
     }
 
     fn message(&self, _req: &RequestInfo, msg: &mut Value) -> Action {
-        if self.creds.mask_value(msg) {
-            self.found("results");
-            Action::Changed
-        } else {
-            Action::Keep
+        match self.creds.mask_value(msg) {
+            Ok(true) => {
+                self.found("results");
+                Action::Changed
+            }
+            Ok(false) => Action::Keep,
+            Err(KeysCollide) => {
+                self.found("results");
+                Action::Withhold
+            }
         }
     }
 
@@ -798,6 +915,9 @@ mod tests {
         let word = Credentials::new(["letmein"]).unwrap().unwrap();
         assert!(!word.in_request(b"{\"text\": \"please let me in\"}"));
         assert!(word.in_request(b"{\"text\": \"letmein\"}"));
+        // Wrapped as encoded text is (tester 164), the value as written is found.
+        let wrapped_key = format!("{{\"x\":\"{}\\n{}\"}}", &key[..16], &key[16..]);
+        assert!(c.in_request(wrapped_key.as_bytes()), "{wrapped_key}");
         assert!(c.in_header_name(&format!("x-{key}")));
         assert!(c.in_header_name(&format!("x-{}", key.to_uppercase()).to_lowercase()));
         assert!(!c.in_header_name("x-request-id"));
@@ -821,7 +941,7 @@ mod tests {
         // An object's key holding it hex-encoded is masked (tester 162).
         let hex: String = key.bytes().map(|b| format!("{b:02x}")).collect();
         let mut v: Value = serde_json::json!({ "structured": { hex.clone(): 1 } });
-        assert!(c.mask_value(&mut v));
+        assert!(c.mask_value(&mut v).unwrap());
         assert!(!v.to_string().contains(&hex), "{v}");
         // An answer printing the key as base64 gets it masked; the rest of the text stays.
         let answer = format!("here: {b64} (done)");
@@ -831,6 +951,32 @@ mod tests {
             "{masked}"
         );
         assert!(!masked.contains(&b64[8..30]), "{masked}");
+    }
+
+    #[test]
+    fn a_credential_every_request_carries_is_told_apart() {
+        for word in [
+            "jsonrpc",
+            "tools/call",
+            "application/json",
+            "2025-11-25",
+            "content",
+        ] {
+            assert!(common_word(word), "{word}");
+        }
+        for key in ["c35d1f0a9be24c7d8e6f", "hunter2hunter2", "sk-live-Zx9Qw81"] {
+            assert!(!common_word(key), "{key}");
+        }
+        // Two keys that read alike once masked: the answer is withheld, not a key lost.
+        let c = Credentials::new(["c35d1f0a9be24c7d8e6f"]).unwrap().unwrap();
+        let mut v = serde_json::json!({"c35d1f0a9be24c7d8e6f": "a", MASK: "b"});
+        assert!(c.mask_value(&mut v).is_err());
+        let mut v = serde_json::json!({"c35d1f0a9be24c7d8e6f": "a", "other": "b"});
+        assert!(c.mask_value(&mut v).unwrap());
+        assert_eq!(v, serde_json::json!({MASK: "a", "other": "b"}));
+        assert!(!route_header_is_credential("X-Api-Key", "2.0"));
+        assert!(route_header_is_credential("X-Api-Key", "c35d1f0a9b"));
+        assert!(!route_header_is_credential("X-Env", "production"));
     }
 
     #[test]
@@ -864,16 +1010,71 @@ mod tests {
                 let mut v = serde_json::json!({"content": [{"type": "text", "text": body}]});
                 let raw = v.to_string();
                 assert!(c.may_hold_wrapped(raw.as_bytes()), "{raw}");
-                assert!(c.mask_value(&mut v));
+                assert!(c.mask_value(&mut v).unwrap());
                 let masked = v["content"][0]["text"].as_str().unwrap();
                 assert!(!leaks(masked), "{masked}");
                 assert!(masked.starts_with("before\n") && masked.ends_with("\nafter"));
             }
         }
-        // Prose with line breaks is not read unwrapped; nor an unrelated wrapped blob masked.
-        assert!(!wrapped(b"Hello,\nthe build passed.\nBye"));
+        // Tester 164: the value as written wrapped (a base64 key is itself base64 text), an
+        // encoding cut into groups by blanks, and every byte percent-encoded.
+        let groups = |t: &str, at: usize| wrap(t, at, " ");
+        let pct: String = key.bytes().map(|b| format!("%{b:02X}")).collect();
+        for body in [
+            format!("raw\n{}\nend", wrap(key, 17, "\n")),
+            format!("raw\n{}\nend", wrap(key, 16, "\r\n")),
+            format!("b64sp {} end", groups(&b64, 16)),
+            format!("hexsp {} end", groups(&hex, 16)),
+            format!("pct {pct} end"),
+        ] {
+            let masked = String::from_utf8(c.mask(body.as_bytes()).unwrap()).unwrap();
+            assert!(!leaks(&masked), "{masked}");
+            let decoded = crate::sessions::percent_decoded(masked.as_bytes(), false);
+            assert!(!c.holds(&decoded), "{masked}");
+            assert!(
+                masked.ends_with(" end") || masked.ends_with("\nend"),
+                "{masked}"
+            );
+            let mut v = serde_json::json!({"text": body});
+            assert!(c.may_hold_wrapped(v.to_string().as_bytes()));
+            assert!(c.mask_value(&mut v).unwrap(), "{v}");
+        }
+        // JSON in a JSON string in the text: the wrap is `\\n` there (tester 164).
+        let inner = serde_json::json!({"blob": wrap(&b64, 76, "\n")}).to_string();
+        let outer = serde_json::json!({"inner": inner}).to_string();
+        let mut v = serde_json::json!({"text": outer});
+        assert!(c.may_hold_wrapped(v.to_string().as_bytes()));
+        assert!(c.mask_value(&mut v).unwrap(), "{v}");
+        assert!(
+            !leaks(&v["text"].as_str().unwrap().replace('\\', "")),
+            "{v}"
+        );
+        // A wrapped encoding as an object's key.
+        let mut v = serde_json::json!({wrap(&b64, 64, "\n"): 1, "keep": "me"});
+        assert!(c.mask_value(&mut v).unwrap(), "{v}");
+        assert_eq!(v["keep"], "me");
+        assert!(v.as_object().unwrap().keys().all(|k| !leaks(k)), "{v}");
+        // A base64 or hex value's bytes encoded the other way (tester 164).
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let b64_key = STANDARD.encode(b"thirty-two bytes of a signing key");
+        let b64c = Credentials::new([b64_key.as_str()]).unwrap().unwrap();
+        let bytes_hex: String = b"thirty-two bytes of a signing key"
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert!(b64c.in_request(format!("k={bytes_hex}").as_bytes()));
+        assert!(b64c.mask(format!("k={bytes_hex} end").as_bytes()).is_some());
+        let hex_key = "00ff10ee20dd30cc40bb50aa";
+        let hexc = Credentials::new([hex_key]).unwrap().unwrap();
+        let as_b64 = URL_SAFE_NO_PAD.encode([
+            0x00, 0xff, 0x10, 0xee, 0x20, 0xdd, 0x30, 0xcc, 0x40, 0xbb, 0x50, 0xaa,
+        ]);
+        assert!(hexc.in_request(as_b64.as_bytes()), "{as_b64}");
+        // A width under 16 is read only for the value as written after a long enough line:
+        // prose with line breaks is not read again; nor an unrelated wrapped blob masked.
+        assert!(!spread(b"Hello,\nthe build passed.\nBye"));
         let other = wrap(&STANDARD.encode([7u8; 300]), 76, "\n");
-        assert!(wrapped(other.as_bytes()));
+        assert!(spread(other.as_bytes()));
         assert_eq!(c.mask(other.as_bytes()), None);
     }
 
@@ -939,7 +1140,7 @@ mod tests {
             "up-t0ken-value": ["x", "Bearer up-t0ken-value"],
             "plain": "short",
         });
-        assert!(c.mask_value(&mut v));
+        assert!(c.mask_value(&mut v).unwrap());
         let text = v.to_string();
         assert!(
             !text.contains("up-t0ken") && !text.contains("k3y"),

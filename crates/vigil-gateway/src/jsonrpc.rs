@@ -965,17 +965,47 @@ fn clip(s: &str) -> String {
     if s.len() <= 64 && s.chars().all(plain) {
         return s.to_owned();
     }
+    // Registered values (in any form `vigil_core::redact` knows, encoded too) and the scan's
+    // rules (tester 164: a tool name holding a hex-encoded credential kept 31 of its 40
+    // characters once cut).
     let redacted = if s.chars().nth(64).is_some() {
-        crate::logs::line(s)
+        match vigil_core::redact::redact(s) {
+            std::borrow::Cow::Owned(r) => Some(r),
+            std::borrow::Cow::Borrowed(_) => crate::logs::line(s),
+        }
     } else {
         None
     };
+    // The redactor's own `[REDACTED:<rule>]` marks are written as they are (tester 155: the
+    // log showed `\u005bREDACTED:jwt\u005d`); the name's own brackets stay escaped.
+    let marks: Vec<(usize, usize)> = match &redacted {
+        Some(r) => r
+            .match_indices("[REDACTED")
+            .filter_map(|(at, _)| {
+                let len = r[at..].find(']')? + 1;
+                r[at + 1..at + len - 1]
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'-' | b'_'))
+                    .then_some((at, at + len))
+            })
+            .collect(),
+        None => Vec::new(),
+    };
     let s = redacted.as_deref().unwrap_or(s);
     let mut out = String::with_capacity(s.len().min(64) + 8);
-    for (i, c) in s.chars().enumerate() {
-        if i == 64 {
+    let mut skip_to = 0;
+    for (i, (at, c)) in s.char_indices().enumerate() {
+        if at < skip_to {
+            continue;
+        }
+        if i >= 64 {
             out.push('…');
             break;
+        }
+        if let Some(&(_, end)) = marks.iter().find(|(start, _)| *start == at) {
+            out.push_str(&s[at..end]);
+            skip_to = end;
+            continue;
         }
         match c {
             '\\' => out.push_str("\\\\"),
@@ -1005,6 +1035,26 @@ pub fn is_json_media_type(v: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_long_name_holding_a_token_is_logged_with_the_redactors_mark_as_written() {
+        use base64::Engine as _;
+        let b64 = |t: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(t);
+        let jwt = format!(
+            "{}.{}.{}",
+            b64(r#"{"alg":"HS256","typ":"JWT"}"#),
+            b64(r#"{"sub":"alice","aud":"filesystem","exp":4102444800}"#),
+            b64("a signature of thirty-two bytes!")
+        );
+        let shown = clip(&jwt);
+        assert!(shown.contains("[REDACTED:"), "{shown}");
+        assert!(
+            !shown.contains("u005b") && !shown.contains(&jwt[..20]),
+            "{shown}"
+        );
+        // A short name's own brackets stay escaped.
+        assert_eq!(clip("[x]"), "\\u005bx\\u005d");
+    }
     use super::*;
 
     #[test]

@@ -130,6 +130,13 @@ pub enum PrepareError {
         /// Whose value it holds.
         what: String,
     },
+    /// A route's credential header holds text every MCP request carries: every request on
+    /// the route would be refused as holding it (tester 164: `X-Api-Key = "jsonrpc"`).
+    #[error("{origin}: the value is text every MCP request carries (a JSON-RPC or MCP word); the gateway refuses requests holding a route's credential, so every request would be refused: use the upstream's real credential")]
+    CommonCredential {
+        /// The header at fault.
+        origin: Origin,
+    },
     /// A route's `upstream` URL holds one of the gateway's secrets (in its path).
     #[error("{origin}: the URL holds the value of {what}; the gateway's secrets never go into an upstream URL, which is logged and sent")]
     SecretUpstream {
@@ -253,6 +260,7 @@ impl PrepareError {
             | PrepareError::Oidc { origin, .. }
             | PrepareError::Stdio { origin, .. }
             | PrepareError::SecretHeader { origin, .. }
+            | PrepareError::CommonCredential { origin }
             | PrepareError::SecretHost { origin, .. }
             | PrepareError::SecretField { origin, .. }
             | PrepareError::SharedSecret { origin, .. }
@@ -681,12 +689,19 @@ impl Prepared {
                 });
             }
             for (name, v) in &route.headers {
+                let origin =
+                    || config.origin(&format!("gateway.routes[{}].headers.{name}", route.index));
                 if let Some(what) = crate::stdio::held_secret(v.as_bytes(), &values) {
                     return Err(PrepareError::SecretHeader {
-                        origin: config
-                            .origin(&format!("gateway.routes[{}].headers.{name}", route.index)),
+                        origin: origin(),
                         what: what.clone(),
                     });
+                }
+                if v.to_str().is_ok_and(|v| {
+                    crate::credentials::route_header_is_credential(name.as_str(), v)
+                        && crate::credentials::common_word(v)
+                }) {
+                    return Err(PrepareError::CommonCredential { origin: origin() });
                 }
             }
         }

@@ -162,15 +162,25 @@ impl std::fmt::Debug for Spec {
     }
 }
 
-/// Which of the gateway's secret `values` (what each is, the value) `text` holds, whole or
-/// inside a longer value; values under 8 bytes are not looked for (ordinary text would match).
+/// Which of the gateway's secret `values` (what each is, the value) `text` holds, whole,
+/// inside a longer value, or hex- or base64-encoded; values under 8 bytes are not looked for
+/// (ordinary text would match).
 pub(crate) fn held_secret<'a>(
     text: &[u8],
     values: impl IntoIterator<Item = &'a (String, vigil_core::Secret<String>)>,
 ) -> Option<&'a String> {
+    let holds = |form: &[u8]| text.windows(form.len()).any(|w| w == form);
     values.into_iter().find_map(|(what, sv)| {
         let sv = sv.expose_secret().as_bytes();
-        (sv.len() >= 8 && text.windows(sv.len()).any(|w| w == sv)).then_some(what)
+        // Hex- or base64-encoded too (tester 164: `X-Hex = "<hex of the signing key>"` went
+        // up on every request, though a client sending it is refused).
+        let encoded = || {
+            sv.len() >= vigil_core::redact::ENCODED_MIN
+                && vigil_core::redact::encoded_forms(sv)
+                    .iter()
+                    .any(|f| holds(f.as_bytes()))
+        };
+        (sv.len() >= 8 && (holds(sv) || encoded())).then_some(what)
     })
 }
 
@@ -244,7 +254,12 @@ impl Spec {
                     },
                 ));
             }
-            vigil_core::redact::register(v);
+            // Only what is a credential (the rule of `env_values`): `PATH = "/usr/bin:/bin"`
+            // registered became a credential of every route, refusing requests that named it
+            // (tester 164).
+            if is_credential(k, v) {
+                vigil_core::redact::register(v);
+            }
             vars.push((k.clone(), v.clone()));
         }
         let cwd = match cwd {

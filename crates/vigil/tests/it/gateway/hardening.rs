@@ -225,6 +225,10 @@ fn a_stdio_command_argument_or_an_upstream_header_never_carries_a_gateway_secret
     };
     let lit = secret();
     let literal = format!("command = [\"node\", \"-e\", \"x{lit}y\"]");
+    // Tester 164: the key hex-encoded in a header went up on every request.
+    let hex: String = lit.bytes().map(|b| format!("{b:02x}")).collect();
+    let hex_header =
+        format!("upstream = \"http://127.0.0.1:9\"\nheaders = {{ X-Hex = \"{hex}\" }}");
     for (route, said) in [
         (
             "command = [\"node\", \"-e\", \"--k=${MCP_JWT_SECRET}\"]",
@@ -241,6 +245,10 @@ fn a_stdio_command_argument_or_an_upstream_header_never_carries_a_gateway_secret
         (
             "upstream = \"http://127.0.0.1:9\"\nheaders = { X-Api = \"k ${MCP_JWT_SECRET}\" }",
             "gateway.routes[1].headers.x-api: would send the value of MCP_JWT_SECRET to the upstream;",
+        ),
+        (
+            hex_header.as_str(),
+            "gateway.routes[1].headers.x-hex: would send the value of MCP_JWT_SECRET to the upstream;",
         ),
         // A webhook secret in an upstream header, like the token secret (final black-box #3).
         (

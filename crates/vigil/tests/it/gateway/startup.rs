@@ -74,6 +74,20 @@ fn check_validates_and_bad_configs_name_file_line_and_key() {
         !text.contains(&api_key) && !text.contains("production"),
         "{text}"
     );
+    // A credential every MCP request carries would refuse every request (tester 164).
+    let out = common::vigil(d)
+        .args(["gateway", "check"])
+        .env("MCP_JWT_SECRET", secret())
+        .env("UP_KEY", "jsonrpc")
+        .output()
+        .unwrap();
+    expect_exit(&out, 2);
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("gateway.routes[0].headers.x-api-key")
+            && err.contains("every request would be refused"),
+        "{err}"
+    );
     std::fs::write(d.join("vigil.toml"), good).unwrap();
 
     // No key at all: refused.
