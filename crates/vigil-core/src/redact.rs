@@ -91,7 +91,7 @@ fn log_forms(value: &str) -> Vec<String> {
     out
 }
 
-/// The password of a URL with one (`postgres://app:S3cret@db/x` → `S3cret`): the secret a
+/// The password of a URL with one (`scheme://user:<password>@host/…`): the secret a
 /// program prints alone as often as the whole URL (tester 164).
 pub fn url_password(value: &str) -> Option<&str> {
     let (_, rest) = value.split_once("://")?;
