@@ -240,6 +240,50 @@ const EVERY_REQUEST: &str = concat!(
     "2025-06-18 2025-11-25 2026-07-28 2025-03-26\nkeep-alive\ngzip, deflate, br\n",
 );
 
+/// Whether a credential `value` reads as an ordinary word or number (`default`, `vault-kv`,
+/// `30000000`): a header named like a credential (`X-Key-Id`) holding one makes every request
+/// that mentions the word refused (tester 165), which the gateway says at start.
+pub fn reads_as_word(value: &str) -> bool {
+    let v = value.trim();
+    v.len() <= 16
+        && (v
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b == b'-' || b == b'_')
+            || v.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// `text` (a line a stdio server wrote, for the log) with every secret registered with
+/// `vigil_core::redact` masked where it is spread out (wrapped, cut into groups,
+/// percent-encoded; tester 165: a key in blank-separated groups reached the log), which the
+/// log's own redactor, reading values as written and encoded, does not see. The matcher is
+/// built again only when the registered values changed.
+pub(crate) fn mask_spread_registered(text: &str) -> Option<String> {
+    use std::sync::Mutex;
+    type Built = (usize, Option<Arc<Credentials>>);
+    static BUILT: Mutex<Option<Built>> = Mutex::new(None);
+    if !spread(text.as_bytes()) {
+        return None;
+    }
+    let generation = vigil_core::redact::generation();
+    let creds = {
+        let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+        match &*built {
+            Some((g, c)) if *g == generation => c.clone(),
+            _ => {
+                let secrets = vigil_core::redact::registered_secrets();
+                let c = Credentials::new(secrets.iter().map(String::as_str))
+                    .ok()
+                    .flatten()
+                    .map(Arc::new);
+                *built = Some((generation, c.clone()));
+                c
+            }
+        }
+    };
+    let masked = creds?.mask_wrapped(text.as_bytes())?;
+    Some(String::from_utf8_lossy(&masked).into_owned())
+}
+
 /// Whether a credential `value` is text every MCP request carries (`jsonrpc`, `tools/call`,
 /// `application/json`): every request on its route would be refused as holding it.
 pub fn common_word(value: &str) -> bool {
@@ -248,7 +292,7 @@ pub fn common_word(value: &str) -> bool {
 
 /// The bytes `value` stands for when it is base64 (either alphabet, padded or not) or hex
 /// text of 16 or more characters: none, one or both readings.
-fn decoded_value(value: &str) -> Vec<Vec<u8>> {
+pub(crate) fn decoded_value(value: &str) -> Vec<Vec<u8>> {
     use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
     use base64::Engine as _;
     if value.len() < 16 {
@@ -456,25 +500,42 @@ impl Credentials {
                 self.holds_encoded(&flat) || (spread(b) && self.holds(&flat))
             }
         };
+        // Percent-encoded, up to three times over (tester 165: `%252F` in a query).
         let decoded = |b: &[u8]| {
-            found(b)
-                || (memchr::memchr(b'%', b).is_some()
-                    && found(&crate::sessions::percent_decoded(b, false)))
+            if found(b) {
+                return true;
+            }
+            let mut t = std::borrow::Cow::Borrowed(b);
+            for _ in 0..3 {
+                if memchr::memchr(b'%', &t).is_none() {
+                    return false;
+                }
+                t = std::borrow::Cow::Owned(crate::sessions::percent_decoded(&t, false));
+                if found(&t) {
+                    return true;
+                }
+            }
+            false
         };
         if decoded(bytes) {
             return true;
         }
         // JSON's escapes inside an encoded value (tester 162: `U2Vj\u0052…`, lines joined by
         // `\u000a`, or by a `\\n` of JSON inside a JSON string; every JSON reader upstream
-        // undoes them), up to three levels as for answers.
-        let mut text = bytes.to_vec();
-        for _ in 0..3 {
-            if memchr::memchr(b'\\', &text).is_none() {
-                return false;
-            }
-            text = json_unescaped(&text);
-            if decoded(&text) {
-                return true;
+        // undoes them), up to three levels as for answers; in the text as it came and once
+        // percent-decoded (tester 165: `%5Cu0063…` and `\/` in a query).
+        let once = (memchr::memchr(b'%', bytes).is_some())
+            .then(|| crate::sessions::percent_decoded(bytes, false));
+        for start in std::iter::once(bytes).chain(once.as_deref()) {
+            let mut text = start.to_vec();
+            for _ in 0..3 {
+                if memchr::memchr(b'\\', &text).is_none() {
+                    break;
+                }
+                text = json_unescaped(&text);
+                if decoded(&text) {
+                    return true;
+                }
             }
         }
         false
@@ -497,19 +558,21 @@ impl Credentials {
     /// into a comment, by Go's `encoding/json`: `\u0026` for `&`; tester 154), the text is
     /// given with them undone and the value masked.
     pub fn mask(&self, bytes: &[u8]) -> Option<Vec<u8>> {
-        let plain = if self.holds(bytes) {
-            Some(
-                self.matcher
-                    .replace_all_bytes(bytes, &vec![MASK.as_bytes(); self.count]),
-            )
-        } else if has_escape(bytes) {
-            // Only a `\u` escape can spell one the bytes do not hold.
-            std::str::from_utf8(bytes)
+        let raw = self.holds(bytes).then(|| {
+            self.matcher
+                .replace_all_bytes(bytes, &vec![MASK.as_bytes(); self.count])
+        });
+        let text = raw.as_deref().unwrap_or(bytes);
+        // Only a `\u` escape can spell one the bytes do not hold; read also beside a raw copy
+        // masked (tester 165).
+        let plain = if has_escape(text) {
+            std::str::from_utf8(text)
                 .ok()
-                .and_then(|text| self.mask_str_plain(text))
+                .and_then(|t| self.mask_str_plain(t))
                 .map(String::into_bytes)
+                .or(raw)
         } else {
-            None
+            raw
         };
         // Hex or base64 of a value (an upstream that prints `base64` of its key; tester 161).
         let text = plain.as_deref().unwrap_or(bytes);
@@ -602,18 +665,22 @@ impl Credentials {
 
     /// [`Credentials::mask_str`] of the values as written and escaped, not encoded.
     fn mask_str_plain(&self, s: &str) -> Option<String> {
-        if self.holds(s.as_bytes()) {
-            return Some(self.matcher.replace_all(s, &vec![MASK; self.count]));
-        }
+        // As written first; then, in what is left, the copies escapes spell (tester 165: a
+        // `\u` copy beside a raw one was kept once the raw one was masked).
+        let raw = self
+            .holds(s.as_bytes())
+            .then(|| self.matcher.replace_all(s, &vec![MASK; self.count]));
+        let text = raw.as_deref().unwrap_or(s);
         // Up to three levels: JSON in a JSON string in a tool's text (tester 155).
-        let mut undone = unescape_u(s)?;
+        let mut undone = unescape_u(text);
         for _ in 0..3 {
-            if self.holds(undone.as_bytes()) {
-                return Some(self.matcher.replace_all(&undone, &vec![MASK; self.count]));
+            let Some(u) = undone else { break };
+            if self.holds(u.as_bytes()) {
+                return Some(self.matcher.replace_all(&u, &vec![MASK; self.count]));
             }
-            undone = unescape_u(&undone)?;
+            undone = unescape_u(&u);
         }
-        None
+        raw
     }
 
     /// Masks every string of `v` (object keys too); whether anything changed, or `Err` when
@@ -809,19 +876,24 @@ impl Hook for CredentialHook {
 
     fn headers(&self, _req: &RequestInfo, headers: &mut http::HeaderMap) {
         // One pass over the pairs first: nearly every answer holds none.
-        if !headers.iter().any(|(k, v)| {
-            self.creds.in_header_name(k.as_str()) || self.creds.any_form(v.as_bytes())
-        }) {
+        // Percent-encoded, `\u`-escaped or cut into groups too (tester 165: a `Location`-like
+        // header carried the key `%XX`-encoded): a value that may hold one is masked to see.
+        let holds = |v: &[u8]| {
+            self.creds.any_form(v)
+                || ((has_escape(v) || self.creds.may_hold_wrapped(v))
+                    && self.creds.mask(v).is_some())
+        };
+        if !headers
+            .iter()
+            .any(|(k, v)| self.creds.in_header_name(k.as_str()) || holds(v.as_bytes()))
+        {
             return;
         }
         let names: Vec<http::HeaderName> = headers
             .keys()
             .filter(|k| {
                 self.creds.in_header_name(k.as_str())
-                    || headers
-                        .get_all(*k)
-                        .iter()
-                        .any(|v| self.creds.any_form(v.as_bytes()))
+                    || headers.get_all(*k).iter().any(|v| holds(v.as_bytes()))
             })
             .cloned()
             .collect();
@@ -1070,6 +1142,45 @@ mod tests {
             0x00, 0xff, 0x10, 0xee, 0x20, 0xdd, 0x30, 0xcc, 0x40, 0xbb, 0x50, 0xaa,
         ]);
         assert!(hexc.in_request(as_b64.as_bytes()), "{as_b64}");
+        // Tester 165: a `\u` copy beside a raw one; a header value percent-encoded, `\u`-escaped
+        // or cut into groups; a query percent-encoded twice, or `\/` percent-encoded.
+        let uesc: String = key.encode_utf16().map(|u| format!("\\u{u:04x}")).collect();
+        for text in [
+            format!("here: {key} {uesc} end"),
+            format!("{uesc} and {key}"),
+        ] {
+            let masked = String::from_utf8(c.mask(text.as_bytes()).unwrap()).unwrap();
+            assert!(
+                !masked.contains(&uesc[..30]) && !masked.contains(key),
+                "{masked}"
+            );
+            let mut v = serde_json::json!({ "t": text });
+            assert!(c.mask_value(&mut v).unwrap());
+            assert!(!v.to_string().contains(&uesc[..30]), "{v}");
+        }
+        let hook = CredentialHook::new(
+            Arc::new(Credentials::new([key]).unwrap().unwrap()),
+            Arc::new(crate::metrics::Metrics::default()),
+            "/r",
+        );
+        let req = RequestInfo::default();
+        for v in [pct.clone(), uesc.clone(), groups(key, 16)] {
+            let mut h = http::HeaderMap::new();
+            h.insert("x-leak", http::HeaderValue::from_str(&v).unwrap());
+            h.insert("x-plain", http::HeaderValue::from_static("kept as it is"));
+            hook.headers(&req, &mut h);
+            let got = h.get("x-leak").map(|v| v.to_str().unwrap().to_owned());
+            assert!(
+                got.as_deref()
+                    .is_none_or(|g| g.contains(MASK) && !g.contains(&v[..12])),
+                "{got:?}"
+            );
+            assert_eq!(h.get("x-plain").unwrap(), "kept as it is");
+        }
+        let twice: String = key.bytes().map(|b| format!("%25{b:02X}")).collect();
+        assert!(c.in_request(format!("/mcp?q={twice}").as_bytes()));
+        let slashed = Credentials::new(["k3y/value-Zx9Qw/more"]).unwrap().unwrap();
+        assert!(slashed.in_request(b"/mcp?q=k3y%5C/value-Zx9Qw%5C/more"));
         // A width under 16 is read only for the value as written after a long enough line:
         // prose with line breaks is not read again; nor an unrelated wrapped blob masked.
         assert!(!spread(b"Hello,\nthe build passed.\nBye"));

@@ -703,6 +703,16 @@ impl Prepared {
                 }) {
                     return Err(PrepareError::CommonCredential { origin: origin() });
                 }
+                if v.to_str().is_ok_and(|v| {
+                    crate::credentials::route_header_is_credential(name.as_str(), v)
+                        && crate::credentials::reads_as_word(v)
+                }) {
+                    tracing::warn!(
+                        route = %route.label,
+                        header = %name,
+                        "a route header named as a credential holds what reads as a word or a number: requests mentioning it are refused and answers masked; if it is no credential, name the header without KEY, TOKEN, SECRET, AUTH, SESSION…"
+                    );
+                }
             }
         }
         // Nor in `public_url` or `authorization_servers`: served to anyone, without a token, in

@@ -98,6 +98,13 @@ pub enum StdioProblem {
         /// Whose value it holds (`MCP_JWT_SECRET`, `the webhook secret WEBHOOK_SECRET_DEFAULT of route /hooks/gh`).
         what: String,
     },
+    /// A credential variable whose value every MCP request carries (`jsonrpc`): every request
+    /// on the route would be refused as holding it (tester 165).
+    #[error("{var} is a credential whose value is text every MCP request carries (a JSON-RPC or MCP word); every request would be refused as holding it: use the real credential")]
+    CommonCredential {
+        /// The child's variable.
+        var: String,
+    },
     /// A `command` argument holding one of the gateway's secrets.
     #[error("would carry the value of {what}; the gateway's secrets are never passed to a child")]
     SecretArgument {
@@ -174,11 +181,21 @@ pub(crate) fn held_secret<'a>(
         let sv = sv.expose_secret().as_bytes();
         // Hex- or base64-encoded too (tester 164: `X-Hex = "<hex of the signing key>"` went
         // up on every request, though a client sending it is refused).
+        // And, for a value that is itself base64 or hex text, its bytes encoded either way
+        // (tester 165: the key in the URL-safe alphabet, or hex of its bytes, went up).
         let encoded = || {
             sv.len() >= vigil_core::redact::ENCODED_MIN
-                && vigil_core::redact::encoded_forms(sv)
-                    .iter()
-                    .any(|f| holds(f.as_bytes()))
+                && std::iter::once(sv.to_vec())
+                    .chain(
+                        std::str::from_utf8(sv)
+                            .map(crate::credentials::decoded_value)
+                            .unwrap_or_default(),
+                    )
+                    .any(|bytes| {
+                        vigil_core::redact::encoded_forms(&bytes)
+                            .iter()
+                            .any(|f| holds(f.as_bytes()))
+                    })
         };
         (sv.len() >= 8 && (holds(sv) || encoded())).then_some(what)
     })
@@ -258,6 +275,20 @@ impl Spec {
             // registered became a credential of every route, refusing requests that named it
             // (tester 164).
             if is_credential(k, v) {
+                if v.trim().len() >= vigil_core::redact::MIN_REGISTERED_LEN
+                    && crate::credentials::common_word(v)
+                {
+                    return Err((
+                        "env".into(),
+                        StdioProblem::CommonCredential { var: k.clone() },
+                    ));
+                }
+                if crate::credentials::reads_as_word(v) {
+                    tracing::warn!(
+                        variable = %k,
+                        "a stdio server's variable named as a credential holds what reads as a word or a number: requests mentioning it are refused and answers masked"
+                    );
+                }
                 vigil_core::redact::register(v);
             }
             vars.push((k.clone(), v.clone()));
@@ -314,6 +345,10 @@ fn shown(line: &str, chars: usize) -> String {
         None => line,
     };
     let clean = vigil_core::redact::redact(head);
+    let clean = match crate::credentials::mask_spread_registered(&clean) {
+        Some(m) => std::borrow::Cow::Owned(m),
+        None => clean,
+    };
     let mut out: String = clean.chars().take(chars).collect();
     if out.len() < clean.len() || head.len() < line.len() {
         out.push('…');
@@ -1102,5 +1137,44 @@ mod credential_tests {
         assert!(names_a_credential("GITHUB_TOKEN") && names_a_credential("db_password"));
         assert!(names_a_credential("SE_API_KEY"));
         assert!(looks_random("q8Zr3vN0aLx7Tt2Kd9"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine as _;
+
+    #[test]
+    fn a_gateway_secret_is_found_in_a_value_in_any_alphabet_and_decoded() {
+        // Tester 165: the key in the URL-safe alphabet, or hex of its bytes, went up.
+        let bytes: Vec<u8> = (0u8..48)
+            .map(|i| i.wrapping_mul(37).wrapping_add(251))
+            .collect();
+        let key = base64::engine::general_purpose::STANDARD.encode(&bytes);
+        let values = [(
+            "MCP_JWT_SECRET".to_owned(),
+            vigil_core::Secret::new(key.clone()),
+        )];
+        let url_safe = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&bytes);
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let text_hex: String = key.bytes().map(|b| format!("{b:02X}")).collect();
+        for v in [key.clone(), url_safe, hex, text_hex, format!("k {key} x")] {
+            assert!(held_secret(v.as_bytes(), &values).is_some(), "{v}");
+        }
+        assert!(held_secret(b"an ordinary value of the route", &values).is_none());
+    }
+
+    #[test]
+    fn a_line_for_the_log_loses_a_registered_value_cut_into_groups() {
+        let key = ["9c96a0dcff07ec17", "03c9aa3fed554a48", "a5baef97983da9c0"];
+        vigil_core::redact::register(&key.concat());
+        let line = format!("CALL {} end", key.join(" "));
+        let logged = shown(&line, 2000);
+        assert!(
+            !logged.contains(key[1]) && logged.ends_with(" end"),
+            "{logged}"
+        );
+        assert_eq!(shown("an ordinary line", 2000), "an ordinary line");
     }
 }

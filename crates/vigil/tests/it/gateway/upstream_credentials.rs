@@ -340,6 +340,15 @@ async fn a_credential_written_with_escaped_slashes_is_found_both_ways() {
         assert_eq!(status, 400, "{spelled}: {answer}");
         assert!(answer.contains("credential_in_request"), "{answer}");
     }
+    // Cut into groups as a tool's name (tester 165): refused, and the name is not logged.
+    let grouped = format!("{} {}", &key[..17], &key[17..]);
+    let body = format!(
+        r#"{{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{{"name":"{grouped}","arguments":{{}}}}}}"#
+    );
+    let (status, _, answer) = call("POST", &gw.url("/mcp/filesystem"), &headers, &body).await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(gw.wait_log("refused_credential"));
+    assert!(!gw.log_text().contains(&key[3..17]), "{}", gw.log_text());
     // The client's own token in the path: refused, never forwarded.
     let (status, _, answer) = call(
         "POST",
