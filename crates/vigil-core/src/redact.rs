@@ -98,7 +98,15 @@ pub fn url_password(value: &str) -> Option<&str> {
     let userinfo = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
     let (userinfo, _) = userinfo.rsplit_once('@')?;
     let (_, password) = userinfo.split_once(':')?;
-    (!password.is_empty()).then_some(password)
+    // A word (`postgres://postgres:postgres@db`) is no secret of its own: looked for alone
+    // it would refuse and mask every mention of the word (review).
+    let classes = [
+        password.bytes().any(|b| b.is_ascii_lowercase()),
+        password.bytes().any(|b| b.is_ascii_uppercase()),
+        password.bytes().any(|b| b.is_ascii_digit()),
+        password.bytes().any(|b| !b.is_ascii_alphanumeric()),
+    ];
+    (password.len() >= 8 && classes.iter().filter(|c| **c).count() >= 2).then_some(password)
 }
 
 /// Letters-only values up to this length are words (`secret`, `changeme`): masked only where
@@ -436,6 +444,8 @@ mod tests {
         register(&url);
         assert_eq!(redact("pw=S3cretPw0rd99 ok"), "pw=[REDACTED] ok");
         assert_eq!(url_password("https://example.com/a@b"), None);
+        // A word is no password of its own (review).
+        assert_eq!(url_password("postgres://postgres:postgres@db/app"), None);
     }
 
     #[test]

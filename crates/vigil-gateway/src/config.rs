@@ -1429,7 +1429,12 @@ fn route(
     for (k, v) in r.headers.iter().flatten() {
         let name = http::HeaderName::from_bytes(k.as_bytes())
             .map_err(|_| problem(at(&format!("headers.{k}")), Invalid::HeaderName))?;
-        if headers.iter().any(|(n, _)| *n == name) {
+        // In any case and with `_` or `.` for `-`, as servers read names (review).
+        let cgi = crate::proxy::cgi_name(name.as_str()).into_owned();
+        if headers
+            .iter()
+            .any(|(n, _): &(http::HeaderName, _)| crate::proxy::cgi_name(n.as_str()) == cgi)
+        {
             return Err(problem(
                 at(&format!("headers.{k}")),
                 Invalid::DuplicateHeader,
@@ -1730,6 +1735,12 @@ mod tests {
         let e = parse(
             "[gateway]\n[[gateway.routes]]\npath = \"/a\"\nupstream = \"http://x\"\n\
              headers = { \"X-Api-Key\" = \"one\", \"x-api-key\" = \"two\" }\n",
+        )
+        .unwrap_err();
+        assert!(matches!(*e.error, Invalid::DuplicateHeader), "{e}");
+        let e = parse(
+            "[gateway]\n[[gateway.routes]]\npath = \"/a\"\nupstream = \"http://x\"\n\
+             headers = { \"X-Api-Key\" = \"one\", \"X_Api_Key\" = \"two\" }\n",
         )
         .unwrap_err();
         assert!(matches!(*e.error, Invalid::DuplicateHeader), "{e}");

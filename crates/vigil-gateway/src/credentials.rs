@@ -75,57 +75,73 @@ fn json_unescaped(bytes: &[u8]) -> Vec<u8> {
 }
 
 /// `bytes` without ASCII blanks and line breaks, and without JSON's `\n`, `\r` and `\t`
-/// escapes (a `\/` read as `/`): encoded text as it was before a tool wrapped it.
+/// escapes (a `\/` read as `/`): encoded text as it was before a tool wrapped it. `%XX` is
+/// kept as written (a request's text is read percent-decoded on its own; review: a `%`
+/// before wrapped hex ate two of its digits).
 fn unwrapped(bytes: &[u8]) -> Vec<u8> {
-    unwrapped_at(bytes).0
+    let mut out = Vec::with_capacity(bytes.len());
+    unwrap_into(bytes, false, &mut |b, _, _| out.push(b));
+    out
 }
 
-/// [`unwrapped`], with, for each byte kept, where it is spelled in `bytes` and in how many
-/// bytes (2 for `\/`, 3 for `%XX`): what masks a spread value where its characters lie.
-/// `%XX` escapes are undone too (answers; a request's text is also read percent-decoded
-/// before, so this only finds more there).
-fn unwrapped_at(bytes: &[u8]) -> (Vec<u8>, Vec<(usize, usize)>) {
-    let hex = |c: u8| (c as char).to_digit(16);
+/// [`unwrapped`], `%XX` escapes undone when `percent` (a decoded blank dropped like a real
+/// one), with, for each byte kept, where it is spelled in `bytes` and in how many bytes (a
+/// run of backslashes and `/` for `\/`, 3 for `%XX`): what masks a spread value where its
+/// characters lie.
+fn unwrapped_at(bytes: &[u8], percent: bool) -> (Vec<u8>, Vec<(usize, usize)>) {
     let mut out = Vec::with_capacity(bytes.len());
     let mut at = Vec::with_capacity(bytes.len());
+    unwrap_into(bytes, percent, &mut |b, i, width| {
+        out.push(b);
+        at.push((i, width));
+    });
+    (out, at)
+}
+
+/// The one reading of [`unwrapped`] and [`unwrapped_at`]: `keep(byte, at, width)` for each
+/// byte kept. Linear: a run of backslashes is looked at once (review: counting it again from
+/// each of its bytes made a body of backslashes quadratic).
+fn unwrap_into(bytes: &[u8], percent: bool, keep: &mut dyn FnMut(u8, usize, usize)) {
+    let hex = |c: u8| (c as char).to_digit(16);
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'\\' {
-            // JSON's escapes of a break, at any depth of JSON in a JSON string (`\n`, `\\n`;
-            // tester 164: base64 wrapped inside a JSON document in a tool's text).
-            let run = bytes[i..].iter().take_while(|b| **b == b'\\').count();
-            match bytes.get(i + run) {
-                Some(b'n' | b'r' | b't') => {
-                    i += run + 1;
-                    continue;
+        match bytes[i] {
+            b'\\' => {
+                // JSON's escapes of a break, at any depth of JSON in a JSON string (`\n`,
+                // `\\n`; tester 164: base64 wrapped inside a JSON document in a tool's text).
+                let run = bytes[i..].iter().take_while(|b| **b == b'\\').count();
+                match bytes.get(i + run) {
+                    Some(b'n' | b'r' | b't') => {}
+                    Some(b'/') => keep(b'/', i, run + 1),
+                    _ => {
+                        for j in i..i + run {
+                            keep(b'\\', j, 1);
+                        }
+                        i += run;
+                        continue;
+                    }
                 }
-                Some(b'/') => {
-                    out.push(b'/');
-                    at.push((i, run + 1));
-                    i += run + 1;
-                    continue;
-                }
-                _ => {}
+                i += run + 1;
             }
-        }
-        match (bytes[i], bytes.get(i + 1)) {
-            (b'%', Some(&h))
-                if hex(h).is_some() && bytes.get(i + 2).copied().and_then(hex).is_some() =>
+            b'%' if percent
+                && bytes.get(i + 1).copied().and_then(hex).is_some()
+                && bytes.get(i + 2).copied().and_then(hex).is_some() =>
             {
+                let hi = bytes.get(i + 1).copied().and_then(hex).unwrap_or(0);
                 let lo = bytes.get(i + 2).copied().and_then(hex).unwrap_or(0);
-                out.push((hex(h).unwrap_or(0) * 16 + lo) as u8);
-                at.push((i, 3));
+                let b = (hi * 16 + lo) as u8;
+                if !b.is_ascii_whitespace() {
+                    keep(b, i, 3);
+                }
                 i += 3;
             }
-            (c, _) if c.is_ascii_whitespace() => i += 1,
-            (c, _) => {
-                out.push(c);
-                at.push((i, 1));
+            c if c.is_ascii_whitespace() => i += 1,
+            c => {
+                keep(c, i, 1);
                 i += 1;
             }
         }
     }
-    (out, at)
 }
 
 /// A run of encoded text at least this long before a break or a blank is read as wrapped:
@@ -238,6 +254,8 @@ const EVERY_REQUEST: &str = concat!(
     r#"{"jsonrpc":"2.0","id":4,"result":{"content":[],"isError":false,"structuredContent":{}}}"#,
     "\napplication/json, text/event-stream\napplication/json; charset=utf-8\n",
     "2025-06-18 2025-11-25 2026-07-28 2025-03-26\nkeep-alive\ngzip, deflate, br\n",
+    "mcp-session-id mcp-protocol-version mcp-method mcp-name content-type content-length accept ",
+    "accept-encoding user-agent last-event-id host connection authorization\n",
 );
 
 /// Whether a credential `value` reads as an ordinary word or number (`default`, `vault-kv`,
@@ -271,10 +289,13 @@ pub(crate) fn mask_spread_registered(text: &str) -> Option<String> {
             Some((g, c)) if *g == generation => c.clone(),
             _ => {
                 let secrets = vigil_core::redact::registered_secrets();
-                let c = Credentials::new(secrets.iter().map(String::as_str))
-                    .ok()
-                    .flatten()
-                    .map(Arc::new);
+                let c = match Credentials::new(secrets.iter().map(String::as_str)) {
+                    Ok(c) => c.map(Arc::new),
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot build the matcher of registered secrets for stdio log lines: secrets cut into groups there are not masked");
+                        None
+                    }
+                };
                 *built = Some((generation, c.clone()));
                 c
             }
@@ -620,16 +641,25 @@ impl Credentials {
         {
             return None;
         }
-        let (flat, at) = unwrapped_at(text);
-        let mut hits: Vec<(usize, usize)> = self
-            .matcher
-            .find_iter(&flat)
-            .map(|m| (m.start(), m.end()))
-            .collect();
-        if let Some((m, shortest)) = &self.encoded {
-            if has_run(&flat, *shortest) {
-                hits.extend(m.find_iter(&flat).map(|m| (m.start(), m.end())));
+        // Percent-decoded first; as written when that finds none (a `%` before wrapped hex
+        // would eat two of its digits; review).
+        let find = |percent: bool| {
+            let (flat, at) = unwrapped_at(text, percent);
+            let mut hits: Vec<(usize, usize)> = self
+                .matcher
+                .find_iter(&flat)
+                .map(|m| (m.start(), m.end()))
+                .collect();
+            if let Some((m, shortest)) = &self.encoded {
+                if has_run(&flat, *shortest) {
+                    hits.extend(m.find_iter(&flat).map(|m| (m.start(), m.end())));
+                }
             }
+            (hits, at)
+        };
+        let (mut hits, mut at) = find(true);
+        if hits.is_empty() && memchr::memchr(b'%', text).is_some() {
+            (hits, at) = find(false);
         }
         if hits.is_empty() {
             return None;
@@ -654,13 +684,19 @@ impl Credentials {
         Some(out)
     }
 
-    /// Whether an answer's bytes may hold a value spread out (see [`spread`]).
+    /// Whether an answer's bytes may hold a value spread out: [`spread`] says they may, and
+    /// read unwrapped (percent-decoded or not) they hold a form (review: most answers with a
+    /// path or URL were read whole and every string unwrapped).
     fn may_hold_wrapped(&self, raw: &[u8]) -> bool {
         raw.len()
             >= self
                 .shortest
                 .min(self.encoded.as_ref().map_or(usize::MAX, |e| e.1))
             && spread(raw)
+            && [true, false].iter().any(|percent| {
+                let (flat, _) = unwrapped_at(raw, *percent);
+                self.holds(&flat) || self.holds_encoded(&flat)
+            })
     }
 
     /// [`Credentials::mask_str`] of the values as written and escaped, not encoded.
@@ -711,12 +747,17 @@ impl Credentials {
                 }) {
                     let old = std::mem::take(o);
                     for (k, x) in old {
-                        let k = self.mask_str(&k).unwrap_or(k);
+                        let k = match self.mask_str(&k) {
+                            Some(m) => {
+                                changed = true;
+                                m
+                            }
+                            None => k,
+                        };
                         if o.insert(k, x).is_some() {
                             return Err(KeysCollide);
                         }
                     }
-                    changed = true;
                 }
                 for x in o.values_mut() {
                     changed |= self.mask_value(x)?;
@@ -987,6 +1028,12 @@ mod tests {
         let word = Credentials::new(["letmein"]).unwrap().unwrap();
         assert!(!word.in_request(b"{\"text\": \"please let me in\"}"));
         assert!(word.in_request(b"{\"text\": \"letmein\"}"));
+        // A `%` right before wrapped hex (review: percent-decoding ate two digits), and runs of
+        // backslashes kept as they are.
+        let hex: String = key.bytes().map(|b| format!("{b:02x}")).collect();
+        let pct_wrap = format!("{{\"x\":\"%{}\\n{}\"}}", &hex[..16], &hex[16..]);
+        assert!(c.in_request(pct_wrap.as_bytes()), "{pct_wrap}");
+        assert_eq!(unwrapped(b"a\\\\\\x b\\\\nc"), b"a\\\\\\xbc".to_vec());
         // Wrapped as encoded text is (tester 164), the value as written is found.
         let wrapped_key = format!("{{\"x\":\"{}\\n{}\"}}", &key[..16], &key[16..]);
         assert!(c.in_request(wrapped_key.as_bytes()), "{wrapped_key}");

@@ -251,7 +251,11 @@ impl Gateway {
             .routes
             .iter()
             .flat_map(|r| r.headers.iter())
-            .filter_map(|(k, v)| v.to_str().ok().filter(|v| !secret_like(k, v)))
+            .filter_map(|(k, v)| {
+                std::str::from_utf8(v.as_bytes())
+                    .ok()
+                    .filter(|v| !secret_like(k, v))
+            })
             .flat_map(|v| {
                 let v = v.trim();
                 let rest = v.split_once(char::is_whitespace).map(|(_, r)| r.trim());
@@ -269,7 +273,13 @@ impl Gateway {
                 let headers = r
                     .headers
                     .iter()
-                    .filter_map(|(k, v)| v.to_str().ok().filter(|v| secret_like(k, v)));
+                    // As UTF-8: a value with a non-ASCII character is still a credential
+                    // (review: `to_str` refused it, and it was not looked for).
+                    .filter_map(|(k, v)| {
+                        std::str::from_utf8(v.as_bytes())
+                            .ok()
+                            .filter(|v| secret_like(k, v))
+                    });
                 let env = r.stdio.iter().flat_map(|s| s.env_values());
                 let own = own.iter().map(String::as_str);
                 crate::credentials::Credentials::new(headers.chain(env).chain(own))
