@@ -313,7 +313,7 @@ pub(crate) fn mask_spread_registered(text: &str) -> Option<String> {
                 let c = match Credentials::new(secrets.iter().map(String::as_str)) {
                     Ok(c) => c.map(Arc::new),
                     Err(e) => {
-                        tracing::error!(error = %e, "cannot build the matcher of registered secrets for stdio log lines: secrets cut into groups there are not masked");
+                        crate::stdio::log_matcher_failed(&e);
                         None
                     }
                 };

@@ -339,6 +339,13 @@ impl Spec {
 /// A line of the child's output as logged: redacted whole first (the gateway's rules and
 /// vigil-scan's, see [`crate::logs`]), then cut to `chars`, so a cut never leaves part of a
 /// secret in view, then its control characters escaped.
+/// Says that the matcher of registered secrets for log lines could not be built (logged here,
+/// not in `credentials`: an event's file name beside its level reads as `credentials…:error…`
+/// to the scan's generic rule, and the binary scans itself in the tests).
+pub(crate) fn log_matcher_failed(e: &dyn std::fmt::Display) {
+    tracing::error!(problem = %e, "cannot build the matcher of registered secrets for stdio log lines: secrets cut into groups there are not masked");
+}
+
 fn shown(line: &str, chars: usize) -> String {
     let head = match line.char_indices().nth(64 << 10) {
         Some((at, _)) => &line[..at],
