@@ -180,14 +180,22 @@ fn spread(bytes: &[u8]) -> bool {
         ),
         _ => false,
     };
-    // Every maximal run of [`WRAPPED_LINE`] or more covers one of every `WRAPPED_LINE`-th
-    // byte: only those are looked at, each widened to its run (session 33: a memchr per blank
-    // cost ~4.5k instructions on an ordinary answer).
-    let letter = |i: usize| ENCODED[usize::from(bytes[i])];
-    let mut i = WRAPPED_LINE - 1;
+    // Strided (session 33: a memchr per blank cost ~4.5k instructions on an ordinary answer).
+    any_run(bytes, WRAPPED_LINE, &ENCODED, separator)
+}
+
+/// Whether `bytes` hold a maximal run of `min` or more bytes of `table` whose end (the index
+/// after it) `ends` accepts. Every such run covers one of every `min`-th position, so only
+/// those are looked at, each widened to its run.
+fn any_run(bytes: &[u8], min: usize, table: &[bool; 256], ends: impl Fn(usize) -> bool) -> bool {
+    let letter = |i: usize| table[usize::from(bytes[i])];
+    let Some(mut i) = min.checked_sub(1) else {
+        return true;
+    };
     while i < bytes.len() {
         if !letter(i) {
-            i += WRAPPED_LINE;
+            // A run lies wholly after `i`, so it covers `i + min`.
+            i += min;
             continue;
         }
         let mut start = i;
@@ -198,10 +206,11 @@ fn spread(bytes: &[u8]) -> bool {
         while end < bytes.len() && letter(end) {
             end += 1;
         }
-        if end - start >= WRAPPED_LINE && separator(end) {
+        if end - start >= min && ends(end) {
             return true;
         }
-        i = end + WRAPPED_LINE;
+        // `end` is no letter (or the end): the next run covers `end + min`.
+        i = end + min;
     }
     false
 }
@@ -221,31 +230,7 @@ fn has_run(bytes: &[u8], min: usize) -> bool {
         }
         t
     };
-    let letter = |i: usize| ALPHABET[usize::from(bytes[i])];
-    let Some(mut i) = min.checked_sub(1) else {
-        return true;
-    };
-    while i < bytes.len() {
-        if !letter(i) {
-            // A run lies wholly after `i`, so it covers `i + min`.
-            i += min;
-            continue;
-        }
-        let mut start = i;
-        while start > 0 && letter(start - 1) {
-            start -= 1;
-        }
-        let mut end = i + 1;
-        while end < bytes.len() && letter(end) {
-            end += 1;
-        }
-        if end - start >= min {
-            return true;
-        }
-        // `end` is no letter (or the end): the next run covers `end + min`.
-        i = end + min;
-    }
-    false
+    any_run(bytes, min, &ALPHABET, |_| true)
 }
 
 /// Whether a route header's value is a credential, which the gateway masks in answers and
@@ -629,24 +614,13 @@ impl Credentials {
         self.mask_wrapped(text).or(encoded)
     }
 
+    /// [`Credentials::mask`] of a string: the masks replace whole matches of UTF-8 forms (and
+    /// spread values' ASCII characters), so the text stays as much UTF-8 as it was.
     fn mask_str(&self, s: &str) -> Option<String> {
-        let plain = self.mask_str_plain(s);
-        let text = plain.as_deref().unwrap_or(s);
-        let encoded = match &self.encoded {
-            Some((m, _)) if self.holds_encoded(text.as_bytes()) => {
-                Some(m.replace_all(text, &vec![MASK; m.patterns_len()]))
-            }
-            _ => plain,
-        };
-        let text = encoded.as_deref().unwrap_or(s);
-        // Only ASCII bytes are cut out, so what is left is as much UTF-8 as `text` was.
-        match self.mask_wrapped(text.as_bytes()) {
-            Some(m) => Some(
-                String::from_utf8(m)
-                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
-            ),
-            None => encoded,
-        }
+        self.mask(s.as_bytes()).map(|m| {
+            String::from_utf8(m)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        })
     }
 
     /// `text` with each value, as written or hex- or base64-encoded, that is spread out
