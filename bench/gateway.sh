@@ -11,7 +11,10 @@
 # IBM ContextForge (PyPI mcp-contextforge-gateway, JWT on, installed into a venv under target/)
 # in front of an MCP server. A row hyper_floor is the least any gateway built on hyper pays: hyper's
 # server and client and nothing else (crates/vigil-gateway/examples/floor.rs, built here unless
-# VIGIL_BIN is given; FLOOR_BIN names another build). Every request is the same MCP `tools/call` JSON-RPC POST carrying a
+# VIGIL_BIN is given; FLOOR_BIN names another build); hyper_checked is that floor plus only the
+# checks every plain Vigil request passes (examples/floor_checked.rs: a per-IP limit, the bearer
+# token verified once then found in a set, the strict JSON-RPC reading, a buffered access log),
+# a lower bound for any hyper gateway that checks MCP requests. Every request is the same MCP `tools/call` JSON-RPC POST carrying a
 # bearer token (nginx ignores it; Vigil and ContextForge verify it).
 #
 #   BENCH_FEATURES="mine"                    # more feature rows, each from three variables:
@@ -63,8 +66,12 @@ nginx=$(command -v nginx || echo /usr/sbin/nginx)
 if [ -z "${VIGIL_BIN:-}" ]; then cargo build --release -q -p vigil; fi
 vigil=${VIGIL_BIN:-$root/target/release/vigil}
 # The floor: hyper's server and client and nothing else (crates/vigil-gateway/examples/floor.rs).
-if [ -z "${FLOOR_BIN:-}" ] && [ -z "${VIGIL_BIN:-}" ]; then cargo build --release -q -p vigil-gateway --example floor; fi
+# And hyper_checked: the floor plus only the checks every plain Vigil request passes (a per-IP
+# limit, a cached bearer token, the strict JSON-RPC reading, a buffered access log;
+# crates/vigil-gateway/examples/floor_checked.rs), built beside it.
+if [ -z "${FLOOR_BIN:-}" ] && [ -z "${VIGIL_BIN:-}" ]; then cargo build --release -q -p vigil-gateway --example floor --example floor_checked; fi
 floor=${FLOOR_BIN:-$root/target/release/examples/floor}
+floor_checked=${FLOOR_CHECKED_BIN:-$(dirname "$floor")/floor_checked}
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 up_port=$(free_port); ngx_port=$(free_port); ngxb_port=$(free_port); gw_port=$(free_port)
@@ -138,6 +145,7 @@ cleanup() {
   for n in upstream proxy proxybuf proxylimit; do [ -f "$work/$n/nginx.pid" ] && kill "$(cat "$work/$n/nginx.pid")" 2>/dev/null || true; done
   [ -n "${gw_pid:-}" ] && kill "$gw_pid" 2>/dev/null || true
   [ -n "${floor_pid:-}" ] && kill "$floor_pid" 2>/dev/null || true
+  [ -n "${checked_pid:-}" ] && kill "$checked_pid" 2>/dev/null || true
   [ -n "${gwb_pid:-}" ] && kill "$gwb_pid" 2>/dev/null || true
   for p in "${feature_pids[@]}"; do kill "$p" 2>/dev/null || true; done
   [ -n "${cf_pid:-}" ] && kill "$cf_pid" 2>/dev/null || true
@@ -177,6 +185,12 @@ if [ -x "$floor" ]; then
   mkdir -p "$work/hyper_floor"
   (cd "$work/hyper_floor" && exec ${BENCH_WRAP:-} "$floor" "127.0.0.1:$floor_port" "127.0.0.1:$up_port" 2) &
   floor_pid=$!
+fi
+checked_port=$(free_port)
+if [ -x "$floor_checked" ]; then
+  mkdir -p "$work/hyper_checked"
+  (cd "$work/hyper_checked" && exec ${BENCH_WRAP:-} "$floor_checked" "127.0.0.1:$checked_port" "127.0.0.1:$up_port" 2 access.log) &
+  checked_pid=$!
 fi
 # A second build (the "before" of an A/B), same configuration on its own port.
 base=${VIGIL_BASE_BIN:-}
@@ -341,12 +355,13 @@ declare -A url=(
   [nginx_buffered]="http://127.0.0.1:$ngxb_port/mcp/filesystem/"
   [vigil]="http://127.0.0.1:$gw_port/mcp/filesystem/"
   [hyper_floor]="http://127.0.0.1:$floor_port/mcp/filesystem/"
+  [hyper_checked]="http://127.0.0.1:$checked_port/mcp/filesystem/"
   [vigil_base]="http://127.0.0.1:${gwb_port:-0}/mcp/filesystem/"
   [nginx_limit]="http://127.0.0.1:$ngxl_port/mcp/filesystem/"
   [contextforge]="http://127.0.0.1:${cf_port:-0}/rpc"
 )
 for f in "${!feature_port[@]}"; do url[vigil_$f]="http://127.0.0.1:${feature_port[$f]}/mcp/filesystem/"; done
-default_targets="direct nginx nginx_buffered nginx_limit ${floor_pid:+hyper_floor }${base:+vigil_base }vigil"
+default_targets="direct nginx nginx_buffered nginx_limit ${floor_pid:+hyper_floor }${checked_pid:+hyper_checked }${base:+vigil_base }vigil"
 for f in "${features[@]}" all; do default_targets+=" ${base:+vigil_base_$f }vigil_$f"; done
 if [ -n "$cf_port" ]; then default_targets+=" contextforge"; fi
 read -r -a targets <<<"${BENCH_TARGETS:-$default_targets}"
@@ -359,6 +374,7 @@ declare -A pids=(
   [nginx_buffered]="$(pgrep -P "$(cat "$work/proxybuf/nginx.pid")" | tr '\n' ' ')"
   [vigil]="$gw_pid"
   [hyper_floor]="${floor_pid:-}"
+  [hyper_checked]="${checked_pid:-}"
   [vigil_base]="${gwb_pid:-}"
   [nginx_limit]="$(pgrep -P "$(cat "$work/proxylimit/nginx.pid")" | tr '\n' ' ')"
   [contextforge]="$(if [ -n "${cf_pid:-}" ]; then echo "$cf_pid"; pgrep -P "$cf_pid"; fi | tr '\n' ' ')"
@@ -370,7 +386,7 @@ for r in $(seq "$rounds"); do
   for i in "${!targets[@]}"; do
     t=${targets[$(((i + r - 1) % ${#targets[@]}))]}
     before=$(cpu_ticks ${pids[$t]})
-    counted=; [ -n "${BENCH_INSTRUCTIONS:-}" ] && [[ $t == vigil* || $t == hyper_floor ]] && counted=1
+    counted=; [ -n "${BENCH_INSTRUCTIONS:-}" ] && [[ $t == vigil* || $t == hyper_* ]] && counted=1
     [ -n "$counted" ] && callgrind_control -z "${pids[$t]}" >/dev/null 2>&1
     script=$work/post.lua; [ "$t" = contextforge ] && script=$work/contextforge.lua
     # ContextForge answers in seconds under load: wrk's 2 s default timeout would count nothing.

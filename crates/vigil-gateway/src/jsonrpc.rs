@@ -62,6 +62,10 @@ pub enum Ambiguous {
     /// A batch inside a batch (JSON-RPC batches hold messages only).
     #[error("a JSON-RPC batch holds messages, not another batch")]
     NestedBatch,
+    /// `[]`: JSON-RPC 2.0 calls an empty batch an invalid request; an upstream answers it with
+    /// an error, with nothing, or reads it as a batch it never finishes.
+    #[error("an empty JSON-RPC batch is not a request")]
+    EmptyBatch,
     /// A string escape that decoders read differently (a lone UTF-16 surrogate, `\ud800`):
     /// one replaces it, one keeps it, one refuses, and the gateway's scan reads it as none of
     /// them (a token split by one passes).
@@ -374,7 +378,14 @@ impl<'de> Visitor<'de> for Top<'_> {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         self.0.batch = true;
-        while seq.next_element_seed(Message(&mut *self.0))?.is_some() {}
+        let mut any = false;
+        while seq.next_element_seed(Message(&mut *self.0))?.is_some() {
+            any = true;
+        }
+        if !any {
+            self.0.refusal = Some(Ambiguous::EmptyBatch);
+            return Err(serde::de::Error::custom("empty batch"));
+        }
         Ok(())
     }
     accept_scalars!();
@@ -1323,6 +1334,8 @@ mod tests {
                 r#"{"id":1,"id":2}"#.to_owned(),
                 Ambiguous::Duplicate("id".into()),
             ),
+            ("[]".to_owned(), Ambiguous::EmptyBatch),
+            (" [ \n ] ".to_owned(), Ambiguous::EmptyBatch),
             (
                 r#"{"x":1,"x":2}"#.to_owned(),
                 Ambiguous::Duplicate("x".into()),

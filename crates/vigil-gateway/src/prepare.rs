@@ -778,7 +778,9 @@ impl Prepared {
                 });
             }
         }
-        for w in secrets::check(&ring, listen, options.allow_weak_secret)? {
+        for w in secrets::check(&ring, listen, options.allow_weak_secret, |w| {
+            token.placed(w)
+        })? {
             tracing::warn!(
                 "{w}: accepted on this loopback listener (--allow-weak-secret); anyone who guesses it can forge tokens"
             );

@@ -21,12 +21,15 @@ pub enum SecretsError {
 }
 
 /// Applies the rule: the weak secrets allowed (to warn about), or why the gateway may not start.
+/// `placed` names a weak secret where it was written (an `--env-file` line).
 pub fn check(
     ring: &KeyRing,
     listen: SocketAddr,
     allow_weak: bool,
+    placed: impl Fn(WeakSecret) -> WeakSecret,
 ) -> Result<Vec<WeakSecret>, SecretsError> {
-    let weak = refuse_weak(ring.keys(), allow_weak).map_err(SecretsError::Weak)?;
+    let weak = refuse_weak(ring.keys(), allow_weak).map_err(|w| SecretsError::Weak(placed(w)))?;
+    let weak: Vec<WeakSecret> = weak.into_iter().map(placed).collect();
     match weak.first() {
         Some(w) if !listen.ip().is_loopback() => Err(SecretsError::NotLoopback(w.clone(), listen)),
         _ => Ok(weak),
@@ -50,22 +53,22 @@ mod tests {
         let lo: SocketAddr = "127.0.0.1:8443".parse().unwrap();
         let any: SocketAddr = "0.0.0.0:8443".parse().unwrap();
         assert!(matches!(
-            check(&weak, lo, false),
+            check(&weak, lo, false, |w| w),
             Err(SecretsError::Weak(_))
         ));
         assert!(matches!(
-            check(&weak, any, false),
+            check(&weak, any, false, |w| w),
             Err(SecretsError::Weak(_))
         ));
         assert!(matches!(
-            check(&weak, any, true),
+            check(&weak, any, true, |w| w),
             Err(SecretsError::NotLoopback(..))
         ));
-        assert_eq!(check(&weak, lo, true).unwrap().len(), 1);
+        assert_eq!(check(&weak, lo, true, |w| w).unwrap().len(), 1);
         // 48 distinct characters of a 62-letter alphabet, built here (no literal secret).
         let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
         let strong: Vec<u8> = (0..48).map(|i| alphabet[(i * 37 + 11) % 62]).collect();
         let strong = ring(&strong);
-        assert!(check(&strong, any, false).unwrap().is_empty());
+        assert!(check(&strong, any, false, |w| w).unwrap().is_empty());
     }
 }

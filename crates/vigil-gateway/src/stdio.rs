@@ -114,6 +114,10 @@ pub enum StdioProblem {
     /// Not a variable name.
     #[error("`{0}` is not a variable name")]
     VariableName(String),
+    /// A NUL byte, which no program argument or environment value can carry (the child could
+    /// never be started: said at start, not at the first request).
+    #[error("holds a NUL byte, which no program argument or environment value can carry")]
+    Nul,
     /// `cwd` is not a folder.
     #[error("is not a folder")]
     Cwd,
@@ -242,6 +246,9 @@ impl Spec {
                 ));
             }
         }
+        if let Some(j) = command.iter().position(|a| a.contains('\0')) {
+            return Err((format!("command[{j}]"), StdioProblem::Nul));
+        }
         let (program, args) = command
             .split_first()
             .ok_or(("command".to_owned(), StdioProblem::Empty))?;
@@ -259,6 +266,9 @@ impl Spec {
             // Named after `env`: text after a `…SECRET: ` key would be masked by the redactor.
             if secrets.contains(&k.as_str()) {
                 return Err(("env".into(), StdioProblem::Secret(k.clone())));
+            }
+            if v.contains('\0') {
+                return Err((format!("env.{k}"), StdioProblem::Nul));
             }
             // A variable holding a secret's value under another name (or inside a longer
             // value, `${VAR}` in a URL) is the same secret.
@@ -1170,6 +1180,27 @@ mod tests {
             assert!(held_secret(v.as_bytes(), &values).is_some(), "{v}");
         }
         assert!(held_secret(b"an ordinary value of the route", &values).is_none());
+    }
+
+    #[test]
+    fn a_nul_in_an_argument_or_a_variable_is_refused_at_start() {
+        let base = std::path::Path::new("/");
+        let spec = |command: &[&str], env: &[(&str, &str)]| {
+            let command: Vec<String> = command.iter().map(|s| (*s).to_owned()).collect();
+            let env: BTreeMap<String, String> = env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            Spec::new(&command, Some(&env), None, None, base, &[], &[], "/mcp/x")
+                .err()
+                .map(|e| (e.key, e.problem.to_string()))
+        };
+        let (key, why) = spec(&["/bin/sh", "a\0b"], &[]).unwrap();
+        assert_eq!(key, "command[1]");
+        assert!(why.contains("NUL"), "{why}");
+        let (key, _) = spec(&["/bin/sh"], &[("GREETING", "hi\0there")]).unwrap();
+        assert_eq!(key, "env.GREETING");
+        assert!(spec(&["/bin/sh"], &[("GREETING", "hi there")]).is_none());
     }
 
     #[test]

@@ -365,6 +365,28 @@ impl TokenSettings {
         Ok(p)
     }
 
+    /// [`crate::compliance::refuse_weak`] on `ring`, each weak secret named where its value was
+    /// written: `.env.gateway:3: MCP_JWT_SECRET` when an `--env-file` line bound it, else the
+    /// variable or key file as before.
+    pub fn refuse_weak(
+        &self,
+        ring: &KeyRing,
+        allow_weak: bool,
+    ) -> Result<Vec<crate::compliance::WeakSecret>, crate::compliance::WeakSecret> {
+        match crate::compliance::refuse_weak(ring.keys(), allow_weak) {
+            Ok(weak) => Ok(weak.into_iter().map(|w| self.placed(w)).collect()),
+            Err(w) => Err(self.placed(w)),
+        }
+    }
+
+    /// `w` named by the `--env-file` line that bound its variable, when one did.
+    pub fn placed(&self, mut w: crate::compliance::WeakSecret) -> crate::compliance::WeakSecret {
+        if let o @ Origin::EnvFile { .. } = self.env.origin(&w.source_name) {
+            w.source_name = o.to_string();
+        }
+        w
+    }
+
     /// The key ring and policy for mint, verify and jwks: [`TokenSettings::ring`], refused when
     /// it holds no key at all.
     pub fn keys(&self, o: &Overrides) -> Result<(KeyRing, Policy), TokenError> {

@@ -75,7 +75,7 @@ pub(super) fn run(g: &GlobalArgs, args: MintArgs) -> anyhow::Result<ExitStatus> 
     let key = ring.signer()?;
     // Every secret of the ring, the previous one too: it never signs here, but whoever holds a
     // weak previous secret can sign tokens the gateway accepts (as verify and check-config say).
-    for w in vigil_token::compliance::refuse_weak(ring.keys(), args.allow_weak_secret)? {
+    for w in loaded.refuse_weak(&ring, args.allow_weak_secret)? {
         tracing::warn!(
             "{w}: minting anyway (--allow-weak-secret); never use it outside development"
         );

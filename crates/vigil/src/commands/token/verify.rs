@@ -40,7 +40,8 @@ pub(crate) struct VerifyArgs {
 /// Runs `vigil token verify`.
 pub(super) fn run(g: &GlobalArgs, args: VerifyArgs) -> anyhow::Result<ExitStatus> {
     let token = read_token(args.token.as_deref())?;
-    let (ring, policy) = settings(g, &args.keys.env_file)?.keys(&args.keys.overrides())?;
+    let loaded = settings(g, &args.keys.env_file)?;
+    let (ring, policy) = loaded.keys(&args.keys.overrides())?;
     // Quoted by a refusal (`expected …`): never a secret (tester 158).
     for a in &args.aud {
         super::refuse_secret_flag("--aud", a)?;
@@ -48,7 +49,7 @@ pub(super) fn run(g: &GlobalArgs, args: VerifyArgs) -> anyhow::Result<ExitStatus
     let policy = policy.with_flags(args.leeway.as_deref(), &args.aud)?;
     // A key anyone can guess (`changeme`, current or previous) proves nothing: refused as mint
     // and the gateway refuse it.
-    for w in vigil_token::compliance::refuse_weak(ring.keys(), args.allow_weak_secret)? {
+    for w in loaded.refuse_weak(&ring, args.allow_weak_secret)? {
         tracing::warn!("{w}: verifying anyway (--allow-weak-secret); anyone can sign such tokens");
     }
     let now = vigil_token::time::at(args.at.as_deref())?;

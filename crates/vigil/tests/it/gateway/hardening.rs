@@ -428,4 +428,12 @@ async fn ambiguous_tokens_unreadable_calls_and_bad_bodies_are_refused_with_clear
     let (status, _, body) = call("POST", &url, &mcp(&same, None), &nested).await;
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("not another batch"), "{body}");
+    // An empty batch is an invalid request (JSON-RPC 2.0), not something to forward.
+    let before = up.seen().len();
+    for empty in ["[]", " [\n] "] {
+        let (status, _, body) = call("POST", &url, &mcp(&same, None), empty).await;
+        assert_eq!(status, 400, "{empty:?}: {body}");
+        assert!(body.contains("empty JSON-RPC batch"), "{body}");
+    }
+    assert_eq!(up.seen().len(), before, "the upstream saw an empty batch");
 }

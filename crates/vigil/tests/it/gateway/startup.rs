@@ -317,6 +317,42 @@ fn weak_and_default_secrets_are_refused_by_the_gateway_its_check_and_mint() {
     );
     expect_exit(&out, 2);
     assert!(stderr_of(&out).contains("jwt.key"), "{}", stderr_of(&out));
+    // A weak secret an `--env-file` binds is named by the file and line that bind it
+    // (testers 164-165: the variable alone sent users looking through every env file).
+    std::fs::write(
+        d.join(".env.gateway"),
+        "# gateway\nLOG_LEVEL=info\nMCP_JWT_SECRET=changeme\n",
+    )
+    .unwrap();
+    for args in [
+        &["gateway", "check", "--env-file", ".env.gateway"][..],
+        &[
+            "gateway",
+            "--listen",
+            "127.0.0.1:0",
+            "--env-file",
+            ".env.gateway",
+        ],
+        &[
+            "token",
+            "mint",
+            "--aud",
+            "filesystem",
+            "--env-file",
+            ".env.gateway",
+        ],
+        &["token", "verify", "--env-file", ".env.gateway", "x.y.z"],
+    ] {
+        let out = run(&[], args);
+        expect_exit(&out, 2);
+        let err = stderr_of(&out);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.contains(".env.gateway:3: `MCP_JWT_SECRET`"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("changeme"), "{args:?}: {err}");
+    }
     // A strong secret passes everywhere.
     let out = run(
         &[("MCP_JWT_SECRET", strong.as_str())],
