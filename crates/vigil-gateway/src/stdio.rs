@@ -178,10 +178,35 @@ impl std::fmt::Debug for Spec {
 /// (ordinary text would match).
 pub(crate) fn held_secret<'a>(
     text: &[u8],
-    values: impl IntoIterator<Item = &'a (String, vigil_core::Secret<String>)>,
+    values: &'a [(String, vigil_core::Secret<String>)],
+) -> Option<&'a String> {
+    // Percent-encoded too, up to three levels (tester 168: the signing key `%XX`-encoded in a
+    // route header, an env value or the upstream URL's path went up; a base64 key must be
+    // encoded so to sit in a URL).
+    let mut text = std::borrow::Cow::Borrowed(text);
+    for _ in 0..4 {
+        if let Some(what) = held_as_written(&text, values) {
+            return Some(what);
+        }
+        if !text.contains(&b'%') {
+            return None;
+        }
+        let decoded = crate::sessions::percent_decoded(&text, false);
+        if decoded[..] == text[..] {
+            return None;
+        }
+        text = std::borrow::Cow::Owned(decoded);
+    }
+    None
+}
+
+/// [`held_secret`] on `text` as it is.
+fn held_as_written<'a>(
+    text: &[u8],
+    values: &'a [(String, vigil_core::Secret<String>)],
 ) -> Option<&'a String> {
     let holds = |form: &[u8]| text.windows(form.len()).any(|w| w == form);
-    values.into_iter().find_map(|(what, sv)| {
+    values.iter().find_map(|(what, sv)| {
         let sv = sv.expose_secret().as_bytes();
         // Hex- or base64-encoded too (tester 164: `X-Hex = "<hex of the signing key>"` went
         // up on every request, though a client sending it is refused).
@@ -1176,7 +1201,17 @@ mod tests {
         let url_safe = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&bytes);
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         let text_hex: String = key.bytes().map(|b| format!("{b:02X}")).collect();
-        for v in [key.clone(), url_safe, hex, text_hex, format!("k {key} x")] {
+        let percent: String = key.bytes().map(|b| format!("%{b:02X}")).collect();
+        let twice = percent.replace('%', "%25");
+        for v in [
+            key.clone(),
+            url_safe,
+            hex,
+            text_hex,
+            format!("k {key} x"),
+            format!("http://h/{percent}"),
+            twice,
+        ] {
             assert!(held_secret(v.as_bytes(), &values).is_some(), "{v}");
         }
         assert!(held_secret(b"an ordinary value of the route", &values).is_none());
