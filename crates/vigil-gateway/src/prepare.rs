@@ -778,9 +778,7 @@ impl Prepared {
                 });
             }
         }
-        for w in secrets::check(&ring, listen, options.allow_weak_secret, |w| {
-            token.placed(w)
-        })? {
+        for w in secrets::check(token.refuse_weak(&ring, options.allow_weak_secret), listen)? {
             tracing::warn!(
                 "{w}: accepted on this loopback listener (--allow-weak-secret); anyone who guesses it can forge tokens"
             );

@@ -3,8 +3,7 @@
 //! does not start; `--allow-weak-secret` lifts that only on a loopback listen address.
 
 use std::net::SocketAddr;
-use vigil_token::compliance::{refuse_weak, WeakSecret};
-use vigil_token::KeyRing;
+use vigil_token::compliance::WeakSecret;
 
 /// Why the gateway refuses its keys.
 #[derive(Debug, thiserror::Error)]
@@ -20,16 +19,14 @@ pub enum SecretsError {
     NotLoopback(WeakSecret, SocketAddr),
 }
 
-/// Applies the rule: the weak secrets allowed (to warn about), or why the gateway may not start.
-/// `placed` names a weak secret where it was written (an `--env-file` line).
+/// Applies the rule to `weak`, what the strength rule found in the ring
+/// (`TokenSettings::refuse_weak`, which names each secret where it was written): the weak
+/// secrets allowed (to warn about), or why the gateway may not start.
 pub fn check(
-    ring: &KeyRing,
+    weak: Result<Vec<WeakSecret>, WeakSecret>,
     listen: SocketAddr,
-    allow_weak: bool,
-    placed: impl Fn(WeakSecret) -> WeakSecret,
 ) -> Result<Vec<WeakSecret>, SecretsError> {
-    let weak = refuse_weak(ring.keys(), allow_weak).map_err(|w| SecretsError::Weak(placed(w)))?;
-    let weak: Vec<WeakSecret> = weak.into_iter().map(placed).collect();
+    let weak = weak.map_err(SecretsError::Weak)?;
     match weak.first() {
         Some(w) if !listen.ip().is_loopback() => Err(SecretsError::NotLoopback(w.clone(), listen)),
         _ => Ok(weak),
@@ -39,7 +36,8 @@ pub fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vigil_token::{Algorithm, Key};
+    use vigil_token::compliance::refuse_weak;
+    use vigil_token::{Algorithm, Key, KeyRing};
 
     fn ring(secret: &[u8]) -> KeyRing {
         let mut r = KeyRing::new();
@@ -53,22 +51,24 @@ mod tests {
         let lo: SocketAddr = "127.0.0.1:8443".parse().unwrap();
         let any: SocketAddr = "0.0.0.0:8443".parse().unwrap();
         assert!(matches!(
-            check(&weak, lo, false, |w| w),
+            check(refuse_weak(weak.keys(), false), lo),
             Err(SecretsError::Weak(_))
         ));
         assert!(matches!(
-            check(&weak, any, false, |w| w),
+            check(refuse_weak(weak.keys(), false), any),
             Err(SecretsError::Weak(_))
         ));
         assert!(matches!(
-            check(&weak, any, true, |w| w),
+            check(refuse_weak(weak.keys(), true), any),
             Err(SecretsError::NotLoopback(..))
         ));
-        assert_eq!(check(&weak, lo, true, |w| w).unwrap().len(), 1);
+        assert_eq!(check(refuse_weak(weak.keys(), true), lo).unwrap().len(), 1);
         // 48 distinct characters of a 62-letter alphabet, built here (no literal secret).
         let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
         let strong: Vec<u8> = (0..48).map(|i| alphabet[(i * 37 + 11) % 62]).collect();
         let strong = ring(&strong);
-        assert!(check(&strong, any, false, |w| w).unwrap().is_empty());
+        assert!(check(refuse_weak(strong.keys(), false), any)
+            .unwrap()
+            .is_empty());
     }
 }

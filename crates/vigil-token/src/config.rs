@@ -380,7 +380,7 @@ impl TokenSettings {
     }
 
     /// `w` named by the `--env-file` line that bound its variable, when one did.
-    pub fn placed(&self, mut w: crate::compliance::WeakSecret) -> crate::compliance::WeakSecret {
+    fn placed(&self, mut w: crate::compliance::WeakSecret) -> crate::compliance::WeakSecret {
         if let o @ Origin::EnvFile { .. } = self.env.origin(&w.source_name) {
             w.source_name = o.to_string();
         }
